@@ -1,0 +1,49 @@
+# `make run` and `make test` bootstrap their own virtual environment; nothing else is needed.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+# Defaults of `make run`; a variable set in the environment always wins.
+export ENS_ENV ?= dev
+export ENS_DATABASE_URL ?= sqlite:///./var/ens.sqlite
+export ENS_PUBLIC_URL ?= http://127.0.0.1:8000
+
+.PHONY: run test test-sqlite test-postgres bench lint migrate demo clean
+
+$(BIN)/.installed: pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $@
+
+run: $(BIN)/.installed
+	$(BIN)/ens migrate
+	$(BIN)/ens demo
+	$(BIN)/ens serve --host 127.0.0.1 --port 8000
+
+migrate: $(BIN)/.installed
+	$(BIN)/ens migrate
+
+demo: $(BIN)/.installed
+	$(BIN)/ens demo
+
+# The whole suite on SQLite, then again on a private PostgreSQL server.
+test: $(BIN)/.installed
+	@bash scripts/test-all
+
+test-sqlite: $(BIN)/.installed
+	@bash scripts/test-sqlite
+
+test-postgres: $(BIN)/.installed
+	@bash scripts/with-postgres bash scripts/test-one postgresql
+
+bench: $(BIN)/.installed
+	@bash scripts/with-postgres $(BIN)/python -m bench
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check ens tests
+	$(BIN)/mypy
+
+clean:
+	rm -rf var/test-* .pytest_cache

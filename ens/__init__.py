@@ -1,0 +1,1 @@
+"""ENS: the backend of a patient health space."""

@@ -1,0 +1,57 @@
+"""``ens dev token IDENTITY``: an access token for a test identity, for curl and benchmarks (dev only)."""
+
+from __future__ import annotations
+
+from ens import db
+from ens.app import all_tables
+from ens.auth.dev_identities import DEV_IDENTITIES, dev_sub
+from ens.auth.tokens import AccessTokens
+from ens.settings import Settings
+from ens.spaces.caller import SPACE_SCOPE, Caller
+from ens.spaces.service import Identity, create_session_grant, sign_in_identity
+
+DEV_CLIENT_ID = "ens-mobile"
+DEV_CLIENT_NAME = "ENS (jeton de développement)"
+
+
+async def dev_token(settings: Settings, identity_key: str, ttl: int | None = None) -> str:
+    """Sign the test identity in (creating its account and space) and mint a session token."""
+    if not settings.is_dev:
+        raise RuntimeError("dev tokens exist only with ENS_ENV=dev")
+    identity = DEV_IDENTITIES.get(identity_key)
+    if identity is None:
+        raise KeyError(f"unknown test identity {identity_key!r}; known: {', '.join(DEV_IDENTITIES)}")
+    signed_in = await sign_in_identity(
+        Identity(
+            issuer=settings.effective_oidc_issuer,
+            sub=dev_sub(identity),
+            given_name=identity.given_name,
+            family_name=identity.family_name,
+            birthdate=identity.birthdate,
+            gender=identity.gender,
+            birthplace=identity.birthplace or None,
+            email=identity.email,
+        )
+    )
+    grant_id = await create_session_grant(signed_in.account_id, DEV_CLIENT_ID, DEV_CLIENT_NAME, "ens dev token")
+    caller = Caller(
+        kind="person",
+        account_id=signed_in.account_id,
+        client_id=DEV_CLIENT_ID,
+        grant_id=grant_id,
+        scopes=frozenset({SPACE_SCOPE}),
+    )
+    return AccessTokens(settings).issue(caller, ttl)
+
+
+async def print_dev_token(settings: Settings, identity_key: str) -> None:
+    engine = db.engine_for_url(settings.database_url)
+    db.bind(engine, all_tables())
+    await db.start(engine, 2)
+    try:
+        # A long-lived token is what curl sessions and benchmarks want; it still dies with its grant.
+        print(await dev_token(settings, identity_key, ttl=12 * 3600))
+    except KeyError as exc:
+        raise SystemExit(str(exc.args[0])) from exc
+    finally:
+        await db.stop(engine)

@@ -1,0 +1,82 @@
+"""Access tokens: short-lived JWTs (RFC 9068) signed with a key derived from ENS_SECRET_KEY.
+
+The signature and expiry are checked without touching the database; whether the session or app
+grant the token carries is still live is checked by the space door (or the account door) in the
+query that serves the request, so a revocation takes effect on the next request.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from uuid import UUID
+
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import OctKey
+
+from ens import keyring
+from ens.errors import Unauthorized
+from ens.settings import Settings
+from ens.spaces.caller import Caller
+
+ALGORITHM = "HS256"
+TOKEN_TYPE = "at+jwt"
+
+
+class AccessTokens:
+    def __init__(self, settings: Settings) -> None:
+        self._key = OctKey.import_key(keyring.derive_key(settings.secret_key, "access-token-jwt"))
+        self._issuer = settings.public_url
+        self._audience = f"{settings.public_url}/v1"
+        self.ttl = settings.access_token_ttl
+        self._registry = jwt.JWTClaimsRegistry(
+            iss={"essential": True, "value": self._issuer},
+            aud={"essential": True, "value": self._audience},
+            exp={"essential": True},
+            sub={"essential": True},
+            client_id={"essential": True},
+            sid={"essential": True},
+            leeway=0,
+        )
+
+    def issue(self, caller: Caller, ttl: int | None = None) -> str:
+        now = int(time.time())
+        claims: dict[str, object] = {
+            "iss": self._issuer,
+            "aud": self._audience,
+            "sub": str(caller.account_id),
+            "client_id": caller.client_id,
+            "sid": str(caller.grant_id),
+            "kind": caller.kind,
+            "scope": " ".join(sorted(caller.scopes)),
+            "iat": now,
+            "exp": now + (ttl or self.ttl),
+            "jti": uuid.uuid4().hex,
+        }
+        if caller.space_id is not None:
+            claims["space"] = str(caller.space_id)
+        return jwt.encode({"alg": ALGORITHM, "typ": TOKEN_TYPE}, claims, self._key)
+
+    def verify(self, token: str) -> Caller:
+        """The caller the token names, or :class:`Unauthorized` (bad signature, expired, malformed)."""
+        try:
+            decoded = jwt.decode(token, self._key, algorithms=[ALGORITHM])
+            if decoded.header.get("typ") != TOKEN_TYPE:
+                raise Unauthorized("This is not an access token.")
+            self._registry.validate(decoded.claims)
+            claims = decoded.claims
+            kind = claims.get("kind")
+            if kind not in ("person", "app"):
+                raise Unauthorized("The access token is malformed.")
+            space = claims.get("space")
+            return Caller(
+                kind=kind,
+                account_id=UUID(str(claims["sub"])),
+                client_id=str(claims["client_id"]),
+                grant_id=UUID(str(claims["sid"])),
+                scopes=frozenset(str(claims.get("scope", "")).split()),
+                space_id=UUID(str(space)) if space else None,
+            )
+        except (JoseError, ValueError, KeyError, TypeError) as exc:
+            raise Unauthorized("The access token is invalid or expired.") from exc

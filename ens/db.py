@@ -1,0 +1,153 @@
+"""The database engine: chosen from ENS_DATABASE_URL, started and stopped by the app's lifespan.
+
+SQLite is the zero-install default; PostgreSQL is production. One code path serves both:
+tables are declared once (piccolo), migrations are written in a SQL subset both accept, and
+writes go through :func:`write_transaction`, which on SQLite takes the write lock up front
+(``BEGIN IMMEDIATE``) so that concurrent writers wait on the busy timeout instead of failing
+with "database is locked" when a read transaction tries to upgrade.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from functools import cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from piccolo.engine.base import Engine
+from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+from piccolo.table import Table
+
+SQLITE_BUSY_TIMEOUT_S = 30.0
+
+# SQLite keeps at most 32766 bound variables per statement (999 before 3.32); batch inserts stay under.
+SQLITE_MAX_VARIABLES = 32766
+
+
+def sqlite_path(url: str) -> str:
+    """``sqlite:///relative/path`` or ``sqlite:////absolute/path`` to a file path."""
+    rest = url.removeprefix("sqlite://")
+    rest = rest[1:] if rest.startswith("/") else rest
+    return unquote(rest) or "./var/ens.sqlite"
+
+
+@cache
+def engine_for_url(url: str) -> Engine:
+    """One engine per URL for the life of the process."""
+    if url.startswith(("postgres://", "postgresql://")):
+        parts = urlsplit(url)
+        config: dict[str, Any] = {
+            "host": parts.hostname or "localhost",
+            "port": parts.port or 5432,
+            "user": unquote(parts.username) if parts.username else None,
+            "password": unquote(parts.password) if parts.password else None,
+            "database": parts.path.lstrip("/") or "ens",
+        }
+        return PostgresEngine(config={k: v for k, v in config.items() if v is not None})
+    path = sqlite_path(url)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    prepare_sqlite_file(path)
+    return SQLiteEngine(path=path, timeout=SQLITE_BUSY_TIMEOUT_S)
+
+
+def prepare_sqlite_file(path: str) -> None:
+    """Switch the file to WAL (persistent in the file): readers never block the writer."""
+    with sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT_S) as connection:
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=NORMAL")
+
+
+def is_postgres(engine: Engine) -> bool:
+    return engine.engine_type == "postgres"
+
+
+_current: list[Engine] = []
+_tables: list[type[Table]] = []
+
+
+def bind(engine: Engine, tables: Sequence[type[Table]]) -> None:
+    """Make ``engine`` the process's database and point every table at it (done by ``create_app``)."""
+    for table in tables:
+        table._meta.db = engine
+    _current[:] = [engine]
+    _tables[:] = list(tables)
+
+
+def bound_tables() -> list[type[Table]]:
+    return list(_tables)
+
+
+def current() -> Engine:
+    """The engine ``bind`` chose; piccolo's own lookup (``piccolo_conf``) until then."""
+    if _current:
+        return _current[0]
+    from piccolo.engine import engine_finder
+
+    engine = engine_finder()
+    assert engine is not None, "no database engine configured"
+    return engine
+
+
+async def start(engine: Engine, pool_size: int) -> None:
+    if isinstance(engine, PostgresEngine):
+        await engine.start_connection_pool(min_size=1, max_size=pool_size)
+
+
+async def stop(engine: Engine) -> None:
+    if isinstance(engine, PostgresEngine):
+        await engine.close_connection_pool()
+
+
+@asynccontextmanager
+async def write_transaction(engine: Engine | None = None) -> AsyncIterator[None]:
+    """One atomic write. On SQLite the write lock is taken at BEGIN, so writers queue."""
+    engine = engine or current()
+    if isinstance(engine, SQLiteEngine):
+        async with engine.transaction(transaction_type=TransactionType.immediate):
+            yield
+    else:
+        async with engine.transaction():
+            yield
+
+
+async def fetch(sql: str, *args: Any) -> list[dict[str, Any]]:
+    """Run a raw statement with ``{}`` placeholders; rows as dicts (both engines)."""
+    engine = current()
+    rows = await engine.run_querystring(_querystring(sql, args))
+    if not rows:
+        return []
+    if is_postgres(engine):
+        return [dict(row) for row in rows]
+    return list(rows)
+
+
+async def fetch_one(sql: str, *args: Any) -> dict[str, Any] | None:
+    rows = await fetch(sql, *args)
+    return rows[0] if rows else None
+
+
+def _querystring(sql: str, args: Sequence[Any]) -> Any:
+    from piccolo.querystring import QueryString
+
+    return QueryString(sql, *args)
+
+
+# Migrations are written once for both engines. The few types that differ are spelt as
+# placeholders; everything else is standard SQL both accept. Type names are the ones piccolo
+# declares, so piccolo's SQLite converters (UUID, TIMESTAMPTZ, JSONB, BOOLEAN...) apply.
+_DDL_TYPES = {
+    "postgres": {"bigserial_pk": "BIGSERIAL PRIMARY KEY", "blob": "BYTEA"},
+    "sqlite": {"bigserial_pk": "INTEGER PRIMARY KEY AUTOINCREMENT", "blob": "BLOB"},
+}
+
+
+async def run_ddl(engine: Engine, statements: Sequence[str]) -> None:
+    """Apply DDL statements in one transaction (PostgreSQL and SQLite both have transactional DDL)."""
+    types = _DDL_TYPES["postgres" if is_postgres(engine) else "sqlite"]
+    async with write_transaction(engine):
+        for statement in statements:
+            await engine.run_ddl(statement.format(**types))

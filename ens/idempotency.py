@@ -1,0 +1,213 @@
+"""``Idempotency-Key`` on creating POSTs, kept in the database so that it holds across processes.
+
+A retry with the same key and body replays the first response and creates nothing; the same key
+with another body is 422; while the first request still runs, 409. Keys are scoped to the caller
+and kept 24 hours. Responses marked ``Cache-Control: no-store`` (tokens, recovery codes) are never
+stored: their key is released and a retry runs again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import msgspec
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from piccolo.columns import UUID, Bytea, Integer, Text, Timestamptz, Varchar
+from piccolo.table import Table
+
+from ens.api import PROBLEM_JSON, Problem, problem_type
+from ens.db import fetch, fetch_one
+
+KEY_TTL = timedelta(hours=24)
+_KEY = re.compile(r"[\x21-\x7e]{1,255}")
+SPACE_STATE_KEY = "ens.space_id"
+
+
+class IdempotencyKey(Table, tablename="idempotency_keys"):
+    id = UUID(primary_key=True)
+    caller = Varchar(length=200)
+    key = Varchar(length=255)
+    request_hash = Varchar(length=64)
+    state = Varchar(length=16)
+    status = Integer(null=True, default=None)
+    headers = Text(null=True, default=None)
+    body = Bytea(null=True, default=None)
+    space_id = UUID(null=True, default=None)
+    created_at = Timestamptz()
+    expires_at = Timestamptz()
+
+
+async def _claim(caller: str, key: str, request_hash: str) -> dict[str, Any] | None:
+    """Insert a ``running`` record; ``None`` when we own it, else the existing record."""
+    now = datetime.now(UTC)
+    await fetch("DELETE FROM idempotency_keys WHERE caller = {} AND key = {} AND expires_at < {}", caller, key, now)
+    inserted = await fetch(
+        """INSERT INTO idempotency_keys (id, caller, key, request_hash, state, created_at, expires_at)
+           VALUES ({}, {}, {}, {}, 'running', {}, {})
+           ON CONFLICT (caller, key) DO NOTHING RETURNING id""",
+        uuid.uuid4(),
+        caller,
+        key,
+        request_hash,
+        now,
+        now + KEY_TTL,
+    )
+    if inserted:
+        return None
+    return await fetch_one(
+        "SELECT request_hash, state, status, headers, body FROM idempotency_keys WHERE caller = {} AND key = {}",
+        caller,
+        key,
+    )
+
+
+async def _complete(caller: str, key: str, status: int, headers: list[tuple[str, str]], body: bytes,
+                    space_id: Any) -> None:
+    await fetch(
+        """UPDATE idempotency_keys SET state = 'done', status = {}, headers = {}, body = {}, space_id = {}
+           WHERE caller = {} AND key = {}""",
+        status,
+        msgspec.json.encode(headers).decode(),
+        body,
+        space_id,
+        caller,
+        key,
+    )
+
+
+async def _release(caller: str, key: str) -> None:
+    await fetch("DELETE FROM idempotency_keys WHERE caller = {} AND key = {}", caller, key)
+
+
+async def purge_expired() -> int:
+    rows = await fetch("DELETE FROM idempotency_keys WHERE expires_at < {} RETURNING id", datetime.now(UTC))
+    return len(rows)
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
+async def _send_problem(send: Send, status: int, name: str, title: str, detail: str) -> None:
+    body = msgspec.json.encode(Problem(type=problem_type(name), title=title, status=status, detail=detail))
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+class IdempotencyMiddleware:
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        key = _header(scope, b"idempotency-key") if scope["type"] == "http" else None
+        caller = scope.get("user")
+        if key is None or scope.get("method") != "POST" or caller is None:
+            await self.app(scope, receive, send)
+            return
+        if not _KEY.fullmatch(key):
+            await _send_problem(send, 400, "validation", "Invalid Idempotency-Key",
+                                "Idempotency-Key must be 1 to 255 visible ASCII characters.")
+            return
+        body, too_large = await _read_body(receive, self.max_body_bytes)
+        if too_large:
+            await _send_problem(send, 413, "payload-too-large", "Payload too large",
+                                f"The body must not exceed {self.max_body_bytes} bytes.")
+            return
+        caller_key = str(getattr(caller, "idempotency_scope", ""))
+        digest = hashlib.sha256()
+        digest.update(scope["path"].encode() + b"?" + scope.get("query_string", b"") + b"\n")
+        digest.update(body)
+        request_hash = digest.hexdigest()
+        existing = await _claim(caller_key, key, request_hash)
+        if existing is not None:
+            await self._answer_existing(existing, request_hash, send)
+            return
+        # Stored answers are replayed to clients that may not accept gzip: keep them plain.
+        scope["headers"] = [(k, v) for k, v in scope["headers"] if k != b"accept-encoding"]
+        await self._run_and_store(scope, _replay(body), send, caller_key, key)
+
+    async def _answer_existing(self, existing: dict[str, Any], request_hash: str, send: Send) -> None:
+        if existing["request_hash"] != request_hash:
+            await _send_problem(send, 422, "validation", "Idempotency-Key reused",
+                                "This Idempotency-Key was used with a different request.")
+            return
+        if existing["state"] != "done":
+            await _send_problem(send, 409, "conflict", "Request in progress",
+                                "A request with this Idempotency-Key is still being processed.")
+            return
+        headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in msgspec.json.decode(existing["headers"])]
+        headers.append((b"idempotent-replayed", b"true"))
+        await send({"type": "http.response.start", "status": existing["status"], "headers": headers})
+        await send({"type": "http.response.body", "body": bytes(existing["body"] or b"")})
+
+    async def _run_and_store(self, scope: Scope, receive: Receive, send: Send, caller_key: str, key: str) -> None:
+        status = 500
+        headers: list[tuple[str, str]] = []
+        chunks: list[bytes] = []
+
+        async def capture(message: Message) -> None:
+            nonlocal status, headers
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in message.get("headers", [])]
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, capture)
+        except BaseException:
+            await _release(caller_key, key)
+            raise
+        no_store = any(k.lower() == "cache-control" and "no-store" in v for k, v in headers)
+        if status >= 500 or no_store:
+            await _release(caller_key, key)
+            return
+        kept = [(k, v) for k, v in headers if k.lower() not in ("x-request-id", "date", "content-length")]
+        space_id = scope.get("state", {}).get(SPACE_STATE_KEY)
+        await _complete(caller_key, key, status, kept, b"".join(chunks), space_id)
+
+
+async def _read_body(receive: Receive, limit: int) -> tuple[bytes, bool]:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return b"", True
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks), False
+
+
+def _replay(body: bytes) -> Callable[[], Awaitable[Message]]:
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return {"type": "http.disconnect"}
+
+    return receive

@@ -1,0 +1,1 @@
+"""What gathers every capability: the home-screen summary (and, later, the FHIR export)."""

@@ -1,0 +1,16 @@
+from __future__ import annotations
+
+from litestar import Controller, get
+
+from ens.overview.schemas import SpaceSummary
+from ens.overview.service import space_summary
+from ens.spaces.door import Need, SpaceAccess
+
+
+class SummaryController(Controller):
+    path = "/"
+    tags = ["spaces"]
+
+    @get("/", opt={"need": Need("space")}, summary="Home-screen summary of the space")
+    async def summary(self, access: SpaceAccess) -> SpaceSummary:
+        return await space_summary(access)

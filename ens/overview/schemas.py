@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+from datetime import date
+from uuid import UUID
+
+from ens.api import ReadStruct
+
+
+class HolderSummary(ReadStruct):
+    given_name: str
+    family_name: str
+    birthdate: date | None
+    sex: str | None
+
+
+class SpaceSummary(ReadStruct):
+    id: UUID
+    holder: HolderSummary
+    status: str
+    timezone: str
+    role: str

@@ -1,0 +1,96 @@
+"""The service's configuration: one frozen struct, read from the environment once.
+
+Only this module (and ``piccolo_conf.py``, through it) reads ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Literal
+
+import msgspec
+
+FRANCECONNECT_SCOPES = (
+    "openid given_name family_name birthdate gender birthplace birthcountry email preferred_username"
+)
+DEV_SECRET_KEY = "dev-only-secret-key-never-use-in-production-0123456789"
+DEFAULT_DATABASE_URL = "sqlite:///./var/ens.sqlite"
+
+
+class ConfigurationError(ValueError):
+    """A setting is missing or malformed; the service refuses to start."""
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    env: Literal["dev", "prod"] = "prod"
+    database_url: str = DEFAULT_DATABASE_URL
+    secret_key: str = DEV_SECRET_KEY
+    public_url: str = "http://127.0.0.1:8000"
+    oidc_issuer: str | None = None
+    oidc_client_id: str = "ens-dev"
+    oidc_client_secret: str = "ens-dev-secret-0123456789abcdef0123456789"
+    oidc_scopes: str = FRANCECONNECT_SCOPES
+    oidc_acr: str = "eidas1"
+    oidc_encryption_key: str | None = None
+    smtp_url: str | None = None
+    var_dir: str = "./var"
+    refresh_reuse_interval: int = 0
+    access_token_ttl: int = 600
+    refresh_token_max_age: int = 30 * 24 * 3600
+    max_body_bytes: int = 2 * 1024 * 1024
+    tombstone_retention_days: int = 90
+    db_pool_size: int = 10
+    log_level: str = "INFO"
+
+    @property
+    def is_dev(self) -> bool:
+        return self.env == "dev"
+
+    @property
+    def uses_dev_idp(self) -> bool:
+        """The embedded provider serves logins only in dev and only when no real issuer is set."""
+        return self.is_dev and self.oidc_issuer is None
+
+    @property
+    def effective_oidc_issuer(self) -> str:
+        return self.oidc_issuer or f"{self.public_url}/dev-idp"
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.database_url.startswith(("postgres://", "postgresql://"))
+
+    @classmethod
+    def database_url_from_env(cls, environ: Mapping[str, str] | None = None) -> str:
+        """Only the database URL (for ``piccolo_conf``, which must not refuse to load)."""
+        env = os.environ if environ is None else environ
+        return env.get("ENS_DATABASE_URL") or DEFAULT_DATABASE_URL
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """Build the settings from ``ENS_*`` variables; ``overrides`` win (used by tests)."""
+        env = os.environ if environ is None else environ
+        raw: dict[str, object] = {}
+        for field in msgspec.structs.fields(cls):
+            value = env.get(f"ENS_{field.name.upper()}")
+            if value is not None and value != "":
+                raw[field.name] = value
+        raw.update(overrides)
+        try:
+            settings = msgspec.convert(raw, cls, strict=False)
+        except msgspec.ValidationError as exc:
+            raise ConfigurationError(f"invalid configuration: {exc}") from exc
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        """Refuse configurations that would be unsafe in production."""
+        if self.env == "prod":
+            if self.secret_key == DEV_SECRET_KEY or len(self.secret_key) < 32:
+                raise ConfigurationError("ENS_SECRET_KEY must be set to at least 32 random characters")
+            if self.oidc_issuer is None:
+                raise ConfigurationError("ENS_OIDC_ISSUER must be set outside development")
+        if not self.database_url.startswith(("sqlite://", "postgres://", "postgresql://")):
+            raise ConfigurationError("ENS_DATABASE_URL must be sqlite:///path or postgresql://...")
+        if self.oidc_acr not in ("eidas1", "eidas2", "eidas3"):
+            raise ConfigurationError("ENS_OIDC_ACR must be eidas1, eidas2 or eidas3")

@@ -1,0 +1,274 @@
+"""The one way in to a space.
+
+Every route under ``/v1/spaces/{space}`` sits behind :func:`space_door`, a guard installed on the
+router that holds them (``ens.app`` refuses to start if a route there lacks it). The guard runs
+before the request body is read, so every outcome — success, refusal, malformed body — is recorded:
+it resolves ``{space}`` for the caller, checks in the same query that the caller's session or app
+grant is still live, decides the caller's role, and leaves a pending access-history entry that
+:class:`ens.spaces.history.AccessHistoryMiddleware` writes with the response status.
+
+Spaces the caller may not see answer 404 exactly like spaces that do not exist, and go to the
+operators' security log instead of the space's history.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any, Literal
+from uuid import UUID
+
+import msgspec
+from litestar import Request
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+
+from ens.db import fetch_one
+from ens.idempotency import SPACE_STATE_KEY
+from ens.errors import Forbidden, Gone, GrantRevoked, NotFound, Unauthorized
+from ens.spaces.caller import SPACE_SCOPE, Caller
+
+security_log = logging.getLogger("ens.security")
+
+ACCESS_STATE_KEY = "ens.access"
+REQUEST_ID_KEY = "ens.request_id"
+
+Role = Literal["holder", "representative", "app"]
+
+
+@dataclass(frozen=True)
+class Need:
+    """What a route asks of the caller. Declared on the handler as ``opt={"need": Need(...)}``.
+
+    ``app_scope`` names the kind of app permission that may reach the route (``read`` or
+    ``write`` on some ``vitals.<type>``); the per-type check happens in the service, which knows
+    the types. ``holder_only`` keeps representatives out; ``allow_closed`` lets a closed space
+    through (only ``reopen``).
+    """
+
+    resource: str
+    app_scope: Literal["read", "write"] | None = None
+    holder_only: bool = False
+    allow_closed: bool = False
+
+
+PERSON = Need("space")
+# Litestar answers OPTIONS itself (the Allow header); it still passes the door, as a read.
+OPTIONS = Need("space", app_scope="read")
+
+
+class SpaceRef(msgspec.Struct, frozen=True, kw_only=True):
+    id: UUID
+    status: str
+    timezone: str
+    birthdate: date | None
+    sex: str | None
+    given_name: str
+    family_name: str
+    holder_account_id: UUID | None
+
+
+@dataclass(frozen=True)
+class SpaceAccess:
+    """What a handler behind the door receives: the space, the caller, the caller's role."""
+
+    space: SpaceRef
+    caller: Caller
+    role: Role
+
+    @property
+    def space_id(self) -> UUID:
+        return self.space.id
+
+    @property
+    def is_person(self) -> bool:
+        return self.role in ("holder", "representative")
+
+    def may(self, scope: str) -> bool:
+        """A person signed in to the phone app has every right on the spaces they may open;
+        an app has exactly the scopes its grant holds."""
+        if self.is_person:
+            return self.caller.has_scope(SPACE_SCOPE)
+        return self.caller.has_scope(scope)
+
+
+@dataclass
+class PendingAccess:
+    """The access-history entry the middleware writes once the response status is known."""
+
+    space_id: UUID
+    at: datetime
+    actor_account_id: UUID
+    actor_name: str | None
+    client_id: str
+    client_name: str | None
+    acting_as: Role
+    action: str
+    resource_type: str
+    resource_id: str | None
+    request_id: str
+
+
+_DOOR_SQL = """
+SELECT g.revoked_at AS grant_revoked_at, g.kind AS grant_kind, g.space_id AS grant_space_id,
+       g.account_id AS grant_account_id, g.client_name AS client_name,
+       s.id AS space_id, s.status, s.timezone, s.birthdate, s.sex, s.given_name, s.family_name,
+       s.holder_account_id,
+       (SELECT r.id FROM representatives r
+         WHERE r.space_id = s.id AND r.account_id = {} AND r.revoked_at IS NULL
+           AND r.since <= {} AND (r.until IS NULL OR r.until > {}) LIMIT 1) AS representative_id,
+       (SELECT a.given_name || ' ' || a.family_name FROM accounts a WHERE a.id = {}) AS actor_name
+FROM grants g
+LEFT JOIN spaces s ON SPACE_MATCH
+WHERE g.id = {}
+"""
+
+_SPACE_BY_ID = "s.id = {}"
+_OWN_SPACE = "s.holder_account_id = {}"
+
+
+async def resolve_space(caller: Caller, space_param: str, now: datetime) -> tuple[
+    dict[str, Any], SpaceRef | None, Role | None
+]:
+    """One query: the grant's liveness, the space named by ``space_param``, the caller's role."""
+    if space_param == "me":
+        if caller.kind == "app":
+            match, match_arg = _SPACE_BY_ID, caller.space_id
+        else:
+            match, match_arg = _OWN_SPACE, caller.account_id
+    else:
+        try:
+            match, match_arg = _SPACE_BY_ID, UUID(space_param)
+        except ValueError:
+            match, match_arg = _SPACE_BY_ID, None
+    # Placeholders in textual order: representative account, now, now, actor, space match, grant.
+    row = await fetch_one(
+        _DOOR_SQL.replace("SPACE_MATCH", match),
+        caller.account_id,
+        now,
+        now,
+        caller.account_id,
+        match_arg,
+        caller.grant_id,
+    )
+    if row is None or row["grant_revoked_at"] is not None or row["grant_account_id"] != caller.account_id:
+        raise GrantRevoked("This session or app authorization has been revoked; sign in again.")
+    if row["space_id"] is None:
+        return row, None, None
+    space = SpaceRef(
+        id=row["space_id"],
+        status=row["status"],
+        timezone=row["timezone"],
+        birthdate=row["birthdate"],
+        sex=row["sex"],
+        given_name=row["given_name"],
+        family_name=row["family_name"],
+        holder_account_id=row["holder_account_id"],
+    )
+    return row, space, _role(caller, row, space)
+
+
+def _role(caller: Caller, row: dict[str, Any], space: SpaceRef) -> Role | None:
+    if caller.kind == "app":
+        if row["grant_kind"] == "app" and row["grant_space_id"] == space.id:
+            return "app"
+        return None
+    if row["grant_kind"] != "session":
+        return None
+    if space.holder_account_id == caller.account_id:
+        return "holder"
+    if row["representative_id"] is not None:
+        return "representative"
+    return None
+
+
+def _check_need(access: SpaceAccess, need: Need) -> None:
+    if access.role == "app":
+        if need.app_scope is None or not any(
+            scope.endswith(f":{need.app_scope}") for scope in access.caller.scopes
+        ):
+            raise Forbidden("This app's authorization does not cover this action.")
+        return
+    if not access.caller.has_scope(SPACE_SCOPE):
+        raise Forbidden("This token does not carry the 'space' scope.")
+    if need.holder_only and access.role != "holder":
+        raise Forbidden("Only the holder of the space may do this.")
+
+
+async def space_door(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    need: Need | None = handler.opt.get("need")
+    if need is None and connection.scope.get("method") == "OPTIONS":
+        need = OPTIONS
+    if need is None:
+        # A route under the door that does not say what it needs is a programming error.
+        raise Forbidden("This route declares no access need.")
+    caller = connection.scope.get("user")
+    if not isinstance(caller, Caller):
+        raise Unauthorized("Sign in first.")
+    now = datetime.now(UTC)
+    space_param = connection.path_params.get("space", "")
+    row, space, role = await resolve_space(caller, space_param, now)
+    request_id = request_id_of(connection.scope)
+    action = f"{connection.scope.get('method', '')} {connection.scope.get('path_template', '')}".strip()
+    if space is None or role is None:
+        security_log.warning(
+            "space access refused",
+            extra={
+                "event": "space_not_visible",
+                "account_id": str(caller.account_id),
+                "client_id": caller.client_id,
+                "grant_id": str(caller.grant_id),
+                "action": action,
+                "request_id": request_id,
+            },
+        )
+        raise NotFound("No such space.")
+    connection.scope.setdefault("state", {})[SPACE_STATE_KEY] = space.id
+    resource_id = connection.path_params.get("id")
+    connection.scope["state"][ACCESS_STATE_KEY] = PendingAccess(
+        space_id=space.id,
+        at=now,
+        actor_account_id=caller.account_id,
+        actor_name=row["actor_name"],
+        client_id=caller.client_id,
+        client_name=row["client_name"],
+        acting_as=role,
+        action=action,
+        resource_type=need.resource,
+        resource_id=str(resource_id) if resource_id is not None else None,
+        request_id=request_id,
+    )
+    access = SpaceAccess(space=space, caller=caller, role=role)
+    connection.scope["state"]["ens.space_access"] = access
+    if space.status == "closed" and not need.allow_closed:
+        raise Gone("This space is closed. Its holder can reopen it.")
+    _check_need(access, need)
+
+
+def request_id_of(scope: Any) -> str:
+    return str(scope.get("state", {}).get(REQUEST_ID_KEY, ""))
+
+
+async def provide_space_access(request: Request[Any, Any, Any]) -> SpaceAccess:
+    """The dependency handlers take: the result of the door, which always ran before."""
+    access = request.scope.get("state", {}).get("ens.space_access")
+    if not isinstance(access, SpaceAccess):
+        raise Forbidden("The space door did not run for this route.")
+    return access
+
+
+async def account_door(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    """The door of /v1/me: a person's session that is still live (apps have no account routes)."""
+    caller = connection.scope.get("user")
+    if not isinstance(caller, Caller):
+        raise Unauthorized("Sign in first.")
+    if caller.kind != "person" or not caller.has_scope(SPACE_SCOPE):
+        raise Forbidden("Only the person signed in to the phone app may do this.")
+    row = await fetch_one(
+        "SELECT kind FROM grants WHERE id = {} AND account_id = {} AND revoked_at IS NULL",
+        caller.grant_id,
+        caller.account_id,
+    )
+    if row is None or row["kind"] != "session":
+        raise GrantRevoked("This session has been revoked; sign in again.")

@@ -1,0 +1,12 @@
+from pathlib import Path
+
+from piccolo.conf.apps import AppConfig
+
+from ens.spaces.tables import AccessEvent, Account, Grant, Representative, Space
+
+APP_CONFIG = AppConfig(
+    app_name="spaces",
+    migrations_folder_path=str(Path(__file__).parent / "piccolo_migrations"),
+    table_classes=[Account, Space, Representative, Grant, AccessEvent],
+    migration_dependencies=["ens.core_piccolo_app"],
+)

@@ -1,0 +1,295 @@
+"""The rules of spaces: accounts, own spaces, closing and erasing, grants (sessions and apps)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from uuid import UUID
+
+from ens.db import bound_tables, fetch, fetch_one, write_transaction
+from ens.errors import Conflict, Gone, NotFound
+from ens.spaces.door import SpaceRef
+from ens.spaces.schemas import AccountRead, HolderRead, MeRead, SessionRead, SpaceListItem
+from ens.spaces.tables import Account, Grant, Space
+
+DEFAULT_TIMEZONE = "Europe/Paris"
+
+
+@dataclass(frozen=True)
+class Identity:
+    """A person as the identity provider describes them."""
+
+    issuer: str
+    sub: str
+    given_name: str
+    family_name: str
+    birthdate: date | None = None
+    gender: str | None = None
+    birthplace: str | None = None
+    email: str | None = None
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    account_id: UUID
+    space_id: UUID
+    space_status: str
+    account_created: bool
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _sex_from_gender(gender: str | None) -> str | None:
+    return {"male": "male", "female": "female"}.get(gender or "", None)
+
+
+async def sign_in_identity(identity: Identity) -> SignedIn:
+    """Find or create the account for ``identity`` (issuer + sub) and its own space.
+
+    Later sign-ins refresh the claims that changed. A closed space is kept as it is (the person is
+    offered to reopen it), never duplicated.
+    """
+    now = _now()
+    async with write_transaction():
+        row = await fetch_one("SELECT id FROM accounts WHERE issuer = {} AND sub = {}", identity.issuer, identity.sub)
+        created = row is None
+        if row is None:
+            account_id = uuid.uuid4()
+            await Account.insert(
+                Account(
+                    id=account_id,
+                    issuer=identity.issuer,
+                    sub=identity.sub,
+                    given_name=identity.given_name,
+                    family_name=identity.family_name,
+                    birthdate=identity.birthdate,
+                    gender=identity.gender,
+                    birthplace=identity.birthplace,
+                    email=identity.email,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+        else:
+            account_id = row["id"]
+            await Account.update(
+                {
+                    Account.given_name: identity.given_name,
+                    Account.family_name: identity.family_name,
+                    Account.birthdate: identity.birthdate,
+                    Account.gender: identity.gender,
+                    Account.birthplace: identity.birthplace,
+                    Account.email: identity.email,
+                    Account.updated_at: now,
+                }
+            ).where(Account.id == account_id)
+        space = await fetch_one("SELECT id, status FROM spaces WHERE holder_account_id = {}", account_id)
+        if space is None:
+            space_id = uuid.uuid4()
+            await Space.insert(
+                Space(
+                    id=space_id,
+                    holder_account_id=account_id,
+                    given_name=identity.given_name,
+                    family_name=identity.family_name,
+                    birthdate=identity.birthdate,
+                    sex=_sex_from_gender(identity.gender),
+                    timezone=DEFAULT_TIMEZONE,
+                    status="open",
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            status = "open"
+        else:
+            space_id, status = space["id"], space["status"]
+    return SignedIn(account_id=account_id, space_id=space_id, space_status=status, account_created=created)
+
+
+async def get_me(account_id: UUID) -> MeRead:
+    """The account and every space it may open today: its own, and those it represents."""
+    account = await fetch_one(
+        "SELECT id, given_name, family_name, birthdate, gender, email, issuer FROM accounts WHERE id = {}",
+        account_id,
+    )
+    if account is None:
+        raise NotFound("No such account.")
+    now = _now()
+    rows = await fetch(
+        """
+        SELECT s.id, s.given_name, s.family_name, s.birthdate, s.sex, s.status, s.timezone,
+               'holder' AS role, NULL AS kind, NULL AS until
+        FROM spaces s WHERE s.holder_account_id = {}
+        UNION ALL
+        SELECT s.id, s.given_name, s.family_name, s.birthdate, s.sex, s.status, s.timezone,
+               'representative' AS role, r.kind AS kind, r.until AS until
+        FROM representatives r JOIN spaces s ON s.id = r.space_id
+        WHERE r.account_id = {} AND r.revoked_at IS NULL AND r.since <= {}
+          AND (r.until IS NULL OR r.until > {})
+        """,
+        account_id,
+        account_id,
+        now,
+        now,
+    )
+    spaces = [
+        SpaceListItem(
+            id=_uuid(row["id"]),
+            holder=HolderRead(
+                given_name=row["given_name"],
+                family_name=row["family_name"],
+                birthdate=_date(row["birthdate"]),
+                sex=row["sex"],
+            ),
+            role=row["role"],
+            status=row["status"],
+            timezone=row["timezone"],
+            representative_kind=row["kind"],
+            representative_until=_datetime(row["until"]),
+        )
+        for row in rows
+    ]
+    return MeRead(account=AccountRead(**account), spaces=spaces)
+
+
+def _uuid(value: object) -> UUID:
+    return value if isinstance(value, UUID) else UUID(str(value))
+
+
+def _date(value: object) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value))
+
+
+def _datetime(value: object) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(str(value))
+
+
+async def close_or_erase_space(space: SpaceRef, erase: bool) -> None:
+    """Close the space (archived, reopenable), or with ``erase`` delete everything it holds now.
+
+    An erase is accepted on a closed space too (an express deletion request after closing).
+    """
+    if erase:
+        await erase_space(space.id)
+        return
+    if space.status == "closed":
+        raise Gone("This space is closed already.")
+    await close_space(space.id)
+
+
+async def close_space(space_id: UUID) -> None:
+    """Archive the space: every route but ``reopen`` answers 410 until it is reopened."""
+    now = _now()
+    await Space.update({Space.status: "closed", Space.closed_at: now, Space.updated_at: now}).where(
+        Space.id == space_id
+    )
+
+
+async def reopen_space(space_id: UUID) -> None:
+    """Restore a closed space with everything it held."""
+    row = await fetch_one("SELECT status FROM spaces WHERE id = {}", space_id)
+    if row is None:
+        raise NotFound("No such space.")
+    if row["status"] != "closed":
+        raise Conflict("This space is open already.")
+    await Space.update({Space.status: "open", Space.closed_at: None, Space.updated_at: _now()}).where(
+        Space.id == space_id
+    )
+
+
+async def erase_space(space_id: UUID) -> None:
+    """Delete every row of the space, in every table that has a ``space_id``, in one transaction."""
+    async with write_transaction():
+        for table in bound_tables():
+            if table is Space or "space_id" not in {c._meta.name for c in table._meta.columns}:
+                continue
+            await fetch(f"DELETE FROM {table._meta.tablename} WHERE space_id = {{}}", space_id)  # noqa: S608
+        await fetch("DELETE FROM spaces WHERE id = {}", space_id)
+
+
+# ---------------------------------------------------------------------------------------------
+# Grants: every token belongs to one. A session is the phone app signed in on a device; an app
+# grant is a person's consent for one labelled app on one space.
+
+
+async def create_session_grant(account_id: UUID, client_id: str, client_name: str, label: str | None) -> UUID:
+    grant_id = uuid.uuid4()
+    await Grant.insert(
+        Grant(
+            id=grant_id,
+            kind="session",
+            account_id=account_id,
+            client_id=client_id,
+            client_name=client_name,
+            space_id=None,
+            scopes="space",
+            label=label,
+            created_at=_now(),
+        )
+    )
+    return grant_id
+
+
+async def create_app_grant(
+    account_id: UUID, space_id: UUID, client_id: str, client_name: str, scopes: list[str]
+) -> UUID:
+    """A person's consent for an app on a space; a new consent replaces the app's previous one there."""
+    grant_id = uuid.uuid4()
+    now = _now()
+    async with write_transaction():
+        await Grant.update({Grant.revoked_at: now}).where(
+            (Grant.space_id == space_id) & (Grant.client_id == client_id) & (Grant.revoked_at.is_null())
+        )
+        await Grant.insert(
+            Grant(
+                id=grant_id,
+                kind="app",
+                account_id=account_id,
+                client_id=client_id,
+                client_name=client_name,
+                space_id=space_id,
+                scopes=" ".join(sorted(set(scopes))),
+                label=None,
+                created_at=now,
+            )
+        )
+    return grant_id
+
+
+async def grant_is_live(grant_id: UUID, account_id: UUID) -> bool:
+    row = await fetch_one(
+        "SELECT 1 AS live FROM grants WHERE id = {} AND account_id = {} AND revoked_at IS NULL", grant_id, account_id
+    )
+    return row is not None
+
+
+async def revoke_grant(grant_id: UUID) -> None:
+    await Grant.update({Grant.revoked_at: _now()}).where((Grant.id == grant_id) & (Grant.revoked_at.is_null()))
+
+
+async def list_sessions(account_id: UUID, current_grant: UUID) -> list[SessionRead]:
+    rows = await fetch(
+        """SELECT id, client_id, client_name, label, created_at, last_used_at FROM grants
+           WHERE account_id = {} AND kind = 'session' AND revoked_at IS NULL ORDER BY created_at DESC""",
+        account_id,
+    )
+    return [SessionRead(**row, current=_uuid(row["id"]) == current_grant) for row in rows]
+
+
+async def revoke_session(account_id: UUID, session_id: UUID) -> None:
+    """Sign a device out: its grant dies, so its tokens stop working on the next request."""
+    row = await fetch_one(
+        "SELECT id FROM grants WHERE id = {} AND account_id = {} AND kind = 'session' AND revoked_at IS NULL",
+        session_id,
+        account_id,
+    )
+    if row is None:
+        raise NotFound("No such session.")
+    await revoke_grant(session_id)

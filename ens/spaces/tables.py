@@ -1,0 +1,97 @@
+"""Who may touch which space: accounts, spaces, representatives, grants, access history."""
+
+from __future__ import annotations
+
+from piccolo.columns import (
+    UUID,
+    BigSerial,
+    Date,
+    Integer,
+    Text,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.table import Table
+
+
+class Account(Table, tablename="accounts"):
+    """A person known from the upstream identity provider; (issuer, sub) is the key."""
+
+    id = UUID(primary_key=True)
+    issuer = Varchar(length=255)
+    sub = Varchar(length=255)
+    given_name = Varchar(length=255)
+    family_name = Varchar(length=255)
+    birthdate = Date(null=True, default=None)
+    gender = Varchar(length=16, null=True, default=None)
+    birthplace = Varchar(length=16, null=True, default=None)
+    email = Varchar(length=320, null=True, default=None)
+    created_at = Timestamptz()
+    updated_at = Timestamptz()
+
+
+class Space(Table, tablename="spaces"):
+    """One person's health space. A child's space has no holder account until they take it over."""
+
+    id = UUID(primary_key=True)
+    holder_account_id = UUID(null=True, default=None)
+    given_name = Varchar(length=255)
+    family_name = Varchar(length=255)
+    birthdate = Date(null=True, default=None)
+    sex = Varchar(length=16, null=True, default=None)
+    timezone = Varchar(length=64, default="Europe/Paris")
+    status = Varchar(length=16, default="open")
+    created_at = Timestamptz()
+    updated_at = Timestamptz()
+    closed_at = Timestamptz(null=True, default=None)
+
+
+class Representative(Table, tablename="representatives"):
+    """A legal representative's right to a space, valid from ``since`` until ``until``."""
+
+    id = UUID(primary_key=True)
+    space_id = UUID()
+    account_id = UUID()
+    kind = Varchar(length=32)
+    since = Timestamptz()
+    until = Timestamptz(null=True, default=None)
+    created_at = Timestamptz()
+    revoked_at = Timestamptz(null=True, default=None)
+
+
+class Grant(Table, tablename="grants"):
+    """Every token belongs to a grant: a signed-in device (``session``) or an app's consent (``app``).
+
+    The space door checks that the grant is live in the same query that resolves the space, so a
+    revocation takes effect on the next request.
+    """
+
+    id = UUID(primary_key=True)
+    kind = Varchar(length=16)
+    account_id = UUID()
+    client_id = Varchar(length=128)
+    client_name = Varchar(length=255)
+    space_id = UUID(null=True, default=None)
+    scopes = Text()
+    label = Varchar(length=255, null=True, default=None)
+    created_at = Timestamptz()
+    last_used_at = Timestamptz(null=True, default=None)
+    revoked_at = Timestamptz(null=True, default=None)
+
+
+class AccessEvent(Table, tablename="access_history"):
+    """One row per request naming a space the caller may see, whatever its outcome."""
+
+    id = BigSerial(primary_key=True)
+    space_id = UUID()
+    at = Timestamptz()
+    actor_account_id = UUID(null=True, default=None)
+    actor_name = Varchar(length=255, null=True, default=None)
+    client_id = Varchar(length=128, null=True, default=None)
+    client_name = Varchar(length=255, null=True, default=None)
+    acting_as = Varchar(length=16)
+    action = Varchar(length=255)
+    resource_type = Varchar(length=64, null=True, default=None)
+    resource_id = Varchar(length=128, null=True, default=None)
+    outcome = Integer()
+    request_id = Varchar(length=64)

@@ -1,0 +1,86 @@
+"""Routes the tests mount on the real app to exercise shared mechanisms that no product route uses
+yet (Idempotency-Key, If-Match, body validation). They sit behind the real space door."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Response, delete, get, post, put
+from litestar.params import FromPath, HeaderParameter
+from msgspec import Meta
+
+from ens.api import ReadStruct, Struct, require_if_match
+from ens.errors import NotFound
+from ens.spaces.door import Need, SpaceAccess
+
+# In-process store for the test resource; the database under test is the idempotency store.
+NOTES: dict[str, dict[str, Any]] = {}
+CREATED: list[str] = []
+
+
+class NoteCreate(Struct):
+    text: Annotated[str, Meta(min_length=1, max_length=200)]
+    rating: Annotated[int, Meta(ge=0, le=10)] = 0
+    tags: list[Annotated[str, Meta(max_length=10)]] = []
+
+
+class NoteRead(ReadStruct):
+    id: str
+    text: str
+    rating: int
+    tags: list[str]
+
+
+def _read(note_id: FromPath[str]) -> NoteRead:
+    note = NOTES.get(note_id)
+    if note is None:
+        raise NotFound("No such note.")
+    return NoteRead(id=note_id, **note)
+
+
+class NotesForTests(Controller):
+    path = "/test-notes"
+
+    @post("/", opt={"need": Need("test-note", app_scope="write")})
+    async def create(self, access: SpaceAccess, data: NoteCreate) -> NoteRead:
+        note_id = uuid.uuid4().hex
+        NOTES[note_id] = {"text": data.text, "rating": data.rating, "tags": data.tags}
+        CREATED.append(note_id)
+        return _read(note_id)
+
+    @get("/{id:str}", opt={"need": Need("test-note", app_scope="read")})
+    async def read(self, access: SpaceAccess, id: FromPath[str]) -> NoteRead:
+        return _read(id)
+
+    @put("/{id:str}", opt={"need": Need("test-note", app_scope="write")})
+    async def replace(
+        self, access: SpaceAccess, id: FromPath[str], data: NoteCreate,
+        if_match: Annotated[str | None, HeaderParameter(name="If-Match", required=False)] = None,
+    ) -> NoteRead:
+        require_if_match(if_match, msgspec.json.encode(_read(id)))
+        NOTES[id] = {"text": data.text, "rating": data.rating, "tags": data.tags}
+        return _read(id)
+
+    @delete("/{id:str}", opt={"need": Need("test-note", app_scope="write")}, status_code=204)
+    async def remove(
+        self, access: SpaceAccess, id: FromPath[str],
+        if_match: Annotated[str | None, HeaderParameter(name="If-Match", required=False)] = None,
+    ) -> None:
+        require_if_match(if_match, msgspec.json.encode(_read(id)))
+        del NOTES[id]
+
+
+@post("/v1/test-secret", status_code=201)
+async def secret_for_tests() -> Response[dict[str, str]]:
+    """A creating POST whose answer carries a secret: never stored for replay."""
+    return Response({"secret": uuid.uuid4().hex}, headers={"Cache-Control": "no-store"}, status_code=201)
+
+
+def space_routes_for_tests() -> list[Any]:
+    return [NotesForTests]
+
+
+def routes_for_tests() -> list[Any]:
+    return [secret_for_tests]
