@@ -97,9 +97,7 @@ def check_limit(limit: int | None) -> int:
     if limit is None:
         return DEFAULT_LIMIT
     if not 1 <= limit <= MAX_LIMIT:
-        raise Invalid(
-            f"limit must be between 1 and {MAX_LIMIT}.", [FieldError("/limit", f"between 1 and {MAX_LIMIT}")]
-        )
+        raise Invalid(f"limit must be between 1 and {MAX_LIMIT}.", [FieldError("/limit", f"between 1 and {MAX_LIMIT}")])
     return limit
 
 

@@ -71,10 +71,16 @@ _HTTP_TYPES = {
 
 
 def problem_response(
-    status: int, name: str, title: str, detail: str, errors_: Sequence[ProblemError] | None = None,
+    status: int,
+    name: str,
+    title: str,
+    detail: str,
+    errors_: Sequence[ProblemError] | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response[bytes]:
-    body = Problem(type=problem_type(name), title=title, status=status, detail=detail, errors=list(errors_ or []) or None)
+    body = Problem(
+        type=problem_type(name), title=title, status=status, detail=detail, errors=list(errors_ or []) or None
+    )
     return Response(msgspec.json.encode(body), status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
@@ -87,8 +93,12 @@ def _domain_error(request: Request[Any, Any, Any], exc: errors.DomainError) -> R
             if isinstance(exc, errors.RateLimited):
                 headers["Retry-After"] = str(exc.retry_after)
             return problem_response(
-                status, name, title, exc.detail,
-                [ProblemError(pointer=e.pointer, detail=e.detail) for e in exc.errors], headers,
+                status,
+                name,
+                title,
+                exc.detail,
+                [ProblemError(pointer=e.pointer, detail=e.detail) for e in exc.errors],
+                headers,
             )
     return _unexpected(request, exc)
 
@@ -118,8 +128,12 @@ def _validation_error(request: Request[Any, Any, Any], exc: ValidationException)
 
 
 def _is_param(problem: ProblemError, extra: list[Any]) -> bool:
-    return any(isinstance(i, dict) and i.get("source") in ("query", "path", "header") and
-               problem.pointer == "/" + str(i.get("key")) for i in extra)
+    return any(
+        isinstance(i, dict)
+        and i.get("source") in ("query", "path", "header")
+        and problem.pointer == "/" + str(i.get("key"))
+        for i in extra
+    )
 
 
 def _first(problems: Sequence[ProblemError]) -> str:
@@ -133,7 +147,9 @@ def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response
     name = _HTTP_TYPES.get(status, "bad-request")
     detail = exc.detail if exc.detail and exc.detail != str(status) else ""
     if isinstance(exc, NotAuthorizedException):
-        return problem_response(401, "unauthorized", "Unauthorized", detail, headers={"WWW-Authenticate": 'Bearer realm="ens"'})
+        return problem_response(
+            401, "unauthorized", "Unauthorized", detail, headers={"WWW-Authenticate": 'Bearer realm="ens"'}
+        )
     if isinstance(exc, PermissionDeniedException):
         return problem_response(403, "forbidden", "Forbidden", detail)
     headers = dict(exc.headers or {})
@@ -148,7 +164,9 @@ def _title(status: int) -> str:
 
 def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     request_id = request.scope.get("state", {}).get(REQUEST_ID_KEY, "")
-    log.error("unhandled error", exc_info=exc, extra={"request_id": request_id, "path": request.scope.get("path_template")})
+    log.error(
+        "unhandled error", exc_info=exc, extra={"request_id": request_id, "path": request.scope.get("path_template")}
+    )
     return problem_response(500, "internal", "Internal error", f"Something went wrong (request {request_id}).")
 
 
@@ -161,16 +179,18 @@ async def health() -> dict[str, str]:
 async def ready() -> Response[Any]:
     try:
         await db.fetch("SELECT 1 AS ok")
-    except Exception as exc:  # noqa: BLE001 - any database failure means not ready
+    except Exception as exc:
         log.warning("database not ready: %s", type(exc).__name__)
         return problem_response(503, "unavailable", "Service unavailable", "The database does not answer.")
     return Response({"status": "ready"})
 
 
 def all_tables() -> list[type[Table]]:
+    """Every table of every app, and piccolo's own record of applied migrations."""
+    from piccolo.apps.migrations.tables import Migration
     from piccolo.conf.apps import Finder
 
-    return list(Finder().get_table_classes())
+    return [*Finder().get_table_classes(), Migration]
 
 
 def space_routes() -> list[ControllerRouterHandler]:
@@ -214,9 +234,7 @@ def create_app(
             "tokens": Provide(lambda: tokens, sync_to_thread=False),
         },
         middleware=[
-            DefineMiddleware(
-                CompressionMiddleware, config=CompressionConfig(backend="gzip", minimum_size=1024)
-            ),
+            DefineMiddleware(CompressionMiddleware, config=CompressionConfig(backend="gzip", minimum_size=1024)),
             AccessHistoryMiddleware,
             ETagMiddleware,
             DefineMiddleware(BearerAuthentication, tokens=tokens),

@@ -66,8 +66,9 @@ async def _claim(caller: str, key: str, request_hash: str) -> dict[str, Any] | N
     )
 
 
-async def _complete(caller: str, key: str, status: int, headers: list[tuple[str, str]], body: bytes,
-                    space_id: Any) -> None:
+async def _complete(
+    caller: str, key: str, status: int, headers: list[tuple[str, str]], body: bytes, space_id: Any
+) -> None:
     await fetch(
         """UPDATE idempotency_keys SET state = 'done', status = {}, headers = {}, body = {}, space_id = {}
            WHERE caller = {} AND key = {}""",
@@ -120,13 +121,23 @@ class IdempotencyMiddleware:
             await self.app(scope, receive, send)
             return
         if not _KEY.fullmatch(key):
-            await _send_problem(send, 400, "validation", "Invalid Idempotency-Key",
-                                "Idempotency-Key must be 1 to 255 visible ASCII characters.")
+            await _send_problem(
+                send,
+                400,
+                "validation",
+                "Invalid Idempotency-Key",
+                "Idempotency-Key must be 1 to 255 visible ASCII characters.",
+            )
             return
         body, too_large = await _read_body(receive, self.max_body_bytes)
         if too_large:
-            await _send_problem(send, 413, "payload-too-large", "Payload too large",
-                                f"The body must not exceed {self.max_body_bytes} bytes.")
+            await _send_problem(
+                send,
+                413,
+                "payload-too-large",
+                "Payload too large",
+                f"The body must not exceed {self.max_body_bytes} bytes.",
+            )
             return
         caller_key = str(getattr(caller, "idempotency_scope", ""))
         digest = hashlib.sha256()
@@ -143,12 +154,22 @@ class IdempotencyMiddleware:
 
     async def _answer_existing(self, existing: dict[str, Any], request_hash: str, send: Send) -> None:
         if existing["request_hash"] != request_hash:
-            await _send_problem(send, 422, "validation", "Idempotency-Key reused",
-                                "This Idempotency-Key was used with a different request.")
+            await _send_problem(
+                send,
+                422,
+                "validation",
+                "Idempotency-Key reused",
+                "This Idempotency-Key was used with a different request.",
+            )
             return
         if existing["state"] != "done":
-            await _send_problem(send, 409, "conflict", "Request in progress",
-                                "A request with this Idempotency-Key is still being processed.")
+            await _send_problem(
+                send,
+                409,
+                "conflict",
+                "Request in progress",
+                "A request with this Idempotency-Key is still being processed.",
+            )
             return
         headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in msgspec.json.decode(existing["headers"])]
         headers.append((b"idempotent-replayed", b"true"))

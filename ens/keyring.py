@@ -14,9 +14,9 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 @cache
 def derive_key(secret: str, purpose: str, length: int = 32) -> bytes:
-    return HKDF(
-        algorithm=hashes.SHA256(), length=length, salt=b"ens-keyring-v1", info=purpose.encode()
-    ).derive(secret.encode())
+    return HKDF(algorithm=hashes.SHA256(), length=length, salt=b"ens-keyring-v1", info=purpose.encode()).derive(
+        secret.encode()
+    )
 
 
 def sign(secret: str, purpose: str, payload: bytes) -> bytes:

@@ -78,8 +78,9 @@ def _statuses(path: str, method: str, public: bool) -> list[str]:
 
 
 def document_problems(app: Litestar) -> None:
-    from ens.auth.middleware import PUBLIC_PATHS
     import re
+
+    from ens.auth.middleware import PUBLIC_PATHS
 
     schema = app.openapi_schema
     components = schema.components
@@ -102,7 +103,9 @@ def document_problems(app: Litestar) -> None:
                     code,
                     OpenAPIResponse(
                         description=_DESCRIPTIONS[code],
-                        content={"application/problem+json": MediaType(schema=Reference("#/components/schemas/Problem"))},
+                        content={
+                            "application/problem+json": MediaType(schema=Reference("#/components/schemas/Problem"))
+                        },
                     ),
                 )
             operation.responses = responses

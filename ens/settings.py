@@ -11,9 +11,7 @@ from typing import Literal
 
 import msgspec
 
-FRANCECONNECT_SCOPES = (
-    "openid given_name family_name birthdate gender birthplace birthcountry email preferred_username"
-)
+FRANCECONNECT_SCOPES = "openid given_name family_name birthdate gender birthplace birthcountry email preferred_username"
 DEV_SECRET_KEY = "dev-only-secret-key-never-use-in-production-0123456789"
 DEFAULT_DATABASE_URL = "sqlite:///./var/ens.sqlite"
 

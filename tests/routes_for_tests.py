@@ -8,12 +8,12 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Response, delete, get, post, put
-from litestar.params import FromPath, HeaderParameter
+from litestar.params import FromPath, HeaderParameter, JSONBody
 from msgspec import Meta
 
 from ens.api import ReadStruct, Struct, require_if_match
 from ens.errors import NotFound
-from ens.spaces.door import Need, SpaceAccess
+from ens.spaces.door import Access, Need
 
 # In-process store for the test resource; the database under test is the idempotency store.
 NOTES: dict[str, dict[str, Any]] = {}
@@ -44,19 +44,22 @@ class NotesForTests(Controller):
     path = "/test-notes"
 
     @post("/", opt={"need": Need("test-note", app_scope="write")})
-    async def create(self, access: SpaceAccess, data: NoteCreate) -> NoteRead:
+    async def create(self, access: Access, data: JSONBody[NoteCreate]) -> NoteRead:
         note_id = uuid.uuid4().hex
         NOTES[note_id] = {"text": data.text, "rating": data.rating, "tags": data.tags}
         CREATED.append(note_id)
         return _read(note_id)
 
     @get("/{id:str}", opt={"need": Need("test-note", app_scope="read")})
-    async def read(self, access: SpaceAccess, id: FromPath[str]) -> NoteRead:
+    async def read(self, access: Access, id: FromPath[str]) -> NoteRead:
         return _read(id)
 
     @put("/{id:str}", opt={"need": Need("test-note", app_scope="write")})
     async def replace(
-        self, access: SpaceAccess, id: FromPath[str], data: NoteCreate,
+        self,
+        access: Access,
+        id: FromPath[str],
+        data: JSONBody[NoteCreate],
         if_match: Annotated[str | None, HeaderParameter(name="If-Match", required=False)] = None,
     ) -> NoteRead:
         require_if_match(if_match, msgspec.json.encode(_read(id)))
@@ -65,7 +68,9 @@ class NotesForTests(Controller):
 
     @delete("/{id:str}", opt={"need": Need("test-note", app_scope="write")}, status_code=204)
     async def remove(
-        self, access: SpaceAccess, id: FromPath[str],
+        self,
+        access: Access,
+        id: FromPath[str],
         if_match: Annotated[str | None, HeaderParameter(name="If-Match", required=False)] = None,
     ) -> None:
         require_if_match(if_match, msgspec.json.encode(_read(id)))

@@ -22,14 +22,50 @@ class DevIdentity:
 DEV_IDENTITIES: dict[str, DevIdentity] = {
     identity.key: identity
     for identity in (
-        DevIdentity("camille", "Camille", "Martin", date(1986, 4, 12), "female", "75056", "99100",
-                    "camille.martin@example.fr", "Adulte, titulaire du compte de démonstration"),
-        DevIdentity("jean", "Jean", "Dupont", date(1979, 9, 30), "male", "69123", "99100",
-                    "jean.dupont@example.fr", "Parent d'un enfant mineur"),
-        DevIdentity("lea", "Léa", "Dupont", date(1981, 2, 3), "female", "13055", "99100",
-                    "lea.dupont@example.fr", "Second parent du même enfant"),
-        DevIdentity("yanis", "Yanis", "Benali", date(1950, 11, 2), "male", "", "99350",
-                    "yanis.benali@example.fr", "Adulte né à l'étranger"),
+        DevIdentity(
+            "camille",
+            "Camille",
+            "Martin",
+            date(1986, 4, 12),
+            "female",
+            "75056",
+            "99100",
+            "camille.martin@example.fr",
+            "Adulte, titulaire du compte de démonstration",
+        ),
+        DevIdentity(
+            "jean",
+            "Jean",
+            "Dupont",
+            date(1979, 9, 30),
+            "male",
+            "69123",
+            "99100",
+            "jean.dupont@example.fr",
+            "Parent d'un enfant mineur",
+        ),
+        DevIdentity(
+            "lea",
+            "Léa",
+            "Dupont",
+            date(1981, 2, 3),
+            "female",
+            "13055",
+            "99100",
+            "lea.dupont@example.fr",
+            "Second parent du même enfant",
+        ),
+        DevIdentity(
+            "yanis",
+            "Yanis",
+            "Benali",
+            date(1950, 11, 2),
+            "male",
+            "",
+            "99350",
+            "yanis.benali@example.fr",
+            "Adulte né à l'étranger",
+        ),
     )
 }
 

@@ -4,7 +4,7 @@ from litestar import Controller, get
 
 from ens.overview.schemas import SpaceSummary
 from ens.overview.service import space_summary
-from ens.spaces.door import Need, SpaceAccess
+from ens.spaces.door import Access, Need
 
 
 class SummaryController(Controller):
@@ -12,5 +12,5 @@ class SummaryController(Controller):
     tags = ["spaces"]
 
     @get("/", opt={"need": Need("space")}, summary="Home-screen summary of the space")
-    async def summary(self, access: SpaceAccess) -> SpaceSummary:
+    async def summary(self, access: Access) -> SpaceSummary:
         return await space_summary(access)

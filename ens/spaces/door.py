@@ -16,17 +16,18 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeAlias
 from uuid import UUID
 
 import msgspec
 from litestar import Request
 from litestar.connection import ASGIConnection
+from litestar.di import NamedDependency
 from litestar.handlers.base import BaseRouteHandler
 
 from ens.db import fetch_one
-from ens.idempotency import SPACE_STATE_KEY
 from ens.errors import Forbidden, Gone, GrantRevoked, NotFound, Unauthorized
+from ens.idempotency import SPACE_STATE_KEY
 from ens.spaces.caller import SPACE_SCOPE, Caller
 
 security_log = logging.getLogger("ens.security")
@@ -128,9 +129,9 @@ _SPACE_BY_ID = "s.id = {}"
 _OWN_SPACE = "s.holder_account_id = {}"
 
 
-async def resolve_space(caller: Caller, space_param: str, now: datetime) -> tuple[
-    dict[str, Any], SpaceRef | None, Role | None
-]:
+async def resolve_space(
+    caller: Caller, space_param: str, now: datetime
+) -> tuple[dict[str, Any], SpaceRef | None, Role | None]:
     """One query: the grant's liveness, the space named by ``space_param``, the caller's role."""
     if space_param == "me":
         if caller.kind == "app":
@@ -185,9 +186,7 @@ def _role(caller: Caller, row: dict[str, Any], space: SpaceRef) -> Role | None:
 
 def _check_need(access: SpaceAccess, need: Need) -> None:
     if access.role == "app":
-        if need.app_scope is None or not any(
-            scope.endswith(f":{need.app_scope}") for scope in access.caller.scopes
-        ):
+        if need.app_scope is None or not any(scope.endswith(f":{need.app_scope}") for scope in access.caller.scopes):
             raise Forbidden("This app's authorization does not cover this action.")
         return
     if not access.caller.has_scope(SPACE_SCOPE):
@@ -248,6 +247,10 @@ async def space_door(connection: ASGIConnection[Any, Any, Any, Any], handler: Ba
 
 def request_id_of(scope: Any) -> str:
     return str(scope.get("state", {}).get(REQUEST_ID_KEY, ""))
+
+
+# What handlers behind the door declare: ``access: Access``.
+Access: TypeAlias = NamedDependency[SpaceAccess]
 
 
 async def provide_space_access(request: Request[Any, Any, Any]) -> SpaceAccess:

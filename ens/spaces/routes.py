@@ -6,13 +6,14 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from litestar import Controller, Request, delete, get, post
+from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from ens.api import Cursors, Page
 from ens.spaces import service
 from ens.spaces.caller import Caller
-from ens.spaces.door import PERSON, Need, SpaceAccess
+from ens.spaces.door import PERSON, Access, Need
 from ens.spaces.history import list_access_history
 from ens.spaces.schemas import AccessEventRead, MeRead, SessionRead
 
@@ -32,9 +33,7 @@ class SpaceController(Controller):
         opt={"need": Need("space", allow_closed=True)},
         summary="Close the space (archived), or erase it now with ?erase=true",
     )
-    async def close_space(
-        self, access: SpaceAccess, erase: Annotated[bool, QueryParameter(name="erase")] = False
-    ) -> None:
+    async def close_space(self, access: Access, erase: Annotated[bool, QueryParameter(name="erase")] = False) -> None:
         await service.close_or_erase_space(access.space, erase)
 
     @post(
@@ -43,7 +42,7 @@ class SpaceController(Controller):
         opt={"need": Need("space", allow_closed=True)},
         summary="Reopen a closed space with everything it held",
     )
-    async def reopen_space(self, access: SpaceAccess) -> dict[str, str]:
+    async def reopen_space(self, access: Access) -> dict[str, str]:
         await service.reopen_space(access.space_id)
         return {"id": str(access.space_id), "status": "open"}
 
@@ -53,7 +52,7 @@ class SpaceController(Controller):
         summary="Who did what on this space, newest first",
     )
     async def access_history(
-        self, access: SpaceAccess, cursors: Cursors, limit: LimitParam = None, cursor: CursorParam = None
+        self, access: Access, cursors: NamedDependency[Cursors], limit: LimitParam = None, cursor: CursorParam = None
     ) -> Page[AccessEventRead]:
         return await list_access_history(cursors, access.space_id, limit, cursor)
 

@@ -210,7 +210,7 @@ async def erase_space(space_id: UUID) -> None:
         for table in bound_tables():
             if table is Space or "space_id" not in {c._meta.name for c in table._meta.columns}:
                 continue
-            await fetch(f"DELETE FROM {table._meta.tablename} WHERE space_id = {{}}", space_id)  # noqa: S608
+            await fetch(f"DELETE FROM {table._meta.tablename} WHERE space_id = {{}}", space_id)
         await fetch("DELETE FROM spaces WHERE id = {}", space_id)
 
 
