@@ -146,3 +146,39 @@ def history() -> Any:
         return await db.fetch(history_rows_sql(), space_id)
 
     return rows
+
+
+@dataclass
+class AppToken:
+    """A labelled app's token on one person's space, as the consent flow would leave it."""
+
+    client_id: str
+    grant_id: uuid.UUID
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+@pytest.fixture
+def make_app_token(settings: Settings) -> Any:
+    """A grant for an app on ``person``'s space with ``scopes``, and a token bound to it."""
+    from ens.spaces.service import create_app_grant
+
+    async def make(person: Person, scopes: list[str], client_id: str | None = None, name: str = "Test app") -> AppToken:
+        client = client_id or f"app-{uuid.uuid4().hex[:8]}"
+        grant_id = await create_app_grant(person.account_id, person.space_id, client, name, scopes)
+        token = AccessTokens(settings).issue(
+            Caller(
+                kind="app",
+                account_id=person.account_id,
+                client_id=client,
+                grant_id=grant_id,
+                scopes=frozenset(scopes),
+                space_id=person.space_id,
+            )
+        )
+        return AppToken(client, grant_id, token)
+
+    return make
