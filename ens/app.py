@@ -26,6 +26,7 @@ from piccolo.table import Table
 
 from ens import db, errors
 from ens.api import PROBLEM_JSON, Cursors, ETagMiddleware, Problem, ProblemError, json_pointer, problem_type
+from ens.auth.fcplus_routes import relying_party_key_routes
 from ens.auth.middleware import BearerAuthentication
 from ens.auth.tokens import AccessTokens
 from ens.idempotency import IdempotencyMiddleware
@@ -227,7 +228,7 @@ def create_app(
     me_router = Router(path="/", guards=[account_door], route_handlers=[MeController])
 
     app = Litestar(
-        route_handlers=[health, ready, space_router, me_router, *extra_routes],
+        route_handlers=[health, ready, space_router, me_router, *relying_party_key_routes(settings), *extra_routes],
         dependencies={
             "settings": Provide(lambda: settings, sync_to_thread=False),
             "cursors": Provide(lambda: cursors, sync_to_thread=False),
