@@ -11,5 +11,6 @@ APP_REGISTRY = AppRegistry(
     apps=[
         "ens.core_piccolo_app",
         "ens.spaces.piccolo_app",
+        "ens.vitals.piccolo_app",
     ]
 )

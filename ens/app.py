@@ -36,6 +36,7 @@ from ens.settings import Settings
 from ens.spaces.door import REQUEST_ID_KEY, account_door, provide_space_access, space_door
 from ens.spaces.history import AccessHistoryMiddleware
 from ens.spaces.routes import MeController, SpaceController
+from ens.vitals.routes import VitalsController, list_vital_types
 
 log = logging.getLogger("ens")
 
@@ -196,7 +197,7 @@ def all_tables() -> list[type[Table]]:
 
 def space_routes() -> list[ControllerRouterHandler]:
     """Every controller that lives under /v1/spaces/{space}: all of them pass the door."""
-    return [SummaryController, SpaceController]
+    return [SummaryController, SpaceController, VitalsController]
 
 
 def create_app(
@@ -228,7 +229,15 @@ def create_app(
     me_router = Router(path="/", guards=[account_door], route_handlers=[MeController])
 
     app = Litestar(
-        route_handlers=[health, ready, space_router, me_router, *relying_party_key_routes(settings), *extra_routes],
+        route_handlers=[
+            health,
+            ready,
+            list_vital_types,
+            space_router,
+            me_router,
+            *relying_party_key_routes(settings),
+            *extra_routes,
+        ],
         dependencies={
             "settings": Provide(lambda: settings, sync_to_thread=False),
             "cursors": Provide(lambda: cursors, sync_to_thread=False),

@@ -1,0 +1,12 @@
+from pathlib import Path
+
+from piccolo.conf.apps import AppConfig
+
+from ens.vitals.tables import VitalFeedCounter, VitalMeasurement, VitalTombstone
+
+APP_CONFIG = AppConfig(
+    app_name="vitals",
+    migrations_folder_path=str(Path(__file__).parent / "piccolo_migrations"),
+    table_classes=[VitalMeasurement, VitalTombstone, VitalFeedCounter],
+    migration_dependencies=["ens.spaces.piccolo_app"],
+)

@@ -1,0 +1,221 @@
+"""Request and response bodies of the vitals API (camelCase on the wire)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from msgspec import UNSET, Meta, UnsetType
+
+from ens.api import ReadStruct, Struct
+
+RecordingMethod = Literal["manual", "automatic", "active"]
+GlucoseMoment = Literal["fasting", "before_meal", "after_meal", "bedtime", "random"]
+BodyPosition = Literal["sitting", "standing", "lying", "reclining"]
+Bucket = Literal["day", "week", "month"]
+Result = Literal["created", "replaced", "unchanged"]
+
+ShortText = Annotated[str, Meta(min_length=1, max_length=255)]
+Note = Annotated[str, Meta(max_length=2000)]
+AwareDatetime = Annotated[datetime, Meta(tz=True)]
+
+# ---------------------------------------------------------------------------------------------
+# Catalogue
+
+
+class UnitRead(ReadStruct, kw_only=True):
+    """An accepted unit: ``canonical = (value + offset) * factor``; ``factor`` is a decimal or ``n/d``."""
+
+    unit: str
+    factor: str
+    offset: str
+
+
+class ComponentRead(ReadStruct, kw_only=True):
+    code: str
+    label: str
+    loinc: str
+    min: float
+    max: float
+
+
+class VitalTypeRead(ReadStruct, kw_only=True):
+    code: str
+    label: str
+    loinc: str
+    unit: str
+    units: list[UnitRead]
+    min: float
+    max: float
+    precision: int
+    integer: bool
+    components: list[ComponentRead]
+    required_context: list[str]
+    derived: bool
+    note: str | None
+
+
+class VitalTypeList(ReadStruct, kw_only=True):
+    items: list[VitalTypeRead]
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing
+
+
+class Device(Struct, kw_only=True):
+    manufacturer: ShortText | None = None
+    model: ShortText | None = None
+    identifier: ShortText | None = None
+
+
+class Components(Struct, kw_only=True):
+    systolic: float
+    diastolic: float
+
+
+class MeasurementCreate(Struct, kw_only=True):
+    """One item of a batch. Validated one by one (see ``service.record_measurements``)."""
+
+    type: Annotated[str, Meta(min_length=1, max_length=32)]
+    value: float | None = None
+    components: Components | None = None
+    unit: Annotated[str, Meta(min_length=1, max_length=16)]
+    effective_at: AwareDatetime
+    client_record_id: Annotated[str, Meta(min_length=1, max_length=128)] | None = None
+    client_record_version: Annotated[int, Meta(ge=0, le=2**62)] = 0
+    recording_method: RecordingMethod | None = None
+    device: Device | None = None
+    body_position: BodyPosition | None = None
+    measurement_location: ShortText | None = None
+    glucose_moment: GlucoseMoment | None = None
+    note: Note | None = None
+
+
+class MeasurementBatch(Struct, kw_only=True):
+    """Items stay raw here so that each one is validated on its own and every bad one is named."""
+
+    measurements: Annotated[list[Any], Meta(min_length=1, max_length=1000)]
+
+
+class MeasurementUpdate(Struct, kw_only=True):
+    """A correction of a measure typed by hand; absent fields are kept, ``null`` clears optional ones."""
+
+    value: float | UnsetType = UNSET
+    components: Components | UnsetType = UNSET
+    unit: Annotated[str, Meta(min_length=1, max_length=16)] | UnsetType = UNSET
+    effective_at: AwareDatetime | UnsetType = UNSET
+    body_position: BodyPosition | UnsetType | None = UNSET
+    measurement_location: ShortText | UnsetType | None = UNSET
+    glucose_moment: GlucoseMoment | UnsetType | None = UNSET
+    note: Note | UnsetType | None = UNSET
+
+
+class ItemResult(ReadStruct, kw_only=True):
+    id: UUID
+    result: Result
+
+
+class BatchResult(ReadStruct, kw_only=True):
+    items: list[ItemResult]
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading
+
+
+class Source(ReadStruct, kw_only=True):
+    client_id: str
+    name: str
+
+
+class DeviceRead(ReadStruct, kw_only=True):
+    manufacturer: str | None
+    model: str | None
+    identifier: str | None
+
+
+class ComponentsRead(ReadStruct, kw_only=True):
+    systolic: float
+    diastolic: float
+
+
+class MeasurementRead(ReadStruct, omit_defaults=True, kw_only=True):
+    """A stored measure. ``value`` or ``components`` (blood pressure) is present, never both."""
+
+    id: UUID
+    type: str
+    unit: str
+    original_value: float | ComponentsRead
+    original_unit: str
+    effective_at: datetime
+    recording_method: str
+    source: Source
+    created_at: datetime
+    updated_at: datetime
+    value: float | None = None
+    components: ComponentsRead | None = None
+    device: DeviceRead | None = None
+    body_position: str | None = None
+    measurement_location: str | None = None
+    glucose_moment: str | None = None
+    note: str | None = None
+
+
+class MeasurementPage(ReadStruct, kw_only=True):
+    items: list[MeasurementRead]
+    next_cursor: str | None
+
+
+class SummaryItem(ReadStruct, kw_only=True):
+    start: date
+    count: int
+    min: float | ComponentsRead
+    max: float | ComponentsRead
+    mean: float | ComponentsRead
+
+
+class Summary(ReadStruct, kw_only=True):
+    type: str
+    bucket: Bucket
+    unit: str
+    time_zone: str
+    items: list[SummaryItem]
+
+
+class Change(ReadStruct, omit_defaults=True, tag_field="op", kw_only=True):
+    """Base of the change-feed entries (tagged by ``op``)."""
+
+
+class UpsertChange(Change, tag="upsert", kw_only=True):
+    measurement: MeasurementRead
+
+
+class DeleteChange(Change, tag="delete", kw_only=True):
+    id: UUID
+
+
+class ChangeFeed(ReadStruct, kw_only=True):
+    changes: list[UpsertChange | DeleteChange]
+    next_cursor: str
+    has_more: bool
+
+
+class LatestVital(ReadStruct, omit_defaults=True, kw_only=True):
+    """The latest value of one type, for the home-screen summary."""
+
+    type: str
+    label: str
+    unit: str
+    effective_at: datetime
+    value: float | None = None
+    components: ComponentsRead | None = None
+
+
+class BmiRead(ReadStruct, kw_only=True):
+    value: float
+    unit: str
+    loinc: str
+    weight_at: datetime
+    height_at: datetime
