@@ -4,6 +4,7 @@ from datetime import date
 from uuid import UUID
 
 from ens.api import ReadStruct
+from ens.vitals.schemas import BmiRead, LatestVital
 
 
 class HolderSummary(ReadStruct):
@@ -19,3 +20,5 @@ class SpaceSummary(ReadStruct):
     status: str
     timezone: str
     role: str
+    vitals: list[LatestVital]
+    bmi: BmiRead | None

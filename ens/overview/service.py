@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from ens.overview.schemas import HolderSummary, SpaceSummary
 from ens.spaces.door import SpaceAccess
+from ens.vitals.queries import bmi_of, latest_values
 
 
 async def space_summary(access: SpaceAccess) -> SpaceSummary:
     """Holder and status; each capability adds its part of the summary as it lands."""
     space = access.space
+    latest = await latest_values(space.id)
     return SpaceSummary(
         id=space.id,
         holder=HolderSummary(
@@ -17,4 +19,6 @@ async def space_summary(access: SpaceAccess) -> SpaceSummary:
         status=space.status,
         timezone=space.timezone,
         role=access.role,
+        vitals=latest,
+        bmi=bmi_of(latest),
     )

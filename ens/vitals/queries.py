@@ -343,9 +343,10 @@ async def summarize(access: SpaceAccess, type_: str, bucket: Bucket, since: str 
     Bucket boundaries are local midnights turned into instants here (SQLite knows no time zones),
     then the database aggregates each range with the (space_id, type, effective_at) index.
     """
-    vital = BY_CODE.get(type_)
+    if type_ is None:
+        raise BadRequest("type is required: the summary is of one type.", [FieldError("/type", "required")])
     readable_types(access, type_)
-    assert vital is not None
+    vital = BY_CODE[type_]
     zone = zone_of(access.space.timezone)
     now = datetime.now(UTC)
     until_at = parse_instant(until, "until", zone) or now

@@ -72,7 +72,7 @@ class VitalsController(Controller):
     async def summary(
         self,
         access: Access,
-        type_: Annotated[str, QueryParameter(name="type")],
+        type_: Annotated[str | None, QueryParameter(name="type", required=False)] = None,
         bucket: Annotated[Bucket, QueryParameter()] = "day",
         since: Annotated[str | None, QueryParameter(required=False)] = None,
         until: Annotated[str | None, QueryParameter(required=False)] = None,

@@ -94,9 +94,10 @@ class MeasurementCreate(Struct, kw_only=True):
 
 
 class MeasurementBatch(Struct, kw_only=True):
-    """Items stay raw here so that each one is validated on its own and every bad one is named."""
+    """1 to 1000 items, kept raw here so that each one is validated on its own and every bad one is
+    named (the count is checked by the service, for the same reason)."""
 
-    measurements: Annotated[list[Any], Meta(min_length=1, max_length=1000)]
+    measurements: list[Any]
 
 
 class MeasurementUpdate(Struct, kw_only=True):

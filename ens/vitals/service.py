@@ -34,6 +34,7 @@ from ens.vitals.schemas import (
 )
 
 CLOCK_SKEW = timedelta(minutes=5)
+MAX_BATCH = 1000
 EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
 
 # Column order of the multi-row insert; one tuple of values per measure.
@@ -381,6 +382,9 @@ async def record_measurements(access: SpaceAccess, raw_items: Sequence[Any]) -> 
     ``clientRecordVersion`` is higher, else left as it is; the unique index decides, so two racing
     requests cannot both create it.
     """
+    if not 1 <= len(raw_items) <= MAX_BATCH:
+        detail = f"between 1 and {MAX_BATCH} measurements per request"
+        raise Invalid(f"Send {detail}.", [FieldError("/measurements", detail)])
     _require_write_scopes(access, raw_items)
     now = datetime.now(UTC)
     writer = await writer_of(access)

@@ -33,9 +33,7 @@ def pressure(systolic: float = 120, diastolic: float = 80, minutes_ago: float = 
 @pytest.fixture
 def post_vitals(client: Any) -> Any:
     async def post(who: Any, measurements: list[Any], space: str = "me") -> Any:
-        return await client.post(
-            f"/v1/spaces/{space}/vitals", json={"measurements": measurements}, headers=who.headers
-        )
+        return await client.post(f"/v1/spaces/{space}/vitals", json={"measurements": measurements}, headers=who.headers)
 
     return post
 

@@ -1,0 +1,337 @@
+"""The catalogue, batch ingestion, exact conversions, plausibility rules, idempotency, scopes."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import ROUND_HALF_EVEN, Decimal
+from fractions import Fraction
+
+import pytest
+
+from ens import db
+from tests.vitals.conftest import VITALS, at, pressure, weight
+
+
+async def count_rows(space_id) -> int:
+    row = await db.fetch_one("SELECT COUNT(*) AS n FROM vital_measurements WHERE space_id = {}", space_id)
+    return int(row["n"])
+
+
+async def test_catalogue_is_public_and_lists_the_ten_types_and_the_derived_bmi(client):
+    response = await client.get("/v1/vital-types")
+    assert response.status_code == 200
+    items = {item["code"]: item for item in response.json()["items"]}
+    assert list(items) == [
+        "body_weight",
+        "body_height",
+        "heart_rate",
+        "blood_pressure",
+        "body_temperature",
+        "waist_circumference",
+        "blood_glucose",
+        "steps_per_day",
+        "pain_severity",
+        "head_circumference",
+        "bmi",
+    ]
+    assert items["body_weight"]["loinc"] == "29463-7" and items["body_weight"]["unit"] == "kg"
+    assert items["body_weight"]["label"] == "Poids"
+    assert {u["unit"]: u["factor"] for u in items["body_weight"]["units"]} == {
+        "kg": "1",
+        "g": "0.001",
+        "[lb_av]": "0.45359237",
+    }
+    assert {u["unit"]: (u["factor"], u["offset"]) for u in items["body_temperature"]["units"]} == {
+        "Cel": ("1", "0"),
+        "[degF]": ("5/9", "-32"),
+    }
+    assert {u["unit"]: u["factor"] for u in items["blood_glucose"]["units"]}["mmol/L"] == "18.016"
+    assert items["blood_glucose"]["requiredContext"] == ["glucoseMoment"]
+    bp = items["blood_pressure"]
+    assert bp["loinc"] == "85354-9" and bp["unit"] == "mm[Hg]"
+    assert [(c["code"], c["loinc"]) for c in bp["components"]] == [("systolic", "8480-6"), ("diastolic", "8462-4")]
+    assert items["steps_per_day"]["unit"] == "1/(24.h)" and items["pain_severity"]["integer"] is True
+    assert items["pain_severity"]["min"] == 0 and items["pain_severity"]["max"] == 10
+    assert items["bmi"]["derived"] is True and items["bmi"]["units"] == [] and items["bmi"]["unit"] == "kg/m2"
+
+
+def _expected(value: str, factor: str, offset: str, precision: int) -> Decimal:
+    """Brute force with exact rationals, independent of the service's Decimal code."""
+    exact = (Fraction(value) + Fraction(offset)) * Fraction(factor)
+    as_decimal = Decimal(exact.numerator) / Decimal(exact.denominator)
+    return as_decimal.quantize(Decimal(1).scaleb(-precision), rounding=ROUND_HALF_EVEN)
+
+
+async def test_every_type_is_accepted_in_each_of_its_units_and_converted_exactly(client, person, post_vitals):
+    catalogue = (await client.get("/v1/vital-types")).json()["items"]
+    # A value per canonical unit inside each type's range; converted back to each unit below.
+    targets = {
+        "body_weight": "72.34",
+        "body_height": "171.3",
+        "heart_rate": "64",
+        "blood_pressure": ("123", "81"),
+        "body_temperature": "37.4",
+        "waist_circumference": "88.5",
+        "blood_glucose": "96.2",
+        "steps_per_day": "8421",
+        "pain_severity": "4",
+        "head_circumference": "41.2",
+    }
+    sent, expected = [], []
+    for vital in catalogue:
+        if vital["derived"]:
+            continue
+        for unit in vital["units"]:
+            factor, offset = Fraction(unit["factor"]), Fraction(unit["offset"])
+
+            def in_unit(canonical: str, factor: Fraction = factor, offset: Fraction = offset) -> str:
+                # The canonical target expressed in this unit, to 4 decimals (a realistic reading).
+                value = Fraction(canonical) / factor - offset
+                return str(round(Decimal(value.numerator) / Decimal(value.denominator), 4).normalize())
+
+            item = {"type": vital["code"], "unit": unit["unit"], "effectiveAt": at(1440 * (len(sent) + 1))}
+            if vital["code"] == "blood_glucose":
+                item["glucoseMoment"] = "fasting"
+            target = targets[vital["code"]]
+            if vital["code"] == "blood_pressure":
+                systolic, diastolic = in_unit(target[0]), in_unit(target[1])
+                item["components"] = {"systolic": float(systolic), "diastolic": float(diastolic)}
+                expected.append(
+                    {
+                        "systolic": _expected(systolic, unit["factor"], unit["offset"], vital["precision"]),
+                        "diastolic": _expected(diastolic, unit["factor"], unit["offset"], vital["precision"]),
+                    }
+                )
+            else:
+                value = target if vital["integer"] else in_unit(target)
+                item["value"] = float(value) if "." in value else int(value)
+                expected.append(_expected(value, unit["factor"], unit["offset"], vital["precision"]))
+            sent.append(item)
+    assert len(sent) == 26
+    response = await post_vitals(person, sent)
+    assert response.status_code == 201, response.text
+    ids = [item["id"] for item in response.json()["items"]]
+    for item_id, item, want in zip(ids, sent, expected, strict=True):
+        stored = (await client.get(f"{VITALS}/{item_id}", headers=person.headers)).json()
+        assert stored["originalUnit"] == item["unit"]
+        if item["type"] == "blood_pressure":
+            assert stored["components"] == {"systolic": float(want["systolic"]), "diastolic": float(want["diastolic"])}
+            assert stored["originalValue"] == item["components"]
+        else:
+            assert Decimal(repr(stored["value"])) == want, (item, stored["value"], want)
+            assert stored["originalValue"] == item["value"]
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "canonical"),
+    [
+        (160, "[lb_av]", 72.575),  # 72.57478 kg, kept to the gram
+        (98.6, "[degF]", 37.0),
+        (5.5, "mmol/L", 99.1),  # 99.088 mg/dL
+        (0.95, "g/L", 95.0),
+        (3450, "g", 3.45),
+    ],
+)
+async def test_known_conversions(client, person, post_vitals, value, unit, canonical):
+    vital_type = {"[lb_av]": "body_weight", "g": "body_weight", "[degF]": "body_temperature"}.get(unit, "blood_glucose")
+    item = {"type": vital_type, "value": value, "unit": unit, "effectiveAt": at(5)}
+    if vital_type == "blood_glucose":
+        item["glucoseMoment"] = "before_meal"
+    response = await post_vitals(person, [item])
+    assert response.status_code == 201, response.text
+    stored = (await client.get(f"{VITALS}/{response.json()['items'][0]['id']}", headers=person.headers)).json()
+    assert stored["value"] == canonical
+
+
+async def test_every_plausibility_rule_and_bad_item_is_named_and_nothing_is_stored(client, person, post_vitals):
+    good = weight(70)
+    bad = [
+        ({"type": "body_temperature", "value": 60, "unit": "Cel", "effectiveAt": at(1)}, "/value"),
+        ({"type": "body_temperature", "value": 140, "unit": "[degF]", "effectiveAt": at(1)}, "/value"),
+        (pressure(80, 120), "/components/systolic"),
+        (pressure(120, 120), "/components/systolic"),
+        (pressure(400, 80), "/components/systolic"),
+        (pressure(120, 5), "/components/diastolic"),
+        ({"type": "blood_pressure", "value": 120, "unit": "mm[Hg]", "effectiveAt": at(1)}, "/value"),
+        ({**weight(70), "components": {"systolic": 1, "diastolic": 1}}, "/components"),
+        ({"type": "body_weight", "unit": "kg", "effectiveAt": at(1)}, "/value"),
+        ({"type": "pain_severity", "value": 3.5, "unit": "{score}", "effectiveAt": at(1)}, "/value"),
+        ({"type": "pain_severity", "value": 11, "unit": "{score}", "effectiveAt": at(1)}, "/value"),
+        ({"type": "steps_per_day", "value": -5, "unit": "1/(24.h)", "effectiveAt": at(1)}, "/value"),
+        ({"type": "heart_rate", "value": 900, "unit": "/min", "effectiveAt": at(1)}, "/value"),
+        ({"type": "body_weight", "value": 0.01, "unit": "kg", "effectiveAt": at(1)}, "/value"),
+        ({"type": "body_height", "value": 3, "unit": "m", "effectiveAt": at(1)}, "/value"),
+        ({"type": "bmi", "value": 22, "unit": "kg/m2", "effectiveAt": at(1)}, "/type"),
+        ({"type": "mood", "value": 3, "unit": "{score}", "effectiveAt": at(1)}, "/type"),
+        ({"type": "body_weight", "value": 70, "unit": "stone", "effectiveAt": at(1)}, "/unit"),
+        ({"type": "blood_glucose", "value": 95, "unit": "mg/dL", "effectiveAt": at(1)}, "/glucoseMoment"),
+        ({**weight(70), "glucoseMoment": "fasting"}, "/glucoseMoment"),
+        ({**weight(70), "glucoseMoment": "after_lunch"}, "/glucoseMoment"),
+        (weight(70, minutes_ago=-10), "/effectiveAt"),
+        ({**weight(70), "effectiveAt": "2026-01-01T10:00:00"}, "/effectiveAt"),
+        ({**weight(70), "effectiveAt": "yesterday"}, "/effectiveAt"),
+        ({**weight(70), "effectiveAt": "1850-01-01T10:00:00Z"}, "/effectiveAt"),
+        ({**weight(70), "value": "70"}, "/value"),
+        ({**weight(70), "source": {"clientId": "forged"}}, "/source"),
+        ({**weight(70), "recordingMethod": "guessed"}, "/recordingMethod"),
+        ({**weight(70), "clientRecordVersion": -1}, "/clientRecordVersion"),
+        ({**weight(70), "device": {"model": "X", "colour": "red"}}, "/device/colour"),
+        ("not an object", ""),
+    ]
+    before = await count_rows(person.space_id)
+    response = await post_vitals(person, [good] + [item for item, _ in bad])
+    assert response.status_code == 422, response.text
+    body = response.json()
+    assert response.headers["content-type"] == "application/problem+json"
+    assert body["type"] == "urn:ens:problem:validation"
+    pointers = {error["pointer"] for error in body["errors"]}
+    for index, (_, suffix) in enumerate(bad, start=1):
+        assert f"/measurements/{index}{suffix}" in pointers, (index, suffix, body["errors"])
+    assert not any(p.startswith("/measurements/0/") or p == "/measurements/0" for p in pointers)
+    # Details name the rule and the field, never echo a health value back beyond the rule.
+    assert all(error["detail"] for error in body["errors"])
+    assert await count_rows(person.space_id) == before
+
+
+async def test_steps_take_one_value_per_day_and_same_client_record_id_twice_is_refused(person, post_vitals):
+    steps = {"type": "steps_per_day", "unit": "1/(24.h)"}
+    response = await post_vitals(
+        person,
+        [
+            {**steps, "value": 1000, "effectiveAt": "2026-03-02T08:00:00+01:00"},
+            {**steps, "value": 2000, "effectiveAt": "2026-03-02T21:00:00+01:00"},
+            {**steps, "value": 3000, "effectiveAt": "2026-03-03T08:00:00+01:00"},
+            weight(70, clientRecordId="r1"),
+            weight(71, clientRecordId="r1"),
+        ],
+    )
+    assert response.status_code == 422
+    assert {e["pointer"] for e in response.json()["errors"]} == {
+        "/measurements/1/effectiveAt",
+        "/measurements/4/clientRecordId",
+    }
+    # Re-sending a day's count never duplicates it: the day is its key; a higher version replaces.
+    first = await post_vitals(person, [{**steps, "value": 1000, "effectiveAt": "2026-03-02T08:00:00+01:00"}])
+    again = await post_vitals(person, [{**steps, "value": 1500, "effectiveAt": "2026-03-02T20:00:00+01:00"}])
+    later = await post_vitals(
+        person,
+        [{**steps, "value": 1800, "effectiveAt": "2026-03-02T22:00:00+01:00", "clientRecordVersion": 1}],
+    )
+    assert [r.json()["items"][0]["result"] for r in (first, again, later)] == ["created", "unchanged", "replaced"]
+    assert len({r.json()["items"][0]["id"] for r in (first, again, later)}) == 1
+
+
+async def test_a_1000_item_batch_with_one_bad_item_stores_nothing(person, post_vitals):
+    items = [weight(70 + (i % 10) / 10, minutes_ago=i + 1) for i in range(1000)]
+    items[637] = weight(7000, minutes_ago=5)
+    response = await post_vitals(person, items)
+    assert response.status_code == 422
+    assert [e["pointer"] for e in response.json()["errors"]] == ["/measurements/637/value"]
+    assert await count_rows(person.space_id) == 0
+    items[637] = weight(70, minutes_ago=5)
+    response = await post_vitals(person, items)
+    assert response.status_code == 201
+    assert [item["result"] for item in response.json()["items"]] == ["created"] * 1000
+    assert await count_rows(person.space_id) == 1000
+
+
+async def test_empty_and_oversize_batches_are_422_at_measurements(client, person):
+    for measurements in ([], [weight()] * 1001):
+        response = await client.post(VITALS, json={"measurements": measurements}, headers=person.headers)
+        assert response.status_code == 422, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+        assert [e["pointer"] for e in response.json()["errors"]] == ["/measurements"]
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        ({}, "measurements"),
+        ({"measurements": [weight()], "extra": 1}, "extra"),
+        ({"measurements": {"type": "body_weight"}}, "array"),
+        ([weight()], "object"),
+    ],
+)
+async def test_malformed_batches_are_4xx_problems_that_say_what_is_wrong(client, person, body, words):
+    response = await client.post(VITALS, json=body, headers=person.headers)
+    assert response.status_code in (400, 422), response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["type"] == "urn:ens:problem:validation"
+    assert words in problem["detail"] + " ".join(e["detail"] + e["pointer"] for e in problem.get("errors", []))
+
+
+async def test_malformed_json_is_400(client, person):
+    response = await client.post(
+        VITALS, content=b'{"measurements": [', headers={**person.headers, "content-type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_resends_never_duplicate_and_a_higher_version_replaces(client, person, make_app_token, post_vitals):
+    scale = await make_app_token(person, ["vitals.body_weight:write", "vitals.body_weight:read"], name="Balance X")
+    first = await post_vitals(scale, [weight(70, clientRecordId="w-1", clientRecordVersion=3)])
+    assert first.status_code == 201
+    record_id = first.json()["items"][0]["id"]
+    same = await post_vitals(scale, [weight(75, clientRecordId="w-1", clientRecordVersion=3)])
+    lower = await post_vitals(scale, [weight(75, clientRecordId="w-1", clientRecordVersion=2)])
+    assert same.json()["items"] == [{"id": record_id, "result": "unchanged"}]
+    assert lower.json()["items"] == [{"id": record_id, "result": "unchanged"}]
+    stored = (await client.get(f"{VITALS}/{record_id}", headers=scale.headers)).json()
+    assert stored["value"] == 70
+    assert stored["source"] == {"clientId": scale.client_id, "name": "Balance X"}
+    assert stored["recordingMethod"] == "automatic"
+    higher = await post_vitals(
+        scale, [weight(71.2, clientRecordId="w-1", clientRecordVersion=4), weight(80, clientRecordId="w-2")]
+    )
+    assert higher.json()["items"][0] == {"id": record_id, "result": "replaced"}
+    assert higher.json()["items"][1]["result"] == "created"
+    stored = (await client.get(f"{VITALS}/{record_id}", headers=scale.headers)).json()
+    assert stored["value"] == 71.2 and stored["updatedAt"] > stored["createdAt"]
+    # Another app's record ids are its own: the same id from it is another measure.
+    other = await make_app_token(person, ["vitals.body_weight:write"])
+    response = await post_vitals(other, [weight(70, clientRecordId="w-1", clientRecordVersion=3)])
+    assert response.json()["items"][0]["result"] == "created"
+    assert response.json()["items"][0]["id"] != record_id
+    assert await count_rows(person.space_id) == 3
+
+
+async def test_two_identical_concurrent_posts_store_each_measure_once(person, make_app_token, post_vitals):
+    scale = await make_app_token(person, ["vitals.body_weight:write", "vitals.blood_pressure:write"])
+    batch = [weight(70 + i / 10, minutes_ago=i + 1, clientRecordId=f"c-{i}") for i in range(50)]
+    batch.append(pressure(clientRecordId="bp-1"))
+    first, second = await asyncio.gather(post_vitals(scale, batch), post_vitals(scale, batch))
+    assert first.status_code == second.status_code == 201
+    results = sorted([first.json()["items"][0]["result"], second.json()["items"][0]["result"]])
+    assert results == ["created", "unchanged"]
+    assert [i["id"] for i in first.json()["items"]] == [i["id"] for i in second.json()["items"]]
+    for response in (first, second):
+        assert len({item["result"] for item in response.json()["items"]}) == 1
+    assert await count_rows(person.space_id) == 51
+
+
+async def test_an_app_writes_only_the_types_it_was_granted(person, make_app_token, post_vitals):
+    scale = await make_app_token(person, ["vitals.body_weight:write"])
+    response = await post_vitals(scale, [weight(), pressure(), {**weight(), "type": "heart_rate", "unit": "/min"}])
+    assert response.status_code == 403
+    assert response.json()["type"] == "urn:ens:problem:forbidden"
+    assert "blood_pressure" in response.json()["detail"] and "heart_rate" in response.json()["detail"]
+    assert await count_rows(person.space_id) == 0
+    assert (await post_vitals(scale, [weight()])).status_code == 201
+
+
+async def test_an_app_reads_nothing_without_a_read_scope(client, person, make_app_token, post_vitals):
+    await post_vitals(person, [weight(), pressure()])
+    writer = await make_app_token(person, ["vitals.body_weight:write"])
+    for path in ("", "/summary?type=body_weight", "/changes"):
+        response = await client.get(f"{VITALS}{path}", headers=writer.headers)
+        assert response.status_code == 403, path
+    reader = await make_app_token(person, ["vitals.body_weight:read"])
+    listed = (await client.get(VITALS, headers=reader.headers)).json()["items"]
+    assert [item["type"] for item in listed] == ["body_weight"]
+    feed = (await client.get(f"{VITALS}/changes", headers=reader.headers)).json()["changes"]
+    assert [change["measurement"]["type"] for change in feed] == ["body_weight"]
+    assert (await client.get(f"{VITALS}?type=blood_pressure", headers=reader.headers)).status_code == 403
+    assert (await client.get(f"{VITALS}/summary?type=blood_pressure", headers=reader.headers)).status_code == 403
+    assert (await client.get("/v1/spaces/me", headers=reader.headers)).status_code == 403
