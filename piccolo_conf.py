@@ -12,5 +12,6 @@ APP_REGISTRY = AppRegistry(
         "ens.core_piccolo_app",
         "ens.spaces.piccolo_app",
         "ens.vitals.piccolo_app",
+        "ens.auth.piccolo_app",
     ]
 )

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
+import httpx
 import msgspec
 from litestar import Litestar, Request, Response, Router, get
 from litestar.config.compression import CompressionConfig
@@ -28,6 +29,7 @@ from ens import db, errors
 from ens.api import PROBLEM_JSON, Cursors, ETagMiddleware, Problem, ProblemError, json_pointer, problem_type
 from ens.auth.fcplus_routes import relying_party_key_routes
 from ens.auth.middleware import BearerAuthentication
+from ens.auth.routes import AuthWiring
 from ens.auth.tokens import AccessTokens
 from ens.idempotency import IdempotencyMiddleware
 from ens.openapi import document_problems
@@ -197,20 +199,23 @@ def all_tables() -> list[type[Table]]:
 
 def space_routes() -> list[ControllerRouterHandler]:
     """Every controller that lives under /v1/spaces/{space}: all of them pass the door."""
-    return [SummaryController, SpaceController, VitalsController]
+    return [SummaryController, SpaceController, VitalsController, *AuthWiring.space_routes()]
 
 
 def create_app(
     settings: Settings | None = None,
     extra_space_routes: Sequence[ControllerRouterHandler] = (),
     extra_routes: Sequence[ControllerRouterHandler] = (),
+    upstream_transport: httpx.AsyncBaseTransport | None = None,
 ) -> Litestar:
-    """Build the application. ``extra_*`` let tests mount their own routes behind the real doors."""
+    """Build the application. ``extra_*`` let tests mount their own routes behind the real doors;
+    ``upstream_transport`` lets them reach an in-process identity provider over real HTTP."""
     settings = settings or Settings.from_env()
     engine = db.engine_for_url(settings.database_url)
     db.bind(engine, all_tables())
     tokens = AccessTokens(settings)
     cursors = Cursors(settings.secret_key)
+    auth = AuthWiring(settings, upstream_transport)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -226,7 +231,7 @@ def create_app(
         dependencies={"access": Provide(provide_space_access)},
         route_handlers=[*space_routes(), *extra_space_routes],
     )
-    me_router = Router(path="/", guards=[account_door], route_handlers=[MeController])
+    me_router = Router(path="/", guards=[account_door], route_handlers=[MeController, *auth.me_routes])
 
     app = Litestar(
         route_handlers=[
@@ -236,12 +241,14 @@ def create_app(
             space_router,
             me_router,
             *relying_party_key_routes(settings),
+            *auth.routes,
             *extra_routes,
         ],
         dependencies={
             "settings": Provide(lambda: settings, sync_to_thread=False),
             "cursors": Provide(lambda: cursors, sync_to_thread=False),
             "tokens": Provide(lambda: tokens, sync_to_thread=False),
+            **auth.dependencies,
         },
         middleware=[
             DefineMiddleware(CompressionMiddleware, config=CompressionConfig(backend="gzip", minimum_size=1024)),

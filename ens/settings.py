@@ -40,6 +40,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     tombstone_retention_days: int = 90
     db_pool_size: int = 10
     log_level: str = "INFO"
+    # Login safety nets; benchmarks raise them so that repeated logins are not throttled.
+    otp_max_failures: int = 5
+    otp_lock_seconds: int = 15 * 60
+    email_codes_per_hour: int = 5
+    # How long discovery and JWKS documents of the upstream provider are kept before refetching.
+    oidc_cache_ttl: int = 3600
 
     @property
     def is_dev(self) -> bool:

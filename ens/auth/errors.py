@@ -1,0 +1,42 @@
+"""Failures of the login and of the OAuth endpoints. No HTTP here: ``ens.auth.routes`` renders them.
+
+The browser pages show a :class:`LoginFailed` as an HTML page in French; the token and revocation
+endpoints answer an :class:`OAuthError` as RFC 6749 JSON (``{"error", "error_description"}``),
+which is what OAuth clients expect there, rather than the problem+json of ``/v1``.
+"""
+
+from __future__ import annotations
+
+from ens.errors import DomainError
+
+
+class LoginFailed(DomainError):
+    """The login cannot go on; ``detail`` is shown to the person (French), ``status`` is the HTTP status."""
+
+    status: int = 400
+    title: str = "Connexion impossible"
+
+    def __init__(self, detail: str, status: int = 400, title: str = "Connexion impossible") -> None:
+        super().__init__(detail)
+        self.status = status
+        self.title = title
+
+
+class CodeRefused(DomainError):
+    """A one-time code was refused; the page is shown again with this message (French)."""
+
+
+class OAuthError(DomainError):
+    """An RFC 6749 error: ``error`` is the standard code, ``detail`` its description."""
+
+    error: str = "invalid_request"
+    status: int = 400
+
+    def __init__(self, error: str, detail: str, status: int = 400) -> None:
+        super().__init__(detail)
+        self.error = error
+        self.status = status
+
+
+class UpstreamRefused(DomainError):
+    """The upstream provider's answer failed a check (signature, iss, aud, exp, nonce, acr...)."""

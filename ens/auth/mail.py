@@ -1,0 +1,71 @@
+"""E-mails to the person: codes and security notices. SMTP when ``ENS_SMTP_URL`` is set, else an outbox.
+
+In development without SMTP, each message is written to ``{ENS_VAR_DIR}/outbox`` and the log says
+where; codes are never logged outside development.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import smtplib
+import ssl
+import uuid
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from ens.settings import Settings
+
+log = logging.getLogger("ens.auth.mail")
+
+SENDER = "Espace santé <ne-pas-repondre@ens.example>"
+SMTP_TIMEOUT_S = 10.0
+
+
+class Mailer:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    async def send(self, to: str, subject: str, text: str, dev_note: str | None = None) -> None:
+        """Send one message. ``dev_note`` (e.g. the code) goes to the log in development only."""
+        message = EmailMessage()
+        message["From"] = SENDER
+        message["To"] = to
+        message["Subject"] = subject
+        message["Date"] = datetime.now(UTC).strftime("%a, %d %b %Y %H:%M:%S +0000")
+        message["Message-ID"] = f"<{uuid.uuid4().hex}@ens>"
+        message.set_content(text)
+        if self.settings.smtp_url:
+            await asyncio.to_thread(self._smtp, message)
+            return
+        path = await asyncio.to_thread(self._outbox, message)
+        if self.settings.is_dev:
+            log.warning("e-mail written to %s%s", path, f" ({dev_note})" if dev_note else "")
+        else:
+            log.warning("e-mail written to %s (no ENS_SMTP_URL configured)", path)
+
+    def _smtp(self, message: EmailMessage) -> None:
+        assert self.settings.smtp_url is not None
+        url = urlsplit(self.settings.smtp_url)
+        host = url.hostname or "127.0.0.1"
+        if url.scheme == "smtps":
+            client: smtplib.SMTP = smtplib.SMTP_SSL(
+                host, url.port or 465, timeout=SMTP_TIMEOUT_S, context=ssl.create_default_context()
+            )
+        else:
+            client = smtplib.SMTP(host, url.port or 25, timeout=SMTP_TIMEOUT_S)
+        with client:
+            if url.scheme == "smtp+starttls":
+                client.starttls(context=ssl.create_default_context())
+            if url.username:
+                client.login(unquote(url.username), unquote(url.password or ""))
+            client.send_message(message)
+
+    def _outbox(self, message: EmailMessage) -> Path:
+        folder = Path(self.settings.var_dir) / "outbox"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}.eml"
+        path.write_bytes(message.as_bytes())
+        return path

@@ -1,0 +1,341 @@
+"""The OAuth 2.0 token side: authorization codes, the token endpoint, refresh rotation, revocation.
+
+Every token belongs to a grant row (``ens.spaces``): the phone app's session, created when its code
+is exchanged, or a person's consent for an app, created on the consent page. Access tokens are
+short-lived JWTs carrying the grant id; refresh tokens are opaque, stored hashed, and rotate on
+every use. Presenting a refresh token that was already rotated revokes the grant (the whole chain)
+— unless it comes within ``ENS_REFRESH_REUSE_INTERVAL`` seconds, so a phone that lost the response
+may retry. A second use of an authorization code revokes the grant of the tokens the first produced.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import re
+import secrets
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+from uuid import UUID
+
+import msgspec
+from authlib.oauth2.rfc7636 import create_s256_code_challenge
+
+from ens import keyring
+from ens.auth.clients import Client, find_client, secret_matches
+from ens.auth.errors import OAuthError
+from ens.auth.tables import AuthorizationCode, RefreshToken
+from ens.auth.tokens import AccessTokens
+from ens.db import fetch, fetch_one, write_transaction
+from ens.errors import Unauthorized
+from ens.settings import Settings
+from ens.spaces import service as spaces
+from ens.spaces.caller import Caller
+
+log = logging.getLogger("ens.auth.oauth")
+
+CODE_TTL = timedelta(seconds=60)
+_VERIFIER = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
+
+
+class TokenResponse(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """RFC 6749 §5.1, plus ``space`` (the space an app token is bound to, as SMART's ``patient``)."""
+
+    access_token: str
+    token_type: str
+    expires_in: int
+    refresh_token: str
+    scope: str
+    space: str | None = None
+
+
+class TokenRequest(msgspec.Struct, kw_only=True):
+    """The form of ``POST /oauth/token`` (client credentials may also come as HTTP Basic)."""
+
+    grant_type: str = ""
+    code: str | None = None
+    redirect_uri: str | None = None
+    code_verifier: str | None = None
+    refresh_token: str | None = None
+    client_id: str | None = None
+    client_secret: str | None = None
+    scope: str | None = None
+
+
+class RevokeRequest(msgspec.Struct, kw_only=True):
+    token: str = ""
+    token_type_hint: str | None = None
+    client_id: str | None = None
+    client_secret: str | None = None
+
+
+def _now(now: datetime | None = None) -> datetime:
+    return now or datetime.now(UTC)
+
+
+def _code_hash(settings_secret: str, code: str) -> str:
+    return keyring.token_hash(settings_secret, "authorization-code:" + code)
+
+
+async def create_authorization_code(
+    secret_key: str,
+    client_id: str,
+    redirect_uri: str,
+    code_challenge: str,
+    account_id: UUID,
+    space_id: UUID | None,
+    scopes: list[str],
+    kind: Literal["session", "app"],
+    grant_id: UUID | None,
+    now: datetime | None = None,
+) -> str:
+    """A code valid 60 seconds, single use, stored hashed."""
+    code = secrets.token_urlsafe(32)
+    at = _now(now)
+    await AuthorizationCode.insert(
+        AuthorizationCode(
+            code_hash=_code_hash(secret_key, code),
+            client_id=client_id,
+            redirect_uri=redirect_uri,
+            code_challenge=code_challenge,
+            account_id=account_id,
+            space_id=space_id,
+            scopes=" ".join(scopes),
+            kind=kind,
+            grant_id=grant_id,
+            created_at=at,
+            expires_at=at + CODE_TTL,
+        )
+    )
+    return code
+
+
+async def authenticate_client(settings: Settings, client_id: str | None, secret: str | None) -> Client:
+    """RFC 6749 §2.3: public clients name themselves; confidential ones prove it with their secret."""
+    client = await find_client(client_id or "") if client_id else None
+    if client is None or not secret_matches(settings.secret_key, client, secret):
+        raise OAuthError("invalid_client", "Client authentication failed.", 401)
+    return client
+
+
+async def token(
+    settings: Settings,
+    tokens: AccessTokens,
+    form: TokenRequest,
+    basic: tuple[str, str] | None,
+    now: datetime | None = None,
+) -> TokenResponse:
+    """``POST /oauth/token``: ``authorization_code`` or ``refresh_token``."""
+    client_id, secret = basic if basic else (form.client_id, form.client_secret)
+    if basic and form.client_id and form.client_id != basic[0]:
+        raise OAuthError("invalid_request", "client_id differs from the Basic credentials.")
+    client = await authenticate_client(settings, client_id, secret)
+    if form.grant_type == "authorization_code":
+        return await _exchange_code(settings, tokens, client, form, _now(now))
+    if form.grant_type == "refresh_token":
+        return await _refresh(settings, tokens, client, form.refresh_token or "", _now(now))
+    raise OAuthError("unsupported_grant_type", "grant_type must be authorization_code or refresh_token.")
+
+
+async def _exchange_code(
+    settings: Settings, tokens: AccessTokens, client: Client, form: TokenRequest, now: datetime
+) -> TokenResponse:
+    if not form.code:
+        raise OAuthError("invalid_request", "code is required.")
+    code_hash = _code_hash(settings.secret_key, form.code)
+    failure: OAuthError | None = None
+    grant_id: UUID | None = None
+    row: dict[str, Any] | None = None
+    # One transaction: the code is burnt whatever the outcome (single use), and the session grant the
+    # first use creates is recorded with it, so a concurrent second use sees it and revokes it.
+    async with write_transaction():
+        rows = await fetch(
+            "UPDATE authorization_codes SET used_at = {} WHERE code_hash = {} AND used_at IS NULL RETURNING *",
+            now,
+            code_hash,
+        )
+        if rows:
+            row = rows[0]
+            failure = _code_refusal(row, client, form, now)
+            if failure is None:
+                grant_id = _uuid_or_none(row["grant_id"])
+                if row["kind"] == "session":
+                    grant_id = await spaces.create_session_grant(
+                        _uuid(row["account_id"]), client.client_id, client.name, None
+                    )
+                    await fetch(
+                        "UPDATE authorization_codes SET grant_id = {} WHERE code_hash = {}", grant_id, code_hash
+                    )
+    if row is None:
+        await _second_use(code_hash)
+        raise OAuthError("invalid_grant", "The authorization code is invalid, expired or already used.")
+    if failure is not None:
+        raise failure
+    assert grant_id is not None
+    return await _issue(
+        settings,
+        tokens,
+        grant_id=grant_id,
+        account_id=_uuid(row["account_id"]),
+        client=client,
+        kind=row["kind"],
+        space_id=_uuid_or_none(row["space_id"]),
+        scopes=str(row["scopes"]).split(),
+        chain_started_at=now,
+        now=now,
+    )
+
+
+def _code_refusal(row: dict[str, Any], client: Client, form: TokenRequest, now: datetime) -> OAuthError | None:
+    if _dt(row["expires_at"]) <= now:
+        return OAuthError("invalid_grant", "The authorization code has expired.")
+    if row["client_id"] != client.client_id:
+        return OAuthError("invalid_grant", "The authorization code was issued to another client.")
+    if form.redirect_uri != row["redirect_uri"]:
+        return OAuthError("invalid_grant", "redirect_uri differs from the authorization request's.")
+    verifier = form.code_verifier or ""
+    if not _VERIFIER.fullmatch(verifier):
+        return OAuthError("invalid_grant", "code_verifier is missing or malformed (RFC 7636).")
+    if not hmac.compare_digest(create_s256_code_challenge(verifier), row["code_challenge"]):
+        return OAuthError("invalid_grant", "code_verifier does not match the code_challenge.")
+    return None
+
+
+async def _second_use(code_hash: str) -> None:
+    """RFC 6749 §4.1.2: a code used twice revokes the tokens issued for it."""
+    row = await fetch_one("SELECT grant_id, used_at FROM authorization_codes WHERE code_hash = {}", code_hash)
+    if row is not None and row["used_at"] is not None and row["grant_id"] is not None:
+        log.warning("authorization code used twice; its grant is revoked", extra={"grant_id": str(row["grant_id"])})
+        await spaces.revoke_grant(_uuid(row["grant_id"]))
+
+
+async def _refresh(
+    settings: Settings, tokens: AccessTokens, client: Client, refresh_token: str, now: datetime
+) -> TokenResponse:
+    token_hash = keyring.token_hash(settings.secret_key, "refresh:" + refresh_token)
+    row = await fetch_one("SELECT * FROM refresh_tokens WHERE token_hash = {}", token_hash)
+    if row is None or row["client_id"] != client.client_id:
+        raise OAuthError("invalid_grant", "The refresh token is invalid.")
+    grant_id, account_id = _uuid(row["grant_id"]), _uuid(row["account_id"])
+    rotated = await fetch(
+        "UPDATE refresh_tokens SET rotated_at = {} WHERE id = {} AND rotated_at IS NULL RETURNING id", now, row["id"]
+    )
+    if not rotated:
+        rotated_at = _dt(row["rotated_at"]) if row["rotated_at"] is not None else now
+        within_grace = now - rotated_at <= timedelta(seconds=settings.refresh_reuse_interval)
+        if not within_grace or settings.refresh_reuse_interval <= 0:
+            log.warning("refresh token reused; its chain is revoked", extra={"grant_id": str(grant_id)})
+            await spaces.revoke_grant(grant_id)
+            raise OAuthError("invalid_grant", "The refresh token was already used; this session is revoked.")
+        # A retry within the grace interval: the token it got the first time dies, a new one is issued.
+        if row["replaced_by"] is not None:
+            await fetch(
+                "UPDATE refresh_tokens SET rotated_at = {} WHERE id = {} AND rotated_at IS NULL",
+                now,
+                row["replaced_by"],
+            )
+    if not await spaces.grant_is_live(grant_id, account_id):
+        raise OAuthError("invalid_grant", "This session or app authorization has been revoked.")
+    chain_started_at = _dt(row["chain_started_at"])
+    if chain_started_at + timedelta(seconds=settings.refresh_token_max_age) <= now:
+        raise OAuthError("invalid_grant", "The session is too old; sign in again.")
+    return await _issue(
+        settings,
+        tokens,
+        grant_id=grant_id,
+        account_id=account_id,
+        client=client,
+        kind=row["kind"],
+        space_id=_uuid_or_none(row["space_id"]),
+        scopes=str(row["scopes"]).split(),
+        chain_started_at=chain_started_at,
+        now=now,
+        parent_id=row["id"],
+    )
+
+
+async def _issue(
+    settings: Settings,
+    tokens: AccessTokens,
+    *,
+    grant_id: UUID,
+    account_id: UUID,
+    client: Client,
+    kind: str,
+    space_id: UUID | None,
+    scopes: list[str],
+    chain_started_at: datetime,
+    now: datetime,
+    parent_id: object = None,
+) -> TokenResponse:
+    caller = Caller(
+        kind="app" if kind == "app" else "person",
+        account_id=account_id,
+        client_id=client.client_id,
+        grant_id=grant_id,
+        scopes=frozenset(scopes),
+        space_id=space_id if kind == "app" else None,
+    )
+    refresh_token = secrets.token_urlsafe(32)
+    refresh_id = uuid.uuid4()
+    await RefreshToken.insert(
+        RefreshToken(
+            id=refresh_id,
+            token_hash=keyring.token_hash(settings.secret_key, "refresh:" + refresh_token),
+            grant_id=grant_id,
+            account_id=account_id,
+            client_id=client.client_id,
+            kind=kind,
+            space_id=space_id,
+            scopes=" ".join(scopes),
+            chain_started_at=chain_started_at,
+            created_at=now,
+        )
+    )
+    if parent_id is not None:
+        await fetch("UPDATE refresh_tokens SET replaced_by = {} WHERE id = {}", refresh_id, parent_id)
+    return TokenResponse(
+        access_token=tokens.issue(caller),
+        token_type="Bearer",  # noqa: S106 — the RFC 6749 token type, not a secret
+        expires_in=tokens.ttl,
+        refresh_token=refresh_token,
+        scope=" ".join(scopes),
+        space=str(space_id) if kind == "app" and space_id else None,
+    )
+
+
+async def revoke(settings: Settings, tokens: AccessTokens, form: RevokeRequest, basic: tuple[str, str] | None) -> None:
+    """RFC 7009: revoking either token of a grant revokes the grant; unknown tokens are not an error."""
+    client_id, secret = basic if basic else (form.client_id, form.client_secret)
+    client = await authenticate_client(settings, client_id, secret)
+    grant_id: UUID | None = None
+    if form.token.count(".") == 2 and form.token_type_hint != "refresh_token":
+        try:
+            caller: Caller | None = tokens.verify(form.token)
+        except Unauthorized:
+            caller = None  # an invalid token is simply not revoked (RFC 7009 §2.2)
+        if caller is not None and caller.client_id == client.client_id:
+            grant_id = caller.grant_id
+    else:
+        row = await fetch_one(
+            "SELECT grant_id, client_id FROM refresh_tokens WHERE token_hash = {}",
+            keyring.token_hash(settings.secret_key, "refresh:" + form.token),
+        )
+        if row is not None and row["client_id"] == client.client_id:
+            grant_id = _uuid(row["grant_id"])
+    if grant_id is not None:
+        await spaces.revoke_grant(grant_id)
+
+
+def _uuid(value: object) -> UUID:
+    return value if isinstance(value, UUID) else UUID(str(value))
+
+
+def _uuid_or_none(value: object) -> UUID | None:
+    return None if value is None else _uuid(value)
+
+
+def _dt(value: object) -> datetime:
+    result = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return result if result.tzinfo else result.replace(tzinfo=UTC)

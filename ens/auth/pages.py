@@ -1,0 +1,184 @@
+"""The login pages: server-rendered HTML in French, mobile first, no external asset.
+
+Every value is escaped; every form that changes something carries the login attempt's CSRF token.
+Form names are part of the API contract (scripts and browser tests drive them): the one-time-code
+input is ``code``, the consent buttons are ``decision=approve|deny``, the provider's identity
+buttons are ``login=<identity>``, and a page that only confirms has one form with one button.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from html import escape
+
+_STYLE = """
+*{box-sizing:border-box}
+body{margin:0;font:18px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#161616;background:#f6f6f6}
+main{max-width:32rem;margin:0 auto;padding:1.25rem}
+h1{font-size:1.5rem;line-height:1.25;margin:.5rem 0 1rem}
+p{margin:.75rem 0}
+.card{background:#fff;border-radius:.75rem;padding:1.25rem;box-shadow:0 1px 3px rgba(0,0,0,.12)}
+label{display:block;font-weight:600;margin:1rem 0 .5rem}
+input[type=text]{width:100%;font-size:1.5rem;padding:.75rem;border:2px solid #3a3a3a;border-radius:.5rem;
+letter-spacing:.2em}
+button,.button{display:block;width:100%;min-height:3rem;margin:.75rem 0;padding:.75rem 1rem;font-size:1.1rem;
+border:0;border-radius:.5rem;background:#000091;color:#fff;text-align:center;text-decoration:none;cursor:pointer}
+button.secondary,.button.secondary{background:#fff;color:#000091;border:2px solid #000091}
+.error{background:#ffe9e9;color:#ce0500;border-left:4px solid #ce0500;padding:.75rem;border-radius:.25rem}
+.info{background:#e8edff;border-left:4px solid #000091;padding:.75rem;border-radius:.25rem}
+.qr svg{width:100%;max-width:16rem;height:auto;display:block;margin:0 auto}
+code,.codes li{font-family:ui-monospace,monospace;font-size:1.1rem}
+.codes{columns:2;padding-left:1.25rem}
+ul.perms li{margin:.5rem 0}
+.small{font-size:.9rem;color:#555}
+"""
+
+
+def page(title: str, body: str) -> str:
+    """The frame of every page: readable at 360 px wide, no script, no external asset."""
+    return (
+        "<!doctype html>\n"
+        '<html lang="fr"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<meta name="referrer" content="no-referrer">'
+        f"<title>{escape(title)} — Espace santé</title><style>{_STYLE}</style></head>"
+        f'<body><main><div class="card"><h1>{escape(title)}</h1>{body}</div></main></body></html>'
+    )
+
+
+def _message(error: str | None, info: str | None = None) -> str:
+    out = ""
+    if error:
+        out += f'<p class="error" role="alert">{escape(error)}</p>'
+    if info:
+        out += f'<p class="info" role="status">{escape(info)}</p>'
+    return out
+
+
+def _csrf(token: str) -> str:
+    return f'<input type="hidden" name="csrf" value="{escape(token)}">'
+
+
+def _code_field(label: str) -> str:
+    return (
+        f'<label for="code">{escape(label)}</label>'
+        '<input type="text" id="code" name="code" autocomplete="one-time-code" inputmode="numeric" '
+        'autocapitalize="off" spellcheck="false" maxlength="32" required autofocus>'
+    )
+
+
+def error_page(title: str, detail: str) -> str:
+    return page(title, f'<p class="error" role="alert">{escape(detail)}</p>')
+
+
+def enrol_page(qr_svg: str, otpauth_uri: str, secret: str, csrf: str, error: str | None = None) -> str:
+    return page(
+        "Protégez votre compte",
+        _message(error) + "<p>Votre espace santé demande un code à usage unique à chaque connexion. "
+        "Installez une application d'authentification (par exemple FreeOTP ou Aegis), puis :</p>"
+        f'<a class="button" href="{escape(otpauth_uri)}">Ajouter à mon application d\'authentification</a>'
+        f'<p>ou scannez ce code QR avec un autre appareil :</p><div class="qr">{qr_svg}</div>'
+        f'<p class="small">Clé à saisir à la main : <code>{escape(secret)}</code></p>'
+        f'<form method="post" action="/login/otp">{_csrf(csrf)}'
+        + _code_field("Code à 6 chiffres affiché par l'application")
+        + '<button type="submit">Valider</button></form>',
+    )
+
+
+def otp_page(
+    csrf: str,
+    error: str | None = None,
+    info: str | None = None,
+    email_hint: str | None = None,
+    allow_lost: bool = True,
+) -> str:
+    alternatives = ""
+    if email_hint:
+        alternatives += (
+            f'<form method="post" action="/login/email-code">{_csrf(csrf)}'
+            f'<button type="submit" class="secondary">Recevoir plutôt un code par e-mail ({escape(email_hint)})'
+            "</button></form>"
+        )
+    if allow_lost:
+        alternatives += (
+            f'<form method="post" action="/login/lost-factor">{_csrf(csrf)}'
+            '<button type="submit" class="secondary">J\'ai perdu mon téléphone et mes codes de secours</button>'
+            "</form>"
+        )
+    return page(
+        "Code de connexion",
+        _message(error, info)
+        + f'<form method="post" action="/login/otp">{_csrf(csrf)}'
+        + _code_field("Code de votre application, code reçu par e-mail ou code de secours")
+        + '<button type="submit">Valider</button></form>'
+        + alternatives,
+    )
+
+
+def email_only_page(csrf: str, email_hint: str, error: str | None = None, info: str | None = None) -> str:
+    """Lost second factor: after proving identity again at the provider, a code sent by e-mail."""
+    return page(
+        "Vérification par e-mail",
+        _message(error, info)
+        + f"<p>Nous avons envoyé un code à 6 chiffres à {escape(email_hint)}. Il est valable 10 minutes.</p>"
+        f'<form method="post" action="/login/otp">{_csrf(csrf)}'
+        + _code_field("Code reçu par e-mail")
+        + '<button type="submit">Valider</button></form>'
+        f'<form method="post" action="/login/email-code">{_csrf(csrf)}'
+        '<button type="submit" class="secondary">Renvoyer un code</button></form>',
+    )
+
+
+def recovery_codes_page(codes: Sequence[str], csrf: str, action: str = "/login/recovery-codes") -> str:
+    items = "".join(f"<li>{escape(code)}</li>" for code in codes)
+    return page(
+        "Vos codes de secours",
+        "<p>Notez ces codes et gardez-les en lieu sûr. Chacun remplace une fois le code de votre application "
+        "si vous perdez votre téléphone. Ils ne seront plus jamais affichés.</p>"
+        f'<ol class="codes">{items}</ol>'
+        f'<form method="post" action="{escape(action)}">{_csrf(csrf)}'
+        '<button type="submit">J\'ai noté mes codes</button></form>',
+    )
+
+
+def reopen_page(csrf: str) -> str:
+    return page(
+        "Votre espace santé est fermé",
+        "<p>Vous avez fermé votre espace santé. Vous pouvez le rouvrir : tout ce qu'il contenait "
+        "sera de nouveau disponible.</p>"
+        f'<form method="post" action="/login/reopen">{_csrf(csrf)}'
+        '<button type="submit">Rouvrir mon espace santé</button></form>',
+    )
+
+
+@dataclass(frozen=True)
+class ConsentView:
+    app_name: str
+    publisher: str | None
+    label_status: str
+    permissions: list[str]
+    space_label: str
+
+
+_LABEL_WORDS = {"labelled": "Application référencée (labellisée)", "pending": "Référencement en cours"}
+
+
+def consent_page(view: ConsentView, csrf: str) -> str:
+    permissions = "".join(f"<li>{escape(text)}</li>" for text in view.permissions)
+    publisher = f' <span class="small">éditée par {escape(view.publisher)}</span>' if view.publisher else ""
+    return page(
+        "Autoriser une application",
+        f"<p><strong>{escape(view.app_name)}</strong>{publisher}</p>"
+        f'<p class="info">{escape(_LABEL_WORDS.get(view.label_status, view.label_status))}</p>'
+        f"<p>demande à accéder à l'espace santé de <strong>{escape(view.space_label)}</strong> pour :</p>"
+        f'<ul class="perms">{permissions}</ul>'
+        '<p class="small">Vous pourrez retirer cette autorisation à tout moment depuis votre espace.</p>'
+        f'<form method="post" action="/login/consent">{_csrf(csrf)}'
+        '<button type="submit" name="decision" value="approve">Autoriser</button>'
+        '<button type="submit" name="decision" value="deny" class="secondary">Refuser</button></form>',
+    )
+
+
+def logged_out_page() -> str:
+    return page("Vous êtes déconnecté", "<p>Vous pouvez fermer cette page.</p>")

@@ -1,0 +1,133 @@
+"""Tables of the login and the OAuth 2.0 server: clients, login attempts, second factors, codes, tokens.
+
+API processes keep no state of their own: everything a login needs between two requests lives here.
+"""
+
+from __future__ import annotations
+
+from piccolo.columns import UUID, BigInt, Boolean, Bytea, Integer, Text, Timestamptz, Varchar
+from piccolo.table import Table
+
+
+class OAuthClient(Table, tablename="oauth_clients"):
+    """A labelled app registered with ``ens apps register`` (the first-party ``ens-mobile`` is built in)."""
+
+    client_id = Varchar(length=128, primary_key=True)
+    name = Varchar(length=255)
+    publisher = Varchar(length=255, null=True, default=None)
+    kind = Varchar(length=16)
+    label_status = Varchar(length=32)
+    redirect_uris = Text()
+    allowed_scopes = Text()
+    confidential = Boolean(default=False)
+    secret_hash = Varchar(length=128, null=True, default=None)
+    created_at = Timestamptz()
+    disabled_at = Timestamptz(null=True, default=None)
+
+
+class LoginAttempt(Table, tablename="login_attempts"):
+    """One login in a browser, from ``/oauth/authorize`` to the redirect back to the app."""
+
+    id = UUID(primary_key=True)
+    client_id = Varchar(length=128)
+    redirect_uri = Text()
+    client_state = Text(null=True, default=None)
+    code_challenge = Varchar(length=128)
+    scopes = Text()
+    upstream_state = Varchar(length=64)
+    upstream_nonce = Varchar(length=64)
+    upstream_verifier = Varchar(length=128)
+    csrf = Varchar(length=64)
+    step = Varchar(length=32)
+    recovering = Boolean(default=False)
+    account_id = UUID(null=True, default=None)
+    space_id = UUID(null=True, default=None)
+    id_token = Text(null=True, default=None)
+    new_factor_id = UUID(null=True, default=None)
+    created_at = Timestamptz()
+    expires_at = Timestamptz()
+
+
+class OtpFactor(Table, tablename="otp_factors"):
+    """A TOTP seed (encrypted at rest). ``last_step`` is the last accepted time step: replays are refused."""
+
+    id = UUID(primary_key=True)
+    account_id = UUID()
+    status = Varchar(length=16)
+    seed = Bytea()
+    last_step = BigInt(null=True, default=None)
+    created_at = Timestamptz()
+    activated_at = Timestamptz(null=True, default=None)
+    revoked_at = Timestamptz(null=True, default=None)
+
+
+class OtpGuard(Table, tablename="otp_guards"):
+    """Wrong-code counter and lock of a person's second factor, shared by every process."""
+
+    account_id = UUID(primary_key=True)
+    failures = Integer(default=0)
+    locked_until = Timestamptz(null=True, default=None)
+
+
+class RecoveryCode(Table, tablename="recovery_codes"):
+    id = UUID(primary_key=True)
+    account_id = UUID()
+    code_hash = Varchar(length=64)
+    created_at = Timestamptz()
+    used_at = Timestamptz(null=True, default=None)
+
+
+class EmailCode(Table, tablename="email_codes"):
+    """A code sent by e-mail, bound to one login attempt, stored hashed, single use."""
+
+    id = UUID(primary_key=True)
+    attempt_id = UUID()
+    account_id = UUID()
+    code_hash = Varchar(length=64)
+    created_at = Timestamptz()
+    expires_at = Timestamptz()
+    used_at = Timestamptz(null=True, default=None)
+
+
+class AuthorizationCode(Table, tablename="authorization_codes"):
+    code_hash = Varchar(length=64, primary_key=True)
+    client_id = Varchar(length=128)
+    redirect_uri = Text()
+    code_challenge = Varchar(length=128)
+    account_id = UUID()
+    space_id = UUID(null=True, default=None)
+    scopes = Text()
+    kind = Varchar(length=16)
+    grant_id = UUID(null=True, default=None)
+    created_at = Timestamptz()
+    expires_at = Timestamptz()
+    used_at = Timestamptz(null=True, default=None)
+
+
+class RefreshToken(Table, tablename="refresh_tokens"):
+    """One link of a refresh-token chain; the chain is the grant's (``grant_id``)."""
+
+    id = UUID(primary_key=True)
+    token_hash = Varchar(length=64)
+    grant_id = UUID()
+    account_id = UUID()
+    client_id = Varchar(length=128)
+    kind = Varchar(length=16)
+    space_id = UUID(null=True, default=None)
+    scopes = Text()
+    chain_started_at = Timestamptz()
+    created_at = Timestamptz()
+    rotated_at = Timestamptz(null=True, default=None)
+    replaced_by = UUID(null=True, default=None)
+
+
+AUTH_TABLES: list[type[Table]] = [
+    OAuthClient,
+    LoginAttempt,
+    OtpFactor,
+    OtpGuard,
+    RecoveryCode,
+    EmailCode,
+    AuthorizationCode,
+    RefreshToken,
+]

@@ -1,0 +1,318 @@
+"""Login test bench: the real app wired to an identity provider over HTTP, a real SMTP server.
+
+Two apps share the test database:
+
+* ``dev_client`` — the app with the embedded dev provider under /dev-idp, which the relying party
+  reaches over HTTP through ``httpx.ASGITransport`` of the same app;
+* ``fake_client`` — the app pointed at :mod:`tests.auth.fake_provider` (``ENS_OIDC_ISSUER`` set),
+  whose answers the tests forge.
+
+Both send e-mail to an ``aiosmtpd`` server on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import email.policy
+import re
+import secrets
+import socket
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from email.message import EmailMessage as Message
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pyotp
+import pytest
+from aiosmtpd.controller import Controller
+from authlib.oauth2.rfc7636 import create_s256_code_challenge
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from ens.app import create_app
+from ens.settings import Settings
+from tests.auth import fake_provider
+from tests.auth.fake_provider import FakeProvider
+from tests.auth.routes_for_auth_tests import scope_probe_routes
+
+BASE = "http://testserver.local"
+LOOPBACK = "http://127.0.0.1:7777/callback"
+
+
+class Outbox:
+    """Messages the SMTP server received."""
+
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
+        return "250 OK"
+
+    def to(self, address: str) -> list[Message]:
+        return [m for m in self.messages if m["To"] == address]
+
+    def last_code(self, address: str) -> str:
+        for message in reversed(self.to(address)):
+            found = re.search(r"code de connexion est : (\d{6})", message.get_content())
+            if found:
+                return found.group(1)
+        raise AssertionError(f"no code sent to {address}")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def outbox() -> Iterator[tuple[Outbox, int]]:
+    handler = Outbox()
+    port = _free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield handler, port
+    controller.stop()
+
+
+def _auth_settings(settings: Settings, smtp_port: int, **overrides: Any) -> Settings:
+    return Settings.from_env(
+        {},
+        env="dev",
+        database_url=settings.database_url,
+        public_url=BASE,
+        smtp_url=f"smtp://127.0.0.1:{smtp_port}",
+        var_dir=str(settings.var_dir),
+        **overrides,
+    )
+
+
+class _LateApp:
+    """An ASGI app that forwards to one built later (the app reaches its own /dev-idp over HTTP)."""
+
+    def __init__(self) -> None:
+        self.app: Any = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await self.app(scope, receive, send)
+
+
+@pytest.fixture(scope="session")
+def dev_settings(settings: Settings, outbox: tuple[Outbox, int], migrated: None) -> Settings:
+    return _auth_settings(settings, outbox[1])
+
+
+@pytest.fixture(scope="session")
+def dev_app(dev_settings: Settings) -> Litestar:
+    late = _LateApp()
+    app = create_app(
+        dev_settings, extra_space_routes=scope_probe_routes(), upstream_transport=httpx.ASGITransport(app=late)
+    )
+    late.app = app
+    return app
+
+
+@pytest.fixture(scope="session")
+async def dev_client(dev_app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    async with AsyncTestClient(app=dev_app, base_url=BASE) as client:
+        client.follow_redirects = False
+        yield client
+
+
+@pytest.fixture(scope="session")
+def provider() -> FakeProvider:
+    return FakeProvider()
+
+
+@pytest.fixture(scope="session")
+def fake_settings(settings: Settings, outbox: tuple[Outbox, int], migrated: None) -> Settings:
+    return _auth_settings(
+        settings,
+        outbox[1],
+        oidc_issuer=fake_provider.ISSUER,
+        oidc_client_id=fake_provider.CLIENT_ID,
+        oidc_client_secret=fake_provider.CLIENT_SECRET,
+        # Discovery and JWKS are refetched for each login, so tests may change the provider's keys.
+        oidc_cache_ttl=0,
+    )
+
+
+@pytest.fixture(scope="session")
+def fake_app(fake_settings: Settings, provider: FakeProvider) -> Litestar:
+    return create_app(
+        fake_settings,
+        extra_space_routes=scope_probe_routes(),
+        upstream_transport=httpx.ASGITransport(app=provider.app()),
+    )
+
+
+@pytest.fixture(scope="session")
+async def fake_app_client(fake_app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    async with AsyncTestClient(app=fake_app, base_url=BASE) as client:
+        client.follow_redirects = False
+        yield client
+
+
+@pytest.fixture
+async def fake_client(fake_app_client: AsyncTestClient[Litestar]) -> AsyncTestClient[Litestar]:
+    """A fresh browser each test (no cookie from the previous one)."""
+    fake_app_client.cookies.clear()
+    return fake_app_client
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading the pages
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found, "no CSRF field on the page"
+    return found.group(1)
+
+
+def otpauth_secret(html: str) -> str:
+    found = re.search(r'href="(otpauth://totp/[^"]+)"', html)
+    assert found, "no otpauth link on the page"
+    uri = found.group(1).replace("&amp;", "&")
+    return parse_qs(urlsplit(uri).query)["secret"][0]
+
+
+def recovery_codes_of(html: str) -> list[str]:
+    return re.findall(r"<li>([A-Z0-9]{5}-[A-Z0-9]{5})</li>", html)
+
+
+def query_of(url: str) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+
+
+@dataclass
+class Browser:
+    """One person's browser walking the login (the phone app opens it; PKCE kept by the 'app')."""
+
+    client: AsyncTestClient[Litestar]
+    outbox: Outbox
+    verifier: str = field(default_factory=lambda: secrets.token_urlsafe(48))
+    state: str = field(default_factory=lambda: secrets.token_urlsafe(16))
+    totp_secret: str | None = None
+    recovery_codes: list[str] = field(default_factory=list)
+    page: str = ""
+
+    async def authorize(
+        self, client_id: str = "ens-mobile", redirect_uri: str = LOOPBACK, scope: str | None = None, **extra: str
+    ) -> httpx.Response:
+        params = {
+            "response_type": "code",
+            "client_id": client_id,
+            "redirect_uri": redirect_uri,
+            "code_challenge": create_s256_code_challenge(self.verifier),
+            "code_challenge_method": "S256",
+            "state": self.state,
+            **({"scope": scope} if scope else {}),
+            **extra,
+        }
+        params = {k: v for k, v in params.items() if v != ""}
+        return await self.client.get("/oauth/authorize", params=params)
+
+    async def post_form(self, path: str, data: dict[str, str]) -> httpx.Response:
+        response = await self.client.post(path, data={"csrf": csrf_of(self.page), **data})
+        if response.headers.get("content-type", "").startswith("text/html"):
+            self.page = response.text
+        return response
+
+    async def open(self, path: str) -> httpx.Response:
+        response = await self.client.get(path)
+        self.page = response.text
+        return response
+
+    def totp(self) -> pyotp.TOTP:
+        assert self.totp_secret
+        return pyotp.TOTP(self.totp_secret)
+
+    async def second_factor(self, for_time: float | None = None) -> httpx.Response:
+        """At /login/otp: enrol on first login (and note the recovery codes), else type a fresh code."""
+        await self.open("/login/otp")
+        if "otpauth://" in self.page:
+            self.totp_secret = otpauth_secret(self.page)
+            response = await self.post_form("/login/otp", {"code": self.totp().at(for_time or time.time())})
+            assert response.status_code == 200, response.text
+            self.recovery_codes = recovery_codes_of(self.page)
+            assert len(self.recovery_codes) == 10
+            return await self.post_form("/login/recovery-codes", {})
+        # A later login in the same 30 s window needs the next step's code (the last one is spent).
+        return await self.post_form("/login/otp", {"code": self.totp().at(for_time or time.time() + 30)})
+
+    async def exchange(
+        self, location: str, client_id: str = "ens-mobile", redirect_uri: str = LOOPBACK
+    ) -> httpx.Response:
+        params = query_of(location)
+        assert params.get("state") == self.state
+        return await self.client.post(
+            "/oauth/token",
+            data={
+                "grant_type": "authorization_code",
+                "code": params["code"],
+                "redirect_uri": redirect_uri,
+                "code_verifier": self.verifier,
+                "client_id": client_id,
+            },
+        )
+
+
+@dataclass
+class FakeLogin:
+    """A browser driving a login against the fake provider; ``upstream`` is where ENS sent it."""
+
+    browser: Browser
+    provider: FakeProvider
+    upstream: dict[str, str] = field(default_factory=dict)
+
+    async def start(self, **authorize: str) -> httpx.Response:
+        response = await self.browser.authorize(**authorize)
+        assert response.status_code == 302, response.text
+        self.upstream = query_of(response.headers["location"])
+        return response
+
+    async def come_back(self, code: str | None = None, state: str | None = None, **params: str) -> httpx.Response:
+        query = {"state": state if state is not None else self.upstream["state"], **params}
+        if code is not None:
+            query["code"] = code
+        query = {k: v for k, v in query.items() if v != ""}
+        response = await self.browser.client.get("/oauth/callback", params=query)
+        self.browser.page = response.text
+        return response
+
+    def code(self, **choices: Any) -> str:
+        """A provider code for this login (``nonce`` and PKCE as ENS sent them, unless overridden)."""
+        return self.provider.issue_code(
+            nonce=choices.pop("nonce_for_code", self.upstream["nonce"]),
+            code_challenge=self.upstream["code_challenge"],
+            **choices,
+        )
+
+
+@pytest.fixture
+def fake_login(fake_client: AsyncTestClient[Litestar], provider: FakeProvider, outbox: tuple[Outbox, int]) -> Any:
+    def make() -> FakeLogin:
+        return FakeLogin(Browser(fake_client, outbox[0]), provider)
+
+    return make
+
+
+async def signed_in_browser(fake_login: Any, sub: str | None = None) -> tuple[FakeLogin, httpx.Response]:
+    """A person logged in with the fake provider through to the redirect back to the phone app."""
+    login: FakeLogin = fake_login()
+    await login.start()
+    response = await login.come_back(login.code(sub=sub))
+    assert response.status_code == 303, response.text
+    final = await login.browser.second_factor()
+    assert final.status_code == 303, final.text
+    return login, final
+
+
+def concurrently(*coroutines: Any) -> Any:
+    return asyncio.gather(*coroutines)

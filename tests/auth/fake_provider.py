@@ -1,0 +1,173 @@
+"""A test-only OpenID provider: a real small litestar app whose keys and answers the tests control.
+
+The relying party reaches it over HTTP (``httpx.ASGITransport``) exactly as it reaches FranceConnect;
+the tests use it to forge what a misbehaving or malicious provider could send.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+import msgspec
+from authlib.oauth2.rfc7636 import create_s256_code_challenge
+from joserfc import jwt
+from joserfc.jwk import ECKey, OctKey, RSAKey
+from litestar import Litestar, Request, Response, get, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
+
+ISSUER = "http://fake-idp.test"
+CLIENT_ID = "ens-fake-client"
+CLIENT_SECRET = "fake-client-secret-0123456789abcdef0123456789"
+
+
+@dataclass
+class Issued:
+    """What the provider will answer for one authorization code."""
+
+    nonce: str
+    code_challenge: str
+    sub: str
+    claims: dict[str, Any]
+    id_token_overrides: dict[str, Any]
+    alg: str
+    sign_with_stranger: bool
+    userinfo_as_jwt: bool
+
+
+class TokenForm(msgspec.Struct, kw_only=True):
+    grant_type: str = ""
+    code: str = ""
+    redirect_uri: str = ""
+    code_verifier: str = ""
+    client_id: str | None = None
+    client_secret: str | None = None
+
+
+@dataclass
+class FakeProvider:
+    announced_algs: list[str] = field(default_factory=lambda: ["RS256", "ES256", "HS256"])
+    token_auth_methods: list[str] = field(default_factory=lambda: ["client_secret_post"])
+    rsa: RSAKey = field(default_factory=lambda: RSAKey.generate_key(2048, auto_kid=True))
+    ec: ECKey = field(default_factory=lambda: ECKey.generate_key("P-256", auto_kid=True))
+    stranger: RSAKey = field(default_factory=lambda: RSAKey.generate_key(2048, auto_kid=True))
+    codes: dict[str, Issued] = field(default_factory=dict)
+    access: dict[str, Issued] = field(default_factory=dict)
+    token_requests: list[dict[str, Any]] = field(default_factory=list)
+
+    def issue_code(
+        self,
+        nonce: str,
+        code_challenge: str,
+        sub: str | None = None,
+        alg: str = "RS256",
+        sign_with_stranger: bool = False,
+        userinfo_as_jwt: bool = True,
+        **id_token_overrides: Any,
+    ) -> str:
+        """A code the provider will exchange for an ID token built from these choices."""
+        subject = sub or f"fake-{secrets.token_hex(8)}"
+        code = secrets.token_urlsafe(24)
+        self.codes[code] = Issued(
+            nonce=nonce,
+            code_challenge=code_challenge,
+            sub=subject,
+            claims={
+                "given_name": "Inès",
+                "family_name": "Testeuse",
+                "birthdate": "1992-03-04",
+                "gender": "female",
+                "birthplace": "75056",
+                "email": f"{subject}@example.test",
+            },
+            id_token_overrides=id_token_overrides,
+            alg=alg,
+            sign_with_stranger=sign_with_stranger,
+            userinfo_as_jwt=userinfo_as_jwt,
+        )
+        return code
+
+    def _sign(self, issued: Issued, claims: dict[str, Any]) -> str:
+        if issued.alg == "HS256":
+            return jwt.encode({"alg": "HS256"}, claims, OctKey.import_key(CLIENT_SECRET.encode()))
+        if issued.sign_with_stranger:
+            # Same kid as the published key, another private key: a forged signature.
+            return jwt.encode({"alg": "RS256", "kid": self.rsa.kid}, claims, self.stranger)
+        key = self.ec if issued.alg == "ES256" else self.rsa
+        return jwt.encode({"alg": issued.alg, "kid": key.kid}, claims, key)
+
+    def app(self) -> Litestar:
+        provider = self
+
+        @get("/.well-known/openid-configuration")
+        async def discovery() -> dict[str, Any]:
+            return {
+                "issuer": ISSUER,
+                "authorization_endpoint": f"{ISSUER}/authorize",
+                "token_endpoint": f"{ISSUER}/token",
+                "userinfo_endpoint": f"{ISSUER}/userinfo",
+                "jwks_uri": f"{ISSUER}/jwks",
+                "end_session_endpoint": f"{ISSUER}/session/end",
+                "id_token_signing_alg_values_supported": provider.announced_algs,
+                "userinfo_signing_alg_values_supported": provider.announced_algs,
+                "token_endpoint_auth_methods_supported": provider.token_auth_methods,
+            }
+
+        @get("/jwks")
+        async def jwks() -> dict[str, Any]:
+            return {
+                "keys": [
+                    {**provider.rsa.as_dict(private=False), "use": "sig"},
+                    {**provider.ec.as_dict(private=False), "use": "sig"},
+                ]
+            }
+
+        @post("/token", status_code=200)
+        async def token(
+            request: Request[Any, Any, Any],
+            data: Annotated[TokenForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+        ) -> Response[Any]:
+            client_id, secret = data.client_id, data.client_secret
+            scheme, _, value = request.headers.get("authorization", "").partition(" ")
+            if scheme.lower() == "basic":
+                client_id, _, secret = base64.b64decode(value).decode().partition(":")
+            provider.token_requests.append({"client_id": client_id, "basic": scheme.lower() == "basic"})
+            if client_id != CLIENT_ID or secret != CLIENT_SECRET:
+                return Response({"error": "invalid_client"}, status_code=401)
+            issued = provider.codes.pop(data.code, None)
+            if issued is None or create_s256_code_challenge(data.code_verifier) != issued.code_challenge:
+                return Response({"error": "invalid_grant"}, status_code=400)
+            now = int(time.time())
+            claims = {
+                "iss": ISSUER,
+                "sub": issued.sub,
+                "aud": CLIENT_ID,
+                "exp": now + 300,
+                "iat": now,
+                "nonce": issued.nonce,
+                "acr": "eidas1",
+                **issued.id_token_overrides,
+            }
+            claims = {k: v for k, v in claims.items() if v is not None}
+            access = secrets.token_urlsafe(16)
+            provider.access[access] = issued
+            return Response(
+                {"access_token": access, "token_type": "Bearer", "id_token": provider._sign(issued, claims)}
+            )
+
+        @get("/userinfo")
+        async def userinfo(request: Request[Any, Any, Any]) -> Response[Any]:
+            issued = provider.access.get(request.headers.get("authorization", "").removeprefix("Bearer "))
+            if issued is None:
+                return Response({"error": "invalid_token"}, status_code=401)
+            claims = {"sub": issued.sub, **issued.claims}
+            if not issued.userinfo_as_jwt:
+                return Response(claims)
+            body = provider._sign(issued, {**claims, "iss": ISSUER, "aud": CLIENT_ID})
+            return Response(body, media_type="application/jwt")
+
+        return Litestar(route_handlers=[discovery, jwks, token, userinfo])
