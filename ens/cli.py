@@ -55,6 +55,15 @@ def main(argv: list[str] | None = None) -> None:
     serve.add_argument("--workers", type=int, default=1)
     sub.add_parser("migrate", help="apply every migration")
     sub.add_parser("demo", help="seed a demo holder")
+    apps = sub.add_parser("apps", help="labelled apps (OAuth clients)")
+    apps_sub = apps.add_subparsers(dest="apps_command", required=True)
+    register = apps_sub.add_parser("register", help="register a labelled app; prints its client_id (and secret once)")
+    register.add_argument("--name", required=True)
+    register.add_argument("--redirect-uri", dest="redirect_uris", nargs="+", action="extend", required=True)
+    register.add_argument("--scope", dest="scopes", nargs="+", action="extend", required=True)
+    register.add_argument("--kind", choices=["device", "professional"], default="device")
+    register.add_argument("--confidential", action="store_true", help="the app keeps a client secret (a server)")
+    register.add_argument("--publisher", default=None)
     dev = sub.add_parser("dev", help="development helpers")
     dev_sub = dev.add_subparsers(dest="dev_command", required=True)
     token = dev_sub.add_parser("token", help="print an access token for a test identity (dev only)")
@@ -69,6 +78,10 @@ def main(argv: list[str] | None = None) -> None:
         from ens.demo import seed_demo
 
         asyncio.run(seed_demo(settings))
+    elif args.command == "apps" and args.apps_command == "register":
+        from ens.auth.cli import register_app_command
+
+        asyncio.run(register_app_command(settings, args))
     elif args.command == "dev" and args.dev_command == "token":
         if not settings.is_dev:
             sys.exit("ens dev token is only available with ENS_ENV=dev")

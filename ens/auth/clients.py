@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import re
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
@@ -139,7 +140,8 @@ async def register_app(
         raise Invalid("The app registration is invalid.", errors)
     for uri in redirect_uris:
         _check_redirect_uri(uri)
-    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:40] or "app"
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:40] or "app"
     client_id = f"{slug}-{secrets.token_hex(4)}"
     secret = secrets.token_urlsafe(32) if confidential else None
     if await find_client(client_id) is not None:

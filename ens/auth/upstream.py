@@ -27,6 +27,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet, OctKey
 
 from ens.auth.errors import UpstreamRefused
+from ens.auth.fcplus import TokenDecryptionRefused, decrypt_nested, encryption_key_from_settings
 from ens.settings import Settings
 
 log = logging.getLogger("ens.auth.upstream")
@@ -250,10 +251,13 @@ class Upstream:
 
         The algorithm must be one the provider announces and one we accept (never ``none``);
         asymmetric signatures are checked with the JWKS key named by ``kid``, HS256 with the
-        client secret. A FranceConnect+ (JWE) token would be decrypted here, before this check.
+        client secret. A FranceConnect+ token (JWE) is decrypted first, then checked the same way.
         """
-        if raw.count(".") == 4:
-            raise UpstreamRefused("The provider sent an encrypted token; FranceConnect+ mode is not configured.")
+        # FranceConnect+: a JWE wrapping the signed JWT, decrypted with ENS_OIDC_ENCRYPTION_KEY first.
+        try:
+            raw = decrypt_nested(raw, encryption_key_from_settings(self.settings))
+        except TokenDecryptionRefused as exc:
+            raise UpstreamRefused(exc.detail) from exc
         try:
             header = jws.extract_compact(raw.encode()).protected
         except (JoseError, ValueError, binascii.Error) as exc:

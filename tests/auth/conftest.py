@@ -202,6 +202,29 @@ class Browser:
     recovery_codes: list[str] = field(default_factory=list)
     page: str = ""
 
+    cookie: str | None = None
+
+    def _cookies(self) -> dict[str, str]:
+        # Each Browser has its own login cookie, so that tests can run two logins side by side.
+        self.client.cookies.clear()
+        return {"Cookie": f"ens_login={self.cookie}"} if self.cookie else {}
+
+    async def get(self, path: str, **kwargs: Any) -> httpx.Response:
+        response = await self.client.get(path, headers=self._cookies(), **kwargs)
+        self._keep_cookie(response)
+        return response
+
+    async def post(self, path: str, data: dict[str, str]) -> httpx.Response:
+        response = await self.client.post(path, data=data, headers=self._cookies())
+        self._keep_cookie(response)
+        return response
+
+    def _keep_cookie(self, response: httpx.Response) -> None:
+        found = re.search(r"ens_login=([0-9a-f-]{36})", response.headers.get("set-cookie", ""))
+        if found:
+            self.cookie = found.group(1)
+        self.client.cookies.clear()
+
     async def authorize(
         self, client_id: str = "ens-mobile", redirect_uri: str = LOOPBACK, scope: str | None = None, **extra: str
     ) -> httpx.Response:
@@ -216,16 +239,16 @@ class Browser:
             **extra,
         }
         params = {k: v for k, v in params.items() if v != ""}
-        return await self.client.get("/oauth/authorize", params=params)
+        return await self.get("/oauth/authorize", params=params)
 
     async def post_form(self, path: str, data: dict[str, str]) -> httpx.Response:
-        response = await self.client.post(path, data={"csrf": csrf_of(self.page), **data})
+        response = await self.post(path, {"csrf": csrf_of(self.page), **data})
         if response.headers.get("content-type", "").startswith("text/html"):
             self.page = response.text
         return response
 
     async def open(self, path: str) -> httpx.Response:
-        response = await self.client.get(path)
+        response = await self.get(path)
         self.page = response.text
         return response
 
@@ -282,12 +305,14 @@ class FakeLogin:
         if code is not None:
             query["code"] = code
         query = {k: v for k, v in query.items() if v != ""}
-        response = await self.browser.client.get("/oauth/callback", params=query)
+        response = await self.browser.get("/oauth/callback", params=query)
         self.browser.page = response.text
         return response
 
     def code(self, **choices: Any) -> str:
         """A provider code for this login (``nonce`` and PKCE as ENS sent them, unless overridden)."""
+        if "nonce" in choices:
+            choices["claims_override"] = {"nonce": choices.pop("nonce")}
         return self.provider.issue_code(
             nonce=choices.pop("nonce_for_code", self.upstream["nonce"]),
             code_challenge=self.upstream["code_challenge"],

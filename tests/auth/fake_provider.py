@@ -67,6 +67,7 @@ class FakeProvider:
         alg: str = "RS256",
         sign_with_stranger: bool = False,
         userinfo_as_jwt: bool = True,
+        claims_override: dict[str, Any] | None = None,
         **id_token_overrides: Any,
     ) -> str:
         """A code the provider will exchange for an ID token built from these choices."""
@@ -84,7 +85,7 @@ class FakeProvider:
                 "birthplace": "75056",
                 "email": f"{subject}@example.test",
             },
-            id_token_overrides=id_token_overrides,
+            id_token_overrides={**id_token_overrides, **(claims_override or {})},
             alg=alg,
             sign_with_stranger=sign_with_stranger,
             userinfo_as_jwt=userinfo_as_jwt,

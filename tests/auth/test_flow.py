@@ -28,14 +28,14 @@ async def _provider_login(browser: Browser, identity: str, authorize_response) -
     """Follow ENS to /dev-idp, press the identity's button, come back to /oauth/callback."""
     location = authorize_response.headers["location"]
     assert location.startswith("http://testserver.local/dev-idp/authorize?")
-    page = await browser.client.get(location)
+    page = await browser.get(location)
     assert page.status_code == 200
     assert f'name="login" value="{identity}"' in page.text
     fields = dict(re.findall(r'<input type="hidden" name="([a-z_]+)" value="([^"]*)"', page.text))
     fields = {k: v.replace("&amp;", "&") for k, v in fields.items()}
-    chosen = await browser.client.post("/dev-idp/authorize", data={**fields, "login": identity})
+    chosen = await browser.post("/dev-idp/authorize", {**fields, "login": identity})
     assert chosen.status_code == 302
-    callback = await browser.client.get(chosen.headers["location"])
+    callback = await browser.get(chosen.headers["location"])
     assert callback.status_code == 303, callback.text
     return callback.headers["location"]
 
@@ -49,7 +49,10 @@ async def test_whole_flow_phone_app_then_device_app(dev_client, outbox, dev_sett
     phone = Browser(dev_client, mails)
     started = await phone.authorize()
     assert started.status_code == 302
-    assert "ens_login" in started.headers["set-cookie"] and "HttpOnly" in started.headers["set-cookie"]
+    assert "ens_login" in started.headers["set-cookie"]
+    assert (
+        "httponly" in started.headers["set-cookie"].lower() and "samesite=lax" in started.headers["set-cookie"].lower()
+    )
     upstream = query_of(started.headers["location"])
     assert upstream["acr_values"] == "eidas1" and upstream["code_challenge_method"] == "S256"
     assert len(upstream["state"]) >= 32 and len(upstream["nonce"]) >= 32

@@ -1,0 +1,251 @@
+"""The second factor through the login pages: TOTP replays, stale codes, races, e-mail codes, lockout,
+recovery codes, the lost-factor path, CSRF."""
+
+from __future__ import annotations
+
+import time
+import unicodedata
+from datetime import UTC, datetime, timedelta
+
+from ens import db
+from ens.auth import otp
+from tests.auth.conftest import LOOPBACK, Browser, FakeLogin, concurrently, signed_in_browser
+
+# U+FF10..U+FF19: the digits a Japanese or Chinese keyboard types; NFKC makes them ASCII.
+FULL_WIDTH = str.maketrans("0123456789", "".join(chr(0xFF10 + d) for d in range(10)))
+
+
+async def _at_otp_page(fake_login, sub: str, browser_of: FakeLogin | None = None) -> FakeLogin:
+    """A new login of an enrolled person, stopped at the code form (the TOTP secret carried over)."""
+    login: FakeLogin = fake_login()
+    await login.start()
+    assert (await login.come_back(login.code(sub=sub))).status_code == 303
+    await login.browser.open("/login/otp")
+    assert 'name="code"' in login.browser.page and "otpauth://" not in login.browser.page
+    if browser_of is not None:
+        login.browser.totp_secret = browser_of.browser.totp_secret
+        login.browser.recovery_codes = browser_of.browser.recovery_codes
+    return login
+
+
+def _sub() -> str:
+    import uuid
+
+    return f"otp-{uuid.uuid4().hex[:12]}"
+
+
+async def test_replayed_totp_and_its_full_width_spelling_are_refused(fake_login):
+    sub = _sub()
+    first, _ = await signed_in_browser(fake_login, sub)
+    # The enrolment spent the current step; a later login uses the next one, once.
+    code = first.browser.totp().at(time.time() + 30)
+    second = await _at_otp_page(fake_login, sub, first)
+    assert (await second.browser.post_form("/login/otp", {"code": code})).status_code == 303
+    third = await _at_otp_page(fake_login, sub, first)
+    replay = await third.browser.post_form("/login/otp", {"code": code})
+    assert replay.status_code == 400 and "déjà été utilisé" in replay.text
+    wide = code.translate(FULL_WIDTH)
+    assert wide != code and unicodedata.normalize("NFKC", wide) == code
+    wide_replay = await third.browser.post_form("/login/otp", {"code": wide})
+    assert wide_replay.status_code == 400 and "déjà été utilisé" in wide_replay.text
+
+
+async def test_a_code_two_steps_old_is_refused(fake_login):
+    sub = _sub()
+    first, _ = await signed_in_browser(fake_login, sub)
+    await db.fetch(
+        "UPDATE otp_factors SET last_step = NULL WHERE account_id IN (SELECT id FROM accounts WHERE sub = {})", sub
+    )
+    login = await _at_otp_page(fake_login, sub, first)
+    stale = await login.browser.post_form("/login/otp", {"code": first.browser.totp().at(time.time() - 60)})
+    assert stale.status_code == 400 and "pas valable" in stale.text
+
+
+async def test_two_concurrent_submissions_of_one_code_one_wins(fake_login):
+    sub = _sub()
+    first, _ = await signed_in_browser(fake_login, sub)
+    a = await _at_otp_page(fake_login, sub, first)
+    b = await _at_otp_page(fake_login, sub, first)
+    code = first.browser.totp().at(time.time() + 30)
+    results = await concurrently(
+        a.browser.post_form("/login/otp", {"code": code}), b.browser.post_form("/login/otp", {"code": code})
+    )
+    assert sorted(r.status_code for r in results) == [303, 400]
+
+
+async def test_email_code_works_once_and_only_for_its_login_attempt(fake_login, outbox):
+    mails, _ = outbox
+    sub = _sub()
+    first, _ = await signed_in_browser(fake_login, sub)
+    address = f"{sub}@example.test"
+    a = await _at_otp_page(fake_login, sub, first)
+    sent = await a.browser.post_form("/login/email-code", {})
+    assert sent.status_code == 200 and "envoyé par e-mail" in sent.text
+    code = mails.last_code(address)
+    b = await _at_otp_page(fake_login, sub, first)
+    other_attempt = await b.browser.post_form("/login/otp", {"code": code})
+    assert other_attempt.status_code == 400
+    assert (await a.browser.post_form("/login/otp", {"code": code})).status_code == 303
+
+
+async def test_expired_email_code_is_refused(fake_login, outbox):
+    mails, _ = outbox
+    sub = _sub()
+    first, _ = await signed_in_browser(fake_login, sub)
+    login = await _at_otp_page(fake_login, sub, first)
+    await login.browser.post_form("/login/email-code", {})
+    code = mails.last_code(f"{sub}@example.test")
+    # Time moves on 11 minutes for this code (its expiry is the database's to hold).
+    await db.fetch(
+        "UPDATE email_codes SET expires_at = {} WHERE account_id IN (SELECT id FROM accounts WHERE sub = {})",
+        datetime.now(UTC) - timedelta(minutes=1),
+        sub,
+    )
+    expired = await login.browser.post_form("/login/otp", {"code": code})
+    assert expired.status_code == 400 and "expiré" in expired.text
+
+
+async def test_email_codes_are_rate_limited(fake_login, outbox, fake_settings):
+    sub = _sub()
+    first, _ = await signed_in_browser(fake_login, sub)
+    login = await _at_otp_page(fake_login, sub, first)
+    for _ in range(fake_settings.email_codes_per_hour):
+        assert "envoyé par e-mail" in (await login.browser.post_form("/login/email-code", {})).text
+    limited = await login.browser.post_form("/login/email-code", {})
+    assert "Trop de codes envoyés" in limited.text
+
+
+async def test_lockout_after_five_wrong_codes(fake_login, fake_settings):
+    sub = _sub()
+    first, _ = await signed_in_browser(fake_login, sub)
+    login = await _at_otp_page(fake_login, sub, first)
+    for attempt in range(1, 5):
+        wrong = await login.browser.post_form("/login/otp", {"code": "000000"})
+        assert wrong.status_code == 400 and f"reste {5 - attempt} essai" in wrong.text
+    locked = await login.browser.post_form("/login/otp", {"code": "000000"})
+    assert "bloquée pendant 15 minutes" in locked.text
+    good = await login.browser.post_form("/login/otp", {"code": first.browser.totp().at(time.time() + 30)})
+    assert good.status_code == 400 and "bloquée" in good.text
+    # 15 minutes later (time injected into the service), the factor works again.
+    account = await db.fetch_one("SELECT id FROM accounts WHERE sub = {}", sub)
+    later = datetime.now(UTC) + timedelta(minutes=16)
+    await otp.ensure_not_locked(account["id"], later)
+
+
+async def test_recovery_code_works_once_and_tells_the_person(fake_login, outbox):
+    mails, _ = outbox
+    sub = _sub()
+    first, _ = await signed_in_browser(fake_login, sub)
+    recovery = first.browser.recovery_codes[0]
+    login = await _at_otp_page(fake_login, sub, first)
+    used = await login.browser.post_form("/login/otp", {"code": recovery.lower().replace("-", " ")})
+    assert used.status_code == 303 and used.headers["location"].startswith(LOOPBACK)
+    assert any(m["Subject"] == "Un code de secours a été utilisé" for m in mails.to(f"{sub}@example.test"))
+    again = await _at_otp_page(fake_login, sub, first)
+    twice = await again.browser.post_form("/login/otp", {"code": recovery})
+    assert twice.status_code == 400 and "pas valable" in twice.text
+
+
+async def test_lost_second_factor_reproves_identity_and_replaces_the_factor(fake_login, outbox):
+    mails, _ = outbox
+    sub = _sub()
+    address = f"{sub}@example.test"
+    first, _ = await signed_in_browser(fake_login, sub)
+    login = await _at_otp_page(fake_login, sub, first)
+    to_provider = await login.browser.post_form("/login/lost-factor", {})
+    assert to_provider.status_code == 303
+    from tests.auth.conftest import query_of
+
+    login.upstream = query_of(to_provider.headers["location"])
+    assert login.upstream["prompt"] == "login"
+    back = await login.come_back(login.code(sub=sub))
+    assert back.status_code == 303
+    page = await login.browser.open("/login/otp")
+    assert "Vérification par e-mail" in page.text
+    verified = await login.browser.post_form("/login/otp", {"code": mails.last_code(address)})
+    assert verified.status_code == 303
+    new = Browser(
+        login.browser.client,
+        mails,
+        verifier=login.browser.verifier,
+        state=login.browser.state,
+        cookie=login.browser.cookie,
+    )
+    done = await new.second_factor()
+    assert done.status_code == 303 and done.headers["location"].startswith(LOOPBACK)
+    assert new.totp_secret != first.browser.totp_secret
+    assert any(m["Subject"] == "Votre second facteur a été remplacé" for m in mails.to(address))
+    # The old authenticator no longer works; the old recovery codes neither.
+    later = await _at_otp_page(fake_login, sub, first)
+    old = await later.browser.post_form("/login/otp", {"code": first.browser.totp().at(time.time() + 30)})
+    assert old.status_code == 400
+    old_recovery = await later.browser.post_form("/login/otp", {"code": first.browser.recovery_codes[1]})
+    assert old_recovery.status_code == 400
+
+
+async def test_lost_factor_with_another_identity_is_refused(fake_login):
+    sub = _sub()
+    first, _ = await signed_in_browser(fake_login, sub)
+    login = await _at_otp_page(fake_login, sub, first)
+    to_provider = await login.browser.post_form("/login/lost-factor", {})
+    from tests.auth.conftest import query_of
+
+    login.upstream = query_of(to_provider.headers["location"])
+    refused = await login.come_back(login.code(sub=_sub()))
+    assert refused.status_code == 400 and "autre personne" in refused.text
+
+
+async def test_forms_without_the_right_csrf_token_are_refused(fake_login):
+    sub = _sub()
+    first, _ = await signed_in_browser(fake_login, sub)
+    login = await _at_otp_page(fake_login, sub, first)
+    forged = await login.browser.post("/login/otp", {"csrf": "forged", "code": "123456"})
+    assert forged.status_code == 403
+    assert (await login.browser.post("/login/otp", {"code": "123456"})).status_code == 403
+
+
+async def test_pages_are_french_mobile_and_never_cached(fake_login):
+    login: FakeLogin = fake_login()
+    await login.start()
+    await login.come_back(login.code())
+    page = await login.browser.open("/login/otp")
+    assert '<html lang="fr">' in page.text and 'name="viewport"' in page.text
+    assert "http://" not in page.text.split("<body>")[0] and "<script" not in page.text
+    assert page.headers["cache-control"] == "no-store"
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+
+
+async def test_closed_space_is_offered_for_reopening_not_duplicated(fake_login):
+    sub = _sub()
+    await signed_in_browser(fake_login, sub)
+    space = await db.fetch_one(
+        "SELECT s.id FROM spaces s JOIN accounts a ON a.id = s.holder_account_id WHERE a.sub = {}", sub
+    )
+    await db.fetch("UPDATE spaces SET status = 'closed' WHERE id = {}", space["id"])
+    login: FakeLogin = fake_login()
+    await login.start()
+    await login.come_back(login.code(sub=sub))
+    page = await login.browser.open("/login/otp")
+    assert "Votre espace santé est fermé" in page.text and page.text.count("<form") == 1
+    reopened = await login.browser.post_form("/login/reopen", {})
+    assert reopened.headers["location"] == "/login/otp"
+    rows = await db.fetch(
+        "SELECT s.id, s.status FROM spaces s JOIN accounts a ON a.id = s.holder_account_id WHERE a.sub = {}", sub
+    )
+    assert [(r["id"], r["status"]) for r in rows] == [(space["id"], "open")]
+
+
+async def test_new_recovery_codes_from_the_api(fake_login, outbox):
+    mails, _ = outbox
+    sub = _sub()
+    first, final = await signed_in_browser(fake_login, sub)
+    tokens = (await first.browser.exchange(final.headers["location"])).json()
+    auth = {"Authorization": f"Bearer {tokens['access_token']}"}
+    response = await first.browser.client.post("/v1/me/otp/recovery-codes", headers=auth)
+    assert response.status_code == 201 and response.headers["cache-control"].startswith("no-store")
+    codes = response.json()["recoveryCodes"]
+    assert len(codes) == 10 and not set(codes) & set(first.browser.recovery_codes)
+    assert any(m["Subject"] == "Nouveaux codes de secours" for m in mails.to(f"{sub}@example.test"))
+    login = await _at_otp_page(fake_login, sub, first)
+    assert (await login.browser.post_form("/login/otp", {"code": first.browser.recovery_codes[0]})).status_code == 400
+    assert (await login.browser.post_form("/login/otp", {"code": codes[0]})).status_code == 303

@@ -1,0 +1,181 @@
+"""What the relying party refuses from the identity provider (forged with the test-only provider)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from ens import db
+from tests.auth import fake_provider
+from tests.auth.conftest import LOOPBACK, query_of
+
+
+async def _attempt_rows(state: str) -> list[dict]:
+    return await db.fetch("SELECT step FROM login_attempts WHERE upstream_state = {}", state)
+
+
+async def test_login_with_any_provider_rs256_json_userinfo_and_basic_auth(fake_login, provider):
+    provider.token_auth_methods = ["client_secret_basic"]
+    try:
+        login = fake_login()
+        await login.start()
+        assert login.upstream["acr_values"] == "eidas1"
+        response = await login.come_back(login.code(userinfo_as_jwt=False))
+        assert response.status_code == 303 and response.headers["location"] == "/login/otp"
+        assert provider.token_requests[-1] == {"client_id": fake_provider.CLIENT_ID, "basic": True}
+    finally:
+        provider.token_auth_methods = ["client_secret_post"]
+
+
+@pytest.mark.parametrize("alg", ["ES256", "HS256"])
+async def test_es256_and_hs256_id_tokens_are_accepted_when_announced(fake_login, alg):
+    login = fake_login()
+    await login.start()
+    response = await login.come_back(login.code(alg=alg))
+    assert response.status_code == 303, response.text
+
+
+async def test_hs256_refused_when_the_provider_does_not_announce_it(fake_login, provider):
+    provider.announced_algs = ["RS256"]
+    try:
+        login = fake_login()
+        await login.start()
+        response = await login.come_back(login.code(alg="HS256"))
+        assert response.status_code == 400
+        assert "pas pu être vérifiée" in response.text
+    finally:
+        provider.announced_algs = ["RS256", "ES256", "HS256"]
+
+
+@pytest.mark.parametrize(
+    "forgery",
+    [
+        {"sign_with_stranger": True},
+        {"aud": "someone-else"},
+        {"aud": ["someone-else", "another"]},
+        {"exp": int(time.time()) - 3600},
+        {"iat": int(time.time()) + 3600},
+        {"iss": "http://evil.test"},
+        {"acr": "eidas0"},
+        {"acr": None},
+        {"nonce_for_code": "a-nonce-that-ens-never-sent-0123456789"},
+        {"nonce": None},
+    ],
+    ids=[
+        "bad-signature",
+        "wrong-aud",
+        "wrong-aud-list",
+        "expired",
+        "issued-in-future",
+        "wrong-iss",
+        "acr-too-low",
+        "acr-missing",
+        "nonce-mismatch",
+        "nonce-missing",
+    ],
+)
+async def test_forged_id_tokens_are_refused_and_nobody_is_signed_in(fake_login, forgery):
+    login = fake_login()
+    await login.start()
+    response = await login.come_back(login.code(**forgery))
+    assert response.status_code == 400
+    assert response.headers["content-type"].startswith("text/html")
+    assert "pas pu être vérifiée" in response.text
+    # The state was spent: the same callback cannot be retried with a better token.
+    again = await login.come_back(login.code())
+    assert again.status_code == 400 and "déjà servi" in again.text
+
+
+async def test_acr_below_the_configured_level_is_refused_in_franceconnect_plus_mode():
+    # eidas1 from the provider while eidas2 is configured: refused.
+    from ens.auth.errors import UpstreamRefused
+    from ens.auth.upstream import Upstream
+
+    upstream = Upstream(_settings_with_acr("eidas2"))
+    with pytest.raises(UpstreamRefused, match="below eidas2"):
+        upstream._check_id_token(
+            {
+                "iss": fake_provider.ISSUER,
+                "sub": "x",
+                "aud": fake_provider.CLIENT_ID,
+                "exp": time.time() + 60,
+                "iat": time.time(),
+                "nonce": "n",
+                "acr": "eidas1",
+            },
+            "n",
+        )
+
+
+def _settings_with_acr(acr: str):
+    from ens.settings import Settings
+
+    return Settings.from_env(
+        {}, env="dev", oidc_issuer=fake_provider.ISSUER, oidc_client_id=fake_provider.CLIENT_ID, oidc_acr=acr
+    )
+
+
+async def test_missing_state_unknown_state_and_replayed_state(fake_login):
+    login = fake_login()
+    await login.start()
+    missing = await login.come_back(login.code(), state="")
+    assert missing.status_code == 400 and "state manquant" in missing.text
+    forged = await login.come_back(login.code(), state="x" * 43)
+    assert forged.status_code == 400 and "pas attendue" in forged.text
+    ok = await login.come_back(login.code())
+    assert ok.status_code == 303
+    replay = await login.come_back(login.code())
+    assert replay.status_code == 400 and "déjà servi" in replay.text
+
+
+async def test_error_callbacks(fake_login):
+    # An error with a state ENS never issued: an error page, no redirect anywhere.
+    login = fake_login()
+    await login.start()
+    forged = await login.come_back(state="y" * 43, error="access_denied")
+    assert forged.status_code == 400 and "location" not in forged.headers
+    # The person cancels at the provider: back to the app with access_denied and the app's state.
+    cancelled = await login.come_back(error="access_denied")
+    assert cancelled.status_code == 303
+    back = query_of(cancelled.headers["location"])
+    assert cancelled.headers["location"].startswith(LOOPBACK)
+    assert back["error"] == "access_denied" and back["state"] == login.browser.state
+    # And that state is spent too.
+    assert (await login.come_back(login.code())).status_code == 400
+
+
+async def test_callback_from_another_browser_is_refused(fake_login):
+    login = fake_login()
+    await login.start()
+    login.browser.cookie = None  # the provider sends someone else's browser back with this state
+    response = await login.come_back(login.code())
+    assert response.status_code == 400 and "autre navigateur" in response.text
+
+
+async def test_unknown_signing_key_triggers_one_jwks_refetch(fake_login, provider):
+    from joserfc.jwk import RSAKey
+
+    login = fake_login()
+    await login.start()
+    old = provider.rsa
+    provider.rsa = RSAKey.generate_key(2048, auto_kid=True)  # the provider rotates its key
+    try:
+        assert (await login.come_back(login.code())).status_code == 303
+    finally:
+        provider.rsa = old
+
+
+async def test_later_login_updates_changed_claims_and_keeps_one_account(fake_login, provider):
+    from tests.auth.conftest import signed_in_browser
+
+    await signed_in_browser(fake_login, sub="claims-change-0001")
+    rows = await db.fetch("SELECT id, family_name FROM accounts WHERE sub = 'claims-change-0001'")
+    assert len(rows) == 1
+    second = fake_login()
+    await second.start()
+    code = second.code(sub="claims-change-0001")
+    provider.codes[code].claims["family_name"] = "Mariée"
+    assert (await second.come_back(code)).status_code == 303
+    rows = await db.fetch("SELECT id, family_name FROM accounts WHERE sub = 'claims-change-0001'")
+    assert [r["family_name"] for r in rows] == ["Mariée"]
