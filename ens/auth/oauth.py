@@ -222,19 +222,22 @@ async def _refresh(
         "UPDATE refresh_tokens SET rotated_at = {} WHERE id = {} AND rotated_at IS NULL RETURNING id", now, row["id"]
     )
     if not rotated:
+        # Already rotated. A retry is forgiven only within the interval and only if the token it got
+        # was never used (the phone lost the answer); that token dies now. Anything else is a reuse.
         rotated_at = _dt(row["rotated_at"]) if row["rotated_at"] is not None else now
-        within_grace = now - rotated_at <= timedelta(seconds=settings.refresh_reuse_interval)
-        if not within_grace or settings.refresh_reuse_interval <= 0:
-            log.warning("refresh token reused; its chain is revoked", extra={"grant_id": str(grant_id)})
-            await spaces.revoke_grant(grant_id)
-            raise OAuthError("invalid_grant", "The refresh token was already used; this session is revoked.")
-        # A retry within the grace interval: the token it got the first time dies, a new one is issued.
+        child_unused = False
         if row["replaced_by"] is not None:
-            await fetch(
-                "UPDATE refresh_tokens SET rotated_at = {} WHERE id = {} AND rotated_at IS NULL",
+            killed = await fetch(
+                "UPDATE refresh_tokens SET rotated_at = {} WHERE id = {} AND rotated_at IS NULL RETURNING id",
                 now,
                 row["replaced_by"],
             )
+            child_unused = bool(killed)
+        interval = settings.refresh_reuse_interval
+        if interval <= 0 or not child_unused or now - rotated_at > timedelta(seconds=interval):
+            log.warning("refresh token reused; its chain is revoked", extra={"grant_id": str(grant_id)})
+            await spaces.revoke_grant(grant_id)
+            raise OAuthError("invalid_grant", "The refresh token was already used; this session is revoked.")
     if not await spaces.grant_is_live(grant_id, account_id):
         raise OAuthError("invalid_grant", "This session or app authorization has been revoked.")
     chain_started_at = _dt(row["chain_started_at"])
