@@ -4,6 +4,7 @@
   migrated, ENS_PUBLIC_URL = its own address), started once per session; yields the base URL.
 - ``page``: a fresh browser context per test, as a phone: 360x740 CSS px, touch, French
   (``browser_context_options``, which a test module may override).
+- ``ens_cli``: runs ``ens <command>`` against the same database (``ens apps register`` ...).
 - ``screenshot``: saves the page as tests/artifacts/screenshots/<test>-<nn>-<step>.png (360 px wide).
 
 Chromium is Debian's ``/usr/bin/chromium`` (``scripts/ensure-test-tools`` installs it for ``make test``);
@@ -88,19 +89,45 @@ def ens_command() -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def live_server(settings: Settings, migrated: None) -> Iterator[str]:
-    """The real server (uvicorn, one worker) on the suite's database; yields its base URL."""
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
+def live_server_port() -> int:
+    return free_port()
+
+
+@pytest.fixture(scope="session")
+def server_environment(settings: Settings, live_server_port: int) -> dict[str, str]:
+    """What ``ens`` commands see: dev mode, the suite's database, the live server as public URL."""
     env = dict(os.environ)
     env.update(
         {
             "ENS_ENV": "dev",
             "ENS_DATABASE_URL": settings.database_url,
-            "ENS_PUBLIC_URL": base_url,
+            "ENS_PUBLIC_URL": f"http://127.0.0.1:{live_server_port}",
             "PYTHONUNBUFFERED": "1",
         }
     )
+    return env
+
+
+@pytest.fixture(scope="session")
+def ens_cli(server_environment: dict[str, str], migrated: None) -> Callable[..., str]:
+    """Run ``ens <args>`` as an operator would, on the live server's database; returns its output."""
+
+    def run(*args: str) -> str:
+        done = subprocess.run(  # noqa: S603 (our own console script)
+            [*ens_command(), *args], cwd=ROOT, env=server_environment, capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 0, f"ens {' '.join(args)} failed ({done.returncode}):\n{done.stderr}"
+        return done.stdout
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def live_server(server_environment: dict[str, str], live_server_port: int, migrated: None) -> Iterator[str]:
+    """The real server (uvicorn, one worker) on the suite's database; yields its base URL."""
+    port = live_server_port
+    base_url = server_environment["ENS_PUBLIC_URL"]
+    env = server_environment
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     log_path = ARTIFACTS / "live-server.log"
     with open(log_path, "wb") as log:

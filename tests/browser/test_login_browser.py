@@ -15,9 +15,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
@@ -47,17 +49,17 @@ class PhoneApp:
     state: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     returned: list[str] = field(default_factory=list)
 
-    def authorize_url(self, base_url: str) -> str:
+    def authorize_url(self, base_url: str, client_id: str = "ens-mobile", scope: str = "space") -> str:
         challenge = base64.urlsafe_b64encode(hashlib.sha256(self.verifier.encode()).digest()).rstrip(b"=").decode()
         return f"{base_url}/oauth/authorize?" + urlencode(
             {
                 "response_type": "code",
-                "client_id": "ens-mobile",
+                "client_id": client_id,
                 "redirect_uri": self.redirect_uri,
                 "code_challenge": challenge,
                 "code_challenge_method": "S256",
                 "state": self.state,
-                "scope": "space",
+                "scope": scope,
             }
         )
 
@@ -85,9 +87,17 @@ async def check_tap_target(page: Page, selector: str) -> None:
     assert box["height"] >= MIN_TAP_TARGET_PX, f"{selector} is {box['height']} px high"
 
 
-async def choose_identity(page: Page, base_url: str, app: PhoneApp, identity: str, screenshot: Screenshot) -> None:
+async def choose_identity(
+    page: Page,
+    base_url: str,
+    app: PhoneApp,
+    identity: str,
+    screenshot: Screenshot,
+    client_id: str = "ens-mobile",
+    scope: str = "space",
+) -> None:
     await app.listen(page)
-    await page.goto(app.authorize_url(base_url))
+    await page.goto(app.authorize_url(base_url, client_id, scope))
     assert urlsplit(page.url).path == "/dev-idp/authorize", page.url
     button = page.locator(f'button[name="login"][value="{identity}"]')
     await expect(button).to_be_visible()
@@ -96,7 +106,7 @@ async def choose_identity(page: Page, base_url: str, app: PhoneApp, identity: st
     await button.click()
 
 
-async def enrol_totp(page: Page, base_url: str, screenshot: Screenshot) -> None:
+async def enrol_totp(page: Page, base_url: str, screenshot: Screenshot) -> str:
     """The enrolment page: QR code and otpauth:// link; the code comes from the link's secret."""
     await page.wait_for_url(f"{base_url}/login/otp*")
     otpauth = page.locator('a[href^="otpauth://totp/"]')
@@ -112,6 +122,50 @@ async def enrol_totp(page: Page, base_url: str, screenshot: Screenshot) -> None:
     secret = parse_qs(urlsplit(href).query)["secret"][0]
     await code_input.fill(pyotp.TOTP(secret).now())
     await code_input.press("Enter")
+    return secret
+
+
+async def acknowledge_recovery_codes(page: Page, screenshot: Screenshot) -> None:
+    """Recovery codes, shown once; a page that only confirms: one form, one button."""
+    codes = page.locator(".codes li")
+    await expect(codes.first).to_be_visible()
+    assert await codes.count() == 10
+    await expect(page.locator("form")).to_have_count(1)
+    confirm = page.locator('form button[type="submit"], form input[type="submit"]')
+    await expect(confirm).to_have_count(1)
+    await check_phone_page(page, screenshot, "recovery-codes")  # readability: see the xfail test below
+    await check_tap_target(page, 'form button[type="submit"]')
+    await confirm.click()
+
+
+def returned_code(app: PhoneApp) -> str:
+    """The app's loopback URI was reached once, with a code and the app's own state."""
+    assert len(app.returned) == 1, app.returned
+    back = urlsplit(app.returned[0])
+    assert f"{back.scheme}://{back.netloc}{back.path}" == app.redirect_uri
+    query = parse_qs(back.query)
+    assert "error" not in query, query
+    assert query["state"] == [app.state]
+    return query["code"][0]
+
+
+async def exchange(base_url: str, app: PhoneApp, code: str, client_id: str = "ens-mobile") -> dict[str, Any]:
+    async with httpx.AsyncClient(base_url=base_url, timeout=10.0) as api:
+        response = await api.post(
+            "/oauth/token",
+            data={
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": app.redirect_uri,
+                "client_id": client_id,
+                "code_verifier": app.verifier,
+            },
+        )
+    assert response.status_code == 200, response.text
+    tokens: dict[str, Any] = response.json()
+    assert tokens["token_type"].lower() == "bearer"
+    assert tokens["access_token"] and tokens["refresh_token"]
+    return tokens
 
 
 async def test_first_login_in_chromium_from_authorize_to_api_call(
@@ -125,43 +179,17 @@ async def test_first_login_in_chromium_from_authorize_to_api_call(
     # 2. Enrolment of the second factor.
     await enrol_totp(page, live_server, screenshot)
 
-    # 3. Recovery codes, shown once; a page that only confirms: one form, one button.
-    codes = page.locator(".codes li")
-    await expect(codes.first).to_be_visible()
-    assert await codes.count() == 10
-    await expect(page.locator("form")).to_have_count(1)
-    confirm = page.locator('form button[type="submit"], form input[type="submit"]')
-    await expect(confirm).to_have_count(1)
-    await check_phone_page(page, screenshot, "recovery-codes")  # readability: see the test below
-    await check_tap_target(page, 'form button[type="submit"]')
-    await confirm.click()
+    # 3. Recovery codes, shown once.
+    await acknowledge_recovery_codes(page, screenshot)
 
     # 4. Back in the app (the loopback redirect URI) with a code and the app's own state.
     await expect(page.locator("h1")).to_have_text("Connexion terminée")
     await check_phone_page(page, screenshot, "back-in-app")
-    assert len(app.returned) == 1, app.returned
-    back = urlsplit(app.returned[0])
-    assert f"{back.scheme}://{back.netloc}{back.path}" == app.redirect_uri
-    query = parse_qs(back.query)
-    assert "error" not in query, query
-    assert query["state"] == [app.state]
+    code = returned_code(app)
 
     # 5. The app exchanges the code (PKCE) and calls the API with the access token.
+    tokens = await exchange(live_server, app, code)
     async with httpx.AsyncClient(base_url=live_server, timeout=10.0) as api:
-        token_response = await api.post(
-            "/oauth/token",
-            data={
-                "grant_type": "authorization_code",
-                "code": query["code"][0],
-                "redirect_uri": app.redirect_uri,
-                "client_id": "ens-mobile",
-                "code_verifier": app.verifier,
-            },
-        )
-        assert token_response.status_code == 200, token_response.text
-        tokens = token_response.json()
-        assert tokens["token_type"].lower() == "bearer"
-        assert tokens["refresh_token"]
         me = await api.get("/v1/me", headers={"Authorization": f"Bearer {tokens['access_token']}"})
     assert me.status_code == 200, me.text
     body = me.json()
@@ -183,3 +211,56 @@ async def test_recovery_codes_are_readable_whole_at_phone_width(
     await expect(page.locator(".codes li").first).to_be_visible()
 
     assert await check_phone_page(page, screenshot, "recovery-codes") == []
+
+
+async def test_device_app_consent_then_a_later_login_in_chromium(
+    live_server: str, page: Page, screenshot: Screenshot, ens_cli: Callable[..., str]
+) -> None:
+    device = PhoneApp()
+    registered = ens_cli(
+        "apps", "register", "--name", "Balance Connectée", "--redirect-uri", device.redirect_uri,
+        "--scope", "vitals.body_weight:write", "--kind", "device",
+    )  # fmt: skip
+    client_id = registered.split("client_id:", 1)[1].split()[0]
+
+    # A device app's first login for Léa: provider, enrolment, recovery codes, then her consent.
+    await choose_identity(page, live_server, device, "lea", screenshot, client_id, "vitals.body_weight:write")
+    secret = await enrol_totp(page, live_server, screenshot)
+    await acknowledge_recovery_codes(page, screenshot)
+    await page.wait_for_url(f"{live_server}/login/consent*")
+    await expect(page.locator("body")).to_contain_text("Balance Connectée")
+    await expect(page.locator("body")).to_contain_text("Léa Dupont")
+    approve = page.locator('button[name="decision"][value="approve"]')
+    deny = page.locator('button[name="decision"][value="deny"]')
+    await expect(approve).to_be_visible()
+    await expect(deny).to_be_visible()
+    assert await check_phone_page(page, screenshot, "consent") == []
+    await check_tap_target(page, 'button[name="decision"][value="approve"]')
+    await check_tap_target(page, 'button[name="decision"][value="deny"]')
+    await approve.click()
+    await expect(page.locator("h1")).to_have_text("Connexion terminée")
+    app_tokens = await exchange(live_server, device, returned_code(device), client_id=client_id)
+    assert app_tokens["scope"] == "vitals.body_weight:write"
+    assert app_tokens["space"]
+
+    # Later, the phone app: the provider again, then the one-time-code form (no enrolment this time).
+    await page.context.clear_cookies()
+    phone = PhoneApp()
+    await choose_identity(page, live_server, phone, "lea", screenshot)
+    await page.wait_for_url(f"{live_server}/login/otp*")
+    code_input = page.locator('input[name="code"]')
+    await expect(code_input).to_be_visible()
+    await expect(page.locator('a[href^="otpauth://"]')).to_have_count(0)
+    assert await code_input.get_attribute("autocomplete") == "one-time-code"
+    assert await check_phone_page(page, screenshot, "otp-code") == []
+    await check_tap_target(page, 'form[action="/login/otp"] button[type="submit"]')
+    # The enrolment used the current time step; a code is accepted once, so take the next one (±1 step).
+    await code_input.fill(pyotp.TOTP(secret).at(time.time() + 30))
+    await code_input.press("Enter")
+    await expect(page.locator("h1")).to_have_text("Connexion terminée")
+    tokens = await exchange(live_server, phone, returned_code(phone))
+    async with httpx.AsyncClient(base_url=live_server, timeout=10.0) as api:
+        me = await api.get("/v1/me", headers={"Authorization": f"Bearer {tokens['access_token']}"})
+    assert me.status_code == 200, me.text
+    assert me.json()["account"]["givenName"] == "Léa"
+    assert [space["id"] for space in me.json()["spaces"] if space["role"] == "holder"] == [app_tokens["space"]]
