@@ -9,11 +9,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import secrets
 import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from joserfc import jwe, jwt
@@ -22,6 +25,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from ens.app import create_app
+from ens.auth.errors import UpstreamRefused
 from ens.auth.fcplus import (
     TokenDecryptionRefused,
     decrypt_nested,
@@ -29,7 +33,10 @@ from ens.auth.fcplus import (
     load_encryption_key,
     public_jwks,
 )
+from ens.auth.upstream import Upstream
 from ens.settings import ConfigurationError, Settings
+from tests.auth import fake_provider
+from tests.auth.fake_provider import FakeProvider
 
 PRIVATE_PARAMETERS = {"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
 
@@ -363,3 +370,101 @@ async def test_rp_jwks_is_not_found_without_a_configured_key(client: AsyncTestCl
 def test_app_refuses_to_start_with_an_unreadable_key(settings: Settings, tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="ENS_OIDC_ENCRYPTION_KEY: cannot read"):
         app_with_key(settings, str(tmp_path / "nowhere.pem"))
+
+
+# --- Through the relying party: a FranceConnect+-like provider that encrypts what it sends ----------
+
+
+class EncryptingProvider(httpx.AsyncBaseTransport):
+    """The test-only provider (tests/auth/fake_provider.py), plus FranceConnect+'s encryption step:
+    the ID token in the token response and the userinfo JWT are encrypted to ``recipient_jwks``."""
+
+    def __init__(self, provider: FakeProvider, recipient_jwks: dict[str, Any] | None, alg: str) -> None:
+        self.inner = httpx.ASGITransport(app=provider.app())
+        self.recipient_jwks = recipient_jwks
+        self.alg = alg
+
+    def _encrypt(self, token: str) -> str:
+        return token if self.recipient_jwks is None else provider_encrypts(token, self.recipient_jwks, self.alg)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        await response.aread()
+        if request.url.path == "/token" and response.status_code == 200:
+            body = json.loads(response.content)
+            body["id_token"] = self._encrypt(body["id_token"])
+            return httpx.Response(200, json=body)
+        if request.url.path == "/userinfo" and response.headers.get("content-type", "").startswith("application/jwt"):
+            return httpx.Response(
+                200, content=self._encrypt(response.text).encode(), headers={"content-type": "application/jwt"}
+            )
+        return response
+
+
+def fcplus_upstream(key_path: str, transport: httpx.AsyncBaseTransport) -> Upstream:
+    settings = Settings(
+        env="dev",
+        oidc_issuer=fake_provider.ISSUER,
+        oidc_client_id=fake_provider.CLIENT_ID,
+        oidc_client_secret=fake_provider.CLIENT_SECRET,
+        oidc_acr="eidas2",
+        oidc_encryption_key=key_path,
+    )
+    return Upstream(settings, transport=transport)
+
+
+def upstream_code(provider: FakeProvider, **choices: Any) -> tuple[str, str, str]:
+    nonce, verifier = secrets.token_urlsafe(32), secrets.token_urlsafe(48)
+    code = provider.issue_code(nonce, create_s256_code_challenge(verifier), acr="eidas2", **choices)
+    return code, verifier, nonce
+
+
+@pytest.mark.parametrize(
+    ("pem_fixture", "alg", "signing"), [("rsa_pem", "RSA-OAEP-256", "RS256"), ("ec_pem", "ECDH-ES", "ES256")]
+)
+async def test_relying_party_decrypts_then_verifies_fcplus_id_token_and_userinfo(
+    request: pytest.FixtureRequest, pem_fixture: str, alg: str, signing: str
+) -> None:
+    key_path = request.getfixturevalue(pem_fixture)
+    provider = FakeProvider()
+    jwks = public_jwks(load_encryption_key(key_path))
+    upstream = fcplus_upstream(key_path, EncryptingProvider(provider, jwks, alg))
+    code, verifier, nonce = upstream_code(provider, alg=signing)
+
+    login = await upstream.finish_login(code, verifier, nonce)
+
+    assert login.id_token.count(".") == 4  # kept as received (the JWE), e.g. for id_token_hint
+    assert login.claims["acr"] == "eidas2" and login.claims["nonce"] == nonce
+    assert login.userinfo["given_name"] == "Inès" and login.userinfo["sub"] == login.claims["sub"]
+
+
+async def test_relying_party_refuses_an_unencrypted_id_token_in_fcplus_mode(rsa_pem: str) -> None:
+    provider = FakeProvider()
+    upstream = fcplus_upstream(rsa_pem, EncryptingProvider(provider, None, "RSA-OAEP"))
+    code, verifier, nonce = upstream_code(provider)
+
+    with pytest.raises(UpstreamRefused, match="unencrypted token"):
+        await upstream.finish_login(code, verifier, nonce)
+
+
+async def test_relying_party_refuses_a_token_encrypted_to_another_key(rsa_pem: str, tmp_path: Path) -> None:
+    provider = FakeProvider()
+    another = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    strangers_jwks = public_jwks(
+        load_encryption_key(write_pem(tmp_path / "another.pem", another, serialization.PrivateFormat.PKCS8))
+    )
+    upstream = fcplus_upstream(rsa_pem, EncryptingProvider(provider, strangers_jwks, "RSA-OAEP"))
+    code, verifier, nonce = upstream_code(provider)
+
+    with pytest.raises(UpstreamRefused, match="cannot be decrypted with the configured key"):
+        await upstream.finish_login(code, verifier, nonce)
+
+
+async def test_relying_party_still_checks_the_signature_inside_the_encryption(rsa_pem: str) -> None:
+    provider = FakeProvider()
+    jwks = public_jwks(load_encryption_key(rsa_pem))
+    upstream = fcplus_upstream(rsa_pem, EncryptingProvider(provider, jwks, "RSA-OAEP"))
+    code, verifier, nonce = upstream_code(provider, sign_with_stranger=True)
+
+    with pytest.raises(UpstreamRefused, match="signature does not verify"):
+        await upstream.finish_login(code, verifier, nonce)
