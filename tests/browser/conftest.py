@@ -65,12 +65,22 @@ def chromium_missing_reason() -> str | None:
 
 @pytest.fixture(autouse=True)
 def _skip_without_chromium(request: pytest.FixtureRequest) -> None:
-    """Skip browser tests before anything is started when the browser cannot run here."""
+    """Skip tests marked ``browser`` when the browser cannot run here."""
     if request.node.get_closest_marker("browser") is None:
         return
     reason = chromium_missing_reason()
     if reason:
         pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Path:
+    """Debian's Chromium, or a skip. Session fixtures run before the autouse check above, so the
+    server and the browser fixtures ask for this one first: nothing starts when it cannot run."""
+    reason = chromium_missing_reason()
+    if reason:
+        pytest.skip(reason)
+    return CHROMIUM
 
 
 def free_port() -> int:
@@ -123,7 +133,9 @@ def ens_cli(server_environment: dict[str, str], migrated: None) -> Callable[...,
 
 
 @pytest.fixture(scope="session")
-def live_server(server_environment: dict[str, str], live_server_port: int, migrated: None) -> Iterator[str]:
+def live_server(
+    chromium: Path, server_environment: dict[str, str], live_server_port: int, migrated: None
+) -> Iterator[str]:
     """The real server (uvicorn, one worker) on the suite's database; yields its base URL."""
     port = live_server_port
     base_url = server_environment["ENS_PUBLIC_URL"]
@@ -172,11 +184,11 @@ def _tail(path: Path, lines: int = 40) -> str:
 
 
 @pytest.fixture(scope="session")
-async def browser() -> AsyncIterator[Browser]:
+async def browser(chromium: Path) -> AsyncIterator[Browser]:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS, headless=True)
+        launched = await playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_FLAGS, headless=True)
         try:
             yield launched
         finally:
