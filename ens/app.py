@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -107,37 +108,41 @@ def _domain_error(request: Request[Any, Any, Any], exc: errors.DomainError) -> R
     return _unexpected(request, exc)
 
 
+_UNKNOWN_FIELD = re.compile(r"Object contains unknown field `(.+)`")
+
+
 def _validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[bytes]:
-    """Litestar's body/parameter validation: report every problem with a JSON Pointer."""
+    """Litestar's body/parameter validation, every problem located by a JSON Pointer.
+
+    A body that is well-formed JSON but breaks the schema is 422; a missing body or a bad query or
+    path parameter is 400.
+    """
     extra = exc.extra if isinstance(exc.extra, list) else []
     problems: list[ProblemError] = []
+    body_invalid = False
     for item in extra:
         if not isinstance(item, dict):
             continue
         message = str(item.get("message", "invalid"))
-        source = item.get("source")
+        source = str(getattr(item.get("source"), "value", item.get("source")))
         key = str(item.get("key", ""))
-        if source == "body" or key == "data":
-            path = message.rsplit(" - at `", 1)[1].rstrip("`") if " - at `" in message else "$"
-            pointer = json_pointer(path)
-            message = message.split(" - at `")[0]
+        if message == f"'{key}'" and source == "path":
+            continue  # litestar reports router path parameters a handler does not take; not an error
+        if source == "body":
+            if key == "data" and message == "'data'":
+                problems.append(ProblemError(pointer="", detail="A JSON body is required."))
+                continue
+            body_invalid = True
+            pointer = "" if key == "data" else json_pointer("$." + key)
+            unknown = _UNKNOWN_FIELD.fullmatch(message)
+            if unknown:
+                pointer += "/" + unknown.group(1).replace("~", "~0").replace("/", "~1")
         else:
             pointer = "/" + key if key else ""
         problems.append(ProblemError(pointer=pointer, detail=message))
-    detail = exc.detail or "The request is invalid."
-    if "malformed" in detail.lower() or "decode" in detail.lower():
-        return problem_response(400, "validation", "Malformed body", "The body is not valid JSON.", problems)
-    status = 422 if any(p.pointer.startswith("/") and not _is_param(p, extra) for p in problems) else 400
-    return problem_response(status, "validation", "Invalid request", _first(problems) or detail, problems)
-
-
-def _is_param(problem: ProblemError, extra: list[Any]) -> bool:
-    return any(
-        isinstance(i, dict)
-        and i.get("source") in ("query", "path", "header")
-        and problem.pointer == "/" + str(i.get("key"))
-        for i in extra
-    )
+    status = 422 if body_invalid else 400
+    detail = _first(problems) or "The request is invalid."
+    return problem_response(status, "validation", "Invalid request", detail, problems)
 
 
 def _first(problems: Sequence[ProblemError]) -> str:

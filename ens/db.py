@@ -92,14 +92,24 @@ def current() -> Engine:
     return engine
 
 
+_pool_users: dict[int, int] = {}
+
+
 async def start(engine: Engine, pool_size: int) -> None:
+    """Open the PostgreSQL pool; several apps of one process (tests) share it, counted."""
     if isinstance(engine, PostgresEngine):
-        await engine.start_connection_pool(min_size=1, max_size=pool_size)
+        users = _pool_users.get(id(engine), 0)
+        if users == 0:
+            await engine.start_connection_pool(min_size=1, max_size=pool_size)
+        _pool_users[id(engine)] = users + 1
 
 
 async def stop(engine: Engine) -> None:
     if isinstance(engine, PostgresEngine):
-        await engine.close_connection_pool()
+        users = _pool_users.get(id(engine), 0) - 1
+        _pool_users[id(engine)] = max(users, 0)
+        if users <= 0:
+            await engine.close_connection_pool()
 
 
 @asynccontextmanager

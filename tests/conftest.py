@@ -5,17 +5,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from litestar import Litestar
-from litestar.testing import AsyncTestClient
 
 from ens import db
 from ens.app import all_tables, create_app
@@ -73,9 +75,36 @@ def app(settings: Settings, migrated: None, extra_space_routes: list[Any], extra
     return create_app(settings, extra_space_routes=extra_space_routes, extra_routes=extra_routes)
 
 
+@asynccontextmanager
+async def asgi_client(app: Litestar, base_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client on the app, with the app's lifespan run in the test's own event loop.
+
+    (litestar's AsyncTestClient runs the app in a portal thread with its own loop; the asyncpg
+    pool would then belong to a loop the tests' own database calls cannot use.)
+    """
+    started, stopping = asyncio.Event(), asyncio.Event()
+
+    async def hold_lifespan() -> None:
+        # Entered and exited in this one task: session fixtures are torn down in another task.
+        async with app.lifespan():
+            started.set()
+            await stopping.wait()
+
+    holder = asyncio.create_task(hold_lifespan())
+    await asyncio.wait([holder, asyncio.create_task(started.wait())], return_when=asyncio.FIRST_COMPLETED)
+    if holder.done():
+        holder.result()  # startup failed: raise its error
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=base_url) as http:
+            yield http
+    finally:
+        stopping.set()
+        await holder
+
+
 @pytest.fixture(scope="session")
-async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
-    async with AsyncTestClient(app=app, base_url="http://testserver.local") as test_client:
+async def client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
+    async with asgi_client(app, "http://testserver.local") as test_client:
         yield test_client
 
 
@@ -97,7 +126,7 @@ class Person:
 
 
 @pytest.fixture
-def make_person(client: AsyncTestClient[Litestar], settings: Settings) -> Any:
+def make_person(client: httpx.AsyncClient, settings: Settings) -> Any:
     """Sign a fresh person in (a new identity each call)."""
 
     async def make(

@@ -31,13 +31,13 @@ import pytest
 from aiosmtpd.controller import Controller
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from litestar import Litestar
-from litestar.testing import AsyncTestClient
 
 from ens.app import create_app
 from ens.settings import Settings
 from tests.auth import fake_provider
 from tests.auth.fake_provider import FakeProvider
 from tests.auth.routes_for_auth_tests import scope_probe_routes
+from tests.conftest import asgi_client
 
 BASE = "http://testserver.local"
 LOOPBACK = "http://127.0.0.1:7777/callback"
@@ -118,8 +118,8 @@ def dev_app(dev_settings: Settings) -> Litestar:
 
 
 @pytest.fixture(scope="session")
-async def dev_client(dev_app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
-    async with AsyncTestClient(app=dev_app, base_url=BASE) as client:
+async def dev_client(dev_app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
+    async with asgi_client(dev_app, BASE) as client:
         client.follow_redirects = False
         yield client
 
@@ -152,14 +152,14 @@ def fake_app(fake_settings: Settings, provider: FakeProvider) -> Litestar:
 
 
 @pytest.fixture(scope="session")
-async def fake_app_client(fake_app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
-    async with AsyncTestClient(app=fake_app, base_url=BASE) as client:
+async def fake_app_client(fake_app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
+    async with asgi_client(fake_app, BASE) as client:
         client.follow_redirects = False
         yield client
 
 
 @pytest.fixture
-async def fake_client(fake_app_client: AsyncTestClient[Litestar]) -> AsyncTestClient[Litestar]:
+async def fake_client(fake_app_client: httpx.AsyncClient) -> httpx.AsyncClient:
     """A fresh browser each test (no cookie from the previous one)."""
     fake_app_client.cookies.clear()
     return fake_app_client
@@ -194,7 +194,7 @@ def query_of(url: str) -> dict[str, str]:
 class Browser:
     """One person's browser walking the login (the phone app opens it; PKCE kept by the 'app')."""
 
-    client: AsyncTestClient[Litestar]
+    client: httpx.AsyncClient
     outbox: Outbox
     verifier: str = field(default_factory=lambda: secrets.token_urlsafe(48))
     state: str = field(default_factory=lambda: secrets.token_urlsafe(16))
@@ -321,7 +321,7 @@ class FakeLogin:
 
 
 @pytest.fixture
-def fake_login(fake_client: AsyncTestClient[Litestar], provider: FakeProvider, outbox: tuple[Outbox, int]) -> Any:
+def fake_login(fake_client: httpx.AsyncClient, provider: FakeProvider, outbox: tuple[Outbox, int]) -> Any:
     def make() -> FakeLogin:
         return FakeLogin(Browser(fake_client, outbox[0]), provider)
 

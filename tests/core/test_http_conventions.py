@@ -1,0 +1,191 @@
+"""API-wide conventions: problem+json for every error, ETags, If-Match, Idempotency-Key, gzip, OpenAPI."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import uuid
+
+import pytest
+
+from ens import db
+from tests.routes_for_tests import CREATED
+
+JSON = {"content-type": "application/json"}
+
+
+def assert_problem(response, status: int, kind: str) -> dict:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body = response.json()
+    assert body["type"] == f"urn:ens:problem:{kind}"
+    assert body["status"] == status
+    assert body["title"] and "detail" in body
+    return body
+
+
+async def test_unknown_route_and_method(client, person):
+    assert_problem(await client.get("/v1/nowhere", headers=person.headers), 404, "not-found")
+    assert_problem(await client.put("/v1/me", headers=person.headers), 405, "method-not-allowed")
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "pointer"),
+    [
+        (b"{not json", 400, None),
+        (b"", 400, ""),
+        (b"[]", 422, ""),
+        (b'{"text": 5}', 422, "/text"),
+        (b'{"text": ""}', 422, "/text"),
+        (b'{"text": "a", "rating": 11}', 422, "/rating"),
+        (b'{"text": "a", "rating": "high"}', 422, "/rating"),
+        (b'{"text": "a", "surprise": true}', 422, "/surprise"),
+        (b'{"text": "a", "tags": ["ok", "far-too-long-tag"]}', 422, "/tags/1"),
+    ],
+)
+async def test_malformed_bodies_are_problems_with_pointers(client, person, body, status, pointer):
+    response = await client.post("/v1/spaces/me/test-notes", content=body, headers={**person.headers, **JSON})
+    problem = assert_problem(response, status, "validation")
+    if pointer is not None:
+        assert problem["errors"][0]["pointer"] == pointer
+
+
+async def test_bad_query_parameters_are_400(client, person):
+    for query in ("limit=0", "limit=501", "limit=abc", "cursor=" + "x" * 3000):
+        response = await client.get(f"/v1/spaces/me/access-history?{query}", headers=person.headers)
+        problem = assert_problem(response, 400, "validation")
+        assert problem["errors"][0]["pointer"] in ("/limit", "/cursor")
+
+
+async def test_oversize_body_is_413(client, person, settings):
+    body = b'{"text": "' + b"a" * (settings.max_body_bytes + 10) + b'"}'
+    response = await client.post("/v1/spaces/me/test-notes", content=body, headers={**person.headers, **JSON})
+    assert_problem(response, 413, "payload-too-large")
+    keyed = await client.post(
+        "/v1/spaces/me/test-notes", content=body, headers={**person.headers, **JSON, "Idempotency-Key": "big"}
+    )
+    assert_problem(keyed, 413, "payload-too-large")
+
+
+async def test_etag_and_if_none_match(client, person):
+    first = await client.get("/v1/spaces/me", headers=person.headers)
+    etag = first.headers["etag"]
+    assert etag.startswith('"')
+    again = await client.get("/v1/spaces/me", headers={**person.headers, "If-None-Match": etag})
+    assert again.status_code == 304
+    assert again.content == b""
+    assert again.headers["etag"] == etag
+    other = await client.get("/v1/spaces/me", headers={**person.headers, "If-None-Match": '"something-else"'})
+    assert other.status_code == 200
+
+
+async def test_if_match_guards_updates_and_deletes(client, person):
+    created = (await client.post("/v1/spaces/me/test-notes", json={"text": "v1"}, headers=person.headers)).json()
+    url = f"/v1/spaces/me/test-notes/{created['id']}"
+    etag = (await client.get(url, headers=person.headers)).headers["etag"]
+    stale = await client.put(url, json={"text": "v2"}, headers={**person.headers, "If-Match": '"stale"'})
+    assert_problem(stale, 412, "precondition-failed")
+    assert (await client.get(url, headers=person.headers)).json()["text"] == "v1"
+    ok = await client.put(url, json={"text": "v2"}, headers={**person.headers, "If-Match": etag})
+    assert ok.status_code == 200 and ok.json()["text"] == "v2"
+    assert_problem(await client.delete(url, headers={**person.headers, "If-Match": etag}), 412, "precondition-failed")
+    new_etag = (await client.get(url, headers=person.headers)).headers["etag"]
+    assert (await client.delete(url, headers={**person.headers, "If-Match": new_etag})).status_code == 204
+
+
+async def test_idempotency_key_replays_and_creates_nothing(client, person):
+    headers = {**person.headers, "Idempotency-Key": f"k-{uuid.uuid4()}"}
+    before = len(CREATED)
+    first = await client.post("/v1/spaces/me/test-notes", json={"text": "once"}, headers=headers)
+    second = await client.post("/v1/spaces/me/test-notes", json={"text": "once"}, headers=headers)
+    assert first.status_code == second.status_code == 201
+    assert first.json() == second.json()
+    assert second.headers.get("idempotent-replayed") == "true"
+    assert len(CREATED) == before + 1
+    other_body = await client.post("/v1/spaces/me/test-notes", json={"text": "twice"}, headers=headers)
+    assert_problem(other_body, 422, "validation")
+    assert len(CREATED) == before + 1
+
+
+async def test_idempotency_keys_are_scoped_to_the_caller(client, make_person):
+    alice = await make_person()
+    bob = await make_person()
+    key = {"Idempotency-Key": "shared-key"}
+    a = await client.post("/v1/spaces/me/test-notes", json={"text": "a"}, headers={**alice.headers, **key})
+    b = await client.post("/v1/spaces/me/test-notes", json={"text": "a"}, headers={**bob.headers, **key})
+    assert a.status_code == b.status_code == 201
+    assert a.json()["id"] != b.json()["id"]
+
+
+async def test_idempotency_key_while_first_runs_is_409(client, person):
+    key = f"k-{uuid.uuid4()}"
+    # Claim the key as a first request still running would.
+    from ens.idempotency import _claim
+
+    digest_body = b'{"text":"slow"}'
+    import hashlib
+
+    digest = hashlib.sha256(b"/v1/spaces/me/test-notes?\n" + digest_body).hexdigest()
+    assert await _claim(f"account:{person.account_id}", key, digest) is None
+    response = await client.post(
+        "/v1/spaces/me/test-notes", content=digest_body, headers={**person.headers, **JSON, "Idempotency-Key": key}
+    )
+    assert_problem(response, 409, "conflict")
+
+
+async def test_concurrent_identical_posts_create_once(client, person):
+    headers = {**person.headers, "Idempotency-Key": f"k-{uuid.uuid4()}"}
+    before = len(CREATED)
+    responses = await asyncio.gather(
+        *(client.post("/v1/spaces/me/test-notes", json={"text": "race"}, headers=headers) for _ in range(4))
+    )
+    statuses = sorted(r.status_code for r in responses)
+    assert len(CREATED) == before + 1
+    assert statuses.count(201) >= 1 and set(statuses) <= {201, 409}
+
+
+async def test_responses_with_secrets_are_never_stored(client, person):
+    headers = {**person.headers, "Idempotency-Key": "secret-key"}
+    first = await client.post("/v1/test-secret", headers=headers)
+    second = await client.post("/v1/test-secret", headers=headers)
+    assert first.status_code == second.status_code == 201
+    assert first.json()["secret"] != second.json()["secret"]
+    rows = await db.fetch("SELECT body FROM idempotency_keys WHERE key = {}", "secret-key")
+    assert rows == []
+
+
+async def test_bad_idempotency_key_is_400(client, person):
+    for key in ("x" * 256, "has spaces"):
+        response = await client.post(
+            "/v1/spaces/me/test-notes", json={"text": "x"}, headers={**person.headers, "Idempotency-Key": key}
+        )
+        assert_problem(response, 400, "validation")
+
+
+async def test_gzip_over_one_kib_only(client, person):
+    for _ in range(12):
+        await client.get("/v1/spaces/me", headers=person.headers)
+    big = await client.get("/v1/spaces/me/access-history", headers={**person.headers, "Accept-Encoding": "gzip"})
+    assert big.headers.get("content-encoding") == "gzip"
+    assert len(big.json()["items"]) >= 12  # httpx decoded it
+    small = await client.get("/health", headers={"Accept-Encoding": "gzip"})
+    assert small.headers.get("content-encoding") is None
+    raw = await client.get("/v1/spaces/me/access-history", headers={**person.headers, "Accept-Encoding": "identity"})
+    assert raw.headers.get("content-encoding") is None
+    assert gzip.compress(raw.content)  # plain JSON when gzip is not accepted
+
+
+async def test_openapi_documents_problems_and_refuses_unknown_fields(client):
+    schema = (await client.get("/schema/openapi.json")).json()
+    assert schema["openapi"].startswith("3.1")
+    history = schema["paths"]["/v1/spaces/{space}/access-history"]["get"]["responses"]
+    for status in ("200", "400", "401", "403", "404", "410"):
+        assert status in history
+    assert "application/problem+json" in history["404"]["content"]
+    post = schema["paths"]["/v1/spaces/{space}/test-notes"]["post"]["responses"]
+    for status in ("409", "413", "422"):
+        assert status in post
+    components = schema["components"]["schemas"]
+    note = next(v for k, v in components.items() if k.endswith("NoteCreate"))
+    assert note["additionalProperties"] is False
+    assert (await client.get("/schema")).status_code == 200

@@ -1,0 +1,231 @@
+"""The space door: visibility, roles, history rows, closed spaces, revocation."""
+
+from __future__ import annotations
+
+import uuid
+
+from ens import db
+
+
+async def test_other_holders_space_is_404_and_leaves_no_trace(client, make_person, history):
+    alice = await make_person()
+    bob = await make_person()
+    for path in ("", "/access-history", "/test-notes/x"):
+        response = await client.get(f"/v1/spaces/{bob.space_id}{path}", headers=alice.headers)
+        assert response.status_code == 404
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["type"] == "urn:ens:problem:not-found"
+    # Same answer as for a space that does not exist at all: existence is not revealed.
+    missing = await client.get(f"/v1/spaces/{uuid.uuid4()}", headers=alice.headers)
+    assert missing.json() == (await client.get(f"/v1/spaces/{bob.space_id}", headers=alice.headers)).json()
+    assert await history(bob.space_id) == []
+
+
+async def test_not_a_uuid_is_404(client, person):
+    response = await client.get("/v1/spaces/not-a-uuid", headers=person.headers)
+    assert response.status_code == 404
+
+
+async def test_each_request_adds_exactly_one_history_row_whatever_the_outcome(client, person, history):
+    before = len(await history(person.space_id))
+    outcomes = [
+        (await client.get("/v1/spaces/me", headers=person.headers)).status_code,
+        (await client.get("/v1/spaces/me/test-notes/missing", headers=person.headers)).status_code,
+        (
+            await client.post(
+                "/v1/spaces/me/test-notes",
+                content=b"{not json",
+                headers={**person.headers, "content-type": "application/json"},
+            )
+        ).status_code,
+        (await client.post("/v1/spaces/me/test-notes", json={"text": ""}, headers=person.headers)).status_code,
+        (await client.post("/v1/spaces/me/test-notes", json={"text": "ok"}, headers=person.headers)).status_code,
+    ]
+    assert outcomes == [200, 404, 400, 422, 201]
+    rows = await history(person.space_id)
+    assert len(rows) == before + len(outcomes)
+    assert [row["outcome"] for row in rows[before:]] == outcomes
+    last = rows[-1]
+    assert last["acting_as"] == "holder"
+    assert last["action"] == "POST /v1/spaces/{space}/test-notes"
+    assert str(last["actor_account_id"]) == str(person.account_id)
+    assert last["client_id"] == "ens-mobile"
+
+
+async def test_refused_action_on_visible_space_is_recorded(client, make_person, make_app_token, history):
+    holder = await make_person()
+    app = await make_app_token(holder, ["vitals.body_weight:write"])
+    response = await client.get("/v1/spaces/me/access-history", headers=app.headers)
+    assert response.status_code == 403
+    assert response.json()["type"] == "urn:ens:problem:forbidden"
+    rows = await history(holder.space_id)
+    assert rows[-1]["outcome"] == 403
+    assert rows[-1]["acting_as"] == "app"
+    assert rows[-1]["client_id"] == app.client_id
+
+
+async def test_access_history_lists_newest_first_with_pages(client, person):
+    for _ in range(5):
+        await client.get("/v1/spaces/me", headers=person.headers)
+    first = await client.get("/v1/spaces/me/access-history?limit=2", headers=person.headers)
+    assert first.status_code == 200
+    page = first.json()
+    assert len(page["items"]) == 2 and page["nextCursor"]
+    ids = [int(item["id"]) for item in page["items"]]
+    assert ids == sorted(ids, reverse=True)
+    second = await client.get(
+        f"/v1/spaces/me/access-history?limit=2&cursor={page['nextCursor']}", headers=person.headers
+    )
+    assert all(int(item["id"]) < ids[-1] for item in second.json()["items"])
+    item = page["items"][0]
+    assert set(item) >= {"at", "actor", "client", "actingAs", "action", "outcome"}
+
+
+async def test_forged_cursor_is_400(client, person):
+    page = (await client.get("/v1/spaces/me/access-history?limit=1", headers=person.headers)).json()
+    await client.get("/v1/spaces/me", headers=person.headers)
+    page = (await client.get("/v1/spaces/me/access-history?limit=1", headers=person.headers)).json()
+    cursor = page["nextCursor"]
+    payload, mac = cursor.split(".")
+    forged = payload[:-2] + ("AA" if payload[-2:] != "AA" else "BB") + "." + mac
+    for bad in (forged, "garbage", "a.b.c", cursor + "x"):
+        response = await client.get(f"/v1/spaces/me/access-history?cursor={bad}", headers=person.headers)
+        assert response.status_code == 400, bad
+        assert response.json()["type"] == "urn:ens:problem:validation"
+
+
+async def test_cursor_of_another_space_is_refused(client, make_person):
+    alice = await make_person()
+    bob = await make_person()
+    for who in (alice, bob):
+        await client.get("/v1/spaces/me", headers=who.headers)
+        await client.get("/v1/spaces/me", headers=who.headers)
+    cursor = (await client.get("/v1/spaces/me/access-history?limit=1", headers=alice.headers)).json()["nextCursor"]
+    response = await client.get(f"/v1/spaces/me/access-history?cursor={cursor}", headers=bob.headers)
+    assert response.status_code == 400
+
+
+async def test_closed_space_is_gone_everywhere_but_reopen(client, person, history):
+    assert (await client.delete("/v1/spaces/me", headers=person.headers)).status_code == 204
+    for method, path in (
+        ("GET", ""),
+        ("GET", "/access-history"),
+        ("POST", "/test-notes"),
+        ("DELETE", ""),
+    ):
+        response = await client.request(method, f"/v1/spaces/me{path}", headers=person.headers, json={"text": "x"})
+        assert response.status_code == 410, (method, path)
+        assert response.json()["type"] == "urn:ens:problem:gone"
+    me = (await client.get("/v1/me", headers=person.headers)).json()
+    assert me["spaces"][0]["status"] == "closed"
+    reopened = await client.post("/v1/spaces/me/reopen", headers=person.headers)
+    assert reopened.status_code == 200
+    assert (await client.get("/v1/spaces/me", headers=person.headers)).status_code == 200
+    # Reopening an open space is a conflict.
+    assert (await client.post("/v1/spaces/me/reopen", headers=person.headers)).status_code == 409
+    outcomes = [row["outcome"] for row in await history(person.space_id)]
+    assert outcomes[-8:] == [204, 410, 410, 410, 410, 200, 200, 409]
+
+
+async def test_erase_leaves_no_row_of_the_space(client, person, make_app_token):
+    app = await make_app_token(person, ["vitals.body_weight:write"])
+    created = await client.post(
+        "/v1/spaces/me/test-notes", json={"text": "x"}, headers={**app.headers, "Idempotency-Key": "erase-me"}
+    )
+    assert created.status_code == 201
+    await client.get("/v1/spaces/me", headers=person.headers)
+    response = await client.delete("/v1/spaces/me?erase=true", headers=person.headers)
+    assert response.status_code == 204
+    for table in db.bound_tables():
+        columns = {c._meta.name for c in table._meta.columns}
+        if "space_id" in columns:
+            rows = await db.fetch(f"SELECT * FROM {table._meta.tablename} WHERE space_id = {{}}", person.space_id)
+            assert rows == [], table._meta.tablename
+    assert await db.fetch("SELECT * FROM spaces WHERE id = {}", person.space_id) == []
+    # The account survives; its own space is gone, and the app's grant with it.
+    assert (await client.get("/v1/me", headers=person.headers)).json()["spaces"] == []
+    assert (await client.get("/v1/spaces/me", headers=app.headers)).status_code == 401
+
+
+async def test_erase_of_a_closed_space_is_accepted(client, person):
+    await client.delete("/v1/spaces/me", headers=person.headers)
+    assert (await client.delete("/v1/spaces/me?erase=true", headers=person.headers)).status_code == 204
+    assert await db.fetch("SELECT id FROM spaces WHERE id = {}", person.space_id) == []
+
+
+async def test_revoked_session_is_refused_on_the_next_request(client, make_person):
+    person = await make_person()
+    assert (await client.get("/v1/spaces/me", headers=person.headers)).status_code == 200
+    sessions = (await client.get("/v1/me/sessions", headers=person.headers)).json()
+    assert [s["id"] for s in sessions] == [str(person.grant_id)] and sessions[0]["current"] is True
+    assert (await client.delete(f"/v1/me/sessions/{person.grant_id}", headers=person.headers)).status_code == 204
+    for path in ("/v1/spaces/me", "/v1/me"):
+        response = await client.get(path, headers=person.headers)
+        assert response.status_code == 401
+        assert response.json()["type"] == "urn:ens:problem:grant-revoked"
+
+
+async def test_revoked_app_grant_is_refused_on_the_next_request(client, person, make_app_token):
+    from ens.spaces.service import revoke_grant
+
+    app = await make_app_token(person, ["vitals.body_weight:read"])
+    assert (await client.get("/v1/spaces/me/test-notes/none", headers=app.headers)).status_code == 404
+    await revoke_grant(app.grant_id)
+    response = await client.get("/v1/spaces/me/test-notes/none", headers=app.headers)
+    assert response.status_code == 401
+    assert response.json()["type"] == "urn:ens:problem:grant-revoked"
+
+
+async def test_app_token_is_bound_to_its_space_and_kind_of_access(client, make_person, make_app_token):
+    alice = await make_person()
+    bob = await make_person()
+    reader = await make_app_token(alice, ["vitals.body_weight:read"])
+    # Reads allowed by a read scope, writes are not.
+    assert (
+        await client.post("/v1/spaces/me/test-notes", json={"text": "x"}, headers=reader.headers)
+    ).status_code == 403
+    assert (await client.get(f"/v1/spaces/{alice.space_id}/test-notes/x", headers=reader.headers)).status_code == 404
+    assert (await client.get(f"/v1/spaces/{bob.space_id}/test-notes/x", headers=reader.headers)).status_code == 404
+    # Person-only routes are closed to apps.
+    assert (await client.get("/v1/spaces/me", headers=reader.headers)).status_code == 403
+    assert (await client.get("/v1/me", headers=reader.headers)).status_code == 403
+
+
+async def test_missing_bad_and_expired_tokens_are_401(client, settings, person):
+    from ens.auth.tokens import AccessTokens
+    from ens.spaces.caller import Caller
+
+    expired = AccessTokens(settings).issue(
+        Caller(
+            kind="person",
+            account_id=person.account_id,
+            client_id="ens-mobile",
+            grant_id=person.grant_id,
+            scopes=frozenset({"space"}),
+        ),
+        ttl=-1,
+    )
+    other_key = AccessTokens(
+        type(settings).from_env(env="dev", secret_key="x" * 40, database_url=settings.database_url)
+    )
+    forged = other_key.issue(
+        Caller(
+            kind="person",
+            account_id=person.account_id,
+            client_id="ens-mobile",
+            grant_id=person.grant_id,
+            scopes=frozenset({"space"}),
+        )
+    )
+    for headers in (
+        {},
+        {"Authorization": "Basic abc"},
+        {"Authorization": "Bearer "},
+        {"Authorization": "Bearer x.y.z"},
+        {"Authorization": f"Bearer {expired}"},
+        {"Authorization": f"Bearer {forged}"},
+    ):
+        response = await client.get("/v1/spaces/me", headers=headers)
+        assert response.status_code == 401, headers
+        assert response.json()["type"] == "urn:ens:problem:unauthorized"
+        assert response.headers["www-authenticate"].startswith("Bearer")
