@@ -1,0 +1,75 @@
+"""The database layer: concurrent writers wait instead of failing; migrations built the indexes."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+from ens import db
+
+
+async def test_concurrent_write_transactions_all_commit(person):
+    """Read-then-write transactions from many tasks: on SQLite each takes the write lock at BEGIN
+    (IMMEDIATE) and waits on the busy timeout, so none fails with 'database is locked'."""
+
+    async def writer(n: int) -> None:
+        async with db.write_transaction():
+            await db.fetch("SELECT count(*) AS n FROM access_history WHERE space_id = {}", person.space_id)
+            await db.fetch(
+                """INSERT INTO access_history (space_id, at, acting_as, action, outcome, request_id)
+                   VALUES ({}, CURRENT_TIMESTAMP, 'holder', 'concurrency test', 200, {})""",
+                person.space_id,
+                f"concurrent-{n}",
+            )
+
+    await asyncio.gather(*(writer(n) for n in range(25)))
+    rows = await db.fetch(
+        "SELECT request_id FROM access_history WHERE space_id = {} AND action = 'concurrency test'", person.space_id
+    )
+    assert sorted(r["request_id"] for r in rows) == sorted(f"concurrent-{n}" for n in range(25))
+
+
+async def test_concurrent_requests_are_all_recorded(client, person, history):
+    before = len(await history(person.space_id))
+    responses = await asyncio.gather(
+        *(
+            client.post(
+                "/v1/spaces/me/test-notes",
+                json={"text": f"n{n}"},
+                headers={**person.headers, "Idempotency-Key": uuid.uuid4().hex},
+            )
+            for n in range(20)
+        )
+    )
+    assert [r.status_code for r in responses] == [201] * 20
+    assert len(await history(person.space_id)) == before + 20
+
+
+async def test_a_failed_transaction_leaves_nothing(person):
+    marker = uuid.uuid4().hex
+    try:
+        async with db.write_transaction():
+            await db.fetch(
+                """INSERT INTO access_history (space_id, at, acting_as, action, outcome, request_id)
+                   VALUES ({}, CURRENT_TIMESTAMP, 'holder', 'rollback test', 200, {})""",
+                person.space_id,
+                marker,
+            )
+            raise RuntimeError("abort")
+    except RuntimeError:
+        pass
+    assert await db.fetch("SELECT id FROM access_history WHERE request_id = {}", marker) == []
+
+
+async def test_space_scoped_indexes_exist(migrated):
+    engine = db.current()
+    if db.is_postgres(engine):
+        rows = await db.fetch("SELECT indexname AS name, indexdef AS definition FROM pg_indexes")
+    else:
+        rows = await db.fetch(
+            "SELECT name, sql AS definition FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+        )
+    definitions = {row["name"]: row["definition"] for row in rows}
+    assert "(space_id, id)" in definitions["access_history_space"]
+    assert "(caller, key)" in definitions["idempotency_keys_caller_key"]
+    assert "UNIQUE" in definitions["accounts_issuer_sub"].upper()
