@@ -1,17 +1,5 @@
-"""Piccolo's configuration: the engine named by ENS_DATABASE_URL and every app with tables."""
+"""For piccolo's own CLI run from the repository root; the configuration lives in ``ens.piccolo_conf``."""
 
-from piccolo.conf.apps import AppRegistry
+from ens.piccolo_conf import APP_REGISTRY, DB
 
-from ens.db import engine_for_url
-from ens.settings import Settings
-
-DB = engine_for_url(Settings.database_url_from_env())
-
-APP_REGISTRY = AppRegistry(
-    apps=[
-        "ens.core_piccolo_app",
-        "ens.spaces.piccolo_app",
-        "ens.vitals.piccolo_app",
-        "ens.auth.piccolo_app",
-    ]
-)
+__all__ = ["APP_REGISTRY", "DB"]

@@ -102,21 +102,6 @@ class _LateApp:
         await self.app(scope, receive, send)
 
 
-@pytest.fixture(scope="session", autouse=True)
-async def _pool_in_the_test_loop(settings: Settings, migrated: None) -> AsyncIterator[None]:
-    """On PostgreSQL, open the connection pool in the tests' event loop before any test client.
-
-    The test clients run the app's lifespan in a helper thread's loop; a pool opened there cannot
-    serve requests and queries made in the tests' loop. The lifespans find this pool already open.
-    """
-    from ens import db
-
-    engine = db.engine_for_url(settings.database_url)
-    if db.is_postgres(engine) and getattr(engine, "pool", None) is None:
-        await db.start(engine, settings.db_pool_size)
-    yield
-
-
 @pytest.fixture(scope="session")
 def dev_settings(settings: Settings, outbox: tuple[Outbox, int], migrated: None) -> Settings:
     return _auth_settings(settings, outbox[1])
