@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import time
 
 import pytest
@@ -169,13 +171,14 @@ async def test_unknown_signing_key_triggers_one_jwks_refetch(fake_login, provide
 async def test_later_login_updates_changed_claims_and_keeps_one_account(fake_login, provider):
     from tests.auth.conftest import signed_in_browser
 
-    await signed_in_browser(fake_login, sub="claims-change-0001")
-    rows = await db.fetch("SELECT id, family_name FROM accounts WHERE sub = 'claims-change-0001'")
+    sub = f"claims-change-{uuid.uuid4().hex[:12]}"  # unique: the database may outlive one run
+    await signed_in_browser(fake_login, sub=sub)
+    rows = await db.fetch("SELECT id, family_name FROM accounts WHERE sub = {}", sub)
     assert len(rows) == 1
     second = fake_login()
     await second.start()
-    code = second.code(sub="claims-change-0001")
+    code = second.code(sub=sub)
     provider.codes[code].claims["family_name"] = "Mariée"
     assert (await second.come_back(code)).status_code == 303
-    rows = await db.fetch("SELECT id, family_name FROM accounts WHERE sub = 'claims-change-0001'")
+    rows = await db.fetch("SELECT id, family_name FROM accounts WHERE sub = {}", sub)
     assert [r["family_name"] for r in rows] == ["Mariée"]
