@@ -29,7 +29,7 @@ button.secondary,.button.secondary{background:#fff;color:#000091;border:2px soli
 .info{background:#e8edff;border-left:4px solid #000091;padding:.75rem;border-radius:.25rem}
 .qr svg{width:100%;max-width:16rem;height:auto;display:block;margin:0 auto}
 code,.codes li{font-family:ui-monospace,monospace;font-size:1.1rem}
-.codes{columns:2;padding-left:1.25rem}
+.codes{padding-left:2.5rem;line-height:1.7}
 ul.perms li{margin:.5rem 0}
 .small{font-size:.9rem;color:#555}
 """

@@ -133,7 +133,7 @@ async def acknowledge_recovery_codes(page: Page, screenshot: Screenshot) -> None
     await expect(page.locator("form")).to_have_count(1)
     confirm = page.locator('form button[type="submit"], form input[type="submit"]')
     await expect(confirm).to_have_count(1)
-    await check_phone_page(page, screenshot, "recovery-codes")  # readability: see the xfail test below
+    await check_phone_page(page, screenshot, "recovery-codes")
     await check_tap_target(page, 'form button[type="submit"]')
     await confirm.click()
 
@@ -197,12 +197,6 @@ async def test_first_login_in_chromium_from_authorize_to_api_call(
     assert any(space["role"] == "holder" for space in body["spaces"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ens/auth/pages.py lays the 10 recovery codes out in two CSS columns (.codes{columns:2}); at "
-    "360 px the second column's numbers cover the end of each code of the first column. Once the page "
-    "is fixed this test passes: remove this xfail mark.",
-)
 async def test_recovery_codes_are_readable_whole_at_phone_width(
     live_server: str, page: Page, screenshot: Screenshot
 ) -> None:
