@@ -36,7 +36,7 @@ def sqlite_path(url: str) -> str:
 
 
 @cache
-def engine_for_url(url: str) -> Engine:
+def engine_for_url(url: str) -> Engine[Any]:
     """One engine per URL for the life of the process."""
     if url.startswith(("postgres://", "postgresql://")):
         parts = urlsplit(url)
@@ -61,15 +61,15 @@ def prepare_sqlite_file(path: str) -> None:
         connection.execute("PRAGMA synchronous=NORMAL")
 
 
-def is_postgres(engine: Engine) -> bool:
+def is_postgres(engine: Engine[Any]) -> bool:
     return engine.engine_type == "postgres"
 
 
-_current: list[Engine] = []
+_current: list[Engine[Any]] = []
 _tables: list[type[Table]] = []
 
 
-def bind(engine: Engine, tables: Sequence[type[Table]]) -> None:
+def bind(engine: Engine[Any], tables: Sequence[type[Table]]) -> None:
     """Make ``engine`` the process's database and point every table at it (done by ``create_app``)."""
     for table in tables:
         table._meta.db = engine
@@ -81,7 +81,7 @@ def bound_tables() -> list[type[Table]]:
     return list(_tables)
 
 
-def current() -> Engine:
+def current() -> Engine[Any]:
     """The engine ``bind`` chose; piccolo's own lookup (``piccolo_conf``) until then."""
     if _current:
         return _current[0]
@@ -95,7 +95,7 @@ def current() -> Engine:
 _pool_users: dict[int, int] = {}
 
 
-async def start(engine: Engine, pool_size: int) -> None:
+async def start(engine: Engine[Any], pool_size: int) -> None:
     """Open the PostgreSQL pool; several apps of one process (tests) share it, counted."""
     if isinstance(engine, PostgresEngine):
         users = _pool_users.get(id(engine), 0)
@@ -104,7 +104,7 @@ async def start(engine: Engine, pool_size: int) -> None:
         _pool_users[id(engine)] = users + 1
 
 
-async def stop(engine: Engine) -> None:
+async def stop(engine: Engine[Any]) -> None:
     if isinstance(engine, PostgresEngine):
         users = _pool_users.get(id(engine), 0) - 1
         _pool_users[id(engine)] = max(users, 0)
@@ -113,7 +113,7 @@ async def stop(engine: Engine) -> None:
 
 
 @asynccontextmanager
-async def write_transaction(engine: Engine | None = None) -> AsyncIterator[None]:
+async def write_transaction(engine: Engine[Any] | None = None) -> AsyncIterator[None]:
     """One atomic write. On SQLite the write lock is taken at BEGIN, so writers queue."""
     engine = engine or current()
     if isinstance(engine, SQLiteEngine):
@@ -155,7 +155,7 @@ _DDL_TYPES = {
 }
 
 
-async def run_ddl(engine: Engine, statements: Sequence[str]) -> None:
+async def run_ddl(engine: Engine[Any], statements: Sequence[str]) -> None:
     """Apply DDL statements in one transaction (PostgreSQL and SQLite both have transactional DDL)."""
     types = _DDL_TYPES["postgres" if is_postgres(engine) else "sqlite"]
     async with write_transaction(engine):

@@ -11,12 +11,23 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.enums import ScopeType
+from litestar.types import (
+    ASGIApp,
+    HTTPDisconnectEvent,
+    HTTPRequestEvent,
+    HTTPResponseBodyEvent,
+    HTTPResponseStartEvent,
+    Message,
+    Receive,
+    ReceiveMessage,
+    Scope,
+    Send,
+)
 from piccolo.columns import UUID, Bytea, Integer, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
@@ -99,14 +110,14 @@ def _header(scope: Scope, name: bytes) -> str | None:
 
 async def _send_problem(send: Send, status: int, name: str, title: str, detail: str) -> None:
     body = msgspec.json.encode(Problem(type=problem_type(name), title=title, status=status, detail=detail))
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode())],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    start: HTTPResponseStartEvent = {
+        "type": "http.response.start",
+        "status": status,
+        "headers": [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode())],
+    }
+    await send(start)
+    end: HTTPResponseBodyEvent = {"type": "http.response.body", "body": body, "more_body": False}
+    await send(end)
 
 
 class IdempotencyMiddleware:
@@ -115,7 +126,7 @@ class IdempotencyMiddleware:
         self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        key = _header(scope, b"idempotency-key") if scope["type"] == "http" else None
+        key = _header(scope, b"idempotency-key") if scope["type"] == ScopeType.HTTP else None
         caller = scope.get("user")
         if key is None or scope.get("method") != "POST" or caller is None:
             await self.app(scope, receive, send)
@@ -173,8 +184,18 @@ class IdempotencyMiddleware:
             return
         headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in msgspec.json.decode(existing["headers"])]
         headers.append((b"idempotent-replayed", b"true"))
-        await send({"type": "http.response.start", "status": existing["status"], "headers": headers})
-        await send({"type": "http.response.body", "body": bytes(existing["body"] or b"")})
+        start: HTTPResponseStartEvent = {
+            "type": "http.response.start",
+            "status": existing["status"],
+            "headers": headers,
+        }
+        await send(start)
+        body: HTTPResponseBodyEvent = {
+            "type": "http.response.body",
+            "body": bytes(existing["body"] or b""),
+            "more_body": False,
+        }
+        await send(body)
 
     async def _run_and_store(self, scope: Scope, receive: Receive, send: Send, caller_key: str, key: str) -> None:
         status = 500
@@ -221,14 +242,16 @@ async def _read_body(receive: Receive, limit: int) -> tuple[bytes, bool]:
     return b"".join(chunks), False
 
 
-def _replay(body: bytes) -> Callable[[], Awaitable[Message]]:
+def _replay(body: bytes) -> Receive:
     sent = False
 
-    async def receive() -> Message:
+    async def receive() -> ReceiveMessage:
         nonlocal sent
         if not sent:
             sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return {"type": "http.disconnect"}
+            request: HTTPRequestEvent = {"type": "http.request", "body": body, "more_body": False}
+            return request
+        disconnect: HTTPDisconnectEvent = {"type": "http.disconnect"}
+        return disconnect
 
     return receive

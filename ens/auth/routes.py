@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import unquote
 from uuid import UUID
 
@@ -96,7 +96,7 @@ def render(screen: Screen) -> Response[str]:
     return html(pages.error_page("Connexion impossible", "Page inconnue."), 400)
 
 
-def go(target: login.Redirect, settings: Settings, status: int = 303) -> Response[Any]:
+def go(target: login.Redirect, settings: Settings, status: Literal[302, 303] = 303) -> Response[Any]:
     response: Response[Any] = Redirect(target.url, status_code=status, headers={"Cache-Control": "no-store"})
     if target.attempt_id is not None:
         response.set_cookie(

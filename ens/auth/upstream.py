@@ -213,7 +213,10 @@ class Upstream:
         try:
             async with self._client() as client:
                 response = await client.post(
-                    metadata.token_endpoint, data=form, auth=auth, headers={"Accept": "application/json"}
+                    metadata.token_endpoint,
+                    data=form,
+                    auth=auth or httpx.USE_CLIENT_DEFAULT,
+                    headers={"Accept": "application/json"},
                 )
         except httpx.HTTPError as exc:
             raise UpstreamRefused(f"The provider's token endpoint cannot be reached ({type(exc).__name__}).") from exc

@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 from uuid import UUID
 
+from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from ens.api import Cursors, Page, check_limit
@@ -52,10 +53,10 @@ class AccessHistoryMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
             return
-        state: dict[str, Any] = scope.setdefault("state", {})  # type: ignore[typeddict-item]
+        state: dict[str, Any] = scope.setdefault("state", {})
         incoming = _header(scope, b"x-request-id")
         request_id = incoming if incoming and _REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
         state[REQUEST_ID_KEY] = request_id
@@ -64,7 +65,7 @@ class AccessHistoryMiddleware:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", request_id.encode()))
-                message["headers"] = headers  # type: ignore[typeddict-unknown-key]
+                message["headers"] = headers
                 pending = state.pop(ACCESS_STATE_KEY, None)
                 if isinstance(pending, PendingAccess):
                     await record_access(pending, message["status"])
