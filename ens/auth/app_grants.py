@@ -1,8 +1,4 @@
-"""Apps connected to a space (``/v1/spaces/{space}/grants``) and new recovery codes for the account.
-
-The grants table belongs to ``ens.spaces``; the listing below reads it directly because
-``ens.spaces.service`` has no listing of app grants yet (to move there when it gets one).
-"""
+"""Apps connected to a space (``/v1/spaces/{space}/grants``) and new recovery codes for the account."""
 
 from __future__ import annotations
 
@@ -13,8 +9,6 @@ from ens.api import ReadStruct
 from ens.auth import otp
 from ens.auth.login import RECOVERY_CODES_RENEWED, LoginContext, notify
 from ens.auth.scopes import describe
-from ens.db import fetch, fetch_one
-from ens.errors import NotFound
 from ens.spaces import service as spaces
 
 
@@ -34,37 +28,25 @@ class RecoveryCodesRead(ReadStruct):
 
 
 async def list_app_grants(space_id: UUID) -> list[AppGrantRead]:
-    """The live app grants of a space, newest first."""
-    rows = await fetch(
-        """SELECT id, client_id, client_name, scopes, account_id, created_at, last_used_at FROM grants
-           WHERE space_id = {} AND kind = 'app' AND revoked_at IS NULL ORDER BY created_at DESC""",
-        space_id,
-    )
+    """The live app grants of a space, each permission said in plain French."""
     return [
         AppGrantRead(
-            id=row["id"],
-            client_id=row["client_id"],
-            client_name=row["client_name"],
-            scopes=str(row["scopes"]).split(),
-            permissions=[describe(s) for s in str(row["scopes"]).split()],
-            granted_by=row["account_id"],
-            created_at=row["created_at"],
-            last_used_at=row["last_used_at"],
+            id=grant.id,
+            client_id=grant.client_id,
+            client_name=grant.client_name,
+            scopes=grant.scopes,
+            permissions=[describe(scope) for scope in grant.scopes],
+            granted_by=grant.account_id,
+            created_at=grant.created_at,
+            last_used_at=grant.last_used_at,
         )
-        for row in rows
+        for grant in await spaces.list_app_grants(space_id)
     ]
 
 
 async def revoke_app_grant(space_id: UUID, grant_id: UUID) -> None:
     """Disconnect an app from the space: its tokens stop working on their next request."""
-    row = await fetch_one(
-        "SELECT id FROM grants WHERE id = {} AND space_id = {} AND kind = 'app' AND revoked_at IS NULL",
-        grant_id,
-        space_id,
-    )
-    if row is None:
-        raise NotFound("No such app grant on this space.")
-    await spaces.revoke_grant(grant_id)
+    await spaces.revoke_app_grant(space_id, grant_id)
 
 
 async def renew_recovery_codes(ctx: LoginContext, account_id: UUID) -> RecoveryCodesRead:

@@ -282,22 +282,24 @@ async def _issue(
     )
     refresh_token = secrets.token_urlsafe(32)
     refresh_id = uuid.uuid4()
-    await RefreshToken.insert(
-        RefreshToken(
-            id=refresh_id,
-            token_hash=keyring.token_hash(settings.secret_key, "refresh:" + refresh_token),
-            grant_id=grant_id,
-            account_id=account_id,
-            client_id=client.client_id,
-            kind=kind,
-            space_id=space_id,
-            scopes=" ".join(scopes),
-            chain_started_at=chain_started_at,
-            created_at=now,
+    async with write_transaction():
+        await RefreshToken.insert(
+            RefreshToken(
+                id=refresh_id,
+                token_hash=keyring.token_hash(settings.secret_key, "refresh:" + refresh_token),
+                grant_id=grant_id,
+                account_id=account_id,
+                client_id=client.client_id,
+                kind=kind,
+                space_id=space_id,
+                scopes=" ".join(scopes),
+                chain_started_at=chain_started_at,
+                created_at=now,
+            )
         )
-    )
-    if parent_id is not None:
-        await fetch("UPDATE refresh_tokens SET replaced_by = {} WHERE id = {}", refresh_id, parent_id)
+        if parent_id is not None:
+            await fetch("UPDATE refresh_tokens SET replaced_by = {} WHERE id = {}", refresh_id, parent_id)
+        await spaces.touch_grant(grant_id, now)
     return TokenResponse(
         access_token=tokens.issue(caller),
         token_type="Bearer",  # noqa: S106 — the RFC 6749 token type, not a secret

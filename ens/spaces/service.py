@@ -293,3 +293,52 @@ async def revoke_session(account_id: UUID, session_id: UUID) -> None:
     if row is None:
         raise NotFound("No such session.")
     await revoke_grant(session_id)
+
+
+@dataclass(frozen=True)
+class AppGrant:
+    id: UUID
+    client_id: str
+    client_name: str
+    scopes: list[str]
+    account_id: UUID
+    created_at: datetime
+    last_used_at: datetime | None
+
+
+async def list_app_grants(space_id: UUID) -> list[AppGrant]:
+    """The live app grants of a space, newest first (index ``grants_space``)."""
+    rows = await fetch(
+        """SELECT id, client_id, client_name, scopes, account_id, created_at, last_used_at FROM grants
+           WHERE space_id = {} AND kind = 'app' AND revoked_at IS NULL ORDER BY created_at DESC""",
+        space_id,
+    )
+    return [
+        AppGrant(
+            id=_uuid(row["id"]),
+            client_id=row["client_id"],
+            client_name=row["client_name"],
+            scopes=str(row["scopes"]).split(),
+            account_id=_uuid(row["account_id"]),
+            created_at=row["created_at"],
+            last_used_at=row["last_used_at"],
+        )
+        for row in rows
+    ]
+
+
+async def revoke_app_grant(space_id: UUID, grant_id: UUID) -> None:
+    """Disconnect an app from the space: its tokens stop working on their next request."""
+    row = await fetch_one(
+        "SELECT id FROM grants WHERE id = {} AND space_id = {} AND kind = 'app' AND revoked_at IS NULL",
+        grant_id,
+        space_id,
+    )
+    if row is None:
+        raise NotFound("No such app grant on this space.")
+    await revoke_grant(grant_id)
+
+
+async def touch_grant(grant_id: UUID, when: datetime) -> None:
+    """Remember when a session or app last obtained tokens (shown in sessions and grants lists)."""
+    await Grant.update({Grant.last_used_at: when}).where(Grant.id == grant_id)

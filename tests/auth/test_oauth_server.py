@@ -205,6 +205,7 @@ async def test_revoked_app_grant_is_refused_on_the_next_request(fake_login, fake
     listed = (await fake_client.get("/v1/spaces/me/grants", headers=bearer(phone["access_token"]))).json()
     grant = next(g for g in listed if g["clientId"] == app.client_id)
     assert grant["permissions"] == ["Enregistrer dans votre espace des mesures de poids"]
+    assert grant["lastUsedAt"] is not None
     gone = await fake_client.delete(f"/v1/spaces/me/grants/{grant['id']}", headers=bearer(phone["access_token"]))
     assert gone.status_code == 204
     refused = await fake_client.post(probe, headers=bearer(app_tokens["access_token"]))
@@ -235,6 +236,7 @@ async def test_revoked_session_is_refused_on_the_next_request(fake_login, fake_c
     _, tokens = await _phone_tokens(fake_login)
     sessions = (await fake_client.get("/v1/me/sessions", headers=bearer(tokens["access_token"]))).json()
     current = next(s for s in sessions if s["current"])
+    assert current["lastUsedAt"] is not None  # set when the session obtained its tokens
     _, other = await _phone_tokens(fake_login)
     out = await fake_client.delete(f"/v1/me/sessions/{current['id']}", headers=bearer(tokens["access_token"]))
     assert out.status_code == 204
