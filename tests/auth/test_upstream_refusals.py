@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import uuid
-
 import time
+import uuid
 
 import pytest
 
