@@ -38,7 +38,9 @@ test-sqlite: $(BIN)/.installed
 test-postgres: $(BIN)/.installed
 	@bash scripts/with-postgres bash scripts/test-one postgresql
 
+# A benchmark, never a pass/fail test: prints a table, writes bench-results.json (BENCH_ROWS=... shrinks it).
 bench: $(BIN)/.installed
+	@bash scripts/ensure-bench-tools
 	@bash scripts/with-postgres $(BIN)/python -m bench
 
 lint: $(BIN)/.installed

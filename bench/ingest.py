@@ -1,0 +1,201 @@
+"""Ingestion rate: batches posted by a device app over HTTP, next to the same rows written directly.
+
+The direct path is the floor the service is measured against: the very statement the service
+runs (``ens.vitals.service``'s multi-row ``INSERT ... ON CONFLICT DO UPDATE ... RETURNING``, one
+statement and one transaction per batch) sent with asyncpg, with the change numbers computed in
+the bench instead of taken from the space's feed counter. Both paths run with the same
+concurrency, one space per concurrent writer (the writers of one space queue on its feed counter
+by design), and every row of both is a new one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+import asyncpg
+import httpx
+import msgspec
+
+from bench.world import APP_CLIENT_ID, APP_CLIENT_NAME, DeviceApp
+from ens.vitals import service
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def measurement(writer: int, n: int, base: datetime) -> dict[str, Any]:
+    """A writer's n-th measure, as a scale/watch sends it: four types in turn, plausible, canonical units."""
+    at = base + timedelta(seconds=37 * n)
+    item: dict[str, Any] = {
+        "effectiveAt": at.isoformat(),
+        "clientRecordId": f"rec-{writer}-{n}",
+        "clientRecordVersion": 1,
+        "recordingMethod": "automatic",
+        "device": {"manufacturer": "Bench", "model": "Scale 2", "identifier": "SN-0001"},
+    }
+    kind = n % 4
+    if kind == 0:
+        item.update(type="body_weight", value=60 + (n % 4000) / 100, unit="kg")
+    elif kind == 1:
+        item.update(type="heart_rate", value=50 + n % 80, unit="/min")
+    elif kind == 2:
+        item.update(
+            type="blood_pressure", components={"systolic": 110 + n % 40, "diastolic": 70 + n % 20}, unit="mm[Hg]"
+        )
+    else:
+        item.update(type="body_temperature", value=36 + (n % 200) / 100, unit="Cel")
+    return item
+
+
+def batches(worker: int, count: int, size: int, base: datetime) -> list[list[dict[str, Any]]]:
+    return [[measurement(worker, b * size + i, base) for i in range(size)] for b in range(count)]
+
+
+def row_of(item: dict[str, Any], space_id: UUID, writer: str, now: datetime, seq: int) -> tuple[Any, ...]:
+    """What the service stores for ``item`` (already in its canonical unit), in its column order."""
+    at = datetime.fromisoformat(item["effectiveAt"]).astimezone(UTC)
+    components = item.get("components")
+    original = (
+        {"systolic": float(components["systolic"]), "diastolic": float(components["diastolic"])}
+        if components
+        else float(item["value"])
+    )
+    device = item["device"]
+    values = {
+        "id": uuid.uuid4(),
+        "space_id": space_id,
+        "type": item["type"],
+        "value": None if components else float(item["value"]),
+        "systolic": float(components["systolic"]) if components else None,
+        "diastolic": float(components["diastolic"]) if components else None,
+        "original_value": msgspec.json.encode(original).decode(),
+        "original_unit": item["unit"],
+        "effective_at": at,
+        "local_date": at.astimezone(PARIS).date(),
+        "recording_method": item["recordingMethod"],
+        "writer": writer,
+        "source_kind": "app",
+        "source_client_id": APP_CLIENT_ID,
+        "source_name": APP_CLIENT_NAME,
+        "client_record_id": item["clientRecordId"],
+        "client_record_version": item["clientRecordVersion"],
+        "device_manufacturer": device["manufacturer"],
+        "device_model": device["model"],
+        "device_identifier": device["identifier"],
+        "body_position": None,
+        "measurement_location": None,
+        "glucose_moment": None,
+        "note": None,
+        "created_at": now,
+        "updated_at": now,
+        "seq": seq,
+    }
+    return tuple(values[c] for c in service._INSERT_COLUMNS)
+
+
+def service_statement(rows: int) -> str:
+    """The service's own upsert, its ``{}`` placeholders numbered for asyncpg."""
+    counter = iter(range(1, 1_000_000))
+    return re.sub(r"\{\}", lambda _: f"${next(counter)}", service._upsert_sql(rows))
+
+
+@dataclass(frozen=True)
+class Rate:
+    measurements: int
+    seconds: float
+    requests: int
+
+    @property
+    def per_second(self) -> float:
+        return self.measurements / self.seconds
+
+
+async def post_batches(base_url: str, apps: list[DeviceApp], work: list[list[list[dict[str, Any]]]]) -> Rate:
+    """Each app posts its batches one after the other; the apps run side by side."""
+    bodies = [[msgspec.json.encode({"measurements": b}) for b in batches_] for batches_ in work]
+    limits = httpx.Limits(max_connections=len(apps), max_keepalive_connections=len(apps))
+    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=120) as client:
+
+        async def one(app: DeviceApp, payloads: list[bytes]) -> int:
+            headers = {"Authorization": f"Bearer {app.token}", "Content-Type": "application/json"}
+            stored = 0
+            for payload in payloads:
+                response = await client.post(f"/v1/spaces/{app.space_id}/vitals", content=payload, headers=headers)
+                if response.status_code != 201:
+                    raise RuntimeError(f"POST vitals answered {response.status_code}: {response.text[:300]}")
+                stored += sum(1 for item in response.json()["items"] if item["result"] == "created")
+            return stored
+
+        started = time.perf_counter()
+        stored = await asyncio.gather(*(one(app, payloads) for app, payloads in zip(apps, bodies, strict=True)))
+        elapsed = time.perf_counter() - started
+    expected = sum(len(b) for batches_ in work for b in batches_)
+    if sum(stored) != expected:
+        raise RuntimeError(f"the service created {sum(stored)} of {expected} measurements")
+    return Rate(sum(stored), elapsed, sum(len(batches_) for batches_ in work))
+
+
+async def _last_seq(connection: asyncpg.Connection, space_id: UUID) -> int:
+    sql = "SELECT coalesce(max(seq), 0) FROM vital_measurements WHERE space_id = $1"
+    return int(await connection.fetchval(sql, space_id))
+
+
+async def insert_directly(dsn: str, spaces: list[UUID], work: list[list[list[dict[str, Any]]]]) -> Rate:
+    """The same rows, the service's statement, asyncpg, one transaction per batch."""
+    writer = f"app:{APP_CLIENT_ID}"
+    pool = await asyncpg.create_pool(dsn, min_size=len(spaces), max_size=len(spaces))
+    try:
+
+        async def one(space_id: UUID, batches_: list[list[dict[str, Any]]]) -> int:
+            stored = 0
+            async with pool.acquire() as connection:
+                seq = await _last_seq(connection, space_id)
+                for batch in batches_:
+                    now = datetime.now(UTC)
+                    rows = [row_of(item, space_id, writer, now, seq + 1 + i) for i, item in enumerate(batch)]
+                    seq += len(rows)
+                    args = [value for row in rows for value in row]
+                    async with connection.transaction():
+                        returned = await connection.fetch(service_statement(len(rows)), *args)
+                    stored += len(returned)
+            return stored
+
+        started = time.perf_counter()
+        stored = await asyncio.gather(*(one(s, b) for s, b in zip(spaces, work, strict=True)))
+        elapsed = time.perf_counter() - started
+    finally:
+        await pool.close()
+    return Rate(sum(stored), elapsed, sum(len(batches_) for batches_ in work))
+
+
+async def copy_directly(dsn: str, spaces: list[UUID], work: list[list[list[dict[str, Any]]]]) -> Rate:
+    """For reference only: the same rows by COPY (no upsert, no RETURNING) — the table's ceiling."""
+    writer = f"app:{APP_CLIENT_ID}"
+    pool = await asyncpg.create_pool(dsn, min_size=len(spaces), max_size=len(spaces))
+    try:
+
+        async def one(space_id: UUID, batches_: list[list[dict[str, Any]]]) -> int:
+            async with pool.acquire() as connection:
+                seq = await _last_seq(connection, space_id)
+                for batch in batches_:
+                    now = datetime.now(UTC)
+                    rows = [row_of(item, space_id, writer, now, seq + 1 + i) for i, item in enumerate(batch)]
+                    seq += len(rows)
+                    await connection.copy_records_to_table(
+                        "vital_measurements", records=rows, columns=list(service._INSERT_COLUMNS)
+                    )
+            return sum(len(b) for b in batches_)
+
+        started = time.perf_counter()
+        stored = await asyncio.gather(*(one(s, b) for s, b in zip(spaces, work, strict=True)))
+        elapsed = time.perf_counter() - started
+    finally:
+        await pool.close()
+    return Rate(sum(stored), elapsed, sum(len(batches_) for batches_ in work))

@@ -1,0 +1,170 @@
+"""The bench's world: production settings, the server process, accounts, spaces, grants and tokens.
+
+People and apps are created through ``ens.spaces.service`` in this process, against the same
+database the server uses, and their tokens are minted with ``AccessTokens`` and the server's
+secret: the server verifies them, its door checks each grant in the database on every request and
+writes one access-history row per request, exactly as for a real phone or device app.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from uuid import UUID
+
+import httpx
+
+from ens import db
+from ens.app import all_tables
+from ens.auth.tokens import AccessTokens
+from ens.settings import Settings
+from ens.spaces.caller import SPACE_SCOPE, Caller
+from ens.spaces.service import Identity, create_app_grant, create_session_grant, sign_in_identity
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+TOKEN_TTL = 3 * 3600  # the whole run; a token still dies with its grant
+
+APP_CLIENT_ID = "bench-scale"
+APP_CLIENT_NAME = "Bench Scale (labelled device app)"
+PHONE_CLIENT_ID = "ens-phone"
+PHONE_CLIENT_NAME = "ENS phone app"
+APP_TYPES = ("body_weight", "heart_rate", "blood_pressure", "body_temperature")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def production_environment(database_url: str, port: int) -> dict[str, str]:
+    """What ``ens serve`` gets: production mode, a random secret, an issuer it never calls."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ENS_")}
+    env.update(
+        ENS_ENV="prod",
+        ENS_DATABASE_URL=database_url,
+        ENS_SECRET_KEY=secrets.token_urlsafe(48),
+        ENS_OIDC_ISSUER="https://idp.bench.invalid",
+        ENS_PUBLIC_URL=f"http://127.0.0.1:{port}",
+        ENS_LOG_LEVEL="WARNING",
+    )
+    return env
+
+
+def settings_of(env: dict[str, str]) -> Settings:
+    return Settings.from_env({k: v for k, v in env.items() if k.startswith("ENS_")})
+
+
+def migrate(env: dict[str, str]) -> None:
+    subprocess.run([str(BIN / "ens"), "migrate"], env=env, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)  # noqa: S603
+
+
+class Server:
+    """``ens serve --workers N`` on the port of ``env``'s public URL, stopped on exit."""
+
+    def __init__(self, env: dict[str, str], workers: int) -> None:
+        self.env = env
+        self.workers = workers
+        self.port = int(env["ENS_PUBLIC_URL"].rsplit(":", 1)[1])
+        self.base_url = env["ENS_PUBLIC_URL"]
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> Server:
+        command = [str(BIN / "ens"), "serve", "--host", "127.0.0.1", "--port", str(self.port)]
+        command += ["--workers", str(self.workers)]
+        self.process = subprocess.Popen(command, env=self.env, cwd=ROOT, start_new_session=True)  # noqa: S603
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"ens serve exited with {self.process.returncode}")
+            try:
+                if httpx.get(f"{self.base_url}/ready", timeout=1).status_code == 200:
+                    # Every worker has to be up: ask a few times more.
+                    for _ in range(4 * self.workers):
+                        httpx.get(f"{self.base_url}/ready", timeout=5)
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError("ens serve did not become ready in 60 s")
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process is None:
+            return
+        try:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout=20)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+
+@dataclass(frozen=True)
+class Person:
+    account_id: UUID
+    space_id: UUID
+    token: str  # the phone app's session: every right on the own space
+
+
+@dataclass(frozen=True)
+class DeviceApp:
+    space_id: UUID
+    token: str  # a labelled device app's token for one space, write + read of APP_TYPES
+
+
+class World:
+    """Creates people and apps in the bench process; tokens are signed with the server's secret."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.tokens = AccessTokens(settings)
+        self.engine = db.engine_for_url(settings.database_url)
+
+    async def __aenter__(self) -> World:
+        db.bind(self.engine, all_tables())
+        await db.start(self.engine, 4)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await db.stop(self.engine)
+
+    async def person(self, name: str) -> Person:
+        signed_in = await sign_in_identity(
+            Identity(
+                issuer=self.settings.effective_oidc_issuer,
+                sub=f"bench-{name}-{uuid.uuid4().hex[:8]}",
+                given_name=name.capitalize(),
+                family_name="Bench",
+            )
+        )
+        grant_id = await create_session_grant(signed_in.account_id, PHONE_CLIENT_ID, PHONE_CLIENT_NAME, "bench")
+        caller = Caller(
+            kind="person",
+            account_id=signed_in.account_id,
+            client_id=PHONE_CLIENT_ID,
+            grant_id=grant_id,
+            scopes=frozenset({SPACE_SCOPE}),
+        )
+        return Person(signed_in.account_id, signed_in.space_id, self.tokens.issue(caller, TOKEN_TTL))
+
+    async def device_app(self, person: Person) -> DeviceApp:
+        scopes = [f"vitals.{t}:{access}" for t in APP_TYPES for access in ("read", "write")]
+        grant_id = await create_app_grant(person.account_id, person.space_id, APP_CLIENT_ID, APP_CLIENT_NAME, scopes)
+        caller = Caller(
+            kind="app",
+            account_id=person.account_id,
+            client_id=APP_CLIENT_ID,
+            grant_id=grant_id,
+            scopes=frozenset(scopes),
+            space_id=person.space_id,
+        )
+        return DeviceApp(person.space_id, self.tokens.issue(caller, TOKEN_TTL))
