@@ -337,7 +337,9 @@ def local_midnight(day: date, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, datetime.min.time(), zone).astimezone(UTC)
 
 
-async def summarize(access: SpaceAccess, type_: str, bucket: Bucket, since: str | None, until: str | None) -> Summary:
+async def summarize(
+    access: SpaceAccess, type_: str | None, bucket: Bucket, since: str | None, until: str | None
+) -> Summary:
     """count, min, max and mean per day, week or month in the space's time zone, computed in SQL.
 
     Bucket boundaries are local midnights turned into instants here (SQLite knows no time zones),

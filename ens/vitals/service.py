@@ -538,7 +538,7 @@ def _original_float(original: float | Any) -> float | None:
 
 
 def _kept(update: Any, current: str | None) -> str | None:
-    return current if update is msgspec.UNSET else update  # type: ignore[no-any-return]
+    return current if update is msgspec.UNSET else update
 
 
 async def delete_measurement(access: SpaceAccess, measurement_id: UUID, if_match: str | None) -> None:

@@ -1,0 +1,213 @@
+"""The change feed (phone sync), corrections by hand, deletions and their tombstones, the purge."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from ens import db
+from ens.api import Cursors
+from ens.vitals.service import purge_tombstones
+from tests.vitals.conftest import VITALS, pressure, weight
+
+FEED = f"{VITALS}/changes"
+
+
+class Phone:
+    """A phone's local copy, kept only from the change feed."""
+
+    def __init__(self, client, who) -> None:
+        self.client, self.who = client, who
+        self.view: dict[str, dict] = {}
+        self.cursor: str | None = None
+
+    async def sync(self, limit: int = 500) -> int:
+        pages = 0
+        while True:
+            query = f"limit={limit}" + (f"&cursor={self.cursor}" if self.cursor else "")
+            response = await self.client.get(f"{FEED}?{query}", headers=self.who.headers)
+            assert response.status_code == 200, response.text
+            body = response.json()
+            for change in body["changes"]:
+                if change["op"] == "upsert":
+                    self.view[change["measurement"]["id"]] = change["measurement"]
+                else:
+                    assert change["op"] == "delete"
+                    self.view.pop(change["id"], None)
+            self.cursor = body["nextCursor"]
+            pages += 1
+            if not body["hasMore"]:
+                return pages
+
+
+async def server_view(get_all, who) -> dict[str, dict]:
+    return {item["id"]: item for item in await get_all(who)}
+
+
+async def test_the_feed_replays_a_phones_view_exactly(client, person, make_app_token, post_vitals, get_all):
+    scale = await make_app_token(person, ["vitals.body_weight:write", "vitals.blood_pressure:write"])
+    phone = Phone(client, person)
+    assert await phone.sync() == 1 and phone.view == {}
+    first = await post_vitals(scale, [weight(70 + i, minutes_ago=100 - i, clientRecordId=f"s{i}") for i in range(12)])
+    typed = await post_vitals(person, [pressure(125, 82, minutes_ago=3), weight(69.5, minutes_ago=2)])
+    assert await phone.sync(limit=5) == 3  # 14 changes, 5 at a time
+    assert phone.view == await server_view(get_all, person)
+    # Replacements, a no-op re-send, a correction by hand, deletions of both kinds.
+    await post_vitals(scale, [weight(90, clientRecordId="s3", clientRecordVersion=1)])
+    await post_vitals(scale, [weight(91, clientRecordId="s4", clientRecordVersion=0)])
+    typed_ids = [item["id"] for item in typed.json()["items"]]
+    correction = {"value": 68.9, "note": "corrigé"}
+    patched = await client.patch(f"{VITALS}/{typed_ids[1]}", json=correction, headers=person.headers)
+    assert patched.status_code == 200, patched.text
+    deleted = [first.json()["items"][0]["id"], typed_ids[0]]
+    for measurement_id in deleted:
+        assert (await client.delete(f"{VITALS}/{measurement_id}", headers=person.headers)).status_code == 204
+    await phone.sync(limit=2)
+    assert phone.view == await server_view(get_all, person)
+    assert not set(deleted) & set(phone.view)
+    assert phone.view[typed_ids[1]]["value"] == 68.9 and phone.view[typed_ids[1]]["note"] == "corrigé"
+    # Nothing new: an empty page and a cursor that still works.
+    before = phone.cursor
+    await phone.sync()
+    body = (await client.get(f"{FEED}?cursor={before}", headers=person.headers)).json()
+    assert body["changes"] == [] and body["hasMore"] is False
+
+
+async def test_expired_and_forged_feed_cursors(client, person, settings, post_vitals):
+    await post_vitals(person, [weight()])
+    cursors = Cursors(settings.secret_key)
+    purpose = f"vitals.changes:{person.space_id}"
+    old = (datetime.now(UTC) - timedelta(days=settings.tombstone_retention_days + 1)).timestamp()
+    expired = await client.get(f"{FEED}?cursor={cursors.encode(purpose, [0, old])}", headers=person.headers)
+    assert expired.status_code == 410
+    assert expired.json()["type"] == "urn:ens:problem:gone"
+    recent = (datetime.now(UTC) - timedelta(days=settings.tombstone_retention_days - 1)).timestamp()
+    fine = await client.get(f"{FEED}?cursor={cursors.encode(purpose, [0, recent])}", headers=person.headers)
+    assert fine.status_code == 200
+    forged = Cursors("another-secret-key-of-sufficient-length-0123456789").encode(purpose, [0, recent])
+    assert (await client.get(f"{FEED}?cursor={forged}", headers=person.headers)).status_code == 400
+    # A cursor of another space's feed is refused too.
+    other = cursors.encode("vitals.changes:00000000-0000-0000-0000-000000000000", [0, recent])
+    assert (await client.get(f"{FEED}?cursor={other}", headers=person.headers)).status_code == 400
+    assert (await client.get(f"{FEED}?limit=0", headers=person.headers)).status_code in (400, 422)
+
+
+async def test_purge_removes_old_tombstones_and_cursors_from_before_them_are_gone(client, person, post_vitals):
+    created = await post_vitals(person, [weight(70, minutes_ago=3), weight(71, minutes_ago=2)])
+    ids = [item["id"] for item in created.json()["items"]]
+    phone = Phone(client, person)
+    await phone.sync()
+    stale_cursor = phone.cursor
+    for measurement_id in ids:
+        await client.delete(f"{VITALS}/{measurement_id}", headers=person.headers)
+    await phone.sync()
+    assert phone.view == {}
+    synced_cursor = phone.cursor
+    # The first deletion is older than the retention; the second is not.
+    await db.fetch(
+        "UPDATE vital_tombstones SET deleted_at = {} WHERE space_id = {} AND id = {}",
+        datetime.now(UTC) - timedelta(days=91),
+        person.space_id,
+        ids[0],
+    )
+    assert await purge_tombstones(90) >= 1
+    left = await db.fetch("SELECT id FROM vital_tombstones WHERE space_id = {}", person.space_id)
+    assert [str(row["id"]) for row in left] == [ids[1]]
+    # A phone that had not seen the purged deletion must resync; one that had is fine.
+    assert (await client.get(f"{FEED}?cursor={stale_cursor}", headers=person.headers)).status_code == 410
+    assert (await client.get(f"{FEED}?cursor={synced_cursor}", headers=person.headers)).status_code == 200
+    fresh = Phone(client, person)
+    await fresh.sync()
+    assert fresh.view == {}
+
+
+async def test_corrections_by_hand(client, person, make_app_token, post_vitals):
+    typed = await post_vitals(person, [weight(70)])
+    path = f"{VITALS}/{typed.json()['items'][0]['id']}"
+    current = await client.get(path, headers=person.headers)
+    stale = await client.patch(path, json={"value": 71}, headers={**person.headers, "If-Match": '"nope"'})
+    assert stale.status_code == 412
+    patched = await client.patch(
+        path, json={"value": 160, "unit": "[lb_av]"}, headers={**person.headers, "If-Match": current.headers["etag"]}
+    )
+    assert patched.status_code == 200, patched.text
+    body = patched.json()
+    assert (body["value"], body["originalValue"], body["originalUnit"]) == (72.575, 160, "[lb_av]")
+    bad = await client.patch(path, json={"value": 4000}, headers=person.headers)
+    assert bad.status_code == 422 and [e["pointer"] for e in bad.json()["errors"]] == ["/value"]
+    future = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    bad = await client.patch(path, json={"effectiveAt": future}, headers=person.headers)
+    assert bad.status_code == 422 and [e["pointer"] for e in bad.json()["errors"]] == ["/effectiveAt"]
+    unknown = await client.patch(path, json={"type": "heart_rate"}, headers=person.headers)
+    assert unknown.status_code in (400, 422)
+    cleared = await client.patch(path, json={"note": "à jeun"}, headers=person.headers)
+    assert cleared.json()["note"] == "à jeun"
+    cleared = await client.patch(path, json={"note": None}, headers=person.headers)
+    assert "note" not in cleared.json()
+    # An app's measure is the app's to correct (with a higher clientRecordVersion).
+    scale = await make_app_token(person, ["vitals.body_weight:write", "vitals.body_weight:read"])
+    sent = await post_vitals(scale, [weight(80, clientRecordId="x")])
+    app_path = f"{VITALS}/{sent.json()['items'][0]['id']}"
+    refused = await client.patch(app_path, json={"value": 81}, headers=person.headers)
+    assert refused.status_code == 409
+    assert (await client.patch(app_path, json={"value": 81}, headers=scale.headers)).status_code == 403
+    bp = await post_vitals(person, [pressure(130, 85)])
+    bp_path = f"{VITALS}/{bp.json()['items'][0]['id']}"
+    wrong = await client.patch(bp_path, json={"components": {"systolic": 70, "diastolic": 85}}, headers=person.headers)
+    assert wrong.status_code == 422 and wrong.json()["errors"][0]["pointer"] == "/components/systolic"
+    fixed = await client.patch(bp_path, json={"components": {"systolic": 128, "diastolic": 84}}, headers=person.headers)
+    assert fixed.json()["components"] == {"systolic": 128, "diastolic": 84}
+
+
+async def test_deletions(client, person, make_app_token, post_vitals):
+    scale = await make_app_token(person, ["vitals.body_weight:write", "vitals.body_weight:read"])
+    other = await make_app_token(person, ["vitals.body_weight:write"])
+    own = (await post_vitals(scale, [weight(80)])).json()["items"][0]["id"]
+    typed = (await post_vitals(person, [weight(70)])).json()["items"][0]["id"]
+    assert (await client.delete(f"{VITALS}/{typed}", headers=scale.headers)).status_code == 403
+    assert (await client.delete(f"{VITALS}/{own}", headers=other.headers)).status_code == 403
+    current = await client.get(f"{VITALS}/{own}", headers=scale.headers)
+    assert (await client.delete(f"{VITALS}/{own}", headers={**scale.headers, "If-Match": '"x"'})).status_code == 412
+    response = await client.delete(f"{VITALS}/{own}", headers={**scale.headers, "If-Match": current.headers["etag"]})
+    assert response.status_code == 204
+    assert (await client.get(f"{VITALS}/{own}", headers=scale.headers)).status_code == 404
+    assert (await client.delete(f"{VITALS}/{own}", headers=scale.headers)).status_code == 404
+    feed = (await client.get(FEED, headers=person.headers)).json()["changes"]
+    assert feed[-1] == {"op": "delete", "id": own}
+
+
+@pytest.mark.postgres_only
+@pytest.mark.skipif(
+    not os.environ.get("ENS_DATABASE_URL", "").startswith("postgres"),
+    reason="commit order differing from number order needs concurrent transactions: PostgreSQL only",
+)
+async def test_the_feed_never_skips_a_change_under_concurrent_writers(
+    client, person, make_app_token, post_vitals, get_all
+):
+    apps = [await make_app_token(person, ["vitals.body_weight:write"]) for _ in range(6)]
+    phone = Phone(client, person)
+    stop = asyncio.Event()
+
+    async def write(app, n: int) -> None:
+        for batch in range(12):
+            items = [weight(60 + (i % 30), minutes_ago=i + 1, clientRecordId=f"{n}-{batch}-{i}") for i in range(5)]
+            if batch % 3 == 2:  # replacements, renumbered in the feed
+                items = [weight(61, clientRecordId=f"{n}-{batch - 1}-{i}", clientRecordVersion=1) for i in range(5)]
+            assert (await post_vitals(app, items)).status_code == 201
+
+    async def read() -> int:
+        rounds = 0
+        while not stop.is_set():
+            await phone.sync(limit=7)
+            rounds += 1
+        return rounds
+
+    reader = asyncio.create_task(read())
+    await asyncio.gather(*(write(app, n) for n, app in enumerate(apps)))
+    stop.set()
+    assert await reader > 1
+    await phone.sync()
+    assert phone.view == await server_view(get_all, person)
