@@ -1,4 +1,4 @@
-"""``ens serve | migrate | demo | apps ... | dev token``."""
+"""``ens serve | migrate | demo | purge | apps ... | dev token``."""
 
 from __future__ import annotations
 
@@ -46,6 +46,26 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
     )
 
 
+def _purge(settings: Settings) -> None:
+    """Remove vitals deletion tombstones older than ENS_TOMBSTONE_RETENTION_DAYS (run it daily)."""
+    from ens import db
+    from ens.app import all_tables
+    from ens.vitals.service import purge_tombstones
+
+    engine = db.engine_for_url(settings.database_url)
+
+    async def run() -> int:
+        db.bind(engine, all_tables())
+        await db.start(engine, 2)
+        try:
+            return await purge_tombstones(settings.tombstone_retention_days)
+        finally:
+            await db.stop(engine)
+
+    removed = asyncio.run(run())
+    print(f"purged {removed} tombstone(s) older than {settings.tombstone_retention_days} days")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="ens", description="ENS patient health space backend")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -55,6 +75,7 @@ def main(argv: list[str] | None = None) -> None:
     serve.add_argument("--workers", type=int, default=1)
     sub.add_parser("migrate", help="apply every migration")
     sub.add_parser("demo", help="seed a demo holder")
+    sub.add_parser("purge", help="remove vitals deletion tombstones older than the retention (run it daily)")
     apps = sub.add_parser("apps", help="labelled apps (OAuth clients)")
     apps_sub = apps.add_subparsers(dest="apps_command", required=True)
     register = apps_sub.add_parser("register", help="register a labelled app; prints its client_id (and secret once)")
@@ -74,6 +95,8 @@ def main(argv: list[str] | None = None) -> None:
         _serve(settings, args.host, args.port, args.workers)
     elif args.command == "migrate":
         _migrate(settings)
+    elif args.command == "purge":
+        _purge(settings)
     elif args.command == "demo":
         from ens.demo import seed_demo
 

@@ -2,27 +2,202 @@
 
 from __future__ import annotations
 
+import random
+import uuid
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
 from rich.console import Console
-from rich.progress import Progress
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from ens import db
 from ens.app import all_tables
 from ens.auth.dev_identities import DEV_IDENTITIES, dev_sub
 from ens.settings import Settings
-from ens.spaces.service import Identity, sign_in_identity
+from ens.spaces.caller import SPACE_SCOPE, Caller
+from ens.spaces.door import SpaceAccess, SpaceRef
+from ens.spaces.service import Identity, create_app_grant, sign_in_identity
+from ens.vitals.service import record_measurements
 
 DEMO_IDENTITY = "camille"
+DEMO_SCALE_CLIENT = "demo-scale"
+DEMO_SCALE_NAME = "Balance connectée (démo)"
+DEMO_SCALE_TYPES = ("body_weight", "blood_pressure", "heart_rate", "steps_per_day")
+BATCH = 500
+
+
+def _stamp(day: date, hour: int, minute: int, zone: ZoneInfo) -> str:
+    return datetime.combine(day, time(hour, minute), zone).astimezone(UTC).isoformat()
+
+
+def demo_measures(today: date, zone: ZoneInfo) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """A plausible year: the scale app's daily weight, pressure and steps; a few values typed by hand.
+
+    Seeded, and every item carries a ``clientRecordId``, so running ``ens demo`` again changes nothing.
+    """
+    rng = random.Random(2026)  # noqa: S311 - demo data, not secrets; seeded so reruns are identical
+    device = {"manufacturer": "DemoTech", "model": "Balance BT-2", "identifier": "demo-00042"}
+    from_app: list[dict[str, Any]] = []
+    by_hand: list[dict[str, Any]] = []
+    first = today - timedelta(days=365)
+    for n in range(365):
+        day = first + timedelta(days=n)
+        if rng.random() < 0.85:
+            trend = 68.4 - 1.8 * n / 365 + 0.6 * ((day.month in (12, 1)) - 0.3)
+            from_app.append(
+                {
+                    "type": "body_weight",
+                    "value": round(trend + rng.gauss(0, 0.35), 2),
+                    "unit": "kg",
+                    "effectiveAt": _stamp(day, 7, rng.randrange(0, 40), zone),
+                    "clientRecordId": f"w-{day}",
+                    "recordingMethod": "automatic",
+                    "device": device,
+                }
+            )
+        if day.weekday() in (0, 3, 5):
+            systolic = rng.randrange(112, 136)
+            at = _stamp(day, 8, rng.randrange(0, 30), zone)
+            from_app.append(
+                {
+                    "type": "blood_pressure",
+                    "components": {"systolic": systolic, "diastolic": systolic - rng.randrange(35, 50)},
+                    "unit": "mm[Hg]",
+                    "effectiveAt": at,
+                    "clientRecordId": f"bp-{day}",
+                    "bodyPosition": "sitting",
+                    "measurementLocation": "left arm",
+                    "device": device,
+                }
+            )
+            from_app.append(
+                {
+                    "type": "heart_rate",
+                    "value": rng.randrange(56, 78),
+                    "unit": "/min",
+                    "effectiveAt": at,
+                    "clientRecordId": f"hr-{day}",
+                    "device": device,
+                }
+            )
+        from_app.append(
+            {
+                "type": "steps_per_day",
+                "value": max(800, int(rng.gauss(8200 if day.weekday() < 5 else 11000, 2500))),
+                "unit": "1/(24.h)",
+                "effectiveAt": _stamp(day, 23, 30, zone),
+                "clientRecordId": f"steps-{day}",
+            }
+        )
+        if n == 3:
+            by_hand.append({"type": "body_height", "value": 1.68, "unit": "m", "effectiveAt": _stamp(day, 9, 0, zone)})
+        if day.day == 1:
+            by_hand.append(
+                {
+                    "type": "waist_circumference",
+                    "value": round(78 - n / 120 + rng.gauss(0, 0.5), 1),
+                    "unit": "cm",
+                    "effectiveAt": _stamp(day, 8, 15, zone),
+                }
+            )
+            by_hand.append(
+                {
+                    "type": "blood_glucose",
+                    "value": round(rng.uniform(0.82, 1.02), 2),
+                    "unit": "g/L",
+                    "glucoseMoment": "fasting",
+                    "effectiveAt": _stamp(day, 7, 45, zone),
+                    "note": "Lecteur de glycémie, à jeun",
+                }
+            )
+        if 300 <= n < 304:  # a winter cold: temperature and pain typed by hand
+            by_hand.append(
+                {
+                    "type": "body_temperature",
+                    "value": round(38.6 - 0.5 * (n - 300) + rng.gauss(0, 0.1), 1),
+                    "unit": "Cel",
+                    "effectiveAt": _stamp(day, 19, 0, zone),
+                    "measurementLocation": "oral",
+                }
+            )
+            by_hand.append(
+                {
+                    "type": "pain_severity",
+                    "value": 5 - (n - 300),
+                    "unit": "{score}",
+                    "effectiveAt": _stamp(day, 19, 5, zone),
+                }
+            )
+    for index, item in enumerate(by_hand):
+        item["clientRecordId"] = f"hand-{index}"
+        item["recordingMethod"] = "manual"
+    return from_app, by_hand
+
+
+async def _seed_vitals(space_id: UUID, account_id: UUID, progress: Progress) -> tuple[int, int]:
+    """The demo scale app (a labelled app with its own grant) and the holder typing by hand."""
+    row = await db.fetch_one(
+        "SELECT id, status, timezone, birthdate, sex, given_name, family_name, holder_account_id "
+        "FROM spaces WHERE id = {}",
+        space_id,
+    )
+    assert row is not None
+    space = SpaceRef(**row)
+    scopes = [f"vitals.{code}:{mode}" for code in DEMO_SCALE_TYPES for mode in ("read", "write")]
+    grant_id = await create_app_grant(account_id, space_id, DEMO_SCALE_CLIENT, DEMO_SCALE_NAME, scopes)
+    scale = SpaceAccess(
+        space=space,
+        caller=Caller(
+            kind="app",
+            account_id=account_id,
+            client_id=DEMO_SCALE_CLIENT,
+            grant_id=grant_id,
+            scopes=frozenset(scopes),
+            space_id=space_id,
+        ),
+        role="app",
+    )
+    holder = SpaceAccess(
+        space=space,
+        caller=Caller(
+            kind="person",
+            account_id=account_id,
+            client_id="ens-mobile",
+            grant_id=uuid.uuid4(),
+            scopes=frozenset({SPACE_SCOPE}),
+        ),
+        role="holder",
+    )
+    from_app, by_hand = demo_measures(datetime.now(ZoneInfo(space.timezone)).date(), ZoneInfo(space.timezone))
+    task = progress.add_task("A year of measures", total=len(from_app) + len(by_hand))
+    created = 0
+    for access, items in ((scale, from_app), (holder, by_hand)):
+        for start in range(0, len(items), BATCH):
+            batch = items[start : start + BATCH]
+            result = await record_measurements(access, batch)
+            created += sum(item.result == "created" for item in result.items)
+            progress.advance(task, len(batch))
+    return len(from_app) + len(by_hand), created
 
 
 async def seed_demo(settings: Settings) -> None:
     """Create (or refresh) the demo holder's account and space, then say how to use them."""
-    console = Console()
+    console = Console(soft_wrap=True)  # commands stay copyable on one line
     engine = db.engine_for_url(settings.database_url)
     db.bind(engine, all_tables())
     await db.start(engine, 2)
     try:
         identity = DEV_IDENTITIES[DEMO_IDENTITY]
-        with Progress(console=console, transient=True) as progress:
+        columns = (
+            SpinnerColumn(),
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+        )
+        with Progress(*columns, console=console) as progress:
             task = progress.add_task("Demo holder", total=1)
             signed_in = await sign_in_identity(
                 Identity(
@@ -37,10 +212,17 @@ async def seed_demo(settings: Settings) -> None:
                 )
             )
             progress.advance(task)
+            measures, created = await _seed_vitals(signed_in.space_id, signed_in.account_id, progress)
         console.print(f"Demo holder: {identity.given_name} {identity.family_name}, space {signed_in.space_id}")
+        console.print(
+            f"Vitals: {measures} measures over a year ({created} new), from the app '{DEMO_SCALE_NAME}' and by hand"
+        )
         console.print("Try it:")
         console.print(f"  TOKEN=$(.venv/bin/ens dev token {DEMO_IDENTITY})")
         console.print(f'  curl -H "Authorization: Bearer $TOKEN" {settings.public_url}/v1/me')
         console.print(f'  curl -H "Authorization: Bearer $TOKEN" {settings.public_url}/v1/spaces/me')
+        vitals = f"{settings.public_url}/v1/spaces/me/vitals"
+        console.print(f'  curl -H "Authorization: Bearer $TOKEN" "{vitals}?type=body_weight&limit=5"')
+        console.print(f'  curl -H "Authorization: Bearer $TOKEN" "{vitals}/summary?type=body_weight&bucket=month"')
     finally:
         await db.stop(engine)
