@@ -14,11 +14,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 
 from ens import db
 from ens.app import all_tables
-from ens.auth.dev_identities import DEV_IDENTITIES, dev_sub
+from ens.auth.dev_identities import DEV_IDENTITIES, as_identity
 from ens.settings import Settings
 from ens.spaces.caller import SPACE_SCOPE, Caller
 from ens.spaces.door import SpaceAccess, SpaceRef
-from ens.spaces.service import Identity, create_app_grant, sign_in_identity
+from ens.spaces.service import create_app_grant, sign_in_identity
 from ens.vitals.service import record_measurements
 
 DEMO_IDENTITY = "camille"
@@ -199,18 +199,7 @@ async def seed_demo(settings: Settings) -> None:
         )
         with Progress(*columns, console=console) as progress:
             task = progress.add_task("Demo holder", total=1)
-            signed_in = await sign_in_identity(
-                Identity(
-                    issuer=settings.effective_oidc_issuer,
-                    sub=dev_sub(identity),
-                    given_name=identity.given_name,
-                    family_name=identity.family_name,
-                    birthdate=identity.birthdate,
-                    gender=identity.gender,
-                    birthplace=identity.birthplace or None,
-                    email=identity.email,
-                )
-            )
+            signed_in = await sign_in_identity(as_identity(identity, settings.effective_oidc_issuer))
             progress.advance(task)
             measures, created = await _seed_vitals(signed_in.space_id, signed_in.account_id, progress)
         console.print(f"Demo holder: {identity.given_name} {identity.family_name}, space {signed_in.space_id}")

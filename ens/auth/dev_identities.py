@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from ens.spaces.service import Identity
+
 
 @dataclass(frozen=True)
 class DevIdentity:
@@ -75,3 +77,17 @@ DEV_SUB_PREFIX = "dev-"
 def dev_sub(identity: DevIdentity) -> str:
     """A stable pseudonymous subject, as FranceConnect gives one per relying party."""
     return f"{DEV_SUB_PREFIX}{identity.key}-0001"
+
+
+def as_identity(identity: DevIdentity, issuer: str) -> Identity:
+    """The test identity as the embedded provider asserts it (same issuer, same subject)."""
+    return Identity(
+        issuer=issuer,
+        sub=dev_sub(identity),
+        given_name=identity.given_name,
+        family_name=identity.family_name,
+        birthdate=identity.birthdate,
+        gender=identity.gender,
+        birthplace=identity.birthplace or None,
+        email=identity.email,
+    )

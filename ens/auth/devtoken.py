@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from ens import db
 from ens.app import all_tables
-from ens.auth.dev_identities import DEV_IDENTITIES, dev_sub
+from ens.auth.dev_identities import DEV_IDENTITIES, as_identity
 from ens.auth.tokens import AccessTokens
 from ens.settings import Settings
 from ens.spaces.caller import SPACE_SCOPE, Caller
-from ens.spaces.service import Identity, create_session_grant, sign_in_identity
+from ens.spaces.service import create_session_grant, sign_in_identity
 
 DEV_CLIENT_ID = "ens-mobile"
 DEV_CLIENT_NAME = "ENS (jeton de développement)"
@@ -21,18 +21,7 @@ async def dev_token(settings: Settings, identity_key: str, ttl: int | None = Non
     identity = DEV_IDENTITIES.get(identity_key)
     if identity is None:
         raise KeyError(f"unknown test identity {identity_key!r}; known: {', '.join(DEV_IDENTITIES)}")
-    signed_in = await sign_in_identity(
-        Identity(
-            issuer=settings.effective_oidc_issuer,
-            sub=dev_sub(identity),
-            given_name=identity.given_name,
-            family_name=identity.family_name,
-            birthdate=identity.birthdate,
-            gender=identity.gender,
-            birthplace=identity.birthplace or None,
-            email=identity.email,
-        )
-    )
+    signed_in = await sign_in_identity(as_identity(identity, settings.effective_oidc_issuer))
     grant_id = await create_session_grant(signed_in.account_id, DEV_CLIENT_ID, DEV_CLIENT_NAME, "ens dev token")
     caller = Caller(
         kind="person",

@@ -1,6 +1,4 @@
-from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-
-from ens.db import run_ddl
+from ens.db import ddl_migration
 
 ID = "2026-11-24T09:00:00:000000"
 VERSION = "1.38.0"
@@ -110,13 +108,4 @@ STATEMENTS = [
 ]
 
 
-async def forwards() -> MigrationManager:
-    manager = MigrationManager(migration_id=ID, app_name="auth", description=DESCRIPTION)
-
-    async def create() -> None:
-        from ens.db import current
-
-        await run_ddl(current(), STATEMENTS)
-
-    manager.add_raw(create)
-    return manager
+forwards = ddl_migration(ID, "auth", DESCRIPTION, STATEMENTS)

@@ -1,6 +1,4 @@
-from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-
-from ens.db import run_ddl
+from ens.db import ddl_migration
 
 ID = "2026-11-23T12:30:00:000000"
 VERSION = "1.38.0"
@@ -82,13 +80,4 @@ STATEMENTS = [
 ]
 
 
-async def forwards() -> MigrationManager:
-    manager = MigrationManager(migration_id=ID, app_name="spaces", description=DESCRIPTION)
-
-    async def create() -> None:
-        from ens.db import current
-
-        await run_ddl(current(), STATEMENTS)
-
-    manager.add_raw(create)
-    return manager
+forwards = ddl_migration(ID, "spaces", DESCRIPTION, STATEMENTS)
