@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from uuid import UUID
 
+from piccolo.table import Table
+
 from ens.db import bound_tables, fetch, fetch_one, write_transaction
 from ens.errors import Conflict, Gone, NotFound
 from ens.spaces.door import SpaceRef
@@ -205,13 +207,20 @@ async def reopen_space(space_id: UUID) -> None:
 
 
 async def erase_space(space_id: UUID) -> None:
-    """Delete every row of the space, in every table that has a ``space_id``, in one transaction."""
+    """Delete every row of the space, in every table that has a ``space_id``, in one transaction.
+
+    Grants go after the rows that reference them (refresh tokens, codes), the space row last.
+    """
+    referenced_last = (Grant, Space)
+    tables = [t for t in bound_tables() if t not in referenced_last and _has_space_id(t)]
     async with write_transaction():
-        for table in bound_tables():
-            if table is Space or "space_id" not in {c._meta.name for c in table._meta.columns}:
-                continue
+        for table in (*tables, Grant):
             await fetch(f"DELETE FROM {table._meta.tablename} WHERE space_id = {{}}", space_id)
         await fetch("DELETE FROM spaces WHERE id = {}", space_id)
+
+
+def _has_space_id(table: type[Table]) -> bool:
+    return "space_id" in {column._meta.name for column in table._meta.columns}
 
 
 # ---------------------------------------------------------------------------------------------

@@ -305,3 +305,23 @@ async def test_caller_is_bound_to_grant(fake_settings):
         scopes=frozenset({"space"}),
     )
     assert AccessTokens(fake_settings).verify(AccessTokens(fake_settings).issue(caller)).grant_id == caller.grant_id
+
+
+async def test_erasing_a_space_removes_its_app_grants_and_their_refresh_tokens(fake_login, fake_settings, fake_client):
+    sub = f"erase-{uuid.uuid4().hex[:10]}"
+    _, app_tokens = await _app_tokens(fake_login, fake_settings, ["vitals.body_weight:write"], sub=sub)
+    _, phone = await _phone_tokens_for(fake_login, fake_settings, sub)
+    space_id = app_tokens["space"]
+    assert await db.fetch("SELECT id FROM refresh_tokens WHERE space_id = {}", uuid.UUID(space_id))
+    erased = await fake_client.delete("/v1/spaces/me?erase=true", headers=bearer(phone["access_token"]))
+    assert erased.status_code == 204, erased.text
+    for table in ("grants", "refresh_tokens", "authorization_codes", "spaces"):
+        column = "id" if table == "spaces" else "space_id"
+        rows = await db.fetch(f"SELECT * FROM {table} WHERE {column} = {{}}", uuid.UUID(space_id))
+        assert rows == [], table
+    # The app's refresh token no longer exists; the phone's session survives the erase.
+    refused = await fake_client.post(
+        "/oauth/token", data={"grant_type": "refresh_token", "refresh_token": app_tokens["refresh_token"]}
+    )
+    assert refused.status_code in (400, 401)
+    assert (await fake_client.get("/v1/me", headers=bearer(phone["access_token"]))).status_code == 200
