@@ -47,23 +47,35 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
 
 
 def _purge(settings: Settings) -> None:
-    """Remove vitals deletion tombstones older than ENS_TOMBSTONE_RETENTION_DAYS (run it daily)."""
+    """Daily maintenance: vitals deletion tombstones past ENS_TOMBSTONE_RETENTION_DAYS, expired
+    idempotency keys, and login state nobody can use any more."""
+    from datetime import UTC, datetime
+
     from ens import db
     from ens.app import all_tables
+    from ens.auth.maintenance import purge_expired_login_state
+    from ens.idempotency import purge_expired
     from ens.vitals.service import purge_tombstones
 
     engine = db.engine_for_url(settings.database_url)
 
-    async def run() -> int:
+    async def run() -> dict[str, int]:
         db.bind(engine, all_tables())
         await db.start(engine, 2)
         try:
-            return await purge_tombstones(settings.tombstone_retention_days)
+            removed = {
+                f"tombstones older than {settings.tombstone_retention_days} days": await purge_tombstones(
+                    settings.tombstone_retention_days
+                ),
+                "expired idempotency keys": await purge_expired(),
+            }
+            removed.update(await purge_expired_login_state(settings, datetime.now(UTC)))
+            return removed
         finally:
             await db.stop(engine)
 
-    removed = asyncio.run(run())
-    print(f"purged {removed} tombstone(s) older than {settings.tombstone_retention_days} days")
+    for label, count in asyncio.run(run()).items():
+        print(f"purged {count} {label}")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -75,7 +87,7 @@ def main(argv: list[str] | None = None) -> None:
     serve.add_argument("--workers", type=int, default=1)
     sub.add_parser("migrate", help="apply every migration")
     sub.add_parser("demo", help="seed a demo holder")
-    sub.add_parser("purge", help="remove vitals deletion tombstones older than the retention (run it daily)")
+    sub.add_parser("purge", help="daily maintenance: old tombstones, expired idempotency keys and login state")
     apps = sub.add_parser("apps", help="labelled apps (OAuth clients)")
     apps_sub = apps.add_subparsers(dest="apps_command", required=True)
     register = apps_sub.add_parser("register", help="register a labelled app; prints its client_id (and secret once)")

@@ -1,0 +1,14 @@
+from ens.db import ddl_migration
+
+ID = "2026-11-24T09:30:00:000000"
+VERSION = "1.38.0"
+DESCRIPTION = "indexes for purging expired login state"
+
+STATEMENTS = [
+    "CREATE INDEX email_codes_expiry ON email_codes (expires_at)",
+    "CREATE INDEX authorization_codes_expiry ON authorization_codes (expires_at)",
+    "CREATE INDEX refresh_tokens_chain_start ON refresh_tokens (chain_started_at)",
+]
+
+
+forwards = ddl_migration(ID, "auth", DESCRIPTION, STATEMENTS)

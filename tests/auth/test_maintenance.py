@@ -1,0 +1,62 @@
+"""``ens purge``: expired login state goes, what can still be used stays."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from ens import db
+from ens.auth.maintenance import purge_expired_login_state
+from tests.auth.conftest import FakeLogin
+
+
+async def test_expired_login_attempts_and_old_chains_are_purged(fake_login, fake_settings):
+    expired: FakeLogin = fake_login()
+    await expired.start()
+    live: FakeLogin = fake_login()
+    await live.start()
+    attempts = await db.fetch("SELECT id FROM login_attempts ORDER BY created_at DESC LIMIT 2")
+    old_id, live_id = attempts[1]["id"], attempts[0]["id"]
+    now = datetime.now(UTC)
+    await db.fetch("UPDATE login_attempts SET expires_at = {} WHERE id = {}", now - timedelta(minutes=1), old_id)
+    removed = await purge_expired_login_state(fake_settings, now)
+    assert removed["login attempts"] >= 1
+    remaining = {row["id"] for row in await db.fetch("SELECT id FROM login_attempts")}
+    assert old_id not in remaining and live_id in remaining
+
+
+async def test_refresh_tokens_are_kept_until_their_chain_expires(fake_settings, person):
+    from ens.spaces.service import create_session_grant
+
+    grant_id = await create_session_grant(person.account_id, "ens-mobile", "ENS", "maintenance test")
+    now = datetime.now(UTC)
+    max_age = timedelta(seconds=fake_settings.refresh_token_max_age)
+    ids = {"old": uuid.uuid4(), "young": uuid.uuid4()}
+    for label, started in (("old", now - max_age - timedelta(hours=1)), ("young", now - max_age + timedelta(hours=1))):
+        await db.fetch(
+            """INSERT INTO refresh_tokens (id, token_hash, grant_id, account_id, client_id, kind, scopes,
+                                           chain_started_at, created_at, rotated_at)
+               VALUES ({}, {}, {}, {}, 'ens-mobile', 'session', 'space', {}, {}, {})""",
+            ids[label],
+            uuid.uuid4().hex,
+            grant_id,
+            person.account_id,
+            started,
+            started,
+            started,
+        )
+    await purge_expired_login_state(fake_settings, now)
+    left = {row["id"] for row in await db.fetch("SELECT id FROM refresh_tokens WHERE grant_id = {}", grant_id)}
+    assert left == {ids["young"]}
+
+
+def test_ens_purge_command_reports_each_kind(settings, migrated):
+    env = {**os.environ, "ENS_ENV": "dev", "ENS_DATABASE_URL": settings.database_url}
+    done = subprocess.run(
+        [sys.executable, "-m", "ens.cli", "purge"], env=env, capture_output=True, text=True, timeout=60, check=True
+    )
+    for label in ("tombstones", "idempotency keys", "login attempts", "refresh tokens"):
+        assert label in done.stdout
