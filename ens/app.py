@@ -19,6 +19,7 @@ from litestar.exceptions import (
     PermissionDeniedException,
     ValidationException,
 )
+from litestar.logging import LoggingConfig
 from litestar.middleware import DefineMiddleware
 from litestar.middleware.compression import CompressionMiddleware
 from litestar.openapi import OpenAPIConfig
@@ -33,6 +34,7 @@ from ens.auth.middleware import BearerAuthentication
 from ens.auth.routes import AuthWiring
 from ens.auth.tokens import AccessTokens
 from ens.idempotency import IdempotencyMiddleware
+from ens.log import logging_config
 from ens.openapi import document_problems
 from ens.overview.routes import SummaryController
 from ens.settings import Settings
@@ -277,6 +279,7 @@ def create_app(
             description="The patient health space API. Errors are RFC 9457 problem+json.",
         ),
         lifespan=[lifespan],
+        logging_config=LoggingConfig(**logging_config(settings.log_level.upper())),
         debug=False,
     )
     _check_every_space_route_has_the_door(app)

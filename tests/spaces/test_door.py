@@ -229,3 +229,31 @@ async def test_missing_bad_and_expired_tokens_are_401(client, settings, person):
         assert response.status_code == 401, headers
         assert response.json()["type"] == "urn:ens:problem:unauthorized"
         assert response.headers["www-authenticate"].startswith("Bearer")
+
+
+async def test_refusals_reach_the_security_log_with_ids_and_no_token(client, make_person):
+    import logging
+
+    from ens.log import KeyValueFormatter
+
+    alice = await make_person()
+    bob = await make_person()
+    lines: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(KeyValueFormatter().format(record))
+
+    handler = Collect()
+    logger = logging.getLogger("ens")
+    logger.addHandler(handler)
+    try:
+        await client.get(f"/v1/spaces/{bob.space_id}", headers=alice.headers)
+        await client.post("/v1/spaces/me/test-notes", json={"text": "secret note"}, headers=alice.headers)
+    finally:
+        logger.removeHandler(handler)
+    refused = [line for line in lines if "space_not_visible" in line]
+    assert len(refused) == 1
+    assert f"account_id={alice.account_id}" in refused[0] and "request_id=" in refused[0]
+    assert str(bob.space_id) not in refused[0]  # what was asked for is not echoed
+    assert all(alice.token not in line and "secret note" not in line for line in lines)
