@@ -25,7 +25,7 @@ import httpx
 import msgspec
 
 from bench.world import APP_CLIENT_ID, APP_CLIENT_NAME, DeviceApp
-from ens.vitals import service
+from ens.vitals import ingest as service
 
 PARIS = ZoneInfo("Europe/Paris")
 

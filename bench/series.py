@@ -23,7 +23,7 @@ import httpx
 import msgspec
 
 from bench.world import DeviceApp, Person
-from ens.vitals.queries import MEASUREMENT_COLUMNS
+from ens.vitals.reads import MEASUREMENT_COLUMNS
 
 ROWS_PER_FILLER_SPACE = 1000
 TYPES_SQL = "(ARRAY['body_weight', 'heart_rate', 'blood_pressure', 'body_temperature'])"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ens.overview.schemas import HolderSummary, SpaceSummary
 from ens.spaces.door import SpaceAccess
-from ens.vitals.queries import bmi_of, latest_values
+from ens.vitals.service import bmi_of, latest_values
 
 
 async def space_summary(access: SpaceAccess) -> SpaceSummary:

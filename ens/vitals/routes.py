@@ -1,4 +1,4 @@
-"""The vitals API: thin handlers over ``ens.vitals.service`` and ``ens.vitals.queries``."""
+"""The vitals API: thin handlers over ``ens.vitals.service``."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from ens.api import Cursors
 from ens.settings import Settings
 from ens.spaces.door import Access, Need
-from ens.vitals import queries, service
+from ens.vitals import service
 from ens.vitals.schemas import (
     BatchResult,
     Bucket,
@@ -34,7 +34,7 @@ IfMatch = Annotated[str | None, HeaderParameter(name="If-Match", required=False)
 
 @get("/v1/vital-types", tags=["vitals"], summary="The 10 measures: units, conversions, plausible ranges")
 async def list_vital_types() -> VitalTypeList:
-    return queries.vital_types()
+    return service.vital_types()
 
 
 class VitalsController(Controller):
@@ -62,10 +62,10 @@ class VitalsController(Controller):
         limit: Annotated[int | None, QueryParameter(required=False)] = None,
         cursor: Annotated[str | None, QueryParameter(required=False)] = None,
     ) -> Response[MeasurementPage] | Response[str]:
-        page = await queries.list_measurements(access, cursors, type_, since, until, limit, cursor)
+        page = await service.list_measurements(access, cursors, type_, since, until, limit, cursor)
         if request.accept.best_match(["application/json", CSV], default="application/json") == CSV:
             headers = {"Next-Cursor": page.next_cursor} if page.next_cursor else {}
-            return Response(queries.page_as_csv(page), media_type=CSV, headers=headers)
+            return Response(service.page_as_csv(page), media_type=CSV, headers=headers)
         return Response(page)
 
     @get("/summary", opt=READ, summary="count, min, max, mean per day, week or month (space time zone)")
@@ -77,7 +77,7 @@ class VitalsController(Controller):
         since: Annotated[str | None, QueryParameter(required=False)] = None,
         until: Annotated[str | None, QueryParameter(required=False)] = None,
     ) -> Summary:
-        return await queries.summarize(access, type_, bucket, since, until)
+        return await service.summarize(access, type_, bucket, since, until)
 
     @get("/changes", opt=READ, summary="Change feed for phone sync (upserts and deletions)")
     async def changes(
@@ -88,7 +88,7 @@ class VitalsController(Controller):
         cursor: Annotated[str | None, QueryParameter(required=False)] = None,
         limit: Annotated[int | None, QueryParameter(required=False)] = None,
     ) -> ChangeFeed:
-        return await queries.changes(access, cursors, cursor, limit, settings.tombstone_retention_days)
+        return await service.changes(access, cursors, cursor, limit, settings.tombstone_retention_days)
 
     @get("/{id:uuid}", opt=READ, summary="One measurement")
     async def read(self, access: Access, id: FromPath[UUID]) -> MeasurementRead:

@@ -1,0 +1,282 @@
+"""Batch ingestion: a batch of measures checked one by one, then stored in one transaction.
+
+The batch is one multi-row ``INSERT ... ON CONFLICT DO UPDATE ... RETURNING`` per chunk (the chunk
+sized to SQLite's variable limit), never a loop of round trips.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any, Literal
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+import msgspec
+
+from ens.api import json_pointer
+from ens.db import SQLITE_MAX_VARIABLES, fetch, fetch_one, write_transaction
+from ens.errors import FieldError, Forbidden, Invalid
+from ens.spaces.door import SpaceAccess
+from ens.vitals.catalogue import BY_CODE, STEPS_PER_DAY
+from ens.vitals.feed import take_feed_numbers
+from ens.vitals.local_time import zone_of
+from ens.vitals.rules import Canonical, check_context, check_time, check_values, float_or_none, vital_type_of
+from ens.vitals.schemas import BatchResult, ItemResult, MeasurementCreate, Result
+
+MAX_BATCH = 1000
+
+
+# Column order of the multi-row insert; one tuple of values per measure.
+_INSERT_COLUMNS = (
+    "id",
+    "space_id",
+    "type",
+    "value",
+    "systolic",
+    "diastolic",
+    "original_value",
+    "original_unit",
+    "effective_at",
+    "local_date",
+    "recording_method",
+    "writer",
+    "source_kind",
+    "source_client_id",
+    "source_name",
+    "client_record_id",
+    "client_record_version",
+    "device_manufacturer",
+    "device_model",
+    "device_identifier",
+    "body_position",
+    "measurement_location",
+    "glucose_moment",
+    "note",
+    "created_at",
+    "updated_at",
+    "seq",
+)
+# A replacement changes everything but identity, ownership and creation time.
+_REPLACED_COLUMNS = [
+    c for c in _INSERT_COLUMNS if c not in ("id", "space_id", "writer", "client_record_id", "created_at")
+]
+_ROWS_PER_STATEMENT = SQLITE_MAX_VARIABLES // len(_INSERT_COLUMNS)
+
+
+@dataclass(frozen=True)
+class Writer:
+    """Who writes: an app (its client id and name) or a person typing by hand."""
+
+    key: str
+    kind: Literal["app", "person"]
+    client_id: str
+    name: str
+
+
+async def writer_of(access: SpaceAccess) -> Writer:
+    """The writing app comes from the token's grant, never from the body; a person is named."""
+    caller = access.caller
+    if access.role == "app":
+        row = await fetch_one("SELECT client_name FROM grants WHERE id = {}", caller.grant_id)
+        name = row["client_name"] if row else caller.client_id
+        return Writer(key=f"app:{caller.client_id}", kind="app", client_id=caller.client_id, name=name)
+    row = await fetch_one(
+        "SELECT given_name || ' ' || family_name AS name FROM accounts WHERE id = {}", caller.account_id
+    )
+    name = row["name"] if row else ""
+    return Writer(key=f"person:{caller.account_id}", kind="person", client_id=caller.client_id, name=name)
+
+
+def _decode_error(prefix: str, error: msgspec.ValidationError) -> FieldError:
+    """msgspec's message (``... - at `$.a.b```) to a pointer under ``prefix``."""
+    message = str(error)
+    path = "$"
+    if " - at `" in message:
+        message, _, path = message.rpartition(" - at `")
+        path = path.rstrip("`")
+    pointer = prefix + json_pointer(path)
+    if message.startswith("Object contains unknown field `"):
+        field = message.removeprefix("Object contains unknown field `").rstrip("`")
+        pointer += "/" + field.replace("~", "~0").replace("/", "~1")
+        message = "unknown field"
+    return FieldError(pointer, message)
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    index: int
+    item: MeasurementCreate
+    canonical: Canonical
+    local_date: date
+    record_key: str | None
+
+
+def _prepare(raw_items: Sequence[Any], zone: ZoneInfo, now: datetime) -> tuple[list[_Prepared], list[FieldError]]:
+    errors: list[FieldError] = []
+    prepared: list[_Prepared] = []
+    seen_records: dict[str, int] = {}
+    seen_step_days: dict[date, int] = {}
+    for index, raw in enumerate(raw_items):
+        prefix = f"/measurements/{index}"
+        try:
+            item = msgspec.convert(raw, MeasurementCreate, strict=True)
+        except msgspec.ValidationError as exc:
+            errors.append(_decode_error(prefix, exc))
+            continue
+        vital = vital_type_of(item.type, f"{prefix}/type", errors)
+        if vital is None:
+            continue
+        count = len(errors)
+        canonical = check_values(vital, item.unit, item.value, item.components, prefix, errors)
+        check_time(item.effective_at, now, f"{prefix}/effectiveAt", errors)
+        check_context(vital, item.glucose_moment, prefix, errors)
+        local_day = item.effective_at.astimezone(zone).date()
+        record_key = item.client_record_id
+        if vital.code == STEPS_PER_DAY:
+            first = seen_step_days.setdefault(local_day, index)
+            if first != index:
+                errors.append(
+                    FieldError(
+                        f"{prefix}/effectiveAt",
+                        f"steps_per_day takes one value per day: {local_day} is also /measurements/{first}",
+                    )
+                )
+            # Without its own id, a day's count is keyed on the day: a re-send never duplicates it.
+            record_key = record_key or f"day:{local_day.isoformat()}"
+        if item.client_record_id is not None:
+            first = seen_records.setdefault(item.client_record_id, index)
+            if first != index:
+                errors.append(
+                    FieldError(f"{prefix}/clientRecordId", f"the same clientRecordId is /measurements/{first}")
+                )
+        if canonical is not None and len(errors) == count:
+            prepared.append(_Prepared(index, item, canonical, local_day, record_key))
+    return prepared, errors
+
+
+def _require_write_scopes(access: SpaceAccess, raw_items: Sequence[Any]) -> None:
+    if access.is_person:
+        return
+    types = {raw.get("type") for raw in raw_items if isinstance(raw, dict)}
+    missing = sorted(t for t in types if isinstance(t, str) and t in BY_CODE and not access.may(f"vitals.{t}:write"))
+    if missing:
+        scopes = ", ".join(f"vitals.{t}:write" for t in missing)
+        raise Forbidden(f"This app may not write {', '.join(missing)}: its authorization lacks {scopes}.")
+
+
+def _row(prepared: _Prepared, space_id: UUID, writer: Writer, now: datetime, seq: int) -> tuple[Any, ...]:
+    item, canonical = prepared.item, prepared.canonical
+    device = item.device
+    method = item.recording_method or ("manual" if writer.kind == "person" else "automatic")
+    return (
+        uuid.uuid4(),
+        space_id,
+        item.type,
+        float_or_none(canonical.value),
+        float_or_none(canonical.systolic),
+        float_or_none(canonical.diastolic),
+        msgspec.json.encode(canonical.original).decode(),
+        item.unit,
+        item.effective_at.astimezone(UTC),
+        prepared.local_date,
+        method,
+        writer.key,
+        writer.kind,
+        writer.client_id,
+        writer.name,
+        prepared.record_key,
+        item.client_record_version,
+        device.manufacturer if device else None,
+        device.model if device else None,
+        device.identifier if device else None,
+        item.body_position,
+        item.measurement_location,
+        item.glucose_moment,
+        item.note,
+        now,
+        now,
+        seq,
+    )
+
+
+def _upsert_sql(rows: int) -> str:
+    placeholders = "(" + ", ".join(["{}"] * len(_INSERT_COLUMNS)) + ")"
+    updates = ", ".join(f"{c} = excluded.{c}" for c in _REPLACED_COLUMNS)
+    return (
+        f"INSERT INTO vital_measurements ({', '.join(_INSERT_COLUMNS)}) VALUES "
+        + ", ".join([placeholders] * rows)
+        + " ON CONFLICT (space_id, writer, client_record_id) DO UPDATE SET "
+        + updates
+        + " WHERE excluded.client_record_version > vital_measurements.client_record_version"
+        + " RETURNING id, client_record_id"
+    )
+
+
+async def record_measurements(access: SpaceAccess, raw_items: Sequence[Any]) -> BatchResult:
+    """Store a batch of measures: all of them in one transaction, or none and a 422 naming each bad one.
+
+    A measure re-sent by the same writer with the same ``clientRecordId`` is replaced when its
+    ``clientRecordVersion`` is higher, else left as it is; the unique index decides, so two racing
+    requests cannot both create it.
+    """
+    if not 1 <= len(raw_items) <= MAX_BATCH:
+        detail = f"between 1 and {MAX_BATCH} measurements per request"
+        raise Invalid(f"Send {detail}.", [FieldError("/measurements", detail)])
+    _require_write_scopes(access, raw_items)
+    now = datetime.now(UTC)
+    writer = await writer_of(access)
+    prepared, errors = _prepare(raw_items, zone_of(access.space.timezone), now)
+    if errors:
+        raise Invalid(
+            f"{len({e.pointer.split('/')[2] for e in errors})} measurement(s) refused; nothing was stored.", errors
+        )
+    space_id = access.space_id
+    returned: list[dict[str, Any]] = []
+    async with write_transaction():
+        last = await take_feed_numbers(space_id, len(prepared))
+        first_seq = last - len(prepared) + 1
+        rows = [_row(p, space_id, writer, now, first_seq + n) for n, p in enumerate(prepared)]
+        for start in range(0, len(rows), _ROWS_PER_STATEMENT):
+            chunk = rows[start : start + _ROWS_PER_STATEMENT]
+            args = [value for row in chunk for value in row]
+            returned.extend(await fetch(_upsert_sql(len(chunk)), *args))
+        new_ids = {row[0] for row in rows}
+        inserted: set[UUID] = set()
+        outcome: dict[str, tuple[UUID, Result]] = {}
+        for returned_row in returned:
+            row_id = _uuid(returned_row["id"])
+            if row_id in new_ids:
+                inserted.add(row_id)
+            else:
+                outcome[returned_row["client_record_id"]] = (row_id, "replaced")
+        # Neither inserted nor replaced: the stored version was the same or higher. Rows without a
+        # clientRecordId always insert, so each of these has a key.
+        unchanged = [p.record_key for p, row in zip(prepared, rows, strict=True) if row[0] not in inserted]
+        unchanged_keys = [key for key in unchanged if key is not None and key not in outcome]
+        for start in range(0, len(unchanged_keys), 500):
+            keys = unchanged_keys[start : start + 500]
+            existing = await fetch(
+                "SELECT id, client_record_id FROM vital_measurements WHERE space_id = {} AND writer = {} "
+                f"AND client_record_id IN ({', '.join(['{}'] * len(keys))})",
+                space_id,
+                writer.key,
+                *keys,
+            )
+            for existing_row in existing:
+                outcome[existing_row["client_record_id"]] = (_uuid(existing_row["id"]), "unchanged")
+    items: list[ItemResult] = []
+    for p, row in zip(prepared, rows, strict=True):
+        if row[0] in inserted:
+            items.append(ItemResult(id=row[0], result="created"))
+        else:
+            assert p.record_key is not None
+            record_id, result = outcome[p.record_key]
+            items.append(ItemResult(id=record_id, result=result))
+    return BatchResult(items=items)
+
+
+def _uuid(value: object) -> UUID:
+    return value if isinstance(value, UUID) else UUID(str(value))

@@ -1,0 +1,70 @@
+"""The home screen's vitals: the latest value of each type, and the BMI computed from them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from ens.db import fetch
+from ens.vitals.catalogue import (
+    BLOOD_PRESSURE,
+    BMI_TYPE,
+    BODY_HEIGHT,
+    BODY_WEIGHT,
+    TYPE_CODES,
+    VITAL_TYPES,
+    compute_bmi,
+)
+from ens.vitals.reads import row_datetime
+from ens.vitals.schemas import BmiRead, ComponentsRead, LatestVital
+
+
+async def latest_values(space_id: UUID) -> list[LatestVital]:
+    """The newest measure of each type: ten one-row index lookups in a single statement."""
+    parts = [
+        f"SELECT * FROM (SELECT type, value, systolic, diastolic, effective_at FROM vital_measurements "
+        f"WHERE space_id = {{}} AND type = {{}} ORDER BY effective_at DESC, id DESC LIMIT 1) AS latest_{n}"
+        for n in range(len(TYPE_CODES))
+    ]
+    args: list[Any] = []
+    for code in TYPE_CODES:
+        args += [space_id, code]
+    rows = await fetch(" UNION ALL ".join(parts), *args)
+    by_type = {row["type"]: row for row in rows}
+    latest: list[LatestVital] = []
+    for vital in VITAL_TYPES:
+        row = by_type.get(vital.code)
+        if row is None:
+            continue
+        is_pressure = vital.code == BLOOD_PRESSURE
+        latest.append(
+            LatestVital(
+                type=vital.code,
+                label=vital.label,
+                unit=vital.unit,
+                effective_at=row_datetime(row["effective_at"]),
+                value=None if is_pressure else row["value"],
+                components=ComponentsRead(systolic=row["systolic"], diastolic=row["diastolic"])
+                if is_pressure
+                else None,
+            )
+        )
+    return latest
+
+
+def bmi_of(latest: Sequence[LatestVital]) -> BmiRead | None:
+    """BMI from the latest weight and height; never stored, so it always follows them."""
+    by_type = {item.type: item for item in latest}
+    weight, height = by_type.get(BODY_WEIGHT), by_type.get(BODY_HEIGHT)
+    if weight is None or height is None or weight.value is None or height.value is None:
+        return None
+    value = compute_bmi(Decimal(repr(weight.value)), Decimal(repr(height.value)))
+    return BmiRead(
+        value=float(value),
+        unit=BMI_TYPE.unit,
+        loinc=BMI_TYPE.loinc,
+        weight_at=weight.effective_at,
+        height_at=height.effective_at,
+    )

@@ -1,0 +1,139 @@
+"""One stored measure: read it, correct it by hand, delete it (leaving a tombstone in the feed)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+import msgspec
+
+from ens.db import fetch, fetch_one, write_transaction
+from ens.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
+from ens.spaces.door import SpaceAccess
+from ens.vitals.catalogue import BLOOD_PRESSURE, BY_CODE
+from ens.vitals.feed import take_feed_numbers
+from ens.vitals.local_time import zone_of
+from ens.vitals.reads import MEASUREMENT_COLUMNS, measurement_read
+from ens.vitals.rules import check_context, check_time, check_values, float_or_none
+from ens.vitals.schemas import Components, MeasurementRead, MeasurementUpdate
+
+
+async def _measure_row(space_id: UUID, measurement_id: UUID) -> dict[str, Any]:
+    row = await fetch_one(
+        f"SELECT {MEASUREMENT_COLUMNS}, writer, source_kind FROM vital_measurements "
+        "WHERE space_id = {} AND id = {}",
+        space_id,
+        measurement_id,
+    )
+    if row is None:
+        raise NotFound("No such measurement in this space.")
+    return row
+
+
+async def get_measurement(access: SpaceAccess, measurement_id: UUID) -> MeasurementRead:
+    """One measure, if the caller may read its type."""
+    row = await _measure_row(access.space_id, measurement_id)
+    if not access.may(f"vitals.{row['type']}:read"):
+        raise NotFound("No such measurement in this space.")
+    return measurement_read(row)
+
+
+async def correct_measurement(
+    access: SpaceAccess, measurement_id: UUID, update: MeasurementUpdate, if_match: str | None
+) -> MeasurementRead:
+    """Correct a measure typed by hand. An app's measures are corrected by the app (higher version)."""
+    from ens.api import require_if_match
+
+    if not access.is_person:
+        raise Forbidden("Apps correct their measures by re-sending them with a higher clientRecordVersion.")
+    now = datetime.now(UTC)
+    async with write_transaction():
+        row = await _measure_row(access.space_id, measurement_id)
+        current = measurement_read(row)
+        require_if_match(if_match, msgspec.json.encode(current))
+        if row["source_kind"] != "person":
+            raise Conflict(
+                f"This measure was sent by {row['source_name']}; only measures typed by hand can be corrected."
+            )
+        vital = BY_CODE[row["type"]]
+        errors: list[FieldError] = []
+        unit = update.unit if isinstance(update.unit, str) else current.original_unit
+        value: float | None = None
+        components: Components | None = None
+        if vital.code == BLOOD_PRESSURE:
+            if isinstance(update.components, Components):
+                components = update.components
+            elif isinstance(current.original_value, msgspec.Struct):
+                components = Components(
+                    systolic=current.original_value.systolic, diastolic=current.original_value.diastolic
+                )
+            if isinstance(update.value, float):
+                value = update.value
+        else:
+            value = update.value if isinstance(update.value, float) else _original_float(current.original_value)
+            if isinstance(update.components, Components):
+                components = update.components
+        canonical = check_values(vital, unit, value, components, "", errors)
+        effective_at = update.effective_at if isinstance(update.effective_at, datetime) else current.effective_at
+        check_time(effective_at, now, "/effectiveAt", errors)
+        glucose_moment = _kept(update.glucose_moment, current.glucose_moment)
+        check_context(vital, glucose_moment, "", errors)
+        if errors or canonical is None:
+            raise Invalid("The correction breaks a rule; nothing was changed.", errors)
+        seq = await take_feed_numbers(access.space_id, 1)
+        await fetch(
+            """UPDATE vital_measurements SET value = {}, systolic = {}, diastolic = {}, original_value = {},
+                   original_unit = {}, effective_at = {}, local_date = {}, body_position = {},
+                   measurement_location = {}, glucose_moment = {}, note = {}, updated_at = {}, seq = {}
+               WHERE space_id = {} AND id = {}""",
+            float_or_none(canonical.value),
+            float_or_none(canonical.systolic),
+            float_or_none(canonical.diastolic),
+            msgspec.json.encode(canonical.original).decode(),
+            unit,
+            effective_at.astimezone(UTC),
+            effective_at.astimezone(zone_of(access.space.timezone)).date(),
+            _kept(update.body_position, current.body_position),
+            _kept(update.measurement_location, current.measurement_location),
+            glucose_moment,
+            _kept(update.note, current.note),
+            now,
+            seq,
+            access.space_id,
+            measurement_id,
+        )
+        return measurement_read(await _measure_row(access.space_id, measurement_id))
+
+
+def _original_float(original: float | Any) -> float | None:
+    return original if isinstance(original, float | int) else None
+
+
+def _kept(update: Any, current: str | None) -> str | None:
+    return current if update is msgspec.UNSET else update
+
+
+async def delete_measurement(access: SpaceAccess, measurement_id: UUID, if_match: str | None) -> None:
+    """Delete a measure, leaving a tombstone in the change feed (purged after the retention)."""
+    from ens.api import require_if_match
+
+    now = datetime.now(UTC)
+    async with write_transaction():
+        row = await _measure_row(access.space_id, measurement_id)
+        if not access.is_person:
+            if not access.may(f"vitals.{row['type']}:write"):
+                raise Forbidden(f"This app's authorization lacks vitals.{row['type']}:write.")
+            if row["writer"] != f"app:{access.caller.client_id}":
+                raise Forbidden("An app may delete only the measures it sent.")
+        require_if_match(if_match, msgspec.json.encode(measurement_read(row)))
+        seq = await take_feed_numbers(access.space_id, 1)
+        await fetch("DELETE FROM vital_measurements WHERE space_id = {} AND id = {}", access.space_id, measurement_id)
+        await fetch(
+            "INSERT INTO vital_tombstones (id, space_id, type, seq, deleted_at) VALUES ({}, {}, {}, {}, {})",
+            measurement_id,
+            access.space_id,
+            row["type"],
+            seq,
+            now,
+        )

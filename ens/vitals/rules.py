@@ -1,0 +1,146 @@
+"""The clinical rules of one measure: its type, unit, plausible range, components, time and context.
+
+Each check appends a :class:`ens.errors.FieldError` per broken rule (under a JSON pointer), so a batch
+can name every bad measure at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from ens.errors import FieldError
+from ens.vitals.catalogue import BLOOD_GLUCOSE, BLOOD_PRESSURE, BMI, BY_CODE, VitalType
+from ens.vitals.schemas import Components
+
+CLOCK_SKEW = timedelta(minutes=5)
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Canonical:
+    """A measure's values in the canonical unit, and the original as sent."""
+
+    value: Decimal | None
+    systolic: Decimal | None
+    diastolic: Decimal | None
+    original: float | dict[str, float]
+
+
+def _exact(number: float) -> Decimal:
+    # repr() is the shortest text that reads back as the same float: the decimal the client wrote.
+    return Decimal(repr(number))
+
+
+def _convert(
+    vital: VitalType, unit: str, number: float, pointer: str, errors: list[FieldError], low: Decimal, high: Decimal
+) -> Decimal | None:
+    conversion = vital.conversion(unit)
+    if conversion is None:
+        return None
+    canonical = conversion.to_canonical(_exact(number))
+    if vital.integer and canonical != canonical.to_integral_value():
+        errors.append(FieldError(pointer, f"{vital.code} takes whole numbers"))
+        return None
+    rounded = vital.round(canonical)
+    if not low <= rounded <= high:
+        errors.append(
+            FieldError(pointer, f"{rounded} {vital.unit} is outside the plausible range {low}-{high} {vital.unit}")
+        )
+        return None
+    return rounded
+
+
+def check_values(
+    vital: VitalType,
+    unit: str,
+    value: float | None,
+    components: Components | None,
+    prefix: str,
+    errors: list[FieldError],
+) -> Canonical | None:
+    """Unit, value or components, plausible ranges and cross-component rules of one measure."""
+    count = len(errors)
+    if vital.conversion(unit) is None:
+        accepted = ", ".join(c.unit for c in vital.units)
+        errors.append(FieldError(f"{prefix}/unit", f"'{unit}' is not a unit of {vital.code}; accepted: {accepted}"))
+    if vital.code == BLOOD_PRESSURE:
+        if value is not None:
+            errors.append(FieldError(f"{prefix}/value", "blood_pressure takes components, not value"))
+        if components is None:
+            errors.append(FieldError(f"{prefix}/components", "required for blood_pressure: systolic and diastolic"))
+        if len(errors) > count or components is None:
+            return None
+        systolic_range, diastolic_range = vital.components
+        systolic = _convert(
+            vital,
+            unit,
+            components.systolic,
+            f"{prefix}/components/systolic",
+            errors,
+            systolic_range.min,
+            systolic_range.max,
+        )
+        diastolic = _convert(
+            vital,
+            unit,
+            components.diastolic,
+            f"{prefix}/components/diastolic",
+            errors,
+            diastolic_range.min,
+            diastolic_range.max,
+        )
+        if systolic is None or diastolic is None:
+            return None
+        if systolic <= diastolic:
+            errors.append(FieldError(f"{prefix}/components/systolic", "the systolic must be above the diastolic"))
+            return None
+        original = {"systolic": components.systolic, "diastolic": components.diastolic}
+        return Canonical(value=None, systolic=systolic, diastolic=diastolic, original=original)
+    if components is not None:
+        errors.append(
+            FieldError(f"{prefix}/components", f"only blood_pressure has components; send value for {vital.code}")
+        )
+    if value is None:
+        errors.append(FieldError(f"{prefix}/value", f"required for {vital.code}"))
+    if len(errors) > count or value is None:
+        return None
+    canonical = _convert(vital, unit, value, f"{prefix}/value", errors, vital.min, vital.max)
+    if canonical is None:
+        return None
+    return Canonical(value=canonical, systolic=None, diastolic=None, original=value)
+
+
+def check_time(effective_at: datetime, now: datetime, pointer: str, errors: list[FieldError]) -> None:
+    if effective_at > now + CLOCK_SKEW:
+        errors.append(FieldError(pointer, "is in the future (more than 5 minutes ahead of the server's clock)"))
+    elif effective_at < EARLIEST:
+        errors.append(FieldError(pointer, "is before 1900"))
+
+
+def check_context(vital: VitalType, glucose_moment: str | None, prefix: str, errors: list[FieldError]) -> None:
+    if vital.code == BLOOD_GLUCOSE and glucose_moment is None:
+        errors.append(
+            FieldError(
+                f"{prefix}/glucoseMoment",
+                "required for blood_glucose: fasting, before_meal, after_meal, bedtime or random",
+            )
+        )
+    if vital.code != BLOOD_GLUCOSE and glucose_moment is not None:
+        errors.append(FieldError(f"{prefix}/glucoseMoment", "only blood_glucose has a glucose moment"))
+
+
+def vital_type_of(code: str, pointer: str, errors: list[FieldError]) -> VitalType | None:
+    vital = BY_CODE.get(code)
+    if vital is None:
+        if code == BMI:
+            errors.append(FieldError(pointer, "bmi is computed from the latest weight and height; it cannot be sent"))
+        else:
+            errors.append(FieldError(pointer, f"unknown type '{code}'; see GET /v1/vital-types"))
+    return vital
+
+
+def float_or_none(value: Decimal | None) -> float | None:
+    """A canonical value as the column stores it."""
+    return None if value is None else float(value)

@@ -1,0 +1,127 @@
+"""Summaries of one type: count, min, max and mean per day, week or month in the space's time zone."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from ens.db import current, fetch, fetch_one, is_postgres
+from ens.errors import BadRequest, FieldError, Invalid
+from ens.spaces.door import SpaceAccess
+from ens.vitals.catalogue import BLOOD_PRESSURE, BY_CODE
+from ens.vitals.local_time import local_midnight, parse_instant, zone_of
+from ens.vitals.reads import readable_types, row_datetime
+from ens.vitals.schemas import Bucket, ComponentsRead, Summary, SummaryItem
+
+MAX_BUCKETS = 1100
+# Without ``since``, a summary covers this much before ``until`` (at most ~366 buckets).
+DEFAULT_SPANS = {"day": timedelta(days=366), "week": timedelta(weeks=260), "month": timedelta(days=365 * 20)}
+
+
+def bucket_starts(bucket: Bucket, since: datetime, until: datetime, zone: ZoneInfo) -> list[date]:
+    """Local calendar starts of every bucket overlapping [since, until) (weeks start on Monday)."""
+    first = since.astimezone(zone).date()
+    last = until.astimezone(zone).date()
+    if bucket == "week":
+        first -= timedelta(days=first.weekday())
+    elif bucket == "month":
+        first = first.replace(day=1)
+    starts: list[date] = []
+    day = first
+    while day <= last and len(starts) <= MAX_BUCKETS:
+        starts.append(day)
+        day = next_start(bucket, day)
+    return starts
+
+
+def next_start(bucket: Bucket, day: date) -> date:
+    if bucket == "day":
+        return day + timedelta(days=1)
+    if bucket == "week":
+        return day + timedelta(weeks=1)
+    return date(day.year + (day.month == 12), day.month % 12 + 1, 1)
+
+
+async def summarize(
+    access: SpaceAccess, type_: str | None, bucket: Bucket, since: str | None, until: str | None
+) -> Summary:
+    """count, min, max and mean per day, week or month in the space's time zone, computed in SQL.
+
+    Bucket boundaries are local midnights turned into instants here (SQLite knows no time zones),
+    then the database aggregates each range with the (space_id, type, effective_at) index.
+    """
+    if type_ is None:
+        raise BadRequest("type is required: the summary is of one type.", [FieldError("/type", "required")])
+    readable_types(access, type_)
+    vital = BY_CODE[type_]
+    zone = zone_of(access.space.timezone)
+    now = datetime.now(UTC)
+    until_at = parse_instant(until, "until", zone) or now
+    since_at = parse_instant(since, "since", zone)
+    if since_at is None:
+        first = await fetch_one(
+            "SELECT MIN(effective_at) AS first FROM vital_measurements WHERE space_id = {} AND type = {}",
+            access.space_id,
+            type_,
+        )
+        earliest = row_datetime(first["first"]) if first and first["first"] is not None else until_at
+        since_at = max(earliest, until_at - DEFAULT_SPANS[bucket])
+    if since_at >= until_at:
+        raise BadRequest("since must be before until.", [FieldError("/since", "must be before until")])
+    starts = bucket_starts(bucket, since_at, until_at, zone)
+    if len(starts) > MAX_BUCKETS:
+        raise Invalid(
+            f"At most {MAX_BUCKETS} buckets per summary; narrow since and until or take a larger bucket.",
+            [FieldError("/since", f"more than {MAX_BUCKETS} {bucket} buckets")],
+        )
+    cast = "CAST({} AS TIMESTAMPTZ)" if is_postgres(current()) else "{}"
+    values: list[str] = []
+    args: list[Any] = []
+    for index, start in enumerate(starts):
+        low = max(local_midnight(start, zone), since_at)
+        high = min(local_midnight(next_start(bucket, start), zone), until_at)
+        values.append(f"(CAST({{}} AS INTEGER), {cast}, {cast})")
+        args += [index, low, high]
+    if vital.code == BLOOD_PRESSURE:
+        aggregates = (
+            "MIN(m.systolic) AS min_s, MAX(m.systolic) AS max_s, AVG(m.systolic) AS mean_s, "
+            "MIN(m.diastolic) AS min_d, MAX(m.diastolic) AS max_d, AVG(m.diastolic) AS mean_d"
+        )
+    else:
+        aggregates = "MIN(m.value) AS min_v, MAX(m.value) AS max_v, AVG(m.value) AS mean_v"
+    sql = (
+        f"WITH buckets (k, lo, hi) AS (VALUES {', '.join(values)}) "
+        f"SELECT b.k AS k, COUNT(*) AS n, {aggregates} FROM buckets b "
+        "JOIN vital_measurements m ON m.space_id = {} AND m.type = {} "
+        "AND m.effective_at >= b.lo AND m.effective_at < b.hi GROUP BY b.k ORDER BY b.k"
+    )
+    rows = await fetch(sql, *args, access.space_id, type_)
+    mean_digits = vital.precision + 1
+    items: list[SummaryItem] = []
+    for row in rows:
+        start = starts[int(row["k"])]
+        if vital.code == BLOOD_PRESSURE:
+            items.append(
+                SummaryItem(
+                    start=start,
+                    count=int(row["n"]),
+                    min=ComponentsRead(systolic=float(row["min_s"]), diastolic=float(row["min_d"])),
+                    max=ComponentsRead(systolic=float(row["max_s"]), diastolic=float(row["max_d"])),
+                    mean=ComponentsRead(
+                        systolic=round(float(row["mean_s"]), mean_digits),
+                        diastolic=round(float(row["mean_d"]), mean_digits),
+                    ),
+                )
+            )
+        else:
+            items.append(
+                SummaryItem(
+                    start=start,
+                    count=int(row["n"]),
+                    min=float(row["min_v"]),
+                    max=float(row["max_v"]),
+                    mean=round(float(row["mean_v"]), mean_digits),
+                )
+            )
+    return Summary(type=type_, bucket=bucket, unit=vital.unit, time_zone=zone.key, items=items)
