@@ -1,0 +1,185 @@
+"""The login attempt: one database row (API processes are stateless), bound to the browser by a cookie.
+
+What the login needs from the app, what the browser sees next (a :class:`Screen` or a
+:class:`Redirect`), and the attempt's life: load it, move it a step, finish it with one
+authorization code.
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+from urllib.parse import urlencode
+from uuid import UUID
+
+from ens.auth import oauth, otp
+from ens.auth.clients import Client
+from ens.auth.errors import LoginFailed
+from ens.auth.mail import Mailer
+from ens.auth.pages import ConsentView
+from ens.auth.upstream import Upstream
+from ens.db import fetch, fetch_one
+from ens.settings import Settings
+
+ATTEMPT_TTL = timedelta(minutes=30)
+
+
+@dataclass
+class LoginContext:
+    """What the login needs from the app: settings, the upstream provider, the mailer."""
+
+    settings: Settings
+    upstream: Upstream
+    mailer: Mailer
+
+
+@dataclass(frozen=True)
+class Redirect:
+    url: str
+    # A new login attempt's id, for the browser cookie (only when a login starts).
+    attempt_id: UUID | None = None
+
+
+ScreenKind = Literal["enrol", "otp", "lost_email", "recovery_codes", "recovery_codes_done", "reopen", "consent"]
+
+
+@dataclass(frozen=True)
+class Screen:
+    kind: ScreenKind
+    csrf: str
+    error: str | None = None
+    info: str | None = None
+    email_hint: str | None = None
+    codes: list[str] = field(default_factory=list)
+    enrolment: otp.Enrolment | None = None
+    consent: ConsentView | None = None
+
+
+@dataclass(frozen=True)
+class Attempt:
+    id: UUID
+    client_id: str
+    redirect_uri: str
+    client_state: str | None
+    code_challenge: str
+    scopes: list[str]
+    upstream_state: str
+    upstream_nonce: str
+    upstream_verifier: str
+    csrf: str
+    step: str
+    recovering: bool
+    account_id: UUID | None
+    space_id: UUID | None
+    id_token: str | None
+    new_factor_id: UUID | None
+
+    @classmethod
+    def of(cls, row: dict[str, Any]) -> Attempt:
+        return cls(
+            id=_uuid(row["id"]),
+            client_id=row["client_id"],
+            redirect_uri=row["redirect_uri"],
+            client_state=row["client_state"],
+            code_challenge=row["code_challenge"],
+            scopes=str(row["scopes"]).split(),
+            upstream_state=row["upstream_state"],
+            upstream_nonce=row["upstream_nonce"],
+            upstream_verifier=row["upstream_verifier"],
+            csrf=row["csrf"],
+            step=row["step"],
+            recovering=bool(row["recovering"]),
+            account_id=_uuid(row["account_id"]) if row["account_id"] else None,
+            space_id=_uuid(row["space_id"]) if row["space_id"] else None,
+            id_token=row["id_token"],
+            new_factor_id=_uuid(row["new_factor_id"]) if row["new_factor_id"] else None,
+        )
+
+
+def utc_now() -> datetime:
+    """The time now, in UTC."""
+    return datetime.now(UTC)
+
+
+def error_redirect(redirect_uri: str, error: str, description: str, state: str | None) -> Redirect:
+    """Back to the app with ``?error=...`` (RFC 6749 §4.1.2.1), keeping its ``state``."""
+    params = {"error": error, "error_description": description}
+    if state is not None:
+        params["state"] = state
+    return Redirect(redirect_uri + ("&" if "?" in redirect_uri else "?") + urlencode(params))
+
+
+async def load(cookie: str | None) -> Attempt:
+    """The browser's login attempt, still running."""
+    try:
+        attempt_id = UUID(cookie or "")
+    except ValueError as exc:
+        raise LoginFailed("Aucune connexion en cours dans ce navigateur. Recommencez depuis l'application.") from exc
+    row = await fetch_one("SELECT * FROM login_attempts WHERE id = {} AND expires_at > {}", attempt_id, utc_now())
+    if row is None:
+        raise LoginFailed("Votre connexion a expiré. Recommencez depuis l'application.", title="Connexion expirée")
+    return Attempt.of(row)
+
+
+def check_csrf(attempt: Attempt, csrf: str | None) -> None:
+    """The form's token must be the attempt's: a form posted from elsewhere stops here."""
+    if not csrf or not hmac.compare_digest(csrf.encode(), attempt.csrf.encode()):
+        raise LoginFailed("Le formulaire n'est plus valable. Rechargez la page.", 403)
+
+
+_COLUMNS = {
+    "step",
+    "account_id",
+    "space_id",
+    "id_token",
+    "new_factor_id",
+    "recovering",
+    "upstream_state",
+    "upstream_nonce",
+    "upstream_verifier",
+}
+
+
+async def update_attempt(attempt_id: UUID, **values: Any) -> None:
+    """Move the attempt on: set some of its columns (only those a step may change)."""
+    assert set(values) <= _COLUMNS
+    assignments = ", ".join(f"{name} = {{}}" for name in values)
+    await fetch(f"UPDATE login_attempts SET {assignments} WHERE id = {{}}", *values.values(), attempt_id)
+
+
+async def finish(
+    ctx: LoginContext,
+    attempt: Attempt,
+    client: Client,
+    kind: Literal["session", "app"],
+    grant_id: UUID | None,
+    space_id: UUID | None,
+) -> Redirect:
+    """End the attempt with one authorization code, sent back to the app's redirect URI."""
+    assert attempt.account_id is not None
+    # Only one authorization code per attempt: the step moves on atomically.
+    moved = await fetch(
+        "UPDATE login_attempts SET step = 'done' WHERE id = {} AND step <> 'done' RETURNING id", attempt.id
+    )
+    if not moved:
+        raise LoginFailed("Cette connexion est déjà terminée.")
+    code = await oauth.create_authorization_code(
+        secret_key=ctx.settings.secret_key,
+        client_id=client.client_id,
+        redirect_uri=attempt.redirect_uri,
+        code_challenge=attempt.code_challenge,
+        account_id=attempt.account_id,
+        space_id=space_id,
+        scopes=attempt.scopes,
+        kind=kind,
+        grant_id=grant_id,
+    )
+    params = {"code": code, **({"state": attempt.client_state} if attempt.client_state is not None else {})}
+    separator = "&" if "?" in attempt.redirect_uri else "?"
+    return Redirect(attempt.redirect_uri + separator + urlencode(params))
+
+
+def _uuid(value: object) -> UUID:
+    return value if isinstance(value, UUID) else UUID(str(value))

@@ -1,0 +1,40 @@
+"""Security notices by e-mail: a new device, a replaced second factor, recovery codes used or renewed."""
+
+from __future__ import annotations
+
+import logging
+from uuid import UUID
+
+from ens.auth.login.attempt import LoginContext
+from ens.spaces import service as spaces
+
+log = logging.getLogger("ens.auth.login")
+
+
+NEW_DEVICE = (
+    "Bonjour,\n\nUn nouvel appareil vient de se connecter à votre espace santé.\n"
+    "Si ce n'est pas vous, déconnectez-le depuis « Appareils connectés » et prévenez-nous.\n"
+)
+FACTOR_REPLACED = (
+    "Bonjour,\n\nLe second facteur de connexion de votre espace santé vient d'être remplacé ; "
+    "l'ancien ne fonctionne plus.\nSi ce n'est pas vous, contactez-nous immédiatement.\n"
+)
+RECOVERY_USED = (
+    "Bonjour,\n\nUn code de secours vient d'être utilisé pour vous connecter à votre espace santé.\n"
+    "Si ce n'est pas vous, contactez-nous immédiatement.\n"
+)
+RECOVERY_CODES_RENEWED = (
+    "Bonjour,\n\nDe nouveaux codes de secours viennent d'être créés pour votre espace santé ; "
+    "les anciens ne fonctionnent plus.\nSi ce n'est pas vous, contactez-nous immédiatement.\n"
+)
+
+
+async def notify(ctx: LoginContext, account_id: UUID, subject: str, text: str) -> None:
+    """A security notice by e-mail; a mail server outage must not block the login, so it is only logged."""
+    email = (await spaces.get_me(account_id)).account.email
+    if not email:
+        return
+    try:
+        await ctx.mailer.send(email, subject, text)
+    except OSError as exc:
+        log.error("security notice not sent: %s", type(exc).__name__)

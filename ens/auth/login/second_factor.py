@@ -1,0 +1,188 @@
+"""The pages under ``/login`` between the provider and the app: the second factor and its recovery.
+
+Enrolment (first login, or after a lost factor) with its recovery codes shown once, a code at each
+login, a lost factor proven again at the provider then by an e-mail code; and the reopening of the
+person's own closed space, which leads to the second factor.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from uuid import UUID
+
+from ens.auth import otp
+from ens.auth.clients import find_client
+from ens.auth.errors import CodeRefused, LoginFailed
+from ens.auth.login.attempt import (
+    Attempt,
+    LoginContext,
+    Redirect,
+    Screen,
+    check_csrf,
+    finish,
+    load,
+    update_attempt,
+)
+from ens.auth.login.consent import consent_screen
+from ens.auth.login.notices import FACTOR_REPLACED, NEW_DEVICE, RECOVERY_USED, notify
+from ens.spaces import service as spaces
+
+log = logging.getLogger("ens.auth.login")
+
+
+async def to_second_factor(ctx: LoginContext, attempt_id: UUID, account_id: UUID) -> None:
+    """Enrol a factor if the account has none active, else ask for a code."""
+    if await otp.active_factor(account_id) is None:
+        factor_id = await otp.start_enrolment(ctx.settings, account_id)
+        await update_attempt(attempt_id, step="enrol", new_factor_id=factor_id)
+    else:
+        await update_attempt(attempt_id, step="otp")
+
+
+async def _email_hint(account_id: UUID) -> str | None:
+    email = (await spaces.get_me(account_id)).account.email
+    if not email or "@" not in email:
+        return None
+    name, _, domain = email.partition("@")
+    return f"{name[:2]}…@{domain}"
+
+
+async def current_screen(
+    ctx: LoginContext, cookie: str | None, error: str | None = None, info: str | None = None
+) -> Screen:
+    """The page the attempt is at (GET /login/otp)."""
+    attempt = await load(cookie)
+    assert_account = attempt.account_id
+    if attempt.step == "enrol" and attempt.new_factor_id and assert_account:
+        me = await spaces.get_me(assert_account)
+        label = f"{me.account.given_name} {me.account.family_name}"
+        try:
+            enrolment = await otp.enrolment(ctx.settings, attempt.new_factor_id, label)
+        except CodeRefused as exc:
+            raise LoginFailed(exc.detail) from exc
+        return Screen("enrol", attempt.csrf, error=error, enrolment=enrolment)
+    if attempt.step == "otp" and assert_account:
+        return Screen("otp", attempt.csrf, error=error, info=info, email_hint=await _email_hint(assert_account))
+    if attempt.step == "lost_email" and assert_account:
+        return Screen("lost_email", attempt.csrf, error=error, info=info, email_hint=await _email_hint(assert_account))
+    if attempt.step == "recovery_codes":
+        return Screen("recovery_codes_done", attempt.csrf)
+    if attempt.step == "reopen":
+        return Screen("reopen", attempt.csrf)
+    if attempt.step == "consent":
+        return await consent_screen(cookie)
+    raise LoginFailed("Cette étape de la connexion est terminée. Recommencez depuis l'application.")
+
+
+async def submit_code(ctx: LoginContext, cookie: str | None, csrf: str | None, code: str | None) -> Screen | Redirect:
+    """POST /login/otp: the enrolment's first code, a second-factor code, or the lost-factor e-mail code."""
+    attempt = await load(cookie)
+    check_csrf(attempt, csrf)
+    account_id = attempt.account_id
+    if account_id is None or attempt.step not in ("enrol", "otp", "lost_email"):
+        raise LoginFailed("Cette étape de la connexion est terminée. Recommencez depuis l'application.")
+    method: otp.Method = "totp"
+    try:
+        if attempt.step == "enrol" and attempt.new_factor_id is not None:
+            await otp.verify_enrolment_code(ctx.settings, account_id, attempt.new_factor_id, code or "")
+        elif attempt.step == "lost_email":
+            await otp.verify_email_code(ctx.settings, account_id, attempt.id, code or "")
+        else:
+            method = await otp.verify_second_factor(ctx.settings, account_id, attempt.id, code or "")
+    except CodeRefused as exc:
+        return await current_screen(ctx, cookie, error=exc.detail)
+    if attempt.step == "lost_email":
+        factor_id = await otp.start_enrolment(ctx.settings, account_id)
+        await update_attempt(attempt.id, step="enrol", new_factor_id=factor_id)
+        return Redirect("/login/otp")
+    if attempt.step == "enrol" and attempt.new_factor_id is not None:
+        replaced = await otp.activate_factor(account_id, attempt.new_factor_id)
+        codes = await otp.issue_recovery_codes(ctx.settings, account_id)
+        await update_attempt(attempt.id, step="recovery_codes")
+        if replaced:
+            await notify(ctx, account_id, "Votre second facteur a été remplacé", FACTOR_REPLACED)
+        return Screen("recovery_codes", attempt.csrf, codes=codes)
+    if method == "recovery":
+        await notify(ctx, account_id, "Un code de secours a été utilisé", RECOVERY_USED)
+    return await _after_second_factor(ctx, attempt)
+
+
+async def acknowledge_recovery_codes(ctx: LoginContext, cookie: str | None, csrf: str | None) -> Redirect:
+    attempt = await load(cookie)
+    check_csrf(attempt, csrf)
+    if attempt.step != "recovery_codes":
+        raise LoginFailed("Cette étape de la connexion est terminée. Recommencez depuis l'application.")
+    return await _after_second_factor(ctx, attempt)
+
+
+async def request_email_code(ctx: LoginContext, cookie: str | None, csrf: str | None) -> Screen:
+    attempt = await load(cookie)
+    check_csrf(attempt, csrf)
+    if attempt.account_id is None or attempt.step not in ("otp", "lost_email"):
+        raise LoginFailed("Cette étape de la connexion est terminée. Recommencez depuis l'application.")
+    try:
+        await otp.ensure_not_locked(attempt.account_id)
+        await send_email_code(ctx, attempt, attempt.account_id)
+    except CodeRefused as exc:
+        return await current_screen(ctx, cookie, error=exc.detail)
+    return await current_screen(ctx, cookie, info="Un code vous a été envoyé par e-mail. Il est valable 10 minutes.")
+
+
+async def send_email_code(ctx: LoginContext, attempt: Attempt, account_id: UUID) -> None:
+    """E-mail a one-time code to the account's address (the lost-factor way in)."""
+    email = (await spaces.get_me(account_id)).account.email
+    if not email:
+        raise LoginFailed("Aucune adresse e-mail n'est connue pour votre compte : ce moyen n'est pas disponible.")
+    code = await otp.new_email_code(ctx.settings, attempt.id, account_id)
+    try:
+        await ctx.mailer.send(
+            email,
+            "Votre code de connexion à l'espace santé",
+            f"Votre code de connexion est : {code}\n\nIl est valable 10 minutes et ne sert qu'une fois.\n"
+            "Si vous n'êtes pas à l'origine de cette demande, ignorez ce message.\n",
+            dev_note=f"code {code}",
+        )
+    except OSError as exc:
+        log.error("e-mail code not sent: %s", type(exc).__name__)
+        raise CodeRefused("L'e-mail n'a pas pu être envoyé. Réessayez dans un instant.") from exc
+
+
+async def lost_factor(ctx: LoginContext, cookie: str | None, csrf: str | None) -> Redirect:
+    """Lost phone and recovery codes: prove identity again at the provider, then with an e-mail code."""
+    attempt = await load(cookie)
+    check_csrf(attempt, csrf)
+    if attempt.account_id is None or attempt.step != "otp":
+        raise LoginFailed("Cette étape de la connexion est terminée. Recommencez depuis l'application.")
+    state, nonce, verifier = secrets.token_urlsafe(32), secrets.token_urlsafe(32), secrets.token_urlsafe(48)
+    url = await ctx.upstream.authorization_url(state, nonce, verifier, force_login=True)
+    await update_attempt(
+        attempt.id,
+        step="upstream",
+        recovering=True,
+        upstream_state=state,
+        upstream_nonce=nonce,
+        upstream_verifier=verifier,
+    )
+    return Redirect(url)
+
+
+async def reopen(ctx: LoginContext, cookie: str | None, csrf: str | None) -> Redirect:
+    attempt = await load(cookie)
+    check_csrf(attempt, csrf)
+    if attempt.step != "reopen" or attempt.account_id is None or attempt.space_id is None:
+        raise LoginFailed("Cette étape de la connexion est terminée. Recommencez depuis l'application.")
+    await spaces.reopen_space(attempt.space_id)
+    await to_second_factor(ctx, attempt.id, attempt.account_id)
+    return Redirect("/login/otp")
+
+
+async def _after_second_factor(ctx: LoginContext, attempt: Attempt) -> Redirect:
+    client = await find_client(attempt.client_id)
+    if client is None or attempt.account_id is None:
+        raise LoginFailed("Cette application n'est plus enregistrée.")
+    if not client.is_first_party:
+        await update_attempt(attempt.id, step="consent")
+        return Redirect("/login/consent")
+    await notify(ctx, attempt.account_id, "Nouvelle connexion à votre espace santé", NEW_DEVICE)
+    return await finish(ctx, attempt, client, kind="session", grant_id=None, space_id=None)
