@@ -22,6 +22,8 @@ from ens.spaces.caller import Caller
 
 ALGORITHM = "HS256"
 TOKEN_TYPE = "at+jwt"
+# Tokens whose signature and claims were already checked, kept until they expire (at most this many).
+VERIFIED_MAX = 4096
 
 
 class AccessTokens:
@@ -39,6 +41,10 @@ class AccessTokens:
             sid={"essential": True},
             leeway=0,
         )
+        # A phone or an app sends the same token on every request until it expires: checking its
+        # signature and claims once is enough. Only the expiry depends on the time, so a remembered
+        # token is checked against it again; liveness of the grant stays with the door (database).
+        self._verified: dict[str, tuple[Caller, int]] = {}
 
     def issue(self, caller: Caller, ttl: int | None = None) -> str:
         now = int(time.time())
@@ -60,6 +66,19 @@ class AccessTokens:
 
     def verify(self, token: str) -> Caller:
         """The caller the token names, or :class:`Unauthorized` (bad signature, expired, malformed)."""
+        known = self._verified.get(token)
+        if known is not None:
+            caller, expires = known
+            if expires > self._registry.now:  # joserfc's rule with leeway 0: expired once exp <= now
+                return caller
+            self._verified.pop(token, None)
+        caller, expires = self._verify(token)
+        if len(self._verified) >= VERIFIED_MAX:
+            self._verified.clear()
+        self._verified[token] = (caller, expires)
+        return caller
+
+    def _verify(self, token: str) -> tuple[Caller, int]:
         try:
             decoded = jwt.decode(token, self._key, algorithms=[ALGORITHM])
             if decoded.header.get("typ") != TOKEN_TYPE:
@@ -70,7 +89,7 @@ class AccessTokens:
             if kind not in ("person", "app"):
                 raise Unauthorized("The access token is malformed.")
             space = claims.get("space")
-            return Caller(
+            caller = Caller(
                 kind=kind,
                 account_id=UUID(str(claims["sub"])),
                 client_id=str(claims["client_id"]),
@@ -78,5 +97,6 @@ class AccessTokens:
                 scopes=frozenset(str(claims.get("scope", "")).split()),
                 space_id=UUID(str(space)) if space else None,
             )
+            return caller, claims["exp"]
         except (JoseError, ValueError, KeyError, TypeError) as exc:
             raise Unauthorized("The access token is invalid or expired.") from exc
