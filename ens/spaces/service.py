@@ -211,10 +211,10 @@ async def erase_space(space_id: UUID) -> None:
 
     Grants go after the rows that reference them (refresh tokens, codes), the space row last.
     """
-    referenced_last = (Grant, Space)
+    referenced_last: tuple[type[Table], ...] = (Grant, Space)
     tables = [t for t in bound_tables() if t not in referenced_last and _has_space_id(t)]
     async with write_transaction():
-        for table in (*tables, Grant):
+        for table in [*tables, Grant]:
             await fetch(f"DELETE FROM {table._meta.tablename} WHERE space_id = {{}}", space_id)
         await fetch("DELETE FROM spaces WHERE id = {}", space_id)
 
