@@ -213,8 +213,9 @@ async def erase_space(space_id: UUID) -> None:
     """
     referenced_last: tuple[type[Table], ...] = (Grant, Space)
     tables = [t for t in bound_tables() if t not in referenced_last and _has_space_id(t)]
+    ordered: list[type[Table]] = [*tables, Grant]
     async with write_transaction():
-        for table in [*tables, Grant]:
+        for table in ordered:
             await fetch(f"DELETE FROM {table._meta.tablename} WHERE space_id = {{}}", space_id)
         await fetch("DELETE FROM spaces WHERE id = {}", space_id)
 
