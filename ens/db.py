@@ -17,6 +17,7 @@ from pathlib import Path
 from string import Formatter
 from typing import Any
 from urllib.parse import unquote, urlsplit
+from uuid import UUID
 
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
@@ -235,3 +236,9 @@ def ddl_migration(
         return manager
 
     return forwards
+
+
+def as_uuid(value: object) -> UUID:
+    """A UUID from a raw row: SQLite gives text where a column's declared type is lost (UNION,
+    sub-select), PostgreSQL its own UUID type."""
+    return value if isinstance(value, UUID) else UUID(str(value))

@@ -27,7 +27,7 @@ from ens.auth.clients import Client, find_client, secret_matches
 from ens.auth.errors import OAuthError
 from ens.auth.tables import AuthorizationCode, RefreshToken
 from ens.auth.tokens import AccessTokens
-from ens.db import fetch, fetch_one, write_transaction
+from ens.db import as_uuid, fetch, fetch_one, write_transaction
 from ens.errors import Unauthorized
 from ens.settings import Settings
 from ens.spaces import service as spaces
@@ -162,7 +162,7 @@ async def _exchange_code(
                 grant_id = _uuid_or_none(row["grant_id"])
                 if row["kind"] == "session":
                     grant_id = await spaces.create_session_grant(
-                        _uuid(row["account_id"]), client.client_id, client.name, None
+                        as_uuid(row["account_id"]), client.client_id, client.name, None
                     )
                     await fetch(
                         "UPDATE authorization_codes SET grant_id = {} WHERE code_hash = {}", grant_id, code_hash
@@ -177,7 +177,7 @@ async def _exchange_code(
         settings,
         tokens,
         grant_id=grant_id,
-        account_id=_uuid(row["account_id"]),
+        account_id=as_uuid(row["account_id"]),
         client=client,
         kind=row["kind"],
         space_id=_uuid_or_none(row["space_id"]),
@@ -207,7 +207,7 @@ async def _second_use(code_hash: str) -> None:
     row = await fetch_one("SELECT grant_id, used_at FROM authorization_codes WHERE code_hash = {}", code_hash)
     if row is not None and row["used_at"] is not None and row["grant_id"] is not None:
         log.warning("authorization code used twice; its grant is revoked", extra={"grant_id": str(row["grant_id"])})
-        await spaces.revoke_grant(_uuid(row["grant_id"]))
+        await spaces.revoke_grant(as_uuid(row["grant_id"]))
 
 
 async def _refresh(
@@ -217,7 +217,7 @@ async def _refresh(
     row = await fetch_one("SELECT * FROM refresh_tokens WHERE token_hash = {}", token_hash)
     if row is None or row["client_id"] != client.client_id:
         raise OAuthError("invalid_grant", "The refresh token is invalid.")
-    grant_id, account_id = _uuid(row["grant_id"]), _uuid(row["account_id"])
+    grant_id, account_id = as_uuid(row["grant_id"]), as_uuid(row["account_id"])
     rotated = await fetch(
         "UPDATE refresh_tokens SET rotated_at = {} WHERE id = {} AND rotated_at IS NULL RETURNING id", now, row["id"]
     )
@@ -328,17 +328,13 @@ async def revoke(settings: Settings, tokens: AccessTokens, form: RevokeRequest, 
             keyring.token_hash(settings.secret_key, "refresh:" + form.token),
         )
         if row is not None and row["client_id"] == client.client_id:
-            grant_id = _uuid(row["grant_id"])
+            grant_id = as_uuid(row["grant_id"])
     if grant_id is not None:
         await spaces.revoke_grant(grant_id)
 
 
-def _uuid(value: object) -> UUID:
-    return value if isinstance(value, UUID) else UUID(str(value))
-
-
 def _uuid_or_none(value: object) -> UUID | None:
-    return None if value is None else _uuid(value)
+    return None if value is None else as_uuid(value)
 
 
 def _dt(value: object) -> datetime:

@@ -23,7 +23,7 @@ import segno
 from ens import keyring
 from ens.auth.errors import CodeRefused
 from ens.auth.tables import EmailCode, OtpFactor, RecoveryCode
-from ens.db import fetch, fetch_one, write_transaction
+from ens.db import as_uuid, fetch, fetch_one, write_transaction
 from ens.settings import Settings
 
 ISSUER_LABEL = "Espace santé"
@@ -100,7 +100,7 @@ async def active_factor(account_id: UUID) -> UUID | None:
         "SELECT id FROM otp_factors WHERE account_id = {} AND status = 'active' ORDER BY activated_at DESC LIMIT 1",
         account_id,
     )
-    return _uuid(row["id"]) if row else None
+    return as_uuid(row["id"]) if row else None
 
 
 async def _totp_accepts(settings: Settings, factor_id: UUID, code: str, now: datetime) -> Literal["ok", "replay", "no"]:
@@ -338,10 +338,6 @@ async def _use_email_code(settings: Settings, attempt_id: UUID, code: str, now: 
         "SELECT id FROM email_codes WHERE attempt_id = {} AND code_hash = {}", attempt_id, code_hash
     )
     return "expired" if known else "no"
-
-
-def _uuid(value: object) -> UUID:
-    return value if isinstance(value, UUID) else UUID(str(value))
 
 
 def _dt(value: object) -> datetime | None:

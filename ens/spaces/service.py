@@ -9,7 +9,7 @@ from uuid import UUID
 
 from piccolo.table import Table
 
-from ens.db import bound_tables, fetch, fetch_one, write_transaction
+from ens.db import as_uuid, bound_tables, fetch, fetch_one, write_transaction
 from ens.errors import Conflict, Gone, NotFound
 from ens.spaces.door import SpaceRef
 from ens.spaces.schemas import AccountRead, HolderRead, MeRead, SessionRead, SpaceListItem
@@ -139,7 +139,7 @@ async def get_me(account_id: UUID) -> MeRead:
     )
     spaces = [
         SpaceListItem(
-            id=_uuid(row["id"]),
+            id=as_uuid(row["id"]),
             holder=HolderRead(
                 given_name=row["given_name"],
                 family_name=row["family_name"],
@@ -155,10 +155,6 @@ async def get_me(account_id: UUID) -> MeRead:
         for row in rows
     ]
     return MeRead(account=AccountRead(**account), spaces=spaces)
-
-
-def _uuid(value: object) -> UUID:
-    return value if isinstance(value, UUID) else UUID(str(value))
 
 
 def _date(value: object) -> date | None:
@@ -290,7 +286,7 @@ async def list_sessions(account_id: UUID, current_grant: UUID) -> list[SessionRe
            WHERE account_id = {} AND kind = 'session' AND revoked_at IS NULL ORDER BY created_at DESC""",
         account_id,
     )
-    return [SessionRead(**row, current=_uuid(row["id"]) == current_grant) for row in rows]
+    return [SessionRead(**row, current=as_uuid(row["id"]) == current_grant) for row in rows]
 
 
 async def revoke_session(account_id: UUID, session_id: UUID) -> None:
@@ -325,11 +321,11 @@ async def list_app_grants(space_id: UUID) -> list[AppGrant]:
     )
     return [
         AppGrant(
-            id=_uuid(row["id"]),
+            id=as_uuid(row["id"]),
             client_id=row["client_id"],
             client_name=row["client_name"],
             scopes=str(row["scopes"]).split(),
-            account_id=_uuid(row["account_id"]),
+            account_id=as_uuid(row["account_id"]),
             created_at=row["created_at"],
             last_used_at=row["last_used_at"],
         )

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from ens.api import Cursors, check_limit
-from ens.db import fetch, fetch_one, write_transaction
+from ens.db import as_uuid, fetch, fetch_one, write_transaction
 from ens.errors import BadRequest, FieldError, Gone
 from ens.spaces.door import SpaceAccess
 from ens.vitals.reads import MEASUREMENT_COLUMNS, measurement_read, readable_types, type_filter
@@ -76,10 +76,7 @@ async def changes(
     merged: list[tuple[int, UpsertChange | DeleteChange]] = [
         (int(row["seq"]), UpsertChange(measurement=measurement_read(row))) for row in rows
     ]
-    merged += [
-        (int(row["seq"]), DeleteChange(id=row["id"] if isinstance(row["id"], UUID) else UUID(str(row["id"]))))
-        for row in tombstones
-    ]
+    merged += [(int(row["seq"]), DeleteChange(id=as_uuid(row["id"]))) for row in tombstones]
     merged.sort(key=lambda pair: pair[0])
     page = merged[:size]
     last = page[-1][0] if page else after

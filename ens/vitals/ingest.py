@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import msgspec
 
 from ens.api import json_pointer
-from ens.db import SQLITE_MAX_VARIABLES, fetch, fetch_one, write_transaction
+from ens.db import SQLITE_MAX_VARIABLES, as_uuid, fetch, fetch_one, write_transaction
 from ens.errors import FieldError, Forbidden, Invalid
 from ens.spaces.door import SpaceAccess
 from ens.vitals.catalogue import BY_CODE, STEPS_PER_DAY
@@ -247,7 +247,7 @@ async def record_measurements(access: SpaceAccess, raw_items: Sequence[Any]) -> 
         inserted: set[UUID] = set()
         outcome: dict[str, tuple[UUID, Result]] = {}
         for returned_row in returned:
-            row_id = _uuid(returned_row["id"])
+            row_id = as_uuid(returned_row["id"])
             if row_id in new_ids:
                 inserted.add(row_id)
             else:
@@ -266,7 +266,7 @@ async def record_measurements(access: SpaceAccess, raw_items: Sequence[Any]) -> 
                 *keys,
             )
             for existing_row in existing:
-                outcome[existing_row["client_record_id"]] = (_uuid(existing_row["id"]), "unchanged")
+                outcome[existing_row["client_record_id"]] = (as_uuid(existing_row["id"]), "unchanged")
     items: list[ItemResult] = []
     for p, row in zip(prepared, rows, strict=True):
         if row[0] in inserted:
@@ -276,7 +276,3 @@ async def record_measurements(access: SpaceAccess, raw_items: Sequence[Any]) -> 
             record_id, result = outcome[p.record_key]
             items.append(ItemResult(id=record_id, result=result))
     return BatchResult(items=items)
-
-
-def _uuid(value: object) -> UUID:
-    return value if isinstance(value, UUID) else UUID(str(value))

@@ -17,7 +17,7 @@ from uuid import UUID
 import msgspec
 
 from ens.api import Cursors, check_limit
-from ens.db import fetch
+from ens.db import as_uuid, fetch
 from ens.errors import BadRequest, FieldError, Forbidden
 from ens.spaces.door import SpaceAccess
 from ens.vitals.catalogue import BLOOD_PRESSURE, BMI_TYPE, BY_CODE, TYPE_CODES, VITAL_TYPES, VitalType
@@ -91,7 +91,7 @@ def measurement_read(row: dict[str, Any]) -> MeasurementRead:
     is_pressure = vital_type == BLOOD_PRESSURE
     has_device = row["device_manufacturer"] or row["device_model"] or row["device_identifier"]
     return MeasurementRead(
-        id=row["id"] if isinstance(row["id"], UUID) else UUID(str(row["id"])),
+        id=as_uuid(row["id"]),
         type=vital_type,
         unit=BY_CODE[vital_type].unit,
         value=None if is_pressure else row["value"],

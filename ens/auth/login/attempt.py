@@ -20,7 +20,7 @@ from ens.auth.errors import LoginFailed
 from ens.auth.mail import Mailer
 from ens.auth.pages import ConsentView
 from ens.auth.upstream import Upstream
-from ens.db import fetch, fetch_one
+from ens.db import as_uuid, fetch, fetch_one
 from ens.settings import Settings
 
 ATTEMPT_TTL = timedelta(minutes=30)
@@ -79,7 +79,7 @@ class Attempt:
     @classmethod
     def of(cls, row: dict[str, Any]) -> Attempt:
         return cls(
-            id=_uuid(row["id"]),
+            id=as_uuid(row["id"]),
             client_id=row["client_id"],
             redirect_uri=row["redirect_uri"],
             client_state=row["client_state"],
@@ -91,10 +91,10 @@ class Attempt:
             csrf=row["csrf"],
             step=row["step"],
             recovering=bool(row["recovering"]),
-            account_id=_uuid(row["account_id"]) if row["account_id"] else None,
-            space_id=_uuid(row["space_id"]) if row["space_id"] else None,
+            account_id=as_uuid(row["account_id"]) if row["account_id"] else None,
+            space_id=as_uuid(row["space_id"]) if row["space_id"] else None,
             id_token=row["id_token"],
-            new_factor_id=_uuid(row["new_factor_id"]) if row["new_factor_id"] else None,
+            new_factor_id=as_uuid(row["new_factor_id"]) if row["new_factor_id"] else None,
         )
 
 
@@ -179,7 +179,3 @@ async def finish(
     params = {"code": code, **({"state": attempt.client_state} if attempt.client_state is not None else {})}
     separator = "&" if "?" in attempt.redirect_uri else "?"
     return Redirect(attempt.redirect_uri + separator + urlencode(params))
-
-
-def _uuid(value: object) -> UUID:
-    return value if isinstance(value, UUID) else UUID(str(value))
