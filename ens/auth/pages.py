@@ -143,6 +143,7 @@ def recovery_codes_page(codes: Sequence[str], csrf: str, action: str = "/login/r
 
 
 def reopen_page(csrf: str) -> str:
+    """The page offering to reopen a closed space after login."""
     return page(
         "Votre espace santé est fermé",
         "<p>Vous avez fermé votre espace santé. Vous pouvez le rouvrir : tout ce qu'il contenait "

@@ -11,6 +11,7 @@ from ens.errors import BadRequest, FieldError
 
 @cache
 def zone_of(name: str) -> ZoneInfo:
+    """The space's time zone, falling back to Europe/Paris for a name this machine does not know."""
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):

@@ -113,6 +113,7 @@ def check_values(
 
 
 def check_time(effective_at: datetime, now: datetime, pointer: str, errors: list[FieldError]) -> None:
+    """Refuse an ``effectiveAt`` beyond the allowed clock skew, or implausibly old."""
     if effective_at > now + CLOCK_SKEW:
         errors.append(FieldError(pointer, "is in the future (more than 5 minutes ahead of the server's clock)"))
     elif effective_at < EARLIEST:
@@ -120,6 +121,7 @@ def check_time(effective_at: datetime, now: datetime, pointer: str, errors: list
 
 
 def check_context(vital: VitalType, glucose_moment: str | None, prefix: str, errors: list[FieldError]) -> None:
+    """Glucose needs its moment of measurement; no other type accepts one."""
     if vital.code == BLOOD_GLUCOSE and glucose_moment is None:
         errors.append(
             FieldError(
@@ -132,6 +134,7 @@ def check_context(vital: VitalType, glucose_moment: str | None, prefix: str, err
 
 
 def vital_type_of(code: str, pointer: str, errors: list[FieldError]) -> VitalType | None:
+    """The catalogue entry for ``code``, or ``None`` with the reason added to ``errors`` (BMI is derived)."""
     vital = BY_CODE.get(code)
     if vital is None:
         if code == BMI:

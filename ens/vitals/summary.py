@@ -36,6 +36,7 @@ def bucket_starts(bucket: Bucket, since: datetime, until: datetime, zone: ZoneIn
 
 
 def next_start(bucket: Bucket, day: date) -> date:
+    """The first local day of the bucket after the one starting on ``day``."""
     if bucket == "day":
         return day + timedelta(days=1)
     if bucket == "week":

@@ -20,6 +20,7 @@ from ens.spaces import service as spaces
 
 
 async def consent_screen(cookie: str | None) -> Screen:
+    """The consent page of the attempt's pending app authorization."""
     attempt = await load(cookie)
     if attempt.step != "consent" or attempt.space_id is None or attempt.account_id is None:
         raise LoginFailed("Aucune autorisation n'est en attente. Recommencez depuis l'application.")

@@ -109,6 +109,7 @@ async def submit_code(ctx: LoginContext, cookie: str | None, csrf: str | None, c
 
 
 async def acknowledge_recovery_codes(ctx: LoginContext, cookie: str | None, csrf: str | None) -> Redirect:
+    """The person has noted their recovery codes: the login goes on (consent or back to the app)."""
     attempt = await load(cookie)
     check_csrf(attempt, csrf)
     if attempt.step != "recovery_codes":
@@ -117,6 +118,7 @@ async def acknowledge_recovery_codes(ctx: LoginContext, cookie: str | None, csrf
 
 
 async def request_email_code(ctx: LoginContext, cookie: str | None, csrf: str | None) -> Screen:
+    """Send a one-time code by e-mail for this login attempt (rate-limited), and show the code form."""
     attempt = await load(cookie)
     check_csrf(attempt, csrf)
     if attempt.account_id is None or attempt.step not in ("otp", "lost_email"):
