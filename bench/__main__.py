@@ -117,7 +117,13 @@ async def run() -> dict[str, Any]:
             print(f"--- page reads, 1 worker, {rows_now:,} rows, wrk {seconds} s x {connections} conn.", flush=True)
             results["reads"].append(
                 reads.wrk(
-                    server.base_url, reader, workers=1, table_rows=rows_now, seconds=seconds, connections=connections
+                    server.base_url,
+                    reader,
+                    server_pgid=server.pgid,
+                    workers=1,
+                    table_rows=rows_now,
+                    seconds=seconds,
+                    connections=connections,
                 )
             )
 
@@ -142,6 +148,7 @@ async def run() -> dict[str, Any]:
                     reads.wrk(
                         server.base_url,
                         reader,
+                        server_pgid=server.pgid,
                         workers=workers,
                         table_rows=rows_now,
                         seconds=seconds,
@@ -186,13 +193,15 @@ def table(results: dict[str, Any]) -> str:
         f"wrk 1 thread, {cfg['wrk_connections']} connections, {cfg['wrk_seconds']} s"
     )
     out.append(f"  {'workers':>7}  {'table rows':>11}  {'req/s':>7}  {'p50 ms':>7}  {'p90 ms':>7}  {'p99 ms':>7}  "
-               f"{'errors':>6}  target: {READ_TARGET_RPS} req/s, p99 < {READ_TARGET_P99_MS} ms (1 worker)")  # fmt: skip
+               f"{'errors':>6}  {'CPU us/req':>10}  "
+               f"target {READ_TARGET_RPS} req/s, p99 < {READ_TARGET_P99_MS} ms")  # fmt: skip
     for r in results["reads"]:
         r = r if isinstance(r, dict) else asdict(r)
         ok = "met" if r["per_second"] >= READ_TARGET_RPS and r["p99_ms"] < READ_TARGET_P99_MS else "MISSED"
         out.append(
             f"  {r['workers']:>7}  {r['table_rows']:>11,}  {r['per_second']:>7,.0f}  {r['p50_ms']:>7.1f}  "
-            f"{r['p90_ms']:>7.1f}  {r['p99_ms']:>7.1f}  {r['errors']:>6}  {ok if r['workers'] == 1 else ''}"
+            f"{r['p90_ms']:>7.1f}  {r['p99_ms']:>7.1f}  {r['errors']:>6}  "
+            f"{r['server_cpu_us']:>10,.0f}  {ok if r['workers'] == 1 else '(2 workers: info)'}"
         )
     out.append("")
     out.append("Series: one space's body_weight for one year (GET ...?type=body_weight&since=&until=&limit=500)")

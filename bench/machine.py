@@ -33,7 +33,7 @@ def _ram_gib() -> float:
 async def describe(dsn: str) -> dict[str, Any]:
     connection = await asyncpg.connect(dsn)
     try:
-        version = await connection.fetchval("SHOW server_version")
+        server_version = await connection.fetchval("SHOW server_version")
         settings = {
             name: await connection.fetchval(f"SHOW {name}")
             for name in ("shared_buffers", "fsync", "synchronous_commit", "max_connections")
@@ -53,7 +53,7 @@ async def describe(dsn: str) -> dict[str, Any]:
         "cpu_model": _cpu_model(),
         "ram_gib": _ram_gib(),
         "kernel": platform.release(),
-        "postgresql": version,
+        "postgresql": server_version,
         "postgresql_settings": settings,
         "python": platform.python_version(),
         "server": ", ".join(installed(n) for n in ("uvicorn", "uvloop", "httptools", "litestar", "asyncpg")),

@@ -29,6 +29,7 @@ class ReadLoad:
     p99_ms: float
     max_ms: float
     errors: int
+    server_cpu_us: float  # CPU time of the server's processes per request (robust to a busy machine)
 
 
 def page_path(person: Person) -> str:
@@ -43,12 +44,31 @@ def check_page(base_url: str, person: Person) -> int:
     return len(response.json()["items"])
 
 
-def wrk(base_url: str, person: Person, *, workers: int, table_rows: int, seconds: int, connections: int) -> ReadLoad:
+def process_group_cpu(pgid: int) -> float:
+    """User + system seconds of every live process in the group (the server and its workers)."""
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def wrk(
+    base_url: str, person: Person, *, server_pgid: int, workers: int, table_rows: int, seconds: int, connections: int
+) -> ReadLoad:
     if shutil.which("wrk") is None:
         raise RuntimeError("wrk is missing: run scripts/ensure-bench-tools")
     env = {**os.environ, "BENCH_TOKEN": person.token, "BENCH_PATH": page_path(person)}
     command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s", "-s", str(SCRIPT), base_url]
+    cpu_before = process_group_cpu(server_pgid)
     out = subprocess.run(command, env=env, capture_output=True, text=True, check=True, timeout=seconds + 60).stdout  # noqa: S603
+    cpu = process_group_cpu(server_pgid) - cpu_before
     line = next(x for x in out.splitlines() if x.startswith("BENCH_JSON "))
     data = json.loads(line.removeprefix("BENCH_JSON "))
     seconds_run = data["duration_us"] / 1e6
@@ -65,4 +85,5 @@ def wrk(base_url: str, person: Person, *, workers: int, table_rows: int, seconds
         p99_ms=latency["p99"] / 1000,
         max_ms=latency["max"] / 1000,
         errors=sum(data["errors"].values()),
+        server_cpu_us=1e6 * cpu / max(1, data["requests"]),
     )

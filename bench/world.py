@@ -97,6 +97,11 @@ class Server:
             time.sleep(0.2)
         raise RuntimeError("ens serve did not become ready in 60 s")
 
+    @property
+    def pgid(self) -> int:
+        assert self.process is not None
+        return self.process.pid  # started in a session of its own: its pid is its process group
+
     def __exit__(self, *exc: object) -> None:
         if self.process is None:
             return
