@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import re
 from collections.abc import AsyncIterator, Sequence
@@ -38,7 +39,7 @@ from ens.log import logging_config
 from ens.openapi import document_problems
 from ens.overview.routes import SummaryController
 from ens.settings import Settings
-from ens.spaces.door import REQUEST_ID_KEY, account_door, provide_space_access, space_door
+from ens.spaces.door import REQUEST_ID_KEY, Access, account_door, provide_space_access, space_door
 from ens.spaces.history import AccessHistoryMiddleware
 from ens.spaces.routes import MeController, SpaceController
 from ens.vitals.routes import VitalsController, list_vital_types
@@ -227,15 +228,26 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         await db.start(engine, settings.db_pool_size)
+        # Everything loaded so far (routes, schemas, catalogues) lives as long as the process:
+        # keep it out of the collector's scans, and collect the young generation less often, so
+        # that a request does not pay for a full collection (measured: it set the p99 latency).
+        gc.freeze()
+        gc.set_threshold(50_000, 50, 100)
         try:
             yield
         finally:
             await db.stop(engine)
 
+    async def cursors_after_access(access: Access) -> Cursors:
+        # Declared as depending on the door's result so litestar resolves the two one after the
+        # other: two independent dependencies would be resolved in a task group (measured: ~7% of
+        # a page read's CPU).
+        return cursors
+
     space_router = Router(
         path=SPACE_PATH,
         guards=[space_door],
-        dependencies={"access": Provide(provide_space_access)},
+        dependencies={"access": Provide(provide_space_access), "cursors": Provide(cursors_after_access)},
         route_handlers=[*space_routes(), *extra_space_routes],
     )
     me_router = Router(path="/", guards=[account_door], route_handlers=[MeController, *auth.me_routes])
@@ -253,7 +265,6 @@ def create_app(
         ],
         dependencies={
             "settings": Provide(lambda: settings, sync_to_thread=False),
-            "cursors": Provide(lambda: cursors, sync_to_thread=False),
             "tokens": Provide(lambda: tokens, sync_to_thread=False),
             **auth.dependencies,
         },

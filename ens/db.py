@@ -10,7 +10,7 @@ with "database is locked" when a read transaction tries to upgrade.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from functools import cache, lru_cache
 from pathlib import Path
@@ -136,15 +136,19 @@ async def write_transaction(engine: Engine[Any] | None = None) -> AsyncIterator[
             yield
 
 
-async def fetch(sql: str, *args: Any) -> list[dict[str, Any]]:
-    """Run a raw statement with ``{}`` placeholders; rows as dicts (both engines)."""
+Row = Mapping[str, Any]
+
+
+async def fetch(sql: str, *args: Any) -> list[Row]:
+    """Run a raw statement with ``{}`` placeholders; rows as read-only mappings (both engines).
+
+    On PostgreSQL these are asyncpg's records themselves (``row["column"]``, ``.get``, ``**row``):
+    copying every row into a dict cost more than any other step of reading a page.
+    """
     engine = current()
     if isinstance(engine, PostgresEngine):
         rows = await _fetch_postgres(engine, sql, args)
-        if not rows:
-            return []
-        keys = tuple(rows[0].keys())
-        return [dict(zip(keys, row, strict=True)) for row in rows]
+        return list(rows) if rows else []
     rows = await engine.run_querystring(_querystring(sql, args))
     return list(rows) if rows else []
 
@@ -181,7 +185,7 @@ def _numbered(sql: str) -> tuple[str, int]:
     return "".join(parts), count
 
 
-async def fetch_one(sql: str, *args: Any) -> dict[str, Any] | None:
+async def fetch_one(sql: str, *args: Any) -> Row | None:
     rows = await fetch(sql, *args)
     return rows[0] if rows else None
 

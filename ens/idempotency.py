@@ -32,7 +32,7 @@ from piccolo.columns import UUID, Bytea, Integer, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 from ens.api import PROBLEM_JSON, Problem, problem_type
-from ens.db import fetch, fetch_one
+from ens.db import Row, fetch, fetch_one
 
 KEY_TTL = timedelta(hours=24)
 _KEY = re.compile(r"[\x21-\x7e]{1,255}")
@@ -53,7 +53,7 @@ class IdempotencyKey(Table, tablename="idempotency_keys"):
     expires_at = Timestamptz()
 
 
-async def _claim(caller: str, key: str, request_hash: str) -> dict[str, Any] | None:
+async def _claim(caller: str, key: str, request_hash: str) -> Row | None:
     """Insert a ``running`` record; ``None`` when we own it, else the existing record."""
     now = datetime.now(UTC)
     await fetch("DELETE FROM idempotency_keys WHERE caller = {} AND key = {} AND expires_at < {}", caller, key, now)
@@ -163,7 +163,7 @@ class IdempotencyMiddleware:
         scope["headers"] = [(k, v) for k, v in scope["headers"] if k != b"accept-encoding"]
         await self._run_and_store(scope, _replay(body), send, caller_key, key)
 
-    async def _answer_existing(self, existing: dict[str, Any], request_hash: str, send: Send) -> None:
+    async def _answer_existing(self, existing: Row, request_hash: str, send: Send) -> None:
         if existing["request_hash"] != request_hash:
             await _send_problem(
                 send,

@@ -16,7 +16,7 @@ import msgspec
 from ens import keyring
 from ens.auth.scopes import SPACE_SCOPE, is_app_scope
 from ens.auth.tables import OAuthClient
-from ens.db import fetch, fetch_one
+from ens.db import Row, fetch, fetch_one
 from ens.errors import Conflict, FieldError, Invalid
 
 MOBILE_CLIENT_ID = "ens-mobile"
@@ -82,12 +82,12 @@ class RegisteredApp(msgspec.Struct, kw_only=True):
     client_secret: str | None
 
 
-def _client_of(row: dict[str, object]) -> Client:
+def _client_of(row: Row) -> Client:
     return Client(
         client_id=str(row["client_id"]),
         name=str(row["name"]),
         publisher=row["publisher"] if isinstance(row["publisher"], str) else None,
-        kind=row["kind"],  # type: ignore[arg-type]
+        kind=row["kind"],
         label_status=str(row["label_status"]),
         redirect_uris=tuple(str(row["redirect_uris"]).split()),
         allowed_scopes=frozenset(str(row["allowed_scopes"]).split()),

@@ -16,7 +16,7 @@ import re
 import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Literal
 from uuid import UUID
 
 import msgspec
@@ -27,7 +27,7 @@ from ens.auth.clients import Client, find_client, secret_matches
 from ens.auth.errors import OAuthError
 from ens.auth.tables import AuthorizationCode, RefreshToken
 from ens.auth.tokens import AccessTokens
-from ens.db import as_uuid, fetch, fetch_one, write_transaction
+from ens.db import Row, as_uuid, fetch, fetch_one, write_transaction
 from ens.errors import Unauthorized
 from ens.settings import Settings
 from ens.spaces import service as spaces
@@ -146,7 +146,7 @@ async def _exchange_code(
     code_hash = _code_hash(settings.secret_key, form.code)
     failure: OAuthError | None = None
     grant_id: UUID | None = None
-    row: dict[str, Any] | None = None
+    row: Row | None = None
     # One transaction: the code is burnt whatever the outcome (single use), and the session grant the
     # first use creates is recorded with it, so a concurrent second use sees it and revokes it.
     async with write_transaction():
@@ -187,7 +187,7 @@ async def _exchange_code(
     )
 
 
-def _code_refusal(row: dict[str, Any], client: Client, form: TokenRequest, now: datetime) -> OAuthError | None:
+def _code_refusal(row: Row, client: Client, form: TokenRequest, now: datetime) -> OAuthError | None:
     if _dt(row["expires_at"]) <= now:
         return OAuthError("invalid_grant", "The authorization code has expired.")
     if row["client_id"] != client.client_id:

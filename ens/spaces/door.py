@@ -25,7 +25,7 @@ from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
 from litestar.handlers.base import BaseRouteHandler
 
-from ens.db import fetch_one
+from ens.db import Row, fetch_one
 from ens.errors import Forbidden, Gone, GrantRevoked, NotFound, Unauthorized
 from ens.idempotency import SPACE_STATE_KEY
 from ens.spaces.caller import SPACE_SCOPE, Caller
@@ -129,9 +129,7 @@ _SPACE_BY_ID = "s.id = {}"
 _OWN_SPACE = "s.holder_account_id = {}"
 
 
-async def resolve_space(
-    caller: Caller, space_param: str, now: datetime
-) -> tuple[dict[str, Any], SpaceRef | None, Role | None]:
+async def resolve_space(caller: Caller, space_param: str, now: datetime) -> tuple[Row, SpaceRef | None, Role | None]:
     """One query: the grant's liveness, the space named by ``space_param``, the caller's role."""
     if space_param == "me":
         if caller.kind == "app":
@@ -170,7 +168,7 @@ async def resolve_space(
     return row, space, _role(caller, row, space)
 
 
-def _role(caller: Caller, row: dict[str, Any], space: SpaceRef) -> Role | None:
+def _role(caller: Caller, row: Row, space: SpaceRef) -> Role | None:
     if caller.kind == "app":
         if row["grant_kind"] == "app" and row["grant_space_id"] == space.id:
             return "app"

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import msgspec
 
 from ens.api import json_pointer
-from ens.db import SQLITE_MAX_VARIABLES, as_uuid, fetch, fetch_one, write_transaction
+from ens.db import SQLITE_MAX_VARIABLES, Row, as_uuid, fetch, fetch_one, write_transaction
 from ens.errors import FieldError, Forbidden, Invalid
 from ens.spaces.door import SpaceAccess
 from ens.vitals.catalogue import BY_CODE, STEPS_PER_DAY
@@ -234,7 +234,7 @@ async def record_measurements(access: SpaceAccess, raw_items: Sequence[Any]) -> 
             f"{len({e.pointer.split('/')[2] for e in errors})} measurement(s) refused; nothing was stored.", errors
         )
     space_id = access.space_id
-    returned: list[dict[str, Any]] = []
+    returned: list[Row] = []
     async with write_transaction():
         last = await take_feed_numbers(space_id, len(prepared))
         first_seq = last - len(prepared) + 1

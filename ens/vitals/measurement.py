@@ -8,7 +8,7 @@ from uuid import UUID
 
 import msgspec
 
-from ens.db import fetch, fetch_one, write_transaction
+from ens.db import Row, fetch, fetch_one, write_transaction
 from ens.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
 from ens.spaces.door import SpaceAccess
 from ens.vitals.catalogue import BLOOD_PRESSURE, BY_CODE
@@ -19,7 +19,7 @@ from ens.vitals.rules import check_context, check_time, check_values, float_or_n
 from ens.vitals.schemas import Components, MeasurementRead, MeasurementUpdate
 
 
-async def _measure_row(space_id: UUID, measurement_id: UUID) -> dict[str, Any]:
+async def _measure_row(space_id: UUID, measurement_id: UUID) -> Row:
     row = await fetch_one(
         f"SELECT {MEASUREMENT_COLUMNS}, writer, source_kind FROM vital_measurements "
         "WHERE space_id = {} AND id = {}",

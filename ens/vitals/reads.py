@@ -17,7 +17,7 @@ from uuid import UUID
 import msgspec
 
 from ens.api import Cursors, check_limit
-from ens.db import as_uuid, fetch
+from ens.db import Row, as_uuid, fetch
 from ens.errors import BadRequest, FieldError, Forbidden
 from ens.spaces.door import SpaceAccess
 from ens.vitals.catalogue import BLOOD_PRESSURE, BMI_TYPE, BY_CODE, TYPE_CODES, VITAL_TYPES, VitalType
@@ -85,33 +85,60 @@ def row_datetime(value: Any) -> datetime:
     return datetime.fromisoformat(str(value))
 
 
-def measurement_read(row: dict[str, Any]) -> MeasurementRead:
-    """One stored row as the API shows it."""
-    vital_type = row["type"]
+_UNITS = {code: vital.unit for code, vital in BY_CODE.items()}
+
+
+def measurement_read(row: Row) -> MeasurementRead:
+    """One stored row (selected with ``MEASUREMENT_COLUMNS``) as the API shows it.
+
+    This runs for every item of every page: the row is unpacked by position (in the order of
+    ``MEASUREMENT_COLUMNS``), which costs a third of looking up twenty columns by name.
+    """
+    (
+        measurement_id,
+        vital_type,
+        value,
+        systolic,
+        diastolic,
+        original_value,
+        original_unit,
+        effective_at,
+        recording_method,
+        source_client_id,
+        source_name,
+        manufacturer,
+        model,
+        identifier,
+        body_position,
+        measurement_location,
+        glucose_moment,
+        note,
+        created_at,
+        updated_at,
+        _seq,
+        *_more,  # callers may select further columns after these
+    ) = row.values()
     is_pressure = vital_type == BLOOD_PRESSURE
-    has_device = row["device_manufacturer"] or row["device_model"] or row["device_identifier"]
     return MeasurementRead(
-        id=as_uuid(row["id"]),
+        id=as_uuid(measurement_id),
         type=vital_type,
-        unit=BY_CODE[vital_type].unit,
-        value=None if is_pressure else row["value"],
-        components=ComponentsRead(systolic=row["systolic"], diastolic=row["diastolic"]) if is_pressure else None,
-        original_value=_ORIGINAL.decode(row["original_value"]),
-        original_unit=row["original_unit"],
-        effective_at=row_datetime(row["effective_at"]),
-        recording_method=row["recording_method"],
-        source=Source(client_id=row["source_client_id"], name=row["source_name"]),
-        device=DeviceRead(
-            manufacturer=row["device_manufacturer"], model=row["device_model"], identifier=row["device_identifier"]
-        )
-        if has_device
+        unit=_UNITS[vital_type],
+        value=None if is_pressure else value,
+        components=ComponentsRead(systolic=systolic, diastolic=diastolic) if is_pressure else None,
+        original_value=_ORIGINAL.decode(original_value),
+        original_unit=original_unit,
+        effective_at=row_datetime(effective_at),
+        recording_method=recording_method,
+        source=Source(client_id=source_client_id, name=source_name),
+        device=DeviceRead(manufacturer=manufacturer, model=model, identifier=identifier)
+        if (manufacturer or model or identifier)
         else None,
-        body_position=row["body_position"],
-        measurement_location=row["measurement_location"],
-        glucose_moment=row["glucose_moment"],
-        note=row["note"],
-        created_at=row_datetime(row["created_at"]),
-        updated_at=row_datetime(row["updated_at"]),
+        body_position=body_position,
+        measurement_location=measurement_location,
+        glucose_moment=glucose_moment,
+        note=note,
+        created_at=row_datetime(created_at),
+        updated_at=row_datetime(updated_at),
     )
 
 

@@ -20,7 +20,7 @@ from ens.auth.errors import LoginFailed
 from ens.auth.mail import Mailer
 from ens.auth.pages import ConsentView
 from ens.auth.upstream import Upstream
-from ens.db import as_uuid, fetch, fetch_one
+from ens.db import Row, as_uuid, fetch, fetch_one
 from ens.settings import Settings
 
 ATTEMPT_TTL = timedelta(minutes=30)
@@ -77,7 +77,7 @@ class Attempt:
     new_factor_id: UUID | None
 
     @classmethod
-    def of(cls, row: dict[str, Any]) -> Attempt:
+    def of(cls, row: Row) -> Attempt:
         return cls(
             id=as_uuid(row["id"]),
             client_id=row["client_id"],
