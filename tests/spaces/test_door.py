@@ -195,28 +195,18 @@ async def test_missing_bad_and_expired_tokens_are_401(client, settings, person):
     from ens.auth.tokens import AccessTokens
     from ens.spaces.caller import Caller
 
-    expired = AccessTokens(settings).issue(
-        Caller(
-            kind="person",
-            account_id=person.account_id,
-            client_id="ens-mobile",
-            grant_id=person.grant_id,
-            scopes=frozenset({"space"}),
-        ),
-        ttl=-1,
+    session = Caller(
+        kind="person",
+        account_id=person.account_id,
+        client_id="ens-mobile",
+        grant_id=person.grant_id,
+        scopes=frozenset({"space"}),
     )
+    expired = AccessTokens(settings).issue(session, ttl=-1)
     other_key = AccessTokens(
         type(settings).from_env(env="dev", secret_key="x" * 40, database_url=settings.database_url)
     )
-    forged = other_key.issue(
-        Caller(
-            kind="person",
-            account_id=person.account_id,
-            client_id="ens-mobile",
-            grant_id=person.grant_id,
-            scopes=frozenset({"space"}),
-        )
-    )
+    forged = other_key.issue(session)
     for headers in (
         {},
         {"Authorization": "Basic abc"},
