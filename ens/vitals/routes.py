@@ -13,6 +13,7 @@ from ens.api import Cursors
 from ens.settings import Settings
 from ens.spaces.door import Access, Need
 from ens.vitals import service
+from ens.vitals.catalogue import TYPE_CODES
 from ens.vitals.schemas import (
     BatchResult,
     Bucket,
@@ -37,6 +38,22 @@ async def list_vital_types() -> VitalTypeList:
     return service.vital_types()
 
 
+TypeParam = Annotated[
+    str | None,
+    QueryParameter(name="type", required=False, max_length=64, description="One of: " + ", ".join(TYPE_CODES)),
+]
+SinceParam = Annotated[
+    str | None, QueryParameter(required=False, max_length=64, description="RFC 3339 instant (inclusive)")
+]
+UntilParam = Annotated[
+    str | None, QueryParameter(required=False, max_length=64, description="RFC 3339 instant (exclusive)")
+]
+LimitParam = Annotated[int | None, QueryParameter(required=False, ge=1, le=500, description="1 to 500, default 50")]
+CursorParam = Annotated[
+    str | None, QueryParameter(required=False, max_length=2048, description="nextCursor of the previous page")
+]
+
+
 class VitalsController(Controller):
     path = "/vitals"
     tags = ["vitals"]
@@ -56,11 +73,11 @@ class VitalsController(Controller):
         access: Access,
         cursors: NamedDependency[Cursors],
         request: Request,  # type: ignore[type-arg]
-        type_: Annotated[str | None, QueryParameter(name="type", required=False)] = None,
-        since: Annotated[str | None, QueryParameter(required=False)] = None,
-        until: Annotated[str | None, QueryParameter(required=False)] = None,
-        limit: Annotated[int | None, QueryParameter(required=False)] = None,
-        cursor: Annotated[str | None, QueryParameter(required=False)] = None,
+        type_: TypeParam = None,
+        since: SinceParam = None,
+        until: UntilParam = None,
+        limit: LimitParam = None,
+        cursor: CursorParam = None,
     ) -> Response[MeasurementPage] | Response[str]:
         page = await service.list_measurements(access, cursors, type_, since, until, limit, cursor)
         if request.accept.best_match(["application/json", CSV], default="application/json") == CSV:
@@ -72,10 +89,10 @@ class VitalsController(Controller):
     async def summary(
         self,
         access: Access,
-        type_: Annotated[str | None, QueryParameter(name="type", required=False)] = None,
-        bucket: Annotated[Bucket, QueryParameter()] = "day",
-        since: Annotated[str | None, QueryParameter(required=False)] = None,
-        until: Annotated[str | None, QueryParameter(required=False)] = None,
+        type_: TypeParam = None,
+        bucket: Annotated[Bucket, QueryParameter(description="day, week or month, in the space's time zone")] = "day",
+        since: SinceParam = None,
+        until: UntilParam = None,
     ) -> Summary:
         return await service.summarize(access, type_, bucket, since, until)
 
@@ -85,8 +102,8 @@ class VitalsController(Controller):
         access: Access,
         cursors: NamedDependency[Cursors],
         settings: NamedDependency[Settings],
-        cursor: Annotated[str | None, QueryParameter(required=False)] = None,
-        limit: Annotated[int | None, QueryParameter(required=False)] = None,
+        cursor: CursorParam = None,
+        limit: LimitParam = None,
     ) -> ChangeFeed:
         return await service.changes(access, cursors, cursor, limit, settings.tombstone_retention_days)
 
