@@ -25,6 +25,7 @@ from litestar.response import Redirect
 from litestar.status_codes import HTTP_204_NO_CONTENT
 from litestar.types import ControllerRouterHandler
 
+from ens.api import Page
 from ens.auth import app_grants, login, oauth, pages
 from ens.auth.app_grants import AppGrantRead, RecoveryCodesRead
 from ens.auth.clients import AppRead, list_catalogue
@@ -283,8 +284,8 @@ class AppCatalogueController(Controller):
     tags = ["apps"]
 
     @get("/", summary="The catalogue of labelled apps")
-    async def catalogue(self) -> list[AppRead]:
-        return await list_catalogue()
+    async def catalogue(self) -> Page[AppRead]:
+        return Page(items=await list_catalogue(), next_cursor=None)
 
 
 class SpaceGrantsController(Controller):
@@ -294,8 +295,8 @@ class SpaceGrantsController(Controller):
     tags = ["apps"]
 
     @get("/", opt={"need": Need("grants")}, summary="Apps connected to this space and their permissions")
-    async def list_grants(self, access: Access) -> list[AppGrantRead]:
-        return await app_grants.list_app_grants(access.space_id)
+    async def list_grants(self, access: Access) -> Page[AppGrantRead]:
+        return Page(items=await app_grants.list_app_grants(access.space_id), next_cursor=None)
 
     @delete(
         "/{id:uuid}",

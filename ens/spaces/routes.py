@@ -68,8 +68,9 @@ class MeController(Controller):
         return await service.get_me(request.user.account_id)
 
     @get("/sessions", summary="Signed-in devices")
-    async def sessions(self, request: Request[Caller, Any, Any]) -> list[SessionRead]:
-        return await service.list_sessions(request.user.account_id, request.user.grant_id)
+    async def sessions(self, request: Request[Caller, Any, Any]) -> Page[SessionRead]:
+        # A person's devices are few: one page, in the API's list shape.
+        return Page(items=await service.list_sessions(request.user.account_id, request.user.grant_id), next_cursor=None)
 
     @delete("/sessions/{session_id:uuid}", status_code=HTTP_204_NO_CONTENT, summary="Sign a device out")
     async def revoke_session(self, request: Request[Caller, Any, Any], session_id: FromPath[UUID]) -> None:

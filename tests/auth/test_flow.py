@@ -115,7 +115,7 @@ async def test_whole_flow_phone_app_then_device_app(dev_client, outbox, dev_sett
     grants = await dev_client.get(
         f"/v1/spaces/{own_space}/grants", headers={"Authorization": f"Bearer {body['access_token']}"}
     )
-    assert [g["clientId"] for g in grants.json()] == [app.client_id]
+    assert [g["clientId"] for g in grants.json()["items"]] == [app.client_id]
 
     # Refresh rotates; the old refresh token used again revokes the whole chain.
     first_refresh = app_body["refresh_token"]

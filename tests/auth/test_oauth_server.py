@@ -202,7 +202,7 @@ async def test_revoked_app_grant_is_refused_on_the_next_request(fake_login, fake
     probe = "/v1/spaces/me/scope-probe/body-weight"
     assert (await fake_client.post(probe, headers=bearer(app_tokens["access_token"]))).status_code == 201
     _, phone = await _phone_tokens_for(fake_login, fake_settings, sub)
-    listed = (await fake_client.get("/v1/spaces/me/grants", headers=bearer(phone["access_token"]))).json()
+    listed = (await fake_client.get("/v1/spaces/me/grants", headers=bearer(phone["access_token"]))).json()["items"]
     grant = next(g for g in listed if g["clientId"] == app.client_id)
     assert grant["permissions"] == ["Enregistrer dans votre espace des mesures de poids"]
     assert grant["lastUsedAt"] is not None
@@ -234,7 +234,7 @@ async def _phone_tokens_for(fake_login, fake_settings, sub: str):
 
 async def test_revoked_session_is_refused_on_the_next_request(fake_login, fake_client):
     _, tokens = await _phone_tokens(fake_login)
-    sessions = (await fake_client.get("/v1/me/sessions", headers=bearer(tokens["access_token"]))).json()
+    sessions = (await fake_client.get("/v1/me/sessions", headers=bearer(tokens["access_token"]))).json()["items"]
     current = next(s for s in sessions if s["current"])
     assert current["lastUsedAt"] is not None  # set when the session obtained its tokens
     _, other = await _phone_tokens(fake_login)
@@ -248,6 +248,8 @@ async def test_revoked_session_is_refused_on_the_next_request(fake_login, fake_c
 async def test_app_catalogue_lists_labelled_apps(fake_client, fake_settings):
     app = await _app(fake_settings, ["vitals.blood_pressure:write"])
     catalogue = (await fake_client.get("/v1/apps")).json()
+    assert catalogue["nextCursor"] is None
+    catalogue = catalogue["items"]
     entry = next(a for a in catalogue if a["clientId"] == app.client_id)
     assert entry["labelStatus"] == "labelled" and entry["scopes"] == ["vitals.blood_pressure:write"]
 

@@ -156,7 +156,7 @@ async def test_erase_of_a_closed_space_is_accepted(client, person):
 async def test_revoked_session_is_refused_on_the_next_request(client, make_person):
     person = await make_person()
     assert (await client.get("/v1/spaces/me", headers=person.headers)).status_code == 200
-    sessions = (await client.get("/v1/me/sessions", headers=person.headers)).json()
+    sessions = (await client.get("/v1/me/sessions", headers=person.headers)).json()["items"]
     assert [s["id"] for s in sessions] == [str(person.grant_id)] and sessions[0]["current"] is True
     assert (await client.delete(f"/v1/me/sessions/{person.grant_id}", headers=person.headers)).status_code == 204
     for path in ("/v1/spaces/me", "/v1/me"):
