@@ -77,6 +77,9 @@ class SpaceAccess:
     space: SpaceRef
     caller: Caller
     role: Role
+    # Display names the door's query read anyway (the person calling; the app's name on its grant).
+    actor_name: str | None = None
+    client_name: str | None = None
 
     @property
     def space_id(self) -> UUID:
@@ -236,7 +239,9 @@ async def space_door(connection: ASGIConnection[Any, Any, Any, Any], handler: Ba
         resource_id=str(resource_id) if resource_id is not None else None,
         request_id=request_id,
     )
-    access = SpaceAccess(space=space, caller=caller, role=role)
+    access = SpaceAccess(
+        space=space, caller=caller, role=role, actor_name=row["actor_name"], client_name=row["client_name"]
+    )
     connection.scope["state"]["ens.space_access"] = access
     if space.status == "closed" and not need.allow_closed:
         raise Gone("This space is closed. Its holder can reopen it.")
