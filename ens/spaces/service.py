@@ -48,11 +48,13 @@ def _sex_from_gender(gender: str | None) -> str | None:
     return {"male": "male", "female": "female"}.get(gender or "", None)
 
 
-async def sign_in_identity(identity: Identity) -> SignedIn:
+async def sign_in_identity(identity: Identity, update_claims: bool = True) -> SignedIn:
     """Find or create the account for ``identity`` (issuer + sub) and its own space.
 
-    Later sign-ins refresh the claims that changed. A closed space is kept as it is (the person is
-    offered to reopen it), never duplicated.
+    Later sign-ins refresh the claims that changed, unless ``update_claims`` is false: the login
+    flow applies them only once the second factor has passed (:func:`apply_identity_claims`), so
+    that an address changed at the provider never receives this login's codes. A closed space is
+    kept as it is (the person is offered to reopen it), never duplicated.
     """
     now = _now()
     async with write_transaction():
@@ -77,17 +79,8 @@ async def sign_in_identity(identity: Identity) -> SignedIn:
             )
         else:
             account_id = row["id"]
-            await Account.update(
-                {
-                    Account.given_name: identity.given_name,
-                    Account.family_name: identity.family_name,
-                    Account.birthdate: identity.birthdate,
-                    Account.gender: identity.gender,
-                    Account.birthplace: identity.birthplace,
-                    Account.email: identity.email,
-                    Account.updated_at: now,
-                }
-            ).where(Account.id == account_id)
+        if not created and update_claims:
+            await _update_claims(account_id, identity, now)
         space = await fetch_one("SELECT id, status FROM spaces WHERE holder_account_id = {}", account_id)
         if space is None:
             space_id = uuid.uuid4()
@@ -109,6 +102,28 @@ async def sign_in_identity(identity: Identity) -> SignedIn:
         else:
             space_id, status = space["id"], space["status"]
     return SignedIn(account_id=account_id, space_id=space_id, space_status=status, account_created=created)
+
+
+async def _update_claims(account_id: UUID, identity: Identity, now: datetime) -> None:
+    await Account.update(
+        {
+            Account.given_name: identity.given_name,
+            Account.family_name: identity.family_name,
+            Account.birthdate: identity.birthdate,
+            Account.gender: identity.gender,
+            Account.birthplace: identity.birthplace,
+            Account.email: identity.email,
+            Account.updated_at: now,
+        }
+    ).where(Account.id == account_id)
+
+
+async def apply_identity_claims(account_id: UUID, identity: Identity) -> str | None:
+    """Refresh the account's claims from the provider; the previous e-mail address if it changed."""
+    row = await fetch_one("SELECT email FROM accounts WHERE id = {}", account_id)
+    previous = row["email"] if row else None
+    await _update_claims(account_id, identity, _now())
+    return previous if previous and previous != identity.email else None
 
 
 async def get_me(account_id: UUID) -> MeRead:
@@ -180,6 +195,12 @@ async def close_or_erase_space(space: SpaceRef, erase: bool) -> None:
     if space.status == "closed":
         raise Gone("This space is closed already.")
     await close_space(space.id)
+
+
+async def space_status(space_id: UUID) -> str | None:
+    """``open`` or ``closed``; ``None`` when there is no such space."""
+    row = await fetch_one("SELECT status FROM spaces WHERE id = {}", space_id)
+    return str(row["status"]) if row else None
 
 
 async def close_space(space_id: UUID) -> None:

@@ -217,18 +217,26 @@ async def test_pages_are_french_mobile_and_never_cached(fake_login):
 
 async def test_closed_space_is_offered_for_reopening_not_duplicated(fake_login):
     sub = _sub()
-    await signed_in_browser(fake_login, sub)
+    first, _ = await signed_in_browser(fake_login, sub)
     space = await db.fetch_one(
         "SELECT s.id FROM spaces s JOIN accounts a ON a.id = s.holder_account_id WHERE a.sub = {}", sub
     )
     await db.fetch("UPDATE spaces SET status = 'closed' WHERE id = {}", space["id"])
     login: FakeLogin = fake_login()
+    login.browser.totp_secret = first.browser.totp_secret
     await login.start()
     await login.come_back(login.code(sub=sub))
+    # The provider login alone neither reveals nor reopens the closed space: the second factor first.
+    page = await login.browser.open("/login/otp")
+    assert "Votre espace santé est fermé" not in page.text
+    offered = await login.browser.second_factor()
+    assert offered.headers["location"] == "/login/otp"
+    status = await db.fetch_one("SELECT status FROM spaces WHERE id = {}", space["id"])
+    assert status["status"] == "closed"
     page = await login.browser.open("/login/otp")
     assert "Votre espace santé est fermé" in page.text and page.text.count("<form") == 1
     reopened = await login.browser.post_form("/login/reopen", {})
-    assert reopened.headers["location"] == "/login/otp"
+    assert reopened.status_code == 303 and reopened.headers["location"].startswith(LOOPBACK)
     rows = await db.fetch(
         "SELECT s.id, s.status FROM spaces s JOIN accounts a ON a.id = s.holder_account_id WHERE a.sub = {}", sub
     )

@@ -171,13 +171,55 @@ async def test_later_login_updates_changed_claims_and_keeps_one_account(fake_log
     from tests.auth.conftest import signed_in_browser
 
     sub = f"claims-change-{uuid.uuid4().hex[:12]}"  # unique: the database may outlive one run
-    await signed_in_browser(fake_login, sub=sub)
+    first, _ = await signed_in_browser(fake_login, sub=sub)
     rows = await db.fetch("SELECT id, family_name FROM accounts WHERE sub = {}", sub)
     assert len(rows) == 1
     second = fake_login()
+    second.browser.totp_secret = first.browser.totp_secret
     await second.start()
     code = second.code(sub=sub)
     provider.codes[code].claims["family_name"] = "Mariée"
     assert (await second.come_back(code)).status_code == 303
+    # Claims change only once the person has passed the second factor.
+    rows = await db.fetch("SELECT id, family_name FROM accounts WHERE sub = {}", sub)
+    assert [r["family_name"] for r in rows] != ["Mariée"]
+    assert (await second.browser.second_factor()).status_code == 303
     rows = await db.fetch("SELECT id, family_name FROM accounts WHERE sub = {}", sub)
     assert [r["family_name"] for r in rows] == ["Mariée"]
+
+
+async def test_an_address_changed_at_the_provider_gets_no_code_before_the_second_factor(fake_login, provider, outbox):
+    """Someone holding only the provider login changes the e-mail there: this login's e-mail code
+    still goes to the address ENS knows; the new address is taken only after the second factor,
+    and the old one is told."""
+    from tests.auth.conftest import signed_in_browser
+
+    mails, _ = outbox
+    sub = f"email-swap-{uuid.uuid4().hex[:12]}"
+    first, _ = await signed_in_browser(fake_login, sub=sub)
+    known = f"{sub}@example.test"
+    intruder = f"intruder-{sub}@evil.test"
+    attack = fake_login()
+    await attack.start()
+    code = attack.code(sub=sub)
+    provider.codes[code].claims["email"] = intruder
+    assert (await attack.come_back(code)).status_code == 303
+    await attack.browser.open("/login/otp")
+    sent = await attack.browser.post_form("/login/email-code", {})
+    assert sent.status_code == 200
+    assert mails.to(intruder) == []
+    assert mails.last_code(known)
+    stored = await db.fetch_one("SELECT email FROM accounts WHERE sub = {}", sub)
+    assert stored["email"] == known
+    # The real person, passing the second factor with a changed address, moves it, and the old
+    # address hears of it.
+    real = fake_login()
+    real.browser.totp_secret = first.browser.totp_secret
+    await real.start()
+    code = real.code(sub=sub)
+    provider.codes[code].claims["email"] = f"new-{sub}@example.test"
+    await real.come_back(code)
+    assert (await real.browser.second_factor()).status_code == 303
+    stored = await db.fetch_one("SELECT email FROM accounts WHERE sub = {}", sub)
+    assert stored["email"] == f"new-{sub}@example.test"
+    assert any(m["Subject"] == "Votre adresse e-mail a changé" for m in mails.to(known))

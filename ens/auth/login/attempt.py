@@ -75,6 +75,7 @@ class Attempt:
     space_id: UUID | None
     id_token: str | None
     new_factor_id: UUID | None
+    pending_identity: str | None = None
 
     @classmethod
     def of(cls, row: Row) -> Attempt:
@@ -95,6 +96,7 @@ class Attempt:
             space_id=as_uuid(row["space_id"]) if row["space_id"] else None,
             id_token=row["id_token"],
             new_factor_id=as_uuid(row["new_factor_id"]) if row["new_factor_id"] else None,
+            pending_identity=row["pending_identity"],
         )
 
 
@@ -131,6 +133,7 @@ def check_csrf(attempt: Attempt, csrf: str | None) -> None:
 
 _COLUMNS = {
     "step",
+    "pending_identity",
     "account_id",
     "space_id",
     "id_token",

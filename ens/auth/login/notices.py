@@ -15,6 +15,11 @@ NEW_DEVICE = (
     "Bonjour,\n\nUn nouvel appareil vient de se connecter à votre espace santé.\n"
     "Si ce n'est pas vous, déconnectez-le depuis « Appareils connectés » et prévenez-nous.\n"
 )
+EMAIL_CHANGED = (
+    "Bonjour,\n\nL'adresse e-mail de votre espace santé vient d'être remplacée par celle que votre "
+    "service d'identité a transmise ; les messages de sécurité iront désormais à la nouvelle adresse.\n"
+    "Si ce n'est pas vous, contactez-nous immédiatement.\n"
+)
 FACTOR_REPLACED = (
     "Bonjour,\n\nLe second facteur de connexion de votre espace santé vient d'être remplacé ; "
     "l'ancien ne fonctionne plus.\nSi ce n'est pas vous, contactez-nous immédiatement.\n"

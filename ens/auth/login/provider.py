@@ -11,6 +11,8 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
+import msgspec
+
 from ens.auth.clients import Client, find_client
 from ens.auth.errors import LoginFailed, UpstreamRefused
 from ens.auth.login.attempt import (
@@ -141,17 +143,22 @@ async def callback(
         log.warning("upstream login refused: %s", exc.detail)
         raise LoginFailed("L'identité transmise par le service d'identité n'a pas pu être vérifiée.") from exc
     identity = _identity(ctx.upstream.issuer, {**proven.userinfo, **proven.claims})
-    signed_in = await spaces.sign_in_identity(identity)
+    # Claims that changed at the provider (the e-mail address above all) wait until the second
+    # factor has passed: someone holding only the provider login must not redirect this login's
+    # e-mail codes and notices to an address of theirs.
+    signed_in = await spaces.sign_in_identity(identity, update_claims=False)
     if attempt.recovering and attempt.account_id != signed_in.account_id:
         raise LoginFailed("Vous vous êtes identifié comme une autre personne. Recommencez la connexion.")
     await update_attempt(
-        attempt.id, account_id=signed_in.account_id, space_id=signed_in.space_id, id_token=proven.id_token
+        attempt.id,
+        account_id=signed_in.account_id,
+        space_id=signed_in.space_id,
+        id_token=proven.id_token,
+        pending_identity=msgspec.json.encode(identity).decode(),
     )
     if attempt.recovering:
         await send_email_code(ctx, attempt, signed_in.account_id)
         await update_attempt(attempt.id, step="lost_email")
-    elif signed_in.space_status == "closed":
-        await update_attempt(attempt.id, step="reopen")
     else:
         await to_second_factor(ctx, attempt.id, signed_in.account_id)
     return Redirect("/login/otp")

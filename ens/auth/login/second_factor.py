@@ -11,6 +11,8 @@ import logging
 import secrets
 from uuid import UUID
 
+import msgspec
+
 from ens.auth import otp
 from ens.auth.clients import find_client
 from ens.auth.errors import CodeRefused, LoginFailed
@@ -25,7 +27,7 @@ from ens.auth.login.attempt import (
     update_attempt,
 )
 from ens.auth.login.consent import consent_screen
-from ens.auth.login.notices import FACTOR_REPLACED, NEW_DEVICE, RECOVERY_USED, notify
+from ens.auth.login.notices import EMAIL_CHANGED, FACTOR_REPLACED, NEW_DEVICE, RECOVERY_USED, notify
 from ens.spaces import service as spaces
 
 log = logging.getLogger("ens.auth.login")
@@ -170,16 +172,42 @@ async def lost_factor(ctx: LoginContext, cookie: str | None, csrf: str | None) -
 
 
 async def reopen(ctx: LoginContext, cookie: str | None, csrf: str | None) -> Redirect:
+    """Reopen the closed space (offered only once the second factor has passed), then go on."""
     attempt = await load(cookie)
     check_csrf(attempt, csrf)
     if attempt.step != "reopen" or attempt.account_id is None or attempt.space_id is None:
         raise LoginFailed("Cette étape de la connexion est terminée. Recommencez depuis l'application.")
     await spaces.reopen_space(attempt.space_id)
-    await to_second_factor(ctx, attempt.id, attempt.account_id)
-    return Redirect("/login/otp")
+    return await _go_on(ctx, attempt)
 
 
 async def _after_second_factor(ctx: LoginContext, attempt: Attempt) -> Redirect:
+    """The person has proven who they are: apply the provider's new claims, offer to reopen a
+    closed space, then consent (third-party app) or back to the app."""
+    if attempt.account_id is None:
+        raise LoginFailed("Cette étape de la connexion est terminée. Recommencez depuis l'application.")
+    await _apply_pending_identity(ctx, attempt, attempt.account_id)
+    if attempt.space_id is not None and await spaces.space_status(attempt.space_id) == "closed":
+        await update_attempt(attempt.id, step="reopen")
+        return Redirect("/login/otp")
+    return await _go_on(ctx, attempt)
+
+
+async def _apply_pending_identity(ctx: LoginContext, attempt: Attempt, account_id: UUID) -> None:
+    if not attempt.pending_identity:
+        return
+    identity = msgspec.json.decode(attempt.pending_identity, type=spaces.Identity)
+    previous_email = await spaces.apply_identity_claims(account_id, identity)
+    await update_attempt(attempt.id, pending_identity=None)
+    if previous_email:
+        # Said to the old address: if the change was not the person's doing, they learn it there.
+        try:
+            await ctx.mailer.send(previous_email, "Votre adresse e-mail a changé", EMAIL_CHANGED)
+        except OSError as exc:
+            log.error("security notice not sent: %s", type(exc).__name__)
+
+
+async def _go_on(ctx: LoginContext, attempt: Attempt) -> Redirect:
     client = await find_client(attempt.client_id)
     if client is None or attempt.account_id is None:
         raise LoginFailed("Cette application n'est plus enregistrée.")
