@@ -34,7 +34,7 @@ from ens.auth.fcplus_routes import relying_party_key_routes
 from ens.auth.middleware import BearerAuthentication
 from ens.auth.routes import AuthWiring
 from ens.auth.tokens import AccessTokens
-from ens.idempotency import IdempotencyMiddleware
+from ens.idempotency import IdempotencyMiddleware, replay_stored
 from ens.log import logging_config
 from ens.openapi import document_problems
 from ens.overview.routes import SummaryController
@@ -282,6 +282,7 @@ def create_app(
             Exception: _unexpected,
         },
         request_max_body_size=settings.max_body_bytes,
+        before_request=replay_stored,
         openapi_config=OpenAPIConfig(
             title="ENS API",
             version="1",

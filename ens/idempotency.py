@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
+from litestar import Request, Response
 from litestar.enums import ScopeType
 from litestar.types import (
     ASGIApp,
@@ -37,6 +38,7 @@ from ens.db import Row, fetch, fetch_one
 KEY_TTL = timedelta(hours=24)
 _KEY = re.compile(r"[\x21-\x7e]{1,255}")
 SPACE_STATE_KEY = "ens.space_id"
+REPLAY_STATE_KEY = "ens.idempotent_replay"
 
 
 class IdempotencyKey(Table, tablename="idempotency_keys"):
@@ -157,13 +159,20 @@ class IdempotencyMiddleware:
         request_hash = digest.hexdigest()
         existing = await _claim(caller_key, key, request_hash)
         if existing is not None:
-            await self._answer_existing(existing, request_hash, send)
+            if existing["request_hash"] == request_hash and existing["state"] == "done":
+                # The replay goes through the router like any request: the doors check that the
+                # caller's grant is still live and record the access, then :func:`replay_stored`
+                # answers with the first response instead of running the handler again.
+                scope.setdefault("state", {})[REPLAY_STATE_KEY] = existing
+                await self.app(scope, _replay(body), send)
+                return
+            await self._refuse(existing, request_hash, send)
             return
         # Stored answers are replayed to clients that may not accept gzip: keep them plain.
         scope["headers"] = [(k, v) for k, v in scope["headers"] if k != b"accept-encoding"]
         await self._run_and_store(scope, _replay(body), send, caller_key, key)
 
-    async def _answer_existing(self, existing: Row, request_hash: str, send: Send) -> None:
+    async def _refuse(self, existing: Row, request_hash: str, send: Send) -> None:
         if existing["request_hash"] != request_hash:
             await _send_problem(
                 send,
@@ -173,29 +182,13 @@ class IdempotencyMiddleware:
                 "This Idempotency-Key was used with a different request.",
             )
             return
-        if existing["state"] != "done":
-            await _send_problem(
-                send,
-                409,
-                "conflict",
-                "Request in progress",
-                "A request with this Idempotency-Key is still being processed.",
-            )
-            return
-        headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in msgspec.json.decode(existing["headers"])]
-        headers.append((b"idempotent-replayed", b"true"))
-        start: HTTPResponseStartEvent = {
-            "type": "http.response.start",
-            "status": existing["status"],
-            "headers": headers,
-        }
-        await send(start)
-        body: HTTPResponseBodyEvent = {
-            "type": "http.response.body",
-            "body": bytes(existing["body"] or b""),
-            "more_body": False,
-        }
-        await send(body)
+        await _send_problem(
+            send,
+            409,
+            "conflict",
+            "Request in progress",
+            "A request with this Idempotency-Key is still being processed.",
+        )
 
     async def _run_and_store(self, scope: Scope, receive: Receive, send: Send, caller_key: str, key: str) -> None:
         status = 500
@@ -255,3 +248,17 @@ def _replay(body: bytes) -> Receive:
         return disconnect
 
     return receive
+
+
+async def replay_stored(request: Request[Any, Any, Any]) -> Response[bytes] | None:
+    """``before_request`` hook: after the route's guards passed, answer a replay with the stored
+    response (the handler does not run again)."""
+    stored = request.scope.get("state", {}).get(REPLAY_STATE_KEY)
+    if stored is None:
+        return None
+    headers = dict(msgspec.json.decode(stored["headers"]))
+    media_type = headers.pop("content-type", None)
+    headers["idempotent-replayed"] = "true"
+    return Response(
+        content=bytes(stored["body"] or b""), status_code=stored["status"], headers=headers, media_type=media_type
+    )

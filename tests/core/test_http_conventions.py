@@ -189,3 +189,24 @@ async def test_openapi_documents_problems_and_refuses_unknown_fields(client):
     note = next(v for k, v in components.items() if k.endswith("NoteCreate"))
     assert note["additionalProperties"] is False
     assert (await client.get("/schema")).status_code == 200
+
+
+async def test_a_replay_still_passes_the_door_and_is_recorded(client, make_person, history):
+    """A replayed answer is a request like any other: a revoked session gets nothing back, and an
+    allowed replay adds its access-history row."""
+    person = await make_person()
+    headers = {**person.headers, "Idempotency-Key": f"k-{uuid.uuid4()}"}
+    first = await client.post("/v1/spaces/me/test-notes", json={"text": "once"}, headers=headers)
+    assert first.status_code == 201
+    before = len(await history(person.space_id))
+    replay = await client.post("/v1/spaces/me/test-notes", json={"text": "once"}, headers=headers)
+    assert replay.status_code == 201 and replay.headers["idempotent-replayed"] == "true"
+    assert replay.json() == first.json()
+    rows = await history(person.space_id)
+    assert len(rows) == before + 1 and rows[-1]["outcome"] == 201
+    from ens.spaces.service import revoke_grant
+
+    await revoke_grant(person.grant_id)
+    refused = await client.post("/v1/spaces/me/test-notes", json={"text": "once"}, headers=headers)
+    assert_problem(refused, 401, "grant-revoked")
+    assert "idempotent-replayed" not in refused.headers
