@@ -180,8 +180,15 @@ class Upstream:
             {"id_token_hint": id_token, "state": state, "post_logout_redirect_uri": post_logout_redirect_uri},
         )
 
-    async def finish_login(self, code: str, verifier: str, nonce: str) -> UpstreamLogin:
-        """Exchange the code, verify the ID token, read userinfo (JSON or signed JWT)."""
+    async def finish_login(
+        self, code: str, verifier: str, nonce: str, fresh_within: int | None = None
+    ) -> UpstreamLogin:
+        """Exchange the code, verify the ID token, read userinfo (JSON or signed JWT).
+
+        ``fresh_within`` (seconds): the person must have authenticated at the provider that
+        recently (``auth_time``), as asked with ``prompt=login``; a provider that ignored the
+        request and reused its session is refused.
+        """
         metadata = await self.metadata()
         tokens = await self._exchange_code(metadata, code, verifier)
         raw_id_token = tokens.get("id_token")
@@ -190,6 +197,10 @@ class Upstream:
             raise UpstreamRefused("The provider's token response lacks id_token or access_token.")
         claims = await self.decode_upstream_jwt(raw_id_token, metadata.id_token_algorithms)
         self._check_id_token(claims, nonce)
+        if fresh_within is not None:
+            auth_time = claims.get("auth_time")
+            if not isinstance(auth_time, int | float) or auth_time < self.clock() - fresh_within - CLOCK_LEEWAY_S:
+                raise UpstreamRefused("The provider did not authenticate the person afresh (auth_time).")
         userinfo = await self._userinfo(metadata, access_token)
         if userinfo.get("sub") != claims["sub"]:
             raise UpstreamRefused("The userinfo subject differs from the ID token's.")

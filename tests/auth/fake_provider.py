@@ -149,6 +149,7 @@ class FakeProvider:
                 "aud": CLIENT_ID,
                 "exp": now + 300,
                 "iat": now,
+                "auth_time": now,
                 "nonce": issued.nonce,
                 "acr": "eidas1",
                 **issued.id_token_overrides,

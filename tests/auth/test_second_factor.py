@@ -183,6 +183,21 @@ async def test_lost_second_factor_reproves_identity_and_replaces_the_factor(fake
     assert old_recovery.status_code == 400
 
 
+async def test_lost_factor_needs_a_fresh_authentication_at_the_provider(fake_login):
+    sub = _sub()
+    first, _ = await signed_in_browser(fake_login, sub)
+    login = await _at_otp_page(fake_login, sub, first)
+    to_provider = await login.browser.post_form("/login/lost-factor", {})
+    from tests.auth.conftest import query_of
+
+    login.upstream = query_of(to_provider.headers["location"])
+    code = login.code(sub=sub)
+    # The provider ignored prompt=login and reused a session from an hour ago.
+    login.provider.codes[code].id_token_overrides["auth_time"] = int(time.time()) - 3600
+    refused = await login.come_back(code)
+    assert refused.status_code == 400
+
+
 async def test_lost_factor_with_another_identity_is_refused(fake_login):
     sub = _sub()
     first, _ = await signed_in_browser(fake_login, sub)

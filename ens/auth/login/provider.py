@@ -109,6 +109,10 @@ def _requested_scopes(client: Client, scope: str | None) -> list[str] | None:
     return requested if all(is_app_scope(s) for s in requested) else None
 
 
+# Re-proving identity for a lost second factor must be a fresh authentication at the provider.
+RECOVERY_FRESHNESS_S = 600
+
+
 async def callback(
     ctx: LoginContext, cookie: str | None, state: str | None, code: str | None, error: str | None
 ) -> Redirect:
@@ -138,7 +142,12 @@ async def callback(
     if not code:
         raise LoginFailed("La réponse du service d'identité est incomplète (code manquant).")
     try:
-        proven = await ctx.upstream.finish_login(code, attempt.upstream_verifier, attempt.upstream_nonce)
+        proven = await ctx.upstream.finish_login(
+            code,
+            attempt.upstream_verifier,
+            attempt.upstream_nonce,
+            fresh_within=RECOVERY_FRESHNESS_S if attempt.recovering else None,
+        )
     except UpstreamRefused as exc:
         log.warning("upstream login refused: %s", exc.detail)
         raise LoginFailed("L'identité transmise par le service d'identité n'a pas pu être vérifiée.") from exc
