@@ -54,6 +54,7 @@ def production_environment(database_url: str, port: int) -> dict[str, str]:
         ENS_DATABASE_URL=database_url,
         ENS_SECRET_KEY=secrets.token_urlsafe(48),
         ENS_OIDC_ISSUER="https://idp.bench.invalid",
+        ENS_SMTP_URL="smtp://127.0.0.1:1",  # production requires one; the bench never sends mail
         ENS_PUBLIC_URL=f"http://127.0.0.1:{port}",
         ENS_LOG_LEVEL="WARNING",
     )

@@ -94,6 +94,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 raise ConfigurationError("ENS_SECRET_KEY must be set to at least 32 random characters")
             if self.oidc_issuer is None:
                 raise ConfigurationError("ENS_OIDC_ISSUER must be set outside development")
+            if not self.smtp_url:
+                # Without it, e-mails (live login codes among them) would be written to var/outbox.
+                raise ConfigurationError(
+                    "ENS_SMTP_URL must be set outside development (smtp://, smtp+starttls:// or smtps://): "
+                    "login codes are sent by e-mail"
+                )
         if not self.database_url.startswith(("sqlite://", "postgres://", "postgresql://")):
             raise ConfigurationError("ENS_DATABASE_URL must be sqlite:///path or postgresql://...")
         if self.oidc_acr not in ("eidas1", "eidas2", "eidas3"):

@@ -5,7 +5,8 @@ is exchanged, or a person's consent for an app, created on the consent page. Acc
 short-lived JWTs carrying the grant id; refresh tokens are opaque, stored hashed, and rotate on
 every use. Presenting a refresh token that was already rotated revokes the grant (the whole chain)
 — unless it comes within ``ENS_REFRESH_REUSE_INTERVAL`` seconds, so a phone that lost the response
-may retry. A second use of an authorization code revokes the grant of the tokens the first produced.
+may retry. A second use of an authorization code revokes the grant of the tokens the first produced
+(only if the first use produced tokens: a failed exchange burns the code but leaves the grant alone).
 """
 
 from __future__ import annotations
@@ -167,6 +168,11 @@ async def _exchange_code(
                     await fetch(
                         "UPDATE authorization_codes SET grant_id = {} WHERE code_hash = {}", grant_id, code_hash
                     )
+            else:
+                # A failed exchange (say, someone who saw the code but lacks the PKCE verifier) burns
+                # the code, but the code forgets its grant: the legitimate app's later attempt is a
+                # second use that must not revoke the person's consent.
+                await fetch("UPDATE authorization_codes SET grant_id = NULL WHERE code_hash = {}", code_hash)
     if row is None:
         await _second_use(code_hash)
         raise OAuthError("invalid_grant", "The authorization code is invalid, expired or already used.")
@@ -203,7 +209,10 @@ def _code_refusal(row: Row, client: Client, form: TokenRequest, now: datetime) -
 
 
 async def _second_use(code_hash: str) -> None:
-    """RFC 6749 §4.1.2: a code used twice revokes the tokens issued for it."""
+    """RFC 6749 §4.1.2: a code used twice revokes the tokens issued for it.
+
+    A used code keeps a ``grant_id`` only if its first use succeeded (see :func:`_exchange_code`).
+    """
     row = await fetch_one("SELECT grant_id, used_at FROM authorization_codes WHERE code_hash = {}", code_hash)
     if row is not None and row["used_at"] is not None and row["grant_id"] is not None:
         log.warning("authorization code used twice; its grant is revoked", extra={"grant_id": str(row["grant_id"])})
@@ -218,44 +227,89 @@ async def _refresh(
     if row is None or row["client_id"] != client.client_id:
         raise OAuthError("invalid_grant", "The refresh token is invalid.")
     grant_id, account_id = as_uuid(row["grant_id"]), as_uuid(row["account_id"])
-    rotated = await fetch(
-        "UPDATE refresh_tokens SET rotated_at = {} WHERE id = {} AND rotated_at IS NULL RETURNING id", now, row["id"]
+    child_id = uuid.uuid4()
+    refusal: OAuthError | None = None
+    response: TokenResponse | None = None
+    reused = False
+    # One transaction: the rotation names its successor (replaced_by) in the same conditional UPDATE
+    # and the successor is inserted before commit, so a concurrent refresh that loses the race always
+    # judges the token the winner issued, never a row read before the race.
+    async with write_transaction():
+        rotated = await fetch(
+            "UPDATE refresh_tokens SET rotated_at = {}, replaced_by = {} WHERE id = {} AND rotated_at IS NULL "
+            "RETURNING id",
+            now,
+            child_id,
+            row["id"],
+        )
+        if rotated or await _forgiven_retry(settings, row["id"], child_id, now):
+            refusal = await _chain_refusal(settings, row, grant_id, account_id, now)
+            if refusal is None:
+                response = await _issue(
+                    settings,
+                    tokens,
+                    grant_id=grant_id,
+                    account_id=account_id,
+                    client=client,
+                    kind=row["kind"],
+                    space_id=_uuid_or_none(row["space_id"]),
+                    scopes=str(row["scopes"]).split(),
+                    chain_started_at=_dt(row["chain_started_at"]),
+                    now=now,
+                    refresh_id=child_id,
+                )
+        else:
+            reused = True
+    if response is not None:
+        return response
+    if reused:
+        # Revoked after the transaction: raising inside it would roll the revocation back.
+        log.warning("refresh token reused; its chain is revoked", extra={"grant_id": str(grant_id)})
+        await spaces.revoke_grant(grant_id)
+        raise OAuthError("invalid_grant", "The refresh token was already used; this session is revoked.")
+    assert refusal is not None
+    raise refusal
+
+
+async def _forgiven_retry(settings: Settings, token_id: object, new_child_id: UUID, now: datetime) -> bool:
+    """The token was already rotated: is this a retry to forgive (inside the caller's transaction)?
+
+    Forgiven only within ``ENS_REFRESH_REUSE_INTERVAL`` of the rotation and only if the token it
+    produced was never used (the phone lost the answer); that token dies now and ``new_child_id``
+    takes its place. Anything else is a reuse.
+    """
+    interval = settings.refresh_reuse_interval
+    if interval <= 0:
+        return False
+    # Read the rotation under the row's lock (a no-op UPDATE waits for a concurrent rotation or retry
+    # to commit, and returns what it wrote), not from the row read before the race.
+    rows = await fetch(
+        "UPDATE refresh_tokens SET replaced_by = replaced_by WHERE id = {} RETURNING rotated_at, replaced_by",
+        token_id,
     )
-    if not rotated:
-        # Already rotated. A retry is forgiven only within the interval and only if the token it got
-        # was never used (the phone lost the answer); that token dies now. Anything else is a reuse.
-        rotated_at = _dt(row["rotated_at"]) if row["rotated_at"] is not None else now
-        child_unused = False
-        if row["replaced_by"] is not None:
-            killed = await fetch(
-                "UPDATE refresh_tokens SET rotated_at = {} WHERE id = {} AND rotated_at IS NULL RETURNING id",
-                now,
-                row["replaced_by"],
-            )
-            child_unused = bool(killed)
-        interval = settings.refresh_reuse_interval
-        if interval <= 0 or not child_unused or now - rotated_at > timedelta(seconds=interval):
-            log.warning("refresh token reused; its chain is revoked", extra={"grant_id": str(grant_id)})
-            await spaces.revoke_grant(grant_id)
-            raise OAuthError("invalid_grant", "The refresh token was already used; this session is revoked.")
+    if not rows or rows[0]["rotated_at"] is None or rows[0]["replaced_by"] is None:
+        return False
+    if now - _dt(rows[0]["rotated_at"]) > timedelta(seconds=interval):
+        return False
+    killed = await fetch(
+        "UPDATE refresh_tokens SET rotated_at = {} WHERE id = {} AND rotated_at IS NULL RETURNING id",
+        now,
+        rows[0]["replaced_by"],
+    )
+    if not killed:
+        return False  # the successor was used: the old token is being replayed
+    await fetch("UPDATE refresh_tokens SET replaced_by = {} WHERE id = {}", new_child_id, token_id)
+    return True
+
+
+async def _chain_refusal(
+    settings: Settings, row: Row, grant_id: UUID, account_id: UUID, now: datetime
+) -> OAuthError | None:
     if not await spaces.grant_is_live(grant_id, account_id):
-        raise OAuthError("invalid_grant", "This session or app authorization has been revoked.")
-    chain_started_at = _dt(row["chain_started_at"])
-    if chain_started_at + timedelta(seconds=settings.refresh_token_max_age) <= now:
-        raise OAuthError("invalid_grant", "The session is too old; sign in again.")
-    return await _issue(
-        settings,
-        tokens,
-        grant_id=grant_id,
-        account_id=account_id,
-        client=client,
-        kind=row["kind"],
-        space_id=_uuid_or_none(row["space_id"]),
-        scopes=str(row["scopes"]).split(),
-        chain_started_at=chain_started_at,
-        now=now,
-        parent_id=row["id"],
-    )
+        return OAuthError("invalid_grant", "This session or app authorization has been revoked.")
+    if _dt(row["chain_started_at"]) + timedelta(seconds=settings.refresh_token_max_age) <= now:
+        return OAuthError("invalid_grant", "The session is too old; sign in again.")
+    return None
 
 
 async def _issue(
@@ -270,8 +324,9 @@ async def _issue(
     scopes: list[str],
     chain_started_at: datetime,
     now: datetime,
-    parent_id: object = None,
+    refresh_id: UUID | None = None,
 ) -> TokenResponse:
+    """Tokens for the grant; ``refresh_id``: the id the rotation already named (``replaced_by``)."""
     caller = Caller(
         kind="app" if kind == "app" else "person",
         account_id=account_id,
@@ -281,7 +336,7 @@ async def _issue(
         space_id=space_id if kind == "app" else None,
     )
     refresh_token = secrets.token_urlsafe(32)
-    refresh_id = uuid.uuid4()
+    refresh_id = refresh_id or uuid.uuid4()
     async with write_transaction():
         await RefreshToken.insert(
             RefreshToken(
@@ -297,8 +352,6 @@ async def _issue(
                 created_at=now,
             )
         )
-        if parent_id is not None:
-            await fetch("UPDATE refresh_tokens SET replaced_by = {} WHERE id = {}", refresh_id, parent_id)
         await spaces.touch_grant(grant_id, now)
     return TokenResponse(
         access_token=tokens.issue(caller),

@@ -4,6 +4,11 @@ Rules that hold across processes live in the database: the last accepted TOTP ti
 accepted once, and only if its step is strictly later, by one conditional UPDATE, so two concurrent
 submissions cannot both pass), the wrong-code counter and its lock, recovery and e-mail codes
 (stored hashed, single use). TOTP seeds are encrypted with a key derived from ``ENS_SECRET_KEY``.
+
+Every try is counted before its code is looked at, by one conditional UPDATE that also sets the lock
+when the try is the last one allowed (:func:`_reserve_try`): concurrent guesses cannot slip past the
+lock, at most ``ENS_OTP_MAX_FAILURES`` codes are evaluated per round. The counter survives the lock
+(only a right code resets it), so each further lock lasts twice as long as the previous one, up to a day.
 """
 
 from __future__ import annotations
@@ -14,14 +19,14 @@ import unicodedata
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Literal, NoReturn
 from uuid import UUID
 
 import pyotp
 import segno
 
 from ens import keyring
-from ens.auth.errors import CodeRefused
+from ens.auth.errors import CodeRefused, LoginFailed
 from ens.auth.tables import EmailCode, OtpFactor, RecoveryCode
 from ens.db import as_uuid, fetch, fetch_one, write_transaction
 from ens.settings import Settings
@@ -32,6 +37,7 @@ RECOVERY_CODE_COUNT = 10
 RECOVERY_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: codes are copied by hand
 RECOVERY_CODE_LENGTH = 10
 EMAIL_CODE_TTL = timedelta(minutes=10)
+MAX_LOCK = timedelta(days=1)  # the longest lock escalation reaches (unless ENS_OTP_LOCK_SECONDS is longer)
 _SEED_PURPOSE = "otp-seed"
 
 Method = Literal["totp", "recovery", "email"]
@@ -103,8 +109,18 @@ async def active_factor(account_id: UUID) -> UUID | None:
     return as_uuid(row["id"]) if row else None
 
 
-async def _totp_accepts(settings: Settings, factor_id: UUID, code: str, now: datetime) -> Literal["ok", "replay", "no"]:
-    row = await fetch_one("SELECT seed FROM otp_factors WHERE id = {}", factor_id)
+async def _totp_accepts(
+    settings: Settings, factor_id: UUID, code: str, now: datetime, pending_of: UUID | None = None
+) -> Literal["ok", "replay", "no"]:
+    """``pending_of``: only a pending factor of this account will do (the enrolment's first code)."""
+    if pending_of is None:
+        row = await fetch_one("SELECT seed FROM otp_factors WHERE id = {}", factor_id)
+    else:
+        row = await fetch_one(
+            "SELECT seed FROM otp_factors WHERE id = {} AND account_id = {} AND status = 'pending'",
+            factor_id,
+            pending_of,
+        )
     if row is None:
         return "no"
     totp = pyotp.TOTP(_seed_of(settings, factor_id, row["seed"]))
@@ -122,10 +138,46 @@ async def _totp_accepts(settings: Settings, factor_id: UUID, code: str, now: dat
     return "ok" if won else "replay"
 
 
-async def activate_factor(account_id: UUID, factor_id: UUID, now: datetime | None = None) -> bool:
-    """Make ``factor_id`` the person's factor; the previous one dies. True when there was one."""
+async def activate_factor(
+    account_id: UUID, factor_id: UUID, now: datetime | None = None, *, replacing: bool | None = None
+) -> bool:
+    """Make the pending ``factor_id`` the person's factor. True when it replaced an active one.
+
+    Only a lost-factor recovery (``replacing``) may replace an active factor: otherwise a factor that
+    became active meanwhile (another login enrolled first) makes this activation fail, as does a
+    factor that is no longer pending. ``replacing=None`` asks the login attempt that enrolled the
+    factor whether it is a recovery (identity proven again at the provider, then by an e-mail code).
+    Raises :class:`LoginFailed` when refused.
+    """
     at = _now(now)
     async with write_transaction():
+        # One activation at a time per person: the guard row is the lock (a row lock on PostgreSQL;
+        # SQLite's write transaction already runs alone), so the check below cannot go stale.
+        await _ensure_guard(account_id)
+        await fetch("UPDATE otp_guards SET failures = failures WHERE account_id = {}", account_id)
+        if replacing is None:
+            replacing = await _enrolled_by_recovery(account_id, factor_id)
+        if not replacing:
+            other = await fetch_one(
+                "SELECT id FROM otp_factors WHERE account_id = {} AND status = 'active' AND id <> {}",
+                account_id,
+                factor_id,
+            )
+            if other is not None:
+                raise LoginFailed(
+                    "Un autre second facteur a été activé entre-temps pour votre compte. "
+                    "Recommencez la connexion depuis l'application.",
+                    status=409,
+                )
+        activated = await fetch(
+            "UPDATE otp_factors SET status = 'active', activated_at = {} "
+            "WHERE id = {} AND account_id = {} AND status = 'pending' RETURNING id",
+            at,
+            factor_id,
+            account_id,
+        )
+        if not activated:
+            raise LoginFailed("L'enrôlement a expiré ; recommencez la connexion.", status=409)
         old = await fetch(
             "UPDATE otp_factors SET status = 'revoked', revoked_at = {} "
             "WHERE account_id = {} AND status = 'active' AND id <> {} RETURNING id",
@@ -133,13 +185,21 @@ async def activate_factor(account_id: UUID, factor_id: UUID, now: datetime | Non
             account_id,
             factor_id,
         )
-        await fetch(
-            "UPDATE otp_factors SET status = 'active', activated_at = {} WHERE id = {} AND account_id = {}",
-            at,
-            factor_id,
-            account_id,
-        )
     return bool(old)
+
+
+async def _enrolled_by_recovery(account_id: UUID, factor_id: UUID) -> bool:
+    """Whether the login attempt enrolling ``factor_id`` is a lost-factor recovery.
+
+    Such an attempt reaches enrolment only after the person signed in again at the provider and
+    typed an e-mail code (``ens.auth.login``); a first enrolment never has ``recovering`` set.
+    """
+    row = await fetch_one(
+        "SELECT recovering FROM login_attempts WHERE new_factor_id = {} AND account_id = {} AND step = 'enrol'",
+        factor_id,
+        account_id,
+    )
+    return row is not None and bool(row["recovering"])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -147,6 +207,7 @@ async def activate_factor(account_id: UUID, factor_id: UUID, now: datetime | Non
 
 
 async def ensure_not_locked(account_id: UUID, now: datetime | None = None) -> None:
+    """Refuse while the person's codes are locked (a read: verification itself uses :func:`_reserve_try`)."""
     row = await fetch_one("SELECT locked_until FROM otp_guards WHERE account_id = {}", account_id)
     until = _dt(row["locked_until"]) if row else None
     if until is not None and until > _now(now):
@@ -157,25 +218,67 @@ async def ensure_not_locked(account_id: UUID, now: datetime | None = None) -> No
         )
 
 
-async def _record_failure(settings: Settings, account_id: UUID, message: str, now: datetime) -> None:
-    rows = await fetch(
-        "INSERT INTO otp_guards (account_id, failures) VALUES ({}, 1) "
-        "ON CONFLICT (account_id) DO UPDATE SET failures = otp_guards.failures + 1 RETURNING failures",
-        account_id,
+async def _ensure_guard(account_id: UUID) -> None:
+    await fetch(
+        "INSERT INTO otp_guards (account_id, failures) VALUES ({}, 0) ON CONFLICT (account_id) DO NOTHING", account_id
     )
-    failures = int(rows[0]["failures"]) if rows else 1
-    if failures >= settings.otp_max_failures:
-        until = now + timedelta(seconds=settings.otp_lock_seconds)
-        await fetch("UPDATE otp_guards SET failures = 0, locked_until = {} WHERE account_id = {}", until, account_id)
-        raise CodeRefused(
-            f"Trop de codes erronés : la vérification est bloquée pendant {settings.otp_lock_seconds // 60} minutes."
+
+
+def _lock_length(settings: Settings, lock_number: int) -> timedelta:
+    """The ``lock_number``-th lock since the last right code: ``ENS_OTP_LOCK_SECONDS``, doubled each time."""
+    base = timedelta(seconds=settings.otp_lock_seconds)
+    doubled: timedelta = base * (1 << min(max(lock_number - 1, 0), 20))
+    return min(doubled, max(base, MAX_LOCK))
+
+
+async def _reserve_try(settings: Settings, account_id: UUID, now: datetime) -> int:
+    """Count this try before its code is checked; its number since the last right code.
+
+    One conditional UPDATE: it passes only while the person is not locked, and the try that uses up
+    a round (every ``ENS_OTP_MAX_FAILURES``-th) sets the lock in the same statement, so concurrent
+    tries beyond it are refused without their code being looked at. Raises :class:`CodeRefused`
+    while locked.
+    """
+    per_round = max(1, settings.otp_max_failures)
+    await _ensure_guard(account_id)
+    rows = await fetch(
+        "UPDATE otp_guards SET failures = failures + 1, "
+        "locked_until = CASE WHEN (failures + 1) % {} = 0 THEN {} ELSE locked_until END "
+        "WHERE account_id = {} AND (locked_until IS NULL OR locked_until <= {}) RETURNING failures",
+        per_round,
+        now + _lock_length(settings, 1),
+        account_id,
+        now,
+    )
+    if not rows:
+        await ensure_not_locked(account_id, now)
+        raise CodeRefused("Trop de codes erronés : la vérification est bloquée. Réessayez plus tard.")
+    number = int(rows[0]["failures"])
+    lock_number = number // per_round
+    if number % per_round == 0 and lock_number > 1:
+        # A repeated lock lasts longer; the account is already locked while this is written.
+        await fetch(
+            "UPDATE otp_guards SET locked_until = {} WHERE account_id = {} AND failures = {}",
+            now + _lock_length(settings, lock_number),
+            account_id,
+            number,
         )
-    left = settings.otp_max_failures - failures
+    return number
+
+
+def _refuse(settings: Settings, number: int, message: str) -> NoReturn:
+    """The refusal of try ``number`` (already counted by :func:`_reserve_try`)."""
+    per_round = max(1, settings.otp_max_failures)
+    left = per_round - ((number - 1) % per_round + 1)
+    if left == 0:
+        minutes = max(1, int(_lock_length(settings, number // per_round).total_seconds() // 60))
+        raise CodeRefused(f"Trop de codes erronés : la vérification est bloquée pendant {minutes} minutes.")
     raise CodeRefused(f"{message} Il vous reste {left} essai(s).")
 
 
 async def _clear_failures(account_id: UUID) -> None:
-    await fetch("UPDATE otp_guards SET failures = 0 WHERE account_id = {}", account_id)
+    """A right code: the counter, the escalation and any lock its own try set start over."""
+    await fetch("UPDATE otp_guards SET failures = 0, locked_until = NULL WHERE account_id = {}", account_id)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -187,13 +290,13 @@ async def verify_enrolment_code(
 ) -> None:
     """The first code of a pending factor proves the authenticator app holds the seed."""
     at = _now(now)
-    await ensure_not_locked(account_id, at)
+    number = await _reserve_try(settings, account_id, at)
     code = normalize_code(raw)
     if not re.fullmatch(r"\d{6}", code):
-        await _record_failure(settings, account_id, "Le code doit comporter 6 chiffres.", at)
-    outcome = await _totp_accepts(settings, factor_id, code, at)
+        _refuse(settings, number, "Le code doit comporter 6 chiffres.")
+    outcome = await _totp_accepts(settings, factor_id, code, at, pending_of=account_id)
     if outcome != "ok":
-        await _record_failure(settings, account_id, _refusal(outcome), at)
+        _refuse(settings, number, _refusal(outcome))
     await _clear_failures(account_id)
 
 
@@ -202,10 +305,10 @@ async def verify_second_factor(
 ) -> Method:
     """Accept a TOTP code, an e-mail code sent for this login attempt, or a recovery code.
 
-    Raises :class:`CodeRefused` with a message for the person; every refusal counts toward the lock.
+    Raises :class:`CodeRefused` with a message for the person; every try counts toward the lock.
     """
     at = _now(now)
-    await ensure_not_locked(account_id, at)
+    number = await _reserve_try(settings, account_id, at)
     code = normalize_code(raw)
     if re.fullmatch(r"\d{6}", code):
         outcome: str = "no"
@@ -219,12 +322,11 @@ async def verify_second_factor(
         if email_outcome == "ok":
             await _clear_failures(account_id)
             return "email"
-        await _record_failure(settings, account_id, _refusal(email_outcome if outcome == "no" else outcome), at)
+        _refuse(settings, number, _refusal(email_outcome if outcome == "no" else outcome))
     if len(code) == RECOVERY_CODE_LENGTH and await _use_recovery_code(settings, account_id, code, at):
         await _clear_failures(account_id)
         return "recovery"
-    await _record_failure(settings, account_id, "Ce code n'est pas valable.", at)
-    raise AssertionError("unreachable")  # _record_failure always raises
+    _refuse(settings, number, "Ce code n'est pas valable.")
 
 
 async def verify_email_code(
@@ -232,10 +334,10 @@ async def verify_email_code(
 ) -> None:
     """Only an e-mail code (the lost-second-factor flow, where the app and recovery codes are gone)."""
     at = _now(now)
-    await ensure_not_locked(account_id, at)
+    number = await _reserve_try(settings, account_id, at)
     outcome = await _use_email_code(settings, attempt_id, normalize_code(raw), at)
     if outcome != "ok":
-        await _record_failure(settings, account_id, _refusal(outcome), at)
+        _refuse(settings, number, _refusal(outcome))
     await _clear_failures(account_id)
 
 
