@@ -20,14 +20,14 @@ from litestar import Controller, Request, Response, Router, delete, get, post
 from litestar.datastructures import Cookie
 from litestar.di import NamedDependency, Provide
 from litestar.enums import MediaType, RequestEncodingType
-from litestar.params import Body, CookieParameter, FromPath, QueryParameter
+from litestar.params import Body, CookieParameter, FromPath, JSONBody, QueryParameter
 from litestar.response import Redirect
 from litestar.status_codes import HTTP_204_NO_CONTENT
 from litestar.types import ControllerRouterHandler
 
 from ens.api import Page
 from ens.auth import app_grants, login, oauth, pages
-from ens.auth.app_grants import AppGrantRead, RecoveryCodesRead
+from ens.auth.app_grants import AppGrantRead, RecoveryCodesRead, RecoveryCodesRenewal
 from ens.auth.clients import AppRead, list_catalogue
 from ens.auth.dev_idp import DevIdentityProvider, DevProvider
 from ens.auth.errors import LoginFailed, OAuthError
@@ -316,9 +316,12 @@ class RecoveryCodesController(Controller):
 
     @post("/recovery-codes", status_code=201, summary="New recovery codes (the old ones die)")
     async def renew(
-        self, request: Request[Caller, Any, Any], login_ctx: NamedDependency[LoginContext]
+        self,
+        request: Request[Caller, Any, Any],
+        login_ctx: NamedDependency[LoginContext],
+        data: JSONBody[RecoveryCodesRenewal],
     ) -> Response[RecoveryCodesRead]:
-        codes = await app_grants.renew_recovery_codes(login_ctx, request.user.account_id)
+        codes = await app_grants.renew_recovery_codes(login_ctx, request.user.account_id, data.code)
         return Response(codes, status_code=201, headers=_NO_STORE)
 
 

@@ -264,7 +264,13 @@ async def test_new_recovery_codes_from_the_api(fake_login, outbox):
     first, final = await signed_in_browser(fake_login, sub)
     tokens = (await first.browser.exchange(final.headers["location"])).json()
     auth = {"Authorization": f"Bearer {tokens['access_token']}"}
-    response = await first.browser.client.post("/v1/me/otp/recovery-codes", headers=auth)
+    # The token alone is not enough: a current code from the authenticator is asked for.
+    without = await first.browser.client.post("/v1/me/otp/recovery-codes", headers=auth)
+    assert without.status_code == 400
+    wrong = await first.browser.client.post("/v1/me/otp/recovery-codes", headers=auth, json={"code": "000000"})
+    assert wrong.status_code == 403 and wrong.json()["type"] == "urn:ens:problem:forbidden"
+    fresh = first.browser.totp().at(time.time() + 30)  # the login spent the current step
+    response = await first.browser.client.post("/v1/me/otp/recovery-codes", headers=auth, json={"code": fresh})
     assert response.status_code == 201 and response.headers["cache-control"].startswith("no-store")
     codes = response.json()["recoveryCodes"]
     assert len(codes) == 10 and not set(codes) & set(first.browser.recovery_codes)

@@ -99,7 +99,7 @@ async def submit_code(ctx: LoginContext, cookie: str | None, csrf: str | None, c
         await update_attempt(attempt.id, step="enrol", new_factor_id=factor_id)
         return Redirect("/login/otp")
     if attempt.step == "enrol" and attempt.new_factor_id is not None:
-        replaced = await otp.activate_factor(account_id, attempt.new_factor_id)
+        replaced = await otp.activate_factor(account_id, attempt.new_factor_id, replacing=attempt.recovering)
         codes = await otp.issue_recovery_codes(ctx.settings, account_id)
         await update_attempt(attempt.id, step="recovery_codes")
         if replaced:
