@@ -1,7 +1,7 @@
 """Ingestion rate: batches posted by a device app over HTTP, next to the same rows written directly.
 
 The direct path is the floor the service is measured against: the very statement the service
-runs (``ens.vitals.service``'s multi-row ``INSERT ... ON CONFLICT DO UPDATE ... RETURNING``, one
+runs (``ens.vitals.ingest``'s multi-row ``INSERT ... ON CONFLICT DO UPDATE ... RETURNING``, one
 statement and one transaction per batch) sent with asyncpg, with the change numbers computed in
 the bench instead of taken from the space's feed counter. Both paths run with the same
 concurrency, one space per concurrent writer (the writers of one space queue on its feed counter
@@ -25,7 +25,7 @@ import httpx
 import msgspec
 
 from bench.world import APP_CLIENT_ID, APP_CLIENT_NAME, DeviceApp
-from ens.vitals import ingest as service
+from ens.vitals import ingest
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -97,13 +97,13 @@ def row_of(item: dict[str, Any], space_id: UUID, writer: str, now: datetime, seq
         "updated_at": now,
         "seq": seq,
     }
-    return tuple(values[c] for c in service._INSERT_COLUMNS)
+    return tuple(values[c] for c in ingest.INSERT_COLUMNS)
 
 
 def service_statement(rows: int) -> str:
     """The service's own upsert, its ``{}`` placeholders numbered for asyncpg."""
     counter = iter(range(1, 1_000_000))
-    return re.sub(r"\{\}", lambda _: f"${next(counter)}", service._upsert_sql(rows))
+    return re.sub(r"\{\}", lambda _: f"${next(counter)}", ingest.upsert_sql(rows))
 
 
 @dataclass(frozen=True)
@@ -189,7 +189,7 @@ async def copy_directly(dsn: str, spaces: list[UUID], work: list[list[list[dict[
                     rows = [row_of(item, space_id, writer, now, seq + 1 + i) for i, item in enumerate(batch)]
                     seq += len(rows)
                     await connection.copy_records_to_table(
-                        "vital_measurements", records=rows, columns=list(service._INSERT_COLUMNS)
+                        "vital_measurements", records=rows, columns=list(ingest.INSERT_COLUMNS)
                     )
             return sum(len(b) for b in batches_)
 

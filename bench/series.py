@@ -176,7 +176,7 @@ class Filler:
 
 
 def series_sql() -> str:
-    """The list query the API runs for ``?type=&since=&until=&limit=500`` (ens.vitals.queries)."""
+    """The list query the API runs for ``?type=&since=&until=&limit=500`` (ens.vitals.reads)."""
     return (
         f"SELECT {MEASUREMENT_COLUMNS} FROM vital_measurements WHERE space_id = $1 AND type = $2"
         " AND effective_at >= $3 AND effective_at < $4 ORDER BY effective_at DESC, id DESC LIMIT $5"

@@ -30,7 +30,7 @@ MAX_BATCH = 1000
 
 
 # Column order of the multi-row insert; one tuple of values per measure.
-_INSERT_COLUMNS = (
+INSERT_COLUMNS = (
     "id",
     "space_id",
     "type",
@@ -61,9 +61,9 @@ _INSERT_COLUMNS = (
 )
 # A replacement changes everything but identity, ownership and creation time.
 _REPLACED_COLUMNS = [
-    c for c in _INSERT_COLUMNS if c not in ("id", "space_id", "writer", "client_record_id", "created_at")
+    c for c in INSERT_COLUMNS if c not in ("id", "space_id", "writer", "client_record_id", "created_at")
 ]
-_ROWS_PER_STATEMENT = SQLITE_MAX_VARIABLES // len(_INSERT_COLUMNS)
+_ROWS_PER_STATEMENT = SQLITE_MAX_VARIABLES // len(INSERT_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -206,11 +206,11 @@ def _row(prepared: _Prepared, space_id: UUID, writer: Writer, now: datetime, seq
     )
 
 
-def _upsert_sql(rows: int) -> str:
-    placeholders = "(" + ", ".join(["{}"] * len(_INSERT_COLUMNS)) + ")"
+def upsert_sql(rows: int) -> str:
+    placeholders = "(" + ", ".join(["{}"] * len(INSERT_COLUMNS)) + ")"
     updates = ", ".join(f"{c} = excluded.{c}" for c in _REPLACED_COLUMNS)
     return (
-        f"INSERT INTO vital_measurements ({', '.join(_INSERT_COLUMNS)}) VALUES "
+        f"INSERT INTO vital_measurements ({', '.join(INSERT_COLUMNS)}) VALUES "
         + ", ".join([placeholders] * rows)
         + " ON CONFLICT (space_id, writer, client_record_id) DO UPDATE SET "
         + updates
@@ -246,7 +246,7 @@ async def record_measurements(access: SpaceAccess, raw_items: Sequence[Any]) -> 
         for start in range(0, len(rows), _ROWS_PER_STATEMENT):
             chunk = rows[start : start + _ROWS_PER_STATEMENT]
             args = [value for row in chunk for value in row]
-            returned.extend(await fetch(_upsert_sql(len(chunk)), *args))
+            returned.extend(await fetch(upsert_sql(len(chunk)), *args))
         new_ids = {row[0] for row in rows}
         inserted: set[UUID] = set()
         outcome: dict[str, tuple[UUID, Result]] = {}
