@@ -24,10 +24,9 @@ import httpx
 
 from ens import db
 from ens.app import all_tables
-from ens.auth.tokens import AccessTokens
+from ens.auth.tokens import AccessTokens, new_app_token, new_session_token
 from ens.settings import Settings
-from ens.spaces.caller import SPACE_SCOPE, Caller
-from ens.spaces.service import Identity, create_app_grant, create_session_grant, sign_in_identity
+from ens.spaces.service import Identity, sign_in_identity
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -152,25 +151,14 @@ class World:
                 family_name="Bench",
             )
         )
-        grant_id = await create_session_grant(signed_in.account_id, PHONE_CLIENT_ID, PHONE_CLIENT_NAME, "bench")
-        caller = Caller(
-            kind="person",
-            account_id=signed_in.account_id,
-            client_id=PHONE_CLIENT_ID,
-            grant_id=grant_id,
-            scopes=frozenset({SPACE_SCOPE}),
+        _, token = await new_session_token(
+            self.tokens, signed_in.account_id, PHONE_CLIENT_ID, PHONE_CLIENT_NAME, "bench", TOKEN_TTL
         )
-        return Person(signed_in.account_id, signed_in.space_id, self.tokens.issue(caller, TOKEN_TTL))
+        return Person(signed_in.account_id, signed_in.space_id, token)
 
     async def device_app(self, person: Person) -> DeviceApp:
         scopes = [f"vitals.{t}:{access}" for t in APP_TYPES for access in ("read", "write")]
-        grant_id = await create_app_grant(person.account_id, person.space_id, APP_CLIENT_ID, APP_CLIENT_NAME, scopes)
-        caller = Caller(
-            kind="app",
-            account_id=person.account_id,
-            client_id=APP_CLIENT_ID,
-            grant_id=grant_id,
-            scopes=frozenset(scopes),
-            space_id=person.space_id,
+        _, token = await new_app_token(
+            self.tokens, person.account_id, person.space_id, APP_CLIENT_ID, APP_CLIENT_NAME, scopes, TOKEN_TTL
         )
-        return DeviceApp(person.space_id, self.tokens.issue(caller, TOKEN_TTL))
+        return DeviceApp(person.space_id, token)

@@ -21,10 +21,9 @@ from litestar import Litestar
 
 from ens import db
 from ens.app import all_tables, create_app
-from ens.auth.tokens import AccessTokens
+from ens.auth.tokens import AccessTokens, new_app_token, new_session_token
 from ens.settings import Settings
-from ens.spaces.caller import SPACE_SCOPE, Caller
-from ens.spaces.service import Identity, create_session_grant, sign_in_identity
+from ens.spaces.service import Identity, sign_in_identity
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_ISSUER = "https://idp.test.example"
@@ -144,15 +143,8 @@ def make_person(client: httpx.AsyncClient, settings: Settings) -> Any:
                 email=f"{family.lower()}@example.test",
             )
         )
-        grant_id = await create_session_grant(signed_in.account_id, "ens-mobile", "ENS", "pytest")
-        token = AccessTokens(settings).issue(
-            Caller(
-                kind="person",
-                account_id=signed_in.account_id,
-                client_id="ens-mobile",
-                grant_id=grant_id,
-                scopes=frozenset({SPACE_SCOPE}),
-            )
+        grant_id, token = await new_session_token(
+            AccessTokens(settings), signed_in.account_id, "ens-mobile", "ENS", "pytest"
         )
         return Person(signed_in.account_id, signed_in.space_id, grant_id, token, given_name, family)
 
@@ -193,20 +185,11 @@ class AppToken:
 @pytest.fixture
 def make_app_token(settings: Settings) -> Any:
     """A grant for an app on ``person``'s space with ``scopes``, and a token bound to it."""
-    from ens.spaces.service import create_app_grant
 
     async def make(person: Person, scopes: list[str], client_id: str | None = None, name: str = "Test app") -> AppToken:
         client = client_id or f"app-{uuid.uuid4().hex[:8]}"
-        grant_id = await create_app_grant(person.account_id, person.space_id, client, name, scopes)
-        token = AccessTokens(settings).issue(
-            Caller(
-                kind="app",
-                account_id=person.account_id,
-                client_id=client,
-                grant_id=grant_id,
-                scopes=frozenset(scopes),
-                space_id=person.space_id,
-            )
+        grant_id, token = await new_app_token(
+            AccessTokens(settings), person.account_id, person.space_id, client, name, scopes
         )
         return AppToken(client, grant_id, token)
 

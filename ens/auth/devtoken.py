@@ -5,10 +5,9 @@ from __future__ import annotations
 from ens import db
 from ens.app import all_tables
 from ens.auth.dev_identities import DEV_IDENTITIES, as_identity
-from ens.auth.tokens import AccessTokens
+from ens.auth.tokens import AccessTokens, new_session_token
 from ens.settings import Settings
-from ens.spaces.caller import SPACE_SCOPE, Caller
-from ens.spaces.service import create_session_grant, sign_in_identity
+from ens.spaces.service import sign_in_identity
 
 DEV_CLIENT_ID = "ens-mobile"
 DEV_CLIENT_NAME = "ENS (jeton de développement)"
@@ -22,15 +21,10 @@ async def dev_token(settings: Settings, identity_key: str, ttl: int | None = Non
     if identity is None:
         raise KeyError(f"unknown test identity {identity_key!r}; known: {', '.join(DEV_IDENTITIES)}")
     signed_in = await sign_in_identity(as_identity(identity, settings.effective_oidc_issuer))
-    grant_id = await create_session_grant(signed_in.account_id, DEV_CLIENT_ID, DEV_CLIENT_NAME, "ens dev token")
-    caller = Caller(
-        kind="person",
-        account_id=signed_in.account_id,
-        client_id=DEV_CLIENT_ID,
-        grant_id=grant_id,
-        scopes=frozenset({SPACE_SCOPE}),
+    _, token = await new_session_token(
+        AccessTokens(settings), signed_in.account_id, DEV_CLIENT_ID, DEV_CLIENT_NAME, "ens dev token", ttl
     )
-    return AccessTokens(settings).issue(caller, ttl)
+    return token
 
 
 async def print_dev_token(settings: Settings, identity_key: str) -> None:

@@ -18,7 +18,8 @@ from joserfc.jwk import OctKey
 from ens import keyring
 from ens.errors import Unauthorized
 from ens.settings import Settings
-from ens.spaces.caller import Caller
+from ens.spaces.caller import SPACE_SCOPE, Caller
+from ens.spaces.service import create_app_grant, create_session_grant
 
 ALGORITHM = "HS256"
 TOKEN_TYPE = "at+jwt"
@@ -100,3 +101,36 @@ class AccessTokens:
             return caller, claims["exp"]
         except (JoseError, ValueError, KeyError, TypeError) as exc:
             raise Unauthorized("The access token is invalid or expired.") from exc
+
+
+async def new_session_token(
+    tokens: AccessTokens, account_id: UUID, client_id: str, client_name: str, label: str, ttl: int | None = None
+) -> tuple[UUID, str]:
+    """A session grant and a token bound to it, without the login flow (dev tokens, demo, bench, tests)."""
+    grant_id = await create_session_grant(account_id, client_id, client_name, label)
+    caller = Caller(
+        kind="person", account_id=account_id, client_id=client_id, grant_id=grant_id, scopes=frozenset({SPACE_SCOPE})
+    )
+    return grant_id, tokens.issue(caller, ttl)
+
+
+async def new_app_token(
+    tokens: AccessTokens,
+    account_id: UUID,
+    space_id: UUID,
+    client_id: str,
+    client_name: str,
+    scopes: list[str],
+    ttl: int | None = None,
+) -> tuple[UUID, str]:
+    """An app grant on one space (as a consent leaves it) and a token bound to it, without the flow."""
+    grant_id = await create_app_grant(account_id, space_id, client_id, client_name, scopes)
+    caller = Caller(
+        kind="app",
+        account_id=account_id,
+        client_id=client_id,
+        grant_id=grant_id,
+        scopes=frozenset(scopes),
+        space_id=space_id,
+    )
+    return grant_id, tokens.issue(caller, ttl)
