@@ -126,14 +126,20 @@ async def apply_identity_claims(account_id: UUID, identity: Identity) -> str | N
     return previous if previous and previous != identity.email else None
 
 
-async def get_me(account_id: UUID) -> MeRead:
-    """The account and every space it may open today: its own, and those it represents."""
+async def get_account(account_id: UUID) -> AccountRead:
+    """The account as the identity provider described it (one row, by primary key)."""
     account = await fetch_one(
         "SELECT id, given_name, family_name, birthdate, gender, email, issuer FROM accounts WHERE id = {}",
         account_id,
     )
     if account is None:
         raise NotFound("No such account.")
+    return AccountRead(**account)
+
+
+async def get_me(account_id: UUID) -> MeRead:
+    """The account and every space it may open today: its own, and those it represents."""
+    account = await get_account(account_id)
     now = _now()
     rows = await fetch(
         """
@@ -169,7 +175,7 @@ async def get_me(account_id: UUID) -> MeRead:
         )
         for row in rows
     ]
-    return MeRead(account=AccountRead(**account), spaces=spaces)
+    return MeRead(account=account, spaces=spaces)
 
 
 def _date(value: object) -> date | None:

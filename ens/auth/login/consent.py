@@ -27,13 +27,13 @@ async def consent_screen(cookie: str | None) -> Screen:
     client = await find_client(attempt.client_id)
     if client is None:
         raise LoginFailed("Cette application n'est plus enregistrée.")
-    me = await spaces.get_me(attempt.account_id)
+    account = await spaces.get_account(attempt.account_id)
     view = ConsentView(
         app_name=client.name,
         publisher=client.publisher,
         label_status=client.label_status,
         permissions=[describe(scope) for scope in attempt.scopes],
-        space_label=f"{me.account.given_name} {me.account.family_name} (votre espace)",
+        space_label=f"{account.given_name} {account.family_name} (votre espace)",
     )
     return Screen("consent", attempt.csrf, consent=view)
 

@@ -36,7 +36,7 @@ RECOVERY_CODES_RENEWED = (
 
 async def notify(ctx: LoginContext, account_id: UUID, subject: str, text: str) -> None:
     """A security notice by e-mail; a mail server outage must not block the login, so it is only logged."""
-    email = (await spaces.get_me(account_id)).account.email
+    email = (await spaces.get_account(account_id)).email
     if not email:
         return
     try:

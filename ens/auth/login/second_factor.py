@@ -43,7 +43,7 @@ async def to_second_factor(ctx: LoginContext, attempt_id: UUID, account_id: UUID
 
 
 async def _email_hint(account_id: UUID) -> str | None:
-    email = (await spaces.get_me(account_id)).account.email
+    email = (await spaces.get_account(account_id)).email
     if not email or "@" not in email:
         return None
     name, _, domain = email.partition("@")
@@ -57,8 +57,8 @@ async def current_screen(
     attempt = await load(cookie)
     assert_account = attempt.account_id
     if attempt.step == "enrol" and attempt.new_factor_id and assert_account:
-        me = await spaces.get_me(assert_account)
-        label = f"{me.account.given_name} {me.account.family_name}"
+        account = await spaces.get_account(assert_account)
+        label = f"{account.given_name} {account.family_name}"
         try:
             enrolment = await otp.enrolment(ctx.settings, attempt.new_factor_id, label)
         except CodeRefused as exc:
@@ -135,7 +135,7 @@ async def request_email_code(ctx: LoginContext, cookie: str | None, csrf: str | 
 
 async def send_email_code(ctx: LoginContext, attempt: Attempt, account_id: UUID) -> None:
     """E-mail a one-time code to the account's address (the lost-factor way in)."""
-    email = (await spaces.get_me(account_id)).account.email
+    email = (await spaces.get_account(account_id)).email
     if not email:
         raise LoginFailed("Aucune adresse e-mail n'est connue pour votre compte : ce moyen n'est pas disponible.")
     code = await otp.new_email_code(ctx.settings, attempt.id, account_id)
