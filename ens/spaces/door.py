@@ -128,25 +128,26 @@ LEFT JOIN spaces s ON SPACE_MATCH
 WHERE g.id = {}
 """
 
-_SPACE_BY_ID = "s.id = {}"
-_OWN_SPACE = "s.holder_account_id = {}"
+# Built once: the door runs on every request under /v1/spaces/{space}.
+_SPACE_BY_ID = _DOOR_SQL.replace("SPACE_MATCH", "s.id = {}")
+_OWN_SPACE = _DOOR_SQL.replace("SPACE_MATCH", "s.holder_account_id = {}")
 
 
 async def resolve_space(caller: Caller, space_param: str, now: datetime) -> tuple[Row, SpaceRef | None, Role | None]:
     """One query: the grant's liveness, the space named by ``space_param``, the caller's role."""
     if space_param == "me":
         if caller.kind == "app":
-            match, match_arg = _SPACE_BY_ID, caller.space_id
+            sql, match_arg = _SPACE_BY_ID, caller.space_id
         else:
-            match, match_arg = _OWN_SPACE, caller.account_id
+            sql, match_arg = _OWN_SPACE, caller.account_id
     else:
         try:
-            match, match_arg = _SPACE_BY_ID, UUID(space_param)
+            sql, match_arg = _SPACE_BY_ID, UUID(space_param)
         except ValueError:
-            match, match_arg = _SPACE_BY_ID, None
+            sql, match_arg = _SPACE_BY_ID, None
     # Placeholders in textual order: representative account, now, now, actor, space match, grant.
     row = await fetch_one(
-        _DOOR_SQL.replace("SPACE_MATCH", match),
+        sql,
         caller.account_id,
         now,
         now,
