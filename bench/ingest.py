@@ -14,6 +14,7 @@ import asyncio
 import re
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -147,13 +148,17 @@ async def _last_seq(connection: asyncpg.Connection, space_id: UUID) -> int:
     return int(await connection.fetchval(sql, space_id))
 
 
-async def insert_directly(dsn: str, spaces: list[UUID], work: list[list[list[dict[str, Any]]]]) -> Rate:
-    """The same rows, the service's statement, asyncpg, one transaction per batch."""
+Batches = list[list[dict[str, Any]]]
+Write = Callable[[asyncpg.Connection, list[tuple[Any, ...]]], Awaitable[int]]
+
+
+async def _write_directly(dsn: str, spaces: list[UUID], work: list[Batches], write: Write) -> Rate:
+    """Each space's batches through its own connection, side by side, with the given write."""
     writer = f"app:{APP_CLIENT_ID}"
     pool = await asyncpg.create_pool(dsn, min_size=len(spaces), max_size=len(spaces))
     try:
 
-        async def one(space_id: UUID, batches_: list[list[dict[str, Any]]]) -> int:
+        async def one(space_id: UUID, batches_: Batches) -> int:
             stored = 0
             async with pool.acquire() as connection:
                 seq = await _last_seq(connection, space_id)
@@ -161,10 +166,7 @@ async def insert_directly(dsn: str, spaces: list[UUID], work: list[list[list[dic
                     now = datetime.now(UTC)
                     rows = [row_of(item, space_id, writer, now, seq + 1 + i) for i, item in enumerate(batch)]
                     seq += len(rows)
-                    args = [value for row in rows for value in row]
-                    async with connection.transaction():
-                        returned = await connection.fetch(service_statement(len(rows)), *args)
-                    stored += len(returned)
+                    stored += await write(connection, rows)
             return stored
 
         started = time.perf_counter()
@@ -175,27 +177,22 @@ async def insert_directly(dsn: str, spaces: list[UUID], work: list[list[list[dic
     return Rate(sum(stored), elapsed, sum(len(batches_) for batches_ in work))
 
 
-async def copy_directly(dsn: str, spaces: list[UUID], work: list[list[list[dict[str, Any]]]]) -> Rate:
+async def insert_directly(dsn: str, spaces: list[UUID], work: list[Batches]) -> Rate:
+    """The same rows, the service's statement, asyncpg, one transaction per batch."""
+
+    async def upsert(connection: asyncpg.Connection, rows: list[tuple[Any, ...]]) -> int:
+        args = [value for row in rows for value in row]
+        async with connection.transaction():
+            return len(await connection.fetch(service_statement(len(rows)), *args))
+
+    return await _write_directly(dsn, spaces, work, upsert)
+
+
+async def copy_directly(dsn: str, spaces: list[UUID], work: list[Batches]) -> Rate:
     """For reference only: the same rows by COPY (no upsert, no RETURNING) — the table's ceiling."""
-    writer = f"app:{APP_CLIENT_ID}"
-    pool = await asyncpg.create_pool(dsn, min_size=len(spaces), max_size=len(spaces))
-    try:
 
-        async def one(space_id: UUID, batches_: list[list[dict[str, Any]]]) -> int:
-            async with pool.acquire() as connection:
-                seq = await _last_seq(connection, space_id)
-                for batch in batches_:
-                    now = datetime.now(UTC)
-                    rows = [row_of(item, space_id, writer, now, seq + 1 + i) for i, item in enumerate(batch)]
-                    seq += len(rows)
-                    await connection.copy_records_to_table(
-                        "vital_measurements", records=rows, columns=list(ingest.INSERT_COLUMNS)
-                    )
-            return sum(len(b) for b in batches_)
+    async def copy(connection: asyncpg.Connection, rows: list[tuple[Any, ...]]) -> int:
+        await connection.copy_records_to_table("vital_measurements", records=rows, columns=list(ingest.INSERT_COLUMNS))
+        return len(rows)
 
-        started = time.perf_counter()
-        stored = await asyncio.gather(*(one(s, b) for s, b in zip(spaces, work, strict=True)))
-        elapsed = time.perf_counter() - started
-    finally:
-        await pool.close()
-    return Rate(sum(stored), elapsed, sum(len(batches_) for batches_ in work))
+    return await _write_directly(dsn, spaces, work, copy)
