@@ -1,5 +1,5 @@
-"""For piccolo's own CLI run from the repository root; the configuration lives in ``ens.piccolo_conf``."""
+"""For piccolo's own CLI run from the repository root; the configuration lives in ``ens.core.piccolo_conf``."""
 
-from ens.piccolo_conf import APP_REGISTRY, DB
+from ens.core.piccolo_conf import APP_REGISTRY, DB
 
 __all__ = ["APP_REGISTRY", "DB"]

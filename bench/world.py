@@ -22,10 +22,10 @@ from uuid import UUID
 
 import httpx
 
-from ens import db
 from ens.app import all_tables
 from ens.auth.tokens import AccessTokens, new_app_token, new_session_token
-from ens.settings import Settings
+from ens.core import db
+from ens.core.settings import Settings
 from ens.spaces.service import Identity, sign_in_identity
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -4,4 +4,4 @@ import os
 
 # Piccolo finds its configuration by module name; ours ships inside the package so that `ens`
 # works from any directory and an installed copy can never go stale.
-os.environ.setdefault("PICCOLO_CONF", "ens.piccolo_conf")
+os.environ.setdefault("PICCOLO_CONF", "ens.core.piccolo_conf")

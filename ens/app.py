@@ -28,17 +28,17 @@ from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.types import ControllerRouterHandler
 from piccolo.table import Table
 
-from ens import db, errors
-from ens.api import PROBLEM_JSON, Cursors, ETagMiddleware, Problem, ProblemError, json_pointer, problem_type
 from ens.auth.fcplus_routes import relying_party_key_routes
 from ens.auth.middleware import BearerAuthentication
 from ens.auth.routes import AuthWiring
 from ens.auth.tokens import AccessTokens
-from ens.idempotency import IdempotencyMiddleware, replay_stored
-from ens.log import logging_config
-from ens.openapi import document_problems
+from ens.core import db, errors
+from ens.core.api import PROBLEM_JSON, Cursors, ETagMiddleware, Problem, ProblemError, json_pointer, problem_type
+from ens.core.idempotency import IdempotencyMiddleware, replay_stored
+from ens.core.log import logging_config
+from ens.core.openapi import document_problems
+from ens.core.settings import Settings
 from ens.overview.routes import SummaryController
-from ens.settings import Settings
 from ens.spaces.door import REQUEST_ID_KEY, Access, account_door, provide_space_access, space_door
 from ens.spaces.history import AccessHistoryMiddleware
 from ens.spaces.routes import MeController, SpaceController

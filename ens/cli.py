@@ -6,14 +6,14 @@ import argparse
 import asyncio
 import sys
 
-from ens.settings import Settings
+from ens.core.settings import Settings
 
 
 def _migrate(settings: Settings) -> None:
     from piccolo.apps.migrations.commands.forwards import run_forwards
 
-    from ens import db
     from ens.app import all_tables
+    from ens.core import db
 
     engine = db.engine_for_url(settings.database_url)
 
@@ -51,10 +51,10 @@ def _purge(settings: Settings) -> None:
     idempotency keys, and login state nobody can use any more."""
     from datetime import UTC, datetime
 
-    from ens import db
     from ens.app import all_tables
     from ens.auth.maintenance import purge_expired_login_state
-    from ens.idempotency import purge_expired
+    from ens.core import db
+    from ens.core.idempotency import purge_expired
     from ens.vitals.service import purge_tombstones
 
     engine = db.engine_for_url(settings.database_url)

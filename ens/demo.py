@@ -12,10 +12,10 @@ from zoneinfo import ZoneInfo
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from ens import db
 from ens.app import all_tables
 from ens.auth.dev_identities import DEV_IDENTITIES, as_identity
-from ens.settings import Settings
+from ens.core import db
+from ens.core.settings import Settings
 from ens.spaces.caller import SPACE_SCOPE, Caller
 from ens.spaces.door import SpaceAccess, SpaceRef
 from ens.spaces.service import create_app_grant, sign_in_identity

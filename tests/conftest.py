@@ -19,10 +19,10 @@ import httpx
 import pytest
 from litestar import Litestar
 
-from ens import db
 from ens.app import all_tables, create_app
 from ens.auth.tokens import AccessTokens, new_app_token, new_session_token
-from ens.settings import Settings
+from ens.core import db
+from ens.core.settings import Settings
 from ens.spaces.service import Identity, sign_in_identity
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -11,8 +11,8 @@ from litestar import Controller, Response, delete, get, post, put
 from litestar.params import FromPath, HeaderParameter, JSONBody
 from msgspec import Meta
 
-from ens.api import ReadStruct, Struct, require_if_match
-from ens.errors import NotFound
+from ens.core.api import ReadStruct, Struct, require_if_match
+from ens.core.errors import NotFound
 from ens.spaces.door import Access, Need
 
 # In-process store for the test resource; the database under test is the idempotency store.

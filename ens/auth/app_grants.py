@@ -9,12 +9,12 @@ from uuid import UUID
 
 from msgspec import Meta
 
-from ens.api import ReadStruct, Struct
 from ens.auth import otp
 from ens.auth.errors import CodeRefused
 from ens.auth.login import RECOVERY_CODES_RENEWED, LoginContext, notify
 from ens.auth.scopes import describe
-from ens.errors import Forbidden
+from ens.core.api import ReadStruct, Struct
+from ens.core.errors import Forbidden
 from ens.spaces import service as spaces
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 
-from ens import db
 from ens.app import all_tables
 from ens.auth.clients import register_app
-from ens.errors import Invalid
-from ens.settings import Settings
+from ens.core import db
+from ens.core.errors import Invalid
+from ens.core.settings import Settings
 
 
 async def register_app_command(settings: Settings, args: argparse.Namespace) -> None:

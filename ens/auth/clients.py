@@ -13,11 +13,11 @@ from urllib.parse import urlsplit
 
 import msgspec
 
-from ens import keyring
 from ens.auth.scopes import SPACE_SCOPE, is_app_scope
 from ens.auth.tables import OAuthClient
-from ens.db import Row, fetch, fetch_one
-from ens.errors import Conflict, FieldError, Invalid
+from ens.core import keyring
+from ens.core.db import Row, fetch, fetch_one
+from ens.core.errors import Conflict, FieldError, Invalid
 
 MOBILE_CLIENT_ID = "ens-mobile"
 MOBILE_CLIENT_NAME = "Application ENS"

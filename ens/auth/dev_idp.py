@@ -32,10 +32,10 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, QueryParameter
 from litestar.response import Redirect
 
-from ens import keyring
 from ens.auth.dev_identities import DEV_IDENTITIES, dev_sub
 from ens.auth.pages import page
-from ens.settings import Settings
+from ens.core import keyring
+from ens.core.settings import Settings
 
 DEV_IDP_PATH = "/dev-idp"
 CODE_TTL_S = 60

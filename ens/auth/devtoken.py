@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from ens import db
 from ens.app import all_tables
 from ens.auth.dev_identities import DEV_IDENTITIES, as_identity
 from ens.auth.tokens import AccessTokens, new_session_token
-from ens.settings import Settings
+from ens.core import db
+from ens.core.settings import Settings
 from ens.spaces.service import sign_in_identity
 
 DEV_CLIENT_ID = "ens-mobile"

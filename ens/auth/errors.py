@@ -7,7 +7,7 @@ which is what OAuth clients expect there, rather than the problem+json of ``/v1`
 
 from __future__ import annotations
 
-from ens.errors import DomainError
+from ens.core.errors import DomainError
 
 
 class LoginFailed(DomainError):

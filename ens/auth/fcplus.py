@@ -41,8 +41,8 @@ from joserfc import jwe
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, RSAKey
 
-from ens.errors import DomainError
-from ens.settings import ConfigurationError, Settings
+from ens.core.errors import DomainError
+from ens.core.settings import ConfigurationError, Settings
 
 EncryptionKey = RSAKey | ECKey
 

@@ -12,7 +12,7 @@ from litestar import Response, get
 from litestar.types import ControllerRouterHandler
 
 from ens.auth.fcplus import encryption_key_from_settings, public_jwks
-from ens.settings import Settings
+from ens.core.settings import Settings
 
 JWKS_CACHE_SECONDS = 3600
 

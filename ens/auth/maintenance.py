@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from ens.db import fetch, write_transaction
-from ens.settings import Settings
+from ens.core.db import fetch, write_transaction
+from ens.core.settings import Settings
 
 # Used authorization codes are kept a day after they expire: a second use must still be
 # recognised (it revokes what the first produced) for as long as a client might replay it.

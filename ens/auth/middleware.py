@@ -7,7 +7,7 @@ from litestar.middleware import AbstractAuthenticationMiddleware, Authentication
 from litestar.types import ASGIApp
 
 from ens.auth.tokens import AccessTokens
-from ens.errors import Unauthorized
+from ens.core.errors import Unauthorized
 
 # Public paths: health, schema, login flows and the public catalogues.
 PUBLIC_PATHS = (

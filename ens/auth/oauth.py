@@ -23,14 +23,14 @@ from uuid import UUID
 import msgspec
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
-from ens import keyring
 from ens.auth.clients import Client, find_client, secret_matches
 from ens.auth.errors import OAuthError
 from ens.auth.tables import AuthorizationCode, RefreshToken
 from ens.auth.tokens import AccessTokens
-from ens.db import Row, as_uuid, fetch, fetch_one, write_transaction
-from ens.errors import Unauthorized
-from ens.settings import Settings
+from ens.core import keyring
+from ens.core.db import Row, as_uuid, fetch, fetch_one, write_transaction
+from ens.core.errors import Unauthorized
+from ens.core.settings import Settings
 from ens.spaces import service as spaces
 from ens.spaces.caller import Caller
 

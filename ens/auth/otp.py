@@ -25,11 +25,11 @@ from uuid import UUID
 import pyotp
 import segno
 
-from ens import keyring
 from ens.auth.errors import CodeRefused, LoginFailed
 from ens.auth.tables import EmailCode, OtpFactor, RecoveryCode
-from ens.db import as_uuid, fetch, fetch_one, write_transaction
-from ens.settings import Settings
+from ens.core import keyring
+from ens.core.db import as_uuid, fetch, fetch_one, write_transaction
+from ens.core.settings import Settings
 
 ISSUER_LABEL = "Espace santé"
 VALID_WINDOW = 1  # ±1 time step (30 s) for clocks that drift

@@ -25,19 +25,19 @@ from litestar.response import Redirect
 from litestar.status_codes import HTTP_204_NO_CONTENT
 from litestar.types import ControllerRouterHandler
 
-from ens.api import Page
 from ens.auth import app_grants, login, oauth, pages
 from ens.auth.app_grants import AppGrantRead, RecoveryCodesRead, RecoveryCodesRenewal
 from ens.auth.clients import AppRead, list_catalogue
 from ens.auth.dev_idp import DevIdentityProvider, DevProvider
 from ens.auth.errors import LoginFailed, OAuthError
 from ens.auth.login import LoginContext, Screen
-from ens.auth.mail import Mailer
 from ens.auth.oauth import RevokeRequest, TokenRequest
 from ens.auth.scopes import SPACE_SCOPE, all_app_scopes
 from ens.auth.tokens import AccessTokens
 from ens.auth.upstream import Upstream
-from ens.settings import Settings
+from ens.core.api import Page
+from ens.core.mail import Mailer
+from ens.core.settings import Settings
 from ens.spaces.caller import Caller
 from ens.spaces.door import Access, Need
 

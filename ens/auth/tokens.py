@@ -15,9 +15,9 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import OctKey
 
-from ens import keyring
-from ens.errors import Unauthorized
-from ens.settings import Settings
+from ens.core import keyring
+from ens.core.errors import Unauthorized
+from ens.core.settings import Settings
 from ens.spaces.caller import SPACE_SCOPE, Caller
 from ens.spaces.service import create_app_grant, create_session_grant
 

@@ -28,7 +28,7 @@ from joserfc.jwk import KeySet, OctKey
 
 from ens.auth.errors import UpstreamRefused
 from ens.auth.fcplus import TokenDecryptionRefused, decrypt_nested, encryption_key_from_settings
-from ens.settings import Settings
+from ens.core.settings import Settings
 
 log = logging.getLogger("ens.auth.upstream")
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import date
 from uuid import UUID
 
-from ens.api import ReadStruct
+from ens.core.api import ReadStruct
 from ens.vitals.schemas import BmiRead, LatestVital
 
 

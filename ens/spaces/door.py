@@ -25,9 +25,9 @@ from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
 from litestar.handlers.base import BaseRouteHandler
 
-from ens.db import Row, fetch_one
-from ens.errors import Forbidden, Gone, GrantRevoked, NotFound, Unauthorized
-from ens.idempotency import SPACE_STATE_KEY
+from ens.core.db import Row, fetch_one
+from ens.core.errors import Forbidden, Gone, GrantRevoked, NotFound, Unauthorized
+from ens.core.idempotency import SPACE_STATE_KEY
 from ens.spaces.caller import SPACE_SCOPE, Caller
 
 security_log = logging.getLogger("ens.security")

@@ -10,8 +10,8 @@ from uuid import UUID
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from ens.api import Cursors, Page, check_limit
-from ens.db import fetch
+from ens.core.api import Cursors, Page, check_limit
+from ens.core.db import fetch
 from ens.spaces.door import ACCESS_STATE_KEY, REQUEST_ID_KEY, PendingAccess
 from ens.spaces.schemas import AccessEventRead, ActorRead, ClientRead
 

@@ -8,5 +8,5 @@ APP_CONFIG = AppConfig(
     app_name="spaces",
     migrations_folder_path=str(Path(__file__).parent / "piccolo_migrations"),
     table_classes=[Account, Space, Representative, Grant, AccessEvent],
-    migration_dependencies=["ens.core_piccolo_app"],
+    migration_dependencies=["ens.core.piccolo_app"],
 )

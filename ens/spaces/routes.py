@@ -10,7 +10,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
-from ens.api import Cursors, Page
+from ens.core.api import Cursors, Page
 from ens.spaces import service
 from ens.spaces.caller import Caller
 from ens.spaces.door import PERSON, Access, Need

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Literal
 from uuid import UUID
 
-from ens.api import ReadStruct
+from ens.core.api import ReadStruct
 
 
 class AccountRead(ReadStruct):

@@ -9,8 +9,8 @@ from uuid import UUID
 
 from piccolo.table import Table
 
-from ens.db import as_uuid, bound_tables, fetch, fetch_one, write_transaction
-from ens.errors import Conflict, Gone, NotFound
+from ens.core.db import as_uuid, bound_tables, fetch, fetch_one, write_transaction
+from ens.core.errors import Conflict, Gone, NotFound
 from ens.spaces.door import SpaceRef
 from ens.spaces.schemas import AccountRead, HolderRead, MeRead, SessionRead, SpaceListItem
 from ens.spaces.tables import Account, Grant, Space

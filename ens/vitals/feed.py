@@ -9,9 +9,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
-from ens.api import Cursors, check_limit
-from ens.db import as_uuid, fetch, fetch_one, write_transaction
-from ens.errors import BadRequest, FieldError, Gone
+from ens.core.api import Cursors, check_limit
+from ens.core.db import as_uuid, fetch, fetch_one, write_transaction
+from ens.core.errors import BadRequest, FieldError, Gone
 from ens.spaces.door import SpaceAccess
 from ens.vitals.reads import MEASUREMENT_COLUMNS, measurement_read, readable_types, type_filter
 from ens.vitals.schemas import ChangeFeed, DeleteChange, UpsertChange

@@ -16,9 +16,9 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
-from ens.api import json_pointer
-from ens.db import SQLITE_MAX_VARIABLES, Row, as_uuid, fetch, fetch_one, write_transaction
-from ens.errors import FieldError, Forbidden, Invalid
+from ens.core.api import json_pointer
+from ens.core.db import SQLITE_MAX_VARIABLES, Row, as_uuid, fetch, fetch_one, write_transaction
+from ens.core.errors import FieldError, Forbidden, Invalid
 from ens.spaces.door import SpaceAccess
 from ens.vitals.catalogue import BY_CODE, STEPS_PER_DAY
 from ens.vitals.feed import take_feed_numbers

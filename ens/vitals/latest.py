@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from ens.db import fetch
+from ens.core.db import fetch
 from ens.vitals.catalogue import (
     BLOOD_PRESSURE,
     BMI_TYPE,

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from ens.errors import BadRequest, FieldError
+from ens.core.errors import BadRequest, FieldError
 
 
 @cache

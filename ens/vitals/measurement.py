@@ -8,8 +8,8 @@ from uuid import UUID
 
 import msgspec
 
-from ens.db import Row, fetch, fetch_one, write_transaction
-from ens.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
+from ens.core.db import Row, fetch, fetch_one, write_transaction
+from ens.core.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
 from ens.spaces.door import SpaceAccess
 from ens.vitals.catalogue import BLOOD_PRESSURE, BY_CODE
 from ens.vitals.feed import take_feed_numbers
@@ -43,7 +43,7 @@ async def correct_measurement(
     access: SpaceAccess, measurement_id: UUID, update: MeasurementUpdate, if_match: str | None
 ) -> MeasurementRead:
     """Correct a measure typed by hand. An app's measures are corrected by the app (higher version)."""
-    from ens.api import require_if_match
+    from ens.core.api import require_if_match
 
     if not access.is_person:
         raise Forbidden("Apps correct their measures by re-sending them with a higher clientRecordVersion.")
@@ -116,7 +116,7 @@ def _kept(update: Any, current: str | None) -> str | None:
 
 async def delete_measurement(access: SpaceAccess, measurement_id: UUID, if_match: str | None) -> None:
     """Delete a measure, leaving a tombstone in the change feed (purged after the retention)."""
-    from ens.api import require_if_match
+    from ens.core.api import require_if_match
 
     now = datetime.now(UTC)
     async with write_transaction():

@@ -16,9 +16,9 @@ from uuid import UUID
 
 import msgspec
 
-from ens.api import Cursors, check_limit
-from ens.db import Row, as_uuid, fetch
-from ens.errors import BadRequest, FieldError, Forbidden
+from ens.core.api import Cursors, check_limit
+from ens.core.db import Row, as_uuid, fetch
+from ens.core.errors import BadRequest, FieldError, Forbidden
 from ens.spaces.door import SpaceAccess
 from ens.vitals.catalogue import BLOOD_PRESSURE, BMI_TYPE, BY_CODE, TYPE_CODES, VITAL_TYPES, VitalType
 from ens.vitals.local_time import parse_instant, zone_of

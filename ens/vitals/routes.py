@@ -9,8 +9,8 @@ from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
-from ens.api import Cursors
-from ens.settings import Settings
+from ens.core.api import Cursors
+from ens.core.settings import Settings
 from ens.spaces.door import Access, Need
 from ens.vitals import service
 from ens.vitals.catalogue import TYPE_CODES

@@ -1,6 +1,6 @@
 """The clinical rules of one measure: its type, unit, plausible range, components, time and context.
 
-Each check appends a :class:`ens.errors.FieldError` per broken rule (under a JSON pointer), so a batch
+Each check appends a :class:`ens.core.errors.FieldError` per broken rule (under a JSON pointer), so a batch
 can name every bad measure at once.
 """
 
@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from ens.errors import FieldError
+from ens.core.errors import FieldError
 from ens.vitals.catalogue import BLOOD_GLUCOSE, BLOOD_PRESSURE, BMI, BY_CODE, VitalType
 from ens.vitals.schemas import Components
 

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from msgspec import UNSET, Meta, UnsetType
 
-from ens.api import ReadStruct, Struct
+from ens.core.api import ReadStruct, Struct
 
 RecordingMethod = Literal["manual", "automatic", "active"]
 GlucoseMoment = Literal["fasting", "before_meal", "after_meal", "bedtime", "random"]

@@ -6,8 +6,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ens.db import current, fetch, fetch_one, is_postgres
-from ens.errors import BadRequest, FieldError, Invalid
+from ens.core.db import current, fetch, fetch_one, is_postgres
+from ens.core.errors import BadRequest, FieldError, Invalid
 from ens.spaces.door import SpaceAccess
 from ens.vitals.catalogue import BLOOD_PRESSURE, BY_CODE
 from ens.vitals.local_time import local_midnight, parse_instant, zone_of

@@ -33,7 +33,7 @@ from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from litestar import Litestar
 
 from ens.app import create_app
-from ens.settings import Settings
+from ens.core.settings import Settings
 from tests.auth import fake_provider
 from tests.auth.fake_provider import FakeProvider
 from tests.auth.routes_for_auth_tests import scope_probe_routes

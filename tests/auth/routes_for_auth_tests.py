@@ -10,7 +10,7 @@ from typing import Any
 
 from litestar import Controller, post
 
-from ens.errors import Forbidden
+from ens.core.errors import Forbidden
 from ens.spaces.door import Access, Need
 
 

@@ -34,7 +34,7 @@ from ens.auth.fcplus import (
     public_jwks,
 )
 from ens.auth.upstream import Upstream
-from ens.settings import ConfigurationError, Settings
+from ens.core.settings import ConfigurationError, Settings
 from tests.auth import fake_provider
 from tests.auth.fake_provider import FakeProvider
 

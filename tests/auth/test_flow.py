@@ -7,9 +7,9 @@ import time
 
 import pyotp
 
-from ens import db
 from ens.auth.clients import register_app
 from ens.auth.dev_identities import DEV_IDENTITIES, dev_sub
+from ens.core import db
 from tests.auth.conftest import LOOPBACK, Browser, csrf_of, query_of
 
 DEVICE_REDIRECT = "https://scale.example/ens/callback"

@@ -8,8 +8,8 @@ import sys
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from ens import db
 from ens.auth.maintenance import purge_expired_login_state
+from ens.core import db
 from tests.auth.conftest import FakeLogin
 
 

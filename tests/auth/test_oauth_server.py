@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ens import db
 from ens.auth import oauth
 from ens.auth.clients import register_app
 from ens.auth.errors import OAuthError
 from ens.auth.tokens import AccessTokens
+from ens.core import db
 from ens.spaces.caller import Caller
 from tests.auth.conftest import LOOPBACK, FakeLogin, query_of, signed_in_browser
 

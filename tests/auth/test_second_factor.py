@@ -7,8 +7,8 @@ import time
 import unicodedata
 from datetime import UTC, datetime, timedelta
 
-from ens import db
 from ens.auth import otp
+from ens.core import db
 from tests.auth.conftest import LOOPBACK, Browser, FakeLogin, concurrently, signed_in_browser
 
 # U+FF10..U+FF19: the digits a Japanese or Chinese keyboard types; NFKC makes them ASCII.

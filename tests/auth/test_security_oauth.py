@@ -13,12 +13,12 @@ from typing import Any
 import msgspec
 import pytest
 
-from ens import db, keyring
 from ens.auth import oauth
 from ens.auth.clients import register_app
 from ens.auth.errors import OAuthError
 from ens.auth.tokens import AccessTokens
-from ens.settings import Settings
+from ens.core import db, keyring
+from ens.core.settings import Settings
 from tests.auth.conftest import FakeLogin, query_of, signed_in_browser
 
 DEVICE_REDIRECT = "https://device.example/ens/callback"

@@ -14,10 +14,10 @@ from typing import Any
 import pyotp
 import pytest
 
-from ens import db
 from ens.auth import otp
 from ens.auth.errors import CodeRefused, LoginFailed
-from ens.settings import Settings
+from ens.core import db
+from ens.core.settings import Settings
 from tests.auth.conftest import FakeLogin, otpauth_secret, signed_in_browser
 
 GUESSES = 40

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bench.world import production_environment, settings_of
-from ens.settings import ConfigurationError, Settings
+from ens.core.settings import ConfigurationError, Settings
 
 PROD = {"env": "prod", "secret_key": "s" * 48, "oidc_issuer": "https://idp.example"}
 

@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from ens.auth.tokens import AccessTokens
-from ens.errors import Unauthorized
+from ens.core.errors import Unauthorized
 from ens.spaces.caller import Caller
 
 

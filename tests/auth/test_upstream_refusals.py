@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from ens import db
+from ens.core import db
 from tests.auth import fake_provider
 from tests.auth.conftest import LOOPBACK, query_of
 
@@ -110,7 +110,7 @@ async def test_acr_below_the_configured_level_is_refused_in_franceconnect_plus_m
 
 
 def _settings_with_acr(acr: str):
-    from ens.settings import Settings
+    from ens.core.settings import Settings
 
     return Settings.from_env(
         {}, env="dev", oidc_issuer=fake_provider.ISSUER, oidc_client_id=fake_provider.CLIENT_ID, oidc_acr=acr

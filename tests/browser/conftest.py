@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
-from ens.settings import Settings
+from ens.core.settings import Settings
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser, Page

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 
-from ens import db
+from ens.core import db
 
 
 async def test_concurrent_write_transactions_all_commit(person):

@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from ens import db
+from ens.core import db
 from tests.routes_for_tests import CREATED
 
 JSON = {"content-type": "application/json"}
@@ -120,7 +120,7 @@ async def test_idempotency_keys_are_scoped_to_the_caller(client, make_person):
 async def test_idempotency_key_while_first_runs_is_409(client, person):
     key = f"k-{uuid.uuid4()}"
     # Claim the key as a first request still running would.
-    from ens.idempotency import _claim
+    from ens.core.idempotency import _claim
 
     digest_body = b'{"text":"slow"}'
     import hashlib

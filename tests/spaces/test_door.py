@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from ens import db
+from ens.core import db
 
 
 async def test_other_holders_space_is_404_and_leaves_no_trace(client, make_person, history):
@@ -224,7 +224,7 @@ async def test_missing_bad_and_expired_tokens_are_401(client, settings, person):
 async def test_refusals_reach_the_security_log_with_ids_and_no_token(client, make_person):
     import logging
 
-    from ens.log import KeyValueFormatter
+    from ens.core.log import KeyValueFormatter
 
     alice = await make_person()
     bob = await make_person()

@@ -8,7 +8,7 @@ from fractions import Fraction
 
 import pytest
 
-from ens import db
+from ens.core import db
 from tests.vitals.conftest import VITALS, at, pressure, weight
 
 

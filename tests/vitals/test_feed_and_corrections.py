@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ens import db
-from ens.api import Cursors
+from ens.core import db
+from ens.core.api import Cursors
 from ens.vitals.service import purge_tombstones
 from tests.vitals.conftest import VITALS, pressure, weight
 

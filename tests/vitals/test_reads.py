@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from ens import db
+from ens.core import db
 from tests.vitals.conftest import VITALS, at, pressure, weight
 
 

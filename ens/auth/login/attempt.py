@@ -17,11 +17,11 @@ from uuid import UUID
 from ens.auth import oauth, otp
 from ens.auth.clients import Client
 from ens.auth.errors import LoginFailed
-from ens.auth.mail import Mailer
 from ens.auth.pages import ConsentView
 from ens.auth.upstream import Upstream
-from ens.db import Row, as_uuid, fetch, fetch_one
-from ens.settings import Settings
+from ens.core.db import Row, as_uuid, fetch, fetch_one
+from ens.core.mail import Mailer
+from ens.core.settings import Settings
 
 ATTEMPT_TTL = timedelta(minutes=30)
 

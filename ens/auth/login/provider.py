@@ -27,7 +27,7 @@ from ens.auth.login.attempt import (
 from ens.auth.login.second_factor import send_email_code, to_second_factor
 from ens.auth.scopes import SPACE_SCOPE, is_app_scope
 from ens.auth.tables import LoginAttempt
-from ens.db import fetch, fetch_one
+from ens.core.db import fetch, fetch_one
 from ens.spaces import service as spaces
 
 log = logging.getLogger("ens.auth.login")

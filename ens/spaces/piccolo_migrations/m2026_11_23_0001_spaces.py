@@ -1,4 +1,4 @@
-from ens.db import ddl_migration
+from ens.core.db import ddl_migration
 
 ID = "2026-11-23T12:30:00:000000"
 VERSION = "1.38.0"

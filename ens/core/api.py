@@ -10,8 +10,8 @@ from typing import Any, Generic, TypeVar
 
 import msgspec
 
-from ens import keyring
-from ens.errors import BadRequest, FieldError, Invalid, PreconditionFailed
+from ens.core import keyring
+from ens.core.errors import BadRequest, FieldError, Invalid, PreconditionFailed
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_BASE = "urn:ens:problem:"

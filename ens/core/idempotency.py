@@ -32,8 +32,8 @@ from litestar.types import (
 from piccolo.columns import UUID, Bytea, Integer, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
-from ens.api import PROBLEM_JSON, Problem, problem_type
-from ens.db import Row, fetch, fetch_one
+from ens.core.api import PROBLEM_JSON, Problem, problem_type
+from ens.core.db import Row, fetch, fetch_one
 
 KEY_TTL = timedelta(hours=24)
 _KEY = re.compile(r"[\x21-\x7e]{1,255}")

@@ -16,9 +16,9 @@ from email.message import EmailMessage
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from ens.settings import Settings
+from ens.core.settings import Settings
 
-log = logging.getLogger("ens.auth.mail")
+log = logging.getLogger("ens.core.mail")
 
 SENDER = "Espace santé <ne-pas-repondre@ens.example>"
 SMTP_TIMEOUT_S = 10.0

@@ -2,14 +2,14 @@
 
 from piccolo.conf.apps import AppRegistry
 
-from ens.db import engine_for_url
-from ens.settings import Settings
+from ens.core.db import engine_for_url
+from ens.core.settings import Settings
 
 DB = engine_for_url(Settings.database_url_from_env())
 
 APP_REGISTRY = AppRegistry(
     apps=[
-        "ens.core_piccolo_app",
+        "ens.core.piccolo_app",
         "ens.spaces.piccolo_app",
         "ens.vitals.piccolo_app",
         "ens.auth.piccolo_app",

@@ -10,7 +10,7 @@ from litestar.openapi.spec import OpenAPIMediaType as MediaType
 from litestar.openapi.spec import OpenAPIResponse, Reference, Schema
 from litestar.openapi.spec.enums import OpenAPIType
 
-from ens.api import Struct
+from ens.core.api import Struct
 
 _PROBLEM_SCHEMA = Schema(
     type=OpenAPIType.OBJECT,
