@@ -22,7 +22,6 @@ from uuid import UUID
 
 import httpx
 
-from ens.app import all_tables
 from ens.auth.tokens import AccessTokens, new_app_token, new_session_token
 from ens.core import db
 from ens.core.settings import Settings
@@ -132,15 +131,14 @@ class World:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.tokens = AccessTokens(settings)
-        self.engine = db.engine_for_url(settings.database_url)
+        self._connection = db.connected(settings, pool_size=4)
 
     async def __aenter__(self) -> World:
-        db.bind(self.engine, all_tables())
-        await db.start(self.engine, 4)
+        await self._connection.__aenter__()
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        await db.stop(self.engine)
+        await self._connection.__aexit__(None, None, None)
 
     async def person(self, name: str) -> Person:
         signed_in = await sign_in_identity(
@@ -152,13 +150,24 @@ class World:
             )
         )
         _, token = await new_session_token(
-            self.tokens, signed_in.account_id, PHONE_CLIENT_ID, PHONE_CLIENT_NAME, "bench", TOKEN_TTL
+            self.tokens,
+            signed_in.account_id,
+            client_id=PHONE_CLIENT_ID,
+            client_name=PHONE_CLIENT_NAME,
+            label="bench",
+            ttl=TOKEN_TTL,
         )
         return Person(signed_in.account_id, signed_in.space_id, token)
 
     async def device_app(self, person: Person) -> DeviceApp:
         scopes = [f"vitals.{t}:{access}" for t in APP_TYPES for access in ("read", "write")]
         _, token = await new_app_token(
-            self.tokens, person.account_id, person.space_id, APP_CLIENT_ID, APP_CLIENT_NAME, scopes, TOKEN_TTL
+            self.tokens,
+            person.account_id,
+            space_id=person.space_id,
+            client_id=APP_CLIENT_ID,
+            client_name=APP_CLIENT_NAME,
+            scopes=scopes,
+            ttl=TOKEN_TTL,
         )
         return DeviceApp(person.space_id, token)

@@ -1,4 +1,4 @@
-"""``ens serve | migrate | demo | purge | apps ... | dev token``."""
+"""``ens serve | migrate | demo | purge | apps register | dev token``."""
 
 from __future__ import annotations
 
@@ -6,31 +6,23 @@ import argparse
 import asyncio
 import sys
 
+from ens.core import clock, db
 from ens.core.settings import Settings
 
 
 def _migrate(settings: Settings) -> None:
     from piccolo.apps.migrations.commands.forwards import run_forwards
 
-    from ens.app import all_tables
-    from ens.core import db
-
-    engine = db.engine_for_url(settings.database_url)
-
     async def run() -> None:
-        await db.start(engine, 2)
-        try:
-            db.bind(engine, all_tables())
+        async with db.connected(settings):
             result = await run_forwards(app_name="all")
             if not result.success:
                 raise SystemExit(f"migration failed: {result.message}")
-        finally:
-            await db.stop(engine)
 
     asyncio.run(run())
 
 
-def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
+def _serve(settings: Settings, host: str, *, port: int, workers: int) -> None:
     import uvicorn
 
     uvicorn.run(
@@ -49,33 +41,67 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
 def _purge(settings: Settings) -> None:
     """Daily maintenance: vitals deletion tombstones past ENS_TOMBSTONE_RETENTION_DAYS, expired
     idempotency keys, and login state nobody can use any more."""
-    from datetime import UTC, datetime
-
-    from ens.app import all_tables
     from ens.auth.maintenance import purge_expired_login_state
-    from ens.core import db
     from ens.core.idempotency import purge_expired
     from ens.vitals.service import purge_tombstones
 
-    engine = db.engine_for_url(settings.database_url)
-
     async def run() -> dict[str, int]:
-        db.bind(engine, all_tables())
-        await db.start(engine, 2)
-        try:
+        async with db.connected(settings):
             removed = {
                 f"tombstones older than {settings.tombstone_retention_days} days": await purge_tombstones(
                     settings.tombstone_retention_days
                 ),
                 "expired idempotency keys": await purge_expired(),
             }
-            removed.update(await purge_expired_login_state(settings, datetime.now(UTC)))
+            removed.update(await purge_expired_login_state(settings, clock.now()))
             return removed
-        finally:
-            await db.stop(engine)
 
     for label, count in asyncio.run(run()).items():
         print(f"purged {count} {label}")
+
+
+def _register_app(settings: Settings, args: argparse.Namespace) -> None:
+    from ens.app import register_capabilities
+    from ens.auth.clients import register_app
+    from ens.core.errors import Invalid
+
+    register_capabilities()  # the scopes an app may ask for
+
+    async def run() -> None:
+        async with db.connected(settings):
+            registered = await register_app(
+                settings.secret_key,
+                name=args.name,
+                redirect_uris=list(args.redirect_uris),
+                scopes=list(args.scopes),
+                kind=args.kind,
+                confidential=args.confidential,
+                publisher=args.publisher,
+            )
+        print(f"client_id: {registered.client_id}")
+        if registered.client_secret:
+            print(f"client_secret: {registered.client_secret}")
+            print("Keep the secret now: it is stored hashed and will never be shown again.")
+
+    try:
+        asyncio.run(run())
+    except Invalid as exc:
+        details = "; ".join(e.detail for e in exc.errors) or exc.detail
+        raise SystemExit(f"cannot register the app: {details}") from exc
+
+
+def _dev_token(settings: Settings, identity: str) -> None:
+    from ens.auth.dev.token import dev_token
+
+    async def run() -> str:
+        async with db.connected(settings):
+            # A long-lived token is what curl sessions and benchmarks want; it still dies with its grant.
+            return await dev_token(settings, identity, ttl=12 * 3600)
+
+    try:
+        print(asyncio.run(run()))
+    except KeyError as exc:
+        raise SystemExit(str(exc.args[0])) from exc
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -104,7 +130,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     settings = Settings.from_env()
     if args.command == "serve":
-        _serve(settings, args.host, args.port, args.workers)
+        _serve(settings, args.host, port=args.port, workers=args.workers)
     elif args.command == "migrate":
         _migrate(settings)
     elif args.command == "purge":
@@ -114,15 +140,11 @@ def main(argv: list[str] | None = None) -> None:
 
         asyncio.run(seed_demo(settings))
     elif args.command == "apps" and args.apps_command == "register":
-        from ens.auth.cli import register_app_command
-
-        asyncio.run(register_app_command(settings, args))
+        _register_app(settings, args)
     elif args.command == "dev" and args.dev_command == "token":
         if not settings.is_dev:
             sys.exit("ens dev token is only available with ENS_ENV=dev")
-        from ens.auth.devtoken import print_dev_token
-
-        asyncio.run(print_dev_token(settings, args.identity))
+        _dev_token(settings, args.identity)
 
 
 if __name__ == "__main__":

@@ -12,13 +12,13 @@ from zoneinfo import ZoneInfo
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from ens.app import all_tables
-from ens.auth.dev_identities import DEV_IDENTITIES, as_identity
+from ens.auth.dev.identities import DEV_IDENTITIES, as_identity
 from ens.core import db
 from ens.core.settings import Settings
 from ens.spaces.caller import SPACE_SCOPE, Caller
 from ens.spaces.door import SpaceAccess, SpaceRef
 from ens.spaces.service import create_app_grant, sign_in_identity
+from ens.vitals.scopes import scope_name
 from ens.vitals.service import record_measurements
 
 DEMO_IDENTITY = "camille"
@@ -28,7 +28,7 @@ DEMO_SCALE_TYPES = ("body_weight", "blood_pressure", "heart_rate", "steps_per_da
 BATCH = 500
 
 
-def _stamp(day: date, hour: int, minute: int, zone: ZoneInfo) -> str:
+def _stamp(day: date, hour: int, *, minute: int, zone: ZoneInfo) -> str:
     return datetime.combine(day, time(hour, minute), zone).astimezone(UTC).isoformat()
 
 
@@ -51,7 +51,7 @@ def demo_measures(today: date, zone: ZoneInfo) -> tuple[list[dict[str, Any]], li
                     "type": "body_weight",
                     "value": round(trend + rng.gauss(0, 0.35), 2),
                     "unit": "kg",
-                    "effectiveAt": _stamp(day, 7, rng.randrange(0, 40), zone),
+                    "effectiveAt": _stamp(day, 7, minute=rng.randrange(0, 40), zone=zone),
                     "clientRecordId": f"w-{day}",
                     "recordingMethod": "automatic",
                     "device": device,
@@ -59,7 +59,7 @@ def demo_measures(today: date, zone: ZoneInfo) -> tuple[list[dict[str, Any]], li
             )
         if day.weekday() in (0, 3, 5):
             systolic = rng.randrange(112, 136)
-            at = _stamp(day, 8, rng.randrange(0, 30), zone)
+            at = _stamp(day, 8, minute=rng.randrange(0, 30), zone=zone)
             from_app.append(
                 {
                     "type": "blood_pressure",
@@ -87,19 +87,21 @@ def demo_measures(today: date, zone: ZoneInfo) -> tuple[list[dict[str, Any]], li
                 "type": "steps_per_day",
                 "value": max(800, int(rng.gauss(8200 if day.weekday() < 5 else 11000, 2500))),
                 "unit": "1/(24.h)",
-                "effectiveAt": _stamp(day, 23, 30, zone),
+                "effectiveAt": _stamp(day, 23, minute=30, zone=zone),
                 "clientRecordId": f"steps-{day}",
             }
         )
         if n == 3:
-            by_hand.append({"type": "body_height", "value": 1.68, "unit": "m", "effectiveAt": _stamp(day, 9, 0, zone)})
+            by_hand.append(
+                {"type": "body_height", "value": 1.68, "unit": "m", "effectiveAt": _stamp(day, 9, minute=0, zone=zone)}
+            )
         if day.day == 1:
             by_hand.append(
                 {
                     "type": "waist_circumference",
                     "value": round(78 - n / 120 + rng.gauss(0, 0.5), 1),
                     "unit": "cm",
-                    "effectiveAt": _stamp(day, 8, 15, zone),
+                    "effectiveAt": _stamp(day, 8, minute=15, zone=zone),
                 }
             )
             by_hand.append(
@@ -108,7 +110,7 @@ def demo_measures(today: date, zone: ZoneInfo) -> tuple[list[dict[str, Any]], li
                     "value": round(rng.uniform(0.82, 1.02), 2),
                     "unit": "g/L",
                     "glucoseMoment": "fasting",
-                    "effectiveAt": _stamp(day, 7, 45, zone),
+                    "effectiveAt": _stamp(day, 7, minute=45, zone=zone),
                     "note": "Lecteur de glycémie, à jeun",
                 }
             )
@@ -118,7 +120,7 @@ def demo_measures(today: date, zone: ZoneInfo) -> tuple[list[dict[str, Any]], li
                     "type": "body_temperature",
                     "value": round(38.6 - 0.5 * (n - 300) + rng.gauss(0, 0.1), 1),
                     "unit": "Cel",
-                    "effectiveAt": _stamp(day, 19, 0, zone),
+                    "effectiveAt": _stamp(day, 19, minute=0, zone=zone),
                     "measurementLocation": "oral",
                 }
             )
@@ -127,7 +129,7 @@ def demo_measures(today: date, zone: ZoneInfo) -> tuple[list[dict[str, Any]], li
                     "type": "pain_severity",
                     "value": 5 - (n - 300),
                     "unit": "{score}",
-                    "effectiveAt": _stamp(day, 19, 5, zone),
+                    "effectiveAt": _stamp(day, 19, minute=5, zone=zone),
                 }
             )
     for index, item in enumerate(by_hand):
@@ -136,7 +138,7 @@ def demo_measures(today: date, zone: ZoneInfo) -> tuple[list[dict[str, Any]], li
     return from_app, by_hand
 
 
-async def _seed_vitals(space_id: UUID, account_id: UUID, progress: Progress) -> tuple[int, int]:
+async def _seed_vitals(space_id: UUID, account_id: UUID, *, progress: Progress) -> tuple[int, int]:
     """The demo scale app (a labelled app with its own grant) and the holder typing by hand."""
     row = await db.fetch_one(
         "SELECT id, status, timezone, birthdate, sex, given_name, family_name, holder_account_id "
@@ -145,8 +147,10 @@ async def _seed_vitals(space_id: UUID, account_id: UUID, progress: Progress) -> 
     )
     assert row is not None
     space = SpaceRef(**row)
-    scopes = [f"vitals.{code}:{mode}" for code in DEMO_SCALE_TYPES for mode in ("read", "write")]
-    grant_id = await create_app_grant(account_id, space_id, DEMO_SCALE_CLIENT, DEMO_SCALE_NAME, scopes)
+    scopes = [scope_name(code, mode) for code in DEMO_SCALE_TYPES for mode in ("read", "write")]
+    grant_id = await create_app_grant(
+        account_id, space_id, client_id=DEMO_SCALE_CLIENT, client_name=DEMO_SCALE_NAME, scopes=scopes
+    )
     scale = SpaceAccess(
         space=space,
         caller=Caller(
@@ -185,10 +189,7 @@ async def _seed_vitals(space_id: UUID, account_id: UUID, progress: Progress) -> 
 async def seed_demo(settings: Settings) -> None:
     """Create (or refresh) the demo holder's account and space, then say how to use them."""
     console = Console(soft_wrap=True)  # commands stay copyable on one line
-    engine = db.engine_for_url(settings.database_url)
-    db.bind(engine, all_tables())
-    await db.start(engine, 2)
-    try:
+    async with db.connected(settings):
         identity = DEV_IDENTITIES[DEMO_IDENTITY]
         columns = (
             SpinnerColumn(),
@@ -201,7 +202,7 @@ async def seed_demo(settings: Settings) -> None:
             task = progress.add_task("Demo holder", total=1)
             signed_in = await sign_in_identity(as_identity(identity, settings.effective_oidc_issuer))
             progress.advance(task)
-            measures, created = await _seed_vitals(signed_in.space_id, signed_in.account_id, progress)
+            measures, created = await _seed_vitals(signed_in.space_id, signed_in.account_id, progress=progress)
         console.print(f"Demo holder: {identity.given_name} {identity.family_name}, space {signed_in.space_id}")
         console.print(
             f"Vitals: {measures} measures over a year ({created} new), from the app '{DEMO_SCALE_NAME}' and by hand"
@@ -213,5 +214,3 @@ async def seed_demo(settings: Settings) -> None:
         vitals = f"{settings.public_url}/v1/spaces/me/vitals"
         console.print(f'  curl -H "Authorization: Bearer $TOKEN" "{vitals}?type=body_weight&limit=5"')
         console.print(f'  curl -H "Authorization: Bearer $TOKEN" "{vitals}/summary?type=body_weight&bucket=month"')
-    finally:
-        await db.stop(engine)

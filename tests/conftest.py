@@ -19,7 +19,7 @@ import httpx
 import pytest
 from litestar import Litestar
 
-from ens.app import all_tables, create_app
+from ens.app import create_app
 from ens.auth.tokens import AccessTokens, new_app_token, new_session_token
 from ens.core import db
 from ens.core.settings import Settings
@@ -64,7 +64,7 @@ async def migrated(settings: Settings) -> None:
     from piccolo.apps.migrations.commands.forwards import run_forwards
 
     engine = db.engine_for_url(settings.database_url)
-    db.bind(engine, all_tables())
+    db.bind(engine, db.all_tables())
     result = await run_forwards(app_name="all")
     assert result.success, result.message
 
@@ -144,7 +144,7 @@ def make_person(client: httpx.AsyncClient, settings: Settings) -> Any:
             )
         )
         grant_id, token = await new_session_token(
-            AccessTokens(settings), signed_in.account_id, "ens-mobile", "ENS", "pytest"
+            AccessTokens(settings), signed_in.account_id, client_id="ens-mobile", client_name="ENS", label="pytest"
         )
         return Person(signed_in.account_id, signed_in.space_id, grant_id, token, given_name, family)
 
@@ -189,7 +189,12 @@ def make_app_token(settings: Settings) -> Any:
     async def make(person: Person, scopes: list[str], client_id: str | None = None, name: str = "Test app") -> AppToken:
         client = client_id or f"app-{uuid.uuid4().hex[:8]}"
         grant_id, token = await new_app_token(
-            AccessTokens(settings), person.account_id, person.space_id, client, name, scopes
+            AccessTokens(settings),
+            person.account_id,
+            space_id=person.space_id,
+            client_id=client,
+            client_name=name,
+            scopes=scopes,
         )
         return AppToken(client, grant_id, token)
 

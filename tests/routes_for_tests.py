@@ -13,6 +13,7 @@ from msgspec import Meta
 
 from ens.core.api import ReadStruct, Struct, require_if_match
 from ens.core.errors import NotFound
+from ens.core.scopes import SCOPES, Scope
 from ens.spaces.door import Access, Need
 
 # In-process store for the test resource; the database under test is the idempotency store.
@@ -83,7 +84,15 @@ async def secret_for_tests() -> Response[dict[str, str]]:
     return Response({"secret": uuid.uuid4().hex}, headers={"Cache-Control": "no-store"}, status_code=201)
 
 
+# The test notes are a capability of their own: apps reach them only with these scopes.
+TEST_NOTE_SCOPES = [
+    Scope("test-notes:read", "test-note", "read", "Lire les notes de test"),
+    Scope("test-notes:write", "test-note", "write", "Écrire des notes de test"),
+]
+
+
 def space_routes_for_tests() -> list[Any]:
+    SCOPES.register(TEST_NOTE_SCOPES)
     return [NotesForTests]
 
 

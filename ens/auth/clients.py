@@ -7,17 +7,16 @@ import re
 import secrets
 import unicodedata
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Literal
 from urllib.parse import urlsplit
 
-import msgspec
-
-from ens.auth.scopes import SPACE_SCOPE, is_app_scope
+from ens.auth.schemas import AppRead
 from ens.auth.tables import OAuthClient
-from ens.core import keyring
+from ens.core import clock, keyring
 from ens.core.db import Row, fetch, fetch_one
 from ens.core.errors import Conflict, FieldError, Invalid
+from ens.core.scopes import SCOPES
+from ens.spaces.caller import SPACE_SCOPE
 
 MOBILE_CLIENT_ID = "ens-mobile"
 MOBILE_CLIENT_NAME = "Application ENS"
@@ -66,18 +65,8 @@ MOBILE_CLIENT = Client(
 )
 
 
-class AppRead(msgspec.Struct, rename="camel", kw_only=True):
-    """One labelled app of the catalogue (``GET /v1/apps``)."""
-
-    client_id: str
-    name: str
-    publisher: str | None
-    kind: str
-    label_status: str
-    scopes: list[str]
-
-
-class RegisteredApp(msgspec.Struct, kw_only=True):
+@dataclass(frozen=True)
+class RegisteredApp:
     client_id: str
     client_secret: str | None
 
@@ -104,7 +93,7 @@ async def find_client(client_id: str) -> Client | None:
     return _client_of(row) if row else None
 
 
-def secret_matches(secret_key: str, client: Client, secret: str | None) -> bool:
+def secret_matches(secret_key: str, client: Client, *, secret: str | None) -> bool:
     if not client.confidential:
         return True
     if client.secret_hash is None or not secret:
@@ -122,6 +111,7 @@ def _check_redirect_uri(uri: str) -> None:
 
 async def register_app(
     secret_key: str,
+    *,
     name: str,
     redirect_uris: list[str],
     scopes: list[str],
@@ -131,7 +121,7 @@ async def register_app(
     label_status: str = "labelled",
 ) -> RegisteredApp:
     """Register a labelled app; the client secret (confidential apps) is returned once, stored hashed."""
-    errors = [FieldError("/scope", f"unknown scope {s!r}") for s in scopes if not is_app_scope(s)]
+    errors = [FieldError("/scope", f"unknown scope {s!r}") for s in scopes if not SCOPES.is_app_scope(s)]
     if not scopes:
         errors.append(FieldError("/scope", "at least one scope"))
     if not redirect_uris:
@@ -157,7 +147,7 @@ async def register_app(
             allowed_scopes=" ".join(sorted(set(scopes))),
             confidential=confidential,
             secret_hash=keyring.token_hash(secret_key, "client:" + secret) if secret else None,
-            created_at=datetime.now(UTC),
+            created_at=clock.now(),
         )
     )
     return RegisteredApp(client_id=client_id, client_secret=secret)

@@ -7,27 +7,16 @@ from litestar.middleware import AbstractAuthenticationMiddleware, Authentication
 from litestar.types import ASGIApp
 
 from ens.auth.tokens import AccessTokens
+from ens.core.api import PUBLIC_OPT
 from ens.core.errors import Unauthorized
-
-# Public paths: health, schema, login flows and the public catalogues.
-PUBLIC_PATHS = (
-    r"^/health$",
-    r"^/ready$",
-    r"^/schema",
-    r"^/oauth/",
-    r"^/login/",
-    r"^/dev-idp",
-    r"^/\.well-known/",
-    r"^/v1/vital-types$",
-    r"^/v1/vaccines$",
-    r"^/v1/apps$",
-    r"^/favicon.ico$",
-)
 
 
 class BearerAuthentication(AbstractAuthenticationMiddleware):
-    def __init__(self, app: ASGIApp, tokens: AccessTokens) -> None:
-        super().__init__(app, exclude=list(PUBLIC_PATHS))
+    """Every route needs a token unless it is declared public where it is defined (``opt=PUBLIC``);
+    ``exclude`` names paths litestar itself serves (the OpenAPI pages)."""
+
+    def __init__(self, app: ASGIApp, tokens: AccessTokens, exclude: list[str]) -> None:
+        super().__init__(app, exclude=exclude, exclude_from_auth_key=PUBLIC_OPT)
         self.tokens = tokens
 
     async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:  # type: ignore[type-arg]

@@ -16,18 +16,19 @@ import logging
 import re
 import secrets
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Literal
 from uuid import UUID
 
-import msgspec
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
 from ens.auth.clients import Client, find_client, secret_matches
 from ens.auth.errors import OAuthError
+from ens.auth.schemas import RevokeRequest, TokenRequest, TokenResponse
 from ens.auth.tables import AuthorizationCode, RefreshToken
 from ens.auth.tokens import AccessTokens
-from ens.core import keyring
+from ens.core import clock, keyring
+from ens.core.clock import aware
 from ens.core.db import Row, as_uuid, fetch, fetch_one, write_transaction
 from ens.core.errors import Unauthorized
 from ens.core.settings import Settings
@@ -40,46 +41,12 @@ CODE_TTL = timedelta(seconds=60)
 _VERIFIER = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
 
 
-class TokenResponse(msgspec.Struct, kw_only=True, omit_defaults=True):
-    """RFC 6749 §5.1, plus ``space`` (the space an app token is bound to, as SMART's ``patient``)."""
-
-    access_token: str
-    token_type: str
-    expires_in: int
-    refresh_token: str
-    scope: str
-    space: str | None = None
-
-
-class TokenRequest(msgspec.Struct, kw_only=True):
-    """The form of ``POST /oauth/token`` (client credentials may also come as HTTP Basic)."""
-
-    grant_type: str = ""
-    code: str | None = None
-    redirect_uri: str | None = None
-    code_verifier: str | None = None
-    refresh_token: str | None = None
-    client_id: str | None = None
-    client_secret: str | None = None
-    scope: str | None = None
-
-
-class RevokeRequest(msgspec.Struct, kw_only=True):
-    token: str = ""
-    token_type_hint: str | None = None
-    client_id: str | None = None
-    client_secret: str | None = None
-
-
-def _now(now: datetime | None = None) -> datetime:
-    return now or datetime.now(UTC)
-
-
 def _code_hash(settings_secret: str, code: str) -> str:
     return keyring.token_hash(settings_secret, "authorization-code:" + code)
 
 
 async def create_authorization_code(
+    *,
     secret_key: str,
     client_id: str,
     redirect_uri: str,
@@ -93,7 +60,7 @@ async def create_authorization_code(
 ) -> str:
     """A code valid 60 seconds, single use, stored hashed."""
     code = secrets.token_urlsafe(32)
-    at = _now(now)
+    at = now or clock.now()
     await AuthorizationCode.insert(
         AuthorizationCode(
             code_hash=_code_hash(secret_key, code),
@@ -112,10 +79,10 @@ async def create_authorization_code(
     return code
 
 
-async def authenticate_client(settings: Settings, client_id: str | None, secret: str | None) -> Client:
+async def authenticate_client(settings: Settings, client_id: str | None, *, secret: str | None) -> Client:
     """RFC 6749 §2.3: public clients name themselves; confidential ones prove it with their secret."""
     client = await find_client(client_id or "") if client_id else None
-    if client is None or not secret_matches(settings.secret_key, client, secret):
+    if client is None or not secret_matches(settings.secret_key, client, secret=secret):
         raise OAuthError("invalid_client", "Client authentication failed.", 401)
     return client
 
@@ -123,6 +90,7 @@ async def authenticate_client(settings: Settings, client_id: str | None, secret:
 async def token(
     settings: Settings,
     tokens: AccessTokens,
+    *,
     form: TokenRequest,
     basic: tuple[str, str] | None,
     now: datetime | None = None,
@@ -131,16 +99,18 @@ async def token(
     client_id, secret = basic if basic else (form.client_id, form.client_secret)
     if basic and form.client_id and form.client_id != basic[0]:
         raise OAuthError("invalid_request", "client_id differs from the Basic credentials.")
-    client = await authenticate_client(settings, client_id, secret)
+    client = await authenticate_client(settings, client_id, secret=secret)
     if form.grant_type == "authorization_code":
-        return await _exchange_code(settings, tokens, client, form, _now(now))
+        return await _exchange_code(settings, tokens, client=client, form=form, now=now or clock.now())
     if form.grant_type == "refresh_token":
-        return await _refresh(settings, tokens, client, form.refresh_token or "", _now(now))
+        return await _refresh(
+            settings, tokens, client=client, refresh_token=form.refresh_token or "", now=now or clock.now()
+        )
     raise OAuthError("unsupported_grant_type", "grant_type must be authorization_code or refresh_token.")
 
 
 async def _exchange_code(
-    settings: Settings, tokens: AccessTokens, client: Client, form: TokenRequest, now: datetime
+    settings: Settings, tokens: AccessTokens, *, client: Client, form: TokenRequest, now: datetime
 ) -> TokenResponse:
     if not form.code:
         raise OAuthError("invalid_request", "code is required.")
@@ -158,12 +128,12 @@ async def _exchange_code(
         )
         if rows:
             row = rows[0]
-            failure = _code_refusal(row, client, form, now)
+            failure = _code_refusal(row, client, form=form, now=now)
             if failure is None:
                 grant_id = _uuid_or_none(row["grant_id"])
                 if row["kind"] == "session":
                     grant_id = await spaces.create_session_grant(
-                        as_uuid(row["account_id"]), client.client_id, client.name, None
+                        as_uuid(row["account_id"]), client.client_id, client_name=client.name, label=None
                     )
                     await fetch(
                         "UPDATE authorization_codes SET grant_id = {} WHERE code_hash = {}", grant_id, code_hash
@@ -193,8 +163,8 @@ async def _exchange_code(
     )
 
 
-def _code_refusal(row: Row, client: Client, form: TokenRequest, now: datetime) -> OAuthError | None:
-    if _dt(row["expires_at"]) <= now:
+def _code_refusal(row: Row, client: Client, *, form: TokenRequest, now: datetime) -> OAuthError | None:
+    if aware(row["expires_at"]) <= now:
         return OAuthError("invalid_grant", "The authorization code has expired.")
     if row["client_id"] != client.client_id:
         return OAuthError("invalid_grant", "The authorization code was issued to another client.")
@@ -220,7 +190,7 @@ async def _second_use(code_hash: str) -> None:
 
 
 async def _refresh(
-    settings: Settings, tokens: AccessTokens, client: Client, refresh_token: str, now: datetime
+    settings: Settings, tokens: AccessTokens, *, client: Client, refresh_token: str, now: datetime
 ) -> TokenResponse:
     token_hash = keyring.token_hash(settings.secret_key, "refresh:" + refresh_token)
     row = await fetch_one("SELECT * FROM refresh_tokens WHERE token_hash = {}", token_hash)
@@ -242,8 +212,8 @@ async def _refresh(
             child_id,
             row["id"],
         )
-        if rotated or await _forgiven_retry(settings, row["id"], child_id, now):
-            refusal = await _chain_refusal(settings, row, grant_id, account_id, now)
+        if rotated or await _forgiven_retry(settings, row["id"], new_child_id=child_id, now=now):
+            refusal = await _chain_refusal(settings, row, grant_id=grant_id, account_id=account_id, now=now)
             if refusal is None:
                 response = await _issue(
                     settings,
@@ -254,7 +224,7 @@ async def _refresh(
                     kind=row["kind"],
                     space_id=_uuid_or_none(row["space_id"]),
                     scopes=str(row["scopes"]).split(),
-                    chain_started_at=_dt(row["chain_started_at"]),
+                    chain_started_at=aware(row["chain_started_at"]),
                     now=now,
                     refresh_id=child_id,
                 )
@@ -271,7 +241,7 @@ async def _refresh(
     raise refusal
 
 
-async def _forgiven_retry(settings: Settings, token_id: object, new_child_id: UUID, now: datetime) -> bool:
+async def _forgiven_retry(settings: Settings, token_id: object, *, new_child_id: UUID, now: datetime) -> bool:
     """The token was already rotated: is this a retry to forgive (inside the caller's transaction)?
 
     Forgiven only within ``ENS_REFRESH_REUSE_INTERVAL`` of the rotation and only if the token it
@@ -289,7 +259,7 @@ async def _forgiven_retry(settings: Settings, token_id: object, new_child_id: UU
     )
     if not rows or rows[0]["rotated_at"] is None or rows[0]["replaced_by"] is None:
         return False
-    if now - _dt(rows[0]["rotated_at"]) > timedelta(seconds=interval):
+    if now - aware(rows[0]["rotated_at"]) > timedelta(seconds=interval):
         return False
     killed = await fetch(
         "UPDATE refresh_tokens SET rotated_at = {} WHERE id = {} AND rotated_at IS NULL RETURNING id",
@@ -303,11 +273,11 @@ async def _forgiven_retry(settings: Settings, token_id: object, new_child_id: UU
 
 
 async def _chain_refusal(
-    settings: Settings, row: Row, grant_id: UUID, account_id: UUID, now: datetime
+    settings: Settings, row: Row, *, grant_id: UUID, account_id: UUID, now: datetime
 ) -> OAuthError | None:
     if not await spaces.grant_is_live(grant_id, account_id):
         return OAuthError("invalid_grant", "This session or app authorization has been revoked.")
-    if _dt(row["chain_started_at"]) + timedelta(seconds=settings.refresh_token_max_age) <= now:
+    if aware(row["chain_started_at"]) + timedelta(seconds=settings.refresh_token_max_age) <= now:
         return OAuthError("invalid_grant", "The session is too old; sign in again.")
     return None
 
@@ -363,10 +333,12 @@ async def _issue(
     )
 
 
-async def revoke(settings: Settings, tokens: AccessTokens, form: RevokeRequest, basic: tuple[str, str] | None) -> None:
+async def revoke(
+    settings: Settings, tokens: AccessTokens, *, form: RevokeRequest, basic: tuple[str, str] | None
+) -> None:
     """RFC 7009: revoking either token of a grant revokes the grant; unknown tokens are not an error."""
     client_id, secret = basic if basic else (form.client_id, form.client_secret)
-    client = await authenticate_client(settings, client_id, secret)
+    client = await authenticate_client(settings, client_id, secret=secret)
     grant_id: UUID | None = None
     if form.token.count(".") == 2 and form.token_type_hint != "refresh_token":
         try:
@@ -388,8 +360,3 @@ async def revoke(settings: Settings, tokens: AccessTokens, form: RevokeRequest, 
 
 def _uuid_or_none(value: object) -> UUID | None:
     return None if value is None else as_uuid(value)
-
-
-def _dt(value: object) -> datetime:
-    result = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-    return result if result.tzinfo else result.replace(tzinfo=UTC)

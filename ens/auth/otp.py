@@ -18,7 +18,7 @@ import secrets
 import unicodedata
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Literal, NoReturn
 from uuid import UUID
 
@@ -27,7 +27,8 @@ import segno
 
 from ens.auth.errors import CodeRefused, LoginFailed
 from ens.auth.tables import EmailCode, OtpFactor, RecoveryCode
-from ens.core import keyring
+from ens.core import clock, keyring
+from ens.core.clock import aware_or_none
 from ens.core.db import as_uuid, fetch, fetch_one, write_transaction
 from ens.core.settings import Settings
 
@@ -44,7 +45,7 @@ Method = Literal["totp", "recovery", "email"]
 
 
 def _now(now: datetime | None) -> datetime:
-    return now or datetime.now(UTC)
+    return now or clock.now()
 
 
 def normalize_code(raw: str) -> str:
@@ -60,15 +61,15 @@ def normalize_code(raw: str) -> str:
 # TOTP factors
 
 
-def _seed_blob(settings: Settings, factor_id: UUID, seed: str) -> bytes:
-    return keyring.encrypt(settings.secret_key, _SEED_PURPOSE, seed.encode(), factor_id.bytes)
+def _seed_blob(settings: Settings, factor_id: UUID, *, seed: str) -> bytes:
+    return keyring.encrypt(settings.secret_key, _SEED_PURPOSE, plaintext=seed.encode(), associated=factor_id.bytes)
 
 
-def _seed_of(settings: Settings, factor_id: UUID, blob: bytes) -> str:
-    return keyring.decrypt(settings.secret_key, _SEED_PURPOSE, bytes(blob), factor_id.bytes).decode()
+def _seed_of(settings: Settings, factor_id: UUID, *, blob: bytes) -> str:
+    return keyring.decrypt(settings.secret_key, _SEED_PURPOSE, blob=bytes(blob), associated=factor_id.bytes).decode()
 
 
-async def start_enrolment(settings: Settings, account_id: UUID, now: datetime | None = None) -> UUID:
+async def start_enrolment(settings: Settings, account_id: UUID, *, now: datetime | None = None) -> UUID:
     """A new pending TOTP factor with a fresh seed; it becomes active once a first code is verified."""
     factor_id = uuid.uuid4()
     await OtpFactor.insert(
@@ -76,7 +77,7 @@ async def start_enrolment(settings: Settings, account_id: UUID, now: datetime | 
             id=factor_id,
             account_id=account_id,
             status="pending",
-            seed=_seed_blob(settings, factor_id, pyotp.random_base32()),
+            seed=_seed_blob(settings, factor_id, seed=pyotp.random_base32()),
             created_at=_now(now),
         )
     )
@@ -90,12 +91,12 @@ class Enrolment:
     secret: str
 
 
-async def enrolment(settings: Settings, factor_id: UUID, account_label: str) -> Enrolment:
+async def enrolment(settings: Settings, factor_id: UUID, *, account_label: str) -> Enrolment:
     """The QR code and the ``otpauth://`` link of a pending factor."""
     row = await fetch_one("SELECT id, seed FROM otp_factors WHERE id = {} AND status = 'pending'", factor_id)
     if row is None:
         raise CodeRefused("L'enrôlement a expiré ; recommencez la connexion.")
-    seed = _seed_of(settings, factor_id, row["seed"])
+    seed = _seed_of(settings, factor_id, blob=row["seed"])
     uri = pyotp.TOTP(seed).provisioning_uri(name=account_label, issuer_name=ISSUER_LABEL)
     svg = segno.make(uri, error="m").svg_inline(scale=4, omitsize=True, title="Code QR d'enrôlement")
     return Enrolment(otpauth_uri=uri, qr_svg=svg, secret=" ".join(re.findall(".{1,4}", seed)))
@@ -110,7 +111,7 @@ async def active_factor(account_id: UUID) -> UUID | None:
 
 
 async def _totp_accepts(
-    settings: Settings, factor_id: UUID, code: str, now: datetime, pending_of: UUID | None = None
+    settings: Settings, factor_id: UUID, *, code: str, now: datetime, pending_of: UUID | None = None
 ) -> Literal["ok", "replay", "no"]:
     """``pending_of``: only a pending factor of this account will do (the enrolment's first code)."""
     if pending_of is None:
@@ -123,7 +124,7 @@ async def _totp_accepts(
         )
     if row is None:
         return "no"
-    totp = pyotp.TOTP(_seed_of(settings, factor_id, row["seed"]))
+    totp = pyotp.TOTP(_seed_of(settings, factor_id, blob=row["seed"]))
     try:
         step = totp.verify_and_get_timecode(code, for_time=now, valid_window=VALID_WINDOW)
     except pyotp.exceptions.OTPVerificationError:
@@ -139,7 +140,7 @@ async def _totp_accepts(
 
 
 async def activate_factor(
-    account_id: UUID, factor_id: UUID, now: datetime | None = None, *, replacing: bool | None = None
+    account_id: UUID, factor_id: UUID, *, now: datetime | None = None, replacing: bool | None = None
 ) -> bool:
     """Make the pending ``factor_id`` the person's factor. True when it replaced an active one.
 
@@ -209,7 +210,7 @@ async def _enrolled_by_recovery(account_id: UUID, factor_id: UUID) -> bool:
 async def ensure_not_locked(account_id: UUID, now: datetime | None = None) -> None:
     """Refuse while the person's codes are locked (a read: verification itself uses :func:`_reserve_try`)."""
     row = await fetch_one("SELECT locked_until FROM otp_guards WHERE account_id = {}", account_id)
-    until = _dt(row["locked_until"]) if row else None
+    until = aware_or_none(row["locked_until"]) if row else None
     if until is not None and until > _now(now):
         minutes = max(1, int((until - _now(now)).total_seconds() // 60) + 1)
         raise CodeRefused(
@@ -231,7 +232,7 @@ def _lock_length(settings: Settings, lock_number: int) -> timedelta:
     return min(doubled, max(base, MAX_LOCK))
 
 
-async def _reserve_try(settings: Settings, account_id: UUID, now: datetime) -> int:
+async def _reserve_try(settings: Settings, account_id: UUID, *, now: datetime) -> int:
     """Count this try before its code is checked; its number since the last right code.
 
     One conditional UPDATE: it passes only while the person is not locked, and the try that uses up
@@ -266,7 +267,7 @@ async def _reserve_try(settings: Settings, account_id: UUID, now: datetime) -> i
     return number
 
 
-def _refuse(settings: Settings, number: int, message: str) -> NoReturn:
+def _refuse(settings: Settings, number: int, *, message: str) -> NoReturn:
     """The refusal of try ``number`` (already counted by :func:`_reserve_try`)."""
     per_round = max(1, settings.otp_max_failures)
     left = per_round - ((number - 1) % per_round + 1)
@@ -286,58 +287,58 @@ async def _clear_failures(account_id: UUID) -> None:
 
 
 async def verify_enrolment_code(
-    settings: Settings, account_id: UUID, factor_id: UUID, raw: str, now: datetime | None = None
+    settings: Settings, account_id: UUID, *, factor_id: UUID, raw: str, now: datetime | None = None
 ) -> None:
     """The first code of a pending factor proves the authenticator app holds the seed."""
     at = _now(now)
-    number = await _reserve_try(settings, account_id, at)
+    number = await _reserve_try(settings, account_id, now=at)
     code = normalize_code(raw)
     if not re.fullmatch(r"\d{6}", code):
-        _refuse(settings, number, "Le code doit comporter 6 chiffres.")
-    outcome = await _totp_accepts(settings, factor_id, code, at, pending_of=account_id)
+        _refuse(settings, number, message="Le code doit comporter 6 chiffres.")
+    outcome = await _totp_accepts(settings, factor_id, code=code, now=at, pending_of=account_id)
     if outcome != "ok":
-        _refuse(settings, number, _refusal(outcome))
+        _refuse(settings, number, message=_refusal(outcome))
     await _clear_failures(account_id)
 
 
 async def verify_second_factor(
-    settings: Settings, account_id: UUID, attempt_id: UUID, raw: str, now: datetime | None = None
+    settings: Settings, account_id: UUID, *, attempt_id: UUID, raw: str, now: datetime | None = None
 ) -> Method:
     """Accept a TOTP code, an e-mail code sent for this login attempt, or a recovery code.
 
     Raises :class:`CodeRefused` with a message for the person; every try counts toward the lock.
     """
     at = _now(now)
-    number = await _reserve_try(settings, account_id, at)
+    number = await _reserve_try(settings, account_id, now=at)
     code = normalize_code(raw)
     if re.fullmatch(r"\d{6}", code):
         outcome: str = "no"
         factor_id = await active_factor(account_id)
         if factor_id is not None:
-            outcome = await _totp_accepts(settings, factor_id, code, at)
+            outcome = await _totp_accepts(settings, factor_id, code=code, now=at)
             if outcome == "ok":
                 await _clear_failures(account_id)
                 return "totp"
-        email_outcome = await _use_email_code(settings, attempt_id, code, at)
+        email_outcome = await _use_email_code(settings, attempt_id, code=code, now=at)
         if email_outcome == "ok":
             await _clear_failures(account_id)
             return "email"
-        _refuse(settings, number, _refusal(email_outcome if outcome == "no" else outcome))
-    if len(code) == RECOVERY_CODE_LENGTH and await _use_recovery_code(settings, account_id, code, at):
+        _refuse(settings, number, message=_refusal(email_outcome if outcome == "no" else outcome))
+    if len(code) == RECOVERY_CODE_LENGTH and await _use_recovery_code(settings, account_id, code=code, now=at):
         await _clear_failures(account_id)
         return "recovery"
-    _refuse(settings, number, "Ce code n'est pas valable.")
+    _refuse(settings, number, message="Ce code n'est pas valable.")
 
 
 async def verify_email_code(
-    settings: Settings, account_id: UUID, attempt_id: UUID, raw: str, now: datetime | None = None
+    settings: Settings, account_id: UUID, *, attempt_id: UUID, raw: str, now: datetime | None = None
 ) -> None:
     """Only an e-mail code (the lost-second-factor flow, where the app and recovery codes are gone)."""
     at = _now(now)
-    number = await _reserve_try(settings, account_id, at)
-    outcome = await _use_email_code(settings, attempt_id, normalize_code(raw), at)
+    number = await _reserve_try(settings, account_id, now=at)
+    outcome = await _use_email_code(settings, attempt_id, code=normalize_code(raw), now=at)
     if outcome != "ok":
-        _refuse(settings, number, _refusal(outcome))
+        _refuse(settings, number, message=_refusal(outcome))
     await _clear_failures(account_id)
 
 
@@ -352,11 +353,11 @@ def _refusal(outcome: str) -> str:
 # Recovery codes
 
 
-def _recovery_hash(settings: Settings, account_id: UUID, code: str) -> str:
+def _recovery_hash(settings: Settings, account_id: UUID, *, code: str) -> str:
     return keyring.token_hash(settings.secret_key, f"recovery:{account_id}:{code}")
 
 
-async def issue_recovery_codes(settings: Settings, account_id: UUID, now: datetime | None = None) -> list[str]:
+async def issue_recovery_codes(settings: Settings, account_id: UUID, *, now: datetime | None = None) -> list[str]:
     """Ten new single-use codes (shown once, stored hashed); the previous ones die."""
     at = _now(now)
     codes = ["".join(secrets.choice(RECOVERY_ALPHABET) for _ in range(RECOVERY_CODE_LENGTH)) for _ in range(10)]
@@ -367,7 +368,7 @@ async def issue_recovery_codes(settings: Settings, account_id: UUID, now: dateti
                 RecoveryCode(
                     id=uuid.uuid4(),
                     account_id=account_id,
-                    code_hash=_recovery_hash(settings, account_id, code),
+                    code_hash=_recovery_hash(settings, account_id, code=code),
                     created_at=at,
                 )
                 for code in codes
@@ -376,13 +377,13 @@ async def issue_recovery_codes(settings: Settings, account_id: UUID, now: dateti
     return [f"{code[:5]}-{code[5:]}" for code in codes]
 
 
-async def _use_recovery_code(settings: Settings, account_id: UUID, code: str, now: datetime) -> bool:
+async def _use_recovery_code(settings: Settings, account_id: UUID, *, code: str, now: datetime) -> bool:
     used = await fetch(
         "UPDATE recovery_codes SET used_at = {} WHERE account_id = {} AND code_hash = {} AND used_at IS NULL "
         "RETURNING id",
         now,
         account_id,
-        _recovery_hash(settings, account_id, code),
+        _recovery_hash(settings, account_id, code=code),
     )
     return bool(used)
 
@@ -391,11 +392,11 @@ async def _use_recovery_code(settings: Settings, account_id: UUID, code: str, no
 # E-mail codes
 
 
-def _email_hash(settings: Settings, attempt_id: UUID, code: str) -> str:
+def _email_hash(settings: Settings, attempt_id: UUID, *, code: str) -> str:
     return keyring.token_hash(settings.secret_key, f"email:{attempt_id}:{code}")
 
 
-async def new_email_code(settings: Settings, attempt_id: UUID, account_id: UUID, now: datetime | None = None) -> str:
+async def new_email_code(settings: Settings, attempt_id: UUID, *, account_id: UUID, now: datetime | None = None) -> str:
     """Six random digits for this login attempt, valid 10 minutes; earlier ones of the attempt die.
 
     Sending is rate-limited per person (``ENS_EMAIL_CODES_PER_HOUR``).
@@ -416,7 +417,7 @@ async def new_email_code(settings: Settings, attempt_id: UUID, account_id: UUID,
                 id=uuid.uuid4(),
                 attempt_id=attempt_id,
                 account_id=account_id,
-                code_hash=_email_hash(settings, attempt_id, code),
+                code_hash=_email_hash(settings, attempt_id, code=code),
                 created_at=at,
                 expires_at=at + EMAIL_CODE_TTL,
             )
@@ -424,8 +425,8 @@ async def new_email_code(settings: Settings, attempt_id: UUID, account_id: UUID,
     return code
 
 
-async def _use_email_code(settings: Settings, attempt_id: UUID, code: str, now: datetime) -> str:
-    code_hash = _email_hash(settings, attempt_id, code)
+async def _use_email_code(settings: Settings, attempt_id: UUID, *, code: str, now: datetime) -> str:
+    code_hash = _email_hash(settings, attempt_id, code=code)
     used = await fetch(
         "UPDATE email_codes SET used_at = {} WHERE attempt_id = {} AND code_hash = {} AND used_at IS NULL "
         "AND expires_at > {} RETURNING id",
@@ -440,10 +441,3 @@ async def _use_email_code(settings: Settings, attempt_id: UUID, code: str, now: 
         "SELECT id FROM email_codes WHERE attempt_id = {} AND code_hash = {}", attempt_id, code_hash
     )
     return "expired" if known else "no"
-
-
-def _dt(value: object) -> datetime | None:
-    if value is None:
-        return None
-    result = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-    return result if result.tzinfo else result.replace(tzinfo=UTC)

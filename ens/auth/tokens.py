@@ -104,10 +104,10 @@ class AccessTokens:
 
 
 async def new_session_token(
-    tokens: AccessTokens, account_id: UUID, client_id: str, client_name: str, label: str, ttl: int | None = None
+    tokens: AccessTokens, account_id: UUID, *, client_id: str, client_name: str, label: str, ttl: int | None = None
 ) -> tuple[UUID, str]:
     """A session grant and a token bound to it, without the login flow (dev tokens, demo, bench, tests)."""
-    grant_id = await create_session_grant(account_id, client_id, client_name, label)
+    grant_id = await create_session_grant(account_id, client_id, client_name=client_name, label=label)
     caller = Caller(
         kind="person", account_id=account_id, client_id=client_id, grant_id=grant_id, scopes=frozenset({SPACE_SCOPE})
     )
@@ -117,6 +117,7 @@ async def new_session_token(
 async def new_app_token(
     tokens: AccessTokens,
     account_id: UUID,
+    *,
     space_id: UUID,
     client_id: str,
     client_name: str,
@@ -124,7 +125,7 @@ async def new_app_token(
     ttl: int | None = None,
 ) -> tuple[UUID, str]:
     """An app grant on one space (as a consent leaves it) and a token bound to it, without the flow."""
-    grant_id = await create_app_grant(account_id, space_id, client_id, client_name, scopes)
+    grant_id = await create_app_grant(account_id, space_id, client_id=client_id, client_name=client_name, scopes=scopes)
     caller = Caller(
         kind="app",
         account_id=account_id,

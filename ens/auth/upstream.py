@@ -151,7 +151,7 @@ class Upstream:
         self._jwks = _Cached(key_set, self.clock())
         return key_set
 
-    async def authorization_url(self, state: str, nonce: str, verifier: str, force_login: bool = False) -> str:
+    async def authorization_url(self, state: str, nonce: str, *, verifier: str, force_login: bool = False) -> str:
         """Where the browser goes to prove who it is (state, nonce, PKCE S256, acr_values)."""
         metadata = await self.metadata()
         params = {
@@ -171,7 +171,7 @@ class Upstream:
             params["max_age"] = "0"
         return _with_query(metadata.authorization_endpoint, params)
 
-    async def logout_url(self, id_token: str, state: str, post_logout_redirect_uri: str) -> str | None:
+    async def logout_url(self, id_token: str, state: str, *, post_logout_redirect_uri: str) -> str | None:
         metadata = await self.metadata()
         if metadata.end_session_endpoint is None:
             return None
@@ -181,7 +181,7 @@ class Upstream:
         )
 
     async def finish_login(
-        self, code: str, verifier: str, nonce: str, fresh_within: int | None = None
+        self, code: str, verifier: str, *, nonce: str, fresh_within: int | None = None
     ) -> UpstreamLogin:
         """Exchange the code, verify the ID token, read userinfo (JSON or signed JWT).
 
@@ -190,7 +190,7 @@ class Upstream:
         request and reused its session is refused.
         """
         metadata = await self.metadata()
-        tokens = await self._exchange_code(metadata, code, verifier)
+        tokens = await self._exchange_code(metadata, code, verifier=verifier)
         raw_id_token = tokens.get("id_token")
         access_token = tokens.get("access_token")
         if not isinstance(raw_id_token, str) or not isinstance(access_token, str):
@@ -206,7 +206,7 @@ class Upstream:
             raise UpstreamRefused("The userinfo subject differs from the ID token's.")
         return UpstreamLogin(id_token=raw_id_token, claims=claims, userinfo=userinfo)
 
-    async def _exchange_code(self, metadata: ProviderMetadata, code: str, verifier: str) -> dict[str, Any]:
+    async def _exchange_code(self, metadata: ProviderMetadata, code: str, *, verifier: str) -> dict[str, Any]:
         form = {
             "grant_type": "authorization_code",
             "code": code,

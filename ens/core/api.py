@@ -1,4 +1,5 @@
-"""Shared API pieces: the base Struct, pages and signed cursors, problem+json, ETags."""
+"""Shared API pieces: the base Structs, pages, the limit and cursor parameters, signed cursors,
+JSON Pointers and ETags."""
 
 from __future__ import annotations
 
@@ -6,15 +7,17 @@ import base64
 import binascii
 import hashlib
 import re
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 import msgspec
+from litestar.params import QueryParameter
 
 from ens.core import keyring
 from ens.core.errors import BadRequest, FieldError, Invalid, PreconditionFailed
 
-PROBLEM_JSON = "application/problem+json"
-PROBLEM_BASE = "urn:ens:problem:"
+# Declared on a route (or a controller) that needs no token: ``opt=PUBLIC``.
+PUBLIC_OPT = "public"
+PUBLIC: dict[str, bool] = {PUBLIC_OPT: True}
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
@@ -28,32 +31,17 @@ class ReadStruct(msgspec.Struct, rename="camel", kw_only=True, omit_defaults=Fal
     """Response bodies (unknown fields are irrelevant on output)."""
 
 
+class ProtocolStruct(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """Bodies whose names a standard fixes (OAuth 2.0 forms and answers, HTML forms): spelt as the
+    standard spells them, and unknown parameters ignored, as RFC 6749 §3.1 requires."""
+
+
 T = TypeVar("T")
 
 
 class Page(msgspec.Struct, Generic[T], rename="camel", kw_only=True):
     items: list[T]
     next_cursor: str | None = None
-
-
-class ProblemError(msgspec.Struct, kw_only=True):
-    pointer: str
-    detail: str
-
-
-class Problem(msgspec.Struct, kw_only=True, omit_defaults=True):
-    """RFC 9457 problem details."""
-
-    type: str
-    title: str
-    status: int
-    detail: str = ""
-    instance: str | None = None
-    errors: list[ProblemError] | None = None
-
-
-def problem_type(name: str) -> str:
-    return PROBLEM_BASE + name
 
 
 # ---------------------------------------------------------------------------------------------
@@ -66,7 +54,7 @@ class Cursors:
 
     def encode(self, purpose: str, position: list[Any]) -> str:
         payload = msgspec.json.encode(position)
-        mac = keyring.sign(self._secret, f"cursor:{purpose}", payload)
+        mac = keyring.sign(self._secret, f"cursor:{purpose}", payload=payload)
         return _b64(payload) + "." + _b64(mac)
 
     def decode(self, purpose: str, cursor: str) -> list[Any]:
@@ -75,7 +63,7 @@ class Cursors:
             payload, mac = _unb64(payload_part), _unb64(mac_part)
         except (ValueError, binascii.Error) as exc:
             raise BadRequest("The cursor is malformed.", [FieldError("/cursor", "malformed")]) from exc
-        if not keyring.verify(self._secret, f"cursor:{purpose}", payload, mac):
+        if not keyring.verify(self._secret, f"cursor:{purpose}", payload=payload, mac=mac):
             raise BadRequest("The cursor is not one this listing issued.", [FieldError("/cursor", "invalid")])
         position = msgspec.json.decode(payload)
         if not isinstance(position, list):
@@ -91,6 +79,19 @@ def _unb64(text: str) -> bytes:
     if not re.fullmatch(r"[A-Za-z0-9_-]*", text):
         raise ValueError("not base64url")
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+# The one pair of list parameters every listing takes (API.md: default 50, max 500).
+LimitParam = Annotated[
+    int | None,
+    QueryParameter(
+        name="limit", required=False, ge=1, le=MAX_LIMIT, description=f"1 to {MAX_LIMIT}, default {DEFAULT_LIMIT}"
+    ),
+]
+CursorParam = Annotated[
+    str | None,
+    QueryParameter(name="cursor", required=False, max_length=2048, description="nextCursor of the previous page"),
+]
 
 
 def check_limit(limit: int | None) -> int:
@@ -128,14 +129,18 @@ def require_if_match(if_match: str | None, current: bytes | None) -> None:
         raise PreconditionFailed("The resource has changed since it was read (If-Match does not match).")
 
 
+def pointer_token(name: str) -> str:
+    """One reference token of a JSON Pointer (RFC 6901: ``~`` and ``/`` escaped)."""
+    return "/" + name.replace("~", "~0").replace("/", "~1")
+
+
 def json_pointer(path: str) -> str:
     """msgspec's ``$.a[3].b`` path to a JSON Pointer ``/a/3/b``."""
     if not path or path == "$":
         return ""
     pointer = ""
     for match in re.finditer(r"\.([^.\[]+)|\[(\d+)\]|\[\"?'?([^\]]*?)'?\"?\]", path.removeprefix("$")):
-        token = match.group(1) or match.group(2) or match.group(3) or ""
-        pointer += "/" + token.replace("~", "~0").replace("/", "~1")
+        pointer += pointer_token(match.group(1) or match.group(2) or match.group(3) or "")
     return pointer
 
 

@@ -24,6 +24,8 @@ from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 from piccolo.table import Table
 
+from ens.core.settings import Settings
+
 SQLITE_BUSY_TIMEOUT_S = 30.0
 
 # SQLite keeps at most 32766 bound variables per statement (999 before 3.32); batch inserts stay under.
@@ -81,6 +83,26 @@ def bind(engine: Engine[Any], tables: Sequence[type[Table]]) -> None:
 
 def bound_tables() -> list[type[Table]]:
     return list(_tables)
+
+
+def all_tables() -> list[type[Table]]:
+    """Every table of every app piccolo_conf registers, and piccolo's own record of applied migrations."""
+    from piccolo.apps.migrations.tables import Migration
+    from piccolo.conf.apps import Finder
+
+    return [*Finder().get_table_classes(), Migration]
+
+
+@asynccontextmanager
+async def connected(settings: Settings, pool_size: int = 2) -> AsyncIterator[Engine[Any]]:
+    """The database of ``settings``, bound and started for a command, stopped on the way out."""
+    engine = engine_for_url(settings.database_url)
+    bind(engine, all_tables())
+    await start(engine, pool_size)
+    try:
+        yield engine
+    finally:
+        await stop(engine)
 
 
 def current() -> Engine[Any]:
@@ -147,13 +169,13 @@ async def fetch(sql: str, *args: Any) -> list[Row]:
     """
     engine = current()
     if isinstance(engine, PostgresEngine):
-        rows = await _fetch_postgres(engine, sql, args)
+        rows = await _fetch_postgres(engine, sql, args=args)
         return list(rows) if rows else []
     rows = await engine.run_querystring(_querystring(sql, args))
     return list(rows) if rows else []
 
 
-async def _fetch_postgres(engine: PostgresEngine, sql: str, args: Sequence[Any]) -> Any:
+async def _fetch_postgres(engine: PostgresEngine, sql: str, *, args: Sequence[Any]) -> Any:
     """What piccolo's ``run_querystring`` does for plain values, without rebuilding the statement
     on every call: in the current transaction's connection if there is one, else from the pool."""
     query, placeholders = _numbered(sql)
@@ -225,7 +247,7 @@ async def run_ddl(engine: Engine[Any], statements: Sequence[str]) -> None:
 
 
 def ddl_migration(
-    migration_id: str, app_name: str, description: str, statements: Sequence[str]
+    migration_id: str, app_name: str, *, description: str, statements: Sequence[str]
 ) -> Callable[[], Awaitable[Any]]:
     """A piccolo migration's ``forwards`` that applies ``statements`` with :func:`run_ddl`."""
     from piccolo.apps.migrations.auto.migration_manager import MigrationManager

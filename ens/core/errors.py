@@ -1,8 +1,10 @@
-"""Domain errors raised by services. No HTTP here: ``ens.app`` maps them to problem+json."""
+"""Domain errors raised by services. No HTTP here: each names its problem ``kind``, which
+``ens.core.problems`` maps to a status and a problem type, once, for the whole API."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 
 @dataclass(frozen=True)
@@ -15,6 +17,7 @@ class FieldError:
 
 @dataclass
 class DomainError(Exception):
+    kind: ClassVar[str] = "internal"
     detail: str = ""
     errors: list[FieldError] = field(default_factory=list)
 
@@ -25,41 +28,61 @@ class DomainError(Exception):
 class Invalid(DomainError):
     """The request is well-formed but breaks a rule (422)."""
 
+    kind = "invalid"
+
 
 class BadRequest(DomainError):
     """The request cannot be understood (400): a forged cursor, a bad query parameter."""
+
+    kind = "bad-request"
 
 
 class Unauthorized(DomainError):
     """No valid credentials (401)."""
 
+    kind = "unauthorized"
+
 
 class GrantRevoked(Unauthorized):
     """The session or app grant behind a token has been revoked (401)."""
+
+    kind = "grant-revoked"
 
 
 class Forbidden(DomainError):
     """The caller may see the resource but not do this (403)."""
 
+    kind = "forbidden"
+
 
 class NotFound(DomainError):
     """Nothing there, or nothing the caller may see (404)."""
+
+    kind = "not-found"
 
 
 class Conflict(DomainError):
     """The request conflicts with the current state (409)."""
 
+    kind = "conflict"
+
 
 class PreconditionFailed(DomainError):
     """If-Match did not match (412)."""
+
+    kind = "precondition-failed"
 
 
 class Gone(DomainError):
     """The resource existed and is no longer served (410): a closed space, an expired cursor."""
 
+    kind = "gone"
+
 
 class RateLimited(DomainError):
     """Too many attempts (429)."""
+
+    kind = "rate-limited"
 
     retry_after: int = 60
 
@@ -70,3 +93,11 @@ class RateLimited(DomainError):
 
 class PayloadTooLarge(DomainError):
     """The body is larger than the service accepts (413)."""
+
+    kind = "payload-too-large"
+
+
+class PreconditionRequired(DomainError):
+    """A conditional request was required (``If-Match``) and none was sent (428)."""
+
+    kind = "precondition-required"

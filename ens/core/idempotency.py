@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import msgspec
@@ -29,11 +29,10 @@ from litestar.types import (
     Scope,
     Send,
 )
-from piccolo.columns import UUID, Bytea, Integer, Text, Timestamptz, Varchar
-from piccolo.table import Table
 
-from ens.core.api import PROBLEM_JSON, Problem, problem_type
+from ens.core import clock
 from ens.core.db import Row, fetch, fetch_one
+from ens.core.problems import PROBLEM_JSON, for_status, problem_body
 
 KEY_TTL = timedelta(hours=24)
 _KEY = re.compile(r"[\x21-\x7e]{1,255}")
@@ -41,23 +40,9 @@ SPACE_STATE_KEY = "ens.space_id"
 REPLAY_STATE_KEY = "ens.idempotent_replay"
 
 
-class IdempotencyKey(Table, tablename="idempotency_keys"):
-    id = UUID(primary_key=True)
-    caller = Varchar(length=200)
-    key = Varchar(length=255)
-    request_hash = Varchar(length=64)
-    state = Varchar(length=16)
-    status = Integer(null=True, default=None)
-    headers = Text(null=True, default=None)
-    body = Bytea(null=True, default=None)
-    space_id = UUID(null=True, default=None)
-    created_at = Timestamptz()
-    expires_at = Timestamptz()
-
-
-async def _claim(caller: str, key: str, request_hash: str) -> Row | None:
+async def _claim(caller: str, key: str, *, request_hash: str) -> Row | None:
     """Insert a ``running`` record; ``None`` when we own it, else the existing record."""
-    now = datetime.now(UTC)
+    now = clock.now()
     await fetch("DELETE FROM idempotency_keys WHERE caller = {} AND key = {} AND expires_at < {}", caller, key, now)
     inserted = await fetch(
         """INSERT INTO idempotency_keys (id, caller, key, request_hash, state, created_at, expires_at)
@@ -80,7 +65,7 @@ async def _claim(caller: str, key: str, request_hash: str) -> Row | None:
 
 
 async def _complete(
-    caller: str, key: str, status: int, headers: list[tuple[str, str]], body: bytes, space_id: Any
+    caller: str, key: str, *, status: int, headers: list[tuple[str, str]], body: bytes, space_id: Any
 ) -> None:
     await fetch(
         """UPDATE idempotency_keys SET state = 'done', status = {}, headers = {}, body = {}, space_id = {}
@@ -99,7 +84,7 @@ async def _release(caller: str, key: str) -> None:
 
 
 async def purge_expired() -> int:
-    rows = await fetch("DELETE FROM idempotency_keys WHERE expires_at < {} RETURNING id", datetime.now(UTC))
+    rows = await fetch("DELETE FROM idempotency_keys WHERE expires_at < {} RETURNING id", clock.now())
     return len(rows)
 
 
@@ -110,8 +95,8 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-async def _send_problem(send: Send, status: int, name: str, title: str, detail: str) -> None:
-    body = msgspec.json.encode(Problem(type=problem_type(name), title=title, status=status, detail=detail))
+async def _send_problem(send: Send, status: int, *, detail: str) -> None:
+    body = problem_body(for_status(status), detail)
     start: HTTPResponseStartEvent = {
         "type": "http.response.start",
         "status": status,
@@ -137,9 +122,7 @@ class IdempotencyMiddleware:
             await _send_problem(
                 send,
                 400,
-                "validation",
-                "Invalid Idempotency-Key",
-                "Idempotency-Key must be 1 to 255 visible ASCII characters.",
+                detail="Idempotency-Key must be 1 to 255 visible ASCII characters.",
             )
             return
         body, too_large = await _read_body(receive, self.max_body_bytes)
@@ -147,9 +130,7 @@ class IdempotencyMiddleware:
             await _send_problem(
                 send,
                 413,
-                "payload-too-large",
-                "Payload too large",
-                f"The body must not exceed {self.max_body_bytes} bytes.",
+                detail=f"The body must not exceed {self.max_body_bytes} bytes.",
             )
             return
         caller_key = str(getattr(caller, "idempotency_scope", ""))
@@ -157,7 +138,7 @@ class IdempotencyMiddleware:
         digest.update(scope["path"].encode() + b"?" + scope.get("query_string", b"") + b"\n")
         digest.update(body)
         request_hash = digest.hexdigest()
-        existing = await _claim(caller_key, key, request_hash)
+        existing = await _claim(caller_key, key, request_hash=request_hash)
         if existing is not None:
             if existing["request_hash"] == request_hash and existing["state"] == "done":
                 # The replay goes through the router like any request: the doors check that the
@@ -166,31 +147,27 @@ class IdempotencyMiddleware:
                 scope.setdefault("state", {})[REPLAY_STATE_KEY] = existing
                 await self.app(scope, _replay(body), send)
                 return
-            await self._refuse(existing, request_hash, send)
+            await self._refuse(existing, request_hash, send=send)
             return
         # Stored answers are replayed to clients that may not accept gzip: keep them plain.
         scope["headers"] = [(k, v) for k, v in scope["headers"] if k != b"accept-encoding"]
-        await self._run_and_store(scope, _replay(body), send, caller_key, key)
+        await self._run_and_store(scope, _replay(body), send=send, caller_key=caller_key, key=key)
 
-    async def _refuse(self, existing: Row, request_hash: str, send: Send) -> None:
+    async def _refuse(self, existing: Row, request_hash: str, *, send: Send) -> None:
         if existing["request_hash"] != request_hash:
             await _send_problem(
                 send,
                 422,
-                "validation",
-                "Idempotency-Key reused",
-                "This Idempotency-Key was used with a different request.",
+                detail="This Idempotency-Key was used with a different request.",
             )
             return
         await _send_problem(
             send,
             409,
-            "conflict",
-            "Request in progress",
-            "A request with this Idempotency-Key is still being processed.",
+            detail="A request with this Idempotency-Key is still being processed.",
         )
 
-    async def _run_and_store(self, scope: Scope, receive: Receive, send: Send, caller_key: str, key: str) -> None:
+    async def _run_and_store(self, scope: Scope, receive: Receive, *, send: Send, caller_key: str, key: str) -> None:
         status = 500
         headers: list[tuple[str, str]] = []
         chunks: list[bytes] = []
@@ -215,7 +192,7 @@ class IdempotencyMiddleware:
             return
         kept = [(k, v) for k, v in headers if k.lower() not in ("x-request-id", "date", "content-length")]
         space_id = scope.get("state", {}).get(SPACE_STATE_KEY)
-        await _complete(caller_key, key, status, kept, b"".join(chunks), space_id)
+        await _complete(caller_key, key, status=status, headers=kept, body=b"".join(chunks), space_id=space_id)
 
 
 async def _read_body(receive: Receive, limit: int) -> tuple[bytes, bool]:

@@ -13,19 +13,19 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 
 @cache
-def derive_key(secret: str, purpose: str, length: int = 32) -> bytes:
+def derive_key(secret: str, purpose: str, *, length: int = 32) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=length, salt=b"ens-keyring-v1", info=purpose.encode()).derive(
         secret.encode()
     )
 
 
-def sign(secret: str, purpose: str, payload: bytes) -> bytes:
+def sign(secret: str, purpose: str, *, payload: bytes) -> bytes:
     """A MAC over ``payload`` with the purpose's key (HMAC-SHA256, truncated to 128 bits)."""
     return hmac.new(derive_key(secret, purpose), payload, hashlib.sha256).digest()[:16]
 
 
-def verify(secret: str, purpose: str, payload: bytes, mac: bytes) -> bool:
-    return hmac.compare_digest(sign(secret, purpose, payload), mac)
+def verify(secret: str, purpose: str, *, payload: bytes, mac: bytes) -> bool:
+    return hmac.compare_digest(sign(secret, purpose, payload=payload), mac)
 
 
 def token_hash(secret: str, token: str) -> str:
@@ -34,7 +34,7 @@ def token_hash(secret: str, token: str) -> str:
     return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
 
-def encrypt(secret: str, purpose: str, plaintext: bytes, associated: bytes = b"") -> bytes:
+def encrypt(secret: str, purpose: str, *, plaintext: bytes, associated: bytes = b"") -> bytes:
     """AES-256-GCM with a random nonce, for secrets that must be read back (OTP seeds)."""
     import os
 
@@ -42,5 +42,5 @@ def encrypt(secret: str, purpose: str, plaintext: bytes, associated: bytes = b""
     return nonce + AESGCM(derive_key(secret, purpose)).encrypt(nonce, plaintext, associated)
 
 
-def decrypt(secret: str, purpose: str, blob: bytes, associated: bytes = b"") -> bytes:
+def decrypt(secret: str, purpose: str, *, blob: bytes, associated: bytes = b"") -> bytes:
     return AESGCM(derive_key(secret, purpose)).decrypt(blob[:12], blob[12:], associated)

@@ -11,11 +11,11 @@ import logging
 import smtplib
 import ssl
 import uuid
-from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from ens.core import clock
 from ens.core.settings import Settings
 
 log = logging.getLogger("ens.core.mail")
@@ -28,13 +28,13 @@ class Mailer:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
-    async def send(self, to: str, subject: str, text: str, dev_note: str | None = None) -> None:
+    async def send(self, to: str, subject: str, *, text: str, dev_note: str | None = None) -> None:
         """Send one message. ``dev_note`` (e.g. the code) goes to the log in development only."""
         message = EmailMessage()
         message["From"] = SENDER
         message["To"] = to
         message["Subject"] = subject
-        message["Date"] = datetime.now(UTC).strftime("%a, %d %b %Y %H:%M:%S +0000")
+        message["Date"] = clock.now().strftime("%a, %d %b %Y %H:%M:%S +0000")
         message["Message-ID"] = f"<{uuid.uuid4().hex}@ens>"
         message.set_content(text)
         if self.settings.smtp_url:
@@ -66,6 +66,6 @@ class Mailer:
     def _outbox(self, message: EmailMessage) -> Path:
         folder = Path(self.settings.var_dir) / "outbox"
         folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}.eml"
+        path = folder / f"{clock.now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}.eml"
         path.write_bytes(message.as_bytes())
         return path

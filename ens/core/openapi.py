@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from litestar import Litestar
@@ -10,7 +11,7 @@ from litestar.openapi.spec import OpenAPIMediaType as MediaType
 from litestar.openapi.spec import OpenAPIResponse, Reference, Schema
 from litestar.openapi.spec.enums import OpenAPIType
 
-from ens.core.api import Struct
+from ens.core.api import PUBLIC_OPT, Struct
 
 _PROBLEM_SCHEMA = Schema(
     type=OpenAPIType.OBJECT,
@@ -60,7 +61,7 @@ def _struct_names() -> set[str]:
     return names
 
 
-def _statuses(path: str, method: str, public: bool) -> list[str]:
+def _statuses(path: str, method: str, *, public: bool) -> list[str]:
     if public:
         return ["400"] if method in ("post", "put", "patch") else []
     codes = ["400", "401"]
@@ -77,11 +78,19 @@ def _statuses(path: str, method: str, public: bool) -> list[str]:
     return codes
 
 
+def _public_operations(app: Litestar) -> set[tuple[str, str]]:
+    """(OpenAPI path, method) of every route declared public (``opt=PUBLIC``)."""
+    public: set[tuple[str, str]] = set()
+    for route in app.routes:
+        path = re.sub(r"\{(\w+):[^}]+\}", r"{\1}", route.path)
+        for handler in getattr(route, "route_handlers", []):
+            if handler.opt.get(PUBLIC_OPT):
+                public.update((path, method.lower()) for method in handler.http_methods)
+    return public
+
+
 def document_problems(app: Litestar) -> None:
-    import re
-
-    from ens.auth.middleware import PUBLIC_PATHS
-
+    public_operations = _public_operations(app)
     schema = app.openapi_schema
     components = schema.components
     if components.schemas is None:
@@ -92,13 +101,13 @@ def document_problems(app: Litestar) -> None:
         if isinstance(component, Schema) and name.split(".")[-1] in forbidding:
             component.additional_properties = False
     for path, item in (schema.paths or {}).items():
-        public = any(re.match(p, path) for p in PUBLIC_PATHS) or path in ("/health", "/ready")
         for method in ("get", "post", "put", "patch", "delete"):
             operation = getattr(item, method, None)
             if operation is None:
                 continue
+            public = (path, method) in public_operations
             responses = operation.responses or {}
-            for code in _statuses(path, method, public):
+            for code in _statuses(path, method, public=public):
                 responses.setdefault(
                     code,
                     OpenAPIResponse(

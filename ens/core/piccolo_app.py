@@ -4,7 +4,7 @@ from pathlib import Path
 
 from piccolo.conf.apps import AppConfig
 
-from ens.core.idempotency import IdempotencyKey
+from ens.core.tables import IdempotencyKey
 
 APP_CONFIG = AppConfig(
     app_name="core",

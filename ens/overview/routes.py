@@ -1,16 +1,47 @@
+"""The space itself (``/v1/spaces/{space}``): its home-screen summary, closing, erasing, reopening.
+
+One controller per path: the summary gathers every capability and an erase will reach every
+capability's storage, so the space's own routes live here, in the one package that may import
+them all.
+"""
+
 from __future__ import annotations
 
-from litestar import Controller, get
+from typing import Annotated
 
-from ens.overview.schemas import SpaceSummary
+from litestar import Controller, delete, get, post
+from litestar.params import QueryParameter
+from litestar.status_codes import HTTP_204_NO_CONTENT
+
+from ens.overview.schemas import SpaceStatusRead, SpaceSummary
 from ens.overview.service import space_summary
+from ens.spaces import service as spaces
 from ens.spaces.door import Access, Need
 
 
-class SummaryController(Controller):
+class SpaceController(Controller):
     path = "/"
     tags = ["spaces"]
 
     @get("/", opt={"need": Need("space")}, summary="Home-screen summary of the space")
     async def summary(self, access: Access) -> SpaceSummary:
         return await space_summary(access)
+
+    @delete(
+        "/",
+        status_code=HTTP_204_NO_CONTENT,
+        opt={"need": Need("space", allow_closed=True)},
+        summary="Close the space (archived), or erase it now with ?erase=true",
+    )
+    async def close(self, access: Access, erase: Annotated[bool, QueryParameter(name="erase")] = False) -> None:
+        await spaces.close_or_erase_space(access.space, erase=erase)
+
+    @post(
+        "/reopen",
+        status_code=200,
+        opt={"need": Need("space", allow_closed=True)},
+        summary="Reopen a closed space with everything it held",
+    )
+    async def reopen(self, access: Access) -> SpaceStatusRead:
+        await spaces.reopen_space(access.space_id)
+        return SpaceStatusRead(id=access.space_id, status="open")

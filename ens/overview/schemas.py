@@ -22,3 +22,8 @@ class SpaceSummary(ReadStruct):
     role: str
     vitals: list[LatestVital]
     bmi: BmiRead | None
+
+
+class SpaceStatusRead(ReadStruct):
+    id: UUID
+    status: str

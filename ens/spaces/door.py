@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any, Literal, TypeAlias
 from uuid import UUID
 
@@ -25,9 +25,11 @@ from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
 from litestar.handlers.base import BaseRouteHandler
 
+from ens.core import clock
 from ens.core.db import Row, fetch_one
 from ens.core.errors import Forbidden, Gone, GrantRevoked, NotFound, Unauthorized
 from ens.core.idempotency import SPACE_STATE_KEY
+from ens.core.scopes import SCOPES
 from ens.spaces.caller import SPACE_SCOPE, Caller
 
 security_log = logging.getLogger("ens.security")
@@ -42,10 +44,11 @@ Role = Literal["holder", "representative", "app"]
 class Need:
     """What a route asks of the caller. Declared on the handler as ``opt={"need": Need(...)}``.
 
-    ``app_scope`` names the kind of app permission that may reach the route (``read`` or
-    ``write`` on some ``vitals.<type>``); the per-type check happens in the service, which knows
-    the types. ``holder_only`` keeps representatives out; ``allow_closed`` lets a closed space
-    through (only ``reopen``).
+    ``resource`` is the capability the route belongs to (and the history's resource type);
+    ``app_scope`` says whether an app reaches the route with a ``read`` or a ``write`` scope *of
+    that capability* (``ens.core.scopes``): a vitals scope never opens another capability's routes.
+    Finer checks (which vital type) happen in the service, which knows the types. ``holder_only``
+    keeps representatives out; ``allow_closed`` lets a closed space through (only ``reopen``).
     """
 
     resource: str
@@ -54,7 +57,6 @@ class Need:
     allow_closed: bool = False
 
 
-PERSON = Need("space")
 # Litestar answers OPTIONS itself (the Allow header); it still passes the door, as a read.
 OPTIONS = Need("space", app_scope="read")
 
@@ -133,7 +135,7 @@ _SPACE_BY_ID = _DOOR_SQL.replace("SPACE_MATCH", "s.id = {}")
 _OWN_SPACE = _DOOR_SQL.replace("SPACE_MATCH", "s.holder_account_id = {}")
 
 
-async def resolve_space(caller: Caller, space_param: str, now: datetime) -> tuple[Row, SpaceRef | None, Role | None]:
+async def resolve_space(caller: Caller, space_param: str, *, now: datetime) -> tuple[Row, SpaceRef | None, Role | None]:
     """One query: the grant's liveness, the space named by ``space_param``, the caller's role."""
     if space_param == "me":
         if caller.kind == "app":
@@ -169,10 +171,10 @@ async def resolve_space(caller: Caller, space_param: str, now: datetime) -> tupl
         family_name=row["family_name"],
         holder_account_id=row["holder_account_id"],
     )
-    return row, space, _role(caller, row, space)
+    return row, space, _role(caller, row, space=space)
 
 
-def _role(caller: Caller, row: Row, space: SpaceRef) -> Role | None:
+def _role(caller: Caller, row: Row, *, space: SpaceRef) -> Role | None:
     if caller.kind == "app":
         if row["grant_kind"] == "app" and row["grant_space_id"] == space.id:
             return "app"
@@ -188,7 +190,11 @@ def _role(caller: Caller, row: Row, space: SpaceRef) -> Role | None:
 
 def _check_need(access: SpaceAccess, need: Need) -> None:
     if access.role == "app":
-        if need.app_scope is None or not any(scope.endswith(f":{need.app_scope}") for scope in access.caller.scopes):
+        if need is OPTIONS:
+            return  # litestar's own answer (the Allow header) tells nothing about the space's data
+        if need.app_scope is None or not SCOPES.opens(
+            access.caller.scopes, capability=need.resource, mode=need.app_scope
+        ):
             raise Forbidden("This app's authorization does not cover this action.")
         return
     if not access.caller.has_scope(SPACE_SCOPE):
@@ -207,9 +213,9 @@ async def space_door(connection: ASGIConnection[Any, Any, Any, Any], handler: Ba
     caller = connection.scope.get("user")
     if not isinstance(caller, Caller):
         raise Unauthorized("Sign in first.")
-    now = datetime.now(UTC)
+    now = clock.now()
     space_param = connection.path_params.get("space", "")
-    row, space, role = await resolve_space(caller, space_param, now)
+    row, space, role = await resolve_space(caller, space_param, now=now)
     request_id = request_id_of(connection.scope)
     action = f"{connection.scope.get('method', '')} {connection.scope.get('path_template', '')}".strip()
     if space is None or role is None:

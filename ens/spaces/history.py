@@ -92,7 +92,7 @@ LIMIT {}
 
 
 async def list_access_history(
-    cursors: Cursors, space_id: UUID, limit: int | None, cursor: str | None
+    cursors: Cursors, space_id: UUID, *, limit: int | None, cursor: str | None
 ) -> Page[AccessEventRead]:
     """Newest first, by keyset on the row id (the index is ``(space_id, id)``)."""
     size = check_limit(limit)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from uuid import UUID
 
 from piccolo.table import Table
 
+from ens.core import clock
+from ens.core.clock import as_date, aware_or_none
 from ens.core.db import as_uuid, bound_tables, fetch, fetch_one, write_transaction
 from ens.core.errors import Conflict, Gone, NotFound
 from ens.spaces.door import SpaceRef
@@ -40,10 +42,6 @@ class SignedIn:
     account_created: bool
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 def _sex_from_gender(gender: str | None) -> str | None:
     return {"male": "male", "female": "female"}.get(gender or "", None)
 
@@ -56,7 +54,7 @@ async def sign_in_identity(identity: Identity, update_claims: bool = True) -> Si
     that an address changed at the provider never receives this login's codes. A closed space is
     kept as it is (the person is offered to reopen it), never duplicated.
     """
-    now = _now()
+    now = clock.now()
     async with write_transaction():
         row = await fetch_one("SELECT id FROM accounts WHERE issuer = {} AND sub = {}", identity.issuer, identity.sub)
         created = row is None
@@ -80,7 +78,7 @@ async def sign_in_identity(identity: Identity, update_claims: bool = True) -> Si
         else:
             account_id = row["id"]
         if not created and update_claims:
-            await _update_claims(account_id, identity, now)
+            await _update_claims(account_id, identity, now=now)
         space = await fetch_one("SELECT id, status FROM spaces WHERE holder_account_id = {}", account_id)
         if space is None:
             space_id = uuid.uuid4()
@@ -104,7 +102,7 @@ async def sign_in_identity(identity: Identity, update_claims: bool = True) -> Si
     return SignedIn(account_id=account_id, space_id=space_id, space_status=status, account_created=created)
 
 
-async def _update_claims(account_id: UUID, identity: Identity, now: datetime) -> None:
+async def _update_claims(account_id: UUID, identity: Identity, *, now: datetime) -> None:
     await Account.update(
         {
             Account.given_name: identity.given_name,
@@ -122,7 +120,7 @@ async def apply_identity_claims(account_id: UUID, identity: Identity) -> str | N
     """Refresh the account's claims from the provider; the previous e-mail address if it changed."""
     row = await fetch_one("SELECT email FROM accounts WHERE id = {}", account_id)
     previous = row["email"] if row else None
-    await _update_claims(account_id, identity, _now())
+    await _update_claims(account_id, identity, now=clock.now())
     return previous if previous and previous != identity.email else None
 
 
@@ -140,7 +138,7 @@ async def get_account(account_id: UUID) -> AccountRead:
 async def get_me(account_id: UUID) -> MeRead:
     """The account and every space it may open today: its own, and those it represents."""
     account = await get_account(account_id)
-    now = _now()
+    now = clock.now()
     rows = await fetch(
         """
         SELECT s.id, s.given_name, s.family_name, s.birthdate, s.sex, s.status, s.timezone,
@@ -164,30 +162,18 @@ async def get_me(account_id: UUID) -> MeRead:
             holder=HolderRead(
                 given_name=row["given_name"],
                 family_name=row["family_name"],
-                birthdate=_date(row["birthdate"]),
+                birthdate=as_date(row["birthdate"]),
                 sex=row["sex"],
             ),
             role=row["role"],
             status=row["status"],
             timezone=row["timezone"],
             representative_kind=row["kind"],
-            representative_until=_datetime(row["until"]),
+            representative_until=aware_or_none(row["until"]),
         )
         for row in rows
     ]
     return MeRead(account=account, spaces=spaces)
-
-
-def _date(value: object) -> date | None:
-    if value is None or isinstance(value, date):
-        return value
-    return date.fromisoformat(str(value))
-
-
-def _datetime(value: object) -> datetime | None:
-    if value is None or isinstance(value, datetime):
-        return value
-    return datetime.fromisoformat(str(value))
 
 
 async def close_or_erase_space(space: SpaceRef, erase: bool) -> None:
@@ -211,7 +197,7 @@ async def space_status(space_id: UUID) -> str | None:
 
 async def close_space(space_id: UUID) -> None:
     """Archive the space: every route but ``reopen`` answers 410 until it is reopened."""
-    now = _now()
+    now = clock.now()
     await Space.update({Space.status: "closed", Space.closed_at: now, Space.updated_at: now}).where(
         Space.id == space_id
     )
@@ -224,7 +210,7 @@ async def reopen_space(space_id: UUID) -> None:
         raise NotFound("No such space.")
     if row["status"] != "closed":
         raise Conflict("This space is open already.")
-    await Space.update({Space.status: "open", Space.closed_at: None, Space.updated_at: _now()}).where(
+    await Space.update({Space.status: "open", Space.closed_at: None, Space.updated_at: clock.now()}).where(
         Space.id == space_id
     )
 
@@ -252,7 +238,7 @@ def _has_space_id(table: type[Table]) -> bool:
 # grant is a person's consent for one labelled app on one space.
 
 
-async def create_session_grant(account_id: UUID, client_id: str, client_name: str, label: str | None) -> UUID:
+async def create_session_grant(account_id: UUID, client_id: str, *, client_name: str, label: str | None) -> UUID:
     grant_id = uuid.uuid4()
     await Grant.insert(
         Grant(
@@ -264,18 +250,18 @@ async def create_session_grant(account_id: UUID, client_id: str, client_name: st
             space_id=None,
             scopes="space",
             label=label,
-            created_at=_now(),
+            created_at=clock.now(),
         )
     )
     return grant_id
 
 
 async def create_app_grant(
-    account_id: UUID, space_id: UUID, client_id: str, client_name: str, scopes: list[str]
+    account_id: UUID, space_id: UUID, *, client_id: str, client_name: str, scopes: list[str]
 ) -> UUID:
     """A person's consent for an app on a space; a new consent replaces the app's previous one there."""
     grant_id = uuid.uuid4()
-    now = _now()
+    now = clock.now()
     async with write_transaction():
         await Grant.update({Grant.revoked_at: now}).where(
             (Grant.space_id == space_id) & (Grant.client_id == client_id) & (Grant.revoked_at.is_null())
@@ -304,7 +290,7 @@ async def grant_is_live(grant_id: UUID, account_id: UUID) -> bool:
 
 
 async def revoke_grant(grant_id: UUID) -> None:
-    await Grant.update({Grant.revoked_at: _now()}).where((Grant.id == grant_id) & (Grant.revoked_at.is_null()))
+    await Grant.update({Grant.revoked_at: clock.now()}).where((Grant.id == grant_id) & (Grant.revoked_at.is_null()))
 
 
 async def list_sessions(account_id: UUID, current_grant: UUID) -> list[SessionRead]:

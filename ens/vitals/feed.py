@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
+from ens.core import clock
 from ens.core.api import Cursors, check_limit
 from ens.core.db import as_uuid, fetch, fetch_one, write_transaction
 from ens.core.errors import BadRequest, FieldError, Gone
@@ -35,7 +36,7 @@ async def take_feed_numbers(space_id: UUID, count: int) -> int:
 
 
 async def changes(
-    access: SpaceAccess, cursors: Cursors, cursor: str | None, limit: int | None, retention_days: int
+    access: SpaceAccess, cursors: Cursors, *, cursor: str | None, limit: int | None, retention_days: int
 ) -> ChangeFeed:
     """Upserts and deletions after ``cursor``, in the order they were committed.
 
@@ -45,7 +46,7 @@ async def changes(
     types = readable_types(access, None)
     size = check_limit(limit)
     purpose = f"vitals.changes:{access.space_id}"
-    now = datetime.now(UTC)
+    now = clock.now()
     after = 0
     if cursor is not None:
         position = cursors.decode(purpose, cursor)
@@ -89,7 +90,7 @@ async def changes(
 
 async def purge_tombstones(retention_days: int, now: datetime | None = None) -> int:
     """Remove tombstones older than the retention; feed cursors from before them then answer 410."""
-    cutoff = (now or datetime.now(UTC)) - timedelta(days=retention_days)
+    cutoff = (now or clock.now()) - timedelta(days=retention_days)
     async with write_transaction():
         # Remember, per space, the newest change number purged: an older cursor would miss it.
         await fetch(

@@ -16,7 +16,8 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
-from ens.core.api import json_pointer
+from ens.core import clock
+from ens.core.api import json_pointer, pointer_token
 from ens.core.db import SQLITE_MAX_VARIABLES, Row, as_uuid, fetch, fetch_one, write_transaction
 from ens.core.errors import FieldError, Forbidden, Invalid
 from ens.spaces.door import SpaceAccess
@@ -25,6 +26,7 @@ from ens.vitals.feed import take_feed_numbers
 from ens.vitals.local_time import zone_of
 from ens.vitals.rules import Canonical, check_context, check_time, check_values, float_or_none, vital_type_of
 from ens.vitals.schemas import BatchResult, ItemResult, MeasurementCreate, Result
+from ens.vitals.scopes import scope_name
 
 MAX_BATCH = 1000
 
@@ -104,7 +106,7 @@ def _decode_error(prefix: str, error: msgspec.ValidationError) -> FieldError:
     pointer = prefix + json_pointer(path)
     if message.startswith("Object contains unknown field `"):
         field = message.removeprefix("Object contains unknown field `").rstrip("`")
-        pointer += "/" + field.replace("~", "~0").replace("/", "~1")
+        pointer += pointer_token(field)
         message = "unknown field"
     return FieldError(pointer, message)
 
@@ -118,7 +120,7 @@ class _Prepared:
     record_key: str | None
 
 
-def _prepare(raw_items: Sequence[Any], zone: ZoneInfo, now: datetime) -> tuple[list[_Prepared], list[FieldError]]:
+def _prepare(raw_items: Sequence[Any], zone: ZoneInfo, *, now: datetime) -> tuple[list[_Prepared], list[FieldError]]:
     errors: list[FieldError] = []
     prepared: list[_Prepared] = []
     seen_records: dict[str, int] = {}
@@ -130,13 +132,15 @@ def _prepare(raw_items: Sequence[Any], zone: ZoneInfo, now: datetime) -> tuple[l
         except msgspec.ValidationError as exc:
             errors.append(_decode_error(prefix, exc))
             continue
-        vital = vital_type_of(item.type, f"{prefix}/type", errors)
+        vital = vital_type_of(item.type, f"{prefix}/type", errors=errors)
         if vital is None:
             continue
         count = len(errors)
-        canonical = check_values(vital, item.unit, item.value, item.components, prefix, errors)
-        check_time(item.effective_at, now, f"{prefix}/effectiveAt", errors)
-        check_context(vital, item.glucose_moment, prefix, errors)
+        canonical = check_values(
+            vital, item.unit, value=item.value, components=item.components, prefix=prefix, errors=errors
+        )
+        check_time(item.effective_at, now, pointer=f"{prefix}/effectiveAt", errors=errors)
+        check_context(vital, item.glucose_moment, prefix=prefix, errors=errors)
         local_day = item.effective_at.astimezone(zone).date()
         record_key = item.client_record_id
         if vital.code == STEPS_PER_DAY:
@@ -165,13 +169,13 @@ def _require_write_scopes(access: SpaceAccess, raw_items: Sequence[Any]) -> None
     if access.is_person:
         return
     types = {raw.get("type") for raw in raw_items if isinstance(raw, dict)}
-    missing = sorted(t for t in types if isinstance(t, str) and t in BY_CODE and not access.may(f"vitals.{t}:write"))
+    missing = sorted(t for t in types if isinstance(t, str) and t in BY_CODE and not access.may(scope_name(t, "write")))
     if missing:
-        scopes = ", ".join(f"vitals.{t}:write" for t in missing)
+        scopes = ", ".join(scope_name(t, "write") for t in missing)
         raise Forbidden(f"This app may not write {', '.join(missing)}: its authorization lacks {scopes}.")
 
 
-def _row(prepared: _Prepared, space_id: UUID, writer: Writer, now: datetime, seq: int) -> tuple[Any, ...]:
+def _row(prepared: _Prepared, space_id: UUID, *, writer: Writer, now: datetime, seq: int) -> tuple[Any, ...]:
     item, canonical = prepared.item, prepared.canonical
     device = item.device
     method = item.recording_method or ("manual" if writer.kind == "person" else "automatic")
@@ -230,9 +234,9 @@ async def record_measurements(access: SpaceAccess, raw_items: Sequence[Any]) -> 
         detail = f"between 1 and {MAX_BATCH} measurements per request"
         raise Invalid(f"Send {detail}.", [FieldError("/measurements", detail)])
     _require_write_scopes(access, raw_items)
-    now = datetime.now(UTC)
+    now = clock.now()
     writer = await writer_of(access)
-    prepared, errors = _prepare(raw_items, zone_of(access.space.timezone), now)
+    prepared, errors = _prepare(raw_items, zone_of(access.space.timezone), now=now)
     if errors:
         raise Invalid(
             f"{len({e.pointer.split('/')[2] for e in errors})} measurement(s) refused; nothing was stored.", errors
@@ -242,7 +246,7 @@ async def record_measurements(access: SpaceAccess, raw_items: Sequence[Any]) -> 
     async with write_transaction():
         last = await take_feed_numbers(space_id, len(prepared))
         first_seq = last - len(prepared) + 1
-        rows = [_row(p, space_id, writer, now, first_seq + n) for n, p in enumerate(prepared)]
+        rows = [_row(p, space_id, writer=writer, now=now, seq=first_seq + n) for n, p in enumerate(prepared)]
         for start in range(0, len(rows), _ROWS_PER_STATEMENT):
             chunk = rows[start : start + _ROWS_PER_STATEMENT]
             args = [value for row in chunk for value in row]

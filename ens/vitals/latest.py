@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+from ens.core.clock import aware
 from ens.core.db import fetch
 from ens.vitals.catalogue import (
     BLOOD_PRESSURE,
@@ -17,7 +18,6 @@ from ens.vitals.catalogue import (
     VITAL_TYPES,
     compute_bmi,
 )
-from ens.vitals.reads import row_datetime
 from ens.vitals.schemas import BmiRead, ComponentsRead, LatestVital
 
 
@@ -44,7 +44,7 @@ async def latest_values(space_id: UUID) -> list[LatestVital]:
                 type=vital.code,
                 label=vital.label,
                 unit=vital.unit,
-                effective_at=row_datetime(row["effective_at"]),
+                effective_at=aware(row["effective_at"]),
                 value=None if is_pressure else row["value"],
                 components=ComponentsRead(systolic=row["systolic"], diastolic=row["diastolic"])
                 if is_pressure

@@ -18,7 +18,7 @@ def zone_of(name: str) -> ZoneInfo:
         return ZoneInfo("Europe/Paris")
 
 
-def parse_instant(value: str | None, name: str, zone: ZoneInfo) -> datetime | None:
+def parse_instant(value: str | None, name: str, *, zone: ZoneInfo) -> datetime | None:
     """An RFC 3339 timestamp, or a date meaning its midnight in the space's time zone."""
     if value is None:
         return None

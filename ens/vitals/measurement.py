@@ -8,6 +8,7 @@ from uuid import UUID
 
 import msgspec
 
+from ens.core import clock
 from ens.core.db import Row, fetch, fetch_one, write_transaction
 from ens.core.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
 from ens.spaces.door import SpaceAccess
@@ -17,6 +18,7 @@ from ens.vitals.local_time import zone_of
 from ens.vitals.reads import MEASUREMENT_COLUMNS, measurement_read
 from ens.vitals.rules import check_context, check_time, check_values, float_or_none
 from ens.vitals.schemas import Components, MeasurementRead, MeasurementUpdate
+from ens.vitals.scopes import scope_name
 
 
 async def _measure_row(space_id: UUID, measurement_id: UUID) -> Row:
@@ -34,20 +36,20 @@ async def _measure_row(space_id: UUID, measurement_id: UUID) -> Row:
 async def get_measurement(access: SpaceAccess, measurement_id: UUID) -> MeasurementRead:
     """One measure, if the caller may read its type."""
     row = await _measure_row(access.space_id, measurement_id)
-    if not access.may(f"vitals.{row['type']}:read"):
+    if not access.may(scope_name(row["type"], "read")):
         raise NotFound("No such measurement in this space.")
     return measurement_read(row)
 
 
 async def correct_measurement(
-    access: SpaceAccess, measurement_id: UUID, update: MeasurementUpdate, if_match: str | None
+    access: SpaceAccess, measurement_id: UUID, *, update: MeasurementUpdate, if_match: str | None
 ) -> MeasurementRead:
     """Correct a measure typed by hand. An app's measures are corrected by the app (higher version)."""
     from ens.core.api import require_if_match
 
     if not access.is_person:
         raise Forbidden("Apps correct their measures by re-sending them with a higher clientRecordVersion.")
-    now = datetime.now(UTC)
+    now = clock.now()
     async with write_transaction():
         row = await _measure_row(access.space_id, measurement_id)
         current = measurement_read(row)
@@ -74,11 +76,11 @@ async def correct_measurement(
             value = update.value if isinstance(update.value, float) else _original_float(current.original_value)
             if isinstance(update.components, Components):
                 components = update.components
-        canonical = check_values(vital, unit, value, components, "", errors)
+        canonical = check_values(vital, unit, value=value, components=components, prefix="", errors=errors)
         effective_at = update.effective_at if isinstance(update.effective_at, datetime) else current.effective_at
-        check_time(effective_at, now, "/effectiveAt", errors)
+        check_time(effective_at, now, pointer="/effectiveAt", errors=errors)
         glucose_moment = _kept(update.glucose_moment, current.glucose_moment)
-        check_context(vital, glucose_moment, "", errors)
+        check_context(vital, glucose_moment, prefix="", errors=errors)
         if errors or canonical is None:
             raise Invalid("The correction breaks a rule; nothing was changed.", errors)
         seq = await take_feed_numbers(access.space_id, 1)
@@ -114,15 +116,15 @@ def _kept(update: Any, current: str | None) -> str | None:
     return current if update is msgspec.UNSET else update
 
 
-async def delete_measurement(access: SpaceAccess, measurement_id: UUID, if_match: str | None) -> None:
+async def delete_measurement(access: SpaceAccess, measurement_id: UUID, *, if_match: str | None) -> None:
     """Delete a measure, leaving a tombstone in the change feed (purged after the retention)."""
     from ens.core.api import require_if_match
 
-    now = datetime.now(UTC)
+    now = clock.now()
     async with write_transaction():
         row = await _measure_row(access.space_id, measurement_id)
         if not access.is_person:
-            if not access.may(f"vitals.{row['type']}:write"):
+            if not access.may(scope_name(row["type"], "write")):
                 raise Forbidden(f"This app's authorization lacks vitals.{row['type']}:write.")
             if row["writer"] != f"app:{access.caller.client_id}":
                 raise Forbidden("An app may delete only the measures it sent.")

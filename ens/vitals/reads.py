@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import cache
 from typing import Any
 from uuid import UUID
@@ -17,6 +17,7 @@ from uuid import UUID
 import msgspec
 
 from ens.core.api import Cursors, check_limit
+from ens.core.clock import aware
 from ens.core.db import Row, as_uuid, fetch
 from ens.core.errors import BadRequest, FieldError, Forbidden
 from ens.spaces.door import SpaceAccess
@@ -33,6 +34,7 @@ from ens.vitals.schemas import (
     VitalTypeList,
     VitalTypeRead,
 )
+from ens.vitals.scopes import scope_name
 
 MEASUREMENT_COLUMNS = (
     "id, type, value, systolic, diastolic, original_value, original_unit, effective_at, recording_method, "
@@ -78,13 +80,6 @@ def vital_types() -> VitalTypeList:
 _ORIGINAL = msgspec.json.Decoder(float | ComponentsRead)
 
 
-def row_datetime(value: Any) -> datetime:
-    """A stored timestamp as an aware datetime (SQLite hands back text or naive UTC)."""
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    return datetime.fromisoformat(str(value))
-
-
 _UNITS = {code: vital.unit for code, vital in BY_CODE.items()}
 
 
@@ -127,7 +122,7 @@ def measurement_read(row: Row) -> MeasurementRead:
         components=ComponentsRead(systolic=systolic, diastolic=diastolic) if is_pressure else None,
         original_value=_ORIGINAL.decode(original_value),
         original_unit=original_unit,
-        effective_at=row_datetime(effective_at),
+        effective_at=aware(effective_at),
         recording_method=recording_method,
         source=Source(client_id=source_client_id, name=source_name),
         device=DeviceRead(manufacturer=manufacturer, model=model, identifier=identifier)
@@ -137,8 +132,8 @@ def measurement_read(row: Row) -> MeasurementRead:
         measurement_location=measurement_location,
         glucose_moment=glucose_moment,
         note=note,
-        created_at=row_datetime(created_at),
-        updated_at=row_datetime(updated_at),
+        created_at=aware(created_at),
+        updated_at=aware(updated_at),
     )
 
 
@@ -152,10 +147,10 @@ def readable_types(access: SpaceAccess, requested: str | None) -> list[str]:
         if requested not in BY_CODE:
             detail = "bmi is derived; see GET /v1/spaces/{space}" if requested == "bmi" else "unknown type"
             raise BadRequest(f"type: {detail}.", [FieldError("/type", detail)])
-        if not access.may(f"vitals.{requested}:read"):
+        if not access.may(scope_name(requested, "read")):
             raise Forbidden(f"This app's authorization lacks vitals.{requested}:read.")
         return [requested]
-    types = [code for code in TYPE_CODES if access.may(f"vitals.{code}:read")]
+    types = [code for code in TYPE_CODES if access.may(scope_name(code, "read"))]
     if not types:
         raise Forbidden("This app's authorization lets it read no vital type.")
     return types
@@ -177,6 +172,7 @@ def type_filter(types: Sequence[str]) -> tuple[str, list[str]]:
 async def list_measurements(
     access: SpaceAccess,
     cursors: Cursors,
+    *,
     type_: str | None,
     since: str | None,
     until: str | None,
@@ -186,7 +182,7 @@ async def list_measurements(
     """Newest first, keyset on (effective_at, id): inserts during paging never shift a page."""
     zone = zone_of(access.space.timezone)
     types = readable_types(access, type_)
-    since_at, until_at = parse_instant(since, "since", zone), parse_instant(until, "until", zone)
+    since_at, until_at = parse_instant(since, "since", zone=zone), parse_instant(until, "until", zone=zone)
     size = check_limit(limit)
     purpose = f"vitals.list:{access.space_id}:{type_ or '*'}"
     sql = f"SELECT {MEASUREMENT_COLUMNS} FROM vital_measurements WHERE space_id = {{}}"

@@ -9,7 +9,7 @@ from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
-from ens.core.api import Cursors
+from ens.core.api import PUBLIC, CursorParam, Cursors, LimitParam
 from ens.core.settings import Settings
 from ens.spaces.door import Access, Need
 from ens.vitals import service
@@ -33,7 +33,7 @@ CSV = "text/csv"
 IfMatch = Annotated[str | None, HeaderParameter(name="If-Match", required=False)]
 
 
-@get("/v1/vital-types", tags=["vitals"], summary="The 10 measures: units, conversions, plausible ranges")
+@get("/v1/vital-types", tags=["vitals"], summary="The 10 measures: units, conversions, plausible ranges", opt=PUBLIC)
 async def list_vital_types() -> VitalTypeList:
     return service.vital_types()
 
@@ -47,10 +47,6 @@ SinceParam = Annotated[
 ]
 UntilParam = Annotated[
     str | None, QueryParameter(required=False, max_length=64, description="RFC 3339 instant (exclusive)")
-]
-LimitParam = Annotated[int | None, QueryParameter(required=False, ge=1, le=500, description="1 to 500, default 50")]
-CursorParam = Annotated[
-    str | None, QueryParameter(required=False, max_length=2048, description="nextCursor of the previous page")
 ]
 
 
@@ -79,7 +75,9 @@ class VitalsController(Controller):
         limit: LimitParam = None,
         cursor: CursorParam = None,
     ) -> Response[MeasurementPage] | Response[str]:
-        page = await service.list_measurements(access, cursors, type_, since, until, limit, cursor)
+        page = await service.list_measurements(
+            access, cursors, type_=type_, since=since, until=until, limit=limit, cursor=cursor
+        )
         if request.accept.best_match(["application/json", CSV], default="application/json") == CSV:
             headers = {"Next-Cursor": page.next_cursor} if page.next_cursor else {}
             return Response(service.page_as_csv(page), media_type=CSV, headers=headers)
@@ -94,7 +92,7 @@ class VitalsController(Controller):
         since: SinceParam = None,
         until: UntilParam = None,
     ) -> Summary:
-        return await service.summarize(access, type_, bucket, since, until)
+        return await service.summarize(access, type_, bucket=bucket, since=since, until=until)
 
     @get("/changes", opt=READ, summary="Change feed for phone sync (upserts and deletions)")
     async def changes(
@@ -105,7 +103,9 @@ class VitalsController(Controller):
         cursor: CursorParam = None,
         limit: LimitParam = None,
     ) -> ChangeFeed:
-        return await service.changes(access, cursors, cursor, limit, settings.tombstone_retention_days)
+        return await service.changes(
+            access, cursors, cursor=cursor, limit=limit, retention_days=settings.tombstone_retention_days
+        )
 
     @get("/{id:uuid}", opt=READ, summary="One measurement")
     async def read(self, access: Access, id: FromPath[UUID]) -> MeasurementRead:
@@ -115,8 +115,8 @@ class VitalsController(Controller):
     async def correct(
         self, access: Access, id: FromPath[UUID], data: JSONBody[MeasurementUpdate], if_match: IfMatch = None
     ) -> MeasurementRead:
-        return await service.correct_measurement(access, id, data, if_match)
+        return await service.correct_measurement(access, id, update=data, if_match=if_match)
 
     @delete("/{id:uuid}", opt=WRITE, status_code=204, summary="Delete a measurement (leaves a tombstone)")
     async def remove(self, access: Access, id: FromPath[UUID], if_match: IfMatch = None) -> None:
-        await service.delete_measurement(access, id, if_match)
+        await service.delete_measurement(access, id, if_match=if_match)

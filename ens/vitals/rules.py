@@ -34,7 +34,7 @@ def _exact(number: float) -> Decimal:
 
 
 def _convert(
-    vital: VitalType, unit: str, number: float, pointer: str, errors: list[FieldError], low: Decimal, high: Decimal
+    vital: VitalType, unit: str, *, number: float, pointer: str, errors: list[FieldError], low: Decimal, high: Decimal
 ) -> Decimal | None:
     conversion = vital.conversion(unit)
     if conversion is None:
@@ -55,6 +55,7 @@ def _convert(
 def check_values(
     vital: VitalType,
     unit: str,
+    *,
     value: float | None,
     components: Components | None,
     prefix: str,
@@ -76,20 +77,20 @@ def check_values(
         systolic = _convert(
             vital,
             unit,
-            components.systolic,
-            f"{prefix}/components/systolic",
-            errors,
-            systolic_range.min,
-            systolic_range.max,
+            number=components.systolic,
+            pointer=f"{prefix}/components/systolic",
+            errors=errors,
+            low=systolic_range.min,
+            high=systolic_range.max,
         )
         diastolic = _convert(
             vital,
             unit,
-            components.diastolic,
-            f"{prefix}/components/diastolic",
-            errors,
-            diastolic_range.min,
-            diastolic_range.max,
+            number=components.diastolic,
+            pointer=f"{prefix}/components/diastolic",
+            errors=errors,
+            low=diastolic_range.min,
+            high=diastolic_range.max,
         )
         if systolic is None or diastolic is None:
             return None
@@ -106,13 +107,15 @@ def check_values(
         errors.append(FieldError(f"{prefix}/value", f"required for {vital.code}"))
     if len(errors) > count or value is None:
         return None
-    canonical = _convert(vital, unit, value, f"{prefix}/value", errors, vital.min, vital.max)
+    canonical = _convert(
+        vital, unit, number=value, pointer=f"{prefix}/value", errors=errors, low=vital.min, high=vital.max
+    )
     if canonical is None:
         return None
     return Canonical(value=canonical, systolic=None, diastolic=None, original=value)
 
 
-def check_time(effective_at: datetime, now: datetime, pointer: str, errors: list[FieldError]) -> None:
+def check_time(effective_at: datetime, now: datetime, *, pointer: str, errors: list[FieldError]) -> None:
     """Refuse an ``effectiveAt`` beyond the allowed clock skew, or implausibly old."""
     if effective_at > now + CLOCK_SKEW:
         errors.append(FieldError(pointer, "is in the future (more than 5 minutes ahead of the server's clock)"))
@@ -120,7 +123,7 @@ def check_time(effective_at: datetime, now: datetime, pointer: str, errors: list
         errors.append(FieldError(pointer, "is before 1900"))
 
 
-def check_context(vital: VitalType, glucose_moment: str | None, prefix: str, errors: list[FieldError]) -> None:
+def check_context(vital: VitalType, glucose_moment: str | None, *, prefix: str, errors: list[FieldError]) -> None:
     """Glucose needs its moment of measurement; no other type accepts one."""
     if vital.code == BLOOD_GLUCOSE and glucose_moment is None:
         errors.append(
@@ -133,7 +136,7 @@ def check_context(vital: VitalType, glucose_moment: str | None, prefix: str, err
         errors.append(FieldError(f"{prefix}/glucoseMoment", "only blood_glucose has a glucose moment"))
 
 
-def vital_type_of(code: str, pointer: str, errors: list[FieldError]) -> VitalType | None:
+def vital_type_of(code: str, pointer: str, *, errors: list[FieldError]) -> VitalType | None:
     """The catalogue entry for ``code``, or ``None`` with the reason added to ``errors`` (BMI is derived)."""
     vital = BY_CODE.get(code)
     if vital is None:

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from ens.core import clock
+from ens.core.clock import aware
 from ens.core.db import current, fetch, fetch_one, is_postgres
 from ens.core.errors import BadRequest, FieldError, Invalid
 from ens.spaces.door import SpaceAccess
 from ens.vitals.catalogue import BLOOD_PRESSURE, BY_CODE
 from ens.vitals.local_time import local_midnight, parse_instant, zone_of
-from ens.vitals.reads import readable_types, row_datetime
+from ens.vitals.reads import readable_types
 from ens.vitals.schemas import Bucket, ComponentsRead, Summary, SummaryItem
 
 MAX_BUCKETS = 1100
@@ -19,7 +21,7 @@ MAX_BUCKETS = 1100
 DEFAULT_SPANS = {"day": timedelta(days=366), "week": timedelta(weeks=260), "month": timedelta(days=365 * 20)}
 
 
-def bucket_starts(bucket: Bucket, since: datetime, until: datetime, zone: ZoneInfo) -> list[date]:
+def bucket_starts(bucket: Bucket, since: datetime, *, until: datetime, zone: ZoneInfo) -> list[date]:
     """Local calendar starts of every bucket overlapping [since, until) (weeks start on Monday)."""
     first = since.astimezone(zone).date()
     last = until.astimezone(zone).date()
@@ -45,7 +47,7 @@ def next_start(bucket: Bucket, day: date) -> date:
 
 
 async def summarize(
-    access: SpaceAccess, type_: str | None, bucket: Bucket, since: str | None, until: str | None
+    access: SpaceAccess, type_: str | None, *, bucket: Bucket, since: str | None, until: str | None
 ) -> Summary:
     """count, min, max and mean per day, week or month in the space's time zone, computed in SQL.
 
@@ -57,20 +59,20 @@ async def summarize(
     readable_types(access, type_)
     vital = BY_CODE[type_]
     zone = zone_of(access.space.timezone)
-    now = datetime.now(UTC)
-    until_at = parse_instant(until, "until", zone) or now
-    since_at = parse_instant(since, "since", zone)
+    now = clock.now()
+    until_at = parse_instant(until, "until", zone=zone) or now
+    since_at = parse_instant(since, "since", zone=zone)
     if since_at is None:
         first = await fetch_one(
             "SELECT MIN(effective_at) AS first FROM vital_measurements WHERE space_id = {} AND type = {}",
             access.space_id,
             type_,
         )
-        earliest = row_datetime(first["first"]) if first and first["first"] is not None else until_at
+        earliest = aware(first["first"]) if first and first["first"] is not None else until_at
         since_at = max(earliest, until_at - DEFAULT_SPANS[bucket])
     if since_at >= until_at:
         raise BadRequest("since must be before until.", [FieldError("/since", "must be before until")])
-    starts = bucket_starts(bucket, since_at, until_at, zone)
+    starts = bucket_starts(bucket, since_at, until=until_at, zone=zone)
     if len(starts) > MAX_BUCKETS:
         raise Invalid(
             f"At most {MAX_BUCKETS} buckets per summary; narrow since and until or take a larger bucket.",

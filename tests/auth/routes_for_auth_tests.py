@@ -1,7 +1,7 @@
 """A route the login tests mount behind the real space door to check scopes end to end.
 
-It stands for a vitals route: the door lets an app through only with some ``:write`` scope, and the
-handler (like a service would) checks the exact ``vitals.body_weight:write``.
+It stands for a vitals route: the door lets an app through only with some ``vitals`` write scope,
+and the handler (like the service does) checks the exact ``vitals.body_weight:write``.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from ens.spaces.door import Access, Need
 class ScopeProbe(Controller):
     path = "/scope-probe"
 
-    @post("/body-weight", status_code=201, opt={"need": Need("probe", app_scope="write")})
+    @post("/body-weight", status_code=201, opt={"need": Need("vitals", app_scope="write")})
     async def write_weight(self, access: Access) -> dict[str, str]:
         if not access.may("vitals.body_weight:write"):
             raise Forbidden("This app may not write body weight.")

@@ -431,7 +431,7 @@ async def test_relying_party_decrypts_then_verifies_fcplus_id_token_and_userinfo
     upstream = fcplus_upstream(key_path, EncryptingProvider(provider, jwks, alg))
     code, verifier, nonce = upstream_code(provider, alg=signing)
 
-    login = await upstream.finish_login(code, verifier, nonce)
+    login = await upstream.finish_login(code, verifier, nonce=nonce)
 
     assert login.id_token.count(".") == 4  # kept as received (the JWE), e.g. for id_token_hint
     assert login.claims["acr"] == "eidas2" and login.claims["nonce"] == nonce
@@ -444,7 +444,7 @@ async def test_relying_party_refuses_an_unencrypted_id_token_in_fcplus_mode(rsa_
     code, verifier, nonce = upstream_code(provider)
 
     with pytest.raises(UpstreamRefused, match="unencrypted token"):
-        await upstream.finish_login(code, verifier, nonce)
+        await upstream.finish_login(code, verifier, nonce=nonce)
 
 
 async def test_relying_party_refuses_a_token_encrypted_to_another_key(rsa_pem: str, tmp_path: Path) -> None:
@@ -457,7 +457,7 @@ async def test_relying_party_refuses_a_token_encrypted_to_another_key(rsa_pem: s
     code, verifier, nonce = upstream_code(provider)
 
     with pytest.raises(UpstreamRefused, match="cannot be decrypted with the configured key"):
-        await upstream.finish_login(code, verifier, nonce)
+        await upstream.finish_login(code, verifier, nonce=nonce)
 
 
 async def test_relying_party_still_checks_the_signature_inside_the_encryption(rsa_pem: str) -> None:
@@ -467,4 +467,4 @@ async def test_relying_party_still_checks_the_signature_inside_the_encryption(rs
     code, verifier, nonce = upstream_code(provider, sign_with_stranger=True)
 
     with pytest.raises(UpstreamRefused, match="signature does not verify"):
-        await upstream.finish_login(code, verifier, nonce)
+        await upstream.finish_login(code, verifier, nonce=nonce)

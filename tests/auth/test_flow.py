@@ -8,7 +8,7 @@ import time
 import pyotp
 
 from ens.auth.clients import register_app
-from ens.auth.dev_identities import DEV_IDENTITIES, dev_sub
+from ens.auth.dev.identities import DEV_IDENTITIES, dev_sub
 from ens.core import db
 from tests.auth.conftest import LOOPBACK, Browser, csrf_of, query_of
 
@@ -79,9 +79,9 @@ async def test_whole_flow_phone_app_then_device_app(dev_client, outbox, dev_sett
     # A device app asks for one vital type; Jean consents for his own space.
     app = await register_app(
         dev_settings.secret_key,
-        "Balance Connectée",
-        [DEVICE_REDIRECT],
-        ["vitals.body_weight:write"],
+        name="Balance Connectée",
+        redirect_uris=[DEVICE_REDIRECT],
+        scopes=["vitals.body_weight:write"],
         publisher="Balances SA",
     )
     device = Browser(dev_client, mails)

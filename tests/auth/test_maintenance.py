@@ -31,7 +31,7 @@ async def test_expired_login_attempts_and_old_chains_are_purged(fake_login, fake
 async def test_refresh_tokens_are_kept_until_their_chain_expires(fake_settings, person):
     from ens.spaces.service import create_session_grant
 
-    grant_id = await create_session_grant(person.account_id, "ens-mobile", "ENS", "maintenance test")
+    grant_id = await create_session_grant(person.account_id, "ens-mobile", client_name="ENS", label="maintenance test")
     now = datetime.now(UTC)
     max_age = timedelta(seconds=fake_settings.refresh_token_max_age)
     ids = {"old": uuid.uuid4(), "young": uuid.uuid4()}

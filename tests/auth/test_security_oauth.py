@@ -62,7 +62,8 @@ async def test_concurrent_refreshes_inside_the_interval_get_tokens_instead_of_re
     access = AccessTokens(settings)
     now = datetime.now(UTC)
     results = await asyncio.gather(
-        *[oauth.token(settings, access, _form(token), None, now=now) for _ in range(3)], return_exceptions=True
+        *[oauth.token(settings, access, form=_form(token), basic=None, now=now) for _ in range(3)],
+        return_exceptions=True,
     )
     assert all(isinstance(r, oauth.TokenResponse) for r in results), results
     assert not await _revoked(grant)
@@ -80,7 +81,7 @@ async def test_concurrent_refreshes_inside_the_interval_get_tokens_instead_of_re
         is not None
     ]
     assert len(live) == 1
-    following = await oauth.token(settings, access, _form(live[0]), None, now=now + timedelta(seconds=5))
+    following = await oauth.token(settings, access, form=_form(live[0]), basic=None, now=now + timedelta(seconds=5))
     assert following.refresh_token and not await _revoked(grant)
 
 
@@ -92,7 +93,8 @@ async def test_concurrent_refreshes_without_an_interval_still_revoke_the_chain(
     access = AccessTokens(fake_settings)
     now = datetime.now(UTC)
     results = await asyncio.gather(
-        *[oauth.token(fake_settings, access, _form(token), None, now=now) for _ in range(2)], return_exceptions=True
+        *[oauth.token(fake_settings, access, form=_form(token), basic=None, now=now) for _ in range(2)],
+        return_exceptions=True,
     )
     assert sum(isinstance(r, OAuthError) for r in results) == 1, results
     assert await _revoked(grant)
@@ -103,9 +105,9 @@ async def test_reuse_outside_the_interval_revokes_the_chain(fake_login: Any, fak
     settings = _lenient(fake_settings)
     access = AccessTokens(settings)
     now = datetime.now(UTC)
-    await oauth.token(settings, access, _form(token), None, now=now)
+    await oauth.token(settings, access, form=_form(token), basic=None, now=now)
     with pytest.raises(OAuthError, match="already used"):
-        await oauth.token(settings, access, _form(token), None, now=now + timedelta(seconds=INTERVAL + 1))
+        await oauth.token(settings, access, form=_form(token), basic=None, now=now + timedelta(seconds=INTERVAL + 1))
     assert await _revoked(grant)
 
 
@@ -116,10 +118,10 @@ async def test_reuse_after_the_next_token_was_used_revokes_the_chain_even_inside
     settings = _lenient(fake_settings)
     access = AccessTokens(settings)
     now = datetime.now(UTC)
-    child = await oauth.token(settings, access, _form(token), None, now=now)
-    await oauth.token(settings, access, _form(child.refresh_token), None, now=now + timedelta(seconds=1))
+    child = await oauth.token(settings, access, form=_form(token), basic=None, now=now)
+    await oauth.token(settings, access, form=_form(child.refresh_token), basic=None, now=now + timedelta(seconds=1))
     with pytest.raises(OAuthError, match="already used"):
-        await oauth.token(settings, access, _form(token), None, now=now + timedelta(seconds=2))
+        await oauth.token(settings, access, form=_form(token), basic=None, now=now + timedelta(seconds=2))
     assert await _revoked(grant)
 
 
@@ -130,7 +132,10 @@ async def test_reuse_after_the_next_token_was_used_revokes_the_chain_even_inside
 async def _app_code(fake_login: Any, fake_settings: Settings) -> tuple[FakeLogin, Any, str]:
     """A person approves a device app; the app's authorization code, not yet exchanged."""
     app = await register_app(
-        fake_settings.secret_key, f"App {uuid.uuid4().hex[:6]}", [DEVICE_REDIRECT], ["vitals.body_weight:write"]
+        fake_settings.secret_key,
+        name=f"App {uuid.uuid4().hex[:6]}",
+        redirect_uris=[DEVICE_REDIRECT],
+        scopes=["vitals.body_weight:write"],
     )
     login: FakeLogin = fake_login()
     await login.start(client_id=app.client_id, redirect_uri=DEVICE_REDIRECT, scope="vitals.body_weight:write")

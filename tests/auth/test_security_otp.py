@@ -46,13 +46,13 @@ def _wrong(totp: pyotp.TOTP, at: datetime) -> str:
     return next(code for code in ("000000", "111111", "222222", "333333") if code not in valid)
 
 
-def _count(monkeypatch: pytest.MonkeyPatch, name: str) -> list[tuple[Any, ...]]:
-    """Record each call of ``otp.<name>``: the codes actually looked at."""
-    calls: list[tuple[Any, ...]] = []
+def _count(monkeypatch: pytest.MonkeyPatch, name: str) -> list[dict[str, Any]]:
+    """Record the keyword arguments of each call of ``otp.<name>``: the codes actually looked at."""
+    calls: list[dict[str, Any]] = []
     original: Callable[..., Awaitable[Any]] = getattr(otp, name)
 
     async def counted(*args: Any, **kwargs: Any) -> Any:
-        calls.append(args)
+        calls.append(kwargs)
         return await original(*args, **kwargs)
 
     monkeypatch.setattr(otp, name, counted)
@@ -72,7 +72,10 @@ async def test_concurrent_wrong_codes_are_evaluated_at_most_max_failures_times(
     attempt = uuid.uuid4()
     wrong = _wrong(totp, now)
     results = await _outcomes(
-        *[otp.verify_second_factor(fake_settings, account, attempt, wrong, now=now) for _ in range(GUESSES)]
+        *[
+            otp.verify_second_factor(fake_settings, account, attempt_id=attempt, raw=wrong, now=now)
+            for _ in range(GUESSES)
+        ]
     )
     assert all(isinstance(r, CodeRefused) for r in results), results
     assert len(evaluated) == fake_settings.otp_max_failures
@@ -80,15 +83,18 @@ async def test_concurrent_wrong_codes_are_evaluated_at_most_max_failures_times(
     assert len(locked) >= GUESSES - fake_settings.otp_max_failures + 1
     # The right code, while locked, is refused without being looked at.
     with pytest.raises(CodeRefused, match="bloquée"):
-        await otp.verify_second_factor(fake_settings, account, attempt, totp.at(now), now=now)
+        await otp.verify_second_factor(fake_settings, account, attempt_id=attempt, raw=totp.at(now), now=now)
     assert len(evaluated) == fake_settings.otp_max_failures
     # Once the lock has expired, the right code works and the counter starts over.
     later = now + timedelta(seconds=fake_settings.otp_lock_seconds + 1)
-    assert await otp.verify_second_factor(fake_settings, account, attempt, totp.at(later), now=later) == "totp"
+    assert (
+        await otp.verify_second_factor(fake_settings, account, attempt_id=attempt, raw=totp.at(later), now=later)
+        == "totp"
+    )
     guard = await db.fetch_one("SELECT failures, locked_until FROM otp_guards WHERE account_id = {}", account)
     assert guard is not None and guard["failures"] == 0 and guard["locked_until"] is None
     with pytest.raises(CodeRefused, match=f"reste {fake_settings.otp_max_failures - 1} essai"):
-        await otp.verify_second_factor(fake_settings, account, attempt, _wrong(totp, later), now=later)
+        await otp.verify_second_factor(fake_settings, account, attempt_id=attempt, raw=_wrong(totp, later), now=later)
 
 
 async def test_the_right_code_among_concurrent_guesses_passes_only_if_it_was_one_of_the_allowed_tries(
@@ -100,11 +106,14 @@ async def test_the_right_code_among_concurrent_guesses_passes_only_if_it_was_one
     attempt = uuid.uuid4()
     right, wrong = totp.at(now), _wrong(totp, now)
     results = await _outcomes(
-        *[otp.verify_second_factor(fake_settings, account, attempt, wrong, now=now) for _ in range(GUESSES)],
-        otp.verify_second_factor(fake_settings, account, attempt, right, now=now),
+        *[
+            otp.verify_second_factor(fake_settings, account, attempt_id=attempt, raw=wrong, now=now)
+            for _ in range(GUESSES)
+        ],
+        otp.verify_second_factor(fake_settings, account, attempt_id=attempt, raw=right, now=now),
     )
     assert len(evaluated) <= fake_settings.otp_max_failures
-    right_was_evaluated = any(call[2] == right for call in evaluated)
+    right_was_evaluated = any(call["code"] == right for call in evaluated)
     assert (results[-1] == "totp") == right_was_evaluated, results[-1]
     assert all(isinstance(r, CodeRefused) for r in results[:-1])
 
@@ -119,19 +128,28 @@ async def test_every_kind_of_code_counts_toward_one_lock(
     now = datetime.now(UTC) + timedelta(minutes=2)
     attempt = uuid.uuid4()
     results = await _outcomes(
-        *[otp.verify_email_code(fake_settings, account, attempt, "123456", now=now) for _ in range(GUESSES)],
-        *[otp.verify_second_factor(fake_settings, account, attempt, "ABCDE-FGHJK", now=now) for _ in range(GUESSES)],
+        *[
+            otp.verify_email_code(fake_settings, account, attempt_id=attempt, raw="123456", now=now)
+            for _ in range(GUESSES)
+        ],
+        *[
+            otp.verify_second_factor(fake_settings, account, attempt_id=attempt, raw="ABCDE-FGHJK", now=now)
+            for _ in range(GUESSES)
+        ],
     )
     assert all(isinstance(r, CodeRefused) for r in results)
     assert len(emails) + len(recoveries) <= fake_settings.otp_max_failures
     # A real recovery code and a real e-mail code are refused while locked, and not spent.
-    code = await otp.new_email_code(fake_settings, attempt, account, now=now)
+    code = await otp.new_email_code(fake_settings, attempt, account_id=account, now=now)
     with pytest.raises(CodeRefused, match="bloquée"):
-        await otp.verify_second_factor(fake_settings, account, attempt, recovery[0], now=now)
+        await otp.verify_second_factor(fake_settings, account, attempt_id=attempt, raw=recovery[0], now=now)
     with pytest.raises(CodeRefused, match="bloquée"):
-        await otp.verify_email_code(fake_settings, account, attempt, code, now=now)
+        await otp.verify_email_code(fake_settings, account, attempt_id=attempt, raw=code, now=now)
     later = now + timedelta(seconds=fake_settings.otp_lock_seconds + 1)
-    assert await otp.verify_second_factor(fake_settings, account, attempt, recovery[0], now=later) == "recovery"
+    assert (
+        await otp.verify_second_factor(fake_settings, account, attempt_id=attempt, raw=recovery[0], now=later)
+        == "recovery"
+    )
 
 
 async def test_concurrent_wrong_enrolment_codes_are_bounded_too(
@@ -142,7 +160,10 @@ async def test_concurrent_wrong_enrolment_codes_are_bounded_too(
     evaluated = _count(monkeypatch, "_totp_accepts")
     now = datetime.now(UTC) + timedelta(minutes=2)
     results = await _outcomes(
-        *[otp.verify_enrolment_code(fake_settings, account, factor, "000000", now=now) for _ in range(GUESSES)]
+        *[
+            otp.verify_enrolment_code(fake_settings, account, factor_id=factor, raw="000000", now=now)
+            for _ in range(GUESSES)
+        ]
     )
     assert all(isinstance(r, CodeRefused) for r in results)
     assert len(evaluated) <= fake_settings.otp_max_failures
@@ -158,7 +179,7 @@ async def test_repeated_locks_grow_longer(fake_login: Any, fake_settings: Settin
         message = ""
         for _ in range(tries):
             with pytest.raises(CodeRefused) as refused:
-                await otp.verify_second_factor(fake_settings, account, attempt, _wrong(totp, at), now=at)
+                await otp.verify_second_factor(fake_settings, account, attempt_id=attempt, raw=_wrong(totp, at), now=at)
             message = refused.value.detail
         return message
 
@@ -168,9 +189,12 @@ async def test_repeated_locks_grow_longer(fake_login: Any, fake_settings: Settin
     # The first lock's length later, the second lock still holds; twice that length later, it is over.
     still = second + lock + timedelta(seconds=1)
     with pytest.raises(CodeRefused, match="bloquée"):
-        await otp.verify_second_factor(fake_settings, account, attempt, totp.at(still), now=still)
+        await otp.verify_second_factor(fake_settings, account, attempt_id=attempt, raw=totp.at(still), now=still)
     over = second + 2 * lock + timedelta(seconds=1)
-    assert await otp.verify_second_factor(fake_settings, account, attempt, totp.at(over), now=over) == "totp"
+    assert (
+        await otp.verify_second_factor(fake_settings, account, attempt_id=attempt, raw=totp.at(over), now=over)
+        == "totp"
+    )
     # A right code ends the escalation: the next lock is the short one again.
     fresh = over + timedelta(minutes=1)
     assert f"bloquée pendant {int(lock.total_seconds() // 60)} minutes" in await one_round(fresh)
@@ -249,4 +273,4 @@ async def test_two_first_logins_enrolling_side_by_side_only_the_first_activates(
     assert len(active) == 1
     # The first login's authenticator still works.
     code = first.browser.totp().at(time.time() + 30)
-    assert await otp.verify_second_factor(fake_settings, account, uuid.uuid4(), code) == "totp"
+    assert await otp.verify_second_factor(fake_settings, account, attempt_id=uuid.uuid4(), raw=code) == "totp"

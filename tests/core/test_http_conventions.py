@@ -126,7 +126,7 @@ async def test_idempotency_key_while_first_runs_is_409(client, person):
     import hashlib
 
     digest = hashlib.sha256(b"/v1/spaces/me/test-notes?\n" + digest_body).hexdigest()
-    assert await _claim(f"account:{person.account_id}", key, digest) is None
+    assert await _claim(f"account:{person.account_id}", key, request_hash=digest) is None
     response = await client.post(
         "/v1/spaces/me/test-notes", content=digest_body, headers={**person.headers, **JSON, "Idempotency-Key": key}
     )

@@ -128,7 +128,7 @@ async def test_closed_space_is_gone_everywhere_but_reopen(client, person, histor
 
 
 async def test_erase_leaves_no_row_of_the_space(client, person, make_app_token):
-    app = await make_app_token(person, ["vitals.body_weight:write"])
+    app = await make_app_token(person, ["test-notes:write"])
     created = await client.post(
         "/v1/spaces/me/test-notes", json={"text": "x"}, headers={**app.headers, "Idempotency-Key": "erase-me"}
     )
@@ -168,7 +168,7 @@ async def test_revoked_session_is_refused_on_the_next_request(client, make_perso
 async def test_revoked_app_grant_is_refused_on_the_next_request(client, person, make_app_token):
     from ens.spaces.service import revoke_grant
 
-    app = await make_app_token(person, ["vitals.body_weight:read"])
+    app = await make_app_token(person, ["test-notes:read"])
     assert (await client.get("/v1/spaces/me/test-notes/none", headers=app.headers)).status_code == 404
     await revoke_grant(app.grant_id)
     response = await client.get("/v1/spaces/me/test-notes/none", headers=app.headers)
@@ -179,7 +179,7 @@ async def test_revoked_app_grant_is_refused_on_the_next_request(client, person, 
 async def test_app_token_is_bound_to_its_space_and_kind_of_access(client, make_person, make_app_token):
     alice = await make_person()
     bob = await make_person()
-    reader = await make_app_token(alice, ["vitals.body_weight:read"])
+    reader = await make_app_token(alice, ["test-notes:read"])
     # Reads allowed by a read scope, writes are not.
     assert (
         await client.post("/v1/spaces/me/test-notes", json={"text": "x"}, headers=reader.headers)
@@ -247,3 +247,15 @@ async def test_refusals_reach_the_security_log_with_ids_and_no_token(client, mak
     assert f"account_id={alice.account_id}" in refused[0] and "request_id=" in refused[0]
     assert str(bob.space_id) not in refused[0]  # what was asked for is not echoed
     assert all(alice.token not in line and "secret note" not in line for line in lines)
+
+
+async def test_a_scope_of_one_capability_never_opens_another(client, person, make_app_token):
+    """The door matches the route's capability, not only read versus write."""
+    vitals_writer = await make_app_token(person, ["vitals.body_weight:write", "vitals.body_weight:read"])
+    response = await client.post("/v1/spaces/me/test-notes", json={"text": "x"}, headers=vitals_writer.headers)
+    assert response.status_code == 403
+    assert (await client.get("/v1/spaces/me/test-notes/x", headers=vitals_writer.headers)).status_code == 403
+    notes_writer = await make_app_token(person, ["test-notes:write"])
+    assert (
+        await client.post("/v1/spaces/me/vitals", json={"measurements": []}, headers=notes_writer.headers)
+    ).status_code == 403

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any, Literal
 from urllib.parse import urlencode
 from uuid import UUID
@@ -17,8 +17,9 @@ from uuid import UUID
 from ens.auth import oauth, otp
 from ens.auth.clients import Client
 from ens.auth.errors import LoginFailed
-from ens.auth.pages import ConsentView
+from ens.auth.login.pages import ConsentView
 from ens.auth.upstream import Upstream
+from ens.core import clock
 from ens.core.db import Row, as_uuid, fetch, fetch_one
 from ens.core.mail import Mailer
 from ens.core.settings import Settings
@@ -100,12 +101,7 @@ class Attempt:
         )
 
 
-def utc_now() -> datetime:
-    """The time now, in UTC."""
-    return datetime.now(UTC)
-
-
-def error_redirect(redirect_uri: str, error: str, description: str, state: str | None) -> Redirect:
+def error_redirect(redirect_uri: str, error: str, *, description: str, state: str | None) -> Redirect:
     """Back to the app with ``?error=...`` (RFC 6749 §4.1.2.1), keeping its ``state``."""
     params = {"error": error, "error_description": description}
     if state is not None:
@@ -119,7 +115,7 @@ async def load(cookie: str | None) -> Attempt:
         attempt_id = UUID(cookie or "")
     except ValueError as exc:
         raise LoginFailed("Aucune connexion en cours dans ce navigateur. Recommencez depuis l'application.") from exc
-    row = await fetch_one("SELECT * FROM login_attempts WHERE id = {} AND expires_at > {}", attempt_id, utc_now())
+    row = await fetch_one("SELECT * FROM login_attempts WHERE id = {} AND expires_at > {}", attempt_id, clock.now())
     if row is None:
         raise LoginFailed("Votre connexion a expiré. Recommencez depuis l'application.", title="Connexion expirée")
     return Attempt.of(row)
@@ -155,6 +151,7 @@ async def update_attempt(attempt_id: UUID, **values: Any) -> None:
 async def finish(
     ctx: LoginContext,
     attempt: Attempt,
+    *,
     client: Client,
     kind: Literal["session", "app"],
     grant_id: UUID | None,

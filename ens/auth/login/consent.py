@@ -14,8 +14,8 @@ from ens.auth.login.attempt import (
     load,
     update_attempt,
 )
-from ens.auth.pages import ConsentView
-from ens.auth.scopes import describe
+from ens.auth.login.pages import ConsentView
+from ens.core.scopes import SCOPES
 from ens.spaces import service as spaces
 
 
@@ -32,13 +32,13 @@ async def consent_screen(cookie: str | None) -> Screen:
         app_name=client.name,
         publisher=client.publisher,
         label_status=client.label_status,
-        permissions=[describe(scope) for scope in attempt.scopes],
+        permissions=[SCOPES.describe(scope) for scope in attempt.scopes],
         space_label=f"{account.given_name} {account.family_name} (votre espace)",
     )
     return Screen("consent", attempt.csrf, consent=view)
 
 
-async def decide(ctx: LoginContext, cookie: str | None, csrf: str | None, decision: str | None) -> Redirect:
+async def decide(ctx: LoginContext, cookie: str | None, *, csrf: str | None, decision: str | None) -> Redirect:
     """Approve: the person's consent becomes an app grant on the space; deny: back to the app."""
     attempt = await load(cookie)
     check_csrf(attempt, csrf)
@@ -49,8 +49,10 @@ async def decide(ctx: LoginContext, cookie: str | None, csrf: str | None, decisi
         raise LoginFailed("Cette application n'est plus enregistrée.")
     if decision != "approve":
         await update_attempt(attempt.id, step="done")
-        return error_redirect(attempt.redirect_uri, "access_denied", "the person refused", attempt.client_state)
+        return error_redirect(
+            attempt.redirect_uri, "access_denied", description="the person refused", state=attempt.client_state
+        )
     grant_id = await spaces.create_app_grant(
-        attempt.account_id, attempt.space_id, client.client_id, client.name, attempt.scopes
+        attempt.account_id, attempt.space_id, client_id=client.client_id, client_name=client.name, scopes=attempt.scopes
     )
-    return await finish(ctx, attempt, client, kind="app", grant_id=grant_id, space_id=attempt.space_id)
+    return await finish(ctx, attempt, client=client, kind="app", grant_id=grant_id, space_id=attempt.space_id)

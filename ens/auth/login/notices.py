@@ -34,12 +34,12 @@ RECOVERY_CODES_RENEWED = (
 )
 
 
-async def notify(ctx: LoginContext, account_id: UUID, subject: str, text: str) -> None:
+async def notify(ctx: LoginContext, account_id: UUID, *, subject: str, text: str) -> None:
     """A security notice by e-mail; a mail server outage must not block the login, so it is only logged."""
     email = (await spaces.get_account(account_id)).email
     if not email:
         return
     try:
-        await ctx.mailer.send(email, subject, text)
+        await ctx.mailer.send(email, subject, text=text)
     except OSError as exc:
         log.error("security notice not sent: %s", type(exc).__name__)

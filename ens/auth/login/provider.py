@@ -22,13 +22,14 @@ from ens.auth.login.attempt import (
     Redirect,
     error_redirect,
     update_attempt,
-    utc_now,
 )
 from ens.auth.login.second_factor import send_email_code, to_second_factor
-from ens.auth.scopes import SPACE_SCOPE, is_app_scope
 from ens.auth.tables import LoginAttempt
+from ens.core import clock
 from ens.core.db import fetch, fetch_one
+from ens.core.scopes import SCOPES
 from ens.spaces import service as spaces
+from ens.spaces.caller import SPACE_SCOPE
 
 log = logging.getLogger("ens.auth.login")
 
@@ -62,23 +63,27 @@ async def start(ctx: LoginContext, request: AuthorizeRequest) -> Redirect:
         )
     redirect_uri, state = request.redirect_uri, request.state
     if request.response_type != "code":
-        return error_redirect(redirect_uri, "unsupported_response_type", "response_type must be code", state)
+        return error_redirect(
+            redirect_uri, "unsupported_response_type", description="response_type must be code", state=state
+        )
     if request.code_challenge_method != "S256" or not _PKCE_CHALLENGE.fullmatch(request.code_challenge or ""):
         # RFC 7636 §4.4.1; plain is refused: a S256 challenge is mandatory.
         return error_redirect(
-            redirect_uri, "invalid_request", "PKCE with code_challenge_method=S256 is required", state
+            redirect_uri, "invalid_request", description="PKCE with code_challenge_method=S256 is required", state=state
         )
     scopes = _requested_scopes(client, request.scope)
     if scopes is None:
-        return error_redirect(redirect_uri, "invalid_scope", "a requested scope is not allowed for this client", state)
+        return error_redirect(
+            redirect_uri, "invalid_scope", description="a requested scope is not allowed for this client", state=state
+        )
     attempt_id = uuid.uuid4()
     upstream_state, nonce, verifier = secrets.token_urlsafe(32), secrets.token_urlsafe(32), secrets.token_urlsafe(48)
     try:
-        url = await ctx.upstream.authorization_url(upstream_state, nonce, verifier)
+        url = await ctx.upstream.authorization_url(upstream_state, nonce, verifier=verifier)
     except UpstreamRefused as exc:
         log.warning("identity provider unavailable: %s", exc.detail)
         raise LoginFailed("Le service d'identité ne répond pas. Réessayez dans un instant.", 502) from exc
-    now = utc_now()
+    now = clock.now()
     await LoginAttempt.insert(
         LoginAttempt(
             id=attempt_id,
@@ -106,7 +111,7 @@ def _requested_scopes(client: Client, scope: str | None) -> list[str] | None:
         return None
     if client.is_first_party:
         return requested if requested == [SPACE_SCOPE] else None
-    return requested if all(is_app_scope(s) for s in requested) else None
+    return requested if all(SCOPES.is_app_scope(s) for s in requested) else None
 
 
 # Re-proving identity for a lost second factor must be a fresh authentication at the provider.
@@ -114,12 +119,12 @@ RECOVERY_FRESHNESS_S = 600
 
 
 async def callback(
-    ctx: LoginContext, cookie: str | None, state: str | None, code: str | None, error: str | None
+    ctx: LoginContext, cookie: str | None, *, state: str | None, code: str | None, error: str | None
 ) -> Redirect:
     """The provider sends the browser back: check the state (single use), then verify everything."""
     if not state:
         raise LoginFailed("La réponse du service d'identité est incomplète (state manquant).")
-    now = utc_now()
+    now = clock.now()
     # Consuming the state is one conditional UPDATE: a replayed or forged state finds nothing.
     rows = await fetch(
         "UPDATE login_attempts SET step = 'callback' WHERE upstream_state = {} AND step = 'upstream' "
@@ -137,7 +142,10 @@ async def callback(
         raise LoginFailed("Cette connexion a été commencée dans un autre navigateur. Recommencez-la.")
     if error:
         return error_redirect(
-            attempt.redirect_uri, "access_denied", "the identity provider refused", attempt.client_state
+            attempt.redirect_uri,
+            "access_denied",
+            description="the identity provider refused",
+            state=attempt.client_state,
         )
     if not code:
         raise LoginFailed("La réponse du service d'identité est incomplète (code manquant).")
@@ -145,7 +153,7 @@ async def callback(
         proven = await ctx.upstream.finish_login(
             code,
             attempt.upstream_verifier,
-            attempt.upstream_nonce,
+            nonce=attempt.upstream_nonce,
             fresh_within=RECOVERY_FRESHNESS_S if attempt.recovering else None,
         )
     except UpstreamRefused as exc:
@@ -166,10 +174,10 @@ async def callback(
         pending_identity=msgspec.json.encode(identity).decode(),
     )
     if attempt.recovering:
-        await send_email_code(ctx, attempt, signed_in.account_id)
+        await send_email_code(ctx, attempt, account_id=signed_in.account_id)
         await update_attempt(attempt.id, step="lost_email")
     else:
-        await to_second_factor(ctx, attempt.id, signed_in.account_id)
+        await to_second_factor(ctx, attempt.id, account_id=signed_in.account_id)
     return Redirect("/login/otp")
 
 
@@ -201,7 +209,9 @@ async def logout(ctx: LoginContext, cookie: str | None) -> Redirect:
     if row is None or not row["id_token"]:
         return Redirect("/login/logged-out")
     url = await ctx.upstream.logout_url(
-        row["id_token"], secrets.token_urlsafe(32), f"{ctx.settings.public_url}/login/logged-out"
+        row["id_token"],
+        secrets.token_urlsafe(32),
+        post_logout_redirect_uri=f"{ctx.settings.public_url}/login/logged-out",
     )
-    await fetch("UPDATE login_attempts SET id_token = NULL, expires_at = {} WHERE id = {}", utc_now(), attempt_id)
+    await fetch("UPDATE login_attempts SET id_token = NULL, expires_at = {} WHERE id = {}", clock.now(), attempt_id)
     return Redirect(url or "/login/logged-out")

@@ -33,7 +33,7 @@ from ens.spaces import service as spaces
 log = logging.getLogger("ens.auth.login")
 
 
-async def to_second_factor(ctx: LoginContext, attempt_id: UUID, account_id: UUID) -> None:
+async def to_second_factor(ctx: LoginContext, attempt_id: UUID, *, account_id: UUID) -> None:
     """Enrol a factor if the account has none active, else ask for a code."""
     if await otp.active_factor(account_id) is None:
         factor_id = await otp.start_enrolment(ctx.settings, account_id)
@@ -51,7 +51,7 @@ async def _email_hint(account_id: UUID) -> str | None:
 
 
 async def current_screen(
-    ctx: LoginContext, cookie: str | None, error: str | None = None, info: str | None = None
+    ctx: LoginContext, cookie: str | None, *, error: str | None = None, info: str | None = None
 ) -> Screen:
     """The page the attempt is at (GET /login/otp)."""
     attempt = await load(cookie)
@@ -60,7 +60,7 @@ async def current_screen(
         account = await spaces.get_account(assert_account)
         label = f"{account.given_name} {account.family_name}"
         try:
-            enrolment = await otp.enrolment(ctx.settings, attempt.new_factor_id, label)
+            enrolment = await otp.enrolment(ctx.settings, attempt.new_factor_id, account_label=label)
         except CodeRefused as exc:
             raise LoginFailed(exc.detail) from exc
         return Screen("enrol", attempt.csrf, error=error, enrolment=enrolment)
@@ -77,7 +77,9 @@ async def current_screen(
     raise LoginFailed("Cette étape de la connexion est terminée. Recommencez depuis l'application.")
 
 
-async def submit_code(ctx: LoginContext, cookie: str | None, csrf: str | None, code: str | None) -> Screen | Redirect:
+async def submit_code(
+    ctx: LoginContext, cookie: str | None, *, csrf: str | None, code: str | None
+) -> Screen | Redirect:
     """POST /login/otp: the enrolment's first code, a second-factor code, or the lost-factor e-mail code."""
     attempt = await load(cookie)
     check_csrf(attempt, csrf)
@@ -87,11 +89,11 @@ async def submit_code(ctx: LoginContext, cookie: str | None, csrf: str | None, c
     method: otp.Method = "totp"
     try:
         if attempt.step == "enrol" and attempt.new_factor_id is not None:
-            await otp.verify_enrolment_code(ctx.settings, account_id, attempt.new_factor_id, code or "")
+            await otp.verify_enrolment_code(ctx.settings, account_id, factor_id=attempt.new_factor_id, raw=code or "")
         elif attempt.step == "lost_email":
-            await otp.verify_email_code(ctx.settings, account_id, attempt.id, code or "")
+            await otp.verify_email_code(ctx.settings, account_id, attempt_id=attempt.id, raw=code or "")
         else:
-            method = await otp.verify_second_factor(ctx.settings, account_id, attempt.id, code or "")
+            method = await otp.verify_second_factor(ctx.settings, account_id, attempt_id=attempt.id, raw=code or "")
     except CodeRefused as exc:
         return await current_screen(ctx, cookie, error=exc.detail)
     if attempt.step == "lost_email":
@@ -103,14 +105,14 @@ async def submit_code(ctx: LoginContext, cookie: str | None, csrf: str | None, c
         codes = await otp.issue_recovery_codes(ctx.settings, account_id)
         await update_attempt(attempt.id, step="recovery_codes")
         if replaced:
-            await notify(ctx, account_id, "Votre second facteur a été remplacé", FACTOR_REPLACED)
+            await notify(ctx, account_id, subject="Votre second facteur a été remplacé", text=FACTOR_REPLACED)
         return Screen("recovery_codes", attempt.csrf, codes=codes)
     if method == "recovery":
-        await notify(ctx, account_id, "Un code de secours a été utilisé", RECOVERY_USED)
+        await notify(ctx, account_id, subject="Un code de secours a été utilisé", text=RECOVERY_USED)
     return await _after_second_factor(ctx, attempt)
 
 
-async def acknowledge_recovery_codes(ctx: LoginContext, cookie: str | None, csrf: str | None) -> Redirect:
+async def acknowledge_recovery_codes(ctx: LoginContext, cookie: str | None, *, csrf: str | None) -> Redirect:
     """The person has noted their recovery codes: the login goes on (consent or back to the app)."""
     attempt = await load(cookie)
     check_csrf(attempt, csrf)
@@ -119,7 +121,7 @@ async def acknowledge_recovery_codes(ctx: LoginContext, cookie: str | None, csrf
     return await _after_second_factor(ctx, attempt)
 
 
-async def request_email_code(ctx: LoginContext, cookie: str | None, csrf: str | None) -> Screen:
+async def request_email_code(ctx: LoginContext, cookie: str | None, *, csrf: str | None) -> Screen:
     """Send a one-time code by e-mail for this login attempt (rate-limited), and show the code form."""
     attempt = await load(cookie)
     check_csrf(attempt, csrf)
@@ -127,23 +129,23 @@ async def request_email_code(ctx: LoginContext, cookie: str | None, csrf: str | 
         raise LoginFailed("Cette étape de la connexion est terminée. Recommencez depuis l'application.")
     try:
         await otp.ensure_not_locked(attempt.account_id)
-        await send_email_code(ctx, attempt, attempt.account_id)
+        await send_email_code(ctx, attempt, account_id=attempt.account_id)
     except CodeRefused as exc:
         return await current_screen(ctx, cookie, error=exc.detail)
     return await current_screen(ctx, cookie, info="Un code vous a été envoyé par e-mail. Il est valable 10 minutes.")
 
 
-async def send_email_code(ctx: LoginContext, attempt: Attempt, account_id: UUID) -> None:
+async def send_email_code(ctx: LoginContext, attempt: Attempt, *, account_id: UUID) -> None:
     """E-mail a one-time code to the account's address (the lost-factor way in)."""
     email = (await spaces.get_account(account_id)).email
     if not email:
         raise LoginFailed("Aucune adresse e-mail n'est connue pour votre compte : ce moyen n'est pas disponible.")
-    code = await otp.new_email_code(ctx.settings, attempt.id, account_id)
+    code = await otp.new_email_code(ctx.settings, attempt.id, account_id=account_id)
     try:
         await ctx.mailer.send(
             email,
             "Votre code de connexion à l'espace santé",
-            f"Votre code de connexion est : {code}\n\nIl est valable 10 minutes et ne sert qu'une fois.\n"
+            text=f"Votre code de connexion est : {code}\n\nIl est valable 10 minutes et ne sert qu'une fois.\n"
             "Si vous n'êtes pas à l'origine de cette demande, ignorez ce message.\n",
             dev_note=f"code {code}",
         )
@@ -152,14 +154,14 @@ async def send_email_code(ctx: LoginContext, attempt: Attempt, account_id: UUID)
         raise CodeRefused("L'e-mail n'a pas pu être envoyé. Réessayez dans un instant.") from exc
 
 
-async def lost_factor(ctx: LoginContext, cookie: str | None, csrf: str | None) -> Redirect:
+async def lost_factor(ctx: LoginContext, cookie: str | None, *, csrf: str | None) -> Redirect:
     """Lost phone and recovery codes: prove identity again at the provider, then with an e-mail code."""
     attempt = await load(cookie)
     check_csrf(attempt, csrf)
     if attempt.account_id is None or attempt.step != "otp":
         raise LoginFailed("Cette étape de la connexion est terminée. Recommencez depuis l'application.")
     state, nonce, verifier = secrets.token_urlsafe(32), secrets.token_urlsafe(32), secrets.token_urlsafe(48)
-    url = await ctx.upstream.authorization_url(state, nonce, verifier, force_login=True)
+    url = await ctx.upstream.authorization_url(state, nonce, verifier=verifier, force_login=True)
     await update_attempt(
         attempt.id,
         step="upstream",
@@ -171,7 +173,7 @@ async def lost_factor(ctx: LoginContext, cookie: str | None, csrf: str | None) -
     return Redirect(url)
 
 
-async def reopen(ctx: LoginContext, cookie: str | None, csrf: str | None) -> Redirect:
+async def reopen(ctx: LoginContext, cookie: str | None, *, csrf: str | None) -> Redirect:
     """Reopen the closed space (offered only once the second factor has passed), then go on."""
     attempt = await load(cookie)
     check_csrf(attempt, csrf)
@@ -186,14 +188,14 @@ async def _after_second_factor(ctx: LoginContext, attempt: Attempt) -> Redirect:
     closed space, then consent (third-party app) or back to the app."""
     if attempt.account_id is None:
         raise LoginFailed("Cette étape de la connexion est terminée. Recommencez depuis l'application.")
-    await _apply_pending_identity(ctx, attempt, attempt.account_id)
+    await _apply_pending_identity(ctx, attempt, account_id=attempt.account_id)
     if attempt.space_id is not None and await spaces.space_status(attempt.space_id) == "closed":
         await update_attempt(attempt.id, step="reopen")
         return Redirect("/login/otp")
     return await _go_on(ctx, attempt)
 
 
-async def _apply_pending_identity(ctx: LoginContext, attempt: Attempt, account_id: UUID) -> None:
+async def _apply_pending_identity(ctx: LoginContext, attempt: Attempt, *, account_id: UUID) -> None:
     if not attempt.pending_identity:
         return
     identity = msgspec.json.decode(attempt.pending_identity, type=spaces.Identity)
@@ -202,7 +204,7 @@ async def _apply_pending_identity(ctx: LoginContext, attempt: Attempt, account_i
     if previous_email:
         # Said to the old address: if the change was not the person's doing, they learn it there.
         try:
-            await ctx.mailer.send(previous_email, "Votre adresse e-mail a changé", EMAIL_CHANGED)
+            await ctx.mailer.send(previous_email, "Votre adresse e-mail a changé", text=EMAIL_CHANGED)
         except OSError as exc:
             log.error("security notice not sent: %s", type(exc).__name__)
 
@@ -214,5 +216,5 @@ async def _go_on(ctx: LoginContext, attempt: Attempt) -> Redirect:
     if not client.is_first_party:
         await update_attempt(attempt.id, step="consent")
         return Redirect("/login/consent")
-    await notify(ctx, attempt.account_id, "Nouvelle connexion à votre espace santé", NEW_DEVICE)
-    return await finish(ctx, attempt, client, kind="session", grant_id=None, space_id=None)
+    await notify(ctx, attempt.account_id, subject="Nouvelle connexion à votre espace santé", text=NEW_DEVICE)
+    return await finish(ctx, attempt, client=client, kind="session", grant_id=None, space_id=None)

@@ -108,4 +108,4 @@ STATEMENTS = [
 ]
 
 
-forwards = ddl_migration(ID, "auth", DESCRIPTION, STATEMENTS)
+forwards = ddl_migration(ID, "auth", description=DESCRIPTION, statements=STATEMENTS)

@@ -7,4 +7,4 @@ DESCRIPTION = "claims from the provider wait on the login attempt until the seco
 STATEMENTS = ["ALTER TABLE login_attempts ADD COLUMN pending_identity TEXT"]
 
 
-forwards = ddl_migration(ID, "auth", DESCRIPTION, STATEMENTS)
+forwards = ddl_migration(ID, "auth", description=DESCRIPTION, statements=STATEMENTS)

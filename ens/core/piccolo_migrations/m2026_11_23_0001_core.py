@@ -24,4 +24,4 @@ STATEMENTS = [
 ]
 
 
-forwards = ddl_migration(ID, "core", DESCRIPTION, STATEMENTS)
+forwards = ddl_migration(ID, "core", description=DESCRIPTION, statements=STATEMENTS)

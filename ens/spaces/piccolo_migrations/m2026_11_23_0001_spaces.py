@@ -80,4 +80,4 @@ STATEMENTS = [
 ]
 
 
-forwards = ddl_migration(ID, "spaces", DESCRIPTION, STATEMENTS)
+forwards = ddl_migration(ID, "spaces", description=DESCRIPTION, statements=STATEMENTS)

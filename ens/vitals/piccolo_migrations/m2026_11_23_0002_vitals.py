@@ -60,4 +60,4 @@ STATEMENTS = [
 ]
 
 
-forwards = ddl_migration(ID, "vitals", DESCRIPTION, STATEMENTS)
+forwards = ddl_migration(ID, "vitals", description=DESCRIPTION, statements=STATEMENTS)

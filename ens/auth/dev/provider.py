@@ -32,9 +32,10 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, QueryParameter
 from litestar.response import Redirect
 
-from ens.auth.dev_identities import DEV_IDENTITIES, dev_sub
-from ens.auth.pages import page
+from ens.auth.dev.identities import DEV_IDENTITIES, dev_sub
+from ens.auth.login.pages import page
 from ens.core import keyring
+from ens.core.api import PUBLIC
 from ens.core.settings import Settings
 
 DEV_IDP_PATH = "/dev-idp"
@@ -47,7 +48,7 @@ ID_TOKEN_TTL_S = 300
 def _signing_key(secret: str) -> ECKey:
     # A P-256 private scalar derived from the secret: stable across restarts and workers.
     order = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
-    scalar = int.from_bytes(keyring.derive_key(secret, "dev-idp-signing-key", 48), "big") % (order - 1) + 1
+    scalar = int.from_bytes(keyring.derive_key(secret, "dev-idp-signing-key", length=48), "big") % (order - 1) + 1
     key = ECKey.import_key(ec.derive_private_key(scalar, ec.SECP256R1()))
     key.ensure_kid()
     return key
@@ -123,7 +124,7 @@ class TokenForm(msgspec.Struct, kw_only=True):
     client_secret: str | None = None
 
 
-def _json_error(error: str, description: str, status: int = 400) -> Response[dict[str, str]]:
+def _json_error(error: str, description: str, *, status: int = 400) -> Response[dict[str, str]]:
     return Response(
         {"error": error, "error_description": description},
         status_code=status,
@@ -155,6 +156,7 @@ class DevIdentityProvider(Controller):
 
     path = DEV_IDP_PATH
     tags = ["development provider"]
+    opt = PUBLIC
     include_in_schema = False
 
     @get("/.well-known/openid-configuration")
@@ -260,7 +262,7 @@ class DevIdentityProvider(Controller):
         if client_id is None:
             client_id, secret = data.client_id, data.client_secret
         if not dev_provider.client_ok(client_id, secret):
-            return _json_error("invalid_client", "Client authentication failed.", 401)
+            return _json_error("invalid_client", "Client authentication failed.", status=401)
         if data.grant_type != "authorization_code":
             return _json_error("unsupported_grant_type", "Only authorization_code.")
         code = dev_provider.unseal(data.code, "code")
@@ -296,7 +298,7 @@ class DevIdentityProvider(Controller):
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         access = dev_provider.unseal(token.strip(), "access") if scheme.lower() == "bearer" else None
         if access is None:
-            return _json_error("invalid_token", "Unknown or expired access token.", 401)
+            return _json_error("invalid_token", "Unknown or expired access token.", status=401)
         now = int(time.time())
         claims = {
             **dev_provider.identity_claims(str(access["login"])),

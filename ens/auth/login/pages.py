@@ -72,7 +72,7 @@ def error_page(title: str, detail: str) -> str:
     return page(title, f'<p class="error" role="alert">{escape(detail)}</p>')
 
 
-def enrol_page(qr_svg: str, otpauth_uri: str, secret: str, csrf: str, error: str | None = None) -> str:
+def enrol_page(qr_svg: str, otpauth_uri: str, *, secret: str, csrf: str, error: str | None = None) -> str:
     return page(
         "Protégez votre compte",
         _message(error) + "<p>Votre espace santé demande un code à usage unique à chaque connexion. "
@@ -89,6 +89,7 @@ def enrol_page(qr_svg: str, otpauth_uri: str, secret: str, csrf: str, error: str
 def otp_page(
     csrf: str,
     error: str | None = None,
+    *,
     info: str | None = None,
     email_hint: str | None = None,
     allow_lost: bool = True,
@@ -116,7 +117,7 @@ def otp_page(
     )
 
 
-def email_only_page(csrf: str, email_hint: str, error: str | None = None, info: str | None = None) -> str:
+def email_only_page(csrf: str, email_hint: str, *, error: str | None = None, info: str | None = None) -> str:
     """Lost second factor: after proving identity again at the provider, a code sent by e-mail."""
     return page(
         "Vérification par e-mail",
@@ -130,7 +131,7 @@ def email_only_page(csrf: str, email_hint: str, error: str | None = None, info: 
     )
 
 
-def recovery_codes_page(codes: Sequence[str], csrf: str, action: str = "/login/recovery-codes") -> str:
+def recovery_codes_page(codes: Sequence[str], csrf: str, *, action: str = "/login/recovery-codes") -> str:
     items = "".join(f"<li>{escape(code)}</li>" for code in codes)
     return page(
         "Vos codes de secours",

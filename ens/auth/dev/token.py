@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from ens.app import all_tables
-from ens.auth.dev_identities import DEV_IDENTITIES, as_identity
+from ens.auth.dev.identities import DEV_IDENTITIES, as_identity
 from ens.auth.tokens import AccessTokens, new_session_token
-from ens.core import db
 from ens.core.settings import Settings
 from ens.spaces.service import sign_in_identity
 
@@ -13,7 +11,7 @@ DEV_CLIENT_ID = "ens-mobile"
 DEV_CLIENT_NAME = "ENS (jeton de développement)"
 
 
-async def dev_token(settings: Settings, identity_key: str, ttl: int | None = None) -> str:
+async def dev_token(settings: Settings, identity_key: str, *, ttl: int | None = None) -> str:
     """Sign the test identity in (creating its account and space) and mint a session token."""
     if not settings.is_dev:
         raise RuntimeError("dev tokens exist only with ENS_ENV=dev")
@@ -22,19 +20,11 @@ async def dev_token(settings: Settings, identity_key: str, ttl: int | None = Non
         raise KeyError(f"unknown test identity {identity_key!r}; known: {', '.join(DEV_IDENTITIES)}")
     signed_in = await sign_in_identity(as_identity(identity, settings.effective_oidc_issuer))
     _, token = await new_session_token(
-        AccessTokens(settings), signed_in.account_id, DEV_CLIENT_ID, DEV_CLIENT_NAME, "ens dev token", ttl
+        AccessTokens(settings),
+        account_id=signed_in.account_id,
+        client_id=DEV_CLIENT_ID,
+        client_name=DEV_CLIENT_NAME,
+        label="ens dev token",
+        ttl=ttl,
     )
     return token
-
-
-async def print_dev_token(settings: Settings, identity_key: str) -> None:
-    engine = db.engine_for_url(settings.database_url)
-    db.bind(engine, all_tables())
-    await db.start(engine, 2)
-    try:
-        # A long-lived token is what curl sessions and benchmarks want; it still dies with its grant.
-        print(await dev_token(settings, identity_key, ttl=12 * 3600))
-    except KeyError as exc:
-        raise SystemExit(str(exc.args[0])) from exc
-    finally:
-        await db.stop(engine)

@@ -1,0 +1,51 @@
+"""The signed-in person's account: who they are, their spaces, their devices, new recovery codes.
+
+Behind the account door (``/v1/me``): a person's live session, never an app.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from litestar import Controller, Request, Response, delete, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
+from litestar.status_codes import HTTP_204_NO_CONTENT
+
+from ens.auth import account
+from ens.auth.login import LoginContext
+from ens.auth.routes.login_pages import NO_STORE
+from ens.auth.schemas import RecoveryCodesRead, RecoveryCodesRenewal
+from ens.core.api import Page
+from ens.spaces import service as spaces
+from ens.spaces.caller import Caller
+from ens.spaces.schemas import MeRead, SessionRead
+
+
+class AccountController(Controller):
+    path = "/v1/me"
+    tags = ["account"]
+
+    @get("/", summary="The account and the spaces it can open")
+    async def me(self, request: Request[Caller, Any, Any]) -> MeRead:
+        return await spaces.get_me(request.user.account_id)
+
+    @get("/sessions", summary="Signed-in devices")
+    async def sessions(self, request: Request[Caller, Any, Any]) -> Page[SessionRead]:
+        # A person's devices are few: one page, in the API's list shape.
+        return Page(items=await spaces.list_sessions(request.user.account_id, request.user.grant_id), next_cursor=None)
+
+    @delete("/sessions/{session_id:uuid}", status_code=HTTP_204_NO_CONTENT, summary="Sign a device out")
+    async def revoke_session(self, request: Request[Caller, Any, Any], session_id: FromPath[UUID]) -> None:
+        await spaces.revoke_session(request.user.account_id, session_id)
+
+    @post("/otp/recovery-codes", status_code=201, summary="New recovery codes (the old ones die)")
+    async def renew_recovery_codes(
+        self,
+        request: Request[Caller, Any, Any],
+        login_ctx: NamedDependency[LoginContext],
+        data: JSONBody[RecoveryCodesRenewal],
+    ) -> Response[RecoveryCodesRead]:
+        codes = await account.renew_recovery_codes(login_ctx, request.user.account_id, code=data.code)
+        return Response(codes, status_code=201, headers=NO_STORE)

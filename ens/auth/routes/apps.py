@@ -1,0 +1,45 @@
+"""Labelled apps: the public catalogue, and the apps connected to a space (behind the space door)."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from litestar import Controller, delete, get
+from litestar.params import FromPath
+from litestar.status_codes import HTTP_204_NO_CONTENT
+
+from ens.auth import grants
+from ens.auth.clients import list_catalogue
+from ens.auth.schemas import AppGrantRead, AppRead
+from ens.core.api import PUBLIC, Page
+from ens.spaces.door import Access, Need
+
+
+class AppCatalogueController(Controller):
+    path = "/v1/apps"
+    tags = ["apps"]
+    opt = PUBLIC
+
+    @get("/", summary="The catalogue of labelled apps")
+    async def catalogue(self) -> Page[AppRead]:
+        return Page(items=await list_catalogue(), next_cursor=None)
+
+
+class SpaceGrantsController(Controller):
+    """Apps connected to a space (under the space door)."""
+
+    path = "/grants"
+    tags = ["apps"]
+
+    @get("/", opt={"need": Need("grants")}, summary="Apps connected to this space and their permissions")
+    async def list_grants(self, access: Access) -> Page[AppGrantRead]:
+        return Page(items=await grants.list_app_grants(access.space_id), next_cursor=None)
+
+    @delete(
+        "/{id:uuid}",
+        status_code=HTTP_204_NO_CONTENT,
+        opt={"need": Need("grants")},
+        summary="Disconnect an app: its tokens stop working at once",
+    )
+    async def revoke_grant(self, access: Access, id: FromPath[UUID]) -> None:
+        await grants.revoke_app_grant(access.space_id, id)

@@ -1,0 +1,147 @@
+"""The login's HTML pages (second factor, enrolment, recovery codes, consent) and what every
+browser leg of the login shares: the attempt cookie, page headers, redirects.
+
+A :class:`LoginFailed` becomes an error page, never a redirect to an unchecked address.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import Cookie
+from litestar.di import NamedDependency
+from litestar.enums import MediaType, RequestEncodingType
+from litestar.params import Body, CookieParameter
+from litestar.response import Redirect
+
+from ens.auth import login
+from ens.auth.errors import LoginFailed
+from ens.auth.login import LoginContext, Screen, pages
+from ens.auth.schemas import CodeForm, ConsentForm, CsrfForm
+from ens.core.api import PUBLIC
+from ens.core.settings import Settings
+
+LOGIN_COOKIE = "ens_login"
+LOGIN_COOKIE_MAX_AGE = 30 * 60
+
+# Login pages: never cached, never framed (the consent button must not be clickjacked).
+PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+    "frame-ancestors 'none'; base-uri 'none'",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+LoginCookie = Annotated[str | None, CookieParameter(name=LOGIN_COOKIE, required=False)]
+
+Form = Body(media_type=RequestEncodingType.URL_ENCODED)
+
+
+def html(body: str, status: int = 200) -> Response[str]:
+    return Response(body, status_code=status, media_type=MediaType.HTML, headers=PAGE_HEADERS)
+
+
+def render(screen: Screen) -> Response[str]:
+    """The page for where the login attempt is."""
+    if screen.kind == "enrol" and screen.enrolment is not None:
+        e = screen.enrolment
+        return html(pages.enrol_page(e.qr_svg, e.otpauth_uri, secret=e.secret, csrf=screen.csrf, error=screen.error))
+    if screen.kind == "otp":
+        status = 200 if screen.error is None else 400
+        return html(pages.otp_page(screen.csrf, screen.error, info=screen.info, email_hint=screen.email_hint), status)
+    if screen.kind == "lost_email":
+        status = 200 if screen.error is None else 400
+        return html(
+            pages.email_only_page(screen.csrf, screen.email_hint or "", error=screen.error, info=screen.info), status
+        )
+    if screen.kind == "recovery_codes":
+        return html(pages.recovery_codes_page(screen.codes, screen.csrf))
+    if screen.kind == "recovery_codes_done":
+        return html(pages.recovery_codes_page([], screen.csrf))
+    if screen.kind == "reopen":
+        return html(pages.reopen_page(screen.csrf))
+    if screen.kind == "consent" and screen.consent is not None:
+        return html(pages.consent_page(screen.consent, screen.csrf))
+    return html(pages.error_page("Connexion impossible", "Page inconnue."), 400)
+
+
+def go(target: login.Redirect, settings: Settings, *, status: Literal[302, 303] = 303) -> Response[Any]:
+    response: Response[Any] = Redirect(target.url, status_code=status, headers={"Cache-Control": "no-store"})
+    if target.attempt_id is not None:
+        response.set_cookie(
+            Cookie(
+                key=LOGIN_COOKIE,
+                value=str(target.attempt_id),
+                max_age=LOGIN_COOKIE_MAX_AGE,
+                path="/",
+                httponly=True,
+                secure=settings.public_url.startswith("https://"),
+                samesite="lax",
+            )
+        )
+    return response
+
+
+def login_failed(request: Request[Any, Any, Any], exc: LoginFailed) -> Response[str]:
+    return html(pages.error_page(exc.title, exc.detail), exc.status)
+
+
+class LoginController(Controller):
+    """The HTML pages of the login (second factor, enrolment, recovery codes, consent)."""
+
+    path = "/login"
+    tags = ["login pages"]
+    opt = PUBLIC
+    include_in_schema = False
+
+    @get("/otp")
+    async def otp_page(self, login_ctx: NamedDependency[LoginContext], cookie: LoginCookie = None) -> Response[str]:
+        return render(await login.current_screen(login_ctx, cookie))
+
+    @post("/otp", status_code=200)
+    async def submit_code(
+        self, login_ctx: NamedDependency[LoginContext], data: Annotated[CodeForm, Form], cookie: LoginCookie = None
+    ) -> Response[Any]:
+        outcome = await login.submit_code(login_ctx, cookie, csrf=data.csrf, code=data.code)
+        return render(outcome) if isinstance(outcome, Screen) else go(outcome, login_ctx.settings)
+
+    @post("/email-code", status_code=200)
+    async def email_code(
+        self, login_ctx: NamedDependency[LoginContext], data: Annotated[CsrfForm, Form], cookie: LoginCookie = None
+    ) -> Response[str]:
+        return render(await login.request_email_code(login_ctx, cookie, csrf=data.csrf))
+
+    @post("/lost-factor", status_code=303)
+    async def lost_factor(
+        self, login_ctx: NamedDependency[LoginContext], data: Annotated[CsrfForm, Form], cookie: LoginCookie = None
+    ) -> Response[Any]:
+        return go(await login.lost_factor(login_ctx, cookie, csrf=data.csrf), login_ctx.settings)
+
+    @post("/recovery-codes", status_code=303)
+    async def recovery_codes_noted(
+        self, login_ctx: NamedDependency[LoginContext], data: Annotated[CsrfForm, Form], cookie: LoginCookie = None
+    ) -> Response[Any]:
+        return go(await login.acknowledge_recovery_codes(login_ctx, cookie, csrf=data.csrf), login_ctx.settings)
+
+    @post("/reopen", status_code=303)
+    async def reopen(
+        self, login_ctx: NamedDependency[LoginContext], data: Annotated[CsrfForm, Form], cookie: LoginCookie = None
+    ) -> Response[Any]:
+        return go(await login.reopen(login_ctx, cookie, csrf=data.csrf), login_ctx.settings)
+
+    @get("/consent")
+    async def consent_page(self, cookie: LoginCookie = None) -> Response[str]:
+        return render(await login.consent_screen(cookie))
+
+    @post("/consent", status_code=303)
+    async def decide(
+        self, login_ctx: NamedDependency[LoginContext], data: Annotated[ConsentForm, Form], cookie: LoginCookie = None
+    ) -> Response[Any]:
+        return go(await login.decide(login_ctx, cookie, csrf=data.csrf, decision=data.decision), login_ctx.settings)
+
+    @get("/logged-out")
+    async def logged_out(self) -> Response[str]:
+        return html(pages.logged_out_page())

@@ -1,0 +1,20 @@
+"""Tables every capability shares (idempotency keys)."""
+
+from __future__ import annotations
+
+from piccolo.columns import UUID, Bytea, Integer, Text, Timestamptz, Varchar
+from piccolo.table import Table
+
+
+class IdempotencyKey(Table, tablename="idempotency_keys"):
+    id = UUID(primary_key=True)
+    caller = Varchar(length=200)
+    key = Varchar(length=255)
+    request_hash = Varchar(length=64)
+    state = Varchar(length=16)
+    status = Integer(null=True, default=None)
+    headers = Text(null=True, default=None)
+    body = Bytea(null=True, default=None)
+    space_id = UUID(null=True, default=None)
+    created_at = Timestamptz()
+    expires_at = Timestamptz()
