@@ -43,8 +43,10 @@ bench: $(BIN)/.installed
 	@bash scripts/ensure-bench-tools
 	@bash scripts/with-postgres $(BIN)/python -m bench
 
+# What .ci/run enforces before the suite: lint rules, formatting, and strict types over ens, tests and bench.
 lint: $(BIN)/.installed
-	$(BIN)/ruff check ens tests
+	$(BIN)/ruff check ens tests bench
+	$(BIN)/ruff format --check ens tests bench
 	$(BIN)/mypy
 
 clean:

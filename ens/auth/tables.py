@@ -44,6 +44,8 @@ class LoginAttempt(Table, tablename="login_attempts"):
     space_id = UUID(null=True, default=None)
     id_token = Text(null=True, default=None)
     new_factor_id = UUID(null=True, default=None)
+    # The provider's claims, applied to the account only once the second factor has passed.
+    pending_identity = Text(null=True, default=None)
     created_at = Timestamptz()
     expires_at = Timestamptz()
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
 from string import Formatter
@@ -244,6 +245,18 @@ async def run_ddl(engine: Engine[Any], statements: Sequence[str]) -> None:
     async with write_transaction(engine):
         for statement in statements:
             await engine.run_ddl(statement.format(**types))
+
+
+@dataclass(frozen=True)
+class Index:
+    """An index a migration creates, listed beside its ``CREATE INDEX`` (piccolo's tables cannot
+    declare composite ones): a test checks that the migrated database holds exactly these."""
+
+    name: str
+    table: str
+    columns: tuple[str, ...]
+    unique: bool = False
+    partial: bool = False
 
 
 def ddl_migration(

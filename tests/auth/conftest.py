@@ -4,7 +4,7 @@ Two apps share the test database:
 
 * ``dev_client`` — the app with the embedded dev provider under /dev-idp, which the relying party
   reaches over HTTP through ``httpx.ASGITransport`` of the same app;
-* ``fake_client`` — the app pointed at :mod:`tests.auth.fake_provider` (``ENS_OIDC_ISSUER`` set),
+* ``fake_client`` — the app pointed at :mod:`tests.helpers.fake_provider` (``ENS_OIDC_ISSUER`` set),
   whose answers the tests forge.
 
 Both send e-mail to an ``aiosmtpd`` server on 127.0.0.1.
@@ -12,68 +12,28 @@ Both send e-mail to an ``aiosmtpd`` server on 127.0.0.1.
 
 from __future__ import annotations
 
-import asyncio
-import email
-import email.policy
-import re
-import secrets
-import socket
-import time
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
-from email.message import EmailMessage as Message
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import httpx
-import pyotp
 import pytest
 from aiosmtpd.controller import Controller
-from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from litestar import Litestar
 
 from ens.app import create_app
 from ens.core.settings import Settings
-from tests.auth import fake_provider
-from tests.auth.fake_provider import FakeProvider
-from tests.auth.routes_for_auth_tests import scope_probe_routes
-from tests.conftest import asgi_client
-
-BASE = "http://testserver.local"
-LOOPBACK = "http://127.0.0.1:7777/callback"
-
-
-class Outbox:
-    """Messages the SMTP server received."""
-
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
-        return "250 OK"
-
-    def to(self, address: str) -> list[Message]:
-        return [m for m in self.messages if m["To"] == address]
-
-    def last_code(self, address: str) -> str:
-        for message in reversed(self.to(address)):
-            found = re.search(r"code de connexion est : (\d{6})", message.get_content())
-            if found:
-                return found.group(1)
-        raise AssertionError(f"no code sent to {address}")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.helpers import fake_provider
+from tests.helpers.asgi import asgi_client, asgi_transport
+from tests.helpers.fake_provider import FakeProvider
+from tests.helpers.login import BASE, Browser, FakeLogin, MakeFakeLogin, Outbox
+from tests.helpers.scope_probe import scope_probe_routes
+from tests.helpers.server import free_port
 
 
 @pytest.fixture(scope="session")
 def outbox() -> Iterator[tuple[Outbox, int]]:
     handler = Outbox()
-    port = _free_port()
+    port = free_port()
     controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()
     yield handler, port
@@ -147,7 +107,7 @@ def fake_app(fake_settings: Settings, provider: FakeProvider) -> Litestar:
     return create_app(
         fake_settings,
         extra_space_routes=scope_probe_routes(),
-        upstream_transport=httpx.ASGITransport(app=provider.app()),
+        upstream_transport=asgi_transport(provider.app()),
     )
 
 
@@ -165,179 +125,9 @@ async def fake_client(fake_app_client: httpx.AsyncClient) -> httpx.AsyncClient:
     return fake_app_client
 
 
-# ---------------------------------------------------------------------------------------------
-# Reading the pages
-
-
-def csrf_of(html: str) -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', html)
-    assert found, "no CSRF field on the page"
-    return found.group(1)
-
-
-def otpauth_secret(html: str) -> str:
-    found = re.search(r'href="(otpauth://totp/[^"]+)"', html)
-    assert found, "no otpauth link on the page"
-    uri = found.group(1).replace("&amp;", "&")
-    return parse_qs(urlsplit(uri).query)["secret"][0]
-
-
-def recovery_codes_of(html: str) -> list[str]:
-    return re.findall(r"<li>([A-Z0-9]{5}-[A-Z0-9]{5})</li>", html)
-
-
-def query_of(url: str) -> dict[str, str]:
-    return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
-
-
-@dataclass
-class Browser:
-    """One person's browser walking the login (the phone app opens it; PKCE kept by the 'app')."""
-
-    client: httpx.AsyncClient
-    outbox: Outbox
-    verifier: str = field(default_factory=lambda: secrets.token_urlsafe(48))
-    state: str = field(default_factory=lambda: secrets.token_urlsafe(16))
-    totp_secret: str | None = None
-    recovery_codes: list[str] = field(default_factory=list)
-    page: str = ""
-
-    cookie: str | None = None
-
-    def _cookies(self) -> dict[str, str]:
-        # Each Browser has its own login cookie, so that tests can run two logins side by side.
-        self.client.cookies.clear()
-        return {"Cookie": f"ens_login={self.cookie}"} if self.cookie else {}
-
-    async def get(self, path: str, **kwargs: Any) -> httpx.Response:
-        response = await self.client.get(path, headers=self._cookies(), **kwargs)
-        self._keep_cookie(response)
-        return response
-
-    async def post(self, path: str, data: dict[str, str]) -> httpx.Response:
-        response = await self.client.post(path, data=data, headers=self._cookies())
-        self._keep_cookie(response)
-        return response
-
-    def _keep_cookie(self, response: httpx.Response) -> None:
-        found = re.search(r"ens_login=([0-9a-f-]{36})", response.headers.get("set-cookie", ""))
-        if found:
-            self.cookie = found.group(1)
-        self.client.cookies.clear()
-
-    async def authorize(
-        self, client_id: str = "ens-mobile", redirect_uri: str = LOOPBACK, scope: str | None = None, **extra: str
-    ) -> httpx.Response:
-        params = {
-            "response_type": "code",
-            "client_id": client_id,
-            "redirect_uri": redirect_uri,
-            "code_challenge": create_s256_code_challenge(self.verifier),
-            "code_challenge_method": "S256",
-            "state": self.state,
-            **({"scope": scope} if scope else {}),
-            **extra,
-        }
-        params = {k: v for k, v in params.items() if v != ""}
-        return await self.get("/oauth/authorize", params=params)
-
-    async def post_form(self, path: str, data: dict[str, str]) -> httpx.Response:
-        response = await self.post(path, {"csrf": csrf_of(self.page), **data})
-        if response.headers.get("content-type", "").startswith("text/html"):
-            self.page = response.text
-        return response
-
-    async def open(self, path: str) -> httpx.Response:
-        response = await self.get(path)
-        self.page = response.text
-        return response
-
-    def totp(self) -> pyotp.TOTP:
-        assert self.totp_secret
-        return pyotp.TOTP(self.totp_secret)
-
-    async def second_factor(self, for_time: float | None = None) -> httpx.Response:
-        """At /login/otp: enrol on first login (and note the recovery codes), else type a fresh code."""
-        await self.open("/login/otp")
-        if "otpauth://" in self.page:
-            self.totp_secret = otpauth_secret(self.page)
-            response = await self.post_form("/login/otp", {"code": self.totp().at(for_time or time.time())})
-            assert response.status_code == 200, response.text
-            self.recovery_codes = recovery_codes_of(self.page)
-            assert len(self.recovery_codes) == 10
-            return await self.post_form("/login/recovery-codes", {})
-        # A later login in the same 30 s window needs the next step's code (the last one is spent).
-        return await self.post_form("/login/otp", {"code": self.totp().at(for_time or time.time() + 30)})
-
-    async def exchange(
-        self, location: str, client_id: str = "ens-mobile", redirect_uri: str = LOOPBACK
-    ) -> httpx.Response:
-        params = query_of(location)
-        assert params.get("state") == self.state
-        return await self.client.post(
-            "/oauth/token",
-            data={
-                "grant_type": "authorization_code",
-                "code": params["code"],
-                "redirect_uri": redirect_uri,
-                "code_verifier": self.verifier,
-                "client_id": client_id,
-            },
-        )
-
-
-@dataclass
-class FakeLogin:
-    """A browser driving a login against the fake provider; ``upstream`` is where ENS sent it."""
-
-    browser: Browser
-    provider: FakeProvider
-    upstream: dict[str, str] = field(default_factory=dict)
-
-    async def start(self, **authorize: str) -> httpx.Response:
-        response = await self.browser.authorize(**authorize)
-        assert response.status_code == 302, response.text
-        self.upstream = query_of(response.headers["location"])
-        return response
-
-    async def come_back(self, code: str | None = None, state: str | None = None, **params: str) -> httpx.Response:
-        query = {"state": state if state is not None else self.upstream["state"], **params}
-        if code is not None:
-            query["code"] = code
-        query = {k: v for k, v in query.items() if v != ""}
-        response = await self.browser.get("/oauth/callback", params=query)
-        self.browser.page = response.text
-        return response
-
-    def code(self, **choices: Any) -> str:
-        """A provider code for this login (``nonce`` and PKCE as ENS sent them, unless overridden)."""
-        if "nonce" in choices:
-            choices["claims_override"] = {"nonce": choices.pop("nonce")}
-        return self.provider.issue_code(
-            nonce=choices.pop("nonce_for_code", self.upstream["nonce"]),
-            code_challenge=self.upstream["code_challenge"],
-            **choices,
-        )
-
-
 @pytest.fixture
-def fake_login(fake_client: httpx.AsyncClient, provider: FakeProvider, outbox: tuple[Outbox, int]) -> Any:
+def fake_login(fake_client: httpx.AsyncClient, provider: FakeProvider, outbox: tuple[Outbox, int]) -> MakeFakeLogin:
     def make() -> FakeLogin:
         return FakeLogin(Browser(fake_client, outbox[0]), provider)
 
     return make
-
-
-async def signed_in_browser(fake_login: Any, sub: str | None = None) -> tuple[FakeLogin, httpx.Response]:
-    """A person logged in with the fake provider through to the redirect back to the phone app."""
-    login: FakeLogin = fake_login()
-    await login.start()
-    response = await login.come_back(login.code(sub=sub))
-    assert response.status_code == 303, response.text
-    final = await login.browser.second_factor()
-    assert final.status_code == 303, final.text
-    return login, final
-
-
-def concurrently(*coroutines: Any) -> Any:
-    return asyncio.gather(*coroutines)

@@ -16,51 +16,21 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import httpx
 import pytest
 
 from ens.core.settings import Settings
+from tests.helpers.browser import CHROMIUM, CHROMIUM_FLAGS, PHONE_VIEWPORT, chromium_missing_reason
+from tests.helpers.server import ARTIFACTS, ROOT, ens_command, free_port, wait_until_healthy
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser, Page
 
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "tests" / "artifacts"
 SCREENSHOTS = ARTIFACTS / "screenshots"
-CHROMIUM = Path("/usr/bin/chromium")
-# The flags that keep Chromium quiet on a machine with a closed network (no background fetches,
-# no component updates, no sync, no QUIC). Playwright itself gives every launch a fresh, empty
-# temporary profile (the equivalent of a new --user-data-dir, which launch() does not accept).
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-PHONE_VIEWPORT = {"width": 360, "height": 740}
-SERVER_START_TIMEOUT_S = 60.0
-
-
-def chromium_missing_reason() -> str | None:
-    if not CHROMIUM.exists():
-        return f"{CHROMIUM} is not installed (Debian package 'chromium'; `make test` installs it)"
-    try:
-        import playwright  # noqa: F401
-    except ImportError:
-        return "the Python package 'playwright' is not installed (.venv/bin/pip install -e '.[dev]')"
-    return None
 
 
 @pytest.fixture(autouse=True)
@@ -81,21 +51,6 @@ def chromium() -> Path:
     if reason:
         pytest.skip(reason)
     return CHROMIUM
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def ens_command() -> list[str]:
-    """The ``ens`` console script of the interpreter running the tests (``.venv/bin/ens``)."""
-    script = Path(sys.executable).parent / "ens"
-    if script.exists():
-        return [str(script)]
-    return [str(ROOT / ".venv" / "bin" / "ens")]
 
 
 @pytest.fixture(scope="session")
@@ -151,7 +106,7 @@ def live_server(
             stderr=subprocess.STDOUT,
         )
     try:
-        _wait_until_healthy(process, base_url, log_path)
+        wait_until_healthy(process, base_url, log_path)
         yield base_url
     finally:
         process.terminate()
@@ -160,27 +115,6 @@ def live_server(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=5)
-
-
-def _wait_until_healthy(process: subprocess.Popen[bytes], base_url: str, log_path: Path) -> None:
-    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"`ens serve` exited with {process.returncode} before answering:\n{_tail(log_path)}")
-        try:
-            if httpx.get(f"{base_url}/health", timeout=1.0).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    pytest.fail(f"`ens serve` did not answer /health within {SERVER_START_TIMEOUT_S:.0f} s:\n{_tail(log_path)}")
-
-
-def _tail(path: Path, lines: int = 40) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no server log)"
 
 
 @pytest.fixture(scope="session")
@@ -237,57 +171,3 @@ def screenshot(page: Page, request: pytest.FixtureRequest) -> Callable[..., Awai
         return path
 
     return take
-
-
-def png_size(path: Path) -> tuple[int, int]:
-    """Width and height from a PNG's IHDR chunk."""
-    header = path.read_bytes()[:24]
-    assert header[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
-    return int.from_bytes(header[16:20], "big"), int.from_bytes(header[20:24], "big")
-
-
-# Every visible piece of text, both ends of each of its lines: is that point on screen, and is the
-# element drawn there the text's own (not a neighbour laid over it, as when columns collide)?
-_TEXT_PROBLEMS_JS = """
-() => {
-  const problems = [];
-  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
-  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-    const text = node.textContent.trim();
-    const owner = node.parentElement;
-    if (!text || !owner || owner.closest("svg, style, script, noscript")) continue;
-    const range = document.createRange();
-    range.selectNodeContents(node);
-    for (const rect of range.getClientRects()) {
-      if (rect.width < 4 || rect.height < 4) continue;
-      for (const x of [rect.left + 2, rect.right - 2]) {
-        const hit = document.elementFromPoint(x, rect.top + rect.height / 2);
-        if (!hit) {
-          problems.push(`"${text.slice(0, 40)}" runs off the screen (x=${Math.round(x)})`);
-        } else if (!owner.contains(hit) && !hit.contains(owner)) {
-          const cover = `<${hit.tagName.toLowerCase()}> "${hit.textContent.trim().slice(0, 20)}"`;
-          problems.push(`"${text.slice(0, 40)}" is covered by ${cover}`);
-        }
-      }
-    }
-  }
-  return problems;
-}
-"""
-
-
-async def text_problems(page: Page) -> list[str]:
-    """Text that a person could not read whole on this page: cut off by the screen edge or covered.
-
-    The viewport is stretched to the page's full height for the check (``elementFromPoint`` only
-    sees what is on screen), then restored.
-    """
-    viewport = page.viewport_size
-    assert viewport is not None
-    height = await page.evaluate("document.documentElement.scrollHeight")
-    await page.set_viewport_size({"width": viewport["width"], "height": max(height, viewport["height"])})
-    try:
-        problems: list[str] = await page.evaluate(_TEXT_PROBLEMS_JS)
-    finally:
-        await page.set_viewport_size(viewport)
-    return problems

@@ -27,7 +27,8 @@ import pyotp
 import pytest
 from playwright.async_api import Page, Route, expect
 
-from tests.browser.conftest import free_port, png_size, text_problems
+from tests.helpers.browser import png_size, text_problems
+from tests.helpers.server import free_port
 
 pytestmark = pytest.mark.browser
 

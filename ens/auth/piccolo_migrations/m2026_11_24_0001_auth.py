@@ -1,4 +1,4 @@
-from ens.core.db import ddl_migration
+from ens.core.db import Index, ddl_migration
 
 ID = "2026-11-24T09:00:00:000000"
 VERSION = "1.38.0"
@@ -105,6 +105,18 @@ STATEMENTS = [
     )""",
     "CREATE UNIQUE INDEX refresh_tokens_hash ON refresh_tokens (token_hash)",
     "CREATE INDEX refresh_tokens_grant ON refresh_tokens (grant_id)",
+]
+
+# The indexes these statements create (checked against the migrated database by a test).
+INDEXES = [
+    Index("login_attempts_state", "login_attempts", ("upstream_state",), unique=True),
+    Index("login_attempts_expiry", "login_attempts", ("expires_at",)),
+    Index("otp_factors_account", "otp_factors", ("account_id", "status")),
+    Index("recovery_codes_account", "recovery_codes", ("account_id", "code_hash")),
+    Index("email_codes_attempt", "email_codes", ("attempt_id",)),
+    Index("email_codes_account", "email_codes", ("account_id", "created_at")),
+    Index("refresh_tokens_hash", "refresh_tokens", ("token_hash",), unique=True),
+    Index("refresh_tokens_grant", "refresh_tokens", ("grant_id",)),
 ]
 
 

@@ -1,4 +1,4 @@
-from ens.core.db import ddl_migration
+from ens.core.db import Index, ddl_migration
 
 ID = "2026-11-23T12:20:00:000000"
 VERSION = "1.38.0"
@@ -21,6 +21,13 @@ STATEMENTS = [
     "CREATE UNIQUE INDEX idempotency_keys_caller_key ON idempotency_keys (caller, key)",
     "CREATE INDEX idempotency_keys_space ON idempotency_keys (space_id)",
     "CREATE INDEX idempotency_keys_expiry ON idempotency_keys (expires_at)",
+]
+
+# The indexes these statements create (checked against the migrated database by a test).
+INDEXES = [
+    Index("idempotency_keys_caller_key", "idempotency_keys", ("caller", "key"), unique=True),
+    Index("idempotency_keys_space", "idempotency_keys", ("space_id",)),
+    Index("idempotency_keys_expiry", "idempotency_keys", ("expires_at",)),
 ]
 
 

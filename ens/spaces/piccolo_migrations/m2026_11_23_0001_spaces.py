@@ -1,4 +1,4 @@
-from ens.core.db import ddl_migration
+from ens.core.db import Index, ddl_migration
 
 ID = "2026-11-23T12:30:00:000000"
 VERSION = "1.38.0"
@@ -77,6 +77,17 @@ STATEMENTS = [
         request_id VARCHAR(64) NOT NULL
     )""",
     "CREATE INDEX access_history_space ON access_history (space_id, id)",
+]
+
+# The indexes these statements create (checked against the migrated database by a test).
+INDEXES = [
+    Index("accounts_issuer_sub", "accounts", ("issuer", "sub"), unique=True),
+    Index("spaces_holder", "spaces", ("holder_account_id",), unique=True, partial=True),
+    Index("representatives_space", "representatives", ("space_id", "account_id")),
+    Index("representatives_account", "representatives", ("account_id",)),
+    Index("grants_account", "grants", ("account_id", "kind")),
+    Index("grants_space", "grants", ("space_id", "client_id")),
+    Index("access_history_space", "access_history", ("space_id", "id")),
 ]
 
 

@@ -1,4 +1,4 @@
-from ens.core.db import ddl_migration
+from ens.core.db import Index, ddl_migration
 
 ID = "2026-11-23T14:00:00:000000"
 VERSION = "1.38.0"
@@ -57,6 +57,21 @@ STATEMENTS = [
         last_seq BIGINT NOT NULL DEFAULT 0,
         purged_seq BIGINT NOT NULL DEFAULT 0
     )""",
+]
+
+# The indexes these statements create (checked against the migrated database by a test).
+INDEXES = [
+    Index(
+        "vital_measurements_client_record",
+        "vital_measurements",
+        ("space_id", "writer", "client_record_id"),
+        unique=True,
+    ),
+    Index("vital_measurements_space_time", "vital_measurements", ("space_id", "effective_at", "id")),
+    Index("vital_measurements_space_type_time", "vital_measurements", ("space_id", "type", "effective_at", "id")),
+    Index("vital_measurements_space_seq", "vital_measurements", ("space_id", "seq"), unique=True),
+    Index("vital_tombstones_space_seq", "vital_tombstones", ("space_id", "seq"), unique=True),
+    Index("vital_tombstones_deleted_at", "vital_tombstones", ("deleted_at",)),
 ]
 
 

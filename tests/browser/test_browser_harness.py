@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from playwright.async_api import Page, expect
 
-from tests.browser.conftest import PHONE_VIEWPORT, png_size
+from tests.helpers.browser import PHONE_VIEWPORT, png_size
 
 pytestmark = pytest.mark.browser
 

@@ -35,8 +35,9 @@ from ens.auth.fcplus import (
 )
 from ens.auth.upstream import Upstream
 from ens.core.settings import ConfigurationError, Settings
-from tests.auth import fake_provider
-from tests.auth.fake_provider import FakeProvider
+from tests.helpers import fake_provider
+from tests.helpers.asgi import asgi_transport
+from tests.helpers.fake_provider import FakeProvider
 
 PRIVATE_PARAMETERS = {"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
 
@@ -95,7 +96,7 @@ def signed_jwt(signing_key: ECKey, claims: dict[str, Any] | None = None) -> str:
 
 def provider_encrypts(inner: str, recipient_jwks: dict[str, Any], alg: str, enc: str = "A256GCM") -> str:
     """What FranceConnect+ sends: ``inner`` encrypted to the key it found in our published JWKS."""
-    public = KeySet.import_key_set(recipient_jwks).keys[0]
+    public = KeySet.import_key_set(recipient_jwks).keys[0]  # type: ignore[arg-type]
     header = {"alg": alg, "enc": enc, "kid": public.kid, "cty": "JWT"}
     return jwe.encrypt_compact(header, inner, public, algorithms=[alg, enc])
 
@@ -221,7 +222,7 @@ def test_encrypted_payload_must_be_a_signed_jwt(ec_pem: str) -> None:
     key = load_encryption_key(ec_pem)
     jwks = public_jwks(key)
     bare_json = provider_encrypts(json.dumps(id_token_claims()), jwks, "ECDH-ES")
-    unsigned = jwt.encode({"alg": "none"}, id_token_claims(), None, algorithms=["none"])
+    unsigned = jwt.encode({"alg": "none"}, id_token_claims(), None, algorithms=["none"])  # type: ignore[arg-type]
     unsigned_inside = provider_encrypts(unsigned, jwks, "ECDH-ES")
 
     with pytest.raises(TokenDecryptionRefused, match="not a compact JWS"):
@@ -380,7 +381,7 @@ class EncryptingProvider(httpx.AsyncBaseTransport):
     the ID token in the token response and the userinfo JWT are encrypted to ``recipient_jwks``."""
 
     def __init__(self, provider: FakeProvider, recipient_jwks: dict[str, Any] | None, alg: str) -> None:
-        self.inner = httpx.ASGITransport(app=provider.app())
+        self.inner = asgi_transport(provider.app())
         self.recipient_jwks = recipient_jwks
         self.alg = alg
 

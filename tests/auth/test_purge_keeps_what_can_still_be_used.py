@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from ens.auth.maintenance import purge_expired_login_state
 from ens.core import db
-from tests.auth.conftest import FakeLogin
+from tests.helpers.login import FakeLogin
 
 
 async def test_expired_login_attempts_and_old_chains_are_purged(fake_login, fake_settings):

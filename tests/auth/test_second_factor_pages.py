@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 from ens.auth import otp
 from ens.core import db
-from tests.auth.conftest import LOOPBACK, Browser, FakeLogin, concurrently, signed_in_browser
+from tests.helpers.login import LOOPBACK, Browser, FakeLogin, concurrently, signed_in_browser
+from tests.helpers.rows import one_row
 
 # U+FF10..U+FF19: the digits a Japanese or Chinese keyboard types; NFKC makes them ASCII.
 FULL_WIDTH = str.maketrans("0123456789", "".join(chr(0xFF10 + d) for d in range(10)))
@@ -127,7 +128,7 @@ async def test_lockout_after_five_wrong_codes(fake_login, fake_settings):
     good = await login.browser.post_form("/login/otp", {"code": first.browser.totp().at(time.time() + 30)})
     assert good.status_code == 400 and "bloquée" in good.text
     # 15 minutes later (time injected into the service), the factor works again.
-    account = await db.fetch_one("SELECT id FROM accounts WHERE sub = {}", sub)
+    account = await one_row("SELECT id FROM accounts WHERE sub = {}", sub)
     later = datetime.now(UTC) + timedelta(minutes=16)
     await otp.ensure_not_locked(account["id"], later)
 
@@ -154,7 +155,7 @@ async def test_lost_second_factor_reproves_identity_and_replaces_the_factor(fake
     login = await _at_otp_page(fake_login, sub, first)
     to_provider = await login.browser.post_form("/login/lost-factor", {})
     assert to_provider.status_code == 303
-    from tests.auth.conftest import query_of
+    from tests.helpers.login import query_of
 
     login.upstream = query_of(to_provider.headers["location"])
     assert login.upstream["prompt"] == "login"
@@ -188,7 +189,7 @@ async def test_lost_factor_needs_a_fresh_authentication_at_the_provider(fake_log
     first, _ = await signed_in_browser(fake_login, sub)
     login = await _at_otp_page(fake_login, sub, first)
     to_provider = await login.browser.post_form("/login/lost-factor", {})
-    from tests.auth.conftest import query_of
+    from tests.helpers.login import query_of
 
     login.upstream = query_of(to_provider.headers["location"])
     code = login.code(sub=sub)
@@ -203,7 +204,7 @@ async def test_lost_factor_with_another_identity_is_refused(fake_login):
     first, _ = await signed_in_browser(fake_login, sub)
     login = await _at_otp_page(fake_login, sub, first)
     to_provider = await login.browser.post_form("/login/lost-factor", {})
-    from tests.auth.conftest import query_of
+    from tests.helpers.login import query_of
 
     login.upstream = query_of(to_provider.headers["location"])
     refused = await login.come_back(login.code(sub=_sub()))
@@ -233,7 +234,7 @@ async def test_pages_are_french_mobile_and_never_cached(fake_login):
 async def test_closed_space_is_offered_for_reopening_not_duplicated(fake_login):
     sub = _sub()
     first, _ = await signed_in_browser(fake_login, sub)
-    space = await db.fetch_one(
+    space = await one_row(
         "SELECT s.id FROM spaces s JOIN accounts a ON a.id = s.holder_account_id WHERE a.sub = {}", sub
     )
     await db.fetch("UPDATE spaces SET status = 'closed' WHERE id = {}", space["id"])
@@ -246,7 +247,7 @@ async def test_closed_space_is_offered_for_reopening_not_duplicated(fake_login):
     assert "Votre espace santé est fermé" not in page.text
     offered = await login.browser.second_factor()
     assert offered.headers["location"] == "/login/otp"
-    status = await db.fetch_one("SELECT status FROM spaces WHERE id = {}", space["id"])
+    status = await one_row("SELECT status FROM spaces WHERE id = {}", space["id"])
     assert status["status"] == "closed"
     page = await login.browser.open("/login/otp")
     assert "Votre espace santé est fermé" in page.text and page.text.count("<form") == 1

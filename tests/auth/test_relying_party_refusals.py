@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import time
 import uuid
+from typing import Any
 
 import pytest
 
 from ens.core import db
-from tests.auth import fake_provider
-from tests.auth.conftest import LOOPBACK, query_of
+from tests.helpers import fake_provider
+from tests.helpers.login import LOOPBACK, query_of
+from tests.helpers.rows import one_row
 
 
-async def _attempt_rows(state: str) -> list[dict]:
-    return await db.fetch("SELECT step FROM login_attempts WHERE upstream_state = {}", state)
+async def _attempt_rows(state: str) -> list[dict[str, Any]]:
+    return [dict(row) for row in await db.fetch("SELECT step FROM login_attempts WHERE upstream_state = {}", state)]
 
 
 async def test_login_with_any_provider_rs256_json_userinfo_and_basic_auth(fake_login, provider):
@@ -168,7 +170,7 @@ async def test_unknown_signing_key_triggers_one_jwks_refetch(fake_login, provide
 
 
 async def test_later_login_updates_changed_claims_and_keeps_one_account(fake_login, provider):
-    from tests.auth.conftest import signed_in_browser
+    from tests.helpers.login import signed_in_browser
 
     sub = f"claims-change-{uuid.uuid4().hex[:12]}"  # unique: the database may outlive one run
     first, _ = await signed_in_browser(fake_login, sub=sub)
@@ -192,7 +194,7 @@ async def test_an_address_changed_at_the_provider_gets_no_code_before_the_second
     """Someone holding only the provider login changes the e-mail there: this login's e-mail code
     still goes to the address ENS knows; the new address is taken only after the second factor,
     and the old one is told."""
-    from tests.auth.conftest import signed_in_browser
+    from tests.helpers.login import signed_in_browser
 
     mails, _ = outbox
     sub = f"email-swap-{uuid.uuid4().hex[:12]}"
@@ -209,7 +211,7 @@ async def test_an_address_changed_at_the_provider_gets_no_code_before_the_second
     assert sent.status_code == 200
     assert mails.to(intruder) == []
     assert mails.last_code(known)
-    stored = await db.fetch_one("SELECT email FROM accounts WHERE sub = {}", sub)
+    stored = await one_row("SELECT email FROM accounts WHERE sub = {}", sub)
     assert stored["email"] == known
     # The real person, passing the second factor with a changed address, moves it, and the old
     # address hears of it.
@@ -220,6 +222,6 @@ async def test_an_address_changed_at_the_provider_gets_no_code_before_the_second
     provider.codes[code].claims["email"] = f"new-{sub}@example.test"
     await real.come_back(code)
     assert (await real.browser.second_factor()).status_code == 303
-    stored = await db.fetch_one("SELECT email FROM accounts WHERE sub = {}", sub)
+    stored = await one_row("SELECT email FROM accounts WHERE sub = {}", sub)
     assert stored["email"] == f"new-{sub}@example.test"
     assert any(m["Subject"] == "Votre adresse e-mail a changé" for m in mails.to(known))

@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import os
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
 from ens.core import db
 from ens.core.api import Cursors
 from ens.vitals.service import purge_tombstones
-from tests.vitals.conftest import VITALS, pressure, weight
+from tests.helpers.vitals import VITALS, pressure, weight
 
 FEED = f"{VITALS}/changes"
 
@@ -21,7 +22,7 @@ class Phone:
 
     def __init__(self, client, who) -> None:
         self.client, self.who = client, who
-        self.view: dict[str, dict] = {}
+        self.view: dict[str, dict[str, Any]] = {}
         self.cursor: str | None = None
 
     async def sync(self, limit: int = 500) -> int:
@@ -43,7 +44,7 @@ class Phone:
                 return pages
 
 
-async def server_view(get_all, who) -> dict[str, dict]:
+async def server_view(get_all, who) -> dict[str, dict[str, Any]]:
     return {item["id"]: item for item in await get_all(who)}
 
 

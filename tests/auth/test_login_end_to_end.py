@@ -10,7 +10,7 @@ import pyotp
 from ens.auth.clients import register_app
 from ens.auth.dev.identities import DEV_IDENTITIES, dev_sub
 from ens.core import db
-from tests.auth.conftest import LOOPBACK, Browser, csrf_of, query_of
+from tests.helpers.login import LOOPBACK, Browser, csrf_of, query_of
 
 DEVICE_REDIRECT = "https://scale.example/ens/callback"
 

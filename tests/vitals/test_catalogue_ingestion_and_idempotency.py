@@ -5,15 +5,17 @@ from __future__ import annotations
 import asyncio
 from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
+from typing import Any
 
 import pytest
 
-from ens.core import db
-from tests.vitals.conftest import VITALS, at, pressure, weight
+from tests.helpers.rows import one_row
+from tests.helpers.vitals import VITALS, at, pressure, weight
 
 
 async def count_rows(space_id) -> int:
-    row = await db.fetch_one("SELECT COUNT(*) AS n FROM vital_measurements WHERE space_id = {}", space_id)
+    row = await one_row("SELECT COUNT(*) AS n FROM vital_measurements WHERE space_id = {}", space_id)
+    assert row is not None
     return int(row["n"])
 
 
@@ -65,7 +67,7 @@ def _expected(value: str, factor: str, offset: str, precision: int) -> Decimal:
 async def test_every_type_is_accepted_in_each_of_its_units_and_converted_exactly(client, person, post_vitals):
     catalogue = (await client.get("/v1/vital-types")).json()["items"]
     # A value per canonical unit inside each type's range; converted back to each unit below.
-    targets = {
+    targets: dict[str, Any] = {
         "body_weight": "72.34",
         "body_height": "171.3",
         "heart_rate": "64",
@@ -77,7 +79,8 @@ async def test_every_type_is_accepted_in_each_of_its_units_and_converted_exactly
         "pain_severity": "4",
         "head_circumference": "41.2",
     }
-    sent, expected = [], []
+    sent: list[dict[str, Any]] = []
+    expected: list[Any] = []
     for vital in catalogue:
         if vital["derived"]:
             continue

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
 from ens.auth import oauth
-from ens.auth.clients import register_app
+from ens.auth.clients import RegisteredApp, register_app
 from ens.auth.errors import OAuthError
+from ens.auth.schemas import TokenRequest
 from ens.auth.tokens import AccessTokens
 from ens.core import db
 from ens.spaces.caller import Caller
-from tests.auth.conftest import LOOPBACK, FakeLogin, query_of, signed_in_browser
+from tests.helpers.login import LOOPBACK, FakeLogin, query_of, signed_in_browser
+from tests.helpers.rows import one_row
 
 DEVICE_REDIRECT = "https://device.example/ens/callback"
 
@@ -22,7 +25,7 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-async def _phone_tokens(fake_login) -> tuple[FakeLogin, dict]:
+async def _phone_tokens(fake_login) -> tuple[FakeLogin, dict[str, Any]]:
     login, final = await signed_in_browser(fake_login)
     response = await login.browser.exchange(final.headers["location"])
     assert response.status_code == 200, response.text
@@ -39,7 +42,9 @@ async def _app(fake_settings, scopes: list[str], confidential: bool = False):
     )
 
 
-async def _app_tokens(fake_login, fake_settings, scopes: list[str], sub: str | None = None) -> tuple[object, dict]:
+async def _app_tokens(
+    fake_login, fake_settings, scopes: list[str], sub: str | None = None
+) -> tuple[RegisteredApp, dict[str, Any]]:
     """A person approves a device app for their space; the app exchanges its code."""
     app = await _app(fake_settings, scopes)
     login: FakeLogin = fake_login()
@@ -229,7 +234,7 @@ async def _phone_tokens_for(fake_login, fake_settings, sub: str):
     await login.start()
     await login.come_back(login.code(sub=sub))
     await login.browser.open("/login/otp")
-    account = await db.fetch_one("SELECT id FROM accounts WHERE sub = {}", sub)
+    account = await one_row("SELECT id FROM accounts WHERE sub = {}", sub)
     codes = await otp.issue_recovery_codes(fake_settings, account["id"])
     final = await login.browser.post_form("/login/otp", {"code": codes[0]})
     response = await login.browser.exchange(final.headers["location"])
@@ -281,22 +286,22 @@ async def test_refresh_reuse_interval_and_absolute_lifetime(fake_login, fake_set
     lenient = msgspec.structs.replace(fake_settings, refresh_reuse_interval=30)
     access = AccessTokens(lenient)
     now = datetime.now(UTC)
-    form = oauth.TokenRequest(grant_type="refresh_token", refresh_token=tokens["refresh_token"], client_id="ens-mobile")
+    form = TokenRequest(grant_type="refresh_token", refresh_token=tokens["refresh_token"], client_id="ens-mobile")
     first = await oauth.token(lenient, access, form=form, basic=None, now=now)
     # The phone lost the answer and retries 10 s later: accepted, and the first answer's token dies.
     retry = await oauth.token(lenient, access, form=form, basic=None, now=now + timedelta(seconds=10))
-    lost = oauth.TokenRequest(grant_type="refresh_token", refresh_token=first.refresh_token, client_id="ens-mobile")
+    lost = TokenRequest(grant_type="refresh_token", refresh_token=first.refresh_token, client_id="ens-mobile")
     with pytest.raises(OAuthError):
         await oauth.token(lenient, access, form=lost, basic=None, now=now + timedelta(seconds=11))
     # That was a reuse outside the retry: the chain is revoked, the retry's token too.
-    kept = oauth.TokenRequest(grant_type="refresh_token", refresh_token=retry.refresh_token, client_id="ens-mobile")
+    kept = TokenRequest(grant_type="refresh_token", refresh_token=retry.refresh_token, client_id="ens-mobile")
     with pytest.raises(OAuthError):
         await oauth.token(lenient, access, form=kept, basic=None, now=now + timedelta(seconds=12))
 
 
 async def test_refresh_chain_has_an_absolute_lifetime(fake_login, fake_settings):
     _, tokens = await _phone_tokens(fake_login)
-    form = oauth.TokenRequest(grant_type="refresh_token", refresh_token=tokens["refresh_token"], client_id="ens-mobile")
+    form = TokenRequest(grant_type="refresh_token", refresh_token=tokens["refresh_token"], client_id="ens-mobile")
     later = datetime.now(UTC) + timedelta(seconds=fake_settings.refresh_token_max_age + 1)
     with pytest.raises(OAuthError, match="sign in again"):
         await oauth.token(fake_settings, AccessTokens(fake_settings), form=form, basic=None, now=later)

@@ -7,12 +7,13 @@ import io
 import random
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from ens.core import db
-from tests.vitals.conftest import VITALS, at, pressure, weight
+from tests.helpers.vitals import VITALS, at, pressure, weight
 
 
 async def test_list_is_newest_first_with_type_since_and_until(client, person, post_vitals, get_all):
@@ -141,7 +142,7 @@ async def test_one_measure_has_an_etag_and_answers_304(client, person, post_vita
 
 
 def _brute_force(items, bucket: str, zone: ZoneInfo, pressure_type: bool):
-    groups: dict[date, list] = defaultdict(list)
+    groups: dict[date, list[Any]] = defaultdict(list)
     for item in items:
         day = datetime.fromisoformat(item["effectiveAt"]).astimezone(zone).date()
         if bucket == "week":
@@ -170,7 +171,7 @@ def _close(a, b) -> bool:
     if isinstance(a, dict):
         return all(_close(a[k], b[k]) for k in a)
     # The mean is given to one decimal more than the type's precision (0 for blood pressure).
-    return abs(a - b) <= 0.05 + 1e-9
+    return bool(abs(a - b) <= 0.05 + 1e-9)
 
 
 @pytest.mark.parametrize("timezone", ["Europe/Paris", "America/New_York"])

@@ -16,10 +16,12 @@ import pytest
 from ens.auth import oauth
 from ens.auth.clients import register_app
 from ens.auth.errors import OAuthError
+from ens.auth.schemas import TokenRequest, TokenResponse
 from ens.auth.tokens import AccessTokens
 from ens.core import db, keyring
 from ens.core.settings import Settings
-from tests.auth.conftest import FakeLogin, query_of, signed_in_browser
+from tests.helpers.login import FakeLogin, query_of, signed_in_browser
+from tests.helpers.rows import one_row
 
 DEVICE_REDIRECT = "https://device.example/ens/callback"
 INTERVAL = 30
@@ -31,7 +33,7 @@ async def _phone_refresh_token(fake_login: Any, settings: Settings) -> tuple[str
     response = await login.browser.exchange(final.headers["location"])
     assert response.status_code == 200, response.text
     token = response.json()["refresh_token"]
-    row = await db.fetch_one("SELECT grant_id FROM refresh_tokens WHERE token_hash = {}", _hash(settings, token))
+    row = await one_row("SELECT grant_id FROM refresh_tokens WHERE token_hash = {}", _hash(settings, token))
     assert row is not None
     return token, db.as_uuid(row["grant_id"])
 
@@ -41,13 +43,13 @@ def _hash(settings: Settings, token: str) -> str:
 
 
 async def _revoked(grant_id: uuid.UUID) -> bool:
-    row = await db.fetch_one("SELECT revoked_at FROM grants WHERE id = {}", grant_id)
+    row = await one_row("SELECT revoked_at FROM grants WHERE id = {}", grant_id)
     assert row is not None
     return row["revoked_at"] is not None
 
 
-def _form(refresh_token: str) -> oauth.TokenRequest:
-    return oauth.TokenRequest(grant_type="refresh_token", refresh_token=refresh_token, client_id="ens-mobile")
+def _form(refresh_token: str) -> TokenRequest:
+    return TokenRequest(grant_type="refresh_token", refresh_token=refresh_token, client_id="ens-mobile")
 
 
 def _lenient(fake_settings: Settings) -> Settings:
@@ -65,13 +67,13 @@ async def test_concurrent_refreshes_inside_the_interval_get_tokens_instead_of_re
         *[oauth.token(settings, access, form=_form(token), basic=None, now=now) for _ in range(3)],
         return_exceptions=True,
     )
-    assert all(isinstance(r, oauth.TokenResponse) for r in results), results
+    assert all(isinstance(r, TokenResponse) for r in results), results
     assert not await _revoked(grant)
     # Exactly one of the answers is the live link of the chain (the others died as forgiven retries).
     live = [
         r.refresh_token
         for r in results
-        if isinstance(r, oauth.TokenResponse)
+        if isinstance(r, TokenResponse)
         and (
             await db.fetch_one(
                 "SELECT 1 AS live FROM refresh_tokens WHERE token_hash = {} AND rotated_at IS NULL",

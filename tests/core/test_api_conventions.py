@@ -5,23 +5,24 @@ from __future__ import annotations
 import asyncio
 import gzip
 import uuid
+from typing import Any
 
 import pytest
 
 from ens.core import db
-from tests.routes_for_tests import CREATED
+from tests.helpers.routes_for_tests import CREATED
 
 JSON = {"content-type": "application/json"}
 
 
-def assert_problem(response, status: int, kind: str) -> dict:
+def assert_problem(response, status: int, kind: str) -> dict[str, Any]:
     assert response.status_code == status, response.text
     assert response.headers["content-type"].startswith("application/problem+json")
     body = response.json()
     assert body["type"] == f"urn:ens:problem:{kind}"
     assert body["status"] == status
     assert body["title"] and "detail" in body
-    return body
+    return dict(body)
 
 
 async def test_unknown_route_and_method(client, person):

@@ -18,7 +18,8 @@ from ens.auth import otp
 from ens.auth.errors import CodeRefused, LoginFailed
 from ens.core import db
 from ens.core.settings import Settings
-from tests.auth.conftest import FakeLogin, otpauth_secret, signed_in_browser
+from tests.helpers.login import FakeLogin, otpauth_secret, signed_in_browser
+from tests.helpers.rows import one_row
 
 GUESSES = 40
 
@@ -28,7 +29,7 @@ def _sub() -> str:
 
 
 async def _account_id(sub: str) -> uuid.UUID:
-    row = await db.fetch_one("SELECT id FROM accounts WHERE sub = {}", sub)
+    row = await one_row("SELECT id FROM accounts WHERE sub = {}", sub)
     assert row is not None
     return db.as_uuid(row["id"])
 
@@ -91,7 +92,7 @@ async def test_concurrent_wrong_codes_are_evaluated_at_most_max_failures_times(
         await otp.verify_second_factor(fake_settings, account, attempt_id=attempt, raw=totp.at(later), now=later)
         == "totp"
     )
-    guard = await db.fetch_one("SELECT failures, locked_until FROM otp_guards WHERE account_id = {}", account)
+    guard = await one_row("SELECT failures, locked_until FROM otp_guards WHERE account_id = {}", account)
     assert guard is not None and guard["failures"] == 0 and guard["locked_until"] is None
     with pytest.raises(CodeRefused, match=f"reste {fake_settings.otp_max_failures - 1} essai"):
         await otp.verify_second_factor(fake_settings, account, attempt_id=attempt, raw=_wrong(totp, later), now=later)
@@ -214,7 +215,7 @@ async def test_activation_refuses_when_another_factor_became_active_meanwhile(
         await otp.activate_factor(account, pending)
     assert refused.value.status == 409
     assert await otp.active_factor(account) == active
-    status = await db.fetch_one("SELECT status FROM otp_factors WHERE id = {}", pending)
+    status = await one_row("SELECT status FROM otp_factors WHERE id = {}", pending)
     assert status is not None and status["status"] == "pending"
     # A lost-factor recovery may replace it.
     assert await otp.activate_factor(account, pending, replacing=True) is True

@@ -1,0 +1,146 @@
+"""The schema is declared twice, by the piccolo tables and by the hand-written migrations: on the
+migrated database (SQLite or PostgreSQL, whichever the suite runs on) they must agree — every
+column's type, nullability and primary key, and exactly the indexes the migrations list."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+from piccolo.columns import Column
+from piccolo.conf.apps import Finder
+from piccolo.table import Table
+
+from ens.core import db
+from ens.core.db import Index
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# piccolo column class -> (PostgreSQL data_type, SQLite declared type)
+_TYPES = {
+    "UUID": ("uuid", "UUID"),
+    "Varchar": ("character varying", "VARCHAR"),
+    "Text": ("text", "TEXT"),
+    "Timestamptz": ("timestamp with time zone", "TIMESTAMPTZ"),
+    "Date": ("date", "DATE"),
+    "Integer": ("integer", "INTEGER"),
+    "BigInt": ("bigint", "BIGINT"),
+    "BigSerial": ("bigint", "INTEGER"),
+    "DoublePrecision": ("double precision", "DOUBLE PRECISION"),
+    "Boolean": ("boolean", "BOOLEAN"),
+    "Bytea": ("bytea", "BLOB"),
+}
+
+
+def _product_tables() -> list[type[Table]]:
+    return [t for t in db.all_tables() if t._meta.tablename != "migration"]
+
+
+def _migration_modules() -> list[ModuleType]:
+    modules: list[ModuleType] = []
+    for config in Finder().get_app_configs():
+        folder = Path(config.resolved_migrations_folder_path)
+        package = ".".join(folder.relative_to(ROOT).parts)
+        modules += [importlib.import_module(f"{package}.{path.stem}") for path in folder.glob("m*.py")]
+    return sorted(modules, key=lambda module: str(module.ID))
+
+
+def expected_indexes() -> dict[str, Index]:
+    indexes: dict[str, Index] = {}
+    for module in _migration_modules():
+        for index in getattr(module, "DROPPED_INDEXES", []):
+            indexes.pop(index, None)
+        indexes.update({index.name: index for index in module.INDEXES})
+    return indexes
+
+
+def _is_postgres() -> bool:
+    return db.is_postgres(db.current())
+
+
+async def _columns(table: str) -> dict[str, tuple[str, bool, bool]]:
+    """name -> (type, nullable, primary key) as the database has them."""
+    if _is_postgres():
+        rows = await db.fetch(
+            """SELECT c.column_name, c.data_type, c.is_nullable,
+                      EXISTS (SELECT 1 FROM information_schema.table_constraints t
+                              JOIN information_schema.key_column_usage k
+                                ON k.constraint_name = t.constraint_name AND k.table_name = t.table_name
+                              WHERE t.table_name = c.table_name AND t.constraint_type = 'PRIMARY KEY'
+                                AND k.column_name = c.column_name) AS pk
+               FROM information_schema.columns c WHERE c.table_name = {} AND c.table_schema = 'public'""",
+            table,
+        )
+        return {r["column_name"]: (r["data_type"], r["is_nullable"] == "YES", bool(r["pk"])) for r in rows}
+    rows = await db.fetch(f"SELECT * FROM pragma_table_info('{table}')")
+    return {
+        r["name"]: (str(r["type"]).split("(")[0].upper(), not r["notnull"] and not r["pk"], bool(r["pk"])) for r in rows
+    }
+
+
+async def _indexes() -> dict[str, Index]:
+    """Every index of the database but primary keys' own, as the database has them."""
+    found: dict[str, Index] = {}
+    if _is_postgres():
+        rows = await db.fetch(
+            """SELECT i.relname AS name, t.relname AS table, ix.indisunique AS unique,
+                      ix.indpred IS NOT NULL AS partial,
+                      array_to_string(ARRAY(SELECT a.attname FROM unnest(ix.indkey) WITH ORDINALITY k(n, o)
+                                            JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.n
+                                            ORDER BY k.o), ',') AS columns
+               FROM pg_index ix JOIN pg_class i ON i.oid = ix.indexrelid JOIN pg_class t ON t.oid = ix.indrelid
+               JOIN pg_namespace n ON n.oid = t.relnamespace
+               WHERE n.nspname = 'public' AND NOT ix.indisprimary"""
+        )
+        for r in rows:
+            found[r["name"]] = Index(r["name"], r["table"], tuple(r["columns"].split(",")), r["unique"], r["partial"])
+        return found
+    tables = await db.fetch("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+    for table in (str(t["name"]) for t in tables):
+        for r in await db.fetch(f"SELECT * FROM pragma_index_list('{table}')"):
+            if r["origin"] != "c":  # primary keys and UNIQUE constraints have their own, automatic, indexes
+                continue
+            columns = await db.fetch(f"SELECT name FROM pragma_index_info('{r['name']}') ORDER BY seqno")
+            found[r["name"]] = Index(
+                r["name"], table, tuple(str(c["name"]) for c in columns), bool(r["unique"]), bool(r["partial"])
+            )
+    return found
+
+
+@pytest.mark.parametrize("table", _product_tables(), ids=lambda t: t._meta.tablename)
+async def test_every_column_of_the_table_is_in_the_migrated_schema_as_declared(
+    migrated: None, table: type[Table]
+) -> None:
+    actual = await _columns(table._meta.tablename)
+    column: Column
+    declared: dict[str, tuple[str, bool, bool]] = {}
+    for column in table._meta.columns:
+        postgres_type, sqlite_type = _TYPES[type(column).__name__]
+        is_pk = bool(column._meta.primary_key)
+        nullable = bool(column._meta.null) and not is_pk
+        declared[column._meta.db_column_name] = (postgres_type if _is_postgres() else sqlite_type, nullable, is_pk)
+    assert actual == declared
+
+
+async def test_the_database_has_exactly_the_indexes_the_migrations_list(migrated: None) -> None:
+    expected = {name: index for name, index in expected_indexes().items()}
+    actual = {name: index for name, index in (await _indexes()).items() if not name.startswith("piccolo")}
+    migration_table = {name for name, index in actual.items() if index.table == "migration"}
+    assert {k: v for k, v in actual.items() if k not in migration_table} == expected
+
+
+def test_every_table_with_health_data_has_an_index_starting_with_space_id() -> None:
+    """ENGINEERING.md, Scale: every query on a space's data is served by an index starting with it."""
+    starts: dict[str, set[str]] = {}
+    for index in expected_indexes().values():
+        starts.setdefault(index.table, set()).add(index.columns[0])
+    missing: list[Any] = []
+    for table in _product_tables():
+        names = {c._meta.db_column_name for c in table._meta.columns}
+        primary = next(c._meta.db_column_name for c in table._meta.columns if c._meta.primary_key)
+        if "space_id" in names and primary != "space_id" and "space_id" not in starts.get(table._meta.tablename, set()):
+            missing.append(table._meta.tablename)
+    assert missing == []

@@ -1,0 +1,52 @@
+"""The real server in a subprocess (``ens serve``), as an operator starts it."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "tests" / "artifacts"
+SERVER_START_TIMEOUT_S = 60.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def ens_command() -> list[str]:
+    """The ``ens`` console script of the interpreter running the tests (``.venv/bin/ens``)."""
+    script = Path(sys.executable).parent / "ens"
+    if script.exists():
+        return [str(script)]
+    return [str(ROOT / ".venv" / "bin" / "ens")]
+
+
+def wait_until_healthy(process: subprocess.Popen[bytes], base_url: str, log_path: Path) -> None:
+    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"`ens serve` exited with {process.returncode} before answering:\n{tail(log_path)}")
+        try:
+            if httpx.get(f"{base_url}/health", timeout=1.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    pytest.fail(f"`ens serve` did not answer /health within {SERVER_START_TIMEOUT_S:.0f} s:\n{tail(log_path)}")
+
+
+def tail(path: Path, lines: int = 40) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no server log)"
