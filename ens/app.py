@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gc
 import logging
-import re
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -25,7 +24,7 @@ from ens.auth.middleware import BearerAuthentication
 from ens.auth.routes import AuthWiring
 from ens.auth.tokens import AccessTokens
 from ens.core import db, errors, problems
-from ens.core.api import PUBLIC, Cursors, ETagMiddleware, json_pointer, pointer_token
+from ens.core.api import PUBLIC, Cursors, ETagMiddleware, RefuseNulMiddleware, field_error
 from ens.core.idempotency import IdempotencyMiddleware, replay_stored
 from ens.core.log import logging_config
 from ens.core.openapi import document_problems
@@ -76,9 +75,6 @@ def _domain_error(request: Request[Any, Any, Any], exc: errors.DomainError) -> R
     )
 
 
-_UNKNOWN_FIELD = re.compile(r"Object contains unknown field `(.+)`")
-
-
 def _validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[bytes]:
     """Litestar's body/parameter validation, every problem located by a JSON Pointer.
 
@@ -101,10 +97,7 @@ def _validation_error(request: Request[Any, Any, Any], exc: ValidationException)
                 found.append(ProblemError(pointer="", detail="A JSON body is required."))
                 continue
             body_invalid = True
-            pointer = "" if key == "data" else json_pointer("$." + key)
-            unknown = _UNKNOWN_FIELD.fullmatch(message)
-            if unknown:
-                pointer += pointer_token(unknown.group(1))
+            pointer, message = field_error(message, "$" if key == "data" else "$." + key)
         else:
             pointer = "/" + key if key else ""
         found.append(ProblemError(pointer=pointer, detail=message))
@@ -126,6 +119,18 @@ def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response
     if status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="ens"'
     return problem_response(problem, detail, headers=headers)
+
+
+def _too_deep(request: Request[Any, Any, Any], exc: RecursionError) -> Response[bytes]:
+    # Raised by the JSON decoder on a body of thousands of nested arrays or objects; the service's
+    # own code never recurses that deep, so this is the request's fault (logged all the same).
+    log.warning("request refused: nesting too deep", extra={"path": request.scope.get("path_template")})
+    return problem_response(problems.for_status(400), "The body nests arrays or objects too deeply to be read.")
+
+
+def _not_utf8(request: Request[Any, Any, Any], exc: UnicodeDecodeError) -> Response[bytes]:
+    # A body (JSON or form) whose bytes are not UTF-8: the decoder's error, the request's fault.
+    return problem_response(problems.for_status(400), "The body is not valid UTF-8 text.")
 
 
 def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
@@ -225,6 +230,7 @@ def create_app(
             **auth.dependencies,
         },
         middleware=[
+            RefuseNulMiddleware,
             DefineMiddleware(CompressionMiddleware, config=CompressionConfig(backend="gzip", minimum_size=1024)),
             AccessHistoryMiddleware,
             ETagMiddleware,
@@ -235,6 +241,8 @@ def create_app(
             errors.DomainError: _domain_error,
             ValidationException: _validation_error,
             HTTPException: _http_error,
+            RecursionError: _too_deep,
+            UnicodeDecodeError: _not_utf8,
             Exception: _unexpected,
         },
         request_max_body_size=settings.max_body_bytes,

@@ -14,6 +14,7 @@ from litestar.params import QueryParameter
 
 from ens.core import keyring
 from ens.core.errors import BadRequest, FieldError, Invalid, PreconditionFailed
+from ens.core.problems import PROBLEM_JSON, for_status, problem_body
 
 # Declared on a route (or a controller) that needs no token: ``opt=PUBLIC``.
 PUBLIC_OPT = "public"
@@ -23,8 +24,27 @@ DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
 
 
+_NUL_IN_FIELD = "Field `{}` contains a NUL character"
+
+
+def refuse_nul(body: msgspec.Struct) -> None:
+    """No text the API accepts holds a NUL character: PostgreSQL cannot store one, and no person
+    types one. Raised as ``ValueError``; :func:`field_error` locates it at the field (422)."""
+    for name, wire_name in zip(body.__struct_fields__, body.__struct_encode_fields__, strict=True):
+        value = getattr(body, name)
+        if type(value) is str:
+            if "\x00" in value:
+                raise ValueError(_NUL_IN_FIELD.format(wire_name))
+        elif type(value) is list:
+            if any(type(item) is str and "\x00" in item for item in value):
+                raise ValueError(_NUL_IN_FIELD.format(wire_name))
+
+
 class Struct(msgspec.Struct, forbid_unknown_fields=True, rename="camel", kw_only=True):
-    """Every request and response body: camelCase on the wire, unknown fields refused."""
+    """Every request body: camelCase on the wire, unknown fields refused, no NUL in any text."""
+
+    def __post_init__(self) -> None:
+        refuse_nul(self)
 
 
 class ReadStruct(msgspec.Struct, rename="camel", kw_only=True, omit_defaults=False):
@@ -34,6 +54,9 @@ class ReadStruct(msgspec.Struct, rename="camel", kw_only=True, omit_defaults=Fal
 class ProtocolStruct(msgspec.Struct, kw_only=True, omit_defaults=True):
     """Bodies whose names a standard fixes (OAuth 2.0 forms and answers, HTML forms): spelt as the
     standard spells them, and unknown parameters ignored, as RFC 6749 §3.1 requires."""
+
+    def __post_init__(self) -> None:
+        refuse_nul(self)
 
 
 T = TypeVar("T")
@@ -134,6 +157,22 @@ def pointer_token(name: str) -> str:
     return "/" + name.replace("~", "~0").replace("/", "~1")
 
 
+_FIELD_IN_MESSAGE = re.compile(r"(?:Object contains unknown field|Field) `(.+)`( contains a NUL character)?")
+
+
+def field_error(message: str, path: str) -> tuple[str, str]:
+    """A msgspec validation message and its ``$...`` path as (JSON Pointer, detail).
+
+    msgspec locates an unknown field, or a field a ``__post_init__`` refused, at the object that
+    holds it; the field's own name is in the message, so the pointer goes one step further.
+    """
+    pointer = json_pointer(path)
+    named = _FIELD_IN_MESSAGE.fullmatch(message)
+    if named is None:
+        return pointer, message
+    return pointer + pointer_token(named.group(1)), "contains a NUL character" if named.group(2) else "unknown field"
+
+
 def json_pointer(path: str) -> str:
     """msgspec's ``$.a[3].b`` path to a JSON Pointer ``/a/3/b``."""
     if not path or path == "$":
@@ -185,3 +224,32 @@ class ETagMiddleware:
             await send({"type": "http.response.body", "body": body})
 
         await self.app(scope, receive, buffered)
+
+
+class RefuseNulMiddleware:
+    """400 for a path or query string that carries a NUL character, before anything reads it.
+
+    Bodies are checked field by field (:func:`refuse_nul`); a query parameter reaches handlers as a
+    bare string, and PostgreSQL cannot even compare one that holds a NUL.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and (
+            "\x00" in scope["path"]
+            or b"%00" in scope.get("query_string", b"")
+            or b"\x00" in scope.get("query_string", b"")
+        ):
+            body = problem_body(for_status(400), "The address contains a NUL character.")
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 400,
+                    "headers": [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode())],
+                }
+            )
+            await send({"type": "http.response.body", "body": body})
+            return
+        await self.app(scope, receive, send)

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import msgspec
 
 from ens.core import clock
-from ens.core.api import json_pointer, pointer_token
+from ens.core.api import field_error
 from ens.core.db import SQLITE_MAX_VARIABLES, Row, as_uuid, fetch, fetch_one, write_transaction
 from ens.core.errors import FieldError, Forbidden, Invalid
 from ens.spaces.door import SpaceAccess
@@ -103,12 +103,8 @@ def _decode_error(prefix: str, error: msgspec.ValidationError) -> FieldError:
     if " - at `" in message:
         message, _, path = message.rpartition(" - at `")
         path = path.rstrip("`")
-    pointer = prefix + json_pointer(path)
-    if message.startswith("Object contains unknown field `"):
-        field = message.removeprefix("Object contains unknown field `").rstrip("`")
-        pointer += pointer_token(field)
-        message = "unknown field"
-    return FieldError(pointer, message)
+    pointer, detail = field_error(message, path)
+    return FieldError(prefix + pointer, detail)
 
 
 @dataclass(frozen=True)
@@ -139,8 +135,9 @@ def _prepare(raw_items: Sequence[Any], zone: ZoneInfo, *, now: datetime) -> tupl
         canonical = check_values(
             vital, item.unit, value=item.value, components=item.components, prefix=prefix, errors=errors
         )
-        check_time(item.effective_at, now, pointer=f"{prefix}/effectiveAt", errors=errors)
         check_context(vital, item.glucose_moment, prefix=prefix, errors=errors)
+        if not check_time(item.effective_at, now, pointer=f"{prefix}/effectiveAt", errors=errors):
+            continue  # its local day cannot be computed
         local_day = item.effective_at.astimezone(zone).date()
         record_key = item.client_record_id
         if vital.code == STEPS_PER_DAY:

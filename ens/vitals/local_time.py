@@ -18,23 +18,34 @@ def zone_of(name: str) -> ZoneInfo:
         return ZoneInfo("Europe/Paris")
 
 
+# Instants a query may name. Outside, a local midnight or a conversion to UTC could leave the
+# calendar Python knows (year 1 to 9999): refused, not clamped, so a client learns of its mistake.
+EARLIEST_YEAR = 1900
+LATEST_YEAR = 2199
+
+
 def parse_instant(value: str | None, name: str, *, zone: ZoneInfo) -> datetime | None:
     """An RFC 3339 timestamp, or a date meaning its midnight in the space's time zone."""
     if value is None:
         return None
     try:
-        if len(value) == 10:
-            return datetime.combine(date.fromisoformat(value), datetime.min.time(), zone).astimezone(UTC)
         # An unescaped "+" in a query string arrives as a space.
-        parsed = datetime.fromisoformat(value.replace(" ", "+"))
+        parsed = date.fromisoformat(value) if len(value) == 10 else datetime.fromisoformat(value.replace(" ", "+"))
     except ValueError:
         parsed = None
-    if parsed is None or parsed.tzinfo is None:
+    if parsed is None or (isinstance(parsed, datetime) and parsed.tzinfo is None):
         raise BadRequest(
             f"{name} must be an RFC 3339 timestamp with an offset, or a date.",
             [FieldError(f"/{name}", "expected an RFC 3339 timestamp with an offset (or YYYY-MM-DD)")],
         )
-    return parsed.astimezone(UTC)
+    if not EARLIEST_YEAR <= parsed.year <= LATEST_YEAR:
+        raise BadRequest(
+            f"{name} must fall between the years {EARLIEST_YEAR} and {LATEST_YEAR}.",
+            [FieldError(f"/{name}", f"outside the years {EARLIEST_YEAR}-{LATEST_YEAR}")],
+        )
+    if isinstance(parsed, datetime):
+        return parsed.astimezone(UTC)
+    return datetime.combine(parsed, datetime.min.time(), zone).astimezone(UTC)
 
 
 def local_midnight(day: date, zone: ZoneInfo) -> datetime:

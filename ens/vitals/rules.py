@@ -16,6 +16,8 @@ from ens.vitals.schemas import Components
 
 CLOCK_SKEW = timedelta(minutes=5)
 EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+# Any canonical value beyond this is refused before it is rounded (the plausible ranges are far below).
+MAGNITUDE = Decimal(10) ** 9
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,10 @@ def _convert(
     if conversion is None:
         return None
     canonical = conversion.to_canonical(_exact(number))
+    if not -MAGNITUDE < canonical < MAGNITUDE:
+        # Far outside any plausible range, and too large to round to the type's precision.
+        errors.append(FieldError(pointer, f"is outside the plausible range {low}-{high} {vital.unit}"))
+        return None
     if vital.integer and canonical != canonical.to_integral_value():
         errors.append(FieldError(pointer, f"{vital.code} takes whole numbers"))
         return None
@@ -115,12 +121,19 @@ def check_values(
     return Canonical(value=canonical, systolic=None, diastolic=None, original=value)
 
 
-def check_time(effective_at: datetime, now: datetime, *, pointer: str, errors: list[FieldError]) -> None:
-    """Refuse an ``effectiveAt`` beyond the allowed clock skew, or implausibly old."""
-    if effective_at > now + CLOCK_SKEW:
-        errors.append(FieldError(pointer, "is in the future (more than 5 minutes ahead of the server's clock)"))
-    elif effective_at < EARLIEST:
+def check_time(effective_at: datetime, now: datetime, *, pointer: str, errors: list[FieldError]) -> bool:
+    """Refuse an ``effectiveAt`` beyond the allowed clock skew, or implausibly old; False if refused.
+
+    The year is looked at first, as written: an instant at the edge of the calendar (year 1 at
+    +14:00) cannot even be converted to UTC, so it must be refused before any comparison.
+    """
+    if effective_at.year < EARLIEST.year:
         errors.append(FieldError(pointer, "is before 1900"))
+        return False
+    if effective_at.year > now.year + 1 or effective_at > now + CLOCK_SKEW:
+        errors.append(FieldError(pointer, "is in the future (more than 5 minutes ahead of the server's clock)"))
+        return False
+    return True
 
 
 def check_context(vital: VitalType, glucose_moment: str | None, *, prefix: str, errors: list[FieldError]) -> None:

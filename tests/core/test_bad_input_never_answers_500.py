@@ -1,0 +1,122 @@
+"""Inputs that once answered 500 (hardening review, item 4): each is a 4xx problem+json, and
+nothing is stored. Run on both databases (a NUL character only broke PostgreSQL)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from ens.core import db
+from tests.helpers.people import Person
+from tests.helpers.vitals import VITALS, at, weight
+
+
+async def _rows(person: Person) -> int:
+    found = await db.fetch("SELECT COUNT(*) AS n FROM vital_measurements WHERE space_id = {}", person.space_id)
+    return int(found[0]["n"])
+
+
+def _is_problem(response: httpx.Response, status: int) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body: dict[str, Any] = response.json()
+    assert body["status"] == status and body["type"].startswith("urn:ens:problem:")
+    return body
+
+
+@pytest.mark.parametrize(
+    ("query", "pointer"),
+    [
+        ("vitals?since=0001-01-01", "/since"),
+        ("vitals?until=0001-01-01T00:00:00%2B14:00", "/until"),
+        ("vitals?since=9999-12-31T23:59:59-14:00", "/since"),
+        ("vitals/summary?type=body_weight&until=9999-12-31", "/until"),
+        ("vitals/summary?type=body_weight&since=0001-01-01", "/since"),
+    ],
+)
+async def test_instants_at_the_edge_of_the_calendar_are_400(
+    client: httpx.AsyncClient, person: Person, query: str, pointer: str
+) -> None:
+    body = _is_problem(await client.get(f"/v1/spaces/me/{query}", headers=person.headers), 400)
+    assert body["errors"][0]["pointer"] == pointer
+
+
+@pytest.mark.parametrize(
+    ("item", "pointer"),
+    [
+        ({"effectiveAt": "0001-01-01T00:00:00+14:00"}, "/measurements/1/effectiveAt"),
+        ({"effectiveAt": "9999-12-31T23:59:59-14:00"}, "/measurements/1/effectiveAt"),
+        ({"value": 1e308}, "/measurements/1/value"),
+        ({"value": 1e308, "unit": "[lb_av]"}, "/measurements/1/value"),
+        ({"value": -1e308}, "/measurements/1/value"),
+        ({"value": 12345678901234567890123456789}, "/measurements/1/value"),
+        ({"note": "before\x00after"}, "/measurements/1/note"),
+        ({"clientRecordId": "id\x00"}, "/measurements/1/clientRecordId"),
+        ({"device": {"manufacturer": "\x00"}}, "/measurements/1/device/manufacturer"),
+    ],
+)
+async def test_a_bad_item_is_422_at_its_pointer_and_nothing_is_stored(
+    client: httpx.AsyncClient, person: Person, item: dict[str, Any], pointer: str
+) -> None:
+    batch = {"measurements": [weight(), {**weight(), **item}]}
+    body = _is_problem(await client.post(VITALS, json=batch, headers=person.headers), 422)
+    assert [e["pointer"] for e in body["errors"]] == [pointer]
+    assert await _rows(person) == 0
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b"[" * 100_000, b'{"measurements": [' * 50_000, b'{"measurements": ["\xff"]}', b"\xff\xfe", b"\x00"],
+    ids=["deep-arrays", "deep-objects", "latin1-in-string", "not-utf8", "nul-byte"],
+)
+async def test_an_unreadable_body_is_400(client: httpx.AsyncClient, person: Person, raw: bytes) -> None:
+    headers = {**person.headers, "content-type": "application/json"}
+    _is_problem(await client.post(VITALS, content=raw, headers=headers), 400)
+    assert await _rows(person) == 0
+
+
+async def test_a_correction_beyond_any_magnitude_is_422_and_changes_nothing(
+    client: httpx.AsyncClient, person: Person
+) -> None:
+    created = await client.post(VITALS, json={"measurements": [weight(71.0)]}, headers=person.headers)
+    measure_id = created.json()["items"][0]["id"]
+    for value in (1e300, -1e300):
+        body = _is_problem(
+            await client.patch(f"{VITALS}/{measure_id}", json={"value": value}, headers=person.headers), 422
+        )
+        assert body["errors"][0]["pointer"] == "/value"
+    assert (await client.get(f"{VITALS}/{measure_id}", headers=person.headers)).json()["value"] == 71.0
+    _is_problem(await client.patch(f"{VITALS}/{measure_id}", json={"note": "a\x00b"}, headers=person.headers), 422)
+    correction = {"effectiveAt": "0001-01-01T00:00:00+14:00"}
+    _is_problem(await client.patch(f"{VITALS}/{measure_id}", json=correction, headers=person.headers), 422)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("GET", "/oauth/authorize?client_id=%00&response_type=code", None),
+        ("GET", "/oauth/callback?state=%00&code=x", None),
+        ("GET", "/v1/spaces/me/vitals?type=%00", None),
+        ("GET", "/v1/spaces/me/vitals?cursor=a%00b", None),
+    ],
+)
+async def test_a_nul_in_the_address_is_400_even_without_a_token(
+    client: httpx.AsyncClient, method: str, path: str, body: bytes | None
+) -> None:
+    _is_problem(await client.request(method, path, content=body), 400)
+
+
+async def test_a_nul_in_a_token_request_is_refused_without_touching_the_database(client: httpx.AsyncClient) -> None:
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    response = await client.post("/oauth/token", content=b"grant_type=refresh_token&client_id=%00", headers=form)
+    assert 400 <= response.status_code < 500, response.text
+
+
+async def test_a_measure_near_the_calendar_edge_in_its_own_zone_is_accepted_when_plausible(
+    client: httpx.AsyncClient, person: Person
+) -> None:
+    """The bounds refuse the absurd, not the real: a reading from last year at +14:00 is stored."""
+    batch = {"measurements": [weight(effectiveAt=at(60 * 24 * 200).replace("Z", "+14:00"))]}
+    assert (await client.post(VITALS, json=batch, headers=person.headers)).status_code == 201
