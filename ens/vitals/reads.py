@@ -6,8 +6,6 @@ keyset-paginated (no OFFSET): a page costs the same at the start or the end of a
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Sequence
 from datetime import datetime
 from functools import cache
@@ -20,6 +18,7 @@ from ens.core.api import Cursors, check_limit
 from ens.core.clock import aware
 from ens.core.db import Row, as_uuid, fetch
 from ens.core.errors import BadRequest, FieldError, Forbidden
+from ens.core.spreadsheet import csv_text
 from ens.spaces.door import SpaceAccess
 from ens.vitals.catalogue import BLOOD_PRESSURE, BMI_TYPE, BY_CODE, TYPE_CODES, VITAL_TYPES, VitalType
 from ens.vitals.local_time import parse_instant, zone_of
@@ -243,38 +242,33 @@ CSV_COLUMNS = (
 
 def page_as_csv(page: MeasurementPage) -> str:
     """The same rows as the JSON page, one per line, for a spreadsheet or a doctor."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
-    for item in page.items:
-        original = item.original_value
-        original_text = (
-            f"{original.systolic}/{original.diastolic}" if isinstance(original, ComponentsRead) else original
-        )
-        device = item.device
-        writer.writerow(
-            (
-                item.id,
-                item.type,
-                item.value if item.value is not None else "",
-                item.components.systolic if item.components else "",
-                item.components.diastolic if item.components else "",
-                item.unit,
-                original_text,
-                item.original_unit,
-                item.effective_at.isoformat(),
-                item.recording_method,
-                item.source.client_id,
-                item.source.name,
-                (device.manufacturer or "") if device else "",
-                (device.model or "") if device else "",
-                (device.identifier or "") if device else "",
-                item.body_position or "",
-                item.measurement_location or "",
-                item.glucose_moment or "",
-                item.note or "",
-                item.created_at.isoformat(),
-                item.updated_at.isoformat(),
-            )
-        )
-    return out.getvalue()
+    return csv_text(CSV_COLUMNS, (_csv_row(item) for item in page.items))
+
+
+def _csv_row(item: MeasurementRead) -> tuple[object, ...]:
+    original = item.original_value
+    original_text = f"{original.systolic}/{original.diastolic}" if isinstance(original, ComponentsRead) else original
+    device = item.device
+    return (
+        item.id,
+        item.type,
+        item.value if item.value is not None else "",
+        item.components.systolic if item.components else "",
+        item.components.diastolic if item.components else "",
+        item.unit,
+        original_text,
+        item.original_unit,
+        item.effective_at.isoformat(),
+        item.recording_method,
+        item.source.client_id,
+        item.source.name,
+        (device.manufacturer or "") if device else "",
+        (device.model or "") if device else "",
+        (device.identifier or "") if device else "",
+        item.body_position or "",
+        item.measurement_location or "",
+        item.glucose_moment or "",
+        item.note or "",
+        item.created_at.isoformat(),
+        item.updated_at.isoformat(),
+    )
