@@ -235,7 +235,11 @@ def create_app(
             AccessHistoryMiddleware,
             ETagMiddleware,
             DefineMiddleware(BearerAuthentication, tokens=tokens, exclude=_FRAMEWORK_PUBLIC_PATHS),
-            DefineMiddleware(IdempotencyMiddleware, max_body_bytes=settings.max_body_bytes),
+            DefineMiddleware(
+                IdempotencyMiddleware,
+                max_body_bytes=settings.max_body_bytes,
+                lease_seconds=settings.idempotency_lease_seconds,
+            ),
         ],
         exception_handlers={
             errors.DomainError: _domain_error,

@@ -21,8 +21,6 @@ from litestar.types import (
     ASGIApp,
     HTTPDisconnectEvent,
     HTTPRequestEvent,
-    HTTPResponseBodyEvent,
-    HTTPResponseStartEvent,
     Message,
     Receive,
     ReceiveMessage,
@@ -38,15 +36,21 @@ KEY_TTL = timedelta(hours=24)
 _KEY = re.compile(r"[\x21-\x7e]{1,255}")
 SPACE_STATE_KEY = "ens.space_id"
 REPLAY_STATE_KEY = "ens.idempotent_replay"
+REFUSAL_STATE_KEY = "ens.idempotent_refusal"
 
 
-async def _claim(caller: str, key: str, *, request_hash: str) -> Row | None:
-    """Insert a ``running`` record; ``None`` when we own it, else the existing record."""
+async def _claim(caller: str, key: str, *, request_hash: str, lease: timedelta) -> Row | None:
+    """Claim the key for this request; ``None`` when it is ours, else the record that holds it.
+
+    A claim is a ``running`` record with a lease: if the process running it dies (a crash, a
+    SIGKILL), the claim would otherwise block every retry for the record's 24 hours. Once the lease
+    has passed, the next request with the same key and body takes the claim over and runs again.
+    """
     now = clock.now()
     await fetch("DELETE FROM idempotency_keys WHERE caller = {} AND key = {} AND expires_at < {}", caller, key, now)
     inserted = await fetch(
-        """INSERT INTO idempotency_keys (id, caller, key, request_hash, state, created_at, expires_at)
-           VALUES ({}, {}, {}, {}, 'running', {}, {})
+        """INSERT INTO idempotency_keys (id, caller, key, request_hash, state, created_at, expires_at, lease_until)
+           VALUES ({}, {}, {}, {}, 'running', {}, {}, {})
            ON CONFLICT (caller, key) DO NOTHING RETURNING id""",
         uuid.uuid4(),
         caller,
@@ -54,8 +58,21 @@ async def _claim(caller: str, key: str, *, request_hash: str) -> Row | None:
         request_hash,
         now,
         now + KEY_TTL,
+        now + lease,
     )
     if inserted:
+        return None
+    # One conditional UPDATE decides between concurrent retries: only one takes an expired lease.
+    taken = await fetch(
+        """UPDATE idempotency_keys SET lease_until = {} WHERE caller = {} AND key = {} AND state = 'running'
+           AND request_hash = {} AND (lease_until IS NULL OR lease_until < {}) RETURNING id""",
+        now + lease,
+        caller,
+        key,
+        request_hash,
+        now,
+    )
+    if taken:
         return None
     return await fetch_one(
         "SELECT request_hash, state, status, headers, body FROM idempotency_keys WHERE caller = {} AND key = {}",
@@ -95,22 +112,19 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-async def _send_problem(send: Send, status: int, *, detail: str) -> None:
-    body = problem_body(for_status(status), detail)
-    start: HTTPResponseStartEvent = {
-        "type": "http.response.start",
-        "status": status,
-        "headers": [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode())],
-    }
-    await send(start)
-    end: HTTPResponseBodyEvent = {"type": "http.response.body", "body": body, "more_body": False}
-    await send(end)
-
-
 class IdempotencyMiddleware:
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    """Claims the key, replays a finished request, and refuses a conflicting one.
+
+    A refusal (a malformed key, a body too large to hash, another body for the key, the first
+    request still running) is not answered here: the request goes on through the router like any
+    other, so the doors check the caller and record the access, and :func:`replay_stored` answers
+    the refusal in place of the handler.
+    """
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int, lease_seconds: int) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.lease = timedelta(seconds=lease_seconds)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         key = _header(scope, b"idempotency-key") if scope["type"] == ScopeType.HTTP else None
@@ -119,53 +133,36 @@ class IdempotencyMiddleware:
             await self.app(scope, receive, send)
             return
         if not _KEY.fullmatch(key):
-            await _send_problem(
-                send,
-                400,
-                detail="Idempotency-Key must be 1 to 255 visible ASCII characters.",
-            )
+            await self._refuse(scope, send, 400, "Idempotency-Key must be 1 to 255 visible ASCII characters.")
             return
         body, too_large = await _read_body(receive, self.max_body_bytes)
         if too_large:
-            await _send_problem(
-                send,
-                413,
-                detail=f"The body must not exceed {self.max_body_bytes} bytes.",
-            )
+            await self._refuse(scope, send, 413, f"The body must not exceed {self.max_body_bytes} bytes.")
             return
         caller_key = str(getattr(caller, "idempotency_scope", ""))
         digest = hashlib.sha256()
         digest.update(scope["path"].encode() + b"?" + scope.get("query_string", b"") + b"\n")
         digest.update(body)
         request_hash = digest.hexdigest()
-        existing = await _claim(caller_key, key, request_hash=request_hash)
+        existing = await _claim(caller_key, key, request_hash=request_hash, lease=self.lease)
         if existing is not None:
-            if existing["request_hash"] == request_hash and existing["state"] == "done":
-                # The replay goes through the router like any request: the doors check that the
-                # caller's grant is still live and record the access, then :func:`replay_stored`
-                # answers with the first response instead of running the handler again.
+            if existing["request_hash"] != request_hash:
+                await self._refuse(scope, send, 422, "This Idempotency-Key was used with a different request.")
+            elif existing["state"] == "done":
+                # Like a refusal, the replay passes the doors (a revoked grant gets nothing back) and
+                # is recorded; then :func:`replay_stored` answers with the first response.
                 scope.setdefault("state", {})[REPLAY_STATE_KEY] = existing
                 await self.app(scope, _replay(body), send)
-                return
-            await self._refuse(existing, request_hash, send=send)
+            else:
+                await self._refuse(scope, send, 409, "A request with this Idempotency-Key is still being processed.")
             return
         # Stored answers are replayed to clients that may not accept gzip: keep them plain.
         scope["headers"] = [(k, v) for k, v in scope["headers"] if k != b"accept-encoding"]
         await self._run_and_store(scope, _replay(body), send=send, caller_key=caller_key, key=key)
 
-    async def _refuse(self, existing: Row, request_hash: str, *, send: Send) -> None:
-        if existing["request_hash"] != request_hash:
-            await _send_problem(
-                send,
-                422,
-                detail="This Idempotency-Key was used with a different request.",
-            )
-            return
-        await _send_problem(
-            send,
-            409,
-            detail="A request with this Idempotency-Key is still being processed.",
-        )
+    async def _refuse(self, scope: Scope, send: Send, status: int, detail: str) -> None:
+        scope.setdefault("state", {})[REFUSAL_STATE_KEY] = (status, detail)
+        await self.app(scope, _replay(b""), send)
 
     async def _run_and_store(self, scope: Scope, receive: Receive, *, send: Send, caller_key: str, key: str) -> None:
         status = 500
@@ -228,9 +225,14 @@ def _replay(body: bytes) -> Receive:
 
 
 async def replay_stored(request: Request[Any, Any, Any]) -> Response[bytes] | None:
-    """``before_request`` hook: after the route's guards passed, answer a replay with the stored
-    response (the handler does not run again)."""
-    stored = request.scope.get("state", {}).get(REPLAY_STATE_KEY)
+    """``before_request`` hook: after the route's guards passed, answer a refusal, or a replay with
+    the stored response (the handler does not run again)."""
+    state = request.scope.get("state", {})
+    refusal = state.get(REFUSAL_STATE_KEY)
+    if refusal is not None:
+        status, detail = refusal
+        return Response(problem_body(for_status(status), detail), status_code=status, media_type=PROBLEM_JSON)
+    stored = state.get(REPLAY_STATE_KEY)
     if stored is None:
         return None
     headers = dict(msgspec.json.decode(stored["headers"]))

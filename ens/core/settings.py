@@ -38,6 +38,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     refresh_token_max_age: int = 30 * 24 * 3600
     max_body_bytes: int = 2 * 1024 * 1024
     tombstone_retention_days: int = 90
+    # How long an Idempotency-Key's claim outlives a request that never finished (its process died);
+    # longer than the slowest request.
+    idempotency_lease_seconds: int = 60
     db_pool_size: int = 10
     log_level: str = "INFO"
     # Login safety nets; benchmarks raise them so that repeated logins are not throttled.

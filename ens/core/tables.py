@@ -18,3 +18,5 @@ class IdempotencyKey(Table, tablename="idempotency_keys"):
     space_id = UUID(null=True, default=None)
     created_at = Timestamptz()
     expires_at = Timestamptz()
+    # A running claim is taken over by a retry once this has passed (its process died).
+    lease_until = Timestamptz(null=True, default=None)

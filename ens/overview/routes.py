@@ -30,17 +30,21 @@ class SpaceController(Controller):
     @delete(
         "/",
         status_code=HTTP_204_NO_CONTENT,
-        opt={"need": Need("space", allow_closed=True)},
-        summary="Close the space (archived), or erase it now with ?erase=true",
+        opt={"need": Need("space", holder_only=True, allow_closed=True)},
+        summary="Close the space (archived), or erase it now with ?erase=true (the holder only)",
+        description="Closing archives the space: every route but reopen answers 410 until it is reopened. "
+        "With erase=true everything the space holds is deleted at once, irreversibly; an operators' record "
+        "of the erasure (who, when, which space, no health data) is kept outside the space. Until the rights "
+        "of each kind of representative are defined, closing, erasing and reopening are the holder's alone.",
     )
     async def close(self, access: Access, erase: Annotated[bool, QueryParameter(name="erase")] = False) -> None:
-        await spaces.close_or_erase_space(access.space, erase=erase)
+        await spaces.close_or_erase_space(access, erase=erase)
 
     @post(
         "/reopen",
         status_code=200,
-        opt={"need": Need("space", allow_closed=True)},
-        summary="Reopen a closed space with everything it held",
+        opt={"need": Need("space", holder_only=True, allow_closed=True)},
+        summary="Reopen a closed space with everything it held (the holder only)",
     )
     async def reopen(self, access: Access) -> SpaceStatusRead:
         await spaces.reopen_space(access.space_id)

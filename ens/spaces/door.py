@@ -82,6 +82,7 @@ class SpaceAccess:
     # Display names the door's query read anyway (the person calling; the app's name on its grant).
     actor_name: str | None = None
     client_name: str | None = None
+    request_id: str = ""
 
     @property
     def space_id(self) -> UUID:
@@ -135,8 +136,11 @@ _SPACE_BY_ID = _DOOR_SQL.replace("SPACE_MATCH", "s.id = {}")
 _OWN_SPACE = _DOOR_SQL.replace("SPACE_MATCH", "s.holder_account_id = {}")
 
 
-async def resolve_space(caller: Caller, space_param: str, *, now: datetime) -> tuple[Row, SpaceRef | None, Role | None]:
-    """One query: the grant's liveness, the space named by ``space_param``, the caller's role."""
+async def resolve_space(
+    caller: Caller, space_param: str, *, now: datetime
+) -> tuple[Row | None, SpaceRef | None, Role | None]:
+    """One query: the grant (``None`` if it no longer exists), the space named by ``space_param``,
+    and the role the grant gives on it — whether or not the grant is still live (:func:`is_live`)."""
     if space_param == "me":
         if caller.kind == "app":
             sql, match_arg = _SPACE_BY_ID, caller.space_id
@@ -157,9 +161,7 @@ async def resolve_space(caller: Caller, space_param: str, *, now: datetime) -> t
         match_arg,
         caller.grant_id,
     )
-    if row is None or row["grant_revoked_at"] is not None or row["grant_account_id"] != caller.account_id:
-        raise GrantRevoked("This session or app authorization has been revoked; sign in again.")
-    if row["space_id"] is None:
+    if row is None or row["space_id"] is None:
         return row, None, None
     space = SpaceRef(
         id=row["space_id"],
@@ -172,6 +174,11 @@ async def resolve_space(caller: Caller, space_param: str, *, now: datetime) -> t
         holder_account_id=row["holder_account_id"],
     )
     return row, space, _role(caller, row, space=space)
+
+
+def is_live(caller: Caller, row: Row | None) -> bool:
+    """The token's grant still exists, is not revoked, and belongs to the token's account."""
+    return row is not None and row["grant_revoked_at"] is None and row["grant_account_id"] == caller.account_id
 
 
 def _role(caller: Caller, row: Row, *, space: SpaceRef) -> Role | None:
@@ -216,20 +223,14 @@ async def space_door(connection: ASGIConnection[Any, Any, Any, Any], handler: Ba
     now = clock.now()
     space_param = connection.path_params.get("space", "")
     row, space, role = await resolve_space(caller, space_param, now=now)
+    live = is_live(caller, row)
     request_id = request_id_of(connection.scope)
     action = f"{connection.scope.get('method', '')} {connection.scope.get('path_template', '')}".strip()
-    if space is None or role is None:
-        security_log.warning(
-            "space access refused",
-            extra={
-                "event": "space_not_visible",
-                "account_id": str(caller.account_id),
-                "client_id": caller.client_id,
-                "grant_id": str(caller.grant_id),
-                "action": action,
-                "request_id": request_id,
-            },
-        )
+    if row is None or space is None or role is None:
+        event = "space_not_visible" if live else "revoked_grant_used"
+        _refused(event, caller, action=action, request_id=request_id)
+        if not live:
+            raise GrantRevoked("This session or app authorization has been revoked; sign in again.")
         raise NotFound("No such space.")
     connection.scope.setdefault("state", {})[SPACE_STATE_KEY] = space.id
     resource_id = connection.path_params.get("id")
@@ -247,12 +248,36 @@ async def space_door(connection: ASGIConnection[Any, Any, Any, Any], handler: Ba
         request_id=request_id,
     )
     access = SpaceAccess(
-        space=space, caller=caller, role=role, actor_name=row["actor_name"], client_name=row["client_name"]
+        space=space,
+        caller=caller,
+        role=role,
+        actor_name=row["actor_name"],
+        client_name=row["client_name"],
+        request_id=request_id,
     )
     connection.scope["state"]["ens.space_access"] = access
+    if not live:
+        # The space was this grant's to see: the refusal goes to its history (with the 401) and to
+        # the operators' log, so a revoked app that keeps calling is seen on both sides.
+        _refused("revoked_grant_used", caller, action=action, request_id=request_id)
+        raise GrantRevoked("This session or app authorization has been revoked; sign in again.")
     if space.status == "closed" and not need.allow_closed:
         raise Gone("This space is closed. Its holder can reopen it.")
     _check_need(access, need)
+
+
+def _refused(event: str, caller: Caller, *, action: str, request_id: str) -> None:
+    security_log.warning(
+        "space access refused",
+        extra={
+            "event": event,
+            "account_id": str(caller.account_id),
+            "client_id": caller.client_id,
+            "grant_id": str(caller.grant_id),
+            "action": action,
+            "request_id": request_id,
+        },
+    )
 
 
 def request_id_of(scope: Any) -> str:
@@ -284,4 +309,6 @@ async def account_door(connection: ASGIConnection[Any, Any, Any, Any], handler: 
         caller.account_id,
     )
     if row is None or row["kind"] != "session":
+        action = f"{connection.scope.get('method', '')} {connection.scope.get('path_template', '')}".strip()
+        _refused("revoked_grant_used", caller, action=action, request_id=request_id_of(connection.scope))
         raise GrantRevoked("This session has been revoked; sign in again.")

@@ -2,11 +2,11 @@ from pathlib import Path
 
 from piccolo.conf.apps import AppConfig
 
-from ens.spaces.tables import AccessEvent, Account, Grant, Representative, Space
+from ens.spaces.tables import AccessEvent, Account, Grant, Representative, Space, SpaceErasure
 
 APP_CONFIG = AppConfig(
     app_name="spaces",
     migrations_folder_path=str(Path(__file__).parent / "piccolo_migrations"),
-    table_classes=[Account, Space, Representative, Grant, AccessEvent],
+    table_classes=[Account, Space, Representative, Grant, AccessEvent, SpaceErasure],
     migration_dependencies=["ens.core.piccolo_app"],
 )

@@ -13,9 +13,9 @@ from ens.core import clock
 from ens.core.clock import as_date, aware_or_none
 from ens.core.db import as_uuid, bound_tables, fetch, fetch_one, write_transaction
 from ens.core.errors import Conflict, Gone, NotFound
-from ens.spaces.door import SpaceRef
+from ens.spaces.door import SpaceAccess, security_log
 from ens.spaces.schemas import AccountRead, HolderRead, MeRead, SessionRead, SpaceListItem
-from ens.spaces.tables import Account, Grant, Space
+from ens.spaces.tables import Account, Grant, Space, SpaceErasure
 
 DEFAULT_TIMEZONE = "Europe/Paris"
 
@@ -176,17 +176,17 @@ async def get_me(account_id: UUID) -> MeRead:
     return MeRead(account=account, spaces=spaces)
 
 
-async def close_or_erase_space(space: SpaceRef, erase: bool) -> None:
+async def close_or_erase_space(access: SpaceAccess, *, erase: bool) -> None:
     """Close the space (archived, reopenable), or with ``erase`` delete everything it holds now.
 
     An erase is accepted on a closed space too (an express deletion request after closing).
     """
     if erase:
-        await erase_space(space.id)
+        await erase_space(access.space_id, by=access)
         return
-    if space.status == "closed":
+    if access.space.status == "closed":
         raise Gone("This space is closed already.")
-    await close_space(space.id)
+    await close_space(access.space_id)
 
 
 async def space_status(space_id: UUID) -> str | None:
@@ -215,18 +215,40 @@ async def reopen_space(space_id: UUID) -> None:
     )
 
 
-async def erase_space(space_id: UUID) -> None:
-    """Delete every row of the space, in every table that has a ``space_id``, in one transaction.
+async def erase_space(space_id: UUID, *, by: SpaceAccess) -> None:
+    """Delete every row of the space, in every table that has a ``space_id``, in one transaction,
+    and leave the operators' record of the erasure (:class:`SpaceErasure`) in the same one.
 
     Grants go after the rows that reference them (refresh tokens, codes), the space row last.
     """
     referenced_last: tuple[type[Table], ...] = (Grant, Space)
     tables = [t for t in bound_tables() if t not in referenced_last and _has_space_id(t)]
     ordered: list[type[Table]] = [*tables, Grant]
+    now = clock.now()
     async with write_transaction():
         for table in ordered:
             await fetch(f"DELETE FROM {table._meta.tablename} WHERE space_id = {{}}", space_id)
         await fetch("DELETE FROM spaces WHERE id = {}", space_id)
+        await SpaceErasure.insert(
+            SpaceErasure(
+                id=uuid.uuid4(),
+                erased_space_id=space_id,
+                erased_by_account_id=by.caller.account_id,
+                erased_by_client_id=by.caller.client_id,
+                acting_as=by.role,
+                request_id=by.request_id,
+                erased_at=now,
+            )
+        )
+    security_log.warning(
+        "space erased",
+        extra={
+            "event": "space_erased",
+            "space_id": str(space_id),
+            "account_id": str(by.caller.account_id),
+            "request_id": by.request_id,
+        },
+    )
 
 
 def _has_space_id(table: type[Table]) -> bool:

@@ -79,6 +79,22 @@ class Grant(Table, tablename="grants"):
     revoked_at = Timestamptz(null=True, default=None)
 
 
+class SpaceErasure(Table, tablename="space_erasures"):
+    """The operators' record that a space was erased: who, when, which space — no health data.
+
+    Its column is ``erased_space_id``, not ``space_id``: the erase deletes every row with a
+    ``space_id`` and must leave this one.
+    """
+
+    id = UUID(primary_key=True)
+    erased_space_id = UUID()
+    erased_by_account_id = UUID()
+    erased_by_client_id = Varchar(length=128)
+    acting_as = Varchar(length=16)
+    request_id = Varchar(length=64)
+    erased_at = Timestamptz()
+
+
 class AccessEvent(Table, tablename="access_history"):
     """One row per request naming a space the caller may see, whatever its outcome."""
 

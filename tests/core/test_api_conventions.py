@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -127,11 +128,38 @@ async def test_idempotency_key_while_first_runs_is_409(client, person):
     import hashlib
 
     digest = hashlib.sha256(b"/v1/spaces/me/test-notes?\n" + digest_body).hexdigest()
-    assert await _claim(f"account:{person.account_id}", key, request_hash=digest) is None
+    lease = timedelta(seconds=60)
+    assert await _claim(f"account:{person.account_id}", key, request_hash=digest, lease=lease) is None
     response = await client.post(
         "/v1/spaces/me/test-notes", content=digest_body, headers={**person.headers, **JSON, "Idempotency-Key": key}
     )
     assert_problem(response, 409, "conflict")
+
+
+async def test_a_claim_whose_lease_has_passed_is_taken_over_by_the_retry(client, person):
+    """A request whose process died leaves its key running: once the lease has passed, the retry runs."""
+    import hashlib
+
+    from ens.core.idempotency import _claim
+
+    key = f"k-{uuid.uuid4()}"
+    body = b'{"text":"crashed"}'
+    digest = hashlib.sha256(b"/v1/spaces/me/test-notes?\n" + body).hexdigest()
+    assert await _claim(f"account:{person.account_id}", key, request_hash=digest, lease=timedelta(0)) is None
+    other = await client.post(
+        "/v1/spaces/me/test-notes",
+        content=b'{"text":"other"}',
+        headers={**person.headers, **JSON, "Idempotency-Key": key},
+    )
+    assert_problem(other, 422, "validation")  # another body never takes a key over
+    retry = await client.post(
+        "/v1/spaces/me/test-notes", content=body, headers={**person.headers, **JSON, "Idempotency-Key": key}
+    )
+    assert retry.status_code == 201, retry.text
+    replay = await client.post(
+        "/v1/spaces/me/test-notes", content=body, headers={**person.headers, **JSON, "Idempotency-Key": key}
+    )
+    assert replay.status_code == 201 and replay.json() == retry.json()
 
 
 async def test_concurrent_identical_posts_create_once(client, person):

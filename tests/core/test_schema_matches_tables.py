@@ -144,3 +144,17 @@ def test_every_table_with_health_data_has_an_index_starting_with_space_id() -> N
         if "space_id" in names and primary != "space_id" and "space_id" not in starts.get(table._meta.tablename, set()):
             missing.append(table._meta.tablename)
     assert missing == []
+
+
+def test_every_table_the_product_declares_is_registered_with_piccolo() -> None:
+    """A table missing from its piccolo app would escape migrations checks and the erase."""
+    import ens.app  # noqa: F401  (imports every capability's tables)
+
+    declared: set[str] = set()
+    stack: list[type[Table]] = [Table]
+    while stack:
+        for sub in stack.pop().__subclasses__():
+            stack.append(sub)
+            if sub.__module__.startswith("ens."):
+                declared.add(sub._meta.tablename)
+    assert declared == {t._meta.tablename for t in _product_tables()}

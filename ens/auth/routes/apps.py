@@ -38,8 +38,8 @@ class SpaceGrantsController(Controller):
     @delete(
         "/{id:uuid}",
         status_code=HTTP_204_NO_CONTENT,
-        opt={"need": Need("grants")},
-        summary="Disconnect an app: its tokens stop working at once",
+        opt={"need": Need("grants", holder_only=True)},
+        summary="Disconnect an app: its tokens stop working at once (the holder only)",
     )
     async def revoke_grant(self, access: Access, id: FromPath[UUID]) -> None:
         await grants.revoke_app_grant(access.space_id, id)
