@@ -9,7 +9,7 @@ export ENS_ENV ?= dev
 export ENS_DATABASE_URL ?= sqlite:///./var/ens.sqlite
 export ENS_PUBLIC_URL ?= http://127.0.0.1:8000
 
-.PHONY: run test test-sqlite test-postgres bench lint migrate demo clean
+.PHONY: run test test-sqlite test-postgres bench lint migrate demo token clean
 
 $(BIN)/.installed: pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,12 @@ run: $(BIN)/.installed
 	$(BIN)/ens migrate
 	$(BIN)/ens demo
 	$(BIN)/ens serve --host 127.0.0.1 --port 8000
+
+# A 12-hour access token for a test identity, with the defaults of `make run`: TOKEN=$$(make -s token)
+IDENTITY ?= camille
+token: $(BIN)/.installed
+	@$(BIN)/ens migrate >/dev/null
+	@$(BIN)/ens dev token $(IDENTITY)
 
 migrate: $(BIN)/.installed
 	$(BIN)/ens migrate

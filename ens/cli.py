@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+import warnings
+from typing import NoReturn
 
 from ens.core import clock, db
-from ens.core.settings import Settings
+from ens.core.settings import ConfigurationError, Settings
 
 
 def _migrate(settings: Settings) -> None:
@@ -17,7 +19,7 @@ def _migrate(settings: Settings) -> None:
         async with db.connected(settings):
             result = await run_forwards(app_name="all")
             if not result.success:
-                raise SystemExit(f"migration failed: {result.message}")
+                _fail(f"migration failed: {result.message}")
 
     asyncio.run(run())
 
@@ -86,8 +88,7 @@ def _register_app(settings: Settings, args: argparse.Namespace) -> None:
     try:
         asyncio.run(run())
     except Invalid as exc:
-        details = "; ".join(e.detail for e in exc.errors) or exc.detail
-        raise SystemExit(f"cannot register the app: {details}") from exc
+        _fail("cannot register the app: " + ("; ".join(e.detail for e in exc.errors) or exc.detail))
 
 
 def _dev_token(settings: Settings, identity: str) -> None:
@@ -101,7 +102,17 @@ def _dev_token(settings: Settings, identity: str) -> None:
     try:
         print(asyncio.run(run()))
     except KeyError as exc:
-        raise SystemExit(str(exc.args[0])) from exc
+        _fail(str(exc.args[0]))
+
+
+# Commands that exist for development only: they seed test identities or mint tokens without a login.
+_DEV_COMMANDS = {"demo": "ens demo", "dev": "ens dev token"}
+
+
+def _fail(message: str) -> NoReturn:
+    """One clear line on stderr and exit status 2: what a person at a shell can act on."""
+    print(f"ens: {message}", file=sys.stderr)
+    raise SystemExit(2)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -128,10 +139,41 @@ def main(argv: list[str] | None = None) -> None:
     token = dev_sub.add_parser("token", help="print an access token for a test identity (dev only)")
     token.add_argument("identity")
     args = parser.parse_args(argv)
-    settings = Settings.from_env()
+    if args.command in _DEV_COMMANDS and Settings.env_from_env() != "dev":
+        example = f"ENS_ENV=dev .venv/bin/{_DEV_COMMANDS[args.command]}" + (" camille" if args.command == "dev" else "")
+        _fail(f"{_DEV_COMMANDS[args.command]} is for development only: set ENS_ENV=dev (for example: {example})")
+    try:
+        settings = Settings.from_env()
+    except ConfigurationError as exc:
+        _fail(f"configuration error: {exc}")
     if args.command == "serve":
         _serve(settings, args.host, port=args.port, workers=args.workers)
-    elif args.command == "migrate":
+        return
+    # piccolo warns (in colour, on stderr) when it cannot reach the database; the line below says it.
+    warnings.filterwarnings("ignore", message=".*Unable to connect to database", module="piccolo")
+    try:
+        _run(args, settings)
+    except (TimeoutError, OSError) as exc:
+        # The database named by the configuration does not answer (refused, unknown host, timeout).
+        _fail(f"cannot reach the database named by ENS_DATABASE_URL ({type(exc).__name__}: {exc})")
+    except Exception as exc:
+        if not _is_unmigrated(exc):
+            raise
+        _fail("the database named by ENS_DATABASE_URL has no tables yet: run `ens migrate` first (`make run` does)")
+
+
+def _is_unmigrated(exc: BaseException) -> bool:
+    """SQLite's "no such table", PostgreSQL's undefined_table (42P01)."""
+    import sqlite3
+
+    if isinstance(exc, sqlite3.OperationalError) and "no such table" in str(exc):
+        return True
+    return getattr(exc, "sqlstate", None) == "42P01"
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> None:
+    """The commands that work on the database."""
+    if args.command == "migrate":
         _migrate(settings)
     elif args.command == "purge":
         _purge(settings)
@@ -142,8 +184,6 @@ def main(argv: list[str] | None = None) -> None:
     elif args.command == "apps" and args.apps_command == "register":
         _register_app(settings, args)
     elif args.command == "dev" and args.dev_command == "token":
-        if not settings.is_dev:
-            sys.exit("ens dev token is only available with ENS_ENV=dev")
         _dev_token(settings, args.identity)
 
 

@@ -208,7 +208,7 @@ async def seed_demo(settings: Settings) -> None:
             f"Vitals: {measures} measures over a year ({created} new), from the app '{DEMO_SCALE_NAME}' and by hand"
         )
         console.print("Try it:")
-        console.print(f"  TOKEN=$(.venv/bin/ens dev token {DEMO_IDENTITY})")
+        console.print(f"  TOKEN=$(ENS_ENV=dev .venv/bin/ens dev token {DEMO_IDENTITY})   # or: TOKEN=$(make -s token)")
         console.print(f'  curl -H "Authorization: Bearer $TOKEN" {settings.public_url}/v1/me')
         console.print(f'  curl -H "Authorization: Bearer $TOKEN" {settings.public_url}/v1/spaces/me')
         vitals = f"{settings.public_url}/v1/spaces/me/vitals"

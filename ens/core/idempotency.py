@@ -165,9 +165,15 @@ class IdempotencyMiddleware:
         await self.app(scope, _replay(b""), send)
 
     async def _run_and_store(self, scope: Scope, receive: Receive, *, send: Send, caller_key: str, key: str) -> None:
+        """Run the request; store its answer for replays *before* the client gets it.
+
+        A client that received a 2xx may rely on a retry with the same key being replayed: the
+        answer is held back until the record says ``done`` (answers of creating POSTs are small).
+        """
         status = 500
         headers: list[tuple[str, str]] = []
         chunks: list[bytes] = []
+        held: list[Message] = []
 
         async def capture(message: Message) -> None:
             nonlocal status, headers
@@ -176,7 +182,7 @@ class IdempotencyMiddleware:
                 headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in message.get("headers", [])]
             elif message["type"] == "http.response.body":
                 chunks.append(message.get("body", b""))
-            await send(message)
+            held.append(message)
 
         try:
             await self.app(scope, receive, capture)
@@ -186,10 +192,12 @@ class IdempotencyMiddleware:
         no_store = any(k.lower() == "cache-control" and "no-store" in v for k, v in headers)
         if status >= 500 or no_store:
             await _release(caller_key, key)
-            return
-        kept = [(k, v) for k, v in headers if k.lower() not in ("x-request-id", "date", "content-length")]
-        space_id = scope.get("state", {}).get(SPACE_STATE_KEY)
-        await _complete(caller_key, key, status=status, headers=kept, body=b"".join(chunks), space_id=space_id)
+        else:
+            kept = [(k, v) for k, v in headers if k.lower() not in ("x-request-id", "date", "content-length")]
+            space_id = scope.get("state", {}).get(SPACE_STATE_KEY)
+            await _complete(caller_key, key, status=status, headers=kept, body=b"".join(chunks), space_id=space_id)
+        for message in held:
+            await send(message)
 
 
 async def _read_body(receive: Receive, limit: int) -> tuple[bytes, bool]:

@@ -68,6 +68,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         return self.database_url.startswith(("postgres://", "postgresql://"))
 
     @classmethod
+    def env_from_env(cls, environ: Mapping[str, str] | None = None) -> str:
+        """Only ``ENS_ENV`` (``prod`` unless set): development commands check it before anything else."""
+        env = os.environ if environ is None else environ
+        return env.get("ENS_ENV") or "prod"
+
+    @classmethod
     def database_url_from_env(cls, environ: Mapping[str, str] | None = None) -> str:
         """Only the database URL (for ``piccolo_conf``, which must not refuse to load)."""
         env = os.environ if environ is None else environ

@@ -25,7 +25,7 @@ import pytest
 
 from ens.core.settings import Settings
 from tests.helpers.browser import CHROMIUM, CHROMIUM_FLAGS, PHONE_VIEWPORT, chromium_missing_reason
-from tests.helpers.server import ARTIFACTS, ROOT, ens_command, free_port, wait_until_healthy
+from tests.helpers.server import ARTIFACTS, ROOT, ServerProcess, ens_command, free_port
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser, Page
@@ -92,29 +92,12 @@ def live_server(
     chromium: Path, server_environment: dict[str, str], live_server_port: int, migrated: None
 ) -> Iterator[str]:
     """The real server (uvicorn, one worker) on the suite's database; yields its base URL."""
-    port = live_server_port
-    base_url = server_environment["ENS_PUBLIC_URL"]
-    env = server_environment
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    log_path = ARTIFACTS / "live-server.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(  # noqa: S603 (our own console script, fixed arguments)
-            [*ens_command(), "serve", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    server = ServerProcess(server_environment, live_server_port, "live-server.log")
+    server.start()
     try:
-        wait_until_healthy(process, base_url, log_path)
-        yield base_url
+        yield server.base_url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+        server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -50,3 +50,43 @@ def tail(path: Path, lines: int = 40) -> str:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
     except OSError:
         return "(no server log)"
+
+
+class ServerProcess:
+    """``ens serve`` on a loopback port with the given environment; its output goes to a log file."""
+
+    def __init__(self, env: dict[str, str], port: int, log_name: str) -> None:
+        self.env = env
+        self.port = port
+        self.base_url = f"http://127.0.0.1:{port}"
+        self.log_path = ARTIFACTS / log_name
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        """Start the server and wait until it answers ``/health`` (the log is appended to)."""
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(  # noqa: S603 (our own console script, fixed arguments)
+                [*ens_command(), "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        wait_until_healthy(self.process, self.base_url, self.log_path)
+
+    def kill(self) -> None:
+        """SIGKILL: the process dies at once, whatever it was doing (no shutdown, no cleanup)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        """SIGTERM, then SIGKILL if it lingers."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.kill()

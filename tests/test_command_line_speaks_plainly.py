@@ -1,0 +1,69 @@
+"""The ``ens`` command in a fresh shell (hardening review, item 17): a configuration error is one
+clear line naming the variable, exit status 2, never a traceback; the README's commands work."""
+
+from __future__ import annotations
+
+import subprocess
+
+import httpx
+import pytest
+
+from ens.core.settings import Settings
+from tests.helpers.server import ROOT, ens_command, free_port
+
+FRESH_SHELL = {"PATH": "/usr/bin:/bin", "HOME": str(ROOT)}
+
+
+def _ens(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # noqa: S603 (our own console script)
+        [*ens_command(), *args], cwd=ROOT, env={**FRESH_SHELL, **env}, capture_output=True, text=True, timeout=60
+    )
+
+
+def _one_line_refusal(done: subprocess.CompletedProcess[str], *words: str) -> None:
+    assert done.returncode == 2, done
+    assert "Traceback" not in done.stderr and done.stdout == ""
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("ens: "), done.stderr
+    for word in words:
+        assert word in lines[0]
+
+
+@pytest.mark.parametrize("command", [["dev", "token", "camille"], ["demo"]])
+def test_a_development_command_outside_development_says_to_set_ens_env(command: list[str]) -> None:
+    _one_line_refusal(_ens(*command), "ENS_ENV=dev", "development only")
+
+
+def test_production_without_its_secret_names_the_variable() -> None:
+    _one_line_refusal(_ens("migrate", ENS_ENV="prod"), "ENS_SECRET_KEY")
+
+
+def test_a_malformed_database_url_names_the_variable() -> None:
+    _one_line_refusal(_ens("migrate", ENS_ENV="dev", ENS_DATABASE_URL="mysql://db/ens"), "ENS_DATABASE_URL")
+
+
+def test_an_unreachable_database_names_the_variable() -> None:
+    url = f"postgresql://ens@127.0.0.1:{free_port()}/ens"
+    _one_line_refusal(_ens("migrate", ENS_ENV="dev", ENS_DATABASE_URL=url), "ENS_DATABASE_URL", "cannot reach")
+
+
+def test_an_unmigrated_database_says_to_migrate(tmp_path: object) -> None:
+    url = f"sqlite:///{tmp_path}/empty.sqlite"
+    _one_line_refusal(_ens("dev", "token", "camille", ENS_ENV="dev", ENS_DATABASE_URL=url), "ens migrate")
+
+
+async def test_the_readme_token_command_works_from_a_fresh_shell(
+    client: httpx.AsyncClient, settings: Settings, migrated: None
+) -> None:
+    done = _ens(
+        "dev",
+        "token",
+        "camille",
+        ENS_ENV="dev",
+        ENS_DATABASE_URL=settings.database_url,
+        ENS_PUBLIC_URL=settings.public_url,
+    )
+    assert done.returncode == 0, done.stderr
+    token = done.stdout.strip()
+    me = await client.get("/v1/me", headers={"Authorization": f"Bearer {token}"})
+    assert me.status_code == 200 and me.json()["account"]["givenName"] == "Camille"
