@@ -32,8 +32,8 @@ from ens.core.problems import PROBLEM_JSON, ProblemError, ProblemType, problem_b
 from ens.core.scopes import SCOPES
 from ens.core.settings import Settings
 from ens.overview.routes import SpaceController
-from ens.spaces.door import REQUEST_ID_KEY, Access, account_door, provide_space_access, space_door
-from ens.spaces.history import AccessHistoryMiddleware
+from ens.spaces.door import Access, account_door, provide_space_access, space_door
+from ens.spaces.history import REQUEST_ID_KEY, AccessHistoryMiddleware
 from ens.spaces.routes import AccessHistoryController
 from ens.vitals import scopes as vitals_scopes
 from ens.vitals.routes import VitalsController, list_vital_types

@@ -10,8 +10,9 @@ with "database is locked" when a read transaction tries to upgrade.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
@@ -147,16 +148,60 @@ async def stop(engine: Engine[Any]) -> None:
             await engine.close_connection_pool()
 
 
+@dataclass
+class _Joiner:
+    write: Callable[[], Awaitable[None]]
+    committed: Callable[[], None]
+
+
+# What the current request wants written in its first write transaction (its access-history row).
+_joiners: ContextVar[list[_Joiner] | None] = ContextVar("ens_commit_joiners", default=None)
+
+
+def join_next_write(write: Callable[[], Awaitable[None]], committed: Callable[[], None]) -> None:
+    """Have ``write`` run inside the next outermost :func:`write_transaction` of this context, just
+    before it commits, so the request's own writes and ``write`` commit together (one commit per
+    request); ``committed`` is called once that commit has succeeded. Nothing runs if the request
+    never writes, or if its transaction rolls back."""
+    joiners = _joiners.get()
+    if joiners is None:
+        _joiners.set([_Joiner(write, committed)])
+    else:
+        joiners.append(_Joiner(write, committed))
+
+
+@contextmanager
+def request_context() -> Iterator[None]:
+    """What one request joins to its write stays with it (servers may run several in one task)."""
+    token = _joiners.set(None)
+    try:
+        yield
+    finally:
+        _joiners.reset(token)
+
+
 @asynccontextmanager
 async def write_transaction(engine: Engine[Any] | None = None) -> AsyncIterator[None]:
-    """One atomic write. On SQLite the write lock is taken at BEGIN, so writers queue."""
+    """One atomic write. On SQLite the write lock is taken at BEGIN, so writers queue.
+
+    The outermost one also writes what the request joined to it (:func:`join_next_write`).
+    """
     engine = engine or current()
+    outermost = engine.current_transaction.get() is None
+    joined: list[_Joiner] = []
     if isinstance(engine, SQLiteEngine):
-        async with engine.transaction(transaction_type=TransactionType.immediate):
-            yield
+        transaction: Any = engine.transaction(transaction_type=TransactionType.immediate)
     else:
-        async with engine.transaction():
-            yield
+        transaction = engine.transaction()
+    async with transaction:
+        yield
+        if outermost:
+            joined = _joiners.get() or []
+            _joiners.set(None)
+            for joiner in joined:
+                await joiner.write()
+    for joiner in joined:
+        joiner.committed()
 
 
 Row = Mapping[str, Any]

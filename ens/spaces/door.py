@@ -31,13 +31,11 @@ from ens.core.errors import Forbidden, Gone, GrantRevoked, NotFound, Unauthorize
 from ens.core.idempotency import SPACE_STATE_KEY
 from ens.core.scopes import SCOPES
 from ens.spaces.caller import SPACE_SCOPE, Caller
+from ens.spaces.history import ACCESS_STATE_KEY, REQUEST_ID_KEY, PendingAccess, Role, join_request_write
 
 security_log = logging.getLogger("ens.security")
 
-ACCESS_STATE_KEY = "ens.access"
-REQUEST_ID_KEY = "ens.request_id"
 
-Role = Literal["holder", "representative", "app"]
 
 
 @dataclass(frozen=True)
@@ -98,23 +96,6 @@ class SpaceAccess:
         if self.is_person:
             return self.caller.has_scope(SPACE_SCOPE)
         return self.caller.has_scope(scope)
-
-
-@dataclass
-class PendingAccess:
-    """The access-history entry the middleware writes once the response status is known."""
-
-    space_id: UUID
-    at: datetime
-    actor_account_id: UUID
-    actor_name: str | None
-    client_id: str
-    client_name: str | None
-    acting_as: Role
-    action: str
-    resource_type: str
-    resource_id: str | None
-    request_id: str
 
 
 _DOOR_SQL = """
@@ -246,7 +227,9 @@ async def space_door(connection: ASGIConnection[Any, Any, Any, Any], handler: Ba
         resource_type=need.resource,
         resource_id=str(resource_id) if resource_id is not None else None,
         request_id=request_id,
+        expected_outcome=int(getattr(handler, "status_code", None) or 200),
     )
+    join_request_write(connection.scope["state"][ACCESS_STATE_KEY])
     access = SpaceAccess(
         space=space,
         caller=caller,

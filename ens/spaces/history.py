@@ -1,34 +1,80 @@
-"""The access history: written once per request by a middleware, read newest first."""
+"""The access history: one row per request naming a space the caller may see, durable before the
+answer leaves, and read newest first.
+
+How a row is written, so that a request costs one commit (ENGINEERING.md rule 15):
+
+- A request that writes joins its row to its own write transaction (``db.join_next_write``): the
+  row commits with the data, with the status the handler answers on success.
+- Every other request (reads, refusals, failures) hands its row to :class:`GroupCommit`: rows of
+  concurrent requests go in one multi-row INSERT and one commit, and each response waits until its
+  own row is durable. No timer: while one group commits, the next one gathers.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import re
 import uuid
-from typing import Any
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
 from uuid import UUID
 
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from ens.core import db
 from ens.core.api import Cursors, Page, check_limit
 from ens.core.db import fetch
-from ens.spaces.door import ACCESS_STATE_KEY, REQUEST_ID_KEY, PendingAccess
 from ens.spaces.schemas import AccessEventRead, ActorRead, ClientRead
+
+log = logging.getLogger("ens.spaces.history")
+
+Role = Literal["holder", "representative", "app"]
+ACCESS_STATE_KEY = "ens.access"
+REQUEST_ID_KEY = "ens.request_id"
+
+
+@dataclass
+class PendingAccess:
+    """The access-history row of a request, written with its data or once its status is known."""
+
+    space_id: UUID
+    at: datetime
+    actor_account_id: UUID
+    actor_name: str | None
+    client_id: str
+    client_name: str | None
+    acting_as: Role
+    action: str
+    resource_type: str
+    resource_id: str | None
+    request_id: str
+    # The status the handler answers on success: what the row says if it commits with the data.
+    expected_outcome: int = 200
+    recorded_id: int | None = None
+    committed: bool = False
+
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
-_INSERT = """
-INSERT INTO access_history (space_id, at, actor_account_id, actor_name, client_id, client_name,
-                            acting_as, action, resource_type, resource_id, outcome, request_id)
-SELECT {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}
-WHERE EXISTS (SELECT 1 FROM spaces WHERE id = {})
-"""
+_COLUMNS = (
+    "space_id, at, actor_account_id, actor_name, client_id, client_name, acting_as, action, "
+    "resource_type, resource_id, outcome, request_id"
+)
+_ROW = "(" + ", ".join(["{}"] * 12) + ")"
+# One row, written only if the space still exists (an erase may have removed it meanwhile).
+_INSERT_IF_SPACE = (
+    f"INSERT INTO access_history ({_COLUMNS}) SELECT {', '.join(['{}'] * 12)} "
+    "WHERE EXISTS (SELECT 1 FROM spaces WHERE id = {}) RETURNING id"
+)
+# Rows per statement: 12 values each, under SQLite's variable limit and PostgreSQL's 32767.
+_MAX_GROUP = 1000
 
 
-async def record_access(pending: PendingAccess, outcome: int) -> None:
-    """Write the entry; nothing is written for a space that no longer exists (erased by this request)."""
-    await fetch(
-        _INSERT,
+def _values(pending: PendingAccess, outcome: int) -> tuple[Any, ...]:
+    return (
         pending.space_id,
         pending.at,
         pending.actor_account_id,
@@ -41,8 +87,87 @@ async def record_access(pending: PendingAccess, outcome: int) -> None:
         pending.resource_id,
         outcome,
         pending.request_id,
-        pending.space_id,
     )
+
+
+async def _insert_one(pending: PendingAccess, outcome: int) -> int | None:
+    """The row's id, or ``None`` when the space no longer exists (erased by this very request)."""
+    rows = await fetch(_INSERT_IF_SPACE, *_values(pending, outcome), pending.space_id)
+    return int(rows[0]["id"]) if rows else None
+
+
+class GroupCommit:
+    """Writes the rows of concurrent requests together: one INSERT and one commit per group."""
+
+    def __init__(self) -> None:
+        self._waiting: list[tuple[PendingAccess, int, asyncio.Future[None]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def record(self, pending: PendingAccess, outcome: int) -> None:
+        """Return once the row is committed (or the space is gone)."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.append((pending, outcome, future))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.ensure_future(self._write_groups())
+        await asyncio.shield(future)
+
+    async def _write_groups(self) -> None:
+        while self._waiting:
+            group, self._waiting = self._waiting[:_MAX_GROUP], self._waiting[_MAX_GROUP:]
+            try:
+                await self._insert(group)
+            except Exception as exc:  # each request answers with the error, none is lost silently
+                for _, _, future in group:
+                    if not future.done():
+                        future.set_exception(exc)
+            else:
+                for _, _, future in group:
+                    if not future.done():
+                        future.set_result(None)
+
+    @staticmethod
+    async def _insert(group: list[tuple[PendingAccess, int, asyncio.Future[None]]]) -> None:
+        args = [value for pending, outcome, _ in group for value in _values(pending, outcome)]
+        sql = f"INSERT INTO access_history ({_COLUMNS}) VALUES " + ", ".join([_ROW] * len(group))
+        try:
+            await fetch(sql, *args)
+        except Exception as exc:
+            if not _is_foreign_key_violation(exc):
+                raise
+            # A space of the group was erased between its request's door and now: write the rows
+            # one by one, each only if its space still exists.
+            for pending, outcome, _ in group:
+                await _insert_one(pending, outcome)
+
+
+def _is_foreign_key_violation(exc: BaseException) -> bool:
+    return getattr(exc, "sqlstate", None) == "23503" or "FOREIGN KEY constraint failed" in str(exc)
+
+
+_GROUP_COMMIT = GroupCommit()
+
+
+def join_request_write(pending: PendingAccess) -> None:
+    """The door's call: if this request writes, its row commits with its data (see module doc)."""
+
+    async def write() -> None:
+        pending.recorded_id = await _insert_one(pending, pending.expected_outcome)
+
+    def committed() -> None:
+        pending.committed = True
+
+    db.join_next_write(write, committed)
+
+
+async def record_access(pending: PendingAccess, outcome: int) -> None:
+    """Make sure the request's row exists and says ``outcome``, durably, before the answer leaves."""
+    if pending.committed:
+        if outcome != pending.expected_outcome and pending.recorded_id is not None:
+            # The data committed, but the answer is not the handler's success status (it failed
+            # afterwards): the row says what the caller got.
+            await fetch("UPDATE access_history SET outcome = {} WHERE id = {}", outcome, pending.recorded_id)
+        return
+    await _GROUP_COMMIT.record(pending, outcome)
 
 
 class AccessHistoryMiddleware:
@@ -71,7 +196,8 @@ class AccessHistoryMiddleware:
                     await record_access(pending, message["status"])
             await send(message)
 
-        await self.app(scope, receive, send_recorded)
+        with db.request_context():
+            await self.app(scope, receive, send_recorded)
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

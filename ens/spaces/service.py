@@ -198,21 +198,23 @@ async def space_status(space_id: UUID) -> str | None:
 async def close_space(space_id: UUID) -> None:
     """Archive the space: every route but ``reopen`` answers 410 until it is reopened."""
     now = clock.now()
-    await Space.update({Space.status: "closed", Space.closed_at: now, Space.updated_at: now}).where(
-        Space.id == space_id
-    )
+    async with write_transaction():
+        await Space.update({Space.status: "closed", Space.closed_at: now, Space.updated_at: now}).where(
+            Space.id == space_id
+        )
 
 
 async def reopen_space(space_id: UUID) -> None:
     """Restore a closed space with everything it held."""
-    row = await fetch_one("SELECT status FROM spaces WHERE id = {}", space_id)
-    if row is None:
-        raise NotFound("No such space.")
-    if row["status"] != "closed":
-        raise Conflict("This space is open already.")
-    await Space.update({Space.status: "open", Space.closed_at: None, Space.updated_at: clock.now()}).where(
-        Space.id == space_id
-    )
+    async with write_transaction():
+        row = await fetch_one("SELECT status FROM spaces WHERE id = {}", space_id)
+        if row is None:
+            raise NotFound("No such space.")
+        if row["status"] != "closed":
+            raise Conflict("This space is open already.")
+        await Space.update({Space.status: "open", Space.closed_at: None, Space.updated_at: clock.now()}).where(
+            Space.id == space_id
+        )
 
 
 async def erase_space(space_id: UUID, *, by: SpaceAccess) -> None:
@@ -312,7 +314,10 @@ async def grant_is_live(grant_id: UUID, account_id: UUID) -> bool:
 
 
 async def revoke_grant(grant_id: UUID) -> None:
-    await Grant.update({Grant.revoked_at: clock.now()}).where((Grant.id == grant_id) & (Grant.revoked_at.is_null()))
+    async with write_transaction():
+        await Grant.update({Grant.revoked_at: clock.now()}).where(
+            (Grant.id == grant_id) & (Grant.revoked_at.is_null())
+        )
 
 
 async def list_sessions(account_id: UUID, current_grant: UUID) -> list[SessionRead]:

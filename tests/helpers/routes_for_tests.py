@@ -12,7 +12,8 @@ from litestar.params import FromPath, HeaderParameter, JSONBody
 from msgspec import Meta
 
 from ens.core.api import ReadStruct, Struct, require_if_match
-from ens.core.errors import NotFound
+from ens.core.db import write_transaction
+from ens.core.errors import Conflict, NotFound
 from ens.core.scopes import SCOPES, Scope
 from ens.spaces.door import Access, Need
 
@@ -50,6 +51,13 @@ class NotesForTests(Controller):
         NOTES[note_id] = {"text": data.text, "rating": data.rating, "tags": data.tags}
         CREATED.append(note_id)
         return _read(note_id)
+
+    @post("/write-then-fail", opt={"need": Need("test-note", app_scope="write")})
+    async def write_then_fail(self, access: Access) -> NoteRead:
+        """A request whose write commits and which then fails: its history row must say so."""
+        async with write_transaction():
+            pass
+        raise Conflict("Failed after its write committed.")
 
     @get("/{id:str}", opt={"need": Need("test-note", app_scope="read")})
     async def read(self, access: Access, id: FromPath[str]) -> NoteRead:
