@@ -117,7 +117,16 @@ class OAuthController(Controller):
         answer = await oauth.token(settings, tokens, form=data, basic=_basic(request))
         return Response(answer, headers=NO_STORE)
 
-    @post("/oauth/revoke", status_code=200, summary="RFC 7009 token revocation")
+    @post(
+        "/oauth/revoke",
+        status_code=200,
+        summary="RFC 7009 token revocation",
+        description="Revoking an access token or a refresh token revokes the grant (session or app "
+        "authorization) both belong to. `token_type_hint` only says where to look first: a token not "
+        "found as that type is looked for as the other. An access token past its expiry but otherwise "
+        "ours (signature, issuer, audience) still revokes its grant. An unknown or invalid token is not "
+        "an error (200).",
+    )
     async def revoke(
         self,
         request: Request[Any, Any, Any],
