@@ -76,7 +76,14 @@ class OAuthController(Controller):
             "service_documentation": f"{base}/schema",
         }
 
-    @get("/oauth/authorize", summary="Start a login (browser)", include_in_schema=True)
+    @get(
+        "/oauth/authorize",
+        summary="Start a login (browser)",
+        description="`redirect_uri` must match one registered for the client exactly, except that on a "
+        "loopback IP literal (`http://127.0.0.1`, `http://[::1]`) any port is accepted (RFC 8252 §7.3); "
+        "scheme, host, path and query still match exactly. S256 PKCE is mandatory.",
+        include_in_schema=True,
+    )
     async def authorize(
         self,
         login_ctx: NamedDependency[LoginContext],
