@@ -12,7 +12,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie
 from litestar.di import NamedDependency
 from litestar.enums import MediaType, RequestEncodingType
-from litestar.params import Body, CookieParameter
+from litestar.params import Body, CookieParameter, QueryParameter
 from litestar.response import Redirect
 
 from ens.auth import login
@@ -65,6 +65,8 @@ def render(screen: Screen) -> Response[str]:
         return html(pages.reopen_page(screen.csrf))
     if screen.kind == "consent" and screen.consent is not None:
         return html(pages.consent_page(screen.consent, screen.csrf))
+    if screen.kind == "logout":
+        return html(pages.logout_page(screen.csrf))
     return html(pages.error_page("Connexion impossible", "Page inconnue."), 400)
 
 
@@ -143,5 +145,10 @@ class LoginController(Controller):
         return go(await login.decide(login_ctx, cookie, csrf=data.csrf, decision=data.decision), login_ctx.settings)
 
     @get("/logged-out")
-    async def logged_out(self) -> Response[str]:
+    async def logged_out(
+        self,
+        cookie: LoginCookie = None,
+        state_: Annotated[str | None, QueryParameter(name="state", required=False)] = None,
+    ) -> Response[str]:
+        await login.confirm_logout(cookie, state=state_)
         return html(pages.logged_out_page())

@@ -24,8 +24,8 @@ from ens.auth import login, oauth
 from ens.auth.errors import OAuthError
 from ens.auth.fcplus import encryption_key_from_settings, public_jwks
 from ens.auth.login import LoginContext
-from ens.auth.routes.login_pages import NO_STORE, Form, LoginCookie, go
-from ens.auth.schemas import RevokeRequest, TokenRequest, TokenResponse
+from ens.auth.routes.login_pages import NO_STORE, Form, LoginCookie, go, render
+from ens.auth.schemas import CsrfForm, RevokeRequest, TokenRequest, TokenResponse
 from ens.auth.tokens import AccessTokens
 from ens.core.api import PUBLIC
 from ens.core.scopes import SCOPES
@@ -203,9 +203,28 @@ class OAuthController(Controller):
         await oauth.revoke(settings, tokens, form=data, basic=_basic(request))
         return Response({}, headers=NO_STORE)
 
-    @get("/oauth/logout", summary="Sign out at the identity provider too (browser)")
-    async def logout(self, login_ctx: NamedDependency[LoginContext], cookie: LoginCookie = None) -> Response[Any]:
-        return go(await login.logout(login_ctx, cookie), login_ctx.settings, status=302)
+    @get(
+        "/oauth/logout",
+        summary="The page a logout starts from (browser)",
+        description="An HTML page holding the logout form (a POST to `/oauth/logout` with the login's "
+        "CSRF token); opening it signs nobody out. Without a login in this browser, an error page.",
+    )
+    async def logout_page(self, cookie: LoginCookie = None) -> Response[str]:
+        return render(await login.logout_screen(cookie))
+
+    @post(
+        "/oauth/logout",
+        status_code=303,
+        summary="Sign out at the identity provider too (browser form)",
+        description="Posted from the page of `GET /oauth/logout` with its `csrf` field (else 403). Redirects "
+        "to the provider's `end_session_endpoint` with `id_token_hint`, `state` and "
+        "`post_logout_redirect_uri` = `{ENS_PUBLIC_URL}/login/logged-out`, which says the person is signed "
+        "out only when the provider brings back that `state` to the browser that posted the form.",
+    )
+    async def logout(
+        self, login_ctx: NamedDependency[LoginContext], data: Annotated[CsrfForm, Form], cookie: LoginCookie = None
+    ) -> Response[Any]:
+        return go(await login.logout(login_ctx, cookie, csrf=data.csrf), login_ctx.settings)
 
 
 def relying_party_key_routes(settings: Settings) -> list[ControllerRouterHandler]:
