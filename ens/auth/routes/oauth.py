@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections import Counter
 from typing import Annotated, Any
 from urllib.parse import parse_qsl, unquote
 
@@ -67,8 +68,7 @@ async def well_formed_form(connection: ASGIConnection[Any, Any, Any, Any], _: Ba
         pairs = parse_qsl((await connection.body()).decode(), keep_blank_values=True, errors="strict")
     except UnicodeDecodeError as exc:
         raise OAuthError("invalid_request", "The body is not UTF-8 (RFC 6749 Appendix B).") from exc
-    names = [name for name, _ in pairs]
-    repeated = sorted({name for name in names if names.count(name) > 1})
+    repeated = sorted(name for name, times in Counter(name for name, _ in pairs).items() if times > 1)
     if repeated:
         shown = ", ".join(name[:40] for name in repeated[:5])
         raise OAuthError("invalid_request", f"A parameter must not be repeated: {shown}.")
