@@ -209,12 +209,16 @@ LOGOUT_RETURN_TTL = timedelta(minutes=15)
 LOGGED_OUT_PATH = "/login/logged-out"
 
 
+def _attempt_id(cookie: str | None) -> UUID | None:
+    try:
+        return UUID(cookie or "")
+    except ValueError:
+        return None
+
+
 async def _signed_in_attempt(cookie: str | None) -> Attempt:
     """The browser's login attempt while it still holds the provider's ID token (what a logout ends)."""
-    try:
-        attempt_id = UUID(cookie or "")
-    except ValueError:
-        attempt_id = None
+    attempt_id = _attempt_id(cookie)
     row = None
     if attempt_id is not None:
         row = await fetch_one("SELECT * FROM login_attempts WHERE id = {} AND id_token IS NOT NULL", attempt_id)
@@ -273,10 +277,7 @@ async def confirm_logout(cookie: str | None, *, state: str | None) -> None:
     signed out: :class:`LoginFailed`, shown as an error page.
     """
     row = None
-    try:
-        attempt_id: UUID | None = UUID(cookie or "")
-    except ValueError:
-        attempt_id = None
+    attempt_id = _attempt_id(cookie)
     if attempt_id is not None and state:
         row = await fetch_one(
             "SELECT upstream_state FROM login_attempts WHERE id = {} AND step = 'logout' AND expires_at > {}",
