@@ -149,3 +149,20 @@ async def test_the_dev_provider_sends_the_browser_back_with_our_state(dev_client
     assert at_provider.status_code == 302
     back = await browser.get(at_provider.headers["location"])
     assert back.status_code == 200 and SIGNED_OUT in back.text
+
+
+async def test_a_malformed_logout_form_is_an_error_page(fake_login):
+    login, _ = await signed_in_browser(fake_login)
+    csrf = csrf_of((await _logout_page(login)).text)
+    for body in (f"csrf={csrf}&csrf={csrf}", "csrf=%ff"):
+        refused = await login.browser.client.post(
+            "/oauth/logout",
+            content=body.encode(),
+            headers={
+                "Cookie": f"ens_login={login.browser.cookie}",
+                "Content-Type": "application/x-www-form-urlencoded",
+            },
+        )
+        assert refused.status_code in (400, 403) and refused.headers["content-type"].startswith("text/html"), body
+        assert "location" not in refused.headers
+    assert await _id_token(login)

@@ -12,6 +12,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie
 from litestar.di import NamedDependency
 from litestar.enums import MediaType, RequestEncodingType
+from litestar.exceptions import ValidationException
 from litestar.params import Body, CookieParameter, QueryParameter
 from litestar.response import Redirect
 
@@ -89,6 +90,13 @@ def go(target: login.Redirect, settings: Settings, *, status: Literal[302, 303] 
 
 def login_failed(request: Request[Any, Any, Any], exc: LoginFailed) -> Response[str]:
     return html(pages.error_page(exc.title, exc.detail), exc.status)
+
+
+def malformed_form(request: Request[Any, Any, Any], exc: ValidationException) -> Response[str]:
+    """A browser form litestar cannot read (a field given twice...): a page, not problem+json."""
+    return html(
+        pages.error_page("Formulaire non valable", "Le formulaire envoyé n'est pas valable. Rechargez la page."), 400
+    )
 
 
 class LoginController(Controller):

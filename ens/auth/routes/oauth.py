@@ -25,7 +25,7 @@ from ens.auth import login, oauth
 from ens.auth.errors import OAuthError
 from ens.auth.fcplus import encryption_key_from_settings, public_jwks
 from ens.auth.login import LoginContext
-from ens.auth.routes.login_pages import NO_STORE, Form, LoginCookie, go, render
+from ens.auth.routes.login_pages import NO_STORE, Form, LoginCookie, go, malformed_form, render
 from ens.auth.schemas import CsrfForm, RevokeRequest, TokenRequest, TokenResponse
 from ens.auth.tokens import AccessTokens
 from ens.core.api import PUBLIC
@@ -220,6 +220,7 @@ class OAuthController(Controller):
         "to the provider's `end_session_endpoint` with `id_token_hint`, `state` and "
         "`post_logout_redirect_uri` = `{ENS_PUBLIC_URL}/login/logged-out`, which says the person is signed "
         "out only when the provider brings back that `state` to the browser that posted the form.",
+        exception_handlers={ValidationException: malformed_form},
     )
     async def logout(
         self, login_ctx: NamedDependency[LoginContext], data: Annotated[CsrfForm, Form], cookie: LoginCookie = None
