@@ -45,15 +45,20 @@ def free_port() -> int:
 
 
 def production_environment(database_url: str, port: int) -> dict[str, str]:
-    """What ``ens serve`` gets: production mode, a random secret, an issuer it never calls."""
+    """What ``ens serve`` gets: production mode, random secrets, an issuer it never calls.
+
+    Production's public URL is https, TLS ending in front of ``ens serve``; the bench plays that
+    proxy's part and reaches the server over plain http on the same port (:attr:`Server.base_url`).
+    """
     env = {k: v for k, v in os.environ.items() if not k.startswith("ENS_")}
     env.update(
         ENS_ENV="prod",
         ENS_DATABASE_URL=database_url,
         ENS_SECRET_KEY=secrets.token_urlsafe(48),
         ENS_OIDC_ISSUER="https://idp.bench.invalid",
+        ENS_OIDC_CLIENT_SECRET=secrets.token_urlsafe(32),
         ENS_SMTP_URL="smtp://127.0.0.1:1",  # production requires one; the bench never sends mail
-        ENS_PUBLIC_URL=f"http://127.0.0.1:{port}",
+        ENS_PUBLIC_URL=f"https://127.0.0.1:{port}",
         ENS_LOG_LEVEL="WARNING",
     )
     return env
@@ -74,7 +79,7 @@ class Server:
         self.env = env
         self.workers = workers
         self.port = int(env["ENS_PUBLIC_URL"].rsplit(":", 1)[1])
-        self.base_url = env["ENS_PUBLIC_URL"]
+        self.base_url = f"http://127.0.0.1:{self.port}"  # behind the TLS proxy the public URL names
         self.process: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> Server:

@@ -21,8 +21,11 @@ from ens.spaces.caller import SPACE_SCOPE
 MOBILE_CLIENT_ID = "ens-mobile"
 MOBILE_CLIENT_NAME = "Application ENS"
 MOBILE_REDIRECT_URI = "fr.ens.app:/oauth2redirect"
-# RFC 8252 §7.3: any port on the IPv4 loopback, path /callback.
-_LOOPBACK = re.compile(r"http://127\.0\.0\.1:(\d{1,5})/callback")
+# RFC 8252 §7.3: the phone app's loopback listeners, on whatever port the system gives them.
+MOBILE_LOOPBACK_URIS = ("http://127.0.0.1/callback", "http://[::1]/callback")
+# An http URI on a loopback IP literal: host, port if any, the rest. Only the literals: "localhost"
+# may resolve elsewhere, or be answered by another program's listener (RFC 8252 §8.3).
+_LOOPBACK_URI = re.compile(r"http://(127\.0\.0\.1|\[::1\])(?::([0-9]{1,5}))?([/?#].*)?", re.DOTALL)
 
 ClientKind = Literal["first_party", "device", "professional"]
 
@@ -44,13 +47,31 @@ class Client:
         return self.kind == "first_party"
 
     def accepts_redirect(self, uri: str) -> bool:
-        """Exact match with a registered URI; for ens-mobile also any loopback port (RFC 8252)."""
+        """Exact match with a registered URI; on a loopback IP literal, exact but for the port.
+
+        RFC 8252 §7.3: a native app's loopback listener gets its port from the system at each
+        login, so ``http://127.0.0.1:{any port}/cb`` and ``http://[::1]:{any port}/cb`` match a
+        registered URI that differs only by its port; scheme, host, path and query stay exact.
+        """
         if uri in self.redirect_uris:
             return True
-        if self.is_first_party:
-            match = _LOOPBACK.fullmatch(uri)
-            return match is not None and 0 < int(match.group(1)) < 65536
-        return False
+        portless = loopback_without_port(uri)
+        return portless is not None and any(loopback_without_port(r) == portless for r in self.redirect_uris)
+
+
+def loopback_without_port(uri: str) -> str | None:
+    """``uri`` with its port taken out, if it is an http URI on 127.0.0.1 or [::1]; else ``None``.
+
+    Only a plain authority qualifies (no user information); a port, when present, is 1 to 65535 in
+    decimal digits. Everything after the authority is kept as written, so the comparison stays exact.
+    """
+    match = _LOOPBACK_URI.fullmatch(uri)
+    if match is None:
+        return None
+    host, port, rest = match.group(1, 2, 3)
+    if port is not None and not 0 < int(port) < 65536:
+        return None
+    return f"http://{host}{rest or ''}"
 
 
 MOBILE_CLIENT = Client(
@@ -59,7 +80,7 @@ MOBILE_CLIENT = Client(
     publisher=None,
     kind="first_party",
     label_status="first_party",
-    redirect_uris=(MOBILE_REDIRECT_URI,),
+    redirect_uris=(MOBILE_REDIRECT_URI, *MOBILE_LOOPBACK_URIS),
     allowed_scopes=frozenset({SPACE_SCOPE}),
     confidential=False,
 )
@@ -102,11 +123,17 @@ def secret_matches(secret_key: str, client: Client, *, secret: str | None) -> bo
 
 
 def _check_redirect_uri(uri: str) -> None:
-    parts = urlsplit(uri)
+    try:
+        parts = urlsplit(uri)
+    except ValueError as exc:
+        raise Invalid(f"redirect URI {uri!r} is not a URI") from exc
     if parts.fragment or not parts.scheme:
         raise Invalid(f"redirect URI {uri!r} must be absolute and without fragment")
-    if parts.scheme == "http" and parts.hostname not in ("127.0.0.1", "localhost", "[::1]"):
-        raise Invalid(f"redirect URI {uri!r} must use https (plain http only on the loopback)")
+    if parts.scheme == "http" and loopback_without_port(uri) is None:
+        raise Invalid(
+            f"redirect URI {uri!r} must use https; plain http only on a loopback IP literal, "
+            "http://127.0.0.1 or http://[::1] (RFC 8252 §7.3; localhost is refused, §8.3)"
+        )
 
 
 async def register_app(

@@ -51,6 +51,12 @@ RSA_ALGORITHMS = ("RSA-OAEP", "RSA-OAEP-256")
 EC_ALGORITHMS = ("ECDH-ES", "ECDH-ES+A256KW")
 CONTENT_ENCRYPTION = "A256GCM"
 MIN_RSA_BITS = 2048
+# The JWE header parameters the standards define (RFC 7516 §4.1; RFC 7518 §4.6.1, §4.7.1, §4.8.1).
+# Any other name is an extension: ignored unless listed in "crit", and none is understood here.
+STANDARD_HEADER_PARAMETERS = frozenset(
+    {"alg", "enc", "zip", "jku", "jwk", "kid", "x5u", "x5c", "x5t", "x5t#S256", "typ", "cty", "crit"}
+    | {"epk", "apu", "apv", "iv", "tag", "p2s", "p2c"}
+)
 
 
 class TokenDecryptionRefused(DomainError):
@@ -126,8 +132,9 @@ def decrypt_nested(raw: str, key: EncryptionKey | None, *, required: bool | None
     """Turn what the provider sent into the compact JWS whose signature the caller must then verify.
 
     - a compact JWE (5 parts): decrypted with ``key``; ``alg`` must suit the key type (RSA-OAEP,
-      RSA-OAEP-256 / ECDH-ES, ECDH-ES+A256KW), ``enc`` must be A256GCM, no compression; the
-      plaintext must be a compact JWS (a nested JWT), which is returned;
+      RSA-OAEP-256 / ECDH-ES, ECDH-ES+A256KW), ``enc`` must be A256GCM, no compression; header
+      parameters of the provider's own are ignored unless listed in ``crit`` (then refused, as is a
+      malformed ``crit``); the plaintext must be a compact JWS (a nested JWT), which is returned;
     - a compact JWS (3 parts): returned unchanged unless encryption is ``required`` (by default:
       whenever a key is configured, as FranceConnect+ encrypts every token);
     - anything else is refused.
@@ -160,8 +167,13 @@ def decrypt_nested(raw: str, key: EncryptionKey | None, *, required: bool | None
         raise TokenDecryptionRefused(f"The token's content encryption {enc!s} is not accepted ({CONTENT_ENCRYPTION}).")
     if "zip" in header:
         raise TokenDecryptionRefused("Compressed encrypted tokens are not accepted.")
+    _check_critical(header)
+    # RFC 7516 §4: header parameters a recipient does not understand are ignored unless critical
+    # (joserfc's strict check would refuse any name outside its registry); joserfc still refuses a
+    # "crit" naming a parameter it does not know, after the check above.
+    registry = jwe.JWERegistry(algorithms=[*allowed, CONTENT_ENCRYPTION], strict_check_header=False)
     try:
-        plaintext = jwe.decrypt_compact(token, key, algorithms=[*allowed, CONTENT_ENCRYPTION]).plaintext
+        plaintext = jwe.decrypt_compact(token, key, registry=registry).plaintext
     except (JoseError, ValueError, TypeError) as exc:
         kid = header.get("kid")
         hint = " (it names another key)" if kid is not None and kid != key.kid else ""
@@ -187,6 +199,30 @@ def _protected_header(segment: str) -> dict[str, Any]:
     if not isinstance(header, dict):
         raise TokenDecryptionRefused("The token's header is not a JSON object.")
     return header
+
+
+def _check_critical(header: dict[str, Any]) -> None:
+    """Refuse a token whose ``crit`` is malformed or names a parameter this service does not understand.
+
+    RFC 7515 §4.1.11 (which RFC 7516 §4.1.13 applies to JWE): ``crit`` is a non-empty list of distinct
+    names of extension parameters present in the header, never of parameters the standards define; a
+    recipient that does not understand one of them must refuse the token. No extension is understood
+    here, so every well-formed ``crit`` is refused too, with its own reason.
+    """
+    if "crit" not in header:
+        return
+    crit = header["crit"]
+    if (
+        not isinstance(crit, list)
+        or not crit
+        or not all(isinstance(name, str) and name in header for name in crit)
+        or len(set(crit)) != len(crit)
+        or STANDARD_HEADER_PARAMETERS.intersection(crit)
+    ):
+        raise TokenDecryptionRefused("The token's header has a malformed crit (RFC 7515 §4.1.11).")
+    raise TokenDecryptionRefused(
+        "The token's header lists a critical header parameter this service does not understand (RFC 7516 §4.1.13)."
+    )
 
 
 def _check_inner_jws(parts: list[str]) -> None:

@@ -336,26 +336,48 @@ async def _issue(
 async def revoke(
     settings: Settings, tokens: AccessTokens, *, form: RevokeRequest, basic: tuple[str, str] | None
 ) -> None:
-    """RFC 7009: revoking either token of a grant revokes the grant; unknown tokens are not an error."""
+    """RFC 7009: revoking either token of a grant revokes the grant; unknown tokens are not an error.
+
+    ``token_type_hint`` only says where to look first: a token not found there is looked for as the
+    other type (§2.1). An access token that is authentic but expired still names its grant, which
+    is revoked: its refresh token must not outlive the revocation the app asked for.
+    """
     client_id, secret = basic if basic else (form.client_id, form.client_secret)
     client = await authenticate_client(settings, client_id, secret=secret)
-    grant_id: UUID | None = None
-    if form.token.count(".") == 2 and form.token_type_hint != "refresh_token":
-        try:
-            caller: Caller | None = tokens.verify(form.token)
-        except Unauthorized:
-            caller = None  # an invalid token is simply not revoked (RFC 7009 §2.2)
-        if caller is not None and caller.client_id == client.client_id:
-            grant_id = caller.grant_id
-    else:
-        row = await fetch_one(
-            "SELECT grant_id, client_id FROM refresh_tokens WHERE token_hash = {}",
-            keyring.token_hash(settings.secret_key, "refresh:" + form.token),
-        )
-        if row is not None and row["client_id"] == client.client_id:
-            grant_id = as_uuid(row["grant_id"])
-    if grant_id is not None:
-        await spaces.revoke_grant(grant_id)
+    lookups = [_grant_of_access_token, _grant_of_refresh_token]
+    if form.token_type_hint == "refresh_token":
+        lookups.reverse()
+    for lookup in lookups:
+        grant_id = await lookup(settings, tokens, token=form.token, client_id=client.client_id)
+        if grant_id is not None:
+            await spaces.revoke_grant(grant_id)
+            return
+
+
+async def _grant_of_access_token(
+    settings: Settings, tokens: AccessTokens, *, token: str, client_id: str
+) -> UUID | None:
+    """The grant an access token of ``client_id`` names, expired or not; ``None`` if it is not one."""
+    if token.count(".") != 2:
+        return None
+    try:
+        caller = tokens.verify_any_age(token)
+    except Unauthorized:
+        return None  # an invalid token is simply not revoked (RFC 7009 §2.2)
+    return caller.grant_id if caller.client_id == client_id else None
+
+
+async def _grant_of_refresh_token(
+    settings: Settings, tokens: AccessTokens, *, token: str, client_id: str
+) -> UUID | None:
+    """The grant a refresh token of ``client_id`` belongs to (rotated or not); ``None`` if unknown."""
+    row = await fetch_one(
+        "SELECT grant_id, client_id FROM refresh_tokens WHERE token_hash = {}",
+        keyring.token_hash(settings.secret_key, "refresh:" + token),
+    )
+    if row is None or row["client_id"] != client_id:
+        return None
+    return as_uuid(row["grant_id"])
 
 
 def _uuid_or_none(value: object) -> UUID | None:

@@ -3,7 +3,8 @@
 Rules that hold across processes live in the database: the last accepted TOTP time step (a code is
 accepted once, and only if its step is strictly later, by one conditional UPDATE, so two concurrent
 submissions cannot both pass), the wrong-code counter and its lock, recovery and e-mail codes
-(stored hashed, single use). TOTP seeds are encrypted with a key derived from ``ENS_SECRET_KEY``.
+(stored hashed, single use) and the hourly limit of e-mail codes (counted under the person's guard
+row, :func:`new_email_code`). TOTP seeds are encrypted with a key derived from ``ENS_SECRET_KEY``.
 
 Every try is counted before its code is looked at, by one conditional UPDATE that also sets the lock
 when the try is the last one allowed (:func:`_reserve_try`): concurrent guesses cannot slip past the
@@ -152,10 +153,8 @@ async def activate_factor(
     """
     at = _now(now)
     async with write_transaction():
-        # One activation at a time per person: the guard row is the lock (a row lock on PostgreSQL;
-        # SQLite's write transaction already runs alone), so the check below cannot go stale.
-        await _ensure_guard(account_id)
-        await fetch("UPDATE otp_guards SET failures = failures WHERE account_id = {}", account_id)
+        # One activation at a time per person, so the check below cannot go stale.
+        await _hold_guard(account_id)
         if replacing is None:
             replacing = await _enrolled_by_recovery(account_id, factor_id)
         if not replacing:
@@ -223,6 +222,17 @@ async def _ensure_guard(account_id: UUID) -> None:
     await fetch(
         "INSERT INTO otp_guards (account_id, failures) VALUES ({}, 0) ON CONFLICT (account_id) DO NOTHING", account_id
     )
+
+
+async def _hold_guard(account_id: UUID) -> None:
+    """Inside a write transaction: take the person's guard row until commit, whatever it holds.
+
+    The row is the lock: a row lock on PostgreSQL (a concurrent holder waits, then its next statement
+    sees what this one committed), and SQLite's write transaction already runs alone. Either way it
+    holds across processes, since it lives in the database.
+    """
+    await _ensure_guard(account_id)
+    await fetch("UPDATE otp_guards SET failures = failures WHERE account_id = {}", account_id)
 
 
 def _lock_length(settings: Settings, lock_number: int) -> timedelta:
@@ -399,18 +409,26 @@ def _email_hash(settings: Settings, attempt_id: UUID, *, code: str) -> str:
 async def new_email_code(settings: Settings, attempt_id: UUID, *, account_id: UUID, now: datetime | None = None) -> str:
     """Six random digits for this login attempt, valid 10 minutes; earlier ones of the attempt die.
 
-    Sending is rate-limited per person (``ENS_EMAIL_CODES_PER_HOUR``).
+    Sending is rate-limited per person (``ENS_EMAIL_CODES_PER_HOUR`` over the last hour): the count
+    and the new code's row are one transaction under the person's guard row, so parallel requests,
+    from any process, are counted one after the other and at most that many codes are created.
+    Raises :class:`CodeRefused` beyond the limit.
     """
     at = _now(now)
-    count = await fetch_one(
-        "SELECT COUNT(*) AS n FROM email_codes WHERE account_id = {} AND created_at > {}",
-        account_id,
-        at - timedelta(hours=1),
-    )
-    if count is not None and int(count["n"]) >= settings.email_codes_per_hour:
-        raise CodeRefused("Trop de codes envoyés par e-mail. Réessayez dans une heure ou utilisez votre application.")
     code = f"{secrets.randbelow(1_000_000):06d}"
     async with write_transaction():
+        # Not a COUNT inside a conditional statement: on PostgreSQL a waiting statement re-checks
+        # its row but not its subquery, which would still count from before the wait.
+        await _hold_guard(account_id)
+        count = await fetch_one(
+            "SELECT COUNT(*) AS n FROM email_codes WHERE account_id = {} AND created_at > {}",
+            account_id,
+            at - timedelta(hours=1),
+        )
+        if count is not None and int(count["n"]) >= settings.email_codes_per_hour:
+            raise CodeRefused(
+                "Trop de codes envoyés par e-mail. Réessayez dans une heure ou utilisez votre application."
+            )
         await fetch("UPDATE email_codes SET used_at = {} WHERE attempt_id = {} AND used_at IS NULL", at, attempt_id)
         await EmailCode.insert(
             EmailCode(

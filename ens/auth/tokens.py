@@ -12,7 +12,7 @@ import uuid
 from uuid import UUID
 
 from joserfc import jwt
-from joserfc.errors import JoseError
+from joserfc.errors import ExpiredTokenError, JoseError
 from joserfc.jwk import OctKey
 
 from ens.core import keyring
@@ -27,13 +27,31 @@ TOKEN_TYPE = "at+jwt"
 VERIFIED_MAX = 4096
 
 
+class _PastExpiryAllowed(jwt.JWTClaimsRegistry):
+    """Every check of the access-token registry, but an ``exp`` in the past passes (revocation only)."""
+
+    def validate_exp(self, value: object) -> None:
+        try:
+            super().validate_exp(value)
+        except ExpiredTokenError:
+            pass
+
+
 class AccessTokens:
     def __init__(self, settings: Settings) -> None:
         self._key = OctKey.import_key(keyring.derive_key(settings.secret_key, "access-token-jwt"))
         self._issuer = settings.public_url
         self._audience = f"{settings.public_url}/v1"
         self.ttl = settings.access_token_ttl
-        self._registry = jwt.JWTClaimsRegistry(
+        self._registry = self._claims_registry(jwt.JWTClaimsRegistry)
+        self._any_age_registry = self._claims_registry(_PastExpiryAllowed)
+        # A phone or an app sends the same token on every request until it expires: checking its
+        # signature and claims once is enough. Only the expiry depends on the time, so a remembered
+        # token is checked against it again; liveness of the grant stays with the door (database).
+        self._verified: dict[str, tuple[Caller, int]] = {}
+
+    def _claims_registry(self, kind: type[jwt.JWTClaimsRegistry]) -> jwt.JWTClaimsRegistry:
+        return kind(
             iss={"essential": True, "value": self._issuer},
             aud={"essential": True, "value": self._audience},
             exp={"essential": True},
@@ -42,10 +60,6 @@ class AccessTokens:
             sid={"essential": True},
             leeway=0,
         )
-        # A phone or an app sends the same token on every request until it expires: checking its
-        # signature and claims once is enough. Only the expiry depends on the time, so a remembered
-        # token is checked against it again; liveness of the grant stays with the door (database).
-        self._verified: dict[str, tuple[Caller, int]] = {}
 
     def issue(self, caller: Caller, ttl: int | None = None) -> str:
         now = int(time.time())
@@ -79,12 +93,21 @@ class AccessTokens:
         self._verified[token] = (caller, expires)
         return caller
 
-    def _verify(self, token: str) -> tuple[Caller, int]:
+    def verify_any_age(self, token: str) -> Caller:
+        """The caller an authentic token names, even past its expiry (for revocation, RFC 7009).
+
+        Signature, type, issuer, audience and every other claim are checked as in :meth:`verify`; only
+        an ``exp`` in the past is let through, so that revoking an expired token still ends its grant.
+        Raises :class:`Unauthorized` for anything else.
+        """
+        return self._verify(token, self._any_age_registry)[0]
+
+    def _verify(self, token: str, registry: jwt.JWTClaimsRegistry | None = None) -> tuple[Caller, int]:
         try:
             decoded = jwt.decode(token, self._key, algorithms=[ALGORITHM])
             if decoded.header.get("typ") != TOKEN_TYPE:
                 raise Unauthorized("This is not an access token.")
-            self._registry.validate(decoded.claims)
+            (registry or self._registry).validate(decoded.claims)
             claims = decoded.claims
             kind = claims.get("kind")
             if kind not in ("person", "app"):

@@ -8,11 +8,13 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from typing import Literal
+from urllib.parse import urlsplit
 
 import msgspec
 
 FRANCECONNECT_SCOPES = "openid given_name family_name birthdate gender birthplace birthcountry email preferred_username"
 DEV_SECRET_KEY = "dev-only-secret-key-never-use-in-production-0123456789"
+DEV_OIDC_CLIENT_SECRET = "ens-dev-secret-0123456789abcdef0123456789"
 DEFAULT_DATABASE_URL = "sqlite:///./var/ens.sqlite"
 
 
@@ -27,7 +29,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     public_url: str = "http://127.0.0.1:8000"
     oidc_issuer: str | None = None
     oidc_client_id: str = "ens-dev"
-    oidc_client_secret: str = "ens-dev-secret-0123456789abcdef0123456789"
+    oidc_client_secret: str = DEV_OIDC_CLIENT_SECRET
     oidc_scopes: str = FRANCECONNECT_SCOPES
     oidc_acr: str = "eidas1"
     oidc_encryption_key: str | None = None
@@ -103,6 +105,19 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 raise ConfigurationError("ENS_SECRET_KEY must be set to at least 32 random characters")
             if self.oidc_issuer is None:
                 raise ConfigurationError("ENS_OIDC_ISSUER must be set outside development")
+            parts = urlsplit(self.public_url)
+            if parts.scheme != "https" or not parts.netloc:
+                # Over http, the metadata would advertise http endpoints (tokens and codes in clear)
+                # and the login cookie would be sent without Secure.
+                raise ConfigurationError(
+                    "ENS_PUBLIC_URL must be an https:// URL outside development (the address people and apps "
+                    f"reach, TLS ended in front of ens serve); got {self.public_url!r}"
+                )
+            if self.oidc_client_secret == DEV_OIDC_CLIENT_SECRET:
+                raise ConfigurationError(
+                    "ENS_OIDC_CLIENT_SECRET must be set outside development: the secret the identity provider "
+                    "gave for ENS_OIDC_CLIENT_ID, not the development default"
+                )
             if not self.smtp_url:
                 # Without it, e-mails (live login codes among them) would be written to var/outbox.
                 raise ConfigurationError(

@@ -9,18 +9,23 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import logging
 import secrets
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
+import msgspec
 import pytest
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from joserfc import jwe, jwt
 from joserfc.jwk import ECKey, KeySet, OctKey
+from joserfc.registry import HeaderParameter
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
@@ -36,8 +41,9 @@ from ens.auth.fcplus import (
 from ens.auth.upstream import Upstream
 from ens.core.settings import ConfigurationError, Settings
 from tests.helpers import fake_provider
-from tests.helpers.asgi import asgi_transport
+from tests.helpers.asgi import asgi_client, asgi_transport
 from tests.helpers.fake_provider import FakeProvider
+from tests.helpers.login import BASE, Browser, FakeLogin, Outbox
 
 PRIVATE_PARAMETERS = {"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
 
@@ -94,11 +100,28 @@ def signed_jwt(signing_key: ECKey, claims: dict[str, Any] | None = None) -> str:
     return jwt.encode({"alg": "ES256", "kid": signing_key.kid}, claims or id_token_claims(), signing_key)
 
 
-def provider_encrypts(inner: str, recipient_jwks: dict[str, Any], alg: str, enc: str = "A256GCM") -> str:
-    """What FranceConnect+ sends: ``inner`` encrypted to the key it found in our published JWKS."""
+def provider_encrypts(
+    inner: str,
+    recipient_jwks: dict[str, Any],
+    alg: str,
+    enc: str = "A256GCM",
+    extra_header: dict[str, Any] | None = None,
+) -> str:
+    """What FranceConnect+ sends: ``inner`` encrypted to the key it found in our published JWKS.
+
+    ``extra_header``: parameters of the provider's own added to the protected header (it knows them,
+    so it may list them in ``crit``).
+    """
     public = KeySet.import_key_set(recipient_jwks).keys[0]  # type: ignore[arg-type]
-    header = {"alg": alg, "enc": enc, "kid": public.kid, "cty": "JWT"}
-    return jwe.encrypt_compact(header, inner, public, algorithms=[alg, enc])
+    extra = extra_header or {}
+    header = {"alg": alg, "enc": enc, "kid": public.kid, "cty": "JWT", **extra}
+    own = {name: HeaderParameter("the provider's extension", _any_value) for name in extra if name != "crit"}
+    registry = jwe.JWERegistry(header_registry=own, algorithms=[alg, enc])
+    return jwe.encrypt_compact(header, inner, public, registry=registry)
+
+
+def _any_value(value: object) -> None:
+    return None
 
 
 KEY_ALGORITHMS = [
@@ -235,6 +258,46 @@ def test_encrypted_payload_must_be_a_signed_jwt(ec_pem: str) -> None:
 def test_malformed_tokens_are_refused(rsa_pem: str, raw: str) -> None:
     with pytest.raises(TokenDecryptionRefused):
         decrypt_nested(raw, load_encryption_key(rsa_pem))
+
+
+# RFC 7516 §4: a recipient ignores header parameters it does not understand, unless ``crit`` lists them.
+EXTENSIONS = {"x-fcp-trace": "7f3e", "x-fcp-version": 2, "x-fcp-meta": {"region": "eu"}}
+MALFORMED_CRIT: list[Any] = [[], ["enc"], ["x-fcp-trace", "x-fcp-trace"]]
+
+
+@pytest.mark.parametrize(("pem_fixture", "alg"), KEY_ALGORITHMS)
+def test_unknown_header_parameters_that_are_not_critical_are_ignored(
+    request: pytest.FixtureRequest, pem_fixture: str, alg: str, provider_signing_key: ECKey
+) -> None:
+    key = load_encryption_key(request.getfixturevalue(pem_fixture))
+    inner = signed_jwt(provider_signing_key)
+    encrypted = provider_encrypts(inner, public_jwks(key), alg, extra_header=EXTENSIONS)
+
+    assert decrypt_nested(encrypted, key) == inner
+
+
+def test_an_unknown_critical_header_parameter_is_refused(ec_pem: str, provider_signing_key: ECKey) -> None:
+    key = load_encryption_key(ec_pem)
+    encrypted = provider_encrypts(
+        signed_jwt(provider_signing_key),
+        public_jwks(key),
+        "ECDH-ES",
+        extra_header={**EXTENSIONS, "crit": ["x-fcp-trace"]},
+    )
+
+    with pytest.raises(TokenDecryptionRefused, match="critical header parameter this service does not understand"):
+        decrypt_nested(encrypted, key)
+
+
+@pytest.mark.parametrize("crit", MALFORMED_CRIT, ids=["empty", "a-standard-name", "repeated"])
+def test_a_malformed_crit_is_refused(ec_pem: str, provider_signing_key: ECKey, crit: Any) -> None:
+    key = load_encryption_key(ec_pem)
+    encrypted = provider_encrypts(
+        signed_jwt(provider_signing_key), public_jwks(key), "ECDH-ES", extra_header={**EXTENSIONS, "crit": crit}
+    )
+
+    with pytest.raises(TokenDecryptionRefused, match="malformed crit"):
+        decrypt_nested(encrypted, key)
 
 
 def _rfc7638_thumbprint(required_members: dict[str, str]) -> str:
@@ -378,15 +441,25 @@ def test_app_refuses_to_start_with_an_unreadable_key(settings: Settings, tmp_pat
 
 class EncryptingProvider(httpx.AsyncBaseTransport):
     """The test-only provider (tests/auth/fake_provider.py), plus FranceConnect+'s encryption step:
-    the ID token in the token response and the userinfo JWT are encrypted to ``recipient_jwks``."""
+    the ID token in the token response and the userinfo JWT are encrypted to ``recipient_jwks``
+    (with ``extra_header`` added to the JWE's protected header)."""
 
-    def __init__(self, provider: FakeProvider, recipient_jwks: dict[str, Any] | None, alg: str) -> None:
+    def __init__(
+        self,
+        provider: FakeProvider,
+        recipient_jwks: dict[str, Any] | None,
+        alg: str,
+        extra_header: dict[str, Any] | None = None,
+    ) -> None:
         self.inner = asgi_transport(provider.app())
         self.recipient_jwks = recipient_jwks
         self.alg = alg
+        self.extra_header = extra_header
 
     def _encrypt(self, token: str) -> str:
-        return token if self.recipient_jwks is None else provider_encrypts(token, self.recipient_jwks, self.alg)
+        if self.recipient_jwks is None:
+            return token
+        return provider_encrypts(token, self.recipient_jwks, self.alg, extra_header=self.extra_header)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         response = await self.inner.handle_async_request(request)
@@ -469,3 +542,60 @@ async def test_relying_party_still_checks_the_signature_inside_the_encryption(rs
 
     with pytest.raises(UpstreamRefused, match="signature does not verify"):
         await upstream.finish_login(code, verifier, nonce=nonce)
+
+
+# --- The whole login, against a FranceConnect+-like provider that adds its own header parameters ------
+
+
+@asynccontextmanager
+async def fcplus_login(
+    fake_settings: Settings, key_path: str, mails: Outbox, extra_header: dict[str, Any]
+) -> AsyncIterator[FakeLogin]:
+    """A browser at an ENS in FranceConnect+ mode (eidas2, ``key_path``) whose provider encrypts to it."""
+    provider = FakeProvider()
+    transport = EncryptingProvider(
+        provider, public_jwks(load_encryption_key(key_path)), "ECDH-ES", extra_header=extra_header
+    )
+    settings = msgspec.structs.replace(fake_settings, oidc_acr="eidas2", oidc_encryption_key=key_path)
+    async with asgi_client(create_app(settings, upstream_transport=transport), BASE) as client:
+        client.follow_redirects = False
+        yield FakeLogin(Browser(client, mails), provider)
+
+
+async def test_login_goes_through_when_the_provider_adds_header_parameters_that_are_not_critical(
+    fake_settings: Settings, ec_pem: str, outbox: tuple[Outbox, int]
+) -> None:
+    async with fcplus_login(fake_settings, ec_pem, outbox[0], EXTENSIONS) as login:
+        await login.start()
+        back = await login.come_back(login.code(acr="eidas2"))
+        assert back.status_code == 303 and back.headers["location"] == "/login/otp", back.text
+        enrol = await login.browser.open("/login/otp")
+        assert enrol.status_code == 200 and "otpauth://" in enrol.text
+
+
+@pytest.mark.parametrize(
+    ("crit", "reason"),
+    [(["x-fcp-trace"], "does not understand"), *[(crit, "malformed crit") for crit in MALFORMED_CRIT]],
+    ids=["unknown", "empty", "a-standard-name", "repeated"],
+)
+async def test_login_is_refused_when_the_provider_marks_header_parameters_critical_wrongly(
+    fake_settings: Settings,
+    ec_pem: str,
+    outbox: tuple[Outbox, int],
+    caplog: pytest.LogCaptureFixture,
+    crit: Any,
+    reason: str,
+) -> None:
+    async with fcplus_login(fake_settings, ec_pem, outbox[0], {**EXTENSIONS, "crit": crit}) as login:
+        await login.start()
+        # The "ens" loggers do not propagate to the root, where caplog listens: listen on the login's.
+        login_log = logging.getLogger("ens.auth.login")
+        login_log.addHandler(caplog.handler)
+        try:
+            refused = await login.come_back(login.code(acr="eidas2"))
+        finally:
+            login_log.removeHandler(caplog.handler)
+        assert refused.status_code == 400 and "location" not in refused.headers
+        assert refused.headers["content-type"].startswith("text/html")
+        assert "pas pu être vérifiée" in refused.text
+        assert any(reason in record.getMessage() for record in caplog.records), caplog.text

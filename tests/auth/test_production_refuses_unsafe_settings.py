@@ -1,5 +1,6 @@
-"""Security review fix: production refuses to start without ENS_SMTP_URL (else live login codes
-would be written to var/outbox)."""
+"""Security review fixes: production refuses to start without ENS_SMTP_URL (else live login codes
+would be written to var/outbox), with a public URL that is not https (metadata would advertise
+http endpoints and the login cookie would lack Secure), or with the development client secret."""
 
 from __future__ import annotations
 
@@ -8,7 +9,14 @@ import pytest
 from bench.world import production_environment, settings_of
 from ens.core.settings import ConfigurationError, Settings
 
-PROD = {"env": "prod", "secret_key": "s" * 48, "oidc_issuer": "https://idp.example"}
+PROD = {
+    "env": "prod",
+    "secret_key": "s" * 48,
+    "oidc_issuer": "https://idp.example",
+    "public_url": "https://ens.example",
+    "oidc_client_secret": "c" * 40,
+}
+SMTP = {"ENS_SMTP_URL": "smtps://mail.example:465"}
 
 
 def test_production_without_smtp_is_refused() -> None:
@@ -19,10 +27,42 @@ def test_production_without_smtp_is_refused() -> None:
 
 
 def test_production_with_smtp_and_development_without_it_start() -> None:
-    assert Settings.from_env({"ENS_SMTP_URL": "smtps://mail.example:465"}, **PROD).smtp_url
+    assert Settings.from_env(SMTP, **PROD).smtp_url
     assert Settings.from_env({}, env="dev").smtp_url is None
 
 
 def test_the_bench_production_environment_still_starts() -> None:
     settings = settings_of(production_environment("sqlite:///./var/bench-check.sqlite", 8123))
     assert settings.env == "prod" and settings.smtp_url
+
+
+@pytest.mark.parametrize(
+    "public_url", ["http://ens.example", "http://127.0.0.1:8000", "HTTP://ens.example", "ens.example", ""]
+)
+def test_production_refuses_a_public_url_that_is_not_https(public_url: str) -> None:
+    with pytest.raises(ConfigurationError, match="ENS_PUBLIC_URL"):
+        Settings.from_env(SMTP, **{**PROD, "public_url": public_url})
+    with pytest.raises(ConfigurationError, match="ENS_PUBLIC_URL"):
+        Settings.from_env(
+            {**SMTP, "ENS_PUBLIC_URL": public_url or "http://"}, **{k: v for k, v in PROD.items() if k != "public_url"}
+        )
+
+
+def test_production_refuses_the_development_client_secret() -> None:
+    without = {k: v for k, v in PROD.items() if k != "oidc_client_secret"}
+    with pytest.raises(ConfigurationError, match="ENS_OIDC_CLIENT_SECRET"):
+        Settings.from_env(SMTP, **without)
+    with pytest.raises(ConfigurationError, match="ENS_OIDC_CLIENT_SECRET"):
+        Settings.from_env(SMTP, **{**without, "oidc_client_secret": Settings().oidc_client_secret})
+    assert Settings.from_env({**SMTP, "ENS_OIDC_CLIENT_SECRET": "from-the-provider-" + "x" * 20}, **without)
+
+
+def test_development_keeps_its_http_loopback_and_its_client_secret() -> None:
+    dev = Settings.from_env({}, env="dev")
+    assert dev.public_url.startswith("http://") and dev.oidc_client_secret == Settings().oidc_client_secret
+
+
+def test_the_bench_production_environment_is_https_with_its_own_client_secret() -> None:
+    settings = settings_of(production_environment("sqlite:///./var/bench-check.sqlite", 8123))
+    assert settings.public_url.startswith("https://")
+    assert settings.oidc_client_secret != Settings().oidc_client_secret

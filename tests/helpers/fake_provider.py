@@ -58,6 +58,8 @@ class FakeProvider:
     codes: dict[str, Issued] = field(default_factory=dict)
     access: dict[str, Issued] = field(default_factory=dict)
     token_requests: list[dict[str, Any]] = field(default_factory=list)
+    # Whether discovery announces an end_session_endpoint (RP-initiated logout).
+    end_session: bool = True
 
     def issue_code(
         self,
@@ -106,17 +108,19 @@ class FakeProvider:
 
         @get("/.well-known/openid-configuration")
         async def discovery() -> dict[str, Any]:
-            return {
+            document: dict[str, Any] = {
                 "issuer": ISSUER,
                 "authorization_endpoint": f"{ISSUER}/authorize",
                 "token_endpoint": f"{ISSUER}/token",
                 "userinfo_endpoint": f"{ISSUER}/userinfo",
                 "jwks_uri": f"{ISSUER}/jwks",
-                "end_session_endpoint": f"{ISSUER}/session/end",
                 "id_token_signing_alg_values_supported": provider.announced_algs,
                 "userinfo_signing_alg_values_supported": provider.announced_algs,
                 "token_endpoint_auth_methods_supported": provider.token_auth_methods,
             }
+            if provider.end_session:
+                document["end_session_endpoint"] = f"{ISSUER}/session/end"
+            return document
 
         @get("/jwks")
         async def jwks() -> dict[str, Any]:

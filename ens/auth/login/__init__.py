@@ -11,7 +11,7 @@ Each function returns what the browser should see next — a :class:`Screen` to 
 :class:`Redirect` — and raises :class:`LoginFailed` for what cannot go on.
 
 - :mod:`~ens.auth.login.attempt`: the attempt's row, what the browser sees next, the finish;
-- :mod:`~ens.auth.login.provider`: start, callback and logout at the identity provider;
+- :mod:`~ens.auth.login.provider`: start, callback and logout (and its return) at the identity provider;
 - :mod:`~ens.auth.login.second_factor`: enrolment, codes, a lost factor, reopening a closed space;
 - :mod:`~ens.auth.login.consent`: a third-party app's permissions, approved or denied;
 - :mod:`~ens.auth.login.notices`: the security notices sent by e-mail.
@@ -20,7 +20,7 @@ Each function returns what the browser should see next — a :class:`Screen` to 
 from ens.auth.login.attempt import ATTEMPT_TTL, Attempt, LoginContext, Redirect, Screen, ScreenKind, load
 from ens.auth.login.consent import consent_screen, decide
 from ens.auth.login.notices import RECOVERY_CODES_RENEWED, notify
-from ens.auth.login.provider import AuthorizeRequest, callback, logout, start
+from ens.auth.login.provider import AuthorizeRequest, callback, confirm_logout, logout, logout_screen, start
 from ens.auth.login.second_factor import (
     acknowledge_recovery_codes,
     current_screen,
@@ -41,11 +41,13 @@ __all__ = [
     "ScreenKind",
     "acknowledge_recovery_codes",
     "callback",
+    "confirm_logout",
     "consent_screen",
     "current_screen",
     "decide",
     "load",
     "logout",
+    "logout_screen",
     "lost_factor",
     "notify",
     "reopen",

@@ -43,7 +43,9 @@ class Redirect:
     attempt_id: UUID | None = None
 
 
-ScreenKind = Literal["enrol", "otp", "lost_email", "recovery_codes", "recovery_codes_done", "reopen", "consent"]
+ScreenKind = Literal[
+    "enrol", "otp", "lost_email", "recovery_codes", "recovery_codes_done", "reopen", "consent", "logout"
+]
 
 
 @dataclass(frozen=True)

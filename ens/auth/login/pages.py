@@ -182,5 +182,16 @@ def consent_page(view: ConsentView, csrf: str) -> str:
     )
 
 
+def logout_page(csrf: str) -> str:
+    """The page the logout starts from: one form, posted with the login's CSRF token."""
+    return page(
+        "Se déconnecter",
+        "<p>Vous allez être déconnecté de votre espace santé dans ce navigateur, et du service "
+        "d'identité (FranceConnect) par lequel vous vous êtes connecté.</p>"
+        f'<form method="post" action="/oauth/logout">{_csrf(csrf)}'
+        '<button type="submit">Me déconnecter</button></form>',
+    )
+
+
 def logged_out_page() -> str:
     return page("Vous êtes déconnecté", "<p>Vous pouvez fermer cette page.</p>")

@@ -1,14 +1,17 @@
-"""The legs at the identity provider: the start (``/oauth/authorize``), the callback, the logout."""
+"""The legs at the identity provider: the start (``/oauth/authorize``), the callback, the logout and
+its return."""
 
 from __future__ import annotations
 
+import hmac
 import logging
 import re
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
+from urllib.parse import urlencode
 from uuid import UUID
 
 import msgspec
@@ -20,6 +23,8 @@ from ens.auth.login.attempt import (
     Attempt,
     LoginContext,
     Redirect,
+    Screen,
+    check_csrf,
     error_redirect,
     update_attempt,
 )
@@ -199,19 +204,89 @@ def _identity(issuer: str, claims: dict[str, Any]) -> spaces.Identity:
     )
 
 
-async def logout(ctx: LoginContext, cookie: str | None) -> Redirect:
-    """Sign out at the provider too (end_session with id_token_hint, state, post_logout_redirect_uri)."""
+# How long the provider may take to send the browser back after a logout (the attempt waits for it).
+LOGOUT_RETURN_TTL = timedelta(minutes=15)
+LOGGED_OUT_PATH = "/login/logged-out"
+
+
+def _attempt_id(cookie: str | None) -> UUID | None:
     try:
-        attempt_id = UUID(cookie or "")
+        return UUID(cookie or "")
     except ValueError:
-        return Redirect("/login/logged-out")
-    row = await fetch_one("SELECT id_token FROM login_attempts WHERE id = {}", attempt_id)
-    if row is None or not row["id_token"]:
-        return Redirect("/login/logged-out")
-    url = await ctx.upstream.logout_url(
-        row["id_token"],
-        secrets.token_urlsafe(32),
-        post_logout_redirect_uri=f"{ctx.settings.public_url}/login/logged-out",
+        return None
+
+
+async def _signed_in_attempt(cookie: str | None) -> Attempt:
+    """The browser's login attempt while it still holds the provider's ID token (what a logout ends)."""
+    attempt_id = _attempt_id(cookie)
+    row = None
+    if attempt_id is not None:
+        row = await fetch_one("SELECT * FROM login_attempts WHERE id = {} AND id_token IS NOT NULL", attempt_id)
+    if row is None:
+        raise LoginFailed(
+            "Aucune connexion au service d'identité n'est ouverte dans ce navigateur : il n'y a rien à fermer.",
+            title="Déconnexion impossible",
+        )
+    return Attempt.of(row)
+
+
+async def logout_screen(cookie: str | None) -> Screen:
+    """``GET /oauth/logout``: the page whose form starts the logout; opening it changes nothing.
+
+    The logout itself is a POST carrying the attempt's CSRF token (:func:`logout`), so that another
+    site cannot sign the person out by sending their browser to a URL.
+    """
+    attempt = await _signed_in_attempt(cookie)
+    return Screen("logout", attempt.csrf)
+
+
+async def logout(ctx: LoginContext, cookie: str | None, *, csrf: str | None) -> Redirect:
+    """Sign out at the provider too: end_session with ``id_token_hint``, ``state``, ``post_logout_redirect_uri``.
+
+    The ID token is forgotten here; the attempt then only waits for the provider to send the browser
+    back with this ``state`` (:func:`confirm_logout`). A provider without an end-session endpoint:
+    straight back to our page, with the same state.
+    """
+    attempt = await _signed_in_attempt(cookie)
+    check_csrf(attempt, csrf)
+    assert attempt.id_token is not None
+    state = secrets.token_urlsafe(32)
+    back = f"{ctx.settings.public_url}{LOGGED_OUT_PATH}"
+    try:
+        url = await ctx.upstream.logout_url(attempt.id_token, state, post_logout_redirect_uri=back)
+    except UpstreamRefused as exc:
+        log.warning("identity provider unavailable: %s", exc.detail)
+        raise LoginFailed("Le service d'identité ne répond pas. Réessayez dans un instant.", 502) from exc
+    # One conditional UPDATE: of two logouts posted together, only one leaves with the ID token.
+    moved = await fetch(
+        "UPDATE login_attempts SET step = 'logout', upstream_state = {}, id_token = NULL, expires_at = {} "
+        "WHERE id = {} AND id_token IS NOT NULL RETURNING id",
+        state,
+        clock.now() + LOGOUT_RETURN_TTL,
+        attempt.id,
     )
-    await fetch("UPDATE login_attempts SET id_token = NULL, expires_at = {} WHERE id = {}", clock.now(), attempt_id)
-    return Redirect(url or "/login/logged-out")
+    if not moved:
+        raise LoginFailed("Cette déconnexion est déjà en cours.", title="Déconnexion impossible")
+    return Redirect(url or f"{back}?{urlencode({'state': state})}")
+
+
+async def confirm_logout(cookie: str | None, *, state: str | None) -> None:
+    """The provider's return to ``/login/logged-out``: only the ``state`` this browser's logout sent.
+
+    Without it (missing, wrong, another browser, no logout started), nothing says the person is
+    signed out: :class:`LoginFailed`, shown as an error page.
+    """
+    row = None
+    attempt_id = _attempt_id(cookie)
+    if attempt_id is not None and state:
+        row = await fetch_one(
+            "SELECT upstream_state FROM login_attempts WHERE id = {} AND step = 'logout' AND expires_at > {}",
+            attempt_id,
+            clock.now(),
+        )
+    if row is None or not hmac.compare_digest(str(state).encode(), str(row["upstream_state"]).encode()):
+        raise LoginFailed(
+            "Ce retour du service d'identité ne correspond à aucune déconnexion commencée dans ce navigateur : "
+            "la déconnexion n'est pas confirmée.",
+            title="Déconnexion non confirmée",
+        )

@@ -12,7 +12,8 @@ from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie
 from litestar.di import NamedDependency
 from litestar.enums import MediaType, RequestEncodingType
-from litestar.params import Body, CookieParameter
+from litestar.exceptions import ValidationException
+from litestar.params import Body, CookieParameter, QueryParameter
 from litestar.response import Redirect
 
 from ens.auth import login
@@ -65,6 +66,8 @@ def render(screen: Screen) -> Response[str]:
         return html(pages.reopen_page(screen.csrf))
     if screen.kind == "consent" and screen.consent is not None:
         return html(pages.consent_page(screen.consent, screen.csrf))
+    if screen.kind == "logout":
+        return html(pages.logout_page(screen.csrf))
     return html(pages.error_page("Connexion impossible", "Page inconnue."), 400)
 
 
@@ -87,6 +90,13 @@ def go(target: login.Redirect, settings: Settings, *, status: Literal[302, 303] 
 
 def login_failed(request: Request[Any, Any, Any], exc: LoginFailed) -> Response[str]:
     return html(pages.error_page(exc.title, exc.detail), exc.status)
+
+
+def malformed_form(request: Request[Any, Any, Any], exc: ValidationException) -> Response[str]:
+    """A browser form litestar cannot read (a field given twice...): a page, not problem+json."""
+    return html(
+        pages.error_page("Formulaire non valable", "Le formulaire envoyé n'est pas valable. Rechargez la page."), 400
+    )
 
 
 class LoginController(Controller):
@@ -143,5 +153,10 @@ class LoginController(Controller):
         return go(await login.decide(login_ctx, cookie, csrf=data.csrf, decision=data.decision), login_ctx.settings)
 
     @get("/logged-out")
-    async def logged_out(self) -> Response[str]:
+    async def logged_out(
+        self,
+        cookie: LoginCookie = None,
+        state_: Annotated[str | None, QueryParameter(name="state", required=False)] = None,
+    ) -> Response[str]:
+        await login.confirm_logout(cookie, state=state_)
         return html(pages.logged_out_page())

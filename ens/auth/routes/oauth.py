@@ -8,20 +8,25 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections import Counter
 from typing import Annotated, Any
-from urllib.parse import unquote
+from urllib.parse import parse_qsl, unquote
 
 from litestar import Controller, Request, Response, get, post
+from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge
+from litestar.handlers import BaseRouteHandler
 from litestar.params import QueryParameter
-from litestar.types import ControllerRouterHandler
+from litestar.types import ControllerRouterHandler, ExceptionHandlersMap
 
 from ens.auth import login, oauth
 from ens.auth.errors import OAuthError
 from ens.auth.fcplus import encryption_key_from_settings, public_jwks
 from ens.auth.login import LoginContext
-from ens.auth.routes.login_pages import NO_STORE, Form, LoginCookie, go
-from ens.auth.schemas import RevokeRequest, TokenRequest, TokenResponse
+from ens.auth.routes.login_pages import NO_STORE, Form, LoginCookie, go, malformed_form, render
+from ens.auth.schemas import CsrfForm, RevokeRequest, TokenRequest, TokenResponse
 from ens.auth.tokens import AccessTokens
 from ens.core.api import PUBLIC
 from ens.core.scopes import SCOPES
@@ -36,6 +41,51 @@ def oauth_error(request: Request[Any, Any, Any], exc: OAuthError) -> Response[di
     if exc.status == 401:
         headers["WWW-Authenticate"] = 'Basic realm="ens"'
     return Response({"error": exc.error, "error_description": exc.detail}, status_code=exc.status, headers=headers)
+
+
+FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
+# Named in the OpenAPI description of both endpoints.
+MALFORMED_REQUESTS = (
+    "A malformed request — a body that is not `application/x-www-form-urlencoded` UTF-8, a parameter "
+    "given more than once (RFC 6749 §3.1, §3.2), an oversize body (413) — is answered "
+    '`{"error": "invalid_request", "error_description": ...}` (RFC 6749 §5.2) with `Cache-Control: no-store`.'
+)
+
+
+async def well_formed_form(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """The token and revocation endpoints' guard: a form-encoded UTF-8 body naming each parameter once.
+
+    RFC 6749 §3.1, §3.2 and Appendix B. It runs before litestar decodes the form, which would read a
+    body of any content type as a form, replace undecodable bytes silently, and turn a repeated
+    parameter into a list.
+    """
+    if not isinstance(connection, Request):
+        return
+    media_type, options = connection.content_type
+    if media_type != FORM_MEDIA_TYPE or options.get("charset", "utf-8").lower() not in ("utf-8", "utf8"):
+        raise OAuthError("invalid_request", f"The body must be {FORM_MEDIA_TYPE} (UTF-8).")
+    try:
+        pairs = parse_qsl((await connection.body()).decode(), keep_blank_values=True, errors="strict")
+    except UnicodeDecodeError as exc:
+        raise OAuthError("invalid_request", "The body is not UTF-8 (RFC 6749 Appendix B).") from exc
+    repeated = sorted(name for name, times in Counter(name for name, _ in pairs).items() if times > 1)
+    if repeated:
+        shown = ", ".join(name[:40] for name in repeated[:5])
+        raise OAuthError("invalid_request", f"A parameter must not be repeated: {shown}.")
+
+
+def malformed_request(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, str]]:
+    """What litestar refuses while reading the form, in RFC 6749 JSON rather than problem+json."""
+    if isinstance(exc, RequestEntityTooLarge):
+        return oauth_error(request, OAuthError("invalid_request", "The request body is too large.", 413))
+    return oauth_error(request, OAuthError("invalid_request", "The request's parameters are malformed."))
+
+
+# Both endpoints speak RFC 6749 JSON for every refusal, whatever layer refuses.
+FORM_ENDPOINT_ERRORS: ExceptionHandlersMap = {
+    ValidationException: malformed_request,
+    RequestEntityTooLarge: malformed_request,
+}
 
 
 def _basic(request: Request[Any, Any, Any]) -> tuple[str, str] | None:
@@ -76,7 +126,14 @@ class OAuthController(Controller):
             "service_documentation": f"{base}/schema",
         }
 
-    @get("/oauth/authorize", summary="Start a login (browser)", include_in_schema=True)
+    @get(
+        "/oauth/authorize",
+        summary="Start a login (browser)",
+        description="`redirect_uri` must match one registered for the client exactly, except that on a "
+        "loopback IP literal (`http://127.0.0.1`, `http://[::1]`) any port is accepted (RFC 8252 §7.3); "
+        "scheme, host, path and query still match exactly. S256 PKCE is mandatory.",
+        include_in_schema=True,
+    )
     async def authorize(
         self,
         login_ctx: NamedDependency[LoginContext],
@@ -106,7 +163,14 @@ class OAuthController(Controller):
     ) -> Response[Any]:
         return go(await login.callback(login_ctx, cookie, state=state_, code=code, error=error), login_ctx.settings)
 
-    @post("/oauth/token", status_code=200, summary="Exchange a code or a refresh token (form-encoded)")
+    @post(
+        "/oauth/token",
+        status_code=200,
+        summary="Exchange a code or a refresh token (form-encoded)",
+        description=MALFORMED_REQUESTS,
+        guards=[well_formed_form],
+        exception_handlers=FORM_ENDPOINT_ERRORS,
+    )
     async def token(
         self,
         request: Request[Any, Any, Any],
@@ -117,7 +181,18 @@ class OAuthController(Controller):
         answer = await oauth.token(settings, tokens, form=data, basic=_basic(request))
         return Response(answer, headers=NO_STORE)
 
-    @post("/oauth/revoke", status_code=200, summary="RFC 7009 token revocation")
+    @post(
+        "/oauth/revoke",
+        status_code=200,
+        summary="RFC 7009 token revocation",
+        description="Revoking an access token or a refresh token revokes the grant (session or app "
+        "authorization) both belong to. `token_type_hint` only says where to look first: a token not "
+        "found as that type is looked for as the other. An access token past its expiry but otherwise "
+        "ours (signature, issuer, audience) still revokes its grant. An unknown or invalid token is not "
+        "an error (200). " + MALFORMED_REQUESTS,
+        guards=[well_formed_form],
+        exception_handlers=FORM_ENDPOINT_ERRORS,
+    )
     async def revoke(
         self,
         request: Request[Any, Any, Any],
@@ -128,9 +203,29 @@ class OAuthController(Controller):
         await oauth.revoke(settings, tokens, form=data, basic=_basic(request))
         return Response({}, headers=NO_STORE)
 
-    @get("/oauth/logout", summary="Sign out at the identity provider too (browser)")
-    async def logout(self, login_ctx: NamedDependency[LoginContext], cookie: LoginCookie = None) -> Response[Any]:
-        return go(await login.logout(login_ctx, cookie), login_ctx.settings, status=302)
+    @get(
+        "/oauth/logout",
+        summary="The page a logout starts from (browser)",
+        description="An HTML page holding the logout form (a POST to `/oauth/logout` with the login's "
+        "CSRF token); opening it signs nobody out. Without a login in this browser, an error page.",
+    )
+    async def logout_page(self, cookie: LoginCookie = None) -> Response[str]:
+        return render(await login.logout_screen(cookie))
+
+    @post(
+        "/oauth/logout",
+        status_code=303,
+        summary="Sign out at the identity provider too (browser form)",
+        description="Posted from the page of `GET /oauth/logout` with its `csrf` field (else 403). Redirects "
+        "to the provider's `end_session_endpoint` with `id_token_hint`, `state` and "
+        "`post_logout_redirect_uri` = `{ENS_PUBLIC_URL}/login/logged-out`, which says the person is signed "
+        "out only when the provider brings back that `state` to the browser that posted the form.",
+        exception_handlers={ValidationException: malformed_form},
+    )
+    async def logout(
+        self, login_ctx: NamedDependency[LoginContext], data: Annotated[CsrfForm, Form], cookie: LoginCookie = None
+    ) -> Response[Any]:
+        return go(await login.logout(login_ctx, cookie, csrf=data.csrf), login_ctx.settings)
 
 
 def relying_party_key_routes(settings: Settings) -> list[ControllerRouterHandler]:
