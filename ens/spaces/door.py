@@ -36,8 +36,6 @@ from ens.spaces.history import ACCESS_STATE_KEY, REQUEST_ID_KEY, PendingAccess, 
 security_log = logging.getLogger("ens.security")
 
 
-
-
 @dataclass(frozen=True)
 class Need:
     """What a route asks of the caller. Declared on the handler as ``opt={"need": Need(...)}``.

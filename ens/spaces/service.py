@@ -315,9 +315,7 @@ async def grant_is_live(grant_id: UUID, account_id: UUID) -> bool:
 
 async def revoke_grant(grant_id: UUID) -> None:
     async with write_transaction():
-        await Grant.update({Grant.revoked_at: clock.now()}).where(
-            (Grant.id == grant_id) & (Grant.revoked_at.is_null())
-        )
+        await Grant.update({Grant.revoked_at: clock.now()}).where((Grant.id == grant_id) & (Grant.revoked_at.is_null()))
 
 
 async def list_sessions(account_id: UUID, current_grant: UUID) -> list[SessionRead]:
