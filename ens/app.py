@@ -244,7 +244,8 @@ def create_app(
             version="1",
             path="/schema",
             render_plugins=[ScalarRenderPlugin()],
-            description="The patient health space API. Errors are RFC 9457 problem+json.",
+            description="The patient health space API. Errors are RFC 9457 problem+json, except on the OAuth "
+            "token and revocation endpoints, which answer RFC 6749 error JSON.",
         ),
         lifespan=[lifespan],
         logging_config=LoggingConfig(**logging_config(settings.log_level.upper())),

@@ -13,15 +13,17 @@ from urllib.parse import unquote
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
+from litestar.openapi import ResponseSpec
 from litestar.params import QueryParameter
+from litestar.response import Redirect
 from litestar.types import ControllerRouterHandler
 
 from ens.auth import login, oauth
 from ens.auth.errors import OAuthError
 from ens.auth.fcplus import encryption_key_from_settings, public_jwks
 from ens.auth.login import LoginContext
-from ens.auth.routes.login_pages import NO_STORE, Form, LoginCookie, go
-from ens.auth.schemas import RevokeRequest, TokenRequest, TokenResponse
+from ens.auth.routes.login_pages import NO_STORE, Form, LoginCookie, error_page, go
+from ens.auth.schemas import OAuthErrorRead, RevokeRequest, TokenRequest, TokenResponse
 from ens.auth.tokens import AccessTokens
 from ens.core.api import PUBLIC
 from ens.core.scopes import SCOPES
@@ -29,6 +31,18 @@ from ens.core.settings import Settings
 from ens.spaces.caller import SPACE_SCOPE
 
 JWKS_CACHE_SECONDS = 3600
+
+# What the token and revocation endpoints answer on failure (RFC 6749 §5.2), not problem+json.
+OAUTH_ERRORS = {
+    400: ResponseSpec(
+        OAuthErrorRead,
+        description="RFC 6749 §5.2: invalid_request, invalid_grant, unsupported_grant_type...",
+        generate_examples=False,
+    ),
+    401: ResponseSpec(
+        OAuthErrorRead, description="invalid_client: client authentication failed", generate_examples=False
+    ),
+}
 
 
 def oauth_error(request: Request[Any, Any, Any], exc: OAuthError) -> Response[dict[str, str]]:
@@ -76,7 +90,16 @@ class OAuthController(Controller):
             "service_documentation": f"{base}/schema",
         }
 
-    @get("/oauth/authorize", summary="Start a login (browser)", include_in_schema=True)
+    @get(
+        "/oauth/authorize",
+        summary="Start a login (browser): redirects to the identity provider",
+        status_code=302,
+        response_description="To the identity provider, or back to redirect_uri with ?error=...&state=...",
+        responses={
+            400: error_page("Unknown client or unregistered redirect_uri (never redirected to)"),
+            502: error_page("The identity provider does not answer"),
+        },
+    )
     async def authorize(
         self,
         login_ctx: NamedDependency[LoginContext],
@@ -89,13 +112,19 @@ class OAuthController(Controller):
         ] = None,
         state_: Annotated[str | None, QueryParameter(name="state", required=False)] = None,
         scope_: Annotated[str | None, QueryParameter(name="scope", required=False)] = None,
-    ) -> Response[Any]:
+    ) -> Redirect:
         request = login.AuthorizeRequest(
             response_type, client_id, redirect_uri, code_challenge, code_challenge_method, state_, scope_
         )
         return go(await login.start(login_ctx, request), login_ctx.settings, status=302)
 
-    @get("/oauth/callback", summary="Where the identity provider sends the browser back")
+    @get(
+        "/oauth/callback",
+        summary="Where the identity provider sends the browser back: on to the second factor",
+        status_code=303,
+        response_description="On to the second factor, or back to redirect_uri with ?error=access_denied",
+        responses={400: error_page("The provider's answer is unexpected, replayed, or fails a check")},
+    )
     async def callback(
         self,
         login_ctx: NamedDependency[LoginContext],
@@ -103,10 +132,15 @@ class OAuthController(Controller):
         code: Annotated[str | None, QueryParameter(name="code", required=False)] = None,
         state_: Annotated[str | None, QueryParameter(name="state", required=False)] = None,
         error: Annotated[str | None, QueryParameter(name="error", required=False)] = None,
-    ) -> Response[Any]:
+    ) -> Redirect:
         return go(await login.callback(login_ctx, cookie, state=state_, code=code, error=error), login_ctx.settings)
 
-    @post("/oauth/token", status_code=200, summary="Exchange a code or a refresh token (form-encoded)")
+    @post(
+        "/oauth/token",
+        status_code=200,
+        summary="Exchange a code or a refresh token (form-encoded)",
+        responses=OAUTH_ERRORS,
+    )
     async def token(
         self,
         request: Request[Any, Any, Any],
@@ -117,7 +151,12 @@ class OAuthController(Controller):
         answer = await oauth.token(settings, tokens, form=data, basic=_basic(request))
         return Response(answer, headers=NO_STORE)
 
-    @post("/oauth/revoke", status_code=200, summary="RFC 7009 token revocation")
+    @post(
+        "/oauth/revoke",
+        status_code=200,
+        summary="RFC 7009 token revocation",
+        responses=OAUTH_ERRORS,
+    )
     async def revoke(
         self,
         request: Request[Any, Any, Any],
@@ -128,8 +167,13 @@ class OAuthController(Controller):
         await oauth.revoke(settings, tokens, form=data, basic=_basic(request))
         return Response({}, headers=NO_STORE)
 
-    @get("/oauth/logout", summary="Sign out at the identity provider too (browser)")
-    async def logout(self, login_ctx: NamedDependency[LoginContext], cookie: LoginCookie = None) -> Response[Any]:
+    @get(
+        "/oauth/logout",
+        summary="Sign out at the identity provider too (browser)",
+        status_code=302,
+        response_description="To the provider's end-session page, or to /login/logged-out",
+    )
+    async def logout(self, login_ctx: NamedDependency[LoginContext], cookie: LoginCookie = None) -> Redirect:
         return go(await login.logout(login_ctx, cookie), login_ctx.settings, status=302)
 
 
