@@ -28,7 +28,7 @@ from ens.core import db, errors, problems
 from ens.core.api import PUBLIC, Cursors, ETagMiddleware, json_pointer, pointer_token
 from ens.core.idempotency import IdempotencyMiddleware, replay_stored
 from ens.core.log import logging_config
-from ens.core.openapi import document_problems
+from ens.core.openapi import check_operation_ids, document_problems, require_operation_id
 from ens.core.problems import PROBLEM_JSON, ProblemError, ProblemType, problem_body
 from ens.core.scopes import SCOPES
 from ens.core.settings import Settings
@@ -136,12 +136,12 @@ def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[byt
     return problem_response(problems.for_status(500), f"Something went wrong (request {request_id}).")
 
 
-@get("/health", tags=["operations"], summary="Liveness", opt=PUBLIC)
+@get("/health", tags=["operations"], summary="Liveness", opt=PUBLIC, operation_id="health")
 async def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@get("/ready", tags=["operations"], summary="Readiness: the database answers", opt=PUBLIC)
+@get("/ready", tags=["operations"], summary="Readiness: the database answers", opt=PUBLIC, operation_id="ready")
 async def ready() -> Response[Any]:
     try:
         await db.fetch("SELECT 1 AS ok")
@@ -246,6 +246,7 @@ def create_app(
             render_plugins=[ScalarRenderPlugin()],
             description="The patient health space API. Errors are RFC 9457 problem+json, except on the OAuth "
             "token and revocation endpoints, which answer RFC 6749 error JSON.",
+            operation_id_creator=require_operation_id,
         ),
         lifespan=[lifespan],
         logging_config=LoggingConfig(**logging_config(settings.log_level.upper())),
@@ -253,6 +254,7 @@ def create_app(
     )
     _check_every_space_route_has_the_door(app)
     document_problems(app)
+    check_operation_ids(app)
     return app
 
 

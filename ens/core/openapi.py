@@ -1,6 +1,8 @@
 """Make the OpenAPI document tell the truth: every problem status a route can answer, as the
-problem+json body the service sends (never litestar's own error body), and ``additionalProperties:
-false`` on request bodies that refuse unknown fields."""
+problem+json body the service sends (never litestar's own error body); ``additionalProperties:
+false`` on request bodies that refuse unknown fields; and an explicit camelCase ``operationId`` on
+every operation, since generated clients (Kotlin, Swift, TypeScript, Python) name their functions
+after it."""
 
 from __future__ import annotations
 
@@ -9,9 +11,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from litestar import Litestar
+from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.spec import OpenAPIMediaType as MediaType
 from litestar.openapi.spec import OpenAPIResponse, Operation, Parameter, Reference, Schema
 from litestar.openapi.spec.enums import OpenAPIType
+from litestar.types import Method
+from litestar.types.internal_types import PathParameterDefinition
 
 from ens.core.api import PUBLIC_OPT, Struct
 from ens.core.problems import PROBLEM_JSON
@@ -50,6 +55,8 @@ _DESCRIPTIONS = {
     "422": "The request breaks a validation rule",
     "429": "Too many attempts",
 }
+
+_CAMEL_CASE = re.compile(r"[a-z][a-zA-Z0-9]*")
 
 
 def _struct_names() -> set[str]:
@@ -153,3 +160,27 @@ def document_problems(app: Litestar) -> None:
                 if code not in own.responses:
                     responses[code] = _problem(code)
             operation.responses = responses
+
+
+def require_operation_id(
+    route_handler: HTTPRouteHandler, http_method: Method, path_components: list[str | PathParameterDefinition]
+) -> str:
+    """``OpenAPIConfig.operation_id_creator``: called only for a route without ``operation_id=``,
+    which then stops the app at start-up instead of getting a name derived from its path."""
+    path = "/".join(c if isinstance(c, str) else "{" + c.name + "}" for c in path_components)
+    method = getattr(http_method, "value", http_method)
+    raise RuntimeError(
+        f"{method} /{path.lstrip('/')} ({route_handler.handler_name}) declares no operation_id=: generated "
+        "clients name their functions after it, so every route names its operation (camelCase)"
+    )
+
+
+def check_operation_ids(app: Litestar) -> None:
+    """Every operation's id is camelCase (litestar itself refuses a duplicate)."""
+    for path, item in (app.openapi_schema.paths or {}).items():
+        for method in ("get", "post", "put", "patch", "delete"):
+            operation = getattr(item, method, None)
+            if operation is None:
+                continue
+            if not _CAMEL_CASE.fullmatch(operation.operation_id or ""):
+                raise RuntimeError(f"{method.upper()} {path}: operation_id {operation.operation_id!r} is not camelCase")

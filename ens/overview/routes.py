@@ -23,7 +23,7 @@ class SpaceController(Controller):
     path = "/"
     tags = ["spaces"]
 
-    @get("/", opt={"need": Need("space")}, summary="Home-screen summary of the space")
+    @get("/", opt={"need": Need("space")}, summary="Home-screen summary of the space", operation_id="getSpaceSummary")
     async def summary(self, access: Access) -> SpaceSummary:
         return await space_summary(access)
 
@@ -32,6 +32,7 @@ class SpaceController(Controller):
         status_code=HTTP_204_NO_CONTENT,
         opt={"need": Need("space", allow_closed=True)},
         summary="Close the space (archived), or erase it now with ?erase=true",
+        operation_id="closeSpace",
     )
     async def close(self, access: Access, erase: Annotated[bool, QueryParameter(name="erase")] = False) -> None:
         await spaces.close_or_erase_space(access.space, erase=erase)
@@ -41,6 +42,7 @@ class SpaceController(Controller):
         status_code=200,
         opt={"need": Need("space", allow_closed=True)},
         summary="Reopen a closed space with everything it held",
+        operation_id="reopenSpace",
     )
     async def reopen(self, access: Access) -> SpaceStatusRead:
         await spaces.reopen_space(access.space_id)

@@ -33,7 +33,13 @@ CSV = "text/csv"
 IfMatch = Annotated[str | None, HeaderParameter(name="If-Match", required=False)]
 
 
-@get("/v1/vital-types", tags=["vitals"], summary="The 10 measures: units, conversions, plausible ranges", opt=PUBLIC)
+@get(
+    "/v1/vital-types",
+    tags=["vitals"],
+    summary="The 10 measures: units, conversions, plausible ranges",
+    opt=PUBLIC,
+    operation_id="listVitalTypes",
+)
 async def list_vital_types() -> VitalTypeList:
     return service.vital_types()
 
@@ -54,7 +60,13 @@ class VitalsController(Controller):
     path = "/vitals"
     tags = ["vitals"]
 
-    @post("/", opt=WRITE, status_code=201, summary="Record 1 to 1000 measurements (all or none)")
+    @post(
+        "/",
+        opt=WRITE,
+        status_code=201,
+        summary="Record 1 to 1000 measurements (all or none)",
+        operation_id="recordVitals",
+    )
     async def record(self, access: Access, data: JSONBody[MeasurementBatch]) -> BatchResult:
         return await service.record_measurements(access, data.measurements)
 
@@ -63,6 +75,7 @@ class VitalsController(Controller):
         opt=READ,
         summary="Measurements, newest first (Accept: text/csv for CSV)",
         media_type="application/json",
+        operation_id="listVitals",
     )
     async def list(
         self,
@@ -83,7 +96,12 @@ class VitalsController(Controller):
             return Response(service.page_as_csv(page), media_type=CSV, headers=headers)
         return Response(page)
 
-    @get("/summary", opt=READ, summary="count, min, max, mean per day, week or month (space time zone)")
+    @get(
+        "/summary",
+        opt=READ,
+        summary="count, min, max, mean per day, week or month (space time zone)",
+        operation_id="getVitalsSummary",
+    )
     async def summary(
         self,
         access: Access,
@@ -94,7 +112,12 @@ class VitalsController(Controller):
     ) -> Summary:
         return await service.summarize(access, type_, bucket=bucket, since=since, until=until)
 
-    @get("/changes", opt=READ, summary="Change feed for phone sync (upserts and deletions)")
+    @get(
+        "/changes",
+        opt=READ,
+        summary="Change feed for phone sync (upserts and deletions)",
+        operation_id="getVitalsChanges",
+    )
     async def changes(
         self,
         access: Access,
@@ -107,16 +130,22 @@ class VitalsController(Controller):
             access, cursors, cursor=cursor, limit=limit, retention_days=settings.tombstone_retention_days
         )
 
-    @get("/{id:uuid}", opt=READ, summary="One measurement")
+    @get("/{id:uuid}", opt=READ, summary="One measurement", operation_id="getVital")
     async def read(self, access: Access, id: FromPath[UUID]) -> MeasurementRead:
         return await service.get_measurement(access, id)
 
-    @patch("/{id:uuid}", opt=WRITE, summary="Correct a measurement typed by hand")
+    @patch("/{id:uuid}", opt=WRITE, summary="Correct a measurement typed by hand", operation_id="correctVital")
     async def correct(
         self, access: Access, id: FromPath[UUID], data: JSONBody[MeasurementUpdate], if_match: IfMatch = None
     ) -> MeasurementRead:
         return await service.correct_measurement(access, id, update=data, if_match=if_match)
 
-    @delete("/{id:uuid}", opt=WRITE, status_code=204, summary="Delete a measurement (leaves a tombstone)")
+    @delete(
+        "/{id:uuid}",
+        opt=WRITE,
+        status_code=204,
+        summary="Delete a measurement (leaves a tombstone)",
+        operation_id="deleteVital",
+    )
     async def remove(self, access: Access, id: FromPath[UUID], if_match: IfMatch = None) -> None:
         await service.delete_measurement(access, id, if_match=if_match)

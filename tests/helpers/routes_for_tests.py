@@ -44,18 +44,18 @@ def _read(note_id: FromPath[str]) -> NoteRead:
 class NotesForTests(Controller):
     path = "/test-notes"
 
-    @post("/", opt={"need": Need("test-note", app_scope="write")})
+    @post("/", opt={"need": Need("test-note", app_scope="write")}, operation_id="createTestNote")
     async def create(self, access: Access, data: JSONBody[NoteCreate]) -> NoteRead:
         note_id = uuid.uuid4().hex
         NOTES[note_id] = {"text": data.text, "rating": data.rating, "tags": data.tags}
         CREATED.append(note_id)
         return _read(note_id)
 
-    @get("/{id:str}", opt={"need": Need("test-note", app_scope="read")})
+    @get("/{id:str}", opt={"need": Need("test-note", app_scope="read")}, operation_id="getTestNote")
     async def read(self, access: Access, id: FromPath[str]) -> NoteRead:
         return _read(id)
 
-    @put("/{id:str}", opt={"need": Need("test-note", app_scope="write")})
+    @put("/{id:str}", opt={"need": Need("test-note", app_scope="write")}, operation_id="replaceTestNote")
     async def replace(
         self,
         access: Access,
@@ -67,7 +67,9 @@ class NotesForTests(Controller):
         NOTES[id] = {"text": data.text, "rating": data.rating, "tags": data.tags}
         return _read(id)
 
-    @delete("/{id:str}", opt={"need": Need("test-note", app_scope="write")}, status_code=204)
+    @delete(
+        "/{id:str}", opt={"need": Need("test-note", app_scope="write")}, status_code=204, operation_id="deleteTestNote"
+    )
     async def remove(
         self,
         access: Access,
@@ -78,7 +80,7 @@ class NotesForTests(Controller):
         del NOTES[id]
 
 
-@post("/v1/test-secret", status_code=201)
+@post("/v1/test-secret", status_code=201, operation_id="createTestSecret")
 async def secret_for_tests() -> Response[dict[str, str]]:
     """A creating POST whose answer carries a secret: never stored for replay."""
     return Response({"secret": uuid.uuid4().hex}, headers={"Cache-Control": "no-store"}, status_code=201)

@@ -73,7 +73,11 @@ class OAuthController(Controller):
     tags = ["oauth"]
     opt = PUBLIC
 
-    @get("/.well-known/oauth-authorization-server", summary="RFC 8414 authorization server metadata")
+    @get(
+        "/.well-known/oauth-authorization-server",
+        summary="RFC 8414 authorization server metadata",
+        operation_id="getAuthorizationServerMetadata",
+    )
     async def metadata(self, settings: NamedDependency[Settings]) -> dict[str, Any]:
         base = settings.public_url
         return {
@@ -95,6 +99,7 @@ class OAuthController(Controller):
         summary="Start a login (browser): redirects to the identity provider",
         status_code=302,
         response_description="To the identity provider, or back to redirect_uri with ?error=...&state=...",
+        operation_id="authorize",
         responses={
             400: error_page("Unknown client or unregistered redirect_uri (never redirected to)"),
             502: error_page("The identity provider does not answer"),
@@ -123,6 +128,7 @@ class OAuthController(Controller):
         summary="Where the identity provider sends the browser back: on to the second factor",
         status_code=303,
         response_description="On to the second factor, or back to redirect_uri with ?error=access_denied",
+        operation_id="oauthCallback",
         responses={400: error_page("The provider's answer is unexpected, replayed, or fails a check")},
     )
     async def callback(
@@ -139,6 +145,7 @@ class OAuthController(Controller):
         "/oauth/token",
         status_code=200,
         summary="Exchange a code or a refresh token (form-encoded)",
+        operation_id="token",
         responses=OAUTH_ERRORS,
     )
     async def token(
@@ -155,6 +162,7 @@ class OAuthController(Controller):
         "/oauth/revoke",
         status_code=200,
         summary="RFC 7009 token revocation",
+        operation_id="revokeToken",
         responses=OAUTH_ERRORS,
     )
     async def revoke(
@@ -172,6 +180,7 @@ class OAuthController(Controller):
         summary="Sign out at the identity provider too (browser)",
         status_code=302,
         response_description="To the provider's end-session page, or to /login/logged-out",
+        operation_id="logout",
     )
     async def logout(self, login_ctx: NamedDependency[LoginContext], cookie: LoginCookie = None) -> Redirect:
         return go(await login.logout(login_ctx, cookie), login_ctx.settings, status=302)
@@ -193,6 +202,7 @@ def relying_party_key_routes(settings: Settings) -> list[ControllerRouterHandler
         tags=["oauth"],
         summary="Public encryption keys of the relying party (FranceConnect+ encrypts tokens to them)",
         opt=PUBLIC,
+        operation_id="getRelyingPartyJwks",
     )
     async def relying_party_jwks() -> Response[dict[str, Any]]:
         return Response(document, headers={"Cache-Control": f"public, max-age={JWKS_CACHE_SECONDS}"})
