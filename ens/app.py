@@ -7,7 +7,7 @@ import logging
 import re
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 from litestar import Litestar, Request, Response, Router, get
@@ -17,7 +17,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.logging import LoggingConfig
 from litestar.middleware import DefineMiddleware
 from litestar.middleware.compression import CompressionMiddleware
-from litestar.openapi import OpenAPIConfig
+from litestar.openapi import OpenAPIConfig, ResponseSpec
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.types import ControllerRouterHandler
 
@@ -25,11 +25,11 @@ from ens.auth.middleware import BearerAuthentication
 from ens.auth.routes import AuthWiring
 from ens.auth.tokens import AccessTokens
 from ens.core import db, errors, problems
-from ens.core.api import PUBLIC, Cursors, ETagMiddleware, json_pointer, pointer_token
+from ens.core.api import PUBLIC, Cursors, ETagMiddleware, ReadStruct, json_pointer, pointer_token
 from ens.core.idempotency import IdempotencyMiddleware, replay_stored
 from ens.core.log import logging_config
 from ens.core.openapi import check_operation_ids, document_problems, require_operation_id
-from ens.core.problems import PROBLEM_JSON, ProblemError, ProblemType, problem_body
+from ens.core.problems import PROBLEM_JSON, Problem, ProblemError, ProblemType, problem_body
 from ens.core.scopes import SCOPES
 from ens.core.settings import Settings
 from ens.overview.routes import SpaceController
@@ -136,19 +136,38 @@ def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[byt
     return problem_response(problems.for_status(500), f"Something went wrong (request {request_id}).")
 
 
+class HealthRead(ReadStruct):
+    status: Literal["ok"]
+
+
+class ReadinessRead(ReadStruct):
+    status: Literal["ready"]
+
+
 @get("/health", tags=["operations"], summary="Liveness", opt=PUBLIC, operation_id="health")
-async def health() -> dict[str, str]:
-    return {"status": "ok"}
+async def health() -> HealthRead:
+    return HealthRead(status="ok")
 
 
-@get("/ready", tags=["operations"], summary="Readiness: the database answers", opt=PUBLIC, operation_id="ready")
-async def ready() -> Response[Any]:
+@get(
+    "/ready",
+    tags=["operations"],
+    summary="Readiness: the database answers",
+    opt=PUBLIC,
+    operation_id="ready",
+    responses={
+        503: ResponseSpec(
+            Problem, media_type=PROBLEM_JSON, description="The database does not answer", generate_examples=False
+        )
+    },
+)
+async def ready() -> ReadinessRead:
     try:
         await db.fetch("SELECT 1 AS ok")
     except Exception as exc:
         log.warning("database not ready: %s", type(exc).__name__)
-        return problem_response(problems.for_status(503), "The database does not answer.")
-    return Response({"status": "ready"})
+        raise errors.Unavailable("The database does not answer.") from exc
+    return ReadinessRead(status="ready")
 
 
 def register_capabilities() -> None:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 from uuid import UUID
 
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.di import NamedDependency
+from litestar.openapi import ResponseSpec
+from litestar.openapi.spec import OpenAPIHeader, OpenAPIMediaType, OpenAPIResponse, Operation, Schema
+from litestar.openapi.spec.enums import OpenAPIType
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
 from ens.core.api import PUBLIC, CursorParam, Cursors, LimitParam
@@ -31,6 +35,26 @@ WRITE = {"need": Need("vitals", app_scope="write")}
 CSV = "text/csv"
 
 IfMatch = Annotated[str | None, HeaderParameter(name="If-Match", required=False)]
+
+
+@dataclass
+class AlsoAsCsv(Operation):
+    """The list's 200 also comes as CSV (``Accept: text/csv``), for a doctor; the next page's
+    cursor is then in a ``Next-Cursor`` header."""
+
+    def __post_init__(self) -> None:
+        ok = (self.responses or {}).get("200")
+        if not isinstance(ok, OpenAPIResponse) or ok.content is None:
+            raise RuntimeError("the route declares its JSON 200 (responses=) for the CSV to be added to")
+        ok.content[CSV] = OpenAPIMediaType(
+            schema=Schema(type=OpenAPIType.STRING, description="One header line, then one line per measurement")
+        )
+        ok.headers = {
+            "Next-Cursor": OpenAPIHeader(
+                schema=Schema(type=OpenAPIType.STRING),
+                description="CSV only: the nextCursor of the page, absent on the last one",
+            )
+        }
 
 
 @get(
@@ -76,6 +100,8 @@ class VitalsController(Controller):
         summary="Measurements, newest first (Accept: text/csv for CSV)",
         media_type="application/json",
         operation_id="listVitals",
+        responses={200: ResponseSpec(MeasurementPage, description="A page of measurements", generate_examples=False)},
+        operation_class=AlsoAsCsv,
     )
     async def list(
         self,

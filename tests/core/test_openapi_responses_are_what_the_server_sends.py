@@ -4,6 +4,7 @@ is the one the server really sends (status, media type, body shape)."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import httpx
 
@@ -89,6 +90,7 @@ async def test_answers_match_the_document(client, person, openapi):
     unknown_token = {"token": "nope", "client_id": "ens-mobile"}
     probes: list[tuple[str, str, httpx.Response]] = [
         ("get", "/health", await client.get("/health")),
+        ("get", "/ready", await client.get("/ready")),
         ("get", "/v1/me", await client.get("/v1/me", headers=bearer)),
         ("get", "/v1/me", await client.get("/v1/me")),
         ("get", "/v1/spaces/{space}/vitals", await client.get(VITALS + "?type=nope", headers=bearer)),
@@ -116,6 +118,9 @@ async def test_answers_match_the_document(client, person, openapi):
     ]
     recorded = await client.post(VITALS, json={"measurements": [weight()]}, headers=bearer)
     probes.append(("post", "/v1/spaces/{space}/vitals", recorded))
+    probes.append(("get", "/v1/spaces/{space}/vitals", await client.get(VITALS, headers=bearer)))
+    csv = await client.get(VITALS, headers={**bearer, "Accept": "text/csv"})
+    probes.append(("get", "/v1/spaces/{space}/vitals", csv))
     statuses = {(method, path, response.status_code) for method, path, response in probes}
     assert {
         ("get", "/oauth/authorize", 400),
@@ -130,3 +135,32 @@ async def test_answers_match_the_document(client, person, openapi):
     } <= statuses
     for method, path, response in probes:
         assert_sent_as_documented(openapi, method, path, response)
+    assert csv.headers["content-type"].startswith("text/csv") and csv.text.count("\n") >= 2
+
+
+def test_success_bodies_are_named_schemas(openapi):
+    def ok(path: str, method: str = "get", status: str = "200") -> dict[str, Any]:
+        return dict(openapi["paths"][path][method]["responses"][status])
+
+    vitals = ok("/v1/spaces/{space}/vitals")["content"]
+    assert list(vitals) == ["application/json", "text/csv"]  # JSON first: what generated clients parse
+    assert ref_name(vitals["application/json"]) == "MeasurementPage"
+    assert vitals["text/csv"]["schema"]["type"] == "string"
+    assert ref_name(ok("/health")["content"]["application/json"]) == "HealthRead"
+    assert ref_name(ok("/ready")["content"]["application/json"]) == "ReadinessRead"
+    unavailable = ok("/ready", status="503")["content"]
+    assert ref_name(unavailable["application/problem+json"]) == "Problem"
+    metadata = ok("/.well-known/oauth-authorization-server")["content"]["application/json"]
+    assert ref_name(metadata) == "AuthorizationServerMetadata"
+    assert ref_name(ok("/oauth/revoke", "post")["content"]["application/json"]) == "RevokeResponse"
+    assert ref_name(ok("/v1/spaces/{space}/reopen", "post")["content"]["application/json"]) == "SpaceStatusRead"
+    for path, status in (("/oauth/authorize", "302"), ("/oauth/callback", "303"), ("/oauth/logout", "302")):
+        redirect = ok(path, status=status)
+        assert "content" not in redirect and "location" in {h.lower() for h in redirect["headers"]}
+        assert "200" not in openapi["paths"][path]["get"]["responses"]
+    # Every 2xx with a body names its schema: no `{}`, no free-form object a client cannot type.
+    for method, path, operation in operations(openapi):
+        for status, response in operation["responses"].items():
+            for media_type, media in (response.get("content") or {}).items():
+                if status.startswith("2") and media_type == "application/json":
+                    assert "$ref" in media["schema"], (method, path, status, media["schema"])

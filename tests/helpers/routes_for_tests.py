@@ -34,6 +34,10 @@ class NoteRead(ReadStruct):
     tags: list[str]
 
 
+class SecretRead(ReadStruct):
+    secret: str
+
+
 def _read(note_id: FromPath[str]) -> NoteRead:
     note = NOTES.get(note_id)
     if note is None:
@@ -81,9 +85,9 @@ class NotesForTests(Controller):
 
 
 @post("/v1/test-secret", status_code=201, operation_id="createTestSecret")
-async def secret_for_tests() -> Response[dict[str, str]]:
+async def secret_for_tests() -> Response[SecretRead]:
     """A creating POST whose answer carries a secret: never stored for replay."""
-    return Response({"secret": uuid.uuid4().hex}, headers={"Cache-Control": "no-store"}, status_code=201)
+    return Response(SecretRead(secret=uuid.uuid4().hex), headers={"Cache-Control": "no-store"}, status_code=201)
 
 
 # The test notes are a capability of their own: apps reach them only with these scopes.

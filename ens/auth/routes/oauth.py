@@ -23,7 +23,15 @@ from ens.auth.errors import OAuthError
 from ens.auth.fcplus import encryption_key_from_settings, public_jwks
 from ens.auth.login import LoginContext
 from ens.auth.routes.login_pages import NO_STORE, Form, LoginCookie, error_page, go
-from ens.auth.schemas import OAuthErrorRead, RevokeRequest, TokenRequest, TokenResponse
+from ens.auth.schemas import (
+    AuthorizationServerMetadata,
+    JsonWebKeySet,
+    OAuthErrorRead,
+    RevokeRequest,
+    RevokeResponse,
+    TokenRequest,
+    TokenResponse,
+)
 from ens.auth.tokens import AccessTokens
 from ens.core.api import PUBLIC
 from ens.core.scopes import SCOPES
@@ -78,21 +86,21 @@ class OAuthController(Controller):
         summary="RFC 8414 authorization server metadata",
         operation_id="getAuthorizationServerMetadata",
     )
-    async def metadata(self, settings: NamedDependency[Settings]) -> dict[str, Any]:
+    async def metadata(self, settings: NamedDependency[Settings]) -> AuthorizationServerMetadata:
         base = settings.public_url
-        return {
-            "issuer": base,
-            "authorization_endpoint": f"{base}/oauth/authorize",
-            "token_endpoint": f"{base}/oauth/token",
-            "revocation_endpoint": f"{base}/oauth/revoke",
-            "response_types_supported": ["code"],
-            "grant_types_supported": ["authorization_code", "refresh_token"],
-            "code_challenge_methods_supported": ["S256"],
-            "token_endpoint_auth_methods_supported": ["none", "client_secret_basic", "client_secret_post"],
-            "revocation_endpoint_auth_methods_supported": ["none", "client_secret_basic", "client_secret_post"],
-            "scopes_supported": [SPACE_SCOPE, *SCOPES.names()],
-            "service_documentation": f"{base}/schema",
-        }
+        return AuthorizationServerMetadata(
+            issuer=base,
+            authorization_endpoint=f"{base}/oauth/authorize",
+            token_endpoint=f"{base}/oauth/token",
+            revocation_endpoint=f"{base}/oauth/revoke",
+            response_types_supported=["code"],
+            grant_types_supported=["authorization_code", "refresh_token"],
+            code_challenge_methods_supported=["S256"],
+            token_endpoint_auth_methods_supported=["none", "client_secret_basic", "client_secret_post"],
+            revocation_endpoint_auth_methods_supported=["none", "client_secret_basic", "client_secret_post"],
+            scopes_supported=[SPACE_SCOPE, *SCOPES.names()],
+            service_documentation=f"{base}/schema",
+        )
 
     @get(
         "/oauth/authorize",
@@ -171,9 +179,9 @@ class OAuthController(Controller):
         settings: NamedDependency[Settings],
         tokens: NamedDependency[AccessTokens],
         data: Annotated[RevokeRequest, Form],
-    ) -> Response[dict[str, str]]:
+    ) -> Response[RevokeResponse]:
         await oauth.revoke(settings, tokens, form=data, basic=_basic(request))
-        return Response({}, headers=NO_STORE)
+        return Response(RevokeResponse(), headers=NO_STORE)
 
     @get(
         "/oauth/logout",
@@ -195,7 +203,7 @@ def relying_party_key_routes(settings: Settings) -> list[ControllerRouterHandler
     key = encryption_key_from_settings(settings)
     if key is None:
         return []
-    document = public_jwks(key)
+    document = JsonWebKeySet(keys=public_jwks(key)["keys"])
 
     @get(
         "/oauth/rp-jwks",
@@ -204,7 +212,7 @@ def relying_party_key_routes(settings: Settings) -> list[ControllerRouterHandler
         opt=PUBLIC,
         operation_id="getRelyingPartyJwks",
     )
-    async def relying_party_jwks() -> Response[dict[str, Any]]:
+    async def relying_party_jwks() -> Response[JsonWebKeySet]:
         return Response(document, headers={"Cache-Control": f"public, max-age={JWKS_CACHE_SECONDS}"})
 
     return [relying_party_jwks]
