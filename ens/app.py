@@ -6,7 +6,7 @@ import gc
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 from litestar import Litestar, Request, Response, Router, get
@@ -16,7 +16,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.logging import LoggingConfig
 from litestar.middleware import DefineMiddleware
 from litestar.middleware.compression import CompressionMiddleware
-from litestar.openapi import OpenAPIConfig
+from litestar.openapi import OpenAPIConfig, ResponseSpec
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.types import ControllerRouterHandler
 
@@ -24,11 +24,11 @@ from ens.auth.middleware import BearerAuthentication
 from ens.auth.routes import AuthWiring
 from ens.auth.tokens import AccessTokens
 from ens.core import db, errors, problems
-from ens.core.api import PUBLIC, Cursors, ETagMiddleware, RefuseNulMiddleware, field_error
+from ens.core.api import PUBLIC, Cursors, ETagMiddleware, ReadStruct, RefuseNulMiddleware, field_error
 from ens.core.idempotency import IdempotencyMiddleware, replay_stored
 from ens.core.log import logging_config
-from ens.core.openapi import document_problems
-from ens.core.problems import PROBLEM_JSON, ProblemError, ProblemType, problem_body
+from ens.core.openapi import check_operation_ids, document_problems, require_operation_id
+from ens.core.problems import PROBLEM_JSON, Problem, ProblemError, ProblemType, problem_body
 from ens.core.scopes import SCOPES
 from ens.core.settings import Settings
 from ens.overview.routes import SpaceController
@@ -141,19 +141,38 @@ def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[byt
     return problem_response(problems.for_status(500), f"Something went wrong (request {request_id}).")
 
 
-@get("/health", tags=["operations"], summary="Liveness", opt=PUBLIC)
-async def health() -> dict[str, str]:
-    return {"status": "ok"}
+class HealthRead(ReadStruct):
+    status: Literal["ok"]
 
 
-@get("/ready", tags=["operations"], summary="Readiness: the database answers", opt=PUBLIC)
-async def ready() -> Response[Any]:
+class ReadinessRead(ReadStruct):
+    status: Literal["ready"]
+
+
+@get("/health", tags=["operations"], summary="Liveness", opt=PUBLIC, operation_id="health")
+async def health() -> HealthRead:
+    return HealthRead(status="ok")
+
+
+@get(
+    "/ready",
+    tags=["operations"],
+    summary="Readiness: the database answers",
+    opt=PUBLIC,
+    operation_id="ready",
+    responses={
+        503: ResponseSpec(
+            Problem, media_type=PROBLEM_JSON, description="The database does not answer", generate_examples=False
+        )
+    },
+)
+async def ready() -> ReadinessRead:
     try:
         await db.fetch("SELECT 1 AS ok")
     except Exception as exc:
         log.warning("database not ready: %s", type(exc).__name__)
-        return problem_response(problems.for_status(503), "The database does not answer.")
-    return Response({"status": "ready"})
+        raise errors.Unavailable("The database does not answer.") from exc
+    return ReadinessRead(status="ready")
 
 
 def register_capabilities() -> None:
@@ -256,7 +275,9 @@ def create_app(
             version="1",
             path="/schema",
             render_plugins=[ScalarRenderPlugin()],
-            description="The patient health space API. Errors are RFC 9457 problem+json.",
+            description="The patient health space API. Errors are RFC 9457 problem+json, except on the OAuth "
+            "token and revocation endpoints, which answer RFC 6749 error JSON.",
+            operation_id_creator=require_operation_id,
         ),
         lifespan=[lifespan],
         logging_config=LoggingConfig(**logging_config(settings.log_level.upper())),
@@ -264,6 +285,7 @@ def create_app(
     )
     _check_every_space_route_has_the_door(app)
     document_problems(app)
+    check_operation_ids(app)
     return app
 
 

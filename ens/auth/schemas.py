@@ -7,7 +7,7 @@ speak the API's camelCase like every other capability.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from msgspec import Meta
@@ -56,6 +56,32 @@ class OAuthErrorRead(ProtocolStruct):
 
     error: str
     error_description: str | None = None
+
+
+class RevokeResponse(ProtocolStruct):
+    """RFC 7009 §2.2: the revocation endpoint answers 200 with an empty JSON object."""
+
+
+class AuthorizationServerMetadata(ProtocolStruct):
+    """RFC 8414 §2: ``/.well-known/oauth-authorization-server``."""
+
+    issuer: str
+    authorization_endpoint: str
+    token_endpoint: str
+    revocation_endpoint: str
+    response_types_supported: list[str]
+    grant_types_supported: list[str]
+    code_challenge_methods_supported: list[str]
+    token_endpoint_auth_methods_supported: list[str]
+    revocation_endpoint_auth_methods_supported: list[str]
+    scopes_supported: list[str]
+    service_documentation: str
+
+
+class JsonWebKeySet(ProtocolStruct):
+    """RFC 7517 §5: the relying party's public encryption keys (``/oauth/rp-jwks``)."""
+
+    keys: list[dict[str, Any]]
 
 
 # ---------------------------------------------------------------------------------------------

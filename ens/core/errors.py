@@ -101,3 +101,9 @@ class PreconditionRequired(DomainError):
     """A conditional request was required (``If-Match``) and none was sent (428)."""
 
     kind = "precondition-required"
+
+
+class Unavailable(DomainError):
+    """A service the request needs does not answer (503): the database, for the readiness probe."""
+
+    kind = "unavailable"

@@ -1,17 +1,34 @@
-"""Make the OpenAPI document tell the truth: every problem status a route can answer, and
-``additionalProperties: false`` on request bodies that refuse unknown fields."""
+"""Make the OpenAPI document tell the truth: every problem status a route can answer, as the
+problem+json body the service sends (never litestar's own error body); ``additionalProperties:
+false`` on request bodies that refuse unknown fields; and an explicit camelCase ``operationId`` on
+every operation, since generated clients (Kotlin, Swift, TypeScript, Python) name their functions
+after it."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from typing import Any
 
 from litestar import Litestar
+from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.spec import OpenAPIMediaType as MediaType
-from litestar.openapi.spec import OpenAPIResponse, Reference, Schema
+from litestar.openapi.spec import OpenAPIResponse, Operation, Parameter, Reference, Schema
 from litestar.openapi.spec.enums import OpenAPIType
+from litestar.types import Method
+from litestar.types.internal_types import PathParameterDefinition
 
 from ens.core.api import PUBLIC_OPT, Struct
+from ens.core.problems import PROBLEM_JSON
+
+_PROBLEM_ERROR_SCHEMA = Schema(
+    type=OpenAPIType.OBJECT,
+    required=["pointer", "detail"],
+    properties={
+        "pointer": Schema(type=OpenAPIType.STRING, description="JSON Pointer into the request"),
+        "detail": Schema(type=OpenAPIType.STRING),
+    },
+)
 
 _PROBLEM_SCHEMA = Schema(
     type=OpenAPIType.OBJECT,
@@ -22,17 +39,7 @@ _PROBLEM_SCHEMA = Schema(
         "status": Schema(type=OpenAPIType.INTEGER),
         "detail": Schema(type=OpenAPIType.STRING),
         "instance": Schema(type=OpenAPIType.STRING),
-        "errors": Schema(
-            type=OpenAPIType.ARRAY,
-            items=Schema(
-                type=OpenAPIType.OBJECT,
-                required=["pointer", "detail"],
-                properties={
-                    "pointer": Schema(type=OpenAPIType.STRING, description="JSON Pointer into the request"),
-                    "detail": Schema(type=OpenAPIType.STRING),
-                },
-            ),
-        ),
+        "errors": Schema(type=OpenAPIType.ARRAY, items=Reference("#/components/schemas/ProblemError")),
     },
 )
 
@@ -49,6 +56,8 @@ _DESCRIPTIONS = {
     "429": "Too many attempts",
 }
 
+_CAMEL_CASE = re.compile(r"[a-z][a-zA-Z0-9]*")
+
 
 def _struct_names() -> set[str]:
     names: set[str] = set()
@@ -61,10 +70,21 @@ def _struct_names() -> set[str]:
     return names
 
 
-def _statuses(path: str, method: str, *, public: bool) -> list[str]:
+def _statuses(path: str, method: str, operation: Operation, *, public: bool) -> list[str]:
+    """The problem statuses an operation can answer, from what it reads.
+
+    400 needs something that can be malformed: a query parameter, a body, or (behind a token) a
+    POST, whose ``Idempotency-Key`` is checked. A path parameter cannot be: one that does not parse
+    matches no route (404). 412 needs an ``If-Match`` the route reads.
+    """
+    parameters = [p for p in operation.parameters or [] if isinstance(p, Parameter)]
+    queried = any(p.param_in == "query" for p in parameters)
+    reads_if_match = any(p.param_in == "header" and p.name.lower() == "if-match" for p in parameters)
+    malformed = queried or operation.request_body is not None or (method == "post" and not public)
+    codes = ["400"] if malformed else []
     if public:
-        return ["400"] if method in ("post", "put", "patch") else []
-    codes = ["400", "401"]
+        return codes
+    codes += ["401"]
     if path.startswith("/v1/spaces/{space}"):
         codes += ["403", "404", "410"]
     elif "{" in path:
@@ -73,29 +93,54 @@ def _statuses(path: str, method: str, *, public: bool) -> list[str]:
         codes += ["413", "422"]
     if method == "post":
         codes += ["409"]
-    if method in ("put", "patch", "delete"):
+    if method in ("put", "patch", "delete") and reads_if_match:
         codes += ["412"]
     return codes
 
 
-def _public_operations(app: Litestar) -> set[tuple[str, str]]:
-    """(OpenAPI path, method) of every route declared public (``opt=PUBLIC``)."""
-    public: set[tuple[str, str]] = set()
+@dataclass
+class _Declared:
+    """What the handlers behind one OpenAPI operation declare about it."""
+
+    public: bool = False
+    responses: set[str] = field(default_factory=set)
+
+
+def _openapi_path(path: str) -> str:
+    return re.sub(r"\{(\w+):[^}]+\}", r"{\1}", path)
+
+
+def _declared(app: Litestar) -> dict[tuple[str, str], _Declared]:
+    """Per (OpenAPI path, method): public (``opt=PUBLIC``), and the statuses the handler documents
+    itself (``responses=``), which are left as the handler wrote them."""
+    declared: dict[tuple[str, str], _Declared] = {}
     for route in app.routes:
-        path = re.sub(r"\{(\w+):[^}]+\}", r"{\1}", route.path)
+        path = _openapi_path(route.path)
         for handler in getattr(route, "route_handlers", []):
-            if handler.opt.get(PUBLIC_OPT):
-                public.update((path, method.lower()) for method in handler.http_methods)
-    return public
+            for method in handler.http_methods:
+                entry = declared.setdefault((path, method.lower()), _Declared())
+                entry.public = entry.public or bool(handler.opt.get(PUBLIC_OPT))
+                entry.responses.update(str(status) for status in handler.responses or {})
+    return declared
+
+
+def _problem(code: str) -> OpenAPIResponse:
+    return OpenAPIResponse(
+        description=_DESCRIPTIONS[code],
+        content={PROBLEM_JSON: MediaType(schema=Reference("#/components/schemas/Problem"))},
+    )
 
 
 def document_problems(app: Litestar) -> None:
-    public_operations = _public_operations(app)
+    declared = _declared(app)
     schema = app.openapi_schema
     components = schema.components
     if components.schemas is None:
         components.schemas = {}
+    # Also replaces the components litestar derives from ``ens.core.problems.Problem`` when a route
+    # declares a problem response of its own (``responses={503: ResponseSpec(Problem, ...)}``).
     components.schemas["Problem"] = _PROBLEM_SCHEMA
+    components.schemas["ProblemError"] = _PROBLEM_ERROR_SCHEMA
     forbidding = _struct_names()
     for name, component in components.schemas.items():
         if isinstance(component, Schema) and name.split(".")[-1] in forbidding:
@@ -105,16 +150,37 @@ def document_problems(app: Litestar) -> None:
             operation = getattr(item, method, None)
             if operation is None:
                 continue
-            public = (path, method) in public_operations
+            own = declared.get((path, method), _Declared())
             responses = operation.responses or {}
-            for code in _statuses(path, method, public=public):
-                responses.setdefault(
-                    code,
-                    OpenAPIResponse(
-                        description=_DESCRIPTIONS[code],
-                        content={
-                            "application/problem+json": MediaType(schema=Reference("#/components/schemas/Problem"))
-                        },
-                    ),
-                )
+            # Litestar documents its own 400 body ({"status_code", "detail", "extra"}) on every route
+            # with a parameter; the service never sends it (ens.app maps validation to problem+json).
+            if "400" not in own.responses:
+                responses.pop("400", None)
+            for code in _statuses(path, method, operation, public=own.public):
+                if code not in own.responses:
+                    responses[code] = _problem(code)
             operation.responses = responses
+
+
+def require_operation_id(
+    route_handler: HTTPRouteHandler, http_method: Method, path_components: list[str | PathParameterDefinition]
+) -> str:
+    """``OpenAPIConfig.operation_id_creator``: called only for a route without ``operation_id=``,
+    which then stops the app at start-up instead of getting a name derived from its path."""
+    path = "/".join(c if isinstance(c, str) else "{" + c.name + "}" for c in path_components)
+    method = getattr(http_method, "value", http_method)
+    raise RuntimeError(
+        f"{method} /{path.lstrip('/')} ({route_handler.handler_name}) declares no operation_id=: generated "
+        "clients name their functions after it, so every route names its operation (camelCase)"
+    )
+
+
+def check_operation_ids(app: Litestar) -> None:
+    """Every operation's id is camelCase (litestar itself refuses a duplicate)."""
+    for path, item in (app.openapi_schema.paths or {}).items():
+        for method in ("get", "post", "put", "patch", "delete"):
+            operation = getattr(item, method, None)
+            if operation is None:
+                continue
+            if not _CAMEL_CASE.fullmatch(operation.operation_id or ""):
+                raise RuntimeError(f"{method.upper()} {path}: operation_id {operation.operation_id!r} is not camelCase")

@@ -23,7 +23,7 @@ class SpaceController(Controller):
     path = "/"
     tags = ["spaces"]
 
-    @get("/", opt={"need": Need("space")}, summary="Home-screen summary of the space")
+    @get("/", opt={"need": Need("space")}, summary="Home-screen summary of the space", operation_id="getSpaceSummary")
     async def summary(self, access: Access) -> SpaceSummary:
         return await space_summary(access)
 
@@ -36,6 +36,7 @@ class SpaceController(Controller):
         "With erase=true everything the space holds is deleted at once, irreversibly; an operators' record "
         "of the erasure (who, when, which space, no health data) is kept outside the space. Until the rights "
         "of each kind of representative are defined, closing, erasing and reopening are the holder's alone.",
+        operation_id="closeSpace",
     )
     async def close(self, access: Access, erase: Annotated[bool, QueryParameter(name="erase")] = False) -> None:
         await spaces.close_or_erase_space(access, erase=erase)
@@ -45,6 +46,7 @@ class SpaceController(Controller):
         status_code=200,
         opt={"need": Need("space", holder_only=True, allow_closed=True)},
         summary="Reopen a closed space with everything it held (the holder only)",
+        operation_id="reopenSpace",
     )
     async def reopen(self, access: Access) -> SpaceStatusRead:
         await spaces.reopen_space(access.space_id)

@@ -15,7 +15,12 @@ class AccessHistoryController(Controller):
     path = "/access-history"
     tags = ["spaces"]
 
-    @get("/", opt={"need": Need("access-history")}, summary="Who did what on this space, newest first")
+    @get(
+        "/",
+        opt={"need": Need("access-history")},
+        summary="Who did what on this space, newest first",
+        operation_id="listAccessHistory",
+    )
     async def access_history(
         self, access: Access, cursors: NamedDependency[Cursors], limit: LimitParam = None, cursor: CursorParam = None
     ) -> Page[AccessEventRead]:

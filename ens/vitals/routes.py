@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 from uuid import UUID
 
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.di import NamedDependency
+from litestar.openapi import ResponseSpec
+from litestar.openapi.spec import OpenAPIHeader, OpenAPIMediaType, OpenAPIResponse, Operation, Schema
+from litestar.openapi.spec.enums import OpenAPIType
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
 from ens.core.api import PUBLIC, CursorParam, Cursors, LimitParam
@@ -33,7 +37,33 @@ CSV = "text/csv"
 IfMatch = Annotated[str | None, HeaderParameter(name="If-Match", required=False)]
 
 
-@get("/v1/vital-types", tags=["vitals"], summary="The 10 measures: units, conversions, plausible ranges", opt=PUBLIC)
+@dataclass
+class AlsoAsCsv(Operation):
+    """The list's 200 also comes as CSV (``Accept: text/csv``), for a doctor; the next page's
+    cursor is then in a ``Next-Cursor`` header."""
+
+    def __post_init__(self) -> None:
+        ok = (self.responses or {}).get("200")
+        if not isinstance(ok, OpenAPIResponse) or ok.content is None:
+            raise RuntimeError("the route declares its JSON 200 (responses=) for the CSV to be added to")
+        ok.content[CSV] = OpenAPIMediaType(
+            schema=Schema(type=OpenAPIType.STRING, description="One header line, then one line per measurement")
+        )
+        ok.headers = {
+            "Next-Cursor": OpenAPIHeader(
+                schema=Schema(type=OpenAPIType.STRING),
+                description="CSV only: the nextCursor of the page, absent on the last one",
+            )
+        }
+
+
+@get(
+    "/v1/vital-types",
+    tags=["vitals"],
+    summary="The 10 measures: units, conversions, plausible ranges",
+    opt=PUBLIC,
+    operation_id="listVitalTypes",
+)
 async def list_vital_types() -> VitalTypeList:
     return service.vital_types()
 
@@ -54,7 +84,13 @@ class VitalsController(Controller):
     path = "/vitals"
     tags = ["vitals"]
 
-    @post("/", opt=WRITE, status_code=201, summary="Record 1 to 1000 measurements (all or none)")
+    @post(
+        "/",
+        opt=WRITE,
+        status_code=201,
+        summary="Record 1 to 1000 measurements (all or none)",
+        operation_id="recordVitals",
+    )
     async def record(self, access: Access, data: JSONBody[MeasurementBatch]) -> BatchResult:
         return await service.record_measurements(access, data.measurements)
 
@@ -63,6 +99,9 @@ class VitalsController(Controller):
         opt=READ,
         summary="Measurements, newest first (Accept: text/csv for CSV)",
         media_type="application/json",
+        operation_id="listVitals",
+        responses={200: ResponseSpec(MeasurementPage, description="A page of measurements", generate_examples=False)},
+        operation_class=AlsoAsCsv,
     )
     async def list(
         self,
@@ -83,7 +122,12 @@ class VitalsController(Controller):
             return Response(service.page_as_csv(page), media_type=CSV, headers=headers)
         return Response(page)
 
-    @get("/summary", opt=READ, summary="count, min, max, mean per day, week or month (space time zone)")
+    @get(
+        "/summary",
+        opt=READ,
+        summary="count, min, max, mean per day, week or month (space time zone)",
+        operation_id="getVitalsSummary",
+    )
     async def summary(
         self,
         access: Access,
@@ -94,7 +138,12 @@ class VitalsController(Controller):
     ) -> Summary:
         return await service.summarize(access, type_, bucket=bucket, since=since, until=until)
 
-    @get("/changes", opt=READ, summary="Change feed for phone sync (upserts and deletions)")
+    @get(
+        "/changes",
+        opt=READ,
+        summary="Change feed for phone sync (upserts and deletions)",
+        operation_id="getVitalsChanges",
+    )
     async def changes(
         self,
         access: Access,
@@ -107,16 +156,22 @@ class VitalsController(Controller):
             access, cursors, cursor=cursor, limit=limit, retention_days=settings.tombstone_retention_days
         )
 
-    @get("/{id:uuid}", opt=READ, summary="One measurement")
+    @get("/{id:uuid}", opt=READ, summary="One measurement", operation_id="getVital")
     async def read(self, access: Access, id: FromPath[UUID]) -> MeasurementRead:
         return await service.get_measurement(access, id)
 
-    @patch("/{id:uuid}", opt=WRITE, summary="Correct a measurement typed by hand")
+    @patch("/{id:uuid}", opt=WRITE, summary="Correct a measurement typed by hand", operation_id="correctVital")
     async def correct(
         self, access: Access, id: FromPath[UUID], data: JSONBody[MeasurementUpdate], if_match: IfMatch = None
     ) -> MeasurementRead:
         return await service.correct_measurement(access, id, update=data, if_match=if_match)
 
-    @delete("/{id:uuid}", opt=WRITE, status_code=204, summary="Delete a measurement (leaves a tombstone)")
+    @delete(
+        "/{id:uuid}",
+        opt=WRITE,
+        status_code=204,
+        summary="Delete a measurement (leaves a tombstone)",
+        operation_id="deleteVital",
+    )
     async def remove(self, access: Access, id: FromPath[UUID], if_match: IfMatch = None) -> None:
         await service.delete_measurement(access, id, if_match=if_match)

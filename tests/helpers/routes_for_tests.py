@@ -35,6 +35,10 @@ class NoteRead(ReadStruct):
     tags: list[str]
 
 
+class SecretRead(ReadStruct):
+    secret: str
+
+
 def _read(note_id: FromPath[str]) -> NoteRead:
     note = NOTES.get(note_id)
     if note is None:
@@ -45,25 +49,25 @@ def _read(note_id: FromPath[str]) -> NoteRead:
 class NotesForTests(Controller):
     path = "/test-notes"
 
-    @post("/", opt={"need": Need("test-note", app_scope="write")})
+    @post("/", opt={"need": Need("test-note", app_scope="write")}, operation_id="createTestNote")
     async def create(self, access: Access, data: JSONBody[NoteCreate]) -> NoteRead:
         note_id = uuid.uuid4().hex
         NOTES[note_id] = {"text": data.text, "rating": data.rating, "tags": data.tags}
         CREATED.append(note_id)
         return _read(note_id)
 
-    @post("/write-then-fail", opt={"need": Need("test-note", app_scope="write")})
+    @post("/write-then-fail", opt={"need": Need("test-note", app_scope="write")}, operation_id="writeThenFailTestNote")
     async def write_then_fail(self, access: Access) -> NoteRead:
         """A request whose write commits and which then fails: its history row must say so."""
         async with write_transaction():
             pass
         raise Conflict("Failed after its write committed.")
 
-    @get("/{id:str}", opt={"need": Need("test-note", app_scope="read")})
+    @get("/{id:str}", opt={"need": Need("test-note", app_scope="read")}, operation_id="getTestNote")
     async def read(self, access: Access, id: FromPath[str]) -> NoteRead:
         return _read(id)
 
-    @put("/{id:str}", opt={"need": Need("test-note", app_scope="write")})
+    @put("/{id:str}", opt={"need": Need("test-note", app_scope="write")}, operation_id="replaceTestNote")
     async def replace(
         self,
         access: Access,
@@ -75,7 +79,9 @@ class NotesForTests(Controller):
         NOTES[id] = {"text": data.text, "rating": data.rating, "tags": data.tags}
         return _read(id)
 
-    @delete("/{id:str}", opt={"need": Need("test-note", app_scope="write")}, status_code=204)
+    @delete(
+        "/{id:str}", opt={"need": Need("test-note", app_scope="write")}, status_code=204, operation_id="deleteTestNote"
+    )
     async def remove(
         self,
         access: Access,
@@ -86,10 +92,10 @@ class NotesForTests(Controller):
         del NOTES[id]
 
 
-@post("/v1/test-secret", status_code=201)
-async def secret_for_tests() -> Response[dict[str, str]]:
+@post("/v1/test-secret", status_code=201, operation_id="createTestSecret")
+async def secret_for_tests() -> Response[SecretRead]:
     """A creating POST whose answer carries a secret: never stored for replay."""
-    return Response({"secret": uuid.uuid4().hex}, headers={"Cache-Control": "no-store"}, status_code=201)
+    return Response(SecretRead(secret=uuid.uuid4().hex), headers={"Cache-Control": "no-store"}, status_code=201)
 
 
 # The test notes are a capability of their own: apps reach them only with these scopes.

@@ -17,7 +17,12 @@ from ens.spaces.door import Access, Need
 class ScopeProbe(Controller):
     path = "/scope-probe"
 
-    @post("/body-weight", status_code=201, opt={"need": Need("vitals", app_scope="write")})
+    @post(
+        "/body-weight",
+        status_code=201,
+        opt={"need": Need("vitals", app_scope="write")},
+        operation_id="probeBodyWeightWrite",
+    )
     async def write_weight(self, access: Access) -> dict[str, str]:
         if not access.may("vitals.body_weight:write"):
             raise Forbidden("This app may not write body weight.")

@@ -27,20 +27,30 @@ class AccountController(Controller):
     path = "/v1/me"
     tags = ["account"]
 
-    @get("/", summary="The account and the spaces it can open")
+    @get("/", summary="The account and the spaces it can open", operation_id="getMe")
     async def me(self, request: Request[Caller, Any, Any]) -> MeRead:
         return await spaces.get_me(request.user.account_id)
 
-    @get("/sessions", summary="Signed-in devices")
+    @get("/sessions", summary="Signed-in devices", operation_id="listSessions")
     async def sessions(self, request: Request[Caller, Any, Any]) -> Page[SessionRead]:
         # A person's devices are few: one page, in the API's list shape.
         return Page(items=await spaces.list_sessions(request.user.account_id, request.user.grant_id), next_cursor=None)
 
-    @delete("/sessions/{session_id:uuid}", status_code=HTTP_204_NO_CONTENT, summary="Sign a device out")
+    @delete(
+        "/sessions/{session_id:uuid}",
+        status_code=HTTP_204_NO_CONTENT,
+        summary="Sign a device out",
+        operation_id="revokeSession",
+    )
     async def revoke_session(self, request: Request[Caller, Any, Any], session_id: FromPath[UUID]) -> None:
         await spaces.revoke_session(request.user.account_id, session_id)
 
-    @post("/otp/recovery-codes", status_code=201, summary="New recovery codes (the old ones die)")
+    @post(
+        "/otp/recovery-codes",
+        status_code=201,
+        summary="New recovery codes (the old ones die)",
+        operation_id="renewRecoveryCodes",
+    )
     async def renew_recovery_codes(
         self,
         request: Request[Caller, Any, Any],

@@ -20,7 +20,7 @@ class AppCatalogueController(Controller):
     tags = ["apps"]
     opt = PUBLIC
 
-    @get("/", summary="The catalogue of labelled apps")
+    @get("/", summary="The catalogue of labelled apps", operation_id="listApps")
     async def catalogue(self) -> Page[AppRead]:
         return Page(items=await list_catalogue(), next_cursor=None)
 
@@ -31,7 +31,12 @@ class SpaceGrantsController(Controller):
     path = "/grants"
     tags = ["apps"]
 
-    @get("/", opt={"need": Need("grants")}, summary="Apps connected to this space and their permissions")
+    @get(
+        "/",
+        opt={"need": Need("grants")},
+        summary="Apps connected to this space and their permissions",
+        operation_id="listGrants",
+    )
     async def list_grants(self, access: Access) -> Page[AppGrantRead]:
         return Page(items=await grants.list_app_grants(access.space_id), next_cursor=None)
 
@@ -40,6 +45,7 @@ class SpaceGrantsController(Controller):
         status_code=HTTP_204_NO_CONTENT,
         opt={"need": Need("grants", holder_only=True)},
         summary="Disconnect an app: its tokens stop working at once (the holder only)",
+        operation_id="revokeGrant",
     )
     async def revoke_grant(self, access: Access, id: FromPath[UUID]) -> None:
         await grants.revoke_app_grant(access.space_id, id)

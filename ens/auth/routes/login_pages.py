@@ -13,6 +13,7 @@ from litestar.datastructures import Cookie
 from litestar.di import NamedDependency
 from litestar.enums import MediaType, RequestEncodingType
 from litestar.exceptions import ValidationException
+from litestar.openapi import ResponseSpec
 from litestar.params import Body, CookieParameter, QueryParameter
 from litestar.response import Redirect
 
@@ -71,8 +72,14 @@ def render(screen: Screen) -> Response[str]:
     return html(pages.error_page("Connexion impossible", "Page inconnue."), 400)
 
 
-def go(target: login.Redirect, settings: Settings, *, status: Literal[302, 303] = 303) -> Response[Any]:
-    response: Response[Any] = Redirect(target.url, status_code=status, headers={"Cache-Control": "no-store"})
+def error_page(description: str) -> ResponseSpec:
+    """An error the browser legs of the login show as an HTML page (:func:`login_failed`), for
+    ``responses=`` in the OpenAPI document."""
+    return ResponseSpec(str, media_type=MediaType.HTML, description=description, generate_examples=False)
+
+
+def go(target: login.Redirect, settings: Settings, *, status: Literal[302, 303] = 303) -> Redirect:
+    response = Redirect(target.url, status_code=status, headers={"Cache-Control": "no-store"})
     if target.attempt_id is not None:
         response.set_cookie(
             Cookie(

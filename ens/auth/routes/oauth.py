@@ -18,15 +18,26 @@ from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.handlers import BaseRouteHandler
+from litestar.openapi import ResponseSpec
 from litestar.params import QueryParameter
+from litestar.response import Redirect
 from litestar.types import ControllerRouterHandler, ExceptionHandlersMap
 
 from ens.auth import login, oauth
 from ens.auth.errors import OAuthError
 from ens.auth.fcplus import encryption_key_from_settings, public_jwks
 from ens.auth.login import LoginContext
-from ens.auth.routes.login_pages import NO_STORE, Form, LoginCookie, go, malformed_form, render
-from ens.auth.schemas import CsrfForm, RevokeRequest, TokenRequest, TokenResponse
+from ens.auth.routes.login_pages import NO_STORE, Form, LoginCookie, error_page, go, malformed_form, render
+from ens.auth.schemas import (
+    AuthorizationServerMetadata,
+    CsrfForm,
+    JsonWebKeySet,
+    OAuthErrorRead,
+    RevokeRequest,
+    RevokeResponse,
+    TokenRequest,
+    TokenResponse,
+)
 from ens.auth.tokens import AccessTokens
 from ens.core.api import PUBLIC
 from ens.core.scopes import SCOPES
@@ -34,6 +45,18 @@ from ens.core.settings import Settings
 from ens.spaces.caller import SPACE_SCOPE
 
 JWKS_CACHE_SECONDS = 3600
+
+# What the token and revocation endpoints answer on failure (RFC 6749 §5.2), not problem+json.
+OAUTH_ERRORS = {
+    400: ResponseSpec(
+        OAuthErrorRead,
+        description="RFC 6749 §5.2: invalid_request, invalid_grant, unsupported_grant_type...",
+        generate_examples=False,
+    ),
+    401: ResponseSpec(
+        OAuthErrorRead, description="invalid_client: client authentication failed", generate_examples=False
+    ),
+}
 
 
 def oauth_error(request: Request[Any, Any, Any], exc: OAuthError) -> Response[dict[str, str]]:
@@ -109,30 +132,40 @@ class OAuthController(Controller):
     tags = ["oauth"]
     opt = PUBLIC
 
-    @get("/.well-known/oauth-authorization-server", summary="RFC 8414 authorization server metadata")
-    async def metadata(self, settings: NamedDependency[Settings]) -> dict[str, Any]:
+    @get(
+        "/.well-known/oauth-authorization-server",
+        summary="RFC 8414 authorization server metadata",
+        operation_id="getAuthorizationServerMetadata",
+    )
+    async def metadata(self, settings: NamedDependency[Settings]) -> AuthorizationServerMetadata:
         base = settings.public_url
-        return {
-            "issuer": base,
-            "authorization_endpoint": f"{base}/oauth/authorize",
-            "token_endpoint": f"{base}/oauth/token",
-            "revocation_endpoint": f"{base}/oauth/revoke",
-            "response_types_supported": ["code"],
-            "grant_types_supported": ["authorization_code", "refresh_token"],
-            "code_challenge_methods_supported": ["S256"],
-            "token_endpoint_auth_methods_supported": ["none", "client_secret_basic", "client_secret_post"],
-            "revocation_endpoint_auth_methods_supported": ["none", "client_secret_basic", "client_secret_post"],
-            "scopes_supported": [SPACE_SCOPE, *SCOPES.names()],
-            "service_documentation": f"{base}/schema",
-        }
+        return AuthorizationServerMetadata(
+            issuer=base,
+            authorization_endpoint=f"{base}/oauth/authorize",
+            token_endpoint=f"{base}/oauth/token",
+            revocation_endpoint=f"{base}/oauth/revoke",
+            response_types_supported=["code"],
+            grant_types_supported=["authorization_code", "refresh_token"],
+            code_challenge_methods_supported=["S256"],
+            token_endpoint_auth_methods_supported=["none", "client_secret_basic", "client_secret_post"],
+            revocation_endpoint_auth_methods_supported=["none", "client_secret_basic", "client_secret_post"],
+            scopes_supported=[SPACE_SCOPE, *SCOPES.names()],
+            service_documentation=f"{base}/schema",
+        )
 
     @get(
         "/oauth/authorize",
-        summary="Start a login (browser)",
+        summary="Start a login (browser): redirects to the identity provider",
         description="`redirect_uri` must match one registered for the client exactly, except that on a "
         "loopback IP literal (`http://127.0.0.1`, `http://[::1]`) any port is accepted (RFC 8252 §7.3); "
         "scheme, host, path and query still match exactly. S256 PKCE is mandatory.",
-        include_in_schema=True,
+        status_code=302,
+        response_description="To the identity provider, or back to redirect_uri with ?error=...&state=...",
+        operation_id="authorize",
+        responses={
+            400: error_page("Unknown client or unregistered redirect_uri (never redirected to)"),
+            502: error_page("The identity provider does not answer"),
+        },
     )
     async def authorize(
         self,
@@ -146,13 +179,20 @@ class OAuthController(Controller):
         ] = None,
         state_: Annotated[str | None, QueryParameter(name="state", required=False)] = None,
         scope_: Annotated[str | None, QueryParameter(name="scope", required=False)] = None,
-    ) -> Response[Any]:
+    ) -> Redirect:
         request = login.AuthorizeRequest(
             response_type, client_id, redirect_uri, code_challenge, code_challenge_method, state_, scope_
         )
         return go(await login.start(login_ctx, request), login_ctx.settings, status=302)
 
-    @get("/oauth/callback", summary="Where the identity provider sends the browser back")
+    @get(
+        "/oauth/callback",
+        summary="Where the identity provider sends the browser back: on to the second factor",
+        status_code=303,
+        response_description="On to the second factor, or back to redirect_uri with ?error=access_denied",
+        operation_id="oauthCallback",
+        responses={400: error_page("The provider's answer is unexpected, replayed, or fails a check")},
+    )
     async def callback(
         self,
         login_ctx: NamedDependency[LoginContext],
@@ -160,7 +200,7 @@ class OAuthController(Controller):
         code: Annotated[str | None, QueryParameter(name="code", required=False)] = None,
         state_: Annotated[str | None, QueryParameter(name="state", required=False)] = None,
         error: Annotated[str | None, QueryParameter(name="error", required=False)] = None,
-    ) -> Response[Any]:
+    ) -> Redirect:
         return go(await login.callback(login_ctx, cookie, state=state_, code=code, error=error), login_ctx.settings)
 
     @post(
@@ -170,6 +210,8 @@ class OAuthController(Controller):
         description=MALFORMED_REQUESTS,
         guards=[well_formed_form],
         exception_handlers=FORM_ENDPOINT_ERRORS,
+        operation_id="token",
+        responses=OAUTH_ERRORS,
     )
     async def token(
         self,
@@ -192,6 +234,8 @@ class OAuthController(Controller):
         "an error (200). " + MALFORMED_REQUESTS,
         guards=[well_formed_form],
         exception_handlers=FORM_ENDPOINT_ERRORS,
+        operation_id="revokeToken",
+        responses=OAUTH_ERRORS,
     )
     async def revoke(
         self,
@@ -199,13 +243,15 @@ class OAuthController(Controller):
         settings: NamedDependency[Settings],
         tokens: NamedDependency[AccessTokens],
         data: Annotated[RevokeRequest, Form],
-    ) -> Response[dict[str, str]]:
+    ) -> Response[RevokeResponse]:
         await oauth.revoke(settings, tokens, form=data, basic=_basic(request))
-        return Response({}, headers=NO_STORE)
+        return Response(RevokeResponse(), headers=NO_STORE)
 
     @get(
         "/oauth/logout",
         summary="The page a logout starts from (browser)",
+        operation_id="logoutPage",
+        media_type="text/html",
         description="An HTML page holding the logout form (a POST to `/oauth/logout` with the login's "
         "CSRF token); opening it signs nobody out. Without a login in this browser, an error page.",
     )
@@ -221,6 +267,8 @@ class OAuthController(Controller):
         "`post_logout_redirect_uri` = `{ENS_PUBLIC_URL}/login/logged-out`, which says the person is signed "
         "out only when the provider brings back that `state` to the browser that posted the form.",
         exception_handlers={ValidationException: malformed_form},
+        response_description="To the provider's end-session page, or to /login/logged-out",
+        operation_id="logout",
     )
     async def logout(
         self, login_ctx: NamedDependency[LoginContext], data: Annotated[CsrfForm, Form], cookie: LoginCookie = None
@@ -237,15 +285,16 @@ def relying_party_key_routes(settings: Settings) -> list[ControllerRouterHandler
     key = encryption_key_from_settings(settings)
     if key is None:
         return []
-    document = public_jwks(key)
+    document = JsonWebKeySet(keys=public_jwks(key)["keys"])
 
     @get(
         "/oauth/rp-jwks",
         tags=["oauth"],
         summary="Public encryption keys of the relying party (FranceConnect+ encrypts tokens to them)",
         opt=PUBLIC,
+        operation_id="getRelyingPartyJwks",
     )
-    async def relying_party_jwks() -> Response[dict[str, Any]]:
+    async def relying_party_jwks() -> Response[JsonWebKeySet]:
         return Response(document, headers={"Cache-Control": f"public, max-age={JWKS_CACHE_SECONDS}"})
 
     return [relying_party_jwks]

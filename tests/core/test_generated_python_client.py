@@ -1,0 +1,116 @@
+"""Phone teams generate their clients from ``/schema/openapi.json``. A client generated from the
+app's own document (openapi-python-client, as the Python team does) comes out without a warning,
+and reads the API's answers into its typed models."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from types import ModuleType
+from uuid import UUID
+
+import httpx
+import pytest
+from litestar import Litestar
+
+from ens.core.settings import Settings
+from tests.helpers.asgi import asgi_transport
+from tests.helpers.vitals import pressure, weight
+
+PACKAGE = "ens_generated_client"
+
+
+@pytest.fixture(scope="module")
+def generated(openapi_json: bytes, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleType]:
+    """The generated package, imported. Its code is not reformatted (no post hooks): it only has to run."""
+    folder = tmp_path_factory.mktemp("generated-client")
+    document, config = folder / "openapi.json", folder / "config.json"
+    document.write_bytes(openapi_json)
+    config.write_text(json.dumps({"post_hooks": [], "package_name_override": PACKAGE}))
+    command = [sys.executable, "-m", "openapi_python_client", "generate", "--path", str(document)]
+    command += ["--config", str(config), "--meta", "none", "--output-path", str(folder / PACKAGE), "--fail-on-warning"]
+    run = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)  # noqa: S603
+    output = run.stdout + run.stderr
+    assert run.returncode == 0, output
+    assert "warning" not in output.lower(), output
+    assert (folder / PACKAGE / "models").is_dir()
+    sys.path.insert(0, str(folder))
+    try:
+        yield importlib.import_module(PACKAGE)
+    finally:
+        sys.path.remove(str(folder))
+        for name in [name for name in sys.modules if name == PACKAGE or name.startswith(PACKAGE + ".")]:
+            del sys.modules[name]
+
+
+def operation(generated: ModuleType, tag: str, name: str) -> ModuleType:
+    return importlib.import_module(f"{generated.__name__}.api.{tag}.{name}")
+
+
+def test_the_generator_names_each_operation_after_its_operation_id(generated):
+    api = Path(generated.__file__).parent / "api"
+    modules = {path.stem for path in api.glob("*/*.py") if path.stem != "__init__"}
+    assert {"list_vitals", "record_vitals", "get_me", "get_space_summary", "token", "revoke_token", "health"} <= modules
+    assert not [name for name in modules if name.startswith(("v1_", "oauth_token", "health_health"))], modules
+
+
+async def test_a_generated_client_reads_typed_answers(generated, app: Litestar, settings: Settings, person):
+    models = importlib.import_module(f"{PACKAGE}.models")
+    base_url = settings.public_url
+    async with httpx.AsyncClient(transport=asgi_transport(app), base_url=base_url, headers=person.headers) as http:
+        api = generated.Client(base_url=base_url)
+        api.set_async_httpx_client(http)
+
+        me = await operation(generated, "account", "get_me").asyncio_detailed(client=api)
+        assert me.status_code == 200 and isinstance(me.parsed, models.MeRead), me.content
+        assert me.parsed.account.given_name == person.given_name
+        assert [space.id for space in me.parsed.spaces] == [person.space_id]
+        assert me.parsed.spaces[0].role == models.SpaceListItemRole.HOLDER
+
+        recorded = await operation(generated, "vitals", "record_vitals").asyncio_detailed(
+            space="me",
+            client=api,
+            body=models.MeasurementBatch(measurements=[weight(80.25), pressure(131, 84)]),
+        )
+        assert recorded.status_code == 201 and isinstance(recorded.parsed, models.BatchResult), recorded.content
+        assert [item.result for item in recorded.parsed.items] == [models.ItemResultResult.CREATED] * 2
+        assert all(isinstance(item.id, UUID) for item in recorded.parsed.items)
+
+        page = await operation(generated, "vitals", "list_vitals").asyncio_detailed(space="me", client=api, limit=10)
+        assert page.status_code == 200 and isinstance(page.parsed, models.MeasurementPage), page.content
+        by_type = {item.type_: item for item in page.parsed.items}
+        assert all(isinstance(item, models.MeasurementRead) for item in page.parsed.items)
+        assert by_type["body_weight"].value == 80.25 and by_type["body_weight"].unit == "kg"
+        assert isinstance(by_type["body_weight"].effective_at, datetime)
+        bp = by_type["blood_pressure"].components
+        assert isinstance(bp, models.ComponentsRead) and (bp.systolic, bp.diastolic) == (131, 84)
+        assert page.parsed.next_cursor is None
+        assert {item.id for item in recorded.parsed.items} == {item.id for item in page.parsed.items}
+
+        summary = await operation(generated, "spaces", "get_space_summary").asyncio_detailed(space="me", client=api)
+        assert summary.status_code == 200 and isinstance(summary.parsed, models.SpaceSummary), summary.content
+        assert summary.parsed.id == person.space_id
+        assert summary.parsed.holder.given_name == person.given_name
+        latest = {vital.type_: vital for vital in summary.parsed.vitals}
+        assert isinstance(latest["body_weight"], models.LatestVital) and latest["body_weight"].value == 80.25
+
+
+async def test_a_generated_client_reads_problems_as_typed_models(generated, app: Litestar, settings: Settings):
+    models = importlib.import_module(f"{PACKAGE}.models")
+    base_url = settings.public_url
+    async with httpx.AsyncClient(transport=asgi_transport(app), base_url=base_url) as http:
+        api = generated.Client(base_url=base_url)
+        api.set_async_httpx_client(http)
+        anonymous = await operation(generated, "account", "get_me").asyncio_detailed(client=api)
+        assert anonymous.status_code == 401 and isinstance(anonymous.parsed, models.Problem)
+        assert anonymous.parsed.type_ == "urn:ens:problem:unauthorized"
+        refused = await operation(generated, "oauth", "token").asyncio_detailed(
+            client=api, body=models.TokenRequest(grant_type="password", client_id="ens-mobile")
+        )
+        assert refused.status_code == 400 and isinstance(refused.parsed, models.OAuthErrorRead), refused.content
+        assert refused.parsed.error == "unsupported_grant_type"

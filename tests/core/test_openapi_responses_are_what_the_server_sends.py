@@ -1,0 +1,166 @@
+"""The OpenAPI document is what phone teams generate their clients from: each response it documents
+is the one the server really sends (status, media type, body shape)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+
+from tests.helpers.openapi import Document, operations, ref_name, resolve
+from tests.helpers.vitals import VITALS, weight
+
+
+def assert_sent_as_documented(document: Document, method: str, path: str, response: httpx.Response) -> None:
+    """The answer's status is documented for the operation, its media type is one the status lists,
+    and a JSON body has every property the documented schema requires (and only declared ones when
+    the schema is closed)."""
+    documented = document["paths"][path][method]["responses"]
+    status = str(response.status_code)
+    assert status in documented, f"{method.upper()} {path} answered {status}, documented: {sorted(documented)}"
+    content = documented[status].get("content")
+    if not content:
+        assert response.content == b"" or 300 <= response.status_code < 400
+        if 300 <= response.status_code < 400:
+            assert "location" in {name.lower() for name in documented[status].get("headers", {})}
+            assert response.headers["location"]
+        return
+    media_type = response.headers["content-type"].split(";")[0].strip()
+    assert media_type in content, f"{method.upper()} {path} {status} sent {media_type}, documented: {list(content)}"
+    schema = resolve(document, content[media_type]["schema"])
+    if media_type.startswith("text/"):
+        assert schema["type"] == "string"
+        return
+    body = response.json()
+    assert schema.get("type") == "object" and isinstance(body, dict)
+    assert set(schema.get("required", [])) <= set(body), (schema.get("required"), body)
+    if schema.get("additionalProperties") is False:
+        assert set(body) <= set(schema.get("properties", {})), body
+
+
+def test_litestar_validation_exception_schema_is_gone(openapi):
+    text = json.dumps(openapi)
+    assert "Validation Exception" not in text
+    assert '"status_code"' not in text  # litestar's default error body: {"status_code", "detail", "extra"}
+
+
+def test_every_400_is_documented_as_the_body_the_server_sends(openapi):
+    oauth_json = {"/oauth/token", "/oauth/revoke"}
+    html_pages = {"/oauth/authorize", "/oauth/callback"}
+    seen = 0
+    for method, path, operation in operations(openapi):
+        response = operation["responses"].get("400")
+        if response is None:
+            continue
+        seen += 1
+        content = response["content"]
+        if path in oauth_json:
+            assert list(content) == ["application/json"], path
+            assert ref_name(content["application/json"]) == "OAuthErrorRead"
+        elif path in html_pages:
+            assert list(content) == ["text/html"], path
+            assert content["text/html"]["schema"]["type"] == "string"
+        else:
+            assert list(content) == ["application/problem+json"], (method, path)
+            assert ref_name(content["application/problem+json"]) == "Problem"
+    assert seen >= 15
+    for path in oauth_json:
+        unauthorized = openapi["paths"][path]["post"]["responses"]["401"]["content"]
+        assert ref_name(unauthorized["application/json"]) == "OAuthErrorRead"
+    oauth_error = openapi["components"]["schemas"]["OAuthErrorRead"]
+    assert oauth_error["required"] == ["error"] and set(oauth_error["properties"]) == {"error", "error_description"}
+
+
+def test_400_only_where_a_request_can_be_malformed(openapi):
+    """A route with no query parameter and no body, that is not a POST, cannot answer 400."""
+    me = openapi["paths"]["/v1/me"]["get"]["responses"]
+    summary = openapi["paths"]["/v1/spaces/{space}"]["get"]["responses"]
+    assert "400" not in me and "400" not in summary
+    assert "400" in openapi["paths"]["/v1/spaces/{space}/vitals"]["get"]["responses"]  # ?type, ?limit, ?cursor
+    assert "400" in openapi["paths"]["/v1/spaces/{space}/reopen"]["post"]["responses"]  # Idempotency-Key
+    # 412 answers an If-Match: only where the route reads one.
+    assert "412" in openapi["paths"]["/v1/spaces/{space}/vitals/{id}"]["delete"]["responses"]
+    assert "412" not in openapi["paths"]["/v1/spaces/{space}"]["delete"]["responses"]
+
+
+async def test_answers_match_the_document(client, person, openapi):
+    bearer = person.headers
+    password_grant = {"grant_type": "password", "client_id": "ens-mobile"}
+    unknown_token = {"token": "nope", "client_id": "ens-mobile"}
+    probes: list[tuple[str, str, httpx.Response]] = [
+        ("get", "/health", await client.get("/health")),
+        ("get", "/ready", await client.get("/ready")),
+        ("get", "/v1/me", await client.get("/v1/me", headers=bearer)),
+        ("get", "/v1/me", await client.get("/v1/me")),
+        ("get", "/v1/spaces/{space}/vitals", await client.get(VITALS + "?type=nope", headers=bearer)),
+        ("get", "/v1/spaces/{space}/vitals", await client.get(VITALS + "?limit=0", headers=bearer)),
+        ("post", "/v1/spaces/{space}/vitals", await client.post(VITALS, headers=bearer)),
+        ("post", "/v1/spaces/{space}/vitals", await client.post(VITALS, json={"measurements": []}, headers=bearer)),
+        ("post", "/v1/spaces/{space}/vitals", await client.post(VITALS, json={"m": [weight()]}, headers=bearer)),
+        ("delete", "/v1/spaces/{space}", await client.delete("/v1/spaces/me?erase=maybe", headers=bearer)),
+        ("get", "/.well-known/oauth-authorization-server", await client.get("/.well-known/oauth-authorization-server")),
+        ("get", "/oauth/authorize", await client.get("/oauth/authorize?client_id=nobody")),
+        ("get", "/oauth/callback", await client.get("/oauth/callback")),
+        ("get", "/oauth/logout", await client.get("/oauth/logout")),
+        ("post", "/oauth/token", await client.post("/oauth/token", data={})),
+        (
+            "post",
+            "/oauth/token",
+            await client.post("/oauth/token", data=password_grant),
+        ),
+        ("post", "/oauth/revoke", await client.post("/oauth/revoke", data={})),
+        (
+            "post",
+            "/oauth/revoke",
+            await client.post("/oauth/revoke", data=unknown_token),
+        ),
+    ]
+    recorded = await client.post(VITALS, json={"measurements": [weight()]}, headers=bearer)
+    probes.append(("post", "/v1/spaces/{space}/vitals", recorded))
+    probes.append(("get", "/v1/spaces/{space}/vitals", await client.get(VITALS, headers=bearer)))
+    csv = await client.get(VITALS, headers={**bearer, "Accept": "text/csv"})
+    probes.append(("get", "/v1/spaces/{space}/vitals", csv))
+    statuses = {(method, path, response.status_code) for method, path, response in probes}
+    assert {
+        ("get", "/oauth/authorize", 400),
+        ("get", "/oauth/logout", 302),
+        ("post", "/oauth/token", 400),
+        ("post", "/oauth/token", 401),
+        ("post", "/oauth/revoke", 200),
+        ("post", "/v1/spaces/{space}/vitals", 201),
+        ("post", "/v1/spaces/{space}/vitals", 400),
+        ("post", "/v1/spaces/{space}/vitals", 422),
+        ("delete", "/v1/spaces/{space}", 400),
+    } <= statuses
+    for method, path, response in probes:
+        assert_sent_as_documented(openapi, method, path, response)
+    assert csv.headers["content-type"].startswith("text/csv") and csv.text.count("\n") >= 2
+
+
+def test_success_bodies_are_named_schemas(openapi):
+    def ok(path: str, method: str = "get", status: str = "200") -> dict[str, Any]:
+        return dict(openapi["paths"][path][method]["responses"][status])
+
+    vitals = ok("/v1/spaces/{space}/vitals")["content"]
+    assert list(vitals) == ["application/json", "text/csv"]  # JSON first: what generated clients parse
+    assert ref_name(vitals["application/json"]) == "MeasurementPage"
+    assert vitals["text/csv"]["schema"]["type"] == "string"
+    assert ref_name(ok("/health")["content"]["application/json"]) == "HealthRead"
+    assert ref_name(ok("/ready")["content"]["application/json"]) == "ReadinessRead"
+    unavailable = ok("/ready", status="503")["content"]
+    assert ref_name(unavailable["application/problem+json"]) == "Problem"
+    metadata = ok("/.well-known/oauth-authorization-server")["content"]["application/json"]
+    assert ref_name(metadata) == "AuthorizationServerMetadata"
+    assert ref_name(ok("/oauth/revoke", "post")["content"]["application/json"]) == "RevokeResponse"
+    assert ref_name(ok("/v1/spaces/{space}/reopen", "post")["content"]["application/json"]) == "SpaceStatusRead"
+    for path, status in (("/oauth/authorize", "302"), ("/oauth/callback", "303"), ("/oauth/logout", "302")):
+        redirect = ok(path, status=status)
+        assert "content" not in redirect and "location" in {h.lower() for h in redirect["headers"]}
+        assert "200" not in openapi["paths"][path]["get"]["responses"]
+    # Every 2xx with a body names its schema: no `{}`, no free-form object a client cannot type.
+    for method, path, operation in operations(openapi):
+        for status, response in operation["responses"].items():
+            for media_type, media in (response.get("content") or {}).items():
+                if status.startswith("2") and media_type == "application/json":
+                    assert "$ref" in media["schema"], (method, path, status, media["schema"])
