@@ -53,7 +53,10 @@ def engine_for_url(url: str) -> Engine[Any]:
             "password": unquote(parts.password) if parts.password else None,
             "database": parts.path.lstrip("/") or "ens",
         }
-        return PostgresEngine(config={k: v for k, v in config.items() if v is not None})
+        config = {k: v for k, v in config.items() if v is not None}
+        # JSON the database builds (ens.vitals.representation) shows instants in the session's zone.
+        config["server_settings"] = {"timezone": "UTC"}
+        return PostgresEngine(config=config)
     path = sqlite_path(url)
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     prepare_sqlite_file(path)
@@ -208,7 +211,8 @@ Row = Mapping[str, Any]
 
 
 async def fetch(sql: str, *args: Any) -> list[Row]:
-    """Run a raw statement with ``{}`` placeholders; rows as read-only mappings (both engines).
+    """Run a raw statement with ``{}`` placeholders (a literal brace is doubled: ``'{{}}'``); rows as
+    read-only mappings (both engines).
 
     On PostgreSQL these are asyncpg's records themselves (``row["column"]``, ``.get``, ``**row``):
     copying every row into a dict cost more than any other step of reading a page.

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from msgspec import UNSET, Meta, UnsetType
+from msgspec import UNSET, Meta, Raw, UnsetType
 
 from ens.core.api import ReadStruct, Struct
 
@@ -132,10 +132,12 @@ class Source(ReadStruct, kw_only=True):
     name: str
 
 
-class DeviceRead(ReadStruct, kw_only=True):
-    manufacturer: str | None
-    model: str | None
-    identifier: str | None
+class DeviceRead(ReadStruct, omit_defaults=True, kw_only=True):
+    """What the writing app said of its device; absent parts are omitted."""
+
+    manufacturer: str | None = None
+    model: str | None = None
+    identifier: str | None = None
 
 
 class ComponentsRead(ReadStruct, kw_only=True):
@@ -170,6 +172,17 @@ class MeasurementPage(ReadStruct, kw_only=True):
     next_cursor: str | None
 
 
+# On the wire, measures are the JSON the database built (``ens.vitals.representation``), embedded
+# as they are: these carry them. The typed classes above document the same bytes (OpenAPI, tests).
+
+
+class RawMeasurementPage(ReadStruct, kw_only=True):
+    """:class:`MeasurementPage` with its items as the database's JSON."""
+
+    items: list[Raw]
+    next_cursor: str | None
+
+
 class SummaryItem(ReadStruct, kw_only=True):
     start: date
     count: int
@@ -200,6 +213,20 @@ class DeleteChange(Change, tag="delete", kw_only=True):
 
 class ChangeFeed(ReadStruct, kw_only=True):
     changes: list[UpsertChange | DeleteChange]
+    next_cursor: str
+    has_more: bool
+
+
+class RawUpsertChange(Change, tag="upsert", kw_only=True):
+    """:class:`UpsertChange` with its measure as the database's JSON."""
+
+    measurement: Raw
+
+
+class RawChangeFeed(ReadStruct, kw_only=True):
+    """:class:`ChangeFeed` with its measures as the database's JSON."""
+
+    changes: list[RawUpsertChange | DeleteChange]
     next_cursor: str
     has_more: bool
 

@@ -9,6 +9,7 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 
 from ens.core import db
@@ -166,3 +167,19 @@ async def test_a_malformed_logout_form_is_an_error_page(fake_login):
         assert refused.status_code in (400, 403) and refused.headers["content-type"].startswith("text/html"), body
         assert "location" not in refused.headers
     assert await _id_token(login)
+
+
+async def test_every_login_form_that_cannot_be_read_is_an_html_page(fake_client: httpx.AsyncClient) -> None:
+    for path in (
+        "/login/otp",
+        "/login/email-code",
+        "/login/lost-factor",
+        "/login/recovery-codes",
+        "/login/reopen",
+        "/login/consent",
+    ):
+        response = await fake_client.post(
+            path, content=b"csrf=a&csrf=b&code=1&code=2", headers={"content-type": "application/x-www-form-urlencoded"}
+        )
+        assert response.status_code == 400, (path, response.status_code)
+        assert response.headers["content-type"].startswith("text/html"), path

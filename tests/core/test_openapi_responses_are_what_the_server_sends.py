@@ -47,7 +47,7 @@ def test_litestar_validation_exception_schema_is_gone(openapi):
 
 def test_every_400_is_documented_as_the_body_the_server_sends(openapi):
     oauth_json = {"/oauth/token", "/oauth/revoke"}
-    html_pages = {"/oauth/authorize", "/oauth/callback"}
+    html_pages = {"/oauth/authorize", "/oauth/callback", "/oauth/logout"}
     seen = 0
     for method, path, operation in operations(openapi):
         response = operation["responses"].get("400")
@@ -103,7 +103,13 @@ async def test_answers_match_the_document(client, person, openapi):
         ("get", "/oauth/authorize", await client.get("/oauth/authorize?client_id=nobody")),
         ("get", "/oauth/callback", await client.get("/oauth/callback")),
         ("get", "/oauth/logout", await client.get("/oauth/logout")),
+        ("post", "/oauth/logout", await client.post("/oauth/logout", data={"csrf": "x"})),
         ("post", "/oauth/token", await client.post("/oauth/token", data={})),
+        (
+            "post",
+            "/oauth/token",
+            await client.post("/oauth/token", data={"grant_type": "refresh_token", "client_id": "nobody"}),
+        ),
         (
             "post",
             "/oauth/token",
@@ -124,7 +130,8 @@ async def test_answers_match_the_document(client, person, openapi):
     statuses = {(method, path, response.status_code) for method, path, response in probes}
     assert {
         ("get", "/oauth/authorize", 400),
-        ("get", "/oauth/logout", 302),
+        ("get", "/oauth/logout", 400),
+        ("post", "/oauth/logout", 400),
         ("post", "/oauth/token", 400),
         ("post", "/oauth/token", 401),
         ("post", "/oauth/revoke", 200),
@@ -154,10 +161,14 @@ def test_success_bodies_are_named_schemas(openapi):
     assert ref_name(metadata) == "AuthorizationServerMetadata"
     assert ref_name(ok("/oauth/revoke", "post")["content"]["application/json"]) == "RevokeResponse"
     assert ref_name(ok("/v1/spaces/{space}/reopen", "post")["content"]["application/json"]) == "SpaceStatusRead"
-    for path, status in (("/oauth/authorize", "302"), ("/oauth/callback", "303"), ("/oauth/logout", "302")):
-        redirect = ok(path, status=status)
+    for path, method, status in (
+        ("/oauth/authorize", "get", "302"),
+        ("/oauth/callback", "get", "303"),
+        ("/oauth/logout", "post", "303"),
+    ):
+        redirect = ok(path, method, status=status)
         assert "content" not in redirect and "location" in {h.lower() for h in redirect["headers"]}
-        assert "200" not in openapi["paths"][path]["get"]["responses"]
+        assert "200" not in openapi["paths"][path][method]["responses"]
     # Every 2xx with a body names its schema: no `{}`, no free-form object a client cannot type.
     for method, path, operation in operations(openapi):
         for status, response in operation["responses"].items():

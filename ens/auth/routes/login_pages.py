@@ -113,6 +113,7 @@ class LoginController(Controller):
     tags = ["login pages"]
     opt = PUBLIC
     include_in_schema = False
+    exception_handlers = {ValidationException: malformed_form}
 
     @get("/otp")
     async def otp_page(self, login_ctx: NamedDependency[LoginContext], cookie: LoginCookie = None) -> Response[str]:

@@ -254,6 +254,7 @@ class OAuthController(Controller):
         media_type="text/html",
         description="An HTML page holding the logout form (a POST to `/oauth/logout` with the login's "
         "CSRF token); opening it signs nobody out. Without a login in this browser, an error page.",
+        responses={400: error_page("No login in this browser")},
     )
     async def logout_page(self, cookie: LoginCookie = None) -> Response[str]:
         return render(await login.logout_screen(cookie))
@@ -269,10 +270,14 @@ class OAuthController(Controller):
         exception_handlers={ValidationException: malformed_form},
         response_description="To the provider's end-session page, or to /login/logged-out",
         operation_id="logout",
+        responses={
+            400: error_page("No login in this browser, or a form that cannot be read"),
+            403: error_page("The form is not this login's (CSRF)"),
+        },
     )
     async def logout(
         self, login_ctx: NamedDependency[LoginContext], data: Annotated[CsrfForm, Form], cookie: LoginCookie = None
-    ) -> Response[Any]:
+    ) -> Redirect:
         return go(await login.logout(login_ctx, cookie, csrf=data.csrf), login_ctx.settings)
 
 
