@@ -133,22 +133,32 @@ def etag_of(body: bytes) -> str:
     return '"' + _b64(hashlib.sha256(body).digest()[:16]) + '"'
 
 
-def etag_matches(header: str | None, etag: str) -> bool:
-    """``If-None-Match`` / ``If-Match`` semantics: a list of tags or ``*``."""
+def etag_matches(header: str | None, etag: str, *, weak: bool) -> bool:
+    """Whether ``header`` (a list of entity tags, or ``*``) names ``etag``.
+
+    ``If-None-Match`` compares weakly (a ``W/`` tag matches its strong twin, RFC 9110 §13.1.2);
+    ``If-Match`` strongly (§13.1.1): a weak tag never matches, since it cannot promise the
+    representation is byte for byte the one the client changed.
+    """
     if header is None:
         return False
     header = header.strip()
     if header == "*":
         return True
-    candidates = {tag.strip().removeprefix("W/") for tag in header.split(",")}
-    return etag in candidates
+    for tag in (tag.strip() for tag in header.split(",")):
+        if tag.startswith("W/"):
+            if weak and tag[2:] == etag:
+                return True
+        elif tag == etag:
+            return True
+    return False
 
 
 def require_if_match(if_match: str | None, current: bytes | None) -> None:
     """Raise 412 when ``If-Match`` is given and does not match the current representation."""
     if if_match is None:
         return
-    if current is None or not etag_matches(if_match, etag_of(current)):
+    if current is None or not etag_matches(if_match, etag_of(current), weak=False):
         raise PreconditionFailed("The resource has changed since it was read (If-Match does not match).")
 
 
@@ -215,7 +225,7 @@ class ETagMiddleware:
             etag = etag_of(body)
             headers = [(k, v) for k, v in start.get("headers", []) if k != b"etag"]
             headers.append((b"etag", etag.encode()))
-            if etag_matches(if_none_match, etag):
+            if etag_matches(if_none_match, etag, weak=True):
                 kept = [(k, v) for k, v in headers if k not in (b"content-length", b"content-type")]
                 await send({"type": "http.response.start", "status": 304, "headers": kept})
                 await send({"type": "http.response.body", "body": b""})

@@ -211,8 +211,8 @@ Row = Mapping[str, Any]
 
 
 async def fetch(sql: str, *args: Any) -> list[Row]:
-    """Run a raw statement with ``{}`` placeholders (a literal brace is doubled: ``'{{}}'``); rows as
-    read-only mappings (both engines).
+    """Run a raw statement with ``{}`` placeholders (no literal braces: piccolo's SQLite compiler
+    mistakes even doubled ones); rows as read-only mappings (both engines).
 
     On PostgreSQL these are asyncpg's records themselves (``row["column"]``, ``.get``, ``**row``):
     copying every row into a dict cost more than any other step of reading a page.

@@ -14,8 +14,8 @@ from ens.core.api import Cursors, check_limit
 from ens.core.db import as_uuid, fetch, fetch_one, write_transaction
 from ens.core.errors import BadRequest, FieldError, Gone
 from ens.spaces.door import SpaceAccess
-from ens.vitals.reads import MEASUREMENT_COLUMNS, measurement_read, readable_types, type_filter
-from ens.vitals.schemas import ChangeFeed, DeleteChange, UpsertChange
+from ens.vitals.reads import measurements_sql, raw, readable_types, type_filter
+from ens.vitals.schemas import DeleteChange, RawChangeFeed, RawUpsertChange
 
 
 async def take_feed_numbers(space_id: UUID, count: int) -> int:
@@ -37,7 +37,7 @@ async def take_feed_numbers(space_id: UUID, count: int) -> int:
 
 async def changes(
     access: SpaceAccess, cursors: Cursors, *, cursor: str | None, limit: int | None, retention_days: int
-) -> ChangeFeed:
+) -> RawChangeFeed:
     """Upserts and deletions after ``cursor``, in the order they were committed.
 
     Positions are the space's change numbers (see ``VitalFeedCounter``). A cursor older than the
@@ -58,15 +58,17 @@ async def changes(
         purged = int(counter["purged_seq"]) if counter else 0
         if issued < now - timedelta(days=retention_days) or after < purged:
             raise Gone("This sync cursor has expired: fetch everything again without a cursor.")
-    type_sql, type_args = type_filter(types)
+    type_sql, type_args = type_filter(types, column="m.type")
     rows = await fetch(
-        f"SELECT {MEASUREMENT_COLUMNS} FROM vital_measurements WHERE space_id = {{}} AND seq > {{}}{type_sql} "
-        "ORDER BY seq LIMIT {}",
+        measurements_sql(where="m.space_id = {} AND m.seq > {}" + type_sql, order="ORDER BY m.seq LIMIT {}").replace(
+            " AS body FROM", " AS body, m.seq FROM"
+        ),
         access.space_id,
         after,
         *type_args,
         size + 1,
     )
+    type_sql, type_args = type_filter(types)
     tombstones = await fetch(
         f"SELECT id, seq FROM vital_tombstones WHERE space_id = {{}} AND seq > {{}}{type_sql} ORDER BY seq LIMIT {{}}",
         access.space_id,
@@ -74,14 +76,14 @@ async def changes(
         *type_args,
         size + 1,
     )
-    merged: list[tuple[int, UpsertChange | DeleteChange]] = [
-        (int(row["seq"]), UpsertChange(measurement=measurement_read(row))) for row in rows
+    merged: list[tuple[int, RawUpsertChange | DeleteChange]] = [
+        (int(row["seq"]), RawUpsertChange(measurement=raw(row["body"]))) for row in rows
     ]
     merged += [(int(row["seq"]), DeleteChange(id=as_uuid(row["id"]))) for row in tombstones]
     merged.sort(key=lambda pair: pair[0])
     page = merged[:size]
     last = page[-1][0] if page else after
-    return ChangeFeed(
+    return RawChangeFeed(
         changes=[change for _, change in page],
         next_cursor=cursors.encode(purpose, [last, now.timestamp()]),
         has_more=len(merged) > size,

@@ -7,6 +7,7 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
+from msgspec import Raw
 
 from ens.core import clock
 from ens.core.db import Row, fetch, fetch_one, write_transaction
@@ -15,35 +16,36 @@ from ens.spaces.door import SpaceAccess
 from ens.vitals.catalogue import BLOOD_PRESSURE, BY_CODE
 from ens.vitals.feed import take_feed_numbers
 from ens.vitals.local_time import zone_of
-from ens.vitals.reads import MEASUREMENT_COLUMNS, measurement_read
+from ens.vitals.reads import measurements_sql, raw
 from ens.vitals.rules import check_context, check_time, check_values, float_or_none
 from ens.vitals.schemas import Components, MeasurementRead, MeasurementUpdate
+
+_MEASUREMENT = msgspec.json.Decoder(MeasurementRead)
 from ens.vitals.scopes import scope_name
 
 
 async def _measure_row(space_id: UUID, measurement_id: UUID) -> Row:
-    row = await fetch_one(
-        f"SELECT {MEASUREMENT_COLUMNS}, writer, source_kind FROM vital_measurements "
-        "WHERE space_id = {} AND id = {}",
-        space_id,
-        measurement_id,
+    """The measure's ``body`` (as the API shows it) and what the rules need: type, writer, source."""
+    sql = measurements_sql(where="m.space_id = {} AND m.id = {}").replace(
+        " AS body FROM", " AS body, m.type, m.writer, m.source_kind, m.source_name FROM"
     )
+    row = await fetch_one(sql, space_id, measurement_id)
     if row is None:
         raise NotFound("No such measurement in this space.")
     return row
 
 
-async def get_measurement(access: SpaceAccess, measurement_id: UUID) -> MeasurementRead:
+async def get_measurement(access: SpaceAccess, measurement_id: UUID) -> Raw:
     """One measure, if the caller may read its type."""
     row = await _measure_row(access.space_id, measurement_id)
     if not access.may(scope_name(row["type"], "read")):
         raise NotFound("No such measurement in this space.")
-    return measurement_read(row)
+    return raw(row["body"])
 
 
 async def correct_measurement(
     access: SpaceAccess, measurement_id: UUID, *, update: MeasurementUpdate, if_match: str | None
-) -> MeasurementRead:
+) -> Raw:
     """Correct a measure typed by hand. An app's measures are corrected by the app (higher version)."""
     from ens.core.api import require_if_match
 
@@ -52,8 +54,8 @@ async def correct_measurement(
     now = clock.now()
     async with write_transaction():
         row = await _measure_row(access.space_id, measurement_id)
-        current = measurement_read(row)
-        require_if_match(if_match, msgspec.json.encode(current))
+        current = _MEASUREMENT.decode(row["body"])
+        require_if_match(if_match, row["body"].encode())
         if row["source_kind"] != "person":
             raise Conflict(
                 f"This measure was sent by {row['source_name']}; only measures typed by hand can be corrected."
@@ -105,7 +107,7 @@ async def correct_measurement(
             access.space_id,
             measurement_id,
         )
-        return measurement_read(await _measure_row(access.space_id, measurement_id))
+        return raw((await _measure_row(access.space_id, measurement_id))["body"])
 
 
 def _original_float(original: float | Any) -> float | None:
@@ -128,7 +130,7 @@ async def delete_measurement(access: SpaceAccess, measurement_id: UUID, *, if_ma
                 raise Forbidden(f"This app's authorization lacks vitals.{row['type']}:write.")
             if row["writer"] != f"app:{access.caller.client_id}":
                 raise Forbidden("An app may delete only the measures it sent.")
-        require_if_match(if_match, msgspec.json.encode(measurement_read(row)))
+        require_if_match(if_match, row["body"].encode())
         seq = await take_feed_numbers(access.space_id, 1)
         await fetch("DELETE FROM vital_measurements WHERE space_id = {} AND id = {}", access.space_id, measurement_id)
         await fetch(

@@ -18,9 +18,18 @@ from functools import cache
 from ens.vitals.catalogue import BLOOD_PRESSURE, VITAL_TYPES
 
 
-def _unit_case() -> str:
-    # The canonical unit of each type, from the catalogue (a literal per type: no user input).
-    whens = " ".join(f"WHEN '{vital.code}' THEN '{vital.unit}'" for vital in VITAL_TYPES)
+def _text(value: str, *, postgres: bool) -> str:
+    """A SQL string literal for catalogue text (never user input). Braces, as in the UCUM unit
+    ``{score}``, are spelt with their character codes: statements use ``{}`` as placeholders."""
+    char = "chr" if postgres else "char"
+    parts = value.replace("{", "\0{\0").replace("}", "\0}\0").split("\0")
+    pieces = [f"{char}({ord(part)})" if part in ("{", "}") else f"'{part}'" for part in parts if part]
+    return " || ".join(pieces)
+
+
+def _unit_case(*, postgres: bool) -> str:
+    # The canonical unit of each type, from the catalogue.
+    whens = " ".join(f"WHEN '{vital.code}' THEN {_text(vital.unit, postgres=postgres)}" for vital in VITAL_TYPES)
     return f"CASE m.type {whens} END"
 
 
@@ -30,15 +39,15 @@ def measurement_json(postgres: bool) -> str:
     if postgres:
         obj, strip, raw, instant = "json_build_object", "json_strip_nulls({})", "m.{}::json", "m.{}"
     else:
-        # SQLite: json_patch onto {} drops null members at every depth (RFC 7396); piccolo stores
-        # instants as 'YYYY-MM-DD HH:MM:SS[.ffffff]+00:00'.
-        # The doubled braces survive the statement's own ``{}`` placeholders as a literal '{}'.
-        obj, strip, raw, instant = "json_object", "json_patch('{{{{}}}}', {})", "json(m.{})", "replace(m.{}, ' ', 'T')"
+        # SQLite: json_patch onto an empty object drops null members at every depth (RFC 7396);
+        # piccolo stores instants as 'YYYY-MM-DD HH:MM:SS[.ffffff]+00:00'. (No literal braces:
+        # statements use ``{}`` as their placeholders.)
+        obj, strip, raw, instant = "json_object", "json_patch(json_object(), {})", "json(m.{})", "replace(m.{}, ' ', 'T')"
     pressure = f"m.type = '{BLOOD_PRESSURE}'"
     members = [
         ("id", "m.id"),
         ("type", "m.type"),
-        ("unit", _unit_case()),
+        ("unit", _unit_case(postgres=postgres)),
         ("value", f"CASE WHEN NOT {pressure} THEN m.value END"),
         ("components", f"CASE WHEN {pressure} THEN {obj}('systolic', m.systolic, 'diastolic', m.diastolic) END"),
         ("originalValue", raw.format("original_value")),

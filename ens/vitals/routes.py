@@ -26,6 +26,8 @@ from ens.vitals.schemas import (
     MeasurementPage,
     MeasurementRead,
     MeasurementUpdate,
+    RawChangeFeed,
+    RawMeasurementPage,
     Summary,
     VitalTypeList,
 )
@@ -113,7 +115,7 @@ class VitalsController(Controller):
         until: UntilParam = None,
         limit: LimitParam = None,
         cursor: CursorParam = None,
-    ) -> Response[MeasurementPage] | Response[str]:
+    ) -> Response[RawMeasurementPage] | Response[str]:
         page = await service.list_measurements(
             access, cursors, type_=type_, since=since, until=until, limit=limit, cursor=cursor
         )
@@ -143,6 +145,7 @@ class VitalsController(Controller):
         opt=READ,
         summary="Change feed for phone sync (upserts and deletions)",
         operation_id="getVitalsChanges",
+        responses={200: ResponseSpec(ChangeFeed, description="Changes in commit order", generate_examples=False)},
     )
     async def changes(
         self,
@@ -151,20 +154,35 @@ class VitalsController(Controller):
         settings: NamedDependency[Settings],
         cursor: CursorParam = None,
         limit: LimitParam = None,
-    ) -> ChangeFeed:
+    ) -> RawChangeFeed:
         return await service.changes(
             access, cursors, cursor=cursor, limit=limit, retention_days=settings.tombstone_retention_days
         )
 
-    @get("/{id:uuid}", opt=READ, summary="One measurement", operation_id="getVital")
-    async def read(self, access: Access, id: FromPath[UUID]) -> MeasurementRead:
-        return await service.get_measurement(access, id)
+    @get(
+        "/{id:uuid}",
+        opt=READ,
+        summary="One measurement",
+        operation_id="getVital",
+        media_type="application/json",
+        responses={200: ResponseSpec(MeasurementRead, description="The measurement", generate_examples=False)},
+    )
+    async def read(self, access: Access, id: FromPath[UUID]) -> Response[bytes]:
+        return Response(bytes(await service.get_measurement(access, id)), media_type="application/json")
 
-    @patch("/{id:uuid}", opt=WRITE, summary="Correct a measurement typed by hand", operation_id="correctVital")
+    @patch(
+        "/{id:uuid}",
+        opt=WRITE,
+        summary="Correct a measurement typed by hand",
+        operation_id="correctVital",
+        media_type="application/json",
+        responses={200: ResponseSpec(MeasurementRead, description="The corrected measurement", generate_examples=False)},
+    )
     async def correct(
         self, access: Access, id: FromPath[UUID], data: JSONBody[MeasurementUpdate], if_match: IfMatch = None
-    ) -> MeasurementRead:
-        return await service.correct_measurement(access, id, update=data, if_match=if_match)
+    ) -> Response[bytes]:
+        measure = await service.correct_measurement(access, id, update=data, if_match=if_match)
+        return Response(bytes(measure), media_type="application/json")
 
     @delete(
         "/{id:uuid}",
