@@ -20,8 +20,9 @@ from ens.vitals.reads import measurements_sql, raw
 from ens.vitals.rules import check_context, check_time, check_values, float_or_none
 from ens.vitals.schemas import Components, MeasurementRead, MeasurementUpdate
 
-_MEASUREMENT = msgspec.json.Decoder(MeasurementRead)
 from ens.vitals.scopes import scope_name
+
+_MEASUREMENT = msgspec.json.Decoder(MeasurementRead)
 
 
 async def _measure_row(space_id: UUID, measurement_id: UUID) -> Row:

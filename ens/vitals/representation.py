@@ -42,7 +42,8 @@ def measurement_json(postgres: bool) -> str:
         # SQLite: json_patch onto an empty object drops null members at every depth (RFC 7396);
         # piccolo stores instants as 'YYYY-MM-DD HH:MM:SS[.ffffff]+00:00'. (No literal braces:
         # statements use ``{}`` as their placeholders.)
-        obj, strip, raw, instant = "json_object", "json_patch(json_object(), {})", "json(m.{})", "replace(m.{}, ' ', 'T')"
+        obj, strip, raw = "json_object", "json_patch(json_object(), {})", "json(m.{})"
+        instant = "replace(m.{}, ' ', 'T')"
     pressure = f"m.type = '{BLOOD_PRESSURE}'"
     members = [
         ("id", "m.id"),

@@ -176,7 +176,9 @@ class VitalsController(Controller):
         summary="Correct a measurement typed by hand",
         operation_id="correctVital",
         media_type="application/json",
-        responses={200: ResponseSpec(MeasurementRead, description="The corrected measurement", generate_examples=False)},
+        responses={
+            200: ResponseSpec(MeasurementRead, description="The corrected measurement", generate_examples=False)
+        },
     )
     async def correct(
         self, access: Access, id: FromPath[UUID], data: JSONBody[MeasurementUpdate], if_match: IfMatch = None
