@@ -19,7 +19,6 @@ from ens.vitals.local_time import zone_of
 from ens.vitals.reads import measurements_sql, raw
 from ens.vitals.rules import check_context, check_time, check_values, float_or_none
 from ens.vitals.schemas import Components, MeasurementRead, MeasurementUpdate
-
 from ens.vitals.scopes import scope_name
 
 _MEASUREMENT = msgspec.json.Decoder(MeasurementRead)
