@@ -23,7 +23,6 @@ import httpx
 import msgspec
 
 from bench.world import DeviceApp, Person
-from ens.vitals.representation import measurement_json
 
 ROWS_PER_FILLER_SPACE = 1000
 TYPES_SQL = "(ARRAY['body_weight', 'heart_rate', 'blood_pressure', 'body_temperature'])"
@@ -178,7 +177,7 @@ class Filler:
 def series_sql() -> str:
     """The list query the API runs for ``?type=&since=&until=&limit=500`` (ens.vitals.reads)."""
     return (
-        f"SELECT {measurement_json(postgres=True)} AS body FROM vital_measurements m WHERE m.space_id = $1"
+        "SELECT m.body FROM vital_measurements m WHERE m.space_id = $1"
         " AND m.type = $2 AND m.effective_at >= $3 AND m.effective_at < $4"
         " ORDER BY m.effective_at DESC, m.id DESC LIMIT $5"
     )

@@ -18,12 +18,14 @@ import msgspec
 
 from ens.core import clock
 from ens.core.api import field_error
-from ens.core.db import SQLITE_MAX_VARIABLES, Row, as_uuid, fetch, fetch_one, write_transaction
+from ens.core.clock import aware
+from ens.core.db import SQLITE_MAX_VARIABLES, as_uuid, fetch, fetch_one, write_transaction
 from ens.core.errors import FieldError, Forbidden, Invalid
 from ens.spaces.door import SpaceAccess
 from ens.vitals.catalogue import BY_CODE, STEPS_PER_DAY
 from ens.vitals.feed import take_feed_numbers
 from ens.vitals.local_time import zone_of
+from ens.vitals.representation import measurement_body
 from ens.vitals.rules import Canonical, check_context, check_time, check_values, float_or_none, vital_type_of
 from ens.vitals.schemas import BatchResult, ItemResult, MeasurementCreate, Result
 from ens.vitals.scopes import scope_name
@@ -60,12 +62,14 @@ INSERT_COLUMNS = (
     "created_at",
     "updated_at",
     "seq",
+    "body",
 )
 # A replacement changes everything but identity, ownership and creation time.
 _REPLACED_COLUMNS = [
     c for c in INSERT_COLUMNS if c not in ("id", "space_id", "writer", "client_record_id", "created_at")
 ]
 _ROWS_PER_STATEMENT = SQLITE_MAX_VARIABLES // len(INSERT_COLUMNS)
+_KEYS_PER_STATEMENT = 1000
 
 
 @dataclass(frozen=True)
@@ -172,20 +176,57 @@ def _require_write_scopes(access: SpaceAccess, raw_items: Sequence[Any]) -> None
         raise Forbidden(f"This app may not write {', '.join(missing)}: its authorization lacks {scopes}.")
 
 
-def _row(prepared: _Prepared, space_id: UUID, *, writer: Writer, now: datetime, seq: int) -> tuple[Any, ...]:
+def _row(
+    prepared: _Prepared,
+    space_id: UUID,
+    *,
+    measurement_id: UUID,
+    created_at: datetime,
+    writer: Writer,
+    now: datetime,
+    seq: int,
+) -> tuple[Any, ...]:
+    """The values of one row, in the order of ``INSERT_COLUMNS`` (its JSON ``body`` last)."""
     item, canonical = prepared.item, prepared.canonical
     device = item.device
     method = item.recording_method or ("manual" if writer.kind == "person" else "automatic")
-    return (
-        uuid.uuid4(),
-        space_id,
-        item.type,
+    original = msgspec.json.encode(canonical.original).decode()
+    effective_at = item.effective_at.astimezone(UTC)
+    devices = (device.manufacturer, device.model, device.identifier) if device else (None, None, None)
+    context = (item.body_position, item.measurement_location, item.glucose_moment)
+    value, systolic, diastolic = (
         float_or_none(canonical.value),
         float_or_none(canonical.systolic),
         float_or_none(canonical.diastolic),
-        msgspec.json.encode(canonical.original).decode(),
+    )
+    body = measurement_body(
+        measurement_id=measurement_id,
+        vital_type=item.type,
+        value=value,
+        systolic=systolic,
+        diastolic=diastolic,
+        original_value=original,
+        original_unit=item.unit,
+        effective_at=effective_at,
+        recording_method=method,
+        source_client_id=writer.client_id,
+        source_name=writer.name,
+        device=devices,
+        context=context,
+        note=item.note,
+        created_at=created_at,
+        updated_at=now,
+    )
+    return (
+        measurement_id,
+        space_id,
+        item.type,
+        value,
+        systolic,
+        diastolic,
+        original,
         item.unit,
-        item.effective_at.astimezone(UTC),
+        effective_at,
         prepared.local_date,
         method,
         writer.key,
@@ -194,17 +235,40 @@ def _row(prepared: _Prepared, space_id: UUID, *, writer: Writer, now: datetime, 
         writer.name,
         prepared.record_key,
         item.client_record_version,
-        device.manufacturer if device else None,
-        device.model if device else None,
-        device.identifier if device else None,
-        item.body_position,
-        item.measurement_location,
-        item.glucose_moment,
+        *devices,
+        *context,
         item.note,
-        now,
+        created_at,
         now,
         seq,
+        body,
     )
+
+
+@dataclass(frozen=True)
+class _Stored:
+    id: UUID
+    version: int
+    created_at: datetime
+
+
+async def _stored_records(space_id: UUID, writer_key: str, keys: list[str]) -> dict[str, _Stored]:
+    """The measures this writer already stored under these ``clientRecordId``s (unique index)."""
+    found: dict[str, _Stored] = {}
+    for start in range(0, len(keys), _KEYS_PER_STATEMENT):
+        part = keys[start : start + _KEYS_PER_STATEMENT]
+        rows = await fetch(
+            "SELECT id, client_record_id, client_record_version, created_at FROM vital_measurements "
+            f"WHERE space_id = {{}} AND writer = {{}} AND client_record_id IN ({', '.join(['{}'] * len(part))})",
+            space_id,
+            writer_key,
+            *part,
+        )
+        for row in rows:
+            found[row["client_record_id"]] = _Stored(
+                as_uuid(row["id"]), int(row["client_record_version"]), aware(row["created_at"])
+            )
+    return found
 
 
 def upsert_sql(rows: int) -> str:
@@ -216,7 +280,6 @@ def upsert_sql(rows: int) -> str:
         + " ON CONFLICT (space_id, writer, client_record_id) DO UPDATE SET "
         + updates
         + " WHERE excluded.client_record_version > vital_measurements.client_record_version"
-        + " RETURNING id, client_record_id"
     )
 
 
@@ -239,45 +302,31 @@ async def record_measurements(access: SpaceAccess, raw_items: Sequence[Any]) -> 
             f"{len({e.pointer.split('/')[2] for e in errors})} measurement(s) refused; nothing was stored.", errors
         )
     space_id = access.space_id
-    returned: list[Row] = []
+    items: list[ItemResult] = []
     async with write_transaction():
+        # The counter's row lock serialises the writers of this space until commit, so what
+        # _stored_records reads stays true until the rows below are written.
         last = await take_feed_numbers(space_id, len(prepared))
-        first_seq = last - len(prepared) + 1
-        rows = [_row(p, space_id, writer=writer, now=now, seq=first_seq + n) for n, p in enumerate(prepared)]
+        seq = last - len(prepared) + 1
+        stored = await _stored_records(space_id, writer.key, [p.record_key for p in prepared if p.record_key])
+        rows: list[tuple[Any, ...]] = []
+        for p in prepared:
+            known = stored.get(p.record_key) if p.record_key is not None else None
+            result: Result
+            if known is None:
+                measurement_id, created_at, result = uuid.uuid4(), now, "created"
+            elif p.item.client_record_version > known.version:
+                # A replacement keeps the measure's identity and creation time.
+                measurement_id, created_at, result = known.id, known.created_at, "replaced"
+            else:
+                items.append(ItemResult(id=known.id, result="unchanged"))
+                continue
+            rows.append(
+                _row(p, space_id, measurement_id=measurement_id, created_at=created_at, writer=writer, now=now, seq=seq)
+            )
+            seq += 1
+            items.append(ItemResult(id=measurement_id, result=result))
         for start in range(0, len(rows), _ROWS_PER_STATEMENT):
             chunk = rows[start : start + _ROWS_PER_STATEMENT]
-            args = [value for row in chunk for value in row]
-            returned.extend(await fetch(upsert_sql(len(chunk)), *args))
-        new_ids = {row[0] for row in rows}
-        inserted: set[UUID] = set()
-        outcome: dict[str, tuple[UUID, Result]] = {}
-        for returned_row in returned:
-            row_id = as_uuid(returned_row["id"])
-            if row_id in new_ids:
-                inserted.add(row_id)
-            else:
-                outcome[returned_row["client_record_id"]] = (row_id, "replaced")
-        # Neither inserted nor replaced: the stored version was the same or higher. Rows without a
-        # clientRecordId always insert, so each of these has a key.
-        unchanged = [p.record_key for p, row in zip(prepared, rows, strict=True) if row[0] not in inserted]
-        unchanged_keys = [key for key in unchanged if key is not None and key not in outcome]
-        for start in range(0, len(unchanged_keys), 500):
-            keys = unchanged_keys[start : start + 500]
-            existing = await fetch(
-                "SELECT id, client_record_id FROM vital_measurements WHERE space_id = {} AND writer = {} "
-                f"AND client_record_id IN ({', '.join(['{}'] * len(keys))})",
-                space_id,
-                writer.key,
-                *keys,
-            )
-            for existing_row in existing:
-                outcome[existing_row["client_record_id"]] = (as_uuid(existing_row["id"]), "unchanged")
-    items: list[ItemResult] = []
-    for p, row in zip(prepared, rows, strict=True):
-        if row[0] in inserted:
-            items.append(ItemResult(id=row[0], result="created"))
-        else:
-            assert p.record_key is not None
-            record_id, result = outcome[p.record_key]
-            items.append(ItemResult(id=record_id, result=result))
+            await fetch(upsert_sql(len(chunk)), *[value for row in chunk for value in row])
     return BatchResult(items=items)

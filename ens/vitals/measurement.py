@@ -17,6 +17,7 @@ from ens.vitals.catalogue import BLOOD_PRESSURE, BY_CODE
 from ens.vitals.feed import take_feed_numbers
 from ens.vitals.local_time import zone_of
 from ens.vitals.reads import measurements_sql, raw
+from ens.vitals.representation import measurement_body
 from ens.vitals.rules import check_context, check_time, check_values, float_or_none
 from ens.vitals.schemas import Components, MeasurementRead, MeasurementUpdate
 from ens.vitals.scopes import scope_name
@@ -86,28 +87,52 @@ async def correct_measurement(
         if errors or canonical is None:
             raise Invalid("The correction breaks a rule; nothing was changed.", errors)
         seq = await take_feed_numbers(access.space_id, 1)
-        await fetch(
-            """UPDATE vital_measurements SET value = {}, systolic = {}, diastolic = {}, original_value = {},
-                   original_unit = {}, effective_at = {}, local_date = {}, body_position = {},
-                   measurement_location = {}, glucose_moment = {}, note = {}, updated_at = {}, seq = {}
-               WHERE space_id = {} AND id = {}""",
-            float_or_none(canonical.value),
-            float_or_none(canonical.systolic),
-            float_or_none(canonical.diastolic),
-            msgspec.json.encode(canonical.original).decode(),
-            unit,
-            effective_at.astimezone(UTC),
-            effective_at.astimezone(zone_of(access.space.timezone)).date(),
+        values = (float_or_none(canonical.value), float_or_none(canonical.systolic), float_or_none(canonical.diastolic))
+        original = msgspec.json.encode(canonical.original).decode()
+        context = (
             _kept(update.body_position, current.body_position),
             _kept(update.measurement_location, current.measurement_location),
             glucose_moment,
-            _kept(update.note, current.note),
+        )
+        note = _kept(update.note, current.note)
+        device = current.device
+        body = measurement_body(
+            measurement_id=measurement_id,
+            vital_type=current.type,
+            value=values[0],
+            systolic=values[1],
+            diastolic=values[2],
+            original_value=original,
+            original_unit=unit,
+            effective_at=effective_at,
+            recording_method=current.recording_method,
+            source_client_id=current.source.client_id,
+            source_name=current.source.name,
+            device=(device.manufacturer, device.model, device.identifier) if device else (None, None, None),
+            context=context,
+            note=note,
+            created_at=current.created_at,
+            updated_at=now,
+        )
+        await fetch(
+            """UPDATE vital_measurements SET value = {}, systolic = {}, diastolic = {}, original_value = {},
+                   original_unit = {}, effective_at = {}, local_date = {}, body_position = {},
+                   measurement_location = {}, glucose_moment = {}, note = {}, updated_at = {}, seq = {}, body = {}
+               WHERE space_id = {} AND id = {}""",
+            *values,
+            original,
+            unit,
+            effective_at.astimezone(UTC),
+            effective_at.astimezone(zone_of(access.space.timezone)).date(),
+            *context,
+            note,
             now,
             seq,
+            body,
             access.space_id,
             measurement_id,
         )
-        return raw((await _measure_row(access.space_id, measurement_id))["body"])
+        return Raw(body.encode())
 
 
 def _original_float(original: float | Any) -> float | None:

@@ -16,13 +16,12 @@ import msgspec
 from msgspec import Raw
 
 from ens.core.api import Cursors, check_limit
-from ens.core.db import current, fetch, is_postgres
+from ens.core.db import fetch
 from ens.core.errors import BadRequest, FieldError, Forbidden
 from ens.core.spreadsheet import csv_text
 from ens.spaces.door import SpaceAccess
 from ens.vitals.catalogue import BMI_TYPE, BY_CODE, TYPE_CODES, VITAL_TYPES, VitalType
 from ens.vitals.local_time import parse_instant, zone_of
-from ens.vitals.representation import measurement_json
 from ens.vitals.schemas import (
     ComponentRead,
     ComponentsRead,
@@ -70,9 +69,9 @@ def vital_types() -> VitalTypeList:
 
 
 def measurements_sql(*, where: str, order: str = "") -> str:
-    """A SELECT of measures as the API shows them (``body``: the database's JSON), ``where`` and
-    ``order`` applying to ``vital_measurements m``."""
-    return f"SELECT {measurement_json(is_postgres(current()))} AS body FROM vital_measurements m WHERE {where} {order}"
+    """A SELECT of measures as the API shows them (``body``, see ``ens.vitals.representation``),
+    ``where`` and ``order`` applying to ``vital_measurements m``."""
+    return f"SELECT m.body AS body FROM vital_measurements m WHERE {where} {order}"
 
 
 def raw(body: str) -> Raw:

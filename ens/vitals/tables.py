@@ -43,6 +43,8 @@ class VitalMeasurement(Table, tablename="vital_measurements"):
     created_at = Timestamptz()
     updated_at = Timestamptz()
     seq = BigInt()
+    # The measure as the API shows it, written with the row (ens.vitals.representation).
+    body = Text(default="")
 
 
 class VitalTombstone(Table, tablename="vital_tombstones"):
