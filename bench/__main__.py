@@ -17,7 +17,8 @@ Knobs (environment):
   BENCH_LIMITS              page sizes read under wrk (default "1,50,100")
   BENCH_INFO_WORKERS        more server worker counts for an information read line (default "2"; "" none)
   BENCH_FSYNC_OFF           1 (default): information figures with fsync off, 0: none
-  BENCH_PROFILE             1: the server under py-spy for each load, files in var/bench-profiles/
+  BENCH_PROFILE             1: the server under py-spy for each load, files in var/bench-profiles/;
+                            native: with the C frames too (slower)
   BENCH_OUT                 where the JSON goes (default bench-results.json at the repo root)
 """
 
@@ -141,7 +142,7 @@ class Run:
         self.limits = _ints("BENCH_LIMITS", "1,50,100")
         self.info_workers = [w for w in _ints("BENCH_INFO_WORKERS", "2") if w > 1]
         self.fsync_off = _flag("BENCH_FSYNC_OFF", True)
-        self.profiler = Profiler(_flag("BENCH_PROFILE", False))
+        self.profiler = Profiler(os.environ.get("BENCH_PROFILE", ""))
         self.env = production_environment(dsn, free_port())
         self.postmaster = 0
         self.results: dict[str, Any] = {}
@@ -159,7 +160,7 @@ class Run:
             "wrk_connections": self.connections,
             "limits": self.limits,
             "fsync_off_info": self.fsync_off,
-            "profiled": self.profiler.enabled,
+            "profiled": self.profiler.mode if self.profiler.enabled else "",
             "server": "ens serve --workers 1 (ENS_ENV=prod), uvicorn, access log off",
         }
 
@@ -422,7 +423,7 @@ def table(results: dict[str, Any]) -> str:
     out: list[str] = [f"ENS make bench, {results['when']} (a benchmark, never a pass/fail test)"]
     out += _machine_lines(results["machine"])
     if cfg["profiled"]:
-        out.append("  BENCH_PROFILE=1: the server ran under py-spy; these figures are not for comparison")
+        out.append(f"  BENCH_PROFILE={cfg['profiled']}: the server ran under py-spy, figures not for comparison")
     out.append("")
     out.append("Ratios to the ceilings measured in this run, with the targets of issue 9")
     rows = ratios(results)
@@ -491,7 +492,8 @@ def table(results: dict[str, Any]) -> str:
 
     for p in results.get("profiles", []):
         out.append("")
-        out.append(f"Profile {p['name']}: {p['seconds']:.1f} s of the server running, {p['file']}")
+        others = f" (other threads {p['other_threads_seconds']:.1f} s, left out)" if p["other_threads_seconds"] else ""
+        out.append(f"Profile {p['name']}: {p['seconds']:.1f} s of the server running{others}, {p['file']}")
         out.append("  self time by layer: " + ", ".join(f"{n} {share:.0%}" for n, share in p["by_layer"][:8]))
         out.append("  functions running (self time):")
         out += [f"    {share:>5.1%}  {n}" for n, share in p["top_self"][:10]]

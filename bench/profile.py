@@ -1,12 +1,14 @@
-"""``BENCH_PROFILE=1``: where the server's CPU goes, one profile per load.
+"""``BENCH_PROFILE=1`` (or ``native``): where the server's CPU goes, one profile per load.
 
 For each load (an ingestion run, a page read under wrk, the bare endpoint), ``py-spy record``
 attaches to the running server (its workers too) for exactly that load and writes a speedscope
-file under ``var/bench-profiles/`` (open it at speedscope.app, or with ``speedscope FILE``).
+file under ``var/bench-profiles/`` (open it in speedscope, at speedscope.app or its npm package).
 py-spy samples from outside the process (ptrace, ``--nonblocking``: the server is never paused),
-but it takes CPU from the same cores: the figures of a profiled run are not for comparison. The
-table then adds, per load, the functions that were running (self time) and the share of ENS's
-own code, the framework, the database driver and the standard library.
+but it takes CPU from the same cores: the figures of a profiled run are not for comparison.
+``BENCH_PROFILE=native`` adds the C frames (uvloop, httptools, asyncpg's protocol, msgspec, libc's
+system calls) and pauses the server at each sample, which slows it further. The table then adds,
+per load, the functions that were running (self time), the share of each layer (ENS's own code,
+the framework, the database driver, the standard library) and ENS's functions on the stack.
 """
 
 from __future__ import annotations
@@ -41,7 +43,8 @@ def py_spy() -> str:
 class Summary:
     name: str
     file: str
-    seconds: float  # of samples in which the server was running (idle waits are left out)
+    seconds: float  # of samples in which the server's main threads were running (idle waits left out)
+    other_threads_seconds: float
     top_self: list[tuple[str, float]]  # function (module:line), share of the samples
     by_layer: list[tuple[str, float]]
     ens_inclusive: list[tuple[str, float]]  # ENS functions (any line) on the stack, share of the samples
@@ -59,6 +62,11 @@ def _layer(frame: dict[str, Any]) -> str:
         return "(no Python frame)"
     if path.endswith(_LOOP[0]) and frame.get("name") == _LOOP[1]:
         return NATIVE
+    if "/project/" in path:  # C or Cython source of a wheel built for PyPI (uvloop, httptools, asyncpg...)
+        return path.split("/project/", 1)[1].split("/", 1)[0] + " (native)"
+    if ".so" in path or "/include/python" in path or "/Python-3" in path:
+        base = path.rsplit("/", 1)[-1]
+        return "CPython interpreter" if "python3" in base.lower() or "Python-3" in path else base
     if "/site-packages/" in path:
         return path.split("/site-packages/", 1)[1].split("/", 1)[0].removesuffix(".py")
     if "/ens/" in path:
@@ -97,7 +105,13 @@ def summarise(name: str, path: Path, top: int = 12) -> Summary:
     layers: Counter[str] = Counter()
     inclusive: Counter[str] = Counter()
     total = 0.0
+    other_threads = 0.0
     for profile in data["profiles"]:
+        if '"MainThread"' not in str(profile.get("name")):
+            # The event loop, hence every request, runs on each process's main thread; the others
+            # (the log queue's listener) mostly wait, which native sampling cannot always tell.
+            other_threads += sum(profile["weights"])
+            continue
         for stack, weight in zip(profile["samples"], profile["weights"], strict=True):
             python = [frames[i] for i in stack if frames[i].get("file")]  # not the process/thread labels
             total += weight
@@ -111,6 +125,7 @@ def summarise(name: str, path: Path, top: int = 12) -> Summary:
         name=name,
         file=str(path.resolve().relative_to(ROOT)),
         seconds=total,
+        other_threads_seconds=other_threads,
         top_self=[(n, w * share) for n, w in self_time.most_common(top)],
         by_layer=[(n, w * share) for n, w in layers.most_common(top)],
         ens_inclusive=[(n, w * share) for n, w in inclusive.most_common(top)],
@@ -119,8 +134,12 @@ def summarise(name: str, path: Path, top: int = 12) -> Summary:
 
 @dataclass
 class Profiler:
-    enabled: bool
+    mode: str  # "" (off), "1" (Python frames, the server never paused) or "native" (C frames too)
     summaries: list[Summary] = field(default_factory=list)
+
+    @property
+    def enabled(self) -> bool:
+        return self.mode not in ("", "0")
 
     def __post_init__(self) -> None:
         if self.enabled:
@@ -136,8 +155,10 @@ class Profiler:
             yield
             return
         out = DIRECTORY / f"{name}.speedscope.json"
-        command = [py_spy(), "record", "--pid", str(server.pid), "--subprocesses", "--nonblocking"]
-        command += ["--rate", str(RATE), "--format", "speedscope", "--output", str(out)]
+        command = [py_spy(), "record", "--pid", str(server.pid), "--subprocesses", "--rate", str(RATE)]
+        # Native stacks need the process paused at each sample: heavier, but they show the C code.
+        command += ["--native"] if self.mode == "native" else ["--nonblocking"]
+        command += ["--format", "speedscope", "--output", str(out)]
         spy = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # noqa: S603
         time.sleep(1.0)  # attached before the load starts
         if spy.poll() is not None:
