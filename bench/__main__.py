@@ -245,6 +245,7 @@ class Run:
             http_ms_per_batch=1000 * http.seconds / (http.requests / n),
             http_server_cpu_us=1e6 * cpu.server_s / http.measurements,
             http_database_cpu_us=1e6 * cpu.database_s / http.measurements,
+            others_cores=cpu.others_cores,
         )
         for path, write, spaces_ in (
             ("direct", ingest.insert_directly, direct_spaces),
@@ -254,7 +255,9 @@ class Run:
             meter = CpuMeter(server.pgid, self.postmaster)
             rate = await write(self.dsn, spaces_, work)
             figures[f"{path}_per_s"] = rate.per_second
-            figures[f"{path}_database_cpu_us"] = 1e6 * meter.spent().database_s / rate.measurements
+            cpu = meter.spent()
+            figures[f"{path}_database_cpu_us"] = 1e6 * cpu.database_s / rate.measurements
+            figures["others_cores"] = max(figures["others_cores"], cpu.others_cores)
         figures["http_over_copy"] = figures["http_per_s"] / figures["copy_per_s"]
         figures["http_over_direct"] = figures["http_per_s"] / figures["direct_per_s"]
         if self.fsync_off:
@@ -437,10 +440,12 @@ def table(results: dict[str, Any]) -> str:
     )
     out.append("  direct = the service's INSERT ... ON CONFLICT ... RETURNING via asyncpg; COPY = the same rows, COPY;")
     out.append("  one transaction per batch on every path, same connections, each path into spaces of its own;")
-    out.append("  CPU us/measure: the server's processes / PostgreSQL's (HTTP), PostgreSQL's (direct, COPY)")
+    out.append("  CPU us/measure: the server's processes / PostgreSQL's (HTTP), PostgreSQL's (direct, COPY);")
+    out.append("  others: the machine's CPU outside them and the bench (other jobs, interrupts), in cores, the most")
+    out.append("  of the three loads: high means the rates of that line were disturbed")
     out.append(f"  {'batch':>5}  {'layout':<22}  {'HTTP':>8}  {'direct':>8}  {'COPY':>8}  {'/COPY':>5}  "
                f"{'/direct':>7}  {'ms/batch':>8}  {'HTTP CPU us srv/db':>18}  {'direct db':>9}  {'COPY db':>7}  "
-               f"{'HTTP fsync off (info)':>21}")  # fmt: skip
+               f"{'others':>6}  {'HTTP fsync off (info)':>21}")  # fmt: skip
     for r in results["ingest"]:
         off = f"{r['http_fsync_off_per_s']:>21,.0f}" if "http_fsync_off_per_s" in r else f"{'':>21}"
         cpu = f"{_us(r['http_server_cpu_us'])} / {_us(r['http_database_cpu_us'])}"
@@ -448,7 +453,7 @@ def table(results: dict[str, Any]) -> str:
             f"  {r['batch']:>5}  {r['layout']:<22}  {r['http_per_s']:>8,.0f}  {r['direct_per_s']:>8,.0f}  "
             f"{r['copy_per_s']:>8,.0f}  {r['http_over_copy']:>5.2f}  {r['http_over_direct']:>7.2f}  "
             f"{r['http_ms_per_batch']:>8.1f}  {cpu:>18}  {_us(r['direct_database_cpu_us']):>9}  "
-            f"{_us(r['copy_database_cpu_us']):>7}  {off}"
+            f"{_us(r['copy_database_cpu_us']):>7}  {r['others_cores']:>6.2f}  {off}"
         )
     out.append("")
 
@@ -461,8 +466,10 @@ def table(results: dict[str, Any]) -> str:
         f"  wrk 1 thread, {cfg['wrk_connections']} connections, {cfg['wrk_seconds']} s each; "
         f"bare = GET /bare of bench/bare.py served alike (ceiling: mean of before and after, {bare:,.0f} req/s)"
     )
+    out.append("  CPU us per request of the server's processes and PostgreSQL's; others: the machine's CPU outside")
+    out.append("  them and wrk (other jobs, interrupts), in cores: high means that line's rate was disturbed")
     out.append(f"  {'what':<18}  {'workers':>7}  {'req/s':>7}  {'/bare':>6}  {'p50 ms':>7}  {'p90 ms':>7}  "
-               f"{'p99 ms':>7}  {'errors':>6}  {'CPU us/req srv':>14}  {'db':>5}")  # fmt: skip
+               f"{'p99 ms':>7}  {'errors':>6}  {'CPU us/req srv':>14}  {'db':>5}  {'others':>6}")  # fmt: skip
     for r in results["reads"]:
         name = r["name"] + (" fsync off" if r.get("fsync_off") else "")
         note = "  (information)" if r.get("fsync_off") or r["workers"] > 1 else ""
@@ -470,7 +477,8 @@ def table(results: dict[str, Any]) -> str:
         db = "" if r["name"].startswith("bare") else _us(r["database_cpu_us"])
         out.append(
             f"  {name:<18}  {r['workers']:>7}  {r['per_second']:>7,.0f}  {ratio:>6}  {r['p50_ms']:>7.1f}  "
-            f"{r['p90_ms']:>7.1f}  {r['p99_ms']:>7.1f}  {r['errors']:>6}  {r['server_cpu_us']:>14,.0f}  {db:>5}{note}"
+            f"{r['p90_ms']:>7.1f}  {r['p99_ms']:>7.1f}  {r['errors']:>6}  {r['server_cpu_us']:>14,.0f}  {db:>5}  "
+            f"{r['others_cores']:>6.2f}{note}"
         )
     out.append("")
 

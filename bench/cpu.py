@@ -7,7 +7,10 @@ server or in PostgreSQL. The bench itself (the load generator, the direct writer
 
 from __future__ import annotations
 
+import math
 import os
+import resource
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,24 +51,56 @@ def postmaster_cpu(postmaster_pid: int) -> float:
     return total / _TICK
 
 
+def machine_busy() -> float:
+    """CPU seconds the whole machine has spent busy since boot (all cores; idle, I/O wait and time
+    stolen by the hypervisor left out)."""
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq = (int(x) for x in fields[:7])
+    return (user + nice + system + irq + softirq) / _TICK
+
+
+def bench_cpu() -> float:
+    """CPU seconds of the bench process (the Python load generators) and of its reaped children (wrk)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 @dataclass(frozen=True)
 class CpuSpent:
     server_s: float
     database_s: float
+    # What else the machine did meanwhile, in cores: other people's jobs, and interrupts (the
+    # loopback network's included). A high figure says the rates of that load were disturbed.
+    others_cores: float = 0.0
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    server_s: float
+    database_s: float
+    bench_s: float
+    busy_s: float
+    at: float
 
 
 class CpuMeter:
-    """Snapshots of both CPU counters; ``postmaster_pid`` 0 when the database's are out of reach."""
+    """CPU counters from its creation to :meth:`spent`; ``postmaster_pid`` 0 when the database's are
+    out of reach."""
 
     def __init__(self, server_pgid: int, postmaster_pid: int) -> None:
         self.server_pgid = server_pgid
         self.postmaster_pid = postmaster_pid
         self._start = self._now()
 
-    def _now(self) -> CpuSpent:
+    def _now(self) -> _Snapshot:
         database = postmaster_cpu(self.postmaster_pid) if self.postmaster_pid else float("nan")
-        return CpuSpent(process_group_cpu(self.server_pgid), database)
+        return _Snapshot(process_group_cpu(self.server_pgid), database, bench_cpu(), machine_busy(), time.monotonic())
 
     def spent(self) -> CpuSpent:
-        now = self._now()
-        return CpuSpent(now.server_s - self._start.server_s, now.database_s - self._start.database_s)
+        now, start = self._now(), self._start
+        server = now.server_s - start.server_s
+        database = now.database_s - start.database_s
+        ours = server + (0.0 if math.isnan(database) else database) + now.bench_s - start.bench_s
+        others = max(0.0, (now.busy_s - start.busy_s) - ours) / max(1e-9, now.at - start.at)
+        return CpuSpent(server, database, others)

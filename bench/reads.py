@@ -37,6 +37,7 @@ class ReadLoad:
     # CPU time per request (robust to a busy machine): the server's processes, and PostgreSQL's.
     server_cpu_us: float
     database_cpu_us: float
+    others_cores: float  # the machine's CPU outside the server, PostgreSQL and wrk, in cores
 
 
 def page_path(person: Person, limit: int) -> str:
@@ -118,4 +119,5 @@ def wrk(
         errors=sum(data["errors"].values()),
         server_cpu_us=1e6 * cpu.server_s / requests,
         database_cpu_us=1e6 * cpu.database_s / requests,
+        others_cores=cpu.others_cores,
     )
