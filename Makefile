@@ -44,7 +44,8 @@ test-sqlite: $(BIN)/.installed
 test-postgres: $(BIN)/.installed
 	@bash scripts/with-postgres bash scripts/test-one postgresql
 
-# A benchmark, never a pass/fail test: prints a table, writes bench-results.json (BENCH_ROWS=... shrinks it).
+# A benchmark, never a pass/fail test, on a durable private PostgreSQL (fsync on): prints ratios to the
+# ceilings measured in the same run, then the figures; writes bench-results.json. Knobs: README, Benchmarks.
 bench: $(BIN)/.installed
 	@bash scripts/ensure-bench-tools
 	@bash scripts/with-postgres $(BIN)/python -m bench

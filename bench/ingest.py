@@ -1,11 +1,15 @@
-"""Ingestion rate: batches posted by a device app over HTTP, next to the same rows written directly.
+"""Ingestion rate: batches posted by device apps over HTTP, next to the same rows written directly.
 
-The direct path is the floor the service is measured against: the very statement the service
-runs (``ens.vitals.ingest``'s multi-row ``INSERT ... ON CONFLICT DO UPDATE ... RETURNING``, one
-statement and one transaction per batch) sent with asyncpg, with the change numbers computed in
-the bench instead of taken from the space's feed counter. Both paths run with the same
-concurrency, one space per concurrent writer (the writers of one space queue on its feed counter
-by design), and every row of both is a new one.
+Three paths write the same rows with the same concurrency (a list of connections, each bound to a
+space: 8 connections over 4 spaces, or 8 into one space), one transaction per batch, every row a
+new one, each path into spaces of its own:
+
+- HTTP: ``POST /v1/spaces/{space}/vitals``, a device app's token, the whole service;
+- direct: the very statement the service runs (``ens.vitals.ingest``'s multi-row ``INSERT ... ON
+  CONFLICT DO UPDATE ... RETURNING``) sent with asyncpg, the change numbers handed out by the
+  bench instead of the space's feed counter (so the writers of one space never queue);
+- COPY: the same rows by ``COPY`` (no upsert, no RETURNING): the table's ceiling, which the
+  service's rate is divided by.
 """
 
 from __future__ import annotations
@@ -119,7 +123,8 @@ class Rate:
 
 
 async def post_batches(base_url: str, apps: list[DeviceApp], work: list[list[list[dict[str, Any]]]]) -> Rate:
-    """Each app posts its batches one after the other; the apps run side by side."""
+    """One HTTP connection per entry of ``apps`` (an app may hold several), each posting its
+    batches one after the other; the connections run side by side."""
     bodies = [[msgspec.json.encode({"measurements": b}) for b in batches_] for batches_ in work]
     limits = httpx.Limits(max_connections=len(apps), max_keepalive_connections=len(apps))
     async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=120) as client:
@@ -143,29 +148,30 @@ async def post_batches(base_url: str, apps: list[DeviceApp], work: list[list[lis
     return Rate(sum(stored), elapsed, sum(len(batches_) for batches_ in work))
 
 
-async def _last_seq(connection: asyncpg.Connection, space_id: UUID) -> int:
-    sql = "SELECT coalesce(max(seq), 0) FROM vital_measurements WHERE space_id = $1"
-    return int(await connection.fetchval(sql, space_id))
-
-
 Batches = list[list[dict[str, Any]]]
 Write = Callable[[asyncpg.Connection, list[tuple[Any, ...]]], Awaitable[int]]
 
 
 async def _write_directly(dsn: str, spaces: list[UUID], work: list[Batches], write: Write) -> Rate:
-    """Each space's batches through its own connection, side by side, with the given write."""
+    """One connection per entry of ``spaces`` (a space may take several), side by side, each
+    writing its batches with ``write``; the change numbers of a space are handed out here."""
     writer = f"app:{APP_CLIENT_ID}"
     pool = await asyncpg.create_pool(dsn, min_size=len(spaces), max_size=len(spaces))
+    last_seq: dict[UUID, int] = {}
     try:
+        async with pool.acquire() as connection:
+            for space_id in set(spaces):
+                sql = "SELECT coalesce(max(seq), 0) FROM vital_measurements WHERE space_id = $1"
+                last_seq[space_id] = int(await connection.fetchval(sql, space_id))
 
         async def one(space_id: UUID, batches_: Batches) -> int:
             stored = 0
             async with pool.acquire() as connection:
-                seq = await _last_seq(connection, space_id)
                 for batch in batches_:
                     now = datetime.now(UTC)
-                    rows = [row_of(item, space_id, writer, now, seq + 1 + i) for i, item in enumerate(batch)]
-                    seq += len(rows)
+                    first = last_seq[space_id] + 1  # no await in between: the numbers are this batch's
+                    last_seq[space_id] += len(batch)
+                    rows = [row_of(item, space_id, writer, now, first + i) for i, item in enumerate(batch)]
                     stored += await write(connection, rows)
             return stored
 
@@ -189,7 +195,7 @@ async def insert_directly(dsn: str, spaces: list[UUID], work: list[Batches]) -> 
 
 
 async def copy_directly(dsn: str, spaces: list[UUID], work: list[Batches]) -> Rate:
-    """For reference only: the same rows by COPY (no upsert, no RETURNING) — the table's ceiling."""
+    """The same rows by COPY (no upsert, no RETURNING), one per batch: the table's ceiling."""
 
     async def copy(connection: asyncpg.Connection, rows: list[tuple[Any, ...]]) -> int:
         await connection.copy_records_to_table("vital_measurements", records=rows, columns=list(ingest.INSERT_COLUMNS))

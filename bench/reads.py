@@ -1,4 +1,5 @@
-"""Read throughput and latency of a 100-item page, under wrk (a C load generator, one thread)."""
+"""Read throughput and latency under wrk (a C load generator, one thread): pages of ENS and the bare
+endpoint they are divided by, with the same wrk settings and the same request headers."""
 
 from __future__ import annotations
 
@@ -11,13 +12,17 @@ from pathlib import Path
 
 import httpx
 
-from bench.world import Person
+from bench.cpu import CpuMeter
+from bench.world import Person, Server
 
 SCRIPT = Path(__file__).with_name("page.lua")
+WARM_UP_SECONDS = 2
 
 
 @dataclass(frozen=True)
 class ReadLoad:
+    name: str  # "limit=100", "bare", ...
+    path: str
     workers: int
     table_rows: int
     connections: int
@@ -29,52 +34,79 @@ class ReadLoad:
     p99_ms: float
     max_ms: float
     errors: int
-    server_cpu_us: float  # CPU time of the server's processes per request (robust to a busy machine)
+    # CPU time per request (robust to a busy machine): the server's processes, and PostgreSQL's.
+    server_cpu_us: float
+    database_cpu_us: float
+    others_cores: float  # the machine's CPU outside the server, PostgreSQL and wrk, in cores
 
 
-def page_path(person: Person) -> str:
-    return f"/v1/spaces/{person.space_id}/vitals?limit=100"
+def page_path(person: Person, limit: int) -> str:
+    return f"/v1/spaces/{person.space_id}/vitals?limit={limit}"
 
 
-def check_page(base_url: str, person: Person) -> int:
-    """The page wrk will hammer answers 200 with 100 items (else the figures mean nothing)."""
-    response = httpx.get(base_url + page_path(person), headers={"Authorization": f"Bearer {person.token}"}, timeout=30)
+def check_page(base_url: str, person: Person, limit: int) -> None:
+    """The page wrk will hammer answers 200 with ``limit`` items (else the figures mean nothing)."""
+    response = httpx.get(
+        base_url + page_path(person, limit), headers={"Authorization": f"Bearer {person.token}"}, timeout=30
+    )
     if response.status_code != 200:
         raise RuntimeError(f"page answered {response.status_code}: {response.text[:300]}")
-    return len(response.json()["items"])
-
-
-def process_group_cpu(pgid: int) -> float:
-    """User + system seconds of every live process in the group (the server and its workers)."""
-    total = 0
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid:
-            total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
+    if len(response.json()["items"]) != limit:
+        raise RuntimeError(f"the page of limit={limit} holds {len(response.json()['items'])} items")
 
 
 def wrk(
-    base_url: str, person: Person, *, server_pgid: int, workers: int, table_rows: int, seconds: int, connections: int
+    server: Server,
+    *,
+    name: str,
+    path: str,
+    token: str,
+    postmaster_pid: int,
+    table_rows: int,
+    seconds: int,
+    connections: int,
 ) -> ReadLoad:
+    """``wrk -t1 -c{connections} -d{seconds}s`` on ``path`` with the bearer token, the server's and the
+    database's CPU counted around it."""
     if shutil.which("wrk") is None:
         raise RuntimeError("wrk is missing: run scripts/ensure-bench-tools")
-    env = {**os.environ, "BENCH_TOKEN": person.token, "BENCH_PATH": page_path(person)}
-    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s", "-s", str(SCRIPT), base_url]
-    cpu_before = process_group_cpu(server_pgid)
-    out = subprocess.run(command, env=env, capture_output=True, text=True, check=True, timeout=seconds + 60).stdout  # noqa: S603
-    cpu = process_group_cpu(server_pgid) - cpu_before
+    env = {**os.environ, "BENCH_TOKEN": token, "BENCH_PATH": path}
+
+    def command(duration: int) -> list[str]:
+        return [
+            "wrk",
+            "-t1",
+            f"-c{connections}",
+            f"-d{duration}s",
+            "--timeout",
+            "5s",
+            "-s",
+            str(SCRIPT),
+            server.base_url,
+        ]
+
+    # Not measured: the first requests on each of the server's pool connections prepare their statements.
+    subprocess.run(  # noqa: S603
+        command(WARM_UP_SECONDS),
+        env=env,
+        capture_output=True,
+        check=True,
+        timeout=WARM_UP_SECONDS + 60,
+    )
+    meter = CpuMeter(server.pgid, postmaster_pid)
+    out = subprocess.run(  # noqa: S603
+        command(seconds), env=env, capture_output=True, text=True, check=True, timeout=seconds + 60
+    ).stdout
+    cpu = meter.spent()
     line = next(x for x in out.splitlines() if x.startswith("BENCH_JSON "))
     data = json.loads(line.removeprefix("BENCH_JSON "))
     seconds_run = data["duration_us"] / 1e6
     latency = data["latency_us"]
+    requests = max(1, data["requests"])
     return ReadLoad(
-        workers=workers,
+        name=name,
+        path=path,
+        workers=server.workers,
         table_rows=table_rows,
         connections=connections,
         seconds=seconds_run,
@@ -85,5 +117,7 @@ def wrk(
         p99_ms=latency["p99"] / 1000,
         max_ms=latency["max"] / 1000,
         errors=sum(data["errors"].values()),
-        server_cpu_us=1e6 * cpu / max(1, data["requests"]),
+        server_cpu_us=1e6 * cpu.server_s / requests,
+        database_cpu_us=1e6 * cpu.database_s / requests,
+        others_cores=cpu.others_cores,
     )

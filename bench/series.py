@@ -195,7 +195,7 @@ class SeriesTiming:
     summary_median_ms: float
 
 
-async def time_series(dsn: str, base_url: str, reader: Person, runs: int = 30) -> SeriesTiming:
+async def time_series(dsn: str, base_url: str, reader: Person, runs: int = 30, warm_up: int = 20) -> SeriesTiming:
     today = datetime.now(UTC).date()
     since, until = today - timedelta(days=366), today + timedelta(days=1)
     path = f"/v1/spaces/{reader.space_id}/vitals?type=body_weight&since={since}&until={until}&limit=500"
@@ -205,6 +205,14 @@ async def time_series(dsn: str, base_url: str, reader: Person, runs: int = 30) -
     summary: list[float] = []
     items = 0
     async with httpx.AsyncClient(base_url=base_url, timeout=60) as client:
+        # The first call is shown apart; the warm-up is not timed: the first call of each statement
+        # on each of the server's pool connections prepares it, which is not what the median is about.
+        started = time.perf_counter()
+        await client.get(path, headers=headers)
+        first_ms = 1000 * (time.perf_counter() - started)
+        for _ in range(warm_up):
+            await client.get(path, headers=headers)
+            await client.get(summary_path, headers=headers)
         for _ in range(runs):
             started = time.perf_counter()
             response = await client.get(path, headers=headers)
@@ -233,7 +241,7 @@ async def time_series(dsn: str, base_url: str, reader: Person, runs: int = 30) -
     return SeriesTiming(
         table_rows=table_rows,
         items=items,
-        api_first_ms=timings[0],
+        api_first_ms=first_ms,
         api_median_ms=statistics.median(timings),
         api_p90_ms=statistics.quantiles(timings, n=10)[-1],
         sql_median_ms=statistics.median(executions),

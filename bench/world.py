@@ -73,38 +73,56 @@ def migrate(env: dict[str, str]) -> None:
 
 
 class Server:
-    """``ens serve --workers N`` on the port of ``env``'s public URL, stopped on exit."""
+    """``ens serve --workers N`` (or another uvicorn command) on a loopback port, stopped on exit.
 
-    def __init__(self, env: dict[str, str], workers: int) -> None:
+    It is started in a session of its own, so that its process group holds the server and its
+    workers: their CPU time is what :mod:`bench.cpu` counts, and what a profiler attaches to.
+    """
+
+    def __init__(
+        self,
+        env: dict[str, str],
+        workers: int,
+        *,
+        command: list[str] | None = None,
+        port: int | None = None,
+        ready_path: str = "/ready",
+    ) -> None:
         self.env = env
         self.workers = workers
-        self.port = int(env["ENS_PUBLIC_URL"].rsplit(":", 1)[1])
+        self.port = port if port is not None else int(env["ENS_PUBLIC_URL"].rsplit(":", 1)[1])
         self.base_url = f"http://127.0.0.1:{self.port}"  # behind the TLS proxy the public URL names
+        self.command = command or [str(BIN / "ens"), "serve"]
+        self.ready_path = ready_path
         self.process: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> Server:
-        command = [str(BIN / "ens"), "serve", "--host", "127.0.0.1", "--port", str(self.port)]
-        command += ["--workers", str(self.workers)]
+        command = [*self.command, "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(self.workers)]
         self.process = subprocess.Popen(command, env=self.env, cwd=ROOT, start_new_session=True)  # noqa: S603
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"ens serve exited with {self.process.returncode}")
+                raise RuntimeError(f"{' '.join(self.command)} exited with {self.process.returncode}")
             try:
-                if httpx.get(f"{self.base_url}/ready", timeout=1).status_code == 200:
+                if httpx.get(f"{self.base_url}{self.ready_path}", timeout=1).status_code == 200:
                     # Every worker has to be up: ask a few times more.
                     for _ in range(4 * self.workers):
-                        httpx.get(f"{self.base_url}/ready", timeout=5)
+                        httpx.get(f"{self.base_url}{self.ready_path}", timeout=5)
                     return self
             except httpx.HTTPError:
                 pass
             time.sleep(0.2)
-        raise RuntimeError("ens serve did not become ready in 60 s")
+        self.__exit__()
+        raise RuntimeError(f"{' '.join(self.command)} did not become ready in 60 s")
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
 
     @property
     def pgid(self) -> int:
-        assert self.process is not None
-        return self.process.pid  # started in a session of its own: its pid is its process group
+        return self.pid  # started in a session of its own: its pid is its process group
 
     def __exit__(self, *exc: object) -> None:
         if self.process is None:
@@ -112,9 +130,17 @@ class Server:
         try:
             os.killpg(self.process.pid, signal.SIGTERM)
             self.process.wait(timeout=20)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
+        except ProcessLookupError:
+            self.process.wait()
+        except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
+        self.process = None
+
+
+def bare_server(env: dict[str, str], workers: int = 1) -> Server:
+    """The bare litestar endpoint of :mod:`bench.bare`, served like ENS, on a port of its own."""
+    return Server(env, workers, command=[sys.executable, "-m", "bench.bare"], port=free_port(), ready_path="/bare")
 
 
 @dataclass(frozen=True)
