@@ -30,7 +30,9 @@ import httpx
 import msgspec
 
 from bench.world import APP_CLIENT_ID, APP_CLIENT_NAME, DeviceApp
+from ens.core.db import array_insert_sql
 from ens.vitals import ingest
+from ens.vitals.representation import measurement_body
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -102,13 +104,32 @@ def row_of(item: dict[str, Any], space_id: UUID, writer: str, now: datetime, seq
         "updated_at": now,
         "seq": seq,
     }
+    values["body"] = measurement_body(
+        measurement_id=values["id"],
+        vital_type=values["type"],
+        value=values["value"],
+        systolic=values["systolic"],
+        diastolic=values["diastolic"],
+        original_value=values["original_value"],
+        original_unit=values["original_unit"],
+        effective_at=at,
+        recording_method=values["recording_method"],
+        source_client_id=APP_CLIENT_ID,
+        source_name=APP_CLIENT_NAME,
+        device=(device["manufacturer"], device["model"], device["identifier"]),
+        context=(None, None, None),
+        note=None,
+        created_at=now,
+        updated_at=now,
+    )
     return tuple(values[c] for c in ingest.INSERT_COLUMNS)
 
 
-def service_statement(rows: int) -> str:
-    """The service's own upsert, its ``{}`` placeholders numbered for asyncpg."""
+def service_statement() -> str:
+    """The service's own upsert (one array per column), its ``{}`` placeholders numbered for asyncpg."""
     counter = iter(range(1, 1_000_000))
-    return re.sub(r"\{\}", lambda _: f"${next(counter)}", ingest.upsert_sql(rows))
+    sql = array_insert_sql("vital_measurements", ingest.INSERT_COLUMNS, ingest.PG_TYPES, ingest.UPSERT_SUFFIX)
+    return re.sub(r"\{\}", lambda _: f"${next(counter)}", sql)
 
 
 @dataclass(frozen=True)
@@ -186,10 +207,13 @@ async def _write_directly(dsn: str, spaces: list[UUID], work: list[Batches], wri
 async def insert_directly(dsn: str, spaces: list[UUID], work: list[Batches]) -> Rate:
     """The same rows, the service's statement, asyncpg, one transaction per batch."""
 
+    statement = service_statement()
+
     async def upsert(connection: asyncpg.Connection, rows: list[tuple[Any, ...]]) -> int:
-        args = [value for row in rows for value in row]
+        columns = [list(column) for column in zip(*rows, strict=True)]
         async with connection.transaction():
-            return len(await connection.fetch(service_statement(len(rows)), *args))
+            await connection.execute(statement, *columns)
+        return len(rows)
 
     return await _write_directly(dsn, spaces, work, upsert)
 

@@ -257,6 +257,39 @@ def _numbered(sql: str) -> tuple[str, int]:
     return "".join(parts), count
 
 
+@cache
+def array_insert_sql(table: str, columns: tuple[str, ...], pg_types: tuple[str, ...], suffix: str = "") -> str:
+    """PostgreSQL's INSERT of column arrays (one ``{}`` placeholder per column), see :func:`insert_rows`."""
+    arrays = ", ".join(f"{{}}::{pg_type}[]" for pg_type in pg_types)
+    return f"INSERT INTO {table} ({', '.join(columns)}) SELECT * FROM unnest({arrays}) {suffix}".rstrip()
+
+
+async def insert_rows(
+    table: str, columns: Sequence[str], *, pg_types: Sequence[str], rows: Sequence[Sequence[Any]], suffix: str = ""
+) -> None:
+    """Insert ``rows`` (values in the order of ``columns``) in as few statements as possible.
+
+    PostgreSQL gets one statement of column arrays (``INSERT ... SELECT FROM unnest($1::uuid[],
+    ...)``): its text is the same whatever the number of rows, so asyncpg prepares it once per
+    connection; a ``VALUES`` list of N rows was a new statement each time (measured: 19 % of a
+    batch's server time went to preparing it). SQLite gets ``VALUES`` lists under its variable
+    limit. ``suffix`` follows the rows (``ON CONFLICT ...``).
+    """
+    if not rows:
+        return
+    names = ", ".join(columns)
+    if is_postgres(current()):
+        sql = array_insert_sql(table, tuple(columns), tuple(pg_types), suffix)
+        await fetch(sql, *map(list, zip(*rows, strict=True)))
+        return
+    placeholders = "(" + ", ".join(["{}"] * len(columns)) + ")"
+    per_statement = SQLITE_MAX_VARIABLES // len(columns)
+    for start in range(0, len(rows), per_statement):
+        chunk = rows[start : start + per_statement]
+        sql = f"INSERT INTO {table} ({names}) VALUES " + ", ".join([placeholders] * len(chunk)) + f" {suffix}"
+        await fetch(sql, *[value for row in chunk for value in row])
+
+
 async def fetch_one(sql: str, *args: Any) -> Row | None:
     rows = await fetch(sql, *args)
     return rows[0] if rows else None

@@ -63,13 +63,27 @@ _COLUMNS = (
     "space_id, at, actor_account_id, actor_name, client_id, client_name, acting_as, action, "
     "resource_type, resource_id, outcome, request_id"
 )
-_ROW = "(" + ", ".join(["{}"] * 12) + ")"
+_COLUMN_NAMES = tuple(_COLUMNS.split(", "))
+_PG_TYPES = (
+    "uuid",
+    "timestamptz",
+    "uuid",
+    "varchar",
+    "varchar",
+    "varchar",
+    "varchar",
+    "varchar",
+    "varchar",
+    "varchar",
+    "int4",
+    "varchar",
+)
 # One row, written only if the space still exists (an erase may have removed it meanwhile).
 _INSERT_IF_SPACE = (
     f"INSERT INTO access_history ({_COLUMNS}) SELECT {', '.join(['{}'] * 12)} "
     "WHERE EXISTS (SELECT 1 FROM spaces WHERE id = {}) RETURNING id"
 )
-# Rows per statement: 12 values each, under SQLite's variable limit and PostgreSQL's 32767.
+# Rows per group (one statement on PostgreSQL; SQLite's are cut under its variable limit).
 _MAX_GROUP = 1000
 
 
@@ -127,10 +141,9 @@ class GroupCommit:
 
     @staticmethod
     async def _insert(group: list[tuple[PendingAccess, int, asyncio.Future[None]]]) -> None:
-        args = [value for pending, outcome, _ in group for value in _values(pending, outcome)]
-        sql = f"INSERT INTO access_history ({_COLUMNS}) VALUES " + ", ".join([_ROW] * len(group))
+        rows = [_values(pending, outcome) for pending, outcome, _ in group]
         try:
-            await fetch(sql, *args)
+            await db.insert_rows("access_history", _COLUMN_NAMES, pg_types=_PG_TYPES, rows=rows)
         except Exception as exc:
             if not _is_foreign_key_violation(exc):
                 raise

@@ -19,7 +19,7 @@ import msgspec
 from ens.core import clock
 from ens.core.api import field_error
 from ens.core.clock import aware
-from ens.core.db import SQLITE_MAX_VARIABLES, as_uuid, fetch, fetch_one, write_transaction
+from ens.core.db import as_uuid, current, fetch, fetch_one, insert_rows, is_postgres, write_transaction
 from ens.core.errors import FieldError, Forbidden, Invalid
 from ens.spaces.door import SpaceAccess
 from ens.vitals.catalogue import BY_CODE, STEPS_PER_DAY
@@ -34,41 +34,44 @@ MAX_BATCH = 1000
 
 
 # Column order of the multi-row insert; one tuple of values per measure.
-INSERT_COLUMNS = (
-    "id",
-    "space_id",
-    "type",
-    "value",
-    "systolic",
-    "diastolic",
-    "original_value",
-    "original_unit",
-    "effective_at",
-    "local_date",
-    "recording_method",
-    "writer",
-    "source_kind",
-    "source_client_id",
-    "source_name",
-    "client_record_id",
-    "client_record_version",
-    "device_manufacturer",
-    "device_model",
-    "device_identifier",
-    "body_position",
-    "measurement_location",
-    "glucose_moment",
-    "note",
-    "created_at",
-    "updated_at",
-    "seq",
-    "body",
+# The columns of a stored measure, in the order of the values of ``_row``, with their PostgreSQL
+# types (the batch goes as one array per column, see ``ens.core.db.insert_rows``).
+COLUMNS: tuple[tuple[str, str], ...] = (
+    ("id", "uuid"),
+    ("space_id", "uuid"),
+    ("type", "varchar"),
+    ("value", "float8"),
+    ("systolic", "float8"),
+    ("diastolic", "float8"),
+    ("original_value", "text"),
+    ("original_unit", "varchar"),
+    ("effective_at", "timestamptz"),
+    ("local_date", "date"),
+    ("recording_method", "varchar"),
+    ("writer", "varchar"),
+    ("source_kind", "varchar"),
+    ("source_client_id", "varchar"),
+    ("source_name", "varchar"),
+    ("client_record_id", "varchar"),
+    ("client_record_version", "int8"),
+    ("device_manufacturer", "varchar"),
+    ("device_model", "varchar"),
+    ("device_identifier", "varchar"),
+    ("body_position", "varchar"),
+    ("measurement_location", "varchar"),
+    ("glucose_moment", "varchar"),
+    ("note", "text"),
+    ("created_at", "timestamptz"),
+    ("updated_at", "timestamptz"),
+    ("seq", "int8"),
+    ("body", "text"),
 )
+INSERT_COLUMNS = tuple(name for name, _ in COLUMNS)
+PG_TYPES = tuple(pg_type for _, pg_type in COLUMNS)
 # A replacement changes everything but identity, ownership and creation time.
 _REPLACED_COLUMNS = [
     c for c in INSERT_COLUMNS if c not in ("id", "space_id", "writer", "client_record_id", "created_at")
 ]
-_ROWS_PER_STATEMENT = SQLITE_MAX_VARIABLES // len(INSERT_COLUMNS)
 _KEYS_PER_STATEMENT = 1000
 
 
@@ -255,6 +258,18 @@ class _Stored:
 async def _stored_records(space_id: UUID, writer_key: str, keys: list[str]) -> dict[str, _Stored]:
     """The measures this writer already stored under these ``clientRecordId``s (unique index)."""
     found: dict[str, _Stored] = {}
+    if is_postgres(current()):
+        # One statement text whatever the number of keys (prepared once per connection).
+        rows = await fetch(
+            "SELECT id, client_record_id, client_record_version, created_at FROM vital_measurements "
+            "WHERE space_id = {} AND writer = {} AND client_record_id = ANY({}::varchar[])",
+            space_id,
+            writer_key,
+            keys,
+        )
+        return {
+            row["client_record_id"]: _Stored(row["id"], row["client_record_version"], row["created_at"]) for row in rows
+        }
     for start in range(0, len(keys), _KEYS_PER_STATEMENT):
         part = keys[start : start + _KEYS_PER_STATEMENT]
         rows = await fetch(
@@ -271,16 +286,12 @@ async def _stored_records(space_id: UUID, writer_key: str, keys: list[str]) -> d
     return found
 
 
-def upsert_sql(rows: int) -> str:
-    placeholders = "(" + ", ".join(["{}"] * len(INSERT_COLUMNS)) + ")"
-    updates = ", ".join(f"{c} = excluded.{c}" for c in _REPLACED_COLUMNS)
-    return (
-        f"INSERT INTO vital_measurements ({', '.join(INSERT_COLUMNS)}) VALUES "
-        + ", ".join([placeholders] * rows)
-        + " ON CONFLICT (space_id, writer, client_record_id) DO UPDATE SET "
-        + updates
-        + " WHERE excluded.client_record_version > vital_measurements.client_record_version"
-    )
+# A re-sent record replaces the stored one only with a higher version (the unique index decides).
+UPSERT_SUFFIX = (
+    "ON CONFLICT (space_id, writer, client_record_id) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in _REPLACED_COLUMNS)
+    + " WHERE excluded.client_record_version > vital_measurements.client_record_version"
+)
 
 
 async def record_measurements(access: SpaceAccess, raw_items: Sequence[Any]) -> BatchResult:
@@ -326,7 +337,5 @@ async def record_measurements(access: SpaceAccess, raw_items: Sequence[Any]) -> 
             )
             seq += 1
             items.append(ItemResult(id=measurement_id, result=result))
-        for start in range(0, len(rows), _ROWS_PER_STATEMENT):
-            chunk = rows[start : start + _ROWS_PER_STATEMENT]
-            await fetch(upsert_sql(len(chunk)), *[value for row in chunk for value in row])
+        await insert_rows("vital_measurements", INSERT_COLUMNS, pg_types=PG_TYPES, rows=rows, suffix=UPSERT_SUFFIX)
     return BatchResult(items=items)
