@@ -30,7 +30,7 @@ import httpx
 import msgspec
 
 from bench.world import APP_CLIENT_ID, APP_CLIENT_NAME, DeviceApp
-from ens.core.db import array_insert_sql
+from ens.core.db import values_insert_sql
 from ens.vitals import ingest
 from ens.vitals.representation import measurement_body
 
@@ -125,10 +125,10 @@ def row_of(item: dict[str, Any], space_id: UUID, writer: str, now: datetime, seq
     return tuple(values[c] for c in ingest.INSERT_COLUMNS)
 
 
-def service_statement() -> str:
-    """The service's own upsert (one array per column), its ``{}`` placeholders numbered for asyncpg."""
+def service_statement(rows: int) -> str:
+    """The service's own upsert of ``rows`` rows, its ``{}`` placeholders numbered for asyncpg."""
     counter = iter(range(1, 1_000_000))
-    sql = array_insert_sql("vital_measurements", ingest.INSERT_COLUMNS, ingest.PG_TYPES, ingest.UPSERT_SUFFIX)
+    sql = values_insert_sql("vital_measurements", ingest.INSERT_COLUMNS, rows=rows, suffix=ingest.UPSERT_SUFFIX)
     return re.sub(r"\{\}", lambda _: f"${next(counter)}", sql)
 
 
@@ -177,7 +177,10 @@ async def _write_directly(dsn: str, spaces: list[UUID], work: list[Batches], wri
     """One connection per entry of ``spaces`` (a space may take several), side by side, each
     writing its batches with ``write``; the change numbers of a space are handed out here."""
     writer = f"app:{APP_CLIENT_ID}"
-    pool = await asyncpg.create_pool(dsn, min_size=len(spaces), max_size=len(spaces))
+    # Statements cached as the server caches them (ens.core.db.engine_for_url).
+    pool = await asyncpg.create_pool(
+        dsn, min_size=len(spaces), max_size=len(spaces), max_cacheable_statement_size=1024 * 1024
+    )
     last_seq: dict[UUID, int] = {}
     try:
         async with pool.acquire() as connection:
@@ -207,12 +210,10 @@ async def _write_directly(dsn: str, spaces: list[UUID], work: list[Batches], wri
 async def insert_directly(dsn: str, spaces: list[UUID], work: list[Batches]) -> Rate:
     """The same rows, the service's statement, asyncpg, one transaction per batch."""
 
-    statement = service_statement()
-
     async def upsert(connection: asyncpg.Connection, rows: list[tuple[Any, ...]]) -> int:
-        columns = [list(column) for column in zip(*rows, strict=True)]
+        args = [value for row in rows for value in row]
         async with connection.transaction():
-            await connection.execute(statement, *columns)
+            await connection.execute(service_statement(len(rows)), *args)
         return len(rows)
 
     return await _write_directly(dsn, spaces, work, upsert)

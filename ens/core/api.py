@@ -7,7 +7,9 @@ import base64
 import binascii
 import hashlib
 import re
-from typing import Annotated, Any, Generic, TypeVar
+from functools import cache
+from types import UnionType
+from typing import Annotated, Any, Generic, TypeVar, Union, get_args, get_origin
 
 import msgspec
 from litestar.params import QueryParameter
@@ -27,17 +29,44 @@ MAX_LIMIT = 500
 _NUL_IN_FIELD = "Field `{}` contains a NUL character"
 
 
+@cache
+def _text_fields(cls: type[msgspec.Struct]) -> tuple[tuple[str, str], ...]:
+    """(attribute, wire name) of the fields of ``cls`` that can hold text (or a list of it)."""
+    found = []
+    for field in msgspec.structs.fields(cls):
+        if any(_holds_text(t) for t in _members(field.type)):
+            found.append((field.name, field.encode_name))
+    return tuple(found)
+
+
+def _members(annotation: Any) -> list[Any]:
+    args = get_args(annotation)
+    if get_origin(annotation) is Annotated:
+        return _members(args[0])
+    if args and get_origin(annotation) in (Union, UnionType):
+        return [m for arg in args for m in _members(arg)]
+    return [annotation]
+
+
+def _holds_text(annotation: Any) -> bool:
+    if annotation is str or annotation is Any:  # a Literal never matches a text holding NUL
+        return True
+    return get_origin(annotation) is list and any(_holds_text(m) for a in get_args(annotation) for m in _members(a))
+
+
 def refuse_nul(body: msgspec.Struct) -> None:
     """No text the API accepts holds a NUL character: PostgreSQL cannot store one, and no person
-    types one. Raised as ``ValueError``; :func:`field_error` locates it at the field (422)."""
-    for name, wire_name in zip(body.__struct_fields__, body.__struct_encode_fields__, strict=True):
+    types one. Raised as ``ValueError``; :func:`field_error` locates it at the field (422).
+
+    Only the fields that can hold text are looked at (found once per class): this runs for every
+    item of a batch."""
+    for name, wire_name in _text_fields(type(body)):
         value = getattr(body, name)
         if type(value) is str:
             if "\x00" in value:
                 raise ValueError(_NUL_IN_FIELD.format(wire_name))
-        elif type(value) is list:
-            if any(type(item) is str and "\x00" in item for item in value):
-                raise ValueError(_NUL_IN_FIELD.format(wire_name))
+        elif type(value) is list and any(type(item) is str and "\x00" in item for item in value):
+            raise ValueError(_NUL_IN_FIELD.format(wire_name))
 
 
 class Struct(msgspec.Struct, forbid_unknown_fields=True, rename="camel", kw_only=True):

@@ -64,20 +64,6 @@ _COLUMNS = (
     "resource_type, resource_id, outcome, request_id"
 )
 _COLUMN_NAMES = tuple(_COLUMNS.split(", "))
-_PG_TYPES = (
-    "uuid",
-    "timestamptz",
-    "uuid",
-    "varchar",
-    "varchar",
-    "varchar",
-    "varchar",
-    "varchar",
-    "varchar",
-    "varchar",
-    "int4",
-    "varchar",
-)
 # One row, written only if the space still exists (an erase may have removed it meanwhile).
 _INSERT_IF_SPACE = (
     f"INSERT INTO access_history ({_COLUMNS}) SELECT {', '.join(['{}'] * 12)} "
@@ -143,7 +129,7 @@ class GroupCommit:
     async def _insert(group: list[tuple[PendingAccess, int, asyncio.Future[None]]]) -> None:
         rows = [_values(pending, outcome) for pending, outcome, _ in group]
         try:
-            await db.insert_rows("access_history", _COLUMN_NAMES, pg_types=_PG_TYPES, rows=rows)
+            await db.insert_rows("access_history", _COLUMN_NAMES, rows=rows)
         except Exception as exc:
             if not _is_foreign_key_violation(exc):
                 raise

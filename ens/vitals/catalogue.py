@@ -9,7 +9,7 @@ what no living body produces (a body temperature of 60 °C), not what is merely 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_EVEN, Decimal, localcontext
+from decimal import ROUND_HALF_EVEN, Context, Decimal
 from fractions import Fraction
 
 BLOOD_PRESSURE = "blood_pressure"
@@ -22,6 +22,13 @@ BMI = "bmi"
 GLUCOSE_MOMENTS = ("fasting", "before_meal", "after_meal", "bedtime", "random")
 
 
+# The context of conversions: 40 significant digits (far beyond any measure), so that the only
+# rounding is the final one to the type's precision. A Context object, not localcontext(): this
+# runs for every measure of every batch.
+_EXACT = Context(prec=40)
+_QUANTA = {digits: Decimal(1).scaleb(-digits) for digits in range(7)}
+
+
 @dataclass(frozen=True)
 class UnitConversion:
     """One accepted unit: ``canonical = (value + offset) * factor``."""
@@ -31,11 +38,11 @@ class UnitConversion:
     offset: Decimal = Decimal(0)
 
     def to_canonical(self, value: Decimal) -> Decimal:
+        if self.factor == 1 and not self.offset:
+            return value  # the canonical unit itself: most measures (no arithmetic, no rounding)
         # 40 significant digits: far beyond any measure, so the only rounding is the final one.
-        with localcontext() as context:
-            context.prec = 40
-            shifted = value + self.offset
-            return shifted * Decimal(self.factor.numerator) / Decimal(self.factor.denominator)
+        shifted = _EXACT.add(value, self.offset)
+        return _EXACT.divide(_EXACT.multiply(shifted, Decimal(self.factor.numerator)), Decimal(self.factor.denominator))
 
     @property
     def factor_text(self) -> str:
@@ -78,7 +85,11 @@ class VitalType:
         return self._by_unit.get(unit)
 
     def round(self, value: Decimal) -> Decimal:
-        return value.quantize(Decimal(1).scaleb(-self.precision), rounding=ROUND_HALF_EVEN)
+        return value.quantize(self._quantum, rounding=ROUND_HALF_EVEN)
+
+    @property
+    def _quantum(self) -> Decimal:
+        return _QUANTA[self.precision]
 
 
 def _is_finite_decimal(fraction: Fraction) -> bool:
@@ -240,7 +251,5 @@ TYPE_CODES: tuple[str, ...] = tuple(BY_CODE)
 
 def compute_bmi(weight_kg: Decimal, height_cm: Decimal) -> Decimal:
     """Weight over height squared, in kg/m², at the catalogue's precision."""
-    height_m = height_cm / Decimal(100)
-    with localcontext() as context:
-        context.prec = 40
-        return BMI_TYPE.round(weight_kg / (height_m * height_m))
+    height_m = _EXACT.divide(height_cm, Decimal(100))
+    return BMI_TYPE.round(_EXACT.divide(weight_kg, _EXACT.multiply(height_m, height_m)))

@@ -34,40 +34,37 @@ MAX_BATCH = 1000
 
 
 # Column order of the multi-row insert; one tuple of values per measure.
-# The columns of a stored measure, in the order of the values of ``_row``, with their PostgreSQL
-# types (the batch goes as one array per column, see ``ens.core.db.insert_rows``).
-COLUMNS: tuple[tuple[str, str], ...] = (
-    ("id", "uuid"),
-    ("space_id", "uuid"),
-    ("type", "varchar"),
-    ("value", "float8"),
-    ("systolic", "float8"),
-    ("diastolic", "float8"),
-    ("original_value", "text"),
-    ("original_unit", "varchar"),
-    ("effective_at", "timestamptz"),
-    ("local_date", "date"),
-    ("recording_method", "varchar"),
-    ("writer", "varchar"),
-    ("source_kind", "varchar"),
-    ("source_client_id", "varchar"),
-    ("source_name", "varchar"),
-    ("client_record_id", "varchar"),
-    ("client_record_version", "int8"),
-    ("device_manufacturer", "varchar"),
-    ("device_model", "varchar"),
-    ("device_identifier", "varchar"),
-    ("body_position", "varchar"),
-    ("measurement_location", "varchar"),
-    ("glucose_moment", "varchar"),
-    ("note", "text"),
-    ("created_at", "timestamptz"),
-    ("updated_at", "timestamptz"),
-    ("seq", "int8"),
-    ("body", "text"),
+# The columns of a stored measure, in the order of the values of ``_row``.
+INSERT_COLUMNS = (
+    "id",
+    "space_id",
+    "type",
+    "value",
+    "systolic",
+    "diastolic",
+    "original_value",
+    "original_unit",
+    "effective_at",
+    "local_date",
+    "recording_method",
+    "writer",
+    "source_kind",
+    "source_client_id",
+    "source_name",
+    "client_record_id",
+    "client_record_version",
+    "device_manufacturer",
+    "device_model",
+    "device_identifier",
+    "body_position",
+    "measurement_location",
+    "glucose_moment",
+    "note",
+    "created_at",
+    "updated_at",
+    "seq",
+    "body",
 )
-INSERT_COLUMNS = tuple(name for name, _ in COLUMNS)
-PG_TYPES = tuple(pg_type for _, pg_type in COLUMNS)
 # A replacement changes everything but identity, ownership and creation time.
 _REPLACED_COLUMNS = [
     c for c in INSERT_COLUMNS if c not in ("id", "space_id", "writer", "client_record_id", "created_at")
@@ -337,5 +334,5 @@ async def record_measurements(access: SpaceAccess, raw_items: Sequence[Any]) -> 
             )
             seq += 1
             items.append(ItemResult(id=measurement_id, result=result))
-        await insert_rows("vital_measurements", INSERT_COLUMNS, pg_types=PG_TYPES, rows=rows, suffix=UPSERT_SUFFIX)
+        await insert_rows("vital_measurements", INSERT_COLUMNS, rows=rows, suffix=UPSERT_SUFFIX)
     return BatchResult(items=items)
