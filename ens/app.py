@@ -227,11 +227,11 @@ def create_app(
 
     space_router = Router(
         path=SPACE_PATH,
-        guards=[space_door],
+        before_request=through_space_door,
         dependencies={"access": Provide(provide_space_access), "cursors": Provide(cursors_after_access)},
         route_handlers=[*space_routes(), *extra_space_routes],
     )
-    account_router = Router(path="/", guards=[account_door], route_handlers=auth.account_routes)
+    account_router = Router(path="/", before_request=through_account_door, route_handlers=auth.account_routes)
 
     app = Litestar(
         route_handlers=[
@@ -289,6 +289,21 @@ def create_app(
     return app
 
 
+async def through_space_door(request: Request[Any, Any, Any]) -> Response[bytes] | None:
+    """Every request under /v1/spaces/{space}: the space door, then (Idempotency-Key) a refusal or a
+    replay instead of the handler. A ``before_request`` hook rather than a guard: it runs at the
+    same point (before the body is read), without litestar copying the handler for each guard
+    (measured: ~27 us of a 1-item page's ~320 us)."""
+    await space_door(request, request.route_handler)
+    return await replay_stored(request)
+
+
+async def through_account_door(request: Request[Any, Any, Any]) -> Response[bytes] | None:
+    """Every request under /v1/me: the account door, then an Idempotency-Key refusal or replay."""
+    await account_door(request, request.route_handler)
+    return await replay_stored(request)
+
+
 def _check_every_space_route_has_the_door(app: Litestar) -> None:
     """A route under /v1/spaces/{space} without the door must be impossible, not just wrong."""
     for route in app.routes:
@@ -297,7 +312,7 @@ def _check_every_space_route_has_the_door(app: Litestar) -> None:
         for handler in getattr(route, "route_handlers", []):
             if handler.http_methods == {"OPTIONS"}:
                 continue
-            if space_door not in handler.resolve_guards():
+            if handler.resolve_before_request() is not through_space_door or handler.resolve_guards():
                 raise RuntimeError(f"{route.path} is not behind the space door")
             if "need" not in handler.opt:
                 raise RuntimeError(f"{route.path} does not declare what it needs")

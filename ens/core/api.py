@@ -7,6 +7,7 @@ import base64
 import binascii
 import hashlib
 import re
+from collections.abc import Sequence
 from functools import cache
 from types import UnionType
 from typing import Annotated, Any, Generic, TypeVar, Union, get_args, get_origin
@@ -144,6 +145,36 @@ CursorParam = Annotated[
     str | None,
     QueryParameter(name="cursor", required=False, max_length=2048, description="nextCursor of the previous page"),
 ]
+
+
+def preferred(accept: str | None, offered: Sequence[str]) -> str:
+    """The offered media type an ``Accept`` header ranks highest (RFC 9110 §12.5.1: the most
+    specific matching range gives each its quality); the first offered on a tie or without a header.
+    Litestar's own negotiation copies its parsed header on every call (measured ~10 us a request)."""
+    if not accept:
+        return offered[0]
+    ranges: list[tuple[str, float]] = []
+    for part in accept.split(","):
+        media, *params = (piece.strip() for piece in part.split(";"))
+        quality = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        ranges.append((media.lower(), quality))
+    best, best_quality = offered[0], 0.0
+    for candidate in offered:
+        kind = candidate.split("/")[0] + "/*"
+        for pattern in (candidate, kind, "*/*"):
+            matches = [quality for media, quality in ranges if media == pattern]
+            if matches:
+                if max(matches) > best_quality:
+                    best, best_quality = candidate, max(matches)
+                break
+    return best
 
 
 def check_limit(limit: int | None) -> int:

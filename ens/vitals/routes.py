@@ -13,7 +13,7 @@ from litestar.openapi.spec import OpenAPIHeader, OpenAPIMediaType, OpenAPIRespon
 from litestar.openapi.spec.enums import OpenAPIType
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
-from ens.core.api import PUBLIC, CursorParam, Cursors, LimitParam
+from ens.core.api import PUBLIC, CursorParam, Cursors, LimitParam, preferred
 from ens.core.settings import Settings
 from ens.spaces.door import Access, Need
 from ens.vitals import service
@@ -119,7 +119,7 @@ class VitalsController(Controller):
         page = await service.list_measurements(
             access, cursors, type_=type_, since=since, until=until, limit=limit, cursor=cursor
         )
-        if request.accept.best_match(["application/json", CSV], default="application/json") == CSV:
+        if preferred(request.headers.get("accept"), ("application/json", CSV)) == CSV:
             headers = {"Next-Cursor": page.next_cursor} if page.next_cursor else {}
             return Response(service.page_as_csv(page), media_type=CSV, headers=headers)
         return Response(page)

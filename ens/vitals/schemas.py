@@ -177,9 +177,9 @@ class MeasurementPage(ReadStruct, kw_only=True):
 
 
 class RawMeasurementPage(ReadStruct, kw_only=True):
-    """:class:`MeasurementPage` with its items as the database's JSON."""
+    """:class:`MeasurementPage` with its items as stored: one JSON array joined from their bodies."""
 
-    items: list[Raw]
+    items: Raw
     next_cursor: str | None
 
 

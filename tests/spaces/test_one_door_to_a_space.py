@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
+
 from ens.core import db
+from ens.spaces.door import Need
 
 
 async def test_other_holders_space_is_404_and_leaves_no_trace(client, make_person, history):
@@ -259,3 +262,28 @@ async def test_a_scope_of_one_capability_never_opens_another(client, person, mak
     assert (
         await client.post("/v1/spaces/me/vitals", json={"measurements": []}, headers=notes_writer.headers)
     ).status_code == 403
+
+
+def test_the_app_refuses_to_start_with_a_space_route_outside_the_door(settings):
+    """A route under /v1/spaces/{space} that bypasses the door, or declares no need, is impossible."""
+    from litestar import Controller, get
+
+    from ens.app import create_app
+
+    class Undeclared(Controller):
+        path = "/undeclared"
+
+        @get("/", operation_id="undeclaredForTests")
+        async def read(self) -> dict[str, str]:
+            return {}
+
+    class Bypassing(Controller):
+        path = "/bypassing"
+
+        @get("/", opt={"need": Need("space")}, before_request=lambda request: None, operation_id="bypassingForTests")
+        async def read(self) -> dict[str, str]:
+            return {}
+
+    for controller, message in ((Undeclared, "does not declare"), (Bypassing, "not behind the space door")):
+        with pytest.raises(RuntimeError, match=message):
+            create_app(settings, extra_space_routes=[controller])
