@@ -253,8 +253,17 @@ def json_pointer(path: str) -> str:
     return pointer
 
 
+def etag_of_versions(purpose: str, versions: Sequence[object]) -> str:
+    """A strong validator from what determines a representation (its rows' ids and versions, the
+    query) rather than from its bytes: hashing a 40 kB page cost ~20 us of the ~420 us it took."""
+    return etag_of(f"{purpose}\n{versions!r}".encode())
+
+
 class ETagMiddleware:
-    """Strong ETags on successful GETs, and 304 when ``If-None-Match`` names the current one."""
+    """Strong ETags on successful GETs, and 304 when ``If-None-Match`` names the current one.
+
+    A handler that knows a cheaper strong validator sets ``ETag`` itself (``etag_of_versions``);
+    otherwise the validator is the hash of the body."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
@@ -282,9 +291,11 @@ class ETagMiddleware:
             if message.get("more_body", False):
                 return
             body = b"".join(chunks)
-            etag = etag_of(body)
-            headers = [(k, v) for k, v in start.get("headers", []) if k != b"etag"]
-            headers.append((b"etag", etag.encode()))
+            headers = list(start.get("headers", []))
+            given = next((v.decode("latin-1") for k, v in headers if k == b"etag"), None)
+            etag = given or etag_of(body)
+            if given is None:
+                headers.append((b"etag", etag.encode()))
             if etag_matches(if_none_match, etag, weak=True):
                 kept = [(k, v) for k, v in headers if k not in (b"content-length", b"content-type")]
                 await send({"type": "http.response.start", "status": 304, "headers": kept})

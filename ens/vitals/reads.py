@@ -7,6 +7,7 @@ keyset-paginated (no OFFSET): a page costs the same at the start or the end of a
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -15,13 +16,14 @@ from uuid import UUID
 import msgspec
 from msgspec import Raw
 
-from ens.core.api import Cursors, check_limit
+from ens.core.api import Cursors, check_limit, etag_of_versions
 from ens.core.db import fetch
 from ens.core.errors import BadRequest, FieldError, Forbidden
 from ens.core.spreadsheet import csv_text
 from ens.spaces.door import SpaceAccess
 from ens.vitals.catalogue import BMI_TYPE, BY_CODE, TYPE_CODES, VITAL_TYPES, VitalType
 from ens.vitals.local_time import parse_instant, zone_of
+from ens.vitals.representation import REPRESENTATION_VERSION
 from ens.vitals.schemas import (
     ComponentRead,
     ComponentsRead,
@@ -120,6 +122,14 @@ def type_filter(types: Sequence[str], *, column: str = "type") -> tuple[str, lis
 # The list
 
 
+@dataclass(frozen=True)
+class ListedMeasurements:
+    """A page of measures and the strong validator of its JSON (its ETag)."""
+
+    page: RawMeasurementPage
+    etag: str
+
+
 async def list_measurements(
     access: SpaceAccess,
     cursors: Cursors,
@@ -129,7 +139,7 @@ async def list_measurements(
     until: str | None,
     limit: int | None,
     cursor: str | None,
-) -> RawMeasurementPage:
+) -> ListedMeasurements:
     """Newest first, keyset on (effective_at, id): inserts during paging never shift a page."""
     zone = zone_of(access.space.timezone)
     types = readable_types(access, type_)
@@ -157,14 +167,19 @@ async def list_measurements(
         where += " AND (m.effective_at, m.id) < ({}, {})"
         args += [after_at, after_id]
     args.append(size + 1)
-    rows = await fetch(measurements_sql(where=where, order="ORDER BY m.effective_at DESC, m.id DESC LIMIT {}"), *args)
+    sql = measurements_sql(where=where, order="ORDER BY m.effective_at DESC, m.id DESC LIMIT {}")
+    rows = await fetch(sql.replace(" AS body FROM", " AS body, m.seq FROM"), *args)
     bodies = [row["body"] for row in rows[:size]]
     next_cursor = None
     if len(rows) > size:
         last = _POSITION.decode(bodies[-1])
         next_cursor = cursors.encode(purpose, [last.effective_at.isoformat(), str(last.id)])
+    # Every change to a measure gives it a new change number (seq): the numbers of a page's rows,
+    # with the query and the representation's version, determine its bytes.
+    versions = [REPRESENTATION_VERSION, since, until, cursor, next_cursor, *(row["seq"] for row in rows[:size])]
     # One join and one encode for the page: the bodies go out as they are stored.
-    return RawMeasurementPage(items=Raw(("[" + ",".join(bodies) + "]").encode()), next_cursor=next_cursor)
+    page = RawMeasurementPage(items=Raw(("[" + ",".join(bodies) + "]").encode()), next_cursor=next_cursor)
+    return ListedMeasurements(page=page, etag=etag_of_versions(purpose, versions))
 
 
 CSV_COLUMNS = (

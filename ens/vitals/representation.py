@@ -24,6 +24,9 @@ from ens.core.clock import aware
 from ens.vitals.catalogue import BLOOD_PRESSURE, BY_CODE
 from ens.vitals.schemas import ComponentsRead, DeviceRead, MeasurementRead, Source
 
+# Bump when the shape of ``body`` changes (then re-run the backfill): validators include it.
+REPRESENTATION_VERSION = 1
+
 _ORIGINAL = msgspec.json.Decoder(float | ComponentsRead)
 _ENCODE = msgspec.json.Encoder()
 

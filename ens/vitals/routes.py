@@ -116,13 +116,13 @@ class VitalsController(Controller):
         limit: LimitParam = None,
         cursor: CursorParam = None,
     ) -> Response[RawMeasurementPage] | Response[str]:
-        page = await service.list_measurements(
+        listed = await service.list_measurements(
             access, cursors, type_=type_, since=since, until=until, limit=limit, cursor=cursor
         )
         if preferred(request.headers.get("accept"), ("application/json", CSV)) == CSV:
-            headers = {"Next-Cursor": page.next_cursor} if page.next_cursor else {}
-            return Response(service.page_as_csv(page), media_type=CSV, headers=headers)
-        return Response(page)
+            headers = {"Next-Cursor": listed.page.next_cursor} if listed.page.next_cursor else {}
+            return Response(service.page_as_csv(listed.page), media_type=CSV, headers=headers)
+        return Response(listed.page, headers={"ETag": listed.etag})
 
     @get(
         "/summary",

@@ -76,3 +76,40 @@ async def test_if_match_takes_the_etag_of_the_measure_as_served(client: httpx.As
     now = (await client.get(f"{VITALS}/{measure_id}", headers=person.headers)).headers["etag"]
     fresh = await client.get(f"{VITALS}/{measure_id}", headers={**person.headers, "If-None-Match": f"W/{now}"})
     assert fresh.status_code == 304  # If-None-Match compares weakly
+
+
+async def test_a_pages_etag_changes_with_any_of_its_measures_and_only_then(
+    client: httpx.AsyncClient, person: Person, make_app_token: MakeAppToken
+) -> None:
+    """The list's validator comes from its rows' change numbers, not its bytes: it must still change
+    whenever the bytes would."""
+    scale = await make_app_token(person, ["vitals.body_weight:write"])
+    sent = [weight(70 + n, minutes_ago=10 + n, clientRecordId=f"r{n}") for n in range(3)]
+    await client.post(VITALS, json={"measurements": sent}, headers=scale.headers)
+
+    async def page() -> httpx.Response:
+        return await client.get(f"{VITALS}?limit=2", headers=person.headers)
+
+    first = await page()
+    assert (await page()).headers["etag"] == first.headers["etag"]
+    cached = await client.get(f"{VITALS}?limit=2", headers={**person.headers, "If-None-Match": first.headers["etag"]})
+    assert cached.status_code == 304
+    # The same rows through a cursor, CSV, or another limit: other representations, other tags.
+    assert (await client.get(f"{VITALS}?limit=3", headers=person.headers)).headers["etag"] != first.headers["etag"]
+    as_csv = await client.get(f"{VITALS}?limit=2", headers={**person.headers, "Accept": "text/csv"})
+    assert as_csv.headers["etag"] != first.headers["etag"]
+    tags = [first.headers["etag"]]
+    # A replacement (higher version), a measure typed by hand in the page's range, a deletion.
+    replaced = [weight(80, minutes_ago=10, clientRecordId="r0", clientRecordVersion=1)]
+    await client.post(VITALS, json={"measurements": replaced}, headers=scale.headers)
+    tags.append((await page()).headers["etag"])
+    typed = await client.post(VITALS, json={"measurements": [weight(66, minutes_ago=1)]}, headers=person.headers)
+    tags.append((await page()).headers["etag"])
+    await client.delete(f"{VITALS}/{typed.json()['items'][0]['id']}", headers=person.headers)
+    final = await page()
+    tags.append(final.headers["etag"])
+    # Each change shows; deleting the measure just typed brings back the very page before it.
+    assert len(set(tags[:3])) == 3 and tags[3] == tags[1]
+    # Unchanged re-sends change nothing.
+    await client.post(VITALS, json={"measurements": replaced}, headers=scale.headers)
+    assert (await page()).headers["etag"] == final.headers["etag"]
