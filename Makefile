@@ -9,7 +9,7 @@ export ENS_ENV ?= dev
 export ENS_DATABASE_URL ?= sqlite:///./var/ens.sqlite
 export ENS_PUBLIC_URL ?= http://127.0.0.1:8000
 
-.PHONY: run test test-sqlite test-postgres bench lint migrate demo token clean
+.PHONY: run test test-sqlite test-postgres fuzz bench lint migrate demo token clean
 
 $(BIN)/.installed: pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ test-sqlite: $(BIN)/.installed
 
 test-postgres: $(BIN)/.installed
 	@bash scripts/with-postgres bash scripts/test-one postgresql
+
+# Schemathesis deeper than make test's seeded run: unseeded, 200 examples per operation, on PostgreSQL.
+fuzz: $(BIN)/.installed
+	@ENS_FUZZ_DEEP=1 bash scripts/with-postgres bash scripts/test-one postgresql -m fuzz tests/fuzz
 
 # A benchmark, never a pass/fail test, on a durable private PostgreSQL (fsync on): prints ratios to the
 # ceilings measured in the same run, then the figures; writes bench-results.json. Knobs: README, Benchmarks.
