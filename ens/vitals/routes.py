@@ -75,10 +75,22 @@ TypeParam = Annotated[
     QueryParameter(name="type", required=False, max_length=64, description="One of: " + ", ".join(TYPE_CODES)),
 ]
 SinceParam = Annotated[
-    str | None, QueryParameter(required=False, max_length=64, description="RFC 3339 instant (inclusive)")
+    str | None,
+    QueryParameter(
+        required=False,
+        max_length=64,
+        description="RFC 3339 instant with an offset, or a date (its midnight in the space's time zone); "
+        "inclusive; years 1900 to 2199",
+    ),
 ]
 UntilParam = Annotated[
-    str | None, QueryParameter(required=False, max_length=64, description="RFC 3339 instant (exclusive)")
+    str | None,
+    QueryParameter(
+        required=False,
+        max_length=64,
+        description="RFC 3339 instant with an offset, or a date (its midnight in the space's time zone); "
+        "exclusive; years 1900 to 2199",
+    ),
 ]
 
 
