@@ -1,0 +1,133 @@
+"""Printable documents (advance directives, a vaccination certificate...): one small builder on
+fpdf2, with DejaVu Sans embedded (the PDF's built-in fonts are Latin-1 and lose "œ").
+
+Text is real text (selectable, searchable, readable by pypdf); the fonts ship with the package
+(``ens/core/fonts``, DejaVu's licence beside them), so nothing has to be installed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+
+from fpdf import FPDF
+from fpdf.enums import XPos, YPos
+
+FONTS = Path(__file__).parent / "fonts"
+FAMILY = "DejaVu"
+
+
+class Document:
+    """An A4 document: a title, sections, paragraphs, label/value lines, tables, a signature block.
+
+    Every page carries ``footer`` (what the document is, when it was printed) and its number.
+    """
+
+    def __init__(self, *, title: str, footer: str, author: str = "Espace santé") -> None:
+        self._pdf = _Pdf(footer)
+        self._pdf.set_title(title)
+        self._pdf.set_author(author)
+        self._pdf.set_creator("ENS")
+        self._pdf.add_font(FAMILY, "", str(FONTS / "DejaVuSans.ttf"))
+        self._pdf.add_font(FAMILY, "B", str(FONTS / "DejaVuSans-Bold.ttf"))
+        self._pdf.set_margins(18, 18, 18)
+        self._pdf.set_auto_page_break(auto=True, margin=20)
+        self._pdf.add_page()
+        self._pdf.set_font(FAMILY, "B", 17)
+        self._pdf.multi_cell(0, 9, title, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self._pdf.ln(2)
+
+    def section(self, heading: str) -> None:
+        self._pdf.ln(3)
+        self._pdf.set_font(FAMILY, "B", 12.5)
+        self._pdf.multi_cell(0, 7, heading, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self._pdf.set_draw_color(120, 120, 120)
+        y = self._pdf.get_y()
+        self._pdf.line(self._pdf.l_margin, y, self._pdf.w - self._pdf.r_margin, y)
+        self._pdf.ln(1.5)
+
+    def paragraph(self, text: str, *, bold: bool = False, size: float = 10.5) -> None:
+        self._pdf.set_font(FAMILY, "B" if bold else "", size)
+        self._pdf.multi_cell(0, 5.6, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self._pdf.ln(1)
+
+    def fields(self, rows: Sequence[tuple[str, str]]) -> None:
+        """Label: value lines, the labels in bold in a column of their own."""
+        label_width = 58
+        for label, value in rows:
+            self._pdf.set_font(FAMILY, "B", 10)
+            x, y = self._pdf.get_x(), self._pdf.get_y()
+            self._pdf.multi_cell(label_width, 5.6, label, new_x=XPos.RIGHT, new_y=YPos.TOP)
+            label_bottom = self._pdf.get_y() if self._pdf.get_y() > y else y
+            self._pdf.set_xy(x + label_width, y)
+            self._pdf.set_font(FAMILY, "", 10)
+            self._pdf.multi_cell(0, 5.6, value or "—", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            self._pdf.set_y(max(self._pdf.get_y(), label_bottom))
+        self._pdf.ln(1)
+
+    def table(self, header: Sequence[str], rows: Sequence[Sequence[str]], *, widths: Sequence[float]) -> None:
+        """A table whose cells wrap; ``widths`` are fractions of the text width."""
+        usable = self._pdf.w - self._pdf.l_margin - self._pdf.r_margin
+        with self._pdf.table(
+            col_widths=tuple(w * usable for w in widths),
+            line_height=5.2,
+            text_align="LEFT",
+            first_row_as_headings=True,
+            width=usable,
+        ) as table:
+            self._pdf.set_font(FAMILY, "", 9)
+            heading = table.row()
+            for cell in header:
+                heading.cell(cell)
+            for values in rows:
+                row = table.row()
+                for value in values:
+                    row.cell(value or "—")
+        self._pdf.ln(2)
+
+    def signature(self, *, place_and_date_label: str, signer_label: str) -> None:
+        """Lines for a handwritten date, place and signature (the printed copy is signed by hand)."""
+        self._pdf.ln(4)
+        self._pdf.set_font(FAMILY, "", 10)
+        for label in (place_and_date_label, signer_label):
+            self._pdf.multi_cell(0, 6, label, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            self._pdf.ln(9)
+            y = self._pdf.get_y()
+            self._pdf.line(self._pdf.l_margin, y, self._pdf.l_margin + 90, y)
+            self._pdf.ln(3)
+
+    def render(self) -> bytes:
+        return bytes(self._pdf.output())
+
+
+class _Pdf(FPDF):
+    def __init__(self, footer: str) -> None:
+        super().__init__(format="A4")
+        self._footer = footer
+
+    def footer(self) -> None:
+        self.set_y(-14)
+        self.set_font(FAMILY, "", 8)
+        self.set_text_color(90, 90, 90)
+        self.cell(0, 5, f"{self._footer} — page {self.page_no()}/{{nb}}", align="C")
+        self.set_text_color(0, 0, 0)
+
+
+def french_date(day: date) -> str:
+    """``12 avril 2026``."""
+    months = (
+        "janvier",
+        "février",
+        "mars",
+        "avril",
+        "mai",
+        "juin",
+        "juillet",
+        "août",
+        "septembre",
+        "octobre",
+        "novembre",
+        "décembre",
+    )
+    return f"{day.day} {months[day.month - 1]} {day.year}"
