@@ -34,7 +34,9 @@ from ens.core.settings import Settings
 from ens.overview.routes import SpaceController
 from ens.spaces.door import Access, account_door, provide_space_access, space_door
 from ens.spaces.history import REQUEST_ID_KEY, AccessHistoryMiddleware
-from ens.spaces.routes import AccessHistoryController
+from ens.spaces.describe import RESOURCE_WORDS
+from ens.spaces.rights import Action
+from ens.spaces.routes import AccessHistoryController, CarersController, RepresentativesController
 from ens.vitals import scopes as vitals_scopes
 from ens.vitals.routes import VitalsController, list_vital_types
 
@@ -182,7 +184,13 @@ def register_capabilities() -> None:
 
 def space_routes() -> list[ControllerRouterHandler]:
     """Every controller that lives under /v1/spaces/{space}: all of them pass the door."""
-    return [SpaceController, AccessHistoryController, VitalsController, *AuthWiring.space_routes()]
+    return [
+        SpaceController,
+        AccessHistoryController,
+        RepresentativesController,
+        VitalsController,
+        *AuthWiring.space_routes(),
+    ]
 
 
 # Paths litestar serves itself, outside any capability: the OpenAPI document and its pages.
@@ -231,7 +239,9 @@ def create_app(
         dependencies={"access": Provide(provide_space_access), "cursors": Provide(cursors_after_access)},
         route_handlers=[*space_routes(), *extra_space_routes],
     )
-    account_router = Router(path="/", before_request=through_account_door, route_handlers=auth.account_routes)
+    account_router = Router(
+        path="/", before_request=through_account_door, route_handlers=[*auth.account_routes, CarersController]
+    )
 
     app = Litestar(
         route_handlers=[
@@ -318,5 +328,12 @@ def _check_every_space_route_has_the_door(app: Litestar) -> None:
                 continue
             if handler.resolve_before_request() is not through_space_door or handler.resolve_guards():
                 raise RuntimeError(f"{route.path} is not behind the space door")
-            if "need" not in handler.opt:
+            need = handler.opt.get("need")
+            if need is None:
                 raise RuntimeError(f"{route.path} does not declare what it needs")
+            if need.resource not in RESOURCE_WORDS:
+                # The access history describes every row in plain French (ens.spaces.describe).
+                raise RuntimeError(f"{route.path} names the resource {need.resource!r}, which has no words")
+            if handler.http_methods - {"GET", "HEAD"} and need.action is Action.READ:
+                # A write that forgot its action would be open to every kind that may read.
+                raise RuntimeError(f"{route.path} writes but declares the action 'read'")

@@ -1,15 +1,18 @@
-"""``ens serve | migrate | demo | purge | apps register | dev token``."""
+"""``ens serve | migrate | demo | purge | notify | apps register | representatives add|end|list | dev token``."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import sys
+import uuid
 import warnings
+from datetime import date
 from typing import NoReturn
 
 from ens.core import clock, db
 from ens.core.settings import ConfigurationError, Settings
+from ens.spaces.rights import COURT_KINDS
 
 
 def _migrate(settings: Settings) -> None:
@@ -105,6 +108,54 @@ def _dev_token(settings: Settings, identity: str) -> None:
         _fail(str(exc.args[0]))
 
 
+def _notify(settings: Settings) -> None:
+    """Daily: the notices that are due (the parents told three months before a child turns 18)."""
+    from ens.core.mail import Mailer
+    from ens.spaces.adulthood import send_adulthood_notices
+
+    async def run() -> int:
+        async with db.connected(settings):
+            return await send_adulthood_notices(Mailer(settings))
+
+    print(f"sent {asyncio.run(run())} notices of a coming 18th birthday")
+
+
+def _representatives(settings: Settings, args: argparse.Namespace) -> None:
+    """Operators record court measures (checking the decision is their job) and end them."""
+    from ens.core.errors import DomainError
+    from ens.spaces import representatives
+
+    async def run() -> None:
+        async with db.connected(settings):
+            if args.representatives_command == "add":
+                measure = representatives.CourtMeasure(
+                    space_id=args.space,
+                    account_id=args.account,
+                    kind=args.kind,
+                    court_reference=args.court_reference,
+                    since=args.since,
+                    until=args.until,
+                    relates_to=args.relates_to,
+                )
+                print(f"representative_id: {await representatives.add_court_measure(measure)}")
+            elif args.representatives_command == "end":
+                await representatives.end_court_measure(args.id, reason=args.reason)
+                print(f"ended: {args.id}")
+            else:
+                for item in await representatives.list_representatives(args.space):
+                    until = f"{item.until:%Y-%m-%d}" if item.until else "-"
+                    court = f"  ({item.court_reference})" if item.court_reference else ""
+                    print(
+                        f"{item.id}  {item.kind:<22}  {item.relates_to:<8}  {item.given_name} {item.family_name}"
+                        f"  since {item.since:%Y-%m-%d}  until {until}{court}"
+                    )
+
+    try:
+        asyncio.run(run())
+    except DomainError as exc:
+        _fail("; ".join([exc.detail, *(f"{e.pointer} {e.detail}" for e in exc.errors)]))
+
+
 # Commands that exist for development only: they seed test identities or mint tokens without a login.
 _DEV_COMMANDS = {"demo": "ens demo", "dev": "ens dev token"}
 
@@ -125,6 +176,22 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("migrate", help="apply every migration")
     sub.add_parser("demo", help="seed a demo holder")
     sub.add_parser("purge", help="daily maintenance: old tombstones, expired idempotency keys and login state")
+    sub.add_parser("notify", help="daily: send the notices that are due (a child's 18th birthday in three months)")
+    reps = sub.add_parser("representatives", help="court measures (operators only: they check the decision)")
+    reps_sub = reps.add_subparsers(dest="representatives_command", required=True)
+    add = reps_sub.add_parser("add", help="record a tutelle, curatelle or habilitation familiale; prints its id")
+    add.add_argument("--space", type=uuid.UUID, required=True, help="the protected adult's space id")
+    add.add_argument("--account", type=uuid.UUID, required=True, help="the representative's account id")
+    add.add_argument("--kind", choices=list(COURT_KINDS), required=True)
+    add.add_argument("--court-reference", required=True, help="the court decision (court, date, number)")
+    add.add_argument("--since", type=date.fromisoformat, required=True, help="YYYY-MM-DD, in the space's time zone")
+    add.add_argument("--until", type=date.fromisoformat, default=None, help="last day (included); none: open-ended")
+    add.add_argument("--relates-to", choices=["person", "property"], default="person")
+    end = reps_sub.add_parser("end", help="end a representation (a measure, or a parent's right by court decision)")
+    end.add_argument("id", type=uuid.UUID)
+    end.add_argument("--reason", required=True, help="the court decision or reason, kept with the row")
+    listing = reps_sub.add_parser("list", help="a space's live representatives")
+    listing.add_argument("--space", type=uuid.UUID, required=True)
     apps = sub.add_parser("apps", help="labelled apps (OAuth clients)")
     apps_sub = apps.add_subparsers(dest="apps_command", required=True)
     register = apps_sub.add_parser("register", help="register a labelled app; prints its client_id (and secret once)")
@@ -177,6 +244,10 @@ def _run(args: argparse.Namespace, settings: Settings) -> None:
         _migrate(settings)
     elif args.command == "purge":
         _purge(settings)
+    elif args.command == "notify":
+        _notify(settings)
+    elif args.command == "representatives":
+        _representatives(settings, args)
     elif args.command == "demo":
         from ens.demo import seed_demo
 

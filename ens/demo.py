@@ -162,6 +162,7 @@ async def _seed_vitals(space_id: UUID, account_id: UUID, *, progress: Progress) 
             space_id=space_id,
         ),
         role="app",
+        kind="app",
     )
     holder = SpaceAccess(
         space=space,
@@ -173,6 +174,7 @@ async def _seed_vitals(space_id: UUID, account_id: UUID, *, progress: Progress) 
             scopes=frozenset({SPACE_SCOPE}),
         ),
         role="holder",
+        kind="holder",
     )
     from_app, by_hand = demo_measures(datetime.now(ZoneInfo(space.timezone)).date(), ZoneInfo(space.timezone))
     task = progress.add_task("A year of measures", total=len(from_app) + len(by_hand))

@@ -177,6 +177,26 @@ def preferred(accept: str | None, offered: Sequence[str]) -> str:
     return best
 
 
+SinceParam = Annotated[
+    str | None,
+    QueryParameter(
+        required=False,
+        max_length=64,
+        description="RFC 3339 instant with an offset, or a date (its midnight in the space's time zone); "
+        "inclusive; years 1900 to 2199",
+    ),
+]
+UntilParam = Annotated[
+    str | None,
+    QueryParameter(
+        required=False,
+        max_length=64,
+        description="RFC 3339 instant with an offset, or a date (its midnight in the space's time zone); "
+        "exclusive; years 1900 to 2199",
+    ),
+]
+
+
 def check_limit(limit: int | None) -> int:
     if limit is None:
         return DEFAULT_LIMIT

@@ -10,13 +10,17 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Controller, delete, get, post
+from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
+from ens.core.mail import Mailer
+from ens.core.settings import Settings
 from ens.overview.schemas import SpaceStatusRead, SpaceSummary
 from ens.overview.service import space_summary
 from ens.spaces import service as spaces
 from ens.spaces.door import Access, Need
+from ens.spaces.rights import Action
 
 
 class SpaceController(Controller):
@@ -30,21 +34,28 @@ class SpaceController(Controller):
     @delete(
         "/",
         status_code=HTTP_204_NO_CONTENT,
-        opt={"need": Need("space", holder_only=True, allow_closed=True)},
+        opt={"need": Need("space", action=Action.CLOSE_REOPEN, allow_closed=True)},
         summary="Close the space (archived), or erase it now with ?erase=true (the holder only)",
         description="Closing archives the space: every route but reopen answers 410 until it is reopened. "
         "With erase=true everything the space holds is deleted at once, irreversibly; an operators' record "
         "of the erasure (who, when, which space, no health data) is kept outside the space. Until the rights "
-        "of each kind of representative are defined, closing, erasing and reopening are the holder's alone.",
+        "of each kind of representative (the table of rights in ens.spaces.rights): the holder, a parent and a "
+        "guardian (tutelle) may close and reopen; erasing is the holder's, or a minor's parent's (the other "
+        "representatives are told by e-mail).",
         operation_id="closeSpace",
     )
-    async def close(self, access: Access, erase: Annotated[bool, QueryParameter(name="erase")] = False) -> None:
-        await spaces.close_or_erase_space(access, erase=erase)
+    async def close(
+        self,
+        access: Access,
+        settings: NamedDependency[Settings],
+        erase: Annotated[bool, QueryParameter(name="erase")] = False,
+    ) -> None:
+        await spaces.close_or_erase_space(access, erase=erase, mailer=Mailer(settings))
 
     @post(
         "/reopen",
         status_code=200,
-        opt={"need": Need("space", holder_only=True, allow_closed=True)},
+        opt={"need": Need("space", action=Action.CLOSE_REOPEN, allow_closed=True)},
         summary="Reopen a closed space with everything it held (the holder only)",
         operation_id="reopenSpace",
     )

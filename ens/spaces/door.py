@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime
-from typing import Any, Literal, TypeAlias
+from datetime import UTC, date, datetime, time
+from typing import Any, Literal, TypeAlias, cast
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 import msgspec
 from litestar import Request
@@ -26,12 +27,14 @@ from litestar.di import NamedDependency
 from litestar.handlers.base import BaseRouteHandler
 
 from ens.core import clock
-from ens.core.db import Row, fetch_one
+from ens.core.clock import as_date, aware
+from ens.core.db import Row, as_uuid, fetch_one
 from ens.core.errors import Forbidden, Gone, GrantRevoked, NotFound, Unauthorized
 from ens.core.idempotency import SPACE_STATE_KEY
 from ens.core.scopes import SCOPES
 from ens.spaces.caller import SPACE_SCOPE, Caller
 from ens.spaces.history import ACCESS_STATE_KEY, REQUEST_ID_KEY, PendingAccess, Role, join_request_write
+from ens.spaces.rights import ACTION_ENGLISH, KIND_ENGLISH, Action, ActorKind, allows
 
 security_log = logging.getLogger("ens.security")
 
@@ -41,15 +44,16 @@ class Need:
     """What a route asks of the caller. Declared on the handler as ``opt={"need": Need(...)}``.
 
     ``resource`` is the capability the route belongs to (and the history's resource type);
-    ``app_scope`` says whether an app reaches the route with a ``read`` or a ``write`` scope *of
-    that capability* (``ens.core.scopes``): a vitals scope never opens another capability's routes.
-    Finer checks (which vital type) happen in the service, which knows the types. ``holder_only``
-    keeps representatives out; ``allow_closed`` lets a closed space through (only ``reopen``).
+    ``action`` is what the route does, looked up for the caller's kind in the one table of rights
+    (``ens.spaces.rights``); ``app_scope`` says whether an app reaches the route with a ``read`` or
+    a ``write`` scope *of that capability* (``ens.core.scopes``): a vitals scope never opens
+    another capability's routes. Finer checks (which vital type) happen in the service, which
+    knows the types. ``allow_closed`` lets a closed space through (only ``reopen``).
     """
 
     resource: str
+    action: Action = Action.READ
     app_scope: Literal["read", "write"] | None = None
-    holder_only: bool = False
     allow_closed: bool = False
 
 
@@ -68,13 +72,30 @@ class SpaceRef(msgspec.Struct, frozen=True, kw_only=True):
     holder_account_id: UUID | None
 
 
+def space_ref(row: Row) -> SpaceRef:
+    """A space as the door knows it, from a row with the ``spaces`` columns."""
+    holder = row["holder_account_id"]
+    return SpaceRef(
+        id=as_uuid(row["id"]),
+        status=row["status"],
+        timezone=row["timezone"],
+        birthdate=as_date(row["birthdate"]),
+        sex=row["sex"],
+        given_name=row["given_name"],
+        family_name=row["family_name"],
+        holder_account_id=as_uuid(holder) if holder is not None else None,
+    )
+
+
 @dataclass(frozen=True)
 class SpaceAccess:
-    """What a handler behind the door receives: the space, the caller, the caller's role."""
+    """What a handler behind the door receives: the space, the caller, the caller's role and kind
+    (holder, the kind of representative, or app)."""
 
     space: SpaceRef
     caller: Caller
     role: Role
+    kind: ActorKind
     # Display names the door's query read anyway (the person calling; the app's name on its grant).
     actor_name: str | None = None
     client_name: str | None = None
@@ -88,6 +109,21 @@ class SpaceAccess:
     def is_person(self) -> bool:
         return self.role in ("holder", "representative")
 
+    @property
+    def sees_confidential(self) -> bool:
+        """Items hidden from representatives (CSP R1111-50) are never shown to them."""
+        return self.role != "representative"
+
+    def allows(self, action: Action) -> bool:
+        """Whether the caller may perform ``action`` here (``ens.spaces.rights``)."""
+        return allows(self.kind, action)
+
+    def require(self, action: Action) -> None:
+        """Raise :class:`Forbidden` unless the caller may perform ``action`` (for services whose
+        route performs one action or another depending on its input, like close or erase)."""
+        if not self.allows(action):
+            raise Forbidden(f"The {KIND_ENGLISH[self.kind]} may not {ACTION_ENGLISH[action]}.")
+
     def may(self, scope: str) -> bool:
         """A person signed in to the phone app has every right on the spaces they may open;
         an app has exactly the scopes its grant holds."""
@@ -96,17 +132,20 @@ class SpaceAccess:
         return self.caller.has_scope(scope)
 
 
+# One query: the grant, the space, and the caller's representation of it if any (at most one
+# live row per space and account: a partial unique index). Whether the representation is valid
+# *today* (its dates, the 18th birthday, a curator's consent) is decided in Python, every request.
 _DOOR_SQL = """
 SELECT g.revoked_at AS grant_revoked_at, g.kind AS grant_kind, g.space_id AS grant_space_id,
        g.account_id AS grant_account_id, g.client_name AS client_name,
        s.id AS space_id, s.status, s.timezone, s.birthdate, s.sex, s.given_name, s.family_name,
        s.holder_account_id,
-       (SELECT r.id FROM representatives r
-         WHERE r.space_id = s.id AND r.account_id = {} AND r.revoked_at IS NULL
-           AND r.since <= {} AND (r.until IS NULL OR r.until > {}) LIMIT 1) AS representative_id,
+       r.kind AS rep_kind, r.since AS rep_since, r.until AS rep_until, r.relates_to AS rep_relates_to,
+       r.consent_until AS rep_consent_until,
        (SELECT a.given_name || ' ' || a.family_name FROM accounts a WHERE a.id = {}) AS actor_name
 FROM grants g
 LEFT JOIN spaces s ON SPACE_MATCH
+LEFT JOIN representatives r ON r.space_id = s.id AND r.account_id = {} AND r.revoked_at IS NULL
 WHERE g.id = {}
 """
 
@@ -117,7 +156,7 @@ _OWN_SPACE = _DOOR_SQL.replace("SPACE_MATCH", "s.holder_account_id = {}")
 
 async def resolve_space(
     caller: Caller, space_param: str, *, now: datetime
-) -> tuple[Row | None, SpaceRef | None, Role | None]:
+) -> tuple[Row | None, SpaceRef | None, ActorKind | None]:
     """One query: the grant (``None`` if it no longer exists), the space named by ``space_param``,
     and the role the grant gives on it — whether or not the grant is still live (:func:`is_live`)."""
     if space_param == "me":
@@ -130,29 +169,21 @@ async def resolve_space(
             sql, match_arg = _SPACE_BY_ID, UUID(space_param)
         except ValueError:
             sql, match_arg = _SPACE_BY_ID, None
-    # Placeholders in textual order: representative account, now, now, actor, space match, grant.
-    row = await fetch_one(
-        sql,
-        caller.account_id,
-        now,
-        now,
-        caller.account_id,
-        match_arg,
-        caller.grant_id,
-    )
+    # Placeholders in textual order: actor, space match, representative account, grant.
+    row = await fetch_one(sql, caller.account_id, match_arg, caller.account_id, caller.grant_id)
     if row is None or row["space_id"] is None:
         return row, None, None
     space = SpaceRef(
         id=row["space_id"],
         status=row["status"],
         timezone=row["timezone"],
-        birthdate=row["birthdate"],
+        birthdate=as_date(row["birthdate"]),
         sex=row["sex"],
         given_name=row["given_name"],
         family_name=row["family_name"],
         holder_account_id=row["holder_account_id"],
     )
-    return row, space, _role(caller, row, space=space)
+    return row, space, _kind(caller, row, space=space, now=now)
 
 
 def is_live(caller: Caller, row: Row | None) -> bool:
@@ -160,7 +191,8 @@ def is_live(caller: Caller, row: Row | None) -> bool:
     return row is not None and row["grant_revoked_at"] is None and row["grant_account_id"] == caller.account_id
 
 
-def _role(caller: Caller, row: Row, *, space: SpaceRef) -> Role | None:
+def _kind(caller: Caller, row: Row, *, space: SpaceRef, now: datetime) -> ActorKind | None:
+    """Who the caller is on this space today, or ``None`` when the space is not theirs to see."""
     if caller.kind == "app":
         if row["grant_kind"] == "app" and row["grant_space_id"] == space.id:
             return "app"
@@ -168,10 +200,54 @@ def _role(caller: Caller, row: Row, *, space: SpaceRef) -> Role | None:
     if row["grant_kind"] != "session":
         return None
     if space.holder_account_id == caller.account_id:
-        return "holder"
-    if row["representative_id"] is not None:
-        return "representative"
-    return None
+        return "minor_holder" if space.birthdate is not None and now < adulthood(space) else "holder"
+    if row["rep_kind"] is None:
+        return None
+    return representation_kind(
+        kind=row["rep_kind"],
+        relates_to=row["rep_relates_to"],
+        since=row["rep_since"],
+        until=row["rep_until"],
+        consent_until=row["rep_consent_until"],
+        space=space,
+        now=now,
+    )
+
+
+def representation_kind(
+    *,
+    kind: str,
+    relates_to: str,
+    since: datetime,
+    until: datetime | None,
+    consent_until: datetime | None,
+    space: SpaceRef,
+    now: datetime,
+) -> ActorKind | None:
+    """What a live representation row makes its account on ``space`` at ``now`` — or ``None`` when
+    it opens nothing: a measure relating only to property, outside its dates, a parent's right on or
+    after the child's 18th birthday. ``GET /v1/me`` and the door decide with this one function."""
+    if relates_to != "person":
+        return None  # a measure relating only to property gives no access to the space
+    if aware(since) > now or (until is not None and aware(until) <= now):
+        return None
+    if kind == "parent" and (space.birthdate is None or now >= adulthood(space)):
+        return None  # parental authority ends on the 18th birthday, in the space's time zone
+    if kind == "curatelle":
+        return "curatelle" if consent_until is not None and aware(consent_until) > now else "curatelle_without_consent"
+    return cast(ActorKind, kind)
+
+
+def adulthood(space: SpaceRef) -> datetime:
+    """The instant the holder of ``space`` turns 18: midnight of the birthday in the space's time zone
+    (a 29 February birthday comes of age on 1 March)."""
+    assert space.birthdate is not None
+    born = space.birthdate
+    try:
+        day = born.replace(year=born.year + 18)
+    except ValueError:
+        day = date(born.year + 18, 3, 1)
+    return datetime.combine(day, time(0), ZoneInfo(space.timezone)).astimezone(UTC)
 
 
 def _check_need(access: SpaceAccess, need: Need) -> None:
@@ -185,8 +261,7 @@ def _check_need(access: SpaceAccess, need: Need) -> None:
         return
     if not access.caller.has_scope(SPACE_SCOPE):
         raise Forbidden("This token does not carry the 'space' scope.")
-    if need.holder_only and access.role != "holder":
-        raise Forbidden("Only the holder of the space may do this.")
+    access.require(need.action)
 
 
 async def space_door(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
@@ -201,17 +276,18 @@ async def space_door(connection: ASGIConnection[Any, Any, Any, Any], handler: Ba
         raise Unauthorized("Sign in first.")
     now = clock.now()
     space_param = connection.path_params.get("space", "")
-    row, space, role = await resolve_space(caller, space_param, now=now)
+    row, space, kind = await resolve_space(caller, space_param, now=now)
     live = is_live(caller, row)
     request_id = request_id_of(connection.scope)
     action = f"{connection.scope.get('method', '')} {connection.scope.get('path_template', '')}".strip()
-    if row is None or space is None or role is None:
+    if row is None or space is None or kind is None:
         event = "space_not_visible" if live else "revoked_grant_used"
         _refused(event, caller, action=action, request_id=request_id)
         if not live:
             raise GrantRevoked("This session or app authorization has been revoked; sign in again.")
         raise NotFound("No such space.")
     connection.scope.setdefault("state", {})[SPACE_STATE_KEY] = space.id
+    role: Role = "holder" if kind in ("holder", "minor_holder") else "app" if kind == "app" else "representative"
     resource_id = connection.path_params.get("id")
     connection.scope["state"][ACCESS_STATE_KEY] = PendingAccess(
         space_id=space.id,
@@ -221,6 +297,7 @@ async def space_door(connection: ASGIConnection[Any, Any, Any, Any], handler: Ba
         client_id=caller.client_id,
         client_name=row["client_name"],
         acting_as=role,
+        actor_kind=None if role != "representative" else kind,
         action=action,
         resource_type=need.resource,
         resource_id=str(resource_id) if resource_id is not None else None,
@@ -232,6 +309,7 @@ async def space_door(connection: ASGIConnection[Any, Any, Any, Any], handler: Ba
         space=space,
         caller=caller,
         role=role,
+        kind=kind,
         actor_name=row["actor_name"],
         client_name=row["client_name"],
         request_id=request_id,

@@ -24,9 +24,11 @@ from uuid import UUID
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from ens.core import db
+from ens.core import clock, db
 from ens.core.api import Cursors, Page, check_limit
 from ens.core.db import fetch
+from ens.spaces.caller import Caller
+from ens.spaces.describe import describe
 from ens.spaces.schemas import AccessEventRead, ActorRead, ClientRead
 
 log = logging.getLogger("ens.spaces.history")
@@ -47,6 +49,8 @@ class PendingAccess:
     client_id: str
     client_name: str | None
     acting_as: Role
+    # The kind of representative (parent, tutelle...) when ``acting_as`` is representative.
+    actor_kind: str | None
     action: str
     resource_type: str
     resource_id: str | None
@@ -60,13 +64,13 @@ class PendingAccess:
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 _COLUMNS = (
-    "space_id, at, actor_account_id, actor_name, client_id, client_name, acting_as, action, "
+    "space_id, at, actor_account_id, actor_name, client_id, client_name, acting_as, actor_kind, action, "
     "resource_type, resource_id, outcome, request_id"
 )
 _COLUMN_NAMES = tuple(_COLUMNS.split(", "))
 # One row, written only if the space still exists (an erase may have removed it meanwhile).
 _INSERT_IF_SPACE = (
-    f"INSERT INTO access_history ({_COLUMNS}) SELECT {', '.join(['{}'] * 12)} "
+    f"INSERT INTO access_history ({_COLUMNS}) SELECT {', '.join(['{}'] * len(_COLUMN_NAMES))} "
     "WHERE EXISTS (SELECT 1 FROM spaces WHERE id = {}) RETURNING id"
 )
 # Rows per group (one statement on PostgreSQL; SQLite's are cut under its variable limit).
@@ -82,6 +86,7 @@ def _values(pending: PendingAccess, outcome: int) -> tuple[Any, ...]:
         pending.client_id,
         pending.client_name,
         pending.acting_as,
+        pending.actor_kind,
         pending.action,
         pending.resource_type,
         pending.resource_id,
@@ -207,23 +212,86 @@ def _header(scope: Scope, name: bytes) -> str | None:
 
 
 _LIST = """
-SELECT id, at, actor_account_id, actor_name, client_id, client_name, acting_as, action,
+SELECT id, at, actor_account_id, actor_name, client_id, client_name, acting_as, actor_kind, action,
        resource_type, resource_id, outcome, request_id
 FROM access_history
-WHERE space_id = {} AND id < {}
+WHERE space_id = {} AND id < {}FILTERS
 ORDER BY id DESC
 LIMIT {}
 """
 
+HistoryActor = Literal["me", "holder", "representatives", "apps", "professionals"]
+HistoryAction = Literal["read", "change", "delete", "refused"]
+
+_ACTING_AS: dict[str, str] = {
+    "holder": "holder",
+    "representatives": "representative",
+    "apps": "app",
+    "professionals": "professional",
+}
+_METHODS: dict[str, tuple[str, ...]] = {
+    "read": ("GET", "HEAD"),
+    "change": ("POST", "PUT", "PATCH"),
+    "delete": ("DELETE",),
+}
+
+
+@dataclass(frozen=True)
+class HistoryFilter:
+    """What the person narrows the history to: who acted, what kind of action, from when to when."""
+
+    actor: HistoryActor | None = None
+    action: HistoryAction | None = None
+    resource: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def sql(self, me: UUID) -> tuple[str, list[Any]]:
+        clauses: list[str] = []
+        args: list[Any] = []
+        if self.actor == "me":
+            clauses.append("actor_account_id = {}")
+            args.append(me)
+        elif self.actor is not None:
+            clauses.append("acting_as = {}")
+            args.append(_ACTING_AS[self.actor])
+        if self.action == "refused":
+            clauses.append("outcome >= 400")
+        elif self.action is not None:
+            methods = _METHODS[self.action]
+            clauses.append("(" + " OR ".join(["action LIKE {}"] * len(methods)) + ")")
+            args.extend(f"{method} %" for method in methods)
+        if self.resource is not None:
+            clauses.append("resource_type = {}")
+            args.append(self.resource)
+        if self.since is not None:
+            clauses.append("at >= {}")
+            args.append(self.since)
+        if self.until is not None:
+            clauses.append("at < {}")
+            args.append(self.until)
+        return "".join(f" AND {clause}" for clause in clauses), args
+
+    def key(self) -> str:
+        return f"{self.actor}|{self.action}|{self.resource}|{self.since}|{self.until}"
+
 
 async def list_access_history(
-    cursors: Cursors, space_id: UUID, *, limit: int | None, cursor: str | None
+    cursors: Cursors,
+    space_id: UUID,
+    *,
+    me: UUID,
+    filters: HistoryFilter = HistoryFilter(),
+    limit: int | None,
+    cursor: str | None,
 ) -> Page[AccessEventRead]:
-    """Newest first, by keyset on the row id (the index is ``(space_id, id)``)."""
+    """Newest first, by keyset on the row id (the index is ``(space_id, id)``); the filters narrow
+    the rows of that one space, read in that order. Each row carries its sentence (``describe``)."""
     size = check_limit(limit)
-    purpose = f"history:{space_id}"
+    purpose = f"history:{space_id}:{filters.key()}"
     before = int(cursors.decode(purpose, cursor)[0]) if cursor else 2**62
-    rows = await fetch(_LIST, space_id, before, size + 1)
+    where, args = filters.sql(me)
+    rows = await fetch(_LIST.replace("FILTERS", where), space_id, before, *args, size + 1)
     items = [
         AccessEventRead(
             id=str(row["id"]),
@@ -233,13 +301,49 @@ async def list_access_history(
             else None,
             client=ClientRead(client_id=row["client_id"], name=row["client_name"]) if row["client_id"] else None,
             acting_as=row["acting_as"],
+            actor_kind=row["actor_kind"],
             action=row["action"],
             resource_type=row["resource_type"],
             resource_id=row["resource_id"],
             outcome=row["outcome"],
             request_id=row["request_id"],
+            description=describe(row),
         )
         for row in rows[:size]
     ]
     next_cursor = cursors.encode(purpose, [int(rows[size - 1]["id"])]) if len(rows) > size else None
     return Page(items=items, next_cursor=next_cursor)
+
+
+@dataclass(frozen=True)
+class AccountAction:
+    """A request outside the space door that acts on a space (creating a child's space, joining it
+    as a parent, taking it over at 18): it leaves its row in that space's history, written in the
+    service's own transaction."""
+
+    caller: Caller
+    action: str
+    request_id: str
+
+    async def record(self, space_id: UUID, *, acting_as: Role, actor_kind: str | None, outcome: int) -> None:
+        name = await fetch(
+            "SELECT given_name || ' ' || family_name AS name FROM accounts WHERE id = {}", self.caller.account_id
+        )
+        await _insert_one(
+            PendingAccess(
+                space_id=space_id,
+                at=clock.now(),
+                actor_account_id=self.caller.account_id,
+                actor_name=name[0]["name"] if name else None,
+                client_id=self.caller.client_id,
+                client_name=None,
+                acting_as=acting_as,
+                actor_kind=actor_kind,
+                action=self.action,
+                resource_type="space",
+                resource_id=None,
+                request_id=self.request_id,
+                expected_outcome=outcome,
+            ),
+            outcome,
+        )

@@ -2,11 +2,31 @@ from pathlib import Path
 
 from piccolo.conf.apps import AppConfig
 
-from ens.spaces.tables import AccessEvent, Account, Grant, Representative, Space, SpaceErasure
+from ens.spaces.tables import (
+    AccessEvent,
+    Account,
+    CodeGuesses,
+    Grant,
+    Representative,
+    Space,
+    SpaceCode,
+    SpaceErasure,
+    SpaceNotice,
+)
 
 APP_CONFIG = AppConfig(
     app_name="spaces",
     migrations_folder_path=str(Path(__file__).parent / "piccolo_migrations"),
-    table_classes=[Account, Space, Representative, Grant, AccessEvent, SpaceErasure],
+    table_classes=[
+        Account,
+        Space,
+        Representative,
+        Grant,
+        AccessEvent,
+        SpaceErasure,
+        SpaceCode,
+        CodeGuesses,
+        SpaceNotice,
+    ],
     migration_dependencies=["ens.core.piccolo_app"],
 )

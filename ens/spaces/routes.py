@@ -1,14 +1,36 @@
-"""HTTP routes of the spaces capability (behind the space door): the access history."""
+"""HTTP routes of the spaces capability: the access history and the carers (behind the space door),
+children's spaces and codes (behind the account door)."""
 
 from __future__ import annotations
 
-from litestar import Controller, get
-from litestar.di import NamedDependency
+from typing import Annotated, Any
+from uuid import UUID
 
-from ens.core.api import CursorParam, Cursors, LimitParam, Page
-from ens.spaces.door import Access, Need
-from ens.spaces.history import list_access_history
-from ens.spaces.schemas import AccessEventRead
+from litestar import Controller, Request, Response, delete, get, post, put
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.status_codes import HTTP_204_NO_CONTENT
+
+from ens.core.api import CursorParam, Cursors, LimitParam, Page, SinceParam, UntilParam
+from ens.core.local_time import parse_instant, zone_of
+from ens.core.settings import Settings
+from ens.spaces import adulthood, representatives
+from ens.spaces.caller import Caller
+from ens.spaces.door import Access, Need, request_id_of
+from ens.spaces.history import AccountAction, HistoryAction, HistoryActor, HistoryFilter, list_access_history
+from ens.spaces.rights import Action
+from ens.spaces.schemas import (
+    AccessEventRead,
+    ChildSpaceCreate,
+    ClaimCodeRead,
+    CuratorConsent,
+    InvitationRead,
+    RepresentativePage,
+    SpaceListItem,
+)
+
+# Answers that carry a code shown once are never cached, nor stored for an Idempotency-Key replay.
+NO_STORE = {"Cache-Control": "no-store"}
 
 
 class AccessHistoryController(Controller):
@@ -19,9 +41,138 @@ class AccessHistoryController(Controller):
         "/",
         opt={"need": Need("access-history")},
         summary="Who did what on this space, newest first",
+        description="Every request that named this space — reads, changes, refusals — with who acted, as what "
+        "(holder, the kind of representative, app), from which app, the outcome and a sentence in plain French. "
+        "Narrow it with `actor` (me: the caller's own actions; holder; representatives; apps; professionals), "
+        "`action` (read, change, delete, refused), `resource` (vitals, representatives...), `since` and `until`. "
+        "Reading the history is itself recorded.",
         operation_id="listAccessHistory",
     )
     async def access_history(
-        self, access: Access, cursors: NamedDependency[Cursors], limit: LimitParam = None, cursor: CursorParam = None
+        self,
+        access: Access,
+        cursors: NamedDependency[Cursors],
+        actor: Annotated[HistoryActor | None, QueryParameter(required=False)] = None,
+        action: Annotated[HistoryAction | None, QueryParameter(required=False)] = None,
+        resource: Annotated[str | None, QueryParameter(required=False, max_length=64, pattern=r"^[a-z-]+$")] = None,
+        since: SinceParam = None,
+        until: UntilParam = None,
+        limit: LimitParam = None,
+        cursor: CursorParam = None,
     ) -> Page[AccessEventRead]:
-        return await list_access_history(cursors, access.space_id, limit=limit, cursor=cursor)
+        zone = zone_of(access.space.timezone)
+        filters = HistoryFilter(
+            actor=actor,
+            action=action,
+            resource=resource,
+            since=parse_instant(since, "since", zone=zone),
+            until=parse_instant(until, "until", zone=zone),
+        )
+        return await list_access_history(
+            cursors, access.space_id, me=access.caller.account_id, filters=filters, limit=limit, cursor=cursor
+        )
+
+
+class RepresentativesController(Controller):
+    """Who represents the holder; a parent's invitation for the other parent; leaving; the holder's
+    consent for a curator; the claim code a parent makes for a child about to come of age."""
+
+    path = "/"
+    tags = ["representatives"]
+
+    @get(
+        "/representatives",
+        opt={"need": Need("representatives")},
+        summary="Who represents the holder",
+        operation_id="listRepresentatives",
+    )
+    async def list_representatives(self, access: Access) -> RepresentativePage:
+        return RepresentativePage(items=await representatives.list_representatives(access.space_id))
+
+    @post(
+        "/representatives/invitations",
+        status_code=201,
+        opt={"need": Need("representatives", action=Action.INVITE)},
+        summary="A parent's one-time code for the other parent of a minor (shown once, 7 days)",
+        operation_id="inviteParent",
+    )
+    async def invite(self, access: Access, settings: NamedDependency[Settings]) -> Response[InvitationRead]:
+        invitation = await representatives.invite_parent(access, secret_key=settings.secret_key)
+        return Response(invitation, status_code=201, headers=NO_STORE)
+
+    @delete(
+        "/representatives/{id:uuid}",
+        status_code=HTTP_204_NO_CONTENT,
+        opt={"need": Need("representatives", action=Action.LEAVE)},
+        summary="A parent withdraws their own right (removing the other parent needs a court decision)",
+        operation_id="leaveRepresentation",
+    )
+    async def leave(self, access: Access, id: FromPath[UUID]) -> None:
+        await representatives.leave(access, id)
+
+    @put(
+        "/representatives/{id:uuid}/consent",
+        opt={"need": Need("representatives", action=Action.RECORD_CONSENT)},
+        summary="The holder's consent to a curator's reading, until a day (or withdrawn: null)",
+        operation_id="recordCuratorConsent",
+    )
+    async def consent(self, access: Access, id: FromPath[UUID], data: JSONBody[CuratorConsent]) -> RepresentativePage:
+        await representatives.record_curator_consent(access, id, until=data.until)
+        return RepresentativePage(items=await representatives.list_representatives(access.space_id))
+
+    @post(
+        "/claim-codes",
+        status_code=201,
+        opt={"need": Need("representatives", action=Action.HAND_OVER)},
+        summary="A parent's code for the child to take the space over at 18 (from the 17th birthday)",
+        operation_id="createClaimCode",
+    )
+    async def claim_code(self, access: Access, settings: NamedDependency[Settings]) -> Response[ClaimCodeRead]:
+        code = await adulthood.create_claim_code(access, secret_key=settings.secret_key)
+        return Response(code, status_code=201, headers=NO_STORE)
+
+
+class CarersController(Controller):
+    """Behind the account door: a parent creates a child's space; codes are entered."""
+
+    path = "/v1"
+    tags = ["representatives"]
+
+    @post("/spaces", status_code=201, summary="A parent creates a child's space", operation_id="createChildSpace")
+    async def create_child_space(
+        self, request: Request[Caller, Any, Any], data: JSONBody[ChildSpaceCreate]
+    ) -> SpaceListItem:
+        return await representatives.create_child_space(request.user.account_id, data, noted=_noted(request))
+
+    @post(
+        "/invitations/{code:str}/accept",
+        status_code=200,
+        summary="Accept a parent's invitation: become the child's other parent",
+        operation_id="acceptInvitation",
+    )
+    async def accept_invitation(
+        self, request: Request[Caller, Any, Any], settings: NamedDependency[Settings], code: FromPath[str]
+    ) -> SpaceListItem:
+        return await representatives.accept_invitation(
+            request.user.account_id, code, secret_key=settings.secret_key, noted=_noted(request)
+        )
+
+    @post(
+        "/claims/{code:str}/accept",
+        status_code=200,
+        summary="Take one's own space over at 18 with the code a parent made",
+        operation_id="claimSpace",
+    )
+    async def claim(
+        self, request: Request[Caller, Any, Any], settings: NamedDependency[Settings], code: FromPath[str]
+    ) -> SpaceListItem:
+        return await adulthood.claim_space(request.user, code, secret_key=settings.secret_key, noted=_noted(request))
+
+
+def _noted(request: Request[Caller, Any, Any]) -> AccountAction:
+    """How an account route that acts on a space names itself in that space's history."""
+    return AccountAction(
+        caller=request.user,
+        action=f"{request.method} {request.scope.get('path_template', request.url.path)}",
+        request_id=request_id_of(request.scope),
+    )

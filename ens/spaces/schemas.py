@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 from uuid import UUID
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from ens.core.api import ReadStruct
+from msgspec import Meta
+
+from ens.core.api import ReadStruct, Struct
 
 
 class AccountRead(ReadStruct):
@@ -32,8 +35,14 @@ class SpaceListItem(ReadStruct):
     role: Literal["holder", "representative"]
     status: str
     timezone: str
+    # For a representative: the kind (parent, tutelle, curatelle, habilitation_familiale) and when
+    # the right ends (a parent's: the child's 18th birthday, in the space's time zone).
     representative_kind: str | None = None
     representative_until: datetime | None = None
+    # What the caller may do here (the table of rights: read, write_data, write_directives,
+    # designate_trusted_person, manage_access, close_reopen, erase, invite, hand_over, leave,
+    # record_consent). A curator without the holder's consent sees the space and may do nothing.
+    rights: list[str] = []
 
 
 class MeRead(ReadStruct):
@@ -56,12 +65,17 @@ class AccessEventRead(ReadStruct):
     at: datetime
     actor: ActorRead | None
     client: ClientRead | None
+    # holder, representative, app (professional later); for a representative, their kind.
     acting_as: str
+    actor_kind: str | None
+    # The method and route template ("GET /v1/spaces/{space}/vitals").
     action: str
     resource_type: str | None
     resource_id: str | None
     outcome: int
     request_id: str
+    # One sentence of plain French for the phone app ("Marie Dupont (parent) a consulté les mesures.").
+    description: str
 
 
 class SessionRead(ReadStruct):
@@ -72,3 +86,67 @@ class SessionRead(ReadStruct):
     created_at: datetime
     last_used_at: datetime | None
     current: bool
+
+
+# ---------------------------------------------------------------------------------------------
+# Carers
+
+PersonName = Annotated[str, Meta(min_length=1, max_length=100, pattern=r"\S")]
+
+
+class ChildSpaceCreate(Struct, kw_only=True):
+    """``POST /v1/spaces``: a parent creates a minor's space."""
+
+    given_name: PersonName
+    family_name: PersonName
+    birthdate: date
+    sex: Literal["female", "male"] | None = None
+    relationship: Literal["parent"]
+    timezone: Annotated[str, Meta(min_length=1, max_length=64)] = "Europe/Paris"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError("Field `timezone` is not a known IANA time zone") from exc
+
+
+class RepresentativeRead(ReadStruct):
+    id: UUID
+    account_id: UUID
+    given_name: str
+    family_name: str
+    kind: str
+    since: datetime
+    until: datetime | None
+    court_reference: str | None
+    relates_to: str
+    consent_until: datetime | None
+
+
+class RepresentativePage(ReadStruct):
+    items: list[RepresentativeRead]
+    next_cursor: None = None  # a holder has few representatives: one page, the API's list shape
+
+
+class InvitationRead(ReadStruct):
+    """The code is shown once; only its hash is kept."""
+
+    code: str
+    expires_at: datetime
+    kind: Literal["parent"]
+
+
+class ClaimCodeRead(ReadStruct):
+    """The code a young adult enters after signing in with their own identity (shown once)."""
+
+    code: str
+    expires_at: datetime
+    adulthood_on: date
+
+
+class CuratorConsent(Struct):
+    """The holder's consent to a curator's reading, until a day (inclusive), or none (``null``)."""
+
+    until: date | None

@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
+import logging
+import smtplib
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from piccolo.table import Table
 
 from ens.core import clock
-from ens.core.clock import as_date, aware_or_none
+from ens.core.clock import aware_or_none
 from ens.core.db import as_uuid, bound_tables, fetch, fetch_one, write_transaction
 from ens.core.errors import Conflict, Gone, NotFound
-from ens.spaces.door import SpaceAccess, security_log
+from ens.core.mail import Mailer
+from ens.spaces.door import SpaceAccess, SpaceRef, adulthood, representation_kind, security_log, space_ref
+from ens.spaces.rights import RIGHTS, Action, ActorKind
 from ens.spaces.schemas import AccountRead, HolderRead, MeRead, SessionRead, SpaceListItem
 from ens.spaces.tables import Account, Grant, Space, SpaceErasure
+
+log = logging.getLogger("ens.spaces")
 
 DEFAULT_TIMEZONE = "Europe/Paris"
 
@@ -136,57 +144,123 @@ async def get_account(account_id: UUID) -> AccountRead:
 
 
 async def get_me(account_id: UUID) -> MeRead:
-    """The account and every space it may open today: its own, and those it represents."""
+    """The account and every space it may open today: its own, and those it represents — decided
+    for each by the door's own rule (:func:`ens.spaces.door.representation_kind`): a measure that
+    relates only to property, or has ended, or a parent's right after the child's 18th birthday,
+    lists nothing."""
     account = await get_account(account_id)
     now = clock.now()
     rows = await fetch(
         """
-        SELECT s.id, s.given_name, s.family_name, s.birthdate, s.sex, s.status, s.timezone,
-               'holder' AS role, NULL AS kind, NULL AS until
+        SELECT s.id, s.given_name, s.family_name, s.birthdate, s.sex, s.status, s.timezone, s.holder_account_id,
+               NULL AS kind, NULL AS relates_to, NULL AS since, NULL AS until, NULL AS consent_until
         FROM spaces s WHERE s.holder_account_id = {}
         UNION ALL
-        SELECT s.id, s.given_name, s.family_name, s.birthdate, s.sex, s.status, s.timezone,
-               'representative' AS role, r.kind AS kind, r.until AS until
+        SELECT s.id, s.given_name, s.family_name, s.birthdate, s.sex, s.status, s.timezone, s.holder_account_id,
+               r.kind, r.relates_to, r.since, r.until, r.consent_until
         FROM representatives r JOIN spaces s ON s.id = r.space_id
-        WHERE r.account_id = {} AND r.revoked_at IS NULL AND r.since <= {}
-          AND (r.until IS NULL OR r.until > {})
+        WHERE r.account_id = {} AND r.revoked_at IS NULL
         """,
         account_id,
         account_id,
-        now,
-        now,
     )
-    spaces = [
-        SpaceListItem(
-            id=as_uuid(row["id"]),
-            holder=HolderRead(
-                given_name=row["given_name"],
-                family_name=row["family_name"],
-                birthdate=as_date(row["birthdate"]),
-                sex=row["sex"],
-            ),
-            role=row["role"],
-            status=row["status"],
-            timezone=row["timezone"],
-            representative_kind=row["kind"],
-            representative_until=aware_or_none(row["until"]),
-        )
-        for row in rows
-    ]
+    spaces: list[SpaceListItem] = []
+    for row in rows:
+        space = space_ref(row)
+        if row["kind"] is None:
+            kind: ActorKind | None = "minor_holder" if space.birthdate and now < adulthood(space) else "holder"
+        else:
+            kind = representation_kind(
+                kind=row["kind"],
+                relates_to=row["relates_to"],
+                since=row["since"],
+                until=row["until"],
+                consent_until=row["consent_until"],
+                space=space,
+                now=now,
+            )
+        if kind is not None:
+            spaces.append(space_list_item(space, kind, until=row["until"]))
     return MeRead(account=account, spaces=spaces)
 
 
-async def close_or_erase_space(access: SpaceAccess, *, erase: bool) -> None:
+def space_list_item(space: SpaceRef, kind: ActorKind, *, until: Any = None) -> SpaceListItem:
+    """A space as ``GET /v1/me`` lists it for a caller of ``kind``: the representative's kind, when
+    their right ends (a parent's: the 18th birthday), and what they may do there (the table of rights)."""
+    holder = kind in ("holder", "minor_holder")
+    if kind == "parent" and space.birthdate is not None:
+        ends: datetime | None = adulthood(space)
+    else:
+        ends = aware_or_none(until)
+    return SpaceListItem(
+        id=space.id,
+        holder=HolderRead(
+            given_name=space.given_name, family_name=space.family_name, birthdate=space.birthdate, sex=space.sex
+        ),
+        role="holder" if holder else "representative",
+        status=space.status,
+        timezone=space.timezone,
+        representative_kind=None if holder else _public_kind(kind),
+        representative_until=None if holder else ends,
+        rights=sorted(RIGHTS[kind]),
+    )
+
+
+def _public_kind(kind: ActorKind) -> str:
+    return "curatelle" if kind == "curatelle_without_consent" else kind
+
+
+ERASED_BY_A_PARENT = (
+    "Bonjour,\n\nL'espace santé de {given_name} a été supprimé définitivement le {day} par {actor}, "
+    "qui exerce aussi l'autorité parentale. Vous n'y avez plus accès ; rien ne peut en être restauré.\n\n"
+    "Si vous n'étiez pas au courant, contactez l'assistance depuis l'application.\n\n"
+    "Cet e-mail ne contient aucune donnée de santé."
+)
+
+
+async def close_or_erase_space(access: SpaceAccess, *, erase: bool, mailer: Mailer) -> None:
     """Close the space (archived, reopenable), or with ``erase`` delete everything it holds now.
 
-    An erase is accepted on a closed space too (an express deletion request after closing).
+    An erase is accepted on a closed space too (an express deletion request after closing). Who may
+    erase is narrower than who may close (``ens.spaces.rights``); when a parent erases a minor's
+    space, the other representatives are told by e-mail, after the erasure (no health data in it).
     """
     if erase:
-        await erase_space(access.space_id, by=access)
+        access.require(Action.ERASE)
+        others = await fetch(
+            """SELECT a.email FROM representatives r JOIN accounts a ON a.id = r.account_id
+               WHERE r.space_id = {} AND r.revoked_at IS NULL AND r.account_id <> {} AND a.email IS NOT NULL""",
+            access.space_id,
+            access.caller.account_id,
+        )
+        await erase_space(
+            access.space_id,
+            account_id=access.caller.account_id,
+            client_id=access.caller.client_id,
+            acting_as=access.kind,
+            request_id=access.request_id,
+        )
+        if access.kind == "parent":
+            text = ERASED_BY_A_PARENT.format(
+                given_name=access.space.given_name,
+                day=clock.now().astimezone(ZoneInfo(access.space.timezone)).strftime("%d/%m/%Y"),
+                actor=access.actor_name or "l'autre parent",
+            )
+            for other in others:
+                await tell(mailer, other["email"], "Un espace santé a été supprimé", text)
         return
     if access.space.status == "closed":
         raise Gone("This space is closed already.")
     await close_space(access.space_id)
+
+
+async def tell(mailer: Mailer, to: str, subject: str, text: str) -> None:
+    """A notice sent after the fact: the change is committed; a mail server that fails is logged
+    for the operators and does not turn the person's request into an error."""
+    try:
+        await mailer.send(to, subject, text=text)
+    except (OSError, smtplib.SMTPException):
+        log.exception("notice not sent", extra={"event": "notice_not_sent"})
 
 
 async def space_status(space_id: UUID) -> str | None:
@@ -217,7 +291,7 @@ async def reopen_space(space_id: UUID) -> None:
         )
 
 
-async def erase_space(space_id: UUID, *, by: SpaceAccess) -> None:
+async def erase_space(space_id: UUID, *, account_id: UUID, client_id: str, acting_as: str, request_id: str) -> None:
     """Delete every row of the space, in every table that has a ``space_id``, in one transaction,
     and leave the operators' record of the erasure (:class:`SpaceErasure`) in the same one.
 
@@ -235,10 +309,10 @@ async def erase_space(space_id: UUID, *, by: SpaceAccess) -> None:
             SpaceErasure(
                 id=uuid.uuid4(),
                 erased_space_id=space_id,
-                erased_by_account_id=by.caller.account_id,
-                erased_by_client_id=by.caller.client_id,
-                acting_as=by.role,
-                request_id=by.request_id,
+                erased_by_account_id=account_id,
+                erased_by_client_id=client_id,
+                acting_as=acting_as,
+                request_id=request_id,
                 erased_at=now,
             )
         )
@@ -247,10 +321,24 @@ async def erase_space(space_id: UUID, *, by: SpaceAccess) -> None:
         extra={
             "event": "space_erased",
             "space_id": str(space_id),
-            "account_id": str(by.caller.account_id),
-            "request_id": by.request_id,
+            "account_id": str(account_id),
+            "request_id": request_id,
         },
     )
+
+
+# The capabilities' own tables: what a person put in a space (vitals, records, vaccinations, documents).
+_BOOKKEEPING_APPS = ("ens.spaces.", "ens.auth.", "ens.core.")
+
+
+async def holds_data(space_id: UUID) -> bool:
+    """Whether anything was put in the space (a row in any capability's table)."""
+    for table in bound_tables():
+        if table.__module__.startswith(_BOOKKEEPING_APPS) or not _has_space_id(table):
+            continue
+        if await fetch(f"SELECT 1 AS x FROM {table._meta.tablename} WHERE space_id = {{}} LIMIT 1", space_id):
+            return True
+    return False
 
 
 def _has_space_id(table: type[Table]) -> bool:

@@ -47,7 +47,13 @@ class Space(Table, tablename="spaces"):
 
 
 class Representative(Table, tablename="representatives"):
-    """A legal representative's right to a space, valid from ``since`` until ``until``."""
+    """A legal representative's right to a space, valid from ``since`` until ``until``.
+
+    ``kind`` is parent, tutelle, curatelle or habilitation_familiale; a court measure carries its
+    decision's reference and whether it relates to the person (access) or only to property (none).
+    A curator reads only while the holder's recorded consent lasts (``consent_until``). At most one
+    live row per space and account (a partial unique index).
+    """
 
     id = UUID(primary_key=True)
     space_id = UUID()
@@ -57,6 +63,42 @@ class Representative(Table, tablename="representatives"):
     until = Timestamptz(null=True, default=None)
     created_at = Timestamptz()
     revoked_at = Timestamptz(null=True, default=None)
+    court_reference = Varchar(length=255, null=True, default=None)
+    relates_to = Varchar(length=16, default="person")
+    consent_until = Timestamptz(null=True, default=None)
+    ended_reason = Varchar(length=255, null=True, default=None)
+
+
+class SpaceCode(Table, tablename="space_codes"):
+    """A one-time code about a space, stored hashed: a parent's invitation for the other parent, or
+    the claim code a young adult uses to take their space over."""
+
+    id = UUID(primary_key=True)
+    space_id = UUID()
+    purpose = Varchar(length=16)
+    code_hash = Varchar(length=64)
+    created_by = UUID()
+    created_at = Timestamptz()
+    expires_at = Timestamptz()
+    used_at = Timestamptz(null=True, default=None)
+    used_by = UUID(null=True, default=None)
+
+
+class CodeGuesses(Table, tablename="code_guesses"):
+    """Wrong invitation or claim codes an account entered, counted per hour (guessing is limited)."""
+
+    account_id = UUID(primary_key=True)
+    window_start = Timestamptz()
+    failures = Integer(default=0)
+
+
+class SpaceNotice(Table, tablename="space_notices"):
+    """Notices sent once about a space (the parents told three months before the 18th birthday)."""
+
+    id = UUID(primary_key=True)
+    space_id = UUID()
+    kind = Varchar(length=32)
+    sent_at = Timestamptz()
 
 
 class Grant(Table, tablename="grants"):
@@ -106,6 +148,7 @@ class AccessEvent(Table, tablename="access_history"):
     client_id = Varchar(length=128, null=True, default=None)
     client_name = Varchar(length=255, null=True, default=None)
     acting_as = Varchar(length=16)
+    actor_kind = Varchar(length=32, null=True, default=None)
     action = Varchar(length=255)
     resource_type = Varchar(length=64, null=True, default=None)
     resource_id = Varchar(length=128, null=True, default=None)

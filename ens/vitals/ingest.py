@@ -21,10 +21,10 @@ from ens.core.api import field_error
 from ens.core.clock import aware
 from ens.core.db import as_uuid, current, fetch, fetch_one, insert_rows, is_postgres, write_transaction
 from ens.core.errors import FieldError, Forbidden, Invalid
+from ens.core.local_time import zone_of
 from ens.spaces.door import SpaceAccess
 from ens.vitals.catalogue import BY_CODE, STEPS_PER_DAY
 from ens.vitals.feed import take_feed_numbers
-from ens.vitals.local_time import zone_of
 from ens.vitals.representation import measurement_body
 from ens.vitals.rules import Canonical, check_context, check_time, check_values, float_or_none, vital_type_of
 from ens.vitals.schemas import BatchResult, ItemResult, MeasurementCreate, Result

@@ -12,10 +12,10 @@ from msgspec import Raw
 from ens.core import clock
 from ens.core.db import Row, fetch, fetch_one, write_transaction
 from ens.core.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
+from ens.core.local_time import zone_of
 from ens.spaces.door import SpaceAccess
 from ens.vitals.catalogue import BLOOD_PRESSURE, BY_CODE
 from ens.vitals.feed import take_feed_numbers
-from ens.vitals.local_time import zone_of
 from ens.vitals.reads import measurements_sql, raw
 from ens.vitals.representation import measurement_body
 from ens.vitals.rules import check_context, check_time, check_values, float_or_none

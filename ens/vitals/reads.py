@@ -19,10 +19,10 @@ from msgspec import Raw
 from ens.core.api import Cursors, check_limit, etag_of_versions
 from ens.core.db import fetch
 from ens.core.errors import BadRequest, FieldError, Forbidden
+from ens.core.local_time import parse_instant, zone_of
 from ens.core.spreadsheet import csv_text
 from ens.spaces.door import SpaceAccess
 from ens.vitals.catalogue import BMI_TYPE, BY_CODE, TYPE_CODES, VITAL_TYPES, VitalType
-from ens.vitals.local_time import parse_instant, zone_of
 from ens.vitals.representation import REPRESENTATION_VERSION
 from ens.vitals.schemas import (
     ComponentRead,

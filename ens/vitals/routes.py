@@ -13,9 +13,10 @@ from litestar.openapi.spec import OpenAPIHeader, OpenAPIMediaType, OpenAPIRespon
 from litestar.openapi.spec.enums import OpenAPIType
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
-from ens.core.api import PUBLIC, CursorParam, Cursors, LimitParam, preferred
+from ens.core.api import PUBLIC, CursorParam, Cursors, LimitParam, SinceParam, UntilParam, preferred
 from ens.core.settings import Settings
 from ens.spaces.door import Access, Need
+from ens.spaces.rights import Action
 from ens.vitals import service
 from ens.vitals.catalogue import TYPE_CODES
 from ens.vitals.schemas import (
@@ -33,7 +34,7 @@ from ens.vitals.schemas import (
 )
 
 READ = {"need": Need("vitals", app_scope="read")}
-WRITE = {"need": Need("vitals", app_scope="write")}
+WRITE = {"need": Need("vitals", action=Action.WRITE_DATA, app_scope="write")}
 CSV = "text/csv"
 
 IfMatch = Annotated[str | None, HeaderParameter(name="If-Match", required=False)]
@@ -73,24 +74,6 @@ async def list_vital_types() -> VitalTypeList:
 TypeParam = Annotated[
     str | None,
     QueryParameter(name="type", required=False, max_length=64, description="One of: " + ", ".join(TYPE_CODES)),
-]
-SinceParam = Annotated[
-    str | None,
-    QueryParameter(
-        required=False,
-        max_length=64,
-        description="RFC 3339 instant with an offset, or a date (its midnight in the space's time zone); "
-        "inclusive; years 1900 to 2199",
-    ),
-]
-UntilParam = Annotated[
-    str | None,
-    QueryParameter(
-        required=False,
-        max_length=64,
-        description="RFC 3339 instant with an offset, or a date (its midnight in the space's time zone); "
-        "exclusive; years 1900 to 2199",
-    ),
 ]
 
 

@@ -10,9 +10,9 @@ from ens.core import clock
 from ens.core.clock import aware
 from ens.core.db import current, fetch, fetch_one, is_postgres
 from ens.core.errors import BadRequest, FieldError, Invalid
+from ens.core.local_time import local_midnight, parse_instant, zone_of
 from ens.spaces.door import SpaceAccess
 from ens.vitals.catalogue import BLOOD_PRESSURE, BY_CODE
-from ens.vitals.local_time import local_midnight, parse_instant, zone_of
 from ens.vitals.reads import readable_types
 from ens.vitals.schemas import Bucket, ComponentsRead, Summary, SummaryItem
 

@@ -15,7 +15,9 @@ from ens.core.api import ReadStruct, Struct, require_if_match
 from ens.core.db import write_transaction
 from ens.core.errors import Conflict, NotFound
 from ens.core.scopes import SCOPES, Scope
+from ens.spaces.describe import RESOURCE_WORDS
 from ens.spaces.door import Access, Need
+from ens.spaces.rights import Action
 
 # In-process store for the test resource; the database under test is the idempotency store.
 NOTES: dict[str, dict[str, Any]] = {}
@@ -49,14 +51,20 @@ def _read(note_id: FromPath[str]) -> NoteRead:
 class NotesForTests(Controller):
     path = "/test-notes"
 
-    @post("/", opt={"need": Need("test-note", app_scope="write")}, operation_id="createTestNote")
+    @post(
+        "/", opt={"need": Need("test-note", action=Action.WRITE_DATA, app_scope="write")}, operation_id="createTestNote"
+    )
     async def create(self, access: Access, data: JSONBody[NoteCreate]) -> NoteRead:
         note_id = uuid.uuid4().hex
         NOTES[note_id] = {"text": data.text, "rating": data.rating, "tags": data.tags}
         CREATED.append(note_id)
         return _read(note_id)
 
-    @post("/write-then-fail", opt={"need": Need("test-note", app_scope="write")}, operation_id="writeThenFailTestNote")
+    @post(
+        "/write-then-fail",
+        opt={"need": Need("test-note", action=Action.WRITE_DATA, app_scope="write")},
+        operation_id="writeThenFailTestNote",
+    )
     async def write_then_fail(self, access: Access) -> NoteRead:
         """A request whose write commits and which then fails: its history row must say so."""
         async with write_transaction():
@@ -67,7 +75,11 @@ class NotesForTests(Controller):
     async def read(self, access: Access, id: FromPath[str]) -> NoteRead:
         return _read(id)
 
-    @put("/{id:str}", opt={"need": Need("test-note", app_scope="write")}, operation_id="replaceTestNote")
+    @put(
+        "/{id:str}",
+        opt={"need": Need("test-note", action=Action.WRITE_DATA, app_scope="write")},
+        operation_id="replaceTestNote",
+    )
     async def replace(
         self,
         access: Access,
@@ -80,7 +92,10 @@ class NotesForTests(Controller):
         return _read(id)
 
     @delete(
-        "/{id:str}", opt={"need": Need("test-note", app_scope="write")}, status_code=204, operation_id="deleteTestNote"
+        "/{id:str}",
+        opt={"need": Need("test-note", action=Action.WRITE_DATA, app_scope="write")},
+        status_code=204,
+        operation_id="deleteTestNote",
     )
     async def remove(
         self,
@@ -107,6 +122,7 @@ TEST_NOTE_SCOPES = [
 
 def space_routes_for_tests() -> list[Any]:
     SCOPES.register(TEST_NOTE_SCOPES)
+    RESOURCE_WORDS["test-note"] = "les notes de test"  # the access history's sentence for them
     return [NotesForTests]
 
 

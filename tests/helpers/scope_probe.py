@@ -12,6 +12,7 @@ from litestar import Controller, post
 
 from ens.core.errors import Forbidden
 from ens.spaces.door import Access, Need
+from ens.spaces.rights import Action
 
 
 class ScopeProbe(Controller):
@@ -20,7 +21,7 @@ class ScopeProbe(Controller):
     @post(
         "/body-weight",
         status_code=201,
-        opt={"need": Need("vitals", app_scope="write")},
+        opt={"need": Need("vitals", action=Action.WRITE_DATA, app_scope="write")},
         operation_id="probeBodyWeightWrite",
     )
     async def write_weight(self, access: Access) -> dict[str, str]:

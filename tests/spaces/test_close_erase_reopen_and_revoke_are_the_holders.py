@@ -1,5 +1,7 @@
-"""Close, erase, reopen and app revocation are the holder's alone (hardening review, item 1), and an
-erase leaves the operators' record outside the space."""
+"""A representative whose kind may only read (a curator with the holder's consent) can neither close,
+erase, reopen nor disconnect apps (hardening review, item 1; the whole table of rights is tested in
+tests/spaces/test_authorization_matrix.py), and an erase leaves the operators' record outside the
+space."""
 
 from __future__ import annotations
 
@@ -13,17 +15,18 @@ from tests.helpers.people import HistoryRows, MakeAppToken, MakePerson, Person
 
 
 async def _represent(representative: Person, holder: Person) -> None:
-    """A representative's right as the carers issue will create it (none does yet): valid 30 days."""
+    """A curatelle relating to the person, valid 30 days, with the holder's consent for 30 days."""
     now = clock.now()
     await db.fetch(
-        "INSERT INTO representatives (id, space_id, account_id, kind, since, until, created_at) "
-        "VALUES ({}, {}, {}, 'parent', {}, {}, {})",
+        "INSERT INTO representatives (id, space_id, account_id, kind, since, until, created_at, relates_to, "
+        "consent_until, court_reference) VALUES ({}, {}, {}, 'curatelle', {}, {}, {}, 'person', {}, 'RG 26/001')",
         uuid.uuid4(),
         holder.space_id,
         representative.account_id,
         now - timedelta(days=1),
         now + timedelta(days=30),
         now,
+        now + timedelta(days=30),
     )
 
 

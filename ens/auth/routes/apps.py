@@ -13,6 +13,7 @@ from ens.auth.clients import list_catalogue
 from ens.auth.schemas import AppGrantRead, AppRead
 from ens.core.api import PUBLIC, Page
 from ens.spaces.door import Access, Need
+from ens.spaces.rights import Action
 
 
 class AppCatalogueController(Controller):
@@ -43,8 +44,8 @@ class SpaceGrantsController(Controller):
     @delete(
         "/{id:uuid}",
         status_code=HTTP_204_NO_CONTENT,
-        opt={"need": Need("grants", holder_only=True)},
-        summary="Disconnect an app: its tokens stop working at once (the holder only)",
+        opt={"need": Need("grants", action=Action.MANAGE_ACCESS)},
+        summary="Disconnect an app: its tokens stop working at once",
         operation_id="revokeGrant",
     )
     async def revoke_grant(self, access: Access, id: FromPath[UUID]) -> None:

@@ -1,0 +1,171 @@
+"""The 18th birthday: a parent's right ends that day (the door computes it on every request: no job
+that might not run), a parent can make a claim code from the 17th birthday, the parents are told
+three months before, and the young adult takes the space over with their own identity."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import msgspec
+
+from ens.core import clock
+from ens.core.clock import as_date
+from ens.core.db import as_uuid, fetch, fetch_one, write_transaction
+from ens.core.errors import Conflict, Forbidden
+from ens.core.mail import Mailer
+from ens.spaces.caller import Caller
+from ens.spaces.codes import new_code, space_of, take_code, use_code
+from ens.spaces.door import SpaceAccess, SpaceRef, adulthood, security_log, space_ref
+from ens.spaces.history import AccountAction
+from ens.spaces.schemas import ClaimCodeRead, SpaceListItem
+from ens.spaces.service import erase_space, holds_data, space_list_item
+
+log = logging.getLogger("ens.spaces.adulthood")
+
+# A claim code made from the 17th birthday stays usable three months past the 18th.
+CLAIM_AFTER_ADULTHOOD = timedelta(days=92)
+NOTICE_BEFORE = timedelta(days=91)  # "three months before"
+
+ADULTHOOD_SOON = (
+    "Bonjour,\n\n{given_name} aura 18 ans le {day}. Ce jour-là, votre accès de parent à son espace santé "
+    "prendra fin : l'espace lui reviendra. Vous pouvez dès maintenant créer, depuis l'application, le code "
+    "qui lui permettra de le reprendre avec sa propre identité.\n\nCet e-mail ne contient aucune donnée de santé."
+)
+
+
+def adulthood_soon(space: SpaceRef, now: datetime) -> bool:
+    """Within three months of the 18th birthday (the home screen and the notice say so)."""
+    return space.birthdate is not None and adulthood(space) - NOTICE_BEFORE <= now < adulthood(space)
+
+
+async def create_claim_code(access: SpaceAccess, *, secret_key: str) -> ClaimCodeRead:
+    """A parent's code for the child to take the space over, from the child's 17th birthday."""
+    space = access.space
+    if space.holder_account_id is not None or space.birthdate is None:
+        raise Conflict("This space already has its holder.")
+    now = clock.now()
+    comes_of_age = adulthood(space)
+    if now < comes_of_age - timedelta(days=366):
+        raise Conflict("A claim code can be made from the child's 17th birthday.")
+    async with write_transaction():
+        expires_at = comes_of_age + CLAIM_AFTER_ADULTHOOD
+        code = await new_code(
+            secret_key, space_id=space.id, purpose="claim", created_by=access.caller.account_id, expires_at=expires_at
+        )
+    return ClaimCodeRead(code=code, expires_at=expires_at, adulthood_on=_adulthood_day(space))
+
+
+def _adulthood_day(space: SpaceRef) -> date:
+    assert space.birthdate is not None
+    return adulthood(space).astimezone(_zone(space)).date()
+
+
+def _zone(space: SpaceRef) -> ZoneInfo:
+    return ZoneInfo(space.timezone)
+
+
+async def claim_space(caller: Caller, code: str, *, secret_key: str, noted: AccountAction) -> SpaceListItem:
+    """The young adult, signed in with their own identity, takes their space over.
+
+    Their provider's birthdate must be the space's (a provider's presumed ``YYYY-01-01`` in the same
+    year is accepted). The space becomes theirs with everything in it; the parents' links end (kept
+    in the history). The empty space their first sign-in created for them is removed; one holding
+    data is not merged (409).
+    """
+    account_id, client_id = caller.account_id, caller.client_id
+    row = await take_code(account_id, code, purpose="claim", secret_key=secret_key)
+    space = await space_of(as_uuid(row["space_id"]))
+    if space.holder_account_id is not None:
+        raise Conflict("This space already has its holder.")
+    if space.birthdate is None or clock.now() < adulthood(space):
+        raise Conflict(
+            f"You can take your space over from your 18th birthday ({_adulthood_day(space):%d/%m/%Y}); "
+            "until then your parents look after it."
+        )
+    account = await fetch_one("SELECT birthdate FROM accounts WHERE id = {}", account_id)
+    born = as_date(account["birthdate"]) if account else None
+    if born is None or space.birthdate is None or not _same_person(born, space.birthdate):
+        security_log.warning(
+            "claim refused: birthdates differ", extra={"event": "claim_refused", "account_id": str(account_id)}
+        )
+        raise Forbidden("Your identity's birthdate is not this space's: ask the parent who gave you the code.")
+    now = clock.now()
+    async with write_transaction():
+        own = await fetch_one("SELECT id FROM spaces WHERE holder_account_id = {}", account_id)
+        if own is not None:
+            if await holds_data(as_uuid(own["id"])):
+                raise Conflict(
+                    "You already keep data in your own space: taking this one over would leave two. "
+                    "Ask an operator to merge them."
+                )
+            # The empty space the first sign-in made goes, with the operators' record of it.
+            await erase_space(
+                as_uuid(own["id"]),
+                account_id=account_id,
+                client_id=client_id,
+                acting_as="holder",
+                request_id=noted.request_id,
+            )
+        await use_code(space.id, as_uuid(row["id"]), account_id=account_id)
+        await fetch(
+            "UPDATE spaces SET holder_account_id = {}, updated_at = {} WHERE id = {}", account_id, now, space.id
+        )
+        await fetch(
+            "UPDATE representatives SET revoked_at = {}, ended_reason = 'holder came of age' "
+            "WHERE space_id = {} AND kind = 'parent' AND revoked_at IS NULL",
+            now,
+            space.id,
+        )
+        await noted.record(space.id, acting_as="holder", actor_kind=None, outcome=200)
+    return space_list_item(msgspec.structs.replace(space, holder_account_id=account_id), "holder")
+
+
+def _years_before(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return date(day.year - years, 2, 28)
+
+
+def _same_person(provider_birthdate: date, space_birthdate: date) -> bool:
+    presumed = provider_birthdate.month == 1 and provider_birthdate.day == 1
+    return provider_birthdate == space_birthdate or (presumed and provider_birthdate.year == space_birthdate.year)
+
+
+async def send_adulthood_notices(mailer: Mailer, *, now: datetime | None = None) -> int:
+    """Tell the parents, once, three months before a child comes of age (``ens notify``, daily)."""
+    at = now or clock.now()
+    rows = await fetch(
+        """SELECT s.id, s.given_name, s.family_name, s.birthdate, s.sex, s.timezone, s.status, s.holder_account_id
+           FROM spaces s WHERE s.holder_account_id IS NULL AND s.birthdate IS NOT NULL AND s.birthdate <= {}
+             AND NOT EXISTS (SELECT 1 FROM space_notices n WHERE n.space_id = s.id AND n.kind = 'adulthood_soon')""",
+        _years_before((at + NOTICE_BEFORE).date(), 18),
+    )
+    sent = 0
+    for row in rows:
+        space = space_ref(row)
+        if not adulthood_soon(space, at):
+            continue
+        parents = await fetch(
+            """SELECT a.email FROM representatives r JOIN accounts a ON a.id = r.account_id
+               WHERE r.space_id = {} AND r.kind = 'parent' AND r.revoked_at IS NULL AND a.email IS NOT NULL""",
+            space.id,
+        )
+        async with write_transaction():
+            claimed = await fetch(
+                "INSERT INTO space_notices (space_id, id, kind, sent_at) VALUES ({}, {}, 'adulthood_soon', {}) "
+                "ON CONFLICT (space_id, kind) DO NOTHING RETURNING id",
+                space.id,
+                uuid.uuid4(),
+                at,
+            )
+        if not claimed:
+            continue  # another process sent it
+        for parent in parents:
+            text = ADULTHOOD_SOON.format(given_name=space.given_name, day=_adulthood_day(space).strftime("%d/%m/%Y"))
+            await mailer.send(parent["email"], "Bientôt 18 ans", text=text)
+        sent += 1
+    return sent

@@ -1,0 +1,113 @@
+"""One-time codes about a space (the other parent's invitation, the young adult's claim): 128 bits of
+randomness, shown once, stored hashed, expiring, used once. Wrong codes are counted per account;
+past ``MAX_GUESSES`` in an hour, codes are refused for the rest of it (429)."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from datetime import datetime, timedelta
+from typing import Literal
+from uuid import UUID
+
+from ens.core import clock, keyring
+from ens.core.clock import aware
+from ens.core.db import Row, as_uuid, fetch, fetch_one
+from ens.core.errors import Conflict, NotFound, RateLimited
+from ens.spaces.door import SpaceRef, security_log, space_ref
+from ens.spaces.tables import SpaceCode
+
+MAX_GUESSES = 10
+GUESS_WINDOW = timedelta(hours=1)
+Purpose = Literal["invitation", "claim"]
+
+
+def code_hash(secret_key: str, purpose: Purpose, code: str) -> str:
+    return keyring.token_hash(secret_key, f"space-code:{purpose}:{code}")
+
+
+async def new_code(secret_key: str, *, space_id: UUID, purpose: Purpose, created_by: UUID, expires_at: datetime) -> str:
+    code = secrets.token_urlsafe(16)  # 128 bits
+    now = clock.now()
+    await SpaceCode.insert(
+        SpaceCode(
+            id=uuid.uuid4(),
+            space_id=space_id,
+            purpose=purpose,
+            code_hash=code_hash(secret_key, purpose, code),
+            created_by=created_by,
+            created_at=now,
+            expires_at=expires_at,
+        )
+    )
+    return code
+
+
+async def space_of(space_id: UUID) -> SpaceRef:
+    row = await fetch_one(
+        "SELECT id, status, timezone, birthdate, sex, given_name, family_name, holder_account_id FROM spaces "
+        "WHERE id = {}",
+        space_id,
+    )
+    if row is None:
+        raise NotFound("No such space.")
+    return space_ref(row)
+
+
+async def take_code(account_id: UUID, code: str, *, purpose: Purpose, secret_key: str) -> Row:
+    """The live code's row; a wrong, used or expired code counts as a guess (404 alike)."""
+    await _check_guesses(account_id)
+    row = await fetch_one(
+        "SELECT id, space_id, created_by, expires_at, used_at FROM space_codes WHERE code_hash = {} AND purpose = {}",
+        code_hash(secret_key, purpose, code),
+        purpose,
+    )
+    if row is None or row["used_at"] is not None or aware(row["expires_at"]) <= clock.now():
+        await _count_guess(account_id)
+        security_log.warning(
+            "space code refused", extra={"event": f"{purpose}_code_refused", "account_id": str(account_id)}
+        )
+        raise NotFound("This code is unknown, used or expired.")
+    if as_uuid(row["created_by"]) == account_id:
+        raise Conflict("You created this code: give it to the person it is for.")
+    return row
+
+
+async def use_code(space_id: UUID, code_id: UUID, *, account_id: UUID) -> None:
+    used = await fetch(
+        "UPDATE space_codes SET used_at = {}, used_by = {} WHERE space_id = {} AND id = {} AND used_at IS NULL "
+        "RETURNING id",
+        clock.now(),
+        account_id,
+        space_id,
+        code_id,
+    )
+    if not used:
+        raise NotFound("This code is unknown, used or expired.")
+
+
+async def _check_guesses(account_id: UUID) -> None:
+    row = await fetch_one("SELECT window_start, failures FROM code_guesses WHERE account_id = {}", account_id)
+    if row is None:
+        return
+    ends = aware(row["window_start"]) + GUESS_WINDOW
+    if int(row["failures"]) >= MAX_GUESSES and ends > clock.now():
+        raise RateLimited(
+            "Too many wrong codes; try again later.", retry_after=int((ends - clock.now()).total_seconds()) + 1
+        )
+
+
+async def _count_guess(account_id: UUID) -> None:
+    """One more wrong code, in one statement (concurrent guesses cannot overrun the limit)."""
+    now = clock.now()
+    await fetch(
+        """INSERT INTO code_guesses (account_id, window_start, failures) VALUES ({}, {}, 1)
+           ON CONFLICT (account_id) DO UPDATE SET
+             failures = CASE WHEN code_guesses.window_start < {} THEN 1 ELSE code_guesses.failures + 1 END,
+             window_start = CASE WHEN code_guesses.window_start < {} THEN {} ELSE code_guesses.window_start END""",
+        account_id,
+        now,
+        now - GUESS_WINDOW,
+        now - GUESS_WINDOW,
+        now,
+    )

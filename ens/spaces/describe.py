@@ -1,0 +1,124 @@
+"""One sentence of plain French per access-history row, for the phone app: who, as what, did what,
+and whether it was refused. Built when the history is read, from what the row records (the
+method and route, the capability, the actor, the outcome): rows store no sentence, so the words
+can improve without rewriting history.
+
+Every capability's resource name has its words here; the app refuses to start when a route
+declares a resource without them (``ens.app``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ens.spaces.rights import KIND_WORDS
+
+# The thing a route works on, with its article, as the object of a verb ("a consulté …").
+RESOURCE_WORDS: dict[str, str] = {
+    "space": "l'espace",
+    "access-history": "l'historique des accès",
+    "representatives": "les représentants légaux",
+    "grants": "les applications connectées",
+    "vitals": "les mesures",
+    "records": "le dossier",
+    "directives": "les directives anticipées",
+    "trusted-person": "la personne de confiance",
+    "emergency-contacts": "les contacts d'urgence",
+    "doctor": "le médecin traitant",
+    "profile": "le profil médical",
+    "vaccinations": "le carnet de vaccination",
+    "documents": "les documents",
+    "professionals": "les professionnels autorisés",
+    "access-requests": "les demandes d'accès",
+    "export": "l'export de l'espace",
+}
+
+_VERBS = {
+    "GET": "a consulté",
+    "HEAD": "a consulté",
+    "POST": "a ajouté",
+    "PUT": "a modifié",
+    "PATCH": "a modifié",
+    "DELETE": "a supprimé",
+}
+_TRIED = {
+    "GET": "a tenté de consulter",
+    "HEAD": "a tenté de consulter",
+    "POST": "a tenté d'ajouter",
+    "PUT": "a tenté de modifier",
+    "PATCH": "a tenté de modifier",
+    "DELETE": "a tenté de supprimer",
+}
+
+# Routes whose meaning the method alone does not say: (method, end of the route) -> (done, tried).
+_SPECIAL: dict[tuple[str, str], tuple[str, str]] = {
+    # (After an erase nothing of the space remains, its history included: a row here is a closing.)
+    ("DELETE", "/v1/spaces/{space}"): ("a fermé l'espace", "a tenté de fermer ou supprimer l'espace"),
+    ("POST", "/reopen"): ("a rouvert l'espace", "a tenté de rouvrir l'espace"),
+    ("POST", "/representatives/invitations"): (
+        "a créé une invitation pour l'autre parent",
+        "a tenté d'inviter un représentant",
+    ),
+    ("POST", "/claim-codes"): (
+        "a créé le code de reprise de l'espace à 18 ans",
+        "a tenté de créer le code de reprise de l'espace",
+    ),
+    ("PUT", "/consent"): ("a enregistré le consentement au curateur", "a tenté d'enregistrer un consentement"),
+    ("DELETE", "/representatives/{id}"): ("a mis fin à une représentation", "a tenté de retirer un représentant"),
+    ("POST", "/v1/spaces"): ("a créé l'espace", "a tenté de créer l'espace"),
+    ("POST", "/v1/invitations/{code}/accept"): (
+        "a rejoint l'espace comme parent",
+        "a tenté de rejoindre l'espace",
+    ),
+    ("POST", "/v1/claims/{code}/accept"): (
+        "a repris son espace à sa majorité",
+        "a tenté de reprendre l'espace",
+    ),
+}
+
+
+def actor_words(row: Any) -> str:
+    """Who acted: "Vous", "Marie Dupont (parent)", "L'application Withings", "Un professionnel"."""
+    kind = row["actor_kind"]
+    if row["acting_as"] == "app":
+        return f"L'application {row['client_name']}" if row["client_name"] else "Une application"
+    name = row["actor_name"] or "Une personne"
+    if row["acting_as"] == "holder":
+        return f"{name} (titulaire)"
+    if row["acting_as"] == "representative":
+        return f"{name} ({KIND_WORDS.get(kind, 'représentant')})" if kind else f"{name} (représentant)"
+    if row["acting_as"] == "professional":
+        return f"{name} (professionnel de santé)"
+    return name
+
+
+def describe(row: Any) -> str:
+    """The row as a sentence: "Marie Dupont (parent) a consulté les mesures."."""
+    method, _, route = str(row["action"]).partition(" ")
+    refused = int(row["outcome"]) >= 400
+    special = next((words for (m, end), words in _SPECIAL.items() if m == method and route.endswith(end)), None)
+    if special is not None:
+        verb = special[1] if refused else special[0]
+        sentence = f"{actor_words(row)} {verb}"
+    else:
+        thing = RESOURCE_WORDS.get(row["resource_type"] or "", "l'espace")
+        verbs = _TRIED if refused else _VERBS
+        sentence = f"{actor_words(row)} {verbs.get(method, 'a accédé à')} {thing}"
+    if refused:
+        return f"{sentence} : refusé ({_REFUSALS.get(int(row['outcome']), 'erreur')})."
+    return f"{sentence}."
+
+
+_REFUSALS = {
+    400: "demande mal formée",
+    401: "connexion expirée ou révoquée",
+    403: "droits insuffisants",
+    404: "introuvable",
+    409: "conflit",
+    410: "espace fermé",
+    412: "modifié entre-temps",
+    413: "trop volumineux",
+    422: "données invalides",
+    428: "version attendue manquante",
+    429: "trop de tentatives",
+}

@@ -1,0 +1,360 @@
+"""Carers: children's spaces and their parents, the other parent's invitation, court measures, the
+curator's consent (DOMAIN.md §2; who may do what: ``ens.spaces.rights``; the hand-over at 18:
+``ens.spaces.adulthood``; the codes: ``ens.spaces.codes``)."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Literal
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from ens.core import clock
+from ens.core.clock import as_date, aware, aware_or_none
+from ens.core.db import as_uuid, fetch, fetch_one, write_transaction
+from ens.core.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
+from ens.spaces.codes import new_code, space_of, take_code, use_code
+from ens.spaces.door import SpaceAccess, SpaceRef, adulthood, security_log
+from ens.spaces.history import AccountAction
+from ens.spaces.rights import COURT_KINDS, RepresentativeKind
+from ens.spaces.schemas import ChildSpaceCreate, InvitationRead, RepresentativeRead, SpaceListItem
+from ens.spaces.service import space_list_item
+from ens.spaces.tables import Representative, Space
+
+log = logging.getLogger("ens.spaces.representatives")
+
+INVITATION_TTL = timedelta(days=7)
+MAX_LIVE_INVITATIONS = 5
+
+
+def _years_later(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return date(day.year + years, 3, 1)
+
+
+# ---------------------------------------------------------------------------------------------
+# Children's spaces
+
+
+async def create_child_space(account_id: UUID, body: ChildSpaceCreate, *, noted: AccountAction) -> SpaceListItem:
+    """A logged-in adult creates a minor's space and becomes its representative (kind ``parent``)
+    until the child's 18th birthday. The same parent cannot create the same child twice (409)."""
+    today = clock.now().date()
+    if body.birthdate > today:
+        raise Invalid("The birthdate is in the future.", [FieldError("/birthdate", "is in the future")])
+    if _years_later(body.birthdate, 18) <= today:
+        raise Invalid(
+            "A child's space is for a minor: an adult signs in with their own identity.",
+            [FieldError("/birthdate", "the child must be under 18")],
+        )
+    parent = await fetch_one("SELECT birthdate FROM accounts WHERE id = {}", account_id)
+    parent_birthdate = as_date(parent["birthdate"]) if parent else None
+    if parent_birthdate is not None and _years_later(parent_birthdate, 18) > today:
+        raise Forbidden("Only an adult can create a child's space.")
+    now = clock.now()
+    async with write_transaction():
+        same = await fetch_one(
+            """SELECT s.id FROM representatives r JOIN spaces s ON s.id = r.space_id
+               WHERE r.account_id = {} AND r.kind = 'parent' AND r.revoked_at IS NULL
+                 AND s.birthdate = {} AND LOWER(s.given_name) = LOWER({}) AND LOWER(s.family_name) = LOWER({})""",
+            account_id,
+            body.birthdate,
+            body.given_name,
+            body.family_name,
+        )
+        if same is not None:
+            raise Conflict(f"You already created this child's space: {as_uuid(same['id'])}.")
+        space_id = uuid.uuid4()
+        await Space.insert(
+            Space(
+                id=space_id,
+                holder_account_id=None,
+                given_name=body.given_name,
+                family_name=body.family_name,
+                birthdate=body.birthdate,
+                sex=body.sex,
+                timezone=body.timezone,
+                status="open",
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        space = _space_ref(space_id, body.given_name, body.family_name, body.birthdate, body.sex, body.timezone)
+        await _add_representative(
+            space_id=space_id, account_id=account_id, kind="parent", since=now, until=adulthood(space), now=now
+        )
+        await noted.record(space_id, acting_as="representative", actor_kind="parent", outcome=201)
+    return space_list_item(space, "parent")
+
+
+def _space_ref(
+    space_id: UUID, given_name: str, family_name: str, birthdate: date | None, sex: str | None, timezone: str
+) -> SpaceRef:
+    return SpaceRef(
+        id=space_id,
+        status="open",
+        timezone=timezone,
+        birthdate=birthdate,
+        sex=sex,
+        given_name=given_name,
+        family_name=family_name,
+        holder_account_id=None,
+    )
+
+
+async def _add_representative(
+    *,
+    space_id: UUID,
+    account_id: UUID,
+    kind: RepresentativeKind,
+    since: datetime,
+    until: datetime | None,
+    now: datetime,
+    court_reference: str | None = None,
+    relates_to: str = "person",
+) -> UUID:
+    representative_id = uuid.uuid4()
+    await Representative.insert(
+        Representative(
+            id=representative_id,
+            space_id=space_id,
+            account_id=account_id,
+            kind=kind,
+            since=since,
+            until=until,
+            created_at=now,
+            court_reference=court_reference,
+            relates_to=relates_to,
+        )
+    )
+    return representative_id
+
+
+# ---------------------------------------------------------------------------------------------
+# The list, leaving, the curator's consent
+
+
+async def list_representatives(space_id: UUID) -> list[RepresentativeRead]:
+    """Who represents the holder now (live rows, oldest first)."""
+    rows = await fetch(
+        """SELECT r.id, r.account_id, r.kind, r.since, r.until, r.court_reference, r.relates_to, r.consent_until,
+                  a.given_name, a.family_name
+           FROM representatives r JOIN accounts a ON a.id = r.account_id
+           WHERE r.space_id = {} AND r.revoked_at IS NULL ORDER BY r.since, r.id""",
+        space_id,
+    )
+    return [
+        RepresentativeRead(
+            id=as_uuid(row["id"]),
+            account_id=as_uuid(row["account_id"]),
+            given_name=row["given_name"],
+            family_name=row["family_name"],
+            kind=row["kind"],
+            since=aware(row["since"]),
+            until=aware_or_none(row["until"]),
+            court_reference=row["court_reference"],
+            relates_to=row["relates_to"],
+            consent_until=aware_or_none(row["consent_until"]),
+        )
+        for row in rows
+    ]
+
+
+async def leave(access: SpaceAccess, representative_id: UUID) -> None:
+    """A parent withdraws their own right. Removing the other parent is an operator's action citing a
+    court decision (both parents hold parental authority): refused here."""
+    row = await fetch_one(
+        "SELECT account_id, kind FROM representatives WHERE space_id = {} AND id = {} AND revoked_at IS NULL",
+        access.space_id,
+        representative_id,
+    )
+    if row is None:
+        raise NotFound("No such representative of this space.")
+    if as_uuid(row["account_id"]) != access.caller.account_id:
+        raise Forbidden("A parent can remove only themself; removing the other parent needs a court decision.")
+    await _end(access.space_id, representative_id, reason="withdrew")
+
+
+async def _end(space_id: UUID, representative_id: UUID, *, reason: str) -> None:
+    async with write_transaction():
+        await fetch(
+            "UPDATE representatives SET revoked_at = {}, ended_reason = {} WHERE space_id = {} AND id = {}",
+            clock.now(),
+            reason,
+            space_id,
+            representative_id,
+        )
+
+
+async def record_curator_consent(access: SpaceAccess, representative_id: UUID, *, until: date | None) -> None:
+    """The holder consents to a curator's reading until ``until`` (inclusive, in the space's time
+    zone), or withdraws consent (``None``)."""
+    row = await fetch_one(
+        "SELECT kind FROM representatives WHERE space_id = {} AND id = {} AND revoked_at IS NULL",
+        access.space_id,
+        representative_id,
+    )
+    if row is None:
+        raise NotFound("No such representative of this space.")
+    if row["kind"] != "curatelle":
+        raise Conflict("Only a curator's reading depends on the holder's consent.")
+    today = clock.now().astimezone(_zone(access.space)).date()
+    if until is not None and until < today:
+        raise Invalid("Consent cannot end in the past.", [FieldError("/until", "is in the past")])
+    ends = None if until is None else _local_midnight(until + timedelta(days=1), access.space)
+    async with write_transaction():
+        await fetch(
+            "UPDATE representatives SET consent_until = {} WHERE space_id = {} AND id = {}",
+            ends,
+            access.space_id,
+            representative_id,
+        )
+
+
+def _zone(space: SpaceRef) -> ZoneInfo:
+    return ZoneInfo(space.timezone)
+
+
+def _local_midnight(day: date, space: SpaceRef) -> datetime:
+    return datetime.combine(day, time(0), _zone(space)).astimezone(UTC)
+
+
+# ---------------------------------------------------------------------------------------------
+# Codes: the other parent's invitation, the young adult's claim
+
+
+async def invite_parent(access: SpaceAccess, *, secret_key: str) -> InvitationRead:
+    """A parent's one-time code for the other parent of a minor: 7 days, single use, at most five
+    live ones per space."""
+    if access.space.holder_account_id is not None:
+        raise Conflict("Only a minor's space, which no holder has taken over, has parents to invite.")
+    now = clock.now()
+    async with write_transaction():
+        live = await fetch(
+            "SELECT COUNT(*) AS n FROM space_codes WHERE space_id = {} AND purpose = 'invitation' "
+            "AND used_at IS NULL AND expires_at > {}",
+            access.space_id,
+            now,
+        )
+        if int(live[0]["n"]) >= MAX_LIVE_INVITATIONS:
+            raise Conflict(f"At most {MAX_LIVE_INVITATIONS} invitations may wait at once; let one expire.")
+        expires_at = now + INVITATION_TTL
+        code = await new_code(
+            secret_key,
+            space_id=access.space_id,
+            purpose="invitation",
+            created_by=access.caller.account_id,
+            expires_at=expires_at,
+        )
+    return InvitationRead(code=code, expires_at=expires_at, kind="parent")
+
+
+async def accept_invitation(account_id: UUID, code: str, *, secret_key: str, noted: AccountAction) -> SpaceListItem:
+    """Another logged-in account accepting a parent's invitation becomes a parent of the child."""
+    row = await take_code(account_id, code, purpose="invitation", secret_key=secret_key)
+    space_id = as_uuid(row["space_id"])
+    space = await space_of(space_id)
+    now = clock.now()
+    if space.birthdate is None or now >= adulthood(space):
+        raise Conflict("This child has come of age: parents can no longer join the space.")
+    if space.holder_account_id == account_id:
+        raise Conflict("You are this space's holder.")
+    async with write_transaction():
+        existing = await fetch_one(
+            "SELECT id FROM representatives WHERE space_id = {} AND account_id = {} AND revoked_at IS NULL",
+            space_id,
+            account_id,
+        )
+        if existing is not None:
+            raise Conflict("You already represent this child.")
+        await use_code(space_id, as_uuid(row["id"]), account_id=account_id)
+        await _add_representative(
+            space_id=space_id, account_id=account_id, kind="parent", since=now, until=adulthood(space), now=now
+        )
+        await noted.record(space_id, acting_as="representative", actor_kind="parent", outcome=201)
+    return space_list_item(space, "parent")
+
+
+# ---------------------------------------------------------------------------------------------
+# Court measures (operators only: checking the decision is their job)
+
+
+@dataclass(frozen=True)
+class CourtMeasure:
+    space_id: UUID
+    account_id: UUID
+    kind: RepresentativeKind
+    court_reference: str
+    since: date
+    until: date | None
+    relates_to: Literal["person", "property"]
+
+
+async def add_court_measure(measure: CourtMeasure) -> UUID:
+    """An operator records a protection measure for an adult's space (``ens representatives add``)."""
+    if measure.kind not in COURT_KINDS:
+        raise Invalid(
+            f"A court measure is one of {', '.join(COURT_KINDS)}.", [FieldError("/kind", "not a court measure")]
+        )
+    if not measure.court_reference.strip():
+        raise Invalid("The court decision's reference is required.", [FieldError("/courtReference", "required")])
+    space = await space_of(measure.space_id)
+    if space.holder_account_id is None:
+        raise Conflict("A minor's space is represented by the parents, not by a court measure.")
+    if space.holder_account_id == measure.account_id:
+        raise Conflict("The holder cannot represent themself.")
+    if measure.until is not None and measure.until < measure.since:
+        raise Invalid("The measure must end after it starts.", [FieldError("/until", "before since")])
+    now = clock.now()
+    async with write_transaction():
+        account = await fetch_one("SELECT id FROM accounts WHERE id = {}", measure.account_id)
+        if account is None:
+            raise NotFound("No such account: the representative signs in once before a measure names them.")
+        existing = await fetch_one(
+            "SELECT id FROM representatives WHERE space_id = {} AND account_id = {} AND revoked_at IS NULL",
+            measure.space_id,
+            measure.account_id,
+        )
+        if existing is not None:
+            raise Conflict(f"This account already represents the holder ({as_uuid(existing['id'])}): end it first.")
+        representative_id = await _add_representative(
+            space_id=measure.space_id,
+            account_id=measure.account_id,
+            kind=measure.kind,
+            since=_local_midnight(measure.since, space),
+            # The decision's last day is included: the right ends at the midnight that follows it.
+            until=None if measure.until is None else _local_midnight(measure.until + timedelta(days=1), space),
+            now=now,
+            court_reference=measure.court_reference.strip(),
+            relates_to=measure.relates_to,
+        )
+    security_log.warning(
+        "court measure added",
+        extra={
+            "event": "court_measure_added",
+            "space_id": str(measure.space_id),
+            "representative_id": str(representative_id),
+        },
+    )
+    return representative_id
+
+
+async def end_court_measure(representative_id: UUID, *, reason: str) -> None:
+    """An operator ends a measure (or removes a parent, citing a court decision)."""
+    row = await fetch_one(
+        "SELECT space_id FROM representatives WHERE id = {} AND revoked_at IS NULL", representative_id
+    )
+    if row is None:
+        raise NotFound("No such live representation.")
+    if not reason.strip():
+        raise Invalid("Say why (the court decision's reference).", [FieldError("/reason", "required")])
+    await _end(as_uuid(row["space_id"]), representative_id, reason=reason.strip())
+    security_log.warning(
+        "representation ended by an operator",
+        extra={"event": "representation_ended", "representative_id": str(representative_id)},
+    )
