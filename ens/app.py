@@ -32,9 +32,9 @@ from ens.core.problems import PROBLEM_JSON, Problem, ProblemError, ProblemType, 
 from ens.core.scopes import SCOPES
 from ens.core.settings import Settings
 from ens.overview.routes import SpaceController
+from ens.spaces.describe import RESOURCE_WORDS
 from ens.spaces.door import Access, account_door, provide_space_access, space_door
 from ens.spaces.history import REQUEST_ID_KEY, AccessHistoryMiddleware
-from ens.spaces.describe import RESOURCE_WORDS
 from ens.spaces.rights import Action
 from ens.spaces.routes import AccessHistoryController, CarersController, RepresentativesController
 from ens.vitals import scopes as vitals_scopes

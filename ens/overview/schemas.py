@@ -20,6 +20,14 @@ class SpaceSummary(ReadStruct):
     status: str
     timezone: str
     role: str
+    # For a representative: their kind (parent, tutelle, curatelle, habilitation_familiale).
+    representative_kind: str | None
+    # What the caller may do here (the table of rights; see GET /v1/me).
+    rights: list[str]
+    # A minor's space: the day its holder comes of age (the parents' access ends), and whether it is
+    # within three months (the parents may then make the claim code; they are told by e-mail too).
+    adulthood_on: date | None
+    adulthood_soon: bool
     vitals: list[LatestVital]
     bmi: BmiRead | None
 

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from ens.core import clock
+from ens.core.local_time import zone_of
 from ens.overview.schemas import HolderSummary, SpaceSummary
-from ens.spaces.door import SpaceAccess
+from ens.spaces.adulthood import adulthood_soon
+from ens.spaces.door import SpaceAccess, adulthood
+from ens.spaces.rights import RIGHTS
+from ens.spaces.service import public_kind as _public_kind
 from ens.vitals.service import bmi_of, latest_values
 
 
 async def space_summary(access: SpaceAccess) -> SpaceSummary:
     """Holder and status; each capability adds its part of the summary as it lands."""
     space = access.space
-    latest = await latest_values(space.id)
+    latest = await latest_values(space.id, with_hidden=access.sees_confidential)
+    minor = space.holder_account_id is None and space.birthdate is not None
     return SpaceSummary(
         id=space.id,
         holder=HolderSummary(
@@ -19,6 +25,10 @@ async def space_summary(access: SpaceAccess) -> SpaceSummary:
         status=space.status,
         timezone=space.timezone,
         role=access.role,
+        representative_kind=_public_kind(access.kind) if access.role == "representative" else None,
+        rights=sorted(RIGHTS[access.kind]),
+        adulthood_on=adulthood(space).astimezone(zone_of(space.timezone)).date() if minor else None,
+        adulthood_soon=minor and adulthood_soon(space, clock.now()),
         vitals=latest,
         bmi=bmi_of(latest),
     )

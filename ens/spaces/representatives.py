@@ -58,17 +58,17 @@ async def create_child_space(account_id: UUID, body: ChildSpaceCreate, *, noted:
         raise Forbidden("Only an adult can create a child's space.")
     now = clock.now()
     async with write_transaction():
-        same = await fetch_one(
-            """SELECT s.id FROM representatives r JOIN spaces s ON s.id = r.space_id
-               WHERE r.account_id = {} AND r.kind = 'parent' AND r.revoked_at IS NULL
-                 AND s.birthdate = {} AND LOWER(s.given_name) = LOWER({}) AND LOWER(s.family_name) = LOWER({})""",
+        # A parent represents few children: compared here, case- and accent-case-insensitively
+        # (SQLite's LOWER knows only ASCII).
+        children = await fetch(
+            """SELECT s.id, s.given_name, s.family_name FROM representatives r JOIN spaces s ON s.id = r.space_id
+               WHERE r.account_id = {} AND r.kind = 'parent' AND r.revoked_at IS NULL AND s.birthdate = {}""",
             account_id,
             body.birthdate,
-            body.given_name,
-            body.family_name,
         )
-        if same is not None:
-            raise Conflict(f"You already created this child's space: {as_uuid(same['id'])}.")
+        for child in children:
+            if _same_name(child["given_name"], body.given_name) and _same_name(child["family_name"], body.family_name):
+                raise Conflict(f"You already created this child's space: {as_uuid(child['id'])}.")
         space_id = uuid.uuid4()
         await Space.insert(
             Space(
@@ -90,6 +90,10 @@ async def create_child_space(account_id: UUID, body: ChildSpaceCreate, *, noted:
         )
         await noted.record(space_id, acting_as="representative", actor_kind="parent", outcome=201)
     return space_list_item(space, "parent")
+
+
+def _same_name(a: str, b: str) -> bool:
+    return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
 
 
 def _space_ref(

@@ -19,6 +19,7 @@ directives, the trusted person and erasing, which are an adult's.)
 | hand the space over at 18 (claim)   | no     | yes    | no      | no               | no          |
 | leave (withdraw one's own right)    | no     | yes    | no      | no               | no          |
 | record consent for a curator        | yes    | no     | no      | no               | no          |
+| hide an item from representatives   | yes    | no     | no      | no               | no          |
 
 (A court measure is added and ended by an operator, citing the decision: ``ens representatives``.)
 
@@ -44,6 +45,7 @@ class Action(StrEnum):
     HAND_OVER = "hand_over"
     LEAVE = "leave"
     RECORD_CONSENT = "record_consent"
+    HIDE_FROM_REPRESENTATIVES = "hide_from_representatives"
 
 
 # The kinds of representative (API.md: representatives.kind).
@@ -106,6 +108,7 @@ ACTION_WORDS: dict[Action, str] = {
     Action.HAND_OVER: "remettre l'espace à son titulaire devenu majeur",
     Action.LEAVE: "renoncer à sa représentation",
     Action.RECORD_CONSENT: "consentir à l'accès d'un curateur",
+    Action.HIDE_FROM_REPRESENTATIVES: "masquer un élément aux représentants",
 }
 
 KIND_WORDS: dict[ActorKind, str] = {
@@ -133,6 +136,7 @@ ACTION_ENGLISH: dict[Action, str] = {
     Action.HAND_OVER: "hand this space over to its holder",
     Action.LEAVE: "withdraw from representing this holder",
     Action.RECORD_CONSENT: "record consent for a curator",
+    Action.HIDE_FROM_REPRESENTATIVES: "hide an item from the representatives",
 }
 
 KIND_ENGLISH: dict[ActorKind, str] = {

@@ -200,13 +200,14 @@ def space_list_item(space: SpaceRef, kind: ActorKind, *, until: Any = None) -> S
         role="holder" if holder else "representative",
         status=space.status,
         timezone=space.timezone,
-        representative_kind=None if holder else _public_kind(kind),
+        representative_kind=None if holder else public_kind(kind),
         representative_until=None if holder else ends,
         rights=sorted(RIGHTS[kind]),
     )
 
 
-def _public_kind(kind: ActorKind) -> str:
+def public_kind(kind: ActorKind) -> str:
+    """The kind as the API names it (a curator is a curator, consent or not)."""
     return "curatelle" if kind == "curatelle_without_consent" else kind
 
 

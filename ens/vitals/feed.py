@@ -61,7 +61,7 @@ async def changes(
     type_sql, type_args = type_filter(types, column="m.type")
     rows = await fetch(
         measurements_sql(where="m.space_id = {} AND m.seq > {}" + type_sql, order="ORDER BY m.seq LIMIT {}").replace(
-            " AS body FROM", " AS body, m.seq FROM"
+            " AS body FROM", " AS body, m.seq, m.id, m.hidden_from_representatives AS hidden FROM"
         ),
         access.space_id,
         after,
@@ -76,8 +76,17 @@ async def changes(
         *type_args,
         size + 1,
     )
+    # A measure hidden from representatives is, to them, a deletion (nothing at all in a first sync).
+    hides = not access.sees_confidential
     merged: list[tuple[int, RawUpsertChange | DeleteChange]] = [
-        (int(row["seq"]), RawUpsertChange(measurement=raw(row["body"]))) for row in rows
+        (
+            int(row["seq"]),
+            DeleteChange(id=as_uuid(row["id"]))
+            if hides and row["hidden"]
+            else RawUpsertChange(measurement=raw(row["body"])),
+        )
+        for row in rows
+        if not (hides and row["hidden"] and cursor is None)
     ]
     merged += [(int(row["seq"]), DeleteChange(id=as_uuid(row["id"]))) for row in tombstones]
     merged.sort(key=lambda pair: pair[0])

@@ -182,6 +182,7 @@ def _row(
     *,
     measurement_id: UUID,
     created_at: datetime,
+    hidden: bool,
     writer: Writer,
     now: datetime,
     seq: int,
@@ -216,6 +217,7 @@ def _row(
         note=item.note,
         created_at=created_at,
         updated_at=now,
+        hidden_from_representatives=hidden,
     )
     return (
         measurement_id,
@@ -250,6 +252,7 @@ class _Stored:
     id: UUID
     version: int
     created_at: datetime
+    hidden: bool
 
 
 async def _stored_records(space_id: UUID, writer_key: str, keys: list[str]) -> dict[str, _Stored]:
@@ -258,27 +261,34 @@ async def _stored_records(space_id: UUID, writer_key: str, keys: list[str]) -> d
     if is_postgres(current()):
         # One statement text whatever the number of keys (prepared once per connection).
         rows = await fetch(
-            "SELECT id, client_record_id, client_record_version, created_at FROM vital_measurements "
-            "WHERE space_id = {} AND writer = {} AND client_record_id = ANY({}::varchar[])",
+            "SELECT id, client_record_id, client_record_version, created_at, hidden_from_representatives "
+            "FROM vital_measurements WHERE space_id = {} AND writer = {} AND client_record_id = ANY({}::varchar[])",
             space_id,
             writer_key,
             keys,
         )
         return {
-            row["client_record_id"]: _Stored(row["id"], row["client_record_version"], row["created_at"]) for row in rows
+            row["client_record_id"]: _Stored(
+                row["id"], row["client_record_version"], row["created_at"], row["hidden_from_representatives"]
+            )
+            for row in rows
         }
     for start in range(0, len(keys), _KEYS_PER_STATEMENT):
         part = keys[start : start + _KEYS_PER_STATEMENT]
         rows = await fetch(
-            "SELECT id, client_record_id, client_record_version, created_at FROM vital_measurements "
-            f"WHERE space_id = {{}} AND writer = {{}} AND client_record_id IN ({', '.join(['{}'] * len(part))})",
+            "SELECT id, client_record_id, client_record_version, created_at, hidden_from_representatives "
+            "FROM vital_measurements WHERE space_id = {} AND writer = {} "
+            f"AND client_record_id IN ({', '.join(['{}'] * len(part))})",
             space_id,
             writer_key,
             *part,
         )
         for row in rows:
             found[row["client_record_id"]] = _Stored(
-                as_uuid(row["id"]), int(row["client_record_version"]), aware(row["created_at"])
+                as_uuid(row["id"]),
+                int(row["client_record_version"]),
+                aware(row["created_at"]),
+                bool(row["hidden_from_representatives"]),
             )
     return found
 
@@ -322,15 +332,24 @@ async def record_measurements(access: SpaceAccess, raw_items: Sequence[Any]) -> 
             known = stored.get(p.record_key) if p.record_key is not None else None
             result: Result
             if known is None:
-                measurement_id, created_at, result = uuid.uuid4(), now, "created"
+                measurement_id, created_at, hidden, result = uuid.uuid4(), now, False, "created"
             elif p.item.client_record_version > known.version:
-                # A replacement keeps the measure's identity and creation time.
-                measurement_id, created_at, result = known.id, known.created_at, "replaced"
+                # A replacement keeps the measure's identity, creation time and who may see it.
+                measurement_id, created_at, hidden, result = known.id, known.created_at, known.hidden, "replaced"
             else:
                 items.append(ItemResult(id=known.id, result="unchanged"))
                 continue
             rows.append(
-                _row(p, space_id, measurement_id=measurement_id, created_at=created_at, writer=writer, now=now, seq=seq)
+                _row(
+                    p,
+                    space_id,
+                    measurement_id=measurement_id,
+                    created_at=created_at,
+                    hidden=hidden,
+                    writer=writer,
+                    now=now,
+                    seq=seq,
+                )
             )
             seq += 1
             items.append(ItemResult(id=measurement_id, result=result))

@@ -21,11 +21,13 @@ from ens.vitals.catalogue import (
 from ens.vitals.schemas import BmiRead, ComponentsRead, LatestVital
 
 
-async def latest_values(space_id: UUID) -> list[LatestVital]:
-    """The newest measure of each type: ten one-row index lookups in a single statement."""
+async def latest_values(space_id: UUID, *, with_hidden: bool) -> list[LatestVital]:
+    """The newest measure of each type: ten one-row index lookups in a single statement. Without
+    ``with_hidden`` (a representative asks), measures hidden from representatives are left out."""
+    hidden = "" if with_hidden else " AND NOT hidden_from_representatives"
     parts = [
         f"SELECT * FROM (SELECT type, value, systolic, diastolic, effective_at FROM vital_measurements "
-        f"WHERE space_id = {{}} AND type = {{}} ORDER BY effective_at DESC, id DESC LIMIT 1) AS latest_{n}"
+        f"WHERE space_id = {{}} AND type = {{}}{hidden} ORDER BY effective_at DESC, id DESC LIMIT 1) AS latest_{n}"
         for n in range(len(TYPE_CODES))
     ]
     args: list[Any] = []

@@ -14,23 +14,26 @@ from ens.core.db import Row, fetch, fetch_one, write_transaction
 from ens.core.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
 from ens.core.local_time import zone_of
 from ens.spaces.door import SpaceAccess
+from ens.spaces.rights import Action
 from ens.vitals.catalogue import BLOOD_PRESSURE, BY_CODE
 from ens.vitals.feed import take_feed_numbers
-from ens.vitals.reads import measurements_sql, raw
+from ens.vitals.reads import measurements_sql, raw, visible_to
 from ens.vitals.representation import measurement_body
 from ens.vitals.rules import check_context, check_time, check_values, float_or_none
 from ens.vitals.schemas import Components, MeasurementRead, MeasurementUpdate
 from ens.vitals.scopes import scope_name
 
 _MEASUREMENT = msgspec.json.Decoder(MeasurementRead)
+_ENCODE = msgspec.json.Encoder()
 
 
-async def _measure_row(space_id: UUID, measurement_id: UUID) -> Row:
-    """The measure's ``body`` (as the API shows it) and what the rules need: type, writer, source."""
-    sql = measurements_sql(where="m.space_id = {} AND m.id = {}").replace(
+async def _measure_row(access: SpaceAccess, measurement_id: UUID) -> Row:
+    """The measure's ``body`` (as the API shows it) and what the rules need: type, writer, source.
+    A measure hidden from representatives does not exist for them."""
+    sql = measurements_sql(where="m.space_id = {} AND m.id = {}" + visible_to(access)).replace(
         " AS body FROM", " AS body, m.type, m.writer, m.source_kind, m.source_name FROM"
     )
-    row = await fetch_one(sql, space_id, measurement_id)
+    row = await fetch_one(sql, access.space_id, measurement_id)
     if row is None:
         raise NotFound("No such measurement in this space.")
     return row
@@ -38,7 +41,7 @@ async def _measure_row(space_id: UUID, measurement_id: UUID) -> Row:
 
 async def get_measurement(access: SpaceAccess, measurement_id: UUID) -> Raw:
     """One measure, if the caller may read its type."""
-    row = await _measure_row(access.space_id, measurement_id)
+    row = await _measure_row(access, measurement_id)
     if not access.may(scope_name(row["type"], "read")):
         raise NotFound("No such measurement in this space.")
     return raw(row["body"])
@@ -52,11 +55,20 @@ async def correct_measurement(
 
     if not access.is_person:
         raise Forbidden("Apps correct their measures by re-sending them with a higher clientRecordVersion.")
+    if update.hidden_from_representatives is not msgspec.UNSET:
+        access.require(Action.HIDE_FROM_REPRESENTATIVES)
     now = clock.now()
     async with write_transaction():
-        row = await _measure_row(access.space_id, measurement_id)
+        row = await _measure_row(access, measurement_id)
         current = _MEASUREMENT.decode(row["body"])
         require_if_match(if_match, row["body"].encode())
+        hidden = (
+            current.hidden_from_representatives
+            if isinstance(update.hidden_from_representatives, msgspec.UnsetType)
+            else update.hidden_from_representatives
+        )
+        if not update.corrects_values():
+            return await _set_hidden(access, measurement_id, current, hidden=hidden, now=now)
         if row["source_kind"] != "person":
             raise Conflict(
                 f"This measure was sent by {row['source_name']}; only measures typed by hand can be corrected."
@@ -113,11 +125,13 @@ async def correct_measurement(
             note=note,
             created_at=current.created_at,
             updated_at=now,
+            hidden_from_representatives=hidden,
         )
         await fetch(
             """UPDATE vital_measurements SET value = {}, systolic = {}, diastolic = {}, original_value = {},
                    original_unit = {}, effective_at = {}, local_date = {}, body_position = {},
-                   measurement_location = {}, glucose_moment = {}, note = {}, updated_at = {}, seq = {}, body = {}
+                   measurement_location = {}, glucose_moment = {}, note = {}, updated_at = {}, seq = {}, body = {},
+                   hidden_from_representatives = {}
                WHERE space_id = {} AND id = {}""",
             *values,
             original,
@@ -129,10 +143,33 @@ async def correct_measurement(
             now,
             seq,
             body,
+            hidden,
             access.space_id,
             measurement_id,
         )
         return Raw(body.encode())
+
+
+async def _set_hidden(
+    access: SpaceAccess, measurement_id: UUID, current: MeasurementRead, *, hidden: bool, now: datetime
+) -> Raw:
+    """Hide a measure from the representatives, or show it again: any measure, an app's too. It
+    takes a new change number, so the representatives' feed tells them it is gone (or back)."""
+    if hidden == current.hidden_from_representatives:
+        return Raw(_ENCODE.encode(current))
+    seq = await take_feed_numbers(access.space_id, 1)
+    body = _ENCODE.encode(msgspec.structs.replace(current, hidden_from_representatives=hidden, updated_at=now))
+    await fetch(
+        "UPDATE vital_measurements SET hidden_from_representatives = {}, updated_at = {}, seq = {}, body = {} "
+        "WHERE space_id = {} AND id = {}",
+        hidden,
+        now,
+        seq,
+        body.decode(),
+        access.space_id,
+        measurement_id,
+    )
+    return Raw(body)
 
 
 def _original_float(original: float | Any) -> float | None:
@@ -149,7 +186,7 @@ async def delete_measurement(access: SpaceAccess, measurement_id: UUID, *, if_ma
 
     now = clock.now()
     async with write_transaction():
-        row = await _measure_row(access.space_id, measurement_id)
+        row = await _measure_row(access, measurement_id)
         if not access.is_person:
             if not access.may(scope_name(row["type"], "write")):
                 raise Forbidden(f"This app's authorization lacks vitals.{row['type']}:write.")

@@ -76,6 +76,12 @@ def measurements_sql(*, where: str, order: str = "") -> str:
     return f"SELECT m.body AS body FROM vital_measurements m WHERE {where} {order}"
 
 
+def visible_to(access: SpaceAccess, *, column: str = "m.hidden_from_representatives") -> str:
+    """The condition (to append to a WHERE) leaving out what the caller may not see: measures
+    hidden from representatives, when the caller is one (CSP R1111-50)."""
+    return "" if access.sees_confidential else f" AND NOT {column}"
+
+
 def raw(body: str) -> Raw:
     """A measure's JSON as a row hands it back (text), to embed in an answer as it is."""
     return Raw(body.encode())
@@ -146,7 +152,7 @@ async def list_measurements(
     since_at, until_at = parse_instant(since, "since", zone=zone), parse_instant(until, "until", zone=zone)
     size = check_limit(limit)
     purpose = f"vitals.list:{access.space_id}:{type_ or '*'}"
-    where = "m.space_id = {}"
+    where = "m.space_id = {}" + visible_to(access)
     args: list[Any] = [access.space_id]
     type_sql, type_args = type_filter(types, column="m.type")
     where += type_sql

@@ -49,6 +49,7 @@ def measurement_body(
     note: str | None,
     created_at: datetime,
     updated_at: datetime,
+    hidden_from_representatives: bool = False,
 ) -> str:
     """The JSON of one measure (``device``: manufacturer, model, identifier; ``context``: body
     position, measurement location, glucose moment)."""
@@ -75,6 +76,7 @@ def measurement_body(
         note=note,
         created_at=aware(created_at),
         updated_at=aware(updated_at),
+        hidden_from_representatives=hidden_from_representatives,
     )
     return _ENCODE.encode(read).decode()
 
@@ -98,4 +100,6 @@ def body_of_row(row: Any) -> str:
         note=row["note"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
+        # (Absent from rows stored before measures could be hidden.)
+        hidden_from_representatives=bool(row.get("hidden_from_representatives") or False),
     )

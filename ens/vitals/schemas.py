@@ -112,6 +112,14 @@ class MeasurementUpdate(Struct, kw_only=True):
     measurement_location: ShortText | UnsetType | None = UNSET
     glucose_moment: GlucoseMoment | UnsetType | None = UNSET
     note: Note | UnsetType | None = UNSET
+    # The holder hides the measure from the space's representatives (any measure, an app's too).
+    hidden_from_representatives: bool | UnsetType = UNSET
+
+    def corrects_values(self) -> bool:
+        """Whether this changes the measure itself, not only who may see it."""
+        return any(
+            getattr(self, name) is not UNSET for name in self.__struct_fields__ if name != "hidden_from_representatives"
+        )
 
 
 class ItemResult(ReadStruct, kw_only=True):
@@ -165,6 +173,8 @@ class MeasurementRead(ReadStruct, omit_defaults=True, kw_only=True):
     measurement_location: str | None = None
     glucose_moment: str | None = None
     note: str | None = None
+    # Present (true) only to the holder, on a measure hidden from the representatives.
+    hidden_from_representatives: bool = False
 
 
 class MeasurementPage(ReadStruct, kw_only=True):

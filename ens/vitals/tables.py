@@ -5,7 +5,7 @@ Every table carries ``space_id`` and every index starts with it (see ENGINEERING
 
 from __future__ import annotations
 
-from piccolo.columns import UUID, BigInt, Date, DoublePrecision, Text, Timestamptz, Varchar
+from piccolo.columns import UUID, BigInt, Boolean, Date, DoublePrecision, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 
@@ -45,6 +45,8 @@ class VitalMeasurement(Table, tablename="vital_measurements"):
     seq = BigInt()
     # The measure as the API shows it, written with the row (ens.vitals.representation).
     body = Text(default="")
+    # Set by the holder: the space's representatives never see this measure (CSP R1111-50).
+    hidden_from_representatives = Boolean(default=False)
 
 
 class VitalTombstone(Table, tablename="vital_tombstones"):

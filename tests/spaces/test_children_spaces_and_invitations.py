@@ -1,0 +1,218 @@
+"""A parent creates a child's space; the other parent joins with a one-time code; each parent can
+withdraw only themself (issue 12, points 1 and 2)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, time, timedelta
+
+import httpx
+
+from ens.core import clock, db
+from tests.helpers.carers import (
+    PARIS,
+    create_child_space,
+    invite,
+    join_as_second_parent,
+    today_in_paris,
+    years_before,
+)
+from tests.helpers.people import HistoryRows, MakePerson
+
+
+async def test_a_parent_creates_a_childs_space_and_sees_it_in_me_until_the_18th_birthday(
+    client: httpx.AsyncClient, make_person: MakePerson, history: HistoryRows
+) -> None:
+    parent = await make_person()
+    born = years_before(today_in_paris(), 6)
+    created = await client.post(
+        "/v1/spaces",
+        json={
+            "givenName": "Léa",
+            "familyName": parent.family_name,
+            "birthdate": born.isoformat(),
+            "sex": "female",
+            "relationship": "parent",
+        },
+        headers=parent.headers,
+    )
+    assert created.status_code == 201, created.text
+    child = created.json()
+    comes_of_age = datetime.combine(born.replace(year=born.year + 18), time(0), PARIS).astimezone(UTC)
+    assert child["role"] == "representative" and child["representativeKind"] == "parent"
+    assert datetime.fromisoformat(child["representativeUntil"]) == comes_of_age
+    assert "invite" in child["rights"] and "write_directives" not in child["rights"]
+    me = (await client.get("/v1/me", headers=parent.headers)).json()
+    listed = {space["id"]: space for space in me["spaces"]}
+    assert listed[child["id"]] == child
+    assert listed[str(parent.space_id)]["role"] == "holder"
+    # The child's space works for the parent like their own: the summary, a measure.
+    summary = (await client.get(f"/v1/spaces/{child['id']}", headers=parent.headers)).json()
+    assert summary["holder"]["givenName"] == "Léa" and summary["role"] == "representative"
+    assert summary["adulthoodOn"] == born.replace(year=born.year + 18).isoformat() and not summary["adulthoodSoon"]
+    written = await client.post(
+        f"/v1/spaces/{child['id']}/vitals",
+        json={
+            "measurements": [{"type": "body_height", "value": 118, "unit": "cm", "effectiveAt": "2026-03-01T08:00:00Z"}]
+        },
+        headers=parent.headers,
+    )
+    assert written.status_code == 201
+    # Its history says who created it, as what.
+    rows = await history(uuid.UUID(child["id"]))
+    assert [(r["action"], r["acting_as"], r["actor_kind"]) for r in rows[:1]] == [
+        ("POST /v1/spaces", "representative", "parent")
+    ]
+
+
+async def test_the_same_child_twice_by_the_same_parent_is_a_conflict_naming_the_space(
+    client: httpx.AsyncClient, make_person: MakePerson
+) -> None:
+    parent = await make_person()
+    first = await create_child_space(client, parent, given_name="Noé")
+    again = await client.post(
+        "/v1/spaces",
+        json={
+            "givenName": "NOÉ",
+            "familyName": parent.family_name.upper(),
+            "birthdate": years_before(today_in_paris(), 8).isoformat(),
+            "sex": "male",
+            "relationship": "parent",
+        },
+        headers=parent.headers,
+    )
+    assert again.status_code == 409 and str(first) in again.json()["detail"]
+    # A twin (another given name) is another child.
+    assert (await create_child_space(client, parent, given_name="Ève")) != first
+
+
+async def test_a_childs_space_is_for_a_minor_created_by_an_adult(
+    client: httpx.AsyncClient, make_person: MakePerson
+) -> None:
+    parent = await make_person()
+
+    def body(**changes: object) -> dict[str, object]:
+        return {
+            "givenName": "Léo",
+            "familyName": "Martin",
+            "birthdate": years_before(today_in_paris(), 5).isoformat(),
+            "sex": "male",
+            "relationship": "parent",
+            **changes,
+        }
+
+    adult = await client.post(
+        "/v1/spaces", json=body(birthdate=years_before(today_in_paris(), 18).isoformat()), headers=parent.headers
+    )
+    assert adult.status_code == 422 and adult.json()["errors"][0]["pointer"] == "/birthdate"
+    future = await client.post(
+        "/v1/spaces", json=body(birthdate=(today_in_paris() + timedelta(days=2)).isoformat()), headers=parent.headers
+    )
+    assert future.status_code == 422
+    for bad in (body(relationship="tutor"), body(givenName="   "), body(timezone="Mars/Olympus"), body(sex="x")):
+        answer = await client.post("/v1/spaces", json=bad, headers=parent.headers)
+        assert answer.status_code in (400, 422) and answer.headers["content-type"].startswith(
+            "application/problem+json"
+        )
+    teenager = await make_person(birthdate=years_before(today_in_paris(), 16))
+    assert (await client.post("/v1/spaces", json=body(), headers=teenager.headers)).status_code == 403
+
+
+async def test_the_other_parent_joins_with_the_code_once(client: httpx.AsyncClient, make_person: MakePerson) -> None:
+    parent, other, stranger = await make_person(), await make_person(), await make_person()
+    child = await create_child_space(client, parent)
+    invitation = await client.post(f"/v1/spaces/{child}/representatives/invitations", headers=parent.headers)
+    assert invitation.status_code == 201 and invitation.headers["cache-control"] == "no-store"
+    body = invitation.json()
+    code = body["code"]
+    assert body["kind"] == "parent" and len(code) >= 22  # 16 random bytes, URL-safe base64
+    expires = datetime.fromisoformat(body["expiresAt"])
+    assert timedelta(days=6, hours=23) < expires - clock.now() <= timedelta(days=7)
+    # Stored hashed: the code itself is nowhere in the database.
+    stored = await db.fetch("SELECT code_hash FROM space_codes WHERE space_id = {}", child)
+    assert stored and all(code not in row["code_hash"] for row in stored)
+    # The inviter cannot use their own code.
+    assert (await client.post(f"/v1/invitations/{code}/accept", headers=parent.headers)).status_code == 409
+    accepted = await client.post(f"/v1/invitations/{code}/accept", headers=other.headers)
+    assert accepted.status_code == 200, accepted.text
+    assert accepted.json()["id"] == str(child) and accepted.json()["representativeKind"] == "parent"
+    assert (await client.get(f"/v1/spaces/{child}", headers=other.headers)).status_code == 200
+    # Used once: nobody else can.
+    assert (await client.post(f"/v1/invitations/{code}/accept", headers=stranger.headers)).status_code == 404
+    assert (await client.get(f"/v1/spaces/{child}", headers=stranger.headers)).status_code == 404
+    listed = (await client.get(f"/v1/spaces/{child}/representatives", headers=other.headers)).json()
+    assert sorted(item["accountId"] for item in listed["items"]) == sorted(
+        [str(parent.account_id), str(other.account_id)]
+    )
+    assert {item["kind"] for item in listed["items"]} == {"parent"} and listed["nextCursor"] is None
+
+
+async def test_an_expired_invitation_is_refused(client: httpx.AsyncClient, make_person: MakePerson) -> None:
+    parent, other = await make_person(), await make_person()
+    child = await create_child_space(client, parent)
+    code = await invite(client, parent, child)
+    await db.fetch(
+        "UPDATE space_codes SET expires_at = {} WHERE space_id = {}", clock.now() - timedelta(seconds=1), child
+    )
+    refused = await client.post(f"/v1/invitations/{code}/accept", headers=other.headers)
+    assert refused.status_code == 404 and refused.json()["type"] == "urn:ens:problem:not-found"
+
+
+async def test_at_most_five_invitations_wait_at_once(client: httpx.AsyncClient, make_person: MakePerson) -> None:
+    parent = await make_person()
+    child = await create_child_space(client, parent)
+    for _ in range(5):
+        await invite(client, parent, child)
+    sixth = await client.post(f"/v1/spaces/{child}/representatives/invitations", headers=parent.headers)
+    assert sixth.status_code == 409
+    # Once one expires, another can be made.
+    oldest = await db.fetch_one("SELECT id FROM space_codes WHERE space_id = {} ORDER BY created_at", child)
+    assert oldest is not None
+    await db.fetch("UPDATE space_codes SET expires_at = {} WHERE id = {}", clock.now(), oldest["id"])
+    assert (
+        await client.post(f"/v1/spaces/{child}/representatives/invitations", headers=parent.headers)
+    ).status_code == 201
+
+
+async def test_guessing_codes_is_stopped_for_the_hour(client: httpx.AsyncClient, make_person: MakePerson) -> None:
+    parent, guesser = await make_person(), await make_person()
+    child = await create_child_space(client, parent)
+    code = await invite(client, parent, child)
+    for n in range(10):
+        wrong = await client.post(f"/v1/invitations/{code[:-2]}{n:02d}/accept", headers=guesser.headers)
+        assert wrong.status_code == 404
+    # The right code now waits too: the account is out of guesses for the hour.
+    blocked = await client.post(f"/v1/invitations/{code}/accept", headers=guesser.headers)
+    assert blocked.status_code == 429 and int(blocked.headers["retry-after"]) > 0
+    assert (await client.get(f"/v1/spaces/{child}", headers=guesser.headers)).status_code == 404
+    # Claim codes count against the same limit.
+    assert (await client.post(f"/v1/claims/{code}/accept", headers=guesser.headers)).status_code == 429
+    # Another account is not affected, and the code still works.
+    other = await make_person()
+    assert (await client.post(f"/v1/invitations/{code}/accept", headers=other.headers)).status_code == 200
+
+
+async def test_only_a_minors_parent_invites(client: httpx.AsyncClient, make_person: MakePerson) -> None:
+    holder = await make_person()
+    refused = await client.post("/v1/spaces/me/representatives/invitations", headers=holder.headers)
+    assert refused.status_code == 403
+
+
+async def test_a_parent_withdraws_only_themself(client: httpx.AsyncClient, make_person: MakePerson) -> None:
+    parent, other = await make_person(), await make_person()
+    child = await create_child_space(client, parent)
+    assert (await join_as_second_parent(client, parent, other, child)).status_code == 200
+    listed = (await client.get(f"/v1/spaces/{child}/representatives", headers=parent.headers)).json()["items"]
+    mine = next(item["id"] for item in listed if item["accountId"] == str(parent.account_id))
+    theirs = next(item["id"] for item in listed if item["accountId"] == str(other.account_id))
+    removing_other = await client.delete(f"/v1/spaces/{child}/representatives/{theirs}", headers=parent.headers)
+    assert removing_other.status_code == 403 and "court" in removing_other.json()["detail"]
+    assert (
+        await client.delete(f"/v1/spaces/{child}/representatives/{mine}", headers=parent.headers)
+    ).status_code == 204
+    assert (await client.get(f"/v1/spaces/{child}", headers=parent.headers)).status_code == 404
+    assert str(child) not in {s["id"] for s in (await client.get("/v1/me", headers=parent.headers)).json()["spaces"]}
+    # The other parent keeps the space; the withdrawal is kept with its reason.
+    assert (await client.get(f"/v1/spaces/{child}", headers=other.headers)).status_code == 200
+    row = await db.fetch_one("SELECT revoked_at, ended_reason FROM representatives WHERE id = {}", uuid.UUID(mine))
+    assert row is not None and row["revoked_at"] is not None and row["ended_reason"] == "withdrew"
