@@ -32,6 +32,7 @@ from ens.core.problems import PROBLEM_JSON, Problem, ProblemError, ProblemType, 
 from ens.core.scopes import SCOPES
 from ens.core.settings import Settings
 from ens.overview.routes import SpaceController
+from ens.records.routes import CONTROLLERS as RECORDS_CONTROLLERS
 from ens.spaces.door import Access, account_door, provide_space_access, space_door
 from ens.spaces.history import REQUEST_ID_KEY, AccessHistoryMiddleware
 from ens.spaces.routes import AccessHistoryController
@@ -182,7 +183,13 @@ def register_capabilities() -> None:
 
 def space_routes() -> list[ControllerRouterHandler]:
     """Every controller that lives under /v1/spaces/{space}: all of them pass the door."""
-    return [SpaceController, AccessHistoryController, VitalsController, *AuthWiring.space_routes()]
+    return [
+        SpaceController,
+        AccessHistoryController,
+        VitalsController,
+        *RECORDS_CONTROLLERS,
+        *AuthWiring.space_routes(),
+    ]
 
 
 # Paths litestar serves itself, outside any capability: the OpenAPI document and its pages.
