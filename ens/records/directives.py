@@ -26,8 +26,8 @@ from ens.core.errors import Conflict, FieldError, Invalid, NotFound
 from ens.records.authorship import adult_holder
 from ens.records.concurrency import check_precondition, lock_records
 from ens.records.schemas import (
-    CreatedByRead,
     AuthorRead,
+    CreatedByRead,
     DirectivesContent,
     DirectivesRead,
     DirectivesWrite,
@@ -132,7 +132,7 @@ async def list_directive_versions(
     """Every version, newest first (keyset on the version number)."""
     size = check_limit(limit)
     purpose = f"directive-versions:{access.space_id}"
-    before = int(cursors.decode(purpose, cursor)[0]) if cursor else 2**31
+    before = int(cursors.decode(purpose, cursor)[0]) if cursor else 2**31 - 1
     rows = await fetch(
         f"""SELECT {_COLUMNS} FROM directive_versions WHERE space_id = {{}} AND version < {{}}
             ORDER BY version DESC LIMIT {{}}""",

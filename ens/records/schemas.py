@@ -89,11 +89,16 @@ class Wish(Struct, kw_only=True):
     note: FreeText | None = None
 
 
-class OrganDonationWish(Struct, kw_only=True):
-    """Informative only: a refusal of organ donation has legal effect only once written in the
-    national refusal register (CSP L1232-1); saying it here does not register it."""
+ORGAN_DONATION = (
+    "Informative only: a refusal of organ donation has legal effect only once written in the national "
+    "refusal register (registre national des refus, CSP L1232-1); saying it here does not register it."
+)
 
-    choice: OrganDonationChoice = "not_stated"
+
+class OrganDonationWish(Struct, kw_only=True):
+    """Informative only (see ``ORGAN_DONATION``)."""
+
+    choice: Annotated[OrganDonationChoice, Meta(description=ORGAN_DONATION)] = "not_stated"
     note: FreeText | None = None
 
 
@@ -134,7 +139,7 @@ class DirectivesWrite(Struct, kw_only=True):
     treatments: Treatments | None = None
     relief_of_suffering: Wish | None = None
     deep_sedation: Wish | None = None
-    organ_donation: OrganDonationWish | None = None
+    organ_donation: Annotated[OrganDonationWish | None, Meta(description=ORGAN_DONATION)] = None
     wishes: FreeText | None = None
     witnesses: Annotated[list[Witness], Meta(max_length=2)] = []
     protection_authorisation: ProtectionAuthorisation | None = None
@@ -187,7 +192,7 @@ class DirectiveVersionRead(ReadStruct, kw_only=True):
     treatments: Treatments | None
     relief_of_suffering: Wish | None
     deep_sedation: Wish | None
-    organ_donation: OrganDonationWish | None
+    organ_donation: Annotated[OrganDonationWish | None, Meta(description=ORGAN_DONATION)]
     wishes: str | None
     witnesses: list[Witness]
     protection_authorisation: ProtectionAuthorisation | None
