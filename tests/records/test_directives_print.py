@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import os
 from pathlib import Path
+from typing import Any
 
 from pypdf import PdfReader
 
@@ -24,9 +25,9 @@ def _fonts(content: bytes) -> set[str]:
     """The base names of the fonts the pages use, those with an embedded font file only."""
     names: set[str] = set()
     for page in PdfReader(io.BytesIO(content)).pages:
-        resources = page["/Resources"].get_object()
-        for font in resources["/Font"].get_object().values():
-            font = font.get_object()
+        resources: Any = page["/Resources"].get_object()
+        for reference in resources["/Font"].get_object().values():
+            font: Any = reference.get_object()
             descendants = font.get("/DescendantFonts")
             descriptor = (descendants[0].get_object() if descendants else font).get("/FontDescriptor")
             if descriptor is not None and "/FontFile2" in descriptor.get_object():
