@@ -3,6 +3,8 @@ done, by whom, and what the caller got."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 
 from tests.helpers.records import CONTACTS, DIRECTIVES, DOCTOR, TRUSTED_PERSON, VALID_RPPS, contact, structured, trusted
@@ -16,7 +18,7 @@ async def test_each_request_adds_exactly_one_row(client, person, history):
     async def call(method: str, url: str, template: str, **kwargs) -> httpx.Response:
         request_id = f"records-{len(calls):03d}"
         headers = {**person.headers, **kwargs.pop("headers", {}), "X-Request-Id": request_id}
-        response = await client.request(method, url, headers=headers, **kwargs)
+        response: httpx.Response = await client.request(method, url, headers=headers, **kwargs)
         calls.append((request_id, f"{method} {TEMPLATE}{template}", response))
         return response
 
@@ -47,7 +49,7 @@ async def test_each_request_adds_exactly_one_row(client, person, history):
     assert written.status_code == 201
 
     rows = await history(person.space_id)
-    by_request = {}
+    by_request: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         by_request.setdefault(row["request_id"], []).append(row)
     for request_id, action, response in calls:

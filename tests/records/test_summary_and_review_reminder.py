@@ -4,15 +4,20 @@ after they were last written or confirmed — a reminder, never an expiry."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
+
+import httpx
 
 from ens.core import clock, db
+from tests.helpers.people import Person
 from tests.helpers.records import CONTACTS, DIRECTIVES, DOCTOR, TRUSTED_PERSON, VALID_RPPS, contact, structured, trusted
 
 SPACE = "/v1/spaces/me"
 
 
-async def _records(client, person) -> dict:
-    return (await client.get(SPACE, headers=person.headers)).json()["records"]
+async def _records(client: httpx.AsyncClient, person: Person) -> dict[str, Any]:
+    records: dict[str, Any] = (await client.get(SPACE, headers=person.headers)).json()["records"]
+    return records
 
 
 async def _age_everything(person, *, days: int) -> None:
