@@ -111,5 +111,10 @@ async def remove_doctor(access: SpaceAccess, *, if_match: str | None) -> None:
         await fetch("DELETE FROM doctors WHERE space_id = {}", access.space_id)
 
 
+async def get_doctor_or_none(space_id: uuid.UUID) -> DoctorRead | None:
+    """The médecin traitant of a space, if one is recorded (for the export)."""
+    return await _current(space_id)
+
+
 async def doctor_recorded(space_id: uuid.UUID) -> bool:
     return await _current(space_id) is not None

@@ -88,6 +88,11 @@ async def list_emergency_contacts(
     return EmergencyContactPage(items=items, next_cursor=next_cursor)
 
 
+async def every_emergency_contact(space_id: UUID) -> list[EmergencyContactRead]:
+    """All the contacts (10 at most), in the order to call them (for the export)."""
+    return [_read(row) for row in await fetch(_SELECT + "ORDER BY c.priority", space_id)]
+
+
 async def get_emergency_contact(access: SpaceAccess, contact_id: UUID) -> EmergencyContactRead:
     """One contact (the trusted person's entry shows the trusted person)."""
     return _read(await _row(access.space_id, contact_id))

@@ -103,6 +103,11 @@ async def _current(space_id: UUID) -> TrustedPersonRead | None:
     return _read(row, listed=await trusted_person_listed(space_id)) if row is not None else None
 
 
+async def current_trusted_person(space_id: UUID) -> TrustedPersonRead | None:
+    """The trusted person designated now, if any (for the export)."""
+    return await _current(space_id)
+
+
 async def get_trusted_person(access: SpaceAccess) -> TrustedPersonRead:
     """The trusted person designated now."""
     current = await _current(access.space_id)
