@@ -32,7 +32,7 @@ class DirectiveVersion(Table, tablename="directive_versions"):
     author_birthplace = Varchar(length=16, null=True, default=None)
     created_at = Timestamptz()
     created_by_account_id = UUID()
-    created_by_name = Varchar(length=255, null=True, default=None)
+    created_by_name = Text(null=True, default=None)
 
 
 class DirectiveReview(Table, tablename="directive_reviews"):

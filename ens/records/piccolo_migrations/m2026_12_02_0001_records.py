@@ -24,7 +24,7 @@ STATEMENTS = [
         author_birthplace VARCHAR(16),
         created_at TIMESTAMPTZ NOT NULL,
         created_by_account_id UUID NOT NULL,
-        created_by_name VARCHAR(255),
+        created_by_name TEXT,
         PRIMARY KEY (space_id, id)
     )""",
     # The current version is the highest; two writers can never both add the same number.
