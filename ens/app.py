@@ -284,7 +284,8 @@ def create_app(
             render_plugins=[ScalarRenderPlugin()],
             description="The patient health space API. Errors are RFC 9457 problem+json, except on the OAuth "
             "token and revocation endpoints, which answer RFC 6749 error JSON. Rules the contract leaves open: "
-            "no text may hold a NUL character (a body field: 422 at its pointer; the address: 400); If-Match "
+            "no text may hold a NUL character (a body field: 422 at its pointer; the address: 400); a missing required "
+            "field is 422 at its own pointer; If-Match "
             "compares strongly (a W/ tag is 412); an Idempotency-Key whose request died is 409 until its lease "
             "has passed (60 s by default), then a retry runs again; CSV cells that would start a spreadsheet "
             "formula are prefixed with a single quote.",

@@ -94,6 +94,8 @@ class EmergencyContactsController(Controller):
         opt=RECORDS,
         status_code=201,
         summary="Add an emergency contact (10 at most)",
+        description="The trusted person's entry, when listed, counts among the 10; the 11th is 422 at the pointer "
+        '"". Phone numbers without a country code are read as French, and answered in E.164.',
         operation_id="addEmergencyContact",
     )
     async def add(self, access: Access, data: JSONBody[EmergencyContactCreate]) -> EmergencyContactRead:
