@@ -104,6 +104,7 @@ async def set_doctor(access: SpaceAccess, body: DoctorWrite, *, if_match: str | 
 async def remove_doctor(access: SpaceAccess, *, if_match: str | None) -> None:
     """Forget the médecin traitant."""
     async with write_transaction():
+        await lock_records(access.space_id)
         current = await _current(access.space_id)
         if current is None:
             raise NotFound(_NOT_FOUND)

@@ -23,7 +23,7 @@ from ens.core.clock import as_date, aware
 from ens.core.db import Row, as_uuid, fetch, fetch_one, write_transaction
 from ens.core.errors import FieldError, Invalid, NotFound
 from ens.records.authorship import today_in
-from ens.records.concurrency import check_precondition
+from ens.records.concurrency import check_precondition, lock_records
 from ens.records.schemas import (
     AllergyCreate,
     AllergyPage,
@@ -179,6 +179,8 @@ async def _change(
 ) -> R:
     """Apply the fields ``update`` sends (``UNSET`` ones are kept) after ``check`` found no broken rule."""
     async with write_transaction():
+        # Two changes sent with the same If-Match: the second waits, then finds its tag stale.
+        await lock_records(access.space_id)
         current = await _one(kind, access.space_id, item_id)
         check_precondition(if_match, current, required=False)
         changes = {name: value for name in kind.columns if (value := getattr(update, name)) is not msgspec.UNSET}
@@ -203,6 +205,7 @@ def _stored(value: object) -> object:
 
 async def _remove(kind: _Kind[Any], access: SpaceAccess, item_id: UUID, *, if_match: str | None) -> None:
     async with write_transaction():
+        await lock_records(access.space_id)
         current = await _one(kind, access.space_id, item_id)
         check_precondition(if_match, current, required=False)
         await fetch(f"DELETE FROM {kind.table} WHERE space_id = {{}} AND id = {{}}", access.space_id, item_id)

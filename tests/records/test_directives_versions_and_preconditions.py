@@ -5,9 +5,13 @@ its pointer with nothing stored."""
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import uuid
 
 import pytest
 
+from ens.core import clock, db
+from ens.records.concurrency import lock_records
 from tests.helpers.records import DIRECTIVES, TRUSTED_PERSON, pointers, structured, trusted
 
 
@@ -234,3 +238,38 @@ async def test_the_contract_says_organ_donation_wishes_are_informative(openapi):
         schemas["OrganDonationWish"]["properties"]["choice"]["description"],
     ):
         assert "Informative only" in description and "L1232-1" in description and "refusal register" in description
+
+
+async def test_a_write_waits_for_the_one_in_progress_then_finds_its_tag_stale(client, person):
+    """The race two devices run, forced: a writer holds the space's records (as a request does between
+    reading the current version and adding the next); a PUT sent with the same If-Match waits for it,
+    then is refused (412) instead of overwriting what it never saw."""
+    headers = person.headers
+    v1 = await client.put(DIRECTIVES, json=structured(), headers=headers)
+    tag = {**headers, "If-Match": v1.headers["etag"]}
+    # The request runs in a context of its own: it must not join the test's transaction.
+    put = asyncio.create_task(
+        client.put(DIRECTIVES, json=structured(wishes="Tablette."), headers=tag), context=contextvars.Context()
+    )
+    async with db.write_transaction():
+        await lock_records(person.space_id)
+        await asyncio.sleep(0.5)
+        assert not put.done()  # waiting for the records of the space
+        row = await db.fetch_one("SELECT * FROM directive_versions WHERE space_id = {}", person.space_id)
+        assert row is not None
+        await db.fetch(
+            "INSERT INTO directive_versions (space_id, id, version, status, form, content, author_given_name, "
+            "author_family_name, created_at, created_by_account_id) VALUES ({}, {}, 2, 'active', 'structured', {}, "
+            "{}, {}, {}, {})",
+            person.space_id,
+            uuid.uuid4(),
+            row["content"],
+            row["author_given_name"],
+            row["author_family_name"],
+            clock.now(),
+            person.account_id,
+        )
+    response = await put
+    assert response.status_code == 412, response.text
+    versions = (await client.get(f"{DIRECTIVES}/versions", headers=headers)).json()["items"]
+    assert [v["version"] for v in versions] == [2, 1]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -151,3 +152,17 @@ async def test_a_change_is_checked_against_what_is_kept(client, person):
     assert cleared.status_code == 200 and cleared.json()["since"] is None and cleared.json()["dose"] == "75 µg"
     null_name = await client.patch(f"{url}/{item['id']}", json={"medication": None}, headers=person.headers)
     assert null_name.status_code == 422 and pointers(null_name) == ["/medication"]
+
+
+async def test_two_changes_sent_with_the_same_if_match_cannot_both_win(client, person):
+    url = f"{PROFILE}/allergies"
+    item = (await client.post(url, json={"substance": "Arachide"}, headers=person.headers)).json()
+    read = await client.get(f"{url}/{item['id']}", headers=person.headers)
+    tag = {**person.headers, "If-Match": read.headers["etag"]}
+    one, other = await asyncio.gather(
+        client.patch(f"{url}/{item['id']}", json={"severity": "mild"}, headers=tag),
+        client.patch(f"{url}/{item['id']}", json={"severity": "severe"}, headers=tag),
+    )
+    assert sorted([one.status_code, other.status_code]) == [200, 412]
+    winner = one if one.status_code == 200 else other
+    assert (await client.get(f"{url}/{item['id']}", headers=person.headers)).json() == winner.json()
