@@ -134,3 +134,14 @@ async def test_bad_changes_are_422_and_the_trusted_persons_entry_takes_only_a_pr
     assert (await client.delete(f"{CONTACTS}/{entry['id']}", headers=headers)).status_code == 204
     assert (await client.get(TRUSTED_PERSON, headers=headers)).json()["alsoEmergencyContact"] is False
     assert await _order(client, person) == [(1, "Paul")]
+
+
+async def test_a_retried_creation_with_its_idempotency_key_creates_one_contact(client, person):
+    key = {**person.headers, "Idempotency-Key": "add-paul-0001"}
+    first = await client.post(CONTACTS, json=contact("Paul"), headers=key)
+    retried = await client.post(CONTACTS, json=contact("Paul"), headers=key)
+    assert first.status_code == retried.status_code == 201
+    assert retried.json() == first.json()
+    other_body = await client.post(CONTACTS, json=contact("Zoé"), headers=key)
+    assert other_body.status_code == 422
+    assert await _order(client, person) == [(1, "Paul")]
