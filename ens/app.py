@@ -32,6 +32,7 @@ from ens.core.problems import PROBLEM_JSON, Problem, ProblemError, ProblemType, 
 from ens.core.scopes import SCOPES
 from ens.core.settings import Settings
 from ens.overview.routes import SpaceController
+from ens.records.routes import CONTROLLERS as RECORDS_CONTROLLERS
 from ens.spaces.describe import RESOURCE_WORDS
 from ens.spaces.door import Access, account_door, provide_space_access, space_door
 from ens.spaces.history import REQUEST_ID_KEY, AccessHistoryMiddleware
@@ -189,6 +190,7 @@ def space_routes() -> list[ControllerRouterHandler]:
         AccessHistoryController,
         RepresentativesController,
         VitalsController,
+        *RECORDS_CONTROLLERS,
         *AuthWiring.space_routes(),
     ]
 
@@ -287,7 +289,8 @@ def create_app(
             render_plugins=[ScalarRenderPlugin()],
             description="The patient health space API. Errors are RFC 9457 problem+json, except on the OAuth "
             "token and revocation endpoints, which answer RFC 6749 error JSON. Rules the contract leaves open: "
-            "no text may hold a NUL character (a body field: 422 at its pointer; the address: 400); If-Match "
+            "no text may hold a NUL character (a body field: 422 at its pointer; the address: 400); a missing required "
+            "field is 422 at its own pointer; If-Match "
             "compares strongly (a W/ tag is 412); an Idempotency-Key whose request died is 409 until its lease "
             "has passed (60 s by default), then a retry runs again; CSV cells that would start a spreadsheet "
             "formula are prefixed with a single quote.",

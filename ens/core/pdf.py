@@ -39,6 +39,9 @@ class Document:
         self._pdf.ln(2)
 
     def section(self, heading: str) -> None:
+        # A heading never ends a page: with less than ~3 lines left under it, it starts the next one.
+        if self._pdf.get_y() > self._pdf.h - self._pdf.b_margin - 30:
+            self._pdf.add_page()
         self._pdf.ln(3)
         self._pdf.set_font(FAMILY, "B", 12.5)
         self._pdf.multi_cell(0, 7, heading, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
@@ -115,7 +118,7 @@ class _Pdf(FPDF):
 
 
 def french_date(day: date) -> str:
-    """``12 avril 2026``."""
+    """``12 avril 2026``, ``1er mai 2026``."""
     months = (
         "janvier",
         "février",
@@ -130,4 +133,4 @@ def french_date(day: date) -> str:
         "novembre",
         "décembre",
     )
-    return f"{day.day} {months[day.month - 1]} {day.year}"
+    return f"{'1er' if day.day == 1 else day.day} {months[day.month - 1]} {day.year}"

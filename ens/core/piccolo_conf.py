@@ -13,5 +13,6 @@ APP_REGISTRY = AppRegistry(
         "ens.spaces.piccolo_app",
         "ens.vitals.piccolo_app",
         "ens.auth.piccolo_app",
+        "ens.records.piccolo_app",
     ]
 )

@@ -4,6 +4,7 @@ from datetime import date
 from uuid import UUID
 
 from ens.core.api import ReadStruct
+from ens.records.schemas import RecordsSummary
 from ens.vitals.schemas import BmiRead, LatestVital
 
 
@@ -30,6 +31,7 @@ class SpaceSummary(ReadStruct):
     adulthood_soon: bool
     vitals: list[LatestVital]
     bmi: BmiRead | None
+    records: RecordsSummary
 
 
 class SpaceStatusRead(ReadStruct):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ens.core import clock
 from ens.core.local_time import zone_of
 from ens.overview.schemas import HolderSummary, SpaceSummary
+from ens.records.summary import records_summary
 from ens.spaces.adulthood import adulthood_soon
 from ens.spaces.door import SpaceAccess, adulthood
 from ens.spaces.rights import RIGHTS
@@ -31,4 +32,5 @@ async def space_summary(access: SpaceAccess) -> SpaceSummary:
         adulthood_soon=minor and adulthood_soon(space, clock.now()),
         vitals=latest,
         bmi=bmi_of(latest),
+        records=await records_summary(space.id),
     )

@@ -101,6 +101,35 @@ RULES: dict[str, Rule] = {
     "getVital": SpaceRoute(READ, "read", "vitals"),
     "correctVital": SpaceRoute(WRITE_DATA, "write", "vitals"),
     "deleteVital": SpaceRoute(WRITE_DATA, "write", "vitals"),
+    # Records: directives and the trusted person are the holder's own acts
+    "getDirectives": SpaceRoute(READ),
+    "listDirectiveVersions": SpaceRoute(READ),
+    "writeDirectives": SpaceRoute(WRITE_DIRECTIVES),
+    "revokeDirectives": SpaceRoute(WRITE_DIRECTIVES),
+    "confirmDirectives": SpaceRoute(WRITE_DIRECTIVES),
+    "getTrustedPerson": SpaceRoute(READ),
+    "listFormerTrustedPersons": SpaceRoute(READ),
+    "designateTrustedPerson": SpaceRoute(TRUSTED_PERSON),
+    "removeTrustedPerson": SpaceRoute(TRUSTED_PERSON),
+    "listEmergencyContacts": SpaceRoute(READ),
+    "getEmergencyContact": SpaceRoute(READ),
+    "addEmergencyContact": SpaceRoute(WRITE_DATA),
+    "changeEmergencyContact": SpaceRoute(WRITE_DATA),
+    "removeEmergencyContact": SpaceRoute(WRITE_DATA),
+    "getDoctor": SpaceRoute(READ),
+    "setDoctor": SpaceRoute(WRITE_DATA),
+    "removeDoctor": SpaceRoute(WRITE_DATA),
+    **{
+        f"{verb}{entry}": SpaceRoute(READ if verb in ("list", "get") else WRITE_DATA)
+        for verb, entries in {
+            "list": ("Conditions", "Allergies", "Treatments", "FamilyHistory"),
+            "get": ("Condition", "Allergy", "Treatment", "FamilyHistoryEntry"),
+            "add": ("Condition", "Allergy", "Treatment", "FamilyHistoryEntry"),
+            "change": ("Condition", "Allergy", "Treatment", "FamilyHistoryEntry"),
+            "remove": ("Condition", "Allergy", "Treatment", "FamilyHistoryEntry"),
+        }.items()
+        for entry in entries
+    },
     # The tests' own capability (tests/helpers/routes_for_tests.py)
     "createTestNote": SpaceRoute(WRITE_DATA, "write", "test-notes"),
     "writeThenFailTestNote": SpaceRoute(WRITE_DATA, "write", "test-notes"),

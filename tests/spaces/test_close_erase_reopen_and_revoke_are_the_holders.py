@@ -5,36 +5,21 @@ space."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 
 import httpx
 
 from ens.core import clock, db
+from tests.helpers.carers import consent_until, court_measure
 from tests.helpers.people import HistoryRows, MakeAppToken, MakePerson, Person
-
-
-async def _represent(representative: Person, holder: Person) -> None:
-    """A curatelle relating to the person, valid 30 days, with the holder's consent for 30 days."""
-    now = clock.now()
-    await db.fetch(
-        "INSERT INTO representatives (id, space_id, account_id, kind, since, until, created_at, relates_to, "
-        "consent_until, court_reference) VALUES ({}, {}, {}, 'curatelle', {}, {}, {}, 'person', {}, 'RG 26/001')",
-        uuid.uuid4(),
-        holder.space_id,
-        representative.account_id,
-        now - timedelta(days=1),
-        now + timedelta(days=30),
-        now,
-        now + timedelta(days=30),
-    )
 
 
 async def test_a_representative_may_read_but_not_close_erase_reopen_or_disconnect_apps(
     client: httpx.AsyncClient, make_person: MakePerson, make_app_token: MakeAppToken, history: HistoryRows
 ) -> None:
     holder, carer = await make_person(), await make_person()
-    await _represent(carer, holder)
+    measure = await court_measure(holder, carer, "curatelle")
+    await consent_until(measure, clock.now() + timedelta(days=30))
     app = await make_app_token(holder, ["vitals.body_weight:write"])
     space = f"/v1/spaces/{holder.space_id}"
     assert (await client.get(space, headers=carer.headers)).status_code == 200

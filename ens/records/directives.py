@@ -1,0 +1,305 @@
+"""Advance directives (directives anticipées, CSP L1111-11, R1111-17 to R1111-20).
+
+Every write is a new version, never a change: ``PUT`` adds one with its author and time, ``DELETE``
+adds one saying ``revoked``. The current version is the highest. Once one exists, both need
+``If-Match`` with its ETag (428 without, 412 when stale): two devices editing at once cannot
+overwrite each other. Only an adult holder writes them (``ens.records.authorship``).
+
+Directives have had no validity limit since 2016: the reminder (``reviewDue``, 3 years after they
+were last written or confirmed, R1111-19) asks the author to reread them, never marks them expired.
+``POST .../confirm`` records such a reading without a new version.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from uuid import UUID
+
+import msgspec
+
+from ens.core import clock
+from ens.core.api import Cursors, check_limit
+from ens.core.clock import as_date, aware
+from ens.core.db import Row, as_uuid, fetch, fetch_one, write_transaction
+from ens.core.errors import Conflict, FieldError, Invalid, NotFound
+from ens.records.authorship import adult_holder
+from ens.records.concurrency import check_precondition, lock_records
+from ens.records.schemas import (
+    AuthorRead,
+    CreatedByRead,
+    DirectivesContent,
+    DirectivesRead,
+    DirectivesWrite,
+    DirectiveVersionPage,
+    DirectiveVersionRead,
+    OrganDonationWish,
+    Treatments,
+    TrustedPersonCopy,
+    Wish,
+)
+from ens.records.trusted_person import same_person, trusted_person_copy
+from ens.spaces.door import SpaceAccess
+from ens.spaces.identity import AccountIdentity
+
+REVIEW_AFTER_YEARS = 3
+_CONTENT = msgspec.json.Decoder(DirectivesContent)
+_ACT = "Advance directives are written"
+_NONE = "No advance directives are recorded in this space."
+
+_COLUMNS = (
+    "id, version, status, form, content, author_given_name, author_family_name, author_birthdate, "
+    "author_birthplace, created_at, created_by_account_id, created_by_name"
+)
+
+
+def review_due_after(reviewed_at: datetime) -> datetime:
+    """When the reminder comes: the same day 3 years later (28 February for a 29 February)."""
+    year = reviewed_at.year + REVIEW_AFTER_YEARS
+    try:
+        return reviewed_at.replace(year=year)
+    except ValueError:
+        return reviewed_at.replace(year=year, day=28)
+
+
+def _version(row: Row) -> DirectiveVersionRead:
+    content = _CONTENT.decode(row["content"])
+    return DirectiveVersionRead(
+        id=as_uuid(row["id"]),
+        version=int(row["version"]),
+        status=row["status"],
+        form=row["form"],
+        created_at=aware(row["created_at"]),
+        created_by=CreatedByRead(account_id=as_uuid(row["created_by_account_id"]), name=row["created_by_name"]),
+        author=AuthorRead(
+            given_name=row["author_given_name"],
+            family_name=row["author_family_name"],
+            birthdate=as_date(row["author_birthdate"]),
+            birthplace=row["author_birthplace"],
+        ),
+        **msgspec.structs.asdict(content),
+    )
+
+
+def _current_read(row: Row, *, last_confirmed_at: datetime | None, now: datetime) -> DirectivesRead:
+    version = _version(row)
+    reviewed = max(version.created_at, last_confirmed_at) if last_confirmed_at else version.created_at
+    return DirectivesRead(
+        **msgspec.structs.asdict(version),
+        last_confirmed_at=last_confirmed_at,
+        last_reviewed_at=reviewed,
+        # A revocation leaves nothing to reread.
+        review_due=version.status == "active" and now >= review_due_after(reviewed),
+    )
+
+
+async def _current_row(space_id: UUID) -> Row | None:
+    return await fetch_one(
+        f"SELECT {_COLUMNS} FROM directive_versions WHERE space_id = {{}} ORDER BY version DESC LIMIT 1", space_id
+    )
+
+
+async def _last_confirmed(space_id: UUID, version: int) -> datetime | None:
+    row = await fetch_one(
+        """SELECT reviewed_at FROM directive_reviews WHERE space_id = {} AND version = {}
+           ORDER BY reviewed_at DESC LIMIT 1""",
+        space_id,
+        version,
+    )
+    return aware(row["reviewed_at"]) if row else None
+
+
+async def current_directives(space_id: UUID) -> DirectivesRead | None:
+    """The current version (``None`` when none was ever written), revoked or not."""
+    row = await _current_row(space_id)
+    if row is None:
+        return None
+    confirmed = await _last_confirmed(space_id, int(row["version"]))
+    return _current_read(row, last_confirmed_at=confirmed, now=clock.now())
+
+
+async def get_directives(access: SpaceAccess) -> DirectivesRead:
+    """The current version, with when it was last reviewed and whether a review is due."""
+    current = await current_directives(access.space_id)
+    if current is None:
+        raise NotFound(_NONE)
+    return current
+
+
+async def list_directive_versions(
+    access: SpaceAccess, cursors: Cursors, *, limit: int | None, cursor: str | None
+) -> DirectiveVersionPage:
+    """Every version, newest first (keyset on the version number)."""
+    size = check_limit(limit)
+    purpose = f"directive-versions:{access.space_id}"
+    before = int(cursors.decode(purpose, cursor)[0]) if cursor else 2**31 - 1
+    rows = await fetch(
+        f"""SELECT {_COLUMNS} FROM directive_versions WHERE space_id = {{}} AND version < {{}}
+            ORDER BY version DESC LIMIT {{}}""",
+        access.space_id,
+        before,
+        size + 1,
+    )
+    items = [_version(row) for row in rows[:size]]
+    next_cursor = cursors.encode(purpose, [items[-1].version]) if len(rows) > size else None
+    return DirectiveVersionPage(items=items, next_cursor=next_cursor)
+
+
+def _content(body: DirectivesWrite, *, trusted: TrustedPersonCopy | None) -> tuple[str, DirectivesContent]:
+    """The form and what the version says; 422 with every broken rule."""
+    errors: list[FieldError] = []
+    structured = {
+        "situation": body.situation,
+        "treatments": body.treatments,
+        "reliefOfSuffering": body.relief_of_suffering,
+        "deepSedation": body.deep_sedation,
+        "organDonation": body.organ_donation,
+        "wishes": body.wishes,
+        "witnesses": body.witnesses or None,
+        "protectionAuthorisation": body.protection_authorisation,
+    }
+    if body.pointer is not None:
+        errors += [
+            FieldError("/" + name, "a pointer comes alone: send either the structured form or a pointer")
+            for name, value in structured.items()
+            if value is not None
+        ]
+        if errors:
+            raise Invalid("Either the structured form or a pointer, not both.", errors)
+        return "pointer", DirectivesContent(pointer=body.pointer)
+    if body.situation is None:
+        errors.append(FieldError("/situation", "required: ill or not_ill (or send only a pointer)"))
+    _check_witnesses(body, trusted=trusted, errors=errors)
+    if errors:
+        raise Invalid("The directives break a rule; nothing was stored.", errors)
+    return "structured", DirectivesContent(
+        situation=body.situation,
+        treatments=body.treatments or Treatments(),
+        relief_of_suffering=body.relief_of_suffering or Wish(),
+        deep_sedation=body.deep_sedation or Wish(),
+        organ_donation=body.organ_donation or OrganDonationWish(),
+        wishes=body.wishes,
+        witnesses=body.witnesses,
+        protection_authorisation=body.protection_authorisation,
+        trusted_person=trusted,
+    )
+
+
+def _check_witnesses(body: DirectivesWrite, *, trusted: TrustedPersonCopy | None, errors: list[FieldError]) -> None:
+    """An author who cannot write has the directives written before two witnesses, one of them the
+    trusted person when one is designated (R1111-17)."""
+    witnesses = body.witnesses
+    if not witnesses:
+        return
+    if len(witnesses) != 2:
+        errors.append(FieldError("/witnesses", "two witnesses, or none when the author writes them"))
+        return
+    first, second = witnesses
+    if same_person(first.given_name, first.family_name, other=(second.given_name, second.family_name)):
+        errors.append(FieldError("/witnesses/1", "the two witnesses must be two different people"))
+    if trusted is not None and not any(
+        same_person(w.given_name, w.family_name, other=(trusted.given_name, trusted.family_name)) for w in witnesses
+    ):
+        errors.append(FieldError("/witnesses", "one of the two witnesses must be the designated trusted person"))
+
+
+async def _insert_version(
+    access: SpaceAccess,
+    *,
+    version: int,
+    status: str,
+    form: str | None,
+    content: DirectivesContent,
+    author: AccountIdentity,
+    now: datetime,
+) -> None:
+    await fetch(
+        f"""INSERT INTO directive_versions ({_COLUMNS}, space_id)
+            VALUES ({{}}, {{}}, {{}}, {{}}, {{}}, {{}}, {{}}, {{}}, {{}}, {{}}, {{}}, {{}}, {{}})""",
+        uuid.uuid4(),
+        version,
+        status,
+        form,
+        msgspec.json.encode(content).decode(),
+        author.given_name,
+        author.family_name,
+        author.birthdate,
+        author.birthplace,
+        now,
+        access.caller.account_id,
+        access.actor_name,
+        access.space_id,
+    )
+
+
+async def write_directives(
+    access: SpaceAccess, body: DirectivesWrite, *, if_match: str | None
+) -> tuple[DirectivesRead, bool]:
+    """Store a new version (the first needs no ``If-Match``; every later one does). Whether it is
+    the first version comes back with it."""
+    author = await adult_holder(access, act=_ACT)
+    now = clock.now()
+    async with write_transaction():
+        await lock_records(access.space_id)
+        current = await current_directives(access.space_id)
+        check_precondition(if_match, current, required=True)
+        form, content = _content(body, trusted=await trusted_person_copy(access.space_id))
+        version = current.version + 1 if current else 1
+        await _insert_version(
+            access, version=version, status="active", form=form, content=content, author=author, now=now
+        )
+        written = await current_directives(access.space_id)
+    assert written is not None
+    return written, current is None
+
+
+async def revoke_directives(access: SpaceAccess, *, if_match: str | None) -> DirectivesRead:
+    """Revoke the directives: a new version saying ``revoked`` (the former ones stay readable)."""
+    author = await adult_holder(access, act="Advance directives are revoked")
+    now = clock.now()
+    async with write_transaction():
+        await lock_records(access.space_id)
+        current = await current_directives(access.space_id)
+        if current is None:
+            raise NotFound(_NONE)
+        check_precondition(if_match, current, required=True)
+        if current.status == "revoked":
+            raise Conflict("These advance directives are revoked already.")
+        await _insert_version(
+            access,
+            version=current.version + 1,
+            status="revoked",
+            form=None,
+            content=DirectivesContent(),
+            author=author,
+            now=now,
+        )
+        revoked = await current_directives(access.space_id)
+    assert revoked is not None
+    return revoked
+
+
+async def confirm_directives(access: SpaceAccess, *, if_match: str | None) -> DirectivesRead:
+    """The author reread the current version and keeps it: a review, no new version (the reminder
+    starts again from now). ``If-Match``, when sent, makes sure it is the version they read."""
+    await adult_holder(access, act="Advance directives are confirmed")
+    async with write_transaction():
+        await lock_records(access.space_id)
+        current = await current_directives(access.space_id)
+        if current is None:
+            raise NotFound(_NONE)
+        check_precondition(if_match, current, required=False)
+        if current.status == "revoked":
+            raise Conflict("Revoked directives have nothing to confirm: write new ones.")
+        await fetch(
+            """INSERT INTO directive_reviews (space_id, id, version, reviewed_at, reviewed_by_account_id)
+               VALUES ({}, {}, {}, {}, {})""",
+            access.space_id,
+            uuid.uuid4(),
+            current.version,
+            clock.now(),
+            access.caller.account_id,
+        )
+        confirmed = await current_directives(access.space_id)
+    assert confirmed is not None
+    return confirmed

@@ -1,0 +1,181 @@
+"""The printed advance directives: the current version, dated, with its version number and a block
+for the handwritten signature (the law asks for directives written, dated and signed, R1111-17).
+
+Printed in French, for the person to sign and hand to a hospital. The wording follows the official
+model (arrêté du 3 août 2016): the two situations, each life-sustaining treatment, relief of
+suffering, deep and continuous sedation.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from zoneinfo import ZoneInfo
+
+from ens.core import clock
+from ens.core.errors import Conflict
+from ens.core.pdf import Document, french_date
+from ens.records.directives import get_directives
+from ens.records.schemas import DirectivesRead, OrganDonationWish, ProtectionAuthorisation, Wish
+from ens.spaces.door import SpaceAccess
+
+_SITUATIONS = {
+    "ill": "Modèle A — Je suis atteint(e) d'une maladie grave, ou je suis en fin de vie.",
+    "not_ill": "Modèle B — Je pense être en bonne santé ; j'écris pour le cas où une maladie grave ou un "
+    "accident me rendrait incapable d'exprimer ma volonté.",
+}
+_CHOICES = {
+    "accept": "J'accepte",
+    "refuse": "Je refuse",
+    "let_doctors_decide": "Je laisse les médecins décider",
+    "not_stated": "Je ne me prononce pas",
+}
+_TREATMENTS = (
+    ("resuscitation", "Réanimation cardio-respiratoire"),
+    ("ventilation", "Respiration artificielle (ventilation)"),
+    ("dialysis", "Dialyse (rein artificiel)"),
+    ("nutrition_hydration", "Nutrition et hydratation artificielles"),
+    ("surgery", "Intervention chirurgicale"),
+    ("transfusion", "Transfusion sanguine"),
+)
+_AUTHORITIES = {"judge": "du juge des tutelles", "family_council": "du conseil de famille"}
+
+
+def _birthplace(code: str | None) -> str:
+    # The identity provider gives an INSEE code, empty for a birth abroad; it is printed as it is.
+    return f"code INSEE {code}" if code else "à l'étranger ou non communiqué"
+
+
+def _wish(wish: Wish | OrganDonationWish | None) -> tuple[str, str]:
+    if wish is None:
+        return _CHOICES["not_stated"], ""
+    return _CHOICES[wish.choice], wish.note or ""
+
+
+def _local_date(directives: DirectivesRead, zone: str) -> date:
+    return directives.created_at.astimezone(ZoneInfo(zone)).date()
+
+
+async def print_directives(access: SpaceAccess) -> bytes:
+    """The current version as a PDF; revoked directives have nothing to print (409)."""
+    directives = await get_directives(access)
+    if directives.status == "revoked":
+        raise Conflict("These advance directives are revoked: there is nothing in force to print.")
+    return render_directives(
+        directives,
+        zone=access.space.timezone,
+        printed_on=clock.now().astimezone(ZoneInfo(access.space.timezone)).date(),
+    )
+
+
+def render_directives(directives: DirectivesRead, *, zone: str, printed_on: date) -> bytes:
+    """The PDF of ``directives`` (also the attachment of the FHIR ``Consent``)."""
+    author = directives.author
+    name = f"{author.given_name} {author.family_name.upper()}"
+    written = french_date(_local_date(directives, zone))
+    document = Document(
+        title="Mes directives anticipées",
+        footer=f"Directives anticipées de {name} — version {directives.version} du {written}",
+        author=name,
+    )
+    document.paragraph(
+        f"Version {directives.version}, rédigée le {written}. Imprimée le {french_date(printed_on)}.", bold=True
+    )
+    document.paragraph(
+        "Articles L1111-11 et R1111-17 à R1111-20 du code de la santé publique. Ces directives n'ont pas de "
+        "durée de validité : elles s'appliquent tant que je ne les ai ni modifiées ni révoquées, ce que je "
+        "peux faire à tout moment.",
+        size=9.5,
+    )
+    document.section("Je soussigné(e)")
+    document.fields(
+        [
+            ("Nom", author.family_name.upper()),
+            ("Prénoms", author.given_name),
+            ("Date de naissance", french_date(author.birthdate) if author.birthdate else ""),
+            ("Lieu de naissance", _birthplace(author.birthplace)),
+        ]
+    )
+    if directives.form == "pointer" and directives.pointer is not None:
+        document.section("Où se trouvent mes directives anticipées")
+        document.paragraph("J'ai rédigé mes directives anticipées sur papier. Elles se trouvent :")
+        document.fields(
+            [("Lieu", directives.pointer.location), ("Conservées par", directives.pointer.keeper or "moi-même")]
+        )
+    else:
+        _structured(document, directives)
+    _signature(document, directives)
+    return document.render()
+
+
+def _structured(document: Document, directives: DirectivesRead) -> None:
+    document.section("Ma situation")
+    document.paragraph(_SITUATIONS.get(directives.situation or "", "Non précisée."))
+    document.section("Les traitements de maintien en vie")
+    treatments = directives.treatments
+    rows = []
+    for field, label in _TREATMENTS:
+        choice, note = _wish(getattr(treatments, field) if treatments else None)
+        rows.append((label, choice, note))
+    document.table(("Traitement", "Ma volonté", "Précisions"), rows, widths=(0.3, 0.24, 0.46))
+    choice, note = _wish(directives.relief_of_suffering)
+    document.section("Soulagement des souffrances")
+    document.fields([("Ma volonté", choice), ("Précisions", note)])
+    choice, note = _wish(directives.deep_sedation)
+    document.section("Sédation profonde et continue jusqu'au décès")
+    document.fields([("Ma volonté", choice), ("Précisions", note)])
+    choice, note = _wish(directives.organ_donation)
+    document.section("Don d'organes et de tissus")
+    document.fields([("Ma volonté", choice), ("Précisions", note)])
+    document.paragraph(
+        "À titre d'information seulement : un refus de don n'a d'effet légal qu'inscrit au registre national "
+        "des refus (article L1232-1 du code de la santé publique).",
+        size=9,
+    )
+    if directives.wishes:
+        document.section("Mes autres souhaits")
+        document.paragraph(directives.wishes)
+    trusted = directives.trusted_person
+    document.section("Ma personne de confiance (au moment de la rédaction)")
+    if trusted is None:
+        document.paragraph("Je n'avais pas désigné de personne de confiance.")
+    else:
+        document.fields(
+            [
+                ("Nom et prénom", f"{trusted.family_name.upper()} {trusted.given_name}"),
+                ("Lien", trusted.relationship or ""),
+                ("Téléphone", trusted.phone or ""),
+                ("Courriel", trusted.email or ""),
+            ]
+        )
+    if directives.protection_authorisation is not None:
+        _authorisation(document, directives.protection_authorisation)
+    if directives.witnesses:
+        document.section("Témoins")
+        document.paragraph(
+            "Je ne peux pas écrire moi-même. Ces directives ont été rédigées devant deux témoins, qui attestent "
+            "qu'elles sont l'expression de ma volonté libre et éclairée."
+        )
+        document.table(
+            ("Nom", "Prénom", "Qualité", "Signature"),
+            [(w.family_name.upper(), w.given_name, w.quality, " \n \n ") for w in directives.witnesses],
+            widths=(0.25, 0.22, 0.23, 0.3),
+        )
+
+
+def _authorisation(document: Document, authorisation: ProtectionAuthorisation) -> None:
+    document.section("Autorisation (mesure de protection)")
+    granted = f", du {french_date(authorisation.granted_on)}" if authorisation.granted_on else ""
+    document.paragraph(
+        f"Rédigées avec l'autorisation {_AUTHORITIES[authorisation.authority]}, "
+        f"référence {authorisation.reference}{granted}."
+    )
+
+
+def _signature(document: Document, directives: DirectivesRead) -> None:
+    document.section("Date et signature")
+    document.paragraph(
+        f"Je confirme ces directives anticipées (version {directives.version}). Signées de ma main, elles sont "
+        "datées du jour de la signature.",
+        size=10,
+    )
+    document.signature(place_and_date_label="Fait à … , le …", signer_label="Signature")

@@ -1,0 +1,284 @@
+"""Emergency contacts: at most 10, in the order to call them (priority 1 first, never a gap).
+
+The trusted person is listed by an entry of their own that holds none of their data: it shows the
+current trusted person whenever it is read, so a change of their phone number is seen here too.
+Every change of order happens under the space's records lock (``lock_records``): two devices adding
+the 10th contact at once cannot make 11.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from uuid import UUID
+
+import msgspec
+
+from ens.core import clock
+from ens.core.api import Cursors, check_limit
+from ens.core.db import Row, as_uuid, fetch, fetch_one, write_transaction
+from ens.core.errors import FieldError, Invalid, NotFound
+from ens.records.concurrency import check_precondition, lock_records
+from ens.records.phones import e164
+from ens.records.schemas import (
+    MAX_CONTACTS,
+    EmergencyContactCreate,
+    EmergencyContactPage,
+    EmergencyContactRead,
+    EmergencyContactUpdate,
+)
+from ens.spaces.door import SpaceAccess
+
+_PHONES = msgspec.json.Decoder(list[str])
+
+# Each contact, with the current trusted person's data for the entry that lists them.
+_SELECT = """
+SELECT c.id, c.priority, c.trusted_person, c.given_name, c.family_name, c.relationship, c.phones, c.email,
+       t.given_name AS t_given_name, t.family_name AS t_family_name, t.relationship AS t_relationship,
+       t.phone AS t_phone, t.email AS t_email
+FROM emergency_contacts c
+LEFT JOIN trusted_persons t ON t.space_id = c.space_id AND t.ended_at IS NULL AND c.trusted_person = TRUE
+WHERE c.space_id = {} """
+
+_NOT_FOUND = "No such emergency contact in this space."
+_TRUSTED_ENTRY = "this entry lists the trusted person: change their details at /trusted-person"
+
+
+def _read(row: Row) -> EmergencyContactRead:
+    if row["trusted_person"]:
+        return EmergencyContactRead(
+            id=as_uuid(row["id"]),
+            priority=int(row["priority"]),
+            trusted_person=True,
+            given_name=row["t_given_name"] or "",
+            family_name=row["t_family_name"] or "",
+            relationship=row["t_relationship"],
+            phones=[row["t_phone"]] if row["t_phone"] else [],
+            email=row["t_email"],
+        )
+    return EmergencyContactRead(
+        id=as_uuid(row["id"]),
+        priority=int(row["priority"]),
+        trusted_person=False,
+        given_name=row["given_name"],
+        family_name=row["family_name"],
+        relationship=row["relationship"],
+        phones=_PHONES.decode(row["phones"] or "[]"),
+        email=row["email"],
+    )
+
+
+async def _row(space_id: UUID, contact_id: UUID) -> Row:
+    row = await fetch_one(_SELECT + "AND c.id = {}", space_id, contact_id)
+    if row is None:
+        raise NotFound(_NOT_FOUND)
+    return row
+
+
+async def list_emergency_contacts(
+    access: SpaceAccess, cursors: Cursors, *, limit: int | None, cursor: str | None
+) -> EmergencyContactPage:
+    """The contacts in the order to call them (keyset on the priority)."""
+    size = check_limit(limit)
+    purpose = f"emergency-contacts:{access.space_id}"
+    after = int(cursors.decode(purpose, cursor)[0]) if cursor else 0
+    rows = await fetch(_SELECT + "AND c.priority > {} ORDER BY c.priority LIMIT {}", access.space_id, after, size + 1)
+    items = [_read(row) for row in rows[:size]]
+    next_cursor = cursors.encode(purpose, [items[-1].priority]) if len(rows) > size else None
+    return EmergencyContactPage(items=items, next_cursor=next_cursor)
+
+
+async def every_emergency_contact(space_id: UUID) -> list[EmergencyContactRead]:
+    """All the contacts (10 at most), in the order to call them (for the export)."""
+    return [_read(row) for row in await fetch(_SELECT + "ORDER BY c.priority", space_id)]
+
+
+async def get_emergency_contact(access: SpaceAccess, contact_id: UUID) -> EmergencyContactRead:
+    """One contact (the trusted person's entry shows the trusted person)."""
+    return _read(await _row(access.space_id, contact_id))
+
+
+def _phones(phones: list[str], errors: list[FieldError]) -> list[str]:
+    parsed: list[str] = []
+    for index, phone in enumerate(phones):
+        number = e164(phone, pointer=f"/phones/{index}", errors=errors)
+        if number in parsed:
+            errors.append(FieldError(f"/phones/{index}", "the same number is listed twice"))
+        parsed.append(number)
+    return parsed
+
+
+async def _order(space_id: UUID) -> list[tuple[UUID, int]]:
+    rows = await fetch("SELECT id, priority FROM emergency_contacts WHERE space_id = {} ORDER BY priority", space_id)
+    return [(as_uuid(row["id"]), int(row["priority"])) for row in rows]
+
+
+async def _renumber(space_id: UUID, ordered: list[tuple[UUID, int]], *, now: datetime) -> None:
+    """Give the contacts, in this order, the priorities 1, 2, 3... (only the rows that move are written)."""
+    for position, (contact_id, priority) in enumerate(ordered, start=1):
+        if priority != position:
+            await fetch(
+                "UPDATE emergency_contacts SET priority = {}, updated_at = {} WHERE space_id = {} AND id = {}",
+                position,
+                now,
+                space_id,
+                contact_id,
+            )
+
+
+def _full() -> Invalid:
+    return Invalid(
+        f"At most {MAX_CONTACTS} emergency contacts: remove one first.",
+        [FieldError("", f"at most {MAX_CONTACTS} emergency contacts")],
+    )
+
+
+async def add_emergency_contact(access: SpaceAccess, body: EmergencyContactCreate) -> EmergencyContactRead:
+    """Add a contact at ``priority`` (the end of the list when absent); those after it move down."""
+    errors: list[FieldError] = []
+    phones = _phones(body.phones, errors)
+    if errors:
+        raise Invalid("The contact breaks a rule; nothing was stored.", errors)
+    contact_id = uuid.uuid4()
+    now = clock.now()
+    async with write_transaction():
+        await lock_records(access.space_id)
+        ordered = await _order(access.space_id)
+        if len(ordered) >= MAX_CONTACTS:
+            raise _full()
+        position = body.priority or len(ordered) + 1
+        if position > len(ordered) + 1:
+            raise Invalid(
+                "The priority is past the end of the list.",
+                [FieldError("/priority", f"at most {len(ordered) + 1} (the end of the list)")],
+            )
+        await fetch(
+            """INSERT INTO emergency_contacts (space_id, id, priority, trusted_person, given_name, family_name,
+                   relationship, phones, email, created_at, updated_at)
+               VALUES ({}, {}, {}, FALSE, {}, {}, {}, {}, {}, {}, {})""",
+            access.space_id,
+            contact_id,
+            position,
+            body.given_name.strip(),
+            body.family_name.strip(),
+            _stripped(body.relationship),
+            msgspec.json.encode(phones).decode(),
+            body.email,
+            now,
+            now,
+        )
+        ordered.insert(position - 1, (contact_id, position))
+        await _renumber(access.space_id, ordered, now=now)
+        return _read(await _row(access.space_id, contact_id))
+
+
+def _stripped(text: str | None) -> str | None:
+    return text.strip() if text is not None else None
+
+
+def _kept(update: object, current: object) -> object:
+    return current if update is msgspec.UNSET else update
+
+
+async def update_emergency_contact(
+    access: SpaceAccess, contact_id: UUID, update: EmergencyContactUpdate, *, if_match: str | None
+) -> EmergencyContactRead:
+    """Change a contact's details, or move it (``priority``): the others close up, no gaps."""
+    now = clock.now()
+    async with write_transaction():
+        await lock_records(access.space_id)
+        row = await _row(access.space_id, contact_id)
+        current = _read(row)
+        check_precondition(if_match, current, required=False)
+        errors: list[FieldError] = []
+        details = ("given_name", "family_name", "relationship", "phones", "email")
+        changed = [name for name in details if getattr(update, name) is not msgspec.UNSET]
+        if current.trusted_person:
+            errors += [FieldError("/" + _camel(name), _TRUSTED_ENTRY) for name in changed]
+        phones = current.phones
+        if isinstance(update.phones, list):
+            phones = _phones(update.phones, errors)
+        ordered = await _order(access.space_id)
+        if isinstance(update.priority, int) and update.priority > len(ordered):
+            errors.append(FieldError("/priority", f"at most {len(ordered)} (the end of the list)"))
+        if errors:
+            raise Invalid("The change breaks a rule; nothing was changed.", errors)
+        if changed and not current.trusted_person:
+            await fetch(
+                """UPDATE emergency_contacts SET given_name = {}, family_name = {}, relationship = {}, phones = {},
+                       email = {}, updated_at = {} WHERE space_id = {} AND id = {}""",
+                str(_kept(update.given_name, current.given_name)).strip(),
+                str(_kept(update.family_name, current.family_name)).strip(),
+                _stripped(_optional_text(_kept(update.relationship, current.relationship))),
+                msgspec.json.encode(phones).decode(),
+                _kept(update.email, current.email),
+                now,
+                access.space_id,
+                contact_id,
+            )
+        if isinstance(update.priority, int) and update.priority != current.priority:
+            moved = [entry for entry in ordered if entry[0] != contact_id]
+            moved.insert(update.priority - 1, (contact_id, current.priority))
+            await _renumber(access.space_id, moved, now=now)
+        return _read(await _row(access.space_id, contact_id))
+
+
+def _optional_text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+async def remove_emergency_contact(access: SpaceAccess, contact_id: UUID, *, if_match: str | None) -> None:
+    """Remove a contact (the trusted person's entry: they are no longer listed); the others close up."""
+    async with write_transaction():
+        await lock_records(access.space_id)
+        current = _read(await _row(access.space_id, contact_id))
+        check_precondition(if_match, current, required=False)
+        await fetch("DELETE FROM emergency_contacts WHERE space_id = {} AND id = {}", access.space_id, contact_id)
+        await _renumber(access.space_id, await _order(access.space_id), now=clock.now())
+
+
+# ---------------------------------------------------------------------------------------------
+# The trusted person's entry (``ens.records.trusted_person`` keeps it in step)
+
+
+async def trusted_person_listed(space_id: UUID) -> bool:
+    """Whether the trusted person is listed among the emergency contacts."""
+    row = await fetch_one("SELECT id FROM emergency_contacts WHERE space_id = {} AND trusted_person = TRUE", space_id)
+    return row is not None
+
+
+async def list_trusted_person(space_id: UUID, *, now: datetime) -> None:
+    """List the trusted person last, unless they are listed already (in the caller's transaction)."""
+    if await trusted_person_listed(space_id):
+        return
+    ordered = await _order(space_id)
+    if len(ordered) >= MAX_CONTACTS:
+        raise Invalid(
+            f"At most {MAX_CONTACTS} emergency contacts: remove one before listing the trusted person.",
+            [FieldError("/alsoEmergencyContact", f"the emergency contacts are full ({MAX_CONTACTS})")],
+        )
+    await fetch(
+        """INSERT INTO emergency_contacts (space_id, id, priority, trusted_person, created_at, updated_at)
+           VALUES ({}, {}, {}, TRUE, {}, {})""",
+        space_id,
+        uuid.uuid4(),
+        len(ordered) + 1,
+        now,
+        now,
+    )
+
+
+async def unlist_trusted_person(space_id: UUID, *, now: datetime) -> None:
+    """Take the trusted person's entry out of the list, if it is there; the others close up."""
+    await fetch("DELETE FROM emergency_contacts WHERE space_id = {} AND trusted_person = TRUE", space_id)
+    await _renumber(space_id, await _order(space_id), now=now)
+
+
+async def count_emergency_contacts(space_id: UUID) -> int:
+    row = await fetch_one("SELECT COUNT(*) AS n FROM emergency_contacts WHERE space_id = {}", space_id)
+    return int(row["n"]) if row else 0

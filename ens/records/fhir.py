@@ -1,0 +1,505 @@
+"""The records as FHIR R4 resources, for the space's export (a ``Bundle`` of type ``collection``).
+
+- advance directives -> ``Consent`` (scope ``adr``), the printed PDF as its source attachment;
+- the trusted person and the emergency contacts -> ``RelatedPerson``;
+- the doctor -> ``Practitioner``, also referenced from ``Patient.generalPractitioner``;
+- the profile -> ``Condition``, ``AllergyIntolerance``, ``MedicationStatement``, ``FamilyMemberHistory``.
+
+References are ``urn:uuid:`` ones: every resource's ``fullUrl`` in the bundle is ``urn:uuid:<its
+id>``, and the Patient's is ``urn:uuid:<space id>`` (:func:`patient_reference`).
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from datetime import date, datetime
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+import msgspec
+
+from ens.core import clock
+from ens.records import profile
+from ens.records.directives import current_directives
+from ens.records.directives_pdf import render_directives
+from ens.records.doctor import get_doctor_or_none
+from ens.records.emergency_contacts import every_emergency_contact
+from ens.records.schemas import (
+    Address,
+    AllergyRead,
+    ConditionRead,
+    DirectivesRead,
+    DoctorRead,
+    EmergencyContactRead,
+    FamilyHistoryRead,
+    TreatmentRead,
+    TrustedPersonRead,
+    Wish,
+)
+from ens.records.trusted_person import current_trusted_person
+
+# ---------------------------------------------------------------------------------------------
+# The FHIR shapes used here (R4), encoded as FHIR spells them; empty lists and absent values are
+# left out, as FHIR requires.
+
+
+class _Element(msgspec.Struct, rename="camel", omit_defaults=True, kw_only=True):
+    pass
+
+
+class Coding(_Element, kw_only=True):
+    system: str | None = None
+    code: str | None = None
+    display: str | None = None
+
+
+class CodeableConcept(_Element, kw_only=True):
+    coding: list[Coding] = []
+    text: str | None = None
+
+
+class Reference(_Element, kw_only=True):
+    reference: str | None = None
+    display: str | None = None
+
+
+class Identifier(_Element, kw_only=True):
+    use: str | None = None
+    type: CodeableConcept | None = None
+    system: str | None = None
+    value: str | None = None
+
+
+class HumanName(_Element, kw_only=True):
+    family: str | None = None
+    given: list[str] = []
+
+
+class ContactPoint(_Element, kw_only=True):
+    system: str | None = None
+    value: str | None = None
+    rank: int | None = None
+
+
+class FhirAddress(_Element, kw_only=True):
+    line: list[str] = []
+    city: str | None = None
+    postal_code: str | None = None
+    country: str | None = None
+
+
+class Period(_Element, kw_only=True):
+    start: str | None = None
+    end: str | None = None
+
+
+class Attachment(_Element, kw_only=True):
+    content_type: str | None = None
+    language: str | None = None
+    data: str | None = None
+    title: str | None = None
+    creation: str | None = None
+
+
+class Dosage(_Element, kw_only=True):
+    text: str | None = None
+
+
+class ConsentProvision(_Element, kw_only=True):
+    type: str | None = None
+    code: list[CodeableConcept] = []
+    provision: list[ConsentProvision] = []
+
+
+class AllergyReaction(_Element, kw_only=True):
+    manifestation: list[CodeableConcept] = []
+    severity: str | None = None
+
+
+class FamilyMemberCondition(_Element, kw_only=True):
+    code: CodeableConcept
+
+
+class Resource(_Element, tag_field="resourceType", kw_only=True):
+    id: str
+
+
+class Consent(Resource, tag=True, kw_only=True):
+    status: str
+    scope: CodeableConcept
+    category: list[CodeableConcept]
+    patient: Reference
+    date_time: str
+    performer: list[Reference] = []
+    source_attachment: Attachment | None = None
+    policy_rule: CodeableConcept | None = None
+    provision: ConsentProvision | None = None
+
+
+class RelatedPerson(Resource, tag=True, kw_only=True):
+    active: bool = True
+    patient: Reference
+    relationship: list[CodeableConcept] = []
+    name: list[HumanName] = []
+    telecom: list[ContactPoint] = []
+    address: list[FhirAddress] = []
+
+
+class Practitioner(Resource, tag=True, kw_only=True):
+    identifier: list[Identifier] = []
+    name: list[HumanName] = []
+    telecom: list[ContactPoint] = []
+    address: list[FhirAddress] = []
+
+
+class Condition(Resource, tag=True, kw_only=True):
+    clinical_status: CodeableConcept
+    category: list[CodeableConcept] = []
+    code: CodeableConcept
+    subject: Reference
+    onset_date_time: str | None = None
+    recorded_date: str | None = None
+    asserter: Reference | None = None
+
+
+class AllergyIntolerance(Resource, tag=True, kw_only=True):
+    clinical_status: CodeableConcept
+    code: CodeableConcept
+    patient: Reference
+    recorded_date: str | None = None
+    asserter: Reference | None = None
+    reaction: list[AllergyReaction] = []
+
+
+class MedicationStatement(Resource, tag=True, kw_only=True):
+    status: str
+    medication_codeable_concept: CodeableConcept
+    subject: Reference
+    effective_period: Period | None = None
+    date_asserted: str | None = None
+    information_source: Reference | None = None
+    dosage: list[Dosage] = []
+
+
+class FamilyMemberHistory(Resource, tag=True, kw_only=True):
+    status: str
+    patient: Reference
+    date: str | None = None
+    relationship: CodeableConcept
+    condition: list[FamilyMemberCondition] = []
+
+
+AnyResource = (
+    Consent | RelatedPerson | Practitioner | Condition | AllergyIntolerance | MedicationStatement | FamilyMemberHistory
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# Codes
+
+CONSENT_SCOPE = "http://terminology.hl7.org/CodeSystem/consentscope"
+CONSENT_CATEGORY = "http://terminology.hl7.org/CodeSystem/consentcategorycodes"
+LOINC = "http://loinc.org"
+CONTACT_ROLE = "http://terminology.hl7.org/CodeSystem/v2-0131"
+ROLE_CODE = "http://terminology.hl7.org/CodeSystem/v3-RoleCode"
+ICD10 = "http://hl7.org/fhir/sid/icd-10"
+CONDITION_CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
+CONDITION_CATEGORY = "http://terminology.hl7.org/CodeSystem/condition-category"
+ALLERGY_CLINICAL = "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical"
+# FR Core's identifier types, the RPPS directory, and the national identifier of health
+# professionals (idNatPs: "8" then the RPPS number).
+FR_IDENTIFIER_TYPE = "https://hl7.fr/ig/fhir/core/CodeSystem/fr-core-cs-v2-0203"
+RPPS_SYSTEM = "https://rpps.esante.gouv.fr"
+IDNPS_SYSTEM = "urn:oid:1.2.250.1.71.4.2.1"
+
+_RELATIVES = {
+    "mother": "MTH",
+    "father": "FTH",
+    "sister": "SIS",
+    "brother": "BRO",
+    "daughter": "DAU",
+    "son": "SON",
+    "grandmother": "GRMTH",
+    "grandfather": "GRFTH",
+    "aunt": "AUNT",
+    "uncle": "UNCLE",
+    "cousin": "COUSN",
+    "other": "FAMMEMB",
+}
+_TREATMENTS = {
+    "resuscitation": "Réanimation cardio-respiratoire",
+    "ventilation": "Respiration artificielle",
+    "dialysis": "Dialyse",
+    "nutrition_hydration": "Nutrition et hydratation artificielles",
+    "surgery": "Intervention chirurgicale",
+    "transfusion": "Transfusion sanguine",
+}
+_CHOICES = {
+    "accept": "accepté",
+    "refuse": "refusé",
+    "let_doctors_decide": "laissé à la décision des médecins",
+    "not_stated": "non exprimé",
+}
+_PROVISION_TYPE = {"accept": "permit", "refuse": "deny"}
+POLICY_RULE = "Code de la santé publique, articles L1111-11 et R1111-17 à R1111-20 (directives anticipées)"
+EMERGENCY_CONTACT = CodeableConcept(coding=[Coding(system=CONTACT_ROLE, code="C", display="Emergency Contact")])
+
+
+def patient_reference(space_id: UUID) -> Reference:
+    """The Patient of the space, as the export names it (its fullUrl)."""
+    return Reference(reference=f"urn:uuid:{space_id}")
+
+
+def _reference(resource_id: UUID, display: str | None = None) -> Reference:
+    return Reference(reference=f"urn:uuid:{resource_id}", display=display)
+
+
+def _instant(value: datetime) -> str:
+    return value.isoformat()
+
+
+def _address(address: Address | None) -> list[FhirAddress]:
+    if address is None:
+        return []
+    return [
+        FhirAddress(line=[address.line], postal_code=address.postal_code, city=address.city, country=address.country)
+    ]
+
+
+def _telecom(phones: list[str], email: str | None) -> list[ContactPoint]:
+    points = [ContactPoint(system="phone", value=phone, rank=rank) for rank, phone in enumerate(phones, start=1)]
+    return points + ([ContactPoint(system="email", value=email)] if email else [])
+
+
+def _text(text: str) -> CodeableConcept:
+    return CodeableConcept(text=text)
+
+
+# ---------------------------------------------------------------------------------------------
+# Each record
+
+
+def consent_of(directives: DirectivesRead, *, space_id: UUID, pdf: bytes | None) -> Consent:
+    """The directives as a ``Consent`` (scope ``adr``): active, or inactive once revoked. ``pdf`` is the
+    printed version, attached; a pointer's attachment only says where the paper directives are."""
+    patient = patient_reference(space_id)
+    attachment: Attachment | None = None
+    provision: ConsentProvision | None = None
+    if directives.status == "active" and directives.form == "pointer" and directives.pointer is not None:
+        keeper = f" (conservées par {directives.pointer.keeper})" if directives.pointer.keeper else ""
+        attachment = Attachment(title=f"Directives anticipées sur papier : {directives.pointer.location}{keeper}")
+    elif directives.status == "active":
+        if pdf is not None:
+            attachment = Attachment(
+                content_type="application/pdf",
+                language="fr",
+                data=base64.b64encode(pdf).decode(),
+                title=f"Directives anticipées, version {directives.version}",
+                creation=_instant(directives.created_at),
+            )
+        provision = _provisions(directives)
+    return Consent(
+        id=str(directives.id),
+        status="active" if directives.status == "active" else "inactive",
+        scope=CodeableConcept(coding=[Coding(system=CONSENT_SCOPE, code="adr", display="Advanced Care Directive")]),
+        category=[
+            CodeableConcept(coding=[Coding(system=LOINC, code="59284-0", display="Patient Consent")]),
+            CodeableConcept(coding=[Coding(system=CONSENT_CATEGORY, code="acd", display="Advance Directive")]),
+        ],
+        patient=patient,
+        date_time=_instant(directives.created_at),
+        performer=[patient],
+        source_attachment=attachment,
+        # ppc-1: a policy or a policy rule. The rule is the law that gives directives their force.
+        policy_rule=_text(POLICY_RULE),
+        provision=provision,
+    )
+
+
+def _provisions(directives: DirectivesRead) -> ConsentProvision | None:
+    wishes: list[tuple[str, Wish]] = []
+    if directives.treatments is not None:
+        wishes += [(label, getattr(directives.treatments, name)) for name, label in _TREATMENTS.items()]
+    if directives.relief_of_suffering is not None:
+        wishes.append(("Soulagement des souffrances", directives.relief_of_suffering))
+    if directives.deep_sedation is not None:
+        wishes.append(("Sédation profonde et continue jusqu'au décès", directives.deep_sedation))
+    stated = [
+        ConsentProvision(type=_PROVISION_TYPE.get(wish.choice), code=[_text(f"{label} : {_CHOICES[wish.choice]}")])
+        for label, wish in wishes
+        if wish.choice != "not_stated"
+    ]
+    return ConsentProvision(provision=stated) if stated else None
+
+
+def trusted_person_of(person: TrustedPersonRead, *, space_id: UUID) -> RelatedPerson:
+    relationship = [_text("Personne de confiance (CSP L1111-6)")]
+    if person.also_emergency_contact:
+        relationship.append(EMERGENCY_CONTACT)
+    if person.relationship:
+        relationship.append(_text(person.relationship))
+    return RelatedPerson(
+        id=str(person.id),
+        patient=patient_reference(space_id),
+        relationship=relationship,
+        name=[HumanName(family=person.family_name, given=[person.given_name])],
+        telecom=_telecom([person.phone] if person.phone else [], person.email),
+        address=_address(person.address),
+    )
+
+
+def emergency_contact_of(contact: EmergencyContactRead, *, space_id: UUID) -> RelatedPerson:
+    """An emergency contact; the trusted person's entry is the trusted person's own resource."""
+    relationship = [EMERGENCY_CONTACT]
+    if contact.relationship:
+        relationship.append(_text(contact.relationship))
+    return RelatedPerson(
+        id=str(contact.id),
+        patient=patient_reference(space_id),
+        relationship=relationship,
+        name=[HumanName(family=contact.family_name, given=[contact.given_name])],
+        telecom=_telecom(contact.phones, contact.email),
+    )
+
+
+def practitioner_of(doctor: DoctorRead) -> Practitioner:
+    identifiers: list[Identifier] = []
+    if doctor.rpps:
+        identifiers = [
+            Identifier(
+                use="official",
+                type=CodeableConcept(coding=[Coding(system=FR_IDENTIFIER_TYPE, code="RPPS", display="N° RPPS")]),
+                system=RPPS_SYSTEM,
+                value=doctor.rpps,
+            ),
+            Identifier(
+                use="official",
+                type=CodeableConcept(coding=[Coding(system=FR_IDENTIFIER_TYPE, code="IDNPS")]),
+                system=IDNPS_SYSTEM,
+                value="8" + doctor.rpps,
+            ),
+        ]
+    return Practitioner(
+        id=str(doctor.id),
+        identifier=identifiers,
+        name=[HumanName(family=doctor.family_name, given=[doctor.given_name])],
+        telecom=_telecom([doctor.phone] if doctor.phone else [], None),
+        address=_address(doctor.address),
+    )
+
+
+def general_practitioner(doctor: DoctorRead) -> Reference:
+    """What ``Patient.generalPractitioner`` lists: the médecin traitant's ``Practitioner``."""
+    return _reference(doctor.id, f"{doctor.given_name} {doctor.family_name}")
+
+
+def condition_of(condition: ConditionRead, *, space_id: UUID) -> Condition:
+    coding = [Coding(system=ICD10, code=condition.code)] if condition.code else []
+    return Condition(
+        id=str(condition.id),
+        clinical_status=CodeableConcept(coding=[Coding(system=CONDITION_CLINICAL, code="active")]),
+        category=[CodeableConcept(coding=[Coding(system=CONDITION_CATEGORY, code="problem-list-item")])],
+        code=CodeableConcept(coding=coding, text=condition.label),
+        subject=patient_reference(space_id),
+        onset_date_time=condition.since.isoformat() if condition.since else None,
+        recorded_date=_instant(condition.created_at),
+        asserter=patient_reference(space_id),
+    )
+
+
+def allergy_of(allergy: AllergyRead, *, space_id: UUID) -> AllergyIntolerance:
+    reactions: list[AllergyReaction] = []
+    if allergy.reaction or allergy.severity:
+        # A reaction needs a manifestation; a severity alone says the reaction was not described.
+        manifestation = _text(allergy.reaction or "Réaction non précisée")
+        reactions = [AllergyReaction(manifestation=[manifestation], severity=allergy.severity)]
+    return AllergyIntolerance(
+        id=str(allergy.id),
+        clinical_status=CodeableConcept(coding=[Coding(system=ALLERGY_CLINICAL, code="active")]),
+        code=_text(allergy.substance),
+        patient=patient_reference(space_id),
+        recorded_date=_instant(allergy.created_at),
+        asserter=patient_reference(space_id),
+        reaction=reactions,
+    )
+
+
+def medication_statement_of(treatment: TreatmentRead, *, space_id: UUID, today: date) -> MedicationStatement:
+    period = None
+    if treatment.since or treatment.until:
+        period = Period(
+            start=treatment.since.isoformat() if treatment.since else None,
+            end=treatment.until.isoformat() if treatment.until else None,
+        )
+    return MedicationStatement(
+        id=str(treatment.id),
+        status="completed" if treatment.until and treatment.until < today else "active",
+        medication_codeable_concept=_text(treatment.medication),
+        subject=patient_reference(space_id),
+        effective_period=period,
+        date_asserted=_instant(treatment.created_at),
+        information_source=patient_reference(space_id),
+        dosage=[Dosage(text=treatment.dose)] if treatment.dose else [],
+    )
+
+
+def family_member_history_of(entry: FamilyHistoryRead, *, space_id: UUID) -> FamilyMemberHistory:
+    code = _RELATIVES[entry.relative]
+    return FamilyMemberHistory(
+        id=str(entry.id),
+        status="completed",
+        patient=patient_reference(space_id),
+        date=_instant(entry.created_at),
+        relationship=CodeableConcept(coding=[Coding(system=ROLE_CODE, code=code)], text=entry.relative),
+        condition=[FamilyMemberCondition(code=_text(entry.condition))],
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# A space's records, for the export
+
+
+@dataclass(frozen=True)
+class RecordsFhir:
+    """The records' resources, and what the Patient resource lists as its general practitioner."""
+
+    resources: list[AnyResource]
+    general_practitioner: list[Reference]
+
+
+async def records_as_fhir(space_id: UUID, *, timezone: str) -> RecordsFhir:
+    """Every record of the space as FHIR resources (the current directives with their PDF)."""
+    resources: list[AnyResource] = []
+    today = clock.now().astimezone(ZoneInfo(timezone)).date()
+    directives = await current_directives(space_id)
+    if directives is not None:
+        printable = directives.status == "active" and directives.form == "structured"
+        pdf = render_directives(directives, zone=timezone, printed_on=today) if printable else None
+        resources.append(consent_of(directives, space_id=space_id, pdf=pdf))
+    trusted = await current_trusted_person(space_id)
+    if trusted is not None:
+        resources.append(trusted_person_of(trusted, space_id=space_id))
+    contacts = await every_emergency_contact(space_id)
+    resources += [emergency_contact_of(c, space_id=space_id) for c in contacts if not c.trusted_person]
+    doctor = await get_doctor_or_none(space_id)
+    if doctor is not None:
+        resources.append(practitioner_of(doctor))
+    resources += [condition_of(c, space_id=space_id) for c in await profile.every_entry(profile.CONDITIONS, space_id)]
+    resources += [allergy_of(a, space_id=space_id) for a in await profile.every_entry(profile.ALLERGIES, space_id)]
+    resources += [
+        medication_statement_of(t, space_id=space_id, today=today)
+        for t in await profile.every_entry(profile.TREATMENTS, space_id)
+    ]
+    resources += [
+        family_member_history_of(f, space_id=space_id)
+        for f in await profile.every_entry(profile.FAMILY_HISTORY, space_id)
+    ]
+    return RecordsFhir(
+        resources=resources, general_practitioner=[general_practitioner(doctor)] if doctor is not None else []
+    )
+
+
+def as_json(resource: AnyResource | Reference) -> bytes:
+    """A resource as FHIR JSON."""
+    return msgspec.json.encode(resource)

@@ -1,0 +1,62 @@
+"""What the records routes share: their access need, the If-Match header, and answers that carry
+the ETag a GET of the same resource would give."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Response
+from litestar.openapi import ResponseSpec
+from litestar.params import HeaderParameter
+
+from ens.core.api import etag_of
+from ens.core.problems import PROBLEM_JSON, Problem
+from ens.spaces.door import Need
+from ens.spaces.rights import Action
+
+# Persons only: the contract gives apps no scope on records. Each record is a resource of its own
+# (the access history names it); writing one is the action the table of rights names for it.
+
+
+def reads(resource: str) -> dict[str, Need]:
+    return {"need": Need(resource)}
+
+
+def writes(resource: str, action: Action) -> dict[str, Need]:
+    return {"need": Need(resource, action=action)}
+
+
+JSON = "application/json"
+
+IfMatch = Annotated[
+    str | None,
+    HeaderParameter(
+        name="If-Match",
+        required=False,
+        description="The ETag of the version the change is based on (strong comparison: 412 when stale)",
+    ),
+]
+
+
+def problem(description: str) -> ResponseSpec:
+    """A problem+json answer a route documents itself (the others are added by ``ens.core.openapi``)."""
+    return ResponseSpec(Problem, media_type=PROBLEM_JSON, description=description, generate_examples=False)
+
+
+PRECONDITION_REQUIRED = problem("The record exists and the change sent no If-Match")
+
+
+def with_etag(read: msgspec.Struct, *, status: int = 200) -> Response[bytes]:
+    """``read`` as JSON with the ETag its GET answers (the same bytes, hence the same tag), so a
+    client can change it again without reading it first."""
+    body = msgspec.json.encode(read)
+    return Response(body, media_type=JSON, status_code=status, headers={"ETag": etag_of(body)})
+
+
+def documented(read: type[Any], *, ok: str, created: str | None = None) -> dict[int, ResponseSpec]:
+    """The JSON answers of a change: 200, and 201 for a PUT that creates the first time."""
+    responses = {200: ResponseSpec(read, description=ok, generate_examples=False)}
+    if created is not None:
+        responses[201] = ResponseSpec(read, description=created, generate_examples=False)
+    return responses

@@ -1,0 +1,175 @@
+"""The people around the holder: ``/trusted-person``, ``/emergency-contacts``, ``/doctor``."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from litestar import Controller, Response, delete, get, patch, post, put
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
+
+from ens.core.api import CursorParam, Cursors, LimitParam
+from ens.records import doctor, emergency_contacts, trusted_person
+from ens.records.routes.answers import JSON, PRECONDITION_REQUIRED, IfMatch, documented, reads, with_etag, writes
+from ens.records.schemas import (
+    DoctorRead,
+    DoctorWrite,
+    EmergencyContactCreate,
+    EmergencyContactPage,
+    EmergencyContactRead,
+    EmergencyContactUpdate,
+    FormerTrustedPersonPage,
+    TrustedPersonRead,
+    TrustedPersonWrite,
+)
+from ens.spaces.door import Access
+from ens.spaces.rights import Action
+
+
+class TrustedPersonController(Controller):
+    path = "/trusted-person"
+    tags = ["records"]
+
+    @get(
+        "/",
+        opt=reads("trusted-person"),
+        summary="The trusted person (personne de confiance)",
+        operation_id="getTrustedPerson",
+    )
+    async def read(self, access: Access) -> TrustedPersonRead:
+        return await trusted_person.get_trusted_person(access)
+
+    @put(
+        "/",
+        opt=writes("trusted-person", Action.DESIGNATE_TRUSTED_PERSON),
+        summary="Designate the trusted person, or replace the one designated",
+        description="One at most, an adult, designated by the holder alone when an adult (CSP L1111-6): never "
+        "by a representative (403). Replacing needs If-Match (428 without it: a device that did not see the "
+        "trusted person cannot add a second one); the former one stays in the history. The phone is stored "
+        "and answered in E.164. alsoEmergencyContact lists them among the emergency contacts (last, without "
+        "copying their data).",
+        media_type=JSON,
+        operation_id="designateTrustedPerson",
+        responses={
+            **documented(TrustedPersonRead, ok="Designated (the former one is in the history)", created="Designated"),
+            428: PRECONDITION_REQUIRED,
+        },
+    )
+    async def designate(
+        self, access: Access, data: JSONBody[TrustedPersonWrite], if_match: IfMatch = None
+    ) -> Response[bytes]:
+        designated, first = await trusted_person.designate_trusted_person(access, data, if_match=if_match)
+        return with_etag(designated, status=201 if first else 200)
+
+    @delete(
+        "/",
+        opt=writes("trusted-person", Action.DESIGNATE_TRUSTED_PERSON),
+        status_code=204,
+        summary="End the designation (kept in the history)",
+        operation_id="removeTrustedPerson",
+    )
+    async def remove(self, access: Access, if_match: IfMatch = None) -> None:
+        await trusted_person.remove_trusted_person(access, if_match=if_match)
+
+    @get(
+        "/history",
+        opt=reads("trusted-person"),
+        summary="Former trusted persons, the most recently ended first",
+        operation_id="listFormerTrustedPersons",
+    )
+    async def history(
+        self, access: Access, cursors: NamedDependency[Cursors], limit: LimitParam = None, cursor: CursorParam = None
+    ) -> FormerTrustedPersonPage:
+        return await trusted_person.list_former_trusted_persons(access, cursors, limit=limit, cursor=cursor)
+
+
+class EmergencyContactsController(Controller):
+    path = "/emergency-contacts"
+    tags = ["records"]
+
+    @get(
+        "/",
+        opt=reads("emergency-contacts"),
+        summary="Emergency contacts, in the order to call them",
+        operation_id="listEmergencyContacts",
+    )
+    async def list(
+        self, access: Access, cursors: NamedDependency[Cursors], limit: LimitParam = None, cursor: CursorParam = None
+    ) -> EmergencyContactPage:
+        return await emergency_contacts.list_emergency_contacts(access, cursors, limit=limit, cursor=cursor)
+
+    @post(
+        "/",
+        opt=writes("emergency-contacts", Action.WRITE_DATA),
+        status_code=201,
+        summary="Add an emergency contact (10 at most)",
+        description="The trusted person's entry, when listed, counts among the 10; the 11th is 422 at the pointer "
+        '"". Phone numbers without a country code are read as French, and answered in E.164.',
+        operation_id="addEmergencyContact",
+    )
+    async def add(self, access: Access, data: JSONBody[EmergencyContactCreate]) -> EmergencyContactRead:
+        return await emergency_contacts.add_emergency_contact(access, data)
+
+    @get(
+        "/{id:uuid}",
+        opt=reads("emergency-contacts"),
+        summary="One emergency contact",
+        operation_id="getEmergencyContact",
+    )
+    async def read(self, access: Access, id: FromPath[UUID]) -> EmergencyContactRead:
+        return await emergency_contacts.get_emergency_contact(access, id)
+
+    @patch(
+        "/{id:uuid}",
+        opt=writes("emergency-contacts", Action.WRITE_DATA),
+        summary="Change an emergency contact, or move it (priority): the others close up",
+        operation_id="changeEmergencyContact",
+        media_type=JSON,
+        responses=documented(EmergencyContactRead, ok="The contact as it is now"),
+    )
+    async def change(
+        self, access: Access, id: FromPath[UUID], data: JSONBody[EmergencyContactUpdate], if_match: IfMatch = None
+    ) -> Response[bytes]:
+        return with_etag(await emergency_contacts.update_emergency_contact(access, id, data, if_match=if_match))
+
+    @delete(
+        "/{id:uuid}",
+        opt=writes("emergency-contacts", Action.WRITE_DATA),
+        status_code=204,
+        summary="Remove an emergency contact: the others close up",
+        operation_id="removeEmergencyContact",
+    )
+    async def remove(self, access: Access, id: FromPath[UUID], if_match: IfMatch = None) -> None:
+        await emergency_contacts.remove_emergency_contact(access, id, if_match=if_match)
+
+
+class DoctorController(Controller):
+    path = "/doctor"
+    tags = ["records"]
+
+    @get("/", opt=reads("doctor"), summary="The médecin traitant", operation_id="getDoctor")
+    async def read(self, access: Access) -> DoctorRead:
+        return await doctor.get_doctor(access)
+
+    @put(
+        "/",
+        opt=writes("doctor", Action.WRITE_DATA),
+        summary="Record the médecin traitant, or replace the one recorded",
+        description="rpps: 11 digits whose last is a Luhn check digit. The phone is stored and answered in E.164.",
+        media_type=JSON,
+        operation_id="setDoctor",
+        responses=documented(DoctorRead, ok="Replaced", created="Recorded"),
+    )
+    async def set(self, access: Access, data: JSONBody[DoctorWrite], if_match: IfMatch = None) -> Response[bytes]:
+        recorded, first = await doctor.set_doctor(access, data, if_match=if_match)
+        return with_etag(recorded, status=201 if first else 200)
+
+    @delete(
+        "/",
+        opt=writes("doctor", Action.WRITE_DATA),
+        status_code=204,
+        summary="Forget the médecin traitant",
+        operation_id="removeDoctor",
+    )
+    async def remove(self, access: Access, if_match: IfMatch = None) -> None:
+        await doctor.remove_doctor(access, if_match=if_match)

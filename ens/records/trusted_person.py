@@ -1,0 +1,258 @@
+"""The trusted person (personne de confiance, CSP L1111-6): one at most, an adult, designated by
+the adult holder alone; replaced or removed ones stay, ended, as a history the holder can read.
+
+A designation is never edited in place: a change ends the current row (``updated`` when it is
+the same person, ``replaced`` when another) and adds a new one, so the history says who was the
+trusted person on any date.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+import uuid
+from datetime import date, datetime
+from uuid import UUID
+
+import msgspec
+
+from ens.core import clock
+from ens.core.api import Cursors, check_limit
+from ens.core.clock import as_date, aware
+from ens.core.db import Row, as_uuid, fetch, fetch_one, write_transaction
+from ens.core.errors import FieldError, Invalid, NotFound
+from ens.records.authorship import ADULT_AGE, adult_holder, age_on, today_in
+from ens.records.concurrency import check_precondition, lock_records
+from ens.records.emergency_contacts import list_trusted_person, trusted_person_listed, unlist_trusted_person
+from ens.records.phones import e164
+from ens.records.schemas import (
+    Address,
+    FormerTrustedPersonPage,
+    FormerTrustedPersonRead,
+    ProtectionAuthorisation,
+    TrustedPersonCopy,
+    TrustedPersonRead,
+    TrustedPersonWrite,
+)
+from ens.spaces.door import SpaceAccess
+
+_COLUMNS = (
+    "id, given_name, family_name, relationship, phone, email, address, birthdate, accepted_at, "
+    "protection_authorisation, designated_at, ended_at, end_reason"
+)
+_ADDRESS = msgspec.json.Decoder(Address)
+_AUTHORISATION = msgspec.json.Decoder(ProtectionAuthorisation)
+_ACT = "A trusted person is designated"
+_NOT_FOUND = "No trusted person is designated in this space."
+
+
+def _address(text: str | None) -> Address | None:
+    return _ADDRESS.decode(text) if text else None
+
+
+def _authorisation(text: str | None) -> ProtectionAuthorisation | None:
+    return _AUTHORISATION.decode(text) if text else None
+
+
+def _json(value: msgspec.Struct | None) -> str | None:
+    return msgspec.json.encode(value).decode() if value is not None else None
+
+
+def _read(row: Row, *, listed: bool) -> TrustedPersonRead:
+    return TrustedPersonRead(
+        id=as_uuid(row["id"]),
+        given_name=row["given_name"],
+        family_name=row["family_name"],
+        relationship=row["relationship"],
+        phone=row["phone"],
+        email=row["email"],
+        address=_address(row["address"]),
+        birthdate=as_date(row["birthdate"]),
+        accepted_at=as_date(row["accepted_at"]),
+        also_emergency_contact=listed,
+        protection_authorisation=_authorisation(row["protection_authorisation"]),
+        designated_at=aware(row["designated_at"]),
+    )
+
+
+def _former(row: Row) -> FormerTrustedPersonRead:
+    return FormerTrustedPersonRead(
+        id=as_uuid(row["id"]),
+        given_name=row["given_name"],
+        family_name=row["family_name"],
+        relationship=row["relationship"],
+        phone=row["phone"],
+        email=row["email"],
+        address=_address(row["address"]),
+        birthdate=as_date(row["birthdate"]),
+        accepted_at=as_date(row["accepted_at"]),
+        protection_authorisation=_authorisation(row["protection_authorisation"]),
+        designated_at=aware(row["designated_at"]),
+        ended_at=aware(row["ended_at"]),
+        end_reason=row["end_reason"],
+    )
+
+
+async def _current_row(space_id: UUID) -> Row | None:
+    return await fetch_one(
+        f"SELECT {_COLUMNS} FROM trusted_persons WHERE space_id = {{}} AND ended_at IS NULL", space_id
+    )
+
+
+async def _current(space_id: UUID) -> TrustedPersonRead | None:
+    row = await _current_row(space_id)
+    return _read(row, listed=await trusted_person_listed(space_id)) if row is not None else None
+
+
+async def current_trusted_person(space_id: UUID) -> TrustedPersonRead | None:
+    """The trusted person designated now, if any (for the export)."""
+    return await _current(space_id)
+
+
+async def get_trusted_person(access: SpaceAccess) -> TrustedPersonRead:
+    """The trusted person designated now."""
+    current = await _current(access.space_id)
+    if current is None:
+        raise NotFound(_NOT_FOUND)
+    return current
+
+
+async def trusted_person_copy(space_id: UUID) -> TrustedPersonCopy | None:
+    """The trusted person as advance directives copy them when a version is written."""
+    row = await _current_row(space_id)
+    if row is None:
+        return None
+    return TrustedPersonCopy(
+        given_name=row["given_name"],
+        family_name=row["family_name"],
+        relationship=row["relationship"],
+        phone=row["phone"],
+        email=row["email"],
+    )
+
+
+def same_person(given_name: str, family_name: str, *, other: tuple[str, str]) -> bool:
+    """The same names, whatever the case, accents and spaces ("Élise  Durand" is "elise durand")."""
+    return _folded(given_name, family_name) == _folded(*other)
+
+
+def _folded(*names: str) -> str:
+    text = unicodedata.normalize("NFKD", " ".join(names)).casefold()
+    return " ".join("".join(c for c in text if not unicodedata.combining(c)).split())
+
+
+def _checked(body: TrustedPersonWrite, *, today: date) -> str | None:
+    """The phone in E.164; 422 with every broken rule."""
+    errors: list[FieldError] = []
+    phone = e164(body.phone, pointer="/phone", errors=errors) if body.phone is not None else None
+    if body.birthdate is not None:
+        if body.birthdate > today:
+            errors.append(FieldError("/birthdate", "in the future"))
+        elif age_on(body.birthdate, today) < ADULT_AGE:
+            errors.append(FieldError("/birthdate", "the trusted person must be an adult (CSP L1111-6)"))
+    if body.accepted_at is not None and body.accepted_at > today:
+        errors.append(FieldError("/acceptedAt", "in the future"))
+    if errors:
+        raise Invalid("The designation breaks a rule; nothing was stored.", errors)
+    return phone
+
+
+async def designate_trusted_person(
+    access: SpaceAccess, body: TrustedPersonWrite, *, if_match: str | None
+) -> tuple[TrustedPersonRead, bool]:
+    """Designate the trusted person, or replace the one designated (then ``If-Match`` is required:
+    a second trusted person is never added by a device that did not see the first). Whether it is
+    the first designation comes back with it."""
+    await adult_holder(access, act=_ACT)
+    phone = _checked(body, today=today_in(access))
+    now = clock.now()
+    async with write_transaction():
+        await lock_records(access.space_id)
+        row = await _current_row(access.space_id)
+        current = _read(row, listed=await trusted_person_listed(access.space_id)) if row is not None else None
+        check_precondition(if_match, current, required=True)
+        if current is not None:
+            same = same_person(body.given_name, body.family_name, other=(current.given_name, current.family_name))
+            await _end(access, current.id, reason="updated" if same else "replaced", now=now)
+        person_id = uuid.uuid4()
+        await fetch(
+            """INSERT INTO trusted_persons (id, given_name, family_name, relationship, phone, email, address,
+                   birthdate, accepted_at, protection_authorisation, designated_at, space_id, designated_by_account_id)
+               VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})""",
+            person_id,
+            body.given_name.strip(),
+            body.family_name.strip(),
+            body.relationship.strip() if body.relationship else None,
+            phone,
+            body.email,
+            _json(body.address),
+            body.birthdate,
+            body.accepted_at,
+            _json(body.protection_authorisation),
+            now,
+            access.space_id,
+            access.caller.account_id,
+        )
+        if body.also_emergency_contact:
+            await list_trusted_person(access.space_id, now=now)
+        else:
+            await unlist_trusted_person(access.space_id, now=now)
+        designated = await _current(access.space_id)
+        assert designated is not None
+        return designated, current is None
+
+
+async def _end(access: SpaceAccess, person_id: UUID, *, reason: str, now: datetime) -> None:
+    await fetch(
+        """UPDATE trusted_persons SET ended_at = {}, ended_by_account_id = {}, end_reason = {}
+           WHERE space_id = {} AND id = {}""",
+        now,
+        access.caller.account_id,
+        reason,
+        access.space_id,
+        person_id,
+    )
+
+
+async def remove_trusted_person(access: SpaceAccess, *, if_match: str | None) -> None:
+    """End the designation (kept in the history); the emergency contacts no longer list them."""
+    await adult_holder(access, act="A trusted person is removed")
+    now = clock.now()
+    async with write_transaction():
+        await lock_records(access.space_id)
+        current = await _current(access.space_id)
+        if current is None:
+            raise NotFound(_NOT_FOUND)
+        check_precondition(if_match, current, required=False)
+        await _end(access, current.id, reason="removed", now=now)
+        await unlist_trusted_person(access.space_id, now=now)
+
+
+async def list_former_trusted_persons(
+    access: SpaceAccess, cursors: Cursors, *, limit: int | None, cursor: str | None
+) -> FormerTrustedPersonPage:
+    """Former trusted persons, the most recently ended first (keyset on ``(ended_at, id)``)."""
+    size = check_limit(limit)
+    purpose = f"trusted-person-history:{access.space_id}"
+    args: list[object] = [access.space_id]
+    after = ""
+    if cursor:
+        ended_text, id_text = cursors.decode(purpose, cursor)
+        ended, last_id = datetime.fromisoformat(str(ended_text)), UUID(str(id_text))
+        after = "AND (ended_at < {} OR (ended_at = {} AND id < {}))"
+        args += [ended, ended, last_id]
+    rows = await fetch(
+        f"""SELECT {_COLUMNS} FROM trusted_persons WHERE space_id = {{}} AND ended_at IS NOT NULL {after}
+            ORDER BY ended_at DESC, id DESC LIMIT {{}}""",
+        *args,
+        size + 1,
+    )
+    items = [_former(row) for row in rows[:size]]
+    next_cursor = None
+    if len(rows) > size:
+        last = items[-1]
+        next_cursor = cursors.encode(purpose, [last.ended_at.isoformat(), str(last.id)])
+    return FormerTrustedPersonPage(items=items, next_cursor=next_cursor)
+
+
+async def trusted_person_designated(space_id: UUID) -> bool:
+    return await _current_row(space_id) is not None

@@ -1,0 +1,168 @@
+"""The médecin traitant (RPPS with its Luhn check digit) and the medical profile's four lists."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from tests.helpers.records import DOCTOR, VALID_RPPS, pointers
+
+PROFILE = "/v1/spaces/me/profile"
+
+
+def doctor(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "givenName": "Jacques",
+        "familyName": "Lefèvre",
+        "rpps": VALID_RPPS,
+        "phone": "04 72 00 00 00",
+        "address": {"line": "12 place Bellecour", "postalCode": "69002", "city": "Lyon"},
+    }
+    body.update(overrides)
+    return body
+
+
+async def test_the_doctor_recorded_replaced_and_forgotten(client, person):
+    headers = person.headers
+    assert (await client.get(DOCTOR, headers=headers)).status_code == 404
+    recorded = await client.put(DOCTOR, json=doctor(), headers=headers)
+    assert recorded.status_code == 201, recorded.text
+    assert recorded.json()["phone"] == "+33472000000" and recorded.json()["rpps"] == VALID_RPPS
+    read = await client.get(DOCTOR, headers=headers)
+    assert read.json() == recorded.json() and read.headers["etag"] == recorded.headers["etag"]
+    replaced = await client.put(DOCTOR, json=doctor(familyName="Nguyen", rpps=None), headers=headers)
+    assert replaced.status_code == 200 and replaced.json()["rpps"] is None
+    assert replaced.json()["id"] == recorded.json()["id"]
+    stale = await client.put(DOCTOR, json=doctor(), headers={**headers, "If-Match": recorded.headers["etag"]})
+    assert stale.status_code == 412
+    stale_delete = await client.delete(DOCTOR, headers={**headers, "If-Match": recorded.headers["etag"]})
+    assert stale_delete.status_code == 412
+    removed = await client.delete(DOCTOR, headers={**headers, "If-Match": replaced.headers["etag"]})
+    assert removed.status_code == 204
+    assert (await client.get(DOCTOR, headers=headers)).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("overrides", "pointer"),
+    [
+        ({"rpps": "10003826474"}, "/rpps"),  # one digit off: the Luhn check fails
+        ({"rpps": "1000382647"}, "/rpps"),
+        ({"rpps": "1000382647A"}, "/rpps"),
+        ({"phone": "04 72"}, "/phone"),
+        ({"familyName": ""}, "/familyName"),
+        ({"address": {"line": "", "postalCode": "69002", "city": "Lyon"}}, "/address/line"),
+    ],
+)
+async def test_bad_doctors_are_422_at_their_pointer(client, person, overrides, pointer):
+    response = await client.put(DOCTOR, json=doctor(**overrides), headers=person.headers)
+    assert response.status_code == 422, response.text
+    assert pointer in pointers(response)
+    assert (await client.get(DOCTOR, headers=person.headers)).status_code == 404
+
+
+LISTS = [
+    (
+        "conditions",
+        {"label": "Diabète de type 2", "since": "2019-03-01", "code": "E11.9"},
+        {"label": "Appendicectomie", "code": None},
+    ),
+    (
+        "allergies",
+        {"substance": "Pénicilline", "reaction": "Urticaire", "severity": "moderate"},
+        {"severity": "severe"},
+    ),
+    (
+        "treatments",
+        {"medication": "Metformine", "dose": "1000 mg matin et soir", "since": "2019-03-02"},
+        {"until": "2026-06-30"},
+    ),
+    ("family-history", {"relative": "mother", "condition": "Cancer du sein"}, {"relative": "grandmother"}),
+]
+
+
+@pytest.mark.parametrize(("path", "created", "change"), LISTS, ids=[item[0] for item in LISTS])
+async def test_each_profile_list_has_the_usual_shape_and_crud(client, person, path, created, change):
+    headers, url = person.headers, f"{PROFILE}/{path}"
+    assert (await client.get(url, headers=headers)).json() == {"items": [], "nextCursor": None}
+    added = await client.post(url, json=created, headers=headers)
+    assert added.status_code == 201, added.text
+    item = added.json()
+    assert {k: item[k] for k in created} == created
+    second = (await client.post(url, json=created, headers=headers)).json()
+    listed = (await client.get(url, headers=headers)).json()
+    assert [i["id"] for i in listed["items"]] == [item["id"], second["id"]]
+    page = (await client.get(f"{url}?limit=1", headers=headers)).json()
+    assert [i["id"] for i in page["items"]] == [item["id"]]
+    rest = (await client.get(f"{url}?limit=1&cursor={page['nextCursor']}", headers=headers)).json()
+    assert [i["id"] for i in rest["items"]] == [second["id"]] and rest["nextCursor"] is None
+
+    read = await client.get(f"{url}/{item['id']}", headers=headers)
+    assert read.json() == item
+    changed = await client.patch(
+        f"{url}/{item['id']}", json=change, headers={**headers, "If-Match": read.headers["etag"]}
+    )
+    assert changed.status_code == 200, changed.text
+    assert {k: changed.json()[k] for k in change} == change
+    untouched = {k: v for k, v in created.items() if k not in change}
+    assert {k: changed.json()[k] for k in untouched} == untouched
+    stale = await client.patch(
+        f"{url}/{item['id']}", json=change, headers={**headers, "If-Match": read.headers["etag"]}
+    )
+    assert stale.status_code == 412
+    assert (
+        await client.delete(f"{url}/{item['id']}", headers={**headers, "If-Match": read.headers["etag"]})
+    ).status_code == 412
+    assert (await client.delete(f"{url}/{item['id']}", headers=headers)).status_code == 204
+    assert (await client.get(f"{url}/{item['id']}", headers=headers)).status_code == 404
+    assert (await client.patch(f"{url}/{item['id']}", json=change, headers=headers)).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "pointer"),
+    [
+        ("conditions", {"label": ""}, "/label"),
+        ("conditions", {"label": "Asthme", "since": "2999-01-01"}, "/since"),
+        ("conditions", {"label": "Asthme", "code": "asthma"}, "/code"),
+        ("conditions", {"label": "Asthme", "since": "mars 2019"}, "/since"),
+        ("allergies", {"substance": "Arachide", "severity": "deadly"}, "/severity"),
+        ("allergies", {"reaction": "Œdème"}, "/substance"),
+        ("treatments", {"medication": "Lévothyrox", "since": "2024-05-01", "until": "2024-04-01"}, "/until"),
+        ("treatments", {"medication": "x" * 256}, "/medication"),
+        ("family-history", {"relative": "neighbour", "condition": "Diabète"}, "/relative"),
+        ("family-history", {"relative": "father", "condition": " "}, "/condition"),
+    ],
+)
+async def test_bad_profile_entries_are_422_at_their_pointer(client, person, path, body, pointer):
+    response = await client.post(f"{PROFILE}/{path}", json=body, headers=person.headers)
+    assert response.status_code == 422, response.text
+    assert pointer in pointers(response)
+    assert (await client.get(f"{PROFILE}/{path}", headers=person.headers)).json()["items"] == []
+
+
+async def test_a_change_is_checked_against_what_is_kept(client, person):
+    url = f"{PROFILE}/treatments"
+    item = (
+        await client.post(url, json={"medication": "Lévothyrox", "since": "2024-05-01"}, headers=person.headers)
+    ).json()
+    refused = await client.patch(f"{url}/{item['id']}", json={"until": "2024-01-01"}, headers=person.headers)
+    assert refused.status_code == 422 and pointers(refused) == ["/until"]
+    cleared = await client.patch(f"{url}/{item['id']}", json={"since": None, "dose": "75 µg"}, headers=person.headers)
+    assert cleared.status_code == 200 and cleared.json()["since"] is None and cleared.json()["dose"] == "75 µg"
+    null_name = await client.patch(f"{url}/{item['id']}", json={"medication": None}, headers=person.headers)
+    assert null_name.status_code == 422 and pointers(null_name) == ["/medication"]
+
+
+async def test_two_changes_sent_with_the_same_if_match_cannot_both_win(client, person):
+    url = f"{PROFILE}/allergies"
+    item = (await client.post(url, json={"substance": "Arachide"}, headers=person.headers)).json()
+    read = await client.get(f"{url}/{item['id']}", headers=person.headers)
+    tag = {**person.headers, "If-Match": read.headers["etag"]}
+    one, other = await asyncio.gather(
+        client.patch(f"{url}/{item['id']}", json={"severity": "mild"}, headers=tag),
+        client.patch(f"{url}/{item['id']}", json={"severity": "severe"}, headers=tag),
+    )
+    assert sorted([one.status_code, other.status_code]) == [200, 412]
+    winner = one if one.status_code == 200 else other
+    assert (await client.get(f"{url}/{item['id']}", headers=person.headers)).json() == winner.json()

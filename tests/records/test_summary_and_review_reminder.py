@@ -1,0 +1,120 @@
+"""The home screen says what is filled in, and reminds the author to reread directives 3 years
+after they were last written or confirmed — a reminder, never an expiry."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import httpx
+
+from ens.core import clock, db
+from tests.helpers.people import Person
+from tests.helpers.records import CONTACTS, DIRECTIVES, DOCTOR, TRUSTED_PERSON, VALID_RPPS, contact, structured, trusted
+
+SPACE = "/v1/spaces/me"
+
+
+async def _records(client: httpx.AsyncClient, person: Person) -> dict[str, Any]:
+    records: dict[str, Any] = (await client.get(SPACE, headers=person.headers)).json()["records"]
+    return records
+
+
+async def _age_everything(person, *, days: int) -> None:
+    """Move the space's directive versions and reviews ``days`` into the past."""
+    for table, column in (("directive_versions", "created_at"), ("directive_reviews", "reviewed_at")):
+        rows = await db.fetch(f"SELECT id, {column} AS at FROM {table} WHERE space_id = {{}}", person.space_id)
+        for row in rows:
+            moved = clock.aware(row["at"]) - timedelta(days=days)
+            await db.fetch(
+                f"UPDATE {table} SET {column} = {{}} WHERE space_id = {{}} AND id = {{}}",
+                moved,
+                person.space_id,
+                row["id"],
+            )
+
+
+async def test_an_empty_space_says_nothing_is_filled_in(client, person):
+    assert await _records(client, person) == {
+        "directives": "none",
+        "reviewDue": False,
+        "directivesReviewedAt": None,
+        "trustedPerson": False,
+        "emergencyContacts": 0,
+        "doctor": False,
+        "profile": 0,
+    }
+
+
+async def test_the_summary_counts_what_is_filled_in(client, person):
+    headers = person.headers
+    written = await client.put(DIRECTIVES, json=structured(), headers=headers)
+    await client.put(TRUSTED_PERSON, json=trusted(alsoEmergencyContact=True), headers=headers)
+    await client.post(CONTACTS, json=contact(), headers=headers)
+    await client.put(
+        DOCTOR, json={"givenName": "Jacques", "familyName": "Lefèvre", "rpps": VALID_RPPS}, headers=headers
+    )
+    await client.post(f"{SPACE}/profile/allergies", json={"substance": "Latex"}, headers=headers)
+    await client.post(f"{SPACE}/profile/conditions", json={"label": "Asthme"}, headers=headers)
+    await client.post(
+        f"{SPACE}/profile/family-history", json={"relative": "father", "condition": "AVC"}, headers=headers
+    )
+    summary = await _records(client, person)
+    assert summary == {
+        "directives": "active",
+        "reviewDue": False,
+        "directivesReviewedAt": written.json()["createdAt"],
+        "trustedPerson": True,
+        "emergencyContacts": 2,
+        "doctor": True,
+        "profile": 3,
+    }
+    await client.delete(DIRECTIVES, headers={**headers, "If-Match": written.headers["etag"]})
+    revoked = await _records(client, person)
+    assert (revoked["directives"], revoked["reviewDue"], revoked["directivesReviewedAt"]) == ("revoked", False, None)
+
+
+async def test_review_due_after_3_years_then_confirmed_without_a_new_version(client, person):
+    headers = person.headers
+    await client.put(DIRECTIVES, json=structured(), headers=headers)
+    await _age_everything(person, days=365 * 3 - 10)
+    assert (await client.get(DIRECTIVES, headers=headers)).json()["reviewDue"] is False
+    await _age_everything(person, days=20)
+    current = await client.get(DIRECTIVES, headers=headers)
+    body = current.json()
+    assert body["reviewDue"] is True and body["status"] == "active"  # due for a review, still in force
+    assert (await _records(client, person))["reviewDue"] is True
+
+    stale = await client.post(f"{DIRECTIVES}/confirm", headers={**headers, "If-Match": '"old"'})
+    assert stale.status_code == 412
+    confirmed = await client.post(f"{DIRECTIVES}/confirm", headers={**headers, "If-Match": current.headers["etag"]})
+    assert confirmed.status_code == 200, confirmed.text
+    after = confirmed.json()
+    assert after["reviewDue"] is False and after["version"] == 1 and after["lastConfirmedAt"] is not None
+    assert after["lastReviewedAt"] == after["lastConfirmedAt"] > after["createdAt"]
+    assert confirmed.headers["etag"] == (await client.get(DIRECTIVES, headers=headers)).headers["etag"]
+    versions = (await client.get(f"{DIRECTIVES}/versions", headers=headers)).json()["items"]
+    assert [v["version"] for v in versions] == [1]
+    summary = await _records(client, person)
+    assert summary["reviewDue"] is False and summary["directivesReviewedAt"] == after["lastConfirmedAt"]
+    # Three more years after the confirmation, the reminder comes back.
+    await _age_everything(person, days=365 * 3 + 1)
+    assert (await client.get(DIRECTIVES, headers=headers)).json()["reviewDue"] is True
+
+
+async def test_nothing_to_confirm(client, person):
+    assert (await client.post(f"{DIRECTIVES}/confirm", headers=person.headers)).status_code == 404
+    written = await client.put(DIRECTIVES, json=structured(), headers=person.headers)
+    await client.delete(DIRECTIVES, headers={**person.headers, "If-Match": written.headers["etag"]})
+    refused = await client.post(f"{DIRECTIVES}/confirm", headers=person.headers)
+    assert refused.status_code == 409 and refused.json()["type"] == "urn:ens:problem:conflict"
+
+
+async def test_the_wording_never_calls_directives_expired(openapi):
+    schemas = openapi["components"]["schemas"]
+    for description in (
+        schemas["DirectivesRead"]["properties"]["reviewDue"]["description"],
+        schemas["RecordsSummary"]["properties"]["reviewDue"]["description"],
+    ):
+        assert "never an expiry" in description.lower() and "no validity limit" in description
+    assert "expired" not in str(schemas["DirectivesRead"]).lower()
