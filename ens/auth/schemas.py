@@ -100,6 +100,8 @@ class CsrfForm(ProtocolStruct):
 class ConsentForm(ProtocolStruct):
     csrf: str | None = None
     decision: str | None = None
+    # Which space the app is for, when the person represents others (absent: their own).
+    space: str | None = None
 
 
 # ---------------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from ens.core.errors import Conflict, Forbidden
 from ens.core.mail import Mailer
 from ens.spaces.caller import Caller
 from ens.spaces.codes import new_code, space_of, take_code, use_code
-from ens.spaces.door import SpaceAccess, SpaceRef, adulthood, security_log, space_ref
+from ens.spaces.door import SpaceAccess, SpaceRef, adulthood, birthday, security_log, space_ref
 from ens.spaces.history import AccountAction
 from ens.spaces.schemas import ClaimCodeRead, SpaceListItem
 from ens.spaces.service import erase_space, holds_data, space_list_item
@@ -48,7 +48,7 @@ async def create_claim_code(access: SpaceAccess, *, secret_key: str) -> ClaimCod
         raise Conflict("This space already has its holder.")
     now = clock.now()
     comes_of_age = adulthood(space)
-    if now < comes_of_age - timedelta(days=366):
+    if now < birthday(space, 17):
         raise Conflict("A claim code can be made from the child's 17th birthday.")
     async with write_transaction():
         expires_at = comes_of_age + CLAIM_AFTER_ADULTHOOD

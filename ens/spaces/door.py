@@ -100,6 +100,9 @@ class SpaceAccess:
     actor_name: str | None = None
     client_name: str | None = None
     request_id: str = ""
+    # An app connected by the holder sees what the holder sees; one connected by a representative
+    # acts on the representative's authority and sees what they see.
+    granted_by_holder: bool = False
 
     @property
     def space_id(self) -> UUID:
@@ -111,7 +114,10 @@ class SpaceAccess:
 
     @property
     def sees_confidential(self) -> bool:
-        """Items hidden from representatives (CSP R1111-50) are never shown to them."""
+        """Items hidden from representatives (CSP R1111-50) are never shown to them, nor to an app
+        a representative connected."""
+        if self.role == "app":
+            return self.granted_by_holder
         return self.role != "representative"
 
     def allows(self, action: Action) -> bool:
@@ -194,13 +200,23 @@ def is_live(caller: Caller, row: Row | None) -> bool:
 def _kind(caller: Caller, row: Row, *, space: SpaceRef, now: datetime) -> ActorKind | None:
     """Who the caller is on this space today, or ``None`` when the space is not theirs to see."""
     if caller.kind == "app":
-        if row["grant_kind"] == "app" and row["grant_space_id"] == space.id:
-            return "app"
-        return None
+        if row["grant_kind"] != "app" or row["grant_space_id"] != space.id:
+            return None
+        if space.holder_account_id != caller.account_id:
+            # Connected by a representative: the app lives on their authority, which must still
+            # hold (a parent's ends on the 18th birthday, a measure on its last day).
+            granter = _representation(row, space=space, now=now)
+            if granter is None or not allows(granter, Action.MANAGE_ACCESS):
+                return None
+        return "app"
     if row["grant_kind"] != "session":
         return None
     if space.holder_account_id == caller.account_id:
         return "minor_holder" if space.birthdate is not None and now < adulthood(space) else "holder"
+    return _representation(row, space=space, now=now)
+
+
+def _representation(row: Row, *, space: SpaceRef, now: datetime) -> ActorKind | None:
     if row["rep_kind"] is None:
         return None
     return representation_kind(
@@ -241,12 +257,17 @@ def representation_kind(
 def adulthood(space: SpaceRef) -> datetime:
     """The instant the holder of ``space`` turns 18: midnight of the birthday in the space's time zone
     (a 29 February birthday comes of age on 1 March)."""
+    return birthday(space, 18)
+
+
+def birthday(space: SpaceRef, years: int) -> datetime:
+    """The instant the holder of ``space`` turns ``years`` (midnight, in the space's time zone)."""
     assert space.birthdate is not None
     born = space.birthdate
     try:
-        day = born.replace(year=born.year + 18)
+        day = born.replace(year=born.year + years)
     except ValueError:
-        day = date(born.year + 18, 3, 1)
+        day = date(born.year + years, 3, 1)
     return datetime.combine(day, time(0), ZoneInfo(space.timezone)).astimezone(UTC)
 
 
@@ -313,6 +334,7 @@ async def space_door(connection: ASGIConnection[Any, Any, Any, Any], handler: Ba
         actor_name=row["actor_name"],
         client_name=row["client_name"],
         request_id=request_id,
+        granted_by_holder=kind == "app" and row["grant_account_id"] == space.holder_account_id,
     )
     connection.scope["state"]["ens.space_access"] = access
     if not live:

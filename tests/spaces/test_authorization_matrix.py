@@ -26,6 +26,7 @@ from ens.auth.tokens import AccessTokens
 from ens.core import clock, db
 from ens.core.settings import Settings
 from ens.spaces.caller import Caller
+from ens.vitals.catalogue import TYPE_CODES
 from tests.helpers.carers import (
     consent_until,
     court_measure,
@@ -166,20 +167,6 @@ class CallerCase:
     revoked: bool = False
 
 
-ALL_VITALS = [
-    "body_weight",
-    "body_height",
-    "heart_rate",
-    "blood_pressure",
-    "body_temperature",
-    "oxygen_saturation",
-    "blood_glucose",
-    "respiratory_rate",
-    "steps",
-    "waist_circumference",
-]
-
-
 @pytest.fixture(scope="module")
 async def callers(client: httpx.AsyncClient, settings: Settings) -> list[CallerCase]:
     async def person(birth_year: int = 1980) -> Person:
@@ -210,7 +197,7 @@ async def callers(client: httpx.AsyncClient, settings: Settings) -> list[CallerC
     turning_tomorrow = await create_child_space(client, parent_day_before, given_name="Zoé")
     await set_birthdate(turning_tomorrow, years_before(today_in_paris() + timedelta(days=1), 18))
 
-    every_scope = [f"vitals.{code}:{mode}" for code in ALL_VITALS for mode in ("read", "write")]
+    every_scope = [f"vitals.{code}:{mode}" for code in TYPE_CODES for mode in ("read", "write")]
     every_scope += ["test-notes:read", "test-notes:write"]
     right_app = await grant_app(settings, holder, every_scope)
     narrow_app = await grant_app(settings, holder, ["vitals.body_weight:read"])

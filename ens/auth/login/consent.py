@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import cast
+from uuid import UUID
+
 from ens.auth.clients import find_client
 from ens.auth.errors import LoginFailed
 from ens.auth.login.attempt import (
@@ -14,9 +17,10 @@ from ens.auth.login.attempt import (
     load,
     update_attempt,
 )
-from ens.auth.login.pages import ConsentView
+from ens.auth.login.pages import ConsentView, SpaceChoice
 from ens.core.scopes import SCOPES
 from ens.spaces import service as spaces
+from ens.spaces.rights import KIND_WORDS, Action, ActorKind
 
 
 async def consent_screen(cookie: str | None) -> Screen:
@@ -27,19 +31,40 @@ async def consent_screen(cookie: str | None) -> Screen:
     client = await find_client(attempt.client_id)
     if client is None:
         raise LoginFailed("Cette application n'est plus enregistrée.")
-    account = await spaces.get_account(attempt.account_id)
     view = ConsentView(
         app_name=client.name,
         publisher=client.publisher,
         label_status=client.label_status,
         permissions=[SCOPES.describe(scope) for scope in attempt.scopes],
-        space_label=f"{account.given_name} {account.family_name} (votre espace)",
+        spaces=await _choices(attempt.account_id, own=attempt.space_id),
     )
     return Screen("consent", attempt.csrf, consent=view)
 
 
-async def decide(ctx: LoginContext, cookie: str | None, *, csrf: str | None, decision: str | None) -> Redirect:
-    """Approve: the person's consent becomes an app grant on the space; deny: back to the app."""
+async def _choices(account_id: UUID, *, own: UUID) -> list[SpaceChoice]:
+    """The spaces the person may connect an app to: their own, and those they represent with the
+    right to manage apps (the table of rights), open ones only; their own first."""
+    me = await spaces.get_me(account_id)
+    choices: list[SpaceChoice] = []
+    for item in me.spaces:
+        if Action.MANAGE_ACCESS not in item.rights or item.status != "open":
+            continue
+        name = f"{item.holder.given_name} {item.holder.family_name}"
+        if item.role == "holder":
+            choices.insert(0, SpaceChoice(str(item.id), f"{name} (votre espace)"))
+        else:
+            kind = KIND_WORDS.get(cast(ActorKind, item.representative_kind), "représentant")
+            choices.append(SpaceChoice(str(item.id), f"{name} (vous le représentez : {kind})"))
+    if not any(choice.id == str(own) for choice in choices):
+        choices.insert(0, SpaceChoice(str(own), "votre espace"))
+    return choices
+
+
+async def decide(
+    ctx: LoginContext, cookie: str | None, *, csrf: str | None, decision: str | None, space: str | None = None
+) -> Redirect:
+    """Approve: the person's consent becomes an app grant on the space they chose (their own unless
+    they represent someone: one of the page's choices); deny: back to the app."""
     attempt = await load(cookie)
     check_csrf(attempt, csrf)
     if attempt.step != "consent" or attempt.space_id is None or attempt.account_id is None:
@@ -52,7 +77,13 @@ async def decide(ctx: LoginContext, cookie: str | None, *, csrf: str | None, dec
         return error_redirect(
             attempt.redirect_uri, "access_denied", description="the person refused", state=attempt.client_state
         )
+    chosen = attempt.space_id
+    if space:
+        allowed = {choice.id: choice for choice in await _choices(attempt.account_id, own=attempt.space_id)}
+        if space not in allowed:
+            raise LoginFailed("Vous ne pouvez pas connecter d'application à cet espace.")
+        chosen = UUID(space)
     grant_id = await spaces.create_app_grant(
-        attempt.account_id, attempt.space_id, client_id=client.client_id, client_name=client.name, scopes=attempt.scopes
+        attempt.account_id, chosen, client_id=client.client_id, client_name=client.name, scopes=attempt.scopes
     )
-    return await finish(ctx, attempt, client=client, kind="app", grant_id=grant_id, space_id=attempt.space_id)
+    return await finish(ctx, attempt, client=client, kind="app", grant_id=grant_id, space_id=chosen)

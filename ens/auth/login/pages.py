@@ -32,6 +32,9 @@ code,.codes li{font-family:ui-monospace,monospace;font-size:1.1rem}
 .codes{padding-left:2.5rem;line-height:1.7}
 ul.perms li{margin:.5rem 0}
 .small{font-size:.9rem;color:#555}
+fieldset{border:2px solid #ddd;border-radius:.5rem;margin:1rem 0;padding:.5rem 1rem}
+label.choice{font-weight:400;display:flex;gap:.75rem;align-items:center;min-height:3rem;margin:0}
+label.choice input{width:1.5rem;height:1.5rem;flex:none}
 """
 
 
@@ -155,12 +158,19 @@ def reopen_page(csrf: str) -> str:
 
 
 @dataclass(frozen=True)
+class SpaceChoice:
+    id: str
+    label: str
+
+
+@dataclass(frozen=True)
 class ConsentView:
     app_name: str
     publisher: str | None
     label_status: str
     permissions: list[str]
-    space_label: str
+    # The spaces the app may be connected to (the person's own first); one: no choice to make.
+    spaces: list[SpaceChoice]
 
 
 _LABEL_WORDS = {"labelled": "Application référencée (labellisée)", "pending": "Référencement en cours"}
@@ -173,13 +183,31 @@ def consent_page(view: ConsentView, csrf: str) -> str:
         "Autoriser une application",
         f"<p><strong>{escape(view.app_name)}</strong>{publisher}</p>"
         f'<p class="info">{escape(_LABEL_WORDS.get(view.label_status, view.label_status))}</p>'
-        f"<p>demande à accéder à l'espace santé de <strong>{escape(view.space_label)}</strong> pour :</p>"
+        f"{_which_space(view.spaces)}"
         f'<ul class="perms">{permissions}</ul>'
         '<p class="small">Vous pourrez retirer cette autorisation à tout moment depuis votre espace.</p>'
-        f'<form method="post" action="/login/consent">{_csrf(csrf)}'
+        f'<form method="post" action="/login/consent">{_csrf(csrf)}{_space_radios(view.spaces)}'
         '<button type="submit" name="decision" value="approve">Autoriser</button>'
         '<button type="submit" name="decision" value="deny" class="secondary">Refuser</button></form>',
     )
+
+
+def _which_space(spaces: list[SpaceChoice]) -> str:
+    if len(spaces) == 1:
+        return f"<p>demande à accéder à l'espace santé de <strong>{escape(spaces[0].label)}</strong> pour :</p>"
+    return "<p>demande à accéder à un espace santé (choisissez lequel ci-dessous) pour :</p>"
+
+
+def _space_radios(spaces: list[SpaceChoice]) -> str:
+    """With several spaces, one radio button each (the person's own checked): the ``space`` field."""
+    if len(spaces) == 1:
+        return ""
+    radios = "".join(
+        f'<label class="choice"><input type="radio" name="space" value="{escape(choice.id)}"'
+        f"{' checked' if index == 0 else ''}> {escape(choice.label)}</label>"
+        for index, choice in enumerate(spaces)
+    )
+    return f"<fieldset><legend>Pour l'espace de</legend>{radios}</fieldset>"
 
 
 def logout_page(csrf: str) -> str:

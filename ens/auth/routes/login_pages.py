@@ -158,7 +158,10 @@ class LoginController(Controller):
     async def decide(
         self, login_ctx: NamedDependency[LoginContext], data: Annotated[ConsentForm, Form], cookie: LoginCookie = None
     ) -> Response[Any]:
-        return go(await login.decide(login_ctx, cookie, csrf=data.csrf, decision=data.decision), login_ctx.settings)
+        return go(
+            await login.decide(login_ctx, cookie, csrf=data.csrf, decision=data.decision, space=data.space),
+            login_ctx.settings,
+        )
 
     @get("/logged-out")
     async def logged_out(

@@ -1,0 +1,94 @@
+"""The access history as the person reads it: who acted, for whom, as what, in a sentence of plain
+French; filtered by actor, action and date; reading it is itself recorded (issue 12, points 7-8)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import httpx
+
+from ens.core import clock
+from tests.helpers.carers import court_measure
+from tests.helpers.people import MakeAppToken, MakePerson
+from tests.helpers.vitals import weight
+
+
+async def test_filters_and_sentences(
+    client: httpx.AsyncClient, make_person: MakePerson, make_app_token: MakeAppToken
+) -> None:
+    holder = await make_person(given_name="Marie", family_name="Curie")
+    tutor = await make_person(given_name="Paul", family_name="Langevin")
+    await court_measure(holder, tutor, "tutelle")
+    app = await make_app_token(holder, ["vitals.body_weight:write"], name="Balance Connectée")
+    space = f"/v1/spaces/{holder.space_id}"
+    assert (await client.get(space, headers=holder.headers)).status_code == 200
+    assert (await client.get(f"{space}/vitals", headers=tutor.headers)).status_code == 200
+    assert (
+        await client.post(f"{space}/vitals", json={"measurements": [weight()]}, headers=tutor.headers)
+    ).status_code == 201
+    assert (
+        await client.post("/v1/spaces/me/vitals", json={"measurements": [weight()]}, headers=app.headers)
+    ).status_code == 201
+    assert (await client.delete(f"{space}?erase=true", headers=tutor.headers)).status_code == 403
+    history = f"{space}/access-history"
+
+    async def items(query: str = "", who: dict[str, str] | None = None) -> list[dict[str, Any]]:
+        answer = await client.get(f"{history}{query}", headers=who or holder.headers)
+        assert answer.status_code == 200, answer.text
+        found: list[dict[str, Any]] = answer.json()["items"]
+        return found
+
+    everything = await items()
+    sentences = [item["description"] for item in everything]
+    assert "Paul Langevin (tuteur) a tenté de fermer ou supprimer l'espace : refusé (droits insuffisants)." in sentences
+    assert "L'application Balance Connectée a ajouté les mesures." in sentences
+    assert "Paul Langevin (tuteur) a ajouté les mesures." in sentences
+    assert "Paul Langevin (tuteur) a consulté les mesures." in sentences
+    assert "Marie Curie (titulaire) a consulté l'espace." in sentences
+    by_tutor = [item for item in everything if item["actingAs"] == "representative"]
+    assert {item["actorKind"] for item in by_tutor} == {"tutelle"}
+    # By actor.
+    assert {item["actingAs"] for item in await items("?actor=representatives")} == {"representative"}
+    assert [item["client"]["name"] for item in await items("?actor=apps")] == ["Balance Connectée"]
+    mine = await items("?actor=me")
+    assert mine and {item["actor"]["accountId"] for item in mine} == {str(holder.account_id)}
+    # By action.
+    assert {item["action"].split()[0] for item in await items("?action=change")} == {"POST"}
+    assert [item["outcome"] for item in await items("?action=refused")] == [403]
+    assert all(item["action"].startswith("GET ") for item in await items("?action=read"))
+    # Combined, and by resource.
+    assert len(await items("?actor=representatives&action=change&resource=vitals")) == 1
+    # By date: nothing tomorrow, everything since yesterday.
+    tomorrow = (clock.now() + timedelta(days=1)).date().isoformat()
+    yesterday = (clock.now() - timedelta(days=1)).date().isoformat()
+    assert await items(f"?since={tomorrow}") == []
+    assert len(await items(f"?since={yesterday}&limit=100")) >= len(everything)
+    # Reading the history is itself recorded.
+    latest = (await items("?limit=1"))[0]
+    assert latest["action"] == "GET /v1/spaces/{space}/access-history" and latest["resourceType"] == "access-history"
+    assert latest["description"] == "Marie Curie (titulaire) a consulté l'historique des accès."
+    # The representative reads the same history (they may read the space).
+    assert (await client.get(history, headers=tutor.headers)).status_code == 200
+
+
+async def test_bad_filters_are_clear_4xx(client: httpx.AsyncClient, make_person: MakePerson) -> None:
+    holder = await make_person()
+    for query in (
+        "?actor=neighbours",
+        "?action=everything",
+        "?since=yesterday",
+        "?resource=VITALS",
+        "?until=2026-13-01",
+    ):
+        answer = await client.get(f"/v1/spaces/me/access-history{query}", headers=holder.headers)
+        assert answer.status_code == 400, (query, answer.text)
+        assert answer.headers["content-type"].startswith("application/problem+json")
+    # A cursor from one filter does not page another.
+    for _ in range(3):
+        await client.get("/v1/spaces/me", headers=holder.headers)
+    first = (await client.get("/v1/spaces/me/access-history?limit=1&action=read", headers=holder.headers)).json()
+    other = await client.get(
+        f"/v1/spaces/me/access-history?limit=1&action=change&cursor={first['nextCursor']}", headers=holder.headers
+    )
+    assert other.status_code == 400

@@ -1,0 +1,157 @@
+"""Adult protection measures come from the court: an operator records and ends them with
+``ens representatives add|end`` (issue 12, point 3); what each kind may do is the table of rights
+(the matrix test); here, the command itself, a property-only measure, the curator's consent, and who
+may erase."""
+
+from __future__ import annotations
+
+import subprocess
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+
+from ens.core import db
+from ens.core.settings import Settings
+from tests.helpers.carers import court_measure, create_child_space, join_as_second_parent, today_in_paris
+from tests.helpers.people import MakePerson
+from tests.helpers.server import ROOT, ens_command
+
+
+def _ens(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # noqa: S603 (our own console script)
+        [*ens_command(), "representatives", *args],
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(ROOT), "ENS_ENV": "dev", "ENS_DATABASE_URL": settings.database_url},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+async def test_an_operator_adds_lists_and_ends_a_tutelle(
+    client: httpx.AsyncClient, make_person: MakePerson, settings: Settings
+) -> None:
+    holder, tutor = await make_person(given_name="Marie"), await make_person(given_name="Paul")
+    since = today_in_paris() - timedelta(days=10)
+    added = _ens(
+        settings,
+        "add",
+        "--space", str(holder.space_id),
+        "--account", str(tutor.account_id),
+        "--kind", "tutelle",
+        "--court-reference", "TJ Lyon, 12 mars 2026, RG 26/01234",
+        "--since", since.isoformat(),
+        "--until", (today_in_paris() + timedelta(days=365)).isoformat(),
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    representative_id = added.stdout.strip().removeprefix("representative_id: ")
+    uuid.UUID(representative_id)
+    listed = _ens(settings, "list", "--space", str(holder.space_id))
+    assert representative_id in listed.stdout and "RG 26/01234" in listed.stdout and "tutelle" in listed.stdout
+    # The guardian sees the space in their /v1/me, with the kind and the end; and reads, and writes.
+    spaces = {s["id"]: s for s in (await client.get("/v1/me", headers=tutor.headers)).json()["spaces"]}
+    mine = spaces[str(holder.space_id)]
+    assert (mine["role"], mine["representativeKind"]) == ("representative", "tutelle")
+    assert mine["representativeUntil"] is not None
+    read = await client.get(f"/v1/spaces/{holder.space_id}/representatives", headers=tutor.headers)
+    assert read.json()["items"][0]["courtReference"] == "TJ Lyon, 12 mars 2026, RG 26/01234"
+    # The operator ends it, citing the decision: the right stops at once.
+    ended = _ens(settings, "end", representative_id, "--reason", "TJ Lyon, mainlevée du 1er décembre 2026")
+    assert ended.returncode == 0, ended.stderr
+    assert (await client.get(f"/v1/spaces/{holder.space_id}", headers=tutor.headers)).status_code == 404
+
+
+async def test_the_command_refuses_what_is_not_a_court_measure(make_person: MakePerson, settings: Settings) -> None:
+    holder, other = await make_person(), await make_person()
+    base = ["add", "--space", str(holder.space_id), "--account", str(other.account_id), "--since", "2026-01-01"]
+    cases = [
+        ([*base, "--kind", "parent", "--court-reference", "x"], "invalid choice"),
+        ([*base, "--kind", "tutelle", "--court-reference", "  "], "reference"),
+        ([*base, "--kind", "tutelle", "--court-reference", "RG 1", "--until", "2025-01-01"], "end after"),
+        (["add", "--space", str(holder.space_id), "--account", str(holder.account_id), "--since", "2026-01-01",
+          "--kind", "tutelle", "--court-reference", "RG 1"], "themself"),
+        (["end", str(uuid.uuid4()), "--reason", "RG 2"], "No such"),
+    ]  # fmt: skip
+    for args, words in cases:
+        done = _ens(settings, *args)
+        assert done.returncode == 2 and words in done.stderr and "Traceback" not in done.stderr, done
+
+
+async def test_a_measure_relating_only_to_property_opens_nothing(
+    client: httpx.AsyncClient, make_person: MakePerson
+) -> None:
+    holder, curator = await make_person(), await make_person()
+    await court_measure(holder, curator, "curatelle", relates_to="property")
+    assert (await client.get(f"/v1/spaces/{holder.space_id}", headers=curator.headers)).status_code == 404
+    spaces = (await client.get("/v1/me", headers=curator.headers)).json()["spaces"]
+    assert str(holder.space_id) not in {s["id"] for s in spaces}
+
+
+async def test_a_curator_reads_only_while_the_holders_consent_lasts(
+    client: httpx.AsyncClient, make_person: MakePerson
+) -> None:
+    holder, curator = await make_person(), await make_person()
+    measure = await court_measure(holder, curator, "curatelle")
+    space = f"/v1/spaces/{holder.space_id}"
+    # Without consent: the space is listed (they know it exists) but nothing can be read.
+    listed = {s["id"]: s for s in (await client.get("/v1/me", headers=curator.headers)).json()["spaces"]}
+    assert listed[str(holder.space_id)]["rights"] == []
+    assert (await client.get(space, headers=curator.headers)).status_code == 403
+    # The holder consents until a day; then the curator reads (and still writes nothing).
+    until = (today_in_paris() + timedelta(days=30)).isoformat()
+    consented = await client.put(
+        f"{space}/representatives/{measure}/consent", json={"until": until}, headers=holder.headers
+    )
+    assert consented.status_code == 200, consented.text
+    assert (await client.get(space, headers=curator.headers)).status_code == 200
+    write = await client.post(
+        f"{space}/vitals",
+        json={
+            "measurements": [{"type": "body_weight", "value": 60, "unit": "kg", "effectiveAt": "2026-02-01T08:00:00Z"}]
+        },
+        headers=curator.headers,
+    )
+    assert write.status_code == 403
+    # Only the holder records consent; a past day is refused; withdrawing ends it at once.
+    assert (
+        await client.put(f"{space}/representatives/{measure}/consent", json={"until": until}, headers=curator.headers)
+    ).status_code == 403
+    past = await client.put(
+        f"{space}/representatives/{measure}/consent",
+        json={"until": (today_in_paris() - timedelta(days=1)).isoformat()},
+        headers=holder.headers,
+    )
+    assert past.status_code == 422
+    withdrawn = await client.put(
+        f"{space}/representatives/{measure}/consent", json={"until": None}, headers=holder.headers
+    )
+    assert withdrawn.status_code == 200
+    assert (await client.get(space, headers=curator.headers)).status_code == 403
+
+
+async def test_only_the_holder_or_a_minors_parent_erases_and_the_other_parent_is_told(
+    client: httpx.AsyncClient, make_person: MakePerson, settings: Settings
+) -> None:
+    holder, tutor = await make_person(), await make_person()
+    await court_measure(holder, tutor, "tutelle")
+    refused = await client.delete(f"/v1/spaces/{holder.space_id}?erase=true", headers=tutor.headers)
+    assert refused.status_code == 403 and "erase" in refused.json()["detail"]
+    assert (await client.get(f"/v1/spaces/{holder.space_id}", headers=holder.headers)).status_code == 200
+    # A minor who holds their own space (signed in with their own identity) cannot erase it either.
+    teenager = await make_person(birthdate=today_in_paris().replace(year=today_in_paris().year - 16, day=1))
+    assert (await client.delete("/v1/spaces/me?erase=true", headers=teenager.headers)).status_code == 403
+    # A parent erases a child's space: the other parent is told, without any health data.
+    parent, other = await make_person(given_name="Sami"), await make_person()
+    child = await create_child_space(client, parent, given_name="Nour")
+    assert (await join_as_second_parent(client, parent, other, child)).status_code == 200
+    outbox = Path(settings.var_dir) / "outbox"
+    before = set(outbox.glob("*.eml")) if outbox.exists() else set()
+    assert (await client.delete(f"/v1/spaces/{child}?erase=true", headers=parent.headers)).status_code == 204
+    assert (await client.get(f"/v1/spaces/{child}", headers=other.headers)).status_code == 404
+    told = [p.read_text() for p in set(outbox.glob("*.eml")) - before]
+    assert len(told) == 1 and f"{other.family_name.lower()}@" in told[0]
+    assert "Nour" in told[0] and "supprim" in told[0] and "aucune donn" in told[0]
+    record = await db.fetch_one("SELECT acting_as FROM space_erasures WHERE erased_space_id = {}", child)
+    assert record is not None and record["acting_as"] == "parent"

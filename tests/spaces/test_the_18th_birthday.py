@@ -1,0 +1,212 @@
+"""A parent's access ends on the child's 18th birthday in the space's time zone, computed at every
+request; from the 17th birthday a parent makes the claim code; the young adult takes the space over
+with their own identity (issue 12, point 5)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import httpx
+
+from ens.core import clock, db
+from ens.core.mail import Mailer
+from ens.core.settings import Settings
+from ens.spaces.adulthood import send_adulthood_notices
+from ens.spaces.door import SpaceRef, adulthood, representation_kind
+from tests.helpers.carers import create_child_space, join_as_second_parent, set_birthdate, today_in_paris, years_before
+from tests.helpers.people import HistoryRows, MakePerson
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def _space(born: date, timezone: str = "Europe/Paris") -> SpaceRef:
+    return SpaceRef(
+        id=uuid.uuid4(),
+        status="open",
+        timezone=timezone,
+        birthdate=born,
+        sex=None,
+        given_name="Léa",
+        family_name="Martin",
+        holder_account_id=None,
+    )
+
+
+def _parent_kind(space: SpaceRef, now: datetime) -> str | None:
+    return representation_kind(
+        kind="parent",
+        relates_to="person",
+        since=datetime(2010, 1, 1, tzinfo=UTC),
+        until=None,
+        consent_until=None,
+        space=space,
+        now=now,
+    )
+
+
+def test_the_right_ends_at_midnight_of_the_birthday_in_the_spaces_zone() -> None:
+    space = _space(date(2008, 12, 2))
+    midnight = datetime(2026, 12, 2, 0, 0, tzinfo=PARIS)  # 23:00 UTC the day before
+    assert adulthood(space) == midnight.astimezone(UTC)
+    assert _parent_kind(space, midnight - timedelta(microseconds=1)) == "parent"
+    assert _parent_kind(space, midnight) is None
+    # Another zone, another instant: Nouméa's midnight comes eleven hours before Paris's... and UTC's after.
+    noumea = _space(date(2008, 12, 2), "Pacific/Noumea")
+    assert adulthood(noumea) == datetime(2026, 12, 1, 13, 0, tzinfo=UTC)
+    assert _parent_kind(noumea, datetime(2026, 12, 1, 12, 59, tzinfo=UTC)) == "parent"
+    assert _parent_kind(noumea, datetime(2026, 12, 1, 13, 0, tzinfo=UTC)) is None
+
+
+def test_a_29_february_child_comes_of_age_on_1_march() -> None:
+    space = _space(date(2008, 2, 29))
+    assert adulthood(space) == datetime(2026, 3, 1, 0, 0, tzinfo=PARIS).astimezone(UTC)
+
+
+async def test_over_http_the_day_before_opens_and_the_birthday_closes(
+    client: httpx.AsyncClient, make_person: MakePerson
+) -> None:
+    parent = await make_person()
+    child = await create_child_space(client, parent)
+    await set_birthdate(child, years_before(today_in_paris() + timedelta(days=1), 18))
+    assert (await client.get(f"/v1/spaces/{child}", headers=parent.headers)).status_code == 200
+    listed = {s["id"]: s for s in (await client.get("/v1/me", headers=parent.headers)).json()["spaces"]}
+    assert str(child) in listed
+    await set_birthdate(child, years_before(today_in_paris(), 18))
+    assert (await client.get(f"/v1/spaces/{child}", headers=parent.headers)).status_code == 404
+    assert (await client.get(f"/v1/spaces/{child}/vitals", headers=parent.headers)).status_code == 404
+    listed = {s["id"]: s for s in (await client.get("/v1/me", headers=parent.headers)).json()["spaces"]}
+    assert str(child) not in listed
+
+
+async def test_a_claim_code_from_the_17th_birthday_and_the_space_taken_over_at_18(
+    client: httpx.AsyncClient, make_person: MakePerson, history: HistoryRows, settings: Settings
+) -> None:
+    parent, other_parent = await make_person(), await make_person()
+    child = await create_child_space(client, parent, given_name="Inès")
+    assert (await join_as_second_parent(client, parent, other_parent, child)).status_code == 200
+    written = await client.post(
+        f"/v1/spaces/{child}/vitals",
+        json={
+            "measurements": [{"type": "body_weight", "value": 52, "unit": "kg", "effectiveAt": "2026-02-01T08:00:00Z"}]
+        },
+        headers=parent.headers,
+    )
+    assert written.status_code == 201
+    # Before the 17th birthday: too early.
+    await set_birthdate(child, years_before(today_in_paris() + timedelta(days=1), 17))
+    early = await client.post(f"/v1/spaces/{child}/claim-codes", headers=parent.headers)
+    assert early.status_code == 409 and "17th birthday" in early.json()["detail"]
+    # On the 17th birthday: a code, valid until three months after the 18th.
+    born = years_before(today_in_paris(), 17)
+    await set_birthdate(child, born)
+    made = await client.post(f"/v1/spaces/{child}/claim-codes", headers=parent.headers)
+    assert made.status_code == 201 and made.headers["cache-control"] == "no-store"
+    code = made.json()["code"]
+    assert made.json()["adulthoodOn"] == born.replace(year=born.year + 18).isoformat()
+    assert datetime.fromisoformat(made.json()["expiresAt"]) > clock.now() + timedelta(days=365)
+    # The young adult signs in with their own identity; before 18 the code waits.
+    young = await make_person(given_name="Inès", birthdate=born)
+    waiting = await client.post(f"/v1/claims/{code}/accept", headers=young.headers)
+    assert waiting.status_code == 409 and "18th birthday" in waiting.json()["detail"]
+    # Their 18th birthday: the parents' right has ended; the code still works.
+    await set_birthdate(child, years_before(today_in_paris(), 18))
+    await db.fetch(
+        "UPDATE accounts SET birthdate = {} WHERE id = {}", years_before(today_in_paris(), 18), young.account_id
+    )
+    assert (await client.get(f"/v1/spaces/{child}", headers=parent.headers)).status_code == 404
+    # Someone else with the code but another birthdate is refused (and the code is not spent).
+    impostor = await make_person(birthdate=date(1990, 5, 17))
+    refused = await client.post(f"/v1/claims/{code}/accept", headers=impostor.headers)
+    assert refused.status_code == 403 and "birthdate" in refused.json()["detail"]
+    claimed = await client.post(f"/v1/claims/{code}/accept", headers=young.headers)
+    assert claimed.status_code == 200, claimed.text
+    assert claimed.json()["id"] == str(child) and claimed.json()["role"] == "holder"
+    # The space is theirs with everything in it, under "me".
+    listed = (await client.get("/v1/spaces/me/vitals", headers=young.headers)).json()["items"]
+    assert [item["value"] for item in listed] == [52]
+    me = (await client.get("/v1/me", headers=young.headers)).json()
+    assert [s["id"] for s in me["spaces"]] == [str(child)]
+    # The empty space their first sign-in made is gone, with the operators' record of it.
+    assert await db.fetch_one("SELECT id FROM spaces WHERE id = {}", young.space_id) is None
+    erasure = await db.fetch_one("SELECT acting_as FROM space_erasures WHERE erased_space_id = {}", young.space_id)
+    assert erasure is not None
+    # The parents' links are ended, kept with the reason; their actions stay in the history.
+    ended = await db.fetch("SELECT revoked_at, ended_reason FROM representatives WHERE space_id = {}", child)
+    assert len(ended) == 2 and all(
+        r["revoked_at"] is not None and r["ended_reason"] == "holder came of age" for r in ended
+    )
+    rows = await history(child)
+    assert {r["actor_kind"] for r in rows if r["acting_as"] == "representative"} == {"parent"}
+    taken = [r for r in rows if r["action"] == "POST /v1/claims/{code}/accept"]
+    assert [(r["acting_as"], r["actor_account_id"], r["outcome"]) for r in taken] == [("holder", young.account_id, 200)]
+    # Used once.
+    assert (await client.post(f"/v1/claims/{code}/accept", headers=young.headers)).status_code == 404
+    assert (await client.get(f"/v1/spaces/{child}", headers=other_parent.headers)).status_code == 404
+
+
+async def test_a_providers_presumed_first_of_january_is_the_same_person(
+    client: httpx.AsyncClient, make_person: MakePerson
+) -> None:
+    parent = await make_person()
+    child = await create_child_space(client, parent)
+    born = years_before(today_in_paris(), 17)
+    await set_birthdate(child, born)
+    code = (await client.post(f"/v1/spaces/{child}/claim-codes", headers=parent.headers)).json()["code"]
+    adult = years_before(today_in_paris() - timedelta(days=1), 18)
+    await set_birthdate(child, adult)
+    young = await make_person(birthdate=date(adult.year, 1, 1))
+    assert (await client.post(f"/v1/claims/{code}/accept", headers=young.headers)).status_code == 200
+
+
+async def test_a_young_adult_who_already_keeps_data_is_not_merged(
+    client: httpx.AsyncClient, make_person: MakePerson
+) -> None:
+    parent = await make_person()
+    child = await create_child_space(client, parent)
+    await set_birthdate(child, years_before(today_in_paris(), 17))
+    code = (await client.post(f"/v1/spaces/{child}/claim-codes", headers=parent.headers)).json()["code"]
+    adult = years_before(today_in_paris(), 18)
+    await set_birthdate(child, adult)
+    young = await make_person(birthdate=adult)
+    own = await client.post(
+        "/v1/spaces/me/vitals",
+        json={
+            "measurements": [
+                {"type": "steps_per_day", "value": 9000, "unit": "/d", "effectiveAt": "2026-02-01T20:00:00Z"}
+            ]
+        },
+        headers=young.headers,
+    )
+    assert own.status_code == 201
+    refused = await client.post(f"/v1/claims/{code}/accept", headers=young.headers)
+    assert refused.status_code == 409 and "merge" in refused.json()["detail"]
+    # Nothing changed: their own space and the child's are as they were; the code still works later.
+    assert (await client.get("/v1/spaces/me/vitals", headers=young.headers)).json()["items"][0]["value"] == 9000
+    row = await db.fetch_one("SELECT holder_account_id FROM spaces WHERE id = {}", child)
+    assert row is not None and row["holder_account_id"] is None
+
+
+async def test_the_parents_are_told_three_months_before_once(
+    client: httpx.AsyncClient, make_person: MakePerson, settings: Settings
+) -> None:
+    parent, other = await make_person(), await make_person()
+    child = await create_child_space(client, parent, given_name="Jules")
+    assert (await join_as_second_parent(client, parent, other, child)).status_code == 200
+    await set_birthdate(child, years_before(today_in_paris() + timedelta(days=80), 18))
+    summary = (await client.get(f"/v1/spaces/{child}", headers=parent.headers)).json()
+    assert summary["adulthoodSoon"] is True
+    outbox = Path(settings.var_dir) / "outbox"
+    before = set(outbox.glob("*.eml")) if outbox.exists() else set()
+    mailer = Mailer(settings)
+    await send_adulthood_notices(mailer)
+    await send_adulthood_notices(mailer)  # the daily run again: nothing twice
+    sent = [path.read_text() for path in set(outbox.glob("*.eml")) - before]
+    to_parents = [m for m in sent if f"{parent.family_name.lower()}@" in m or f"{other.family_name.lower()}@" in m]
+    assert len(to_parents) == 2
+    for message in to_parents:
+        assert "Jules aura 18 ans" in message and "aucune donn" in message
+        # No health data: no measure, no record, only that something happens and where to look.
+        assert "kg" not in message and "vital" not in message.lower()

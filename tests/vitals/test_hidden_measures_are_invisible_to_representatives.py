@@ -1,0 +1,134 @@
+"""A measure the holder hides from the representatives is nowhere in what they read: the list, one
+measure, the CSV, the summary's figures, the home screen's latest values, and the change feed, where
+it shows as a deletion (issue 12, point 6)."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import httpx
+
+from tests.helpers.carers import court_measure
+from tests.helpers.people import MakeAppToken, MakePerson, Person
+from tests.helpers.vitals import weight
+
+
+async def _setup(client: httpx.AsyncClient, make_person: MakePerson) -> tuple[Person, Person, str, str, str]:
+    holder, tutor = await make_person(), await make_person()
+    await court_measure(holder, tutor, "tutelle")
+    space = f"/v1/spaces/{holder.space_id}"
+    written = await client.post(
+        f"{space}/vitals",
+        json={"measurements": [weight(61.0, minutes_ago=120), weight(64.0, minutes_ago=60)]},
+        headers=holder.headers,
+    )
+    assert written.status_code == 201
+    shown, hidden = (item["id"] for item in written.json()["items"])
+    return holder, tutor, space, shown, hidden
+
+
+async def _hide(
+    client: httpx.AsyncClient, holder: Person, space: str, measure: str, hidden: bool = True
+) -> httpx.Response:
+    current = await client.get(f"{space}/vitals/{measure}", headers=holder.headers)
+    return await client.patch(
+        f"{space}/vitals/{measure}",
+        json={"hiddenFromRepresentatives": hidden},
+        headers={**holder.headers, "If-Match": current.headers["etag"]},
+    )
+
+
+async def test_a_hidden_measure_is_in_no_read_of_a_representative(
+    client: httpx.AsyncClient, make_person: MakePerson
+) -> None:
+    holder, tutor, space, shown, hidden = await _setup(client, make_person)
+    before = (await client.get(f"{space}/vitals/changes", headers=tutor.headers)).json()["nextCursor"]
+    patched = await _hide(client, holder, space, hidden)
+    assert patched.status_code == 200 and patched.json()["hiddenFromRepresentatives"] is True
+    # The holder still sees everything, with the flag.
+    mine = (await client.get(f"{space}/vitals", headers=holder.headers)).json()["items"]
+    assert [(m["id"], m.get("hiddenFromRepresentatives", False)) for m in mine] == [(hidden, True), (shown, False)]
+    # The representative: the list, one measure, the CSV.
+    theirs = (await client.get(f"{space}/vitals", headers=tutor.headers)).json()["items"]
+    assert [m["id"] for m in theirs] == [shown]
+    assert (await client.get(f"{space}/vitals/{hidden}", headers=tutor.headers)).status_code == 404
+    rows = list(
+        csv.DictReader(
+            io.StringIO((await client.get(f"{space}/vitals", headers={**tutor.headers, "Accept": "text/csv"})).text)
+        )
+    )
+    assert [row["id"] for row in rows] == [shown]
+    # The summary's figures are computed without it; the home screen's latest value is the one before.
+    summary = (await client.get(f"{space}/vitals/summary?type=body_weight&bucket=day", headers=tutor.headers)).json()
+    assert sum(item["count"] for item in summary["items"]) == 1 and summary["items"][-1]["max"] == 61.0
+    home = (await client.get(space, headers=tutor.headers)).json()
+    assert [(v["type"], v["value"]) for v in home["vitals"]] == [("body_weight", 61.0)]
+    assert [(v["type"], v["value"]) for v in (await client.get(space, headers=holder.headers)).json()["vitals"]] == [
+        ("body_weight", 64.0)
+    ]
+    # The change feed: from the start, nothing of it; after hiding, a deletion.
+    full = (await client.get(f"{space}/vitals/changes", headers=tutor.headers)).json()["changes"]
+    assert [(c["op"], c.get("measurement", {}).get("id")) for c in full] == [("upsert", shown)]
+    since = (await client.get(f"{space}/vitals/changes?cursor={before}", headers=tutor.headers)).json()["changes"]
+    assert since == [{"op": "delete", "id": hidden}]
+    # Writes on it are 404 to the representative.
+    assert (
+        await client.delete(f"{space}/vitals/{hidden}", headers={**tutor.headers, "If-Match": "*"})
+    ).status_code == 404
+    # Shown again: back in their feed as an upsert.
+    cursor = (await client.get(f"{space}/vitals/changes", headers=tutor.headers)).json()["nextCursor"]
+    assert (await _hide(client, holder, space, hidden, hidden=False)).status_code == 200
+    back = (await client.get(f"{space}/vitals/changes?cursor={cursor}", headers=tutor.headers)).json()["changes"]
+    assert [(c["op"], c["measurement"]["id"]) for c in back] == [("upsert", hidden)]
+    assert "hiddenFromRepresentatives" not in back[0]["measurement"]
+
+
+async def test_only_the_holder_hides_and_an_apps_replacement_keeps_it_hidden(
+    client: httpx.AsyncClient, make_person: MakePerson, make_app_token: MakeAppToken
+) -> None:
+    holder, tutor = await make_person(), await make_person()
+    await court_measure(holder, tutor, "tutelle")
+    space = f"/v1/spaces/{holder.space_id}"
+    app = await make_app_token(holder, ["vitals.body_weight:write", "vitals.body_weight:read"])
+    sent = await client.post(
+        "/v1/spaces/me/vitals",
+        json={"measurements": [weight(70.0, clientRecordId="w-1", clientRecordVersion=1)]},
+        headers=app.headers,
+    )
+    measure = sent.json()["items"][0]["id"]
+    # The representative may not hide (the table: the holder only); an app may not either.
+    current = await client.get(f"{space}/vitals/{measure}", headers=tutor.headers)
+    by_tutor = await client.patch(
+        f"{space}/vitals/{measure}",
+        json={"hiddenFromRepresentatives": True},
+        headers={**tutor.headers, "If-Match": current.headers["etag"]},
+    )
+    assert by_tutor.status_code == 403
+    by_app = await client.patch(
+        f"/v1/spaces/me/vitals/{measure}",
+        json={"hiddenFromRepresentatives": True},
+        headers={**app.headers, "If-Match": current.headers["etag"]},
+    )
+    assert by_app.status_code == 403
+    # The holder hides an app's measure (its values stay the app's to correct).
+    assert (await _hide(client, holder, space, measure)).status_code == 200
+    corrected = await client.patch(
+        f"{space}/vitals/{measure}",
+        json={"value": 71.0, "hiddenFromRepresentatives": False},
+        headers={
+            **holder.headers,
+            "If-Match": (await client.get(f"{space}/vitals/{measure}", headers=holder.headers)).headers["etag"],
+        },
+    )
+    assert corrected.status_code == 409  # only hand-typed measures are corrected
+    # The app re-sends it with a higher version: still hidden.
+    resent = await client.post(
+        "/v1/spaces/me/vitals",
+        json={"measurements": [weight(70.5, clientRecordId="w-1", clientRecordVersion=2)]},
+        headers=app.headers,
+    )
+    assert resent.json()["items"][0]["result"] == "replaced"
+    again = (await client.get(f"{space}/vitals/{measure}", headers=holder.headers)).json()
+    assert again["value"] == 70.5 and again["hiddenFromRepresentatives"] is True
+    assert (await client.get(f"{space}/vitals/{measure}", headers=tutor.headers)).status_code == 404
