@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import re
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Literal
@@ -36,7 +37,7 @@ from ens.records.routes import CONTROLLERS as RECORDS_CONTROLLERS
 from ens.spaces.describe import RESOURCE_WORDS
 from ens.spaces.door import Access, account_door, provide_space_access, space_door
 from ens.spaces.history import REQUEST_ID_KEY, AccessHistoryMiddleware
-from ens.spaces.rights import Action
+from ens.spaces.rights import Action, table_markdown, who_may
 from ens.spaces.routes import AccessHistoryController, CarersController, RepresentativesController
 from ens.vitals import scopes as vitals_scopes
 from ens.vitals.routes import VitalsController, list_vital_types
@@ -293,7 +294,12 @@ def create_app(
             "field is 422 at its own pointer; If-Match "
             "compares strongly (a W/ tag is 412); an Idempotency-Key whose request died is 409 until its lease "
             "has passed (60 s by default), then a retry runs again; CSV cells that would start a spreadsheet "
-            "formula are prefixed with a single quote.",
+            "formula are prefixed with a single quote.\n\n"
+            "Who may do what on a space (a curator reads only while the holder's recorded consent lasts; a "
+            "parent's right ends on the child's 18th birthday in the space's time zone; a measure relating only "
+            "to property opens nothing; a holder under 18 may not write directives, designate the trusted "
+            "person or erase; apps reach only their granted space and the scopes of their grant):\n\n"
+            + table_markdown(),
             operation_id_creator=require_operation_id,
         ),
         lifespan=[lifespan],
@@ -302,8 +308,28 @@ def create_app(
     )
     _check_every_space_route_has_the_door(app)
     document_problems(app)
+    _document_rights(app)
     check_operation_ids(app)
     return app
+
+
+def _document_rights(app: Litestar) -> None:
+    """Each operation under the space door says who may call it, from the one table of rights."""
+    paths = app.openapi_schema.paths or {}
+    for route in app.routes:
+        if not route.path.startswith(SPACE_PATH):
+            continue
+        item = paths.get(re.sub(r"\{(\w+):[^}]+\}", r"{\1}", route.path))
+        for handler in getattr(route, "route_handlers", []):
+            need = handler.opt.get("need")
+            for method in handler.http_methods - {"OPTIONS", "HEAD"}:
+                operation = getattr(item, method.lower(), None) if item is not None else None
+                if operation is None or need is None:
+                    continue
+                scope = (
+                    f" Apps: with a {need.app_scope} scope of {need.resource}." if need.app_scope else " Apps: never."
+                )
+                operation.description = f"{operation.description or ''}\n\n{who_may(need.action)}{scope}".strip()
 
 
 async def through_space_door(request: Request[Any, Any, Any]) -> Response[bytes] | None:

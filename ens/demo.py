@@ -16,7 +16,11 @@ from ens.auth.dev.identities import DEV_IDENTITIES, as_identity
 from ens.core import db
 from ens.core.settings import Settings
 from ens.spaces.caller import SPACE_SCOPE, Caller
+from ens.spaces.codes import space_of
 from ens.spaces.door import SpaceAccess, SpaceRef
+from ens.spaces.history import AccountAction
+from ens.spaces.representatives import add_representative, create_child_space
+from ens.spaces.schemas import ChildSpaceCreate
 from ens.spaces.service import create_app_grant, sign_in_identity
 from ens.vitals.scopes import scope_name
 from ens.vitals.service import record_measurements
@@ -188,6 +192,69 @@ async def _seed_vitals(space_id: UUID, account_id: UUID, *, progress: Progress) 
     return len(from_app) + len(by_hand), created
 
 
+DEMO_CHILD = ("Inès", "Dupont", date(2016, 6, 14))
+
+
+async def _seed_family(settings: Settings) -> tuple[UUID, bool]:
+    """Jean Dupont's daughter Inès, a minor: Jean created her space, Léa joined as the other parent.
+    Her height and weight typed by hand once a year. Running it again adds nothing."""
+    issuer = settings.effective_oidc_issuer
+    jean = await sign_in_identity(as_identity(DEV_IDENTITIES["jean"], issuer))
+    lea = await sign_in_identity(as_identity(DEV_IDENTITIES["lea"], issuer))
+    given_name, family_name, born = DEMO_CHILD
+    existing = await db.fetch_one(
+        """SELECT s.id FROM representatives r JOIN spaces s ON s.id = r.space_id
+           WHERE r.account_id = {} AND r.revoked_at IS NULL AND s.given_name = {} AND s.birthdate = {}""",
+        jean.account_id,
+        given_name,
+        born,
+    )
+    if existing is not None:
+        return db.as_uuid(existing["id"]), False
+    caller = Caller(
+        kind="person", account_id=jean.account_id, client_id="ens-demo", grant_id=uuid.uuid4(), scopes=frozenset()
+    )
+    child = await create_child_space(
+        jean.account_id,
+        ChildSpaceCreate(
+            given_name=given_name, family_name=family_name, birthdate=born, sex="female", relationship="parent"
+        ),
+        noted=AccountAction(caller=caller, action="POST /v1/spaces", request_id="demo"),
+    )
+    now = datetime.now(UTC)
+    async with db.write_transaction():
+        await add_representative(
+            space_id=child.id,
+            account_id=lea.account_id,
+            kind="parent",
+            since=now,
+            until=child.representative_until,
+            now=now,
+        )
+    space = await space_of(child.id)
+    parent = SpaceAccess(
+        space=space,
+        caller=Caller(
+            kind="person",
+            account_id=jean.account_id,
+            client_id="ens-mobile",
+            grant_id=uuid.uuid4(),
+            scopes=frozenset({SPACE_SCOPE}),
+        ),
+        role="representative",
+        kind="parent",
+    )
+    zone = ZoneInfo(space.timezone)
+    growth = [(2022, 115.0, 20.5), (2023, 121.0, 23.0), (2024, 127.5, 25.8), (2025, 133.0, 29.0), (2026, 138.5, 32.4)]
+    items: list[dict[str, Any]] = []
+    for year, height, weight in growth:
+        at = _stamp(date(year, 9, 15), 18, minute=0, zone=zone)
+        items.append({"type": "body_height", "value": height, "unit": "cm", "effectiveAt": at})
+        items.append({"type": "body_weight", "value": weight, "unit": "kg", "effectiveAt": at})
+    await record_measurements(parent, items)
+    return child.id, True
+
+
 async def seed_demo(settings: Settings) -> None:
     """Create (or refresh) the demo holder's account and space, then say how to use them."""
     console = Console(soft_wrap=True)  # commands stay copyable on one line
@@ -205,7 +272,12 @@ async def seed_demo(settings: Settings) -> None:
             signed_in = await sign_in_identity(as_identity(identity, settings.effective_oidc_issuer))
             progress.advance(task)
             measures, created = await _seed_vitals(signed_in.space_id, signed_in.account_id, progress=progress)
+            child_id, child_created = await _seed_family(settings)
         console.print(f"Demo holder: {identity.given_name} {identity.family_name}, space {signed_in.space_id}")
+        console.print(
+            f"Demo family: Jean and Léa Dupont, parents of Inès (born 2016), space {child_id}"
+            + ("" if child_created else " (already there)")
+        )
         console.print(
             f"Vitals: {measures} measures over a year ({created} new), from the app '{DEMO_SCALE_NAME}' and by hand"
         )
@@ -216,3 +288,6 @@ async def seed_demo(settings: Settings) -> None:
         vitals = f"{settings.public_url}/v1/spaces/me/vitals"
         console.print(f'  curl -H "Authorization: Bearer $TOKEN" "{vitals}?type=body_weight&limit=5"')
         console.print(f'  curl -H "Authorization: Bearer $TOKEN" "{vitals}/summary?type=body_weight&bucket=month"')
+        console.print("As a parent (Jean), Inès's space is listed in /v1/me:")
+        console.print("  TOKEN=$(make -s token IDENTITY=jean)")
+        console.print(f'  curl -H "Authorization: Bearer $TOKEN" {settings.public_url}/v1/me')

@@ -85,7 +85,7 @@ async def create_child_space(account_id: UUID, body: ChildSpaceCreate, *, noted:
             )
         )
         space = _space_ref(space_id, body.given_name, body.family_name, body.birthdate, body.sex, body.timezone)
-        await _add_representative(
+        await add_representative(
             space_id=space_id, account_id=account_id, kind="parent", since=now, until=adulthood(space), now=now
         )
         await noted.record(space_id, acting_as="representative", actor_kind="parent", outcome=201)
@@ -111,7 +111,7 @@ def _space_ref(
     )
 
 
-async def _add_representative(
+async def add_representative(
     *,
     space_id: UUID,
     account_id: UUID,
@@ -277,7 +277,7 @@ async def accept_invitation(account_id: UUID, code: str, *, secret_key: str, not
         if existing is not None:
             raise Conflict("You already represent this child.")
         await use_code(space_id, as_uuid(row["id"]), account_id=account_id)
-        await _add_representative(
+        await add_representative(
             space_id=space_id, account_id=account_id, kind="parent", since=now, until=adulthood(space), now=now
         )
         await noted.record(space_id, acting_as="representative", actor_kind="parent", outcome=201)
@@ -326,7 +326,7 @@ async def add_court_measure(measure: CourtMeasure) -> UUID:
         )
         if existing is not None:
             raise Conflict(f"This account already represents the holder ({as_uuid(existing['id'])}): end it first.")
-        representative_id = await _add_representative(
+        representative_id = await add_representative(
             space_id=measure.space_id,
             account_id=measure.account_id,
             kind=measure.kind,

@@ -154,3 +154,36 @@ KIND_ENGLISH: dict[ActorKind, str] = {
 def allows(kind: ActorKind, action: Action) -> bool:
     """Whether a caller of this kind may perform ``action`` (the table above)."""
     return action in RIGHTS[kind]
+
+
+# The kinds a person may be, in the order the table shows them (apps are said separately).
+PERSON_KINDS: tuple[ActorKind, ...] = (
+    "holder",
+    "parent",
+    "tutelle",
+    "curatelle",
+    "habilitation_familiale",
+)
+
+
+def who_may(action: Action) -> str:
+    """The sentence an operation's OpenAPI description carries: who may perform ``action``."""
+    kinds = [KIND_ENGLISH[kind] for kind in PERSON_KINDS if allows(kind, action)]
+    if action is Action.READ and allows("curatelle", action):
+        kinds = [
+            k if k != KIND_ENGLISH["curatelle"] else "curator (curatelle) while the holder consents" for k in kinds
+        ]
+    return "Who may (the table of rights): " + (", ".join(kinds) if kinds else "nobody") + "."
+
+
+def table_markdown() -> str:
+    """The table of rights as Markdown (the OpenAPI document's description carries it)."""
+    header = "| action | " + " | ".join(KIND_ENGLISH[kind] for kind in PERSON_KINDS) + " |"
+    rule = "|---" * (len(PERSON_KINDS) + 1) + "|"
+    rows = [
+        f"| {ACTION_ENGLISH[action]} | "
+        + " | ".join("yes" if allows(kind, action) else "no" for kind in PERSON_KINDS)
+        + " |"
+        for action in Action
+    ]
+    return "\n".join([header, rule, *rows])
