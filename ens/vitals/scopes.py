@@ -35,13 +35,13 @@ SCOPES: list[Scope] = [
             scope_name(code, "write"),
             CAPABILITY,
             "write",
-            f"Enregistrer dans votre espace des mesures de {_WORDS[code]}",
+            f"Enregistrer des mesures de {_WORDS[code]} dans l'espace",
         ),
         Scope(
             scope_name(code, "read"),
             CAPABILITY,
             "read",
-            f"Lire les mesures de {_WORDS[code]} enregistrées dans votre espace",
+            f"Lire les mesures de {_WORDS[code]} enregistrées dans l'espace",
         ),
     )
 ]

@@ -213,7 +213,7 @@ async def test_revoked_app_grant_is_refused_on_the_next_request(fake_login, fake
     _, phone = await _phone_tokens_for(fake_login, fake_settings, sub)
     listed = (await fake_client.get("/v1/spaces/me/grants", headers=bearer(phone["access_token"]))).json()["items"]
     grant = next(g for g in listed if g["clientId"] == app.client_id)
-    assert grant["permissions"] == ["Enregistrer dans votre espace des mesures de poids"]
+    assert grant["permissions"] == ["Enregistrer des mesures de poids dans l'espace"]
     assert grant["lastUsedAt"] is not None
     gone = await fake_client.delete(f"/v1/spaces/me/grants/{grant['id']}", headers=bearer(phone["access_token"]))
     assert gone.status_code == 204

@@ -259,3 +259,59 @@ async def test_device_app_consent_then_a_later_login_in_chromium(
     assert me.status_code == 200, me.text
     assert me.json()["account"]["givenName"] == "Léa"
     assert [space["id"] for space in me.json()["spaces"] if space["role"] == "holder"] == [app_tokens["space"]]
+
+
+async def test_a_parent_connects_a_device_app_to_the_childs_space_in_chromium(
+    live_server: str, page: Page, screenshot: Screenshot, ens_cli: Callable[..., str]
+) -> None:
+    # Jean's first login on the phone app, then he creates his daughter's space.
+    phone = PhoneApp()
+    await choose_identity(page, live_server, phone, "jean", screenshot)
+    secret = await enrol_totp(page, live_server, screenshot)
+    await acknowledge_recovery_codes(page, screenshot)
+    await expect(page.locator("h1")).to_have_text("Connexion terminée")
+    tokens = await exchange(live_server, phone, returned_code(phone))
+    bearer = {"Authorization": f"Bearer {tokens['access_token']}"}
+    async with httpx.AsyncClient(base_url=live_server, timeout=10.0) as api:
+        created = await api.post(
+            "/v1/spaces",
+            json={"givenName": "Inès", "familyName": "Dupont", "birthdate": "2016-06-14", "sex": "female",
+                  "relationship": "parent"},
+            headers=bearer,
+        )  # fmt: skip
+    assert created.status_code == 201, created.text
+    child = created.json()["id"]
+    device = PhoneApp()
+    registered = ens_cli(
+        "apps", "register", "--name", "Toise connectée", "--redirect-uri", device.redirect_uri,
+        "--scope", "vitals.body_height:write", "--kind", "device",
+    )  # fmt: skip
+    client_id = registered.split("client_id:", 1)[1].split()[0]
+    await page.context.clear_cookies()
+    await choose_identity(page, live_server, device, "jean", screenshot, client_id, "vitals.body_height:write")
+    await page.wait_for_url(f"{live_server}/login/otp*")
+    await page.locator('input[name="code"]').fill(pyotp.TOTP(secret).at(time.time() + 30))
+    await page.locator('input[name="code"]').press("Enter")
+    await page.wait_for_url(f"{live_server}/login/consent*")
+    # Two spaces offered: his own (checked) and Inès's.
+    radios = page.locator('input[type="radio"][name="space"]')
+    await expect(radios).to_have_count(2)
+    await expect(radios.first).to_be_checked()
+    await expect(page.locator("body")).to_contain_text("Inès Dupont (vous le représentez : parent)")
+    assert await check_phone_page(page, screenshot, "consent-choose-space") == []
+    await check_tap_target(page, f'label:has(input[value="{child}"])')
+    await page.locator(f'input[value="{child}"]').check()
+    await page.locator('button[name="decision"][value="approve"]').click()
+    await expect(page.locator("h1")).to_have_text("Connexion terminée")
+    app_tokens = await exchange(live_server, device, returned_code(device), client_id=client_id)
+    assert app_tokens["space"] == child
+    async with httpx.AsyncClient(base_url=live_server, timeout=10.0) as api:
+        sent = await api.post(
+            "/v1/spaces/me/vitals",
+            json={"measurements": [{"type": "body_height", "value": 138.5, "unit": "cm",
+                                    "effectiveAt": "2026-11-30T18:00:00Z"}]},
+            headers={"Authorization": f"Bearer {app_tokens['access_token']}"},
+        )  # fmt: skip
+        assert sent.status_code == 201, sent.text
+        listed = await api.get(f"/v1/spaces/{child}/vitals", headers=bearer)
+    assert [item["value"] for item in listed.json()["items"]] == [138.5]
