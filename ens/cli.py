@@ -7,7 +7,7 @@ import asyncio
 import sys
 import uuid
 import warnings
-from datetime import date
+from datetime import date, timedelta
 from typing import NoReturn
 
 from ens.core import clock, db
@@ -123,7 +123,9 @@ def _notify(settings: Settings) -> None:
 def _representatives(settings: Settings, args: argparse.Namespace) -> None:
     """Operators record court measures (checking the decision is their job) and end them."""
     from ens.core.errors import DomainError
+    from ens.core.local_time import zone_of
     from ens.spaces import representatives
+    from ens.spaces.codes import space_of
 
     async def run() -> None:
         async with db.connected(settings):
@@ -142,12 +144,14 @@ def _representatives(settings: Settings, args: argparse.Namespace) -> None:
                 await representatives.end_court_measure(args.id, reason=args.reason)
                 print(f"ended: {args.id}")
             else:
+                zone = zone_of((await space_of(args.space)).timezone)  # dates as the decision gives them
                 for item in await representatives.list_representatives(args.space):
-                    until = f"{item.until:%Y-%m-%d}" if item.until else "-"
+                    # A measure's right ends at the midnight after its last day.
+                    until = f"{(item.until.astimezone(zone) - timedelta(days=1)):%Y-%m-%d}" if item.until else "-"
                     court = f"  ({item.court_reference})" if item.court_reference else ""
                     print(
                         f"{item.id}  {item.kind:<22}  {item.relates_to:<8}  {item.given_name} {item.family_name}"
-                        f"  since {item.since:%Y-%m-%d}  until {until}{court}"
+                        f"  since {item.since.astimezone(zone):%Y-%m-%d}  until {until}{court}"
                     )
 
     try:
