@@ -144,7 +144,7 @@ class SpaceAccess:
 _DOOR_SQL = """
 SELECT g.revoked_at AS grant_revoked_at, g.kind AS grant_kind, g.space_id AS grant_space_id,
        g.account_id AS grant_account_id, g.client_name AS client_name,
-       s.id AS space_id, s.status, s.timezone, s.birthdate, s.sex, s.given_name, s.family_name,
+       s.id AS space_id, s.id, s.status, s.timezone, s.birthdate, s.sex, s.given_name, s.family_name,
        s.holder_account_id,
        r.kind AS rep_kind, r.since AS rep_since, r.until AS rep_until, r.relates_to AS rep_relates_to,
        r.consent_until AS rep_consent_until,
@@ -179,16 +179,7 @@ async def resolve_space(
     row = await fetch_one(sql, caller.account_id, match_arg, caller.account_id, caller.grant_id)
     if row is None or row["space_id"] is None:
         return row, None, None
-    space = SpaceRef(
-        id=row["space_id"],
-        status=row["status"],
-        timezone=row["timezone"],
-        birthdate=as_date(row["birthdate"]),
-        sex=row["sex"],
-        given_name=row["given_name"],
-        family_name=row["family_name"],
-        holder_account_id=row["holder_account_id"],
-    )
+    space = space_ref(row)
     return row, space, _kind(caller, row, space=space, now=now)
 
 

@@ -21,8 +21,8 @@ from ens.spaces.door import SpaceAccess, SpaceRef, adulthood, security_log
 from ens.spaces.history import AccountAction
 from ens.spaces.rights import COURT_KINDS, RepresentativeKind
 from ens.spaces.schemas import ChildSpaceCreate, InvitationRead, RepresentativeRead, SpaceListItem
-from ens.spaces.service import space_list_item
-from ens.spaces.tables import Representative, Space
+from ens.spaces.service import insert_space, space_list_item
+from ens.spaces.tables import Representative
 
 log = logging.getLogger("ens.spaces.representatives")
 
@@ -70,21 +70,17 @@ async def create_child_space(account_id: UUID, body: ChildSpaceCreate, *, noted:
             if _same_name(child["given_name"], body.given_name) and _same_name(child["family_name"], body.family_name):
                 raise Conflict(f"You already created this child's space: {as_uuid(child['id'])}.")
         space_id = uuid.uuid4()
-        await Space.insert(
-            Space(
-                id=space_id,
-                holder_account_id=None,
-                given_name=body.given_name,
-                family_name=body.family_name,
-                birthdate=body.birthdate,
-                sex=body.sex,
-                timezone=body.timezone,
-                status="open",
-                created_at=now,
-                updated_at=now,
-            )
+        space = SpaceRef(
+            id=space_id,
+            status="open",
+            timezone=body.timezone,
+            birthdate=body.birthdate,
+            sex=body.sex,
+            given_name=body.given_name,
+            family_name=body.family_name,
+            holder_account_id=None,
         )
-        space = _space_ref(space_id, body.given_name, body.family_name, body.birthdate, body.sex, body.timezone)
+        await insert_space(space, now=now)
         await add_representative(
             space_id=space_id, account_id=account_id, kind="parent", since=now, until=adulthood(space), now=now
         )
@@ -94,21 +90,6 @@ async def create_child_space(account_id: UUID, body: ChildSpaceCreate, *, noted:
 
 def _same_name(a: str, b: str) -> bool:
     return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
-
-
-def _space_ref(
-    space_id: UUID, given_name: str, family_name: str, birthdate: date | None, sex: str | None, timezone: str
-) -> SpaceRef:
-    return SpaceRef(
-        id=space_id,
-        status="open",
-        timezone=timezone,
-        birthdate=birthdate,
-        sex=sex,
-        given_name=given_name,
-        family_name=family_name,
-        holder_account_id=None,
-    )
 
 
 async def add_representative(
@@ -320,12 +301,20 @@ async def add_court_measure(measure: CourtMeasure) -> UUID:
         if account is None:
             raise NotFound("No such account: the representative signs in once before a measure names them.")
         existing = await fetch_one(
-            "SELECT id FROM representatives WHERE space_id = {} AND account_id = {} AND revoked_at IS NULL",
+            "SELECT id, until FROM representatives WHERE space_id = {} AND account_id = {} AND revoked_at IS NULL",
             measure.space_id,
             measure.account_id,
         )
         if existing is not None:
-            raise Conflict(f"This account already represents the holder ({as_uuid(existing['id'])}): end it first.")
+            if existing["until"] is None or aware(existing["until"]) > now:
+                raise Conflict(f"This account already represents the holder ({as_uuid(existing['id'])}): end it first.")
+            # A measure past its last day is closed here, so its renewal can be recorded.
+            await fetch(
+                "UPDATE representatives SET revoked_at = {}, ended_reason = 'expired' WHERE space_id = {} AND id = {}",
+                now,
+                measure.space_id,
+                as_uuid(existing["id"]),
+            )
         representative_id = await add_representative(
             space_id=measure.space_id,
             account_id=measure.account_id,

@@ -90,19 +90,18 @@ async def sign_in_identity(identity: Identity, update_claims: bool = True) -> Si
         space = await fetch_one("SELECT id, status FROM spaces WHERE holder_account_id = {}", account_id)
         if space is None:
             space_id = uuid.uuid4()
-            await Space.insert(
-                Space(
+            await insert_space(
+                SpaceRef(
                     id=space_id,
-                    holder_account_id=account_id,
-                    given_name=identity.given_name,
-                    family_name=identity.family_name,
+                    status="open",
+                    timezone=DEFAULT_TIMEZONE,
                     birthdate=identity.birthdate,
                     sex=_sex_from_gender(identity.gender),
-                    timezone=DEFAULT_TIMEZONE,
-                    status="open",
-                    created_at=now,
-                    updated_at=now,
-                )
+                    given_name=identity.given_name,
+                    family_name=identity.family_name,
+                    holder_account_id=account_id,
+                ),
+                now=now,
             )
             status = "open"
         else:
@@ -122,6 +121,24 @@ async def _update_claims(account_id: UUID, identity: Identity, *, now: datetime)
             Account.updated_at: now,
         }
     ).where(Account.id == account_id)
+
+
+async def insert_space(space: SpaceRef, *, now: datetime) -> None:
+    """A new space, as ``space`` describes it (a person's own at first sign-in; a child's)."""
+    await Space.insert(
+        Space(
+            id=space.id,
+            holder_account_id=space.holder_account_id,
+            given_name=space.given_name,
+            family_name=space.family_name,
+            birthdate=space.birthdate,
+            sex=space.sex,
+            timezone=space.timezone,
+            status=space.status,
+            created_at=now,
+            updated_at=now,
+        )
+    )
 
 
 async def apply_identity_claims(account_id: UUID, identity: Identity) -> str | None:

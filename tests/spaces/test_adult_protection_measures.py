@@ -155,3 +155,24 @@ async def test_only_the_holder_or_a_minors_parent_erases_and_the_other_parent_is
     assert "Nour" in told[0] and "supprim" in told[0] and "aucune donn" in told[0]
     record = await db.fetch_one("SELECT acting_as FROM space_erasures WHERE erased_space_id = {}", child)
     assert record is not None and record["acting_as"] == "parent"
+
+
+async def test_a_measure_past_its_last_day_opens_nothing_and_can_be_renewed(
+    client: httpx.AsyncClient, make_person: MakePerson
+) -> None:
+    holder, tutor = await make_person(), await make_person()
+    await court_measure(
+        holder,
+        tutor,
+        "tutelle",
+        since=today_in_paris() - timedelta(days=800),
+        until=today_in_paris() - timedelta(days=1),
+    )
+    assert (await client.get(f"/v1/spaces/{holder.space_id}", headers=tutor.headers)).status_code == 404
+    # Its last day is included: a measure ending today still opens the space today.
+    renewed = await court_measure(holder, tutor, "tutelle", since=today_in_paris(), until=today_in_paris())
+    assert (await client.get(f"/v1/spaces/{holder.space_id}", headers=tutor.headers)).status_code == 200
+    rows = await db.fetch(
+        "SELECT id, ended_reason FROM representatives WHERE space_id = {} ORDER BY created_at", holder.space_id
+    )
+    assert [(row["ended_reason"]) for row in rows] == ["expired", None] and rows[1]["id"] == renewed
