@@ -255,3 +255,27 @@ async def test_the_fhir_mapping_leaves_hidden_items_out_for_a_representative(spa
     text = b"".join(as_json(resource) for resource in theirs.resources)
     for word in (b"Jeanne", b"Latex", b"Sertraline", b"Huntington", b"F32.1", "Dépression".encode()):
         assert word not in text
+
+
+CHANGES = [
+    ("/emergency-contacts/{id}", "EmergencyContact"),
+    ("/profile/conditions/{id}", "Condition"),
+    ("/profile/allergies/{id}", "Allergy"),
+    ("/profile/treatments/{id}", "Treatment"),
+    ("/profile/family-history/{id}", "FamilyHistory"),
+]
+
+
+@pytest.mark.parametrize(("path", "name"), CHANGES)
+def test_the_openapi_document_says_who_hides_and_what_it_does(openapi, path, name):
+    schemas = openapi["components"]["schemas"]
+    body = openapi["paths"]["/v1/spaces/{space}" + path]["patch"]["requestBody"]["content"]["application/json"]
+    assert body["schema"]["$ref"].endswith(f"/{name}Update")
+    flag = schemas[f"{name}Update"]["properties"]["hiddenFromRepresentatives"]["description"]
+    assert "holder alone" in flag and "403" in flag and "404" in flag and "ETag" in flag
+    assert "holder alone" in schemas[f"{name}Create"]["properties"]["hiddenFromRepresentatives"]["description"]
+    assert "hiddenFromRepresentatives" in schemas[f"{name}Read"]["required"]
+    assert "holder alone" in openapi["paths"]["/v1/spaces/{space}" + path]["patch"]["description"]
+    if name == "EmergencyContact":
+        added = openapi["paths"]["/v1/spaces/{space}/emergency-contacts"]["post"]["description"]
+        assert "hidden from the representatives" in added and "10" in added
