@@ -32,5 +32,5 @@ async def space_summary(access: SpaceAccess) -> SpaceSummary:
         adulthood_soon=minor and adulthood_soon(space, clock.now()),
         vitals=latest,
         bmi=bmi_of(latest),
-        records=await records_summary(space.id),
+        records=await records_summary(space.id, with_hidden=access.sees_confidential),
     )

@@ -4,12 +4,19 @@ The trusted person is listed by an entry of their own that holds none of their d
 current trusted person whenever it is read, so a change of their phone number is seen here too.
 Every change of order happens under the space's records lock (``lock_records``): two devices adding
 the 10th contact at once cannot make 11.
+
+The holder may hide a contact from the representatives (CSP R1111-50). A representative's list
+closes up over it: ``priority`` is each contact's place among those the caller sees, so no gap
+gives a hidden one away, and a representative's ``priority`` (adding, moving) means a place in
+that list. The limit of 10 counts every contact, hidden ones too. The trusted person's entry is
+never hidden: the representatives read the trusted person at ``/trusted-person`` anyway.
 """
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import NamedTuple
 from uuid import UUID
 
 import msgspec
@@ -18,6 +25,7 @@ from ens.core import clock
 from ens.core.api import Cursors, check_limit
 from ens.core.db import Row, as_uuid, fetch, fetch_one, write_transaction
 from ens.core.errors import FieldError, Invalid, NotFound
+from ens.records.authorship import hiding
 from ens.records.concurrency import check_precondition, lock_records
 from ens.records.phones import e164
 from ens.records.schemas import (
@@ -27,75 +35,94 @@ from ens.records.schemas import (
     EmergencyContactRead,
     EmergencyContactUpdate,
 )
-from ens.spaces.door import SpaceAccess
+from ens.spaces.door import SpaceAccess, visible_to
 
 _PHONES = msgspec.json.Decoder(list[str])
 
 # Each contact, with the current trusted person's data for the entry that lists them.
 _SELECT = """
 SELECT c.id, c.priority, c.trusted_person, c.given_name, c.family_name, c.relationship, c.phones, c.email,
-       t.given_name AS t_given_name, t.family_name AS t_family_name, t.relationship AS t_relationship,
-       t.phone AS t_phone, t.email AS t_email
+       c.hidden_from_representatives, t.given_name AS t_given_name, t.family_name AS t_family_name,
+       t.relationship AS t_relationship, t.phone AS t_phone, t.email AS t_email
 FROM emergency_contacts c
 LEFT JOIN trusted_persons t ON t.space_id = c.space_id AND t.ended_at IS NULL AND c.trusted_person = TRUE
 WHERE c.space_id = {} """
 
 _NOT_FOUND = "No such emergency contact in this space."
 _TRUSTED_ENTRY = "this entry lists the trusted person: change their details at /trusted-person"
+_TRUSTED_SEEN = "this entry lists the trusted person, whom the representatives see at /trusted-person"
 
 
-def _read(row: Row) -> EmergencyContactRead:
+def _read(row: Row, *, position: int) -> EmergencyContactRead:
+    """A contact as the caller sees it, ``position``-th of the contacts they see."""
     if row["trusted_person"]:
         return EmergencyContactRead(
             id=as_uuid(row["id"]),
-            priority=int(row["priority"]),
+            priority=position,
             trusted_person=True,
             given_name=row["t_given_name"] or "",
             family_name=row["t_family_name"] or "",
             relationship=row["t_relationship"],
             phones=[row["t_phone"]] if row["t_phone"] else [],
             email=row["t_email"],
+            hidden_from_representatives=bool(row["hidden_from_representatives"]),
         )
     return EmergencyContactRead(
         id=as_uuid(row["id"]),
-        priority=int(row["priority"]),
+        priority=position,
         trusted_person=False,
         given_name=row["given_name"],
         family_name=row["family_name"],
         relationship=row["relationship"],
         phones=_PHONES.decode(row["phones"] or "[]"),
         email=row["email"],
+        hidden_from_representatives=bool(row["hidden_from_representatives"]),
     )
 
 
-async def _row(space_id: UUID, contact_id: UUID) -> Row:
-    row = await fetch_one(_SELECT + "AND c.id = {}", space_id, contact_id)
-    if row is None:
-        raise NotFound(_NOT_FOUND)
-    return row
+async def _contacts(space_id: UUID, *, hidden: str) -> list[EmergencyContactRead]:
+    """The contacts (``hidden``: the condition leaving out what the caller may not see), numbered
+    in the order to call them. Read whole: they are 10 at most."""
+    rows = await fetch(_SELECT + hidden + " ORDER BY c.priority", space_id)
+    return [_read(row, position=position) for position, row in enumerate(rows, start=1)]
+
+
+async def _seen(access: SpaceAccess) -> list[EmergencyContactRead]:
+    """The contacts the caller sees, each ``priority`` its place among them. For the holder (who
+    sees them all) it is the stored priority: they have no gaps."""
+    return await _contacts(access.space_id, hidden=visible_to(access, alias="c"))
+
+
+async def _one(access: SpaceAccess, contact_id: UUID) -> EmergencyContactRead:
+    """One contact as the caller sees it; a contact hidden from a representative does not exist for them."""
+    for contact in await _seen(access):
+        if contact.id == contact_id:
+            return contact
+    raise NotFound(_NOT_FOUND)
 
 
 async def list_emergency_contacts(
     access: SpaceAccess, cursors: Cursors, *, limit: int | None, cursor: str | None
 ) -> EmergencyContactPage:
-    """The contacts in the order to call them (keyset on the priority)."""
+    """The contacts the caller sees, in the order to call them (keyset on the priority)."""
     size = check_limit(limit)
     purpose = f"emergency-contacts:{access.space_id}"
     after = int(cursors.decode(purpose, cursor)[0]) if cursor else 0
-    rows = await fetch(_SELECT + "AND c.priority > {} ORDER BY c.priority LIMIT {}", access.space_id, after, size + 1)
-    items = [_read(row) for row in rows[:size]]
-    next_cursor = cursors.encode(purpose, [items[-1].priority]) if len(rows) > size else None
+    rest = [contact for contact in await _seen(access) if contact.priority > after]
+    items = rest[:size]
+    next_cursor = cursors.encode(purpose, [items[-1].priority]) if len(rest) > size else None
     return EmergencyContactPage(items=items, next_cursor=next_cursor)
 
 
-async def every_emergency_contact(space_id: UUID) -> list[EmergencyContactRead]:
-    """All the contacts (10 at most), in the order to call them (for the export)."""
-    return [_read(row) for row in await fetch(_SELECT + "ORDER BY c.priority", space_id)]
+async def every_emergency_contact(space_id: UUID, *, with_hidden: bool) -> list[EmergencyContactRead]:
+    """All the contacts (10 at most), in the order to call them (for the export). Without
+    ``with_hidden`` (a representative's export), those hidden from representatives are left out."""
+    return await _contacts(space_id, hidden="" if with_hidden else " AND NOT c.hidden_from_representatives")
 
 
 async def get_emergency_contact(access: SpaceAccess, contact_id: UUID) -> EmergencyContactRead:
     """One contact (the trusted person's entry shows the trusted person)."""
-    return _read(await _row(access.space_id, contact_id))
+    return await _one(access, contact_id)
 
 
 def _phones(phones: list[str], errors: list[FieldError]) -> list[str]:
@@ -108,14 +135,39 @@ def _phones(phones: list[str], errors: list[FieldError]) -> list[str]:
     return parsed
 
 
-async def _order(space_id: UUID) -> list[tuple[UUID, int]]:
-    rows = await fetch("SELECT id, priority FROM emergency_contacts WHERE space_id = {} ORDER BY priority", space_id)
-    return [(as_uuid(row["id"]), int(row["priority"])) for row in rows]
+class _Entry(NamedTuple):
+    """A contact's place in the whole list (hidden ones included)."""
+
+    id: UUID
+    priority: int
+    hidden: bool
 
 
-async def _renumber(space_id: UUID, ordered: list[tuple[UUID, int]], *, now: datetime) -> None:
+async def _order(space_id: UUID) -> list[_Entry]:
+    rows = await fetch(
+        "SELECT id, priority, hidden_from_representatives FROM emergency_contacts WHERE space_id = {} "
+        "ORDER BY priority",
+        space_id,
+    )
+    return [_Entry(as_uuid(row["id"]), int(row["priority"]), bool(row["hidden_from_representatives"])) for row in rows]
+
+
+def _seen_of(access: SpaceAccess, ordered: list[_Entry]) -> list[_Entry]:
+    return [entry for entry in ordered if access.sees_confidential or not entry.hidden]
+
+
+def _placed(access: SpaceAccess, others: list[_Entry], entry: _Entry, *, position: int) -> list[_Entry]:
+    """``others`` with ``entry`` placed so that it is ``position``-th of the contacts the caller sees:
+    just before the one they see there now, or at the end of the whole list when ``position`` is
+    past those. For the holder, who sees every contact, that is simply the ``position``-th place."""
+    seen = _seen_of(access, others)
+    index = others.index(seen[position - 1]) if position <= len(seen) else len(others)
+    return [*others[:index], entry, *others[index:]]
+
+
+async def _renumber(space_id: UUID, ordered: list[_Entry], *, now: datetime) -> None:
     """Give the contacts, in this order, the priorities 1, 2, 3... (only the rows that move are written)."""
-    for position, (contact_id, priority) in enumerate(ordered, start=1):
+    for position, (contact_id, priority, _hidden) in enumerate(ordered, start=1):
         if priority != position:
             await fetch(
                 "UPDATE emergency_contacts SET priority = {}, updated_at = {} WHERE space_id = {} AND id = {}",
@@ -128,13 +180,15 @@ async def _renumber(space_id: UUID, ordered: list[tuple[UUID, int]], *, now: dat
 
 def _full() -> Invalid:
     return Invalid(
-        f"At most {MAX_CONTACTS} emergency contacts: remove one first.",
+        f"At most {MAX_CONTACTS} emergency contacts, those hidden from representatives included: remove one first.",
         [FieldError("", f"at most {MAX_CONTACTS} emergency contacts")],
     )
 
 
 async def add_emergency_contact(access: SpaceAccess, body: EmergencyContactCreate) -> EmergencyContactRead:
-    """Add a contact at ``priority`` (the end of the list when absent); those after it move down."""
+    """Add a contact at ``priority`` among the contacts the caller sees (the end of the list when
+    absent); those after it move down. The holder may add it hidden from the representatives."""
+    hidden = bool(hiding(access, body.hidden_from_representatives))
     errors: list[FieldError] = []
     phones = _phones(body.phones, errors)
     if errors:
@@ -146,19 +200,21 @@ async def add_emergency_contact(access: SpaceAccess, body: EmergencyContactCreat
         ordered = await _order(access.space_id)
         if len(ordered) >= MAX_CONTACTS:
             raise _full()
-        position = body.priority or len(ordered) + 1
-        if position > len(ordered) + 1:
+        end = len(_seen_of(access, ordered)) + 1
+        position = body.priority or end
+        if position > end:
             raise Invalid(
                 "The priority is past the end of the list.",
-                [FieldError("/priority", f"at most {len(ordered) + 1} (the end of the list)")],
+                [FieldError("/priority", f"at most {end} (the end of the list)")],
             )
+        last = len(ordered) + 1
         await fetch(
             """INSERT INTO emergency_contacts (space_id, id, priority, trusted_person, given_name, family_name,
-                   relationship, phones, email, created_at, updated_at)
-               VALUES ({}, {}, {}, FALSE, {}, {}, {}, {}, {}, {}, {})""",
+                   relationship, phones, email, created_at, updated_at, hidden_from_representatives)
+               VALUES ({}, {}, {}, FALSE, {}, {}, {}, {}, {}, {}, {}, {})""",
             access.space_id,
             contact_id,
-            position,
+            last,
             body.given_name.strip(),
             body.family_name.strip(),
             _stripped(body.relationship),
@@ -166,10 +222,11 @@ async def add_emergency_contact(access: SpaceAccess, body: EmergencyContactCreat
             body.email,
             now,
             now,
+            hidden,
         )
-        ordered.insert(position - 1, (contact_id, position))
-        await _renumber(access.space_id, ordered, now=now)
-        return _read(await _row(access.space_id, contact_id))
+        placed = _placed(access, ordered, _Entry(contact_id, last, hidden), position=position)
+        await _renumber(access.space_id, placed, now=now)
+        return await _one(access, contact_id)
 
 
 def _stripped(text: str | None) -> str | None:
@@ -183,24 +240,29 @@ def _kept(update: object, current: object) -> object:
 async def update_emergency_contact(
     access: SpaceAccess, contact_id: UUID, update: EmergencyContactUpdate, *, if_match: str | None
 ) -> EmergencyContactRead:
-    """Change a contact's details, or move it (``priority``): the others close up, no gaps."""
+    """Change a contact's details, move it (``priority``, a place among the contacts the caller
+    sees): the others close up, no gaps. The holder may hide it from the representatives, or show
+    it again (not the trusted person's entry)."""
+    hidden = hiding(access, update.hidden_from_representatives)
     now = clock.now()
     async with write_transaction():
         await lock_records(access.space_id)
-        row = await _row(access.space_id, contact_id)
-        current = _read(row)
+        current = await _one(access, contact_id)
         check_precondition(if_match, current, required=False)
         errors: list[FieldError] = []
         details = ("given_name", "family_name", "relationship", "phones", "email")
         changed = [name for name in details if getattr(update, name) is not msgspec.UNSET]
         if current.trusted_person:
             errors += [FieldError("/" + _camel(name), _TRUSTED_ENTRY) for name in changed]
+            if hidden:
+                errors.append(FieldError("/hiddenFromRepresentatives", _TRUSTED_SEEN))
         phones = current.phones
         if isinstance(update.phones, list):
             phones = _phones(update.phones, errors)
         ordered = await _order(access.space_id)
-        if isinstance(update.priority, int) and update.priority > len(ordered):
-            errors.append(FieldError("/priority", f"at most {len(ordered)} (the end of the list)"))
+        end = len(_seen_of(access, ordered))
+        if isinstance(update.priority, int) and update.priority > end:
+            errors.append(FieldError("/priority", f"at most {end} (the end of the list)"))
         if errors:
             raise Invalid("The change breaks a rule; nothing was changed.", errors)
         if changed and not current.trusted_person:
@@ -216,11 +278,20 @@ async def update_emergency_contact(
                 access.space_id,
                 contact_id,
             )
+        if hidden is not None and hidden != current.hidden_from_representatives:
+            await fetch(
+                "UPDATE emergency_contacts SET hidden_from_representatives = {}, updated_at = {} "
+                "WHERE space_id = {} AND id = {}",
+                hidden,
+                now,
+                access.space_id,
+                contact_id,
+            )
         if isinstance(update.priority, int) and update.priority != current.priority:
-            moved = [entry for entry in ordered if entry[0] != contact_id]
-            moved.insert(update.priority - 1, (contact_id, current.priority))
-            await _renumber(access.space_id, moved, now=now)
-        return _read(await _row(access.space_id, contact_id))
+            [entry] = [entry for entry in ordered if entry.id == contact_id]
+            others = [entry for entry in ordered if entry.id != contact_id]
+            await _renumber(access.space_id, _placed(access, others, entry, position=update.priority), now=now)
+        return await _one(access, contact_id)
 
 
 def _optional_text(value: object) -> str | None:
@@ -236,7 +307,7 @@ async def remove_emergency_contact(access: SpaceAccess, contact_id: UUID, *, if_
     """Remove a contact (the trusted person's entry: they are no longer listed); the others close up."""
     async with write_transaction():
         await lock_records(access.space_id)
-        current = _read(await _row(access.space_id, contact_id))
+        current = await _one(access, contact_id)
         check_precondition(if_match, current, required=False)
         await fetch("DELETE FROM emergency_contacts WHERE space_id = {} AND id = {}", access.space_id, contact_id)
         await _renumber(access.space_id, await _order(access.space_id), now=clock.now())
@@ -279,6 +350,9 @@ async def unlist_trusted_person(space_id: UUID, *, now: datetime) -> None:
     await _renumber(space_id, await _order(space_id), now=now)
 
 
-async def count_emergency_contacts(space_id: UUID) -> int:
-    row = await fetch_one("SELECT COUNT(*) AS n FROM emergency_contacts WHERE space_id = {}", space_id)
+async def count_emergency_contacts(space_id: UUID, *, with_hidden: bool) -> int:
+    """How many contacts are listed; without ``with_hidden`` (a representative asks), those hidden
+    from representatives are not counted."""
+    hidden = "" if with_hidden else " AND NOT hidden_from_representatives"
+    row = await fetch_one(f"SELECT COUNT(*) AS n FROM emergency_contacts WHERE space_id = {{}}{hidden}", space_id)
     return int(row["n"]) if row else 0

@@ -468,8 +468,12 @@ class RecordsFhir:
     general_practitioner: list[Reference]
 
 
-async def records_as_fhir(space_id: UUID, *, timezone: str) -> RecordsFhir:
-    """Every record of the space as FHIR resources (the current directives with their PDF)."""
+async def records_as_fhir(space_id: UUID, *, timezone: str, with_hidden: bool) -> RecordsFhir:
+    """Every record of the space as FHIR resources (the current directives with their PDF).
+
+    ``with_hidden`` is false for an export a representative asks for: the emergency contacts and
+    profile entries the holder hid from representatives are left out, as from every other read of
+    theirs (CSP R1111-50). Nothing in the resources says something was left out."""
     resources: list[AnyResource] = []
     today = clock.now().astimezone(ZoneInfo(timezone)).date()
     directives = await current_directives(space_id)
@@ -480,20 +484,26 @@ async def records_as_fhir(space_id: UUID, *, timezone: str) -> RecordsFhir:
     trusted = await current_trusted_person(space_id)
     if trusted is not None:
         resources.append(trusted_person_of(trusted, space_id=space_id))
-    contacts = await every_emergency_contact(space_id)
+    contacts = await every_emergency_contact(space_id, with_hidden=with_hidden)
     resources += [emergency_contact_of(c, space_id=space_id) for c in contacts if not c.trusted_person]
     doctor = await get_doctor_or_none(space_id)
     if doctor is not None:
         resources.append(practitioner_of(doctor))
-    resources += [condition_of(c, space_id=space_id) for c in await profile.every_entry(profile.CONDITIONS, space_id)]
-    resources += [allergy_of(a, space_id=space_id) for a in await profile.every_entry(profile.ALLERGIES, space_id)]
+    resources += [
+        condition_of(c, space_id=space_id)
+        for c in await profile.every_entry(profile.CONDITIONS, space_id, with_hidden=with_hidden)
+    ]
+    resources += [
+        allergy_of(a, space_id=space_id)
+        for a in await profile.every_entry(profile.ALLERGIES, space_id, with_hidden=with_hidden)
+    ]
     resources += [
         medication_statement_of(t, space_id=space_id, today=today)
-        for t in await profile.every_entry(profile.TREATMENTS, space_id)
+        for t in await profile.every_entry(profile.TREATMENTS, space_id, with_hidden=with_hidden)
     ]
     resources += [
         family_member_history_of(f, space_id=space_id)
-        for f in await profile.every_entry(profile.FAMILY_HISTORY, space_id)
+        for f in await profile.every_entry(profile.FAMILY_HISTORY, space_id, with_hidden=with_hidden)
     ]
     return RecordsFhir(
         resources=resources, general_practitioner=[general_practitioner(doctor)] if doctor is not None else []

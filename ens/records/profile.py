@@ -3,7 +3,9 @@ médical" keeps it — conditions and past surgery, allergies, long-term treatme
 
 Four small lists with the same life: listed in the order they were written (keyset on
 ``(created_at, id)``), added, changed (absent fields kept, ``null`` clears), removed. Holders and
-representatives (a parent for a child) keep them.
+representatives (a parent for a child) keep them. The holder may hide an entry from the
+representatives (CSP R1111-50): to them it does not exist — not listed, not counted, 404 when
+named.
 """
 
 from __future__ import annotations
@@ -16,13 +18,14 @@ from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 import msgspec
+from msgspec import UnsetType
 
 from ens.core import clock
 from ens.core.api import Cursors, check_limit
 from ens.core.clock import as_date, aware
 from ens.core.db import Row, as_uuid, fetch, fetch_one, write_transaction
 from ens.core.errors import FieldError, Invalid, NotFound
-from ens.records.authorship import today_in
+from ens.records.authorship import hiding, today_in
 from ens.records.concurrency import check_precondition, lock_records
 from ens.records.schemas import (
     AllergyCreate,
@@ -42,9 +45,12 @@ from ens.records.schemas import (
     TreatmentRead,
     TreatmentUpdate,
 )
-from ens.spaces.door import SpaceAccess
+from ens.spaces.door import SpaceAccess, visible_to
 
 R = TypeVar("R", bound=msgspec.Struct)
+
+# Every list's Update and Read structs have it (``ens.records.schemas.HIDE``).
+_HIDDEN = "hidden_from_representatives"
 
 
 @dataclass(frozen=True)
@@ -59,7 +65,10 @@ class _Kind(Generic[R]):
 
     def select(self, where: str) -> str:
         columns = ", ".join(self.columns)
-        return f"SELECT id, {columns}, created_at, updated_at FROM {self.table} WHERE space_id = {{}} {where}"
+        return (
+            f"SELECT id, {columns}, created_at, updated_at, hidden_from_representatives "
+            f"FROM {self.table} WHERE space_id = {{}} {where}"
+        )
 
 
 def _condition(row: Row) -> ConditionRead:
@@ -70,6 +79,7 @@ def _condition(row: Row) -> ConditionRead:
         code=row["code"],
         created_at=aware(row["created_at"]),
         updated_at=aware(row["updated_at"]),
+        hidden_from_representatives=bool(row["hidden_from_representatives"]),
     )
 
 
@@ -81,6 +91,7 @@ def _allergy(row: Row) -> AllergyRead:
         severity=row["severity"],
         created_at=aware(row["created_at"]),
         updated_at=aware(row["updated_at"]),
+        hidden_from_representatives=bool(row["hidden_from_representatives"]),
     )
 
 
@@ -93,6 +104,7 @@ def _treatment(row: Row) -> TreatmentRead:
         until=as_date(row["until"]),
         created_at=aware(row["created_at"]),
         updated_at=aware(row["updated_at"]),
+        hidden_from_representatives=bool(row["hidden_from_representatives"]),
     )
 
 
@@ -103,6 +115,7 @@ def _family_history(row: Row) -> FamilyHistoryRead:
         condition=row["condition"],
         created_at=aware(row["created_at"]),
         updated_at=aware(row["updated_at"]),
+        hidden_from_representatives=bool(row["hidden_from_representatives"]),
     )
 
 
@@ -131,7 +144,7 @@ async def _page(
         created, last_id = datetime.fromisoformat(str(created_text)), UUID(str(id_text))
         after = "AND (created_at > {} OR (created_at = {} AND id > {}))"
         args += [created, created, last_id]
-    rows = await fetch(kind.select(after) + " ORDER BY created_at, id LIMIT {}", *args, size + 1)
+    rows = await fetch(kind.select(after + visible_to(access)) + " ORDER BY created_at, id LIMIT {}", *args, size + 1)
     items = [kind.read(row) for row in rows[:size]]
     next_cursor = None
     if len(rows) > size:
@@ -140,32 +153,39 @@ async def _page(
     return items, next_cursor
 
 
-async def every_entry(kind: _Kind[R], space_id: UUID) -> list[R]:
-    """Every entry of one list, in the order written (for the export: a profile is a few dozen at most)."""
-    return [kind.read(row) for row in await fetch(kind.select("ORDER BY created_at, id"), space_id)]
+async def every_entry(kind: _Kind[R], space_id: UUID, *, with_hidden: bool) -> list[R]:
+    """Every entry of one list, in the order written (for the export: a profile is a few dozen at
+    most). Without ``with_hidden`` (a representative's export), entries hidden from representatives
+    are left out."""
+    hidden = "" if with_hidden else "AND NOT hidden_from_representatives "
+    return [kind.read(row) for row in await fetch(kind.select(hidden + "ORDER BY created_at, id"), space_id)]
 
 
-async def _one(kind: _Kind[R], space_id: UUID, item_id: UUID) -> R:
-    row = await fetch_one(kind.select("AND id = {}"), space_id, item_id)
+async def _one(kind: _Kind[R], access: SpaceAccess, item_id: UUID) -> R:
+    """One entry; an entry hidden from a representative does not exist for them."""
+    row = await fetch_one(kind.select("AND id = {}" + visible_to(access)), access.space_id, item_id)
     if row is None:
         raise NotFound(f"{kind.missing} in this space.")
     return kind.read(row)
 
 
-async def _add(kind: _Kind[R], access: SpaceAccess, values: Sequence[object]) -> R:
+async def _add(kind: _Kind[R], access: SpaceAccess, values: Sequence[object], *, hide: bool | UnsetType) -> R:
+    """Add an entry; the holder may add it hidden from the representatives (``hide``)."""
+    hidden = bool(hiding(access, hide))
     item_id, now = uuid.uuid4(), clock.now()
-    placeholders = ", ".join(["{}"] * (len(values) + 4))
+    placeholders = ", ".join(["{}"] * (len(values) + 5))
     async with write_transaction():
         await fetch(
-            f"INSERT INTO {kind.table} (space_id, id, {', '.join(kind.columns)}, created_at, updated_at) "
-            f"VALUES ({placeholders})",
+            f"INSERT INTO {kind.table} (space_id, id, {', '.join(kind.columns)}, created_at, updated_at, "
+            f"hidden_from_representatives) VALUES ({placeholders})",
             access.space_id,
             item_id,
             *values,
             now,
             now,
+            hidden,
         )
-        return await _one(kind, access.space_id, item_id)
+        return await _one(kind, access, item_id)
 
 
 async def _change(
@@ -177,16 +197,20 @@ async def _change(
     if_match: str | None,
     check: Callable[[R, dict[str, object]], list[FieldError]],
 ) -> R:
-    """Apply the fields ``update`` sends (``UNSET`` ones are kept) after ``check`` found no broken rule."""
+    """Apply the fields ``update`` sends (``UNSET`` ones are kept) after ``check`` found no broken rule.
+    Hiding the entry from the representatives, or showing it again, is the holder's alone."""
+    hidden = hiding(access, getattr(update, _HIDDEN))
     async with write_transaction():
         # Two changes sent with the same If-Match: the second waits, then finds its tag stale.
         await lock_records(access.space_id)
-        current = await _one(kind, access.space_id, item_id)
+        current = await _one(kind, access, item_id)
         check_precondition(if_match, current, required=False)
         changes = {name: value for name in kind.columns if (value := getattr(update, name)) is not msgspec.UNSET}
         errors = check(current, changes)
         if errors:
             raise Invalid("The change breaks a rule; nothing was changed.", errors)
+        if hidden is not None and hidden != getattr(current, _HIDDEN):
+            changes[_HIDDEN] = hidden
         if changes:
             assignments = ", ".join(f"{name} = {{}}" for name in changes)
             await fetch(
@@ -196,7 +220,7 @@ async def _change(
                 access.space_id,
                 item_id,
             )
-        return await _one(kind, access.space_id, item_id)
+        return await _one(kind, access, item_id)
 
 
 def _stored(value: object) -> object:
@@ -206,7 +230,7 @@ def _stored(value: object) -> object:
 async def _remove(kind: _Kind[Any], access: SpaceAccess, item_id: UUID, *, if_match: str | None) -> None:
     async with write_transaction():
         await lock_records(access.space_id)
-        current = await _one(kind, access.space_id, item_id)
+        current = await _one(kind, access, item_id)
         check_precondition(if_match, current, required=False)
         await fetch(f"DELETE FROM {kind.table} WHERE space_id = {{}} AND id = {{}}", access.space_id, item_id)
 
@@ -216,9 +240,11 @@ def _not_future(day: date | None, *, pointer: str, today: date, errors: list[Fie
         errors.append(FieldError(pointer, "in the future"))
 
 
-async def count_profile_entries(space_id: UUID) -> int:
-    """How many entries the four lists hold together (the home screen's count)."""
-    counts = " + ".join(f"(SELECT COUNT(*) FROM {kind.table} WHERE space_id = {{}})" for kind in KINDS)
+async def count_profile_entries(space_id: UUID, *, with_hidden: bool) -> int:
+    """How many entries the four lists hold together (the home screen's count); without
+    ``with_hidden`` (a representative asks), entries hidden from representatives are not counted."""
+    hidden = "" if with_hidden else " AND NOT hidden_from_representatives"
+    counts = " + ".join(f"(SELECT COUNT(*) FROM {kind.table} WHERE space_id = {{}}{hidden})" for kind in KINDS)
     row = await fetch_one(f"SELECT {counts} AS n", *[space_id] * len(KINDS))
     return int(row["n"]) if row else 0
 
@@ -237,7 +263,7 @@ async def list_conditions(
 
 async def get_condition(access: SpaceAccess, item_id: UUID) -> ConditionRead:
     """One condition."""
-    return await _one(CONDITIONS, access.space_id, item_id)
+    return await _one(CONDITIONS, access, item_id)
 
 
 async def add_condition(access: SpaceAccess, body: ConditionCreate) -> ConditionRead:
@@ -246,7 +272,9 @@ async def add_condition(access: SpaceAccess, body: ConditionCreate) -> Condition
     _not_future(body.since, pointer="/since", today=today_in(access), errors=errors)
     if errors:
         raise Invalid("The condition breaks a rule; nothing was stored.", errors)
-    return await _add(CONDITIONS, access, (body.label.strip(), body.since, body.code))
+    return await _add(
+        CONDITIONS, access, (body.label.strip(), body.since, body.code), hide=body.hidden_from_representatives
+    )
 
 
 async def change_condition(
@@ -283,13 +311,15 @@ async def list_allergies(
 
 async def get_allergy(access: SpaceAccess, item_id: UUID) -> AllergyRead:
     """One allergy."""
-    return await _one(ALLERGIES, access.space_id, item_id)
+    return await _one(ALLERGIES, access, item_id)
 
 
 async def add_allergy(access: SpaceAccess, body: AllergyCreate) -> AllergyRead:
     """Add an allergy: the substance, the reaction it causes, how severe."""
     reaction = body.reaction.strip() if body.reaction else None
-    return await _add(ALLERGIES, access, (body.substance.strip(), reaction, body.severity))
+    return await _add(
+        ALLERGIES, access, (body.substance.strip(), reaction, body.severity), hide=body.hidden_from_representatives
+    )
 
 
 async def change_allergy(
@@ -326,7 +356,7 @@ async def list_treatments(
 
 async def get_treatment(access: SpaceAccess, item_id: UUID) -> TreatmentRead:
     """One treatment."""
-    return await _one(TREATMENTS, access.space_id, item_id)
+    return await _one(TREATMENTS, access, item_id)
 
 
 async def add_treatment(access: SpaceAccess, body: TreatmentCreate) -> TreatmentRead:
@@ -335,7 +365,12 @@ async def add_treatment(access: SpaceAccess, body: TreatmentCreate) -> Treatment
     if errors:
         raise Invalid("The treatment breaks a rule; nothing was stored.", errors)
     dose = body.dose.strip() if body.dose else None
-    return await _add(TREATMENTS, access, (body.medication.strip(), dose, body.since, body.until))
+    return await _add(
+        TREATMENTS,
+        access,
+        (body.medication.strip(), dose, body.since, body.until),
+        hide=body.hidden_from_representatives,
+    )
 
 
 async def change_treatment(
@@ -369,12 +404,14 @@ async def list_family_history(
 
 async def get_family_history(access: SpaceAccess, item_id: UUID) -> FamilyHistoryRead:
     """One family history entry."""
-    return await _one(FAMILY_HISTORY, access.space_id, item_id)
+    return await _one(FAMILY_HISTORY, access, item_id)
 
 
 async def add_family_history(access: SpaceAccess, body: FamilyHistoryCreate) -> FamilyHistoryRead:
     """Add a relative's condition."""
-    return await _add(FAMILY_HISTORY, access, (body.relative, body.condition.strip()))
+    return await _add(
+        FAMILY_HISTORY, access, (body.relative, body.condition.strip()), hide=body.hidden_from_representatives
+    )
 
 
 async def change_family_history(

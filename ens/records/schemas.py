@@ -58,6 +58,29 @@ Relative = Literal[
 # ---------------------------------------------------------------------------------------------
 # Shared values
 
+_HIDDEN_IS = (
+    "hidden from the space's representatives (CSP R1111-50): their lists, reads, home-screen summary and export "
+    "leave it out, and to them its address answers 404 as if it did not exist"
+)
+# In requests: who may send it and what it does. (Every change answers 403 to anyone but the holder
+# who sends it, even false: the refusal says nothing of the item.)
+HideOnAdd = Annotated[
+    bool,
+    Meta(description=f"Sent by the holder alone (403 for anyone else, even false). true: the item is {_HIDDEN_IS}."),
+]
+HideWrite = Annotated[
+    bool,
+    Meta(
+        description=f"Set by the holder alone (403 for anyone else, even false). true: the item is {_HIDDEN_IS}; "
+        "false shows it again. Hiding or showing changes the item's ETag, like any change."
+    ),
+]
+# In answers: always present; always false in a representative's, who never sees a hidden item.
+HiddenRead = Annotated[
+    bool,
+    Meta(description="true: the holder hid this item from the space's representatives, who never see it"),
+]
+
 
 class Address(Struct, kw_only=True):
     line: Annotated[str, Meta(min_length=1, max_length=255, pattern=NOT_BLANK)]
@@ -296,11 +319,13 @@ class EmergencyContactCreate(Struct, kw_only=True):
     priority: Annotated[
         Priority | None, Meta(description="Where it goes in the list; absent: last. The others move down.")
     ] = None
+    hidden_from_representatives: HideOnAdd | UnsetType = UNSET
 
 
 class EmergencyContactUpdate(Struct, kw_only=True):
     """Absent fields are kept; ``null`` clears an optional one. ``priority`` moves the contact, the
-    others close up (no gaps). The trusted person's entry takes only ``priority``."""
+    others close up (no gaps). The trusted person's entry takes only ``priority``: it cannot be
+    hidden, since the representatives see the trusted person at ``/trusted-person``."""
 
     given_name: Name | UnsetType = UNSET
     family_name: Name | UnsetType = UNSET
@@ -308,6 +333,7 @@ class EmergencyContactUpdate(Struct, kw_only=True):
     phones: Phones | UnsetType = UNSET
     email: Email | UnsetType | None = UNSET
     priority: Priority | UnsetType = UNSET
+    hidden_from_representatives: HideWrite | UnsetType = UNSET
 
 
 class EmergencyContactRead(ReadStruct, kw_only=True):
@@ -321,6 +347,7 @@ class EmergencyContactRead(ReadStruct, kw_only=True):
     relationship: str | None
     phones: list[PhoneE164]
     email: str | None
+    hidden_from_representatives: HiddenRead
 
 
 class EmergencyContactPage(ReadStruct, kw_only=True):
@@ -360,12 +387,14 @@ class ConditionCreate(Struct, kw_only=True):
     label: Label
     since: Since = None
     code: Icd10 | None = None
+    hidden_from_representatives: HideOnAdd | UnsetType = UNSET
 
 
 class ConditionUpdate(Struct, kw_only=True):
     label: Label | UnsetType = UNSET
     since: date | UnsetType | None = UNSET
     code: Icd10 | UnsetType | None = UNSET
+    hidden_from_representatives: HideWrite | UnsetType = UNSET
 
 
 class ConditionRead(ReadStruct, kw_only=True):
@@ -375,6 +404,7 @@ class ConditionRead(ReadStruct, kw_only=True):
     code: str | None
     created_at: datetime
     updated_at: datetime
+    hidden_from_representatives: HiddenRead
 
 
 class ConditionPage(ReadStruct, kw_only=True):
@@ -386,12 +416,14 @@ class AllergyCreate(Struct, kw_only=True):
     substance: Label
     reaction: Annotated[str, Meta(min_length=1, max_length=1000, pattern=NOT_BLANK)] | None = None
     severity: Severity | None = None
+    hidden_from_representatives: HideOnAdd | UnsetType = UNSET
 
 
 class AllergyUpdate(Struct, kw_only=True):
     substance: Label | UnsetType = UNSET
     reaction: Annotated[str, Meta(min_length=1, max_length=1000, pattern=NOT_BLANK)] | UnsetType | None = UNSET
     severity: Severity | UnsetType | None = UNSET
+    hidden_from_representatives: HideWrite | UnsetType = UNSET
 
 
 class AllergyRead(ReadStruct, kw_only=True):
@@ -401,6 +433,7 @@ class AllergyRead(ReadStruct, kw_only=True):
     severity: Severity | None
     created_at: datetime
     updated_at: datetime
+    hidden_from_representatives: HiddenRead
 
 
 class AllergyPage(ReadStruct, kw_only=True):
@@ -413,6 +446,7 @@ class TreatmentCreate(Struct, kw_only=True):
     dose: Label | None = None
     since: Since = None
     until: Annotated[date | None, Meta(description="Not before since")] = None
+    hidden_from_representatives: HideOnAdd | UnsetType = UNSET
 
 
 class TreatmentUpdate(Struct, kw_only=True):
@@ -420,6 +454,7 @@ class TreatmentUpdate(Struct, kw_only=True):
     dose: Label | UnsetType | None = UNSET
     since: date | UnsetType | None = UNSET
     until: date | UnsetType | None = UNSET
+    hidden_from_representatives: HideWrite | UnsetType = UNSET
 
 
 class TreatmentRead(ReadStruct, kw_only=True):
@@ -430,6 +465,7 @@ class TreatmentRead(ReadStruct, kw_only=True):
     until: date | None
     created_at: datetime
     updated_at: datetime
+    hidden_from_representatives: HiddenRead
 
 
 class TreatmentPage(ReadStruct, kw_only=True):
@@ -440,11 +476,13 @@ class TreatmentPage(ReadStruct, kw_only=True):
 class FamilyHistoryCreate(Struct, kw_only=True):
     relative: Relative
     condition: Label
+    hidden_from_representatives: HideOnAdd | UnsetType = UNSET
 
 
 class FamilyHistoryUpdate(Struct, kw_only=True):
     relative: Relative | UnsetType = UNSET
     condition: Label | UnsetType = UNSET
+    hidden_from_representatives: HideWrite | UnsetType = UNSET
 
 
 class FamilyHistoryRead(ReadStruct, kw_only=True):
@@ -453,6 +491,7 @@ class FamilyHistoryRead(ReadStruct, kw_only=True):
     condition: str
     created_at: datetime
     updated_at: datetime
+    hidden_from_representatives: HiddenRead
 
 
 class FamilyHistoryPage(ReadStruct, kw_only=True):
@@ -474,6 +513,14 @@ class RecordsSummary(ReadStruct, kw_only=True):
         datetime | None, Meta(description="When the directives in force were last written or confirmed")
     ]
     trusted_person: bool
-    emergency_contacts: int
+    emergency_contacts: Annotated[
+        int, Meta(description="To a representative, those hidden from representatives are not counted")
+    ]
     doctor: bool
-    profile: Annotated[int, Meta(description="Entries of the medical profile, all four lists together")]
+    profile: Annotated[
+        int,
+        Meta(
+            description="Entries of the medical profile, all four lists together (to a representative, those "
+            "hidden from representatives are not counted)"
+        ),
+    ]

@@ -13,8 +13,10 @@ from ens.records.schemas import DirectivesState, RecordsSummary
 from ens.records.trusted_person import trusted_person_designated
 
 
-async def records_summary(space_id: UUID) -> RecordsSummary:
-    """Whether directives, trusted person, emergency contacts, doctor and profile are filled in."""
+async def records_summary(space_id: UUID, *, with_hidden: bool) -> RecordsSummary:
+    """Whether directives, trusted person, emergency contacts, doctor and profile are filled in.
+    Without ``with_hidden`` (a representative asks), the contacts and profile entries hidden from
+    representatives are not counted: to them they do not exist."""
     directives = await current_directives(space_id)
     state: DirectivesState
     if directives is None:
@@ -28,7 +30,7 @@ async def records_summary(space_id: UUID) -> RecordsSummary:
         review_due=directives.review_due if directives else False,
         directives_reviewed_at=directives.last_reviewed_at if directives and directives.status == "active" else None,
         trusted_person=await trusted_person_designated(space_id),
-        emergency_contacts=await count_emergency_contacts(space_id),
+        emergency_contacts=await count_emergency_contacts(space_id, with_hidden=with_hidden),
         doctor=await doctor_recorded(space_id),
-        profile=await count_profile_entries(space_id),
+        profile=await count_profile_entries(space_id, with_hidden=with_hidden),
     )

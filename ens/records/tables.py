@@ -4,6 +4,8 @@ person (former ones kept), emergency contacts, the doctor, the medical profile.
 Every table carries ``space_id`` first: its primary key is ``(space_id, id)`` (ENGINEERING.md,
 Scale; declared by the migration, ``PRIMARY_KEYS``) and every query names the space first. Value
 objects (an address, an authorisation, a contact's phones) are kept as their JSON text.
+``hidden_from_representatives``: the holder hid the item from the space's representatives (CSP
+R1111-50), whose every read leaves it out.
 """
 
 from __future__ import annotations
@@ -82,6 +84,7 @@ class EmergencyContact(Table, tablename="emergency_contacts"):
     email = Varchar(length=254, null=True, default=None)
     created_at = Timestamptz()
     updated_at = Timestamptz()
+    hidden_from_representatives = Boolean(default=False)
 
 
 class Doctor(Table, tablename="doctors"):
@@ -108,6 +111,7 @@ class ProfileCondition(Table, tablename="profile_conditions"):
     code = Varchar(length=16, null=True, default=None)
     created_at = Timestamptz()
     updated_at = Timestamptz()
+    hidden_from_representatives = Boolean(default=False)
 
 
 class ProfileAllergy(Table, tablename="profile_allergies"):
@@ -118,6 +122,7 @@ class ProfileAllergy(Table, tablename="profile_allergies"):
     severity = Varchar(length=16, null=True, default=None)
     created_at = Timestamptz()
     updated_at = Timestamptz()
+    hidden_from_representatives = Boolean(default=False)
 
 
 class ProfileTreatment(Table, tablename="profile_treatments"):
@@ -131,6 +136,7 @@ class ProfileTreatment(Table, tablename="profile_treatments"):
     until = Date(null=True, default=None)
     created_at = Timestamptz()
     updated_at = Timestamptz()
+    hidden_from_representatives = Boolean(default=False)
 
 
 class ProfileFamilyHistory(Table, tablename="profile_family_history"):
@@ -142,6 +148,7 @@ class ProfileFamilyHistory(Table, tablename="profile_family_history"):
     condition = Varchar(length=255)
     created_at = Timestamptz()
     updated_at = Timestamptz()
+    hidden_from_representatives = Boolean(default=False)
 
 
 TABLES: list[type[Table]] = [

@@ -138,6 +138,15 @@ class SpaceAccess:
         return self.caller.has_scope(scope)
 
 
+def visible_to(access: SpaceAccess, *, alias: str | None = None) -> str:
+    """The condition (to append to a WHERE) leaving out what the caller may not see: items hidden
+    from representatives (CSP R1111-50), when the caller is one. Every table of items the holder
+    can hide has the column ``hidden_from_representatives``; ``alias`` is the table's in the query."""
+    if access.sees_confidential:
+        return ""
+    return f" AND NOT {alias}.hidden_from_representatives" if alias else " AND NOT hidden_from_representatives"
+
+
 # One query: the grant, the space, and the caller's representation of it if any (at most one
 # live row per space and account: a partial unique index). Whether the representation is valid
 # *today* (its dates, the 18th birthday, a curator's consent) is decided in Python, every request.

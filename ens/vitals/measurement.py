@@ -13,11 +13,11 @@ from ens.core import clock
 from ens.core.db import Row, fetch, fetch_one, write_transaction
 from ens.core.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
 from ens.core.local_time import zone_of
-from ens.spaces.door import SpaceAccess
+from ens.spaces.door import SpaceAccess, visible_to
 from ens.spaces.rights import Action
 from ens.vitals.catalogue import BLOOD_PRESSURE, BY_CODE
 from ens.vitals.feed import take_feed_numbers
-from ens.vitals.reads import measurements_sql, raw, visible_to
+from ens.vitals.reads import measurements_sql, raw
 from ens.vitals.representation import measurement_body
 from ens.vitals.rules import check_context, check_time, check_values, float_or_none
 from ens.vitals.schemas import Components, MeasurementRead, MeasurementUpdate
@@ -30,7 +30,7 @@ _ENCODE = msgspec.json.Encoder()
 async def _measure_row(access: SpaceAccess, measurement_id: UUID) -> Row:
     """The measure's ``body`` (as the API shows it) and what the rules need: type, writer, source.
     A measure hidden from representatives does not exist for them."""
-    sql = measurements_sql(where="m.space_id = {} AND m.id = {}" + visible_to(access)).replace(
+    sql = measurements_sql(where="m.space_id = {} AND m.id = {}" + visible_to(access, alias="m")).replace(
         " AS body FROM", " AS body, m.type, m.writer, m.source_kind, m.source_name FROM"
     )
     row = await fetch_one(sql, access.space_id, measurement_id)

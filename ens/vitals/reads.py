@@ -21,7 +21,7 @@ from ens.core.db import fetch
 from ens.core.errors import BadRequest, FieldError, Forbidden
 from ens.core.local_time import parse_instant, zone_of
 from ens.core.spreadsheet import csv_text
-from ens.spaces.door import SpaceAccess
+from ens.spaces.door import SpaceAccess, visible_to
 from ens.vitals.catalogue import BMI_TYPE, BY_CODE, TYPE_CODES, VITAL_TYPES, VitalType
 from ens.vitals.representation import REPRESENTATION_VERSION
 from ens.vitals.schemas import (
@@ -74,12 +74,6 @@ def measurements_sql(*, where: str, order: str = "") -> str:
     """A SELECT of measures as the API shows them (``body``, see ``ens.vitals.representation``),
     ``where`` and ``order`` applying to ``vital_measurements m``."""
     return f"SELECT m.body AS body FROM vital_measurements m WHERE {where} {order}"
-
-
-def visible_to(access: SpaceAccess, *, column: str = "m.hidden_from_representatives") -> str:
-    """The condition (to append to a WHERE) leaving out what the caller may not see: measures
-    hidden from representatives, when the caller is one (CSP R1111-50)."""
-    return "" if access.sees_confidential else f" AND NOT {column}"
 
 
 def raw(body: str) -> Raw:
@@ -152,7 +146,7 @@ async def list_measurements(
     since_at, until_at = parse_instant(since, "since", zone=zone), parse_instant(until, "until", zone=zone)
     size = check_limit(limit)
     purpose = f"vitals.list:{access.space_id}:{type_ or '*'}"
-    where = "m.space_id = {}" + visible_to(access)
+    where = "m.space_id = {}" + visible_to(access, alias="m")
     args: list[Any] = [access.space_id]
     type_sql, type_args = type_filter(types, column="m.type")
     where += type_sql

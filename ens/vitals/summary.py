@@ -11,9 +11,9 @@ from ens.core.clock import aware
 from ens.core.db import current, fetch, fetch_one, is_postgres
 from ens.core.errors import BadRequest, FieldError, Invalid
 from ens.core.local_time import local_midnight, parse_instant, zone_of
-from ens.spaces.door import SpaceAccess
+from ens.spaces.door import SpaceAccess, visible_to
 from ens.vitals.catalogue import BLOOD_PRESSURE, BY_CODE
-from ens.vitals.reads import readable_types, visible_to
+from ens.vitals.reads import readable_types
 from ens.vitals.schemas import Bucket, ComponentsRead, Summary, SummaryItem
 
 MAX_BUCKETS = 1100
@@ -65,7 +65,7 @@ async def summarize(
     if since_at is None:
         first = await fetch_one(
             "SELECT MIN(effective_at) AS first FROM vital_measurements m WHERE m.space_id = {} AND m.type = {}"
-            + visible_to(access),
+            + visible_to(access, alias="m"),
             access.space_id,
             type_,
         )
@@ -98,7 +98,7 @@ async def summarize(
         f"WITH buckets (k, lo, hi) AS (VALUES {', '.join(values)}) "
         f"SELECT b.k AS k, COUNT(*) AS n, {aggregates} FROM buckets b "
         "JOIN vital_measurements m ON m.space_id = {} AND m.type = {} "
-        f"AND m.effective_at >= b.lo AND m.effective_at < b.hi{visible_to(access)} GROUP BY b.k ORDER BY b.k"
+        f"AND m.effective_at >= b.lo AND m.effective_at < b.hi{visible_to(access, alias='m')} GROUP BY b.k ORDER BY b.k"
     )
     rows = await fetch(sql, *args, access.space_id, type_)
     mean_digits = vital.precision + 1

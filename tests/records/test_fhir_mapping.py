@@ -80,7 +80,7 @@ def _resources(json_resources: list[dict[str, Any]], kind: str) -> list[dict[str
 
 async def test_every_record_maps_to_a_valid_r4_resource(client, person):
     await _fill(client, person)
-    mapped = await records_as_fhir(person.space_id, timezone="Europe/Paris")
+    mapped = await records_as_fhir(person.space_id, timezone="Europe/Paris", with_hidden=True)
     resources = [json.loads(as_json(resource)) for resource in mapped.resources]
     for resource in resources:
         MODELS[resource["resourceType"]].model_validate(resource)  # raises on a structural error
@@ -159,7 +159,7 @@ async def test_every_record_maps_to_a_valid_r4_resource(client, person):
 
 async def test_the_doctor_is_the_patients_general_practitioner_and_references_resolve_in_a_bundle(client, person):
     await _fill(client, person)
-    mapped = await records_as_fhir(person.space_id, timezone="Europe/Paris")
+    mapped = await records_as_fhir(person.space_id, timezone="Europe/Paris", with_hidden=True)
     patient = {
         "resourceType": "Patient",
         "id": str(person.space_id),
@@ -199,8 +199,8 @@ async def test_revoked_directives_are_an_inactive_consent_and_a_pointer_has_no_p
     await client.delete(DIRECTIVES, headers={**revoking.headers, "If-Match": written.headers["etag"]})
     await client.put(DIRECTIVES, json={"pointer": {"location": "Chez le notaire"}}, headers=pointing.headers)
 
-    [revoked] = (await records_as_fhir(revoking.space_id, timezone="Europe/Paris")).resources
-    [pointer] = (await records_as_fhir(pointing.space_id, timezone="Europe/Paris")).resources
+    [revoked] = (await records_as_fhir(revoking.space_id, timezone="Europe/Paris", with_hidden=True)).resources
+    [pointer] = (await records_as_fhir(pointing.space_id, timezone="Europe/Paris", with_hidden=True)).resources
     for resource in (revoked, pointer):
         body = json.loads(as_json(resource))
         Consent.model_validate(body)

@@ -91,6 +91,8 @@ class EmergencyContactsController(Controller):
         "/",
         opt=reads("emergency-contacts"),
         summary="Emergency contacts, in the order to call them",
+        description="A representative sees the contacts the holder did not hide from representatives, their "
+        "priorities 1, 2, 3... in that order (the list closes up over hidden ones).",
         operation_id="listEmergencyContacts",
     )
     async def list(
@@ -103,8 +105,11 @@ class EmergencyContactsController(Controller):
         opt=writes("emergency-contacts", Action.WRITE_DATA),
         status_code=201,
         summary="Add an emergency contact (10 at most)",
-        description="The trusted person's entry, when listed, counts among the 10; the 11th is 422 at the pointer "
-        '"". Phone numbers without a country code are read as French, and answered in E.164.',
+        description="The trusted person's entry, when listed, counts among the 10, and so do contacts hidden from "
+        "the representatives (a representative may see fewer than 10 and still be refused); the 11th is 422 at "
+        'the pointer "". priority is a place among the contacts the caller sees. Phone numbers without a country '
+        "code are read as French, and answered in E.164. hiddenFromRepresentatives: the holder alone may send it "
+        "(403 for anyone else); true adds the contact hidden from the representatives.",
         operation_id="addEmergencyContact",
     )
     async def add(self, access: Access, data: JSONBody[EmergencyContactCreate]) -> EmergencyContactRead:
@@ -114,6 +119,7 @@ class EmergencyContactsController(Controller):
         "/{id:uuid}",
         opt=reads("emergency-contacts"),
         summary="One emergency contact",
+        description="A contact hidden from representatives is 404 to a representative, as if it did not exist.",
         operation_id="getEmergencyContact",
     )
     async def read(self, access: Access, id: FromPath[UUID]) -> EmergencyContactRead:
@@ -123,6 +129,12 @@ class EmergencyContactsController(Controller):
         "/{id:uuid}",
         opt=writes("emergency-contacts", Action.WRITE_DATA),
         summary="Change an emergency contact, or move it (priority): the others close up",
+        description="priority is a place among the contacts the caller sees. hiddenFromRepresentatives is set by "
+        "the holder alone (403 for anyone else, even false, whatever the contact): true hides the contact from "
+        "the space's representatives — their list, reads, home-screen summary and export leave it out, and to "
+        "them it answers 404 here as if absent (PATCH and DELETE too) — false shows it again; like any change it "
+        "changes the contact's ETag. The trusted person's entry cannot be hidden (422 at "
+        "/hiddenFromRepresentatives): the representatives see the trusted person at /trusted-person.",
         operation_id="changeEmergencyContact",
         media_type=JSON,
         responses=documented(EmergencyContactRead, ok="The contact as it is now"),
@@ -137,6 +149,7 @@ class EmergencyContactsController(Controller):
         opt=writes("emergency-contacts", Action.WRITE_DATA),
         status_code=204,
         summary="Remove an emergency contact: the others close up",
+        description="A contact hidden from representatives is 404 to a representative.",
         operation_id="removeEmergencyContact",
     )
     async def remove(self, access: Access, id: FromPath[UUID], if_match: IfMatch = None) -> None:

@@ -33,6 +33,21 @@ from ens.records.schemas import (
 from ens.spaces.door import Access
 from ens.spaces.rights import Action
 
+# Each list's routes say the same of the entries the holder hides from representatives.
+_LIST = "A representative sees only the entries the holder did not hide from representatives."
+_ADD = (
+    "hiddenFromRepresentatives: the holder alone may send it (403 for anyone else); true adds the entry hidden "
+    "from the space's representatives."
+)
+_ONE = "An entry hidden from representatives is 404 to a representative, as if it did not exist."
+_CHANGE = (
+    "Absent fields are kept, null clears an optional one. hiddenFromRepresentatives is set by the holder alone "
+    "(403 for anyone else, even false, whatever the entry): true hides the entry from the space's "
+    "representatives — their lists, reads, home-screen summary and export leave it out, and to them it "
+    "answers 404 here as if absent (PATCH and DELETE too) — false shows it again; like any change it changes "
+    "the entry's ETag."
+)
+
 
 class ConditionsController(Controller):
     path = "/profile/conditions"
@@ -42,6 +57,7 @@ class ConditionsController(Controller):
         "/",
         opt=reads("profile"),
         summary="The profile's conditions and past surgery, in the order written",
+        description=_LIST,
         operation_id="listConditions",
     )
     async def list(
@@ -54,12 +70,13 @@ class ConditionsController(Controller):
         opt=writes("profile", Action.WRITE_DATA),
         status_code=201,
         summary="Add a condition or a past surgery",
+        description=_ADD,
         operation_id="addCondition",
     )
     async def add(self, access: Access, data: JSONBody[ConditionCreate]) -> ConditionRead:
         return await profile.add_condition(access, data)
 
-    @get("/{id:uuid}", opt=reads("profile"), summary="One entry", operation_id="getCondition")
+    @get("/{id:uuid}", opt=reads("profile"), summary="One entry", description=_ONE, operation_id="getCondition")
     async def read(self, access: Access, id: FromPath[UUID]) -> ConditionRead:
         return await profile.get_condition(access, id)
 
@@ -67,6 +84,7 @@ class ConditionsController(Controller):
         "/{id:uuid}",
         opt=writes("profile", Action.WRITE_DATA),
         summary="Change an entry (absent fields are kept, null clears)",
+        description=_CHANGE,
         operation_id="changeCondition",
         media_type=JSON,
         responses=documented(ConditionRead, ok="The entry as it is now"),
@@ -81,6 +99,7 @@ class ConditionsController(Controller):
         opt=writes("profile", Action.WRITE_DATA),
         status_code=204,
         summary="Remove an entry",
+        description=_ONE,
         operation_id="removeCondition",
     )
     async def remove(self, access: Access, id: FromPath[UUID], if_match: IfMatch = None) -> None:
@@ -92,7 +111,11 @@ class AllergiesController(Controller):
     tags = ["records"]
 
     @get(
-        "/", opt=reads("profile"), summary="The profile's allergies, in the order written", operation_id="listAllergies"
+        "/",
+        opt=reads("profile"),
+        summary="The profile's allergies, in the order written",
+        description=_LIST,
+        operation_id="listAllergies",
     )
     async def list(
         self, access: Access, cursors: NamedDependency[Cursors], limit: LimitParam = None, cursor: CursorParam = None
@@ -104,12 +127,13 @@ class AllergiesController(Controller):
         opt=writes("profile", Action.WRITE_DATA),
         status_code=201,
         summary="Add an allergy",
+        description=_ADD,
         operation_id="addAllergy",
     )
     async def add(self, access: Access, data: JSONBody[AllergyCreate]) -> AllergyRead:
         return await profile.add_allergy(access, data)
 
-    @get("/{id:uuid}", opt=reads("profile"), summary="One entry", operation_id="getAllergy")
+    @get("/{id:uuid}", opt=reads("profile"), summary="One entry", description=_ONE, operation_id="getAllergy")
     async def read(self, access: Access, id: FromPath[UUID]) -> AllergyRead:
         return await profile.get_allergy(access, id)
 
@@ -117,6 +141,7 @@ class AllergiesController(Controller):
         "/{id:uuid}",
         opt=writes("profile", Action.WRITE_DATA),
         summary="Change an entry (absent fields are kept, null clears)",
+        description=_CHANGE,
         operation_id="changeAllergy",
         media_type=JSON,
         responses=documented(AllergyRead, ok="The entry as it is now"),
@@ -131,6 +156,7 @@ class AllergiesController(Controller):
         opt=writes("profile", Action.WRITE_DATA),
         status_code=204,
         summary="Remove an entry",
+        description=_ONE,
         operation_id="removeAllergy",
     )
     async def remove(self, access: Access, id: FromPath[UUID], if_match: IfMatch = None) -> None:
@@ -145,6 +171,7 @@ class TreatmentsController(Controller):
         "/",
         opt=reads("profile"),
         summary="The profile's long-term treatments, in the order written",
+        description=_LIST,
         operation_id="listTreatments",
     )
     async def list(
@@ -157,12 +184,13 @@ class TreatmentsController(Controller):
         opt=writes("profile", Action.WRITE_DATA),
         status_code=201,
         summary="Add a long-term treatment",
+        description=_ADD,
         operation_id="addTreatment",
     )
     async def add(self, access: Access, data: JSONBody[TreatmentCreate]) -> TreatmentRead:
         return await profile.add_treatment(access, data)
 
-    @get("/{id:uuid}", opt=reads("profile"), summary="One entry", operation_id="getTreatment")
+    @get("/{id:uuid}", opt=reads("profile"), summary="One entry", description=_ONE, operation_id="getTreatment")
     async def read(self, access: Access, id: FromPath[UUID]) -> TreatmentRead:
         return await profile.get_treatment(access, id)
 
@@ -170,6 +198,7 @@ class TreatmentsController(Controller):
         "/{id:uuid}",
         opt=writes("profile", Action.WRITE_DATA),
         summary="Change an entry (absent fields are kept, null clears)",
+        description=_CHANGE,
         operation_id="changeTreatment",
         media_type=JSON,
         responses=documented(TreatmentRead, ok="The entry as it is now"),
@@ -184,6 +213,7 @@ class TreatmentsController(Controller):
         opt=writes("profile", Action.WRITE_DATA),
         status_code=204,
         summary="Remove an entry",
+        description=_ONE,
         operation_id="removeTreatment",
     )
     async def remove(self, access: Access, id: FromPath[UUID], if_match: IfMatch = None) -> None:
@@ -198,6 +228,7 @@ class FamilyHistoryController(Controller):
         "/",
         opt=reads("profile"),
         summary="The profile's family history, in the order written",
+        description=_LIST,
         operation_id="listFamilyHistory",
     )
     async def list(
@@ -210,12 +241,15 @@ class FamilyHistoryController(Controller):
         opt=writes("profile", Action.WRITE_DATA),
         status_code=201,
         summary="Add a relative's condition",
+        description=_ADD,
         operation_id="addFamilyHistoryEntry",
     )
     async def add(self, access: Access, data: JSONBody[FamilyHistoryCreate]) -> FamilyHistoryRead:
         return await profile.add_family_history(access, data)
 
-    @get("/{id:uuid}", opt=reads("profile"), summary="One entry", operation_id="getFamilyHistoryEntry")
+    @get(
+        "/{id:uuid}", opt=reads("profile"), summary="One entry", description=_ONE, operation_id="getFamilyHistoryEntry"
+    )
     async def read(self, access: Access, id: FromPath[UUID]) -> FamilyHistoryRead:
         return await profile.get_family_history(access, id)
 
@@ -223,6 +257,7 @@ class FamilyHistoryController(Controller):
         "/{id:uuid}",
         opt=writes("profile", Action.WRITE_DATA),
         summary="Change an entry (absent fields are kept, null clears)",
+        description=_CHANGE,
         operation_id="changeFamilyHistoryEntry",
         media_type=JSON,
         responses=documented(FamilyHistoryRead, ok="The entry as it is now"),
@@ -237,6 +272,7 @@ class FamilyHistoryController(Controller):
         opt=writes("profile", Action.WRITE_DATA),
         status_code=204,
         summary="Remove an entry",
+        description=_ONE,
         operation_id="removeFamilyHistoryEntry",
     )
     async def remove(self, access: Access, id: FromPath[UUID], if_match: IfMatch = None) -> None:
