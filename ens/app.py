@@ -35,6 +35,8 @@ from ens.overview.routes import SpaceController
 from ens.spaces.door import Access, account_door, provide_space_access, space_door
 from ens.spaces.history import REQUEST_ID_KEY, AccessHistoryMiddleware
 from ens.spaces.routes import AccessHistoryController
+from ens.vaccination import scopes as vaccination_scopes
+from ens.vaccination.routes import VaccinationController, list_vaccines
 from ens.vitals import scopes as vitals_scopes
 from ens.vitals.routes import VitalsController, list_vital_types
 
@@ -178,11 +180,18 @@ async def ready() -> ReadinessRead:
 def register_capabilities() -> None:
     """What each capability declares for the whole process: its app scopes."""
     SCOPES.register(vitals_scopes.SCOPES)
+    SCOPES.register(vaccination_scopes.SCOPES)
 
 
 def space_routes() -> list[ControllerRouterHandler]:
     """Every controller that lives under /v1/spaces/{space}: all of them pass the door."""
-    return [SpaceController, AccessHistoryController, VitalsController, *AuthWiring.space_routes()]
+    return [
+        SpaceController,
+        AccessHistoryController,
+        VitalsController,
+        VaccinationController,
+        *AuthWiring.space_routes(),
+    ]
 
 
 # Paths litestar serves itself, outside any capability: the OpenAPI document and its pages.
@@ -238,6 +247,7 @@ def create_app(
             health,
             ready,
             list_vital_types,
+            list_vaccines,
             space_router,
             account_router,
             *auth.routes,
@@ -246,6 +256,8 @@ def create_app(
         dependencies={
             "settings": Provide(lambda: settings, sync_to_thread=False),
             "tokens": Provide(lambda: tokens, sync_to_thread=False),
+            # Public listings (the vaccine catalogue); the space router provides its own, after the door.
+            "cursors": Provide(lambda: cursors, sync_to_thread=False),
             **auth.dependencies,
         },
         middleware=[

@@ -4,6 +4,7 @@ from datetime import date
 from uuid import UUID
 
 from ens.core.api import ReadStruct
+from ens.vaccination.schemas import DueCounts
 from ens.vitals.schemas import BmiRead, LatestVital
 
 
@@ -22,6 +23,8 @@ class SpaceSummary(ReadStruct):
     role: str
     vitals: list[LatestVital]
     bmi: BmiRead | None
+    # The French schedule's doses due and overdue today (GET .../vaccinations/schedule for which).
+    vaccination: DueCounts
 
 
 class SpaceStatusRead(ReadStruct):

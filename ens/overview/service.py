@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ens.overview.schemas import HolderSummary, SpaceSummary
 from ens.spaces.door import SpaceAccess
+from ens.vaccination.service import due_counts
 from ens.vitals.service import bmi_of, latest_values
 
 
@@ -21,4 +22,5 @@ async def space_summary(access: SpaceAccess) -> SpaceSummary:
         role=access.role,
         vitals=latest,
         bmi=bmi_of(latest),
+        vaccination=await due_counts(access),
     )

@@ -136,7 +136,10 @@ def _open_row(
     elif due_until is not None and today > due_until:
         status, overdue_since = "overdue", due_until + timedelta(days=1)
         if step.catch_up_end is not None and due_until == step.catch_up_end:
-            reasons.append(f"La limite de rattrapage du calendrier ({day_words(due_until)}) est passée.")
+            reasons.append(
+                f"La limite de rattrapage du calendrier ({day_words(due_until)}) est passée : il ne la recommande "
+                "plus à cet âge en population générale ; à voir avec un médecin."
+            )
         else:
             reasons.append(f"L'âge recommandé est passé depuis le {day_words(overdue_since)}.")
     elif step.latest is not None and today > step.latest:
