@@ -51,7 +51,7 @@ class Shot:
     vaccine: str = ""
 
 
-def shot(covers: frozenset[str], when: str, vaccine: str = "") -> Shot:
+def shot(covers: frozenset[str], when: str, *, vaccine: str = "") -> Shot:
     return Shot(covers, when, vaccine)
 
 

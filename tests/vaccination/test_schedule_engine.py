@@ -260,21 +260,21 @@ CASES = [
         "rotavirus first dose after 4 months does not count, and the course can no longer be given",
         B_5M,
         TODAY,
-        [shot(ROTA, "2026-11-10", "ROTARIX (tube)")],
+        [shot(ROTA, "2026-11-10", vaccine="ROTARIX (tube)")],
         {"rotavirus": {"not_counted": ["rota-1"], "overdue": ["rota-1", "rota-2", "rota-3-rotateq"]}},
     ),
     Case(
         "ROTARIX course of two doses is complete",
         B_5M,
         TODAY,
-        [shot(ROTA, "2026-09-01", "ROTARIX (tube)"), shot(ROTA, "2026-10-01", "ROTARIX (tube)")],
+        [shot(ROTA, "2026-09-01", vaccine="ROTARIX (tube)"), shot(ROTA, "2026-10-01", vaccine="ROTARIX (tube)")],
         {"rotavirus": {"done": ["rota-1", "rota-2"]}},
     ),
     Case(
         "ROTATEQ course needs its third dose",
         B_4M,
         TODAY,
-        [shot(ROTA, "2026-10-01", "ROTATEQ"), shot(ROTA, "2026-11-01", "ROTATEQ")],
+        [shot(ROTA, "2026-10-01", vaccine="ROTATEQ"), shot(ROTA, "2026-11-01", vaccine="ROTATEQ")],
         {"rotavirus": {"done": ["rota-1", "rota-2"], "due": ["rota-3-rotateq"]}},
     ),
     Case(
@@ -799,7 +799,7 @@ def test_the_table_has_at_least_forty_rows() -> None:
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)
 def test_schedule(case: Case) -> None:
     person = Person(birthdate=case.born, sex=case.sex, pregnant=case.pregnant, gestational_weeks=case.weeks)  # type: ignore[arg-type]
-    schedule = evaluate(schedule_data(), person, entries_of(case.shots), today=case.today)
+    schedule = evaluate(schedule_data(), person, entries=entries_of(case.shots), today=case.today)
     assert statuses(schedule, list(case.expected)) == normalized(case.expected)
     for dose_id, obligation in case.obligations.items():
         items = [i for d in schedule.diseases for i in d.doses if i.dose_id == dose_id]

@@ -21,11 +21,11 @@ __all__ = ["BookletEntry", "DiseaseSchedule", "DoseItem", "Person", "Schedule", 
 NO_BIRTHDATE = "L'espace n'a pas de date de naissance : aucun âge ne peut être calculé."
 
 
-def evaluate(data: ScheduleData, person: Person, entries: list[BookletEntry], *, today: date) -> Schedule:
+def evaluate(data: ScheduleData, person: Person, *, entries: list[BookletEntry], today: date) -> Schedule:
     """Every disease of the calendar, its doses and where this person stands with each."""
     ordered = sorted(entries, key=lambda e: (e.when.start, e.when.end, str(e.id)))
     every = (
-        _disease(data, disease, person, [e for e in ordered if disease.code in e.diseases], today=today)
+        _disease(data, disease, person=person, entries=[e for e in ordered if disease.code in e.diseases], today=today)
         for disease in data.calendar.diseases
     )
     # A disease with nothing to show (a withdrawn rule the booklet never used) is left out.
@@ -38,7 +38,7 @@ def evaluate(data: ScheduleData, person: Person, entries: list[BookletEntry], *,
 
 
 def _disease(
-    data: ScheduleData, disease: Disease, person: Person, entries: list[BookletEntry], *, today: date
+    data: ScheduleData, disease: Disease, *, person: Person, entries: list[BookletEntry], today: date
 ) -> DiseaseSchedule:
     listed = [dose for dose in disease.doses if dose.id not in data.rules.not_listed]
     extending = {dose_id for dose_id, track in data.rules.catch_up_tracks.items() if track.extends}
@@ -47,7 +47,7 @@ def _disease(
         unknown = [_unknown(dose.id, dose.label, dose.status, dose.source_ids) for dose in listed]
         return DiseaseSchedule(disease.code, disease.label_fr, tuple(unknown))
     serial = [d for d in listed if not is_seasonal(d) and not is_pregnancy(d) and d.id not in extending]
-    chains = build_chains(data, serial, person=person, birthdate=birthdate)
+    chains = build_chains(data, serial, birthdate=birthdate)
     chains = add_plans(chains, disease.catch_up_schedules, birthdate=birthdate)
     assign(chains, entries, person=person, birthdate=birthdate)
     shown = _shown(chains, today=today)
@@ -56,9 +56,9 @@ def _disease(
         items += chain_items(data, chain, person=person, birthdate=birthdate, today=today, listed=chain in shown)
     for dose in listed:
         if is_pregnancy(dose):
-            item = pregnancy_item(data, dose, entries, person=person, birthdate=birthdate, today=today)
+            item = pregnancy_item(data, dose, entries=entries, person=person, birthdate=birthdate, today=today)
         elif is_seasonal(dose):
-            item = seasonal_item(data, dose, entries, person=person, birthdate=birthdate, today=today)
+            item = seasonal_item(data, dose, entries=entries, birthdate=birthdate, today=today)
         else:
             continue
         if item is not None:

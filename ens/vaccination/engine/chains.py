@@ -99,7 +99,7 @@ class Chain:
         return True
 
 
-def build_chains(data: ScheduleData, doses: list[Dose], *, person: Person, birthdate: date) -> list[Chain]:
+def build_chains(data: ScheduleData, doses: list[Dose], *, birthdate: date) -> list[Chain]:
     """The series of one disease for one person: the calendar's, then the computable catch-up
     plans (described-only plans are quoted in reasons, never computed)."""
     rules = data.rules
@@ -240,14 +240,14 @@ def offer(chain: Chain, entry: BookletEntry, *, birthdate: date) -> None:
             NotCounted(entry, last, "Dose en plus : toutes les doses de ce schéma sont déjà enregistrées.")
         )
         return
-    target = _skip_to(chain, index, entry)
+    target = _skip_to(chain, entry, index=index)
     step = chain.steps[target]
     if step.entry is not None:
         chain.not_counted.append(
             NotCounted(entry, step, "Dose en plus : toutes les doses de ce schéma sont déjà enregistrées.")
         )
         return
-    verdict, notes = check_entry(chain, target, entry, birthdate=birthdate)
+    verdict, notes = check_entry(chain, entry, target=target, birthdate=birthdate)
     if verdict == "too_early" or verdict == "too_late":
         chain.not_counted.append(NotCounted(entry, step, " ".join(notes)))
         return
@@ -261,7 +261,7 @@ def offer(chain: Chain, entry: BookletEntry, *, birthdate: date) -> None:
             step.replaces.append(skipped)
 
 
-def _skip_to(chain: Chain, index: int, entry: BookletEntry) -> int:
+def _skip_to(chain: Chain, entry: BookletEntry, *, index: int) -> int:
     """The dose an entry stands for, from the next open one.
 
     Once an entry reaches a booster of ENS's booster series (its age, or its tolerance), and every
@@ -285,7 +285,7 @@ def _skip_to(chain: Chain, index: int, entry: BookletEntry) -> int:
     return following[0] if following else latest
 
 
-def check_entry(chain: Chain, target: int, entry: BookletEntry, *, birthdate: date) -> tuple[str, list[str]]:
+def check_entry(chain: Chain, entry: BookletEntry, *, target: int, birthdate: date) -> tuple[str, list[str]]:
     """``ok``, ``ambiguous`` (a year or month that may fall either side of a limit), ``too_early``
     or ``too_late``, with the sentences that say which checks were made and which the calendar
     gives no figure for."""

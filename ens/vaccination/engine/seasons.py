@@ -34,7 +34,7 @@ def is_pregnancy(dose: Dose) -> bool:
 
 
 def seasonal_item(
-    data: ScheduleData, dose: Dose, entries: list[BookletEntry], *, person: Person, birthdate: date, today: date
+    data: ScheduleData, dose: Dose, *, entries: list[BookletEntry], birthdate: date, today: date
 ) -> DoseItem | None:
     """This season's dose if the campaign is open, else the next campaign the person is eligible for."""
     recurrence = dose.recurrence
@@ -128,7 +128,7 @@ def seasonal_item(
 
 
 def pregnancy_item(
-    data: ScheduleData, dose: Dose, entries: list[BookletEntry], *, person: Person, birthdate: date, today: date
+    data: ScheduleData, dose: Dose, *, entries: list[BookletEntry], person: Person, birthdate: date, today: date
 ) -> DoseItem | None:
     """A dose of the current pregnancy; ``unknown`` when the space does not say whether there is one."""
     population = dose.population
@@ -168,7 +168,7 @@ def pregnancy_item(
         else None
     )
     if is_seasonal(dose):
-        seasonal = seasonal_item(data, dose, entries, person=person, birthdate=birthdate, today=today)
+        seasonal = seasonal_item(data, dose, entries=entries, birthdate=birthdate, today=today)
         if seasonal is None or seasonal.status == "done" or not needs_weeks:
             return seasonal
         season_words = seasonal.reason

@@ -63,7 +63,9 @@ def chain_items(
             continue
         if step.replaced_by is not None or not listed:
             continue
-        previous = _open_row(data, chain, step, previous=previous, person=person, birthdate=birthdate, today=today)
+        previous = _open_row(
+            data, step, chain=chain, previous=previous, person=person, birthdate=birthdate, today=today
+        )
         rows.append(previous)
     _replace_missed_boosters(rows, today=today)
     _keep_next_instance_only(rows)
@@ -106,7 +108,14 @@ def _not_counted_item(step: Step, rejected: NotCounted) -> DoseItem:
 
 
 def _open_row(
-    data: ScheduleData, chain: Chain, step: Step, *, previous: Row | None, person: Person, birthdate: date, today: date
+    data: ScheduleData,
+    step: Step,
+    *,
+    chain: Chain,
+    previous: Row | None,
+    person: Person,
+    birthdate: date,
+    today: date,
 ) -> Row:
     """A dose the booklet has not filled."""
     # A dose that waits on one which does not apply to this person does not apply either.
@@ -124,7 +133,7 @@ def _open_row(
         step.source_ids = (*step.source_ids, *(s for s in catch_up.source_ids if s not in step.source_ids))
     if not _in_force(step, due_from=due_from, due_until=due_until, person=person, today=today):
         return Row(step, None, "open", applicable=False)
-    if _excluded_by_brand(data, chain, step):
+    if _excluded_by_brand(data, step, chain=chain):
         return Row(step, None, "open", applicable=False)
     status: Status
     overdue_since: date | None = None
@@ -157,7 +166,7 @@ def _open_row(
     reasons += _limits(step, status=status, due_from=due_from, due_until=due_until, today=today)
     if status == "overdue" and timing.waiting and step.window_start is not None:
         due_from = step.window_start  # when it was due, not when it could now be given
-    unknown_because = _unknown_because(data, chain, step, person=person)
+    unknown_because = _unknown_because(data, step, chain=chain, person=person)
     if unknown_because and status in ("due", "overdue") and not blocked:
         status, overdue_since = "unknown", None
         reasons.insert(0, unknown_because)
@@ -268,7 +277,7 @@ def _in_force(step: Step, *, due_from: date | None, due_until: date | None, pers
     return not (population.sex is not None and person.sex is not None and population.sex != person.sex)
 
 
-def _unknown_because(data: ScheduleData, chain: Chain, step: Step, *, person: Person) -> str:
+def _unknown_because(data: ScheduleData, step: Step, *, chain: Chain, person: Person) -> str:
     """What the rule needs and the space does not say."""
     dose = step.dose
     if dose is None:
@@ -286,7 +295,7 @@ def _unknown_because(data: ScheduleData, chain: Chain, step: Step, *, person: Pe
     return ""
 
 
-def _excluded_by_brand(data: ScheduleData, chain: Chain, step: Step) -> bool:
+def _excluded_by_brand(data: ScheduleData, step: Step, *, chain: Chain) -> bool:
     """A dose reserved to one vaccine's course, when the course was given with another one."""
     rule = data.rules.requires_series_brand.get(step.dose.id) if step.dose is not None else None
     if rule is None:
