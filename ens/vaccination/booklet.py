@@ -295,13 +295,15 @@ async def all_vaccinations(space_id: UUID) -> list[VaccinationRead]:
 
 async def booklet_entries(space_id: UUID) -> list[BookletEntry]:
     """The booklet as the schedule engine reads it."""
-    rows = await fetch("SELECT id, diseases, date_text, vaccine_name FROM vaccinations WHERE space_id = {}", space_id)
+    rows = await fetch(
+        "SELECT id, diseases, date_text, vaccine_id, vaccine_name FROM vaccinations WHERE space_id = {}", space_id
+    )
     return [
         BookletEntry(
             id=as_uuid(row["id"]),
             diseases=frozenset(str(row["diseases"]).split()),
             when=PartialDate.parse(row["date_text"]),
-            vaccine_name=row["vaccine_name"],
+            brand=row["vaccine_name"] if row["vaccine_id"] is not None else "",
         )
         for row in rows
     ]

@@ -44,7 +44,7 @@ Expected = dict[str, dict[str, list[str]]]
 
 @dataclass(frozen=True)
 class Shot:
-    """An injection: what it covers, when (``YYYY``, ``YYYY-MM`` or a day), the vaccine's name."""
+    """An injection: what it covers, when (``YYYY``, ``YYYY-MM`` or a day), the catalogue's brand."""
 
     covers: frozenset[str]
     when: str

@@ -278,6 +278,13 @@ CASES = [
         {"rotavirus": {"done": ["rota-1", "rota-2"], "due": ["rota-3-rotateq"]}},
     ),
     Case(
+        "rotavirus course typed by name: whether a third dose is needed depends on the vaccine",
+        B_4M,
+        TODAY,
+        [shot(ROTA, "2026-10-01"), shot(ROTA, "2026-11-01")],
+        {"rotavirus": {"done": ["rota-1", "rota-2"], "unknown": ["rota-3-rotateq"]}},
+    ),
+    Case(
         "born in 2017, before the 2018 obligation: the same doses are recommended",
         date(2017, 3, 1),
         TODAY,

@@ -149,3 +149,23 @@ def test_the_scopes_are_registered_with_their_french_wording(app):
     assert read.wording.startswith("Lire votre carnet de vaccination")
     assert "carnet" in write.wording
     assert not SCOPES.opens(["vitals.body_weight:read"], "vaccination", mode="read")
+
+
+async def test_a_product_rule_trusts_the_catalogue_not_a_name_typed_by_hand(client, person):
+    born = add_months(paris_today(), -4)
+    child = await child_space(person, birthdate=born)
+    url = f"/v1/spaces/{child}/vaccinations"
+    for months in (2, 3):
+        typed = {"vaccineName": "ROTATEQ", "diseases": ["rotavirus"], "date": add_months(born, months).isoformat()}
+        assert (await client.post(url, json=typed, headers=person.headers)).status_code == 201
+    schedule = (await client.get(f"{url}/schedule", headers=person.headers)).json()
+    assert _status(schedule, "rotavirus.rota-3-rotateq") == ["unknown"]
+    listed = await vaccine_id(client, "rotateq", "ROTATEQ")
+    other = await child_space(person, birthdate=born, given_name="Noé")
+    for months in (2, 3):
+        body = {"vaccineId": listed, "date": add_months(born, months).isoformat()}
+        assert (
+            await client.post(f"/v1/spaces/{other}/vaccinations", json=body, headers=person.headers)
+        ).status_code == 201
+    schedule = (await client.get(f"/v1/spaces/{other}/vaccinations/schedule", headers=person.headers)).json()
+    assert _status(schedule, "rotavirus.rota-3-rotateq") == ["due"]

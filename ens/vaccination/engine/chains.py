@@ -95,7 +95,7 @@ class Chain:
         if self.series_end is not None and entry.when.start > self.series_end:
             return False
         if self.plan is not None and self.plan.products:
-            return _brand_in(entry.vaccine_name, self.plan.products)
+            return _brand_in(entry.brand, self.plan.products)
         return True
 
 

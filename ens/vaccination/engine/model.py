@@ -27,12 +27,14 @@ class Person:
 
 @dataclass(frozen=True)
 class BookletEntry:
-    """One injection of the booklet, with every disease its vaccine covers."""
+    """One injection of the booklet, with every disease its vaccine covers. ``brand`` is the
+    catalogue's brand of the vaccine, empty for a vaccine typed by name (whose brand the engine
+    does not trust for a rule that depends on the product)."""
 
     id: UUID
     diseases: frozenset[str]
     when: PartialDate
-    vaccine_name: str = ""
+    brand: str = ""
 
 
 @dataclass(frozen=True)

@@ -63,7 +63,8 @@ def seasonal_item(
         return None
     if eligible_until is not None and eligible_until < today and start > today:
         return None
-    label = f"{dose.label} — {season.label} {start.year}-{end.year}"
+    years = str(start.year) if start.year == end.year else f"{start.year}-{end.year}"
+    label = f"{dose.label} — {season.label} {years}"
     chosen = (
         "dates retenues par ENS, le calendrier ne datant pas la saison"
         if season.ens_choice

@@ -305,7 +305,7 @@ def _excluded_by_brand(data: ScheduleData, step: Step, *, chain: Chain) -> bool:
 
 
 def _series_brands(chain: Chain) -> list[str]:
-    return [s.entry.vaccine_name for s in chain.steps if s.entry is not None and s.entry.vaccine_name]
+    return [s.entry.brand for s in chain.steps if s.entry is not None and s.entry.brand]
 
 
 def _described_catch_ups(chain: Chain, step: Step, *, status: Status, birthdate: date, today: date) -> list[str]:
