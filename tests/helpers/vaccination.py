@@ -24,17 +24,12 @@ DTP = frozenset({"diphtheria", "tetanus", "polio"})
 PCV = frozenset({"pneumococcus"})
 MENB = frozenset({"meningococcus_b"})
 MENACWY = frozenset({"meningococcus_acwy"})
-MENC = frozenset({"meningococcus_c"})
 MMR = frozenset({"measles", "mumps", "rubella"})
 ROTA = frozenset({"rotavirus"})
 HPV = frozenset({"hpv"})
-HEPB = frozenset({"hepatitis_b"})
-HIB = frozenset({"hib"})
 FLU = frozenset({"influenza"})
 COVID = frozenset({"covid19"})
 ZOSTER = frozenset({"herpes_zoster"})
-RSV = frozenset({"rsv"})
-VARICELLA = frozenset({"varicella"})
 
 ADULT_BOOSTERS = ["adult-25y", "adult-45y", "adult-65y", "adult-75y-plus"]
 CHILD_BOOSTERS = ["dtcap-6y", "dtcap-11-13y"]

@@ -191,3 +191,10 @@ def test_the_shipped_files_decode_into_the_typed_model():
     assert isinstance(data.calendar, Calendar) and isinstance(data.rules, Rules)
     assert len(data.calendar.diseases) == 20
     assert all(isinstance(d, Dose) for disease in data.calendar.diseases for d in disease.doses)
+
+
+def test_doses_to_do_without_a_stated_interval_say_so():
+    schedule = evaluate(schedule_data(), Person(date(2025, 10, 1), "F"), entries=[], today=TODAY)
+    second = item_of(schedule, "pneumococcus.pcv-2")
+    assert second.status == "due"
+    assert "Le calendrier ne donne pas d'intervalle minimal après la dose précédente" in second.reason

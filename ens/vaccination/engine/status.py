@@ -207,6 +207,9 @@ def _timing(step: Step, *, previous: Row | None, birthdate: date, today: date) -
         due_from = max(due_from, after) if due_from is not None else after
     elif step.has_previous and step.dose is not None and step.window_start is None:
         reasons.append("Le calendrier ne donne ni âge ni intervalle minimal pour cette dose.")
+    elif step.has_previous and step.dose is not None and previous is not None and previous.step.entry is None:
+        # Both to do: say why nothing keeps them apart (no invented interval).
+        reasons.append("Le calendrier ne donne pas d'intervalle minimal après la dose précédente : seul l'âge la date.")
     if due_from is None and not step.has_previous:
         due_from = birthdate  # no age given: from birth
     dose = step.dose
