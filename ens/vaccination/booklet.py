@@ -23,7 +23,8 @@ from ens.core.api import Cursors, check_limit, require_if_match
 from ens.core.clock import as_date, aware
 from ens.core.db import Row, as_uuid, fetch, fetch_one, write_transaction
 from ens.core.errors import BadRequest, Conflict, FieldError, Forbidden, Invalid, NotFound
-from ens.spaces.door import SpaceAccess
+from ens.spaces.door import SpaceAccess, visible_to
+from ens.spaces.rights import Action
 from ens.vaccination.calendar import disease_labels
 from ens.vaccination.catalogue import fold, get_vaccine
 from ens.vaccination.engine import BookletEntry
@@ -42,13 +43,15 @@ OLDEST_YEAR = 1900
 
 _SELECT = """SELECT e.id, e.vaccine_id, e.vaccine_name, v.cis AS cis, v.atc AS atc, e.diseases, e.date_text,
        e.date_precision, e.earliest_on, e.dose_number, e.lot_number, e.administered_by, e.location, e.note,
-       e.status, e.recorded_by_role, e.recorded_by_name, e.recorded_by_client_id, e.created_at, e.updated_at
+       e.status, e.recorded_by_role, e.recorded_by_name, e.recorded_by_client_id, e.created_at, e.updated_at,
+       e.hidden_from_representatives
 FROM vaccinations e LEFT JOIN vaccines v ON v.id = e.vaccine_id"""
 
 _COLUMNS = (
     "space_id, id, vaccine_id, vaccine_name, vaccine_key, diseases, date_text, date_precision, earliest_on, "
     "latest_on, dose_number, lot_number, administered_by, location, note, status, recorded_by_role, "
-    "recorded_by_account_id, recorded_by_client_id, recorded_by_name, created_at, updated_at"
+    "recorded_by_account_id, recorded_by_client_id, recorded_by_name, created_at, updated_at, "
+    "hidden_from_representatives"
 )
 
 
@@ -184,6 +187,8 @@ async def record_vaccination(access: SpaceAccess, body: VaccinationCreate) -> Va
         location=body.location,
         note=body.note,
     )
+    if body.hidden_from_representatives:
+        access.require(Action.HIDE_FROM_REPRESENTATIVES)
     checked = await _check(access, draft)
     entry_id = uuid.uuid4()
     now = clock.now()
@@ -192,7 +197,7 @@ async def record_vaccination(access: SpaceAccess, body: VaccinationCreate) -> Va
         await _lock_booklet(access.space_id)
         await _refuse_duplicate(access.space_id, checked)
         await fetch(
-            f"INSERT INTO vaccinations ({_COLUMNS}) VALUES ({', '.join(['{}'] * 22)})",
+            f"INSERT INTO vaccinations ({_COLUMNS}) VALUES ({', '.join(['{}'] * 23)})",
             access.space_id,
             entry_id,
             checked.vaccine_id,
@@ -215,19 +220,23 @@ async def record_vaccination(access: SpaceAccess, body: VaccinationCreate) -> Va
             recorded_by,
             now,
             now,
+            body.hidden_from_representatives,
         )
-        return await _entry(access.space_id, entry_id)
+        return await _entry(access, entry_id)
 
 
-async def _entry_row(space_id: UUID, entry_id: UUID) -> Row:
-    row = await fetch_one(f"{_SELECT} WHERE e.space_id = {{}} AND e.id = {{}}", space_id, entry_id)
+async def _entry_row(access: SpaceAccess, entry_id: UUID) -> Row:
+    """The entry; one hidden from representatives does not exist for them."""
+    row = await fetch_one(
+        f"{_SELECT} WHERE e.space_id = {{}} AND e.id = {{}}{visible_to(access, alias='e')}", access.space_id, entry_id
+    )
     if row is None:
         raise NotFound("No such vaccination in this booklet.")
     return row
 
 
-async def _entry(space_id: UUID, entry_id: UUID) -> VaccinationRead:
-    return read_of(await _entry_row(space_id, entry_id))
+async def _entry(access: SpaceAccess, entry_id: UUID) -> VaccinationRead:
+    return read_of(await _entry_row(access, entry_id))
 
 
 def read_of(row: Row) -> VaccinationRead:
@@ -249,12 +258,13 @@ def read_of(row: Row) -> VaccinationRead:
         recorded_by=RecordedBy(role=row["recorded_by_role"], name=row["recorded_by_name"]),
         created_at=aware(row["created_at"]),
         updated_at=aware(row["updated_at"]),
+        hidden_from_representatives=bool(row["hidden_from_representatives"]),
     )
 
 
 async def get_vaccination(access: SpaceAccess, entry_id: UUID) -> VaccinationRead:
     """One entry of the booklet."""
-    return await _entry(access.space_id, entry_id)
+    return await _entry(access, entry_id)
 
 
 def body_of(entry: VaccinationRead) -> bytes:
@@ -268,7 +278,7 @@ async def list_vaccinations(
     """The booklet, newest first (keyset on the first day of each date, then the id)."""
     size = check_limit(limit)
     purpose = f"vaccinations:{access.space_id}"
-    where = "e.space_id = {}"
+    where = "e.space_id = {}" + visible_to(access, alias="e")
     args: list[Any] = [access.space_id]
     if cursor is not None:
         position = cursors.decode(purpose, cursor)
@@ -287,16 +297,21 @@ async def list_vaccinations(
     return VaccinationPage(items=items, next_cursor=next_cursor)
 
 
-async def all_vaccinations(space_id: UUID) -> list[VaccinationRead]:
-    """The whole booklet, oldest first (the certificate, the FHIR export)."""
-    rows = await fetch(f"{_SELECT} WHERE e.space_id = {{}} ORDER BY e.earliest_on, e.id", space_id)
+async def all_vaccinations(space_id: UUID, *, with_hidden: bool) -> list[VaccinationRead]:
+    """The whole booklet, oldest first (the certificate, the FHIR export); without ``with_hidden``
+    (a representative's), the entries hidden from representatives are left out."""
+    hidden = "" if with_hidden else " AND NOT e.hidden_from_representatives"
+    rows = await fetch(f"{_SELECT} WHERE e.space_id = {{}}{hidden} ORDER BY e.earliest_on, e.id", space_id)
     return [read_of(row) for row in rows]
 
 
-async def booklet_entries(space_id: UUID) -> list[BookletEntry]:
-    """The booklet as the schedule engine reads it."""
+async def booklet_entries(space_id: UUID, *, with_hidden: bool) -> list[BookletEntry]:
+    """The booklet as the schedule engine reads it (for a representative, without the entries
+    hidden from them: the schedule they see is computed as if those were not there)."""
+    hidden = "" if with_hidden else " AND NOT hidden_from_representatives"
     rows = await fetch(
-        "SELECT id, diseases, date_text, vaccine_id, vaccine_name FROM vaccinations WHERE space_id = {}", space_id
+        "SELECT id, diseases, date_text, vaccine_id, vaccine_name FROM vaccinations WHERE space_id = {}" + hidden,
+        space_id,
     )
     return [
         BookletEntry(
@@ -321,12 +336,27 @@ def _may_change(access: SpaceAccess, row: Row) -> None:
 async def update_vaccination(
     access: SpaceAccess, entry_id: UUID, *, update: VaccinationUpdate, if_match: str | None
 ) -> VaccinationRead:
-    """Correct an entry (it stays ``declared``)."""
+    """Correct an entry (it stays ``declared``), and/or hide it from the representatives or show
+    it again (the holder alone; any entry)."""
+    hide = not isinstance(update.hidden_from_representatives, msgspec.UnsetType)
+    if hide:
+        access.require(Action.HIDE_FROM_REPRESENTATIVES)
     async with write_transaction():
         await _lock_booklet(access.space_id)
-        row = await _entry_row(access.space_id, entry_id)
+        row = await _entry_row(access, entry_id)
         current = read_of(row)
         require_if_match(if_match, body_of(current))
+        if hide and update.hidden_from_representatives != current.hidden_from_representatives:
+            await fetch(
+                "UPDATE vaccinations SET hidden_from_representatives = {}, updated_at = {} "
+                "WHERE space_id = {} AND id = {}",
+                update.hidden_from_representatives,
+                clock.now(),
+                access.space_id,
+                entry_id,
+            )
+        if not update.corrects_entry():
+            return await _entry(access, entry_id)
         _may_change(access, row)
         draft = _merged(current, update)
         checked = await _check(access, draft)
@@ -353,7 +383,7 @@ async def update_vaccination(
             access.space_id,
             entry_id,
         )
-        return await _entry(access.space_id, entry_id)
+        return await _entry(access, entry_id)
 
 
 def _merged(current: VaccinationRead, update: VaccinationUpdate) -> Draft:
@@ -394,7 +424,7 @@ async def delete_vaccination(access: SpaceAccess, entry_id: UUID, *, if_match: s
     """Remove an entry from the booklet."""
     async with write_transaction():
         await _lock_booklet(access.space_id)
-        row = await _entry_row(access.space_id, entry_id)
+        row = await _entry_row(access, entry_id)
         require_if_match(if_match, body_of(read_of(row)))
         _may_change(access, row)
         await fetch("DELETE FROM vaccinations WHERE space_id = {} AND id = {}", access.space_id, entry_id)

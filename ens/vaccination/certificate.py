@@ -28,7 +28,7 @@ _MANDATORY_WORDS = {
 
 async def vaccination_certificate(access: SpaceAccess) -> bytes:
     """The certificate of the space's booklet as of today, as a PDF."""
-    entries = await all_vaccinations(access.space_id)
+    entries = await all_vaccinations(access.space_id, with_hidden=access.sees_confidential)
     schedule = await holder_schedule(access)
     return render_certificate(access, entries=entries, schedule=schedule, today=space_today(access))
 

@@ -49,7 +49,12 @@ def _person(
 async def holder_schedule(access: SpaceAccess) -> Schedule:
     """The schedule with only what the space knows (the home screen's counts)."""
     person = Person(birthdate=access.space.birthdate, sex=_SEX.get(access.space.sex or ""))
-    return evaluate(schedule_data(), person, entries=await booklet_entries(access.space_id), today=space_today(access))
+    return evaluate(
+        schedule_data(),
+        person,
+        entries=await booklet_entries(access.space_id, with_hidden=access.sees_confidential),
+        today=space_today(access),
+    )
 
 
 async def vaccination_schedule(
@@ -58,7 +63,12 @@ async def vaccination_schedule(
     """Every disease of the French calendar and where the holder stands with each dose."""
     person = _person(access, sex=sex, pregnant=pregnant, gestational_weeks=gestational_weeks)
     data = schedule_data()
-    schedule = evaluate(data, person, entries=await booklet_entries(access.space_id), today=space_today(access))
+    schedule = evaluate(
+        data,
+        person,
+        entries=await booklet_entries(access.space_id, with_hidden=access.sees_confidential),
+        today=space_today(access),
+    )
     sources = data.sources
     return ScheduleRead(
         as_of=schedule.as_of,

@@ -62,6 +62,9 @@ class VaccinationCreate(Struct, kw_only=True):
     administered_by: ShortText | None = None
     location: ShortText | None = None
     note: Note | None = None
+    # The holder alone may send it (403 for anyone else): the entry is added hidden from the
+    # space's representatives.
+    hidden_from_representatives: bool = False
 
 
 class VaccinationUpdate(Struct, kw_only=True):
@@ -77,6 +80,15 @@ class VaccinationUpdate(Struct, kw_only=True):
     administered_by: ShortText | UnsetType | None = UNSET
     location: ShortText | UnsetType | None = UNSET
     note: Note | UnsetType | None = UNSET
+    # The holder alone (403 for anyone else): hide the entry from the representatives, or show it
+    # again. Any entry, an app's or a validated one too.
+    hidden_from_representatives: bool | UnsetType = UNSET
+
+    def corrects_entry(self) -> bool:
+        """Whether this changes the entry itself, not only who may see it."""
+        return any(
+            getattr(self, name) is not UNSET for name in self.__struct_fields__ if name != "hidden_from_representatives"
+        )
 
 
 class RecordedBy(ReadStruct, kw_only=True):
@@ -104,6 +116,8 @@ class VaccinationRead(ReadStruct, kw_only=True):
     recorded_by: RecordedBy
     created_at: datetime
     updated_at: datetime
+    # True only in what the holder reads: representatives never receive a hidden entry.
+    hidden_from_representatives: bool = False
 
 
 class VaccinationPage(ReadStruct, kw_only=True):

@@ -51,9 +51,11 @@ def patient_reference(space_id: UUID) -> str:
     return f"Patient/{space_id}"
 
 
-async def immunizations(space_id: UUID) -> list[Immunization]:
-    """The whole booklet as FHIR ``Immunization`` resources (for the space's FHIR export)."""
-    return [immunization(entry, patient=patient_reference(space_id)) for entry in await all_vaccinations(space_id)]
+async def immunizations(space_id: UUID, *, with_hidden: bool) -> list[Immunization]:
+    """The whole booklet as FHIR ``Immunization`` resources (for the space's FHIR export); a
+    representative's export passes ``with_hidden=False``."""
+    entries = await all_vaccinations(space_id, with_hidden=with_hidden)
+    return [immunization(entry, patient=patient_reference(space_id)) for entry in entries]
 
 
 async def entry_as_fhir(access: SpaceAccess, entry_id: UUID) -> bytes:

@@ -59,6 +59,8 @@ class Vaccination(Table, tablename="vaccinations"):
     recorded_by_name = Varchar(length=255, null=True, default=None)
     created_at = Timestamptz()
     updated_at = Timestamptz()
+    # Set by the holder: the space's representatives never see this entry (CSP R1111-50).
+    hidden_from_representatives = Boolean(default=False)
 
 
 class VaccinationBooklet(Table, tablename="vaccination_booklets"):
