@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import logging
 import re
+import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Literal
@@ -140,8 +141,26 @@ def _not_utf8(request: Request[Any, Any, Any], exc: UnicodeDecodeError) -> Respo
     return problem_response(problems.for_status(400), "The body is not valid UTF-8 text.")
 
 
+def _database_busy(exc: BaseException) -> bool:
+    """SQLite's writers take turns; one that waited its whole busy timeout gets "database is locked"
+    (a burst of writers on a small machine). It is the moment's load, not a fault: 503, retry."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, sqlite3.OperationalError) and "database is locked" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     request_id = request.scope.get("state", {}).get(REQUEST_ID_KEY, "")
+    if _database_busy(exc):
+        log.warning("database busy", extra={"request_id": request_id, "path": request.scope.get("path_template")})
+        return problem_response(
+            problems.for_status(503),
+            f"The database is busy; try again in a moment (request {request_id}).",
+            headers={"Retry-After": "2"},
+        )
     log.error(
         "unhandled error", exc_info=exc, extra={"request_id": request_id, "path": request.scope.get("path_template")}
     )

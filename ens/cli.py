@@ -187,6 +187,24 @@ def _representatives(settings: Settings, args: argparse.Namespace) -> None:
         _fail("; ".join([exc.detail, *(f"{e.pointer} {e.detail}" for e in exc.errors)]))
 
 
+def _partition(settings: Settings, table: str, partitions: int) -> None:
+    """Operators: a table of health data becomes hash-partitioned by space_id (PostgreSQL)."""
+    from ens.core.partition import CannotPartition, partition_by_space
+
+    if not settings.database_url.startswith(("postgres://", "postgresql://")):
+        _fail("partitioning is PostgreSQL's: ENS_DATABASE_URL names an SQLite file")
+
+    async def run() -> int:
+        async with db.connected(settings):
+            return await partition_by_space(table, partitions)
+
+    try:
+        moved = asyncio.run(run())
+    except CannotPartition as exc:
+        _fail(f"cannot partition {table}: {exc}")
+    print(f"{table}: {partitions} partitions by hash of space_id, {moved} rows moved")
+
+
 # Commands that exist for development only: they seed test identities or mint tokens without a login.
 _DEV_COMMANDS = {"demo": "ens demo", "dev": "ens dev token"}
 
@@ -210,6 +228,9 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("demo", help="seed a demo holder")
     sub.add_parser("purge", help="daily maintenance: old tombstones, expired idempotency keys and login state")
     sub.add_parser("notify", help="daily: send the notices that are due (a child's 18th birthday in three months)")
+    part = sub.add_parser("partition", help="operators: hash-partition a health table by space_id (PostgreSQL)")
+    part.add_argument("table")
+    part.add_argument("--partitions", type=int, default=32)
     reps = sub.add_parser("representatives", help="court measures (operators only: they check the decision)")
     reps_sub = reps.add_subparsers(dest="representatives_command", required=True)
     add = reps_sub.add_parser("add", help="record a tutelle, curatelle or habilitation familiale; prints its id")
@@ -293,6 +314,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> None:
         _notify(settings)
     elif args.command == "representatives":
         _representatives(settings, args)
+    elif args.command == "partition":
+        _partition(settings, args.table, args.partitions)
     elif args.command == "demo":
         from ens.demo import seed_demo
 

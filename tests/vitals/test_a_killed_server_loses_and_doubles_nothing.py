@@ -104,8 +104,10 @@ async def test_every_acknowledged_batch_is_stored_once_and_every_retry_lands(
                 assert asyncio.get_running_loop().time() < deadline, "retries did not land once the lease passed"
                 statuses = await asyncio.gather(*(send(client, key) for key in set(batches) - acknowledged))
                 conflicts += statuses.count(409)
-                assert set(statuses) <= {201, 409}, statuses
-                if 409 in statuses:
+                # 503: SQLite's writers take turns, and a burst of retries may outwait its busy
+                # timeout on a loaded machine; the answer says to retry, and the client does.
+                assert set(statuses) <= {201, 409, 503}, statuses
+                if {409, 503} & set(statuses):
                     await asyncio.sleep(0.5)
         if back_within_lease:
             assert conflicts >= 1, "a key whose request died must be 409 while its lease runs"
