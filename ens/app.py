@@ -35,8 +35,10 @@ from ens.core.settings import Settings
 from ens.overview.routes import SpaceController
 from ens.records.routes import CONTROLLERS as RECORDS_CONTROLLERS
 from ens.spaces.describe import RESOURCE_WORDS
-from ens.spaces.door import Access, account_door, provide_space_access, space_door
+from ens.spaces.door import Access, account_door, professional_door, provide_space_access, space_door
 from ens.spaces.history import REQUEST_ID_KEY, AccessHistoryMiddleware
+from ens.spaces.matrix import access_matrix, check_matrix
+from ens.spaces.professional_routes import AccessRequestsController, ProController, ProfessionalsController
 from ens.spaces.rights import Action, table_markdown, who_may
 from ens.spaces.routes import AccessHistoryController, CarersController, RepresentativesController
 from ens.vitals import scopes as vitals_scopes
@@ -191,6 +193,8 @@ def space_routes() -> list[ControllerRouterHandler]:
         AccessHistoryController,
         RepresentativesController,
         VitalsController,
+        ProfessionalsController,
+        AccessRequestsController,
         *RECORDS_CONTROLLERS,
         *AuthWiring.space_routes(),
     ]
@@ -206,6 +210,7 @@ def create_app(
     *,
     extra_routes: Sequence[ControllerRouterHandler] = (),
     upstream_transport: httpx.AsyncBaseTransport | None = None,
+    pro_upstream_transport: httpx.AsyncBaseTransport | None = None,
 ) -> Litestar:
     """Build the application. ``extra_*`` let tests mount their own routes behind the real doors;
     ``upstream_transport`` lets them reach an in-process identity provider over real HTTP."""
@@ -215,7 +220,7 @@ def create_app(
     db.bind(engine, db.all_tables())
     tokens = AccessTokens(settings)
     cursors = Cursors(settings.secret_key)
-    auth = AuthWiring(settings, upstream_transport)
+    auth = AuthWiring(settings, upstream_transport, pro_upstream_transport)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -245,6 +250,12 @@ def create_app(
     account_router = Router(
         path="/", before_request=through_account_door, route_handlers=[*auth.account_routes, CarersController]
     )
+    professional_router = Router(
+        path="/",
+        before_request=through_professional_door,
+        dependencies={"cursors": Provide(lambda: cursors, sync_to_thread=False)},
+        route_handlers=[ProController],
+    )
 
     app = Litestar(
         route_handlers=[
@@ -253,6 +264,7 @@ def create_app(
             list_vital_types,
             space_router,
             account_router,
+            professional_router,
             *auth.routes,
             *extra_routes,
         ],
@@ -307,6 +319,9 @@ def create_app(
         debug=False,
     )
     _check_every_space_route_has_the_door(app)
+    # The access matrix is data shipped with the product: a matrix that names an unknown profession
+    # or resource, or lets a profession write what it cannot read, stops the service here.
+    check_matrix(access_matrix(), known_resources=RESOURCE_WORDS.keys())
     document_problems(app)
     _document_rights(app)
     check_operation_ids(app)
@@ -344,6 +359,12 @@ async def through_space_door(request: Request[Any, Any, Any]) -> Response[bytes]
 async def through_account_door(request: Request[Any, Any, Any]) -> Response[bytes] | None:
     """Every request under /v1/me: the account door, then an Idempotency-Key refusal or replay."""
     await account_door(request, request.route_handler)
+    return await replay_stored(request)
+
+
+async def through_professional_door(request: Request[Any, Any, Any]) -> Response[bytes] | None:
+    """Every request under /v1/pro: the professional door, then an Idempotency-Key refusal or replay."""
+    await professional_door(request, request.route_handler)
     return await replay_stored(request)
 
 
