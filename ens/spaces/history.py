@@ -29,6 +29,7 @@ from ens.core.api import Cursors, Page, check_limit
 from ens.core.db import fetch
 from ens.spaces.caller import Caller
 from ens.spaces.describe import describe
+from ens.spaces.matrix import access_matrix
 from ens.spaces.schemas import AccessEventRead, ActorRead, ClientRead
 
 log = logging.getLogger("ens.spaces.history")
@@ -239,7 +240,7 @@ def _header(scope: Scope, name: bytes) -> str | None:
 
 _LIST = """
 SELECT id, at, actor_account_id, actor_name, client_id, client_name, acting_as, actor_kind, action,
-       resource_type, resource_id, outcome, request_id
+       resource_type, resource_id, outcome, request_id, profession, emergency_reason
 FROM access_history
 WHERE space_id = {} AND id < {}FILTERS
 ORDER BY id DESC
@@ -334,6 +335,9 @@ async def list_access_history(
             outcome=row["outcome"],
             request_id=row["request_id"],
             description=describe(row),
+            profession_code=row["profession"],
+            profession=access_matrix().label(row["profession"]) if row["profession"] else None,
+            emergency_reason=row["emergency_reason"],
         )
         for row in rows[:size]
     ]

@@ -306,7 +306,8 @@ async def _tell_emergency(space: SpaceRef, *, actor: str, profession: str, at: d
                WHERE r.space_id = {} AND r.kind = 'parent' AND r.revoked_at IS NULL AND a.email IS NOT NULL""",
             space.id,
         )
-        whose = f"l'espace santé de {space.given_name}"
+        elided = space.given_name[:1].lower() in "aeiouyhàâéèêëîïôöûüù"
+        whose = f"l'espace santé {'d' + chr(39) if elided else 'de '}{space.given_name}"
     else:
         rows = await fetch("SELECT email FROM accounts WHERE id = {} AND email IS NOT NULL", space.holder_account_id)
         whose = "votre espace santé"

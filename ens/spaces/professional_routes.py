@@ -7,12 +7,12 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from litestar import Controller, Request, Response, delete, get, patch, post, put
+from litestar import Controller, Request, delete, get, patch, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
-from ens.core.api import CursorParam, Cursors, IfMatch, LimitParam, Page, with_etag
+from ens.core.api import CursorParam, Cursors, IfMatch, LimitParam, Page
 from ens.core.mail import Mailer
 from ens.core.settings import Settings
 from ens.spaces import pro_access, professionals
@@ -66,8 +66,8 @@ class ProfessionalsController(Controller):
         "again; one whose authorisation runs is 409 (renew it with PATCH).",
         operation_id="authoriseProfessional",
     )
-    async def authorise(self, access: Access, data: JSONBody[ProfessionalAuthorise]) -> Response[bytes]:
-        return with_etag(await professionals.authorise(access, data.national_id), status=201)
+    async def authorise(self, access: Access, data: JSONBody[ProfessionalAuthorise]) -> ProfessionalRead:
+        return await professionals.authorise(access, data.national_id)
 
     @get(
         "/professionals/{id:uuid}",
@@ -88,8 +88,8 @@ class ProfessionalsController(Controller):
     )
     async def renew(
         self, access: Access, id: FromPath[UUID], data: JSONBody[ProfessionalChange], if_match: IfMatch = None
-    ) -> Response[bytes]:
-        return with_etag(await professionals.renew(access, id, if_match=if_match))
+    ) -> ProfessionalRead:
+        return await professionals.renew(access, id, if_match=if_match)
 
     @delete(
         "/professionals/{id:uuid}",
@@ -109,8 +109,8 @@ class ProfessionalsController(Controller):
         description="Until the holder authorises them again (POST .../professionals).",
         operation_id="blockProfessional",
     )
-    async def block(self, access: Access, id: FromPath[UUID]) -> Response[bytes]:
-        return with_etag(await professionals.block(access, id))
+    async def block(self, access: Access, id: FromPath[UUID]) -> ProfessionalRead:
+        return await professionals.block(access, id)
 
     @get(
         "/emergency-access",

@@ -65,7 +65,8 @@ class AccessEventRead(ReadStruct):
     at: datetime
     actor: ActorRead | None
     client: ClientRead | None
-    # holder, representative, app (professional later); for a representative, their kind.
+    # holder, representative, app, professional; for a representative, their kind; for a
+    # professional, professional or professional_emergency.
     acting_as: str
     actor_kind: str | None
     # The method and route template ("GET /v1/spaces/{space}/vitals").
@@ -76,6 +77,11 @@ class AccessEventRead(ReadStruct):
     request_id: str
     # One sentence of plain French for the phone app ("Marie Dupont (parent) a consulté les mesures.").
     description: str
+    # A professional's row: their profession (TRE_G15 code and its French label) and, for an
+    # emergency access, the reason they gave.
+    profession_code: str | None = None
+    profession: str | None = None
+    emergency_reason: str | None = None
 
 
 class SessionRead(ReadStruct):
@@ -160,7 +166,7 @@ class CuratorConsent(Struct):
 NationalId = Annotated[
     str,
     Meta(
-        pattern=r"^(8[0-9]{11}|0[0-9][0-9AB][0-9]{6})$",
+        pattern=r"^(8[0-9]{11}|0[0-9][0-9AB][0-9]{7})$",
         description="The professional's national identifier as Pro Santé Connect gives it (SubjectNameID): "
         "8 then the RPPS number (11 digits, Luhn), or 0 then the ADELI number (9 characters)",
         examples=["810002345676"],

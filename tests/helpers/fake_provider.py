@@ -60,6 +60,10 @@ class FakeProvider:
     token_requests: list[dict[str, Any]] = field(default_factory=list)
     # Whether discovery announces an end_session_endpoint (RP-initiated logout).
     end_session: bool = True
+    # Who it is and the client it knows: a second, independent provider (the professionals') has its own.
+    issuer: str = ISSUER
+    client_id: str = CLIENT_ID
+    client_secret: str = CLIENT_SECRET
 
     def issue_code(
         self,
@@ -70,6 +74,7 @@ class FakeProvider:
         sign_with_stranger: bool = False,
         userinfo_as_jwt: bool = True,
         claims_override: dict[str, Any] | None = None,
+        userinfo: dict[str, Any] | None = None,
         **id_token_overrides: Any,
     ) -> str:
         """A code the provider will exchange for an ID token built from these choices."""
@@ -79,7 +84,9 @@ class FakeProvider:
             nonce=nonce,
             code_challenge=code_challenge,
             sub=subject,
-            claims={
+            claims=userinfo
+            if userinfo is not None
+            else {
                 "given_name": "Inès",
                 "family_name": "Testeuse",
                 "birthdate": "1992-03-04",
@@ -96,7 +103,7 @@ class FakeProvider:
 
     def _sign(self, issued: Issued, claims: dict[str, Any]) -> str:
         if issued.alg == "HS256":
-            return jwt.encode({"alg": "HS256"}, claims, OctKey.import_key(CLIENT_SECRET.encode()))
+            return jwt.encode({"alg": "HS256"}, claims, OctKey.import_key(self.client_secret.encode()))
         if issued.sign_with_stranger:
             # Same kid as the published key, another private key: a forged signature.
             return jwt.encode({"alg": "RS256", "kid": self.rsa.kid}, claims, self.stranger)
@@ -109,17 +116,17 @@ class FakeProvider:
         @get("/.well-known/openid-configuration")
         async def discovery() -> dict[str, Any]:
             document: dict[str, Any] = {
-                "issuer": ISSUER,
-                "authorization_endpoint": f"{ISSUER}/authorize",
-                "token_endpoint": f"{ISSUER}/token",
-                "userinfo_endpoint": f"{ISSUER}/userinfo",
-                "jwks_uri": f"{ISSUER}/jwks",
+                "issuer": provider.issuer,
+                "authorization_endpoint": f"{provider.issuer}/authorize",
+                "token_endpoint": f"{provider.issuer}/token",
+                "userinfo_endpoint": f"{provider.issuer}/userinfo",
+                "jwks_uri": f"{provider.issuer}/jwks",
                 "id_token_signing_alg_values_supported": provider.announced_algs,
                 "userinfo_signing_alg_values_supported": provider.announced_algs,
                 "token_endpoint_auth_methods_supported": provider.token_auth_methods,
             }
             if provider.end_session:
-                document["end_session_endpoint"] = f"{ISSUER}/session/end"
+                document["end_session_endpoint"] = f"{provider.issuer}/session/end"
             return document
 
         @get("/jwks")
@@ -141,16 +148,16 @@ class FakeProvider:
             if scheme.lower() == "basic":
                 client_id, _, secret = base64.b64decode(value).decode().partition(":")
             provider.token_requests.append({"client_id": client_id, "basic": scheme.lower() == "basic"})
-            if client_id != CLIENT_ID or secret != CLIENT_SECRET:
+            if client_id != provider.client_id or secret != provider.client_secret:
                 return Response({"error": "invalid_client"}, status_code=401)
             issued = provider.codes.pop(data.code, None)
             if issued is None or create_s256_code_challenge(data.code_verifier) != issued.code_challenge:
                 return Response({"error": "invalid_grant"}, status_code=400)
             now = int(time.time())
             claims = {
-                "iss": ISSUER,
+                "iss": provider.issuer,
                 "sub": issued.sub,
-                "aud": CLIENT_ID,
+                "aud": provider.client_id,
                 "exp": now + 300,
                 "iat": now,
                 "auth_time": now,
@@ -173,7 +180,7 @@ class FakeProvider:
             claims = {"sub": issued.sub, **issued.claims}
             if not issued.userinfo_as_jwt:
                 return Response(claims)
-            body = provider._sign(issued, {**claims, "iss": ISSUER, "aud": CLIENT_ID})
+            body = provider._sign(issued, {**claims, "iss": provider.issuer, "aud": provider.client_id})
             return Response(body, media_type="application/jwt")
 
         return Litestar(route_handlers=[discovery, jwks, token, userinfo])
