@@ -41,6 +41,8 @@ from ens.spaces.matrix import access_matrix, check_matrix
 from ens.spaces.professional_routes import AccessRequestsController, ProController, ProfessionalsController
 from ens.spaces.rights import Action, table_markdown, who_may
 from ens.spaces.routes import AccessHistoryController, CarersController, RepresentativesController
+from ens.vaccination import scopes as vaccination_scopes
+from ens.vaccination.routes import VaccinationController, list_vaccines
 from ens.vitals import scopes as vitals_scopes
 from ens.vitals.routes import VitalsController, list_vital_types
 
@@ -184,6 +186,7 @@ async def ready() -> ReadinessRead:
 def register_capabilities() -> None:
     """What each capability declares for the whole process: its app scopes."""
     SCOPES.register(vitals_scopes.SCOPES)
+    SCOPES.register(vaccination_scopes.SCOPES)
 
 
 def space_routes() -> list[ControllerRouterHandler]:
@@ -193,6 +196,7 @@ def space_routes() -> list[ControllerRouterHandler]:
         AccessHistoryController,
         RepresentativesController,
         VitalsController,
+        VaccinationController,
         ProfessionalsController,
         AccessRequestsController,
         *RECORDS_CONTROLLERS,
@@ -262,6 +266,7 @@ def create_app(
             health,
             ready,
             list_vital_types,
+            list_vaccines,
             space_router,
             account_router,
             professional_router,
@@ -271,6 +276,8 @@ def create_app(
         dependencies={
             "settings": Provide(lambda: settings, sync_to_thread=False),
             "tokens": Provide(lambda: tokens, sync_to_thread=False),
+            # Public listings (the vaccine catalogue); the space router provides its own, after the door.
+            "cursors": Provide(lambda: cursors, sync_to_thread=False),
             **auth.dependencies,
         },
         middleware=[

@@ -1,4 +1,5 @@
-"""``ens serve | migrate | demo | purge | notify | apps register | representatives add|end|list | dev token``."""
+"""``ens serve | migrate | demo | purge | notify | apps register | representatives add|end|list | vaccines load |
+dev token``."""
 
 from __future__ import annotations
 
@@ -92,6 +93,26 @@ def _register_app(settings: Settings, args: argparse.Namespace) -> None:
         asyncio.run(run())
     except Invalid as exc:
         _fail("cannot register the app: " + ("; ".join(e.detail for e in exc.errors) or exc.detail))
+
+
+def _load_vaccines(settings: Settings, path: str) -> None:
+    from pathlib import Path
+
+    from ens.vaccination.catalogue import CatalogueFileError
+    from ens.vaccination.service import load_vaccines
+
+    async def run() -> None:
+        async with db.connected(settings):
+            loaded = await load_vaccines(Path(path))
+        print(
+            f"vaccines: {loaded.added} added, {loaded.updated} updated, {loaded.unchanged} unchanged"
+            + (f", {loaded.kept} kept (not in this list; booklet entries may name them)" if loaded.kept else "")
+        )
+
+    try:
+        asyncio.run(run())
+    except CatalogueFileError as exc:
+        _fail(f"cannot load the vaccine list: {exc}")
 
 
 def _dev_token(settings: Settings, identity: str) -> None:
@@ -205,6 +226,10 @@ def main(argv: list[str] | None = None) -> None:
     register.add_argument("--kind", choices=["device", "professional"], default="device")
     register.add_argument("--confidential", action="store_true", help="the app keeps a client secret (a server)")
     register.add_argument("--publisher", default=None)
+    vaccines = sub.add_parser("vaccines", help="the vaccine catalogue")
+    vaccines_sub = vaccines.add_subparsers(dest="vaccines_command", required=True)
+    load = vaccines_sub.add_parser("load", help="load a newer vaccine list (the shape of vaccines-fr.json)")
+    load.add_argument("file")
     dev = sub.add_parser("dev", help="development helpers")
     dev_sub = dev.add_subparsers(dest="dev_command", required=True)
     token = dev_sub.add_parser("token", help="print an access token for a test identity (dev only)")
@@ -258,6 +283,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> None:
         asyncio.run(seed_demo(settings))
     elif args.command == "apps" and args.apps_command == "register":
         _register_app(settings, args)
+    elif args.command == "vaccines" and args.vaccines_command == "load":
+        _load_vaccines(settings, args.file)
     elif args.command == "dev" and args.dev_command == "token":
         _dev_token(settings, args.identity)
 

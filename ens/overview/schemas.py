@@ -5,6 +5,7 @@ from uuid import UUID
 
 from ens.core.api import ReadStruct
 from ens.records.schemas import RecordsSummary
+from ens.vaccination.schemas import DueCounts
 from ens.vitals.schemas import BmiRead, LatestVital
 
 
@@ -32,6 +33,8 @@ class SpaceSummary(ReadStruct):
     vitals: list[LatestVital]
     bmi: BmiRead | None
     records: RecordsSummary
+    # The French schedule's doses due and overdue today (GET .../vaccinations/schedule for which).
+    vaccination: DueCounts
 
 
 class SpaceStatusRead(ReadStruct):

@@ -10,6 +10,7 @@ from ens.spaces.adulthood import adulthood_soon
 from ens.spaces.door import SpaceAccess, adulthood
 from ens.spaces.rights import RIGHTS
 from ens.spaces.service import public_kind as _public_kind
+from ens.vaccination.service import due_counts
 from ens.vitals.service import bmi_of, latest_values
 
 
@@ -33,4 +34,5 @@ async def space_summary(access: SpaceAccess) -> SpaceSummary:
         vitals=latest,
         bmi=bmi_of(latest),
         records=await records_summary(space.id, with_hidden=access.sees_confidential),
+        vaccination=await due_counts(access),
     )

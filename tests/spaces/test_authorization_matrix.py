@@ -71,7 +71,7 @@ VACCINATORS = frozenset({GP, PHARMACIST, MIDWIFE, NURSE})
 PRO_READ: dict[str, frozenset[str]] = {
     "space": EVERY_PROFESSION,
     "vitals": EVERY_PROFESSION,
-    "vaccinations": VACCINATORS,
+    "vaccination": VACCINATORS,
     "profile": frozenset({GP, PHARMACIST, DENTIST, MIDWIFE, NURSE}),
     "directives": frozenset({GP, MIDWIFE, NURSE}),
     "trusted-person": frozenset({GP, MIDWIFE, NURSE}),
@@ -81,7 +81,7 @@ PRO_READ: dict[str, frozenset[str]] = {
 }
 PRO_WRITE: dict[str, frozenset[str]] = {
     "vitals": frozenset({GP, MIDWIFE, NURSE}),
-    "vaccinations": VACCINATORS,
+    "vaccination": VACCINATORS,
     "profile": frozenset({GP, MIDWIFE}),
     "documents": EVERY_PROFESSION,
 }
@@ -138,6 +138,17 @@ ROUTE_RESOURCE: dict[str, str] = {
     ),
     **dict.fromkeys(("getDoctor", "setDoctor", "removeDoctor"), "doctor"),
     **dict.fromkeys(PROFILE_OPERATIONS, "profile"),
+    **dict.fromkeys(
+        (
+            "listVaccinations",
+            "getVaccination",
+            "getVaccinationSchedule",
+            "recordVaccination",
+            "updateVaccination",
+            "deleteVaccination",
+        ),
+        "vaccination",
+    ),
     **dict.fromkeys(
         ("createTestNote", "writeThenFailTestNote", "getTestNote", "replaceTestNote", "deleteTestNote"), "test-note"
     ),
@@ -239,6 +250,13 @@ RULES: dict[str, Rule] = {
         }.items()
         for entry in entries
     },
+    # Vaccination
+    "listVaccinations": SpaceRoute(READ, "read", "vaccination"),
+    "getVaccination": SpaceRoute(READ, "read", "vaccination"),
+    "getVaccinationSchedule": SpaceRoute(READ, "read", "vaccination"),
+    "recordVaccination": SpaceRoute(WRITE_DATA, "write", "vaccination"),
+    "updateVaccination": SpaceRoute(WRITE_DATA, "write", "vaccination"),
+    "deleteVaccination": SpaceRoute(WRITE_DATA, "write", "vaccination"),
     # The tests' own capability (tests/helpers/routes_for_tests.py)
     "createTestNote": SpaceRoute(WRITE_DATA, "write", "test-notes"),
     "writeThenFailTestNote": SpaceRoute(WRITE_DATA, "write", "test-notes"),
@@ -272,6 +290,7 @@ RULES: dict[str, Rule] = {
     # Public
     "listApps": PublicRoute(),
     "listVitalTypes": PublicRoute(),
+    "listVaccines": PublicRoute(),
     "createTestSecret": AnyTokenRoute(),
 }
 
@@ -324,7 +343,7 @@ async def callers(client: httpx.AsyncClient, settings: Settings) -> list[CallerC
     await set_birthdate(turning_tomorrow, years_before(today_in_paris() + timedelta(days=1), 18))
 
     every_scope = [f"vitals.{code}:{mode}" for code in TYPE_CODES for mode in ("read", "write")]
-    every_scope += ["test-notes:read", "test-notes:write"]
+    every_scope += ["test-notes:read", "test-notes:write", "vaccinations:read", "vaccinations:write"]
     right_app = await grant_app(settings, holder, every_scope)
     narrow_app = await grant_app(settings, holder, ["vitals.body_weight:read"])
     elsewhere_app = await grant_app(settings, other, every_scope)
@@ -340,7 +359,9 @@ async def callers(client: httpx.AsyncClient, settings: Settings) -> list[CallerC
         ),
         ttl=-1,
     )
-    everything = frozenset({("vitals", "read"), ("vitals", "write"), ("test-notes", "read"), ("test-notes", "write")})
+    everything = frozenset(
+        (capability, mode) for capability in ("vitals", "test-notes", "vaccination") for mode in ("read", "write")
+    )
     space = holder.space_id
     professionals = await _professional_callers(client, settings, holder)
     return [
