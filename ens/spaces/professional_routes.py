@@ -73,6 +73,8 @@ class ProfessionalsController(Controller):
         "/professionals/{id:uuid}",
         opt={"need": Need("professionals")},
         summary="One professional of the space",
+        description="As the list shows them (status, since, until, last access, a running emergency access), "
+        "with an ETag for If-Match on renewal and revocation.",
         operation_id="getProfessional",
     )
     async def get_professional(self, access: Access, id: FromPath[UUID]) -> ProfessionalRead:
@@ -96,6 +98,9 @@ class ProfessionalsController(Controller):
         status_code=HTTP_204_NO_CONTENT,
         opt={"need": Need("professionals", action=MANAGE)},
         summary="Revoke a professional's authorisation: their next request on this space is refused",
+        description="The door reads the holder's decision on every request: the professional's very next "
+        "request on this space is a 404 and the space leaves their list of patients. Revoking a blocked "
+        "professional keeps them blocked. If-Match honoured.",
         operation_id="revokeProfessional",
     )
     async def revoke(self, access: Access, id: FromPath[UUID], if_match: IfMatch = None) -> None:
@@ -116,6 +121,7 @@ class ProfessionalsController(Controller):
         "/emergency-access",
         opt={"need": Need("professionals")},
         summary="Whether a professional may open this space in an emergency",
+        description='`{"allowed": true}` unless the holder forbade emergency access ("bris de glace").',
         operation_id="getEmergencyAccessSetting",
     )
     async def emergency_setting(self, access: Access) -> EmergencyAccessSettingRead:
@@ -144,6 +150,8 @@ class AccessRequestsController(Controller):
         "/",
         opt={"need": Need("access-requests")},
         summary="Professionals' requests for access to this space, newest first",
+        description="Each names the professional (national identifier, names, profession) and its status: "
+        "pending, approved or refused.",
         operation_id="listAccessRequests",
     )
     async def list_requests(
@@ -172,6 +180,7 @@ class AccessRequestsController(Controller):
         status_code=200,
         opt={"need": Need("access-requests", action=MANAGE)},
         summary="Refuse a request",
+        description="Nothing changes for the professional, who may ask again. A request already decided is 409.",
         operation_id="refuseAccessRequest",
     )
     async def refuse(self, access: Access, id: FromPath[UUID]) -> AccessRequestRead:
