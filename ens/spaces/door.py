@@ -137,6 +137,10 @@ class SpaceAccess:
             return self.is_minors_space
         return allows(self.kind, action)
 
+    def rights(self) -> list[str]:
+        """What the caller may do here, as ``GET /v1/me`` and the home screen say it."""
+        return sorted(action for action in Action if self.allows(action))
+
     def require(self, action: Action) -> None:
         """Raise :class:`Forbidden` unless the caller may perform ``action`` (for services whose
         route performs one action or another depending on its input, like close or erase)."""

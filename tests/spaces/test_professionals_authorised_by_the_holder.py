@@ -197,6 +197,9 @@ async def test_a_nurse_writes_a_measure_named_in_the_history_with_her_profession
     assert rows[0]["description"] == "Hugo Petit (infirmier) a ajouté les mesures."
     assert rows[0]["profession"] == "infirmier" and rows[0]["professionCode"] == NURSE
     assert rows[0]["actor"]["name"] == "Hugo Petit" and rows[0]["emergencyReason"] is None
+    # The home screen tells the nurse who she is there and what she may do.
+    summary = (await client.get(space, headers=nurse.headers)).json()
+    assert summary["role"] == "professional" and summary["rights"] == ["read", "write_data"]
 
 
 async def test_on_a_minors_space_a_professional_hides_an_item_from_the_parents_at_the_minors_request(
