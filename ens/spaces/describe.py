@@ -76,6 +76,18 @@ _SPECIAL: dict[tuple[str, str], tuple[str, str]] = {
         "a tenté d'ouvrir l'espace en accès d'urgence",
     ),
     ("POST", "/block"): ("a bloqué un professionnel de santé", "a tenté de bloquer un professionnel de santé"),
+    ("POST", "/professionals"): (
+        "a autorisé un professionnel de santé",
+        "a tenté d'autoriser un professionnel de santé",
+    ),
+    ("PATCH", "/professionals/{id}"): (
+        "a renouvelé l'autorisation d'un professionnel de santé",
+        "a tenté de renouveler l'autorisation d'un professionnel de santé",
+    ),
+    ("DELETE", "/professionals/{id}"): (
+        "a révoqué l'autorisation d'un professionnel de santé",
+        "a tenté de révoquer l'autorisation d'un professionnel de santé",
+    ),
     ("POST", "/approve"): ("a accepté une demande d'accès", "a tenté d'accepter une demande d'accès"),
     ("POST", "/refuse"): ("a refusé une demande d'accès", "a tenté de refuser une demande d'accès"),
     ("PUT", "/emergency-access"): (

@@ -107,6 +107,16 @@ async def test_the_holder_authorises_lists_renews_revokes_and_blocks(
     assert (await client.get(f"/v1/spaces/{holder.space_id}/vitals", headers=pro.headers)).status_code == 404
     patients = await client.get("/v1/pro/patients", headers=pro.headers)
     assert patients.json()["items"] == []
+    # The holder's history says each decision in plain French.
+    said = [
+        row["description"]
+        for row in (
+            await client.get(f"/v1/spaces/{holder.space_id}/access-history?action=change", headers=holder.headers)
+        ).json()["items"]
+    ]
+    name = f"{holder.given_name} {holder.family_name} (titulaire)"
+    for verb in ("a autorisé", "a renouvelé l'autorisation d'", "a bloqué"):
+        assert any(sentence.startswith(f"{name} {verb}") for sentence in said), (verb, said)
 
 
 async def test_the_day_before_the_anniversary_and_the_anniversary_day(
