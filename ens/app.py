@@ -35,7 +35,7 @@ from ens.core.settings import Settings
 from ens.overview.routes import SpaceController
 from ens.records.routes import CONTROLLERS as RECORDS_CONTROLLERS
 from ens.spaces.describe import RESOURCE_WORDS
-from ens.spaces.door import Access, account_door, professional_door, provide_space_access, space_door
+from ens.spaces.door import Access, Need, account_door, professional_door, provide_space_access, space_door
 from ens.spaces.history import REQUEST_ID_KEY, AccessHistoryMiddleware
 from ens.spaces.matrix import access_matrix, check_matrix
 from ens.spaces.professional_routes import AccessRequestsController, ProController, ProfessionalsController
@@ -318,7 +318,11 @@ def create_app(
             "parent's right ends on the child's 18th birthday in the space's time zone; a measure relating only "
             "to property opens nothing; a holder under 18 may not write directives, designate the trusted "
             "person or erase; apps reach only their granted space and the scopes of their grant):\n\n"
-            + table_markdown(),
+            + table_markdown()
+            + "\n\nHealth professionals reach a space while the holder's authorisation runs (until the same "
+            "date next year, exclusive, in the space's time zone), or read-only for 24 hours after an emergency "
+            "access; what each profession reads and writes is the access matrix (each operation names the "
+            "professions it lets through).",
             operation_id_creator=require_operation_id,
         ),
         lifespan=[lifespan],
@@ -351,7 +355,24 @@ def _document_rights(app: Litestar) -> None:
                 scope = (
                     f" Apps: with a {need.app_scope} scope of {need.resource}." if need.app_scope else " Apps: never."
                 )
-                operation.description = f"{operation.description or ''}\n\n{who_may(need.action)}{scope}".strip()
+                pros = _professionals_who_may(need)
+                operation.description = f"{operation.description or ''}\n\n{who_may(need.action)}{scope}{pros}".strip()
+
+
+def _professionals_who_may(need: Need) -> str:
+    """The sentence saying which professions the access matrix lets through this operation."""
+    matrix = access_matrix()
+    if need.action is Action.READ:
+        codes = [code for code in matrix.professions if matrix.may(code, need.resource, write=False)]
+    elif need.action is Action.WRITE_DATA:
+        codes = [code for code in matrix.professions if matrix.may(code, need.resource, write=True)]
+    else:
+        codes = []
+    if not codes:
+        return " Professionals: never."
+    names = ", ".join(f"{matrix.label(code)} ({code})" for code in codes)
+    emergency = " (also in an emergency access)" if need.action is Action.READ else " (never in an emergency access)"
+    return f" Professionals (the access matrix): {names}{emergency}."
 
 
 async def through_space_door(request: Request[Any, Any, Any]) -> Response[bytes] | None:

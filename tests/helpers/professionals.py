@@ -102,6 +102,33 @@ async def authorise(
     return dict(answer.json())
 
 
+async def authorise_directly(holder: Person, pro: Pro) -> None:
+    """The holder's authorisation, as ``POST .../professionals`` leaves it, without an HTTP client."""
+    now = clock.now()
+    space = SpaceRef(
+        id=holder.space_id,
+        status="open",
+        timezone="Europe/Paris",
+        birthdate=None,
+        sex=None,
+        given_name="",
+        family_name="",
+        holder_account_id=holder.account_id,
+    )
+    await db.fetch(
+        "INSERT INTO space_professionals (space_id, id, professional_id, status, since, until, decided_by, "
+        "created_at, updated_at) VALUES ({}, {}, {}, 'authorised', {}, {}, {}, {}, {})",
+        holder.space_id,
+        uuid.uuid4(),
+        pro.professional_id,
+        now,
+        authorisation_end(space, now=now),
+        holder.account_id,
+        now,
+        now,
+    )
+
+
 async def authorised_on(space_id: uuid.UUID, pro: Pro, day: date) -> None:
     """Time passes: the authorisation was given on ``day`` (Paris), at noon."""
     given = datetime.combine(day, time(12), PARIS).astimezone(UTC)

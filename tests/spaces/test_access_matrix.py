@@ -97,3 +97,13 @@ def test_the_matrix_file_cites_its_sources_and_rationale() -> None:
     assert any("legifrance" in source.url for source in matrix.sources)
     assert any("matrice-habilitation" in source.url for source in matrix.sources)
     assert "conservative" in matrix.rationale
+
+
+def test_each_operation_says_which_professions_it_lets_through(app: Litestar) -> None:
+    paths = app.openapi_schema.to_schema()["paths"]
+    record = paths["/v1/spaces/{space}/vitals"]["post"]["description"]
+    assert "Professionals (the access matrix): médecin (10), sage-femme (50), infirmier (60)" in record
+    assert "never in an emergency access" in record
+    listing = paths["/v1/spaces/{space}/vitals"]["get"]["description"]
+    assert "pédicure-podologue (80) (also in an emergency access)" in listing
+    assert "Professionals: never." in paths["/v1/spaces/{space}/access-history"]["get"]["description"]
