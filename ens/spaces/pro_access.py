@@ -65,7 +65,8 @@ async def request_access(professional_id: UUID, body: PatientAccessRequest) -> A
     either way — the candidates by birthdate (index ``spaces_birthdate``), one INSERT whose SELECT
     finds zero or more spaces — so neither the body nor the time says whether the person has a
     space. No e-mail goes out here (its time would tell): the holder sees pending requests in the
-    app. A request already pending for the same space and professional is not repeated.
+    app. A request already pending for the same space and professional is not repeated, and a
+    professional the holder blocked asks in vain (the same answer, nothing reaches the holder).
     """
     candidates = await fetch(
         """SELECT s.id, s.given_name, s.family_name, a.birthplace FROM spaces s
@@ -90,11 +91,15 @@ async def request_access(professional_id: UUID, body: PatientAccessRequest) -> A
                 SELECT s.id, {{}}, {{}}, 'pending', {{}} FROM spaces s
                 WHERE s.id IN ({placeholders}) AND NOT EXISTS (
                     SELECT 1 FROM access_requests r
-                    WHERE r.space_id = s.id AND r.professional_id = {{}} AND r.status = 'pending')""",
+                    WHERE r.space_id = s.id AND r.professional_id = {{}} AND r.status = 'pending')
+                AND NOT EXISTS (
+                    SELECT 1 FROM space_professionals b
+                    WHERE b.space_id = s.id AND b.professional_id = {{}} AND b.status = 'blocked')""",
             uuid.uuid4(),
             professional_id,
             now,
             *wanted,
+            professional_id,
             professional_id,
         )
     return RECEIVED

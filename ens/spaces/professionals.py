@@ -292,7 +292,9 @@ async def renew(access: SpaceAccess, entry_id: UUID, *, if_match: str | None) ->
     async with write_transaction():
         current = await _current(access, entry_id, if_match)
         if current.status not in ("authorised", "expired"):
-            raise Conflict(f"This professional is {current.status}: authorise them again instead.")
+            raise Conflict(
+                f"This professional's status is {current.status}: authorise them (POST) instead of renewing."
+            )
         since = current.since if current.status == "authorised" and current.since is not None else now
         until = authorisation_end(access.space, now=now)
         await _set(access, entry_id, status="authorised", since=since, until=until, now=now)

@@ -210,6 +210,18 @@ async def test_the_holder_refuses_an_access_request_and_a_wrong_birthplace_match
     refused = await mail_client.post(f"{space}/{request['id']}/refuse", headers=holder.headers)
     assert refused.status_code == 200 and refused.json()["status"] == "refused"
     assert (await mail_client.get(f"/v1/spaces/{holder.space_id}", headers=nurse.headers)).status_code == 404
+    # Once blocked, the nurse asks in vain: the same answer, nothing reaches the holder.
+    await authorise(mail_client, holder, nurse)
+    [entry] = (await mail_client.get(f"/v1/spaces/{holder.space_id}/professionals", headers=holder.headers)).json()[
+        "items"
+    ]
+    blocked = await mail_client.post(
+        f"/v1/spaces/{holder.space_id}/professionals/{entry['id']}/block", headers=holder.headers
+    )
+    assert blocked.status_code == 200
+    in_vain = await mail_client.post("/v1/pro/access-requests", json=traits, headers=nurse.headers)
+    assert in_vain.status_code == 202 and in_vain.json() == elsewhere.json()
+    assert [r["status"] for r in (await mail_client.get(space, headers=holder.headers)).json()["items"]] == ["refused"]
     # Bad input is 4xx; a person cannot use the professionals' route.
     bad = await mail_client.post(
         "/v1/pro/access-requests", json={**traits, "birthdate": "1971-13-01"}, headers=nurse.headers
