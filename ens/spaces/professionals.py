@@ -201,6 +201,7 @@ async def list_professionals(space_id: UUID) -> list[ProfessionalRead]:
 
 
 async def get_professional(space_id: UUID, entry_id: UUID) -> ProfessionalRead:
+    """One professional of the space, by the id of their entry there (404 if not this space's)."""
     now = clock.now()
     row = await fetch_one(_SELECT + " AND sp.id = {}", now, space_id, entry_id)
     if row is None:
@@ -321,6 +322,7 @@ async def block(access: SpaceAccess, entry_id: UUID) -> ProfessionalRead:
 
 
 async def emergency_setting(space_id: UUID) -> EmergencyAccessSettingRead:
+    """Whether emergency access to the space is allowed (it is unless the holder forbade it)."""
     row = await fetch_one("SELECT emergency_access FROM spaces WHERE id = {}", space_id)
     return EmergencyAccessSettingRead(allowed=bool(row["emergency_access"]) if row else True)
 
