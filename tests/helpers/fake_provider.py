@@ -60,7 +60,8 @@ class FakeProvider:
     token_requests: list[dict[str, Any]] = field(default_factory=list)
     # Whether discovery announces an end_session_endpoint (RP-initiated logout).
     end_session: bool = True
-    # Who it is and the client it knows: a second, independent provider (the professionals') has its own.
+    # Who it is and the client it knows: where it is reached (the load test serves it on a loopback
+    # port); a second, independent provider (the professionals') has its own client too.
     issuer: str = ISSUER
     client_id: str = CLIENT_ID
     client_secret: str = CLIENT_SECRET
