@@ -168,7 +168,7 @@ def _representatives(settings: Settings, args: argparse.Namespace) -> None:
                 )
                 print(f"representative_id: {await representatives.add_court_measure(measure)}")
             elif args.representatives_command == "end":
-                await representatives.end_court_measure(args.id, reason=args.reason)
+                await representatives.end_court_measure(args.space, args.id, reason=args.reason)
                 print(f"ended: {args.id}")
             else:
                 zone = zone_of((await space_of(args.space)).timezone)  # dates as the decision gives them
@@ -222,6 +222,7 @@ def main(argv: list[str] | None = None) -> None:
     add.add_argument("--relates-to", choices=["person", "property"], default="person")
     end = reps_sub.add_parser("end", help="end a representation (a measure, or a parent's right by court decision)")
     end.add_argument("id", type=uuid.UUID)
+    end.add_argument("--space", type=uuid.UUID, required=True, help="the space it represents (from list)")
     end.add_argument("--reason", required=True, help="the court decision or reason, kept with the row")
     listing = reps_sub.add_parser("list", help="a space's live representatives")
     listing.add_argument("--space", type=uuid.UUID, required=True)

@@ -196,7 +196,12 @@ async def record_access(pending: PendingAccess, outcome: int) -> None:
         if outcome != pending.expected_outcome and pending.recorded_id is not None:
             # The data committed, but the answer is not the handler's success status (it failed
             # afterwards): the row says what the caller got.
-            await fetch("UPDATE access_history SET outcome = {} WHERE id = {}", outcome, pending.recorded_id)
+            await fetch(
+                "UPDATE access_history SET outcome = {} WHERE space_id = {} AND id = {}",
+                outcome,
+                pending.space_id,
+                pending.recorded_id,
+            )
         return
     await _GROUP_COMMIT.record(pending, outcome)
 

@@ -321,7 +321,7 @@ async def callers(client: httpx.AsyncClient, settings: Settings) -> list[CallerC
     tutor, curator, curator_no_consent, property_only, family, expired_tutor = [await person() for _ in range(6)]
     await court_measure(holder, tutor, "tutelle")
     consented = await court_measure(holder, curator, "curatelle")
-    await consent_until(consented, clock.now() + timedelta(days=30))
+    await consent_until(holder, consented, clock.now() + timedelta(days=30))
     await court_measure(holder, curator_no_consent, "curatelle")
     await court_measure(holder, property_only, "tutelle", relates_to="property")
     await court_measure(holder, family, "habilitation_familiale")
