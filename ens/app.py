@@ -37,8 +37,10 @@ from ens.core.settings import Settings
 from ens.overview.routes import SpaceController
 from ens.records.routes import CONTROLLERS as RECORDS_CONTROLLERS
 from ens.spaces.describe import RESOURCE_WORDS
-from ens.spaces.door import Access, account_door, provide_space_access, space_door
+from ens.spaces.door import Access, Need, account_door, professional_door, provide_space_access, space_door
 from ens.spaces.history import REQUEST_ID_KEY, AccessHistoryMiddleware
+from ens.spaces.matrix import access_matrix, check_matrix
+from ens.spaces.professional_routes import AccessRequestsController, ProController, ProfessionalsController
 from ens.spaces.rights import Action, table_markdown, who_may
 from ens.spaces.routes import AccessHistoryController, CarersController, RepresentativesController
 from ens.vaccination import scopes as vaccination_scopes
@@ -215,6 +217,8 @@ def space_routes() -> list[ControllerRouterHandler]:
         RepresentativesController,
         VitalsController,
         VaccinationController,
+        ProfessionalsController,
+        AccessRequestsController,
         *RECORDS_CONTROLLERS,
         *AuthWiring.space_routes(),
     ]
@@ -230,6 +234,7 @@ def create_app(
     *,
     extra_routes: Sequence[ControllerRouterHandler] = (),
     upstream_transport: httpx.AsyncBaseTransport | None = None,
+    pro_upstream_transport: httpx.AsyncBaseTransport | None = None,
 ) -> Litestar:
     """Build the application. ``extra_*`` let tests mount their own routes behind the real doors;
     ``upstream_transport`` lets them reach an in-process identity provider over real HTTP."""
@@ -239,7 +244,7 @@ def create_app(
     db.bind(engine, db.all_tables())
     tokens = AccessTokens(settings)
     cursors = Cursors(settings.secret_key)
-    auth = AuthWiring(settings, upstream_transport)
+    auth = AuthWiring(settings, upstream_transport, pro_upstream_transport)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -269,6 +274,12 @@ def create_app(
     account_router = Router(
         path="/", before_request=through_account_door, route_handlers=[*auth.account_routes, CarersController]
     )
+    professional_router = Router(
+        path="/",
+        before_request=through_professional_door,
+        dependencies={"cursors": Provide(lambda: cursors, sync_to_thread=False)},
+        route_handlers=[ProController],
+    )
 
     app = Litestar(
         route_handlers=[
@@ -278,6 +289,7 @@ def create_app(
             list_vaccines,
             space_router,
             account_router,
+            professional_router,
             *auth.routes,
             *extra_routes,
         ],
@@ -327,7 +339,11 @@ def create_app(
             "parent's right ends on the child's 18th birthday in the space's time zone; a measure relating only "
             "to property opens nothing; a holder under 18 may not write directives, designate the trusted "
             "person or erase; apps reach only their granted space and the scopes of their grant):\n\n"
-            + table_markdown(),
+            + table_markdown()
+            + "\n\nHealth professionals reach a space while the holder's authorisation runs (until the same "
+            "date next year, exclusive, in the space's time zone), or read-only for 24 hours after an emergency "
+            "access; what each profession reads and writes is the access matrix (each operation names the "
+            "professions it lets through).",
             operation_id_creator=require_operation_id,
         ),
         lifespan=[lifespan],
@@ -335,6 +351,9 @@ def create_app(
         debug=False,
     )
     _check_every_space_route_has_the_door(app)
+    # The access matrix is data shipped with the product: a matrix that names an unknown profession
+    # or resource, or lets a profession write what it cannot read, stops the service here.
+    check_matrix(access_matrix(), known_resources=RESOURCE_WORDS.keys())
     document_problems(app)
     _document_rights(app)
     check_operation_ids(app)
@@ -357,7 +376,24 @@ def _document_rights(app: Litestar) -> None:
                 scope = (
                     f" Apps: with a {need.app_scope} scope of {need.resource}." if need.app_scope else " Apps: never."
                 )
-                operation.description = f"{operation.description or ''}\n\n{who_may(need.action)}{scope}".strip()
+                pros = _professionals_who_may(need)
+                operation.description = f"{operation.description or ''}\n\n{who_may(need.action)}{scope}{pros}".strip()
+
+
+def _professionals_who_may(need: Need) -> str:
+    """The sentence saying which professions the access matrix lets through this operation."""
+    matrix = access_matrix()
+    if need.action is Action.READ:
+        codes = [code for code in matrix.professions if matrix.may(code, need.resource, write=False)]
+    elif need.action is Action.WRITE_DATA:
+        codes = [code for code in matrix.professions if matrix.may(code, need.resource, write=True)]
+    else:
+        codes = []
+    if not codes:
+        return " Professionals: never."
+    names = ", ".join(f"{matrix.label(code)} ({code})" for code in codes)
+    emergency = " (also in an emergency access)" if need.action is Action.READ else " (never in an emergency access)"
+    return f" Professionals (the access matrix): {names}{emergency}."
 
 
 async def through_space_door(request: Request[Any, Any, Any]) -> Response[bytes] | None:
@@ -372,6 +408,12 @@ async def through_space_door(request: Request[Any, Any, Any]) -> Response[bytes]
 async def through_account_door(request: Request[Any, Any, Any]) -> Response[bytes] | None:
     """Every request under /v1/me: the account door, then an Idempotency-Key refusal or replay."""
     await account_door(request, request.route_handler)
+    return await replay_stored(request)
+
+
+async def through_professional_door(request: Request[Any, Any, Any]) -> Response[bytes] | None:
+    """Every request under /v1/pro: the professional door, then an Idempotency-Key refusal or replay."""
+    await professional_door(request, request.route_handler)
     return await replay_stored(request)
 
 

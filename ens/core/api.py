@@ -13,7 +13,8 @@ from types import UnionType
 from typing import Annotated, Any, Generic, TypeVar, Union, get_args, get_origin
 
 import msgspec
-from litestar.params import QueryParameter
+from litestar import Response
+from litestar.params import HeaderParameter, QueryParameter
 
 from ens.core import keyring
 from ens.core.errors import BadRequest, FieldError, Invalid, PreconditionFailed
@@ -232,6 +233,23 @@ def etag_matches(header: str | None, etag: str, *, weak: bool) -> bool:
         elif tag == etag:
             return True
     return False
+
+
+IfMatch = Annotated[
+    str | None,
+    HeaderParameter(
+        name="If-Match",
+        required=False,
+        description="The ETag of the version the change is based on (strong comparison: 412 when stale)",
+    ),
+]
+
+
+def with_etag(read: msgspec.Struct, *, status: int = 200) -> Response[bytes]:
+    """``read`` as JSON with the ETag its GET answers (the same bytes, hence the same tag), so a
+    client can change it again without reading it first."""
+    body = msgspec.json.encode(read)
+    return Response(body, media_type="application/json", status_code=status, headers={"ETag": etag_of(body)})
 
 
 def require_if_match(if_match: str | None, current: bytes | None) -> None:

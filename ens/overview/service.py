@@ -8,7 +8,6 @@ from ens.overview.schemas import HolderSummary, SpaceSummary
 from ens.records.summary import records_summary
 from ens.spaces.adulthood import adulthood_soon
 from ens.spaces.door import SpaceAccess, adulthood
-from ens.spaces.rights import RIGHTS
 from ens.spaces.service import public_kind as _public_kind
 from ens.vaccination.service import due_counts
 from ens.vitals.service import bmi_of, latest_values
@@ -28,7 +27,7 @@ async def space_summary(access: SpaceAccess) -> SpaceSummary:
         timezone=space.timezone,
         role=access.role,
         representative_kind=_public_kind(access.kind) if access.role == "representative" else None,
-        rights=sorted(RIGHTS[access.kind]),
+        rights=access.rights(),
         adulthood_on=adulthood(space).astimezone(zone_of(space.timezone)).date() if minor else None,
         adulthood_soon=minor and adulthood_soon(space, clock.now()),
         vitals=latest,

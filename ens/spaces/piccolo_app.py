@@ -4,14 +4,18 @@ from piccolo.conf.apps import AppConfig
 
 from ens.spaces.tables import (
     AccessEvent,
+    AccessRequest,
     Account,
     CodeGuesses,
+    EmergencyAccess,
     Grant,
+    Professional,
     Representative,
     Space,
     SpaceCode,
     SpaceErasure,
     SpaceNotice,
+    SpaceProfessional,
 )
 
 APP_CONFIG = AppConfig(
@@ -27,6 +31,10 @@ APP_CONFIG = AppConfig(
         SpaceCode,
         CodeGuesses,
         SpaceNotice,
+        Professional,
+        SpaceProfessional,
+        EmergencyAccess,
+        AccessRequest,
     ],
     migration_dependencies=["ens.core.piccolo_app"],
 )
