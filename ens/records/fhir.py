@@ -5,8 +5,8 @@
 - the doctor -> ``Practitioner``, also referenced from ``Patient.generalPractitioner``;
 - the profile -> ``Condition``, ``AllergyIntolerance``, ``MedicationStatement``, ``FamilyMemberHistory``.
 
-References are ``urn:uuid:`` ones: every resource's ``fullUrl`` in the bundle is ``urn:uuid:<its
-id>``, and the Patient's is ``urn:uuid:<space id>`` (:func:`patient_reference`).
+References follow the one scheme of :mod:`ens.core.fhir` (``urn:uuid:<id>``, the Patient
+``urn:uuid:<space id>``).
 """
 
 from __future__ import annotations
@@ -17,9 +17,23 @@ from datetime import date, datetime
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-import msgspec
-
 from ens.core import clock
+from ens.core.fhir import (
+    LOINC,
+    Attachment,
+    CodeableConcept,
+    Coding,
+    ContactPoint,
+    Element,
+    HumanName,
+    Identifier,
+    Period,
+    Reference,
+    Resource,
+    patient_reference,
+    reference_to,
+)
+from ens.core.fhir import Address as FhirAddress
 from ens.records import profile
 from ens.records.directives import current_directives
 from ens.records.directives_pdf import render_directives
@@ -40,89 +54,26 @@ from ens.records.schemas import (
 from ens.records.trusted_person import current_trusted_person
 
 # ---------------------------------------------------------------------------------------------
-# The FHIR shapes used here (R4), encoded as FHIR spells them; empty lists and absent values are
-# left out, as FHIR requires.
+# The records' own FHIR shapes (R4); the datatypes are the shared ones (ens.core.fhir).
 
 
-class _Element(msgspec.Struct, rename="camel", omit_defaults=True, kw_only=True):
-    pass
-
-
-class Coding(_Element, kw_only=True):
-    system: str | None = None
-    code: str | None = None
-    display: str | None = None
-
-
-class CodeableConcept(_Element, kw_only=True):
-    coding: list[Coding] = []
+class Dosage(Element, kw_only=True):
     text: str | None = None
 
 
-class Reference(_Element, kw_only=True):
-    reference: str | None = None
-    display: str | None = None
-
-
-class Identifier(_Element, kw_only=True):
-    use: str | None = None
-    type: CodeableConcept | None = None
-    system: str | None = None
-    value: str | None = None
-
-
-class HumanName(_Element, kw_only=True):
-    family: str | None = None
-    given: list[str] = []
-
-
-class ContactPoint(_Element, kw_only=True):
-    system: str | None = None
-    value: str | None = None
-    rank: int | None = None
-
-
-class FhirAddress(_Element, kw_only=True):
-    line: list[str] = []
-    city: str | None = None
-    postal_code: str | None = None
-    country: str | None = None
-
-
-class Period(_Element, kw_only=True):
-    start: str | None = None
-    end: str | None = None
-
-
-class Attachment(_Element, kw_only=True):
-    content_type: str | None = None
-    language: str | None = None
-    data: str | None = None
-    title: str | None = None
-    creation: str | None = None
-
-
-class Dosage(_Element, kw_only=True):
-    text: str | None = None
-
-
-class ConsentProvision(_Element, kw_only=True):
+class ConsentProvision(Element, kw_only=True):
     type: str | None = None
     code: list[CodeableConcept] = []
     provision: list[ConsentProvision] = []
 
 
-class AllergyReaction(_Element, kw_only=True):
+class AllergyReaction(Element, kw_only=True):
     manifestation: list[CodeableConcept] = []
     severity: str | None = None
 
 
-class FamilyMemberCondition(_Element, kw_only=True):
+class FamilyMemberCondition(Element, kw_only=True):
     code: CodeableConcept
-
-
-class Resource(_Element, tag_field="resourceType", kw_only=True):
-    id: str
 
 
 class Consent(Resource, tag=True, kw_only=True):
@@ -200,7 +151,6 @@ AnyResource = (
 
 CONSENT_SCOPE = "http://terminology.hl7.org/CodeSystem/consentscope"
 CONSENT_CATEGORY = "http://terminology.hl7.org/CodeSystem/consentcategorycodes"
-LOINC = "http://loinc.org"
 CONTACT_ROLE = "http://terminology.hl7.org/CodeSystem/v2-0131"
 ROLE_CODE = "http://terminology.hl7.org/CodeSystem/v3-RoleCode"
 ICD10 = "http://hl7.org/fhir/sid/icd-10"
@@ -244,15 +194,6 @@ _CHOICES = {
 _PROVISION_TYPE = {"accept": "permit", "refuse": "deny"}
 POLICY_RULE = "Code de la santé publique, articles L1111-11 et R1111-17 à R1111-20 (directives anticipées)"
 EMERGENCY_CONTACT = CodeableConcept(coding=[Coding(system=CONTACT_ROLE, code="C", display="Emergency Contact")])
-
-
-def patient_reference(space_id: UUID) -> Reference:
-    """The Patient of the space, as the export names it (its fullUrl)."""
-    return Reference(reference=f"urn:uuid:{space_id}")
-
-
-def _reference(resource_id: UUID, display: str | None = None) -> Reference:
-    return Reference(reference=f"urn:uuid:{resource_id}", display=display)
 
 
 def _instant(value: datetime) -> str:
@@ -391,7 +332,7 @@ def practitioner_of(doctor: DoctorRead) -> Practitioner:
 
 def general_practitioner(doctor: DoctorRead) -> Reference:
     """What ``Patient.generalPractitioner`` lists: the médecin traitant's ``Practitioner``."""
-    return _reference(doctor.id, f"{doctor.given_name} {doctor.family_name}")
+    return reference_to(doctor.id, f"{doctor.given_name} {doctor.family_name}")
 
 
 def condition_of(condition: ConditionRead, *, space_id: UUID) -> Condition:
@@ -508,8 +449,3 @@ async def records_as_fhir(space_id: UUID, *, timezone: str, with_hidden: bool) -
     return RecordsFhir(
         resources=resources, general_practitioner=[general_practitioner(doctor)] if doctor is not None else []
     )
-
-
-def as_json(resource: AnyResource | Reference) -> bytes:
-    """A resource as FHIR JSON."""
-    return msgspec.json.encode(resource)

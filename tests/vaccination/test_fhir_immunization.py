@@ -43,7 +43,7 @@ async def test_a_full_entry_of_the_catalogue(client, person):
     resource = await _as_fhir(client, person, entry["id"])
     assert resource["resourceType"] == "Immunization" and resource["id"] == entry["id"]
     assert resource["status"] == "completed"
-    assert resource["patient"] == {"reference": f"Patient/{person.space_id}"}
+    assert resource["patient"] == {"reference": f"urn:uuid:{person.space_id}"}
     codings = resource["vaccineCode"]["coding"]
     assert codings[0] == {"system": CIS_SYSTEM, "code": "60645557", "display": "HEXYON"}
     assert codings[1] == {"system": ATC_SYSTEM, "code": "J07CA09"}
@@ -106,7 +106,7 @@ async def test_the_export_gives_every_entry_as_a_valid_immunization(client, pers
         Immunization.model_validate(as_json)
         assert (
             as_json["resourceType"] == "Immunization"
-            and as_json["patient"]["reference"] == f"Patient/{person.space_id}"
+            and as_json["patient"]["reference"] == f"urn:uuid:{person.space_id}"
         )
 
 

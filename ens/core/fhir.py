@@ -1,0 +1,144 @@
+"""The FHIR R4 datatypes every capability's mapping (its ``fhir.py``) builds its resources from.
+
+Encoded as FHIR spells them (camelCase, ``resourceType`` first, empty lists and absent values left
+out, as FHIR requires). Only what ENS fills is declared; ``fhir.resources``' R4B models check the
+result in the tests.
+
+**One reference scheme.** Every resource of a space is named ``urn:uuid:<its id>``: that is its
+``fullUrl`` in the export's ``collection`` Bundle and what every other resource's ``Reference``
+says, so each reference resolves inside the Bundle (a test follows every one). The holder's
+``Patient`` is ``urn:uuid:<space id>`` (:func:`patient_reference`). A resource answered on its own
+(``Accept: application/fhir+json`` on one vaccination) keeps the same references.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import msgspec
+
+FHIR_JSON = "application/fhir+json"
+UCUM = "http://unitsofmeasure.org"
+LOINC = "http://loinc.org"
+
+
+class Element(msgspec.Struct, rename="camel", omit_defaults=True, kw_only=True):
+    pass
+
+
+class Coding(Element, kw_only=True):
+    system: str | None = None
+    code: str | None = None
+    display: str | None = None
+
+
+class CodeableConcept(Element, kw_only=True):
+    coding: list[Coding] = []
+    text: str | None = None
+
+
+class Reference(Element, kw_only=True):
+    reference: str | None = None
+    display: str | None = None
+
+
+class Identifier(Element, kw_only=True):
+    use: str | None = None
+    type: CodeableConcept | None = None
+    system: str | None = None
+    value: str | None = None
+
+
+class HumanName(Element, kw_only=True):
+    family: str | None = None
+    given: list[str] = []
+
+
+class ContactPoint(Element, kw_only=True):
+    system: str | None = None
+    value: str | None = None
+    rank: int | None = None
+
+
+class Address(Element, kw_only=True):
+    line: list[str] = []
+    city: str | None = None
+    postal_code: str | None = None
+    country: str | None = None
+
+
+class Period(Element, kw_only=True):
+    start: str | None = None
+    end: str | None = None
+
+
+class Attachment(Element, kw_only=True):
+    content_type: str | None = None
+    language: str | None = None
+    data: str | None = None
+    url: str | None = None
+    size: int | None = None
+    hash: str | None = None
+    title: str | None = None
+    creation: str | None = None
+
+
+class Annotation(Element, kw_only=True):
+    text: str
+
+
+class Quantity(Element, kw_only=True):
+    value: float | int | None = None
+    unit: str | None = None
+    system: str | None = None
+    code: str | None = None
+
+
+class Extension(Element, kw_only=True):
+    url: str
+    value_string: str | None = None
+    value_code: str | None = None
+    value_codeable_concept: CodeableConcept | None = None
+    value_quantity: Quantity | None = None
+
+
+class Meta(Element, kw_only=True):
+    version_id: str | None = None
+    source: str | None = None
+    profile: list[str] = []
+    tag: list[Coding] = []
+
+
+class Resource(Element, tag_field="resourceType", kw_only=True):
+    """A resource: subclasses say ``tag=True`` so the class name is the ``resourceType``."""
+
+    id: str
+    meta: Meta | None = None
+
+
+def full_url(resource_id: UUID | str) -> str:
+    """A resource's name in the space's Bundle (its ``fullUrl``), and what references it."""
+    return f"urn:uuid:{resource_id}"
+
+
+def reference_to(resource_id: UUID | str, display: str | None = None) -> Reference:
+    return Reference(reference=full_url(resource_id), display=display)
+
+
+def patient_reference(space_id: UUID) -> Reference:
+    """The holder's ``Patient``: the space is the patient's record, so it bears the space's id."""
+    return reference_to(space_id)
+
+
+_ENCODER = msgspec.json.Encoder()
+
+
+def encode(resource: Resource | Element) -> bytes:
+    """A resource (or any datatype) as FHIR JSON."""
+    return _ENCODER.encode(resource)
+
+
+def to_builtins(resource: Resource | Element) -> Any:
+    """A resource as plain JSON values (dicts, lists), as the JSON would decode to."""
+    return msgspec.to_builtins(resource)
