@@ -107,6 +107,7 @@ class Meta(Element, kw_only=True):
     version_id: str | None = None
     source: str | None = None
     profile: list[str] = []
+    security: list[Coding] = []
     tag: list[Coding] = []
 
 

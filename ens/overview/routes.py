@@ -11,12 +11,16 @@ from typing import Annotated
 
 from litestar import Controller, delete, get, post
 from litestar.di import NamedDependency
+from litestar.openapi import ResponseSpec
 from litestar.params import QueryParameter
+from litestar.response import Stream
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
+from ens.core.fhir import FHIR_JSON
 from ens.core.mail import Mailer
 from ens.core.settings import Settings
-from ens.overview.schemas import SpaceStatusRead, SpaceSummary
+from ens.overview.export import ExportScope, export_bundle
+from ens.overview.schemas import FhirBundleDocument, SpaceStatusRead, SpaceSummary
 from ens.overview.service import space_summary
 from ens.spaces import service as spaces
 from ens.spaces.door import Access, Need
@@ -62,3 +66,29 @@ class SpaceController(Controller):
     async def reopen(self, access: Access) -> SpaceStatusRead:
         await spaces.reopen_space(access.space_id)
         return SpaceStatusRead(id=access.space_id, status="open")
+
+    @get(
+        "/export",
+        opt={"need": Need("export")},
+        media_type=FHIR_JSON,
+        summary="The whole space as one FHIR R4 Bundle of type collection (streamed)",
+        description="The holder's Patient, the records (Consent with the printed directives, RelatedPerson, "
+        "Practitioner, Condition, AllergyIntolerance, MedicationStatement, FamilyMemberHistory), every "
+        "Immunization, and every measure as an Observation of the ANS 'Mesures de santé' guide's profile "
+        "with its Device. Written as it is read: the answer has no Content-Length and no ETag. Every reference "
+        "is urn:uuid:<id> and resolves inside the Bundle. A representative's export leaves out what the holder "
+        "hid from them.",
+        operation_id="exportSpace",
+        responses={
+            200: ResponseSpec(
+                FhirBundleDocument, media_type=FHIR_JSON, description="A FHIR R4 Bundle", generate_examples=False
+            )
+        },
+    )
+    async def export(self, access: Access) -> Stream:
+        scope = ExportScope(space=access.space, with_hidden=access.sees_confidential)
+        return Stream(
+            export_bundle(scope),
+            media_type=FHIR_JSON,
+            headers={"Content-Disposition": f'attachment; filename="ens-{access.space_id}.fhir.json"'},
+        )

@@ -86,6 +86,7 @@ RULES: dict[str, Rule] = {
     "closeSpace": SpaceRoute(CLOSE_REOPEN),
     "reopenSpace": SpaceRoute(CLOSE_REOPEN),
     "listAccessHistory": SpaceRoute(READ),
+    "exportSpace": SpaceRoute(READ),
     # Representatives and apps
     "listRepresentatives": SpaceRoute(READ),
     "inviteParent": SpaceRoute(INVITE),
