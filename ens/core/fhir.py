@@ -13,10 +13,13 @@ says, so each reference resolves inside the Bundle (a test follows every one). T
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import msgspec
+
+from ens.core.api import ReadStruct
 
 FHIR_JSON = "application/fhir+json"
 UCUM = "http://unitsofmeasure.org"
@@ -143,3 +146,69 @@ def encode(resource: Resource | Element) -> bytes:
 def to_builtins(resource: Resource | Element) -> Any:
     """A resource as plain JSON values (dicts, lists), as the JSON would decode to."""
     return msgspec.to_builtins(resource)
+
+
+# ---------------------------------------------------------------------------------------------
+# OperationOutcome: how the /fhir routes answer an error (the /v1 routes answer problem+json)
+
+
+class OperationOutcomeIssue(Element, kw_only=True):
+    severity: str
+    code: str
+    diagnostics: str | None = None
+    expression: list[str] = []
+
+
+class OperationOutcome(Resource, tag=True, kw_only=True):
+    issue: list[OperationOutcomeIssue]
+
+
+# FHIR's issue types (http://hl7.org/fhir/issue-type) for the statuses ENS answers.
+_ISSUE_TYPE = {
+    400: "structure",
+    401: "login",
+    403: "forbidden",
+    404: "not-found",
+    405: "not-supported",
+    406: "not-supported",
+    409: "conflict",
+    410: "deleted",
+    412: "conflict",
+    413: "too-costly",
+    415: "not-supported",
+    422: "invalid",
+    429: "throttled",
+}
+
+
+def operation_outcome(
+    status: int, detail: str, *, located: Sequence[tuple[str, str]] = (), not_supported: bool = False
+) -> bytes:
+    """An error as an ``OperationOutcome``: one issue per located error (its FHIRPath expression
+    and what is wrong), or one issue saying ``detail``."""
+    code = "not-supported" if not_supported else _ISSUE_TYPE.get(status, "exception" if status >= 500 else "processing")
+    issues = [
+        OperationOutcomeIssue(severity="error", code=code, diagnostics=what, expression=[where] if where else [])
+        for where, what in located
+    ] or [OperationOutcomeIssue(severity="error", code=code, diagnostics=detail)]
+    return encode(OperationOutcome(id=str(uuid4()), issue=issues))
+
+
+# ---------------------------------------------------------------------------------------------
+# What the OpenAPI document says of a Bundle (the server writes it as FHIR spells it)
+
+
+class FhirEntry(ReadStruct):
+    full_url: str | None = None
+    resource: dict[str, Any] | None = None
+    response: dict[str, Any] | None = None
+
+
+class FhirBundleDocument(ReadStruct):
+    """A FHIR R4 Bundle: ``collection`` (the export), ``searchset``, ``transaction-response``."""
+
+    resource_type: str
+    id: str
+    type: str
+    timestamp: str
+    entry: list[FhirEntry]

@@ -16,11 +16,11 @@ from litestar.params import QueryParameter
 from litestar.response import Stream
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
-from ens.core.fhir import FHIR_JSON
+from ens.core.fhir import FHIR_JSON, FhirBundleDocument
 from ens.core.mail import Mailer
 from ens.core.settings import Settings
 from ens.overview.export import ExportScope, export_bundle
-from ens.overview.schemas import FhirBundleDocument, SpaceStatusRead, SpaceSummary
+from ens.overview.schemas import SpaceStatusRead, SpaceSummary
 from ens.overview.service import space_summary
 from ens.spaces import service as spaces
 from ens.spaces.door import Access, Need

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 from uuid import UUID
 
 from ens.core.api import ReadStruct
@@ -41,18 +40,3 @@ class SpaceSummary(ReadStruct):
 class SpaceStatusRead(ReadStruct):
     id: UUID
     status: str
-
-
-class FhirEntry(ReadStruct):
-    full_url: str
-    resource: dict[str, Any]
-
-
-class FhirBundleDocument(ReadStruct):
-    """What the OpenAPI document says of a FHIR Bundle (the server writes it as FHIR spells it)."""
-
-    resource_type: str
-    id: str
-    type: str
-    timestamp: str
-    entry: list[FhirEntry]

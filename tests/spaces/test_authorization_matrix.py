@@ -64,6 +64,16 @@ class SpaceRoute:
 
 
 @dataclass(frozen=True)
+class OwnSpaceRoute:
+    """The FHIR door (/fhir): the caller's own space (an app's: the one its grant names), through
+    the same space door; a person is its holder there."""
+
+    action: str
+    app: Literal["read", "write"]
+    capability: str
+
+
+@dataclass(frozen=True)
 class AccountRoute:
     """Behind the account door: any signed-in person, never an app."""
 
@@ -78,7 +88,7 @@ class AnyTokenRoute:
     """Any valid token, a person's or an app's (the tests' own route that answers a secret)."""
 
 
-Rule = SpaceRoute | AccountRoute | PublicRoute | AnyTokenRoute
+Rule = SpaceRoute | OwnSpaceRoute | AccountRoute | PublicRoute | AnyTokenRoute
 
 RULES: dict[str, Rule] = {
     # The space
@@ -145,6 +155,10 @@ RULES: dict[str, Rule] = {
     "getTestNote": SpaceRoute(READ, "read", "test-notes"),
     "replaceTestNote": SpaceRoute(WRITE_DATA, "write", "test-notes"),
     "deleteTestNote": SpaceRoute(WRITE_DATA, "write", "test-notes"),
+    # The FHIR door of the measures
+    "fhirTransaction": OwnSpaceRoute(WRITE_DATA, "write", "vitals"),
+    "fhirSearchObservations": OwnSpaceRoute(READ, "read", "vitals"),
+    "fhirCapabilityStatement": PublicRoute(),
     # Account
     "getMe": AccountRoute(),
     "listSessions": AccountRoute(),
@@ -265,6 +279,12 @@ def expected(rule: Rule, caller: CallerCase) -> Expect:
     is_app = caller.kind in ("app", "invisible_app")
     if isinstance(rule, AccountRoute):
         return 403 if is_app else "allowed"
+    if isinstance(rule, OwnSpaceRoute):
+        if caller.revoked:
+            return 401
+        if is_app:
+            return "allowed" if (rule.capability, rule.app) in caller.opens else 403
+        return "allowed" if rule.action in TABLE["holder"] else 403
     if caller.kind in ("invisible", "invisible_app"):
         return 404
     if caller.revoked:
@@ -275,10 +295,10 @@ def expected(rule: Rule, caller: CallerCase) -> Expect:
 
 
 def _routes(app: Litestar) -> list[tuple[str, str, str]]:
-    """(method, path, operationId) of every /v1 route the app serves."""
+    """(method, path, operationId) of every /v1 and /fhir route the app serves."""
     found = []
     for route in app.routes:
-        if not route.path.startswith("/v1"):
+        if not route.path.startswith(("/v1", "/fhir")):
             continue
         for handler in getattr(route, "route_handlers", []):
             for method in sorted(handler.http_methods - {"HEAD", "OPTIONS"}):
