@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, delete, get, post
+from litestar import Controller, Request, delete, get, post
 from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 from litestar.params import QueryParameter
@@ -22,6 +22,7 @@ from ens.core.settings import Settings
 from ens.overview.export import ExportScope, export_bundle
 from ens.overview.schemas import SpaceStatusRead, SpaceSummary
 from ens.overview.service import space_summary
+from ens.overview.space_import import ImportResult, import_bundle
 from ens.spaces import service as spaces
 from ens.spaces.door import Access, Need
 from ens.spaces.rights import Action
@@ -92,3 +93,26 @@ class SpaceController(Controller):
             media_type=FHIR_JSON,
             headers={"Content-Disposition": f'attachment; filename="ens-{access.space_id}.fhir.json"'},
         )
+
+    @post(
+        "/import",
+        status_code=201,
+        opt={"need": Need("import", action=Action.WRITE_DATA)},
+        # Its own limit (ENS_IMPORT_MAX_BYTES), checked as the body streams in.
+        request_max_body_size=None,
+        summary="Import an export's FHIR Bundle into this empty space (streamed; all or nothing)",
+        description="The Bundle GET .../export writes (application/fhir+json or application/json), read entry by "
+        "entry as it arrives, at most ENS_IMPORT_MAX_BYTES (413 past it). The space must be empty (409). Each "
+        "item goes through its capability's own rules (a refused one is 422 at /entry/<n>/resource... and "
+        "nothing is kept). Measures name the import as their source and keep their former one as a tag; "
+        "the holder's identity stays the space's own; advance directives and the trusted person, the holder's "
+        "own signed acts, are not imported and the answer says so.",
+        operation_id="importSpace",
+    )
+    async def import_(
+        self,
+        access: Access,
+        settings: NamedDependency[Settings],
+        request: Request,  # type: ignore[type-arg]
+    ) -> ImportResult:
+        return await import_bundle(access, request.stream(), max_bytes=settings.import_max_bytes)

@@ -11,6 +11,9 @@ parent's recall); a ``validated`` one comes from the professional (``primarySour
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from ens.core.fhir import (
     FHIR_JSON,
     Annotation,
@@ -22,13 +25,17 @@ from ens.core.fhir import (
     encode,
 )
 from ens.vaccination.calendar import disease_labels
+from ens.vaccination.catalogue import vaccine_id
 from ens.vaccination.schemas import VaccinationRead
 
 CIS_SYSTEM = "urn:oid:1.2.250.1.213.2.3.1"
 ATC_SYSTEM = "urn:oid:2.16.840.1.113883.6.73"
 ORIGIN_SYSTEM = "http://terminology.hl7.org/CodeSystem/immunization-origin"
 PERFORMER_FUNCTION_SYSTEM = "http://terminology.hl7.org/CodeSystem/v2-0443"
-__all__ = ["FHIR_JSON", "Immunization", "immunization", "immunization_json"]
+# The diseases a dose protects against, by ENS's codes (the calendar's and the vaccine list's).
+DISEASE_SYSTEM = "urn:ens:fhir:disease"
+UNKNOWN_RANK = "rang non précisé"
+__all__ = ["FHIR_JSON", "Immunization", "immunization", "immunization_json", "vaccination_of"]
 
 
 class Performer(Element, kw_only=True):
@@ -37,7 +44,9 @@ class Performer(Element, kw_only=True):
 
 
 class ProtocolApplied(Element, kw_only=True):
-    dose_number_positive_int: int
+    # FHIR requires one of the two: the rank, or words when the booklet gives none.
+    dose_number_positive_int: int | None = None
+    dose_number_string: str | None = None
     target_disease: list[CodeableConcept] = []
 
 
@@ -99,13 +108,48 @@ def immunization(entry: VaccinationRead, *, patient: Reference) -> Immunization:
         protocol_applied=[
             ProtocolApplied(
                 dose_number_positive_int=entry.dose_number,
-                target_disease=[CodeableConcept(text=labels.get(code, code)) for code in entry.diseases],
+                dose_number_string=None if entry.dose_number is not None else UNKNOWN_RANK,
+                target_disease=[
+                    CodeableConcept(coding=[Coding(system=DISEASE_SYSTEM, code=code)], text=labels.get(code, code))
+                    for code in entry.diseases
+                ],
             )
         ]
-        if entry.dose_number is not None
+        if entry.dose_number is not None or entry.diseases
         else [],
     )
 
 
 def immunization_json(entry: VaccinationRead, *, patient: Reference) -> bytes:
     return encode(immunization(entry, patient=patient))
+
+
+def vaccination_of(resource: Mapping[str, Any]) -> dict[str, Any]:
+    """An exported ``Immunization`` back to the booklet entry ``POST .../vaccinations`` takes
+    (camelCase): the catalogue's vaccine by its CIS code, else the name and the diseases."""
+    concept = resource.get("vaccineCode") or {}
+    codings = [c for c in concept.get("coding") or [] if isinstance(c, dict)]
+    cis = next((c.get("code") for c in codings if c.get("system") == CIS_SYSTEM), None)
+    applied: dict[str, Any] = next(iter(resource.get("protocolApplied") or []), {})
+    diseases = [
+        c.get("code")
+        for target in applied.get("targetDisease") or []
+        for c in target.get("coding") or []
+        if isinstance(c, dict) and c.get("system") == DISEASE_SYSTEM
+    ]
+    entry: dict[str, Any] = {
+        "date": resource.get("occurrenceDateTime") or resource.get("occurrenceString"),
+        "doseNumber": applied.get("doseNumberPositiveInt"),
+        "lotNumber": resource.get("lotNumber"),
+        "administeredBy": next(
+            (p.get("actor", {}).get("display") for p in resource.get("performer") or [] if isinstance(p, dict)), None
+        ),
+        "location": (resource.get("location") or {}).get("display"),
+        "note": "\n".join(n.get("text", "") for n in resource.get("note") or [] if isinstance(n, dict)) or None,
+    }
+    if cis:
+        entry["vaccineId"] = str(vaccine_id(cis))
+    else:
+        entry["vaccineName"] = concept.get("text")
+        entry["diseases"] = diseases
+    return {key: value for key, value in entry.items() if value is not None}

@@ -97,6 +97,7 @@ RULES: dict[str, Rule] = {
     "reopenSpace": SpaceRoute(CLOSE_REOPEN),
     "listAccessHistory": SpaceRoute(READ),
     "exportSpace": SpaceRoute(READ),
+    "importSpace": SpaceRoute(WRITE_DATA),
     # Representatives and apps
     "listRepresentatives": SpaceRoute(READ),
     "inviteParent": SpaceRoute(INVITE),

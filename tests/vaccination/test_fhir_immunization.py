@@ -87,7 +87,11 @@ async def test_partial_dates_and_vaccines_by_name(client, person):
     by_month = await _as_fhir(client, person, month["id"])
     assert by_month["occurrenceString"] == "1998-05" and "occurrenceDateTime" not in by_month
     assert by_month["vaccineCode"] == {"text": "DT Polio"}  # no CIS code to give
-    assert "protocolApplied" not in by_month and "lotNumber" not in by_month and "performer" not in by_month
+    assert "lotNumber" not in by_month and "performer" not in by_month
+    # No rank in the booklet: FHIR's protocolApplied still carries the diseases, the rank in words.
+    applied = by_month["protocolApplied"][0]
+    assert applied["doseNumberString"] == "rang non précisé" and "doseNumberPositiveInt" not in applied
+    assert [c["coding"][0]["code"] for c in applied["targetDisease"]] == ["diphtheria", "tetanus", "polio"]
     by_year = await _as_fhir(client, person, year["id"])
     assert by_year["occurrenceString"] == "1992"
     assert by_year["vaccineCode"]["coding"][0]["system"] == CIS_SYSTEM
