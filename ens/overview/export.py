@@ -16,11 +16,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from uuid import UUID
 
 from ens.core import clock
+from ens.core.db import fetch_one
 from ens.core.fhir import Resource, encode, full_url
 from ens.records.fhir import records_as_fhir
-from ens.spaces.door import SpaceRef
+from ens.spaces.door import SpaceRef, space_ref
 from ens.spaces.fhir import patient_of
 from ens.vaccination.service import immunizations
 from ens.vitals.fhir import observations
@@ -88,3 +91,34 @@ async def _tell(progress: Callable[[int], Awaitable[None] | None] | None, writte
         result = progress(written)
         if result is not None:
             await result
+
+
+async def space_for_export(space_id: UUID) -> SpaceRef | None:
+    """The space an operator exports (``ens export``), or ``None`` when there is none."""
+    row = await fetch_one(
+        "SELECT id, status, timezone, birthdate, sex, given_name, family_name, holder_account_id "
+        "FROM spaces WHERE id = {}",
+        space_id,
+    )
+    return space_ref(row) if row is not None else None
+
+
+async def export_to_file(
+    space: SpaceRef, path: Path, *, progress: Callable[[int], Awaitable[None] | None] | None = None
+) -> int:
+    """Write the whole space's Bundle (hidden items included: the holder's own export) to ``path``,
+    through a temporary file renamed at the end, so a file at ``path`` is always a whole export.
+    Answers the number of entries written."""
+    written = 0
+
+    async def counted(entries: int) -> None:
+        nonlocal written
+        written = entries
+        await _tell(progress, entries)
+
+    partial = path.with_name(path.name + ".partial")
+    with partial.open("wb") as out:
+        async for piece in export_bundle(ExportScope(space=space, with_hidden=True), progress=counted):
+            out.write(piece)
+    partial.replace(path)
+    return written

@@ -3,11 +3,14 @@ valid for fhir.resources' R4B models, every reference resolving inside the Bundl
 
 from __future__ import annotations
 
+import json
+import subprocess
 from collections import Counter
 from typing import Any
 
 from ens.vitals.fhir import IG_BASE, PROFILES
 from tests.helpers.fhir import FHIR, check_bundle, fill_every_kind
+from tests.helpers.server import ROOT, ens_command
 
 EXPORT = "/v1/spaces/me/export"
 LOINC = "http://loinc.org"
@@ -118,3 +121,28 @@ async def test_a_representatives_export_leaves_out_what_the_holder_hid(client, p
     hidden = mine[f"urn:uuid:{measures[0]['id']}"]
     assert hidden["meta"]["security"][0]["code"] == "R"  # the holder's own export says it is restricted
     assert f"urn:uuid:{paul['id']}" in mine
+
+
+def _ens_export(*args: str, database_url: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # noqa: S603 (our own console script)
+        [*ens_command(), "export", *args],
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(ROOT), "ENS_ENV": "dev", "ENS_DATABASE_URL": database_url},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+async def test_ens_export_writes_the_same_bundle_to_a_file(client, person, settings, tmp_path):
+    """What an operator runs: the whole space (hidden items included) to a file, with progress."""
+    await fill_every_kind(client, person)
+    target = tmp_path / "space.fhir.json"
+    done = _ens_export(str(person.space_id), str(target), database_url=settings.database_url)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"export: 24 resources written to {target}"
+    written = check_bundle(json.loads(target.read_bytes()))
+    served = check_bundle((await client.get(EXPORT, headers=person.headers)).json())
+    assert written.keys() == served.keys()
+    missing = _ens_export("6c0f3f5e-2b7c-4d7e-9a8e-0d6c1b1e2f3a", str(target), database_url=settings.database_url)
+    assert missing.returncode == 2 and missing.stderr.startswith("ens: no space")
