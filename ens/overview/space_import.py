@@ -157,6 +157,13 @@ async def import_bundle(access: SpaceAccess, chunks: AsyncIterator[bytes], *, ma
                     raise Invalid(f"entry {index}: {exc}", [FieldError(f"/entry/{index}/resource", str(exc))]) from None
                 except Invalid as exc:
                     raise _located(exc, index) from None
+                except (AttributeError, TypeError, KeyError, ValueError) as exc:
+                    # A resource whose parts are not of the types FHIR gives them (a string where an
+                    # object goes...): the mappings read FHIR JSON, not any JSON.
+                    detail = f"not a {kind} as FHIR R4 shapes it ({type(exc).__name__})"
+                    raise Invalid(
+                        f"entry {index}: {detail}", [FieldError(f"/entry/{index}/resource", detail)]
+                    ) from None
             await flush()
         except ijson.JSONError as exc:
             raise Invalid("The body is not a FHIR Bundle in JSON.", [FieldError("", str(exc)[:200])]) from None

@@ -143,6 +143,10 @@ async def take_transaction(access: SpaceAccess, body: bytes) -> bytes:
     except ObservationRefused as exc:
         error_type = NotSupported if exc.unsupported else Invalid
         raise error_type(str(exc), _located(exc, prefix)) from None
+    except (AttributeError, TypeError, KeyError, ValueError) as exc:
+        # Parts not of the types FHIR gives them (a string where an object goes...).
+        detail = f"not an Observation as FHIR R4 shapes it ({type(exc).__name__})"
+        raise Invalid(detail, [FieldError(prefix, detail)]) from None
     try:
         result = await record_measurements(access, [item])
     except Invalid as exc:

@@ -131,3 +131,17 @@ async def test_an_import_past_its_own_limit_is_413_and_keeps_nothing(settings, m
         assert answer.json()["type"] == "urn:ens:problem:payload-too-large"
         fine = await client.post(IMPORT, content=b'{"resourceType": "Bundle", "entry": []}', headers=newcomer.headers)
         assert fine.status_code == 201, fine.text
+
+
+async def test_an_entry_of_the_wrong_json_types_is_422_never_500(client, make_person):
+    newcomer = await make_person("Inès")
+    for resource in (
+        {"resourceType": "Observation", "device": "x", "code": "y"},
+        {"resourceType": "Immunization", "vaccineCode": "x"},
+        {"resourceType": "Condition", "code": ["x"]},
+        {"resourceType": "RelatedPerson", "name": "x", "telecom": 3},
+    ):
+        answer = await client.post(
+            IMPORT, json={"resourceType": "Bundle", "entry": [{"resource": resource}]}, headers=newcomer.headers
+        )
+        assert answer.status_code == 422, (resource, answer.text)

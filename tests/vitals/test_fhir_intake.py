@@ -285,3 +285,20 @@ async def test_the_capability_statement_is_public(client):
     CapabilityStatement.model_validate(statement)
     resources = {r["type"]: r for r in statement["rest"][0]["resource"]}
     assert IG + "mesures-fr-observation-body-weight" in resources["Observation"]["supportedProfile"]
+
+
+async def test_parts_of_the_wrong_json_type_are_422_never_500(client, person, make_app_token):
+    app = await make_app_token(person, ["vitals.body_weight:write"])
+    for part, value in (("valueQuantity", [1]), ("effectiveDateTime", 3)):
+        observation = body_weight()
+        observation[part] = value
+        answer = await client.post("/fhir", json=transaction(observation), headers=app.headers)
+        assert answer.status_code == 422, (part, answer.text)
+    # What ENS does not read may be of any shape (ignored, as FHIR readers do with what they skip).
+    for part, value in (("meta", "x"), ("extension", "x"), ("note", 3), ("component", "x"), ("device", "x")):
+        observation = body_weight()
+        observation[part] = value
+        answer = await client.post("/fhir", json=transaction(observation), headers=app.headers)
+        assert answer.status_code in (200, 422), (part, answer.text)
+    entry_not_object = {"resourceType": "Bundle", "type": "transaction", "entry": ["x"]}
+    assert (await client.post("/fhir", json=entry_not_object, headers=app.headers)).status_code == 422
