@@ -32,6 +32,7 @@ from ens.core.log import logging_config
 from ens.core.openapi import check_operation_ids, document_problems, require_operation_id
 from ens.core.problems import PROBLEM_JSON, Problem, ProblemError, ProblemType, problem_body
 from ens.core.scopes import SCOPES
+from ens.core.security_headers import SecurityHeaders
 from ens.core.settings import Settings
 from ens.overview.routes import SpaceController
 from ens.records.routes import CONTROLLERS as RECORDS_CONTROLLERS
@@ -328,6 +329,7 @@ def create_app(
         },
         request_max_body_size=settings.max_body_bytes,
         before_request=replay_stored,
+        before_send=[SecurityHeaders(https=settings.public_url.startswith("https://"))],
         openapi_config=OpenAPIConfig(
             title="ENS API",
             version="1",

@@ -28,9 +28,13 @@ def _migrate(settings: Settings) -> None:
     asyncio.run(run())
 
 
-def _serve(settings: Settings, host: str, *, port: int, workers: int) -> None:
+def _serve(
+    settings: Settings, host: str, *, port: int, workers: int, certfile: str | None, keyfile: str | None
+) -> None:
     import uvicorn
 
+    if bool(certfile) != bool(keyfile):
+        _fail("--ssl-certfile and --ssl-keyfile go together (TLS ended by ens serve itself)")
     uvicorn.run(
         "ens.app:create_app",
         factory=True,
@@ -41,6 +45,8 @@ def _serve(settings: Settings, host: str, *, port: int, workers: int) -> None:
         access_log=False,
         proxy_headers=True,
         server_header=False,
+        ssl_certfile=certfile,
+        ssl_keyfile=keyfile,
     )
 
 
@@ -228,6 +234,8 @@ def main(argv: list[str] | None = None) -> None:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--ssl-certfile", default=None, help="serve HTTPS itself with this certificate (PEM)")
+    serve.add_argument("--ssl-keyfile", default=None, help="the certificate's private key (PEM)")
     sub.add_parser("migrate", help="apply every migration")
     sub.add_parser("demo", help="seed a demo holder")
     sub.add_parser("purge", help="daily maintenance: old tombstones, expired idempotency keys and login state")
@@ -276,7 +284,14 @@ def main(argv: list[str] | None = None) -> None:
     except ConfigurationError as exc:
         _fail(f"configuration error: {exc}")
     if args.command == "serve":
-        _serve(settings, args.host, port=args.port, workers=args.workers)
+        _serve(
+            settings,
+            args.host,
+            port=args.port,
+            workers=args.workers,
+            certfile=args.ssl_certfile,
+            keyfile=args.ssl_keyfile,
+        )
         return
     # piccolo warns (in colour, on stderr) when it cannot reach the database; the line below says it.
     warnings.filterwarnings("ignore", message=".*Unable to connect to database", module="piccolo")
