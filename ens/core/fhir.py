@@ -201,14 +201,32 @@ def operation_outcome(
 class FhirEntry(ReadStruct):
     full_url: str | None = None
     resource: dict[str, Any] | None = None
+    search: dict[str, Any] | None = None
     response: dict[str, Any] | None = None
 
 
 class FhirBundleDocument(ReadStruct):
-    """A FHIR R4 Bundle: ``collection`` (the export), ``searchset``, ``transaction-response``."""
+    """A FHIR R4 Bundle: ``collection`` (the export), ``searchset``, ``transaction-response``
+    (``entry`` absent when empty, as FHIR writes it)."""
 
     resource_type: str
     id: str
     type: str
     timestamp: str
-    entry: list[FhirEntry]
+    link: list[dict[str, Any]] | None = None
+    entry: list[FhirEntry] | None = None
+
+
+class CapabilityStatementDocument(ReadStruct):
+    """What the OpenAPI document says of ``GET /fhir/metadata`` (FHIR's CapabilityStatement)."""
+
+    resource_type: str
+    status: str
+    date: str
+    kind: str
+    software: dict[str, Any]
+    implementation: dict[str, Any]
+    fhir_version: str
+    format: list[str]
+    implementation_guide: list[str]
+    rest: list[dict[str, Any]]

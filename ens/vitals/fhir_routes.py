@@ -16,7 +16,7 @@ from litestar.openapi import ResponseSpec
 from litestar.params import QueryParameter
 
 from ens.core.api import PUBLIC, Cursors
-from ens.core.fhir import FHIR_JSON, FhirBundleDocument
+from ens.core.fhir import FHIR_JSON, CapabilityStatementDocument, FhirBundleDocument
 from ens.core.settings import Settings
 from ens.spaces.door import Access, Need
 from ens.spaces.rights import Action
@@ -83,6 +83,14 @@ class FhirController(Controller):
     tags=["fhir"],
     summary="The FHIR CapabilityStatement",
     operation_id="fhirCapabilityStatement",
+    responses={
+        200: ResponseSpec(
+            CapabilityStatementDocument,
+            media_type=FHIR_JSON,
+            description="The FHIR CapabilityStatement",
+            generate_examples=False,
+        )
+    },
 )
 async def fhir_metadata(settings: NamedDependency[Settings]) -> Response[bytes]:
     return Response(fhir_intake.capability_statement(base_url=settings.public_url), media_type=FHIR_JSON)
