@@ -27,6 +27,7 @@ from ens.auth.routes import AuthWiring
 from ens.auth.tokens import AccessTokens
 from ens.core import db, errors, problems
 from ens.core.api import PUBLIC, Cursors, ETagMiddleware, ReadStruct, RefuseNulMiddleware, field_error
+from ens.core.fhir import FHIR_JSON, operation_outcome
 from ens.core.idempotency import IdempotencyMiddleware, replay_stored
 from ens.core.log import logging_config
 from ens.core.openapi import check_operation_ids, document_problems, require_operation_id
@@ -46,6 +47,7 @@ from ens.spaces.routes import AccessHistoryController, CarersController, Represe
 from ens.vaccination import scopes as vaccination_scopes
 from ens.vaccination.routes import VaccinationController, list_vaccines
 from ens.vitals import scopes as vitals_scopes
+from ens.vitals.fhir_routes import FhirController, fhir_metadata
 from ens.vitals.routes import VitalsController, list_vital_types
 
 log = logging.getLogger("ens")
@@ -68,6 +70,31 @@ def problem_response(
     )
 
 
+FHIR_PREFIX = "/fhir"
+
+
+def error_response(
+    request: Request[Any, Any, Any],
+    problem: ProblemType,
+    detail: str,
+    *,
+    errors_: Sequence[ProblemError] | None = None,
+    headers: dict[str, str] | None = None,
+    not_supported: bool = False,
+) -> Response[bytes]:
+    """problem+json on /v1; on the FHIR routes, the same error as an ``OperationOutcome`` (each
+    located error an issue, its pointer a FHIRPath expression there)."""
+    if not request.scope.get("path", "").startswith(FHIR_PREFIX):
+        return problem_response(problem, detail, errors_=errors_, headers=headers)
+    located = [(e.pointer, e.detail) for e in errors_ or []]
+    return Response(
+        operation_outcome(problem.status, detail, located=located, not_supported=not_supported),
+        status_code=problem.status,
+        media_type=FHIR_JSON,
+        headers=headers,
+    )
+
+
 def _domain_error(request: Request[Any, Any, Any], exc: errors.DomainError) -> Response[bytes]:
     if exc.kind == "internal":
         return _unexpected(request, exc)
@@ -77,11 +104,13 @@ def _domain_error(request: Request[Any, Any, Any], exc: errors.DomainError) -> R
         headers["WWW-Authenticate"] = 'Bearer realm="ens"'
     if isinstance(exc, errors.RateLimited):
         headers["Retry-After"] = str(exc.retry_after)
-    return problem_response(
+    return error_response(
+        request,
         problem,
         exc.detail,
         errors_=[ProblemError(pointer=e.pointer, detail=e.detail) for e in exc.errors],
         headers=headers,
+        not_supported=isinstance(exc, errors.NotSupported),
     )
 
 
@@ -112,7 +141,7 @@ def _validation_error(request: Request[Any, Any, Any], exc: ValidationException)
             pointer = "/" + key if key else ""
         found.append(ProblemError(pointer=pointer, detail=message))
     problem = problems.for_status(422 if body_invalid else 400)
-    return problem_response(problem, _first(found) or "The request is invalid.", errors_=found)
+    return error_response(request, problem, _first(found) or "The request is invalid.", errors_=found)
 
 
 def _first(found: Sequence[ProblemError]) -> str:
@@ -128,19 +157,19 @@ def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response
     headers = dict(exc.headers or {})
     if status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="ens"'
-    return problem_response(problem, detail, headers=headers)
+    return error_response(request, problem, detail, headers=headers)
 
 
 def _too_deep(request: Request[Any, Any, Any], exc: RecursionError) -> Response[bytes]:
     # Raised by the JSON decoder on a body of thousands of nested arrays or objects; the service's
     # own code never recurses that deep, so this is the request's fault (logged all the same).
     log.warning("request refused: nesting too deep", extra={"path": request.scope.get("path_template")})
-    return problem_response(problems.for_status(400), "The body nests arrays or objects too deeply to be read.")
+    return error_response(request, problems.for_status(400), "The body nests arrays or objects too deeply to be read.")
 
 
 def _not_utf8(request: Request[Any, Any, Any], exc: UnicodeDecodeError) -> Response[bytes]:
     # A body (JSON or form) whose bytes are not UTF-8: the decoder's error, the request's fault.
-    return problem_response(problems.for_status(400), "The body is not valid UTF-8 text.")
+    return error_response(request, problems.for_status(400), "The body is not valid UTF-8 text.")
 
 
 def _database_busy(exc: BaseException) -> bool:
@@ -166,7 +195,7 @@ def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[byt
     log.error(
         "unhandled error", exc_info=exc, extra={"request_id": request_id, "path": request.scope.get("path_template")}
     )
-    return problem_response(problems.for_status(500), f"Something went wrong (request {request_id}).")
+    return error_response(request, problems.for_status(500), f"Something went wrong (request {request_id}).")
 
 
 class HealthRead(ReadStruct):
@@ -271,6 +300,13 @@ def create_app(
         dependencies={"access": Provide(provide_space_access), "cursors": Provide(cursors_after_access)},
         route_handlers=[*space_routes(), *extra_space_routes],
     )
+    # The FHIR door of the measures: the same space door, the app's token naming its space.
+    fhir_router = Router(
+        path=FHIR_PREFIX,
+        before_request=through_space_door,
+        dependencies={"access": Provide(provide_space_access), "cursors": Provide(cursors_after_access)},
+        route_handlers=[FhirController],
+    )
     account_router = Router(
         path="/", before_request=through_account_door, route_handlers=[*auth.account_routes, CarersController]
     )
@@ -288,6 +324,8 @@ def create_app(
             list_vital_types,
             list_vaccines,
             space_router,
+            fhir_router,
+            fhir_metadata,
             account_router,
             professional_router,
             *auth.routes,
@@ -417,10 +455,14 @@ async def through_professional_door(request: Request[Any, Any, Any]) -> Response
     return await replay_stored(request)
 
 
+# The one route under /fhir that needs no token (FHIR clients read it before they sign in).
+FHIR_PUBLIC_PATHS = frozenset({"/fhir/metadata"})
+
+
 def _check_every_space_route_has_the_door(app: Litestar) -> None:
-    """A route under /v1/spaces/{space} without the door must be impossible, not just wrong."""
+    """A route under /v1/spaces/{space} or /fhir without the door must be impossible, not just wrong."""
     for route in app.routes:
-        if not route.path.startswith("/v1/spaces/{space"):
+        if not route.path.startswith(("/v1/spaces/{space", FHIR_PREFIX)) or route.path in FHIR_PUBLIC_PATHS:
             continue
         for handler in getattr(route, "route_handlers", []):
             if handler.http_methods == {"OPTIONS"}:

@@ -121,6 +121,36 @@ def _load_vaccines(settings: Settings, path: str) -> None:
         _fail(f"cannot load the vaccine list: {exc}")
 
 
+def _export(settings: Settings, space_id: uuid.UUID, path: str) -> None:
+    """Operators: a space's whole FHIR Bundle to a file, with a progress bar on stderr."""
+    from pathlib import Path
+
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from ens.overview.export import export_to_file, space_for_export
+    from ens.vitals.fhir import count_measurements
+
+    async def run() -> int:
+        async with db.connected(settings):
+            space = await space_for_export(space_id)
+            if space is None:
+                _fail(f"no space {space_id}")
+            # Entries: the measures and as many again at most for the rest (a bar, not a promise).
+            total = await count_measurements(space_id)
+            columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+            with Progress(*columns, console=Console(stderr=True)) as progress:
+                task = progress.add_task("Export FHIR", total=total or None)
+                written = await export_to_file(
+                    space, Path(path), progress=lambda entries: progress.update(task, completed=min(entries, total))
+                )
+                progress.update(task, completed=total)
+            return written
+
+    written = asyncio.run(run())
+    print(f"export: {written} resources written to {path}")
+
+
 def _dev_token(settings: Settings, identity: str) -> None:
     from ens.auth.dev.token import dev_token
 
@@ -260,6 +290,9 @@ def main(argv: list[str] | None = None) -> None:
     vaccines_sub = vaccines.add_subparsers(dest="vaccines_command", required=True)
     load = vaccines_sub.add_parser("load", help="load a newer vaccine list (the shape of vaccines-fr.json)")
     load.add_argument("file")
+    export = sub.add_parser("export", help="operators: write a space's whole FHIR R4 Bundle to a file (with progress)")
+    export.add_argument("space_id", type=uuid.UUID)
+    export.add_argument("file")
     dev = sub.add_parser("dev", help="development helpers")
     dev_sub = dev.add_subparsers(dest="dev_command", required=True)
     token = dev_sub.add_parser("token", help="print an access token for a test identity (dev only)")
@@ -324,6 +357,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> None:
         _register_app(settings, args)
     elif args.command == "vaccines" and args.vaccines_command == "load":
         _load_vaccines(settings, args.file)
+    elif args.command == "export":
+        _export(settings, args.space_id, args.file)
     elif args.command == "dev" and args.dev_command == "token":
         _dev_token(settings, args.identity)
 

@@ -304,7 +304,9 @@ class ETagMiddleware:
     """Strong ETags on successful GETs, and 304 when ``If-None-Match`` names the current one.
 
     A handler that knows a cheaper strong validator sets ``ETag`` itself (``etag_of_versions``);
-    otherwise the validator is the hash of the body."""
+    otherwise the validator is the hash of the body. A streamed answer (no ``Content-Length``: its
+    size is not known before its end, like the FHIR export) passes through as it is produced, never
+    held here, and has no ETag."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
@@ -319,7 +321,8 @@ class ETagMiddleware:
 
         async def buffered(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
-                if message["status"] != 200:
+                streamed = not any(k == b"content-length" for k, _ in message.get("headers", []))
+                if message["status"] != 200 or streamed:
                     start["passthrough"] = True
                     await send(message)
                     return

@@ -48,6 +48,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     access_token_ttl: int = 600
     refresh_token_max_age: int = 30 * 24 * 3600
     max_body_bytes: int = 2 * 1024 * 1024
+    # The space import (POST .../import) reads its Bundle as it arrives, with its own limit.
+    import_max_bytes: int = 1024 * 1024 * 1024
     tombstone_retention_days: int = 90
     # How long an Idempotency-Key's claim outlives a request that never finished (its process died);
     # longer than the slowest request.

@@ -32,6 +32,7 @@ RESOURCE_WORDS: dict[str, str] = {
     "professionals": "les professionnels autorisés",
     "access-requests": "les demandes d'accès",
     "export": "l'export de l'espace",
+    "import": "les données importées dans l'espace",
 }
 
 _VERBS = {

@@ -367,7 +367,9 @@ async def space_door(connection: ASGIConnection[Any, Any, Any, Any], handler: Ba
     if not isinstance(caller, Caller):
         raise Unauthorized("Sign in first.")
     now = clock.now()
-    space_param = connection.path_params.get("space", "")
+    # Routes without {space} (the FHIR door, /fhir) work on the caller's own space: an app's token
+    # names its one space.
+    space_param = connection.path_params.get("space", "me")
     row, space, kind = await resolve_space(caller, space_param, now=now)
     live = is_live(caller, row)
     request_id = request_id_of(connection.scope)

@@ -61,6 +61,11 @@ def test_every_400_is_documented_as_the_body_the_server_sends(openapi):
         elif path in html_pages:
             assert list(content) == ["text/html"], path
             assert content["text/html"]["schema"]["type"] == "string"
+        elif path.startswith("/fhir"):
+            # The FHIR door answers its errors as FHIR does.
+            assert list(content) == ["application/fhir+json"], (method, path)
+            schema = content["application/fhir+json"]["schema"]
+            assert schema["properties"]["resourceType"]["const"] == "OperationOutcome"
         else:
             assert list(content) == ["application/problem+json"], (method, path)
             assert ref_name(content["application/problem+json"]) == "Problem"

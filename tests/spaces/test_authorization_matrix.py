@@ -101,6 +101,8 @@ PROFILE_OPERATIONS = {
 ROUTE_RESOURCE: dict[str, str] = {
     **dict.fromkeys(("getSpaceSummary", "closeSpace", "reopenSpace"), "space"),
     "listAccessHistory": "access-history",
+    "exportSpace": "export",
+    "importSpace": "import",
     **dict.fromkeys(
         ("listRepresentatives", "inviteParent", "leaveRepresentation", "recordCuratorConsent", "createClaimCode"),
         "representatives",
@@ -178,6 +180,16 @@ class SpaceRoute:
 
 
 @dataclass(frozen=True)
+class OwnSpaceRoute:
+    """The FHIR door (/fhir): the caller's own space (an app's: the one its grant names), through
+    the same space door; a person is its holder there."""
+
+    action: str
+    app: Literal["read", "write"]
+    capability: str
+
+
+@dataclass(frozen=True)
 class AccountRoute:
     """Behind the account door: any signed-in person, never an app."""
 
@@ -197,7 +209,7 @@ class ProRoute:
     """Behind the professional door: a professional's software token, never a person or an app."""
 
 
-Rule = SpaceRoute | AccountRoute | PublicRoute | AnyTokenRoute | ProRoute
+Rule = SpaceRoute | OwnSpaceRoute | AccountRoute | PublicRoute | AnyTokenRoute | ProRoute
 
 RULES: dict[str, Rule] = {
     # The space
@@ -205,6 +217,8 @@ RULES: dict[str, Rule] = {
     "closeSpace": SpaceRoute(CLOSE_REOPEN),
     "reopenSpace": SpaceRoute(CLOSE_REOPEN),
     "listAccessHistory": SpaceRoute(READ),
+    "exportSpace": SpaceRoute(READ),
+    "importSpace": SpaceRoute(WRITE_DATA),
     # Representatives and apps
     "listRepresentatives": SpaceRoute(READ),
     "inviteParent": SpaceRoute(INVITE),
@@ -279,6 +293,10 @@ RULES: dict[str, Rule] = {
     "listPatients": ProRoute(),
     "requestPatientAccess": ProRoute(),
     "openEmergencyAccess": ProRoute(),
+    # The FHIR door of the measures
+    "fhirTransaction": OwnSpaceRoute(WRITE_DATA, "write", "vitals"),
+    "fhirSearchObservations": OwnSpaceRoute(READ, "read", "vitals"),
+    "fhirCapabilityStatement": PublicRoute(),
     # Account
     "getMe": AccountRoute(),
     "listSessions": AccountRoute(),
@@ -475,6 +493,14 @@ def expected(rule: Rule, caller: CallerCase, operation: str) -> Expect:
         return "allowed" if is_pro else 403
     if isinstance(rule, AccountRoute):
         return 403 if is_app or is_pro else "allowed"
+    if isinstance(rule, OwnSpaceRoute):
+        if is_pro:
+            return 404  # a professional has no space of their own for "me" to name
+        if caller.revoked:
+            return 401
+        if is_app:
+            return "allowed" if (rule.capability, rule.app) in caller.opens else 403
+        return "allowed" if rule.action in TABLE["holder"] else 403
     if caller.kind == "pro_invisible":
         return 404
     if is_pro:
@@ -494,10 +520,10 @@ def expected(rule: Rule, caller: CallerCase, operation: str) -> Expect:
 
 
 def _routes(app: Litestar) -> list[tuple[str, str, str]]:
-    """(method, path, operationId) of every /v1 route the app serves."""
+    """(method, path, operationId) of every /v1 and /fhir route the app serves."""
     found = []
     for route in app.routes:
-        if not route.path.startswith("/v1"):
+        if not route.path.startswith(("/v1", "/fhir")):
             continue
         for handler in getattr(route, "route_handlers", []):
             for method in sorted(handler.http_methods - {"HEAD", "OPTIONS"}):
@@ -523,8 +549,12 @@ def _path(template: str, space: uuid.UUID) -> str:
 def _outcome(answer: httpx.Response) -> Expect:
     if answer.status_code in (401, 403):
         return answer.status_code  # type: ignore[return-value]
-    if answer.status_code == 404 and answer.json().get("detail") == "No such space.":
-        return 404
+    if answer.status_code == 404:
+        body = answer.json()
+        # The door's 404: problem+json on /v1, an OperationOutcome on /fhir.
+        said = body.get("detail") or next((i.get("diagnostics") for i in body.get("issue", [])), None)
+        if said == "No such space.":
+            return 404
     return "allowed"
 
 
