@@ -29,6 +29,7 @@ from ens.core import db, errors, problems
 from ens.core.api import PUBLIC, Cursors, ETagMiddleware, ReadStruct, RefuseNulMiddleware, field_error
 from ens.core.fhir import FHIR_JSON, operation_outcome
 from ens.core.idempotency import IdempotencyMiddleware, replay_stored
+from ens.core.limits import Limits, RateLimiter, RateLimitMiddleware
 from ens.core.log import logging_config
 from ens.core.openapi import check_operation_ids, document_problems, require_operation_id
 from ens.core.problems import PROBLEM_JSON, Problem, ProblemError, ProblemType, problem_body
@@ -273,6 +274,13 @@ def create_app(
     engine = db.engine_for_url(settings.database_url)
     db.bind(engine, db.all_tables())
     tokens = AccessTokens(settings)
+    limiter = RateLimiter(
+        Limits(
+            account=settings.rate_limit_account_per_minute,
+            grant=settings.rate_limit_grant_per_minute,
+            address=settings.rate_limit_address_per_minute,
+        )
+    )
     audit.configure(settings.secret_key)  # the access history's rows are sealed with it
     cursors = Cursors(settings.secret_key)
     auth = AuthWiring(settings, upstream_transport, pro_upstream_transport)
@@ -285,9 +293,11 @@ def create_app(
         # that a request does not pay for a full collection (measured: it set the p99 latency).
         gc.freeze()
         gc.set_threshold(50_000, 50, 100)
+        await limiter.start()
         try:
             yield
         finally:
+            await limiter.stop()
             await db.stop(engine)
 
     async def cursors_after_access(access: Access) -> Cursors:
@@ -346,6 +356,7 @@ def create_app(
             AccessHistoryMiddleware,
             ETagMiddleware,
             DefineMiddleware(BearerAuthentication, tokens=tokens, exclude=_FRAMEWORK_PUBLIC_PATHS),
+            DefineMiddleware(RateLimitMiddleware, limiter=limiter),
             DefineMiddleware(
                 IdempotencyMiddleware,
                 max_body_bytes=settings.max_body_bytes,

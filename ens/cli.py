@@ -55,6 +55,7 @@ def _purge(settings: Settings) -> None:
     idempotency keys, and login state nobody can use any more."""
     from ens.auth.maintenance import purge_expired_login_state
     from ens.core.idempotency import purge_expired
+    from ens.core.limits import purge_old_windows
     from ens.vitals.service import purge_tombstones
 
     async def run() -> dict[str, int]:
@@ -66,6 +67,7 @@ def _purge(settings: Settings) -> None:
                 "expired idempotency keys": await purge_expired(),
             }
             removed.update(await purge_expired_login_state(settings, clock.now()))
+            removed["rate counters older than an hour"] = await purge_old_windows()
             return removed
 
     for label, count in asyncio.run(run()).items():

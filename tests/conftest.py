@@ -34,6 +34,12 @@ from tests.helpers.people import (
 from tests.helpers.server import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
+# Limits on, out of reach: the suite measures the service, not the limiter (its own test sets small ones).
+SUITE_RATE_LIMITS = {
+    "rate_limit_account_per_minute": 1_000_000,
+    "rate_limit_grant_per_minute": 1_000_000,
+    "rate_limit_address_per_minute": 1_000_000,
+}
 
 
 def _database_url() -> str:
@@ -48,7 +54,14 @@ def _database_url() -> str:
 
 @pytest.fixture(scope="session")
 def settings() -> Settings:
-    return Settings.from_env(env="dev", database_url=_database_url(), public_url="http://testserver.local")
+    return Settings.from_env(
+        env="dev",
+        database_url=_database_url(),
+        public_url="http://testserver.local",
+        rate_limit_account_per_minute=SUITE_RATE_LIMITS["rate_limit_account_per_minute"],
+        rate_limit_grant_per_minute=SUITE_RATE_LIMITS["rate_limit_grant_per_minute"],
+        rate_limit_address_per_minute=SUITE_RATE_LIMITS["rate_limit_address_per_minute"],
+    )
 
 
 @pytest.fixture(scope="session")

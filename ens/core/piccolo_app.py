@@ -4,10 +4,10 @@ from pathlib import Path
 
 from piccolo.conf.apps import AppConfig
 
-from ens.core.tables import IdempotencyKey
+from ens.core.tables import IdempotencyKey, RateCounter
 
 APP_CONFIG = AppConfig(
     app_name="core",
     migrations_folder_path=str(Path(__file__).parent / "piccolo_migrations"),
-    table_classes=[IdempotencyKey],
+    table_classes=[IdempotencyKey, RateCounter],
 )

@@ -62,6 +62,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     email_codes_per_hour: int = 5
     # How long discovery and JWKS documents of the upstream provider are kept before refetching.
     oidc_cache_ttl: int = 3600
+    # Requests a minute (ens.core.limits), over every process; 0 turns one off. An account: its
+    # sessions and the apps it connected; a grant: one session, or one app on one space; an
+    # address: the login's and OAuth's endpoints, before anyone is known.
+    rate_limit_account_per_minute: int = 1200
+    rate_limit_grant_per_minute: int = 600
+    rate_limit_address_per_minute: int = 300
 
     @property
     def is_dev(self) -> bool:

@@ -1,8 +1,8 @@
-"""Tables every capability shares (idempotency keys)."""
+"""Tables every capability shares (idempotency keys, rate counters)."""
 
 from __future__ import annotations
 
-from piccolo.columns import UUID, Bytea, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import UUID, BigInt, Bytea, Integer, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 
@@ -20,3 +20,12 @@ class IdempotencyKey(Table, tablename="idempotency_keys"):
     expires_at = Timestamptz()
     # A running claim is taken over by a retry once this has passed (its process died).
     lease_until = Timestamptz(null=True, default=None)
+
+
+class RateCounter(Table, tablename="rate_counters"):
+    """Requests counted for a key (``account:<id>``, ``grant:<id>``, ``address:<ip>``) in one
+    minute, over every process (ens.core.limits). Primary key (key, window_start)."""
+
+    key = Varchar(length=64, primary_key=True)
+    window_start = BigInt()
+    hits = Integer()

@@ -22,6 +22,7 @@ from litestar import Litestar
 
 from ens.app import create_app
 from ens.core.settings import Settings
+from tests.conftest import SUITE_RATE_LIMITS
 from tests.helpers import fake_provider
 from tests.helpers.asgi import asgi_client, asgi_transport
 from tests.helpers.fake_provider import FakeProvider
@@ -37,7 +38,7 @@ def _auth_settings(settings: Settings, smtp_port: int, **overrides: Any) -> Sett
         public_url=BASE,
         smtp_url=f"smtp://127.0.0.1:{smtp_port}",
         var_dir=str(settings.var_dir),
-        **overrides,
+        **{**SUITE_RATE_LIMITS, **overrides},
     )
 
 

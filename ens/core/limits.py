@@ -1,0 +1,169 @@
+"""Request rate limits that hold across processes (issue 16, point 4).
+
+Three limits, per minute, each configurable (0 turns one off): every request made on behalf of an
+account (its sessions, and the apps it connected: ``ENS_RATE_LIMIT_ACCOUNT_PER_MINUTE``), every
+request of one grant (one phone session, or one app on one space:
+``ENS_RATE_LIMIT_GRANT_PER_MINUTE``), and the login and OAuth endpoints per client address, before
+anyone is known (``ENS_RATE_LIMIT_ADDRESS_PER_MINUTE``). Past a limit: 429, problem+json,
+``Retry-After`` the seconds left in the minute.
+
+How it stays off the request path: each process counts in memory and, once a second, adds its
+counts to the shared table ``rate_counters`` in one statement, which answers each key's total over
+every process; a request is refused when the total last seen plus this process's own count since
+reaches the limit. A key counted here past a tenth of its limit before any flush told this
+process its total is read from the table once, so a fresh process cannot let a burst through
+unseen. Windows are fixed minutes (a burst across a minute's boundary can pass twice the limit;
+the next minute catches up). ``ens purge`` removes windows older than an hour.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from ens.core.db import fetch, values_insert_sql
+from ens.core.errors import RateLimited
+
+log = logging.getLogger("ens.security")
+
+WINDOW_S = 60
+FLUSH_EVERY_S = 1.0
+_KEYS_PER_STATEMENT = 300
+_COLUMNS = ("key", "window_start", "hits")
+_UPSERT = "ON CONFLICT (key, window_start) DO UPDATE SET hits = rate_counters.hits + excluded.hits RETURNING key, hits"
+
+
+@dataclass(frozen=True)
+class Limits:
+    account: int
+    grant: int
+    address: int
+
+    def of(self, kind: str) -> int:
+        return int(getattr(self, kind))
+
+
+class RateLimiter:
+    """One per process (built by ``ens.app``); started and stopped with the app's lifespan."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.window = self._now_window()
+        self.local: dict[str, int] = {}  # counted here since the last flush, this window
+        self.known: dict[str, int] = {}  # totals the table last gave, this window
+        self.warned: set[str] = set()
+        self._task: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
+
+    @staticmethod
+    def _now_window() -> int:
+        return int(time.time() // WINDOW_S)
+
+    async def check(self, keys: Iterable[tuple[str, str]]) -> None:
+        """Count one request for each (kind, id); 429 if one is past its limit."""
+        window = self._now_window()
+        if window != self.window:
+            await self.flush()
+            self.window, self.local, self.known, self.warned = window, {}, {}, set()
+        counted: list[str] = []
+        for kind, ident in keys:
+            limit = self.limits.of(kind)
+            if limit <= 0:
+                continue
+            key = f"{kind}:{ident}"
+            local = self.local.get(key, 0)
+            if key not in self.known and local >= max(1, limit // 10):
+                self.known[key] = await self._total(key)
+            if self.known.get(key, 0) + local >= limit:
+                retry = WINDOW_S - int(time.time()) % WINDOW_S
+                if key not in self.warned:
+                    self.warned.add(key)
+                    log.warning("rate limit reached", extra={"event": "rate_limited", "limit": kind})
+                raise RateLimited(
+                    f"Too many requests ({limit} a minute for one {_WORDS[kind]}); try again in {retry} s.",
+                    retry_after=retry,
+                )
+            counted.append(key)
+        for key in counted:
+            self.local[key] = self.local.get(key, 0) + 1
+
+    async def _total(self, key: str) -> int:
+        rows = await fetch(
+            "SELECT hits FROM rate_counters WHERE key = {} AND window_start = {}", key, self.window * WINDOW_S
+        )
+        return int(rows[0]["hits"]) if rows else 0
+
+    async def flush(self) -> None:
+        """Add this process's counts to the shared table; learn every touched key's total."""
+        async with self._lock:
+            if not self.local:
+                return
+            pending, self.local = self.local, {}
+            window_start = self.window * WINDOW_S
+            items = list(pending.items())
+            for start in range(0, len(items), _KEYS_PER_STATEMENT):
+                chunk = items[start : start + _KEYS_PER_STATEMENT]
+                sql = values_insert_sql("rate_counters", _COLUMNS, rows=len(chunk), suffix=_UPSERT)
+                rows = await fetch(sql, *[value for key, count in chunk for value in (key, window_start, count)])
+                if self._now_window() * WINDOW_S == window_start:
+                    # The totals over every process, this one's counts of the moment aside (kept in local).
+                    self.known.update({str(row["key"]): int(row["hits"]) for row in rows})
+
+    async def start(self) -> None:
+        async def run() -> None:
+            while True:
+                await asyncio.sleep(FLUSH_EVERY_S)
+                try:
+                    await self.flush()
+                except Exception:  # the next flush retries; a failed one only loses a second's counts
+                    log.exception("rate counters not flushed")
+
+        self._task = asyncio.create_task(run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+        try:
+            await self.flush()
+        except Exception:
+            log.exception("rate counters not flushed at shutdown")
+
+
+_WORDS = {"account": "account", "grant": "session or app", "address": "client address"}
+
+
+async def purge_old_windows(*, older_than_s: int = 3600) -> int:
+    """Windows past an hour (``ens purge``)."""
+    rows = await fetch(
+        "DELETE FROM rate_counters WHERE window_start < {} RETURNING key", int(time.time()) - older_than_s
+    )
+    return len(rows)
+
+
+# The login's and OAuth's endpoints, limited per client address (no one is known there yet).
+_ADDRESS_LIMITED = ("/oauth/", "/login/", "/dev-idp/")
+
+
+class RateLimitMiddleware:
+    """After the bearer token is read: an account's and a grant's requests; the login's and OAuth's
+    per client address."""
+
+    def __init__(self, app: Any, limiter: RateLimiter) -> None:
+        self.app = app
+        self.limiter = limiter
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            user = scope.get("user")
+            account, grant = getattr(user, "account_id", None), getattr(user, "grant_id", None)
+            if account is not None and grant is not None:
+                await self.limiter.check((("account", str(account)), ("grant", str(grant))))
+            elif str(scope.get("path", "")).startswith(_ADDRESS_LIMITED):
+                client = scope.get("client") or ("unknown", 0)
+                await self.limiter.check((("address", str(client[0])),))
+        await self.app(scope, receive, send)

@@ -1,0 +1,92 @@
+"""Rate limits (issue 16, point 4): an account's, a grant's and an address's requests a minute,
+counted over every process through the shared table; past a limit, 429 problem+json with
+Retry-After; nothing is recorded as a space access for a refused request."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+import msgspec
+
+from ens.app import create_app
+from ens.core import db
+from ens.core.settings import Settings
+from tests.helpers.asgi import asgi_client
+from tests.helpers.people import MakeAppToken, MakePerson
+
+
+@asynccontextmanager
+async def _process(settings: Settings, **limits: int) -> AsyncIterator[tuple[httpx.AsyncClient, object]]:
+    """One more server process as far as limits go: its own app, limiter and counts in memory."""
+    fields = {f.name: getattr(settings, f.name) for f in msgspec.structs.fields(Settings)}
+    app = create_app(Settings.from_env({}, **{**fields, **limits}))
+    async with asgi_client(app, "http://testserver.local") as client:
+        yield client, app
+
+
+def _limiter(app: object) -> object:
+    for layer in app.middleware:  # type: ignore[attr-defined]
+        kwargs = getattr(layer, "kwargs", {})
+        if "limiter" in kwargs:
+            return kwargs["limiter"]
+    raise AssertionError("no rate limiter")
+
+
+async def test_an_accounts_requests_are_counted_over_every_process(settings: Settings, make_person: MakePerson) -> None:
+    person = await make_person()
+    limits = {"rate_limit_account_per_minute": 10, "rate_limit_grant_per_minute": 0}
+    async with _process(settings, **limits) as (first, first_app), _process(settings, **limits) as (second, second_app):
+        for _ in range(6):
+            assert (await first.get("/v1/me", headers=person.headers)).status_code == 200
+        await _limiter(first_app).flush()  # type: ignore[attr-defined]
+        # The other process learns the six from the table once its own count passes a tenth of the limit.
+        answers = [(await second.get("/v1/me", headers=person.headers)).status_code for _ in range(6)]
+        assert answers.count(200) == 4 and answers[-1] == 429, answers
+        refused = await second.get("/v1/spaces/me", headers=person.headers)
+        assert refused.status_code == 429
+        assert refused.headers["content-type"].startswith("application/problem+json")
+        assert 0 < int(refused.headers["retry-after"]) <= 60
+        assert refused.json()["type"] == "urn:ens:problem:rate-limited"
+        assert "10 a minute" in refused.json()["detail"]
+        # Another account is not affected.
+        other = await make_person()
+        assert (await second.get("/v1/me", headers=other.headers)).status_code == 200
+        # The refused read of the space was not an access to it.
+        rows = await db.fetch(
+            "SELECT outcome FROM access_history WHERE space_id = {} AND outcome = 429", person.space_id
+        )
+        assert rows == []
+        await _limiter(second_app).flush()  # type: ignore[attr-defined]
+    counted = await db.fetch("SELECT hits FROM rate_counters WHERE key = {}", f"account:{person.account_id}")
+    assert sum(int(row["hits"]) for row in counted) == 10
+
+
+async def test_one_apps_grant_is_limited_and_the_phone_of_the_same_account_is_not(
+    settings: Settings, make_person: MakePerson, make_app_token: MakeAppToken
+) -> None:
+    person = await make_person()
+    app = await make_app_token(person, ["vitals.body_weight:read"])
+    limits = {"rate_limit_account_per_minute": 0, "rate_limit_grant_per_minute": 5}
+    async with _process(settings, **limits) as (client, _):
+        answers = [(await client.get("/v1/spaces/me/vitals", headers=app.headers)).status_code for _ in range(7)]
+        assert answers == [200] * 5 + [429] * 2
+        assert (await client.get("/v1/spaces/me/vitals", headers=person.headers)).status_code == 200
+
+
+async def test_the_login_endpoints_are_limited_per_address(settings: Settings) -> None:
+    async with _process(settings, rate_limit_address_per_minute=3) as (client, _):
+        answers = [(await client.get("/login/otp")).status_code for _ in range(5)]
+        assert answers[:3] != [429] * 3 and answers[3:] == [429, 429]
+        refused = await client.post("/oauth/token", data={"grant_type": "authorization_code"})
+        assert refused.status_code == 429 and "retry-after" in refused.headers
+        # Public API listings are not login endpoints.
+        assert (await client.get("/v1/vital-types")).status_code == 200
+
+
+async def test_a_limit_of_zero_is_off(settings: Settings, make_person: MakePerson) -> None:
+    person = await make_person()
+    async with _process(settings, rate_limit_account_per_minute=0, rate_limit_grant_per_minute=0) as (client, _):
+        for _ in range(30):
+            assert (await client.get("/v1/me", headers=person.headers)).status_code == 200
