@@ -31,7 +31,7 @@ from ens.core.fhir import FHIR_JSON, operation_outcome
 from ens.core.idempotency import IdempotencyMiddleware, replay_stored
 from ens.core.limits import Limits, RateLimiter, RateLimitMiddleware
 from ens.core.log import logging_config
-from ens.core.openapi import check_operation_ids, document_problems, require_operation_id
+from ens.core.openapi import check_operation_ids, declare_links, document_problems, require_operation_id
 from ens.core.problems import PROBLEM_JSON, Problem, ProblemError, ProblemType, problem_body
 from ens.core.scopes import SCOPES
 from ens.core.security_headers import SecurityHeaders
@@ -408,6 +408,7 @@ def create_app(
     document_problems(app)
     _document_rights(app)
     check_operation_ids(app)
+    declare_links(app)
     return app
 
 

@@ -12,8 +12,8 @@ from typing import Any
 
 from litestar import Litestar
 from litestar.handlers import HTTPRouteHandler
+from litestar.openapi.spec import Link, OpenAPIHeader, OpenAPIResponse, Operation, Parameter, Reference, Schema
 from litestar.openapi.spec import OpenAPIMediaType as MediaType
-from litestar.openapi.spec import OpenAPIResponse, Operation, Parameter, Reference, Schema
 from litestar.openapi.spec.enums import OpenAPIFormat, OpenAPIType
 from litestar.types import Method
 from litestar.types.internal_types import PathParameterDefinition
@@ -235,3 +235,113 @@ def also_served_as(media_type: str, description: str, *, binary: bool = False) -
             ok.content[media_type] = MediaType(schema=schema)
 
     return AlsoServed
+
+
+# Links: how one operation's answer feeds the next (OpenAPI 3.1 "links"), so a generated client or a
+# stateful fuzzer can go create -> read -> change -> remove on the same item. Derived from the paths
+# themselves, so a capability added later is linked without a line here:
+# - a collection's POST (201) and its list (GET 200) give an item's ``id`` to every operation under
+#   ``{collection}/{id}`` (the list: its first item's);
+# - a resource's GET (200) gives its ETag, as ``If-Match``, to the operations on the same path that
+#   read one (a change or a removal needs the version it was read at).
+_METHODS = ("get", "post", "put", "patch", "delete")
+
+
+def _operations(item: Any) -> list[tuple[str, Operation]]:
+    return [(m, op) for m in _METHODS if (op := getattr(item, m, None)) is not None]
+
+
+def _reads_if_match(operation: Operation) -> bool:
+    return any(
+        isinstance(p, Parameter) and p.param_in == "header" and p.name.lower() == "if-match"
+        for p in operation.parameters or []
+    )
+
+
+def _path_names(path: str) -> list[str]:
+    return re.findall(r"\{(\w+)\}", path)
+
+
+def _link_parameters(target_path: str, given: dict[str, str]) -> dict[str, str]:
+    """The target's path parameters: those the source gives, the others from the source's request
+    (the same name in the same place: ``{space}``)."""
+    return {name: given.get(name, f"$request.path.{name}") for name in _path_names(target_path)}
+
+
+def _ok_response(operation: Operation, code: str) -> OpenAPIResponse | None:
+    response = (operation.responses or {}).get(code)
+    return response if isinstance(response, OpenAPIResponse) else None
+
+
+def _item_id_pointer(app: Litestar, response: OpenAPIResponse) -> str | None:
+    """Where an answer carries an item's id: ``/id``, or the first of its ``items``."""
+    media = (response.content or {}).get("application/json")
+    schema = media.schema if media is not None else None
+    components = app.openapi_schema.components.schemas or {}
+    while isinstance(schema, Reference):
+        schema = components.get(schema.ref.split("/")[-1])
+    if not isinstance(schema, Schema) or not schema.properties:
+        return None
+    if "id" in schema.properties:
+        return "/id"
+    items = schema.properties.get("items")
+    if isinstance(items, Schema) and items.items is not None:
+        return "/items/0/id"
+    return None
+
+
+_ETAG = OpenAPIHeader(
+    schema=Schema(type=OpenAPIType.STRING),
+    description="The version of what the answer holds: send it back as If-Match to change or remove it",
+)
+
+
+def _item_links(paths: dict[str, Any], collection: str, pointer: str) -> dict[str, Any]:
+    """From an answer naming an item of ``collection`` (at ``pointer``) to every operation on it."""
+    links: dict[str, Any] = {}
+    for target_path, target in paths.items():
+        if not target_path.startswith(f"{collection}/{{id}}"):
+            continue
+        for target_method, target_operation in _operations(target):
+            links[target_operation.operation_id or ""] = Link(
+                operation_id=target_operation.operation_id,
+                parameters=_link_parameters(target_path, {"id": f"$response.body#{pointer}"}),
+                description=f"{target_method.upper()} the item this answer names",
+            )
+    return links
+
+
+def _version_links(path: str, item: Any) -> dict[str, Any]:
+    """From a read to the operations on the same path that need its version (``If-Match``)."""
+    links: dict[str, Any] = {}
+    for target_method, target_operation in _operations(item):
+        if target_method == "get" or not _reads_if_match(target_operation):
+            continue
+        parameters: dict[str, str] = {**_link_parameters(path, {}), "header.If-Match": "$response.header.ETag"}
+        links[target_operation.operation_id or ""] = Link(
+            operation_id=target_operation.operation_id,
+            parameters=parameters,
+            description=f"{target_method.upper()} what was read, at the version read",
+        )
+    return links
+
+
+def declare_links(app: Litestar) -> None:
+    paths = app.openapi_schema.paths or {}
+    for path, item in paths.items():
+        versioned = any(_reads_if_match(operation) for _, operation in _operations(item))
+        for method, operation in _operations(item):
+            for code, answer in (operation.responses or {}).items():
+                if versioned and code in ("200", "201") and isinstance(answer, OpenAPIResponse) and answer.content:
+                    answer.headers = {**(answer.headers or {}), "ETag": _ETAG}
+            response = _ok_response(operation, "201" if method == "post" else "200")
+            if response is None or method not in ("get", "post"):
+                continue
+            links: dict[str, Any] = dict(response.links or {})
+            pointer = _item_id_pointer(app, response) if not path.endswith("{id}") else None
+            if pointer is not None:
+                links.update(_item_links(paths, path, pointer))
+            if method == "get":
+                links.update(_version_links(path, item))
+            if links:
+                response.links = links

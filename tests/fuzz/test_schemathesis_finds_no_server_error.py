@@ -4,27 +4,37 @@ reaching the code behind the door: ``{space}`` is ``me`` and every call carries 
 Run by ``make test`` on PostgreSQL only (marker ``fuzz``: ``scripts/test-all``), with a fixed seed
 and a fixed number of examples per operation; ``make fuzz`` runs it deeper and unseeded
 (``ENS_FUZZ_DEEP=1``). Checks: no 5xx, and every answer conforms to its documented schema.
-Destructive operations (closing or erasing the space) run apart, in a space of their own.
+Destructive operations (closing or erasing the space) run apart, in a space of their own. Each kind
+of caller runs: the holder's phone app, a device app, a guardian (tutelle), a professional. The
+stateful phase follows the document's links (create -> read -> change -> remove,
+``ens.core.openapi.declare_links``) from a space furnished with one item of each kind.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import re
 from pathlib import Path
 
+import httpx
 import pytest
 
 from ens.core.settings import Settings
-from tests.helpers.people import grant_app, sign_in_person
+from tests.helpers.carers import court_measure
+from tests.helpers.people import Person, grant_app, sign_in_person
 from tests.helpers.professionals import GP, authorise_directly, sign_in_pro
+from tests.helpers.records import contact, structured, trusted
 from tests.helpers.server import ROOT, ServerProcess, free_port
+from tests.helpers.vitals import pressure, weight
 
 pytestmark = pytest.mark.fuzz
 
 DEEP = os.environ.get("ENS_FUZZ_DEEP") == "1"
 SEED = "20261201"
 EXAMPLES = "200" if DEEP else "40"
+STATEFUL_EXAMPLES = 500 if DEEP else 150
+STATEFUL_STEPS = 12
 DESTRUCTIVE = ("closeSpace", "reopenSpace")
 CHECKS = "not_a_server_error,response_schema_conformance"
 
@@ -48,7 +58,13 @@ async def _schemathesis(
     server: ServerProcess, token: str, tmp_path: Path, *selection: str, space: str = "me"
 ) -> tuple[int, str]:
     config = tmp_path / "schemathesis.toml"
-    config.write_text(f'[parameters]\n"path.space" = "{space}"\n')
+    # The stateful phase follows the document's links (create -> read -> change -> remove): longer
+    # chains and more of them than the default.
+    config.write_text(
+        f'[parameters]\n"path.space" = "{space}"\n'
+        f"[phases.stateful]\nmax-steps = {STATEFUL_STEPS}\n"
+        f"[phases.stateful.generation]\nmax-examples = {STATEFUL_EXAMPLES}\n"
+    )
     command = [
         str(ROOT / ".venv" / "bin" / "schemathesis"),
         "--config-file",
@@ -76,17 +92,52 @@ async def _schemathesis(
     return process.returncode or 0, output.decode(errors="replace")
 
 
+def _links_followed(output: str) -> int:
+    """How many of the document's links the stateful phase followed (0 when it did not run)."""
+    found = re.search(r"API Links:\s+(\d+) covered", output)
+    return int(found.group(1)) if found else 0
+
+
 def _excluding(*operation_ids: str) -> list[str]:
     return [argument for op in operation_ids for argument in ("--exclude-operation-id", op)]
+
+
+async def _furnish(server: ServerProcess, person: Person) -> None:
+    """A space as a person's looks after a while: measures, directives, a trusted person, contacts,
+    the doctor, a profile, a booklet entry. Each list then names a real item, which the document's
+    links carry to that item's read, change and removal (the stateful phase)."""
+    space = f"/v1/spaces/{person.space_id}"
+    writes: list[tuple[str, str, dict[str, object]]] = [
+        ("POST", "/vitals", {"measurements": [weight(72.5, minutes_ago=60 * n) for n in range(1, 4)] + [pressure()]}),
+        ("PUT", "/directives", structured()),
+        ("PUT", "/trusted-person", trusted()),
+        ("POST", "/emergency-contacts", contact()),
+        ("PUT", "/doctor", {"givenName": "Claire", "familyName": "Bernard", "phone": "01 23 45 67 89"}),
+        ("POST", "/profile/conditions", {"label": "Asthme", "since": "2010-03-01"}),
+        ("POST", "/profile/allergies", {"substance": "Pénicilline", "reaction": "urticaire"}),
+        ("POST", "/profile/treatments", {"medication": "Salbutamol", "dose": "2 bouffées si besoin"}),
+        ("POST", "/profile/family-history", {"relative": "mother", "condition": "diabète de type 2"}),
+        ("POST", "/vaccinations", {"vaccineName": "Tétanos (carnet papier)", "diseases": ["tetanus"], "date": "2009"}),
+    ]
+    async with httpx.AsyncClient(base_url=server.base_url, headers=person.headers, timeout=30) as client:
+        for method, path, body in writes:
+            answer = await client.request(method, space + path, json=body)
+            assert answer.status_code in (200, 201), (path, answer.text)
 
 
 async def test_the_phone_app_finds_no_server_error_and_no_answer_off_its_schema(
     settings: Settings, server: ServerProcess, tmp_path: Path
 ) -> None:
     person = await sign_in_person(settings, given_name="Fuzz")
+    await _furnish(server, person)
     status, output = await _schemathesis(server, person.token, tmp_path, *_excluding(*DESTRUCTIVE))
-    print(output[output.find("Test cases:") :])  # shown with -s: how many cases ran
+    print(
+        output[output.find("Stateful (") :] if "Stateful (" in output else output[output.find("Test cases:") :]
+    )  # shown with -s: how many cases ran
     assert status == 0, output[-6000:]
+    # create -> read -> change -> remove chains ran on the furnished space (42 links followed on
+    # 2026-12-01 with the fixed seed; far fewer means the document's links or the furnishing broke).
+    assert _links_followed(output) >= 25, output[output.find("Stateful (") :]
 
 
 async def test_a_device_app_finds_no_server_error_and_no_answer_off_its_schema(
@@ -98,7 +149,9 @@ async def test_a_device_app_finds_no_server_error_and_no_answer_off_its_schema(
     # The login's browser legs and the token endpoints were fuzzed in the phone app's run.
     selection = [*_excluding(*DESTRUCTIVE), "--exclude-tag", "oauth"]
     status, output = await _schemathesis(server, app.token, tmp_path, *selection)
-    print(output[output.find("Test cases:") :])  # shown with -s: how many cases ran
+    print(
+        output[output.find("Stateful (") :] if "Stateful (" in output else output[output.find("Test cases:") :]
+    )  # shown with -s: how many cases ran
     assert status == 0, output[-6000:]
 
 
@@ -107,6 +160,7 @@ async def test_closing_and_erasing_a_space_of_its_own_finds_no_server_error(
 ) -> None:
     person = await sign_in_person(settings, given_name="Fuzz")
     selection = [argument for op in DESTRUCTIVE for argument in ("--include-operation-id", op)]
+    selection += ["--phases", "examples,coverage,fuzzing"]  # no link joins the two: nothing to chain
     status, output = await _schemathesis(server, person.token, tmp_path, *selection)
     print(output[output.find("Test cases:") :])  # shown with -s: how many cases ran
     assert status == 0, output[-6000:]
@@ -120,7 +174,28 @@ async def test_a_professional_finds_no_server_error_and_no_answer_off_its_schema
     person = await sign_in_person(settings, given_name="Fuzz")
     doctor = await sign_in_pro(settings, GP)
     await authorise_directly(person, doctor)
+    await _furnish(server, person)
     selection = ["--include-tag", "professionals", "--include-tag", "vitals", "--include-tag", "vaccination"]
     status, output = await _schemathesis(server, doctor.token, tmp_path, *selection, space=str(person.space_id))
-    print(output[output.find("Test cases:") :])  # shown with -s: how many cases ran
+    print(
+        output[output.find("Stateful (") :] if "Stateful (" in output else output[output.find("Test cases:") :]
+    )  # shown with -s: how many cases ran
+    assert status == 0, output[-6000:]
+
+
+async def test_a_guardian_finds_no_server_error_and_no_answer_off_its_schema(
+    settings: Settings, server: ServerProcess, tmp_path: Path
+) -> None:
+    """A guardian (tutelle relating to the person) on the protected adult's space: every operation
+    of a space, with what a guardian may and may not do answered by the door (leaving the measure
+    is the operator's, so it stays out, as closing does)."""
+    person = await sign_in_person(settings, given_name="Fuzz")
+    guardian = await sign_in_person(settings, given_name="Tuteur")
+    await court_measure(person, guardian, "tutelle")
+    await _furnish(server, person)
+    selection = [*_excluding(*DESTRUCTIVE, "leaveRepresentation"), "--exclude-tag", "oauth"]
+    status, output = await _schemathesis(server, guardian.token, tmp_path, *selection, space=str(person.space_id))
+    print(
+        output[output.find("Stateful (") :] if "Stateful (" in output else output[output.find("Test cases:") :]
+    )  # shown with -s: how many cases ran
     assert status == 0, output[-6000:]
