@@ -23,6 +23,7 @@ from ens.core.api import Cursors, check_limit
 from ens.core.clock import as_date, aware
 from ens.core.db import Row, as_uuid, fetch, fetch_one, write_transaction
 from ens.core.errors import Conflict, FieldError, Invalid, NotFound
+from ens.core.names import same_names
 from ens.records.authorship import adult_holder
 from ens.records.concurrency import check_precondition, lock_records
 from ens.records.schemas import (
@@ -38,7 +39,7 @@ from ens.records.schemas import (
     TrustedPersonCopy,
     Wish,
 )
-from ens.records.trusted_person import same_person, trusted_person_copy
+from ens.records.trusted_person import trusted_person_copy
 from ens.spaces.door import SpaceAccess
 from ens.spaces.identity import AccountIdentity
 
@@ -195,10 +196,10 @@ def _check_witnesses(body: DirectivesWrite, *, trusted: TrustedPersonCopy | None
         errors.append(FieldError("/witnesses", "two witnesses, or none when the author writes them"))
         return
     first, second = witnesses
-    if same_person(first.given_name, first.family_name, other=(second.given_name, second.family_name)):
+    if same_names(first.given_name, first.family_name, other=(second.given_name, second.family_name)):
         errors.append(FieldError("/witnesses/1", "the two witnesses must be two different people"))
     if trusted is not None and not any(
-        same_person(w.given_name, w.family_name, other=(trusted.given_name, trusted.family_name)) for w in witnesses
+        same_names(w.given_name, w.family_name, other=(trusted.given_name, trusted.family_name)) for w in witnesses
     ):
         errors.append(FieldError("/witnesses", "one of the two witnesses must be the designated trusted person"))
 

@@ -8,7 +8,6 @@ trusted person on any date.
 
 from __future__ import annotations
 
-import unicodedata
 import uuid
 from datetime import date, datetime
 from uuid import UUID
@@ -20,6 +19,7 @@ from ens.core.api import Cursors, check_limit
 from ens.core.clock import as_date, aware
 from ens.core.db import Row, as_uuid, fetch, fetch_one, write_transaction
 from ens.core.errors import FieldError, Invalid, NotFound
+from ens.core.names import same_names
 from ens.records.authorship import ADULT_AGE, adult_holder, age_on, today_in
 from ens.records.concurrency import check_precondition, lock_records
 from ens.records.emergency_contacts import list_trusted_person, trusted_person_listed, unlist_trusted_person
@@ -130,16 +130,6 @@ async def trusted_person_copy(space_id: UUID) -> TrustedPersonCopy | None:
     )
 
 
-def same_person(given_name: str, family_name: str, *, other: tuple[str, str]) -> bool:
-    """The same names, whatever the case, accents and spaces ("Élise  Durand" is "elise durand")."""
-    return _folded(given_name, family_name) == _folded(*other)
-
-
-def _folded(*names: str) -> str:
-    text = unicodedata.normalize("NFKD", " ".join(names)).casefold()
-    return " ".join("".join(c for c in text if not unicodedata.combining(c)).split())
-
-
 def _checked(body: TrustedPersonWrite, *, today: date) -> str | None:
     """The phone in E.164; 422 with every broken rule."""
     errors: list[FieldError] = []
@@ -171,7 +161,7 @@ async def designate_trusted_person(
         current = _read(row, listed=await trusted_person_listed(access.space_id)) if row is not None else None
         check_precondition(if_match, current, required=True)
         if current is not None:
-            same = same_person(body.given_name, body.family_name, other=(current.given_name, current.family_name))
+            same = same_names(body.given_name, body.family_name, other=(current.given_name, current.family_name))
             await _end(access, current.id, reason="updated" if same else "replaced", now=now)
         person_id = uuid.uuid4()
         await fetch(

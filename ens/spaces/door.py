@@ -31,6 +31,7 @@ from ens.core.clock import as_date, aware
 from ens.core.db import Row, as_uuid, fetch_one
 from ens.core.errors import Forbidden, Gone, GrantRevoked, NotFound, Unauthorized
 from ens.core.idempotency import SPACE_STATE_KEY
+from ens.core.names import years_later
 from ens.core.scopes import SCOPES
 from ens.spaces.caller import SPACE_SCOPE, Caller
 from ens.spaces.history import ACCESS_STATE_KEY, REQUEST_ID_KEY, PendingAccess, Role, join_request_write
@@ -310,11 +311,7 @@ def adulthood(space: SpaceRef) -> datetime:
 def birthday(space: SpaceRef, years: int) -> datetime:
     """The instant the holder of ``space`` turns ``years`` (midnight, in the space's time zone)."""
     assert space.birthdate is not None
-    born = space.birthdate
-    try:
-        day = born.replace(year=born.year + years)
-    except ValueError:
-        day = date(born.year + years, 3, 1)
+    day = years_later(space.birthdate, years)
     return datetime.combine(day, time(0), ZoneInfo(space.timezone)).astimezone(UTC)
 
 

@@ -9,7 +9,6 @@ access history itself, in its own transaction.
 from __future__ import annotations
 
 import logging
-import unicodedata
 import uuid
 from datetime import datetime, timedelta
 from uuid import UUID
@@ -21,6 +20,7 @@ from ens.core.clock import as_date, aware, aware_or_none
 from ens.core.db import Row, as_uuid, fetch, fetch_one, write_transaction
 from ens.core.errors import Conflict, Forbidden, NotFound
 from ens.core.mail import Mailer
+from ens.core.names import same_names
 from ens.spaces.door import SpaceAccess, SpaceRef, adulthood, security_log, space_ref
 from ens.spaces.history import PendingAccess, record_access, record_with_write
 from ens.spaces.matrix import access_matrix
@@ -44,13 +44,6 @@ RECEIVED = AccessRequestReceived(
     status="received",
     detail="If this person has a health space, they are asked to approve your request from their phone.",
 )
-
-
-def _folded(name: str) -> str:
-    """A name compared whatever its case, accents and spacing ("Élodie  DURAND" = "elodie durand")."""
-    decomposed = unicodedata.normalize("NFKD", name)
-    bare = "".join(char for char in decomposed if not unicodedata.combining(char))
-    return " ".join(bare.split()).casefold()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -77,8 +70,7 @@ async def request_access(professional_id: UUID, body: PatientAccessRequest) -> A
     matched = [
         as_uuid(row["id"])
         for row in candidates
-        if _folded(row["family_name"]) == _folded(body.family_name)
-        and _folded(row["given_name"]) == _folded(body.given_name)
+        if same_names(row["given_name"], row["family_name"], other=(body.given_name, body.family_name))
         and (body.birthplace is None or row["birthplace"] is None or row["birthplace"] == body.birthplace)
     ]
     now = clock.now()

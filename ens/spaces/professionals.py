@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
@@ -22,6 +22,7 @@ from ens.core.clock import aware, aware_or_none
 from ens.core.db import Row, as_uuid, fetch, fetch_one, write_transaction
 from ens.core.errors import Conflict, FieldError, Invalid, NotFound
 from ens.core.local_time import local_midnight, zone_of
+from ens.core.names import years_later
 from ens.spaces.door import SpaceAccess, SpaceRef
 from ens.spaces.matrix import access_matrix
 from ens.spaces.schemas import EmergencyAccessSettingRead, ProfessionalRead
@@ -148,19 +149,12 @@ async def sign_in_professional(identity: ProfessionalIdentity) -> UUID:
 # The holder's decisions
 
 
-def _years_later(day: date, years: int) -> date:
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:  # 29 February
-        return date(day.year + years, 3, 1)
-
-
 def authorisation_end(space: SpaceRef, *, now: datetime) -> datetime:
     """The instant an authorisation given at ``now`` ends: midnight starting the same calendar date
     next year, in the space's time zone (the anniversary itself is the first day without access)."""
     zone = zone_of(space.timezone)
     today = now.astimezone(zone).date()
-    return local_midnight(_years_later(today, AUTHORISATION_YEARS), zone)
+    return local_midnight(years_later(today, AUTHORISATION_YEARS), zone)
 
 
 _SELECT = """

@@ -16,6 +16,7 @@ from ens.core import clock
 from ens.core.clock import as_date, aware, aware_or_none
 from ens.core.db import as_uuid, fetch, fetch_one, write_transaction
 from ens.core.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
+from ens.core.names import same_names, years_later
 from ens.spaces.codes import new_code, space_of, take_code, use_code
 from ens.spaces.door import SpaceAccess, SpaceRef, adulthood, security_log
 from ens.spaces.history import AccountAction
@@ -30,13 +31,6 @@ INVITATION_TTL = timedelta(days=7)
 MAX_LIVE_INVITATIONS = 5
 
 
-def _years_later(day: date, years: int) -> date:
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:  # 29 February
-        return date(day.year + years, 3, 1)
-
-
 # ---------------------------------------------------------------------------------------------
 # Children's spaces
 
@@ -47,14 +41,14 @@ async def create_child_space(account_id: UUID, body: ChildSpaceCreate, *, noted:
     today = clock.now().date()
     if body.birthdate > today:
         raise Invalid("The birthdate is in the future.", [FieldError("/birthdate", "is in the future")])
-    if _years_later(body.birthdate, 18) <= today:
+    if years_later(body.birthdate, 18) <= today:
         raise Invalid(
             "A child's space is for a minor: an adult signs in with their own identity.",
             [FieldError("/birthdate", "the child must be under 18")],
         )
     parent = await fetch_one("SELECT birthdate FROM accounts WHERE id = {}", account_id)
     parent_birthdate = as_date(parent["birthdate"]) if parent else None
-    if parent_birthdate is not None and _years_later(parent_birthdate, 18) > today:
+    if parent_birthdate is not None and years_later(parent_birthdate, 18) > today:
         raise Forbidden("Only an adult can create a child's space.")
     now = clock.now()
     async with write_transaction():
@@ -67,7 +61,7 @@ async def create_child_space(account_id: UUID, body: ChildSpaceCreate, *, noted:
             body.birthdate,
         )
         for child in children:
-            if _same_name(child["given_name"], body.given_name) and _same_name(child["family_name"], body.family_name):
+            if same_names(child["given_name"], child["family_name"], other=(body.given_name, body.family_name)):
                 raise Conflict(f"You already created this child's space: {as_uuid(child['id'])}.")
         space_id = uuid.uuid4()
         space = SpaceRef(
@@ -86,10 +80,6 @@ async def create_child_space(account_id: UUID, body: ChildSpaceCreate, *, noted:
         )
         await noted.record(space_id, acting_as="representative", actor_kind="parent", outcome=201)
     return space_list_item(space, "parent")
-
-
-def _same_name(a: str, b: str) -> bool:
-    return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
 
 
 async def add_representative(

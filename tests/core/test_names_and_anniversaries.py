@@ -1,0 +1,26 @@
+"""Names compared as people read them (a second child's space, a trusted person, a professional's
+search), and anniversaries as the law counts them (coming of age, an authorisation's year)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from ens.core.names import folded_name, same_names, years_later
+
+
+def test_names_match_whatever_their_case_accents_and_spacing() -> None:
+    assert folded_name("  Élodie  ", "DURAND") == "elodie durand"
+    assert same_names("Léa", "Lefèvre", other=("LEA", "lefevre "))
+    assert same_names("Jean  Pierre", "Martin", other=("jean pierre", "MARTIN"))
+
+
+def test_given_and_family_names_are_not_swapped_or_merged() -> None:
+    assert not same_names("Martin", "Paul", other=("Paul", "Martin"))
+    assert not same_names("Anne Marie", "Dupont", other=("Anne", "Marie Dupont"))
+    assert not same_names("Léa", "Lefèvre", other=("Léo", "Lefèvre"))
+
+
+def test_a_29_february_comes_round_on_1_march_of_a_common_year() -> None:
+    assert years_later(date(2008, 2, 29), 18) == date(2026, 3, 1)
+    assert years_later(date(2008, 2, 29), 4) == date(2012, 2, 29)
+    assert years_later(date(2010, 12, 31), 1) == date(2011, 12, 31)
