@@ -36,6 +36,7 @@ from ens.core.problems import PROBLEM_JSON, Problem, ProblemError, ProblemType, 
 from ens.core.scopes import SCOPES
 from ens.core.security_headers import SecurityHeaders
 from ens.core.settings import Settings
+from ens.core.slow_clients import BodyIdleTimeoutMiddleware
 from ens.overview.routes import SpaceController
 from ens.records.routes import CONTROLLERS as RECORDS_CONTROLLERS
 from ens.spaces import audit
@@ -352,6 +353,7 @@ def create_app(
         },
         middleware=[
             RefuseNulMiddleware,
+            DefineMiddleware(BodyIdleTimeoutMiddleware, idle_seconds=settings.body_idle_seconds),
             DefineMiddleware(CompressionMiddleware, config=CompressionConfig(backend="gzip", minimum_size=1024)),
             AccessHistoryMiddleware,
             ETagMiddleware,

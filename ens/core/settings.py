@@ -54,6 +54,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # How long an Idempotency-Key's claim outlives a request that never finished (its process died);
     # longer than the slowest request.
     idempotency_lease_seconds: int = 60
+    # A request body's parts must arrive within this many seconds of each other (else 408); 0: off.
+    body_idle_seconds: int = 30
     db_pool_size: int = 10
     log_level: str = "INFO"
     # Login safety nets; benchmarks raise them so that repeated logins are not throttled.
