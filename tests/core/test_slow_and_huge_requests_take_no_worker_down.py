@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -100,7 +101,7 @@ async def test_a_huge_body_is_refused_without_being_read(settings: Settings, per
         # No length, 64 MiB streamed: cut at the limit (2 MiB), the process's memory unmoved.
         before = _rss_kib(server.process.pid)
 
-        async def chunks() -> object:
+        async def chunks() -> AsyncIterator[bytes]:
             for _ in range(1024):
                 yield b" " * 65536
 
