@@ -32,6 +32,10 @@ from ens.core.openapi import check_operation_ids, document_problems, require_ope
 from ens.core.problems import PROBLEM_JSON, Problem, ProblemError, ProblemType, problem_body
 from ens.core.scopes import SCOPES
 from ens.core.settings import Settings
+from ens.documents import scopes as documents_scopes
+from ens.documents.catalogue import FORM_ALLOWANCE_BYTES, MAX_DOCUMENT_BYTES
+from ens.documents.routes import NO_COMPRESSION, DocumentsController, list_document_types
+from ens.documents.storage import BlobStore
 from ens.overview.routes import SpaceController
 from ens.records.routes import CONTROLLERS as RECORDS_CONTROLLERS
 from ens.spaces.describe import RESOURCE_WORDS
@@ -71,6 +75,8 @@ def _domain_error(request: Request[Any, Any, Any], exc: errors.DomainError) -> R
         headers["WWW-Authenticate"] = 'Bearer realm="ens"'
     if isinstance(exc, errors.RateLimited):
         headers["Retry-After"] = str(exc.retry_after)
+    if isinstance(exc, errors.RangeNotSatisfiable):
+        headers["Content-Range"] = f"bytes */{exc.size}"
     return problem_response(
         problem,
         exc.detail,
@@ -182,6 +188,7 @@ async def ready() -> ReadinessRead:
 def register_capabilities() -> None:
     """What each capability declares for the whole process: its app scopes."""
     SCOPES.register(vitals_scopes.SCOPES)
+    SCOPES.register(documents_scopes.SCOPES)
 
 
 def space_routes() -> list[ControllerRouterHandler]:
@@ -192,6 +199,7 @@ def space_routes() -> list[ControllerRouterHandler]:
         RepresentativesController,
         VitalsController,
         *RECORDS_CONTROLLERS,
+        DocumentsController,
         *AuthWiring.space_routes(),
     ]
 
@@ -216,6 +224,7 @@ def create_app(
     tokens = AccessTokens(settings)
     cursors = Cursors(settings.secret_key)
     auth = AuthWiring(settings, upstream_transport)
+    blobs = BlobStore.from_settings(settings)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -251,6 +260,7 @@ def create_app(
             health,
             ready,
             list_vital_types,
+            list_document_types,
             space_router,
             account_router,
             *auth.routes,
@@ -259,11 +269,15 @@ def create_app(
         dependencies={
             "settings": Provide(lambda: settings, sync_to_thread=False),
             "tokens": Provide(lambda: tokens, sync_to_thread=False),
+            "blobs": Provide(lambda: blobs, sync_to_thread=False),
             **auth.dependencies,
         },
         middleware=[
             RefuseNulMiddleware,
-            DefineMiddleware(CompressionMiddleware, config=CompressionConfig(backend="gzip", minimum_size=1024)),
+            DefineMiddleware(
+                CompressionMiddleware,
+                config=CompressionConfig(backend="gzip", minimum_size=1024, exclude_opt_key=NO_COMPRESSION),
+            ),
             AccessHistoryMiddleware,
             ETagMiddleware,
             DefineMiddleware(BearerAuthentication, tokens=tokens, exclude=_FRAMEWORK_PUBLIC_PATHS),
@@ -271,6 +285,7 @@ def create_app(
                 IdempotencyMiddleware,
                 max_body_bytes=settings.max_body_bytes,
                 lease_seconds=settings.idempotency_lease_seconds,
+                large_bodies=[(re.compile(r"/v1/spaces/[^/]+/documents/?"), MAX_DOCUMENT_BYTES + FORM_ALLOWANCE_BYTES)],
             ),
         ],
         exception_handlers={

@@ -14,5 +14,6 @@ APP_REGISTRY = AppRegistry(
         "ens.vitals.piccolo_app",
         "ens.auth.piccolo_app",
         "ens.records.piccolo_app",
+        "ens.documents.piccolo_app",
     ]
 )

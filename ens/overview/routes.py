@@ -16,9 +16,9 @@ from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from ens.core.mail import Mailer
 from ens.core.settings import Settings
+from ens.documents.storage import BlobStore
 from ens.overview.schemas import SpaceStatusRead, SpaceSummary
-from ens.overview.service import space_summary
-from ens.spaces import service as spaces
+from ens.overview.service import close_or_erase, reopen, space_summary
 from ens.spaces.door import Access, Need
 from ens.spaces.rights import Action
 
@@ -48,9 +48,10 @@ class SpaceController(Controller):
         self,
         access: Access,
         settings: NamedDependency[Settings],
+        blobs: NamedDependency[BlobStore],
         erase: Annotated[bool, QueryParameter(name="erase")] = False,
     ) -> None:
-        await spaces.close_or_erase_space(access, erase=erase, mailer=Mailer(settings))
+        await close_or_erase(access, erase=erase, mailer=Mailer(settings), blobs=blobs)
 
     @post(
         "/reopen",
@@ -60,5 +61,4 @@ class SpaceController(Controller):
         operation_id="reopenSpace",
     )
     async def reopen(self, access: Access) -> SpaceStatusRead:
-        await spaces.reopen_space(access.space_id)
-        return SpaceStatusRead(id=access.space_id, status="open")
+        return await reopen(access)
