@@ -1,0 +1,106 @@
+"""Erasing a space destroys its data key first, then its objects: the folder or bucket holds nothing
+of it and a copy of its content can never be decrypted. Every upload, read, download and masking is
+in the access history; the home screen counts documents new to the person."""
+
+from __future__ import annotations
+
+import pytest
+
+from ens.core import db
+from ens.documents.encryption import open_key
+from ens.documents.storage import BlobStore
+from tests.helpers.carers import court_measure
+from tests.helpers.documents import file_bytes, metadata, pdf, stored_paths, uploaded
+
+
+async def test_an_erased_space_leaves_nothing_in_the_store_and_its_content_is_unreadable(client, person, settings):
+    content = pdf(200_000, seed=31)
+    added = await uploaded(client, person.headers, content)
+    await uploaded(client, person.headers, file_bytes("png", 3000), filename="photo.png")
+    blobs = BlobStore.from_settings(settings)
+    paths = await stored_paths(settings, person.space_id)
+    assert len(paths) == 2
+    copies = [await blobs.read(path) for path in paths]
+    wrapped = await db.fetch_one("SELECT wrapped FROM document_keys WHERE space_id = {}", person.space_id)
+    assert wrapped is not None
+    # Someone else's document stays.
+    other_person_paths_before = await blobs.paths_under("spaces/")
+
+    erased = await client.delete("/v1/spaces/me", params={"erase": "true"}, headers=person.headers)
+    assert erased.status_code == 204
+    assert await stored_paths(settings, person.space_id) == []
+    assert (await client.get(added["contentUrl"], headers=person.headers)).status_code == 404
+    assert await db.fetch("SELECT 1 AS x FROM document_keys WHERE space_id = {}", person.space_id) == []
+    assert await db.fetch("SELECT 1 AS x FROM documents WHERE space_id = {}", person.space_id) == []
+    remaining = await blobs.paths_under("spaces/")
+    assert not any(str(person.space_id) in path for path in remaining)
+    assert set(remaining) == {p for p in other_person_paths_before if str(person.space_id) not in p}
+    # A copy taken before (a backup): without the key, which is gone, nothing opens it; and the key
+    # is useless anywhere else (bound to its space), and so is another secret.
+    assert not any(content[5000:5100] in copy for copy in copies)
+    with pytest.raises(Exception):  # noqa: B017 (AES-GCM's InvalidTag)
+        open_key("another-secret-key-of-at-least-32-characters", person.space_id, bytes(wrapped["wrapped"]))
+
+
+async def test_closing_keeps_the_documents_and_reopening_finds_them(client, person, settings):
+    added = await uploaded(client, person.headers, pdf(1000))
+    assert (await client.delete("/v1/spaces/me", headers=person.headers)).status_code == 204
+    assert (await client.get(added["contentUrl"], headers=person.headers)).status_code == 410
+    assert len(await stored_paths(settings, person.space_id)) == 1
+    assert (await client.post("/v1/spaces/me/reopen", headers=person.headers)).status_code == 200
+    assert (await client.get(added["contentUrl"], headers=person.headers)).content == pdf(1000)
+
+
+async def test_every_upload_read_download_and_masking_is_in_the_history(client, person, history):
+    added = await uploaded(client, person.headers, pdf(1000))
+    document = f"/v1/spaces/me/documents/{added['id']}"
+    await client.get("/v1/spaces/me/documents", headers=person.headers)
+    await client.get(document, headers=person.headers)
+    await client.get(added["contentUrl"], headers=person.headers)
+    await client.get(added["contentUrl"], headers={**person.headers, "Range": "bytes=0-9"})
+    await client.patch(document, json={"hiddenFromProfessionals": True}, headers=person.headers)
+    await client.patch(document, json={"hiddenFromHolder": True}, headers=person.headers)  # 403
+    await client.delete(document, headers=person.headers)
+    rows = [r for r in await history(person.space_id) if r["resource_type"] == "documents"]
+    assert [(r["action"].split(" ")[0], r["outcome"]) for r in rows] == [
+        ("POST", 201),
+        ("GET", 200),
+        ("GET", 200),
+        ("GET", 200),
+        ("GET", 206),
+        ("PATCH", 200),
+        ("PATCH", 403),
+        ("DELETE", 204),
+    ]
+    assert all(r["resource_id"] in (None, added["id"]) for r in rows)
+    described = (await client.get("/v1/spaces/me/access-history", headers=person.headers)).json()["items"]
+    sentences = [item["description"] for item in described if item.get("resourceType") == "documents"]
+    name = f"{person.given_name} {person.family_name} (titulaire)"
+    assert f"{name} a ajouté un document." in sentences
+    assert f"{name} a téléchargé un document." in sentences
+    assert f"{name} a consulté un document." in sentences
+    assert f"{name} a modifié le masquage d'un document." in sentences
+    assert f"{name} a tenté de modifier le masquage d'un document : refusé (droits insuffisants)." in sentences
+    assert f"{name} a supprimé un document." in sentences
+
+
+async def test_the_home_screen_counts_documents_new_since_the_person_last_looked(client, person, make_person):
+    tutor = await make_person("Tuteur")
+    await court_measure(person, tutor, "tutelle")
+    space = person.space_id
+
+    async def summary(who) -> dict:
+        answer = await client.get(f"/v1/spaces/{space}", headers=who.headers)
+        assert answer.status_code == 200
+        documents: dict = answer.json()["documents"]
+        return documents
+
+    await uploaded(client, person.headers, pdf(100, seed=1))
+    assert await summary(person) == {"count": 1, "new": 0}  # their own upload is not news to them
+    assert await summary(tutor) == {"count": 1, "new": 1}
+    await uploaded(client, tutor.headers, pdf(100, seed=2), space=space)
+    await uploaded(client, tutor.headers, pdf(100, seed=3), space=space, meta=metadata(typeCode="11502-2"))
+    assert await summary(person) == {"count": 3, "new": 2}
+    await client.get("/v1/spaces/me/documents", params={"type": "11502-2"}, headers=person.headers)
+    assert await summary(person) == {"count": 3, "new": 0}  # they looked
+    assert await summary(tutor) == {"count": 3, "new": 1}  # the holder's, which the tutor has not seen
