@@ -42,7 +42,12 @@ from ens.spaces.describe import RESOURCE_WORDS
 from ens.spaces.door import Access, account_door, provide_space_access, space_door
 from ens.spaces.history import REQUEST_ID_KEY, AccessHistoryMiddleware
 from ens.spaces.rights import Action, table_markdown, who_may
-from ens.spaces.routes import AccessHistoryController, CarersController, RepresentativesController
+from ens.spaces.routes import (
+    AccessHistoryController,
+    CarersController,
+    NotificationsController,
+    RepresentativesController,
+)
 from ens.vitals import scopes as vitals_scopes
 from ens.vitals.routes import VitalsController, list_vital_types
 
@@ -252,7 +257,9 @@ def create_app(
         route_handlers=[*space_routes(), *extra_space_routes],
     )
     account_router = Router(
-        path="/", before_request=through_account_door, route_handlers=[*auth.account_routes, CarersController]
+        path="/",
+        before_request=through_account_door,
+        route_handlers=[*auth.account_routes, CarersController, NotificationsController],
     )
 
     app = Litestar(

@@ -109,15 +109,18 @@ def _dev_token(settings: Settings, identity: str) -> None:
 
 
 def _notify(settings: Settings) -> None:
-    """Daily: the notices that are due (the parents told three months before a child turns 18)."""
+    """Daily: the notices that are due (the parents told three months before a child turns 18), and the
+    digests of what representatives and apps changed, to the holders who asked for them."""
     from ens.core.mail import Mailer
     from ens.spaces.adulthood import send_adulthood_notices
+    from ens.spaces.notifications import send_digests
 
-    async def run() -> int:
+    async def run() -> tuple[int, int]:
         async with db.connected(settings):
-            return await send_adulthood_notices(Mailer(settings))
+            return await send_adulthood_notices(Mailer(settings)), await send_digests(Mailer(settings))
 
-    print(f"sent {asyncio.run(run())} notices of a coming 18th birthday")
+    birthdays, digests = asyncio.run(run())
+    print(f"sent {birthdays} notices of a coming 18th birthday, {digests} daily digests of changes")
 
 
 def _representatives(settings: Settings, args: argparse.Namespace) -> None:
@@ -180,7 +183,11 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("migrate", help="apply every migration")
     sub.add_parser("demo", help="seed a demo holder")
     sub.add_parser("purge", help="daily maintenance: old tombstones, expired idempotency keys and login state")
-    sub.add_parser("notify", help="daily: send the notices that are due (a child's 18th birthday in three months)")
+    sub.add_parser(
+        "notify",
+        help="daily: send the notices that are due (a child's 18th birthday in three months) and the digests "
+        "of changes holders asked for",
+    )
     reps = sub.add_parser("representatives", help="court measures (operators only: they check the decision)")
     reps_sub = reps.add_subparsers(dest="representatives_command", required=True)
     add = reps_sub.add_parser("add", help="record a tutelle, curatelle or habilitation familiale; prints its id")

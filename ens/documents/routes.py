@@ -25,6 +25,7 @@ from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from litestar.response import Stream
 
 from ens.core.api import PUBLIC, CursorParam, Cursors, LimitParam
+from ens.core.mail import Mailer
 from ens.core.problems import PROBLEM_JSON, Problem
 from ens.core.settings import Settings
 from ens.documents import service
@@ -233,7 +234,12 @@ class DocumentsController(Controller):
                 content_type=request.headers.get("content-type"),
                 content_length=int(length) if length and length.isdigit() else None,
             ),
-            storage=Storage(blobs=blobs, secret=settings.secret_key, quota_bytes=settings.document_quota_bytes),
+            storage=Storage(
+                blobs=blobs,
+                secret=settings.secret_key,
+                quota_bytes=settings.document_quota_bytes,
+                mailer=Mailer(settings),
+            ),
         )
 
     @get("/{id:uuid}", opt=READ, summary="One document's metadata", operation_id="getDocument")

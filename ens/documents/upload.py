@@ -25,6 +25,7 @@ from ens.core import clock, problems
 from ens.core.api import field_error
 from ens.core.db import fetch, fetch_one, write_transaction
 from ens.core.errors import DomainError, FieldError, Invalid, PayloadTooLarge, UnsupportedMediaType
+from ens.core.mail import Mailer
 from ens.documents.catalogue import (
     EXTENSIONS,
     FORM_ALLOWANCE_BYTES,
@@ -45,6 +46,7 @@ from ens.documents.schemas import AddedByRole, DocumentMetadata, DocumentRead
 from ens.documents.storage import BlobStore
 from ens.documents.visibility import today_in_space
 from ens.spaces.door import SpaceAccess
+from ens.spaces.notifications import notify_holder
 
 
 class QuotaExceeded(DomainError):
@@ -67,11 +69,12 @@ class Upload:
 
 @dataclass(frozen=True)
 class Storage:
-    """Where content goes and the limits on it (from the settings)."""
+    """Where content goes and the limits on it (from the settings), and who tells the holder."""
 
     blobs: BlobStore
     secret: str
     quota_bytes: int
+    mailer: Mailer
 
 
 _METADATA = msgspec.json.Decoder(DocumentMetadata)
@@ -279,5 +282,9 @@ async def upload_document(access: SpaceAccess, upload: Upload, *, storage: Stora
         raise
     if not moved:
         await storage.blobs.delete(incoming)
+    if professional and not metadata.hidden_from_holder:
+        # The holder is told a professional added a document (no health data), unless they turned
+        # it off; a document held back from them is not announced.
+        await notify_holder(space_id, "document_added", storage.mailer)
     # The caller always sees what they added (only a professional hides a document from the holder).
     return document_read(await visible_row(access, document_id), today=today)

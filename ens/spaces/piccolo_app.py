@@ -7,6 +7,7 @@ from ens.spaces.tables import (
     Account,
     CodeGuesses,
     Grant,
+    NotificationPreference,
     Representative,
     Space,
     SpaceCode,
@@ -27,6 +28,7 @@ APP_CONFIG = AppConfig(
         SpaceCode,
         CodeGuesses,
         SpaceNotice,
+        NotificationPreference,
     ],
     migration_dependencies=["ens.core.piccolo_app"],
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from piccolo.columns import (
     UUID,
     BigSerial,
+    Boolean,
     Date,
     Integer,
     Text,
@@ -154,3 +155,16 @@ class AccessEvent(Table, tablename="access_history"):
     resource_id = Varchar(length=128, null=True, default=None)
     outcome = Integer()
     request_id = Varchar(length=64)
+
+
+class NotificationPreference(Table, tablename="notification_preferences"):
+    """Which e-mails a person wants (``ens.spaces.notifications``); no row means the defaults.
+    ``digest_sent_until``: the end of the period the last digest covered."""
+
+    account_id = UUID(primary_key=True)
+    document_added = Boolean(default=True)
+    emergency_access = Boolean(default=True)
+    representatives_digest = Boolean(default=False)
+    apps_digest = Boolean(default=False)
+    digest_sent_until = Timestamptz(null=True, default=None)
+    updated_at = Timestamptz()

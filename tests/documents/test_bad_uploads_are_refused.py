@@ -4,6 +4,7 @@ object in the store."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import httpx
 import msgspec
@@ -21,10 +22,10 @@ async def _nothing_left(client, person, settings) -> None:
     assert [p for p in await stored_paths(settings, person.space_id) if "/objects/" in p or "/incoming/" in p] == []
 
 
-def _problem(answer: httpx.Response, status: int, pointer: str | None = None) -> dict:
+def _problem(answer: httpx.Response, status: int, pointer: str | None = None) -> dict[str, Any]:
     assert answer.status_code == status, answer.text
     assert answer.headers["content-type"] == "application/problem+json"
-    body = answer.json()
+    body: dict[str, Any] = answer.json()
     if pointer is not None:
         assert pointer in [e["pointer"] for e in body.get("errors", [])], body
     return body

@@ -89,10 +89,10 @@ async def test_the_home_screen_counts_documents_new_since_the_person_last_looked
     await court_measure(person, tutor, "tutelle")
     space = person.space_id
 
-    async def summary(who) -> dict:
+    async def summary(who) -> dict[str, int]:
         answer = await client.get(f"/v1/spaces/{space}", headers=who.headers)
         assert answer.status_code == 200
-        documents: dict = answer.json()["documents"]
+        documents: dict[str, int] = answer.json()["documents"]
         return documents
 
     await uploaded(client, person.headers, pdf(100, seed=1))
