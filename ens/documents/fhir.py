@@ -63,7 +63,7 @@ class Context(_Element, kw_only=True):
 
 class DocumentReference(_Element, tag_field="resourceType", tag="DocumentReference", kw_only=True):
     id: str
-    status: str = "current"
+    status: str
     type: CodeableConcept
     subject: Reference
     date: str
@@ -78,6 +78,7 @@ def document_reference_of(document: DocumentRead, *, space_id: UUID, public_url:
     kind = TYPES_BY_CODE.get(document.type_code)
     return DocumentReference(
         id=str(document.id),
+        status="current",
         type=CodeableConcept(
             coding=[Coding(system=LOINC, code=document.type_code, display=kind.display if kind else None)],
             text=document.type_label,

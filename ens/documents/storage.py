@@ -2,7 +2,7 @@
 library, obstore, whose async API streams both the same way.
 
 Why obstore: one ``ObjectStore`` interface over the local file system and S3 (and GCS, Azure),
-async calls that take an async iterator to upload (multipart on S3, in parts of ``PART_BYTES``) and
+async calls that take an async iterator to upload (in parts, one at a time) and
 ranged reads, implemented in Rust (object_store, the Apache Arrow project's crate) so that bytes
 are not copied through Python more than once. fsspec/s3fs and aioboto3 cover one backend each well
 and the other through a different code path; a folder behind ``aiofiles`` would be a second
@@ -27,17 +27,19 @@ from obstore.store import LocalStore, S3Store
 
 from ens.core.settings import Settings
 
-# S3 takes multipart parts of 5 MiB at least (but the last); one part is uploaded at a time, so an
-# upload holds one part in memory whatever the file's size.
-PART_BYTES = 5 * 1024 * 1024
+# An upload is written in parts, one at a time, so it holds one part in memory whatever the file's
+# size: 5 MiB on S3 (its smallest multipart part but the last), 1 MiB in a folder.
+S3_PART_BYTES = 5 * 1024 * 1024
+FOLDER_PART_BYTES = 1024 * 1024
 
 
 class BlobStore:
     """The object store of the process, and where each space's objects go in it."""
 
-    def __init__(self, store: Any, *, description: str) -> None:
+    def __init__(self, store: Any, *, description: str, part_bytes: int) -> None:
         self._store = store
         self.description = description
+        self._part_bytes = part_bytes
 
     @classmethod
     def from_settings(cls, settings: Settings) -> BlobStore:
@@ -46,7 +48,9 @@ class BlobStore:
         if parts.scheme == "file":
             folder = Path(unquote(parts.path))
             folder.mkdir(parents=True, exist_ok=True)
-            return cls(LocalStore(prefix=folder, mkdir=True), description=f"folder {folder}")
+            return cls(
+                LocalStore(prefix=folder, mkdir=True), description=f"folder {folder}", part_bytes=FOLDER_PART_BYTES
+            )
         prefix = parts.path.strip("/") or None
         config: dict[str, Any] = {"region": settings.s3_region}
         if settings.s3_endpoint:
@@ -57,7 +61,8 @@ class BlobStore:
             config["secret_access_key"] = settings.s3_secret_access_key
         client_options = {"allow_http": True} if (settings.s3_endpoint or "").startswith("http://") else None
         store = S3Store(parts.netloc, prefix=prefix, config=config, client_options=client_options)  # type: ignore[arg-type]
-        return cls(store, description=f"bucket {parts.netloc}" + (f", prefix {prefix}" if prefix else ""))
+        described = f"bucket {parts.netloc}" + (f", prefix {prefix}" if prefix else "")
+        return cls(store, description=described, part_bytes=S3_PART_BYTES)
 
     # Where things go ---------------------------------------------------------------------------
 
@@ -90,7 +95,7 @@ class BlobStore:
                 written += len(chunk)
                 yield chunk
 
-        await obstore.put_async(self._store, path, counted(), chunk_size=PART_BYTES, max_concurrency=1)
+        await obstore.put_async(self._store, path, counted(), chunk_size=self._part_bytes, max_concurrency=1)
         return written
 
     async def put(self, path: str, data: bytes) -> None:

@@ -131,6 +131,13 @@ RULES: dict[str, Rule] = {
         }.items()
         for entry in entries
     },
+    # Documents: apps read and add with a documents scope; hiding and removing are persons' acts
+    "listDocuments": SpaceRoute(READ, "read", "documents"),
+    "addDocument": SpaceRoute(WRITE_DATA, "write", "documents"),
+    "getDocument": SpaceRoute(READ, "read", "documents"),
+    "getDocumentContent": SpaceRoute(READ, "read", "documents"),
+    "changeDocumentMasking": SpaceRoute(WRITE_DATA),
+    "deleteDocument": SpaceRoute(WRITE_DATA),
     # The tests' own capability (tests/helpers/routes_for_tests.py)
     "createTestNote": SpaceRoute(WRITE_DATA, "write", "test-notes"),
     "writeThenFailTestNote": SpaceRoute(WRITE_DATA, "write", "test-notes"),
@@ -145,9 +152,12 @@ RULES: dict[str, Rule] = {
     "createChildSpace": AccountRoute(),
     "acceptInvitation": AccountRoute(),
     "claimSpace": AccountRoute(),
+    "getNotificationPreferences": AccountRoute(),
+    "setNotificationPreferences": AccountRoute(),
     # Public
     "listApps": PublicRoute(),
     "listVitalTypes": PublicRoute(),
+    "listDocumentTypes": PublicRoute(),
     "createTestSecret": AnyTokenRoute(),
 }
 
@@ -198,7 +208,7 @@ async def callers(client: httpx.AsyncClient, settings: Settings) -> list[CallerC
     await set_birthdate(turning_tomorrow, years_before(today_in_paris() + timedelta(days=1), 18))
 
     every_scope = [f"vitals.{code}:{mode}" for code in TYPE_CODES for mode in ("read", "write")]
-    every_scope += ["test-notes:read", "test-notes:write"]
+    every_scope += ["test-notes:read", "test-notes:write", "documents:read", "documents:write"]
     right_app = await grant_app(settings, holder, every_scope)
     narrow_app = await grant_app(settings, holder, ["vitals.body_weight:read"])
     elsewhere_app = await grant_app(settings, other, every_scope)
@@ -214,7 +224,16 @@ async def callers(client: httpx.AsyncClient, settings: Settings) -> list[CallerC
         ),
         ttl=-1,
     )
-    everything = frozenset({("vitals", "read"), ("vitals", "write"), ("test-notes", "read"), ("test-notes", "write")})
+    everything = frozenset(
+        {
+            ("vitals", "read"),
+            ("vitals", "write"),
+            ("test-notes", "read"),
+            ("test-notes", "write"),
+            ("documents", "read"),
+            ("documents", "write"),
+        }
+    )
     space = holder.space_id
     return [
         CallerCase("holder", holder.headers, space, "holder"),
