@@ -20,7 +20,7 @@ from litestar.openapi.spec import (
     RequestBody,
     Schema,
 )
-from litestar.openapi.spec.enums import OpenAPIType
+from litestar.openapi.spec.enums import OpenAPIFormat, OpenAPIType
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from litestar.response import Stream
 
@@ -125,9 +125,18 @@ class FileAnswer(Operation):
     """The content's 200 and 206 are the file's bytes, in its own type."""
 
     def __post_init__(self) -> None:
+        # The Content-Type is the file's own (one of the three); generated clients that take only
+        # known types read it as bytes (application/octet-stream, listed first for them).
         file = {
-            media: OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING, content_media_type=media))
-            for media in ("application/pdf", "image/jpeg", "image/png")
+            media: OpenAPIMediaType(
+                schema=Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY, description=described)
+            )
+            for media, described in (
+                ("application/octet-stream", "The file's bytes; Content-Type says which of the three it is"),
+                ("application/pdf", "A PDF"),
+                ("image/jpeg", "A JPEG image"),
+                ("image/png", "A PNG image"),
+            )
         }
         headers: dict[str, OpenAPIHeader | Reference] = {
             "ETag": OpenAPIHeader(schema=Schema(type=OpenAPIType.STRING), description="The content's validator"),

@@ -22,7 +22,7 @@ async def _access(person) -> SpaceAccess:
         grant_id=person.grant_id,
         scopes=frozenset({"space"}),
     )
-    row, space, kind = await resolve_space(caller, "me", now=clock.now())
+    _, space, kind = await resolve_space(caller, "me", now=clock.now())
     assert space is not None and kind is not None
     return SpaceAccess(space=space, caller=caller, role="holder", kind=kind)
 
