@@ -9,7 +9,7 @@ export ENS_ENV ?= dev
 export ENS_DATABASE_URL ?= sqlite:///./var/ens.sqlite
 export ENS_PUBLIC_URL ?= http://127.0.0.1:8000
 
-.PHONY: run test test-sqlite test-postgres fuzz bench lint migrate demo token clean
+.PHONY: run test test-sqlite test-postgres fuzz bench load lint migrate demo token clean
 
 $(BIN)/.installed: pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -53,6 +53,13 @@ fuzz: $(BIN)/.installed
 bench: $(BIN)/.installed
 	@bash scripts/ensure-bench-tools
 	@bash scripts/with-postgres $(BIN)/python -m bench
+
+# A bounded load test (60 s by default) of ENS in production mode (TLS, several workers) on a durable
+# private PostgreSQL: phone reads, device batch writes and complete logins at a fixed rate; prints
+# throughput and p50/p95/p99 per operation, fails on any error. Knobs: README, Benchmarks.
+load: $(BIN)/.installed
+	@bash scripts/ensure-test-tools
+	@ENS_ENV= ENS_PUBLIC_URL= bash scripts/with-postgres $(BIN)/python -m bench.load
 
 # What .ci/run enforces before the suite: lint rules, formatting, and strict types over ens, tests and bench.
 lint: $(BIN)/.installed

@@ -31,6 +31,7 @@ from ens.core.log import logging_config
 from ens.core.openapi import check_operation_ids, document_problems, require_operation_id
 from ens.core.problems import PROBLEM_JSON, Problem, ProblemError, ProblemType, problem_body
 from ens.core.scopes import SCOPES
+from ens.core.security_headers import SecurityHeaders
 from ens.core.settings import Settings
 from ens.documents import scopes as documents_scopes
 from ens.documents.catalogue import FORM_ALLOWANCE_BYTES, MAX_DOCUMENT_BYTES
@@ -48,6 +49,8 @@ from ens.spaces.routes import (
     NotificationsController,
     RepresentativesController,
 )
+from ens.vaccination import scopes as vaccination_scopes
+from ens.vaccination.routes import VaccinationController, list_vaccines
 from ens.vitals import scopes as vitals_scopes
 from ens.vitals.routes import VitalsController, list_vital_types
 
@@ -194,6 +197,7 @@ def register_capabilities() -> None:
     """What each capability declares for the whole process: its app scopes."""
     SCOPES.register(vitals_scopes.SCOPES)
     SCOPES.register(documents_scopes.SCOPES)
+    SCOPES.register(vaccination_scopes.SCOPES)
 
 
 def space_routes() -> list[ControllerRouterHandler]:
@@ -203,6 +207,7 @@ def space_routes() -> list[ControllerRouterHandler]:
         AccessHistoryController,
         RepresentativesController,
         VitalsController,
+        VaccinationController,
         *RECORDS_CONTROLLERS,
         DocumentsController,
         *AuthWiring.space_routes(),
@@ -268,6 +273,7 @@ def create_app(
             ready,
             list_vital_types,
             list_document_types,
+            list_vaccines,
             space_router,
             account_router,
             *auth.routes,
@@ -277,6 +283,8 @@ def create_app(
             "settings": Provide(lambda: settings, sync_to_thread=False),
             "tokens": Provide(lambda: tokens, sync_to_thread=False),
             "blobs": Provide(lambda: blobs, sync_to_thread=False),
+            # Public listings (the vaccine catalogue); the space router provides its own, after the door.
+            "cursors": Provide(lambda: cursors, sync_to_thread=False),
             **auth.dependencies,
         },
         middleware=[
@@ -305,6 +313,7 @@ def create_app(
         },
         request_max_body_size=settings.max_body_bytes,
         before_request=replay_stored,
+        before_send=[SecurityHeaders(https=settings.public_url.startswith("https://"))],
         openapi_config=OpenAPIConfig(
             title="ENS API",
             version="1",

@@ -1,4 +1,5 @@
-"""``ens serve | migrate | demo | purge | notify | apps register | representatives add|end|list | dev token``."""
+"""``ens serve | migrate | demo | purge | notify | apps register | representatives add|end|list | vaccines load |
+dev token``."""
 
 from __future__ import annotations
 
@@ -27,9 +28,13 @@ def _migrate(settings: Settings) -> None:
     asyncio.run(run())
 
 
-def _serve(settings: Settings, host: str, *, port: int, workers: int) -> None:
+def _serve(
+    settings: Settings, host: str, *, port: int, workers: int, certfile: str | None, keyfile: str | None
+) -> None:
     import uvicorn
 
+    if bool(certfile) != bool(keyfile):
+        _fail("--ssl-certfile and --ssl-keyfile go together (TLS ended by ens serve itself)")
     uvicorn.run(
         "ens.app:create_app",
         factory=True,
@@ -40,6 +45,8 @@ def _serve(settings: Settings, host: str, *, port: int, workers: int) -> None:
         access_log=False,
         proxy_headers=True,
         server_header=False,
+        ssl_certfile=certfile,
+        ssl_keyfile=keyfile,
     )
 
 
@@ -92,6 +99,26 @@ def _register_app(settings: Settings, args: argparse.Namespace) -> None:
         asyncio.run(run())
     except Invalid as exc:
         _fail("cannot register the app: " + ("; ".join(e.detail for e in exc.errors) or exc.detail))
+
+
+def _load_vaccines(settings: Settings, path: str) -> None:
+    from pathlib import Path
+
+    from ens.vaccination.catalogue import CatalogueFileError
+    from ens.vaccination.service import load_vaccines
+
+    async def run() -> None:
+        async with db.connected(settings):
+            loaded = await load_vaccines(Path(path))
+        print(
+            f"vaccines: {loaded.added} added, {loaded.updated} updated, {loaded.unchanged} unchanged"
+            + (f", {loaded.kept} kept (not in this list; booklet entries may name them)" if loaded.kept else "")
+        )
+
+    try:
+        asyncio.run(run())
+    except CatalogueFileError as exc:
+        _fail(f"cannot load the vaccine list: {exc}")
 
 
 def _dev_token(settings: Settings, identity: str) -> None:
@@ -180,6 +207,8 @@ def main(argv: list[str] | None = None) -> None:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--ssl-certfile", default=None, help="serve HTTPS itself with this certificate (PEM)")
+    serve.add_argument("--ssl-keyfile", default=None, help="the certificate's private key (PEM)")
     sub.add_parser("migrate", help="apply every migration")
     sub.add_parser("demo", help="seed a demo holder")
     sub.add_parser("purge", help="daily maintenance: old tombstones, expired idempotency keys and login state")
@@ -212,6 +241,10 @@ def main(argv: list[str] | None = None) -> None:
     register.add_argument("--kind", choices=["device", "professional"], default="device")
     register.add_argument("--confidential", action="store_true", help="the app keeps a client secret (a server)")
     register.add_argument("--publisher", default=None)
+    vaccines = sub.add_parser("vaccines", help="the vaccine catalogue")
+    vaccines_sub = vaccines.add_subparsers(dest="vaccines_command", required=True)
+    load = vaccines_sub.add_parser("load", help="load a newer vaccine list (the shape of vaccines-fr.json)")
+    load.add_argument("file")
     dev = sub.add_parser("dev", help="development helpers")
     dev_sub = dev.add_subparsers(dest="dev_command", required=True)
     token = dev_sub.add_parser("token", help="print an access token for a test identity (dev only)")
@@ -225,7 +258,14 @@ def main(argv: list[str] | None = None) -> None:
     except ConfigurationError as exc:
         _fail(f"configuration error: {exc}")
     if args.command == "serve":
-        _serve(settings, args.host, port=args.port, workers=args.workers)
+        _serve(
+            settings,
+            args.host,
+            port=args.port,
+            workers=args.workers,
+            certfile=args.ssl_certfile,
+            keyfile=args.ssl_keyfile,
+        )
         return
     # piccolo warns (in colour, on stderr) when it cannot reach the database; the line below says it.
     warnings.filterwarnings("ignore", message=".*Unable to connect to database", module="piccolo")
@@ -265,6 +305,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> None:
         asyncio.run(seed_demo(settings))
     elif args.command == "apps" and args.apps_command == "register":
         _register_app(settings, args)
+    elif args.command == "vaccines" and args.vaccines_command == "load":
+        _load_vaccines(settings, args.file)
     elif args.command == "dev" and args.dev_command == "token":
         _dev_token(settings, args.identity)
 

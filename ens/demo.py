@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 
 from ens.auth.dev.identities import DEV_IDENTITIES, as_identity
 from ens.core import db
+from ens.core.api import Cursors
 from ens.core.settings import Settings
 from ens.spaces.caller import SPACE_SCOPE, Caller
 from ens.spaces.codes import space_of
@@ -168,18 +169,7 @@ async def _seed_vitals(space_id: UUID, account_id: UUID, *, progress: Progress) 
         role="app",
         kind="app",
     )
-    holder = SpaceAccess(
-        space=space,
-        caller=Caller(
-            kind="person",
-            account_id=account_id,
-            client_id="ens-mobile",
-            grant_id=uuid.uuid4(),
-            scopes=frozenset({SPACE_SCOPE}),
-        ),
-        role="holder",
-        kind="holder",
-    )
+    holder = _holder(space, account_id)
     from_app, by_hand = demo_measures(datetime.now(ZoneInfo(space.timezone)).date(), ZoneInfo(space.timezone))
     task = progress.add_task("A year of measures", total=len(from_app) + len(by_hand))
     created = 0
@@ -255,6 +245,65 @@ async def _seed_family(settings: Settings) -> tuple[UUID, bool]:
     return child.id, True
 
 
+def _holder(space: SpaceRef, account_id: UUID) -> SpaceAccess:
+    """The holder, signed in to the phone app, as the door would let them in."""
+    caller = Caller(
+        kind="person",
+        account_id=account_id,
+        client_id="ens-mobile",
+        grant_id=uuid.uuid4(),
+        scopes=frozenset({SPACE_SCOPE}),
+    )
+    return SpaceAccess(
+        space=space, caller=caller, role="holder", kind="holder", actor_name=f"{space.given_name} {space.family_name}"
+    )
+
+
+# Camille's booklet, copied from her paper one: (vaccine of the catalogue, or a name and its diseases), day.
+DEMO_BOOKLET: list[tuple[str, tuple[str, ...], str]] = [
+    ("DTCoq-Polio", ("diphtheria", "tetanus", "pertussis", "polio"), "1986-06-12"),
+    ("DTCoq-Polio", ("diphtheria", "tetanus", "pertussis", "polio"), "1986-08-14"),
+    ("DTCoq-Polio", ("diphtheria", "tetanus", "pertussis", "polio"), "1987-03-16"),
+    ("ROR", ("measles", "mumps", "rubella"), "1987-04-20"),
+    ("DT Polio", ("diphtheria", "tetanus", "polio"), "1992-05-05"),
+    ("ROR", ("measles", "mumps", "rubella"), "1992-05-05"),
+    ("ENGERIX B 20", (), "1998-01-12"),
+    ("ENGERIX B 20", (), "1998-02-12"),
+    ("ENGERIX B 20", (), "1998-08-12"),
+    ("dT Polio", ("diphtheria", "tetanus", "polio"), "1998-09-10"),
+    ("REPEVAX", (), "2011-05-03"),
+]
+
+
+async def _seed_vaccinations(space_id: UUID, account_id: UUID) -> int:
+    """Camille's booklet; an entry already there (same vaccine, same day) is left as it is."""
+    from ens.core.errors import Conflict
+    from ens.vaccination.schemas import VaccinationCreate
+    from ens.vaccination.service import record_vaccination, search_vaccines
+
+    row = await db.fetch_one(
+        "SELECT id, status, timezone, birthdate, sex, given_name, family_name, holder_account_id "
+        "FROM spaces WHERE id = {}",
+        space_id,
+    )
+    assert row is not None
+    holder = _holder(SpaceRef(**row), account_id)
+    created = 0
+    for name, diseases, day in DEMO_BOOKLET:
+        listed = [] if diseases else (await search_vaccines(Cursors("demo"), q=name, limit=1, cursor=None)).items
+        body = (
+            VaccinationCreate(vaccine_id=listed[0].id, date=day, administered_by="Médecin traitant")
+            if listed
+            else VaccinationCreate(vaccine_name=name, diseases=list(diseases), date=day)
+        )
+        try:
+            await record_vaccination(holder, body)
+            created += 1
+        except Conflict:
+            pass
+    return created
+
+
 async def seed_demo(settings: Settings) -> None:
     """Create (or refresh) the demo holder's account and space, then say how to use them."""
     console = Console(soft_wrap=True)  # commands stay copyable on one line
@@ -273,6 +322,7 @@ async def seed_demo(settings: Settings) -> None:
             progress.advance(task)
             measures, created = await _seed_vitals(signed_in.space_id, signed_in.account_id, progress=progress)
             child_id, child_created = await _seed_family(settings)
+            vaccinations = await _seed_vaccinations(signed_in.space_id, signed_in.account_id)
         console.print(f"Demo holder: {identity.given_name} {identity.family_name}, space {signed_in.space_id}")
         console.print(
             f"Demo family: Jean and Léa Dupont, parents of Inès (born 2016), space {child_id}"
@@ -281,6 +331,7 @@ async def seed_demo(settings: Settings) -> None:
         console.print(
             f"Vitals: {measures} measures over a year ({created} new), from the app '{DEMO_SCALE_NAME}' and by hand"
         )
+        console.print(f"Vaccination booklet: {len(DEMO_BOOKLET)} entries from a paper booklet ({vaccinations} new)")
         console.print("Try it:")
         console.print(f"  TOKEN=$(ENS_ENV=dev .venv/bin/ens dev token {DEMO_IDENTITY})   # or: TOKEN=$(make -s token)")
         console.print(f'  curl -H "Authorization: Bearer $TOKEN" {settings.public_url}/v1/me')
@@ -288,6 +339,11 @@ async def seed_demo(settings: Settings) -> None:
         vitals = f"{settings.public_url}/v1/spaces/me/vitals"
         console.print(f'  curl -H "Authorization: Bearer $TOKEN" "{vitals}?type=body_weight&limit=5"')
         console.print(f'  curl -H "Authorization: Bearer $TOKEN" "{vitals}/summary?type=body_weight&bucket=month"')
+        booklet = f"{settings.public_url}/v1/spaces/me/vaccinations"
+        console.print(f'  curl -H "Authorization: Bearer $TOKEN" "{booklet}/schedule"')
+        console.print(
+            f'  curl -H "Authorization: Bearer $TOKEN" -H "Accept: application/pdf" -o certificat.pdf "{booklet}"'
+        )
         console.print("As a parent (Jean), Inès's space is listed in /v1/me:")
         console.print("  TOKEN=$(make -s token IDENTITY=jean)")
         console.print(f'  curl -H "Authorization: Bearer $TOKEN" {settings.public_url}/v1/me')

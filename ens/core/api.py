@@ -248,27 +248,21 @@ def pointer_token(name: str) -> str:
 
 
 _FIELD_IN_MESSAGE = re.compile(
-    r"(Object contains unknown field|Object missing required field|Field) `(.+)`( contains a NUL character)?"
+    r"(?:Object contains unknown field|Field|(Object missing required field)) `(.+)`( contains a NUL character)?"
 )
 
 
 def field_error(message: str, path: str) -> tuple[str, str]:
     """A msgspec validation message and its ``$...`` path as (JSON Pointer, detail).
 
-    msgspec locates an unknown field, a missing required one, or a field a ``__post_init__``
-    refused, at the object that holds it; the field's own name is in the message, so the pointer
-    goes one step further.
+    msgspec locates an unknown or missing field, or a field a ``__post_init__`` refused, at the
+    object that holds it; the field's own name is in the message, so the pointer goes one step further.
     """
     pointer = json_pointer(path)
     named = _FIELD_IN_MESSAGE.fullmatch(message)
     if named is None:
         return pointer, message
-    if named.group(3):
-        detail = "contains a NUL character"
-    elif named.group(1) == "Object missing required field":
-        detail = "required"
-    else:
-        detail = "unknown field"
+    detail = "required" if named.group(1) else "contains a NUL character" if named.group(3) else "unknown field"
     return pointer + pointer_token(named.group(2)), detail
 
 

@@ -14,7 +14,7 @@ from litestar import Litestar
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.spec import OpenAPIMediaType as MediaType
 from litestar.openapi.spec import OpenAPIResponse, Operation, Parameter, Reference, Schema
-from litestar.openapi.spec.enums import OpenAPIType
+from litestar.openapi.spec.enums import OpenAPIFormat, OpenAPIType
 from litestar.types import Method
 from litestar.types.internal_types import PathParameterDefinition
 
@@ -184,3 +184,24 @@ def check_operation_ids(app: Litestar) -> None:
                 continue
             if not _CAMEL_CASE.fullmatch(operation.operation_id or ""):
                 raise RuntimeError(f"{method.upper()} {path}: operation_id {operation.operation_id!r} is not camelCase")
+
+
+def also_served_as(media_type: str, description: str, *, binary: bool = False) -> type[Operation]:
+    """An ``operation_class`` whose documented 200 also comes as ``media_type`` (content negotiated
+    with ``Accept``): a string (``binary``: a file), or, for a ``+json`` type, an object."""
+    if media_type.endswith("+json"):
+        schema = Schema(type=OpenAPIType.OBJECT, description=description)
+    else:
+        schema = Schema(
+            type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY if binary else None, description=description
+        )
+
+    @dataclass
+    class AlsoServed(Operation):
+        def __post_init__(self) -> None:
+            ok = (self.responses or {}).get("200")
+            if not isinstance(ok, OpenAPIResponse) or ok.content is None:
+                raise RuntimeError(f"the route declares its JSON 200 (responses=) for {media_type} to be added to")
+            ok.content[media_type] = MediaType(schema=schema)
+
+    return AlsoServed

@@ -12,6 +12,7 @@ APP_REGISTRY = AppRegistry(
         "ens.core.piccolo_app",
         "ens.spaces.piccolo_app",
         "ens.vitals.piccolo_app",
+        "ens.vaccination.piccolo_app",
         "ens.auth.piccolo_app",
         "ens.records.piccolo_app",
         "ens.documents.piccolo_app",

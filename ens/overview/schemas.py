@@ -6,6 +6,7 @@ from uuid import UUID
 from ens.core.api import ReadStruct
 from ens.documents.schemas import DocumentsSummary
 from ens.records.schemas import RecordsSummary
+from ens.vaccination.schemas import DueCounts
 from ens.vitals.schemas import BmiRead, LatestVital
 
 
@@ -34,6 +35,8 @@ class SpaceSummary(ReadStruct):
     bmi: BmiRead | None
     records: RecordsSummary
     documents: DocumentsSummary
+    # The French schedule's doses due and overdue today (GET .../vaccinations/schedule for which).
+    vaccination: DueCounts
 
 
 class SpaceStatusRead(ReadStruct):

@@ -14,6 +14,7 @@ from ens.spaces.adulthood import adulthood_soon
 from ens.spaces.door import SpaceAccess, adulthood
 from ens.spaces.rights import RIGHTS, Action
 from ens.spaces.service import public_kind as _public_kind
+from ens.vaccination.service import due_counts
 from ens.vitals.service import bmi_of, latest_values
 
 
@@ -38,6 +39,7 @@ async def space_summary(access: SpaceAccess) -> SpaceSummary:
         bmi=bmi_of(latest),
         records=await records_summary(space.id, with_hidden=access.sees_confidential),
         documents=await documents_summary(access),
+        vaccination=await due_counts(access),
     )
 
 

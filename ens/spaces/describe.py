@@ -26,7 +26,7 @@ RESOURCE_WORDS: dict[str, str] = {
     "emergency-contacts": "les contacts d'urgence",
     "doctor": "le médecin traitant",
     "profile": "le profil médical",
-    "vaccinations": "le carnet de vaccination",
+    "vaccination": "le carnet de vaccination",
     "documents": "les documents",
     "professionals": "les professionnels autorisés",
     "access-requests": "les demandes d'accès",

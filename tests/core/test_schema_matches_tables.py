@@ -171,3 +171,17 @@ def test_every_table_the_product_declares_is_registered_with_piccolo() -> None:
             if sub.__module__.startswith("ens."):
                 declared.add(sub._meta.tablename)
     assert declared == {t._meta.tablename for t in _product_tables()}
+
+
+def test_every_migration_has_an_id_of_its_own() -> None:
+    """Migrations are applied in the order of their ids, across apps, and one already recorded is
+    skipped: two migrations with one id (two branches merged) would leave one of them unapplied."""
+    ids = [module.ID for module in _migration_modules()]
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+
+
+def test_every_migration_file_has_a_name_of_its_own() -> None:
+    """piccolo imports each app's migration files by their bare name: two apps with a file of one
+    name would both run the first one loaded."""
+    stems = [module.__name__.rsplit(".", 1)[-1] for module in _migration_modules()]
+    assert len(stems) == len(set(stems)), sorted(s for s in stems if stems.count(s) > 1)

@@ -60,6 +60,8 @@ class FakeProvider:
     token_requests: list[dict[str, Any]] = field(default_factory=list)
     # Whether discovery announces an end_session_endpoint (RP-initiated logout).
     end_session: bool = True
+    # Where it is reached (the load test serves it on a loopback port).
+    issuer: str = ISSUER
 
     def issue_code(
         self,
@@ -109,17 +111,17 @@ class FakeProvider:
         @get("/.well-known/openid-configuration")
         async def discovery() -> dict[str, Any]:
             document: dict[str, Any] = {
-                "issuer": ISSUER,
-                "authorization_endpoint": f"{ISSUER}/authorize",
-                "token_endpoint": f"{ISSUER}/token",
-                "userinfo_endpoint": f"{ISSUER}/userinfo",
-                "jwks_uri": f"{ISSUER}/jwks",
+                "issuer": provider.issuer,
+                "authorization_endpoint": f"{provider.issuer}/authorize",
+                "token_endpoint": f"{provider.issuer}/token",
+                "userinfo_endpoint": f"{provider.issuer}/userinfo",
+                "jwks_uri": f"{provider.issuer}/jwks",
                 "id_token_signing_alg_values_supported": provider.announced_algs,
                 "userinfo_signing_alg_values_supported": provider.announced_algs,
                 "token_endpoint_auth_methods_supported": provider.token_auth_methods,
             }
             if provider.end_session:
-                document["end_session_endpoint"] = f"{ISSUER}/session/end"
+                document["end_session_endpoint"] = f"{provider.issuer}/session/end"
             return document
 
         @get("/jwks")
@@ -148,7 +150,7 @@ class FakeProvider:
                 return Response({"error": "invalid_grant"}, status_code=400)
             now = int(time.time())
             claims = {
-                "iss": ISSUER,
+                "iss": provider.issuer,
                 "sub": issued.sub,
                 "aud": CLIENT_ID,
                 "exp": now + 300,
@@ -173,7 +175,7 @@ class FakeProvider:
             claims = {"sub": issued.sub, **issued.claims}
             if not issued.userinfo_as_jwt:
                 return Response(claims)
-            body = provider._sign(issued, {**claims, "iss": ISSUER, "aud": CLIENT_ID})
+            body = provider._sign(issued, {**claims, "iss": provider.issuer, "aud": CLIENT_ID})
             return Response(body, media_type="application/jwt")
 
         return Litestar(route_handlers=[discovery, jwks, token, userinfo])

@@ -31,13 +31,15 @@ def ens_command() -> list[str]:
     return [str(ROOT / ".venv" / "bin" / "ens")]
 
 
-def wait_until_healthy(process: subprocess.Popen[bytes], base_url: str, log_path: Path) -> None:
+def wait_until_healthy(
+    process: subprocess.Popen[bytes], base_url: str, log_path: Path, *, verify: str | bool = True
+) -> None:
     deadline = time.monotonic() + SERVER_START_TIMEOUT_S
     while time.monotonic() < deadline:
         if process.poll() is not None:
             pytest.fail(f"`ens serve` exited with {process.returncode} before answering:\n{tail(log_path)}")
         try:
-            if httpx.get(f"{base_url}/health", timeout=1.0).status_code == 200:
+            if httpx.get(f"{base_url}/health", timeout=1.0, verify=verify).status_code == 200:
                 return
         except httpx.HTTPError:
             pass

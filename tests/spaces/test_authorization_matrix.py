@@ -138,6 +138,13 @@ RULES: dict[str, Rule] = {
     "getDocumentContent": SpaceRoute(READ, "read", "documents"),
     "changeDocumentMasking": SpaceRoute(WRITE_DATA),
     "deleteDocument": SpaceRoute(WRITE_DATA),
+    # Vaccination
+    "listVaccinations": SpaceRoute(READ, "read", "vaccination"),
+    "getVaccination": SpaceRoute(READ, "read", "vaccination"),
+    "getVaccinationSchedule": SpaceRoute(READ, "read", "vaccination"),
+    "recordVaccination": SpaceRoute(WRITE_DATA, "write", "vaccination"),
+    "updateVaccination": SpaceRoute(WRITE_DATA, "write", "vaccination"),
+    "deleteVaccination": SpaceRoute(WRITE_DATA, "write", "vaccination"),
     # The tests' own capability (tests/helpers/routes_for_tests.py)
     "createTestNote": SpaceRoute(WRITE_DATA, "write", "test-notes"),
     "writeThenFailTestNote": SpaceRoute(WRITE_DATA, "write", "test-notes"),
@@ -158,6 +165,7 @@ RULES: dict[str, Rule] = {
     "listApps": PublicRoute(),
     "listVitalTypes": PublicRoute(),
     "listDocumentTypes": PublicRoute(),
+    "listVaccines": PublicRoute(),
     "createTestSecret": AnyTokenRoute(),
 }
 
@@ -208,7 +216,8 @@ async def callers(client: httpx.AsyncClient, settings: Settings) -> list[CallerC
     await set_birthdate(turning_tomorrow, years_before(today_in_paris() + timedelta(days=1), 18))
 
     every_scope = [f"vitals.{code}:{mode}" for code in TYPE_CODES for mode in ("read", "write")]
-    every_scope += ["test-notes:read", "test-notes:write", "documents:read", "documents:write"]
+    every_scope += ["test-notes:read", "test-notes:write", "vaccinations:read", "vaccinations:write"]
+    every_scope += ["documents:read", "documents:write"]
     right_app = await grant_app(settings, holder, every_scope)
     narrow_app = await grant_app(settings, holder, ["vitals.body_weight:read"])
     elsewhere_app = await grant_app(settings, other, every_scope)
@@ -225,14 +234,9 @@ async def callers(client: httpx.AsyncClient, settings: Settings) -> list[CallerC
         ttl=-1,
     )
     everything = frozenset(
-        {
-            ("vitals", "read"),
-            ("vitals", "write"),
-            ("test-notes", "read"),
-            ("test-notes", "write"),
-            ("documents", "read"),
-            ("documents", "write"),
-        }
+        (capability, mode)
+        for capability in ("vitals", "test-notes", "vaccination", "documents")
+        for mode in ("read", "write")
     )
     space = holder.space_id
     return [

@@ -2,7 +2,7 @@
 
 from ens.core.db import Index, ddl_migration
 
-ID = "2026-12-02T10:00:00:000000"
+ID = "2026-12-02T09:30:00:000000"
 VERSION = "1.38.0"
 DESCRIPTION = "emergency contacts and profile entries hidden from representatives"
 

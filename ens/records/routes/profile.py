@@ -1,8 +1,13 @@
 """``/v1/spaces/{space}/profile/...``: the medical profile's four lists, each with the usual list
-shape and CRUD."""
+shape and CRUD — one controller made four times from what differs (path, names, types, services).
 
-from __future__ import annotations
+(No ``from __future__ import annotations`` here: the handlers' annotations name the list's own
+types, bound when each controller is made, and litestar reads them as objects.)
+"""
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
 from litestar import Controller, Response, delete, get, patch, post
@@ -49,231 +54,174 @@ _CHANGE = (
 )
 
 
-class ConditionsController(Controller):
-    path = "/profile/conditions"
-    tags = ["records"]
+@dataclass(frozen=True)
+class _ProfileList:
+    """What one list's routes are made of."""
 
-    @get(
-        "/",
-        opt=reads("profile"),
-        summary="The profile's conditions and past surgery, in the order written",
-        description=_LIST,
-        operation_id="listConditions",
+    path: str
+    # Operation ids: list{plural}, add/get/change/remove{singular}.
+    plural: str
+    singular: str
+    list_summary: str
+    add_summary: str
+    create: type[Any]
+    update: type[Any]
+    read: type[Any]
+    page: type[Any]
+    list_: Callable[..., Awaitable[Any]]
+    get_: Callable[..., Awaitable[Any]]
+    add: Callable[..., Awaitable[Any]]
+    change: Callable[..., Awaitable[Any]]
+    remove: Callable[..., Awaitable[Any]]
+
+
+def _controller(spec: _ProfileList) -> type[Controller]:
+    Create, Update, Read, Page = spec.create, spec.update, spec.read, spec.page
+
+    class ProfileListController(Controller):
+        path = spec.path
+        tags = ["records"]
+
+        @get(
+            "/",
+            opt=reads("profile"),
+            summary=spec.list_summary,
+            description=_LIST,
+            operation_id=f"list{spec.plural}",
+        )
+        async def list(
+            self,
+            access: Access,
+            cursors: NamedDependency[Cursors],
+            limit: LimitParam = None,
+            cursor: CursorParam = None,
+        ) -> Page:
+            return await spec.list_(access, cursors, limit=limit, cursor=cursor)
+
+        @post(
+            "/",
+            opt=writes("profile", Action.WRITE_DATA),
+            status_code=201,
+            summary=spec.add_summary,
+            description=_ADD,
+            operation_id=f"add{spec.singular}",
+        )
+        async def add(self, access: Access, data: JSONBody[Create]) -> Read:
+            return await spec.add(access, data)
+
+        @get(
+            "/{id:uuid}",
+            opt=reads("profile"),
+            summary="One entry",
+            description=_ONE,
+            operation_id=f"get{spec.singular}",
+        )
+        async def read(self, access: Access, id: FromPath[UUID]) -> Read:
+            return await spec.get_(access, id)
+
+        @patch(
+            "/{id:uuid}",
+            opt=writes("profile", Action.WRITE_DATA),
+            summary="Change an entry (absent fields are kept, null clears)",
+            description=_CHANGE,
+            operation_id=f"change{spec.singular}",
+            media_type=JSON,
+            responses=documented(Read, ok="The entry as it is now"),
+        )
+        async def change(
+            self,
+            access: Access,
+            id: FromPath[UUID],
+            data: JSONBody[Update],
+            if_match: IfMatch = None,
+        ) -> Response[bytes]:
+            return with_etag(await spec.change(access, id, data, if_match=if_match))
+
+        @delete(
+            "/{id:uuid}",
+            opt=writes("profile", Action.WRITE_DATA),
+            status_code=204,
+            summary="Remove an entry",
+            description=_ONE,
+            operation_id=f"remove{spec.singular}",
+        )
+        async def remove(self, access: Access, id: FromPath[UUID], if_match: IfMatch = None) -> None:
+            await spec.remove(access, id, if_match=if_match)
+
+    ProfileListController.__name__ = f"{spec.plural}Controller"
+    ProfileListController.__qualname__ = ProfileListController.__name__
+    return ProfileListController
+
+
+ConditionsController = _controller(
+    _ProfileList(
+        path="/profile/conditions",
+        plural="Conditions",
+        singular="Condition",
+        list_summary="The profile's conditions and past surgery, in the order written",
+        add_summary="Add a condition or a past surgery",
+        create=ConditionCreate,
+        update=ConditionUpdate,
+        read=ConditionRead,
+        page=ConditionPage,
+        list_=profile.list_conditions,
+        get_=profile.get_condition,
+        add=profile.add_condition,
+        change=profile.change_condition,
+        remove=profile.remove_condition,
     )
-    async def list(
-        self, access: Access, cursors: NamedDependency[Cursors], limit: LimitParam = None, cursor: CursorParam = None
-    ) -> ConditionPage:
-        return await profile.list_conditions(access, cursors, limit=limit, cursor=cursor)
-
-    @post(
-        "/",
-        opt=writes("profile", Action.WRITE_DATA),
-        status_code=201,
-        summary="Add a condition or a past surgery",
-        description=_ADD,
-        operation_id="addCondition",
+)
+AllergiesController = _controller(
+    _ProfileList(
+        path="/profile/allergies",
+        plural="Allergies",
+        singular="Allergy",
+        list_summary="The profile's allergies, in the order written",
+        add_summary="Add an allergy",
+        create=AllergyCreate,
+        update=AllergyUpdate,
+        read=AllergyRead,
+        page=AllergyPage,
+        list_=profile.list_allergies,
+        get_=profile.get_allergy,
+        add=profile.add_allergy,
+        change=profile.change_allergy,
+        remove=profile.remove_allergy,
     )
-    async def add(self, access: Access, data: JSONBody[ConditionCreate]) -> ConditionRead:
-        return await profile.add_condition(access, data)
-
-    @get("/{id:uuid}", opt=reads("profile"), summary="One entry", description=_ONE, operation_id="getCondition")
-    async def read(self, access: Access, id: FromPath[UUID]) -> ConditionRead:
-        return await profile.get_condition(access, id)
-
-    @patch(
-        "/{id:uuid}",
-        opt=writes("profile", Action.WRITE_DATA),
-        summary="Change an entry (absent fields are kept, null clears)",
-        description=_CHANGE,
-        operation_id="changeCondition",
-        media_type=JSON,
-        responses=documented(ConditionRead, ok="The entry as it is now"),
+)
+TreatmentsController = _controller(
+    _ProfileList(
+        path="/profile/treatments",
+        plural="Treatments",
+        singular="Treatment",
+        list_summary="The profile's long-term treatments, in the order written",
+        add_summary="Add a long-term treatment",
+        create=TreatmentCreate,
+        update=TreatmentUpdate,
+        read=TreatmentRead,
+        page=TreatmentPage,
+        list_=profile.list_treatments,
+        get_=profile.get_treatment,
+        add=profile.add_treatment,
+        change=profile.change_treatment,
+        remove=profile.remove_treatment,
     )
-    async def change(
-        self, access: Access, id: FromPath[UUID], data: JSONBody[ConditionUpdate], if_match: IfMatch = None
-    ) -> Response[bytes]:
-        return with_etag(await profile.change_condition(access, id, data, if_match=if_match))
-
-    @delete(
-        "/{id:uuid}",
-        opt=writes("profile", Action.WRITE_DATA),
-        status_code=204,
-        summary="Remove an entry",
-        description=_ONE,
-        operation_id="removeCondition",
+)
+FamilyHistoryController = _controller(
+    _ProfileList(
+        path="/profile/family-history",
+        plural="FamilyHistory",
+        singular="FamilyHistoryEntry",
+        list_summary="The profile's family history, in the order written",
+        add_summary="Add a relative's condition",
+        create=FamilyHistoryCreate,
+        update=FamilyHistoryUpdate,
+        read=FamilyHistoryRead,
+        page=FamilyHistoryPage,
+        list_=profile.list_family_history,
+        get_=profile.get_family_history,
+        add=profile.add_family_history,
+        change=profile.change_family_history,
+        remove=profile.remove_family_history,
     )
-    async def remove(self, access: Access, id: FromPath[UUID], if_match: IfMatch = None) -> None:
-        await profile.remove_condition(access, id, if_match=if_match)
-
-
-class AllergiesController(Controller):
-    path = "/profile/allergies"
-    tags = ["records"]
-
-    @get(
-        "/",
-        opt=reads("profile"),
-        summary="The profile's allergies, in the order written",
-        description=_LIST,
-        operation_id="listAllergies",
-    )
-    async def list(
-        self, access: Access, cursors: NamedDependency[Cursors], limit: LimitParam = None, cursor: CursorParam = None
-    ) -> AllergyPage:
-        return await profile.list_allergies(access, cursors, limit=limit, cursor=cursor)
-
-    @post(
-        "/",
-        opt=writes("profile", Action.WRITE_DATA),
-        status_code=201,
-        summary="Add an allergy",
-        description=_ADD,
-        operation_id="addAllergy",
-    )
-    async def add(self, access: Access, data: JSONBody[AllergyCreate]) -> AllergyRead:
-        return await profile.add_allergy(access, data)
-
-    @get("/{id:uuid}", opt=reads("profile"), summary="One entry", description=_ONE, operation_id="getAllergy")
-    async def read(self, access: Access, id: FromPath[UUID]) -> AllergyRead:
-        return await profile.get_allergy(access, id)
-
-    @patch(
-        "/{id:uuid}",
-        opt=writes("profile", Action.WRITE_DATA),
-        summary="Change an entry (absent fields are kept, null clears)",
-        description=_CHANGE,
-        operation_id="changeAllergy",
-        media_type=JSON,
-        responses=documented(AllergyRead, ok="The entry as it is now"),
-    )
-    async def change(
-        self, access: Access, id: FromPath[UUID], data: JSONBody[AllergyUpdate], if_match: IfMatch = None
-    ) -> Response[bytes]:
-        return with_etag(await profile.change_allergy(access, id, data, if_match=if_match))
-
-    @delete(
-        "/{id:uuid}",
-        opt=writes("profile", Action.WRITE_DATA),
-        status_code=204,
-        summary="Remove an entry",
-        description=_ONE,
-        operation_id="removeAllergy",
-    )
-    async def remove(self, access: Access, id: FromPath[UUID], if_match: IfMatch = None) -> None:
-        await profile.remove_allergy(access, id, if_match=if_match)
-
-
-class TreatmentsController(Controller):
-    path = "/profile/treatments"
-    tags = ["records"]
-
-    @get(
-        "/",
-        opt=reads("profile"),
-        summary="The profile's long-term treatments, in the order written",
-        description=_LIST,
-        operation_id="listTreatments",
-    )
-    async def list(
-        self, access: Access, cursors: NamedDependency[Cursors], limit: LimitParam = None, cursor: CursorParam = None
-    ) -> TreatmentPage:
-        return await profile.list_treatments(access, cursors, limit=limit, cursor=cursor)
-
-    @post(
-        "/",
-        opt=writes("profile", Action.WRITE_DATA),
-        status_code=201,
-        summary="Add a long-term treatment",
-        description=_ADD,
-        operation_id="addTreatment",
-    )
-    async def add(self, access: Access, data: JSONBody[TreatmentCreate]) -> TreatmentRead:
-        return await profile.add_treatment(access, data)
-
-    @get("/{id:uuid}", opt=reads("profile"), summary="One entry", description=_ONE, operation_id="getTreatment")
-    async def read(self, access: Access, id: FromPath[UUID]) -> TreatmentRead:
-        return await profile.get_treatment(access, id)
-
-    @patch(
-        "/{id:uuid}",
-        opt=writes("profile", Action.WRITE_DATA),
-        summary="Change an entry (absent fields are kept, null clears)",
-        description=_CHANGE,
-        operation_id="changeTreatment",
-        media_type=JSON,
-        responses=documented(TreatmentRead, ok="The entry as it is now"),
-    )
-    async def change(
-        self, access: Access, id: FromPath[UUID], data: JSONBody[TreatmentUpdate], if_match: IfMatch = None
-    ) -> Response[bytes]:
-        return with_etag(await profile.change_treatment(access, id, data, if_match=if_match))
-
-    @delete(
-        "/{id:uuid}",
-        opt=writes("profile", Action.WRITE_DATA),
-        status_code=204,
-        summary="Remove an entry",
-        description=_ONE,
-        operation_id="removeTreatment",
-    )
-    async def remove(self, access: Access, id: FromPath[UUID], if_match: IfMatch = None) -> None:
-        await profile.remove_treatment(access, id, if_match=if_match)
-
-
-class FamilyHistoryController(Controller):
-    path = "/profile/family-history"
-    tags = ["records"]
-
-    @get(
-        "/",
-        opt=reads("profile"),
-        summary="The profile's family history, in the order written",
-        description=_LIST,
-        operation_id="listFamilyHistory",
-    )
-    async def list(
-        self, access: Access, cursors: NamedDependency[Cursors], limit: LimitParam = None, cursor: CursorParam = None
-    ) -> FamilyHistoryPage:
-        return await profile.list_family_history(access, cursors, limit=limit, cursor=cursor)
-
-    @post(
-        "/",
-        opt=writes("profile", Action.WRITE_DATA),
-        status_code=201,
-        summary="Add a relative's condition",
-        description=_ADD,
-        operation_id="addFamilyHistoryEntry",
-    )
-    async def add(self, access: Access, data: JSONBody[FamilyHistoryCreate]) -> FamilyHistoryRead:
-        return await profile.add_family_history(access, data)
-
-    @get(
-        "/{id:uuid}", opt=reads("profile"), summary="One entry", description=_ONE, operation_id="getFamilyHistoryEntry"
-    )
-    async def read(self, access: Access, id: FromPath[UUID]) -> FamilyHistoryRead:
-        return await profile.get_family_history(access, id)
-
-    @patch(
-        "/{id:uuid}",
-        opt=writes("profile", Action.WRITE_DATA),
-        summary="Change an entry (absent fields are kept, null clears)",
-        description=_CHANGE,
-        operation_id="changeFamilyHistoryEntry",
-        media_type=JSON,
-        responses=documented(FamilyHistoryRead, ok="The entry as it is now"),
-    )
-    async def change(
-        self, access: Access, id: FromPath[UUID], data: JSONBody[FamilyHistoryUpdate], if_match: IfMatch = None
-    ) -> Response[bytes]:
-        return with_etag(await profile.change_family_history(access, id, data, if_match=if_match))
-
-    @delete(
-        "/{id:uuid}",
-        opt=writes("profile", Action.WRITE_DATA),
-        status_code=204,
-        summary="Remove an entry",
-        description=_ONE,
-        operation_id="removeFamilyHistoryEntry",
-    )
-    async def remove(self, access: Access, id: FromPath[UUID], if_match: IfMatch = None) -> None:
-        await profile.remove_family_history(access, id, if_match=if_match)
+)

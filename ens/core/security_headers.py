@@ -1,0 +1,51 @@
+"""The headers every answer carries (issue 16, point 6), added in one place.
+
+- ``Cache-Control: no-store`` on every answer to a request that carried credentials (a bearer
+  token or a cookie) unless the handler chose otherwise: no shared or disk cache keeps health data.
+  An app's own cache still revalidates its copy: the ``ETag`` stays, and ``If-None-Match`` still
+  answers 304.
+- ``Strict-Transport-Security`` when the service is served over HTTPS (``ENS_PUBLIC_URL``).
+- ``X-Content-Type-Options: nosniff``, ``Referrer-Policy: no-referrer``, and for answers that are
+  not HTML pages (the login pages set their own policy; the development provider's pages none),
+  ``Content-Security-Policy: default-src 'none'; frame-ancestors 'none'``: a JSON answer opened in
+  a browser runs nothing and is never framed.
+- No ``Server`` banner (uvicorn's is off; litestar adds none).
+
+Added by a ``before_send`` hook: it only appends to the header list of ``http.response.start``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+HSTS_SECONDS = 2 * 365 * 24 * 3600
+
+_ALWAYS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+]
+_API_CSP = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'")
+_NO_STORE = (b"cache-control", b"no-store")
+
+
+class SecurityHeaders:
+    """A litestar ``before_send`` hook: it sees every answer, those made from an exception raised
+    before any route (a refused token) included, which a middleware would not."""
+
+    def __init__(self, *, https: bool) -> None:
+        self.always = list(_ALWAYS)
+        if https:
+            self.always.append((b"strict-transport-security", f"max-age={HSTS_SECONDS}; includeSubDomains".encode()))
+
+    async def __call__(self, message: Any, scope: Any) -> None:
+        if message["type"] != "http.response.start":
+            return
+        headers = list(message.get("headers", []))
+        names = {key.lower() for key, _ in headers}
+        headers += self.always
+        html = any(key.lower() == b"content-type" and value.startswith(b"text/html") for key, value in headers)
+        if b"content-security-policy" not in names and not html:
+            headers.append(_API_CSP)
+        if b"cache-control" not in names and any(key in (b"authorization", b"cookie") for key, _ in scope["headers"]):
+            headers.append(_NO_STORE)
+        message["headers"] = [(key, value) for key, value in headers if key.lower() != b"server"]

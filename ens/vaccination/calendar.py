@@ -1,0 +1,246 @@
+"""The French vaccination schedule as data: the calendar file and ENS's rules on it, typed.
+
+Both files ship in ``ens/vaccination/data`` and are read once per process (never per request).
+Only the fields the engine uses are declared; the files hold more (notes, products...), which
+msgspec skips. :func:`check` refuses data whose parts do not fit together (a dose pointing at a
+missing previous dose, a rule naming a dose the calendar lost, a catch-up dose no rule places):
+the app does not start on such data, and a test runs it.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+import msgspec
+
+DATA = Path(__file__).parent / "data"
+CALENDAR_FILE = DATA / "vaccine-calendar-fr.json"
+RULES_FILE = DATA / "schedule-rules-fr.json"
+LABELS_FILE = DATA / "disease-labels-fr.json"
+
+
+class Interval(msgspec.Struct, frozen=True):
+    value: int
+    unit: Literal["days", "weeks", "months", "years"]
+
+
+class Population(msgspec.Struct, frozen=True):
+    sex: Literal["F", "M"] | None = None
+    born_from: str | None = None
+    born_until: str | None = None
+    pregnant: bool | None = None
+    gestational_age_weeks_min: int | None = None
+    gestational_age_weeks_max: int | None = None
+    condition: str | None = None
+    risk_condition_required: bool = False
+
+
+class Recurrence(msgspec.Struct, frozen=True):
+    type: Literal["interval", "annual_seasonal", "seasonal", "each_pregnancy"]
+    every_years: int | None = None
+    from_age_years: int | None = None
+    season: str | None = None
+
+
+class Dose(msgspec.Struct, frozen=True):
+    """One dose of the calendar. Ages in months are completed months; ``None`` means the sources
+    state nothing (never "no limit")."""
+
+    id: str
+    series_id: str
+    label: str
+    status: Literal["mandatory", "recommended", "catch_up", "may_be_offered"]
+    source_ids: tuple[str, ...]
+    age_years: int | None = None
+    age_min_months: int | None = None
+    age_max_months: int | None = None
+    earliest_age_months: int | None = None
+    earliest_age_weeks: int | None = None
+    latest_age_months: int | None = None
+    catch_up_until_age_months: int | None = None
+    catch_up_until_age_years: int | None = None
+    previous_dose_id: str | None = None
+    min_interval_from_previous: Interval | None = None
+    mandatory: bool = False
+    mandatory_for_born_from: str | None = None
+    mandatory_from_date: str | None = None
+    mandatory_until_age_months: int | None = None
+    population: Population = Population()
+    recurrence: Recurrence | None = None
+    valid_from: str | None = None
+    valid_until: str | None = None
+
+
+class CatchUpSchedule(msgspec.Struct, frozen=True):
+    """A catch-up plan for people who started late or not at all (``doses`` and ``schedule_months``
+    or ``min_interval`` when the sources give them; often only a ``description``)."""
+
+    id: str
+    description: str
+    source_ids: tuple[str, ...]
+    age_min_months: int | None = None
+    age_max_months: int | None = None
+    catch_up_until_age_years: int | None = None
+    doses: int | None = None
+    schedule_months: tuple[int, ...] | None = None
+    min_interval: Interval | None = None
+    products: tuple[str, ...] | None = None
+
+
+class Disease(msgspec.Struct, frozen=True):
+    code: str
+    label_fr: str
+    doses: tuple[Dose, ...]
+    catch_up_schedules: tuple[CatchUpSchedule, ...] = ()
+
+
+class Source(msgspec.Struct, frozen=True):
+    id: str
+    title: str
+    url: str | None = None
+    publisher: str | None = None
+
+
+class Calendar(msgspec.Struct, frozen=True):
+    edition: int
+    edition_label: str
+    sources: tuple[Source, ...]
+    diseases: tuple[Disease, ...]
+
+
+class Season(msgspec.Struct, frozen=True):
+    """A campaign window, ``MM-DD`` to ``MM-DD`` (the end may fall in the next year).
+    ``ens_choice``: ENS chose the dates (the calendar names the season without them)."""
+
+    label: str
+    from_: str = msgspec.field(name="from")
+    until: str = ""
+    ens_choice: bool = True
+    basis: str = ""
+
+    def window(self, year: int) -> tuple[date, date]:
+        """The campaign that opens in ``year`` (its end may fall in the next year)."""
+        start = date(year, int(self.from_[:2]), int(self.from_[3:]))
+        end = date(year, int(self.until[:2]), int(self.until[3:]))
+        return start, end if end >= start else end.replace(year=year + 1)
+
+
+class BoosterSeries(msgspec.Struct, frozen=True):
+    rule: str
+    basis: str
+    source_ids: tuple[str, ...]
+    series: dict[str, tuple[str, ...]]
+
+
+class BoosterTolerance(msgspec.Struct, frozen=True):
+    doses: tuple[str, ...]
+    years_before: int
+    rule: str
+    basis: str
+    source_ids: tuple[str, ...]
+
+
+class CatchUpTrack(msgspec.Struct, frozen=True):
+    basis: str
+    replaces: tuple[str, ...] = ()
+    extends: tuple[str, ...] = ()
+
+
+class SeriesBrand(msgspec.Struct, frozen=True):
+    brands: tuple[str, ...]
+    basis: str
+
+
+class Rules(msgspec.Struct, frozen=True):
+    """``schedule-rules-fr.json``: ENS's reading of what the calendar says only in words."""
+
+    sources: tuple[Source, ...]
+    booster_series: BoosterSeries
+    adult_booster_tolerance: BoosterTolerance
+    seasons: dict[str, Season]
+    catch_up_tracks: dict[str, CatchUpTrack]
+    not_listed: dict[str, str]
+    requires_series_brand: dict[str, SeriesBrand]
+
+
+class DiseaseLabels(msgspec.Struct, frozen=True):
+    labels: dict[str, str]
+
+
+class ScheduleData(msgspec.Struct, frozen=True):
+    """Everything the engine reads: the calendar and ENS's rules, with their sources by id."""
+
+    calendar: Calendar
+    rules: Rules
+
+    @property
+    def sources(self) -> dict[str, Source]:
+        return {source.id: source for source in (*self.calendar.sources, *self.rules.sources)}
+
+
+def read_schedule_data(calendar_file: Path = CALENDAR_FILE, rules_file: Path = RULES_FILE) -> ScheduleData:
+    """Decode and check both files (a ``ValueError`` says what does not fit)."""
+    calendar = msgspec.json.decode(calendar_file.read_bytes(), type=Calendar)
+    rules = msgspec.json.decode(rules_file.read_bytes(), type=Rules)
+    data = ScheduleData(calendar=calendar, rules=rules)
+    check(data)
+    return data
+
+
+@cache
+def schedule_data() -> ScheduleData:
+    """The shipped schedule, read once per process."""
+    return read_schedule_data()
+
+
+@cache
+def disease_labels() -> dict[str, str]:
+    """French name of every disease code the calendar or the vaccine list uses."""
+    extra = msgspec.json.decode(LABELS_FILE.read_bytes(), type=DiseaseLabels).labels
+    return {**extra, **{disease.code: disease.label_fr for disease in schedule_data().calendar.diseases}}
+
+
+def check(data: ScheduleData) -> None:
+    """Refuse data whose parts do not fit together."""
+    problems: list[str] = []
+    doses = {dose.id: (disease.code, dose) for disease in data.calendar.diseases for dose in disease.doses}
+    sources = data.sources
+    for disease in data.calendar.diseases:
+        successors: dict[str, str] = {}
+        for dose in disease.doses:
+            if dose.previous_dose_id is not None:
+                previous = doses.get(dose.previous_dose_id)
+                if previous is None or previous[0] != disease.code:
+                    problems.append(f"{dose.id}: previous dose {dose.previous_dose_id} is not a dose of {disease.code}")
+                elif dose.previous_dose_id in successors:
+                    problems.append(f"{dose.previous_dose_id} has two next doses ({successors[dose.previous_dose_id]})")
+                successors[dose.previous_dose_id] = dose.id
+            if dose.status == "catch_up" and dose.previous_dose_id is None:
+                if dose.id not in data.rules.catch_up_tracks:
+                    problems.append(f"{dose.id}: a catch-up dose no rule of schedule-rules-fr.json places")
+            missing = [s for s in dose.source_ids if s not in sources]
+            if missing:
+                problems.append(f"{dose.id}: unknown sources {missing}")
+    named: list[str] = [
+        *data.rules.adult_booster_tolerance.doses,
+        *(dose for series in data.rules.booster_series.series.values() for dose in series),
+        *data.rules.catch_up_tracks,
+        *(dose for track in data.rules.catch_up_tracks.values() for dose in (*track.replaces, *track.extends)),
+        *data.rules.not_listed,
+        *data.rules.requires_series_brand,
+    ]
+    problems += [
+        f"schedule-rules-fr.json names {dose_id}, which the calendar has not"
+        for dose_id in named
+        if dose_id not in doses
+    ]
+    for disease_code, series in data.rules.booster_series.series.items():
+        if any(doses.get(dose_id, ("",))[0] != disease_code for dose_id in series):
+            problems.append(f"booster series of {disease_code} names a dose of another disease")
+    for source_ids in (data.rules.booster_series.source_ids, data.rules.adult_booster_tolerance.source_ids):
+        problems += [f"schedule-rules-fr.json cites unknown source {s}" for s in source_ids if s not in sources]
+    if problems:
+        raise ValueError("the vaccination schedule data does not fit together: " + "; ".join(problems))

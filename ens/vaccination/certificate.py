@@ -1,0 +1,113 @@
+"""The printable vaccination certificate (what a crèche or a school asks parents for): the holder,
+the date it was printed, every entry of the booklet with its status (declared or validated), and,
+for a child under the obligation, where each mandatory vaccination stands."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from ens.core.pdf import Document, french_date
+from ens.spaces.door import SpaceAccess
+from ens.vaccination.booklet import all_vaccinations, space_today
+from ens.vaccination.calendar import disease_labels
+from ens.vaccination.engine import Schedule
+from ens.vaccination.engine.dates import PartialDate
+from ens.vaccination.schedule import holder_schedule
+from ens.vaccination.schemas import VaccinationRead
+
+PDF = "application/pdf"
+STATUS_WORDS = {"declared": "Déclarée", "validated": "Validée"}
+_MANDATORY_WORDS = {
+    "overdue": "En retard",
+    "due": "À faire maintenant",
+    "unknown": "À vérifier",
+    "upcoming": "À jour (prochaine dose à venir)",
+    "done": "À jour",
+}
+
+
+async def vaccination_certificate(access: SpaceAccess) -> bytes:
+    """The certificate of the space's booklet as of today, as a PDF."""
+    entries = await all_vaccinations(access.space_id, with_hidden=access.sees_confidential)
+    schedule = await holder_schedule(access)
+    return render_certificate(access, entries=entries, schedule=schedule, today=space_today(access))
+
+
+def render_certificate(
+    access: SpaceAccess, *, entries: list[VaccinationRead], schedule: Schedule, today: date
+) -> bytes:
+    space = access.space
+    printed = french_date(today)
+    document = Document(
+        title="Certificat de vaccination",
+        footer=f"Certificat de vaccination de {space.given_name} {space.family_name}, établi le {printed}",
+    )
+    document.paragraph(f"Extrait du carnet de vaccination de l'espace santé, établi le {printed}.")
+    document.fields(
+        [
+            ("Nom", space.family_name),
+            ("Prénom", space.given_name),
+            ("Date de naissance", french_date(space.birthdate) if space.birthdate else "non renseignée"),
+        ]
+    )
+    document.section("Vaccinations enregistrées")
+    if not entries:
+        document.paragraph("Le carnet ne contient aucune vaccination.")
+    else:
+        labels = disease_labels()
+        document.table(
+            ["Date", "Vaccin", "Protège contre", "Dose", "Lot", "Fait par", "Statut"],
+            [
+                [
+                    _short_date(entry.date),
+                    entry.vaccine_name,
+                    ", ".join(labels.get(code, code) for code in entry.diseases),
+                    str(entry.dose_number) if entry.dose_number else "",
+                    entry.lot_number or "",
+                    ", ".join(part for part in (entry.administered_by, entry.location) if part),
+                    STATUS_WORDS.get(entry.status, entry.status),
+                ]
+                for entry in entries
+            ],
+            widths=[0.13, 0.16, 0.26, 0.08, 0.11, 0.15, 0.11],
+        )
+    mandatory = _mandatory_status(schedule)
+    if mandatory:
+        document.section("Vaccinations obligatoires")
+        document.paragraph(
+            "Selon le calendrier des vaccinations et les dates du carnet ci-dessus, à la date de ce certificat :",
+            size=9.5,
+        )
+        document.table(["Maladie", "État"], mandatory, widths=[0.7, 0.3])
+    document.section("Statut des vaccinations")
+    document.paragraph(
+        "Déclarée : saisie par la personne ou son représentant légal dans son espace santé, "
+        "sans validation par un professionnel de santé. "
+        "Validée : enregistrée par un professionnel de santé habilité à vacciner.",
+        size=9.5,
+    )
+    document.signature(
+        place_and_date_label="Lieu et date :",
+        signer_label="Cachet et signature du professionnel de santé qui atteste ce certificat (le cas échéant) :",
+    )
+    return document.render()
+
+
+def _short_date(text: str) -> str:
+    """``12/03/2024``, ``05/2009`` or ``2009``: a booklet date as French forms write it."""
+    when = PartialDate.parse(text)
+    if when.precision == "day":
+        return when.start.strftime("%d/%m/%Y")
+    return when.start.strftime("%m/%Y") if when.precision == "month" else text
+
+
+def _mandatory_status(schedule: Schedule) -> list[list[str]]:
+    """For each disease with a mandatory dose for this holder, the worst of its mandatory doses."""
+    order = ["overdue", "due", "unknown", "upcoming", "done"]
+    lines: list[list[str]] = []
+    for disease in schedule.diseases:
+        statuses = [item.status for item in disease.doses if item.obligation == "mandatory" and item.status in order]
+        if statuses:
+            worst = min(statuses, key=order.index)
+            lines.append([disease.label, _MANDATORY_WORDS[worst]])
+    return lines

@@ -1,0 +1,278 @@
+"""Doses that come back with the seasons (influenza, Covid-19) and doses of a pregnancy.
+
+They fill no series: each looks at the booklet for a dose in the current campaign (or in the
+current pregnancy) and says whether this one is done, due, or when the next campaign opens.
+The calendar names the seasons without dates; ENS's rules give each season's window
+(``schedule-rules-fr.json``), and every answer quotes it.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from ens.vaccination.calendar import Dose, ScheduleData
+from ens.vaccination.engine.dates import (
+    add_interval,
+    at_months,
+    day_words,
+    interval_words,
+    last_day_at_months,
+    parse_day_or_period,
+)
+from ens.vaccination.engine.model import BookletEntry, DoseItem, Person, Status
+from ens.vaccination.engine.steps import obligation_of
+
+_YEARS_AHEAD = 130
+
+
+def is_seasonal(dose: Dose) -> bool:
+    return dose.recurrence is not None and dose.recurrence.type in ("annual_seasonal", "seasonal")
+
+
+def is_pregnancy(dose: Dose) -> bool:
+    return dose.population.pregnant is True
+
+
+def seasonal_item(
+    data: ScheduleData, dose: Dose, *, entries: list[BookletEntry], birthdate: date, today: date
+) -> DoseItem | None:
+    """This season's dose if the campaign is open, else the next campaign the person is eligible for."""
+    recurrence = dose.recurrence
+    assert recurrence is not None
+    eligible_from = _eligible_from(dose, birthdate)
+    eligible_until = last_day_at_months(birthdate, dose.age_max_months) if dose.age_max_months is not None else None
+    valid_from = parse_day_or_period(dose.valid_from)[0] if dose.valid_from else None
+    season = data.rules.seasons.get(recurrence.season or "")
+    if season is None:
+        return _item(
+            dose,
+            "unknown",
+            birthdate=birthdate,
+            reason=f"La saison « {recurrence.season} » n'a pas de dates dans le calendrier : impossible de dire quand.",
+        )
+    year = today.year - 1
+    while year < today.year + _YEARS_AHEAD:
+        start, end = season.window(year)
+        in_reach = end >= today and (eligible_from is None or eligible_from <= end)
+        in_reach = in_reach and (eligible_until is None or eligible_until >= start)
+        in_reach = in_reach and (valid_from is None or end >= valid_from)
+        if in_reach:
+            break
+        year += 1
+    else:
+        return None
+    if eligible_until is not None and eligible_until < today and start > today:
+        return None
+    years = str(start.year) if start.year == end.year else f"{start.year}-{end.year}"
+    label = f"{dose.label} — {season.label} {years}"
+    chosen = (
+        "dates retenues par ENS, le calendrier ne datant pas la saison"
+        if season.ens_choice
+        else ("dates de la dernière campagne données par le calendrier, reprises chaque année")
+    )
+    basis = f"Campagne du {day_words(start)} au {day_words(end)} ({chosen})."
+    due_from = max(d for d in (start, eligible_from) if d is not None)
+    due_until = min(d for d in (end, eligible_until) if d is not None)
+    interval = dose.min_interval_from_previous
+    previous = [e for e in entries if e.when.start < start]
+    if interval is not None and previous:
+        last = max(previous, key=lambda e: e.when.end)
+        due_from = max(due_from, add_interval(last.when.end, interval))
+        basis += f" Au moins {interval_words(interval)} après la dernière injection."
+    if start <= today:
+        inside = [e for e in entries if start <= e.when.start and e.when.end <= end]
+        if inside:
+            given = inside[-1]
+            return _item(
+                dose,
+                "done",
+                birthdate=birthdate,
+                label=label,
+                reason=f"Faite {_on(given)} {given.when.french()}, pendant la campagne. {basis}",
+                due_from=due_from,
+                due_until=due_until,
+                entry=given,
+            )
+        straddling = [e for e in entries if e.when.start <= end and e.when.end >= start]
+        if straddling:
+            given = straddling[-1]
+            return _item(
+                dose,
+                "unknown",
+                birthdate=birthdate,
+                label=label,
+                reason=f"Le carnet donne seulement « {given.when.text} » : impossible de dire si c'était pendant la "
+                f"campagne. {basis}",
+                due_from=due_from,
+                due_until=due_until,
+                entry=given,
+            )
+    if due_from > today:
+        return _item(
+            dose,
+            "upcoming",
+            birthdate=birthdate,
+            label=label,
+            reason=f"À partir du {day_words(due_from)}. {basis}",
+            due_from=due_from,
+            due_until=due_until,
+        )
+    return _item(
+        dose,
+        "due",
+        birthdate=birthdate,
+        label=label,
+        reason=f"À faire avant le {day_words(due_until)}. {basis}",
+        due_from=due_from,
+        due_until=due_until,
+    )
+
+
+def pregnancy_item(
+    data: ScheduleData, dose: Dose, *, entries: list[BookletEntry], person: Person, birthdate: date, today: date
+) -> DoseItem | None:
+    """A dose of the current pregnancy; ``unknown`` when the space does not say whether there is one."""
+    population = dose.population
+    if person.sex == "M" or person.pregnant is False:
+        return None
+    if person.sex is None:
+        return _item(
+            dose,
+            "unknown",
+            birthdate=birthdate,
+            reason="Recommandation de la grossesse : l'espace ne renseigne pas le sexe.",
+        )
+    if person.pregnant is None:
+        return _item(
+            dose,
+            "unknown",
+            birthdate=birthdate,
+            reason="Recommandation de la grossesse : l'espace ne dit pas si une grossesse est en cours "
+            "(paramètre pregnant).",
+        )
+    weeks = person.gestational_weeks
+    window = (population.gestational_age_weeks_min, population.gestational_age_weeks_max)
+    started = today - timedelta(weeks=weeks) if weeks is not None else None
+    needs_weeks = window[0] is not None or window[1] is not None
+    if needs_weeks and started is None:
+        return _item(
+            dose,
+            "unknown",
+            birthdate=birthdate,
+            reason=f"Recommandée entre {window[0]} et {window[1]} semaines d'aménorrhée : l'âge de la grossesse "
+            "n'est pas donné (paramètre gestationalWeeks).",
+        )
+    due_from = started + timedelta(weeks=window[0]) if started is not None and window[0] is not None else None
+    due_until = (
+        started + timedelta(weeks=window[1] + 1) - timedelta(days=1)
+        if started is not None and window[1] is not None
+        else None
+    )
+    if is_seasonal(dose):
+        seasonal = seasonal_item(data, dose, entries=entries, birthdate=birthdate, today=today)
+        if seasonal is None or seasonal.status == "done" or not needs_weeks:
+            return seasonal
+        season_words = seasonal.reason
+        return _item(
+            dose,
+            "unknown",
+            birthdate=birthdate,
+            reason=f"Recommandée entre {window[0]} et {window[1]} semaines d'aménorrhée. {season_words}",
+            due_from=due_from,
+            due_until=due_until,
+        )
+    weeks_words = f"entre {window[0]} et {window[1]} semaines d'aménorrhée" if needs_weeks else "pendant la grossesse"
+    if started is not None:
+        during = [e for e in entries if e.when.start >= started]
+        if during:
+            given = during[-1]
+            return _item(
+                dose,
+                "done",
+                birthdate=birthdate,
+                reason=f"Faite {_on(given)} {given.when.french()}, pendant cette grossesse.",
+                due_from=due_from,
+                due_until=due_until,
+                entry=given,
+            )
+        straddling = [e for e in entries if e.when.end >= started]
+        if straddling:
+            given = straddling[-1]
+            return _item(
+                dose,
+                "unknown",
+                birthdate=birthdate,
+                reason=f"Le carnet donne seulement « {given.when.text} » : impossible de dire si c'était pendant "
+                "cette grossesse.",
+                due_from=due_from,
+                due_until=due_until,
+                entry=given,
+            )
+    if due_until is not None and today > due_until:
+        return _item(
+            dose,
+            "overdue",
+            birthdate=birthdate,
+            reason=f"Recommandée à chaque grossesse, {weeks_words} : ce terme est passé.",
+            due_from=due_from,
+            due_until=due_until,
+            overdue_since=due_until + timedelta(days=1),
+        )
+    if due_from is not None and today < due_from:
+        return _item(
+            dose,
+            "upcoming",
+            birthdate=birthdate,
+            reason=f"Recommandée à chaque grossesse, {weeks_words} : à partir du {day_words(due_from)}.",
+            due_from=due_from,
+            due_until=due_until,
+        )
+    return _item(
+        dose,
+        "due",
+        birthdate=birthdate,
+        reason=f"Recommandée à chaque grossesse, {weeks_words}.",
+        due_from=due_from,
+        due_until=due_until,
+    )
+
+
+def _on(entry: BookletEntry) -> str:
+    return "le" if entry.when.exact else "en"
+
+
+def _eligible_from(dose: Dose, birthdate: date) -> date | None:
+    if dose.age_min_months is not None:
+        return at_months(birthdate, dose.age_min_months)
+    recurrence = dose.recurrence
+    if recurrence is not None and recurrence.from_age_years is not None:
+        return at_months(birthdate, 12 * recurrence.from_age_years)
+    return None
+
+
+def _item(
+    dose: Dose,
+    status: Status,
+    *,
+    birthdate: date,
+    reason: str,
+    label: str | None = None,
+    due_from: date | None = None,
+    due_until: date | None = None,
+    overdue_since: date | None = None,
+    entry: BookletEntry | None = None,
+) -> DoseItem:
+    return DoseItem(
+        dose_id=dose.id,
+        label=label or dose.label,
+        status=status,
+        obligation=obligation_of(dose, birthdate=birthdate, start=due_from, end=due_until),
+        recommendation=dose.status,
+        reason=reason,
+        source_ids=dose.source_ids,
+        due_from=due_from,
+        due_until=due_until,
+        overdue_since=overdue_since,
+        vaccination_id=entry.id if entry is not None else None,
+        given=entry.when.text if entry is not None else None,
+    )

@@ -1,0 +1,363 @@
+"""Where one person stands with each dose of a series: done, due, overdue, upcoming, not counted or
+unknown, with the dates and the reason.
+
+- ``due`` from the dose's date (its age, or the minimum interval after the dose before it) until
+  the end of its window, or of its catch-up when the calendar gives one;
+- ``overdue`` after that, ``overdue_since`` the day after;
+- ``upcoming`` before it, with the date; a dose waiting for the one before it gets the date it
+  would have if that one were given today;
+- ``unknown`` when the space lacks what the rule needs (sex, a condition the booklet cannot tell).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+from typing import Literal
+
+from ens.vaccination.calendar import Dose, ScheduleData
+from ens.vaccination.engine.chains import Chain, NotCounted, brand_matches, infant_end
+from ens.vaccination.engine.dates import add_interval, day_words, interval_words, parse_day_or_period
+from ens.vaccination.engine.model import DoseItem, Person, Status
+from ens.vaccination.engine.steps import ENTRY_DONE, Step, plan_range
+
+SEX_WORDS = {"F": "aux femmes", "M": "aux hommes"}
+NOT_RECORDED = "non enregistré(s)"
+
+
+@dataclass
+class Row:
+    """A line of the answer for a step (``item`` None: not shown)."""
+
+    step: Step
+    item: DoseItem | None
+    kind: Literal["filled", "open", "rejected"]
+    applicable: bool = True
+    # The series cannot go on: the dose before was not given and may no longer be.
+    blocked: bool = False
+    replaced: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Timing:
+    due_from: date | None
+    due_until: date | None
+    waiting: bool
+    reasons: list[str]
+
+
+def chain_items(
+    data: ScheduleData, chain: Chain, *, person: Person, birthdate: date, today: date, listed: bool = True
+) -> list[DoseItem]:
+    """The answer's lines for one series (``listed`` False: only what the booklet filled)."""
+    rows: list[Row] = []
+    previous: Row | None = None
+    for step in chain.steps:
+        rejected = [r for r in chain.not_counted if r.step is step]
+        earlier = [r for r in rejected if step.entry is None or r.entry.when.start <= step.entry.when.start]
+        rows += [Row(step, _not_counted_item(step, r), "rejected") for r in earlier]
+        if step.entry is not None:
+            previous = Row(step, _filled_item(step), "filled")
+            rows.append(previous)
+            rows += [Row(step, _not_counted_item(step, r), "rejected") for r in rejected if r not in earlier]
+            continue
+        if step.replaced_by is not None or not listed:
+            continue
+        previous = _open_row(
+            data, step, chain=chain, previous=previous, person=person, birthdate=birthdate, today=today
+        )
+        rows.append(previous)
+    _replace_missed_boosters(rows, today=today)
+    _keep_next_instance_only(rows)
+    return [row.item for row in rows if row.item is not None]
+
+
+def _filled_item(step: Step) -> DoseItem:
+    entry = step.entry
+    assert entry is not None
+    reason = " ".join(step.notes)
+    if step.replaces:
+        reason += " Tient lieu de " + ", ".join(f"« {s.label} »" for s in step.replaces) + f", {NOT_RECORDED}."
+    return DoseItem(
+        dose_id=step.dose_id,
+        label=step.label,
+        status="done" if step.outcome == ENTRY_DONE else "unknown",
+        obligation=step.obligation,
+        recommendation=step.recommendation,
+        reason=reason,
+        source_ids=step.source_ids,
+        due_from=step.window_start,
+        due_until=step.closes,
+        vaccination_id=entry.id,
+        given=entry.when.text,
+    )
+
+
+def _not_counted_item(step: Step, rejected: NotCounted) -> DoseItem:
+    return DoseItem(
+        dose_id=step.dose_id,
+        label=step.label,
+        status="not_counted",
+        obligation=step.obligation,
+        recommendation=step.recommendation,
+        reason=rejected.reason,
+        source_ids=step.source_ids,
+        vaccination_id=rejected.entry.id,
+        given=rejected.entry.when.text,
+    )
+
+
+def _open_row(
+    data: ScheduleData,
+    step: Step,
+    *,
+    chain: Chain,
+    previous: Row | None,
+    person: Person,
+    birthdate: date,
+    today: date,
+) -> Row:
+    """A dose the booklet has not filled."""
+    # A dose that waits on one which does not apply to this person does not apply either.
+    if step.interval is not None and previous is not None and not previous.applicable:
+        return Row(step, None, "open", applicable=False)
+    timing = _timing(step, previous=previous, birthdate=birthdate, today=today)
+    due_from, due_until, reasons = timing.due_from, timing.due_until, list(timing.reasons)
+    extension = _extension(data, step.dose, birthdate=birthdate)
+    if extension is not None and due_until is not None and today > due_until:
+        catch_up, applies = extension
+        if not applies:
+            return Row(step, None, "open", applicable=False)
+        due_until = None
+        reasons.append(f"{catch_up.label}.")
+        step.source_ids = (*step.source_ids, *(s for s in catch_up.source_ids if s not in step.source_ids))
+    if not _in_force(step, due_from=due_from, due_until=due_until, person=person, today=today):
+        return Row(step, None, "open", applicable=False)
+    if _excluded_by_brand(data, step, chain=chain):
+        return Row(step, None, "open", applicable=False)
+    status: Status
+    overdue_since: date | None = None
+    blocked = previous is not None and previous.step.entry is None and _cannot_go_on(previous, today=today)
+    if blocked and previous is not None:
+        status = "overdue"
+        overdue_since = (due_until + timedelta(days=1)) if due_until is not None and due_until < today else today
+        reasons.append(f"Ne peut plus être faite : « {previous.step.label} » ne peut plus être donnée.")
+    elif due_until is not None and today > due_until:
+        status, overdue_since = "overdue", due_until + timedelta(days=1)
+        if step.catch_up_end is not None and due_until == step.catch_up_end:
+            reasons.append(
+                f"La limite de rattrapage du calendrier ({day_words(due_until)}) est passée : il ne la recommande "
+                "plus à cet âge en population générale ; à voir avec un médecin."
+            )
+        else:
+            reasons.append(f"L'âge recommandé est passé depuis le {day_words(overdue_since)}.")
+    elif step.latest is not None and today > step.latest:
+        status, overdue_since = "overdue", step.latest + timedelta(days=1)
+    elif due_from is not None and today < due_from:
+        status = "upcoming"
+        reasons.append(f"À faire à partir du {day_words(due_from)}.")
+    else:
+        status = "due"
+        reasons.append(
+            f"À faire maintenant, au plus tard le {day_words(due_until)}." if due_until else "À faire maintenant."
+        )
+        if step.window_end is not None and step.catch_up_end is not None and today > step.window_end:
+            reasons.append(f"En rattrapage : l'âge recommandé est passé depuis le {day_words(step.window_end)}.")
+    reasons += _limits(step, status=status, due_from=due_from, due_until=due_until, today=today)
+    if status == "overdue" and timing.waiting and step.window_start is not None:
+        due_from = step.window_start  # when it was due, not when it could now be given
+    unknown_because = _unknown_because(data, step, chain=chain, person=person)
+    if unknown_because and status in ("due", "overdue") and not blocked:
+        status, overdue_since = "unknown", None
+        reasons.insert(0, unknown_because)
+    elif unknown_because:
+        reasons.append(unknown_because)
+    reasons += _described_catch_ups(chain, step, status=status, birthdate=birthdate, today=today)
+    item = DoseItem(
+        dose_id=step.dose_id,
+        label=step.label,
+        status=status,
+        obligation=step.obligation,
+        recommendation=step.recommendation,
+        reason=" ".join(reasons),
+        source_ids=step.source_ids,
+        due_from=due_from,
+        due_until=due_until,
+        overdue_since=overdue_since,
+    )
+    return Row(step, item, "open", blocked=blocked)
+
+
+def _timing(step: Step, *, previous: Row | None, birthdate: date, today: date) -> Timing:
+    """When the dose is due: its age, and the minimum interval after the dose before it (given, or
+    dated as if given today when it is still to do)."""
+    reasons: list[str] = []
+    due_from = step.window_start
+    waiting = False
+    if step.interval is not None and previous is not None:
+        words = interval_words(step.interval)
+        if previous.step.entry is not None:
+            after = add_interval(previous.step.entry.when.end, step.interval)
+            reasons.append(f"Au moins {words} après la dose précédente.")
+        else:
+            planned = previous.item.due_from if previous.item is not None else None
+            after = add_interval(max(today, planned) if planned is not None else today, step.interval)
+            waiting = True
+            reasons.append(f"Après « {previous.step.label} » (au moins {words} après).")
+        due_from = max(due_from, after) if due_from is not None else after
+    elif step.has_previous and step.dose is not None and step.window_start is None:
+        reasons.append("Le calendrier ne donne ni âge ni intervalle minimal pour cette dose.")
+    elif step.has_previous and step.dose is not None and previous is not None and previous.step.entry is None:
+        # Both to do: say why nothing keeps them apart (no invented interval).
+        reasons.append("Le calendrier ne donne pas d'intervalle minimal après la dose précédente : seul l'âge la date.")
+    if due_from is None and not step.has_previous:
+        due_from = birthdate  # no age given: from birth
+    dose = step.dose
+    if dose is not None and dose.valid_from and due_from is not None:
+        # Not due before the rule was: a catch-up opened in December 2025 is due from then.
+        due_from = max(due_from, parse_day_or_period(dose.valid_from)[0])
+    return Timing(due_from, step.closes, waiting, reasons)
+
+
+def _limits(step: Step, *, status: Status, due_from: date | None, due_until: date | None, today: date) -> list[str]:
+    """What else bounds the dose: its latest age, ENS's tolerance for adult boosters, a lateness
+    already certain."""
+    said: list[str] = []
+    if step.latest is not None:
+        if status in ("due", "upcoming"):
+            said.append(f"Ne peut plus être donnée après le {day_words(step.latest)}.")
+        elif today > step.latest:
+            said.append(
+                f"Ne peut plus être donnée depuis le {day_words(step.latest + timedelta(days=1))} (âge limite)."
+            )
+    if status == "upcoming" and due_from is not None and due_until is not None and due_from > due_until:
+        said.append(f"Elle sera en retard : l'âge recommandé se termine le {day_words(due_until)}.")
+    if step.tolerance and step.earliest is not None and status in ("due", "upcoming", "overdue"):
+        said.append(f"Un rappel fait à partir du {day_words(step.earliest)} compte pour celui-ci (règle ENS).")
+    return said
+
+
+def _cannot_go_on(previous: Row, *, today: date) -> bool:
+    """The dose before was not given and may no longer be (its latest age has passed)."""
+    if previous.blocked:
+        return True
+    latest = previous.step.latest
+    return previous.item is not None and latest is not None and today > latest
+
+
+def _extension(data: ScheduleData, dose: Dose | None, *, birthdate: date) -> tuple[Dose, bool] | None:
+    """A catch-up dose that keeps this infant dose due (MMR for people born since 1980), and whether
+    this person is in its population."""
+    if dose is None:
+        return None
+    for catch_up_id, track in data.rules.catch_up_tracks.items():
+        if dose.id in track.extends:
+            catch_up = next(d for disease in data.calendar.diseases for d in disease.doses if d.id == catch_up_id)
+            born_from = catch_up.population.born_from
+            return catch_up, born_from is None or birthdate >= date.fromisoformat(born_from)
+    return None
+
+
+def _in_force(step: Step, *, due_from: date | None, due_until: date | None, person: Person, today: date) -> bool:
+    """Whether the rule applies to this person: it was in force at some time the dose was due for
+    them (a rule withdrawn before today is listed only when the booklet filled it), and the person
+    is in its population (a catch-up plan follows the series it catches up)."""
+    dose = step.dose or step.validity
+    if dose is None:
+        return True
+    if dose.valid_until:
+        valid_until = parse_day_or_period(dose.valid_until)[1]
+        if valid_until < today or (due_from is not None and due_from > valid_until):
+            return False
+    if dose.valid_from and due_until is not None and due_until < parse_day_or_period(dose.valid_from)[0]:
+        return False
+    population = dose.population
+    if person.birthdate is not None:
+        if population.born_from is not None and person.birthdate < date.fromisoformat(population.born_from):
+            return False
+        if population.born_until is not None and person.birthdate > date.fromisoformat(population.born_until):
+            return False
+    return not (population.sex is not None and person.sex is not None and population.sex != person.sex)
+
+
+def _unknown_because(data: ScheduleData, step: Step, *, chain: Chain, person: Person) -> str:
+    """What the rule needs and the space does not say."""
+    dose = step.dose
+    if dose is None:
+        return ""
+    population = dose.population
+    if population.sex is not None and person.sex is None:
+        return f"Ne s'applique qu'{SEX_WORDS[population.sex]} : l'espace ne renseigne pas le sexe."
+    if population.condition:
+        return f"Ne s'applique que si : {population.condition} — l'espace ne permet pas de le savoir."
+    rule = data.rules.requires_series_brand.get(dose.id)
+    if rule is not None:
+        names = _series_brands(chain)
+        if not names or not all(brand_matches(name, rule.brands) for name in names):
+            return f"Seulement si le schéma est fait avec {', '.join(rule.brands)} : le carnet ne le dit pas."
+    return ""
+
+
+def _excluded_by_brand(data: ScheduleData, step: Step, *, chain: Chain) -> bool:
+    """A dose reserved to one vaccine's course, when the course was given with another one."""
+    rule = data.rules.requires_series_brand.get(step.dose.id) if step.dose is not None else None
+    if rule is None:
+        return False
+    names = _series_brands(chain)
+    return bool(names) and not any(brand_matches(name, rule.brands) for name in names)
+
+
+def _series_brands(chain: Chain) -> list[str]:
+    return [s.entry.brand for s in chain.steps if s.entry is not None and s.entry.brand]
+
+
+def _described_catch_ups(chain: Chain, step: Step, *, status: Status, birthdate: date, today: date) -> list[str]:
+    """Catch-up plans the calendar only describes, quoted on the late doses of the series they
+    catch up while the person's age is in their range (a plan without a minimum age: only on the
+    doses that share its catch-up limit)."""
+    if status not in ("due", "overdue"):
+        return []
+    quoted: list[str] = []
+    end = infant_end(chain)
+    for plan in chain.described:
+        start, until = plan_range(plan, birthdate=birthdate, after=end + timedelta(days=1) if end else None)
+        if plan.age_min_months is None and step.catch_up_end != until:
+            continue
+        if start is not None and start <= today and (until is None or today <= until):
+            quoted.append(f"Rattrapage selon le calendrier : {plan.description}")
+            step.source_ids = (*step.source_ids, *(s for s in plan.source_ids if s not in step.source_ids))
+    return quoted
+
+
+def _replace_missed_boosters(rows: list[Row], *, today: date) -> None:
+    """ENS's booster series: a booster overdue (window and catch-up closed) is replaced by the next
+    booster of the series once that one's window opens or it is given; that one says so."""
+    for index, row in enumerate(rows):
+        if row.kind != "open" or row.item is None or not row.step.booster or row.item.status != "overdue":
+            continue
+        for later in rows[index + 1 :]:
+            if later.kind == "rejected":
+                continue
+            if not later.step.booster:
+                break
+            opened = later.step.window_start is not None and later.step.window_start <= today
+            if later.item is not None and (later.kind == "filled" or opened):
+                later.replaced = [*row.replaced, row.step.label, *later.replaced]
+                row.item = None
+                break
+    for row in rows:
+        if row.item is not None and row.replaced:
+            names = ", ".join(f"« {label} »" for label in row.replaced)
+            row.item = replace(row.item, reason=f"{row.item.reason} Tient lieu de {names}, {NOT_RECORDED}.")
+
+
+def _keep_next_instance_only(rows: list[Row]) -> None:
+    """Of a repeated booster's instances, show those given or due, and only the next one to come."""
+    seen_upcoming: set[str] = set()
+    for row in rows:
+        item = row.item
+        if item is None or row.kind != "open" or row.step.instance_age_years is None or item.status != "upcoming":
+            continue
+        if row.step.dose_id in seen_upcoming:
+            row.item = None
+        seen_upcoming.add(row.step.dose_id)

@@ -1,0 +1,193 @@
+"""The vaccination API: thin handlers over ``ens.vaccination.service``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+from uuid import UUID
+
+from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar.di import NamedDependency
+from litestar.openapi import ResponseSpec
+from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
+
+from ens.core.api import PUBLIC, CursorParam, Cursors, LimitParam, preferred
+from ens.core.openapi import also_served_as
+from ens.spaces.door import Access, Need
+from ens.spaces.rights import Action
+from ens.vaccination import service
+from ens.vaccination.certificate import PDF
+from ens.vaccination.fhir import FHIR_JSON
+from ens.vaccination.schemas import (
+    ScheduleRead,
+    VaccinationCreate,
+    VaccinationPage,
+    VaccinationRead,
+    VaccinationUpdate,
+    VaccinePage,
+)
+
+READ = {"need": Need("vaccination", app_scope="read")}
+WRITE = {"need": Need("vaccination", action=Action.WRITE_DATA, app_scope="write")}
+JSON = "application/json"
+
+IfMatch = Annotated[str | None, HeaderParameter(name="If-Match", required=False)]
+
+SCHEDULE_RULES = (
+    "A pure function of the holder's birthdate and sex, the booklet and today (in the space's time zone), "
+    "following the French calendar shipped with ENS (each dose names its rule, doseId, and its sources). "
+    "A dose is due from its age (or its minimum interval after the dose before it) until the end of its age "
+    "window, or of its catch-up when the calendar gives one; overdue after that (overdueSince); upcoming before, "
+    "with the date. A dose given before its earliest age, too soon after the one before, or after its latest age "
+    "is not_counted, with the reason. Where the calendar states no earliest age or no minimum interval, that check "
+    "is not made and the reason says so. A date of the booklet that gives only a year or a month is read the least "
+    "favourable way: a check it cannot settle makes the dose unknown. Rules the calendar leaves open, chosen by ENS "
+    "(ens/vaccination/data/schedule-rules-fr.json) and stated in the reasons they shape: an adult booster "
+    "(25, 45, 65, 75, 85... years) counts when given at most 5 years before its age or any time after it; a missed "
+    "booster stays overdue until the next one's age window opens, which then replaces it; the 10-yearly booster "
+    "after 65 is due from its age until the next one's; influenza and Covid-19 autumn campaigns run from "
+    "14 October to 31 January, the Covid-19 spring one from 14 April to 14 June. What the rule needs and the "
+    "space does not say (sex, a pregnancy, its week, a condition such as no history of varicella) makes the dose "
+    "unknown, with the reason; sex, pregnant and gestationalWeeks may be given here when the space lacks them."
+)
+
+
+@get(
+    "/v1/vaccines",
+    tags=["vaccination"],
+    summary="The vaccines sold in France (search by brand or disease, accents and case ignored)",
+    opt=PUBLIC,
+    operation_id="listVaccines",
+)
+async def list_vaccines(
+    cursors: NamedDependency[Cursors],
+    q: Annotated[
+        str | None,
+        QueryParameter(
+            required=False,
+            max_length=100,
+            description="Words that the brand or a disease (French name or code) must all contain",
+        ),
+    ] = None,
+    limit: LimitParam = None,
+    cursor: CursorParam = None,
+) -> VaccinePage:
+    return await service.search_vaccines(cursors, q=q, limit=limit, cursor=cursor)
+
+
+class VaccinationController(Controller):
+    path = "/vaccinations"
+    tags = ["vaccination"]
+
+    @post(
+        "/",
+        opt=WRITE,
+        status_code=201,
+        summary="Add a vaccination to the booklet (declared)",
+        description="The same vaccine on the same full day is a 409 naming the existing entry; a date giving "
+        "only a year or a month is never a duplicate. The date may not be in the future nor before the holder's "
+        "birth. The server sets diseases (from the catalogue) and status (declared; validated entries come from "
+        "professionals only).",
+        operation_id="recordVaccination",
+    )
+    async def record(self, access: Access, data: JSONBody[VaccinationCreate]) -> VaccinationRead:
+        return await service.record_vaccination(access, data)
+
+    @get(
+        "/",
+        opt=READ,
+        summary="The booklet, newest first (Accept: application/pdf for the printable certificate)",
+        description="With Accept: application/pdf, the whole booklet as a dated certificate: every entry with "
+        "its status (declared or validated) and, for a child under the obligation, where each mandatory "
+        "vaccination stands.",
+        media_type=JSON,
+        operation_id="listVaccinations",
+        responses={200: ResponseSpec(VaccinationPage, description="A page of the booklet", generate_examples=False)},
+        operation_class=also_served_as(PDF, "The vaccination certificate", binary=True),
+    )
+    async def list(
+        self,
+        access: Access,
+        cursors: NamedDependency[Cursors],
+        request: Request,  # type: ignore[type-arg]
+        limit: LimitParam = None,
+        cursor: CursorParam = None,
+    ) -> Response[VaccinationPage] | Response[bytes]:
+        if preferred(request.headers.get("accept"), (JSON, PDF)) == PDF:
+            return Response(await service.vaccination_certificate(access), media_type=PDF)
+        return Response(await service.list_vaccinations(access, cursors, limit=limit, cursor=cursor))
+
+    @get(
+        "/schedule",
+        opt=READ,
+        summary="Where the holder stands with each dose of the French vaccination calendar",
+        description=SCHEDULE_RULES,
+        operation_id="getVaccinationSchedule",
+    )
+    async def schedule(
+        self,
+        access: Access,
+        sex: Annotated[
+            Literal["female", "male"] | None,
+            QueryParameter(required=False, description="Only when the space records no sex"),
+        ] = None,
+        pregnant: Annotated[
+            bool | None,
+            QueryParameter(
+                required=False, description="Whether a pregnancy is under way (its doses are unknown without it)"
+            ),
+        ] = None,
+        # Named as on the wire: litestar's validation errors name the Python parameter (the 400's pointer).
+        gestationalWeeks: Annotated[
+            int | None,
+            QueryParameter(
+                required=False,
+                ge=0,
+                le=45,
+                description="Weeks of amenorrhoea of the current pregnancy (with pregnant=true)",
+            ),
+        ] = None,
+    ) -> ScheduleRead:
+        return await service.vaccination_schedule(
+            access, sex=sex, pregnant=pregnant, gestational_weeks=gestationalWeeks
+        )
+
+    @get(
+        "/{id:uuid}",
+        opt=READ,
+        summary="One vaccination (Accept: application/fhir+json for a FHIR R4 Immunization)",
+        media_type=JSON,
+        operation_id="getVaccination",
+        responses={200: ResponseSpec(VaccinationRead, description="The vaccination", generate_examples=False)},
+        operation_class=also_served_as(FHIR_JSON, "The entry as a FHIR R4 Immunization"),
+    )
+    async def read(self, access: Access, id: FromPath[UUID], request: Request) -> Response[bytes]:  # type: ignore[type-arg]
+        if preferred(request.headers.get("accept"), (JSON, FHIR_JSON)) == FHIR_JSON:
+            return Response(await service.entry_as_fhir(access, id), media_type=FHIR_JSON)
+        return Response(service.body_of(await service.get_vaccination(access, id)), media_type=JSON)
+
+    @patch(
+        "/{id:uuid}",
+        opt=WRITE,
+        summary="Correct a vaccination (If-Match honoured)",
+        description="An app may correct only the entries it recorded; a validated entry only a professional.",
+        media_type=JSON,
+        operation_id="updateVaccination",
+        responses={
+            200: ResponseSpec(VaccinationRead, description="The corrected vaccination", generate_examples=False)
+        },
+    )
+    async def update(
+        self, access: Access, id: FromPath[UUID], data: JSONBody[VaccinationUpdate], if_match: IfMatch = None
+    ) -> Response[bytes]:
+        entry = await service.update_vaccination(access, id, update=data, if_match=if_match)
+        return Response(service.body_of(entry), media_type=JSON)
+
+    @delete(
+        "/{id:uuid}",
+        opt=WRITE,
+        status_code=204,
+        summary="Remove a vaccination from the booklet (If-Match honoured)",
+        operation_id="deleteVaccination",
+    )
+    async def remove(self, access: Access, id: FromPath[UUID], if_match: IfMatch = None) -> None:
+        await service.delete_vaccination(access, id, if_match=if_match)

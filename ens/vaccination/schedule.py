@@ -1,0 +1,117 @@
+"""The holder's schedule: the space (birthdate, sex) and its booklet, through the engine, today.
+
+What the space does not say and a rule needs (sex, a pregnancy and its week) may be given with
+the request; where it is still missing, the engine says which recommendation it could not
+evaluate rather than guessing.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from ens.core.errors import BadRequest, FieldError
+from ens.spaces.door import SpaceAccess
+from ens.vaccination.booklet import booklet_entries, space_today
+from ens.vaccination.calendar import schedule_data
+from ens.vaccination.engine import Person, Schedule, evaluate
+from ens.vaccination.engine.model import Sex
+from ens.vaccination.schemas import (
+    DueCounts,
+    ScheduleDiseaseRead,
+    ScheduleDoseRead,
+    ScheduleInputs,
+    ScheduleRead,
+    SourceRead,
+)
+
+SexWord = Literal["female", "male"]
+_SEX: dict[str, Sex] = {"female": "F", "male": "M"}
+_WORD: dict[Sex, SexWord] = {"F": "female", "M": "male"}
+
+
+def _person(
+    access: SpaceAccess, *, sex: SexWord | None, pregnant: bool | None, gestational_weeks: int | None
+) -> Person:
+    recorded = _SEX.get(access.space.sex or "")
+    given = _SEX[sex] if sex is not None else None
+    if recorded is not None and given is not None and recorded != given:
+        raise BadRequest("sex: the space records another sex.", [FieldError("/sex", "differs from the space's")])
+    known = recorded or given
+    if gestational_weeks is not None and pregnant is not True:
+        raise BadRequest(
+            "gestationalWeeks goes with pregnant=true.", [FieldError("/gestationalWeeks", "only with pregnant=true")]
+        )
+    if pregnant is True and known == "M":
+        raise BadRequest("pregnant=true for a male holder.", [FieldError("/pregnant", "the holder is male")])
+    return Person(birthdate=access.space.birthdate, sex=known, pregnant=pregnant, gestational_weeks=gestational_weeks)
+
+
+async def holder_schedule(access: SpaceAccess) -> Schedule:
+    """The schedule with only what the space knows (the home screen's counts)."""
+    person = Person(birthdate=access.space.birthdate, sex=_SEX.get(access.space.sex or ""))
+    return evaluate(
+        schedule_data(),
+        person,
+        entries=await booklet_entries(access.space_id, with_hidden=access.sees_confidential),
+        today=space_today(access),
+    )
+
+
+async def vaccination_schedule(
+    access: SpaceAccess, *, sex: SexWord | None, pregnant: bool | None, gestational_weeks: int | None
+) -> ScheduleRead:
+    """Every disease of the French calendar and where the holder stands with each dose."""
+    person = _person(access, sex=sex, pregnant=pregnant, gestational_weeks=gestational_weeks)
+    data = schedule_data()
+    schedule = evaluate(
+        data,
+        person,
+        entries=await booklet_entries(access.space_id, with_hidden=access.sees_confidential),
+        today=space_today(access),
+    )
+    sources = data.sources
+    return ScheduleRead(
+        as_of=schedule.as_of,
+        edition=data.calendar.edition_label,
+        inputs=ScheduleInputs(
+            birthdate=person.birthdate,
+            sex=_WORD[person.sex] if person.sex is not None else None,
+            pregnant=person.pregnant,
+            gestational_weeks=person.gestational_weeks,
+        ),
+        counts=DueCounts(due=schedule.count("due"), overdue=schedule.count("overdue")),
+        diseases=[
+            ScheduleDiseaseRead(
+                disease=disease.disease,
+                label=disease.label,
+                doses=[
+                    ScheduleDoseRead(
+                        dose_id=item.dose_id,
+                        label=item.label,
+                        status=item.status,
+                        obligation=item.obligation,
+                        recommendation=item.recommendation,
+                        due_from=item.due_from,
+                        due_until=item.due_until,
+                        overdue_since=item.overdue_since,
+                        vaccination_id=item.vaccination_id,
+                        given=item.given,
+                        reason=item.reason,
+                        source_ids=list(item.source_ids),
+                    )
+                    for item in disease.doses
+                ],
+            )
+            for disease in schedule.diseases
+        ],
+        sources=[
+            SourceRead(id=source.id, title=source.title, url=source.url, publisher=source.publisher)
+            for source in (sources[source_id] for source_id in schedule.source_ids if source_id in sources)
+        ],
+    )
+
+
+async def due_counts(access: SpaceAccess) -> DueCounts:
+    """How many doses are due and overdue today (the home screen)."""
+    schedule = await holder_schedule(access)
+    return DueCounts(due=schedule.count("due"), overdue=schedule.count("overdue"))

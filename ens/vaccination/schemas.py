@@ -1,0 +1,189 @@
+"""Request and response bodies of the vaccination API (camelCase on the wire)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+from uuid import UUID
+
+from msgspec import UNSET, Meta, UnsetType
+
+from ens.core.api import ReadStruct, Struct
+
+ShortText = Annotated[str, Meta(min_length=1, max_length=255)]
+Note = Annotated[str, Meta(max_length=2000)]
+LotNumber = Annotated[str, Meta(min_length=1, max_length=64)]
+BookletDate = Annotated[
+    str,
+    Meta(
+        pattern=r"^\d{4}(-\d{2}(-\d{2})?)?$",
+        description="YYYY-MM-DD, or YYYY-MM / YYYY when an old paper booklet gives no more",
+        examples=["2024-03-12", "2009-05", "1998"],
+    ),
+]
+DoseNumber = Annotated[int, Meta(ge=1, le=99, description="Rank of the injection in its series (1 = first)")]
+DiseaseCode = Annotated[str, Meta(min_length=1, max_length=40, pattern=r"^[a-z0-9_]+$")]
+EntryStatus = Literal["declared", "validated"]
+Precision = Literal["year", "month", "day"]
+DoseStatus = Literal["done", "due", "overdue", "upcoming", "not_counted", "unknown"]
+
+# ---------------------------------------------------------------------------------------------
+# The vaccine catalogue
+
+
+class VaccineRead(ReadStruct, kw_only=True):
+    id: UUID
+    brand: str
+    cis: str
+    atc: str | None
+    diseases: list[str]
+    marketed: bool
+
+
+class VaccinePage(ReadStruct, kw_only=True):
+    items: list[VaccineRead]
+    next_cursor: str | None
+
+
+# ---------------------------------------------------------------------------------------------
+# The booklet
+
+
+class VaccinationCreate(Struct, kw_only=True):
+    """One injection. A vaccine of the catalogue (``vaccineId``), or a free ``vaccineName`` with the
+    ``diseases`` it protects against. The status is never sent: the server sets it."""
+
+    vaccine_id: UUID | None = None
+    vaccine_name: ShortText | None = None
+    diseases: list[DiseaseCode] | None = None
+    date: BookletDate
+    dose_number: DoseNumber | None = None
+    lot_number: LotNumber | None = None
+    administered_by: ShortText | None = None
+    location: ShortText | None = None
+    note: Note | None = None
+    # The holder alone may send it (403 for anyone else): the entry is added hidden from the
+    # space's representatives.
+    hidden_from_representatives: bool = False
+
+
+class VaccinationUpdate(Struct, kw_only=True):
+    """A correction: absent fields are kept, ``null`` clears an optional one. Changing the vaccine
+    (``vaccineId`` or ``vaccineName``) replaces the other."""
+
+    vaccine_id: UUID | UnsetType | None = UNSET
+    vaccine_name: ShortText | UnsetType | None = UNSET
+    diseases: list[DiseaseCode] | UnsetType | None = UNSET
+    date: BookletDate | UnsetType = UNSET
+    dose_number: DoseNumber | UnsetType | None = UNSET
+    lot_number: LotNumber | UnsetType | None = UNSET
+    administered_by: ShortText | UnsetType | None = UNSET
+    location: ShortText | UnsetType | None = UNSET
+    note: Note | UnsetType | None = UNSET
+    # The holder alone (403 for anyone else): hide the entry from the representatives, or show it
+    # again. Any entry, an app's or a validated one too.
+    hidden_from_representatives: bool | UnsetType = UNSET
+
+    def corrects_entry(self) -> bool:
+        """Whether this changes the entry itself, not only who may see it."""
+        return any(
+            getattr(self, name) is not UNSET for name in self.__struct_fields__ if name != "hidden_from_representatives"
+        )
+
+
+class RecordedBy(ReadStruct, kw_only=True):
+    """Who wrote the entry: the holder, a representative, an app (``name``: the person or the app)."""
+
+    role: Literal["holder", "representative", "app"]
+    name: str | None
+
+
+class VaccinationRead(ReadStruct, kw_only=True):
+    id: UUID
+    vaccine_id: UUID | None
+    vaccine_name: str
+    cis: str | None
+    atc: str | None
+    diseases: list[str]
+    date: str
+    date_precision: Precision
+    dose_number: int | None
+    lot_number: str | None
+    administered_by: str | None
+    location: str | None
+    note: str | None
+    status: EntryStatus
+    recorded_by: RecordedBy
+    created_at: datetime
+    updated_at: datetime
+    # True only in what the holder reads: representatives never receive a hidden entry.
+    hidden_from_representatives: bool = False
+
+
+class VaccinationPage(ReadStruct, kw_only=True):
+    items: list[VaccinationRead]
+    next_cursor: str | None
+
+
+# ---------------------------------------------------------------------------------------------
+# The schedule
+
+
+class ScheduleDoseRead(ReadStruct, kw_only=True):
+    """A dose of the calendar and where the holder stands with it.
+
+    ``doseId`` names the calendar's rule (``<disease>.<series>``; a catch-up plan's doses
+    ``<plan>#n``), ``sourceIds`` its sources (see ``sources``). ``recommendation`` is the calendar's
+    own word (mandatory, recommended, catch_up, may_be_offered); ``obligation`` whether the law
+    makes it mandatory for this holder. ``vaccinationId``: the booklet entry it was matched to (or,
+    for ``not_counted``, the entry that does not count). ``reason`` says why, in French.
+    """
+
+    dose_id: str
+    label: str
+    status: DoseStatus
+    obligation: Literal["mandatory", "recommended"]
+    recommendation: str
+    due_from: date | None
+    due_until: date | None
+    overdue_since: date | None
+    vaccination_id: UUID | None
+    given: str | None
+    reason: str
+    source_ids: list[str]
+
+
+class ScheduleDiseaseRead(ReadStruct, kw_only=True):
+    disease: str
+    label: str
+    doses: list[ScheduleDoseRead]
+
+
+class SourceRead(ReadStruct, kw_only=True):
+    id: str
+    title: str
+    url: str | None
+    publisher: str | None
+
+
+class ScheduleInputs(ReadStruct, kw_only=True):
+    """What the engine knew of the holder (``null``: not known, and said in the reasons)."""
+
+    birthdate: date | None
+    sex: Literal["female", "male"] | None
+    pregnant: bool | None
+    gestational_weeks: int | None
+
+
+class DueCounts(ReadStruct, kw_only=True):
+    due: int
+    overdue: int
+
+
+class ScheduleRead(ReadStruct, kw_only=True):
+    as_of: date
+    edition: str
+    inputs: ScheduleInputs
+    counts: DueCounts
+    diseases: list[ScheduleDiseaseRead]
+    sources: list[SourceRead]

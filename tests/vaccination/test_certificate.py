@@ -1,0 +1,91 @@
+"""The printable certificate (``Accept: application/pdf`` on the booklet): dated, the holder, every
+entry with its status, and where a child's mandatory vaccinations stand. Its text is read back
+with pypdf; each one is also saved in tests/artifacts/ to be looked at."""
+
+from __future__ import annotations
+
+import io
+import re
+import uuid
+from datetime import timedelta
+
+from pypdf import PdfReader
+
+from ens.core import db
+from ens.core.pdf import french_date
+from ens.vaccination.engine.dates import add_months
+from tests.helpers.server import ARTIFACTS
+from tests.helpers.vaccination import child_space, paris_today, vaccine_id
+
+PDF = "application/pdf"
+
+
+def _text(pdf: bytes, name: str) -> str:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / name).write_bytes(pdf)
+    reader = PdfReader(io.BytesIO(pdf))
+    return re.sub(r"\s+", " ", " ".join(page.extract_text() for page in reader.pages))
+
+
+async def test_a_childs_certificate_lists_every_entry_with_its_status_and_the_mandatory_vaccinations(client, person):
+    today = paris_today()
+    born = add_months(today, -13) - timedelta(days=3)
+    child = await child_space(person, birthdate=born, given_name="Léonie")
+    url = f"/v1/spaces/{child}/vaccinations"
+    hexyon = await vaccine_id(client, "hexyon", "HEXYON")
+    prevenar = await vaccine_id(client, "prevenar 13", "PREVENAR 13")
+    given = []
+    for months, lot in ((2, "HX-001"), (4, "HX-002"), (11, "HX-003")):
+        day = add_months(born, months).isoformat()
+        for vaccine in (hexyon, prevenar):
+            body = {"vaccineId": vaccine, "date": day, "doseNumber": months // 4 + 1, "lotNumber": lot}
+            response = await client.post(
+                url, json={**body, "administeredBy": "Dr Œuvray", "location": "PMI"}, headers=person.headers
+            )
+            assert response.status_code == 201, response.text
+            given.append(response.json())
+    await db.fetch(
+        "UPDATE vaccinations SET status = 'validated' WHERE space_id = {} AND id = {}", child, uuid.UUID(given[0]["id"])
+    )
+    response = await client.get(url, headers={**person.headers, "Accept": PDF})
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == PDF
+    assert response.content.startswith(b"%PDF")
+    text = _text(response.content, "vaccination-certificate-child.pdf")
+    assert "Certificat de vaccination" in text
+    assert f"établi le {french_date(today)}" in text
+    assert "Léonie" in text and person.family_name in text and french_date(born) in text
+    for months in (2, 4, 11):
+        assert add_months(born, months).strftime("%d/%m/%Y") in text
+    assert text.count("HEXYON") == 3 and text.count("PREVENAR 13") == 3
+    assert "HX-003" in text and "Dr Œuvray" in text
+    assert text.count("Validée") == 2 and text.count("Déclarée") == 6  # 1 and 5 in the table, 1 each in the legend
+    # The mandatory vaccinations of a child born since 2018: the infant series is done, MMR (12 months) is
+    # late, the meningococci were never given.
+    assert "Vaccinations obligatoires" in text
+    assert re.search(r"Diphtérie\s*À jour", text)
+    assert re.search(r"Rougeole\s*(En retard|À faire maintenant)", text)
+    assert "Cachet et signature" in text
+
+
+async def test_an_empty_booklet_still_prints_a_dated_certificate(client, person):
+    response = await client.get("/v1/spaces/me/vaccinations", headers={**person.headers, "Accept": PDF})
+    assert response.status_code == 200
+    text = _text(response.content, "vaccination-certificate-empty.pdf")
+    assert "Le carnet ne contient aucune vaccination." in text
+    assert f"établi le {french_date(paris_today())}" in text
+
+
+async def test_json_stays_the_default_and_an_app_with_the_read_scope_may_print(client, person, make_app_token):
+    assert (
+        (await client.get("/v1/spaces/me/vaccinations", headers=person.headers))
+        .headers["content-type"]
+        .startswith("application/json")
+    )
+    either = await client.get(
+        "/v1/spaces/me/vaccinations", headers={**person.headers, "Accept": "application/json, application/pdf;q=0.5"}
+    )
+    assert either.headers["content-type"].startswith("application/json")
+    reader = await make_app_token(person, ["vaccinations:read"])
+    printed = await client.get("/v1/spaces/me/vaccinations", headers={**reader.headers, "Accept": PDF})
+    assert printed.status_code == 200 and printed.content.startswith(b"%PDF")

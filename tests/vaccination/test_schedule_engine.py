@@ -1,0 +1,813 @@
+"""The schedule engine, one row per case: who, what the booklet holds, the day, and for each disease
+of interest the doses expected done, due, overdue, upcoming, not counted or unknown.
+
+The engine is a pure function of (the shipped schedule data, the person, the booklet, today): no
+database here. Dose ids are the calendar's (``hexa-1`` for ``diphtheria.hexa-1``); a catch-up plan's
+doses are ``<plan>#n``.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from ens.vaccination.calendar import schedule_data
+from ens.vaccination.engine import Person, evaluate
+from tests.helpers.vaccination import (
+    ADULT_BOOSTERS,
+    CHILD_BOOSTERS,
+    COVID,
+    DTCAP,
+    DTP,
+    FLU,
+    HEXA,
+    HPV,
+    MENACWY,
+    MENB,
+    MMR,
+    PCV,
+    ROTA,
+    ZOSTER,
+    Case,
+    Shot,
+    at_age,
+    entries_of,
+    normalized,
+    shot,
+    statuses,
+)
+
+TODAY = date(2026, 12, 1)
+INFANT_DTP = ["hexa-1", "hexa-2", "hexa-3"]
+AFTER_INFANCY = [*CHILD_BOOSTERS, *ADULT_BOOSTERS]
+
+
+def childhood(born: date) -> list[Shot]:
+    """The infant series at 2, 4 and 11 months, the boosters at 6 and 11 years."""
+    return [
+        at_age(born, HEXA, months=2),
+        at_age(born, HEXA, months=4),
+        at_age(born, HEXA, months=11),
+        at_age(born, DTCAP, years=6),
+        at_age(born, DTCAP, years=11),
+    ]
+
+
+def infancy(born: date) -> list[Shot]:
+    return [at_age(born, HEXA, months=2), at_age(born, HEXA, months=4), at_age(born, HEXA, months=11)]
+
+
+B_2M = date(2026, 10, 1)
+B_4M = date(2026, 8, 1)
+B_5M = date(2026, 7, 1)
+B_11M = date(2026, 1, 1)
+B_12M = date(2025, 12, 1)
+B_16M = date(2025, 8, 1)
+
+CASES = [
+    # --- Infants -------------------------------------------------------------------------------
+    Case(
+        "infant of 2 months, nothing given yet",
+        B_2M,
+        TODAY,
+        [],
+        {
+            "diphtheria": {"due": ["hexa-1"], "upcoming": ["hexa-2", "hexa-3", *AFTER_INFANCY]},
+            "pneumococcus": {"due": ["pcv-1"], "upcoming": ["pcv-2", "pcv-3", "adult-65y"]},
+            "rotavirus": {"due": ["rota-1"], "upcoming": ["rota-2", "rota-3-rotateq"]},
+            "meningococcus_b": {
+                "upcoming": ["menb-1", "menb-2", "menb-3", "adolescent-15-24y-1", "adolescent-15-24y-2"]
+            },
+        },
+        obligations={"diphtheria.hexa-1": "mandatory", "rotavirus.rota-1": "recommended"},
+    ),
+    Case(
+        "infant of 2 months, first hexavalent and pneumococcal doses on time",
+        B_2M,
+        TODAY,
+        [at_age(B_2M, HEXA, months=2), at_age(B_2M, PCV, months=2)],
+        {
+            "diphtheria": {"done": ["hexa-1"], "upcoming": ["hexa-2", "hexa-3", *AFTER_INFANCY]},
+            "hib": {"done": ["hexa-1"], "upcoming": ["hexa-2", "hexa-3"]},
+            "pneumococcus": {"done": ["pcv-1"], "upcoming": ["pcv-2", "pcv-3", "adult-65y"]},
+        },
+    ),
+    Case(
+        "infant of 4 months, two doses on time",
+        B_4M,
+        TODAY,
+        [at_age(B_4M, HEXA, months=2), at_age(B_4M, HEXA, months=4)],
+        {
+            "diphtheria": {"done": ["hexa-1", "hexa-2"], "upcoming": ["hexa-3", *AFTER_INFANCY]},
+            "hepatitis_b": {"done": ["hexa-1", "hexa-2"], "upcoming": ["hexa-3"]},
+        },
+    ),
+    Case(
+        "infant of 4 months, second dose due",
+        B_4M,
+        TODAY,
+        [at_age(B_4M, HEXA, months=2)],
+        {"diphtheria": {"done": ["hexa-1"], "due": ["hexa-2"], "upcoming": ["hexa-3", *AFTER_INFANCY]}},
+    ),
+    Case(
+        "infant of 5 months, second dose missed (hepatitis B may still be caught up)",
+        B_5M,
+        TODAY,
+        [at_age(B_5M, HEXA, months=2)],
+        {
+            "diphtheria": {"done": ["hexa-1"], "overdue": ["hexa-2"], "upcoming": ["hexa-3", *AFTER_INFANCY]},
+            "hepatitis_b": {"done": ["hexa-1"], "due": ["hexa-2"], "upcoming": ["hexa-3"]},
+            "meningococcus_b": {
+                "due": ["menb-1"],
+                "upcoming": ["menb-2", "menb-3", "adolescent-15-24y-1", "adolescent-15-24y-2"],
+            },
+        },
+    ),
+    Case(
+        "infant of 5 months, meningococcus B dose 1 at 3 months: dose 2 due",
+        B_5M,
+        TODAY,
+        [at_age(B_5M, MENB, months=3)],
+        {
+            "meningococcus_b": {
+                "done": ["menb-1"],
+                "due": ["menb-2"],
+                "upcoming": ["menb-3", "adolescent-15-24y-1", "adolescent-15-24y-2"],
+            }
+        },
+        obligations={"meningococcus_b.menb-2": "mandatory"},
+    ),
+    Case(
+        "infant of 11 months, primary series done: the booster is due",
+        B_11M,
+        TODAY,
+        [at_age(B_11M, HEXA, months=2), at_age(B_11M, HEXA, months=4)],
+        {
+            "diphtheria": {"done": ["hexa-1", "hexa-2"], "due": ["hexa-3"], "upcoming": AFTER_INFANCY},
+            "measles": {"upcoming": ["mmr-1", "mmr-2"]},
+        },
+    ),
+    Case(
+        "infant of 11 months, second dose one month after the first does not count",
+        B_11M,
+        TODAY,
+        [at_age(B_11M, HEXA, months=2), at_age(B_11M, HEXA, months=3)],
+        {
+            "diphtheria": {
+                "done": ["hexa-1"],
+                "not_counted": ["hexa-2"],
+                "overdue": ["hexa-2"],
+                "upcoming": ["hexa-3", *AFTER_INFANCY],
+            }
+        },
+    ),
+    Case(
+        "infant of 12 months on schedule: MMR, MenACWY and MenB boosters due",
+        B_12M,
+        TODAY,
+        [
+            *infancy(B_12M),
+            at_age(B_12M, PCV, months=2),
+            at_age(B_12M, PCV, months=4),
+            at_age(B_12M, PCV, months=11),
+            at_age(B_12M, MENB, months=3),
+            at_age(B_12M, MENB, months=5),
+            at_age(B_12M, MENACWY, months=6),
+        ],
+        {
+            "measles": {"due": ["mmr-1"], "upcoming": ["mmr-2"]},
+            "meningococcus_b": {
+                "done": ["menb-1", "menb-2"],
+                "due": ["menb-3"],
+                "upcoming": ["adolescent-15-24y-1", "adolescent-15-24y-2"],
+            },
+            "meningococcus_acwy": {"done": ["menacwy-1"], "due": ["menacwy-2"], "upcoming": ["adolescent-11-14y"]},
+            "pneumococcus": {"done": ["pcv-1", "pcv-2", "pcv-3"], "upcoming": ["adult-65y"]},
+            "diphtheria": {"done": INFANT_DTP, "upcoming": AFTER_INFANCY},
+        },
+        obligations={"measles.mmr-1": "mandatory", "meningococcus_acwy.menacwy-2": "mandatory"},
+    ),
+    Case(
+        "infant of 12 months, MMR given at 11 months does not count",
+        B_12M,
+        TODAY,
+        [at_age(B_12M, MMR, months=11, days=4)],
+        {"measles": {"not_counted": ["mmr-1"], "due": ["mmr-1"], "upcoming": ["mmr-2"]}},
+    ),
+    Case(
+        "toddler of 16 months with one MMR: the second is due",
+        B_16M,
+        TODAY,
+        [at_age(B_16M, MMR, months=12)],
+        {"measles": {"done": ["mmr-1"], "due": ["mmr-2"]}, "rubella": {"done": ["mmr-1"], "due": ["mmr-2"]}},
+    ),
+    Case(
+        "toddler of 16 months with the complete infant schedule",
+        B_16M,
+        TODAY,
+        [
+            *infancy(B_16M),
+            at_age(B_16M, MENB, months=3),
+            at_age(B_16M, MENB, months=5),
+            at_age(B_16M, MENB, months=12),
+            at_age(B_16M, MENACWY, months=6),
+            at_age(B_16M, MENACWY, months=12),
+            at_age(B_16M, MMR, months=12),
+            at_age(B_16M, MMR, months=16),
+            at_age(B_16M, ROTA, months=2, vaccine="ROTARIX (tube)"),
+            at_age(B_16M, ROTA, months=3, vaccine="ROTARIX (tube)"),
+        ],
+        {
+            "diphtheria": {"done": INFANT_DTP, "upcoming": AFTER_INFANCY},
+            "measles": {"done": ["mmr-1", "mmr-2"]},
+            "meningococcus_b": {
+                "done": ["menb-1", "menb-2", "menb-3"],
+                "upcoming": ["adolescent-15-24y-1", "adolescent-15-24y-2"],
+            },
+            "meningococcus_acwy": {"done": ["menacwy-1", "menacwy-2"], "upcoming": ["adolescent-11-14y"]},
+            "rotavirus": {"done": ["rota-1", "rota-2"]},
+        },
+    ),
+    Case(
+        "hexavalent dose at 6 weeks does not count (earliest age 8 weeks)",
+        date(2026, 9, 15),
+        TODAY,
+        [shot(HEXA, "2026-10-27")],
+        {
+            "diphtheria": {
+                "not_counted": ["hexa-1"],
+                "due": ["hexa-1"],
+                "upcoming": ["hexa-2", "hexa-3", *AFTER_INFANCY],
+            }
+        },
+    ),
+    Case(
+        "only the month of the first dose is known: its earliest age cannot be checked",
+        date(2026, 6, 15),
+        TODAY,
+        [shot(HEXA, "2026-08")],
+        {"diphtheria": {"unknown": ["hexa-1"], "overdue": ["hexa-2"], "upcoming": ["hexa-3", *AFTER_INFANCY]}},
+    ),
+    Case(
+        "first dose late at three and a half months: it counts, the second comes 2 months later",
+        B_4M,
+        TODAY,
+        [shot(HEXA, "2026-11-15")],
+        {"diphtheria": {"done": ["hexa-1"], "upcoming": ["hexa-2", "hexa-3", *AFTER_INFANCY]}},
+    ),
+    Case(
+        "rotavirus first dose after 4 months does not count, and the course can no longer be given",
+        B_5M,
+        TODAY,
+        [shot(ROTA, "2026-11-10", vaccine="ROTARIX (tube)")],
+        {"rotavirus": {"not_counted": ["rota-1"], "overdue": ["rota-1", "rota-2", "rota-3-rotateq"]}},
+    ),
+    Case(
+        "ROTARIX course of two doses is complete",
+        B_5M,
+        TODAY,
+        [shot(ROTA, "2026-09-01", vaccine="ROTARIX (tube)"), shot(ROTA, "2026-10-01", vaccine="ROTARIX (tube)")],
+        {"rotavirus": {"done": ["rota-1", "rota-2"]}},
+    ),
+    Case(
+        "ROTATEQ course needs its third dose",
+        B_4M,
+        TODAY,
+        [shot(ROTA, "2026-10-01", vaccine="ROTATEQ"), shot(ROTA, "2026-11-01", vaccine="ROTATEQ")],
+        {"rotavirus": {"done": ["rota-1", "rota-2"], "due": ["rota-3-rotateq"]}},
+    ),
+    Case(
+        "rotavirus course typed by name: whether a third dose is needed depends on the vaccine",
+        B_4M,
+        TODAY,
+        [shot(ROTA, "2026-10-01"), shot(ROTA, "2026-11-01")],
+        {"rotavirus": {"done": ["rota-1", "rota-2"], "unknown": ["rota-3-rotateq"]}},
+    ),
+    Case(
+        "born in 2017, before the 2018 obligation: the same doses are recommended",
+        date(2017, 3, 1),
+        TODAY,
+        [at_age(date(2017, 3, 1), HEXA, months=2)],
+        {
+            "diphtheria": {
+                "done": ["hexa-1"],
+                "overdue": ["hexa-2", "hexa-3", "dtcap-6y"],
+                "upcoming": ["dtcap-11-13y", *ADULT_BOOSTERS],
+            },
+            "meningococcus_b": {"upcoming": ["adolescent-15-24y-1", "adolescent-15-24y-2"]},
+        },
+        obligations={"diphtheria.hexa-1": "recommended", "diphtheria.hexa-2": "recommended"},
+    ),
+    Case(
+        "born in 2018, under the obligation",
+        date(2018, 1, 10),
+        TODAY,
+        [at_age(date(2018, 1, 10), HEXA, months=2)],
+        {
+            "diphtheria": {
+                "done": ["hexa-1"],
+                "overdue": ["hexa-2", "hexa-3", "dtcap-6y"],
+                "upcoming": ["dtcap-11-13y", *ADULT_BOOSTERS],
+            }
+        },
+        obligations={
+            "diphtheria.hexa-1": "mandatory",
+            "diphtheria.hexa-2": "mandatory",
+            "diphtheria.dtcap-6y": "recommended",
+        },
+    ),
+    Case(
+        "born in 2022, before the meningococcus B rule: no infant MenB dose listed",
+        date(2022, 6, 1),
+        TODAY,
+        [],
+        {"meningococcus_b": {"upcoming": ["adolescent-15-24y-1", "adolescent-15-24y-2"]}},
+    ),
+    Case(
+        "toddler of 14 months never vaccinated: single catch-up doses of Hib and MenACWY",
+        date(2025, 10, 1),
+        TODAY,
+        [],
+        {
+            "hib": {"due": ["catch-up-13m-5y#1"]},
+            "meningococcus_acwy": {"due": ["catch-up-12-24m#1"], "upcoming": ["adolescent-11-14y"]},
+        },
+        obligations={"hib.catch-up-13m-5y#1": "mandatory"},
+    ),
+    # --- Children and teenagers ----------------------------------------------------------------
+    Case(
+        "child of 6, infant series complete: the 6-year booster is due",
+        date(2020, 9, 1),
+        TODAY,
+        infancy(date(2020, 9, 1)),
+        {
+            "diphtheria": {"done": INFANT_DTP, "due": ["dtcap-6y"], "upcoming": ["dtcap-11-13y", *ADULT_BOOSTERS]},
+            "pertussis": {
+                "done": INFANT_DTP,
+                "due": ["dtcap-6y"],
+                "upcoming": ["dtcap-11-13y", "adult-25y"],
+                "unknown": ["pregnancy"],
+            },
+        },
+    ),
+    Case(
+        "child of 8, the 6-year booster missed",
+        date(2018, 9, 1),
+        TODAY,
+        infancy(date(2018, 9, 1)),
+        {"diphtheria": {"done": INFANT_DTP, "overdue": ["dtcap-6y"], "upcoming": ["dtcap-11-13y", *ADULT_BOOSTERS]}},
+    ),
+    Case(
+        "child of 11, the 6-year booster missed: the 11-13 booster stands for it",
+        date(2015, 6, 1),
+        TODAY,
+        infancy(date(2015, 6, 1)),
+        {"diphtheria": {"done": INFANT_DTP, "due": ["dtcap-11-13y"], "upcoming": ADULT_BOOSTERS}},
+    ),
+    Case(
+        "child of 12 given a booster at 12 after a missed 6-year one",
+        date(2014, 5, 1),
+        TODAY,
+        [*infancy(date(2014, 5, 1)), shot(DTCAP, "2026-06-01")],
+        {"diphtheria": {"done": [*INFANT_DTP, "dtcap-11-13y"], "upcoming": ADULT_BOOSTERS}},
+    ),
+    Case(
+        "girl of 12: the first HPV dose is due",
+        date(2014, 6, 1),
+        TODAY,
+        [],
+        {"hpv": {"due": ["hpv-1"], "upcoming": ["hpv-2"]}},
+    ),
+    Case(
+        "girl of 12 with one HPV dose: the second, 5 months later, is due",
+        date(2014, 6, 1),
+        TODAY,
+        [shot(HPV, "2026-05-01")],
+        {"hpv": {"done": ["hpv-1"], "due": ["hpv-2"]}},
+    ),
+    Case(
+        "HPV second dose 3 months after the first does not count",
+        date(2014, 6, 1),
+        TODAY,
+        [shot(HPV, "2026-05-01"), shot(HPV, "2026-08-01")],
+        {"hpv": {"done": ["hpv-1"], "not_counted": ["hpv-2"], "due": ["hpv-2"]}},
+    ),
+    Case(
+        "teenager of 16 never vaccinated against HPV: the 3-dose catch-up",
+        date(2010, 6, 1),
+        TODAY,
+        [],
+        {"hpv": {"due": ["catch-up-1"], "upcoming": ["catch-up-2", "catch-up-3"]}},
+    ),
+    Case(
+        "young man of 20 with two HPV catch-up doses: the third is due",
+        date(2006, 6, 1),
+        TODAY,
+        [shot(HPV, "2026-06-01"), shot(HPV, "2026-07-15")],
+        {"hpv": {"done": ["catch-up-1", "catch-up-2"], "due": ["catch-up-3"]}},
+        sex="M",
+    ),
+    Case(
+        "woman of 30: no HPV dose is recommended any more",
+        date(1996, 6, 1),
+        TODAY,
+        [],
+        {"hpv": {}},
+    ),
+    Case(
+        "teenager of 16 never vaccinated against meningococci ACWY: one catch-up dose",
+        date(2010, 6, 1),
+        TODAY,
+        [],
+        {"meningococcus_acwy": {"due": ["catch-up-15-24y#1"]}},
+    ),
+    Case(
+        "teenager of 15: varicella depends on a history the space cannot tell",
+        date(2011, 6, 1),
+        TODAY,
+        [],
+        {"varicella": {"unknown": ["adolescent-1", "women-childbearing-age"], "upcoming": ["adolescent-2"]}},
+    ),
+    Case(
+        "child of 10 never vaccinated against hepatitis B: the 3-dose catch-up",
+        date(2016, 6, 1),
+        TODAY,
+        [],
+        {"hepatitis_b": {"due": ["catch-up-3-doses#1"], "upcoming": ["catch-up-3-doses#2", "catch-up-3-doses#3"]}},
+    ),
+    # --- Adults: the fixed-age boosters (25, 45, 65, then every 10 years) -----------------------
+    Case(
+        "adult of 24: the 25-year booster is next",
+        date(2002, 5, 17),
+        TODAY,
+        childhood(date(2002, 5, 17)),
+        {"diphtheria": {"done": [*INFANT_DTP, *CHILD_BOOSTERS], "upcoming": ADULT_BOOSTERS}},
+        sex="M",
+    ),
+    Case(
+        "adult of 25 without the booster: due",
+        date(2001, 5, 17),
+        TODAY,
+        childhood(date(2001, 5, 17)),
+        {"diphtheria": {"done": [*INFANT_DTP, *CHILD_BOOSTERS], "due": ["adult-25y"], "upcoming": ADULT_BOOSTERS[1:]}},
+        sex="M",
+    ),
+    Case(
+        "adult of 25 with the booster",
+        date(2001, 5, 17),
+        TODAY,
+        [*childhood(date(2001, 5, 17)), shot(DTCAP, "2026-06-01")],
+        {"diphtheria": {"done": [*INFANT_DTP, *CHILD_BOOSTERS, "adult-25y"], "upcoming": ADULT_BOOSTERS[1:]}},
+        sex="M",
+    ),
+    Case(
+        "adult of 44, last booster at 25: next at 45",
+        date(1982, 5, 17),
+        TODAY,
+        [*childhood(date(1982, 5, 17)), shot(DTCAP, "2007-06-01")],
+        {"diphtheria": {"done": [*INFANT_DTP, *CHILD_BOOSTERS, "adult-25y"], "upcoming": ADULT_BOOSTERS[1:]}},
+        sex="M",
+    ),
+    Case(
+        "adult of 44 given a booster at 41: it stands for the one at 45",
+        date(1982, 5, 17),
+        TODAY,
+        [*childhood(date(1982, 5, 17)), shot(DTCAP, "2007-06-01"), shot(DTP, "2023-06-01")],
+        {
+            "diphtheria": {
+                "done": [*INFANT_DTP, *CHILD_BOOSTERS, "adult-25y", "adult-45y"],
+                "upcoming": ADULT_BOOSTERS[2:],
+            }
+        },
+        sex="M",
+    ),
+    Case(
+        "adult of 46, the 45-year booster missed",
+        date(1980, 5, 17),
+        TODAY,
+        [*childhood(date(1980, 5, 17)), shot(DTCAP, "2005-06-01")],
+        {
+            "diphtheria": {
+                "done": [*INFANT_DTP, *CHILD_BOOSTERS, "adult-25y"],
+                "overdue": ["adult-45y"],
+                "upcoming": ADULT_BOOSTERS[2:],
+            }
+        },
+        sex="M",
+    ),
+    Case(
+        "adult of 46 with the 45-year booster",
+        date(1980, 5, 17),
+        TODAY,
+        [*childhood(date(1980, 5, 17)), shot(DTCAP, "2005-06-01"), shot(DTP, "2025-06-01")],
+        {
+            "diphtheria": {
+                "done": [*INFANT_DTP, *CHILD_BOOSTERS, "adult-25y", "adult-45y"],
+                "upcoming": ADULT_BOOSTERS[2:],
+            }
+        },
+        sex="M",
+    ),
+    Case(
+        "adult of 66 without the 65-year booster",
+        date(1960, 5, 17),
+        TODAY,
+        [*childhood(date(1960, 5, 17)), shot(DTCAP, "1985-06-01"), shot(DTP, "2005-06-01")],
+        {
+            "diphtheria": {
+                "done": [*INFANT_DTP, *CHILD_BOOSTERS, "adult-25y", "adult-45y"],
+                "overdue": ["adult-65y"],
+                "upcoming": ["adult-75y-plus"],
+            }
+        },
+        sex="M",
+    ),
+    Case(
+        "adult of 66 with the 65-year booster: next at 75",
+        date(1960, 5, 17),
+        TODAY,
+        [*childhood(date(1960, 5, 17)), shot(DTCAP, "1985-06-01"), shot(DTP, "2005-06-01"), shot(DTP, "2025-06-01")],
+        {
+            "diphtheria": {
+                "done": [*INFANT_DTP, *CHILD_BOOSTERS, "adult-25y", "adult-45y", "adult-65y"],
+                "upcoming": ["adult-75y-plus"],
+            }
+        },
+        sex="M",
+    ),
+    Case(
+        "adult of 35 whose last booster was at 18: it does not count for 25, one booster now",
+        date(1991, 5, 17),
+        TODAY,
+        [*childhood(date(1991, 5, 17)), shot(DTP, "2009-06-01")],
+        {
+            "diphtheria": {
+                "done": [*INFANT_DTP, *CHILD_BOOSTERS],
+                "not_counted": ["adult-25y"],
+                "overdue": ["adult-25y"],
+                "upcoming": ADULT_BOOSTERS[1:],
+            }
+        },
+        sex="M",
+    ),
+    Case(
+        "adult of 43, last booster at 18, one given at 43: it stands for 45, next at 65",
+        date(1983, 5, 17),
+        TODAY,
+        [*childhood(date(1983, 5, 17)), shot(DTP, "2001-06-01"), shot(DTP, "2026-06-01")],
+        {
+            "diphtheria": {
+                "done": [*INFANT_DTP, *CHILD_BOOSTERS, "adult-45y"],
+                "not_counted": ["adult-25y"],
+                "upcoming": ADULT_BOOSTERS[2:],
+            }
+        },
+        sex="M",
+    ),
+    Case(
+        "adult of 33: an extra booster at 30 does not move the one at 45",
+        date(1993, 5, 17),
+        TODAY,
+        [*childhood(date(1993, 5, 17)), shot(DTCAP, "2018-06-01"), shot(DTP, "2023-06-01")],
+        {
+            "diphtheria": {
+                "done": [*INFANT_DTP, *CHILD_BOOSTERS, "adult-25y"],
+                "not_counted": ["adult-45y"],
+                "upcoming": ADULT_BOOSTERS[1:],
+            }
+        },
+        sex="M",
+    ),
+    Case(
+        "adult of 88 whose booklet starts at 25: the booster of 85 is due",
+        date(1938, 5, 17),
+        TODAY,
+        [shot(DTP, "1963-06-01"), shot(DTP, "1983-06-01"), shot(DTP, "2003-06-01"), shot(DTP, "2013-06-01")],
+        {
+            "diphtheria": {
+                "overdue": INFANT_DTP,
+                "done": ADULT_BOOSTERS,
+                "due": ["adult-75y-plus"],
+                "upcoming": ["adult-75y-plus"],
+            }
+        },
+        sex="M",
+    ),
+    Case(
+        "adult booster known only by its year",
+        date(1990, 5, 17),
+        TODAY,
+        [*childhood(date(1990, 5, 17)), shot(DTCAP, "2015")],
+        {"diphtheria": {"done": [*INFANT_DTP, *CHILD_BOOSTERS, "adult-25y"], "upcoming": ADULT_BOOSTERS[1:]}},
+        sex="M",
+    ),
+    Case(
+        "woman of 30 without an adult pertussis booster: catch-up until 39",
+        date(1996, 3, 1),
+        TODAY,
+        childhood(date(1996, 3, 1)),
+        {"pertussis": {"done": [*INFANT_DTP, *CHILD_BOOSTERS], "due": ["adult-25y"], "unknown": ["pregnancy"]}},
+    ),
+    Case(
+        "man of 41 without an adult pertussis booster: the catch-up has ended",
+        date(1985, 3, 1),
+        TODAY,
+        childhood(date(1985, 3, 1)),
+        {"pertussis": {"done": [*INFANT_DTP, *CHILD_BOOSTERS], "overdue": ["adult-25y"]}},
+        sex="M",
+    ),
+    Case(
+        "born 1990 without any MMR: both doses to catch up",
+        date(1990, 5, 17),
+        TODAY,
+        [],
+        {"measles": {"due": ["mmr-1"], "upcoming": ["mmr-2"]}},
+    ),
+    Case(
+        "born 1975: MMR catch-up is for people born since 1980",
+        date(1975, 5, 17),
+        TODAY,
+        [],
+        {"measles": {}},
+    ),
+    # --- Older adults and seasons ---------------------------------------------------------------
+    Case(
+        "woman of 70, influenza given this season, Covid-19 not yet",
+        date(1956, 3, 1),
+        TODAY,
+        [shot(FLU, "2026-10-20"), shot(COVID, "2026-04-20")],
+        {
+            "influenza": {"done": ["annual-65y-plus"]},
+            "covid19": {"due": ["autumn-65y-plus"], "upcoming": ["spring-80y-plus"]},
+        },
+        pregnant=False,
+    ),
+    Case(
+        "woman of 70 in July: the next campaigns",
+        date(1956, 3, 1),
+        date(2026, 7, 1),
+        [shot(FLU, "2025-10-20")],
+        {
+            "influenza": {"upcoming": ["annual-65y-plus"]},
+            "covid19": {"upcoming": ["autumn-65y-plus", "spring-80y-plus"]},
+        },
+        pregnant=False,
+    ),
+    Case(
+        "man of 66 without influenza this season: due",
+        date(1960, 5, 17),
+        TODAY,
+        [shot(FLU, "2025-11-02")],
+        {"influenza": {"due": ["annual-65y-plus"]}},
+        sex="M",
+    ),
+    Case(
+        "man of 64: influenza from the first campaign after 65",
+        date(1962, 3, 1),
+        TODAY,
+        [],
+        {"influenza": {"upcoming": ["annual-65y-plus"]}},
+        sex="M",
+    ),
+    Case(
+        "man of 82 in May: the spring Covid-19 dose is due",
+        date(1944, 3, 1),
+        date(2026, 5, 1),
+        [shot(COVID, "2025-11-20")],
+        {"covid19": {"due": ["spring-80y-plus"], "upcoming": ["autumn-65y-plus"]}},
+        sex="M",
+    ),
+    Case(
+        "boy of 8 in season: influenza is proposed",
+        date(2018, 6, 1),
+        TODAY,
+        [],
+        {"influenza": {"due": ["children-2-17y"], "upcoming": ["annual-65y-plus"]}},
+        sex="M",
+    ),
+    Case(
+        "influenza known only by its year: this season cannot be told",
+        date(1956, 3, 1),
+        TODAY,
+        [shot(FLU, "2026")],
+        {"influenza": {"unknown": ["annual-65y-plus"]}},
+        pregnant=False,
+    ),
+    Case(
+        "man of 66: the pneumococcal dose of 65 is due (infant doses long past)",
+        date(1960, 5, 17),
+        TODAY,
+        [],
+        {"pneumococcus": {"overdue": ["pcv-1", "pcv-2", "pcv-3"], "due": ["adult-65y"]}},
+        sex="M",
+    ),
+    Case(
+        "woman of 68 with one shingles dose: the second is due",
+        date(1958, 1, 1),
+        TODAY,
+        [shot(ZOSTER, "2026-08-01")],
+        {"herpes_zoster": {"done": ["rzv-1"], "due": ["rzv-2"]}},
+        pregnant=False,
+    ),
+    Case(
+        "man of 76: the RSV dose is due; the 65-74 one depends on a condition",
+        date(1950, 5, 17),
+        TODAY,
+        [],
+        {"rsv": {"due": ["older-adult-75y-plus"], "unknown": ["older-adult-65-74y-comorbidity"]}},
+        sex="M",
+    ),
+    # --- Pregnancy, sex and a missing birthdate -------------------------------------------------
+    Case(
+        "pregnant at 24 weeks",
+        date(1996, 3, 1),
+        TODAY,
+        childhood(date(1996, 3, 1)),
+        {
+            "pertussis": {"done": [*INFANT_DTP, *CHILD_BOOSTERS], "due": ["adult-25y", "pregnancy"]},
+            "influenza": {"due": ["pregnancy"], "upcoming": ["annual-65y-plus"]},
+            "rsv": {
+                "unknown": ["pregnancy"],
+                "upcoming": ["older-adult-75y-plus", "older-adult-65-74y-comorbidity"],
+            },
+        },
+        pregnant=True,
+        weeks=24,
+    ),
+    Case(
+        "pregnant at 38 weeks without dTcaP: past the recommended weeks",
+        date(1996, 3, 1),
+        TODAY,
+        childhood(date(1996, 3, 1)),
+        {"pertussis": {"done": [*INFANT_DTP, *CHILD_BOOSTERS], "due": ["adult-25y"], "overdue": ["pregnancy"]}},
+        pregnant=True,
+        weeks=38,
+    ),
+    Case(
+        "pregnant at 38 weeks, dTcaP given at 30 weeks",
+        date(1996, 3, 1),
+        TODAY,
+        [*childhood(date(1996, 3, 1)), shot(DTCAP, "2026-09-22")],
+        {"pertussis": {"done": [*INFANT_DTP, *CHILD_BOOSTERS, "adult-25y", "pregnancy"]}},
+        pregnant=True,
+        weeks=38,
+    ),
+    Case(
+        "pregnant without the week: the pertussis dose cannot be placed",
+        date(1996, 3, 1),
+        TODAY,
+        childhood(date(1996, 3, 1)),
+        {
+            "pertussis": {"done": [*INFANT_DTP, *CHILD_BOOSTERS], "due": ["adult-25y"], "unknown": ["pregnancy"]},
+            "influenza": {"due": ["pregnancy"], "upcoming": ["annual-65y-plus"]},
+        },
+        pregnant=True,
+    ),
+    Case(
+        "sex not recorded: the recommendations for women are unknown",
+        date(1996, 3, 1),
+        TODAY,
+        childhood(date(1996, 3, 1)),
+        {
+            "pertussis": {"done": [*INFANT_DTP, *CHILD_BOOSTERS], "due": ["adult-25y"], "unknown": ["pregnancy"]},
+            "varicella": {"unknown": ["adolescent-1", "adolescent-2", "women-childbearing-age"]},
+        },
+        sex=None,
+    ),
+    Case(
+        "man: no pregnancy or women-only recommendation",
+        date(1996, 3, 1),
+        TODAY,
+        childhood(date(1996, 3, 1)),
+        {
+            "pertussis": {"done": [*INFANT_DTP, *CHILD_BOOSTERS], "due": ["adult-25y"]},
+            "varicella": {"unknown": ["adolescent-1", "adolescent-2"]},
+        },
+        sex="M",
+    ),
+    Case(
+        "no birthdate: every rule is unknown",
+        None,
+        TODAY,
+        [],
+        {
+            "diphtheria": {"unknown": [*INFANT_DTP, *AFTER_INFANCY]},
+            "influenza": {"unknown": ["annual-65y-plus", "children-2-17y", "pregnancy"]},
+        },
+    ),
+]
+
+
+def test_the_table_has_at_least_forty_rows() -> None:
+    assert len(CASES) >= 40
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)
+def test_schedule(case: Case) -> None:
+    person = Person(birthdate=case.born, sex=case.sex, pregnant=case.pregnant, gestational_weeks=case.weeks)  # type: ignore[arg-type]
+    schedule = evaluate(schedule_data(), person, entries=entries_of(case.shots), today=case.today)
+    assert statuses(schedule, list(case.expected)) == normalized(case.expected)
+    for dose_id, obligation in case.obligations.items():
+        items = [i for d in schedule.diseases for i in d.doses if i.dose_id == dose_id]
+        assert items and {i.obligation for i in items} == {obligation}, dose_id

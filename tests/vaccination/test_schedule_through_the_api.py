@@ -1,0 +1,171 @@
+"""The schedule through the API, for every space a caller may open (a child's included), the inputs
+a space lacks, the home screen's counts, and the apps that may or may not reach the booklet."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from ens.core.scopes import SCOPES
+from ens.vaccination.engine.dates import add_months
+from tests.helpers.vaccination import child_space, paris_today, set_birthdate, vaccine_id
+
+
+def _doses(schedule: dict[str, Any], disease: str) -> list[dict[str, Any]]:
+    found = [d for d in schedule["diseases"] if d["disease"] == disease]
+    return found[0]["doses"] if found else []
+
+
+def _status(schedule: dict[str, Any], dose_id: str) -> list[str]:
+    return [d["status"] for d in _doses(schedule, dose_id.split(".")[0]) if d["doseId"] == dose_id]
+
+
+async def test_a_parent_reads_the_schedule_of_a_child_space_and_sees_each_entry_counted(client, person):
+    born = add_months(paris_today(), -4) - timedelta(days=10)
+    child = await child_space(person, birthdate=born)
+    url = f"/v1/spaces/{child}/vaccinations"
+    hexyon = await vaccine_id(client, "hexyon", "HEXYON")
+    given = add_months(born, 2).isoformat()
+    entry = await client.post(url, json={"vaccineId": hexyon, "date": given, "doseNumber": 1}, headers=person.headers)
+    assert entry.status_code == 201, entry.text
+    assert entry.json()["recordedBy"]["role"] == "representative"
+    response = await client.get(f"{url}/schedule", headers=person.headers)
+    assert response.status_code == 200, response.text
+    schedule = response.json()
+    assert schedule["asOf"] == paris_today().isoformat()
+    assert schedule["inputs"] == {
+        "birthdate": born.isoformat(),
+        "sex": "female",
+        "pregnant": None,
+        "gestationalWeeks": None,
+    }
+    assert schedule["edition"].startswith("Calendrier des vaccinations")
+    for disease in ("diphtheria", "tetanus", "polio", "pertussis", "hib", "hepatitis_b"):
+        first = [d for d in _doses(schedule, disease) if d["doseId"] == f"{disease}.hexa-1"]
+        assert [(d["status"], d["vaccinationId"], d["given"]) for d in first] == [("done", entry.json()["id"], given)]
+        assert first[0]["obligation"] == "mandatory"
+    # The second dose is due from 4 months (2 months after the first) until the day before 5 months.
+    second = next(d for d in _doses(schedule, "diphtheria") if d["doseId"] == "diphtheria.hexa-2")
+    assert (second["status"], second["dueFrom"], second["dueUntil"]) == (
+        "due",
+        add_months(born, 4).isoformat(),
+        (add_months(born, 5) - timedelta(days=1)).isoformat(),
+    )
+    # Every item names its rule and sources, and every source is described once.
+    sources = {s["id"]: s for s in schedule["sources"]}
+    for disease in schedule["diseases"]:
+        for dose in disease["doses"]:
+            assert dose["doseId"].startswith(disease["disease"] + ".")
+            assert dose["sourceIds"] and set(dose["sourceIds"]) <= set(sources)
+            assert dose["obligation"] in ("mandatory", "recommended") and dose["reason"]
+    counted = [d["status"] for disease in schedule["diseases"] for d in disease["doses"]]
+    assert schedule["counts"] == {"due": counted.count("due"), "overdue": counted.count("overdue")}
+    summary = (await client.get(f"/v1/spaces/{child}", headers=person.headers)).json()
+    assert summary["vaccination"] == schedule["counts"]
+
+
+async def test_what_the_space_lacks_may_be_given_and_is_otherwise_unknown(client, person):
+    await set_birthdate(person.space_id, date(1996, 3, 1), sex=None)
+    url = "/v1/spaces/me/vaccinations/schedule"
+    unknown = (await client.get(url, headers=person.headers)).json()
+    assert unknown["inputs"]["sex"] is None
+    assert _status(unknown, "pertussis.pregnancy") == ["unknown"]
+    assert "sexe" in next(d for d in _doses(unknown, "pertussis") if d["doseId"] == "pertussis.pregnancy")["reason"]
+    pregnant = (
+        await client.get(
+            url, params={"sex": "female", "pregnant": "true", "gestationalWeeks": 24}, headers=person.headers
+        )
+    ).json()
+    assert pregnant["inputs"] == {"birthdate": "1996-03-01", "sex": "female", "pregnant": True, "gestationalWeeks": 24}
+    assert _status(pregnant, "pertussis.pregnancy") == ["due"]
+    not_pregnant = (await client.get(url, params={"sex": "female", "pregnant": "false"}, headers=person.headers)).json()
+    assert _status(not_pregnant, "pertussis.pregnancy") == []
+    man = (await client.get(url, params={"sex": "male"}, headers=person.headers)).json()
+    assert _status(man, "pertussis.pregnancy") == [] and _status(man, "varicella.women-childbearing-age") == []
+
+
+async def test_inputs_that_contradict_the_space_or_each_other_are_400(client, person):
+    await set_birthdate(person.space_id, date(1996, 3, 1), sex="male")
+    url = "/v1/spaces/me/vaccinations/schedule"
+    for params, pointer in (
+        ({"sex": "female"}, "/sex"),
+        ({"gestationalWeeks": 20}, "/gestationalWeeks"),
+        ({"pregnant": "true"}, "/pregnant"),
+        ({"gestationalWeeks": 50, "pregnant": "true"}, "/gestationalWeeks"),
+        ({"sex": "other"}, "/sex"),
+        ({"pregnant": "maybe"}, "/pregnant"),
+    ):
+        response = await client.get(url, params=params, headers=person.headers)
+        assert response.status_code == 400, (params, response.text)
+        assert response.json()["errors"][0]["pointer"] == pointer, params
+
+
+async def test_a_space_without_birthdate_gets_every_rule_unknown(client, person):
+    await set_birthdate(person.space_id, None, sex="female")
+    schedule = (await client.get("/v1/spaces/me/vaccinations/schedule", headers=person.headers)).json()
+    statuses = {d["status"] for disease in schedule["diseases"] for d in disease["doses"]}
+    assert statuses == {"unknown"}
+    assert schedule["counts"] == {"due": 0, "overdue": 0}
+    assert (await client.get("/v1/spaces/me", headers=person.headers)).json()["vaccination"] == {"due": 0, "overdue": 0}
+
+
+async def test_apps_reach_the_booklet_with_vaccination_scopes_only(client, person, make_app_token):
+    url = "/v1/spaces/me/vaccinations"
+    prevenar = await vaccine_id(client, "prevenar", "PREVENAR 13")
+    mine = (await client.post(url, json={"vaccineId": prevenar, "date": "2024-01-02"}, headers=person.headers)).json()
+    vitals_app = await make_app_token(person, ["vitals.body_weight:read", "vitals.body_weight:write"])
+    for response in (
+        await client.get(url, headers=vitals_app.headers),
+        await client.get(f"{url}/schedule", headers=vitals_app.headers),
+        await client.post(url, json={"vaccineId": prevenar, "date": "2024-02-02"}, headers=vitals_app.headers),
+    ):
+        assert response.status_code == 403, response.text
+    reader = await make_app_token(person, ["vaccinations:read"], name="Carnet Plus")
+    assert (await client.get(url, headers=reader.headers)).status_code == 200
+    assert (await client.get(f"{url}/schedule", headers=reader.headers)).status_code == 200
+    refused = await client.post(url, json={"vaccineId": prevenar, "date": "2024-02-02"}, headers=reader.headers)
+    assert refused.status_code == 403
+    writer = await make_app_token(person, ["vaccinations:read", "vaccinations:write"], name="Carnet Plus")
+    created = await client.post(url, json={"vaccineId": prevenar, "date": "2024-02-02"}, headers=writer.headers)
+    assert created.status_code == 201, created.text
+    assert (
+        created.json()["recordedBy"] == {"role": "app", "name": "Carnet Plus"}
+        and created.json()["status"] == "declared"
+    )
+    # An app changes only what it recorded.
+    assert (await client.patch(f"{url}/{mine['id']}", json={"note": "x"}, headers=writer.headers)).status_code == 403
+    assert (await client.delete(f"{url}/{mine['id']}", headers=writer.headers)).status_code == 403
+    own = f"{url}/{created.json()['id']}"
+    assert (await client.patch(own, json={"lotNumber": "A1"}, headers=writer.headers)).status_code == 200
+    assert (await client.delete(own, headers=writer.headers)).status_code == 204
+    # The holder may change anything declared.
+    assert (await client.patch(f"{url}/{mine['id']}", json={"note": "vu"}, headers=person.headers)).status_code == 200
+
+
+def test_the_scopes_are_registered_with_their_french_wording(app):
+    read, write = SCOPES.get("vaccinations:read"), SCOPES.get("vaccinations:write")
+    assert read is not None and write is not None
+    assert (read.capability, read.mode, write.capability, write.mode) == ("vaccination", "read", "vaccination", "write")
+    assert read.wording.startswith("Lire le carnet de vaccination")
+    assert "carnet" in write.wording
+    assert not SCOPES.opens(["vitals.body_weight:read"], "vaccination", mode="read")
+
+
+async def test_a_product_rule_trusts_the_catalogue_not_a_name_typed_by_hand(client, person):
+    born = add_months(paris_today(), -4)
+    child = await child_space(person, birthdate=born)
+    url = f"/v1/spaces/{child}/vaccinations"
+    for months in (2, 3):
+        typed = {"vaccineName": "ROTATEQ", "diseases": ["rotavirus"], "date": add_months(born, months).isoformat()}
+        assert (await client.post(url, json=typed, headers=person.headers)).status_code == 201
+    schedule = (await client.get(f"{url}/schedule", headers=person.headers)).json()
+    assert _status(schedule, "rotavirus.rota-3-rotateq") == ["unknown"]
+    listed = await vaccine_id(client, "rotateq", "ROTATEQ")
+    other = await child_space(person, birthdate=born, given_name="Noé")
+    for months in (2, 3):
+        body = {"vaccineId": listed, "date": add_months(born, months).isoformat()}
+        assert (
+            await client.post(f"/v1/spaces/{other}/vaccinations", json=body, headers=person.headers)
+        ).status_code == 201
+    schedule = (await client.get(f"/v1/spaces/{other}/vaccinations/schedule", headers=person.headers)).json()
+    assert _status(schedule, "rotavirus.rota-3-rotateq") == ["due"]
