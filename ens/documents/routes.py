@@ -313,8 +313,6 @@ class DocumentsController(Controller):
             "Accept-Ranges": "bytes",
             "Content-Disposition": _disposition(found.filename),
             "Content-Length": str(found.end - found.start),
-            "Cache-Control": "private, no-cache",
-            "X-Content-Type-Options": "nosniff",
         }
         if found.partial:
             headers["Content-Range"] = f"bytes {found.start}-{found.end - 1}/{found.size}"

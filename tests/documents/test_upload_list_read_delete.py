@@ -54,6 +54,8 @@ async def test_a_pdf_is_added_read_and_downloaded_as_sent(client, person, settin
     assert download.headers["content-length"] == "150000"
     assert download.headers["accept-ranges"] == "bytes"
     assert "content-encoding" not in download.headers
+    assert download.headers["cache-control"] == "no-store"  # no disk cache keeps a health document
+    assert download.headers.get_list("x-content-type-options") == ["nosniff"]
     disposition = download.headers["content-disposition"]
     assert disposition.startswith('attachment; filename="Compte rendu _.pdf"')
     assert unquote(disposition.split("filename*=UTF-8''")[1]) == "Compte rendu é.pdf"
