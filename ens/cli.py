@@ -52,9 +52,11 @@ def _serve(
 
 def _purge(settings: Settings) -> None:
     """Daily maintenance: vitals deletion tombstones past ENS_TOMBSTONE_RETENTION_DAYS, expired
-    idempotency keys, and login state nobody can use any more."""
+    idempotency keys, login state nobody can use any more, and document objects a dead process left."""
     from ens.auth.maintenance import purge_expired_login_state
     from ens.core.idempotency import purge_expired
+    from ens.documents.pending import settle_abandoned
+    from ens.documents.storage import BlobStore
     from ens.vitals.service import purge_tombstones
 
     async def run() -> dict[str, int]:
@@ -64,6 +66,9 @@ def _purge(settings: Settings) -> None:
                     settings.tombstone_retention_days
                 ),
                 "expired idempotency keys": await purge_expired(),
+                "document objects left by an interrupted upload or removal": await settle_abandoned(
+                    BlobStore.from_settings(settings)
+                ),
             }
             removed.update(await purge_expired_login_state(settings, clock.now()))
             return removed

@@ -12,6 +12,7 @@ from ens.core.api import Cursors, check_limit, require_if_match
 from ens.core.clock import aware
 from ens.core.db import fetch, fetch_one, write_transaction
 from ens.core.errors import BadRequest, FieldError, Invalid
+from ens.documents import pending
 from ens.documents.catalogue import DOCUMENT_TYPES, MAX_DOCUMENT_BYTES, TYPES_BY_CODE
 from ens.documents.keys import destroy_space_key, lock_space_documents
 from ens.documents.masking import check_masking
@@ -175,31 +176,25 @@ async def change_masking(
 
 async def delete_document(access: SpaceAccess, document_id: UUID, *, if_match: str | None, blobs: BlobStore) -> None:
     """Remove the document; its content goes with it unless another document of the space holds
-    the same. The object is moved aside before the row's deletion commits (put back if the commit
-    fails), then removed."""
-    trash: str | None = None
-    moved_from: str | None = None
-    try:
-        async with write_transaction():
-            row = await visible_row(access, document_id)
-            require_if_match(if_match, msgspec.json.encode(document_read(row, today=today_in_space(access))))
-            await lock_space_documents(access.space_id)
-            await fetch("DELETE FROM documents WHERE space_id = {} AND id = {}", access.space_id, document_id)
-            others = await fetch_one(
-                "SELECT 1 AS x FROM documents WHERE space_id = {} AND object_name = {} LIMIT 1",
-                access.space_id,
-                row["object_name"],
-            )
-            if others is None:
-                moved_from = blobs.object_path(access.space_id, row["object_name"])
-                trash = blobs.trash_path(access.space_id, f"{document_id}")
-                await blobs.rename(moved_from, trash)
-    except BaseException:
-        if trash is not None and moved_from is not None:
-            await blobs.rename(trash, moved_from)
-        raise
-    if trash is not None:
-        await blobs.delete(trash)
+    the same. The object is deleted once the row's deletion has committed, under the space's
+    document lock (an upload of the same file meanwhile keeps it); if the process dies in between,
+    the ledger of pending objects has it (``ens.documents.pending``)."""
+    orphan: str | None = None
+    async with write_transaction():
+        row = await visible_row(access, document_id)
+        require_if_match(if_match, msgspec.json.encode(document_read(row, today=today_in_space(access))))
+        await lock_space_documents(access.space_id)
+        await fetch("DELETE FROM documents WHERE space_id = {} AND id = {}", access.space_id, document_id)
+        others = await fetch_one(
+            "SELECT 1 AS x FROM documents WHERE space_id = {} AND object_name = {} LIMIT 1",
+            access.space_id,
+            row["object_name"],
+        )
+        if others is None:
+            orphan = blobs.object_path(access.space_id, row["object_name"])
+            await pending.record(access.space_id, orphan)
+    if orphan is not None:
+        await pending.settle(access.space_id, orphan, blobs)
 
 
 async def documents_summary(access: SpaceAccess) -> DocumentsSummary:

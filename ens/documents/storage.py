@@ -10,8 +10,7 @@ implementation to test.
 
 Every object of a space lives under ``spaces/{space_id}/``: its documents' content under
 ``objects/`` (named by :meth:`ens.documents.encryption.SpaceKey.object_name`), uploads in progress
-under ``incoming/``, and a removed object, for the instant between its row's deletion and the
-commit, under ``trash/``. Erasing a space removes the whole prefix.
+under ``incoming/``. Erasing a space removes the whole prefix.
 """
 
 from __future__ import annotations
@@ -77,10 +76,6 @@ class BlobStore:
     @staticmethod
     def incoming_path(space_id: UUID, upload_id: UUID) -> str:
         return f"spaces/{space_id}/incoming/{upload_id}"
-
-    @staticmethod
-    def trash_path(space_id: UUID, name: str) -> str:
-        return f"spaces/{space_id}/trash/{name}"
 
     # What it does ------------------------------------------------------------------------------
 

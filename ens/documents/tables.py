@@ -63,4 +63,15 @@ class DocumentView(Table, tablename="document_views"):
     seen_at = Timestamptz()
 
 
-TABLES: list[type[Table]] = [Document, DocumentKey, DocumentView]
+class PendingObject(Table, tablename="document_pending_objects"):
+    """An object that may outlive its reason to exist if a process dies at the wrong moment: an
+    upload in progress, an object moved to its name before its row commits, an object whose last
+    document was removed. Recorded (committed) before the object is written or left behind, cleared
+    when the object is settled; ``ens purge`` settles what a dead process left (``since`` a day ago)."""
+
+    space_id = UUID()
+    path = Varchar(length=255, primary_key=True)
+    since = Timestamptz()
+
+
+TABLES: list[type[Table]] = [Document, DocumentKey, DocumentView, PendingObject]

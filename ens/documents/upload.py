@@ -5,7 +5,8 @@ The content goes first to ``incoming/{upload id}``: its name (an HMAC of the con
 known only at the end. Then, in the transaction that inserts the row, under the space's document
 lock: the quota is checked again, and the object moves to its name — or, when another document of
 the space holds the same content, the new copy is dropped and the row shares the existing one.
-The object is in place before the row commits; if the commit fails it is removed again.
+The object is in place before the row commits; if the commit fails it is removed again, and if
+the process dies first, the ledger of pending objects has both paths (``ens.documents.pending``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from ens.core.api import field_error
 from ens.core.db import fetch, fetch_one, write_transaction
 from ens.core.errors import DomainError, FieldError, Invalid, PayloadTooLarge, UnsupportedMediaType
 from ens.core.mail import Mailer
+from ens.documents import pending
 from ens.documents.catalogue import (
     EXTENSIONS,
     FORM_ALLOWANCE_BYTES,
@@ -210,6 +212,7 @@ async def upload_document(access: SpaceAccess, upload: Upload, *, storage: Stora
     content_id = uuid.uuid4()
     incoming = storage.blobs.incoming_path(space_id, content_id)
     received = _Received()
+    await pending.record(space_id, incoming)
     try:
         await storage.blobs.put_stream(
             incoming, _encrypted_blocks(form, key, content_id=content_id, room=room, today=today, received=received)
@@ -225,6 +228,7 @@ async def upload_document(access: SpaceAccess, upload: Upload, *, storage: Stora
         )
     except BaseException:
         await storage.blobs.delete(incoming)
+        await pending.clear(space_id, incoming)
         raise
     assert received.media is not None
     document_id = uuid.uuid4()
@@ -233,6 +237,7 @@ async def upload_document(access: SpaceAccess, upload: Upload, *, storage: Stora
     moved = False
     now = clock.now()
     professional = _added_by(access) == "professional"
+    await pending.record(space_id, target)
     try:
         async with write_transaction():
             await lock_space_documents(space_id)
@@ -277,8 +282,12 @@ async def upload_document(access: SpaceAccess, upload: Upload, *, storage: Stora
                 now,
                 now,
             )
+            await pending.clear(space_id, incoming, target)
     except BaseException:
-        await storage.blobs.delete(target if moved else incoming)
+        # Not committed: the new copy goes (under the lock, the name only if no document names it).
+        await storage.blobs.delete(incoming)
+        await pending.settle(space_id, target, storage.blobs)
+        await pending.clear(space_id, incoming)
         raise
     if not moved:
         await storage.blobs.delete(incoming)

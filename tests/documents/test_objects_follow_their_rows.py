@@ -5,11 +5,15 @@ removal racing an upload of the same file never leaves a document without its co
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import pytest
 
-from ens.core import db
+from ens.core import clock, db
+from ens.documents import pending
+from ens.documents.storage import BlobStore
 from tests.helpers.documents import metadata, pdf, stored_paths, upload, uploaded
 
 REFUSED_TITLE = "refused by the database"
@@ -78,3 +82,25 @@ async def test_removing_a_copy_while_the_same_file_is_sent_again_keeps_a_readabl
             await client.delete(second.json()["contentUrl"][: -len("/content")], headers=person.headers)
         ).status_code == 204
         assert await stored_paths(settings, person.space_id) == []
+
+
+async def test_what_a_dead_process_left_is_settled_by_the_daily_purge(client, person, settings):
+    """A process killed mid-upload leaves its incoming object; one killed between moving an object
+    to its name and committing the row leaves a named object nobody holds. Both are in the ledger;
+    ``ens purge`` deletes them a day later, and keeps an object a document names."""
+    blobs = BlobStore.from_settings(settings)
+    kept = await uploaded(client, person.headers, pdf(1000, seed=9))
+    (kept_path,) = await stored_paths(settings, person.space_id)
+    assert await db.fetch("SELECT path FROM document_pending_objects WHERE space_id = {}", person.space_id) == []
+    incoming = blobs.incoming_path(person.space_id, uuid.uuid4())
+    orphan = blobs.object_path(person.space_id, "f" * 64)
+    for path in (incoming, orphan):
+        await blobs.put(path, b"left behind")
+    await pending.record(person.space_id, incoming, orphan, kept_path)
+
+    await pending.settle_abandoned(blobs)  # a day has not passed: nothing of this space is touched
+    assert set(await stored_paths(settings, person.space_id)) == {kept_path, incoming, orphan}
+    await pending.settle_abandoned(blobs, now=clock.now() + pending.GRACE + timedelta(minutes=1))
+    assert await stored_paths(settings, person.space_id) == [kept_path]
+    assert await db.fetch("SELECT path FROM document_pending_objects WHERE space_id = {}", person.space_id) == []
+    assert (await client.get(kept["contentUrl"], headers=person.headers)).content == pdf(1000, seed=9)

@@ -2,7 +2,7 @@ from ens.core.db import Index, ddl_migration
 
 ID = "2026-12-03T10:00:00:000000"
 VERSION = "1.38.0"
-DESCRIPTION = "documents: their metadata, each space's wrapped data key, when each person last looked"
+DESCRIPTION = "documents: their metadata, each space's wrapped data key, objects pending, when each person last looked"
 
 STATEMENTS = [
     """CREATE TABLE documents (
@@ -42,6 +42,14 @@ STATEMENTS = [
         wrapped {blob} NOT NULL,
         created_at TIMESTAMPTZ NOT NULL
     )""",
+    """CREATE TABLE document_pending_objects (
+        space_id UUID NOT NULL REFERENCES spaces (id),
+        path VARCHAR(255) NOT NULL,
+        since TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (space_id, path)
+    )""",
+    # What ens purge looks for across spaces: the ones a dead process left a day ago.
+    "CREATE INDEX document_pending_objects_since ON document_pending_objects (since)",
     """CREATE TABLE document_views (
         space_id UUID NOT NULL REFERENCES spaces (id),
         account_id UUID NOT NULL,
@@ -50,13 +58,18 @@ STATEMENTS = [
     )""",
 ]
 
-PRIMARY_KEYS = {"documents": ("space_id", "id"), "document_views": ("space_id", "account_id")}
+PRIMARY_KEYS = {
+    "documents": ("space_id", "id"),
+    "document_views": ("space_id", "account_id"),
+    "document_pending_objects": ("space_id", "path"),
+}
 
 INDEXES = [
     Index("documents_space_date", "documents", ("space_id", "care_date", "created_at", "id")),
     Index("documents_space_type_date", "documents", ("space_id", "type_code", "care_date", "created_at", "id")),
     Index("documents_space_created", "documents", ("space_id", "created_at")),
     Index("documents_space_object", "documents", ("space_id", "object_name")),
+    Index("document_pending_objects_since", "document_pending_objects", ("since",)),
 ]
 
 forwards = ddl_migration(ID, "documents", description=DESCRIPTION, statements=STATEMENTS)
