@@ -192,6 +192,15 @@ async def _encrypted_blocks(
     yield key.encrypt_block(bytes(pending), content_id=content_id, index=index, last=True)
 
 
+def _author(access: SpaceAccess, metadata: DocumentMetadata, *, professional: bool) -> str:
+    """Who wrote the document: a professional's identity; else who the metadata names; else the
+    person adding it, or the app."""
+    if professional:
+        return access.actor_name or ""
+    own = access.client_name if access.role == "app" else access.actor_name
+    return metadata.author or own or ""
+
+
 def _added_by(access: SpaceAccess) -> AddedByRole:
     role: str = access.role
     return "professional" if role == "professional" else access.role
@@ -268,8 +277,7 @@ async def upload_document(access: SpaceAccess, upload: Upload, *, storage: Stora
                 received.size,
                 name,
                 shared_id,
-                (access.actor_name if professional else metadata.author or access.actor_name or access.client_name)
-                or "",
+                _author(access, metadata, professional=professional),
                 access.caller.account_id if professional else None,
                 access.caller.account_id if access.is_person or professional else None,
                 access.caller.client_id,

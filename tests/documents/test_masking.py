@@ -185,6 +185,9 @@ async def test_a_representative_sees_what_the_holder_sees_less_what_the_holder_h
     assert (await client.delete(f"{DOCS.format('me')}/{open_doc['id']}", headers=app.headers)).status_code == 403
     by_app = await uploaded(client, app.headers, pdf(100, seed=11))
     assert by_app["addedBy"] == {"role": "app", "name": "Test app", "clientId": app.client_id}
+    assert by_app["author"] == "Test app"
+    by_lab = await uploaded(client, app.headers, pdf(100, seed=12), meta=metadata(author="Laboratoire Biomed"))
+    assert by_lab["author"] == "Laboratoire Biomed"
 
     # The holder shows it again: the representative sees it.
     assert (
