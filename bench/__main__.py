@@ -19,6 +19,8 @@ Knobs (environment):
   BENCH_FSYNC_OFF           1 (default): information figures with fsync off, 0: none
   BENCH_PROFILE             1: the server under py-spy for each load, files in var/bench-profiles/;
                             native: with the C frames too (slower)
+  BENCH_EXPORT              measures in the space whose FHIR export is read (default 500000; 0: none)
+  BENCH_ONLY                "export": only the export's memory (a quick run while developing)
   BENCH_OUT                 where the JSON goes (default bench-results.json at the repo root)
 """
 
@@ -39,7 +41,7 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
-from bench import ingest, machine, reads, series
+from bench import export, ingest, machine, reads, series
 from bench.cpu import CpuMeter
 from bench.profile import Profiler
 from bench.world import (
@@ -142,6 +144,8 @@ class Run:
         self.limits = _ints("BENCH_LIMITS", "1,50,100")
         self.info_workers = [w for w in _ints("BENCH_INFO_WORKERS", "2") if w > 1]
         self.fsync_off = _flag("BENCH_FSYNC_OFF", True)
+        self.export_measures = _int("BENCH_EXPORT", 500_000)
+        self.only = os.environ.get("BENCH_ONLY", "")
         self.profiler = Profiler(os.environ.get("BENCH_PROFILE", ""))
         self.env = production_environment(dsn, free_port())
         self.postmaster = 0
@@ -161,6 +165,7 @@ class Run:
             "limits": self.limits,
             "fsync_off_info": self.fsync_off,
             "profiled": self.profiler.mode if self.profiler.enabled else "",
+            "export_measures": self.export_measures,
             "server": "ens serve --workers 1 (ENS_ENV=prod), uvicorn, access log off",
         }
 
@@ -178,6 +183,11 @@ class Run:
         }
         filler = series.Filler(self.dsn)
         async with World(settings_of(self.env)) as world:
+            if self.export_measures:
+                await self.export_memory(world)
+            if self.only == "export":
+                self.results["total_seconds"] = time.perf_counter() - started
+                return self.results
             reader = await world.person("reader")
             reader_app = await world.device_app(reader)
             print(f"=== ens serve --workers 1 on {self.env['ENS_PUBLIC_URL']} (ENS_ENV=prod)", flush=True)
@@ -208,6 +218,18 @@ class Run:
         self.results["profiles"] = [asdict(s) for s in self.profiler.summaries]
         self.results["total_seconds"] = time.perf_counter() - started
         return self.results
+
+    async def export_memory(self, world: World) -> None:
+        """The FHIR export of a space of BENCH_EXPORT measures, on a fresh server: its peak memory."""
+        holder = await world.person("exporter")
+        print(f"--- loading {self.export_measures:,} measures into one space (COPY)", flush=True)
+        load_seconds = await export.load(self.dsn, holder.space_id, self.export_measures)
+        await checkpoint(self.dsn)
+        with Server(self.env, 1) as server:
+            print("--- GET /v1/spaces/me/export of that space, read to the end", flush=True)
+            self.results["export"] = export.export(
+                server, holder, measures=self.export_measures, load_seconds=load_seconds
+            )
 
     async def ingestion(self, world: World, server: Server, *, size: int, spaces: int) -> dict[str, Any]:
         """The three paths (and HTTP with fsync off) for one batch size and one layout."""
@@ -393,6 +415,16 @@ def ratios(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                     _verdict(page["p99_ms"] < PAGE_100_P99_MS),
                 )
             )
+    if results.get("export"):
+        e = results["export"]
+        out.append(
+            (
+                f"FHIR export of {e['measures']:,} measures, server peak RSS",
+                f"{e['rss_peak_mb']:.0f} MB",
+                f"< {export.EXPORT_PEAK_RSS_MB:.0f} MB",
+                _verdict(e["rss_peak_mb"] < export.EXPORT_PEAK_RSS_MB),
+            )
+        )
     if len(results["series"]) == 2:
         small, big = results["series"]
         label = f"series at {big['table_rows']:,} / at {small['table_rows']:,} rows"
@@ -481,6 +513,16 @@ def table(results: dict[str, Any]) -> str:
             f"{r['others_cores']:>6.2f}{note}"
         )
     out.append("")
+
+    if results.get("export"):
+        e = results["export"]
+        out.append("FHIR export: GET /v1/spaces/{space}/export of one space, read to the end by one client")
+        out.append(
+            f"  {e['measures']:,} measures (COPY in {e['load_seconds']:.0f} s): {e['entries']:,} entries, "
+            f"{e['bytes'] / 1e6:,.0f} MB in {e['seconds']:.1f} s ({e['entries'] / e['seconds']:,.0f} entries/s); "
+            f"server peak RSS {e['rss_before_mb']:.0f} MB before, {e['rss_peak_mb']:.0f} MB after"
+        )
+        out.append("")
 
     out.append("Series: one space's body_weight for one year (GET ...?type=body_weight&since=&until=&limit=500)")
     out.append(f"  {'table rows':>11}  {'items':>5}  {'API 1st ms':>10}  {'API median':>10}  {'API p90':>8}  "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import logging
 import re
+import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Literal
@@ -26,6 +27,7 @@ from ens.auth.routes import AuthWiring
 from ens.auth.tokens import AccessTokens
 from ens.core import db, errors, problems
 from ens.core.api import PUBLIC, Cursors, ETagMiddleware, ReadStruct, RefuseNulMiddleware, field_error
+from ens.core.fhir import FHIR_JSON, operation_outcome
 from ens.core.idempotency import IdempotencyMiddleware, replay_stored
 from ens.core.log import logging_config
 from ens.core.openapi import check_operation_ids, document_problems, require_operation_id
@@ -40,8 +42,10 @@ from ens.documents.storage import BlobStore
 from ens.overview.routes import SpaceController
 from ens.records.routes import CONTROLLERS as RECORDS_CONTROLLERS
 from ens.spaces.describe import RESOURCE_WORDS
-from ens.spaces.door import Access, account_door, provide_space_access, space_door
+from ens.spaces.door import Access, Need, account_door, professional_door, provide_space_access, space_door
 from ens.spaces.history import REQUEST_ID_KEY, AccessHistoryMiddleware
+from ens.spaces.matrix import access_matrix, check_matrix
+from ens.spaces.professional_routes import AccessRequestsController, ProController, ProfessionalsController
 from ens.spaces.rights import Action, table_markdown, who_may
 from ens.spaces.routes import (
     AccessHistoryController,
@@ -52,6 +56,7 @@ from ens.spaces.routes import (
 from ens.vaccination import scopes as vaccination_scopes
 from ens.vaccination.routes import VaccinationController, list_vaccines
 from ens.vitals import scopes as vitals_scopes
+from ens.vitals.fhir_routes import FhirController, fhir_metadata
 from ens.vitals.routes import VitalsController, list_vital_types
 
 log = logging.getLogger("ens")
@@ -74,6 +79,31 @@ def problem_response(
     )
 
 
+FHIR_PREFIX = "/fhir"
+
+
+def error_response(
+    request: Request[Any, Any, Any],
+    problem: ProblemType,
+    detail: str,
+    *,
+    errors_: Sequence[ProblemError] | None = None,
+    headers: dict[str, str] | None = None,
+    not_supported: bool = False,
+) -> Response[bytes]:
+    """problem+json on /v1; on the FHIR routes, the same error as an ``OperationOutcome`` (each
+    located error an issue, its pointer a FHIRPath expression there)."""
+    if not request.scope.get("path", "").startswith(FHIR_PREFIX):
+        return problem_response(problem, detail, errors_=errors_, headers=headers)
+    located = [(e.pointer, e.detail) for e in errors_ or []]
+    return Response(
+        operation_outcome(problem.status, detail, located=located, not_supported=not_supported),
+        status_code=problem.status,
+        media_type=FHIR_JSON,
+        headers=headers,
+    )
+
+
 def _domain_error(request: Request[Any, Any, Any], exc: errors.DomainError) -> Response[bytes]:
     if exc.kind == "internal":
         return _unexpected(request, exc)
@@ -85,11 +115,13 @@ def _domain_error(request: Request[Any, Any, Any], exc: errors.DomainError) -> R
         headers["Retry-After"] = str(exc.retry_after)
     if isinstance(exc, errors.RangeNotSatisfiable):
         headers["Content-Range"] = f"bytes */{exc.size}"
-    return problem_response(
+    return error_response(
+        request,
         problem,
         exc.detail,
         errors_=[ProblemError(pointer=e.pointer, detail=e.detail) for e in exc.errors],
         headers=headers,
+        not_supported=isinstance(exc, errors.NotSupported),
     )
 
 
@@ -120,7 +152,7 @@ def _validation_error(request: Request[Any, Any, Any], exc: ValidationException)
             pointer = "/" + key if key else ""
         found.append(ProblemError(pointer=pointer, detail=message))
     problem = problems.for_status(422 if body_invalid else 400)
-    return problem_response(problem, _first(found) or "The request is invalid.", errors_=found)
+    return error_response(request, problem, _first(found) or "The request is invalid.", errors_=found)
 
 
 def _first(found: Sequence[ProblemError]) -> str:
@@ -136,27 +168,45 @@ def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response
     headers = dict(exc.headers or {})
     if status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="ens"'
-    return problem_response(problem, detail, headers=headers)
+    return error_response(request, problem, detail, headers=headers)
 
 
 def _too_deep(request: Request[Any, Any, Any], exc: RecursionError) -> Response[bytes]:
     # Raised by the JSON decoder on a body of thousands of nested arrays or objects; the service's
     # own code never recurses that deep, so this is the request's fault (logged all the same).
     log.warning("request refused: nesting too deep", extra={"path": request.scope.get("path_template")})
-    return problem_response(problems.for_status(400), "The body nests arrays or objects too deeply to be read.")
+    return error_response(request, problems.for_status(400), "The body nests arrays or objects too deeply to be read.")
 
 
 def _not_utf8(request: Request[Any, Any, Any], exc: UnicodeDecodeError) -> Response[bytes]:
     # A body (JSON or form) whose bytes are not UTF-8: the decoder's error, the request's fault.
-    return problem_response(problems.for_status(400), "The body is not valid UTF-8 text.")
+    return error_response(request, problems.for_status(400), "The body is not valid UTF-8 text.")
+
+
+def _database_busy(exc: BaseException) -> bool:
+    """SQLite's writers take turns; one that waited its whole busy timeout gets "database is locked"
+    (a burst of writers on a small machine). It is the moment's load, not a fault: 503, retry."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, sqlite3.OperationalError) and "database is locked" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     request_id = request.scope.get("state", {}).get(REQUEST_ID_KEY, "")
+    if _database_busy(exc):
+        log.warning("database busy", extra={"request_id": request_id, "path": request.scope.get("path_template")})
+        return problem_response(
+            problems.for_status(503),
+            f"The database is busy; try again in a moment (request {request_id}).",
+            headers={"Retry-After": "2"},
+        )
     log.error(
         "unhandled error", exc_info=exc, extra={"request_id": request_id, "path": request.scope.get("path_template")}
     )
-    return problem_response(problems.for_status(500), f"Something went wrong (request {request_id}).")
+    return error_response(request, problems.for_status(500), f"Something went wrong (request {request_id}).")
 
 
 class HealthRead(ReadStruct):
@@ -208,6 +258,8 @@ def space_routes() -> list[ControllerRouterHandler]:
         RepresentativesController,
         VitalsController,
         VaccinationController,
+        ProfessionalsController,
+        AccessRequestsController,
         *RECORDS_CONTROLLERS,
         DocumentsController,
         *AuthWiring.space_routes(),
@@ -224,6 +276,7 @@ def create_app(
     *,
     extra_routes: Sequence[ControllerRouterHandler] = (),
     upstream_transport: httpx.AsyncBaseTransport | None = None,
+    pro_upstream_transport: httpx.AsyncBaseTransport | None = None,
 ) -> Litestar:
     """Build the application. ``extra_*`` let tests mount their own routes behind the real doors;
     ``upstream_transport`` lets them reach an in-process identity provider over real HTTP."""
@@ -233,7 +286,7 @@ def create_app(
     db.bind(engine, db.all_tables())
     tokens = AccessTokens(settings)
     cursors = Cursors(settings.secret_key)
-    auth = AuthWiring(settings, upstream_transport)
+    auth = AuthWiring(settings, upstream_transport, pro_upstream_transport)
     blobs = BlobStore.from_settings(settings)
 
     @asynccontextmanager
@@ -261,10 +314,23 @@ def create_app(
         dependencies={"access": Provide(provide_space_access), "cursors": Provide(cursors_after_access)},
         route_handlers=[*space_routes(), *extra_space_routes],
     )
+    # The FHIR door of the measures: the same space door, the app's token naming its space.
+    fhir_router = Router(
+        path=FHIR_PREFIX,
+        before_request=through_space_door,
+        dependencies={"access": Provide(provide_space_access), "cursors": Provide(cursors_after_access)},
+        route_handlers=[FhirController],
+    )
     account_router = Router(
         path="/",
         before_request=through_account_door,
         route_handlers=[*auth.account_routes, CarersController, NotificationsController],
+    )
+    professional_router = Router(
+        path="/",
+        before_request=through_professional_door,
+        dependencies={"cursors": Provide(lambda: cursors, sync_to_thread=False)},
+        route_handlers=[ProController],
     )
 
     app = Litestar(
@@ -275,7 +341,10 @@ def create_app(
             list_document_types,
             list_vaccines,
             space_router,
+            fhir_router,
+            fhir_metadata,
             account_router,
+            professional_router,
             *auth.routes,
             *extra_routes,
         ],
@@ -330,7 +399,11 @@ def create_app(
             "parent's right ends on the child's 18th birthday in the space's time zone; a measure relating only "
             "to property opens nothing; a holder under 18 may not write directives, designate the trusted "
             "person or erase; apps reach only their granted space and the scopes of their grant):\n\n"
-            + table_markdown(),
+            + table_markdown()
+            + "\n\nHealth professionals reach a space while the holder's authorisation runs (until the same "
+            "date next year, exclusive, in the space's time zone), or read-only for 24 hours after an emergency "
+            "access; what each profession reads and writes is the access matrix (each operation names the "
+            "professions it lets through).",
             operation_id_creator=require_operation_id,
         ),
         lifespan=[lifespan],
@@ -338,6 +411,9 @@ def create_app(
         debug=False,
     )
     _check_every_space_route_has_the_door(app)
+    # The access matrix is data shipped with the product: a matrix that names an unknown profession
+    # or resource, or lets a profession write what it cannot read, stops the service here.
+    check_matrix(access_matrix(), known_resources=RESOURCE_WORDS.keys())
     document_problems(app)
     _document_rights(app)
     check_operation_ids(app)
@@ -360,7 +436,24 @@ def _document_rights(app: Litestar) -> None:
                 scope = (
                     f" Apps: with a {need.app_scope} scope of {need.resource}." if need.app_scope else " Apps: never."
                 )
-                operation.description = f"{operation.description or ''}\n\n{who_may(need.action)}{scope}".strip()
+                pros = _professionals_who_may(need)
+                operation.description = f"{operation.description or ''}\n\n{who_may(need.action)}{scope}{pros}".strip()
+
+
+def _professionals_who_may(need: Need) -> str:
+    """The sentence saying which professions the access matrix lets through this operation."""
+    matrix = access_matrix()
+    if need.action is Action.READ:
+        codes = [code for code in matrix.professions if matrix.may(code, need.resource, write=False)]
+    elif need.action is Action.WRITE_DATA:
+        codes = [code for code in matrix.professions if matrix.may(code, need.resource, write=True)]
+    else:
+        codes = []
+    if not codes:
+        return " Professionals: never."
+    names = ", ".join(f"{matrix.label(code)} ({code})" for code in codes)
+    emergency = " (also in an emergency access)" if need.action is Action.READ else " (never in an emergency access)"
+    return f" Professionals (the access matrix): {names}{emergency}."
 
 
 async def through_space_door(request: Request[Any, Any, Any]) -> Response[bytes] | None:
@@ -378,10 +471,20 @@ async def through_account_door(request: Request[Any, Any, Any]) -> Response[byte
     return await replay_stored(request)
 
 
+async def through_professional_door(request: Request[Any, Any, Any]) -> Response[bytes] | None:
+    """Every request under /v1/pro: the professional door, then an Idempotency-Key refusal or replay."""
+    await professional_door(request, request.route_handler)
+    return await replay_stored(request)
+
+
+# The one route under /fhir that needs no token (FHIR clients read it before they sign in).
+FHIR_PUBLIC_PATHS = frozenset({"/fhir/metadata"})
+
+
 def _check_every_space_route_has_the_door(app: Litestar) -> None:
-    """A route under /v1/spaces/{space} without the door must be impossible, not just wrong."""
+    """A route under /v1/spaces/{space} or /fhir without the door must be impossible, not just wrong."""
     for route in app.routes:
-        if not route.path.startswith("/v1/spaces/{space"):
+        if not route.path.startswith(("/v1/spaces/{space", FHIR_PREFIX)) or route.path in FHIR_PUBLIC_PATHS:
             continue
         for handler in getattr(route, "route_handlers", []):
             if handler.http_methods == {"OPTIONS"}:

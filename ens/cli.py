@@ -126,6 +126,36 @@ def _load_vaccines(settings: Settings, path: str) -> None:
         _fail(f"cannot load the vaccine list: {exc}")
 
 
+def _export(settings: Settings, space_id: uuid.UUID, path: str) -> None:
+    """Operators: a space's whole FHIR Bundle to a file, with a progress bar on stderr."""
+    from pathlib import Path
+
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from ens.overview.export import export_to_file, space_for_export
+    from ens.vitals.fhir import count_measurements
+
+    async def run() -> int:
+        async with db.connected(settings):
+            space = await space_for_export(space_id)
+            if space is None:
+                _fail(f"no space {space_id}")
+            # Entries: the measures and as many again at most for the rest (a bar, not a promise).
+            total = await count_measurements(space_id)
+            columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+            with Progress(*columns, console=Console(stderr=True)) as progress:
+                task = progress.add_task("Export FHIR", total=total or None)
+                written = await export_to_file(
+                    space, Path(path), progress=lambda entries: progress.update(task, completed=min(entries, total))
+                )
+                progress.update(task, completed=total)
+            return written
+
+    written = asyncio.run(run())
+    print(f"export: {written} resources written to {path}")
+
+
 def _dev_token(settings: Settings, identity: str) -> None:
     from ens.auth.dev.token import dev_token
 
@@ -176,7 +206,7 @@ def _representatives(settings: Settings, args: argparse.Namespace) -> None:
                 )
                 print(f"representative_id: {await representatives.add_court_measure(measure)}")
             elif args.representatives_command == "end":
-                await representatives.end_court_measure(args.id, reason=args.reason)
+                await representatives.end_court_measure(args.space, args.id, reason=args.reason)
                 print(f"ended: {args.id}")
             else:
                 zone = zone_of((await space_of(args.space)).timezone)  # dates as the decision gives them
@@ -193,6 +223,24 @@ def _representatives(settings: Settings, args: argparse.Namespace) -> None:
         asyncio.run(run())
     except DomainError as exc:
         _fail("; ".join([exc.detail, *(f"{e.pointer} {e.detail}" for e in exc.errors)]))
+
+
+def _partition(settings: Settings, table: str, partitions: int) -> None:
+    """Operators: a table of health data becomes hash-partitioned by space_id (PostgreSQL)."""
+    from ens.core.partition import CannotPartition, partition_by_space
+
+    if not settings.database_url.startswith(("postgres://", "postgresql://")):
+        _fail("partitioning is PostgreSQL's: ENS_DATABASE_URL names an SQLite file")
+
+    async def run() -> int:
+        async with db.connected(settings):
+            return await partition_by_space(table, partitions)
+
+    try:
+        moved = asyncio.run(run())
+    except CannotPartition as exc:
+        _fail(f"cannot partition {table}: {exc}")
+    print(f"{table}: {partitions} partitions by hash of space_id, {moved} rows moved")
 
 
 # Commands that exist for development only: they seed test identities or mint tokens without a login.
@@ -222,6 +270,9 @@ def main(argv: list[str] | None = None) -> None:
         help="daily: send the notices that are due (a child's 18th birthday in three months) and the digests "
         "of changes holders asked for",
     )
+    part = sub.add_parser("partition", help="operators: hash-partition a health table by space_id (PostgreSQL)")
+    part.add_argument("table")
+    part.add_argument("--partitions", type=int, default=32)
     reps = sub.add_parser("representatives", help="court measures (operators only: they check the decision)")
     reps_sub = reps.add_subparsers(dest="representatives_command", required=True)
     add = reps_sub.add_parser("add", help="record a tutelle, curatelle or habilitation familiale; prints its id")
@@ -234,6 +285,7 @@ def main(argv: list[str] | None = None) -> None:
     add.add_argument("--relates-to", choices=["person", "property"], default="person")
     end = reps_sub.add_parser("end", help="end a representation (a measure, or a parent's right by court decision)")
     end.add_argument("id", type=uuid.UUID)
+    end.add_argument("--space", type=uuid.UUID, required=True, help="the space it represents (from list)")
     end.add_argument("--reason", required=True, help="the court decision or reason, kept with the row")
     listing = reps_sub.add_parser("list", help="a space's live representatives")
     listing.add_argument("--space", type=uuid.UUID, required=True)
@@ -250,6 +302,9 @@ def main(argv: list[str] | None = None) -> None:
     vaccines_sub = vaccines.add_subparsers(dest="vaccines_command", required=True)
     load = vaccines_sub.add_parser("load", help="load a newer vaccine list (the shape of vaccines-fr.json)")
     load.add_argument("file")
+    export = sub.add_parser("export", help="operators: write a space's whole FHIR R4 Bundle to a file (with progress)")
+    export.add_argument("space_id", type=uuid.UUID)
+    export.add_argument("file")
     dev = sub.add_parser("dev", help="development helpers")
     dev_sub = dev.add_subparsers(dest="dev_command", required=True)
     token = dev_sub.add_parser("token", help="print an access token for a test identity (dev only)")
@@ -304,6 +359,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> None:
         _notify(settings)
     elif args.command == "representatives":
         _representatives(settings, args)
+    elif args.command == "partition":
+        _partition(settings, args.table, args.partitions)
     elif args.command == "demo":
         from ens.demo import seed_demo
 
@@ -312,6 +369,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> None:
         _register_app(settings, args)
     elif args.command == "vaccines" and args.vaccines_command == "load":
         _load_vaccines(settings, args.file)
+    elif args.command == "export":
+        _export(settings, args.space_id, args.file)
     elif args.command == "dev" and args.dev_command == "token":
         _dev_token(settings, args.identity)
 

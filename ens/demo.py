@@ -13,13 +13,15 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from ens.auth.dev.identities import DEV_IDENTITIES, as_identity
-from ens.core import db
+from ens.auth.dev.token import sign_in_dev_professional
+from ens.core import clock, db
 from ens.core.api import Cursors
 from ens.core.settings import Settings
 from ens.spaces.caller import SPACE_SCOPE, Caller
 from ens.spaces.codes import space_of
-from ens.spaces.door import SpaceAccess, SpaceRef
+from ens.spaces.door import SpaceAccess, SpaceRef, space_ref
 from ens.spaces.history import AccountAction
+from ens.spaces.professionals import authorisation_end
 from ens.spaces.representatives import add_representative, create_child_space
 from ens.spaces.schemas import ChildSpaceCreate
 from ens.spaces.service import create_app_grant, sign_in_identity
@@ -304,6 +306,32 @@ async def _seed_vaccinations(space_id: UUID, account_id: UUID) -> int:
     return created
 
 
+async def _seed_doctor_authorisation(settings: Settings, space_id: UUID, holder_id: UUID) -> None:
+    """Camille has authorised her doctor, the test professional Claire Bernard, for a year (once)."""
+
+    professional_id = await sign_in_dev_professional(settings, "dr-bernard")
+    known = await db.fetch_one(
+        "SELECT id FROM space_professionals WHERE space_id = {} AND professional_id = {}", space_id, professional_id
+    )
+    if known is not None:
+        return
+    now = clock.now()
+    space = await db.fetch_one("SELECT * FROM spaces WHERE id = {}", space_id)
+    assert space is not None
+    await db.fetch(
+        "INSERT INTO space_professionals (space_id, id, professional_id, status, since, until, decided_by, "
+        "created_at, updated_at) VALUES ({}, {}, {}, 'authorised', {}, {}, {}, {}, {})",
+        space_id,
+        uuid.uuid4(),
+        professional_id,
+        now,
+        authorisation_end(space_ref(space), now=now),
+        holder_id,
+        now,
+        now,
+    )
+
+
 async def seed_demo(settings: Settings) -> None:
     """Create (or refresh) the demo holder's account and space, then say how to use them."""
     console = Console(soft_wrap=True)  # commands stay copyable on one line
@@ -323,6 +351,7 @@ async def seed_demo(settings: Settings) -> None:
             measures, created = await _seed_vitals(signed_in.space_id, signed_in.account_id, progress=progress)
             child_id, child_created = await _seed_family(settings)
             vaccinations = await _seed_vaccinations(signed_in.space_id, signed_in.account_id)
+            await _seed_doctor_authorisation(settings, signed_in.space_id, signed_in.account_id)
         console.print(f"Demo holder: {identity.given_name} {identity.family_name}, space {signed_in.space_id}")
         console.print(
             f"Demo family: Jean and Léa Dupont, parents of Inès (born 2016), space {child_id}"
@@ -344,6 +373,12 @@ async def seed_demo(settings: Settings) -> None:
         console.print(
             f'  curl -H "Authorization: Bearer $TOKEN" -H "Accept: application/pdf" -o certificat.pdf "{booklet}"'
         )
+        console.print(
+            "As Camille's doctor (Claire Bernard, authorised for a year; the test professionals are "
+            "dr-bernard, infirmier-petit, pharmacienne-roux, sage-femme-moreau):"
+        )
+        console.print("  PRO=$(ENS_ENV=dev .venv/bin/ens dev token dr-bernard)")
+        console.print(f'  curl -H "Authorization: Bearer $PRO" {settings.public_url}/v1/pro/patients')
         console.print("As a parent (Jean), Inès's space is listed in /v1/me:")
         console.print("  TOKEN=$(make -s token IDENTITY=jean)")
         console.print(f'  curl -H "Authorization: Bearer $TOKEN" {settings.public_url}/v1/me')

@@ -16,12 +16,14 @@ from typing import Any
 
 import httpx
 import pytest
+from aiosmtpd.controller import Controller
 from litestar import Litestar
 
 from ens.app import create_app
 from ens.core import db
 from ens.core.settings import Settings
 from tests.helpers.asgi import asgi_client
+from tests.helpers.login import Outbox
 from tests.helpers.people import (
     AppToken,
     HistoryRows,
@@ -31,6 +33,7 @@ from tests.helpers.people import (
     grant_app,
     sign_in_person,
 )
+from tests.helpers.server import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -98,6 +101,36 @@ def app(settings: Settings, migrated: None, extra_space_routes: list[Any], extra
 @pytest.fixture(scope="session")
 async def client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
     async with asgi_client(app, "http://testserver.local") as test_client:
+        yield test_client
+
+
+@pytest.fixture(scope="session")
+def outbox() -> Iterator[tuple[Outbox, int]]:
+    """A real SMTP server on 127.0.0.1 (aiosmtpd), and the messages it received."""
+    handler = Outbox()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield handler, port
+    controller.stop()
+
+
+@pytest.fixture(scope="session")
+def mail_app(settings: Settings, migrated: None, outbox: tuple[Outbox, int]) -> Litestar:
+    """The app as ``app``, but sending its e-mails to the SMTP sink (``outbox``)."""
+    mailing = Settings.from_env(
+        {},
+        env="dev",
+        database_url=settings.database_url,
+        public_url=settings.public_url,
+        smtp_url=f"smtp://127.0.0.1:{outbox[1]}",
+    )
+    return create_app(mailing)
+
+
+@pytest.fixture(scope="session")
+async def mail_client(mail_app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
+    async with asgi_client(mail_app, "http://testserver.local") as test_client:
         yield test_client
 
 

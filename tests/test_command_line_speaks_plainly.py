@@ -67,3 +67,16 @@ async def test_the_readme_token_command_works_from_a_fresh_shell(
     token = done.stdout.strip()
     me = await client.get("/v1/me", headers={"Authorization": f"Bearer {token}"})
     assert me.status_code == 200 and me.json()["account"]["givenName"] == "Camille"
+
+
+async def test_a_dev_token_for_a_test_professional_opens_their_patients(
+    client: httpx.AsyncClient, settings: Settings, migrated: None
+) -> None:
+    env = {"ENS_ENV": "dev", "ENS_DATABASE_URL": settings.database_url, "ENS_PUBLIC_URL": settings.public_url}
+    done = _ens("dev", "token", "dr-bernard", **env)
+    assert done.returncode == 0, done.stderr
+    headers = {"Authorization": f"Bearer {done.stdout.strip()}"}
+    assert (await client.get("/v1/pro/patients", headers=headers)).status_code == 200
+    assert (await client.get("/v1/me", headers=headers)).status_code == 403
+    unknown = _ens("dev", "token", "dr-nobody", **env)
+    _one_line_refusal(unknown, "dr-nobody", "dr-bernard")

@@ -16,7 +16,7 @@ from ens.core import clock, keyring
 from ens.core.db import Row, fetch, fetch_one
 from ens.core.errors import Conflict, FieldError, Invalid
 from ens.core.scopes import SCOPES
-from ens.spaces.caller import SPACE_SCOPE
+from ens.spaces.caller import PROFESSIONAL_SCOPE, SPACE_SCOPE
 
 MOBILE_CLIENT_ID = "ens-mobile"
 MOBILE_CLIENT_NAME = "Application ENS"
@@ -148,7 +148,15 @@ async def register_app(
     label_status: str = "labelled",
 ) -> RegisteredApp:
     """Register a labelled app; the client secret (confidential apps) is returned once, stored hashed."""
-    errors = [FieldError("/scope", f"unknown scope {s!r}") for s in scopes if not SCOPES.is_app_scope(s)]
+    if kind == "professional":
+        # A professional's software acts for the professional in person (the access matrix): one scope.
+        errors = [
+            FieldError("/scope", f"a professional software's only scope is {PROFESSIONAL_SCOPE!r}, not {s!r}")
+            for s in scopes
+            if s != PROFESSIONAL_SCOPE
+        ]
+    else:
+        errors = [FieldError("/scope", f"unknown scope {s!r}") for s in scopes if not SCOPES.is_app_scope(s)]
     if not scopes:
         errors.append(FieldError("/scope", "at least one scope"))
     if not redirect_uris:

@@ -54,7 +54,7 @@ async def create_authorization_code(
     account_id: UUID,
     space_id: UUID | None,
     scopes: list[str],
-    kind: Literal["session", "app"],
+    kind: Literal["session", "app", "professional"],
     grant_id: UUID | None,
     now: datetime | None = None,
 ) -> str:
@@ -298,7 +298,7 @@ async def _issue(
 ) -> TokenResponse:
     """Tokens for the grant; ``refresh_id``: the id the rotation already named (``replaced_by``)."""
     caller = Caller(
-        kind="app" if kind == "app" else "person",
+        kind="app" if kind == "app" else "professional" if kind == "professional" else "person",
         account_id=account_id,
         client_id=client.client_id,
         grant_id=grant_id,

@@ -110,7 +110,7 @@ class AccessTokens:
             (registry or self._registry).validate(decoded.claims)
             claims = decoded.claims
             kind = claims.get("kind")
-            if kind not in ("person", "app"):
+            if kind not in ("person", "app", "professional"):
                 raise Unauthorized("The access token is malformed.")
             space = claims.get("space")
             caller = Caller(

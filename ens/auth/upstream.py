@@ -64,6 +64,52 @@ class UpstreamLogin:
     userinfo: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class ProviderConfig:
+    """Which provider, as which client, at which level: people's (FranceConnect, ``ENS_OIDC_*``) or
+    professionals' (Pro Santé Connect, ``ENS_PRO_OIDC_*``). The relying party's code is the same."""
+
+    issuer: str
+    client_id: str
+    client_secret: str
+    scopes: str
+    acr: str
+    callback_path: str
+    # FranceConnect+ only: ID tokens and userinfo encrypted to ENS_OIDC_ENCRYPTION_KEY.
+    decrypts: bool = False
+
+    @classmethod
+    def people(cls, settings: Settings) -> ProviderConfig:
+        return cls(
+            issuer=settings.effective_oidc_issuer,
+            client_id=settings.oidc_client_id,
+            client_secret=settings.oidc_client_secret,
+            scopes=settings.oidc_scopes,
+            acr=settings.oidc_acr,
+            callback_path="/oauth/callback",
+            decrypts=True,
+        )
+
+    @classmethod
+    def professionals(cls, settings: Settings) -> ProviderConfig | None:
+        """``None`` when no professionals' provider is configured (production without one)."""
+        issuer = settings.effective_pro_oidc_issuer
+        if issuer is None:
+            return None
+        return cls(
+            issuer=issuer,
+            client_id=settings.pro_oidc_client_id,
+            client_secret=settings.pro_oidc_client_secret,
+            scopes=settings.pro_oidc_scopes,
+            acr=settings.pro_oidc_acr,
+            callback_path=PRO_CALLBACK_PATH,
+        )
+
+
+# Where the professionals' provider sends the browser back.
+PRO_CALLBACK_PATH = "/oauth/pro/callback"
+
+
 @dataclass
 class _Cached:
     value: Any
@@ -77,16 +123,27 @@ class Upstream:
     settings: Settings
     transport: httpx.AsyncBaseTransport | None = None
     clock: Callable[[], float] = time.time
+    # People's provider unless told otherwise (``ProviderConfig.professionals``).
+    provider: ProviderConfig | None = None
     _metadata: _Cached | None = field(default=None, init=False)
     _jwks: _Cached | None = field(default=None, init=False)
 
+    def __post_init__(self) -> None:
+        if self.provider is None:
+            self.provider = ProviderConfig.people(self.settings)
+
+    @property
+    def config(self) -> ProviderConfig:
+        assert self.provider is not None
+        return self.provider
+
     @property
     def issuer(self) -> str:
-        return self.settings.effective_oidc_issuer
+        return self.config.issuer
 
     @property
     def redirect_uri(self) -> str:
-        return f"{self.settings.public_url}/oauth/callback"
+        return f"{self.settings.public_url}{self.config.callback_path}"
 
     def _client(self) -> httpx.AsyncClient:
         return httpx.AsyncClient(transport=self.transport, timeout=HTTP_TIMEOUT_S, follow_redirects=False)
@@ -156,12 +213,12 @@ class Upstream:
         metadata = await self.metadata()
         params = {
             "response_type": "code",
-            "client_id": self.settings.oidc_client_id,
+            "client_id": self.config.client_id,
             "redirect_uri": self.redirect_uri,
-            "scope": self.settings.oidc_scopes,
+            "scope": self.config.scopes,
             "state": state,
             "nonce": nonce,
-            "acr_values": self.settings.oidc_acr,
+            "acr_values": self.config.acr,
             "code_challenge": create_s256_code_challenge(verifier),
             "code_challenge_method": "S256",
         }
@@ -215,10 +272,10 @@ class Upstream:
         }
         auth: httpx.BasicAuth | None = None
         if "client_secret_basic" in metadata.token_auth_methods:
-            auth = httpx.BasicAuth(self.settings.oidc_client_id, self.settings.oidc_client_secret)
+            auth = httpx.BasicAuth(self.config.client_id, self.config.client_secret)
         elif "client_secret_post" in metadata.token_auth_methods:
-            form["client_id"] = self.settings.oidc_client_id
-            form["client_secret"] = self.settings.oidc_client_secret
+            form["client_id"] = self.config.client_id
+            form["client_secret"] = self.config.client_secret
         else:
             raise UpstreamRefused("The provider supports neither client_secret_basic nor client_secret_post.")
         try:
@@ -255,7 +312,7 @@ class Upstream:
             claims = await self.decode_upstream_jwt(response.text.strip(), algorithms)
             if "iss" in claims and claims["iss"] != metadata.issuer:
                 raise UpstreamRefused("The userinfo JWT comes from another issuer.")
-            if "aud" in claims and not _audience_contains(claims["aud"], self.settings.oidc_client_id):
+            if "aud" in claims and not _audience_contains(claims["aud"], self.config.client_id):
                 raise UpstreamRefused("The userinfo JWT is meant for another client.")
             return claims
         return _safe_json(response)
@@ -269,7 +326,7 @@ class Upstream:
         """
         # FranceConnect+: a JWE wrapping the signed JWT, decrypted with ENS_OIDC_ENCRYPTION_KEY first.
         try:
-            raw = decrypt_nested(raw, encryption_key_from_settings(self.settings))
+            raw = decrypt_nested(raw, encryption_key_from_settings(self.settings) if self.config.decrypts else None)
         except TokenDecryptionRefused as exc:
             raise UpstreamRefused(exc.detail) from exc
         try:
@@ -282,7 +339,7 @@ class Upstream:
             raise UpstreamRefused(f"The token's algorithm {alg or 'none'} is not one the provider announces.")
         key: Any
         if alg in SYMMETRIC_ALGORITHMS:
-            key = OctKey.import_key(self.settings.oidc_client_secret.encode())
+            key = OctKey.import_key(self.config.client_secret.encode())
         else:
             key = await self._signing_key(header.get("kid"))
         try:
@@ -321,15 +378,15 @@ class Upstream:
         except JoseError as exc:
             raise UpstreamRefused(f"The ID token is not acceptable ({exc.description or type(exc).__name__}).") from exc
         audience = claims.get("aud")
-        if not _audience_contains(audience, self.settings.oidc_client_id):
+        if not _audience_contains(audience, self.config.client_id):
             raise UpstreamRefused("The ID token is meant for another client (aud).")
-        if isinstance(audience, list) and len(audience) > 1 and claims.get("azp") != self.settings.oidc_client_id:
+        if isinstance(audience, list) and len(audience) > 1 and claims.get("azp") != self.config.client_id:
             raise UpstreamRefused("The ID token has several audiences and another authorized party (azp).")
         if float(claims["iat"]) > now + CLOCK_LEEWAY_S:
             raise UpstreamRefused("The ID token is issued in the future (iat).")
         acr = str(claims.get("acr", ""))
-        if ACR_LEVELS.get(acr, 0) < ACR_LEVELS[self.settings.oidc_acr]:
-            raise UpstreamRefused(f"The identity was proven at level {acr or 'none'}, below {self.settings.oidc_acr}.")
+        if ACR_LEVELS.get(acr, 0) < ACR_LEVELS[self.config.acr]:
+            raise UpstreamRefused(f"The identity was proven at level {acr or 'none'}, below {self.config.acr}.")
 
 
 def _audience_contains(audience: object, client_id: str) -> bool:

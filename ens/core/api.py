@@ -13,7 +13,8 @@ from types import UnionType
 from typing import Annotated, Any, Generic, TypeVar, Union, get_args, get_origin
 
 import msgspec
-from litestar.params import QueryParameter
+from litestar import Response
+from litestar.params import HeaderParameter, QueryParameter
 
 from ens.core import keyring
 from ens.core.errors import BadRequest, FieldError, Invalid, PreconditionFailed
@@ -234,6 +235,23 @@ def etag_matches(header: str | None, etag: str, *, weak: bool) -> bool:
     return False
 
 
+IfMatch = Annotated[
+    str | None,
+    HeaderParameter(
+        name="If-Match",
+        required=False,
+        description="The ETag of the version the change is based on (strong comparison: 412 when stale)",
+    ),
+]
+
+
+def with_etag(read: msgspec.Struct, *, status: int = 200) -> Response[bytes]:
+    """``read`` as JSON with the ETag its GET answers (the same bytes, hence the same tag), so a
+    client can change it again without reading it first."""
+    body = msgspec.json.encode(read)
+    return Response(body, media_type="application/json", status_code=status, headers={"ETag": etag_of(body)})
+
+
 def require_if_match(if_match: str | None, current: bytes | None) -> None:
     """Raise 412 when ``If-Match`` is given and does not match the current representation."""
     if if_match is None:
@@ -287,7 +305,9 @@ class ETagMiddleware:
 
     A handler that knows a cheaper strong validator sets ``ETag`` itself (``etag_of_versions``, a
     document's content): its answer then passes as it is produced, never held (a file can be
-    20 MiB); otherwise the body is held and the validator is its hash."""
+    20 MiB); otherwise the validator is the hash of the body. A streamed answer (no
+    ``Content-Length``: its size is not known before its end, like the FHIR export) passes through
+    as it is produced, never held here, and has no ETag."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
@@ -311,8 +331,10 @@ class ETagMiddleware:
                     await send({"type": "http.response.start", "status": 304, "headers": kept})
                     await send({"type": "http.response.body", "body": b""})
                     return
-                if message["status"] != 200 or given is not None:
-                    # Not a 200, or a validator given with a body that may be large (a file): streamed as it comes.
+                streamed = not any(k == b"content-length" for k, _ in message.get("headers", []))
+                if message["status"] != 200 or given is not None or streamed:
+                    # Not a 200, a validator given with a body that may be large (a file), or a body
+                    # whose size is unknown: passed on as it comes.
                     start["passthrough"] = True
                     await send(message)
                     return

@@ -322,12 +322,22 @@ _DDL_TYPES = {
 }
 
 
+class PostgresOnly(str):
+    """A DDL statement PostgreSQL alone runs: re-keying a table by ``(space_id, id)`` so it can be
+    hash-partitioned (docs/scale.md). SQLite, one file, is never partitioned, and cannot change a
+    primary key in place; its tables keep their first key. A migration that uses these states the
+    result in ``POSTGRES_PRIMARY_KEYS`` and ``POSTGRES_DROPPED_INDEXES`` (the schema test reads them)."""
+
+
 async def run_ddl(engine: Engine[Any], statements: Sequence[str]) -> None:
     """Apply DDL statements in one transaction (PostgreSQL and SQLite both have transactional DDL)."""
-    types = _DDL_TYPES["postgres" if is_postgres(engine) else "sqlite"]
+    postgres = is_postgres(engine)
+    types = _DDL_TYPES["postgres" if postgres else "sqlite"]
     async with write_transaction(engine):
         for statement in statements:
-            await engine.run_ddl(statement.format(**types))
+            if isinstance(statement, PostgresOnly) and not postgres:
+                continue
+            await engine.run_ddl(str(statement).format(**types))
 
 
 @dataclass(frozen=True)

@@ -125,3 +125,8 @@ class Unavailable(DomainError):
     """A service the request needs does not answer (503): the database, for the readiness probe."""
 
     kind = "unavailable"
+
+
+class NotSupported(Invalid):
+    """Well-formed, but something ENS does not take (a FHIR profile it does not keep): 422, and
+    FHIR's issue code ``not-supported``."""

@@ -85,7 +85,7 @@ def _statuses(path: str, method: str, operation: Operation, *, public: bool) -> 
     if public:
         return codes
     codes += ["401"]
-    if path.startswith("/v1/spaces/{space}"):
+    if path.startswith(("/v1/spaces/{space}", "/fhir")):
         codes += ["403", "404", "410"]
     elif "{" in path:
         codes += ["404"]
@@ -124,6 +124,36 @@ def _declared(app: Litestar) -> dict[tuple[str, str], _Declared]:
     return declared
 
 
+# The FHIR routes (/fhir) answer their errors as FHIR does: an OperationOutcome.
+_OPERATION_OUTCOME_SCHEMA = Schema(
+    type=OpenAPIType.OBJECT,
+    required=["resourceType", "issue"],
+    properties={
+        "resourceType": Schema(type=OpenAPIType.STRING, const="OperationOutcome"),
+        "id": Schema(type=OpenAPIType.STRING),
+        "issue": Schema(
+            type=OpenAPIType.ARRAY,
+            items=Schema(
+                type=OpenAPIType.OBJECT,
+                required=["severity", "code"],
+                properties={
+                    "severity": Schema(type=OpenAPIType.STRING),
+                    "code": Schema(type=OpenAPIType.STRING),
+                    "diagnostics": Schema(type=OpenAPIType.STRING),
+                    "expression": Schema(type=OpenAPIType.ARRAY, items=Schema(type=OpenAPIType.STRING)),
+                },
+            ),
+        ),
+    },
+)
+
+
+def _outcome(code: str) -> OpenAPIResponse:
+    return OpenAPIResponse(
+        description=_DESCRIPTIONS[code], content={"application/fhir+json": MediaType(schema=_OPERATION_OUTCOME_SCHEMA)}
+    )
+
+
 def _problem(code: str) -> OpenAPIResponse:
     return OpenAPIResponse(
         description=_DESCRIPTIONS[code],
@@ -158,7 +188,7 @@ def document_problems(app: Litestar) -> None:
                 responses.pop("400", None)
             for code in _statuses(path, method, operation, public=own.public):
                 if code not in own.responses:
-                    responses[code] = _problem(code)
+                    responses[code] = _outcome(code) if path.startswith("/fhir") else _problem(code)
             operation.responses = responses
 
 

@@ -15,6 +15,9 @@ import msgspec
 FRANCECONNECT_SCOPES = "openid given_name family_name birthdate gender birthplace birthcountry email preferred_username"
 DEV_SECRET_KEY = "dev-only-secret-key-never-use-in-production-0123456789"
 DEV_OIDC_CLIENT_SECRET = "ens-dev-secret-0123456789abcdef0123456789"
+DEV_PRO_OIDC_CLIENT_SECRET = "ens-pro-dev-secret-0123456789abcdef01234567"
+# Pro Santé Connect's scopes: ``openid`` and ``scope_all`` (every claim the professional's card gives).
+PRO_SANTE_CONNECT_SCOPES = "openid scope_all"
 DEFAULT_DATABASE_URL = "sqlite:///./var/ens.sqlite"
 
 
@@ -33,12 +36,20 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     oidc_scopes: str = FRANCECONNECT_SCOPES
     oidc_acr: str = "eidas1"
     oidc_encryption_key: str | None = None
+    # The professionals' provider (Pro Santé Connect-like): its own issuer, client and level.
+    pro_oidc_issuer: str | None = None
+    pro_oidc_client_id: str = "ens-pro-dev"
+    pro_oidc_client_secret: str = DEV_PRO_OIDC_CLIENT_SECRET
+    pro_oidc_scopes: str = PRO_SANTE_CONNECT_SCOPES
+    pro_oidc_acr: str = "eidas1"
     smtp_url: str | None = None
     var_dir: str = "./var"
     refresh_reuse_interval: int = 0
     access_token_ttl: int = 600
     refresh_token_max_age: int = 30 * 24 * 3600
     max_body_bytes: int = 2 * 1024 * 1024
+    # The space import (POST .../import) reads its Bundle as it arrives, with its own limit.
+    import_max_bytes: int = 1024 * 1024 * 1024
     tombstone_retention_days: int = 90
     # How long an Idempotency-Key's claim outlives a request that never finished (its process died);
     # longer than the slowest request.
@@ -74,6 +85,18 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def effective_oidc_issuer(self) -> str:
         return self.oidc_issuer or f"{self.public_url}/dev-idp"
+
+    @property
+    def uses_dev_pro_idp(self) -> bool:
+        """The embedded provider's test professionals: only in dev and without ``ENS_PRO_OIDC_ISSUER``."""
+        return self.is_dev and self.pro_oidc_issuer is None
+
+    @property
+    def effective_pro_oidc_issuer(self) -> str | None:
+        """The professionals' provider; ``None`` in production without one (professionals cannot log in)."""
+        if self.pro_oidc_issuer:
+            return self.pro_oidc_issuer
+        return f"{self.public_url}/dev-pro-idp" if self.is_dev else None
 
     @property
     def is_postgres(self) -> bool:
@@ -128,6 +151,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                     "ENS_OIDC_CLIENT_SECRET must be set outside development: the secret the identity provider "
                     "gave for ENS_OIDC_CLIENT_ID, not the development default"
                 )
+            if self.pro_oidc_issuer and self.pro_oidc_client_secret == DEV_PRO_OIDC_CLIENT_SECRET:
+                raise ConfigurationError(
+                    "ENS_PRO_OIDC_CLIENT_SECRET must be set with ENS_PRO_OIDC_ISSUER outside development: the "
+                    "secret the professionals' identity provider gave for ENS_PRO_OIDC_CLIENT_ID"
+                )
             if not self.smtp_url:
                 # Without it, e-mails (live login codes among them) would be written to var/outbox.
                 raise ConfigurationError(
@@ -144,3 +172,5 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise ConfigurationError("ENS_DOCUMENT_QUOTA_BYTES must be a positive number of bytes")
         if self.oidc_acr not in ("eidas1", "eidas2", "eidas3"):
             raise ConfigurationError("ENS_OIDC_ACR must be eidas1, eidas2 or eidas3")
+        if self.pro_oidc_acr not in ("eidas1", "eidas2", "eidas3"):
+            raise ConfigurationError("ENS_PRO_OIDC_ACR must be eidas1, eidas2 or eidas3")

@@ -9,16 +9,21 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, delete, get, post
+from litestar import Controller, Request, delete, get, post
 from litestar.di import NamedDependency
+from litestar.openapi import ResponseSpec
 from litestar.params import QueryParameter
+from litestar.response import Stream
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
+from ens.core.fhir import FHIR_JSON, FhirBundleDocument
 from ens.core.mail import Mailer
 from ens.core.settings import Settings
 from ens.documents.storage import BlobStore
+from ens.overview.export import ExportScope, export_bundle
 from ens.overview.schemas import SpaceStatusRead, SpaceSummary
-from ens.overview.service import close_or_erase, reopen, space_summary
+from ens.overview.service import close_or_erase, reopen_space, space_summary
+from ens.overview.space_import import ImportResult, import_bundle
 from ens.spaces.door import Access, Need
 from ens.spaces.rights import Action
 
@@ -61,4 +66,53 @@ class SpaceController(Controller):
         operation_id="reopenSpace",
     )
     async def reopen(self, access: Access) -> SpaceStatusRead:
-        return await reopen(access)
+        return await reopen_space(access)
+
+    @get(
+        "/export",
+        opt={"need": Need("export")},
+        media_type=FHIR_JSON,
+        summary="The whole space as one FHIR R4 Bundle of type collection (streamed)",
+        description="The holder's Patient, the records (Consent with the printed directives, RelatedPerson, "
+        "Practitioner, Condition, AllergyIntolerance, MedicationStatement, FamilyMemberHistory), every "
+        "Immunization, and every measure as an Observation of the ANS 'Mesures de santé' guide's profile "
+        "with its Device. Written as it is read: the answer has no Content-Length and no ETag. Every reference "
+        "is urn:uuid:<id> and resolves inside the Bundle. A representative's export leaves out what the holder "
+        "hid from them.",
+        operation_id="exportSpace",
+        responses={
+            200: ResponseSpec(
+                FhirBundleDocument, media_type=FHIR_JSON, description="A FHIR R4 Bundle", generate_examples=False
+            )
+        },
+    )
+    async def export(self, access: Access) -> Stream:
+        scope = ExportScope(space=access.space, with_hidden=access.sees_confidential)
+        return Stream(
+            export_bundle(scope),
+            media_type=FHIR_JSON,
+            headers={"Content-Disposition": f'attachment; filename="ens-{access.space_id}.fhir.json"'},
+        )
+
+    @post(
+        "/import",
+        status_code=201,
+        opt={"need": Need("import", action=Action.WRITE_DATA)},
+        # Its own limit (ENS_IMPORT_MAX_BYTES), checked as the body streams in.
+        request_max_body_size=None,
+        summary="Import an export's FHIR Bundle into this empty space (streamed; all or nothing)",
+        description="The Bundle GET .../export writes (application/fhir+json or application/json), read entry by "
+        "entry as it arrives, at most ENS_IMPORT_MAX_BYTES (413 past it). The space must be empty (409). Each "
+        "item goes through its capability's own rules (a refused one is 422 at /entry/<n>/resource... and "
+        "nothing is kept). Measures name the import as their source and keep their former one as a tag; "
+        "the holder's identity stays the space's own; advance directives and the trusted person, the holder's "
+        "own signed acts, are not imported and the answer says so.",
+        operation_id="importSpace",
+    )
+    async def import_(
+        self,
+        access: Access,
+        settings: NamedDependency[Settings],
+        request: Request,  # type: ignore[type-arg]
+    ) -> ImportResult:
+        return await import_bundle(access, request.stream(), max_bytes=settings.import_max_bytes)

@@ -12,7 +12,7 @@ from ens.records.summary import records_summary
 from ens.spaces import service as spaces
 from ens.spaces.adulthood import adulthood_soon
 from ens.spaces.door import SpaceAccess, adulthood
-from ens.spaces.rights import RIGHTS, Action
+from ens.spaces.rights import Action
 from ens.spaces.service import public_kind as _public_kind
 from ens.vaccination.service import due_counts
 from ens.vitals.service import bmi_of, latest_values
@@ -32,7 +32,7 @@ async def space_summary(access: SpaceAccess) -> SpaceSummary:
         timezone=space.timezone,
         role=access.role,
         representative_kind=_public_kind(access.kind) if access.role == "representative" else None,
-        rights=sorted(RIGHTS[access.kind]),
+        rights=access.rights(),
         adulthood_on=adulthood(space).astimezone(zone_of(space.timezone)).date() if minor else None,
         adulthood_soon=minor and adulthood_soon(space, clock.now()),
         vitals=latest,
@@ -53,7 +53,7 @@ async def close_or_erase(access: SpaceAccess, *, erase: bool, mailer: Mailer, bl
     await spaces.close_or_erase_space(access, erase=erase, mailer=mailer)
 
 
-async def reopen(access: SpaceAccess) -> SpaceStatusRead:
+async def reopen_space(access: SpaceAccess) -> SpaceStatusRead:
     """Reopen a closed space with everything it held, its documents too."""
     await spaces.reopen_space(access.space_id)
     return SpaceStatusRead(id=access.space_id, status="open")

@@ -14,18 +14,10 @@ from ens.records.concurrency import check_precondition, lock_records
 from ens.records.phones import e164
 from ens.records.schemas import Address, DoctorRead, DoctorWrite
 from ens.spaces.door import SpaceAccess
+from ens.spaces.professionals import luhn_valid
 
 _ADDRESS = msgspec.json.Decoder(Address)
 _NOT_FOUND = "No doctor is recorded in this space."
-
-
-def luhn_valid(digits: str) -> bool:
-    """The Luhn check (ISO/IEC 7812-1) over every digit, the last one being the check digit."""
-    total = 0
-    for position, digit in enumerate(reversed(digits)):
-        value = int(digit) * (2 if position % 2 else 1)
-        total += value - 9 if value > 9 else value
-    return total % 10 == 0
 
 
 def _read(row: Row) -> DoctorRead:

@@ -5,124 +5,87 @@
 - the doctor -> ``Practitioner``, also referenced from ``Patient.generalPractitioner``;
 - the profile -> ``Condition``, ``AllergyIntolerance``, ``MedicationStatement``, ``FamilyMemberHistory``.
 
-References are ``urn:uuid:`` ones: every resource's ``fullUrl`` in the bundle is ``urn:uuid:<its
-id>``, and the Patient's is ``urn:uuid:<space id>`` (:func:`patient_reference`).
+References follow the one scheme of :mod:`ens.core.fhir` (``urn:uuid:<id>``, the Patient
+``urn:uuid:<space id>``).
 """
 
 from __future__ import annotations
 
 import base64
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any, TypeVar
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import msgspec
 
 from ens.core import clock
+from ens.core.errors import FieldError, Invalid
+from ens.core.fhir import (
+    LOINC,
+    Attachment,
+    CodeableConcept,
+    Coding,
+    ContactPoint,
+    Element,
+    HumanName,
+    Identifier,
+    Period,
+    Reference,
+    Resource,
+    patient_reference,
+    reference_to,
+)
+from ens.core.fhir import Address as FhirAddress
 from ens.records import profile
 from ens.records.directives import current_directives
 from ens.records.directives_pdf import render_directives
-from ens.records.doctor import get_doctor_or_none
-from ens.records.emergency_contacts import every_emergency_contact
+from ens.records.doctor import get_doctor_or_none, set_doctor
+from ens.records.emergency_contacts import add_emergency_contact, every_emergency_contact
 from ens.records.schemas import (
     Address,
+    AllergyCreate,
     AllergyRead,
+    ConditionCreate,
     ConditionRead,
     DirectivesRead,
     DoctorRead,
+    DoctorWrite,
+    EmergencyContactCreate,
     EmergencyContactRead,
+    FamilyHistoryCreate,
     FamilyHistoryRead,
+    TreatmentCreate,
     TreatmentRead,
     TrustedPersonRead,
     Wish,
 )
 from ens.records.trusted_person import current_trusted_person
+from ens.spaces.door import SpaceAccess
 
 # ---------------------------------------------------------------------------------------------
-# The FHIR shapes used here (R4), encoded as FHIR spells them; empty lists and absent values are
-# left out, as FHIR requires.
+# The records' own FHIR shapes (R4); the datatypes are the shared ones (ens.core.fhir).
 
 
-class _Element(msgspec.Struct, rename="camel", omit_defaults=True, kw_only=True):
-    pass
-
-
-class Coding(_Element, kw_only=True):
-    system: str | None = None
-    code: str | None = None
-    display: str | None = None
-
-
-class CodeableConcept(_Element, kw_only=True):
-    coding: list[Coding] = []
+class Dosage(Element, kw_only=True):
     text: str | None = None
 
 
-class Reference(_Element, kw_only=True):
-    reference: str | None = None
-    display: str | None = None
-
-
-class Identifier(_Element, kw_only=True):
-    use: str | None = None
-    type: CodeableConcept | None = None
-    system: str | None = None
-    value: str | None = None
-
-
-class HumanName(_Element, kw_only=True):
-    family: str | None = None
-    given: list[str] = []
-
-
-class ContactPoint(_Element, kw_only=True):
-    system: str | None = None
-    value: str | None = None
-    rank: int | None = None
-
-
-class FhirAddress(_Element, kw_only=True):
-    line: list[str] = []
-    city: str | None = None
-    postal_code: str | None = None
-    country: str | None = None
-
-
-class Period(_Element, kw_only=True):
-    start: str | None = None
-    end: str | None = None
-
-
-class Attachment(_Element, kw_only=True):
-    content_type: str | None = None
-    language: str | None = None
-    data: str | None = None
-    title: str | None = None
-    creation: str | None = None
-
-
-class Dosage(_Element, kw_only=True):
-    text: str | None = None
-
-
-class ConsentProvision(_Element, kw_only=True):
+class ConsentProvision(Element, kw_only=True):
     type: str | None = None
     code: list[CodeableConcept] = []
     provision: list[ConsentProvision] = []
 
 
-class AllergyReaction(_Element, kw_only=True):
+class AllergyReaction(Element, kw_only=True):
     manifestation: list[CodeableConcept] = []
     severity: str | None = None
 
 
-class FamilyMemberCondition(_Element, kw_only=True):
+class FamilyMemberCondition(Element, kw_only=True):
     code: CodeableConcept
-
-
-class Resource(_Element, tag_field="resourceType", kw_only=True):
-    id: str
 
 
 class Consent(Resource, tag=True, kw_only=True):
@@ -195,12 +158,13 @@ AnyResource = (
 )
 
 
+T = TypeVar("T")
+
 # ---------------------------------------------------------------------------------------------
 # Codes
 
 CONSENT_SCOPE = "http://terminology.hl7.org/CodeSystem/consentscope"
 CONSENT_CATEGORY = "http://terminology.hl7.org/CodeSystem/consentcategorycodes"
-LOINC = "http://loinc.org"
 CONTACT_ROLE = "http://terminology.hl7.org/CodeSystem/v2-0131"
 ROLE_CODE = "http://terminology.hl7.org/CodeSystem/v3-RoleCode"
 ICD10 = "http://hl7.org/fhir/sid/icd-10"
@@ -242,17 +206,9 @@ _CHOICES = {
     "not_stated": "non exprimé",
 }
 _PROVISION_TYPE = {"accept": "permit", "refuse": "deny"}
+UNDESCRIBED_REACTION = "Réaction non précisée"
 POLICY_RULE = "Code de la santé publique, articles L1111-11 et R1111-17 à R1111-20 (directives anticipées)"
 EMERGENCY_CONTACT = CodeableConcept(coding=[Coding(system=CONTACT_ROLE, code="C", display="Emergency Contact")])
-
-
-def patient_reference(space_id: UUID) -> Reference:
-    """The Patient of the space, as the export names it (its fullUrl)."""
-    return Reference(reference=f"urn:uuid:{space_id}")
-
-
-def _reference(resource_id: UUID, display: str | None = None) -> Reference:
-    return Reference(reference=f"urn:uuid:{resource_id}", display=display)
 
 
 def _instant(value: datetime) -> str:
@@ -391,7 +347,7 @@ def practitioner_of(doctor: DoctorRead) -> Practitioner:
 
 def general_practitioner(doctor: DoctorRead) -> Reference:
     """What ``Patient.generalPractitioner`` lists: the médecin traitant's ``Practitioner``."""
-    return _reference(doctor.id, f"{doctor.given_name} {doctor.family_name}")
+    return reference_to(doctor.id, f"{doctor.given_name} {doctor.family_name}")
 
 
 def condition_of(condition: ConditionRead, *, space_id: UUID) -> Condition:
@@ -412,7 +368,7 @@ def allergy_of(allergy: AllergyRead, *, space_id: UUID) -> AllergyIntolerance:
     reactions: list[AllergyReaction] = []
     if allergy.reaction or allergy.severity:
         # A reaction needs a manifestation; a severity alone says the reaction was not described.
-        manifestation = _text(allergy.reaction or "Réaction non précisée")
+        manifestation = _text(allergy.reaction or UNDESCRIBED_REACTION)
         reactions = [AllergyReaction(manifestation=[manifestation], severity=allergy.severity)]
     return AllergyIntolerance(
         id=str(allergy.id),
@@ -510,6 +466,116 @@ async def records_as_fhir(space_id: UUID, *, timezone: str, with_hidden: bool) -
     )
 
 
-def as_json(resource: AnyResource | Reference) -> bytes:
-    """A resource as FHIR JSON."""
-    return msgspec.json.encode(resource)
+# ---------------------------------------------------------------------------------------------
+# In: an exported record back to what the record's own route takes (the space import)
+
+TRUSTED_PERSON_TEXT = "Personne de confiance (CSP L1111-6)"
+# What the import leaves to the holder, and why (answered with the import's result).
+NOT_IMPORTED = {
+    "Consent": "advance directives are the holder's own signed act: write them again in the new space",
+    "TrustedPerson": "the trusted person is designated by the holder and co-signs: designate them again",
+}
+_RELATIVE_OF_CODE = {code: name for name, code in _RELATIVES.items()}
+
+
+def _name(resource: Mapping[str, Any]) -> dict[str, Any]:
+    name: dict[str, Any] = next(iter(resource.get("name") or []), {})
+    return {"givenName": next(iter(name.get("given") or []), None), "familyName": name.get("family")}
+
+
+def _phones(resource: Mapping[str, Any]) -> list[str]:
+    return [t["value"] for t in resource.get("telecom") or [] if t.get("system") == "phone" and t.get("value")]
+
+
+def _email(resource: Mapping[str, Any]) -> str | None:
+    return next((t["value"] for t in resource.get("telecom") or [] if t.get("system") == "email"), None)
+
+
+def _address_in(resource: Mapping[str, Any]) -> dict[str, Any] | None:
+    address = next(iter(resource.get("address") or []), None)
+    if not address:
+        return None
+    found = {
+        "line": next(iter(address.get("line") or []), None),
+        "postalCode": address.get("postalCode"),
+        "city": address.get("city"),
+        "country": address.get("country"),
+    }
+    return {key: value for key, value in found.items() if value is not None}
+
+
+def _text_of(concept: Any) -> str | None:
+    return concept.get("text") if isinstance(concept, dict) else None
+
+
+def is_trusted_person(resource: Mapping[str, Any]) -> bool:
+    return any(_text_of(r) == TRUSTED_PERSON_TEXT for r in resource.get("relationship") or [])
+
+
+async def import_record(access: SpaceAccess, resource: Mapping[str, Any], *, hidden: bool) -> bool:
+    """Add one exported record to the space through the record's own service (its checks and
+    rules); false when ``resource`` is not a kind the records keep. Raises ``Invalid`` (pointers
+    into the resource) like the route would."""
+    kind = resource.get("resourceType")
+    hide: dict[str, Any] = {"hiddenFromRepresentatives": True} if hidden else {}
+    if kind == "RelatedPerson":
+        uncoded = [_text_of(r) for r in resource.get("relationship") or [] if not (r or {}).get("coding")]
+        body = {
+            **_name(resource),
+            "relationship": next((t for t in uncoded if t), None),
+            "phones": _phones(resource),
+            "email": _email(resource),
+            **hide,
+        }
+        await add_emergency_contact(access, _convert(body, EmergencyContactCreate))
+    elif kind == "Practitioner":
+        rpps = next((i["value"] for i in resource.get("identifier") or [] if i.get("system") == RPPS_SYSTEM), None)
+        body = {**_name(resource), "rpps": rpps, "phone": next(iter(_phones(resource)), None)}
+        body["address"] = _address_in(resource)
+        await set_doctor(access, _convert(body, DoctorWrite), if_match=None)
+    elif kind == "Condition":
+        code = resource.get("code") or {}
+        icd = next((c["code"] for c in code.get("coding") or [] if c.get("system") == ICD10), None)
+        since = resource.get("onsetDateTime")
+        body = {"label": code.get("text"), "since": since, "code": icd, **hide}
+        await profile.add_condition(access, _convert(body, ConditionCreate))
+    elif kind == "AllergyIntolerance":
+        reaction: dict[str, Any] = next(iter(resource.get("reaction") or []), {})
+        manifestation = _text_of(next(iter(reaction.get("manifestation") or []), None))
+        body = {
+            "substance": _text_of(resource.get("code")),
+            "reaction": None if manifestation == UNDESCRIBED_REACTION else manifestation,
+            "severity": reaction.get("severity"),
+            **hide,
+        }
+        await profile.add_allergy(access, _convert(body, AllergyCreate))
+    elif kind == "MedicationStatement":
+        period = resource.get("effectivePeriod") or {}
+        body = {
+            "medication": _text_of(resource.get("medicationCodeableConcept")),
+            "dose": next((d.get("text") for d in resource.get("dosage") or []), None),
+            "since": period.get("start"),
+            "until": period.get("end"),
+            **hide,
+        }
+        await profile.add_treatment(access, _convert(body, TreatmentCreate))
+    elif kind == "FamilyMemberHistory":
+        relationship = resource.get("relationship") or {}
+        code = next((c.get("code") for c in relationship.get("coding") or []), None)
+        condition: dict[str, Any] = next(iter(resource.get("condition") or []), {})
+        body = {
+            "relative": _RELATIVE_OF_CODE.get(code or "", code),
+            "condition": _text_of(condition.get("code")),
+            **hide,
+        }
+        await profile.add_family_history(access, _convert(body, FamilyHistoryCreate))
+    else:
+        return False
+    return True
+
+
+def _convert(body: dict[str, Any], kind: type[T]) -> T:
+    try:
+        return msgspec.convert({k: v for k, v in body.items() if v is not None}, kind)
+    except msgspec.ValidationError as exc:
+        raise Invalid(f"Not a record ENS can keep: {exc}", [FieldError("", str(exc))]) from None

@@ -8,16 +8,20 @@ from uuid import UUID
 import msgspec
 
 SPACE_SCOPE = "space"
+# The one scope of a professional software's tokens: the professional acts in person, within the
+# access matrix, on the spaces the door lets them into.
+PROFESSIONAL_SCOPE = "professional"
 
 
 class Caller(msgspec.Struct, frozen=True, kw_only=True):
     """Who is calling, through which client and grant, with which scopes.
 
-    ``kind`` is ``person`` for the phone app's signed-in sessions and ``app`` for a labelled app's
-    token, which is bound to the one space (``space_id``) it was granted for.
+    ``kind`` is ``person`` for the phone app's signed-in sessions, ``app`` for a labelled app's
+    token, which is bound to the one space (``space_id``) it was granted for, and ``professional``
+    for a professional software's token (``account_id`` is then the professional's id).
     """
 
-    kind: Literal["person", "app"]
+    kind: Literal["person", "app", "professional"]
     account_id: UUID
     client_id: str
     grant_id: UUID
@@ -27,7 +31,9 @@ class Caller(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def idempotency_scope(self) -> str:
         """Idempotency keys are scoped to the account (person) or to the app's grant."""
-        return f"account:{self.account_id}" if self.kind == "person" else f"app:{self.client_id}:{self.grant_id}"
+        if self.kind == "app":
+            return f"app:{self.client_id}:{self.grant_id}"
+        return f"account:{self.account_id}"
 
     def has_scope(self, scope: str) -> bool:
         return scope in self.scopes

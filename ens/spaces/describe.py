@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ens.spaces.matrix import access_matrix
 from ens.spaces.rights import KIND_WORDS
 
 # The thing a route works on, with its article, as the object of a verb ("a consulté …").
@@ -31,6 +32,7 @@ RESOURCE_WORDS: dict[str, str] = {
     "professionals": "les professionnels autorisés",
     "access-requests": "les demandes d'accès",
     "export": "l'export de l'espace",
+    "import": "les données importées dans l'espace",
 }
 
 _VERBS = {
@@ -78,6 +80,29 @@ _SPECIAL: dict[tuple[str, str], tuple[str, str]] = {
         "a rejoint l'espace comme parent",
         "a tenté de rejoindre l'espace",
     ),
+    ("POST", "/v1/pro/emergency-access"): (
+        "a ouvert l'espace en accès d'urgence",
+        "a tenté d'ouvrir l'espace en accès d'urgence",
+    ),
+    ("POST", "/block"): ("a bloqué un professionnel de santé", "a tenté de bloquer un professionnel de santé"),
+    ("POST", "/professionals"): (
+        "a autorisé un professionnel de santé",
+        "a tenté d'autoriser un professionnel de santé",
+    ),
+    ("PATCH", "/professionals/{id}"): (
+        "a renouvelé l'autorisation d'un professionnel de santé",
+        "a tenté de renouveler l'autorisation d'un professionnel de santé",
+    ),
+    ("DELETE", "/professionals/{id}"): (
+        "a révoqué l'autorisation d'un professionnel de santé",
+        "a tenté de révoquer l'autorisation d'un professionnel de santé",
+    ),
+    ("POST", "/approve"): ("a accepté une demande d'accès", "a tenté d'accepter une demande d'accès"),
+    ("POST", "/refuse"): ("a refusé une demande d'accès", "a tenté de refuser une demande d'accès"),
+    ("PUT", "/emergency-access"): (
+        "a modifié l'autorisation d'accès d'urgence",
+        "a tenté de modifier l'autorisation d'accès d'urgence",
+    ),
     ("POST", "/v1/claims/{code}/accept"): (
         "a repris son espace à sa majorité",
         "a tenté de reprendre l'espace",
@@ -96,8 +121,18 @@ def actor_words(row: Any) -> str:
     if row["acting_as"] == "representative":
         return f"{name} ({KIND_WORDS.get(kind, 'représentant')})" if kind else f"{name} (représentant)"
     if row["acting_as"] == "professional":
-        return f"{name} (professionnel de santé)"
+        profession = access_matrix().label(_get(row, "profession"))
+        if kind == "professional_emergency":
+            return f"{name} ({profession}, en accès d'urgence)"
+        return f"{name} ({profession})"
     return name
+
+
+def _get(row: Any, column: str) -> Any:
+    try:
+        return row[column]
+    except (KeyError, IndexError):
+        return None
 
 
 def describe(row: Any) -> str:
@@ -112,9 +147,11 @@ def describe(row: Any) -> str:
         thing = RESOURCE_WORDS.get(row["resource_type"] or "", "l'espace")
         verbs = _TRIED if refused else _VERBS
         sentence = f"{actor_words(row)} {verbs.get(method, 'a accédé à')} {thing}"
+    reason = _get(row, "emergency_reason")
+    why = f" Motif donné : « {reason} »." if reason else ""
     if refused:
-        return f"{sentence} : refusé ({_REFUSALS.get(int(row['outcome']), 'erreur')})."
-    return f"{sentence}."
+        return f"{sentence} : refusé ({_REFUSALS.get(int(row['outcome']), 'erreur')}).{why}"
+    return f"{sentence}.{why}"
 
 
 _REFUSALS = {

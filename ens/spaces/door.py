@@ -34,6 +34,7 @@ from ens.core.idempotency import SPACE_STATE_KEY
 from ens.core.scopes import SCOPES
 from ens.spaces.caller import SPACE_SCOPE, Caller
 from ens.spaces.history import ACCESS_STATE_KEY, REQUEST_ID_KEY, PendingAccess, Role, join_request_write
+from ens.spaces.matrix import access_matrix
 from ens.spaces.rights import ACTION_ENGLISH, KIND_ENGLISH, Action, ActorKind, allows
 
 security_log = logging.getLogger("ens.security")
@@ -103,6 +104,9 @@ class SpaceAccess:
     # An app connected by the holder sees what the holder sees; one connected by a representative
     # acts on the representative's authority and sees what they see.
     granted_by_holder: bool = False
+    # A professional's profession (TRE_G15 code) and, during an emergency access, its reason.
+    profession: str | None = None
+    emergency_reason: str | None = None
 
     @property
     def space_id(self) -> UUID:
@@ -110,7 +114,13 @@ class SpaceAccess:
 
     @property
     def is_person(self) -> bool:
-        return self.role in ("holder", "representative")
+        """A human acting (holder, representative, professional), not an app."""
+        return self.role in ("holder", "representative", "professional")
+
+    @property
+    def is_minors_space(self) -> bool:
+        """The holder is under 18 today (in the space's time zone)."""
+        return self.space.birthdate is not None and clock.now() < adulthood(self.space)
 
     @property
     def sees_confidential(self) -> bool:
@@ -121,8 +131,15 @@ class SpaceAccess:
         return self.role != "representative"
 
     def allows(self, action: Action) -> bool:
-        """Whether the caller may perform ``action`` here (``ens.spaces.rights``)."""
+        """Whether the caller may perform ``action`` here (``ens.spaces.rights``). A professional
+        hides an item from the parents only on a minor's space, at the minor's request (CSP L1111-5)."""
+        if self.kind == "professional" and action is Action.HIDE_FROM_REPRESENTATIVES:
+            return self.is_minors_space
         return allows(self.kind, action)
+
+    def rights(self) -> list[str]:
+        """What the caller may do here, as ``GET /v1/me`` and the home screen say it."""
+        return sorted(action for action in Action if self.allows(action))
 
     def require(self, action: Action) -> None:
         """Raise :class:`Forbidden` unless the caller may perform ``action`` (for services whose
@@ -132,7 +149,10 @@ class SpaceAccess:
 
     def may(self, scope: str) -> bool:
         """A person signed in to the phone app has every right on the spaces they may open;
-        an app has exactly the scopes its grant holds."""
+        an app has exactly the scopes its grant holds. A professional's reach is the access matrix,
+        which the door applied to the route's capability."""
+        if self.role == "professional":
+            return True
         if self.is_person:
             return self.caller.has_scope(SPACE_SCOPE)
         return self.caller.has_scope(scope)
@@ -148,19 +168,27 @@ def visible_to(access: SpaceAccess, *, alias: str | None = None) -> str:
 
 
 # One query: the grant, the space, and the caller's representation of it if any (at most one
-# live row per space and account: a partial unique index). Whether the representation is valid
-# *today* (its dates, the 18th birthday, a curator's consent) is decided in Python, every request.
+# live row per space and account: a partial unique index) — or, for a professional, their
+# profession, the holder's decision about them on this space (one row per space and professional)
+# and their live emergency access (index ``emergency_accesses_live``). Whether a representation or
+# an authorisation is valid *today* is decided in Python, every request.
 _DOOR_SQL = """
 SELECT g.revoked_at AS grant_revoked_at, g.kind AS grant_kind, g.space_id AS grant_space_id,
        g.account_id AS grant_account_id, g.client_name AS client_name,
        s.id AS space_id, s.id, s.status, s.timezone, s.birthdate, s.sex, s.given_name, s.family_name,
-       s.holder_account_id,
+       s.holder_account_id, s.emergency_access AS space_emergency_access,
        r.kind AS rep_kind, r.since AS rep_since, r.until AS rep_until, r.relates_to AS rep_relates_to,
        r.consent_until AS rep_consent_until,
-       (SELECT a.given_name || ' ' || a.family_name FROM accounts a WHERE a.id = {}) AS actor_name
+       (SELECT a.given_name || ' ' || a.family_name FROM accounts a WHERE a.id = {}) AS actor_name,
+       p.profession_code AS pro_profession, sp.status AS pro_status, sp.since AS pro_since, sp.until AS pro_until,
+       (SELECT e.reason FROM emergency_accesses e
+        WHERE e.space_id = s.id AND e.professional_id = p.id AND e.ends_at > {}
+        ORDER BY e.ends_at DESC LIMIT 1) AS emergency_reason
 FROM grants g
 LEFT JOIN spaces s ON SPACE_MATCH
 LEFT JOIN representatives r ON r.space_id = s.id AND r.account_id = {} AND r.revoked_at IS NULL
+LEFT JOIN professionals p ON p.id = {}
+LEFT JOIN space_professionals sp ON sp.space_id = s.id AND sp.professional_id = p.id
 WHERE g.id = {}
 """
 
@@ -184,8 +212,11 @@ async def resolve_space(
             sql, match_arg = _SPACE_BY_ID, UUID(space_param)
         except ValueError:
             sql, match_arg = _SPACE_BY_ID, None
-    # Placeholders in textual order: actor, space match, representative account, grant.
-    row = await fetch_one(sql, caller.account_id, match_arg, caller.account_id, caller.grant_id)
+    professional = caller.account_id if caller.kind == "professional" else None
+    person = caller.account_id if caller.kind != "professional" else None
+    # Placeholders in textual order: actor, now (emergency), space match, representative account,
+    # professional, grant.
+    row = await fetch_one(sql, caller.account_id, now, match_arg, person, professional, caller.grant_id)
     if row is None or row["space_id"] is None:
         return row, None, None
     space = space_ref(row)
@@ -209,11 +240,27 @@ def _kind(caller: Caller, row: Row, *, space: SpaceRef, now: datetime) -> ActorK
             if granter is None or not allows(granter, Action.MANAGE_ACCESS):
                 return None
         return "app"
+    if caller.kind == "professional":
+        return _professional(row, now=now) if row["grant_kind"] == "professional" else None
     if row["grant_kind"] != "session":
         return None
     if space.holder_account_id == caller.account_id:
         return "minor_holder" if space.birthdate is not None and now < adulthood(space) else "holder"
     return _representation(row, space=space, now=now)
+
+
+def _professional(row: Row, *, now: datetime) -> ActorKind | None:
+    """A professional sees a space while the holder's authorisation runs (``since`` <= now <
+    ``until``), or read-only during an emergency access the holder has not forbidden; never when
+    blocked."""
+    if row["pro_profession"] is None or row["pro_status"] == "blocked":
+        return None
+    if row["pro_status"] == "authorised" and row["pro_since"] is not None and row["pro_until"] is not None:
+        if aware(row["pro_since"]) <= now < aware(row["pro_until"]):
+            return "professional"
+    if row["emergency_reason"] is not None and row["space_emergency_access"]:
+        return "professional_emergency"
+    return None
 
 
 def _representation(row: Row, *, space: SpaceRef, now: datetime) -> ActorKind | None:
@@ -272,6 +319,11 @@ def birthday(space: SpaceRef, years: int) -> datetime:
 
 
 def _check_need(access: SpaceAccess, need: Need) -> None:
+    if access.role == "professional":
+        if need is OPTIONS:
+            return
+        _check_professional(access, need)
+        return
     if access.role == "app":
         if need is OPTIONS:
             return  # litestar's own answer (the Allow header) tells nothing about the space's data
@@ -285,6 +337,25 @@ def _check_need(access: SpaceAccess, need: Need) -> None:
     access.require(need.action)
 
 
+# What a professional's route may be: reading, or writing the space's data (the matrix says which
+# resources); every other action (manage access, close, erase, directives...) is the holder's side.
+_PROFESSIONAL_WRITES = frozenset({Action.WRITE_DATA})
+
+
+def _check_professional(access: SpaceAccess, need: Need) -> None:
+    """The access matrix: the profession, the route's resource, read or write; emergency reads."""
+    profession = access.profession or ""
+    matrix = access_matrix()
+    if need.action is Action.READ:
+        if not matrix.may(profession, need.resource, write=False):
+            raise Forbidden(f"A {matrix.label(profession)} may not read {need.resource} (the access matrix).")
+        return
+    if access.kind == "professional_emergency":
+        raise Forbidden("An emergency access is read-only.")
+    if need.action not in _PROFESSIONAL_WRITES or not matrix.may(profession, need.resource, write=True):
+        raise Forbidden(f"A {matrix.label(profession)} may not change {need.resource} (the access matrix).")
+
+
 async def space_door(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
     need: Need | None = handler.opt.get("need")
     if need is None and connection.scope.get("method") == "OPTIONS":
@@ -296,7 +367,9 @@ async def space_door(connection: ASGIConnection[Any, Any, Any, Any], handler: Ba
     if not isinstance(caller, Caller):
         raise Unauthorized("Sign in first.")
     now = clock.now()
-    space_param = connection.path_params.get("space", "")
+    # Routes without {space} (the FHIR door, /fhir) work on the caller's own space: an app's token
+    # names its one space.
+    space_param = connection.path_params.get("space", "me")
     row, space, kind = await resolve_space(caller, space_param, now=now)
     live = is_live(caller, row)
     request_id = request_id_of(connection.scope)
@@ -308,7 +381,7 @@ async def space_door(connection: ASGIConnection[Any, Any, Any, Any], handler: Ba
             raise GrantRevoked("This session or app authorization has been revoked; sign in again.")
         raise NotFound("No such space.")
     connection.scope.setdefault("state", {})[SPACE_STATE_KEY] = space.id
-    role: Role = "holder" if kind in ("holder", "minor_holder") else "app" if kind == "app" else "representative"
+    role = _role(kind)
     resource_id = connection.path_params.get("id")
     connection.scope["state"][ACCESS_STATE_KEY] = PendingAccess(
         space_id=space.id,
@@ -318,12 +391,14 @@ async def space_door(connection: ASGIConnection[Any, Any, Any, Any], handler: Ba
         client_id=caller.client_id,
         client_name=row["client_name"],
         acting_as=role,
-        actor_kind=None if role != "representative" else kind,
+        actor_kind=kind if role in ("representative", "professional") else None,
         action=action,
         resource_type=need.resource,
         resource_id=str(resource_id) if resource_id is not None else None,
         request_id=request_id,
         expected_outcome=int(getattr(handler, "status_code", None) or 200),
+        profession=row["pro_profession"] if role == "professional" else None,
+        emergency_reason=row["emergency_reason"] if kind == "professional_emergency" else None,
     )
     join_request_write(connection.scope["state"][ACCESS_STATE_KEY])
     access = SpaceAccess(
@@ -335,6 +410,8 @@ async def space_door(connection: ASGIConnection[Any, Any, Any, Any], handler: Ba
         client_name=row["client_name"],
         request_id=request_id,
         granted_by_holder=kind == "app" and row["grant_account_id"] == space.holder_account_id,
+        profession=row["pro_profession"] if role == "professional" else None,
+        emergency_reason=row["emergency_reason"] if kind == "professional_emergency" else None,
     )
     connection.scope["state"]["ens.space_access"] = access
     if not live:
@@ -345,6 +422,16 @@ async def space_door(connection: ASGIConnection[Any, Any, Any, Any], handler: Ba
     if space.status == "closed" and not need.allow_closed:
         raise Gone("This space is closed. Its holder can reopen it.")
     _check_need(access, need)
+
+
+def _role(kind: ActorKind) -> Role:
+    if kind in ("holder", "minor_holder"):
+        return "holder"
+    if kind == "app":
+        return "app"
+    if kind in ("professional", "professional_emergency"):
+        return "professional"
+    return "representative"
 
 
 def _refused(event: str, caller: Caller, *, action: str, request_id: str) -> None:
@@ -390,6 +477,24 @@ async def account_door(connection: ASGIConnection[Any, Any, Any, Any], handler: 
         caller.account_id,
     )
     if row is None or row["kind"] != "session":
+        action = f"{connection.scope.get('method', '')} {connection.scope.get('path_template', '')}".strip()
+        _refused("revoked_grant_used", caller, action=action, request_id=request_id_of(connection.scope))
+        raise GrantRevoked("This session has been revoked; sign in again.")
+
+
+async def professional_door(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    """The door of /v1/pro: a professional software's token whose grant is still live."""
+    caller = connection.scope.get("user")
+    if not isinstance(caller, Caller):
+        raise Unauthorized("Sign in first.")
+    if caller.kind != "professional":
+        raise Forbidden("Only a health professional, signed in through their provider, may do this.")
+    row = await fetch_one(
+        "SELECT kind FROM grants WHERE id = {} AND account_id = {} AND revoked_at IS NULL",
+        caller.grant_id,
+        caller.account_id,
+    )
+    if row is None or row["kind"] != "professional":
         action = f"{connection.scope.get('method', '')} {connection.scope.get('path_template', '')}".strip()
         _refused("revoked_grant_used", caller, action=action, request_id=request_id_of(connection.scope))
         raise GrantRevoked("This session has been revoked; sign in again.")

@@ -29,11 +29,12 @@ from ens.core.api import Cursors, Page, check_limit
 from ens.core.db import fetch
 from ens.spaces.caller import Caller
 from ens.spaces.describe import describe
+from ens.spaces.matrix import access_matrix
 from ens.spaces.schemas import AccessEventRead, ActorRead, ClientRead
 
 log = logging.getLogger("ens.spaces.history")
 
-Role = Literal["holder", "representative", "app"]
+Role = Literal["holder", "representative", "app", "professional"]
 ACCESS_STATE_KEY = "ens.access"
 REQUEST_ID_KEY = "ens.request_id"
 
@@ -59,13 +60,16 @@ class PendingAccess:
     expected_outcome: int = 200
     recorded_id: int | None = None
     committed: bool = False
+    # A professional's profession (TRE_G15) and, in an emergency access, the reason they gave.
+    profession: str | None = None
+    emergency_reason: str | None = None
 
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 _COLUMNS = (
     "space_id, at, actor_account_id, actor_name, client_id, client_name, acting_as, actor_kind, action, "
-    "resource_type, resource_id, outcome, request_id"
+    "resource_type, resource_id, outcome, request_id, profession, emergency_reason"
 )
 _COLUMN_NAMES = tuple(_COLUMNS.split(", "))
 # One row, written only if the space still exists (an erase may have removed it meanwhile).
@@ -92,13 +96,29 @@ def _values(pending: PendingAccess, outcome: int) -> tuple[Any, ...]:
         pending.resource_id,
         outcome,
         pending.request_id,
+        pending.profession,
+        pending.emergency_reason,
     )
 
 
 async def _insert_one(pending: PendingAccess, outcome: int) -> int | None:
     """The row's id, or ``None`` when the space no longer exists (erased by this very request)."""
     rows = await fetch(_INSERT_IF_SPACE, *_values(pending, outcome), pending.space_id)
+    await _note_professional_access([pending])
     return int(rows[0]["id"]) if rows else None
+
+
+async def _note_professional_access(pendings: list[PendingAccess]) -> None:
+    """The holder's list of professionals shows each one's last access: kept on their row of the
+    space (one UPDATE by its key), written with the history row, only for professionals' requests."""
+    for pending in pendings:
+        if pending.acting_as == "professional":
+            await fetch(
+                "UPDATE space_professionals SET last_access_at = {} WHERE space_id = {} AND professional_id = {}",
+                pending.at,
+                pending.space_id,
+                pending.actor_account_id,
+            )
 
 
 class GroupCommit:
@@ -135,6 +155,7 @@ class GroupCommit:
         rows = [_values(pending, outcome) for pending, outcome, _ in group]
         try:
             await db.insert_rows("access_history", _COLUMN_NAMES, rows=rows)
+            await _note_professional_access([pending for pending, _, _ in group])
         except Exception as exc:
             if not _is_foreign_key_violation(exc):
                 raise
@@ -149,6 +170,12 @@ def _is_foreign_key_violation(exc: BaseException) -> bool:
 
 
 _GROUP_COMMIT = GroupCommit()
+
+
+async def record_with_write(pending: PendingAccess, outcome: int) -> None:
+    """A row written inside the caller's own write transaction (a request outside the space door
+    that acts on a space), committed with its data."""
+    pending.recorded_id = await _insert_one(pending, outcome)
 
 
 def join_request_write(pending: PendingAccess) -> None:
@@ -169,7 +196,12 @@ async def record_access(pending: PendingAccess, outcome: int) -> None:
         if outcome != pending.expected_outcome and pending.recorded_id is not None:
             # The data committed, but the answer is not the handler's success status (it failed
             # afterwards): the row says what the caller got.
-            await fetch("UPDATE access_history SET outcome = {} WHERE id = {}", outcome, pending.recorded_id)
+            await fetch(
+                "UPDATE access_history SET outcome = {} WHERE space_id = {} AND id = {}",
+                outcome,
+                pending.space_id,
+                pending.recorded_id,
+            )
         return
     await _GROUP_COMMIT.record(pending, outcome)
 
@@ -213,7 +245,7 @@ def _header(scope: Scope, name: bytes) -> str | None:
 
 _LIST = """
 SELECT id, at, actor_account_id, actor_name, client_id, client_name, acting_as, actor_kind, action,
-       resource_type, resource_id, outcome, request_id
+       resource_type, resource_id, outcome, request_id, profession, emergency_reason
 FROM access_history
 WHERE space_id = {} AND id < {}FILTERS
 ORDER BY id DESC
@@ -308,6 +340,9 @@ async def list_access_history(
             outcome=row["outcome"],
             request_id=row["request_id"],
             description=describe(row),
+            profession_code=row["profession"],
+            profession=access_matrix().label(row["profession"]) if row["profession"] else None,
+            emergency_reason=row["emergency_reason"],
         )
         for row in rows[:size]
     ]

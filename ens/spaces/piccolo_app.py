@@ -4,15 +4,19 @@ from piccolo.conf.apps import AppConfig
 
 from ens.spaces.tables import (
     AccessEvent,
+    AccessRequest,
     Account,
     CodeGuesses,
+    EmergencyAccess,
     Grant,
     NotificationPreference,
+    Professional,
     Representative,
     Space,
     SpaceCode,
     SpaceErasure,
     SpaceNotice,
+    SpaceProfessional,
 )
 
 APP_CONFIG = AppConfig(
@@ -29,6 +33,10 @@ APP_CONFIG = AppConfig(
         CodeGuesses,
         SpaceNotice,
         NotificationPreference,
+        Professional,
+        SpaceProfessional,
+        EmergencyAccess,
+        AccessRequest,
     ],
     migration_dependencies=["ens.core.piccolo_app"],
 )

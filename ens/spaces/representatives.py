@@ -337,10 +337,12 @@ async def add_court_measure(measure: CourtMeasure) -> UUID:
     return representative_id
 
 
-async def end_court_measure(representative_id: UUID, *, reason: str) -> None:
+async def end_court_measure(space_id: UUID, representative_id: UUID, *, reason: str) -> None:
     """An operator ends a measure (or removes a parent, citing a court decision)."""
     row = await fetch_one(
-        "SELECT space_id FROM representatives WHERE id = {} AND revoked_at IS NULL", representative_id
+        "SELECT space_id FROM representatives WHERE space_id = {} AND id = {} AND revoked_at IS NULL",
+        space_id,
+        representative_id,
     )
     if row is None:
         raise NotFound("No such live representation.")

@@ -23,6 +23,12 @@ directives, the trusted person and erasing, which are an adult's.)
 
 (A court measure is added and ended by an operator, citing the decision: ``ens representatives``.)
 
+A health professional's rights are not in this table's columns: the door reads them from the
+access matrix (``ens.spaces.matrix``: profession, resource, read or write) while the holder's
+authorisation is valid, and reads only during an emergency access. Of this table's actions a
+professional may read and write data, and on a minor's space hide an item from the parents at the
+minor's request (CSP L1111-5) — never manage access, close, erase or write directives.
+
 Representation relating only to property gives no access at all (the space is not visible); a
 parent's right ends on the child's 18th birthday in the space's time zone.
 """
@@ -64,6 +70,8 @@ ActorKind = Literal[
     "curatelle_without_consent",
     "habilitation_familiale",
     "app",
+    "professional",
+    "professional_emergency",
 ]
 
 _PARENTS_ONLY = frozenset({Action.INVITE, Action.HAND_OVER, Action.LEAVE})
@@ -93,6 +101,9 @@ RIGHTS: dict[ActorKind, frozenset[Action]] = {
     "habilitation_familiale": frozenset({Action.READ, Action.WRITE_DATA, Action.MANAGE_ACCESS}),
     # An app's rights are its scopes (checked by the door against the route's capability).
     "app": frozenset({Action.READ, Action.WRITE_DATA}),
+    # Within the access matrix (the door); hiding from the parents only on a minor's space (SpaceAccess).
+    "professional": frozenset({Action.READ, Action.WRITE_DATA, Action.HIDE_FROM_REPRESENTATIVES}),
+    "professional_emergency": frozenset({Action.READ}),
 }
 
 # Plain French, for error messages and the access history.
@@ -120,6 +131,8 @@ KIND_WORDS: dict[ActorKind, str] = {
     "curatelle_without_consent": "curateur",
     "habilitation_familiale": "habilité familial",
     "app": "application",
+    "professional": "professionnel de santé",
+    "professional_emergency": "professionnel de santé en accès d'urgence",
 }
 
 
@@ -148,6 +161,8 @@ KIND_ENGLISH: dict[ActorKind, str] = {
     "curatelle_without_consent": "curator (curatelle) without the holder's consent",
     "habilitation_familiale": "family representative (habilitation familiale)",
     "app": "app",
+    "professional": "health professional",
+    "professional_emergency": "health professional in an emergency access",
 }
 
 

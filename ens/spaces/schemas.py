@@ -65,7 +65,8 @@ class AccessEventRead(ReadStruct):
     at: datetime
     actor: ActorRead | None
     client: ClientRead | None
-    # holder, representative, app (professional later); for a representative, their kind.
+    # holder, representative, app, professional; for a representative, their kind; for a
+    # professional, professional or professional_emergency.
     acting_as: str
     actor_kind: str | None
     # The method and route template ("GET /v1/spaces/{space}/vitals").
@@ -76,6 +77,11 @@ class AccessEventRead(ReadStruct):
     request_id: str
     # One sentence of plain French for the phone app ("Marie Dupont (parent) a consulté les mesures.").
     description: str
+    # A professional's row: their profession (TRE_G15 code and its French label) and, for an
+    # emergency access, the reason they gave.
+    profession_code: str | None = None
+    profession: str | None = None
+    emergency_reason: str | None = None
 
 
 class SessionRead(ReadStruct):
@@ -150,6 +156,126 @@ class CuratorConsent(Struct):
     """The holder's consent to a curator's reading, until a day (inclusive), or none (``null``)."""
 
     until: date | None
+
+
+# ---------------------------------------------------------------------------------------------
+# Professionals
+
+# Pro Santé Connect's SubjectNameID: a type prefix, then the number — 8 + RPPS (11 digits, the last a
+# Luhn check digit), or 0 + ADELI (9 characters).
+NationalId = Annotated[
+    str,
+    Meta(
+        pattern=r"^(8[0-9]{11}|0[0-9][0-9AB][0-9]{7})$",
+        description="The professional's national identifier as Pro Santé Connect gives it (SubjectNameID): "
+        "8 then the RPPS number (11 digits, Luhn), or 0 then the ADELI number (9 characters)",
+        examples=["810002345676"],
+    ),
+]
+
+
+class ProfessionalAuthorise(Struct, kw_only=True):
+    """``POST .../professionals``: the holder authorises a professional, by national identifier."""
+
+    national_id: NationalId
+
+
+class ProfessionalChange(Struct, kw_only=True):
+    """``PATCH .../professionals/{id}``: renew the authorisation for a year from today."""
+
+    renew: Literal[True]
+
+
+class ProfessionalRead(ReadStruct):
+    """A professional as the holder knows them on this space.
+
+    ``status``: ``authorised`` (``since`` <= now < ``until``), ``expired`` (``until`` has passed),
+    ``revoked``, ``blocked``, or ``emergency`` (never authorised; came in through an emergency access).
+    """
+
+    id: UUID
+    professional_id: UUID
+    national_id: str
+    given_name: str
+    family_name: str
+    profession_code: str
+    profession: str
+    status: Literal["authorised", "expired", "revoked", "blocked", "emergency"]
+    since: datetime | None
+    until: datetime | None
+    last_access_at: datetime | None
+    # When the professional's emergency access, if one is running, ends.
+    emergency_until: datetime | None = None
+
+
+class EmergencyAccessSetting(Struct, kw_only=True):
+    """``PUT .../emergency-access``: whether a professional may open the space in an emergency."""
+
+    allowed: bool
+
+
+class EmergencyAccessSettingRead(ReadStruct):
+    allowed: bool
+
+
+class AccessRequestRead(ReadStruct):
+    """A professional's request to be authorised, which the holder approves or refuses."""
+
+    id: UUID
+    professional_id: UUID
+    national_id: str
+    given_name: str
+    family_name: str
+    profession_code: str
+    profession: str
+    status: Literal["pending", "approved", "refused"]
+    created_at: datetime
+    decided_at: datetime | None
+
+
+class PatientAccessRequest(Struct, kw_only=True):
+    """``POST /v1/pro/access-requests``: the person as their identity provider names them."""
+
+    family_name: PersonName
+    given_name: PersonName
+    birthdate: date
+    # The INSEE code of the birthplace (5 characters; none for a person born abroad).
+    birthplace: Annotated[str, Meta(pattern=r"^[0-9][0-9AB][0-9]{3}$")] | None = None
+
+
+class AccessRequestReceived(ReadStruct):
+    """Always the same answer, whether or not a space matched: it reveals nothing."""
+
+    status: Literal["received"]
+    detail: str
+
+
+EmergencyReason = Annotated[str, Meta(min_length=3, max_length=500, pattern=r"\S")]
+
+
+class EmergencyAccessCreate(Struct, kw_only=True):
+    """``POST /v1/pro/emergency-access``: open a space read-only for 24 hours, saying why."""
+
+    space: UUID
+    reason: EmergencyReason
+
+
+class EmergencyAccessRead(ReadStruct):
+    id: UUID
+    space: UUID
+    started_at: datetime
+    ends_at: datetime
+
+
+class PatientRead(ReadStruct):
+    """A space this professional is authorised for."""
+
+    space: UUID
+    given_name: str
+    family_name: str
+    birthdate: date | None
+    since: datetime
+    until: datetime
 
 
 class NotificationPreferences(Struct, kw_only=True):

@@ -18,6 +18,7 @@ from ens.core.clock import aware_or_none
 from ens.core.db import as_uuid, bound_tables, fetch, fetch_one, write_transaction
 from ens.core.errors import Conflict, Gone, NotFound
 from ens.core.mail import Mailer
+from ens.spaces.caller import PROFESSIONAL_SCOPE
 from ens.spaces.door import SpaceAccess, SpaceRef, adulthood, representation_kind, security_log, space_ref
 from ens.spaces.rights import RIGHTS, Action, ActorKind
 from ens.spaces.schemas import AccountRead, HolderRead, MeRead, SessionRead, SpaceListItem
@@ -380,6 +381,26 @@ async def create_session_grant(account_id: UUID, client_id: str, *, client_name:
             space_id=None,
             scopes="space",
             label=label,
+            created_at=clock.now(),
+        )
+    )
+    return grant_id
+
+
+async def create_professional_grant(professional_id: UUID, client_id: str, *, client_name: str) -> UUID:
+    """A professional signed in to their software: every token of that login belongs to this grant
+    (kind ``professional``; the space door then decides each space from the holder's decisions)."""
+    grant_id = uuid.uuid4()
+    await Grant.insert(
+        Grant(
+            id=grant_id,
+            kind="professional",
+            account_id=professional_id,
+            client_id=client_id,
+            client_name=client_name,
+            space_id=None,
+            scopes=PROFESSIONAL_SCOPE,
+            label=None,
             created_at=clock.now(),
         )
     )

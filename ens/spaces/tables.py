@@ -45,6 +45,8 @@ class Space(Table, tablename="spaces"):
     created_at = Timestamptz()
     updated_at = Timestamptz()
     closed_at = Timestamptz(null=True, default=None)
+    # The holder may forbid emergency access ("bris de glace") to their space.
+    emergency_access = Boolean(default=True)
 
 
 class Representative(Table, tablename="representatives"):
@@ -155,6 +157,70 @@ class AccessEvent(Table, tablename="access_history"):
     resource_id = Varchar(length=128, null=True, default=None)
     outcome = Integer()
     request_id = Varchar(length=64)
+    # A professional's rows: their profession (TRE_G15 code) and, in an emergency, the reason given.
+    profession = Varchar(length=8, null=True, default=None)
+    emergency_reason = Text(null=True, default=None)
+
+
+class Professional(Table, tablename="professionals"):
+    """A health professional as their provider (Pro Santé Connect) asserts them.
+
+    Not a person's account: no space of their own, no representation, no one-time code. Their id
+    is also the id of the ``accounts`` row the OAuth machinery (grants, codes, refresh tokens) is
+    keyed by. ``national_id`` is Pro Santé Connect's ``SubjectNameID``: a type prefix (8 RPPS, 0
+    ADELI) then the number. ``profession_code`` is the first exercise's (TRE_G15); ``exercises``
+    the JSON list of every exercise and its places of practice, as last asserted.
+    """
+
+    id = UUID(primary_key=True)
+    national_id = Varchar(length=32)
+    id_type = Varchar(length=8)
+    given_name = Varchar(length=255)
+    family_name = Varchar(length=255)
+    profession_code = Varchar(length=8)
+    exercises = Text()
+    created_at = Timestamptz()
+    updated_at = Timestamptz()
+
+
+class SpaceProfessional(Table, tablename="space_professionals"):
+    """A professional as the holder knows them on one space: authorised (from ``since`` until
+    ``until``, exclusive), revoked, blocked, or only seen through an emergency access. One row per
+    space and professional; the key is ``(space_id, id)``."""
+
+    id = UUID(primary_key=True)
+    space_id = UUID()
+    professional_id = UUID()
+    status = Varchar(length=16)
+    since = Timestamptz(null=True, default=None)
+    until = Timestamptz(null=True, default=None)
+    decided_by = UUID(null=True, default=None)
+    created_at = Timestamptz()
+    updated_at = Timestamptz()
+    last_access_at = Timestamptz(null=True, default=None)
+
+
+class EmergencyAccess(Table, tablename="emergency_accesses"):
+    """A professional's emergency access ("bris de glace"): read-only, 24 hours, with its reason."""
+
+    id = UUID(primary_key=True)
+    space_id = UUID()
+    professional_id = UUID()
+    reason = Text()
+    started_at = Timestamptz()
+    ends_at = Timestamptz()
+
+
+class AccessRequest(Table, tablename="access_requests"):
+    """A professional's request to be authorised on a space, which the holder approves or refuses."""
+
+    id = UUID(primary_key=True)
+    space_id = UUID()
+    professional_id = UUID()
+    status = Varchar(length=16)
+    created_at = Timestamptz()
+    decided_at = Timestamptz(null=True, default=None)
+    decided_by = UUID(null=True, default=None)
 
 
 class NotificationPreference(Table, tablename="notification_preferences"):

@@ -1,7 +1,9 @@
 """The booklet's entries: record, read, list, correct, delete.
 
-Every entry made here is ``declared`` (the holder, a representative or an app wrote it); only a
-professional will make a ``validated`` one, and nothing the body says can set the status. The same
+An entry the holder, a representative or an app writes is ``declared``; one a health professional
+whose profession may vaccinate writes (the access matrix: doctor, midwife, nurse, pharmacist) is
+``validated`` — nothing the body says can set the status. A validated entry is changed or removed
+by a professional only. The same
 vaccine on the same full day is one entry (409 naming the existing one); a year or a month alone is
 never called a duplicate. A space's writes take its booklet counter first, so two of them cannot
 both pass the duplicate check.
@@ -24,6 +26,7 @@ from ens.core.clock import as_date, aware
 from ens.core.db import Row, as_uuid, fetch, fetch_one, write_transaction
 from ens.core.errors import BadRequest, Conflict, FieldError, Forbidden, Invalid, NotFound
 from ens.spaces.door import SpaceAccess, visible_to
+from ens.spaces.matrix import access_matrix
 from ens.spaces.rights import Action
 from ens.vaccination.calendar import disease_labels
 from ens.vaccination.catalogue import fold, get_vaccine
@@ -175,7 +178,8 @@ async def _refuse_duplicate(space_id: UUID, checked: Checked, *, other_than: UUI
 
 
 async def record_vaccination(access: SpaceAccess, body: VaccinationCreate) -> VaccinationRead:
-    """Add an entry to the booklet (``declared``)."""
+    """Add an entry to the booklet: ``validated`` when a professional who may vaccinate writes it,
+    else ``declared``."""
     draft = Draft(
         vaccine_id=body.vaccine_id,
         vaccine_name=body.vaccine_name,
@@ -213,7 +217,7 @@ async def record_vaccination(access: SpaceAccess, body: VaccinationCreate) -> Va
             draft.administered_by,
             draft.location,
             draft.note,
-            DECLARED,
+            status_written_by(access),
             access.role,
             access.caller.account_id,
             access.caller.client_id,
@@ -324,8 +328,15 @@ async def booklet_entries(space_id: UUID, *, with_hidden: bool) -> list[BookletE
     ]
 
 
+def status_written_by(access: SpaceAccess) -> str:
+    """``validated`` for a professional whose profession may vaccinate (the access matrix)."""
+    if access.role == "professional" and access_matrix().vaccinates(access.profession or ""):
+        return VALIDATED
+    return DECLARED
+
+
 def _may_change(access: SpaceAccess, row: Row) -> None:
-    if row["status"] == VALIDATED:
+    if row["status"] == VALIDATED and access.role != "professional":
         raise Forbidden("A validated entry is changed by a health professional only.")
     if access.role == "app" and (
         row["recorded_by_role"] != "app" or row["recorded_by_client_id"] != access.caller.client_id

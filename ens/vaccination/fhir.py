@@ -11,52 +11,48 @@ parent's recall); a ``validated`` one comes from the professional (``primarySour
 
 from __future__ import annotations
 
-import msgspec
+from collections.abc import Mapping
+from typing import Any
 
+from ens.core.fhir import (
+    FHIR_JSON,
+    Annotation,
+    CodeableConcept,
+    Coding,
+    Element,
+    Reference,
+    Resource,
+    encode,
+)
 from ens.vaccination.calendar import disease_labels
+from ens.vaccination.catalogue import vaccine_id
 from ens.vaccination.schemas import VaccinationRead
 
 CIS_SYSTEM = "urn:oid:1.2.250.1.213.2.3.1"
 ATC_SYSTEM = "urn:oid:2.16.840.1.113883.6.73"
 ORIGIN_SYSTEM = "http://terminology.hl7.org/CodeSystem/immunization-origin"
 PERFORMER_FUNCTION_SYSTEM = "http://terminology.hl7.org/CodeSystem/v2-0443"
-FHIR_JSON = "application/fhir+json"
+# The diseases a dose protects against, by ENS's codes (the calendar's and the vaccine list's).
+DISEASE_SYSTEM = "urn:ens:fhir:disease"
+UNKNOWN_RANK = "rang non précisé"
+__all__ = ["FHIR_JSON", "Immunization", "immunization", "immunization_json", "vaccination_of"]
 
 
-class Coding(msgspec.Struct, omit_defaults=True, rename="camel"):
-    system: str
-    code: str
-    display: str | None = None
-
-
-class CodeableConcept(msgspec.Struct, omit_defaults=True, rename="camel"):
-    coding: list[Coding] | None = None
-    text: str | None = None
-
-
-class Reference(msgspec.Struct, omit_defaults=True, rename="camel"):
-    reference: str | None = None
-    display: str | None = None
-
-
-class Annotation(msgspec.Struct, omit_defaults=True, rename="camel"):
-    text: str
-
-
-class Performer(msgspec.Struct, omit_defaults=True, rename="camel"):
+class Performer(Element, kw_only=True):
     actor: Reference
     function: CodeableConcept | None = None
 
 
-class ProtocolApplied(msgspec.Struct, omit_defaults=True, rename="camel"):
-    dose_number_positive_int: int
-    target_disease: list[CodeableConcept] | None = None
+class ProtocolApplied(Element, kw_only=True):
+    # FHIR requires one of the two: the rank, or words when the booklet gives none.
+    dose_number_positive_int: int | None = None
+    dose_number_string: str | None = None
+    target_disease: list[CodeableConcept] = []
 
 
-class Immunization(msgspec.Struct, omit_defaults=True, rename="camel", tag_field="resourceType", tag="Immunization"):
-    """The part of FHIR R4's Immunization ENS fills (camelCase as FHIR spells it; ``resourceType`` first)."""
+class Immunization(Resource, tag=True, kw_only=True):
+    """The part of FHIR R4's Immunization ENS fills."""
 
-    id: str
     status: str
     vaccine_code: CodeableConcept
     patient: Reference
@@ -67,12 +63,12 @@ class Immunization(msgspec.Struct, omit_defaults=True, rename="camel", tag_field
     report_origin: CodeableConcept | None = None
     location: Reference | None = None
     lot_number: str | None = None
-    performer: list[Performer] | None = None
-    note: list[Annotation] | None = None
-    protocol_applied: list[ProtocolApplied] | None = None
+    performer: list[Performer] = []
+    note: list[Annotation] = []
+    protocol_applied: list[ProtocolApplied] = []
 
 
-def immunization(entry: VaccinationRead, *, patient: str) -> Immunization:
+def immunization(entry: VaccinationRead, *, patient: Reference) -> Immunization:
     """The FHIR resource of one entry; ``patient`` is the reference of the holder's Patient."""
     codings: list[Coding] = []
     if entry.cis:
@@ -84,8 +80,8 @@ def immunization(entry: VaccinationRead, *, patient: str) -> Immunization:
     return Immunization(
         id=str(entry.id),
         status="completed",
-        vaccine_code=CodeableConcept(coding=codings or None, text=entry.vaccine_name),
-        patient=Reference(reference=patient),
+        vaccine_code=CodeableConcept(coding=codings, text=entry.vaccine_name),
+        patient=patient,
         occurrence_date_time=entry.date if entry.date_precision == "day" else None,
         occurrence_string=entry.date if entry.date_precision != "day" else None,
         recorded=entry.created_at.isoformat(),
@@ -107,18 +103,53 @@ def immunization(entry: VaccinationRead, *, patient: str) -> Immunization:
             )
         ]
         if entry.administered_by
-        else None,
-        note=[Annotation(text=entry.note)] if entry.note else None,
+        else [],
+        note=[Annotation(text=entry.note)] if entry.note else [],
         protocol_applied=[
             ProtocolApplied(
                 dose_number_positive_int=entry.dose_number,
-                target_disease=[CodeableConcept(text=labels.get(code, code)) for code in entry.diseases],
+                dose_number_string=None if entry.dose_number is not None else UNKNOWN_RANK,
+                target_disease=[
+                    CodeableConcept(coding=[Coding(system=DISEASE_SYSTEM, code=code)], text=labels.get(code, code))
+                    for code in entry.diseases
+                ],
             )
         ]
-        if entry.dose_number is not None
-        else None,
+        if entry.dose_number is not None or entry.diseases
+        else [],
     )
 
 
-def immunization_json(entry: VaccinationRead, *, patient: str) -> bytes:
-    return msgspec.json.encode(immunization(entry, patient=patient))
+def immunization_json(entry: VaccinationRead, *, patient: Reference) -> bytes:
+    return encode(immunization(entry, patient=patient))
+
+
+def vaccination_of(resource: Mapping[str, Any]) -> dict[str, Any]:
+    """An exported ``Immunization`` back to the booklet entry ``POST .../vaccinations`` takes
+    (camelCase): the catalogue's vaccine by its CIS code, else the name and the diseases."""
+    concept = resource.get("vaccineCode") or {}
+    codings = [c for c in concept.get("coding") or [] if isinstance(c, dict)]
+    cis = next((c.get("code") for c in codings if c.get("system") == CIS_SYSTEM), None)
+    applied: dict[str, Any] = next(iter(resource.get("protocolApplied") or []), {})
+    diseases = [
+        c.get("code")
+        for target in applied.get("targetDisease") or []
+        for c in target.get("coding") or []
+        if isinstance(c, dict) and c.get("system") == DISEASE_SYSTEM
+    ]
+    entry: dict[str, Any] = {
+        "date": resource.get("occurrenceDateTime") or resource.get("occurrenceString"),
+        "doseNumber": applied.get("doseNumberPositiveInt"),
+        "lotNumber": resource.get("lotNumber"),
+        "administeredBy": next(
+            (p.get("actor", {}).get("display") for p in resource.get("performer") or [] if isinstance(p, dict)), None
+        ),
+        "location": (resource.get("location") or {}).get("display"),
+        "note": "\n".join(n.get("text", "") for n in resource.get("note") or [] if isinstance(n, dict)) or None,
+    }
+    if cis:
+        entry["vaccineId"] = str(vaccine_id(cis))
+    else:
+        entry["vaccineName"] = concept.get("text")
+        entry["diseases"] = diseases
+    return {key: value for key, value in entry.items() if value is not None}

@@ -82,11 +82,12 @@ class VaccinationController(Controller):
         "/",
         opt=WRITE,
         status_code=201,
-        summary="Add a vaccination to the booklet (declared)",
+        summary="Add a vaccination to the booklet (declared; validated when a professional writes it)",
         description="The same vaccine on the same full day is a 409 naming the existing entry; a date giving "
         "only a year or a month is never a duplicate. The date may not be in the future nor before the holder's "
-        "birth. The server sets diseases (from the catalogue) and status (declared; validated entries come from "
-        "professionals only).",
+        "birth. The server sets diseases (from the catalogue) and status: validated when written by a health "
+        "professional whose profession may vaccinate (doctor, midwife, nurse, pharmacist: the access matrix), "
+        "declared otherwise (the holder, a representative, an app).",
         operation_id="recordVaccination",
     )
     async def record(self, access: Access, data: JSONBody[VaccinationCreate]) -> VaccinationRead:

@@ -92,9 +92,10 @@ class VaccinationUpdate(Struct, kw_only=True):
 
 
 class RecordedBy(ReadStruct, kw_only=True):
-    """Who wrote the entry: the holder, a representative, an app (``name``: the person or the app)."""
+    """Who wrote the entry: the holder, a representative, an app, a health professional (``name``:
+    the person or the app)."""
 
-    role: Literal["holder", "representative", "app"]
+    role: Literal["holder", "representative", "app", "professional"]
     name: str | None
 
 

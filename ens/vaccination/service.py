@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from ens.core.fhir import patient_reference
 from ens.spaces.door import SpaceAccess
 from ens.vaccination.booklet import (
     all_vaccinations,
@@ -44,11 +45,6 @@ __all__ = [
     "vaccination_certificate",
     "vaccination_schedule",
 ]
-
-
-def patient_reference(space_id: UUID) -> str:
-    """How the space's FHIR resources name the holder's Patient."""
-    return f"Patient/{space_id}"
 
 
 async def immunizations(space_id: UUID, *, with_hidden: bool) -> list[Immunization]:

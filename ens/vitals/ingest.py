@@ -64,6 +64,7 @@ INSERT_COLUMNS = (
     "updated_at",
     "seq",
     "body",
+    "original_source",
 )
 # A replacement changes everything but identity, ownership and creation time.
 _REPLACED_COLUMNS = [
@@ -77,9 +78,22 @@ class Writer:
     """Who writes: an app (its client id and name) or a person typing by hand."""
 
     key: str
-    kind: Literal["app", "person"]
+    kind: Literal["app", "person", "import"]
     client_id: str
     name: str
+
+
+# An imported measure's source is the import (the source it had before is kept beside it).
+IMPORT_WRITER = Writer(key="import", kind="import", client_id="ens-import", name="Import FHIR")
+
+
+@dataclass(frozen=True)
+class Imported:
+    """What an import keeps of a measure beyond its values: where it first came from (client id,
+    name) and whether the holder had hidden it from the representatives."""
+
+    original_source: tuple[str, str] | None
+    hidden: bool
 
 
 async def writer_of(access: SpaceAccess) -> Writer:
@@ -186,6 +200,7 @@ def _row(
     writer: Writer,
     now: datetime,
     seq: int,
+    original_source: str | None = None,
 ) -> tuple[Any, ...]:
     """The values of one row, in the order of ``INSERT_COLUMNS`` (its JSON ``body`` last)."""
     item, canonical = prepared.item, prepared.canonical
@@ -244,6 +259,7 @@ def _row(
         now,
         seq,
         body,
+        original_source,
     )
 
 
@@ -301,19 +317,22 @@ UPSERT_SUFFIX = (
 )
 
 
-async def record_measurements(access: SpaceAccess, raw_items: Sequence[Any]) -> BatchResult:
+async def record_measurements(
+    access: SpaceAccess, raw_items: Sequence[Any], *, imported: Sequence[Imported] | None = None
+) -> BatchResult:
     """Store a batch of measures: all of them in one transaction, or none and a 422 naming each bad one.
 
     A measure re-sent by the same writer with the same ``clientRecordId`` is replaced when its
     ``clientRecordVersion`` is higher, else left as it is; the unique index decides, so two racing
-    requests cannot both create it.
+    requests cannot both create it. ``imported`` (one per item) is the space import's: the import
+    is then the writer, and each measure keeps its original source and hidden flag.
     """
     if not 1 <= len(raw_items) <= MAX_BATCH:
         detail = f"between 1 and {MAX_BATCH} measurements per request"
         raise Invalid(f"Send {detail}.", [FieldError("/measurements", detail)])
     _require_write_scopes(access, raw_items)
     now = clock.now()
-    writer = await writer_of(access)
+    writer = IMPORT_WRITER if imported is not None else await writer_of(access)
     prepared, errors = _prepare(raw_items, zone_of(access.space.timezone), now=now)
     if errors:
         raise Invalid(
@@ -331,8 +350,10 @@ async def record_measurements(access: SpaceAccess, raw_items: Sequence[Any]) -> 
         for p in prepared:
             known = stored.get(p.record_key) if p.record_key is not None else None
             result: Result
+            origin = imported[p.index] if imported is not None else None
             if known is None:
-                measurement_id, created_at, hidden, result = uuid.uuid4(), now, False, "created"
+                hidden = origin.hidden if origin is not None else False
+                measurement_id, created_at, result = uuid.uuid4(), now, "created"
             elif p.item.client_record_version > known.version:
                 # A replacement keeps the measure's identity, creation time and who may see it.
                 measurement_id, created_at, hidden, result = known.id, known.created_at, known.hidden, "replaced"
@@ -349,9 +370,16 @@ async def record_measurements(access: SpaceAccess, raw_items: Sequence[Any]) -> 
                     writer=writer,
                     now=now,
                     seq=seq,
+                    original_source=_source_json(origin.original_source)
+                    if origin is not None and origin.original_source is not None
+                    else None,
                 )
             )
             seq += 1
             items.append(ItemResult(id=measurement_id, result=result))
         await insert_rows("vital_measurements", INSERT_COLUMNS, rows=rows, suffix=UPSERT_SUFFIX)
     return BatchResult(items=items)
+
+
+def _source_json(source: tuple[str, str]) -> str:
+    return msgspec.json.encode({"clientId": source[0], "name": source[1]}).decode()

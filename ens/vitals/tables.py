@@ -47,6 +47,9 @@ class VitalMeasurement(Table, tablename="vital_measurements"):
     body = Text(default="")
     # Set by the holder: the space's representatives never see this measure (CSP R1111-50).
     hidden_from_representatives = Boolean(default=False)
+    # An imported measure: the source it had before (JSON ``{"clientId", "name"}``); its source
+    # columns name the import.
+    original_source = Text(null=True, default=None)
 
 
 class VitalTombstone(Table, tablename="vital_tombstones"):

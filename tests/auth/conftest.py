@@ -12,12 +12,12 @@ Both send e-mail to an ``aiosmtpd`` server on 127.0.0.1.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+import msgspec
 import pytest
-from aiosmtpd.controller import Controller
 from litestar import Litestar
 
 from ens.app import create_app
@@ -27,17 +27,6 @@ from tests.helpers.asgi import asgi_client, asgi_transport
 from tests.helpers.fake_provider import FakeProvider
 from tests.helpers.login import BASE, Browser, FakeLogin, MakeFakeLogin, Outbox
 from tests.helpers.scope_probe import scope_probe_routes
-from tests.helpers.server import free_port
-
-
-@pytest.fixture(scope="session")
-def outbox() -> Iterator[tuple[Outbox, int]]:
-    handler = Outbox()
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield handler, port
-    controller.stop()
 
 
 def _auth_settings(settings: Settings, smtp_port: int, **overrides: Any) -> Settings:
@@ -131,3 +120,51 @@ def fake_login(fake_client: httpx.AsyncClient, provider: FakeProvider, outbox: t
         return FakeLogin(Browser(fake_client, outbox[0]), provider)
 
     return make
+
+
+# ---------------------------------------------------------------------------------------------
+# Professionals: a second, independent provider configured like Pro Santé Connect.
+
+PRO_ISSUER = "http://fake-pro-idp.test"
+PRO_CLIENT_ID = "ens-fake-pro-client"
+PRO_CLIENT_SECRET = "fake-pro-client-secret-0123456789abcdef012345"
+
+
+@pytest.fixture(scope="session")
+def pro_provider() -> FakeProvider:
+    return FakeProvider(issuer=PRO_ISSUER, client_id=PRO_CLIENT_ID, client_secret=PRO_CLIENT_SECRET)
+
+
+@pytest.fixture(scope="session")
+def pro_settings(fake_settings: Settings) -> Settings:
+    return Settings.from_env(
+        {},
+        **{
+            **{f.name: getattr(fake_settings, f.name) for f in msgspec.structs.fields(Settings)},
+            "pro_oidc_issuer": PRO_ISSUER,
+            "pro_oidc_client_id": PRO_CLIENT_ID,
+            "pro_oidc_client_secret": PRO_CLIENT_SECRET,
+        },
+    )
+
+
+@pytest.fixture(scope="session")
+def pro_app(pro_settings: Settings, provider: FakeProvider, pro_provider: FakeProvider) -> Litestar:
+    return create_app(
+        pro_settings,
+        upstream_transport=asgi_transport(provider.app()),
+        pro_upstream_transport=asgi_transport(pro_provider.app()),
+    )
+
+
+@pytest.fixture(scope="session")
+async def pro_app_client(pro_app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
+    async with asgi_client(pro_app, BASE) as client:
+        client.follow_redirects = False
+        yield client
+
+
+@pytest.fixture
+async def pro_client(pro_app_client: httpx.AsyncClient) -> httpx.AsyncClient:
+    pro_app_client.cookies.clear()
+    return pro_app_client

@@ -66,3 +66,17 @@ def test_the_bench_production_environment_is_https_with_its_own_client_secret() 
     settings = settings_of(production_environment("sqlite:///./var/bench-check.sqlite", 8123))
     assert settings.public_url.startswith("https://")
     assert settings.oidc_client_secret != Settings().oidc_client_secret
+
+
+def test_production_with_a_professionals_provider_needs_its_secret_and_a_known_level() -> None:
+    # Without ENS_PRO_OIDC_ISSUER, production starts and professionals cannot log in.
+    assert Settings.from_env(SMTP, **PROD).effective_pro_oidc_issuer is None
+    pro = {"ENS_PRO_OIDC_ISSUER": "https://pro-idp.example"}
+    with pytest.raises(ConfigurationError, match="ENS_PRO_OIDC_CLIENT_SECRET"):
+        Settings.from_env({**SMTP, **pro}, **PROD)
+    ready = Settings.from_env({**SMTP, **pro, "ENS_PRO_OIDC_CLIENT_SECRET": "p" * 40}, **PROD)
+    assert ready.effective_pro_oidc_issuer == "https://pro-idp.example" and ready.pro_oidc_acr == "eidas1"
+    with pytest.raises(ConfigurationError, match="ENS_PRO_OIDC_ACR"):
+        Settings.from_env({**SMTP, **pro, "ENS_PRO_OIDC_CLIENT_SECRET": "p" * 40, "ENS_PRO_OIDC_ACR": "eidas9"}, **PROD)
+    # In development the embedded provider for professionals stands in.
+    assert Settings.from_env({}, env="dev").effective_pro_oidc_issuer == "http://127.0.0.1:8000/dev-pro-idp"

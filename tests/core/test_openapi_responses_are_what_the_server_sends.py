@@ -47,7 +47,7 @@ def test_litestar_validation_exception_schema_is_gone(openapi):
 
 def test_every_400_is_documented_as_the_body_the_server_sends(openapi):
     oauth_json = {"/oauth/token", "/oauth/revoke"}
-    html_pages = {"/oauth/authorize", "/oauth/callback", "/oauth/logout"}
+    html_pages = {"/oauth/authorize", "/oauth/callback", "/oauth/pro/callback", "/oauth/logout"}
     seen = 0
     for method, path, operation in operations(openapi):
         response = operation["responses"].get("400")
@@ -61,6 +61,11 @@ def test_every_400_is_documented_as_the_body_the_server_sends(openapi):
         elif path in html_pages:
             assert list(content) == ["text/html"], path
             assert content["text/html"]["schema"]["type"] == "string"
+        elif path.startswith("/fhir"):
+            # The FHIR door answers its errors as FHIR does.
+            assert list(content) == ["application/fhir+json"], (method, path)
+            schema = content["application/fhir+json"]["schema"]
+            assert schema["properties"]["resourceType"]["const"] == "OperationOutcome"
         else:
             assert list(content) == ["application/problem+json"], (method, path)
             assert ref_name(content["application/problem+json"]) == "Problem"
@@ -102,6 +107,7 @@ async def test_answers_match_the_document(client, person, openapi):
         ("get", "/.well-known/oauth-authorization-server", await client.get("/.well-known/oauth-authorization-server")),
         ("get", "/oauth/authorize", await client.get("/oauth/authorize?client_id=nobody")),
         ("get", "/oauth/callback", await client.get("/oauth/callback")),
+        ("get", "/oauth/pro/callback", await client.get("/oauth/pro/callback")),
         ("get", "/oauth/logout", await client.get("/oauth/logout")),
         ("post", "/oauth/logout", await client.post("/oauth/logout", data={"csrf": "x"})),
         ("post", "/oauth/token", await client.post("/oauth/token", data={})),
@@ -164,6 +170,7 @@ def test_success_bodies_are_named_schemas(openapi):
     for path, method, status in (
         ("/oauth/authorize", "get", "302"),
         ("/oauth/callback", "get", "303"),
+        ("/oauth/pro/callback", "get", "303"),
         ("/oauth/logout", "post", "303"),
     ):
         redirect = ok(path, method, status=status)

@@ -48,18 +48,25 @@ def _migration_modules() -> list[ModuleType]:
     return sorted(modules, key=lambda module: str(module.ID))
 
 
-def expected_primary_keys() -> dict[str, tuple[str, ...]]:
-    """Composite primary keys the migrations declare (``PRIMARY_KEYS``: piccolo tables cannot)."""
+def expected_primary_keys(*, postgres: bool) -> dict[str, tuple[str, ...]]:
+    """Composite primary keys the migrations declare (``PRIMARY_KEYS``: piccolo tables cannot;
+    ``POSTGRES_PRIMARY_KEYS``: re-keyed on PostgreSQL only, see ``ens.core.db.PostgresOnly``)."""
     keys: dict[str, tuple[str, ...]] = {}
     for module in _migration_modules():
         keys.update(getattr(module, "PRIMARY_KEYS", {}))
+        if postgres:
+            keys.update(getattr(module, "POSTGRES_PRIMARY_KEYS", {}))
     return keys
 
 
-def expected_indexes() -> dict[str, Index]:
+def expected_indexes(*, postgres: bool) -> dict[str, Index]:
     indexes: dict[str, Index] = {}
     for module in _migration_modules():
-        for index in getattr(module, "DROPPED_INDEXES", []):
+        dropped = [
+            *getattr(module, "DROPPED_INDEXES", []),
+            *(getattr(module, "POSTGRES_DROPPED_INDEXES", []) if postgres else []),
+        ]
+        for index in dropped:
             indexes.pop(index, None)
         indexes.update({index.name: index for index in module.INDEXES})
     return indexes
@@ -125,7 +132,7 @@ async def test_every_column_of_the_table_is_in_the_migrated_schema_as_declared(
     actual = await _columns(table._meta.tablename)
     column: Column
     declared: dict[str, tuple[str, bool, bool]] = {}
-    composite = expected_primary_keys().get(table._meta.tablename)
+    composite = expected_primary_keys(postgres=_is_postgres()).get(table._meta.tablename)
     for column in table._meta.columns:
         postgres_type, sqlite_type = _TYPES[type(column).__name__]
         name = column._meta.db_column_name
@@ -136,19 +143,20 @@ async def test_every_column_of_the_table_is_in_the_migrated_schema_as_declared(
 
 
 async def test_the_database_has_exactly_the_indexes_the_migrations_list(migrated: None) -> None:
-    expected = {name: index for name, index in expected_indexes().items()}
+    expected = {name: index for name, index in expected_indexes(postgres=_is_postgres()).items()}
     actual = {name: index for name, index in (await _indexes()).items() if not name.startswith("piccolo")}
     migration_table = {name for name, index in actual.items() if index.table == "migration"}
     assert {k: v for k, v in actual.items() if k not in migration_table} == expected
 
 
-def test_every_table_with_health_data_has_an_index_starting_with_space_id() -> None:
+@pytest.mark.parametrize("postgres", [False, True], ids=["sqlite", "postgresql"])
+def test_every_table_with_health_data_has_an_index_starting_with_space_id(postgres: bool) -> None:
     """ENGINEERING.md, Scale: every query on a space's data is served by an index starting with it."""
     starts: dict[str, set[str]] = {}
-    for index in expected_indexes().values():
+    for index in expected_indexes(postgres=postgres).values():
         starts.setdefault(index.table, set()).add(index.columns[0])
     missing: list[Any] = []
-    composite = expected_primary_keys()
+    composite = expected_primary_keys(postgres=postgres)
     for table in _product_tables():
         if composite.get(table._meta.tablename, ("",))[0] == "space_id":
             continue  # PRIMARY KEY (space_id, id): its own index starts with space_id
@@ -185,3 +193,33 @@ def test_every_migration_file_has_a_name_of_its_own() -> None:
     name would both run the first one loaded."""
     stems = [module.__name__.rsplit(".", 1)[-1] for module in _migration_modules()]
     assert len(stems) == len(set(stems)), sorted(s for s in stems if stems.count(s) > 1)
+
+
+# Health tables that are not partitioned, with why: their unique key cannot start with space_id.
+NOT_PARTITIONED = {
+    # A code is entered by someone who does not know its space: it is found by its hash, unique
+    # across spaces. Small (codes live days) and never on a read path of health data.
+    "space_codes": "found by the hash of a code entered by someone who does not know its space",
+}
+
+
+async def test_on_postgresql_every_key_of_a_health_table_starts_with_space_id(migrated: None) -> None:
+    """docs/scale.md: a table can be hash-partitioned by space_id only if its primary key and every
+    unique index include it — first, so that a space's rows sit together in each."""
+    if not _is_postgres():
+        pytest.skip("partitioning is PostgreSQL's (SQLite tables keep their first key)")
+    rows = await db.fetch(
+        """SELECT t.relname AS table, i.relname AS index, ix.indisprimary AS primary,
+                  (SELECT a.attname FROM pg_attribute a WHERE a.attrelid = t.oid AND a.attnum = ix.indkey[0]) AS first
+           FROM pg_index ix JOIN pg_class i ON i.oid = ix.indexrelid JOIN pg_class t ON t.oid = ix.indrelid
+           JOIN pg_namespace n ON n.oid = t.relnamespace
+           WHERE n.nspname = 'public' AND (ix.indisunique OR ix.indisprimary)
+             AND EXISTS (SELECT 1 FROM information_schema.columns c WHERE c.table_name = t.relname
+                         AND c.column_name = 'space_id' AND c.is_nullable = 'NO')"""
+    )
+    wrong = [
+        f"{row['table']}.{row['index']} starts with {row['first']}"
+        for row in rows
+        if row["first"] != "space_id" and row["table"] not in NOT_PARTITIONED
+    ]
+    assert wrong == []

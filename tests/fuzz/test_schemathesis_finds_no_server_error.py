@@ -17,6 +17,7 @@ import pytest
 
 from ens.core.settings import Settings
 from tests.helpers.people import grant_app, sign_in_person
+from tests.helpers.professionals import GP, authorise_directly, sign_in_pro
 from tests.helpers.server import ROOT, ServerProcess, free_port
 
 pytestmark = pytest.mark.fuzz
@@ -43,9 +44,11 @@ def server(settings: Settings, migrated: None) -> object:
     process.stop()
 
 
-async def _schemathesis(server: ServerProcess, token: str, tmp_path: Path, *selection: str) -> tuple[int, str]:
+async def _schemathesis(
+    server: ServerProcess, token: str, tmp_path: Path, *selection: str, space: str = "me"
+) -> tuple[int, str]:
     config = tmp_path / "schemathesis.toml"
-    config.write_text('[parameters]\n"path.space" = "me"\n')
+    config.write_text(f'[parameters]\n"path.space" = "{space}"\n')
     command = [
         str(ROOT / ".venv" / "bin" / "schemathesis"),
         "--config-file",
@@ -105,5 +108,19 @@ async def test_closing_and_erasing_a_space_of_its_own_finds_no_server_error(
     person = await sign_in_person(settings, given_name="Fuzz")
     selection = [argument for op in DESTRUCTIVE for argument in ("--include-operation-id", op)]
     status, output = await _schemathesis(server, person.token, tmp_path, *selection)
+    print(output[output.find("Test cases:") :])  # shown with -s: how many cases ran
+    assert status == 0, output[-6000:]
+
+
+async def test_a_professional_finds_no_server_error_and_no_answer_off_its_schema(
+    settings: Settings, server: ServerProcess, tmp_path: Path
+) -> None:
+    """A doctor's software, authorised on a holder's space: their own routes and the space's through
+    the access matrix (the holder's side of the professionals' routes answers them 403)."""
+    person = await sign_in_person(settings, given_name="Fuzz")
+    doctor = await sign_in_pro(settings, GP)
+    await authorise_directly(person, doctor)
+    selection = ["--include-tag", "professionals", "--include-tag", "vitals", "--include-tag", "vaccination"]
+    status, output = await _schemathesis(server, doctor.token, tmp_path, *selection, space=str(person.space_id))
     print(output[output.find("Test cases:") :])  # shown with -s: how many cases ran
     assert status == 0, output[-6000:]

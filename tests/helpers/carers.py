@@ -90,8 +90,13 @@ async def court_measure(
     )
 
 
-async def consent_until(representative_id: uuid.UUID, until: datetime | None) -> None:
-    await db.fetch("UPDATE representatives SET consent_until = {} WHERE id = {}", until, representative_id)
+async def consent_until(holder: Person, representative_id: uuid.UUID, until: datetime | None) -> None:
+    await db.fetch(
+        "UPDATE representatives SET consent_until = {} WHERE space_id = {} AND id = {}",
+        until,
+        holder.space_id,
+        representative_id,
+    )
 
 
 async def representation(space_id: uuid.UUID, account_id: uuid.UUID) -> dict[str, Any] | None:

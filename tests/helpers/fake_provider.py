@@ -60,8 +60,11 @@ class FakeProvider:
     token_requests: list[dict[str, Any]] = field(default_factory=list)
     # Whether discovery announces an end_session_endpoint (RP-initiated logout).
     end_session: bool = True
-    # Where it is reached (the load test serves it on a loopback port).
+    # Who it is and the client it knows: where it is reached (the load test serves it on a loopback
+    # port); a second, independent provider (the professionals') has its own client too.
     issuer: str = ISSUER
+    client_id: str = CLIENT_ID
+    client_secret: str = CLIENT_SECRET
 
     def issue_code(
         self,
@@ -72,6 +75,7 @@ class FakeProvider:
         sign_with_stranger: bool = False,
         userinfo_as_jwt: bool = True,
         claims_override: dict[str, Any] | None = None,
+        userinfo: dict[str, Any] | None = None,
         **id_token_overrides: Any,
     ) -> str:
         """A code the provider will exchange for an ID token built from these choices."""
@@ -81,7 +85,9 @@ class FakeProvider:
             nonce=nonce,
             code_challenge=code_challenge,
             sub=subject,
-            claims={
+            claims=userinfo
+            if userinfo is not None
+            else {
                 "given_name": "Inès",
                 "family_name": "Testeuse",
                 "birthdate": "1992-03-04",
@@ -98,7 +104,7 @@ class FakeProvider:
 
     def _sign(self, issued: Issued, claims: dict[str, Any]) -> str:
         if issued.alg == "HS256":
-            return jwt.encode({"alg": "HS256"}, claims, OctKey.import_key(CLIENT_SECRET.encode()))
+            return jwt.encode({"alg": "HS256"}, claims, OctKey.import_key(self.client_secret.encode()))
         if issued.sign_with_stranger:
             # Same kid as the published key, another private key: a forged signature.
             return jwt.encode({"alg": "RS256", "kid": self.rsa.kid}, claims, self.stranger)
@@ -143,7 +149,7 @@ class FakeProvider:
             if scheme.lower() == "basic":
                 client_id, _, secret = base64.b64decode(value).decode().partition(":")
             provider.token_requests.append({"client_id": client_id, "basic": scheme.lower() == "basic"})
-            if client_id != CLIENT_ID or secret != CLIENT_SECRET:
+            if client_id != provider.client_id or secret != provider.client_secret:
                 return Response({"error": "invalid_client"}, status_code=401)
             issued = provider.codes.pop(data.code, None)
             if issued is None or create_s256_code_challenge(data.code_verifier) != issued.code_challenge:
@@ -152,7 +158,7 @@ class FakeProvider:
             claims = {
                 "iss": provider.issuer,
                 "sub": issued.sub,
-                "aud": CLIENT_ID,
+                "aud": provider.client_id,
                 "exp": now + 300,
                 "iat": now,
                 "auth_time": now,
@@ -175,7 +181,7 @@ class FakeProvider:
             claims = {"sub": issued.sub, **issued.claims}
             if not issued.userinfo_as_jwt:
                 return Response(claims)
-            body = provider._sign(issued, {**claims, "iss": provider.issuer, "aud": CLIENT_ID})
+            body = provider._sign(issued, {**claims, "iss": provider.issuer, "aud": provider.client_id})
             return Response(body, media_type="application/jwt")
 
         return Litestar(route_handlers=[discovery, jwks, token, userinfo])

@@ -20,7 +20,8 @@ from fhir.resources.R4B.practitioner import Practitioner
 from fhir.resources.R4B.relatedperson import RelatedPerson
 from pypdf import PdfReader
 
-from ens.records.fhir import as_json, records_as_fhir
+from ens.core.fhir import encode as as_json
+from ens.records.fhir import records_as_fhir
 from tests.helpers.records import CONTACTS, DIRECTIVES, DOCTOR, TRUSTED_PERSON, VALID_RPPS, contact, structured, trusted
 
 MODELS: dict[str, Any] = {

@@ -11,7 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from ens.records.fhir import as_json, records_as_fhir
+from ens.core.fhir import encode as as_json
+from ens.records.fhir import records_as_fhir
 from tests.helpers.carers import court_measure
 from tests.helpers.people import Person
 from tests.helpers.records import contact

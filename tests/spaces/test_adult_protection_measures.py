@@ -58,7 +58,15 @@ async def test_an_operator_adds_lists_and_ends_a_tutelle(
     read = await client.get(f"/v1/spaces/{holder.space_id}/representatives", headers=tutor.headers)
     assert read.json()["items"][0]["courtReference"] == "TJ Lyon, 12 mars 2026, RG 26/01234"
     # The operator ends it, citing the decision: the right stops at once.
-    ended = _ens(settings, "end", representative_id, "--reason", "TJ Lyon, mainlevée du 1er décembre 2026")
+    ended = _ens(
+        settings,
+        "end",
+        representative_id,
+        "--space",
+        str(holder.space_id),
+        "--reason",
+        "TJ Lyon, mainlevée du 1er décembre 2026",
+    )
     assert ended.returncode == 0, ended.stderr
     assert (await client.get(f"/v1/spaces/{holder.space_id}", headers=tutor.headers)).status_code == 404
 
@@ -72,7 +80,7 @@ async def test_the_command_refuses_what_is_not_a_court_measure(make_person: Make
         ([*base, "--kind", "tutelle", "--court-reference", "RG 1", "--until", "2025-01-01"], "end after"),
         (["add", "--space", str(holder.space_id), "--account", str(holder.account_id), "--since", "2026-01-01",
           "--kind", "tutelle", "--court-reference", "RG 1"], "themself"),
-        (["end", str(uuid.uuid4()), "--reason", "RG 2"], "No such"),
+        (["end", str(uuid.uuid4()), "--space", str(holder.space_id), "--reason", "RG 2"], "No such"),
     ]  # fmt: skip
     for args, words in cases:
         done = _ens(settings, *args)

@@ -1,4 +1,5 @@
-"""Every /v1 route of the running app by every kind of caller → the answer the table of rights gives.
+"""Every /v1 route of the running app by every kind of caller → the answer the table of rights gives
+(and, for health professionals, the access matrix).
 
 The routes come from the app itself (a route added without a rule here fails the test); the table
 of rights and the route → action map below are this test's own copies, written from the issue's
@@ -37,6 +38,13 @@ from tests.helpers.carers import (
     years_before,
 )
 from tests.helpers.people import Person, grant_app, sign_in_person
+from tests.helpers.professionals import (
+    authorise,
+    authorised_on,
+    emergency_hours_ago,
+    open_emergency,
+    sign_in_pro,
+)
 
 # ---------------------------------------------------------------------------------------------
 # The test's own copy of the table (issue 12, point 4)
@@ -55,12 +63,141 @@ TABLE: dict[str, set[str]] = {
 }
 
 
+# The test's own copy of the access matrix (issue 13, point 3): who reads, who writes each resource,
+# by TRE_G15 profession code. Written from the README's table, not imported from the product.
+GP, PHARMACIST, DENTIST, MIDWIFE, NURSE, PHYSIO, PODIATRIST = "10", "21", "40", "50", "60", "70", "80"
+EVERY_PROFESSION = frozenset({GP, PHARMACIST, DENTIST, MIDWIFE, NURSE, PHYSIO, PODIATRIST})
+VACCINATORS = frozenset({GP, PHARMACIST, MIDWIFE, NURSE})
+PRO_READ: dict[str, frozenset[str]] = {
+    "space": EVERY_PROFESSION,
+    "vitals": EVERY_PROFESSION,
+    "vaccination": VACCINATORS,
+    "profile": frozenset({GP, PHARMACIST, DENTIST, MIDWIFE, NURSE}),
+    "directives": frozenset({GP, MIDWIFE, NURSE}),
+    "trusted-person": frozenset({GP, MIDWIFE, NURSE}),
+    "emergency-contacts": EVERY_PROFESSION,
+    "doctor": EVERY_PROFESSION,
+    "documents": EVERY_PROFESSION,
+}
+PRO_WRITE: dict[str, frozenset[str]] = {
+    "vitals": frozenset({GP, MIDWIFE, NURSE}),
+    "vaccination": VACCINATORS,
+    "profile": frozenset({GP, MIDWIFE}),
+    "documents": EVERY_PROFESSION,
+}
+
+# Which resource each space route works on (the test's own map; the matrix is by resource).
+PROFILE_OPERATIONS = {
+    f"{verb}{entry}"
+    for verb, entries in {
+        "list": ("Conditions", "Allergies", "Treatments", "FamilyHistory"),
+        "get": ("Condition", "Allergy", "Treatment", "FamilyHistoryEntry"),
+        "add": ("Condition", "Allergy", "Treatment", "FamilyHistoryEntry"),
+        "change": ("Condition", "Allergy", "Treatment", "FamilyHistoryEntry"),
+        "remove": ("Condition", "Allergy", "Treatment", "FamilyHistoryEntry"),
+    }.items()
+    for entry in entries
+}
+ROUTE_RESOURCE: dict[str, str] = {
+    **dict.fromkeys(("getSpaceSummary", "closeSpace", "reopenSpace"), "space"),
+    "listAccessHistory": "access-history",
+    "exportSpace": "export",
+    "importSpace": "import",
+    **dict.fromkeys(
+        ("listRepresentatives", "inviteParent", "leaveRepresentation", "recordCuratorConsent", "createClaimCode"),
+        "representatives",
+    ),
+    **dict.fromkeys(("listGrants", "revokeGrant"), "grants"),
+    **dict.fromkeys(
+        (
+            "listVitals",
+            "recordVitals",
+            "getVitalsChanges",
+            "getVitalsSummary",
+            "getVital",
+            "correctVital",
+            "deleteVital",
+        ),
+        "vitals",
+    ),
+    **dict.fromkeys(
+        ("getDirectives", "listDirectiveVersions", "writeDirectives", "revokeDirectives", "confirmDirectives"),
+        "directives",
+    ),
+    **dict.fromkeys(
+        ("getTrustedPerson", "listFormerTrustedPersons", "designateTrustedPerson", "removeTrustedPerson"),
+        "trusted-person",
+    ),
+    **dict.fromkeys(
+        (
+            "listEmergencyContacts",
+            "getEmergencyContact",
+            "addEmergencyContact",
+            "changeEmergencyContact",
+            "removeEmergencyContact",
+        ),
+        "emergency-contacts",
+    ),
+    **dict.fromkeys(("getDoctor", "setDoctor", "removeDoctor"), "doctor"),
+    **dict.fromkeys(PROFILE_OPERATIONS, "profile"),
+    **dict.fromkeys(
+        (
+            "listVaccinations",
+            "getVaccination",
+            "getVaccinationSchedule",
+            "recordVaccination",
+            "updateVaccination",
+            "deleteVaccination",
+        ),
+        "vaccination",
+    ),
+    **dict.fromkeys(
+        (
+            "listDocuments",
+            "addDocument",
+            "getDocument",
+            "getDocumentContent",
+            "changeDocumentMasking",
+            "deleteDocument",
+        ),
+        "documents",
+    ),
+    **dict.fromkeys(
+        ("createTestNote", "writeThenFailTestNote", "getTestNote", "replaceTestNote", "deleteTestNote"), "test-note"
+    ),
+    **dict.fromkeys(
+        (
+            "listProfessionals",
+            "authoriseProfessional",
+            "getProfessional",
+            "renewProfessional",
+            "revokeProfessional",
+            "blockProfessional",
+            "getEmergencyAccessSetting",
+            "setEmergencyAccessSetting",
+        ),
+        "professionals",
+    ),
+    **dict.fromkeys(("listAccessRequests", "approveAccessRequest", "refuseAccessRequest"), "access-requests"),
+}
+
+
 @dataclass(frozen=True)
 class SpaceRoute:
     action: str
     # The scope mode an app needs on the route's capability (None: apps never reach it).
     app: Literal["read", "write"] | None = None
     capability: str | None = None
+
+
+@dataclass(frozen=True)
+class OwnSpaceRoute:
+    """The FHIR door (/fhir): the caller's own space (an app's: the one its grant names), through
+    the same space door; a person is its holder there."""
+
+    action: str
+    app: Literal["read", "write"]
+    capability: str
 
 
 @dataclass(frozen=True)
@@ -78,7 +215,12 @@ class AnyTokenRoute:
     """Any valid token, a person's or an app's (the tests' own route that answers a secret)."""
 
 
-Rule = SpaceRoute | AccountRoute | PublicRoute | AnyTokenRoute
+@dataclass(frozen=True)
+class ProRoute:
+    """Behind the professional door: a professional's software token, never a person or an app."""
+
+
+Rule = SpaceRoute | OwnSpaceRoute | AccountRoute | PublicRoute | AnyTokenRoute | ProRoute
 
 RULES: dict[str, Rule] = {
     # The space
@@ -86,6 +228,8 @@ RULES: dict[str, Rule] = {
     "closeSpace": SpaceRoute(CLOSE_REOPEN),
     "reopenSpace": SpaceRoute(CLOSE_REOPEN),
     "listAccessHistory": SpaceRoute(READ),
+    "exportSpace": SpaceRoute(READ),
+    "importSpace": SpaceRoute(WRITE_DATA),
     # Representatives and apps
     "listRepresentatives": SpaceRoute(READ),
     "inviteParent": SpaceRoute(INVITE),
@@ -151,6 +295,26 @@ RULES: dict[str, Rule] = {
     "getTestNote": SpaceRoute(READ, "read", "test-notes"),
     "replaceTestNote": SpaceRoute(WRITE_DATA, "write", "test-notes"),
     "deleteTestNote": SpaceRoute(WRITE_DATA, "write", "test-notes"),
+    # Professionals: the holder's side (managing access), behind the space door
+    "listProfessionals": SpaceRoute(READ),
+    "authoriseProfessional": SpaceRoute(MANAGE_ACCESS),
+    "getProfessional": SpaceRoute(READ),
+    "renewProfessional": SpaceRoute(MANAGE_ACCESS),
+    "revokeProfessional": SpaceRoute(MANAGE_ACCESS),
+    "blockProfessional": SpaceRoute(MANAGE_ACCESS),
+    "getEmergencyAccessSetting": SpaceRoute(READ),
+    "setEmergencyAccessSetting": SpaceRoute(MANAGE_ACCESS),
+    "listAccessRequests": SpaceRoute(READ),
+    "approveAccessRequest": SpaceRoute(MANAGE_ACCESS),
+    "refuseAccessRequest": SpaceRoute(MANAGE_ACCESS),
+    # Professionals: their own side
+    "listPatients": ProRoute(),
+    "requestPatientAccess": ProRoute(),
+    "openEmergencyAccess": ProRoute(),
+    # The FHIR door of the measures
+    "fhirTransaction": OwnSpaceRoute(WRITE_DATA, "write", "vitals"),
+    "fhirSearchObservations": OwnSpaceRoute(READ, "read", "vitals"),
+    "fhirCapabilityStatement": PublicRoute(),
     # Account
     "getMe": AccountRoute(),
     "listSessions": AccountRoute(),
@@ -178,11 +342,13 @@ class CallerCase:
     name: str
     headers: dict[str, str]
     space: uuid.UUID
-    # A person's kind on ``space`` per the table; "invisible" (404); "app"; "no_token"/"expired" (401).
+    # A person's kind on ``space`` per the table; "invisible" (404); "app"; "no_token"/"expired" (401);
+    # "professional" (authorised) or "professional_emergency", of ``profession``; "pro_invisible" (404).
     kind: str
     # For apps: the scopes' capabilities and modes, e.g. {("vitals", "read")}; "revoked" apps: 401.
     opens: frozenset[tuple[str, str]] = frozenset()
     revoked: bool = False
+    profession: str = ""
 
 
 @pytest.fixture(scope="module")
@@ -194,7 +360,7 @@ async def callers(client: httpx.AsyncClient, settings: Settings) -> list[CallerC
     tutor, curator, curator_no_consent, property_only, family, expired_tutor = [await person() for _ in range(6)]
     await court_measure(holder, tutor, "tutelle")
     consented = await court_measure(holder, curator, "curatelle")
-    await consent_until(consented, clock.now() + timedelta(days=30))
+    await consent_until(holder, consented, clock.now() + timedelta(days=30))
     await court_measure(holder, curator_no_consent, "curatelle")
     await court_measure(holder, property_only, "tutelle", relates_to="property")
     await court_measure(holder, family, "habilitation_familiale")
@@ -239,7 +405,9 @@ async def callers(client: httpx.AsyncClient, settings: Settings) -> list[CallerC
         for mode in ("read", "write")
     )
     space = holder.space_id
+    professionals = await _professional_callers(client, settings, holder)
     return [
+        *professionals,
         CallerCase("holder", holder.headers, space, "holder"),
         CallerCase("other holder", other.headers, space, "invisible"),
         CallerCase("parent of a minor", parent.headers, child, "parent"),
@@ -261,13 +429,82 @@ async def callers(client: httpx.AsyncClient, settings: Settings) -> list[CallerC
     ]
 
 
+async def _professional_callers(client: httpx.AsyncClient, settings: Settings, holder: Person) -> list[CallerCase]:
+    """Each profession authorised on the holder's space, and the edges of a professional's access:
+    the last day and the anniversary (day 366) of an authorisation, revoked, blocked, emergency
+    within and after 24 hours, blocked during an emergency, emergency after the holder forbade it."""
+    space = holder.space_id
+    cases: list[CallerCase] = []
+    for profession in sorted(EVERY_PROFESSION):
+        pro = await sign_in_pro(settings, profession)
+        await authorise(client, holder, pro)
+        cases.append(
+            CallerCase(
+                f"authorised professional {profession}", pro.headers, space, "professional", profession=profession
+            )
+        )
+    today = today_in_paris()
+    last_day, anniversary, revoked, blocked = [await sign_in_pro(settings, GP) for _ in range(4)]
+    for pro in (last_day, anniversary, revoked, blocked):
+        await authorise(client, holder, pro)
+    await authorised_on(space, last_day, years_before(today, 1) + timedelta(days=1))
+    await authorised_on(space, anniversary, years_before(today, 1))
+    entries = {
+        row["nationalId"]: row["id"]
+        for row in (await client.get(f"/v1/spaces/{space}/professionals", headers=holder.headers)).json()["items"]
+    }
+    assert (
+        await client.delete(f"/v1/spaces/{space}/professionals/{entries[revoked.national_id]}", headers=holder.headers)
+    ).status_code == 204
+    assert (
+        await client.post(
+            f"/v1/spaces/{space}/professionals/{entries[blocked.national_id]}/block", headers=holder.headers
+        )
+    ).status_code == 200
+    emergency, stale_emergency, blocked_in_emergency = [await sign_in_pro(settings, NURSE) for _ in range(3)]
+    for pro in (emergency, stale_emergency, blocked_in_emergency):
+        assert (await open_emergency(client, pro, space)).status_code == 201
+    await emergency_hours_ago(space, stale_emergency, 24.01)
+    await emergency_hours_ago(space, emergency, 23.9)
+    listed = {
+        row["nationalId"]: row["id"]
+        for row in (await client.get(f"/v1/spaces/{space}/professionals", headers=holder.headers)).json()["items"]
+    }
+    assert (
+        await client.post(
+            f"/v1/spaces/{space}/professionals/{listed[blocked_in_emergency.national_id]}/block", headers=holder.headers
+        )
+    ).status_code == 200
+    # Another holder forbids emergency access while a pharmacist's runs.
+    cautious = await sign_in_person(settings, birthdate=today.replace(year=1975, day=1))
+    forbidden = await sign_in_pro(settings, PHARMACIST)
+    assert (await open_emergency(client, forbidden, cautious.space_id)).status_code == 201
+    switched = await client.put(
+        f"/v1/spaces/{cautious.space_id}/emergency-access", json={"allowed": False}, headers=cautious.headers
+    )
+    assert switched.status_code == 200, switched.text
+    return [
+        *cases,
+        CallerCase("professional on the last day of the year", last_day.headers, space, "professional", profession=GP),
+        CallerCase("professional on the anniversary (day 366)", anniversary.headers, space, "pro_invisible"),
+        CallerCase("revoked professional", revoked.headers, space, "pro_invisible"),
+        CallerCase("blocked professional", blocked.headers, space, "pro_invisible"),
+        CallerCase(
+            "emergency access within 24 h", emergency.headers, space, "professional_emergency", profession=NURSE
+        ),
+        CallerCase("emergency access after 24 h", stale_emergency.headers, space, "pro_invisible"),
+        CallerCase("blocked during an emergency access", blocked_in_emergency.headers, space, "pro_invisible"),
+        CallerCase("emergency access forbidden by the holder", forbidden.headers, cautious.space_id, "pro_invisible"),
+    ]
+
+
 # ---------------------------------------------------------------------------------------------
 # Expected answers
 
 Expect = Literal["allowed", 401, 403, 404]
 
 
-def expected(rule: Rule, caller: CallerCase) -> Expect:
+def expected(rule: Rule, caller: CallerCase, operation: str) -> Expect:
     if isinstance(rule, PublicRoute):
         return "allowed"
     if caller.kind in ("no_token", "expired"):
@@ -275,8 +512,28 @@ def expected(rule: Rule, caller: CallerCase) -> Expect:
     if isinstance(rule, AnyTokenRoute):
         return "allowed"
     is_app = caller.kind in ("app", "invisible_app")
+    is_pro = caller.kind in ("professional", "professional_emergency", "pro_invisible")
+    if isinstance(rule, ProRoute):
+        return "allowed" if is_pro else 403
     if isinstance(rule, AccountRoute):
-        return 403 if is_app else "allowed"
+        return 403 if is_app or is_pro else "allowed"
+    if isinstance(rule, OwnSpaceRoute):
+        if is_pro:
+            return 404  # a professional has no space of their own for "me" to name
+        if caller.revoked:
+            return 401
+        if is_app:
+            return "allowed" if (rule.capability, rule.app) in caller.opens else 403
+        return "allowed" if rule.action in TABLE["holder"] else 403
+    if caller.kind == "pro_invisible":
+        return 404
+    if is_pro:
+        resource = ROUTE_RESOURCE[operation]
+        if rule.action == READ:
+            return "allowed" if caller.profession in PRO_READ.get(resource, frozenset()) else 403
+        if rule.action != WRITE_DATA or caller.kind == "professional_emergency":
+            return 403
+        return "allowed" if caller.profession in PRO_WRITE.get(resource, frozenset()) else 403
     if caller.kind in ("invisible", "invisible_app"):
         return 404
     if caller.revoked:
@@ -287,10 +544,10 @@ def expected(rule: Rule, caller: CallerCase) -> Expect:
 
 
 def _routes(app: Litestar) -> list[tuple[str, str, str]]:
-    """(method, path, operationId) of every /v1 route the app serves."""
+    """(method, path, operationId) of every /v1 and /fhir route the app serves."""
     found = []
     for route in app.routes:
-        if not route.path.startswith("/v1"):
+        if not route.path.startswith(("/v1", "/fhir")):
             continue
         for handler in getattr(route, "route_handlers", []):
             for method in sorted(handler.http_methods - {"HEAD", "OPTIONS"}):
@@ -316,8 +573,12 @@ def _path(template: str, space: uuid.UUID) -> str:
 def _outcome(answer: httpx.Response) -> Expect:
     if answer.status_code in (401, 403):
         return answer.status_code  # type: ignore[return-value]
-    if answer.status_code == 404 and answer.json().get("detail") == "No such space.":
-        return 404
+    if answer.status_code == 404:
+        body = answer.json()
+        # The door's 404: problem+json on /v1, an OperationOutcome on /fhir.
+        said = body.get("detail") or next((i.get("diagnostics") for i in body.get("issue", [])), None)
+        if said == "No such space.":
+            return 404
     return "allowed"
 
 
@@ -342,7 +603,7 @@ async def test_every_route_answers_every_caller_as_the_table_says(
                 headers={**caller.headers, "Content-Type": "application/json"},
                 content=b"{" if method in ("POST", "PUT", "PATCH") else None,
             )
-            got, want = _outcome(answer), expected(rule, caller)
+            got, want = _outcome(answer), expected(rule, caller, operation)
             checked += 1
             if got != want:
                 wrong.append(f"{method} {template} ({operation}) as {caller.name}: {answer.status_code}, want {want}")
@@ -351,6 +612,12 @@ async def test_every_route_answers_every_caller_as_the_table_says(
                 await db.fetch("UPDATE spaces SET status = 'open', closed_at = NULL WHERE id = {}", caller.space)
     assert not wrong, "\n".join(wrong)
     assert checked == len(_routes(app)) * len(callers)
+
+
+def test_every_space_route_names_its_resource(app: Litestar) -> None:
+    """A professional's answer depends on the route's resource: the map above knows every one."""
+    space_operations = {operation for operation, rule in RULES.items() if isinstance(rule, SpaceRoute)}
+    assert space_operations - ROUTE_RESOURCE.keys() == set()
 
 
 def test_the_tables_copy_matches_the_issue() -> None:

@@ -168,7 +168,9 @@ async def test_at_most_five_invitations_wait_at_once(client: httpx.AsyncClient, 
     # Once one expires, another can be made.
     oldest = await db.fetch_one("SELECT id FROM space_codes WHERE space_id = {} ORDER BY created_at", child)
     assert oldest is not None
-    await db.fetch("UPDATE space_codes SET expires_at = {} WHERE id = {}", clock.now(), oldest["id"])
+    await db.fetch(
+        "UPDATE space_codes SET expires_at = {} WHERE space_id = {} AND id = {}", clock.now(), child, oldest["id"]
+    )
     assert (
         await client.post(f"/v1/spaces/{child}/representatives/invitations", headers=parent.headers)
     ).status_code == 201
@@ -214,5 +216,7 @@ async def test_a_parent_withdraws_only_themself(client: httpx.AsyncClient, make_
     assert str(child) not in {s["id"] for s in (await client.get("/v1/me", headers=parent.headers)).json()["spaces"]}
     # The other parent keeps the space; the withdrawal is kept with its reason.
     assert (await client.get(f"/v1/spaces/{child}", headers=other.headers)).status_code == 200
-    row = await db.fetch_one("SELECT revoked_at, ended_reason FROM representatives WHERE id = {}", uuid.UUID(mine))
+    row = await db.fetch_one(
+        "SELECT revoked_at, ended_reason FROM representatives WHERE space_id = {} AND id = {}", child, uuid.UUID(mine)
+    )
     assert row is not None and row["revoked_at"] is not None and row["ended_reason"] == "withdrew"

@@ -19,7 +19,7 @@ async def test_a_representative_may_read_but_not_close_erase_reopen_or_disconnec
 ) -> None:
     holder, carer = await make_person(), await make_person()
     measure = await court_measure(holder, carer, "curatelle")
-    await consent_until(measure, clock.now() + timedelta(days=30))
+    await consent_until(holder, measure, clock.now() + timedelta(days=30))
     app = await make_app_token(holder, ["vitals.body_weight:write"])
     space = f"/v1/spaces/{holder.space_id}"
     assert (await client.get(space, headers=carer.headers)).status_code == 200

@@ -108,7 +108,7 @@ async def test_a_daily_digest_only_when_asked_and_never_for_a_scales_reading_by_
     text = _text(digest)
     assert f"{tutor.given_name} {tutor.family_name} (tuteur) a ajouté un document." in text
     assert "Balance connectée" not in text
-    assert "71" not in text and "Bilan" not in text
+    assert "71.3" not in text and "71,3" not in text and "Bilan" not in text
     await send_digests(mailer)
     assert len(_mails_to(outbox, _address(person))) == 1  # nothing new: no e-mail
 
@@ -120,4 +120,4 @@ async def test_a_daily_digest_only_when_asked_and_never_for_a_scales_reading_by_
     (latest,) = [m for m in mails if m is not digest and _text(m) != text]
     assert "L'application Balance connectée a ajouté les mesures." in _text(latest)
     assert "tuteur" not in _text(latest)
-    assert "71" not in _text(latest)
+    assert "71.3" not in _text(latest) and "71,3" not in _text(latest)

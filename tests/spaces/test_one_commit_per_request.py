@@ -39,7 +39,9 @@ async def test_concurrent_reads_share_commits_and_each_row_is_there_when_its_ans
         response = await client.get("/v1/spaces/me", headers=person.headers)
         assert response.status_code == 200
         request_id = response.headers["x-request-id"]
-        found = await db.fetch("SELECT 1 FROM access_history WHERE request_id = {}", request_id)
+        found = await db.fetch(
+            "SELECT 1 FROM access_history WHERE space_id = {} AND request_id = {}", person.space_id, request_id
+        )
         return len(found)
 
     assert await asyncio.gather(*(read() for _ in range(30))) == [1] * 30

@@ -287,3 +287,28 @@ def test_the_app_refuses_to_start_with_a_space_route_outside_the_door(settings):
     for controller, message in ((Undeclared, "does not declare"), (Bypassing, "not behind the space door")):
         with pytest.raises(RuntimeError, match=message):
             create_app(settings, extra_space_routes=[controller])
+
+
+def test_the_app_refuses_to_start_with_a_fhir_route_outside_the_door(settings):
+    """The FHIR door (/fhir) is under the same start-up check: a route there that bypasses the space
+    door is impossible; /fhir/metadata alone is public."""
+    from litestar import get
+
+    from ens.app import create_app
+
+    @get("/fhir/Patient", operation_id="fhirPatientForTests", opt={"need": Need("vitals", app_scope="read")})
+    async def outside() -> dict[str, str]:
+        return {}
+
+    with pytest.raises(RuntimeError, match="not behind the space door"):
+        create_app(settings, extra_routes=[outside])
+
+
+async def test_the_fhir_door_records_refusals_in_the_apps_own_space(client, person, make_app_token, history):
+    """/fhir resolves {space} = me from the app's token, through the one door: a refused request is
+    in the space's history like any other."""
+    app = await make_app_token(person, ["vitals.body_weight:read"])
+    answer = await client.post("/fhir", json={"resourceType": "Bundle"}, headers=app.headers)
+    assert answer.status_code == 403
+    rows = await history(person.space_id)
+    assert (rows[-1]["action"], rows[-1]["outcome"], rows[-1]["client_id"]) == ("POST /fhir", 403, app.client_id)

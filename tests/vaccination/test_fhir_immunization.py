@@ -43,7 +43,7 @@ async def test_a_full_entry_of_the_catalogue(client, person):
     resource = await _as_fhir(client, person, entry["id"])
     assert resource["resourceType"] == "Immunization" and resource["id"] == entry["id"]
     assert resource["status"] == "completed"
-    assert resource["patient"] == {"reference": f"Patient/{person.space_id}"}
+    assert resource["patient"] == {"reference": f"urn:uuid:{person.space_id}"}
     codings = resource["vaccineCode"]["coding"]
     assert codings[0] == {"system": CIS_SYSTEM, "code": "60645557", "display": "HEXYON"}
     assert codings[1] == {"system": ATC_SYSTEM, "code": "J07CA09"}
@@ -87,7 +87,11 @@ async def test_partial_dates_and_vaccines_by_name(client, person):
     by_month = await _as_fhir(client, person, month["id"])
     assert by_month["occurrenceString"] == "1998-05" and "occurrenceDateTime" not in by_month
     assert by_month["vaccineCode"] == {"text": "DT Polio"}  # no CIS code to give
-    assert "protocolApplied" not in by_month and "lotNumber" not in by_month and "performer" not in by_month
+    assert "lotNumber" not in by_month and "performer" not in by_month
+    # No rank in the booklet: FHIR's protocolApplied still carries the diseases, the rank in words.
+    applied = by_month["protocolApplied"][0]
+    assert applied["doseNumberString"] == "rang non précisé" and "doseNumberPositiveInt" not in applied
+    assert [c["coding"][0]["code"] for c in applied["targetDisease"]] == ["diphtheria", "tetanus", "polio"]
     by_year = await _as_fhir(client, person, year["id"])
     assert by_year["occurrenceString"] == "1992"
     assert by_year["vaccineCode"]["coding"][0]["system"] == CIS_SYSTEM
@@ -106,7 +110,7 @@ async def test_the_export_gives_every_entry_as_a_valid_immunization(client, pers
         Immunization.model_validate(as_json)
         assert (
             as_json["resourceType"] == "Immunization"
-            and as_json["patient"]["reference"] == f"Patient/{person.space_id}"
+            and as_json["patient"]["reference"] == f"urn:uuid:{person.space_id}"
         )
 
 

@@ -20,7 +20,9 @@ from tests.helpers.server import ServerProcess, free_port
 
 BATCHES = 80
 PER_BATCH = 200
-LEASE_S = 3
+# Long enough for the server to come back while the dead requests' leases still run (a restart on
+# a busy 2-core machine took over 3 s).
+LEASE_S = 10
 IN_FLIGHT = 4
 
 
@@ -89,9 +91,11 @@ async def test_every_acknowledged_batch_is_stored_once_and_every_retry_lands(
                     break
             await asyncio.gather(*tasks)
         assert server.process is not None and server.process.returncode == -9, "the server was not killed mid-stream"
+        killed_at = asyncio.get_running_loop().time()
         stuck = await _running_claims(caller)
         assert stuck >= 1, "no request was running when the server died"
         await asyncio.to_thread(server.start)
+        back_within_lease = asyncio.get_running_loop().time() - killed_at < LEASE_S - 1
         # The app re-sends whatever it got no 2xx for, with the same key, until each one lands.
         conflicts = 0
         async with httpx.AsyncClient(base_url=server.base_url) as client:
@@ -100,10 +104,13 @@ async def test_every_acknowledged_batch_is_stored_once_and_every_retry_lands(
                 assert asyncio.get_running_loop().time() < deadline, "retries did not land once the lease passed"
                 statuses = await asyncio.gather(*(send(client, key) for key in set(batches) - acknowledged))
                 conflicts += statuses.count(409)
-                assert set(statuses) <= {201, 409}, statuses
-                if 409 in statuses:
+                # 503: SQLite's writers take turns, and a burst of retries may outwait its busy
+                # timeout on a loaded machine; the answer says to retry, and the client does.
+                assert set(statuses) <= {201, 409, 503}, statuses
+                if {409, 503} & set(statuses):
                     await asyncio.sleep(0.5)
-        assert conflicts >= 1, "a key whose request died must be 409 while its lease runs"
+        if back_within_lease:
+            assert conflicts >= 1, "a key whose request died must be 409 while its lease runs"
     finally:
         await asyncio.to_thread(server.stop)
     rows = await db.fetch(

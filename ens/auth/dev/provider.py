@@ -15,6 +15,7 @@ from __future__ import annotations
 import hmac
 import time
 import uuid
+from dataclasses import dataclass
 from functools import cache
 from html import escape
 from typing import Annotated, Any
@@ -33,12 +34,16 @@ from litestar.params import Body, QueryParameter
 from litestar.response import Redirect
 
 from ens.auth.dev.identities import DEV_IDENTITIES, dev_sub
+from ens.auth.dev.professionals import DEV_PROFESSIONALS, dev_professional_claims
 from ens.auth.login.pages import page
+from ens.auth.upstream import PRO_CALLBACK_PATH
 from ens.core import keyring
 from ens.core.api import PUBLIC
 from ens.core.settings import Settings
 
 DEV_IDP_PATH = "/dev-idp"
+# The same provider for professionals (Pro Santé Connect-like), with its own client and test people.
+DEV_PRO_IDP_PATH = "/dev-pro-idp"
 CODE_TTL_S = 60
 ACCESS_TTL_S = 300
 ID_TOKEN_TTL_S = 300
@@ -58,22 +63,46 @@ def _mac_key(secret: str) -> OctKey:
     return OctKey.import_key(keyring.derive_key(secret, "dev-idp-codes"))
 
 
-class DevProvider:
-    """What the endpoints below share: the issuer, its keys, the one client it knows."""
+@dataclass(frozen=True)
+class DevLogin:
+    """One test identity the provider's page offers."""
 
-    def __init__(self, settings: Settings) -> None:
+    key: str
+    name: str
+    description: str
+
+
+class DevProvider:
+    """What the endpoints below share: the issuer, its keys, the one client it knows — for people
+    (FranceConnect-like, ``/dev-idp``) or for professionals (Pro Santé Connect-like, ``/dev-pro-idp``)."""
+
+    def __init__(self, settings: Settings, *, professionals: bool = False) -> None:
         self.settings = settings
-        self.issuer = f"{settings.public_url}{DEV_IDP_PATH}"
-        self.key = _signing_key(settings.secret_key)
-        self.mac = _mac_key(settings.secret_key)
+        self.professionals = professionals
+        self.path = DEV_PRO_IDP_PATH if professionals else DEV_IDP_PATH
+        self.issuer = f"{settings.public_url}{self.path}"
+        self.key = _signing_key(settings.secret_key + (":pro" if professionals else ""))
+        self.mac = _mac_key(settings.secret_key + (":pro" if professionals else ""))
+        self.client_id = settings.pro_oidc_client_id if professionals else settings.oidc_client_id
+        self.client_secret = settings.pro_oidc_client_secret if professionals else settings.oidc_client_secret
+        self.scopes = settings.pro_oidc_scopes if professionals else settings.oidc_scopes
+        self.callback = f"{settings.public_url}{PRO_CALLBACK_PATH if professionals else '/oauth/callback'}"
 
     def client_ok(self, client_id: str | None, secret: str | None) -> bool:
-        return client_id == self.settings.oidc_client_id and hmac.compare_digest(
-            (secret or "").encode(), self.settings.oidc_client_secret.encode()
-        )
+        return client_id == self.client_id and hmac.compare_digest((secret or "").encode(), self.client_secret.encode())
 
     def redirect_ok(self, redirect_uri: str) -> bool:
-        return redirect_uri == f"{self.settings.public_url}/oauth/callback"
+        return redirect_uri == self.callback
+
+    def logins(self) -> list[DevLogin]:
+        if self.professionals:
+            return [
+                DevLogin(p.key, f"{p.given_name} {p.family_name}", p.description) for p in DEV_PROFESSIONALS.values()
+            ]
+        return [DevLogin(i.key, f"{i.given_name} {i.family_name}", i.description) for i in DEV_IDENTITIES.values()]
+
+    def knows(self, key: str) -> bool:
+        return key in (DEV_PROFESSIONALS if self.professionals else DEV_IDENTITIES)
 
     def sign(self, claims: dict[str, Any], typ: str = "JWT") -> str:
         return jwt.encode({"alg": "ES256", "kid": self.key.kid, "typ": typ}, claims, self.key)
@@ -91,6 +120,8 @@ class DevProvider:
         return claims
 
     def identity_claims(self, key: str) -> dict[str, Any]:
+        if self.professionals:
+            return dev_professional_claims(key)
         identity = DEV_IDENTITIES[key]
         return {
             "sub": dev_sub(identity),
@@ -172,8 +203,10 @@ class DevIdentityProvider(Controller):
             "response_types_supported": ["code"],
             "grant_types_supported": ["authorization_code"],
             "subject_types_supported": ["public"],
-            "scopes_supported": ["openid", *dev_provider.settings.oidc_scopes.split()],
-            "claims_supported": ["sub", "given_name", "family_name", "birthdate", "gender", "birthplace", "email"],
+            "scopes_supported": sorted({"openid", *dev_provider.scopes.split()}),
+            "claims_supported": ["sub", "given_name", "family_name", "SubjectNameID", "SubjectRefPro"]
+            if dev_provider.professionals
+            else ["sub", "given_name", "family_name", "birthdate", "gender", "birthplace", "email"],
             "acr_values_supported": ["eidas1", "eidas2"],
             "id_token_signing_alg_values_supported": ["ES256"],
             "userinfo_signing_alg_values_supported": ["ES256"],
@@ -198,7 +231,7 @@ class DevIdentityProvider(Controller):
         code_challenge_method: Annotated[str, QueryParameter(name="code_challenge_method")] = "",
         acr_values: Annotated[str, QueryParameter(name="acr_values")] = "eidas1",
     ) -> Response[str]:
-        if client_id != dev_provider.settings.oidc_client_id or not dev_provider.redirect_ok(redirect_uri):
+        if client_id != dev_provider.client_id or not dev_provider.redirect_ok(redirect_uri):
             return _html(page("Fournisseur de test", "<p class='error'>Client ou adresse de retour inconnus.</p>"), 400)
         if len(state_) < 22 or len(nonce) < 22 or code_challenge_method != "S256" or not code_challenge:
             return _html(page("Fournisseur de test", "<p class='error'>state, nonce et PKCE S256 requis.</p>"), 400)
@@ -214,19 +247,21 @@ class DevIdentityProvider(Controller):
             )
         )
         buttons = "".join(
-            f'<button type="submit" name="login" value="{escape(identity.key)}">'
-            f"{escape(identity.given_name)} {escape(identity.family_name)}"
-            f'<br><span class="small" style="color:inherit">{escape(identity.description)}</span></button>'
-            for identity in DEV_IDENTITIES.values()
+            f'<button type="submit" name="login" value="{escape(login.key)}">'
+            f"{escape(login.name)}"
+            f'<br><span class="small" style="color:inherit">{escape(login.description)}</span></button>'
+            for login in dev_provider.logins()
         )
         cancel = escape(redirect_uri + "?" + urlencode({"error": "access_denied", "state": state_}))
+        like = "Pro Santé Connect, carte CPS ou e-CPS" if dev_provider.professionals else "FranceConnect"
         body = (
-            "<p class='info'>Fournisseur d'identité de développement (comme FranceConnect). "
+            f"<p class='info'>Fournisseur d'identité de développement (comme {like}). "
             "Choisissez une identité de test.</p>"
-            f'<form method="post" action="{DEV_IDP_PATH}/authorize">{hidden}{buttons}</form>'
+            f'<form method="post" action="{dev_provider.path}/authorize">{hidden}{buttons}</form>'
             f'<a class="button secondary" href="{cancel}">Annuler</a>'
         )
-        return _html(page("Se connecter avec une identité de test", body))
+        title = "Professionnel de santé : identité de test" if dev_provider.professionals else None
+        return _html(page(title or "Se connecter avec une identité de test", body))
 
     @post("/authorize", status_code=302)
     async def authorize(
@@ -234,7 +269,7 @@ class DevIdentityProvider(Controller):
         dev_provider: NamedDependency[DevProvider],
         data: Annotated[AuthorizeForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
     ) -> Response[Any]:
-        if data.login not in DEV_IDENTITIES or not dev_provider.redirect_ok(data.redirect_uri):
+        if not dev_provider.knows(data.login) or not dev_provider.redirect_ok(data.redirect_uri):
             return _html(page("Fournisseur de test", "<p class='error'>Identité ou adresse inconnue.</p>"), 400)
         code = dev_provider.seal(
             {
@@ -303,7 +338,7 @@ class DevIdentityProvider(Controller):
         claims = {
             **dev_provider.identity_claims(str(access["login"])),
             "iss": dev_provider.issuer,
-            "aud": dev_provider.settings.oidc_client_id,
+            "aud": dev_provider.client_id,
             "iat": now,
             "exp": now + ID_TOKEN_TTL_S,
         }
@@ -319,3 +354,9 @@ class DevIdentityProvider(Controller):
         if not post_logout_redirect_uri.startswith(dev_provider.settings.public_url + "/"):
             return _html(page("Fournisseur de test", "<p>Vous êtes déconnecté du fournisseur de test.</p>"))
         return Redirect(post_logout_redirect_uri + "?" + urlencode({"state": state_}), status_code=302)
+
+
+class DevProIdentityProvider(DevIdentityProvider):
+    """The same endpoints for professionals, under ``/dev-pro-idp`` (Pro Santé Connect-like)."""
+
+    path = DEV_PRO_IDP_PATH

@@ -20,6 +20,7 @@ Each function returns what the browser should see next — a :class:`Screen` to 
 from ens.auth.login.attempt import ATTEMPT_TTL, Attempt, LoginContext, Redirect, Screen, ScreenKind, load
 from ens.auth.login.consent import consent_screen, decide
 from ens.auth.login.notices import RECOVERY_CODES_RENEWED, notify
+from ens.auth.login.professional import pro_callback
 from ens.auth.login.provider import AuthorizeRequest, callback, confirm_logout, logout, logout_screen, start
 from ens.auth.login.second_factor import (
     acknowledge_recovery_codes,
@@ -50,6 +51,7 @@ __all__ = [
     "logout_screen",
     "lost_factor",
     "notify",
+    "pro_callback",
     "reopen",
     "request_email_code",
     "start",

@@ -29,11 +29,13 @@ ATTEMPT_TTL = timedelta(minutes=30)
 
 @dataclass
 class LoginContext:
-    """What the login needs from the app: settings, the upstream provider, the mailer."""
+    """What the login needs from the app: settings, the upstream providers (people's, and
+    professionals' when one is configured), the mailer."""
 
     settings: Settings
     upstream: Upstream
     mailer: Mailer
+    pro_upstream: Upstream | None = None
 
 
 @dataclass(frozen=True)
@@ -155,7 +157,7 @@ async def finish(
     attempt: Attempt,
     *,
     client: Client,
-    kind: Literal["session", "app"],
+    kind: Literal["session", "app", "professional"],
     grant_id: UUID | None,
     space_id: UUID | None,
 ) -> Redirect:

@@ -34,7 +34,7 @@ from ens.core import clock
 from ens.core.db import fetch, fetch_one
 from ens.core.scopes import SCOPES
 from ens.spaces import service as spaces
-from ens.spaces.caller import SPACE_SCOPE
+from ens.spaces.caller import PROFESSIONAL_SCOPE, SPACE_SCOPE
 
 log = logging.getLogger("ens.auth.login")
 
@@ -81,10 +81,19 @@ async def start(ctx: LoginContext, request: AuthorizeRequest) -> Redirect:
         return error_redirect(
             redirect_uri, "invalid_scope", description="a requested scope is not allowed for this client", state=state
         )
+    upstream = ctx.upstream
+    if client.kind == "professional":
+        # A professional software's login goes to the professionals' provider (Pro Santé Connect).
+        if ctx.pro_upstream is None:
+            raise LoginFailed(
+                "La connexion des professionnels de santé n'est pas configurée sur ce service.",
+                title="Connexion des professionnels indisponible",
+            )
+        upstream = ctx.pro_upstream
     attempt_id = uuid.uuid4()
     upstream_state, nonce, verifier = secrets.token_urlsafe(32), secrets.token_urlsafe(32), secrets.token_urlsafe(48)
     try:
-        url = await ctx.upstream.authorization_url(upstream_state, nonce, verifier=verifier)
+        url = await upstream.authorization_url(upstream_state, nonce, verifier=verifier)
     except UpstreamRefused as exc:
         log.warning("identity provider unavailable: %s", exc.detail)
         raise LoginFailed("Le service d'identité ne répond pas. Réessayez dans un instant.", 502) from exc
@@ -116,17 +125,14 @@ def _requested_scopes(client: Client, scope: str | None) -> list[str] | None:
         return None
     if client.is_first_party:
         return requested if requested == [SPACE_SCOPE] else None
+    if client.kind == "professional":
+        return requested if requested == [PROFESSIONAL_SCOPE] else None
     return requested if all(SCOPES.is_app_scope(s) for s in requested) else None
 
 
-# Re-proving identity for a lost second factor must be a fresh authentication at the provider.
-RECOVERY_FRESHNESS_S = 600
-
-
-async def callback(
-    ctx: LoginContext, cookie: str | None, *, state: str | None, code: str | None, error: str | None
-) -> Redirect:
-    """The provider sends the browser back: check the state (single use), then verify everything."""
+async def take_attempt(cookie: str | None, *, state: str | None, professional: bool) -> Attempt:
+    """The login attempt the provider's ``state`` names, consumed (single use), started in this
+    browser, for a client of the kind the callback serves (people's or professionals' provider)."""
     if not state:
         raise LoginFailed("La réponse du service d'identité est incomplète (state manquant).")
     now = clock.now()
@@ -142,9 +148,25 @@ async def callback(
             "Cette réponse du service d'identité n'est pas attendue ou a déjà servi. Recommencez la connexion."
         )
     attempt = Attempt.of(rows[0])
+    client = await find_client(attempt.client_id)
+    if client is None or (client.kind == "professional") != professional:
+        # Each provider answers at its own callback: a state carried to the other one is refused.
+        raise LoginFailed("Cette réponse n'est pas celle du service d'identité attendu. Recommencez la connexion.")
     if cookie != str(attempt.id):
         # The login was started in another browser: finishing it here would log in the wrong person.
         raise LoginFailed("Cette connexion a été commencée dans un autre navigateur. Recommencez-la.")
+    return attempt
+
+
+# Re-proving identity for a lost second factor must be a fresh authentication at the provider.
+RECOVERY_FRESHNESS_S = 600
+
+
+async def callback(
+    ctx: LoginContext, cookie: str | None, *, state: str | None, code: str | None, error: str | None
+) -> Redirect:
+    """The provider sends the browser back: check the state (single use), then verify everything."""
+    attempt = await take_attempt(cookie, state=state, professional=False)
     if error:
         return error_redirect(
             attempt.redirect_uri,

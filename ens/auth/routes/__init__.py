@@ -15,14 +15,14 @@ from litestar import Router
 from litestar.di import Provide
 from litestar.types import ControllerRouterHandler
 
-from ens.auth.dev.provider import DevIdentityProvider, DevProvider
+from ens.auth.dev.provider import DevIdentityProvider, DevProIdentityProvider, DevProvider
 from ens.auth.errors import LoginFailed, OAuthError
 from ens.auth.login import LoginContext
 from ens.auth.routes.account import AccountController
 from ens.auth.routes.apps import AppCatalogueController, SpaceGrantsController
 from ens.auth.routes.login_pages import LoginController, login_failed
 from ens.auth.routes.oauth import OAuthController, oauth_error, relying_party_key_routes
-from ens.auth.upstream import Upstream
+from ens.auth.upstream import ProviderConfig, Upstream
 from ens.core.mail import Mailer
 from ens.core.settings import Settings
 
@@ -34,11 +34,18 @@ class AuthWiring:
     settings: Settings
     upstream_transport: httpx.AsyncBaseTransport | None = None
 
+    # The professionals' provider, when it is another server than the people's (tests).
+    pro_upstream_transport: httpx.AsyncBaseTransport | None = None
+
     def __post_init__(self) -> None:
+        pro = ProviderConfig.professionals(self.settings)
         self.context = LoginContext(
             settings=self.settings,
             upstream=Upstream(self.settings, self.upstream_transport),
             mailer=Mailer(self.settings),
+            pro_upstream=None
+            if pro is None
+            else Upstream(self.settings, self.pro_upstream_transport or self.upstream_transport, provider=pro),
         )
 
     @property
@@ -64,6 +71,15 @@ class AuthWiring:
                     path="/",
                     route_handlers=[DevIdentityProvider],
                     dependencies={"dev_provider": Provide(lambda: provider, sync_to_thread=False)},
+                )
+            )
+        if self.settings.uses_dev_pro_idp:
+            pro_provider = DevProvider(self.settings, professionals=True)
+            handlers.append(
+                Router(
+                    path="/",
+                    route_handlers=[DevProIdentityProvider],
+                    dependencies={"dev_provider": Provide(lambda: pro_provider, sync_to_thread=False)},
                 )
             )
         return handlers

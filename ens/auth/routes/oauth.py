@@ -203,6 +203,29 @@ class OAuthController(Controller):
     ) -> Redirect:
         return go(await login.callback(login_ctx, cookie, state=state_, code=code, error=error), login_ctx.settings)
 
+    @get(
+        "/oauth/pro/callback",
+        summary="Where the professionals' identity provider sends the browser back: on to the software",
+        description="Pro Santé Connect (or the development provider for professionals) authenticated the "
+        "professional with their CPS card or e-CPS app: no one-time code is asked. The ID token's `acr` "
+        "must reach `ENS_PRO_OIDC_ACR`; the userinfo's `SubjectNameID` (RPPS or ADELI) and "
+        "`SubjectRefPro` (professions) name the professional. Then back to the software's redirect_uri "
+        "with `?code=...&state=...`.",
+        status_code=303,
+        response_description="Back to the professional software's redirect_uri with ?code=... (or ?error=...)",
+        operation_id="oauthProCallback",
+        responses={400: error_page("The provider's answer is unexpected, replayed, or fails a check")},
+    )
+    async def pro_callback(
+        self,
+        login_ctx: NamedDependency[LoginContext],
+        cookie: LoginCookie = None,
+        code: Annotated[str | None, QueryParameter(name="code", required=False)] = None,
+        state_: Annotated[str | None, QueryParameter(name="state", required=False)] = None,
+        error: Annotated[str | None, QueryParameter(name="error", required=False)] = None,
+    ) -> Redirect:
+        return go(await login.pro_callback(login_ctx, cookie, state=state_, code=code, error=error), login_ctx.settings)
+
     @post(
         "/oauth/token",
         status_code=200,

@@ -3,14 +3,10 @@ the ETag a GET of the same resource would give."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-import msgspec
-from litestar import Response
 from litestar.openapi import ResponseSpec
-from litestar.params import HeaderParameter
 
-from ens.core.api import etag_of
 from ens.core.problems import PROBLEM_JSON, Problem
 from ens.spaces.door import Need
 from ens.spaces.rights import Action
@@ -29,15 +25,6 @@ def writes(resource: str, action: Action) -> dict[str, Need]:
 
 JSON = "application/json"
 
-IfMatch = Annotated[
-    str | None,
-    HeaderParameter(
-        name="If-Match",
-        required=False,
-        description="The ETag of the version the change is based on (strong comparison: 412 when stale)",
-    ),
-]
-
 
 def problem(description: str) -> ResponseSpec:
     """A problem+json answer a route documents itself (the others are added by ``ens.core.openapi``)."""
@@ -45,13 +32,6 @@ def problem(description: str) -> ResponseSpec:
 
 
 PRECONDITION_REQUIRED = problem("The record exists and the change sent no If-Match")
-
-
-def with_etag(read: msgspec.Struct, *, status: int = 200) -> Response[bytes]:
-    """``read`` as JSON with the ETag its GET answers (the same bytes, hence the same tag), so a
-    client can change it again without reading it first."""
-    body = msgspec.json.encode(read)
-    return Response(body, media_type=JSON, status_code=status, headers={"ETag": etag_of(body)})
 
 
 def documented(read: type[Any], *, ok: str, created: str | None = None) -> dict[int, ResponseSpec]:

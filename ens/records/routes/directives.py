@@ -11,17 +11,15 @@ from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, Operation, 
 from litestar.openapi.spec.enums import OpenAPIFormat, OpenAPIType
 from litestar.params import JSONBody
 
-from ens.core.api import CursorParam, Cursors, LimitParam, preferred
+from ens.core.api import CursorParam, Cursors, IfMatch, LimitParam, preferred, with_etag
 from ens.records import directives as service
 from ens.records.directives_pdf import print_directives
 from ens.records.routes.answers import (
     JSON,
     PRECONDITION_REQUIRED,
-    IfMatch,
     documented,
     problem,
     reads,
-    with_etag,
     writes,
 )
 from ens.records.schemas import DirectivesRead, DirectivesWrite, DirectiveVersionPage

@@ -8,9 +8,9 @@ from litestar import Controller, Response, delete, get, patch, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
-from ens.core.api import CursorParam, Cursors, LimitParam
+from ens.core.api import CursorParam, Cursors, IfMatch, LimitParam, with_etag
 from ens.records import doctor, emergency_contacts, trusted_person
-from ens.records.routes.answers import JSON, PRECONDITION_REQUIRED, IfMatch, documented, reads, with_etag, writes
+from ens.records.routes.answers import JSON, PRECONDITION_REQUIRED, documented, reads, writes
 from ens.records.schemas import (
     DoctorRead,
     DoctorWrite,

@@ -14,9 +14,9 @@ from litestar import Controller, Response, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
-from ens.core.api import CursorParam, Cursors, LimitParam
+from ens.core.api import CursorParam, Cursors, IfMatch, LimitParam, with_etag
 from ens.records import profile
-from ens.records.routes.answers import JSON, IfMatch, documented, reads, with_etag, writes
+from ens.records.routes.answers import JSON, documented, reads, writes
 from ens.records.schemas import (
     AllergyCreate,
     AllergyPage,

@@ -27,7 +27,12 @@ async def backfill() -> int:
         async with write_transaction():
             rows = await fetch("SELECT * FROM vital_measurements WHERE body = '' LIMIT {}", BATCH)
             for row in rows:
-                await fetch("UPDATE vital_measurements SET body = {} WHERE id = {}", body_of_row(row), row["id"])
+                await fetch(
+                    "UPDATE vital_measurements SET body = {} WHERE space_id = {} AND id = {}",
+                    body_of_row(row),
+                    row["space_id"],
+                    row["id"],
+                )
         done += len(rows)
         if len(rows) < BATCH:
             return done

@@ -1,0 +1,232 @@
+"""The FHIR R4 datatypes every capability's mapping (its ``fhir.py``) builds its resources from.
+
+Encoded as FHIR spells them (camelCase, ``resourceType`` first, empty lists and absent values left
+out, as FHIR requires). Only what ENS fills is declared; ``fhir.resources``' R4B models check the
+result in the tests.
+
+**One reference scheme.** Every resource of a space is named ``urn:uuid:<its id>``: that is its
+``fullUrl`` in the export's ``collection`` Bundle and what every other resource's ``Reference``
+says, so each reference resolves inside the Bundle (a test follows every one). The holder's
+``Patient`` is ``urn:uuid:<space id>`` (:func:`patient_reference`). A resource answered on its own
+(``Accept: application/fhir+json`` on one vaccination) keeps the same references.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID, uuid4
+
+import msgspec
+
+from ens.core.api import ReadStruct
+
+FHIR_JSON = "application/fhir+json"
+UCUM = "http://unitsofmeasure.org"
+LOINC = "http://loinc.org"
+
+
+class Element(msgspec.Struct, rename="camel", omit_defaults=True, kw_only=True):
+    pass
+
+
+class Coding(Element, kw_only=True):
+    system: str | None = None
+    code: str | None = None
+    display: str | None = None
+
+
+class CodeableConcept(Element, kw_only=True):
+    coding: list[Coding] = []
+    text: str | None = None
+
+
+class Reference(Element, kw_only=True):
+    reference: str | None = None
+    display: str | None = None
+
+
+class Identifier(Element, kw_only=True):
+    use: str | None = None
+    type: CodeableConcept | None = None
+    system: str | None = None
+    value: str | None = None
+
+
+class HumanName(Element, kw_only=True):
+    family: str | None = None
+    given: list[str] = []
+
+
+class ContactPoint(Element, kw_only=True):
+    system: str | None = None
+    value: str | None = None
+    rank: int | None = None
+
+
+class Address(Element, kw_only=True):
+    line: list[str] = []
+    city: str | None = None
+    postal_code: str | None = None
+    country: str | None = None
+
+
+class Period(Element, kw_only=True):
+    start: str | None = None
+    end: str | None = None
+
+
+class Attachment(Element, kw_only=True):
+    content_type: str | None = None
+    language: str | None = None
+    data: str | None = None
+    url: str | None = None
+    size: int | None = None
+    hash: str | None = None
+    title: str | None = None
+    creation: str | None = None
+
+
+class Annotation(Element, kw_only=True):
+    text: str
+
+
+class Quantity(Element, kw_only=True):
+    value: float | int | None = None
+    unit: str | None = None
+    system: str | None = None
+    code: str | None = None
+
+
+class Extension(Element, kw_only=True):
+    url: str
+    value_string: str | None = None
+    value_code: str | None = None
+    value_codeable_concept: CodeableConcept | None = None
+    value_quantity: Quantity | None = None
+
+
+class Meta(Element, kw_only=True):
+    version_id: str | None = None
+    source: str | None = None
+    profile: list[str] = []
+    security: list[Coding] = []
+    tag: list[Coding] = []
+
+
+class Resource(Element, tag_field="resourceType", kw_only=True):
+    """A resource: subclasses say ``tag=True`` so the class name is the ``resourceType``."""
+
+    id: str
+    meta: Meta | None = None
+
+
+def full_url(resource_id: UUID | str) -> str:
+    """A resource's name in the space's Bundle (its ``fullUrl``), and what references it."""
+    return f"urn:uuid:{resource_id}"
+
+
+def reference_to(resource_id: UUID | str, display: str | None = None) -> Reference:
+    return Reference(reference=full_url(resource_id), display=display)
+
+
+def patient_reference(space_id: UUID) -> Reference:
+    """The holder's ``Patient``: the space is the patient's record, so it bears the space's id."""
+    return reference_to(space_id)
+
+
+_ENCODER = msgspec.json.Encoder()
+
+
+def encode(resource: Resource | Element) -> bytes:
+    """A resource (or any datatype) as FHIR JSON."""
+    return _ENCODER.encode(resource)
+
+
+def to_builtins(resource: Resource | Element) -> Any:
+    """A resource as plain JSON values (dicts, lists), as the JSON would decode to."""
+    return msgspec.to_builtins(resource)
+
+
+# ---------------------------------------------------------------------------------------------
+# OperationOutcome: how the /fhir routes answer an error (the /v1 routes answer problem+json)
+
+
+class OperationOutcomeIssue(Element, kw_only=True):
+    severity: str
+    code: str
+    diagnostics: str | None = None
+    expression: list[str] = []
+
+
+class OperationOutcome(Resource, tag=True, kw_only=True):
+    issue: list[OperationOutcomeIssue]
+
+
+# FHIR's issue types (http://hl7.org/fhir/issue-type) for the statuses ENS answers.
+_ISSUE_TYPE = {
+    400: "structure",
+    401: "login",
+    403: "forbidden",
+    404: "not-found",
+    405: "not-supported",
+    406: "not-supported",
+    409: "conflict",
+    410: "deleted",
+    412: "conflict",
+    413: "too-costly",
+    415: "not-supported",
+    422: "invalid",
+    429: "throttled",
+}
+
+
+def operation_outcome(
+    status: int, detail: str, *, located: Sequence[tuple[str, str]] = (), not_supported: bool = False
+) -> bytes:
+    """An error as an ``OperationOutcome``: one issue per located error (its FHIRPath expression
+    and what is wrong), or one issue saying ``detail``."""
+    code = "not-supported" if not_supported else _ISSUE_TYPE.get(status, "exception" if status >= 500 else "processing")
+    issues = [
+        OperationOutcomeIssue(severity="error", code=code, diagnostics=what, expression=[where] if where else [])
+        for where, what in located
+    ] or [OperationOutcomeIssue(severity="error", code=code, diagnostics=detail)]
+    return encode(OperationOutcome(id=str(uuid4()), issue=issues))
+
+
+# ---------------------------------------------------------------------------------------------
+# What the OpenAPI document says of a Bundle (the server writes it as FHIR spells it)
+
+
+class FhirEntry(ReadStruct):
+    full_url: str | None = None
+    resource: dict[str, Any] | None = None
+    search: dict[str, Any] | None = None
+    response: dict[str, Any] | None = None
+
+
+class FhirBundleDocument(ReadStruct):
+    """A FHIR R4 Bundle: ``collection`` (the export), ``searchset``, ``transaction-response``
+    (``entry`` absent when empty, as FHIR writes it)."""
+
+    resource_type: str
+    id: str
+    type: str
+    timestamp: str
+    link: list[dict[str, Any]] | None = None
+    entry: list[FhirEntry] | None = None
+
+
+class CapabilityStatementDocument(ReadStruct):
+    """What the OpenAPI document says of ``GET /fhir/metadata`` (FHIR's CapabilityStatement)."""
+
+    resource_type: str
+    status: str
+    date: str
+    kind: str
+    software: dict[str, Any]
+    implementation: dict[str, Any]
+    fhir_version: str
+    format: list[str]
+    implementation_guide: list[str]
+    rest: list[dict[str, Any]]

@@ -1,0 +1,124 @@
+"""The whole space as one FHIR R4 ``Bundle`` of type ``collection``, written as it is read.
+
+Each capability maps its own items (its ``fhir.py``); this module, the one place that may import
+them all, puts them in order: the holder's ``Patient`` first, then the records, the vaccination
+booklet, and the measures, read in keyset batches (:func:`ens.vitals.fhir.observations`) and
+encoded batch by batch, so a space of 500,000 measures is exported in the memory of one batch
+(``make bench`` measures it). Every resource's ``fullUrl`` is ``urn:uuid:<its id>`` and every
+reference inside the Bundle uses that name (:mod:`ens.core.fhir`).
+
+A representative's export (or that of an app a representative connected) leaves out what the
+holder hid from them (``access.sees_confidential``), as every other read of theirs does.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from uuid import UUID
+
+from ens.core import clock
+from ens.core.db import fetch_one
+from ens.core.fhir import Resource, encode, full_url
+from ens.records.fhir import records_as_fhir
+from ens.spaces.door import SpaceRef, space_ref
+from ens.spaces.fhir import patient_of
+from ens.vaccination.service import immunizations
+from ens.vitals.fhir import observations
+
+
+@dataclass(frozen=True)
+class ExportScope:
+    """Whose export: the space, and whether the caller sees the items hidden from representatives."""
+
+    space: SpaceRef
+    with_hidden: bool
+
+
+# A capability whose items are many adds a section: an async iterator of batches of resources.
+# Documents (issue 14) add theirs here, a DocumentReference per document.
+Section = Callable[[ExportScope], AsyncIterator[Sequence[Resource]]]
+
+
+async def _vaccination(scope: ExportScope) -> AsyncIterator[Sequence[Resource]]:
+    yield await immunizations(scope.space.id, with_hidden=scope.with_hidden)
+
+
+async def _vitals(scope: ExportScope) -> AsyncIterator[Sequence[Resource]]:
+    async for batch in observations(scope.space.id, with_hidden=scope.with_hidden):
+        yield batch
+
+
+SECTIONS: tuple[Section, ...] = (_vaccination, _vitals)
+
+
+def _entry(resource: Resource) -> bytes:
+    return b'{"fullUrl":"' + full_url(resource.id).encode() + b'","resource":' + encode(resource) + b"}"
+
+
+async def export_bundle(
+    scope: ExportScope, *, progress: Callable[[int], Awaitable[None] | None] | None = None
+) -> AsyncIterator[bytes]:
+    """The Bundle's JSON in pieces (one entry per line); ``progress`` is told how many entries have
+    been written after each piece (``ens export``)."""
+    space = scope.space
+    written = 0
+    head = (
+        b'{"resourceType":"Bundle","id":"'
+        + str(uuid.uuid4()).encode()
+        + b'","type":"collection","timestamp":"'
+        + clock.now().isoformat().encode()
+        + b'","entry":[\n'
+    )
+    records = await records_as_fhir(space.id, timezone=space.timezone, with_hidden=scope.with_hidden)
+    first = [patient_of(space, general_practitioner=records.general_practitioner), *records.resources]
+    yield head + b",\n".join(_entry(r) for r in first)
+    written += len(first)
+    await _tell(progress, written)
+    for section in SECTIONS:
+        async for batch in section(scope):
+            if batch:
+                yield b",\n" + b",\n".join(_entry(r) for r in batch)
+                written += len(batch)
+                await _tell(progress, written)
+    yield b"\n]}\n"
+
+
+async def _tell(progress: Callable[[int], Awaitable[None] | None] | None, written: int) -> None:
+    if progress is not None:
+        result = progress(written)
+        if result is not None:
+            await result
+
+
+async def space_for_export(space_id: UUID) -> SpaceRef | None:
+    """The space an operator exports (``ens export``), or ``None`` when there is none."""
+    row = await fetch_one(
+        "SELECT id, status, timezone, birthdate, sex, given_name, family_name, holder_account_id "
+        "FROM spaces WHERE id = {}",
+        space_id,
+    )
+    return space_ref(row) if row is not None else None
+
+
+async def export_to_file(
+    space: SpaceRef, path: Path, *, progress: Callable[[int], Awaitable[None] | None] | None = None
+) -> int:
+    """Write the whole space's Bundle (hidden items included: the holder's own export) to ``path``,
+    through a temporary file renamed at the end, so a file at ``path`` is always a whole export.
+    Answers the number of entries written."""
+    written = 0
+
+    async def counted(entries: int) -> None:
+        nonlocal written
+        written = entries
+        await _tell(progress, entries)
+
+    partial = path.with_name(path.name + ".partial")
+    with partial.open("wb") as out:
+        async for piece in export_bundle(ExportScope(space=space, with_hidden=True), progress=counted):
+            out.write(piece)
+    partial.replace(path)
+    return written

@@ -1,0 +1,375 @@
+"""The professional's side of a space: asking the holder for access, emergency access ("bris de
+glace"), the list of their patients — and the holder's answers to access requests.
+
+Outside the space door (a professional asking for access does not see the space yet): these
+functions take the professional's id from their token, and each writes what it did to the space's
+access history itself, in its own transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+import unicodedata
+import uuid
+from datetime import datetime, timedelta
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from ens.core import clock
+from ens.core.api import Cursors, Page, check_limit
+from ens.core.clock import as_date, aware, aware_or_none
+from ens.core.db import Row, as_uuid, fetch, fetch_one, write_transaction
+from ens.core.errors import Conflict, Forbidden, NotFound
+from ens.core.mail import Mailer
+from ens.spaces.door import SpaceAccess, SpaceRef, adulthood, security_log, space_ref
+from ens.spaces.history import PendingAccess, record_access, record_with_write
+from ens.spaces.matrix import access_matrix
+from ens.spaces.professionals import grant_authorisation
+from ens.spaces.schemas import (
+    AccessRequestRead,
+    AccessRequestReceived,
+    EmergencyAccessCreate,
+    EmergencyAccessRead,
+    PatientAccessRequest,
+    PatientRead,
+    ProfessionalRead,
+)
+from ens.spaces.service import tell
+
+log = logging.getLogger("ens.spaces.pro_access")
+
+EMERGENCY_ACCESS_TTL = timedelta(hours=24)
+# The one answer to every access request, matched or not.
+RECEIVED = AccessRequestReceived(
+    status="received",
+    detail="If this person has a health space, they are asked to approve your request from their phone.",
+)
+
+
+def _folded(name: str) -> str:
+    """A name compared whatever its case, accents and spacing ("Élodie  DURAND" = "elodie durand")."""
+    decomposed = unicodedata.normalize("NFKD", name)
+    bare = "".join(char for char in decomposed if not unicodedata.combining(char))
+    return " ".join(bare.split()).casefold()
+
+
+# ---------------------------------------------------------------------------------------------
+# Access requests
+
+
+async def request_access(professional_id: UUID, body: PatientAccessRequest) -> AccessRequestReceived:
+    """A professional asks to be authorised on the space of the person they name by the traits their
+    identity provider gives (family name, given name, birthdate, birthplace when born in France).
+
+    The answer is always :data:`RECEIVED`, whether a space matched or not, and the work is the same
+    either way — the candidates by birthdate (index ``spaces_birthdate``), one INSERT whose SELECT
+    finds zero or more spaces — so neither the body nor the time says whether the person has a
+    space. No e-mail goes out here (its time would tell): the holder sees pending requests in the
+    app. A request already pending for the same space and professional is not repeated, and a
+    professional the holder blocked asks in vain (the same answer, nothing reaches the holder).
+    """
+    candidates = await fetch(
+        """SELECT s.id, s.given_name, s.family_name, a.birthplace FROM spaces s
+           LEFT JOIN accounts a ON a.id = s.holder_account_id
+           WHERE s.birthdate = {} AND s.status = 'open'""",
+        body.birthdate,
+    )
+    matched = [
+        as_uuid(row["id"])
+        for row in candidates
+        if _folded(row["family_name"]) == _folded(body.family_name)
+        and _folded(row["given_name"]) == _folded(body.given_name)
+        and (body.birthplace is None or row["birthplace"] is None or row["birthplace"] == body.birthplace)
+    ]
+    now = clock.now()
+    # Padded with the nil UUID (no space has it), so the statement is the same whatever matched.
+    wanted = (matched + [uuid.UUID(int=0)] * 2)[:2] if len(matched) <= 2 else matched
+    placeholders = ", ".join(["{}"] * len(wanted))
+    async with write_transaction():
+        await fetch(
+            f"""INSERT INTO access_requests (space_id, id, professional_id, status, created_at)
+                SELECT s.id, {{}}, {{}}, 'pending', {{}} FROM spaces s
+                WHERE s.id IN ({placeholders}) AND NOT EXISTS (
+                    SELECT 1 FROM access_requests r
+                    WHERE r.space_id = s.id AND r.professional_id = {{}} AND r.status = 'pending')
+                AND NOT EXISTS (
+                    SELECT 1 FROM space_professionals b
+                    WHERE b.space_id = s.id AND b.professional_id = {{}} AND b.status = 'blocked')""",
+            uuid.uuid4(),
+            professional_id,
+            now,
+            *wanted,
+            professional_id,
+            professional_id,
+        )
+    return RECEIVED
+
+
+_REQUESTS = """
+SELECT r.id, r.professional_id, r.status, r.created_at, r.decided_at,
+       p.national_id, p.given_name, p.family_name, p.profession_code
+FROM access_requests r JOIN professionals p ON p.id = r.professional_id
+WHERE r.space_id = {}"""
+
+
+def _request_read(row: Row) -> AccessRequestRead:
+    return AccessRequestRead(
+        id=as_uuid(row["id"]),
+        professional_id=as_uuid(row["professional_id"]),
+        national_id=row["national_id"],
+        given_name=row["given_name"],
+        family_name=row["family_name"],
+        profession_code=row["profession_code"],
+        profession=access_matrix().label(row["profession_code"]),
+        status=row["status"],
+        created_at=aware(row["created_at"]),
+        decided_at=aware_or_none(row["decided_at"]),
+    )
+
+
+async def list_access_requests(
+    cursors: Cursors, space_id: UUID, *, limit: int | None, cursor: str | None
+) -> Page[AccessRequestRead]:
+    """The space's access requests, newest first (index ``access_requests_space``)."""
+    size = check_limit(limit)
+    purpose = f"access-requests:{space_id}"
+    where, args = "", []
+    if cursor:
+        at, last_id = cursors.decode(purpose, cursor)
+        where = " AND (r.created_at < {} OR (r.created_at = {} AND r.id < {}))"
+        moment = datetime.fromisoformat(str(at))
+        args = [moment, moment, UUID(str(last_id))]
+    rows = await fetch(_REQUESTS + where + " ORDER BY r.created_at DESC, r.id DESC LIMIT {}", space_id, *args, size + 1)
+    items = [_request_read(row) for row in rows[:size]]
+    next_cursor = None
+    if len(rows) > size:
+        last = items[-1]
+        next_cursor = cursors.encode(purpose, [last.created_at.isoformat(), str(last.id)])
+    return Page(items=items, next_cursor=next_cursor)
+
+
+async def _pending(access: SpaceAccess, request_id: UUID) -> Row:
+    row = await fetch_one(_REQUESTS + " AND r.id = {}", access.space_id, request_id)
+    if row is None:
+        raise NotFound("No such access request on this space.")
+    if row["status"] != "pending":
+        raise Conflict(f"This request was {row['status']} already.")
+    return row
+
+
+async def approve_request(access: SpaceAccess, request_id: UUID) -> ProfessionalRead:
+    """The holder approves: the professional is authorised for a year (as ``POST .../professionals``)."""
+    async with write_transaction():
+        row = await _pending(access, request_id)
+        await _decide(access, request_id, "approved")
+        return await grant_authorisation(access, as_uuid(row["professional_id"]))
+
+
+async def refuse_request(access: SpaceAccess, request_id: UUID) -> AccessRequestRead:
+    """The holder refuses: nothing changes for the professional, who may ask again."""
+    async with write_transaction():
+        await _pending(access, request_id)
+        await _decide(access, request_id, "refused")
+        row = await fetch_one(_REQUESTS + " AND r.id = {}", access.space_id, request_id)
+    assert row is not None
+    return _request_read(row)
+
+
+async def _decide(access: SpaceAccess, request_id: UUID, status: str) -> None:
+    await fetch(
+        "UPDATE access_requests SET status = {}, decided_at = {}, decided_by = {} WHERE space_id = {} AND id = {}",
+        status,
+        clock.now(),
+        access.caller.account_id,
+        access.space_id,
+        request_id,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Emergency access
+
+EMERGENCY_NOTICE = (
+    "Bonjour,\n\n{actor}, {profession}, a ouvert {whose} en accès d'urgence le {day} à {time}. "
+    "Cet accès permet de consulter l'espace, sans rien y modifier, pendant 24 heures ; il est inscrit "
+    "dans l'historique des accès, avec le motif donné.\n\n"
+    "Si vous ne savez pas pourquoi, vous pouvez bloquer ce professionnel ou interdire l'accès d'urgence "
+    "depuis l'application, rubrique « Professionnels de santé ».\n\n"
+    "Cet e-mail ne contient aucune donnée de santé."
+)
+
+
+async def open_emergency_access(
+    professional_id: UUID, body: EmergencyAccessCreate, *, mailer: Mailer, client_id: str, request_id: str
+) -> EmergencyAccessRead:
+    """A professional not authorised opens a space in an emergency, stating why: read-only for 24
+    hours (the door reads the access on every request), marked in the history with the reason, and
+    the holder — for a minor, the parents — told by e-mail at once, without the reason (it may say
+    something of the person's health) nor any health data.
+
+    Refused (403) when the holder has forbidden emergency access or has blocked this professional;
+    a space that does not exist or is closed is 404."""
+    now = clock.now()
+    row = await fetch_one(
+        """SELECT s.id, s.status, s.timezone, s.birthdate, s.sex, s.given_name, s.family_name, s.holder_account_id,
+                  s.emergency_access, sp.status AS pro_status,
+                  p.given_name || ' ' || p.family_name AS actor_name, p.profession_code
+           FROM spaces s
+           JOIN professionals p ON p.id = {}
+           LEFT JOIN space_professionals sp ON sp.space_id = s.id AND sp.professional_id = p.id
+           WHERE s.id = {}""",
+        professional_id,
+        body.space,
+    )
+    if row is None or row["status"] != "open":
+        _refused("emergency_access_no_space", professional_id, request_id)
+        raise NotFound("No such space.")
+    space = space_ref(row)
+    pending = _history_row(
+        space,
+        professional_id=professional_id,
+        actor_name=row["actor_name"],
+        profession=row["profession_code"],
+        client_id=client_id,
+        reason=body.reason,
+        request_id=request_id,
+        now=now,
+    )
+    if row["pro_status"] == "blocked" or not row["emergency_access"]:
+        pending.expected_outcome = 403
+        await record_access(pending, 403)
+        _refused("emergency_access_refused", professional_id, request_id)
+        if row["pro_status"] == "blocked":
+            raise Forbidden("The holder has blocked you on this space: no emergency access.")
+        raise Forbidden("The holder has forbidden emergency access to this space.")
+    access_id = uuid.uuid4()
+    ends = now + EMERGENCY_ACCESS_TTL
+    async with write_transaction():
+        await fetch(
+            "INSERT INTO emergency_accesses (space_id, id, professional_id, reason, started_at, ends_at) "
+            "VALUES ({}, {}, {}, {}, {}, {})",
+            space.id,
+            access_id,
+            professional_id,
+            body.reason,
+            now,
+            ends,
+        )
+        if row["pro_status"] is None:
+            # The holder's list shows who came in, so that they can block them.
+            await fetch(
+                "INSERT INTO space_professionals (space_id, id, professional_id, status, created_at, updated_at) "
+                "VALUES ({}, {}, {}, 'emergency', {}, {})",
+                space.id,
+                uuid.uuid4(),
+                professional_id,
+                now,
+                now,
+            )
+        pending.expected_outcome = 201
+        pending.resource_id = str(access_id)
+        await record_with_write(pending, 201)
+    await _tell_emergency(space, actor=row["actor_name"], profession=row["profession_code"], at=now, mailer=mailer)
+    return EmergencyAccessRead(id=access_id, space=space.id, started_at=now, ends_at=ends)
+
+
+def _history_row(
+    space: SpaceRef,
+    *,
+    professional_id: UUID,
+    actor_name: str,
+    profession: str,
+    client_id: str,
+    reason: str,
+    request_id: str,
+    now: datetime,
+) -> PendingAccess:
+    return PendingAccess(
+        space_id=space.id,
+        at=now,
+        actor_account_id=professional_id,
+        actor_name=actor_name,
+        client_id=client_id,
+        client_name=None,
+        acting_as="professional",
+        actor_kind="professional_emergency",
+        action="POST /v1/pro/emergency-access",
+        resource_type="space",
+        resource_id=None,
+        request_id=request_id,
+        profession=profession,
+        emergency_reason=reason,
+    )
+
+
+async def _tell_emergency(space: SpaceRef, *, actor: str, profession: str, at: datetime, mailer: Mailer) -> None:
+    """The holder, or for a minor the parents, e-mailed at once (no reason, no health data)."""
+    minor = space.birthdate is not None and at < adulthood(space)
+    if minor:
+        rows = await fetch(
+            """SELECT a.email FROM representatives r JOIN accounts a ON a.id = r.account_id
+               WHERE r.space_id = {} AND r.kind = 'parent' AND r.revoked_at IS NULL AND a.email IS NOT NULL""",
+            space.id,
+        )
+        elided = space.given_name[:1].lower() in "aeiouyhàâéèêëîïôöûüù"
+        whose = f"l'espace santé {'d' + chr(39) if elided else 'de '}{space.given_name}"
+    else:
+        rows = await fetch("SELECT email FROM accounts WHERE id = {} AND email IS NOT NULL", space.holder_account_id)
+        whose = "votre espace santé"
+    local = at.astimezone(ZoneInfo(space.timezone))
+    text = EMERGENCY_NOTICE.format(
+        actor=actor,
+        profession=access_matrix().label(profession),
+        whose=whose,
+        day=local.strftime("%d/%m/%Y"),
+        time=local.strftime("%H:%M"),
+    )
+    for row in rows:
+        await tell(mailer, row["email"], "Accès d'urgence à un espace santé", text)
+
+
+def _refused(event: str, professional_id: UUID, request_id: str) -> None:
+    security_log.warning(
+        "professional access refused",
+        extra={"event": event, "account_id": str(professional_id), "request_id": request_id},
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# The professional's patients
+
+
+async def list_patients(
+    cursors: Cursors, professional_id: UUID, *, limit: int | None, cursor: str | None
+) -> Page[PatientRead]:
+    """The spaces this professional is authorised for today, by space id (index
+    ``space_professionals_patients``)."""
+    size = check_limit(limit)
+    purpose = f"patients:{professional_id}"
+    after = UUID(str(cursors.decode(purpose, cursor)[0])) if cursor else uuid.UUID(int=0)
+    now = clock.now()
+    rows = await fetch(
+        """SELECT s.id, s.given_name, s.family_name, s.birthdate, sp.since, sp.until
+           FROM space_professionals sp JOIN spaces s ON s.id = sp.space_id
+           WHERE sp.professional_id = {} AND sp.status = 'authorised' AND sp.until > {} AND sp.since <= {}
+             AND s.status = 'open' AND sp.space_id > {}
+           ORDER BY sp.space_id LIMIT {}""",
+        professional_id,
+        now,
+        now,
+        after,
+        size + 1,
+    )
+    items = [
+        PatientRead(
+            space=as_uuid(row["id"]),
+            given_name=row["given_name"],
+            family_name=row["family_name"],
+            birthdate=as_date(row["birthdate"]),
+            since=aware(row["since"]),
+            until=aware(row["until"]),
+        )
+        for row in rows[:size]
+    ]
+    next_cursor = cursors.encode(purpose, [str(items[-1].space)]) if len(rows) > size else None
+    return Page(items=items, next_cursor=next_cursor)

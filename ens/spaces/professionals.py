@@ -1,0 +1,340 @@
+"""Health professionals (DOMAIN.md §7): who they are, and the holder's decisions about them on a
+space — authorise for a year, renew, revoke, block — and whether emergency access is allowed.
+
+What a professional may then do on the space is the door's decision (``ens.spaces.door``: the
+authorisation's dates, the emergency access, the access matrix). The professional's side — asking
+for access, emergency access, their list of patients — is :mod:`ens.spaces.pro_access`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Literal
+from uuid import UUID
+
+import msgspec
+
+from ens.core import clock
+from ens.core.api import require_if_match
+from ens.core.clock import aware, aware_or_none
+from ens.core.db import Row, as_uuid, fetch, fetch_one, write_transaction
+from ens.core.errors import Conflict, FieldError, Invalid, NotFound
+from ens.core.local_time import local_midnight, zone_of
+from ens.spaces.door import SpaceAccess, SpaceRef
+from ens.spaces.matrix import access_matrix
+from ens.spaces.schemas import EmergencyAccessSettingRead, ProfessionalRead
+from ens.spaces.tables import Account, Professional
+
+AUTHORISATION_YEARS = 1
+
+
+# ---------------------------------------------------------------------------------------------
+# Who a professional is (their provider says it at each login)
+
+
+class Exercise(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """One exercise (SubjectRefPro.exercices[]): the profession (TRE_G15) and the places of practice."""
+
+    profession_code: str
+    places: list[str] = []
+
+
+@dataclass(frozen=True)
+class ProfessionalIdentity:
+    """A professional as their provider (Pro Santé Connect) asserts them."""
+
+    issuer: str
+    sub: str
+    national_id: str
+    given_name: str
+    family_name: str
+    exercises: tuple[Exercise, ...]
+
+
+def luhn_valid(digits: str) -> bool:
+    """The Luhn check (ISO/IEC 7812-1) over every digit, the last one being the check digit (RPPS
+    numbers: a professional's national identifier, the médecin traitant's)."""
+    total = 0
+    for position, digit in enumerate(reversed(digits)):
+        value = int(digit) * (2 if position % 2 else 1)
+        total += value - 9 if value > 9 else value
+    return total % 10 == 0
+
+
+def id_type_of(national_id: str) -> Literal["rpps", "adeli"] | None:
+    """``rpps`` for 8 + 11 digits whose last is the Luhn check digit; ``adeli`` for 0 + 9
+    characters (the ADELI number, Corsica's departments written 2A/2B); else ``None``."""
+    if len(national_id) == 12 and national_id[0] == "8" and national_id.isdigit() and luhn_valid(national_id[1:]):
+        return "rpps"
+    rest = national_id[1:]
+    if (
+        len(national_id) == 10
+        and national_id[0] == "0"
+        and rest[0].isdigit()
+        and (rest[1].isdigit() or rest[1] in "AB")
+        and rest[2:].isdigit()
+    ):
+        return "adeli"
+    return None
+
+
+async def sign_in_professional(identity: ProfessionalIdentity) -> UUID:
+    """Find or create the professional (by national identifier) and refresh what their provider
+    says; the id is also the ``accounts`` row's, which their grants and tokens are keyed by."""
+    id_type = id_type_of(identity.national_id)
+    if id_type is None:
+        raise Invalid("The national identifier is neither an RPPS nor an ADELI number.")
+    if not identity.exercises:
+        raise Invalid("The provider gave no exercise (profession) for this professional.")
+    now = clock.now()
+    exercises = msgspec.json.encode(list(identity.exercises)).decode()
+    profession = identity.exercises[0].profession_code
+    async with write_transaction():
+        row = await fetch_one("SELECT id FROM professionals WHERE national_id = {}", identity.national_id)
+        if row is not None:
+            professional_id = as_uuid(row["id"])
+            await fetch(
+                "UPDATE professionals SET given_name = {}, family_name = {}, profession_code = {}, exercises = {}, "
+                "updated_at = {} WHERE id = {}",
+                identity.given_name,
+                identity.family_name,
+                profession,
+                exercises,
+                now,
+                professional_id,
+            )
+            await fetch(
+                "UPDATE accounts SET given_name = {}, family_name = {}, issuer = {}, sub = {}, updated_at = {} "
+                "WHERE id = {}",
+                identity.given_name,
+                identity.family_name,
+                identity.issuer,
+                identity.sub,
+                now,
+                professional_id,
+            )
+            return professional_id
+        professional_id = uuid.uuid4()
+        await Account.insert(
+            Account(
+                id=professional_id,
+                issuer=identity.issuer,
+                sub=identity.sub,
+                given_name=identity.given_name,
+                family_name=identity.family_name,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        await Professional.insert(
+            Professional(
+                id=professional_id,
+                national_id=identity.national_id,
+                id_type=id_type,
+                given_name=identity.given_name,
+                family_name=identity.family_name,
+                profession_code=profession,
+                exercises=exercises,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+    return professional_id
+
+
+# ---------------------------------------------------------------------------------------------
+# The holder's decisions
+
+
+def _years_later(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return date(day.year + years, 3, 1)
+
+
+def authorisation_end(space: SpaceRef, *, now: datetime) -> datetime:
+    """The instant an authorisation given at ``now`` ends: midnight starting the same calendar date
+    next year, in the space's time zone (the anniversary itself is the first day without access)."""
+    zone = zone_of(space.timezone)
+    today = now.astimezone(zone).date()
+    return local_midnight(_years_later(today, AUTHORISATION_YEARS), zone)
+
+
+_SELECT = """
+SELECT sp.id, sp.professional_id, sp.status, sp.since, sp.until, sp.last_access_at, sp.updated_at,
+       p.national_id, p.given_name, p.family_name, p.profession_code,
+       (SELECT MAX(e.ends_at) FROM emergency_accesses e
+        WHERE e.space_id = sp.space_id AND e.professional_id = sp.professional_id AND e.ends_at > {}) AS emergency_until
+FROM space_professionals sp JOIN professionals p ON p.id = sp.professional_id
+WHERE sp.space_id = {}"""
+
+
+def _read(row: Row, *, now: datetime) -> ProfessionalRead:
+    status = row["status"]
+    until = aware_or_none(row["until"])
+    if status == "authorised" and until is not None and until <= now:
+        status = "expired"
+    return ProfessionalRead(
+        id=as_uuid(row["id"]),
+        professional_id=as_uuid(row["professional_id"]),
+        national_id=row["national_id"],
+        given_name=row["given_name"],
+        family_name=row["family_name"],
+        profession_code=row["profession_code"],
+        profession=access_matrix().label(row["profession_code"]),
+        status=status,
+        since=aware_or_none(row["since"]),
+        until=until,
+        last_access_at=aware_or_none(row["last_access_at"]),
+        emergency_until=aware_or_none(row["emergency_until"]),
+    )
+
+
+async def list_professionals(space_id: UUID) -> list[ProfessionalRead]:
+    """Every professional the holder decided about, or who came in an emergency; last changed first."""
+    now = clock.now()
+    rows = await fetch(_SELECT + " ORDER BY sp.updated_at DESC", now, space_id)
+    return [_read(row, now=now) for row in rows]
+
+
+async def get_professional(space_id: UUID, entry_id: UUID) -> ProfessionalRead:
+    """One professional of the space, by the id of their entry there (404 if not this space's)."""
+    now = clock.now()
+    row = await fetch_one(_SELECT + " AND sp.id = {}", now, space_id, entry_id)
+    if row is None:
+        raise NotFound("No such professional on this space.")
+    return _read(row, now=now)
+
+
+async def authorise(access: SpaceAccess, national_id: str) -> ProfessionalRead:
+    """Authorise a professional until the same calendar date next year (exclusive), in the space's
+    time zone. The professional must have signed in to ENS once. Authorising a professional who was
+    revoked, blocked or whose authorisation expired authorises them again; one whose authorisation
+    runs is a conflict (renew it instead)."""
+    if id_type_of(national_id) is None:
+        raise Invalid(
+            "The national identifier's check digit does not match (RPPS numbers end with a Luhn check digit).",
+            [FieldError("/nationalId", "the RPPS check digit does not match (Luhn)")],
+        )
+    professional = await fetch_one("SELECT id FROM professionals WHERE national_id = {}", national_id)
+    if professional is None:
+        raise Invalid(
+            "No professional with this national identifier has signed in to ENS yet.",
+            [FieldError("/nationalId", "no professional with this identifier has signed in yet")],
+        )
+    return await grant_authorisation(access, as_uuid(professional["id"]))
+
+
+async def grant_authorisation(access: SpaceAccess, professional_id: UUID) -> ProfessionalRead:
+    """Authorise ``professional_id`` on the space for a year (see :func:`authorise`)."""
+    now = clock.now()
+    until = authorisation_end(access.space, now=now)
+    async with write_transaction():
+        row = await fetch_one(
+            "SELECT id, status, until FROM space_professionals WHERE space_id = {} AND professional_id = {}",
+            access.space_id,
+            professional_id,
+        )
+        if row is None:
+            entry_id = uuid.uuid4()
+            await fetch(
+                "INSERT INTO space_professionals (space_id, id, professional_id, status, since, until, decided_by, "
+                "created_at, updated_at) VALUES ({}, {}, {}, 'authorised', {}, {}, {}, {}, {})",
+                access.space_id,
+                entry_id,
+                professional_id,
+                now,
+                until,
+                access.caller.account_id,
+                now,
+                now,
+            )
+        else:
+            entry_id = as_uuid(row["id"])
+            if row["status"] == "authorised" and row["until"] is not None and aware(row["until"]) > now:
+                raise Conflict(f"This professional is authorised already (professionals/{entry_id}): renew instead.")
+            await _set(access, entry_id, status="authorised", since=now, until=until, now=now)
+    return await get_professional(access.space_id, entry_id)
+
+
+async def _set(
+    access: SpaceAccess,
+    entry_id: UUID,
+    *,
+    status: str,
+    now: datetime,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> None:
+    dates = ", since = {}, until = {}" if since is not None else ""
+    args = [status, access.caller.account_id, now, *([since, until] if since is not None else []), access.space_id]
+    await fetch(
+        "UPDATE space_professionals SET status = {}, decided_by = {}, updated_at = {}"
+        + dates
+        + " WHERE space_id = {} AND id = {}",
+        *args,
+        entry_id,
+    )
+
+
+async def _current(access: SpaceAccess, entry_id: UUID, if_match: str | None) -> ProfessionalRead:
+    current = await get_professional(access.space_id, entry_id)
+    require_if_match(if_match, msgspec.json.encode(current))
+    return current
+
+
+async def renew(access: SpaceAccess, entry_id: UUID, *, if_match: str | None) -> ProfessionalRead:
+    """Renew an authorisation, running or expired, for a year from today; a revoked or blocked
+    professional is authorised again with ``POST``, not renewed (409)."""
+    now = clock.now()
+    async with write_transaction():
+        current = await _current(access, entry_id, if_match)
+        if current.status not in ("authorised", "expired"):
+            raise Conflict(
+                f"This professional's status is {current.status}: authorise them (POST) instead of renewing."
+            )
+        since = current.since if current.status == "authorised" and current.since is not None else now
+        until = authorisation_end(access.space, now=now)
+        await _set(access, entry_id, status="authorised", since=since, until=until, now=now)
+    return await get_professional(access.space_id, entry_id)
+
+
+async def revoke(access: SpaceAccess, entry_id: UUID, *, if_match: str | None) -> None:
+    """End the authorisation now: the professional's next request on the space is refused (the door
+    reads the row on every request). Revoking a blocked professional keeps them blocked."""
+    now = clock.now()
+    async with write_transaction():
+        current = await _current(access, entry_id, if_match)
+        if current.status == "blocked":
+            return
+        await _set(access, entry_id, status="revoked", now=now)
+
+
+async def block(access: SpaceAccess, entry_id: UUID) -> ProfessionalRead:
+    """Block the professional: no access, not even in an emergency, until authorised again."""
+    async with write_transaction():
+        await get_professional(access.space_id, entry_id)
+        await _set(access, entry_id, status="blocked", now=clock.now())
+    return await get_professional(access.space_id, entry_id)
+
+
+async def emergency_setting(space_id: UUID) -> EmergencyAccessSettingRead:
+    """Whether emergency access to the space is allowed (it is unless the holder forbade it)."""
+    row = await fetch_one("SELECT emergency_access FROM spaces WHERE id = {}", space_id)
+    return EmergencyAccessSettingRead(allowed=bool(row["emergency_access"]) if row else True)
+
+
+async def set_emergency_access(access: SpaceAccess, *, allowed: bool) -> EmergencyAccessSettingRead:
+    """Allow or forbid emergency access to the space; forbidding ends the running ones at once
+    (the door reads the switch on every request)."""
+    async with write_transaction():
+        await fetch(
+            "UPDATE spaces SET emergency_access = {}, updated_at = {} WHERE id = {}",
+            allowed,
+            clock.now(),
+            access.space_id,
+        )
+    return EmergencyAccessSettingRead(allowed=allowed)

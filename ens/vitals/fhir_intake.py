@@ -1,0 +1,340 @@
+"""The FHIR door for labelled apps (``/fhir``), after the ANS "Mesures de santé" guide.
+
+``POST /fhir`` takes the guide's feeding Bundle (``MesBundleFluxAlimentation``: a ``transaction``
+of one Observation of one of its profiles and at most one ``Device``, each ``POST``) and answers a
+``transaction-response`` Bundle. The Observation becomes the item ``POST .../vitals`` takes and goes
+through the one ingestion service, :func:`ens.vitals.ingest.record_measurements`: same scopes, rules,
+units, idempotency (``identifier[0].value`` is the app's ``clientRecordId``, ``meta.versionId``
+its version) and access history. Devices are not kept apart: ENS keeps what identifies the device
+with each measure, so ``ifNoneExist`` always finds it (``200 OK``) and its id is derived from what
+identifies it (:func:`ens.vitals.fhir.device_id`), the same one the export gives.
+
+``GET /fhir/Observation?code=&date=`` searches the measures an app may read (``searchset``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+from uuid import uuid4
+
+import msgspec
+
+from ens.core import clock
+from ens.core.api import Cursors
+from ens.core.errors import BadRequest, FieldError, Forbidden, Invalid, NotSupported
+from ens.core.fhir import FHIR_JSON, Element, Resource, encode, full_url
+from ens.core.local_time import parse_instant, zone_of
+from ens.spaces.door import SpaceAccess
+from ens.vitals.fhir import (
+    PROFILES,
+    ObservationRefused,
+    device_id,
+    device_of,
+    fhirpath_of,
+    measurement_of,
+    observation_of,
+    type_of,
+)
+from ens.vitals.ingest import record_measurements
+from ens.vitals.reads import list_measurements
+from ens.vitals.schemas import MeasurementRead
+
+__all__ = ["FHIR_JSON", "capability_statement", "search_observations", "take_transaction"]
+
+
+class EntryResponse(Element, kw_only=True):
+    status: str
+    location: str | None = None
+
+
+class ResponseEntry(Element, kw_only=True):
+    full_url: str | None = None
+    response: EntryResponse
+
+
+class TransactionResponse(Resource, tag="Bundle", kw_only=True):
+    type: str
+    timestamp: str
+    entry: list[ResponseEntry]
+
+
+def _entries(bundle: Any) -> list[Any]:
+    if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
+        raise Invalid("Send a FHIR Bundle.", [FieldError("Bundle", "resourceType must be Bundle")])
+    if bundle.get("type") != "transaction":
+        raise Invalid("The Bundle must be a transaction.", [FieldError("Bundle.type", "must be transaction")])
+    entries = bundle.get("entry")
+    if not isinstance(entries, list) or not entries:
+        raise Invalid("The Bundle holds no entry.", [FieldError("Bundle.entry", "one Observation is required")])
+    return entries
+
+
+def _subject_is_the_space(subject: Any, access: SpaceAccess) -> bool:
+    if subject is None:
+        return True
+    reference = subject.get("reference") if isinstance(subject, dict) else None
+    own = str(access.space_id)
+    return isinstance(reference, str) and reference in (f"Patient/{own}", full_url(own))
+
+
+def _located(exc: Invalid | ObservationRefused, prefix: str) -> list[FieldError]:
+    """The ingestion's pointers (``/measurements/0/value``) or the mapping's FHIRPaths, under the
+    entry they belong to (``Bundle.entry[1].resource.valueQuantity.value``)."""
+    located = []
+    for error in exc.errors:
+        path = error.pointer if error.pointer.startswith("Observation") else fhirpath_of(error.pointer)
+        located.append(FieldError(prefix + path.removeprefix("Observation"), error.detail))
+    return located
+
+
+async def take_transaction(access: SpaceAccess, body: bytes) -> bytes:
+    """Store the Bundle's Observation (and what its Device says) as one measure; the answer is the
+    ``transaction-response`` Bundle, its entries in the request's order."""
+    try:
+        bundle = msgspec.json.decode(body)
+    except msgspec.DecodeError:
+        raise BadRequest("The body is not JSON.", [FieldError("Bundle", "not JSON")]) from None
+    entries = _entries(bundle)
+    observations: list[tuple[int, dict[str, Any]]] = []
+    devices: dict[str, tuple[int, dict[str, Any]]] = {}
+    for index, entry in enumerate(entries):
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        kind = resource.get("resourceType") if isinstance(resource, dict) else None
+        request = entry.get("request") if isinstance(entry, dict) else None
+        method = request.get("method") if isinstance(request, dict) else None
+        if not isinstance(resource, dict) or kind not in ("Observation", "Device") or method != "POST":
+            raise Invalid(
+                "Each entry POSTs an Observation or a Device.",
+                [FieldError(f"Bundle.entry[{index}]", "an Observation or a Device, with request.method POST")],
+            )
+        if kind == "Observation":
+            observations.append((index, resource))
+        else:
+            for name in (entry.get("fullUrl"), f"Device/{resource.get('id')}"):
+                if isinstance(name, str):
+                    devices[name] = (index, resource)
+    if len(observations) != 1 or len({i for i, _ in devices.values()}) > 1:
+        raise Invalid(
+            "The guide's Bundle holds one Observation and at most one Device.",
+            [FieldError("Bundle.entry", "one Observation and at most one Device")],
+        )
+    index, observation = observations[0]
+    prefix = f"Bundle.entry[{index}].resource"
+    if not _subject_is_the_space(observation.get("subject"), access):
+        raise Invalid(
+            "The Observation's subject must be absent or the token's own space.",
+            [FieldError(f"{prefix}.subject", f"absent, or Patient/{access.space_id}")],
+        )
+    device_reference = observation.get("device")
+    named = device_reference.get("reference") if isinstance(device_reference, dict) else None
+    device = None
+    if isinstance(named, str):
+        if named not in devices:
+            raise Invalid(
+                "The Observation's device is not in the Bundle.",
+                [FieldError(f"{prefix}.device", "must name the Bundle's Device (its fullUrl)")],
+            )
+        device = devices[named][1]
+    try:
+        item = measurement_of(observation, device=device)
+    except ObservationRefused as exc:
+        error_type = NotSupported if exc.unsupported else Invalid
+        raise error_type(str(exc), _located(exc, prefix)) from None
+    except (AttributeError, TypeError, KeyError, ValueError) as exc:
+        # Parts not of the types FHIR gives them (a string where an object goes...).
+        detail = f"not an Observation as FHIR R4 shapes it ({type(exc).__name__})"
+        raise Invalid(detail, [FieldError(prefix, detail)]) from None
+    try:
+        result = await record_measurements(access, [item])
+    except Invalid as exc:
+        raise Invalid(exc.detail, _located(exc, prefix)) from None
+    except Forbidden as exc:
+        raise Forbidden(f"Consent not given: {exc.detail}") from None
+    stored = result.items[0]
+    answered: list[ResponseEntry] = []
+    for position, _ in enumerate(entries):
+        if position == index:
+            status = "201 Created" if stored.result == "created" else "200 OK"
+            answered.append(
+                ResponseEntry(
+                    full_url=full_url(stored.id),
+                    response=EntryResponse(status=status, location=f"Observation/{stored.id}"),
+                )
+            )
+        else:
+            parts = item.get("device") or {}
+            found = device_id(access.space_id, parts.get("manufacturer"), parts.get("model"), parts.get("identifier"))
+            answered.append(
+                ResponseEntry(
+                    full_url=full_url(found), response=EntryResponse(status="200 OK", location=f"Device/{found}")
+                )
+            )
+    return encode(
+        TransactionResponse(
+            id=str(uuid4()), type="transaction-response", timestamp=clock.now().isoformat(), entry=answered
+        )
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Search
+
+
+class SearchEntry(Element, kw_only=True):
+    full_url: str
+    resource: Resource
+    search: dict[str, str]
+
+
+class Link(Element, kw_only=True):
+    relation: str
+    url: str
+
+
+class SearchSet(Resource, tag="Bundle", kw_only=True):
+    type: str
+    timestamp: str
+    link: list[Link] = []
+    entry: list[SearchEntry] = []
+
+
+_READS = msgspec.json.Decoder(list[MeasurementRead])
+
+
+def _type_of_code(code: str | None) -> str | None:
+    if code is None:
+        return None
+    value = code.rsplit("|", 1)[-1]
+    system = code.rsplit("|", 1)[0] if "|" in code else None
+    if system not in (None, "", "http://loinc.org"):
+        raise BadRequest("code: LOINC codes only.", [FieldError("/code", "http://loinc.org|<code> or <code>")])
+    try:
+        return type_of({"code": {"coding": [{"code": value}]}})
+    except ObservationRefused:
+        raise BadRequest("code: not a measure ENS keeps.", [FieldError("/code", "unknown LOINC code")]) from None
+
+
+def _bounds(dates: Sequence[str], access: SpaceAccess) -> tuple[datetime | None, datetime | None]:
+    """FHIR's ``date`` prefixes (``ge``, ``gt``, ``le``, ``lt``, ``eq`` or none) as [since, until)."""
+    zone = zone_of(access.space.timezone)
+    since: datetime | None = None
+    until: datetime | None = None
+    for raw in dates:
+        prefix, value = (raw[:2], raw[2:]) if raw[:2] in ("ge", "gt", "le", "lt", "eq") else ("eq", raw)
+        start = parse_instant(value, "date", zone=zone)
+        assert start is not None
+        end = start + (timedelta(days=1) if len(value) == 10 else timedelta(microseconds=1))
+        if prefix in ("ge", "eq"):
+            since = max(since, start) if since else start
+        if prefix == "gt":
+            since = max(since, end) if since else end
+        if prefix in ("le", "eq"):
+            until = min(until, end) if until else end
+        if prefix == "lt":
+            until = min(until, start) if until else start
+    return since, until
+
+
+async def search_observations(
+    access: SpaceAccess,
+    cursors: Cursors,
+    *,
+    base_url: str,
+    code: str | None,
+    dates: Sequence[str],
+    count: int | None,
+    cursor: str | None,
+) -> bytes:
+    """The measures of ``code`` (all the app may read without it) within ``date``, newest first, as a
+    ``searchset`` Bundle with the Devices they name; ``next`` links to the following page."""
+    type_ = _type_of_code(code)
+    since, until = _bounds(dates, access)
+    listed = await list_measurements(
+        access,
+        cursors,
+        type_=type_,
+        since=since.isoformat() if since else None,
+        until=until.isoformat() if until else None,
+        limit=count,
+        cursor=cursor,
+    )
+    entries: list[SearchEntry] = []
+    seen: set[str] = set()
+    for read in _READS.decode(bytes(listed.page.items)):
+        device = device_of(access.space_id, read)
+        if device is not None and device.id not in seen:
+            seen.add(device.id)
+            entries.append(SearchEntry(full_url=full_url(device.id), resource=device, search={"mode": "include"}))
+        observation = observation_of(read, space_id=access.space_id, hidden=read.hidden_from_representatives)
+        entries.append(SearchEntry(full_url=full_url(read.id), resource=observation, search={"mode": "match"}))
+    query: list[tuple[str, str]] = [("code", code)] if code else []
+    query += [("date", d) for d in dates] + ([("_count", str(count))] if count else [])
+    here = f"{base_url}/fhir/Observation?"
+    links = [Link(relation="self", url=here + urlencode(query + ([("_cursor", cursor)] if cursor else [])))]
+    if listed.page.next_cursor:
+        links.append(Link(relation="next", url=here + urlencode([*query, ("_cursor", listed.page.next_cursor)])))
+    return encode(
+        SearchSet(id=str(uuid4()), type="searchset", timestamp=clock.now().isoformat(), link=links, entry=entries)
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# CapabilityStatement
+
+
+def capability_statement(*, base_url: str) -> bytes:
+    """What ``GET /fhir/metadata`` answers: the server, its security, and what it does."""
+    statement: Mapping[str, Any] = {
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": "2026-12-02",
+        "kind": "instance",
+        "software": {"name": "ENS"},
+        "implementation": {"description": "ENS: the measures of a patient health space", "url": f"{base_url}/fhir"},
+        "fhirVersion": "4.0.1",
+        "format": ["json"],
+        "implementationGuide": [
+            "https://interop.esante.gouv.fr/ig/fhir/mesures/ImplementationGuide/ans.fhir.fr.mesures"
+        ],
+        "rest": [
+            {
+                "mode": "server",
+                "documentation": "An app's token (OAuth 2.0, its grant bound to one space) names the space.",
+                "security": {
+                    "service": [
+                        {
+                            "coding": [
+                                {
+                                    "system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
+                                    "code": "OAuth",
+                                }
+                            ]
+                        }
+                    ],
+                    "description": "Bearer tokens of ENS's OAuth server; the scopes vitals.<type>:write and "
+                    "vitals.<type>:read say which measures an app may send and read.",
+                },
+                "resource": [
+                    {
+                        "type": "Observation",
+                        "supportedProfile": [
+                            f"https://interop.esante.gouv.fr/ig/fhir/mesures/StructureDefinition/{p}"
+                            for p in PROFILES.values()
+                        ],
+                        "interaction": [{"code": "search-type"}, {"code": "create"}],
+                        "searchParam": [
+                            {"name": "code", "type": "token"},
+                            {"name": "date", "type": "date"},
+                            {"name": "_count", "type": "number"},
+                        ],
+                    },
+                    {"type": "Device", "interaction": [{"code": "create"}], "conditionalCreate": True},
+                ],
+                "interaction": [{"code": "transaction"}],
+            }
+        ],
+    }
+    return msgspec.json.encode(statement)

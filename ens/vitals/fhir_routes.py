@@ -1,0 +1,96 @@
+"""The FHIR door of the measures (``/fhir``): thin handlers over :mod:`ens.vitals.fhir_intake`.
+
+Its routes sit behind the same space door as ``/v1/spaces/{space}`` (``ens.app``'s ``/fhir``
+router; the app's token names its space, ``{space}`` = ``me``), declare their need the same way,
+and are covered by the same start-up check; ``/fhir/metadata`` alone is public. Errors are
+``OperationOutcome`` resources (``ens.app``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.openapi import ResponseSpec
+from litestar.params import QueryParameter
+
+from ens.core.api import PUBLIC, Cursors
+from ens.core.fhir import FHIR_JSON, CapabilityStatementDocument, FhirBundleDocument
+from ens.core.settings import Settings
+from ens.spaces.door import Access, Need
+from ens.spaces.rights import Action
+from ens.vitals import fhir_intake
+
+BUNDLE = {
+    200: ResponseSpec(FhirBundleDocument, media_type=FHIR_JSON, description="A FHIR Bundle", generate_examples=False)
+}
+WRITE = {"need": Need("vitals", action=Action.WRITE_DATA, app_scope="write")}
+READ = {"need": Need("vitals", app_scope="read")}
+
+
+class FhirController(Controller):
+    path = "/"
+    tags = ["fhir"]
+
+    @post(
+        "/",
+        opt=WRITE,
+        status_code=200,
+        media_type=FHIR_JSON,
+        summary="The ANS 'Mesures de santé' feeding Bundle: one Observation and its Device (transaction)",
+        description="A transaction Bundle as the guide's MesBundleFluxAlimentation: one Observation of one of its "
+        "profiles (POST Observation) and at most one PHD Device (POST Device, ifNoneExist). Answered with a "
+        "transaction-response Bundle. The same rules, units, idempotency (identifier[0].value is the "
+        "clientRecordId, meta.versionId its version) and access history as POST /v1/spaces/{space}/vitals. "
+        "The Observation's subject is absent or the token's own space. A profile ENS does not keep (oxygen "
+        "saturation...) is 422 naming it; an app without the type's write scope is 403 (consent not given). "
+        "Errors are OperationOutcome resources.",
+        operation_id="fhirTransaction",
+        responses=BUNDLE,
+    )
+    async def transaction(self, access: Access, request: Request) -> Response[bytes]:  # type: ignore[type-arg]
+        return Response(await fhir_intake.take_transaction(access, await request.body()), media_type=FHIR_JSON)
+
+    @get(
+        "/Observation",
+        opt=READ,
+        media_type=FHIR_JSON,
+        summary="Search the measures the app may read (code, date), newest first, as a searchset Bundle",
+        operation_id="fhirSearchObservations",
+        responses=BUNDLE,
+    )
+    async def search(
+        self,
+        access: Access,
+        cursors: NamedDependency[Cursors],
+        settings: NamedDependency[Settings],
+        code: Annotated[str | None, QueryParameter(name="code", required=False, max_length=128)] = None,
+        date: Annotated[list[str] | None, QueryParameter(name="date", required=False, max_length=64)] = None,
+        count: Annotated[int | None, QueryParameter(name="_count", required=False, ge=1, le=500)] = None,
+        cursor: Annotated[str | None, QueryParameter(name="_cursor", required=False, max_length=512)] = None,
+    ) -> Response[bytes]:
+        found = await fhir_intake.search_observations(
+            access, cursors, base_url=settings.public_url, code=code, dates=date or [], count=count, cursor=cursor
+        )
+        return Response(found, media_type=FHIR_JSON)
+
+
+@get(
+    "/fhir/metadata",
+    opt=PUBLIC,
+    media_type=FHIR_JSON,
+    tags=["fhir"],
+    summary="The FHIR CapabilityStatement",
+    operation_id="fhirCapabilityStatement",
+    responses={
+        200: ResponseSpec(
+            CapabilityStatementDocument,
+            media_type=FHIR_JSON,
+            description="The FHIR CapabilityStatement",
+            generate_examples=False,
+        )
+    },
+)
+async def fhir_metadata(settings: NamedDependency[Settings]) -> Response[bytes]:
+    return Response(fhir_intake.capability_statement(base_url=settings.public_url), media_type=FHIR_JSON)

@@ -1,0 +1,91 @@
+"""An erase, proven complete from the database's own catalogue: every table that has a
+``space_id`` column — whichever capability made it, including one added after this test — is empty
+for the erased space; its grants and tokens are dead; only the operators' record remains.
+
+What a space keeps outside the database (documents' blobs and their per-space key, issue 14) is
+checked by the functions of ``OUTSIDE_THE_DATABASE``: each answers what it still finds of an erased
+space (an empty list when nothing), and the test fails on anything found.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+
+from ens.core import db
+from tests.helpers.fhir import fill_every_kind
+
+# Checks of the storage a space has outside the database: what is left of an erased space.
+OUTSIDE_THE_DATABASE: list[Callable[[uuid.UUID], Awaitable[list[str]]]] = []
+
+
+async def tables_with_a_space_id() -> list[str]:
+    """From the catalogue of the database in use, not from the code's list of tables."""
+    if db.is_postgres(db.current()):
+        rows = await db.fetch(
+            "SELECT table_name FROM information_schema.columns "
+            "WHERE column_name = 'space_id' AND table_schema = current_schema() ORDER BY table_name"
+        )
+        return [row["table_name"] for row in rows]
+    names = [
+        row["name"]
+        for row in await db.fetch("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        if not row["name"].startswith("sqlite_")
+    ]
+    found = []
+    for name in names:
+        columns = await db.fetch(f"SELECT name FROM pragma_table_info('{name}')")
+        if any(column["name"] == "space_id" for column in columns):
+            found.append(name)
+    return found
+
+
+async def rows_of(space_id: uuid.UUID) -> dict[str, int]:
+    counts = {}
+    for table in await tables_with_a_space_id():
+        rows = await db.fetch(f"SELECT COUNT(*) AS n FROM {table} WHERE space_id = {{}}", space_id)
+        counts[table] = int(rows[0]["n"])
+    return counts
+
+
+async def test_an_erased_space_leaves_no_row_in_any_table_with_a_space_id(client, person, make_app_token):
+    await fill_every_kind(client, person)
+    app = await make_app_token(person, ["vitals.body_weight:write", "vitals.body_weight:read"])
+    hide = {"hiddenFromRepresentatives": True}
+    measure = (await client.get("/v1/spaces/me/vitals?limit=1", headers=person.headers)).json()["items"][0]
+    await client.patch(f"/v1/spaces/me/vitals/{measure['id']}", json=hide, headers=person.headers)
+    await client.delete(f"/v1/spaces/me/vitals/{measure['id']}", headers=person.headers)  # a tombstone
+    before = await rows_of(person.space_id)
+    # The test can fail: the space held rows in the tables of every capability.
+    held = {table for table, count in before.items() if count}
+    assert {
+        "vital_measurements",
+        "vital_tombstones",
+        "vital_feed_counters",
+        "vaccinations",
+        "emergency_contacts",
+        "grants",
+        "access_history",
+    } <= held, held
+    assert len(held) >= 12, held
+
+    erased = await client.delete("/v1/spaces/me?erase=true", headers=person.headers)
+    assert erased.status_code == 204, erased.text
+
+    after = await rows_of(person.space_id)
+    assert after.keys() == before.keys()
+    assert {table: count for table, count in after.items() if count} == {}
+    assert await db.fetch("SELECT 1 AS x FROM spaces WHERE id = {}", person.space_id) == []
+    for check in OUTSIDE_THE_DATABASE:
+        assert await check(person.space_id) == []
+    # The app's grant and tokens are dead: its token is refused, and nothing of it remains.
+    assert (await client.get("/v1/spaces/me/vitals", headers=app.headers)).status_code == 401
+    assert (await client.post("/fhir", json={}, headers=app.headers)).status_code == 401
+    assert await db.fetch("SELECT 1 AS x FROM grants WHERE id = {}", app.grant_id) == []
+    assert await db.fetch("SELECT 1 AS x FROM refresh_tokens WHERE grant_id = {}", app.grant_id) == []
+    # The operators' record remains, keyed by the erased space's id (it has no space_id column).
+    record = await db.fetch(
+        "SELECT erased_by_account_id FROM space_erasures WHERE erased_space_id = {}", person.space_id
+    )
+    assert [r["erased_by_account_id"] for r in record] in ([person.account_id], [str(person.account_id)])
+    assert "space_erasures" not in after

@@ -1,0 +1,148 @@
+"""GET /v1/spaces/{space}/export: the whole space as one FHIR R4 collection Bundle, every resource
+valid for fhir.resources' R4B models, every reference resolving inside the Bundle."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections import Counter
+from typing import Any
+
+from ens.vitals.fhir import IG_BASE, PROFILES
+from tests.helpers.fhir import FHIR, check_bundle, fill_every_kind
+from tests.helpers.server import ROOT, ens_command
+
+EXPORT = "/v1/spaces/me/export"
+LOINC = "http://loinc.org"
+UCUM = "http://unitsofmeasure.org"
+
+
+def _of(resources: dict[str, dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    return [r for r in resources.values() if r["resourceType"] == kind]
+
+
+async def test_a_space_with_every_kind_of_data_exports_as_a_valid_bundle(client, person):
+    await fill_every_kind(client, person)
+    answer = await client.get(EXPORT, headers=person.headers)
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"].startswith(FHIR)
+    assert "content-length" not in answer.headers and "etag" not in answer.headers  # streamed
+    resources = check_bundle(answer.json())
+    kinds = Counter(r["resourceType"] for r in resources.values())
+    assert kinds == {
+        "Patient": 1,
+        "Consent": 1,
+        "RelatedPerson": 2,  # the trusted person (also an emergency contact) and Paul
+        "Practitioner": 1,
+        "Condition": 1,
+        "AllergyIntolerance": 1,
+        "MedicationStatement": 1,
+        "FamilyMemberHistory": 1,
+        "Immunization": 2,
+        "Observation": 11,
+        "Device": 2,  # the scale (two weights) and the blood-pressure monitor
+    }
+    patient = resources[f"urn:uuid:{person.space_id}"]
+    assert patient["resourceType"] == "Patient"
+    assert patient["generalPractitioner"][0]["reference"] in resources
+
+
+async def test_measures_are_observations_of_the_guides_profiles(client, person):
+    await fill_every_kind(client, person)
+    resources = check_bundle((await client.get(EXPORT, headers=person.headers)).json())
+    observations = _of(resources, "Observation")
+    for observation in observations:
+        assert observation["status"] == "final"
+        assert observation["category"][0]["coding"][0]["code"] == "vital-signs"
+        assert observation["code"]["coding"][0]["system"] == LOINC
+        assert observation["subject"] == {"reference": f"urn:uuid:{person.space_id}"}
+        assert observation["meta"]["source"] == "urn:ens:client:ens-mobile"
+        assert observation["meta"]["profile"][0].startswith(IG_BASE)
+    by_code = {o["code"]["coding"][0]["code"]: o for o in observations}
+    pressure = by_code["85354-9"]
+    assert "valueQuantity" not in pressure
+    assert [(c["code"]["coding"][0]["code"], c["valueQuantity"]) for c in pressure["component"]] == [
+        ("8480-6", {"value": 121, "unit": "mm[Hg]", "system": UCUM, "code": "mm[Hg]"}),
+        ("8462-4", {"value": 79, "unit": "mm[Hg]", "system": UCUM, "code": "mm[Hg]"}),
+    ]
+    assert pressure["meta"]["profile"] == [IG_BASE + PROFILES["blood_pressure"]]
+    # Units are the canonical ones: °F, g/L, m and lb arrive converted.
+    assert by_code["8310-5"]["valueQuantity"] == {"value": 37, "unit": "Cel", "system": UCUM, "code": "Cel"}
+    assert by_code["2339-0"]["valueQuantity"]["value"] == 105 and by_code["2339-0"]["valueQuantity"]["code"] == "mg/dL"
+    assert by_code["8302-2"]["valueQuantity"]["value"] == 172
+    weights = sorted(o["valueQuantity"]["value"] for o in observations if o["code"]["coding"][0]["code"] == "29463-7")
+    assert weights == [71.25, 71.668]
+    assert by_code["41950-7"]["valueQuantity"]["code"] == "1/(24.h)"
+    # The device is a Device resource, referenced by each measure it took.
+    devices = {f"urn:uuid:{d['id']}": d for d in _of(resources, "Device")}
+    scale_refs = {o["device"]["reference"] for o in observations if o["code"]["coding"][0]["code"] == "29463-7"}
+    assert len(scale_refs) == 1
+    scale = devices[scale_refs.pop()]
+    assert scale["manufacturer"] == "OMRONHEALTHCARE" and scale["modelNumber"] == "HBF-702T"
+    assert scale["identifier"][0]["value"] == "FE-ED-AB-AA-DE-AD-77-C5"
+
+
+async def test_the_same_device_keeps_its_id_from_one_export_to_the_next(client, person):
+    await fill_every_kind(client, person)
+    first = check_bundle((await client.get(EXPORT, headers=person.headers)).json())
+    second = check_bundle((await client.get(EXPORT, headers=person.headers)).json())
+    assert {u for u, r in first.items() if r["resourceType"] == "Device"} == {
+        u for u, r in second.items() if r["resourceType"] == "Device"
+    }
+
+
+async def test_an_app_may_not_export_and_reading_it_is_in_the_history(client, person, make_app_token, history):
+    app = await make_app_token(person, ["vitals.body_weight:read"])
+    assert (await client.get(EXPORT, headers=app.headers)).status_code == 403
+    assert (await client.get(EXPORT, headers=person.headers)).status_code == 200
+    rows = await history(person.space_id)
+    assert [(r["resource_type"], r["outcome"]) for r in rows[-2:]] == [("export", 403), ("export", 200)]
+
+
+async def test_a_representatives_export_leaves_out_what_the_holder_hid(client, person, make_person):
+    from tests.helpers.carers import court_measure
+    from tests.helpers.vitals import VITALS
+
+    await fill_every_kind(client, person)
+    tutor = await make_person("Tuteur")
+    await court_measure(person, tutor, "tutelle")
+    measures = (await client.get(f"{VITALS}?type=heart_rate", headers=person.headers)).json()["items"]
+    hide = {"hiddenFromRepresentatives": True}
+    assert (await client.patch(f"{VITALS}/{measures[0]['id']}", json=hide, headers=person.headers)).status_code == 200
+    contacts = (await client.get("/v1/spaces/me/emergency-contacts", headers=person.headers)).json()["items"]
+    paul = next(c for c in contacts if c["givenName"] == "Paul")
+    path = f"/v1/spaces/me/emergency-contacts/{paul['id']}"
+    assert (await client.patch(path, json=hide, headers=person.headers)).status_code == 200
+
+    theirs = check_bundle((await client.get(f"/v1/spaces/{person.space_id}/export", headers=tutor.headers)).json())
+    assert f"urn:uuid:{measures[0]['id']}" not in theirs and f"urn:uuid:{paul['id']}" not in theirs
+    assert len(_of(theirs, "Observation")) == 10
+    mine = check_bundle((await client.get(EXPORT, headers=person.headers)).json())
+    hidden = mine[f"urn:uuid:{measures[0]['id']}"]
+    assert hidden["meta"]["security"][0]["code"] == "R"  # the holder's own export says it is restricted
+    assert f"urn:uuid:{paul['id']}" in mine
+
+
+def _ens_export(*args: str, database_url: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # noqa: S603 (our own console script)
+        [*ens_command(), "export", *args],
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(ROOT), "ENS_ENV": "dev", "ENS_DATABASE_URL": database_url},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+async def test_ens_export_writes_the_same_bundle_to_a_file(client, person, settings, tmp_path):
+    """What an operator runs: the whole space (hidden items included) to a file, with progress."""
+    await fill_every_kind(client, person)
+    target = tmp_path / "space.fhir.json"
+    done = _ens_export(str(person.space_id), str(target), database_url=settings.database_url)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"export: 24 resources written to {target}"
+    written = check_bundle(json.loads(target.read_bytes()))
+    served = check_bundle((await client.get(EXPORT, headers=person.headers)).json())
+    assert written.keys() == served.keys()
+    missing = _ens_export("6c0f3f5e-2b7c-4d7e-9a8e-0d6c1b1e2f3a", str(target), database_url=settings.database_url)
+    assert missing.returncode == 2 and missing.stderr.startswith("ens: no space")

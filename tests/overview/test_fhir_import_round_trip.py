@@ -1,0 +1,147 @@
+"""POST /v1/spaces/{space}/import: an export goes into an empty space, and exporting that space
+again gives the same resources — ids and provenance aside (the import is the new source, the former
+one a tag)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from tests.helpers.fhir import FHIR, check_bundle, fill_every_kind
+
+EXPORT = "/v1/spaces/me/export"
+IMPORT = "/v1/spaces/me/import"
+NOT_CARRIED = {"Consent"}  # directives: the holder's own signed act (and the trusted person's entry)
+
+
+def _comparable(resource: dict[str, Any], ids: dict[str, str]) -> Any:
+    """The resource without what differs by design: its id, references renamed to the other
+    bundle's ids, and its provenance (meta.source, the source tags)."""
+    text = json.dumps(resource, sort_keys=True, ensure_ascii=False)
+    for old, new in ids.items():
+        text = text.replace(old, new)
+    value = json.loads(text)
+    value.pop("id", None)
+    meta = value.get("meta", {})
+    meta.pop("source", None)
+    meta.pop("tag", None)
+    for key in ("recordedDate", "recorded", "dateAsserted", "date"):
+        value.pop(key, None)  # when the item was entered: the import enters it again
+    return value
+
+
+def _key(resource: dict[str, Any]) -> str:
+    return json.dumps(resource, sort_keys=True, ensure_ascii=False)
+
+
+async def test_export_import_export_gives_the_same_resources(client, person, make_person):
+    await fill_every_kind(client, person)
+    first = (await client.get(EXPORT, headers=person.headers)).json()
+    check_bundle(first)
+
+    newcomer = await make_person("Camille")
+    answer = await client.post(
+        IMPORT, content=json.dumps(first).encode(), headers={**newcomer.headers, "Content-Type": FHIR}
+    )
+    assert answer.status_code == 201, answer.text
+    result = answer.json()
+    assert result["imported"] == {
+        "AllergyIntolerance": 1,
+        "Condition": 1,
+        "FamilyMemberHistory": 1,
+        "Immunization": 2,
+        "MedicationStatement": 1,
+        "Observation": 11,
+        "Practitioner": 1,
+        "RelatedPerson": 1,
+    }
+    assert {item["resourceType"] for item in result["notImported"]} == {"Consent", "TrustedPerson"}
+
+    second = (await client.get(EXPORT, headers=newcomer.headers)).json()
+    check_bundle(second)
+
+    def kept(bundle: dict[str, Any]) -> list[dict[str, Any]]:
+        return [
+            e["resource"]
+            for e in bundle["entry"]
+            if e["resource"]["resourceType"] not in (NOT_CARRIED | {"Patient"})
+            and not (
+                e["resource"]["resourceType"] == "RelatedPerson"
+                and "Personne de confiance" in json.dumps(e["resource"], ensure_ascii=False)
+            )
+        ]
+
+    before, after = kept(first), kept(second)
+
+    # Ids change: pair resources by what they say, with each bundle's own ids renamed to placeholders.
+    def renamed(resources: list[dict[str, Any]], space: str) -> list[str]:
+        ids = {r["id"]: f"ID-{r['resourceType']}" for r in resources}
+        ids[space] = "PATIENT"
+        return sorted(_key(_comparable(r, ids)) for r in resources)
+
+    assert renamed(before, str(person.space_id)) == renamed(after, str(newcomer.space_id))
+
+    # Provenance: the import is the source, the former source a tag.
+    observation = next(e["resource"] for e in second["entry"] if e["resource"]["resourceType"] == "Observation")
+    assert observation["meta"]["source"] == "urn:ens:client:ens-import"
+    tags = {t["system"]: t for t in observation["meta"]["tag"]}
+    assert tags["urn:ens:fhir:original-source"]["code"] == "ens-mobile"
+    assert tags["urn:ens:fhir:source"]["display"] == "Import FHIR"
+
+
+async def test_an_import_goes_only_into_an_empty_space_and_is_all_or_nothing(client, person, make_person):
+    await fill_every_kind(client, person)
+    exported = (await client.get(EXPORT, headers=person.headers)).json()
+    full = await client.post(IMPORT, json=exported, headers=person.headers)
+    assert full.status_code == 409, full.text
+
+    newcomer = await make_person("Noé")
+    broken = json.loads(json.dumps(exported))
+    last = next(i for i, e in enumerate(broken["entry"]) if e["resource"]["resourceType"] == "Observation")
+    broken["entry"][last]["resource"]["valueQuantity"]["value"] = -1
+    answer = await client.post(IMPORT, json=broken, headers=newcomer.headers)
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["errors"][0]["pointer"].startswith(f"/entry/{last}/resource")
+    after = (await client.get(EXPORT, headers=newcomer.headers)).json()
+    assert [e["resource"]["resourceType"] for e in after["entry"]] == ["Patient"]  # nothing was kept
+    assert (await client.post(IMPORT, content=b'{"entry": [', headers=newcomer.headers)).status_code == 422
+
+
+async def test_an_import_past_its_own_limit_is_413_and_keeps_nothing(settings, migrated, make_person):
+    """ENS_IMPORT_MAX_BYTES, counted as the body streams in (here 4 kB, on an app of its own)."""
+    from msgspec import structs
+
+    from ens.app import create_app
+    from tests.helpers.asgi import asgi_client
+
+    small = create_app(structs.replace(settings, import_max_bytes=4096))
+    newcomer = await make_person("Léon")
+    entry = b'{"fullUrl": "urn:uuid:x", "resource": {"resourceType": "Patient", "id": "x"}}'
+
+    async def body() -> AsyncIterator[bytes]:
+        yield b'{"resourceType": "Bundle", "type": "collection", "entry": ['
+        for _ in range(200):
+            yield entry + b","
+        yield entry + b"]}"
+
+    async with asgi_client(small, "http://testserver.local") as client:
+        answer = await client.post(IMPORT, content=body(), headers=newcomer.headers)
+        assert answer.status_code == 413, answer.text
+        assert answer.json()["type"] == "urn:ens:problem:payload-too-large"
+        fine = await client.post(IMPORT, content=b'{"resourceType": "Bundle", "entry": []}', headers=newcomer.headers)
+        assert fine.status_code == 201, fine.text
+
+
+async def test_an_entry_of_the_wrong_json_types_is_422_never_500(client, make_person):
+    newcomer = await make_person("Inès")
+    for resource in (
+        {"resourceType": "Observation", "device": "x", "code": "y"},
+        {"resourceType": "Immunization", "vaccineCode": "x"},
+        {"resourceType": "Condition", "code": ["x"]},
+        {"resourceType": "RelatedPerson", "name": "x", "telecom": 3},
+    ):
+        answer = await client.post(
+            IMPORT, json={"resourceType": "Bundle", "entry": [{"resource": resource}]}, headers=newcomer.headers
+        )
+        assert answer.status_code == 422, (resource, answer.text)

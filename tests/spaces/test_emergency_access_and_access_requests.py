@@ -1,0 +1,230 @@
+"""Emergency access ("bris de glace"): read-only for 24 hours, marked in the history with its reason,
+the holder (for a minor, the parents) e-mailed at once through a real SMTP server, with no health
+data; refused to a blocked professional and when the holder forbids it. Access requests: the same
+answer whether or not the person has a space; the holder approves or refuses."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date
+
+import httpx
+
+from ens.core import db
+from ens.core.settings import Settings
+from tests.helpers.carers import create_child_space, join_as_second_parent, today_in_paris, years_before
+from tests.helpers.login import Outbox
+from tests.helpers.people import MakePerson, Person
+from tests.helpers.professionals import GP, MIDWIFE, NURSE, authorise, emergency_hours_ago, open_emergency, sign_in_pro
+from tests.helpers.vitals import weight
+
+REASON = "Malaise cardiaque, patiente inconsciente aux urgences de Lyon Sud"
+
+
+async def _mails_to(outbox: tuple[Outbox, int], address: str, count: int) -> list[str]:
+    """The bodies sent to ``address``, once ``count`` of them arrived (the SMTP server is another thread)."""
+    for _ in range(100):
+        found = outbox[0].to(address)
+        if len(found) >= count:
+            return [message.get_content() for message in found]
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{count} e-mail(s) expected for {address}, got {len(outbox[0].to(address))}")
+
+
+def _email(person: Person) -> str:
+    return f"{person.family_name.lower()}@example.test"
+
+
+async def test_emergency_access_reads_for_24_hours_is_in_the_history_and_the_holder_is_emailed(
+    mail_client: httpx.AsyncClient, settings: Settings, make_person: MakePerson, outbox: tuple[Outbox, int]
+) -> None:
+    holder = await make_person(given_name="Camille")
+    space = f"/v1/spaces/{holder.space_id}"
+    assert (
+        await mail_client.post(f"{space}/vitals", json={"measurements": [weight(83.4)]}, headers=holder.headers)
+    ).status_code == 201
+    nurse = await sign_in_pro(settings, NURSE, given_name="Hugo", family_name="Petit")
+
+    # Not authorised: the space is not visible.
+    assert (await mail_client.get(f"{space}/vitals", headers=nurse.headers)).status_code == 404
+    opened = await open_emergency(mail_client, nurse, holder.space_id, REASON)
+    assert opened.status_code == 201, opened.text
+    body = opened.json()
+    assert body["space"] == str(holder.space_id) and body["endsAt"] > body["startedAt"]
+
+    # Read-only: reads pass, writes are refused.
+    assert (await mail_client.get(f"{space}/vitals", headers=nurse.headers)).status_code == 200
+    wrote = await mail_client.post(f"{space}/vitals", json={"measurements": [weight()]}, headers=nurse.headers)
+    assert wrote.status_code == 403 and "read-only" in wrote.json()["detail"]
+
+    # The holder is told at once: who, as what, when — no reason, no health data.
+    [mail] = await _mails_to(outbox, _email(holder), 1)
+    assert "Hugo Petit, infirmier, a ouvert votre espace santé en accès d'urgence" in mail
+    assert "24 heures" in mail and "bloquer ce professionnel" in mail
+    for secret in ("Malaise", "cardiaque", "urgences de Lyon", "83.4", "83,4", "kg", "poids"):
+        assert secret not in mail
+
+    # The history marks it, with the reason, on the opening and on every read during it.
+    rows = (await mail_client.get(f"{space}/access-history?actor=professionals", headers=holder.headers)).json()[
+        "items"
+    ]
+    assert rows[-1]["description"] == (
+        f"Hugo Petit (infirmier, en accès d'urgence) a ouvert l'espace en accès d'urgence. Motif donné : « {REASON} »."
+    )
+    assert all(row["emergencyReason"] == REASON and row["actorKind"] == "professional_emergency" for row in rows)
+    assert any(row["action"] == "GET /v1/spaces/{space}/vitals" and row["outcome"] == 200 for row in rows)
+
+    # The holder's list shows who came in; after 24 hours the space is closed to them again.
+    listed = (await mail_client.get(f"{space}/professionals", headers=holder.headers)).json()["items"]
+    assert [(item["status"], item["familyName"]) for item in listed] == [("emergency", "Petit")]
+    assert listed[0]["emergencyUntil"] is not None
+    await emergency_hours_ago(holder.space_id, nurse, 24)
+    assert (await mail_client.get(f"{space}/vitals", headers=nurse.headers)).status_code == 404
+
+
+async def test_for_a_minor_the_parents_are_emailed(
+    mail_client: httpx.AsyncClient, settings: Settings, make_person: MakePerson, outbox: tuple[Outbox, int]
+) -> None:
+    parent, other = await make_person(birthdate=date(1980, 1, 1)), await make_person(birthdate=date(1981, 1, 1))
+    child = await create_child_space(
+        mail_client, parent, given_name="Inès", birthdate=years_before(today_in_paris(), 6)
+    )
+    assert (await join_as_second_parent(mail_client, parent, other, child)).status_code == 200
+    midwife = await sign_in_pro(settings, MIDWIFE, given_name="Sophie", family_name="Moreau")
+    assert (await open_emergency(mail_client, midwife, child)).status_code == 201
+    for person in (parent, other):
+        [mail] = await _mails_to(outbox, _email(person), 1)
+        assert "Sophie Moreau, sage-femme, a ouvert l'espace santé d'Inès en accès d'urgence" in mail
+
+
+async def test_a_blocked_professional_cannot_and_the_holder_can_forbid_emergency_access(
+    mail_client: httpx.AsyncClient, settings: Settings, make_person: MakePerson
+) -> None:
+    holder = await make_person()
+    space = f"/v1/spaces/{holder.space_id}"
+    doctor, nurse = await sign_in_pro(settings, GP), await sign_in_pro(settings, NURSE)
+    entry = await authorise(mail_client, holder, doctor)
+    assert (
+        await mail_client.post(f"{space}/professionals/{entry['id']}/block", headers=holder.headers)
+    ).status_code == 200
+    blocked = await open_emergency(mail_client, doctor, holder.space_id)
+    assert blocked.status_code == 403 and "blocked" in blocked.json()["detail"]
+
+    # A running emergency access ends when the holder forbids emergency access; a new one is refused.
+    assert (await open_emergency(mail_client, nurse, holder.space_id)).status_code == 201
+    assert (await mail_client.get(f"{space}/vitals", headers=nurse.headers)).status_code == 200
+    setting = await mail_client.put(f"{space}/emergency-access", json={"allowed": False}, headers=holder.headers)
+    assert setting.status_code == 200 and setting.json() == {"allowed": False}
+    assert (await mail_client.get(f"{space}/emergency-access", headers=holder.headers)).json() == {"allowed": False}
+    assert (await mail_client.get(f"{space}/vitals", headers=nurse.headers)).status_code == 404
+    again = await open_emergency(mail_client, nurse, holder.space_id)
+    assert again.status_code == 403 and "forbidden" in again.json()["detail"]
+    refusals = (await mail_client.get(f"{space}/access-history?action=refused", headers=holder.headers)).json()["items"]
+    assert any(row["action"] == "POST /v1/pro/emergency-access" for row in refusals)
+    # A representative or a professional may not change the setting; bad bodies are 4xx.
+    assert (
+        await mail_client.put(f"{space}/emergency-access", json={"allowed": True}, headers=doctor.headers)
+    ).status_code == 404
+    assert (
+        await mail_client.put(f"{space}/emergency-access", json={"allowed": "yes"}, headers=holder.headers)
+    ).status_code == 422
+
+
+async def test_emergency_access_refuses_bad_input_and_unknown_spaces(
+    mail_client: httpx.AsyncClient, settings: Settings, make_person: MakePerson
+) -> None:
+    holder = await make_person()
+    nurse = await sign_in_pro(settings, NURSE)
+    url = "/v1/pro/emergency-access"
+    missing = await mail_client.post(url, json={"space": str(holder.space_id)}, headers=nurse.headers)
+    assert missing.status_code == 422 and missing.json()["errors"][0]["pointer"] == "/reason"
+    blank = await mail_client.post(url, json={"space": str(holder.space_id), "reason": "   "}, headers=nurse.headers)
+    assert blank.status_code == 422
+    unknown = await mail_client.post(
+        url, json={"space": "00000000-0000-4000-8000-000000000000", "reason": "urgence"}, headers=nurse.headers
+    )
+    assert unknown.status_code == 404
+    assert (
+        await mail_client.post(url, json={"space": str(holder.space_id), "reason": "urgence"}, headers=holder.headers)
+    ).status_code == 403
+
+
+async def test_an_access_request_answers_the_same_whether_or_not_a_space_matches(
+    mail_client: httpx.AsyncClient, settings: Settings, make_person: MakePerson
+) -> None:
+    holder = await make_person(given_name="Élodie", family_name="Durand-Test", birthdate=date(1984, 6, 2))
+    await db.fetch("UPDATE accounts SET birthplace = '69123' WHERE id = {}", holder.account_id)
+    doctor = await sign_in_pro(settings, GP, given_name="Claire", family_name="Bernard")
+    matching = {"familyName": "DURAND-TEST", "givenName": "elodie", "birthdate": "1984-06-02", "birthplace": "69123"}
+    nobody = {
+        "familyName": "Personne-Sans-Espace",
+        "givenName": "Zoé",
+        "birthdate": "1984-06-02",
+        "birthplace": "75056",
+    }
+
+    answers = [
+        await mail_client.post("/v1/pro/access-requests", json=body, headers=doctor.headers)
+        for body in (matching, nobody, matching)
+    ]
+    assert {answer.status_code for answer in answers} == {202}
+    assert len({answer.content for answer in answers}) == 1
+    ignored = {"x-request-id", "date", "content-length"}
+    headers = [{k: v for k, v in answer.headers.items() if k not in ignored} for answer in answers]
+    assert headers[0] == headers[1] == headers[2]
+
+    # The holder sees one pending request (asking twice made one), with who asks.
+    requests = (await mail_client.get(f"/v1/spaces/{holder.space_id}/access-requests", headers=holder.headers)).json()
+    [request] = requests["items"]
+    assert request["status"] == "pending" and request["familyName"] == "Bernard" and request["profession"] == "médecin"
+    # Before approval the doctor does not see the space.
+    assert (await mail_client.get(f"/v1/spaces/{holder.space_id}", headers=doctor.headers)).status_code == 404
+    approved = await mail_client.post(
+        f"/v1/spaces/{holder.space_id}/access-requests/{request['id']}/approve", headers=holder.headers
+    )
+    assert approved.status_code == 200 and approved.json()["status"] == "authorised"
+    assert (await mail_client.get(f"/v1/spaces/{holder.space_id}", headers=doctor.headers)).status_code == 200
+    patients = (await mail_client.get("/v1/pro/patients", headers=doctor.headers)).json()["items"]
+    assert [item["space"] for item in patients] == [str(holder.space_id)]
+    twice = await mail_client.post(
+        f"/v1/spaces/{holder.space_id}/access-requests/{request['id']}/refuse", headers=holder.headers
+    )
+    assert twice.status_code == 409
+
+
+async def test_the_holder_refuses_an_access_request_and_a_wrong_birthplace_matches_nothing(
+    mail_client: httpx.AsyncClient, settings: Settings, make_person: MakePerson
+) -> None:
+    holder = await make_person(given_name="Louis", family_name="Refus-Test", birthdate=date(1971, 11, 30))
+    await db.fetch("UPDATE accounts SET birthplace = '13055' WHERE id = {}", holder.account_id)
+    nurse = await sign_in_pro(settings, NURSE)
+    traits = {"familyName": "Refus-Test", "givenName": "Louis", "birthdate": "1971-11-30"}
+    elsewhere = await mail_client.post(
+        "/v1/pro/access-requests", json={**traits, "birthplace": "75056"}, headers=nurse.headers
+    )
+    assert elsewhere.status_code == 202
+    space = f"/v1/spaces/{holder.space_id}/access-requests"
+    assert (await mail_client.get(space, headers=holder.headers)).json()["items"] == []
+    assert (await mail_client.post("/v1/pro/access-requests", json=traits, headers=nurse.headers)).status_code == 202
+    [request] = (await mail_client.get(space, headers=holder.headers)).json()["items"]
+    refused = await mail_client.post(f"{space}/{request['id']}/refuse", headers=holder.headers)
+    assert refused.status_code == 200 and refused.json()["status"] == "refused"
+    assert (await mail_client.get(f"/v1/spaces/{holder.space_id}", headers=nurse.headers)).status_code == 404
+    # Once blocked, the nurse asks in vain: the same answer, nothing reaches the holder.
+    await authorise(mail_client, holder, nurse)
+    [entry] = (await mail_client.get(f"/v1/spaces/{holder.space_id}/professionals", headers=holder.headers)).json()[
+        "items"
+    ]
+    blocked = await mail_client.post(
+        f"/v1/spaces/{holder.space_id}/professionals/{entry['id']}/block", headers=holder.headers
+    )
+    assert blocked.status_code == 200
+    in_vain = await mail_client.post("/v1/pro/access-requests", json=traits, headers=nurse.headers)
+    assert in_vain.status_code == 202 and in_vain.json() == elsewhere.json()
+    assert [r["status"] for r in (await mail_client.get(space, headers=holder.headers)).json()["items"]] == ["refused"]
+    # Bad input is 4xx; a person cannot use the professionals' route.
+    bad = await mail_client.post(
+        "/v1/pro/access-requests", json={**traits, "birthdate": "1971-13-01"}, headers=nurse.headers
+    )
+    assert bad.status_code == 422
+    assert (await mail_client.post("/v1/pro/access-requests", json=traits, headers=holder.headers)).status_code == 403

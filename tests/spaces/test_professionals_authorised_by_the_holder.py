@@ -1,0 +1,250 @@
+"""The holder authorises professionals (a year, to the same date next year exclusive, in the space's
+time zone), renews, revokes, blocks; what a professional then sees and does goes through the door:
+the access matrix, the holder's masking, the access history naming them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, timedelta
+
+import httpx
+
+from ens.core import db
+from ens.core.settings import Settings
+from ens.spaces.door import SpaceRef
+from ens.spaces.professionals import authorisation_end
+from tests.helpers.carers import create_child_space, today_in_paris, years_before
+from tests.helpers.people import MakePerson
+from tests.helpers.professionals import (
+    GP,
+    NURSE,
+    PHARMACIST,
+    PHYSIO,
+    authorise,
+    authorised_on,
+    new_rpps_id,
+    sign_in_pro,
+)
+from tests.helpers.vitals import weight
+
+
+def _space(zone: str = "Europe/Paris") -> SpaceRef:
+    return SpaceRef(
+        id=uuid.uuid4(),
+        status="open",
+        timezone=zone,
+        birthdate=None,
+        sex=None,
+        given_name="",
+        family_name="",
+        holder_account_id=None,
+    )
+
+
+def test_an_authorisation_ends_at_midnight_of_the_same_date_next_year_in_the_spaces_zone() -> None:
+    given = datetime(2026, 3, 12, 22, 30, tzinfo=UTC)  # 23:30 in Paris, still 12 March
+    assert authorisation_end(_space(), now=given) == datetime(2027, 3, 11, 23, 0, tzinfo=UTC)
+    # 23:30 UTC on 12 March is already 13 March in Paris: the date is the space's.
+    late = datetime(2026, 3, 12, 23, 30, tzinfo=UTC)
+    assert authorisation_end(_space(), now=late) == datetime(2027, 3, 12, 23, 0, tzinfo=UTC)
+    # Given on 29 February: the last day is 28 February, access ends when 1 March starts.
+    leap = datetime(2028, 2, 29, 12, tzinfo=UTC)
+    assert authorisation_end(_space(), now=leap) == datetime(2029, 2, 28, 23, 0, tzinfo=UTC)
+    # Another zone, across a DST change: midnight there.
+    noumea = authorisation_end(_space("Pacific/Noumea"), now=datetime(2026, 7, 1, 1, tzinfo=UTC))
+    assert noumea == datetime(2027, 6, 30, 13, 0, tzinfo=UTC)
+
+
+async def test_the_holder_authorises_lists_renews_revokes_and_blocks(
+    client: httpx.AsyncClient, settings: Settings, make_person: MakePerson
+) -> None:
+    holder = await make_person()
+    pro = await sign_in_pro(settings, NURSE, given_name="Hugo", family_name="Petit")
+    entry = await authorise(client, holder, pro)
+    assert entry["status"] == "authorised" and entry["profession"] == "infirmier" and entry["professionCode"] == NURSE
+    assert entry["givenName"] == "Hugo" and entry["familyName"] == "Petit" and entry["nationalId"] == pro.national_id
+    until = datetime.fromisoformat(entry["until"])
+    assert until.date() in (
+        years_before(today_in_paris(), -1) - timedelta(days=1),
+        years_before(today_in_paris(), -1),
+    )
+    assert entry["lastAccessAt"] is None
+    base = f"/v1/spaces/{holder.space_id}/professionals"
+
+    # Authorising again while it runs is a conflict naming the entry.
+    again = await client.post(base, json={"nationalId": pro.national_id}, headers=holder.headers)
+    assert again.status_code == 409 and entry["id"] in again.json()["detail"]
+
+    # The professional reads the vitals; the holder's list then shows the last access.
+    assert (await client.get(f"/v1/spaces/{holder.space_id}/vitals", headers=pro.headers)).status_code == 200
+    listed = (await client.get(base, headers=holder.headers)).json()["items"]
+    assert [item["id"] for item in listed] == [entry["id"]] and listed[0]["lastAccessAt"] is not None
+
+    # Renew: If-Match honoured (412 when stale), a year from today.
+    one = await client.get(f"{base}/{entry['id']}", headers=holder.headers)
+    stale = await client.patch(
+        f"{base}/{entry['id']}", json={"renew": True}, headers={**holder.headers, "If-Match": '"x"'}
+    )
+    assert stale.status_code == 412
+    renewed = await client.patch(
+        f"{base}/{entry['id']}", json={"renew": True}, headers={**holder.headers, "If-Match": one.headers["etag"]}
+    )
+    assert renewed.status_code == 200, renewed.text
+    assert renewed.json()["status"] == "authorised" and renewed.json()["since"] == entry["since"]
+
+    # Revoke: the professional's very next request loses the space (404, as a space never seen).
+    assert (await client.delete(f"{base}/{entry['id']}", headers=holder.headers)).status_code == 204
+    gone = await client.get(f"/v1/spaces/{holder.space_id}/vitals", headers=pro.headers)
+    assert gone.status_code == 404
+    assert (await client.get(f"{base}/{entry['id']}", headers=holder.headers)).json()["status"] == "revoked"
+    refused_renewal = await client.patch(f"{base}/{entry['id']}", json={"renew": True}, headers=holder.headers)
+    assert refused_renewal.status_code == 409
+
+    # Authorised again, then blocked: no access, and the list says so.
+    assert (await authorise(client, holder, pro))["status"] == "authorised"
+    blocked = await client.post(f"{base}/{entry['id']}/block", headers=holder.headers)
+    assert blocked.status_code == 200 and blocked.json()["status"] == "blocked"
+    assert (await client.get(f"/v1/spaces/{holder.space_id}/vitals", headers=pro.headers)).status_code == 404
+    patients = await client.get("/v1/pro/patients", headers=pro.headers)
+    assert patients.json()["items"] == []
+    # The holder's history says each decision in plain French.
+    said = [
+        row["description"]
+        for row in (
+            await client.get(f"/v1/spaces/{holder.space_id}/access-history?action=change", headers=holder.headers)
+        ).json()["items"]
+    ]
+    name = f"{holder.given_name} {holder.family_name} (titulaire)"
+    for verb in ("a autorisé", "a renouvelé l'autorisation d'", "a bloqué"):
+        assert any(sentence.startswith(f"{name} {verb}") for sentence in said), (verb, said)
+
+
+async def test_the_day_before_the_anniversary_and_the_anniversary_day(
+    client: httpx.AsyncClient, settings: Settings, make_person: MakePerson
+) -> None:
+    holder = await make_person()
+    pro = await sign_in_pro(settings, GP)
+    await authorise(client, holder, pro)
+    vitals = f"/v1/spaces/{holder.space_id}/vitals"
+    today = today_in_paris()
+
+    # Authorised a year ago tomorrow: today is the last day (the day before the anniversary).
+    await authorised_on(holder.space_id, pro, years_before(today, 1) + timedelta(days=1))
+    assert (await client.get(vitals, headers=pro.headers)).status_code == 200
+    patients = (await client.get("/v1/pro/patients", headers=pro.headers)).json()["items"]
+    assert [item["space"] for item in patients] == [str(holder.space_id)]
+
+    # Authorised a year ago today: today is the anniversary, the first day without access.
+    await authorised_on(holder.space_id, pro, years_before(today, 1))
+    assert (await client.get(vitals, headers=pro.headers)).status_code == 404
+    assert (await client.get("/v1/pro/patients", headers=pro.headers)).json()["items"] == []
+    listed = (await client.get(f"/v1/spaces/{holder.space_id}/professionals", headers=holder.headers)).json()
+    assert listed["items"][0]["status"] == "expired"
+
+    # Renewing an expired authorisation opens the space again for a year from today.
+    renewed = await client.patch(
+        f"/v1/spaces/{holder.space_id}/professionals/{listed['items'][0]['id']}",
+        json={"renew": True},
+        headers=holder.headers,
+    )
+    assert renewed.status_code == 200 and renewed.json()["status"] == "authorised"
+    assert (await client.get(vitals, headers=pro.headers)).status_code == 200
+
+
+async def test_authorising_needs_a_known_valid_national_identifier(
+    client: httpx.AsyncClient, make_person: MakePerson
+) -> None:
+    holder = await make_person()
+    base = f"/v1/spaces/{holder.space_id}/professionals"
+    unknown = await client.post(base, json={"nationalId": new_rpps_id()}, headers=holder.headers)
+    assert unknown.status_code == 422 and unknown.json()["errors"][0]["pointer"] == "/nationalId"
+    valid = new_rpps_id()
+    wrong_check = valid[:-1] + str((int(valid[-1]) + 1) % 10)
+    bad_luhn = await client.post(base, json={"nationalId": wrong_check}, headers=holder.headers)
+    assert bad_luhn.status_code == 422 and "Luhn" in bad_luhn.text
+    malformed = await client.post(base, json={"nationalId": "12345"}, headers=holder.headers)
+    assert malformed.status_code == 422 and malformed.json()["errors"][0]["pointer"] == "/nationalId"
+    extra = await client.post(base, json={"nationalId": valid, "until": "2099-01-01"}, headers=holder.headers)
+    assert extra.status_code == 422
+
+
+async def test_a_professional_sees_what_the_matrix_allows_and_not_what_the_holder_hides_from_them(
+    client: httpx.AsyncClient, settings: Settings, make_person: MakePerson
+) -> None:
+    holder = await make_person()
+    physio, pharmacist = await sign_in_pro(settings, PHYSIO), await sign_in_pro(settings, PHARMACIST)
+    for pro in (physio, pharmacist):
+        await authorise(client, holder, pro)
+    space = f"/v1/spaces/{holder.space_id}"
+    added = await client.post(f"{space}/profile/allergies", json={"substance": "Pénicilline"}, headers=holder.headers)
+    assert added.status_code == 201, added.text
+    # A pharmacist reads allergies; a physiotherapist does not (the access matrix).
+    assert (await client.get(f"{space}/profile/allergies", headers=pharmacist.headers)).status_code == 200
+    assert (await client.get(f"{space}/profile/allergies", headers=physio.headers)).status_code == 403
+    # Both read measures; neither writes them.
+    assert (await client.get(f"{space}/vitals", headers=physio.headers)).status_code == 200
+    wrote = await client.post(f"{space}/vitals", json={"measurements": [weight()]}, headers=pharmacist.headers)
+    assert wrote.status_code == 403 and "pharmacien" in wrote.json()["detail"]
+    # Managing access is never a professional's.
+    manage = await client.post(f"{space}/professionals", json={"nationalId": new_rpps_id()}, headers=pharmacist.headers)
+    assert manage.status_code == 403
+
+
+async def test_a_nurse_writes_a_measure_named_in_the_history_with_her_profession(
+    client: httpx.AsyncClient, settings: Settings, make_person: MakePerson
+) -> None:
+    holder = await make_person()
+    nurse = await sign_in_pro(settings, NURSE, given_name="Hugo", family_name="Petit")
+    await authorise(client, holder, nurse)
+    space = f"/v1/spaces/{holder.space_id}"
+    wrote = await client.post(f"{space}/vitals", json={"measurements": [weight(70)]}, headers=nurse.headers)
+    assert wrote.status_code == 201, wrote.text
+    listed = (await client.get(f"{space}/vitals", headers=holder.headers)).json()["items"]
+    assert listed[0]["source"]["name"] == "Hugo Petit"
+    history = await client.get(f"{space}/access-history?actor=professionals", headers=holder.headers)
+    rows = history.json()["items"]
+    assert rows and all(row["actingAs"] == "professional" for row in rows)
+    assert rows[0]["description"] == "Hugo Petit (infirmier) a ajouté les mesures."
+    assert rows[0]["profession"] == "infirmier" and rows[0]["professionCode"] == NURSE
+    assert rows[0]["actor"]["name"] == "Hugo Petit" and rows[0]["emergencyReason"] is None
+    # The home screen tells the nurse who she is there and what she may do.
+    summary = (await client.get(space, headers=nurse.headers)).json()
+    assert summary["role"] == "professional" and summary["rights"] == ["read", "write_data"]
+
+
+async def test_on_a_minors_space_a_professional_hides_an_item_from_the_parents_at_the_minors_request(
+    client: httpx.AsyncClient, settings: Settings, make_person: MakePerson
+) -> None:
+    parent = await make_person(birthdate=date(1980, 1, 1))
+    child = await create_child_space(client, parent, birthdate=years_before(today_in_paris(), 15))
+    doctor = await sign_in_pro(settings, GP)
+    await authorise(client, parent, doctor, space=child)
+    hidden = await client.post(
+        f"/v1/spaces/{child}/profile/conditions",
+        json={"label": "Contraception", "hiddenFromRepresentatives": True},
+        headers=doctor.headers,
+    )
+    assert hidden.status_code == 201, hidden.text
+    assert (await client.get(f"/v1/spaces/{child}/profile/conditions", headers=parent.headers)).json()["items"] == []
+    seen = (await client.get(f"/v1/spaces/{child}/profile/conditions", headers=doctor.headers)).json()["items"]
+    assert [item["label"] for item in seen] == ["Contraception"]
+
+    # On an adult's space, hiding is the holder's alone.
+    adult = await make_person()
+    await authorise(client, adult, doctor)
+    refused = await client.post(
+        f"/v1/spaces/{adult.space_id}/profile/conditions",
+        json={"label": "Asthme", "hiddenFromRepresentatives": True},
+        headers=doctor.headers,
+    )
+    assert refused.status_code == 403
+
+
+async def test_a_token_of_a_professional_never_opens_account_routes_nor_a_persons_own_space(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    pro = await sign_in_pro(settings, GP)
+    assert (await client.get("/v1/me", headers=pro.headers)).status_code == 403
+    assert (await client.get("/v1/spaces/me", headers=pro.headers)).status_code == 404
+    await db.fetch("UPDATE grants SET revoked_at = {} WHERE id = {}", datetime.now(UTC), pro.grant_id)
+    assert (await client.get("/v1/pro/patients", headers=pro.headers)).status_code == 401

@@ -1,0 +1,86 @@
+"""Every statement the product ran on a table of health data names its space (issue 16, point 7):
+the condition that lets the tables be partitioned and distributed by ``space_id`` (docs/scale.md).
+
+Run by ``make test`` after the suite and the fuzzing on PostgreSQL, whose server keeps
+``pg_stat_statements`` for it (``PG_STAT_STATEMENTS=1`` in scripts/with-postgres): what was run by
+every route, every fuzzed input, every command the suite drove. A table of health data is one with
+a ``space_id`` column that may not be null, read from the database's catalogue, so a new table is
+covered the day it appears (a nullable ``space_id`` marks the login's bookkeeping — attempts,
+codes, refresh tokens, sessions' grants — looked up by their own keys). A statement reading,
+changing or deleting rows of such a table must name ``space_id`` in a condition; inserts are placed by their
+values. The few statements that work across spaces on purpose are listed below with why. The
+suite's own statements obey the rule too: the list is of everything run on the server.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+import asyncpg
+import pytest
+
+pytestmark = pytest.mark.statements
+
+# Statements that cross spaces on purpose, each with its reason (matched on the text).
+ACROSS_SPACES: dict[str, str] = {
+    # ens purge, daily: tombstones past the retention, wherever they are (on partitions, the same
+    # statement runs on each; on Citus, on each shard in parallel).
+    "DELETE FROM vital_tombstones WHERE deleted_at <": "the daily purge of old deletion tombstones",
+    # A migration's backfill walks the whole table once, in batches.
+    "SELECT * FROM vital_measurements WHERE body =": "the one-time backfill of the stored representation",
+    # Whoever enters an invitation or claim code does not know its space: the code's hash finds it
+    # (space_codes is unique by that hash across spaces, so it is not partitioned: docs/scale.md).
+    "FROM space_codes WHERE code_hash =": "a code found by its hash, by someone who does not know its space",
+    # An account's own representations: the spaces GET /v1/me lists, a parent's children (by
+    # account_id, index representatives_account; under Citus a per-account table: docs/scale.md).
+    "FROM representatives r JOIN spaces s ON s.id = r.space_id WHERE r.account_id =": "an account's representations",
+}
+
+_NOT_PRODUCT = re.compile(r"pg_stat_statements|pg_catalog|information_schema|pg_class|pg_namespace|pg_index")
+
+
+# space_id in a condition: ``space_id = $1``, ``m.space_id IN (...)``, ``(m.space_id, m.id) < (...)``,
+# or a join on it (``r.space_id = s.id``) — not merely in the list of columns read.
+_NAMES_SPACE = re.compile(
+    r"\b(WHERE|ON|AND)\b[^;]*?(\b\w+\.)?space_id\s*(=|IN\b|BETWEEN\b|,)", re.IGNORECASE | re.DOTALL
+)
+
+
+def _touches(query: str, table: str) -> bool:
+    return re.search(rf"\b(FROM|JOIN|UPDATE)\s+{re.escape(table)}\b", query, re.IGNORECASE) is not None
+
+
+async def test_every_statement_on_health_data_names_its_space() -> None:
+    url = os.environ.get("ENS_DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        pytest.skip("pg_stat_statements is PostgreSQL's")
+    connection = await asyncpg.connect(url)
+    try:
+        # The library records from the server's start; the extension adds the view that reads it.
+        await connection.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+        tables = [
+            row["table_name"]
+            for row in await connection.fetch(
+                "SELECT table_name FROM information_schema.columns WHERE column_name = 'space_id' "
+                "AND table_schema = 'public' AND is_nullable = 'NO'"
+            )
+        ]
+        queries = [
+            row["query"]
+            for row in await connection.fetch(
+                "SELECT query FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = "
+                "current_database())"
+            )
+        ]
+    finally:
+        await connection.close()
+    assert len(queries) > 100, "pg_stat_statements saw too little: was the suite run on this server?"
+    unnamed = []
+    for query in queries:
+        if _NOT_PRODUCT.search(query) or query.lstrip().upper().startswith(("CREATE", "ALTER", "DROP", "INSERT")):
+            continue
+        touched = [table for table in tables if _touches(query, table)]
+        if touched and not _NAMES_SPACE.search(query) and not any(key in query for key in ACROSS_SPACES):
+            unnamed.append(f"{', '.join(touched)}: {' '.join(query.split())[:300]}")
+    assert not unnamed, "statements on health data that do not name their space:\n" + "\n".join(sorted(unnamed))

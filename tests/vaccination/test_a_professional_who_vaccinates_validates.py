@@ -1,0 +1,52 @@
+"""A vaccination entered by a health professional whose profession may vaccinate (doctor, midwife,
+nurse, pharmacist) is ``validated``; the holder's is ``declared``. A validated entry is changed by
+a professional only; a profession that does not vaccinate cannot write the booklet at all."""
+
+from __future__ import annotations
+
+import httpx
+
+from ens.core.settings import Settings
+from tests.helpers.people import MakePerson
+from tests.helpers.professionals import DENTIST, NURSE, PHARMACIST, authorise, sign_in_pro
+from tests.helpers.vaccination import vaccine_id
+
+
+async def test_a_nurse_and_a_pharmacist_validate_what_they_enter(
+    client: httpx.AsyncClient, settings: Settings, make_person: MakePerson
+) -> None:
+    holder = await make_person()
+    nurse = await sign_in_pro(settings, NURSE, given_name="Hugo", family_name="Petit")
+    pharmacist, dentist = await sign_in_pro(settings, PHARMACIST), await sign_in_pro(settings, DENTIST)
+    for pro in (nurse, pharmacist, dentist):
+        await authorise(client, holder, pro)
+    booklet = f"/v1/spaces/{holder.space_id}/vaccinations"
+    hexyon = await vaccine_id(client, "hexyon", "HEXYON")
+
+    by_nurse = await client.post(
+        booklet, json={"vaccineId": hexyon, "date": "2024-03-12", "lotNumber": "X1234"}, headers=nurse.headers
+    )
+    assert by_nurse.status_code == 201, by_nurse.text
+    assert by_nurse.json()["status"] == "validated"
+    assert by_nurse.json()["recordedBy"] == {"role": "professional", "name": "Hugo Petit"}
+    by_pharmacist = await client.post(
+        booklet,
+        json={"vaccineName": "Vaxigrip", "date": "2025-10-20", "diseases": ["influenza"]},
+        headers=pharmacist.headers,
+    )
+    assert by_pharmacist.status_code == 201, by_pharmacist.text
+    assert by_pharmacist.json()["status"] == "validated"
+    by_holder = await client.post(booklet, json={"vaccineId": hexyon, "date": "2024-05-12"}, headers=holder.headers)
+    assert by_holder.json()["status"] == "declared"
+
+    # The holder cannot change a validated entry; the nurse can.
+    entry = f"{booklet}/{by_nurse.json()['id']}"
+    assert (await client.patch(entry, json={"note": "oubli"}, headers=holder.headers)).status_code == 403
+    corrected = await client.patch(entry, json={"lotNumber": "X1235"}, headers=nurse.headers)
+    assert corrected.status_code == 200, corrected.text
+    assert corrected.json()["status"] == "validated" and corrected.json()["lotNumber"] == "X1235"
+
+    # A dentist does not vaccinate: the booklet is closed to them (the access matrix).
+    assert (await client.get(booklet, headers=dentist.headers)).status_code == 403
+    refused = await client.post(booklet, json={"vaccineId": hexyon, "date": "2024-06-12"}, headers=dentist.headers)
+    assert refused.status_code == 403

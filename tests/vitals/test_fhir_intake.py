@@ -1,0 +1,306 @@
+"""POST /fhir with the ANS "Mesures de santé" feeding Bundle (written after the guide's examples,
+Example-bundle.fsh and Examples1.fsh), GET /fhir/Observation and /fhir/metadata."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.capabilitystatement import CapabilityStatement
+from fhir.resources.R4B.operationoutcome import OperationOutcome
+
+from tests.helpers.vitals import VITALS, at
+
+FHIR = "application/fhir+json"
+IG = "https://interop.esante.gouv.fr/ig/fhir/mesures/StructureDefinition/"
+UCUM = "http://unitsofmeasure.org"
+DEVICE_URL = "urn:uuid:d36bfdb6-b1b1-4efd-9cb9-d217a8696575"
+OBSERVATION_URL = "urn:uuid:5138af77-df7e-4b9d-ba17-07ba3ebb950a"
+
+
+def device() -> dict[str, Any]:
+    return {
+        "resourceType": "Device",
+        "id": "d36bfdb6-b1b1-4efd-9cb9-d217a8696575",
+        "meta": {"profile": ["http://hl7.org/fhir/uv/phd/StructureDefinition/PhdDevice"]},
+        "identifier": [
+            {
+                "type": {
+                    "coding": [
+                        {"system": "http://hl7.org/fhir/uv/phd/CodeSystem/ContinuaDeviceIdentifiers", "code": "SYSID"}
+                    ]
+                },
+                "system": "urn:oid:1.2.840.10004.1.1.1.0.0.1.0.0.1.2680",
+                "value": "FE-ED-AB-AA-DE-AD-77-C5",
+            }
+        ],
+        "manufacturer": "OMRONHEALTHCARE",
+        "modelNumber": "HEM-9200T",
+        "deviceName": [{"name": "Ma balance", "type": "patient-reported-name"}],
+    }
+
+
+def body_weight(value: float = 71, unit: str = "kg", **extra: Any) -> dict[str, Any]:
+    return {
+        "resourceType": "Observation",
+        "id": "5138af77-df7e-4b9d-ba17-07ba3ebb950a",
+        "meta": {"profile": [IG + "mesures-fr-observation-body-weight"], "source": "urn:oid:1.2.3.4"},
+        "identifier": [{"system": "urn:oid:1.2.3.4.5", "value": "weigh-in-0001"}],
+        "status": "final",
+        "category": [
+            {
+                "coding": [
+                    {"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "vital-signs"}
+                ]
+            }
+        ],
+        "code": {"coding": [{"system": "http://loinc.org", "code": "29463-7", "display": "Body weight"}]},
+        "device": {"reference": DEVICE_URL},
+        "effectiveDateTime": at(30),
+        "valueQuantity": {"value": value, "unit": unit, "system": UCUM, "code": unit},
+        "extension": [{"url": IG + "mesures-reason-for-measurement", "valueString": "Mon nouveau poids !"}],
+        **extra,
+    }
+
+
+def transaction(observation: dict[str, Any], *, with_device: bool = True) -> dict[str, Any]:
+    entries = []
+    if with_device:
+        entries.append(
+            {
+                "fullUrl": DEVICE_URL,
+                "resource": device(),
+                "request": {"method": "POST", "url": "Device", "ifNoneExist": "identifier=FE-ED-AB-AA-DE-AD-77-C5"},
+            }
+        )
+    else:
+        observation = {k: v for k, v in observation.items() if k != "device"}
+    entries.append(
+        {"fullUrl": OBSERVATION_URL, "resource": observation, "request": {"method": "POST", "url": "Observation"}}
+    )
+    return {"resourceType": "Bundle", "type": "transaction", "entry": entries}
+
+
+def outcome(answer: Any, status: int) -> dict[str, Any]:
+    assert answer.status_code == status, answer.text
+    assert answer.headers["content-type"].startswith(FHIR)
+    body: dict[str, Any] = answer.json()
+    OperationOutcome.model_validate(body)
+    return body
+
+
+async def test_the_guides_bundle_is_accepted_and_stored_as_a_measure(client, person, make_app_token, history):
+    app = await make_app_token(person, ["vitals.body_weight:write", "vitals.body_weight:read"], name="Balance")
+    answer = await client.post("/fhir", json=transaction(body_weight()), headers=app.headers)
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"].startswith(FHIR)
+    response = answer.json()
+    Bundle.model_validate(response)
+    assert response["type"] == "transaction-response"
+    device_entry, observation_entry = response["entry"]
+    assert device_entry["response"]["status"] == "200 OK" and device_entry["response"]["location"].startswith("Device/")
+    assert observation_entry["response"]["status"] == "201 Created"
+    measure_id = observation_entry["response"]["location"].removeprefix("Observation/")
+    measure = (await client.get(f"{VITALS}/{measure_id}", headers=person.headers)).json()
+    assert measure["type"] == "body_weight" and measure["value"] == 71 and measure["unit"] == "kg"
+    assert measure["source"] == {"clientId": app.client_id, "name": "Balance"}
+    assert measure["device"] == {
+        "manufacturer": "OMRONHEALTHCARE",
+        "model": "HEM-9200T",
+        "identifier": "FE-ED-AB-AA-DE-AD-77-C5",
+    }
+    rows = await history(person.space_id)
+    assert (rows[-2]["action"], rows[-2]["client_id"], rows[-2]["outcome"]) == ("POST /fhir", app.client_id, 200)
+
+
+async def test_units_are_converted_as_the_json_door_converts_them(client, person, make_app_token):
+    app = await make_app_token(
+        person, ["vitals.body_weight:write", "vitals.blood_glucose:write", "vitals.blood_pressure:write"]
+    )
+    answer = await client.post("/fhir", json=transaction(body_weight(158, "[lb_av]")), headers=app.headers)
+    measure_id = answer.json()["entry"][1]["response"]["location"].removeprefix("Observation/")
+    measure = (await client.get(f"{VITALS}/{measure_id}", headers=person.headers)).json()
+    assert (measure["value"], measure["unit"], measure["originalValue"], measure["originalUnit"]) == (
+        71.668,
+        "kg",
+        158,
+        "[lb_av]",
+    )
+    glucose = {
+        "resourceType": "Observation",
+        "meta": {"profile": [IG + "mesures-observation-glucose"]},
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "2339-0"}]},
+        "effectiveDateTime": at(20),
+        "valueQuantity": {"value": 1.05, "unit": "g/L", "system": UCUM, "code": "g/L"},
+        "extension": [
+            {
+                "url": IG + "mesures-moment-of-measurement",
+                "valueCodeableConcept": {"coding": [{"system": "urn:ens:fhir:glucose-moment", "code": "fasting"}]},
+            }
+        ],
+        "subject": {"reference": f"Patient/{person.space_id}"},
+    }
+    answer = await client.post("/fhir", json=transaction(glucose, with_device=False), headers=app.headers)
+    assert answer.status_code == 200, answer.text
+    measure_id = answer.json()["entry"][0]["response"]["location"].removeprefix("Observation/")
+    measure = (await client.get(f"{VITALS}/{measure_id}", headers=person.headers)).json()
+    assert (measure["value"], measure["unit"], measure["glucoseMoment"]) == (105, "mg/dL", "fasting")
+    pressure = {
+        "resourceType": "Observation",
+        "meta": {"profile": [IG + "mesures-fr-observation-bp"]},
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "85354-9"}]},
+        "effectiveDateTime": at(10),
+        "component": [
+            {
+                "code": {"coding": [{"system": "http://loinc.org", "code": "8480-6"}]},
+                "valueQuantity": {"value": 16, "system": UCUM, "code": "kPa"},
+            },
+            {
+                "code": {"coding": [{"system": "http://loinc.org", "code": "8462-4"}]},
+                "valueQuantity": {"value": 10.6, "system": UCUM, "code": "kPa"},
+            },
+        ],
+    }
+    answer = await client.post("/fhir", json=transaction(pressure, with_device=False), headers=app.headers)
+    assert answer.status_code == 200, answer.text
+    measure_id = answer.json()["entry"][0]["response"]["location"].removeprefix("Observation/")
+    measure = (await client.get(f"{VITALS}/{measure_id}", headers=person.headers)).json()
+    assert measure["components"] == {"systolic": 120, "diastolic": 80} and measure["unit"] == "mm[Hg]"
+
+
+async def test_a_re_posted_bundle_never_duplicates_and_a_higher_version_replaces(client, person, make_app_token):
+    app = await make_app_token(person, ["vitals.body_weight:write"])
+    first = await client.post("/fhir", json=transaction(body_weight(70)), headers=app.headers)
+    again = await client.post("/fhir", json=transaction(body_weight(70)), headers=app.headers)
+    assert first.json()["entry"][1]["response"]["status"] == "201 Created"
+    assert again.json()["entry"][1]["response"]["status"] == "200 OK"
+    assert first.json()["entry"][1]["response"]["location"] == again.json()["entry"][1]["response"]["location"]
+    newer = body_weight(69.5)
+    newer["meta"]["versionId"] = "2"
+    replaced = await client.post("/fhir", json=transaction(newer), headers=app.headers)
+    assert replaced.json()["entry"][1]["response"]["location"] == first.json()["entry"][1]["response"]["location"]
+    items = (await client.get(VITALS, headers=person.headers)).json()["items"]
+    assert [(m["type"], m["value"]) for m in items] == [("body_weight", 69.5)]
+
+
+async def test_a_type_the_app_was_not_given_is_refused_as_consent_not_given(client, person, make_app_token):
+    app = await make_app_token(person, ["vitals.heart_rate:write"])
+    body = outcome(await client.post("/fhir", json=transaction(body_weight()), headers=app.headers), 403)
+    issue = body["issue"][0]
+    assert issue["code"] == "forbidden" and issue["diagnostics"].startswith("Consent not given")
+    assert (await client.get(VITALS, headers=person.headers)).json()["items"] == []
+    # An app with no vitals write scope at all is stopped at the door, in the same form.
+    reader = await make_app_token(person, ["vitals.body_weight:read"])
+    assert outcome(await client.post("/fhir", json=transaction(body_weight()), headers=reader.headers), 403)
+
+
+async def test_a_profile_ens_does_not_keep_is_named_in_a_422(client, person, make_app_token):
+    app = await make_app_token(person, ["vitals.body_weight:write"])
+    oxygen = body_weight()
+    oxygen["meta"]["profile"] = [IG + "mesures-fr-observation-oxygen-sat"]
+    oxygen["code"] = {"coding": [{"system": "http://loinc.org", "code": "59408-5"}]}
+    oxygen["valueQuantity"] = {"value": 97, "unit": "%", "system": UCUM, "code": "%"}
+    body = outcome(await client.post("/fhir", json=transaction(oxygen), headers=app.headers), 422)
+    issue = body["issue"][0]
+    assert issue["code"] == "not-supported"
+    assert "mesures-fr-observation-oxygen-sat" in issue["diagnostics"]
+    assert issue["expression"] == ["Bundle.entry[1].resource.meta.profile"]
+
+
+async def test_every_bad_observation_is_a_located_422(client, person, make_app_token):
+    app = await make_app_token(person, ["vitals.body_weight:write"])
+    cases: list[tuple[dict[str, Any], str]] = []
+    too_heavy = body_weight(900)
+    cases.append((too_heavy, "Bundle.entry[1].resource.valueQuantity.value"))
+    wrong_unit = body_weight(70, "cm")
+    cases.append((wrong_unit, "Bundle.entry[1].resource.valueQuantity.code"))
+    no_offset = body_weight()
+    no_offset["effectiveDateTime"] = "2024-05-01T08:00:00"
+    cases.append((no_offset, "Bundle.entry[1].resource.effectiveDateTime"))
+    someone_else = body_weight(subject={"reference": "Patient/6c0f3f5e-2b7c-4d7e-9a8e-0d6c1b1e2f3a"})
+    cases.append((someone_else, "Bundle.entry[1].resource.subject"))
+    no_value = body_weight()
+    del no_value["valueQuantity"]
+    cases.append((no_value, "Bundle.entry[1].resource.valueQuantity"))
+    for observation, expression in cases:
+        body = outcome(await client.post("/fhir", json=transaction(observation), headers=app.headers), 422)
+        assert expression in [e for issue in body["issue"] for e in issue.get("expression", [])], body
+    unknown_device = transaction(body_weight())
+    unknown_device["entry"][1]["resource"]["device"] = {"reference": "urn:uuid:00000000-0000-0000-0000-000000000000"}
+    assert outcome(await client.post("/fhir", json=unknown_device, headers=app.headers), 422)
+    two = transaction(body_weight())
+    two["entry"].append(copy.deepcopy(two["entry"][1]))
+    assert outcome(await client.post("/fhir", json=two, headers=app.headers), 422)
+    batch = {**transaction(body_weight()), "type": "batch"}
+    assert outcome(await client.post("/fhir", json=batch, headers=app.headers), 422)
+    assert outcome(await client.post("/fhir", content=b"{", headers={**app.headers, "Content-Type": FHIR}), 400)
+    assert (await client.get(VITALS, headers=person.headers)).json()["items"] == []
+
+
+async def test_no_token_is_a_401_operation_outcome(client):
+    assert outcome(await client.post("/fhir", json=transaction(body_weight())), 401)
+
+
+async def test_search_by_code_and_date(client, person, make_app_token):
+    writer = await make_app_token(person, ["vitals.body_weight:write", "vitals.heart_rate:write"])
+    for value, minutes in ((70, 60 * 24 * 3), (71, 60)):
+        measure = body_weight(value, identifier=[{"value": f"w{value}"}], effectiveDateTime=at(minutes))
+        assert (await client.post("/fhir", json=transaction(measure), headers=writer.headers)).status_code == 200
+    reader = await make_app_token(person, ["vitals.body_weight:read"])
+    answer = await client.get("/fhir/Observation", params={"code": "http://loinc.org|29463-7"}, headers=reader.headers)
+    assert answer.status_code == 200, answer.text
+    found = answer.json()
+    Bundle.model_validate(found)
+    assert found["type"] == "searchset"
+    matches = [e["resource"] for e in found["entry"] if e["search"]["mode"] == "match"]
+    assert [m["valueQuantity"]["value"] for m in matches] == [71, 70]
+    included = {e["fullUrl"] for e in found["entry"] if e["search"]["mode"] == "include"}
+    assert {m["device"]["reference"] for m in matches} <= included
+    since = at(60 * 24)[:10]
+    recent = await client.get(
+        "/fhir/Observation", params={"code": "29463-7", "date": f"ge{since}"}, headers=reader.headers
+    )
+    assert [
+        e["resource"]["valueQuantity"]["value"] for e in recent.json()["entry"] if e["search"]["mode"] == "match"
+    ] == [71]
+    paged = (
+        await client.get("/fhir/Observation", params={"code": "29463-7", "_count": 1}, headers=reader.headers)
+    ).json()
+    following = next(link["url"] for link in paged["link"] if link["relation"] == "next")
+    rest = await client.get(following.removeprefix("http://testserver.local"), headers=reader.headers)
+    assert [
+        e["resource"]["valueQuantity"]["value"] for e in rest.json()["entry"] if e["search"]["mode"] == "match"
+    ] == [70]
+    body = outcome(await client.get("/fhir/Observation", params={"code": "8867-4"}, headers=reader.headers), 403)
+    assert body["issue"][0]["code"] == "forbidden"
+
+
+async def test_the_capability_statement_is_public(client):
+    answer = await client.get("/fhir/metadata")
+    assert answer.status_code == 200 and answer.headers["content-type"].startswith(FHIR)
+    statement = answer.json()
+    CapabilityStatement.model_validate(statement)
+    resources = {r["type"]: r for r in statement["rest"][0]["resource"]}
+    assert IG + "mesures-fr-observation-body-weight" in resources["Observation"]["supportedProfile"]
+
+
+async def test_parts_of_the_wrong_json_type_are_422_never_500(client, person, make_app_token):
+    app = await make_app_token(person, ["vitals.body_weight:write"])
+    wrong: tuple[tuple[str, Any], ...] = (("valueQuantity", [1]), ("effectiveDateTime", 3))
+    for part, value in wrong:
+        observation = body_weight()
+        observation[part] = value
+        answer = await client.post("/fhir", json=transaction(observation), headers=app.headers)
+        assert answer.status_code == 422, (part, answer.text)
+    # What ENS does not read may be of any shape (ignored, as FHIR readers do with what they skip).
+    ignored: tuple[tuple[str, Any], ...] = (("meta", "x"), ("extension", "x"), ("note", 3), ("component", "x"))
+    for part, value in (*ignored, ("device", "x")):
+        observation = body_weight()
+        observation[part] = value
+        answer = await client.post("/fhir", json=transaction(observation), headers=app.headers)
+        assert answer.status_code in (200, 422), (part, answer.text)
+    entry_not_object = {"resourceType": "Bundle", "type": "transaction", "entry": ["x"]}
+    assert (await client.post("/fhir", json=entry_not_object, headers=app.headers)).status_code == 422
