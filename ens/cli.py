@@ -147,7 +147,10 @@ def _export(settings: Settings, space_id: uuid.UUID, path: str) -> None:
             with Progress(*columns, console=Console(stderr=True)) as progress:
                 task = progress.add_task("Export FHIR", total=total or None)
                 written = await export_to_file(
-                    space, Path(path), progress=lambda entries: progress.update(task, completed=min(entries, total))
+                    space,
+                    Path(path),
+                    public_url=settings.public_url,
+                    progress=lambda entries: progress.update(task, completed=min(entries, total)),
                 )
                 progress.update(task, completed=total)
             return written

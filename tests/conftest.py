@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import msgspec
 import pytest
 from aiosmtpd.controller import Controller
 from litestar import Litestar
@@ -118,13 +119,8 @@ def outbox() -> Iterator[tuple[Outbox, int]]:
 @pytest.fixture(scope="session")
 def mail_app(settings: Settings, migrated: None, outbox: tuple[Outbox, int]) -> Litestar:
     """The app as ``app``, but sending its e-mails to the SMTP sink (``outbox``)."""
-    mailing = Settings.from_env(
-        {},
-        env="dev",
-        database_url=settings.database_url,
-        public_url=settings.public_url,
-        smtp_url=f"smtp://127.0.0.1:{outbox[1]}",
-    )
+    # The same database and document store (a folder, or the S3 run's bucket), e-mails to the sink.
+    mailing = msgspec.structs.replace(settings, smtp_url=f"smtp://127.0.0.1:{outbox[1]}")
     return create_app(mailing)
 
 

@@ -28,7 +28,7 @@ def check_masking(
     - ``hiddenFromHolder`` and its date: the professional who wrote the document (when adding it,
       the professional adding it).
     """
-    role: str = access.role
+    role = access.role
     if professionals is not None and (
         role == "professional" or not access.is_person or not access.allows(Action.WRITE_DATA)
     ):

@@ -11,7 +11,7 @@ from ens.core import clock
 from ens.core.api import Cursors, check_limit, require_if_match
 from ens.core.clock import aware
 from ens.core.db import fetch, fetch_one, write_transaction
-from ens.core.errors import BadRequest, FieldError, Invalid
+from ens.core.errors import BadRequest, FieldError, Forbidden, Invalid
 from ens.documents import pending
 from ens.documents.catalogue import DOCUMENT_TYPES, MAX_DOCUMENT_BYTES, TYPES_BY_CODE
 from ens.documents.keys import destroy_space_key, lock_space_documents
@@ -182,6 +182,8 @@ async def delete_document(access: SpaceAccess, document_id: UUID, *, if_match: s
     orphan: str | None = None
     async with write_transaction():
         row = await visible_row(access, document_id)
+        if access.role == "professional":
+            raise Forbidden("A professional does not remove documents: the holder, or their representative, does.")
         require_if_match(if_match, msgspec.json.encode(document_read(row, today=today_in_space(access))))
         await lock_space_documents(access.space_id)
         await fetch("DELETE FROM documents WHERE space_id = {} AND id = {}", access.space_id, document_id)

@@ -25,7 +25,7 @@ import msgspec
 from ens.core import clock, problems
 from ens.core.api import field_error
 from ens.core.db import fetch, fetch_one, write_transaction
-from ens.core.errors import DomainError, FieldError, Invalid, PayloadTooLarge, UnsupportedMediaType
+from ens.core.errors import DomainError, FieldError, Forbidden, Invalid, PayloadTooLarge, UnsupportedMediaType
 from ens.core.mail import Mailer
 from ens.documents import pending
 from ens.documents.catalogue import (
@@ -48,6 +48,7 @@ from ens.documents.schemas import AddedByRole, DocumentMetadata, DocumentRead
 from ens.documents.storage import BlobStore
 from ens.documents.visibility import today_in_space
 from ens.spaces.door import SpaceAccess
+from ens.spaces.matrix import access_matrix
 from ens.spaces.notifications import notify_holder
 
 
@@ -150,6 +151,7 @@ async def _encrypted_blocks(
     form: StreamingForm,
     key: SpaceKey,
     *,
+    access: SpaceAccess,
     content_id: UUID,
     room: int,
     today: date,
@@ -163,6 +165,7 @@ async def _encrypted_blocks(
     async for chunk in form.file_chunks():
         if received.metadata is None and METADATA_PART in form.fields:
             received.metadata = parse_metadata(form.fields[METADATA_PART], today=today)
+            _check_professional_type(access, received.metadata.type_code)
         received.size += len(chunk)
         if received.size > MAX_DOCUMENT_BYTES:
             raise PayloadTooLarge(
@@ -202,8 +205,17 @@ def _author(access: SpaceAccess, metadata: DocumentMetadata, *, professional: bo
 
 
 def _added_by(access: SpaceAccess) -> AddedByRole:
-    role: str = access.role
-    return "professional" if role == "professional" else access.role
+    return access.role
+
+
+def _check_professional_type(access: SpaceAccess, type_code: str) -> None:
+    """A professional adds only the document types their profession may (the access matrix)."""
+    matrix = access_matrix()
+    if access.role == "professional" and not matrix.may_document(access.profession or "", type_code, write=True):
+        raise Forbidden(
+            f"A {matrix.label(access.profession)} may not add this type of document (the access matrix).",
+            [FieldError("/metadata/typeCode", "not a type this profession adds")],
+        )
 
 
 async def upload_document(access: SpaceAccess, upload: Upload, *, storage: Storage) -> DocumentRead:
@@ -224,9 +236,13 @@ async def upload_document(access: SpaceAccess, upload: Upload, *, storage: Stora
     await pending.record(space_id, incoming)
     try:
         await storage.blobs.put_stream(
-            incoming, _encrypted_blocks(form, key, content_id=content_id, room=room, today=today, received=received)
+            incoming,
+            _encrypted_blocks(
+                form, key, access=access, content_id=content_id, room=room, today=today, received=received
+            ),
         )
         metadata = received.metadata or parse_metadata(form.fields.get(METADATA_PART), today=today)
+        _check_professional_type(access, metadata.type_code)
         check_masking(
             access,
             professionals=metadata.hidden_from_professionals,
@@ -302,6 +318,6 @@ async def upload_document(access: SpaceAccess, upload: Upload, *, storage: Stora
     if professional and not metadata.hidden_from_holder:
         # The holder is told a professional added a document (no health data), unless they turned
         # it off; a document held back from them is not announced.
-        await notify_holder(space_id, "document_added", storage.mailer)
+        await notify_holder(access.space, "document_added", storage.mailer)
     # The caller always sees what they added (only a professional hides a document from the holder).
     return document_read(await visible_row(access, document_id), today=today)

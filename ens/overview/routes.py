@@ -75,7 +75,8 @@ class SpaceController(Controller):
         summary="The whole space as one FHIR R4 Bundle of type collection (streamed)",
         description="The holder's Patient, the records (Consent with the printed directives, RelatedPerson, "
         "Practitioner, Condition, AllergyIntolerance, MedicationStatement, FamilyMemberHistory), every "
-        "Immunization, and every measure as an Observation of the ANS 'Mesures de santé' guide's profile "
+        "Immunization, every document as a DocumentReference (the file attached by its content URL, not "
+        "inlined), and every measure as an Observation of the ANS 'Mesures de santé' guide's profile "
         "with its Device. Written as it is read: the answer has no Content-Length and no ETag. Every reference "
         "is urn:uuid:<id> and resolves inside the Bundle. A representative's export leaves out what the holder "
         "hid from them.",
@@ -86,8 +87,8 @@ class SpaceController(Controller):
             )
         },
     )
-    async def export(self, access: Access) -> Stream:
-        scope = ExportScope(space=access.space, with_hidden=access.sees_confidential)
+    async def export(self, access: Access, settings: NamedDependency[Settings]) -> Stream:
+        scope = ExportScope(space=access.space, with_hidden=access.sees_confidential, public_url=settings.public_url)
         return Stream(
             export_bundle(scope),
             media_type=FHIR_JSON,

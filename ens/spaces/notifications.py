@@ -19,28 +19,26 @@ from ens.core.api import require_if_match
 from ens.core.db import Row, fetch, fetch_one, write_transaction
 from ens.core.mail import Mailer
 from ens.spaces.describe import describe
+from ens.spaces.door import SpaceRef, adulthood
 from ens.spaces.schemas import NotificationPreferences
 from ens.spaces.service import tell
 
 log = logging.getLogger("ens.spaces.notifications")
 
 Notice = Literal["document_added", "emergency_access"]
+NOTICE_COLUMNS: dict[Notice, str] = {"document_added": "document_added", "emergency_access": "emergency_access"}
 
 DEFAULTS = NotificationPreferences(
     document_added=True, emergency_access=True, representatives_digest=False, apps_digest=False
 )
 
+# The emergency access notice's words are the professionals' (``ens.spaces.pro_access``).
 NOTICES: dict[Notice, tuple[str, str]] = {
     "document_added": (
         "Un nouveau document dans votre espace santé",
         "Bonjour,\n\nUn professionnel de santé a ajouté un document dans votre espace santé. Ouvrez l'application "
         "pour le consulter.\n\nCet e-mail ne contient aucune donnée de santé. Vous pouvez choisir les e-mails que "
         "vous recevez dans l'application (Notifications).",
-    ),
-    "emergency_access": (
-        "Accès en urgence à votre espace santé",
-        "Bonjour,\n\nUn professionnel de santé a accédé à votre espace santé en situation d'urgence. L'historique "
-        "des accès, dans l'application, dit qui et quand.\n\nCet e-mail ne contient aucune donnée de santé.",
     ),
 }
 
@@ -102,23 +100,36 @@ async def set_preferences(
     return wanted
 
 
-async def notify_holder(space_id: UUID, notice: Notice, mailer: Mailer) -> bool:
-    """Tell the space's holder that ``notice`` happened, if they have an e-mail address and did not
-    turn that notice off; after the fact (a failing mail server fails nothing). Whether it was sent."""
-    row = await fetch_one(
-        """SELECT a.email, p.document_added, p.emergency_access
-           FROM spaces s JOIN accounts a ON a.id = s.holder_account_id
-           LEFT JOIN notification_preferences p ON p.account_id = a.id WHERE s.id = {}""",
-        space_id,
-    )
-    if row is None or not row["email"]:
-        return False
-    wanted = row[notice]
-    if wanted is not None and not wanted:
-        return False
+async def recipients(space: SpaceRef, notice: Notice, *, at: datetime | None = None) -> list[str]:
+    """Who is told of ``notice`` on ``space``: the holder, or for a minor the parents (the persons
+    the space's notices go to), less those who turned that notice off."""
+    column = NOTICE_COLUMNS[notice]
+    minor = space.birthdate is not None and (at or clock.now()) < adulthood(space)
+    if minor:
+        rows = await fetch(
+            f"""SELECT a.email FROM representatives r JOIN accounts a ON a.id = r.account_id
+               LEFT JOIN notification_preferences p ON p.account_id = a.id
+               WHERE r.space_id = {{}} AND r.kind = 'parent' AND r.revoked_at IS NULL AND a.email IS NOT NULL
+               AND (p.{column} IS NULL OR p.{column})""",
+            space.id,
+        )
+    else:
+        rows = await fetch(
+            f"""SELECT a.email FROM accounts a LEFT JOIN notification_preferences p ON p.account_id = a.id
+               WHERE a.id = {{}} AND a.email IS NOT NULL AND (p.{column} IS NULL OR p.{column})""",
+            space.holder_account_id,
+        )
+    return [str(row["email"]) for row in rows]
+
+
+async def notify_holder(space: SpaceRef, notice: Notice, mailer: Mailer) -> int:
+    """Tell the holder (for a minor, the parents) that ``notice`` happened, unless they turned it
+    off; after the fact (a failing mail server fails nothing). How many were told."""
     subject, text = NOTICES[notice]
-    await tell(mailer, row["email"], subject, text)
-    return True
+    told = await recipients(space, notice)
+    for address in told:
+        await tell(mailer, address, subject, text)
+    return len(told)
 
 
 async def send_digests(mailer: Mailer, *, now: datetime | None = None) -> int:

@@ -1,33 +1,27 @@
-"""Documents as FHIR R4 DocumentReference (for the export): valid against fhir.resources' R4B model,
-with the type's LOINC code, the date, the author, and the content attached by URL. What the caller
-may not see is not exported."""
+"""Documents in the space's FHIR export: a DocumentReference each (fhir.resources' R4B model), with
+the type's LOINC code, the date, the author, the care's day and the content attached by its URL.
+What the reader may not see is not exported: a document held back from the holder, and in a
+representative's export what the holder hid from them."""
 
 from __future__ import annotations
 
-import msgspec
-from fhir.resources.R4B.documentreference import DocumentReference
+import uuid
+from typing import Any
 
-from ens.core import clock, db
-from ens.documents.fhir import as_json, documents_as_fhir
-from ens.spaces.caller import Caller
-from ens.spaces.door import SpaceAccess, resolve_space
+from ens.core import db
+from tests.helpers.carers import court_measure
 from tests.helpers.documents import LAB_REPORT, file_bytes, metadata, pdf, uploaded
+from tests.helpers.fhir import check_bundle
 
 
-async def _access(person) -> SpaceAccess:
-    caller = Caller(
-        kind="person",
-        account_id=person.account_id,
-        client_id="ens-mobile",
-        grant_id=person.grant_id,
-        scopes=frozenset({"space"}),
-    )
-    _, space, kind = await resolve_space(caller, "me", now=clock.now())
-    assert space is not None and kind is not None
-    return SpaceAccess(space=space, caller=caller, role="holder", kind=kind)
+async def _references(client, headers, space: object = "me") -> list[dict[str, Any]]:
+    answer = await client.get(f"/v1/spaces/{space}/export", headers=headers)
+    assert answer.status_code == 200, answer.text
+    resources = check_bundle(answer.json())
+    return [r for r in resources.values() if r["resourceType"] == "DocumentReference"]
 
 
-async def test_each_document_is_a_valid_document_reference(client, person, settings):
+async def test_each_document_is_a_valid_document_reference_in_the_export(client, person, settings):
     lab = await uploaded(
         client,
         person.headers,
@@ -37,12 +31,9 @@ async def test_each_document_is_a_valid_document_reference(client, person, setti
     scan = await uploaded(
         client, person.headers, file_bytes("png", 900), filename="ordonnance.png", meta=metadata(typeCode="57833-6")
     )
-    references = await documents_as_fhir(await _access(person), public_url=settings.public_url)
-    assert [r.id for r in references] == [lab["id"], scan["id"]]
-    for reference in references:
-        DocumentReference.model_validate_json(as_json(reference))
-    first = msgspec.json.decode(as_json(references[0]))
-    assert first["resourceType"] == "DocumentReference"
+    references = await _references(client, person.headers)
+    assert [r["id"] for r in references] == [lab["id"], scan["id"]]  # the latest care first
+    first = references[0]
     assert first["status"] == "current"
     assert first["type"]["coding"] == [
         {"system": "http://loinc.org", "code": LAB_REPORT, "display": "Laboratory report"}
@@ -51,21 +42,27 @@ async def test_each_document_is_a_valid_document_reference(client, person, setti
     assert first["author"] == [{"display": "Laboratoire Biomed"}]
     assert first["description"] == lab["title"]
     assert first["context"]["period"] == {"start": "2026-05-04", "end": "2026-05-04"}
-    attachment = first["content"][0]["attachment"]
-    assert attachment == {
+    assert first["content"][0]["attachment"] == {
         "contentType": "application/pdf",
         "url": f"{settings.public_url}{lab['contentUrl']}",
         "size": 2000,
         "title": "compte-rendu.pdf",
         "creation": "2026-05-04",
     }
+    attached = await client.get(first["content"][0]["attachment"]["url"], headers=person.headers)
+    assert attached.content == pdf(2000)
 
 
-async def test_a_document_held_back_from_the_holder_is_not_in_their_export(client, person, settings):
+async def test_what_the_reader_may_not_see_is_not_exported(client, person, make_person):
+    tutor = await make_person("Tuteur")
+    await court_measure(person, tutor, "tutelle")
     kept = await uploaded(client, person.headers, pdf(100, seed=1))
     held = await uploaded(client, person.headers, pdf(100, seed=2))
+    secret = await uploaded(client, person.headers, pdf(100, seed=3), meta=metadata(hiddenFromRepresentatives=True))
     await db.fetch(
-        "UPDATE documents SET hidden_from_holder = TRUE WHERE space_id = {} AND id = {}", person.space_id, held["id"]
+        "UPDATE documents SET hidden_from_holder = TRUE WHERE space_id = {} AND id = {}",
+        person.space_id,
+        uuid.UUID(held["id"]),
     )
-    references = await documents_as_fhir(await _access(person), public_url=settings.public_url)
-    assert [r.id for r in references] == [kept["id"]]
+    assert {r["id"] for r in await _references(client, person.headers)} == {kept["id"], secret["id"]}
+    assert {r["id"] for r in await _references(client, tutor.headers, person.space_id)} == {kept["id"]}

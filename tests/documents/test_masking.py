@@ -1,17 +1,15 @@
 """Who sees which document: hidden from professionals (the holder's choice), from representatives
 (the holder's alone), from the holder until a professional releases it or its day comes. One
-function decides (``ens.documents.visibility``); every read path goes through it."""
+function decides (``ens.documents.visibility``); every read path goes through it. Professionals: see
+test_professionals_and_documents.py."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import timedelta
-from typing import Any, cast
+from typing import Any
 
 from ens.core import db
-from ens.documents.visibility import today_in_space, visible_to
-from ens.spaces.caller import Caller
-from ens.spaces.door import SpaceAccess, SpaceRef
 from tests.helpers.carers import court_measure, today_in_paris
 from tests.helpers.documents import metadata, pdf, upload, uploaded
 
@@ -61,48 +59,6 @@ async def test_the_holder_hides_a_document_from_professionals_and_shows_it_again
     assert shown.json()["hiddenFromProfessionals"] is False
     added_hidden = await uploaded(client, person.headers, pdf(900, seed=2), meta=metadata(hiddenFromProfessionals=True))
     assert added_hidden["hiddenFromProfessionals"] is True
-
-
-async def test_a_professional_does_not_see_a_document_hidden_from_professionals_but_its_author_does(client, person):
-    """The one visibility function, for the professional role (issue 13 wires the role to the door):
-    the condition it gives leaves out a document hidden from professionals, except for its author."""
-    shown = await uploaded(client, person.headers, pdf(100, seed=1))
-    hidden = await uploaded(client, person.headers, pdf(100, seed=2), meta=metadata(hiddenFromProfessionals=True))
-    by_author = await uploaded(client, person.headers, pdf(100, seed=3), meta=metadata(hiddenFromProfessionals=True))
-    author, other = uuid.uuid4(), uuid.uuid4()
-    await db.fetch(
-        "UPDATE documents SET author_account_id = {} WHERE space_id = {} AND id = {}",
-        author,
-        person.space_id,
-        uuid.UUID(by_author["id"]),
-    )
-    row = await db.fetch_one("SELECT * FROM spaces WHERE id = {}", person.space_id)
-    assert row is not None
-    space = SpaceRef(
-        id=person.space_id,
-        status="open",
-        timezone="Europe/Paris",
-        birthdate=None,
-        sex=None,
-        given_name=row["given_name"],
-        family_name=row["family_name"],
-        holder_account_id=person.account_id,
-    )
-
-    async def seen_by(account: uuid.UUID) -> set[str]:
-        caller = Caller(
-            kind="person", account_id=account, client_id="pro-app", grant_id=uuid.uuid4(), scopes=frozenset()
-        )
-        access = SpaceAccess(space=space, caller=caller, role=cast(Any, "professional"), kind=cast(Any, "professional"))
-        condition = visible_to(access, today=today_in_space(access))
-        rows = await db.fetch(
-            "SELECT d.id FROM documents d WHERE d.space_id = {}" + condition.sql, person.space_id, *condition.args
-        )
-        return {str(r["id"]) for r in rows}
-
-    assert await seen_by(other) == {shown["id"]}
-    assert await seen_by(author) == {shown["id"], by_author["id"]}
-    assert hidden["id"] not in await seen_by(author)
 
 
 async def test_the_holder_does_not_see_a_document_held_back_until_it_is_released(client, person, make_app_token):

@@ -4,6 +4,7 @@ a day what representatives and apps changed. No e-mail carries health data."""
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 from email.message import EmailMessage
@@ -11,11 +12,14 @@ from pathlib import Path
 
 import msgspec
 
-from ens.core import clock
+from ens.core import clock, db
 from ens.core.mail import Mailer
+from ens.spaces.door import SpaceRef, space_ref
 from ens.spaces.notifications import notify_holder, send_digests
 from tests.helpers.carers import court_measure
 from tests.helpers.documents import metadata, pdf, uploaded
+from tests.helpers.login import Outbox
+from tests.helpers.professionals import NURSE, open_emergency, sign_in_pro
 
 PREFS = "/v1/me/notifications"
 DEFAULTS = {"documentAdded": True, "emergencyAccess": True, "representativesDigest": False, "appsDigest": False}
@@ -64,20 +68,25 @@ async def test_the_person_reads_and_sets_their_choices(client, person, make_app_
     assert (await client.get(PREFS, headers=app.headers)).status_code == 403
 
 
+async def _space(person) -> SpaceRef:
+    row = await db.fetch_one("SELECT * FROM spaces WHERE id = {}", person.space_id)
+    assert row is not None
+    return space_ref(row)
+
+
 async def test_the_holder_is_told_of_a_new_document_unless_they_turned_it_off(client, person, settings, tmp_path):
     mailer, outbox = _mailer(settings, tmp_path)
+    space = await _space(person)
     await uploaded(client, person.headers, pdf(100), meta=metadata(title="Résultats de biopsie"))
-    assert await notify_holder(person.space_id, "document_added", mailer) is True
+    assert await notify_holder(space, "document_added", mailer) == 1
     (mail,) = _mails_to(outbox, _address(person))
     assert mail["Subject"] == "Un nouveau document dans votre espace santé"
     assert "biopsie" not in _text(mail)
     assert "aucune donnée de santé" in _text(mail)
-    assert await notify_holder(person.space_id, "emergency_access", mailer) is True
-    assert len(_mails_to(outbox, _address(person))) == 2
 
     await client.put(PREFS, json={**DEFAULTS, "documentAdded": False}, headers=person.headers)
-    assert await notify_holder(person.space_id, "document_added", mailer) is False
-    assert len(_mails_to(outbox, _address(person))) == 2
+    assert await notify_holder(space, "document_added", mailer) == 0
+    assert len(_mails_to(outbox, _address(person))) == 1
 
 
 async def test_a_daily_digest_only_when_asked_and_never_for_a_scales_reading_by_default(
@@ -121,3 +130,20 @@ async def test_a_daily_digest_only_when_asked_and_never_for_a_scales_reading_by_
     assert "L'application Balance connectée a ajouté les mesures." in _text(latest)
     assert "tuteur" not in _text(latest)
     assert "71.3" not in _text(latest) and "71,3" not in _text(latest)
+
+
+async def test_the_emergency_access_notice_follows_the_persons_choice(
+    mail_client, settings, make_person, outbox: tuple[Outbox, int]
+):
+    holder, other = await make_person(), await make_person()
+    off = {**DEFAULTS, "emergencyAccess": False}
+    assert (await mail_client.put(PREFS, json=off, headers=holder.headers)).status_code == 200
+    for person in (holder, other):
+        nurse = await sign_in_pro(settings, NURSE)
+        assert (await open_emergency(mail_client, nurse, person.space_id)).status_code == 201
+    for _ in range(60):
+        if outbox[0].to(_address(other)):
+            break
+        await asyncio.sleep(0.05)
+    assert len(outbox[0].to(_address(other))) == 1  # the default: told
+    assert outbox[0].to(_address(holder)) == []  # turned off
