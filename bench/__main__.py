@@ -20,7 +20,8 @@ Knobs (environment):
   BENCH_PROFILE             1: the server under py-spy for each load, files in var/bench-profiles/;
                             native: with the C frames too (slower)
   BENCH_EXPORT              measures in the space whose FHIR export is read (default 500000; 0: none)
-  BENCH_ONLY                "export": only the export's memory (a quick run while developing)
+  BENCH_ONLY                "export": only the export's memory; "history": only the access history's
+                            writes (plain, with its MAC, chained) and the sealer (quick runs)
   BENCH_OUT                 where the JSON goes (default bench-results.json at the repo root)
 """
 
@@ -41,7 +42,7 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
-from bench import export, ingest, machine, reads, series
+from bench import export, history, ingest, machine, reads, series
 from bench.cpu import CpuMeter
 from bench.profile import Profiler
 from bench.world import (
@@ -188,6 +189,11 @@ class Run:
             if self.only == "export":
                 self.results["total_seconds"] = time.perf_counter() - started
                 return self.results
+            if self.only in ("", "history"):
+                await self.history_writes(world)
+            if self.only == "history":
+                self.results["total_seconds"] = time.perf_counter() - started
+                return self.results
             reader = await world.person("reader")
             reader_app = await world.device_app(reader)
             print(f"=== ens serve --workers 1 on {self.env['ENS_PUBLIC_URL']} (ENS_ENV=prod)", flush=True)
@@ -218,6 +224,16 @@ class Run:
         self.results["profiles"] = [asdict(s) for s in self.profiler.summaries]
         self.results["total_seconds"] = time.perf_counter() - started
         return self.results
+
+    async def history_writes(self, world: World) -> None:
+        """The access history's rows written plain, with their MAC (ENS), chained; then the sealer."""
+        from ens.spaces import audit
+
+        audit.configure(self.env["ENS_SECRET_KEY"])
+        people = [await world.person(f"historian{n}") for n in range(8)]
+        print("--- access history: one row per transaction, 8 connections (bench/history.py)", flush=True)
+        await checkpoint(self.dsn)
+        self.results["history"] = await history.measure(self.dsn, [p.space_id for p in people], people[0].account_id)
 
     async def export_memory(self, world: World) -> None:
         """The FHIR export of a space of BENCH_EXPORT measures, on a fresh server: its peak memory."""
@@ -513,6 +529,21 @@ def table(results: dict[str, Any]) -> str:
             f"{r['others_cores']:>6.2f}{note}"
         )
     out.append("")
+
+    if results.get("history"):
+        h = results["history"]
+        out.append("Access history, tamper evidence: one row per transaction (as a request's), 8 connections")
+        out.append("  plain: the row alone; mac: with its HMAC (ENS); chain: chained to the space's previous row")
+        out.append("  under a row lock on the space's chain head (the alternative)")
+        for w in h["writes"]:
+            out.append(f"  {w['variant']:<6} {w['case']:<10} {w['rows_per_s']:>9,.0f} rows/s")
+        seal = h["seal"]
+        if seal["seconds"]:
+            out.append(
+                f"  ens audit seal: {seal['rows']:,} rows in {seal['checkpoints']:,} checkpoints in "
+                f"{seal['seconds']:.2f} s ({seal['rows'] / seal['seconds']:,.0f} rows/s)"
+            )
+        out.append("")
 
     if results.get("export"):
         e = results["export"]

@@ -41,6 +41,7 @@ from ens.documents.routes import NO_COMPRESSION, DocumentsController, list_docum
 from ens.documents.storage import BlobStore
 from ens.overview.routes import SpaceController
 from ens.records.routes import CONTROLLERS as RECORDS_CONTROLLERS
+from ens.spaces import audit
 from ens.spaces.describe import RESOURCE_WORDS
 from ens.spaces.door import Access, Need, account_door, professional_door, provide_space_access, space_door
 from ens.spaces.history import REQUEST_ID_KEY, AccessHistoryMiddleware
@@ -285,6 +286,7 @@ def create_app(
     engine = db.engine_for_url(settings.database_url)
     db.bind(engine, db.all_tables())
     tokens = AccessTokens(settings)
+    audit.configure(settings.secret_key)  # the access history's rows are sealed with it
     cursors = Cursors(settings.secret_key)
     auth = AuthWiring(settings, upstream_transport, pro_upstream_transport)
     blobs = BlobStore.from_settings(settings)

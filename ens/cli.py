@@ -246,6 +246,43 @@ def _partition(settings: Settings, table: str, partitions: int) -> None:
     print(f"{table}: {partitions} partitions by hash of space_id, {moved} rows moved")
 
 
+def _audit(settings: Settings, args: argparse.Namespace) -> None:
+    """``ens audit seal`` (every few minutes) and ``ens audit verify [SPACE]``."""
+    from datetime import timedelta
+
+    from ens.spaces import audit
+    from ens.spaces.history import SEALED_COLUMNS
+
+    columns = SEALED_COLUMNS.split(", ")
+
+    async def run() -> int:
+        async with db.connected(settings):
+            if args.audit_command == "seal":
+                done = await audit.seal(lag=timedelta(seconds=args.lag))
+                print(f"sealed {done.rows} rows in {done.checkpoints} checkpoints (up to row {done.upto_id})")
+                return 0
+            spaces = [args.space] if args.space else None
+            broken = checked = 0
+            after = None
+            while True:
+                batch = spaces if spaces is not None else await audit.spaces_with_history(after=after, limit=500)
+                for space_id in batch:
+                    checked += 1
+                    finding = await audit.verify_space(space_id, columns)
+                    if finding is not None:
+                        broken += 1
+                        print(f"space {space_id}: BROKEN: {finding.what}")
+                if spaces is not None or not batch:
+                    break
+                after = batch[-1]
+            print(f"{checked} spaces checked, {broken} with a broken link")
+            return 1 if broken else 0
+
+    code = asyncio.run(run())
+    if code:
+        raise SystemExit(code)
+
+
 # Commands that exist for development only: they seed test identities or mint tokens without a login.
 _DEV_COMMANDS = {"demo": "ens demo", "dev": "ens dev token"}
 
@@ -273,6 +310,12 @@ def main(argv: list[str] | None = None) -> None:
         help="daily: send the notices that are due (a child's 18th birthday in three months) and the digests "
         "of changes holders asked for",
     )
+    audit = sub.add_parser("audit", help="the access history's seals (tamper evidence)")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
+    seal = audit_sub.add_parser("seal", help="every few minutes: checkpoints over the new rows of each space")
+    seal.add_argument("--lag", type=int, default=60, help="seconds a noted range waits before it is sealed")
+    verify = audit_sub.add_parser("verify", help="recompute every MAC and checkpoint; exit 1 at a broken link")
+    verify.add_argument("space", nargs="?", type=uuid.UUID, default=None, help="one space (default: all)")
     part = sub.add_parser("partition", help="operators: hash-partition a health table by space_id (PostgreSQL)")
     part.add_argument("table")
     part.add_argument("--partitions", type=int, default=32)
@@ -354,6 +397,9 @@ def _is_unmigrated(exc: BaseException) -> bool:
 
 def _run(args: argparse.Namespace, settings: Settings) -> None:
     """The commands that work on the database."""
+    from ens.spaces import audit
+
+    audit.configure(settings.secret_key)  # rows a command writes to the access history are sealed too
     if args.command == "migrate":
         _migrate(settings)
     elif args.command == "purge":
@@ -362,6 +408,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> None:
         _notify(settings)
     elif args.command == "representatives":
         _representatives(settings, args)
+    elif args.command == "audit":
+        _audit(settings, args)
     elif args.command == "partition":
         _partition(settings, args.table, args.partitions)
     elif args.command == "demo":

@@ -27,6 +27,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from ens.core import clock, db
 from ens.core.api import Cursors, Page, check_limit
 from ens.core.db import fetch
+from ens.spaces.audit import row_mac
 from ens.spaces.caller import Caller
 from ens.spaces.describe import describe
 from ens.spaces.matrix import access_matrix
@@ -67,10 +68,12 @@ class PendingAccess:
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
-_COLUMNS = (
+# The columns a row's MAC covers (``ens.spaces.audit``), and the MAC itself.
+SEALED_COLUMNS = (
     "space_id, at, actor_account_id, actor_name, client_id, client_name, acting_as, actor_kind, action, "
     "resource_type, resource_id, outcome, request_id, profession, emergency_reason"
 )
+_COLUMNS = SEALED_COLUMNS + ", mac"
 _COLUMN_NAMES = tuple(_COLUMNS.split(", "))
 # One row, written only if the space still exists (an erase may have removed it meanwhile).
 _INSERT_IF_SPACE = (
@@ -82,6 +85,11 @@ _MAX_GROUP = 1000
 
 
 def _values(pending: PendingAccess, outcome: int) -> tuple[Any, ...]:
+    sealed = _sealed_values(pending, outcome)
+    return (*sealed, row_mac(sealed))
+
+
+def _sealed_values(pending: PendingAccess, outcome: int) -> tuple[Any, ...]:
     return (
         pending.space_id,
         pending.at,
@@ -197,8 +205,9 @@ async def record_access(pending: PendingAccess, outcome: int) -> None:
             # The data committed, but the answer is not the handler's success status (it failed
             # afterwards): the row says what the caller got.
             await fetch(
-                "UPDATE access_history SET outcome = {} WHERE space_id = {} AND id = {}",
+                "UPDATE access_history SET outcome = {}, mac = {} WHERE space_id = {} AND id = {}",
                 outcome,
+                row_mac(_sealed_values(pending, outcome)),
                 pending.space_id,
                 pending.recorded_id,
             )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from piccolo.columns import (
     UUID,
+    BigInt,
     BigSerial,
     Boolean,
     Date,
@@ -160,6 +161,31 @@ class AccessEvent(Table, tablename="access_history"):
     # A professional's rows: their profession (TRE_G15 code) and, in an emergency, the reason given.
     profession = Varchar(length=8, null=True, default=None)
     emergency_reason = Text(null=True, default=None)
+    # HMAC of what the row says (ens.spaces.audit): a row changed in the database no longer matches.
+    mac = Varchar(length=64, null=True, default=None)
+
+
+class HistoryCheckpoint(Table, tablename="history_checkpoints"):
+    """A seal over a space's history rows with ids in ``(after_id, upto_id]``: an HMAC over the
+    previous checkpoint's MAC and those rows' ids and MACs, in order (ens.spaces.audit)."""
+
+    space_id = UUID()
+    id = UUID(primary_key=True)
+    after_id = BigInt()
+    upto_id = BigInt()
+    row_count = Integer()
+    mac = Varchar(length=64)
+    sealed_at = Timestamptz()
+
+
+class HistorySealState(Table, tablename="history_seal_state"):
+    """Where the sealer is: sealed up to ``sealed_upto``; ``pending_upto`` noted at ``pending_at``,
+    sealed by the next run (ens.spaces.audit.SEAL_LAG later)."""
+
+    name = Varchar(length=16, primary_key=True)
+    sealed_upto = BigInt()
+    pending_upto = BigInt()
+    pending_at = Timestamptz()
 
 
 class Professional(Table, tablename="professionals"):

@@ -69,6 +69,8 @@ def expected_indexes(*, postgres: bool) -> dict[str, Index]:
         for index in dropped:
             indexes.pop(index, None)
         indexes.update({index.name: index for index in module.INDEXES})
+        if postgres:
+            indexes.update({index.name: index for index in getattr(module, "POSTGRES_INDEXES", [])})
     return indexes
 
 

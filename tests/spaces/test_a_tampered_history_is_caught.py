@@ -1,0 +1,129 @@
+"""The access history is tamper-evident (issue 16, point 5): a row changed, deleted or added in the
+database, or a checkpoint removed, is reported by ``ens audit verify`` as the first broken link;
+an intact history verifies."""
+
+from __future__ import annotations
+
+import itertools
+import subprocess
+from datetime import timedelta
+
+import httpx
+
+from ens.core import clock, db
+from ens.core.settings import Settings
+from ens.spaces import audit
+from ens.spaces.history import SEALED_COLUMNS
+from tests.helpers.people import MakePerson, Person
+from tests.helpers.server import ROOT, ens_command
+
+COLUMNS = SEALED_COLUMNS.split(", ")
+
+
+async def _history_of_a_few_requests(client: httpx.AsyncClient, person: Person) -> list[int]:
+    for _ in range(3):
+        assert (await client.get("/v1/spaces/me", headers=person.headers)).status_code == 200
+    rows = await db.fetch("SELECT id FROM access_history WHERE space_id = {} ORDER BY id", person.space_id)
+    return [int(row["id"]) for row in rows]
+
+
+_RUNS = itertools.count(1)
+
+
+async def _seal_now() -> None:
+    """Two runs, each later than any before: the first seals what was noted and notes the newest
+    row, the second (its lag passed) seals up to that one."""
+    for _ in range(2):
+        await audit.seal(lag=timedelta(0), now=clock.now() + timedelta(minutes=next(_RUNS)))
+
+
+async def test_an_intact_history_verifies_and_a_changed_row_is_caught(
+    client: httpx.AsyncClient, make_person: MakePerson
+) -> None:
+    person = await make_person()
+    ids = await _history_of_a_few_requests(client, person)
+    assert await audit.verify_space(person.space_id, COLUMNS) is None  # unsealed rows: their MACs hold
+    await _seal_now()
+    assert await db.fetch("SELECT id FROM history_checkpoints WHERE space_id = {}", person.space_id)
+    assert await audit.verify_space(person.space_id, COLUMNS) is None
+    # Someone with the database's keys turns a refusal into a success.
+    await db.fetch("UPDATE access_history SET outcome = 403 WHERE space_id = {} AND id = {}", person.space_id, ids[1])
+    finding = await audit.verify_space(person.space_id, COLUMNS)
+    assert finding is not None and finding.what == f"row {ids[1]} was changed after it was written"
+
+
+async def test_a_deleted_row_breaks_its_checkpoint(client: httpx.AsyncClient, make_person: MakePerson) -> None:
+    person = await make_person()
+    ids = await _history_of_a_few_requests(client, person)
+    await _seal_now()
+    await db.fetch("DELETE FROM access_history WHERE space_id = {} AND id = {}", person.space_id, ids[0])
+    finding = await audit.verify_space(person.space_id, COLUMNS)
+    assert finding is not None and "no longer matches" in finding.what and "3 sealed, 2 now" in finding.what
+
+
+async def test_a_row_added_into_a_sealed_range_is_caught(client: httpx.AsyncClient, make_person: MakePerson) -> None:
+    person, filler = await make_person(), await make_person()
+    await _history_of_a_few_requests(client, person)
+    await _seal_now()
+    # Later, a range where this space had no rows (another person's requests only) is sealed.
+    taken = await _history_of_a_few_requests(client, filler)
+    await _seal_now()
+    # A genuine row of this space (its MAC valid) is copied into that range, under an id freed there.
+    genuine = await db.fetch_one(
+        "SELECT * FROM access_history WHERE space_id = {} ORDER BY id LIMIT 1", person.space_id
+    )
+    assert genuine is not None
+    await db.fetch("DELETE FROM access_history WHERE space_id = {} AND id = {}", filler.space_id, taken[0])
+    columns = [*COLUMNS, "mac"]
+    await db.fetch(
+        f"INSERT INTO access_history (id, {', '.join(columns)}) VALUES ({', '.join(['{}'] * (len(columns) + 1))})",
+        taken[0],
+        *(genuine[name] for name in columns),
+    )
+    finding = await audit.verify_space(person.space_id, COLUMNS)
+    assert finding is not None
+    assert finding.what == f"row {taken[0]} is in a sealed range but no checkpoint covers it: added later"
+
+
+async def test_a_removed_checkpoint_breaks_the_next_one(client: httpx.AsyncClient, make_person: MakePerson) -> None:
+    person = await make_person()
+    await _history_of_a_few_requests(client, person)
+    await _seal_now()
+    await _history_of_a_few_requests(client, person)
+    await _seal_now()
+    checkpoints = await db.fetch(
+        "SELECT id FROM history_checkpoints WHERE space_id = {} ORDER BY upto_id", person.space_id
+    )
+    assert len(checkpoints) >= 2
+    await db.fetch(
+        "DELETE FROM history_checkpoints WHERE space_id = {} AND id = {}", person.space_id, checkpoints[0]["id"]
+    )
+    finding = await audit.verify_space(person.space_id, COLUMNS)
+    assert finding is not None
+
+
+async def test_the_command_reports_the_first_broken_link(
+    client: httpx.AsyncClient, make_person: MakePerson, settings: Settings
+) -> None:
+    person = await make_person()
+    ids = await _history_of_a_few_requests(client, person)
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(ROOT), "ENS_ENV": "dev", "ENS_DATABASE_URL": settings.database_url}
+
+    def ens(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(  # noqa: S603 (our own console script)
+            [*ens_command(), "audit", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+        )
+
+    assert ens("seal", "--lag", "0").returncode == 0
+    sealed = ens("seal", "--lag", "0")
+    assert sealed.returncode == 0 and "sealed" in sealed.stdout
+    intact = ens("verify", str(person.space_id))
+    assert intact.returncode == 0 and "1 spaces checked, 0 with a broken link" in intact.stdout
+    await db.fetch(
+        "UPDATE access_history SET actor_name = 'Quelqu''un d''autre' WHERE space_id = {} AND id = {}",
+        person.space_id,
+        ids[0],
+    )
+    broken = ens("verify", str(person.space_id))
+    assert broken.returncode == 1
+    assert f"space {person.space_id}: BROKEN: row {ids[0]} was changed after it was written" in broken.stdout
