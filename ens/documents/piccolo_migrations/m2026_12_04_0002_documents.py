@@ -1,6 +1,6 @@
 from ens.core.db import Index, ddl_migration
 
-ID = "2026-12-03T10:00:00:000000"
+ID = "2026-12-04T09:30:00:000000"
 VERSION = "1.38.0"
 DESCRIPTION = "documents: their metadata, each space's wrapped data key, objects pending, when each person last looked"
 

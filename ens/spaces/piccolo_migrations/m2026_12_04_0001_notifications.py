@@ -1,6 +1,6 @@
 from ens.core.db import Index, ddl_migration
 
-ID = "2026-12-03T09:30:00:000000"
+ID = "2026-12-04T09:00:00:000000"
 VERSION = "1.38.0"
 DESCRIPTION = "which e-mails each person wants: notices, and the daily digest of others' changes"
 
