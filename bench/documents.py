@@ -1,7 +1,8 @@
-"""``python -m bench.documents``: a document's upload and download stream — the server's memory
-does not grow with the file.
+"""A document's upload and download stream — the server's memory does not grow with the file.
 
-``ens serve`` (one worker) on a loopback port, its own database and store (a fresh SQLite file and
+Part of ``make bench`` (``BENCH_ONLY=documents make bench`` for this alone: the bench's PostgreSQL,
+a production server, a folder of its own), or on its own, ``python -m bench.documents``: ``ens
+serve`` (one worker) on a loopback port, its own database and store (a fresh SQLite file and
 folder, unless ENS_DATABASE_URL / ENS_BLOB_URL name others: ``bash scripts/with-s3`` gives a moto
 bucket). For each file size, a PDF is uploaded (the client streams it too) and downloaded (the
 client discards it as it comes), while the server's resident memory (VmRSS of its process group) is
@@ -22,6 +23,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -122,9 +124,84 @@ def _env(work: Path, port: int) -> dict[str, str]:
     return env
 
 
+@dataclass(frozen=True)
+class DocumentRound:
+    """One file sent and read back: throughput each way, and the server's RSS peak above what it
+    was just before each (MiB)."""
+
+    size_mib: int
+    attempt: int
+    upload_mb_per_s: float
+    upload_peak_mib: float
+    download_mb_per_s: float
+    download_peak_mib: float
+
+
+@dataclass(frozen=True)
+class DocumentFigures:
+    store: str
+    rest_mib: float
+    end_mib: float
+    rounds: list[DocumentRound]
+
+
+def measure(server: Server, token: str, *, store: str, sizes: list[int], rounds: int) -> DocumentFigures:
+    """Upload and download each size ``rounds`` times on ``server`` as the holder of ``token``,
+    its process group's RSS sampled meanwhile; prints a line per round as it goes."""
+    headers = {"Authorization": f"Bearer {token}"}
+    with RssSampler(server.pgid) as rss, httpx.Client(base_url=server.base_url, timeout=120) as http:
+        # Warm up every code path once (imports, the space's key, the first connection).
+        _upload(http, headers, 256 * 1024, seed=0)
+        idle = rss.reset()
+        print(f"server RSS at rest, after a warm-up: {idle / MIB:.1f} MiB (store: {store})")
+        print("   size  round   upload MB/s  peak RSS +MiB   download MB/s  peak RSS +MiB")
+        results = []
+        for size_mib in sizes:
+            for attempt in range(1, rounds + 1):
+                size = size_mib * MIB
+                before = rss.reset()
+                started = time.perf_counter()
+                content_url = _upload(http, headers, size, seed=attempt)
+                up_s = time.perf_counter() - started
+                up_peak = rss.peak - before
+                before = rss.reset()
+                started = time.perf_counter()
+                received = 0
+                with http.stream("GET", content_url, headers=headers) as answer:
+                    answer.raise_for_status()
+                    for chunk in answer.iter_raw(CHUNK):
+                        received += len(chunk)
+                down_s = time.perf_counter() - started
+                down_peak = rss.peak - before
+                if received != size:
+                    raise RuntimeError(f"the download gave {received} bytes of {size}")
+                row = DocumentRound(
+                    size_mib=size_mib,
+                    attempt=attempt,
+                    upload_mb_per_s=size / up_s / 1e6,
+                    upload_peak_mib=up_peak / MIB,
+                    download_mb_per_s=size / down_s / 1e6,
+                    download_peak_mib=down_peak / MIB,
+                )
+                results.append(row)
+                print(
+                    f"{size_mib:>4} MiB  {attempt:>5}   {row.upload_mb_per_s:>11.1f}  {row.upload_peak_mib:>13.1f}"
+                    f"   {row.download_mb_per_s:>13.1f}  {row.download_peak_mib:>13.1f}",
+                    flush=True,
+                )
+        end = _group_rss(server.pgid)
+        print(f"server RSS at the end: {end / MIB:.1f} MiB (at rest: {idle / MIB:.1f} MiB)")
+    return DocumentFigures(store=store, rest_mib=idle / MIB, end_mib=end / MIB, rounds=results)
+
+
+def sizes_and_rounds() -> tuple[list[int], int]:
+    """The knobs: BENCH_DOCUMENT_SIZES (MiB) and BENCH_DOCUMENT_ROUNDS."""
+    sizes = [int(s) for s in os.environ.get("BENCH_DOCUMENT_SIZES", "1,5,20").split(",") if s.strip()]
+    return sizes, int(os.environ.get("BENCH_DOCUMENT_ROUNDS") or 3)
+
+
 def main() -> None:
-    sizes = [int(s) for s in os.environ.get("BENCH_DOCUMENT_SIZES", "1,5,20").split(",") if s]
-    rounds = int(os.environ.get("BENCH_DOCUMENT_ROUNDS", "3"))
+    sizes, rounds = sizes_and_rounds()
     with tempfile.TemporaryDirectory(prefix="ens-bench-documents-") as folder:
         work = Path(folder)
         port = free_port()
@@ -133,43 +210,9 @@ def main() -> None:
         token = subprocess.run(  # noqa: S603
             [str(BIN / "ens"), "dev", "token", "camille"], env=env, cwd=ROOT, check=True, capture_output=True, text=True
         ).stdout.strip()
-        headers = {"Authorization": f"Bearer {token}"}
-        print(f"store: {env['ENS_BLOB_URL'].split('?')[0]}, database: {env['ENS_DATABASE_URL'].split('://')[0]}")
-        with (
-            Server(env, 1) as server,
-            RssSampler(server.pgid) as rss,
-            httpx.Client(base_url=server.base_url, timeout=120) as http,
-        ):
-            # Warm up every code path once (imports, the space's key, the first connection).
-            _upload(http, headers, 256 * 1024, seed=0)
-            idle = rss.reset()
-            print(f"server RSS at rest, after a warm-up: {idle / MIB:.1f} MiB")
-            print("   size  round   upload MB/s  peak RSS +MiB   download MB/s  peak RSS +MiB")
-            results = []
-            for size_mib in sizes:
-                for attempt in range(1, rounds + 1):
-                    size = size_mib * MIB
-                    before = rss.reset()
-                    started = time.perf_counter()
-                    content_url = _upload(http, headers, size, seed=attempt)
-                    up_s = time.perf_counter() - started
-                    up_peak = rss.peak - before
-                    before = rss.reset()
-                    started = time.perf_counter()
-                    received = 0
-                    with http.stream("GET", content_url, headers=headers) as answer:
-                        answer.raise_for_status()
-                        for chunk in answer.iter_raw(CHUNK):
-                            received += len(chunk)
-                    down_s = time.perf_counter() - started
-                    down_peak = rss.peak - before
-                    assert received == size, (received, size)
-                    results.append((size_mib, up_peak, down_peak))
-                    print(
-                        f"{size_mib:>4} MiB  {attempt:>5}   {size / up_s / 1e6:>11.1f}  {up_peak / MIB:>13.1f}"
-                        f"   {size / down_s / 1e6:>13.1f}  {down_peak / MIB:>13.1f}"
-                    )
-            print(f"server RSS at the end: {_group_rss(server.pgid) / MIB:.1f} MiB (at rest: {idle / MIB:.1f} MiB)")
+        print(f"database: {env['ENS_DATABASE_URL'].split('://')[0]}")
+        with Server(env, 1) as server:
+            measure(server, token, store=env["ENS_BLOB_URL"].split("?")[0], sizes=sizes, rounds=rounds)
     sys.stdout.flush()
 
 
