@@ -4,13 +4,17 @@ in the access history; the home screen counts documents new to the person."""
 
 from __future__ import annotations
 
+import msgspec
 import pytest
 
+from ens.app import create_app
 from ens.core import db
 from ens.documents.encryption import open_key
 from ens.documents.storage import BlobStore
+from tests.helpers.asgi import asgi_client
 from tests.helpers.carers import court_measure
 from tests.helpers.documents import file_bytes, metadata, pdf, stored_paths, uploaded
+from tests.helpers.server import free_port
 
 
 async def test_an_erased_space_leaves_nothing_in_the_store_and_its_content_is_unreadable(client, person, settings):
@@ -40,6 +44,29 @@ async def test_an_erased_space_leaves_nothing_in_the_store_and_its_content_is_un
     assert not any(content[5000:5100] in copy for copy in copies)
     with pytest.raises(Exception):  # noqa: B017 (AES-GCM's InvalidTag)
         open_key("another-secret-key-of-at-least-32-characters", person.space_id, bytes(wrapped["wrapped"]))
+
+
+async def test_an_erase_destroys_the_key_before_it_touches_the_store(client, person, settings):
+    """The key goes first, committed: an erase whose store fails (here, unreachable) has already
+    made the content unreadable, though its object is still there; the erase run again finishes."""
+    added = await uploaded(client, person.headers, pdf(100_000, seed=41))
+    unreachable = msgspec.structs.replace(
+        settings,
+        blob_url="s3://ens-unreachable/blobs",
+        s3_endpoint=f"http://127.0.0.1:{free_port()}",  # nothing listens there
+        s3_access_key_id="nobody",
+        s3_secret_access_key="nothing",
+    )
+    async with asgi_client(create_app(unreachable), "http://testserver.local") as broken:
+        failed = await broken.delete("/v1/spaces/me", params={"erase": "true"}, headers=person.headers)
+    assert failed.status_code == 500
+    assert await db.fetch("SELECT 1 AS x FROM document_keys WHERE space_id = {}", person.space_id) == []
+    assert len(await stored_paths(settings, person.space_id)) == 1  # the store was never reached
+    assert (await client.get(added["contentUrl"], headers=person.headers)).status_code == 404
+
+    erased = await client.delete("/v1/spaces/me", params={"erase": "true"}, headers=person.headers)
+    assert erased.status_code == 204
+    assert await stored_paths(settings, person.space_id) == []
 
 
 async def test_closing_keeps_the_documents_and_reopening_finds_them(client, person, settings):

@@ -5,10 +5,12 @@ nothing."""
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from urllib.parse import unquote
 
-from ens.core import db
+from ens.core import clock, db
 from ens.documents.encryption import stored_size
+from tests.helpers.carers import consent_until, court_measure
 from tests.helpers.documents import (
     CONSULTATION,
     IMAGING,
@@ -135,6 +137,33 @@ async def test_removing_a_document_removes_its_content_unless_another_holds_it(c
     assert (await client.delete(f"/v1/spaces/me/documents/{second['id']}", headers=person.headers)).status_code == 204
     assert await stored_paths(settings, person.space_id) == []
     assert (await client.get(second["contentUrl"], headers=person.headers)).status_code == 404
+
+
+async def test_a_representative_who_may_change_the_data_removes_a_document_and_a_curator_may_not(
+    client, person, make_person, settings
+):
+    tutor, curator = await make_person("Tuteur"), await make_person("Curateur")
+    await court_measure(person, tutor, "tutelle")
+    consented = await court_measure(person, curator, "curatelle")
+    await consent_until(person, consented, clock.now() + timedelta(days=30))
+    space = person.space_id
+    first = await uploaded(client, person.headers, pdf(900, seed=12))
+    second = await uploaded(client, person.headers, pdf(900, seed=13))
+    documents = f"/v1/spaces/{space}/documents"
+
+    # The curator reads (curatelle: assistance, with the holder's consent), and removes nothing.
+    assert (await client.get(f"{documents}/{first['id']}", headers=curator.headers)).status_code == 200
+    refused = await client.delete(f"{documents}/{first['id']}", headers=curator.headers)
+    assert refused.status_code == 403
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert (await client.get(f"{documents}/{first['id']}", headers=person.headers)).status_code == 200
+
+    # The tutor (tutelle: represents the holder) removes it, its content with it.
+    assert (await client.delete(f"{documents}/{first['id']}", headers=tutor.headers)).status_code == 204
+    assert (await client.get(f"{documents}/{first['id']}", headers=person.headers)).status_code == 404
+    listed = (await client.get("/v1/spaces/me/documents", headers=person.headers)).json()["items"]
+    assert [d["id"] for d in listed] == [second["id"]]
+    assert len(await stored_paths(settings, space)) == 1
 
 
 async def test_the_same_file_in_two_spaces_shares_nothing(client, make_person, settings):
