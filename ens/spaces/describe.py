@@ -163,6 +163,8 @@ _REFUSALS = {
     410: "espace fermé",
     412: "modifié entre-temps",
     413: "trop volumineux",
+    415: "format non accepté",
+    416: "plage hors du fichier",
     422: "données invalides",
     428: "version attendue manquante",
     429: "trop de tentatives",

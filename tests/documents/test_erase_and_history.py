@@ -13,7 +13,7 @@ from ens.documents.encryption import open_key
 from ens.documents.storage import BlobStore
 from tests.helpers.asgi import asgi_client
 from tests.helpers.carers import court_measure
-from tests.helpers.documents import file_bytes, metadata, pdf, stored_paths, uploaded
+from tests.helpers.documents import file_bytes, metadata, pdf, stored_paths, upload, uploaded
 from tests.helpers.server import free_port
 
 
@@ -85,6 +85,8 @@ async def test_every_upload_read_download_and_masking_is_in_the_history(client, 
     await client.get(document, headers=person.headers)
     await client.get(added["contentUrl"], headers=person.headers)
     await client.get(added["contentUrl"], headers={**person.headers, "Range": "bytes=0-9"})
+    await client.get(added["contentUrl"], headers={**person.headers, "Range": "bytes=5000-"})  # 416
+    await upload(client, person.headers, b"<html></html>", filename="page.pdf")  # 415
     await client.patch(document, json={"hiddenFromProfessionals": True}, headers=person.headers)
     await client.patch(document, json={"hiddenFromHolder": True}, headers=person.headers)  # 403
     await client.delete(document, headers=person.headers)
@@ -95,6 +97,8 @@ async def test_every_upload_read_download_and_masking_is_in_the_history(client, 
         ("GET", 200),
         ("GET", 200),
         ("GET", 206),
+        ("GET", 416),
+        ("POST", 415),
         ("PATCH", 200),
         ("PATCH", 403),
         ("DELETE", 204),
@@ -109,6 +113,8 @@ async def test_every_upload_read_download_and_masking_is_in_the_history(client, 
     assert f"{name} a modifié le masquage d'un document." in sentences
     assert f"{name} a tenté de modifier le masquage d'un document : refusé (droits insuffisants)." in sentences
     assert f"{name} a supprimé un document." in sentences
+    assert f"{name} a tenté de télécharger un document : refusé (plage hors du fichier)." in sentences
+    assert f"{name} a tenté d'ajouter un document : refusé (format non accepté)." in sentences
 
 
 async def test_the_home_screen_counts_documents_new_since_the_person_last_looked(client, person, make_person):
