@@ -15,6 +15,8 @@ under ``incoming/``. Erasing a space removes the whole prefix.
 
 from __future__ import annotations
 
+import asyncio
+import os
 from collections.abc import AsyncIterable
 from pathlib import Path
 from typing import Any
@@ -35,10 +37,12 @@ FOLDER_PART_BYTES = 1024 * 1024
 class BlobStore:
     """The object store of the process, and where each space's objects go in it."""
 
-    def __init__(self, store: Any, *, description: str, part_bytes: int) -> None:
+    def __init__(self, store: Any, *, description: str, part_bytes: int, folder: Path | None = None) -> None:
         self._store = store
         self.description = description
         self._part_bytes = part_bytes
+        # A folder keeps the directories its objects were in (S3 has none): named by the space's id.
+        self._folder = folder
 
     @classmethod
     def from_settings(cls, settings: Settings) -> BlobStore:
@@ -48,7 +52,10 @@ class BlobStore:
             folder = Path(unquote(parts.path))
             folder.mkdir(parents=True, exist_ok=True)
             return cls(
-                LocalStore(prefix=folder, mkdir=True), description=f"folder {folder}", part_bytes=FOLDER_PART_BYTES
+                LocalStore(prefix=folder, mkdir=True),
+                description=f"folder {folder}",
+                part_bytes=FOLDER_PART_BYTES,
+                folder=folder,
             )
         prefix = parts.path.strip("/") or None
         config: dict[str, Any] = {"region": settings.s3_region}
@@ -129,8 +136,23 @@ class BlobStore:
         return found
 
     async def delete_under(self, prefix: str) -> int:
-        """Remove every object whose path starts with ``prefix``; how many there were."""
+        """Remove every object whose path starts with ``prefix``, and in a folder the directories
+        that held them (a space's directory names the space); how many objects there were."""
         paths = await self.paths_under(prefix)
         for start in range(0, len(paths), 1000):
             await obstore.delete_async(self._store, paths[start : start + 1000])
+        if self._folder is not None:
+            await asyncio.to_thread(_remove_empty_directories, self._folder / prefix)
         return len(paths)
+
+
+def _remove_empty_directories(top: Path) -> None:
+    """``top`` and the directories below it, deepest first, each only if empty (an object written
+    there meanwhile keeps its directory)."""
+    if not top.is_dir():
+        return
+    for directory, _, _ in sorted(os.walk(top), key=lambda entry: len(entry[0]), reverse=True):
+        try:
+            os.rmdir(directory)
+        except OSError:
+            pass

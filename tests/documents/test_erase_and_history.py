@@ -13,7 +13,15 @@ from ens.documents.encryption import open_key
 from ens.documents.storage import BlobStore
 from tests.helpers.asgi import asgi_client
 from tests.helpers.carers import court_measure
-from tests.helpers.documents import file_bytes, metadata, pdf, stored_paths, upload, uploaded
+from tests.helpers.documents import (
+    file_bytes,
+    folder_entries_naming,
+    metadata,
+    pdf,
+    stored_paths,
+    upload,
+    uploaded,
+)
 from tests.helpers.server import free_port
 
 
@@ -33,6 +41,7 @@ async def test_an_erased_space_leaves_nothing_in_the_store_and_its_content_is_un
     erased = await client.delete("/v1/spaces/me", params={"erase": "true"}, headers=person.headers)
     assert erased.status_code == 204
     assert await stored_paths(settings, person.space_id) == []
+    assert folder_entries_naming(settings, person.space_id) == []  # not even an empty directory
     assert (await client.get(added["contentUrl"], headers=person.headers)).status_code == 404
     assert await db.fetch("SELECT 1 AS x FROM document_keys WHERE space_id = {}", person.space_id) == []
     assert await db.fetch("SELECT 1 AS x FROM documents WHERE space_id = {}", person.space_id) == []

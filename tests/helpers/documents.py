@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 import random
 import uuid
+from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import httpx
 
@@ -86,3 +88,12 @@ async def stored_paths(settings: Settings, space_id: uuid.UUID) -> list[str]:
     """Every object the store holds under the space's prefix."""
     blobs = BlobStore.from_settings(settings)
     return await blobs.paths_under(blobs.space_prefix(space_id))
+
+
+def folder_entries_naming(settings: Settings, space_id: uuid.UUID) -> list[str]:
+    """In a folder store, every file or directory whose path names the space (S3 has no
+    directories: its objects are all :func:`stored_paths` sees)."""
+    if not settings.blob_url.startswith("file://"):
+        return []
+    root = Path(unquote(urlsplit(settings.blob_url).path))
+    return [str(path) for path in root.rglob("*") if str(space_id) in str(path)]

@@ -16,7 +16,7 @@ import pytest
 
 from ens.core import db
 from ens.core.settings import Settings
-from tests.helpers.documents import stored_paths
+from tests.helpers.documents import folder_entries_naming, stored_paths
 from tests.helpers.fhir import fill_every_kind
 
 # Checks of the storage a space has outside the database: what is left of an erased space.
@@ -25,10 +25,11 @@ OUTSIDE_THE_DATABASE: list[Callable[[uuid.UUID], Awaitable[list[str]]]] = []
 
 @pytest.fixture(autouse=True)
 def _documents_store(settings: Settings) -> Iterator[None]:
-    """The documents' objects (the folder, or the S3 run's bucket) under the space's prefix."""
+    """The documents' objects (the folder, or the S3 run's bucket) under the space's prefix, and in
+    a folder any directory named by the space."""
 
     async def objects_left(space_id: uuid.UUID) -> list[str]:
-        return await stored_paths(settings, space_id)
+        return await stored_paths(settings, space_id) + folder_entries_naming(settings, space_id)
 
     OUTSIDE_THE_DATABASE.append(objects_left)
     yield
