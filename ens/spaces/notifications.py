@@ -14,6 +14,8 @@ from datetime import datetime, timedelta
 from typing import Literal
 from uuid import UUID
 
+import msgspec
+
 from ens.core import clock
 from ens.core.api import require_if_match
 from ens.core.db import Row, fetch, fetch_one, write_transaction
@@ -73,8 +75,6 @@ async def set_preferences(
 ) -> NotificationPreferences:
     """Replace the person's choices (``If-Match``: the ETag of what they read). A digest turned on
     covers the changes made from then on, not the days before."""
-    import msgspec
-
     now = clock.now()
     async with write_transaction():
         current = await fetch_one("SELECT * FROM notification_preferences WHERE account_id = {}", account_id)
