@@ -266,9 +266,14 @@ class DocumentsController(Controller):
         operation_id="changeDocumentMasking",
     )
     async def change(
-        self, access: Access, id: FromPath[UUID], data: JSONBody[DocumentUpdate], if_match: IfMatch = None
+        self,
+        access: Access,
+        id: FromPath[UUID],
+        data: JSONBody[DocumentUpdate],
+        settings: NamedDependency[Settings],
+        if_match: IfMatch = None,
     ) -> DocumentRead:
-        return await service.change_masking(access, id, data, if_match=if_match)
+        return await service.change_masking(access, id, data, if_match=if_match, mailer=Mailer(settings))
 
     @delete(
         "/{id:uuid}",

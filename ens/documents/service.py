@@ -9,9 +9,10 @@ import msgspec
 
 from ens.core import clock
 from ens.core.api import Cursors, check_limit, require_if_match
-from ens.core.clock import aware
+from ens.core.clock import as_date, aware
 from ens.core.db import fetch, fetch_one, write_transaction
 from ens.core.errors import BadRequest, FieldError, Forbidden, Invalid
+from ens.core.mail import Mailer
 from ens.documents import pending
 from ens.documents.catalogue import DOCUMENT_TYPES, MAX_DOCUMENT_BYTES, TYPES_BY_CODE
 from ens.documents.keys import destroy_space_key, lock_space_documents
@@ -26,8 +27,9 @@ from ens.documents.schemas import (
     DocumentUpdate,
 )
 from ens.documents.storage import BlobStore
-from ens.documents.visibility import today_in_space, visible_to
+from ens.documents.visibility import released_for_holder, shown_to_holder_from, today_in_space, visible_to
 from ens.spaces.door import SpaceAccess
+from ens.spaces.notifications import notify_holder
 
 LOINC = "http://loinc.org"
 
@@ -127,11 +129,14 @@ async def get_document(access: SpaceAccess, document_id: UUID) -> DocumentRead:
 
 
 async def change_masking(
-    access: SpaceAccess, document_id: UUID, update: DocumentUpdate, *, if_match: str | None
+    access: SpaceAccess, document_id: UUID, update: DocumentUpdate, *, if_match: str | None, mailer: Mailer
 ) -> DocumentRead:
     """Hide the document from professionals or representatives, or show it again; a professional
-    holds it back from the holder, or releases it (``ens.documents.masking`` says who may)."""
+    holds it back from the holder, or releases it (``ens.documents.masking`` says who may). A
+    document released to the holder is new to them from then on, and they are told, as when a
+    professional adds one (unless they turned that notice off)."""
     today = today_in_space(access)
+    released = False
     if update.hidden_from_holder_until is not None and update.hidden_from_holder_until <= today:
         raise Invalid(
             "hiddenFromHolderUntil must be after today.", [FieldError("/hiddenFromHolderUntil", "after today")]
@@ -157,6 +162,17 @@ async def change_masking(
             changes["hidden_from_holder_until"] = update.hidden_from_holder_until if update.hidden_from_holder else None
         elif update.hidden_from_holder_until is not None:
             changes["hidden_from_holder_until"] = update.hidden_from_holder_until
+        if update.hidden_from_holder is not None or update.hidden_from_holder_until is not None:
+            was_hidden, was_until = bool(row["hidden_from_holder"]), as_date(row["hidden_from_holder_until"])
+            hidden = update.hidden_from_holder if update.hidden_from_holder is not None else was_hidden
+            if hidden:
+                until = changes.get("hidden_from_holder_until", was_until)
+                changes["shown_to_holder_at"] = shown_to_holder_from(
+                    True, until if isinstance(until, date) else None, timezone=access.space.timezone, now=clock.now()
+                )
+            elif not released_for_holder(was_hidden, was_until, today=today):
+                changes["shown_to_holder_at"] = clock.now()
+                released = True
         if changes:
             changes["updated_at"] = clock.now()
             assignments = ", ".join(f"{column} = {{}}" for column in changes)
@@ -166,6 +182,8 @@ async def change_masking(
                 access.space_id,
                 document_id,
             )
+    if released:
+        await notify_holder(access.space, "document_added", mailer)
     # What the caller sees now (a representative who could not set the flag still sees it).
     changed = await fetch_one(
         f"SELECT {COLUMNS} FROM documents d WHERE d.space_id = {{}} AND d.id = {{}}", access.space_id, document_id
@@ -201,16 +219,18 @@ async def delete_document(access: SpaceAccess, document_id: UUID, *, if_match: s
 
 async def documents_summary(access: SpaceAccess) -> DocumentsSummary:
     """How many documents the caller sees, and how many were added by someone else since they last
-    listed them (all of them, if they never did)."""
+    listed them (all of them, if they never did). For the holder and whoever sees what they see, a
+    document held back from the holder is added when it is shown to them (released, or its day)."""
     seen = visible_to(access, today=today_in_space(access))
+    since = "d.created_at" if access.role == "professional" else "COALESCE(d.shown_to_holder_at, d.created_at)"
     count = await fetch_one(
         "SELECT COUNT(*) AS n FROM documents d WHERE d.space_id = {}" + seen.sql, access.space_id, *seen.args
     )
     new = await fetch_one(
-        """SELECT COUNT(*) AS n FROM documents d
-           LEFT JOIN document_views v ON v.space_id = d.space_id AND v.account_id = {}
-           WHERE d.space_id = {} AND (v.seen_at IS NULL OR d.created_at > v.seen_at)
-             AND (d.added_by_account_id IS NULL OR d.added_by_account_id <> {})"""
+        f"""SELECT COUNT(*) AS n FROM documents d
+           LEFT JOIN document_views v ON v.space_id = d.space_id AND v.account_id = {{}}
+           WHERE d.space_id = {{}} AND (v.seen_at IS NULL OR {since} > v.seen_at)
+             AND (d.added_by_account_id IS NULL OR d.added_by_account_id <> {{}})"""
         + seen.sql,
         access.caller.account_id,
         access.space_id,

@@ -42,6 +42,9 @@ class Document(Table, tablename="documents"):
     hidden_from_representatives = Boolean(default=False)
     hidden_from_holder = Boolean(default=False)
     hidden_from_holder_until = Date(null=True, default=None)
+    # When the holder could first see it (the home screen's "new" counts from then): its upload, or
+    # its release by the professional, or the start of hidden_from_holder_until; null while held.
+    shown_to_holder_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz()
     updated_at = Timestamptz()
 

@@ -46,7 +46,7 @@ from ens.documents.masking import check_masking
 from ens.documents.rows import document_read, visible_row
 from ens.documents.schemas import AddedByRole, DocumentMetadata, DocumentRead
 from ens.documents.storage import BlobStore
-from ens.documents.visibility import today_in_space
+from ens.documents.visibility import shown_to_holder_from, today_in_space
 from ens.spaces.door import SpaceAccess
 from ens.spaces.matrix import access_matrix
 from ens.spaces.notifications import notify_holder
@@ -281,8 +281,9 @@ async def upload_document(access: SpaceAccess, upload: Upload, *, storage: Stora
                 """INSERT INTO documents (space_id, id, type_code, title, care_date, media_type, filename, size,
                    object_name, content_id, author_name, author_account_id, added_by_account_id, added_by_client_id,
                    added_by_name, added_by_role, hidden_from_professionals, hidden_from_representatives,
-                   hidden_from_holder, hidden_from_holder_until, created_at, updated_at)
-                   VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})""",
+                   hidden_from_holder, hidden_from_holder_until, shown_to_holder_at, created_at, updated_at)
+                   VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {},
+                   {})""",
                 space_id,
                 document_id,
                 metadata.type_code,
@@ -303,6 +304,12 @@ async def upload_document(access: SpaceAccess, upload: Upload, *, storage: Stora
                 bool(metadata.hidden_from_representatives),
                 bool(metadata.hidden_from_holder),
                 metadata.hidden_from_holder_until if metadata.hidden_from_holder else None,
+                shown_to_holder_from(
+                    bool(metadata.hidden_from_holder),
+                    metadata.hidden_from_holder_until,
+                    timezone=access.space.timezone,
+                    now=now,
+                ),
                 now,
                 now,
             )

@@ -17,7 +17,7 @@ a change or a removal, which first find the document) filters with :func:`visibl
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, time
 from typing import Any
 from uuid import UUID
 
@@ -109,6 +109,17 @@ def visible_for(viewer: Viewer, *, alias: str = "d") -> Condition:
     )
     confidential = "" if viewer.sees_confidential else f" AND NOT {alias}.hidden_from_representatives"
     return Condition(released + confidential, (viewer.today,))
+
+
+def shown_to_holder_from(hidden: bool, until: date | None, *, timezone: str, now: datetime) -> datetime | None:
+    """When the holder (and whoever sees what they see) can first see a document: ``now`` when it
+    is not held back from them; the start of ``until``, in the space's time zone, when it is held
+    until that day; ``None`` while it is held until the professional releases it."""
+    if not hidden:
+        return now
+    if until is None:
+        return None
+    return datetime.combine(until, time.min, tzinfo=zone_of(timezone)).astimezone(UTC)
 
 
 def released_for_holder(hidden: bool, until: date | None, *, today: date) -> bool:

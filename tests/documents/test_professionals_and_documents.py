@@ -11,6 +11,7 @@ from datetime import timedelta
 
 import httpx
 
+from ens.core import clock, db
 from ens.core.settings import Settings
 from tests.helpers.carers import create_child_space, today_in_paris, years_before
 from tests.helpers.documents import CONSULTATION, LAB_REPORT, metadata, pdf, upload, uploaded
@@ -181,3 +182,72 @@ async def test_an_emergency_access_reads_documents_and_adds_none(
     assert await _ids(client, nurse.headers, holder.space_id) == [note["id"]]
     wrote = await upload(client, nurse.headers, pdf(300, seed=12), space=holder.space_id)
     assert wrote.status_code == 403
+
+
+async def test_a_document_shown_to_the_holder_later_is_new_to_them_then_and_a_release_is_announced(
+    mail_client: httpx.AsyncClient, settings: Settings, make_person: MakePerson, outbox: tuple[Outbox, int]
+) -> None:
+    holder = await make_person(given_name="Camille")
+    gp = await sign_in_pro(settings, GP)
+    await authorise(mail_client, holder, gp)
+    space = holder.space_id
+
+    async def documents_on_the_home_screen() -> dict[str, int]:
+        answer = await mail_client.get("/v1/spaces/me", headers=holder.headers)
+        assert answer.status_code == 200
+        documents: dict[str, int] = answer.json()["documents"]
+        return documents
+
+    held = await uploaded(mail_client, gp.headers, pdf(400, seed=20), space=space, meta=metadata(hiddenFromHolder=True))
+    await asyncio.sleep(0.3)
+    assert await _mails(outbox, _email(holder)) == []  # held back: not announced
+    assert await _ids(mail_client, holder.headers, "me") == []  # the holder looks meanwhile
+    assert await documents_on_the_home_screen() == {"count": 0, "new": 0}
+    released = await mail_client.patch(
+        f"/v1/spaces/{space}/documents/{held['id']}", json={"hiddenFromHolder": False}, headers=gp.headers
+    )
+    assert released.status_code == 200, released.text
+    [mail] = await _mails(outbox, _email(holder), at_least=1)
+    assert "Un professionnel de santé a ajouté un document" in mail
+    assert await documents_on_the_home_screen() == {"count": 1, "new": 1}  # new since they looked
+    assert await _ids(mail_client, holder.headers, "me") == [held["id"]]
+    assert await documents_on_the_home_screen() == {"count": 1, "new": 0}
+
+    # Held until a day: new to the holder from that day, though they looked the day before.
+    tomorrow = today_in_paris() + timedelta(days=1)
+    until = await uploaded(
+        mail_client,
+        gp.headers,
+        pdf(400, seed=21),
+        space=space,
+        meta=metadata(hiddenFromHolder=True, hiddenFromHolderUntil=tomorrow.isoformat()),
+    )
+    assert await _ids(mail_client, holder.headers, "me") == [held["id"]]
+    assert await documents_on_the_home_screen() == {"count": 1, "new": 0}
+    # The day comes: every stored moment moved one day back, as the passing of a day leaves them.
+    day = timedelta(days=1)
+    for row in await db.fetch(
+        "SELECT id, created_at, shown_to_holder_at, hidden_from_holder_until FROM documents WHERE space_id = {}", space
+    ):
+        until_day = clock.as_date(row["hidden_from_holder_until"])
+        await db.fetch(
+            "UPDATE documents SET created_at = {}, shown_to_holder_at = {}, hidden_from_holder_until = {} "
+            "WHERE space_id = {} AND id = {}",
+            clock.aware(row["created_at"]) - day,
+            clock.aware(row["shown_to_holder_at"]) - day,
+            until_day - day if until_day else None,
+            space,
+            row["id"],
+        )
+    seen = await db.fetch_one(
+        "SELECT seen_at FROM document_views WHERE space_id = {} AND account_id = {}", space, holder.account_id
+    )
+    assert seen is not None
+    await db.fetch(
+        "UPDATE document_views SET seen_at = {} WHERE space_id = {} AND account_id = {}",
+        clock.aware(seen["seen_at"]) - day,
+        space,
+        holder.account_id,
+    )
+    assert await documents_on_the_home_screen() == {"count": 2, "new": 1}
+    assert await _ids(mail_client, holder.headers, "me") == [until["id"], held["id"]]

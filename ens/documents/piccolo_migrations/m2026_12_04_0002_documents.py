@@ -26,6 +26,7 @@ STATEMENTS = [
         hidden_from_representatives BOOLEAN NOT NULL DEFAULT FALSE,
         hidden_from_holder BOOLEAN NOT NULL DEFAULT FALSE,
         hidden_from_holder_until DATE,
+        shown_to_holder_at TIMESTAMPTZ,
         created_at TIMESTAMPTZ NOT NULL,
         updated_at TIMESTAMPTZ NOT NULL,
         PRIMARY KEY (space_id, id)
