@@ -4,6 +4,8 @@ in the access history; the home screen counts documents new to the person."""
 
 from __future__ import annotations
 
+import uuid
+
 import msgspec
 import pytest
 
@@ -53,6 +55,8 @@ async def test_an_erased_space_leaves_nothing_in_the_store_and_its_content_is_un
     assert not any(content[5000:5100] in copy for copy in copies)
     with pytest.raises(Exception):  # noqa: B017 (AES-GCM's InvalidTag)
         open_key("another-secret-key-of-at-least-32-characters", person.space_id, bytes(wrapped["wrapped"]))
+    with pytest.raises(Exception):  # noqa: B017 (AES-GCM's InvalidTag)
+        open_key(settings.secret_key, uuid.uuid4(), bytes(wrapped["wrapped"]))  # another space's row
 
 
 async def test_an_erase_destroys_the_key_before_it_touches_the_store(client, person, settings):
