@@ -20,8 +20,11 @@ Knobs (environment):
   BENCH_PROFILE             1: the server under py-spy for each load, files in var/bench-profiles/;
                             native: with the C frames too (slower)
   BENCH_EXPORT              measures in the space whose FHIR export is read (default 500000; 0: none)
+  BENCH_DOCUMENT_SIZES      documents uploaded and downloaded, MiB (default "1,5,20"; "" none)
+  BENCH_DOCUMENT_ROUNDS     rounds per size (default 3)
   BENCH_ONLY                "export": only the export's memory; "history": only the access history's
-                            writes (plain, with its MAC, chained) and the sealer (quick runs)
+                            writes (plain, with its MAC, chained) and the sealer; "documents": only a
+                            document's upload and download memory (quick runs)
   BENCH_OUT                 where the JSON goes (default bench-results.json at the repo root)
 """
 
@@ -31,18 +34,20 @@ import asyncio
 import math
 import os
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 import msgspec
 
-from bench import export, history, ingest, machine, reads, series
+from bench import documents, export, history, ingest, machine, reads, series
 from bench.cpu import CpuMeter
 from bench.profile import Profiler
 from bench.world import (
@@ -146,7 +151,10 @@ class Run:
         self.info_workers = [w for w in _ints("BENCH_INFO_WORKERS", "2") if w > 1]
         self.fsync_off = _flag("BENCH_FSYNC_OFF", True)
         self.export_measures = _int("BENCH_EXPORT", 500_000)
+        self.document_sizes, self.document_rounds = documents.sizes_and_rounds()
         self.only = os.environ.get("BENCH_ONLY", "")
+        if self.only not in ("", "export", "history", "documents"):
+            raise SystemExit(f"BENCH_ONLY={self.only}: export, history or documents")
         self.profiler = Profiler(os.environ.get("BENCH_PROFILE", ""))
         self.env = production_environment(dsn, free_port())
         self.postmaster = 0
@@ -167,6 +175,8 @@ class Run:
             "fsync_off_info": self.fsync_off,
             "profiled": self.profiler.mode if self.profiler.enabled else "",
             "export_measures": self.export_measures,
+            "document_sizes_mib": self.document_sizes,
+            "document_rounds": self.document_rounds,
             "server": "ens serve --workers 1 (ENS_ENV=prod), uvicorn, access log off",
         }
 
@@ -184,14 +194,13 @@ class Run:
         }
         filler = series.Filler(self.dsn)
         async with World(settings_of(self.env)) as world:
-            if self.export_measures:
+            if self.export_measures and self.only in ("", "export"):
                 await self.export_memory(world)
-            if self.only == "export":
-                self.results["total_seconds"] = time.perf_counter() - started
-                return self.results
+            if self.document_sizes and self.only in ("", "documents"):
+                await self.document_memory(world)
             if self.only in ("", "history"):
                 await self.history_writes(world)
-            if self.only == "history":
+            if self.only:
                 self.results["total_seconds"] = time.perf_counter() - started
                 return self.results
             reader = await world.person("reader")
@@ -246,6 +255,18 @@ class Run:
             self.results["export"] = export.export(
                 server, holder, measures=self.export_measures, load_seconds=load_seconds
             )
+
+    async def document_memory(self, world: World) -> None:
+        """A document's upload and download (bench/documents.py) on a fresh server, its memory
+        sampled: the peak must not follow the file's size. A folder of its own for the store."""
+        holder = await world.person("documents")
+        with tempfile.TemporaryDirectory(prefix="ens-bench-documents-") as folder:
+            env = {**self.env, "ENS_BLOB_URL": Path(folder).as_uri()}  # absolute: tempfile's
+            print("--- documents uploaded and downloaded, the server's RSS sampled (bench/documents.py)", flush=True)
+            with Server(env, 1) as server:
+                self.results["documents"] = documents.measure(
+                    server, holder.token, store="folder", sizes=self.document_sizes, rounds=self.document_rounds
+                )
 
     async def ingestion(self, world: World, server: Server, *, size: int, spaces: int) -> dict[str, Any]:
         """The three paths (and HTTP with fsync off) for one batch size and one layout."""
@@ -441,6 +462,19 @@ def ratios(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                 _verdict(e["rss_peak_mb"] < export.EXPORT_PEAK_RSS_MB),
             )
         )
+    if results.get("documents"):
+        rounds = results["documents"]["rounds"]
+        largest = max(r["size_mib"] for r in rounds)
+        for way in ("upload", "download"):
+            peak = max(r[f"{way}_peak_mib"] for r in rounds if r["size_mib"] == largest)
+            out.append(
+                (
+                    f"document {way} of {largest} MiB, server RSS peak above rest",
+                    f"{peak:.1f} MiB",
+                    f"< {largest} MiB (never held whole)",
+                    _verdict(peak < largest),
+                )
+            )
     if len(results["series"]) == 2:
         small, big = results["series"]
         label = f"series at {big['table_rows']:,} / at {small['table_rows']:,} rows"
@@ -553,6 +587,19 @@ def table(results: dict[str, Any]) -> str:
             f"{e['bytes'] / 1e6:,.0f} MB in {e['seconds']:.1f} s ({e['entries'] / e['seconds']:,.0f} entries/s); "
             f"server peak RSS {e['rss_before_mb']:.0f} MB before, {e['rss_peak_mb']:.0f} MB after"
         )
+        out.append("")
+
+    if results.get("documents"):
+        d = results["documents"]
+        out.append("Documents: POST .../documents (multipart, streamed by the client) then GET .../content, read to")
+        out.append("  the end; the server's RSS peak above what it was just before each, sampled every 5 ms")
+        rest, end = d["rest_mib"], d["end_mib"]
+        out.append(f"  at rest after a warm-up {rest:.1f} MiB, at the end {end:.1f} MiB ({d['store']})")
+        out.append(f"  {'size':>7}  {'round':>5}  {'up MB/s':>8}  {'up +MiB':>8}  {'down MB/s':>9}  {'down +MiB':>9}")
+        for r in d["rounds"]:
+            up = f"{r['upload_mb_per_s']:>8.1f}  {r['upload_peak_mib']:>8.1f}"
+            down = f"{r['download_mb_per_s']:>9.1f}  {r['download_peak_mib']:>9.1f}"
+            out.append(f"  {r['size_mib']:>3} MiB  {r['attempt']:>5}  {up}  {down}")
         out.append("")
 
     out.append("Series: one space's body_weight for one year (GET ...?type=body_weight&since=&until=&limit=500)")

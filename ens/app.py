@@ -37,6 +37,10 @@ from ens.core.scopes import SCOPES
 from ens.core.security_headers import SecurityHeaders
 from ens.core.settings import Settings
 from ens.core.slow_clients import BodyIdleTimeoutMiddleware
+from ens.documents import scopes as documents_scopes
+from ens.documents.catalogue import FORM_ALLOWANCE_BYTES, MAX_DOCUMENT_BYTES
+from ens.documents.routes import NO_COMPRESSION, DocumentsController, list_document_types
+from ens.documents.storage import BlobStore
 from ens.overview.routes import SpaceController
 from ens.records.routes import CONTROLLERS as RECORDS_CONTROLLERS
 from ens.spaces import audit
@@ -46,7 +50,12 @@ from ens.spaces.history import REQUEST_ID_KEY, AccessHistoryMiddleware
 from ens.spaces.matrix import access_matrix, check_matrix
 from ens.spaces.professional_routes import AccessRequestsController, ProController, ProfessionalsController
 from ens.spaces.rights import Action, table_markdown, who_may
-from ens.spaces.routes import AccessHistoryController, CarersController, RepresentativesController
+from ens.spaces.routes import (
+    AccessHistoryController,
+    CarersController,
+    NotificationsController,
+    RepresentativesController,
+)
 from ens.vaccination import scopes as vaccination_scopes
 from ens.vaccination.routes import VaccinationController, list_vaccines
 from ens.vitals import scopes as vitals_scopes
@@ -107,6 +116,8 @@ def _domain_error(request: Request[Any, Any, Any], exc: errors.DomainError) -> R
         headers["WWW-Authenticate"] = 'Bearer realm="ens"'
     if isinstance(exc, errors.RateLimited):
         headers["Retry-After"] = str(exc.retry_after)
+    if isinstance(exc, errors.RangeNotSatisfiable):
+        headers["Content-Range"] = f"bytes */{exc.size}"
     return error_response(
         request,
         problem,
@@ -238,6 +249,7 @@ async def ready() -> ReadinessRead:
 def register_capabilities() -> None:
     """What each capability declares for the whole process: its app scopes."""
     SCOPES.register(vitals_scopes.SCOPES)
+    SCOPES.register(documents_scopes.SCOPES)
     SCOPES.register(vaccination_scopes.SCOPES)
 
 
@@ -252,6 +264,7 @@ def space_routes() -> list[ControllerRouterHandler]:
         ProfessionalsController,
         AccessRequestsController,
         *RECORDS_CONTROLLERS,
+        DocumentsController,
         *AuthWiring.space_routes(),
     ]
 
@@ -285,6 +298,7 @@ def create_app(
     audit.configure(settings.secret_key)  # the access history's rows are sealed with it
     cursors = Cursors(settings.secret_key)
     auth = AuthWiring(settings, upstream_transport, pro_upstream_transport)
+    blobs = BlobStore.from_settings(settings)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -321,7 +335,9 @@ def create_app(
         route_handlers=[FhirController],
     )
     account_router = Router(
-        path="/", before_request=through_account_door, route_handlers=[*auth.account_routes, CarersController]
+        path="/",
+        before_request=through_account_door,
+        route_handlers=[*auth.account_routes, CarersController, NotificationsController],
     )
     professional_router = Router(
         path="/",
@@ -335,6 +351,7 @@ def create_app(
             health,
             ready,
             list_vital_types,
+            list_document_types,
             list_vaccines,
             space_router,
             fhir_router,
@@ -347,6 +364,7 @@ def create_app(
         dependencies={
             "settings": Provide(lambda: settings, sync_to_thread=False),
             "tokens": Provide(lambda: tokens, sync_to_thread=False),
+            "blobs": Provide(lambda: blobs, sync_to_thread=False),
             # Public listings (the vaccine catalogue); the space router provides its own, after the door.
             "cursors": Provide(lambda: cursors, sync_to_thread=False),
             **auth.dependencies,
@@ -354,7 +372,10 @@ def create_app(
         middleware=[
             RefuseNulMiddleware,
             DefineMiddleware(BodyIdleTimeoutMiddleware, idle_seconds=settings.body_idle_seconds),
-            DefineMiddleware(CompressionMiddleware, config=CompressionConfig(backend="gzip", minimum_size=1024)),
+            DefineMiddleware(
+                CompressionMiddleware,
+                config=CompressionConfig(backend="gzip", minimum_size=1024, exclude_opt_key=NO_COMPRESSION),
+            ),
             AccessHistoryMiddleware,
             ETagMiddleware,
             DefineMiddleware(BearerAuthentication, tokens=tokens, exclude=_FRAMEWORK_PUBLIC_PATHS),
@@ -363,6 +384,7 @@ def create_app(
                 IdempotencyMiddleware,
                 max_body_bytes=settings.max_body_bytes,
                 lease_seconds=settings.idempotency_lease_seconds,
+                large_bodies=[(re.compile(r"/v1/spaces/[^/]+/documents/?"), MAX_DOCUMENT_BYTES + FORM_ALLOWANCE_BYTES)],
             ),
         ],
         exception_handlers={

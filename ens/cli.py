@@ -52,10 +52,12 @@ def _serve(
 
 def _purge(settings: Settings) -> None:
     """Daily maintenance: vitals deletion tombstones past ENS_TOMBSTONE_RETENTION_DAYS, expired
-    idempotency keys, and login state nobody can use any more."""
+    idempotency keys, login state nobody can use any more, and document objects a dead process left."""
     from ens.auth.maintenance import purge_expired_login_state
     from ens.core.idempotency import purge_expired
     from ens.core.limits import purge_old_windows
+    from ens.documents.pending import settle_abandoned
+    from ens.documents.storage import BlobStore
     from ens.vitals.service import purge_tombstones
 
     async def run() -> dict[str, int]:
@@ -65,6 +67,9 @@ def _purge(settings: Settings) -> None:
                     settings.tombstone_retention_days
                 ),
                 "expired idempotency keys": await purge_expired(),
+                "document objects left by an interrupted upload or removal": await settle_abandoned(
+                    BlobStore.from_settings(settings)
+                ),
             }
             removed.update(await purge_expired_login_state(settings, clock.now()))
             removed["rate counters older than an hour"] = await purge_old_windows()
@@ -144,7 +149,10 @@ def _export(settings: Settings, space_id: uuid.UUID, path: str) -> None:
             with Progress(*columns, console=Console(stderr=True)) as progress:
                 task = progress.add_task("Export FHIR", total=total or None)
                 written = await export_to_file(
-                    space, Path(path), progress=lambda entries: progress.update(task, completed=min(entries, total))
+                    space,
+                    Path(path),
+                    public_url=settings.public_url,
+                    progress=lambda entries: progress.update(task, completed=min(entries, total)),
                 )
                 progress.update(task, completed=total)
             return written
@@ -168,15 +176,18 @@ def _dev_token(settings: Settings, identity: str) -> None:
 
 
 def _notify(settings: Settings) -> None:
-    """Daily: the notices that are due (the parents told three months before a child turns 18)."""
+    """Daily: the notices that are due (the parents told three months before a child turns 18), and the
+    digests of what representatives and apps changed, to the holders who asked for them."""
     from ens.core.mail import Mailer
     from ens.spaces.adulthood import send_adulthood_notices
+    from ens.spaces.notifications import send_digests
 
-    async def run() -> int:
+    async def run() -> tuple[int, int]:
         async with db.connected(settings):
-            return await send_adulthood_notices(Mailer(settings))
+            return await send_adulthood_notices(Mailer(settings)), await send_digests(Mailer(settings))
 
-    print(f"sent {asyncio.run(run())} notices of a coming 18th birthday")
+    birthdays, digests = asyncio.run(run())
+    print(f"sent {birthdays} notices of a coming 18th birthday, {digests} daily digests of changes")
 
 
 def _representatives(settings: Settings, args: argparse.Namespace) -> None:
@@ -296,7 +307,11 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("migrate", help="apply every migration")
     sub.add_parser("demo", help="seed a demo holder")
     sub.add_parser("purge", help="daily maintenance: old tombstones, expired idempotency keys and login state")
-    sub.add_parser("notify", help="daily: send the notices that are due (a child's 18th birthday in three months)")
+    sub.add_parser(
+        "notify",
+        help="daily: send the notices that are due (a child's 18th birthday in three months) and the digests "
+        "of changes holders asked for",
+    )
     audit = sub.add_parser("audit", help="the access history's seals (tamper evidence)")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
     seal = audit_sub.add_parser("seal", help="every few minutes: checkpoints over the new rows of each space")

@@ -303,10 +303,11 @@ def etag_of_versions(purpose: str, versions: Sequence[object]) -> str:
 class ETagMiddleware:
     """Strong ETags on successful GETs, and 304 when ``If-None-Match`` names the current one.
 
-    A handler that knows a cheaper strong validator sets ``ETag`` itself (``etag_of_versions``);
-    otherwise the validator is the hash of the body. A streamed answer (no ``Content-Length``: its
-    size is not known before its end, like the FHIR export) passes through as it is produced, never
-    held here, and has no ETag."""
+    A handler that knows a cheaper strong validator sets ``ETag`` itself (``etag_of_versions``, a
+    document's content): its answer then passes as it is produced, never held (a file can be
+    20 MiB); otherwise the validator is the hash of the body. A streamed answer (no
+    ``Content-Length``: its size is not known before its end, like the FHIR export) passes through
+    as it is produced, never held here, and has no ETag."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
@@ -321,12 +322,25 @@ class ETagMiddleware:
 
         async def buffered(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
+                given = next((v.decode("latin-1") for k, v in message.get("headers", []) if k == b"etag"), None)
+                if message["status"] == 200 and given is not None and etag_matches(if_none_match, given, weak=True):
+                    # The handler knew its validator: 304 without reading (or holding) its body.
+                    start["not_modified"] = True
+                    dropped = (b"content-length", b"content-type")
+                    kept = [(k, v) for k, v in message.get("headers", []) if k not in dropped]
+                    await send({"type": "http.response.start", "status": 304, "headers": kept})
+                    await send({"type": "http.response.body", "body": b""})
+                    return
                 streamed = not any(k == b"content-length" for k, _ in message.get("headers", []))
-                if message["status"] != 200 or streamed:
+                if message["status"] != 200 or given is not None or streamed:
+                    # Not a 200, a validator given with a body that may be large (a file), or a body
+                    # whose size is unknown: passed on as it comes.
                     start["passthrough"] = True
                     await send(message)
                     return
                 start.update(message)
+                return
+            if start.get("not_modified"):
                 return
             if start.get("passthrough"):
                 await send(message)
@@ -336,10 +350,8 @@ class ETagMiddleware:
                 return
             body = b"".join(chunks)
             headers = list(start.get("headers", []))
-            given = next((v.decode("latin-1") for k, v in headers if k == b"etag"), None)
-            etag = given or etag_of(body)
-            if given is None:
-                headers.append((b"etag", etag.encode()))
+            etag = etag_of(body)
+            headers.append((b"etag", etag.encode()))
             if etag_matches(if_none_match, etag, weak=True):
                 kept = [(k, v) for k, v in headers if k not in (b"content-length", b"content-type")]
                 await send({"type": "http.response.start", "status": 304, "headers": kept})

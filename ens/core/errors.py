@@ -97,6 +97,24 @@ class PayloadTooLarge(DomainError):
     kind = "payload-too-large"
 
 
+class UnsupportedMediaType(DomainError):
+    """The body, or a file in it, is of a type the route does not take (415)."""
+
+    kind = "unsupported-media-type"
+
+
+class RangeNotSatisfiable(DomainError):
+    """No byte of the requested range exists (416); ``size`` is the representation's."""
+
+    kind = "range-not-satisfiable"
+
+    size: int = 0
+
+    def __init__(self, detail: str = "", size: int = 0) -> None:
+        super().__init__(detail)
+        self.size = size
+
+
 class PreconditionRequired(DomainError):
     """A conditional request was required (``If-Match``) and none was sent (428)."""
 

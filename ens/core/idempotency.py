@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import re
+import tempfile
 import uuid
+from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any
+from typing import IO, Any
 
 import msgspec
 from litestar import Request, Response
@@ -121,10 +123,21 @@ class IdempotencyMiddleware:
     the refusal in place of the handler.
     """
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int, lease_seconds: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_body_bytes: int,
+        lease_seconds: int,
+        large_bodies: Sequence[tuple[re.Pattern[str], int]] = (),
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.lease = timedelta(seconds=lease_seconds)
+        # Paths whose route takes a larger body (a document's upload), with their limit.
+        self.large_bodies = list(large_bodies)
+
+    def _limit(self, path: str) -> int:
+        return next((limit for pattern, limit in self.large_bodies if pattern.fullmatch(path)), self.max_body_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         key = _header(scope, b"idempotency-key") if scope["type"] == ScopeType.HTTP else None
@@ -135,17 +148,19 @@ class IdempotencyMiddleware:
         if not _KEY.fullmatch(key):
             await self._refuse(scope, send, 400, "Idempotency-Key must be 1 to 255 visible ASCII characters.")
             return
-        body, too_large = await _read_body(receive, self.max_body_bytes)
-        if too_large:
-            await self._refuse(scope, send, 413, f"The body must not exceed {self.max_body_bytes} bytes.")
-            return
-        caller_key = str(getattr(caller, "idempotency_scope", ""))
+        limit = self._limit(scope["path"])
         digest = hashlib.sha256()
         digest.update(scope["path"].encode() + b"?" + scope.get("query_string", b"") + b"\n")
-        digest.update(body)
+        body = await _read_body(receive, limit, digest)
+        if body is None:
+            await self._refuse(scope, send, 413, f"The body must not exceed {limit} bytes.")
+            return
+        caller_key = str(getattr(caller, "idempotency_scope", ""))
         request_hash = digest.hexdigest()
         existing = await _claim(caller_key, key, request_hash=request_hash, lease=self.lease)
         if existing is not None:
+            if existing["state"] != "done" or existing["request_hash"] != request_hash:
+                body.close()
             if existing["request_hash"] != request_hash:
                 await self._refuse(scope, send, 422, "This Idempotency-Key was used with a different request.")
             elif existing["state"] == "done":
@@ -200,8 +215,15 @@ class IdempotencyMiddleware:
             await send(message)
 
 
-async def _read_body(receive: Receive, limit: int) -> tuple[bytes, bool]:
-    chunks: list[bytes] = []
+# A body is kept in memory up to this size, then in a temporary file (a 20 MiB upload is never
+# held whole in memory to be hashed and replayed to the handler).
+_SPOOL_IN_MEMORY = 1024 * 1024
+_REPLAY_CHUNK = 64 * 1024
+
+
+async def _read_body(receive: Receive, limit: int, digest: Any) -> IO[bytes] | None:
+    """The body, hashed into ``digest`` as it arrives and kept for the handler; ``None`` past ``limit``."""
+    spool: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY)
     size = 0
     while True:
         message = await receive()
@@ -210,24 +232,35 @@ async def _read_body(receive: Receive, limit: int) -> tuple[bytes, bool]:
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
-            return b"", True
-        chunks.append(chunk)
+            spool.close()
+            return None
+        digest.update(chunk)
+        spool.write(chunk)
         if not message.get("more_body", False):
             break
-    return b"".join(chunks), False
+    spool.seek(0)
+    return spool
 
 
-def _replay(body: bytes) -> Receive:
-    sent = False
+def _replay(body: bytes | IO[bytes]) -> Receive:
+    """The body again, for the handler: all at once, or read back in chunks from its spool."""
+    done = False
 
     async def receive() -> ReceiveMessage:
-        nonlocal sent
-        if not sent:
-            sent = True
+        nonlocal done
+        if done:
+            disconnect: HTTPDisconnectEvent = {"type": "http.disconnect"}
+            return disconnect
+        if isinstance(body, bytes):
+            done = True
             request: HTTPRequestEvent = {"type": "http.request", "body": body, "more_body": False}
             return request
-        disconnect: HTTPDisconnectEvent = {"type": "http.disconnect"}
-        return disconnect
+        chunk = body.read(_REPLAY_CHUNK)
+        if len(chunk) < _REPLAY_CHUNK:
+            done = True
+            body.close()
+        piece: HTTPRequestEvent = {"type": "http.request", "body": chunk, "more_body": not done}
+        return piece
 
     return receive
 

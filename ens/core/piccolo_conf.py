@@ -15,5 +15,6 @@ APP_REGISTRY = AppRegistry(
         "ens.vaccination.piccolo_app",
         "ens.auth.piccolo_app",
         "ens.records.piccolo_app",
+        "ens.documents.piccolo_app",
     ]
 )

@@ -70,6 +70,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     rate_limit_account_per_minute: int = 1200
     rate_limit_grant_per_minute: int = 600
     rate_limit_address_per_minute: int = 300
+    # Documents: where their encrypted content lives (``file:///absolute/path`` or
+    # ``s3://bucket/prefix``); empty means ``{var_dir}/blobs``. S3-compatible storage is reached at
+    # ``s3_endpoint`` (empty: AWS itself) with these credentials.
+    blob_url: str = ""
+    s3_endpoint: str | None = None
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = None
+    # What one space's documents may take in all (their size as uploaded), 1 GiB by default.
+    document_quota_bytes: int = 1024 * 1024 * 1024
 
     @property
     def is_dev(self) -> bool:
@@ -162,6 +172,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 )
         if not self.database_url.startswith(("sqlite://", "postgres://", "postgresql://")):
             raise ConfigurationError("ENS_DATABASE_URL must be sqlite:///path or postgresql://...")
+        if self.blob_url and not self.blob_url.startswith(("file:///", "s3://")):
+            raise ConfigurationError("ENS_BLOB_URL must be file:///absolute/path or s3://bucket/prefix")
+        if self.blob_url.startswith("s3://") and not urlsplit(self.blob_url).netloc:
+            raise ConfigurationError("ENS_BLOB_URL must name the bucket: s3://bucket/prefix")
+        if self.document_quota_bytes < 1:
+            raise ConfigurationError("ENS_DOCUMENT_QUOTA_BYTES must be a positive number of bytes")
         if self.oidc_acr not in ("eidas1", "eidas2", "eidas3"):
             raise ConfigurationError("ENS_OIDC_ACR must be eidas1, eidas2 or eidas3")
         if self.pro_oidc_acr not in ("eidas1", "eidas2", "eidas3"):

@@ -2,13 +2,15 @@
 
 Each capability maps its own items (its ``fhir.py``); this module, the one place that may import
 them all, puts them in order: the holder's ``Patient`` first, then the records, the vaccination
-booklet, and the measures, read in keyset batches (:func:`ens.vitals.fhir.observations`) and
-encoded batch by batch, so a space of 500,000 measures is exported in the memory of one batch
-(``make bench`` measures it). Every resource's ``fullUrl`` is ``urn:uuid:<its id>`` and every
-reference inside the Bundle uses that name (:mod:`ens.core.fhir`).
+booklet, the documents (a DocumentReference each, the file attached by URL), and the measures,
+read in keyset batches (:func:`ens.vitals.fhir.observations`) and encoded batch by batch, so a
+space of 500,000 measures is exported in the memory of one batch (``make bench`` measures it).
+Every resource's ``fullUrl`` is ``urn:uuid:<its id>`` and every reference inside the Bundle uses
+that name (:mod:`ens.core.fhir`).
 
 A representative's export (or that of an app a representative connected) leaves out what the
-holder hid from them (``access.sees_confidential``), as every other read of theirs does.
+holder hid from them (``access.sees_confidential``), as every other read of theirs does; nobody's
+export holds a document a professional still holds back from the holder.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from uuid import UUID
 from ens.core import clock
 from ens.core.db import fetch_one
 from ens.core.fhir import Resource, encode, full_url
+from ens.documents.fhir import document_references
+from ens.documents.visibility import export_viewer
 from ens.records.fhir import records_as_fhir
 from ens.spaces.door import SpaceRef, space_ref
 from ens.spaces.fhir import patient_of
@@ -35,10 +39,11 @@ class ExportScope:
 
     space: SpaceRef
     with_hidden: bool
+    # ENS_PUBLIC_URL: documents are attached by URL (their content's, absolute when it is known).
+    public_url: str = ""
 
 
 # A capability whose items are many adds a section: an async iterator of batches of resources.
-# Documents (issue 14) add theirs here, a DocumentReference per document.
 Section = Callable[[ExportScope], AsyncIterator[Sequence[Resource]]]
 
 
@@ -51,7 +56,15 @@ async def _vitals(scope: ExportScope) -> AsyncIterator[Sequence[Resource]]:
         yield batch
 
 
-SECTIONS: tuple[Section, ...] = (_vaccination, _vitals)
+async def _documents(scope: ExportScope) -> AsyncIterator[Sequence[Resource]]:
+    # What the holder sees (nothing a professional still holds back from them); a representative's
+    # export, what they see.
+    viewer = export_viewer(timezone=scope.space.timezone, with_hidden=scope.with_hidden)
+    async for batch in document_references(scope.space.id, viewer, public_url=scope.public_url):
+        yield batch
+
+
+SECTIONS: tuple[Section, ...] = (_vaccination, _documents, _vitals)
 
 
 def _entry(resource: Resource) -> bytes:
@@ -104,7 +117,11 @@ async def space_for_export(space_id: UUID) -> SpaceRef | None:
 
 
 async def export_to_file(
-    space: SpaceRef, path: Path, *, progress: Callable[[int], Awaitable[None] | None] | None = None
+    space: SpaceRef,
+    path: Path,
+    *,
+    public_url: str = "",
+    progress: Callable[[int], Awaitable[None] | None] | None = None,
 ) -> int:
     """Write the whole space's Bundle (hidden items included: the holder's own export) to ``path``,
     through a temporary file renamed at the end, so a file at ``path`` is always a whole export.
@@ -118,7 +135,8 @@ async def export_to_file(
 
     partial = path.with_name(path.name + ".partial")
     with partial.open("wb") as out:
-        async for piece in export_bundle(ExportScope(space=space, with_hidden=True), progress=counted):
+        scope = ExportScope(space=space, with_hidden=True, public_url=public_url)
+        async for piece in export_bundle(scope, progress=counted):
             out.write(piece)
     partial.replace(path)
     return written

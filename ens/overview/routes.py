@@ -19,11 +19,11 @@ from litestar.status_codes import HTTP_204_NO_CONTENT
 from ens.core.fhir import FHIR_JSON, FhirBundleDocument
 from ens.core.mail import Mailer
 from ens.core.settings import Settings
+from ens.documents.storage import BlobStore
 from ens.overview.export import ExportScope, export_bundle
 from ens.overview.schemas import SpaceStatusRead, SpaceSummary
-from ens.overview.service import space_summary
+from ens.overview.service import close_or_erase, reopen_space, space_summary
 from ens.overview.space_import import ImportResult, import_bundle
-from ens.spaces import service as spaces
 from ens.spaces.door import Access, Need
 from ens.spaces.rights import Action
 
@@ -53,9 +53,10 @@ class SpaceController(Controller):
         self,
         access: Access,
         settings: NamedDependency[Settings],
+        blobs: NamedDependency[BlobStore],
         erase: Annotated[bool, QueryParameter(name="erase")] = False,
     ) -> None:
-        await spaces.close_or_erase_space(access, erase=erase, mailer=Mailer(settings))
+        await close_or_erase(access, erase=erase, mailer=Mailer(settings), blobs=blobs)
 
     @post(
         "/reopen",
@@ -65,8 +66,7 @@ class SpaceController(Controller):
         operation_id="reopenSpace",
     )
     async def reopen(self, access: Access) -> SpaceStatusRead:
-        await spaces.reopen_space(access.space_id)
-        return SpaceStatusRead(id=access.space_id, status="open")
+        return await reopen_space(access)
 
     @get(
         "/export",
@@ -75,7 +75,8 @@ class SpaceController(Controller):
         summary="The whole space as one FHIR R4 Bundle of type collection (streamed)",
         description="The holder's Patient, the records (Consent with the printed directives, RelatedPerson, "
         "Practitioner, Condition, AllergyIntolerance, MedicationStatement, FamilyMemberHistory), every "
-        "Immunization, and every measure as an Observation of the ANS 'Mesures de santé' guide's profile "
+        "Immunization, every document as a DocumentReference (the file attached by its content URL, not "
+        "inlined), and every measure as an Observation of the ANS 'Mesures de santé' guide's profile "
         "with its Device. Written as it is read: the answer has no Content-Length and no ETag. Every reference "
         "is urn:uuid:<id> and resolves inside the Bundle. A representative's export leaves out what the holder "
         "hid from them.",
@@ -86,8 +87,8 @@ class SpaceController(Controller):
             )
         },
     )
-    async def export(self, access: Access) -> Stream:
-        scope = ExportScope(space=access.space, with_hidden=access.sees_confidential)
+    async def export(self, access: Access, settings: NamedDependency[Settings]) -> Stream:
+        scope = ExportScope(space=access.space, with_hidden=access.sees_confidential, public_url=settings.public_url)
         return Stream(
             export_bundle(scope),
             media_type=FHIR_JSON,

@@ -4,6 +4,7 @@ from datetime import date
 from uuid import UUID
 
 from ens.core.api import ReadStruct
+from ens.documents.schemas import DocumentsSummary
 from ens.records.schemas import RecordsSummary
 from ens.vaccination.schemas import DueCounts
 from ens.vitals.schemas import BmiRead, LatestVital
@@ -33,6 +34,7 @@ class SpaceSummary(ReadStruct):
     vitals: list[LatestVital]
     bmi: BmiRead | None
     records: RecordsSummary
+    documents: DocumentsSummary
     # The French schedule's doses due and overdue today (GET .../vaccinations/schedule for which).
     vaccination: DueCounts
 

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from ens.core import clock
 from ens.core.local_time import zone_of
-from ens.overview.schemas import HolderSummary, SpaceSummary
+from ens.core.mail import Mailer
+from ens.documents.service import documents_summary, erase_space_files
+from ens.documents.storage import BlobStore
+from ens.overview.schemas import HolderSummary, SpaceStatusRead, SpaceSummary
 from ens.records.summary import records_summary
+from ens.spaces import service as spaces
 from ens.spaces.adulthood import adulthood_soon
 from ens.spaces.door import SpaceAccess, adulthood
+from ens.spaces.rights import Action
 from ens.spaces.service import public_kind as _public_kind
 from ens.vaccination.service import due_counts
 from ens.vitals.service import bmi_of, latest_values
@@ -33,5 +38,22 @@ async def space_summary(access: SpaceAccess) -> SpaceSummary:
         vitals=latest,
         bmi=bmi_of(latest),
         records=await records_summary(space.id, with_hidden=access.sees_confidential),
+        documents=await documents_summary(access),
         vaccination=await due_counts(access),
     )
+
+
+async def close_or_erase(access: SpaceAccess, *, erase: bool, mailer: Mailer, blobs: BlobStore) -> None:
+    """Close the space, or erase it: files live outside the database, so an erase destroys the
+    space's data key first (committed: its files can never be decrypted again), removes its objects
+    from the store, then deletes every row (``ens.spaces.service``, which knows no files)."""
+    if erase:
+        access.require(Action.ERASE)
+        await erase_space_files(access.space_id, blobs)
+    await spaces.close_or_erase_space(access, erase=erase, mailer=mailer)
+
+
+async def reopen_space(access: SpaceAccess) -> SpaceStatusRead:
+    """Reopen a closed space with everything it held, its documents too."""
+    await spaces.reopen_space(access.space_id)
+    return SpaceStatusRead(id=access.space_id, status="open")

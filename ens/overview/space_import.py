@@ -25,6 +25,7 @@ import msgspec
 from ens.core.api import ReadStruct
 from ens.core.db import write_transaction
 from ens.core.errors import Conflict, FieldError, Invalid, PayloadTooLarge
+from ens.documents.fhir import NOT_IMPORTED as DOCUMENTS_NOT_IMPORTED
 from ens.records.fhir import NOT_IMPORTED, import_record, is_trusted_person
 from ens.spaces.door import SpaceAccess
 from ens.spaces.service import holds_data
@@ -167,7 +168,8 @@ async def import_bundle(access: SpaceAccess, chunks: AsyncIterator[bytes], *, ma
             await flush()
         except ijson.JSONError as exc:
             raise Invalid("The body is not a FHIR Bundle in JSON.", [FieldError("", str(exc)[:200])]) from None
-    reasons = {kind: NOT_IMPORTED.get(kind, "not a kind of item ENS keeps") for kind in left}
+    known = {**NOT_IMPORTED, **DOCUMENTS_NOT_IMPORTED}
+    reasons = {kind: known.get(kind, "not a kind of item ENS keeps") for kind in left}
     return ImportResult(
         imported=dict(sorted(imported.items())),
         not_imported=[NotImported(resource_type=k, count=n, reason=reasons[k]) for k, n in sorted(left.items())],

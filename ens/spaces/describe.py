@@ -68,6 +68,14 @@ _SPECIAL: dict[tuple[str, str], tuple[str, str]] = {
     ("PUT", "/consent"): ("a enregistré le consentement au curateur", "a tenté d'enregistrer un consentement"),
     ("DELETE", "/representatives/{id}"): ("a mis fin à une représentation", "a tenté de retirer un représentant"),
     ("POST", "/v1/spaces"): ("a créé l'espace", "a tenté de créer l'espace"),
+    ("POST", "/documents"): ("a ajouté un document", "a tenté d'ajouter un document"),
+    ("GET", "/documents/{id}"): ("a consulté un document", "a tenté de consulter un document"),
+    ("GET", "/documents/{id}/content"): ("a téléchargé un document", "a tenté de télécharger un document"),
+    ("PATCH", "/documents/{id}"): (
+        "a modifié le masquage d'un document",
+        "a tenté de modifier le masquage d'un document",
+    ),
+    ("DELETE", "/documents/{id}"): ("a supprimé un document", "a tenté de supprimer un document"),
     ("POST", "/v1/invitations/{code}/accept"): (
         "a rejoint l'espace comme parent",
         "a tenté de rejoindre l'espace",
@@ -155,6 +163,8 @@ _REFUSALS = {
     410: "espace fermé",
     412: "modifié entre-temps",
     413: "trop volumineux",
+    415: "format non accepté",
+    416: "plage hors du fichier",
     422: "données invalides",
     428: "version attendue manquante",
     429: "trop de tentatives",

@@ -24,6 +24,7 @@ from ens.core.names import same_names
 from ens.spaces.door import SpaceAccess, SpaceRef, adulthood, security_log, space_ref
 from ens.spaces.history import PendingAccess, record_access, record_with_write
 from ens.spaces.matrix import access_matrix
+from ens.spaces.notifications import recipients
 from ens.spaces.professionals import grant_authorisation
 from ens.spaces.schemas import (
     AccessRequestRead,
@@ -297,16 +298,12 @@ def _history_row(
 async def _tell_emergency(space: SpaceRef, *, actor: str, profession: str, at: datetime, mailer: Mailer) -> None:
     """The holder, or for a minor the parents, e-mailed at once (no reason, no health data)."""
     minor = space.birthdate is not None and at < adulthood(space)
+    # The holder (for a minor, the parents), less whoever turned the notice off (/v1/me/notifications).
+    addresses = await recipients(space, "emergency_access", at=at)
     if minor:
-        rows = await fetch(
-            """SELECT a.email FROM representatives r JOIN accounts a ON a.id = r.account_id
-               WHERE r.space_id = {} AND r.kind = 'parent' AND r.revoked_at IS NULL AND a.email IS NOT NULL""",
-            space.id,
-        )
         elided = space.given_name[:1].lower() in "aeiouyhàâéèêëîïôöûüù"
         whose = f"l'espace santé {'d' + chr(39) if elided else 'de '}{space.given_name}"
     else:
-        rows = await fetch("SELECT email FROM accounts WHERE id = {} AND email IS NOT NULL", space.holder_account_id)
         whose = "votre espace santé"
     local = at.astimezone(ZoneInfo(space.timezone))
     text = EMERGENCY_NOTICE.format(
@@ -316,8 +313,8 @@ async def _tell_emergency(space: SpaceRef, *, actor: str, profession: str, at: d
         day=local.strftime("%d/%m/%Y"),
         time=local.strftime("%H:%M"),
     )
-    for row in rows:
-        await tell(mailer, row["email"], "Accès d'urgence à un espace santé", text)
+    for address in addresses:
+        await tell(mailer, address, "Accès d'urgence à un espace santé", text)
 
 
 def _refused(event: str, professional_id: UUID, request_id: str) -> None:

@@ -8,13 +8,13 @@ from uuid import UUID
 
 from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from ens.core.api import CursorParam, Cursors, LimitParam, Page, SinceParam, UntilParam
 from ens.core.local_time import parse_instant, zone_of
 from ens.core.settings import Settings
-from ens.spaces import adulthood, representatives
+from ens.spaces import adulthood, notifications, representatives
 from ens.spaces.caller import Caller
 from ens.spaces.door import Access, Need, request_id_of
 from ens.spaces.history import AccountAction, HistoryAction, HistoryActor, HistoryFilter, list_access_history
@@ -25,6 +25,7 @@ from ens.spaces.schemas import (
     ClaimCodeRead,
     CuratorConsent,
     InvitationRead,
+    NotificationPreferences,
     RepresentativePage,
     SpaceListItem,
 )
@@ -176,3 +177,38 @@ def _noted(request: Request[Caller, Any, Any]) -> AccountAction:
         action=f"{request.method} {request.scope.get('path_template', request.url.path)}",
         request_id=request_id_of(request.scope),
     )
+
+
+IfMatch = Annotated[
+    str | None,
+    HeaderParameter(name="If-Match", required=False, description="The ETag of what was read (412 when stale)"),
+]
+
+
+class NotificationsController(Controller):
+    """Behind the account door: which e-mails the person wants."""
+
+    path = "/v1/me/notifications"
+    tags = ["account"]
+
+    @get(
+        "/",
+        summary="Which e-mails the person wants about their space",
+        description="documentAdded (a professional added a document) and emergencyAccess (a professional used "
+        "emergency access) are on until turned off; representativesDigest and appsDigest (once a day, what "
+        "representatives or apps changed, counted: who and what kind of thing) are off until turned on. No "
+        "e-mail carries health data.",
+        operation_id="getNotificationPreferences",
+    )
+    async def read(self, request: Request[Caller, Any, Any]) -> NotificationPreferences:
+        return await notifications.get_preferences(request.user.account_id)
+
+    @put(
+        "/",
+        summary="Choose which e-mails to receive (every field)",
+        operation_id="setNotificationPreferences",
+    )
+    async def write(
+        self, request: Request[Caller, Any, Any], data: JSONBody[NotificationPreferences], if_match: IfMatch = None
+    ) -> NotificationPreferences:
+        return await notifications.set_preferences(request.user.account_id, data, if_match=if_match)

@@ -276,3 +276,16 @@ class PatientRead(ReadStruct):
     birthdate: date | None
     since: datetime
     until: datetime
+
+
+class NotificationPreferences(Struct, kw_only=True):
+    """Which e-mails the person wants about their space. None carries health data.
+
+    ``documentAdded``: a professional added a document; ``emergencyAccess``: a professional used
+    emergency access; ``representativesDigest`` / ``appsDigest``: once a day, what representatives /
+    apps changed (off by default: an app that sends a daily reading would make a daily e-mail)."""
+
+    document_added: bool
+    emergency_access: bool
+    representatives_digest: bool
+    apps_digest: bool

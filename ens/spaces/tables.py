@@ -247,3 +247,16 @@ class AccessRequest(Table, tablename="access_requests"):
     created_at = Timestamptz()
     decided_at = Timestamptz(null=True, default=None)
     decided_by = UUID(null=True, default=None)
+
+
+class NotificationPreference(Table, tablename="notification_preferences"):
+    """Which e-mails a person wants (``ens.spaces.notifications``); no row means the defaults.
+    ``digest_sent_until``: the end of the period the last digest covered."""
+
+    account_id = UUID(primary_key=True)
+    document_added = Boolean(default=True)
+    emergency_access = Boolean(default=True)
+    representatives_digest = Boolean(default=False)
+    apps_digest = Boolean(default=False)
+    digest_sent_until = Timestamptz(null=True, default=None)
+    updated_at = Timestamptz()

@@ -10,6 +10,7 @@ from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.condition import Condition
 from fhir.resources.R4B.consent import Consent
 from fhir.resources.R4B.device import Device
+from fhir.resources.R4B.documentreference import DocumentReference
 from fhir.resources.R4B.familymemberhistory import FamilyMemberHistory
 from fhir.resources.R4B.immunization import Immunization
 from fhir.resources.R4B.medicationstatement import MedicationStatement
@@ -18,6 +19,7 @@ from fhir.resources.R4B.patient import Patient
 from fhir.resources.R4B.practitioner import Practitioner
 from fhir.resources.R4B.relatedperson import RelatedPerson
 
+from tests.helpers.documents import LAB_REPORT, metadata, pdf, upload
 from tests.helpers.people import Person
 from tests.helpers.records import CONTACTS, DIRECTIVES, DOCTOR, TRUSTED_PERSON, VALID_RPPS, contact, structured, trusted
 from tests.helpers.vitals import VITALS, at
@@ -30,6 +32,7 @@ MODELS: dict[str, Any] = {
     "Patient": Patient,
     "Observation": Observation,
     "Device": Device,
+    "DocumentReference": DocumentReference,
     "Immunization": Immunization,
     "Consent": Consent,
     "RelatedPerson": RelatedPerson,
@@ -75,7 +78,7 @@ def every_measure() -> list[dict[str, Any]]:
 
 
 async def fill_every_kind(client: httpx.AsyncClient, person: Person) -> None:
-    """Records of every kind, a booklet (full and partial dates) and every measure."""
+    """Records of every kind, a booklet (full and partial dates), every measure and a document."""
     headers = person.headers
 
     async def ok(response: Any) -> None:
@@ -118,6 +121,7 @@ async def fill_every_kind(client: httpx.AsyncClient, person: Person) -> None:
     partial = {"vaccineName": "DT Polio", "diseases": ["diphtheria", "tetanus", "polio"], "date": "1998-05"}
     await ok(client.post(BOOKLET, json=partial, headers=headers))
     await ok(client.post(VITALS, json={"measurements": every_measure()}, headers=headers))
+    await ok(upload(client, headers, pdf(2000), meta=metadata(typeCode=LAB_REPORT, author="Laboratoire Biomed")))
 
 
 def check_bundle(bundle: dict[str, Any]) -> dict[str, dict[str, Any]]:

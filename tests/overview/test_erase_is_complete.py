@@ -10,13 +10,30 @@ space (an empty list when nothing), and the test fails on anything found.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+
+import pytest
 
 from ens.core import db
+from ens.core.settings import Settings
+from tests.helpers.documents import folder_entries_naming, stored_paths
 from tests.helpers.fhir import fill_every_kind
 
 # Checks of the storage a space has outside the database: what is left of an erased space.
 OUTSIDE_THE_DATABASE: list[Callable[[uuid.UUID], Awaitable[list[str]]]] = []
+
+
+@pytest.fixture(autouse=True)
+def _documents_store(settings: Settings) -> Iterator[None]:
+    """The documents' objects (the folder, or the S3 run's bucket) under the space's prefix, and in
+    a folder any directory named by the space."""
+
+    async def objects_left(space_id: uuid.UUID) -> list[str]:
+        return await stored_paths(settings, space_id) + folder_entries_naming(settings, space_id)
+
+    OUTSIDE_THE_DATABASE.append(objects_left)
+    yield
+    OUTSIDE_THE_DATABASE.remove(objects_left)
 
 
 async def tables_with_a_space_id() -> list[str]:
@@ -66,6 +83,8 @@ async def test_an_erased_space_leaves_no_row_in_any_table_with_a_space_id(client
         "emergency_contacts",
         "grants",
         "access_history",
+        "documents",
+        "document_keys",
     } <= held, held
     assert len(held) >= 12, held
 

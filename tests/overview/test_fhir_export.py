@@ -41,6 +41,7 @@ async def test_a_space_with_every_kind_of_data_exports_as_a_valid_bundle(client,
         "Immunization": 2,
         "Observation": 11,
         "Device": 2,  # the scale (two weights) and the blood-pressure monitor
+        "DocumentReference": 1,
     }
     patient = resources[f"urn:uuid:{person.space_id}"]
     assert patient["resourceType"] == "Patient"
@@ -140,7 +141,7 @@ async def test_ens_export_writes_the_same_bundle_to_a_file(client, person, setti
     target = tmp_path / "space.fhir.json"
     done = _ens_export(str(person.space_id), str(target), database_url=settings.database_url)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == f"export: 24 resources written to {target}"
+    assert done.stdout.strip() == f"export: 25 resources written to {target}"
     written = check_bundle(json.loads(target.read_bytes()))
     served = check_bundle((await client.get(EXPORT, headers=person.headers)).json())
     assert written.keys() == served.keys()

@@ -152,6 +152,17 @@ ROUTE_RESOURCE: dict[str, str] = {
         "vaccination",
     ),
     **dict.fromkeys(
+        (
+            "listDocuments",
+            "addDocument",
+            "getDocument",
+            "getDocumentContent",
+            "changeDocumentMasking",
+            "deleteDocument",
+        ),
+        "documents",
+    ),
+    **dict.fromkeys(
         ("createTestNote", "writeThenFailTestNote", "getTestNote", "replaceTestNote", "deleteTestNote"), "test-note"
     ),
     **dict.fromkeys(
@@ -264,6 +275,13 @@ RULES: dict[str, Rule] = {
         }.items()
         for entry in entries
     },
+    # Documents: apps read and add with a documents scope; hiding and removing are persons' acts
+    "listDocuments": SpaceRoute(READ, "read", "documents"),
+    "addDocument": SpaceRoute(WRITE_DATA, "write", "documents"),
+    "getDocument": SpaceRoute(READ, "read", "documents"),
+    "getDocumentContent": SpaceRoute(READ, "read", "documents"),
+    "changeDocumentMasking": SpaceRoute(WRITE_DATA),
+    "deleteDocument": SpaceRoute(WRITE_DATA),
     # Vaccination
     "listVaccinations": SpaceRoute(READ, "read", "vaccination"),
     "getVaccination": SpaceRoute(READ, "read", "vaccination"),
@@ -305,9 +323,12 @@ RULES: dict[str, Rule] = {
     "createChildSpace": AccountRoute(),
     "acceptInvitation": AccountRoute(),
     "claimSpace": AccountRoute(),
+    "getNotificationPreferences": AccountRoute(),
+    "setNotificationPreferences": AccountRoute(),
     # Public
     "listApps": PublicRoute(),
     "listVitalTypes": PublicRoute(),
+    "listDocumentTypes": PublicRoute(),
     "listVaccines": PublicRoute(),
     "createTestSecret": AnyTokenRoute(),
 }
@@ -362,6 +383,7 @@ async def callers(client: httpx.AsyncClient, settings: Settings) -> list[CallerC
 
     every_scope = [f"vitals.{code}:{mode}" for code in TYPE_CODES for mode in ("read", "write")]
     every_scope += ["test-notes:read", "test-notes:write", "vaccinations:read", "vaccinations:write"]
+    every_scope += ["documents:read", "documents:write"]
     right_app = await grant_app(settings, holder, every_scope)
     narrow_app = await grant_app(settings, holder, ["vitals.body_weight:read"])
     elsewhere_app = await grant_app(settings, other, every_scope)
@@ -378,7 +400,9 @@ async def callers(client: httpx.AsyncClient, settings: Settings) -> list[CallerC
         ttl=-1,
     )
     everything = frozenset(
-        (capability, mode) for capability in ("vitals", "test-notes", "vaccination") for mode in ("read", "write")
+        (capability, mode)
+        for capability in ("vitals", "test-notes", "vaccination", "documents")
+        for mode in ("read", "write")
     )
     space = holder.space_id
     professionals = await _professional_callers(client, settings, holder)

@@ -27,6 +27,9 @@ ACROSS_SPACES: dict[str, str] = {
     # ens purge, daily: tombstones past the retention, wherever they are (on partitions, the same
     # statement runs on each; on Citus, on each shard in parallel).
     "DELETE FROM vital_tombstones WHERE deleted_at <": "the daily purge of old deletion tombstones",
+    # ens purge, daily: document objects a dead process left a day ago, wherever they are (the
+    # ledger is small: an entry lives from an upload's start to its commit).
+    "FROM document_pending_objects WHERE since <": "the daily settling of objects a dead process left",
     # A migration's backfill walks the whole table once, in batches.
     "SELECT * FROM vital_measurements WHERE body =": "the one-time backfill of the stored representation",
     # Whoever enters an invitation or claim code does not know its space: the code's hash finds it

@@ -1,0 +1,122 @@
+"""Documents as FHIR R4 ``DocumentReference`` resources, in the space's export: the type (LOINC),
+the date, the author, and the content as an attachment by URL (the file is not inlined: a 20 MiB
+PDF stays where it is, and reading it is an access like any other). Built on the datatypes every
+capability shares (``ens.core.fhir``): the Patient is ``urn:uuid:<space id>``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from uuid import UUID
+
+from ens.core.db import fetch
+from ens.core.fhir import (
+    LOINC,
+    Attachment,
+    CodeableConcept,
+    Coding,
+    Element,
+    Period,
+    Reference,
+    Resource,
+    encode,
+    patient_reference,
+)
+from ens.documents.catalogue import TYPES_BY_CODE
+from ens.documents.rows import COLUMNS, document_read
+from ens.documents.schemas import DocumentRead
+from ens.documents.visibility import Viewer, visible_for
+
+# Documents are read for the export in batches of this many rows (keyset on the list's order).
+BATCH = 500
+
+# The export attaches each document's file by URL, not inside the Bundle: an import has nothing to keep.
+NOT_IMPORTED = {
+    "DocumentReference": "the export attaches files by URL, not their content: add each document again "
+    "(POST .../documents)"
+}
+
+
+class Content(Element, kw_only=True):
+    attachment: Attachment
+
+
+class Context(Element, kw_only=True):
+    period: Period | None = None
+
+
+class DocumentReference(Resource, tag=True, kw_only=True):
+    """The part of FHIR R4's DocumentReference ENS fills."""
+
+    status: str
+    type: CodeableConcept
+    subject: Reference
+    date: str
+    author: list[Reference] = []
+    description: str | None = None
+    content: list[Content]
+    context: Context | None = None
+
+
+def document_reference_of(document: DocumentRead, *, space_id: UUID, public_url: str) -> DocumentReference:
+    """One document as a DocumentReference; its attachment's URL is the content's, absolute when
+    ``public_url`` is given."""
+    kind = TYPES_BY_CODE.get(document.type_code)
+    day = document.date.isoformat()
+    return DocumentReference(
+        id=str(document.id),
+        status="current",
+        type=CodeableConcept(
+            coding=[Coding(system=LOINC, code=document.type_code, display=kind.display if kind else None)],
+            text=document.type_label,
+        ),
+        subject=patient_reference(space_id),
+        date=document.created_at.isoformat(),
+        author=[Reference(display=document.author)] if document.author else [],
+        description=document.title,
+        content=[
+            Content(
+                attachment=Attachment(
+                    content_type=document.media_type,
+                    url=public_url.rstrip("/") + document.content_url,
+                    size=document.size,
+                    title=document.filename,
+                    creation=day,
+                )
+            )
+        ],
+        context=Context(period=Period(start=day, end=day)),
+    )
+
+
+async def document_references(
+    space_id: UUID, viewer: Viewer, *, public_url: str
+) -> AsyncIterator[Sequence[DocumentReference]]:
+    """Every document ``viewer`` sees, newest care first, as DocumentReferences, a batch at a time."""
+    seen = visible_for(viewer)
+    after = ""
+    position: tuple[object, ...] = ()
+    while True:
+        rows = await fetch(
+            f"SELECT {COLUMNS} FROM documents d WHERE d.space_id = {{}}"
+            + seen.sql
+            + after
+            + " ORDER BY d.care_date DESC, d.created_at DESC, d.id DESC LIMIT {}",
+            space_id,
+            *seen.args,
+            *position,
+            BATCH,
+        )
+        if not rows:
+            return
+        documents = [document_read(row, today=viewer.today) for row in rows]
+        yield [document_reference_of(d, space_id=space_id, public_url=public_url) for d in documents]
+        if len(rows) < BATCH:
+            return
+        last = rows[-1]
+        after = " AND (d.care_date, d.created_at, d.id) < ({}, {}, {})"
+        position = (last["care_date"], last["created_at"], last["id"])
+
+
+def as_json(resource: DocumentReference) -> bytes:
+    return encode(resource)

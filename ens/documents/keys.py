@@ -1,0 +1,48 @@
+"""Each space's data key: made the first time the space stores a document, kept wrapped, destroyed
+first when the space is erased (``ens.documents.encryption`` says how)."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from ens.core import clock
+from ens.core.db import current, fetch, fetch_one, is_postgres, write_transaction
+from ens.documents.encryption import SpaceKey, new_wrapped_key, open_key
+
+
+async def space_key(space_id: UUID, secret: str) -> SpaceKey | None:
+    """The space's data key, or ``None`` when the space never stored a document."""
+    row = await fetch_one("SELECT wrapped FROM document_keys WHERE space_id = {}", space_id)
+    return open_key(secret, space_id, bytes(row["wrapped"])) if row else None
+
+
+async def space_key_for_writing(space_id: UUID, secret: str) -> SpaceKey:
+    """The space's data key, made now if it has none (two first uploads at once agree on one)."""
+    found = await space_key(space_id, secret)
+    if found is not None:
+        return found
+    async with write_transaction():
+        await fetch(
+            "INSERT INTO document_keys (space_id, wrapped, created_at) VALUES ({}, {}, {}) "
+            "ON CONFLICT (space_id) DO NOTHING",
+            space_id,
+            new_wrapped_key(secret, space_id),
+            clock.now(),
+        )
+    made = await space_key(space_id, secret)
+    assert made is not None
+    return made
+
+
+async def lock_space_documents(space_id: UUID) -> None:
+    """Serialise the writers of one space's documents until the transaction ends (the key's row
+    is the lock on PostgreSQL; SQLite's write transactions are serialised already): the quota
+    and whether another row holds the same content are decided by one writer at a time."""
+    if is_postgres(current()):
+        await fetch("SELECT space_id FROM document_keys WHERE space_id = {} FOR UPDATE", space_id)
+
+
+async def destroy_space_key(space_id: UUID) -> None:
+    """Delete the space's data key, committed: nothing encrypted under it can be read again."""
+    async with write_transaction():
+        await fetch("DELETE FROM document_keys WHERE space_id = {}", space_id)

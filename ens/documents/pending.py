@@ -1,0 +1,65 @@
+"""The ledger of objects a dead process could leave behind (``document_pending_objects``).
+
+The store and the database do not commit together. So before an object is written, or left where
+a removed row named it, its path is recorded in a transaction of its own (or in the removal's);
+once the object is settled — named by a committed row, or deleted — the record goes. What a
+process that died in between leaves, ``ens purge`` settles a day later with the same rule:
+under the space's document lock, an object some document names is kept, any other is deleted.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from ens.core import clock
+from ens.core.db import fetch, write_transaction
+from ens.documents.keys import lock_space_documents
+from ens.documents.storage import BlobStore
+
+# Older than this, a pending object's process is dead (an upload of 20 MiB takes minutes at most).
+GRACE = timedelta(days=1)
+
+
+async def record(space_id: UUID, *paths: str) -> None:
+    """Note ``paths`` as pending, in the current transaction or in one of their own."""
+    now = clock.now()
+    async with write_transaction():
+        for path in paths:
+            await fetch(
+                "INSERT INTO document_pending_objects (space_id, path, since) VALUES ({}, {}, {}) "
+                "ON CONFLICT (space_id, path) DO UPDATE SET since = EXCLUDED.since",
+                space_id,
+                path,
+                now,
+            )
+
+
+async def clear(space_id: UUID, *paths: str) -> None:
+    """The objects at ``paths`` are settled (in the current transaction, or one of their own)."""
+    async with write_transaction():
+        for path in paths:
+            await fetch("DELETE FROM document_pending_objects WHERE space_id = {} AND path = {}", space_id, path)
+
+
+async def settle(space_id: UUID, path: str, blobs: BlobStore) -> None:
+    """Under the space's document lock: delete the object unless a document names it, and clear it."""
+    name = path.rsplit("/", 1)[-1]
+    async with write_transaction():
+        await lock_space_documents(space_id)
+        named = "/objects/" in path and await fetch(
+            "SELECT 1 AS x FROM documents WHERE space_id = {} AND object_name = {} LIMIT 1", space_id, name
+        )
+        if not named:
+            await blobs.delete(path)
+        await fetch("DELETE FROM document_pending_objects WHERE space_id = {} AND path = {}", space_id, path)
+
+
+async def settle_abandoned(blobs: BlobStore, *, now: datetime | None = None) -> int:
+    """``ens purge``: settle what dead processes left more than :data:`GRACE` ago; how many."""
+    rows = await fetch(
+        "SELECT space_id, path FROM document_pending_objects WHERE since < {}", (now or clock.now()) - GRACE
+    )
+    for row in rows:
+        await settle(UUID(str(row["space_id"])), str(row["path"]), blobs)
+    return len(rows)

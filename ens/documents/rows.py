@@ -1,0 +1,69 @@
+"""A document row as the API answers it, and the reads every service shares."""
+
+from __future__ import annotations
+
+from datetime import date
+from uuid import UUID
+
+from ens.core.clock import as_date, aware
+from ens.core.db import Row, as_uuid, fetch_one
+from ens.core.errors import NotFound
+from ens.documents.catalogue import TYPES_BY_CODE
+from ens.documents.schemas import AddedByRole, DocumentAddedBy, DocumentRead
+from ens.documents.visibility import released_for_holder, today_in_space, visible_to
+from ens.spaces.door import SpaceAccess
+
+COLUMNS = (
+    "d.id, d.space_id, d.type_code, d.title, d.care_date, d.media_type, d.filename, d.size, d.object_name, "
+    "d.content_id, d.author_name, d.author_account_id, d.added_by_account_id, d.added_by_client_id, "
+    "d.added_by_name, d.added_by_role, d.hidden_from_professionals, d.hidden_from_representatives, "
+    "d.hidden_from_holder, d.hidden_from_holder_until, d.created_at, d.updated_at"
+)
+
+NOT_FOUND = "No such document in this space."
+
+
+def content_path(space_id: UUID, document_id: UUID) -> str:
+    return f"/v1/spaces/{space_id}/documents/{document_id}/content"
+
+
+def document_read(row: Row, *, today: date) -> DocumentRead:
+    """The document as the API shows it. A hold on the holder that has run out reads as none."""
+    kind = TYPES_BY_CODE.get(row["type_code"])
+    hidden = bool(row["hidden_from_holder"])
+    until = as_date(row["hidden_from_holder_until"])
+    still_hidden = not released_for_holder(hidden, until, today=today)
+    role: AddedByRole = row["added_by_role"]
+    return DocumentRead(
+        id=as_uuid(row["id"]),
+        type_code=row["type_code"],
+        type_label=kind.label if kind else row["type_code"],
+        title=row["title"],
+        date=as_date(row["care_date"]) or date.min,
+        media_type=row["media_type"],
+        filename=row["filename"],
+        size=int(row["size"]),
+        author=row["author_name"],
+        added_by=DocumentAddedBy(role=role, name=row["added_by_name"], client_id=row["added_by_client_id"]),
+        hidden_from_professionals=bool(row["hidden_from_professionals"]),
+        hidden_from_representatives=bool(row["hidden_from_representatives"]),
+        hidden_from_holder=still_hidden,
+        hidden_from_holder_until=until if still_hidden else None,
+        content_url=content_path(as_uuid(row["space_id"]), as_uuid(row["id"])),
+        created_at=aware(row["created_at"]),
+        updated_at=aware(row["updated_at"]),
+    )
+
+
+async def visible_row(access: SpaceAccess, document_id: UUID) -> Row:
+    """The document's row if the caller may see it; 404 otherwise, exactly as if it did not exist."""
+    seen = visible_to(access, today=today_in_space(access))
+    row = await fetch_one(
+        f"SELECT {COLUMNS} FROM documents d WHERE d.space_id = {{}} AND d.id = {{}}" + seen.sql,
+        access.space_id,
+        document_id,
+        *seen.args,
+    )
+    if row is None:
+        raise NotFound(NOT_FOUND)
+    return row

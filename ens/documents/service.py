@@ -1,0 +1,247 @@
+"""Reading, masking and removing documents; the home-screen count; erasing a space's files."""
+
+from __future__ import annotations
+
+from datetime import date
+from uuid import UUID
+
+import msgspec
+
+from ens.core import clock
+from ens.core.api import Cursors, check_limit, require_if_match
+from ens.core.clock import as_date, aware
+from ens.core.db import fetch, fetch_one, write_transaction
+from ens.core.errors import BadRequest, FieldError, Forbidden, Invalid
+from ens.core.mail import Mailer
+from ens.documents import pending
+from ens.documents.catalogue import DOCUMENT_TYPES, MAX_DOCUMENT_BYTES, TYPES_BY_CODE
+from ens.documents.keys import destroy_space_key, lock_space_documents
+from ens.documents.masking import check_masking
+from ens.documents.rows import COLUMNS, document_read, visible_row
+from ens.documents.schemas import (
+    DocumentPage,
+    DocumentRead,
+    DocumentsSummary,
+    DocumentTypeList,
+    DocumentTypeRead,
+    DocumentUpdate,
+)
+from ens.documents.storage import BlobStore
+from ens.documents.visibility import released_for_holder, shown_to_holder_from, today_in_space, visible_to
+from ens.spaces.door import SpaceAccess
+from ens.spaces.notifications import notify_holder
+
+LOINC = "http://loinc.org"
+
+
+def document_types() -> DocumentTypeList:
+    """The document types a document may have, and the files accepted."""
+    return DocumentTypeList(
+        items=[DocumentTypeRead(code=kind.code, label=kind.label, system=LOINC) for kind in DOCUMENT_TYPES],
+        media_types=["application/pdf", "image/jpeg", "image/png"],
+        max_bytes=MAX_DOCUMENT_BYTES,
+    )
+
+
+def _day(value: str | None, name: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        day = None
+    if day is None or len(value) != 10 or not 1900 <= day.year <= 2199:
+        raise BadRequest(
+            f"{name} must be a date (YYYY-MM-DD) between 1900 and 2199.", [FieldError(f"/{name}", "a date")]
+        )
+    return day
+
+
+async def list_documents(
+    access: SpaceAccess,
+    cursors: Cursors,
+    *,
+    type_: str | None,
+    since: str | None,
+    until: str | None,
+    limit: int | None,
+    cursor: str | None,
+) -> DocumentPage:
+    """The documents the caller sees, the latest care first (then the latest added), filtered by
+    type and by the care's date (``since`` included, ``until`` excluded). Listing them is looking
+    at them: for a person, what was added before now is no longer new (the home screen)."""
+    size = check_limit(limit)
+    if type_ is not None and type_ not in TYPES_BY_CODE:
+        raise BadRequest("Unknown document type.", [FieldError("/type", "one of GET /v1/document-types")])
+    first, before = _day(since, "since"), _day(until, "until")
+    today = today_in_space(access)
+    seen = visible_to(access, today=today)
+    where = "d.space_id = {}" + seen.sql
+    args: list[object] = [access.space_id, *seen.args]
+    if type_ is not None:
+        where += " AND d.type_code = {}"
+        args.append(type_)
+    if first is not None:
+        where += " AND d.care_date >= {}"
+        args.append(first)
+    if before is not None:
+        where += " AND d.care_date < {}"
+        args.append(before)
+    purpose = f"documents:{access.space_id}:{type_}:{since}:{until}"
+    if cursor is not None:
+        position = cursors.decode(purpose, cursor)
+        try:
+            day, added, last_id = date.fromisoformat(position[0]), aware(position[1]), UUID(position[2])
+        except (ValueError, TypeError, IndexError) as exc:
+            raise BadRequest("The cursor is malformed.", [FieldError("/cursor", "malformed")]) from exc
+        where += " AND (d.care_date, d.created_at, d.id) < ({}, {}, {})"
+        args += [day, added, last_id]
+    rows = await fetch(
+        f"SELECT {COLUMNS} FROM documents d WHERE {where} "
+        "ORDER BY d.care_date DESC, d.created_at DESC, d.id DESC LIMIT {}",
+        *args,
+        size + 1,
+    )
+    items = [document_read(row, today=today) for row in rows[:size]]
+    next_cursor = None
+    if len(rows) > size:
+        last = items[-1]
+        next_cursor = cursors.encode(purpose, [last.date.isoformat(), last.created_at.isoformat(), str(last.id)])
+    if access.is_person and cursor is None:
+        await _looked(access)
+    return DocumentPage(items=items, next_cursor=next_cursor)
+
+
+async def _looked(access: SpaceAccess) -> None:
+    async with write_transaction():
+        await fetch(
+            "INSERT INTO document_views (space_id, account_id, seen_at) VALUES ({}, {}, {}) "
+            "ON CONFLICT (space_id, account_id) DO UPDATE SET seen_at = EXCLUDED.seen_at",
+            access.space_id,
+            access.caller.account_id,
+            clock.now(),
+        )
+
+
+async def get_document(access: SpaceAccess, document_id: UUID) -> DocumentRead:
+    """One document's metadata (404 when the caller may not see it)."""
+    return document_read(await visible_row(access, document_id), today=today_in_space(access))
+
+
+async def change_masking(
+    access: SpaceAccess, document_id: UUID, update: DocumentUpdate, *, if_match: str | None, mailer: Mailer
+) -> DocumentRead:
+    """Hide the document from professionals or representatives, or show it again; a professional
+    holds it back from the holder, or releases it (``ens.documents.masking`` says who may). A
+    document released to the holder is new to them from then on, and they are told, as when a
+    professional adds one (unless they turned that notice off)."""
+    today = today_in_space(access)
+    released = False
+    if update.hidden_from_holder_until is not None and update.hidden_from_holder_until <= today:
+        raise Invalid(
+            "hiddenFromHolderUntil must be after today.", [FieldError("/hiddenFromHolderUntil", "after today")]
+        )
+    async with write_transaction():
+        row = await visible_row(access, document_id)
+        check_masking(
+            access,
+            professionals=update.hidden_from_professionals,
+            representatives=update.hidden_from_representatives,
+            holder=update.hidden_from_holder,
+            holder_until=update.hidden_from_holder_until,
+            author_account_id=row["author_account_id"],
+        )
+        require_if_match(if_match, msgspec.json.encode(document_read(row, today=today)))
+        changes: dict[str, object] = {}
+        if update.hidden_from_professionals is not None:
+            changes["hidden_from_professionals"] = update.hidden_from_professionals
+        if update.hidden_from_representatives is not None:
+            changes["hidden_from_representatives"] = update.hidden_from_representatives
+        if update.hidden_from_holder is not None:
+            changes["hidden_from_holder"] = update.hidden_from_holder
+            changes["hidden_from_holder_until"] = update.hidden_from_holder_until if update.hidden_from_holder else None
+        elif update.hidden_from_holder_until is not None:
+            changes["hidden_from_holder_until"] = update.hidden_from_holder_until
+        if update.hidden_from_holder is not None or update.hidden_from_holder_until is not None:
+            was_hidden, was_until = bool(row["hidden_from_holder"]), as_date(row["hidden_from_holder_until"])
+            hidden = update.hidden_from_holder if update.hidden_from_holder is not None else was_hidden
+            if hidden:
+                until = changes.get("hidden_from_holder_until", was_until)
+                changes["shown_to_holder_at"] = shown_to_holder_from(
+                    True, until if isinstance(until, date) else None, timezone=access.space.timezone, now=clock.now()
+                )
+            elif not released_for_holder(was_hidden, was_until, today=today):
+                changes["shown_to_holder_at"] = clock.now()
+                released = True
+        if changes:
+            changes["updated_at"] = clock.now()
+            assignments = ", ".join(f"{column} = {{}}" for column in changes)
+            await fetch(
+                f"UPDATE documents SET {assignments} WHERE space_id = {{}} AND id = {{}}",
+                *changes.values(),
+                access.space_id,
+                document_id,
+            )
+    if released:
+        await notify_holder(access.space, "document_added", mailer)
+    # What the caller sees now (a representative who could not set the flag still sees it).
+    changed = await fetch_one(
+        f"SELECT {COLUMNS} FROM documents d WHERE d.space_id = {{}} AND d.id = {{}}", access.space_id, document_id
+    )
+    assert changed is not None
+    return document_read(changed, today=today)
+
+
+async def delete_document(access: SpaceAccess, document_id: UUID, *, if_match: str | None, blobs: BlobStore) -> None:
+    """Remove the document; its content goes with it unless another document of the space holds
+    the same. The object is deleted once the row's deletion has committed, under the space's
+    document lock (an upload of the same file meanwhile keeps it); if the process dies in between,
+    the ledger of pending objects has it (``ens.documents.pending``)."""
+    orphan: str | None = None
+    async with write_transaction():
+        row = await visible_row(access, document_id)
+        if access.role == "professional":
+            raise Forbidden("A professional does not remove documents: the holder, or their representative, does.")
+        require_if_match(if_match, msgspec.json.encode(document_read(row, today=today_in_space(access))))
+        await lock_space_documents(access.space_id)
+        await fetch("DELETE FROM documents WHERE space_id = {} AND id = {}", access.space_id, document_id)
+        others = await fetch_one(
+            "SELECT 1 AS x FROM documents WHERE space_id = {} AND object_name = {} LIMIT 1",
+            access.space_id,
+            row["object_name"],
+        )
+        if others is None:
+            orphan = blobs.object_path(access.space_id, row["object_name"])
+            await pending.record(access.space_id, orphan)
+    if orphan is not None:
+        await pending.settle(access.space_id, orphan, blobs)
+
+
+async def documents_summary(access: SpaceAccess) -> DocumentsSummary:
+    """How many documents the caller sees, and how many were added by someone else since they last
+    listed them (all of them, if they never did). For the holder and whoever sees what they see, a
+    document held back from the holder is added when it is shown to them (released, or its day)."""
+    seen = visible_to(access, today=today_in_space(access))
+    since = "d.created_at" if access.role == "professional" else "COALESCE(d.shown_to_holder_at, d.created_at)"
+    count = await fetch_one(
+        "SELECT COUNT(*) AS n FROM documents d WHERE d.space_id = {}" + seen.sql, access.space_id, *seen.args
+    )
+    new = await fetch_one(
+        f"""SELECT COUNT(*) AS n FROM documents d
+           LEFT JOIN document_views v ON v.space_id = d.space_id AND v.account_id = {{}}
+           WHERE d.space_id = {{}} AND (v.seen_at IS NULL OR {since} > v.seen_at)
+             AND (d.added_by_account_id IS NULL OR d.added_by_account_id <> {{}})"""
+        + seen.sql,
+        access.caller.account_id,
+        access.space_id,
+        access.caller.account_id,
+        *seen.args,
+    )
+    return DocumentsSummary(count=int(count["n"]) if count else 0, new=int(new["n"]) if new else 0)
+
+
+async def erase_space_files(space_id: UUID, blobs: BlobStore) -> int:
+    """Before a space is erased: destroy its data key (committed: from then on nothing of its
+    content can be decrypted), then remove every object under its prefix; how many there were."""
+    await destroy_space_key(space_id)
+    return await blobs.delete_under(blobs.space_prefix(space_id))

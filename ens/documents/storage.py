@@ -1,0 +1,158 @@
+"""Where documents' encrypted content lives: a local folder or S3-compatible storage, through one
+library, obstore, whose async API streams both the same way.
+
+Why obstore: one ``ObjectStore`` interface over the local file system and S3 (and GCS, Azure),
+async calls that take an async iterator to upload (in parts, one at a time) and
+ranged reads, implemented in Rust (object_store, the Apache Arrow project's crate) so that bytes
+are not copied through Python more than once. fsspec/s3fs and aioboto3 cover one backend each well
+and the other through a different code path; a folder behind ``aiofiles`` would be a second
+implementation to test.
+
+Every object of a space lives under ``spaces/{space_id}/``: its documents' content under
+``objects/`` (named by :meth:`ens.documents.encryption.SpaceKey.object_name`), uploads in progress
+under ``incoming/``. Erasing a space removes the whole prefix.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterable
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+from uuid import UUID
+
+import obstore
+from obstore.store import LocalStore, S3Store
+
+from ens.core.settings import Settings
+
+# An upload is written in parts, one at a time, so it holds one part in memory whatever the file's
+# size: 5 MiB on S3 (its smallest multipart part but the last), 1 MiB in a folder.
+S3_PART_BYTES = 5 * 1024 * 1024
+FOLDER_PART_BYTES = 1024 * 1024
+
+
+class BlobStore:
+    """The object store of the process, and where each space's objects go in it."""
+
+    def __init__(self, store: Any, *, description: str, part_bytes: int, folder: Path | None = None) -> None:
+        self._store = store
+        self.description = description
+        self._part_bytes = part_bytes
+        # A folder keeps the directories its objects were in (S3 has none): named by the space's id.
+        self._folder = folder
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> BlobStore:
+        url = settings.blob_url or (Path(settings.var_dir).resolve() / "blobs").as_uri()
+        parts = urlsplit(url)
+        if parts.scheme == "file":
+            folder = Path(unquote(parts.path))
+            folder.mkdir(parents=True, exist_ok=True)
+            return cls(
+                LocalStore(prefix=folder, mkdir=True),
+                description=f"folder {folder}",
+                part_bytes=FOLDER_PART_BYTES,
+                folder=folder,
+            )
+        prefix = parts.path.strip("/") or None
+        config: dict[str, Any] = {"region": settings.s3_region}
+        if settings.s3_endpoint:
+            config["endpoint"] = settings.s3_endpoint
+        if settings.s3_access_key_id:
+            config["access_key_id"] = settings.s3_access_key_id
+        if settings.s3_secret_access_key:
+            config["secret_access_key"] = settings.s3_secret_access_key
+        client_options = {"allow_http": True} if (settings.s3_endpoint or "").startswith("http://") else None
+        store = S3Store(parts.netloc, prefix=prefix, config=config, client_options=client_options)  # type: ignore[arg-type]
+        described = f"bucket {parts.netloc}" + (f", prefix {prefix}" if prefix else "")
+        return cls(store, description=described, part_bytes=S3_PART_BYTES)
+
+    # Where things go ---------------------------------------------------------------------------
+
+    @staticmethod
+    def space_prefix(space_id: UUID) -> str:
+        return f"spaces/{space_id}/"
+
+    @staticmethod
+    def object_path(space_id: UUID, name: str) -> str:
+        return f"spaces/{space_id}/objects/{name}"
+
+    @staticmethod
+    def incoming_path(space_id: UUID, upload_id: UUID) -> str:
+        return f"spaces/{space_id}/incoming/{upload_id}"
+
+    # What it does ------------------------------------------------------------------------------
+
+    async def put_stream(self, path: str, chunks: AsyncIterable[bytes]) -> int:
+        """Write the object from ``chunks`` as they come (an error raised by ``chunks`` aborts the
+        upload and is raised here); its size in bytes."""
+        written = 0
+
+        async def counted() -> Any:
+            nonlocal written
+            async for chunk in chunks:
+                written += len(chunk)
+                yield chunk
+
+        await obstore.put_async(self._store, path, counted(), chunk_size=self._part_bytes, max_concurrency=1)
+        return written
+
+    async def put(self, path: str, data: bytes) -> None:
+        await obstore.put_async(self._store, path, data)
+
+    async def read_range(self, path: str, *, start: int, end: int) -> bytes:
+        """Bytes ``start`` (included) to ``end`` (excluded) of the object."""
+        return bytes(await obstore.get_range_async(self._store, path, start=start, end=end))
+
+    async def read(self, path: str) -> bytes:
+        result = await obstore.get_async(self._store, path)
+        return bytes(await result.bytes_async())
+
+    async def size(self, path: str) -> int | None:
+        """The object's size, or ``None`` when there is no such object."""
+        try:
+            meta = await obstore.head_async(self._store, path)
+        except FileNotFoundError:
+            return None
+        return int(meta["size"])
+
+    async def rename(self, source: str, target: str) -> None:
+        await obstore.rename_async(self._store, source, target, overwrite=True)
+
+    async def delete(self, path: str) -> None:
+        """Remove the object; one already gone is not an error."""
+        try:
+            await obstore.delete_async(self._store, path)
+        except FileNotFoundError:
+            pass
+
+    async def paths_under(self, prefix: str) -> list[str]:
+        found: list[str] = []
+        async for batch in obstore.list(self._store, prefix):
+            found.extend(str(meta["path"]) for meta in batch)
+        return found
+
+    async def delete_under(self, prefix: str) -> int:
+        """Remove every object whose path starts with ``prefix``, and in a folder the directories
+        that held them (a space's directory names the space); how many objects there were."""
+        paths = await self.paths_under(prefix)
+        for start in range(0, len(paths), 1000):
+            await obstore.delete_async(self._store, paths[start : start + 1000])
+        if self._folder is not None:
+            await asyncio.to_thread(_remove_empty_directories, self._folder / prefix)
+        return len(paths)
+
+
+def _remove_empty_directories(top: Path) -> None:
+    """``top`` and the directories below it, deepest first, each only if empty (an object written
+    there meanwhile keeps its directory)."""
+    if not top.is_dir():
+        return
+    for directory, _, _ in sorted(os.walk(top), key=lambda entry: len(entry[0]), reverse=True):
+        try:
+            os.rmdir(directory)
+        except OSError:
+            pass

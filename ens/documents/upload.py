@@ -1,0 +1,330 @@
+"""Adding a document: the body streamed from the request, through the multipart parser, the type
+check, the hash and Tink's encryption, to the object store — never held whole in memory.
+
+The content goes first to ``incoming/{upload id}``: its name (an HMAC of the content's hash) is
+known only at the end. Then, in the transaction that inserts the row, under the space's document
+lock: the quota is checked again, and the object moves to its name — or, when another document of
+the space holds the same content, the new copy is dropped and the row shares the existing one.
+The object is in place before the row commits; if the commit fails it is removed again, and if
+the process dies first, the ledger of pending objects has both paths (``ens.documents.pending``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import date
+from uuid import UUID
+
+import msgspec
+
+from ens.core import clock, problems
+from ens.core.api import field_error
+from ens.core.db import fetch, fetch_one, write_transaction
+from ens.core.errors import DomainError, FieldError, Forbidden, Invalid, PayloadTooLarge, UnsupportedMediaType
+from ens.core.mail import Mailer
+from ens.documents import pending
+from ens.documents.catalogue import (
+    EXTENSIONS,
+    FORM_ALLOWANCE_BYTES,
+    MAX_DOCUMENT_BYTES,
+    MAX_METADATA_BYTES,
+    SNIFF_BYTES,
+    TYPES_BY_CODE,
+    MediaType,
+    named_format,
+    sniff,
+)
+from ens.documents.encryption import BLOCK_BYTES, SpaceKey
+from ens.documents.form import METADATA_PART, StreamingForm, boundary_of
+from ens.documents.keys import lock_space_documents, space_key_for_writing
+from ens.documents.masking import check_masking
+from ens.documents.rows import document_read, visible_row
+from ens.documents.schemas import AddedByRole, DocumentMetadata, DocumentRead
+from ens.documents.storage import BlobStore
+from ens.documents.visibility import shown_to_holder_from, today_in_space
+from ens.spaces.door import SpaceAccess
+from ens.spaces.matrix import access_matrix
+from ens.spaces.notifications import notify_holder
+
+
+class QuotaExceeded(DomainError):
+    """The space's documents would take more than its quota (``ENS_DOCUMENT_QUOTA_BYTES``)."""
+
+    kind = "quota-exceeded"
+
+
+problems.register(problems.ProblemType("quota-exceeded", "quota-exceeded", 413, "Storage quota exceeded"))
+
+
+@dataclass(frozen=True)
+class Upload:
+    """The request as the route hands it over: its body as it arrives, and two headers."""
+
+    body: AsyncIterator[bytes]
+    content_type: str | None
+    content_length: int | None
+
+
+@dataclass(frozen=True)
+class Storage:
+    """Where content goes and the limits on it (from the settings), and who tells the holder."""
+
+    blobs: BlobStore
+    secret: str
+    quota_bytes: int
+    mailer: Mailer
+
+
+_METADATA = msgspec.json.Decoder(DocumentMetadata)
+
+
+def parse_metadata(raw: bytes | None, *, today: date) -> DocumentMetadata:
+    """The ``metadata`` part, checked; errors point into it (``/metadata/typeCode``)."""
+    if raw is None:
+        raise Invalid("The 'metadata' part is required.", [FieldError("/metadata", "required")])
+    try:
+        metadata = _METADATA.decode(raw)
+    except msgspec.ValidationError as exc:
+        path = str(exc).rpartition(" - at `")[2].rstrip("`") if " - at `" in str(exc) else "$"
+        message = str(exc).partition(" - at `")[0]
+        pointer, detail = field_error(message, path)
+        raise Invalid(f"metadata: {detail}", [FieldError("/metadata" + pointer, detail)]) from exc
+    except msgspec.DecodeError as exc:
+        raise Invalid("The 'metadata' part is not JSON.", [FieldError("/metadata", "not JSON")]) from exc
+    errors: list[FieldError] = []
+    if metadata.type_code not in TYPES_BY_CODE:
+        errors.append(FieldError("/metadata/typeCode", "unknown document type (GET /v1/document-types)"))
+    if metadata.date > today or metadata.date.year < 1900:
+        errors.append(FieldError("/metadata/date", "between 1900 and today"))
+    if metadata.hidden_from_holder_until is not None and metadata.hidden_from_holder_until <= today:
+        errors.append(FieldError("/metadata/hiddenFromHolderUntil", "a day after today"))
+    if errors:
+        raise Invalid("The document's metadata breaks a rule; nothing was stored.", errors)
+    return metadata
+
+
+def clean_filename(name: str | None, media: MediaType) -> str:
+    """The file's name as the download will offer it: no folders, no control characters, 255 at most."""
+    base = re.split(r"[/\\]", name or "")[-1]
+    base = "".join(c for c in unicodedata.normalize("NFC", base) if unicodedata.category(c)[0] != "C").strip()
+    base = base.lstrip(".")[:255]
+    return base or f"document{EXTENSIONS[media][0]}"
+
+
+async def quota_used(space_id: UUID) -> int:
+    row = await fetch_one("SELECT COALESCE(SUM(size), 0) AS used FROM documents WHERE space_id = {}", space_id)
+    return int(row["used"]) if row else 0
+
+
+def _check_format(head: bytes, filename: str | None) -> MediaType:
+    media = sniff(head)
+    if media is None:
+        raise UnsupportedMediaType(
+            "The file is not a PDF, JPEG or PNG (its first bytes say so, whatever its name).",
+            [FieldError("/file", "not a PDF, JPEG or PNG file")],
+        )
+    claimed = named_format(filename or "")
+    if claimed is not None and claimed != media:
+        raise Invalid(
+            f"The file's bytes are {media}, not what its name says ({filename}).",
+            [FieldError("/file", f"its bytes are {media}, its name says {claimed}")],
+        )
+    return media
+
+
+@dataclass
+class _Received:
+    """What the stream learnt about the file by its end."""
+
+    size: int = 0
+    media: MediaType | None = None
+    sha256: bytes = b""
+    metadata: DocumentMetadata | None = None
+
+
+async def _encrypted_blocks(
+    form: StreamingForm,
+    key: SpaceKey,
+    *,
+    access: SpaceAccess,
+    content_id: UUID,
+    room: int,
+    today: date,
+    received: _Received,
+) -> AsyncIterator[bytes]:
+    """The file's blocks, encrypted, as its bytes arrive. Raises (and so aborts the upload) as soon
+    as something is wrong: the type, the size, the quota, metadata sent before the file."""
+    digest = hashlib.sha256()
+    pending = bytearray()
+    index = 0
+    async for chunk in form.file_chunks():
+        if received.metadata is None and METADATA_PART in form.fields:
+            received.metadata = parse_metadata(form.fields[METADATA_PART], today=today)
+            _check_professional_type(access, received.metadata.type_code)
+        received.size += len(chunk)
+        if received.size > MAX_DOCUMENT_BYTES:
+            raise PayloadTooLarge(
+                f"A document is at most {MAX_DOCUMENT_BYTES} bytes.", [FieldError("/file", "larger than 20 MiB")]
+            )
+        if received.size > room:
+            raise QuotaExceeded(
+                "This space's documents would pass its storage quota: remove some first.",
+                [FieldError("/file", "over the space's quota")],
+            )
+        digest.update(chunk)
+        pending += chunk
+        if received.media is None and len(pending) >= SNIFF_BYTES:
+            received.media = _check_format(bytes(pending[:SNIFF_BYTES]), form.filename)
+        while len(pending) > BLOCK_BYTES:
+            block = bytes(pending[:BLOCK_BYTES])
+            del pending[:BLOCK_BYTES]
+            yield key.encrypt_block(block, content_id=content_id, index=index, last=False)
+            index += 1
+    if not form.saw_file:
+        raise Invalid("The 'file' part is required.", [FieldError("/file", "required")])
+    if received.size == 0:
+        raise UnsupportedMediaType("The file is empty.", [FieldError("/file", "empty")])
+    if received.media is None:
+        received.media = _check_format(bytes(pending), form.filename)
+    received.sha256 = digest.digest()
+    yield key.encrypt_block(bytes(pending), content_id=content_id, index=index, last=True)
+
+
+def _author(access: SpaceAccess, metadata: DocumentMetadata, *, professional: bool) -> str:
+    """Who wrote the document: a professional's identity; else who the metadata names; else the
+    person adding it, or the app."""
+    if professional:
+        return access.actor_name or ""
+    own = access.client_name if access.role == "app" else access.actor_name
+    return metadata.author or own or ""
+
+
+def _added_by(access: SpaceAccess) -> AddedByRole:
+    return access.role
+
+
+def _check_professional_type(access: SpaceAccess, type_code: str) -> None:
+    """A professional adds only the document types their profession may (the access matrix)."""
+    matrix = access_matrix()
+    if access.role == "professional" and not matrix.may_document(access.profession or "", type_code, write=True):
+        raise Forbidden(
+            f"A {matrix.label(access.profession)} may not add this type of document (the access matrix).",
+            [FieldError("/metadata/typeCode", "not a type this profession adds")],
+        )
+
+
+async def upload_document(access: SpaceAccess, upload: Upload, *, storage: Storage) -> DocumentRead:
+    """Store a document sent as ``multipart/form-data`` (a ``file`` part, a ``metadata`` part)."""
+    boundary = boundary_of(upload.content_type)
+    if upload.content_length is not None and upload.content_length > MAX_DOCUMENT_BYTES + FORM_ALLOWANCE_BYTES:
+        raise PayloadTooLarge(f"A document is at most {MAX_DOCUMENT_BYTES} bytes.", [FieldError("/file", "too large")])
+    space_id = access.space_id
+    today = today_in_space(access)
+    room = storage.quota_bytes - await quota_used(space_id)
+    if room <= 0:
+        raise QuotaExceeded("This space's documents fill its storage quota: remove some first.")
+    key = await space_key_for_writing(space_id, storage.secret)
+    form = StreamingForm(upload.body, boundary, max_field_bytes=MAX_METADATA_BYTES)
+    content_id = uuid.uuid4()
+    incoming = storage.blobs.incoming_path(space_id, content_id)
+    received = _Received()
+    await pending.record(space_id, incoming)
+    try:
+        await storage.blobs.put_stream(
+            incoming,
+            _encrypted_blocks(
+                form, key, access=access, content_id=content_id, room=room, today=today, received=received
+            ),
+        )
+        metadata = received.metadata or parse_metadata(form.fields.get(METADATA_PART), today=today)
+        _check_professional_type(access, metadata.type_code)
+        check_masking(
+            access,
+            professionals=metadata.hidden_from_professionals,
+            representatives=metadata.hidden_from_representatives,
+            holder=metadata.hidden_from_holder,
+            holder_until=metadata.hidden_from_holder_until,
+            creating=True,
+        )
+    except BaseException:
+        await storage.blobs.delete(incoming)
+        await pending.clear(space_id, incoming)
+        raise
+    assert received.media is not None
+    document_id = uuid.uuid4()
+    name = key.object_name(received.sha256)
+    target = storage.blobs.object_path(space_id, name)
+    moved = False
+    now = clock.now()
+    professional = _added_by(access) == "professional"
+    await pending.record(space_id, target)
+    try:
+        async with write_transaction():
+            await lock_space_documents(space_id)
+            if await quota_used(space_id) + received.size > storage.quota_bytes:
+                raise QuotaExceeded("This space's documents would pass its storage quota: remove some first.")
+            same = await fetch_one(
+                "SELECT content_id FROM documents WHERE space_id = {} AND object_name = {} LIMIT 1", space_id, name
+            )
+            if same is None:
+                await storage.blobs.rename(incoming, target)
+                moved = True
+                shared_id = content_id
+            else:
+                shared_id = UUID(str(same["content_id"]))
+            await fetch(
+                """INSERT INTO documents (space_id, id, type_code, title, care_date, media_type, filename, size,
+                   object_name, content_id, author_name, author_account_id, added_by_account_id, added_by_client_id,
+                   added_by_name, added_by_role, hidden_from_professionals, hidden_from_representatives,
+                   hidden_from_holder, hidden_from_holder_until, shown_to_holder_at, created_at, updated_at)
+                   VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {},
+                   {})""",
+                space_id,
+                document_id,
+                metadata.type_code,
+                metadata.title,
+                metadata.date,
+                received.media,
+                clean_filename(form.filename, received.media),
+                received.size,
+                name,
+                shared_id,
+                _author(access, metadata, professional=professional),
+                access.caller.account_id if professional else None,
+                access.caller.account_id if access.is_person or professional else None,
+                access.caller.client_id,
+                access.client_name if access.role == "app" else access.actor_name,
+                _added_by(access),
+                bool(metadata.hidden_from_professionals),
+                bool(metadata.hidden_from_representatives),
+                bool(metadata.hidden_from_holder),
+                metadata.hidden_from_holder_until if metadata.hidden_from_holder else None,
+                shown_to_holder_from(
+                    bool(metadata.hidden_from_holder),
+                    metadata.hidden_from_holder_until,
+                    timezone=access.space.timezone,
+                    now=now,
+                ),
+                now,
+                now,
+            )
+            await pending.clear(space_id, incoming, target)
+    except BaseException:
+        # Not committed: the new copy goes (under the lock, the name only if no document names it).
+        await storage.blobs.delete(incoming)
+        await pending.settle(space_id, target, storage.blobs)
+        await pending.clear(space_id, incoming)
+        raise
+    if not moved:
+        await storage.blobs.delete(incoming)
+    if professional and not metadata.hidden_from_holder:
+        # The holder is told a professional added a document (no health data), unless they turned
+        # it off; a document held back from them is not announced.
+        await notify_holder(access.space, "document_added", storage.mailer)
+    # The caller always sees what they added (only a professional hides a document from the holder).
+    return document_read(await visible_row(access, document_id), today=today)

@@ -1,0 +1,143 @@
+"""Every bad upload is a 4xx problem that says what is wrong, and leaves nothing behind: no row, no
+object in the store."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import msgspec
+import pytest
+
+from ens.app import create_app
+from ens.documents.catalogue import MAX_DOCUMENT_BYTES
+from tests.helpers.asgi import asgi_client
+from tests.helpers.documents import file_bytes, form_body, form_headers, metadata, pdf, stored_paths, upload, uploaded
+
+
+async def _nothing_left(client, person, settings) -> None:
+    listed = await client.get("/v1/spaces/me/documents", headers=person.headers)
+    assert listed.json()["items"] == []
+    assert [p for p in await stored_paths(settings, person.space_id) if "/objects/" in p or "/incoming/" in p] == []
+
+
+def _problem(answer: httpx.Response, status: int, pointer: str | None = None) -> dict[str, Any]:
+    assert answer.status_code == status, answer.text
+    assert answer.headers["content-type"] == "application/problem+json"
+    body: dict[str, Any] = answer.json()
+    if pointer is not None:
+        assert pointer in [e["pointer"] for e in body.get("errors", [])], body
+    return body
+
+
+async def test_a_file_whose_bytes_are_not_what_its_name_says_is_refused(client, person, settings):
+    _problem(await upload(client, person.headers, file_bytes("png", 4000), filename="bilan.pdf"), 422, "/file")
+    _problem(await upload(client, person.headers, file_bytes("pdf", 4000), filename="photo.jpeg"), 422, "/file")
+    html = b"<html><script>alert(1)</script></html>" * 10
+    body = _problem(await upload(client, person.headers, html, filename="bilan.pdf"), 415, "/file")
+    assert body["type"] == "urn:ens:problem:unsupported-media-type"
+    _problem(await upload(client, person.headers, b"%PD", filename="tiny.pdf"), 415, "/file")
+    _problem(await upload(client, person.headers, b"", filename="empty.pdf"), 415, "/file")
+    await _nothing_left(client, person, settings)
+
+
+async def test_20_mib_is_taken_and_one_byte_more_is_413(client, person, settings):
+    exactly = await upload(client, person.headers, pdf(MAX_DOCUMENT_BYTES, seed=5), filename="max.pdf")
+    assert exactly.status_code == 201, exactly.text
+    assert exactly.json()["size"] == 20_971_520
+    over = await upload(client, person.headers, pdf(MAX_DOCUMENT_BYTES + 1, seed=6), filename="over.pdf")
+    body = _problem(over, 413)
+    assert body["type"] == "urn:ens:problem:payload-too-large"
+    listed = (await client.get("/v1/spaces/me/documents", headers=person.headers)).json()["items"]
+    assert [d["filename"] for d in listed] == ["max.pdf"]
+    assert len([p for p in await stored_paths(settings, person.space_id) if "/incoming/" in p]) == 0
+
+
+async def test_a_body_announced_larger_than_the_route_takes_is_413_before_it_is_read(client, person):
+    body = form_body([("file", "a.pdf", pdf(100))])
+    answer = await client.post(
+        "/v1/spaces/me/documents",
+        content=body,
+        headers={**form_headers(person.headers), "Content-Length": str(MAX_DOCUMENT_BYTES * 2)},
+    )
+    _problem(answer, 413)
+
+
+async def test_other_routes_keep_the_global_body_limit(client, person):
+    big = {"measurements": [{"type": "body_weight", "value": 70, "unit": "kg", "note": "x" * (3 * 1024 * 1024)}]}
+    answer = await client.post("/v1/spaces/me/vitals", content=json.dumps(big), headers=person.headers)
+    assert answer.status_code == 413
+
+
+async def test_a_space_over_its_quota_is_refused(settings, migrated, make_person):
+    small = msgspec.structs.replace(settings, document_quota_bytes=10_000)
+    async with asgi_client(create_app(small), "http://testserver.local") as client:
+        person = await make_person()
+        await uploaded(client, person.headers, pdf(6_000, seed=1))
+        over = await upload(client, person.headers, pdf(6_000, seed=2), filename="second.pdf")
+        body = _problem(over, 413, "/file")
+        assert body["type"] == "urn:ens:problem:quota-exceeded"
+        fits = await upload(client, person.headers, pdf(4_000, seed=3), filename="third.pdf")
+        assert fits.status_code == 201, fits.text
+        full = await upload(client, person.headers, pdf(10, seed=4), filename="fourth.pdf")
+        assert _problem(full, 413)["type"] == "urn:ens:problem:quota-exceeded"
+        names = [
+            d["filename"] for d in (await client.get("/v1/spaces/me/documents", headers=person.headers)).json()["items"]
+        ]
+        assert sorted(names) == ["compte-rendu.pdf", "third.pdf"]
+        assert [p for p in await stored_paths(small, person.space_id) if "/incoming/" in p] == []
+
+
+@pytest.mark.parametrize(
+    ("meta", "pointer"),
+    [
+        (metadata(typeCode="12345-6"), "/metadata/typeCode"),
+        (metadata(typeCode=""), "/metadata/typeCode"),
+        (metadata(title=""), "/metadata/title"),
+        (metadata(date="2999-01-01"), "/metadata/date"),
+        (metadata(date="03/03/2026"), "/metadata/date"),
+        (metadata(colour="blue"), "/metadata/colour"),
+        ({"title": "Sans type", "date": "2026-01-01"}, "/metadata/typeCode"),
+        (metadata(title="a\u0000b"), "/metadata/title"),
+    ],
+)
+async def test_bad_metadata_is_422_at_its_pointer(client, person, settings, meta, pointer):
+    _problem(await upload(client, person.headers, pdf(500), meta=meta), 422, pointer)
+    await _nothing_left(client, person, settings)
+
+
+async def test_a_malformed_form_is_refused(client, person, settings):
+    headers = person.headers
+    not_a_form = await client.post("/v1/spaces/me/documents", json={"file": "x"}, headers=headers)
+    _problem(not_a_form, 400)
+    no_metadata = form_body([("file", "a.pdf", pdf(500))])
+    _problem(
+        await client.post("/v1/spaces/me/documents", content=no_metadata, headers=form_headers(headers)),
+        422,
+        "/metadata",
+    )
+    no_file = form_body([("metadata", None, json.dumps(metadata()).encode())])
+    _problem(await client.post("/v1/spaces/me/documents", content=no_file, headers=form_headers(headers)), 422, "/file")
+    extra = form_body([("file", "a.pdf", pdf(500)), ("metadata", None, b"{}"), ("comment", None, b"hello")])
+    _problem(await client.post("/v1/spaces/me/documents", content=extra, headers=form_headers(headers)), 422)
+    twice = form_body([("file", "a.pdf", pdf(500)), ("file", "b.pdf", pdf(500))])
+    _problem(await client.post("/v1/spaces/me/documents", content=twice, headers=form_headers(headers)), 422, "/file")
+    not_json = form_body([("file", "a.pdf", pdf(500)), ("metadata", None, b"{nope")])
+    _problem(
+        await client.post("/v1/spaces/me/documents", content=not_json, headers=form_headers(headers)), 422, "/metadata"
+    )
+    cut = form_body([("file", "a.pdf", pdf(500)), ("metadata", None, json.dumps(metadata()).encode())])[:-30]
+    _problem(await client.post("/v1/spaces/me/documents", content=cut, headers=form_headers(headers)), 400)
+    garbage = b"--ens-test-boundary-7d1f\r\nno headers here at all" + bytes(range(256))
+    answer = await client.post("/v1/spaces/me/documents", content=garbage, headers=form_headers(headers))
+    assert 400 <= answer.status_code < 500
+    await _nothing_left(client, person, settings)
+
+
+async def test_metadata_first_is_checked_before_the_file_is_stored(client, person, settings):
+    body = form_body(
+        [("metadata", None, json.dumps(metadata(typeCode="0-0")).encode()), ("file", "a.pdf", pdf(300_000))]
+    )
+    _problem(await client.post("/v1/spaces/me/documents", content=body, headers=form_headers(person.headers)), 422)
+    await _nothing_left(client, person, settings)

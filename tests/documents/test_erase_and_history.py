@@ -1,0 +1,152 @@
+"""Erasing a space destroys its data key first, then its objects: the folder or bucket holds nothing
+of it and a copy of its content can never be decrypted. Every upload, read, download and masking is
+in the access history; the home screen counts documents new to the person."""
+
+from __future__ import annotations
+
+import uuid
+
+import msgspec
+import pytest
+
+from ens.app import create_app
+from ens.core import db
+from ens.documents.encryption import open_key
+from ens.documents.storage import BlobStore
+from tests.helpers.asgi import asgi_client
+from tests.helpers.carers import court_measure
+from tests.helpers.documents import (
+    file_bytes,
+    folder_entries_naming,
+    metadata,
+    pdf,
+    stored_paths,
+    upload,
+    uploaded,
+)
+from tests.helpers.server import free_port
+
+
+async def test_an_erased_space_leaves_nothing_in_the_store_and_its_content_is_unreadable(client, person, settings):
+    content = pdf(200_000, seed=31)
+    added = await uploaded(client, person.headers, content)
+    await uploaded(client, person.headers, file_bytes("png", 3000), filename="photo.png")
+    blobs = BlobStore.from_settings(settings)
+    paths = await stored_paths(settings, person.space_id)
+    assert len(paths) == 2
+    copies = [await blobs.read(path) for path in paths]
+    wrapped = await db.fetch_one("SELECT wrapped FROM document_keys WHERE space_id = {}", person.space_id)
+    assert wrapped is not None
+    # Someone else's document stays.
+    other_person_paths_before = await blobs.paths_under("spaces/")
+
+    erased = await client.delete("/v1/spaces/me", params={"erase": "true"}, headers=person.headers)
+    assert erased.status_code == 204
+    assert await stored_paths(settings, person.space_id) == []
+    assert folder_entries_naming(settings, person.space_id) == []  # not even an empty directory
+    assert (await client.get(added["contentUrl"], headers=person.headers)).status_code == 404
+    assert await db.fetch("SELECT 1 AS x FROM document_keys WHERE space_id = {}", person.space_id) == []
+    assert await db.fetch("SELECT 1 AS x FROM documents WHERE space_id = {}", person.space_id) == []
+    remaining = await blobs.paths_under("spaces/")
+    assert not any(str(person.space_id) in path for path in remaining)
+    assert set(remaining) == {p for p in other_person_paths_before if str(person.space_id) not in p}
+    # A copy taken before (a backup): without the key, which is gone, nothing opens it; and the key
+    # is useless anywhere else (bound to its space), and so is another secret.
+    assert not any(content[5000:5100] in copy for copy in copies)
+    with pytest.raises(Exception):  # noqa: B017 (AES-GCM's InvalidTag)
+        open_key("another-secret-key-of-at-least-32-characters", person.space_id, bytes(wrapped["wrapped"]))
+    with pytest.raises(Exception):  # noqa: B017 (AES-GCM's InvalidTag)
+        open_key(settings.secret_key, uuid.uuid4(), bytes(wrapped["wrapped"]))  # another space's row
+
+
+async def test_an_erase_destroys_the_key_before_it_touches_the_store(client, person, settings):
+    """The key goes first, committed: an erase whose store fails (here, unreachable) has already
+    made the content unreadable, though its object is still there; the erase run again finishes."""
+    added = await uploaded(client, person.headers, pdf(100_000, seed=41))
+    unreachable = msgspec.structs.replace(
+        settings,
+        blob_url="s3://ens-unreachable/blobs",
+        s3_endpoint=f"http://127.0.0.1:{free_port()}",  # nothing listens there
+        s3_access_key_id="nobody",
+        s3_secret_access_key="nothing",
+    )
+    async with asgi_client(create_app(unreachable), "http://testserver.local") as broken:
+        failed = await broken.delete("/v1/spaces/me", params={"erase": "true"}, headers=person.headers)
+    assert failed.status_code == 500
+    assert await db.fetch("SELECT 1 AS x FROM document_keys WHERE space_id = {}", person.space_id) == []
+    assert len(await stored_paths(settings, person.space_id)) == 1  # the store was never reached
+    assert (await client.get(added["contentUrl"], headers=person.headers)).status_code == 404
+
+    erased = await client.delete("/v1/spaces/me", params={"erase": "true"}, headers=person.headers)
+    assert erased.status_code == 204
+    assert await stored_paths(settings, person.space_id) == []
+
+
+async def test_closing_keeps_the_documents_and_reopening_finds_them(client, person, settings):
+    added = await uploaded(client, person.headers, pdf(1000))
+    assert (await client.delete("/v1/spaces/me", headers=person.headers)).status_code == 204
+    assert (await client.get(added["contentUrl"], headers=person.headers)).status_code == 410
+    assert len(await stored_paths(settings, person.space_id)) == 1
+    assert (await client.post("/v1/spaces/me/reopen", headers=person.headers)).status_code == 200
+    assert (await client.get(added["contentUrl"], headers=person.headers)).content == pdf(1000)
+
+
+async def test_every_upload_read_download_and_masking_is_in_the_history(client, person, history):
+    added = await uploaded(client, person.headers, pdf(1000))
+    document = f"/v1/spaces/me/documents/{added['id']}"
+    await client.get("/v1/spaces/me/documents", headers=person.headers)
+    await client.get(document, headers=person.headers)
+    await client.get(added["contentUrl"], headers=person.headers)
+    await client.get(added["contentUrl"], headers={**person.headers, "Range": "bytes=0-9"})
+    await client.get(added["contentUrl"], headers={**person.headers, "Range": "bytes=5000-"})  # 416
+    await upload(client, person.headers, b"<html></html>", filename="page.pdf")  # 415
+    await client.patch(document, json={"hiddenFromProfessionals": True}, headers=person.headers)
+    await client.patch(document, json={"hiddenFromHolder": True}, headers=person.headers)  # 403
+    await client.delete(document, headers=person.headers)
+    rows = [r for r in await history(person.space_id) if r["resource_type"] == "documents"]
+    assert [(r["action"].split(" ")[0], r["outcome"]) for r in rows] == [
+        ("POST", 201),
+        ("GET", 200),
+        ("GET", 200),
+        ("GET", 200),
+        ("GET", 206),
+        ("GET", 416),
+        ("POST", 415),
+        ("PATCH", 200),
+        ("PATCH", 403),
+        ("DELETE", 204),
+    ]
+    assert all(r["resource_id"] in (None, added["id"]) for r in rows)
+    described = (await client.get("/v1/spaces/me/access-history", headers=person.headers)).json()["items"]
+    sentences = [item["description"] for item in described if item.get("resourceType") == "documents"]
+    name = f"{person.given_name} {person.family_name} (titulaire)"
+    assert f"{name} a ajouté un document." in sentences
+    assert f"{name} a téléchargé un document." in sentences
+    assert f"{name} a consulté un document." in sentences
+    assert f"{name} a modifié le masquage d'un document." in sentences
+    assert f"{name} a tenté de modifier le masquage d'un document : refusé (droits insuffisants)." in sentences
+    assert f"{name} a supprimé un document." in sentences
+    assert f"{name} a tenté de télécharger un document : refusé (plage hors du fichier)." in sentences
+    assert f"{name} a tenté d'ajouter un document : refusé (format non accepté)." in sentences
+
+
+async def test_the_home_screen_counts_documents_new_since_the_person_last_looked(client, person, make_person):
+    tutor = await make_person("Tuteur")
+    await court_measure(person, tutor, "tutelle")
+    space = person.space_id
+
+    async def summary(who) -> dict[str, int]:
+        answer = await client.get(f"/v1/spaces/{space}", headers=who.headers)
+        assert answer.status_code == 200
+        documents: dict[str, int] = answer.json()["documents"]
+        return documents
+
+    await uploaded(client, person.headers, pdf(100, seed=1))
+    assert await summary(person) == {"count": 1, "new": 0}  # their own upload is not news to them
+    assert await summary(tutor) == {"count": 1, "new": 1}
+    await uploaded(client, tutor.headers, pdf(100, seed=2), space=space)
+    await uploaded(client, tutor.headers, pdf(100, seed=3), space=space, meta=metadata(typeCode="11502-2"))
+    assert await summary(person) == {"count": 3, "new": 2}
+    await client.get("/v1/spaces/me/documents", params={"type": "11502-2"}, headers=person.headers)
+    assert await summary(person) == {"count": 3, "new": 0}  # they looked
+    assert await summary(tutor) == {"count": 3, "new": 1}  # the holder's, which the tutor has not seen

@@ -1,0 +1,106 @@
+"""The store holds an object exactly while a row names it: an upload whose row does not commit
+leaves nothing; the same file sent twice at once is stored once and both documents read it; a
+removal racing an upload of the same file never leaves a document without its content."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+
+from ens.core import clock, db
+from ens.documents import pending
+from ens.documents.storage import BlobStore
+from tests.helpers.documents import metadata, pdf, stored_paths, upload, uploaded
+
+REFUSED_TITLE = "refused by the database"
+
+
+@pytest.fixture
+async def refusing_trigger(settings) -> AsyncIterator[None]:
+    """A real trigger that makes the database refuse one row (the commit of that upload fails)."""
+    if settings.is_postgres:
+        await db.fetch(
+            "CREATE OR REPLACE FUNCTION refuse_document() RETURNS trigger AS $$ BEGIN "
+            f"IF NEW.title = '{REFUSED_TITLE}' THEN RAISE EXCEPTION 'refused'; END IF; RETURN NEW; END $$ "
+            "LANGUAGE plpgsql"
+        )
+        await db.fetch(
+            "CREATE TRIGGER refuse_document BEFORE INSERT ON documents FOR EACH ROW EXECUTE FUNCTION refuse_document()"
+        )
+    else:
+        await db.fetch(
+            "CREATE TRIGGER refuse_document BEFORE INSERT ON documents "
+            f"WHEN NEW.title = '{REFUSED_TITLE}' BEGIN SELECT RAISE(ABORT, 'refused'); END"
+        )
+    try:
+        yield
+    finally:
+        await db.fetch("DROP TRIGGER refuse_document" + (" ON documents" if settings.is_postgres else ""))
+        if settings.is_postgres:
+            await db.fetch("DROP FUNCTION refuse_document()")
+
+
+async def test_an_upload_whose_row_does_not_commit_leaves_no_object(client, person, settings, refusing_trigger):
+    kept = await uploaded(client, person.headers, pdf(1000, seed=1))
+    refused = await upload(client, person.headers, pdf(200_000, seed=2), meta=metadata(title=REFUSED_TITLE))
+    assert refused.status_code == 500
+    assert refused.headers["content-type"] == "application/problem+json"
+    paths = await stored_paths(settings, person.space_id)
+    assert len(paths) == 1 and "/objects/" in paths[0]  # the first document's, nothing of the refused one
+    listed = (await client.get("/v1/spaces/me/documents", headers=person.headers)).json()["items"]
+    assert [d["id"] for d in listed] == [kept["id"]]
+
+
+async def test_the_same_file_sent_twice_at_once_is_stored_once_and_both_read_it(client, person, settings):
+    content = pdf(300_000, seed=3)
+    answers = await asyncio.gather(
+        *(upload(client, person.headers, content, meta=metadata(title=f"Copie {n}")) for n in range(4))
+    )
+    assert [a.status_code for a in answers] == [201] * 4, [a.text for a in answers]
+    assert len(await stored_paths(settings, person.space_id)) == 1
+    for answer in answers:
+        assert (await client.get(answer.json()["contentUrl"], headers=person.headers)).content == content
+
+
+async def test_removing_a_copy_while_the_same_file_is_sent_again_keeps_a_readable_content(client, person, settings):
+    content = pdf(250_000, seed=4)
+    for round_ in range(5):
+        first = await uploaded(client, person.headers, content, meta=metadata(title=f"Tour {round_}"))
+        removal, second = await asyncio.gather(
+            client.delete(f"/v1/spaces/me/documents/{first['id']}", headers=person.headers),
+            upload(client, person.headers, content, meta=metadata(title=f"Tour {round_} bis")),
+        )
+        assert removal.status_code == 204
+        assert second.status_code == 201, second.text
+        again = await client.get(second.json()["contentUrl"], headers=person.headers)
+        assert again.status_code == 200 and again.content == content
+        assert (
+            await client.delete(second.json()["contentUrl"][: -len("/content")], headers=person.headers)
+        ).status_code == 204
+        assert await stored_paths(settings, person.space_id) == []
+
+
+async def test_what_a_dead_process_left_is_settled_by_the_daily_purge(client, person, settings):
+    """A process killed mid-upload leaves its incoming object; one killed between moving an object
+    to its name and committing the row leaves a named object nobody holds. Both are in the ledger;
+    ``ens purge`` deletes them a day later, and keeps an object a document names."""
+    blobs = BlobStore.from_settings(settings)
+    kept = await uploaded(client, person.headers, pdf(1000, seed=9))
+    (kept_path,) = await stored_paths(settings, person.space_id)
+    assert await db.fetch("SELECT path FROM document_pending_objects WHERE space_id = {}", person.space_id) == []
+    incoming = blobs.incoming_path(person.space_id, uuid.uuid4())
+    orphan = blobs.object_path(person.space_id, "f" * 64)
+    for path in (incoming, orphan):
+        await blobs.put(path, b"left behind")
+    await pending.record(person.space_id, incoming, orphan, kept_path)
+
+    await pending.settle_abandoned(blobs)  # a day has not passed: nothing of this space is touched
+    assert set(await stored_paths(settings, person.space_id)) == {kept_path, incoming, orphan}
+    await pending.settle_abandoned(blobs, now=clock.now() + pending.GRACE + timedelta(minutes=1))
+    assert await stored_paths(settings, person.space_id) == [kept_path]
+    assert await db.fetch("SELECT path FROM document_pending_objects WHERE space_id = {}", person.space_id) == []
+    assert (await client.get(kept["contentUrl"], headers=person.headers)).content == pdf(1000, seed=9)

@@ -1,0 +1,253 @@
+"""Professionals and documents, over HTTP through the door: they read and add the types their
+profession may (the access matrix), as themselves (the author comes from their identity); a
+document the holder hid from professionals is not theirs to see, but its author still reads it; a
+professional may hold a document back from the holder until they release it or its day comes; the
+holder (for a minor, the parents) is e-mailed when a professional adds a document they may see."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import httpx
+
+from ens.core import clock, db
+from ens.core.settings import Settings
+from tests.helpers.carers import create_child_space, today_in_paris, years_before
+from tests.helpers.documents import CONSULTATION, LAB_REPORT, metadata, pdf, upload, uploaded
+from tests.helpers.login import Outbox
+from tests.helpers.people import MakePerson, Person
+from tests.helpers.professionals import GP, NURSE, PHYSIO, authorise, open_emergency, sign_in_pro
+
+SUBJECT = "Un nouveau document dans votre espace santé"
+
+
+def _email(person: Person) -> str:
+    return f"{person.family_name.lower()}@example.test"
+
+
+async def _mails(outbox: tuple[Outbox, int], address: str, *, at_least: int = 0) -> list[str]:
+    """What ``address`` received with the new-document subject (waiting a little for ``at_least``)."""
+    for _ in range(60):
+        found = [m.get_content() for m in outbox[0].to(address) if m["Subject"] == SUBJECT]
+        if len(found) >= at_least:
+            return found
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{at_least} e-mail(s) expected for {address}")
+
+
+async def _ids(client: httpx.AsyncClient, who_headers: dict[str, str], space: object) -> list[str]:
+    answer = await client.get(f"/v1/spaces/{space}/documents", headers=who_headers)
+    assert answer.status_code == 200, answer.text
+    return [d["id"] for d in answer.json()["items"]]
+
+
+async def test_a_professional_adds_a_document_as_themself_and_the_holder_is_told(
+    mail_client: httpx.AsyncClient, settings: Settings, make_person: MakePerson, outbox: tuple[Outbox, int]
+) -> None:
+    holder = await make_person(given_name="Camille")
+    gp = await sign_in_pro(settings, GP, given_name="Claire", family_name="Durand")
+    await authorise(mail_client, holder, gp)
+    space = holder.space_id
+    added = await upload(
+        mail_client, gp.headers, pdf(3000), space=space, meta=metadata(title="Annonce d'un diagnostic", author="X")
+    )
+    assert added.status_code == 201, added.text
+    body = added.json()
+    assert body["author"] == "Claire Durand"  # the identity, not what the metadata said
+    assert body["addedBy"]["role"] == "professional" and body["addedBy"]["name"] == "Claire Durand"
+    [mail] = await _mails(outbox, _email(holder), at_least=1)
+    assert "Un professionnel de santé a ajouté un document" in mail
+    assert "diagnostic" not in mail and "Annonce" not in mail
+
+    # The holder's own upload is not announced; with the notice turned off, neither is a professional's.
+    await uploaded(mail_client, holder.headers, pdf(100, seed=2))
+    prefs = {"documentAdded": False, "emergencyAccess": True, "representativesDigest": False, "appsDigest": False}
+    assert (await mail_client.put("/v1/me/notifications", json=prefs, headers=holder.headers)).status_code == 200
+    assert (await upload(mail_client, gp.headers, pdf(100, seed=3), space=space)).status_code == 201
+    await asyncio.sleep(0.3)
+    assert len(await _mails(outbox, _email(holder))) == 1
+
+    # A professional neither hides a document from professionals nor removes one.
+    document = f"/v1/spaces/{space}/documents/{body['id']}"
+    refused = await mail_client.patch(document, json={"hiddenFromProfessionals": True}, headers=gp.headers)
+    assert refused.status_code == 403
+    assert (await mail_client.delete(document, headers=gp.headers)).status_code == 403
+
+
+async def test_for_a_minor_the_parents_are_told(
+    mail_client: httpx.AsyncClient, settings: Settings, make_person: MakePerson, outbox: tuple[Outbox, int]
+) -> None:
+    parent = await make_person(given_name="Jean")
+    child = await create_child_space(
+        mail_client, parent, given_name="Inès", birthdate=years_before(today_in_paris(), 7)
+    )
+    gp = await sign_in_pro(settings, GP)
+    await authorise(mail_client, parent, gp, space=child)
+    assert (await upload(mail_client, gp.headers, pdf(500), space=child)).status_code == 201
+    [mail] = await _mails(outbox, _email(parent), at_least=1)
+    assert "aucune donnée de santé" in mail
+
+
+async def test_a_document_hidden_from_professionals_is_read_by_its_author_only(
+    client: httpx.AsyncClient, settings: Settings, make_person: MakePerson
+) -> None:
+    holder = await make_person()
+    author, other = await sign_in_pro(settings, GP), await sign_in_pro(settings, GP)
+    for pro in (author, other):
+        await authorise(client, holder, pro)
+    space = holder.space_id
+    written = await uploaded(client, author.headers, pdf(800, seed=4), space=space)
+    own = await uploaded(client, holder.headers, pdf(800, seed=5))
+    for doc in (written, own):
+        hidden = await client.patch(
+            f"/v1/spaces/me/documents/{doc['id']}", json={"hiddenFromProfessionals": True}, headers=holder.headers
+        )
+        assert hidden.status_code == 200, hidden.text
+
+    assert await _ids(client, other.headers, space) == []
+    for doc in (written, own):
+        for path in (f"/v1/spaces/{space}/documents/{doc['id']}", f"/v1/spaces/{space}/documents/{doc['id']}/content"):
+            assert (await client.get(path, headers=other.headers)).status_code == 404
+    # Its author still reads it (and only it).
+    assert await _ids(client, author.headers, space) == [written["id"]]
+    content = await client.get(f"/v1/spaces/{space}/documents/{written['id']}/content", headers=author.headers)
+    assert content.status_code == 200 and content.content == pdf(800, seed=4)
+    # The holder shows them again: every professional sees them.
+    await client.patch(
+        f"/v1/spaces/me/documents/{own['id']}", json={"hiddenFromProfessionals": False}, headers=holder.headers
+    )
+    assert await _ids(client, other.headers, space) == [own["id"]]
+
+
+async def test_a_professional_reads_and_adds_only_the_types_their_profession_may(
+    client: httpx.AsyncClient, settings: Settings, make_person: MakePerson
+) -> None:
+    holder = await make_person()
+    physio = await sign_in_pro(settings, PHYSIO)
+    await authorise(client, holder, physio)
+    space = holder.space_id
+    lab = await uploaded(client, holder.headers, pdf(300, seed=6), meta=metadata(typeCode=LAB_REPORT))
+    note = await uploaded(client, holder.headers, pdf(300, seed=7), meta=metadata(typeCode=CONSULTATION))
+    assert await _ids(client, physio.headers, space) == [note["id"]]  # no laboratory report
+    assert (await client.get(f"/v1/spaces/{space}/documents/{lab['id']}", headers=physio.headers)).status_code == 404
+    refused = await upload(client, physio.headers, pdf(300, seed=8), space=space, meta=metadata(typeCode=LAB_REPORT))
+    assert refused.status_code == 403
+    assert "/metadata/typeCode" in [e["pointer"] for e in refused.json()["errors"]]
+    assert (await upload(client, physio.headers, pdf(300, seed=9), space=space)).status_code == 201
+
+
+async def test_a_professional_holds_a_document_back_until_they_release_it_or_its_day_comes(
+    client: httpx.AsyncClient, settings: Settings, make_person: MakePerson
+) -> None:
+    holder = await make_person()
+    gp, other = await sign_in_pro(settings, GP), await sign_in_pro(settings, GP)
+    for pro in (gp, other):
+        await authorise(client, holder, pro)
+    space = holder.space_id
+    tomorrow = (today_in_paris() + timedelta(days=1)).isoformat()
+    held = await uploaded(
+        client,
+        gp.headers,
+        pdf(400, seed=10),
+        space=space,
+        meta=metadata(title="Résultats à annoncer", hiddenFromHolder=True, hiddenFromHolderUntil=tomorrow),
+    )
+    assert held["hiddenFromHolder"] is True and held["hiddenFromHolderUntil"] == tomorrow
+    document = f"/v1/spaces/{space}/documents/{held['id']}"
+    assert held["id"] not in await _ids(client, holder.headers, "me")
+    assert (await client.get(document, headers=holder.headers)).status_code == 404
+    assert (await client.get(f"{document}/content", headers=holder.headers)).status_code == 404
+    assert held["id"] in await _ids(client, other.headers, space)  # professionals see it
+    # Only its author holds it back or releases it.
+    assert (await client.patch(document, json={"hiddenFromHolder": False}, headers=other.headers)).status_code == 403
+    past = (today_in_paris() - timedelta(days=1)).isoformat()
+    assert (await client.patch(document, json={"hiddenFromHolderUntil": past}, headers=gp.headers)).status_code == 422
+    released = await client.patch(document, json={"hiddenFromHolder": False}, headers=gp.headers)
+    assert released.status_code == 200, released.text
+    assert released.json()["hiddenFromHolder"] is False and released.json()["hiddenFromHolderUntil"] is None
+    assert held["id"] in await _ids(client, holder.headers, "me")
+    # Held again, until released.
+    assert (await client.patch(document, json={"hiddenFromHolder": True}, headers=gp.headers)).status_code == 200
+    assert held["id"] not in await _ids(client, holder.headers, "me")
+
+
+async def test_an_emergency_access_reads_documents_and_adds_none(
+    client: httpx.AsyncClient, settings: Settings, make_person: MakePerson
+) -> None:
+    holder = await make_person()
+    nurse = await sign_in_pro(settings, NURSE)
+    note = await uploaded(client, holder.headers, pdf(300, seed=11))
+    assert (await open_emergency(client, nurse, holder.space_id)).status_code == 201
+    assert await _ids(client, nurse.headers, holder.space_id) == [note["id"]]
+    wrote = await upload(client, nurse.headers, pdf(300, seed=12), space=holder.space_id)
+    assert wrote.status_code == 403
+
+
+async def test_a_document_shown_to_the_holder_later_is_new_to_them_then_and_a_release_is_announced(
+    mail_client: httpx.AsyncClient, settings: Settings, make_person: MakePerson, outbox: tuple[Outbox, int]
+) -> None:
+    holder = await make_person(given_name="Camille")
+    gp = await sign_in_pro(settings, GP)
+    await authorise(mail_client, holder, gp)
+    space = holder.space_id
+
+    async def documents_on_the_home_screen() -> dict[str, int]:
+        answer = await mail_client.get("/v1/spaces/me", headers=holder.headers)
+        assert answer.status_code == 200
+        documents: dict[str, int] = answer.json()["documents"]
+        return documents
+
+    held = await uploaded(mail_client, gp.headers, pdf(400, seed=20), space=space, meta=metadata(hiddenFromHolder=True))
+    await asyncio.sleep(0.3)
+    assert await _mails(outbox, _email(holder)) == []  # held back: not announced
+    assert await _ids(mail_client, holder.headers, "me") == []  # the holder looks meanwhile
+    assert await documents_on_the_home_screen() == {"count": 0, "new": 0}
+    released = await mail_client.patch(
+        f"/v1/spaces/{space}/documents/{held['id']}", json={"hiddenFromHolder": False}, headers=gp.headers
+    )
+    assert released.status_code == 200, released.text
+    [mail] = await _mails(outbox, _email(holder), at_least=1)
+    assert "Un professionnel de santé a ajouté un document" in mail
+    assert await documents_on_the_home_screen() == {"count": 1, "new": 1}  # new since they looked
+    assert await _ids(mail_client, holder.headers, "me") == [held["id"]]
+    assert await documents_on_the_home_screen() == {"count": 1, "new": 0}
+
+    # Held until a day: new to the holder from that day, though they looked the day before.
+    tomorrow = today_in_paris() + timedelta(days=1)
+    until = await uploaded(
+        mail_client,
+        gp.headers,
+        pdf(400, seed=21),
+        space=space,
+        meta=metadata(hiddenFromHolder=True, hiddenFromHolderUntil=tomorrow.isoformat()),
+    )
+    assert await _ids(mail_client, holder.headers, "me") == [held["id"]]
+    assert await documents_on_the_home_screen() == {"count": 1, "new": 0}
+    # The day comes: every stored moment moved one day back, as the passing of a day leaves them.
+    day = timedelta(days=1)
+    for row in await db.fetch(
+        "SELECT id, created_at, shown_to_holder_at, hidden_from_holder_until FROM documents WHERE space_id = {}", space
+    ):
+        until_day = clock.as_date(row["hidden_from_holder_until"])
+        await db.fetch(
+            "UPDATE documents SET created_at = {}, shown_to_holder_at = {}, hidden_from_holder_until = {} "
+            "WHERE space_id = {} AND id = {}",
+            clock.aware(row["created_at"]) - day,
+            clock.aware(row["shown_to_holder_at"]) - day,
+            until_day - day if until_day else None,
+            space,
+            row["id"],
+        )
+    seen = await db.fetch_one(
+        "SELECT seen_at FROM document_views WHERE space_id = {} AND account_id = {}", space, holder.account_id
+    )
+    assert seen is not None
+    await db.fetch(
+        "UPDATE document_views SET seen_at = {} WHERE space_id = {} AND account_id = {}",
+        clock.aware(seen["seen_at"]) - day,
+        space,
+        holder.account_id,
+    )
+    assert await documents_on_the_home_screen() == {"count": 2, "new": 1}
+    assert await _ids(mail_client, holder.headers, "me") == [until["id"], held["id"]]

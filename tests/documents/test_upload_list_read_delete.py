@@ -1,0 +1,195 @@
+"""A holder adds documents, lists them (filters, pages), reads one, downloads it, removes it; the
+content is encrypted in the store, the same file twice is stored once, another space's copy shares
+nothing."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from urllib.parse import unquote
+
+from ens.core import clock, db
+from ens.documents.encryption import stored_size
+from tests.helpers.carers import consent_until, court_measure
+from tests.helpers.documents import (
+    CONSULTATION,
+    IMAGING,
+    LAB_REPORT,
+    file_bytes,
+    metadata,
+    pdf,
+    stored_paths,
+    upload,
+    uploaded,
+)
+
+
+async def test_a_pdf_is_added_read_and_downloaded_as_sent(client, person, settings):
+    content = pdf(150_000)
+    added = await uploaded(client, person.headers, content, filename="Compte rendu é.pdf")
+    assert added["typeCode"] == CONSULTATION
+    assert added["typeLabel"] == "Compte rendu de consultation"
+    assert added["title"] == "Consultation du 3 mars"
+    assert added["date"] == "2026-03-03"
+    assert added["mediaType"] == "application/pdf"
+    assert added["filename"] == "Compte rendu é.pdf"
+    assert added["size"] == 150_000
+    assert added["author"] == f"{person.given_name} {person.family_name}"
+    assert added["addedBy"] == {
+        "role": "holder",
+        "name": f"{person.given_name} {person.family_name}",
+        "clientId": "ens-mobile",
+    }
+    assert added["hiddenFromProfessionals"] is False
+    assert added["hiddenFromRepresentatives"] is False
+    assert added["contentUrl"] == f"/v1/spaces/{person.space_id}/documents/{added['id']}/content"
+
+    one = await client.get(f"/v1/spaces/me/documents/{added['id']}", headers=person.headers)
+    assert one.status_code == 200
+    assert one.json() == added
+    assert one.headers["etag"]
+
+    download = await client.get(added["contentUrl"], headers=person.headers)
+    assert download.status_code == 200
+    assert download.content == content
+    assert download.headers["content-type"] == "application/pdf"
+    assert download.headers["content-length"] == "150000"
+    assert download.headers["accept-ranges"] == "bytes"
+    assert "content-encoding" not in download.headers
+    assert download.headers["cache-control"] == "no-store"  # no disk cache keeps a health document
+    assert download.headers.get_list("x-content-type-options") == ["nosniff"]
+    disposition = download.headers["content-disposition"]
+    assert disposition.startswith('attachment; filename="Compte rendu _.pdf"')
+    assert unquote(disposition.split("filename*=UTF-8''")[1]) == "Compte rendu é.pdf"
+    again = await client.get(added["contentUrl"], headers={**person.headers, "If-None-Match": download.headers["etag"]})
+    assert again.status_code == 304
+    assert again.content == b""
+
+    # At rest: one object, encrypted (its bytes are not the file's), the size the blocks make.
+    paths = await stored_paths(settings, person.space_id)
+    assert len(paths) == 1 and "/objects/" in paths[0]
+    from ens.documents.storage import BlobStore
+
+    stored = await BlobStore.from_settings(settings).read(paths[0])
+    assert len(stored) == stored_size(150_000)
+    assert content[1000:1100] not in stored
+
+
+async def test_jpeg_and_png_are_taken_and_named_for_what_their_bytes_are(client, person):
+    jpeg = await uploaded(client, person.headers, file_bytes("jpeg", 5000), filename="radio.JPG")
+    png = await uploaded(client, person.headers, file_bytes("png", 5000), filename="scan")
+    assert jpeg["mediaType"] == "image/jpeg"
+    assert png["mediaType"] == "image/png"
+    assert png["filename"] == "scan"
+    nameless = await uploaded(client, person.headers, file_bytes("png", 100), filename="../../")
+    assert nameless["filename"] == "document.png"
+
+
+async def test_the_list_is_newest_care_first_filtered_and_paged(client, person):
+    made = []
+    for index, (code, day) in enumerate(
+        [(CONSULTATION, "2026-01-10"), (LAB_REPORT, "2026-02-10"), (IMAGING, "2026-03-10"), (LAB_REPORT, "2026-04-10")]
+    ):
+        made.append(
+            await uploaded(client, person.headers, pdf(300, seed=index), meta=metadata(typeCode=code, date=day))
+        )
+    listed = await client.get("/v1/spaces/me/documents", headers=person.headers)
+    assert [d["date"] for d in listed.json()["items"]] == ["2026-04-10", "2026-03-10", "2026-02-10", "2026-01-10"]
+    labs = await client.get("/v1/spaces/me/documents", params={"type": LAB_REPORT}, headers=person.headers)
+    assert [d["date"] for d in labs.json()["items"]] == ["2026-04-10", "2026-02-10"]
+    window = await client.get(
+        "/v1/spaces/me/documents", params={"since": "2026-02-10", "until": "2026-04-10"}, headers=person.headers
+    )
+    assert [d["date"] for d in window.json()["items"]] == ["2026-03-10", "2026-02-10"]
+
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params = {"limit": "3", **({"cursor": cursor} if cursor else {})}
+        page = (await client.get("/v1/spaces/me/documents", params=params, headers=person.headers)).json()
+        seen += [d["id"] for d in page["items"]]
+        cursor = page["nextCursor"]
+        if cursor is None:
+            break
+    assert seen == [d["id"] for d in reversed(made)]
+
+    for bad in ({"type": "12345-6"}, {"since": "2026-13-01"}, {"until": "yesterday"}, {"cursor": "forged.cursor"}):
+        refused = await client.get("/v1/spaces/me/documents", params=bad, headers=person.headers)
+        assert refused.status_code == 400, bad
+        assert refused.headers["content-type"] == "application/problem+json"
+
+
+async def test_removing_a_document_removes_its_content_unless_another_holds_it(client, person, settings):
+    content = pdf(70_000, seed=7)
+    first = await uploaded(client, person.headers, content)
+    second = await uploaded(client, person.headers, content, meta=metadata(title="Le même, encore"))
+    assert len(await stored_paths(settings, person.space_id)) == 1  # the same content, stored once
+
+    stale = await client.delete(f"/v1/spaces/me/documents/{first['id']}", headers={**person.headers, "If-Match": '"x"'})
+    assert stale.status_code == 412
+    removed = await client.delete(f"/v1/spaces/me/documents/{first['id']}", headers=person.headers)
+    assert removed.status_code == 204
+    assert (await client.get(f"/v1/spaces/me/documents/{first['id']}", headers=person.headers)).status_code == 404
+    kept = await client.get(second["contentUrl"], headers=person.headers)
+    assert kept.content == content
+    assert len(await stored_paths(settings, person.space_id)) == 1
+
+    assert (await client.delete(f"/v1/spaces/me/documents/{second['id']}", headers=person.headers)).status_code == 204
+    assert await stored_paths(settings, person.space_id) == []
+    assert (await client.get(second["contentUrl"], headers=person.headers)).status_code == 404
+
+
+async def test_a_representative_who_may_change_the_data_removes_a_document_and_a_curator_may_not(
+    client, person, make_person, settings
+):
+    tutor, curator = await make_person("Tuteur"), await make_person("Curateur")
+    await court_measure(person, tutor, "tutelle")
+    consented = await court_measure(person, curator, "curatelle")
+    await consent_until(person, consented, clock.now() + timedelta(days=30))
+    space = person.space_id
+    first = await uploaded(client, person.headers, pdf(900, seed=12))
+    second = await uploaded(client, person.headers, pdf(900, seed=13))
+    documents = f"/v1/spaces/{space}/documents"
+
+    # The curator reads (curatelle: assistance, with the holder's consent), and removes nothing.
+    assert (await client.get(f"{documents}/{first['id']}", headers=curator.headers)).status_code == 200
+    refused = await client.delete(f"{documents}/{first['id']}", headers=curator.headers)
+    assert refused.status_code == 403
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert (await client.get(f"{documents}/{first['id']}", headers=person.headers)).status_code == 200
+
+    # The tutor (tutelle: represents the holder) removes it, its content with it.
+    assert (await client.delete(f"{documents}/{first['id']}", headers=tutor.headers)).status_code == 204
+    assert (await client.get(f"{documents}/{first['id']}", headers=person.headers)).status_code == 404
+    listed = (await client.get("/v1/spaces/me/documents", headers=person.headers)).json()["items"]
+    assert [d["id"] for d in listed] == [second["id"]]
+    assert len(await stored_paths(settings, space)) == 1
+
+
+async def test_the_same_file_in_two_spaces_shares_nothing(client, make_person, settings):
+    alice, bruno = await make_person("Alice"), await make_person("Bruno")
+    content = pdf(10_000, seed=3)
+    await uploaded(client, alice.headers, content)
+    await uploaded(client, bruno.headers, content)
+    (alice_path,), (bruno_path,) = (
+        await stored_paths(settings, alice.space_id),
+        await stored_paths(settings, bruno.space_id),
+    )
+    assert alice_path.rsplit("/", 1)[1] != bruno_path.rsplit("/", 1)[1]
+    rows = await db.fetch(
+        "SELECT object_name, content_id FROM documents WHERE space_id IN ({}, {})", alice.space_id, bruno.space_id
+    )
+    assert len({row["object_name"] for row in rows}) == 2
+
+
+async def test_a_retried_upload_with_its_idempotency_key_adds_one_document(client, person):
+    key = {"Idempotency-Key": f"upload-{uuid.uuid4()}"}
+    content = pdf(3 * 1024 * 1024, seed=11)  # past the global body limit: the key's body is spooled
+    first = await upload(client, person.headers, content, extra_headers=key)
+    again = await upload(client, person.headers, content, extra_headers=key)
+    assert first.status_code == 201, first.text
+    assert again.status_code == 201
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.json()["id"] == first.json()["id"]
+    listed = (await client.get("/v1/spaces/me/documents", headers=person.headers)).json()["items"]
+    assert [d["id"] for d in listed] == [first.json()["id"]]

@@ -1,0 +1,149 @@
+"""``/v1/me/notifications``: which e-mails the person wants. The holder is told when a professional
+adds a document or uses emergency access (unless they turned it off), and, only if they asked, once
+a day what representatives and apps changed. No e-mail carries health data."""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import email.policy
+from email.message import EmailMessage
+from pathlib import Path
+
+import msgspec
+
+from ens.core import clock, db
+from ens.core.mail import Mailer
+from ens.spaces.door import SpaceRef, space_ref
+from ens.spaces.notifications import notify_holder, send_digests
+from tests.helpers.carers import court_measure
+from tests.helpers.documents import metadata, pdf, uploaded
+from tests.helpers.login import Outbox
+from tests.helpers.professionals import NURSE, open_emergency, sign_in_pro
+
+PREFS = "/v1/me/notifications"
+DEFAULTS = {"documentAdded": True, "emergencyAccess": True, "representativesDigest": False, "appsDigest": False}
+
+
+def _mailer(settings, tmp_path: Path) -> tuple[Mailer, Path]:
+    folder = tmp_path / "var"
+    return Mailer(msgspec.structs.replace(settings, var_dir=str(folder), smtp_url=None)), folder / "outbox"
+
+
+def _mails_to(outbox: Path, address: str) -> list[EmailMessage]:
+    paths = sorted(outbox.glob("*.eml")) if outbox.exists() else []
+    found = [email.message_from_bytes(p.read_bytes(), policy=email.policy.default) for p in paths]
+    return [m for m in found if isinstance(m, EmailMessage) and m["To"] == address]
+
+
+def _address(person) -> str:
+    return f"{person.family_name.lower()}@example.test"
+
+
+def _text(message: EmailMessage) -> str:
+    text: str = message.get_content()
+    return text
+
+
+async def test_the_person_reads_and_sets_their_choices(client, person, make_app_token):
+    first = await client.get(PREFS, headers=person.headers)
+    assert first.status_code == 200
+    assert first.json() == DEFAULTS
+    wanted = {**DEFAULTS, "documentAdded": False, "appsDigest": True}
+    stale = await client.put(PREFS, json=wanted, headers={**person.headers, "If-Match": '"old"'})
+    assert stale.status_code == 412
+    changed = await client.put(PREFS, json=wanted, headers={**person.headers, "If-Match": first.headers["etag"]})
+    assert changed.status_code == 200
+    assert changed.json() == wanted
+    assert (await client.get(PREFS, headers=person.headers)).json() == wanted
+
+    missing = await client.put(PREFS, json={"documentAdded": True}, headers=person.headers)
+    assert missing.status_code == 422
+    assert "/emergencyAccess" in [e["pointer"] for e in missing.json()["errors"]]
+    unknown = await client.put(PREFS, json={**DEFAULTS, "sms": True}, headers=person.headers)
+    assert unknown.status_code == 422
+    wrong = await client.put(PREFS, json={**DEFAULTS, "appsDigest": "yes"}, headers=person.headers)
+    assert wrong.status_code == 422
+    app = await make_app_token(person, ["documents:read"])
+    assert (await client.get(PREFS, headers=app.headers)).status_code == 403
+
+
+async def _space(person) -> SpaceRef:
+    row = await db.fetch_one("SELECT * FROM spaces WHERE id = {}", person.space_id)
+    assert row is not None
+    return space_ref(row)
+
+
+async def test_the_holder_is_told_of_a_new_document_unless_they_turned_it_off(client, person, settings, tmp_path):
+    mailer, outbox = _mailer(settings, tmp_path)
+    space = await _space(person)
+    await uploaded(client, person.headers, pdf(100), meta=metadata(title="Résultats de biopsie"))
+    assert await notify_holder(space, "document_added", mailer) == 1
+    (mail,) = _mails_to(outbox, _address(person))
+    assert mail["Subject"] == "Un nouveau document dans votre espace santé"
+    assert "biopsie" not in _text(mail)
+    assert "aucune donnée de santé" in _text(mail)
+
+    await client.put(PREFS, json={**DEFAULTS, "documentAdded": False}, headers=person.headers)
+    assert await notify_holder(space, "document_added", mailer) == 0
+    assert len(_mails_to(outbox, _address(person))) == 1
+
+
+async def test_a_daily_digest_only_when_asked_and_never_for_a_scales_reading_by_default(
+    client, person, make_person, make_app_token, settings, tmp_path
+):
+    mailer, outbox = _mailer(settings, tmp_path)
+    tutor = await make_person("Tuteur")
+    await court_measure(person, tutor, "tutelle")
+    scale = await make_app_token(person, ["vitals.body_weight:write"], name="Balance connectée")
+    reading = {
+        "measurements": [{"type": "body_weight", "value": 71.3, "unit": "kg", "effectiveAt": clock.now().isoformat()}]
+    }
+    assert (await client.post("/v1/spaces/me/vitals", json=reading, headers=scale.headers)).status_code == 201
+    await uploaded(client, tutor.headers, pdf(100, seed=8), space=person.space_id, meta=metadata(title="Bilan sanguin"))
+    await client.get(f"/v1/spaces/{person.space_id}/documents", headers=tutor.headers)  # a read: never in a digest
+
+    await send_digests(mailer)
+    assert _mails_to(outbox, _address(person)) == []  # off by default
+
+    # Turned on: the digest covers what happens from then on.
+    await client.put(PREFS, json={**DEFAULTS, "representativesDigest": True}, headers=person.headers)
+    await send_digests(mailer)
+    assert _mails_to(outbox, _address(person)) == []
+    await uploaded(client, tutor.headers, pdf(100, seed=9), space=person.space_id, meta=metadata(title="Bilan sanguin"))
+    assert (await client.post("/v1/spaces/me/vitals", json=reading, headers=scale.headers)).status_code == 201
+    await send_digests(mailer)
+    (digest,) = _mails_to(outbox, _address(person))
+    text = _text(digest)
+    assert f"{tutor.given_name} {tutor.family_name} (tuteur) a ajouté un document." in text
+    assert "Balance connectée" not in text
+    assert "71.3" not in text and "71,3" not in text and "Bilan" not in text
+    await send_digests(mailer)
+    assert len(_mails_to(outbox, _address(person))) == 1  # nothing new: no e-mail
+
+    await client.put(PREFS, json={**DEFAULTS, "appsDigest": True}, headers=person.headers)
+    assert (await client.post("/v1/spaces/me/vitals", json=reading, headers=scale.headers)).status_code == 201
+    await send_digests(mailer)
+    mails = _mails_to(outbox, _address(person))
+    assert len(mails) == 2
+    (latest,) = [m for m in mails if m is not digest and _text(m) != text]
+    assert "L'application Balance connectée a ajouté les mesures." in _text(latest)
+    assert "tuteur" not in _text(latest)
+    assert "71.3" not in _text(latest) and "71,3" not in _text(latest)
+
+
+async def test_the_emergency_access_notice_follows_the_persons_choice(
+    mail_client, settings, make_person, outbox: tuple[Outbox, int]
+):
+    holder, other = await make_person(), await make_person()
+    off = {**DEFAULTS, "emergencyAccess": False}
+    assert (await mail_client.put(PREFS, json=off, headers=holder.headers)).status_code == 200
+    for person in (holder, other):
+        nurse = await sign_in_pro(settings, NURSE)
+        assert (await open_emergency(mail_client, nurse, person.space_id)).status_code == 201
+    for _ in range(60):
+        if outbox[0].to(_address(other)):
+            break
+        await asyncio.sleep(0.05)
+    assert len(outbox[0].to(_address(other))) == 1  # the default: told
+    assert outbox[0].to(_address(holder)) == []  # turned off
