@@ -29,7 +29,7 @@ def _rss_kib(pid: int) -> int:
 
 
 async def _stall(port: int, path: str, token: str) -> bytes:
-    """Headers and the start of a JSON body, then nothing: what the server answers, if anything."""
+    """Headers and the start of a JSON body, then nothing: what the server answers before it closes."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     head = (
         f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
@@ -38,7 +38,7 @@ async def _stall(port: int, path: str, token: str) -> bytes:
     writer.write(head.encode() + b'{"measurements": [')
     await writer.drain()
     try:
-        return await asyncio.wait_for(reader.read(4096), timeout=IDLE_S * 5)
+        return await asyncio.wait_for(reader.read(), timeout=IDLE_S * 5)  # to the close
     finally:
         writer.close()
 
