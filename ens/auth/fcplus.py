@@ -10,8 +10,8 @@ Configuration: ``ENS_OIDC_ENCRYPTION_KEY`` = path to an unencrypted PEM private 
 or EC P-256). When it is set, every token from the provider must be encrypted (FranceConnect+ mode);
 when it is not, encrypted tokens are refused and plain JWS pass through.
 
-Integration point for the upstream relying party (``ens/auth/upstream.py``), right before the
-signature check of the ID token and of a ``application/jwt`` userinfo::
+Integration point for the upstream relying party (``ens/auth/upstream/relying_party.py``), right
+before the signature check of the ID token and of a ``application/jwt`` userinfo::
 
     from ens.auth.fcplus import TokenDecryptionRefused, decrypt_nested, encryption_key_from_settings
 

@@ -1,13 +1,5 @@
-"""The upstream OpenID Connect relying party: FranceConnect, the embedded dev provider, or any other.
-
-Everything comes from the provider's discovery document and JWKS, fetched over HTTP (the embedded
-dev provider is reached over HTTP too, so that the production code path is the one tested). Both
-documents are cached for ``ENS_OIDC_CACHE_TTL`` seconds; a token signed with a key id the cached
-JWKS does not know triggers one refetch (the provider rotated its keys).
-
-Every JWT the provider sends — ID token, userinfo — goes through :meth:`Upstream.decode_upstream_jwt`,
-the one place where a FranceConnect+ decryption step is slotted in before the signature check.
-"""
+"""The relying party (:class:`Upstream`): discovery and JWKS (cached), the authorization and logout
+URLs, the code exchange, userinfo, and the check of every JWT the provider sends."""
 
 from __future__ import annotations
 
@@ -28,6 +20,7 @@ from joserfc.jwk import KeySet, OctKey
 
 from ens.auth.errors import UpstreamRefused
 from ens.auth.fcplus import TokenDecryptionRefused, decrypt_nested, encryption_key_from_settings
+from ens.auth.upstream.config import ProviderConfig, ProviderMetadata, UpstreamLogin
 from ens.core.settings import Settings
 
 log = logging.getLogger("ens.auth.upstream")
@@ -38,76 +31,6 @@ SYMMETRIC_ALGORITHMS = frozenset({"HS256"})
 ACR_LEVELS = {"eidas1": 1, "eidas2": 2, "eidas3": 3}
 CLOCK_LEEWAY_S = 60
 HTTP_TIMEOUT_S = 10.0
-
-
-@dataclass(frozen=True)
-class ProviderMetadata:
-    """The parts of ``/.well-known/openid-configuration`` the relying party uses."""
-
-    issuer: str
-    authorization_endpoint: str
-    token_endpoint: str
-    jwks_uri: str
-    userinfo_endpoint: str | None
-    end_session_endpoint: str | None
-    id_token_algorithms: frozenset[str]
-    userinfo_algorithms: frozenset[str]
-    token_auth_methods: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class UpstreamLogin:
-    """What the provider says about the person once the callback is done."""
-
-    id_token: str
-    claims: dict[str, Any]
-    userinfo: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class ProviderConfig:
-    """Which provider, as which client, at which level: people's (FranceConnect, ``ENS_OIDC_*``) or
-    professionals' (Pro Santé Connect, ``ENS_PRO_OIDC_*``). The relying party's code is the same."""
-
-    issuer: str
-    client_id: str
-    client_secret: str
-    scopes: str
-    acr: str
-    callback_path: str
-    # FranceConnect+ only: ID tokens and userinfo encrypted to ENS_OIDC_ENCRYPTION_KEY.
-    decrypts: bool = False
-
-    @classmethod
-    def people(cls, settings: Settings) -> ProviderConfig:
-        return cls(
-            issuer=settings.effective_oidc_issuer,
-            client_id=settings.oidc_client_id,
-            client_secret=settings.oidc_client_secret,
-            scopes=settings.oidc_scopes,
-            acr=settings.oidc_acr,
-            callback_path="/oauth/callback",
-            decrypts=True,
-        )
-
-    @classmethod
-    def professionals(cls, settings: Settings) -> ProviderConfig | None:
-        """``None`` when no professionals' provider is configured (production without one)."""
-        issuer = settings.effective_pro_oidc_issuer
-        if issuer is None:
-            return None
-        return cls(
-            issuer=issuer,
-            client_id=settings.pro_oidc_client_id,
-            client_secret=settings.pro_oidc_client_secret,
-            scopes=settings.pro_oidc_scopes,
-            acr=settings.pro_oidc_acr,
-            callback_path=PRO_CALLBACK_PATH,
-        )
-
-
-# Where the professionals' provider sends the browser back.
-PRO_CALLBACK_PATH = "/oauth/pro/callback"
 
 
 @dataclass

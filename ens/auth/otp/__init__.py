@@ -1,0 +1,147 @@
+"""The second factor: TOTP (RFC 6238), single-use recovery codes, and codes sent by e-mail.
+
+Rules that hold across processes live in the database: the last accepted TOTP time step (a code is
+accepted once, and only if its step is strictly later, by one conditional UPDATE, so two concurrent
+submissions cannot both pass), the wrong-code counter and its lock, recovery and e-mail codes
+(stored hashed, single use) and the hourly limit of e-mail codes (counted under the person's guard
+row, :func:`new_email_code`). TOTP seeds are encrypted with a key derived from ``ENS_SECRET_KEY``.
+
+Every try is counted before its code is looked at, by one conditional UPDATE that also sets the lock
+when the try is the last one allowed (:func:`_reserve_try`): concurrent guesses cannot slip past the
+lock, at most ``ENS_OTP_MAX_FAILURES`` codes are evaluated per round. The counter survives the lock
+(only a right code resets it), so each further lock lasts twice as long as the previous one, up to a day.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import datetime
+from typing import Literal
+from uuid import UUID
+
+from ens.auth.otp.email_codes import EMAIL_CODE_TTL, _use_email_code, new_email_code
+from ens.auth.otp.lock import MAX_LOCK, _clear_failures, _now, _refuse, _reserve_try, ensure_not_locked
+from ens.auth.otp.recovery_codes import (
+    RECOVERY_ALPHABET,
+    RECOVERY_CODE_COUNT,
+    RECOVERY_CODE_LENGTH,
+    _use_recovery_code,
+    issue_recovery_codes,
+)
+from ens.auth.otp.totp import (
+    ISSUER_LABEL,
+    VALID_WINDOW,
+    Enrolment,
+    _totp_accepts,
+    activate_factor,
+    active_factor,
+    enrolment,
+    start_enrolment,
+)
+from ens.core.settings import Settings
+
+__all__ = [
+    "EMAIL_CODE_TTL",
+    "ISSUER_LABEL",
+    "MAX_LOCK",
+    "RECOVERY_ALPHABET",
+    "RECOVERY_CODE_COUNT",
+    "RECOVERY_CODE_LENGTH",
+    "VALID_WINDOW",
+    "Enrolment",
+    "Method",
+    "activate_factor",
+    "active_factor",
+    "enrolment",
+    "ensure_not_locked",
+    "issue_recovery_codes",
+    "new_email_code",
+    "normalize_code",
+    "start_enrolment",
+    "verify_email_code",
+    "verify_enrolment_code",
+    "verify_second_factor",
+]
+
+
+Method = Literal["totp", "recovery", "email"]
+
+
+def normalize_code(raw: str) -> str:
+    """What the person typed, as we compare it: NFKC (full-width digits become ASCII), no spaces or dashes.
+
+    A full-width spelling of a code is the same code, so it is a replay too.
+    """
+    text = unicodedata.normalize("NFKC", raw)
+    return re.sub(r"[\s\-]", "", text).upper()
+
+
+# ---------------------------------------------------------------------------------------------
+# Verification
+# It lives here, not in a module of its own: it calls the code checks by this module's names
+# (``_totp_accepts``, ``_use_email_code``, ``_use_recovery_code``), which the tests replace to count
+# the codes actually looked at.
+
+
+async def verify_enrolment_code(
+    settings: Settings, account_id: UUID, *, factor_id: UUID, raw: str, now: datetime | None = None
+) -> None:
+    """The first code of a pending factor proves the authenticator app holds the seed."""
+    at = _now(now)
+    number = await _reserve_try(settings, account_id, now=at)
+    code = normalize_code(raw)
+    if not re.fullmatch(r"\d{6}", code):
+        _refuse(settings, number, message="Le code doit comporter 6 chiffres.")
+    outcome = await _totp_accepts(settings, factor_id, code=code, now=at, pending_of=account_id)
+    if outcome != "ok":
+        _refuse(settings, number, message=_refusal(outcome))
+    await _clear_failures(account_id)
+
+
+async def verify_second_factor(
+    settings: Settings, account_id: UUID, *, attempt_id: UUID, raw: str, now: datetime | None = None
+) -> Method:
+    """Accept a TOTP code, an e-mail code sent for this login attempt, or a recovery code.
+
+    Raises :class:`CodeRefused` with a message for the person; every try counts toward the lock.
+    """
+    at = _now(now)
+    number = await _reserve_try(settings, account_id, now=at)
+    code = normalize_code(raw)
+    if re.fullmatch(r"\d{6}", code):
+        outcome: str = "no"
+        factor_id = await active_factor(account_id)
+        if factor_id is not None:
+            outcome = await _totp_accepts(settings, factor_id, code=code, now=at)
+            if outcome == "ok":
+                await _clear_failures(account_id)
+                return "totp"
+        email_outcome = await _use_email_code(settings, attempt_id, code=code, now=at)
+        if email_outcome == "ok":
+            await _clear_failures(account_id)
+            return "email"
+        _refuse(settings, number, message=_refusal(email_outcome if outcome == "no" else outcome))
+    if len(code) == RECOVERY_CODE_LENGTH and await _use_recovery_code(settings, account_id, code=code, now=at):
+        await _clear_failures(account_id)
+        return "recovery"
+    _refuse(settings, number, message="Ce code n'est pas valable.")
+
+
+async def verify_email_code(
+    settings: Settings, account_id: UUID, *, attempt_id: UUID, raw: str, now: datetime | None = None
+) -> None:
+    """Only an e-mail code (the lost-second-factor flow, where the app and recovery codes are gone)."""
+    at = _now(now)
+    number = await _reserve_try(settings, account_id, now=at)
+    outcome = await _use_email_code(settings, attempt_id, code=normalize_code(raw), now=at)
+    if outcome != "ok":
+        _refuse(settings, number, message=_refusal(outcome))
+    await _clear_failures(account_id)
+
+
+def _refusal(outcome: str) -> str:
+    return {
+        "replay": "Ce code a déjà été utilisé. Attendez le code suivant de votre application.",
+        "expired": "Ce code e-mail a expiré ou a déjà servi. Demandez-en un nouveau.",
+    }.get(outcome, "Ce code n'est pas valable.")

@@ -1,0 +1,137 @@
+"""In: an exported record back to what the record's own route takes (the space import)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+import msgspec
+
+from ens.core.errors import FieldError, Invalid
+from ens.records import profile
+from ens.records.doctor import set_doctor
+from ens.records.emergency_contacts import add_emergency_contact
+from ens.records.fhir.codes import _RELATIVES, ICD10, RPPS_SYSTEM, UNDESCRIBED_REACTION
+from ens.records.schemas import (
+    AllergyCreate,
+    ConditionCreate,
+    DoctorWrite,
+    EmergencyContactCreate,
+    FamilyHistoryCreate,
+    TreatmentCreate,
+)
+from ens.spaces.door import SpaceAccess
+
+T = TypeVar("T")
+
+
+TRUSTED_PERSON_TEXT = "Personne de confiance (CSP L1111-6)"
+# What the import leaves to the holder, and why (answered with the import's result).
+NOT_IMPORTED = {
+    "Consent": "advance directives are the holder's own signed act: write them again in the new space",
+    "TrustedPerson": "the trusted person is designated by the holder and co-signs: designate them again",
+}
+_RELATIVE_OF_CODE = {code: name for name, code in _RELATIVES.items()}
+
+
+def _name(resource: Mapping[str, Any]) -> dict[str, Any]:
+    name: dict[str, Any] = next(iter(resource.get("name") or []), {})
+    return {"givenName": next(iter(name.get("given") or []), None), "familyName": name.get("family")}
+
+
+def _phones(resource: Mapping[str, Any]) -> list[str]:
+    return [t["value"] for t in resource.get("telecom") or [] if t.get("system") == "phone" and t.get("value")]
+
+
+def _email(resource: Mapping[str, Any]) -> str | None:
+    return next((t["value"] for t in resource.get("telecom") or [] if t.get("system") == "email"), None)
+
+
+def _address_in(resource: Mapping[str, Any]) -> dict[str, Any] | None:
+    address = next(iter(resource.get("address") or []), None)
+    if not address:
+        return None
+    found = {
+        "line": next(iter(address.get("line") or []), None),
+        "postalCode": address.get("postalCode"),
+        "city": address.get("city"),
+        "country": address.get("country"),
+    }
+    return {key: value for key, value in found.items() if value is not None}
+
+
+def _text_of(concept: Any) -> str | None:
+    return concept.get("text") if isinstance(concept, dict) else None
+
+
+def is_trusted_person(resource: Mapping[str, Any]) -> bool:
+    return any(_text_of(r) == TRUSTED_PERSON_TEXT for r in resource.get("relationship") or [])
+
+
+async def import_record(access: SpaceAccess, resource: Mapping[str, Any], *, hidden: bool) -> bool:
+    """Add one exported record to the space through the record's own service (its checks and
+    rules); false when ``resource`` is not a kind the records keep. Raises ``Invalid`` (pointers
+    into the resource) like the route would."""
+    kind = resource.get("resourceType")
+    hide: dict[str, Any] = {"hiddenFromRepresentatives": True} if hidden else {}
+    if kind == "RelatedPerson":
+        uncoded = [_text_of(r) for r in resource.get("relationship") or [] if not (r or {}).get("coding")]
+        body = {
+            **_name(resource),
+            "relationship": next((t for t in uncoded if t), None),
+            "phones": _phones(resource),
+            "email": _email(resource),
+            **hide,
+        }
+        await add_emergency_contact(access, _convert(body, EmergencyContactCreate))
+    elif kind == "Practitioner":
+        rpps = next((i["value"] for i in resource.get("identifier") or [] if i.get("system") == RPPS_SYSTEM), None)
+        body = {**_name(resource), "rpps": rpps, "phone": next(iter(_phones(resource)), None)}
+        body["address"] = _address_in(resource)
+        await set_doctor(access, _convert(body, DoctorWrite), if_match=None)
+    elif kind == "Condition":
+        code = resource.get("code") or {}
+        icd = next((c["code"] for c in code.get("coding") or [] if c.get("system") == ICD10), None)
+        since = resource.get("onsetDateTime")
+        body = {"label": code.get("text"), "since": since, "code": icd, **hide}
+        await profile.add_condition(access, _convert(body, ConditionCreate))
+    elif kind == "AllergyIntolerance":
+        reaction: dict[str, Any] = next(iter(resource.get("reaction") or []), {})
+        manifestation = _text_of(next(iter(reaction.get("manifestation") or []), None))
+        body = {
+            "substance": _text_of(resource.get("code")),
+            "reaction": None if manifestation == UNDESCRIBED_REACTION else manifestation,
+            "severity": reaction.get("severity"),
+            **hide,
+        }
+        await profile.add_allergy(access, _convert(body, AllergyCreate))
+    elif kind == "MedicationStatement":
+        period = resource.get("effectivePeriod") or {}
+        body = {
+            "medication": _text_of(resource.get("medicationCodeableConcept")),
+            "dose": next((d.get("text") for d in resource.get("dosage") or []), None),
+            "since": period.get("start"),
+            "until": period.get("end"),
+            **hide,
+        }
+        await profile.add_treatment(access, _convert(body, TreatmentCreate))
+    elif kind == "FamilyMemberHistory":
+        relationship = resource.get("relationship") or {}
+        code = next((c.get("code") for c in relationship.get("coding") or []), None)
+        condition: dict[str, Any] = next(iter(resource.get("condition") or []), {})
+        body = {
+            "relative": _RELATIVE_OF_CODE.get(code or "", code),
+            "condition": _text_of(condition.get("code")),
+            **hide,
+        }
+        await profile.add_family_history(access, _convert(body, FamilyHistoryCreate))
+    else:
+        return False
+    return True
+
+
+def _convert(body: dict[str, Any], kind: type[T]) -> T:
+    try:
+        return msgspec.convert({k: v for k, v in body.items() if v is not None}, kind)
+    except msgspec.ValidationError as exc:
+        raise Invalid(f"Not a record ENS can keep: {exc}", [FieldError("", str(exc))]) from None

@@ -1,0 +1,138 @@
+"""What every list of the profile does: a page, one entry, add, change, remove; every entry for the
+export, and the home screen's count."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import msgspec
+from msgspec import UnsetType
+
+from ens.core import clock
+from ens.core.api import Cursors, check_limit
+from ens.core.clock import aware
+from ens.core.db import as_uuid, fetch, fetch_one, write_transaction
+from ens.core.errors import FieldError, Invalid, NotFound
+from ens.records.authorship import hiding
+from ens.records.concurrency import check_precondition, lock_records
+from ens.records.profile.kinds import KINDS, R, _Kind
+from ens.spaces.door import SpaceAccess, visible_to
+
+# Every list's Update and Read structs have it (``ens.records.schemas.HIDE``).
+_HIDDEN = "hidden_from_representatives"
+
+
+async def _page(
+    kind: _Kind[R], access: SpaceAccess, cursors: Cursors, *, limit: int | None, cursor: str | None
+) -> tuple[list[R], str | None]:
+    size = check_limit(limit)
+    purpose = f"{kind.table}:{access.space_id}"
+    args: list[object] = [access.space_id]
+    after = ""
+    if cursor:
+        created_text, id_text = cursors.decode(purpose, cursor)
+        created, last_id = datetime.fromisoformat(str(created_text)), UUID(str(id_text))
+        after = "AND (created_at > {} OR (created_at = {} AND id > {}))"
+        args += [created, created, last_id]
+    rows = await fetch(kind.select(after + visible_to(access)) + " ORDER BY created_at, id LIMIT {}", *args, size + 1)
+    items = [kind.read(row) for row in rows[:size]]
+    next_cursor = None
+    if len(rows) > size:
+        last = rows[size - 1]
+        next_cursor = cursors.encode(purpose, [aware(last["created_at"]).isoformat(), str(as_uuid(last["id"]))])
+    return items, next_cursor
+
+
+async def every_entry(kind: _Kind[R], space_id: UUID, *, with_hidden: bool) -> list[R]:
+    """Every entry of one list, in the order written (for the export: a profile is a few dozen at
+    most). Without ``with_hidden`` (a representative's export), entries hidden from representatives
+    are left out."""
+    hidden = "" if with_hidden else "AND NOT hidden_from_representatives "
+    return [kind.read(row) for row in await fetch(kind.select(hidden + "ORDER BY created_at, id"), space_id)]
+
+
+async def _one(kind: _Kind[R], access: SpaceAccess, item_id: UUID) -> R:
+    """One entry; an entry hidden from a representative does not exist for them."""
+    row = await fetch_one(kind.select("AND id = {}" + visible_to(access)), access.space_id, item_id)
+    if row is None:
+        raise NotFound(f"{kind.missing} in this space.")
+    return kind.read(row)
+
+
+async def _add(kind: _Kind[R], access: SpaceAccess, values: Sequence[object], *, hide: bool | UnsetType) -> R:
+    """Add an entry; the holder may add it hidden from the representatives (``hide``)."""
+    hidden = bool(hiding(access, hide))
+    item_id, now = uuid.uuid4(), clock.now()
+    placeholders = ", ".join(["{}"] * (len(values) + 5))
+    async with write_transaction():
+        await fetch(
+            f"INSERT INTO {kind.table} (space_id, id, {', '.join(kind.columns)}, created_at, updated_at, "
+            f"hidden_from_representatives) VALUES ({placeholders})",
+            access.space_id,
+            item_id,
+            *values,
+            now,
+            now,
+            hidden,
+        )
+        return await _one(kind, access, item_id)
+
+
+async def _change(
+    kind: _Kind[R],
+    access: SpaceAccess,
+    item_id: UUID,
+    *,
+    update: msgspec.Struct,
+    if_match: str | None,
+    check: Callable[[R, dict[str, object]], list[FieldError]],
+) -> R:
+    """Apply the fields ``update`` sends (``UNSET`` ones are kept) after ``check`` found no broken rule.
+    Hiding the entry from the representatives, or showing it again, is the holder's alone."""
+    hidden = hiding(access, getattr(update, _HIDDEN))
+    async with write_transaction():
+        # Two changes sent with the same If-Match: the second waits, then finds its tag stale.
+        await lock_records(access.space_id)
+        current = await _one(kind, access, item_id)
+        check_precondition(if_match, current, required=False)
+        changes = {name: value for name in kind.columns if (value := getattr(update, name)) is not msgspec.UNSET}
+        errors = check(current, changes)
+        if errors:
+            raise Invalid("The change breaks a rule; nothing was changed.", errors)
+        if hidden is not None and hidden != getattr(current, _HIDDEN):
+            changes[_HIDDEN] = hidden
+        if changes:
+            assignments = ", ".join(f"{name} = {{}}" for name in changes)
+            await fetch(
+                f"UPDATE {kind.table} SET {assignments}, updated_at = {{}} WHERE space_id = {{}} AND id = {{}}",
+                *[_stored(value) for value in changes.values()],
+                clock.now(),
+                access.space_id,
+                item_id,
+            )
+        return await _one(kind, access, item_id)
+
+
+def _stored(value: object) -> object:
+    return value.strip() if isinstance(value, str) else value
+
+
+async def _remove(kind: _Kind[Any], access: SpaceAccess, item_id: UUID, *, if_match: str | None) -> None:
+    async with write_transaction():
+        await lock_records(access.space_id)
+        current = await _one(kind, access, item_id)
+        check_precondition(if_match, current, required=False)
+        await fetch(f"DELETE FROM {kind.table} WHERE space_id = {{}} AND id = {{}}", access.space_id, item_id)
+
+
+async def count_profile_entries(space_id: UUID, *, with_hidden: bool) -> int:
+    """How many entries the four lists hold together (the home screen's count); without
+    ``with_hidden`` (a representative asks), entries hidden from representatives are not counted."""
+    hidden = "" if with_hidden else " AND NOT hidden_from_representatives"
+    counts = " + ".join(f"(SELECT COUNT(*) FROM {kind.table} WHERE space_id = {{}}{hidden})" for kind in KINDS)
+    row = await fetch_one(f"SELECT {counts} AS n", *[space_id] * len(KINDS))
+    return int(row["n"]) if row else 0

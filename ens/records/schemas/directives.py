@@ -1,0 +1,163 @@
+"""Advance directives (CSP R1111-17, R1111-18: the official model): what is written, each version, the
+current one."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+from uuid import UUID
+
+import msgspec
+from msgspec import Meta
+
+from ens.core.api import ReadStruct, Struct
+from ens.records.schemas.values import (
+    NOT_BLANK,
+    Choice,
+    CreatedByRead,
+    FreeText,
+    Label,
+    Name,
+    OrganDonationChoice,
+    ProtectionAuthorisation,
+    Relationship,
+)
+
+
+class Wish(Struct, kw_only=True):
+    choice: Choice = "not_stated"
+    note: FreeText | None = None
+
+
+ORGAN_DONATION = (
+    "Informative only: a refusal of organ donation has legal effect only once written in the national "
+    "refusal register (registre national des refus, CSP L1232-1); saying it here does not register it."
+)
+
+
+class OrganDonationWish(Struct, kw_only=True):
+    """Informative only (see ``ORGAN_DONATION``)."""
+
+    choice: Annotated[OrganDonationChoice, Meta(description=ORGAN_DONATION)] = "not_stated"
+    note: FreeText | None = None
+
+
+class Treatments(Struct, kw_only=True):
+    """Life-sustaining treatments of the official model: each accepted, refused, left to the
+    doctors, or not stated, with the person's own words."""
+
+    resuscitation: Wish = msgspec.field(default_factory=Wish)
+    ventilation: Wish = msgspec.field(default_factory=Wish)
+    dialysis: Wish = msgspec.field(default_factory=Wish)
+    nutrition_hydration: Wish = msgspec.field(default_factory=Wish)
+    surgery: Wish = msgspec.field(default_factory=Wish)
+    transfusion: Wish = msgspec.field(default_factory=Wish)
+
+
+class Witness(Struct, kw_only=True):
+    """A witness when the author cannot write: their name and quality (relationship, role)."""
+
+    given_name: Name
+    family_name: Name
+    quality: Relationship
+
+
+class DirectivesPointer(Struct, kw_only=True):
+    """Directives that exist on paper: where they are, and who keeps them."""
+
+    location: Annotated[str, Meta(min_length=1, max_length=500, pattern=NOT_BLANK)]
+    keeper: Label | None = None
+
+
+class DirectivesWrite(Struct, kw_only=True):
+    """Either the structured form (``situation`` and the wishes) or only ``pointer``, not both.
+
+    The trusted person is copied in by the server as designated when the version is written, and
+    the author's identity comes from the identity provider: neither is sent."""
+
+    situation: Literal["ill", "not_ill"] | None = None
+    treatments: Treatments | None = None
+    relief_of_suffering: Wish | None = None
+    deep_sedation: Wish | None = None
+    organ_donation: Annotated[OrganDonationWish | None, Meta(description=ORGAN_DONATION)] = None
+    wishes: FreeText | None = None
+    witnesses: Annotated[list[Witness], Meta(max_length=2)] = []
+    protection_authorisation: ProtectionAuthorisation | None = None
+    pointer: DirectivesPointer | None = None
+
+
+class TrustedPersonCopy(ReadStruct, kw_only=True):
+    """The trusted person as designated when a version was written (a later change leaves it)."""
+
+    given_name: str
+    family_name: str
+    relationship: str | None
+    phone: str | None
+    email: str | None
+
+
+class DirectivesContent(ReadStruct, kw_only=True):
+    """What a version says (stored as it is, as JSON). ``None`` throughout for a revocation."""
+
+    situation: Literal["ill", "not_ill"] | None = None
+    treatments: Treatments | None = None
+    relief_of_suffering: Wish | None = None
+    deep_sedation: Wish | None = None
+    organ_donation: OrganDonationWish | None = None
+    wishes: str | None = None
+    witnesses: list[Witness] = []
+    protection_authorisation: ProtectionAuthorisation | None = None
+    pointer: DirectivesPointer | None = None
+    trusted_person: TrustedPersonCopy | None = None
+
+
+class AuthorRead(ReadStruct, kw_only=True):
+    """The author as the identity provider names them; ``birthplace`` is its INSEE code."""
+
+    given_name: str
+    family_name: str
+    birthdate: date | None
+    birthplace: str | None
+
+
+class DirectiveVersionRead(ReadStruct, kw_only=True):
+    id: UUID
+    version: int
+    status: Literal["active", "revoked"]
+    form: Literal["structured", "pointer"] | None
+    created_at: datetime
+    created_by: CreatedByRead
+    author: AuthorRead
+    situation: Literal["ill", "not_ill"] | None
+    treatments: Treatments | None
+    relief_of_suffering: Wish | None
+    deep_sedation: Wish | None
+    organ_donation: Annotated[OrganDonationWish | None, Meta(description=ORGAN_DONATION)]
+    wishes: str | None
+    witnesses: list[Witness]
+    protection_authorisation: ProtectionAuthorisation | None
+    pointer: DirectivesPointer | None
+    trusted_person: TrustedPersonCopy | None
+
+
+ReviewDue = Annotated[
+    bool,
+    Meta(
+        description="A reminder to reread the directives, true 3 years after they were last written or "
+        "confirmed. Never an expiry: advance directives have had no validity limit since 2016 (CSP "
+        "L1111-11); they stay in force until changed or revoked."
+    ),
+]
+
+
+class DirectivesRead(DirectiveVersionRead, kw_only=True):
+    """The current version, with when the author last wrote or confirmed it."""
+
+    last_confirmed_at: datetime | None
+    last_reviewed_at: Annotated[datetime, Meta(description="When last written or confirmed")]
+    review_due: ReviewDue
+
+
+class DirectiveVersionPage(ReadStruct, kw_only=True):
+    items: list[DirectiveVersionRead]
+    next_cursor: str | None

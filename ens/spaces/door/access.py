@@ -1,0 +1,131 @@
+"""What a route declares it needs (:class:`Need`), and what a handler behind the door receives
+(:class:`SpaceAccess`, through the ``Access`` dependency)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal, TypeAlias
+from uuid import UUID
+
+from litestar import Request
+from litestar.di import NamedDependency
+
+from ens.core import clock
+from ens.core.errors import Forbidden
+from ens.spaces.caller import SPACE_SCOPE, Caller
+from ens.spaces.door.space import SpaceRef, adulthood
+from ens.spaces.history import Role
+from ens.spaces.rights import ACTION_ENGLISH, KIND_ENGLISH, Action, ActorKind, allows
+
+
+@dataclass(frozen=True)
+class Need:
+    """What a route asks of the caller. Declared on the handler as ``opt={"need": Need(...)}``.
+
+    ``resource`` is the capability the route belongs to (and the history's resource type);
+    ``action`` is what the route does, looked up for the caller's kind in the one table of rights
+    (``ens.spaces.rights``); ``app_scope`` says whether an app reaches the route with a ``read`` or
+    a ``write`` scope *of that capability* (``ens.core.scopes``): a vitals scope never opens
+    another capability's routes. Finer checks (which vital type) happen in the service, which
+    knows the types. ``allow_closed`` lets a closed space through (only ``reopen``).
+    """
+
+    resource: str
+    action: Action = Action.READ
+    app_scope: Literal["read", "write"] | None = None
+    allow_closed: bool = False
+
+
+# Litestar answers OPTIONS itself (the Allow header); it still passes the door, as a read.
+OPTIONS = Need("space", app_scope="read")
+
+
+@dataclass(frozen=True)
+class SpaceAccess:
+    """What a handler behind the door receives: the space, the caller, the caller's role and kind
+    (holder, the kind of representative, or app)."""
+
+    space: SpaceRef
+    caller: Caller
+    role: Role
+    kind: ActorKind
+    # Display names the door's query read anyway (the person calling; the app's name on its grant).
+    actor_name: str | None = None
+    client_name: str | None = None
+    request_id: str = ""
+    # An app connected by the holder sees what the holder sees; one connected by a representative
+    # acts on the representative's authority and sees what they see.
+    granted_by_holder: bool = False
+    # A professional's profession (TRE_G15 code) and, during an emergency access, its reason.
+    profession: str | None = None
+    emergency_reason: str | None = None
+
+    @property
+    def space_id(self) -> UUID:
+        return self.space.id
+
+    @property
+    def is_person(self) -> bool:
+        """A human acting (holder, representative, professional), not an app."""
+        return self.role in ("holder", "representative", "professional")
+
+    @property
+    def is_minors_space(self) -> bool:
+        """The holder is under 18 today (in the space's time zone)."""
+        return self.space.birthdate is not None and clock.now() < adulthood(self.space)
+
+    @property
+    def sees_confidential(self) -> bool:
+        """Items hidden from representatives (CSP R1111-50) are never shown to them, nor to an app
+        a representative connected."""
+        if self.role == "app":
+            return self.granted_by_holder
+        return self.role != "representative"
+
+    def allows(self, action: Action) -> bool:
+        """Whether the caller may perform ``action`` here (``ens.spaces.rights``). A professional
+        hides an item from the parents only on a minor's space, at the minor's request (CSP L1111-5)."""
+        if self.kind == "professional" and action is Action.HIDE_FROM_REPRESENTATIVES:
+            return self.is_minors_space
+        return allows(self.kind, action)
+
+    def rights(self) -> list[str]:
+        """What the caller may do here, as ``GET /v1/me`` and the home screen say it."""
+        return sorted(action for action in Action if self.allows(action))
+
+    def require(self, action: Action) -> None:
+        """Raise :class:`Forbidden` unless the caller may perform ``action`` (for services whose
+        route performs one action or another depending on its input, like close or erase)."""
+        if not self.allows(action):
+            raise Forbidden(f"The {KIND_ENGLISH[self.kind]} may not {ACTION_ENGLISH[action]}.")
+
+    def may(self, scope: str) -> bool:
+        """A person signed in to the phone app has every right on the spaces they may open;
+        an app has exactly the scopes its grant holds. A professional's reach is the access matrix,
+        which the door applied to the route's capability."""
+        if self.role == "professional":
+            return True
+        if self.is_person:
+            return self.caller.has_scope(SPACE_SCOPE)
+        return self.caller.has_scope(scope)
+
+
+def visible_to(access: SpaceAccess, *, alias: str | None = None) -> str:
+    """The condition (to append to a WHERE) leaving out what the caller may not see: items hidden
+    from representatives (CSP R1111-50), when the caller is one. Every table of items the holder
+    can hide has the column ``hidden_from_representatives``; ``alias`` is the table's in the query."""
+    if access.sees_confidential:
+        return ""
+    return f" AND NOT {alias}.hidden_from_representatives" if alias else " AND NOT hidden_from_representatives"
+
+
+# What handlers behind the door declare: ``access: Access``.
+Access: TypeAlias = NamedDependency[SpaceAccess]
+
+
+async def provide_space_access(request: Request[Any, Any, Any]) -> SpaceAccess:
+    """The dependency handlers take: the result of the door, which always ran before."""
+    access = request.scope.get("state", {}).get("ens.space_access")
+    if not isinstance(access, SpaceAccess):
+        raise Forbidden("The space door did not run for this route.")
+    return access

@@ -1,0 +1,194 @@
+"""The doors themselves: the space door (resolve, leave the pending access-history entry, check the
+route's need), and the doors of ``/v1/me`` and ``/v1/pro``. Refusals go to the security log."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+
+from ens.core import clock
+from ens.core.db import fetch_one
+from ens.core.errors import Forbidden, Gone, GrantRevoked, NotFound, Unauthorized
+from ens.core.idempotency import SPACE_STATE_KEY
+from ens.core.scopes import SCOPES
+from ens.spaces.caller import SPACE_SCOPE, Caller
+from ens.spaces.door.access import OPTIONS, Need, SpaceAccess
+from ens.spaces.door.resolution import is_live, resolve_space
+from ens.spaces.history import ACCESS_STATE_KEY, REQUEST_ID_KEY, PendingAccess, Role, join_request_write
+from ens.spaces.matrix import access_matrix
+from ens.spaces.rights import Action, ActorKind
+
+security_log = logging.getLogger("ens.security")
+
+
+def _check_need(access: SpaceAccess, need: Need) -> None:
+    if access.role == "professional":
+        if need is OPTIONS:
+            return
+        _check_professional(access, need)
+        return
+    if access.role == "app":
+        if need is OPTIONS:
+            return  # litestar's own answer (the Allow header) tells nothing about the space's data
+        if need.app_scope is None or not SCOPES.opens(
+            access.caller.scopes, capability=need.resource, mode=need.app_scope
+        ):
+            raise Forbidden("This app's authorization does not cover this action.")
+        return
+    if not access.caller.has_scope(SPACE_SCOPE):
+        raise Forbidden("This token does not carry the 'space' scope.")
+    access.require(need.action)
+
+
+# What a professional's route may be: reading, or writing the space's data (the matrix says which
+# resources); every other action (manage access, close, erase, directives...) is the holder's side.
+_PROFESSIONAL_WRITES = frozenset({Action.WRITE_DATA})
+
+
+def _check_professional(access: SpaceAccess, need: Need) -> None:
+    """The access matrix: the profession, the route's resource, read or write; emergency reads."""
+    profession = access.profession or ""
+    matrix = access_matrix()
+    if need.action is Action.READ:
+        if not matrix.may(profession, need.resource, write=False):
+            raise Forbidden(f"A {matrix.label(profession)} may not read {need.resource} (the access matrix).")
+        return
+    if access.kind == "professional_emergency":
+        raise Forbidden("An emergency access is read-only.")
+    if need.action not in _PROFESSIONAL_WRITES or not matrix.may(profession, need.resource, write=True):
+        raise Forbidden(f"A {matrix.label(profession)} may not change {need.resource} (the access matrix).")
+
+
+async def space_door(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    need: Need | None = handler.opt.get("need")
+    if need is None and connection.scope.get("method") == "OPTIONS":
+        need = OPTIONS
+    if need is None:
+        # A route under the door that does not say what it needs is a programming error.
+        raise Forbidden("This route declares no access need.")
+    caller = connection.scope.get("user")
+    if not isinstance(caller, Caller):
+        raise Unauthorized("Sign in first.")
+    now = clock.now()
+    # Routes without {space} (the FHIR door, /fhir) work on the caller's own space: an app's token
+    # names its one space.
+    space_param = connection.path_params.get("space", "me")
+    row, space, kind = await resolve_space(caller, space_param, now=now)
+    live = is_live(caller, row)
+    request_id = request_id_of(connection.scope)
+    action = f"{connection.scope.get('method', '')} {connection.scope.get('path_template', '')}".strip()
+    if row is None or space is None or kind is None:
+        event = "space_not_visible" if live else "revoked_grant_used"
+        _refused(event, caller, action=action, request_id=request_id)
+        if not live:
+            raise GrantRevoked("This session or app authorization has been revoked; sign in again.")
+        raise NotFound("No such space.")
+    connection.scope.setdefault("state", {})[SPACE_STATE_KEY] = space.id
+    role = _role(kind)
+    resource_id = connection.path_params.get("id")
+    connection.scope["state"][ACCESS_STATE_KEY] = PendingAccess(
+        space_id=space.id,
+        at=now,
+        actor_account_id=caller.account_id,
+        actor_name=row["actor_name"],
+        client_id=caller.client_id,
+        client_name=row["client_name"],
+        acting_as=role,
+        actor_kind=kind if role in ("representative", "professional") else None,
+        action=action,
+        resource_type=need.resource,
+        resource_id=str(resource_id) if resource_id is not None else None,
+        request_id=request_id,
+        expected_outcome=int(getattr(handler, "status_code", None) or 200),
+        profession=row["pro_profession"] if role == "professional" else None,
+        emergency_reason=row["emergency_reason"] if kind == "professional_emergency" else None,
+    )
+    join_request_write(connection.scope["state"][ACCESS_STATE_KEY])
+    access = SpaceAccess(
+        space=space,
+        caller=caller,
+        role=role,
+        kind=kind,
+        actor_name=row["actor_name"],
+        client_name=row["client_name"],
+        request_id=request_id,
+        granted_by_holder=kind == "app" and row["grant_account_id"] == space.holder_account_id,
+        profession=row["pro_profession"] if role == "professional" else None,
+        emergency_reason=row["emergency_reason"] if kind == "professional_emergency" else None,
+    )
+    connection.scope["state"]["ens.space_access"] = access
+    if not live:
+        # The space was this grant's to see: the refusal goes to its history (with the 401) and to
+        # the operators' log, so a revoked app that keeps calling is seen on both sides.
+        _refused("revoked_grant_used", caller, action=action, request_id=request_id)
+        raise GrantRevoked("This session or app authorization has been revoked; sign in again.")
+    if space.status == "closed" and not need.allow_closed:
+        raise Gone("This space is closed. Its holder can reopen it.")
+    _check_need(access, need)
+
+
+def _role(kind: ActorKind) -> Role:
+    if kind in ("holder", "minor_holder"):
+        return "holder"
+    if kind == "app":
+        return "app"
+    if kind in ("professional", "professional_emergency"):
+        return "professional"
+    return "representative"
+
+
+def _refused(event: str, caller: Caller, *, action: str, request_id: str) -> None:
+    security_log.warning(
+        "space access refused",
+        extra={
+            "event": event,
+            "account_id": str(caller.account_id),
+            "client_id": caller.client_id,
+            "grant_id": str(caller.grant_id),
+            "action": action,
+            "request_id": request_id,
+        },
+    )
+
+
+def request_id_of(scope: Any) -> str:
+    return str(scope.get("state", {}).get(REQUEST_ID_KEY, ""))
+
+
+async def account_door(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    """The door of /v1/me: a person's session that is still live (apps have no account routes)."""
+    caller = connection.scope.get("user")
+    if not isinstance(caller, Caller):
+        raise Unauthorized("Sign in first.")
+    if caller.kind != "person" or not caller.has_scope(SPACE_SCOPE):
+        raise Forbidden("Only the person signed in to the phone app may do this.")
+    row = await fetch_one(
+        "SELECT kind FROM grants WHERE id = {} AND account_id = {} AND revoked_at IS NULL",
+        caller.grant_id,
+        caller.account_id,
+    )
+    if row is None or row["kind"] != "session":
+        action = f"{connection.scope.get('method', '')} {connection.scope.get('path_template', '')}".strip()
+        _refused("revoked_grant_used", caller, action=action, request_id=request_id_of(connection.scope))
+        raise GrantRevoked("This session has been revoked; sign in again.")
+
+
+async def professional_door(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    """The door of /v1/pro: a professional software's token whose grant is still live."""
+    caller = connection.scope.get("user")
+    if not isinstance(caller, Caller):
+        raise Unauthorized("Sign in first.")
+    if caller.kind != "professional":
+        raise Forbidden("Only a health professional, signed in through their provider, may do this.")
+    row = await fetch_one(
+        "SELECT kind FROM grants WHERE id = {} AND account_id = {} AND revoked_at IS NULL",
+        caller.grant_id,
+        caller.account_id,
+    )
+    if row is None or row["kind"] != "professional":
+        action = f"{connection.scope.get('method', '')} {connection.scope.get('path_template', '')}".strip()
+        _refused("revoked_grant_used", caller, action=action, request_id=request_id_of(connection.scope))
+        raise GrantRevoked("This session has been revoked; sign in again.")

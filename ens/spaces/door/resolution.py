@@ -1,0 +1,147 @@
+"""The door's one query (the caller's grant, the space they name, their standing on it), and who the
+caller is on that space today; :func:`representation_kind` decides for ``GET /v1/me`` too."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import cast
+from uuid import UUID
+
+from ens.core.clock import aware
+from ens.core.db import Row, fetch_one
+from ens.spaces.caller import Caller
+from ens.spaces.door.space import SpaceRef, adulthood, space_ref
+from ens.spaces.rights import Action, ActorKind, allows
+
+# One query: the grant, the space, and the caller's representation of it if any (at most one
+# live row per space and account: a partial unique index) — or, for a professional, their
+# profession, the holder's decision about them on this space (one row per space and professional)
+# and their live emergency access (index ``emergency_accesses_live``). Whether a representation or
+# an authorisation is valid *today* is decided in Python, every request.
+_DOOR_SQL = """
+SELECT g.revoked_at AS grant_revoked_at, g.kind AS grant_kind, g.space_id AS grant_space_id,
+       g.account_id AS grant_account_id, g.client_name AS client_name,
+       s.id AS space_id, s.id, s.status, s.timezone, s.birthdate, s.sex, s.given_name, s.family_name,
+       s.holder_account_id, s.emergency_access AS space_emergency_access,
+       r.kind AS rep_kind, r.since AS rep_since, r.until AS rep_until, r.relates_to AS rep_relates_to,
+       r.consent_until AS rep_consent_until,
+       (SELECT a.given_name || ' ' || a.family_name FROM accounts a WHERE a.id = {}) AS actor_name,
+       p.profession_code AS pro_profession, sp.status AS pro_status, sp.since AS pro_since, sp.until AS pro_until,
+       (SELECT e.reason FROM emergency_accesses e
+        WHERE e.space_id = s.id AND e.professional_id = p.id AND e.ends_at > {}
+        ORDER BY e.ends_at DESC LIMIT 1) AS emergency_reason
+FROM grants g
+LEFT JOIN spaces s ON SPACE_MATCH
+LEFT JOIN representatives r ON r.space_id = s.id AND r.account_id = {} AND r.revoked_at IS NULL
+LEFT JOIN professionals p ON p.id = {}
+LEFT JOIN space_professionals sp ON sp.space_id = s.id AND sp.professional_id = p.id
+WHERE g.id = {}
+"""
+
+# Built once: the door runs on every request under /v1/spaces/{space}.
+_SPACE_BY_ID = _DOOR_SQL.replace("SPACE_MATCH", "s.id = {}")
+_OWN_SPACE = _DOOR_SQL.replace("SPACE_MATCH", "s.holder_account_id = {}")
+
+
+async def resolve_space(
+    caller: Caller, space_param: str, *, now: datetime
+) -> tuple[Row | None, SpaceRef | None, ActorKind | None]:
+    """One query: the grant (``None`` if it no longer exists), the space named by ``space_param``,
+    and the role the grant gives on it — whether or not the grant is still live (:func:`is_live`)."""
+    if space_param == "me":
+        if caller.kind == "app":
+            sql, match_arg = _SPACE_BY_ID, caller.space_id
+        else:
+            sql, match_arg = _OWN_SPACE, caller.account_id
+    else:
+        try:
+            sql, match_arg = _SPACE_BY_ID, UUID(space_param)
+        except ValueError:
+            sql, match_arg = _SPACE_BY_ID, None
+    professional = caller.account_id if caller.kind == "professional" else None
+    person = caller.account_id if caller.kind != "professional" else None
+    # Placeholders in textual order: actor, now (emergency), space match, representative account,
+    # professional, grant.
+    row = await fetch_one(sql, caller.account_id, now, match_arg, person, professional, caller.grant_id)
+    if row is None or row["space_id"] is None:
+        return row, None, None
+    space = space_ref(row)
+    return row, space, _kind(caller, row, space=space, now=now)
+
+
+def is_live(caller: Caller, row: Row | None) -> bool:
+    """The token's grant still exists, is not revoked, and belongs to the token's account."""
+    return row is not None and row["grant_revoked_at"] is None and row["grant_account_id"] == caller.account_id
+
+
+def _kind(caller: Caller, row: Row, *, space: SpaceRef, now: datetime) -> ActorKind | None:
+    """Who the caller is on this space today, or ``None`` when the space is not theirs to see."""
+    if caller.kind == "app":
+        if row["grant_kind"] != "app" or row["grant_space_id"] != space.id:
+            return None
+        if space.holder_account_id != caller.account_id:
+            # Connected by a representative: the app lives on their authority, which must still
+            # hold (a parent's ends on the 18th birthday, a measure on its last day).
+            granter = _representation(row, space=space, now=now)
+            if granter is None or not allows(granter, Action.MANAGE_ACCESS):
+                return None
+        return "app"
+    if caller.kind == "professional":
+        return _professional(row, now=now) if row["grant_kind"] == "professional" else None
+    if row["grant_kind"] != "session":
+        return None
+    if space.holder_account_id == caller.account_id:
+        return "minor_holder" if space.birthdate is not None and now < adulthood(space) else "holder"
+    return _representation(row, space=space, now=now)
+
+
+def _professional(row: Row, *, now: datetime) -> ActorKind | None:
+    """A professional sees a space while the holder's authorisation runs (``since`` <= now <
+    ``until``), or read-only during an emergency access the holder has not forbidden; never when
+    blocked."""
+    if row["pro_profession"] is None or row["pro_status"] == "blocked":
+        return None
+    if row["pro_status"] == "authorised" and row["pro_since"] is not None and row["pro_until"] is not None:
+        if aware(row["pro_since"]) <= now < aware(row["pro_until"]):
+            return "professional"
+    if row["emergency_reason"] is not None and row["space_emergency_access"]:
+        return "professional_emergency"
+    return None
+
+
+def _representation(row: Row, *, space: SpaceRef, now: datetime) -> ActorKind | None:
+    if row["rep_kind"] is None:
+        return None
+    return representation_kind(
+        kind=row["rep_kind"],
+        relates_to=row["rep_relates_to"],
+        since=row["rep_since"],
+        until=row["rep_until"],
+        consent_until=row["rep_consent_until"],
+        space=space,
+        now=now,
+    )
+
+
+def representation_kind(
+    *,
+    kind: str,
+    relates_to: str,
+    since: datetime,
+    until: datetime | None,
+    consent_until: datetime | None,
+    space: SpaceRef,
+    now: datetime,
+) -> ActorKind | None:
+    """What a live representation row makes its account on ``space`` at ``now`` — or ``None`` when
+    it opens nothing: a measure relating only to property, outside its dates, a parent's right on or
+    after the child's 18th birthday. ``GET /v1/me`` and the door decide with this one function."""
+    if relates_to != "person":
+        return None  # a measure relating only to property gives no access to the space
+    if aware(since) > now or (until is not None and aware(until) <= now):
+        return None
+    if kind == "parent" and (space.birthdate is None or now >= adulthood(space)):
+        return None  # parental authority ends on the 18th birthday, in the space's time zone
+    if kind == "curatelle":
+        return "curatelle" if consent_until is not None and aware(consent_until) > now else "curatelle_without_consent"
+    return cast(ActorKind, kind)

@@ -1,0 +1,52 @@
+"""A space as the door knows it (:class:`SpaceRef`), and the instants its holder turns 18 or any age."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+import msgspec
+
+from ens.core.clock import as_date
+from ens.core.db import Row, as_uuid
+from ens.core.names import years_later
+
+
+class SpaceRef(msgspec.Struct, frozen=True, kw_only=True):
+    id: UUID
+    status: str
+    timezone: str
+    birthdate: date | None
+    sex: str | None
+    given_name: str
+    family_name: str
+    holder_account_id: UUID | None
+
+
+def space_ref(row: Row) -> SpaceRef:
+    """A space as the door knows it, from a row with the ``spaces`` columns."""
+    holder = row["holder_account_id"]
+    return SpaceRef(
+        id=as_uuid(row["id"]),
+        status=row["status"],
+        timezone=row["timezone"],
+        birthdate=as_date(row["birthdate"]),
+        sex=row["sex"],
+        given_name=row["given_name"],
+        family_name=row["family_name"],
+        holder_account_id=as_uuid(holder) if holder is not None else None,
+    )
+
+
+def adulthood(space: SpaceRef) -> datetime:
+    """The instant the holder of ``space`` turns 18: midnight of the birthday in the space's time zone
+    (a 29 February birthday comes of age on 1 March)."""
+    return birthday(space, 18)
+
+
+def birthday(space: SpaceRef, years: int) -> datetime:
+    """The instant the holder of ``space`` turns ``years`` (midnight, in the space's time zone)."""
+    assert space.birthdate is not None
+    day = years_later(space.birthdate, years)
+    return datetime.combine(day, time(0), ZoneInfo(space.timezone)).astimezone(UTC)

@@ -1,0 +1,71 @@
+"""The rules of spaces: accounts, own spaces, closing and erasing, grants (sessions and apps)."""
+
+from __future__ import annotations
+
+from ens.spaces.service.accounts import (
+    DEFAULT_TIMEZONE,
+    Identity,
+    SignedIn,
+    apply_identity_claims,
+    get_account,
+    get_me,
+    insert_space,
+    public_kind,
+    sign_in_identity,
+    space_list_item,
+)
+from ens.spaces.service.closing import (
+    ERASED_BY_A_PARENT,
+    close_or_erase_space,
+    close_space,
+    erase_space,
+    holds_data,
+    reopen_space,
+    space_status,
+    tell,
+)
+from ens.spaces.service.grants import (
+    AppGrant,
+    create_app_grant,
+    create_professional_grant,
+    create_session_grant,
+    grant_is_live,
+    list_app_grants,
+    list_sessions,
+    revoke_app_grant,
+    revoke_grant,
+    revoke_session,
+    touch_grant,
+)
+
+__all__ = [
+    "DEFAULT_TIMEZONE",
+    "ERASED_BY_A_PARENT",
+    "AppGrant",
+    "Identity",
+    "SignedIn",
+    "apply_identity_claims",
+    "close_or_erase_space",
+    "close_space",
+    "create_app_grant",
+    "create_professional_grant",
+    "create_session_grant",
+    "erase_space",
+    "get_account",
+    "get_me",
+    "grant_is_live",
+    "holds_data",
+    "insert_space",
+    "list_app_grants",
+    "list_sessions",
+    "public_kind",
+    "reopen_space",
+    "revoke_app_grant",
+    "revoke_grant",
+    "revoke_session",
+    "sign_in_identity",
+    "space_list_item",
+    "space_status",
+    "tell",
+    "touch_grant",
+]

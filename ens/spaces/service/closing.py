@@ -1,0 +1,157 @@
+"""Closing, reopening and erasing a space (and the notice to the other parent), and whether it holds
+anything."""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import uuid
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from piccolo.table import Table
+
+from ens.core import clock
+from ens.core.db import bound_tables, fetch, fetch_one, write_transaction
+from ens.core.errors import Conflict, Gone, NotFound
+from ens.core.mail import Mailer
+from ens.spaces.door import SpaceAccess, security_log
+from ens.spaces.rights import Action
+from ens.spaces.tables import Grant, Space, SpaceErasure
+
+log = logging.getLogger("ens.spaces")
+
+
+ERASED_BY_A_PARENT = (
+    "Bonjour,\n\nL'espace santé de {given_name} a été supprimé définitivement le {day} par {actor}, "
+    "qui exerce aussi l'autorité parentale. Vous n'y avez plus accès ; rien ne peut en être restauré.\n\n"
+    "Si vous n'étiez pas au courant, contactez l'assistance depuis l'application.\n\n"
+    "Cet e-mail ne contient aucune donnée de santé."
+)
+
+
+async def close_or_erase_space(access: SpaceAccess, *, erase: bool, mailer: Mailer) -> None:
+    """Close the space (archived, reopenable), or with ``erase`` delete everything it holds now.
+
+    An erase is accepted on a closed space too (an express deletion request after closing). Who may
+    erase is narrower than who may close (``ens.spaces.rights``); when a parent erases a minor's
+    space, the other representatives are told by e-mail, after the erasure (no health data in it).
+    """
+    if erase:
+        access.require(Action.ERASE)
+        others = await fetch(
+            """SELECT a.email FROM representatives r JOIN accounts a ON a.id = r.account_id
+               WHERE r.space_id = {} AND r.revoked_at IS NULL AND r.account_id <> {} AND a.email IS NOT NULL""",
+            access.space_id,
+            access.caller.account_id,
+        )
+        await erase_space(
+            access.space_id,
+            account_id=access.caller.account_id,
+            client_id=access.caller.client_id,
+            acting_as=access.kind,
+            request_id=access.request_id,
+        )
+        if access.kind == "parent":
+            text = ERASED_BY_A_PARENT.format(
+                given_name=access.space.given_name,
+                day=clock.now().astimezone(ZoneInfo(access.space.timezone)).strftime("%d/%m/%Y"),
+                actor=access.actor_name or "l'autre parent",
+            )
+            for other in others:
+                await tell(mailer, other["email"], "Un espace santé a été supprimé", text)
+        return
+    if access.space.status == "closed":
+        raise Gone("This space is closed already.")
+    await close_space(access.space_id)
+
+
+async def tell(mailer: Mailer, to: str, subject: str, text: str) -> None:
+    """A notice sent after the fact: the change is committed; a mail server that fails is logged
+    for the operators and does not turn the person's request into an error."""
+    try:
+        await mailer.send(to, subject, text=text)
+    except (OSError, smtplib.SMTPException):
+        log.exception("notice not sent", extra={"event": "notice_not_sent"})
+
+
+async def space_status(space_id: UUID) -> str | None:
+    """``open`` or ``closed``; ``None`` when there is no such space."""
+    row = await fetch_one("SELECT status FROM spaces WHERE id = {}", space_id)
+    return str(row["status"]) if row else None
+
+
+async def close_space(space_id: UUID) -> None:
+    """Archive the space: every route but ``reopen`` answers 410 until it is reopened."""
+    now = clock.now()
+    async with write_transaction():
+        await Space.update({Space.status: "closed", Space.closed_at: now, Space.updated_at: now}).where(
+            Space.id == space_id
+        )
+
+
+async def reopen_space(space_id: UUID) -> None:
+    """Restore a closed space with everything it held."""
+    async with write_transaction():
+        row = await fetch_one("SELECT status FROM spaces WHERE id = {}", space_id)
+        if row is None:
+            raise NotFound("No such space.")
+        if row["status"] != "closed":
+            raise Conflict("This space is open already.")
+        await Space.update({Space.status: "open", Space.closed_at: None, Space.updated_at: clock.now()}).where(
+            Space.id == space_id
+        )
+
+
+async def erase_space(space_id: UUID, *, account_id: UUID, client_id: str, acting_as: str, request_id: str) -> None:
+    """Delete every row of the space, in every table that has a ``space_id``, in one transaction,
+    and leave the operators' record of the erasure (:class:`SpaceErasure`) in the same one.
+
+    Grants go after the rows that reference them (refresh tokens, codes), the space row last.
+    """
+    referenced_last: tuple[type[Table], ...] = (Grant, Space)
+    tables = [t for t in bound_tables() if t not in referenced_last and _has_space_id(t)]
+    ordered: list[type[Table]] = [*tables, Grant]
+    now = clock.now()
+    async with write_transaction():
+        for table in ordered:
+            await fetch(f"DELETE FROM {table._meta.tablename} WHERE space_id = {{}}", space_id)
+        await fetch("DELETE FROM spaces WHERE id = {}", space_id)
+        await SpaceErasure.insert(
+            SpaceErasure(
+                id=uuid.uuid4(),
+                erased_space_id=space_id,
+                erased_by_account_id=account_id,
+                erased_by_client_id=client_id,
+                acting_as=acting_as,
+                request_id=request_id,
+                erased_at=now,
+            )
+        )
+    security_log.warning(
+        "space erased",
+        extra={
+            "event": "space_erased",
+            "space_id": str(space_id),
+            "account_id": str(account_id),
+            "request_id": request_id,
+        },
+    )
+
+
+# The capabilities' own tables: what a person put in a space (vitals, records, vaccinations, documents).
+_BOOKKEEPING_APPS = ("ens.spaces.", "ens.auth.", "ens.core.")
+
+
+async def holds_data(space_id: UUID) -> bool:
+    """Whether anything was put in the space (a row in any capability's table)."""
+    for table in bound_tables():
+        if table.__module__.startswith(_BOOKKEEPING_APPS) or not _has_space_id(table):
+            continue
+        if await fetch(f"SELECT 1 AS x FROM {table._meta.tablename} WHERE space_id = {{}} LIMIT 1", space_id):
+            return True
+    return False
+
+
+def _has_space_id(table: type[Table]) -> bool:
+    return "space_id" in {column._meta.name for column in table._meta.columns}

@@ -1,0 +1,162 @@
+"""Grants: every token belongs to one. A session is the phone app signed in on a device; an app
+grant is a person's consent for one labelled app on one space."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from ens.core import clock
+from ens.core.db import as_uuid, fetch, fetch_one, write_transaction
+from ens.core.errors import NotFound
+from ens.spaces.caller import PROFESSIONAL_SCOPE
+from ens.spaces.schemas import SessionRead
+from ens.spaces.tables import Grant
+
+
+async def create_session_grant(account_id: UUID, client_id: str, *, client_name: str, label: str | None) -> UUID:
+    grant_id = uuid.uuid4()
+    await Grant.insert(
+        Grant(
+            id=grant_id,
+            kind="session",
+            account_id=account_id,
+            client_id=client_id,
+            client_name=client_name,
+            space_id=None,
+            scopes="space",
+            label=label,
+            created_at=clock.now(),
+        )
+    )
+    return grant_id
+
+
+async def create_professional_grant(professional_id: UUID, client_id: str, *, client_name: str) -> UUID:
+    """A professional signed in to their software: every token of that login belongs to this grant
+    (kind ``professional``; the space door then decides each space from the holder's decisions)."""
+    grant_id = uuid.uuid4()
+    await Grant.insert(
+        Grant(
+            id=grant_id,
+            kind="professional",
+            account_id=professional_id,
+            client_id=client_id,
+            client_name=client_name,
+            space_id=None,
+            scopes=PROFESSIONAL_SCOPE,
+            label=None,
+            created_at=clock.now(),
+        )
+    )
+    return grant_id
+
+
+async def create_app_grant(
+    account_id: UUID, space_id: UUID, *, client_id: str, client_name: str, scopes: list[str]
+) -> UUID:
+    """A person's consent for an app on a space; a new consent replaces the app's previous one there."""
+    grant_id = uuid.uuid4()
+    now = clock.now()
+    async with write_transaction():
+        await Grant.update({Grant.revoked_at: now}).where(
+            (Grant.space_id == space_id) & (Grant.client_id == client_id) & (Grant.revoked_at.is_null())
+        )
+        await Grant.insert(
+            Grant(
+                id=grant_id,
+                kind="app",
+                account_id=account_id,
+                client_id=client_id,
+                client_name=client_name,
+                space_id=space_id,
+                scopes=" ".join(sorted(set(scopes))),
+                label=None,
+                created_at=now,
+            )
+        )
+    return grant_id
+
+
+async def grant_is_live(grant_id: UUID, account_id: UUID) -> bool:
+    row = await fetch_one(
+        "SELECT 1 AS live FROM grants WHERE id = {} AND account_id = {} AND revoked_at IS NULL", grant_id, account_id
+    )
+    return row is not None
+
+
+async def revoke_grant(grant_id: UUID) -> None:
+    async with write_transaction():
+        await Grant.update({Grant.revoked_at: clock.now()}).where((Grant.id == grant_id) & (Grant.revoked_at.is_null()))
+
+
+async def list_sessions(account_id: UUID, current_grant: UUID) -> list[SessionRead]:
+    rows = await fetch(
+        """SELECT id, client_id, client_name, label, created_at, last_used_at FROM grants
+           WHERE account_id = {} AND kind = 'session' AND revoked_at IS NULL ORDER BY created_at DESC""",
+        account_id,
+    )
+    return [SessionRead(**row, current=as_uuid(row["id"]) == current_grant) for row in rows]
+
+
+async def revoke_session(account_id: UUID, session_id: UUID) -> None:
+    """Sign a device out: its grant dies, so its tokens stop working on the next request."""
+    row = await fetch_one(
+        "SELECT id FROM grants WHERE id = {} AND account_id = {} AND kind = 'session' AND revoked_at IS NULL",
+        session_id,
+        account_id,
+    )
+    if row is None:
+        raise NotFound("No such session.")
+    await revoke_grant(session_id)
+
+
+@dataclass(frozen=True)
+class AppGrant:
+    id: UUID
+    client_id: str
+    client_name: str
+    scopes: list[str]
+    account_id: UUID
+    created_at: datetime
+    last_used_at: datetime | None
+
+
+async def list_app_grants(space_id: UUID) -> list[AppGrant]:
+    """The live app grants of a space, newest first (index ``grants_space``)."""
+    rows = await fetch(
+        """SELECT id, client_id, client_name, scopes, account_id, created_at, last_used_at FROM grants
+           WHERE space_id = {} AND kind = 'app' AND revoked_at IS NULL ORDER BY created_at DESC""",
+        space_id,
+    )
+    return [
+        AppGrant(
+            id=as_uuid(row["id"]),
+            client_id=row["client_id"],
+            client_name=row["client_name"],
+            scopes=str(row["scopes"]).split(),
+            account_id=as_uuid(row["account_id"]),
+            created_at=row["created_at"],
+            last_used_at=row["last_used_at"],
+        )
+        for row in rows
+    ]
+
+
+async def revoke_app_grant(space_id: UUID, grant_id: UUID) -> None:
+    """Disconnect an app from the space: its tokens stop working on their next request."""
+    row = await fetch_one(
+        "SELECT id FROM grants WHERE id = {} AND space_id = {} AND kind = 'app' AND revoked_at IS NULL",
+        grant_id,
+        space_id,
+    )
+    if row is None:
+        raise NotFound("No such app grant on this space.")
+    await revoke_grant(grant_id)
+
+
+async def touch_grant(grant_id: UUID, when: datetime) -> None:
+    """Remember when a session or app last obtained tokens (shown in sessions and grants lists)."""
+    await Grant.update({Grant.last_used_at: when}).where(Grant.id == grant_id)

@@ -1,0 +1,124 @@
+"""Reading the booklet: one entry (and its JSON, what ``If-Match`` is compared with), a page, the whole
+booklet, and the entries as the schedule engine reads them."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+import msgspec
+
+from ens.core.api import Cursors, check_limit
+from ens.core.clock import as_date, aware
+from ens.core.db import Row, as_uuid, fetch, fetch_one
+from ens.core.errors import BadRequest, FieldError, NotFound
+from ens.spaces.door import SpaceAccess, visible_to
+from ens.vaccination.engine import BookletEntry
+from ens.vaccination.engine.dates import PartialDate
+from ens.vaccination.schemas import RecordedBy, VaccinationPage, VaccinationRead
+
+_SELECT = """SELECT e.id, e.vaccine_id, e.vaccine_name, v.cis AS cis, v.atc AS atc, e.diseases, e.date_text,
+       e.date_precision, e.earliest_on, e.dose_number, e.lot_number, e.administered_by, e.location, e.note,
+       e.status, e.recorded_by_role, e.recorded_by_name, e.recorded_by_client_id, e.created_at, e.updated_at,
+       e.hidden_from_representatives
+FROM vaccinations e LEFT JOIN vaccines v ON v.id = e.vaccine_id"""
+
+
+async def _entry_row(access: SpaceAccess, entry_id: UUID) -> Row:
+    """The entry; one hidden from representatives does not exist for them."""
+    row = await fetch_one(
+        f"{_SELECT} WHERE e.space_id = {{}} AND e.id = {{}}{visible_to(access, alias='e')}", access.space_id, entry_id
+    )
+    if row is None:
+        raise NotFound("No such vaccination in this booklet.")
+    return row
+
+
+async def _entry(access: SpaceAccess, entry_id: UUID) -> VaccinationRead:
+    return read_of(await _entry_row(access, entry_id))
+
+
+def read_of(row: Row) -> VaccinationRead:
+    return VaccinationRead(
+        id=as_uuid(row["id"]),
+        vaccine_id=as_uuid(row["vaccine_id"]) if row["vaccine_id"] is not None else None,
+        vaccine_name=row["vaccine_name"],
+        cis=row["cis"],
+        atc=row["atc"],
+        diseases=str(row["diseases"]).split(),
+        date=row["date_text"],
+        date_precision=row["date_precision"],
+        dose_number=row["dose_number"],
+        lot_number=row["lot_number"],
+        administered_by=row["administered_by"],
+        location=row["location"],
+        note=row["note"],
+        status=row["status"],
+        recorded_by=RecordedBy(role=row["recorded_by_role"], name=row["recorded_by_name"]),
+        created_at=aware(row["created_at"]),
+        updated_at=aware(row["updated_at"]),
+        hidden_from_representatives=bool(row["hidden_from_representatives"]),
+    )
+
+
+async def get_vaccination(access: SpaceAccess, entry_id: UUID) -> VaccinationRead:
+    """One entry of the booklet."""
+    return await _entry(access, entry_id)
+
+
+def body_of(entry: VaccinationRead) -> bytes:
+    """The entry's JSON exactly as ``GET`` answers it (what ``If-Match`` is compared with)."""
+    return msgspec.json.encode(entry)
+
+
+async def list_vaccinations(
+    access: SpaceAccess, cursors: Cursors, *, limit: int | None, cursor: str | None
+) -> VaccinationPage:
+    """The booklet, newest first (keyset on the first day of each date, then the id)."""
+    size = check_limit(limit)
+    purpose = f"vaccinations:{access.space_id}"
+    where = "e.space_id = {}" + visible_to(access, alias="e")
+    args: list[Any] = [access.space_id]
+    if cursor is not None:
+        position = cursors.decode(purpose, cursor)
+        try:
+            after_day, after_id = date.fromisoformat(str(position[0])), UUID(str(position[1]))
+        except (IndexError, TypeError, ValueError) as exc:
+            raise BadRequest("The cursor is malformed.", [FieldError("/cursor", "malformed")]) from exc
+        where += " AND (e.earliest_on < {} OR (e.earliest_on = {} AND e.id < {}))"
+        args += [after_day, after_day, after_id]
+    rows = await fetch(f"{_SELECT} WHERE {where} ORDER BY e.earliest_on DESC, e.id DESC LIMIT {{}}", *args, size + 1)
+    items = [read_of(row) for row in rows[:size]]
+    next_cursor = None
+    if len(rows) > size:
+        last = rows[size - 1]
+        next_cursor = cursors.encode(purpose, [str(as_date(last["earliest_on"])), str(as_uuid(last["id"]))])
+    return VaccinationPage(items=items, next_cursor=next_cursor)
+
+
+async def all_vaccinations(space_id: UUID, *, with_hidden: bool) -> list[VaccinationRead]:
+    """The whole booklet, oldest first (the certificate, the FHIR export); without ``with_hidden``
+    (a representative's), the entries hidden from representatives are left out."""
+    hidden = "" if with_hidden else " AND NOT e.hidden_from_representatives"
+    rows = await fetch(f"{_SELECT} WHERE e.space_id = {{}}{hidden} ORDER BY e.earliest_on, e.id", space_id)
+    return [read_of(row) for row in rows]
+
+
+async def booklet_entries(space_id: UUID, *, with_hidden: bool) -> list[BookletEntry]:
+    """The booklet as the schedule engine reads it (for a representative, without the entries
+    hidden from them: the schedule they see is computed as if those were not there)."""
+    hidden = "" if with_hidden else " AND NOT hidden_from_representatives"
+    rows = await fetch(
+        "SELECT id, diseases, date_text, vaccine_id, vaccine_name FROM vaccinations WHERE space_id = {}" + hidden,
+        space_id,
+    )
+    return [
+        BookletEntry(
+            id=as_uuid(row["id"]),
+            diseases=frozenset(str(row["diseases"]).split()),
+            when=PartialDate.parse(row["date_text"]),
+            brand=row["vaccine_name"] if row["vaccine_id"] is not None else "",
+        )
+        for row in rows
+    ]

@@ -1,0 +1,189 @@
+"""Recording, correcting and deleting entries: the status the writer gives (declared or validated),
+who may change which entry, and one entry per vaccine and day, under the space's booklet counter."""
+
+from __future__ import annotations
+
+import uuid
+from uuid import UUID
+
+import msgspec
+
+from ens.core import clock
+from ens.core.api import require_if_match
+from ens.core.db import Row, as_uuid, fetch, fetch_one, write_transaction
+from ens.core.errors import Conflict, FieldError, Forbidden
+from ens.spaces.door import SpaceAccess
+from ens.spaces.matrix import access_matrix
+from ens.spaces.rights import Action
+from ens.vaccination.booklet.checks import Checked, Draft, _check, _merged
+from ens.vaccination.booklet.reads import _entry, _entry_row, body_of, read_of
+from ens.vaccination.schemas import VaccinationCreate, VaccinationRead, VaccinationUpdate
+
+DECLARED = "declared"
+VALIDATED = "validated"
+
+
+_COLUMNS = (
+    "space_id, id, vaccine_id, vaccine_name, vaccine_key, diseases, date_text, date_precision, earliest_on, "
+    "latest_on, dose_number, lot_number, administered_by, location, note, status, recorded_by_role, "
+    "recorded_by_account_id, recorded_by_client_id, recorded_by_name, created_at, updated_at, "
+    "hidden_from_representatives"
+)
+
+
+async def _lock_booklet(space_id: UUID) -> None:
+    """Take the space's booklet counter (held until the transaction ends)."""
+    await fetch(
+        """INSERT INTO vaccination_booklets (space_id, revision) VALUES ({}, 1)
+           ON CONFLICT (space_id) DO UPDATE SET revision = vaccination_booklets.revision + 1""",
+        space_id,
+    )
+
+
+async def _refuse_duplicate(space_id: UUID, checked: Checked, *, other_than: UUID | None = None) -> None:
+    if not checked.when.exact:
+        return
+    row = await fetch_one(
+        """SELECT id FROM vaccinations WHERE space_id = {} AND vaccine_key = {} AND earliest_on = {}
+           AND date_precision = 'day'""",
+        space_id,
+        checked.vaccine_key,
+        checked.when.start,
+    )
+    if row is not None and as_uuid(row["id"]) != other_than:
+        existing = as_uuid(row["id"])
+        raise Conflict(
+            f"This vaccine is already in the booklet on {checked.when.text}: entry {existing}.",
+            [FieldError("/date", f"same vaccine, same day as entry {existing}")],
+        )
+
+
+async def record_vaccination(access: SpaceAccess, body: VaccinationCreate) -> VaccinationRead:
+    """Add an entry to the booklet: ``validated`` when a professional who may vaccinate writes it,
+    else ``declared``."""
+    draft = Draft(
+        vaccine_id=body.vaccine_id,
+        vaccine_name=body.vaccine_name,
+        diseases=body.diseases,
+        date=body.date,
+        dose_number=body.dose_number,
+        lot_number=body.lot_number,
+        administered_by=body.administered_by,
+        location=body.location,
+        note=body.note,
+    )
+    if body.hidden_from_representatives:
+        access.require(Action.HIDE_FROM_REPRESENTATIVES)
+    checked = await _check(access, draft)
+    entry_id = uuid.uuid4()
+    now = clock.now()
+    recorded_by = access.client_name if access.role == "app" else access.actor_name
+    async with write_transaction():
+        await _lock_booklet(access.space_id)
+        await _refuse_duplicate(access.space_id, checked)
+        await fetch(
+            f"INSERT INTO vaccinations ({_COLUMNS}) VALUES ({', '.join(['{}'] * 23)})",
+            access.space_id,
+            entry_id,
+            checked.vaccine_id,
+            checked.vaccine_name,
+            checked.vaccine_key,
+            " ".join(checked.diseases),
+            checked.when.text,
+            checked.when.precision,
+            checked.when.start,
+            checked.when.end,
+            draft.dose_number,
+            draft.lot_number,
+            draft.administered_by,
+            draft.location,
+            draft.note,
+            status_written_by(access),
+            access.role,
+            access.caller.account_id,
+            access.caller.client_id,
+            recorded_by,
+            now,
+            now,
+            body.hidden_from_representatives,
+        )
+        return await _entry(access, entry_id)
+
+
+def status_written_by(access: SpaceAccess) -> str:
+    """``validated`` for a professional whose profession may vaccinate (the access matrix)."""
+    if access.role == "professional" and access_matrix().vaccinates(access.profession or ""):
+        return VALIDATED
+    return DECLARED
+
+
+def _may_change(access: SpaceAccess, row: Row) -> None:
+    if row["status"] == VALIDATED and access.role != "professional":
+        raise Forbidden("A validated entry is changed by a health professional only.")
+    if access.role == "app" and (
+        row["recorded_by_role"] != "app" or row["recorded_by_client_id"] != access.caller.client_id
+    ):
+        raise Forbidden("An app may change only the entries it recorded.")
+
+
+async def update_vaccination(
+    access: SpaceAccess, entry_id: UUID, *, update: VaccinationUpdate, if_match: str | None
+) -> VaccinationRead:
+    """Correct an entry (it stays ``declared``), and/or hide it from the representatives or show
+    it again (the holder alone; any entry)."""
+    hide = not isinstance(update.hidden_from_representatives, msgspec.UnsetType)
+    if hide:
+        access.require(Action.HIDE_FROM_REPRESENTATIVES)
+    async with write_transaction():
+        await _lock_booklet(access.space_id)
+        row = await _entry_row(access, entry_id)
+        current = read_of(row)
+        require_if_match(if_match, body_of(current))
+        if hide and update.hidden_from_representatives != current.hidden_from_representatives:
+            await fetch(
+                "UPDATE vaccinations SET hidden_from_representatives = {}, updated_at = {} "
+                "WHERE space_id = {} AND id = {}",
+                update.hidden_from_representatives,
+                clock.now(),
+                access.space_id,
+                entry_id,
+            )
+        if not update.corrects_entry():
+            return await _entry(access, entry_id)
+        _may_change(access, row)
+        draft = _merged(current, update)
+        checked = await _check(access, draft)
+        await _refuse_duplicate(access.space_id, checked, other_than=entry_id)
+        await fetch(
+            """UPDATE vaccinations SET vaccine_id = {}, vaccine_name = {}, vaccine_key = {}, diseases = {},
+                   date_text = {}, date_precision = {}, earliest_on = {}, latest_on = {}, dose_number = {},
+                   lot_number = {}, administered_by = {}, location = {}, note = {}, updated_at = {}
+               WHERE space_id = {} AND id = {}""",
+            checked.vaccine_id,
+            checked.vaccine_name,
+            checked.vaccine_key,
+            " ".join(checked.diseases),
+            checked.when.text,
+            checked.when.precision,
+            checked.when.start,
+            checked.when.end,
+            draft.dose_number,
+            draft.lot_number,
+            draft.administered_by,
+            draft.location,
+            draft.note,
+            clock.now(),
+            access.space_id,
+            entry_id,
+        )
+        return await _entry(access, entry_id)
+
+
+async def delete_vaccination(access: SpaceAccess, entry_id: UUID, *, if_match: str | None) -> None:
+    """Remove an entry from the booklet."""
+    async with write_transaction():
+        await _lock_booklet(access.space_id)
+        row = await _entry_row(access, entry_id)
+        require_if_match(if_match, body_of(read_of(row)))
+        _may_change(access, row)
+        await fetch("DELETE FROM vaccinations WHERE space_id = {} AND id = {}", access.space_id, entry_id)

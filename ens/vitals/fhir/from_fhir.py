@@ -1,0 +1,243 @@
+"""In: an Observation (and the Device it names) to the item the ingestion takes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from ens.core.errors import FieldError
+from ens.core.fhir import UCUM
+from ens.vitals.catalogue import BLOOD_GLUCOSE, BLOOD_PRESSURE, BY_CODE, VITAL_TYPES
+from ens.vitals.fhir.codes import (
+    BODY_POSITION_EXTENSION,
+    CONFIDENTIALITY,
+    MOMENT_EXTENSION,
+    PROFILES,
+    RECORDING_METHOD_EXTENSION,
+    UNSUPPORTED_PROFILES,
+)
+
+_BY_PROFILE = {profile: code for code, profile in PROFILES.items()}
+# Blood glucose: the guide's value set is extensible; these LOINC codes name a blood glucose.
+_GLUCOSE_CODES = {"2339-0", "2345-7", "41653-7", "15074-8", "14749-6"}
+_BY_LOINC = {vital.loinc: vital.code for vital in VITAL_TYPES} | {code: BLOOD_GLUCOSE for code in _GLUCOSE_CODES}
+
+
+class ObservationRefused(Exception):
+    """An Observation ENS cannot take, located by FHIRPath from the Observation; ``unsupported``
+    when its profile is one the guide has and ENS does not keep."""
+
+    def __init__(self, errors: list[FieldError], *, unsupported: bool = False) -> None:
+        super().__init__(errors[0].detail if errors else "refused")
+        self.errors = errors
+        self.unsupported = unsupported
+
+
+# Where each field of the ingestion's item lives in the Observation (for its errors' locations).
+FHIRPATH_OF_FIELD = {
+    "value": "valueQuantity.value",
+    "unit": "valueQuantity.code",
+    "effectiveAt": "effectiveDateTime",
+    "type": "code",
+    "components": "component",
+    "systolic": "component[0].valueQuantity.value",
+    "diastolic": "component[1].valueQuantity.value",
+    "glucoseMoment": "extension('" + MOMENT_EXTENSION + "')",
+    "clientRecordId": "identifier[0].value",
+    "clientRecordVersion": "meta.versionId",
+    "device": "device",
+    "note": "note[0].text",
+    "bodyPosition": "extension('" + BODY_POSITION_EXTENSION + "')",
+    "measurementLocation": "bodySite.text",
+    "recordingMethod": "extension('" + RECORDING_METHOD_EXTENSION + "')",
+}
+
+
+def fhirpath_of(pointer: str) -> str:
+    """``/measurements/0/components/systolic`` → ``Observation.component[0].valueQuantity.value``."""
+    parts = [p for p in pointer.split("/") if p][2:]
+    for part in reversed(parts):
+        if part in FHIRPATH_OF_FIELD:
+            return "Observation." + FHIRPATH_OF_FIELD[part]
+    return "Observation"
+
+
+def _profiles(resource: Mapping[str, Any]) -> list[str]:
+    meta = resource.get("meta")
+    profiles = meta.get("profile") if isinstance(meta, dict) else None
+    return [p for p in profiles if isinstance(p, str)] if isinstance(profiles, list) else []
+
+
+def _profile_id(canonical: str) -> str:
+    return canonical.split("|", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+
+
+def type_of(resource: Mapping[str, Any]) -> str:
+    """The measure an Observation is: by the guide's profile when it names one, else by its LOINC
+    code. A profile of the guide ENS does not keep is refused by name."""
+    for canonical in _profiles(resource):
+        profile = _profile_id(canonical)
+        if profile in UNSUPPORTED_PROFILES:
+            raise ObservationRefused(
+                [FieldError("Observation.meta.profile", f"{canonical}: {UNSUPPORTED_PROFILES[profile]}")],
+                unsupported=True,
+            )
+        if profile in _BY_PROFILE:
+            return _BY_PROFILE[profile]
+    code = resource.get("code")
+    codings = code.get("coding") if isinstance(code, dict) else None
+    for coding in codings if isinstance(codings, list) else []:
+        if isinstance(coding, dict) and isinstance(coding.get("code"), str) and coding["code"] in _BY_LOINC:
+            return _BY_LOINC[coding["code"]]
+    raise ObservationRefused(
+        [
+            FieldError(
+                "Observation.code",
+                "not one of the measures ENS keeps (give one of the guide's profiles or a LOINC code of "
+                "GET /v1/vital-types)",
+            )
+        ],
+        unsupported=True,
+    )
+
+
+def _quantity_in(raw: Any, where: str, errors: list[FieldError]) -> tuple[Any, str | None]:
+    if not isinstance(raw, dict):
+        errors.append(FieldError(where, "required: a Quantity with value, system and code"))
+        return None, None
+    if raw.get("system", UCUM) != UCUM:
+        errors.append(FieldError(f"{where}.system", f"must be {UCUM}"))
+    unit = raw.get("code", raw.get("unit"))
+    return raw.get("value"), unit if isinstance(unit, str) else None
+
+
+def _extension(resource: Mapping[str, Any], url: str) -> dict[str, Any] | None:
+    for extension in resource.get("extension") or []:
+        if isinstance(extension, dict) and extension.get("url") == url:
+            return extension
+    return None
+
+
+def _coded(extension: Mapping[str, Any] | None) -> str | None:
+    if extension is None:
+        return None
+    if isinstance(extension.get("valueCode"), str):
+        return str(extension["valueCode"])
+    concept = extension.get("valueCodeableConcept")
+    if isinstance(concept, dict):
+        for coding in concept.get("coding") or []:
+            if isinstance(coding, dict) and isinstance(coding.get("code"), str):
+                return str(coding["code"])
+        if isinstance(concept.get("text"), str):
+            return str(concept["text"])
+    return None
+
+
+def measurement_of(
+    resource: Mapping[str, Any], *, device: Mapping[str, Any] | None, with_identity: bool = True
+) -> dict[str, Any]:
+    """The ingestion's item (``POST .../vitals``) for an Observation; the checks of values, units
+    and times are the ingestion's own. ``identifier[0].value`` is the app's ``clientRecordId``
+    and ``meta.versionId`` its version (``with_identity``; the import passes its own)."""
+    vital = BY_CODE[type_of(resource)]
+    errors: list[FieldError] = []
+    item: dict[str, Any] = {"type": vital.code}
+    if vital.code == BLOOD_PRESSURE:
+        found: dict[str, tuple[Any, str | None]] = {}
+        for index, component in enumerate(resource.get("component") or []):
+            code = component.get("code") if isinstance(component, dict) else None
+            codings = code.get("coding") if isinstance(code, dict) else None
+            for coding in codings if isinstance(codings, list) else []:
+                for part in vital.components:
+                    if isinstance(coding, dict) and coding.get("code") == part.loinc:
+                        found[part.code] = _quantity_in(
+                            component.get("valueQuantity"), f"Observation.component[{index}].valueQuantity", errors
+                        )
+        missing = [part for part in vital.components if part.code not in found]
+        for part in missing:
+            errors.append(
+                FieldError("Observation.component", f"a component coded {part.loinc} ({part.label}) is required")
+            )
+        if not missing:
+            item["components"] = {part.code: found[part.code][0] for part in vital.components}
+            units = {found[part.code][1] for part in vital.components}
+            item["unit"] = units.pop() if len(units) == 1 else None
+            if item["unit"] is None:
+                errors.append(FieldError("Observation.component", "both components in one UCUM unit"))
+    else:
+        item["value"], item["unit"] = _quantity_in(resource.get("valueQuantity"), "Observation.valueQuantity", errors)
+        if item["unit"] is None and isinstance(resource.get("valueQuantity"), dict):
+            errors.append(FieldError("Observation.valueQuantity.code", "required: the UCUM unit"))
+    effective = resource.get("effectiveDateTime")
+    if not isinstance(effective, str):
+        errors.append(FieldError("Observation.effectiveDateTime", "required"))
+    else:
+        item["effectiveAt"] = effective
+        try:
+            if "T" not in effective or datetime.fromisoformat(effective.replace("Z", "+00:00")).tzinfo is None:
+                errors.append(FieldError("Observation.effectiveDateTime", "a date and time with its UTC offset"))
+        except ValueError:
+            errors.append(FieldError("Observation.effectiveDateTime", "not a FHIR dateTime"))
+    if errors:
+        raise ObservationRefused(errors)
+    moment = _coded(_extension(resource, MOMENT_EXTENSION))
+    if moment is not None:
+        item["glucoseMoment"] = moment
+    position = _coded(_extension(resource, BODY_POSITION_EXTENSION))
+    if position is not None:
+        item["bodyPosition"] = position
+    method = _coded(_extension(resource, RECORDING_METHOD_EXTENSION))
+    if method is not None:
+        item["recordingMethod"] = method
+    site = resource.get("bodySite")
+    if isinstance(site, dict) and isinstance(site.get("text"), str):
+        item["measurementLocation"] = site["text"]
+    notes = [
+        str(n["text"]) for n in resource.get("note") or [] if isinstance(n, dict) and isinstance(n.get("text"), str)
+    ]
+    if notes:
+        item["note"] = "\n".join(notes)
+    if device is not None:
+        item["device"] = _device_item(device)
+    if with_identity:
+        identifiers = resource.get("identifier") or []
+        first = identifiers[0] if isinstance(identifiers, list) and identifiers else None
+        if isinstance(first, dict) and first.get("value") is not None:
+            item["clientRecordId"] = first["value"]
+            meta = resource.get("meta") if isinstance(resource.get("meta"), dict) else {}
+            version = meta.get("versionId") if isinstance(meta, dict) else None
+            if version is not None:
+                item["clientRecordVersion"] = (
+                    int(version) if isinstance(version, str) and version.isdigit() else version
+                )
+    return item
+
+
+def _device_item(device: Mapping[str, Any]) -> dict[str, Any]:
+    identifiers = device.get("identifier") or []
+    identifier = next(
+        (i["value"] for i in identifiers if isinstance(i, dict) and isinstance(i.get("value"), str)), None
+    )
+    names = [n.get("name") for n in device.get("deviceName") or [] if isinstance(n, dict)]
+    model = device.get("modelNumber") or next((n for n in names if isinstance(n, str)), None)
+    found = {"manufacturer": device.get("manufacturer"), "model": model, "identifier": identifier}
+    return {key: value for key, value in found.items() if value is not None}
+
+
+def hidden_in(resource: Mapping[str, Any]) -> bool:
+    """Whether the resource says it is restricted (hidden from the representatives)."""
+    meta = resource.get("meta")
+    security = meta.get("security") if isinstance(meta, dict) else None
+    return any(
+        isinstance(c, dict) and c.get("system") == CONFIDENTIALITY and c.get("code") == "R" for c in security or []
+    )
+
+
+def tag_in(resource: Mapping[str, Any], system: str) -> tuple[str, str] | None:
+    """The (code, display) of the resource's tag of ``system``, if any."""
+    meta = resource.get("meta")
+    for coding in (meta.get("tag") if isinstance(meta, dict) else None) or []:
+        if isinstance(coding, dict) and coding.get("system") == system and isinstance(coding.get("code"), str):
+            return coding["code"], str(coding.get("display") or coding["code"])
+    return None

@@ -1,0 +1,171 @@
+"""Out: a stored measure as an ``Observation`` of the guide's profile, and the ``Device`` it names."""
+
+from __future__ import annotations
+
+import uuid
+from uuid import UUID
+
+import msgspec
+
+from ens.core.fhir import (
+    LOINC,
+    UCUM,
+    Annotation,
+    CodeableConcept,
+    Coding,
+    Element,
+    Extension,
+    Identifier,
+    Meta,
+    Quantity,
+    Reference,
+    Resource,
+    reference_to,
+)
+from ens.vitals.catalogue import BLOOD_PRESSURE, BY_CODE, VitalType
+from ens.vitals.fhir.codes import (
+    BODY_POSITION_EXTENSION,
+    BODY_POSITION_SYSTEM,
+    DEVICE_ID_SYSTEM,
+    IG_BASE,
+    MOMENT_EXTENSION,
+    MOMENT_SYSTEM,
+    ORIGINAL_SOURCE_TAG,
+    PROFILES,
+    RECORDING_METHOD_EXTENSION,
+    RESTRICTED,
+    SOURCE_TAG,
+    VITAL_SIGNS,
+)
+from ens.vitals.schemas import MeasurementRead
+
+
+class ObservationComponent(Element, kw_only=True):
+    code: CodeableConcept
+    value_quantity: Quantity | None = None
+
+
+class Observation(Resource, tag=True, kw_only=True):
+    extension: list[Extension] = []
+    identifier: list[Identifier] = []
+    status: str
+    category: list[CodeableConcept]
+    code: CodeableConcept
+    subject: Reference
+    effective_date_time: str
+    value_quantity: Quantity | None = None
+    body_site: CodeableConcept | None = None
+    device: Reference | None = None
+    note: list[Annotation] = []
+    component: list[ObservationComponent] = []
+
+
+class DeviceName(Element, kw_only=True):
+    name: str
+    type: str
+
+
+class Device(Resource, tag=True, kw_only=True):
+    identifier: list[Identifier] = []
+    manufacturer: str | None = None
+    device_name: list[DeviceName] = []
+    model_number: str | None = None
+    patient: Reference | None = None
+
+
+def source_uri(client_id: str) -> str:
+    """``meta.source``: the app that wrote the measure (the phone app for one typed by hand)."""
+    return f"urn:ens:client:{client_id}"
+
+
+def device_id(space_id: UUID, manufacturer: str | None, model: str | None, identifier: str | None) -> UUID:
+    """The same device gets the same id in every export of the space (no table of devices)."""
+    return uuid.uuid5(space_id, "\x1f".join(part or "" for part in (manufacturer, model, identifier)))
+
+
+def device_of(space_id: UUID, read: MeasurementRead) -> Device | None:
+    """The ``Device`` a measure names, or ``None`` when the app named none."""
+    device = read.device
+    if device is None:
+        return None
+    return Device(
+        id=str(device_id(space_id, device.manufacturer, device.model, device.identifier)),
+        identifier=[Identifier(system=DEVICE_ID_SYSTEM, value=device.identifier)] if device.identifier else [],
+        manufacturer=device.manufacturer,
+        model_number=device.model,
+        device_name=[DeviceName(name=device.model, type="model-name")] if device.model else [],
+        patient=reference_to(space_id),
+    )
+
+
+def _quantity(value: float, vital: VitalType) -> Quantity:
+    number: float | int = int(value) if vital.integer or value.is_integer() else value
+    return Quantity(value=number, unit=vital.unit, system=UCUM, code=vital.unit)
+
+
+def _loinc(code: str, display: str) -> CodeableConcept:
+    return CodeableConcept(coding=[Coding(system=LOINC, code=code, display=display)], text=display)
+
+
+def observation_of(
+    read: MeasurementRead, *, space_id: UUID, hidden: bool = False, original_source: tuple[str, str] | None = None
+) -> Observation:
+    """One stored measure as an Observation of the guide's profile for its type.
+
+    ``original_source`` (client id, name) is where an imported measure first came from: kept as a
+    tag beside the import, its source now."""
+    vital = BY_CODE[read.type]
+    device = device_of(space_id, read)
+    tags = [Coding(system=SOURCE_TAG, code=read.source.client_id, display=read.source.name)]
+    if original_source is not None:
+        tags.append(Coding(system=ORIGINAL_SOURCE_TAG, code=original_source[0], display=original_source[1]))
+    extension = [Extension(url=RECORDING_METHOD_EXTENSION, value_code=read.recording_method)]
+    if read.glucose_moment:
+        moment = Coding(system=MOMENT_SYSTEM, code=read.glucose_moment)
+        extension.append(Extension(url=MOMENT_EXTENSION, value_codeable_concept=CodeableConcept(coding=[moment])))
+    if read.body_position:
+        position = CodeableConcept(coding=[Coding(system=BODY_POSITION_SYSTEM, code=read.body_position)])
+        extension.append(Extension(url=BODY_POSITION_EXTENSION, value_codeable_concept=position))
+    components: list[ObservationComponent] = []
+    value: Quantity | None = None
+    if read.type == BLOOD_PRESSURE and read.components is not None:
+        systolic, diastolic = vital.components
+        components = [
+            ObservationComponent(
+                code=_loinc(systolic.loinc, systolic.label), value_quantity=_quantity(read.components.systolic, vital)
+            ),
+            ObservationComponent(
+                code=_loinc(diastolic.loinc, diastolic.label),
+                value_quantity=_quantity(read.components.diastolic, vital),
+            ),
+        ]
+    elif read.value is not None:
+        value = _quantity(read.value, vital)
+    return Observation(
+        id=str(read.id),
+        meta=Meta(
+            source=source_uri(read.source.client_id),
+            profile=[IG_BASE + PROFILES[read.type]],
+            tag=tags,
+            security=[RESTRICTED] if hidden else [],
+        ),
+        extension=extension,
+        status="final",
+        category=[VITAL_SIGNS],
+        code=_loinc(vital.loinc, vital.label),
+        subject=reference_to(space_id),
+        effective_date_time=read.effective_at.isoformat(),
+        value_quantity=value,
+        body_site=CodeableConcept(text=read.measurement_location) if read.measurement_location else None,
+        device=reference_to(device.id) if device is not None else None,
+        note=[Annotation(text=read.note)] if read.note else [],
+        component=components,
+    )
+
+
+_MEASUREMENT = msgspec.json.Decoder(MeasurementRead)
+
+
+def read_of_body(body: str | bytes) -> MeasurementRead:
+    """A stored measure's JSON (``ens.vitals.representation``) as its typed form."""
+    return _MEASUREMENT.decode(body)
