@@ -13,7 +13,7 @@ says, so each reference resolves inside the Bundle (a test follows every one). T
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -119,6 +119,27 @@ class Resource(Element, tag_field="resourceType", kw_only=True):
 
     id: str
     meta: Meta | None = None
+
+
+# An item the holder hid from their representatives carries the "restricted" confidentiality label,
+# so an import (or any FHIR reader) keeps it hidden.
+CONFIDENTIALITY = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality"
+RESTRICTED = Coding(system=CONFIDENTIALITY, code="R", display="restricted")
+
+
+def restricted_meta(hidden: bool) -> Meta | None:
+    """The ``meta`` of an item hidden from representatives (``None`` for one that is not)."""
+    return Meta(security=[RESTRICTED]) if hidden else None
+
+
+def is_restricted(resource: Mapping[str, Any]) -> bool:
+    """Whether a resource (as read from JSON) carries the restricted label."""
+    meta = resource.get("meta")
+    security = meta.get("security") if isinstance(meta, dict) else None
+    return any(
+        isinstance(c, dict) and c.get("system") == CONFIDENTIALITY and c.get("code") == "R"
+        for c in (security if isinstance(security, list) else [])
+    )
 
 
 def full_url(resource_id: UUID | str) -> str:

@@ -23,6 +23,8 @@ from ens.core.fhir import (
     Reference,
     Resource,
     encode,
+    is_restricted,
+    restricted_meta,
 )
 from ens.vaccination.calendar import disease_labels
 from ens.vaccination.catalogue import vaccine_id
@@ -79,6 +81,7 @@ def immunization(entry: VaccinationRead, *, patient: Reference) -> Immunization:
     validated = entry.status == "validated"
     return Immunization(
         id=str(entry.id),
+        meta=restricted_meta(entry.hidden_from_representatives),
         status="completed",
         vaccine_code=CodeableConcept(coding=codings, text=entry.vaccine_name),
         patient=patient,
@@ -146,6 +149,7 @@ def vaccination_of(resource: Mapping[str, Any]) -> dict[str, Any]:
         ),
         "location": (resource.get("location") or {}).get("display"),
         "note": "\n".join(n.get("text", "") for n in resource.get("note") or [] if isinstance(n, dict)) or None,
+        "hiddenFromRepresentatives": True if is_restricted(resource) else None,
     }
     if cis:
         entry["vaccineId"] = str(vaccine_id(cis))

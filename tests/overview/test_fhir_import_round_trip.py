@@ -145,3 +145,54 @@ async def test_an_entry_of_the_wrong_json_types_is_422_never_500(client, make_pe
             IMPORT, json={"resourceType": "Bundle", "entry": [{"resource": resource}]}, headers=newcomer.headers
         )
         assert answer.status_code == 422, (resource, answer.text)
+
+
+async def test_what_the_holder_hid_from_representatives_stays_hidden_after_a_move(client, person, make_person):
+    """Each kind of item the holder can hide from their representatives carries FHIR's "restricted"
+    label in the export, and the import hides it again (a move must not show a carer what the
+    holder kept from them)."""
+    hidden = {"hiddenFromRepresentatives": True}
+    kinds = {
+        "/v1/spaces/me/emergency-contacts": {"givenName": "Sam", "familyName": "Roux", "phones": ["0612345678"]},
+        "/v1/spaces/me/profile/conditions": {"label": "Dépression"},
+        "/v1/spaces/me/profile/allergies": {"substance": "Latex"},
+        "/v1/spaces/me/profile/treatments": {"medication": "Sertraline"},
+        "/v1/spaces/me/profile/family-history": {"relative": "father", "condition": "Alcoolisme"},
+        "/v1/spaces/me/vaccinations": {"vaccineName": "Gardasil 9", "diseases": ["hpv"], "date": "2012"},
+    }
+    for path, body in kinds.items():
+        answer = await client.post(path, json={**body, **hidden}, headers=person.headers)
+        assert answer.status_code == 201, answer.text
+    visible = await client.post("/v1/spaces/me/profile/allergies", json={"substance": "Pollen"}, headers=person.headers)
+    assert visible.status_code == 201, visible.text
+
+    exported = (await client.get(EXPORT, headers=person.headers)).json()
+    restricted = [
+        e["resource"]["resourceType"]
+        for e in exported["entry"]
+        if {"system": "http://terminology.hl7.org/CodeSystem/v3-Confidentiality", "code": "R", "display": "restricted"}
+        in e["resource"].get("meta", {}).get("security", [])
+    ]
+    assert sorted(restricted) == sorted(
+        [
+            "RelatedPerson",
+            "Condition",
+            "AllergyIntolerance",
+            "MedicationStatement",
+            "FamilyMemberHistory",
+            "Immunization",
+        ]
+    )
+
+    newcomer = await make_person("Maëlle")
+    answer = await client.post(IMPORT, json=exported, headers=newcomer.headers)
+    assert answer.status_code == 201, answer.text
+    for path in kinds:
+        items = (await client.get(path, headers=newcomer.headers)).json()["items"]
+        kept = [item["hiddenFromRepresentatives"] for item in items if item.get("substance") != "Pollen"]
+        assert kept == [True], (path, items)
+    allergies = (await client.get("/v1/spaces/me/profile/allergies", headers=newcomer.headers)).json()["items"]
+    assert sorted((a["substance"], a["hiddenFromRepresentatives"]) for a in allergies) == [
+        ("Latex", True),
+        ("Pollen", False),
+    ]

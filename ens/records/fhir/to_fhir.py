@@ -21,6 +21,7 @@ from ens.core.fhir import (
     Reference,
     patient_reference,
     reference_to,
+    restricted_meta,
 )
 from ens.core.fhir import Address as FhirAddress
 from ens.records import profile
@@ -177,6 +178,7 @@ def emergency_contact_of(contact: EmergencyContactRead, *, space_id: UUID) -> Re
         relationship.append(_text(contact.relationship))
     return RelatedPerson(
         id=str(contact.id),
+        meta=restricted_meta(contact.hidden_from_representatives),
         patient=patient_reference(space_id),
         relationship=relationship,
         name=[HumanName(family=contact.family_name, given=[contact.given_name])],
@@ -219,6 +221,7 @@ def condition_of(condition: ConditionRead, *, space_id: UUID) -> Condition:
     coding = [Coding(system=ICD10, code=condition.code)] if condition.code else []
     return Condition(
         id=str(condition.id),
+        meta=restricted_meta(condition.hidden_from_representatives),
         clinical_status=CodeableConcept(coding=[Coding(system=CONDITION_CLINICAL, code="active")]),
         category=[CodeableConcept(coding=[Coding(system=CONDITION_CATEGORY, code="problem-list-item")])],
         code=CodeableConcept(coding=coding, text=condition.label),
@@ -237,6 +240,7 @@ def allergy_of(allergy: AllergyRead, *, space_id: UUID) -> AllergyIntolerance:
         reactions = [AllergyReaction(manifestation=[manifestation], severity=allergy.severity)]
     return AllergyIntolerance(
         id=str(allergy.id),
+        meta=restricted_meta(allergy.hidden_from_representatives),
         clinical_status=CodeableConcept(coding=[Coding(system=ALLERGY_CLINICAL, code="active")]),
         code=_text(allergy.substance),
         patient=patient_reference(space_id),
@@ -255,6 +259,7 @@ def medication_statement_of(treatment: TreatmentRead, *, space_id: UUID, today: 
         )
     return MedicationStatement(
         id=str(treatment.id),
+        meta=restricted_meta(treatment.hidden_from_representatives),
         status="completed" if treatment.until and treatment.until < today else "active",
         medication_codeable_concept=_text(treatment.medication),
         subject=patient_reference(space_id),
@@ -269,6 +274,7 @@ def family_member_history_of(entry: FamilyHistoryRead, *, space_id: UUID) -> Fam
     code = _RELATIVES[entry.relative]
     return FamilyMemberHistory(
         id=str(entry.id),
+        meta=restricted_meta(entry.hidden_from_representatives),
         status="completed",
         patient=patient_reference(space_id),
         date=_instant(entry.created_at),

@@ -47,6 +47,4 @@ BODY_POSITION_EXTENSION = "http://hl7.org/fhir/StructureDefinition/observation-b
 BODY_POSITION_SYSTEM = "urn:ens:fhir:body-position"
 SOURCE_TAG = "urn:ens:fhir:source"
 ORIGINAL_SOURCE_TAG = "urn:ens:fhir:original-source"
-CONFIDENTIALITY = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality"
-RESTRICTED = Coding(system=CONFIDENTIALITY, code="R", display="restricted")
 DEVICE_ID_SYSTEM = "urn:ens:fhir:device-identifier"

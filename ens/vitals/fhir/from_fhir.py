@@ -7,11 +7,10 @@ from datetime import datetime
 from typing import Any
 
 from ens.core.errors import FieldError
-from ens.core.fhir import UCUM
+from ens.core.fhir import UCUM, is_restricted
 from ens.vitals.catalogue import BLOOD_GLUCOSE, BLOOD_PRESSURE, BY_CODE, VITAL_TYPES
 from ens.vitals.fhir.codes import (
     BODY_POSITION_EXTENSION,
-    CONFIDENTIALITY,
     MOMENT_EXTENSION,
     PROFILES,
     RECORDING_METHOD_EXTENSION,
@@ -227,11 +226,7 @@ def _device_item(device: Mapping[str, Any]) -> dict[str, Any]:
 
 def hidden_in(resource: Mapping[str, Any]) -> bool:
     """Whether the resource says it is restricted (hidden from the representatives)."""
-    meta = resource.get("meta")
-    security = meta.get("security") if isinstance(meta, dict) else None
-    return any(
-        isinstance(c, dict) and c.get("system") == CONFIDENTIALITY and c.get("code") == "R" for c in security or []
-    )
+    return is_restricted(resource)
 
 
 def tag_in(resource: Mapping[str, Any], system: str) -> tuple[str, str] | None:

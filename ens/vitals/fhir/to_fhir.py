@@ -9,6 +9,7 @@ import msgspec
 
 from ens.core.fhir import (
     LOINC,
+    RESTRICTED,
     UCUM,
     Annotation,
     CodeableConcept,
@@ -33,7 +34,6 @@ from ens.vitals.fhir.codes import (
     ORIGINAL_SOURCE_TAG,
     PROFILES,
     RECORDING_METHOD_EXTENSION,
-    RESTRICTED,
     SOURCE_TAG,
     VITAL_SIGNS,
 )
