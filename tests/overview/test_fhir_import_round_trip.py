@@ -152,7 +152,7 @@ async def test_what_the_holder_hid_from_representatives_stays_hidden_after_a_mov
     label in the export, and the import hides it again (a move must not show a carer what the
     holder kept from them)."""
     hidden = {"hiddenFromRepresentatives": True}
-    kinds = {
+    kinds: dict[str, dict[str, Any]] = {
         "/v1/spaces/me/emergency-contacts": {"givenName": "Sam", "familyName": "Roux", "phones": ["0612345678"]},
         "/v1/spaces/me/profile/conditions": {"label": "Dépression"},
         "/v1/spaces/me/profile/allergies": {"substance": "Latex"},
