@@ -85,19 +85,7 @@ async def record_vaccination(access: SpaceAccess, body: VaccinationCreate) -> Va
             f"INSERT INTO vaccinations ({_COLUMNS}) VALUES ({', '.join(['{}'] * 23)})",
             access.space_id,
             entry_id,
-            checked.vaccine_id,
-            checked.vaccine_name,
-            checked.vaccine_key,
-            " ".join(checked.diseases),
-            checked.when.text,
-            checked.when.precision,
-            checked.when.start,
-            checked.when.end,
-            draft.dose_number,
-            draft.lot_number,
-            draft.administered_by,
-            draft.location,
-            draft.note,
+            *_entry_values(checked, draft),
             status_written_by(access),
             access.role,
             access.caller.account_id,
@@ -108,6 +96,26 @@ async def record_vaccination(access: SpaceAccess, body: VaccinationCreate) -> Va
             body.hidden_from_representatives,
         )
         return await _entry(access, entry_id)
+
+
+def _entry_values(checked: Checked, draft: Draft) -> tuple[object, ...]:
+    """What an entry stores of its vaccine, date and administration, in the order of the columns
+    ``vaccine_id`` to ``note`` (the INSERT and the UPDATE name them so)."""
+    return (
+        checked.vaccine_id,
+        checked.vaccine_name,
+        checked.vaccine_key,
+        " ".join(checked.diseases),
+        checked.when.text,
+        checked.when.precision,
+        checked.when.start,
+        checked.when.end,
+        draft.dose_number,
+        draft.lot_number,
+        draft.administered_by,
+        draft.location,
+        draft.note,
+    )
 
 
 def status_written_by(access: SpaceAccess) -> str:
@@ -159,19 +167,7 @@ async def update_vaccination(
                    date_text = {}, date_precision = {}, earliest_on = {}, latest_on = {}, dose_number = {},
                    lot_number = {}, administered_by = {}, location = {}, note = {}, updated_at = {}
                WHERE space_id = {} AND id = {}""",
-            checked.vaccine_id,
-            checked.vaccine_name,
-            checked.vaccine_key,
-            " ".join(checked.diseases),
-            checked.when.text,
-            checked.when.precision,
-            checked.when.start,
-            checked.when.end,
-            draft.dose_number,
-            draft.lot_number,
-            draft.administered_by,
-            draft.location,
-            draft.note,
+            *_entry_values(checked, draft),
             clock.now(),
             access.space_id,
             entry_id,
