@@ -1,8 +1,8 @@
 """The read ceiling: a bare litestar endpoint, served exactly as ``ens serve`` serves ENS.
 
 ``python -m bench.bare --port N [--workers 1]`` runs uvicorn with the arguments of
-``ens.cli._serve`` (factory, access log off, proxy headers, no server header) and the process
-settings of ``ens.app``'s lifespan (the garbage collector frozen and tuned), on one route that
+``ens.cli.serving.run_server`` (factory, access log off, proxy headers, no server header) and the
+process settings of ``ens.app``'s lifespan (the garbage collector frozen and tuned), on one route that
 answers a small JSON document: no middleware, no token, no database. A page of ENS read under the
 same wrk settings in the same run is divided by this one's requests per second.
 """
@@ -44,7 +44,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args()
-    # The arguments of ens.cli._serve, the log level of bench.world.production_environment.
+    # The arguments of ens.cli.serving.run_server, the log level of bench.world.production_environment.
     uvicorn.run(
         "bench.bare:create_app",
         factory=True,

@@ -93,7 +93,7 @@ def _frame_name(frame: dict[str, Any], *, line: bool = True) -> str:
 
 def _is_ens(frame: dict[str, Any]) -> bool:
     path = str(frame.get("file") or "")
-    return "/ens/" in path and "/site-packages/" not in path and not path.endswith("/ens/cli.py")
+    return "/ens/" in path and "/site-packages/" not in path and "/ens/cli/" not in path
 
 
 def summarise(name: str, path: Path, top: int = 12) -> Summary:

@@ -57,4 +57,4 @@ def test_a_module_imports_only_what_lies_below_it(module_path: Path) -> None:
 
 def test_the_package_root_holds_only_the_wiring_and_folders() -> None:
     files = {p.name for p in PACKAGE.iterdir() if p.is_file() and p.suffix == ".py"}
-    assert files == {"__init__.py", "app.py", "cli.py", "demo.py"}
+    assert files == {"__init__.py", "demo.py"}

@@ -1,0 +1,62 @@
+"""The doors the routers run before each handler, and the start-up check that no route under a space
+or /fhir goes around the space door."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Litestar, Request, Response
+
+from ens.core.idempotency import replay_stored
+from ens.spaces.describe import RESOURCE_WORDS
+from ens.spaces.door import account_door, professional_door, space_door
+from ens.spaces.rights import Action
+
+SPACE_PATH = "/v1/spaces/{space:str}"
+
+FHIR_PREFIX = "/fhir"
+
+# The one route under /fhir that needs no token (FHIR clients read it before they sign in).
+FHIR_PUBLIC_PATHS = frozenset({"/fhir/metadata"})
+
+
+async def through_space_door(request: Request[Any, Any, Any]) -> Response[bytes] | None:
+    """Every request under /v1/spaces/{space}: the space door, then (Idempotency-Key) a refusal or a
+    replay instead of the handler. A ``before_request`` hook rather than a guard: it runs at the
+    same point (before the body is read), without litestar copying the handler for each guard
+    (measured: ~27 us of a 1-item page's ~320 us)."""
+    await space_door(request, request.route_handler)
+    return await replay_stored(request)
+
+
+async def through_account_door(request: Request[Any, Any, Any]) -> Response[bytes] | None:
+    """Every request under /v1/me: the account door, then an Idempotency-Key refusal or replay."""
+    await account_door(request, request.route_handler)
+    return await replay_stored(request)
+
+
+async def through_professional_door(request: Request[Any, Any, Any]) -> Response[bytes] | None:
+    """Every request under /v1/pro: the professional door, then an Idempotency-Key refusal or replay."""
+    await professional_door(request, request.route_handler)
+    return await replay_stored(request)
+
+
+def check_every_space_route_has_the_door(app: Litestar) -> None:
+    """A route under /v1/spaces/{space} or /fhir without the door must be impossible, not just wrong."""
+    for route in app.routes:
+        if not route.path.startswith(("/v1/spaces/{space", FHIR_PREFIX)) or route.path in FHIR_PUBLIC_PATHS:
+            continue
+        for handler in getattr(route, "route_handlers", []):
+            if handler.http_methods == {"OPTIONS"}:
+                continue
+            if handler.resolve_before_request() is not through_space_door or handler.resolve_guards():
+                raise RuntimeError(f"{route.path} is not behind the space door")
+            need = handler.opt.get("need")
+            if need is None:
+                raise RuntimeError(f"{route.path} does not declare what it needs")
+            if need.resource not in RESOURCE_WORDS:
+                # The access history describes every row in plain French (ens.spaces.describe).
+                raise RuntimeError(f"{route.path} names the resource {need.resource!r}, which has no words")
+            if handler.http_methods - {"GET", "HEAD"} and need.action is Action.READ:
+                # A write that forgot its action would be open to every kind that may read.
+                raise RuntimeError(f"{route.path} writes but declares the action 'read'")

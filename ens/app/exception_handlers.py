@@ -1,0 +1,175 @@
+"""The one mapping of errors to answers: problem+json on /v1, an ``OperationOutcome`` on /fhir."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.types import ExceptionHandlersMap
+
+from ens.app.doors import FHIR_PREFIX
+from ens.core import errors, problems
+from ens.core.api import field_error
+from ens.core.fhir import FHIR_JSON, operation_outcome
+from ens.core.problems import PROBLEM_JSON, ProblemError, ProblemType, problem_body
+from ens.spaces.history import REQUEST_ID_KEY
+
+log = logging.getLogger("ens")
+
+
+def problem_response(
+    problem: ProblemType,
+    detail: str,
+    *,
+    errors_: Sequence[ProblemError] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[bytes]:
+    return Response(
+        problem_body(problem, detail, errors=errors_),
+        status_code=problem.status,
+        media_type=PROBLEM_JSON,
+        headers=headers,
+    )
+
+
+def error_response(
+    request: Request[Any, Any, Any],
+    problem: ProblemType,
+    detail: str,
+    *,
+    errors_: Sequence[ProblemError] | None = None,
+    headers: dict[str, str] | None = None,
+    not_supported: bool = False,
+) -> Response[bytes]:
+    """problem+json on /v1; on the FHIR routes, the same error as an ``OperationOutcome`` (each
+    located error an issue, its pointer a FHIRPath expression there)."""
+    if not request.scope.get("path", "").startswith(FHIR_PREFIX):
+        return problem_response(problem, detail, errors_=errors_, headers=headers)
+    located = [(e.pointer, e.detail) for e in errors_ or []]
+    return Response(
+        operation_outcome(problem.status, detail, located=located, not_supported=not_supported),
+        status_code=problem.status,
+        media_type=FHIR_JSON,
+        headers=headers,
+    )
+
+
+def _domain_error(request: Request[Any, Any, Any], exc: errors.DomainError) -> Response[bytes]:
+    if exc.kind == "internal":
+        return _unexpected(request, exc)
+    problem = problems.of_error(exc)
+    headers = {}
+    if problem.status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="ens"'
+    if isinstance(exc, errors.RateLimited):
+        headers["Retry-After"] = str(exc.retry_after)
+    if isinstance(exc, errors.RangeNotSatisfiable):
+        headers["Content-Range"] = f"bytes */{exc.size}"
+    return error_response(
+        request,
+        problem,
+        exc.detail,
+        errors_=[ProblemError(pointer=e.pointer, detail=e.detail) for e in exc.errors],
+        headers=headers,
+        not_supported=isinstance(exc, errors.NotSupported),
+    )
+
+
+def _validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[bytes]:
+    """Litestar's body/parameter validation, every problem located by a JSON Pointer.
+
+    A body that is well-formed JSON but breaks the schema is 422; a missing body or a bad query or
+    path parameter is 400.
+    """
+    extra = exc.extra if isinstance(exc.extra, list) else []
+    found: list[ProblemError] = []
+    body_invalid = False
+    for item in extra:
+        if not isinstance(item, dict):
+            continue
+        message = str(item.get("message", "invalid"))
+        source = str(getattr(item.get("source"), "value", item.get("source")))
+        key = str(item.get("key", ""))
+        if message == f"'{key}'" and source == "path":
+            continue  # litestar reports router path parameters a handler does not take; not an error
+        if source == "body":
+            if key == "data" and message == "'data'":
+                found.append(ProblemError(pointer="", detail="A JSON body is required."))
+                continue
+            body_invalid = True
+            pointer, message = field_error(message, "$" if key == "data" else "$." + key)
+        else:
+            pointer = "/" + key if key else ""
+        found.append(ProblemError(pointer=pointer, detail=message))
+    problem = problems.for_status(422 if body_invalid else 400)
+    return error_response(request, problem, _first(found) or "The request is invalid.", errors_=found)
+
+
+def _first(found: Sequence[ProblemError]) -> str:
+    return f"{found[0].pointer or '/'}: {found[0].detail}" if found else ""
+
+
+def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
+    status = exc.status_code
+    if status >= 500:
+        return _unexpected(request, exc)
+    problem = problems.for_status(status)
+    detail = exc.detail if exc.detail and exc.detail != str(status) else problem.title
+    headers = dict(exc.headers or {})
+    if status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="ens"'
+    return error_response(request, problem, detail, headers=headers)
+
+
+def _too_deep(request: Request[Any, Any, Any], exc: RecursionError) -> Response[bytes]:
+    # Raised by the JSON decoder on a body of thousands of nested arrays or objects; the service's
+    # own code never recurses that deep, so this is the request's fault (logged all the same).
+    log.warning("request refused: nesting too deep", extra={"path": request.scope.get("path_template")})
+    return error_response(request, problems.for_status(400), "The body nests arrays or objects too deeply to be read.")
+
+
+def _not_utf8(request: Request[Any, Any, Any], exc: UnicodeDecodeError) -> Response[bytes]:
+    # A body (JSON or form) whose bytes are not UTF-8: the decoder's error, the request's fault.
+    return error_response(request, problems.for_status(400), "The body is not valid UTF-8 text.")
+
+
+def _database_busy(exc: BaseException) -> bool:
+    """SQLite's writers take turns; one that waited its whole busy timeout gets "database is locked"
+    (a burst of writers on a small machine). It is the moment's load, not a fault: 503, retry."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, sqlite3.OperationalError) and "database is locked" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    request_id = request.scope.get("state", {}).get(REQUEST_ID_KEY, "")
+    if _database_busy(exc):
+        log.warning("database busy", extra={"request_id": request_id, "path": request.scope.get("path_template")})
+        return problem_response(
+            problems.for_status(503),
+            f"The database is busy; try again in a moment (request {request_id}).",
+            headers={"Retry-After": "2"},
+        )
+    log.error(
+        "unhandled error", exc_info=exc, extra={"request_id": request_id, "path": request.scope.get("path_template")}
+    )
+    return error_response(request, problems.for_status(500), f"Something went wrong (request {request_id}).")
+
+
+def exception_handlers() -> ExceptionHandlersMap:
+    """A new mapping for each app (litestar adds its own handlers to the one it is given)."""
+    return {
+        errors.DomainError: _domain_error,
+        ValidationException: _validation_error,
+        HTTPException: _http_error,
+        RecursionError: _too_deep,
+        UnicodeDecodeError: _not_utf8,
+        Exception: _unexpected,
+    }

@@ -1,0 +1,156 @@
+"""``ens serve | migrate | demo | purge | notify | audit | partition | apps register | representatives add|end|list |
+vaccines load | export | dev token``: the parser and the dispatch; each command's work in a sibling module."""
+
+from __future__ import annotations
+
+import argparse
+import uuid
+import warnings
+from datetime import date
+
+from ens.cli.apps import register_labelled_app
+from ens.cli.court_measures import manage_representatives
+from ens.cli.development import demo, print_dev_token
+from ens.cli.export import export_space
+from ens.cli.maintenance import notify, purge
+from ens.cli.refusal import fail
+from ens.cli.schema import migrate, partition_table
+from ens.cli.seals import seal_or_verify
+from ens.cli.serving import run_server
+from ens.cli.vaccines import load_vaccine_list
+from ens.core.settings import ConfigurationError, Settings
+from ens.spaces.rights import COURT_KINDS
+
+# Commands that exist for development only: they seed test identities or mint tokens without a login.
+_DEV_COMMANDS = {"demo": "ens demo", "dev": "ens dev token"}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="ens", description="ENS patient health space backend")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="serve the API")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--ssl-certfile", default=None, help="serve HTTPS itself with this certificate (PEM)")
+    serve.add_argument("--ssl-keyfile", default=None, help="the certificate's private key (PEM)")
+    sub.add_parser("migrate", help="apply every migration")
+    sub.add_parser("demo", help="seed a demo holder")
+    sub.add_parser("purge", help="daily maintenance: old tombstones, expired idempotency keys and login state")
+    sub.add_parser(
+        "notify",
+        help="daily: send the notices that are due (a child's 18th birthday in three months) and the digests "
+        "of changes holders asked for",
+    )
+    audit = sub.add_parser("audit", help="the access history's seals (tamper evidence)")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
+    seal = audit_sub.add_parser("seal", help="every few minutes: checkpoints over the new rows of each space")
+    seal.add_argument("--lag", type=int, default=60, help="seconds a noted range waits before it is sealed")
+    verify = audit_sub.add_parser("verify", help="recompute every MAC and checkpoint; exit 1 at a broken link")
+    verify.add_argument("space", nargs="?", type=uuid.UUID, default=None, help="one space (default: all)")
+    part = sub.add_parser("partition", help="operators: hash-partition a health table by space_id (PostgreSQL)")
+    part.add_argument("table")
+    part.add_argument("--partitions", type=int, default=32)
+    reps = sub.add_parser("representatives", help="court measures (operators only: they check the decision)")
+    reps_sub = reps.add_subparsers(dest="representatives_command", required=True)
+    add = reps_sub.add_parser("add", help="record a tutelle, curatelle or habilitation familiale; prints its id")
+    add.add_argument("--space", type=uuid.UUID, required=True, help="the protected adult's space id")
+    add.add_argument("--account", type=uuid.UUID, required=True, help="the representative's account id")
+    add.add_argument("--kind", choices=list(COURT_KINDS), required=True)
+    add.add_argument("--court-reference", required=True, help="the court decision (court, date, number)")
+    add.add_argument("--since", type=date.fromisoformat, required=True, help="YYYY-MM-DD, in the space's time zone")
+    add.add_argument("--until", type=date.fromisoformat, default=None, help="last day (included); none: open-ended")
+    add.add_argument("--relates-to", choices=["person", "property"], default="person")
+    end = reps_sub.add_parser("end", help="end a representation (a measure, or a parent's right by court decision)")
+    end.add_argument("id", type=uuid.UUID)
+    end.add_argument("--space", type=uuid.UUID, required=True, help="the space it represents (from list)")
+    end.add_argument("--reason", required=True, help="the court decision or reason, kept with the row")
+    listing = reps_sub.add_parser("list", help="a space's live representatives")
+    listing.add_argument("--space", type=uuid.UUID, required=True)
+    apps = sub.add_parser("apps", help="labelled apps (OAuth clients)")
+    apps_sub = apps.add_subparsers(dest="apps_command", required=True)
+    register = apps_sub.add_parser("register", help="register a labelled app; prints its client_id (and secret once)")
+    register.add_argument("--name", required=True)
+    register.add_argument("--redirect-uri", dest="redirect_uris", nargs="+", action="extend", required=True)
+    register.add_argument("--scope", dest="scopes", nargs="+", action="extend", required=True)
+    register.add_argument("--kind", choices=["device", "professional"], default="device")
+    register.add_argument("--confidential", action="store_true", help="the app keeps a client secret (a server)")
+    register.add_argument("--publisher", default=None)
+    vaccines = sub.add_parser("vaccines", help="the vaccine catalogue")
+    vaccines_sub = vaccines.add_subparsers(dest="vaccines_command", required=True)
+    load = vaccines_sub.add_parser("load", help="load a newer vaccine list (the shape of vaccines-fr.json)")
+    load.add_argument("file")
+    export = sub.add_parser("export", help="operators: write a space's whole FHIR R4 Bundle to a file (with progress)")
+    export.add_argument("space_id", type=uuid.UUID)
+    export.add_argument("file")
+    dev = sub.add_parser("dev", help="development helpers")
+    dev_sub = dev.add_subparsers(dest="dev_command", required=True)
+    token = dev_sub.add_parser("token", help="print an access token for a test identity (dev only)")
+    token.add_argument("identity")
+    args = parser.parse_args(argv)
+    if args.command in _DEV_COMMANDS and Settings.env_from_env() != "dev":
+        example = f"ENS_ENV=dev .venv/bin/{_DEV_COMMANDS[args.command]}" + (" camille" if args.command == "dev" else "")
+        fail(f"{_DEV_COMMANDS[args.command]} is for development only: set ENS_ENV=dev (for example: {example})")
+    try:
+        settings = Settings.from_env()
+    except ConfigurationError as exc:
+        fail(f"configuration error: {exc}")
+    if args.command == "serve":
+        run_server(
+            settings,
+            args.host,
+            port=args.port,
+            workers=args.workers,
+            certfile=args.ssl_certfile,
+            keyfile=args.ssl_keyfile,
+        )
+        return
+    # piccolo warns (in colour, on stderr) when it cannot reach the database; the line below says it.
+    warnings.filterwarnings("ignore", message=".*Unable to connect to database", module="piccolo")
+    try:
+        _run(args, settings)
+    except (TimeoutError, OSError) as exc:
+        # The database named by the configuration does not answer (refused, unknown host, timeout).
+        fail(f"cannot reach the database named by ENS_DATABASE_URL ({type(exc).__name__}: {exc})")
+    except Exception as exc:
+        if not _is_unmigrated(exc):
+            raise
+        fail("the database named by ENS_DATABASE_URL has no tables yet: run `ens migrate` first (`make run` does)")
+
+
+def _is_unmigrated(exc: BaseException) -> bool:
+    """SQLite's "no such table", PostgreSQL's undefined_table (42P01)."""
+    import sqlite3
+
+    if isinstance(exc, sqlite3.OperationalError) and "no such table" in str(exc):
+        return True
+    return getattr(exc, "sqlstate", None) == "42P01"
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> None:
+    """The commands that work on the database."""
+    from ens.spaces import audit
+
+    audit.configure(settings.secret_key)  # rows a command writes to the access history are sealed too
+    if args.command == "migrate":
+        migrate(settings)
+    elif args.command == "purge":
+        purge(settings)
+    elif args.command == "notify":
+        notify(settings)
+    elif args.command == "representatives":
+        manage_representatives(settings, args)
+    elif args.command == "audit":
+        seal_or_verify(settings, args)
+    elif args.command == "partition":
+        partition_table(settings, args.table, args.partitions)
+    elif args.command == "demo":
+        demo(settings)
+    elif args.command == "apps" and args.apps_command == "register":
+        register_labelled_app(settings, args)
+    elif args.command == "vaccines" and args.vaccines_command == "load":
+        load_vaccine_list(settings, args.file)
+    elif args.command == "export":
+        export_space(settings, args.space_id, args.file)
+    elif args.command == "dev" and args.dev_command == "token":
+        print_dev_token(settings, args.identity)

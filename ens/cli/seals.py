@@ -1,0 +1,46 @@
+"""``ens audit``: the access history's seals, made (``seal``) and checked (``verify``)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+from ens.core import db
+from ens.core.settings import Settings
+
+
+def seal_or_verify(settings: Settings, args: argparse.Namespace) -> None:
+    """``ens audit seal`` (every few minutes) and ``ens audit verify [SPACE]``."""
+    from datetime import timedelta
+
+    from ens.spaces import audit
+    from ens.spaces.history import SEALED_COLUMNS
+
+    columns = SEALED_COLUMNS.split(", ")
+
+    async def run() -> int:
+        async with db.connected(settings):
+            if args.audit_command == "seal":
+                done = await audit.seal(lag=timedelta(seconds=args.lag))
+                print(f"sealed {done.rows} rows in {done.checkpoints} checkpoints (up to row {done.upto_id})")
+                return 0
+            spaces = [args.space] if args.space else None
+            broken = checked = 0
+            after = None
+            while True:
+                batch = spaces if spaces is not None else await audit.spaces_with_history(after=after, limit=500)
+                for space_id in batch:
+                    checked += 1
+                    finding = await audit.verify_space(space_id, columns)
+                    if finding is not None:
+                        broken += 1
+                        print(f"space {space_id}: BROKEN: {finding.what}")
+                if spaces is not None or not batch:
+                    break
+                after = batch[-1]
+            print(f"{checked} spaces checked, {broken} with a broken link")
+            return 1 if broken else 0
+
+    code = asyncio.run(run())
+    if code:
+        raise SystemExit(code)
