@@ -38,15 +38,25 @@ def purge(settings: Settings) -> None:
 
 
 def notify(settings: Settings) -> None:
-    """Daily: the notices that are due (the parents told three months before a child turns 18), and the
-    digests of what representatives and apps changed, to the holders who asked for them."""
+    """Daily: the notices that are due (the parents told three months before a child turns 18, the
+    holders of documents held back until today), and the digests of what representatives and apps
+    changed, to the holders who asked for them."""
     from ens.core.mail import Mailer
+    from ens.documents.notices import send_release_notices
     from ens.spaces.adulthood import send_adulthood_notices
     from ens.spaces.notifications import send_digests
 
-    async def run() -> tuple[int, int]:
+    async def run() -> tuple[int, int, int]:
         async with db.connected(settings):
-            return await send_adulthood_notices(Mailer(settings)), await send_digests(Mailer(settings))
+            mailer = Mailer(settings)
+            return (
+                await send_adulthood_notices(mailer),
+                await send_release_notices(mailer),
+                await send_digests(mailer),
+            )
 
-    birthdays, digests = asyncio.run(run())
-    print(f"sent {birthdays} notices of a coming 18th birthday, {digests} daily digests of changes")
+    birthdays, documents, digests = asyncio.run(run())
+    print(
+        f"sent {birthdays} notices of a coming 18th birthday, {documents} notices of documents shown today, "
+        f"{digests} daily digests of changes"
+    )

@@ -170,8 +170,10 @@ async def change_masking(
                 changes["shown_to_holder_at"] = shown_to_holder_from(
                     True, until if isinstance(until, date) else None, timezone=access.space.timezone, now=clock.now()
                 )
+                changes["release_notice_due"] = isinstance(until, date)  # told on that day, by ens notify
             elif not released_for_holder(was_hidden, was_until, today=today):
                 changes["shown_to_holder_at"] = clock.now()
+                changes["release_notice_due"] = False  # told now
                 released = True
         if changes:
             changes["updated_at"] = clock.now()

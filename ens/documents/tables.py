@@ -45,6 +45,8 @@ class Document(Table, tablename="documents"):
     # When the holder could first see it (the home screen's "new" counts from then): its upload, or
     # its release by the professional, or the start of hidden_from_holder_until; null while held.
     shown_to_holder_at = Timestamptz(null=True, default=None)
+    # Held until a day: the holder is to be told on that day (ens notify), unless released before.
+    release_notice_due = Boolean(default=False)
     created_at = Timestamptz()
     updated_at = Timestamptz()
 

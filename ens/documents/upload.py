@@ -281,9 +281,10 @@ async def upload_document(access: SpaceAccess, upload: Upload, *, storage: Stora
                 """INSERT INTO documents (space_id, id, type_code, title, care_date, media_type, filename, size,
                    object_name, content_id, author_name, author_account_id, added_by_account_id, added_by_client_id,
                    added_by_name, added_by_role, hidden_from_professionals, hidden_from_representatives,
-                   hidden_from_holder, hidden_from_holder_until, shown_to_holder_at, created_at, updated_at)
+                   hidden_from_holder, hidden_from_holder_until, shown_to_holder_at, release_notice_due,
+                   created_at, updated_at)
                    VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {},
-                   {})""",
+                   {}, {})""",
                 space_id,
                 document_id,
                 metadata.type_code,
@@ -310,6 +311,7 @@ async def upload_document(access: SpaceAccess, upload: Upload, *, storage: Stora
                     timezone=access.space.timezone,
                     now=now,
                 ),
+                bool(metadata.hidden_from_holder) and metadata.hidden_from_holder_until is not None,
                 now,
                 now,
             )

@@ -10,9 +10,12 @@ import asyncio
 from datetime import timedelta
 
 import httpx
+import msgspec
 
 from ens.core import clock, db
+from ens.core.mail import Mailer
 from ens.core.settings import Settings
+from ens.documents.notices import send_release_notices
 from tests.helpers.carers import create_child_space, today_in_paris, years_before
 from tests.helpers.documents import CONSULTATION, LAB_REPORT, metadata, pdf, upload, uploaded
 from tests.helpers.login import Outbox
@@ -251,3 +254,42 @@ async def test_a_document_shown_to_the_holder_later_is_new_to_them_then_and_a_re
     )
     assert await documents_on_the_home_screen() == {"count": 2, "new": 1}
     assert await _ids(mail_client, holder.headers, "me") == [until["id"], held["id"]]
+
+    # ens notify, that day: the holder is told of it once, however often the job runs.
+    assert await _mails(outbox, _email(holder)) == [mail]  # nothing yet: only the release's mail
+    mailer = Mailer(msgspec.structs.replace(settings, smtp_url=f"smtp://127.0.0.1:{outbox[1]}"))
+    assert await send_release_notices(mailer) >= 1
+    mails = await _mails(outbox, _email(holder), at_least=2)
+    assert len(mails) == 2 and "Un professionnel de santé a ajouté un document" in mails[1]
+    await send_release_notices(mailer)  # run again: nothing new for this holder
+    await asyncio.sleep(0.3)
+    assert len(await _mails(outbox, _email(holder))) == 2
+
+
+async def test_a_document_released_by_hand_before_its_day_is_not_announced_again(
+    mail_client: httpx.AsyncClient, settings: Settings, make_person: MakePerson, outbox: tuple[Outbox, int]
+) -> None:
+    holder = await make_person(given_name="Inès")
+    gp = await sign_in_pro(settings, GP)
+    await authorise(mail_client, holder, gp)
+    in_a_week = (today_in_paris() + timedelta(days=7)).isoformat()
+    held = await uploaded(
+        mail_client,
+        gp.headers,
+        pdf(400, seed=22),
+        space=holder.space_id,
+        meta=metadata(hiddenFromHolder=True, hiddenFromHolderUntil=in_a_week),
+    )
+    released = await mail_client.patch(
+        f"/v1/spaces/{holder.space_id}/documents/{held['id']}", json={"hiddenFromHolder": False}, headers=gp.headers
+    )
+    assert released.status_code == 200, released.text
+    assert len(await _mails(outbox, _email(holder), at_least=1)) == 1
+    row = await db.fetch_one(
+        "SELECT release_notice_due FROM documents WHERE space_id = {} AND id = {}", holder.space_id, held["id"]
+    )
+    assert row is not None and not row["release_notice_due"]
+    mailer = Mailer(msgspec.structs.replace(settings, smtp_url=f"smtp://127.0.0.1:{outbox[1]}"))
+    await send_release_notices(mailer, now=clock.now() + timedelta(days=8))
+    await asyncio.sleep(0.3)
+    assert len(await _mails(outbox, _email(holder))) == 1

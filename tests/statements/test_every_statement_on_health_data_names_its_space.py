@@ -30,6 +30,9 @@ ACROSS_SPACES: dict[str, str] = {
     # ens purge, daily: document objects a dead process left a day ago, wherever they are (the
     # ledger is small: an entry lives from an upload's start to its commit).
     "FROM document_pending_objects WHERE since <": "the daily settling of objects a dead process left",
+    # ens notify, daily: documents held back from their holder until a day that has come, wherever
+    # they are (a partial index holds only those still due).
+    "FROM documents d WHERE d.release_notice_due AND": "the daily notice of documents shown today",
     # A migration's backfill walks the whole table once, in batches.
     "SELECT * FROM vital_measurements WHERE body =": "the one-time backfill of the stored representation",
     # Whoever enters an invitation or claim code does not know its space: the code's hash finds it

@@ -1,0 +1,45 @@
+"""``ens notify``'s part for documents: a document a professional held back from the holder until a
+day is announced to the holder (for a minor, the parents) on that day, as a released one is when the
+professional releases it — once, whoever runs the job and however often."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from ens.core import clock
+from ens.core.db import as_uuid, fetch, fetch_one, write_transaction
+from ens.core.mail import Mailer
+from ens.spaces.door import space_ref
+from ens.spaces.notifications import notify_holder
+
+_BATCH = 500
+
+
+async def send_release_notices(mailer: Mailer, *, now: datetime | None = None) -> int:
+    """Tell the holders of the documents whose day has come; how many documents were announced."""
+    at = now or clock.now()
+    announced = 0
+    while True:
+        # Across spaces on purpose (the partial index holds only the few documents still due).
+        due = await fetch(
+            "SELECT d.space_id, d.id FROM documents d WHERE d.release_notice_due AND d.shown_to_holder_at <= {} "
+            "ORDER BY d.shown_to_holder_at LIMIT {}",
+            at,
+            _BATCH,
+        )
+        for row in due:
+            space_id, document_id = as_uuid(row["space_id"]), as_uuid(row["id"])
+            async with write_transaction():
+                # Claimed before the mail goes: a second run (or a release by hand meanwhile) tells no one twice.
+                claimed = await fetch(
+                    "UPDATE documents SET release_notice_due = FALSE "
+                    "WHERE space_id = {} AND id = {} AND release_notice_due RETURNING id",
+                    space_id,
+                    document_id,
+                )
+            space = await fetch_one("SELECT * FROM spaces WHERE id = {}", space_id)
+            if claimed and space is not None and space["status"] == "open":
+                await notify_holder(space_ref(space), "document_added", mailer)
+                announced += 1
+        if len(due) < _BATCH:
+            return announced
