@@ -5,11 +5,12 @@ professional releases it — once, whoever runs the job and however often."""
 from __future__ import annotations
 
 from datetime import datetime
+from uuid import UUID
 
 from ens.core import clock
 from ens.core.db import as_uuid, fetch, fetch_one, write_transaction
 from ens.core.mail import Mailer
-from ens.spaces.door import space_ref
+from ens.spaces.door import SpaceRef, space_ref
 from ens.spaces.notifications import notify_holder
 
 _BATCH = 500
@@ -19,6 +20,7 @@ async def send_release_notices(mailer: Mailer, *, now: datetime | None = None) -
     """Tell the holders of the documents whose day has come; how many documents were announced."""
     at = now or clock.now()
     announced = 0
+    spaces: dict[UUID, SpaceRef | None] = {}  # a space read once, however many of its documents are due
     while True:
         # Across spaces on purpose (the partial index holds only the few documents still due).
         due = await fetch(
@@ -37,9 +39,14 @@ async def send_release_notices(mailer: Mailer, *, now: datetime | None = None) -
                     space_id,
                     document_id,
                 )
-            space = await fetch_one("SELECT * FROM spaces WHERE id = {}", space_id)
-            if claimed and space is not None and space["status"] == "open":
-                await notify_holder(space_ref(space), "document_added", mailer)
+            if not claimed:
+                continue
+            if space_id not in spaces:
+                found = await fetch_one("SELECT * FROM spaces WHERE id = {}", space_id)
+                spaces[space_id] = space_ref(found) if found is not None else None
+            space = spaces[space_id]
+            if space is not None and space.status == "open":
+                await notify_holder(space, "document_added", mailer)
                 announced += 1
         if len(due) < _BATCH:
             return announced

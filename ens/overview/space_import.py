@@ -25,6 +25,7 @@ import msgspec
 from ens.core.api import ReadStruct
 from ens.core.db import write_transaction
 from ens.core.errors import Conflict, FieldError, Invalid, PayloadTooLarge
+from ens.core.fhir import is_restricted
 from ens.documents.fhir import NOT_IMPORTED as DOCUMENTS_NOT_IMPORTED
 from ens.records.fhir import NOT_IMPORTED, import_record, is_trusted_person
 from ens.spaces.door import SpaceAccess
@@ -37,7 +38,6 @@ from ens.vitals.fhir import (
     SOURCE_TAG,
     ObservationRefused,
     fhirpath_of,
-    hidden_in,
     measurement_of,
     tag_in,
 )
@@ -137,7 +137,7 @@ async def import_bundle(access: SpaceAccess, chunks: AsyncIterator[bytes], *, ma
                         measures.append(item)
                         positions.append(index)
                         source = tag_in(resource, ORIGINAL_SOURCE_TAG) or tag_in(resource, SOURCE_TAG)
-                        origins.append(Imported(original_source=source, hidden=hidden_in(resource)))
+                        origins.append(Imported(original_source=source, hidden=is_restricted(resource)))
                         if len(measures) == MAX_BATCH:
                             await flush()
                     elif kind == "Immunization":
@@ -148,7 +148,7 @@ async def import_bundle(access: SpaceAccess, chunks: AsyncIterator[bytes], *, ma
                         left["Consent"] += 1
                     elif kind == "RelatedPerson" and is_trusted_person(resource):
                         left["TrustedPerson"] += 1
-                    elif await import_record(access, resource, hidden=hidden_in(resource)):
+                    elif await import_record(access, resource, hidden=is_restricted(resource)):
                         imported[kind] += 1
                     else:
                         left[kind] += 1

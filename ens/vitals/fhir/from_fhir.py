@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from ens.core.errors import FieldError
-from ens.core.fhir import UCUM, is_restricted
+from ens.core.fhir import UCUM
 from ens.vitals.catalogue import BLOOD_GLUCOSE, BLOOD_PRESSURE, BY_CODE, VITAL_TYPES
 from ens.vitals.fhir.codes import (
     BODY_POSITION_EXTENSION,
@@ -222,11 +222,6 @@ def _device_item(device: Mapping[str, Any]) -> dict[str, Any]:
     model = device.get("modelNumber") or next((n for n in names if isinstance(n, str)), None)
     found = {"manufacturer": device.get("manufacturer"), "model": model, "identifier": identifier}
     return {key: value for key, value in found.items() if value is not None}
-
-
-def hidden_in(resource: Mapping[str, Any]) -> bool:
-    """Whether the resource says it is restricted (hidden from the representatives)."""
-    return is_restricted(resource)
 
 
 def tag_in(resource: Mapping[str, Any], system: str) -> tuple[str, str] | None:
