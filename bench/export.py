@@ -81,6 +81,7 @@ def _row(space_id: UUID, k: int, start: datetime, now: datetime) -> tuple[object
         "created_at": now,
         "updated_at": now,
         "seq": k + 1,
+        "feed_xid": 0,
         "body": body,
         "original_source": None,
     }

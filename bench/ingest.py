@@ -103,6 +103,7 @@ def row_of(item: dict[str, Any], space_id: UUID, writer: str, now: datetime, seq
         "created_at": now,
         "updated_at": now,
         "seq": seq,
+        "feed_xid": 0,
         "original_source": None,
     }
     values["body"] = measurement_body(

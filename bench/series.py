@@ -94,13 +94,6 @@ SELECT ('00000000-0000-4000-8000-' || lpad(to_hex(s), 12, '0'))::uuid, 'Filler',
 FROM generate_series($1::bigint, $2::bigint) AS s
 """
 
-_COUNTERS = """
-INSERT INTO vital_feed_counters (space_id, last_seq, purged_seq)
-SELECT space_id, max(seq), 0 FROM vital_measurements WHERE writer = 'app:bench-bulk'
-GROUP BY space_id
-ON CONFLICT (space_id) DO UPDATE SET last_seq = excluded.last_seq
-"""
-
 
 @dataclass
 class Filler:
@@ -165,7 +158,6 @@ class Filler:
         await asyncio.gather(*(loader() for _ in range(parallel)))
         connection = await asyncpg.connect(self.dsn)
         try:
-            await connection.execute(_COUNTERS)
             # Vacuum now rather than let autovacuum take a core in the middle of the next measurement.
             await connection.execute("VACUUM (ANALYZE) vital_measurements")
             await connection.execute("ANALYZE")

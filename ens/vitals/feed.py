@@ -1,29 +1,66 @@
-"""The change feed: the space's change numbers, the feed a phone replays, the purge of tombstones.
+"""The change feed: places in a space's feed, the feed a phone replays, the purge of tombstones.
 
-Every write takes numbers from the space's change-feed counter inside its transaction (see
-:class:`ens.vitals.tables.VitalFeedCounter`), so the feed replays writes in commit order.
+A phone syncs by asking for the changes after the last one it saw, so the feed must never show a
+change and later reveal an older one before it. Every write takes its place with
+:func:`take_feed_numbers`, inside its transaction:
+
+- On PostgreSQL a place is ``(feed_xid, seq)``: the writing transaction's id, then a number from
+  the sequence ``vital_feed_seq``. Nothing is locked: writers of one space run side by side. The
+  feed shows only rows written by transactions older than every transaction still running
+  (``pg_snapshot_xmin``): those are all finished, so no row can appear before a place the feed
+  has already passed. A change shows once the writes that began before it have ended (under
+  load, milliseconds; a write transaction held open holds the feed back until it ends).
+- On SQLite (one writer at a time) ``feed_xid`` is 0 and ``seq`` comes from the space's counter
+  row: numbers follow commits.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from ens.core import clock
 from ens.core.api import Cursors, check_limit
-from ens.core.db import as_uuid, fetch, fetch_one, write_transaction
+from ens.core.db import as_uuid, current, fetch, fetch_one, is_postgres, write_transaction
 from ens.core.errors import BadRequest, FieldError, Gone
 from ens.spaces.door import SpaceAccess
-from ens.vitals.reads import measurements_sql, raw, readable_types, type_filter
+from ens.vitals.reads import raw, readable_types, type_filter
 from ens.vitals.schemas import DeleteChange, RawChangeFeed, RawUpsertChange
 
 
-async def take_feed_numbers(space_id: UUID, count: int) -> int:
-    """Reserve ``count`` change numbers in the space's feed; returns the last one.
+@dataclass(frozen=True)
+class FeedNumbers:
+    """The places a writing transaction takes: its id (0 on SQLite) and one number per change."""
 
-    Must run inside the writing transaction: the counter row stays locked until commit, so the
-    writers of one space commit in the order of their numbers.
+    xid: int
+    seqs: list[int]
+
+
+# PostgreSQL: the transaction's id (taking one if it had none), ``count`` numbers, and first the
+# locks on the record keys the batch names, in one order (no deadlock between two batches), so a
+# concurrent batch re-sending a record waits and then sees it stored. Locks end with the transaction.
+_NUMBERS_POSTGRES = """
+SELECT pg_current_xact_id()::text::bigint AS xid, nextval('vital_feed_seq') AS seq,
+       (SELECT count(*) FROM (SELECT pg_advisory_xact_lock(keys.h) AS locked
+                              FROM (SELECT DISTINCT hashtextextended(k, 0) AS h FROM unnest({}::text[]) AS k) AS keys
+                              ORDER BY keys.h) AS held) AS locks
+FROM generate_series(1, {})
+"""
+
+
+async def take_feed_numbers(space_id: UUID, count: int, *, record_keys: Sequence[str] = ()) -> FeedNumbers:
+    """Places for ``count`` changes in the space's feed, inside the writing transaction.
+
+    ``record_keys`` (PostgreSQL): the records the transaction is about to look up and write; each
+    is locked until commit, so two batches re-sending one record are taken one after the other.
+    SQLite needs no lock: its writers already queue for the database.
     """
+    if is_postgres(current()):
+        keys = [f"{space_id}|{key}" for key in record_keys]
+        rows = await fetch(_NUMBERS_POSTGRES, keys, count)
+        return FeedNumbers(xid=int(rows[0]["xid"]), seqs=[int(row["seq"]) for row in rows])
     row = await fetch_one(
         """INSERT INTO vital_feed_counters (space_id, last_seq, purged_seq) VALUES ({}, {}, 0)
            ON CONFLICT (space_id) DO UPDATE SET last_seq = vital_feed_counters.last_seq + excluded.last_seq
@@ -32,70 +69,85 @@ async def take_feed_numbers(space_id: UUID, count: int) -> int:
         count,
     )
     assert row is not None
-    return int(row["last_seq"])
+    last = int(row["last_seq"])
+    return FeedNumbers(xid=0, seqs=list(range(last - count + 1, last + 1)))
+
+
+def _horizon(alias: str) -> str:
+    """PostgreSQL: only rows of transactions older than every one still running (see module doc)."""
+    if is_postgres(current()):
+        return f" AND {alias}.feed_xid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
+    return ""
+
+
+_FEED = """
+SELECT m.feed_xid AS xid, m.seq AS seq, m.id AS id, m.body AS body, m.hidden_from_representatives AS hidden
+FROM vital_measurements m WHERE m.space_id = {} AND (m.feed_xid, m.seq) > ({}, {})MEASURE_FILTERS
+UNION ALL
+SELECT t.feed_xid, t.seq, t.id, NULL, false
+FROM vital_tombstones t WHERE t.space_id = {} AND (t.feed_xid, t.seq) > ({}, {})TOMBSTONE_FILTERS
+ORDER BY xid, seq LIMIT {}
+"""
+
+
+def _position(position: list[object]) -> tuple[tuple[int, int], datetime]:
+    """A cursor's place and when it was issued: ``[xid, seq, issued]``, or ``[seq, issued]`` as
+    issued before places carried the transaction (their rows have ``feed_xid`` 0)."""
+    if len(position) == 2:
+        position = [0, *position]
+    if len(position) != 3:
+        raise ValueError("a feed position has three parts")
+    xid, seq, issued = position
+    return (int(str(xid)), int(str(seq))), datetime.fromtimestamp(float(str(issued)), UTC)
 
 
 async def changes(
     access: SpaceAccess, cursors: Cursors, *, cursor: str | None, limit: int | None, retention_days: int
 ) -> RawChangeFeed:
-    """Upserts and deletions after ``cursor``, in the order they were committed.
+    """Upserts and deletions after ``cursor``, in the order of their places (module doc).
 
-    Positions are the space's change numbers (see ``VitalFeedCounter``). A cursor older than the
-    tombstone retention, or from before a purge, is 410: deletions it would need are gone.
+    A cursor older than the tombstone retention, or from before a purge, is 410: deletions it
+    would need are gone.
     """
     types = readable_types(access, None)
     size = check_limit(limit)
     purpose = f"vitals.changes:{access.space_id}"
     now = clock.now()
-    after = 0
+    after = (0, 0)
     if cursor is not None:
-        position = cursors.decode(purpose, cursor)
         try:
-            after, issued = int(position[0]), datetime.fromtimestamp(float(position[1]), UTC)
-        except (IndexError, TypeError, ValueError) as exc:
+            after, issued = _position(cursors.decode(purpose, cursor))
+        except (TypeError, ValueError) as exc:
             raise BadRequest("The cursor is malformed.", [FieldError("/cursor", "malformed")]) from exc
-        counter = await fetch_one("SELECT purged_seq FROM vital_feed_counters WHERE space_id = {}", access.space_id)
-        purged = int(counter["purged_seq"]) if counter else 0
+        counter = await fetch_one(
+            "SELECT purged_xid, purged_seq FROM vital_feed_counters WHERE space_id = {}", access.space_id
+        )
+        purged = (int(counter["purged_xid"]), int(counter["purged_seq"])) if counter else (0, 0)
         if issued < now - timedelta(days=retention_days) or after < purged:
             raise Gone("This sync cursor has expired: fetch everything again without a cursor.")
-    type_sql, type_args = type_filter(types, column="m.type")
-    rows = await fetch(
-        measurements_sql(where="m.space_id = {} AND m.seq > {}" + type_sql, order="ORDER BY m.seq LIMIT {}").replace(
-            " AS body FROM", " AS body, m.seq, m.id, m.hidden_from_representatives AS hidden FROM"
-        ),
-        access.space_id,
-        after,
-        *type_args,
-        size + 1,
+    # One statement, so both tables are read under one snapshot and one horizon.
+    measure_sql, measure_args = type_filter(types, column="m.type")
+    tombstone_sql, tombstone_args = type_filter(types, column="t.type")
+    sql = _FEED.replace("MEASURE_FILTERS", measure_sql + _horizon("m")).replace(
+        "TOMBSTONE_FILTERS", tombstone_sql + _horizon("t")
     )
-    type_sql, type_args = type_filter(types)
-    tombstones = await fetch(
-        f"SELECT id, seq FROM vital_tombstones WHERE space_id = {{}} AND seq > {{}}{type_sql} ORDER BY seq LIMIT {{}}",
-        access.space_id,
-        after,
-        *type_args,
-        size + 1,
-    )
+    rows = await fetch(sql, access.space_id, *after, *measure_args, access.space_id, *after, *tombstone_args, size + 1)
     # A measure hidden from representatives is, to them, a deletion (nothing at all in a first sync).
     hides = not access.sees_confidential
-    merged: list[tuple[int, RawUpsertChange | DeleteChange]] = [
-        (
-            int(row["seq"]),
-            DeleteChange(id=as_uuid(row["id"]))
-            if hides and row["hidden"]
-            else RawUpsertChange(measurement=raw(row["body"])),
-        )
-        for row in rows
-        if not (hides and row["hidden"] and cursor is None)
-    ]
-    merged += [(int(row["seq"]), DeleteChange(id=as_uuid(row["id"]))) for row in tombstones]
-    merged.sort(key=lambda pair: pair[0])
-    page = merged[:size]
-    last = page[-1][0] if page else after
+    page = rows[:size]
+    listed: list[RawUpsertChange | DeleteChange] = []
+    for row in page:
+        if row["body"] is None or (hides and row["hidden"]):
+            if row["body"] is not None and cursor is None:
+                continue
+            listed.append(DeleteChange(id=as_uuid(row["id"])))
+        else:
+            listed.append(RawUpsertChange(measurement=raw(row["body"])))
+    last = (int(page[-1]["xid"]), int(page[-1]["seq"])) if page else after
     return RawChangeFeed(
-        changes=[change for _, change in page],
-        next_cursor=cursors.encode(purpose, [last, now.timestamp()]),
-        has_more=len(merged) > size,
+        changes=listed,
+        next_cursor=cursors.encode(purpose, [*last, now.timestamp()]),
+        has_more=len(rows) > size,
     )
 
 
@@ -103,12 +155,17 @@ async def purge_tombstones(retention_days: int, now: datetime | None = None) -> 
     """Remove tombstones older than the retention; feed cursors from before them then answer 410."""
     cutoff = (now or clock.now()) - timedelta(days=retention_days)
     async with write_transaction():
-        # Remember, per space, the newest change number purged: an older cursor would miss it.
+        # Remember, per space, the newest place purged: an older cursor would miss a deletion.
         await fetch(
-            """UPDATE vital_feed_counters SET purged_seq = purged.max_seq
-               FROM (SELECT space_id, MAX(seq) AS max_seq FROM vital_tombstones
-                     WHERE deleted_at < {} GROUP BY space_id) AS purged
-               WHERE vital_feed_counters.space_id = purged.space_id""",
+            """INSERT INTO vital_feed_counters (space_id, last_seq, purged_seq, purged_xid)
+               SELECT t.space_id, 0, MAX(t.seq), t.feed_xid FROM vital_tombstones t
+               WHERE t.deleted_at < {} AND t.feed_xid = (SELECT MAX(u.feed_xid) FROM vital_tombstones u
+                                                        WHERE u.space_id = t.space_id AND u.deleted_at < {})
+               GROUP BY t.space_id, t.feed_xid
+               ON CONFLICT (space_id) DO UPDATE SET purged_xid = excluded.purged_xid, purged_seq = excluded.purged_seq
+               WHERE (vital_feed_counters.purged_xid, vital_feed_counters.purged_seq)
+                     < (excluded.purged_xid, excluded.purged_seq)""",
+            cutoff,
             cutoff,
         )
         removed = await fetch("DELETE FROM vital_tombstones WHERE deleted_at < {} RETURNING id", cutoff)

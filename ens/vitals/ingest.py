@@ -63,6 +63,7 @@ INSERT_COLUMNS = (
     "created_at",
     "updated_at",
     "seq",
+    "feed_xid",
     "body",
     "original_source",
 )
@@ -199,7 +200,7 @@ def _row(
     hidden: bool,
     writer: Writer,
     now: datetime,
-    seq: int,
+    place: tuple[int, int],
     original_source: str | None = None,
 ) -> tuple[Any, ...]:
     """The values of one row, in the order of ``INSERT_COLUMNS`` (its JSON ``body`` last)."""
@@ -257,7 +258,8 @@ def _row(
         item.note,
         created_at,
         now,
-        seq,
+        place[1],
+        place[0],
         body,
         original_source,
     )
@@ -278,7 +280,9 @@ async def _stored_records(space_id: UUID, writer_key: str, keys: list[str]) -> d
         # One statement text whatever the number of keys (prepared once per connection).
         rows = await fetch(
             "SELECT id, client_record_id, client_record_version, created_at, hidden_from_representatives "
-            "FROM vital_measurements WHERE space_id = {} AND writer = {} AND client_record_id = ANY({}::varchar[])",
+            "FROM vital_measurements WHERE space_id = {} AND writer = {} AND client_record_id = ANY({}::varchar[]) "
+            # Locked until commit: a hide or a correction of one of them waits for this batch.
+            "FOR UPDATE",
             space_id,
             writer_key,
             keys,
@@ -341,10 +345,12 @@ async def record_measurements(
     space_id = access.space_id
     items: list[ItemResult] = []
     async with write_transaction():
-        # The counter's row lock serialises the writers of this space until commit, so what
-        # _stored_records reads stays true until the rows below are written.
-        last = await take_feed_numbers(space_id, len(prepared))
-        seq = last - len(prepared) + 1
+        # Places in the feed first: on PostgreSQL this also locks the records the batch names
+        # until commit, so what _stored_records reads stays true until the rows below are written.
+        numbers = await take_feed_numbers(
+            space_id, len(prepared), record_keys=[f"{writer.key}|{p.record_key}" for p in prepared if p.record_key]
+        )
+        places = iter(numbers.seqs)
         stored = await _stored_records(space_id, writer.key, [p.record_key for p in prepared if p.record_key])
         rows: list[tuple[Any, ...]] = []
         for p in prepared:
@@ -369,13 +375,12 @@ async def record_measurements(
                     hidden=hidden,
                     writer=writer,
                     now=now,
-                    seq=seq,
+                    place=(numbers.xid, next(places)),
                     original_source=_source_json(origin.original_source)
                     if origin is not None and origin.original_source is not None
                     else None,
                 )
             )
-            seq += 1
             items.append(ItemResult(id=measurement_id, result=result))
         await insert_rows("vital_measurements", INSERT_COLUMNS, rows=rows, suffix=UPSERT_SUFFIX)
     return BatchResult(items=items)

@@ -10,7 +10,7 @@ import msgspec
 from msgspec import Raw
 
 from ens.core import clock
-from ens.core.db import Row, fetch, fetch_one, write_transaction
+from ens.core.db import Row, current, fetch, fetch_one, is_postgres, write_transaction
 from ens.core.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
 from ens.core.local_time import zone_of
 from ens.spaces.door import SpaceAccess, visible_to
@@ -27,12 +27,17 @@ _MEASUREMENT = msgspec.json.Decoder(MeasurementRead)
 _ENCODE = msgspec.json.Encoder()
 
 
-async def _measure_row(access: SpaceAccess, measurement_id: UUID) -> Row:
+async def _measure_row(access: SpaceAccess, measurement_id: UUID, *, for_update: bool = False) -> Row:
     """The measure's ``body`` (as the API shows it) and what the rules need: type, writer, source.
-    A measure hidden from representatives does not exist for them."""
+    A measure hidden from representatives does not exist for them. ``for_update`` (in a write
+    transaction): on PostgreSQL the row stays locked until commit, so two changes of one measure
+    are made one after the other, the second checking its If-Match against the first's result
+    (SQLite's writers already queue)."""
     sql = measurements_sql(where="m.space_id = {} AND m.id = {}" + visible_to(access, alias="m")).replace(
         " AS body FROM", " AS body, m.type, m.writer, m.source_kind, m.source_name FROM"
     )
+    if for_update and is_postgres(current()):
+        sql += " FOR UPDATE"
     row = await fetch_one(sql, access.space_id, measurement_id)
     if row is None:
         raise NotFound("No such measurement in this space.")
@@ -59,7 +64,7 @@ async def correct_measurement(
         access.require(Action.HIDE_FROM_REPRESENTATIVES)
     now = clock.now()
     async with write_transaction():
-        row = await _measure_row(access, measurement_id)
+        row = await _measure_row(access, measurement_id, for_update=True)
         current = _MEASUREMENT.decode(row["body"])
         require_if_match(if_match, row["body"].encode())
         hidden = (
@@ -98,7 +103,7 @@ async def correct_measurement(
         check_context(vital, glucose_moment, prefix="", errors=errors)
         if errors or canonical is None:
             raise Invalid("The correction breaks a rule; nothing was changed.", errors)
-        seq = await take_feed_numbers(access.space_id, 1)
+        numbers = await take_feed_numbers(access.space_id, 1)
         values = (float_or_none(canonical.value), float_or_none(canonical.systolic), float_or_none(canonical.diastolic))
         original = msgspec.json.encode(canonical.original).decode()
         context = (
@@ -130,8 +135,8 @@ async def correct_measurement(
         await fetch(
             """UPDATE vital_measurements SET value = {}, systolic = {}, diastolic = {}, original_value = {},
                    original_unit = {}, effective_at = {}, local_date = {}, body_position = {},
-                   measurement_location = {}, glucose_moment = {}, note = {}, updated_at = {}, seq = {}, body = {},
-                   hidden_from_representatives = {}
+                   measurement_location = {}, glucose_moment = {}, note = {}, updated_at = {}, seq = {}, feed_xid = {},
+                   body = {}, hidden_from_representatives = {}
                WHERE space_id = {} AND id = {}""",
             *values,
             original,
@@ -141,7 +146,8 @@ async def correct_measurement(
             *context,
             note,
             now,
-            seq,
+            numbers.seqs[0],
+            numbers.xid,
             body,
             hidden,
             access.space_id,
@@ -157,14 +163,15 @@ async def _set_hidden(
     takes a new change number, so the representatives' feed tells them it is gone (or back)."""
     if hidden == current.hidden_from_representatives:
         return Raw(_ENCODE.encode(current))
-    seq = await take_feed_numbers(access.space_id, 1)
+    numbers = await take_feed_numbers(access.space_id, 1)
     body = _ENCODE.encode(msgspec.structs.replace(current, hidden_from_representatives=hidden, updated_at=now))
     await fetch(
-        "UPDATE vital_measurements SET hidden_from_representatives = {}, updated_at = {}, seq = {}, body = {} "
-        "WHERE space_id = {} AND id = {}",
+        "UPDATE vital_measurements SET hidden_from_representatives = {}, updated_at = {}, seq = {}, feed_xid = {}, "
+        "body = {} WHERE space_id = {} AND id = {}",
         hidden,
         now,
-        seq,
+        numbers.seqs[0],
+        numbers.xid,
         body.decode(),
         access.space_id,
         measurement_id,
@@ -186,20 +193,22 @@ async def delete_measurement(access: SpaceAccess, measurement_id: UUID, *, if_ma
 
     now = clock.now()
     async with write_transaction():
-        row = await _measure_row(access, measurement_id)
+        row = await _measure_row(access, measurement_id, for_update=True)
         if not access.is_person:
             if not access.may(scope_name(row["type"], "write")):
                 raise Forbidden(f"This app's authorization lacks vitals.{row['type']}:write.")
             if row["writer"] != f"app:{access.caller.client_id}":
                 raise Forbidden("An app may delete only the measures it sent.")
         require_if_match(if_match, row["body"].encode())
-        seq = await take_feed_numbers(access.space_id, 1)
+        numbers = await take_feed_numbers(access.space_id, 1)
         await fetch("DELETE FROM vital_measurements WHERE space_id = {} AND id = {}", access.space_id, measurement_id)
         await fetch(
-            "INSERT INTO vital_tombstones (id, space_id, type, seq, deleted_at) VALUES ({}, {}, {}, {}, {})",
+            "INSERT INTO vital_tombstones (id, space_id, type, seq, feed_xid, deleted_at) "
+            "VALUES ({}, {}, {}, {}, {}, {})",
             measurement_id,
             access.space_id,
             row["type"],
-            seq,
+            numbers.seqs[0],
+            numbers.xid,
             now,
         )

@@ -13,7 +13,8 @@ class VitalMeasurement(Table, tablename="vital_measurements"):
     """One measure in its canonical unit, with the value and unit it was sent in.
 
     ``writer`` is who owns ``client_record_id`` (``app:<client id>`` or ``person:<account id>``);
-    ``seq`` is the measure's place in its space's change feed, renewed on every change.
+    ``(feed_xid, seq)`` is the measure's place in its space's change feed, renewed on every change
+    (``ens.vitals.feed``).
     """
 
     id = UUID(primary_key=True)
@@ -43,6 +44,8 @@ class VitalMeasurement(Table, tablename="vital_measurements"):
     created_at = Timestamptz()
     updated_at = Timestamptz()
     seq = BigInt()
+    # PostgreSQL: the id of the transaction that wrote this version (0 on SQLite, and before 2026-12-06).
+    feed_xid = BigInt(default=0)
     # The measure as the API shows it, written with the row (ens.vitals.representation).
     body = Text(default="")
     # Set by the holder: the space's representatives never see this measure (CSP R1111-50).
@@ -59,17 +62,20 @@ class VitalTombstone(Table, tablename="vital_tombstones"):
     space_id = UUID()
     type = Varchar(length=32)
     seq = BigInt()
+    feed_xid = BigInt(default=0)
     deleted_at = Timestamptz()
 
 
 class VitalFeedCounter(Table, tablename="vital_feed_counters"):
-    """The last change number handed out in a space, and the highest one purged.
+    """Per space: the last change number handed out (SQLite), and the newest feed position purged.
 
-    Taken with ``UPDATE ... RETURNING`` inside each writing transaction: the row lock makes the
-    writers of one space commit in the order of their numbers, so a reader never sees change
-    ``n + 1`` before change ``n`` (a sequence cannot promise that on PostgreSQL).
+    On SQLite, the one writer at a time takes its numbers from this row, so numbers follow commits.
+    On PostgreSQL numbers come from the sequence ``vital_feed_seq`` and the feed orders by the
+    writing transaction first (``ens.vitals.feed``): no row is locked, writers of one space run
+    side by side; the row then only keeps the purged position.
     """
 
     space_id = UUID(primary_key=True)
     last_seq = BigInt(default=0)
     purged_seq = BigInt(default=0)
+    purged_xid = BigInt(default=0)

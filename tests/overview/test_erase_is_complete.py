@@ -75,10 +75,11 @@ async def test_an_erased_space_leaves_no_row_in_any_table_with_a_space_id(client
     before = await rows_of(person.space_id)
     # The test can fail: the space held rows in the tables of every capability.
     held = {table for table, count in before.items() if count}
-    assert {
+    # (On PostgreSQL a space's feed counter row is written only by a purge: ens.vitals.feed.)
+    counters = set() if db.is_postgres(db.current()) else {"vital_feed_counters"}
+    assert counters | {
         "vital_measurements",
         "vital_tombstones",
-        "vital_feed_counters",
         "vaccinations",
         "emergency_contacts",
         "grants",

@@ -1,0 +1,78 @@
+"""Writers of one space do not wait for each other (PostgreSQL), yet the feed never shows a change
+before an older one that is still being written, and a record re-sent twice at once is stored once."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+import pytest
+
+from ens.core import db
+from ens.vitals.feed import take_feed_numbers
+from tests.helpers.vitals import VITALS, weight
+
+FEED = f"{VITALS}/changes"
+
+pytestmark = [
+    pytest.mark.postgres_only,
+    pytest.mark.skipif(
+        not os.environ.get("ENS_DATABASE_URL", "").startswith("postgres"),
+        reason="SQLite has one writer at a time: there is nothing to run side by side",
+    ),
+]
+
+
+async def feed_ids(client, who) -> list[str]:
+    response = await client.get(f"{FEED}?limit=500", headers=who.headers)
+    assert response.status_code == 200, response.text
+    return [change["measurement"]["id"] for change in response.json()["changes"] if change["op"] == "upsert"]
+
+
+async def test_a_write_left_open_in_a_space_holds_back_no_writer_and_the_feed_waits_for_it(
+    client, person, make_app_token, post_vitals
+):
+    scale = await make_app_token(person, ["vitals.body_weight:write"])
+    first = (await post_vitals(scale, [weight(70, minutes_ago=10)])).json()["items"][0]["id"]
+    taken = asyncio.Event()
+    release = asyncio.Event()
+
+    async def slow_writer() -> None:
+        # A transaction of the same space that has taken its place in the feed and not yet committed.
+        async with db.write_transaction():
+            await take_feed_numbers(person.space_id, 1)
+            taken.set()
+            await release.wait()
+
+    holder = asyncio.create_task(slow_writer())
+    await taken.wait()
+    try:
+        # Before: this batch would have waited for the space's counter row until the other committed.
+        response = await asyncio.wait_for(post_vitals(scale, [weight(71, minutes_ago=5)]), timeout=10)
+        assert response.status_code == 201, response.text
+        second = response.json()["items"][0]["id"]
+        # Committed, listed, but not in the feed yet: an older transaction of the database is
+        # still running and could still add a change before it.
+        listed = (await client.get(f"{VITALS}?limit=10", headers=person.headers)).json()["items"]
+        assert second in [item["id"] for item in listed]
+        assert await feed_ids(client, person) == [first]
+    finally:
+        release.set()
+        await holder
+    assert await feed_ids(client, person) == [first, second]
+
+
+async def test_one_record_sent_twice_at_once_is_stored_once(client, person, make_app_token, post_vitals, get_all):
+    scale = await make_app_token(person, ["vitals.body_weight:write"])
+    for round_ in range(5):
+        items = [weight(70 + i, minutes_ago=i + 1, clientRecordId=f"r{round_}-{i}") for i in range(20)]
+        responses = await asyncio.gather(post_vitals(scale, items), post_vitals(scale, items))
+        assert [r.status_code for r in responses] == [201, 201]
+        results = [r.json()["items"] for r in responses]
+        for a, b in zip(*results, strict=True):
+            # The same measure in both answers: one created it, the other found it stored.
+            assert a["id"] == b["id"]
+            assert sorted([a["result"], b["result"]]) == ["created", "unchanged"]
+    stored = await get_all(person)
+    assert len(stored) == 100
+    assert len({item["id"] for item in stored}) == 100
