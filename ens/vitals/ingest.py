@@ -277,15 +277,20 @@ async def _stored_records(space_id: UUID, writer_key: str, keys: list[str]) -> d
     """The measures this writer already stored under these ``clientRecordId``s (unique index)."""
     found: dict[str, _Stored] = {}
     if is_postgres(current()):
-        # One statement text whatever the number of keys (prepared once per connection).
+        # One statement text whatever the number of keys (prepared once per connection), one index
+        # probe per key. (``client_record_id = ANY(keys)`` read every record of the writer in the
+        # space instead: the planner, which expects one row per space and writer, filtered on the
+        # keys rather than probing them. Measured: 2.9 ms against 0.15 ms for 100 keys beside 8,200
+        # stored records, and it grew with them.) The rows are locked until commit: a hide or a
+        # correction of one of them waits for this batch.
         rows = await fetch(
+            "SELECT m.id, m.client_record_id, m.client_record_version, m.created_at, m.hidden_from_representatives "
+            "FROM unnest({}::varchar[]) AS k(key), LATERAL ("
             "SELECT id, client_record_id, client_record_version, created_at, hidden_from_representatives "
-            "FROM vital_measurements WHERE space_id = {} AND writer = {} AND client_record_id = ANY({}::varchar[]) "
-            # Locked until commit: a hide or a correction of one of them waits for this batch.
-            "FOR UPDATE",
+            "FROM vital_measurements WHERE space_id = {} AND writer = {} AND client_record_id = k.key FOR UPDATE) AS m",
+            keys,
             space_id,
             writer_key,
-            keys,
         )
         return {
             row["client_record_id"]: _Stored(
