@@ -178,7 +178,11 @@ def create_app(
             DefineMiddleware(BodyIdleTimeoutMiddleware, idle_seconds=settings.body_idle_seconds),
             DefineMiddleware(
                 CompressionMiddleware,
-                config=CompressionConfig(backend="gzip", minimum_size=1024, exclude_opt_key=NO_COMPRESSION),
+                # Level 1, not litestar's 9: a 100-measure page (49 kB of JSON) took 450 us to gzip at
+                # 9 and 90 us at 1, for 3.2 kB against 3.8 kB (measured); a phone asks for gzip.
+                config=CompressionConfig(
+                    backend="gzip", minimum_size=1024, gzip_compress_level=1, exclude_opt_key=NO_COMPRESSION
+                ),
             ),
             AccessHistoryMiddleware,
             ETagMiddleware,
