@@ -101,7 +101,7 @@ async def test_measures_and_history_become_partitioned_and_the_service_works_on_
             }
             assert {
                 "vital_measurements_pkey",
-                "vital_measurements_space_seq",
+                "vital_measurements_space_feed",
                 "vital_measurements_space_time",
             } <= indexes
         finally:
