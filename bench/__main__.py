@@ -520,7 +520,7 @@ def table(results: dict[str, Any]) -> str:
     out.append("")
 
     out.append(
-        "Ingestion, measures/s: POST /v1/spaces/{space}/vitals by device-app tokens (door, history row, feed counter)"
+        "Ingestion, measures/s: POST /v1/spaces/{space}/vitals by device-app tokens (door, history row, feed places)"
     )
     out.append("  direct = the service's INSERT ... ON CONFLICT ... RETURNING via asyncpg; COPY = the same rows, COPY;")
     out.append("  one transaction per batch on every path, same connections, each path into spaces of its own;")

@@ -6,8 +6,8 @@ new one, each path into spaces of its own:
 
 - HTTP: ``POST /v1/spaces/{space}/vitals``, a device app's token, the whole service;
 - direct: the very statement the service runs (``ens.vitals.ingest``'s multi-row ``INSERT ... ON
-  CONFLICT DO UPDATE ... RETURNING``) sent with asyncpg, the change numbers handed out by the
-  bench instead of the space's feed counter (so the writers of one space never queue);
+  CONFLICT DO UPDATE ... RETURNING``) sent with asyncpg, the feed places handed out by the bench
+  (no door, no record lookup, no history row);
 - COPY: the same rows by ``COPY`` (no upsert, no RETURNING): the table's ceiling, which the
   service's rate is divided by.
 """
