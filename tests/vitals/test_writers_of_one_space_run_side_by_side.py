@@ -76,3 +76,19 @@ async def test_one_record_sent_twice_at_once_is_stored_once(client, person, make
     stored = await get_all(person)
     assert len(stored) == 100
     assert len({item["id"] for item in stored}) == 100
+
+
+async def test_two_corrections_with_the_same_if_match_at_once_one_wins_the_other_is_412(client, person, post_vitals):
+    for round_ in range(5):
+        typed = (await post_vitals(person, [weight(70, minutes_ago=round_ + 1)])).json()["items"][0]["id"]
+        path = f"{VITALS}/{typed}"
+        etag = (await client.get(path, headers=person.headers)).headers["etag"]
+        headers = {**person.headers, "If-Match": etag}
+        first, second = await asyncio.gather(
+            client.patch(path, json={"value": 71}, headers=headers),
+            client.patch(path, json={"value": 72}, headers=headers),
+        )
+        # The second waits for the first's row lock, then finds the measure changed under it.
+        assert sorted([first.status_code, second.status_code]) == [200, 412], (first.text, second.text)
+        winner = first if first.status_code == 200 else second
+        assert (await client.get(path, headers=person.headers)).json()["value"] == winner.json()["value"]
