@@ -77,16 +77,20 @@ async def test_an_erased_space_leaves_no_row_in_any_table_with_a_space_id(client
     held = {table for table, count in before.items() if count}
     # (On PostgreSQL a space's feed counter row is written only by a purge: ens.vitals.feed.)
     counters = set() if db.is_postgres(db.current()) else {"vital_feed_counters"}
-    assert counters | {
-        "vital_measurements",
-        "vital_tombstones",
-        "vaccinations",
-        "emergency_contacts",
-        "grants",
-        "access_history",
-        "documents",
-        "document_keys",
-    } <= held, held
+    assert (
+        counters
+        | {
+            "vital_measurements",
+            "vital_tombstones",
+            "vaccinations",
+            "emergency_contacts",
+            "grants",
+            "access_history",
+            "documents",
+            "document_keys",
+        }
+        <= held
+    ), held
     assert len(held) >= 12, held
 
     erased = await client.delete("/v1/spaces/me?erase=true", headers=person.headers)
