@@ -294,10 +294,14 @@ def json_pointer(path: str) -> str:
     return pointer
 
 
+_VERSIONS = msgspec.json.Encoder()
+
+
 def etag_of_versions(purpose: str, versions: Sequence[object]) -> str:
     """A strong validator from what determines a representation (its rows' ids and versions, the
-    query) rather than from its bytes: hashing a 40 kB page cost ~20 us of the ~420 us it took."""
-    return etag_of(f"{purpose}\n{versions!r}".encode())
+    query) rather than from its bytes: hashing a 40 kB page cost ~20 us of the ~420 us it took.
+    (Encoded with msgspec, not ``repr``: 1.6 against 7 us for a 100-item page, measured.)"""
+    return etag_of(purpose.encode() + b"\n" + _VERSIONS.encode(versions))
 
 
 class ETagMiddleware:

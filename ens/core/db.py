@@ -9,9 +9,10 @@ with "database is locked" when a read transaction tries to upgrade.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import cache, lru_cache
@@ -183,14 +184,47 @@ def join_next_write(write: Callable[[], Awaitable[None]], committed: Callable[[]
         joiners.append(_Joiner(write, committed))
 
 
-@contextmanager
-def request_context() -> Iterator[None]:
-    """What one request joins to its write stays with it (servers may run several in one task)."""
-    token = _joiners.set(None)
+@dataclass
+class _RequestConnection:
+    """The pool connection a request's reads share (PostgreSQL), taken at its first statement."""
+
+    owner: asyncio.Task[Any] | None
+    pool: Any = None
+    connection: Any = None
+
+
+_request_connection: ContextVar[_RequestConnection | None] = ContextVar("ens_request_connection", default=None)
+
+
+@asynccontextmanager
+async def request_context() -> AsyncIterator[None]:
+    """What one request joins to its write stays with it (servers may run several in one task),
+    and its statements outside a transaction share one pool connection, given back at the latest
+    when the request ends (:func:`release_request_connection`).
+
+    Measured on a 1-item page: taking a connection from asyncpg's pool and giving it back cost
+    about as much as a statement's own client work; a request behind the space door reads twice
+    (the door, then the handler) and now takes one connection for both."""
+    joiners = _joiners.set(None)
+    held = _request_connection.set(_RequestConnection(owner=asyncio.current_task()))
     try:
         yield
     finally:
-        _joiners.reset(token)
+        try:
+            await release_request_connection()
+        finally:
+            _request_connection.reset(held)
+            _joiners.reset(joiners)
+
+
+async def release_request_connection() -> None:
+    """Give the request's shared connection back to the pool now: before the request waits for
+    something else (its history row's group commit), and before it opens a write transaction, so a
+    request never holds two connections (a pool of N could otherwise wait on itself)."""
+    held = _request_connection.get()
+    if held is not None and held.connection is not None:
+        connection, held.connection = held.connection, None
+        await held.pool.release(connection)
 
 
 @asynccontextmanager
@@ -201,6 +235,8 @@ async def write_transaction(engine: Engine[Any] | None = None) -> AsyncIterator[
     """
     engine = engine or current()
     outermost = engine.current_transaction.get() is None
+    if outermost:
+        await release_request_connection()
     joined: list[_Joiner] = []
     if isinstance(engine, SQLiteEngine):
         transaction: Any = engine.transaction(transaction_type=TransactionType.immediate)
@@ -252,6 +288,14 @@ async def _fetch_postgres(engine: PostgresEngine, sql: str, *, args: Sequence[An
     transaction = engine.current_transaction.get()
     if transaction:
         return await transaction.connection.fetch(query, *args)
+    held = _request_connection.get()
+    # Only the request's own task: a task it started (the history's group writer) inherits the
+    # context, not the right to use the connection concurrently.
+    if held is not None and held.owner is asyncio.current_task():
+        if held.connection is None:
+            held.pool = engine.pool
+            held.connection = await engine.pool.acquire()
+        return await held.connection.fetch(query, *args)
     async with engine.pool.acquire() as connection:
         return await connection.fetch(query, *args)
 

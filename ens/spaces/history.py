@@ -238,10 +238,11 @@ class AccessHistoryMiddleware:
                 message["headers"] = headers
                 pending = state.pop(ACCESS_STATE_KEY, None)
                 if isinstance(pending, PendingAccess):
+                    await db.release_request_connection()  # not held while the row is written
                     await record_access(pending, message["status"])
             await send(message)
 
-        with db.request_context():
+        async with db.request_context():
             await self.app(scope, receive, send_recorded)
 
 

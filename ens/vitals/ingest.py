@@ -359,12 +359,11 @@ async def record_measurements(
     async with write_transaction():
         # Places in the feed first: on PostgreSQL this also locks the records the batch names
         # until commit, so what _stored_records reads stays true until the rows below are written.
-        numbers = await take_feed_numbers(
-            space_id, len(prepared), record_keys=[f"{writer.key}|{p.record_key}" for p in prepared if p.record_key]
-        )
+        keys = [p.record_key for p in prepared if p.record_key]
+        numbers = await take_feed_numbers(space_id, len(prepared), record_keys=[f"{writer.key}|{k}" for k in keys])
         places = iter(numbers.seqs)
         fresh = iter(new_ids(len(prepared)))
-        stored = await _stored_records(space_id, writer.key, [p.record_key for p in prepared if p.record_key])
+        stored = await _stored_records(space_id, writer.key, keys)
         rows: list[tuple[Any, ...]] = []
         for p in prepared:
             known = stored.get(p.record_key) if p.record_key is not None else None

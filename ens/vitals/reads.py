@@ -17,7 +17,7 @@ import msgspec
 from msgspec import Raw
 
 from ens.core.api import Cursors, check_limit, etag_of_versions
-from ens.core.db import fetch
+from ens.core.db import current, fetch, is_postgres
 from ens.core.errors import BadRequest, FieldError, Forbidden
 from ens.core.local_time import parse_instant, zone_of
 from ens.core.spreadsheet import csv_text
@@ -168,8 +168,14 @@ async def list_measurements(
         args += [after_at, after_id]
     args.append(size + 1)
     sql = measurements_sql(where=where, order="ORDER BY m.effective_at DESC, m.id DESC LIMIT {}")
-    rows = await fetch(sql.replace(" AS body FROM", " AS body, m.seq FROM"), *args)
-    bodies = [row["body"] for row in rows[:size]]
+    sql = sql.replace(" AS body FROM", " AS body, m.seq FROM")
+    if is_postgres(current()):
+        # The bodies as UTF-8 bytes, as they go out: not decoded to text and encoded back (measured:
+        # ~30 us of the server's CPU on a 100-item page). Joining them in PostgreSQL (string_agg,
+        # one row back) saved the server nothing more.
+        sql = sql.replace("SELECT m.body AS body", "SELECT convert_to(m.body, 'UTF8') AS body")
+    rows = await fetch(sql, *args)
+    bodies = [body if isinstance(body := row["body"], bytes) else body.encode() for row in rows[:size]]
     next_cursor = None
     if len(rows) > size:
         last = _POSITION.decode(bodies[-1])
@@ -177,8 +183,8 @@ async def list_measurements(
     # Every change to a measure gives it a new change number (seq): the numbers of a page's rows,
     # with the query and the representation's version, determine its bytes.
     versions = [REPRESENTATION_VERSION, since, until, cursor, next_cursor, *(row["seq"] for row in rows[:size])]
-    # One join and one encode for the page: the bodies go out as they are stored.
-    page = RawMeasurementPage(items=Raw(("[" + ",".join(bodies) + "]").encode()), next_cursor=next_cursor)
+    # One join for the page: the bodies go out as they are stored.
+    page = RawMeasurementPage(items=Raw(b"[" + b",".join(bodies) + b"]"), next_cursor=next_cursor)
     return ListedMeasurements(page=page, etag=etag_of_versions(purpose, versions))
 
 
