@@ -199,14 +199,9 @@ _request_connection: ContextVar[_RequestConnection | None] = ContextVar("ens_req
 @asynccontextmanager
 async def request_context() -> AsyncIterator[None]:
     """What one request joins to its write stays with it (servers may run several in one task),
-    and its statements outside a transaction share one pool connection, given back at the latest
-    when the request ends (:func:`release_request_connection`).
-
-    Measured on a 1-item page: taking a connection from asyncpg's pool and giving it back cost
-    about as much as a statement's own client work; a request behind the space door reads twice
-    (the door, then the handler) and now takes one connection for both."""
+    and a connection it shares (:func:`share_request_connection`) goes back at the latest at its end."""
     joiners = _joiners.set(None)
-    held = _request_connection.set(_RequestConnection(owner=asyncio.current_task()))
+    held = _request_connection.set(None)
     try:
         yield
     finally:
@@ -217,14 +212,29 @@ async def request_context() -> AsyncIterator[None]:
             _joiners.reset(joiners)
 
 
+def share_request_connection() -> None:
+    """From now on, this request's statements outside a transaction share one pool connection
+    (PostgreSQL), taken at the first of them, until :func:`release_request_connection`.
+
+    Only for a request that waits on nothing but the database until it answers: the space door
+    turns it on for requests without a body (a body can stall; a stalled client must not hold a
+    connection). Measured on a 1-item page: taking a connection from asyncpg's pool and giving it
+    back cost about as much as a statement's own client work, and such a request reads twice
+    (the door, then the handler)."""
+    _request_connection.set(_RequestConnection(owner=asyncio.current_task()))
+
+
 async def release_request_connection() -> None:
-    """Give the request's shared connection back to the pool now: before the request waits for
-    something else (its history row's group commit), and before it opens a write transaction, so a
-    request never holds two connections (a pool of N could otherwise wait on itself)."""
+    """Give the shared connection back, and share no more: when the answer starts (a body may then
+    stream to a slow client), before the request waits for its history row, and before it opens a
+    write transaction, so a request never holds two connections (a pool of N could otherwise wait
+    on itself)."""
     held = _request_connection.get()
-    if held is not None and held.connection is not None:
-        connection, held.connection = held.connection, None
-        await held.pool.release(connection)
+    if held is None:
+        return
+    _request_connection.set(None)
+    if held.connection is not None:
+        await held.pool.release(held.connection)
 
 
 @asynccontextmanager

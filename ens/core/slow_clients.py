@@ -22,7 +22,7 @@ class BodyIdleTimeoutMiddleware:
         self.idle_seconds = idle_seconds
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or self.idle_seconds <= 0 or not _has_body(scope):
+        if scope["type"] != "http" or self.idle_seconds <= 0 or not announces_body(scope):
             await self.app(scope, receive, send)
             return
         complete = False
@@ -43,7 +43,7 @@ class BodyIdleTimeoutMiddleware:
         await self.app(scope, timed_receive, send)
 
 
-def _has_body(scope: Any) -> bool:
+def announces_body(scope: Any) -> bool:
     """Whether the request announces a body (most reads do not: nothing to time)."""
     for name, value in scope["headers"]:
         if name == b"transfer-encoding" or (name == b"content-length" and value != b"0"):

@@ -236,9 +236,10 @@ class AccessHistoryMiddleware:
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", request_id.encode()))
                 message["headers"] = headers
+                # Not held while the row is written, nor while a body streams to a slow client.
+                await db.release_request_connection()
                 pending = state.pop(ACCESS_STATE_KEY, None)
                 if isinstance(pending, PendingAccess):
-                    await db.release_request_connection()  # not held while the row is written
                     await record_access(pending, message["status"])
             await send(message)
 
