@@ -1,7 +1,10 @@
 """Batch ingestion: a batch of measures checked one by one, then stored in one transaction.
 
-The batch is one multi-row ``INSERT ... ON CONFLICT DO UPDATE ... RETURNING`` per chunk (the chunk
-sized to SQLite's variable limit), never a loop of round trips.
+In the transaction: the batch's places in the feed (on PostgreSQL with a lock on each record it
+names, ``ens.vitals.feed``), one lookup of the records already stored (their rows locked), then the
+new records by ``COPY`` and the replaced ones by a multi-row ``INSERT ... ON CONFLICT DO UPDATE``
+(chunked to SQLite's variable limit): never a loop of round trips. What the lookup found stays
+true until commit, so a new record cannot meet a stored one.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import msgspec
 from ens.core import clock
 from ens.core.api import field_error
 from ens.core.clock import aware
-from ens.core.db import as_uuid, current, fetch, fetch_one, insert_rows, is_postgres, write_transaction
+from ens.core.db import as_uuid, copy_rows, current, fetch, fetch_one, insert_rows, is_postgres, write_transaction
 from ens.core.errors import FieldError, Forbidden, Invalid
 from ens.core.local_time import zone_of
 from ens.spaces.door import SpaceAccess
@@ -364,7 +367,8 @@ async def record_measurements(
         places = iter(numbers.seqs)
         fresh = iter(new_ids(len(prepared)))
         stored = await _stored_records(space_id, writer.key, keys)
-        rows: list[tuple[Any, ...]] = []
+        created: list[tuple[Any, ...]] = []
+        replaced: list[tuple[Any, ...]] = []
         for p in prepared:
             known = stored.get(p.record_key) if p.record_key is not None else None
             result: Result
@@ -378,7 +382,7 @@ async def record_measurements(
             else:
                 items.append(ItemResult(id=known.id, result="unchanged"))
                 continue
-            rows.append(
+            (created if result == "created" else replaced).append(
                 _row(
                     p,
                     space_id,
@@ -394,7 +398,12 @@ async def record_measurements(
                 )
             )
             items.append(ItemResult(id=measurement_id, result=result))
-        await insert_rows("vital_measurements", INSERT_COLUMNS, rows=rows, suffix=UPSERT_SUFFIX)
+        # What the lookup found is true until commit (module doc: the records' locks on
+        # PostgreSQL, the one writer of SQLite): new records cannot conflict, and go in by COPY
+        # (PostgreSQL's CPU per measure: the upsert's 31 us against COPY's 15, measured by make
+        # bench); the upsert stays for replacements, the unique index deciding as before.
+        await copy_rows("vital_measurements", INSERT_COLUMNS, rows=created)
+        await insert_rows("vital_measurements", INSERT_COLUMNS, rows=replaced, suffix=UPSERT_SUFFIX)
     return BatchResult(items=items)
 
 
