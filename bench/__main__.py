@@ -24,7 +24,8 @@ Knobs (environment):
   BENCH_DOCUMENT_ROUNDS     rounds per size (default 3)
   BENCH_ONLY                "export": only the export's memory; "history": only the access history's
                             writes (plain, with its MAC, chained) and the sealer; "documents": only a
-                            document's upload and download memory (quick runs)
+                            document's upload and download memory; "ingest": only the ingestion
+                            lines; "pages": only the page reads, at BENCH_SMALL_ROWS rows (quick runs)
   BENCH_OUT                 where the JSON goes (default bench-results.json at the repo root)
 """
 
@@ -153,8 +154,8 @@ class Run:
         self.export_measures = _int("BENCH_EXPORT", 500_000)
         self.document_sizes, self.document_rounds = documents.sizes_and_rounds()
         self.only = os.environ.get("BENCH_ONLY", "")
-        if self.only not in ("", "export", "history", "documents"):
-            raise SystemExit(f"BENCH_ONLY={self.only}: export, history or documents")
+        if self.only not in ("", "export", "history", "documents", "ingest", "pages"):
+            raise SystemExit(f"BENCH_ONLY={self.only}: export, history, documents, ingest or pages")
         self.profiler = Profiler(os.environ.get("BENCH_PROFILE", ""))
         self.env = production_environment(dsn, free_port())
         self.postmaster = 0
@@ -200,7 +201,10 @@ class Run:
                 await self.document_memory(world)
             if self.only in ("", "history"):
                 await self.history_writes(world)
+            if self.only in ("ingest", "pages"):
+                await self.ingestion_and_pages(world, filler)
             if self.only:
+                self.results["profiles"] = [asdict(s) for s in self.profiler.summaries]
                 self.results["total_seconds"] = time.perf_counter() - started
                 return self.results
             reader = await world.person("reader")
@@ -235,6 +239,20 @@ class Run:
         self.results["profiles"] = [asdict(s) for s in self.profiler.summaries]
         self.results["total_seconds"] = time.perf_counter() - started
         return self.results
+
+    async def ingestion_and_pages(self, world: World, filler: series.Filler) -> None:
+        """BENCH_ONLY=ingest or pages: one of the two loads alone, on one server (quick runs)."""
+        with Server(self.env, 1) as server:
+            if self.only == "ingest":
+                for size in (100, 1000):
+                    for spaces in (self.ingest_spaces, 1):
+                        self.results["ingest"].append(await self.ingestion(world, server, size=size, spaces=spaces))
+                return
+            reader = await world.person("reader")
+            await series.seed_reader(server.base_url, await world.device_app(reader))
+            await filler.grow_to(self.small_rows)
+            await checkpoint(self.dsn)
+            await self.page_reads(server, reader, await filler.rows())
 
     async def history_writes(self, world: World) -> None:
         """The access history's rows written plain, with their MAC (ENS), chained; then the sealer."""
@@ -306,6 +324,7 @@ class Run:
             http_ms_per_batch=1000 * http.seconds / (http.requests / n),
             http_server_cpu_us=1e6 * cpu.server_s / http.measurements,
             http_database_cpu_us=1e6 * cpu.database_s / http.measurements,
+            http_client_cpu_us=1e6 * cpu.client_s / http.measurements,
             others_cores=cpu.others_cores,
         )
         for path, write, spaces_ in (
@@ -318,6 +337,7 @@ class Run:
             figures[f"{path}_per_s"] = rate.per_second
             cpu = meter.spent()
             figures[f"{path}_database_cpu_us"] = 1e6 * cpu.database_s / rate.measurements
+            figures[f"{path}_client_cpu_us"] = 1e6 * cpu.client_s / rate.measurements
             figures["others_cores"] = max(figures["others_cores"], cpu.others_cores)
         figures["http_over_copy"] = figures["http_per_s"] / figures["copy_per_s"]
         figures["http_over_direct"] = figures["http_per_s"] / figures["direct_per_s"]
@@ -372,9 +392,10 @@ class Run:
 # The printed table
 
 
-def _us(value: float) -> str:
-    """CPU microseconds, or a dash where they could not be read (a database on another machine)."""
-    return "-" if math.isnan(value) else f"{value:,.0f}"
+def _us(value: float | None) -> str:
+    """CPU microseconds, or a dash where they could not be read (a database on another machine, a
+    figure older runs did not have)."""
+    return "-" if value is None or math.isnan(value) else f"{value:,.0f}"
 
 
 def _verdict(ok: bool | None) -> str:
@@ -524,20 +545,22 @@ def table(results: dict[str, Any]) -> str:
     )
     out.append("  direct = the service's INSERT ... ON CONFLICT ... RETURNING via asyncpg; COPY = the same rows, COPY;")
     out.append("  one transaction per batch on every path, same connections, each path into spaces of its own;")
-    out.append("  CPU us/measure: the server's processes / PostgreSQL's (HTTP), PostgreSQL's (direct, COPY);")
+    out.append("  CPU us/measure: the server's processes / PostgreSQL's / the bench's client (HTTP), PostgreSQL's")
+    out.append("  (direct, COPY), the COPY client's (it builds the same rows the server builds);")
     out.append("  others: the machine's CPU outside them and the bench (other jobs, interrupts), in cores, the most")
     out.append("  of the three loads: high means the rates of that line were disturbed")
     out.append(f"  {'batch':>5}  {'layout':<22}  {'HTTP':>8}  {'direct':>8}  {'COPY':>8}  {'/COPY':>5}  "
-               f"{'/direct':>7}  {'ms/batch':>8}  {'HTTP CPU us srv/db':>18}  {'direct db':>9}  {'COPY db':>7}  "
+               f"{'/direct':>7}  {'ms/batch':>8}  {'HTTP CPU us srv/db/cl':>21}  {'direct db':>9}  {'COPY db/cl':>10}  "
                f"{'others':>6}  {'HTTP fsync off (info)':>21}")  # fmt: skip
     for r in results["ingest"]:
         off = f"{r['http_fsync_off_per_s']:>21,.0f}" if "http_fsync_off_per_s" in r else f"{'':>21}"
-        cpu = f"{_us(r['http_server_cpu_us'])} / {_us(r['http_database_cpu_us'])}"
+        cpu = f"{_us(r['http_server_cpu_us'])} / {_us(r['http_database_cpu_us'])} / {_us(r.get('http_client_cpu_us'))}"
+        copy_cpu = f"{_us(r['copy_database_cpu_us'])} / {_us(r.get('copy_client_cpu_us'))}"
         out.append(
             f"  {r['batch']:>5}  {r['layout']:<22}  {r['http_per_s']:>8,.0f}  {r['direct_per_s']:>8,.0f}  "
             f"{r['copy_per_s']:>8,.0f}  {r['http_over_copy']:>5.2f}  {r['http_over_direct']:>7.2f}  "
-            f"{r['http_ms_per_batch']:>8.1f}  {cpu:>18}  {_us(r['direct_database_cpu_us']):>9}  "
-            f"{_us(r['copy_database_cpu_us']):>7}  {r['others_cores']:>6.2f}  {off}"
+            f"{r['http_ms_per_batch']:>8.1f}  {cpu:>21}  {_us(r['direct_database_cpu_us']):>9}  "
+            f"{copy_cpu:>10}  {r['others_cores']:>6.2f}  {off}"
         )
     out.append("")
 

@@ -73,6 +73,8 @@ class CpuSpent:
     # What else the machine did meanwhile, in cores: other people's jobs, and interrupts (the
     # loopback network's included). A high figure says the rates of that load were disturbed.
     others_cores: float = 0.0
+    # The bench's own CPU: its Python load generators, and wrk once reaped.
+    client_s: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -103,4 +105,4 @@ class CpuMeter:
         database = now.database_s - start.database_s
         ours = server + (0.0 if math.isnan(database) else database) + now.bench_s - start.bench_s
         others = max(0.0, (now.busy_s - start.busy_s) - ours) / max(1e-9, now.at - start.at)
-        return CpuSpent(server, database, others)
+        return CpuSpent(server, database, others, now.bench_s - start.bench_s)

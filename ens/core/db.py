@@ -19,7 +19,7 @@ from functools import cache, lru_cache
 from pathlib import Path
 from string import Formatter
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 from uuid import UUID
 
 from piccolo.engine.base import Engine
@@ -47,9 +47,11 @@ def engine_for_url(url: str) -> Engine[Any]:
     """One engine per URL for the life of the process."""
     if url.startswith(("postgres://", "postgresql://")):
         parts = urlsplit(url)
+        # libpq's spelling for a Unix socket: postgresql://user@/ens?host=/var/run/postgresql
+        query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
         config: dict[str, Any] = {
-            "host": parts.hostname or "localhost",
-            "port": parts.port or 5432,
+            "host": query.get("host") or parts.hostname or "localhost",
+            "port": int(query.get("port") or parts.port or 5432),
             "user": unquote(parts.username) if parts.username else None,
             "password": unquote(parts.password) if parts.password else None,
             "database": parts.path.lstrip("/") or "ens",

@@ -36,9 +36,14 @@ class UnitConversion:
     unit: str
     factor: Fraction = Fraction(1)
     offset: Decimal = Decimal(0)
+    # The canonical unit itself (decided once: comparing a Fraction costs more than the rest).
+    identity: bool = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "identity", self.factor == 1 and not self.offset)
 
     def to_canonical(self, value: Decimal) -> Decimal:
-        if self.factor == 1 and not self.offset:
+        if self.identity:
             return value  # the canonical unit itself: most measures (no arithmetic, no rounding)
         # 40 significant digits: far beyond any measure, so the only rounding is the final one.
         shifted = _EXACT.add(value, self.offset)

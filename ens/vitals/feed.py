@@ -16,7 +16,6 @@ change and later reveal an older one before it. Every write takes its place with
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
@@ -38,28 +37,17 @@ class FeedNumbers:
     seqs: list[int]
 
 
-# PostgreSQL: the transaction's id (taking one if it had none), ``count`` numbers, and first the
-# locks on the record keys the batch names, in one order (no deadlock between two batches), so a
-# concurrent batch re-sending a record waits and then sees it stored. Locks end with the transaction.
+# PostgreSQL: the transaction's id (taking one if it had none), then ``count`` numbers. (A batch of
+# measures takes them in the statement that looks up its records: ens.vitals.ingest.)
 _NUMBERS_POSTGRES = """
-SELECT pg_current_xact_id()::text::bigint AS xid, nextval('vital_feed_seq') AS seq,
-       (SELECT count(*) FROM (SELECT pg_advisory_xact_lock(keys.h) AS locked
-                              FROM (SELECT DISTINCT hashtextextended(k, 0) AS h FROM unnest({}::text[]) AS k) AS keys
-                              ORDER BY keys.h) AS held) AS locks
-FROM generate_series(1, {})
+SELECT pg_current_xact_id()::text::bigint AS xid, nextval('vital_feed_seq') AS seq FROM generate_series(1, {})
 """
 
 
-async def take_feed_numbers(space_id: UUID, count: int, *, record_keys: Sequence[str] = ()) -> FeedNumbers:
-    """Places for ``count`` changes in the space's feed, inside the writing transaction.
-
-    ``record_keys`` (PostgreSQL): the records the transaction is about to look up and write; each
-    is locked until commit, so two batches re-sending one record are taken one after the other.
-    SQLite needs no lock: its writers already queue for the database.
-    """
+async def take_feed_numbers(space_id: UUID, count: int) -> FeedNumbers:
+    """Places for ``count`` changes in the space's feed, inside the writing transaction."""
     if is_postgres(current()):
-        keys = [f"{space_id}|{key}" for key in record_keys]
-        rows = await fetch(_NUMBERS_POSTGRES, keys, count)
+        rows = await fetch(_NUMBERS_POSTGRES, count)
         return FeedNumbers(xid=int(rows[0]["xid"]), seqs=[int(row["seq"]) for row in rows])
     row = await fetch_one(
         """INSERT INTO vital_feed_counters (space_id, last_seq, purged_seq) VALUES ({}, {}, 0)

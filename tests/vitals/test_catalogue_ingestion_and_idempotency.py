@@ -338,3 +338,22 @@ async def test_an_app_reads_nothing_without_a_read_scope(client, person, make_ap
     assert (await client.get(f"{VITALS}?type=blood_pressure", headers=reader.headers)).status_code == 403
     assert (await client.get(f"{VITALS}/summary?type=blood_pressure", headers=reader.headers)).status_code == 403
     assert (await client.get("/v1/spaces/me", headers=reader.headers)).status_code == 403
+
+
+async def test_new_measure_ids_are_random_version_4_uuids_stored_and_read_back_as_sent(
+    client, person, make_app_token, post_vitals
+):
+    from uuid import RFC_4122, UUID
+
+    from ens.vitals.ingest import new_ids
+
+    ids = [UUID(str(made)) for _ in range(50) for made in new_ids(20)]
+    assert all(made.version == 4 and made.variant == RFC_4122 for made in ids)
+    assert len(set(ids)) == 1000
+    scale = await make_app_token(person, ["vitals.body_weight:write"])
+    sent = await post_vitals(scale, [weight(70 + i / 10, minutes_ago=i + 1) for i in range(30)])
+    created = [item["id"] for item in sent.json()["items"]]
+    for measurement_id in created:
+        assert UUID(measurement_id).version == 4
+        read = await client.get(f"{VITALS}/{measurement_id}", headers=person.headers)
+        assert read.status_code == 200 and read.json()["id"] == measurement_id

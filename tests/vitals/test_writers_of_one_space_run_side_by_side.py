@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+from uuid import UUID, uuid4
 
 import pytest
 
 from ens.core import db
 from ens.vitals.feed import take_feed_numbers
+from ens.vitals.ingest import INSERT_COLUMNS
 from tests.helpers.vitals import VITALS, weight
 
 FEED = f"{VITALS}/changes"
@@ -76,6 +78,62 @@ async def test_one_record_sent_twice_at_once_is_stored_once(client, person, make
     stored = await get_all(person)
     assert len(stored) == 100
     assert len({item["id"] for item in stored}) == 100
+
+
+async def test_a_batch_meeting_a_record_another_is_still_writing_waits_then_finds_it_stored(
+    client, person, make_app_token, post_vitals
+):
+    scale = await make_app_token(person, ["vitals.body_weight:write"])
+    model = (await post_vitals(scale, [weight(70, minutes_ago=30, clientRecordId="model")])).json()["items"][0]["id"]
+    columns = ", ".join(INSERT_COLUMNS)
+    copied = columns.replace("client_record_id", "'raced'").replace("feed_xid", "0").replace("seq", "-1")
+    copied = copied.replace("id, space_id", "{}, space_id", 1)
+    written, release = asyncio.Event(), asyncio.Event()
+    raced = uuid4()
+
+    async def other_writer() -> None:
+        # Another batch of the same app that has written the record "raced" and not yet committed.
+        async with db.write_transaction():
+            await db.fetch(
+                f"INSERT INTO vital_measurements ({columns}) SELECT {copied} FROM vital_measurements "
+                "WHERE space_id = {} AND id = {}",
+                raced,
+                person.space_id,
+                UUID(model),
+            )
+            written.set()
+            await release.wait()
+
+    other = asyncio.create_task(other_writer())
+    await written.wait()
+    batch = [weight(71, minutes_ago=20, clientRecordId="raced"), weight(72, minutes_ago=10, clientRecordId="new")]
+    sent = asyncio.create_task(post_vitals(scale, batch))
+    await asyncio.sleep(0.5)
+    # Its lookup found nothing committed; its insert now waits on the unique index for the other.
+    assert not sent.done()
+    release.set()
+    await other
+    response = await asyncio.wait_for(sent, timeout=10)
+    assert response.status_code == 201, response.text
+    # Run again from the start: the record is the other's, the batch's new one is stored once.
+    raced_item, new_item = response.json()["items"]
+    assert raced_item == {"id": str(raced), "result": "unchanged"}
+    assert new_item["result"] == "created"
+
+
+async def test_two_batches_naming_the_same_new_records_in_opposite_orders_at_once_store_each_once(
+    person, make_app_token, post_vitals, get_all
+):
+    scale = await make_app_token(person, ["vitals.body_weight:write"])
+    for round_ in range(5):
+        items = [weight(70 + i, minutes_ago=i + 1, clientRecordId=f"o{round_}-{i}") for i in range(30)]
+        responses = await asyncio.gather(post_vitals(scale, items), post_vitals(scale, items[::-1]))
+        assert [r.status_code for r in responses] == [201, 201], [r.text for r in responses]
+        forward, backward = (r.json()["items"] for r in responses)
+        for a, b in zip(forward, backward[::-1], strict=True):
+            assert a["id"] == b["id"]
+            assert sorted([a["result"], b["result"]]) == ["created", "unchanged"]
+    assert len({item["id"] for item in await get_all(person)}) == 150
 
 
 async def test_two_corrections_with_the_same_if_match_at_once_one_wins_the_other_is_412(client, person, post_vitals):
