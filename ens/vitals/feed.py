@@ -5,7 +5,8 @@ change and later reveal an older one before it. Every write takes its place with
 :func:`take_feed_numbers`, inside its transaction:
 
 - On PostgreSQL a place is ``(feed_xid, seq)``: the writing transaction's id, then a number from
-  the sequence ``vital_feed_seq``. Nothing is locked: writers of one space run side by side. The
+  the sequence ``vital_feed_seq`` (a write takes a block of ``FEED_BLOCK`` numbers in one call).
+  Nothing is locked: writers of one space run side by side. The
   feed shows only rows written by transactions older than every transaction still running
   (``pg_snapshot_xmin``): those are all finished, so no row can appear before a place the feed
   has already passed. A change shows once the writes that began before it have ended (under
@@ -16,8 +17,10 @@ change and later reveal an older one before it. Every write takes its place with
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 from ens.core import clock
@@ -37,18 +40,30 @@ class FeedNumbers:
     seqs: list[int]
 
 
-# PostgreSQL: the transaction's id (taking one if it had none), then ``count`` numbers. (A batch of
+# The sequence moves by this much: each call takes a block, numbers its changes from the block's
+# first (migration m2026_12_07_0007). A batch holds at most 1000 measures.
+FEED_BLOCK = 1000
+
+# PostgreSQL: the transaction's id (taking one if it had none) and a block of numbers. (A batch of
 # measures takes them in the statement that looks up its records: ens.vitals.ingest.)
-_NUMBERS_POSTGRES = """
-SELECT pg_current_xact_id()::text::bigint AS xid, nextval('vital_feed_seq') AS seq FROM generate_series(1, {})
-"""
+FEED_PLACES_SQL = "pg_current_xact_id()::text::bigint AS xid, nextval('vital_feed_seq') AS first_seq"
+
+
+def numbers_from(row: Mapping[str, Any], count: int) -> FeedNumbers:
+    """The places of ``count`` changes from a row carrying ``FEED_PLACES_SQL``'s columns."""
+    if count > FEED_BLOCK:
+        raise ValueError(f"{count} changes in one call: a block holds {FEED_BLOCK}")
+    first = int(row["first_seq"])
+    return FeedNumbers(xid=int(row["xid"]), seqs=list(range(first, first + count)))
 
 
 async def take_feed_numbers(space_id: UUID, count: int) -> FeedNumbers:
-    """Places for ``count`` changes in the space's feed, inside the writing transaction."""
+    """Places for ``count`` changes (at most ``FEED_BLOCK``) in the space's feed, inside the
+    writing transaction."""
     if is_postgres(current()):
-        rows = await fetch(_NUMBERS_POSTGRES, count)
-        return FeedNumbers(xid=int(rows[0]["xid"]), seqs=[int(row["seq"]) for row in rows])
+        row = await fetch_one(f"SELECT {FEED_PLACES_SQL}")
+        assert row is not None
+        return numbers_from(row, count)
     row = await fetch_one(
         """INSERT INTO vital_feed_counters (space_id, last_seq, purged_seq) VALUES ({}, {}, 0)
            ON CONFLICT (space_id) DO UPDATE SET last_seq = vital_feed_counters.last_seq + excluded.last_seq

@@ -20,8 +20,8 @@ EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
 MAGNITUDE = Decimal(10) ** 9
 
 
-@dataclass(frozen=True)
-class Canonical:
+@dataclass(slots=True)
+class Canonical:  # not frozen: one per measure, and a frozen init costs twice as much
     """A measure's values in the canonical unit, and the original as sent."""
 
     value: Decimal | None

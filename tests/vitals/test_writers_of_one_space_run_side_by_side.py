@@ -4,6 +4,7 @@ before an older one that is still being written, and a record re-sent twice at o
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 from uuid import UUID, uuid4
 
@@ -150,3 +151,21 @@ async def test_two_corrections_with_the_same_if_match_at_once_one_wins_the_other
         assert sorted([first.status_code, second.status_code]) == [200, 412], (first.text, second.text)
         winner = first if first.status_code == 200 else second
         assert (await client.get(path, headers=person.headers)).json()["value"] == winner.json()["value"]
+
+
+async def test_each_write_numbers_its_changes_from_a_block_of_its_own(person, make_app_token, post_vitals):
+    scale = await make_app_token(person, ["vitals.body_weight:write"])
+    for round_ in range(3):
+        await post_vitals(scale, [weight(70 + i, minutes_ago=round_ * 10 + i + 1) for i in range(3)])
+    rows = await db.fetch(
+        "SELECT feed_xid, seq FROM vital_measurements WHERE space_id = {} ORDER BY feed_xid, seq", person.space_id
+    )
+    writes: dict[int, list[int]] = {}
+    for row in rows:
+        writes.setdefault(int(row["feed_xid"]), []).append(int(row["seq"]))
+    blocks = list(writes.values())
+    assert [len(block) for block in blocks] == [3, 3, 3]
+    for block in blocks:
+        assert block == list(range(block[0], block[0] + 3))  # consecutive, from the block's first
+    # Later writes, later blocks of 1000: a write's numbers never reach into the next one's.
+    assert all(later[0] - earlier[0] >= 1000 for earlier, later in itertools.pairwise(blocks))
