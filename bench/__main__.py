@@ -349,7 +349,7 @@ class Run:
             figures["http_fsync_off_per_s"] = off.per_second
         return figures
 
-    def wrk(self, server: Server, name: str, path: str, person: Person) -> dict[str, Any]:
+    def wrk(self, server: Server, name: str, path: str, person: Person, accept_encoding: str = "") -> dict[str, Any]:
         load = reads.wrk(
             server,
             name=name,
@@ -359,6 +359,7 @@ class Run:
             table_rows=self.results.get("table_rows", 0),
             seconds=self.seconds,
             connections=self.connections,
+            accept_encoding=accept_encoding,
         )
         return asdict(load)
 
@@ -386,6 +387,11 @@ class Run:
                 load = self.wrk(server, "limit=100", reads.page_path(reader, 100), reader)
             load["fsync_off"] = True
             self.results["reads"].append(load)
+        if 100 in self.limits:
+            # What a phone asks for: the answer gzipped (level 1), the server's CPU for it included.
+            print("--- page reads limit=100 with Accept-Encoding: gzip (information)", flush=True)
+            path = reads.page_path(reader, 100)
+            self.results["reads"].append(self.wrk(server, "limit=100 gzip", path, reader, accept_encoding="gzip"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -580,6 +586,8 @@ def table(results: dict[str, Any]) -> str:
     for r in results["reads"]:
         name = r["name"] + (" fsync off" if r.get("fsync_off") else "")
         note = "  (information)" if r.get("fsync_off") or r["workers"] > 1 else ""
+        if r.get("accept_encoding"):
+            note = f"  (information: {r['bytes_per_request'] / 1000:.1f} kB an answer)"
         ratio = "" if r["name"].startswith("bare") else f"{r['per_second'] / bare:.3f}"
         db = "" if r["name"].startswith("bare") else _us(r["database_cpu_us"])
         out.append(

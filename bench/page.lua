@@ -4,6 +4,11 @@ wrk.method = "GET"
 wrk.path = os.getenv("BENCH_PATH")
 wrk.headers["Authorization"] = "Bearer " .. os.getenv("BENCH_TOKEN")
 wrk.headers["Accept"] = "application/json"
+-- BENCH_ACCEPT_ENCODING (optional): "gzip", as a phone asks.
+local encoding = os.getenv("BENCH_ACCEPT_ENCODING")
+if encoding ~= nil and encoding ~= "" then
+  wrk.headers["Accept-Encoding"] = encoding
+end
 
 function done(summary, latency, requests)
   local e = summary.errors

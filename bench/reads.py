@@ -38,6 +38,8 @@ class ReadLoad:
     server_cpu_us: float
     database_cpu_us: float
     others_cores: float  # the machine's CPU outside the server, PostgreSQL and wrk, in cores
+    accept_encoding: str = ""  # what wrk asked for ("" none, "gzip" as a phone asks)
+    bytes_per_request: float = 0.0  # what wrk read, headers included
 
 
 def page_path(person: Person, limit: int) -> str:
@@ -65,12 +67,13 @@ def wrk(
     table_rows: int,
     seconds: int,
     connections: int,
+    accept_encoding: str = "",
 ) -> ReadLoad:
     """``wrk -t1 -c{connections} -d{seconds}s`` on ``path`` with the bearer token, the server's and the
     database's CPU counted around it."""
     if shutil.which("wrk") is None:
         raise RuntimeError("wrk is missing: run scripts/ensure-bench-tools")
-    env = {**os.environ, "BENCH_TOKEN": token, "BENCH_PATH": path}
+    env = {**os.environ, "BENCH_TOKEN": token, "BENCH_PATH": path, "BENCH_ACCEPT_ENCODING": accept_encoding}
 
     def command(duration: int) -> list[str]:
         return [
@@ -120,4 +123,6 @@ def wrk(
         server_cpu_us=1e6 * cpu.server_s / requests,
         database_cpu_us=1e6 * cpu.database_s / requests,
         others_cores=cpu.others_cores,
+        accept_encoding=accept_encoding,
+        bytes_per_request=data["bytes"] / max(1, data["requests"]),
     )

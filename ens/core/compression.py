@@ -1,0 +1,109 @@
+"""gzip for answers of 1 KiB or more, when the client accepts it (a phone always does).
+
+One compressor per answer, writing the gzip header and trailer itself (``wbits=31``): a buffered
+answer is compressed in one call; a streamed one (the FHIR export) chunk by chunk, each chunk
+flushed so the client gets what the server has produced. The compressor is Intel's ISA-L
+(``isal``, zlib's API) at level 1: a 100-measure page (50 kB of JSON) to 4.1 kB in 20 us, where
+zlib took 78 us for 4.5 kB at its level 1 and 197 us for 3.7 kB at 6 (measured).
+
+It replaces litestar's compression middleware, which wrote through ``gzip.GzipFile`` (a CRC pass
+of its own, a flush per write) and rebuilt header objects: a 100-measure page cost the server
+196 us more with gzip than without (``make bench``, limit=100 gzip); 99 with zlib here.
+
+What it leaves alone: answers already encoded, answers without a body (HEAD, 204, 304), partial
+content (206: byte ranges of the stored representation), and routes whose ``opt`` carries the
+exclusion key (a document's bytes: the client asked for exactly those).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from isal import isal_zlib as zlib
+
+MINIMUM_SIZE = 1024
+LEVEL = 1
+_GZIP_WBITS = 31  # 16 + 15: the gzip container
+_UNTOUCHED_STATUSES = frozenset({204, 206, 304})
+
+
+def accepts_gzip(header: bytes) -> bool:
+    """Whether an ``Accept-Encoding`` value accepts gzip (RFC 9110 §12.5.3: ``gzip``, ``x-gzip`` or
+    ``*``, without ``q=0``)."""
+    for part in header.decode("latin-1").lower().split(","):
+        coding, _, params = part.partition(";")
+        if coding.strip() not in ("gzip", "x-gzip", "*"):
+            continue
+        quality = params.strip()
+        if quality.startswith("q="):
+            try:
+                return float(quality[2:]) > 0
+            except ValueError:
+                return False
+        return True
+    return False
+
+
+class GzipMiddleware:
+    def __init__(self, app: Any, *, exclude_opt_key: str) -> None:
+        self.app = app
+        self.exclude_opt_key = exclude_opt_key
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope.get("method") == "HEAD":
+            await self.app(scope, receive, send)
+            return
+        accepted = next((value for name, value in scope["headers"] if name == b"accept-encoding"), None)
+        handler = scope.get("route_handler")
+        excluded = handler is not None and handler.opt.get(self.exclude_opt_key)
+        if accepted is None or excluded or not accepts_gzip(accepted):
+            await self.app(scope, receive, send)
+            return
+        await self.app(scope, receive, _compressing(send))
+
+
+def _compressing(send: Any) -> Any:
+    start: dict[str, Any] | None = None
+    compressor: Any = None
+    passing = False
+
+    async def compressing_send(message: dict[str, Any]) -> None:
+        nonlocal start, compressor, passing
+        if message["type"] == "http.response.start":
+            headers = message.get("headers", [])
+            encoded = any(name == b"content-encoding" for name, _ in headers)
+            if encoded or message["status"] in _UNTOUCHED_STATUSES:
+                passing = True
+                await send(message)
+            else:
+                start = message
+            return
+        if passing or message["type"] != "http.response.body":
+            await send(message)
+            return
+        body, more = message.get("body", b""), message.get("more_body", False)
+        if start is not None:
+            head, start = start, None
+            if not more and len(body) < MINIMUM_SIZE:
+                passing = True
+                await send(head)
+                await send(message)
+                return
+            compressor = zlib.compressobj(LEVEL, zlib.DEFLATED, _GZIP_WBITS)
+            kept = [(k, v) for k, v in head.get("headers", []) if k not in (b"content-length", b"vary")]
+            vary = [v for k, v in head.get("headers", []) if k == b"vary"]
+            kept.append((b"vary", b", ".join([*vary, b"Accept-Encoding"])))
+            kept.append((b"content-encoding", b"gzip"))
+            if more:
+                await send({**head, "headers": kept})
+            else:
+                body = compressor.compress(body) + compressor.flush()
+                kept.append((b"content-length", str(len(body)).encode()))
+                await send({**head, "headers": kept})
+                await send({"type": "http.response.body", "body": body})
+                return
+        # A streamed answer: what the server produced so far reaches the client now.
+        out = compressor.compress(body) + compressor.flush(zlib.Z_SYNC_FLUSH if more else zlib.Z_FINISH)
+        await send({"type": "http.response.body", "body": out, "more_body": more})
+
+    return compressing_send
