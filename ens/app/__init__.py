@@ -60,6 +60,7 @@ from ens.spaces.routes import (
 from ens.vaccination import scopes as vaccination_scopes
 from ens.vaccination.routes import VaccinationController, list_vaccines
 from ens.vitals import scopes as vitals_scopes
+from ens.vitals.feed_watch import FeedWatch
 from ens.vitals.fhir_routes import FhirController, fhir_metadata
 from ens.vitals.routes import VitalsController, list_vital_types
 
@@ -192,7 +193,14 @@ def create_app(
         before_request=replay_stored,
         before_send=[SecurityHeaders(https=settings.public_url.startswith("https://"))],
         openapi_config=openapi_config(),
-        lifespan=[process_lifespan(engine, pool_size=settings.db_pool_size, limiter=limiter)],
+        lifespan=[
+            process_lifespan(
+                engine,
+                pool_size=settings.db_pool_size,
+                limiter=limiter,
+                feed_watch=FeedWatch(settings.feed_hold_warn_seconds),
+            )
+        ],
         logging_config=LoggingConfig(**logging_config(settings.log_level.upper())),
         debug=False,
     )

@@ -1,4 +1,5 @@
-"""What the process does when it starts and stops: the database pool, the collector, the rate limiter."""
+"""What the process does when it starts and stops: the database pool, the collector, the rate limiter,
+the watch on the change feed's horizon."""
 
 from __future__ import annotations
 
@@ -12,10 +13,11 @@ from piccolo.engine.base import Engine
 
 from ens.core import db
 from ens.core.limits import RateLimiter
+from ens.vitals.feed_watch import FeedWatch
 
 
 def process_lifespan(
-    engine: Engine[Any], *, pool_size: int, limiter: RateLimiter
+    engine: Engine[Any], *, pool_size: int, limiter: RateLimiter, feed_watch: FeedWatch
 ) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
     """The app's lifespan, for the engine and the limiter ``create_app`` built."""
 
@@ -28,9 +30,11 @@ def process_lifespan(
         gc.freeze()
         gc.set_threshold(50_000, 50, 100)
         await limiter.start()
+        await feed_watch.start()
         try:
             yield
         finally:
+            await feed_watch.stop()
             await limiter.stop()
             await db.stop(engine)
 

@@ -57,6 +57,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # A request body's parts must arrive within this many seconds of each other (else 408); 0: off.
     body_idle_seconds: int = 30
     db_pool_size: int = 10
+    # A write transaction open longer than this holds back every space's change feed: logged as
+    # ``feed_held_back`` (PostgreSQL; ens.vitals.feed_watch); 0: not watched.
+    feed_hold_warn_seconds: int = 60
     log_level: str = "INFO"
     # Login safety nets; benchmarks raise them so that repeated logins are not throttled.
     otp_max_failures: int = 5

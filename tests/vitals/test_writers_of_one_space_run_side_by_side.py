@@ -169,3 +169,36 @@ async def test_each_write_numbers_its_changes_from_a_block_of_its_own(person, ma
         assert block == list(range(block[0], block[0] + 3))  # consecutive, from the block's first
     # Later writes, later blocks of 1000: a write's numbers never reach into the next one's.
     assert all(later[0] - earlier[0] >= 1000 for earlier, later in itertools.pairwise(blocks))
+
+
+async def test_a_write_left_open_past_the_limit_is_logged_once_as_holding_the_feed_back(person, caplog):
+    from ens.vitals.feed_watch import FeedWatch
+
+    opened, release = asyncio.Event(), asyncio.Event()
+    pids: list[int] = []
+
+    async def forgotten_write() -> None:
+        async with db.write_transaction():
+            await take_feed_numbers(person.space_id, 1)  # holds a transaction id from here on
+            row = await db.fetch_one("SELECT pg_backend_pid() AS pid")
+            pids.append(int(row["pid"]))  # type: ignore[index]
+            opened.set()
+            await release.wait()
+
+    holder = asyncio.create_task(forgotten_write())
+    await opened.wait()
+    watch = FeedWatch(warn_seconds=1)
+    try:
+        assert await watch.check() is None  # open for less than the limit
+        await asyncio.sleep(1.2)
+        with caplog.at_level("WARNING", logger="ens.vitals"):
+            held = await watch.check()
+            again = await watch.check()
+        assert held is not None and again is not None
+        assert held.pid == pids[0] and held.open_seconds >= 1
+        warned = [r for r in caplog.records if getattr(r, "event", None) == "feed_held_back"]
+        assert len(warned) == 1 and warned[0].pid == pids[0]
+    finally:
+        release.set()
+        await holder
+    assert await watch.check() is None
