@@ -16,6 +16,7 @@ from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from ens.core.api import PUBLIC, CursorParam, Cursors, LimitParam, SinceParam, UntilParam, preferred
 from ens.core.settings import Settings
 from ens.spaces.door import Access, Need
+from ens.spaces.door.companion import COMPANION
 from ens.spaces.rights import Action
 from ens.vitals import service
 from ens.vitals.catalogue import TYPE_CODES
@@ -93,7 +94,8 @@ class VitalsController(Controller):
 
     @get(
         "/",
-        opt=READ,
+        # A person's first page is read with the door's own query (ens.spaces.door.companion).
+        opt={**READ, COMPANION: service.first_page_companion},
         summary="Measurements, newest first (Accept: text/csv for CSV)",
         media_type="application/json",
         operation_id="listVitals",

@@ -15,7 +15,7 @@ from ens.vitals.feed import changes, purge_tombstones
 from ens.vitals.ingest import record_measurements
 from ens.vitals.latest import bmi_of, latest_values
 from ens.vitals.measurement import correct_measurement, delete_measurement, get_measurement
-from ens.vitals.reads import list_measurements, page_as_csv, vital_types
+from ens.vitals.reads import first_page_companion, list_measurements, page_as_csv, vital_types
 from ens.vitals.summary import summarize
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "changes",
     "correct_measurement",
     "delete_measurement",
+    "first_page_companion",
     "get_measurement",
     "latest_values",
     "list_measurements",

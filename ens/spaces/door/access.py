@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias
 from uuid import UUID
 
@@ -13,6 +13,7 @@ from litestar.di import NamedDependency
 from ens.core import clock
 from ens.core.errors import Forbidden
 from ens.spaces.caller import SPACE_SCOPE, Caller
+from ens.spaces.door.companion import Prefetched
 from ens.spaces.door.space import SpaceRef, adulthood
 from ens.spaces.history import Role
 from ens.spaces.rights import ACTION_ENGLISH, KIND_ENGLISH, Action, ActorKind, allows
@@ -59,6 +60,8 @@ class SpaceAccess:
     # A professional's profession (TRE_G15 code) and, during an emergency access, its reason.
     profession: str | None = None
     emergency_reason: str | None = None
+    # The rows of the read the route predicted, sent with the door's query (door/companion.py).
+    prefetched: Prefetched | None = field(default=None, repr=False, compare=False)
 
     @property
     def space_id(self) -> UUID:

@@ -16,6 +16,7 @@ from ens.core.idempotency import SPACE_STATE_KEY
 from ens.core.scopes import SCOPES
 from ens.spaces.caller import SPACE_SCOPE, Caller
 from ens.spaces.door.access import OPTIONS, Need, SpaceAccess
+from ens.spaces.door.companion import COMPANION
 from ens.spaces.door.resolution import is_live, resolve_space
 from ens.spaces.history import ACCESS_STATE_KEY, REQUEST_ID_KEY, PendingAccess, Role, join_request_write
 from ens.spaces.matrix import access_matrix
@@ -76,7 +77,9 @@ async def space_door(connection: ASGIConnection[Any, Any, Any, Any], handler: Ba
     # Routes without {space} (the FHIR door, /fhir) work on the caller's own space: an app's token
     # names its one space.
     space_param = connection.path_params.get("space", "me")
-    row, space, kind = await resolve_space(caller, space_param, now=now)
+    predict = handler.opt.get(COMPANION)
+    companion = predict(connection, caller) if predict is not None else None
+    row, space, kind, prefetched = await resolve_space(caller, space_param, now=now, companion=companion)
     live = is_live(caller, row)
     request_id = request_id_of(connection.scope)
     action = f"{connection.scope.get('method', '')} {connection.scope.get('path_template', '')}".strip()
@@ -118,6 +121,7 @@ async def space_door(connection: ASGIConnection[Any, Any, Any, Any], handler: Ba
         granted_by_holder=kind == "app" and row["grant_account_id"] == space.holder_account_id,
         profession=row["pro_profession"] if role == "professional" else None,
         emergency_reason=row["emergency_reason"] if kind == "professional_emergency" else None,
+        prefetched=prefetched,
     )
     connection.scope["state"]["ens.space_access"] = access
     if not live:

@@ -8,8 +8,9 @@ from typing import cast
 from uuid import UUID
 
 from ens.core.clock import aware
-from ens.core.db import Row, fetch_one
+from ens.core.db import Row, fetch, fetch_one
 from ens.spaces.caller import Caller
+from ens.spaces.door.companion import Companion, Prefetched, with_companion
 from ens.spaces.door.space import SpaceRef, adulthood, space_ref
 from ens.spaces.rights import Action, ActorKind, allows
 
@@ -44,10 +45,12 @@ _OWN_SPACE = _DOOR_SQL.replace("SPACE_MATCH", "s.holder_account_id = {}")
 
 
 async def resolve_space(
-    caller: Caller, space_param: str, *, now: datetime
-) -> tuple[Row | None, SpaceRef | None, ActorKind | None]:
+    caller: Caller, space_param: str, *, now: datetime, companion: Companion | None = None
+) -> tuple[Row | None, SpaceRef | None, ActorKind | None, Prefetched | None]:
     """One query: the grant (``None`` if it no longer exists), the space named by ``space_param``,
-    and the role the grant gives on it — whether or not the grant is still live (:func:`is_live`)."""
+    and the role the grant gives on it — whether or not the grant is still live (:func:`is_live`);
+    with ``companion``, in the same statement, the rows of that read for the space resolved
+    (``ens.spaces.door.companion``)."""
     if space_param == "me":
         if caller.kind == "app":
             sql, match_arg = _SPACE_BY_ID, caller.space_id
@@ -62,11 +65,18 @@ async def resolve_space(
     person = caller.account_id if caller.kind != "professional" else None
     # Placeholders in textual order: actor, now (emergency), space match, representative account,
     # professional, grant.
-    row = await fetch_one(sql, caller.account_id, now, match_arg, person, professional, caller.grant_id)
+    door_args = (caller.account_id, now, match_arg, person, professional, caller.grant_id)
+    prefetched = None
+    if companion is None:
+        row = await fetch_one(sql, *door_args)
+    else:
+        rows = await fetch(with_companion(sql, companion.sql, companion.columns), *door_args, *companion.args)
+        row = next((r for r in rows if r["part"] == 0), None)
+        prefetched = Prefetched(companion, [r for r in rows if r["part"] == 1])
     if row is None or row["space_id"] is None:
-        return row, None, None
+        return row, None, None, None
     space = space_ref(row)
-    return row, space, _kind(caller, row, space=space, now=now)
+    return row, space, _kind(caller, row, space=space, now=now), prefetched
 
 
 def is_live(caller: Caller, row: Row | None) -> bool:
