@@ -231,14 +231,22 @@ async def test_gzip_follows_the_accept_encoding_qualities(client, person):
         assert response.headers.get("content-encoding") == encoded, accepted
 
 
-async def test_a_page_of_measures_gzipped_keeps_its_etag_and_answers_304_to_it(client, person):
+async def post_heart_rates(client, person, count: int) -> None:
     items = [
-        {"type": "heart_rate", "value": 60 + i, "unit": "/min", "effectiveAt": f"2026-11-0{1 + i % 9}T08:00:00Z"}
-        for i in range(20)
+        {
+            "type": "heart_rate",
+            "value": 60 + i % 40,
+            "unit": "/min",
+            "effectiveAt": f"2026-11-{1 + i % 28:02d}T08:{i:02d}:00Z",
+        }
+        for i in range(count)
     ]
-    assert (
-        await client.post("/v1/spaces/me/vitals", json={"measurements": items}, headers=person.headers)
-    ).status_code == 201
+    posted = await client.post("/v1/spaces/me/vitals", json={"measurements": items}, headers=person.headers)
+    assert posted.status_code == 201
+
+
+async def test_a_page_of_measures_gzipped_keeps_its_etag_and_answers_304_to_it(client, person):
+    await post_heart_rates(client, person, 20)
     path = "/v1/spaces/me/vitals?limit=20"
     plain, plain_bytes = await raw_get(client, path, {**person.headers, "Accept-Encoding": "identity"})
     zipped, zipped_bytes = await raw_get(client, path, {**person.headers, "Accept-Encoding": "gzip"})
@@ -252,13 +260,7 @@ async def test_a_page_of_measures_gzipped_keeps_its_etag_and_answers_304_to_it(c
 
 
 async def test_a_streamed_export_gzipped_arrives_whole(client, person):
-    items = [
-        {"type": "heart_rate", "value": 70, "unit": "/min", "effectiveAt": f"2026-11-{1 + i:02d}T08:00:00Z"}
-        for i in range(25)
-    ]
-    assert (
-        await client.post("/v1/spaces/me/vitals", json={"measurements": items}, headers=person.headers)
-    ).status_code == 201
+    await post_heart_rates(client, person, 25)
     export = "/v1/spaces/me/export"
     _, plain_bytes = await raw_get(client, export, {**person.headers, "Accept-Encoding": "identity"})
     zipped, zipped_bytes = await raw_get(client, export, {**person.headers, "Accept-Encoding": "gzip"})

@@ -14,7 +14,7 @@ from ens.core import db
 from ens.spaces.door import resolution
 from ens.spaces.door.companion import door_columns
 from ens.vitals import reads
-from tests.helpers.carers import court_measure
+from tests.helpers.hidden import hide_measure, tutored_space_with_two_weights
 from tests.helpers.people import MakeAppToken, MakePerson
 from tests.helpers.vitals import pressure, weight
 
@@ -66,22 +66,8 @@ async def test_a_holder_s_first_page_comes_with_the_door_and_is_the_same_page(
 async def test_a_representative_s_page_is_read_after_the_door_without_what_the_holder_hid(
     client: httpx.AsyncClient, make_person: MakePerson, page_reads: list[str]
 ) -> None:
-    holder, tutor = await make_person(), await make_person()
-    await court_measure(holder, tutor, "tutelle")
-    space = f"/v1/spaces/{holder.space_id}"
-    written = await client.post(
-        f"{space}/vitals",
-        json={"measurements": [weight(61.0, minutes_ago=120), weight(64.0, minutes_ago=60)]},
-        headers=holder.headers,
-    )
-    shown, hidden = (item["id"] for item in written.json()["items"])
-    current = await client.get(f"{space}/vitals/{hidden}", headers=holder.headers)
-    hide = await client.patch(
-        f"{space}/vitals/{hidden}",
-        json={"hiddenFromRepresentatives": True},
-        headers={**holder.headers, "If-Match": current.headers["etag"]},
-    )
-    assert hide.status_code == 200
+    holder, tutor, space, shown, hidden = await tutored_space_with_two_weights(client, make_person)
+    assert (await hide_measure(client, holder, space, hidden)).status_code == 200
     page_reads.clear()
     theirs = await client.get(f"{space}/vitals?limit=10", headers=tutor.headers)
     # The door's companion read what a holder sees; the tutor's read is another one, made after.

@@ -10,41 +10,17 @@ import io
 import httpx
 
 from tests.helpers.carers import court_measure
-from tests.helpers.people import MakeAppToken, MakePerson, Person
+from tests.helpers.hidden import hide_measure, tutored_space_with_two_weights
+from tests.helpers.people import MakeAppToken, MakePerson
 from tests.helpers.vitals import weight
-
-
-async def _setup(client: httpx.AsyncClient, make_person: MakePerson) -> tuple[Person, Person, str, str, str]:
-    holder, tutor = await make_person(), await make_person()
-    await court_measure(holder, tutor, "tutelle")
-    space = f"/v1/spaces/{holder.space_id}"
-    written = await client.post(
-        f"{space}/vitals",
-        json={"measurements": [weight(61.0, minutes_ago=120), weight(64.0, minutes_ago=60)]},
-        headers=holder.headers,
-    )
-    assert written.status_code == 201
-    shown, hidden = (item["id"] for item in written.json()["items"])
-    return holder, tutor, space, shown, hidden
-
-
-async def _hide(
-    client: httpx.AsyncClient, holder: Person, space: str, measure: str, hidden: bool = True
-) -> httpx.Response:
-    current = await client.get(f"{space}/vitals/{measure}", headers=holder.headers)
-    return await client.patch(
-        f"{space}/vitals/{measure}",
-        json={"hiddenFromRepresentatives": hidden},
-        headers={**holder.headers, "If-Match": current.headers["etag"]},
-    )
 
 
 async def test_a_hidden_measure_is_in_no_read_of_a_representative(
     client: httpx.AsyncClient, make_person: MakePerson
 ) -> None:
-    holder, tutor, space, shown, hidden = await _setup(client, make_person)
+    holder, tutor, space, shown, hidden = await tutored_space_with_two_weights(client, make_person)
     before = (await client.get(f"{space}/vitals/changes", headers=tutor.headers)).json()["nextCursor"]
-    patched = await _hide(client, holder, space, hidden)
+    patched = await hide_measure(client, holder, space, hidden)
     assert patched.status_code == 200 and patched.json()["hiddenFromRepresentatives"] is True
     # The holder still sees everything, with the flag.
     mine = (await client.get(f"{space}/vitals", headers=holder.headers)).json()["items"]
@@ -78,7 +54,7 @@ async def test_a_hidden_measure_is_in_no_read_of_a_representative(
     ).status_code == 404
     # Shown again: back in their feed as an upsert.
     cursor = (await client.get(f"{space}/vitals/changes", headers=tutor.headers)).json()["nextCursor"]
-    assert (await _hide(client, holder, space, hidden, hidden=False)).status_code == 200
+    assert (await hide_measure(client, holder, space, hidden, hidden=False)).status_code == 200
     back = (await client.get(f"{space}/vitals/changes?cursor={cursor}", headers=tutor.headers)).json()["changes"]
     assert [(c["op"], c["measurement"]["id"]) for c in back] == [("upsert", hidden)]
     assert "hiddenFromRepresentatives" not in back[0]["measurement"]
@@ -112,7 +88,7 @@ async def test_only_the_holder_hides_and_an_apps_replacement_keeps_it_hidden(
     )
     assert by_app.status_code == 403
     # The holder hides an app's measure (its values stay the app's to correct).
-    assert (await _hide(client, holder, space, measure)).status_code == 200
+    assert (await hide_measure(client, holder, space, measure)).status_code == 200
     corrected = await client.patch(
         f"{space}/vitals/{measure}",
         json={"value": 71.0, "hiddenFromRepresentatives": False},
