@@ -83,13 +83,21 @@ def _horizon(alias: str) -> str:
     return ""
 
 
+# Each table gives at most a page of its first changes after the cursor (an ordered range of its
+# (space_id, feed_xid, seq) index), then the page is the first of both: a space's whole history is
+# never read and sorted to serve one page of it.
 _FEED = """
-SELECT m.feed_xid AS xid, m.seq AS seq, m.id AS id, m.body AS body, m.hidden_from_representatives AS hidden
-FROM vital_measurements m WHERE m.space_id = {} AND (m.feed_xid, m.seq) > ({}, {})MEASURE_FILTERS
+SELECT xid, seq, id, body, hidden FROM (
+SELECT * FROM (
+    SELECT m.feed_xid AS xid, m.seq AS seq, m.id AS id, m.body AS body, m.hidden_from_representatives AS hidden
+    FROM vital_measurements m WHERE m.space_id = {} AND (m.feed_xid, m.seq) > ({}, {})MEASURE_FILTERS
+    ORDER BY m.feed_xid, m.seq LIMIT {}) AS measures
 UNION ALL
-SELECT t.feed_xid, t.seq, t.id, NULL, false
-FROM vital_tombstones t WHERE t.space_id = {} AND (t.feed_xid, t.seq) > ({}, {})TOMBSTONE_FILTERS
-ORDER BY xid, seq LIMIT {}
+SELECT * FROM (
+    SELECT t.feed_xid AS xid, t.seq AS seq, t.id AS id, NULL AS body, false AS hidden
+    FROM vital_tombstones t WHERE t.space_id = {} AND (t.feed_xid, t.seq) > ({}, {})TOMBSTONE_FILTERS
+    ORDER BY t.feed_xid, t.seq LIMIT {}) AS tombstones
+) AS changes ORDER BY xid, seq LIMIT {}
 """
 
 
@@ -134,7 +142,12 @@ async def changes(
     sql = _FEED.replace("MEASURE_FILTERS", measure_sql + _horizon("m")).replace(
         "TOMBSTONE_FILTERS", tombstone_sql + _horizon("t")
     )
-    rows = await fetch(sql, access.space_id, *after, *measure_args, access.space_id, *after, *tombstone_args, size + 1)
+    rows = await fetch(
+        sql,
+        *(access.space_id, *after, *measure_args, size + 1),
+        *(access.space_id, *after, *tombstone_args, size + 1),
+        size + 1,
+    )
     # A measure hidden from representatives is, to them, a deletion (nothing at all in a first sync).
     hides = not access.sees_confidential
     page = rows[:size]

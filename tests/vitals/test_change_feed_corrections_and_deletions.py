@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -212,3 +213,35 @@ async def test_the_feed_never_skips_a_change_under_concurrent_writers(
     assert await reader > 1
     await phone.sync()
     assert phone.view == await server_view(get_all, person)
+
+
+@pytest.mark.skipif(not os.environ.get("ENS_DATABASE_URL", "").startswith("postgres"), reason="PostgreSQL's plan")
+async def test_a_feed_page_reads_a_page_of_each_table_not_the_whole_space(
+    client, person, make_app_token, post_vitals, monkeypatch
+):
+    """With the page a LIMIT over the union of both tables, PostgreSQL read and sorted the whole
+    space to serve one page (88 ms for a page of a 200,000-measure space, against 0.25 now)."""
+    from ens.vitals import feed
+
+    scale = await make_app_token(person, ["vitals.body_weight:write", "vitals.body_weight:read"])
+    for batch in range(3):
+        items = [weight(60 + i % 30, minutes_ago=batch * 1000 + i + 1) for i in range(1000)]
+        assert (await post_vitals(scale, items)).status_code == 201
+    statements: list[tuple[str, tuple[Any, ...]]] = []
+    real = db.fetch
+
+    async def fetch(sql: str, *args: Any) -> Any:
+        statements.append((sql, args))
+        return await real(sql, *args)
+
+    monkeypatch.setattr(feed, "fetch", fetch)
+    page = await client.get(f"{FEED}?limit=50", headers=person.headers)
+    assert page.status_code == 200 and len(page.json()["changes"]) == 50
+    sql, args = next((sql, args) for sql, args in statements if "vital_tombstones" in sql)
+    plan = json.loads((await real("EXPLAIN (ANALYZE, FORMAT JSON) " + sql, *args))[0]["QUERY PLAN"])
+
+    def most_rows(node: dict[str, Any]) -> int:
+        return max([int(node["Actual Rows"]), *(most_rows(child) for child in node.get("Plans", []))])
+
+    # No step of the plan handles more than a page (and its one-row look-ahead) of the 3,000.
+    assert most_rows(plan[0]["Plan"]) <= 51
