@@ -307,9 +307,9 @@ class _Stored:
     hidden: bool
 
 
-# PostgreSQL, one round trip: the transaction's id and ``count`` feed numbers (first row), then the
-# records this writer already stored under the batch's keys, locked until commit (a hide or a
-# correction of one of them waits for this batch). One statement text whatever the number of keys
+# PostgreSQL, one round trip: the transaction's id and the first of its block of feed numbers (first
+# row), then the records this writer already stored under the batch's keys, locked until commit (a
+# hide or a correction of one of them waits for this batch). One statement text whatever the number of keys
 # (prepared once per connection), one index probe per key: ``client_record_id = ANY(keys)`` read
 # every record of the writer in the space instead (the planner, expecting one row per space and
 # writer, filtered rather than probed: 2.9 ms against 0.15 ms for 100 keys beside 8,200 records).
