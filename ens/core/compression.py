@@ -28,20 +28,26 @@ _UNTOUCHED_STATUSES = frozenset({204, 206, 304})
 
 
 def accepts_gzip(header: bytes) -> bool:
-    """Whether an ``Accept-Encoding`` value accepts gzip (RFC 9110 §12.5.3: ``gzip``, ``x-gzip`` or
-    ``*``, without ``q=0``)."""
+    """Whether an ``Accept-Encoding`` value accepts gzip (RFC 9110 §12.5.3): a ``gzip`` (or
+    ``x-gzip``) entry decides by its quality; without one, ``*`` does; ``q=0`` refuses."""
+    named: float | None = None
+    wildcard: float | None = None
     for part in header.decode("latin-1").lower().split(","):
-        coding, _, params = part.partition(";")
-        if coding.strip() not in ("gzip", "x-gzip", "*"):
-            continue
-        quality = params.strip()
-        if quality.startswith("q="):
-            try:
-                return float(quality[2:]) > 0
-            except ValueError:
-                return False
-        return True
-    return False
+        coding, *params = (piece.strip() for piece in part.split(";"))
+        quality = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if coding in ("gzip", "x-gzip"):
+            named = quality if named is None else max(named, quality)
+        elif coding == "*":
+            wildcard = quality
+    chosen = named if named is not None else wildcard
+    return chosen is not None and chosen > 0
 
 
 class GzipMiddleware:

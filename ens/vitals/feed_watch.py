@@ -12,6 +12,7 @@ operator's alerting watches. Never the statement's text.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,12 +21,16 @@ from ens.core.db import current, fetch_one, is_postgres
 
 log = logging.getLogger("ens.vitals")
 
-# The oldest running transaction that holds an id (a write): the feed's horizon is its id.
+# The oldest running transaction that holds an id (a write), or prepared transaction (two-phase
+# commit, which holds its id until committed): the feed's horizon is its id. PostgreSQL shows the
+# transactions of other roles' sessions only to a role with ``pg_read_all_stats`` (README).
 _OLDEST_WRITE = """
-SELECT pid, application_name, state, xact_start, extract(epoch FROM clock_timestamp() - xact_start) AS open_seconds
-FROM pg_stat_activity
-WHERE backend_xid IS NOT NULL AND xact_start IS NOT NULL
-ORDER BY xact_start
+SELECT pid, application_name, state, started, extract(epoch FROM clock_timestamp() - started) AS open_seconds
+FROM (SELECT pid, application_name, state, xact_start AS started
+      FROM pg_stat_activity WHERE backend_xid IS NOT NULL AND xact_start IS NOT NULL
+      UNION ALL
+      SELECT 0, 'prepared transaction ' || gid, 'prepared', prepared FROM pg_prepared_xacts) AS writes
+ORDER BY started
 LIMIT 1
 """
 
@@ -51,7 +56,7 @@ async def oldest_write() -> HeldBack | None:
         pid=int(row["pid"]),
         application_name=str(row["application_name"] or ""),
         state=str(row["state"] or ""),
-        started=row["xact_start"],
+        started=row["started"],
         open_seconds=float(row["open_seconds"]),
     )
 
@@ -102,4 +107,6 @@ class FeedWatch:
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task  # ended before the pool it reads from closes
             self._task = None

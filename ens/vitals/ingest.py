@@ -173,6 +173,7 @@ def _prepare(raw_items: Sequence[Any], zone: ZoneInfo, *, now: datetime) -> tupl
     errors: list[FieldError] = []
     prepared: list[_Prepared] = []
     seen_records: dict[str, int] = {}
+    by_day: set[str] = set()  # record keys given by the day, not by the client
     seen_step_days: dict[date, int] = {}
     for index, raw in enumerate(raw_items):
         prefix = f"/measurements/{index}"
@@ -204,12 +205,26 @@ def _prepare(raw_items: Sequence[Any], zone: ZoneInfo, *, now: datetime) -> tupl
                 )
             # Without its own id, a day's count is keyed on the day: a re-send never duplicates it.
             record_key = record_key or f"day:{local_day.isoformat()}"
-        if item.client_record_id is not None:
-            first = seen_records.setdefault(item.client_record_id, index)
-            if first != index:
+        if record_key is not None:
+            # A day's count without its own id is keyed "day:<date>": no other measure of the batch
+            # may name that key as its clientRecordId either.
+            mine_by_day = item.client_record_id is None
+            first = seen_records.setdefault(record_key, index)
+            if first != index and not mine_by_day and record_key not in by_day:
                 errors.append(
                     FieldError(f"{prefix}/clientRecordId", f"the same clientRecordId is /measurements/{first}")
                 )
+            elif first != index and mine_by_day != (record_key in by_day):
+                errors.append(
+                    FieldError(
+                        f"{prefix}/effectiveAt" if mine_by_day else f"{prefix}/clientRecordId",
+                        f"'{record_key}' is also the record of /measurements/{first} (a steps_per_day "
+                        "without clientRecordId is recorded under its day)",
+                    )
+                )
+            # (Two counts of one day without ids: refused above, one value per day.)
+            if mine_by_day:
+                by_day.add(record_key)
         if canonical is not None and len(errors) == count:
             prepared.append(_Prepared(index, item, canonical, local_day, record_key))
     return prepared, errors
@@ -345,7 +360,9 @@ async def _places_and_stored(
     ``clientRecordId``s (unique index), inside the batch's transaction."""
     if is_postgres(current()):
         rows = await fetch(_PLACES_AND_STORED, sorted(keys), space_id, writer_key)
-        return numbers_from(rows[0], count), {row["client_record_id"]: _stored(row) for row in rows[1:]}
+        places = next(row for row in rows if row["xid"] is not None)
+        stored = {row["client_record_id"]: _stored(row) for row in rows if row["xid"] is None}
+        return numbers_from(places, count), stored
     numbers = await take_feed_numbers(space_id, count)
     found: dict[str, _Stored] = {}
     for start in range(0, len(keys), _KEYS_PER_STATEMENT):
@@ -391,7 +408,10 @@ async def record_measurements(
         raise Invalid(
             f"{len({e.pointer.split('/')[2] for e in errors})} measurement(s) refused; nothing was stored.", errors
         )
-    for _ in range(_ATTEMPTS):
+    # Inside a caller's transaction (the space import) a lost race has failed that transaction:
+    # nothing can run again in it, so the caller's whole write is refused.
+    attempts = 1 if current().current_transaction.get() is not None else _ATTEMPTS
+    for _ in range(attempts):
         try:
             return await _store(access.space_id, writer, prepared, imported, now=now)
         except RecordRace:
@@ -403,6 +423,12 @@ async def record_measurements(
 # (its transaction rolled back): the second time the lookup finds the record stored.
 _ATTEMPTS = 3
 _RECORD_INDEX = "vital_measurements_client_record"
+
+
+def is_record_index(name: str | None) -> bool:
+    """The unique index on (space, writer, clientRecordId), or a partition's own copy of it once
+    ``ens partition`` has split the table (PostgreSQL names those ``..._client_record_id_idx``)."""
+    return name is not None and (name == _RECORD_INDEX or "client_record_id" in name)
 
 
 class RecordRace(Exception):
@@ -417,7 +443,7 @@ async def record_race() -> AsyncIterator[None]:
     try:
         yield
     except asyncpg.UniqueViolationError as exc:
-        if exc.constraint_name != _RECORD_INDEX:
+        if not is_record_index(exc.constraint_name):
             raise
         raise RecordRace from exc
     except asyncpg.DeadlockDetectedError as exc:

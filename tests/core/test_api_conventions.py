@@ -226,6 +226,10 @@ async def test_gzip_follows_the_accept_encoding_qualities(client, person):
         ("br, gzip;q=0.5", "gzip"),
         ("*", "gzip"),
         ("identity;q=1, *;q=0", None),
+        ("*, gzip;q=0", None),
+        ("gzip;level=1;q=0", None),
+        ("*;q=0, gzip", "gzip"),
+        ("x-gzip", "gzip"),
     ):
         response, _ = await raw_get(client, path, {**person.headers, "Accept-Encoding": accepted})
         assert response.headers.get("content-encoding") == encoded, accepted

@@ -357,3 +357,36 @@ async def test_new_measure_ids_are_random_version_4_uuids_stored_and_read_back_a
         assert UUID(measurement_id).version == 4
         read = await client.get(f"{VITALS}/{measurement_id}", headers=person.headers)
         assert read.status_code == 200 and read.json()["id"] == measurement_id
+
+
+async def test_a_days_count_and_a_measure_naming_its_day_key_in_one_batch_are_refused_together(
+    client, person, make_app_token, post_vitals
+):
+    """A steps_per_day without clientRecordId is recorded under "day:<date>": a measure of the same
+    batch naming that key as its clientRecordId would be the same record (422, nothing stored)."""
+    app = await make_app_token(person, ["vitals.steps_per_day:write", "vitals.heart_rate:write"])
+    day = {"type": "steps_per_day", "value": 8000, "unit": "1/(24.h)", "effectiveAt": "2026-11-10T20:00:00Z"}
+    named = {
+        "type": "heart_rate",
+        "value": 60,
+        "unit": "/min",
+        "effectiveAt": "2026-11-10T08:00:00Z",
+        "clientRecordId": "day:2026-11-10",
+    }
+    for items, pointer in (
+        ([day, named], "/measurements/1/clientRecordId"),
+        ([named, day], "/measurements/1/effectiveAt"),
+    ):
+        response = await post_vitals(app, items)
+        assert response.status_code == 422, response.text
+        assert [e["pointer"] for e in response.json()["errors"]] == [pointer]
+    assert await count_rows(person.space_id) == 0
+
+
+def test_a_race_over_a_record_is_recognised_on_a_partitioned_table_too():
+    from ens.vitals.ingest import is_record_index
+
+    assert is_record_index("vital_measurements_client_record")
+    # ens partition: each partition has its own copy of the index, named by PostgreSQL.
+    assert is_record_index("vital_measurements_p003_space_id_writer_client_record_id_idx")
+    assert not is_record_index("vital_measurements_pkey") and not is_record_index(None)

@@ -81,31 +81,41 @@ async def test_one_record_sent_twice_at_once_is_stored_once(client, person, make
     assert len({item["id"] for item in stored}) == 100
 
 
+async def hold_a_record_written(
+    person, model: str, key: str, written: asyncio.Event, release: asyncio.Event, *, writer: str | None = None
+) -> UUID:
+    """Another batch that has written the record ``key`` (a copy of the measure ``model``, by the
+    same writer unless ``writer`` says another) and not yet committed, until ``release``; its id."""
+    columns = ", ".join(INSERT_COLUMNS)
+    copied = columns.replace("client_record_id", "{}").replace("feed_xid", "0").replace("seq", "-1")
+    copied = copied.replace("id, space_id", "{}, space_id", 1).replace(", writer,", ", {},", 1)
+    raced = uuid4()
+    async with db.write_transaction():
+        model_row = await db.fetch_one(
+            "SELECT writer FROM vital_measurements WHERE space_id = {} AND id = {}", person.space_id, UUID(model)
+        )
+        assert model_row is not None
+        await db.fetch(
+            f"INSERT INTO vital_measurements ({columns}) SELECT {copied} FROM vital_measurements "
+            "WHERE space_id = {} AND id = {}",
+            raced,
+            writer or model_row["writer"],
+            key,
+            person.space_id,
+            UUID(model),
+        )
+        written.set()
+        await release.wait()
+    return raced
+
+
 async def test_a_batch_meeting_a_record_another_is_still_writing_waits_then_finds_it_stored(
     client, person, make_app_token, post_vitals
 ):
     scale = await make_app_token(person, ["vitals.body_weight:write"])
     model = (await post_vitals(scale, [weight(70, minutes_ago=30, clientRecordId="model")])).json()["items"][0]["id"]
-    columns = ", ".join(INSERT_COLUMNS)
-    copied = columns.replace("client_record_id", "'raced'").replace("feed_xid", "0").replace("seq", "-1")
-    copied = copied.replace("id, space_id", "{}, space_id", 1)
     written, release = asyncio.Event(), asyncio.Event()
-    raced = uuid4()
-
-    async def other_writer() -> None:
-        # Another batch of the same app that has written the record "raced" and not yet committed.
-        async with db.write_transaction():
-            await db.fetch(
-                f"INSERT INTO vital_measurements ({columns}) SELECT {copied} FROM vital_measurements "
-                "WHERE space_id = {} AND id = {}",
-                raced,
-                person.space_id,
-                UUID(model),
-            )
-            written.set()
-            await release.wait()
-
-    other = asyncio.create_task(other_writer())
+    other = asyncio.create_task(hold_a_record_written(person, model, "raced", written, release))
     await written.wait()
     batch = [weight(71, minutes_ago=20, clientRecordId="raced"), weight(72, minutes_ago=10, clientRecordId="new")]
     sent = asyncio.create_task(post_vitals(scale, batch))
@@ -113,7 +123,7 @@ async def test_a_batch_meeting_a_record_another_is_still_writing_waits_then_find
     # Its lookup found nothing committed; its insert now waits on the unique index for the other.
     assert not sent.done()
     release.set()
-    await other
+    raced = await other
     response = await asyncio.wait_for(sent, timeout=10)
     assert response.status_code == 201, response.text
     # Run again from the start: the record is the other's, the batch's new one is stored once.
@@ -202,3 +212,44 @@ async def test_a_write_left_open_past_the_limit_is_logged_once_as_holding_the_fe
         release.set()
         await holder
     assert await watch.check() is None
+
+
+async def test_inside_a_callers_transaction_a_lost_race_refuses_the_whole_write_with_409(
+    person, make_app_token, post_vitals
+):
+    """The space import writes its batches inside its own transaction: a batch losing a race there
+    has failed that transaction, so it is not run again in it; the import is refused as a whole."""
+    from ens.core.errors import Conflict
+    from ens.spaces.caller import Caller
+    from ens.spaces.door import SpaceAccess, space_ref
+    from ens.vitals.ingest import record_measurements
+
+    scale = await make_app_token(person, ["vitals.body_weight:write"])
+    model = (await post_vitals(scale, [weight(70, minutes_ago=30, clientRecordId="model")])).json()["items"][0]["id"]
+    row = await db.fetch_one("SELECT * FROM spaces WHERE id = {}", person.space_id)
+    assert row is not None
+    space = space_ref(row)
+    assert space.holder_account_id is not None
+    caller = Caller(
+        kind="person", account_id=space.holder_account_id, client_id="t", grant_id=uuid4(), scopes=frozenset()
+    )
+    holder = SpaceAccess(space=space, caller=caller, role="holder", kind="holder", actor_name="Holder")
+    written, release = asyncio.Event(), asyncio.Event()
+    # Another write of the holder's own record "late", not yet committed.
+    other = asyncio.create_task(
+        hold_a_record_written(person, model, "late", written, release, writer=f"person:{space.holder_account_id}")
+    )
+    await written.wait()
+    try:
+
+        async def write_inside_a_transaction() -> None:
+            async with db.write_transaction():
+                await record_measurements(holder, [weight(71, minutes_ago=5, clientRecordId="late")])
+
+        inside = asyncio.create_task(write_inside_a_transaction())
+        await asyncio.sleep(0.3)
+    finally:
+        release.set()
+        await other
+    with pytest.raises(Conflict):
+        await asyncio.wait_for(inside, timeout=10)
