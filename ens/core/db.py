@@ -362,6 +362,19 @@ async def copy_rows(table: str, columns: Sequence[str], *, rows: Sequence[Sequen
         await transaction.connection.copy_records_to_table(table, records=rows, columns=list(columns))
 
 
+def within(column: str, since: Any | None, until: Any | None) -> tuple[str, list[Any]]:
+    """The condition keeping ``column`` in ``[since, until)`` (each bound only if given), to append
+    to a WHERE, and its arguments."""
+    sql, args = "", []
+    if since is not None:
+        sql += f" AND {column} >= {{}}"
+        args.append(since)
+    if until is not None:
+        sql += f" AND {column} < {{}}"
+        args.append(until)
+    return sql, args
+
+
 @lru_cache(maxsize=256)
 def values_insert_sql(table: str, columns: tuple[str, ...], *, rows: int, suffix: str = "") -> str:
     """``INSERT INTO table (columns) VALUES (...), ... suffix`` for ``rows`` rows, ``{}`` placeholders."""

@@ -10,7 +10,7 @@ import msgspec
 from ens.core import clock
 from ens.core.api import Cursors, check_limit, require_if_match
 from ens.core.clock import as_date, aware
-from ens.core.db import fetch, fetch_one, write_transaction
+from ens.core.db import fetch, fetch_one, within, write_transaction
 from ens.core.errors import BadRequest, FieldError, Forbidden, Invalid
 from ens.core.mail import Mailer
 from ens.documents import pending
@@ -81,12 +81,9 @@ async def list_documents(
     if type_ is not None:
         where += " AND d.type_code = {}"
         args.append(type_)
-    if first is not None:
-        where += " AND d.care_date >= {}"
-        args.append(first)
-    if before is not None:
-        where += " AND d.care_date < {}"
-        args.append(before)
+    range_sql, range_args = within("d.care_date", first, before)
+    where += range_sql
+    args += range_args
     purpose = f"documents:{access.space_id}:{type_}:{since}:{until}"
     if cursor is not None:
         position = cursors.decode(purpose, cursor)

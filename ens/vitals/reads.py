@@ -18,7 +18,7 @@ from litestar.connection import ASGIConnection
 from msgspec import Raw
 
 from ens.core.api import Cursors, check_limit, etag_of_versions
-from ens.core.db import current, fetch, is_postgres
+from ens.core.db import current, fetch, is_postgres, within
 from ens.core.errors import BadRequest, FieldError, Forbidden, Invalid
 from ens.core.local_time import parse_instant, zone_of
 from ens.core.spreadsheet import csv_text
@@ -153,12 +153,9 @@ def _page_read(
     type_sql, type_args = type_filter(types, column="m.type")
     where += type_sql
     args += type_args
-    if since_at is not None:
-        where += " AND m.effective_at >= {}"
-        args.append(since_at)
-    if until_at is not None:
-        where += " AND m.effective_at < {}"
-        args.append(until_at)
+    range_sql, range_args = within("m.effective_at", since_at, until_at)
+    where += range_sql
+    args += range_args
     if after is not None:
         # A row-value comparison: both engines turn it into one range on the index.
         where += " AND (m.effective_at, m.id) < ({}, {})"
