@@ -5,14 +5,16 @@ only when it is exactly the read the handler makes once the door has decided
 from __future__ import annotations
 
 import os
+import uuid
 from typing import Any
 
 import httpx
 import pytest
 
-from ens.core import db
+from ens.core import clock, db
+from ens.spaces.caller import Caller
 from ens.spaces.door import resolution
-from ens.spaces.door.companion import door_columns
+from ens.spaces.door.companion import DOOR_SPACE, Companion
 from ens.vitals import reads
 from tests.helpers.hidden import hide_measure, tutored_space_with_two_weights
 from tests.helpers.people import MakeAppToken, MakePerson
@@ -91,8 +93,24 @@ async def test_an_app_s_page_and_a_stranger_s_are_not_read_with_the_door(
     assert len(page_reads) == 1
 
 
-async def test_the_door_s_statement_has_as_many_columns_as_counted() -> None:
-    sql, _ = db._numbered(resolution._SPACE_BY_ID)
-    async with db.current().pool.acquire() as connection:  # type: ignore[attr-defined]
-        statement = await connection.prepare(sql)
-        assert len(statement.get_attributes()) == door_columns(resolution._SPACE_BY_ID) > 20
+async def test_the_door_brings_its_companion_s_rows_on_its_one_row_in_their_order(make_person: MakePerson) -> None:
+    """The companion's rows come back in arrays on the door's row, in the companion's ORDER BY."""
+    holder = await make_person()
+    caller = Caller(
+        kind="person", account_id=holder.account_id, client_id="ens-app", grant_id=holder.grant_id, scopes=frozenset()
+    )
+    # Thirty numbers, in an order the table does not give, named after the resolved space's id.
+    companion = Companion(
+        sql=f"SELECT n AS body, {DOOR_SPACE} AS seq FROM generate_series(1, 40) AS n ORDER BY n % 7, n DESC LIMIT 30",
+        args=(),
+        columns=("body", "seq"),
+    )
+    expected = sorted(range(1, 41), key=lambda n: (n % 7, -n))[:30]
+    row, space, kind, prefetched = await resolution.resolve_space(caller, "me", now=clock.now(), companion=companion)
+    assert row is not None and space is not None and kind == "holder" and prefetched is not None
+    assert prefetched.rows_for(companion.sql, ()) == [(n, holder.space_id) for n in expected]
+    # A space the door does not resolve: no rows, and none from another space.
+    _, nothing, _, empty = await resolution.resolve_space(
+        caller, str(uuid.uuid4()), now=clock.now(), companion=companion
+    )
+    assert nothing is None and (empty is None or empty.rows == [])

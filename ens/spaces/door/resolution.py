@@ -8,9 +8,9 @@ from typing import cast
 from uuid import UUID
 
 from ens.core.clock import aware
-from ens.core.db import Row, fetch, fetch_one
+from ens.core.db import Row, fetch_one
 from ens.spaces.caller import Caller
-from ens.spaces.door.companion import Companion, Prefetched, with_companion
+from ens.spaces.door.companion import Companion, Prefetched, prefetched_rows, with_companion
 from ens.spaces.door.space import SpaceRef, adulthood, space_ref
 from ens.spaces.rights import Action, ActorKind, allows
 
@@ -70,9 +70,8 @@ async def resolve_space(
     if companion is None:
         row = await fetch_one(sql, *door_args)
     else:
-        rows = await fetch(with_companion(sql, companion.sql, companion.columns), *door_args, *companion.args)
-        row = next((r for r in rows if r["part"] == 0), None)
-        prefetched = Prefetched(companion, [r for r in rows if r["part"] == 1])
+        row = await fetch_one(with_companion(sql, companion.sql, companion.columns), *door_args, *companion.args)
+        prefetched = prefetched_rows(row, companion) if row is not None else None
     if row is None or row["space_id"] is None:
         return row, None, None, None
     space = space_ref(row)
