@@ -219,19 +219,21 @@ async def list_measurements(
     sql, args = _page_read(
         types=types, visible=visible_to(access, alias="m"), since_at=since_at, until_at=until_at, after=after, size=size
     )
-    # (body, seq) pairs: the door's companion hands them over as such (ens.spaces.door.companion).
-    rows = access.prefetched.rows_for(sql, args) if access.prefetched is not None else None
-    if rows is None:
-        read = await fetch(sql.replace(DOOR_SPACE, "{}", 1), access.space_id, *args)
-        rows = [(row["body"], row["seq"]) for row in read]
-    bodies = [body if isinstance(body := row[0], bytes) else body.encode() for row in rows[:size]]
+    # The bodies and change numbers, as the door's companion hands them over (one list each).
+    columns = access.prefetched.columns_for(sql, args) if access.prefetched is not None else None
+    if columns is None:
+        rows = await fetch(sql.replace(DOOR_SPACE, "{}", 1), access.space_id, *args)
+        columns = ([row["body"] for row in rows], [row["seq"] for row in rows])
+    stored, seqs = columns
+    # PostgreSQL gives the bodies as UTF-8 bytes (see _page_read), SQLite as text.
+    bodies = stored[:size] if not stored or isinstance(stored[0], bytes) else [body.encode() for body in stored[:size]]
     next_cursor = None
-    if len(rows) > size:
+    if len(stored) > size:
         last = _POSITION.decode(bodies[-1])
         next_cursor = cursors.encode(purpose, [last.effective_at.isoformat(), str(last.id)])
     # Every change to a measure gives it a new change number (seq): the numbers of a page's rows,
     # with the query and the representation's version, determine its bytes.
-    versions = [REPRESENTATION_VERSION, since, until, cursor, next_cursor, *(row[1] for row in rows[:size])]
+    versions = [REPRESENTATION_VERSION, since, until, cursor, next_cursor, *seqs[:size]]
     # One join for the page: the bodies go out as they are stored.
     page = RawMeasurementPage(items=Raw(b"[" + b",".join(bodies) + b"]"), next_cursor=next_cursor)
     return ListedMeasurements(page=page, etag=etag_of_versions(purpose, versions))

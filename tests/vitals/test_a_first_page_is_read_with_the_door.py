@@ -108,9 +108,9 @@ async def test_the_door_brings_its_companion_s_rows_on_its_one_row_in_their_orde
     expected = sorted(range(1, 41), key=lambda n: (n % 7, -n))[:30]
     row, space, kind, prefetched = await resolution.resolve_space(caller, "me", now=clock.now(), companion=companion)
     assert row is not None and space is not None and kind == "holder" and prefetched is not None
-    assert prefetched.rows_for(companion.sql, ()) == [(n, holder.space_id) for n in expected]
+    assert prefetched.columns_for(companion.sql, ()) == (expected, [holder.space_id] * 30)
     # A space the door does not resolve: no rows, and none from another space.
     _, nothing, _, empty = await resolution.resolve_space(
         caller, str(uuid.uuid4()), now=clock.now(), companion=companion
     )
-    assert nothing is None and (empty is None or empty.rows == [])
+    assert nothing is None and (empty is None or empty.columns == ([], []))

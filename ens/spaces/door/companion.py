@@ -51,23 +51,22 @@ Predictor = Callable[[ASGIConnection[Any, Any, Any, Any], Caller], Companion | N
 
 @dataclass(frozen=True)
 class Prefetched:
-    """The rows of a companion read, for the handler that would make the same read: tuples of its
-    ``columns`` in the read's order."""
+    """What a companion read, for the handler that would make the same read: one list per column
+    (``columns`` order), each in the read's row order."""
 
     companion: Companion
-    rows: list[tuple[Any, ...]]
+    columns: tuple[list[Any], ...]
 
-    def rows_for(self, sql: str, args: Sequence[Any]) -> list[tuple[Any, ...]] | None:
-        """The rows if ``sql`` with ``args`` is the read that was predicted, else ``None``."""
+    def columns_for(self, sql: str, args: Sequence[Any]) -> tuple[list[Any], ...] | None:
+        """The columns if ``sql`` with ``args`` is the read that was predicted, else ``None``."""
         if sql == self.companion.sql and tuple(args) == self.companion.args:
-            return self.rows
+            return self.columns
         return None
 
 
-def prefetched_rows(row: Row, companion: Companion) -> Prefetched:
-    """The companion's rows from the door's row: one array per column, read back as tuples."""
-    arrays = [row[f"companion_{name}"] for name in companion.columns]
-    return Prefetched(companion, list(zip(*arrays, strict=True)) if arrays[0] is not None else [])
+def prefetched_columns(row: Row, companion: Companion) -> Prefetched:
+    """The companion's columns from the door's row: its arrays, empty when it read no row."""
+    return Prefetched(companion, tuple(row[f"companion_{name}"] or [] for name in companion.columns))
 
 
 @lru_cache(maxsize=64)

@@ -10,7 +10,7 @@ from uuid import UUID
 from ens.core.clock import aware
 from ens.core.db import Row, fetch_one
 from ens.spaces.caller import Caller
-from ens.spaces.door.companion import Companion, Prefetched, prefetched_rows, with_companion
+from ens.spaces.door.companion import Companion, Prefetched, prefetched_columns, with_companion
 from ens.spaces.door.space import SpaceRef, adulthood, space_ref
 from ens.spaces.rights import Action, ActorKind, allows
 
@@ -71,7 +71,7 @@ async def resolve_space(
         row = await fetch_one(sql, *door_args)
     else:
         row = await fetch_one(with_companion(sql, companion.sql, companion.columns), *door_args, *companion.args)
-        prefetched = prefetched_rows(row, companion) if row is not None else None
+        prefetched = prefetched_columns(row, companion) if row is not None else None
     if row is None or row["space_id"] is None:
         return row, None, None, None
     space = space_ref(row)
