@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,6 +58,7 @@ class RateLimiter:
         self.warned: set[str] = set()
         self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
+        self._limit_of = {kind: limits.of(kind) for kind in _WORDS}
 
     @staticmethod
     def _now_window() -> int:
@@ -65,20 +66,23 @@ class RateLimiter:
 
     async def check(self, keys: Iterable[tuple[str, str]]) -> None:
         """Count one request for each (kind, id); 429 if one is past its limit."""
-        window = self._now_window()
+        await self.check_keys([(kind, f"{kind}:{ident}") for kind, ident in keys])
+
+    async def check_keys(self, keys: Sequence[tuple[str, str]]) -> None:
+        """:meth:`check` with each key already written (``kind:id``, see :func:`caller_keys`)."""
+        window = int(time.time() // WINDOW_S)
         if window != self.window:
             await self.flush()
             self.window, self.local, self.known, self.warned = window, {}, {}, set()
-        counted: list[str] = []
-        for kind, ident in keys:
-            limit = self.limits.of(kind)
+        local_counts, known = self.local, self.known
+        for kind, key in keys:
+            limit = self._limit_of[kind]
             if limit <= 0:
                 continue
-            key = f"{kind}:{ident}"
-            local = self.local.get(key, 0)
-            if key not in self.known and local >= max(1, limit // 10):
-                self.known[key] = await self._total(key)
-            if self.known.get(key, 0) + local >= limit:
+            local = local_counts.get(key, 0)
+            if key not in known and local >= max(1, limit // 10):
+                known[key] = await self._total(key)
+            if known.get(key, 0) + local >= limit:
                 retry = WINDOW_S - int(time.time()) % WINDOW_S
                 if key not in self.warned:
                     self.warned.add(key)
@@ -87,9 +91,9 @@ class RateLimiter:
                     f"Too many requests ({limit} a minute for one {_WORDS[kind]}); try again in {retry} s.",
                     retry_after=retry,
                 )
-            counted.append(key)
-        for key in counted:
-            self.local[key] = self.local.get(key, 0) + 1
+        for kind, key in keys:
+            if self._limit_of[kind] > 0:
+                local_counts[key] = local_counts.get(key, 0) + 1
 
     async def _total(self, key: str) -> int:
         rows = await fetch(
@@ -156,14 +160,34 @@ class RateLimitMiddleware:
     def __init__(self, app: Any, limiter: RateLimiter) -> None:
         self.app = app
         self.limiter = limiter
+        # The keys of the callers seen lately, by the caller object the token cache hands out for
+        # every request of a token (ens.auth.tokens): writing them was most of this check's cost.
+        # Each entry keeps its caller alive, so an id here is never another object's.
+        self._keys: dict[int, tuple[Any, tuple[tuple[str, str], ...]]] = {}
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http":
             user = scope.get("user")
-            account, grant = getattr(user, "account_id", None), getattr(user, "grant_id", None)
-            if account is not None and grant is not None:
-                await self.limiter.check((("account", str(account)), ("grant", str(grant))))
+            known = self._keys.get(id(user))
+            if known is not None and known[0] is user:
+                await self.limiter.check_keys(known[1])
+            elif (keys := caller_keys(user)) is not None:
+                if len(self._keys) >= _KEYS_REMEMBERED:
+                    self._keys.clear()
+                self._keys[id(user)] = (user, keys)
+                await self.limiter.check_keys(keys)
             elif str(scope.get("path", "")).startswith(_ADDRESS_LIMITED):
                 client = scope.get("client") or ("unknown", 0)
                 await self.limiter.check((("address", str(client[0])),))
         await self.app(scope, receive, send)
+
+
+_KEYS_REMEMBERED = 4096
+
+
+def caller_keys(user: Any) -> tuple[tuple[str, str], ...] | None:
+    """The account's and the grant's keys of a signed-in caller; ``None`` for anyone else."""
+    account, grant = getattr(user, "account_id", None), getattr(user, "grant_id", None)
+    if account is None or grant is None:
+        return None
+    return (("account", f"account:{account}"), ("grant", f"grant:{grant}"))

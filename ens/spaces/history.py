@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-import uuid
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -228,7 +228,7 @@ class AccessHistoryMiddleware:
             return
         state: dict[str, Any] = scope.setdefault("state", {})
         incoming = _header(scope, b"x-request-id")
-        request_id = incoming if incoming and _REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+        request_id = incoming if incoming and _REQUEST_ID.fullmatch(incoming) else secrets.token_hex(16)
         state[REQUEST_ID_KEY] = request_id
 
         async def send_recorded(message: Message) -> None:
