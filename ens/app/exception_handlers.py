@@ -148,8 +148,40 @@ def _database_busy(exc: BaseException) -> bool:
     return False
 
 
+# PostgreSQL's states for "not reachable now": a lost or refused connection (class 08), a server
+# shutting down, crashed or starting up (57P01-57P03), no connection slot left (53300).
+_UNREACHABLE_STATES = ("08", "57P01", "57P02", "57P03", "53300")
+
+
+def _database_unreachable(exc: BaseException) -> bool:
+    """The database (or the connection to it) is gone for the moment: a restart, a failover, a
+    network cut. Nothing the request did; a phone should retry, not report a fault."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        state = getattr(seen, "sqlstate", None)
+        if isinstance(state, str) and state.startswith(_UNREACHABLE_STATES):
+            return True
+        if isinstance(seen, ConnectionError):  # refused, reset, broken pipe
+            return True
+        if type(seen).__name__ == "InterfaceError" and "connection is closed" in str(seen):  # asyncpg's
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     request_id = request.scope.get("state", {}).get(REQUEST_ID_KEY, "")
+    if _database_unreachable(exc):
+        log.error(
+            "database unreachable",
+            extra={"request_id": request_id, "path": request.scope.get("path_template"), "error": type(exc).__name__},
+        )
+        return error_response(
+            request,
+            problems.for_status(503),
+            f"The service cannot reach its database at the moment; try again shortly (request {request_id}).",
+            headers={"Retry-After": "5"},
+        )
     if _database_busy(exc):
         log.warning("database busy", extra={"request_id": request_id, "path": request.scope.get("path_template")})
         return problem_response(

@@ -1,0 +1,44 @@
+"""Which failures answer 503 (the database out of reach: retry) rather than 500 (a fault)."""
+
+from __future__ import annotations
+
+import asyncpg.exceptions as pg
+import pytest
+
+from ens.app.exception_handlers import _database_unreachable
+
+
+def _caused(outer: Exception, cause: BaseException) -> Exception:
+    outer.__cause__ = cause
+    return outer
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        ConnectionRefusedError(111, "Connect call failed"),  # no server listening: a new connection
+        ConnectionResetError(104, "Connection reset by peer"),
+        pg.ConnectionDoesNotExistError("connection was closed in the middle of operation"),
+        pg.AdminShutdownError("terminating connection due to administrator command"),  # 57P01
+        pg.CannotConnectNowError("the database system is starting up"),  # 57P03
+        pg.TooManyConnectionsError("sorry, too many clients already"),  # 53300
+        pg.InterfaceError("connection is closed"),
+        _caused(RuntimeError("while reading the page"), ConnectionRefusedError(111, "refused")),
+    ],
+)
+def test_out_of_reach(error: BaseException) -> None:
+    assert _database_unreachable(error)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        pg.QueryCanceledError("canceling statement due to statement timeout"),  # 57014: a query's fault
+        pg.UniqueViolationError("duplicate key"),
+        pg.InterfaceError("cannot perform operation: another operation is in progress"),
+        KeyError("body"),
+        OSError(28, "No space left on device"),
+    ],
+)
+def test_a_fault(error: BaseException) -> None:
+    assert not _database_unreachable(error)
