@@ -40,12 +40,23 @@ class SecurityHeaders:
     async def __call__(self, message: Any, scope: Any) -> None:
         if message["type"] != "http.response.start":
             return
-        headers = list(message.get("headers", []))
-        names = {key.lower() for key, _ in headers}
-        headers += self.always
-        html = any(key.lower() == b"content-type" and value.startswith(b"text/html") for key, value in headers)
-        if b"content-security-policy" not in names and not html:
-            headers.append(_API_CSP)
-        if b"cache-control" not in names and any(key in (b"authorization", b"cookie") for key, _ in scope["headers"]):
-            headers.append(_NO_STORE)
-        message["headers"] = [(key, value) for key, value in headers if key.lower() != b"server"]
+        # One pass over the answer's headers (this runs for every answer).
+        headers = message.get("headers", [])
+        has_policy = has_cache_control = html = has_server = False
+        for key, value in headers:
+            name = key.lower()
+            if name == b"content-type":
+                html = html or value.startswith(b"text/html")
+            elif name == b"cache-control":
+                has_cache_control = True
+            elif name == b"content-security-policy":
+                has_policy = True
+            elif name == b"server":
+                has_server = True
+        kept = [(key, value) for key, value in headers if key.lower() != b"server"] if has_server else list(headers)
+        kept += self.always
+        if not has_policy and not html:
+            kept.append(_API_CSP)
+        if not has_cache_control and any(key in (b"authorization", b"cookie") for key, _ in scope["headers"]):
+            kept.append(_NO_STORE)
+        message["headers"] = kept

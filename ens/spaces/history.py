@@ -243,7 +243,7 @@ class AccessHistoryMiddleware:
                     await record_access(pending, message["status"])
             await send(message)
 
-        async with db.request_context():
+        async with db.RequestContext():
             await self.app(scope, receive, send_recorded)
 
 

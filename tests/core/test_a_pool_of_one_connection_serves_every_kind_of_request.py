@@ -1,4 +1,4 @@
-"""A request's reads share one pool connection (``ens.core.db.request_context``), given back before
+"""A request's reads share one pool connection (``ens.core.db.RequestContext``), given back before
 it opens a write transaction and before it waits for its history row. So a request never holds two
 connections: the real server with a pool of one still answers reads, writes, refusals and
 failures, many at once, where holding two would leave every request waiting on the others."""
