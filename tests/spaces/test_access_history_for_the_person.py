@@ -3,12 +3,16 @@ French; filtered by actor, action and date; reading it is itself recorded (issue
 
 from __future__ import annotations
 
+import json
+import os
 from datetime import timedelta
 from typing import Any
 
 import httpx
+import pytest
 
-from ens.core import clock
+from ens.core import clock, db
+from ens.spaces import history
 from tests.helpers.carers import court_measure
 from tests.helpers.people import MakeAppToken, MakePerson
 from tests.helpers.vitals import weight
@@ -92,3 +96,57 @@ async def test_bad_filters_are_clear_4xx(client: httpx.AsyncClient, make_person:
         f"/v1/spaces/me/access-history?limit=1&action=change&cursor={first['nextCursor']}", headers=holder.headers
     )
     assert other.status_code == 400
+
+
+@pytest.mark.skipif(not os.environ.get("ENS_DATABASE_URL", "").startswith("postgres"), reason="PostgreSQL's plan")
+async def test_a_filter_on_rare_rows_reads_those_rows_not_the_whole_history(
+    client: httpx.AsyncClient, make_person: MakePerson, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without the partial indexes (migration m2026_12_08_0001), a filter on rows that are few
+    walked the space's whole history newest first (26 ms for a professional's among 300,000)."""
+    holder = await make_person()
+    # An app's request, a refusal and a deletion, then 3,000 of the holder's own reads after them.
+    columns = "space_id, at, actor_account_id, client_id, acting_as, action, resource_type, outcome, request_id, mac"
+    rare = [("app", "POST /v1/spaces/{space}/vitals", 201), ("holder", "GET /v1/spaces/{space}/vitals", 403)]
+    rare.append(("holder", "DELETE /v1/spaces/{space}/vitals/{id}", 204))
+    placeholders = "{}, {}, {}, 'c', {}, {}, 'vitals', {}, {}, 'x'"
+    for n, (acting_as, action, outcome) in enumerate(rare):
+        await db.fetch(
+            f"INSERT INTO access_history ({columns}) VALUES ({placeholders})",
+            holder.space_id,
+            clock.now() - timedelta(days=2),
+            holder.account_id,
+            acting_as,
+            action,
+            outcome,
+            f"rare-{n}",
+        )
+    await db.fetch(
+        f"INSERT INTO access_history ({columns}) SELECT {{}}, now() - interval '1 day' + g * interval '1 second', "
+        "{}, 'c', 'holder', 'GET /v1/spaces/{space}/vitals', 'vitals', 200, 'r' || g, 'x' "
+        "FROM generate_series(1, 3000) AS g",
+        holder.space_id,
+        holder.account_id,
+    )
+    await db.fetch("ANALYZE access_history")
+    statements: list[tuple[str, tuple[Any, ...]]] = []
+    real = db.fetch
+
+    async def fetch(sql: str, *args: Any) -> Any:
+        statements.append((sql, args))
+        return await real(sql, *args)
+
+    monkeypatch.setattr(history, "fetch", fetch)
+
+    def most_rows(node: dict[str, Any]) -> int:
+        """The most rows one step of the plan looked at: those it passed on and those it filtered out."""
+        looked_at = int(node["Actual Rows"]) + int(node.get("Rows Removed by Filter", 0))
+        return max([looked_at, *(most_rows(child) for child in node.get("Plans", []))])
+
+    for query, found in (("actor=apps", 1), ("actor=professionals", 0), ("action=refused", 1), ("action=delete", 1)):
+        statements.clear()
+        answer = await client.get(f"/v1/spaces/me/access-history?{query}&limit=20", headers=holder.headers)
+        assert answer.status_code == 200 and len(answer.json()["items"]) == found, query
+        sql, args = next((sql, args) for sql, args in statements if "FROM access_history" in sql)
+        plan = json.loads((await real("EXPLAIN (ANALYZE, FORMAT JSON) " + sql, *args))[0]["QUERY PLAN"])
+        assert most_rows(plan[0]["Plan"]) <= 21, query  # not the 3,000 rows of the holder's reads
