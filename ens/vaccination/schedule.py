@@ -7,13 +7,18 @@ evaluate rather than guessing.
 
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
+from datetime import date
 from typing import Literal
+
+import msgspec
 
 from ens.core.errors import BadRequest, FieldError
 from ens.spaces.door import SpaceAccess
 from ens.vaccination.booklet import booklet_entries, space_today
 from ens.vaccination.calendar import schedule_data
-from ens.vaccination.engine import Person, Schedule, evaluate
+from ens.vaccination.engine import BookletEntry, Person, Schedule, evaluate
 from ens.vaccination.engine.model import Sex
 from ens.vaccination.schemas import (
     DueCounts,
@@ -47,14 +52,16 @@ def _person(
 
 
 async def holder_schedule(access: SpaceAccess) -> Schedule:
-    """The schedule with only what the space knows (the home screen's counts)."""
+    """The schedule with only what the space knows (the certificate's)."""
+    person, entries, today = await _holder_inputs(access)
+    return evaluate(schedule_data(), person, entries=entries, today=today)
+
+
+async def _holder_inputs(access: SpaceAccess) -> tuple[Person, list[BookletEntry], date]:
+    """The engine's inputs from what the space knows: its birthdate and sex, its booklet, its day."""
     person = Person(birthdate=access.space.birthdate, sex=_SEX.get(access.space.sex or ""))
-    return evaluate(
-        schedule_data(),
-        person,
-        entries=await booklet_entries(access.space_id, with_hidden=access.sees_confidential),
-        today=space_today(access),
-    )
+    entries = await booklet_entries(access.space_id, with_hidden=access.sees_confidential)
+    return person, entries, space_today(access)
 
 
 async def vaccination_schedule(
@@ -112,6 +119,52 @@ async def vaccination_schedule(
 
 
 async def due_counts(access: SpaceAccess) -> DueCounts:
-    """How many doses are due and overdue today (the home screen)."""
-    schedule = await holder_schedule(access)
-    return DueCounts(due=schedule.count("due"), overdue=schedule.count("overdue"))
+    """How many doses are due and overdue today (the home screen, opened many times a day).
+
+    The engine is a pure function of the calendar (fixed for the process), the person, the
+    booklet and the day; evaluating the whole calendar took ~1.7 ms of the ~2.3 ms of CPU a home
+    screen cost. The two counts are kept per process for the inputs they came from (a digest of
+    them: any change to the booklet, the birthdate, the sex or the day is another key)."""
+    person, entries, today = await _holder_inputs(access)
+    key = _inputs_digest(person, entries, today)
+    counts = _DUE_COUNTS.get(key)
+    if counts is None:
+        schedule = evaluate(schedule_data(), person, entries=entries, today=today)
+        counts = _DUE_COUNTS.put(key, (schedule.count("due"), schedule.count("overdue")))
+    return DueCounts(due=counts[0], overdue=counts[1])
+
+
+def _inputs_digest(person: Person, entries: list[BookletEntry], today: date) -> bytes:
+    """What the engine's answer depends on, in a canonical form, hashed (the calendar by its edition)."""
+    booklet = sorted(
+        (str(e.id), sorted(e.diseases), e.when.text, e.when.precision, e.when.start, e.when.end, e.brand)
+        for e in entries
+    )
+    edition = schedule_data().calendar.edition_label
+    canonical = msgspec.json.encode(
+        [edition, person.birthdate, person.sex, person.pregnant, person.gestational_weeks, today, booklet]
+    )
+    return hashlib.blake2b(canonical, digest_size=16).digest()
+
+
+class _Remembered:
+    """A bounded map, least recently used out first (~100 bytes an entry)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[bytes, tuple[int, int]] = OrderedDict()
+
+    def get(self, key: bytes) -> tuple[int, int] | None:
+        found = self._items.get(key)
+        if found is not None:
+            self._items.move_to_end(key)
+        return found
+
+    def put(self, key: bytes, value: tuple[int, int]) -> tuple[int, int]:
+        self._items[key] = value
+        if len(self._items) > self.size:
+            self._items.popitem(last=False)
+        return value
+
+
+_DUE_COUNTS = _Remembered(100_000)

@@ -169,3 +169,50 @@ async def test_a_product_rule_trusts_the_catalogue_not_a_name_typed_by_hand(clie
         ).status_code == 201
     schedule = (await client.get(f"/v1/spaces/{other}/vaccinations/schedule", headers=person.headers)).json()
     assert _status(schedule, "rotavirus.rota-3-rotateq") == ["due"]
+
+
+async def test_the_home_screen_evaluates_the_calendar_once_for_the_same_inputs(client, person, monkeypatch):
+    """The home screen's counts are remembered for the inputs they came from: the same booklet,
+    birthdate and day evaluate the calendar once; a new entry or another day evaluates it again."""
+    from ens.core import clock
+    from ens.vaccination import schedule as schedule_module
+
+    born = add_months(paris_today(), -4) - timedelta(days=10)
+    child = await child_space(person, birthdate=born)
+    evaluated: list[date] = []
+    real = schedule_module.evaluate
+
+    def evaluate(*args: Any, **kwargs: Any) -> Any:
+        evaluated.append(kwargs["today"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(schedule_module, "evaluate", evaluate)
+
+    async def home() -> dict[str, int]:
+        answer = await client.get(f"/v1/spaces/{child}", headers=person.headers)
+        assert answer.status_code == 200, answer.text
+        counts: dict[str, int] = answer.json()["vaccination"]
+        return counts
+
+    async def full() -> dict[str, int]:
+        answer = await client.get(f"/v1/spaces/{child}/vaccinations/schedule", headers=person.headers)
+        counts: dict[str, int] = answer.json()["counts"]
+        return counts
+
+    first = await home()
+    assert await home() == first and len(evaluated) == 1
+    assert first == await full() and first["due"] > 0  # the full schedule is evaluated each time
+    assert len(evaluated) == 2
+
+    hexyon = await vaccine_id(client, "hexyon", "HEXYON")
+    given = add_months(born, 2).isoformat()
+    url = f"/v1/spaces/{child}/vaccinations"
+    entry = await client.post(url, json={"vaccineId": hexyon, "date": given}, headers=person.headers)
+    assert entry.status_code == 201, entry.text
+    after_entry = await home()
+    assert len(evaluated) == 3 and after_entry == await full() and after_entry != first
+
+    later = clock.now() + timedelta(days=40)
+    monkeypatch.setattr(clock, "now", lambda: later)
+    next_month = await home()
+    assert evaluated[-1] == evaluated[-2] + timedelta(days=40) and next_month == await full()
