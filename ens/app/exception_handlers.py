@@ -137,44 +137,50 @@ def _not_utf8(request: Request[Any, Any, Any], exc: UnicodeDecodeError) -> Respo
     return error_response(request, problems.for_status(400), "The body is not valid UTF-8 text.")
 
 
+def _chain(exc: BaseException, *, implicit: bool = True) -> list[BaseException]:
+    """The error and those it came from (``raise ... from``, and with ``implicit`` those raised while
+    handling another), each once: a chain can loop (``raise a from b`` inside a handler of ``a``)."""
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and all(current is not earlier for earlier in seen):
+        seen.append(current)
+        current = current.__cause__ or (current.__context__ if implicit else None)
+    return seen
+
+
 def _database_busy(exc: BaseException) -> bool:
     """SQLite's writers take turns; one that waited its whole busy timeout gets "database is locked"
     (a burst of writers on a small machine). It is the moment's load, not a fault: 503, retry."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, sqlite3.OperationalError) and "database is locked" in str(seen):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
+    return any(isinstance(e, sqlite3.OperationalError) and "database is locked" in str(e) for e in _chain(exc))
 
 
-# PostgreSQL's states for "not reachable now": a lost or refused connection (class 08), a server
-# shutting down, crashed or starting up (57P01-57P03), no connection slot left (53300).
-_UNREACHABLE_STATES = ("08", "57P01", "57P02", "57P03", "53300")
+# PostgreSQL's states for "not reachable now": the connection failed, was refused or is gone
+# (08000, 08001, 08003, 08004, 08006; not 08P01, a protocol violation: a fault), the server is
+# shutting down, crashed or starting (57P01-57P03), or has no connection slot left (53300).
+_UNREACHABLE_STATES = frozenset({"08000", "08001", "08003", "08004", "08006", "57P01", "57P02", "57P03", "53300"})
 
 
 def _database_unreachable(exc: BaseException) -> bool:
-    """The database (or the connection to it) is gone for the moment: a restart, a failover, a
-    network cut. Nothing the request did; a phone should retry, not report a fault."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        state = getattr(seen, "sqlstate", None)
-        if isinstance(state, str) and state.startswith(_UNREACHABLE_STATES):
+    """The connection to PostgreSQL failed or was lost (a restart, a failover, a cut connection):
+    nothing the request did, a phone should retry. Only the error itself and what it was raised
+    from count: an unrelated error raised while handling a lost connection stays a fault (500)."""
+    for error in _chain(exc, implicit=False):
+        if getattr(error, "sqlstate", None) in _UNREACHABLE_STATES:
             return True
-        if isinstance(seen, ConnectionError):  # refused, reset, broken pipe
+        if isinstance(error, ConnectionError):  # refused, reset, broken pipe: a new connection failed
             return True
-        if type(seen).__name__ == "InterfaceError" and "connection is closed" in str(seen):  # asyncpg's
+        if type(error).__name__ == "InterfaceError" and "connection is closed" in str(error):  # asyncpg's
             return True
-        seen = seen.__cause__ or seen.__context__
     return False
 
 
 def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     request_id = request.scope.get("state", {}).get(REQUEST_ID_KEY, "")
     if _database_unreachable(exc):
-        log.error(
+        log.error(  # with its traceback: a pool that ran out of connections may be a leak
             "database unreachable",
-            extra={"request_id": request_id, "path": request.scope.get("path_template"), "error": type(exc).__name__},
+            exc_info=exc,
+            extra={"request_id": request_id, "path": request.scope.get("path_template")},
         )
         return error_response(
             request,

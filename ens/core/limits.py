@@ -91,9 +91,11 @@ class RateLimiter:
                     f"Too many requests ({limit} a minute for one {_WORDS[kind]}); try again in {retry} s.",
                     retry_after=retry,
                 )
+        # Counted in the map of now: a flush may have swapped it while a total was read above.
+        counts = self.local
         for kind, key in keys:
             if self._limit_of[kind] > 0:
-                local_counts[key] = local_counts.get(key, 0) + 1
+                counts[key] = counts.get(key, 0) + 1
 
     async def _total(self, key: str) -> int:
         rows = await fetch(

@@ -42,8 +42,11 @@ class Relay:
         await self.server.wait_closed()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.writers.add(writer)  # before connecting on: a cut meanwhile drops it too
         up_reader, up_writer = await asyncio.open_connection(*self.target)
-        self.writers |= {writer, up_writer}
+        self.writers.add(up_writer)
+        if writer.transport.is_closing():
+            up_writer.transport.abort()
 
         async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
             try:
@@ -63,7 +66,8 @@ async def test_the_database_cut_is_a_503_then_the_same_server_answers_again(sett
     url = urlsplit(settings.database_url)
     relay = Relay(free_port(), (url.hostname or "127.0.0.1", url.port or 5432))
     await relay.start()
-    through_relay = urlunsplit(url._replace(netloc=f"{url.username}@127.0.0.1:{relay.port}"))
+    credentials = url.netloc.rsplit("@", 1)[0] + "@" if "@" in url.netloc else ""
+    through_relay = urlunsplit(url._replace(netloc=f"{credentials}127.0.0.1:{relay.port}"))
     env = {
         **os.environ,
         "ENS_ENV": "dev",

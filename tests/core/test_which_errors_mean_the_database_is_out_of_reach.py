@@ -5,12 +5,17 @@ from __future__ import annotations
 import asyncpg.exceptions as pg
 import pytest
 
-from ens.app.exception_handlers import _database_unreachable
+from ens.app.exception_handlers import _database_busy, _database_unreachable
 
 
 def _caused(outer: Exception, cause: BaseException) -> Exception:
     outer.__cause__ = cause
     return outer
+
+
+def _raised_while_handling(error: Exception, handled: BaseException) -> Exception:
+    error.__context__ = handled  # what Python sets for an error raised in an except block
+    return error
 
 
 @pytest.mark.parametrize(
@@ -38,7 +43,19 @@ def test_out_of_reach(error: BaseException) -> None:
         pg.InterfaceError("cannot perform operation: another operation is in progress"),
         KeyError("body"),
         OSError(28, "No space left on device"),
+        pg.ProtocolViolationError("invalid message format"),  # 08P01: a fault, not an outage
+        _raised_while_handling(KeyError("body"), ConnectionResetError(104, "reset")),
     ],
 )
 def test_a_fault(error: BaseException) -> None:
     assert not _database_unreachable(error)
+
+
+def test_a_chain_that_loops_is_read_once() -> None:
+    first, second = ValueError("a"), pg.ConnectionDoesNotExistError("gone")
+    first.__cause__, second.__cause__ = second, first  # raise b from a, then a from b
+    assert _database_unreachable(first)
+    third, fourth = ValueError("c"), KeyError("d")
+    third.__cause__, fourth.__cause__ = fourth, third
+    assert not _database_unreachable(third)
+    assert not _database_busy(third)

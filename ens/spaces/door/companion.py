@@ -77,10 +77,13 @@ def with_companion(door_sql: str, companion_sql: str, columns: tuple[str, ...]) 
 
     Arrays rather than rows of their own: a row per item would carry the door's ~30 columns,
     empty, which the server decodes for each (measured on a 100-item page: the round trip saved
-    was spent again decoding them). Each array keeps the order of the companion's rows: its ORDER
-    BY ... LIMIT is a subquery the aggregate reads in order (PostgreSQL's documented behaviour for
-    a sorted subquery, "Aggregate Expressions"), and a test compares the page with the same read
-    made after the door."""
+    was spent again decoding them). Each array keeps the order of the companion's rows, which
+    PostgreSQL's manual ("Aggregate Expressions") says a sorted subquery "will usually" give, not
+    always: it holds here because a subquery with a LIMIT is never merged into the outer query and
+    the aggregate's level has nothing else (no join, no grouping) to reorder its input; the arrays
+    are aggregated from the same input, so they stay aligned. A test checks the order (one the
+    table's indexes do not give) and another compares the page with the same read made after the
+    door."""
     aggregated = ", ".join(f"array_agg(c.{name}) AS companion_{name}" for name in columns)
     return (
         f"WITH d AS MATERIALIZED ({door_sql}) "
