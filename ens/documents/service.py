@@ -105,11 +105,17 @@ async def list_documents(
         last = items[-1]
         next_cursor = cursors.encode(purpose, [last.date.isoformat(), last.created_at.isoformat(), str(last.id)])
     if access.is_person and cursor is None:
-        await _looked(access)
+        await _looked(access, today=today)
     return DocumentPage(items=items, next_cursor=next_cursor)
 
 
-async def _looked(access: SpaceAccess) -> None:
+async def _looked(access: SpaceAccess, *, today: date) -> None:
+    """The person has looked: what was added before now is no longer new to them. Written only when
+    something is new to them now; otherwise moving their time of looking forward changes nothing the
+    home screen counts (what is added later is new either way), and a read would commit a write."""
+    new, args = _new_to_caller(access, today=today)
+    if await fetch_one(f"SELECT 1 AS found FROM documents d {new} LIMIT 1", *args) is None:
+        return
     async with write_transaction():
         await fetch(
             "INSERT INTO document_views (space_id, account_id, seen_at) VALUES ({}, {}, {}) "
@@ -118,6 +124,21 @@ async def _looked(access: SpaceAccess) -> None:
             access.caller.account_id,
             clock.now(),
         )
+
+
+def _new_to_caller(access: SpaceAccess, *, today: date) -> tuple[str, list[object]]:
+    """The join and conditions of the documents the caller sees that are new to them: added by
+    someone else since they last listed them (all, if they never did). For the holder and whoever
+    sees what they see, a document held back from the holder is added when it is shown to them
+    (released, or its day)."""
+    seen = visible_to(access, today=today)
+    since = "d.created_at" if access.role == "professional" else "COALESCE(d.shown_to_holder_at, d.created_at)"
+    sql = (
+        "LEFT JOIN document_views v ON v.space_id = d.space_id AND v.account_id = {} "
+        f"WHERE d.space_id = {{}} AND (v.seen_at IS NULL OR {since} > v.seen_at) "
+        "AND (d.added_by_account_id IS NULL OR d.added_by_account_id <> {})" + seen.sql
+    )
+    return sql, [access.caller.account_id, access.space_id, access.caller.account_id, *seen.args]
 
 
 async def get_document(access: SpaceAccess, document_id: UUID) -> DocumentRead:
@@ -217,25 +238,14 @@ async def delete_document(access: SpaceAccess, document_id: UUID, *, if_match: s
 
 
 async def documents_summary(access: SpaceAccess) -> DocumentsSummary:
-    """How many documents the caller sees, and how many were added by someone else since they last
-    listed them (all of them, if they never did). For the holder and whoever sees what they see, a
-    document held back from the holder is added when it is shown to them (released, or its day)."""
-    seen = visible_to(access, today=today_in_space(access))
-    since = "d.created_at" if access.role == "professional" else "COALESCE(d.shown_to_holder_at, d.created_at)"
+    """How many documents the caller sees, and how many are new to them (:func:`_new_to_caller`)."""
+    today = today_in_space(access)
+    seen = visible_to(access, today=today)
     count = await fetch_one(
         "SELECT COUNT(*) AS n FROM documents d WHERE d.space_id = {}" + seen.sql, access.space_id, *seen.args
     )
-    new = await fetch_one(
-        f"""SELECT COUNT(*) AS n FROM documents d
-           LEFT JOIN document_views v ON v.space_id = d.space_id AND v.account_id = {{}}
-           WHERE d.space_id = {{}} AND (v.seen_at IS NULL OR {since} > v.seen_at)
-             AND (d.added_by_account_id IS NULL OR d.added_by_account_id <> {{}})"""
-        + seen.sql,
-        access.caller.account_id,
-        access.space_id,
-        access.caller.account_id,
-        *seen.args,
-    )
+    new_sql, new_args = _new_to_caller(access, today=today)
+    new = await fetch_one(f"SELECT COUNT(*) AS n FROM documents d {new_sql}", *new_args)
     return DocumentsSummary(count=int(count["n"]) if count else 0, new=int(new["n"]) if new else 0)
 
 

@@ -150,3 +150,38 @@ async def test_the_home_screen_counts_documents_new_since_the_person_last_looked
     await client.get("/v1/spaces/me/documents", params={"type": "11502-2"}, headers=person.headers)
     assert await summary(person) == {"count": 3, "new": 0}  # they looked
     assert await summary(tutor) == {"count": 3, "new": 1}  # the holder's, which the tutor has not seen
+
+
+async def test_listing_with_nothing_new_writes_nothing(client, person, make_person):
+    """A person's listing moves their time of looking forward only when something is new to them:
+    otherwise it would change nothing the home screen counts, and a read would commit a write."""
+    tutor = await make_person("Tuteur")
+    await court_measure(person, tutor, "tutelle")
+
+    async def seen_at() -> object:
+        row = await db.fetch_one(
+            "SELECT seen_at FROM document_views WHERE space_id = {} AND account_id = {}",
+            person.space_id,
+            person.account_id,
+        )
+        return None if row is None else row["seen_at"]
+
+    async def new_on_the_home_screen() -> int:
+        answer = await client.get("/v1/spaces/me", headers=person.headers)
+        assert answer.status_code == 200
+        return int(answer.json()["documents"]["new"])
+
+    assert (await client.get("/v1/spaces/me/documents", headers=person.headers)).status_code == 200
+    assert await seen_at() is None  # nothing to see yet: nothing written
+    await uploaded(client, person.headers, pdf(100, seed=4))
+    assert (await client.get("/v1/spaces/me/documents", headers=person.headers)).status_code == 200
+    assert await seen_at() is None and await new_on_the_home_screen() == 0  # their own is not news
+    await uploaded(client, tutor.headers, pdf(100, seed=5), space=person.space_id)
+    assert await new_on_the_home_screen() == 1
+    assert (await client.get("/v1/spaces/me/documents", headers=person.headers)).status_code == 200
+    looked = await seen_at()
+    assert looked is not None and await new_on_the_home_screen() == 0
+    assert (await client.get("/v1/spaces/me/documents", headers=person.headers)).status_code == 200
+    assert await seen_at() == looked  # nothing new since: not written again
+    await uploaded(client, tutor.headers, pdf(100, seed=6), space=person.space_id)
+    assert await new_on_the_home_screen() == 1
