@@ -74,6 +74,9 @@ PAGE_100_P99_MS = 50.0
 PAGE_1_OVER_BARE = 0.3
 SERIES_BIG_OVER_SMALL = 1.3
 
+# The information line of the cheapest route behind the space door.
+DOOR_FLOOR = "door floor"
+
 
 def _int(name: str, default: int) -> int:
     return int(os.environ.get(name) or default)
@@ -392,6 +395,10 @@ class Run:
             print("--- page reads limit=100 with Accept-Encoding: gzip (information)", flush=True)
             path = reads.page_path(reader, 100)
             self.results["reads"].append(self.wrk(server, "limit=100 gzip", path, reader, accept_encoding="gzip"))
+        # The floor under any page: the cheapest route behind the space door (the door's query, a
+        # read of a few rows, the history row), which a page can only add to.
+        print("--- the cheapest route behind the door (information)", flush=True)
+        self.results["reads"].append(self.wrk(server, DOOR_FLOOR, reads.door_floor_path(reader), reader))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -588,6 +595,8 @@ def table(results: dict[str, Any]) -> str:
         note = "  (information)" if r.get("fsync_off") or r["workers"] > 1 else ""
         if r.get("accept_encoding"):
             note = f"  (information: {r['bytes_per_request'] / 1000:.1f} kB an answer)"
+        if r["name"] == DOOR_FLOOR:
+            note = "  (information: GET .../representatives, none: the door, one small read, the history row)"
         ratio = "" if r["name"].startswith("bare") else f"{r['per_second'] / bare:.3f}"
         db = "" if r["name"].startswith("bare") else _us(r["database_cpu_us"])
         out.append(

@@ -46,6 +46,11 @@ def page_path(person: Person, limit: int) -> str:
     return f"/v1/spaces/{person.space_id}/vitals?limit={limit}"
 
 
+def door_floor_path(person: Person) -> str:
+    """The cheapest read behind the space door: the representatives of a space that has none."""
+    return f"/v1/spaces/{person.space_id}/representatives"
+
+
 def check_page(base_url: str, person: Person, limit: int) -> None:
     """The page wrk will hammer answers 200 with ``limit`` items (else the figures mean nothing)."""
     response = httpx.get(
