@@ -176,11 +176,11 @@ async def test_the_home_screen_evaluates_the_calendar_once_for_the_same_inputs(c
     birthdate and day evaluate the calendar once; a new entry or another day evaluates it again."""
     from ens.core import clock
     from ens.vaccination import schedule as schedule_module
+    from ens.vaccination.engine import evaluate as real
 
     born = add_months(paris_today(), -4) - timedelta(days=10)
     child = await child_space(person, birthdate=born)
     evaluated: list[date] = []
-    real = schedule_module.evaluate
 
     def evaluate(*args: Any, **kwargs: Any) -> Any:
         evaluated.append(kwargs["today"])
