@@ -394,6 +394,25 @@ async def fetch_one(sql: str, *args: Any) -> Row | None:
     return rows[0] if rows else None
 
 
+@dataclass(frozen=True)
+class Scalar:
+    """One value a statement can select beside others: an SQL expression (a scalar subquery, an
+    ``EXISTS``) with ``{}`` placeholders, and its arguments. The module that owns the table writes
+    it; a screen that needs several gathers them with :func:`fetch_scalars`."""
+
+    sql: str
+    args: tuple[Any, ...] = ()
+
+
+async def fetch_scalars(named: Mapping[str, Scalar]) -> Row:
+    """Several values in one statement, one round trip: ``SELECT (a) AS name_a, (b) AS name_b...``
+    (both engines: no FROM, no LATERAL)."""
+    sql = "SELECT " + ", ".join(f"({scalar.sql}) AS {name}" for name, scalar in named.items())
+    row = await fetch_one(sql, *(arg for scalar in named.values() for arg in scalar.args))
+    assert row is not None  # a SELECT without FROM gives one row
+    return row
+
+
 def _querystring(sql: str, args: Sequence[Any]) -> Any:
     from piccolo.querystring import QueryString
 

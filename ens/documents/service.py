@@ -10,7 +10,7 @@ import msgspec
 from ens.core import clock
 from ens.core.api import Cursors, check_limit, require_if_match
 from ens.core.clock import as_date, aware
-from ens.core.db import fetch, fetch_one, within, write_transaction
+from ens.core.db import Scalar, fetch, fetch_one, fetch_scalars, within, write_transaction
 from ens.core.errors import BadRequest, FieldError, Forbidden, Invalid
 from ens.core.mail import Mailer
 from ens.documents import pending
@@ -238,15 +238,20 @@ async def delete_document(access: SpaceAccess, document_id: UUID, *, if_match: s
 
 
 async def documents_summary(access: SpaceAccess) -> DocumentsSummary:
-    """How many documents the caller sees, and how many are new to them (:func:`_new_to_caller`)."""
+    """How many documents the caller sees, and how many are new to them (:func:`_new_to_caller`),
+    in one statement."""
     today = today_in_space(access)
     seen = visible_to(access, today=today)
-    count = await fetch_one(
-        "SELECT COUNT(*) AS n FROM documents d WHERE d.space_id = {}" + seen.sql, access.space_id, *seen.args
-    )
     new_sql, new_args = _new_to_caller(access, today=today)
-    new = await fetch_one(f"SELECT COUNT(*) AS n FROM documents d {new_sql}", *new_args)
-    return DocumentsSummary(count=int(count["n"]) if count else 0, new=int(new["n"]) if new else 0)
+    row = await fetch_scalars(
+        {
+            "seen": Scalar(
+                "SELECT COUNT(*) FROM documents d WHERE d.space_id = {}" + seen.sql, (access.space_id, *seen.args)
+            ),
+            "new": Scalar(f"SELECT COUNT(*) FROM documents d {new_sql}", tuple(new_args)),
+        }
+    )
+    return DocumentsSummary(count=int(row["seen"]), new=int(row["new"]))
 
 
 async def erase_space_files(space_id: UUID, blobs: BlobStore) -> int:

@@ -21,7 +21,7 @@ import msgspec
 from ens.core import clock
 from ens.core.api import Cursors, check_limit
 from ens.core.clock import as_date, aware
-from ens.core.db import Row, as_uuid, fetch, fetch_one, write_transaction
+from ens.core.db import Row, Scalar, as_uuid, fetch, fetch_one, write_transaction
 from ens.core.errors import Conflict, FieldError, Invalid, NotFound
 from ens.core.names import same_names
 from ens.records.authorship import adult_holder
@@ -84,14 +84,38 @@ def _version(row: Row) -> DirectiveVersionRead:
 
 def _current_read(row: Row, *, last_confirmed_at: datetime | None, now: datetime) -> DirectivesRead:
     version = _version(row)
-    reviewed = max(version.created_at, last_confirmed_at) if last_confirmed_at else version.created_at
+    reviewed, due = review_state(version.status, version.created_at, last_confirmed_at, now=now)
     return DirectivesRead(
         **msgspec.structs.asdict(version),
         last_confirmed_at=last_confirmed_at,
         last_reviewed_at=reviewed,
-        # A revocation leaves nothing to reread.
-        review_due=version.status == "active" and now >= review_due_after(reviewed),
+        review_due=due,
     )
+
+
+def review_state(
+    status: str, created_at: datetime, last_confirmed_at: datetime | None, *, now: datetime
+) -> tuple[datetime, bool]:
+    """When the current version was last reviewed (written, or confirmed since), and whether a
+    review is due (a revocation leaves nothing to reread)."""
+    reviewed = max(created_at, last_confirmed_at) if last_confirmed_at else created_at
+    return reviewed, status == "active" and now >= review_due_after(reviewed)
+
+
+def current_directives_scalars(space_id: UUID) -> dict[str, Scalar]:
+    """What the home screen needs of the current version (:func:`fetch_scalars`): its status, form,
+    creation and last confirmation (all ``NULL`` when none was ever written)."""
+    current = "SELECT {} FROM directive_versions WHERE space_id = {{}} ORDER BY version DESC LIMIT 1"
+    confirmed = (
+        "SELECT r.reviewed_at FROM directive_reviews r WHERE r.space_id = {} AND r.version = "
+        "(SELECT MAX(v.version) FROM directive_versions v WHERE v.space_id = {}) ORDER BY r.reviewed_at DESC LIMIT 1"
+    )
+    return {
+        "directives_status": Scalar(current.format("status"), (space_id,)),
+        "directives_form": Scalar(current.format("form"), (space_id,)),
+        "directives_created_at": Scalar(current.format("created_at"), (space_id,)),
+        "directives_confirmed_at": Scalar(confirmed, (space_id, space_id)),
+    }
 
 
 async def _current_row(space_id: UUID) -> Row | None:

@@ -8,7 +8,7 @@ import msgspec
 
 from ens.core import clock
 from ens.core.clock import aware
-from ens.core.db import Row, as_uuid, fetch, fetch_one, write_transaction
+from ens.core.db import Row, Scalar, as_uuid, fetch, fetch_one, write_transaction
 from ens.core.errors import FieldError, Invalid, NotFound
 from ens.records.concurrency import check_precondition, lock_records
 from ens.records.phones import e164
@@ -109,5 +109,6 @@ async def get_doctor_or_none(space_id: uuid.UUID) -> DoctorRead | None:
     return await _current(space_id)
 
 
-async def doctor_recorded(space_id: uuid.UUID) -> bool:
-    return await _current(space_id) is not None
+def doctor_recorded(space_id: uuid.UUID) -> Scalar:
+    """Whether a médecin traitant is recorded (the home screen, :func:`fetch_scalars`)."""
+    return Scalar("SELECT EXISTS (SELECT 1 FROM doctors WHERE space_id = {})", (space_id,))

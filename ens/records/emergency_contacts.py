@@ -23,7 +23,7 @@ import msgspec
 
 from ens.core import clock
 from ens.core.api import Cursors, check_limit
-from ens.core.db import Row, as_uuid, fetch, fetch_one, write_transaction
+from ens.core.db import Row, Scalar, as_uuid, fetch, fetch_one, write_transaction
 from ens.core.errors import FieldError, Invalid, NotFound
 from ens.records.authorship import hiding
 from ens.records.concurrency import check_precondition, lock_records
@@ -350,9 +350,8 @@ async def unlist_trusted_person(space_id: UUID, *, now: datetime) -> None:
     await _renumber(space_id, await _order(space_id), now=now)
 
 
-async def count_emergency_contacts(space_id: UUID, *, with_hidden: bool) -> int:
-    """How many contacts are listed; without ``with_hidden`` (a representative asks), those hidden
-    from representatives are not counted."""
+def count_emergency_contacts(space_id: UUID, *, with_hidden: bool) -> Scalar:
+    """How many contacts are listed (the home screen, :func:`fetch_scalars`); without
+    ``with_hidden`` (a representative asks), those hidden from representatives are not counted."""
     hidden = "" if with_hidden else " AND NOT hidden_from_representatives"
-    row = await fetch_one(f"SELECT COUNT(*) AS n FROM emergency_contacts WHERE space_id = {{}}{hidden}", space_id)
-    return int(row["n"]) if row else 0
+    return Scalar(f"SELECT COUNT(*) FROM emergency_contacts WHERE space_id = {{}}{hidden}", (space_id,))

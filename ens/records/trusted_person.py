@@ -17,7 +17,7 @@ import msgspec
 from ens.core import clock
 from ens.core.api import Cursors, check_limit
 from ens.core.clock import as_date, aware
-from ens.core.db import Row, as_uuid, fetch, fetch_one, write_transaction
+from ens.core.db import Row, Scalar, as_uuid, fetch, fetch_one, write_transaction
 from ens.core.errors import FieldError, Invalid, NotFound
 from ens.core.names import same_names
 from ens.records.authorship import ADULT_AGE, adult_holder, age_on, today_in
@@ -244,5 +244,6 @@ async def list_former_trusted_persons(
     return FormerTrustedPersonPage(items=items, next_cursor=next_cursor)
 
 
-async def trusted_person_designated(space_id: UUID) -> bool:
-    return await _current_row(space_id) is not None
+def trusted_person_designated(space_id: UUID) -> Scalar:
+    """Whether a trusted person is designated now (the home screen, :func:`fetch_scalars`)."""
+    return Scalar("SELECT EXISTS (SELECT 1 FROM trusted_persons WHERE space_id = {} AND ended_at IS NULL)", (space_id,))

@@ -15,7 +15,7 @@ from msgspec import UnsetType
 from ens.core import clock
 from ens.core.api import Cursors, check_limit
 from ens.core.clock import aware
-from ens.core.db import as_uuid, fetch, fetch_one, write_transaction
+from ens.core.db import Scalar, as_uuid, fetch, fetch_one, write_transaction
 from ens.core.errors import FieldError, Invalid, NotFound
 from ens.records.authorship import hiding
 from ens.records.concurrency import check_precondition, lock_records
@@ -129,10 +129,10 @@ async def _remove(kind: _Kind[Any], access: SpaceAccess, item_id: UUID, *, if_ma
         await fetch(f"DELETE FROM {kind.table} WHERE space_id = {{}} AND id = {{}}", access.space_id, item_id)
 
 
-async def count_profile_entries(space_id: UUID, *, with_hidden: bool) -> int:
-    """How many entries the four lists hold together (the home screen's count); without
-    ``with_hidden`` (a representative asks), entries hidden from representatives are not counted."""
+def count_profile_entries(space_id: UUID, *, with_hidden: bool) -> Scalar:
+    """How many entries the four lists hold together (the home screen, :func:`fetch_scalars`);
+    without ``with_hidden`` (a representative asks), entries hidden from representatives are not
+    counted."""
     hidden = "" if with_hidden else " AND NOT hidden_from_representatives"
     counts = " + ".join(f"(SELECT COUNT(*) FROM {kind.table} WHERE space_id = {{}}{hidden})" for kind in KINDS)
-    row = await fetch_one(f"SELECT {counts} AS n", *[space_id] * len(KINDS))
-    return int(row["n"]) if row else 0
+    return Scalar(f"SELECT {counts}", (space_id,) * len(KINDS))
