@@ -3,7 +3,6 @@ French; filtered by actor, action and date; reading it is itself recorded (issue
 
 from __future__ import annotations
 
-import json
 import os
 from datetime import timedelta
 from typing import Any
@@ -15,6 +14,7 @@ from ens.core import clock, db
 from ens.spaces import history
 from tests.helpers.carers import court_measure
 from tests.helpers.people import MakeAppToken, MakePerson
+from tests.helpers.plans import Statements
 from tests.helpers.vitals import weight
 
 
@@ -129,24 +129,10 @@ async def test_a_filter_on_rare_rows_reads_those_rows_not_the_whole_history(
         holder.account_id,
     )
     await db.fetch("ANALYZE access_history")
-    statements: list[tuple[str, tuple[Any, ...]]] = []
-    real = db.fetch
-
-    async def fetch(sql: str, *args: Any) -> Any:
-        statements.append((sql, args))
-        return await real(sql, *args)
-
-    monkeypatch.setattr(history, "fetch", fetch)
-
-    def most_rows(node: dict[str, Any]) -> int:
-        """The most rows one step of the plan looked at: those it passed on and those it filtered out."""
-        looked_at = int(node["Actual Rows"]) + int(node.get("Rows Removed by Filter", 0))
-        return max([looked_at, *(most_rows(child) for child in node.get("Plans", []))])
-
+    statements = Statements(monkeypatch, history)
     for query, found in (("actor=apps", 1), ("actor=professionals", 0), ("action=refused", 1), ("action=delete", 1)):
-        statements.clear()
+        statements.made.clear()
         answer = await client.get(f"/v1/spaces/me/access-history?{query}&limit=20", headers=holder.headers)
         assert answer.status_code == 200 and len(answer.json()["items"]) == found, query
-        sql, args = next((sql, args) for sql, args in statements if "FROM access_history" in sql)
-        plan = json.loads((await real("EXPLAIN (ANALYZE, FORMAT JSON) " + sql, *args))[0]["QUERY PLAN"])
-        assert most_rows(plan[0]["Plan"]) <= 21, query  # not the 3,000 rows of the holder's reads
+        # Not the 3,000 rows of the holder's reads.
+        assert await statements.most_rows_looked_at("FROM access_history") <= 21, query

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,6 +12,7 @@ import pytest
 from ens.core import db
 from ens.core.api import Cursors
 from ens.vitals.service import purge_tombstones
+from tests.helpers.plans import Statements
 from tests.helpers.vitals import VITALS, pressure, weight
 
 FEED = f"{VITALS}/changes"
@@ -227,21 +227,8 @@ async def test_a_feed_page_reads_a_page_of_each_table_not_the_whole_space(
     for batch in range(3):
         items = [weight(60 + i % 30, minutes_ago=batch * 1000 + i + 1) for i in range(1000)]
         assert (await post_vitals(scale, items)).status_code == 201
-    statements: list[tuple[str, tuple[Any, ...]]] = []
-    real = db.fetch
-
-    async def fetch(sql: str, *args: Any) -> Any:
-        statements.append((sql, args))
-        return await real(sql, *args)
-
-    monkeypatch.setattr(feed, "fetch", fetch)
+    statements = Statements(monkeypatch, feed)
     page = await client.get(f"{FEED}?limit=50", headers=person.headers)
     assert page.status_code == 200 and len(page.json()["changes"]) == 50
-    sql, args = next((sql, args) for sql, args in statements if "vital_tombstones" in sql)
-    plan = json.loads((await real("EXPLAIN (ANALYZE, FORMAT JSON) " + sql, *args))[0]["QUERY PLAN"])
-
-    def most_rows(node: dict[str, Any]) -> int:
-        return max([int(node["Actual Rows"]), *(most_rows(child) for child in node.get("Plans", []))])
-
     # No step of the plan handles more than a page (and its one-row look-ahead) of the 3,000.
-    assert most_rows(plan[0]["Plan"]) <= 51
+    assert await statements.most_rows_looked_at("vital_tombstones") <= 51
