@@ -95,9 +95,13 @@ async def summarize(
         # server ~0.35 ms. A row before the first start (since falls inside the first bucket) is
         # kept out by the range.
         step = {"day": "1 day", "week": "1 week", "month": "1 month"}[bucket]
+        # Where clocks go back an hour at midnight (Atlantic/Azores in October, America/Havana in
+        # November), midnight happens twice and AT TIME ZONE gives the later instant; a day starts
+        # at the first one (as in Python, fold=0), an hour earlier.
         starts_sql = (
-            "ARRAY(SELECT (d AT TIME ZONE {}) FROM generate_series(CAST({} AS timestamp), CAST({} AS timestamp), "
-            f"interval '{step}') AS d ORDER BY d)"
+            "ARRAY(SELECT CASE WHEN (t - interval '1 hour') AT TIME ZONE {} >= d THEN t - interval '1 hour' "
+            "ELSE t END FROM (SELECT d, d AT TIME ZONE {} AS t FROM generate_series(CAST({} AS timestamp), "
+            f"CAST({{}} AS timestamp), interval '{step}') AS d) AS local_starts ORDER BY d)"
         )
         sql = (
             f"SELECT width_bucket(m.effective_at, {starts_sql}) - 1 AS k, COUNT(*) AS n, {aggregates} "
@@ -106,7 +110,7 @@ async def summarize(
         )
         # The first and last starts as local wall-clock times (timestamp without time zone).
         span = [datetime.combine(day, time()) for day in (first, nth_start(bucket, first, count - 1))]
-        rows = await fetch(sql, zone.key, *span, access.space_id, type_, since_at, until_at)
+        rows = await fetch(sql, zone.key, zone.key, *span, access.space_id, type_, since_at, until_at)
     else:
         # SQLite (one person's development database, no time zones): each row joined to its
         # bucket's range, the local midnights made here.

@@ -252,3 +252,46 @@ async def test_home_screen_shows_the_latest_of_each_type_and_the_bmi(client, per
     assert latest["blood_pressure"]["components"] == {"systolic": 128, "diastolic": 84}
     assert summary["bmi"]["value"] == 23.5 and summary["bmi"]["unit"] == "kg/m2"  # 72 / 1.75² = 23.51
     assert summary["bmi"]["loinc"] == "39156-5"
+
+
+@pytest.mark.parametrize(
+    ("timezone", "day"),
+    # Clocks go back an hour at midnight: the day's first hour happens twice, and the day starts at
+    # the first midnight.
+    [("Atlantic/Azores", date(2026, 10, 25)), ("America/Havana", date(2026, 11, 1))],
+)
+async def test_a_day_whose_midnight_happens_twice_starts_at_the_first(
+    client, person, post_vitals, get_all, timezone, day
+):
+    await db.fetch("UPDATE spaces SET timezone = {} WHERE id = {}", timezone, person.space_id)
+    zone = ZoneInfo(timezone)
+    first_midnight = datetime.combine(day, datetime.min.time(), zone).astimezone(UTC)  # fold=0: the earlier
+    moments = [first_midnight + timedelta(minutes=m) for m in (-30, 1, 30, 59, 61, 90, 150)]
+    items = [{**weight(70 + n), "effectiveAt": moment.isoformat()} for n, moment in enumerate(moments)]
+    assert (await post_vitals(person, items)).status_code == 201
+    stored = await get_all(person, "type=body_weight")
+    for bucket in ("day", "week", "month"):
+        response = await client.get(
+            f"{VITALS}/summary?type=body_weight&bucket={bucket}&since=2026-09-01&until=2026-12-31",
+            headers=person.headers,
+        )
+        assert response.status_code == 200, response.text
+        expected = _brute_force(stored, bucket, zone, False)
+        assert [(i["start"], i["count"]) for i in response.json()["items"]] == [
+            (e["start"], e["count"]) for e in expected
+        ]
+    following = day + timedelta(days=1)
+    one_day = await client.get(
+        f"{VITALS}/summary?type=body_weight&bucket=day&since={day.isoformat()}&until={following.isoformat()}",
+        headers=person.headers,
+    )
+    assert one_day.status_code == 200, one_day.text
+    assert [(i["start"], i["count"]) for i in one_day.json()["items"]] == [(day.isoformat(), 6)]
+
+
+async def test_a_summary_before_any_measure_is_empty(client, person, post_vitals):
+    assert (await post_vitals(person, [weight(70, minutes_ago=5)])).status_code == 201
+    response = await client.get(f"{VITALS}/summary?type=body_weight&until=2001-01-01", headers=person.headers)
+    assert response.status_code == 200 and response.json()["items"] == []
+    nothing = await client.get(f"{VITALS}/summary?type=heart_rate", headers=person.headers)
+    assert nothing.status_code == 200 and nothing.json()["items"] == []
