@@ -27,7 +27,7 @@ from ens.documents.schemas import (
     DocumentUpdate,
 )
 from ens.documents.storage import BlobStore
-from ens.documents.visibility import released_for_holder, shown_to_holder_from, today_in_space, visible_to
+from ens.documents.visibility import Condition, released_for_holder, shown_to_holder_from, today_in_space, visible_to
 from ens.spaces.door import SpaceAccess
 from ens.spaces.notifications import notify_holder
 
@@ -111,9 +111,12 @@ async def list_documents(
 
 async def _looked(access: SpaceAccess, *, today: date) -> None:
     """The person has looked: what was added before now is no longer new to them. Written only when
-    something is new to them now; otherwise moving their time of looking forward changes nothing the
-    home screen counts (what is added later is new either way), and a read would commit a write."""
-    new, args = _new_to_caller(access, today=today)
+    a document was added (or shown to the holder) by someone else since they last looked, visible
+    to them or not: otherwise moving their time of looking forward changes nothing the home screen
+    counts (what is added later is new either way), and a read would commit a write. (A document
+    hidden from them now counts too: were it shown to them later, it is new or not as it would have
+    been had every listing written.)"""
+    new, args = _new_to_caller(access, today=today, visible_only=False)
     if await fetch_one(f"SELECT 1 AS found FROM documents d {new} LIMIT 1", *args) is None:
         return
     async with write_transaction():
@@ -126,12 +129,12 @@ async def _looked(access: SpaceAccess, *, today: date) -> None:
         )
 
 
-def _new_to_caller(access: SpaceAccess, *, today: date) -> tuple[str, list[object]]:
+def _new_to_caller(access: SpaceAccess, *, today: date, visible_only: bool = True) -> tuple[str, list[object]]:
     """The join and conditions of the documents the caller sees that are new to them: added by
     someone else since they last listed them (all, if they never did). For the holder and whoever
     sees what they see, a document held back from the holder is added when it is shown to them
-    (released, or its day)."""
-    seen = visible_to(access, today=today)
+    (released, or its day). Without ``visible_only``, those the caller does not see now too."""
+    seen = visible_to(access, today=today) if visible_only else Condition("", ())
     since = "d.created_at" if access.role == "professional" else "COALESCE(d.shown_to_holder_at, d.created_at)"
     sql = (
         "LEFT JOIN document_views v ON v.space_id = d.space_id AND v.account_id = {} "

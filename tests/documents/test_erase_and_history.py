@@ -185,3 +185,32 @@ async def test_listing_with_nothing_new_writes_nothing(client, person, make_pers
     assert await seen_at() == looked  # nothing new since: not written again
     await uploaded(client, tutor.headers, pdf(100, seed=6), space=person.space_id)
     assert await new_on_the_home_screen() == 1
+
+
+async def test_a_document_hidden_at_a_listing_is_not_new_once_shown(client, person, make_person):
+    """What the home screen counts is as if every listing wrote its time: a document the holder hid
+    from their representative when the representative listed is not new to them once shown."""
+    tutor = await make_person("Tuteur")
+    await court_measure(person, tutor, "tutelle")
+    space = person.space_id
+
+    async def tutor_new() -> int:
+        answer = await client.get(f"/v1/spaces/{space}", headers=tutor.headers)
+        assert answer.status_code == 200
+        return int(answer.json()["documents"]["new"])
+
+    async def tutor_lists() -> None:
+        assert (await client.get(f"/v1/spaces/{space}/documents", headers=tutor.headers)).status_code == 200
+
+    await uploaded(client, person.headers, pdf(100, seed=7))
+    await tutor_lists()
+    hidden = await uploaded(client, person.headers, pdf(100, seed=8), meta=metadata(hiddenFromRepresentatives=True))
+    assert await tutor_new() == 0
+    await tutor_lists()  # after the hidden one was added
+    shown = await client.patch(
+        f"/v1/spaces/{space}/documents/{hidden['id']}",
+        json={"hiddenFromRepresentatives": False},
+        headers=person.headers,
+    )
+    assert shown.status_code == 200, shown.text
+    assert await tutor_new() == 0
