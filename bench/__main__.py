@@ -383,6 +383,11 @@ class Run:
             print(f"--- page reads limit={limit}, 1 worker, {rows:,} rows", flush=True)
             with self.profiler.record(server, f"page-{limit}"):
                 self.results["reads"].append(self.wrk(server, f"limit={limit}", reads.page_path(reader, limit), reader))
+        # The floor under any page, between the two bare measurements like the pages: the cheapest
+        # route behind the space door (the door's query, a read of a few rows, the history row).
+        reads.check_door_floor(server.base_url, reader)
+        print("--- the cheapest route behind the door (information)", flush=True)
+        self.results["reads"].append(self.wrk(server, DOOR_FLOOR, reads.door_floor_path(reader), reader))
         self.results["reads"].append(bare("bare-after"))
         if self.fsync_off and 100 in self.limits:
             print("--- page reads limit=100 with fsync off (information)", flush=True)
@@ -395,10 +400,6 @@ class Run:
             print("--- page reads limit=100 with Accept-Encoding: gzip (information)", flush=True)
             path = reads.page_path(reader, 100)
             self.results["reads"].append(self.wrk(server, "limit=100 gzip", path, reader, accept_encoding="gzip"))
-        # The floor under any page: the cheapest route behind the space door (the door's query, a
-        # read of a few rows, the history row), which a page can only add to.
-        print("--- the cheapest route behind the door (information)", flush=True)
-        self.results["reads"].append(self.wrk(server, DOOR_FLOOR, reads.door_floor_path(reader), reader))
 
 
 # ---------------------------------------------------------------------------------------------

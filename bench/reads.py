@@ -51,6 +51,14 @@ def door_floor_path(person: Person) -> str:
     return f"/v1/spaces/{person.space_id}/representatives"
 
 
+def check_door_floor(base_url: str, person: Person) -> None:
+    """The floor's answer is what it claims: 200, no representative."""
+    headers = {"Authorization": f"Bearer {person.token}"}
+    response = httpx.get(base_url + door_floor_path(person), headers=headers, timeout=30)
+    if response.status_code != 200 or response.json().get("items") != []:
+        raise RuntimeError(f"the door floor answered {response.status_code}: {response.text[:200]}")
+
+
 def check_page(base_url: str, person: Person, limit: int) -> None:
     """The page wrk will hammer answers 200 with ``limit`` items (else the figures mean nothing)."""
     response = httpx.get(

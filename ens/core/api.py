@@ -148,13 +148,22 @@ CursorParam = Annotated[
 ]
 
 
-@lru_cache(maxsize=256)
 def preferred(accept: str | None, offered: tuple[str, ...]) -> str:
     """The offered media type an ``Accept`` header ranks highest (RFC 9110 §12.5.1: the most
     specific matching range gives each its quality); the first offered on a tie or without a header.
     Litestar's own negotiation copies its parsed header on every call (measured ~10 us a request);
     parsing it here cost ~8 us of a 1-item page, so the answers are kept for the headers seen lately
-    (a client sends the same one every time)."""
+    (a client sends the same one every time), short ones only: a client sending long ever-different
+    headers would otherwise hold memory and push everyone else's out."""
+    if accept is not None and len(accept) > _REMEMBERED_ACCEPT_LENGTH:
+        return _preferred(accept, offered)
+    return _remembered_preferred(accept, offered)
+
+
+_REMEMBERED_ACCEPT_LENGTH = 256
+
+
+def _preferred(accept: str | None, offered: tuple[str, ...]) -> str:
     if not accept:
         return offered[0]
     ranges: list[tuple[str, float]] = []
@@ -179,6 +188,9 @@ def preferred(accept: str | None, offered: tuple[str, ...]) -> str:
                     best, best_quality = candidate, max(matches)
                 break
     return best
+
+
+_remembered_preferred = lru_cache(maxsize=256)(_preferred)
 
 
 SinceParam = Annotated[

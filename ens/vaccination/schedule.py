@@ -148,7 +148,7 @@ def _inputs_digest(person: Person, entries: list[BookletEntry], today: date) -> 
 
 
 class _Remembered:
-    """A bounded map, least recently used out first (~100 bytes an entry)."""
+    """A bounded map, least recently used out first (~215 bytes an entry: ~21 MB at most)."""
 
     def __init__(self, size: int) -> None:
         self.size = size
