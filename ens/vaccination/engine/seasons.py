@@ -51,6 +51,12 @@ def seasonal_item(
             reason=f"La saison « {recurrence.season} » n'a pas de dates dans le calendrier : impossible de dire quand.",
         )
     year = today.year - 1
+    # A campaign opening in a year ends at the latest the next year: those opening before the year
+    # before eligibility (or validity) are out of reach, not worth computing (an adult's campaigns
+    # from 65 were ~60 windows an evaluation).
+    for not_before in (eligible_from, valid_from):
+        if not_before is not None:
+            year = max(year, not_before.year - 1)
     while year < today.year + _YEARS_AHEAD:
         start, end = season.window(year)
         in_reach = end >= today and (eligible_from is None or eligible_from <= end)
