@@ -17,6 +17,7 @@ from joserfc.jwk import OctKey
 
 from ens.core import keyring
 from ens.core.errors import Unauthorized
+from ens.core.remembered import Remembered
 from ens.core.settings import Settings
 from ens.spaces.caller import SPACE_SCOPE, Caller
 from ens.spaces.service import create_app_grant, create_session_grant
@@ -48,7 +49,7 @@ class AccessTokens:
         # A phone or an app sends the same token on every request until it expires: checking its
         # signature and claims once is enough. Only the expiry depends on the time, so a remembered
         # token is checked against it again; liveness of the grant stays with the door (database).
-        self._verified: dict[str, tuple[Caller, int]] = {}
+        self._verified: Remembered[str, tuple[Caller, int]] = Remembered(VERIFIED_MAX)
 
     def _claims_registry(self, kind: type[jwt.JWTClaimsRegistry]) -> jwt.JWTClaimsRegistry:
         return kind(
@@ -86,11 +87,9 @@ class AccessTokens:
             caller, expires = known
             if expires > self._registry.now:  # joserfc's rule with leeway 0: expired once exp <= now
                 return caller
-            self._verified.pop(token, None)
+            self._verified.forget(token)
         caller, expires = self._verify(token)
-        if len(self._verified) >= VERIFIED_MAX:
-            self._verified.clear()
-        self._verified[token] = (caller, expires)
+        self._verified.put(token, (caller, expires))
         return caller
 
     def verify_any_age(self, token: str) -> Caller:

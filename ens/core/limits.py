@@ -27,6 +27,8 @@ from typing import Any
 
 from ens.core.db import fetch, values_insert_sql
 from ens.core.errors import RateLimited
+from ens.core.periodic import Every
+from ens.core.remembered import Remembered
 
 log = logging.getLogger("ens.security")
 
@@ -56,8 +58,8 @@ class RateLimiter:
         self.local: dict[str, int] = {}  # counted here since the last flush, this window
         self.known: dict[str, int] = {}  # totals the table last gave, this window
         self.warned: set[str] = set()
-        self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
+        self._every = Every(FLUSH_EVERY_S, self.flush, log=log, failure="rate counters not flushed")
         self._limit_of = {kind: limits.of(kind) for kind in _WORDS}
 
     @staticmethod
@@ -70,7 +72,7 @@ class RateLimiter:
 
     async def check_keys(self, keys: Sequence[tuple[str, str]]) -> None:
         """:meth:`check` with each key already written (``kind:id``, see :func:`caller_keys`)."""
-        window = int(time.time() // WINDOW_S)
+        window = self._now_window()
         if window != self.window:
             await self.flush()
             self.window, self.local, self.known, self.warned = window, {}, {}, set()
@@ -120,20 +122,11 @@ class RateLimiter:
                     self.known.update({str(row["key"]): int(row["hits"]) for row in rows})
 
     async def start(self) -> None:
-        async def run() -> None:
-            while True:
-                await asyncio.sleep(FLUSH_EVERY_S)
-                try:
-                    await self.flush()
-                except Exception:  # the next flush retries; a failed one only loses a second's counts
-                    log.exception("rate counters not flushed")
-
-        self._task = asyncio.create_task(run())
+        # A failed flush only loses a second's counts: the next one retries.
+        self._every.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            self._task = None
+        await self._every.stop()
         try:
             await self.flush()
         except Exception:
@@ -165,7 +158,7 @@ class RateLimitMiddleware:
         # The keys of the callers seen lately, by the caller object the token cache hands out for
         # every request of a token (ens.auth.tokens): writing them was most of this check's cost.
         # Each entry keeps its caller alive, so an id here is never another object's.
-        self._keys: dict[int, tuple[Any, tuple[tuple[str, str], ...]]] = {}
+        self._keys: Remembered[int, tuple[Any, tuple[tuple[str, str], ...]]] = Remembered(4096)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http":
@@ -174,17 +167,12 @@ class RateLimitMiddleware:
             if known is not None and known[0] is user:
                 await self.limiter.check_keys(known[1])
             elif (keys := caller_keys(user)) is not None:
-                if len(self._keys) >= _KEYS_REMEMBERED:
-                    self._keys.clear()
-                self._keys[id(user)] = (user, keys)
+                self._keys.put(id(user), (user, keys))
                 await self.limiter.check_keys(keys)
             elif str(scope.get("path", "")).startswith(_ADDRESS_LIMITED):
                 client = scope.get("client") or ("unknown", 0)
                 await self.limiter.check((("address", str(client[0])),))
         await self.app(scope, receive, send)
-
-
-_KEYS_REMEMBERED = 4096
 
 
 def caller_keys(user: Any) -> tuple[tuple[str, str], ...] | None:

@@ -8,13 +8,13 @@ evaluate rather than guessing.
 from __future__ import annotations
 
 import hashlib
-from collections import OrderedDict
 from datetime import date
 from typing import Literal
 
 import msgspec
 
 from ens.core.errors import BadRequest, FieldError
+from ens.core.remembered import Remembered
 from ens.spaces.door import SpaceAccess
 from ens.vaccination.booklet import booklet_entries, space_today
 from ens.vaccination.calendar import schedule_data
@@ -147,24 +147,5 @@ def _inputs_digest(person: Person, entries: list[BookletEntry], today: date) -> 
     return hashlib.blake2b(canonical, digest_size=16).digest()
 
 
-class _Remembered:
-    """A bounded map, least recently used out first (~215 bytes an entry: ~21 MB at most)."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._items: OrderedDict[bytes, tuple[int, int]] = OrderedDict()
-
-    def get(self, key: bytes) -> tuple[int, int] | None:
-        found = self._items.get(key)
-        if found is not None:
-            self._items.move_to_end(key)
-        return found
-
-    def put(self, key: bytes, value: tuple[int, int]) -> tuple[int, int]:
-        self._items[key] = value
-        if len(self._items) > self.size:
-            self._items.popitem(last=False)
-        return value
-
-
-_DUE_COUNTS = _Remembered(100_000)
+# ~215 bytes an entry: ~21 MB at most.
+_DUE_COUNTS: Remembered[bytes, tuple[int, int]] = Remembered(100_000)

@@ -11,13 +11,12 @@ operator's alerting watches. Never the statement's text.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime
 
 from ens.core.db import current, fetch_one, is_postgres
+from ens.core.periodic import Every
 
 log = logging.getLogger("ens.vitals")
 
@@ -67,7 +66,7 @@ class FeedWatch:
     def __init__(self, warn_seconds: int) -> None:
         self.warn_seconds = warn_seconds
         self.interval = max(1.0, warn_seconds / 4)
-        self._task: asyncio.Task[None] | None = None
+        self._every = Every(self.interval, self.check, log=log, failure="the change feed's horizon could not be read")
         self._warned: tuple[int, datetime] | None = None
 
     async def check(self) -> HeldBack | None:
@@ -91,22 +90,8 @@ class FeedWatch:
         return held
 
     async def start(self) -> None:
-        if self.warn_seconds <= 0 or not is_postgres(current()):
-            return
-
-        async def run() -> None:
-            while True:
-                await asyncio.sleep(self.interval)
-                try:
-                    await self.check()
-                except Exception:  # the next look retries
-                    log.exception("the change feed's horizon could not be read")
-
-        self._task = asyncio.create_task(run())
+        if self.warn_seconds > 0 and is_postgres(current()):
+            self._every.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task  # ended before the pool it reads from closes
-            self._task = None
+        await self._every.stop()
