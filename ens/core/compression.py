@@ -21,6 +21,8 @@ from typing import Any
 
 from isal import isal_zlib as zlib
 
+from ens.core.api import quality_values
+
 MINIMUM_SIZE = 1024
 LEVEL = 1
 _GZIP_WBITS = 31  # 16 + 15: the gzip container
@@ -32,16 +34,7 @@ def accepts_gzip(header: bytes) -> bool:
     ``x-gzip``) entry decides by its quality; without one, ``*`` does; ``q=0`` refuses."""
     named: float | None = None
     wildcard: float | None = None
-    for part in header.decode("latin-1").lower().split(","):
-        coding, *params = (piece.strip() for piece in part.split(";"))
-        quality = 1.0
-        for param in params:
-            name, _, value = param.partition("=")
-            if name.strip() == "q":
-                try:
-                    quality = float(value)
-                except ValueError:
-                    quality = 0.0
+    for coding, quality in quality_values(header.decode("latin-1")):
         if coding in ("gzip", "x-gzip"):
             named = quality if named is None else max(named, quality)
         elif coding == "*":
