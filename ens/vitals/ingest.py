@@ -172,8 +172,7 @@ class _Prepared:  # not frozen: one per measure, and a frozen init costs twice a
 def _prepare(raw_items: Sequence[Any], zone: ZoneInfo, *, now: datetime) -> tuple[list[_Prepared], list[FieldError]]:
     errors: list[FieldError] = []
     prepared: list[_Prepared] = []
-    seen_records: dict[str, int] = {}
-    by_day: set[str] = set()  # record keys given by the day, not by the client
+    seen_records: dict[str, tuple[int, bool]] = {}  # key: its first measure, and whether keyed by its day
     seen_step_days: dict[date, int] = {}
     for index, raw in enumerate(raw_items):
         prefix = f"/measurements/{index}"
@@ -207,24 +206,23 @@ def _prepare(raw_items: Sequence[Any], zone: ZoneInfo, *, now: datetime) -> tupl
             record_key = record_key or f"day:{local_day.isoformat()}"
         if record_key is not None:
             # A day's count without its own id is keyed "day:<date>": no other measure of the batch
-            # may name that key as its clientRecordId either.
-            mine_by_day = item.client_record_id is None
-            first = seen_records.setdefault(record_key, index)
-            if first != index and not mine_by_day and record_key not in by_day:
-                errors.append(
-                    FieldError(f"{prefix}/clientRecordId", f"the same clientRecordId is /measurements/{first}")
-                )
-            elif first != index and mine_by_day != (record_key in by_day):
-                errors.append(
-                    FieldError(
-                        f"{prefix}/effectiveAt" if mine_by_day else f"{prefix}/clientRecordId",
-                        f"'{record_key}' is also the record of /measurements/{first} (a steps_per_day "
-                        "without clientRecordId is recorded under its day)",
+            # may name that key as its clientRecordId either. (Two counts of one day without ids:
+            # refused above, one value per day.)
+            by_day = item.client_record_id is None
+            first, first_by_day = seen_records.setdefault(record_key, (index, by_day))
+            if first != index and not (by_day and first_by_day):
+                if by_day or first_by_day:
+                    errors.append(
+                        FieldError(
+                            f"{prefix}/effectiveAt" if by_day else f"{prefix}/clientRecordId",
+                            f"'{record_key}' is also the record of /measurements/{first} (a steps_per_day "
+                            "without clientRecordId is recorded under its day)",
+                        )
                     )
-                )
-            # (Two counts of one day without ids: refused above, one value per day.)
-            if mine_by_day:
-                by_day.add(record_key)
+                else:
+                    errors.append(
+                        FieldError(f"{prefix}/clientRecordId", f"the same clientRecordId is /measurements/{first}")
+                    )
         if canonical is not None and len(errors) == count:
             prepared.append(_Prepared(index, item, canonical, local_day, record_key))
     return prepared, errors

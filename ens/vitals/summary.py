@@ -55,8 +55,9 @@ async def summarize(
 ) -> Summary:
     """count, min, max and mean per day, week or month in the space's time zone, computed in SQL.
 
-    Bucket boundaries are local midnights turned into instants here (SQLite knows no time zones),
-    then the database aggregates the span read with the (space_id, type, effective_at) index.
+    Bucket boundaries are the space's local midnights: made by the statement on PostgreSQL, here
+    on SQLite (which knows no time zones); the database aggregates the span read with the
+    (space_id, type, effective_at) index.
     """
     if type_ is None:
         raise BadRequest("type is required: the summary is of one type.", [FieldError("/type", "required")])
