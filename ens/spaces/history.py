@@ -29,7 +29,7 @@ from ens.core.api import Cursors, Page, check_limit
 from ens.core.db import fetch
 from ens.spaces.audit import row_mac
 from ens.spaces.caller import Caller
-from ens.spaces.describe import describe
+from ens.spaces.describe import RESOURCE_WORDS, describe
 from ens.spaces.matrix import access_matrix
 from ens.spaces.schemas import AccessEventRead, ActorRead, ClientRead
 
@@ -307,8 +307,15 @@ class HistoryFilter:
         elif self.action is not None:
             methods = _METHODS[self.action]
             clauses.append("(" + " OR ".join(f"action LIKE '{method} %'" for method in methods) + ")")
-        if self.resource is not None:
-            clauses.append("resource_type = {}")
+        if self.resource in RESOURCE_WORDS:
+            # Literal as well (one of this service's own words): the partial index on the rows about
+            # anything but the measures (migration m2026_12_09_0001) is chosen only when the
+            # condition is seen to imply its own.
+            clauses.append(f"resource_type = '{self.resource}'")
+            if self.resource != "vitals":
+                clauses.append("resource_type <> 'vitals'")
+        elif self.resource is not None:
+            clauses.append("resource_type = {}")  # a word no route uses: no row, but still asked
             args.append(self.resource)
         if self.since is not None:
             clauses.append("at >= {}")
