@@ -98,7 +98,11 @@ def _summary(output: str) -> str:
 
 
 def _links_followed(output: str) -> int:
-    """How many of the document's links the stateful phase followed (0 when it did not run)."""
+    """How many of the document's links the stateful phase followed (0 when it did not run), for the
+    seeded run's guard that the links and the furnishing still work. An unseeded deep run
+    (``make fuzz``) has no such floor: its fuzzing phase, which comes first, may remove every
+    furnished item (one such run left every list empty, and its chains followed 13 links); there
+    the count is only printed (``_summary``)."""
     found = re.search(r"API Links:\s+(\d+) covered", output)
     return int(found.group(1)) if found else 0
 
@@ -149,7 +153,7 @@ async def test_the_phone_app_in_its_space_finds_no_server_error_and_no_answer_of
     assert status == 0, output[-6000:]
     # 42 links followed when written, with the fixed seed; far fewer means the document's links or
     # the furnishing broke.
-    assert _links_followed(output) >= 25, _summary(output)
+    assert DEEP or _links_followed(output) >= 25, _summary(output)
 
 
 async def test_the_phone_app_outside_its_space_finds_no_server_error_and_no_answer_off_its_schema(
@@ -201,7 +205,7 @@ async def test_a_professional_finds_no_server_error_and_no_answer_off_its_schema
     status, output = await _schemathesis(server, doctor.token, tmp_path, *selection, space=str(person.space_id))
     print(_summary(output))  # shown with -s: how many cases and chains ran
     assert status == 0, output[-6000:]
-    assert _links_followed(output) >= 15, _summary(output)  # 27 when written
+    assert DEEP or _links_followed(output) >= 15, _summary(output)  # 27 when written
 
 
 async def test_a_guardian_finds_no_server_error_and_no_answer_off_its_schema(
@@ -218,4 +222,4 @@ async def test_a_guardian_finds_no_server_error_and_no_answer_off_its_schema(
     status, output = await _schemathesis(server, guardian.token, tmp_path, *selection, space=str(person.space_id))
     print(_summary(output))  # shown with -s: how many cases and chains ran
     assert status == 0, output[-6000:]
-    assert _links_followed(output) >= 15, _summary(output)  # 37 when written
+    assert DEEP or _links_followed(output) >= 15, _summary(output)  # 37 when written
