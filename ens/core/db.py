@@ -456,6 +456,8 @@ class Index:
     columns: tuple[str, ...]
     unique: bool = False
     partial: bool = False
+    # Columns the index carries without ordering by them (PostgreSQL's INCLUDE).
+    included: tuple[str, ...] = ()
 
 
 def ddl_migration(

@@ -104,7 +104,7 @@ async def _indexes() -> dict[str, Index]:
     if _is_postgres():
         rows = await db.fetch(
             """SELECT i.relname AS name, t.relname AS table, ix.indisunique AS unique,
-                      ix.indpred IS NOT NULL AS partial,
+                      ix.indpred IS NOT NULL AS partial, ix.indnkeyatts AS keys,
                       array_to_string(ARRAY(SELECT a.attname FROM unnest(ix.indkey) WITH ORDINALITY k(n, o)
                                             JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.n
                                             ORDER BY k.o), ',') AS columns
@@ -113,7 +113,12 @@ async def _indexes() -> dict[str, Index]:
                WHERE n.nspname = 'public' AND NOT ix.indisprimary"""
         )
         for r in rows:
-            found[r["name"]] = Index(r["name"], r["table"], tuple(r["columns"].split(",")), r["unique"], r["partial"])
+            # The key columns, then those the index only carries (INCLUDE).
+            named = tuple(r["columns"].split(","))
+            keys = int(r["keys"])
+            found[r["name"]] = Index(
+                r["name"], r["table"], named[:keys], r["unique"], r["partial"], included=named[keys:]
+            )
         return found
     tables = await db.fetch("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
     for table in (str(t["name"]) for t in tables):

@@ -33,7 +33,8 @@ POSTGRES_INDEXES = [
     Index(
         "vital_measurements_space_type_time_values",
         "vital_measurements",
-        ("space_id", "type", "effective_at", "id", "value", "systolic", "diastolic", "hidden_from_representatives"),
+        ("space_id", "type", "effective_at", "id"),
+        included=("value", "systolic", "diastolic", "hidden_from_representatives"),
     )
 ]
 POSTGRES_DROPPED_INDEXES = ["vital_measurements_space_type_time"]
