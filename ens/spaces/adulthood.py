@@ -110,9 +110,17 @@ async def claim_space(caller: Caller, code: str, *, secret_key: str, noted: Acco
                 request_id=noted.request_id,
             )
         await use_code(space.id, as_uuid(row["id"]), account_id=account_id)
-        await fetch(
-            "UPDATE spaces SET holder_account_id = {}, updated_at = {} WHERE id = {}", account_id, now, space.id
+        # Only a space that still has no holder: two claims at once (each parent may make a code)
+        # both passed the check above; the second is refused here and everything it did rolls back.
+        taken = await fetch(
+            "UPDATE spaces SET holder_account_id = {}, updated_at = {} WHERE id = {} AND holder_account_id IS NULL "
+            "RETURNING id",
+            account_id,
+            now,
+            space.id,
         )
+        if not taken:
+            raise Conflict("This space already has its holder.")
         await fetch(
             "UPDATE representatives SET revoked_at = {}, ended_reason = 'holder came of age' "
             "WHERE space_id = {} AND kind = 'parent' AND revoked_at IS NULL",

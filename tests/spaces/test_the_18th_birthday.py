@@ -10,11 +10,14 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx
+import pytest
 
 from ens.core import clock, db
 from ens.core.mail import Mailer
 from ens.core.settings import Settings
+from ens.spaces import adulthood as adulthood_module
 from ens.spaces.adulthood import send_adulthood_notices
+from ens.spaces.codes import space_of
 from ens.spaces.door import SpaceRef, adulthood, representation_kind
 from tests.helpers.carers import create_child_space, join_as_second_parent, set_birthdate, today_in_paris, years_before
 from tests.helpers.people import HistoryRows, MakePerson
@@ -210,3 +213,39 @@ async def test_the_parents_are_told_three_months_before_once(
         assert "Jules aura 18 ans" in message and "aucune donn" in message
         # No health data: no measure, no record, only that something happens and where to look.
         assert "kg" not in message and "vital" not in message.lower()
+
+
+async def test_two_claims_at_once_give_the_space_one_holder(
+    client: httpx.AsyncClient, make_person: MakePerson, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each parent made a code; two people claim at the same moment, both having read the space
+    before either took it. The second is refused, and nothing of its claim stays."""
+    parent, other_parent = await make_person(), await make_person()
+    child = await create_child_space(client, parent)
+    assert (await join_as_second_parent(client, parent, other_parent, child)).status_code == 200
+    await set_birthdate(child, years_before(today_in_paris(), 17))
+    codes = []
+    for who in (parent, other_parent):
+        made = await client.post(f"/v1/spaces/{child}/claim-codes", headers=who.headers)
+        assert made.status_code == 201
+        codes.append(made.json()["code"])
+    adult = years_before(today_in_paris(), 18)
+    await set_birthdate(child, adult)
+    first, second = await make_person(birthdate=adult), await make_person(birthdate=adult)
+    # The second claim reads the space as it was before the first took it.
+    before = await space_of(child)
+    assert before.holder_account_id is None
+    assert (await client.post(f"/v1/claims/{codes[0]}/accept", headers=first.headers)).status_code == 200
+
+    async def as_read_before(space_id: uuid.UUID) -> SpaceRef:
+        return before
+
+    monkeypatch.setattr(adulthood_module, "space_of", as_read_before)
+    late = await client.post(f"/v1/claims/{codes[1]}/accept", headers=second.headers)
+    assert late.status_code == 409 and "already has its holder" in late.json()["detail"]
+    row = await db.fetch_one("SELECT holder_account_id FROM spaces WHERE id = {}", child)
+    assert row is not None and row["holder_account_id"] == first.account_id
+    # Rolled back: the second person's own space is still there, and their code unspent.
+    assert await db.fetch_one("SELECT id FROM spaces WHERE id = {}", second.space_id) is not None
+    unspent = await db.fetch("SELECT used_at FROM space_codes WHERE space_id = {} AND used_at IS NULL", child)
+    assert len(unspent) == 1
