@@ -317,6 +317,17 @@ async def _fetch_postgres(engine: PostgresEngine, sql: str, *, args: Sequence[An
         return await connection.fetch(query, *args)
 
 
+async def serialise(key: str) -> None:
+    """Make the transactions that name the same ``key`` run one after another from here until they
+    end: for a check and the write that relies on it (a status read, then changed; a count, then
+    one more). On PostgreSQL (read committed) two transactions would otherwise both pass the check;
+    a transaction-scoped advisory lock makes the second wait, then read what the first committed.
+    It touches no table and ends at commit or rollback. SQLite's write transactions are serialised
+    already (``BEGIN IMMEDIATE``)."""
+    if is_postgres(current()):
+        await fetch("SELECT pg_advisory_xact_lock(hashtextextended({}, 0))", key)
+
+
 @lru_cache(maxsize=4096)
 def _numbered(sql: str) -> tuple[str, int]:
     """``{}`` placeholders to ``$1, $2...`` exactly as piccolo's QueryString compiles them."""

@@ -8,19 +8,14 @@ from uuid import UUID
 import msgspec
 
 from ens.core.api import require_if_match
-from ens.core.db import current, fetch, is_postgres
+from ens.core.db import serialise
 from ens.core.errors import PreconditionRequired
 
 
 async def lock_records(space_id: UUID) -> None:
-    """Serialise the writers of one space's records until the transaction ends.
-
-    SQLite's write transactions are serialised already (``BEGIN IMMEDIATE``). On PostgreSQL two
-    transactions would otherwise both read version n and both write n + 1 (read committed): a
-    transaction-scoped advisory lock on the space makes the second wait, then read n + 1. It is
-    released at commit or rollback, and touches no table."""
-    if is_postgres(current()):
-        await fetch("SELECT pg_advisory_xact_lock(hashtextextended({}, 0))", f"records:{space_id}")
+    """Serialise the writers of one space's records until the transaction ends: two would otherwise
+    both read version n and both write n + 1."""
+    await serialise(f"records:{space_id}")
 
 
 def check_precondition(if_match: str | None, current: msgspec.Struct | None, *, required: bool) -> None:

@@ -19,7 +19,7 @@ import msgspec
 from ens.core import clock
 from ens.core.api import require_if_match
 from ens.core.clock import aware, aware_or_none
-from ens.core.db import Row, as_uuid, fetch, fetch_one, write_transaction
+from ens.core.db import Row, as_uuid, fetch, fetch_one, serialise, write_transaction
 from ens.core.errors import Conflict, FieldError, Invalid, NotFound
 from ens.core.local_time import local_midnight, zone_of
 from ens.core.names import years_later
@@ -227,6 +227,7 @@ async def grant_authorisation(access: SpaceAccess, professional_id: UUID) -> Pro
     now = clock.now()
     until = authorisation_end(access.space, now=now)
     async with write_transaction():
+        await one_decision_at_a_time(access)
         row = await fetch_one(
             "SELECT id, status, until FROM space_professionals WHERE space_id = {} AND professional_id = {}",
             access.space_id,
@@ -274,7 +275,15 @@ async def _set(
     )
 
 
+async def one_decision_at_a_time(access: SpaceAccess) -> None:
+    """The holder's decisions about the space's professionals (authorise, renew, revoke, block,
+    answer a request) each read a status and write from it: one at a time per space, so that a
+    renewal running beside a block cannot authorise the blocked professional again."""
+    await serialise(f"professionals:{access.space_id}")
+
+
 async def _current(access: SpaceAccess, entry_id: UUID, if_match: str | None) -> ProfessionalRead:
+    await one_decision_at_a_time(access)
     current = await get_professional(access.space_id, entry_id)
     require_if_match(if_match, msgspec.json.encode(current))
     return current
@@ -310,6 +319,7 @@ async def revoke(access: SpaceAccess, entry_id: UUID, *, if_match: str | None) -
 async def block(access: SpaceAccess, entry_id: UUID) -> ProfessionalRead:
     """Block the professional: no access, not even in an emergency, until authorised again."""
     async with write_transaction():
+        await one_decision_at_a_time(access)
         await get_professional(access.space_id, entry_id)
         await _set(access, entry_id, status="blocked", now=clock.now())
     return await get_professional(access.space_id, entry_id)

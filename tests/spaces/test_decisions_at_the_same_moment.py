@@ -1,0 +1,122 @@
+"""Two decisions on the same thing at the same moment (PostgreSQL, read committed): the second
+waits for the first, then decides on what the first committed. Each test holds the first decision
+open on a connection of its own, starts the second through the API, then commits the first."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import date
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from ens.core import db
+from ens.core.settings import Settings
+from tests.helpers.people import MakePerson
+from tests.helpers.professionals import GP, authorise, sign_in_pro
+
+pytestmark = pytest.mark.skipif(
+    not os.environ.get("ENS_DATABASE_URL", "").startswith("postgres"), reason="PostgreSQL's concurrency"
+)
+
+
+@asynccontextmanager
+async def first_decision(settings: Settings, key: str) -> AsyncIterator[asyncpg.Connection]:
+    """A transaction on a connection of its own that has taken the decision's lock (as the service's
+    own first request would, ``ens.core.db.serialise``); it commits on the way out."""
+    connection = await asyncpg.connect(settings.database_url)
+    try:
+        async with connection.transaction():
+            await connection.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", key)
+            yield connection
+    finally:
+        await connection.close()
+
+
+async def second_while_first_is_open(call: Any) -> tuple[asyncio.Task[httpx.Response], bool]:
+    """Start the second decision; whether it was still waiting after a moment."""
+    task = asyncio.ensure_future(call)
+    await asyncio.sleep(0.3)
+    return task, not task.done()
+
+
+async def test_a_renewal_beside_a_block_leaves_the_professional_blocked(
+    client: httpx.AsyncClient, make_person: MakePerson, settings: Settings
+) -> None:
+    holder = await make_person()
+    doctor = await sign_in_pro(settings, GP)
+    entry = await authorise(client, holder, doctor)
+    url = f"/v1/spaces/me/professionals/{entry['id']}"
+    tag = (await client.get(url, headers=holder.headers)).headers["etag"]
+    async with first_decision(settings, f"professionals:{holder.space_id}") as first:
+        await first.execute("UPDATE space_professionals SET status = 'blocked' WHERE id = $1", entry["id"])
+        renewal, waited = await second_while_first_is_open(
+            client.patch(url, json={"renew": True}, headers={**holder.headers, "If-Match": tag})
+        )
+    answer = await renewal
+    assert waited
+    # Before the lock, the renewal read "authorised", waited on the row, then wrote it back.
+    assert answer.status_code in (409, 412), answer.text
+    row = await db.fetch_one("SELECT status FROM space_professionals WHERE id = {}", entry["id"])
+    assert row is not None and row["status"] == "blocked"
+
+
+async def _pending_request(client: httpx.AsyncClient, make_person: MakePerson, settings: Settings) -> tuple[Any, str]:
+    holder = await make_person(given_name="Agathe", family_name="Simultanee", birthdate=date(1979, 3, 4))
+    doctor = await sign_in_pro(settings, GP)
+    traits = {"familyName": "Simultanee", "givenName": "Agathe", "birthdate": "1979-03-04"}
+    assert (await client.post("/v1/pro/access-requests", json=traits, headers=doctor.headers)).status_code == 202
+    [request] = (await client.get("/v1/spaces/me/access-requests", headers=holder.headers)).json()["items"]
+    return holder, request["id"]
+
+
+async def test_approving_while_a_refusal_commits_is_refused_and_authorises_nobody(
+    client: httpx.AsyncClient, make_person: MakePerson, settings: Settings
+) -> None:
+    holder, request_id = await _pending_request(client, make_person, settings)
+    async with first_decision(settings, f"professionals:{holder.space_id}") as first:
+        await first.execute("UPDATE access_requests SET status = 'refused' WHERE id = $1", request_id)
+        approval, waited = await second_while_first_is_open(
+            client.post(f"/v1/spaces/me/access-requests/{request_id}/approve", headers=holder.headers)
+        )
+    answer = await approval
+    assert waited
+    assert answer.status_code == 409 and "refused" in answer.json()["detail"]
+    row = await db.fetch_one("SELECT status FROM access_requests WHERE id = {}", request_id)
+    assert row is not None and row["status"] == "refused"
+    authorised = await db.fetch("SELECT id FROM space_professionals WHERE space_id = {}", holder.space_id)
+    assert authorised == []
+
+
+async def test_two_identical_access_requests_at_once_answer_alike_and_make_one(
+    client: httpx.AsyncClient, make_person: MakePerson, settings: Settings
+) -> None:
+    """The second does not see the first's uncommitted row; it met the pending index and answered
+    500 before, which told the professional that the person has a space."""
+    holder = await make_person(given_name="Basile", family_name="Doublon", birthdate=date(1966, 9, 12))
+    doctor = await sign_in_pro(settings, GP)
+    traits = {"familyName": "Doublon", "givenName": "Basile", "birthdate": "1966-09-12"}
+    connection = await asyncpg.connect(settings.database_url)
+    try:
+        async with connection.transaction():
+            await connection.execute(
+                "INSERT INTO access_requests (space_id, id, professional_id, status, created_at) "
+                "VALUES ($1, gen_random_uuid(), $2, 'pending', now())",
+                holder.space_id,
+                doctor.professional_id,
+            )
+            second, waited = await second_while_first_is_open(
+                client.post("/v1/pro/access-requests", json=traits, headers=doctor.headers)
+            )
+    finally:
+        await connection.close()
+    answer = await second
+    assert waited
+    assert answer.status_code == 202, answer.text
+    rows = await db.fetch("SELECT status FROM access_requests WHERE space_id = {}", holder.space_id)
+    assert [row["status"] for row in rows] == ["pending"]
