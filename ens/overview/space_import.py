@@ -23,7 +23,7 @@ import ijson
 import msgspec
 
 from ens.core.api import ReadStruct
-from ens.core.db import write_transaction
+from ens.core.db import serialise, write_transaction
 from ens.core.errors import Conflict, FieldError, Invalid, PayloadTooLarge
 from ens.core.fhir import is_restricted
 from ens.documents.fhir import NOT_IMPORTED as DOCUMENTS_NOT_IMPORTED
@@ -116,6 +116,8 @@ async def import_bundle(access: SpaceAccess, chunks: AsyncIterator[bytes], *, ma
     reader = _Limited(chunks, max_bytes)
     index = -1
     async with write_transaction():
+        # Two imports at once (a client retrying a slow one) would both find the space empty.
+        await serialise(f"import:{access.space_id}")
         if await holds_data(access.space_id):
             raise Conflict("A space receives an import only while it is empty.")
         try:

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from ens.core import clock
 from ens.core.clock import as_date, aware, aware_or_none
-from ens.core.db import as_uuid, fetch, fetch_one, write_transaction
+from ens.core.db import as_uuid, fetch, fetch_one, serialise, write_transaction
 from ens.core.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
 from ens.core.names import same_names, years_later
 from ens.spaces.codes import new_code, space_of, take_code, use_code
@@ -52,6 +52,8 @@ async def create_child_space(account_id: UUID, body: ChildSpaceCreate, *, noted:
         raise Forbidden("Only an adult can create a child's space.")
     now = clock.now()
     async with write_transaction():
+        # One at a time per parent: two taps on "create" would both find no such child yet.
+        await serialise(f"children:{account_id}")
         # A parent represents few children: compared here, case- and accent-case-insensitively
         # (SQLite's LOWER knows only ASCII).
         children = await fetch(
@@ -156,14 +158,19 @@ async def leave(access: SpaceAccess, representative_id: UUID) -> None:
 
 
 async def _end(space_id: UUID, representative_id: UUID, *, reason: str) -> None:
+    """End a live representation; one that ended meanwhile keeps its date and reason (a court's
+    reference is not overwritten by a parent leaving at the same moment): 404, as for an unknown one."""
     async with write_transaction():
-        await fetch(
-            "UPDATE representatives SET revoked_at = {}, ended_reason = {} WHERE space_id = {} AND id = {}",
+        ended = await fetch(
+            "UPDATE representatives SET revoked_at = {}, ended_reason = {} "
+            "WHERE space_id = {} AND id = {} AND revoked_at IS NULL RETURNING id",
             clock.now(),
             reason,
             space_id,
             representative_id,
         )
+    if not ended:
+        raise NotFound("No such representative of this space.")
 
 
 async def record_curator_consent(access: SpaceAccess, representative_id: UUID, *, until: date | None) -> None:
@@ -210,6 +217,7 @@ async def invite_parent(access: SpaceAccess, *, secret_key: str) -> InvitationRe
         raise Conflict("Only a minor's space, which no holder has taken over, has parents to invite.")
     now = clock.now()
     async with write_transaction():
+        await serialise(f"invitations:{access.space_id}")  # the count, then one more: one at a time
         live = await fetch(
             "SELECT COUNT(*) AS n FROM space_codes WHERE space_id = {} AND purpose = 'invitation' "
             "AND used_at IS NULL AND expires_at > {}",

@@ -11,9 +11,12 @@ from datetime import timedelta
 from pathlib import Path
 
 import httpx
+import pytest
 
-from ens.core import db
+from ens.core import clock, db
+from ens.core.errors import NotFound
 from ens.core.settings import Settings
+from ens.spaces.representatives import _end as end_representation
 from tests.helpers.carers import court_measure, create_child_space, join_as_second_parent, today_in_paris
 from tests.helpers.people import MakePerson
 from tests.helpers.server import ROOT, ens_command
@@ -184,3 +187,19 @@ async def test_a_measure_past_its_last_day_opens_nothing_and_can_be_renewed(
         "SELECT id, ended_reason FROM representatives WHERE space_id = {} ORDER BY created_at", holder.space_id
     )
     assert [(row["ended_reason"]) for row in rows] == ["expired", None] and rows[1]["id"] == renewed
+
+
+async def test_ending_a_representation_that_ended_meanwhile_keeps_its_reason(make_person: MakePerson) -> None:
+    """A parent leaving, or an operator ending a measure, at the moment another end commits: the
+    first end's date and reason (a court's reference) stay, and the late one is told 404."""
+    holder, tutor = await make_person(), await make_person()
+    representation = await court_measure(holder, tutor, "tutelle")
+    await db.fetch(
+        "UPDATE representatives SET revoked_at = {}, ended_reason = 'jugement du 1er décembre' WHERE id = {}",
+        clock.now(),
+        representation,
+    )
+    with pytest.raises(NotFound):
+        await end_representation(holder.space_id, representation, reason="withdrew")
+    row = await db.fetch_one("SELECT ended_reason FROM representatives WHERE id = {}", representation)
+    assert row is not None and row["ended_reason"] == "jugement du 1er décembre"
