@@ -195,11 +195,15 @@ async def test_ending_a_representation_that_ended_meanwhile_keeps_its_reason(mak
     holder, tutor = await make_person(), await make_person()
     representation = await court_measure(holder, tutor, "tutelle")
     await db.fetch(
-        "UPDATE representatives SET revoked_at = {}, ended_reason = 'jugement du 1er décembre' WHERE id = {}",
+        "UPDATE representatives SET revoked_at = {}, ended_reason = 'jugement du 1er décembre' "
+        "WHERE space_id = {} AND id = {}",
         clock.now(),
+        holder.space_id,
         representation,
     )
     with pytest.raises(NotFound):
         await end_representation(holder.space_id, representation, reason="withdrew")
-    row = await db.fetch_one("SELECT ended_reason FROM representatives WHERE id = {}", representation)
+    row = await db.fetch_one(
+        "SELECT ended_reason FROM representatives WHERE space_id = {} AND id = {}", holder.space_id, representation
+    )
     assert row is not None and row["ended_reason"] == "jugement du 1er décembre"

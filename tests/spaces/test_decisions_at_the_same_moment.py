@@ -54,7 +54,11 @@ async def test_a_renewal_beside_a_block_leaves_the_professional_blocked(
     url = f"/v1/spaces/me/professionals/{entry['id']}"
     tag = (await client.get(url, headers=holder.headers)).headers["etag"]
     async with first_decision(settings, f"professionals:{holder.space_id}") as first:
-        await first.execute("UPDATE space_professionals SET status = 'blocked' WHERE id = $1", entry["id"])
+        await first.execute(
+            "UPDATE space_professionals SET status = 'blocked' WHERE space_id = $1 AND id = $2",
+            holder.space_id,
+            entry["id"],
+        )
         renewal, waited = await second_while_first_is_open(
             client.patch(url, json={"renew": True}, headers={**holder.headers, "If-Match": tag})
         )
@@ -62,7 +66,9 @@ async def test_a_renewal_beside_a_block_leaves_the_professional_blocked(
     assert waited
     # Before the lock, the renewal read "authorised", waited on the row, then wrote it back.
     assert answer.status_code in (409, 412), answer.text
-    row = await db.fetch_one("SELECT status FROM space_professionals WHERE id = {}", entry["id"])
+    row = await db.fetch_one(
+        "SELECT status FROM space_professionals WHERE space_id = {} AND id = {}", holder.space_id, entry["id"]
+    )
     assert row is not None and row["status"] == "blocked"
 
 
@@ -80,14 +86,20 @@ async def test_approving_while_a_refusal_commits_is_refused_and_authorises_nobod
 ) -> None:
     holder, request_id = await _pending_request(client, make_person, settings)
     async with first_decision(settings, f"professionals:{holder.space_id}") as first:
-        await first.execute("UPDATE access_requests SET status = 'refused' WHERE id = $1", request_id)
+        await first.execute(
+            "UPDATE access_requests SET status = 'refused' WHERE space_id = $1 AND id = $2",
+            holder.space_id,
+            request_id,
+        )
         approval, waited = await second_while_first_is_open(
             client.post(f"/v1/spaces/me/access-requests/{request_id}/approve", headers=holder.headers)
         )
     answer = await approval
     assert waited
     assert answer.status_code == 409 and "refused" in answer.json()["detail"]
-    row = await db.fetch_one("SELECT status FROM access_requests WHERE id = {}", request_id)
+    row = await db.fetch_one(
+        "SELECT status FROM access_requests WHERE space_id = {} AND id = {}", holder.space_id, request_id
+    )
     assert row is not None and row["status"] == "refused"
     authorised = await db.fetch("SELECT id FROM space_professionals WHERE space_id = {}", holder.space_id)
     assert authorised == []
