@@ -8,8 +8,12 @@ import uuid
 from typing import Any
 
 import httpx
+import pytest
 
 from ens.auth.clients import register_app
+from ens.auth.login import consent
+from ens.auth.login.attempt import Attempt, load
+from ens.core import db
 from ens.core.settings import Settings
 from tests.helpers.carers import set_birthdate, today_in_paris, years_before
 from tests.helpers.login import FakeLogin, MakeFakeLogin, signed_in_browser
@@ -91,3 +95,52 @@ async def test_a_parent_chooses_the_childs_space_on_the_consent_page(
         headers=device,
     )
     assert stopped.status_code == 404
+
+
+async def test_a_second_approval_of_the_same_consent_makes_no_second_grant(
+    fake_login: MakeFakeLogin,
+    fake_client: httpx.AsyncClient,
+    fake_settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two clicks on "approve" (or two tabs) that both loaded the consent page: the second, still
+    seeing the page's step, must not make a grant that would replace the one the app's code holds."""
+    sub = f"double-{uuid.uuid4().hex[:8]}"
+    first, _ = await _phone(fake_login, sub)
+    app = await register_app(
+        fake_settings.secret_key, name="Balance", redirect_uris=[DEVICE_REDIRECT], scopes=["vitals.body_weight:write"]
+    )
+    login: FakeLogin = fake_login()
+    login.browser.totp_secret = first.browser.totp_secret
+    await login.start(client_id=app.client_id, redirect_uri=DEVICE_REDIRECT, scope="vitals.body_weight:write")
+    await login.come_back(login.code(sub=sub))
+    assert (await login.browser.second_factor()).headers["location"] == "/login/consent"
+    await login.browser.open("/login/consent")
+    # The second click's request read the attempt before the first one moved it on.
+    seen: list[Attempt] = []
+
+    async def as_first_seen(cookie: str | None) -> Attempt:
+        if not seen:
+            seen.append(await load(cookie))
+        return seen[0]
+
+    monkeypatch.setattr(consent, "load", as_first_seen)
+    approved = await login.browser.post_form("/login/consent", {"decision": "approve"})
+    assert approved.status_code == 303
+    again = await login.browser.post_form("/login/consent", {"decision": "approve"})
+    assert again.status_code == 400 and "déjà terminée" in again.text
+    live = await db.fetch(
+        "SELECT id FROM grants WHERE client_id = {} AND kind = 'app' AND revoked_at IS NULL", app.client_id
+    )
+    assert len(live) == 1
+    # The app's code gives it a token on the grant that is live, and the token works.
+    tokens = await login.browser.exchange(approved.headers["location"], app.client_id, DEVICE_REDIRECT)
+    assert tokens.status_code == 200, tokens.text
+    sent = await fake_client.post(
+        "/v1/spaces/me/vitals",
+        json={
+            "measurements": [{"type": "body_weight", "value": 70, "unit": "kg", "effectiveAt": "2026-11-30T07:00:00Z"}]
+        },
+        headers=bearer(tokens.json()["access_token"]),
+    )
+    assert sent.status_code == 201, sent.text

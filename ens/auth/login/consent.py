@@ -18,6 +18,7 @@ from ens.auth.login.attempt import (
     update_attempt,
 )
 from ens.auth.login.pages import ConsentView, SpaceChoice
+from ens.core.db import fetch, write_transaction
 from ens.core.scopes import SCOPES
 from ens.spaces import service as spaces
 from ens.spaces.rights import KIND_WORDS, Action, ActorKind
@@ -83,7 +84,16 @@ async def decide(
         if space not in allowed:
             raise LoginFailed("Vous ne pouvez pas connecter d'application à cet espace.")
         chosen = UUID(space)
-    grant_id = await spaces.create_app_grant(
-        attempt.account_id, chosen, client_id=client.client_id, client_name=client.name, scopes=attempt.scopes
-    )
+    async with write_transaction():
+        # One approval per attempt, taken before the grant is made: a second click (or tab) that
+        # loaded the page too would otherwise make a second grant, which replaces the first one,
+        # whose code the app then holds (its tokens refused, a grant left that nothing uses).
+        taken = await fetch(
+            "UPDATE login_attempts SET step = 'granting' WHERE id = {} AND step = 'consent' RETURNING id", attempt.id
+        )
+        if not taken:
+            raise LoginFailed("Cette connexion est déjà terminée.")
+        grant_id = await spaces.create_app_grant(
+            attempt.account_id, chosen, client_id=client.client_id, client_name=client.name, scopes=attempt.scopes
+        )
     return await finish(ctx, attempt, client=client, kind="app", grant_id=grant_id, space_id=chosen)
