@@ -323,8 +323,12 @@ async def serialise(key: str) -> None:
     one more). On PostgreSQL (read committed) two transactions would otherwise both pass the check;
     a transaction-scoped advisory lock makes the second wait, then read what the first committed.
     It touches no table and ends at commit or rollback. SQLite's write transactions are serialised
-    already (``BEGIN IMMEDIATE``)."""
-    if is_postgres(current()):
+    already (``BEGIN IMMEDIATE``). Outside a transaction the lock would end with its own statement,
+    so it is refused there."""
+    engine = current()
+    if engine.current_transaction.get() is None:
+        raise RuntimeError(f"serialise({key!r}) outside a write transaction serialises nothing")
+    if is_postgres(engine):
         await fetch("SELECT pg_advisory_xact_lock(hashtextextended({}, 0))", key)
 
 

@@ -83,9 +83,6 @@ async def request_access(professional_id: UUID, body: PatientAccessRequest) -> A
             f"""INSERT INTO access_requests (space_id, id, professional_id, status, created_at)
                 SELECT s.id, {{}}, {{}}, 'pending', {{}} FROM spaces s
                 WHERE s.id IN ({placeholders}) AND NOT EXISTS (
-                    SELECT 1 FROM access_requests r
-                    WHERE r.space_id = s.id AND r.professional_id = {{}} AND r.status = 'pending')
-                AND NOT EXISTS (
                     SELECT 1 FROM space_professionals b
                     WHERE b.space_id = s.id AND b.professional_id = {{}} AND b.status = 'blocked')
                 ON CONFLICT (space_id, professional_id) WHERE status = 'pending' DO NOTHING""",
@@ -93,7 +90,6 @@ async def request_access(professional_id: UUID, body: PatientAccessRequest) -> A
             professional_id,
             now,
             *wanted,
-            professional_id,
             professional_id,
         )
     return RECEIVED

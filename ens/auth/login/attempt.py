@@ -152,6 +152,20 @@ async def update_attempt(attempt_id: UUID, **values: Any) -> None:
     await fetch(f"UPDATE login_attempts SET {assignments} WHERE id = {{}}", *values.values(), attempt_id)
 
 
+async def take_step(attempt_id: UUID, *, from_step: str | None, to: str) -> None:
+    """Move the attempt from ``from_step`` (``None``: any step but ``done``) to ``to``, atomically:
+    of two requests that both read the earlier step, the second is refused here, not run twice."""
+    condition = "step <> 'done'" if from_step is None else "step = {}"
+    moved = await fetch(
+        f"UPDATE login_attempts SET step = {{}} WHERE id = {{}} AND {condition} RETURNING id",
+        to,
+        attempt_id,
+        *([] if from_step is None else [from_step]),
+    )
+    if not moved:
+        raise LoginFailed("Cette connexion est déjà terminée.")
+
+
 async def finish(
     ctx: LoginContext,
     attempt: Attempt,
@@ -163,12 +177,7 @@ async def finish(
 ) -> Redirect:
     """End the attempt with one authorization code, sent back to the app's redirect URI."""
     assert attempt.account_id is not None
-    # Only one authorization code per attempt: the step moves on atomically.
-    moved = await fetch(
-        "UPDATE login_attempts SET step = 'done' WHERE id = {} AND step <> 'done' RETURNING id", attempt.id
-    )
-    if not moved:
-        raise LoginFailed("Cette connexion est déjà terminée.")
+    await take_step(attempt.id, from_step=None, to="done")  # one authorization code per attempt
     code = await oauth.create_authorization_code(
         secret_key=ctx.settings.secret_key,
         client_id=client.client_id,

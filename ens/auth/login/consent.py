@@ -15,10 +15,11 @@ from ens.auth.login.attempt import (
     error_redirect,
     finish,
     load,
+    take_step,
     update_attempt,
 )
 from ens.auth.login.pages import ConsentView, SpaceChoice
-from ens.core.db import fetch, write_transaction
+from ens.core.db import write_transaction
 from ens.core.scopes import SCOPES
 from ens.spaces import service as spaces
 from ens.spaces.rights import KIND_WORDS, Action, ActorKind
@@ -88,11 +89,7 @@ async def decide(
         # One approval per attempt, taken before the grant is made: a second click (or tab) that
         # loaded the page too would otherwise make a second grant, which replaces the first one,
         # whose code the app then holds (its tokens refused, a grant left that nothing uses).
-        taken = await fetch(
-            "UPDATE login_attempts SET step = 'granting' WHERE id = {} AND step = 'consent' RETURNING id", attempt.id
-        )
-        if not taken:
-            raise LoginFailed("Cette connexion est déjà terminée.")
+        await take_step(attempt.id, from_step="consent", to="granting")
         grant_id = await spaces.create_app_grant(
             attempt.account_id, chosen, client_id=client.client_id, client_name=client.name, scopes=attempt.scopes
         )
