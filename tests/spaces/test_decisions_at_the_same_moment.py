@@ -4,10 +4,7 @@ open on a connection of its own, starts the second through the API, then commits
 
 from __future__ import annotations
 
-import asyncio
 import os
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import date
 from typing import Any
 
@@ -17,32 +14,13 @@ import pytest
 
 from ens.core import db
 from ens.core.settings import Settings
+from tests.helpers.concurrency import first_decision, second_while_first_is_open
 from tests.helpers.people import MakePerson
 from tests.helpers.professionals import GP, authorise, sign_in_pro
 
 pytestmark = pytest.mark.skipif(
     not os.environ.get("ENS_DATABASE_URL", "").startswith("postgres"), reason="PostgreSQL's concurrency"
 )
-
-
-@asynccontextmanager
-async def first_decision(settings: Settings, key: str) -> AsyncIterator[asyncpg.Connection]:
-    """A transaction on a connection of its own that has taken the decision's lock (as the service's
-    own first request would, ``ens.core.db.serialise``); it commits on the way out."""
-    connection = await asyncpg.connect(settings.database_url)
-    try:
-        async with connection.transaction():
-            await connection.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", key)
-            yield connection
-    finally:
-        await connection.close()
-
-
-async def second_while_first_is_open(call: Any) -> tuple[asyncio.Task[httpx.Response], bool]:
-    """Start the second decision; whether it was still waiting after a moment."""
-    task = asyncio.ensure_future(call)
-    await asyncio.sleep(0.3)
-    return task, not task.done()
 
 
 async def test_a_renewal_beside_a_block_leaves_the_professional_blocked(

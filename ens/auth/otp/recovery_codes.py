@@ -10,7 +10,7 @@ from uuid import UUID
 from ens.auth.otp.lock import _now
 from ens.auth.tables import RecoveryCode
 from ens.core import keyring
-from ens.core.db import fetch, write_transaction
+from ens.core.db import fetch, serialise, write_transaction
 from ens.core.settings import Settings
 
 RECOVERY_CODE_COUNT = 10
@@ -27,6 +27,8 @@ async def issue_recovery_codes(settings: Settings, account_id: UUID, *, now: dat
     at = _now(now)
     codes = ["".join(secrets.choice(RECOVERY_ALPHABET) for _ in range(RECOVERY_CODE_LENGTH)) for _ in range(10)]
     async with write_transaction():
+        # Two renewals at once: each deletes only what it can see, so the second waits for the first.
+        await serialise(f"recovery:{account_id}")
         await fetch("DELETE FROM recovery_codes WHERE account_id = {}", account_id)
         await RecoveryCode.insert(
             *[
