@@ -174,8 +174,21 @@ def _database_unreachable(exc: BaseException) -> bool:
     return False
 
 
+def _space_erased(exc: BaseException) -> bool:
+    """A write met its space's erasure: the erasure holds the space's row (``erase_space``), the
+    write's foreign key to it waited, then found the space gone (PostgreSQL names the table)."""
+    return any(
+        getattr(error, "sqlstate", None) == "23503" and 'table "spaces"' in str(getattr(error, "detail", ""))
+        for error in _chain(exc, implicit=False)
+    )
+
+
 def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     request_id = request.scope.get("state", {}).get(REQUEST_ID_KEY, "")
+    if _space_erased(exc):
+        log.info("write after its space's erasure", extra={"request_id": request_id})
+        detail = "This space was erased while the request was under way."
+        return error_response(request, problems.for_status(404), detail)
     if _database_unreachable(exc):
         log.error(  # with its traceback: a pool that ran out of connections may be a leak
             "database unreachable",

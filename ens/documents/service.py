@@ -262,3 +262,10 @@ async def erase_space_files(space_id: UUID, blobs: BlobStore) -> int:
     content can be decrypted), then remove every object under its prefix; how many there were."""
     await destroy_space_key(space_id)
     return await blobs.delete_under(blobs.space_prefix(space_id))
+
+
+async def sweep_space_files(space_id: UUID, blobs: BlobStore) -> int:
+    """After a space's rows are erased: remove what an upload stored under its prefix between
+    :func:`erase_space_files` and the erasure's commit (its row went with the space); how many.
+    An upload still under way then finds the space gone, and deletes its own object."""
+    return await blobs.delete_under(blobs.space_prefix(space_id))

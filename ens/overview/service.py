@@ -5,7 +5,7 @@ from __future__ import annotations
 from ens.core import clock
 from ens.core.local_time import zone_of
 from ens.core.mail import Mailer
-from ens.documents.service import documents_summary, erase_space_files
+from ens.documents.service import documents_summary, erase_space_files, sweep_space_files
 from ens.documents.storage import BlobStore
 from ens.overview.schemas import HolderSummary, SpaceStatusRead, SpaceSummary
 from ens.records.summary import records_summary
@@ -46,11 +46,14 @@ async def space_summary(access: SpaceAccess) -> SpaceSummary:
 async def close_or_erase(access: SpaceAccess, *, erase: bool, mailer: Mailer, blobs: BlobStore) -> None:
     """Close the space, or erase it: files live outside the database, so an erase destroys the
     space's data key first (committed: its files can never be decrypted again), removes its objects
-    from the store, then deletes every row (``ens.spaces.service``, which knows no files)."""
+    from the store, then deletes every row (``ens.spaces.service``, which knows no files), then
+    sweeps the store once more for an upload that committed in between."""
     if erase:
         access.require(Action.ERASE)
         await erase_space_files(access.space_id, blobs)
     await spaces.close_or_erase_space(access, erase=erase, mailer=mailer)
+    if erase:
+        await sweep_space_files(access.space_id, blobs)
 
 
 async def reopen_space(access: SpaceAccess) -> SpaceStatusRead:

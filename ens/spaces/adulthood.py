@@ -21,7 +21,7 @@ from ens.spaces.codes import new_code, space_of, take_code, use_code
 from ens.spaces.door import SpaceAccess, SpaceRef, adulthood, birthday, security_log, space_ref
 from ens.spaces.history import AccountAction
 from ens.spaces.schemas import ClaimCodeRead, SpaceListItem
-from ens.spaces.service import erase_space, holds_data, space_list_item
+from ens.spaces.service import erase_space, hold_for_erasure, holds_data, space_list_item
 
 log = logging.getLogger("ens.spaces.adulthood")
 
@@ -96,6 +96,8 @@ async def claim_space(caller: Caller, code: str, *, secret_key: str, noted: Acco
     async with write_transaction():
         own = await fetch_one("SELECT id FROM spaces WHERE holder_account_id = {}", account_id)
         if own is not None:
+            # Held first: a measure an app is writing into it this instant is seen (409), not erased.
+            await hold_for_erasure(as_uuid(own["id"]))
             if await holds_data(as_uuid(own["id"])):
                 raise Conflict(
                     "You already keep data in your own space: taking this one over would leave two. "

@@ -5,6 +5,7 @@ in the access history; the home screen counts documents new to the person."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
 
 import msgspec
 import pytest
@@ -214,3 +215,26 @@ async def test_a_document_hidden_at_a_listing_is_not_new_once_shown(client, pers
     )
     assert shown.status_code == 200, shown.text
     assert await tutor_new() == 0
+
+
+async def test_an_object_stored_while_the_rows_are_erased_is_swept_after_them(client, person, settings, monkeypatch):
+    """An upload that commits after the store's first sweep and before the erasure holds the space:
+    its row goes with the space, and the sweep after the erasure takes its object."""
+    from ens.spaces import service as spaces
+
+    blobs = BlobStore.from_settings(settings)
+    erase_rows = spaces.close_or_erase_space
+
+    async def an_upload_lands_first(access, **options):
+        async def chunks() -> AsyncIterator[bytes]:
+            yield b"ciphertext of an upload that landed meanwhile"
+
+        await blobs.put_stream(blobs.object_path(person.space_id, "landed-meanwhile"), chunks())
+        assert len(await stored_paths(settings, person.space_id)) == 1
+        await erase_rows(access, **options)
+
+    monkeypatch.setattr(spaces, "close_or_erase_space", an_upload_lands_first)
+    erased = await client.delete("/v1/spaces/me", params={"erase": "true"}, headers=person.headers)
+    assert erased.status_code == 204
+    assert await stored_paths(settings, person.space_id) == []
+    assert folder_entries_naming(settings, person.space_id) == []

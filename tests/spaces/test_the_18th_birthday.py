@@ -4,11 +4,13 @@ with their own identity (issue 12, point 5)."""
 
 from __future__ import annotations
 
+import os
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import asyncpg
 import httpx
 import pytest
 
@@ -20,6 +22,7 @@ from ens.spaces.adulthood import send_adulthood_notices
 from ens.spaces.codes import space_of
 from ens.spaces.door import SpaceRef, adulthood, representation_kind
 from tests.helpers.carers import create_child_space, join_as_second_parent, set_birthdate, today_in_paris, years_before
+from tests.helpers.concurrency import second_while_first_is_open
 from tests.helpers.people import HistoryRows, MakePerson
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -249,3 +252,40 @@ async def test_two_claims_at_once_give_the_space_one_holder(
     assert await db.fetch_one("SELECT id FROM spaces WHERE id = {}", second.space_id) is not None
     unspent = await db.fetch("SELECT used_at FROM space_codes WHERE space_id = {} AND used_at IS NULL", child)
     assert len(unspent) == 1
+
+
+@pytest.mark.skipif(
+    not os.environ.get("ENS_DATABASE_URL", "").startswith("postgres"), reason="PostgreSQL's concurrency"
+)
+async def test_what_is_being_written_into_the_own_space_as_the_claim_runs_is_kept(
+    client: httpx.AsyncClient, make_person: MakePerson, settings: Settings
+) -> None:
+    """The claim holds the young adult's own space before it asks whether it is empty: an allergy
+    being written there that instant is seen (409, not merged), not erased with the space."""
+    parent = await make_person()
+    child = await create_child_space(client, parent)
+    await set_birthdate(child, years_before(today_in_paris(), 17))
+    code = (await client.post(f"/v1/spaces/{child}/claim-codes", headers=parent.headers)).json()["code"]
+    adult = years_before(today_in_paris(), 18)
+    await set_birthdate(child, adult)
+    young = await make_person(birthdate=adult)
+    connection = await asyncpg.connect(settings.database_url)
+    try:
+        async with connection.transaction():
+            await connection.execute(
+                "INSERT INTO profile_allergies (space_id, id, substance, created_at, updated_at) "
+                "VALUES ($1, gen_random_uuid(), 'Pollen', now(), now())",
+                young.space_id,
+            )
+            claim, waited = await second_while_first_is_open(
+                client.post(f"/v1/claims/{code}/accept", headers=young.headers)
+            )
+    finally:
+        await connection.close()
+    answer = await claim
+    assert waited
+    assert answer.status_code == 409 and "merge" in answer.json()["detail"]
+    kept = await db.fetch("SELECT substance FROM profile_allergies WHERE space_id = {}", young.space_id)
+    assert [row["substance"] for row in kept] == ["Pollen"]
+    row = await db.fetch_one("SELECT holder_account_id FROM spaces WHERE id = {}", child)
+    assert row is not None and row["holder_account_id"] is None

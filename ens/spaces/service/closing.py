@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from piccolo.table import Table
 
 from ens.core import clock
-from ens.core.db import bound_tables, fetch, fetch_one, write_transaction
+from ens.core.db import bound_tables, current, fetch, fetch_one, is_postgres, write_transaction
 from ens.core.errors import Conflict, Gone, NotFound
 from ens.core.mail import Mailer
 from ens.spaces.door import SpaceAccess, security_log
@@ -114,6 +114,7 @@ async def erase_space(space_id: UUID, *, account_id: UUID, client_id: str, actin
     ordered: list[type[Table]] = [*tables, Grant]
     now = clock.now()
     async with write_transaction():
+        await hold_for_erasure(space_id)
         for table in ordered:
             await fetch(f"DELETE FROM {table._meta.tablename} WHERE space_id = {{}}", space_id)
         await fetch("DELETE FROM spaces WHERE id = {}", space_id)
@@ -137,6 +138,16 @@ async def erase_space(space_id: UUID, *, account_id: UUID, client_id: str, actin
             "request_id": request_id,
         },
     )
+
+
+async def hold_for_erasure(space_id: UUID) -> None:
+    """First in the erasing transaction: wait for the space's writes under way, and hold back the
+    next ones until it ends. Every row of a space has a foreign key to the space's row, whose check
+    takes a KEY SHARE lock on it; ``FOR UPDATE`` waits for those (so their rows are seen, and go with
+    the rest) and makes the next ones wait, then find the space gone (404), not write past the
+    erasure. SQLite's write transactions are serialised already."""
+    if is_postgres(current()):
+        await fetch("SELECT id FROM spaces WHERE id = {} FOR UPDATE", space_id)
 
 
 # The capabilities' own tables: what a person put in a space (vitals, records, vaccinations, documents).
