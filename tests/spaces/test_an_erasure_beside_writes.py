@@ -77,3 +77,26 @@ async def test_a_write_that_comes_during_the_erasure_answers_404_and_leaves_noth
     assert "erased" in written.json()["detail"]
     assert await _rows_of(person.space_id) == []
     assert await db.fetch("SELECT id FROM spaces WHERE id = {}", person.space_id) == []
+
+
+async def test_two_erasures_at_once_leave_one_record_and_the_second_is_a_404(
+    client: httpx.AsyncClient, person: Person, settings: Settings
+) -> None:
+    await client.post("/v1/spaces/me/profile/allergies", json={"substance": "Latex"}, headers=person.headers)
+    connection = await asyncpg.connect(settings.database_url)
+    try:
+        async with connection.transaction():
+            await connection.execute("SELECT id FROM profile_allergies WHERE space_id = $1 FOR UPDATE", person.space_id)
+            first, _ = await second_while_first_is_open(
+                client.delete("/v1/spaces/me", params={"erase": "true"}, headers=person.headers)
+            )
+            second, waited = await second_while_first_is_open(
+                client.delete("/v1/spaces/me", params={"erase": "true"}, headers=person.headers)
+            )
+    finally:
+        await connection.close()
+    answers = sorted([(await first).status_code, (await second).status_code])
+    assert waited
+    assert answers == [204, 404]
+    records = await db.fetch("SELECT id FROM space_erasures WHERE erased_space_id = {}", person.space_id)
+    assert len(records) == 1

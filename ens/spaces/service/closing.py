@@ -145,9 +145,11 @@ async def hold_for_erasure(space_id: UUID) -> None:
     next ones until it ends. Every row of a space has a foreign key to the space's row, whose check
     takes a KEY SHARE lock on it; ``FOR UPDATE`` waits for those (so their rows are seen, and go with
     the rest) and makes the next ones wait, then find the space gone (404), not write past the
-    erasure. SQLite's write transactions are serialised already."""
-    if is_postgres(current()):
-        await fetch("SELECT id FROM spaces WHERE id = {} FOR UPDATE", space_id)
+    erasure. SQLite's write transactions are serialised already. A space erased meanwhile (two
+    parents erasing at once) is a 404: the second erasure leaves no second record."""
+    lock = " FOR UPDATE" if is_postgres(current()) else ""
+    if not await fetch(f"SELECT id FROM spaces WHERE id = {{}}{lock}", space_id):
+        raise NotFound("No such space.")
 
 
 # The capabilities' own tables: what a person put in a space (vitals, records, vaccinations, documents).
