@@ -8,7 +8,9 @@ stored: their key is released and a retry runs again.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import logging
 import re
 import tempfile
 import uuid
@@ -34,6 +36,8 @@ from ens.core import clock
 from ens.core.db import Row, fetch, fetch_one
 from ens.core.problems import PROBLEM_JSON, for_status, problem_body
 
+log = logging.getLogger("ens.idempotency")
+
 KEY_TTL = timedelta(hours=24)
 _KEY = re.compile(r"[\x21-\x7e]{1,255}")
 SPACE_STATE_KEY = "ens.space_id"
@@ -47,6 +51,7 @@ async def _claim(caller: str, key: str, *, request_hash: str, lease: timedelta) 
     A claim is a ``running`` record with a lease: if the process running it dies (a crash, a
     SIGKILL), the claim would otherwise block every retry for the record's 24 hours. Once the lease
     has passed, the next request with the same key and body takes the claim over and runs again.
+    A request still running renews its lease (:func:`_keep_claim`): only a dead one lets it pass.
     """
     now = clock.now()
     await fetch("DELETE FROM idempotency_keys WHERE caller = {} AND key = {} AND expires_at < {}", caller, key, now)
@@ -96,6 +101,26 @@ async def _complete(
         caller,
         key,
     )
+
+
+async def _keep_claim(caller: str, key: str, lease: timedelta, finished: asyncio.Event) -> None:
+    """Renew the claim's lease every third of it while its request runs: a slow request (a large
+    upload on a poor network) is never run a second time by a retry; a dead process stops renewing."""
+    while True:
+        try:
+            await asyncio.wait_for(finished.wait(), lease.total_seconds() / 3)
+            return
+        except TimeoutError:
+            pass
+        try:
+            await fetch(
+                "UPDATE idempotency_keys SET lease_until = {} WHERE caller = {} AND key = {} AND state = 'running'",
+                clock.now() + lease,
+                caller,
+                key,
+            )
+        except Exception:  # the database unreachable a moment: the request itself will say so
+            log.warning("idempotency lease not renewed", exc_info=True)
 
 
 async def _release(caller: str, key: str) -> None:
@@ -199,8 +224,15 @@ class IdempotencyMiddleware:
                 chunks.append(message.get("body", b""))
             held.append(message)
 
+        finished = asyncio.Event()
+        # Started outside any transaction of the request's, in a task of its own (its own connection).
+        keeper = asyncio.ensure_future(_keep_claim(caller_key, key, self.lease, finished))
         try:
-            await self.app(scope, receive, capture)
+            try:
+                await self.app(scope, receive, capture)
+            finally:
+                finished.set()
+                await keeper
         except BaseException:
             await _release(caller_key, key)
             raise

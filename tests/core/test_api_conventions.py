@@ -308,3 +308,30 @@ async def test_a_replay_still_passes_the_door_and_is_recorded(client, make_perso
     refused = await client.post("/v1/spaces/me/test-notes", json={"text": "once"}, headers=headers)
     assert_problem(refused, 401, "grant-revoked")
     assert "idempotent-replayed" not in refused.headers
+
+
+async def test_a_request_that_outlasts_its_lease_keeps_its_key(client, person, settings, extra_space_routes):
+    """A running request renews its lease: a retry after the first lease has passed is 409, not a
+    second run of the same creation (a large upload on a poor network outlasts any fixed lease)."""
+    import msgspec
+
+    from ens.app import create_app
+    from tests.helpers.asgi import asgi_client
+
+    short_lease = msgspec.structs.replace(settings, idempotency_lease_seconds=1)
+    app = create_app(short_lease, extra_space_routes=extra_space_routes)
+    headers = {**person.headers, "Idempotency-Key": f"k-{uuid.uuid4()}"}
+    before = len(CREATED)
+    async with asgi_client(app, "http://testserver.local") as short:
+        first = asyncio.ensure_future(
+            short.post("/v1/spaces/me/test-notes/slow", json={"seconds": 2.5}, headers=headers)
+        )
+        await asyncio.sleep(1.8)  # the first lease (1 s) has passed
+        retry = await short.post("/v1/spaces/me/test-notes/slow", json={"seconds": 2.5}, headers=headers)
+        assert_problem(retry, 409, "conflict")
+        answered = await first
+    assert answered.status_code == 201, answered.text
+    assert len(CREATED) == before + 1
+    replay = await client.post("/v1/spaces/me/test-notes/slow", json={"seconds": 2.5}, headers=headers)
+    assert replay.status_code == 201 and replay.headers.get("idempotent-replayed") == "true"
+    assert replay.json() == answered.json()

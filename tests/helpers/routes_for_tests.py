@@ -3,6 +3,7 @@ yet (Idempotency-Key, If-Match, body validation). They sit behind the real space
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Annotated, Any
 
@@ -35,6 +36,10 @@ class NoteRead(ReadStruct):
     text: str
     rating: int
     tags: list[str]
+
+
+class SlowCreate(Struct):
+    seconds: Annotated[float, Meta(ge=0, le=10)]
 
 
 class SecretRead(ReadStruct):
@@ -70,6 +75,19 @@ class NotesForTests(Controller):
         async with write_transaction():
             pass
         raise Conflict("Failed after its write committed.")
+
+    @post(
+        "/slow",
+        opt={"need": Need("test-note", action=Action.WRITE_DATA, app_scope="write")},
+        operation_id="slowTestNote",
+    )
+    async def slow(self, access: Access, data: JSONBody[SlowCreate]) -> NoteRead:
+        """A creating request that takes ``seconds`` (a large upload on a poor network)."""
+        await asyncio.sleep(data.seconds)
+        note_id = uuid.uuid4().hex
+        NOTES[note_id] = {"text": "slow", "rating": 0, "tags": []}
+        CREATED.append(note_id)
+        return _read(note_id)
 
     @get("/{id:str}", opt={"need": Need("test-note", app_scope="read")}, operation_id="getTestNote")
     async def read(self, access: Access, id: FromPath[str]) -> NoteRead:
