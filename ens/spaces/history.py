@@ -289,12 +289,17 @@ class HistoryFilter:
     since: datetime | None = None
     until: datetime | None = None
 
-    def sql(self, me: UUID) -> tuple[str, list[Any]]:
+    def sql(self, me: UUID, *, me_holds: bool) -> tuple[str, list[Any]]:
+        """The conditions; ``me_holds``: the caller is the space's holder."""
         clauses: list[str] = []
         args: list[Any] = []
         if self.actor == "me":
             clauses.append("actor_account_id = {}")
             args.append(me)
+            if not me_holds:
+                # True of every row of theirs (a space's holder only changes from none), and written
+                # so that the partial index by actor (migration m2026_12_10_0001) is chosen.
+                clauses.append("acting_as <> 'holder'")
         elif self.actor is not None:
             # Written in the statement, not passed (the values are this module's own words): the
             # partial indexes on the rare rows (migration m2026_12_08_0001) are chosen only when
@@ -334,6 +339,7 @@ async def list_access_history(
     space_id: UUID,
     *,
     me: UUID,
+    me_holds: bool,
     filters: HistoryFilter = HistoryFilter(),
     limit: int | None,
     cursor: str | None,
@@ -343,7 +349,7 @@ async def list_access_history(
     size = check_limit(limit)
     purpose = f"history:{space_id}:{filters.key()}"
     before = int(cursors.decode(purpose, cursor)[0]) if cursor else 2**62
-    where, args = filters.sql(me)
+    where, args = filters.sql(me, me_holds=me_holds)
     rows = await fetch(_LIST.replace("FILTERS", where), space_id, before, *args, size + 1)
     items = [
         AccessEventRead(

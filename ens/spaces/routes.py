@@ -70,7 +70,13 @@ class AccessHistoryController(Controller):
             until=parse_instant(until, "until", zone=zone),
         )
         return await list_access_history(
-            cursors, access.space_id, me=access.caller.account_id, filters=filters, limit=limit, cursor=cursor
+            cursors,
+            access.space_id,
+            me=access.caller.account_id,
+            me_holds=access.space.holder_account_id == access.caller.account_id,
+            filters=filters,
+            limit=limit,
+            cursor=cursor,
         )
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from ens.core import clock, db
 from ens.spaces import history
-from tests.helpers.carers import court_measure
+from tests.helpers.carers import court_measure, create_child_space, join_as_second_parent
 from tests.helpers.people import MakeAppToken, MakePerson
 from tests.helpers.plans import Statements
 from tests.helpers.vitals import weight
@@ -141,3 +141,34 @@ async def test_a_filter_on_rare_rows_reads_those_rows_not_the_whole_history(
         assert answer.status_code == 200 and len(answer.json()["items"]) == found, query
         # Not the 3,000 rows of the holder's reads (the rows of this test's own requests are newer).
         assert await statements.most_rows_looked_at("FROM access_history") <= 21 + len(filters), query
+
+
+@pytest.mark.skipif(not os.environ.get("ENS_DATABASE_URL", "").startswith("postgres"), reason="PostgreSQL's plan")
+async def test_my_own_accesses_on_a_space_i_do_not_hold_read_only_mine(
+    client: httpx.AsyncClient, make_person: MakePerson, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A parent asking a child's busy space for their own requests (``actor=me``): without the
+    partial index by actor (migration m2026_12_10_0001) the other parent's 3,000 newer rows were
+    walked first."""
+    parent, other = await make_person(), await make_person()
+    child = await create_child_space(client, parent)
+    assert (await join_as_second_parent(client, parent, other, child)).status_code == 200
+    columns = "space_id, at, actor_account_id, client_id, acting_as, action, resource_type, outcome, request_id, mac"
+    await db.fetch(
+        f"INSERT INTO access_history ({columns}) SELECT {{}}, now() - interval '1 day' + g * interval '1 second', "
+        "{}, 'c', 'representative', 'GET /v1/spaces/{space}/vitals', 'vitals', 200, 'r' || g, 'x' "
+        "FROM generate_series(1, 3000) AS g",
+        child,
+        other.account_id,
+    )
+    await db.fetch("ANALYZE access_history")
+    statements = Statements(monkeypatch, history)
+    answer = await client.get(f"/v1/spaces/{child}/access-history?actor=me&limit=20", headers=parent.headers)
+    assert answer.status_code == 200
+    mine = answer.json()["items"]
+    assert mine and {item["actor"]["accountId"] for item in mine} == {str(parent.account_id)}
+    assert await statements.most_rows_looked_at("FROM access_history") <= 25
+    # In their own space, the holder's "me" is every row of theirs, as before.
+    assert (await client.get("/v1/spaces/me/vitals", headers=parent.headers)).status_code == 200
+    own = await client.get("/v1/spaces/me/access-history?actor=me&limit=5", headers=parent.headers)
+    assert [item["actingAs"] for item in own.json()["items"]] == ["holder"]
