@@ -259,13 +259,18 @@ async def write_transaction(engine: Engine[Any] | None = None) -> AsyncIterator[
         transaction: Any = engine.transaction(transaction_type=TransactionType.immediate)
     else:
         transaction = engine.transaction()
-    async with transaction:
-        yield
-        if outermost:
-            joined = _joiners.get() or []
-            _joiners.set(None)
-            for joiner in joined:
-                await joiner.write()
+    held = _serialised.set(set()) if outermost else None
+    try:
+        async with transaction:
+            yield
+            if outermost:
+                joined = _joiners.get() or []
+                _joiners.set(None)
+                for joiner in joined:
+                    await joiner.write()
+    finally:
+        if held is not None:
+            _serialised.reset(held)
     for joiner in joined:
         joiner.committed()
 
@@ -317,19 +322,28 @@ async def _fetch_postgres(engine: PostgresEngine, sql: str, *, args: Sequence[An
         return await connection.fetch(query, *args)
 
 
+# The keys the current outermost write transaction has serialised on (its locks last until it ends).
+_serialised: ContextVar[set[str] | None] = ContextVar("ens_serialised", default=None)
+
+
 async def serialise(key: str) -> None:
     """Make the transactions that name the same ``key`` run one after another from here until they
     end: for a check and the write that relies on it (a status read, then changed; a count, then
     one more). On PostgreSQL (read committed) two transactions would otherwise both pass the check;
     a transaction-scoped advisory lock makes the second wait, then read what the first committed.
-    It touches no table and ends at commit or rollback. SQLite's write transactions are serialised
-    already (``BEGIN IMMEDIATE``). Outside a transaction the lock would end with its own statement,
-    so it is refused there."""
+    It touches no table and ends at commit or rollback; asked again in the same transaction, it
+    costs nothing. SQLite's write transactions are serialised already (``BEGIN IMMEDIATE``). Outside
+    a transaction the lock would end with its own statement, so it is refused there."""
     engine = current()
     if engine.current_transaction.get() is None:
         raise RuntimeError(f"serialise({key!r}) outside a write transaction serialises nothing")
+    taken = _serialised.get()
+    if taken is not None and key in taken:
+        return  # this transaction holds it already (a decision that makes another one)
     if is_postgres(engine):
         await fetch("SELECT pg_advisory_xact_lock(hashtextextended({}, 0))", key)
+    if taken is not None:
+        taken.add(key)
 
 
 @lru_cache(maxsize=4096)

@@ -25,7 +25,7 @@ from ens.spaces.door import SpaceAccess, SpaceRef, adulthood, security_log, spac
 from ens.spaces.history import PendingAccess, record_access, record_with_write
 from ens.spaces.matrix import access_matrix
 from ens.spaces.notifications import recipients
-from ens.spaces.professionals import grant_authorisation, one_decision_at_a_time
+from ens.spaces.professionals import decision, grant_authorisation
 from ens.spaces.schemas import (
     AccessRequestRead,
     AccessRequestReceived,
@@ -149,8 +149,7 @@ async def _pending(access: SpaceAccess, request_id: UUID) -> Row:
 
 async def approve_request(access: SpaceAccess, request_id: UUID) -> ProfessionalRead:
     """The holder approves: the professional is authorised for a year (as ``POST .../professionals``)."""
-    async with write_transaction():
-        await one_decision_at_a_time(access)  # approving and refusing at once: one waits, then 409
+    async with decision(access):  # approving and refusing at once: one waits, then 409
         row = await _pending(access, request_id)
         await _decide(access, request_id, "approved")
         return await grant_authorisation(access, as_uuid(row["professional_id"]))
@@ -158,8 +157,7 @@ async def approve_request(access: SpaceAccess, request_id: UUID) -> Professional
 
 async def refuse_request(access: SpaceAccess, request_id: UUID) -> AccessRequestRead:
     """The holder refuses: nothing changes for the professional, who may ask again."""
-    async with write_transaction():
-        await one_decision_at_a_time(access)
+    async with decision(access):
         await _pending(access, request_id)
         await _decide(access, request_id, "refused")
         row = await fetch_one(_REQUESTS + " AND r.id = {}", access.space_id, request_id)

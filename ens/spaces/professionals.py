@@ -9,6 +9,8 @@ for access, emergency access, their list of patients — is :mod:`ens.spaces.pro
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -226,8 +228,7 @@ async def grant_authorisation(access: SpaceAccess, professional_id: UUID) -> Pro
     """Authorise ``professional_id`` on the space for a year (see :func:`authorise`)."""
     now = clock.now()
     until = authorisation_end(access.space, now=now)
-    async with write_transaction():
-        await one_decision_at_a_time(access)
+    async with decision(access):
         row = await fetch_one(
             "SELECT id, status, until FROM space_professionals WHERE space_id = {} AND professional_id = {}",
             access.space_id,
@@ -275,15 +276,18 @@ async def _set(
     )
 
 
-async def one_decision_at_a_time(access: SpaceAccess) -> None:
-    """The holder's decisions about the space's professionals (authorise, renew, revoke, block,
-    answer a request) each read a status and write from it: one at a time per space, so that a
-    renewal running beside a block cannot authorise the blocked professional again."""
-    await serialise(f"professionals:{access.space_id}")
+@asynccontextmanager
+async def decision(access: SpaceAccess) -> AsyncIterator[None]:
+    """One of the holder's decisions about the space's professionals (authorise, renew, revoke,
+    block, answer a request): each reads a status and writes from it, in a write transaction of its
+    own, one at a time per space, so that a renewal running beside a block cannot authorise the
+    blocked professional again. An approval that authorises is one decision (one lock)."""
+    async with write_transaction():
+        await serialise(f"professionals:{access.space_id}")
+        yield
 
 
 async def _current(access: SpaceAccess, entry_id: UUID, if_match: str | None) -> ProfessionalRead:
-    await one_decision_at_a_time(access)
     current = await get_professional(access.space_id, entry_id)
     require_if_match(if_match, msgspec.json.encode(current))
     return current
@@ -293,7 +297,7 @@ async def renew(access: SpaceAccess, entry_id: UUID, *, if_match: str | None) ->
     """Renew an authorisation, running or expired, for a year from today; a revoked or blocked
     professional is authorised again with ``POST``, not renewed (409)."""
     now = clock.now()
-    async with write_transaction():
+    async with decision(access):
         current = await _current(access, entry_id, if_match)
         if current.status not in ("authorised", "expired"):
             raise Conflict(
@@ -309,7 +313,7 @@ async def revoke(access: SpaceAccess, entry_id: UUID, *, if_match: str | None) -
     """End the authorisation now: the professional's next request on the space is refused (the door
     reads the row on every request). Revoking a blocked professional keeps them blocked."""
     now = clock.now()
-    async with write_transaction():
+    async with decision(access):
         current = await _current(access, entry_id, if_match)
         if current.status == "blocked":
             return
@@ -318,8 +322,7 @@ async def revoke(access: SpaceAccess, entry_id: UUID, *, if_match: str | None) -
 
 async def block(access: SpaceAccess, entry_id: UUID) -> ProfessionalRead:
     """Block the professional: no access, not even in an emergency, until authorised again."""
-    async with write_transaction():
-        await one_decision_at_a_time(access)
+    async with decision(access):
         await get_professional(access.space_id, entry_id)
         await _set(access, entry_id, status="blocked", now=clock.now())
     return await get_professional(access.space_id, entry_id)
