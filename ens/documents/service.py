@@ -10,7 +10,7 @@ import msgspec
 from ens.core import clock
 from ens.core.api import Cursors, check_limit, require_if_match
 from ens.core.clock import as_date, aware
-from ens.core.db import Scalar, fetch, fetch_one, fetch_scalars, within, write_transaction
+from ens.core.db import Row, Scalar, fetch, fetch_one, within, write_transaction
 from ens.core.errors import BadRequest, FieldError, Forbidden, Invalid
 from ens.core.mail import Mailer
 from ens.documents import pending
@@ -240,21 +240,23 @@ async def delete_document(access: SpaceAccess, document_id: UUID, *, if_match: s
         await pending.settle(access.space_id, orphan, blobs)
 
 
-async def documents_summary(access: SpaceAccess) -> DocumentsSummary:
-    """How many documents the caller sees, and how many are new to them (:func:`_new_to_caller`),
-    in one statement."""
+def documents_scalars(access: SpaceAccess) -> dict[str, Scalar]:
+    """What the home screen selects of the documents, in its one statement (``fetch_scalars``):
+    how many the caller sees, and how many are new to them (:func:`_new_to_caller`)."""
     today = today_in_space(access)
     seen = visible_to(access, today=today)
     new_sql, new_args = _new_to_caller(access, today=today)
-    row = await fetch_scalars(
-        {
-            "seen": Scalar(
-                "SELECT COUNT(*) FROM documents d WHERE d.space_id = {}" + seen.sql, (access.space_id, *seen.args)
-            ),
-            "new": Scalar(f"SELECT COUNT(*) FROM documents d {new_sql}", tuple(new_args)),
-        }
-    )
-    return DocumentsSummary(count=int(row["seen"]), new=int(row["new"]))
+    return {
+        "documents_seen": Scalar(
+            "SELECT COUNT(*) FROM documents d WHERE d.space_id = {}" + seen.sql, (access.space_id, *seen.args)
+        ),
+        "documents_new": Scalar(f"SELECT COUNT(*) FROM documents d {new_sql}", tuple(new_args)),
+    }
+
+
+def documents_summary(row: Row) -> DocumentsSummary:
+    """The counts :func:`documents_scalars` selected."""
+    return DocumentsSummary(count=int(row["documents_seen"]), new=int(row["documents_new"]))
 
 
 async def erase_space_files(space_id: UUID, blobs: BlobStore) -> int:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from ens.core import clock
+from ens.core.db import fetch_scalars
 from ens.core.local_time import zone_of
 from ens.core.mail import Mailer
-from ens.documents.service import documents_summary, erase_space_files, sweep_space_files
+from ens.documents.service import documents_scalars, documents_summary, erase_space_files, sweep_space_files
 from ens.documents.storage import BlobStore
 from ens.overview.schemas import HolderSummary, SpaceStatusRead, SpaceSummary
-from ens.records.summary import records_summary
+from ens.records.summary import records_scalars, records_summary
 from ens.spaces import service as spaces
 from ens.spaces.adulthood import adulthood_soon
 from ens.spaces.door import SpaceAccess, adulthood
@@ -22,6 +23,10 @@ async def space_summary(access: SpaceAccess) -> SpaceSummary:
     """Holder and status; each capability adds its part of the summary as it lands."""
     space = access.space
     latest = await latest_values(space.id, with_hidden=access.sees_confidential)
+    # The records' and the documents' counts: one statement.
+    counts = await fetch_scalars(
+        {**records_scalars(space.id, with_hidden=access.sees_confidential), **documents_scalars(access)}
+    )
     minor = space.holder_account_id is None and space.birthdate is not None
     return SpaceSummary(
         id=space.id,
@@ -37,8 +42,8 @@ async def space_summary(access: SpaceAccess) -> SpaceSummary:
         adulthood_soon=minor and adulthood_soon(space, clock.now()),
         vitals=latest,
         bmi=bmi_of(latest),
-        records=await records_summary(space.id, with_hidden=access.sees_confidential),
-        documents=await documents_summary(access),
+        records=records_summary(counts),
+        documents=documents_summary(counts),
         vaccination=await due_counts(access),
     )
 

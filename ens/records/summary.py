@@ -1,6 +1,7 @@
 """The records' part of the home screen: what is filled in, and whether the directives are due
-for a review (a reminder, never an expiry). One statement: each record's module gives its values
-(``ens.core.db.Scalar``); read one by one they took six round trips of the home screen's ten."""
+for a review (a reminder, never an expiry). Each record's module gives its values
+(``ens.core.db.Scalar``), which the home screen selects with the documents' in one statement; read
+one by one they took six round trips of the home screen's ten."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from uuid import UUID
 
 from ens.core import clock
 from ens.core.clock import aware, aware_or_none
-from ens.core.db import fetch_scalars
+from ens.core.db import Row, Scalar
 from ens.records.directives import current_directives_scalars, review_state
 from ens.records.doctor import doctor_recorded
 from ens.records.emergency_contacts import count_emergency_contacts
@@ -17,19 +18,22 @@ from ens.records.schemas import DirectivesState, RecordsSummary
 from ens.records.trusted_person import trusted_person_designated
 
 
-async def records_summary(space_id: UUID, *, with_hidden: bool) -> RecordsSummary:
-    """Whether directives, trusted person, emergency contacts, doctor and profile are filled in.
+def records_scalars(space_id: UUID, *, with_hidden: bool) -> dict[str, Scalar]:
+    """What the home screen selects of the records, in its one statement (:func:`fetch_scalars`).
     Without ``with_hidden`` (a representative asks), the contacts and profile entries hidden from
     representatives are not counted: to them they do not exist."""
-    row = await fetch_scalars(
-        {
-            **current_directives_scalars(space_id),
-            "trusted_person": trusted_person_designated(space_id),
-            "emergency_contacts": count_emergency_contacts(space_id, with_hidden=with_hidden),
-            "doctor": doctor_recorded(space_id),
-            "profile": count_profile_entries(space_id, with_hidden=with_hidden),
-        }
-    )
+    return {
+        **current_directives_scalars(space_id),
+        "trusted_person": trusted_person_designated(space_id),
+        "emergency_contacts": count_emergency_contacts(space_id, with_hidden=with_hidden),
+        "doctor": doctor_recorded(space_id),
+        "profile": count_profile_entries(space_id, with_hidden=with_hidden),
+    }
+
+
+def records_summary(row: Row) -> RecordsSummary:
+    """Whether directives, trusted person, emergency contacts, doctor and profile are filled in,
+    from the values :func:`records_scalars` selected."""
     status = row["directives_status"]
     state: DirectivesState
     review_due, reviewed_at = False, None
