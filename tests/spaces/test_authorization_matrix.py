@@ -163,7 +163,8 @@ ROUTE_RESOURCE: dict[str, str] = {
         "documents",
     ),
     **dict.fromkeys(
-        ("createTestNote", "writeThenFailTestNote", "getTestNote", "replaceTestNote", "deleteTestNote"), "test-note"
+        ("createTestNote", "writeThenFailTestNote", "slowTestNote", "getTestNote", "replaceTestNote", "deleteTestNote"),
+        "test-note",
     ),
     **dict.fromkeys(
         (
@@ -292,6 +293,7 @@ RULES: dict[str, Rule] = {
     # The tests' own capability (tests/helpers/routes_for_tests.py)
     "createTestNote": SpaceRoute(WRITE_DATA, "write", "test-notes"),
     "writeThenFailTestNote": SpaceRoute(WRITE_DATA, "write", "test-notes"),
+    "slowTestNote": SpaceRoute(WRITE_DATA, "write", "test-notes"),
     "getTestNote": SpaceRoute(READ, "read", "test-notes"),
     "replaceTestNote": SpaceRoute(WRITE_DATA, "write", "test-notes"),
     "deleteTestNote": SpaceRoute(WRITE_DATA, "write", "test-notes"),
