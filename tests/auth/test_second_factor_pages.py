@@ -3,6 +3,7 @@ recovery codes, the lost-factor path, CSRF."""
 
 from __future__ import annotations
 
+import html
 import time
 import unicodedata
 from datetime import UTC, datetime, timedelta
@@ -279,3 +280,38 @@ async def test_new_recovery_codes_from_the_api(fake_login, outbox):
     login = await _at_otp_page(fake_login, sub, first)
     assert (await login.browser.post_form("/login/otp", {"code": first.browser.recovery_codes[0]})).status_code == 400
     assert (await login.browser.post_form("/login/otp", {"code": codes[0]})).status_code == 303
+
+
+async def test_a_lost_factor_whose_first_code_cannot_be_sent_lands_on_its_page_not_a_500(
+    fake_login, outbox, fake_settings
+):
+    """Back from the provider on the lost-factor way, after this hour's e-mail codes are spent: the
+    person lands on the e-mail code page, told why no code came, and "send again" works later
+    (here, once the codes of the hour are older than an hour). Before: a 500, and the login stuck."""
+    mails, _ = outbox
+    sub = _sub()
+    address = f"{sub}@example.test"
+    first, _ = await signed_in_browser(fake_login, sub)
+    login = await _at_otp_page(fake_login, sub, first)
+    for _ in range(fake_settings.email_codes_per_hour):
+        await login.browser.post_form("/login/email-code", {})
+    to_provider = await login.browser.post_form("/login/lost-factor", {})
+    from tests.helpers.login import query_of
+
+    login.upstream = query_of(to_provider.headers["location"])
+    back = await login.come_back(login.code(sub=sub))
+    assert back.status_code == 303 and back.headers["location"] == "/login/otp?notice=unsent"
+    page = await login.browser.open(back.headers["location"])
+    assert "Vérification par e-mail" in page.text and "Aucun code n'a pu vous être envoyé" in html.unescape(page.text)
+    assert "Nous avons envoyé" not in page.text
+    account = await one_row("SELECT id FROM accounts WHERE sub = {}", sub)
+    await db.fetch(
+        "UPDATE email_codes SET created_at = created_at - interval '2 hours' WHERE account_id = {}"
+        if db.is_postgres(db.current())
+        else "UPDATE email_codes SET created_at = datetime(created_at, '-2 hours') WHERE account_id = {}",
+        account["id"],
+    )
+    again = await login.browser.post_form("/login/email-code", {})
+    assert "envoyé par e-mail" in again.text
+    verified = await login.browser.post_form("/login/otp", {"code": mails.last_code(address)})
+    assert verified.status_code == 303

@@ -23,6 +23,7 @@ from ens.auth.login.notices import RECOVERY_CODES_RENEWED, notify
 from ens.auth.login.professional import pro_callback
 from ens.auth.login.provider import AuthorizeRequest, callback, confirm_logout, logout, logout_screen, start
 from ens.auth.login.second_factor import (
+    CODE_NOT_SENT,
     acknowledge_recovery_codes,
     current_screen,
     lost_factor,
@@ -33,6 +34,7 @@ from ens.auth.login.second_factor import (
 
 __all__ = [
     "ATTEMPT_TTL",
+    "CODE_NOT_SENT",
     "RECOVERY_CODES_RENEWED",
     "Attempt",
     "AuthorizeRequest",

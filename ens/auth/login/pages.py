@@ -125,8 +125,12 @@ def email_only_page(csrf: str, email_hint: str, *, error: str | None = None, inf
     return page(
         "Vérification par e-mail",
         _message(error, info)
-        + f"<p>Nous avons envoyé un code à 6 chiffres à {escape(email_hint)}. Il est valable 10 minutes.</p>"
-        f'<form method="post" action="/login/otp">{_csrf(csrf)}'
+        + (
+            f"<p>Le code à 6 chiffres est envoyé à {escape(email_hint)}. Il est valable 10 minutes.</p>"
+            if error
+            else f"<p>Nous avons envoyé un code à 6 chiffres à {escape(email_hint)}. Il est valable 10 minutes.</p>"
+        )
+        + f'<form method="post" action="/login/otp">{_csrf(csrf)}'
         + _code_field("Code reçu par e-mail")
         + '<button type="submit">Valider</button></form>'
         f'<form method="post" action="/login/email-code">{_csrf(csrf)}'

@@ -135,6 +135,26 @@ async def request_email_code(ctx: LoginContext, cookie: str | None, *, csrf: str
     return await current_screen(ctx, cookie, info="Un code vous a été envoyé par e-mail. Il est valable 10 minutes.")
 
 
+# The lost-factor page when its first code could not be sent (GET /login/otp?notice=unsent).
+CODE_NOT_SENT = (
+    "Aucun code n'a pu vous être envoyé pour l'instant (trop de codes demandés cette heure-ci, trop d'essais, "
+    "ou messagerie indisponible). Réessayez plus tard avec « Renvoyer un code »."
+)
+
+
+async def send_first_lost_factor_code(ctx: LoginContext, attempt: Attempt, *, account_id: UUID) -> bool:
+    """The lost-factor way in, back from the provider: the first e-mail code; ``False`` when none
+    can be sent now (the hourly limit, the second factor's lock, the mail server). The attempt is
+    at its ``lost_email`` step already, so its page and "send again" still work later."""
+    try:
+        await otp.ensure_not_locked(account_id)
+        await send_email_code(ctx, attempt, account_id=account_id)
+    except CodeRefused as exc:
+        log.warning("lost-factor code not sent: %s", exc.detail)
+        return False
+    return True
+
+
 async def send_email_code(ctx: LoginContext, attempt: Attempt, *, account_id: UUID) -> None:
     """E-mail a one-time code to the account's address (the lost-factor way in)."""
     email = (await spaces.get_account(account_id)).email

@@ -116,8 +116,14 @@ class LoginController(Controller):
     exception_handlers = {ValidationException: malformed_form}
 
     @get("/otp")
-    async def otp_page(self, login_ctx: NamedDependency[LoginContext], cookie: LoginCookie = None) -> Response[str]:
-        return render(await login.current_screen(login_ctx, cookie))
+    async def otp_page(
+        self,
+        login_ctx: NamedDependency[LoginContext],
+        cookie: LoginCookie = None,
+        notice: Annotated[Literal["unsent"] | None, QueryParameter(required=False)] = None,
+    ) -> Response[str]:
+        error = login.CODE_NOT_SENT if notice == "unsent" else None
+        return render(await login.current_screen(login_ctx, cookie, error=error))
 
     @post("/otp", status_code=200)
     async def submit_code(
