@@ -12,11 +12,15 @@ from ens.core.settings import Settings
 CODE_KEPT_AFTER_EXPIRY = timedelta(days=1)
 # E-mail codes older than the sending rate window serve neither login nor rate limiting.
 EMAIL_CODE_KEPT_AFTER_EXPIRY = timedelta(hours=1)
+# A second factor never confirmed is abandoned once the login attempt that began it has expired
+# (``ens.auth.login.attempt.ATTEMPT_TTL``, 30 minutes); a day is well past that.
+UNCONFIRMED_FACTOR_KEPT = timedelta(days=1)
 
 
 async def purge_expired_login_state(settings: Settings, now: datetime) -> dict[str, int]:
-    """Delete expired login attempts, codes, and refresh tokens of chains past their absolute
-    lifetime (a rotated token must be kept until then, so that its reuse is detected)."""
+    """Delete expired login attempts, codes, refresh tokens of chains past their absolute lifetime
+    (a rotated token must be kept until then, so that its reuse is detected), and the second
+    factors nobody can use (never confirmed, or revoked) with their seeds."""
     chain_limit = now - timedelta(seconds=settings.refresh_token_max_age)
     statements = {
         "login attempts": ("DELETE FROM login_attempts WHERE expires_at < {} RETURNING id", now),
@@ -29,6 +33,11 @@ async def purge_expired_login_state(settings: Settings, now: datetime) -> dict[s
             now - EMAIL_CODE_KEPT_AFTER_EXPIRY,
         ),
         "refresh tokens": ("DELETE FROM refresh_tokens WHERE chain_started_at < {} RETURNING id", chain_limit),
+        # Their encrypted seeds too: a factor never confirmed, or revoked (replaced), serves nothing.
+        "second factors": (
+            "DELETE FROM otp_factors WHERE status <> 'active' AND (status = 'revoked' OR created_at < {}) RETURNING id",
+            now - UNCONFIRMED_FACTOR_KEPT,
+        ),
     }
     removed: dict[str, int] = {}
     async with write_transaction():

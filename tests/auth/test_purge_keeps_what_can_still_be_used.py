@@ -58,5 +58,22 @@ def test_ens_purge_command_reports_each_kind(settings, migrated):
     done = subprocess.run(
         [sys.executable, "-m", "ens.cli", "purge"], env=env, capture_output=True, text=True, timeout=60, check=True
     )
-    for label in ("tombstones", "idempotency keys", "login attempts", "refresh tokens"):
+    for label in ("tombstones", "idempotency keys", "login attempts", "refresh tokens", "second factors"):
         assert label in done.stdout
+
+
+async def test_second_factors_nobody_can_use_go_with_their_seeds(fake_settings, person):
+    """A factor never confirmed (its login gave up) and a revoked one (replaced after a lost phone)
+    kept their encrypted seeds for ever; the active one, and an enrolment under way, stay."""
+    from ens.auth import otp
+
+    ids = {label: await otp.start_enrolment(fake_settings, person.account_id) for label in ("old", "young", "gone")}
+    await otp.activate_factor(person.account_id, ids["gone"], replacing=True)
+    active = await otp.start_enrolment(fake_settings, person.account_id)
+    assert await otp.activate_factor(person.account_id, active, replacing=True) is True  # "gone" is revoked
+    now = datetime.now(UTC)
+    await db.fetch("UPDATE otp_factors SET created_at = {} WHERE id = {}", now - timedelta(days=2), ids["old"])
+    removed = await purge_expired_login_state(fake_settings, now)
+    assert removed["second factors"] >= 2
+    left = await db.fetch("SELECT id, status FROM otp_factors WHERE account_id = {}", person.account_id)
+    assert {row["id"]: row["status"] for row in left} == {ids["young"]: "pending", active: "active"}
