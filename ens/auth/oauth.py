@@ -104,7 +104,12 @@ async def token(
         return await _exchange_code(settings, tokens, client=client, form=form, now=now or clock.now())
     if form.grant_type == "refresh_token":
         return await _refresh(
-            settings, tokens, client=client, refresh_token=form.refresh_token or "", now=now or clock.now()
+            settings,
+            tokens,
+            client=client,
+            refresh_token=form.refresh_token or "",
+            scope=form.scope,
+            now=now or clock.now(),
         )
     raise OAuthError("unsupported_grant_type", "grant_type must be authorization_code or refresh_token.")
 
@@ -131,6 +136,13 @@ async def _exchange_code(
             failure = _code_refusal(row, client, form=form, now=now)
             if failure is None:
                 grant_id = _uuid_or_none(row["grant_id"])
+                if row["kind"] != "session" and (
+                    grant_id is None or not await spaces.grant_is_live(grant_id, as_uuid(row["account_id"]))
+                ):
+                    # Revoked between the consent and this exchange (by the person, or by a new
+                    # consent for the same app): no tokens that look alive and are refused.
+                    failure = OAuthError("invalid_grant", "This authorization was revoked before the code was used.")
+            if failure is None:
                 if row["kind"] == "session":
                     grant_id = await spaces.create_session_grant(
                         as_uuid(row["account_id"]), client.client_id, client_name=client.name, label=None
@@ -138,7 +150,7 @@ async def _exchange_code(
                     await fetch(
                         "UPDATE authorization_codes SET grant_id = {} WHERE code_hash = {}", grant_id, code_hash
                     )
-            else:
+            if failure is not None:
                 # A failed exchange (say, someone who saw the code but lacks the PKCE verifier) burns
                 # the code, but the code forgets its grant: the legitimate app's later attempt is a
                 # second use that must not revoke the person's consent.
@@ -190,12 +202,22 @@ async def _second_use(code_hash: str) -> None:
 
 
 async def _refresh(
-    settings: Settings, tokens: AccessTokens, *, client: Client, refresh_token: str, now: datetime
+    settings: Settings,
+    tokens: AccessTokens,
+    *,
+    client: Client,
+    refresh_token: str,
+    scope: str | None,
+    now: datetime,
 ) -> TokenResponse:
+    """A new access token and the next refresh token of the chain, with the authorization's scope:
+    a ``scope`` beyond it is refused (RFC 6749 §6); one within it changes nothing."""
     token_hash = keyring.token_hash(settings.secret_key, "refresh:" + refresh_token)
     row = await fetch_one("SELECT * FROM refresh_tokens WHERE token_hash = {}", token_hash)
     if row is None or row["client_id"] != client.client_id:
         raise OAuthError("invalid_grant", "The refresh token is invalid.")
+    if scope is not None and not set(scope.split()) <= set(str(row["scopes"]).split()):
+        raise OAuthError("invalid_scope", "A refresh cannot widen the scope the person granted.")
     grant_id, account_id = as_uuid(row["grant_id"]), as_uuid(row["account_id"])
     child_id = uuid.uuid4()
     refusal: OAuthError | None = None
@@ -261,9 +283,12 @@ async def _forgiven_retry(settings: Settings, token_id: object, *, new_child_id:
         return False
     if now - aware(rows[0]["rotated_at"]) > timedelta(seconds=interval):
         return False
+    # The killed successor names the new token as its own: two refreshes at once both answer, and
+    # whichever answer the phone kept is a retry to forgive within the interval, not a reuse.
     killed = await fetch(
-        "UPDATE refresh_tokens SET rotated_at = {} WHERE id = {} AND rotated_at IS NULL RETURNING id",
+        "UPDATE refresh_tokens SET rotated_at = {}, replaced_by = {} WHERE id = {} AND rotated_at IS NULL RETURNING id",
         now,
+        new_child_id,
         rows[0]["replaced_by"],
     )
     if not killed:
@@ -344,6 +369,8 @@ async def revoke(
     """
     client_id, secret = basic if basic else (form.client_id, form.client_secret)
     client = await authenticate_client(settings, client_id, secret=secret)
+    if not form.token:
+        raise OAuthError("invalid_request", "token is required (RFC 7009).")
     lookups = [_grant_of_access_token, _grant_of_refresh_token]
     if form.token_type_hint == "refresh_token":
         lookups.reverse()

@@ -144,3 +144,38 @@ async def test_a_second_approval_of_the_same_consent_makes_no_second_grant(
         headers=bearer(tokens.json()["access_token"]),
     )
     assert sent.status_code == 201, sent.text
+
+
+async def test_a_refusal_that_loaded_the_page_before_an_approval_changes_nothing(
+    fake_login: MakeFakeLogin, fake_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Approve in one tab, refuse in another that loaded the page too: the refusal finds the consent
+    decided (it could otherwise end the attempt between the approval's grant and its code)."""
+    sub = f"both-{uuid.uuid4().hex[:8]}"
+    first, _ = await _phone(fake_login, sub)
+    app = await register_app(
+        fake_settings.secret_key,
+        name="Tensiomètre",
+        redirect_uris=[DEVICE_REDIRECT],
+        scopes=["vitals.body_weight:write"],
+    )
+    login: FakeLogin = fake_login()
+    login.browser.totp_secret = first.browser.totp_secret
+    await login.start(client_id=app.client_id, redirect_uri=DEVICE_REDIRECT, scope="vitals.body_weight:write")
+    await login.come_back(login.code(sub=sub))
+    assert (await login.browser.second_factor()).headers["location"] == "/login/consent"
+    await login.browser.open("/login/consent")
+    seen: list[Attempt] = []
+
+    async def as_first_seen(cookie: str | None) -> Attempt:
+        if not seen:
+            seen.append(await load(cookie))
+        return seen[0]
+
+    monkeypatch.setattr(consent, "load", as_first_seen)
+    approved = await login.browser.post_form("/login/consent", {"decision": "approve"})
+    assert approved.status_code == 303 and "code=" in approved.headers["location"]
+    refused = await login.browser.post_form("/login/consent", {"decision": "deny"})
+    assert refused.status_code == 400 and "déjà terminée" in refused.text
+    tokens = await login.browser.exchange(approved.headers["location"], app.client_id, DEVICE_REDIRECT)
+    assert tokens.status_code == 200, tokens.text

@@ -20,6 +20,7 @@ from ens.auth.schemas import TokenRequest, TokenResponse
 from ens.auth.tokens import AccessTokens
 from ens.core import db, keyring
 from ens.core.settings import Settings
+from ens.spaces import service as spaces
 from tests.helpers.login import FakeLogin, query_of, signed_in_browser
 from tests.helpers.rows import one_row
 
@@ -185,3 +186,61 @@ async def test_a_second_use_after_a_successful_exchange_still_revokes_the_apps_g
     again = await login.browser.exchange(location, app.client_id, DEVICE_REDIRECT)
     assert again.status_code == 400
     assert await _app_grant_revoked(app.client_id)
+
+
+async def test_whichever_answer_of_two_concurrent_refreshes_the_phone_kept_goes_on(
+    fake_login: Any, fake_settings: Settings
+) -> None:
+    """Within the interval both concurrent refreshes answer; the phone keeps one of the two. The one
+    that died as a forgiven retry is itself forgiven as a retry (it names the live one), instead of
+    being judged a reuse that signs the person out."""
+    token, grant = await _phone_refresh_token(fake_login, fake_settings)
+    settings = _lenient(fake_settings)
+    access = AccessTokens(settings)
+    now = datetime.now(UTC)
+    results = await asyncio.gather(
+        *[oauth.token(settings, access, form=_form(token), basic=None, now=now) for _ in range(2)]
+    )
+    dead = [
+        r.refresh_token
+        for r in results
+        if (
+            await db.fetch_one(
+                "SELECT 1 AS dead FROM refresh_tokens WHERE token_hash = {} AND rotated_at IS NOT NULL",
+                _hash(settings, r.refresh_token),
+            )
+        )
+        is not None
+    ]
+    assert len(dead) == 1
+    kept = await oauth.token(settings, access, form=_form(dead[0]), basic=None, now=now + timedelta(seconds=5))
+    assert kept.refresh_token and not await _revoked(grant)
+    following = await oauth.token(
+        settings, access, form=_form(kept.refresh_token), basic=None, now=now + timedelta(seconds=9)
+    )
+    assert following.refresh_token and not await _revoked(grant)
+
+
+async def test_a_code_whose_app_grant_was_revoked_meanwhile_gives_no_tokens(
+    fake_login: Any, fake_settings: Settings
+) -> None:
+    login, app, location = await _app_code(fake_login, fake_settings)
+    [grant] = await db.fetch("SELECT id FROM grants WHERE client_id = {}", app.client_id)
+    await spaces.revoke_grant(db.as_uuid(grant["id"]))
+    exchanged = await login.browser.exchange(location, app.client_id, DEVICE_REDIRECT)
+    assert exchanged.status_code == 400 and exchanged.json()["error"] == "invalid_grant", exchanged.text
+
+
+async def test_revocation_needs_a_token_and_a_refresh_cannot_widen_the_scope(
+    fake_login: Any, fake_settings: Settings
+) -> None:
+    token, grant = await _phone_refresh_token(fake_login, fake_settings)
+    login: FakeLogin = fake_login()
+    missing = await login.browser.client.post("/oauth/revoke", data={"client_id": "ens-mobile"})
+    assert missing.status_code == 400 and missing.json()["error"] == "invalid_request"
+    refresh = {"grant_type": "refresh_token", "client_id": "ens-mobile", "refresh_token": token}
+    wider = await login.browser.client.post("/oauth/token", data={**refresh, "scope": "space vitals.body_weight:write"})
+    assert wider.status_code == 400 and wider.json()["error"] == "invalid_scope"
+    assert not await _revoked(grant)  # refused before the token was touched: it still works
+    same = await login.browser.client.post("/oauth/token", data={**refresh, "scope": "space"})
+    assert same.status_code == 200, same.text

@@ -16,7 +16,6 @@ from ens.auth.login.attempt import (
     finish,
     load,
     take_step,
-    update_attempt,
 )
 from ens.auth.login.pages import ConsentView, SpaceChoice
 from ens.core.db import write_transaction
@@ -75,7 +74,9 @@ async def decide(
     if client is None:
         raise LoginFailed("Cette application n'est plus enregistrée.")
     if decision != "approve":
-        await update_attempt(attempt.id, step="done")
+        # Only from the consent step: a refusal racing an approval (two tabs) must not end the
+        # attempt between the approval's grant and its code (the grant left, the app told nothing).
+        await take_step(attempt.id, from_step="consent", to="done")
         return error_redirect(
             attempt.redirect_uri, "access_denied", description="the person refused", state=attempt.client_state
         )
