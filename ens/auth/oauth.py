@@ -283,12 +283,9 @@ async def _forgiven_retry(settings: Settings, token_id: object, *, new_child_id:
         return False
     if now - aware(rows[0]["rotated_at"]) > timedelta(seconds=interval):
         return False
-    # The killed successor names the new token as its own: two refreshes at once both answer, and
-    # whichever answer the phone kept is a retry to forgive within the interval, not a reuse.
     killed = await fetch(
-        "UPDATE refresh_tokens SET rotated_at = {}, replaced_by = {} WHERE id = {} AND rotated_at IS NULL RETURNING id",
+        "UPDATE refresh_tokens SET rotated_at = {} WHERE id = {} AND rotated_at IS NULL RETURNING id",
         now,
-        new_child_id,
         rows[0]["replaced_by"],
     )
     if not killed:

@@ -188,39 +188,6 @@ async def test_a_second_use_after_a_successful_exchange_still_revokes_the_apps_g
     assert await _app_grant_revoked(app.client_id)
 
 
-async def test_whichever_answer_of_two_concurrent_refreshes_the_phone_kept_goes_on(
-    fake_login: Any, fake_settings: Settings
-) -> None:
-    """Within the interval both concurrent refreshes answer; the phone keeps one of the two. The one
-    that died as a forgiven retry is itself forgiven as a retry (it names the live one), instead of
-    being judged a reuse that signs the person out."""
-    token, grant = await _phone_refresh_token(fake_login, fake_settings)
-    settings = _lenient(fake_settings)
-    access = AccessTokens(settings)
-    now = datetime.now(UTC)
-    results = await asyncio.gather(
-        *[oauth.token(settings, access, form=_form(token), basic=None, now=now) for _ in range(2)]
-    )
-    dead = [
-        r.refresh_token
-        for r in results
-        if (
-            await db.fetch_one(
-                "SELECT 1 AS dead FROM refresh_tokens WHERE token_hash = {} AND rotated_at IS NOT NULL",
-                _hash(settings, r.refresh_token),
-            )
-        )
-        is not None
-    ]
-    assert len(dead) == 1
-    kept = await oauth.token(settings, access, form=_form(dead[0]), basic=None, now=now + timedelta(seconds=5))
-    assert kept.refresh_token and not await _revoked(grant)
-    following = await oauth.token(
-        settings, access, form=_form(kept.refresh_token), basic=None, now=now + timedelta(seconds=9)
-    )
-    assert following.refresh_token and not await _revoked(grant)
-
-
 async def test_a_code_whose_app_grant_was_revoked_meanwhile_gives_no_tokens(
     fake_login: Any, fake_settings: Settings
 ) -> None:
