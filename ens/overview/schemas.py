@@ -35,8 +35,9 @@ class SpaceSummary(ReadStruct):
     bmi: BmiRead | None
     records: RecordsSummary
     documents: DocumentsSummary
-    # The French schedule's doses due and overdue today (GET .../vaccinations/schedule for which).
-    vaccination: DueCounts
+    # The French schedule's doses due and overdue today (GET .../vaccinations/schedule for which);
+    # null to a professional whose profession the access matrix does not let read the booklet.
+    vaccination: DueCounts | None
 
 
 class SpaceStatusRead(ReadStruct):

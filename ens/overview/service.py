@@ -25,7 +25,10 @@ async def space_summary(access: SpaceAccess) -> SpaceSummary:
     latest = await latest_values(space.id, with_hidden=access.sees_confidential)
     # The records' and the documents' counts: one statement.
     counts = await fetch_scalars(
-        {**records_scalars(space.id, with_hidden=access.sees_confidential), **documents_scalars(access)}
+        {
+            **records_scalars(space.id, with_hidden=access.sees_confidential, reads=access.reads),
+            **documents_scalars(access),
+        }
     )
     minor = space.holder_account_id is None and space.birthdate is not None
     return SpaceSummary(
@@ -44,7 +47,7 @@ async def space_summary(access: SpaceAccess) -> SpaceSummary:
         bmi=bmi_of(latest),
         records=records_summary(counts),
         documents=documents_summary(counts),
-        vaccination=await due_counts(access),
+        vaccination=await due_counts(access) if access.reads("vaccination") else None,
     )
 
 

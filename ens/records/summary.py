@@ -5,6 +5,8 @@ one by one they took six round trips of the home screen's ten."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
 from uuid import UUID
 
 from ens.core import clock
@@ -17,43 +19,57 @@ from ens.records.profile import count_profile_entries
 from ens.records.schemas import DirectivesState, RecordsSummary
 from ens.records.trusted_person import trusted_person_designated
 
+T = TypeVar("T")
 
-def records_scalars(space_id: UUID, *, with_hidden: bool) -> dict[str, Scalar]:
-    """What the home screen selects of the records, in its one statement (:func:`fetch_scalars`).
-    Without ``with_hidden`` (a representative asks), the contacts and profile entries hidden from
-    representatives are not counted: to them they do not exist."""
-    return {
-        **current_directives_scalars(space_id),
-        "trusted_person": trusted_person_designated(space_id),
-        "emergency_contacts": count_emergency_contacts(space_id, with_hidden=with_hidden),
-        "doctor": doctor_recorded(space_id),
-        "profile": count_profile_entries(space_id, with_hidden=with_hidden),
+
+def records_scalars(space_id: UUID, *, with_hidden: bool, reads: Callable[[str], bool]) -> dict[str, Scalar]:
+    """What the home screen selects of the records, in its one statement (:func:`fetch_scalars`):
+    only what the caller ``reads`` (a professional, what the access matrix opens to their
+    profession). Without ``with_hidden`` (a representative asks), the contacts and profile entries
+    hidden from representatives are not counted: to them they do not exist."""
+    wanted: dict[str, Callable[[], dict[str, Scalar]]] = {
+        "directives": lambda: current_directives_scalars(space_id),
+        "trusted-person": lambda: {"trusted_person": trusted_person_designated(space_id)},
+        "emergency-contacts": lambda: {
+            "emergency_contacts": count_emergency_contacts(space_id, with_hidden=with_hidden)
+        },
+        "doctor": lambda: {"doctor": doctor_recorded(space_id)},
+        "profile": lambda: {"profile": count_profile_entries(space_id, with_hidden=with_hidden)},
     }
+    return {name: scalar for resource, part in wanted.items() if reads(resource) for name, scalar in part().items()}
 
 
 def records_summary(row: Row) -> RecordsSummary:
     """Whether directives, trusted person, emergency contacts, doctor and profile are filled in,
-    from the values :func:`records_scalars` selected."""
-    status = row["directives_status"]
-    state: DirectivesState
-    review_due, reviewed_at = False, None
-    if status is None:
-        state = "none"
-    else:
-        state = "revoked" if status == "revoked" else "pointer" if row["directives_form"] == "pointer" else "active"
-        reviewed, review_due = review_state(
-            status,
-            aware(row["directives_created_at"]),
-            aware_or_none(row["directives_confirmed_at"]),
-            now=clock.now(),
-        )
-        reviewed_at = reviewed if status == "active" else None
+    from the values :func:`records_scalars` selected (``None`` for what it did not select)."""
+    selected = set(row.keys())
+    state: DirectivesState | None = None
+    review_due: bool | None = None
+    reviewed_at = None
+    if "directives_status" in selected:
+        status = row["directives_status"]
+        review_due = False
+        if status is None:
+            state = "none"
+        else:
+            state = "revoked" if status == "revoked" else "pointer" if row["directives_form"] == "pointer" else "active"
+            reviewed, review_due = review_state(
+                status,
+                aware(row["directives_created_at"]),
+                aware_or_none(row["directives_confirmed_at"]),
+                now=clock.now(),
+            )
+            reviewed_at = reviewed if status == "active" else None
+
+    def value(name: str, kind: Callable[[Any], T]) -> T | None:
+        return kind(row[name]) if name in selected else None
+
     return RecordsSummary(
         directives=state,
         review_due=review_due,
         directives_reviewed_at=reviewed_at,
-        trusted_person=bool(row["trusted_person"]),
-        emergency_contacts=int(row["emergency_contacts"]),
-        doctor=bool(row["doctor"]),
-        profile=int(row["profile"]),
+        trusted_person=value("trusted_person", bool),
+        emergency_contacts=value("emergency_contacts", int),
+        doctor=value("doctor", bool),
+        profile=value("profile", int),
     )

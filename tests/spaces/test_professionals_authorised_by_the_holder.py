@@ -190,6 +190,33 @@ async def test_a_professional_sees_what_the_matrix_allows_and_not_what_the_holde
     assert manage.status_code == 403
 
 
+async def test_the_home_screen_shows_a_professional_only_what_their_profession_reads(
+    client: httpx.AsyncClient, settings: Settings, make_person: MakePerson
+) -> None:
+    """The summary gathers parts of several resources: a physiotherapist, refused the booklet, the
+    profile and the directives by the access matrix, read their counts there before (a review)."""
+    holder = await make_person()
+    physio, doctor = await sign_in_pro(settings, PHYSIO), await sign_in_pro(settings, GP)
+    for pro in (physio, doctor):
+        await authorise(client, holder, pro)
+    space = f"/v1/spaces/{holder.space_id}"
+    added = await client.post(f"{space}/profile/allergies", json={"substance": "Pénicilline"}, headers=holder.headers)
+    assert added.status_code == 201, added.text
+    seen_by_physio = (await client.get(space, headers=physio.headers)).json()
+    records = seen_by_physio["records"]
+    assert seen_by_physio["vaccination"] is None
+    assert records["profile"] is None and records["directives"] is None and records["trustedPerson"] is None
+    assert records["reviewDue"] is None
+    assert records["emergencyContacts"] == 0 and records["doctor"] is False  # every profession reads those
+    assert (await client.get(f"{space}/vaccinations/schedule", headers=physio.headers)).status_code == 403
+    seen_by_doctor = (await client.get(space, headers=doctor.headers)).json()
+    assert seen_by_doctor["records"]["profile"] == 1 and seen_by_doctor["records"]["directives"] == "none"
+    assert seen_by_doctor["vaccination"] is not None
+    # The holder's home screen is whole.
+    own = (await client.get("/v1/spaces/me", headers=holder.headers)).json()
+    assert own["records"]["profile"] == 1 and own["vaccination"] is not None
+
+
 async def test_a_nurse_writes_a_measure_named_in_the_history_with_her_profession(
     client: httpx.AsyncClient, settings: Settings, make_person: MakePerson
 ) -> None:

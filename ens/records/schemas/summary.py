@@ -13,21 +13,27 @@ from ens.records.schemas.directives import ReviewDue
 DirectivesState = Literal["none", "active", "pointer", "revoked"]
 
 
+# A part of the summary the caller may not read (a professional whose profession the access matrix
+# does not open it to) is null.
+_CLOSED = "null to a professional whose profession the access matrix does not let read it"
+
+
 class RecordsSummary(ReadStruct, kw_only=True):
-    directives: DirectivesState
-    review_due: ReviewDue
+    directives: Annotated[DirectivesState | None, Meta(description=_CLOSED)]
+    review_due: ReviewDue | None
     directives_reviewed_at: Annotated[
         datetime | None, Meta(description="When the directives in force were last written or confirmed")
     ]
-    trusted_person: bool
+    trusted_person: Annotated[bool | None, Meta(description=_CLOSED)]
     emergency_contacts: Annotated[
-        int, Meta(description="To a representative, those hidden from representatives are not counted")
+        int | None,
+        Meta(description="To a representative, those hidden from representatives are not counted; " + _CLOSED),
     ]
-    doctor: bool
+    doctor: Annotated[bool | None, Meta(description=_CLOSED)]
     profile: Annotated[
-        int,
+        int | None,
         Meta(
             description="Entries of the medical profile, all four lists together (to a representative, those "
-            "hidden from representatives are not counted)"
+            "hidden from representatives are not counted); " + _CLOSED
         ),
     ]

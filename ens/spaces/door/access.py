@@ -16,6 +16,7 @@ from ens.spaces.caller import SPACE_SCOPE, Caller
 from ens.spaces.door.companion import Prefetched
 from ens.spaces.door.space import SpaceRef, adulthood
 from ens.spaces.history import Role
+from ens.spaces.matrix import access_matrix
 from ens.spaces.rights import ACTION_ENGLISH, KIND_ENGLISH, Action, ActorKind, allows
 
 
@@ -101,6 +102,14 @@ class SpaceAccess:
         route performs one action or another depending on its input, like close or erase)."""
         if not self.allows(action):
             raise Forbidden(f"The {KIND_ENGLISH[self.kind]} may not {ACTION_ENGLISH[action]}.")
+
+    def reads(self, resource: str) -> bool:
+        """Whether the caller may read ``resource`` (a name of the access matrix) where a route
+        shows several (the home screen): a professional as the matrix says for their profession;
+        anyone else the door let through reads what the route shows."""
+        if self.role != "professional":
+            return True
+        return access_matrix().may(self.profession or "", resource, write=False)
 
     def may(self, scope: str) -> bool:
         """A person signed in to the phone app has every right on the spaces they may open;
