@@ -105,3 +105,21 @@ async def test_the_holder_hides_an_apps_entry_and_the_app_still_corrects_it(
     etag = (await client.get(entry, headers=app.headers)).headers["etag"]
     corrected = await client.patch(entry, json={"lotNumber": "L1"}, headers={**app.headers, "If-Match": etag})
     assert corrected.status_code == 200 and corrected.json()["hiddenFromRepresentatives"] is True
+
+
+async def test_the_same_vaccine_the_same_day_does_not_name_a_hidden_entry_to_a_representative(
+    client: httpx.AsyncClient, make_person: MakePerson
+) -> None:
+    """One entry per vaccine and day: the refusal names the entry to the holder, not to a tutor from
+    whom it is hidden (the 409 gave its id away before, found by a review)."""
+    holder, tutor = await make_person(), await make_person()
+    await court_measure(holder, tutor, "tutelle")
+    booklet = f"/v1/spaces/{holder.space_id}/vaccinations"
+    priorix = await vaccine_id(client, "priorix", "PRIORIX")
+    entry = {"vaccineId": priorix, "date": "2021-06-01"}
+    hidden = await client.post(booklet, json={**entry, "hiddenFromRepresentatives": True}, headers=holder.headers)
+    assert hidden.status_code == 201, hidden.text
+    by_tutor = await client.post(booklet, json=entry, headers=tutor.headers)
+    assert by_tutor.status_code == 409 and hidden.json()["id"] not in by_tutor.text
+    by_holder = await client.post(booklet, json=entry, headers=holder.headers)
+    assert by_holder.status_code == 409 and hidden.json()["id"] in by_holder.text

@@ -40,22 +40,30 @@ async def _lock_booklet(space_id: UUID) -> None:
     )
 
 
-async def _refuse_duplicate(space_id: UUID, checked: Checked, *, other_than: UUID | None = None) -> None:
+async def _refuse_duplicate(access: SpaceAccess, checked: Checked, *, other_than: UUID | None = None) -> None:
+    """One entry per vaccine and day (a unique index holds it). The entry is named only to whom
+    sees it: an entry hidden from representatives is not given away to them by its id."""
     if not checked.when.exact:
         return
     row = await fetch_one(
-        """SELECT id FROM vaccinations WHERE space_id = {} AND vaccine_key = {} AND earliest_on = {}
-           AND date_precision = 'day'""",
-        space_id,
+        """SELECT id, hidden_from_representatives FROM vaccinations WHERE space_id = {} AND vaccine_key = {}
+           AND earliest_on = {} AND date_precision = 'day'""",
+        access.space_id,
         checked.vaccine_key,
         checked.when.start,
     )
-    if row is not None and as_uuid(row["id"]) != other_than:
-        existing = as_uuid(row["id"])
+    if row is None or as_uuid(row["id"]) == other_than:
+        return
+    if row["hidden_from_representatives"] and not access.sees_confidential:
         raise Conflict(
-            f"This vaccine is already in the booklet on {checked.when.text}: entry {existing}.",
-            [FieldError("/date", f"same vaccine, same day as entry {existing}")],
+            f"This vaccine is already in the booklet on {checked.when.text}.",
+            [FieldError("/date", "same vaccine, same day as an entry of the booklet")],
         )
+    existing = as_uuid(row["id"])
+    raise Conflict(
+        f"This vaccine is already in the booklet on {checked.when.text}: entry {existing}.",
+        [FieldError("/date", f"same vaccine, same day as entry {existing}")],
+    )
 
 
 async def record_vaccination(access: SpaceAccess, body: VaccinationCreate) -> VaccinationRead:
@@ -80,7 +88,7 @@ async def record_vaccination(access: SpaceAccess, body: VaccinationCreate) -> Va
     recorded_by = access.client_name if access.role == "app" else access.actor_name
     async with write_transaction():
         await _lock_booklet(access.space_id)
-        await _refuse_duplicate(access.space_id, checked)
+        await _refuse_duplicate(access, checked)
         await fetch(
             f"INSERT INTO vaccinations ({_COLUMNS}) VALUES ({', '.join(['{}'] * 23)})",
             access.space_id,
@@ -161,7 +169,7 @@ async def update_vaccination(
         _may_change(access, row)
         draft = _merged(current, update)
         checked = await _check(access, draft)
-        await _refuse_duplicate(access.space_id, checked, other_than=entry_id)
+        await _refuse_duplicate(access, checked, other_than=entry_id)
         await fetch(
             """UPDATE vaccinations SET vaccine_id = {}, vaccine_name = {}, vaccine_key = {}, diseases = {},
                    date_text = {}, date_precision = {}, earliest_on = {}, latest_on = {}, dose_number = {},
