@@ -224,6 +224,10 @@ async def upload_document(access: SpaceAccess, upload: Upload, *, storage: Stora
     if upload.content_length is not None and upload.content_length > MAX_DOCUMENT_BYTES + FORM_ALLOWANCE_BYTES:
         raise PayloadTooLarge(f"A document is at most {MAX_DOCUMENT_BYTES} bytes.", [FieldError("/file", "too large")])
     space_id = access.space_id
+    # Named before the first write (the space's key, the ledger), which commits the request's
+    # access-history row.
+    document_id = uuid.uuid4()
+    access.names_new_item(document_id)
     today = today_in_space(access)
     room = storage.quota_bytes - await quota_used(space_id)
     if room <= 0:
@@ -256,7 +260,6 @@ async def upload_document(access: SpaceAccess, upload: Upload, *, storage: Stora
         await pending.clear(space_id, incoming)
         raise
     assert received.media is not None
-    document_id = uuid.uuid4()
     name = key.object_name(received.sha256)
     target = storage.blobs.object_path(space_id, name)
     moved = False

@@ -194,6 +194,7 @@ async def add_emergency_contact(access: SpaceAccess, body: EmergencyContactCreat
     if errors:
         raise Invalid("The contact breaks a rule; nothing was stored.", errors)
     contact_id = uuid.uuid4()
+    access.names_new_item(contact_id)
     now = clock.now()
     async with write_transaction():
         await lock_records(access.space_id)

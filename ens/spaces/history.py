@@ -64,6 +64,9 @@ class PendingAccess:
     # A professional's profession (TRE_G15) and, in an emergency access, the reason they gave.
     profession: str | None = None
     emergency_reason: str | None = None
+    # ``resource_id`` names the item the request creates (``SpaceAccess.names_new_item``): a
+    # creation that failed names nothing.
+    creates: bool = False
 
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
@@ -200,13 +203,16 @@ def join_request_write(pending: PendingAccess) -> None:
 
 async def record_access(pending: PendingAccess, outcome: int) -> None:
     """Make sure the request's row exists and says ``outcome``, durably, before the answer leaves."""
+    if pending.creates and outcome >= 400:
+        pending.resource_id = None
     if pending.committed:
         if outcome != pending.expected_outcome and pending.recorded_id is not None:
             # The data committed, but the answer is not the handler's success status (it failed
             # afterwards): the row says what the caller got.
             await fetch(
-                "UPDATE access_history SET outcome = {}, mac = {} WHERE space_id = {} AND id = {}",
+                "UPDATE access_history SET outcome = {}, resource_id = {}, mac = {} WHERE space_id = {} AND id = {}",
                 outcome,
+                pending.resource_id,
                 row_mac(_sealed_values(pending, outcome)),
                 pending.space_id,
                 pending.recorded_id,
@@ -340,16 +346,28 @@ async def list_access_history(
     *,
     me: UUID,
     me_holds: bool,
+    sees_confidential: bool = True,
     filters: HistoryFilter = HistoryFilter(),
     limit: int | None,
     cursor: str | None,
 ) -> Page[AccessEventRead]:
     """Newest first, by keyset on the row id (the index is ``(space_id, id)``); the filters narrow
-    the rows of that one space, read in that order. Each row carries its sentence (``describe``)."""
+    the rows of that one space, read in that order. Each row carries its sentence (``describe``).
+    Without ``sees_confidential`` (a representative), the rows about an item hidden from them are
+    left out: who read it, changed it, added it (a created item is named on its row)."""
     size = check_limit(limit)
     purpose = f"history:{space_id}:{filters.key()}"
     before = int(cursors.decode(purpose, cursor)[0]) if cursor else 2**62
     where, args = filters.sql(me, me_holds=me_holds)
+    if not sees_confidential:
+        hidden = await hidden_items(space_id)
+        if hidden:
+            if db.is_postgres(db.current()):
+                where += " AND (resource_id IS NULL OR resource_id <> ALL({}::text[]))"
+                args.append(hidden)
+            else:
+                where += f" AND (resource_id IS NULL OR resource_id NOT IN ({', '.join(['{}'] * len(hidden))}))"
+                args += hidden
     rows = await fetch(_LIST.replace("FILTERS", where), space_id, before, *args, size + 1)
     items = [
         AccessEventRead(
@@ -375,6 +393,23 @@ async def list_access_history(
     ]
     next_cursor = cursors.encode(purpose, [int(rows[size - 1]["id"])]) if len(rows) > size else None
     return Page(items=items, next_cursor=next_cursor)
+
+
+async def hidden_items(space_id: UUID) -> list[str]:
+    """The ids of the space's items hidden from representatives, in every table whose items can be
+    hidden (those with a ``hidden_from_representatives`` column): few, each table read by an index
+    on the space (the measures' by a partial index on the hidden ones, migration m2026_12_10_0003)."""
+    needed = {"space_id", "id", "hidden_from_representatives"}
+    parts = [
+        f"SELECT CAST(id AS TEXT) AS id FROM {table._meta.tablename} "
+        "WHERE space_id = {} AND hidden_from_representatives"
+        for table in db.bound_tables()
+        if needed <= {column._meta.name for column in table._meta.columns}
+    ]
+    if not parts:
+        return []
+    rows = await fetch(" UNION ALL ".join(parts), *[space_id] * len(parts))
+    return [str(row["id"]) for row in rows]
 
 
 @dataclass(frozen=True)

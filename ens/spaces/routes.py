@@ -74,6 +74,7 @@ class AccessHistoryController(Controller):
             access.space_id,
             me=access.caller.account_id,
             me_holds=access.space.holder_account_id == access.caller.account_id,
+            sees_confidential=access.sees_confidential,
             filters=filters,
             limit=limit,
             cursor=cursor,

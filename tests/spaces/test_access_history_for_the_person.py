@@ -172,3 +172,39 @@ async def test_my_own_accesses_on_a_space_i_do_not_hold_read_only_mine(
     assert (await client.get("/v1/spaces/me/vitals", headers=parent.headers)).status_code == 200
     own = await client.get("/v1/spaces/me/access-history?actor=me&limit=5", headers=parent.headers)
     assert [item["actingAs"] for item in own.json()["items"]] == ["holder"]
+
+
+async def test_a_representative_is_not_shown_the_rows_about_what_is_hidden_from_them(
+    client: httpx.AsyncClient, make_person: MakePerson
+) -> None:
+    """The holder adds and reads an allergy hidden from the representatives: those rows name it, and
+    the tutor's history leaves them out (it showed them, the hidden item's id with them, before a
+    review found it); the holder's history keeps every row."""
+    holder, tutor = await make_person(), await make_person()
+    await court_measure(holder, tutor, "tutelle")
+    space = f"/v1/spaces/{holder.space_id}"
+    allergies = f"{space}/profile/allergies"
+    hidden = await client.post(
+        allergies, json={"substance": "Latex", "hiddenFromRepresentatives": True}, headers=holder.headers
+    )
+    shown = await client.post(allergies, json={"substance": "Pollen"}, headers=holder.headers)
+    assert hidden.status_code == 201 and shown.status_code == 201, hidden.text
+    hidden_id, shown_id = hidden.json()["id"], shown.json()["id"]
+    assert (await client.get(f"{allergies}/{hidden_id}", headers=holder.headers)).status_code == 200
+    assert (await client.get(f"{allergies}/{shown_id}", headers=holder.headers)).status_code == 200
+
+    def about(items: list[dict[str, Any]]) -> list[tuple[str, str | None]]:
+        return [(item["action"].split()[0], item["resourceId"]) for item in items if item["resourceType"] == "profile"]
+
+    holders = (await client.get(f"{space}/access-history?limit=50", headers=holder.headers)).json()["items"]
+    assert set(about(holders)) == {("POST", hidden_id), ("POST", shown_id), ("GET", hidden_id), ("GET", shown_id)}
+    tutors = (await client.get(f"{space}/access-history?limit=50", headers=tutor.headers)).json()["items"]
+    assert set(about(tutors)) == {("POST", shown_id), ("GET", shown_id)}
+    assert hidden_id not in str(tutors)
+    # Shown to the representatives again, its rows are theirs to see.
+    unhidden = await client.patch(
+        f"{allergies}/{hidden_id}", json={"hiddenFromRepresentatives": False}, headers=holder.headers
+    )
+    assert unhidden.status_code == 200, unhidden.text
+    tutors = (await client.get(f"{space}/access-history?limit=50", headers=tutor.headers)).json()["items"]
+    assert ("GET", hidden_id) in about(tutors)

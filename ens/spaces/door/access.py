@@ -15,7 +15,7 @@ from ens.core.errors import Forbidden
 from ens.spaces.caller import SPACE_SCOPE, Caller
 from ens.spaces.door.companion import Prefetched
 from ens.spaces.door.space import SpaceRef, adulthood
-from ens.spaces.history import Role
+from ens.spaces.history import PendingAccess, Role
 from ens.spaces.matrix import access_matrix
 from ens.spaces.rights import ACTION_ENGLISH, KIND_ENGLISH, Action, ActorKind, allows
 
@@ -63,10 +63,19 @@ class SpaceAccess:
     emergency_reason: str | None = None
     # The rows of the read the route predicted, sent with the door's query (door/companion.py).
     prefetched: Prefetched | None = field(default=None, repr=False, compare=False)
+    # This request's access-history row (written with its data, or once its status is known).
+    history_row: PendingAccess | None = field(default=None, repr=False, compare=False)
 
     @property
     def space_id(self) -> UUID:
         return self.space.id
+
+    def names_new_item(self, item_id: UUID) -> None:
+        """The item this request creates, named on its access-history row as the routes that work
+        on an item name theirs: whom the item is hidden from is then not shown the row either."""
+        if self.history_row is not None and self.history_row.resource_id is None:
+            self.history_row.resource_id = str(item_id)
+            self.history_row.creates = True
 
     @property
     def is_person(self) -> bool:

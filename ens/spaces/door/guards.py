@@ -122,6 +122,7 @@ async def space_door(connection: ASGIConnection[Any, Any, Any, Any], handler: Ba
         profession=row["pro_profession"] if role == "professional" else None,
         emergency_reason=row["emergency_reason"] if kind == "professional_emergency" else None,
         prefetched=prefetched,
+        history_row=connection.scope["state"][ACCESS_STATE_KEY],
     )
     connection.scope["state"]["ens.space_access"] = access
     if not live:
