@@ -29,6 +29,7 @@ from ens.core.fhir import is_restricted
 from ens.documents.fhir import NOT_IMPORTED as DOCUMENTS_NOT_IMPORTED
 from ens.records.fhir import NOT_IMPORTED, import_record, is_trusted_person
 from ens.spaces.door import SpaceAccess
+from ens.spaces.rights import Action
 from ens.spaces.service import holds_data
 from ens.vaccination.fhir import vaccination_of
 from ens.vaccination.schemas import VaccinationCreate
@@ -139,7 +140,12 @@ async def import_bundle(access: SpaceAccess, chunks: AsyncIterator[bytes], *, ma
                         measures.append(item)
                         positions.append(index)
                         source = tag_in(resource, ORIGINAL_SOURCE_TAG) or tag_in(resource, SOURCE_TAG)
-                        origins.append(Imported(original_source=source, hidden=is_restricted(resource)))
+                        hidden = is_restricted(resource)
+                        if hidden:
+                            # Hiding is the holder's alone, here as for every other hideable item: a
+                            # parent's import must not hide measures from the other parent for good.
+                            access.require(Action.HIDE_FROM_REPRESENTATIVES)
+                        origins.append(Imported(original_source=source, hidden=hidden))
                         if len(measures) == MAX_BATCH:
                             await flush()
                     elif kind == "Immunization":

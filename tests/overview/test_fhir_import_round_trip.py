@@ -196,3 +196,25 @@ async def test_what_the_holder_hid_from_representatives_stays_hidden_after_a_mov
         ("Latex", True),
         ("Pollen", False),
     ]
+
+
+async def test_a_parents_import_may_not_hide_measures_from_the_other_parent(client, person, make_person):
+    """Hiding is the holder's alone: an import by a parent into a child's empty space that carries a
+    measure labelled restricted is refused whole (it hid it from the other parent for good before,
+    found by a review); records and vaccinations were refused already."""
+    from tests.helpers.carers import create_child_space
+    from tests.helpers.vitals import weight
+
+    sent = await client.post("/v1/spaces/me/vitals", json={"measurements": [weight()]}, headers=person.headers)
+    assert sent.status_code == 201, sent.text
+    [measure] = (await client.get("/v1/spaces/me/vitals", headers=person.headers)).json()["items"]
+    hid = await client.patch(
+        f"/v1/spaces/me/vitals/{measure['id']}", json={"hiddenFromRepresentatives": True}, headers=person.headers
+    )
+    assert hid.status_code == 200, hid.text
+    exported = (await client.get(EXPORT, headers=person.headers)).json()
+    parent = await make_person()
+    child = await create_child_space(client, parent)
+    refused = await client.post(f"/v1/spaces/{child}/import", json=exported, headers=parent.headers)
+    assert refused.status_code == 403, refused.text
+    assert (await client.get(f"/v1/spaces/{child}/vitals", headers=parent.headers)).json()["items"] == []
