@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Litestar, Request, Response
+from litestar.routes import HTTPRoute
 
 from ens.core import db
 from ens.core.idempotency import replay_stored
@@ -50,7 +51,10 @@ def check_every_space_route_has_the_door(app: Litestar) -> None:
     for route in app.routes:
         if not route.path.startswith(("/v1/spaces/{space", FHIR_PREFIX)) or route.path in FHIR_PUBLIC_PATHS:
             continue
-        for handler in getattr(route, "route_handlers", []):
+        if not isinstance(route, HTTPRoute):
+            # A websocket or raw ASGI route runs no before_request: nothing would open the door.
+            raise RuntimeError(f"{route.path} is not an HTTP route: the space door cannot guard it")
+        for handler in route.route_handlers:
             if handler.http_methods == {"OPTIONS"}:
                 continue
             if handler.resolve_before_request() is not through_space_door or handler.resolve_guards():

@@ -178,9 +178,12 @@ async def _renumber(space_id: UUID, ordered: list[_Entry], *, now: datetime) -> 
             )
 
 
-def _full() -> Invalid:
+def _full(access: SpaceAccess) -> Invalid:
+    """The list is full. Only whom sees every contact is told that hidden ones count: to a
+    representative, that would say some are hidden from them."""
+    counted = ", those hidden from representatives included" if access.sees_confidential else ""
     return Invalid(
-        f"At most {MAX_CONTACTS} emergency contacts, those hidden from representatives included: remove one first.",
+        f"At most {MAX_CONTACTS} emergency contacts{counted}: remove one first.",
         [FieldError("", f"at most {MAX_CONTACTS} emergency contacts")],
     )
 
@@ -200,7 +203,7 @@ async def add_emergency_contact(access: SpaceAccess, body: EmergencyContactCreat
         await lock_records(access.space_id)
         ordered = await _order(access.space_id)
         if len(ordered) >= MAX_CONTACTS:
-            raise _full()
+            raise _full(access)
         end = len(_seen_of(access, ordered)) + 1
         position = body.priority or end
         if position > end:

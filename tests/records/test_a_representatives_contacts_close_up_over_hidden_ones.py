@@ -97,8 +97,11 @@ async def test_the_limit_of_ten_counts_the_hidden_contacts(contacts):
     assert len(await contacts.order(tutor)) == 3
     refused = await contacts.add("Gilles", tutor)
     assert refused.status_code == 422 and pointers(refused) == [""]
-    assert "hidden from representatives included" in refused.json()["detail"]
+    # The limit counts them, but the tutor is not told that some are hidden from them.
+    assert "At most 10" in refused.json()["detail"] and "hidden" not in refused.json()["detail"]
     assert len(await contacts.order(holder)) == 10
+    by_holder = await contacts.add("Gilles", holder)
+    assert by_holder.status_code == 422 and "hidden from representatives included" in by_holder.json()["detail"]
 
 
 async def test_the_trusted_persons_entry_is_never_hidden(contacts, client):

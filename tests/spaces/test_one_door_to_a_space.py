@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import pytest
 
@@ -302,6 +303,27 @@ def test_the_app_refuses_to_start_with_a_fhir_route_outside_the_door(settings):
 
     with pytest.raises(RuntimeError, match="not behind the space door"):
         create_app(settings, extra_routes=[outside])
+
+
+def test_the_app_refuses_to_start_with_a_websocket_or_asgi_route_in_a_space(settings):
+    """A websocket or raw ASGI route runs no before_request: under /v1/spaces/{space} nothing would
+    open the door, so such a route is refused at start-up (the check saw HTTP routes only)."""
+    from litestar import WebSocket, asgi, websocket
+    from litestar.types import Receive, Scope, Send
+
+    from ens.app import create_app
+
+    @websocket("/v1/spaces/{space:str}/live", opt={"need": Need("vitals")})
+    async def live(socket: WebSocket[Any, Any, Any]) -> None:
+        await socket.close()
+
+    @asgi("/v1/spaces/{space:str}/raw", opt={"need": Need("vitals")})
+    async def raw(scope: Scope, receive: Receive, send: Send) -> None:
+        return None
+
+    for route in (live, raw):
+        with pytest.raises(RuntimeError, match="not an HTTP route"):
+            create_app(settings, extra_routes=[route])
 
 
 async def test_the_fhir_door_records_refusals_in_the_apps_own_space(client, person, make_app_token, history):
