@@ -317,7 +317,7 @@ def test_the_app_refuses_to_start_with_a_websocket_or_asgi_route_in_a_space(sett
     async def live(socket: WebSocket[Any, Any, Any]) -> None:
         await socket.close()
 
-    @asgi("/v1/spaces/{space:str}/raw", opt={"need": Need("vitals")})
+    @asgi("/v1/spaces/{space:str}/raw", opt={"need": Need("vitals")}, copy_scope=True)
     async def raw(scope: Scope, receive: Receive, send: Send) -> None:
         return None
 
