@@ -94,7 +94,7 @@ SELECT * FROM (
     ORDER BY m.feed_xid, m.seq LIMIT {}) AS measures
 UNION ALL
 SELECT * FROM (
-    SELECT t.feed_xid AS xid, t.seq AS seq, t.id AS id, NULL AS body, false AS hidden
+    SELECT t.feed_xid AS xid, t.seq AS seq, t.id AS id, NULL AS body, t.hidden_from_representatives AS hidden
     FROM vital_tombstones t WHERE t.space_id = {} AND (t.feed_xid, t.seq) > ({}, {})TOMBSTONE_FILTERS
     ORDER BY t.feed_xid, t.seq LIMIT {}) AS tombstones
 ) AS changes ORDER BY xid, seq LIMIT {}
@@ -148,14 +148,15 @@ async def changes(
         *(access.space_id, *after, *tombstone_args, size + 1),
         size + 1,
     )
-    # A measure hidden from representatives is, to them, a deletion (nothing at all in a first sync).
+    # A measure hidden from representatives is, to them, a deletion; in a first sync, nothing at
+    # all, its deletion neither (its tombstone says it was hidden).
     hides = not access.sees_confidential
     page = rows[:size]
     listed: list[RawUpsertChange | DeleteChange] = []
     for row in page:
+        if hides and row["hidden"] and cursor is None:
+            continue
         if row["body"] is None or (hides and row["hidden"]):
-            if row["body"] is not None and cursor is None:
-                continue
             listed.append(DeleteChange(id=as_uuid(row["id"])))
         else:
             listed.append(RawUpsertChange(measurement=raw(row["body"])))

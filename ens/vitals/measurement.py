@@ -34,7 +34,8 @@ async def _measure_row(access: SpaceAccess, measurement_id: UUID, *, for_update:
     are made one after the other, the second checking its If-Match against the first's result
     (SQLite's writers already queue)."""
     sql = measurements_sql(where="m.space_id = {} AND m.id = {}" + visible_to(access, alias="m")).replace(
-        " AS body FROM", " AS body, m.type, m.writer, m.source_kind, m.source_name FROM"
+        " AS body FROM",
+        " AS body, m.type, m.writer, m.source_kind, m.source_name, m.hidden_from_representatives AS hidden FROM",
     )
     if for_update and is_postgres(current()):
         sql += " FOR UPDATE"
@@ -203,12 +204,13 @@ async def delete_measurement(access: SpaceAccess, measurement_id: UUID, *, if_ma
         numbers = await take_feed_numbers(access.space_id, 1)
         await fetch("DELETE FROM vital_measurements WHERE space_id = {} AND id = {}", access.space_id, measurement_id)
         await fetch(
-            "INSERT INTO vital_tombstones (id, space_id, type, seq, feed_xid, deleted_at) "
-            "VALUES ({}, {}, {}, {}, {}, {})",
+            "INSERT INTO vital_tombstones (id, space_id, type, seq, feed_xid, deleted_at, hidden_from_representatives) "
+            "VALUES ({}, {}, {}, {}, {}, {}, {})",
             measurement_id,
             access.space_id,
             row["type"],
             numbers.seqs[0],
             numbers.xid,
             now,
+            bool(row["hidden"]),
         )

@@ -64,6 +64,8 @@ class VitalTombstone(Table, tablename="vital_tombstones"):
     seq = BigInt()
     feed_xid = BigInt(default=0)
     deleted_at = Timestamptz()
+    # The measure was hidden from representatives: a representative's first sync leaves it out.
+    hidden_from_representatives = Boolean(default=False)
 
 
 class VitalFeedCounter(Table, tablename="vital_feed_counters"):

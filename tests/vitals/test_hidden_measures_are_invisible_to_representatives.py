@@ -108,3 +108,22 @@ async def test_only_the_holder_hides_and_an_apps_replacement_keeps_it_hidden(
     again = (await client.get(f"{space}/vitals/{measure}", headers=holder.headers)).json()
     assert again["value"] == 70.5 and again["hiddenFromRepresentatives"] is True
     assert (await client.get(f"{space}/vitals/{measure}", headers=tutor.headers)).status_code == 404
+
+
+async def test_a_hidden_measure_deleted_is_not_in_a_representatives_first_sync(
+    client: httpx.AsyncClient, make_person: MakePerson
+) -> None:
+    """Its tombstone says it was hidden: a first sync shows nothing of it, not even its deletion (the
+    id of a measure they never saw came as a delete before, found by a review); a sync that follows
+    a cursor still learns of it as a deletion, as of every hidden measure that changes."""
+    holder, tutor, space, shown, hidden = await tutored_space_with_two_weights(client, make_person)
+    before = (await client.get(f"{space}/vitals/changes", headers=tutor.headers)).json()["nextCursor"]
+    assert (await hide_measure(client, holder, space, hidden)).status_code == 200
+    removed = await client.delete(f"{space}/vitals/{hidden}", headers={**holder.headers, "If-Match": "*"})
+    assert removed.status_code == 204, removed.text
+    first = (await client.get(f"{space}/vitals/changes", headers=tutor.headers)).json()["changes"]
+    assert [(c["op"], c.get("measurement", {}).get("id")) for c in first] == [("upsert", shown)]
+    since = (await client.get(f"{space}/vitals/changes?cursor={before}", headers=tutor.headers)).json()["changes"]
+    assert {"op": "delete", "id": hidden} in since
+    holders = (await client.get(f"{space}/vitals/changes", headers=holder.headers)).json()["changes"]
+    assert {"op": "delete", "id": hidden} in holders
