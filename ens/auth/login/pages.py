@@ -126,7 +126,7 @@ def email_only_page(csrf: str, email_hint: str, *, error: str | None = None, inf
         "Vérification par e-mail",
         _message(error, info)
         + (
-            f"<p>Le code à 6 chiffres est envoyé à {escape(email_hint)}. Il est valable 10 minutes.</p>"
+            f"<p>Les codes à 6 chiffres sont envoyés à {escape(email_hint)} et valables 10 minutes.</p>"
             if error
             else f"<p>Nous avons envoyé un code à 6 chiffres à {escape(email_hint)}. Il est valable 10 minutes.</p>"
         )
