@@ -160,6 +160,10 @@ def _decode_error(prefix: str, error: msgspec.ValidationError) -> FieldError:
     return FieldError(prefix + pointer, detail)
 
 
+# A day's step count sent without its own clientRecordId is recorded under this key and its day.
+DAY_KEY = "day:"
+
+
 @dataclass(slots=True)
 class _Prepared:  # not frozen: one per measure, and a frozen init costs twice as much
     index: int
@@ -172,7 +176,7 @@ class _Prepared:  # not frozen: one per measure, and a frozen init costs twice a
 def _prepare(raw_items: Sequence[Any], zone: ZoneInfo, *, now: datetime) -> tuple[list[_Prepared], list[FieldError]]:
     errors: list[FieldError] = []
     prepared: list[_Prepared] = []
-    seen_records: dict[str, tuple[int, bool]] = {}  # key: its first measure, and whether keyed by its day
+    seen_records: dict[str, int] = {}  # a clientRecordId: the first measure that names it
     seen_step_days: dict[date, int] = {}
     for index, raw in enumerate(raw_items):
         prefix = f"/measurements/{index}"
@@ -193,6 +197,11 @@ def _prepare(raw_items: Sequence[Any], zone: ZoneInfo, *, now: datetime) -> tupl
             continue  # its local day cannot be computed
         local_day = item.effective_at.astimezone(zone).date()
         record_key = item.client_record_id
+        if record_key is not None and record_key.startswith(DAY_KEY):
+            # The service's own keys for a day's step count: a client's record there would be taken
+            # for that count (and the count for it).
+            errors.append(FieldError(f"{prefix}/clientRecordId", f"a clientRecordId may not begin with '{DAY_KEY}'"))
+            record_key = None
         if vital.code == STEPS_PER_DAY:
             first = seen_step_days.setdefault(local_day, index)
             if first != index:
@@ -203,26 +212,13 @@ def _prepare(raw_items: Sequence[Any], zone: ZoneInfo, *, now: datetime) -> tupl
                     )
                 )
             # Without its own id, a day's count is keyed on the day: a re-send never duplicates it.
-            record_key = record_key or f"day:{local_day.isoformat()}"
-        if record_key is not None:
-            # A day's count without its own id is keyed "day:<date>": no other measure of the batch
-            # may name that key as its clientRecordId either. (Two counts of one day without ids:
-            # refused above, one value per day.)
-            by_day = item.client_record_id is None
-            first, first_by_day = seen_records.setdefault(record_key, (index, by_day))
-            if first != index and not (by_day and first_by_day):
-                if by_day or first_by_day:
-                    errors.append(
-                        FieldError(
-                            f"{prefix}/effectiveAt" if by_day else f"{prefix}/clientRecordId",
-                            f"'{record_key}' is also the record of /measurements/{first} (a steps_per_day "
-                            "without clientRecordId is recorded under its day)",
-                        )
-                    )
-                else:
-                    errors.append(
-                        FieldError(f"{prefix}/clientRecordId", f"the same clientRecordId is /measurements/{first}")
-                    )
+            record_key = record_key or f"{DAY_KEY}{local_day.isoformat()}"
+        if item.client_record_id is not None and record_key is not None:
+            first = seen_records.setdefault(record_key, index)
+            if first != index:
+                errors.append(
+                    FieldError(f"{prefix}/clientRecordId", f"the same clientRecordId is /measurements/{first}")
+                )
         if canonical is not None and len(errors) == count:
             prepared.append(_Prepared(index, item, canonical, local_day, record_key))
     return prepared, errors
@@ -318,6 +314,7 @@ class _Stored:
     version: int
     created_at: datetime
     hidden: bool
+    type: str
 
 
 # PostgreSQL, one round trip: the transaction's id and the first of its block of feed numbers (first
@@ -332,11 +329,12 @@ _PLACES_AND_STORED = (
     + FEED_PLACES_SQL
     + """,
        NULL::uuid AS id, NULL::varchar AS client_record_id, NULL::bigint AS client_record_version,
-       NULL::timestamptz AS created_at, NULL::boolean AS hidden_from_representatives
+       NULL::timestamptz AS created_at, NULL::boolean AS hidden_from_representatives, NULL::varchar AS type
 UNION ALL
-SELECT NULL, NULL, m.id, m.client_record_id, m.client_record_version, m.created_at, m.hidden_from_representatives
+SELECT NULL, NULL, m.id, m.client_record_id, m.client_record_version, m.created_at, m.hidden_from_representatives,
+       m.type
 FROM unnest({}::varchar[]) AS k(key), LATERAL (
-    SELECT id, client_record_id, client_record_version, created_at, hidden_from_representatives
+    SELECT id, client_record_id, client_record_version, created_at, hidden_from_representatives, type
     FROM vital_measurements WHERE space_id = {} AND writer = {} AND client_record_id = k.key FOR UPDATE) AS m
 """
 )
@@ -348,6 +346,7 @@ def _stored(row: Row) -> _Stored:
         int(row["client_record_version"]),
         aware(row["created_at"]),
         bool(row["hidden_from_representatives"]),
+        str(row["type"]),
     )
 
 
@@ -366,7 +365,7 @@ async def _places_and_stored(
     for start in range(0, len(keys), _KEYS_PER_STATEMENT):
         part = keys[start : start + _KEYS_PER_STATEMENT]
         rows = await fetch(
-            "SELECT id, client_record_id, client_record_version, created_at, hidden_from_representatives "
+            "SELECT id, client_record_id, client_record_version, created_at, hidden_from_representatives, type "
             "FROM vital_measurements WHERE space_id = {} AND writer = {} "
             f"AND client_record_id IN ({', '.join(['{}'] * len(part))})",
             space_id,
@@ -457,6 +456,7 @@ async def _store(
     async with write_transaction(), record_race():
         keys = [p.record_key for p in prepared if p.record_key]
         numbers, stored = await _places_and_stored(space_id, writer.key, keys, len(prepared))
+        _refuse_other_types(prepared, stored)
         places = iter(numbers.seqs)
         fresh = iter(new_ids(len(prepared)))
         created: list[tuple[str, tuple[Any, ...]]] = []
@@ -501,6 +501,22 @@ async def _store(
         await copy_rows("vital_measurements", INSERT_COLUMNS, rows=[row for _, row in created])
         await insert_rows("vital_measurements", INSERT_COLUMNS, rows=replaced, suffix=UPSERT_SUFFIX)
     return BatchResult(items=items)
+
+
+def _refuse_other_types(prepared: list[_Prepared], stored: dict[str, _Stored]) -> None:
+    """A record keeps its type: a re-send under a ``clientRecordId`` that holds a measure of another
+    type would replace it, with only the new type's write scope (an app allowed heart rates only
+    would erase a weight it may not delete)."""
+    errors = [
+        FieldError(
+            f"/measurements/{p.index}/clientRecordId",
+            f"'{p.record_key}' is already the record of a {known.type} measure: a record keeps its type",
+        )
+        for p in prepared
+        if p.record_key is not None and (known := stored.get(p.record_key)) is not None and known.type != p.item.type
+    ]
+    if errors:
+        raise Invalid(f"{len(errors)} measurement(s) refused; nothing was stored.", errors)
 
 
 def _source_json(source: tuple[str, str]) -> str:

@@ -15,7 +15,7 @@ from ens.core.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
 from ens.core.local_time import zone_of
 from ens.spaces.door import SpaceAccess, visible_to
 from ens.spaces.rights import Action
-from ens.vitals.catalogue import BLOOD_PRESSURE, BY_CODE
+from ens.vitals.catalogue import BLOOD_PRESSURE, BY_CODE, STEPS_PER_DAY
 from ens.vitals.feed import take_feed_numbers
 from ens.vitals.reads import measurements_sql, raw
 from ens.vitals.representation import measurement_body
@@ -100,6 +100,14 @@ async def correct_measurement(
         canonical = check_values(vital, unit, value=value, components=components, prefix="", errors=errors)
         effective_at = update.effective_at if isinstance(update.effective_at, datetime) else current.effective_at
         check_time(effective_at, now, pointer="/effectiveAt", errors=errors)
+        zone = zone_of(access.space.timezone)
+        if (
+            current.type == STEPS_PER_DAY
+            and effective_at.astimezone(zone).date() != current.effective_at.astimezone(zone).date()
+        ):
+            # A day's count is that day's (one value per day, recorded under its day): another
+            # day's count is another measure.
+            errors.append(FieldError("/effectiveAt", "a steps_per_day count stays on its day"))
         glucose_moment = _kept(update.glucose_moment, current.glucose_moment)
         check_context(vital, glucose_moment, prefix="", errors=errors)
         if errors or canonical is None:

@@ -359,11 +359,10 @@ async def test_new_measure_ids_are_random_version_4_uuids_stored_and_read_back_a
         assert read.status_code == 200 and read.json()["id"] == measurement_id
 
 
-async def test_a_days_count_and_a_measure_naming_its_day_key_in_one_batch_are_refused_together(
-    client, person, make_app_token, post_vitals
-):
-    """A steps_per_day without clientRecordId is recorded under "day:<date>": a measure of the same
-    batch naming that key as its clientRecordId would be the same record (422, nothing stored)."""
+async def test_a_client_record_id_may_not_take_the_key_of_a_days_count(client, person, make_app_token, post_vitals):
+    """A steps_per_day without clientRecordId is recorded under "day:<date>": a measure naming such a
+    key, in the same batch or a later one, would be that record (a weight came back "unchanged"
+    with the count's id, and was never stored, before a review found it)."""
     app = await make_app_token(person, ["vitals.steps_per_day:write", "vitals.heart_rate:write"])
     day = {"type": "steps_per_day", "value": 8000, "unit": "1/(24.h)", "effectiveAt": "2026-11-10T20:00:00Z"}
     named = {
@@ -375,12 +374,30 @@ async def test_a_days_count_and_a_measure_naming_its_day_key_in_one_batch_are_re
     }
     for items, pointer in (
         ([day, named], "/measurements/1/clientRecordId"),
-        ([named, day], "/measurements/1/effectiveAt"),
+        ([named], "/measurements/0/clientRecordId"),
     ):
         response = await post_vitals(app, items)
         assert response.status_code == 422, response.text
         assert [e["pointer"] for e in response.json()["errors"]] == [pointer]
     assert await count_rows(person.space_id) == 0
+    assert (await post_vitals(app, [day])).status_code == 201
+    assert (await post_vitals(app, [named])).status_code == 422
+    assert await count_rows(person.space_id) == 1
+
+
+async def test_a_record_keeps_its_type(client, person, post_vitals):
+    """A re-send under a clientRecordId that holds a weight, as a heart rate with a higher version,
+    replaced the weight (found by a review; an app needed only heart_rate:write to erase a weight it
+    may not delete): refused at its clientRecordId, the weight kept."""
+    typed = await post_vitals(person, [weight(70, clientRecordId="y")])
+    assert typed.status_code == 201
+    other = {"type": "heart_rate", "value": 60, "unit": "/min", "effectiveAt": at(5)}
+    changed = await post_vitals(person, [{**other, "clientRecordId": "y", "clientRecordVersion": 2}])
+    assert changed.status_code == 422, changed.text
+    assert [e["pointer"] for e in changed.json()["errors"]] == ["/measurements/0/clientRecordId"]
+    kept = (await client.get(f"{VITALS}/{typed.json()['items'][0]['id']}", headers=person.headers)).json()
+    assert kept["type"] == "body_weight" and kept["value"] == 70
+    assert await count_rows(person.space_id) == 1
 
 
 def test_a_race_over_a_record_is_recognised_on_a_partitioned_table_too():

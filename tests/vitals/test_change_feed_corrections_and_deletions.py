@@ -164,6 +164,24 @@ async def test_corrections_by_hand(client, person, make_app_token, post_vitals):
     assert fixed.json()["components"] == {"systolic": 128, "diastolic": 84}
 
 
+async def test_a_days_step_count_stays_on_its_day(client, person, post_vitals):
+    """A correction moving a day's count to another day kept its key of the first day: the next day
+    then held two counts, and a re-sent count of the first day replaced the moved one (a review)."""
+    typed = await post_vitals(
+        person, [{"type": "steps_per_day", "value": 8000, "unit": "1/(24.h)", "effectiveAt": "2026-03-02T20:00:00Z"}]
+    )
+    path = f"{VITALS}/{typed.json()['items'][0]['id']}"
+    tag = (await client.get(path, headers=person.headers)).headers["etag"]
+    moved = await client.patch(
+        path, json={"effectiveAt": "2026-03-03T20:00:00Z"}, headers={**person.headers, "If-Match": tag}
+    )
+    assert moved.status_code == 422 and [e["pointer"] for e in moved.json()["errors"]] == ["/effectiveAt"]
+    later = await client.patch(
+        path, json={"effectiveAt": "2026-03-02T21:30:00Z", "value": 9000}, headers={**person.headers, "If-Match": tag}
+    )
+    assert later.status_code == 200, later.text  # the same day (Paris) is fine
+
+
 async def test_deletions(client, person, make_app_token, post_vitals):
     scale = await make_app_token(person, ["vitals.body_weight:write", "vitals.body_weight:read"])
     other = await make_app_token(person, ["vitals.body_weight:write"])
