@@ -33,7 +33,7 @@ from litestar.types import (
 )
 
 from ens.core import clock
-from ens.core.db import Row, fetch, fetch_one
+from ens.core.db import Row, current, fetch, fetch_one, is_postgres
 from ens.core.problems import PROBLEM_JSON, for_status, problem_body
 
 log = logging.getLogger("ens.idempotency")
@@ -91,16 +91,21 @@ async def _claim(caller: str, key: str, *, request_hash: str, lease: timedelta) 
 async def _complete(
     caller: str, key: str, *, status: int, headers: list[tuple[str, str]], body: bytes, space_id: Any
 ) -> None:
-    await fetch(
-        """UPDATE idempotency_keys SET state = 'done', status = {}, headers = {}, body = {}, space_id = {}
-           WHERE caller = {} AND key = {}""",
-        status,
-        msgspec.json.encode(headers).decode(),
-        body,
-        space_id,
-        caller,
-        key,
+    """Store the answer for replays. An answer about a space is stored with it, so that erasing the
+    space erases it; about a space erased meanwhile, it is not kept at all (its key is released)."""
+    values = (status, msgspec.json.encode(headers).decode(), body, space_id, caller, key)
+    sql = """UPDATE idempotency_keys SET state = 'done', status = {}, headers = {}, body = {}, space_id = {}
+             WHERE caller = {} AND key = {}"""
+    if space_id is None:
+        await fetch(sql, *values)
+        return
+    # The space's row shared (PostgreSQL): an erasure holding it is waited for, then seen.
+    held = " FOR KEY SHARE" if is_postgres(current()) else ""
+    stored = await fetch(
+        sql + f" AND EXISTS (SELECT 1 FROM spaces WHERE id = {{}}{held}) RETURNING id", *values, space_id
     )
+    if not stored:
+        await _release(caller, key)
 
 
 async def _keep_claim(caller: str, key: str, lease: timedelta, finished: asyncio.Event) -> None:

@@ -21,7 +21,7 @@ from ens.spaces.codes import new_code, space_of, take_code, use_code
 from ens.spaces.door import SpaceAccess, SpaceRef, adulthood, birthday, security_log, space_ref
 from ens.spaces.history import AccountAction
 from ens.spaces.schemas import ClaimCodeRead, SpaceListItem
-from ens.spaces.service import erase_space, hold_for_erasure, holds_data, space_list_item
+from ens.spaces.service import erase_space, hold_for_erasure, holds_data, space_list_item, tell
 
 log = logging.getLogger("ens.spaces.adulthood")
 
@@ -174,8 +174,14 @@ async def send_adulthood_notices(mailer: Mailer, *, now: datetime | None = None)
             )
         if not claimed:
             continue  # another process sent it
-        for parent in parents:
-            text = ADULTHOOD_SOON.format(given_name=space.given_name, day=_adulthood_day(space).strftime("%d/%m/%Y"))
-            await mailer.send(parent["email"], "Bientôt 18 ans", text=text)
+        text = ADULTHOOD_SOON.format(given_name=space.given_name, day=_adulthood_day(space).strftime("%d/%m/%Y"))
+        reached = [await tell(mailer, parent["email"], "Bientôt 18 ans", text) for parent in parents]
+        if parents and not any(reached):
+            # No parent reached (the mail server failing): the notice is due again at the next run.
+            async with write_transaction():
+                await fetch(
+                    "DELETE FROM space_notices WHERE space_id = {} AND id = {}", space.id, as_uuid(claimed[0]["id"])
+                )
+            continue
         sent += 1
     return sent

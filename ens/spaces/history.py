@@ -16,7 +16,7 @@ import asyncio
 import logging
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
@@ -27,6 +27,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from ens.core import clock, db
 from ens.core.api import Cursors, Page, check_limit
 from ens.core.db import fetch
+from ens.core.idempotency import SPACE_STATE_KEY
 from ens.spaces.audit import row_mac
 from ens.spaces.caller import Caller
 from ens.spaces.describe import RESOURCE_WORDS, describe
@@ -421,8 +422,12 @@ class AccountAction:
     caller: Caller
     action: str
     request_id: str
+    # The request's scope state: the space acted on is named there, as the space door names its own
+    # (an answer stored for an Idempotency-Key then goes when the space is erased).
+    state: dict[str, Any] = field(default_factory=dict)
 
     async def record(self, space_id: UUID, *, acting_as: Role, actor_kind: str | None, outcome: int) -> None:
+        self.state[SPACE_STATE_KEY] = space_id
         name = await fetch(
             "SELECT given_name || ' ' || family_name AS name FROM accounts WHERE id = {}", self.caller.account_id
         )

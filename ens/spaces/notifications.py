@@ -176,6 +176,16 @@ async def send_digests(mailer: Mailer, *, now: datetime | None = None) -> int:
         body = "\n".join(
             f"- {sentence}" + (f" ({count} fois)" if count > 1 else "") for sentence, count in lines.items()
         )
-        await tell(mailer, person["email"], DIGEST_SUBJECT, _DIGEST_INTRO + body + _DIGEST_END)
+        if not await tell(mailer, person["email"], DIGEST_SUBJECT, _DIGEST_INTRO + body + _DIGEST_END):
+            # Not sent (the mail server failing): the next run covers this span again.
+            async with write_transaction():
+                await fetch(
+                    "UPDATE notification_preferences SET digest_sent_until = {} "
+                    "WHERE account_id = {} AND digest_sent_until = {}",
+                    person["digest_sent_until"],
+                    person["account_id"],
+                    at,
+                )
+            continue
         sent += 1
     return sent

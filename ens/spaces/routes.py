@@ -183,6 +183,7 @@ def _noted(request: Request[Caller, Any, Any]) -> AccountAction:
         caller=request.user,
         action=f"{request.method} {request.scope.get('path_template', request.url.path)}",
         request_id=request_id_of(request.scope),
+        state=request.scope.setdefault("state", {}),
     )
 
 

@@ -238,3 +238,24 @@ async def test_an_object_stored_while_the_rows_are_erased_is_swept_after_them(cl
     assert erased.status_code == 204
     assert await stored_paths(settings, person.space_id) == []
     assert folder_entries_naming(settings, person.space_id) == []
+
+
+async def test_an_answer_stored_for_an_idempotency_key_goes_with_its_erased_space(client, make_person):
+    """A parent creates a child's space with an Idempotency-Key, then erases it: the stored answer
+    (the child's name, birthdate, the space's id) went with nothing before, and a retry with the
+    key replayed it (a review). It is erased with the space; a retry creates a new space."""
+    parent = await make_person()
+    headers = {**parent.headers, "Idempotency-Key": f"child-{uuid.uuid4()}"}
+    child = {"givenName": "Noé", "familyName": "Efface", "birthdate": "2020-03-04", "sex": "male"}
+    body = {**child, "relationship": "parent"}
+    created = await client.post("/v1/spaces", json=body, headers=headers)
+    assert created.status_code == 201, created.text
+    space_id = created.json()["id"]
+    stored = await db.fetch("SELECT space_id FROM idempotency_keys WHERE space_id = {}", uuid.UUID(space_id))
+    assert len(stored) == 1
+    erased = await client.delete(f"/v1/spaces/{space_id}", params={"erase": "true"}, headers=parent.headers)
+    assert erased.status_code == 204
+    assert await db.fetch("SELECT space_id FROM idempotency_keys WHERE space_id = {}", uuid.UUID(space_id)) == []
+    retried = await client.post("/v1/spaces", json=body, headers=headers)
+    assert retried.status_code == 201 and retried.headers.get("idempotent-replayed") != "true"
+    assert retried.json()["id"] != space_id

@@ -289,3 +289,26 @@ async def test_what_is_being_written_into_the_own_space_as_the_claim_runs_is_kep
     assert [row["substance"] for row in kept] == ["Pollen"]
     row = await db.fetch_one("SELECT holder_account_id FROM spaces WHERE id = {}", child)
     assert row is not None and row["holder_account_id"] is None
+
+
+async def test_a_mail_server_that_fails_leaves_the_notice_due_and_the_run_going(
+    client: httpx.AsyncClient, make_person: MakePerson, settings: Settings
+) -> None:
+    """The notice was marked sent, then the mail failed: the run stopped there and the notice was
+    never sent (a review). Now no parent reached leaves it due; the next run sends it."""
+    import msgspec
+
+    from tests.helpers.server import free_port
+
+    parent = await make_person()
+    child = await create_child_space(client, parent, given_name="Lou")
+    await set_birthdate(child, years_before(today_in_paris() + timedelta(days=80), 18))
+    down = Mailer(msgspec.structs.replace(settings, smtp_url=f"smtp://127.0.0.1:{free_port()}"))
+    await send_adulthood_notices(down)  # no exception: the run goes on
+    assert await db.fetch("SELECT id FROM space_notices WHERE space_id = {}", child) == []
+    outbox = Path(settings.var_dir) / "outbox"
+    before = set(outbox.glob("*.eml")) if outbox.exists() else set()
+    await send_adulthood_notices(Mailer(settings))
+    sent = [path.read_text() for path in set(outbox.glob("*.eml")) - before]
+    assert any("Lou aura 18 ans" in message for message in sent)
+    assert len(await db.fetch("SELECT id FROM space_notices WHERE space_id = {}", child)) == 1

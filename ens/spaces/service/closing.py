@@ -66,13 +66,16 @@ async def close_or_erase_space(access: SpaceAccess, *, erase: bool, mailer: Mail
     await close_space(access.space_id)
 
 
-async def tell(mailer: Mailer, to: str, subject: str, text: str) -> None:
+async def tell(mailer: Mailer, to: str, subject: str, text: str) -> bool:
     """A notice sent after the fact: the change is committed; a mail server that fails is logged
-    for the operators and does not turn the person's request into an error."""
+    for the operators (by the error's kind only: its text names the addresses) and does not turn
+    the person's request into an error. Whether it was sent."""
     try:
         await mailer.send(to, subject, text=text)
-    except (OSError, smtplib.SMTPException):
-        log.exception("notice not sent", extra={"event": "notice_not_sent"})
+    except (OSError, smtplib.SMTPException) as exc:
+        log.error("notice not sent", extra={"event": "notice_not_sent", "reason": type(exc).__name__})
+        return False
+    return True
 
 
 async def space_status(space_id: UUID) -> str | None:
