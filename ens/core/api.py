@@ -348,10 +348,16 @@ class ETagMiddleware:
         async def buffered(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 given = next((v.decode("latin-1") for k, v in message.get("headers", []) if k == b"etag"), None)
-                if message["status"] == 200 and given is not None and etag_matches(if_none_match, given, weak=True):
-                    # The handler knew its validator: 304 without reading (or holding) its body.
+                if (
+                    message["status"] in (200, 206)
+                    and given is not None
+                    and etag_matches(if_none_match, given, weak=True)
+                ):
+                    # The handler knew its validator: 304 without reading (or holding) its body. A
+                    # range asked with a current tag is 304 too (RFC 9110 §13.2.2: If-None-Match
+                    # is evaluated before Range).
                     start["not_modified"] = True
-                    dropped = (b"content-length", b"content-type")
+                    dropped = (b"content-length", b"content-type", b"content-range")
                     kept = [(k, v) for k, v in message.get("headers", []) if k not in dropped]
                     await send({"type": "http.response.start", "status": 304, "headers": kept})
                     await send({"type": "http.response.body", "body": b""})

@@ -33,7 +33,9 @@ problems.register(
     problems.ProblemType("content-unreadable", "content-unreadable", 500, "The document's content cannot be read")
 )
 
-_RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+# At most 18 digits a bound (a file is at most 20 MiB): a longer number is a form this server
+# ignores (the whole file), not an int() of thousands of digits (a 500 before).
+_RANGE = re.compile(r"bytes=(\d{0,18})-(\d{0,18})")
 # Blocks read from the store in one request while a file streams out (16 x 64 KiB: 1 MiB held).
 READ_AHEAD_BLOCKS = 16
 

@@ -59,7 +59,8 @@ async def test_ranges_the_server_does_not_serve(client, person, document):
     assert past.status_code == 416
     assert past.headers["content-range"] == f"bytes */{SIZE}"
     assert past.headers["content-type"] == "application/problem+json"
-    for ignored in ("bytes=0-1,5-6", "items=0-1", "bytes=9-3", "bytes=-"):
+    # A number of thousands of digits answered 500 before (a review): a form ignored like the others.
+    for ignored in ("bytes=0-1,5-6", "items=0-1", "bytes=9-3", "bytes=-", "bytes=" + "9" * 5000 + "-"):
         whole = await client.get(added["contentUrl"], headers={**person.headers, "Range": ignored})
         assert whole.status_code == 200, ignored
         assert whole.content == content
@@ -69,6 +70,12 @@ async def test_ranges_the_server_does_not_serve(client, person, document):
     stale = await client.get(added["contentUrl"], headers={**person.headers, "Range": "bytes=0-9", "If-Range": '"old"'})
     assert stale.status_code == 200
     assert stale.content == content
+    # A resumed download whose tag is current: 304, If-None-Match comes before Range (RFC 9110).
+    unchanged = await client.get(
+        added["contentUrl"], headers={**person.headers, "Range": "bytes=0-9", "If-None-Match": etag}
+    )
+    assert unchanged.status_code == 304 and unchanged.content == b""
+    assert "content-range" not in unchanged.headers
 
 
 async def test_a_tampered_first_block_is_an_error_and_not_one_byte_is_sent(client, person, document, settings):
