@@ -12,6 +12,7 @@ the process dies first, the ledger of pending objects has both paths (``ens.docu
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import unicodedata
 import uuid
@@ -80,6 +81,7 @@ class Storage:
     mailer: Mailer
 
 
+log = logging.getLogger("ens.documents")
 _METADATA = msgspec.json.Decoder(DocumentMetadata)
 
 
@@ -318,7 +320,9 @@ async def upload_document(access: SpaceAccess, upload: Upload, *, storage: Stora
                 now,
                 now,
             )
-            await pending.clear(space_id, incoming, target)
+            # The ledger keeps the incoming copy while it exists: kept when the same content was
+            # there already, it is deleted after the commit, and only then cleared.
+            await pending.clear(space_id, *((incoming, target) if moved else (target,)))
     except BaseException:
         # Not committed: the new copy goes (under the lock, the name only if no document names it).
         await storage.blobs.delete(incoming)
@@ -326,7 +330,15 @@ async def upload_document(access: SpaceAccess, upload: Upload, *, storage: Stora
         await pending.clear(space_id, incoming)
         raise
     if not moved:
-        await storage.blobs.delete(incoming)
+        try:
+            await storage.blobs.delete(incoming)
+            await pending.clear(space_id, incoming)
+        except Exception:
+            # The document is committed: the caller gets it. The copy stays in the ledger, and
+            # ``ens purge`` deletes it a day later.
+            log.warning(
+                "duplicate upload copy not deleted", extra={"event": "upload_copy_left", "space_id": str(space_id)}
+            )
     if professional and not metadata.hidden_from_holder:
         # The holder is told a professional added a document (no health data), unless they turned
         # it off; a document held back from them is not announced.

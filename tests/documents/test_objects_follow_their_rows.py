@@ -104,3 +104,30 @@ async def test_what_a_dead_process_left_is_settled_by_the_daily_purge(client, pe
     assert await stored_paths(settings, person.space_id) == [kept_path]
     assert await db.fetch("SELECT path FROM document_pending_objects WHERE space_id = {}", person.space_id) == []
     assert (await client.get(kept["contentUrl"], headers=person.headers)).content == pdf(1000, seed=9)
+
+
+async def test_a_second_copys_failed_removal_leaves_it_to_the_purge_and_the_upload_succeeds(
+    client, person, settings, monkeypatch
+):
+    """The same file sent again: its new copy is removed after the commit. When that removal failed
+    (the store down a moment), the answer was a 500 for a committed document, and the copy, out of
+    the ledger already, was never removed (a review). Now: 201, and the purge removes it a day later."""
+    content = pdf(5000, seed=77)
+    await uploaded(client, person.headers, content)
+    original = BlobStore.delete
+
+    async def failing(self: BlobStore, path: str) -> None:
+        if "/incoming/" in path:
+            raise OSError("the store is down")
+        await original(self, path)
+
+    monkeypatch.setattr(BlobStore, "delete", failing)
+    again = await upload(client, person.headers, content)
+    monkeypatch.undo()
+    assert again.status_code == 201, again.text
+    ledger = await db.fetch("SELECT path FROM document_pending_objects WHERE space_id = {}", person.space_id)
+    assert [row["path"] for row in ledger if "/incoming/" in row["path"]]
+    blobs = BlobStore.from_settings(settings)
+    await pending.settle_abandoned(blobs, now=clock.now() + pending.GRACE + timedelta(minutes=1))
+    assert not [path for path in await stored_paths(settings, person.space_id) if "/incoming/" in path]
+    assert await db.fetch("SELECT path FROM document_pending_objects WHERE space_id = {}", person.space_id) == []
