@@ -101,15 +101,19 @@ SELECT * FROM (
 """
 
 
-def _position(position: list[object]) -> tuple[tuple[int, int], datetime]:
-    """A cursor's place and when it was issued: ``[xid, seq, issued]``, or ``[seq, issued]`` as
-    issued before places carried the transaction (their rows have ``feed_xid`` 0)."""
+def _position(position: list[object]) -> tuple[tuple[int, int], datetime, bool]:
+    """A cursor's place, when it was issued, and whether it is still within a first sync (the
+    pages that follow the one asked without a cursor, until the end): ``[xid, seq, issued,
+    first]``; ``[xid, seq, issued]`` and ``[seq, issued]`` as issued before (their rows have
+    ``feed_xid`` 0), not within a first sync."""
     if len(position) == 2:
         position = [0, *position]
-    if len(position) != 3:
-        raise ValueError("a feed position has three parts")
-    xid, seq, issued = position
-    return (int(str(xid)), int(str(seq))), datetime.fromtimestamp(float(str(issued)), UTC)
+    if len(position) == 3:
+        position = [*position, 0]
+    if len(position) != 4:
+        raise ValueError("a feed position has four parts")
+    xid, seq, issued, first = position
+    return (int(str(xid)), int(str(seq))), datetime.fromtimestamp(float(str(issued)), UTC), bool(int(str(first)))
 
 
 async def changes(
@@ -125,9 +129,10 @@ async def changes(
     purpose = f"vitals.changes:{access.space_id}"
     now = clock.now()
     after = (0, 0)
+    first_sync = cursor is None
     if cursor is not None:
         try:
-            after, issued = _position(cursors.decode(purpose, cursor))
+            after, issued, first_sync = _position(cursors.decode(purpose, cursor))
         except (TypeError, ValueError) as exc:
             raise BadRequest("The cursor is malformed.", [FieldError("/cursor", "malformed")]) from exc
         counter = await fetch_one(
@@ -148,13 +153,14 @@ async def changes(
         *(access.space_id, *after, *tombstone_args, size + 1),
         size + 1,
     )
-    # A measure hidden from representatives is, to them, a deletion; in a first sync, nothing at
-    # all, its deletion neither (its tombstone says it was hidden).
+    # A measure hidden from representatives is, to them, a deletion; in a first sync (every one of
+    # its pages), nothing at all, its deletion neither (its tombstone says it was hidden).
     hides = not access.sees_confidential
     page = rows[:size]
+    more = len(rows) > size
     listed: list[RawUpsertChange | DeleteChange] = []
     for row in page:
-        if hides and row["hidden"] and cursor is None:
+        if hides and row["hidden"] and first_sync:
             continue
         if row["body"] is None or (hides and row["hidden"]):
             listed.append(DeleteChange(id=as_uuid(row["id"])))
@@ -163,8 +169,8 @@ async def changes(
     last = (int(page[-1]["xid"]), int(page[-1]["seq"])) if page else after
     return RawChangeFeed(
         changes=listed,
-        next_cursor=cursors.encode(purpose, [*last, now.timestamp()]),
-        has_more=len(rows) > size,
+        next_cursor=cursors.encode(purpose, [*last, now.timestamp(), int(first_sync and more)]),
+        has_more=more,
     )
 
 

@@ -127,3 +127,27 @@ async def test_a_hidden_measure_deleted_is_not_in_a_representatives_first_sync(
     assert {"op": "delete", "id": hidden} in since
     holders = (await client.get(f"{space}/vitals/changes", headers=holder.headers)).json()["changes"]
     assert {"op": "delete", "id": hidden} in holders
+
+
+async def test_a_first_sync_page_by_page_shows_nothing_of_a_hidden_measure(
+    client: httpx.AsyncClient, make_person: MakePerson
+) -> None:
+    """Every page of a first sync leaves hidden measures out, not only the one asked without a
+    cursor: the pages after it gave their ids as deletions (a review). Once the first sync is done,
+    a hidden measure that changes comes as a deletion, as before."""
+    holder, tutor, space, shown, hidden = await tutored_space_with_two_weights(client, make_person)
+    assert (await hide_measure(client, holder, space, hidden)).status_code == 200
+    seen: list[dict[str, object]] = []
+    url = f"{space}/vitals/changes?limit=1"
+    while True:
+        page = (await client.get(url, headers=tutor.headers)).json()
+        seen += page["changes"]
+        url = f"{space}/vitals/changes?limit=1&cursor={page['nextCursor']}"
+        if not page["hasMore"]:
+            break
+    assert [(c["op"], c.get("measurement", {}).get("id")) for c in seen] == [("upsert", shown)]
+    # After the first sync, the holder changes the hidden measure: a deletion, to the tutor.
+    assert (await hide_measure(client, holder, space, hidden, hidden=False)).status_code == 200
+    assert (await hide_measure(client, holder, space, hidden)).status_code == 200
+    after = (await client.get(url, headers=tutor.headers)).json()["changes"]
+    assert after[-1] == {"op": "delete", "id": hidden}
