@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+from typing import Any
 
 import httpx
 
@@ -137,7 +138,7 @@ async def test_a_first_sync_page_by_page_shows_nothing_of_a_hidden_measure(
     a hidden measure that changes comes as a deletion, as before."""
     holder, tutor, space, shown, hidden = await tutored_space_with_two_weights(client, make_person)
     assert (await hide_measure(client, holder, space, hidden)).status_code == 200
-    seen: list[dict[str, object]] = []
+    seen: list[dict[str, Any]] = []
     url = f"{space}/vitals/changes?limit=1"
     while True:
         page = (await client.get(url, headers=tutor.headers)).json()
