@@ -17,7 +17,7 @@ import os
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import Any, Literal
 from uuid import UUID
@@ -29,10 +29,10 @@ from asyncpg.pgproto.pgproto import UUID as PostgresUUID
 
 from ens.core import clock
 from ens.core.api import field_error
-from ens.core.clock import aware
+from ens.core.clock import as_date, aware
 from ens.core.db import Row, as_uuid, copy_rows, current, fetch, fetch_one, insert_rows, is_postgres, write_transaction
 from ens.core.errors import Conflict, FieldError, Forbidden, Invalid
-from ens.core.local_time import zone_of
+from ens.core.local_time import local_midnight, zone_of
 from ens.spaces.door import SpaceAccess
 from ens.vitals.catalogue import BY_CODE, STEPS_PER_DAY
 from ens.vitals.feed import FEED_BLOCK, FEED_PLACES_SQL, FeedNumbers, numbers_from, take_feed_numbers
@@ -410,7 +410,9 @@ async def record_measurements(
     attempts = 1 if current().current_transaction.get() is not None else _ATTEMPTS
     for _ in range(attempts):
         try:
-            return await _store(access.space_id, writer, prepared, imported, now=now)
+            return await _store(
+                access.space_id, writer, prepared, imported, now=now, zone=zone_of(access.space.timezone)
+            )
         except RecordRace:
             continue
     raise Conflict("Other requests were writing the same records at the same time: send the batch again.")
@@ -448,7 +450,13 @@ async def record_race() -> AsyncIterator[None]:
 
 
 async def _store(
-    space_id: UUID, writer: Writer, prepared: list[_Prepared], imported: Sequence[Imported] | None, *, now: datetime
+    space_id: UUID,
+    writer: Writer,
+    prepared: list[_Prepared],
+    imported: Sequence[Imported] | None,
+    *,
+    now: datetime,
+    zone: ZoneInfo,
 ) -> BatchResult:
     """One transaction: the places and the lookup in one statement, new records by ``COPY``, the
     replaced ones by an upsert (module doc)."""
@@ -457,6 +465,7 @@ async def _store(
         keys = [p.record_key for p in prepared if p.record_key]
         numbers, stored = await _places_and_stored(space_id, writer.key, keys, len(prepared))
         _refuse_other_types(prepared, stored)
+        await _refuse_second_day_counts(space_id, writer.key, prepared, zone)
         places = iter(numbers.seqs)
         fresh = iter(new_ids(len(prepared)))
         created: list[tuple[str, tuple[Any, ...]]] = []
@@ -514,6 +523,41 @@ def _refuse_other_types(prepared: list[_Prepared], stored: dict[str, _Stored]) -
         )
         for p in prepared
         if p.record_key is not None and (known := stored.get(p.record_key)) is not None and known.type != p.item.type
+    ]
+    if errors:
+        raise Invalid(f"{len(errors)} measurement(s) refused; nothing was stored.", errors)
+
+
+async def _refuse_second_day_counts(space_id: UUID, writer_key: str, prepared: list[_Prepared], zone: ZoneInfo) -> None:
+    """One step count per day and writer, across batches too: a day's count is re-sent under the
+    record that holds it (its clientRecordId, or none for one keyed on its day), with a higher
+    version; under another key it would be a second count of the day, counted twice by the
+    summaries. (Two batches racing with two keys for one day can still both pass: rare, and the
+    holder sees both.) Read by the summary's index: the writer's counts of those days, a few rows."""
+    steps = [p for p in prepared if p.item.type == STEPS_PER_DAY]
+    if not steps:
+        return
+    days = sorted({p.local_date for p in steps})
+    rows = await fetch(
+        "SELECT id, client_record_id, local_date FROM vital_measurements WHERE space_id = {} AND type = {} "
+        "AND effective_at >= {} AND effective_at < {} AND writer = {}",
+        space_id,
+        STEPS_PER_DAY,
+        local_midnight(days[0], zone),
+        local_midnight(days[-1] + timedelta(days=1), zone),
+        writer_key,
+    )
+    held = {as_date(row["local_date"]): (str(row["client_record_id"]), as_uuid(row["id"])) for row in rows}
+    errors = [
+        FieldError(
+            f"/measurements/{p.index}/effectiveAt",
+            f"steps_per_day takes one value per day: {p.local_date} has measure {measure} already; "
+            "send it again under its clientRecordId with a higher clientRecordVersion",
+        )
+        for p in steps
+        if (found := held.get(p.local_date)) is not None
+        for key, measure in [found]
+        if key != p.record_key
     ]
     if errors:
         raise Invalid(f"{len(errors)} measurement(s) refused; nothing was stored.", errors)

@@ -407,3 +407,23 @@ def test_a_race_over_a_record_is_recognised_on_a_partitioned_table_too():
     # ens partition: each partition has its own copy of the index, named by PostgreSQL.
     assert is_record_index("vital_measurements_p003_space_id_writer_client_record_id_idx")
     assert not is_record_index("vital_measurements_pkey") and not is_record_index(None)
+
+
+async def test_one_step_count_per_day_across_batches_too(client, person, make_app_token, post_vitals):
+    """Three batches of one app, each with the same day's count under another key (an id, another
+    id, none), stored three counts for the day (a review): the second and third are refused; the
+    count is re-sent under its own key with a higher version."""
+    app = await make_app_token(person, ["vitals.steps_per_day:write", "vitals.steps_per_day:read"])
+    day = {"type": "steps_per_day", "unit": "1/(24.h)", "effectiveAt": "2026-03-02T20:00:00Z"}
+    assert (await post_vitals(app, [{**day, "value": 8000, "clientRecordId": "a"}])).status_code == 201
+    for other in ({"clientRecordId": "b"}, {}):
+        refused = await post_vitals(app, [{**day, "value": 9000, **other}])
+        assert refused.status_code == 422, refused.text
+        assert [e["pointer"] for e in refused.json()["errors"]] == ["/measurements/0/effectiveAt"]
+    updated = await post_vitals(app, [{**day, "value": 9500, "clientRecordId": "a", "clientRecordVersion": 2}])
+    assert updated.json()["items"][0]["result"] == "replaced"
+    next_day = await post_vitals(app, [{**day, "value": 7000, "effectiveAt": "2026-03-03T20:00:00Z"}])
+    assert next_day.status_code == 201
+    # Another writer's count of the day is its own.
+    assert (await post_vitals(person, [{**day, "value": 8100}])).status_code == 201
+    assert await count_rows(person.space_id) == 3
