@@ -143,6 +143,17 @@ async def current_directives(space_id: UUID) -> DirectivesRead | None:
     return _current_read(row, last_confirmed_at=confirmed, now=clock.now())
 
 
+async def every_directive_version(space_id: UUID) -> list[DirectivesRead]:
+    """Every version, oldest first, each read as the current one is (the export: the directives'
+    whole history, as ``GET .../directives/versions`` serves it); the last carries its confirmation."""
+    rows = await fetch(f"SELECT {_COLUMNS} FROM directive_versions WHERE space_id = {{}} ORDER BY version", space_id)
+    if not rows:
+        return []
+    now = clock.now()
+    confirmed = await _last_confirmed(space_id, int(rows[-1]["version"]))
+    return [_current_read(row, last_confirmed_at=confirmed if row is rows[-1] else None, now=now) for row in rows]
+
+
 async def get_directives(access: SpaceAccess) -> DirectivesRead:
     """The current version, with when it was last reviewed and whether a review is due."""
     current = await current_directives(access.space_id)

@@ -108,6 +108,16 @@ async def current_trusted_person(space_id: UUID) -> TrustedPersonRead | None:
     return await _current(space_id)
 
 
+async def former_trusted_persons(space_id: UUID) -> list[FormerTrustedPersonRead]:
+    """Those who were the trusted person, in the order their designation ended (for the export, as
+    ``GET .../trusted-person/history`` serves them)."""
+    rows = await fetch(
+        f"SELECT {_COLUMNS} FROM trusted_persons WHERE space_id = {{}} AND ended_at IS NOT NULL ORDER BY ended_at, id",
+        space_id,
+    )
+    return [_former(row) for row in rows]
+
+
 async def get_trusted_person(access: SpaceAccess) -> TrustedPersonRead:
     """The trusted person designated now."""
     current = await _current(access.space_id)

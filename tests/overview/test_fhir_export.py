@@ -147,3 +147,40 @@ async def test_ens_export_writes_the_same_bundle_to_a_file(client, person, setti
     assert written.keys() == served.keys()
     missing = _ens_export("6c0f3f5e-2b7c-4d7e-9a8e-0d6c1b1e2f3a", str(target), database_url=settings.database_url)
     assert missing.returncode == 2 and missing.stderr.startswith("ens: no space")
+
+
+async def test_the_export_holds_every_version_of_the_directives_and_every_trusted_person(client, person):
+    """The export held only the current version (after a revocation, an empty Consent: what the
+    holder wrote was gone) and the current trusted person (a review). Now every version is a Consent,
+    the former ones inactive with what they said, and a former trusted person is an inactive
+    RelatedPerson with the span of their designation; the Bundle stays valid R4."""
+    from tests.helpers.records import DIRECTIVES, TRUSTED_PERSON, structured, trusted
+
+    first = await client.put(DIRECTIVES, json=structured(), headers=person.headers)
+    assert first.status_code in (200, 201), first.text
+    second = await client.put(
+        DIRECTIVES,
+        json=structured(wishes="Mourir à la maison."),
+        headers={**person.headers, "If-Match": first.headers["etag"]},
+    )
+    assert second.status_code in (200, 201), second.text
+    revoked = await client.delete(DIRECTIVES, headers={**person.headers, "If-Match": second.headers["etag"]})
+    assert revoked.status_code in (200, 204), revoked.text
+    assert (await client.put(TRUSTED_PERSON, json=trusted(), headers=person.headers)).status_code in (200, 201)
+    tag = (await client.get(TRUSTED_PERSON, headers=person.headers)).headers["etag"]
+    replaced = await client.put(
+        TRUSTED_PERSON, json=trusted("Marc", "Petit"), headers={**person.headers, "If-Match": tag}
+    )
+    assert replaced.status_code in (200, 201), replaced.text
+
+    bundle = (await client.get("/v1/spaces/me/export", headers=person.headers)).json()
+    resources = check_bundle(bundle).values()
+    consents = [r for r in resources if r["resourceType"] == "Consent"]
+    assert [c["status"] for c in consents] == ["inactive", "inactive", "inactive"]
+    assert [bool(c.get("provision")) for c in consents] == [True, True, False]
+    assert all(c["sourceAttachment"]["contentType"] == "application/pdf" for c in consents[:2])
+    persons = [r for r in resources if r["resourceType"] == "RelatedPerson" and "Personne de confiance" in str(r)]
+    assert sorted((p["name"][0]["family"], p.get("active", True), "period" in p) for p in persons) == [
+        ("Durand", False, True),
+        ("Petit", True, False),
+    ]

@@ -200,7 +200,12 @@ async def test_revoked_directives_are_an_inactive_consent_and_a_pointer_has_no_p
     await client.delete(DIRECTIVES, headers={**revoking.headers, "If-Match": written.headers["etag"]})
     await client.put(DIRECTIVES, json={"pointer": {"location": "Chez le notaire"}}, headers=pointing.headers)
 
-    [revoked] = (await records_as_fhir(revoking.space_id, timezone="Europe/Paris", with_hidden=True)).resources
+    # The version revoked, then the revocation: both inactive, the first keeping what it said.
+    written_version, revoked = (
+        await records_as_fhir(revoking.space_id, timezone="Europe/Paris", with_hidden=True)
+    ).resources
+    assert json.loads(as_json(written_version))["status"] == "inactive"
+    assert json.loads(as_json(written_version))["sourceAttachment"]["contentType"] == "application/pdf"
     [pointer] = (await records_as_fhir(pointing.space_id, timezone="Europe/Paris", with_hidden=True)).resources
     for resource in (revoked, pointer):
         body = json.loads(as_json(resource))

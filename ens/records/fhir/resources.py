@@ -54,6 +54,7 @@ class RelatedPerson(Resource, tag=True, kw_only=True):
     name: list[HumanName] = []
     telecom: list[ContactPoint] = []
     address: list[FhirAddress] = []
+    period: Period | None = None
 
 
 class Practitioner(Resource, tag=True, kw_only=True):

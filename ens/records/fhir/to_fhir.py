@@ -25,7 +25,7 @@ from ens.core.fhir import (
 )
 from ens.core.fhir import Address as FhirAddress
 from ens.records import profile
-from ens.records.directives import current_directives
+from ens.records.directives import every_directive_version
 from ens.records.directives_pdf import render_directives
 from ens.records.doctor import get_doctor_or_none
 from ens.records.emergency_contacts import every_emergency_contact
@@ -70,11 +70,12 @@ from ens.records.schemas import (
     DoctorRead,
     EmergencyContactRead,
     FamilyHistoryRead,
+    FormerTrustedPersonRead,
     TreatmentRead,
     TrustedPersonRead,
     Wish,
 )
-from ens.records.trusted_person import current_trusted_person
+from ens.records.trusted_person import current_trusted_person, former_trusted_persons
 
 
 def _instant(value: datetime) -> str:
@@ -102,9 +103,10 @@ def _text(text: str) -> CodeableConcept:
 # Each record
 
 
-def consent_of(directives: DirectivesRead, *, space_id: UUID, pdf: bytes | None) -> Consent:
-    """The directives as a ``Consent`` (scope ``adr``): active, or inactive once revoked. ``pdf`` is the
-    printed version, attached; a pointer's attachment only says where the paper directives are."""
+def consent_of(directives: DirectivesRead, *, space_id: UUID, pdf: bytes | None, superseded: bool = False) -> Consent:
+    """A version of the directives as a ``Consent`` (scope ``adr``): active, or inactive once revoked
+    or ``superseded`` by a later version (which keeps what it said). ``pdf`` is the printed version,
+    attached; a pointer's attachment only says where the paper directives are."""
     patient = patient_reference(space_id)
     attachment: Attachment | None = None
     provision: ConsentProvision | None = None
@@ -123,7 +125,7 @@ def consent_of(directives: DirectivesRead, *, space_id: UUID, pdf: bytes | None)
         provision = _provisions(directives)
     return Consent(
         id=str(directives.id),
-        status="active" if directives.status == "active" else "inactive",
+        status="active" if directives.status == "active" and not superseded else "inactive",
         scope=CodeableConcept(coding=[Coding(system=CONSENT_SCOPE, code="adr", display="Advanced Care Directive")]),
         category=[
             CodeableConcept(coding=[Coding(system=LOINC, code="59284-0", display="Patient Consent")]),
@@ -155,9 +157,11 @@ def _provisions(directives: DirectivesRead) -> ConsentProvision | None:
     return ConsentProvision(provision=stated) if stated else None
 
 
-def trusted_person_of(person: TrustedPersonRead, *, space_id: UUID) -> RelatedPerson:
+def trusted_person_of(person: TrustedPersonRead | FormerTrustedPersonRead, *, space_id: UUID) -> RelatedPerson:
+    """The trusted person; a former one is inactive, with the span of their designation."""
+    former = isinstance(person, FormerTrustedPersonRead)
     relationship = [_text("Personne de confiance (CSP L1111-6)")]
-    if person.also_emergency_contact:
+    if isinstance(person, TrustedPersonRead) and person.also_emergency_contact:
         relationship.append(EMERGENCY_CONTACT)
     if person.relationship:
         relationship.append(_text(person.relationship))
@@ -168,6 +172,10 @@ def trusted_person_of(person: TrustedPersonRead, *, space_id: UUID) -> RelatedPe
         name=[HumanName(family=person.family_name, given=[person.given_name])],
         telecom=_telecom([person.phone] if person.phone else [], person.email),
         address=_address(person.address),
+        active=not former,
+        period=Period(start=_instant(person.designated_at), end=_instant(person.ended_at))
+        if isinstance(person, FormerTrustedPersonRead)
+        else None,
     )
 
 
@@ -296,18 +304,21 @@ class RecordsFhir:
 
 
 async def records_as_fhir(space_id: UUID, *, timezone: str, with_hidden: bool) -> RecordsFhir:
-    """Every record of the space as FHIR resources (the current directives with their PDF).
+    """Every record of the space as FHIR resources: every version of the directives (each with its
+    PDF when printable, the former ones inactive), the trusted person and the former ones.
 
     ``with_hidden`` is false for an export a representative asks for: the emergency contacts and
     profile entries the holder hid from representatives are left out, as from every other read of
     theirs (CSP R1111-50). Nothing in the resources says something was left out."""
     resources: list[AnyResource] = []
     today = clock.now().astimezone(ZoneInfo(timezone)).date()
-    directives = await current_directives(space_id)
-    if directives is not None:
+    versions = await every_directive_version(space_id)
+    for directives in versions:
         printable = directives.status == "active" and directives.form == "structured"
         pdf = render_directives(directives, zone=timezone, printed_on=today) if printable else None
-        resources.append(consent_of(directives, space_id=space_id, pdf=pdf))
+        superseded = directives is not versions[-1]
+        resources.append(consent_of(directives, space_id=space_id, pdf=pdf, superseded=superseded))
+    resources += [trusted_person_of(former, space_id=space_id) for former in await former_trusted_persons(space_id)]
     trusted = await current_trusted_person(space_id)
     if trusted is not None:
         resources.append(trusted_person_of(trusted, space_id=space_id))
