@@ -97,18 +97,15 @@ async def test_a_parent_chooses_the_childs_space_on_the_consent_page(
     assert stopped.status_code == 404
 
 
-async def test_a_second_approval_of_the_same_consent_makes_no_second_grant(
-    fake_login: MakeFakeLogin,
-    fake_client: httpx.AsyncClient,
-    fake_settings: Settings,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """Two clicks on "approve" (or two tabs) that both loaded the consent page: the second, still
-    seeing the page's step, must not make a grant that would replace the one the app's code holds."""
-    sub = f"double-{uuid.uuid4().hex[:8]}"
+async def _consent_loaded_in_two_tabs(
+    fake_login: MakeFakeLogin, fake_settings: Settings, monkeypatch: pytest.MonkeyPatch, *, name: str
+) -> tuple[FakeLogin, Any]:
+    """A person at the consent page of a device app named ``name``; the page's next two posts both
+    read the attempt as it is now, as two tabs (or two clicks) that loaded it would."""
+    sub = f"tabs-{uuid.uuid4().hex[:8]}"
     first, _ = await _phone(fake_login, sub)
     app = await register_app(
-        fake_settings.secret_key, name="Balance", redirect_uris=[DEVICE_REDIRECT], scopes=["vitals.body_weight:write"]
+        fake_settings.secret_key, name=name, redirect_uris=[DEVICE_REDIRECT], scopes=["vitals.body_weight:write"]
     )
     login: FakeLogin = fake_login()
     login.browser.totp_secret = first.browser.totp_secret
@@ -116,7 +113,6 @@ async def test_a_second_approval_of_the_same_consent_makes_no_second_grant(
     await login.come_back(login.code(sub=sub))
     assert (await login.browser.second_factor()).headers["location"] == "/login/consent"
     await login.browser.open("/login/consent")
-    # The second click's request read the attempt before the first one moved it on.
     seen: list[Attempt] = []
 
     async def as_first_seen(cookie: str | None) -> Attempt:
@@ -125,6 +121,18 @@ async def test_a_second_approval_of_the_same_consent_makes_no_second_grant(
         return seen[0]
 
     monkeypatch.setattr(consent, "load", as_first_seen)
+    return login, app
+
+
+async def test_a_second_approval_of_the_same_consent_makes_no_second_grant(
+    fake_login: MakeFakeLogin,
+    fake_client: httpx.AsyncClient,
+    fake_settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two clicks on "approve" (or two tabs) that both loaded the consent page: the second, still
+    seeing the page's step, must not make a grant that would replace the one the app's code holds."""
+    login, app = await _consent_loaded_in_two_tabs(fake_login, fake_settings, monkeypatch, name="Balance")
     approved = await login.browser.post_form("/login/consent", {"decision": "approve"})
     assert approved.status_code == 303
     again = await login.browser.post_form("/login/consent", {"decision": "approve"})
@@ -151,28 +159,7 @@ async def test_a_refusal_that_loaded_the_page_before_an_approval_changes_nothing
 ) -> None:
     """Approve in one tab, refuse in another that loaded the page too: the refusal finds the consent
     decided (it could otherwise end the attempt between the approval's grant and its code)."""
-    sub = f"both-{uuid.uuid4().hex[:8]}"
-    first, _ = await _phone(fake_login, sub)
-    app = await register_app(
-        fake_settings.secret_key,
-        name="Tensiomètre",
-        redirect_uris=[DEVICE_REDIRECT],
-        scopes=["vitals.body_weight:write"],
-    )
-    login: FakeLogin = fake_login()
-    login.browser.totp_secret = first.browser.totp_secret
-    await login.start(client_id=app.client_id, redirect_uri=DEVICE_REDIRECT, scope="vitals.body_weight:write")
-    await login.come_back(login.code(sub=sub))
-    assert (await login.browser.second_factor()).headers["location"] == "/login/consent"
-    await login.browser.open("/login/consent")
-    seen: list[Attempt] = []
-
-    async def as_first_seen(cookie: str | None) -> Attempt:
-        if not seen:
-            seen.append(await load(cookie))
-        return seen[0]
-
-    monkeypatch.setattr(consent, "load", as_first_seen)
+    login, app = await _consent_loaded_in_two_tabs(fake_login, fake_settings, monkeypatch, name="Tensiomètre")
     approved = await login.browser.post_form("/login/consent", {"decision": "approve"})
     assert approved.status_code == 303 and "code=" in approved.headers["location"]
     refused = await login.browser.post_form("/login/consent", {"decision": "deny"})

@@ -7,14 +7,15 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
-import asyncpg
 import httpx
 import pytest
 
 from ens.core import db
 from ens.core.settings import Settings
-from tests.helpers.concurrency import second_while_first_is_open
+from tests.helpers.concurrency import allergy_being_written, open_transaction, second_while_first_is_open
 from tests.helpers.people import Person
 
 pytestmark = pytest.mark.skipif(
@@ -27,22 +28,27 @@ async def _rows_of(space_id: object) -> list[str]:
     return [row["substance"] for row in rows]
 
 
+def _erase(client: httpx.AsyncClient, person: Person) -> asyncio.Future[httpx.Response]:
+    return asyncio.ensure_future(client.delete("/v1/spaces/me", params={"erase": "true"}, headers=person.headers))
+
+
+@asynccontextmanager
+async def erasure_held_midway(client: httpx.AsyncClient, person: Person, settings: Settings) -> AsyncIterator[None]:
+    """The space has an allergy whose row another transaction holds: an erasure started in here
+    waits on it at its DELETE of the allergies, mid-way through, until the block ends."""
+    added = await client.post("/v1/spaces/me/profile/allergies", json={"substance": "Latex"}, headers=person.headers)
+    assert added.status_code == 201, added.text
+    async with open_transaction(settings) as connection:
+        await connection.execute("SELECT id FROM profile_allergies WHERE space_id = $1 FOR UPDATE", person.space_id)
+        yield
+
+
 async def test_a_write_under_way_is_waited_for_and_erased_with_the_space(
     client: httpx.AsyncClient, person: Person, settings: Settings
 ) -> None:
-    connection = await asyncpg.connect(settings.database_url)
-    try:
-        async with connection.transaction():
-            await connection.execute(
-                "INSERT INTO profile_allergies (space_id, id, substance, created_at, updated_at) "
-                "VALUES ($1, gen_random_uuid(), 'Pollen', now(), now())",
-                person.space_id,
-            )
-            erasure, waited = await second_while_first_is_open(
-                client.delete("/v1/spaces/me", params={"erase": "true"}, headers=person.headers)
-            )
-    finally:
-        await connection.close()
+    async with open_transaction(settings) as connection:
+        await allergy_being_written(connection, person.space_id)
+        erasure, waited = await second_while_first_is_open(_erase(client, person))
     answer = await erasure
     assert waited
     assert answer.status_code == 204, answer.text
@@ -54,21 +60,11 @@ async def test_a_write_under_way_is_waited_for_and_erased_with_the_space(
 async def test_a_write_that_comes_during_the_erasure_answers_404_and_leaves_nothing(
     client: httpx.AsyncClient, person: Person, settings: Settings
 ) -> None:
-    added = await client.post("/v1/spaces/me/profile/allergies", json={"substance": "Latex"}, headers=person.headers)
-    assert added.status_code == 201, added.text
-    # The erasure is held on this row (its DELETE of the allergies waits), mid-way through.
-    connection = await asyncpg.connect(settings.database_url)
-    try:
-        async with connection.transaction():
-            await connection.execute("SELECT id FROM profile_allergies WHERE space_id = $1 FOR UPDATE", person.space_id)
-            erasure, erasure_waited = await second_while_first_is_open(
-                client.delete("/v1/spaces/me", params={"erase": "true"}, headers=person.headers)
-            )
-            write, write_waited = await second_while_first_is_open(
-                client.post("/v1/spaces/me/profile/allergies", json={"substance": "Arachide"}, headers=person.headers)
-            )
-    finally:
-        await connection.close()
+    async with erasure_held_midway(client, person, settings):
+        erasure, erasure_waited = await second_while_first_is_open(_erase(client, person))
+        write, write_waited = await second_while_first_is_open(
+            client.post("/v1/spaces/me/profile/allergies", json={"substance": "Arachide"}, headers=person.headers)
+        )
     erased, written = await asyncio.gather(erasure, write)
     assert erasure_waited and write_waited
     assert erased.status_code == 204, erased.text
@@ -82,19 +78,9 @@ async def test_a_write_that_comes_during_the_erasure_answers_404_and_leaves_noth
 async def test_two_erasures_at_once_leave_one_record_and_the_second_is_a_404(
     client: httpx.AsyncClient, person: Person, settings: Settings
 ) -> None:
-    await client.post("/v1/spaces/me/profile/allergies", json={"substance": "Latex"}, headers=person.headers)
-    connection = await asyncpg.connect(settings.database_url)
-    try:
-        async with connection.transaction():
-            await connection.execute("SELECT id FROM profile_allergies WHERE space_id = $1 FOR UPDATE", person.space_id)
-            first, _ = await second_while_first_is_open(
-                client.delete("/v1/spaces/me", params={"erase": "true"}, headers=person.headers)
-            )
-            second, waited = await second_while_first_is_open(
-                client.delete("/v1/spaces/me", params={"erase": "true"}, headers=person.headers)
-            )
-    finally:
-        await connection.close()
+    async with erasure_held_midway(client, person, settings):
+        first, _ = await second_while_first_is_open(_erase(client, person))
+        second, waited = await second_while_first_is_open(_erase(client, person))
     answers = sorted([(await first).status_code, (await second).status_code])
     assert waited
     assert answers == [204, 404]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import httpx
 
@@ -168,16 +169,27 @@ async def test_authorising_needs_a_known_valid_national_identifier(
     assert extra.status_code == 422
 
 
-async def test_a_professional_sees_what_the_matrix_allows_and_not_what_the_holder_hides_from_them(
-    client: httpx.AsyncClient, settings: Settings, make_person: MakePerson
-) -> None:
+async def _an_allergy_and_two_professionals(
+    client: httpx.AsyncClient, settings: Settings, make_person: MakePerson, *professions: Any
+) -> tuple[Any, str, list[Any]]:
+    """A holder with an allergy, who authorised a professional of each of ``professions``: the
+    holder, their space's path, the professionals."""
     holder = await make_person()
-    physio, pharmacist = await sign_in_pro(settings, PHYSIO), await sign_in_pro(settings, PHARMACIST)
-    for pro in (physio, pharmacist):
+    pros = [await sign_in_pro(settings, profession) for profession in professions]
+    for pro in pros:
         await authorise(client, holder, pro)
     space = f"/v1/spaces/{holder.space_id}"
     added = await client.post(f"{space}/profile/allergies", json={"substance": "Pénicilline"}, headers=holder.headers)
     assert added.status_code == 201, added.text
+    return holder, space, pros
+
+
+async def test_a_professional_sees_what_the_matrix_allows_and_not_what_the_holder_hides_from_them(
+    client: httpx.AsyncClient, settings: Settings, make_person: MakePerson
+) -> None:
+    _, space, (physio, pharmacist) = await _an_allergy_and_two_professionals(
+        client, settings, make_person, PHYSIO, PHARMACIST
+    )
     # A pharmacist reads allergies; a physiotherapist does not (the access matrix).
     assert (await client.get(f"{space}/profile/allergies", headers=pharmacist.headers)).status_code == 200
     assert (await client.get(f"{space}/profile/allergies", headers=physio.headers)).status_code == 403
@@ -195,13 +207,7 @@ async def test_the_home_screen_shows_a_professional_only_what_their_profession_r
 ) -> None:
     """The summary gathers parts of several resources: a physiotherapist, refused the booklet, the
     profile and the directives by the access matrix, read their counts there before (a review)."""
-    holder = await make_person()
-    physio, doctor = await sign_in_pro(settings, PHYSIO), await sign_in_pro(settings, GP)
-    for pro in (physio, doctor):
-        await authorise(client, holder, pro)
-    space = f"/v1/spaces/{holder.space_id}"
-    added = await client.post(f"{space}/profile/allergies", json={"substance": "Pénicilline"}, headers=holder.headers)
-    assert added.status_code == 201, added.text
+    holder, space, (physio, doctor) = await _an_allergy_and_two_professionals(client, settings, make_person, PHYSIO, GP)
     seen_by_physio = (await client.get(space, headers=physio.headers)).json()
     records = seen_by_physio["records"]
     assert seen_by_physio["vaccination"] is None

@@ -8,9 +8,9 @@ import os
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
-import asyncpg
 import httpx
 import pytest
 
@@ -22,7 +22,7 @@ from ens.spaces.adulthood import send_adulthood_notices
 from ens.spaces.codes import space_of
 from ens.spaces.door import SpaceRef, adulthood, representation_kind
 from tests.helpers.carers import create_child_space, join_as_second_parent, set_birthdate, today_in_paris, years_before
-from tests.helpers.concurrency import second_while_first_is_open
+from tests.helpers.concurrency import allergy_being_written, open_transaction, second_while_first_is_open
 from tests.helpers.people import HistoryRows, MakePerson
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -167,16 +167,22 @@ async def test_a_providers_presumed_first_of_january_is_the_same_person(
     assert (await client.post(f"/v1/claims/{code}/accept", headers=young.headers)).status_code == 200
 
 
-async def test_a_young_adult_who_already_keeps_data_is_not_merged(
-    client: httpx.AsyncClient, make_person: MakePerson
-) -> None:
+async def _a_code_and_its_young_adult(client: httpx.AsyncClient, make_person: MakePerson) -> tuple[uuid.UUID, str, Any]:
+    """A child's space whose parent made the claim code at 17, the child 18 today, and the young
+    adult signed in with their own identity: the space, the code, the young adult."""
     parent = await make_person()
     child = await create_child_space(client, parent)
     await set_birthdate(child, years_before(today_in_paris(), 17))
     code = (await client.post(f"/v1/spaces/{child}/claim-codes", headers=parent.headers)).json()["code"]
     adult = years_before(today_in_paris(), 18)
     await set_birthdate(child, adult)
-    young = await make_person(birthdate=adult)
+    return child, code, await make_person(birthdate=adult)
+
+
+async def test_a_young_adult_who_already_keeps_data_is_not_merged(
+    client: httpx.AsyncClient, make_person: MakePerson
+) -> None:
+    child, code, young = await _a_code_and_its_young_adult(client, make_person)
     own = await client.post(
         "/v1/spaces/me/vitals",
         json={
@@ -262,26 +268,12 @@ async def test_what_is_being_written_into_the_own_space_as_the_claim_runs_is_kep
 ) -> None:
     """The claim holds the young adult's own space before it asks whether it is empty: an allergy
     being written there that instant is seen (409, not merged), not erased with the space."""
-    parent = await make_person()
-    child = await create_child_space(client, parent)
-    await set_birthdate(child, years_before(today_in_paris(), 17))
-    code = (await client.post(f"/v1/spaces/{child}/claim-codes", headers=parent.headers)).json()["code"]
-    adult = years_before(today_in_paris(), 18)
-    await set_birthdate(child, adult)
-    young = await make_person(birthdate=adult)
-    connection = await asyncpg.connect(settings.database_url)
-    try:
-        async with connection.transaction():
-            await connection.execute(
-                "INSERT INTO profile_allergies (space_id, id, substance, created_at, updated_at) "
-                "VALUES ($1, gen_random_uuid(), 'Pollen', now(), now())",
-                young.space_id,
-            )
-            claim, waited = await second_while_first_is_open(
-                client.post(f"/v1/claims/{code}/accept", headers=young.headers)
-            )
-    finally:
-        await connection.close()
+    child, code, young = await _a_code_and_its_young_adult(client, make_person)
+    async with open_transaction(settings) as connection:
+        await allergy_being_written(connection, young.space_id)
+        claim, waited = await second_while_first_is_open(
+            client.post(f"/v1/claims/{code}/accept", headers=young.headers)
+        )
     answer = await claim
     assert waited
     assert answer.status_code == 409 and "merge" in answer.json()["detail"]
