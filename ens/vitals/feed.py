@@ -25,6 +25,7 @@ from uuid import UUID
 
 from ens.core import clock
 from ens.core.api import Cursors, check_limit
+from ens.core.clock import aware
 from ens.core.db import as_uuid, current, fetch, fetch_one, is_postgres, write_transaction
 from ens.core.errors import BadRequest, FieldError, Gone
 from ens.spaces.door import SpaceAccess
@@ -87,33 +88,40 @@ def _horizon(alias: str) -> str:
 # (space_id, feed_xid, seq) index), then the page is the first of both: a space's whole history is
 # never read and sorted to serve one page of it.
 _FEED = """
-SELECT xid, seq, id, body, hidden FROM (
+SELECT xid, seq, id, body, hidden, changed_at FROM (
 SELECT * FROM (
-    SELECT m.feed_xid AS xid, m.seq AS seq, m.id AS id, m.body AS body, m.hidden_from_representatives AS hidden
+    SELECT m.feed_xid AS xid, m.seq AS seq, m.id AS id, m.body AS body, m.hidden_from_representatives AS hidden,
+           m.updated_at AS changed_at
     FROM vital_measurements m WHERE m.space_id = {} AND (m.feed_xid, m.seq) > ({}, {})MEASURE_FILTERS
     ORDER BY m.feed_xid, m.seq LIMIT {}) AS measures
 UNION ALL
 SELECT * FROM (
-    SELECT t.feed_xid AS xid, t.seq AS seq, t.id AS id, NULL AS body, t.hidden_from_representatives AS hidden
+    SELECT t.feed_xid AS xid, t.seq AS seq, t.id AS id, NULL AS body, t.hidden_from_representatives AS hidden,
+           t.deleted_at AS changed_at
     FROM vital_tombstones t WHERE t.space_id = {} AND (t.feed_xid, t.seq) > ({}, {})TOMBSTONE_FILTERS
     ORDER BY t.feed_xid, t.seq LIMIT {}) AS tombstones
 ) AS changes ORDER BY xid, seq LIMIT {}
 """
 
 
-def _position(position: list[object]) -> tuple[tuple[int, int], datetime, bool]:
-    """A cursor's place, when it was issued, and whether it is still within a first sync (the
-    pages that follow the one asked without a cursor, until the end): ``[xid, seq, issued,
-    first]``; ``[xid, seq, issued]`` and ``[seq, issued]`` as issued before (their rows have
-    ``feed_xid`` 0), not within a first sync."""
+def _position(position: list[object]) -> tuple[tuple[int, int], datetime, datetime | None]:
+    """A cursor's place, when it was issued, and, within a first sync (the pages that follow the one
+    asked without a cursor, until its last), when that first sync began: ``[xid, seq, issued,
+    began]`` (``began`` 0 after it); ``[xid, seq, issued]`` and ``[seq, issued]`` as issued before
+    (their rows have ``feed_xid`` 0), not within a first sync."""
     if len(position) == 2:
         position = [0, *position]
     if len(position) == 3:
         position = [*position, 0]
     if len(position) != 4:
         raise ValueError("a feed position has four parts")
-    xid, seq, issued, first = position
-    return (int(str(xid)), int(str(seq))), datetime.fromtimestamp(float(str(issued)), UTC), bool(int(str(first)))
+    xid, seq, issued, began = position
+    began_at = float(str(began))
+    return (
+        (int(str(xid)), int(str(seq))),
+        datetime.fromtimestamp(float(str(issued)), UTC),
+        datetime.fromtimestamp(began_at, UTC) if began_at else None,
+    )
 
 
 async def changes(
@@ -129,10 +137,10 @@ async def changes(
     purpose = f"vitals.changes:{access.space_id}"
     now = clock.now()
     after = (0, 0)
-    first_sync = cursor is None
+    began: datetime | None = now  # a first sync begins: what is hidden then is never shown, not even deleted
     if cursor is not None:
         try:
-            after, issued, first_sync = _position(cursors.decode(purpose, cursor))
+            after, issued, began = _position(cursors.decode(purpose, cursor))
         except (TypeError, ValueError) as exc:
             raise BadRequest("The cursor is malformed.", [FieldError("/cursor", "malformed")]) from exc
         counter = await fetch_one(
@@ -153,14 +161,15 @@ async def changes(
         *(access.space_id, *after, *tombstone_args, size + 1),
         size + 1,
     )
-    # A measure hidden from representatives is, to them, a deletion; in a first sync (every one of
-    # its pages), nothing at all, its deletion neither (its tombstone says it was hidden).
+    # A measure hidden from representatives is, to them, a deletion. In a first sync (every one of
+    # its pages), one hidden before it began is nothing at all, its deletion neither (its tombstone
+    # says it was hidden); one hidden since may have been sent on an earlier page: a deletion.
     hides = not access.sees_confidential
     page = rows[:size]
     more = len(rows) > size
     listed: list[RawUpsertChange | DeleteChange] = []
     for row in page:
-        if hides and row["hidden"] and first_sync:
+        if hides and row["hidden"] and began is not None and aware(row["changed_at"]) <= began:
             continue
         if row["body"] is None or (hides and row["hidden"]):
             listed.append(DeleteChange(id=as_uuid(row["id"])))
@@ -169,7 +178,7 @@ async def changes(
     last = (int(page[-1]["xid"]), int(page[-1]["seq"])) if page else after
     return RawChangeFeed(
         changes=listed,
-        next_cursor=cursors.encode(purpose, [*last, now.timestamp(), int(first_sync and more)]),
+        next_cursor=cursors.encode(purpose, [*last, now.timestamp(), began.timestamp() if began and more else 0]),
         has_more=more,
     )
 

@@ -152,3 +152,25 @@ async def test_a_first_sync_page_by_page_shows_nothing_of_a_hidden_measure(
     assert (await hide_measure(client, holder, space, hidden)).status_code == 200
     after = (await client.get(url, headers=tutor.headers)).json()["changes"]
     assert after[-1] == {"op": "delete", "id": hidden}
+
+
+async def test_a_measure_hidden_during_a_first_sync_comes_as_a_deletion(
+    client: httpx.AsyncClient, make_person: MakePerson
+) -> None:
+    """The tutor gets a measure on the first page; the holder hides it before the next page: it must
+    come as a deletion (skipping every hidden row of a first sync left the tutor holding it, a
+    review of this session's change)."""
+    holder, tutor, space, shown, hidden = await tutored_space_with_two_weights(client, make_person)
+    page = (await client.get(f"{space}/vitals/changes?limit=1", headers=tutor.headers)).json()
+    [first] = page["changes"]
+    assert first["op"] == "upsert" and page["hasMore"]
+    assert (await hide_measure(client, holder, space, first["measurement"]["id"])).status_code == 200
+    rest: list[dict[str, Any]] = []
+    cursor = page["nextCursor"]
+    while True:
+        page = (await client.get(f"{space}/vitals/changes?limit=1&cursor={cursor}", headers=tutor.headers)).json()
+        rest += page["changes"]
+        cursor = page["nextCursor"]
+        if not page["hasMore"]:
+            break
+    assert {"op": "delete", "id": first["measurement"]["id"]} in rest
