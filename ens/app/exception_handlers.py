@@ -178,7 +178,8 @@ def _space_erased(exc: BaseException) -> bool:
     """A write met its space's erasure: the erasure holds the space's row (``erase_space``), the
     write's foreign key to it waited, then found the space gone (PostgreSQL names the table)."""
     return any(
-        getattr(error, "sqlstate", None) == "23503" and 'table "spaces"' in str(getattr(error, "detail", ""))
+        getattr(error, "sqlstate", None) == "23503"
+        and 'is not present in table "spaces"' in str(getattr(error, "detail", ""))
         for error in _chain(exc, implicit=False)
     )
 

@@ -229,7 +229,7 @@ async def upload_document(access: SpaceAccess, upload: Upload, *, storage: Stora
     # Named before the first write (the space's key, the ledger), which commits the request's
     # access-history row.
     document_id = uuid.uuid4()
-    access.names_new_item(document_id)
+    access.names_new_item(document_id, "documents")
     today = today_in_space(access)
     room = storage.quota_bytes - await quota_used(space_id)
     if room <= 0:

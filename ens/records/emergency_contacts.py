@@ -197,7 +197,7 @@ async def add_emergency_contact(access: SpaceAccess, body: EmergencyContactCreat
     if errors:
         raise Invalid("The contact breaks a rule; nothing was stored.", errors)
     contact_id = uuid.uuid4()
-    access.names_new_item(contact_id)
+    access.names_new_item(contact_id, "emergency-contacts")
     now = clock.now()
     async with write_transaction():
         await lock_records(access.space_id)

@@ -218,3 +218,15 @@ async def test_a_parents_import_may_not_hide_measures_from_the_other_parent(clie
     refused = await client.post(f"/v1/spaces/{child}/import", json=exported, headers=parent.headers)
     assert refused.status_code == 403, refused.text
     assert (await client.get(f"/v1/spaces/{child}/vitals", headers=parent.headers)).json()["items"] == []
+
+
+async def test_an_imports_history_row_names_no_item(client, person, make_person):
+    """A route that creates an item names it on its row; an import creates items of every kind
+    through the same services, and its row took the first one's id (a review)."""
+    await fill_every_kind(client, person)
+    exported = (await client.get(EXPORT, headers=person.headers)).json()
+    newcomer = await make_person("Iris")
+    assert (await client.post(IMPORT, json=exported, headers=newcomer.headers)).status_code == 201
+    items = (await client.get("/v1/spaces/me/access-history?limit=5", headers=newcomer.headers)).json()["items"]
+    [row] = [item for item in items if item["action"] == "POST /v1/spaces/{space}/import"]
+    assert row["resourceId"] is None

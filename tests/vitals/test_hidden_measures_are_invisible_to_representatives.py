@@ -160,7 +160,7 @@ async def test_a_measure_hidden_during_a_first_sync_comes_as_a_deletion(
     """The tutor gets a measure on the first page; the holder hides it before the next page: it must
     come as a deletion (skipping every hidden row of a first sync left the tutor holding it, a
     review of this session's change)."""
-    holder, tutor, space, shown, hidden = await tutored_space_with_two_weights(client, make_person)
+    holder, tutor, space, _, _ = await tutored_space_with_two_weights(client, make_person)
     page = (await client.get(f"{space}/vitals/changes?limit=1", headers=tutor.headers)).json()
     [first] = page["changes"]
     assert first["op"] == "upsert" and page["hasMore"]

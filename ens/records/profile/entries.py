@@ -67,7 +67,7 @@ async def _add(kind: _Kind[R], access: SpaceAccess, values: Sequence[object], *,
     """Add an entry; the holder may add it hidden from the representatives (``hide``)."""
     hidden = bool(hiding(access, hide))
     item_id, now = uuid.uuid4(), clock.now()
-    access.names_new_item(item_id)
+    access.names_new_item(item_id, "profile")
     placeholders = ", ".join(["{}"] * (len(values) + 5))
     async with write_transaction():
         await fetch(

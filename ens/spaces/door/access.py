@@ -70,12 +70,14 @@ class SpaceAccess:
     def space_id(self) -> UUID:
         return self.space.id
 
-    def names_new_item(self, item_id: UUID) -> None:
-        """The item this request creates, named on its access-history row as the routes that work
-        on an item name theirs: whom the item is hidden from is then not shown the row either."""
-        if self.history_row is not None and self.history_row.resource_id is None:
-            self.history_row.resource_id = str(item_id)
-            self.history_row.creates = True
+    def names_new_item(self, item_id: UUID, resource: str) -> None:
+        """The item of ``resource`` this request creates, named on its access-history row as the
+        routes that work on an item name theirs: whom the item is hidden from is then not shown the
+        row either. Only by a route about that resource (an import creates items of many)."""
+        row = self.history_row
+        if row is not None and row.resource_id is None and row.resource_type == resource:
+            row.resource_id = str(item_id)
+            row.creates = True
 
     @property
     def is_person(self) -> bool:

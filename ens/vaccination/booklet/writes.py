@@ -84,7 +84,7 @@ async def record_vaccination(access: SpaceAccess, body: VaccinationCreate) -> Va
         access.require(Action.HIDE_FROM_REPRESENTATIVES)
     checked = await _check(access, draft)
     entry_id = uuid.uuid4()
-    access.names_new_item(entry_id)
+    access.names_new_item(entry_id, "vaccination")
     now = clock.now()
     recorded_by = access.client_name if access.role == "app" else access.actor_name
     async with write_transaction():
