@@ -401,10 +401,7 @@ async def record_measurements(
     now = clock.now()
     writer = IMPORT_WRITER if imported is not None else await writer_of(access)
     prepared, errors = _prepare(raw_items, zone_of(access.space.timezone), now=now)
-    if errors:
-        raise Invalid(
-            f"{len({e.pointer.split('/')[2] for e in errors})} measurement(s) refused; nothing was stored.", errors
-        )
+    _refuse(errors)
     # Inside a caller's transaction (the space import) a lost race has failed that transaction:
     # nothing can run again in it, so the caller's whole write is refused.
     attempts = 1 if current().current_transaction.get() is not None else _ATTEMPTS
@@ -524,8 +521,7 @@ def _refuse_other_types(prepared: list[_Prepared], stored: dict[str, _Stored]) -
         for p in prepared
         if p.record_key is not None and (known := stored.get(p.record_key)) is not None and known.type != p.item.type
     ]
-    if errors:
-        raise Invalid(f"{len(errors)} measurement(s) refused; nothing was stored.", errors)
+    _refuse(errors)
 
 
 async def _refuse_second_day_counts(space_id: UUID, writer_key: str, prepared: list[_Prepared], zone: ZoneInfo) -> None:
@@ -547,20 +543,29 @@ async def _refuse_second_day_counts(space_id: UUID, writer_key: str, prepared: l
         local_midnight(days[-1] + timedelta(days=1), zone),
         writer_key,
     )
-    held = {as_date(row["local_date"]): (str(row["client_record_id"]), as_uuid(row["id"])) for row in rows}
-    errors = [
-        FieldError(
-            f"/measurements/{p.index}/effectiveAt",
-            f"steps_per_day takes one value per day: {p.local_date} has measure {measure} already; "
-            "send it again under its clientRecordId with a higher clientRecordVersion",
-        )
-        for p in steps
-        if (found := held.get(p.local_date)) is not None
-        for key, measure in [found]
-        if key != p.record_key
-    ]
+    held: dict[date | None, dict[str | None, UUID]] = {}
+    for row in rows:
+        held.setdefault(as_date(row["local_date"]), {})[row["client_record_id"]] = as_uuid(row["id"])
+    # A day that holds two counts already (stored before this rule) takes a re-send of either.
+    _refuse(
+        [
+            FieldError(
+                f"/measurements/{p.index}/effectiveAt",
+                f"steps_per_day takes one value per day: {p.local_date} has measure {next(iter(keys.values()))} "
+                "already; send it again under its clientRecordId with a higher clientRecordVersion",
+            )
+            for p in steps
+            if (keys := held.get(p.local_date)) and p.record_key not in keys
+        ]
+    )
+
+
+def _refuse(errors: list[FieldError]) -> None:
+    """A batch with bad measures is refused whole: a 422 naming each one."""
     if errors:
-        raise Invalid(f"{len(errors)} measurement(s) refused; nothing was stored.", errors)
+        raise Invalid(
+            f"{len({e.pointer.split('/')[2] for e in errors})} measurement(s) refused; nothing was stored.", errors
+        )
 
 
 def _source_json(source: tuple[str, str]) -> str:
