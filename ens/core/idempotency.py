@@ -9,6 +9,7 @@ stored: their key is released and a retry runs again.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import hashlib
 import logging
 import re
@@ -33,7 +34,7 @@ from litestar.types import (
 )
 
 from ens.core import clock
-from ens.core.db import Row, current, fetch, fetch_one, is_postgres
+from ens.core.db import Row, current, fetch, fetch_one, is_postgres, write_transaction
 from ens.core.problems import PROBLEM_JSON, for_status, problem_body
 
 log = logging.getLogger("ens.idempotency")
@@ -51,7 +52,7 @@ async def _claim(caller: str, key: str, *, request_hash: str, lease: timedelta) 
     A claim is a ``running`` record with a lease: if the process running it dies (a crash, a
     SIGKILL), the claim would otherwise block every retry for the record's 24 hours. Once the lease
     has passed, the next request with the same key and body takes the claim over and runs again.
-    A request still running renews its lease (:func:`_keep_claim`): only a dead one lets it pass.
+    A request still running renews its lease (:class:`_LeaseKeeper`): only a dead one lets it pass.
     """
     now = clock.now()
     await fetch("DELETE FROM idempotency_keys WHERE caller = {} AND key = {} AND expires_at < {}", caller, key, now)
@@ -108,24 +109,48 @@ async def _complete(
         await _release(caller, key)
 
 
-async def _keep_claim(caller: str, key: str, lease: timedelta, finished: asyncio.Event) -> None:
-    """Renew the claim's lease every third of it while its request runs: a slow request (a large
-    upload on a poor network) is never run a second time by a retry; a dead process stops renewing."""
-    while True:
-        try:
-            await asyncio.wait_for(finished.wait(), lease.total_seconds() / 3)
-            return
-        except TimeoutError:
-            pass
-        try:
-            await fetch(
-                "UPDATE idempotency_keys SET lease_until = {} WHERE caller = {} AND key = {} AND state = 'running'",
-                clock.now() + lease,
-                caller,
-                key,
-            )
-        except Exception:  # the database unreachable a moment: the request itself will say so
-            log.warning("idempotency lease not renewed", exc_info=True)
+class _LeaseKeeper:
+    """Renews a running request's claim every third of its lease, so that a slow request (a large
+    upload on a poor network) is never run a second time by a retry, while a dead process stops
+    renewing. A timer first: a request done within a third of its lease (nearly all) starts no task.
+    Started outside the request's transaction: the renewal uses a connection of its own."""
+
+    def __init__(self, caller: str, key: str, lease: timedelta) -> None:
+        self._caller, self._key, self._lease = caller, key, lease
+        self._every = lease.total_seconds() / 3
+        self._done = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        # In a context of its own: the request's (its shared connection, the history row it joins to
+        # its write) must not be the renewal's.
+        self._timer = asyncio.get_running_loop().call_later(self._every, self._start, context=contextvars.Context())
+
+    def _start(self) -> None:
+        self._task = asyncio.ensure_future(self._renew())
+
+    async def _renew(self) -> None:
+        while not self._done.is_set():
+            try:
+                # A write turn of its own (SQLite: never the shared read connection's thread).
+                async with write_transaction():
+                    await fetch(
+                        "UPDATE idempotency_keys SET lease_until = {} WHERE caller = {} AND key = {} "
+                        "AND state = 'running'",
+                        clock.now() + self._lease,
+                        self._caller,
+                        self._key,
+                    )
+            except Exception:  # the database unreachable a moment: the request itself will say so
+                log.warning("idempotency lease not renewed", exc_info=True)
+            try:
+                await asyncio.wait_for(self._done.wait(), self._every)
+            except TimeoutError:
+                pass
+
+    async def stop(self) -> None:
+        self._timer.cancel()
+        self._done.set()
+        if self._task is not None:
+            await self._task
 
 
 async def _release(caller: str, key: str) -> None:
@@ -229,15 +254,12 @@ class IdempotencyMiddleware:
                 chunks.append(message.get("body", b""))
             held.append(message)
 
-        finished = asyncio.Event()
-        # Started outside any transaction of the request's, in a task of its own (its own connection).
-        keeper = asyncio.ensure_future(_keep_claim(caller_key, key, self.lease, finished))
+        keeper = _LeaseKeeper(caller_key, key, self.lease)
         try:
             try:
                 await self.app(scope, receive, capture)
             finally:
-                finished.set()
-                await keeper
+                await keeper.stop()
         except BaseException:
             await _release(caller_key, key)
             raise

@@ -179,6 +179,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise ConfigurationError("ENS_BLOB_URL must be file:///absolute/path or s3://bucket/prefix")
         if self.blob_url.startswith("s3://") and not urlsplit(self.blob_url).netloc:
             raise ConfigurationError("ENS_BLOB_URL must name the bucket: s3://bucket/prefix")
+        if self.idempotency_lease_seconds < 3:
+            raise ConfigurationError("ENS_IDEMPOTENCY_LEASE_SECONDS must be at least 3 (it is renewed every third)")
         if self.document_quota_bytes < 1:
             raise ConfigurationError("ENS_DOCUMENT_QUOTA_BYTES must be a positive number of bytes")
         if self.oidc_acr not in ("eidas1", "eidas2", "eidas3"):
