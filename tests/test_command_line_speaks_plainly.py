@@ -44,7 +44,9 @@ def test_a_malformed_database_url_names_the_variable() -> None:
 
 def test_an_idempotency_lease_too_short_to_renew_names_the_variable() -> None:
     """Renewed every third of it: under 3 s it would renew without pause."""
-    _one_line_refusal(_ens("migrate", ENS_ENV="dev", ENS_IDEMPOTENCY_LEASE_SECONDS="0"), "ENS_IDEMPOTENCY_LEASE_SECONDS")
+    _one_line_refusal(
+        _ens("migrate", ENS_ENV="dev", ENS_IDEMPOTENCY_LEASE_SECONDS="0"), "ENS_IDEMPOTENCY_LEASE_SECONDS"
+    )
 
 
 def test_an_unreachable_database_names_the_variable() -> None:
