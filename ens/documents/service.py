@@ -29,6 +29,7 @@ from ens.documents.schemas import (
 from ens.documents.storage import BlobStore
 from ens.documents.visibility import Condition, released_for_holder, shown_to_holder_from, today_in_space, visible_to
 from ens.spaces.door import SpaceAccess
+from ens.spaces.history import note_hidden_item_removed
 from ens.spaces.notifications import notify_holder
 
 LOINC = "http://loinc.org"
@@ -228,6 +229,7 @@ async def delete_document(access: SpaceAccess, document_id: UUID, *, if_match: s
         require_if_match(if_match, msgspec.json.encode(document_read(row, today=today_in_space(access))))
         await lock_space_documents(access.space_id)
         await fetch("DELETE FROM documents WHERE space_id = {} AND id = {}", access.space_id, document_id)
+        await note_hidden_item_removed(access.space_id, document_id, hidden=bool(row["hidden_from_representatives"]))
         others = await fetch_one(
             "SELECT 1 AS x FROM documents WHERE space_id = {} AND object_name = {} LIMIT 1",
             access.space_id,

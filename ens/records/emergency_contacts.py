@@ -36,6 +36,7 @@ from ens.records.schemas import (
     EmergencyContactUpdate,
 )
 from ens.spaces.door import SpaceAccess, visible_to
+from ens.spaces.history import note_hidden_item_removed
 
 _PHONES = msgspec.json.Decoder(list[str])
 
@@ -314,6 +315,7 @@ async def remove_emergency_contact(access: SpaceAccess, contact_id: UUID, *, if_
         current = await _one(access, contact_id)
         check_precondition(if_match, current, required=False)
         await fetch("DELETE FROM emergency_contacts WHERE space_id = {} AND id = {}", access.space_id, contact_id)
+        await note_hidden_item_removed(access.space_id, contact_id, hidden=bool(current.hidden_from_representatives))
         await _renumber(access.space_id, await _order(access.space_id), now=clock.now())
 
 

@@ -361,14 +361,10 @@ async def list_access_history(
     before = int(cursors.decode(purpose, cursor)[0]) if cursor else 2**62
     where, args = filters.sql(me, me_holds=me_holds)
     if not sees_confidential:
-        hidden = await hidden_items(space_id)
-        if hidden:
-            if db.is_postgres(db.current()):
-                where += " AND (resource_id IS NULL OR resource_id <> ALL({}::text[]))"
-                args.append(hidden)
-            else:
-                where += f" AND (resource_id IS NULL OR resource_id NOT IN ({', '.join(['{}'] * len(hidden))}))"
-                args += hidden
+        # One statement: the hidden ids as a subquery (a hashed set on PostgreSQL), not a list sent.
+        hidden, times = hidden_items_sql()
+        where += f" AND (resource_id IS NULL OR resource_id NOT IN ({hidden}))"
+        args += [space_id] * times
     rows = await fetch(_LIST.replace("FILTERS", where), space_id, before, *args, size + 1)
     items = [
         AccessEventRead(
@@ -396,21 +392,32 @@ async def list_access_history(
     return Page(items=items, next_cursor=next_cursor)
 
 
-async def hidden_items(space_id: UUID) -> list[str]:
-    """The ids of the space's items hidden from representatives, in every table whose items can be
-    hidden (those with a ``hidden_from_representatives`` column): few, each table read by an index
-    on the space (the measures' by a partial index on the hidden ones, migration m2026_12_10_0003)."""
+def hidden_items_sql() -> tuple[str, int]:
+    """A subquery of the ids of the space's items hidden from representatives, and how many times it
+    names the space: the items hidden now, in every table whose items can be hidden (those with a
+    ``hidden_from_representatives`` column; the measures' read by a partial index, migration
+    m2026_12_10_0003), the measures removed while hidden (their tombstones say so) and the other
+    items removed while hidden (``hidden_items_removed``, written by their removal)."""
     needed = {"space_id", "id", "hidden_from_representatives"}
     parts = [
-        f"SELECT CAST(id AS TEXT) AS id FROM {table._meta.tablename} "
-        "WHERE space_id = {} AND hidden_from_representatives"
+        f"SELECT CAST(id AS TEXT) FROM {table._meta.tablename} WHERE space_id = {{}} AND hidden_from_representatives"
         for table in db.bound_tables()
         if needed <= {column._meta.name for column in table._meta.columns}
     ]
-    if not parts:
-        return []
-    rows = await fetch(" UNION ALL ".join(parts), *[space_id] * len(parts))
-    return [str(row["id"]) for row in rows]
+    parts.append("SELECT CAST(id AS TEXT) FROM hidden_items_removed WHERE space_id = {}")
+    return " UNION ALL ".join(parts), len(parts)
+
+
+async def note_hidden_item_removed(space_id: UUID, item_id: UUID, *, hidden: bool) -> None:
+    """In the removal's transaction: an item removed while hidden from representatives stays hidden
+    from them in the history (its rows name it)."""
+    if hidden:
+        await fetch(
+            "INSERT INTO hidden_items_removed (space_id, id, removed_at) VALUES ({}, {}, {}) ON CONFLICT DO NOTHING",
+            space_id,
+            item_id,
+            clock.now(),
+        )
 
 
 @dataclass(frozen=True)

@@ -105,6 +105,14 @@ class SpaceNotice(Table, tablename="space_notices"):
     sent_at = Timestamptz()
 
 
+class HiddenItemRemoved(Table, tablename="hidden_items_removed"):
+    """An item removed while hidden from representatives: its history rows stay out of theirs."""
+
+    id = UUID(primary_key=True)
+    space_id = UUID()
+    removed_at = Timestamptz()
+
+
 class Grant(Table, tablename="grants"):
     """Every token belongs to a grant: a signed-in device (``session``) or an app's consent (``app``).
 

@@ -208,3 +208,34 @@ async def test_a_representative_is_not_shown_the_rows_about_what_is_hidden_from_
     assert unhidden.status_code == 200, unhidden.text
     tutors = (await client.get(f"{space}/access-history?limit=50", headers=tutor.headers)).json()["items"]
     assert ("GET", hidden_id) in about(tutors)
+
+
+async def test_an_item_removed_while_hidden_stays_out_of_a_representatives_history(
+    client: httpx.AsyncClient, make_person: MakePerson
+) -> None:
+    """Removed while hidden, an allergy's rows (added, read, removed) came back into the tutor's
+    history, its id with them (a review of this session's change): its removal now leaves its id
+    with the hidden ones. A measure removed while hidden: its tombstone says so."""
+    holder, tutor = await make_person(), await make_person()
+    await court_measure(holder, tutor, "tutelle")
+    space = f"/v1/spaces/{holder.space_id}"
+    hidden = await client.post(
+        f"{space}/profile/allergies",
+        json={"substance": "Latex", "hiddenFromRepresentatives": True},
+        headers=holder.headers,
+    )
+    item = f"{space}/profile/allergies/{hidden.json()['id']}"
+    assert (await client.get(item, headers=holder.headers)).status_code == 200
+    assert (await client.delete(item, headers=holder.headers)).status_code == 204
+    typed = await client.post(f"{space}/vitals", json={"measurements": [weight()]}, headers=holder.headers)
+    measure = typed.json()["items"][0]["id"]
+    hid = await client.patch(
+        f"{space}/vitals/{measure}", json={"hiddenFromRepresentatives": True}, headers=holder.headers
+    )
+    assert hid.status_code == 200, hid.text
+    removed = await client.delete(f"{space}/vitals/{measure}", headers={**holder.headers, "If-Match": "*"})
+    assert removed.status_code == 204, removed.text
+    tutors = (await client.get(f"{space}/access-history?limit=100", headers=tutor.headers)).json()["items"]
+    assert hidden.json()["id"] not in str(tutors) and measure not in str(tutors)
+    holders = (await client.get(f"{space}/access-history?limit=100", headers=holder.headers)).json()["items"]
+    assert hidden.json()["id"] in str(holders) and measure in str(holders)

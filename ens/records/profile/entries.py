@@ -21,6 +21,7 @@ from ens.records.authorship import hiding
 from ens.records.concurrency import check_precondition, lock_records
 from ens.records.profile.kinds import KINDS, R, _Kind
 from ens.spaces.door import SpaceAccess, visible_to
+from ens.spaces.history import note_hidden_item_removed
 
 # Every list's Update and Read structs have it (``ens.records.schemas.HIDE``).
 _HIDDEN = "hidden_from_representatives"
@@ -128,6 +129,7 @@ async def _remove(kind: _Kind[Any], access: SpaceAccess, item_id: UUID, *, if_ma
         current = await _one(kind, access, item_id)
         check_precondition(if_match, current, required=False)
         await fetch(f"DELETE FROM {kind.table} WHERE space_id = {{}} AND id = {{}}", access.space_id, item_id)
+        await note_hidden_item_removed(access.space_id, item_id, hidden=bool(current.hidden_from_representatives))
 
 
 def count_profile_entries(space_id: UUID, *, with_hidden: bool) -> Scalar:

@@ -13,6 +13,7 @@ from ens.core.api import require_if_match
 from ens.core.db import Row, as_uuid, fetch, fetch_one, write_transaction
 from ens.core.errors import Conflict, FieldError, Forbidden
 from ens.spaces.door import SpaceAccess
+from ens.spaces.history import note_hidden_item_removed
 from ens.spaces.matrix import access_matrix
 from ens.spaces.rights import Action
 from ens.vaccination.booklet.checks import Checked, Draft, _check, _merged
@@ -192,3 +193,4 @@ async def delete_vaccination(access: SpaceAccess, entry_id: UUID, *, if_match: s
         require_if_match(if_match, body_of(read_of(row)))
         _may_change(access, row)
         await fetch("DELETE FROM vaccinations WHERE space_id = {} AND id = {}", access.space_id, entry_id)
+        await note_hidden_item_removed(access.space_id, entry_id, hidden=bool(row["hidden_from_representatives"]))
