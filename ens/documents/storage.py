@@ -24,6 +24,7 @@ from urllib.parse import unquote, urlsplit
 from uuid import UUID
 
 import obstore
+import obstore.exceptions
 from obstore.store import LocalStore, S3Store
 
 from ens.core.settings import Settings
@@ -32,6 +33,10 @@ from ens.core.settings import Settings
 # size: 5 MiB on S3 (its smallest multipart part but the last), 1 MiB in a folder.
 S3_PART_BYTES = 5 * 1024 * 1024
 FOLDER_PART_BYTES = 1024 * 1024
+
+
+class ShortObject(ValueError):
+    """A stored object shorter than its document says: changed or lost in part."""
 
 
 class BlobStore:
@@ -104,8 +109,15 @@ class BlobStore:
         await obstore.put_async(self._store, path, data)
 
     async def read_range(self, path: str, *, start: int, end: int) -> bytes:
-        """Bytes ``start`` (included) to ``end`` (excluded) of the object."""
-        return bytes(await obstore.get_range_async(self._store, path, start=start, end=end))
+        """Bytes ``start`` (included) to ``end`` (excluded) of the object; :class:`ShortObject` when the
+        object ends before ``start`` (cut short: the store's own error says nothing of it)."""
+        try:
+            return bytes(await obstore.get_range_async(self._store, path, start=start, end=end))
+        except obstore.exceptions.BaseError:
+            size = await self.size(path)
+            if size is not None and size <= start:
+                raise ShortObject(f"the object has {size} bytes; {start} and on were asked") from None
+            raise
 
     async def read(self, path: str) -> bytes:
         result = await obstore.get_async(self._store, path)

@@ -130,3 +130,16 @@ async def test_a_tampered_block_mid_file_cuts_the_download_short_of_its_length(p
         assert bytes(received) == content[: 3 * BLOCK_BYTES]
     finally:
         await asyncio.to_thread(server.stop)
+
+
+async def test_an_object_cut_short_is_unreadable_content_not_a_bare_error(client, person, document, settings):
+    """An object cut at a block boundary, asked a range past the cut: the store's own range error
+    answered a generic 500, and the operators' log said nothing of the content (a review). It is
+    the documented content-unreadable, as a changed block is."""
+    added, _ = document
+    blobs = BlobStore.from_settings(settings)
+    (path,) = [p for p in await stored_paths(settings, person.space_id) if "/objects/" in p]
+    await blobs.put(path, (await blobs.read(path))[:CIPHER_BLOCK_BYTES])
+    answer = await client.get(added["contentUrl"], headers={**person.headers, "Range": f"bytes={4 * BLOCK_BYTES}-"})
+    assert answer.status_code == 500
+    assert answer.json()["type"] == "urn:ens:problem:content-unreadable"
