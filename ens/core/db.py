@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
 from string import Formatter
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import parse_qs, unquote, urlsplit
 from uuid import UUID
 
@@ -320,6 +320,12 @@ async def _fetch_postgres(engine: PostgresEngine, sql: str, *, args: Sequence[An
         return await held.connection.fetch(query, *args)
     async with engine.pool.acquire() as connection:
         return await connection.fetch(query, *args)
+
+
+def row_lock(mode: Literal["UPDATE", "KEY SHARE"]) -> str:
+    """The clause that locks the rows a SELECT reads until the transaction ends (PostgreSQL, read
+    committed); nothing on SQLite, whose write transactions are serialised already."""
+    return f" FOR {mode}" if is_postgres(current()) else ""
 
 
 # The keys the current outermost write transaction has serialised on (its locks last until it ends).

@@ -34,7 +34,7 @@ from litestar.types import (
 )
 
 from ens.core import clock
-from ens.core.db import Row, current, fetch, fetch_one, is_postgres, write_transaction
+from ens.core.db import Row, fetch, fetch_one, row_lock, write_transaction
 from ens.core.problems import PROBLEM_JSON, for_status, problem_body
 
 log = logging.getLogger("ens.idempotency")
@@ -101,9 +101,10 @@ async def _complete(
         await fetch(sql, *values)
         return
     # The space's row shared (PostgreSQL): an erasure holding it is waited for, then seen.
-    held = " FOR KEY SHARE" if is_postgres(current()) else ""
     stored = await fetch(
-        sql + f" AND EXISTS (SELECT 1 FROM spaces WHERE id = {{}}{held}) RETURNING id", *values, space_id
+        sql + f" AND EXISTS (SELECT 1 FROM spaces WHERE id = {{}}{row_lock('KEY SHARE')}) RETURNING id",
+        *values,
+        space_id,
     )
     if not stored:
         await _release(caller, key)

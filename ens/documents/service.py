@@ -265,7 +265,7 @@ async def erase_space_files(space_id: UUID, blobs: BlobStore) -> int:
     """Before a space is erased: destroy its data key (committed: from then on nothing of its
     content can be decrypted), then remove every object under its prefix; how many there were."""
     await destroy_space_key(space_id)
-    return await blobs.delete_under(blobs.space_prefix(space_id))
+    return await sweep_space_files(space_id, blobs)
 
 
 async def sweep_space_files(space_id: UUID, blobs: BlobStore) -> int:

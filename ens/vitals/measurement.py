@@ -10,7 +10,7 @@ import msgspec
 from msgspec import Raw
 
 from ens.core import clock
-from ens.core.db import Row, current, fetch, fetch_one, is_postgres, write_transaction
+from ens.core.db import Row, fetch, fetch_one, row_lock, write_transaction
 from ens.core.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
 from ens.core.local_time import zone_of
 from ens.spaces.door import SpaceAccess, visible_to
@@ -37,8 +37,8 @@ async def _measure_row(access: SpaceAccess, measurement_id: UUID, *, for_update:
         " AS body FROM",
         " AS body, m.type, m.writer, m.source_kind, m.source_name, m.hidden_from_representatives AS hidden FROM",
     )
-    if for_update and is_postgres(current()):
-        sql += " FOR UPDATE"
+    if for_update:
+        sql += row_lock("UPDATE")
     row = await fetch_one(sql, access.space_id, measurement_id)
     if row is None:
         raise NotFound("No such measurement in this space.")

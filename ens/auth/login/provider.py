@@ -28,7 +28,7 @@ from ens.auth.login.attempt import (
     error_redirect,
     update_attempt,
 )
-from ens.auth.login.second_factor import send_first_lost_factor_code, to_second_factor
+from ens.auth.login.second_factor import to_second_factor, try_email_code
 from ens.auth.tables import LoginAttempt
 from ens.core import clock
 from ens.core.db import fetch, fetch_one
@@ -204,7 +204,7 @@ async def callback(
         # The step first: if no code can be sent now, the person still lands on the lost-factor
         # page (told why), whose "send again" works later; the login is not left stuck.
         await update_attempt(attempt.id, step="lost_email")
-        if not await send_first_lost_factor_code(ctx, attempt, account_id=signed_in.account_id):
+        if await try_email_code(ctx, attempt, account_id=signed_in.account_id) is not None:
             return Redirect("/login/otp?notice=unsent")
     else:
         await to_second_factor(ctx, attempt.id, account_id=signed_in.account_id)

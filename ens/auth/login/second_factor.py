@@ -127,11 +127,9 @@ async def request_email_code(ctx: LoginContext, cookie: str | None, *, csrf: str
     check_csrf(attempt, csrf)
     if attempt.account_id is None or attempt.step not in ("otp", "lost_email"):
         raise LoginFailed("Cette étape de la connexion est terminée. Recommencez depuis l'application.")
-    try:
-        await otp.ensure_not_locked(attempt.account_id)
-        await send_email_code(ctx, attempt, account_id=attempt.account_id)
-    except CodeRefused as exc:
-        return await current_screen(ctx, cookie, error=exc.detail)
+    refused = await try_email_code(ctx, attempt, account_id=attempt.account_id)
+    if refused is not None:
+        return await current_screen(ctx, cookie, error=refused)
     return await current_screen(ctx, cookie, info="Un code vous a été envoyé par e-mail. Il est valable 10 minutes.")
 
 
@@ -142,17 +140,17 @@ CODE_NOT_SENT = (
 )
 
 
-async def send_first_lost_factor_code(ctx: LoginContext, attempt: Attempt, *, account_id: UUID) -> bool:
-    """The lost-factor way in, back from the provider: the first e-mail code; ``False`` when none
-    can be sent now (the hourly limit, the second factor's lock, the mail server). The attempt is
-    at its ``lost_email`` step already, so its page and "send again" still work later."""
+async def try_email_code(ctx: LoginContext, attempt: Attempt, *, account_id: UUID) -> str | None:
+    """E-mail a one-time code unless none can be sent now (the hourly limit, the second factor's
+    lock, the mail server): then why, for the page (the lost-factor way in lands on its page all the
+    same, whose "send again" works later)."""
     try:
         await otp.ensure_not_locked(account_id)
         await send_email_code(ctx, attempt, account_id=account_id)
     except CodeRefused as exc:
-        log.warning("lost-factor code not sent: %s", exc.detail)
-        return False
-    return True
+        log.warning("e-mail code not sent: %s", exc.detail)
+        return exc.detail
+    return None
 
 
 async def send_email_code(ctx: LoginContext, attempt: Attempt, *, account_id: UUID) -> None:

@@ -159,7 +159,6 @@ def _provisions(directives: DirectivesRead) -> ConsentProvision | None:
 
 def trusted_person_of(person: TrustedPersonRead | FormerTrustedPersonRead, *, space_id: UUID) -> RelatedPerson:
     """The trusted person; a former one is inactive, with the span of their designation."""
-    former = isinstance(person, FormerTrustedPersonRead)
     relationship = [_text("Personne de confiance (CSP L1111-6)")]
     if isinstance(person, TrustedPersonRead) and person.also_emergency_contact:
         relationship.append(EMERGENCY_CONTACT)
@@ -172,7 +171,7 @@ def trusted_person_of(person: TrustedPersonRead | FormerTrustedPersonRead, *, sp
         name=[HumanName(family=person.family_name, given=[person.given_name])],
         telecom=_telecom([person.phone] if person.phone else [], person.email),
         address=_address(person.address),
-        active=not former,
+        active=isinstance(person, TrustedPersonRead),
         period=Period(start=_instant(person.designated_at), end=_instant(person.ended_at))
         if isinstance(person, FormerTrustedPersonRead)
         else None,

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from piccolo.table import Table
 
 from ens.core import clock
-from ens.core.db import bound_tables, current, fetch, fetch_one, is_postgres, write_transaction
+from ens.core.db import bound_tables, fetch, fetch_one, row_lock, write_transaction
 from ens.core.errors import Conflict, Gone, NotFound
 from ens.core.mail import Mailer
 from ens.spaces.door import SpaceAccess, security_log
@@ -150,8 +150,7 @@ async def hold_for_erasure(space_id: UUID) -> None:
     the rest) and makes the next ones wait, then find the space gone (404), not write past the
     erasure. SQLite's write transactions are serialised already. A space erased meanwhile (two
     parents erasing at once) is a 404: the second erasure leaves no second record."""
-    lock = " FOR UPDATE" if is_postgres(current()) else ""
-    if not await fetch(f"SELECT id FROM spaces WHERE id = {{}}{lock}", space_id):
+    if not await fetch(f"SELECT id FROM spaces WHERE id = {{}}{row_lock('UPDATE')}", space_id):
         raise NotFound("No such space.")
 
 
