@@ -188,8 +188,7 @@ def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[byt
     request_id = request.scope.get("state", {}).get(REQUEST_ID_KEY, "")
     if _space_erased(exc):
         log.info("write after its space's erasure", extra={"request_id": request_id})
-        detail = "This space was erased while the request was under way."
-        return error_response(request, problems.for_status(404), detail)
+        return error_response(request, problems.for_status(404), errors.ERASED_MEANWHILE)
     if _database_unreachable(exc):
         log.error(  # with its traceback: a pool that ran out of connections may be a leak
             "database unreachable",

@@ -168,22 +168,30 @@ async def stop(engine: Engine[Any]) -> None:
 class _Joiner:
     write: Callable[[], Awaitable[None]]
     committed: Callable[[], None]
+    begin: Callable[[], Awaitable[None]] | None = None
 
 
 # What the current request wants written in its first write transaction (its access-history row).
 _joiners: ContextVar[list[_Joiner] | None] = ContextVar("ens_commit_joiners", default=None)
 
 
-def join_next_write(write: Callable[[], Awaitable[None]], committed: Callable[[], None]) -> None:
+def join_next_write(
+    write: Callable[[], Awaitable[None]],
+    committed: Callable[[], None],
+    *,
+    sqlite_begin: Callable[[], Awaitable[None]] | None = None,
+) -> None:
     """Have ``write`` run inside the next outermost :func:`write_transaction` of this context, just
     before it commits, so the request's own writes and ``write`` commit together (one commit per
     request); ``committed`` is called once that commit has succeeded. Nothing runs if the request
-    never writes, or if its transaction rolls back."""
+    never writes, or if its transaction rolls back. On SQLite, ``sqlite_begin`` runs first thing in
+    that transaction, once it holds the write lock (no other writer can then change what it checks)."""
+    joiner = _Joiner(write, committed, sqlite_begin)
     joiners = _joiners.get()
     if joiners is None:
-        _joiners.set([_Joiner(write, committed)])
+        _joiners.set([joiner])
     else:
-        joiners.append(_Joiner(write, committed))
+        joiners.append(joiner)
 
 
 @dataclass
@@ -262,6 +270,10 @@ async def write_transaction(engine: Engine[Any] | None = None) -> AsyncIterator[
     held = _serialised.set(set()) if outermost else None
     try:
         async with transaction:
+            if outermost and isinstance(engine, SQLiteEngine):
+                for joiner in _joiners.get() or []:
+                    if joiner.begin is not None:
+                        await joiner.begin()
             yield
             if outermost:
                 joined = _joiners.get() or []

@@ -61,6 +61,10 @@ class NotFound(DomainError):
     kind = "not-found"
 
 
+# A write that met its space's erasure (both engines say it alike).
+ERASED_MEANWHILE = "This space was erased while the request was under way."
+
+
 class Conflict(DomainError):
     """The request conflicts with the current state (409)."""
 

@@ -27,6 +27,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from ens.core import clock, db
 from ens.core.api import Cursors, Page, check_limit
 from ens.core.db import fetch
+from ens.core.errors import ERASED_MEANWHILE, NotFound
 from ens.core.idempotency import SPACE_STATE_KEY
 from ens.spaces.audit import row_mac
 from ens.spaces.caller import Caller
@@ -199,7 +200,14 @@ def join_request_write(pending: PendingAccess) -> None:
     def committed() -> None:
         pending.committed = True
 
-    db.join_next_write(write, committed)
+    async def space_still_there() -> None:
+        # PostgreSQL: the write's foreign key waits for an erasure under way and then names the
+        # table (the 404 of ens.app.exception_handlers). SQLite's names nothing: an erasure that
+        # committed between the door and this write is seen here, under the write lock, instead.
+        if not await fetch("SELECT 1 AS x FROM spaces WHERE id = {}", pending.space_id):
+            raise NotFound(ERASED_MEANWHILE)
+
+    db.join_next_write(write, committed, sqlite_begin=space_still_there)
 
 
 async def record_access(pending: PendingAccess, outcome: int) -> None:

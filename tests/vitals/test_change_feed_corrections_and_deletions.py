@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import os
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -11,6 +13,7 @@ import pytest
 
 from ens.core import db
 from ens.core.api import Cursors
+from ens.vitals import feed
 from ens.vitals.service import purge_tombstones
 from tests.helpers.plans import Statements
 from tests.helpers.vitals import VITALS, pressure, weight
@@ -124,6 +127,49 @@ async def test_purge_removes_old_tombstones_and_cursors_from_before_them_are_gon
     fresh = Phone(client, person)
     await fresh.sync()
     assert fresh.view == {}
+
+
+async def test_a_purge_between_the_feeds_statements_never_drops_a_deletion_silently(
+    client, person, post_vitals, monkeypatch
+):
+    """The feed reads, and checks the cursor against the newest purge, in two statements: a purge
+    that commits between them must not leave a phone without a deletion and without a 410."""
+    created = await post_vitals(person, [weight(70, minutes_ago=3)])
+    measurement_id = created.json()["items"][0]["id"]
+    phone = Phone(client, person)
+    await phone.sync()
+    assert measurement_id in phone.view
+    await client.delete(f"{VITALS}/{measurement_id}", headers=person.headers)
+    await db.fetch(
+        "UPDATE vital_tombstones SET deleted_at = {} WHERE space_id = {} AND id = {}",
+        datetime.now(UTC) - timedelta(days=91),
+        person.space_id,
+        measurement_id,
+    )
+    # The purge commits right after the feed's first statement, whichever it is.
+    purged: list[int] = []
+
+    def then_purge(statement: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+        async def wrapped(*args: Any, **kwargs: Any) -> Any:
+            answer = await statement(*args, **kwargs)
+            if asyncio.current_task() is feed_task and not purged:
+                purged.append(0)
+                # Another request's work: a task of its own, with none of this request's context.
+                purge = asyncio.get_running_loop().create_task(purge_tombstones(90), context=contextvars.Context())
+                purged[0] = await purge
+            return answer
+
+        return wrapped
+
+    monkeypatch.setattr(feed, "fetch", then_purge(db.fetch))
+    monkeypatch.setattr(feed, "fetch_one", then_purge(db.fetch_one))
+    feed_task = asyncio.ensure_future(client.get(f"{FEED}?cursor={phone.cursor}", headers=person.headers))
+    answer = await feed_task
+    assert purged and purged[0] >= 1, answer.text
+    if answer.status_code == 200:
+        assert {"op": "delete", "id": measurement_id} in answer.json()["changes"]
+    else:
+        assert answer.status_code == 410, answer.text
 
 
 async def test_corrections_by_hand(client, person, make_app_token, post_vitals):
