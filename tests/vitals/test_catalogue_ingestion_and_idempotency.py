@@ -427,3 +427,33 @@ async def test_one_step_count_per_day_across_batches_too(client, person, make_ap
     # Another writer's count of the day is its own.
     assert (await post_vitals(person, [{**day, "value": 8100}])).status_code == 201
     assert await count_rows(person.space_id) == 3
+
+
+async def test_a_day_that_holds_two_counts_already_takes_a_resend_of_either(
+    client, person, make_app_token, post_vitals
+):
+    """Counts stored before the one-count-per-day rule: a day may hold two of one writer. Either is
+    corrected under its own key; a third key for that day is refused."""
+    app = await make_app_token(person, ["vitals.steps_per_day:write", "vitals.steps_per_day:read"])
+    day = {"type": "steps_per_day", "unit": "1/(24.h)", "effectiveAt": "2026-03-02T20:00:00Z"}
+    assert (await post_vitals(app, [{**day, "value": 8000, "clientRecordId": "a"}])).status_code == 201
+    later = {**day, "value": 500, "clientRecordId": "b", "effectiveAt": "2026-03-03T20:00:00Z"}
+    assert (await post_vitals(app, [later])).status_code == 201
+    # As the rule's absence left it: "b" counted the same day as "a".
+    moved = await one_row(
+        "UPDATE vital_measurements SET effective_at = (SELECT effective_at FROM vital_measurements "
+        "WHERE space_id = {} AND client_record_id = 'a'), local_date = (SELECT local_date FROM vital_measurements "
+        "WHERE space_id = {} AND client_record_id = 'a') WHERE space_id = {} AND client_record_id = 'b' RETURNING id",
+        person.space_id,
+        person.space_id,
+        person.space_id,
+    )
+    assert moved is not None
+    for key, value in (("a", 8200), ("b", 600)):
+        resent = await post_vitals(app, [{**day, "value": value, "clientRecordId": key, "clientRecordVersion": 2}])
+        assert resent.status_code == 201, resent.text
+        assert resent.json()["items"][0]["result"] == "replaced"
+    third = await post_vitals(app, [{**day, "value": 9000, "clientRecordId": "c"}])
+    assert third.status_code == 422, third.text
+    assert [e["pointer"] for e in third.json()["errors"]] == ["/measurements/0/effectiveAt"]
+    assert await count_rows(person.space_id) == 2
