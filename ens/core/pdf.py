@@ -22,17 +22,21 @@ class Document:
     """An A4 document: a title, sections, paragraphs, label/value lines, tables, a signature block.
 
     Every page carries ``footer`` (what the document is, when it was printed) and its number.
+    ``notice``, when given, is what a reader must see before anything else (a version no longer in
+    force): a banner above every page's content and a line of the footer, so that no page, printed
+    or photocopied alone, can pass for a current one.
     """
 
-    def __init__(self, *, title: str, footer: str, author: str = "Espace santé") -> None:
-        self._pdf = _Pdf(footer)
+    def __init__(self, *, title: str, footer: str, author: str = "Espace santé", notice: str | None = None) -> None:
+        self._pdf = _Pdf(footer, notice)
         self._pdf.set_title(title)
         self._pdf.set_author(author)
         self._pdf.set_creator("ENS")
         self._pdf.add_font(FAMILY, "", str(FONTS / "DejaVuSans.ttf"))
         self._pdf.add_font(FAMILY, "B", str(FONTS / "DejaVuSans-Bold.ttf"))
         self._pdf.set_margins(18, 18, 18)
-        self._pdf.set_auto_page_break(auto=True, margin=20)
+        # The notice's footer line sits above the usual one: the content stops higher to leave it room.
+        self._pdf.set_auto_page_break(auto=True, margin=20 if notice is None else 27)
         self._pdf.add_page()
         self._pdf.set_font(FAMILY, "B", 17)
         self._pdf.multi_cell(0, 9, title, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
@@ -104,12 +108,33 @@ class Document:
         return bytes(self._pdf.output())
 
 
+_NOTICE_RED = (165, 20, 20)  # dark enough that white on it stays legible printed in black and white
+
+
 class _Pdf(FPDF):
-    def __init__(self, footer: str) -> None:
+    def __init__(self, footer: str, notice: str | None) -> None:
         super().__init__(format="A4")
         self._footer = footer
+        self._notice = notice
+
+    def header(self) -> None:
+        # fpdf2 calls this on every new page (a section's or a table's break too) and puts back the
+        # font and colours after it; the page's content starts under the banner.
+        if self._notice is None:
+            return
+        self.set_y(7)
+        self.set_font(FAMILY, "B", 11)
+        self.set_fill_color(*_NOTICE_RED)
+        self.set_text_color(255, 255, 255)
+        self.multi_cell(0, 6.5, self._notice, fill=True, align="C", padding=(1, 2), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.set_y(max(self.get_y() + 5, self.t_margin))
 
     def footer(self) -> None:
+        if self._notice is not None:
+            self.set_y(-21)
+            self.set_font(FAMILY, "B", 9)
+            self.set_text_color(*_NOTICE_RED)
+            self.cell(0, 5, self._notice, align="C")
         self.set_y(-14)
         self.set_font(FAMILY, "", 8)
         self.set_text_color(90, 90, 90)

@@ -1,5 +1,7 @@
 """The printed advance directives: the current version, dated, with its version number and a block
 for the handwritten signature (the law asks for directives written, dated and signed, R1111-17).
+A version no longer in force (the export prints every version) says so on every page: replaced by
+which version, or revoked, and since when, so that no one acts on wishes the author has withdrawn.
 
 Printed in French, for the person to sign and hand to a hospital. The wording follows the official
 model (arrêté du 3 août 2016): the two situations, each life-sustaining treatment, relief of
@@ -15,7 +17,13 @@ from ens.core import clock
 from ens.core.errors import Conflict
 from ens.core.pdf import Document, french_date
 from ens.records.directives import get_directives
-from ens.records.schemas import DirectivesRead, OrganDonationWish, ProtectionAuthorisation, Wish
+from ens.records.schemas import (
+    DirectivesRead,
+    DirectiveVersionRead,
+    OrganDonationWish,
+    ProtectionAuthorisation,
+    Wish,
+)
 from ens.spaces.door import SpaceAccess
 
 _SITUATIONS = {
@@ -51,12 +59,13 @@ def _wish(wish: Wish | OrganDonationWish | None) -> tuple[str, str]:
     return _CHOICES[wish.choice], wish.note or ""
 
 
-def _local_date(directives: DirectivesRead, zone: str) -> date:
+def _local_date(directives: DirectiveVersionRead, zone: str) -> date:
     return directives.created_at.astimezone(ZoneInfo(zone)).date()
 
 
 async def print_directives(access: SpaceAccess) -> bytes:
-    """The current version as a PDF; revoked directives have nothing to print (409)."""
+    """The current version as a PDF (in force, so without a notice); revoked directives have
+    nothing to print (409)."""
     directives = await get_directives(access)
     if directives.status == "revoked":
         raise Conflict("These advance directives are revoked: there is nothing in force to print.")
@@ -67,8 +76,21 @@ async def print_directives(access: SpaceAccess) -> bytes:
     )
 
 
-def render_directives(directives: DirectivesRead, *, zone: str, printed_on: date) -> bytes:
-    """The PDF of ``directives`` (also the attachment of the FHIR ``Consent``)."""
+def no_longer_in_force(next_version: DirectiveVersionRead, *, zone: str) -> str:
+    """What every page of a version says once ``next_version`` follows it: replaced by that
+    version, or revoked by it, on its day in the space's time zone."""
+    day = french_date(_local_date(next_version, zone))
+    if next_version.status == "revoked":
+        return f"Directives révoquées le {day} — ne font plus foi"
+    return f"Version remplacée le {day} par la version {next_version.version} — ne fait plus foi"
+
+
+def render_directives(
+    directives: DirectivesRead, *, zone: str, printed_on: date, next_version: DirectiveVersionRead | None = None
+) -> bytes:
+    """The PDF of ``directives`` (also the attachment of the FHIR ``Consent``). ``next_version`` is
+    the version written after it, if any: the PDF of a version no longer in force says so, and since
+    when, on every page (:func:`no_longer_in_force`); the one in force has none."""
     author = directives.author
     name = f"{author.given_name} {author.family_name.upper()}"
     written = french_date(_local_date(directives, zone))
@@ -76,6 +98,7 @@ def render_directives(directives: DirectivesRead, *, zone: str, printed_on: date
         title="Mes directives anticipées",
         footer=f"Directives anticipées de {name} — version {directives.version} du {written}",
         author=name,
+        notice=None if next_version is None else no_longer_in_force(next_version, zone=zone),
     )
     document.paragraph(
         f"Version {directives.version}, rédigée le {written}. Imprimée le {french_date(printed_on)}.", bold=True

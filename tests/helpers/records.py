@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import datetime
 from typing import Any
 
 import httpx
+
+from ens.core import db
 
 DIRECTIVES = "/v1/spaces/me/directives"
 TRUSTED_PERSON = "/v1/spaces/me/trusted-person"
@@ -63,3 +67,10 @@ def pointers(response: httpx.Response) -> list[str]:
     """The JSON Pointers of a problem+json answer (the test fails if it is not one)."""
     assert response.headers["content-type"] == PROBLEM, response.text
     return [error["pointer"] for error in response.json().get("errors", [])]
+
+
+async def date_directives_version(space_id: uuid.UUID, version: int, at: datetime) -> None:
+    """Time passes: version ``version`` of the space's directives was written ``at`` (its ETag changes)."""
+    await db.fetch(
+        "UPDATE directive_versions SET created_at = {} WHERE space_id = {} AND version = {}", at, space_id, version
+    )

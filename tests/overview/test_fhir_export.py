@@ -3,10 +3,14 @@ valid for fhir.resources' R4B models, every reference resolving inside the Bundl
 
 from __future__ import annotations
 
+import base64
+import io
 import json
 import subprocess
 from collections import Counter
 from typing import Any
+
+from pypdf import PdfReader
 
 from ens.vitals.fhir import IG_BASE, PROFILES
 from tests.helpers.fhir import FHIR, check_bundle, fill_every_kind
@@ -184,3 +188,39 @@ async def test_the_export_holds_every_version_of_the_directives_and_every_truste
         ("Durand", False, True),
         ("Petit", True, False),
     ]
+
+
+async def test_an_exported_version_no_longer_in_force_says_so_on_every_page_of_its_pdf(client, person):
+    """The export printed a replaced version exactly as it printed it while it was in force. Its PDF
+    is made at each export: the same version exported again once replaced says so on every page
+    (and in the attachment's title), the version in force does not."""
+    from datetime import UTC, datetime
+
+    from tests.helpers.records import DIRECTIVES, date_directives_version, structured
+
+    def pages(consent: dict[str, Any]) -> list[str]:
+        pdf = base64.b64decode(consent["sourceAttachment"]["data"])
+        return [" ".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(pdf)).pages]
+
+    async def consents() -> list[dict[str, Any]]:
+        bundle = (await client.get(EXPORT, headers=person.headers)).json()
+        return [r for r in check_bundle(bundle).values() if r["resourceType"] == "Consent"]
+
+    first = await client.put(DIRECTIVES, json=structured(), headers=person.headers)
+    assert first.status_code == 201, first.text
+    [in_force] = await consents()
+    assert in_force["sourceAttachment"]["title"] == "Directives anticipées, version 1"
+    assert not any("plus foi" in page for page in pages(in_force))
+
+    second = await client.put(
+        DIRECTIVES, json=structured(situation="ill"), headers={**person.headers, "If-Match": first.headers["etag"]}
+    )
+    assert second.status_code == 200, second.text
+    await date_directives_version(person.space_id, 2, datetime(2026, 9, 30, 22, 30, tzinfo=UTC))  # 1 Oct in Paris
+    replaced, current = await consents()
+    assert replaced["id"] == in_force["id"] and replaced["status"] == "inactive"
+    notice = "Version remplacée le 1er octobre 2026 par la version 2 — ne fait plus foi"
+    assert all(page.count(notice) == 2 for page in pages(replaced))  # above the content and in the footer
+    assert replaced["sourceAttachment"]["title"] == "Directives anticipées, version 1 (ne fait plus foi)"
+    assert current["status"] == "active" and current["sourceAttachment"]["title"] == "Directives anticipées, version 2"
+    assert not any("plus foi" in page for page in pages(current))

@@ -1,16 +1,23 @@
 """The printed directives: a real PDF with an embedded Unicode font, dated, with the version number
-and a signature block, its French text (œ, é, ç) selectable and found again by a PDF reader."""
+and a signature block, its French text (œ, é, ç) selectable and found again by a PDF reader. A
+version no longer in force says so on every page."""
 
 from __future__ import annotations
 
+import base64
 import io
+import json
 import os
+import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from pypdf import PdfReader
 
-from tests.helpers.records import DIRECTIVES, TRUSTED_PERSON, structured, trusted
+from ens.core.fhir import encode as as_json
+from ens.records.fhir import records_as_fhir
+from tests.helpers.records import DIRECTIVES, TRUSTED_PERSON, date_directives_version, structured, trusted
 
 PDF = {"Accept": "application/pdf"}
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
@@ -19,6 +26,17 @@ ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 def _text(content: bytes) -> str:
     reader = PdfReader(io.BytesIO(content))
     return "\n".join(page.extract_text() for page in reader.pages)
+
+
+def _pages(content: bytes) -> list[str]:
+    """Each page's text, its whitespace flattened (a line break is a space)."""
+    return [" ".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(content)).pages]
+
+
+def _keep(name: str, content: bytes) -> None:
+    if os.environ.get("ENS_KEEP_PDF"):  # to look at it: pdftoppm -png -r 70 FILE out
+        ARTIFACTS.mkdir(exist_ok=True)
+        (ARTIFACTS / name).write_bytes(content)
 
 
 def _fonts(content: bytes) -> set[str]:
@@ -99,3 +117,72 @@ async def test_revoked_directives_are_not_printed(client, person):
 
 async def test_nothing_to_print_is_404(client, person):
     assert (await client.get(DIRECTIVES, headers={**person.headers, **PDF})).status_code == 404
+
+
+# Long enough that each version fills more than one page: the notice must be on every one.
+LONG_WISHES = " ".join(
+    f"{n}. Je souhaite que l'on respecte mon calme, que mes proches soient près de moi et que l'on me parle."
+    for n in range(1, 38)
+)
+NOT_IN_FORCE = ("ne fait plus foi", "ne font plus foi")
+
+
+async def _printed_versions(space_id: uuid.UUID) -> list[bytes]:
+    """The PDF of each version the export prints (the structured ones not revoked), oldest first."""
+    mapped = await records_as_fhir(space_id, timezone="Europe/Paris", with_hidden=True)
+    resources = [json.loads(as_json(resource)) for resource in mapped.resources]
+    attachments = [r.get("sourceAttachment", {}) for r in resources if r["resourceType"] == "Consent"]
+    return [base64.b64decode(a["data"]) for a in attachments if "data" in a]
+
+
+async def test_a_version_no_longer_in_force_says_so_on_every_page_and_the_one_in_force_does_not(client, person):
+    """Printed, a replaced or revoked version looked exactly like the one in force: a relative or a
+    doctor could act on wishes the author had withdrawn. Each page now says since when it no longer
+    holds and why, on the day in the space's time zone; the version in force prints as before."""
+    headers = person.headers
+    v1 = await client.put(DIRECTIVES, json=structured(wishes=LONG_WISHES), headers=headers)
+    v2 = await client.put(
+        DIRECTIVES,
+        json=structured(situation="ill", wishes=LONG_WISHES),
+        headers={**headers, "If-Match": v1.headers["etag"]},
+    )
+    assert v2.status_code == 200, v2.text
+    in_force = await client.get(DIRECTIVES, headers={**headers, **PDF})
+    assert in_force.status_code == 200
+    pages = _pages(in_force.content)
+    assert len(pages) >= 2 and "Version 2, rédigée le" in pages[0]
+    assert not any(words in page for page in pages for words in NOT_IN_FORCE)
+
+    revoked = await client.delete(DIRECTIVES, headers={**headers, "If-Match": v2.headers["etag"]})
+    assert revoked.status_code == 200, revoked.text
+    # Written at 23:30 UTC, 00:30 in Paris: the day printed is the next one, the space's.
+    await date_directives_version(person.space_id, 1, datetime(2026, 2, 1, 10, 0, tzinfo=UTC))
+    await date_directives_version(person.space_id, 2, datetime(2026, 3, 14, 23, 30, tzinfo=UTC))
+    await date_directives_version(person.space_id, 3, datetime(2026, 6, 30, 22, 15, tzinfo=UTC))
+
+    replaced_pdf, revoked_pdf = await _printed_versions(person.space_id)
+    _keep("directives-replaced.pdf", replaced_pdf)
+    _keep("directives-revoked.pdf", revoked_pdf)
+    replaced, withdrawn = _pages(replaced_pdf), _pages(revoked_pdf)
+    assert len(replaced) >= 2 and len(withdrawn) >= 2
+    assert "Version 1, rédigée le 1er février 2026" in replaced[0]
+    assert "Version 2, rédigée le 15 mars 2026" in withdrawn[0]
+    # Above each page's content and again in its footer.
+    notice = "Version remplacée le 15 mars 2026 par la version 2 — ne fait plus foi"
+    assert all(page.count(notice) == 2 for page in replaced), replaced
+    assert all(page.startswith(notice) for page in replaced)
+    notice = "Directives révoquées le 1er juillet 2026 — ne font plus foi"
+    assert all(page.count(notice) == 2 for page in withdrawn), withdrawn
+    assert all(page.startswith(notice) for page in withdrawn)
+
+    # New directives after the revocation: in force, printed without a notice.
+    tag = (await client.get(DIRECTIVES, headers=headers)).headers["etag"]
+    v4 = await client.put(DIRECTIVES, json=structured(wishes=LONG_WISHES), headers={**headers, "If-Match": tag})
+    assert v4.status_code == 200, v4.text
+    in_force = await client.get(DIRECTIVES, headers={**headers, **PDF})
+    _keep("directives-in-force.pdf", in_force.content)
+    pages = _pages(in_force.content)
+    assert len(pages) >= 2 and "Version 4, rédigée le" in pages[0]
+    assert not any(words in page for page in pages for words in NOT_IN_FORCE)
+    *_, exported_in_force = await _printed_versions(person.space_id)
+    assert not any(words in page for page in _pages(exported_in_force) for words in NOT_IN_FORCE)

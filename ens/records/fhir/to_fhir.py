@@ -106,7 +106,8 @@ def _text(text: str) -> CodeableConcept:
 def consent_of(directives: DirectivesRead, *, space_id: UUID, pdf: bytes | None, superseded: bool = False) -> Consent:
     """A version of the directives as a ``Consent`` (scope ``adr``): active, or inactive once revoked
     or ``superseded`` by a later version (which keeps what it said). ``pdf`` is the printed version,
-    attached; a pointer's attachment only says where the paper directives are."""
+    attached (a superseded one's says so on every page, and its title too); a pointer's attachment
+    only says where the paper directives are."""
     patient = patient_reference(space_id)
     attachment: Attachment | None = None
     provision: ConsentProvision | None = None
@@ -119,7 +120,8 @@ def consent_of(directives: DirectivesRead, *, space_id: UUID, pdf: bytes | None,
                 content_type="application/pdf",
                 language="fr",
                 data=base64.b64encode(pdf).decode(),
-                title=f"Directives anticipées, version {directives.version}",
+                title=f"Directives anticipées, version {directives.version}"
+                + (" (ne fait plus foi)" if superseded else ""),
                 creation=_instant(directives.created_at),
             )
         provision = _provisions(directives)
@@ -304,7 +306,8 @@ class RecordsFhir:
 
 async def records_as_fhir(space_id: UUID, *, timezone: str, with_hidden: bool) -> RecordsFhir:
     """Every record of the space as FHIR resources: every version of the directives (each with its
-    PDF when printable, the former ones inactive), the trusted person and the former ones.
+    PDF when printable, the former ones inactive, their PDF saying on every page which version
+    replaced them or that they were revoked), the trusted person and the former ones.
 
     ``with_hidden`` is false for an export a representative asks for: the emergency contacts and
     profile entries the holder hid from representatives are left out, as from every other read of
@@ -312,10 +315,15 @@ async def records_as_fhir(space_id: UUID, *, timezone: str, with_hidden: bool) -
     resources: list[AnyResource] = []
     today = clock.now().astimezone(ZoneInfo(timezone)).date()
     versions = await every_directive_version(space_id)
-    for directives in versions:
+    for index, directives in enumerate(versions):
+        next_version = versions[index + 1] if index + 1 < len(versions) else None
         printable = directives.status == "active" and directives.form == "structured"
-        pdf = render_directives(directives, zone=timezone, printed_on=today) if printable else None
-        superseded = directives is not versions[-1]
+        pdf = (
+            render_directives(directives, zone=timezone, printed_on=today, next_version=next_version)
+            if printable
+            else None
+        )
+        superseded = next_version is not None
         resources.append(consent_of(directives, space_id=space_id, pdf=pdf, superseded=superseded))
     resources += [trusted_person_of(former, space_id=space_id) for former in await former_trusted_persons(space_id)]
     trusted = await current_trusted_person(space_id)
