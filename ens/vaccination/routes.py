@@ -11,7 +11,7 @@ from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
 from ens.core.api import PUBLIC, CursorParam, Cursors, LimitParam, preferred
-from ens.core.openapi import also_served_as
+from ens.core.openapi import also_served_as, problem
 from ens.spaces.door import Access, Need
 from ens.spaces.rights import Action
 from ens.vaccination import service
@@ -174,7 +174,8 @@ class VaccinationController(Controller):
         media_type=JSON,
         operation_id="updateVaccination",
         responses={
-            200: ResponseSpec(VaccinationRead, description="The corrected vaccination", generate_examples=False)
+            200: ResponseSpec(VaccinationRead, description="The corrected vaccination", generate_examples=False),
+            409: problem("The corrected vaccine and date are those of another entry the caller sees"),
         },
     )
     async def update(
