@@ -12,6 +12,7 @@ from typing import Any
 
 from litestar import Litestar
 from litestar.handlers import HTTPRouteHandler
+from litestar.openapi import ResponseSpec
 from litestar.openapi.spec import Link, OpenAPIHeader, OpenAPIResponse, Operation, Parameter, Reference, Schema
 from litestar.openapi.spec import OpenAPIMediaType as MediaType
 from litestar.openapi.spec.enums import OpenAPIFormat, OpenAPIType
@@ -19,7 +20,7 @@ from litestar.types import Method
 from litestar.types.internal_types import PathParameterDefinition
 
 from ens.core.api import PUBLIC_OPT, Struct
-from ens.core.problems import PROBLEM_JSON
+from ens.core.problems import PROBLEM_JSON, Problem
 
 _PROBLEM_ERROR_SCHEMA = Schema(
     type=OpenAPIType.OBJECT,
@@ -214,6 +215,12 @@ def check_operation_ids(app: Litestar) -> None:
                 continue
             if not _CAMEL_CASE.fullmatch(operation.operation_id or ""):
                 raise RuntimeError(f"{method.upper()} {path}: operation_id {operation.operation_id!r} is not camelCase")
+
+
+def problem(description: str) -> ResponseSpec:
+    """A problem+json answer a route documents itself, saying when it comes (the statuses every
+    route of its kind can answer are added by :func:`document_problems`)."""
+    return ResponseSpec(Problem, media_type=PROBLEM_JSON, description=description, generate_examples=False)
 
 
 def also_served_as(media_type: str, description: str, *, binary: bool = False) -> type[Operation]:

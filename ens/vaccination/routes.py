@@ -11,7 +11,7 @@ from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
 from ens.core.api import PUBLIC, CursorParam, Cursors, LimitParam, preferred
-from ens.core.openapi import also_served_as
+from ens.core.openapi import also_served_as, problem
 from ens.spaces.door import Access, Need
 from ens.spaces.rights import Action
 from ens.vaccination import service
@@ -83,8 +83,11 @@ class VaccinationController(Controller):
         opt=WRITE,
         status_code=201,
         summary="Add a vaccination to the booklet (declared; validated when a professional writes it)",
-        description="The same vaccine on the same full day is a 409 naming the existing entry; a date giving "
-        "only a year or a month is never a duplicate. The date may not be in the future nor before the holder's "
+        description="The same vaccine on the same full day as an entry the caller sees is a 409 naming that "
+        "entry; a date giving only a year or a month is never a duplicate. An entry hidden from the "
+        "representatives does not exist for their writes: a representative's entry of the same vaccine and day "
+        "is recorded beside it (the holder then sees both, and the schedule, the certificate and the export "
+        "count that injection once). The date may not be in the future nor before the holder's "
         "birth. The server sets diseases (from the catalogue) and status: validated when written by a health "
         "professional whose profession may vaccinate (doctor, midwife, nurse, pharmacist: the access matrix), "
         "declared otherwise (the holder, a representative, an app).",
@@ -170,11 +173,18 @@ class VaccinationController(Controller):
         "/{id:uuid}",
         opt=WRITE,
         summary="Correct a vaccination (If-Match honoured)",
-        description="An app may correct only the entries it recorded; a validated entry only a professional.",
+        description="An app may correct only the entries it recorded; a validated entry only a professional. "
+        "A correction moving the entry onto the vaccine and day of another entry the caller sees is a 409 naming "
+        "it. Hiding or showing an entry while the same vaccine and day is in the booklet with that visibility "
+        "already (a representative's entry beside a hidden one) is a 409 naming it: remove one of the two first.",
         media_type=JSON,
         operation_id="updateVaccination",
         responses={
-            200: ResponseSpec(VaccinationRead, description="The corrected vaccination", generate_examples=False)
+            200: ResponseSpec(VaccinationRead, description="The corrected vaccination", generate_examples=False),
+            409: problem(
+                "The corrected vaccine and date are those of another entry the caller sees, or hiding or showing "
+                "the entry would make two entries of one injection with one visibility"
+            ),
         },
     )
     async def update(

@@ -33,8 +33,10 @@ class Vaccination(Table, tablename="vaccinations"):
 
     ``date_text`` is the date as given (``2009``, ``2009-05`` or ``2009-05-12``), ``earliest_on``
     and ``latest_on`` the first and last day it may be. ``vaccine_key`` identifies the vaccine for
-    duplicate detection (``vaccine:<id>`` or ``name:<folded name>``). ``status`` is ``declared``
-    (the holder, a representative or an app) or ``validated`` (a professional, later).
+    duplicate detection (``vaccine:<id>`` or ``name:<folded name>``): one entry per vaccine, full
+    day and ``hidden_from_representatives`` (a representative's entry may stand beside one hidden
+    from them). ``status`` is ``declared`` (the holder, a representative or an app) or
+    ``validated`` (a professional, later).
     """
 
     space_id = UUID()

@@ -7,7 +7,7 @@ from typing import Any
 
 from litestar.openapi import ResponseSpec
 
-from ens.core.problems import PROBLEM_JSON, Problem
+from ens.core.openapi import problem
 from ens.spaces.door import Need
 from ens.spaces.rights import Action
 
@@ -24,11 +24,6 @@ def writes(resource: str, action: Action) -> dict[str, Need]:
 
 
 JSON = "application/json"
-
-
-def problem(description: str) -> ResponseSpec:
-    """A problem+json answer a route documents itself (the others are added by ``ens.core.openapi``)."""
-    return ResponseSpec(Problem, media_type=PROBLEM_JSON, description=description, generate_examples=False)
 
 
 PRECONDITION_REQUIRED = problem("The record exists and the change sent no If-Match")

@@ -12,13 +12,13 @@ from litestar.openapi.spec.enums import OpenAPIFormat, OpenAPIType
 from litestar.params import JSONBody
 
 from ens.core.api import CursorParam, Cursors, IfMatch, LimitParam, preferred, with_etag
+from ens.core.openapi import problem
 from ens.records import directives as service
 from ens.records.directives_pdf import print_directives
 from ens.records.routes.answers import (
     JSON,
     PRECONDITION_REQUIRED,
     documented,
-    problem,
     reads,
     writes,
 )

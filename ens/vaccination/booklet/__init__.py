@@ -4,9 +4,11 @@ An entry the holder, a representative or an app writes is ``declared``; one a he
 whose profession may vaccinate writes (the access matrix: doctor, midwife, nurse, pharmacist) is
 ``validated`` — nothing the body says can set the status. A validated entry is changed or removed
 by a professional only. The same
-vaccine on the same full day is one entry (409 naming the existing one); a year or a month alone is
-never called a duplicate. A space's writes take its booklet counter first, so two of them cannot
-both pass the duplicate check.
+vaccine on the same full day is one entry as the writer sees the booklet (409 naming the existing
+one); a year or a month alone is never called a duplicate. An entry hidden from the representatives
+does not exist for them, their writes included: theirs is recorded beside it, and what counts doses
+for the holder counts that injection once. A space's writes take its booklet counter first, so two
+of them cannot both pass the duplicate check.
 """
 
 from __future__ import annotations

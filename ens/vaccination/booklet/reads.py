@@ -1,9 +1,15 @@
 """Reading the booklet: one entry (and its JSON, what ``If-Match`` is compared with), a page, the whole
-booklet, and the entries as the schedule engine reads them."""
+booklet, and the entries as the schedule engine reads them.
+
+The booklet holds one entry per vaccine and full day as each caller sees it, so the holder's may
+hold two of one injection: the entry hidden from the representatives, and the one a representative
+recorded beside it without seeing it (``writes._refuse_duplicate``). Both are entries — the list and
+each entry show them to the holder — but what counts doses takes one injection once
+(:func:`_one_per_injection`)."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -21,7 +27,7 @@ from ens.vaccination.schemas import RecordedBy, VaccinationPage, VaccinationRead
 _SELECT = """SELECT e.id, e.vaccine_id, e.vaccine_name, v.cis AS cis, v.atc AS atc, e.diseases, e.date_text,
        e.date_precision, e.earliest_on, e.dose_number, e.lot_number, e.administered_by, e.location, e.note,
        e.status, e.recorded_by_role, e.recorded_by_name, e.recorded_by_client_id, e.created_at, e.updated_at,
-       e.hidden_from_representatives
+       e.hidden_from_representatives, e.vaccine_key
 FROM vaccinations e LEFT JOIN vaccines v ON v.id = e.vaccine_id"""
 
 
@@ -98,19 +104,22 @@ async def list_vaccinations(
 
 
 async def all_vaccinations(space_id: UUID, *, with_hidden: bool) -> list[VaccinationRead]:
-    """The whole booklet, oldest first (the certificate, the FHIR export); without ``with_hidden``
-    (a representative's), the entries hidden from representatives are left out."""
+    """The whole booklet, oldest first, one entry per injection (the certificate, the FHIR export:
+    what others read count its doses); without ``with_hidden`` (a representative's), the entries
+    hidden from representatives are left out."""
     hidden = "" if with_hidden else " AND NOT e.hidden_from_representatives"
     rows = await fetch(f"{_SELECT} WHERE e.space_id = {{}}{hidden} ORDER BY e.earliest_on, e.id", space_id)
-    return [read_of(row) for row in rows]
+    return [read_of(row) for row in _one_per_injection(rows)]
 
 
 async def booklet_entries(space_id: UUID, *, with_hidden: bool) -> list[BookletEntry]:
-    """The booklet as the schedule engine reads it (for a representative, without the entries
-    hidden from them: the schedule they see is computed as if those were not there)."""
+    """The booklet as the schedule engine reads it, one entry per injection (for a representative,
+    without the entries hidden from them: the schedule they see is computed as if those were not
+    there)."""
     hidden = "" if with_hidden else " AND NOT hidden_from_representatives"
     rows = await fetch(
-        "SELECT id, diseases, date_text, vaccine_id, vaccine_name FROM vaccinations WHERE space_id = {}" + hidden,
+        "SELECT id, diseases, date_text, date_precision, earliest_on, vaccine_id, vaccine_name, vaccine_key, status, "
+        "hidden_from_representatives, created_at FROM vaccinations WHERE space_id = {}" + hidden,
         space_id,
     )
     return [
@@ -120,5 +129,32 @@ async def booklet_entries(space_id: UUID, *, with_hidden: bool) -> list[BookletE
             when=PartialDate.parse(row["date_text"]),
             brand=row["vaccine_name"] if row["vaccine_id"] is not None else "",
         )
-        for row in rows
+        for row in _one_per_injection(rows)
     ]
+
+
+def _one_per_injection(rows: list[Row]) -> list[Row]:
+    """The rows, in their order, with one entry per vaccine and full day: the holder's booklet may
+    hold two records of one injection (the module's docstring), which are one dose. The one kept is
+    a professional's (``validated``) first, then the one hidden from the representatives (the
+    holder's, which the representative's repeats), then the older; the other's details are not
+    merged into it (a free-named vaccine's diseases included: each record says them as its writer
+    did). A year or a month alone is never the same injection as another entry."""
+    kept: dict[tuple[str, date | None], Row] = {}
+    for row in rows:
+        if row["date_precision"] != "day":
+            continue
+        key = (str(row["vaccine_key"]), as_date(row["earliest_on"]))
+        if key not in kept or _kept_first(row) < _kept_first(kept[key]):
+            kept[key] = row
+    ids = {as_uuid(row["id"]) for row in kept.values()}
+    return [row for row in rows if row["date_precision"] != "day" or as_uuid(row["id"]) in ids]
+
+
+def _kept_first(row: Row) -> tuple[bool, bool, datetime, str]:
+    return (
+        row["status"] != "validated",
+        not row["hidden_from_representatives"],
+        aware(row["created_at"]),
+        str(as_uuid(row["id"])),
+    )

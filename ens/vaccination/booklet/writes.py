@@ -1,5 +1,6 @@
 """Recording, correcting and deleting entries: the status the writer gives (declared or validated),
-who may change which entry, and one entry per vaccine and day, under the space's booklet counter."""
+who may change which entry, and one entry per vaccine and full day as the writer sees the booklet,
+under the space's booklet counter."""
 
 from __future__ import annotations
 
@@ -12,12 +13,13 @@ from ens.core import clock
 from ens.core.api import require_if_match
 from ens.core.db import Row, as_uuid, fetch, fetch_one, write_transaction
 from ens.core.errors import Conflict, FieldError, Forbidden
-from ens.spaces.door import SpaceAccess
+from ens.spaces.door import SpaceAccess, visible_to
 from ens.spaces.history import note_hidden_item_removed
 from ens.spaces.matrix import access_matrix
 from ens.spaces.rights import Action
 from ens.vaccination.booklet.checks import Checked, Draft, _check, _merged
 from ens.vaccination.booklet.reads import _entry, _entry_row, body_of, read_of
+from ens.vaccination.engine.dates import PartialDate
 from ens.vaccination.schemas import VaccinationCreate, VaccinationRead, VaccinationUpdate
 
 DECLARED = "declared"
@@ -42,28 +44,57 @@ async def _lock_booklet(space_id: UUID) -> None:
 
 
 async def _refuse_duplicate(access: SpaceAccess, checked: Checked, *, other_than: UUID | None = None) -> None:
-    """One entry per vaccine and day (a unique index holds it). The entry is named only to whom
-    sees it: an entry hidden from representatives is not given away to them by its id."""
+    """One entry per vaccine and full day as the caller sees the booklet: a 409 naming the entry of
+    that day they see. A representative (or an app one connected) does not collide with an entry
+    hidden from them: theirs is recorded beside it, as if it did not exist (a 409 would tell them it
+    does). Whoever does not see hidden entries never writes one (hiding is the holder's, or a
+    professional's on a minor's space), so the entries they see are all those the unique index
+    compares theirs with (one per vaccine, full day and ``hidden_from_representatives``)."""
     if not checked.when.exact:
         return
-    row = await fetch_one(
-        """SELECT id, hidden_from_representatives FROM vaccinations WHERE space_id = {} AND vaccine_key = {}
-           AND earliest_on = {} AND date_precision = 'day'""",
+    rows = await fetch(
+        """SELECT id FROM vaccinations WHERE space_id = {} AND vaccine_key = {} AND earliest_on = {}
+           AND date_precision = 'day'"""
+        + visible_to(access)
+        + " ORDER BY id",
         access.space_id,
         checked.vaccine_key,
         checked.when.start,
     )
-    if row is None or as_uuid(row["id"]) == other_than:
-        return
-    if row["hidden_from_representatives"] and not access.sees_confidential:
+    existing = next((as_uuid(row["id"]) for row in rows if as_uuid(row["id"]) != other_than), None)
+    if existing is not None:
         raise Conflict(
-            f"This vaccine is already in the booklet on {checked.when.text}.",
-            [FieldError("/date", "same vaccine, same day as an entry of the booklet")],
+            f"This vaccine is already in the booklet on {checked.when.text}: entry {existing}.",
+            [FieldError("/date", f"same vaccine, same day as entry {existing}")],
         )
-    existing = as_uuid(row["id"])
+
+
+async def _refuse_twin(
+    access: SpaceAccess, entry_id: UUID, *, vaccine_key: str, when: PartialDate, hidden: bool
+) -> None:
+    """Hiding an entry, or showing it again, while the same vaccine the same day is in the booklet
+    with that visibility already (a representative recorded it beside the hidden one): two entries
+    of one injection shown to the representatives, or two hidden, is what the booklet never holds.
+    Only who sees both may hide or show, so the entry is named."""
+    if not when.exact:
+        return
+    twin = await fetch_one(
+        """SELECT id FROM vaccinations WHERE space_id = {} AND vaccine_key = {} AND earliest_on = {}
+           AND date_precision = 'day' AND hidden_from_representatives = {} AND id <> {}""",
+        access.space_id,
+        vaccine_key,
+        when.start,
+        hidden,
+        entry_id,
+    )
+    if twin is None:
+        return
+    existing = as_uuid(twin["id"])
+    shown = "hidden from" if hidden else "shown to"
     raise Conflict(
-        f"This vaccine is already in the booklet on {checked.when.text}: entry {existing}.",
-        [FieldError("/date", f"same vaccine, same day as entry {existing}")],
+        f"This vaccine is already in the booklet on {when.text}, {shown} the representatives: entry {existing}. "
+        "Remove one of the two entries first.",
+        [FieldError("/hiddenFromRepresentatives", f"same vaccine, same day as entry {existing}, {shown} them")],
     )
 
 
@@ -148,7 +179,11 @@ async def update_vaccination(
     access: SpaceAccess, entry_id: UUID, *, update: VaccinationUpdate, if_match: str | None
 ) -> VaccinationRead:
     """Correct an entry (it stays ``declared``), and/or hide it from the representatives or show
-    it again (the holder alone; any entry)."""
+    it again (the holder alone; any entry). Every check is made before anything is written.
+
+    A correction that leaves the vaccine and the date as they were is no duplicate, even beside the
+    other entry of the same injection that a representative recorded (see
+    :func:`_refuse_duplicate`): only an entry moved to another vaccine or day is compared."""
     hide = not isinstance(update.hidden_from_representatives, msgspec.UnsetType)
     if hide:
         access.require(Action.HIDE_FROM_REPRESENTATIVES)
@@ -157,31 +192,38 @@ async def update_vaccination(
         row = await _entry_row(access, entry_id)
         current = read_of(row)
         require_if_match(if_match, body_of(current))
-        if hide and update.hidden_from_representatives != current.hidden_from_representatives:
+        vaccine_key, when = str(row["vaccine_key"]), PartialDate.parse(current.date)
+        corrected: tuple[Checked, Draft] | None = None
+        if update.corrects_entry():
+            _may_change(access, row)
+            draft = _merged(current, update)
+            checked = await _check(access, draft)
+            if (checked.vaccine_key, checked.when) != (vaccine_key, when):
+                await _refuse_duplicate(access, checked, other_than=entry_id)
+            corrected, vaccine_key, when = (checked, draft), checked.vaccine_key, checked.when
+        flips = hide and update.hidden_from_representatives != current.hidden_from_representatives
+        if flips:
+            hidden = bool(update.hidden_from_representatives)
+            await _refuse_twin(access, entry_id, vaccine_key=vaccine_key, when=when, hidden=hidden)
             await fetch(
                 "UPDATE vaccinations SET hidden_from_representatives = {}, updated_at = {} "
                 "WHERE space_id = {} AND id = {}",
-                update.hidden_from_representatives,
+                hidden,
                 clock.now(),
                 access.space_id,
                 entry_id,
             )
-        if not update.corrects_entry():
-            return await _entry(access, entry_id)
-        _may_change(access, row)
-        draft = _merged(current, update)
-        checked = await _check(access, draft)
-        await _refuse_duplicate(access, checked, other_than=entry_id)
-        await fetch(
-            """UPDATE vaccinations SET vaccine_id = {}, vaccine_name = {}, vaccine_key = {}, diseases = {},
-                   date_text = {}, date_precision = {}, earliest_on = {}, latest_on = {}, dose_number = {},
-                   lot_number = {}, administered_by = {}, location = {}, note = {}, updated_at = {}
-               WHERE space_id = {} AND id = {}""",
-            *_entry_values(checked, draft),
-            clock.now(),
-            access.space_id,
-            entry_id,
-        )
+        if corrected is not None:
+            await fetch(
+                """UPDATE vaccinations SET vaccine_id = {}, vaccine_name = {}, vaccine_key = {}, diseases = {},
+                       date_text = {}, date_precision = {}, earliest_on = {}, latest_on = {}, dose_number = {},
+                       lot_number = {}, administered_by = {}, location = {}, note = {}, updated_at = {}
+                   WHERE space_id = {} AND id = {}""",
+                *_entry_values(*corrected),
+                clock.now(),
+                access.space_id,
+                entry_id,
+            )
         return await _entry(access, entry_id)
 
 
