@@ -61,10 +61,17 @@ async def request_access(professional_id: UUID, body: PatientAccessRequest) -> A
     space. No e-mail goes out here (its time would tell): the holder sees pending requests in the
     app. A request already pending for the same space and professional is not repeated, and a
     professional the holder blocked asks in vain (the same answer, nothing reaches the holder).
+
+    Only a space whose holder signed in reaches a request: its names, birthdate and birthplace are
+    what their identity provider vouched for. A child's space has none of that — a parent declared
+    its identity, and anyone may declare a space for any name and birthdate — so a request matching
+    it could go to a stranger's copy of a real child's space, whose "parent" would approve it and
+    receive what the professional then writes. A child's professionals are authorised by a parent
+    from the app (``POST /v1/spaces/{space}/professionals``).
     """
     candidates = await fetch(
         """SELECT s.id, s.given_name, s.family_name, a.birthplace FROM spaces s
-           LEFT JOIN accounts a ON a.id = s.holder_account_id
+           JOIN accounts a ON a.id = s.holder_account_id
            WHERE s.birthdate = {} AND s.status = 'open'""",
         body.birthdate,
     )

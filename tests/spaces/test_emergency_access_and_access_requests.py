@@ -228,3 +228,28 @@ async def test_the_holder_refuses_an_access_request_and_a_wrong_birthplace_match
     )
     assert bad.status_code == 422
     assert (await mail_client.post("/v1/pro/access-requests", json=traits, headers=holder.headers)).status_code == 403
+
+
+async def test_an_access_request_never_reaches_a_space_whose_identity_a_parent_declared(
+    mail_client: httpx.AsyncClient, settings: Settings, make_person: MakePerson
+) -> None:
+    """Anyone may declare a child's space for any name and birthdate: a stranger's copy of a real
+    child's space received the doctor's request, approved it, and the doctor listed it as that
+    child (a review). No child's space receives a request; a parent authorises the professional."""
+    parent = await make_person(given_name="Paul", family_name="Marchal-Test")
+    stranger = await make_person(given_name="Ève", family_name="Intruse-Test")
+    child = {"givenName": "Léa", "familyName": "Marchal-Test", "birthdate": "2016-05-01", "sex": "female"}
+    spaces = []
+    for who in (parent, stranger):
+        created = await mail_client.post("/v1/spaces", json={**child, "relationship": "parent"}, headers=who.headers)
+        assert created.status_code == 201, created.text
+        spaces.append((who, created.json()["id"]))
+    doctor = await sign_in_pro(settings, GP)
+    for birthplace in ({"birthplace": "69123"}, {}):
+        traits = {"familyName": "MARCHAL-TEST", "givenName": "lea", "birthdate": "2016-05-01", **birthplace}
+        answer = await mail_client.post("/v1/pro/access-requests", json=traits, headers=doctor.headers)
+        assert answer.status_code == 202
+    for who, space in spaces:
+        listed = await mail_client.get(f"/v1/spaces/{space}/access-requests", headers=who.headers)
+        assert listed.status_code == 200 and listed.json()["items"] == []
+    assert (await mail_client.get("/v1/pro/patients", headers=doctor.headers)).json()["items"] == []
