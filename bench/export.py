@@ -84,6 +84,7 @@ def _row(space_id: UUID, k: int, start: datetime, now: datetime) -> tuple[object
         "feed_xid": 0,
         "body": body,
         "original_source": None,
+        "hidden_from_representatives": False,
     }
     return tuple(values[c] for c in INSERT_COLUMNS)
 

@@ -34,6 +34,7 @@ from ens.core.db import Row, as_uuid, copy_rows, current, fetch, fetch_one, inse
 from ens.core.errors import Conflict, FieldError, Forbidden, Invalid
 from ens.core.local_time import local_midnight, zone_of
 from ens.spaces.door import SpaceAccess
+from ens.spaces.rights import Action
 from ens.vitals.catalogue import BY_CODE, STEPS_PER_DAY
 from ens.vitals.feed import FEED_BLOCK, FEED_PLACES_SQL, FeedNumbers, numbers_from, take_feed_numbers
 from ens.vitals.representation import measurement_body
@@ -77,6 +78,7 @@ INSERT_COLUMNS = (
     "feed_xid",
     "body",
     "original_source",
+    "hidden_from_representatives",
 )
 # A replacement changes everything but identity, ownership and creation time.
 _REPLACED_COLUMNS = [
@@ -305,6 +307,7 @@ def _row(
         place[0],
         body,
         original_source,
+        hidden,
     )
 
 
@@ -402,14 +405,14 @@ async def record_measurements(
     writer = IMPORT_WRITER if imported is not None else await writer_of(access)
     prepared, errors = _prepare(raw_items, zone_of(access.space.timezone), now=now)
     _refuse(errors)
+    if any(p.item.hidden_from_representatives for p in prepared):
+        access.require(Action.HIDE_FROM_REPRESENTATIVES)
     # Inside a caller's transaction (the space import) a lost race has failed that transaction:
     # nothing can run again in it, so the caller's whole write is refused.
     attempts = 1 if current().current_transaction.get() is not None else _ATTEMPTS
     for _ in range(attempts):
         try:
-            return await _store(
-                access.space_id, writer, prepared, imported, now=now, zone=zone_of(access.space.timezone)
-            )
+            return await _store(access, writer, prepared, imported, now=now, zone=zone_of(access.space.timezone))
         except RecordRace:
             continue
     raise Conflict("Other requests were writing the same records at the same time: send the batch again.")
@@ -447,7 +450,7 @@ async def record_race() -> AsyncIterator[None]:
 
 
 async def _store(
-    space_id: UUID,
+    access: SpaceAccess,
     writer: Writer,
     prepared: list[_Prepared],
     imported: Sequence[Imported] | None,
@@ -458,6 +461,7 @@ async def _store(
     """One transaction: the places and the lookup in one statement, new records by ``COPY``, the
     replaced ones by an upsert (module doc)."""
     items: list[ItemResult] = []
+    space_id = access.space_id
     async with write_transaction(), record_race():
         keys = [p.record_key for p in prepared if p.record_key]
         numbers, stored = await _places_and_stored(space_id, writer.key, keys, len(prepared))
@@ -466,17 +470,20 @@ async def _store(
         places = iter(numbers.seqs)
         fresh = iter(new_ids(len(prepared)))
         created: list[tuple[str, tuple[Any, ...]]] = []
+        created_hidden: list[bool] = []
         replaced: list[tuple[Any, ...]] = []
         for p in prepared:
             known = stored.get(p.record_key) if p.record_key is not None else None
             result: Result
             origin = imported[p.index] if imported is not None else None
             if known is None:
-                hidden = origin.hidden if origin is not None else False
+                hidden = origin.hidden if origin is not None else p.item.hidden_from_representatives
                 measurement_id, created_at, result = next(fresh), now, "created"
             elif p.item.client_record_version > known.version:
-                # A replacement keeps the measure's identity, creation time and who may see it.
-                measurement_id, created_at, hidden, result = known.id, known.created_at, known.hidden, "replaced"
+                # A replacement keeps the measure's identity, creation time and who may see it (and
+                # hides it if it says so).
+                hidden = known.hidden or p.item.hidden_from_representatives
+                measurement_id, created_at, result = known.id, known.created_at, "replaced"
             else:
                 items.append(ItemResult(id=known.id, result="unchanged"))
                 continue
@@ -495,9 +502,14 @@ async def _store(
             )
             if result == "created":
                 created.append((p.record_key or "", row))
+                created_hidden.append(hidden)
             else:
                 replaced.append(row)
             items.append(ItemResult(id=measurement_id, result=result))
+        if len(created_hidden) == 1 or (created_hidden and all(created_hidden)):
+            # The request's history row names the measure it created (or one of those it created
+            # hidden): whom they are hidden from, now or later, is not shown the row either.
+            access.names_new_item(next(i.id for i in items if i.result == "created"), "vitals")
         # New records go in by COPY (PostgreSQL's CPU per measure: the upsert's 31 us against
         # COPY's 15, measured by make bench), in the order of their keys: two batches racing on
         # records they share insert them in one order, so one waits for the other and then fails

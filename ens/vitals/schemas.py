@@ -92,6 +92,10 @@ class MeasurementCreate(Struct, kw_only=True):
     measurement_location: ShortText | None = None
     glucose_moment: GlucoseMoment | None = None
     note: Note | None = None
+    # Created already hidden from the representatives: by whoever may hide (the holder, or a
+    # professional on a minor's space, CSP L1111-5), so that a parent never sees it, not even for
+    # the moment between its creation and a PATCH hiding it.
+    hidden_from_representatives: bool = False
 
 
 class MeasurementBatch(Struct, kw_only=True):

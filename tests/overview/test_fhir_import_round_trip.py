@@ -8,7 +8,9 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
+from tests.helpers.carers import court_measure
 from tests.helpers.fhir import FHIR, check_bundle, fill_every_kind
+from tests.helpers.vitals import weight
 
 EXPORT = "/v1/spaces/me/export"
 IMPORT = "/v1/spaces/me/import"
@@ -203,7 +205,6 @@ async def test_a_parents_import_may_not_hide_measures_from_the_other_parent(clie
     measure labelled restricted is refused whole (it hid it from the other parent for good before,
     found by a review); records and vaccinations were refused already."""
     from tests.helpers.carers import create_child_space
-    from tests.helpers.vitals import weight
 
     sent = await client.post("/v1/spaces/me/vitals", json={"measurements": [weight()]}, headers=person.headers)
     assert sent.status_code == 201, sent.text
@@ -230,3 +231,23 @@ async def test_an_imports_history_row_names_no_item(client, person, make_person)
     items = (await client.get("/v1/spaces/me/access-history?limit=5", headers=newcomer.headers)).json()["items"]
     [row] = [item for item in items if item["action"] == "POST /v1/spaces/{space}/import"]
     assert row["resourceId"] is None
+
+
+async def test_a_measure_hidden_from_representatives_stays_hidden_from_them_after_a_move(client, person, make_person):
+    """The import stored the hidden flag in the measure's JSON but not in its column, which every
+    representative's read filters on: a tutor of the new space read the measure (a review)."""
+    answer = await client.post(
+        "/v1/spaces/me/vitals",
+        json={"measurements": [weight(64.0, hiddenFromRepresentatives=True)]},
+        headers=person.headers,
+    )
+    assert answer.status_code == 201, answer.text
+    exported = (await client.get(EXPORT, headers=person.headers)).json()
+    newcomer, tutor = await make_person("Maëlle"), await make_person("Tom")
+    assert (await client.post(IMPORT, json=exported, headers=newcomer.headers)).status_code == 201
+    await court_measure(newcomer, tutor, "tutelle")
+    mine = (await client.get("/v1/spaces/me/vitals", headers=newcomer.headers)).json()["items"]
+    assert [(m["value"], m["hiddenFromRepresentatives"]) for m in mine] == [(64.0, True)]
+    space = f"/v1/spaces/{newcomer.space_id}"
+    assert (await client.get(f"{space}/vitals", headers=tutor.headers)).json()["items"] == []
+    assert (await client.get(f"{space}/vitals/{mine[0]['id']}", headers=tutor.headers)).status_code == 404

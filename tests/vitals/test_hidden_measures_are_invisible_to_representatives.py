@@ -10,9 +10,11 @@ from typing import Any
 
 import httpx
 
-from tests.helpers.carers import court_measure
+from ens.core.settings import Settings
+from tests.helpers.carers import court_measure, create_child_space, today_in_paris, years_before
 from tests.helpers.hidden import hide_measure, tutored_space_with_two_weights
 from tests.helpers.people import MakeAppToken, MakePerson
+from tests.helpers.professionals import MIDWIFE, authorise, sign_in_pro
 from tests.helpers.vitals import weight
 
 
@@ -174,3 +176,56 @@ async def test_a_measure_hidden_during_a_first_sync_comes_as_a_deletion(
         if not page["hasMore"]:
             break
     assert {"op": "delete", "id": first["measurement"]["id"]} in rest
+
+
+async def test_a_professional_creates_a_measure_hidden_from_a_minors_parents(
+    client: httpx.AsyncClient, settings: Settings, make_person: MakePerson, make_app_token: MakeAppToken
+) -> None:
+    """On a minor's space a professional hides what the minor keeps from the parents (CSP
+    L1111-5): created hidden, a measure never reaches them, nor the history row of its creation.
+    Before, the flag was refused (422) and the measure was the parents' to read until a PATCH hid
+    it, its creation's row for good (a review)."""
+    parent = await make_person(given_name="Paul")
+    child = await create_child_space(client, parent, birthdate=years_before(today_in_paris(), 15))
+    midwife = await sign_in_pro(settings, MIDWIFE)
+    await authorise(client, parent, midwife, space=child)
+    space = f"/v1/spaces/{child}"
+    kept = await client.post(
+        f"{space}/vitals",
+        json={"measurements": [weight(61.0, hiddenFromRepresentatives=True)]},
+        headers=midwife.headers,
+    )
+    assert kept.status_code == 201, kept.text
+    [item] = kept.json()["items"]
+    mine = await client.get(f"{space}/vitals/{item['id']}", headers=midwife.headers)
+    assert mine.json()["hiddenFromRepresentatives"] is True
+    # The parents: not in their list, nor their feed, nor their history.
+    assert (await client.get(f"{space}/vitals", headers=parent.headers)).json()["items"] == []
+    assert (await client.get(f"{space}/vitals/changes", headers=parent.headers)).json()["changes"] == []
+    rows = (await client.get(f"{space}/access-history?actor=professionals", headers=parent.headers)).json()["items"]
+    assert not [row for row in rows if row["resourceType"] == "vitals"]
+    # One created visible, then hidden: the row of its creation goes from their history too.
+    shown = await client.post(f"{space}/vitals", json={"measurements": [weight(62.0)]}, headers=midwife.headers)
+    created = shown.json()["items"][0]["id"]
+    current = await client.get(f"{space}/vitals/{created}", headers=midwife.headers)
+    hidden = await client.patch(
+        f"{space}/vitals/{created}",
+        json={"hiddenFromRepresentatives": True},
+        headers={**midwife.headers, "If-Match": current.headers["etag"]},
+    )
+    assert hidden.status_code == 200, hidden.text
+    rows = (await client.get(f"{space}/access-history?actor=professionals", headers=parent.headers)).json()["items"]
+    assert not [row for row in rows if row["resourceType"] == "vitals"]
+    # Whoever may not hide may not create hidden either: a parent, an app.
+    by_parent = await client.post(
+        f"{space}/vitals", json={"measurements": [weight(63.0, hiddenFromRepresentatives=True)]}, headers=parent.headers
+    )
+    assert by_parent.status_code == 403, by_parent.text
+    holder = await make_person()
+    app = await make_app_token(holder, ["vitals.body_weight:write"])
+    by_app = await client.post(
+        "/v1/spaces/me/vitals",
+        json={"measurements": [weight(70.0, hiddenFromRepresentatives=True)]},
+        headers=app.headers,
+    )
+    assert by_app.status_code == 403, by_app.text
