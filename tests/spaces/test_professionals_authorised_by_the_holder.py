@@ -245,6 +245,43 @@ async def test_a_nurse_writes_a_measure_named_in_the_history_with_her_profession
     assert summary["role"] == "professional" and summary["rights"] == ["read", "write_data"]
 
 
+async def test_a_professional_corrects_and_removes_only_the_measures_they_took(
+    client: httpx.AsyncClient, settings: Settings, make_person: MakePerson
+) -> None:
+    """Their right to write measures is to take them: before, a nurse could delete the person's own
+    measures, an app's, another professional's (a review); as apps, and as with documents, no more."""
+    holder = await make_person()
+    nurse, doctor = await sign_in_pro(settings, NURSE), await sign_in_pro(settings, GP)
+    for pro in (nurse, doctor):
+        await authorise(client, holder, pro)
+    space = f"/v1/spaces/{holder.space_id}/vitals"
+
+    async def take(who: Any, value: float) -> str:
+        sent = await client.post(space, json={"measurements": [weight(value)]}, headers=who.headers)
+        assert sent.status_code == 201, sent.text
+        return str(sent.json()["items"][0]["id"])
+
+    async def etag(measure: str) -> str:
+        return (await client.get(f"{space}/{measure}", headers=holder.headers)).headers["etag"]
+
+    own, doctors, holders = await take(nurse, 70.0), await take(doctor, 71.0), await take(holder, 72.0)
+    for other in (doctors, holders):
+        tag = await etag(other)
+        fixed = await client.patch(f"{space}/{other}", json={"value": 60.0}, headers={**nurse.headers, "If-Match": tag})
+        assert fixed.status_code == 403, fixed.text
+        removed = await client.delete(f"{space}/{other}", headers={**nurse.headers, "If-Match": tag})
+        assert removed.status_code == 403, removed.text
+        assert (await client.get(f"{space}/{other}", headers=holder.headers)).json()["value"] in (71.0, 72.0)
+    fixed = await client.patch(
+        f"{space}/{own}", json={"value": 69.5}, headers={**nurse.headers, "If-Match": await etag(own)}
+    )
+    assert fixed.status_code == 200, fixed.text
+    removed = await client.delete(f"{space}/{own}", headers={**nurse.headers, "If-Match": await etag(own)})
+    assert removed.status_code == 204, removed.text
+    # The holder still removes any.
+    assert (await client.delete(f"{space}/{doctors}", headers=holder.headers)).status_code == 204
+
+
 async def test_on_a_minors_space_a_professional_hides_an_item_from_the_parents_at_the_minors_request(
     client: httpx.AsyncClient, settings: Settings, make_person: MakePerson
 ) -> None:
