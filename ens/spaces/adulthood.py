@@ -21,7 +21,7 @@ from ens.spaces.codes import new_code, space_of, take_code, use_code
 from ens.spaces.door import SpaceAccess, SpaceRef, adulthood, birthday, security_log, space_ref
 from ens.spaces.history import AccountAction
 from ens.spaces.schemas import ClaimCodeRead, SpaceListItem
-from ens.spaces.service import erase_space, hold_for_erasure, holds_data, space_list_item, tell
+from ens.spaces.service import erase_space, hold_for_erasure, holds_data, space_list_item, tell, ties_to_others
 
 log = logging.getLogger("ens.spaces.adulthood")
 
@@ -73,7 +73,8 @@ async def claim_space(caller: Caller, code: str, *, secret_key: str, noted: Acco
     Their provider's birthdate must be the space's (a provider's presumed ``YYYY-01-01`` in the same
     year is accepted). The space becomes theirs with everything in it; the parents' links end (kept
     in the history). The empty space their first sign-in created for them is removed; one holding
-    data is not merged (409).
+    data is not merged, and one that gives others a standing (a court measure, a professional, an
+    app) is not erased (409, naming what stands in the way).
     """
     account_id, client_id = caller.account_id, caller.client_id
     row = await take_code(account_id, code, purpose="claim", secret_key=secret_key)
@@ -102,6 +103,18 @@ async def claim_space(caller: Caller, code: str, *, secret_key: str, noted: Acco
                 raise Conflict(
                     "You already keep data in your own space: taking this one over would leave two. "
                     "Ask an operator to merge them."
+                )
+            # Nor what gives others a standing there (a tutor's court measure, an app, a professional):
+            # erased with the space, it would end unseen. Refused rather than carried over: the space
+            # taken over holds the childhood record none of them was given, and a court measure is
+            # recorded on a space only by an operator who checked the decision.
+            ties = await ties_to_others(as_uuid(own["id"]), now=now)
+            if ties:
+                raise Conflict(
+                    f"Your own space gives others a standing that taking this one over would erase with it "
+                    f"({'; '.join(ties)}). Nothing was changed. Resolve them first, then enter the code again: "
+                    "an operator ends a court measure there and records it on this space once it is yours; "
+                    "you revoke apps and professionals, and answer access requests, in your own space."
                 )
             # The empty space the first sign-in made goes, with the operators' record of it.
             await erase_space(
