@@ -1,12 +1,14 @@
 """The 18th birthday: a parent's right ends that day (the door computes it on every request: no job
-that might not run), a parent can make a claim code from the 17th birthday, the parents are told
-three months before, and the young adult takes the space over with their own identity."""
+that might not run), a parent can make a claim code from the 17th birthday (an operator, once the
+birthday has passed), the parents are told three months before, and the young adult takes the
+space over with their own identity."""
 
 from __future__ import annotations
 
 import logging
 import uuid
 from datetime import date, datetime, timedelta
+from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -14,10 +16,10 @@ import msgspec
 from ens.core import clock
 from ens.core.clock import as_date
 from ens.core.db import as_uuid, fetch, fetch_one, write_transaction
-from ens.core.errors import Conflict, Forbidden
+from ens.core.errors import Conflict, FieldError, Forbidden, Invalid
 from ens.core.mail import Mailer
 from ens.spaces.caller import Caller
-from ens.spaces.codes import new_code, space_of, take_code, use_code
+from ens.spaces.codes import BY_AN_OPERATOR, OperatorNote, new_code, space_of, take_code, use_code
 from ens.spaces.door import SpaceAccess, SpaceRef, adulthood, birthday, security_log, space_ref
 from ens.spaces.history import AccountAction
 from ens.spaces.schemas import ClaimCodeRead, SpaceListItem
@@ -28,6 +30,9 @@ log = logging.getLogger("ens.spaces.adulthood")
 # A claim code made from the 17th birthday stays usable three months past the 18th.
 CLAIM_AFTER_ADULTHOOD = timedelta(days=92)
 NOTICE_BEFORE = timedelta(days=91)  # "three months before"
+# An operator's code goes to the person whose identity they checked, by hand or by post: a month.
+OPERATOR_CODE_LIFETIME = timedelta(days=30)
+MAX_NOTE = 255  # the columns of the operator's name and reason
 
 ADULTHOOD_SOON = (
     "Bonjour,\n\n{given_name} aura 18 ans le {day}. Ce jour-là, votre accès de parent à son espace santé "
@@ -55,6 +60,48 @@ async def create_claim_code(access: SpaceAccess, *, secret_key: str) -> ClaimCod
         code = await new_code(
             secret_key, space_id=space.id, purpose="claim", created_by=access.caller.account_id, expires_at=expires_at
         )
+    return ClaimCodeRead(code=code, expires_at=expires_at, adulthood_on=_adulthood_day(space))
+
+
+async def issue_claim_code(space_id: UUID, *, operator: str, reason: str, secret_key: str) -> ClaimCodeRead:
+    """An operator's claim code for a young adult whose parents made none before the 18th birthday,
+    or whose code expired (``ens claim-codes issue``): from the birthday a parent's right has ended,
+    so nobody else could. The operator checked the person's identity first; their name and reason
+    stay on the code's row and go to the operators' log. The code works as a parent's does (the
+    claim still checks the birthdate of the identity that enters it); a minor's space, where the
+    parents make it, and a space that has its holder are refused."""
+    note = OperatorNote(name=operator.strip(), reason=reason.strip())
+    errors = [
+        FieldError(pointer, f"required, {MAX_NOTE} characters at most")
+        for pointer, text in (("/operator", note.name), ("/reason", note.reason))
+        if not text or len(text) > MAX_NOTE
+    ]
+    if errors:
+        raise Invalid("Say who checked the identity, and how (the check and its reference).", errors)
+    space = await space_of(space_id)
+    if space.holder_account_id is not None:
+        raise Conflict("This space already has its holder.")
+    if space.birthdate is None:
+        raise Conflict("This space has no birthdate: nobody can claim it.")
+    if clock.now() < adulthood(space):
+        raise Conflict(
+            f"This space's holder is a minor until {_adulthood_day(space):%d/%m/%Y}: "
+            "a parent makes the claim code (from the 17th birthday)."
+        )
+    expires_at = clock.now() + OPERATOR_CODE_LIFETIME
+    async with write_transaction():
+        code = await new_code(
+            secret_key,
+            space_id=space.id,
+            purpose="claim",
+            created_by=BY_AN_OPERATOR,
+            expires_at=expires_at,
+            operator=note,
+        )
+    security_log.warning(
+        "claim code issued by an operator",
+        extra={"event": "claim_code_issued", "space_id": str(space.id), "operator": note.name, "reason": note.reason},
+    )
     return ClaimCodeRead(code=code, expires_at=expires_at, adulthood_on=_adulthood_day(space))
 
 
@@ -92,7 +139,7 @@ async def claim_space(caller: Caller, code: str, *, secret_key: str, noted: Acco
         security_log.warning(
             "claim refused: birthdates differ", extra={"event": "claim_refused", "account_id": str(account_id)}
         )
-        raise Forbidden("Your identity's birthdate is not this space's: ask the parent who gave you the code.")
+        raise Forbidden("Your identity's birthdate is not this space's: ask whoever gave you the code.")
     now = clock.now()
     async with write_transaction():
         own = await fetch_one("SELECT id FROM spaces WHERE holder_account_id = {}", account_id)
