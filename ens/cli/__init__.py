@@ -1,5 +1,6 @@
 """``ens serve | migrate | demo | purge | notify | audit | partition | apps register | representatives add|end|list |
-vaccines load | export | dev token``: the parser and the dispatch; each command's work in a sibling module."""
+claim-codes issue | vaccines load | export | dev token``: the parser and the dispatch; each command's work in a
+sibling module."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import warnings
 from datetime import date
 
 from ens.cli.apps import register_labelled_app
+from ens.cli.claim_codes import issue_claim_code
 from ens.cli.court_measures import manage_representatives
 from ens.cli.development import demo, print_dev_token
 from ens.cli.export import export_space
@@ -67,6 +69,16 @@ def main(argv: list[str] | None = None) -> None:
     end.add_argument("--reason", required=True, help="the court decision or reason, kept with the row")
     listing = reps_sub.add_parser("list", help="a space's live representatives")
     listing.add_argument("--space", type=uuid.UUID, required=True)
+    claims = sub.add_parser("claim-codes", help="claim codes at 18 (operators only: they check the identity)")
+    claims_sub = claims.add_subparsers(dest="claim_codes_command", required=True)
+    issue = claims_sub.add_parser(
+        "issue", help="a claim code for a space past its 18th birthday that no one claimed; prints it once"
+    )
+    issue.add_argument("--space", type=uuid.UUID, required=True, help="the young adult's space id")
+    issue.add_argument("--operator", required=True, help="who checked the identity (kept with the code, and logged)")
+    issue.add_argument(
+        "--reason", required=True, help="how the identity was checked and its reference (kept, and logged)"
+    )
     apps = sub.add_parser("apps", help="labelled apps (OAuth clients)")
     apps_sub = apps.add_subparsers(dest="apps_command", required=True)
     register = apps_sub.add_parser("register", help="register a labelled app; prints its client_id (and secret once)")
@@ -140,6 +152,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> None:
         notify(settings)
     elif args.command == "representatives":
         manage_representatives(settings, args)
+    elif args.command == "claim-codes":
+        issue_claim_code(settings, args)
     elif args.command == "audit":
         seal_or_verify(settings, args)
     elif args.command == "partition":

@@ -1,12 +1,14 @@
 """The 18th birthday: a parent's right ends that day (the door computes it on every request: no job
-that might not run), a parent can make a claim code from the 17th birthday, the parents are told
-three months before, and the young adult takes the space over with their own identity."""
+that might not run), a parent can make a claim code from the 17th birthday (an operator, once the
+birthday has passed), the parents are told three months before, and the young adult takes the
+space over with their own identity."""
 
 from __future__ import annotations
 
 import logging
 import uuid
 from datetime import date, datetime, timedelta
+from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -14,20 +16,23 @@ import msgspec
 from ens.core import clock
 from ens.core.clock import as_date
 from ens.core.db import as_uuid, fetch, fetch_one, write_transaction
-from ens.core.errors import Conflict, Forbidden
+from ens.core.errors import Conflict, FieldError, Forbidden, Invalid
 from ens.core.mail import Mailer
 from ens.spaces.caller import Caller
-from ens.spaces.codes import new_code, space_of, take_code, use_code
+from ens.spaces.codes import BY_AN_OPERATOR, OperatorNote, new_code, space_of, take_code, use_code
 from ens.spaces.door import SpaceAccess, SpaceRef, adulthood, birthday, security_log, space_ref
 from ens.spaces.history import AccountAction
 from ens.spaces.schemas import ClaimCodeRead, SpaceListItem
-from ens.spaces.service import erase_space, hold_for_erasure, holds_data, space_list_item, tell
+from ens.spaces.service import erase_space, hold_for_erasure, holds_data, space_list_item, tell, ties_to_others
 
 log = logging.getLogger("ens.spaces.adulthood")
 
 # A claim code made from the 17th birthday stays usable three months past the 18th.
 CLAIM_AFTER_ADULTHOOD = timedelta(days=92)
 NOTICE_BEFORE = timedelta(days=91)  # "three months before"
+# An operator's code goes to the person whose identity they checked, by hand or by post: a month.
+OPERATOR_CODE_LIFETIME = timedelta(days=30)
+MAX_NOTE = 255  # the columns of the operator's name and reason
 
 ADULTHOOD_SOON = (
     "Bonjour,\n\n{given_name} aura 18 ans le {day}. Ce jour-là, votre accès de parent à son espace santé "
@@ -58,6 +63,48 @@ async def create_claim_code(access: SpaceAccess, *, secret_key: str) -> ClaimCod
     return ClaimCodeRead(code=code, expires_at=expires_at, adulthood_on=_adulthood_day(space))
 
 
+async def issue_claim_code(space_id: UUID, *, operator: str, reason: str, secret_key: str) -> ClaimCodeRead:
+    """An operator's claim code for a young adult whose parents made none before the 18th birthday,
+    or whose code expired (``ens claim-codes issue``): from the birthday a parent's right has ended,
+    so nobody else could. The operator checked the person's identity first; their name and reason
+    stay on the code's row and go to the operators' log. The code works as a parent's does (the
+    claim still checks the birthdate of the identity that enters it); a minor's space, where the
+    parents make it, and a space that has its holder are refused."""
+    note = OperatorNote(name=operator.strip(), reason=reason.strip())
+    errors = [
+        FieldError(pointer, f"required, {MAX_NOTE} characters at most")
+        for pointer, text in (("/operator", note.name), ("/reason", note.reason))
+        if not text or len(text) > MAX_NOTE
+    ]
+    if errors:
+        raise Invalid("Say who checked the identity, and how (the check and its reference).", errors)
+    space = await space_of(space_id)
+    if space.holder_account_id is not None:
+        raise Conflict("This space already has its holder.")
+    if space.birthdate is None:
+        raise Conflict("This space has no birthdate: nobody can claim it.")
+    if clock.now() < adulthood(space):
+        raise Conflict(
+            f"This space's holder is a minor until {_adulthood_day(space):%d/%m/%Y}: "
+            "a parent makes the claim code (from the 17th birthday)."
+        )
+    expires_at = clock.now() + OPERATOR_CODE_LIFETIME
+    async with write_transaction():
+        code = await new_code(
+            secret_key,
+            space_id=space.id,
+            purpose="claim",
+            created_by=BY_AN_OPERATOR,
+            expires_at=expires_at,
+            operator=note,
+        )
+    security_log.warning(
+        "claim code issued by an operator",
+        extra={"event": "claim_code_issued", "space_id": str(space.id), "operator": note.name, "reason": note.reason},
+    )
+    return ClaimCodeRead(code=code, expires_at=expires_at, adulthood_on=_adulthood_day(space))
+
+
 def _adulthood_day(space: SpaceRef) -> date:
     assert space.birthdate is not None
     return adulthood(space).astimezone(_zone(space)).date()
@@ -73,7 +120,8 @@ async def claim_space(caller: Caller, code: str, *, secret_key: str, noted: Acco
     Their provider's birthdate must be the space's (a provider's presumed ``YYYY-01-01`` in the same
     year is accepted). The space becomes theirs with everything in it; the parents' links end (kept
     in the history). The empty space their first sign-in created for them is removed; one holding
-    data is not merged (409).
+    data is not merged, and one that gives others a standing (a court measure, a professional, an
+    app) is not erased (409, naming what stands in the way).
     """
     account_id, client_id = caller.account_id, caller.client_id
     row = await take_code(account_id, code, purpose="claim", secret_key=secret_key)
@@ -91,7 +139,7 @@ async def claim_space(caller: Caller, code: str, *, secret_key: str, noted: Acco
         security_log.warning(
             "claim refused: birthdates differ", extra={"event": "claim_refused", "account_id": str(account_id)}
         )
-        raise Forbidden("Your identity's birthdate is not this space's: ask the parent who gave you the code.")
+        raise Forbidden("Your identity's birthdate is not this space's: ask whoever gave you the code.")
     now = clock.now()
     async with write_transaction():
         own = await fetch_one("SELECT id FROM spaces WHERE holder_account_id = {}", account_id)
@@ -102,6 +150,18 @@ async def claim_space(caller: Caller, code: str, *, secret_key: str, noted: Acco
                 raise Conflict(
                     "You already keep data in your own space: taking this one over would leave two. "
                     "Ask an operator to merge them."
+                )
+            # Nor what gives others a standing there (a tutor's court measure, an app, a professional):
+            # erased with the space, it would end unseen. Refused rather than carried over: the space
+            # taken over holds the childhood record none of them was given, and a court measure is
+            # recorded on a space only by an operator who checked the decision.
+            ties = await ties_to_others(as_uuid(own["id"]), now=now)
+            if ties:
+                raise Conflict(
+                    f"Your own space gives others a standing that taking this one over would erase with it "
+                    f"({'; '.join(ties)}). Nothing was changed. Resolve them first, then enter the code again: "
+                    "an operator ends a court measure there and records it on this space once it is yours; "
+                    "you revoke apps and professionals, and answer access requests, in your own space."
                 )
             # The empty space the first sign-in made goes, with the operators' record of it.
             await erase_space(

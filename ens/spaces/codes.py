@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 from uuid import UUID
@@ -26,7 +27,27 @@ def code_hash(secret_key: str, purpose: Purpose, code: str) -> str:
     return keyring.token_hash(secret_key, f"space-code:{purpose}:{code}")
 
 
-async def new_code(secret_key: str, *, space_id: UUID, purpose: Purpose, created_by: UUID, expires_at: datetime) -> str:
+# The maker of a code an operator issued: operators have no account (the row names them instead).
+BY_AN_OPERATOR = UUID(int=0)
+
+
+@dataclass(frozen=True)
+class OperatorNote:
+    """Who issued a code as an operator, and why (the identity they checked, and the reference)."""
+
+    name: str
+    reason: str
+
+
+async def new_code(
+    secret_key: str,
+    *,
+    space_id: UUID,
+    purpose: Purpose,
+    created_by: UUID,
+    expires_at: datetime,
+    operator: OperatorNote | None = None,
+) -> str:
     code = secrets.token_urlsafe(16)  # 128 bits
     now = clock.now()
     await SpaceCode.insert(
@@ -38,6 +59,8 @@ async def new_code(secret_key: str, *, space_id: UUID, purpose: Purpose, created
             created_by=created_by,
             created_at=now,
             expires_at=expires_at,
+            operator_name=operator.name if operator else None,
+            operator_reason=operator.reason if operator else None,
         )
     )
     return code

@@ -21,7 +21,9 @@ directives, the trusted person and erasing, which are an adult's.)
 | record consent for a curator        | yes    | no     | no      | no               | no          |
 | hide an item from representatives   | yes    | no     | no      | no               | no          |
 
-(A court measure is added and ended by an operator, citing the decision: ``ens representatives``.)
+(A court measure is added and ended by an operator, citing the decision: ``ens representatives``.
+From the 18th birthday, when no parent made the claim code in time, an operator who checked the
+young adult's identity issues it: ``ens claim-codes issue``.)
 
 A health professional's rights are not in this table's columns: the door reads them from the
 access matrix (``ens.spaces.matrix``: profession, resource, read or write) while the holder's

@@ -168,7 +168,7 @@ class CarersController(Controller):
     @post(
         "/claims/{code:str}/accept",
         status_code=200,
-        summary="Take one's own space over at 18 with the code a parent made",
+        summary="Take one's own space over at 18 with the code a parent (or an operator) made",
         operation_id="claimSpace",
     )
     async def claim(

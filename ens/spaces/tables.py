@@ -75,7 +75,9 @@ class Representative(Table, tablename="representatives"):
 
 class SpaceCode(Table, tablename="space_codes"):
     """A one-time code about a space, stored hashed: a parent's invitation for the other parent, or
-    the claim code a young adult uses to take their space over."""
+    the claim code a young adult uses to take their space over. A claim code an operator issued
+    (``ens claim-codes issue``) has the nil UUID as ``created_by`` and names the operator and their
+    reason (the identity check and its reference)."""
 
     id = UUID(primary_key=True)
     space_id = UUID()
@@ -86,6 +88,8 @@ class SpaceCode(Table, tablename="space_codes"):
     expires_at = Timestamptz()
     used_at = Timestamptz(null=True, default=None)
     used_by = UUID(null=True, default=None)
+    operator_name = Varchar(length=255, null=True, default=None)
+    operator_reason = Varchar(length=255, null=True, default=None)
 
 
 class CodeGuesses(Table, tablename="code_guesses"):

@@ -21,9 +21,19 @@ from ens.spaces import adulthood as adulthood_module
 from ens.spaces.adulthood import send_adulthood_notices
 from ens.spaces.codes import space_of
 from ens.spaces.door import SpaceRef, adulthood, representation_kind
-from tests.helpers.carers import create_child_space, join_as_second_parent, set_birthdate, today_in_paris, years_before
+from ens.spaces.representatives import end_court_measure
+from tests.helpers.carers import (
+    court_measure,
+    create_child_space,
+    join_as_second_parent,
+    representation,
+    set_birthdate,
+    today_in_paris,
+    years_before,
+)
 from tests.helpers.concurrency import allergy_being_written, open_transaction, second_while_first_is_open
-from tests.helpers.people import HistoryRows, MakePerson
+from tests.helpers.people import HistoryRows, MakeAppToken, MakePerson
+from tests.helpers.professionals import GP, authorise, sign_in_pro
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -199,6 +209,52 @@ async def test_a_young_adult_who_already_keeps_data_is_not_merged(
     assert (await client.get("/v1/spaces/me/vitals", headers=young.headers)).json()["items"][0]["value"] == 9000
     row = await db.fetch_one("SELECT holder_account_id FROM spaces WHERE id = {}", child)
     assert row is not None and row["holder_account_id"] is None
+
+
+async def test_a_court_measure_on_the_young_adults_own_space_stops_the_claim(
+    client: httpx.AsyncClient, make_person: MakePerson
+) -> None:
+    """The claim erased the own space with the tutelle recorded on it: the tutor lost every access,
+    nothing said so (a review). Now it is refused, naming the measure, and nothing is erased; once
+    an operator ended the measure there, the same code works."""
+    child, code, young = await _a_code_and_its_young_adult(client, make_person)
+    tutor = await make_person(given_name="Tuteur")
+    measure = await court_measure(young, tutor, "tutelle", since=today_in_paris() - timedelta(days=1))
+    refused = await client.post(f"/v1/claims/{code}/accept", headers=young.headers)
+    assert refused.status_code == 409 and refused.headers["content-type"] == "application/problem+json"
+    assert "guardian (tutelle)" in refused.json()["detail"] and "operator" in refused.json()["detail"]
+    # Nothing changed: the own space, the measure and the tutor's access; the child's space unclaimed.
+    assert await db.fetch_one("SELECT id FROM spaces WHERE id = {}", young.space_id) is not None
+    assert await db.fetch("SELECT id FROM space_erasures WHERE erased_space_id = {}", young.space_id) == []
+    live = await representation(young.space_id, tutor.account_id)
+    assert live is not None and live["revoked_at"] is None
+    assert (await client.get(f"/v1/spaces/{young.space_id}", headers=tutor.headers)).status_code == 200
+    row = await db.fetch_one("SELECT holder_account_id FROM spaces WHERE id = {}", child)
+    assert row is not None and row["holder_account_id"] is None
+    # The operator ends the measure there (to record it on the space taken over): the code works.
+    await end_court_measure(young.space_id, measure, reason="TJ Lyon: mesure reportée sur l'espace repris")
+    assert (await client.post(f"/v1/claims/{code}/accept", headers=young.headers)).status_code == 200
+    assert await db.fetch("SELECT id FROM space_erasures WHERE erased_space_id = {}", young.space_id) != []
+
+
+async def test_an_app_and_a_professional_on_the_own_space_stop_the_claim_until_revoked(
+    client: httpx.AsyncClient, make_person: MakePerson, make_app_token: MakeAppToken, settings: Settings
+) -> None:
+    child, code, young = await _a_code_and_its_young_adult(client, make_person)
+    app = await make_app_token(young, ["vitals.body_weight:read"])
+    pro = await sign_in_pro(settings, GP)
+    entry = await authorise(client, young, pro)
+    refused = await client.post(f"/v1/claims/{code}/accept", headers=young.headers)
+    assert refused.status_code == 409
+    detail = refused.json()["detail"]
+    assert "connected apps: 1" in detail and "professionals' authorisations: 1" in detail
+    assert (await client.get("/v1/spaces/me/vitals?type=body_weight", headers=app.headers)).status_code == 200
+    # The holder revokes both in their own space: nothing stands in the way any more.
+    own = f"/v1/spaces/{young.space_id}"
+    assert (await client.delete(f"{own}/grants/{app.grant_id}", headers=young.headers)).status_code == 204
+    assert (await client.delete(f"{own}/professionals/{entry['id']}", headers=young.headers)).status_code == 204
+    claimed = await client.post(f"/v1/claims/{code}/accept", headers=young.headers)
+    assert claimed.status_code == 200 and claimed.json()["id"] == str(child)
 
 
 async def test_the_parents_are_told_three_months_before_once(

@@ -24,6 +24,7 @@ from ens.spaces.service.closing import (
     reopen_space,
     space_status,
     tell,
+    ties_to_others,
 )
 from ens.spaces.service.grants import (
     AppGrant,
@@ -69,5 +70,6 @@ __all__ = [
     "space_list_item",
     "space_status",
     "tell",
+    "ties_to_others",
     "touch_grant",
 ]

@@ -6,6 +6,8 @@ from __future__ import annotations
 import logging
 import smtplib
 import uuid
+from collections import Counter
+from datetime import datetime
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -16,7 +18,7 @@ from ens.core.db import bound_tables, fetch, fetch_one, row_lock, write_transact
 from ens.core.errors import Conflict, Gone, NotFound
 from ens.core.mail import Mailer
 from ens.spaces.door import SpaceAccess, security_log
-from ens.spaces.rights import Action
+from ens.spaces.rights import KIND_ENGLISH, REPRESENTATIVE_KINDS, Action
 from ens.spaces.tables import Grant, Space, SpaceErasure
 
 log = logging.getLogger("ens.spaces")
@@ -170,3 +172,41 @@ async def holds_data(space_id: UUID) -> bool:
 
 def _has_space_id(table: type[Table]) -> bool:
     return "space_id" in {column._meta.name for column in table._meta.columns}
+
+
+# What ties others to a space, one row per tie: a live representation (its kind), a professional's
+# live authorisation or the holder's block of one, an access request awaiting the holder's answer,
+# an emergency access under way, a connected app.
+_TIES = """
+SELECT 'representative' AS tie, kind AS detail FROM representatives
+ WHERE space_id = {} AND revoked_at IS NULL AND (until IS NULL OR until > {})
+UNION ALL
+SELECT 'professional', status FROM space_professionals
+ WHERE space_id = {} AND ((status = 'authorised' AND (until IS NULL OR until > {})) OR status = 'blocked')
+UNION ALL
+SELECT 'request', status FROM access_requests WHERE space_id = {} AND status = 'pending'
+UNION ALL
+SELECT 'emergency', 'emergency' FROM emergency_accesses WHERE space_id = {} AND ends_at > {}
+UNION ALL
+SELECT 'app', kind FROM grants WHERE space_id = {} AND kind = 'app' AND revoked_at IS NULL"""
+
+_REPRESENTATIVE_WORDS: dict[str, str] = {kind: KIND_ENGLISH[kind] for kind in REPRESENTATIVE_KINDS}
+_TIE_WORDS = {
+    ("professional", "authorised"): "professionals' authorisations",
+    ("professional", "blocked"): "professionals blocked by the holder",
+    ("request", "pending"): "professionals' access requests awaiting an answer",
+    ("emergency", "emergency"): "emergency accesses under way",
+    ("app", "app"): "connected apps",
+}
+
+
+async def ties_to_others(space_id: UUID, *, now: datetime) -> list[str]:
+    """What gives others a standing on the space, which erasing it would end with no one told: live
+    representatives (a court measure), professionals' authorisations and the holder's blocks,
+    access requests awaiting an answer, emergency accesses under way, connected apps. Said in
+    words for a problem detail (kinds and counts, no names); empty when there is none."""
+    rows = await fetch(_TIES, space_id, now, space_id, now, space_id, space_id, now, space_id)
+    counted = Counter((str(row["tie"]), str(row["detail"])) for row in rows)
+    kinds = sorted(_REPRESENTATIVE_WORDS.get(detail, detail) for tie, detail in counted if tie == "representative")
+    ties = [f"representatives: {', '.join(kinds)}"] if kinds else []
+    return ties + [f"{words}: {counted[key]}" for key, words in _TIE_WORDS.items() if counted[key]]
