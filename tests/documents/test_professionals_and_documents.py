@@ -2,7 +2,8 @@
 profession may (the access matrix), as themselves (the author comes from their identity); a
 document the holder hid from professionals is not theirs to see, but its author still reads it; a
 professional may hold a document back from the holder until they release it or its day comes; the
-holder (for a minor, the parents) is e-mailed when a professional adds a document they may see."""
+holder (for a child's space that has none, the parents) is e-mailed when a professional adds a
+document they may see."""
 
 from __future__ import annotations
 
@@ -20,9 +21,10 @@ from tests.helpers.carers import create_child_space, today_in_paris, years_befor
 from tests.helpers.documents import CONSULTATION, LAB_REPORT, metadata, pdf, upload, uploaded
 from tests.helpers.login import Outbox
 from tests.helpers.people import MakePerson, Person
-from tests.helpers.professionals import GP, NURSE, PHYSIO, authorise, open_emergency, sign_in_pro
+from tests.helpers.professionals import GP, MIDWIFE, NURSE, PHYSIO, authorise, open_emergency, sign_in_pro
 
 SUBJECT = "Un nouveau document dans votre espace santé"
+CONFIDENTIAL = metadata(hiddenFromRepresentatives=True)  # a minor's, from their parents (CSP L1111-5)
 
 
 def _email(person: Person) -> str:
@@ -90,6 +92,20 @@ async def test_for_a_minor_the_parents_are_told(
     assert (await upload(mail_client, gp.headers, pdf(500), space=child)).status_code == 201
     [mail] = await _mails(outbox, _email(parent), at_least=1)
     assert "aucune donnée de santé" in mail
+
+
+async def test_a_minor_who_holds_their_own_space_is_told_of_a_professionals_document(
+    mail_client: httpx.AsyncClient, settings: Settings, make_person: MakePerson, outbox: tuple[Outbox, int]
+) -> None:
+    # Signed in with their own identity, the minor holds the space (no parents on it): they are told,
+    # of a document hidden from representatives too (it is hidden from the parents, not from them).
+    minor = await make_person(given_name="Zoé", birthdate=years_before(today_in_paris(), 16))
+    midwife = await sign_in_pro(settings, MIDWIFE)
+    await authorise(mail_client, minor, midwife)
+    await uploaded(mail_client, midwife.headers, pdf(500, seed=36), space=minor.space_id)
+    await uploaded(mail_client, midwife.headers, pdf(500, seed=37), space=minor.space_id, meta=CONFIDENTIAL)
+    mails = await _mails(outbox, _email(minor), at_least=2)
+    assert len(mails) == 2 and "Un professionnel de santé a ajouté un document" in mails[0]
 
 
 async def test_a_document_hidden_from_professionals_is_read_by_its_author_only(
