@@ -107,11 +107,17 @@ def parents_are_told(space: SpaceRef, *, at: datetime | None = None) -> bool:
     return space.holder_account_id is None and space.birthdate is not None and (at or clock.now()) < adulthood(space)
 
 
-async def recipients(space: SpaceRef, notice: Notice, *, at: datetime | None = None) -> list[str]:
+async def recipients(
+    space: SpaceRef, notice: Notice, *, hidden_from_representatives: bool, at: datetime | None = None
+) -> list[str]:
     """Who is told of ``notice`` on ``space``: the holder, or for a child's space no one holds, the
-    parents (:func:`parents_are_told`), less those who turned that notice off."""
+    parents (:func:`parents_are_told`), less those who turned that notice off. A notice about an item
+    hidden from the representatives (``hidden_from_representatives``) never goes to them."""
     column = NOTICE_COLUMNS[notice]
     if parents_are_told(space, at=at):
+        if hidden_from_representatives:
+            # A minor's confidential care (CSP L1111-5): not even its existence reaches the parents.
+            return []
         rows = await fetch(
             f"""SELECT a.email FROM representatives r JOIN accounts a ON a.id = r.account_id
                LEFT JOIN notification_preferences p ON p.account_id = a.id
@@ -130,12 +136,12 @@ async def recipients(space: SpaceRef, notice: Notice, *, at: datetime | None = N
     return [str(row["email"]) for row in rows]
 
 
-async def notify_holder(space: SpaceRef, notice: Notice, mailer: Mailer) -> int:
+async def notify_holder(space: SpaceRef, notice: Notice, mailer: Mailer, *, hidden_from_representatives: bool) -> int:
     """Tell the holder (for a child's space no one holds, the parents) that ``notice`` happened,
-    unless they turned it off; after the fact (a failing mail server fails nothing). How many were
-    told."""
+    unless they turned it off; about an item hidden from the representatives, never them. After the
+    fact (a failing mail server fails nothing). How many were told."""
     subject, text = NOTICES[notice]
-    told = await recipients(space, notice)
+    told = await recipients(space, notice, hidden_from_representatives=hidden_from_representatives)
     for address in told:
         await tell(mailer, address, subject, text)
     return len(told)

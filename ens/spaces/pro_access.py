@@ -296,7 +296,7 @@ async def _tell_emergency(space: SpaceRef, *, actor: str, profession: str, at: d
     """The holder, or for a child's space no one holds the parents, e-mailed at once (no reason, no
     health data)."""
     # Less whoever turned the notice off (/v1/me/notifications).
-    addresses = await recipients(space, "emergency_access", at=at)
+    addresses = await recipients(space, "emergency_access", hidden_from_representatives=False, at=at)  # no item
     if parents_are_told(space, at=at):
         elided = space.given_name[:1].lower() in "aeiouyhàâéèêëîïôöûüù"
         whose = f"l'espace santé {'d' + chr(39) if elided else 'de '}{space.given_name}"
