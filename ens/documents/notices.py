@@ -1,6 +1,7 @@
 """``ens notify``'s part for documents: a document a professional held back from the holder until a
-day is announced to the holder (for a minor, the parents) on that day, as a released one is when the
-professional releases it — once, whoever runs the job and however often."""
+day is announced to the holder (for a child's space no one holds, the parents, unless it is hidden
+from them) on that day, as a released one is when the professional releases it — once, whoever runs
+the job and however often."""
 
 from __future__ import annotations
 
@@ -33,9 +34,10 @@ async def send_release_notices(mailer: Mailer, *, now: datetime | None = None) -
             space_id, document_id = as_uuid(row["space_id"]), as_uuid(row["id"])
             async with write_transaction():
                 # Claimed before the mail goes: a second run (or a release by hand meanwhile) tells no one twice.
+                # Whether it is hidden from the representatives is read as the row says it then.
                 claimed = await fetch(
                     "UPDATE documents SET release_notice_due = FALSE "
-                    "WHERE space_id = {} AND id = {} AND release_notice_due RETURNING id",
+                    "WHERE space_id = {} AND id = {} AND release_notice_due RETURNING hidden_from_representatives",
                     space_id,
                     document_id,
                 )
@@ -46,7 +48,12 @@ async def send_release_notices(mailer: Mailer, *, now: datetime | None = None) -
                 spaces[space_id] = space_ref(found) if found is not None else None
             space = spaces[space_id]
             if space is not None and space.status == "open":
-                await notify_holder(space, "document_added", mailer)
+                await notify_holder(
+                    space,
+                    "document_added",
+                    mailer,
+                    hidden_from_representatives=bool(claimed[0]["hidden_from_representatives"]),
+                )
                 announced += 1
         if len(due) < _BATCH:
             return announced

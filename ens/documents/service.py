@@ -206,13 +206,19 @@ async def change_masking(
                 access.space_id,
                 document_id,
             )
-    if released:
-        await notify_holder(access.space, "document_added", mailer)
     # What the caller sees now (a representative who could not set the flag still sees it).
     changed = await fetch_one(
         f"SELECT {COLUMNS} FROM documents d WHERE d.space_id = {{}} AND d.id = {{}}", access.space_id, document_id
     )
     assert changed is not None
+    if released:
+        # Whether the parents may know of it, as the row says now (this request may have hidden it).
+        await notify_holder(
+            access.space,
+            "document_added",
+            mailer,
+            hidden_from_representatives=bool(changed["hidden_from_representatives"]),
+        )
     return document_read(changed, today=today)
 
 

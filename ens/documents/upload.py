@@ -341,7 +341,12 @@ async def upload_document(access: SpaceAccess, upload: Upload, *, storage: Stora
             )
     if professional and not metadata.hidden_from_holder:
         # The holder is told a professional added a document (no health data), unless they turned
-        # it off; a document held back from them is not announced.
-        await notify_holder(access.space, "document_added", storage.mailer)
+        # it off; a document held back from them is not announced, nor to the parents one hidden from them.
+        await notify_holder(
+            access.space,
+            "document_added",
+            storage.mailer,
+            hidden_from_representatives=bool(metadata.hidden_from_representatives),
+        )
     # The caller always sees what they added (only a professional hides a document from the holder).
     return document_read(await visible_row(access, document_id), today=today)

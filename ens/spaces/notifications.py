@@ -100,12 +100,24 @@ async def set_preferences(
     return wanted
 
 
-async def recipients(space: SpaceRef, notice: Notice, *, at: datetime | None = None) -> list[str]:
-    """Who is told of ``notice`` on ``space``: the holder, or for a minor the parents (the persons
-    the space's notices go to), less those who turned that notice off."""
+def parents_are_told(space: SpaceRef, *, at: datetime | None = None) -> bool:
+    """Whether the space's notices go to the parents: a child's space no one holds yet (a parent
+    made it; its holder has no account). A minor who signed in holds their own space, and is told
+    as any holder is; once the child is 18, the parents' right has ended, and nobody is told."""
+    return space.holder_account_id is None and space.birthdate is not None and (at or clock.now()) < adulthood(space)
+
+
+async def recipients(
+    space: SpaceRef, notice: Notice, *, hidden_from_representatives: bool, at: datetime | None = None
+) -> list[str]:
+    """Who is told of ``notice`` on ``space``: the holder, or for a child's space no one holds, the
+    parents (:func:`parents_are_told`), less those who turned that notice off. A notice about an item
+    hidden from the representatives (``hidden_from_representatives``) never goes to them."""
     column = NOTICE_COLUMNS[notice]
-    minor = space.birthdate is not None and (at or clock.now()) < adulthood(space)
-    if minor:
+    if parents_are_told(space, at=at):
+        if hidden_from_representatives:
+            # A minor's confidential care (CSP L1111-5): not even its existence reaches the parents.
+            return []
         rows = await fetch(
             f"""SELECT a.email FROM representatives r JOIN accounts a ON a.id = r.account_id
                LEFT JOIN notification_preferences p ON p.account_id = a.id
@@ -113,20 +125,23 @@ async def recipients(space: SpaceRef, notice: Notice, *, at: datetime | None = N
                AND (p.{column} IS NULL OR p.{column})""",
             space.id,
         )
-    else:
+    elif space.holder_account_id is not None:
         rows = await fetch(
             f"""SELECT a.email FROM accounts a LEFT JOIN notification_preferences p ON p.account_id = a.id
                WHERE a.id = {{}} AND a.email IS NOT NULL AND (p.{column} IS NULL OR p.{column})""",
             space.holder_account_id,
         )
+    else:
+        return []
     return [str(row["email"]) for row in rows]
 
 
-async def notify_holder(space: SpaceRef, notice: Notice, mailer: Mailer) -> int:
-    """Tell the holder (for a minor, the parents) that ``notice`` happened, unless they turned it
-    off; after the fact (a failing mail server fails nothing). How many were told."""
+async def notify_holder(space: SpaceRef, notice: Notice, mailer: Mailer, *, hidden_from_representatives: bool) -> int:
+    """Tell the holder (for a child's space no one holds, the parents) that ``notice`` happened,
+    unless they turned it off; about an item hidden from the representatives, never them. After the
+    fact (a failing mail server fails nothing). How many were told."""
     subject, text = NOTICES[notice]
-    told = await recipients(space, notice)
+    told = await recipients(space, notice, hidden_from_representatives=hidden_from_representatives)
     for address in told:
         await tell(mailer, address, subject, text)
     return len(told)

@@ -21,10 +21,10 @@ from ens.core.db import Row, as_uuid, fetch, fetch_one, write_transaction
 from ens.core.errors import Conflict, Forbidden, NotFound
 from ens.core.mail import Mailer
 from ens.core.names import same_names
-from ens.spaces.door import SpaceAccess, SpaceRef, adulthood, security_log, space_ref
+from ens.spaces.door import SpaceAccess, SpaceRef, security_log, space_ref
 from ens.spaces.history import PendingAccess, record_access, record_with_write
 from ens.spaces.matrix import access_matrix
-from ens.spaces.notifications import recipients
+from ens.spaces.notifications import parents_are_told, recipients
 from ens.spaces.professionals import decision, grant_authorisation
 from ens.spaces.schemas import (
     AccessRequestRead,
@@ -201,8 +201,8 @@ async def open_emergency_access(
 ) -> EmergencyAccessRead:
     """A professional not authorised opens a space in an emergency, stating why: read-only for 24
     hours (the door reads the access on every request), marked in the history with the reason, and
-    the holder — for a minor, the parents — told by e-mail at once, without the reason (it may say
-    something of the person's health) nor any health data.
+    the holder — for a child's space no one holds, the parents — told by e-mail at once, without the
+    reason (it may say something of the person's health) nor any health data.
 
     Refused (403) when the holder has forbidden emergency access or has blocked this professional;
     a space that does not exist or is closed is 404."""
@@ -300,11 +300,11 @@ def _history_row(
 
 
 async def _tell_emergency(space: SpaceRef, *, actor: str, profession: str, at: datetime, mailer: Mailer) -> None:
-    """The holder, or for a minor the parents, e-mailed at once (no reason, no health data)."""
-    minor = space.birthdate is not None and at < adulthood(space)
-    # The holder (for a minor, the parents), less whoever turned the notice off (/v1/me/notifications).
-    addresses = await recipients(space, "emergency_access", at=at)
-    if minor:
+    """The holder, or for a child's space no one holds the parents, e-mailed at once (no reason, no
+    health data)."""
+    # Less whoever turned the notice off (/v1/me/notifications).
+    addresses = await recipients(space, "emergency_access", hidden_from_representatives=False, at=at)  # no item
+    if parents_are_told(space, at=at):
         elided = space.given_name[:1].lower() in "aeiouyhàâéèêëîïôöûüù"
         whose = f"l'espace santé {'d' + chr(39) if elided else 'de '}{space.given_name}"
     else:

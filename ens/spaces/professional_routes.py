@@ -230,7 +230,8 @@ class ProController(Controller):
         status_code=201,
         summary="Open a space in an emergency (bris de glace): read-only, 24 hours",
         description='`{"space", "reason"}`. The access is marked in the space\'s history with the reason; '
-        "the holder (for a minor, the parents) is e-mailed at once, without the reason or any health data. "
+        "the holder (for a child's space no one holds, the parents) is e-mailed at once, without the reason or "
+        "any health data. "
         "403 when the holder has forbidden emergency access or blocked this professional; 404 for a space "
         "that does not exist or is closed.",
         operation_id="openEmergencyAccess",

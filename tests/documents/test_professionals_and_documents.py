@@ -2,11 +2,13 @@
 profession may (the access matrix), as themselves (the author comes from their identity); a
 document the holder hid from professionals is not theirs to see, but its author still reads it; a
 professional may hold a document back from the holder until they release it or its day comes; the
-holder (for a minor, the parents) is e-mailed when a professional adds a document they may see."""
+holder (for a child's space that has none, the parents) is e-mailed when a professional adds a
+document they may see."""
 
 from __future__ import annotations
 
 import asyncio
+import uuid
 from datetime import timedelta
 
 import httpx
@@ -20,9 +22,10 @@ from tests.helpers.carers import create_child_space, today_in_paris, years_befor
 from tests.helpers.documents import CONSULTATION, LAB_REPORT, metadata, pdf, upload, uploaded
 from tests.helpers.login import Outbox
 from tests.helpers.people import MakePerson, Person
-from tests.helpers.professionals import GP, NURSE, PHYSIO, authorise, open_emergency, sign_in_pro
+from tests.helpers.professionals import GP, MIDWIFE, NURSE, PHYSIO, Pro, authorise, open_emergency, sign_in_pro
 
 SUBJECT = "Un nouveau document dans votre espace santé"
+CONFIDENTIAL = metadata(hiddenFromRepresentatives=True)  # a minor's, from their parents (CSP L1111-5)
 
 
 def _email(person: Person) -> str:
@@ -90,6 +93,87 @@ async def test_for_a_minor_the_parents_are_told(
     assert (await upload(mail_client, gp.headers, pdf(500), space=child)).status_code == 201
     [mail] = await _mails(outbox, _email(parent), at_least=1)
     assert "aucune donnée de santé" in mail
+
+
+async def _child_with_a_midwife(
+    client: httpx.AsyncClient, settings: Settings, make_person: MakePerson
+) -> tuple[Person, uuid.UUID, Pro]:
+    """A parent, their 15-year-old's space (no holder account: the parents are told), a midwife
+    the parent authorised (on a minor's space she may hide an item from the parents, CSP L1111-5)."""
+    parent = await make_person(given_name="Paul")
+    child = await create_child_space(client, parent, given_name="Inès", birthdate=years_before(today_in_paris(), 15))
+    midwife = await sign_in_pro(settings, MIDWIFE)
+    await authorise(client, parent, midwife, space=child)
+    return parent, child, midwife
+
+
+async def test_the_parents_are_not_told_of_a_document_hidden_from_them(
+    mail_client: httpx.AsyncClient, settings: Settings, make_person: MakePerson, outbox: tuple[Outbox, int]
+) -> None:
+    parent, child, midwife = await _child_with_a_midwife(mail_client, settings, make_person)
+    await uploaded(mail_client, midwife.headers, pdf(500, seed=30), space=child, meta=CONFIDENTIAL)
+    assert await _ids(mail_client, parent.headers, child) == []
+    # A document they may see is announced (and the hidden one was not: one e-mail, this one).
+    await uploaded(mail_client, midwife.headers, pdf(500, seed=31), space=child)
+    await asyncio.sleep(0.3)
+    assert len(await _mails(outbox, _email(parent), at_least=1)) == 1
+
+
+async def test_the_parents_are_not_told_when_a_document_hidden_from_them_is_released(
+    mail_client: httpx.AsyncClient, settings: Settings, make_person: MakePerson, outbox: tuple[Outbox, int]
+) -> None:
+    parent, child, midwife = await _child_with_a_midwife(mail_client, settings, make_person)
+    held = await uploaded(
+        mail_client, midwife.headers, pdf(500, seed=32), space=child, meta={**CONFIDENTIAL, "hiddenFromHolder": True}
+    )
+    released = await mail_client.patch(
+        f"/v1/spaces/{child}/documents/{held['id']}", json={"hiddenFromHolder": False}, headers=midwife.headers
+    )
+    assert released.status_code == 200, released.text
+    # One the parents may see, held back then released, is announced (and only it).
+    shown = await uploaded(
+        mail_client, midwife.headers, pdf(500, seed=33), space=child, meta=metadata(hiddenFromHolder=True)
+    )
+    released = await mail_client.patch(
+        f"/v1/spaces/{child}/documents/{shown['id']}", json={"hiddenFromHolder": False}, headers=midwife.headers
+    )
+    assert released.status_code == 200, released.text
+    await asyncio.sleep(0.3)
+    assert len(await _mails(outbox, _email(parent), at_least=1)) == 1
+    assert await _ids(mail_client, parent.headers, child) == [shown["id"]]
+
+
+async def test_ens_notify_does_not_tell_the_parents_of_a_document_hidden_from_them(
+    mail_client: httpx.AsyncClient, settings: Settings, make_person: MakePerson, outbox: tuple[Outbox, int]
+) -> None:
+    parent, child, midwife = await _child_with_a_midwife(mail_client, settings, make_person)
+    tomorrow = (today_in_paris() + timedelta(days=1)).isoformat()
+    held = {"hiddenFromHolder": True, "hiddenFromHolderUntil": tomorrow}
+    hidden = await uploaded(mail_client, midwife.headers, pdf(500, seed=34), space=child, meta={**CONFIDENTIAL, **held})
+    await uploaded(mail_client, midwife.headers, pdf(500, seed=35), space=child, meta=metadata(**held))
+    mailer = Mailer(msgspec.structs.replace(settings, smtp_url=f"smtp://127.0.0.1:{outbox[1]}"))
+    # The day after tomorrow: both are due; only the one the parents may see is announced.
+    await send_release_notices(mailer, now=clock.now() + timedelta(days=2))
+    await asyncio.sleep(0.3)
+    assert len(await _mails(outbox, _email(parent), at_least=1)) == 1
+    row = await db.fetch_one(
+        "SELECT release_notice_due FROM documents WHERE space_id = {} AND id = {}", child, hidden["id"]
+    )
+    assert row is not None and not row["release_notice_due"]  # settled: never announced later
+
+
+async def test_a_minor_who_holds_their_own_space_is_told_of_a_professionals_document(
+    mail_client: httpx.AsyncClient, settings: Settings, make_person: MakePerson, outbox: tuple[Outbox, int]
+) -> None:
+    # Signed in with their own identity, the minor holds the space (no parents on it): they are told,
+    # of a document hidden from representatives too (it is hidden from the parents, not from them).
+    minor = await make_person(given_name="Zoé", birthdate=years_before(today_in_paris(), 16))
+    midwife = await sign_in_pro(settings, MIDWIFE)
+    await authorise(mail_client, minor, midwife)
+    await uploaded(mail_client, midwife.headers, pdf(500, seed=36), space=minor.space_id)
+    await uploaded(mail_client, midwife.headers, pdf(500, seed=37), space=minor.space_id, meta=CONFIDENTIAL)
+    mails = await _mails(outbox, _email(minor), at_least=2)
+    assert len(mails) == 2 and "Un professionnel de santé a ajouté un document" in mails[0]
 
 
 async def test_a_document_hidden_from_professionals_is_read_by_its_author_only(

@@ -1,7 +1,8 @@
 """Emergency access ("bris de glace"): read-only for 24 hours, marked in the history with its reason,
-the holder (for a minor, the parents) e-mailed at once through a real SMTP server, with no health
-data; refused to a blocked professional and when the holder forbids it. Access requests: the same
-answer whether or not the person has a space; the holder approves or refuses."""
+the holder (for a child's space that has none, the parents) e-mailed at once through a real SMTP
+server, with no health data; refused to a blocked professional and when the holder forbids it.
+Access requests: the same answer whether or not the person has a space; the holder approves or
+refuses."""
 
 from __future__ import annotations
 
@@ -95,6 +96,18 @@ async def test_for_a_minor_the_parents_are_emailed(
     for person in (parent, other):
         [mail] = await _mails_to(outbox, _email(person), 1)
         assert "Sophie Moreau, sage-femme, a ouvert l'espace santé d'Inès en accès d'urgence" in mail
+
+
+async def test_a_minor_who_holds_their_own_space_is_emailed_themself(
+    mail_client: httpx.AsyncClient, settings: Settings, make_person: MakePerson, outbox: tuple[Outbox, int]
+) -> None:
+    # A minor's own space (signed in with their own identity) has a holder and no parents: the
+    # holder is the one told, as an adult would be.
+    minor = await make_person(given_name="Zoé", birthdate=years_before(today_in_paris(), 16))
+    nurse = await sign_in_pro(settings, NURSE, given_name="Hugo", family_name="Petit")
+    assert (await open_emergency(mail_client, nurse, minor.space_id)).status_code == 201
+    [mail] = await _mails_to(outbox, _email(minor), 1)
+    assert "Hugo Petit, infirmier, a ouvert votre espace santé en accès d'urgence" in mail
 
 
 async def test_a_blocked_professional_cannot_and_the_holder_can_forbid_emergency_access(
