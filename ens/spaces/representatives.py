@@ -154,18 +154,19 @@ async def leave(access: SpaceAccess, representative_id: UUID) -> None:
         raise NotFound("No such representative of this space.")
     if as_uuid(row["account_id"]) != access.caller.account_id:
         raise Forbidden("A parent can remove only themself; removing the other parent needs a court decision.")
-    await _end(access.space_id, representative_id, reason="withdrew")
+    await _end(access.space_id, representative_id, reason="withdrew", by_operator=False)
 
 
-async def _end(space_id: UUID, representative_id: UUID, *, reason: str) -> None:
+async def _end(space_id: UUID, representative_id: UUID, *, reason: str, by_operator: bool) -> None:
     """End a live representation; one that ended meanwhile keeps its date and reason (a court's
     reference is not overwritten by a parent leaving at the same moment): 404, as for an unknown one."""
     async with write_transaction():
         ended = await fetch(
-            "UPDATE representatives SET revoked_at = {}, ended_reason = {} "
+            "UPDATE representatives SET revoked_at = {}, ended_reason = {}, ended_by_operator = {} "
             "WHERE space_id = {} AND id = {} AND revoked_at IS NULL RETURNING id",
             clock.now(),
             reason,
+            by_operator,
             space_id,
             representative_id,
         )
@@ -238,7 +239,8 @@ async def invite_parent(access: SpaceAccess, *, secret_key: str) -> InvitationRe
 
 
 async def accept_invitation(account_id: UUID, code: str, *, secret_key: str, noted: AccountAction) -> SpaceListItem:
-    """Another logged-in account accepting a parent's invitation becomes a parent of the child."""
+    """Another logged-in account accepting a parent's invitation becomes a parent of the child, unless an
+    operator ended this account's right as this child's parent (a court decision)."""
     row = await take_code(account_id, code, purpose="invitation", secret_key=secret_key)
     space_id = as_uuid(row["space_id"])
     space = await space_of(space_id)
@@ -255,6 +257,17 @@ async def accept_invitation(account_id: UUID, code: str, *, secret_key: str, not
         )
         if existing is not None:
             raise Conflict("You already represent this child.")
+        last = await fetch_one(
+            "SELECT ended_by_operator FROM representatives WHERE space_id = {} AND account_id = {} "
+            "AND kind = 'parent' ORDER BY created_at DESC LIMIT 1",
+            space_id,
+            account_id,
+        )
+        if last is not None and last["ended_by_operator"]:
+            raise Forbidden(
+                "An operator ended your right as this child's parent (a court decision): "
+                "an invitation cannot give it back."
+            )
         await use_code(space_id, as_uuid(row["id"]), account_id=account_id)
         await add_representative(
             space_id=space_id, account_id=account_id, kind="parent", since=now, until=adulthood(space), now=now
@@ -346,7 +359,7 @@ async def end_court_measure(space_id: UUID, representative_id: UUID, *, reason: 
         raise NotFound("No such live representation.")
     if not reason.strip():
         raise Invalid("Say why (the court decision's reference).", [FieldError("/reason", "required")])
-    await _end(as_uuid(row["space_id"]), representative_id, reason=reason.strip())
+    await _end(as_uuid(row["space_id"]), representative_id, reason=reason.strip(), by_operator=True)
     security_log.warning(
         "representation ended by an operator",
         extra={"event": "representation_ended", "representative_id": str(representative_id)},

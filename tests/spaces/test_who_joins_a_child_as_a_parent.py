@@ -1,0 +1,79 @@
+"""Who an invitation makes a parent of a child: an adult other than the child, invited by someone
+who still is a parent, while the child has fewer than two, and not a parent an operator removed for
+a court decision (found by a review: each of these let a stranger, a child or a third and fourth
+"parent" in)."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+
+from ens.core import db
+from ens.spaces.representatives import end_court_measure
+from tests.helpers.carers import create_child_space, invite, join_as_second_parent
+from tests.helpers.people import MakePerson, Person
+
+
+async def _representation_of(space_id: uuid.UUID, person: Person) -> uuid.UUID:
+    row = await db.fetch_one(
+        "SELECT id FROM representatives WHERE space_id = {} AND account_id = {} AND revoked_at IS NULL",
+        space_id,
+        person.account_id,
+    )
+    assert row is not None
+    return uuid.UUID(str(row["id"]))
+
+
+async def _parents(space_id: uuid.UUID) -> set[uuid.UUID]:
+    rows = await db.fetch(
+        "SELECT account_id FROM representatives WHERE space_id = {} AND kind = 'parent' AND revoked_at IS NULL",
+        space_id,
+    )
+    return {uuid.UUID(str(row["account_id"])) for row in rows}
+
+
+async def _withdraw(client: httpx.AsyncClient, space_id: uuid.UUID, parent: Person) -> None:
+    """``DELETE .../representatives/{id}`` of the parent's own right, by them."""
+    mine = await _representation_of(space_id, parent)
+    left = await client.delete(f"/v1/spaces/{space_id}/representatives/{mine}", headers=parent.headers)
+    assert left.status_code == 204, left.text
+
+
+async def _accept(client: httpx.AsyncClient, code: str, person: Person) -> httpx.Response:
+    return await client.post(f"/v1/invitations/{code}/accept", headers=person.headers)
+
+
+def _problem(answer: httpx.Response, status: int, kind: str) -> str:
+    assert answer.status_code == status, answer.text
+    assert answer.headers["content-type"].startswith("application/problem+json")
+    body = answer.json()
+    assert body["type"] == f"urn:ens:problem:{kind}"
+    return str(body["detail"])
+
+
+async def test_a_parent_an_operator_removed_is_not_brought_back_by_the_other_parent(
+    client: httpx.AsyncClient, make_person: MakePerson
+) -> None:
+    parent, other = await make_person(given_name="Paul"), await make_person(given_name="Marie")
+    child = await create_child_space(client, parent)
+    assert (await join_as_second_parent(client, parent, other, child)).status_code == 200
+    await end_court_measure(
+        child, await _representation_of(child, other), reason="TJ Lyon: retrait de l'autorité parentale"
+    )
+    code = await invite(client, parent, child)
+    detail = _problem(await _accept(client, code, other), 403, "forbidden")
+    assert "operator" in detail
+    assert (await client.get(f"/v1/spaces/{child}", headers=other.headers)).status_code == 404
+    assert await _parents(child) == {parent.account_id}
+    # The code is not spent: the person it is for may still come.
+    assert (await _accept(client, code, await make_person())).status_code == 200
+
+
+async def test_a_parent_who_withdrew_may_be_invited_back(client: httpx.AsyncClient, make_person: MakePerson) -> None:
+    parent, other = await make_person(), await make_person()
+    child = await create_child_space(client, parent)
+    assert (await join_as_second_parent(client, parent, other, child)).status_code == 200
+    await _withdraw(client, child, other)
+    assert (await join_as_second_parent(client, parent, other, child)).status_code == 200
+    assert await _parents(child) == {parent.account_id, other.account_id}
