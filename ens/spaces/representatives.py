@@ -159,19 +159,39 @@ async def leave(access: SpaceAccess, representative_id: UUID) -> None:
 
 async def _end(space_id: UUID, representative_id: UUID, *, reason: str, by_operator: bool) -> None:
     """End a live representation; one that ended meanwhile keeps its date and reason (a court's
-    reference is not overwritten by a parent leaving at the same moment): 404, as for an unknown one."""
+    reference is not overwritten by a parent leaving at the same moment): 404, as for an unknown one.
+
+    The invitations the representative made and nobody used die with their right (an acceptance
+    checks the inviter again). Their claim code stays: only the child, identified, can use it to
+    take their own space over, which nobody else may then do for them."""
+    now = clock.now()
     async with write_transaction():
+        await serialise(_carers_key(space_id))  # an acceptance reads who the parents are under it
         ended = await fetch(
             "UPDATE representatives SET revoked_at = {}, ended_reason = {}, ended_by_operator = {} "
-            "WHERE space_id = {} AND id = {} AND revoked_at IS NULL RETURNING id",
-            clock.now(),
+            "WHERE space_id = {} AND id = {} AND revoked_at IS NULL RETURNING account_id",
+            now,
             reason,
             by_operator,
             space_id,
             representative_id,
         )
+        if ended:
+            await fetch(
+                "UPDATE space_codes SET expires_at = {} WHERE space_id = {} AND created_by = {} "
+                "AND purpose = 'invitation' AND used_at IS NULL AND expires_at > {}",
+                now,
+                space_id,
+                as_uuid(ended[0]["account_id"]),
+                now,
+            )
     if not ended:
         raise NotFound("No such representative of this space.")
+
+
+def _carers_key(space_id: UUID) -> str:
+    """What a decision on who represents a space serialises on (``ens.core.db.serialise``)."""
+    return f"representatives:{space_id}"
 
 
 async def record_curator_consent(access: SpaceAccess, representative_id: UUID, *, until: date | None) -> None:
@@ -239,8 +259,9 @@ async def invite_parent(access: SpaceAccess, *, secret_key: str) -> InvitationRe
 
 
 async def accept_invitation(account_id: UUID, code: str, *, secret_key: str, noted: AccountAction) -> SpaceListItem:
-    """Another logged-in account accepting a parent's invitation becomes a parent of the child, unless an
-    operator ended this account's right as this child's parent (a court decision)."""
+    """Another logged-in account accepting a parent's invitation becomes a parent of the child: while
+    the parent who made the code still is one, and unless an operator ended this account's right
+    as this child's parent (a court decision)."""
     row = await take_code(account_id, code, purpose="invitation", secret_key=secret_key)
     space_id = as_uuid(row["space_id"])
     space = await space_of(space_id)
@@ -250,6 +271,9 @@ async def accept_invitation(account_id: UUID, code: str, *, secret_key: str, not
     if space.holder_account_id == account_id:
         raise Conflict("You are this space's holder.")
     async with write_transaction():
+        # Who the parents are, then one more: one decision at a time per space (a parent leaving at
+        # the same moment would leave their code usable).
+        await serialise(_carers_key(space_id))
         existing = await fetch_one(
             "SELECT id FROM representatives WHERE space_id = {} AND account_id = {} AND revoked_at IS NULL",
             space_id,
@@ -268,6 +292,16 @@ async def accept_invitation(account_id: UUID, code: str, *, secret_key: str, not
                 "An operator ended your right as this child's parent (a court decision): "
                 "an invitation cannot give it back."
             )
+        parents = await fetch(
+            "SELECT account_id FROM representatives WHERE space_id = {} AND kind = 'parent' "
+            "AND revoked_at IS NULL AND since <= {} AND (until IS NULL OR until > {})",
+            space_id,
+            now,
+            now,
+        )
+        live = {as_uuid(parent["account_id"]) for parent in parents}
+        if as_uuid(row["created_by"]) not in live:
+            raise Conflict("The parent who made this invitation no longer represents the child: it is void.")
         await use_code(space_id, as_uuid(row["id"]), account_id=account_id)
         await add_representative(
             space_id=space_id, account_id=account_id, kind="parent", since=now, until=adulthood(space), now=now

@@ -9,7 +9,7 @@ import uuid
 
 import httpx
 
-from ens.core import db
+from ens.core import clock, db
 from ens.spaces.representatives import end_court_measure
 from tests.helpers.carers import create_child_space, invite, join_as_second_parent
 from tests.helpers.people import MakePerson, Person
@@ -50,6 +50,53 @@ def _problem(answer: httpx.Response, status: int, kind: str) -> str:
     body = answer.json()
     assert body["type"] == f"urn:ens:problem:{kind}"
     return str(body["detail"])
+
+
+async def test_an_invitation_dies_with_its_parents_withdrawal(
+    client: httpx.AsyncClient, make_person: MakePerson
+) -> None:
+    parent, other, stranger = await make_person(), await make_person(), await make_person()
+    child = await create_child_space(client, parent)
+    assert (await join_as_second_parent(client, parent, other, child)).status_code == 200
+    code = await invite(client, parent, child)
+    await _withdraw(client, child, parent)
+    _problem(await _accept(client, code, stranger), 404, "not-found")
+    assert (await client.get(f"/v1/spaces/{child}", headers=stranger.headers)).status_code == 404
+    assert await _parents(child) == {other.account_id}
+
+
+async def test_an_invitation_dies_when_an_operator_ends_its_parents_right(
+    client: httpx.AsyncClient, make_person: MakePerson
+) -> None:
+    parent, other, stranger = await make_person(), await make_person(), await make_person()
+    child = await create_child_space(client, parent)
+    assert (await join_as_second_parent(client, parent, other, child)).status_code == 200
+    code = await invite(client, parent, child)
+    await end_court_measure(child, await _representation_of(child, parent), reason="TJ Lyon, RG 26/04567")
+    _problem(await _accept(client, code, stranger), 404, "not-found")
+    assert (await client.get(f"/v1/spaces/{child}", headers=stranger.headers)).status_code == 404
+    assert await _parents(child) == {other.account_id}
+
+
+async def test_an_invitation_is_void_once_its_parent_no_longer_is_one_whatever_ended_the_right(
+    client: httpx.AsyncClient, make_person: MakePerson
+) -> None:
+    """A right that ended without its codes (a code made before they died with it): the acceptance
+    itself checks the inviter."""
+    parent, stranger = await make_person(), await make_person()
+    child = await create_child_space(client, parent)
+    code = await invite(client, parent, child)
+    await db.fetch(
+        "UPDATE representatives SET revoked_at = {}, ended_reason = 'withdrew' WHERE space_id = {} AND account_id = {}",
+        clock.now(),
+        child,
+        parent.account_id,
+    )
+    detail = _problem(await _accept(client, code, stranger), 409, "conflict")
+    assert "no longer represents" in detail
+    assert await _parents(child) == set()
+    used = await db.fetch("SELECT id FROM space_codes WHERE space_id = {} AND used_at IS NOT NULL", child)
+    assert used == []
 
 
 async def test_a_parent_an_operator_removed_is_not_brought_back_by_the_other_parent(
