@@ -29,6 +29,7 @@ log = logging.getLogger("ens.spaces.representatives")
 
 INVITATION_TTL = timedelta(days=7)
 MAX_LIVE_INVITATIONS = 5
+MAX_PARENTS = 2
 
 
 # ---------------------------------------------------------------------------------------------
@@ -260,8 +261,8 @@ async def invite_parent(access: SpaceAccess, *, secret_key: str) -> InvitationRe
 
 async def accept_invitation(account_id: UUID, code: str, *, secret_key: str, noted: AccountAction) -> SpaceListItem:
     """Another logged-in account accepting a parent's invitation becomes a parent of the child: while
-    the parent who made the code still is one, and unless an operator ended this account's right
-    as this child's parent (a court decision)."""
+    the parent who made the code still is one, if the child has fewer than two parents, and unless
+    an operator ended this account's right as this child's parent (a court decision)."""
     row = await take_code(account_id, code, purpose="invitation", secret_key=secret_key)
     space_id = as_uuid(row["space_id"])
     space = await space_of(space_id)
@@ -271,8 +272,8 @@ async def accept_invitation(account_id: UUID, code: str, *, secret_key: str, not
     if space.holder_account_id == account_id:
         raise Conflict("You are this space's holder.")
     async with write_transaction():
-        # Who the parents are, then one more: one decision at a time per space (a parent leaving at
-        # the same moment would leave their code usable).
+        # Who the parents are, then one more: one decision at a time per space (two acceptances at
+        # once would each count one parent; a parent leaving would leave their code usable).
         await serialise(_carers_key(space_id))
         existing = await fetch_one(
             "SELECT id FROM representatives WHERE space_id = {} AND account_id = {} AND revoked_at IS NULL",
@@ -302,6 +303,8 @@ async def accept_invitation(account_id: UUID, code: str, *, secret_key: str, not
         live = {as_uuid(parent["account_id"]) for parent in parents}
         if as_uuid(row["created_by"]) not in live:
             raise Conflict("The parent who made this invitation no longer represents the child: it is void.")
+        if len(live) >= MAX_PARENTS:
+            raise Conflict(f"This child already has {MAX_PARENTS} parents in the space.")
         await use_code(space_id, as_uuid(row["id"]), account_id=account_id)
         await add_representative(
             space_id=space_id, account_id=account_id, kind="parent", since=now, until=adulthood(space), now=now

@@ -5,14 +5,22 @@ a court decision (found by a review: each of these let a stranger, a child or a 
 
 from __future__ import annotations
 
+import os
 import uuid
 
 import httpx
+import pytest
 
 from ens.core import clock, db
+from ens.core.settings import Settings
 from ens.spaces.representatives import end_court_measure
 from tests.helpers.carers import create_child_space, invite, join_as_second_parent
+from tests.helpers.concurrency import first_decision, second_while_first_is_open
 from tests.helpers.people import MakePerson, Person
+
+on_postgres = pytest.mark.skipif(
+    not os.environ.get("ENS_DATABASE_URL", "").startswith("postgres"), reason="PostgreSQL's concurrency"
+)
 
 
 async def _representation_of(space_id: uuid.UUID, person: Person) -> uuid.UUID:
@@ -123,4 +131,40 @@ async def test_a_parent_who_withdrew_may_be_invited_back(client: httpx.AsyncClie
     assert (await join_as_second_parent(client, parent, other, child)).status_code == 200
     await _withdraw(client, child, other)
     assert (await join_as_second_parent(client, parent, other, child)).status_code == 200
+    assert await _parents(child) == {parent.account_id, other.account_id}
+
+
+async def test_a_child_has_two_parents_at_most(client: httpx.AsyncClient, make_person: MakePerson) -> None:
+    parent, other, third = await make_person(), await make_person(), await make_person()
+    child = await create_child_space(client, parent)
+    first, second = await invite(client, parent, child), await invite(client, parent, child)
+    assert (await _accept(client, first, other)).status_code == 200
+    detail = _problem(await _accept(client, second, third), 409, "conflict")
+    assert "2 parents" in detail
+    assert (await client.get(f"/v1/spaces/{child}", headers=third.headers)).status_code == 404
+    assert await _parents(child) == {parent.account_id, other.account_id}
+    # Once a parent withdraws, the same code lets another come.
+    await _withdraw(client, child, other)
+    assert (await _accept(client, second, third)).status_code == 200
+
+
+@on_postgres
+async def test_two_acceptances_at_once_make_one_second_parent(
+    client: httpx.AsyncClient, make_person: MakePerson, settings: Settings
+) -> None:
+    parent, other, third = await make_person(), await make_person(), await make_person()
+    child = await create_child_space(client, parent)
+    code = await invite(client, parent, child)
+    # The first acceptance holds the space's decision and has written its parent, not committed yet.
+    async with first_decision(settings, f"representatives:{child}") as first:
+        await first.execute(
+            "INSERT INTO representatives (id, space_id, account_id, kind, since, until, created_at) "
+            "VALUES (gen_random_uuid(), $1, $2, 'parent', now(), now() + interval '1 year', now())",
+            child,
+            other.account_id,
+        )
+        second, waited = await second_while_first_is_open(_accept(client, code, third))
+    answer = await second
+    assert waited
+    _problem(answer, 409, "conflict")
     assert await _parents(child) == {parent.account_id, other.account_id}
