@@ -260,9 +260,9 @@ async def invite_parent(access: SpaceAccess, *, secret_key: str) -> InvitationRe
 
 
 async def accept_invitation(account_id: UUID, code: str, *, secret_key: str, noted: AccountAction) -> SpaceListItem:
-    """Another logged-in account accepting a parent's invitation becomes a parent of the child: while
-    the parent who made the code still is one, if the child has fewer than two parents, and unless
-    an operator ended this account's right as this child's parent (a court decision)."""
+    """Another logged-in adult accepting a parent's invitation becomes a parent of the child: while
+    the parent who made the code still is one, if the child has fewer than two parents, and unless an
+    operator ended this account's right as this child's parent (a court decision)."""
     row = await take_code(account_id, code, purpose="invitation", secret_key=secret_key)
     space_id = as_uuid(row["space_id"])
     space = await space_of(space_id)
@@ -271,6 +271,7 @@ async def accept_invitation(account_id: UUID, code: str, *, secret_key: str, not
         raise Conflict("This child has come of age: parents can no longer join the space.")
     if space.holder_account_id == account_id:
         raise Conflict("You are this space's holder.")
+    await _another_adult(account_id, space, today=now.astimezone(_zone(space)).date())
     async with write_transaction():
         # Who the parents are, then one more: one decision at a time per space (two acceptances at
         # once would each count one parent; a parent leaving would leave their code usable).
@@ -311,6 +312,21 @@ async def accept_invitation(account_id: UUID, code: str, *, secret_key: str, not
         )
         await noted.record(space_id, acting_as="representative", actor_kind="parent", outcome=201)
     return space_list_item(space, "parent")
+
+
+async def _another_adult(account_id: UUID, space: SpaceRef, *, today: date) -> None:
+    """A parent joining a child's space is an adult, and not the child (identified as a claim is:
+    birthdate and names). A birthdate the identity provider did not give proves nothing."""
+    account = await fetch_one("SELECT given_name, family_name, birthdate FROM accounts WHERE id = {}", account_id)
+    birthdate = as_date(account["birthdate"]) if account else None
+    if account is None or birthdate is None:
+        raise Forbidden("Only an adult can join a child's space, and no birthdate is known for this account.")
+    if birthdate == space.birthdate and same_names(
+        account["given_name"], account["family_name"], other=(space.given_name, space.family_name)
+    ):
+        raise Forbidden("This is your own space: a child cannot be their own parent.")
+    if years_later(birthdate, 18) > today:
+        raise Forbidden("Only an adult can join a child's space as a parent.")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import pytest
 from ens.core import clock, db
 from ens.core.settings import Settings
 from ens.spaces.representatives import end_court_measure
-from tests.helpers.carers import create_child_space, invite, join_as_second_parent
+from tests.helpers.carers import create_child_space, invite, join_as_second_parent, today_in_paris, years_before
 from tests.helpers.concurrency import first_decision, second_while_first_is_open
 from tests.helpers.people import MakePerson, Person
 
@@ -168,3 +168,24 @@ async def test_two_acceptances_at_once_make_one_second_parent(
     assert waited
     _problem(answer, 409, "conflict")
     assert await _parents(child) == {parent.account_id, other.account_id}
+
+
+async def test_only_an_adult_other_than_the_child_joins_as_a_parent(
+    client: httpx.AsyncClient, make_person: MakePerson
+) -> None:
+    parent = await make_person()
+    born = years_before(today_in_paris(), 12)
+    child = await create_child_space(client, parent, given_name="Inès", birthdate=born)
+    code = await invite(client, parent, child)
+    schoolmate = await make_person(given_name="Kid", birthdate=years_before(today_in_paris(), 12))
+    the_child = await make_person(given_name="INÈS", family_name=parent.family_name, birthdate=born)
+    unknown_age = await make_person(birthdate=None)
+    assert "adult" in _problem(await _accept(client, code, schoolmate), 403, "forbidden")
+    assert "own space" in _problem(await _accept(client, code, the_child), 403, "forbidden")
+    assert "birthdate" in _problem(await _accept(client, code, unknown_age), 403, "forbidden")
+    for refused in (schoolmate, the_child, unknown_age):
+        assert (await client.get(f"/v1/spaces/{child}", headers=refused.headers)).status_code == 404
+    assert await _parents(child) == {parent.account_id}
+    # Nothing was spent: an adult (18 today) still joins with it.
+    eighteen_today = await make_person(birthdate=years_before(today_in_paris(), 18))
+    assert (await _accept(client, code, eighteen_today)).status_code == 200
