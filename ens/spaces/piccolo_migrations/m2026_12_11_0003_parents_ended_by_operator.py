@@ -8,7 +8,7 @@ an operator's is the decision's text."""
 
 from ens.core.db import Index, ddl_migration
 
-ID = "2026-12-11T12:00:00:000000"
+ID = "2026-12-11T13:00:00:000000"
 VERSION = "1.38.0"
 DESCRIPTION = "representatives.ended_by_operator"
 
