@@ -29,6 +29,7 @@ log = logging.getLogger("ens.spaces.representatives")
 
 INVITATION_TTL = timedelta(days=7)
 MAX_LIVE_INVITATIONS = 5
+MAX_PARENTS = 2
 
 
 # ---------------------------------------------------------------------------------------------
@@ -154,23 +155,44 @@ async def leave(access: SpaceAccess, representative_id: UUID) -> None:
         raise NotFound("No such representative of this space.")
     if as_uuid(row["account_id"]) != access.caller.account_id:
         raise Forbidden("A parent can remove only themself; removing the other parent needs a court decision.")
-    await _end(access.space_id, representative_id, reason="withdrew")
+    await _end(access.space_id, representative_id, reason="withdrew", by_operator=False)
 
 
-async def _end(space_id: UUID, representative_id: UUID, *, reason: str) -> None:
+async def _end(space_id: UUID, representative_id: UUID, *, reason: str, by_operator: bool) -> None:
     """End a live representation; one that ended meanwhile keeps its date and reason (a court's
-    reference is not overwritten by a parent leaving at the same moment): 404, as for an unknown one."""
+    reference is not overwritten by a parent leaving at the same moment): 404, as for an unknown one.
+
+    The invitations the representative made and nobody used die with their right (an acceptance
+    checks the inviter again). Their claim code stays: only the child, identified, can use it to
+    take their own space over, which nobody else may then do for them."""
+    now = clock.now()
     async with write_transaction():
+        await serialise(_carers_key(space_id))  # an acceptance reads who the parents are under it
         ended = await fetch(
-            "UPDATE representatives SET revoked_at = {}, ended_reason = {} "
-            "WHERE space_id = {} AND id = {} AND revoked_at IS NULL RETURNING id",
-            clock.now(),
+            "UPDATE representatives SET revoked_at = {}, ended_reason = {}, ended_by_operator = {} "
+            "WHERE space_id = {} AND id = {} AND revoked_at IS NULL RETURNING account_id",
+            now,
             reason,
+            by_operator,
             space_id,
             representative_id,
         )
+        if ended:
+            await fetch(
+                "UPDATE space_codes SET expires_at = {} WHERE space_id = {} AND created_by = {} "
+                "AND purpose = 'invitation' AND used_at IS NULL AND expires_at > {}",
+                now,
+                space_id,
+                as_uuid(ended[0]["account_id"]),
+                now,
+            )
     if not ended:
         raise NotFound("No such representative of this space.")
+
+
+def _carers_key(space_id: UUID) -> str:
+    """What a decision on who represents a space serialises on (``ens.core.db.serialise``)."""
+    return f"representatives:{space_id}"
 
 
 async def record_curator_consent(access: SpaceAccess, representative_id: UUID, *, until: date | None) -> None:
@@ -238,7 +260,9 @@ async def invite_parent(access: SpaceAccess, *, secret_key: str) -> InvitationRe
 
 
 async def accept_invitation(account_id: UUID, code: str, *, secret_key: str, noted: AccountAction) -> SpaceListItem:
-    """Another logged-in account accepting a parent's invitation becomes a parent of the child."""
+    """Another logged-in adult accepting a parent's invitation becomes a parent of the child: while
+    the parent who made the code still is one, if the child has fewer than two parents, and unless an
+    operator ended this account's right as this child's parent (a court decision)."""
     row = await take_code(account_id, code, purpose="invitation", secret_key=secret_key)
     space_id = as_uuid(row["space_id"])
     space = await space_of(space_id)
@@ -247,7 +271,11 @@ async def accept_invitation(account_id: UUID, code: str, *, secret_key: str, not
         raise Conflict("This child has come of age: parents can no longer join the space.")
     if space.holder_account_id == account_id:
         raise Conflict("You are this space's holder.")
+    await _another_adult(account_id, space, today=now.astimezone(_zone(space)).date())
     async with write_transaction():
+        # Who the parents are, then one more: one decision at a time per space (two acceptances at
+        # once would each count one parent; a parent leaving would leave their code usable).
+        await serialise(_carers_key(space_id))
         existing = await fetch_one(
             "SELECT id FROM representatives WHERE space_id = {} AND account_id = {} AND revoked_at IS NULL",
             space_id,
@@ -255,12 +283,50 @@ async def accept_invitation(account_id: UUID, code: str, *, secret_key: str, not
         )
         if existing is not None:
             raise Conflict("You already represent this child.")
+        last = await fetch_one(
+            "SELECT ended_by_operator FROM representatives WHERE space_id = {} AND account_id = {} "
+            "AND kind = 'parent' ORDER BY created_at DESC LIMIT 1",
+            space_id,
+            account_id,
+        )
+        if last is not None and last["ended_by_operator"]:
+            raise Forbidden(
+                "An operator ended your right as this child's parent (a court decision): "
+                "an invitation cannot give it back."
+            )
+        parents = await fetch(
+            "SELECT account_id FROM representatives WHERE space_id = {} AND kind = 'parent' "
+            "AND revoked_at IS NULL AND since <= {} AND (until IS NULL OR until > {})",
+            space_id,
+            now,
+            now,
+        )
+        live = {as_uuid(parent["account_id"]) for parent in parents}
+        if as_uuid(row["created_by"]) not in live:
+            raise Conflict("The parent who made this invitation no longer represents the child: it is void.")
+        if len(live) >= MAX_PARENTS:
+            raise Conflict(f"This child already has {MAX_PARENTS} parents in the space.")
         await use_code(space_id, as_uuid(row["id"]), account_id=account_id)
         await add_representative(
             space_id=space_id, account_id=account_id, kind="parent", since=now, until=adulthood(space), now=now
         )
         await noted.record(space_id, acting_as="representative", actor_kind="parent", outcome=201)
     return space_list_item(space, "parent")
+
+
+async def _another_adult(account_id: UUID, space: SpaceRef, *, today: date) -> None:
+    """A parent joining a child's space is an adult, and not the child (identified as a claim is:
+    birthdate and names). A birthdate the identity provider did not give proves nothing."""
+    account = await fetch_one("SELECT given_name, family_name, birthdate FROM accounts WHERE id = {}", account_id)
+    birthdate = as_date(account["birthdate"]) if account else None
+    if account is None or birthdate is None:
+        raise Forbidden("Only an adult can join a child's space, and no birthdate is known for this account.")
+    if birthdate == space.birthdate and same_names(
+        account["given_name"], account["family_name"], other=(space.given_name, space.family_name)
+    ):
+        raise Forbidden("This is your own space: a child cannot be their own parent.")
+    if years_later(birthdate, 18) > today:
+        raise Forbidden("Only an adult can join a child's space as a parent.")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -346,7 +412,7 @@ async def end_court_measure(space_id: UUID, representative_id: UUID, *, reason: 
         raise NotFound("No such live representation.")
     if not reason.strip():
         raise Invalid("Say why (the court decision's reference).", [FieldError("/reason", "required")])
-    await _end(as_uuid(row["space_id"]), representative_id, reason=reason.strip())
+    await _end(as_uuid(row["space_id"]), representative_id, reason=reason.strip(), by_operator=True)
     security_log.warning(
         "representation ended by an operator",
         extra={"event": "representation_ended", "representative_id": str(representative_id)},

@@ -13,6 +13,7 @@ from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from ens.core.api import CursorParam, Cursors, LimitParam, Page, SinceParam, UntilParam
 from ens.core.local_time import parse_instant, zone_of
+from ens.core.openapi import problem
 from ens.core.settings import Settings
 from ens.spaces import adulthood, notifications, representatives
 from ens.spaces.caller import Caller
@@ -157,6 +158,12 @@ class CarersController(Controller):
         status_code=200,
         summary="Accept a parent's invitation: become the child's other parent",
         operation_id="acceptInvitation",
+        responses={
+            403: problem(
+                "The account is not an adult's (or its birthdate is unknown), is the child's own, or is a parent "
+                "an operator removed from this space for a court decision"
+            )
+        },
     )
     async def accept_invitation(
         self, request: Request[Caller, Any, Any], settings: NamedDependency[Settings], code: FromPath[str]

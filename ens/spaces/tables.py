@@ -71,6 +71,9 @@ class Representative(Table, tablename="representatives"):
     relates_to = Varchar(length=16, default="person")
     consent_until = Timestamptz(null=True, default=None)
     ended_reason = Varchar(length=255, null=True, default=None)
+    # An operator ended it (``ens representatives end``, a court decision): a parent so removed
+    # does not come back through the other parent's invitation.
+    ended_by_operator = Boolean(default=False)
 
 
 class SpaceCode(Table, tablename="space_codes"):

@@ -202,7 +202,7 @@ async def test_ending_a_representation_that_ended_meanwhile_keeps_its_reason(mak
         representation,
     )
     with pytest.raises(NotFound):
-        await end_representation(holder.space_id, representation, reason="withdrew")
+        await end_representation(holder.space_id, representation, reason="withdrew", by_operator=False)
     row = await db.fetch_one(
         "SELECT ended_reason FROM representatives WHERE space_id = {} AND id = {}", holder.space_id, representation
     )
