@@ -247,12 +247,13 @@ async def test_a_write_waits_for_the_one_in_progress_then_finds_its_tag_stale(cl
     headers = person.headers
     v1 = await client.put(DIRECTIVES, json=structured(), headers=headers)
     tag = {**headers, "If-Match": v1.headers["etag"]}
-    # The request runs in a context of its own: it must not join the test's transaction.
-    put = asyncio.create_task(
-        client.put(DIRECTIVES, json=structured(wishes="Tablette."), headers=tag), context=contextvars.Context()
-    )
     async with db.write_transaction():
         await lock_records(person.space_id)
+        # Sent once the test holds the records (sent before, it could take them first: a flaky
+        # test under load). It runs in a context of its own: it must not join the test's transaction.
+        put = asyncio.create_task(
+            client.put(DIRECTIVES, json=structured(wishes="Tablette."), headers=tag), context=contextvars.Context()
+        )
         await asyncio.sleep(0.5)
         assert not put.done()  # waiting for the records of the space
         row = await db.fetch_one("SELECT * FROM directive_versions WHERE space_id = {}", person.space_id)

@@ -35,6 +35,8 @@ ACROSS_SPACES: dict[str, str] = {
     "FROM documents d WHERE d.release_notice_due AND": "the daily notice of documents shown today",
     # A migration's backfill walks the whole table once, in batches.
     "SELECT * FROM vital_measurements WHERE body =": "the one-time backfill of the stored representation",
+    # A migration marks the representations operators ended before the mark existed, once.
+    "UPDATE representatives SET ended_by_operator =": "the one-time marking of operators' ends",
     # A migration starts the vitals feed's sequence above every change number handed out before.
     "SELECT setval($1, GREATEST($2, (SELECT MAX(last_seq) FROM vital_feed_counters)": "the feed sequence's start",
     # Whoever enters an invitation or claim code does not know its space: the code's hash finds it
