@@ -62,7 +62,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     feed_hold_warn_seconds: int = 60
     log_level: str = "INFO"
     # Login safety nets; benchmarks raise them so that repeated logins are not throttled.
+    # Wrong codes one login attempt (or one signed-in session renewing its recovery codes) may type;
+    # then it is over, the account is not locked (ens.auth.otp.budget).
     otp_max_failures: int = 5
+    # Wrong codes over every attempt before the account's second factor locks, for
+    # otp_lock_seconds (doubled at each further lock): the backstop against brute force.
+    otp_account_max_failures: int = 30
     otp_lock_seconds: int = 15 * 60
     email_codes_per_hour: int = 5
     # How long discovery and JWKS documents of the upstream provider are kept before refetching.
