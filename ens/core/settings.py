@@ -186,6 +186,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise ConfigurationError("ENS_BLOB_URL must name the bucket: s3://bucket/prefix")
         if self.idempotency_lease_seconds < 3:
             raise ConfigurationError("ENS_IDEMPOTENCY_LEASE_SECONDS must be at least 3 (it is renewed every third)")
+        if not 1 <= self.otp_max_failures < self.otp_account_max_failures:
+            # An attempt allowed as many tries as the account's lock takes could lock it on its own.
+            raise ConfigurationError(
+                "ENS_OTP_MAX_FAILURES must be at least 1 and below ENS_OTP_ACCOUNT_MAX_FAILURES "
+                "(one login attempt must not be able to lock the account)"
+            )
         if self.document_quota_bytes < 1:
             raise ConfigurationError("ENS_DOCUMENT_QUOTA_BYTES must be a positive number of bytes")
         if self.oidc_acr not in ("eidas1", "eidas2", "eidas3"):

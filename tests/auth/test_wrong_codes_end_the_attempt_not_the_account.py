@@ -12,7 +12,9 @@ import time
 import uuid
 from typing import Any
 
-from ens.core.settings import Settings
+import pytest
+
+from ens.core.settings import ConfigurationError, Settings
 from tests.helpers.login import LOOPBACK, FakeLogin, csrf_of, signed_in_browser
 from tests.helpers.rows import one_row
 
@@ -95,3 +97,16 @@ async def test_a_stolen_token_spends_its_sessions_codes_not_the_persons_login(
         json={"code": owner.browser.recovery_codes[0]},
     )
     assert renewed.status_code == 201, renewed.text
+
+
+@pytest.mark.parametrize(("per_attempt", "per_account"), [("0", "30"), ("30", "30"), ("31", "30"), ("5", "4")], ids=str)
+def test_an_attempts_budget_must_stay_below_the_accounts_lock(per_attempt: str, per_account: str) -> None:
+    """Else one attempt could lock the account on its own again."""
+    environ = {"ENS_OTP_MAX_FAILURES": per_attempt, "ENS_OTP_ACCOUNT_MAX_FAILURES": per_account}
+    with pytest.raises(ConfigurationError, match="ENS_OTP_MAX_FAILURES"):
+        Settings.from_env(environ, env="dev")
+
+
+def test_the_defaults_give_each_attempt_five_codes_and_the_account_thirty() -> None:
+    settings = Settings.from_env({}, env="dev")
+    assert (settings.otp_max_failures, settings.otp_account_max_failures) == (5, 30)

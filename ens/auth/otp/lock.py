@@ -2,7 +2,7 @@
 
 - Each way in has a small budget of its own (``ENS_OTP_MAX_FAILURES``, a row of ``otp_budgets``): a
   login attempt, or a signed-in session renewing its recovery codes. Spent, that way in takes no more
-  codes; being below the account's limit, it cannot lock the account alone.
+  codes; being below the account's limit (checked at start-up), it cannot lock the account alone.
   Someone who has only the person's password at the identity provider, or a stolen token, can end
   their own attempt, not keep the person out.
 - The person's guard row counts every wrong code over all ways in toward the account's lock
