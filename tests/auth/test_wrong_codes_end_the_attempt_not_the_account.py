@@ -10,10 +10,13 @@ from __future__ import annotations
 import html
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
+from ens.auth.maintenance import purge_expired_login_state
+from ens.core import db
 from ens.core.settings import ConfigurationError, Settings
 from tests.helpers.login import LOOPBACK, FakeLogin, csrf_of, signed_in_browser
 from tests.helpers.rows import one_row
@@ -110,3 +113,14 @@ def test_an_attempts_budget_must_stay_below_the_accounts_lock(per_attempt: str, 
 def test_the_defaults_give_each_attempt_five_codes_and_the_account_thirty() -> None:
     settings = Settings.from_env({}, env="dev")
     assert (settings.otp_max_failures, settings.otp_account_max_failures) == (5, 30)
+
+
+async def test_budgets_go_once_their_way_in_cannot_live_any_more(fake_settings: Settings) -> None:
+    now = datetime.now(UTC)
+    old, live = uuid.uuid4(), uuid.uuid4()
+    for budget, expires in ((old, now - timedelta(minutes=1)), (live, now + timedelta(minutes=29))):
+        await db.fetch("INSERT INTO otp_budgets (id, failures, expires_at) VALUES ({}, 5, {})", budget, expires)
+    removed = await purge_expired_login_state(fake_settings, now)
+    assert removed["code budgets"] >= 1
+    left = {row["id"] for row in await db.fetch("SELECT id FROM otp_budgets WHERE id IN ({}, {})", old, live)}
+    assert left == {live}
