@@ -184,10 +184,35 @@ async def test_the_right_code_among_concurrent_guesses_passes_only_if_it_was_one
         ],
         otp.verify_second_factor(fake_settings, account, attempt_id=budget.id, budget=budget, raw=right, now=now),
     )
-    assert len(evaluated) <= fake_settings.otp_max_failures
+    # A right code gives its try back (the budget counts wrong codes), never more: the wrong ones
+    # looked at stay within the budget, even those in flight when the right one passed.
+    assert len([call for call in evaluated if call["code"] != right]) <= fake_settings.otp_max_failures
     right_was_evaluated = any(call["code"] == right for call in evaluated)
     assert (results[-1] == "totp") == right_was_evaluated, results[-1]
     assert all(isinstance(r, CodeRefused) for r in results[:-1])
+
+
+async def test_right_codes_do_not_spend_the_budget_wrong_ones_do(fake_login: Any, fake_settings: Settings) -> None:
+    """The budget counts wrong codes: a session may renew its recovery codes more often than its
+    budget, and one wrong code between right ones is still counted."""
+    account, totp, recovery = await _enrolled(fake_login)
+    now = datetime.now(UTC) + timedelta(minutes=2)
+    budget = _attempt()
+    with pytest.raises(CodeRefused, match=f"reste {fake_settings.otp_max_failures - 1} essai"):
+        await otp.verify_second_factor(
+            fake_settings, account, attempt_id=budget.id, budget=budget, raw=_wrong(totp, now), now=now
+        )
+    for code in recovery[: fake_settings.otp_max_failures + 1]:
+        assert (
+            await otp.verify_second_factor(
+                fake_settings, account, attempt_id=budget.id, budget=budget, raw=code, now=now
+            )
+            == "recovery"
+        )
+    with pytest.raises(CodeRefused, match=f"reste {fake_settings.otp_max_failures - 2} essai"):
+        await otp.verify_second_factor(
+            fake_settings, account, attempt_id=budget.id, budget=budget, raw=_wrong(totp, now), now=now
+        )
 
 
 async def test_every_kind_of_code_counts_toward_one_budget_and_one_lock(

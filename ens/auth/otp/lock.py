@@ -170,6 +170,11 @@ def _refuse(settings: Settings, tries: Tries, *, message: str) -> NoReturn:
 
 async def _clear_failures(account_id: UUID, budget: TryBudget) -> None:
     """A right code: the account's counter, its escalation and any lock its own try set start over,
-    and so does the way in's budget."""
+    and the way in gets back the one try this code took (its budget counts wrong codes).
+
+    Only that one: emptied on success, the budget would let the guesses sent alongside a right code
+    (in flight at once) be looked at beyond it. A way in never has more wrong codes looked at than
+    its budget.
+    """
     await fetch("UPDATE otp_guards SET failures = 0, locked_until = NULL WHERE account_id = {}", account_id)
-    await fetch("DELETE FROM otp_budgets WHERE id = {}", budget.id)
+    await fetch("UPDATE otp_budgets SET failures = failures - 1 WHERE id = {} AND failures > 0", budget.id)
