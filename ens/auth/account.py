@@ -3,24 +3,36 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from uuid import UUID
 
 from ens.auth import otp
-from ens.auth.errors import CodeRefused
+from ens.auth.errors import CodeRefused, TriesSpent
 from ens.auth.login import RECOVERY_CODES_RENEWED, LoginContext, notify
 from ens.auth.schemas import RecoveryCodesRead
 from ens.core.errors import Forbidden
 
+# A session that spent its codes (``ENS_OTP_MAX_FAILURES``) may renew no more; a new login may.
+RENEWAL_TRIES_SPENT = (
+    "Trop de codes erronés depuis cette connexion : reconnectez-vous pour renouveler vos codes de secours."
+)
 
-async def renew_recovery_codes(ctx: LoginContext, account_id: UUID, *, code: str) -> RecoveryCodesRead:
+
+async def renew_recovery_codes(
+    ctx: LoginContext, account_id: UUID, *, session_id: UUID, code: str
+) -> RecoveryCodesRead:
     """Ten new recovery codes for the signed-in person; the previous ones die, and an e-mail says so.
 
     The person proves possession of the second factor again: a stolen access token must not be
-    enough to mint codes that outlive it. Every try counts toward the second factor's lock.
+    enough to mint codes that outlive it. Every try counts toward the session's own budget (as long
+    as the session may live) and the account's lock: a stolen token cannot lock the person out.
     """
+    budget = otp.TryBudget(session_id, keep=timedelta(seconds=ctx.settings.refresh_token_max_age))
     try:
         # A fresh attempt id: an e-mail code sent for some login never matches here.
-        await otp.verify_second_factor(ctx.settings, account_id, attempt_id=uuid.uuid4(), raw=code)
+        await otp.verify_second_factor(ctx.settings, account_id, attempt_id=uuid.uuid4(), budget=budget, raw=code)
+    except TriesSpent as exc:
+        raise Forbidden(f"{exc.detail} {RENEWAL_TRIES_SPENT}".strip()) from exc
     except CodeRefused as exc:
         raise Forbidden(exc.detail) from exc
     codes = await otp.issue_recovery_codes(ctx.settings, account_id)

@@ -26,6 +26,14 @@ class CodeRefused(DomainError):
     """A one-time code was refused; the page is shown again with this message (French)."""
 
 
+class TriesSpent(CodeRefused):
+    """The way in (a login attempt, a session) has tried all the codes it may: it takes no more.
+
+    ``detail`` says why this try failed (empty when the budget was spent before it); the caller adds
+    what the person can do, which depends on the way in.
+    """
+
+
 class OAuthError(DomainError):
     """An RFC 6749 error: ``error`` is the standard code, ``detail`` its description."""
 

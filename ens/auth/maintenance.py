@@ -18,9 +18,9 @@ UNCONFIRMED_FACTOR_KEPT = timedelta(days=1)
 
 
 async def purge_expired_login_state(settings: Settings, now: datetime) -> dict[str, int]:
-    """Delete expired login attempts, codes, refresh tokens of chains past their absolute lifetime
-    (a rotated token must be kept until then, so that its reuse is detected), and the second
-    factors nobody can use (never confirmed, or revoked) with their seeds."""
+    """Delete expired login attempts, codes and wrong-code budgets, refresh tokens of chains past
+    their absolute lifetime (a rotated token must be kept until then, so that its reuse is
+    detected), and the second factors nobody can use (never confirmed, or revoked) with their seeds."""
     chain_limit = now - timedelta(seconds=settings.refresh_token_max_age)
     statements = {
         "login attempts": ("DELETE FROM login_attempts WHERE expires_at < {} RETURNING id", now),
@@ -32,6 +32,8 @@ async def purge_expired_login_state(settings: Settings, now: datetime) -> dict[s
             "DELETE FROM email_codes WHERE expires_at < {} RETURNING id",
             now - EMAIL_CODE_KEPT_AFTER_EXPIRY,
         ),
+        # Each kept as long as its login attempt or session can live.
+        "code budgets": ("DELETE FROM otp_budgets WHERE expires_at < {} RETURNING id", now),
         "refresh tokens": ("DELETE FROM refresh_tokens WHERE chain_started_at < {} RETURNING id", chain_limit),
         # Their encrypted seeds too: a factor never confirmed, or revoked (replaced), serves nothing.
         "second factors": (

@@ -64,11 +64,22 @@ class OtpFactor(Table, tablename="otp_factors"):
 
 
 class OtpGuard(Table, tablename="otp_guards"):
-    """Wrong-code counter and lock of a person's second factor, shared by every process."""
+    """Wrong-code counter and lock of a person's second factor, shared by every process: the backstop
+    against guessing over many login attempts (``ENS_OTP_ACCOUNT_MAX_FAILURES``)."""
 
     account_id = UUID(primary_key=True)
     failures = Integer(default=0)
     locked_until = Timestamptz(null=True, default=None)
+
+
+class OtpBudget(Table, tablename="otp_budgets"):
+    """The codes one way in has tried: a login attempt (its id), or a signed-in session renewing its
+    recovery codes (its grant's id). Past ``ENS_OTP_MAX_FAILURES`` it takes no more, without locking
+    the account; kept until ``expires_at``, as long as that way in can live."""
+
+    id = UUID(primary_key=True)
+    failures = Integer(default=0)
+    expires_at = Timestamptz()
 
 
 class RecoveryCode(Table, tablename="recovery_codes"):
@@ -128,6 +139,7 @@ AUTH_TABLES: list[type[Table]] = [
     LoginAttempt,
     OtpFactor,
     OtpGuard,
+    OtpBudget,
     RecoveryCode,
     EmailCode,
     AuthorizationCode,

@@ -62,7 +62,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     feed_hold_warn_seconds: int = 60
     log_level: str = "INFO"
     # Login safety nets; benchmarks raise them so that repeated logins are not throttled.
+    # Wrong codes one login attempt (or one signed-in session renewing its recovery codes) may type;
+    # then it is over, the account is not locked (ens.auth.otp.budget).
     otp_max_failures: int = 5
+    # Wrong codes over every attempt before the account's second factor locks, for
+    # otp_lock_seconds (doubled at each further lock): the backstop against brute force.
+    otp_account_max_failures: int = 30
     otp_lock_seconds: int = 15 * 60
     email_codes_per_hour: int = 5
     # How long discovery and JWKS documents of the upstream provider are kept before refetching.
@@ -181,6 +186,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise ConfigurationError("ENS_BLOB_URL must name the bucket: s3://bucket/prefix")
         if self.idempotency_lease_seconds < 3:
             raise ConfigurationError("ENS_IDEMPOTENCY_LEASE_SECONDS must be at least 3 (it is renewed every third)")
+        if not 1 <= self.otp_max_failures < self.otp_account_max_failures:
+            # An attempt allowed as many tries as the account's lock takes could lock it on its own.
+            raise ConfigurationError(
+                "ENS_OTP_MAX_FAILURES must be at least 1 and below ENS_OTP_ACCOUNT_MAX_FAILURES "
+                "(one login attempt must not be able to lock the account)"
+            )
         if self.document_quota_bytes < 1:
             raise ConfigurationError("ENS_DOCUMENT_QUOTA_BYTES must be a positive number of bytes")
         if self.oidc_acr not in ("eidas1", "eidas2", "eidas3"):

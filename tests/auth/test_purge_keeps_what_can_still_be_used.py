@@ -58,7 +58,14 @@ def test_ens_purge_command_reports_each_kind(settings, migrated):
     done = subprocess.run(
         [sys.executable, "-m", "ens.cli", "purge"], env=env, capture_output=True, text=True, timeout=60, check=True
     )
-    for label in ("tombstones", "idempotency keys", "login attempts", "refresh tokens", "second factors"):
+    for label in (
+        "tombstones",
+        "idempotency keys",
+        "login attempts",
+        "code budgets",
+        "refresh tokens",
+        "second factors",
+    ):
         assert label in done.stdout
 
 

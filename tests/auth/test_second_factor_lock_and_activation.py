@@ -1,6 +1,7 @@
-"""Security review fixes of the second factor: the wrong-code lock holds under concurrent guesses
-(every try is counted before its code is looked at), repeated locks grow longer, and a new factor is
-activated only while it is pending and no other became active meanwhile (unless it is a recovery)."""
+"""Security review fixes of the second factor: the wrong-code limits (a login attempt's budget, the
+account's lock) hold under concurrent guesses (every try is counted before its code is looked at),
+repeated locks grow longer, and a new factor is activated only while it is pending and no other
+became active meanwhile (unless it is a recovery)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import pyotp
 import pytest
 
 from ens.auth import otp
-from ens.auth.errors import CodeRefused, LoginFailed
+from ens.auth.errors import CodeRefused, LoginFailed, TriesSpent
 from ens.core import db
 from ens.core.settings import Settings
 from tests.helpers.login import FakeLogin, otpauth_secret, signed_in_browser
@@ -64,38 +65,108 @@ async def _outcomes(*coroutines: Awaitable[Any]) -> list[Any]:
     return list(await asyncio.gather(*coroutines, return_exceptions=True))
 
 
-async def test_concurrent_wrong_codes_are_evaluated_at_most_max_failures_times(
+def _attempt() -> otp.TryBudget:
+    """A new login attempt's budget."""
+    return otp.TryBudget(uuid.uuid4(), keep=timedelta(minutes=30))
+
+
+async def _wrong_codes_over_attempts(
+    settings: Settings, account: uuid.UUID, totp: pyotp.TOTP, *, count: int, at: datetime
+) -> str:
+    """``count`` wrong codes, one after another, each attempt typing as many as it may (then the
+    next one begins); the last refusal's message."""
+    message, budget = "", _attempt()
+    for n in range(count):
+        if n % settings.otp_max_failures == 0:
+            budget = _attempt()
+        with pytest.raises(CodeRefused) as refused:
+            await otp.verify_second_factor(
+                settings, account, attempt_id=budget.id, budget=budget, raw=_wrong(totp, at), now=at
+            )
+        message = refused.value.detail
+    return message
+
+
+async def test_concurrent_wrong_codes_of_one_attempt_are_evaluated_at_most_its_budget_times(
     fake_login: Any, fake_settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     account, totp, _ = await _enrolled(fake_login)
     evaluated = _count(monkeypatch, "_totp_accepts")
     now = datetime.now(UTC) + timedelta(minutes=2)  # later than the step the enrolment spent
-    attempt = uuid.uuid4()
+    budget = _attempt()
     wrong = _wrong(totp, now)
     results = await _outcomes(
         *[
-            otp.verify_second_factor(fake_settings, account, attempt_id=attempt, raw=wrong, now=now)
+            otp.verify_second_factor(fake_settings, account, attempt_id=budget.id, budget=budget, raw=wrong, now=now)
             for _ in range(GUESSES)
         ]
     )
     assert all(isinstance(r, CodeRefused) for r in results), results
     assert len(evaluated) == fake_settings.otp_max_failures
-    locked = [r for r in results if "bloquée" in r.detail]
-    assert len(locked) >= GUESSES - fake_settings.otp_max_failures + 1
-    # The right code, while locked, is refused without being looked at.
-    with pytest.raises(CodeRefused, match="bloquée"):
-        await otp.verify_second_factor(fake_settings, account, attempt_id=attempt, raw=totp.at(now), now=now)
+    spent = [r for r in results if isinstance(r, TriesSpent)]
+    assert len(spent) >= GUESSES - fake_settings.otp_max_failures + 1
+    # The right code, on the spent attempt, is refused without being looked at.
+    with pytest.raises(TriesSpent):
+        await otp.verify_second_factor(
+            fake_settings, account, attempt_id=budget.id, budget=budget, raw=totp.at(now), now=now
+        )
     assert len(evaluated) == fake_settings.otp_max_failures
-    # Once the lock has expired, the right code works and the counter starts over.
-    later = now + timedelta(seconds=fake_settings.otp_lock_seconds + 1)
+    # The account is not locked: a new attempt's right code works, and the counter starts over.
+    fresh = _attempt()
     assert (
-        await otp.verify_second_factor(fake_settings, account, attempt_id=attempt, raw=totp.at(later), now=later)
+        await otp.verify_second_factor(
+            fake_settings, account, attempt_id=fresh.id, budget=fresh, raw=totp.at(now), now=now
+        )
         == "totp"
     )
     guard = await one_row("SELECT failures, locked_until FROM otp_guards WHERE account_id = {}", account)
     assert guard is not None and guard["failures"] == 0 and guard["locked_until"] is None
+    other = _attempt()
     with pytest.raises(CodeRefused, match=f"reste {fake_settings.otp_max_failures - 1} essai"):
-        await otp.verify_second_factor(fake_settings, account, attempt_id=attempt, raw=_wrong(totp, later), now=later)
+        await otp.verify_second_factor(
+            fake_settings, account, attempt_id=other.id, budget=other, raw=_wrong(totp, now), now=now
+        )
+
+
+async def test_concurrent_wrong_codes_over_many_attempts_are_evaluated_at_most_the_accounts_limit(
+    fake_login: Any, fake_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Brute force through many login attempts at once: the account's lock bounds it."""
+    account, totp, _ = await _enrolled(fake_login)
+    evaluated = _count(monkeypatch, "_totp_accepts")
+    now = datetime.now(UTC) + timedelta(minutes=2)
+    attempts = [_attempt() for _ in range(2 * fake_settings.otp_account_max_failures // fake_settings.otp_max_failures)]
+    wrong = _wrong(totp, now)
+    results = await _outcomes(
+        *[
+            otp.verify_second_factor(fake_settings, account, attempt_id=a.id, budget=a, raw=wrong, now=now)
+            for a in attempts
+            for _ in range(fake_settings.otp_max_failures)
+        ]
+    )
+    assert all(isinstance(r, CodeRefused) for r in results), results
+    assert len(evaluated) == fake_settings.otp_account_max_failures
+    assert sum("bloquée" in r.detail for r in results) >= len(results) - fake_settings.otp_account_max_failures
+    # Locked: a new attempt's right code is refused without being looked at, and spends nothing.
+    fresh = _attempt()
+    with pytest.raises(CodeRefused, match="bloquée"):
+        await otp.verify_second_factor(
+            fake_settings, account, attempt_id=fresh.id, budget=fresh, raw=totp.at(now), now=now
+        )
+    assert len(evaluated) == fake_settings.otp_account_max_failures
+    # Once the lock is over, that same attempt goes on: its try refused by the lock was given back.
+    later = now + timedelta(seconds=fake_settings.otp_lock_seconds + 1)
+    for _ in range(fake_settings.otp_max_failures - 1):
+        with pytest.raises(CodeRefused, match="reste"):
+            await otp.verify_second_factor(
+                fake_settings, account, attempt_id=fresh.id, budget=fresh, raw=_wrong(totp, later), now=later
+            )
+    assert (
+        await otp.verify_second_factor(
+            fake_settings, account, attempt_id=fresh.id, budget=fresh, raw=totp.at(later), now=later
+        )
+        == "totp"
+    )
 
 
 async def test_the_right_code_among_concurrent_guesses_passes_only_if_it_was_one_of_the_allowed_tries(
@@ -104,51 +175,86 @@ async def test_the_right_code_among_concurrent_guesses_passes_only_if_it_was_one
     account, totp, _ = await _enrolled(fake_login)
     evaluated = _count(monkeypatch, "_totp_accepts")
     now = datetime.now(UTC) + timedelta(minutes=2)
-    attempt = uuid.uuid4()
+    budget = _attempt()
     right, wrong = totp.at(now), _wrong(totp, now)
     results = await _outcomes(
         *[
-            otp.verify_second_factor(fake_settings, account, attempt_id=attempt, raw=wrong, now=now)
+            otp.verify_second_factor(fake_settings, account, attempt_id=budget.id, budget=budget, raw=wrong, now=now)
             for _ in range(GUESSES)
         ],
-        otp.verify_second_factor(fake_settings, account, attempt_id=attempt, raw=right, now=now),
+        otp.verify_second_factor(fake_settings, account, attempt_id=budget.id, budget=budget, raw=right, now=now),
     )
-    assert len(evaluated) <= fake_settings.otp_max_failures
+    # A right code gives its try back (the budget counts wrong codes), never more: the wrong ones
+    # looked at stay within the budget, even those in flight when the right one passed.
+    assert len([call for call in evaluated if call["code"] != right]) <= fake_settings.otp_max_failures
     right_was_evaluated = any(call["code"] == right for call in evaluated)
     assert (results[-1] == "totp") == right_was_evaluated, results[-1]
     assert all(isinstance(r, CodeRefused) for r in results[:-1])
 
 
-async def test_every_kind_of_code_counts_toward_one_lock(
+async def test_right_codes_do_not_spend_the_budget_wrong_ones_do(fake_login: Any, fake_settings: Settings) -> None:
+    """The budget counts wrong codes: a session may renew its recovery codes more often than its
+    budget, and one wrong code between right ones is still counted."""
+    account, totp, recovery = await _enrolled(fake_login)
+    now = datetime.now(UTC) + timedelta(minutes=2)
+    budget = _attempt()
+    with pytest.raises(CodeRefused, match=f"reste {fake_settings.otp_max_failures - 1} essai"):
+        await otp.verify_second_factor(
+            fake_settings, account, attempt_id=budget.id, budget=budget, raw=_wrong(totp, now), now=now
+        )
+    for code in recovery[: fake_settings.otp_max_failures + 1]:
+        assert (
+            await otp.verify_second_factor(
+                fake_settings, account, attempt_id=budget.id, budget=budget, raw=code, now=now
+            )
+            == "recovery"
+        )
+    with pytest.raises(CodeRefused, match=f"reste {fake_settings.otp_max_failures - 2} essai"):
+        await otp.verify_second_factor(
+            fake_settings, account, attempt_id=budget.id, budget=budget, raw=_wrong(totp, now), now=now
+        )
+
+
+async def test_every_kind_of_code_counts_toward_one_budget_and_one_lock(
     fake_login: Any, fake_settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Recovery codes, e-mail codes and the lost-factor e-mail path share the guard and its reservation."""
-    account, _, recovery = await _enrolled(fake_login)
+    """Recovery codes, e-mail codes and the lost-factor e-mail path share the attempt's budget, the
+    account's guard and its reservation."""
+    account, totp, recovery = await _enrolled(fake_login)
     emails = _count(monkeypatch, "_use_email_code")
     recoveries = _count(monkeypatch, "_use_recovery_code")
     now = datetime.now(UTC) + timedelta(minutes=2)
-    attempt = uuid.uuid4()
+    budget = _attempt()
     results = await _outcomes(
         *[
-            otp.verify_email_code(fake_settings, account, attempt_id=attempt, raw="123456", now=now)
+            otp.verify_email_code(fake_settings, account, attempt_id=budget.id, budget=budget, raw="123456", now=now)
             for _ in range(GUESSES)
         ],
         *[
-            otp.verify_second_factor(fake_settings, account, attempt_id=attempt, raw="ABCDE-FGHJK", now=now)
+            otp.verify_second_factor(
+                fake_settings, account, attempt_id=budget.id, budget=budget, raw="ABCDE-FGHJK", now=now
+            )
             for _ in range(GUESSES)
         ],
     )
     assert all(isinstance(r, CodeRefused) for r in results)
     assert len(emails) + len(recoveries) <= fake_settings.otp_max_failures
-    # A real recovery code and a real e-mail code are refused while locked, and not spent.
-    code = await otp.new_email_code(fake_settings, attempt, account_id=account, now=now)
+    # Over many attempts, the account locks; a real recovery code and a real e-mail code are then
+    # refused, and not spent.
+    await _wrong_codes_over_attempts(fake_settings, account, totp, count=fake_settings.otp_account_max_failures, at=now)
+    fresh = _attempt()
+    code = await otp.new_email_code(fake_settings, fresh.id, account_id=account, now=now)
     with pytest.raises(CodeRefused, match="bloquée"):
-        await otp.verify_second_factor(fake_settings, account, attempt_id=attempt, raw=recovery[0], now=now)
+        await otp.verify_second_factor(
+            fake_settings, account, attempt_id=fresh.id, budget=fresh, raw=recovery[0], now=now
+        )
     with pytest.raises(CodeRefused, match="bloquée"):
-        await otp.verify_email_code(fake_settings, account, attempt_id=attempt, raw=code, now=now)
+        await otp.verify_email_code(fake_settings, account, attempt_id=fresh.id, budget=fresh, raw=code, now=now)
     later = now + timedelta(seconds=fake_settings.otp_lock_seconds + 1)
     assert (
-        await otp.verify_second_factor(fake_settings, account, attempt_id=attempt, raw=recovery[0], now=later)
+        await otp.verify_second_factor(
+            fake_settings, account, attempt_id=fresh.id, budget=fresh, raw=recovery[0], now=later
+        )
         == "recovery"
     )
 
@@ -160,9 +266,10 @@ async def test_concurrent_wrong_enrolment_codes_are_bounded_too(
     factor = await otp.start_enrolment(fake_settings, account)
     evaluated = _count(monkeypatch, "_totp_accepts")
     now = datetime.now(UTC) + timedelta(minutes=2)
+    budget = _attempt()
     results = await _outcomes(
         *[
-            otp.verify_enrolment_code(fake_settings, account, factor_id=factor, raw="000000", now=now)
+            otp.verify_enrolment_code(fake_settings, account, factor_id=factor, budget=budget, raw="000000", now=now)
             for _ in range(GUESSES)
         ]
     )
@@ -172,17 +279,17 @@ async def test_concurrent_wrong_enrolment_codes_are_bounded_too(
 
 async def test_repeated_locks_grow_longer(fake_login: Any, fake_settings: Settings) -> None:
     account, totp, _ = await _enrolled(fake_login)
-    attempt = uuid.uuid4()
-    tries, lock = fake_settings.otp_max_failures, timedelta(seconds=fake_settings.otp_lock_seconds)
+    tries, lock = fake_settings.otp_account_max_failures, timedelta(seconds=fake_settings.otp_lock_seconds)
     now = datetime.now(UTC) + timedelta(minutes=2)
 
     async def one_round(at: datetime) -> str:
-        message = ""
-        for _ in range(tries):
-            with pytest.raises(CodeRefused) as refused:
-                await otp.verify_second_factor(fake_settings, account, attempt_id=attempt, raw=_wrong(totp, at), now=at)
-            message = refused.value.detail
-        return message
+        return await _wrong_codes_over_attempts(fake_settings, account, totp, count=tries, at=at)
+
+    async def right_code(at: datetime) -> otp.Method:
+        budget = _attempt()
+        return await otp.verify_second_factor(
+            fake_settings, account, attempt_id=budget.id, budget=budget, raw=totp.at(at), now=at
+        )
 
     assert f"bloquée pendant {int(lock.total_seconds() // 60)} minutes" in await one_round(now)
     second = now + lock + timedelta(seconds=1)
@@ -190,12 +297,9 @@ async def test_repeated_locks_grow_longer(fake_login: Any, fake_settings: Settin
     # The first lock's length later, the second lock still holds; twice that length later, it is over.
     still = second + lock + timedelta(seconds=1)
     with pytest.raises(CodeRefused, match="bloquée"):
-        await otp.verify_second_factor(fake_settings, account, attempt_id=attempt, raw=totp.at(still), now=still)
+        await right_code(still)
     over = second + 2 * lock + timedelta(seconds=1)
-    assert (
-        await otp.verify_second_factor(fake_settings, account, attempt_id=attempt, raw=totp.at(over), now=over)
-        == "totp"
-    )
+    assert await right_code(over) == "totp"
     # A right code ends the escalation: the next lock is the short one again.
     fresh = over + timedelta(minutes=1)
     assert f"bloquée pendant {int(lock.total_seconds() // 60)} minutes" in await one_round(fresh)
@@ -274,4 +378,7 @@ async def test_two_first_logins_enrolling_side_by_side_only_the_first_activates(
     assert len(active) == 1
     # The first login's authenticator still works.
     code = first.browser.totp().at(time.time() + 30)
-    assert await otp.verify_second_factor(fake_settings, account, attempt_id=uuid.uuid4(), raw=code) == "totp"
+    budget = _attempt()
+    assert (
+        await otp.verify_second_factor(fake_settings, account, attempt_id=budget.id, budget=budget, raw=code) == "totp"
+    )

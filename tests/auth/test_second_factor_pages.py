@@ -117,16 +117,22 @@ async def test_email_codes_are_rate_limited(fake_login, outbox, fake_settings):
     assert "Trop de codes envoyés" in limited.text
 
 
-async def test_lockout_after_five_wrong_codes(fake_login, fake_settings):
+async def test_five_wrong_codes_end_the_attempt_and_thirty_over_attempts_lock_the_account(fake_login, fake_settings):
     sub = _sub()
     first, _ = await signed_in_browser(fake_login, sub)
-    login = await _at_otp_page(fake_login, sub, first)
-    for attempt in range(1, 5):
-        wrong = await login.browser.post_form("/login/otp", {"code": "000000"})
-        assert wrong.status_code == 400 and f"reste {5 - attempt} essai" in wrong.text
-    locked = await login.browser.post_form("/login/otp", {"code": "000000"})
-    assert "bloquée pendant 15 minutes" in locked.text
-    good = await login.browser.post_form("/login/otp", {"code": first.browser.totp().at(time.time() + 30)})
+    per_attempt, per_account = fake_settings.otp_max_failures, fake_settings.otp_account_max_failures
+    for attempt_number in range(per_account // per_attempt):
+        login = await _at_otp_page(fake_login, sub, first)
+        for n in range(1, per_attempt):
+            wrong = await login.browser.post_form("/login/otp", {"code": "000000"})
+            assert wrong.status_code == 400 and f"reste {per_attempt - n} essai" in wrong.text
+        last = await login.browser.post_form("/login/otp", {"code": "000000"})
+        assert last.status_code == 400
+        if attempt_number < per_account // per_attempt - 1:
+            assert "elle est annulée" in html.unescape(last.text) and "bloquée" not in last.text
+    assert "bloquée pendant 15 minutes" in last.text
+    locked = await _at_otp_page(fake_login, sub, first)
+    good = await locked.browser.post_form("/login/otp", {"code": first.browser.totp().at(time.time() + 30)})
     assert good.status_code == 400 and "bloquée" in good.text
     # 15 minutes later (time injected into the service), the factor works again.
     account = await one_row("SELECT id FROM accounts WHERE sub = {}", sub)

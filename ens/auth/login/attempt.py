@@ -26,6 +26,13 @@ from ens.core.settings import Settings
 
 ATTEMPT_TTL = timedelta(minutes=30)
 
+# An attempt that spent its codes (``ENS_OTP_MAX_FAILURES``) ends at step ``spent``: the account is
+# not locked, the person starts a new login, through the identity provider again.
+TRIES_SPENT = (
+    "Trop de codes erronés pour cette connexion : elle est annulée. Recommencez depuis l'application ; "
+    "vous repasserez par votre service d'identité."
+)
+
 
 @dataclass
 class LoginContext:
@@ -123,6 +130,11 @@ async def load(cookie: str | None) -> Attempt:
     if row is None:
         raise LoginFailed("Votre connexion a expiré. Recommencez depuis l'application.", title="Connexion expirée")
     return Attempt.of(row)
+
+
+def code_budget(attempt: Attempt) -> otp.TryBudget:
+    """The attempt's own wrong-code budget (its row outlives the attempt, so it never starts afresh)."""
+    return otp.TryBudget(attempt.id, keep=ATTEMPT_TTL)
 
 
 def check_csrf(attempt: Attempt, csrf: str | None) -> None:

@@ -7,6 +7,7 @@ person's own closed space, which leads to the second factor.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
 from uuid import UUID
@@ -15,15 +16,18 @@ import msgspec
 
 from ens.auth import otp
 from ens.auth.clients import find_client
-from ens.auth.errors import CodeRefused, LoginFailed
+from ens.auth.errors import CodeRefused, LoginFailed, TriesSpent
 from ens.auth.login.attempt import (
+    TRIES_SPENT,
     Attempt,
     LoginContext,
     Redirect,
     Screen,
     check_csrf,
+    code_budget,
     finish,
     load,
+    take_step,
     update_attempt,
 )
 from ens.auth.login.consent import consent_screen
@@ -31,6 +35,13 @@ from ens.auth.login.notices import EMAIL_CHANGED, FACTOR_REPLACED, NEW_DEVICE, R
 from ens.spaces import service as spaces
 
 log = logging.getLogger("ens.auth.login")
+
+
+def _step_over(attempt: Attempt) -> LoginFailed:
+    """What a page or a button of a step the attempt is no longer at answers."""
+    if attempt.step == "spent":
+        return LoginFailed(TRIES_SPENT, title="Trop de codes erronés")
+    return LoginFailed("Cette étape de la connexion est terminée. Recommencez depuis l'application.")
 
 
 async def to_second_factor(ctx: LoginContext, attempt_id: UUID, *, account_id: UUID) -> None:
@@ -74,7 +85,7 @@ async def current_screen(
         return Screen("reopen", attempt.csrf)
     if attempt.step == "consent":
         return await consent_screen(cookie)
-    raise LoginFailed("Cette étape de la connexion est terminée. Recommencez depuis l'application.")
+    raise _step_over(attempt)
 
 
 async def submit_code(
@@ -85,15 +96,25 @@ async def submit_code(
     check_csrf(attempt, csrf)
     account_id = attempt.account_id
     if account_id is None or attempt.step not in ("enrol", "otp", "lost_email"):
-        raise LoginFailed("Cette étape de la connexion est terminée. Recommencez depuis l'application.")
+        raise _step_over(attempt)
     method: otp.Method = "totp"
+    budget = code_budget(attempt)
     try:
         if attempt.step == "enrol" and attempt.new_factor_id is not None:
-            await otp.verify_enrolment_code(ctx.settings, account_id, factor_id=attempt.new_factor_id, raw=code or "")
+            await otp.verify_enrolment_code(
+                ctx.settings, account_id, factor_id=attempt.new_factor_id, budget=budget, raw=code or ""
+            )
         elif attempt.step == "lost_email":
-            await otp.verify_email_code(ctx.settings, account_id, attempt_id=attempt.id, raw=code or "")
+            await otp.verify_email_code(ctx.settings, account_id, attempt_id=attempt.id, budget=budget, raw=code or "")
         else:
-            method = await otp.verify_second_factor(ctx.settings, account_id, attempt_id=attempt.id, raw=code or "")
+            method = await otp.verify_second_factor(
+                ctx.settings, account_id, attempt_id=attempt.id, budget=budget, raw=code or ""
+            )
+    except TriesSpent as exc:
+        # The attempt is over (its other buttons too), not the account: a new login may try again.
+        with contextlib.suppress(LoginFailed):  # a concurrent try of the attempt moved it already
+            await take_step(attempt.id, from_step=attempt.step, to="spent")
+        raise LoginFailed(f"{exc.detail} {TRIES_SPENT}".strip(), title="Trop de codes erronés") from exc
     except CodeRefused as exc:
         return await current_screen(ctx, cookie, error=exc.detail)
     if attempt.step == "lost_email":
@@ -117,7 +138,7 @@ async def acknowledge_recovery_codes(ctx: LoginContext, cookie: str | None, *, c
     attempt = await load(cookie)
     check_csrf(attempt, csrf)
     if attempt.step != "recovery_codes":
-        raise LoginFailed("Cette étape de la connexion est terminée. Recommencez depuis l'application.")
+        raise _step_over(attempt)
     return await _after_second_factor(ctx, attempt)
 
 
@@ -126,7 +147,7 @@ async def request_email_code(ctx: LoginContext, cookie: str | None, *, csrf: str
     attempt = await load(cookie)
     check_csrf(attempt, csrf)
     if attempt.account_id is None or attempt.step not in ("otp", "lost_email"):
-        raise LoginFailed("Cette étape de la connexion est terminée. Recommencez depuis l'application.")
+        raise _step_over(attempt)
     refused = await try_email_code(ctx, attempt, account_id=attempt.account_id)
     if refused is not None:
         return await current_screen(ctx, cookie, error=refused)
@@ -177,7 +198,7 @@ async def lost_factor(ctx: LoginContext, cookie: str | None, *, csrf: str | None
     attempt = await load(cookie)
     check_csrf(attempt, csrf)
     if attempt.account_id is None or attempt.step != "otp":
-        raise LoginFailed("Cette étape de la connexion est terminée. Recommencez depuis l'application.")
+        raise _step_over(attempt)
     state, nonce, verifier = secrets.token_urlsafe(32), secrets.token_urlsafe(32), secrets.token_urlsafe(48)
     url = await ctx.upstream.authorization_url(state, nonce, verifier=verifier, force_login=True)
     await update_attempt(
@@ -196,7 +217,7 @@ async def reopen(ctx: LoginContext, cookie: str | None, *, csrf: str | None) -> 
     attempt = await load(cookie)
     check_csrf(attempt, csrf)
     if attempt.step != "reopen" or attempt.account_id is None or attempt.space_id is None:
-        raise LoginFailed("Cette étape de la connexion est terminée. Recommencez depuis l'application.")
+        raise _step_over(attempt)
     await spaces.reopen_space(attempt.space_id)
     return await _go_on(ctx, attempt)
 
@@ -205,7 +226,7 @@ async def _after_second_factor(ctx: LoginContext, attempt: Attempt) -> Redirect:
     """The person has proven who they are: apply the provider's new claims, offer to reopen a
     closed space, then consent (third-party app) or back to the app."""
     if attempt.account_id is None:
-        raise LoginFailed("Cette étape de la connexion est terminée. Recommencez depuis l'application.")
+        raise _step_over(attempt)
     await _apply_pending_identity(ctx, attempt, account_id=attempt.account_id)
     if attempt.space_id is not None and await spaces.space_status(attempt.space_id) == "closed":
         await update_attempt(attempt.id, step="reopen")

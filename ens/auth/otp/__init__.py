@@ -2,14 +2,19 @@
 
 Rules that hold across processes live in the database: the last accepted TOTP time step (a code is
 accepted once, and only if its step is strictly later, by one conditional UPDATE, so two concurrent
-submissions cannot both pass), the wrong-code counter and its lock, recovery and e-mail codes
-(stored hashed, single use) and the hourly limit of e-mail codes (counted under the person's guard
-row, :func:`new_email_code`). TOTP seeds are encrypted with a key derived from ``ENS_SECRET_KEY``.
+submissions cannot both pass), the wrong-code limits, recovery and e-mail codes (stored hashed,
+single use) and the hourly limit of e-mail codes (counted under the person's guard row,
+:func:`new_email_code`). TOTP seeds are encrypted with a key derived from ``ENS_SECRET_KEY``.
 
-Every try is counted before its code is looked at, by one conditional UPDATE that also sets the lock
-when the try is the last one allowed (:func:`_reserve_try`): concurrent guesses cannot slip past the
-lock, at most ``ENS_OTP_MAX_FAILURES`` codes are evaluated per round. The counter survives the lock
-(only a right code resets it), so each further lock lasts twice as long as the previous one, up to a day.
+Every try is counted before its code is looked at (:func:`_reserve_try`), twice: in the budget of
+its way in (a login attempt, or a session renewing its recovery codes: ``ENS_OTP_MAX_FAILURES``,
+then that way in takes no more codes, :class:`TriesSpent`) and on the account, whose lock
+(``ENS_OTP_ACCOUNT_MAX_FAILURES``) is the backstop against guessing over many attempts. Each is one
+conditional UPDATE, so concurrent guesses cannot slip past either. The account's counter survives
+its lock (only a right code resets it), so each further lock lasts twice as long as the previous
+one, up to a day. One attempt alone cannot lock the account (its budget is below the account's
+limit): whoever has only the person's password at the provider, or a stolen token, cannot keep the
+person out with a handful of codes.
 """
 
 from __future__ import annotations
@@ -21,7 +26,15 @@ from typing import Literal
 from uuid import UUID
 
 from ens.auth.otp.email_codes import EMAIL_CODE_TTL, _use_email_code, new_email_code
-from ens.auth.otp.lock import MAX_LOCK, _clear_failures, _now, _refuse, _reserve_try, ensure_not_locked
+from ens.auth.otp.lock import (
+    MAX_LOCK,
+    TryBudget,
+    _clear_failures,
+    _now,
+    _refuse,
+    _reserve_try,
+    ensure_not_locked,
+)
 from ens.auth.otp.recovery_codes import (
     RECOVERY_ALPHABET,
     RECOVERY_CODE_COUNT,
@@ -51,6 +64,7 @@ __all__ = [
     "VALID_WINDOW",
     "Enrolment",
     "Method",
+    "TryBudget",
     "activate_factor",
     "active_factor",
     "enrolment",
@@ -85,29 +99,42 @@ def normalize_code(raw: str) -> str:
 
 
 async def verify_enrolment_code(
-    settings: Settings, account_id: UUID, *, factor_id: UUID, raw: str, now: datetime | None = None
+    settings: Settings,
+    account_id: UUID,
+    *,
+    factor_id: UUID,
+    budget: TryBudget,
+    raw: str,
+    now: datetime | None = None,
 ) -> None:
     """The first code of a pending factor proves the authenticator app holds the seed."""
     at = _now(now)
-    number = await _reserve_try(settings, account_id, now=at)
+    tries = await _reserve_try(settings, account_id, budget=budget, now=at)
     code = normalize_code(raw)
     if not re.fullmatch(r"\d{6}", code):
-        _refuse(settings, number, message="Le code doit comporter 6 chiffres.")
+        _refuse(settings, tries, message="Le code doit comporter 6 chiffres.")
     outcome = await _totp_accepts(settings, factor_id, code=code, now=at, pending_of=account_id)
     if outcome != "ok":
-        _refuse(settings, number, message=_refusal(outcome))
-    await _clear_failures(account_id)
+        _refuse(settings, tries, message=_refusal(outcome))
+    await _clear_failures(account_id, budget)
 
 
 async def verify_second_factor(
-    settings: Settings, account_id: UUID, *, attempt_id: UUID, raw: str, now: datetime | None = None
+    settings: Settings,
+    account_id: UUID,
+    *,
+    attempt_id: UUID,
+    budget: TryBudget,
+    raw: str,
+    now: datetime | None = None,
 ) -> Method:
-    """Accept a TOTP code, an e-mail code sent for this login attempt, or a recovery code.
+    """Accept a TOTP code, an e-mail code sent for login attempt ``attempt_id``, or a recovery code.
 
-    Raises :class:`CodeRefused` with a message for the person; every try counts toward the lock.
+    Raises :class:`CodeRefused` with a message for the person, :class:`TriesSpent` once ``budget``
+    is spent; every try counts toward both limits.
     """
     at = _now(now)
-    number = await _reserve_try(settings, account_id, now=at)
+    tries = await _reserve_try(settings, account_id, budget=budget, now=at)
     code = normalize_code(raw)
     if re.fullmatch(r"\d{6}", code):
         outcome: str = "no"
@@ -115,29 +142,35 @@ async def verify_second_factor(
         if factor_id is not None:
             outcome = await _totp_accepts(settings, factor_id, code=code, now=at)
             if outcome == "ok":
-                await _clear_failures(account_id)
+                await _clear_failures(account_id, budget)
                 return "totp"
         email_outcome = await _use_email_code(settings, attempt_id, code=code, now=at)
         if email_outcome == "ok":
-            await _clear_failures(account_id)
+            await _clear_failures(account_id, budget)
             return "email"
-        _refuse(settings, number, message=_refusal(email_outcome if outcome == "no" else outcome))
+        _refuse(settings, tries, message=_refusal(email_outcome if outcome == "no" else outcome))
     if len(code) == RECOVERY_CODE_LENGTH and await _use_recovery_code(settings, account_id, code=code, now=at):
-        await _clear_failures(account_id)
+        await _clear_failures(account_id, budget)
         return "recovery"
-    _refuse(settings, number, message="Ce code n'est pas valable.")
+    _refuse(settings, tries, message="Ce code n'est pas valable.")
 
 
 async def verify_email_code(
-    settings: Settings, account_id: UUID, *, attempt_id: UUID, raw: str, now: datetime | None = None
+    settings: Settings,
+    account_id: UUID,
+    *,
+    attempt_id: UUID,
+    budget: TryBudget,
+    raw: str,
+    now: datetime | None = None,
 ) -> None:
     """Only an e-mail code (the lost-second-factor flow, where the app and recovery codes are gone)."""
     at = _now(now)
-    number = await _reserve_try(settings, account_id, now=at)
+    tries = await _reserve_try(settings, account_id, budget=budget, now=at)
     outcome = await _use_email_code(settings, attempt_id, code=normalize_code(raw), now=at)
     if outcome != "ok":
-        _refuse(settings, number, message=_refusal(outcome))
-    await _clear_failures(account_id)
+        _refuse(settings, tries, message=_refusal(outcome))
+    await _clear_failures(account_id, budget)
 
 
 def _refusal(outcome: str) -> str:

@@ -1,19 +1,47 @@
-"""The wrong-code counter and its lock, kept in the person's guard row (whose row lock also runs a
-person's second-factor writes one at a time)."""
+"""The two limits on wrong codes, both counted before a code is looked at.
+
+- Each way in has a small budget of its own (``ENS_OTP_MAX_FAILURES``, a row of ``otp_budgets``): a
+  login attempt, or a signed-in session renewing its recovery codes. Spent, that way in takes no more
+  codes; being below the account's limit (checked at start-up), it cannot lock the account alone.
+  Someone who has only the person's password at the identity provider, or a stolen token, can end
+  their own attempt, not keep the person out.
+- The person's guard row counts every wrong code over all ways in toward the account's lock
+  (``ENS_OTP_ACCOUNT_MAX_FAILURES``): the backstop that bounds guessing over many attempts, each
+  further lock twice as long as the previous one. Its row lock also runs a person's second-factor
+  writes one at a time.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import NoReturn
 from uuid import UUID
 
-from ens.auth.errors import CodeRefused
+from ens.auth.errors import CodeRefused, TriesSpent
 from ens.core import clock
 from ens.core.clock import aware_or_none
-from ens.core.db import fetch, fetch_one
+from ens.core.db import fetch, fetch_one, write_transaction
 from ens.core.settings import Settings
 
 MAX_LOCK = timedelta(days=1)  # the longest lock escalation reaches (unless ENS_OTP_LOCK_SECONDS is longer)
+
+
+@dataclass(frozen=True)
+class TryBudget:
+    """The way in whose budget a try spends: a login attempt's id, or a session's grant id. Its row is
+    kept ``keep`` after the first try: as long as that way in can live, so it never starts afresh."""
+
+    id: UUID
+    keep: timedelta
+
+
+@dataclass(frozen=True)
+class Tries:
+    """A try just counted: its number in its way in's budget, and on the account since the last right code."""
+
+    budget: int
+    account: int
 
 
 def _now(now: datetime | None) -> datetime:
@@ -56,15 +84,48 @@ def _lock_length(settings: Settings, lock_number: int) -> timedelta:
     return min(doubled, max(base, MAX_LOCK))
 
 
-async def _reserve_try(settings: Settings, account_id: UUID, *, now: datetime) -> int:
-    """Count this try before its code is checked; its number since the last right code.
+async def _reserve_try(settings: Settings, account_id: UUID, *, budget: TryBudget, now: datetime) -> Tries:
+    """Count this try, in its way in's budget and on the account, before its code is checked.
+
+    One transaction: a try refused by the account's lock gives its place in the budget back (the
+    person may go on with this attempt once the lock is over). The budget's row is taken first and
+    the guard's second, always in that order, so concurrent tries cannot deadlock. Raises
+    :class:`TriesSpent` once the budget is spent (the account is then not counted: the code is not
+    looked at), :class:`CodeRefused` while the account is locked.
+    """
+    async with write_transaction():
+        number = await _reserve_budget_try(settings, budget, now=now)
+        account = await _reserve_account_try(settings, account_id, now=now)
+    return Tries(budget=number, account=account)
+
+
+async def _reserve_budget_try(settings: Settings, budget: TryBudget, *, now: datetime) -> int:
+    """One conditional UPDATE: it passes only while tries are left, so of concurrent tries only the
+    budget's number get through."""
+    await fetch(
+        "INSERT INTO otp_budgets (id, failures, expires_at) VALUES ({}, 0, {}) ON CONFLICT (id) DO NOTHING",
+        budget.id,
+        now + budget.keep,
+    )
+    rows = await fetch(
+        "UPDATE otp_budgets SET failures = failures + 1 WHERE id = {} AND failures < {} RETURNING failures",
+        budget.id,
+        settings.otp_max_failures,
+    )
+    if not rows:
+        raise TriesSpent("")
+    return int(rows[0]["failures"])
+
+
+async def _reserve_account_try(settings: Settings, account_id: UUID, *, now: datetime) -> int:
+    """The try's number on the account since the last right code.
 
     One conditional UPDATE: it passes only while the person is not locked, and the try that uses up
-    a round (every ``ENS_OTP_MAX_FAILURES``-th) sets the lock in the same statement, so concurrent
-    tries beyond it are refused without their code being looked at. Raises :class:`CodeRefused`
-    while locked.
+    a round (every ``ENS_OTP_ACCOUNT_MAX_FAILURES``-th) sets the lock in the same statement, so
+    concurrent tries beyond it are refused without their code being looked at. Raises
+    :class:`CodeRefused` while locked.
     """
-    per_round = max(1, settings.otp_max_failures)
+    per_round = max(1, settings.otp_account_max_failures)
     await _ensure_guard(account_id)
     rows = await fetch(
         "UPDATE otp_guards SET failures = failures + 1, "
@@ -91,16 +152,29 @@ async def _reserve_try(settings: Settings, account_id: UUID, *, now: datetime) -
     return number
 
 
-def _refuse(settings: Settings, number: int, *, message: str) -> NoReturn:
-    """The refusal of try ``number`` (already counted by :func:`_reserve_try`)."""
-    per_round = max(1, settings.otp_max_failures)
-    left = per_round - ((number - 1) % per_round + 1)
-    if left == 0:
-        minutes = max(1, int(_lock_length(settings, number // per_round).total_seconds() // 60))
-        raise CodeRefused(f"Trop de codes erronés : la vérification est bloquée pendant {minutes} minutes.")
-    raise CodeRefused(f"{message} Il vous reste {left} essai(s).")
+def _refuse(settings: Settings, tries: Tries, *, message: str) -> NoReturn:
+    """The refusal of a try already counted by :func:`_reserve_try`: :class:`TriesSpent` when it was
+    its way in's last, else :class:`CodeRefused` (saying how many tries are left, or the lock)."""
+    per_round = max(1, settings.otp_account_max_failures)
+    account_left = per_round - ((tries.account - 1) % per_round + 1)
+    budget_left = settings.otp_max_failures - tries.budget
+    if account_left == 0:
+        minutes = max(1, int(_lock_length(settings, tries.account // per_round).total_seconds() // 60))
+        message = f"Trop de codes erronés : la vérification est bloquée pendant {minutes} minutes."
+    elif budget_left > 0:
+        raise CodeRefused(f"{message} Il vous reste {min(budget_left, account_left)} essai(s).")
+    if budget_left <= 0:
+        raise TriesSpent(message)
+    raise CodeRefused(message)
 
 
-async def _clear_failures(account_id: UUID) -> None:
-    """A right code: the counter, the escalation and any lock its own try set start over."""
+async def _clear_failures(account_id: UUID, budget: TryBudget) -> None:
+    """A right code: the account's counter, its escalation and any lock its own try set start over,
+    and the way in gets back the one try this code took (its budget counts wrong codes).
+
+    Only that one: emptied on success, the budget would let the guesses sent alongside a right code
+    (in flight at once) be looked at beyond it. A way in never has more wrong codes looked at than
+    its budget.
+    """
     await fetch("UPDATE otp_guards SET failures = 0, locked_until = NULL WHERE account_id = {}", account_id)
+    await fetch("UPDATE otp_budgets SET failures = failures - 1 WHERE id = {} AND failures > 0", budget.id)

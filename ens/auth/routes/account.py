@@ -57,5 +57,7 @@ class AccountController(Controller):
         login_ctx: NamedDependency[LoginContext],
         data: JSONBody[RecoveryCodesRenewal],
     ) -> Response[RecoveryCodesRead]:
-        codes = await account.renew_recovery_codes(login_ctx, request.user.account_id, code=data.code)
+        codes = await account.renew_recovery_codes(
+            login_ctx, request.user.account_id, session_id=request.user.grant_id, code=data.code
+        )
         return Response(codes, status_code=201, headers=NO_STORE)
