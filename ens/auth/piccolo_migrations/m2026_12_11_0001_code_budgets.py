@@ -9,7 +9,7 @@ the account's lock stays as the backstop, at ``ENS_OTP_ACCOUNT_MAX_FAILURES``. R
 
 from ens.core.db import Index, ddl_migration
 
-ID = "2026-12-11T09:00:00:000000"
+ID = "2026-12-11T10:00:00:000000"
 VERSION = "1.38.0"
 DESCRIPTION = "otp_budgets: wrong codes tried per login attempt or session"
 
