@@ -173,7 +173,8 @@ class VaccinationController(Controller):
         "/{id:uuid}",
         opt=WRITE,
         summary="Correct a vaccination (If-Match honoured)",
-        description="An app may correct only the entries it recorded; a validated entry only a professional. "
+        description="An app or a professional may correct only the entries they recorded; a validated entry only "
+        "a professional. "
         "A correction moving the entry onto the vaccine and day of another entry the caller sees is a 409 naming "
         "it. Hiding or showing an entry while the same vaccine and day is in the booklet with that visibility "
         "already (a representative's entry beside a hidden one) is a 409 naming it: remove one of the two first.",

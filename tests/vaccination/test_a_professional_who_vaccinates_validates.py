@@ -50,3 +50,38 @@ async def test_a_nurse_and_a_pharmacist_validate_what_they_enter(
     assert (await client.get(booklet, headers=dentist.headers)).status_code == 403
     refused = await client.post(booklet, json={"vaccineId": hexyon, "date": "2024-06-12"}, headers=dentist.headers)
     assert refused.status_code == 403
+
+
+async def test_a_professional_changes_and_removes_only_the_entries_they_recorded(
+    client: httpx.AsyncClient, settings: Settings, make_person: MakePerson
+) -> None:
+    """A nurse rewrote the person's own entry (which still said the person recorded it) and removed
+    a pharmacist's validated one (a review). As with measures: their own only."""
+    holder = await make_person()
+    nurse, pharmacist = await sign_in_pro(settings, NURSE), await sign_in_pro(settings, PHARMACIST)
+    for pro in (nurse, pharmacist):
+        await authorise(client, holder, pro)
+    booklet = f"/v1/spaces/{holder.space_id}/vaccinations"
+    mine = await client.post(
+        booklet, json={"vaccineName": "Revaxis", "diseases": ["tetanus"], "date": "2020-03-12"}, headers=holder.headers
+    )
+    theirs = await client.post(
+        booklet,
+        json={"vaccineName": "Vaxigrip", "diseases": ["influenza"], "date": "2025-10-20"},
+        headers=pharmacist.headers,
+    )
+    own = await client.post(
+        booklet,
+        json={"vaccineName": "Vaxigrip", "diseases": ["influenza"], "date": "2024-10-21"},
+        headers=nurse.headers,
+    )
+    assert mine.status_code == theirs.status_code == own.status_code == 201
+    for entry in (mine, theirs):
+        path = f"{booklet}/{entry.json()['id']}"
+        changed = await client.patch(path, json={"note": "changé"}, headers=nurse.headers)
+        assert changed.status_code == 403, changed.text
+        assert (await client.delete(path, headers=nurse.headers)).status_code == 403
+        assert (await client.get(path, headers=holder.headers)).json().get("note") is None
+    path = f"{booklet}/{own.json()['id']}"
+    assert (await client.patch(path, json={"lotNumber": "L-42"}, headers=nurse.headers)).status_code == 200
+    assert (await client.delete(path, headers=nurse.headers)).status_code == 204

@@ -257,3 +257,33 @@ async def test_a_parent_records_the_vaccination_a_doctor_hid_on_a_minors_space(
     schedule = (await client.get(f"{booklet}/schedule", headers=doctor.headers)).json()
     hpv = next(disease for disease in schedule["diseases"] if disease["disease"] == "hpv")
     assert [dose["vaccinationId"] for dose in hpv["doses"] if dose["vaccinationId"]] == [hidden.json()["id"]]
+
+
+async def test_moving_an_entry_and_changing_its_visibility_at_once_moves_both(
+    client: httpx.AsyncClient, make_person: MakePerson
+) -> None:
+    """The visibility was written before the date: at the old date it met the unique index (the
+    twin of the other visibility there), a 500 (a review). Now one statement, after every check."""
+    holder, tutor = await make_person(), await make_person(given_name="Tuteur")
+    await court_measure(holder, tutor, "tutelle")
+    booklet = f"/v1/spaces/{holder.space_id}/vaccinations"
+    body = {"vaccineName": "Revaxis", "diseases": ["tetanus"], "date": "2020-03-12"}
+    hidden = await client.post(booklet, json={**body, "hiddenFromRepresentatives": True}, headers=holder.headers)
+    theirs = await client.post(booklet, json=body, headers=tutor.headers)
+    assert hidden.status_code == theirs.status_code == 201, (hidden.text, theirs.text)
+    moved = await client.patch(
+        f"{booklet}/{theirs.json()['id']}",
+        json={"date": "2021-03-12", "hiddenFromRepresentatives": True},
+        headers=holder.headers,
+    )
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["date"] == "2021-03-12" and moved.json()["hiddenFromRepresentatives"] is True
+    shown = await client.patch(
+        f"{booklet}/{hidden.json()['id']}",
+        json={"date": "2019-03-12", "hiddenFromRepresentatives": False},
+        headers=holder.headers,
+    )
+    assert shown.status_code == 200, shown.text
+    assert shown.json()["date"] == "2019-03-12" and shown.json()["hiddenFromRepresentatives"] is False
+    seen = (await client.get(booklet, headers=tutor.headers)).json()["items"]
+    assert [item["date"] for item in seen] == ["2019-03-12"]

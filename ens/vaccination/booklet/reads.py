@@ -27,7 +27,7 @@ from ens.vaccination.schemas import RecordedBy, VaccinationPage, VaccinationRead
 _SELECT = """SELECT e.id, e.vaccine_id, e.vaccine_name, v.cis AS cis, v.atc AS atc, e.diseases, e.date_text,
        e.date_precision, e.earliest_on, e.dose_number, e.lot_number, e.administered_by, e.location, e.note,
        e.status, e.recorded_by_role, e.recorded_by_name, e.recorded_by_client_id, e.created_at, e.updated_at,
-       e.hidden_from_representatives, e.vaccine_key
+       e.hidden_from_representatives, e.vaccine_key, e.recorded_by_account_id
 FROM vaccinations e LEFT JOIN vaccines v ON v.id = e.vaccine_id"""
 
 

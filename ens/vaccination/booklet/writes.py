@@ -173,6 +173,16 @@ def _may_change(access: SpaceAccess, row: Row) -> None:
         row["recorded_by_role"] != "app" or row["recorded_by_client_id"] != access.caller.client_id
     ):
         raise Forbidden("An app may change only the entries it recorded.")
+    # A professional writes what they gave (or saw given): they change or remove their own entries,
+    # not the person's (which would still say the person recorded them), nor another
+    # professional's. As with measures and documents.
+    recorded_by = row["recorded_by_account_id"]
+    if access.role == "professional" and (
+        row["recorded_by_role"] != "professional"
+        or recorded_by is None
+        or as_uuid(recorded_by) != access.caller.account_id
+    ):
+        raise Forbidden("A professional may change or remove only the entries they recorded.")
 
 
 async def update_vaccination(
@@ -202,24 +212,29 @@ async def update_vaccination(
                 await _refuse_duplicate(access, checked, other_than=entry_id)
             corrected, vaccine_key, when = (checked, draft), checked.vaccine_key, checked.when
         flips = hide and update.hidden_from_representatives != current.hidden_from_representatives
+        hidden = bool(update.hidden_from_representatives) if flips else current.hidden_from_representatives
         if flips:
-            hidden = bool(update.hidden_from_representatives)
             await _refuse_twin(access, entry_id, vaccine_key=vaccine_key, when=when, hidden=hidden)
+        # Every check made, the entry changes in one statement: its date and its visibility move
+        # together (one after the other, the first met the unique index at the old date's twin).
+        if corrected is not None:
             await fetch(
-                "UPDATE vaccinations SET hidden_from_representatives = {}, updated_at = {} "
-                "WHERE space_id = {} AND id = {}",
+                """UPDATE vaccinations SET vaccine_id = {}, vaccine_name = {}, vaccine_key = {}, diseases = {},
+                       date_text = {}, date_precision = {}, earliest_on = {}, latest_on = {}, dose_number = {},
+                       lot_number = {}, administered_by = {}, location = {}, note = {},
+                       hidden_from_representatives = {}, updated_at = {}
+                   WHERE space_id = {} AND id = {}""",
+                *_entry_values(*corrected),
                 hidden,
                 clock.now(),
                 access.space_id,
                 entry_id,
             )
-        if corrected is not None:
+        elif flips:
             await fetch(
-                """UPDATE vaccinations SET vaccine_id = {}, vaccine_name = {}, vaccine_key = {}, diseases = {},
-                       date_text = {}, date_precision = {}, earliest_on = {}, latest_on = {}, dose_number = {},
-                       lot_number = {}, administered_by = {}, location = {}, note = {}, updated_at = {}
-                   WHERE space_id = {} AND id = {}""",
-                *_entry_values(*corrected),
+                "UPDATE vaccinations SET hidden_from_representatives = {}, updated_at = {} "
+                "WHERE space_id = {} AND id = {}",
+                hidden,
                 clock.now(),
                 access.space_id,
                 entry_id,
