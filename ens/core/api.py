@@ -71,6 +71,12 @@ def refuse_nul(body: msgspec.Struct) -> None:
             raise ValueError(_NUL_IN_FIELD.format(wire_name))
 
 
+# The end of a whole-value pattern: Python's ``$`` also matches before a final newline (msgspec checks
+# patterns with ``re.search``: "10003826475\n" passed an 11-digit one), JSON Schema's does not; with
+# the lookahead both mean the very end. Digits are written [0-9]: ``\d`` takes any script's digits.
+END = r"(?!\n)$"
+
+
 class Struct(msgspec.Struct, forbid_unknown_fields=True, rename="camel", kw_only=True):
     """Every request body: camelCase on the wire, unknown fields refused, no NUL in any text."""
 

@@ -35,7 +35,7 @@ problems.register(
 
 # At most 18 digits a bound (a file is at most 20 MiB): a longer number is a form this server
 # ignores (the whole file), not an int() of thousands of digits (a 500 before).
-_RANGE = re.compile(r"bytes=(\d{0,18})-(\d{0,18})")
+_RANGE = re.compile(r"bytes=([0-9]{0,18})-([0-9]{0,18})")
 # Blocks read from the store in one request while a file streams out (16 x 64 KiB: 1 MiB held).
 READ_AHEAD_BLOCKS = 16
 

@@ -11,7 +11,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
-from ens.core.api import CursorParam, Cursors, LimitParam, Page, SinceParam, UntilParam
+from ens.core.api import END, CursorParam, Cursors, LimitParam, Page, SinceParam, UntilParam
 from ens.core.local_time import parse_instant, zone_of
 from ens.core.openapi import problem
 from ens.core.settings import Settings
@@ -56,7 +56,9 @@ class AccessHistoryController(Controller):
         cursors: NamedDependency[Cursors],
         actor: Annotated[HistoryActor | None, QueryParameter(required=False)] = None,
         action: Annotated[HistoryAction | None, QueryParameter(required=False)] = None,
-        resource: Annotated[str | None, QueryParameter(required=False, max_length=64, pattern=r"^[a-z-]+$")] = None,
+        resource: Annotated[
+            str | None, QueryParameter(required=False, max_length=64, pattern=r"^[a-z-]+" + END)
+        ] = None,
         since: SinceParam = None,
         until: UntilParam = None,
         limit: LimitParam = None,

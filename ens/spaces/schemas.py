@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from msgspec import Meta
 
-from ens.core.api import ReadStruct, Struct
+from ens.core.api import END, ReadStruct, Struct
 
 
 class AccountRead(ReadStruct):
@@ -166,7 +166,7 @@ class CuratorConsent(Struct):
 NationalId = Annotated[
     str,
     Meta(
-        pattern=r"^(8[0-9]{11}|0[0-9][0-9AB][0-9]{7})$",
+        pattern=r"^(8[0-9]{11}|0[0-9][0-9AB][0-9]{7})" + END,
         description="The professional's national identifier as Pro Santé Connect gives it (SubjectNameID): "
         "8 then the RPPS number (11 digits, Luhn), or 0 then the ADELI number (9 characters)",
         examples=["810002345676"],
@@ -240,7 +240,7 @@ class PatientAccessRequest(Struct, kw_only=True):
     given_name: PersonName
     birthdate: date
     # The INSEE code of the birthplace (5 characters; none for a person born abroad).
-    birthplace: Annotated[str, Meta(pattern=r"^[0-9][0-9AB][0-9]{3}$")] | None = None
+    birthplace: Annotated[str, Meta(pattern=r"^[0-9][0-9AB][0-9]{3}" + END)] | None = None
 
 
 class AccessRequestReceived(ReadStruct):

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from msgspec import UNSET, Meta, UnsetType
 
-from ens.core.api import ReadStruct, Struct
+from ens.core.api import END, ReadStruct, Struct
 
 ShortText = Annotated[str, Meta(min_length=1, max_length=255)]
 Note = Annotated[str, Meta(max_length=2000)]
@@ -16,13 +16,13 @@ LotNumber = Annotated[str, Meta(min_length=1, max_length=64)]
 BookletDate = Annotated[
     str,
     Meta(
-        pattern=r"^\d{4}(-\d{2}(-\d{2})?)?$",
+        pattern=r"^[0-9]{4}(-[0-9]{2}(-[0-9]{2})?)?" + END,
         description="YYYY-MM-DD, or YYYY-MM / YYYY when an old paper booklet gives no more",
         examples=["2024-03-12", "2009-05", "1998"],
     ),
 ]
 DoseNumber = Annotated[int, Meta(ge=1, le=99, description="Rank of the injection in its series (1 = first)")]
-DiseaseCode = Annotated[str, Meta(min_length=1, max_length=40, pattern=r"^[a-z0-9_]+$")]
+DiseaseCode = Annotated[str, Meta(min_length=1, max_length=40, pattern=r"^[a-z0-9_]+" + END)]
 EntryStatus = Literal["declared", "validated"]
 Precision = Literal["year", "month", "day"]
 DoseStatus = Literal["done", "due", "overdue", "upcoming", "not_counted", "unknown"]

@@ -111,7 +111,7 @@ async def verify_enrolment_code(
     at = _now(now)
     tries = await _reserve_try(settings, account_id, budget=budget, now=at)
     code = normalize_code(raw)
-    if not re.fullmatch(r"\d{6}", code):
+    if not re.fullmatch(r"[0-9]{6}", code):
         _refuse(settings, tries, message="Le code doit comporter 6 chiffres.")
     outcome = await _totp_accepts(settings, factor_id, code=code, now=at, pending_of=account_id)
     if outcome != "ok":
@@ -136,7 +136,7 @@ async def verify_second_factor(
     at = _now(now)
     tries = await _reserve_try(settings, account_id, budget=budget, now=at)
     code = normalize_code(raw)
-    if re.fullmatch(r"\d{6}", code):
+    if re.fullmatch(r"[0-9]{6}", code):
         outcome: str = "no"
         factor_id = await active_factor(account_id)
         if factor_id is not None:

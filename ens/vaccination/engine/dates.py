@@ -14,7 +14,7 @@ from ens.vaccination.calendar import Interval
 
 Precision = Literal["year", "month", "day"]
 
-_PARTIAL = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
+_PARTIAL = re.compile(r"([0-9]{4})(?:-([0-9]{2})(?:-([0-9]{2}))?)?")
 
 
 @dataclass(frozen=True)
