@@ -333,7 +333,26 @@ CASES = [
             "hib": {"due": ["catch-up-13m-5y#1"]},
             "meningococcus_acwy": {"due": ["catch-up-12-24m#1"], "upcoming": ["adolescent-11-14y"]},
         },
-        obligations={"hib.catch-up-13m-5y#1": "mandatory"},
+        obligations={"hib.catch-up-13m-5y#1": "mandatory", "meningococcus_acwy.catch-up-12-24m#1": "mandatory"},
+    ),
+    Case(
+        "toddler of 30 months never vaccinated against meningococci: the ACWY catch-up is recommended, the "
+        "obligation ending at 24 months",
+        date(2024, 6, 10),
+        TODAY,
+        [at_age(date(2024, 6, 10), HEXA, months=2), at_age(date(2024, 6, 10), PCV, months=2)],
+        {
+            "meningococcus_acwy": {"due": ["transitional-catch-up-to-3y#1"], "upcoming": ["adolescent-11-14y"]},
+            "meningococcus_b": {
+                "overdue": ["menb-1", "menb-2", "menb-3"],
+                "upcoming": ["adolescent-15-24y-1", "adolescent-15-24y-2"],
+            },
+        },
+        obligations={
+            "meningococcus_acwy.transitional-catch-up-to-3y#1": "recommended",
+            # The infant MenB doses were due before 24 months: they stay mandatory.
+            "meningococcus_b.menb-1": "mandatory",
+        },
     ),
     # --- Children and teenagers ----------------------------------------------------------------
     Case(
