@@ -137,7 +137,8 @@ class ScheduleDoseRead(ReadStruct, kw_only=True):
     ``<plan>#n``), ``sourceIds`` its sources (see ``sources``). ``recommendation`` is the calendar's
     own word (mandatory, recommended, catch_up, may_be_offered); ``obligation`` whether the law
     makes it mandatory for this holder. ``vaccinationId``: the booklet entry it was matched to (or,
-    for ``not_counted``, the entry that does not count). ``reason`` says why, in French.
+    for ``not_counted``, the entry that does not count; none for a dose missed for good, past its
+    latest age). ``reason`` says why, in French.
     """
 
     dose_id: str

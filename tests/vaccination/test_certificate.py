@@ -68,6 +68,26 @@ async def test_a_childs_certificate_lists_every_entry_with_its_status_and_the_ma
     assert "Cachet et signature" in text
 
 
+async def test_a_catch_up_due_after_the_obligation_ended_is_not_listed_as_mandatory(client, person):
+    """The meningococcal obligation ends at 24 months (décret n° 2024-694): at 2 years and 4 months
+    (born after mid-2024, in the obligation's cohort) the missed infant MenB doses stay under the
+    obligation (late), the ACWY catch-up of that age is only recommended, so it is not among the
+    mandatory vaccinations."""
+    born = add_months(paris_today(), -28) - timedelta(days=3)
+    child = await child_space(person, birthdate=born, given_name="Aïcha")
+    url = f"/v1/spaces/{child}/vaccinations"
+    schedule = (await client.get(f"{url}/schedule", headers=person.headers)).json()
+    acwy = next(d for d in schedule["diseases"] if d["disease"] == "meningococcus_acwy")["doses"]
+    catch_up = [d for d in acwy if d["doseId"] == "meningococcus_acwy.transitional-catch-up-to-3y#1"]
+    assert [(d["status"], d["obligation"]) for d in catch_up] == [("due", "recommended")]
+    response = await client.get(url, headers={**person.headers, "Accept": PDF})
+    assert response.status_code == 200, response.text
+    text = _text(response.content, "vaccination-certificate-after-the-obligation.pdf")
+    assert "Vaccinations obligatoires" in text
+    assert re.search(r"méningocoque B\s*En retard", text)
+    assert "méningocoques A, C, W, Y" not in text
+
+
 async def test_an_empty_booklet_still_prints_a_dated_certificate(client, person):
     response = await client.get("/v1/spaces/me/vaccinations", headers={**person.headers, "Accept": PDF})
     assert response.status_code == 200

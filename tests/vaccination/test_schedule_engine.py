@@ -33,6 +33,7 @@ from tests.helpers.vaccination import (
     Shot,
     at_age,
     entries_of,
+    item_of,
     normalized,
     shot,
     statuses,
@@ -256,12 +257,22 @@ CASES = [
         [shot(HEXA, "2026-11-15")],
         {"diphtheria": {"done": ["hexa-1"], "upcoming": ["hexa-2", "hexa-3", *AFTER_INFANCY]}},
     ),
+    # Past the calendar's latest age (rotavirus: dose 1 up to 4 months, the course before 8 months) a
+    # dose may no longer be given: it is no longer to do, so not overdue (which counts on the home
+    # screen for ever) but not_counted, like the entry given too late, with no vaccinationId.
     Case(
         "rotavirus first dose after 4 months does not count, and the course can no longer be given",
         B_5M,
         TODAY,
         [shot(ROTA, "2026-11-10", vaccine="ROTARIX (tube)")],
-        {"rotavirus": {"not_counted": ["rota-1"], "overdue": ["rota-1", "rota-2", "rota-3-rotateq"]}},
+        {"rotavirus": {"not_counted": ["rota-1", "rota-1", "rota-2", "rota-3-rotateq"]}},
+    ),
+    Case(
+        "rotavirus at 3 months: the first dose is late but may still be given until 4 months",
+        date(2026, 8, 20),
+        TODAY,
+        [],
+        {"rotavirus": {"overdue": ["rota-1"], "upcoming": ["rota-2", "rota-3-rotateq"]}},
     ),
     Case(
         "ROTARIX course of two doses is complete",
@@ -333,7 +344,26 @@ CASES = [
             "hib": {"due": ["catch-up-13m-5y#1"]},
             "meningococcus_acwy": {"due": ["catch-up-12-24m#1"], "upcoming": ["adolescent-11-14y"]},
         },
-        obligations={"hib.catch-up-13m-5y#1": "mandatory"},
+        obligations={"hib.catch-up-13m-5y#1": "mandatory", "meningococcus_acwy.catch-up-12-24m#1": "mandatory"},
+    ),
+    Case(
+        "toddler of 30 months never vaccinated against meningococci: the ACWY catch-up is recommended, the "
+        "obligation ending at 24 months",
+        date(2024, 6, 10),
+        TODAY,
+        [at_age(date(2024, 6, 10), HEXA, months=2), at_age(date(2024, 6, 10), PCV, months=2)],
+        {
+            "meningococcus_acwy": {"due": ["transitional-catch-up-to-3y#1"], "upcoming": ["adolescent-11-14y"]},
+            "meningococcus_b": {
+                "overdue": ["menb-1", "menb-2", "menb-3"],
+                "upcoming": ["adolescent-15-24y-1", "adolescent-15-24y-2"],
+            },
+        },
+        obligations={
+            "meningococcus_acwy.transitional-catch-up-to-3y#1": "recommended",
+            # The infant MenB doses were due before 24 months: they stay mandatory.
+            "meningococcus_b.menb-1": "mandatory",
+        },
     ),
     # --- Children and teenagers ----------------------------------------------------------------
     Case(
@@ -811,3 +841,35 @@ def test_schedule(case: Case) -> None:
     for dose_id, obligation in case.obligations.items():
         items = [i for d in schedule.diseases for i in d.doses if i.dose_id == dose_id]
         assert items and {i.obligation for i in items} == {obligation}, dose_id
+
+
+def test_a_dose_past_its_latest_age_is_missed_for_good_and_counts_neither_due_nor_overdue() -> None:
+    """A child of 2½ years vaccinated on time with everything but rotavirus: the three rotavirus
+    doses may no longer be given (the calendar's latest age), so they are listed as not counted,
+    saying since when, and nothing is overdue (the home screen counted 3 for ever)."""
+    born = date(2024, 6, 10)
+    shots = [
+        *[at_age(born, HEXA, months=m) for m in (2, 4, 11)],
+        *[at_age(born, PCV, months=m) for m in (2, 4, 11)],
+        *[at_age(born, MENB, months=m) for m in (3, 5, 12)],
+        *[at_age(born, MENACWY, months=m) for m in (6, 12)],
+        at_age(born, MMR, months=12),
+        at_age(born, MMR, months=16),
+    ]
+    schedule = evaluate(schedule_data(), Person(born, "F"), entries=entries_of(shots), today=TODAY)
+    assert statuses(schedule, ["rotavirus"]) == {"rotavirus": {"not_counted": ["rota-1", "rota-2", "rota-3-rotateq"]}}
+    rotavirus = next(d for d in schedule.diseases if d.disease == "rotavirus").doses
+    for item in rotavirus:
+        assert (item.vaccination_id, item.given, item.overdue_since) == (None, None, None), item.dose_id
+        assert "Ne peut plus être donnée depuis le" in item.reason, item.dose_id
+        assert "plus comptée parmi les vaccinations à faire" in item.reason, item.dose_id
+    assert "Ne peut plus être donnée depuis le 10 octobre 2024 (âge limite)." in rotavirus[0].reason
+    assert schedule.count("overdue") == 0
+
+
+def test_a_late_dose_that_may_still_be_given_says_until_when() -> None:
+    late = item_of(
+        evaluate(schedule_data(), Person(date(2026, 8, 20), "F"), entries=[], today=TODAY), "rotavirus.rota-1"
+    )
+    assert (late.status, late.overdue_since) == ("overdue", date(2026, 11, 20))
+    assert "Ne peut plus être donnée après le 19 décembre 2026." in late.reason

@@ -64,6 +64,37 @@ async def test_a_parent_reads_the_schedule_of_a_child_space_and_sees_each_entry_
     assert summary["vaccination"] == schedule["counts"]
 
 
+async def test_doses_that_may_no_longer_be_given_are_not_counted_on_the_home_screen(client, person):
+    """A child of 2½ years vaccinated on time with everything but rotavirus: the rotavirus doses'
+    latest age has passed (the calendar: dose 1 up to 4 months, the course before 8 months), so
+    they are listed as not counted, never overdue, and the home screen shows nothing overdue."""
+    born = add_months(paris_today(), -30) - timedelta(days=3)
+    child = await child_space(person, birthdate=born)
+    url = f"/v1/spaces/{child}/vaccinations"
+    by_age = {
+        "HEXYON": (2, 4, 11),
+        "PREVENAR 13": (2, 4, 11),
+        "BEXSERO": (3, 5, 12),
+        "NIMENRIX": (6, 12),
+        "PRIORIX": (12, 16),
+    }
+    for brand, months in by_age.items():
+        vaccine = await vaccine_id(client, brand.split()[0].lower(), brand)
+        for age in months:
+            body = {"vaccineId": vaccine, "date": add_months(born, age).isoformat()}
+            assert (await client.post(url, json=body, headers=person.headers)).status_code == 201
+    schedule = (await client.get(f"{url}/schedule", headers=person.headers)).json()
+    rotavirus = _doses(schedule, "rotavirus")
+    assert [(d["doseId"], d["status"], d["vaccinationId"], d["overdueSince"]) for d in rotavirus] == [
+        (f"rotavirus.{dose}", "not_counted", None, None) for dose in ("rota-1", "rota-2", "rota-3-rotateq")
+    ]
+    assert all("Ne peut plus être donnée" in d["reason"] for d in rotavirus)
+    counted = [d["status"] for disease in schedule["diseases"] for d in disease["doses"]]
+    assert schedule["counts"] == {"due": counted.count("due"), "overdue": 0}
+    summary = (await client.get(f"/v1/spaces/{child}", headers=person.headers)).json()
+    assert summary["vaccination"] == schedule["counts"]
+
+
 async def test_what_the_space_lacks_may_be_given_and_is_otherwise_unknown(client, person):
     await set_birthdate(person.space_id, date(1996, 3, 1), sex=None)
     url = "/v1/spaces/me/vaccinations/schedule"

@@ -30,6 +30,7 @@ from ens.vaccination.engine.steps import (
     ENTRY_UNKNOWN,
     Step,
     dose_step,
+    obligation_of,
     plan_is_computable,
     plan_range,
     plan_steps,
@@ -146,9 +147,21 @@ def add_plans(chains: list[Chain], plans: tuple[CatchUpSchedule, ...], *, birthd
         if start is None:
             continue
         steps = plan_steps(plan, start=start, end=end)
+        root = attached.root
+        earliest = start
         for step in steps:
-            step.obligation = attached.steps[0].obligation
-            step.validity = attached.root
+            if step.interval is not None:
+                earliest = add_interval(earliest, step.interval)
+            # Each dose's obligation for its own ages, under the rules of the series it catches up
+            # (``mandatory``, cohort, date in force, ``mandatory_until_age_months``), not the infant
+            # dose's: the meningococcal obligation ends at 24 months (décret n° 2024-694), so a
+            # catch-up dose from 2 years is recommended although the infant doses were mandatory.
+            step.obligation = (
+                obligation_of(root, birthdate=birthdate, start=earliest, end=end)
+                if root is not None
+                else attached.steps[0].obligation
+            )
+            step.validity = root
         added.append(
             Chain(steps=steps, plan=plan, catch_up=True, replaces=attached, series_start=start, series_end=end)
         )

@@ -4,6 +4,9 @@ unknown, with the dates and the reason.
 - ``due`` from the dose's date (its age, or the minimum interval after the dose before it) until
   the end of its window, or of its catch-up when the calendar gives one;
 - ``overdue`` after that, ``overdue_since`` the day after;
+- ``not_counted`` once it may no longer be given at all (past the calendar's ``latest_age_months``,
+  or the dose before it is): missed for good, it is no longer to do and in neither count, its
+  reason saying since when (as for an entry that counts for nothing);
 - ``upcoming`` before it, with the date; a dose waiting for the one before it gets the date it
   would have if that one were given today;
 - ``unknown`` when the space lacks what the rule needs (sex, a condition the booklet cannot tell).
@@ -138,21 +141,27 @@ def _open_row(
     status: Status
     overdue_since: date | None = None
     blocked = previous is not None and previous.step.entry is None and _cannot_go_on(previous, today=today)
+    # The calendar's latest age (``latest_age_months``: "can be given up to 4 months", "before
+    # 8 months") ends the dose for good, unlike a catch-up limit (past which the calendar no longer
+    # recommends it in the general population, and a doctor may still give it: overdue). A dose
+    # that may no longer be given, or whose series may no longer go on, is not to do: not_counted,
+    # out of the due and overdue counts, with no overdueSince.
+    missed = blocked or (step.latest is not None and today > step.latest)
     if blocked and previous is not None:
-        status = "overdue"
-        overdue_since = (due_until + timedelta(days=1)) if due_until is not None and due_until < today else today
+        status = "not_counted"
         reasons.append(f"Ne peut plus être faite : « {previous.step.label} » ne peut plus être donnée.")
     elif due_until is not None and today > due_until:
-        status, overdue_since = "overdue", due_until + timedelta(days=1)
+        closed = due_until + timedelta(days=1)
+        status, overdue_since = ("not_counted", None) if missed else ("overdue", closed)
         if step.catch_up_end is not None and due_until == step.catch_up_end:
             reasons.append(
                 f"La limite de rattrapage du calendrier ({day_words(due_until)}) est passée : il ne la recommande "
                 "plus à cet âge en population générale ; à voir avec un médecin."
             )
         else:
-            reasons.append(f"L'âge recommandé est passé depuis le {day_words(overdue_since)}.")
-    elif step.latest is not None and today > step.latest:
-        status, overdue_since = "overdue", step.latest + timedelta(days=1)
+            reasons.append(f"L'âge recommandé est passé depuis le {day_words(closed)}.")
+    elif missed:
+        status = "not_counted"
     elif due_from is not None and today < due_from:
         status = "upcoming"
         reasons.append(f"À faire à partir du {day_words(due_from)}.")
@@ -164,7 +173,9 @@ def _open_row(
         if step.window_end is not None and step.catch_up_end is not None and today > step.window_end:
             reasons.append(f"En rattrapage : l'âge recommandé est passé depuis le {day_words(step.window_end)}.")
     reasons += _limits(step, status=status, due_from=due_from, due_until=due_until, today=today)
-    if status == "overdue" and timing.waiting and step.window_start is not None:
+    if missed:
+        reasons.append("Elle n'est donc plus comptée parmi les vaccinations à faire.")
+    if status in ("overdue", "not_counted") and timing.waiting and step.window_start is not None:
         due_from = step.window_start  # when it was due, not when it could now be given
     unknown_because = _unknown_because(data, step, chain=chain, person=person)
     if unknown_because and status in ("due", "overdue") and not blocked:
@@ -224,12 +235,12 @@ def _limits(step: Step, *, status: Status, due_from: date | None, due_until: dat
     already certain."""
     said: list[str] = []
     if step.latest is not None:
-        if status in ("due", "upcoming"):
-            said.append(f"Ne peut plus être donnée après le {day_words(step.latest)}.")
-        elif today > step.latest:
+        if today > step.latest:
             said.append(
                 f"Ne peut plus être donnée depuis le {day_words(step.latest + timedelta(days=1))} (âge limite)."
             )
+        elif status in ("due", "upcoming", "overdue"):
+            said.append(f"Ne peut plus être donnée après le {day_words(step.latest)}.")
     if status == "upcoming" and due_from is not None and due_until is not None and due_from > due_until:
         said.append(f"Elle sera en retard : l'âge recommandé se termine le {day_words(due_until)}.")
     if step.tolerance and step.earliest is not None and status in ("due", "upcoming", "overdue"):
