@@ -60,27 +60,20 @@ def _problem(answer: httpx.Response, status: int, kind: str) -> str:
     return str(body["detail"])
 
 
-async def test_an_invitation_dies_with_its_parents_withdrawal(
-    client: httpx.AsyncClient, make_person: MakePerson
+@pytest.mark.parametrize("ended_by", ["withdrawal", "operator"])
+async def test_an_invitation_dies_with_its_parents_right(
+    client: httpx.AsyncClient, make_person: MakePerson, ended_by: str
 ) -> None:
+    """The parent withdraws, or an operator ends their right for a court decision: the codes they
+    made die with it."""
     parent, other, stranger = await make_person(), await make_person(), await make_person()
     child = await create_child_space(client, parent)
     assert (await join_as_second_parent(client, parent, other, child)).status_code == 200
     code = await invite(client, parent, child)
-    await _withdraw(client, child, parent)
-    _problem(await _accept(client, code, stranger), 404, "not-found")
-    assert (await client.get(f"/v1/spaces/{child}", headers=stranger.headers)).status_code == 404
-    assert await _parents(child) == {other.account_id}
-
-
-async def test_an_invitation_dies_when_an_operator_ends_its_parents_right(
-    client: httpx.AsyncClient, make_person: MakePerson
-) -> None:
-    parent, other, stranger = await make_person(), await make_person(), await make_person()
-    child = await create_child_space(client, parent)
-    assert (await join_as_second_parent(client, parent, other, child)).status_code == 200
-    code = await invite(client, parent, child)
-    await end_court_measure(child, await _representation_of(child, parent), reason="TJ Lyon, RG 26/04567")
+    if ended_by == "withdrawal":
+        await _withdraw(client, child, parent)
+    else:
+        await end_court_measure(child, await _representation_of(child, parent), reason="TJ Lyon, RG 26/04567")
     _problem(await _accept(client, code, stranger), 404, "not-found")
     assert (await client.get(f"/v1/spaces/{child}", headers=stranger.headers)).status_code == 404
     assert await _parents(child) == {other.account_id}
