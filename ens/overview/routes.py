@@ -104,11 +104,12 @@ class SpaceController(Controller):
         summary="Import an export's FHIR Bundle into this empty space (all or nothing)",
         description="The Bundle GET .../export writes (application/fhir+json or application/json), at most "
         "ENS_IMPORT_MAX_BYTES (413 past it), received whole before anything is written, then written in one "
-        "transaction of at most ENS_IMPORT_MAX_SECONDS (413 past it). The space must be empty (409). Each item "
-        "goes through its capability's own rules (a refused one is 422 at /entry/<n>/resource... and nothing is "
-        "kept). Measures name the import as their source and keep their former one as a tag; the holder's "
-        "identity stays the space's own; advance directives and the trusted person, the holder's own signed "
-        "acts, are not imported and the answer says so.",
+        "transaction of at most ENS_IMPORT_MAX_SECONDS (413 past it). The space must hold nothing the caller "
+        "sees (409); what is hidden from them stays beside what they import. Each item goes through its "
+        "capability's own rules (a refused one is 422 at /entry/<n>/resource... and nothing is kept). Measures "
+        "name the import as their source and keep their former one as a tag; the holder's identity stays the "
+        "space's own; advance directives and the trusted person, the holder's own signed acts, are not "
+        "imported and the answer says so.",
         operation_id="importSpace",
     )
     async def import_(

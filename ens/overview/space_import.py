@@ -14,6 +14,10 @@ service waits for it; on PostgreSQL every space's change feed does, ``ens.vitals
    row), whose work depends on the body's size only, and which may last ``ENS_IMPORT_MAX_SECONDS``
    at most: a refused entry, or an import past that time, leaves the space as it was.
 
+"Empty" is judged on what the caller sees (:func:`_holds_what_caller_sees`): a representative does
+not learn from a 409 that the holder hid something from them. What they do not see stays, untouched,
+beside what they import; nothing imported can meet it (see the function).
+
 Imported measures name the import as their source (``Import FHIR``) and keep the source they had
 as a tag (``urn:ens:fhir:original-source``) and their hidden flag; each keeps its former id as its
 ``clientRecordId``. The holder's identity is the space's own (the ``Patient`` is not imported);
@@ -26,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import tempfile
 import time
+import uuid
 from collections import Counter
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from contextlib import aclosing, contextmanager
@@ -36,17 +41,18 @@ import ijson
 import msgspec
 
 from ens.core.api import ReadStruct
-from ens.core.db import limit_statements, serialise, write_transaction
+from ens.core.db import fetch_scalars, limit_statements, serialise, write_transaction
 from ens.core.errors import Conflict, FieldError, Invalid, PayloadTooLarge
 from ens.core.fhir import is_restricted
 from ens.documents.fhir import NOT_IMPORTED as DOCUMENTS_NOT_IMPORTED
+from ens.documents.service import any_document_seen
 from ens.records.fhir import NOT_IMPORTED, import_record, is_trusted_person
+from ens.records.summary import any_record_seen
 from ens.spaces.door import SpaceAccess
 from ens.spaces.rights import Action
-from ens.spaces.service import holds_data
 from ens.vaccination.fhir import vaccination_of
 from ens.vaccination.schemas import VaccinationCreate
-from ens.vaccination.service import record_vaccination
+from ens.vaccination.service import any_vaccination_seen, record_vaccination
 from ens.vitals.fhir import (
     ORIGINAL_SOURCE_TAG,
     SOURCE_TAG,
@@ -56,6 +62,7 @@ from ens.vitals.fhir import (
     tag_in,
 )
 from ens.vitals.ingest import MAX_BATCH, Imported, record_measurements
+from ens.vitals.service import any_measure_seen
 
 # The body stays in memory up to this size, then goes to a temporary file (deleted when closed).
 IN_MEMORY = 1024 * 1024
@@ -163,6 +170,33 @@ async def _checked(access: SpaceAccess, spool: IO[bytes]) -> None:
                     _vaccination(resource)
 
 
+async def _holds_what_caller_sees(access: SpaceAccess) -> bool:
+    """Whether the space holds an item the caller sees: a measure (or the deletion of one their
+    feed shows), a vaccination, a record, a document — each capability's own rule of who sees what.
+
+    Not ``ens.spaces.service.holds_data`` (any row, which the claim at 18 keeps): a representative
+    told 409 on a space that looks empty to them, 201 on one truly empty, would learn that the
+    holder hid something from them (CSP R1111-50; L1111-5 on a minor's space); a holder, that a
+    professional holds a document back. Bookkeeping rows (the feed's and the booklet's counters, the
+    documents' key, views and pending objects) are no items: hidden items' writes leave them too.
+
+    What the caller does not see stays beside what they import, and nothing imported meets it: the
+    measures are written as this import's own writer (``ens.vitals.ingest.import_writer``), a
+    vaccination beside a hidden one of the same day is recorded as theirs (the booklet's rule), and
+    directives, the trusted person and the doctor, which they see, make the space not empty. One
+    rule stays the contacts' own, as on their route: ten at most, hidden ones counted — its refusal
+    does not say why (``ens.records.emergency_contacts``)."""
+    row = await fetch_scalars(
+        {
+            "measures": any_measure_seen(access),
+            "vaccinations": any_vaccination_seen(access),
+            "records": any_record_seen(access),
+            "documents": any_document_seen(access),
+        }
+    )
+    return any(bool(value) for value in row.values())
+
+
 async def import_bundle(
     access: SpaceAccess, chunks: AsyncIterator[bytes], *, max_bytes: int, max_seconds: float
 ) -> ImportResult:
@@ -193,7 +227,7 @@ async def import_bundle(
 
 
 async def _refuse_unless_empty(access: SpaceAccess) -> None:
-    if await holds_data(access.space_id):
+    if await _holds_what_caller_sees(access):
         raise Conflict("A space receives an import only while it is empty.")
 
 
@@ -229,12 +263,13 @@ async def _written(access: SpaceAccess, spool: IO[bytes], *, deadline: _Deadline
     measures: list[dict[str, Any]] = []
     origins: list[Imported] = []
     positions: list[int] = []  # each pending measure's entry in the Bundle
+    import_id = uuid.uuid4()
 
     async def flush() -> None:
         if not measures:
             return
         try:
-            await record_measurements(access, measures, imported=origins)
+            await record_measurements(access, measures, imported=origins, import_id=import_id)
         except Invalid as exc:
             # The ingestion names /measurements/<k>/<field>: the k-th pending measure's entry.
             located = []
