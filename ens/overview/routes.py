@@ -107,9 +107,9 @@ class SpaceController(Controller):
         "transaction of at most ENS_IMPORT_MAX_SECONDS (413 past it). The space must hold nothing the caller "
         "sees (409); what is hidden from them stays beside what they import. Each item goes through its "
         "capability's own rules (a refused one is 422 at /entry/<n>/resource... and nothing is kept). Measures "
-        "name the import as their source and keep their former one as a tag; the holder's identity stays the "
-        "space's own; advance directives and the trusted person, the holder's own signed acts, are not "
-        "imported and the answer says so.",
+        "name the import as their source and keep their former one as a tag, and what identifies their Device; "
+        "the holder's identity stays the space's own; advance directives and the trusted person, the holder's "
+        "own signed acts, are not imported, nor Devices no measure names, and the answer says so.",
         operation_id="importSpace",
     )
     async def import_(

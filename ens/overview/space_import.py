@@ -8,7 +8,8 @@ service waits for it; on PostgreSQL every space's change feed does, ``ens.vitals
    temporary file past 1 MiB: never held whole in memory, and no transaction is open meanwhile.
 2. It is read once (ijson's C parser over that file) without writing anything: a body that is no
    JSON, an entry without a resource, a measure or vaccination ENS cannot map, a measure hidden by
-   whoever may not hide, are refused here.
+   whoever may not hide, are refused here. What the measures need of the ``Device``s is kept (what
+   identifies each one, at most :data:`MAX_DEVICES`), nothing else.
 3. It is read again and every item goes through its capability's own service, as if typed or sent
    again: the same checks and rules. This is one transaction (with the request's access-history
    row), whose work depends on the body's size only, and which may last ``ENS_IMPORT_MAX_SECONDS``
@@ -22,12 +23,13 @@ Imported measures name the import as their source (``Import FHIR``) and keep the
 as a tag (``urn:ens:fhir:original-source``) and their hidden flag; each keeps its former id as its
 ``clientRecordId``. The holder's identity is the space's own (the ``Patient`` is not imported);
 advance directives and the trusted person are the holder's own signed acts and are left to do
-again (the answer says so).
+again (the answer says so); a ``Device`` no measure names is listed as not imported.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import tempfile
 import time
 import uuid
@@ -57,17 +59,23 @@ from ens.vitals.fhir import (
     ORIGINAL_SOURCE_TAG,
     SOURCE_TAG,
     ObservationRefused,
+    device_item,
     fhirpath_of,
     measurement_of,
     tag_in,
 )
 from ens.vitals.ingest import MAX_BATCH, Imported, record_measurements
+from ens.vitals.schemas import Device as DeviceItem
 from ens.vitals.service import any_measure_seen
 
 # The body stays in memory up to this size, then goes to a temporary file (deleted when closed).
 IN_MEMORY = 1024 * 1024
 # What the file is read by (ijson's buffer); the event loop serves other requests between reads.
 READ_SIZE = 64 * 1024
+# The Devices a Bundle may hold: what identifies each (three strings of at most 255 characters,
+# and a digest of its fullUrl) is kept until the measures naming it are read, about 1 kB each.
+MAX_DEVICES = 10_000
+UNUSED_DEVICE = "named by no Observation: ENS keeps what identifies a device with the measures it took"
 
 
 class NotImported(ReadStruct):
@@ -150,24 +158,82 @@ def _refusals(index: int, kind: str) -> Iterator[None]:
         raise Invalid(f"entry {index}: {detail}", [FieldError(where, detail)]) from None
 
 
+def _name_key(full_url: str) -> bytes:
+    """What a Device is kept under: a digest of its ``fullUrl`` (of any length), 16 bytes."""
+    return hashlib.blake2b(full_url.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
+def _device_named(resource: dict[str, Any]) -> bytes | None:
+    """The key of the Device an Observation names (``device.reference``), if it names one."""
+    device = resource.get("device")
+    reference = device.get("reference") if device is not None else None
+    return _name_key(reference) if isinstance(reference, str) else None
+
+
 def _vaccination(resource: dict[str, Any]) -> VaccinationCreate:
     return msgspec.convert(vaccination_of(resource), VaccinationCreate)
 
 
-async def _checked(access: SpaceAccess, spool: IO[bytes]) -> None:
-    """The first reading (no transaction, nothing written): the Bundle's shape, and what can be
-    checked of each entry without the database."""
+class _Devices:
+    """What identifies each Device of the Bundle, by its ``fullUrl``: all the measures need of it."""
+
+    def __init__(self) -> None:
+        self.items: dict[bytes, dict[str, str]] = {}
+        self.unnamed = 0  # Devices without a fullUrl: no measure can name them
+        self.used: set[bytes] = set()
+
+    def keep(self, index: int, full_url: Any, item: dict[str, str]) -> None:
+        """Keep ``item``, what identifies the Device at entry ``index``, under its ``fullUrl``."""
+        if not isinstance(full_url, str):
+            self.unnamed += 1
+            return
+        key = _name_key(full_url)
+        if key in self.items:
+            raise Invalid(
+                f"entry {index}: two Devices have the fullUrl of this one.",
+                [FieldError(f"/entry/{index}/fullUrl", "the fullUrl of another Device of the Bundle")],
+            )
+        if len(self.items) == MAX_DEVICES:
+            raise Invalid(
+                f"entry {index}: an import holds at most {MAX_DEVICES} Devices.",
+                [FieldError(f"/entry/{index}", f"at most {MAX_DEVICES} Devices")],
+            )
+        self.items[key] = item
+
+    def named(self, key: bytes | None) -> dict[str, str] | None:
+        item = self.items.get(key) if key is not None else None
+        if item is not None and key is not None:
+            self.used.add(key)
+        return item
+
+    @property
+    def unused(self) -> int:
+        return self.unnamed + len(self.items) - len(self.used)
+
+
+async def _checked(access: SpaceAccess, spool: IO[bytes]) -> _Devices:
+    """The first reading (no transaction, nothing written): the Bundle's shape, what can be checked
+    of each entry without the database, and the Devices."""
+    devices = _Devices()
     async with aclosing(_entries(spool)) as entries:
-        async for index, _full_url, kind, resource in entries:
+        async for index, full_url, kind, resource in entries:
+            if kind == "Device":
+                with _refusals(index, kind):
+                    item = device_item(resource)
+                    msgspec.convert(item, DeviceItem)  # the ingestion's bounds: what is kept stays small
+                devices.keep(index, full_url, item)
+                continue
             with _refusals(index, kind):
                 if kind == "Observation":
                     measurement_of(resource, device=None, with_identity=False)
+                    _device_named(resource)
                     if is_restricted(resource):
                         # Hiding is the holder's alone, here as for every other hideable item: a
                         # parent's import must not hide measures from the other parent for good.
                         access.require(Action.HIDE_FROM_REPRESENTATIVES)
                 elif kind == "Immunization":
                     _vaccination(resource)
+    return devices
 
 
 async def _holds_what_caller_sees(access: SpaceAccess) -> bool:
@@ -205,7 +271,7 @@ async def import_bundle(
     # transaction, which decides.
     await _refuse_unless_empty(access)
     with await _received(chunks, limit=max_bytes) as spool:
-        await _checked(access, spool)
+        devices = await _checked(access, spool)
         deadline = _Deadline(max_seconds)
         try:
             async with write_transaction():
@@ -215,10 +281,12 @@ async def import_bundle(
                 # Two imports at once (a client retrying a slow one) would both find the space empty.
                 await serialise(f"import:{access.space_id}")
                 await _refuse_unless_empty(access)
-                imported, left = await _written(access, spool, deadline=deadline)
+                imported, left = await _written(access, spool, devices, deadline=deadline)
         except asyncpg.QueryCanceledError:
             raise deadline.passed() from None
-    known = {**NOT_IMPORTED, **DOCUMENTS_NOT_IMPORTED}
+    if devices.unused:
+        left["Device"] = devices.unused
+    known = {**NOT_IMPORTED, **DOCUMENTS_NOT_IMPORTED, "Device": UNUSED_DEVICE}
     reasons = {kind: known.get(kind, "not a kind of item ENS keeps") for kind in left}
     return ImportResult(
         imported=dict(sorted(imported.items())),
@@ -254,12 +322,13 @@ class _Deadline:
         )
 
 
-async def _written(access: SpaceAccess, spool: IO[bytes], *, deadline: _Deadline) -> tuple[Counter[str], Counter[str]]:
+async def _written(
+    access: SpaceAccess, spool: IO[bytes], devices: _Devices, *, deadline: _Deadline
+) -> tuple[Counter[str], Counter[str]]:
     """The second reading, in the import's transaction: every item through its capability's
     service. How many items of each kind were imported, and how many were left."""
     imported: Counter[str] = Counter()
     left: Counter[str] = Counter()
-    devices: dict[str, dict[str, Any]] = {}
     measures: list[dict[str, Any]] = []
     origins: list[Imported] = []
     positions: list[int] = []  # each pending measure's entry in the Bundle
@@ -284,16 +353,16 @@ async def _written(access: SpaceAccess, spool: IO[bytes], *, deadline: _Deadline
         positions.clear()
 
     async with aclosing(_entries(spool)) as entries:
-        async for index, full_url, kind, resource in entries:
+        async for index, _full_url, kind, resource in entries:
             deadline.check()
-            if kind == "Patient":
-                continue  # the holder's identity is the space's own
+            if kind in ("Patient", "Device"):
+                continue  # the holder's identity is the space's own; Devices go with their measures
             with _refusals(index, kind):
-                if kind == "Device":
-                    devices[str(full_url)] = resource
-                elif kind == "Observation":
-                    named = (resource.get("device") or {}).get("reference")
-                    item = measurement_of(resource, device=devices.get(named or ""), with_identity=False)
+                if kind == "Observation":
+                    item = measurement_of(resource, device=None, with_identity=False)
+                    device = devices.named(_device_named(resource))
+                    if device is not None:
+                        item["device"] = dict(device)
                     item["clientRecordId"] = str(resource.get("id") or index)
                     source = tag_in(resource, ORIGINAL_SOURCE_TAG) or tag_in(resource, SOURCE_TAG)
                     measures.append(item)
