@@ -364,6 +364,18 @@ async def serialise(key: str) -> None:
         taken.add(key)
 
 
+async def limit_statements(seconds: float) -> None:
+    """From here until the current write transaction ends, on PostgreSQL, no statement runs longer
+    than ``seconds``, its waits for locks included: PostgreSQL cancels it (``asyncpg``'s
+    ``QueryCanceledError``) and the transaction rolls back. SQLite's statements are local work,
+    and wait for the write lock at most ``SQLITE_BUSY_TIMEOUT_S``."""
+    engine = current()
+    if engine.current_transaction.get() is None:
+        raise RuntimeError("limit_statements() outside a write transaction would limit the next request's")
+    if is_postgres(engine):
+        await fetch("SELECT set_config('statement_timeout', {}, true)", f"{max(1, round(seconds * 1000))}ms")
+
+
 @lru_cache(maxsize=4096)
 def _numbered(sql: str) -> tuple[str, int]:
     """``{}`` placeholders to ``$1, $2...`` exactly as piccolo's QueryString compiles them."""

@@ -48,8 +48,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     access_token_ttl: int = 600
     refresh_token_max_age: int = 30 * 24 * 3600
     max_body_bytes: int = 2 * 1024 * 1024
-    # The space import (POST .../import) reads its Bundle as it arrives, with its own limit.
+    # The space import (POST .../import) receives its Bundle whole first, with its own limit, then
+    # writes it in one transaction that may last at most import_max_seconds.
     import_max_bytes: int = 1024 * 1024 * 1024
+    import_max_seconds: float = 300.0
     tombstone_retention_days: int = 90
     # How long an Idempotency-Key's claim outlives a request that never finished (its process died);
     # longer than the slowest request.
@@ -192,6 +194,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 "ENS_OTP_MAX_FAILURES must be at least 1 and below ENS_OTP_ACCOUNT_MAX_FAILURES "
                 "(one login attempt must not be able to lock the account)"
             )
+        if self.import_max_seconds <= 0:
+            raise ConfigurationError("ENS_IMPORT_MAX_SECONDS must be a positive number of seconds")
         if self.document_quota_bytes < 1:
             raise ConfigurationError("ENS_DOCUMENT_QUOTA_BYTES must be a positive number of bytes")
         if self.oidc_acr not in ("eidas1", "eidas2", "eidas3"):

@@ -279,3 +279,15 @@ async def sweep_space_files(space_id: UUID, blobs: BlobStore) -> int:
     :func:`erase_space_files` and the erasure's commit (its row went with the space); how many.
     An upload still under way then finds the space gone, and deletes its own object."""
     return await blobs.delete_under(blobs.space_prefix(space_id))
+
+
+def any_document_seen(access: SpaceAccess) -> Scalar:
+    """Whether the space holds a document the caller sees, as one value of a statement
+    (``fetch_scalars``): what the space import calls "not empty". A document hidden from them (from
+    the representatives, or from the holder until a professional releases it) is not seen; nor are
+    the space's key, views and pending objects, which are no documents."""
+    seen = visible_to(access)
+    return Scalar(
+        "SELECT EXISTS (SELECT 1 FROM documents d WHERE d.space_id = {}" + seen.sql + ")",
+        (access.space_id, *seen.args),
+    )

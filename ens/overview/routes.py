@@ -101,13 +101,15 @@ class SpaceController(Controller):
         opt={"need": Need("import", action=Action.WRITE_DATA)},
         # Its own limit (ENS_IMPORT_MAX_BYTES), checked as the body streams in.
         request_max_body_size=None,
-        summary="Import an export's FHIR Bundle into this empty space (streamed; all or nothing)",
-        description="The Bundle GET .../export writes (application/fhir+json or application/json), read entry by "
-        "entry as it arrives, at most ENS_IMPORT_MAX_BYTES (413 past it). The space must be empty (409). Each "
-        "item goes through its capability's own rules (a refused one is 422 at /entry/<n>/resource... and "
-        "nothing is kept). Measures name the import as their source and keep their former one as a tag; "
+        summary="Import an export's FHIR Bundle into this empty space (all or nothing)",
+        description="The Bundle GET .../export writes (application/fhir+json or application/json), at most "
+        "ENS_IMPORT_MAX_BYTES (413 past it), received whole before anything is written, then written in one "
+        "transaction of at most ENS_IMPORT_MAX_SECONDS (413 past it). The space must hold nothing the caller "
+        "sees (409); what is hidden from them stays beside what they import. Each item goes through its "
+        "capability's own rules (a refused one is 422 at /entry/<n>/resource... and nothing is kept). Measures "
+        "name the import as their source and keep their former one as a tag, and what identifies their Device; "
         "the holder's identity stays the space's own; advance directives and the trusted person, the holder's "
-        "own signed acts, are not imported and the answer says so.",
+        "own signed acts, are not imported, nor Devices no measure names, and the answer says so.",
         operation_id="importSpace",
     )
     async def import_(
@@ -116,4 +118,6 @@ class SpaceController(Controller):
         settings: NamedDependency[Settings],
         request: Request,  # type: ignore[type-arg]
     ) -> ImportResult:
-        return await import_bundle(access, request.stream(), max_bytes=settings.import_max_bytes)
+        return await import_bundle(
+            access, request.stream(), max_bytes=settings.import_max_bytes, max_seconds=settings.import_max_seconds
+        )

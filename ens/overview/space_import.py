@@ -1,48 +1,81 @@
 """The space import (``POST /v1/spaces/{space}/import``): an export's Bundle into an empty space.
 
-The Bundle is read entry by entry as it arrives (ijson's C parser over the request's stream), with
-its own size limit (``ENS_IMPORT_MAX_BYTES``, far above the normal body limit), and every item goes
-through its capability's own service, as if typed or sent again: the same checks and rules. The
-whole import is one transaction (with the request's access-history row): a refused entry leaves
-the space empty, as it was.
+In three steps, so that a slow client never holds a write open (on SQLite every write of the
+service waits for it; on PostgreSQL every space's change feed does, ``ens.vitals.feed``):
+
+1. The body is received whole, with its own size limit (``ENS_IMPORT_MAX_BYTES``, far above the
+   normal body limit) and the usual wait between its parts (``ENS_BODY_IDLE_SECONDS``), into a
+   temporary file past 1 MiB: never held whole in memory, and no transaction is open meanwhile.
+2. It is read once (ijson's C parser over that file) without writing anything: a body that is no
+   JSON, an entry without a resource, a measure or vaccination ENS cannot map, a measure hidden by
+   whoever may not hide, are refused here. What the measures need of the ``Device``s is kept (what
+   identifies each one, at most :data:`MAX_DEVICES`), nothing else.
+3. It is read again and every item goes through its capability's own service, as if typed or sent
+   again: the same checks and rules. This is one transaction (with the request's access-history
+   row), whose work depends on the body's size only, and which may last ``ENS_IMPORT_MAX_SECONDS``
+   at most: a refused entry, or an import past that time, leaves the space as it was.
+
+"Empty" is judged on what the caller sees (:func:`_holds_what_caller_sees`): a representative does
+not learn from a 409 that the holder hid something from them. What they do not see stays, untouched,
+beside what they import; nothing imported can meet it (see the function).
 
 Imported measures name the import as their source (``Import FHIR``) and keep the source they had
 as a tag (``urn:ens:fhir:original-source``) and their hidden flag; each keeps its former id as its
 ``clientRecordId``. The holder's identity is the space's own (the ``Patient`` is not imported);
 advance directives and the trusted person are the holder's own signed acts and are left to do
-again (the answer says so).
+again (the answer says so); a ``Device`` no measure names is listed as not imported.
 """
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import tempfile
+import time
+import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
+from contextlib import aclosing, contextmanager
+from typing import IO, Any
 
+import asyncpg
 import ijson
 import msgspec
 
 from ens.core.api import ReadStruct
-from ens.core.db import serialise, write_transaction
+from ens.core.db import fetch_scalars, limit_statements, serialise, write_transaction
 from ens.core.errors import Conflict, FieldError, Invalid, PayloadTooLarge
 from ens.core.fhir import is_restricted
 from ens.documents.fhir import NOT_IMPORTED as DOCUMENTS_NOT_IMPORTED
+from ens.documents.service import any_document_seen
 from ens.records.fhir import NOT_IMPORTED, import_record, is_trusted_person
+from ens.records.summary import any_record_seen
 from ens.spaces.door import SpaceAccess
 from ens.spaces.rights import Action
-from ens.spaces.service import holds_data
 from ens.vaccination.fhir import vaccination_of
 from ens.vaccination.schemas import VaccinationCreate
-from ens.vaccination.service import record_vaccination
+from ens.vaccination.service import any_vaccination_seen, record_vaccination
 from ens.vitals.fhir import (
     ORIGINAL_SOURCE_TAG,
     SOURCE_TAG,
     ObservationRefused,
+    device_item,
     fhirpath_of,
     measurement_of,
     tag_in,
 )
 from ens.vitals.ingest import MAX_BATCH, Imported, record_measurements
+from ens.vitals.schemas import Device as DeviceItem
+from ens.vitals.service import any_measure_seen
+
+# The body stays in memory up to this size, then goes to a temporary file (deleted when closed).
+IN_MEMORY = 1024 * 1024
+# What the file is read by (ijson's buffer); the event loop serves other requests between reads.
+READ_SIZE = 64 * 1024
+# The Devices a Bundle may hold: what identifies each (three strings of at most 255 characters,
+# and a digest of its fullUrl) is kept until the measures naming it are read, about 1 kB each.
+MAX_DEVICES = 10_000
+UNUSED_DEVICE = "named by no Observation: ENS keeps what identifies a device with the measures it took"
 
 
 class NotImported(ReadStruct):
@@ -57,28 +90,49 @@ class ImportResult(ReadStruct):
     not_imported: list[NotImported]
 
 
-class _Limited:
-    """The request's stream as the file ijson reads, refusing past ``limit`` bytes."""
+async def _received(chunks: AsyncIterator[bytes], *, limit: int) -> IO[bytes]:
+    """The whole body, in memory up to :data:`IN_MEMORY` and in a temporary file past it; 413 past
+    ``limit`` bytes. (The wait between two parts is the app's, ``ENS_BODY_IDLE_SECONDS``: 408.)"""
+    spool: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=IN_MEMORY)
+    size = 0
+    try:
+        async for chunk in chunks:
+            size += len(chunk)
+            if size > limit:
+                raise PayloadTooLarge(f"An import holds at most {limit} bytes (ENS_IMPORT_MAX_BYTES).")
+            spool.write(chunk)
+    except BaseException:
+        spool.close()
+        raise
+    return spool
 
-    def __init__(self, chunks: AsyncIterator[bytes], limit: int) -> None:
-        self._chunks = chunks
-        self._limit = limit
-        self._read = 0
-        self._buffer = b""
+
+class _Reader:
+    """The received body as the file ijson reads, from its start. Each read lets the event loop
+    run first: parsing a large body must not keep other requests waiting."""
+
+    def __init__(self, spool: IO[bytes]) -> None:
+        spool.seek(0)
+        self._spool = spool
 
     async def read(self, size: int = -1) -> bytes:
-        while not self._buffer:
-            try:
-                chunk = await anext(self._chunks)
-            except StopAsyncIteration:
-                return b""
-            self._read += len(chunk)
-            if self._read > self._limit:
-                raise PayloadTooLarge(f"An import holds at most {self._limit} bytes (ENS_IMPORT_MAX_BYTES).")
-            self._buffer = chunk
-        size = len(self._buffer) if size < 0 else size
-        out, self._buffer = self._buffer[:size], self._buffer[size:]
-        return out
+        await asyncio.sleep(0)
+        return self._spool.read(READ_SIZE if size < 0 else size)
+
+
+async def _entries(spool: IO[bytes]) -> AsyncGenerator[tuple[int, Any, str, dict[str, Any]], None]:
+    """Each entry of the Bundle: its index, ``fullUrl``, resource type and resource."""
+    index = -1
+    try:
+        async for entry in ijson.items_async(_Reader(spool), "entry.item", use_float=True):
+            index += 1
+            resource = entry.get("resource") if isinstance(entry, dict) else None
+            kind = resource.get("resourceType") if isinstance(resource, dict) else None
+            if not isinstance(resource, dict) or not isinstance(kind, str):
+                raise Invalid("Each entry holds a resource.", [FieldError(f"/entry/{index}", "no resource")])
+            yield index, entry.get("fullUrl"), kind, resource
+    except ijson.JSONError as exc:
+        raise Invalid("The body is not a FHIR Bundle in JSON.", [FieldError("", str(exc)[:200])]) from None
 
 
 def _located(exc: Invalid, index: int) -> Invalid:
@@ -87,20 +141,204 @@ def _located(exc: Invalid, index: int) -> Invalid:
     return Invalid(f"entry {index}: {exc.detail}", errors or [FieldError(where, exc.detail)])
 
 
-async def import_bundle(access: SpaceAccess, chunks: AsyncIterator[bytes], *, max_bytes: int) -> ImportResult:
+@contextmanager
+def _refusals(index: int, kind: str) -> Iterator[None]:
+    """A refusal of the entry at ``index``, located at ``/entry/<index>/resource``."""
+    where = f"/entry/{index}/resource"
+    try:
+        yield
+    except (ObservationRefused, msgspec.ValidationError) as exc:
+        raise Invalid(f"entry {index}: {exc}", [FieldError(where, str(exc))]) from None
+    except Invalid as exc:
+        raise _located(exc, index) from None
+    except (AttributeError, TypeError, KeyError, ValueError) as exc:
+        # A resource whose parts are not of the types FHIR gives them (a string where an object
+        # goes...): the mappings read FHIR JSON, not any JSON.
+        detail = f"not a {kind} as FHIR R4 shapes it ({type(exc).__name__})"
+        raise Invalid(f"entry {index}: {detail}", [FieldError(where, detail)]) from None
+
+
+def _name_key(full_url: str) -> bytes:
+    """What a Device is kept under: a digest of its ``fullUrl`` (of any length), 16 bytes."""
+    return hashlib.blake2b(full_url.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
+def _device_named(resource: dict[str, Any]) -> bytes | None:
+    """The key of the Device an Observation names (``device.reference``), if it names one."""
+    device = resource.get("device")
+    reference = device.get("reference") if device is not None else None
+    return _name_key(reference) if isinstance(reference, str) else None
+
+
+def _vaccination(resource: dict[str, Any]) -> VaccinationCreate:
+    return msgspec.convert(vaccination_of(resource), VaccinationCreate)
+
+
+class _Devices:
+    """What identifies each Device of the Bundle, by its ``fullUrl``: all the measures need of it."""
+
+    def __init__(self) -> None:
+        self.items: dict[bytes, dict[str, str]] = {}
+        self.unnamed = 0  # Devices without a fullUrl: no measure can name them
+        self.used: set[bytes] = set()
+
+    def keep(self, index: int, full_url: Any, item: dict[str, str]) -> None:
+        """Keep ``item``, what identifies the Device at entry ``index``, under its ``fullUrl``."""
+        if not isinstance(full_url, str):
+            self.unnamed += 1
+            return
+        key = _name_key(full_url)
+        if key in self.items:
+            raise Invalid(
+                f"entry {index}: two Devices have the fullUrl of this one.",
+                [FieldError(f"/entry/{index}/fullUrl", "the fullUrl of another Device of the Bundle")],
+            )
+        if len(self.items) == MAX_DEVICES:
+            raise Invalid(
+                f"entry {index}: an import holds at most {MAX_DEVICES} Devices.",
+                [FieldError(f"/entry/{index}", f"at most {MAX_DEVICES} Devices")],
+            )
+        self.items[key] = item
+
+    def named(self, key: bytes | None) -> dict[str, str] | None:
+        item = self.items.get(key) if key is not None else None
+        if item is not None and key is not None:
+            self.used.add(key)
+        return item
+
+    @property
+    def unused(self) -> int:
+        return self.unnamed + len(self.items) - len(self.used)
+
+
+async def _checked(access: SpaceAccess, spool: IO[bytes]) -> _Devices:
+    """The first reading (no transaction, nothing written): the Bundle's shape, what can be checked
+    of each entry without the database, and the Devices."""
+    devices = _Devices()
+    async with aclosing(_entries(spool)) as entries:
+        async for index, full_url, kind, resource in entries:
+            if kind == "Device":
+                with _refusals(index, kind):
+                    item = device_item(resource)
+                    msgspec.convert(item, DeviceItem)  # the ingestion's bounds: what is kept stays small
+                devices.keep(index, full_url, item)
+                continue
+            with _refusals(index, kind):
+                if kind == "Observation":
+                    measurement_of(resource, device=None, with_identity=False)
+                    _device_named(resource)
+                    if is_restricted(resource):
+                        # Hiding is the holder's alone, here as for every other hideable item: a
+                        # parent's import must not hide measures from the other parent for good.
+                        access.require(Action.HIDE_FROM_REPRESENTATIVES)
+                elif kind == "Immunization":
+                    _vaccination(resource)
+    return devices
+
+
+async def _holds_what_caller_sees(access: SpaceAccess) -> bool:
+    """Whether the space holds an item the caller sees: a measure (or the deletion of one their
+    feed shows), a vaccination, a record, a document — each capability's own rule of who sees what.
+
+    Not ``ens.spaces.service.holds_data`` (any row, which the claim at 18 keeps): a representative
+    told 409 on a space that looks empty to them, 201 on one truly empty, would learn that the
+    holder hid something from them (CSP R1111-50; L1111-5 on a minor's space); a holder, that a
+    professional holds a document back. Bookkeeping rows (the feed's and the booklet's counters, the
+    documents' key, views and pending objects) are no items: hidden items' writes leave them too.
+
+    What the caller does not see stays beside what they import, and nothing imported meets it: the
+    measures are written as this import's own writer (``ens.vitals.ingest.import_writer``), a
+    vaccination beside a hidden one of the same day is recorded as theirs (the booklet's rule), and
+    directives, the trusted person and the doctor, which they see, make the space not empty. One
+    rule stays the contacts' own, as on their route: ten at most, hidden ones counted — its refusal
+    does not say why (``ens.records.emergency_contacts``)."""
+    row = await fetch_scalars(
+        {
+            "measures": any_measure_seen(access),
+            "vaccinations": any_vaccination_seen(access),
+            "records": any_record_seen(access),
+            "documents": any_document_seen(access),
+        }
+    )
+    return any(bool(value) for value in row.values())
+
+
+async def import_bundle(
+    access: SpaceAccess, chunks: AsyncIterator[bytes], *, max_bytes: int, max_seconds: float
+) -> ImportResult:
     """Import an exported Bundle into the caller's empty space, all of it or nothing."""
+    # Checked before the body is received (a body that could not be imported), and again in the
+    # transaction, which decides.
+    await _refuse_unless_empty(access)
+    with await _received(chunks, limit=max_bytes) as spool:
+        devices = await _checked(access, spool)
+        deadline = _Deadline(max_seconds)
+        try:
+            async with write_transaction():
+                # PostgreSQL ends a statement (a wait for a lock included) that would outlast the
+                # import's time; between statements, the import looks at the time itself.
+                await limit_statements(max_seconds)
+                # Two imports at once (a client retrying a slow one) would both find the space empty.
+                await serialise(f"import:{access.space_id}")
+                await _refuse_unless_empty(access)
+                imported, left = await _written(access, spool, devices, deadline=deadline)
+        except asyncpg.QueryCanceledError:
+            raise deadline.passed() from None
+    if devices.unused:
+        left["Device"] = devices.unused
+    known = {**NOT_IMPORTED, **DOCUMENTS_NOT_IMPORTED, "Device": UNUSED_DEVICE}
+    reasons = {kind: known.get(kind, "not a kind of item ENS keeps") for kind in left}
+    return ImportResult(
+        imported=dict(sorted(imported.items())),
+        not_imported=[NotImported(resource_type=k, count=n, reason=reasons[k]) for k, n in sorted(left.items())],
+    )
+
+
+async def _refuse_unless_empty(access: SpaceAccess) -> None:
+    if await _holds_what_caller_sees(access):
+        raise Conflict("A space receives an import only while it is empty.")
+
+
+class _Deadline:
+    """How long the import's transaction may last (``ENS_IMPORT_MAX_SECONDS``), from now.
+
+    Once the body is on hand its writes depend on its size only, at most ``ENS_IMPORT_MAX_BYTES``;
+    this bounds the rest (a slow database, waits for locks), so that a transaction holding every
+    space's change feed (PostgreSQL), or every write (SQLite), ends whatever happens. Not by
+    cancelling the task: a transaction cancelled as it begins would stay open (piccolo's)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._at = time.monotonic() + seconds
+
+    def check(self) -> None:
+        if time.monotonic() > self._at:
+            raise self.passed()
+
+    def passed(self) -> PayloadTooLarge:
+        return PayloadTooLarge(
+            f"This import took longer than the {self.seconds:g} s an import may write for "
+            "(ENS_IMPORT_MAX_SECONDS): nothing was kept."
+        )
+
+
+async def _written(
+    access: SpaceAccess, spool: IO[bytes], devices: _Devices, *, deadline: _Deadline
+) -> tuple[Counter[str], Counter[str]]:
+    """The second reading, in the import's transaction: every item through its capability's
+    service. How many items of each kind were imported, and how many were left."""
     imported: Counter[str] = Counter()
     left: Counter[str] = Counter()
-    devices: dict[str, dict[str, Any]] = {}
     measures: list[dict[str, Any]] = []
     origins: list[Imported] = []
     positions: list[int] = []  # each pending measure's entry in the Bundle
+    import_id = uuid.uuid4()
 
     async def flush() -> None:
         if not measures:
             return
         try:
-            await record_measurements(access, measures, imported=origins)
+            await record_measurements(access, measures, imported=origins, import_id=import_id)
         except Invalid as exc:
             # The ingestion names /measurements/<k>/<field>: the k-th pending measure's entry.
             located = []
@@ -114,71 +352,34 @@ async def import_bundle(access: SpaceAccess, chunks: AsyncIterator[bytes], *, ma
         origins.clear()
         positions.clear()
 
-    reader = _Limited(chunks, max_bytes)
-    index = -1
-    async with write_transaction():
-        # Two imports at once (a client retrying a slow one) would both find the space empty.
-        await serialise(f"import:{access.space_id}")
-        if await holds_data(access.space_id):
-            raise Conflict("A space receives an import only while it is empty.")
-        try:
-            async for entry in ijson.items_async(reader, "entry.item", use_float=True):
-                index += 1
-                resource = entry.get("resource") if isinstance(entry, dict) else None
-                kind = resource.get("resourceType") if isinstance(resource, dict) else None
-                if not isinstance(resource, dict) or not isinstance(kind, str):
-                    raise Invalid("Each entry holds a resource.", [FieldError(f"/entry/{index}", "no resource")])
-                try:
-                    if kind == "Patient":
-                        continue  # the holder's identity is the space's own
-                    if kind == "Device":
-                        devices[str(entry.get("fullUrl"))] = resource
-                    elif kind == "Observation":
-                        named = (resource.get("device") or {}).get("reference")
-                        item = measurement_of(resource, device=devices.get(named or ""), with_identity=False)
-                        item["clientRecordId"] = str(resource.get("id") or index)
-                        measures.append(item)
-                        positions.append(index)
-                        source = tag_in(resource, ORIGINAL_SOURCE_TAG) or tag_in(resource, SOURCE_TAG)
-                        hidden = is_restricted(resource)
-                        if hidden:
-                            # Hiding is the holder's alone, here as for every other hideable item: a
-                            # parent's import must not hide measures from the other parent for good.
-                            access.require(Action.HIDE_FROM_REPRESENTATIVES)
-                        origins.append(Imported(original_source=source, hidden=hidden))
-                        if len(measures) == MAX_BATCH:
-                            await flush()
-                    elif kind == "Immunization":
-                        body = msgspec.convert(vaccination_of(resource), VaccinationCreate)
-                        await record_vaccination(access, body)
-                        imported[kind] += 1
-                    elif kind == "Consent":
-                        left["Consent"] += 1
-                    elif kind == "RelatedPerson" and is_trusted_person(resource):
-                        left["TrustedPerson"] += 1
-                    elif await import_record(access, resource, hidden=is_restricted(resource)):
-                        imported[kind] += 1
-                    else:
-                        left[kind] += 1
-                except ObservationRefused as exc:
-                    raise Invalid(f"entry {index}: {exc}", [FieldError(f"/entry/{index}/resource", str(exc))]) from None
-                except msgspec.ValidationError as exc:
-                    raise Invalid(f"entry {index}: {exc}", [FieldError(f"/entry/{index}/resource", str(exc))]) from None
-                except Invalid as exc:
-                    raise _located(exc, index) from None
-                except (AttributeError, TypeError, KeyError, ValueError) as exc:
-                    # A resource whose parts are not of the types FHIR gives them (a string where an
-                    # object goes...): the mappings read FHIR JSON, not any JSON.
-                    detail = f"not a {kind} as FHIR R4 shapes it ({type(exc).__name__})"
-                    raise Invalid(
-                        f"entry {index}: {detail}", [FieldError(f"/entry/{index}/resource", detail)]
-                    ) from None
-            await flush()
-        except ijson.JSONError as exc:
-            raise Invalid("The body is not a FHIR Bundle in JSON.", [FieldError("", str(exc)[:200])]) from None
-    known = {**NOT_IMPORTED, **DOCUMENTS_NOT_IMPORTED}
-    reasons = {kind: known.get(kind, "not a kind of item ENS keeps") for kind in left}
-    return ImportResult(
-        imported=dict(sorted(imported.items())),
-        not_imported=[NotImported(resource_type=k, count=n, reason=reasons[k]) for k, n in sorted(left.items())],
-    )
+    async with aclosing(_entries(spool)) as entries:
+        async for index, _full_url, kind, resource in entries:
+            deadline.check()
+            if kind in ("Patient", "Device"):
+                continue  # the holder's identity is the space's own; Devices go with their measures
+            with _refusals(index, kind):
+                if kind == "Observation":
+                    item = measurement_of(resource, device=None, with_identity=False)
+                    device = devices.named(_device_named(resource))
+                    if device is not None:
+                        item["device"] = dict(device)
+                    item["clientRecordId"] = str(resource.get("id") or index)
+                    source = tag_in(resource, ORIGINAL_SOURCE_TAG) or tag_in(resource, SOURCE_TAG)
+                    measures.append(item)
+                    positions.append(index)
+                    origins.append(Imported(original_source=source, hidden=is_restricted(resource)))
+                elif kind == "Immunization":
+                    await record_vaccination(access, _vaccination(resource))
+                    imported[kind] += 1
+                elif kind == "Consent":
+                    left["Consent"] += 1
+                elif kind == "RelatedPerson" and is_trusted_person(resource):
+                    left["TrustedPerson"] += 1
+                elif await import_record(access, resource, hidden=is_restricted(resource)):
+                    imported[kind] += 1
+                else:
+                    left[kind] += 1
+            if len(measures) == MAX_BATCH:
+                await flush()
+    await flush()
+    return imported, left

@@ -15,9 +15,10 @@ from ens.core.db import Row, Scalar
 from ens.records.directives import current_directives_scalars, review_state
 from ens.records.doctor import doctor_recorded
 from ens.records.emergency_contacts import count_emergency_contacts
-from ens.records.profile import count_profile_entries
+from ens.records.profile import KINDS, count_profile_entries
 from ens.records.schemas import DirectivesState, RecordsSummary
 from ens.records.trusted_person import trusted_person_designated
+from ens.spaces.door import SpaceAccess, visible_to
 
 T = TypeVar("T")
 
@@ -73,3 +74,17 @@ def records_summary(row: Row) -> RecordsSummary:
         doctor=value("doctor", bool),
         profile=value("profile", int),
     )
+
+
+def any_record_seen(access: SpaceAccess) -> Scalar:
+    """Whether the space holds a record the caller sees (advance directives, a trusted person now or
+    before, an emergency contact, the doctor, a profile entry), as one value of a statement
+    (``fetch_scalars``): what the space import calls "not empty". Contacts and profile entries hidden
+    from the caller are not seen; directives, the trusted person and the doctor are seen by whoever
+    reads the space. Directives' rereadings (``directive_reviews``) come with their versions."""
+    seen = visible_to(access)
+    kept = ("directive_versions", "trusted_persons", "doctors")
+    hideable = ("emergency_contacts", *(kind.table for kind in KINDS))
+    exists = [f"EXISTS (SELECT 1 FROM {table} WHERE space_id = {{}})" for table in kept]
+    exists += [f"EXISTS (SELECT 1 FROM {table} WHERE space_id = {{}}{seen})" for table in hideable]
+    return Scalar("SELECT " + " OR ".join(exists), (access.space_id,) * len(exists))

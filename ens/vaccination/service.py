@@ -17,6 +17,7 @@ from ens.core.fhir import patient_reference
 from ens.spaces.door import SpaceAccess
 from ens.vaccination.booklet import (
     all_vaccinations,
+    any_vaccination_seen,
     body_of,
     delete_vaccination,
     get_vaccination,
@@ -31,6 +32,7 @@ from ens.vaccination.schedule import due_counts, vaccination_schedule
 
 __all__ = [
     "all_vaccinations",
+    "any_vaccination_seen",
     "body_of",
     "delete_vaccination",
     "due_counts",

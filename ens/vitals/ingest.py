@@ -97,8 +97,14 @@ class Writer:
     name: str
 
 
-# An imported measure's source is the import (the source it had before is kept beside it).
-IMPORT_WRITER = Writer(key="import", kind="import", client_id="ens-import", name="Import FHIR")
+def import_writer(import_id: UUID) -> Writer:
+    """An imported measure's source is the import (the source it had before is kept beside it).
+
+    Each import writes as a writer of its own: what a writer's records are compared with (its
+    ``clientRecordId``s, one step count a day) is then only what this import wrote, never what an
+    earlier one left in the space — measures hidden from the representative who imports among them,
+    whom a refusal or a silent "unchanged" would tell that they exist."""
+    return Writer(key=f"import:{import_id}", kind="import", client_id="ens-import", name="Import FHIR")
 
 
 @dataclass(frozen=True)
@@ -388,21 +394,30 @@ UPSERT_SUFFIX = (
 
 
 async def record_measurements(
-    access: SpaceAccess, raw_items: Sequence[Any], *, imported: Sequence[Imported] | None = None
+    access: SpaceAccess,
+    raw_items: Sequence[Any],
+    *,
+    imported: Sequence[Imported] | None = None,
+    import_id: UUID | None = None,
 ) -> BatchResult:
     """Store a batch of measures: all of them in one transaction, or none and a 422 naming each bad one.
 
     A measure re-sent by the same writer with the same ``clientRecordId`` is replaced when its
     ``clientRecordVersion`` is higher, else left as it is; the unique index decides, so two racing
-    requests cannot both create it. ``imported`` (one per item) is the space import's: the import
-    is then the writer, and each measure keeps its original source and hidden flag.
+    requests cannot both create it. ``imported`` (one per item) and ``import_id`` are the space
+    import's: that import is then the writer (:func:`import_writer`), and each measure keeps its
+    original source and hidden flag.
     """
     if not 1 <= len(raw_items) <= MAX_BATCH:
         detail = f"between 1 and {MAX_BATCH} measurements per request"
         raise Invalid(f"Send {detail}.", [FieldError("/measurements", detail)])
     _require_write_scopes(access, raw_items)
     now = clock.now()
-    writer = IMPORT_WRITER if imported is not None else await writer_of(access)
+    if imported is not None:
+        assert import_id is not None, "an import's measures are written as that import"
+        writer = import_writer(import_id)
+    else:
+        writer = await writer_of(access)
     prepared, errors = _prepare(raw_items, zone_of(access.space.timezone), now=now)
     _refuse(errors)
     if any(p.item.hidden_from_representatives for p in prepared):

@@ -18,7 +18,7 @@ from litestar.connection import ASGIConnection
 from msgspec import Raw
 
 from ens.core.api import Cursors, check_limit, etag_of_versions
-from ens.core.db import current, fetch, is_postgres, within
+from ens.core.db import Scalar, current, fetch, is_postgres, within
 from ens.core.errors import BadRequest, FieldError, Forbidden, Invalid
 from ens.core.local_time import parse_instant, zone_of
 from ens.core.spreadsheet import csv_text
@@ -295,4 +295,16 @@ def _csv_row(item: MeasurementRead) -> tuple[object, ...]:
         item.note or "",
         item.created_at.isoformat(),
         item.updated_at.isoformat(),
+    )
+
+
+def any_measure_seen(access: SpaceAccess) -> Scalar:
+    """Whether the space holds a measure the caller sees, or the deletion of one their change feed
+    shows (its tombstone), as one value of a statement (``fetch_scalars``): what the space import
+    calls "not empty" (``ens.overview.space_import``). What is hidden from the caller is not seen."""
+    seen = visible_to(access)
+    return Scalar(
+        f"SELECT EXISTS (SELECT 1 FROM vital_measurements WHERE space_id = {{}}{seen})"
+        f" OR EXISTS (SELECT 1 FROM vital_tombstones WHERE space_id = {{}}{seen})",
+        (access.space_id, access.space_id),
     )

@@ -15,10 +15,11 @@ from ens.vitals.feed import changes, purge_tombstones
 from ens.vitals.ingest import record_measurements
 from ens.vitals.latest import bmi_of, latest_values
 from ens.vitals.measurement import correct_measurement, delete_measurement, get_measurement
-from ens.vitals.reads import first_page_companion, list_measurements, page_as_csv, vital_types
+from ens.vitals.reads import any_measure_seen, first_page_companion, list_measurements, page_as_csv, vital_types
 from ens.vitals.summary import summarize
 
 __all__ = [
+    "any_measure_seen",
     "bmi_of",
     "changes",
     "correct_measurement",

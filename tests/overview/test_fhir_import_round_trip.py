@@ -251,3 +251,18 @@ async def test_a_measure_hidden_from_representatives_stays_hidden_from_them_afte
     space = f"/v1/spaces/{newcomer.space_id}"
     assert (await client.get(f"{space}/vitals", headers=tutor.headers)).json()["items"] == []
     assert (await client.get(f"{space}/vitals/{mine[0]['id']}", headers=tutor.headers)).status_code == 404
+
+
+async def test_a_refused_measure_of_a_full_batch_is_located_once(client, person, make_person):
+    """Measures go to the ingestion 1,000 at a time; a refusal in a batch sent as the 1,000th measure
+    was read was located twice (``/entry/999/resource/entry/600/resource``: a review)."""
+    sent = await client.post("/v1/spaces/me/vitals", json={"measurements": [weight()]}, headers=person.headers)
+    assert sent.status_code == 201, sent.text
+    exported = (await client.get(EXPORT, headers=person.headers)).json()
+    [observation] = [e["resource"] for e in exported["entry"] if e["resource"]["resourceType"] == "Observation"]
+    entries = [{"resource": {**observation, "id": f"m{index}"}} for index in range(1000)]
+    entries[600]["resource"]["valueQuantity"] = {**observation["valueQuantity"], "value": -1}
+    newcomer = await make_person("Jade")
+    answer = await client.post(IMPORT, json={"resourceType": "Bundle", "entry": entries}, headers=newcomer.headers)
+    assert answer.status_code == 422, answer.text
+    assert [error["pointer"] for error in answer.json()["errors"]] == ["/entry/600/resource"]

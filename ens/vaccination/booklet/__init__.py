@@ -16,6 +16,7 @@ from __future__ import annotations
 from ens.vaccination.booklet.checks import OLDEST_YEAR, Checked, Draft, space_today
 from ens.vaccination.booklet.reads import (
     all_vaccinations,
+    any_vaccination_seen,
     body_of,
     booklet_entries,
     get_vaccination,
@@ -38,6 +39,7 @@ __all__ = [
     "Checked",
     "Draft",
     "all_vaccinations",
+    "any_vaccination_seen",
     "body_of",
     "booklet_entries",
     "delete_vaccination",

@@ -17,7 +17,7 @@ import msgspec
 
 from ens.core.api import Cursors, check_limit
 from ens.core.clock import as_date, aware
-from ens.core.db import Row, as_uuid, fetch, fetch_one
+from ens.core.db import Row, Scalar, as_uuid, fetch, fetch_one
 from ens.core.errors import BadRequest, FieldError, NotFound
 from ens.spaces.door import SpaceAccess, visible_to
 from ens.vaccination.engine import BookletEntry
@@ -157,4 +157,13 @@ def _kept_first(row: Row) -> tuple[bool, bool, datetime, str]:
         not row["hidden_from_representatives"],
         aware(row["created_at"]),
         str(as_uuid(row["id"])),
+    )
+
+
+def any_vaccination_seen(access: SpaceAccess) -> Scalar:
+    """Whether the booklet holds an entry the caller sees, as one value of a statement
+    (``fetch_scalars``): what the space import calls "not empty". The booklet's counter
+    (``vaccination_booklets``) is no entry: hidden entries' writes take it too."""
+    return Scalar(
+        f"SELECT EXISTS (SELECT 1 FROM vaccinations WHERE space_id = {{}}{visible_to(access)})", (access.space_id,)
     )

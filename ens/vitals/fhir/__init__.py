@@ -27,6 +27,7 @@ from ens.vitals.fhir.export import EXPORT_BATCH, count_measurements, observation
 from ens.vitals.fhir.from_fhir import (
     FHIRPATH_OF_FIELD,
     ObservationRefused,
+    device_item,
     fhirpath_of,
     measurement_of,
     tag_in,
@@ -55,6 +56,7 @@ __all__ = [
     "ObservationRefused",
     "count_measurements",
     "device_id",
+    "device_item",
     "device_of",
     "fhirpath_of",
     "measurement_of",

@@ -198,7 +198,7 @@ def measurement_of(
     if notes:
         item["note"] = "\n".join(notes)
     if device is not None:
-        item["device"] = _device_item(device)
+        item["device"] = device_item(device)
     if with_identity:
         identifiers = resource.get("identifier") or []
         first = identifiers[0] if isinstance(identifiers, list) and identifiers else None
@@ -213,7 +213,9 @@ def measurement_of(
     return item
 
 
-def _device_item(device: Mapping[str, Any]) -> dict[str, Any]:
+def device_item(device: Mapping[str, Any]) -> dict[str, Any]:
+    """What identifies a FHIR ``Device`` (manufacturer, model, identifier), as the ingestion's item
+    names it (``device``); unchecked (the ingestion checks it with the measure)."""
     identifiers = device.get("identifier") or []
     identifier = next(
         (i["value"] for i in identifiers if isinstance(i, dict) and isinstance(i.get("value"), str)), None
