@@ -4,13 +4,15 @@ fpdf2, with DejaVu Sans embedded (the PDF's built-in fonts are Latin-1 and lose 
 Text is real text (selectable, searchable, readable by pypdf); the fonts ship with the package
 (``ens/core/fonts``, DejaVu's licence beside them), so nothing has to be installed.
 
-Whatever a person may write must print whole, at every length the API accepts: a table row too
-high for what is left of the page is split, its text continued in the same columns on the next
-page (fpdf2 alone refuses a row taller than a page: ``ValueError: The row with index 1 is too high``).
+Whatever a person may write must print whole, at every length the API accepts: a paragraph or a
+label/value line runs on over as many pages as it needs, and a table row too high for what is left
+of the page is split, its text continued in the same columns on the next page (fpdf2 alone refuses
+a row taller than a page: ``ValueError: The row with index 1 is too high``).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
@@ -23,6 +25,7 @@ FAMILY = "DejaVu"
 
 _TABLE_LINE = 5.2  # mm, one line of a table cell (9 pt)
 _TABLE_SIZE = 9
+_FOOTER_LINE = 5  # mm, one line of the footer (8 pt)
 # A row of at most this many lines is kept whole (moved to the next page if it does not fit); a
 # taller one fills what is left of the page and goes on at the top of the next one, unless fewer
 # than _MIN_LINES lines are left there (a stub of a line or two at a page's foot helps no reader).
@@ -31,6 +34,15 @@ _MIN_LINES = 3
 # A row is laid out to end this far above the page break (mm): fpdf2 breaks on "y + h > limit" in
 # floating point, and a row it finds a hair too tall only moves to the next page, never fails.
 _SLACK = 0.01
+_BLANK_LINES = re.compile(r"\n\s*\n")
+
+
+def printable(text: str) -> str:
+    """``text`` as it is printed: line ends as ``\\n``, tabs as spaces (the font has no glyph for
+    a tab, which would vanish), and runs of empty lines as one (4,000 line feeds, which the API
+    accepts, would otherwise print eighty blank pages). No word is changed or dropped."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
+    return _BLANK_LINES.sub("\n\n", text)
 
 
 class Document:
@@ -50,12 +62,13 @@ class Document:
         self._pdf.add_font(FAMILY, "", str(FONTS / "DejaVuSans.ttf"))
         self._pdf.add_font(FAMILY, "B", str(FONTS / "DejaVuSans-Bold.ttf"))
         self._pdf.set_margins(18, 18, 18)
-        # The notice's footer line sits above the usual one: the content stops higher to leave it room.
-        self._pdf.set_auto_page_break(auto=True, margin=20 if notice is None else 27)
         self._pdf.add_page()
         # Where every page's content starts (under the notice's banner, if any): tables lay out
         # their rows page by page from it.
         self._top = self._pdf.get_y()
+        # The notice's footer line sits above the usual one, and a footer too long for one line
+        # (a long name) wraps upwards: the content stops higher to leave them room.
+        self._pdf.set_auto_page_break(auto=True, margin=self._pdf.footer_height())
         self._pdf.set_font(FAMILY, "B", 17)
         self._pdf.multi_cell(0, 9, title, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         self._pdf.ln(2)
@@ -74,21 +87,26 @@ class Document:
 
     def paragraph(self, text: str, *, bold: bool = False, size: float = 10.5) -> None:
         self._pdf.set_font(FAMILY, "B" if bold else "", size)
-        self._pdf.multi_cell(0, 5.6, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self._pdf.multi_cell(0, 5.6, printable(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         self._pdf.ln(1)
 
     def fields(self, rows: Sequence[tuple[str, str]]) -> None:
-        """Label: value lines, the labels in bold in a column of their own."""
+        """Label: value lines, the labels in bold in a column of their own. A long value runs on to
+        the next pages in its column."""
         label_width = 58
         for label, value in rows:
             self._pdf.set_font(FAMILY, "B", 10)
-            x, y = self._pdf.get_x(), self._pdf.get_y()
-            self._pdf.multi_cell(label_width, 5.6, label, new_x=XPos.RIGHT, new_y=YPos.TOP)
-            label_bottom = self._pdf.get_y() if self._pdf.get_y() > y else y
+            # The label and the value's first line start on the same page.
+            if self._pdf.will_page_break(self._height(label, label_width, line=5.6)):
+                self._pdf.add_page()
+            x, y, page = self._pdf.get_x(), self._pdf.get_y(), self._pdf.page
+            self._pdf.multi_cell(label_width, 5.6, label, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            label_bottom = self._pdf.get_y()
             self._pdf.set_xy(x + label_width, y)
             self._pdf.set_font(FAMILY, "", 10)
-            self._pdf.multi_cell(0, 5.6, value or "—", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-            self._pdf.set_y(max(self._pdf.get_y(), label_bottom))
+            self._pdf.multi_cell(0, 5.6, printable(value) or "—", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            if self._pdf.page == page:  # a value that ran on to another page ends below its label
+                self._pdf.set_y(max(self._pdf.get_y(), label_bottom))
         self._pdf.ln(1)
 
     def table(self, header: Sequence[str], rows: Sequence[Sequence[str]], *, widths: Sequence[float]) -> None:
@@ -99,7 +117,7 @@ class Document:
         self._pdf.set_font(FAMILY, "B", _TABLE_SIZE)
         heading_height = self._row_lines(list(header), column_widths) * _TABLE_LINE
         self._pdf.set_font(FAMILY, "", _TABLE_SIZE)
-        cells = [[value or "—" for value in values] for values in rows]
+        cells = [[printable(value) or "—" for value in values] for values in rows]
         with self._pdf.table(
             col_widths=tuple(column_widths),
             line_height=_TABLE_LINE,
@@ -189,6 +207,11 @@ class Document:
         """How many lines the tallest of ``cells`` takes (at least one, as fpdf2 counts)."""
         return max(1, *(len(self._lines(text, width)) for text, width in zip(cells, widths, strict=True)))
 
+    def _height(self, text: str, width: float, *, line: float) -> float:
+        height = self._pdf.multi_cell(width, line, text, dry_run=True, output=MethodReturnValue.HEIGHT)
+        assert isinstance(height, float | int)
+        return float(height)
+
     def signature(self, *, place_and_date_label: str, signer_label: str) -> None:
         """Lines for a handwritten date, place and signature (the printed copy is signed by hand)."""
         self._pdf.ln(4)
@@ -212,6 +235,26 @@ class _Pdf(FPDF):
         super().__init__(format="A4")
         self._footer = footer
         self._notice = notice
+        self._footer_lines = 1
+
+    def footer_height(self) -> float:
+        """The room kept at the foot of every page (mm): the footer wrapped to the text width, as
+        wide as it can be (``page 999/999``), and the notice's line above it."""
+        self.set_font(FAMILY, "", 8)
+        lines = self.multi_cell(
+            0,
+            _FOOTER_LINE,
+            self._footer_text(page="999", pages="999"),
+            align="C",
+            dry_run=True,
+            output=MethodReturnValue.LINES,
+        )
+        assert isinstance(lines, list)
+        self._footer_lines = max(1, len(lines))
+        return 20 + (self._footer_lines - 1) * _FOOTER_LINE + (0 if self._notice is None else 7)
+
+    def _footer_text(self, *, page: str, pages: str) -> str:
+        return f"{self._footer} — page {page}/{pages}"
 
     def header(self) -> None:
         # fpdf2 calls this on every new page (a section's or a table's break too) and puts back the
@@ -226,15 +269,16 @@ class _Pdf(FPDF):
         self.set_y(max(self.get_y() + 5, self.t_margin))
 
     def footer(self) -> None:
+        top = -14 - (self._footer_lines - 1) * _FOOTER_LINE
         if self._notice is not None:
-            self.set_y(-21)
+            self.set_y(top - 7)
             self.set_font(FAMILY, "B", 9)
             self.set_text_color(*_NOTICE_RED)
             self.cell(0, 5, self._notice, align="C")
-        self.set_y(-14)
+        self.set_y(top)
         self.set_font(FAMILY, "", 8)
         self.set_text_color(90, 90, 90)
-        self.cell(0, 5, f"{self._footer} — page {self.page_no()}/{{nb}}", align="C")
+        self.multi_cell(0, _FOOTER_LINE, self._footer_text(page=str(self.page_no()), pages="{nb}"), align="C")
         self.set_text_color(0, 0, 0)
 
 

@@ -11,6 +11,7 @@ import os
 import re
 import uuid
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -283,3 +284,83 @@ async def test_directives_at_their_longest_print_whole_and_export(client, person
     _assert_whole(replaced, body)
     _assert_whole(in_force, body)
     assert all("ne fait plus foi" in page for page in _pages(replaced))
+
+
+MM = 72 / 25.4  # PDF points in a millimetre
+
+
+Fragment = tuple[float, float, float, str]
+
+
+def _fragments(content: bytes) -> list[list[Fragment]]:
+    """Each page's pieces of text as drawn: (x, y from the page's foot, both in points; font size; text)."""
+    pages: list[list[Fragment]] = []
+    for page in PdfReader(io.BytesIO(content)).pages:
+        drawn: list[Fragment] = []
+        page.extract_text(visitor_text=partial(_drawn_text, drawn))
+        pages.append(drawn)
+    return pages
+
+
+def _drawn_text(drawn: list[Fragment], text: str, cm: Any, tm: Any, font: Any, size: float) -> None:
+    if text.strip():
+        drawn.append((tm[4], tm[5], size, text))
+
+
+async def test_a_long_name_wraps_in_the_footer_of_every_page(client, make_person):
+    """The footer (whose directives, which version, the page) was one line: with a long name it ran
+    off both edges of the page, cut on paper. It wraps now, and the content stops above it."""
+    person = await make_person(
+        given_name="Marie-Françoise Élisabeth Anne-Sophie", family_name="de La Rochefoucauld-Montmorency-Laval"
+    )
+    await client.put(DIRECTIVES, json=structured(wishes=LONG_WISHES), headers=person.headers)
+    printed = await client.get(DIRECTIVES, headers={**person.headers, **PDF})
+    assert printed.status_code == 200
+    pages = _fragments(printed.content)
+    assert len(pages) >= 2
+    for number, drawn in enumerate(pages, start=1):
+        footer = [(x, y, text) for x, y, size, text in drawn if size == 8]
+        assert len(footer) >= 2, footer
+        said = " ".join(" ".join(text.split()) for _, _, text in footer)
+        assert said.startswith("Directives anticipées de Marie-Françoise Élisabeth Anne-Sophie DE LA ROCHEFOUCAULD")
+        assert said.endswith(f"— page {number}/{len(pages)}")
+        assert all(x >= 18 * MM - 0.5 for x, _, _ in footer)  # centred: within the margins
+        lowest_content = min(y for _, y, size, _ in drawn if size != 8)
+        assert lowest_content > max(y for _, y, _ in footer) + 5 * MM
+
+
+async def test_what_follows_a_value_run_on_to_the_next_page_comes_right_after_it(client, person):
+    """A label/value line whose value ran on to the next page put what followed back at the height
+    of its label, on the new page: a gap of half a page, or a blank page."""
+    note = _french("soulagement")[:2000] + " Fin des précisions."
+    body = structured(reliefOfSuffering={"choice": "accept", "note": note})
+    await client.put(DIRECTIVES, json=body, headers=person.headers)
+    printed = await client.get(DIRECTIVES, headers={**person.headers, **PDF})
+    assert printed.status_code == 200
+    pages = _fragments(printed.content)
+    label = next(
+        (page, y)
+        for page, drawn in enumerate(pages)
+        for _, y, size, text in drawn
+        if (text, size) == ("Précisions", 10)
+    )
+    [end] = [(page, y) for page, drawn in enumerate(pages) for _, y, _, text in drawn if "Fin des précisions" in text]
+    [after] = [(page, y) for page, drawn in enumerate(pages) for _, y, _, text in drawn if "Sédation profonde" in text]
+    assert end[0] == label[0] + 1 and end[1] > label[1]  # on the next page, ending higher than it began
+    assert after[0] == end[0] and 0 < end[1] - after[1] < 15 * MM
+
+
+async def test_line_feeds_by_the_thousand_print_as_one_empty_line_and_a_tab_as_a_space(client, person):
+    """4,000 line feeds fit in a note: printed as they were, eighty blank pages. A tab, which the font
+    has no glyph for, vanished and glued two words together."""
+    body = structured(
+        treatments={"resuscitation": {"choice": "refuse", "note": "Non.\r\n" + "\n" * 3000 + "Jamais."}},
+        wishes="Mes souhaits :\tchez moi." + "\n \n" * 1000 + "Près des miens.",
+    )
+    await client.put(DIRECTIVES, json=body, headers=person.headers)
+    printed = await client.get(DIRECTIVES, headers={**person.headers, **PDF})
+    assert printed.status_code == 200
+    pages = _pages(printed.content)
+    assert len(pages) <= 2
+    flat = " ".join(pages)
+    assert "Non. Jamais." in flat and "Mes souhaits : chez moi. Près des miens." in flat
