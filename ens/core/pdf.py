@@ -3,19 +3,46 @@ fpdf2, with DejaVu Sans embedded (the PDF's built-in fonts are Latin-1 and lose 
 
 Text is real text (selectable, searchable, readable by pypdf); the fonts ship with the package
 (``ens/core/fonts``, DejaVu's licence beside them), so nothing has to be installed.
+
+Whatever a person may write must print whole, at every length the API accepts: a paragraph or a
+label/value line runs on over as many pages as it needs, and a table row too high for what is left
+of the page is split, its text continued in the same columns on the next page (fpdf2 alone refuses
+a row taller than a page: ``ValueError: The row with index 1 is too high``).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
 from fpdf import FPDF
-from fpdf.enums import XPos, YPos
+from fpdf.enums import MethodReturnValue, WrapMode, XPos, YPos
 
 FONTS = Path(__file__).parent / "fonts"
 FAMILY = "DejaVu"
+
+_TABLE_LINE = 5.2  # mm, one line of a table cell (9 pt)
+_TABLE_SIZE = 9
+_FOOTER_LINE = 5  # mm, one line of the footer (8 pt)
+# A row of at most this many lines is kept whole (moved to the next page if it does not fit); a
+# taller one fills what is left of the page and goes on at the top of the next one, unless fewer
+# than _MIN_LINES lines are left there (a stub of a line or two at a page's foot helps no reader).
+_KEEP_TOGETHER = 6
+_MIN_LINES = 3
+# A row is laid out to end this far above the page break (mm): fpdf2 breaks on "y + h > limit" in
+# floating point, and a row it finds a hair too tall only moves to the next page, never fails.
+_SLACK = 0.01
+_BLANK_LINES = re.compile(r"\n\s*\n")
+
+
+def printable(text: str) -> str:
+    """``text`` as it is printed: line ends as ``\\n``, tabs as spaces (the font has no glyph for
+    a tab, which would vanish), and runs of empty lines as one (4,000 line feeds, which the API
+    accepts, would otherwise print eighty blank pages). No word is changed or dropped."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
+    return _BLANK_LINES.sub("\n\n", text)
 
 
 class Document:
@@ -35,9 +62,13 @@ class Document:
         self._pdf.add_font(FAMILY, "", str(FONTS / "DejaVuSans.ttf"))
         self._pdf.add_font(FAMILY, "B", str(FONTS / "DejaVuSans-Bold.ttf"))
         self._pdf.set_margins(18, 18, 18)
-        # The notice's footer line sits above the usual one: the content stops higher to leave it room.
-        self._pdf.set_auto_page_break(auto=True, margin=20 if notice is None else 27)
         self._pdf.add_page()
+        # Where every page's content starts (under the notice's banner, if any): tables lay out
+        # their rows page by page from it.
+        self._top = self._pdf.get_y()
+        # The notice's footer line sits above the usual one, and a footer too long for one line
+        # (a long name) wraps upwards: the content stops higher to leave them room.
+        self._pdf.set_auto_page_break(auto=True, margin=self._pdf.footer_height())
         self._pdf.set_font(FAMILY, "B", 17)
         self._pdf.multi_cell(0, 9, title, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         self._pdf.ln(2)
@@ -56,42 +87,130 @@ class Document:
 
     def paragraph(self, text: str, *, bold: bool = False, size: float = 10.5) -> None:
         self._pdf.set_font(FAMILY, "B" if bold else "", size)
-        self._pdf.multi_cell(0, 5.6, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self._pdf.multi_cell(0, 5.6, printable(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         self._pdf.ln(1)
 
     def fields(self, rows: Sequence[tuple[str, str]]) -> None:
-        """Label: value lines, the labels in bold in a column of their own."""
+        """Label: value lines, the labels in bold in a column of their own. A long value runs on to
+        the next pages in its column."""
         label_width = 58
         for label, value in rows:
             self._pdf.set_font(FAMILY, "B", 10)
-            x, y = self._pdf.get_x(), self._pdf.get_y()
-            self._pdf.multi_cell(label_width, 5.6, label, new_x=XPos.RIGHT, new_y=YPos.TOP)
-            label_bottom = self._pdf.get_y() if self._pdf.get_y() > y else y
+            # The label and the value's first line start on the same page.
+            if self._pdf.will_page_break(self._height(label, label_width, line=5.6)):
+                self._pdf.add_page()
+            x, y, page = self._pdf.get_x(), self._pdf.get_y(), self._pdf.page
+            self._pdf.multi_cell(label_width, 5.6, label, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            label_bottom = self._pdf.get_y()
             self._pdf.set_xy(x + label_width, y)
             self._pdf.set_font(FAMILY, "", 10)
-            self._pdf.multi_cell(0, 5.6, value or "—", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-            self._pdf.set_y(max(self._pdf.get_y(), label_bottom))
+            self._pdf.multi_cell(0, 5.6, printable(value) or "—", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            if self._pdf.page == page:  # a value that ran on to another page ends below its label
+                self._pdf.set_y(max(self._pdf.get_y(), label_bottom))
         self._pdf.ln(1)
 
     def table(self, header: Sequence[str], rows: Sequence[Sequence[str]], *, widths: Sequence[float]) -> None:
-        """A table whose cells wrap; ``widths`` are fractions of the text width."""
-        usable = self._pdf.w - self._pdf.l_margin - self._pdf.r_margin
+        """A table whose cells wrap; ``widths`` are fractions of the text width. The heading is
+        repeated on every page; a row too high for the page goes on, split, on the next ones."""
+        usable = self._pdf.epw
+        column_widths = [w * usable for w in widths]
+        self._pdf.set_font(FAMILY, "B", _TABLE_SIZE)
+        heading_height = self._row_lines(list(header), column_widths) * _TABLE_LINE
+        self._pdf.set_font(FAMILY, "", _TABLE_SIZE)
+        cells = [[printable(value) or "—" for value in values] for values in rows]
         with self._pdf.table(
-            col_widths=tuple(w * usable for w in widths),
-            line_height=5.2,
+            col_widths=tuple(column_widths),
+            line_height=_TABLE_LINE,
             text_align="LEFT",
+            # At the top: beside a note that runs over pages, the treatment it is about is seen first.
+            v_align="TOP",
             first_row_as_headings=True,
             width=usable,
         ) as table:
-            self._pdf.set_font(FAMILY, "", 9)
             heading = table.row()
-            for cell in header:
-                heading.cell(cell)
-            for values in rows:
+            for text in header:
+                heading.cell(text)
+            for values in self._paginate(cells, column_widths, heading_height=heading_height):
                 row = table.row()
-                for value in values:
-                    row.cell(value or "—")
+                for text in values:
+                    row.cell(text)
         self._pdf.ln(2)
+
+    def _paginate(self, rows: list[list[str]], widths: list[float], *, heading_height: float) -> list[list[str]]:
+        """``rows`` as the table prints them: a row that does not fit where it falls is split into
+        rows that do, each after the first at the top of a page (under the repeated heading).
+
+        This follows fpdf2's own layout (a row goes to the next page when ``y + height`` passes
+        the page break; the heading comes with the first row and again on every new page). Were
+        it ever a little off, a row would only move to the next page: none is taller than a page.
+        """
+        bottom = self._pdf.page_break_trigger - _SLACK
+        page_top = self._top + heading_height
+        per_page = max(1, int((bottom - page_top) // _TABLE_LINE))
+        y = self._pdf.get_y() + heading_height  # the heading goes with the first row
+        laid_out: list[list[str]] = []
+        for cells in rows:
+            lines = [self._lines(text, width) for text, width in zip(cells, widths, strict=True)]
+            count = max(len(column) for column in lines)
+            free = int((bottom - y) // _TABLE_LINE)
+            if count <= free:
+                laid_out.append(cells)
+                y += count * _TABLE_LINE
+            elif count <= per_page and (count <= _KEEP_TOGETHER or free < _MIN_LINES):
+                laid_out.append(cells)
+                y = page_top + count * _TABLE_LINE
+            else:
+                if free < _MIN_LINES:
+                    y, free = page_top, per_page
+                pieces = self._split(cells, lines, widths, first=free, then=per_page)
+                laid_out.extend(pieces)
+                for index, piece in enumerate(pieces):
+                    y = (y if index == 0 else page_top) + self._row_lines(piece, widths) * _TABLE_LINE
+        return laid_out
+
+    def _split(
+        self, cells: list[str], lines: list[list[str]], widths: list[float], *, first: int, then: int
+    ) -> list[list[str]]:
+        """One row's cells cut, line by line and the columns side by side, into rows of at most
+        ``first`` lines and then ``then``. Each piece after the first names what it continues in
+        its first column (``Réanimation (suite)``), that column's own text being printed by then."""
+        count = max(len(column) for column in lines)
+        pieces: list[list[str]] = []
+        start, budget = 0, first
+        while start < count:
+            take = budget
+            while True:
+                piece = ["\n".join(column[start : start + take]) for column in lines]
+                if start and not piece[0].strip():
+                    piece[0] = f"{cells[0]} (suite)" if len(lines[0]) <= _MIN_LINES else "(suite)"
+                # Lines cut from the wrapped text wrap the same once joined; checked all the same,
+                # since a piece taller than its room is what this is here to prevent.
+                if take == 1 or self._row_lines(piece, widths) <= budget:
+                    break
+                take -= 1
+            pieces.append(piece)
+            start += take
+            budget = then
+        return pieces
+
+    def _lines(self, text: str, width: float) -> list[str]:
+        """``text`` wrapped as a table cell ``width`` wide wraps it, in the current font."""
+        if not text:
+            return []
+        lines = self._pdf.multi_cell(
+            width, _TABLE_LINE, text, dry_run=True, output=MethodReturnValue.LINES, wrapmode=WrapMode.WORD
+        )
+        assert isinstance(lines, list)
+        return [str(line) for line in lines]
+
+    def _row_lines(self, cells: list[str], widths: list[float]) -> int:
+        """How many lines the tallest of ``cells`` takes (at least one, as fpdf2 counts)."""
+        return max(1, *(len(self._lines(text, width)) for text, width in zip(cells, widths, strict=True)))
+
+    def _height(self, text: str, width: float, *, line: float) -> float:
+        height = self._pdf.multi_cell(width, line, text, dry_run=True, output=MethodReturnValue.HEIGHT)
+        assert isinstance(height, float | int)
+        return float(height)
 
     def signature(self, *, place_and_date_label: str, signer_label: str) -> None:
         """Lines for a handwritten date, place and signature (the printed copy is signed by hand)."""
@@ -116,6 +235,26 @@ class _Pdf(FPDF):
         super().__init__(format="A4")
         self._footer = footer
         self._notice = notice
+        self._footer_lines = 1
+
+    def footer_height(self) -> float:
+        """The room kept at the foot of every page (mm): the footer wrapped to the text width, as
+        wide as it can be (``page 999/999``), and the notice's line above it."""
+        self.set_font(FAMILY, "", 8)
+        lines = self.multi_cell(
+            0,
+            _FOOTER_LINE,
+            self._footer_text(page="999", pages="999"),
+            align="C",
+            dry_run=True,
+            output=MethodReturnValue.LINES,
+        )
+        assert isinstance(lines, list)
+        self._footer_lines = max(1, len(lines))
+        return 20 + (self._footer_lines - 1) * _FOOTER_LINE + (0 if self._notice is None else 7)
+
+    def _footer_text(self, *, page: str, pages: str) -> str:
+        return f"{self._footer} — page {page}/{pages}"
 
     def header(self) -> None:
         # fpdf2 calls this on every new page (a section's or a table's break too) and puts back the
@@ -130,15 +269,16 @@ class _Pdf(FPDF):
         self.set_y(max(self.get_y() + 5, self.t_margin))
 
     def footer(self) -> None:
+        top = -14 - (self._footer_lines - 1) * _FOOTER_LINE
         if self._notice is not None:
-            self.set_y(-21)
+            self.set_y(top - 7)
             self.set_font(FAMILY, "B", 9)
             self.set_text_color(*_NOTICE_RED)
             self.cell(0, 5, self._notice, align="C")
-        self.set_y(-14)
+        self.set_y(top)
         self.set_font(FAMILY, "", 8)
         self.set_text_color(90, 90, 90)
-        self.cell(0, 5, f"{self._footer} — page {self.page_no()}/{{nb}}", align="C")
+        self.multi_cell(0, _FOOTER_LINE, self._footer_text(page=str(self.page_no()), pages="{nb}"), align="C")
         self.set_text_color(0, 0, 0)
 
 

@@ -8,8 +8,10 @@ import base64
 import io
 import json
 import os
+import re
 import uuid
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,7 @@ from pypdf import PdfReader
 
 from ens.core.fhir import encode as as_json
 from ens.records.fhir import records_as_fhir
+from tests.helpers.fhir import check_bundle
 from tests.helpers.records import DIRECTIVES, TRUSTED_PERSON, date_directives_version, structured, trusted
 
 PDF = {"Accept": "application/pdf"}
@@ -186,3 +189,178 @@ async def test_a_version_no_longer_in_force_says_so_on_every_page_and_the_one_in
     assert not any(words in page for page in pages for words in NOT_IN_FORCE)
     *_, exported_in_force = await _printed_versions(person.space_id)
     assert not any(words in page for page in _pages(exported_in_force) for words in NOT_IN_FORCE)
+
+
+TREATMENTS = ("resuscitation", "ventilation", "dialysis", "nutritionHydration", "surgery", "transfusion")
+PRINTED_TREATMENTS = (
+    "Réanimation cardio-respiratoire",
+    "Respiration artificielle (ventilation)",
+    "Dialyse (rein artificiel)",
+    "Nutrition et hydratation artificielles",
+    "Intervention chirurgicale",
+    "Transfusion sanguine",
+)
+MOST = 4000  # the longest note and wishes the API accepts
+
+
+def _french(tag: str) -> str:
+    """Ordinary French at the longest the API accepts, its sentences numbered (``tag`` 12) so that a
+    piece printed twice, or in the wrong order, shows."""
+    sentences = (
+        f"{tag} {n} : je ne veux pas que l'on prolonge ma vie par des machines si je ne reconnais plus mes "
+        "proches ; je souhaite être soulagé(e), même si cela abrège ma vie, et que ma sœur soit consultée."
+        for n in range(1, 100)
+    )
+    return " ".join(sentences)[:MOST]
+
+
+# One word with no space in it, which a line can only break inside.
+NO_SPACE = ("anticonstitutionnellement" * 200)[:MOST]
+
+
+def _longest_directives() -> dict[str, Any]:
+    """Every note, the wishes, the witnesses and the authorisation at their longest."""
+    treatments = {name: {"choice": "refuse", "note": _french(name)} for name in TREATMENTS[:-1]}
+    treatments["transfusion"] = {"choice": "accept", "note": NO_SPACE}
+    hundred = ("Marie-Françoise " * 7)[:100]
+    return structured(
+        situation="ill",
+        treatments=treatments,
+        reliefOfSuffering={"choice": "accept", "note": _french("soulagement")},
+        deepSedation={"choice": "let_doctors_decide", "note": _french("sédation")},
+        organDonation={"choice": "refuse", "note": _french("don")},
+        wishes=_french("souhait"),
+        witnesses=[{"givenName": hundred, "familyName": letter * 100, "quality": hundred} for letter in "WM"],
+        protectionAuthorisation={"authority": "family_council", "reference": "R" * 255},
+    )
+
+
+def _written(content: bytes) -> str:
+    """The PDF's text without whitespace, nor what page breaks put inside a text: each page's footer
+    and notice, the table's heading, the name of the treatment a page continues. What remains of a
+    note cut by page breaks reads back whole."""
+    text = re.sub(r"\s", "", "".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages))
+    text = re.sub(r"Directivesanticipéesde.*?—page\d+/\d+", "", text)
+    text = re.sub(r"Versionremplacéele.*?nefaitplusfoi", "", text)
+    text = text.replace("TraitementMavolontéPrécisions", "")
+    for treatment in PRINTED_TREATMENTS:
+        text = text.replace(re.sub(r"\s", "", f"{treatment} (suite)"), "")
+    return text
+
+
+def _assert_whole(content: bytes, body: dict[str, Any]) -> None:
+    written = _written(content)
+    notes = [body["treatments"][name]["note"] for name in TREATMENTS]
+    notes += [body[name]["note"] for name in ("reliefOfSuffering", "deepSedation", "organDonation")]
+    for text in [*notes, body["wishes"]]:
+        assert re.sub(r"\s", "", text) in written, text[:40]
+
+
+async def test_directives_at_their_longest_print_whole_and_export(client, person):
+    """A note in the table of treatments longer than a page (about 2,200 characters of French; 4,000
+    are accepted) made fpdf2 refuse the row: the PDF answered 500 and the export, which prints every
+    version, broke off mid-body, for good (versions never change). A row too high now goes on over
+    the next pages, its treatment named again at the top of each; every word is printed."""
+    body = _longest_directives()
+    first = await client.put(DIRECTIVES, json=body, headers=person.headers)
+    assert first.status_code == 201, first.text
+    second = await client.put(DIRECTIVES, json=body, headers={**person.headers, "If-Match": first.headers["etag"]})
+    assert second.status_code == 200, second.text
+
+    printed = await client.get(DIRECTIVES, headers={**person.headers, **PDF})
+    assert printed.status_code == 200, printed.text
+    _keep("directives-longest.pdf", printed.content)
+    _assert_whole(printed.content, body)
+    pages = _pages(printed.content)
+    assert len(pages) > 10 and "Réanimation cardio-respiratoire (suite)" in pages[1]
+    assert "Signature" in pages[-1]
+
+    exported = await client.get("/v1/spaces/me/export", headers=person.headers)
+    assert exported.status_code == 200
+    resources = check_bundle(exported.json()).values()
+    consents = [r for r in resources if r["resourceType"] == "Consent"]
+    replaced, in_force = (base64.b64decode(c["sourceAttachment"]["data"]) for c in consents)
+    _keep("directives-longest-replaced.pdf", replaced)
+    _assert_whole(replaced, body)
+    _assert_whole(in_force, body)
+    assert all("ne fait plus foi" in page for page in _pages(replaced))
+
+
+MM = 72 / 25.4  # PDF points in a millimetre
+
+
+Fragment = tuple[float, float, float, str]
+
+
+def _fragments(content: bytes) -> list[list[Fragment]]:
+    """Each page's pieces of text as drawn: (x, y from the page's foot, both in points; font size; text)."""
+    pages: list[list[Fragment]] = []
+    for page in PdfReader(io.BytesIO(content)).pages:
+        drawn: list[Fragment] = []
+        page.extract_text(visitor_text=partial(_drawn_text, drawn))
+        pages.append(drawn)
+    return pages
+
+
+def _drawn_text(drawn: list[Fragment], text: str, cm: Any, tm: Any, font: Any, size: float) -> None:
+    if text.strip():
+        drawn.append((tm[4], tm[5], size, text))
+
+
+async def test_a_long_name_wraps_in_the_footer_of_every_page(client, make_person):
+    """The footer (whose directives, which version, the page) was one line: with a long name it ran
+    off both edges of the page, cut on paper. It wraps now, and the content stops above it."""
+    person = await make_person(
+        given_name="Marie-Françoise Élisabeth Anne-Sophie", family_name="de La Rochefoucauld-Montmorency-Laval"
+    )
+    await client.put(DIRECTIVES, json=structured(wishes=LONG_WISHES), headers=person.headers)
+    printed = await client.get(DIRECTIVES, headers={**person.headers, **PDF})
+    assert printed.status_code == 200
+    pages = _fragments(printed.content)
+    assert len(pages) >= 2
+    for number, drawn in enumerate(pages, start=1):
+        footer = [(x, y, text) for x, y, size, text in drawn if size == 8]
+        assert len(footer) >= 2, footer
+        said = " ".join(" ".join(text.split()) for _, _, text in footer)
+        assert said.startswith("Directives anticipées de Marie-Françoise Élisabeth Anne-Sophie DE LA ROCHEFOUCAULD")
+        assert said.endswith(f"— page {number}/{len(pages)}")
+        assert all(x >= 18 * MM - 0.5 for x, _, _ in footer)  # centred: within the margins
+        lowest_content = min(y for _, y, size, _ in drawn if size != 8)
+        assert lowest_content > max(y for _, y, _ in footer) + 5 * MM
+
+
+async def test_what_follows_a_value_run_on_to_the_next_page_comes_right_after_it(client, person):
+    """A label/value line whose value ran on to the next page put what followed back at the height
+    of its label, on the new page: a gap of half a page, or a blank page."""
+    note = _french("soulagement")[:2000] + " Fin des précisions."
+    body = structured(reliefOfSuffering={"choice": "accept", "note": note})
+    await client.put(DIRECTIVES, json=body, headers=person.headers)
+    printed = await client.get(DIRECTIVES, headers={**person.headers, **PDF})
+    assert printed.status_code == 200
+    pages = _fragments(printed.content)
+    label = next(
+        (page, y)
+        for page, drawn in enumerate(pages)
+        for _, y, size, text in drawn
+        if (text, size) == ("Précisions", 10)
+    )
+    [end] = [(page, y) for page, drawn in enumerate(pages) for _, y, _, text in drawn if "Fin des précisions" in text]
+    [after] = [(page, y) for page, drawn in enumerate(pages) for _, y, _, text in drawn if "Sédation profonde" in text]
+    assert end[0] == label[0] + 1 and end[1] > label[1]  # on the next page, ending higher than it began
+    assert after[0] == end[0] and 0 < end[1] - after[1] < 15 * MM
+
+
+async def test_line_feeds_by_the_thousand_print_as_one_empty_line_and_a_tab_as_a_space(client, person):
+    """4,000 line feeds fit in a note: printed as they were, eighty blank pages. A tab, which the font
+    has no glyph for, vanished and glued two words together."""
+    body = structured(
+        treatments={"resuscitation": {"choice": "refuse", "note": "Non.\r\n" + "\n" * 3000 + "Jamais."}},
+        wishes="Mes souhaits :\tchez moi." + "\n \n" * 1000 + "Près des miens.",
+    )
+    await client.put(DIRECTIVES, json=body, headers=person.headers)
+    printed = await client.get(DIRECTIVES, headers={**person.headers, **PDF})
+    assert printed.status_code == 200
+    pages = _pages(printed.content)
+    assert len(pages) <= 2
+    flat = " ".join(pages)
+    assert "Non. Jamais." in flat and "Mes souhaits : chez moi. Près des miens." in flat

@@ -13,6 +13,7 @@ from pypdf import PdfReader
 
 from ens.core import db
 from ens.core.pdf import french_date
+from ens.vaccination.calendar import disease_labels
 from ens.vaccination.engine.dates import add_months
 from tests.helpers.server import ARTIFACTS
 from tests.helpers.vaccination import child_space, paris_today, vaccine_id
@@ -109,3 +110,35 @@ async def test_json_stays_the_default_and_an_app_with_the_read_scope_may_print(c
     reader = await make_app_token(person, ["vaccinations:read"])
     printed = await client.get("/v1/spaces/me/vaccinations", headers={**reader.headers, "Accept": PDF})
     assert printed.status_code == 200 and printed.content.startswith(b"%PDF")
+
+
+async def test_entries_at_their_longest_print_whole(client, person):
+    """Who gave a dose and where are 255 characters each, printed in one narrow cell: a row taller
+    than a page, which fpdf2 refused (500), so that a representative or an app allowed to write the
+    booklet could make the holder's certificate unprintable. The row now goes on over the next
+    pages, and every character is printed (each field here of letters found nowhere else)."""
+    url = "/v1/spaces/me/vaccinations"
+    hexyon = await vaccine_id(client, "hexyon", "HEXYON")
+    widest = {"administeredBy": "W" * 255, "location": "W" * 255, "lotNumber": "W" * 64}
+    entries = [
+        {"vaccineId": hexyon, "date": "2020-01-10", "doseNumber": 99, **widest},
+        {
+            "vaccineName": ("Vaccin préparé à façon " * 12)[:255],
+            "diseases": sorted(disease_labels()),  # every disease the calendar and the vaccine list know
+            "date": "2021-03",
+            "administeredBy": "Ш" * 255,
+            "location": "Щ" * 255,
+            "lotNumber": "Ж" * 64,
+        },
+    ]
+    for body in entries:
+        response = await client.post(url, json=body, headers=person.headers)
+        assert response.status_code == 201, response.text
+    printed = await client.get(url, headers={**person.headers, "Accept": PDF})
+    assert printed.status_code == 200, printed.text
+    text = _text(printed.content, "vaccination-certificate-longest.pdf")
+    assert text.count("W") - text.count("A, C, W, Y") == 255 * 2 + 64  # and "méningocoques A, C, W, Y"
+    assert (text.count("Ш"), text.count("Щ"), text.count("Ж")) == (255, 255, 64)
+    # Counted by word: the name may go on over a page break, between two words.
+    assert text.count("préparé") == text.count("façon") == 11 and "(suite)" in text
+    assert "Cachet et signature" in text
