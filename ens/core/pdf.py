@@ -12,6 +12,7 @@ a row taller than a page: ``ValueError: The row with index 1 is too high``).
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Sequence
 from datetime import date
@@ -22,6 +23,20 @@ from fpdf.enums import MethodReturnValue, WrapMode, XPos, YPos
 
 FONTS = Path(__file__).parent / "fonts"
 FAMILY = "DejaVu"
+
+
+class _GlyphsUnnamed(logging.Filter):
+    """fpdf2 warns of the characters its font cannot draw (an emoji, a Chinese allergy name...) by
+    naming them: a piece of what the person wrote, in the operators' logs. The warning stays, the
+    characters go."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if "missing the following glyphs" in str(record.msg):
+            record.msg, record.args = "a font lacks glyphs for some characters of a document (not named)", ()
+        return True
+
+
+logging.getLogger("fpdf.output").addFilter(_GlyphsUnnamed())
 
 _TABLE_LINE = 5.2  # mm, one line of a table cell (9 pt)
 _TABLE_SIZE = 9

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import logging
 import os
 import re
 import uuid
@@ -15,6 +16,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import pytest
 from pypdf import PdfReader
 
 from ens.core.fhir import encode as as_json
@@ -364,3 +366,15 @@ async def test_line_feeds_by_the_thousand_print_as_one_empty_line_and_a_tab_as_a
     assert len(pages) <= 2
     flat = " ".join(pages)
     assert "Non. Jamais." in flat and "Mes souhaits : chez moi. Près des miens." in flat
+
+
+def test_a_character_the_font_lacks_is_not_named_in_the_logs(caplog: pytest.LogCaptureFixture) -> None:
+    """fpdf2's warning about glyphs its font lacks named them: bits of what the person wrote."""
+    from ens.core.pdf import Document
+
+    document = Document(title="Allergies", footer="test")
+    document.paragraph("Allergie 🥜 au 花生")
+    with caplog.at_level(logging.DEBUG):
+        document.render()
+    assert caplog.records, "the warning itself stays"
+    assert not any("🥜" in record.getMessage() or "花" in record.getMessage() for record in caplog.records)
