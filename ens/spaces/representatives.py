@@ -49,7 +49,10 @@ async def create_child_space(account_id: UUID, body: ChildSpaceCreate, *, noted:
         )
     parent = await fetch_one("SELECT birthdate FROM accounts WHERE id = {}", account_id)
     parent_birthdate = as_date(parent["birthdate"]) if parent else None
-    if parent_birthdate is not None and years_later(parent_birthdate, 18) > today:
+    # As for joining one (accept_invitation): an account whose age is unknown is not taken for an adult.
+    if parent_birthdate is None:
+        raise Forbidden("Only an adult can create a child's space, and no birthdate is known for this account.")
+    if years_later(parent_birthdate, 18) > today:
         raise Forbidden("Only an adult can create a child's space.")
     now = clock.now()
     async with write_transaction():

@@ -182,3 +182,21 @@ async def test_only_an_adult_other_than_the_child_joins_as_a_parent(
     # Nothing was spent: an adult (18 today) still joins with it.
     eighteen_today = await make_person(birthdate=years_before(today_in_paris(), 18))
     assert (await _accept(client, code, eighteen_today)).status_code == 200
+
+
+async def test_an_account_of_unknown_age_creates_no_childs_space(
+    client: httpx.AsyncClient, make_person: MakePerson
+) -> None:
+    """Joining refused an account without a birthdate; creating took it for an adult (a helper's note)."""
+    unknown_age = await make_person(birthdate=None)
+    body = {
+        "givenName": "Noé",
+        "familyName": "Martin",
+        "birthdate": "2019-04-02",
+        "sex": "male",
+        "relationship": "parent",
+    }
+    refused = await client.post("/v1/spaces", json=body, headers=unknown_age.headers)
+    assert "birthdate" in _problem(refused, 403, "forbidden")
+    me = (await client.get("/v1/me", headers=unknown_age.headers)).json()
+    assert [space for space in me["spaces"] if space["role"] == "representative"] == []
