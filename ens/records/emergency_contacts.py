@@ -90,8 +90,15 @@ async def _contacts(space_id: UUID, *, hidden: str) -> list[EmergencyContactRead
 
 async def _seen(access: SpaceAccess) -> list[EmergencyContactRead]:
     """The contacts the caller sees, each ``priority`` its place among them. For the holder (who
-    sees them all) it is the stored priority: they have no gaps."""
-    return await _contacts(access.space_id, hidden=visible_to(access, alias="c"))
+    sees them all) it is the stored priority: they have no gaps.
+
+    A professional whose profession does not read the trusted person (the access matrix) sees
+    the entry as any contact: the holder listed them to be called, but which of them is the trusted
+    person is not that profession's to know."""
+    contacts = await _contacts(access.space_id, hidden=visible_to(access, alias="c"))
+    if access.reads("trusted-person"):
+        return contacts
+    return [msgspec.structs.replace(contact, trusted_person=False) for contact in contacts]
 
 
 async def _one(access: SpaceAccess, contact_id: UUID) -> EmergencyContactRead:

@@ -26,6 +26,7 @@ from tests.helpers.professionals import (
     new_rpps_id,
     sign_in_pro,
 )
+from tests.helpers.records import trusted
 from tests.helpers.vitals import weight
 
 
@@ -280,6 +281,29 @@ async def test_a_professional_corrects_and_removes_only_the_measures_they_took(
     assert removed.status_code == 204, removed.text
     # The holder still removes any.
     assert (await client.delete(f"{space}/{doctors}", headers=holder.headers)).status_code == 204
+
+
+async def test_a_profession_that_does_not_read_the_trusted_person_sees_their_entry_as_any_contact(
+    client: httpx.AsyncClient, settings: Settings, make_person: MakePerson
+) -> None:
+    """The contacts list marked the trusted person's entry to a pharmacist, whom the access matrix
+    does not let read the trusted person (a review); a doctor, who reads it, still sees the mark."""
+    holder = await make_person()
+    pharmacist, doctor = await sign_in_pro(settings, PHARMACIST), await sign_in_pro(settings, GP)
+    for pro in (pharmacist, doctor):
+        await authorise(client, holder, pro)
+    designated = await client.put(
+        "/v1/spaces/me/trusted-person", json=trusted(alsoEmergencyContact=True), headers=holder.headers
+    )
+    assert designated.status_code in (200, 201), designated.text
+    contacts = f"/v1/spaces/{holder.space_id}/emergency-contacts"
+    seen = {
+        who: (await client.get(contacts, headers=pro.headers)).json()["items"]
+        for who, pro in (("pharmacist", pharmacist), ("doctor", doctor))
+    }
+    assert [c["trustedPerson"] for c in seen["doctor"]] == [True]
+    assert [c["trustedPerson"] for c in seen["pharmacist"]] == [False]
+    assert seen["pharmacist"][0]["familyName"] == seen["doctor"][0]["familyName"] == "Durand"
 
 
 async def test_on_a_minors_space_a_professional_hides_an_item_from_the_parents_at_the_minors_request(
