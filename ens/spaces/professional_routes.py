@@ -61,7 +61,9 @@ class ProfessionalsController(Controller):
         opt={"need": Need("professionals", action=MANAGE)},
         summary="Authorise a professional, by national identifier, until the same date next year",
         description="The authorisation runs until the same calendar date next year, exclusive, in the space's "
-        "time zone (given on 12 March, the last day of access is 11 March next year). The professional must "
+        "time zone (given on 12 March, the last day of access is 11 March next year); a parent's, on a child's "
+        "space, no later than the child's 18th birthday (the young adult decides from then on, and renews whom "
+        "they want). The professional must "
         "have signed in to ENS once (422 otherwise). A revoked, blocked or expired professional is authorised "
         "again; one whose authorisation runs is 409 (renew it with PATCH).",
         operation_id="authoriseProfessional",
@@ -85,7 +87,8 @@ class ProfessionalsController(Controller):
         opt={"need": Need("professionals", action=MANAGE)},
         summary="Renew a professional's authorisation for a year from today",
         description='`{"renew": true}`: an authorisation running or expired runs again until the same date '
-        "next year (exclusive). A revoked or blocked professional is authorised again with POST (409 here).",
+        "next year (exclusive; a parent's, no later than the child's 18th birthday). A revoked or blocked "
+        "professional is authorised again with POST (409 here).",
         operation_id="renewProfessional",
     )
     async def renew(

@@ -25,7 +25,7 @@ from ens.core.db import Row, as_uuid, fetch, fetch_one, serialise, write_transac
 from ens.core.errors import Conflict, FieldError, Invalid, NotFound
 from ens.core.local_time import local_midnight, zone_of
 from ens.core.names import years_later
-from ens.spaces.door import SpaceAccess, SpaceRef
+from ens.spaces.door import SpaceAccess, SpaceRef, adulthood
 from ens.spaces.matrix import access_matrix
 from ens.spaces.schemas import EmergencyAccessSettingRead, ProfessionalRead
 from ens.spaces.tables import Account, Professional
@@ -159,6 +159,17 @@ def authorisation_end(space: SpaceRef, *, now: datetime) -> datetime:
     return local_midnight(years_later(today, AUTHORISATION_YEARS), zone)
 
 
+def decision_end(access: SpaceAccess, *, now: datetime) -> datetime:
+    """When the authorisation ``access``'s caller gives at ``now`` ends: a year (above), and a
+    parent's no later than the child's 18th birthday. It lives on the parent's authority, which
+    ends that day, as an app a parent connects does: the young adult decides who reads from then
+    on, and renews whom they want (one call; a renewal is their own decision, for a year)."""
+    until = authorisation_end(access.space, now=now)
+    if access.kind == "parent" and access.space.birthdate is not None:
+        return min(until, adulthood(access.space))
+    return until
+
+
 _SELECT = """
 SELECT sp.id, sp.professional_id, sp.status, sp.since, sp.until, sp.last_access_at, sp.updated_at,
        p.national_id, p.given_name, p.family_name, p.profession_code,
@@ -227,7 +238,7 @@ async def authorise(access: SpaceAccess, national_id: str) -> ProfessionalRead:
 async def grant_authorisation(access: SpaceAccess, professional_id: UUID) -> ProfessionalRead:
     """Authorise ``professional_id`` on the space for a year (see :func:`authorise`)."""
     now = clock.now()
-    until = authorisation_end(access.space, now=now)
+    until = decision_end(access, now=now)
     async with decision(access):
         row = await fetch_one(
             "SELECT id, status, until FROM space_professionals WHERE space_id = {} AND professional_id = {}",
@@ -304,7 +315,7 @@ async def renew(access: SpaceAccess, entry_id: UUID, *, if_match: str | None) ->
                 f"This professional's status is {current.status}: authorise them (POST) instead of renewing."
             )
         since = current.since if current.status == "authorised" and current.since is not None else now
-        until = authorisation_end(access.space, now=now)
+        until = decision_end(access, now=now)
         await _set(access, entry_id, status="authorised", since=since, until=until, now=now)
     return await get_professional(access.space_id, entry_id)
 

@@ -257,6 +257,77 @@ async def test_an_app_and_a_professional_on_the_own_space_stop_the_claim_until_r
     assert claimed.status_code == 200 and claimed.json()["id"] == str(child)
 
 
+async def test_a_professional_a_parent_authorised_reads_until_the_18th_birthday_then_as_the_young_adult_decides(
+    client: httpx.AsyncClient, make_person: MakePerson, settings: Settings
+) -> None:
+    """A parent's authorisation lives on the parent's authority, as an app a parent connects: it
+    ran its year and kept reading the young adult's space after the claim (a review)."""
+    parent = await make_person()
+    born = years_before(today_in_paris() + timedelta(days=100), 18)
+    child = await create_child_space(client, parent, birthdate=born)
+    pro = await sign_in_pro(settings, GP)
+    entry = await authorise(client, parent, pro, space=child)
+    comes_of_age = adulthood(await space_of(child))
+    assert datetime.fromisoformat(entry["until"]) == comes_of_age
+    assert (await client.get(f"/v1/spaces/{child}/vitals", headers=pro.headers)).status_code == 200
+    code = (await client.post(f"/v1/spaces/{child}/claim-codes", headers=parent.headers)).json()["code"]
+    # 101 days later (the dates moved back): the birthday has passed, the authorisation with it.
+    await set_birthdate(child, years_before(today_in_paris() - timedelta(days=1), 18))
+    await db.fetch(
+        "UPDATE space_professionals SET since = {}, until = {} WHERE space_id = {}",
+        clock.aware(entry["since"]) - timedelta(days=101),
+        comes_of_age - timedelta(days=101),
+        child,
+    )
+    assert (await client.get(f"/v1/spaces/{child}/vitals", headers=pro.headers)).status_code == 404
+    # The young adult takes the space over: the professional is listed, expired, and reads nothing
+    # until the young adult renews them (their own decision, for a year).
+    young = await make_person(birthdate=years_before(today_in_paris() - timedelta(days=1), 18))
+    assert (await client.post(f"/v1/claims/{code}/accept", headers=young.headers)).status_code == 200
+    assert (await client.get(f"/v1/spaces/{child}/vitals", headers=pro.headers)).status_code == 404
+    items = (await client.get(f"/v1/spaces/{child}/professionals", headers=young.headers)).json()["items"]
+    assert [(item["id"], item["status"]) for item in items] == [(entry["id"], "expired")]
+    current = await client.get(f"/v1/spaces/{child}/professionals/{entry['id']}", headers=young.headers)
+    renewed = await client.patch(
+        f"/v1/spaces/{child}/professionals/{entry['id']}",
+        json={"renew": True},
+        headers={**young.headers, "If-Match": current.headers["etag"]},
+    )
+    assert renewed.status_code == 200, renewed.text
+    assert datetime.fromisoformat(renewed.json()["until"]) > clock.now() + timedelta(days=360)
+    assert (await client.get(f"/v1/spaces/{child}/vitals", headers=pro.headers)).status_code == 200
+
+
+async def test_the_authorisations_parents_gave_before_are_cut_to_the_18th_birthday_once(
+    client: httpx.AsyncClient, make_person: MakePerson, settings: Settings
+) -> None:
+    """The migration that brings the rows written before the rule to it: a parent's decision on a
+    child's space is cut; the holder's own decision on their space is not."""
+    from ens.spaces.piccolo_migrations.m2026_12_12_0001_parents_authorisations_end_at_18 import cut_to_adulthood
+
+    parent = await make_person()
+    child = await create_child_space(client, parent, birthdate=years_before(today_in_paris() + timedelta(days=30), 18))
+    pro = await sign_in_pro(settings, GP)
+    await authorise(client, parent, pro, space=child)
+    adult = await make_person()
+    await authorise(client, adult, pro)
+    a_year = clock.now() + timedelta(days=365)
+    await db.fetch(
+        "UPDATE space_professionals SET until = {} WHERE space_id IN ({}, {})", a_year, child, adult.space_id
+    )
+    assert (await client.get(f"/v1/spaces/{child}/vitals", headers=pro.headers)).status_code == 200
+    await cut_to_adulthood()
+    assert await cut_to_adulthood() == 0
+    rows = {
+        row["space_id"]: row["until"]
+        for row in await db.fetch(
+            "SELECT space_id, until FROM space_professionals WHERE space_id IN ({}, {})", child, adult.space_id
+        )
+    }
+    assert clock.aware(rows[db.as_uuid(child)]) == adulthood(await space_of(child))
+    assert clock.aware(rows[db.as_uuid(adult.space_id)]) == a_year
+
+
 async def test_the_parents_are_told_three_months_before_once(
     client: httpx.AsyncClient, make_person: MakePerson, settings: Settings
 ) -> None:
