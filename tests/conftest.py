@@ -35,6 +35,7 @@ from tests.helpers.people import (
     sign_in_person,
 )
 from tests.helpers.server import free_port
+from tests.helpers.temp_files import TempFiles
 
 ROOT = Path(__file__).resolve().parent.parent
 # Limits on, out of reach: the suite measures the service, not the limiter (its own test sets small ones).
@@ -197,3 +198,9 @@ def make_app_token(settings: Settings) -> MakeAppToken:
         return await grant_app(settings, person, scopes, client_id=client_id, name=name)
 
     return make
+
+
+@pytest.fixture
+def files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> TempFiles:
+    """Every temporary file the process opens during the test, named, in the test's folder."""
+    return TempFiles(tmp_path, monkeypatch)

@@ -13,9 +13,9 @@ import contextvars
 import hashlib
 import logging
 import re
-import tempfile
 import uuid
 from collections.abc import Sequence
+from contextlib import ExitStack
 from datetime import timedelta
 from typing import IO, Any
 
@@ -36,6 +36,7 @@ from litestar.types import (
 from ens.core import clock
 from ens.core.db import Row, fetch, fetch_one, row_lock, write_transaction
 from ens.core.problems import PROBLEM_JSON, for_status, problem_body
+from ens.core.spool import EncryptedSpool
 
 log = logging.getLogger("ens.idempotency")
 
@@ -211,29 +212,33 @@ class IdempotencyMiddleware:
         if body is None:
             await self._refuse(scope, send, 413, f"The body must not exceed {limit} bytes.")
             return
-        caller_key = str(getattr(caller, "idempotency_scope", ""))
-        request_hash = digest.hexdigest()
-        existing = await _claim(caller_key, key, request_hash=request_hash, lease=self.lease)
-        if existing is not None:
-            if existing["state"] != "done" or existing["request_hash"] != request_hash:
-                body.close()
-            if existing["request_hash"] != request_hash:
-                await self._refuse(scope, send, 422, "This Idempotency-Key was used with a different request.")
-            elif existing["state"] == "done":
-                # Like a refusal, the replay passes the doors (a revoked grant gets nothing back) and
-                # is recorded; then :func:`replay_stored` answers with the first response.
-                scope.setdefault("state", {})[REPLAY_STATE_KEY] = existing
-                await self.app(scope, _replay(body), send)
-            else:
-                await self._refuse(scope, send, 409, "A request with this Idempotency-Key is still being processed.")
-            return
-        # Stored answers are replayed to clients that may not accept gzip: keep them plain.
-        scope["headers"] = [(k, v) for k, v in scope["headers"] if k != b"accept-encoding"]
-        await self._run_and_store(scope, _replay(body), send=send, caller_key=caller_key, key=key)
+        replay = _Replay(body)
+        try:
+            caller_key = str(getattr(caller, "idempotency_scope", ""))
+            request_hash = digest.hexdigest()
+            existing = await _claim(caller_key, key, request_hash=request_hash, lease=self.lease)
+            if existing is not None:
+                if existing["request_hash"] != request_hash:
+                    await self._refuse(scope, send, 422, "This Idempotency-Key was used with a different request.")
+                elif existing["state"] == "done":
+                    # Like a refusal, the replay passes the doors (a revoked grant gets nothing back) and
+                    # is recorded; then :func:`replay_stored` answers with the first response.
+                    scope.setdefault("state", {})[REPLAY_STATE_KEY] = existing
+                    await self.app(scope, replay, send)
+                else:
+                    await self._refuse(
+                        scope, send, 409, "A request with this Idempotency-Key is still being processed."
+                    )
+                return
+            # Stored answers are replayed to clients that may not accept gzip: keep them plain.
+            scope["headers"] = [(k, v) for k, v in scope["headers"] if k != b"accept-encoding"]
+            await self._run_and_store(scope, replay, send=send, caller_key=caller_key, key=key)
+        finally:
+            replay.close()
 
     async def _refuse(self, scope: Scope, send: Send, status: int, detail: str) -> None:
         scope.setdefault("state", {})[REFUSAL_STATE_KEY] = (status, detail)
-        await self.app(scope, _replay(b""), send)
+        await self.app(scope, _Replay(b""), send)
 
     async def _run_and_store(self, scope: Scope, receive: Receive, *, send: Send, caller_key: str, key: str) -> None:
         """Run the request; store its answer for replays *before* the client gets it.
@@ -275,54 +280,85 @@ class IdempotencyMiddleware:
             await send(message)
 
 
-# A body is kept in memory up to this size, then in a temporary file (a 20 MiB upload is never
-# held whole in memory to be hashed and replayed to the handler).
+# A body is kept in memory up to this size, then in a temporary file encrypted under a key held
+# only in memory (``ens.core.spool``): a 20 MiB upload is never held whole in memory to be hashed
+# and replayed to the handler, and no body (health data) sits in plaintext on disk.
 _SPOOL_IN_MEMORY = 1024 * 1024
 _REPLAY_CHUNK = 64 * 1024
 
 
-async def _read_body(receive: Receive, limit: int, digest: Any) -> IO[bytes] | None:
+async def _read_body(receive: Receive, limit: int, digest: Any) -> bytes | EncryptedSpool | None:
     """The body, hashed into ``digest`` as it arrives and kept for the handler; ``None`` past ``limit``."""
-    spool: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY)
+    held = bytearray()
+    spool: EncryptedSpool | None = None
     size = 0
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
+    try:
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                if spool is not None:
+                    spool.close()
+                return None
+            digest.update(chunk)
+            if spool is None and size <= _SPOOL_IN_MEMORY:
+                held += chunk
+            else:
+                if spool is None:
+                    spool = EncryptedSpool()
+                    spool.write(bytes(held))
+                    held.clear()
+                spool.write(chunk)
+            if not message.get("more_body", False):
+                break
+    except BaseException:
+        if spool is not None:
             spool.close()
-            return None
-        digest.update(chunk)
-        spool.write(chunk)
-        if not message.get("more_body", False):
-            break
-    spool.seek(0)
+        raise
+    if spool is None:
+        return bytes(held)
+    spool.finish()
     return spool
 
 
-def _replay(body: bytes | IO[bytes]) -> Receive:
-    """The body again, for the handler: all at once, or read back in chunks from its spool."""
-    done = False
+class _Replay:
+    """The body again, for the handler (an ASGI ``receive``): all at once, or read back in chunks,
+    decrypted, from its spool. :meth:`close` lets the spool go, read or not."""
 
-    async def receive() -> ReceiveMessage:
-        nonlocal done
-        if done:
+    def __init__(self, body: bytes | EncryptedSpool) -> None:
+        self._body = body
+        self._reading = ExitStack()
+        self._plaintext: IO[bytes] | None = None
+        self._done = False
+
+    async def __call__(self) -> ReceiveMessage:
+        if self._done:
             disconnect: HTTPDisconnectEvent = {"type": "http.disconnect"}
             return disconnect
-        if isinstance(body, bytes):
-            done = True
-            request: HTTPRequestEvent = {"type": "http.request", "body": body, "more_body": False}
+        if isinstance(self._body, bytes):
+            self._done = True
+            request: HTTPRequestEvent = {"type": "http.request", "body": self._body, "more_body": False}
             return request
-        chunk = body.read(_REPLAY_CHUNK)
-        if len(chunk) < _REPLAY_CHUNK:
-            done = True
-            body.close()
-        piece: HTTPRequestEvent = {"type": "http.request", "body": chunk, "more_body": not done}
+        if self._plaintext is None:
+            self._plaintext = self._reading.enter_context(self._body.plaintext())
+        # A read may give less than asked before the end (the spool decrypts segment by segment):
+        # the body ends at the first empty read.
+        chunk = self._plaintext.read(_REPLAY_CHUNK) or b""
+        if not chunk:
+            self.close()
+        piece: HTTPRequestEvent = {"type": "http.request", "body": chunk, "more_body": not self._done}
         return piece
 
-    return receive
+    def close(self) -> None:
+        self._done = True
+        try:
+            self._reading.close()
+        finally:
+            if isinstance(self._body, EncryptedSpool):
+                self._body.close()
 
 
 async def replay_stored(request: Request[Any, Any, Any]) -> Response[bytes] | None:

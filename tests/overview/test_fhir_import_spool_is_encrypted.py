@@ -10,14 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import tempfile
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import httpx
-import pytest
 from msgspec import structs
 
 from ens.app import create_app
@@ -25,6 +22,7 @@ from ens.core.settings import Settings
 from tests.helpers.asgi import asgi_client
 from tests.helpers.fhir import FHIR, PROFILE
 from tests.helpers.people import MakePerson
+from tests.helpers.temp_files import TempFiles
 from tests.helpers.vitals import VITALS, weight
 
 IMPORT = "/v1/spaces/me/import"
@@ -33,30 +31,6 @@ MIB = 1024 * 1024
 # What the body says and the disk must not: a condition's label, and every measure's client id.
 MARKER = "Maladie-temoin-7f3a9c41e2"
 MEASURE_ID = "mesure-temoin-5b0d"
-
-
-class _Files:
-    """Every temporary file the process opens during the test, named, in the test's folder."""
-
-    def __init__(self, folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.folder = folder
-        self.opened: list[IO[bytes]] = []
-        monkeypatch.setattr(tempfile, "tempdir", str(folder))
-        monkeypatch.setattr(tempfile, "TemporaryFile", self._named)
-
-    def _named(self, *_args: Any, **_kwargs: Any) -> IO[bytes]:
-        file = tempfile.NamedTemporaryFile("w+b", dir=self.folder, delete=False)
-        self.opened.append(file)
-        return file
-
-    def written(self) -> bytes:
-        """What every file of the folder holds (files the test did not name included)."""
-        return b"".join(path.read_bytes() for path in sorted(self.folder.iterdir()) if path.is_file())
-
-
-@pytest.fixture
-def files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> _Files:
-    return _Files(tmp_path, monkeypatch)
 
 
 async def _big_bundle(client: httpx.AsyncClient, make_person: MakePerson, *, measures: int) -> bytes:
@@ -87,7 +61,7 @@ async def _chunks(body: bytes, size: int = 64 * 1024) -> AsyncIterator[bytes]:
 
 
 async def test_a_big_import_reaches_the_disk_only_encrypted_and_is_read_back_whole(
-    client: httpx.AsyncClient, make_person: MakePerson, files: _Files
+    client: httpx.AsyncClient, make_person: MakePerson, files: TempFiles
 ) -> None:
     measures = 4500  # about 3 MiB: well past the 1 MiB the body stayed in memory up to
     body = await _big_bundle(client, make_person, measures=measures)
@@ -124,7 +98,7 @@ async def test_a_big_import_reaches_the_disk_only_encrypted_and_is_read_back_who
 
 
 async def test_the_spool_is_closed_whatever_ends_the_import(
-    settings: Settings, migrated: None, make_person: MakePerson, files: _Files
+    settings: Settings, migrated: None, make_person: MakePerson, files: TempFiles
 ) -> None:
     """Past the size limit (413), a body that stops arriving (408), a body that is no JSON (422),
     and a success: each import's temporary file is closed when its answer is given."""
