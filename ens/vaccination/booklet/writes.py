@@ -176,13 +176,8 @@ def _may_change(access: SpaceAccess, row: Row) -> None:
     # A professional writes what they gave (or saw given): they change or remove their own entries,
     # not the person's (which would still say the person recorded them), nor another
     # professional's. As with measures and documents.
-    recorded_by = row["recorded_by_account_id"]
-    if access.role == "professional" and (
-        row["recorded_by_role"] != "professional"
-        or recorded_by is None
-        or as_uuid(recorded_by) != access.caller.account_id
-    ):
-        raise Forbidden("A professional may change or remove only the entries they recorded.")
+    recorded_by = row["recorded_by_account_id"] if row["recorded_by_role"] == "professional" else None
+    access.refuse_a_professional_on_others(recorded_by, verb="changes or removes", noun="vaccinations")
 
 
 async def update_vaccination(
