@@ -36,9 +36,10 @@ def check_masking(
     if representatives is not None:
         access.require(Action.HIDE_FROM_REPRESENTATIVES)
     if holder is not None or holder_until is not None:
-        is_author = role == "professional" and (creating or author_account_id == access.caller.account_id)
-        if not is_author:
+        if role != "professional":
             raise Forbidden("Only the professional who wrote the document may hide it from the holder.")
+        if not creating:
+            access.refuse_a_professional_on_others(author_account_id, verb="hides from the holder", noun="documents")
     if holder_until is not None and holder is False:
         raise Invalid(
             "hiddenFromHolderUntil goes with hiddenFromHolder: true.",

@@ -79,7 +79,7 @@ async def correct_measurement(
             raise Conflict(
                 f"This measure was sent by {row['source_name']}; only measures typed by hand can be corrected."
             )
-        _refuse_a_professional_on_others(access, row, "corrects")
+        access.refuse_a_professional_on_others(_taken_by(row), verb="corrects", noun="measures")
         vital = BY_CODE[row["type"]]
         errors: list[FieldError] = []
         unit = update.unit if isinstance(update.unit, str) else current.original_unit
@@ -197,16 +197,14 @@ def _kept(update: Any, current: str | None) -> str | None:
     return current if update is msgspec.UNSET else update
 
 
-def _refuse_a_professional_on_others(access: SpaceAccess, row: Row, verb: str) -> None:
-    """A professional's right to write measures is to take them: they correct or remove theirs, not
-    the person's own, an app's or another professional's (hiding one on a minor's space, at the
-    minor's request, is another matter: any measure). As an app with its own, and as a professional
-    with documents."""
-    if access.role == "professional" and row["writer"] != f"person:{access.caller.account_id}":
-        raise Forbidden(
-            f"A professional {verb} only the measures they took: the holder, or their representative, "
-            f"{verb} the others."
-        )
+def _taken_by(row: Row) -> str | None:
+    """The account of the person who took the measure (its writer is ``person:<account id>``),
+    ``None`` for an app's or an import's. A professional's right to write measures is to take them:
+    they correct or remove theirs, not the person's own, an app's or another professional's
+    (:meth:`SpaceAccess.refuse_a_professional_on_others`; hiding one on a minor's space, at the
+    minor's request, is another matter: any measure)."""
+    kind, _, account = str(row["writer"]).partition(":")
+    return account if kind == "person" else None
 
 
 async def delete_measurement(access: SpaceAccess, measurement_id: UUID, *, if_match: str | None) -> None:
@@ -221,7 +219,7 @@ async def delete_measurement(access: SpaceAccess, measurement_id: UUID, *, if_ma
                 raise Forbidden(f"This app's authorization lacks vitals.{row['type']}:write.")
             if row["writer"] != f"app:{access.caller.client_id}":
                 raise Forbidden("An app may delete only the measures it sent.")
-        _refuse_a_professional_on_others(access, row, "removes")
+        access.refuse_a_professional_on_others(_taken_by(row), verb="removes", noun="measures")
         require_if_match(if_match, row["body"].encode())
         numbers = await take_feed_numbers(access.space_id, 1)
         await fetch("DELETE FROM vital_measurements WHERE space_id = {} AND id = {}", access.space_id, measurement_id)

@@ -27,13 +27,20 @@ async def tutored_space_with_two_weights(
     return holder, tutor, space, shown, hidden
 
 
-async def hide_measure(
-    client: httpx.AsyncClient, holder: Person, space: str, measure: str, hidden: bool = True
+async def hide_item(
+    client: httpx.AsyncClient, headers: dict[str, str], item: str, hidden: bool = True
 ) -> httpx.Response:
-    """The holder hides (or shows again) one measure from the representatives."""
-    current = await client.get(f"{space}/vitals/{measure}", headers=holder.headers)
+    """The caller whose ``headers`` these are hides one item of a space from the representatives
+    (or shows it again), as a client does: a GET for its ETag, then the PATCH with If-Match.
+    ``item`` is the item's path (``/v1/spaces/{space}/vitals/{id}``, ``.../vaccinations/{id}``...)."""
+    current = await client.get(item, headers=headers)
     return await client.patch(
-        f"{space}/vitals/{measure}",
-        json={"hiddenFromRepresentatives": hidden},
-        headers={**holder.headers, "If-Match": current.headers["etag"]},
+        item, json={"hiddenFromRepresentatives": hidden}, headers={**headers, "If-Match": current.headers["etag"]}
     )
+
+
+async def hide_measure(
+    client: httpx.AsyncClient, headers: dict[str, str], space: str, measure: str, hidden: bool = True
+) -> httpx.Response:
+    """The caller hides (or shows again) one measure of the space at ``space`` (its path)."""
+    return await hide_item(client, headers, f"{space}/vitals/{measure}", hidden)

@@ -13,6 +13,7 @@ import httpx
 from ens.core import db
 from tests.helpers.carers import court_measure
 from tests.helpers.documents import metadata, pdf, uploaded
+from tests.helpers.hidden import hide_item
 from tests.helpers.people import MakePerson, Person
 from tests.helpers.records import contact
 from tests.helpers.vitals import weight
@@ -85,12 +86,7 @@ async def test_a_representatives_import_meets_nothing_hidden_from_them(client, m
     assert moved.status_code == 201, moved.text
     for path in HIDEABLE:
         [item] = await _items(client, space, path, holder)
-        read = await client.get(f"{space}/{path}/{item['id']}", headers=holder.headers)
-        hid = await client.patch(
-            f"{space}/{path}/{item['id']}",
-            json={"hiddenFromRepresentatives": True},
-            headers={**holder.headers, "If-Match": read.headers["etag"]},
-        )
+        hid = await hide_item(client, holder.headers, f"{space}/{path}/{item['id']}")
         assert hid.status_code == 200, hid.text
     await uploaded(client, holder.headers, pdf(500), meta=metadata(hiddenFromRepresentatives=True), space=space[11:])
     hidden = {path: await _items(client, space, path, holder) for path in (*HIDEABLE, "documents")}

@@ -15,6 +15,7 @@ from pypdf import PdfReader
 from ens.core.settings import Settings
 from tests.core.test_openapi_responses_are_what_the_server_sends import assert_sent_as_documented
 from tests.helpers.carers import court_measure, create_child_space, today_in_paris, years_before
+from tests.helpers.hidden import hide_item
 from tests.helpers.people import MakeAppToken, MakePerson
 from tests.helpers.professionals import GP, authorise, sign_in_pro
 from tests.helpers.vaccination import vaccine_id
@@ -67,20 +68,10 @@ async def test_a_hidden_entry_is_in_no_read_of_a_representative(
     assert (
         await client.delete(f"{booklet}/{hidden_id}", headers={**tutor.headers, "If-Match": "*"})
     ).status_code == 404
-    etag = (await client.get(f"{booklet}/{shown.json()['id']}", headers=tutor.headers)).headers["etag"]
-    refused = await client.patch(
-        f"{booklet}/{shown.json()['id']}",
-        json={"hiddenFromRepresentatives": True},
-        headers={**tutor.headers, "If-Match": etag},
-    )
+    refused = await hide_item(client, tutor.headers, f"{booklet}/{shown.json()['id']}")
     assert refused.status_code == 403
     # Shown again by the holder: back for the representative.
-    etag = (await client.get(f"{booklet}/{hidden_id}", headers=holder.headers)).headers["etag"]
-    again = await client.patch(
-        f"{booklet}/{hidden_id}",
-        json={"hiddenFromRepresentatives": False},
-        headers={**holder.headers, "If-Match": etag},
-    )
+    again = await hide_item(client, holder.headers, f"{booklet}/{hidden_id}", hidden=False)
     assert again.status_code == 200 and again.json()["hiddenFromRepresentatives"] is False
     assert (await client.get(f"{booklet}/{hidden_id}", headers=tutor.headers)).status_code == 200
 
@@ -97,14 +88,8 @@ async def test_the_holder_hides_an_apps_entry_and_the_app_still_corrects_it(
     )
     entry = f"/v1/spaces/me/vaccinations/{created.json()['id']}"
     # An app may not hide, even its own entry.
-    etag = (await client.get(entry, headers=app.headers)).headers["etag"]
-    by_app = await client.patch(
-        entry, json={"hiddenFromRepresentatives": True}, headers={**app.headers, "If-Match": etag}
-    )
-    assert by_app.status_code == 403
-    by_holder = await client.patch(
-        entry, json={"hiddenFromRepresentatives": True}, headers={**holder.headers, "If-Match": etag}
-    )
+    assert (await hide_item(client, app.headers, entry)).status_code == 403
+    by_holder = await hide_item(client, holder.headers, entry)
     assert by_holder.status_code == 200 and by_holder.json()["hiddenFromRepresentatives"] is True
     # The app still sees and corrects its entry (apps the holder connected see what the holder sees).
     etag = (await client.get(entry, headers=app.headers)).headers["etag"]
@@ -198,12 +183,7 @@ async def test_a_representative_records_the_same_vaccine_the_same_day_as_a_hidde
     assert (
         await client.delete(f"{booklet}/{shown_id}", headers={**holder.headers, "If-Match": etag})
     ).status_code == 204
-    etag = (await client.get(f"{booklet}/{hidden_id}", headers=holder.headers)).headers["etag"]
-    shown = await client.patch(
-        f"{booklet}/{hidden_id}",
-        json={"hiddenFromRepresentatives": False},
-        headers={**holder.headers, "If-Match": etag},
-    )
+    shown = await hide_item(client, holder.headers, f"{booklet}/{hidden_id}", hidden=False)
     assert shown.status_code == 200 and shown.json()["hiddenFromRepresentatives"] is False
 
 

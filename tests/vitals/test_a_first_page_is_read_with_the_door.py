@@ -69,7 +69,7 @@ async def test_a_representative_s_page_is_read_after_the_door_without_what_the_h
     client: httpx.AsyncClient, make_person: MakePerson, page_reads: list[str]
 ) -> None:
     holder, tutor, space, shown, hidden = await tutored_space_with_two_weights(client, make_person)
-    assert (await hide_measure(client, holder, space, hidden)).status_code == 200
+    assert (await hide_measure(client, holder.headers, space, hidden)).status_code == 200
     page_reads.clear()
     theirs = await client.get(f"{space}/vitals?limit=10", headers=tutor.headers)
     # The door's companion read what a holder sees; the tutor's read is another one, made after.

@@ -23,7 +23,7 @@ async def test_a_hidden_measure_is_in_no_read_of_a_representative(
 ) -> None:
     holder, tutor, space, shown, hidden = await tutored_space_with_two_weights(client, make_person)
     before = (await client.get(f"{space}/vitals/changes", headers=tutor.headers)).json()["nextCursor"]
-    patched = await hide_measure(client, holder, space, hidden)
+    patched = await hide_measure(client, holder.headers, space, hidden)
     assert patched.status_code == 200 and patched.json()["hiddenFromRepresentatives"] is True
     # The holder still sees everything, with the flag.
     mine = (await client.get(f"{space}/vitals", headers=holder.headers)).json()["items"]
@@ -57,7 +57,7 @@ async def test_a_hidden_measure_is_in_no_read_of_a_representative(
     ).status_code == 404
     # Shown again: back in their feed as an upsert.
     cursor = (await client.get(f"{space}/vitals/changes", headers=tutor.headers)).json()["nextCursor"]
-    assert (await hide_measure(client, holder, space, hidden, hidden=False)).status_code == 200
+    assert (await hide_measure(client, holder.headers, space, hidden, hidden=False)).status_code == 200
     back = (await client.get(f"{space}/vitals/changes?cursor={cursor}", headers=tutor.headers)).json()["changes"]
     assert [(c["op"], c["measurement"]["id"]) for c in back] == [("upsert", hidden)]
     assert "hiddenFromRepresentatives" not in back[0]["measurement"]
@@ -77,21 +77,10 @@ async def test_only_the_holder_hides_and_an_apps_replacement_keeps_it_hidden(
     )
     measure = sent.json()["items"][0]["id"]
     # The representative may not hide (the table: the holder only); an app may not either.
-    current = await client.get(f"{space}/vitals/{measure}", headers=tutor.headers)
-    by_tutor = await client.patch(
-        f"{space}/vitals/{measure}",
-        json={"hiddenFromRepresentatives": True},
-        headers={**tutor.headers, "If-Match": current.headers["etag"]},
-    )
-    assert by_tutor.status_code == 403
-    by_app = await client.patch(
-        f"/v1/spaces/me/vitals/{measure}",
-        json={"hiddenFromRepresentatives": True},
-        headers={**app.headers, "If-Match": current.headers["etag"]},
-    )
-    assert by_app.status_code == 403
+    assert (await hide_measure(client, tutor.headers, space, measure)).status_code == 403
+    assert (await hide_measure(client, app.headers, "/v1/spaces/me", measure)).status_code == 403
     # The holder hides an app's measure (its values stay the app's to correct).
-    assert (await hide_measure(client, holder, space, measure)).status_code == 200
+    assert (await hide_measure(client, holder.headers, space, measure)).status_code == 200
     corrected = await client.patch(
         f"{space}/vitals/{measure}",
         json={"value": 71.0, "hiddenFromRepresentatives": False},
@@ -121,7 +110,7 @@ async def test_a_hidden_measure_deleted_is_not_in_a_representatives_first_sync(
     a cursor still learns of it as a deletion, as of every hidden measure that changes."""
     holder, tutor, space, shown, hidden = await tutored_space_with_two_weights(client, make_person)
     before = (await client.get(f"{space}/vitals/changes", headers=tutor.headers)).json()["nextCursor"]
-    assert (await hide_measure(client, holder, space, hidden)).status_code == 200
+    assert (await hide_measure(client, holder.headers, space, hidden)).status_code == 200
     removed = await client.delete(f"{space}/vitals/{hidden}", headers={**holder.headers, "If-Match": "*"})
     assert removed.status_code == 204, removed.text
     first = (await client.get(f"{space}/vitals/changes", headers=tutor.headers)).json()["changes"]
@@ -139,7 +128,7 @@ async def test_a_first_sync_page_by_page_shows_nothing_of_a_hidden_measure(
     cursor: the pages after it gave their ids as deletions (a review). Once the first sync is done,
     a hidden measure that changes comes as a deletion, as before."""
     holder, tutor, space, shown, hidden = await tutored_space_with_two_weights(client, make_person)
-    assert (await hide_measure(client, holder, space, hidden)).status_code == 200
+    assert (await hide_measure(client, holder.headers, space, hidden)).status_code == 200
     seen: list[dict[str, Any]] = []
     url = f"{space}/vitals/changes?limit=1"
     while True:
@@ -150,8 +139,8 @@ async def test_a_first_sync_page_by_page_shows_nothing_of_a_hidden_measure(
             break
     assert [(c["op"], c.get("measurement", {}).get("id")) for c in seen] == [("upsert", shown)]
     # After the first sync, the holder changes the hidden measure: a deletion, to the tutor.
-    assert (await hide_measure(client, holder, space, hidden, hidden=False)).status_code == 200
-    assert (await hide_measure(client, holder, space, hidden)).status_code == 200
+    assert (await hide_measure(client, holder.headers, space, hidden, hidden=False)).status_code == 200
+    assert (await hide_measure(client, holder.headers, space, hidden)).status_code == 200
     after = (await client.get(url, headers=tutor.headers)).json()["changes"]
     assert after[-1] == {"op": "delete", "id": hidden}
 
@@ -166,7 +155,7 @@ async def test_a_measure_hidden_during_a_first_sync_comes_as_a_deletion(
     page = (await client.get(f"{space}/vitals/changes?limit=1", headers=tutor.headers)).json()
     [first] = page["changes"]
     assert first["op"] == "upsert" and page["hasMore"]
-    assert (await hide_measure(client, holder, space, first["measurement"]["id"])).status_code == 200
+    assert (await hide_measure(client, holder.headers, space, first["measurement"]["id"])).status_code == 200
     rest: list[dict[str, Any]] = []
     cursor = page["nextCursor"]
     while True:
@@ -207,12 +196,7 @@ async def test_a_professional_creates_a_measure_hidden_from_a_minors_parents(
     # One created visible, then hidden: the row of its creation goes from their history too.
     shown = await client.post(f"{space}/vitals", json={"measurements": [weight(62.0)]}, headers=midwife.headers)
     created = shown.json()["items"][0]["id"]
-    current = await client.get(f"{space}/vitals/{created}", headers=midwife.headers)
-    hidden = await client.patch(
-        f"{space}/vitals/{created}",
-        json={"hiddenFromRepresentatives": True},
-        headers={**midwife.headers, "If-Match": current.headers["etag"]},
-    )
+    hidden = await hide_measure(client, midwife.headers, space, created)
     assert hidden.status_code == 200, hidden.text
     rows = (await client.get(f"{space}/access-history?actor=professionals", headers=parent.headers)).json()["items"]
     assert not [row for row in rows if row["resourceType"] == "vitals"]

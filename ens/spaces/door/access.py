@@ -11,6 +11,7 @@ from litestar import Request
 from litestar.di import NamedDependency
 
 from ens.core import clock
+from ens.core.db import as_uuid
 from ens.core.errors import Forbidden
 from ens.spaces.caller import SPACE_SCOPE, Caller
 from ens.spaces.door.companion import Prefetched
@@ -113,6 +114,18 @@ class SpaceAccess:
         route performs one action or another depending on its input, like close or erase)."""
         if not self.allows(action):
             raise Forbidden(f"The {KIND_ENGLISH[self.kind]} may not {ACTION_ENGLISH[action]}.")
+
+    def refuse_a_professional_on_others(self, recorded_by: UUID | str | None, *, verb: str, noun: str) -> None:
+        """Raise :class:`Forbidden` when a professional changes an item another recorded. A
+        professional's right to write is to record what they did: they change (correct, remove,
+        hide from the holder...) only the items they recorded themselves, not the person's own, an
+        app's or another professional's. ``recorded_by`` is the account of the professional who
+        recorded the item, as its row stores it (``None`` when no professional did); ``verb`` and
+        ``noun`` word the refusal: "A professional corrects only the measures they recorded"."""
+        if self.role != "professional":
+            return
+        if recorded_by is None or as_uuid(recorded_by) != self.caller.account_id:
+            raise Forbidden(f"A professional {verb} only the {noun} they recorded themselves.")
 
     def reads(self, resource: str) -> bool:
         """Whether the caller may read ``resource`` (a name of the access matrix) where a route

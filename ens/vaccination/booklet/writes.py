@@ -43,6 +43,30 @@ async def _lock_booklet(space_id: UUID) -> None:
     )
 
 
+async def _entry_that_day(
+    access: SpaceAccess, vaccine_key: str, when: PartialDate, *, other_than: UUID | None, hidden: bool | None
+) -> UUID | None:
+    """The entry of this vaccine on this full day, other than ``other_than``, that the booklet
+    holds (never one for a date that is no full day): with the visibility ``hidden`` when given,
+    else among the entries the caller sees. The unique index holds one entry per vaccine, full day
+    and visibility."""
+    if not when.exact:
+        return None
+    sql = """SELECT id FROM vaccinations WHERE space_id = {} AND vaccine_key = {} AND earliest_on = {}
+             AND date_precision = 'day'"""
+    args: list[object] = [access.space_id, vaccine_key, when.start]
+    if hidden is None:
+        sql += visible_to(access)
+    else:
+        sql += " AND hidden_from_representatives = {}"
+        args.append(hidden)
+    if other_than is not None:
+        sql += " AND id <> {}"
+        args.append(other_than)
+    row = await fetch_one(sql + " ORDER BY id LIMIT 1", *args)
+    return None if row is None else as_uuid(row["id"])
+
+
 async def _refuse_duplicate(access: SpaceAccess, checked: Checked, *, other_than: UUID | None = None) -> None:
     """One entry per vaccine and full day as the caller sees the booklet: a 409 naming the entry of
     that day they see. A representative (or an app one connected) does not collide with an entry
@@ -50,18 +74,7 @@ async def _refuse_duplicate(access: SpaceAccess, checked: Checked, *, other_than
     does). Whoever does not see hidden entries never writes one (hiding is the holder's, or a
     professional's on a minor's space), so the entries they see are all those the unique index
     compares theirs with (one per vaccine, full day and ``hidden_from_representatives``)."""
-    if not checked.when.exact:
-        return
-    rows = await fetch(
-        """SELECT id FROM vaccinations WHERE space_id = {} AND vaccine_key = {} AND earliest_on = {}
-           AND date_precision = 'day'"""
-        + visible_to(access)
-        + " ORDER BY id",
-        access.space_id,
-        checked.vaccine_key,
-        checked.when.start,
-    )
-    existing = next((as_uuid(row["id"]) for row in rows if as_uuid(row["id"]) != other_than), None)
+    existing = await _entry_that_day(access, checked.vaccine_key, checked.when, other_than=other_than, hidden=None)
     if existing is not None:
         raise Conflict(
             f"This vaccine is already in the booklet on {checked.when.text}: entry {existing}.",
@@ -76,20 +89,9 @@ async def _refuse_twin(
     with that visibility already (a representative recorded it beside the hidden one): two entries
     of one injection shown to the representatives, or two hidden, is what the booklet never holds.
     Only who sees both may hide or show, so the entry is named."""
-    if not when.exact:
+    existing = await _entry_that_day(access, vaccine_key, when, other_than=entry_id, hidden=hidden)
+    if existing is None:
         return
-    twin = await fetch_one(
-        """SELECT id FROM vaccinations WHERE space_id = {} AND vaccine_key = {} AND earliest_on = {}
-           AND date_precision = 'day' AND hidden_from_representatives = {} AND id <> {}""",
-        access.space_id,
-        vaccine_key,
-        when.start,
-        hidden,
-        entry_id,
-    )
-    if twin is None:
-        return
-    existing = as_uuid(twin["id"])
     shown = "hidden from" if hidden else "shown to"
     raise Conflict(
         f"This vaccine is already in the booklet on {when.text}, {shown} the representatives: entry {existing}. "
@@ -176,13 +178,8 @@ def _may_change(access: SpaceAccess, row: Row) -> None:
     # A professional writes what they gave (or saw given): they change or remove their own entries,
     # not the person's (which would still say the person recorded them), nor another
     # professional's. As with measures and documents.
-    recorded_by = row["recorded_by_account_id"]
-    if access.role == "professional" and (
-        row["recorded_by_role"] != "professional"
-        or recorded_by is None
-        or as_uuid(recorded_by) != access.caller.account_id
-    ):
-        raise Forbidden("A professional may change or remove only the entries they recorded.")
+    recorded_by = row["recorded_by_account_id"] if row["recorded_by_role"] == "professional" else None
+    access.refuse_a_professional_on_others(recorded_by, verb="changes or removes", noun="vaccinations")
 
 
 async def update_vaccination(
