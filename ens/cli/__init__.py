@@ -1,6 +1,6 @@
-"""``ens serve | migrate | demo | purge | notify | audit | partition | apps register | representatives add|end|list |
-claim-codes issue | vaccines load | export | dev token``: the parser and the dispatch; each command's work in a
-sibling module."""
+"""``ens serve | migrate | demo | purge | notify | audit | partition | apps register |
+representatives add|end|restore-parent|list | claim-codes issue | vaccines load | export | dev token``: the parser
+and the dispatch; each command's work in a sibling module."""
 
 from __future__ import annotations
 
@@ -67,6 +67,16 @@ def main(argv: list[str] | None = None) -> None:
     end.add_argument("id", type=uuid.UUID)
     end.add_argument("--space", type=uuid.UUID, required=True, help="the space it represents (from list)")
     end.add_argument("--reason", required=True, help="the court decision or reason, kept with the row")
+    restore = reps_sub.add_parser(
+        "restore-parent",
+        help="a court gave back the authority of a parent an operator ended (`end`): they are the minor's "
+        "parent again; prints the id",
+    )
+    restore.add_argument("--space", type=uuid.UUID, required=True, help="the child's space id")
+    restore.add_argument("--account", type=uuid.UUID, required=True, help="the parent's account id")
+    restore.add_argument(
+        "--court-reference", required=True, help="the decision that restores it (court, date, number), kept"
+    )
     listing = reps_sub.add_parser("list", help="a space's live representatives")
     listing.add_argument("--space", type=uuid.UUID, required=True)
     claims = sub.add_parser("claim-codes", help="claim codes at 18 (operators only: they check the identity)")
