@@ -27,7 +27,8 @@ from ens.spaces.rights import COURT_KINDS
 _DEV_COMMANDS = {"demo": "ens demo", "dev": "ens dev token"}
 
 
-def main(argv: list[str] | None = None) -> None:
+def build_parser() -> argparse.ArgumentParser:
+    """Every command and its options (the README documents each: tests/test_readme_tells_the_truth.py)."""
     parser = argparse.ArgumentParser(prog="ens", description="ENS patient health space backend")
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="serve the API")
@@ -109,7 +110,11 @@ def main(argv: list[str] | None = None) -> None:
     dev_sub = dev.add_subparsers(dest="dev_command", required=True)
     token = dev_sub.add_parser("token", help="print an access token for a test identity (dev only)")
     token.add_argument("identity")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
     if args.command in _DEV_COMMANDS and Settings.env_from_env() != "dev":
         example = f"ENS_ENV=dev .venv/bin/{_DEV_COMMANDS[args.command]}" + (" camille" if args.command == "dev" else "")
         fail(f"{_DEV_COMMANDS[args.command]} is for development only: set ENS_ENV=dev (for example: {example})")
