@@ -1,6 +1,6 @@
-"""``ens serve | migrate | demo | purge | notify | audit | partition | apps register | representatives add|end|list |
-claim-codes issue | vaccines load | export | dev token``: the parser and the dispatch; each command's work in a
-sibling module."""
+"""``ens serve | migrate | demo | purge | notify | audit | partition | apps register |
+representatives add|end|restore-parent|list | claim-codes issue | vaccines load | export | dev token``: the parser
+and the dispatch; each command's work in a sibling module."""
 
 from __future__ import annotations
 
@@ -27,7 +27,8 @@ from ens.spaces.rights import COURT_KINDS
 _DEV_COMMANDS = {"demo": "ens demo", "dev": "ens dev token"}
 
 
-def main(argv: list[str] | None = None) -> None:
+def build_parser() -> argparse.ArgumentParser:
+    """Every command and its options (the README documents each: tests/test_readme_tells_the_truth.py)."""
     parser = argparse.ArgumentParser(prog="ens", description="ENS patient health space backend")
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="serve the API")
@@ -67,6 +68,16 @@ def main(argv: list[str] | None = None) -> None:
     end.add_argument("id", type=uuid.UUID)
     end.add_argument("--space", type=uuid.UUID, required=True, help="the space it represents (from list)")
     end.add_argument("--reason", required=True, help="the court decision or reason, kept with the row")
+    restore = reps_sub.add_parser(
+        "restore-parent",
+        help="a court gave back the authority of a parent an operator ended (`end`): they are the minor's "
+        "parent again; prints the id",
+    )
+    restore.add_argument("--space", type=uuid.UUID, required=True, help="the child's space id")
+    restore.add_argument("--account", type=uuid.UUID, required=True, help="the parent's account id")
+    restore.add_argument(
+        "--court-reference", required=True, help="the decision that restores it (court, date, number), kept"
+    )
     listing = reps_sub.add_parser("list", help="a space's live representatives")
     listing.add_argument("--space", type=uuid.UUID, required=True)
     claims = sub.add_parser("claim-codes", help="claim codes at 18 (operators only: they check the identity)")
@@ -99,7 +110,11 @@ def main(argv: list[str] | None = None) -> None:
     dev_sub = dev.add_subparsers(dest="dev_command", required=True)
     token = dev_sub.add_parser("token", help="print an access token for a test identity (dev only)")
     token.add_argument("identity")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
     if args.command in _DEV_COMMANDS and Settings.env_from_env() != "dev":
         example = f"ENS_ENV=dev .venv/bin/{_DEV_COMMANDS[args.command]}" + (" camille" if args.command == "dev" else "")
         fail(f"{_DEV_COMMANDS[args.command]} is for development only: set ENS_ENV=dev (for example: {example})")

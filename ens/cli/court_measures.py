@@ -1,4 +1,5 @@
-"""``ens representatives add | end | list``: court measures, recorded and ended by operators."""
+"""``ens representatives add | end | restore-parent | list``: court measures, recorded and ended by
+operators, and a parent's right a court gave back after an operator ended it."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from ens.core.settings import Settings
 
 
 def manage_representatives(settings: Settings, args: argparse.Namespace) -> None:
-    """Operators record court measures (checking the decision is their job) and end them."""
+    """Operators record court measures (checking the decision is their job) and end them, and restore
+    a parent's right a court gave back."""
     from ens.core.errors import DomainError
     from ens.core.local_time import zone_of
     from ens.spaces import representatives
@@ -34,6 +36,11 @@ def manage_representatives(settings: Settings, args: argparse.Namespace) -> None
             elif args.representatives_command == "end":
                 await representatives.end_court_measure(args.space, args.id, reason=args.reason)
                 print(f"ended: {args.id}")
+            elif args.representatives_command == "restore-parent":
+                restored = await representatives.restore_parent(
+                    args.space, args.account, court_reference=args.court_reference
+                )
+                print(f"representative_id: {restored}")
             else:
                 zone = zone_of((await space_of(args.space)).timezone)  # dates as the decision gives them
                 for item in await representatives.list_representatives(args.space):

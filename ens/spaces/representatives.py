@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from ens.core import clock
 from ens.core.clock import as_date, aware, aware_or_none
-from ens.core.db import as_uuid, fetch, fetch_one, serialise, write_transaction
+from ens.core.db import Row, as_uuid, fetch, fetch_one, serialise, write_transaction
 from ens.core.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
 from ens.core.names import same_names, years_later
 from ens.spaces.codes import new_code, space_of, take_code, use_code
@@ -30,6 +30,7 @@ log = logging.getLogger("ens.spaces.representatives")
 INVITATION_TTL = timedelta(days=7)
 MAX_LIVE_INVITATIONS = 5
 MAX_PARENTS = 2
+MAX_COURT_REFERENCE = 255  # the column's length
 
 
 # ---------------------------------------------------------------------------------------------
@@ -193,6 +194,10 @@ async def _end(space_id: UUID, representative_id: UUID, *, reason: str, by_opera
         raise NotFound("No such representative of this space.")
 
 
+# How a right ended that no operator ended, in the words of a refusal to restore it.
+_HOW_IT_ENDED = {"withdrew": "the parent withdrew", "holder came of age": "the child came of age"}
+
+
 def _carers_key(space_id: UUID) -> str:
     """What a decision on who represents a space serialises on (``ens.core.db.serialise``)."""
     return f"representatives:{space_id}"
@@ -286,25 +291,13 @@ async def accept_invitation(account_id: UUID, code: str, *, secret_key: str, not
         )
         if existing is not None:
             raise Conflict("You already represent this child.")
-        last = await fetch_one(
-            "SELECT ended_by_operator FROM representatives WHERE space_id = {} AND account_id = {} "
-            "AND kind = 'parent' ORDER BY created_at DESC LIMIT 1",
-            space_id,
-            account_id,
-        )
+        last = await _last_parent_right(space_id, account_id)
         if last is not None and last["ended_by_operator"]:
             raise Forbidden(
                 "An operator ended your right as this child's parent (a court decision): "
                 "an invitation cannot give it back."
             )
-        parents = await fetch(
-            "SELECT account_id FROM representatives WHERE space_id = {} AND kind = 'parent' "
-            "AND revoked_at IS NULL AND since <= {} AND (until IS NULL OR until > {})",
-            space_id,
-            now,
-            now,
-        )
-        live = {as_uuid(parent["account_id"]) for parent in parents}
+        live = await _live_parents(space_id, now)
         if as_uuid(row["created_by"]) not in live:
             raise Conflict("The parent who made this invitation no longer represents the child: it is void.")
         if len(live) >= MAX_PARENTS:
@@ -318,18 +311,56 @@ async def accept_invitation(account_id: UUID, code: str, *, secret_key: str, not
 
 
 async def _another_adult(account_id: UUID, space: SpaceRef, *, today: date) -> None:
-    """A parent joining a child's space is an adult, and not the child (identified as a claim is:
-    birthdate and names). A birthdate the identity provider did not give proves nothing."""
+    """A parent joining a child's space is an adult, and not the child (:func:`_why_not_a_parent`)."""
     account = await fetch_one("SELECT given_name, family_name, birthdate FROM accounts WHERE id = {}", account_id)
+    why = _why_not_a_parent(account, space, today=today)
+    if why == "age unknown":
+        raise Forbidden("Only an adult can join a child's space, and no birthdate is known for this account.")
+    if why == "the child":
+        raise Forbidden("This is your own space: a child cannot be their own parent.")
+    if why == "a minor":
+        raise Forbidden("Only an adult can join a child's space as a parent.")
+
+
+def _why_not_a_parent(
+    account: Row | None, space: SpaceRef, *, today: date
+) -> Literal["age unknown", "the child", "a minor"] | None:
+    """Why ``account`` (its names and birthdate) cannot be a parent of the child of ``space``, if it
+    cannot: it is the child (identified as a claim is: birthdate and names), or a minor, or its age
+    is unknown (a birthdate the identity provider did not give proves nothing)."""
     birthdate = as_date(account["birthdate"]) if account else None
     if account is None or birthdate is None:
-        raise Forbidden("Only an adult can join a child's space, and no birthdate is known for this account.")
+        return "age unknown"
     if birthdate == space.birthdate and same_names(
         account["given_name"], account["family_name"], other=(space.given_name, space.family_name)
     ):
-        raise Forbidden("This is your own space: a child cannot be their own parent.")
+        return "the child"
     if years_later(birthdate, 18) > today:
-        raise Forbidden("Only an adult can join a child's space as a parent.")
+        return "a minor"
+    return None
+
+
+async def _last_parent_right(space_id: UUID, account_id: UUID) -> Row | None:
+    """The account's latest right as a parent of this space, live or ended (and how it ended)."""
+    return await fetch_one(
+        "SELECT revoked_at, ended_reason, ended_by_operator FROM representatives WHERE space_id = {} "
+        "AND account_id = {} AND kind = 'parent' ORDER BY created_at DESC LIMIT 1",
+        space_id,
+        account_id,
+    )
+
+
+async def _live_parents(space_id: UUID, now: datetime) -> set[UUID]:
+    """The accounts that are the child's parents at ``now``: read under ``_carers_key`` before one
+    more is added (at most ``MAX_PARENTS``)."""
+    parents = await fetch(
+        "SELECT account_id FROM representatives WHERE space_id = {} AND kind = 'parent' "
+        "AND revoked_at IS NULL AND since <= {} AND (until IS NULL OR until > {})",
+        space_id,
+        now,
+        now,
+    )
+    return {as_uuid(parent["account_id"]) for parent in parents}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -420,3 +451,89 @@ async def end_court_measure(space_id: UUID, representative_id: UUID, *, reason: 
         "representation ended by an operator",
         extra={"event": "representation_ended", "representative_id": str(representative_id)},
     )
+
+
+async def restore_parent(space_id: UUID, account_id: UUID, *, court_reference: str) -> UUID:
+    """A court gave back a parent's authority (an appeal, a new judgement) that an operator had ended
+    (``ens representatives end``): the operator records the account as a parent of the child again,
+    with the decision's reference (``ens representatives restore-parent``), until the 18th birthday.
+
+    Only on a minor's space nobody has claimed, for an adult other than the child who is not a parent
+    of it now, while the child has fewer than ``MAX_PARENTS``, and only when the account's last right
+    as this child's parent was ended by an operator: anyone else joins with the other parent's
+    invitation. Any refusal writes nothing."""
+    reference = court_reference.strip()
+    if not reference or len(reference) > MAX_COURT_REFERENCE:
+        raise Invalid(
+            "The court decision that restores the parent's authority is required (its reference).",
+            [FieldError("/courtReference", f"required, {MAX_COURT_REFERENCE} characters at most")],
+        )
+    space = await space_of(space_id)
+    if space.holder_account_id is not None:
+        raise Conflict(
+            "This space has its holder (an adult's own space, or a child's space the young adult has claimed): "
+            "only a minor's space managed by the parents has parents."
+        )
+    now = clock.now()
+    if space.birthdate is None or now >= adulthood(space):
+        raise Conflict("This child has come of age: a parent's right cannot be restored on the space.")
+    account = await fetch_one("SELECT given_name, family_name, birthdate FROM accounts WHERE id = {}", account_id)
+    if account is None:
+        raise NotFound("No such account: the parent signs in once before their right is restored.")
+    why = _why_not_a_parent(account, space, today=now.astimezone(_zone(space)).date())
+    if why == "age unknown":
+        raise Conflict("No birthdate is known for this account: only an adult can be restored as a parent.")
+    if why == "the child":
+        raise Conflict(
+            "This account is the child's own (same birthdate and names): a child cannot be their own parent."
+        )
+    if why == "a minor":
+        raise Conflict("This account is a minor's: only an adult can be restored as a parent.")
+    async with write_transaction():
+        # Who the parents are, then one more: the lock an invitation's acceptance and an end take.
+        await serialise(_carers_key(space_id))
+        existing = await fetch_one(
+            "SELECT id, kind FROM representatives WHERE space_id = {} AND account_id = {} AND revoked_at IS NULL",
+            space_id,
+            account_id,
+        )
+        if existing is not None:
+            raise Conflict(
+                f"This account already represents the child ({existing['kind']}, {as_uuid(existing['id'])}): "
+                "nothing to restore."
+            )
+        last = await _last_parent_right(space_id, account_id)
+        if last is None:
+            raise Conflict(
+                "This account was never this child's parent in the space: only a parent whose right an operator "
+                "ended is restored; another parent joins with the other parent's invitation."
+            )
+        if not last["ended_by_operator"]:
+            how = _HOW_IT_ENDED.get(last["ended_reason"], f"it ended: {last['ended_reason']}")
+            raise Conflict(
+                f"This account's last right as this child's parent was not ended by an operator ({how}): "
+                "the other parent's invitation is the way back."
+            )
+        if len(await _live_parents(space_id, now)) >= MAX_PARENTS:
+            raise Conflict(
+                f"This child already has {MAX_PARENTS} parents in the space: an operator ends one first "
+                "(ens representatives end), citing the court decision."
+            )
+        representative_id = await add_representative(
+            space_id=space_id,
+            account_id=account_id,
+            kind="parent",
+            since=now,
+            until=adulthood(space),
+            now=now,
+            court_reference=reference,
+        )
+    security_log.warning(
+        "parent's right restored by an operator",
+        extra={
+            "event": "parent_restored",
+            "space_id": str(space_id),
+            "representative_id": str(representative_id),
+        },
+    )
+    return representative_id

@@ -72,7 +72,8 @@ class Representative(Table, tablename="representatives"):
     consent_until = Timestamptz(null=True, default=None)
     ended_reason = Varchar(length=255, null=True, default=None)
     # An operator ended it (``ens representatives end``, a court decision): a parent so removed
-    # does not come back through the other parent's invitation.
+    # does not come back through the other parent's invitation, only by a court's new decision an
+    # operator records (``ens representatives restore-parent``: a new row, its reference kept).
     ended_by_operator = Boolean(default=False)
 
 
