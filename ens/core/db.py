@@ -127,7 +127,8 @@ def current() -> Engine[Any]:
 _pool_users: dict[int, int] = {}
 # SQLite: the connection statements outside a transaction share (piccolo opens a new one, with a
 # thread of its own, for every such statement: measured ten times the CPU of a PostgreSQL page
-# read, which is why `make run` on SQLite served pages so much slower than production).
+# read, which is why `make run` on SQLite served pages so much slower than production). Each
+# statement runs there to its end at once (:func:`fetch`): none is left open while another starts.
 _sqlite_shared: dict[int, Any] = {}
 
 
@@ -304,8 +305,11 @@ async def fetch(sql: str, *args: Any) -> list[Row]:
     shared = _sqlite_shared.get(id(engine))
     if shared is not None and engine.current_transaction.get() is None:
         query, query_args = _querystring(sql, args).compile_string(engine_type="sqlite")
-        async with shared.execute(query, query_args) as cursor:
-            return list(await cursor.fetchall())
+        # Run to its end in one call on the connection's thread: no other task's statement may
+        # start while this one is open. An open read holds the connection in a read transaction,
+        # where a write cannot wait for the write lock (it failed at once, "database is locked")
+        # and another read would see that read's older snapshot (not what its task just committed).
+        return list(await shared.execute_fetchall(query, query_args))
     rows = await engine.run_querystring(_querystring(sql, args))
     return list(rows) if rows else []
 

@@ -29,6 +29,42 @@ async def test_concurrent_write_transactions_all_commit(person):
     assert sorted(r["request_id"] for r in rows) == sorted(f"concurrent-{n}" for n in range(25))
 
 
+async def test_a_write_outside_a_transaction_waits_while_other_reads_share_its_connection(client, person):
+    """On SQLite, statements outside a transaction share one connection. One that writes waits for
+    the write lock on the busy timeout, even while other tasks read on that connection: a read used
+    to stay open there between its first row and the rest, so the write began inside its read
+    transaction, where SQLite cannot wait, and failed at once with 'database is locked' (one of 60
+    concurrent second-factor guesses failed so, at its e-mail code check)."""
+    statement = """INSERT INTO access_history (space_id, at, acting_as, action, outcome, request_id)
+                   VALUES ({}, CURRENT_TIMESTAMP, 'holder', 'shared connection test', 200, {})"""
+    before, inside, outside = (uuid.uuid4().hex for _ in range(3))
+    await db.fetch(statement, person.space_id, before)  # the reads below find rows
+    go = asyncio.Event()
+
+    async def read() -> int:
+        await go.wait()
+        return len(await db.fetch("SELECT request_id FROM access_history WHERE space_id = {}", person.space_id))
+
+    async def write() -> None:
+        await go.wait()
+        await db.fetch(statement, person.space_id, outside)
+
+    # Created before the transaction opens, so their statements are not part of it; the reads
+    # reach the database first, then the write.
+    tasks = [asyncio.create_task(read()) for _ in range(4)] + [asyncio.create_task(write())]
+    async with db.write_transaction():
+        await db.fetch(statement, person.space_id, inside)  # SQLite's write lock, held until commit
+        go.set()
+        await asyncio.sleep(0.3)  # the statements outside run (and the write waits) meanwhile
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    assert [r for r in results if isinstance(r, BaseException)] == []
+    rows = await db.fetch(
+        "SELECT request_id FROM access_history WHERE space_id = {} AND action = 'shared connection test'",
+        person.space_id,
+    )
+    assert sorted(r["request_id"] for r in rows) == sorted([before, inside, outside])
+
+
 async def test_concurrent_requests_are_all_recorded(client, person, history):
     before = len(await history(person.space_id))
     responses = await asyncio.gather(
