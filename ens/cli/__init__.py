@@ -23,6 +23,9 @@ from ens.cli.vaccines import load_vaccine_list
 from ens.core.settings import ConfigurationError, Settings
 from ens.spaces.rights import COURT_KINDS
 
+# The space's access history says an operator did it, by this name (none given: "Un opérateur du service").
+_OPERATOR_HELP = "your name, as the space's access history shows it to the holder and the representatives"
+
 # Commands that exist for development only: they seed test identities or mint tokens without a login.
 _DEV_COMMANDS = {"demo": "ens demo", "dev": "ens dev token"}
 
@@ -64,10 +67,12 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--since", type=date.fromisoformat, required=True, help="YYYY-MM-DD, in the space's time zone")
     add.add_argument("--until", type=date.fromisoformat, default=None, help="last day (included); none: open-ended")
     add.add_argument("--relates-to", choices=["person", "property"], default="person")
+    add.add_argument("--operator", default=None, help=_OPERATOR_HELP)
     end = reps_sub.add_parser("end", help="end a representation (a measure, or a parent's right by court decision)")
     end.add_argument("id", type=uuid.UUID)
     end.add_argument("--space", type=uuid.UUID, required=True, help="the space it represents (from list)")
     end.add_argument("--reason", required=True, help="the court decision or reason, kept with the row")
+    end.add_argument("--operator", default=None, help=_OPERATOR_HELP)
     restore = reps_sub.add_parser(
         "restore-parent",
         help="a court gave back the authority of a parent an operator ended (`end`): they are the minor's "
@@ -78,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     restore.add_argument(
         "--court-reference", required=True, help="the decision that restores it (court, date, number), kept"
     )
+    restore.add_argument("--operator", default=None, help=_OPERATOR_HELP)
     listing = reps_sub.add_parser("list", help="a space's live representatives")
     listing.add_argument("--space", type=uuid.UUID, required=True)
     claims = sub.add_parser("claim-codes", help="claim codes at 18 (operators only: they check the identity)")

@@ -1,5 +1,6 @@
 """``ens representatives add | end | restore-parent | list``: court measures, recorded and ended by
-operators, and a parent's right a court gave back after an operator ended it."""
+operators, and a parent's right a court gave back after an operator ended it. Each change leaves its
+row in the space's access history (``--operator``: the name it shows; ``ens.spaces.history.OperatorAction``)."""
 
 from __future__ import annotations
 
@@ -32,13 +33,14 @@ def manage_representatives(settings: Settings, args: argparse.Namespace) -> None
                     until=args.until,
                     relates_to=args.relates_to,
                 )
-                print(f"representative_id: {await representatives.add_court_measure(measure)}")
+                added = await representatives.add_court_measure(measure, operator=args.operator)
+                print(f"representative_id: {added}")
             elif args.representatives_command == "end":
-                await representatives.end_court_measure(args.space, args.id, reason=args.reason)
+                await representatives.end_court_measure(args.space, args.id, reason=args.reason, operator=args.operator)
                 print(f"ended: {args.id}")
             elif args.representatives_command == "restore-parent":
                 restored = await representatives.restore_parent(
-                    args.space, args.account, court_reference=args.court_reference
+                    args.space, args.account, court_reference=args.court_reference, operator=args.operator
                 )
                 print(f"representative_id: {restored}")
             else:

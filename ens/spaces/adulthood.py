@@ -21,7 +21,7 @@ from ens.core.mail import Mailer
 from ens.spaces.caller import Caller
 from ens.spaces.codes import BY_AN_OPERATOR, OperatorNote, new_code, space_of, take_code, use_code
 from ens.spaces.door import SpaceAccess, SpaceRef, adulthood, birthday, security_log, space_ref
-from ens.spaces.history import AccountAction
+from ens.spaces.history import AccountAction, OperatorAction
 from ens.spaces.schemas import ClaimCodeRead, SpaceListItem
 from ens.spaces.service import erase_space, hold_for_erasure, holds_data, space_list_item, tell, ties_to_others
 
@@ -69,7 +69,9 @@ async def issue_claim_code(space_id: UUID, *, operator: str, reason: str, secret
     so nobody else could. The operator checked the person's identity first; their name and reason
     stay on the code's row and go to the operators' log. The code works as a parent's does (the
     claim still checks the birthdate of the identity that enters it); a minor's space, where the
-    parents make it, and a space that has its holder are refused."""
+    parents make it, and a space that has its holder are refused. The space's history says an
+    operator (by the name given) issued a code, not their reason: the young adult reads it once the
+    space is theirs."""
     note = OperatorNote(name=operator.strip(), reason=reason.strip())
     errors = [
         FieldError(pointer, f"required, {MAX_NOTE} characters at most")
@@ -89,6 +91,7 @@ async def issue_claim_code(space_id: UUID, *, operator: str, reason: str, secret
             "a parent makes the claim code (from the 17th birthday)."
         )
     expires_at = clock.now() + OPERATOR_CODE_LIFETIME
+    noted = OperatorAction("ens claim-codes issue", note.name)
     async with write_transaction():
         code = await new_code(
             secret_key,
@@ -98,9 +101,16 @@ async def issue_claim_code(space_id: UUID, *, operator: str, reason: str, secret
             expires_at=expires_at,
             operator=note,
         )
+        await noted.record(space.id, outcome=201)
     security_log.warning(
         "claim code issued by an operator",
-        extra={"event": "claim_code_issued", "space_id": str(space.id), "operator": note.name, "reason": note.reason},
+        extra={
+            "event": "claim_code_issued",
+            "space_id": str(space.id),
+            "operator": note.name,
+            "reason": note.reason,
+            "request_id": noted.request_id,
+        },
     )
     return ClaimCodeRead(code=code, expires_at=expires_at, adulthood_on=_adulthood_day(space))
 

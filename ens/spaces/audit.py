@@ -78,8 +78,21 @@ _ENCODE = msgspec.json.Encoder()
 
 
 def row_mac(values: Sequence[Any]) -> str:
-    """The MAC of a row's sealed columns (``ens.spaces.history.SEALED_COLUMNS``, in that order)."""
+    """The MAC of a row's sealed columns (``ens.spaces.history.SEALED_COLUMNS``, in that order, then
+    those of ``SEALED_IF_SET`` when one of them is set: :func:`sealed`)."""
     return _mac(_ENCODE.encode([_canonical(value) for value in values]))
+
+
+# Columns a row's MAC covers after ``ens.spaces.history.SEALED_COLUMNS`` when one of them is set: an
+# operator's row says whose right they recorded, ended or restored (migration m2026_12_12_0002).
+SEALED_IF_SET = ("subject_name", "subject_kind")
+
+
+def sealed(values: Sequence[Any], if_set: Sequence[Any]) -> tuple[Any, ...]:
+    """What a row's MAC covers: ``values``, and ``if_set`` too when any of them is not null. Columns
+    added to the history later are sealed so: a row written before them (nulls there) keeps its MAC,
+    and a value set or removed there afterwards no longer matches."""
+    return (*values, *if_set) if any(value is not None for value in if_set) else tuple(values)
 
 
 def _stored_values(row: Row, columns: Sequence[str]) -> list[Any]:
@@ -198,16 +211,20 @@ class Finding:
 
 
 async def verify_space(space_id: UUID, columns: Sequence[str]) -> Finding | None:
-    """The first broken link of one space's history, or ``None``."""
+    """The first broken link of one space's history, or ``None``. ``columns``: those every row's MAC
+    covers (``ens.spaces.history.SEALED_COLUMNS``); those of :data:`SEALED_IF_SET` are read too."""
+    if_set = SEALED_IF_SET
     rows = await fetch(
-        f"SELECT id, {', '.join(columns)}, mac FROM access_history WHERE space_id = {{}} ORDER BY id", space_id
+        f"SELECT id, {', '.join([*columns, *if_set])}, mac FROM access_history WHERE space_id = {{}} ORDER BY id",
+        space_id,
     )
     for row in rows:
         if row["mac"] is None:
             return Finding(
                 space_id, f"row {row['id']} carries no MAC (written before sealing existed, or its MAC removed)"
             )
-        if not hmac.compare_digest(row_mac(_stored_values(row, columns)), str(row["mac"])):
+        values = sealed(_stored_values(row, columns), _stored_values(row, if_set))
+        if not hmac.compare_digest(row_mac(values), str(row["mac"])):
             return Finding(space_id, f"row {row['id']} was changed after it was written")
     checkpoints = await fetch(
         "SELECT id, after_id, upto_id, row_count, mac FROM history_checkpoints WHERE space_id = {} ORDER BY upto_id",

@@ -110,9 +110,38 @@ _SPECIAL: dict[tuple[str, str], tuple[str, str]] = {
 }
 
 
+# The measures' names, as a court decision says them ("une mesure de protection (tutelle)").
+_MEASURE_WORDS = {"tutelle": "tutelle", "curatelle": "curatelle", "habilitation_familiale": "habilitation familiale"}
+
+
+def _operator_words(row: Any) -> str:
+    """What an operator's command did (``ens.spaces.history.OperatorAction``): the right's kind and
+    its holder's name as the row keeps them, never the decision's reference nor a reason."""
+    action = str(row["action"])
+    kind = _get(row, "subject_kind")
+    name = _get(row, "subject_name") or "une personne"
+    measure = _MEASURE_WORDS.get(kind or "")
+    if action == "ens representatives add":
+        what = f"une mesure de protection ({measure})" if measure else "une mesure de protection"
+        return f"a enregistré {what} confiée à {name}, sur décision de justice"
+    if action == "ens representatives end":
+        if kind == "parent":
+            return f"a mis fin au droit de parent de {name}, sur décision de justice"
+        what = f"à la mesure de protection ({measure})" if measure else "à la représentation"
+        return f"a mis fin {what} confiée à {name}"
+    if action == "ens representatives restore-parent":
+        return f"a rétabli le droit de parent de {name}, sur décision de justice"
+    if action == "ens claim-codes issue":
+        return "a émis un code de reprise de l'espace à 18 ans, après vérification d'identité"
+    return "a modifié les représentants légaux"
+
+
 def actor_words(row: Any) -> str:
     """Who acted: "Vous", "Marie Dupont (parent)", "L'application Withings", "Un professionnel"."""
     kind = row["actor_kind"]
+    if row["acting_as"] == "operator":
+        name = row["actor_name"]
+        return f"{name} (opérateur du service)" if name else "Un opérateur du service"
     if row["acting_as"] == "app":
         return f"L'application {row['client_name']}" if row["client_name"] else "Une application"
     name = row["actor_name"] or "Une personne"
@@ -139,6 +168,9 @@ def describe(row: Any) -> str:
     """The row as a sentence: "Marie Dupont (parent) a consulté les mesures."."""
     method, _, route = str(row["action"]).partition(" ")
     refused = int(row["outcome"]) >= 400
+    if row["acting_as"] == "operator":
+        # A refused command writes no row: an operator's row is always a change made.
+        return f"{actor_words(row)} {_operator_words(row)}."
     special = next((words for (m, end), words in _SPECIAL.items() if m == method and route.endswith(end)), None)
     if special is not None:
         verb = special[1] if refused else special[0]

@@ -27,16 +27,17 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from ens.core import clock, db
 from ens.core.api import Cursors, Page, check_limit
 from ens.core.db import fetch
-from ens.core.errors import ERASED_MEANWHILE, NotFound
+from ens.core.errors import ERASED_MEANWHILE, FieldError, Invalid, NotFound
 from ens.core.idempotency import SPACE_STATE_KEY
-from ens.spaces.audit import row_mac
+from ens.spaces.audit import SEALED_IF_SET, row_mac, sealed
 from ens.spaces.caller import Caller
 from ens.spaces.describe import RESOURCE_WORDS, describe
 from ens.spaces.matrix import access_matrix
-from ens.spaces.schemas import AccessEventRead, ActorRead, ClientRead
+from ens.spaces.schemas import AccessEventRead, ActingAs, ActorRead, ClientRead
 
 log = logging.getLogger("ens.spaces.history")
 
+# Who acts through the space door (and AccountAction); an operator's rows say "operator" (ActingAs).
 Role = Literal["holder", "representative", "app", "professional"]
 ACCESS_STATE_KEY = "ens.access"
 REQUEST_ID_KEY = "ens.request_id"
@@ -48,11 +49,11 @@ class PendingAccess:
 
     space_id: UUID
     at: datetime
-    actor_account_id: UUID
+    actor_account_id: UUID | None  # none for an operator's row
     actor_name: str | None
     client_id: str
     client_name: str | None
-    acting_as: Role
+    acting_as: ActingAs
     # The kind of representative (parent, tutelle...) when ``acting_as`` is representative.
     actor_kind: str | None
     action: str
@@ -69,16 +70,29 @@ class PendingAccess:
     # ``resource_id`` names the item the request creates (``SpaceAccess.names_new_item``): a
     # creation that failed names nothing.
     creates: bool = False
+    # An operator's row (:class:`OperatorAction`): whose right they recorded, ended or restored, and
+    # its kind (tutelle, parent...).
+    subject_name: str | None = None
+    subject_kind: str | None = None
 
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
-# The columns a row's MAC covers (``ens.spaces.audit``), and the MAC itself.
+# An operator's rows (:class:`OperatorAction`): the command is the action, the command line the client.
+OperatorCommand = Literal[
+    "ens representatives add", "ens representatives end", "ens representatives restore-parent", "ens claim-codes issue"
+]
+OPERATOR_ACTION_PREFIX = "ens "
+OPERATOR_CLIENT_ID = "ens-cli"
+MAX_OPERATOR_NAME = 255  # the actor_name column
+
+# The columns every row's MAC covers (``ens.spaces.audit``), then those it covers when one is set
+# (an operator's rows: ``audit.SEALED_IF_SET``), and the MAC itself.
 SEALED_COLUMNS = (
     "space_id, at, actor_account_id, actor_name, client_id, client_name, acting_as, actor_kind, action, "
     "resource_type, resource_id, outcome, request_id, profession, emergency_reason"
 )
-_COLUMNS = SEALED_COLUMNS + ", mac"
+_COLUMNS = f"{SEALED_COLUMNS}, {', '.join(SEALED_IF_SET)}, mac"
 _COLUMN_NAMES = tuple(_COLUMNS.split(", "))
 # One row, written only if the space still exists (an erase may have removed it meanwhile).
 _INSERT_IF_SPACE = (
@@ -90,11 +104,17 @@ _MAX_GROUP = 1000
 
 
 def _values(pending: PendingAccess, outcome: int) -> tuple[Any, ...]:
-    sealed = _sealed_values(pending, outcome)
-    return (*sealed, row_mac(sealed))
+    """The row's values in the order of ``_COLUMNS``."""
+    return (*_every_row_values(pending, outcome), pending.subject_name, pending.subject_kind,
+            row_mac(_sealed_values(pending, outcome)))  # fmt: skip
 
 
 def _sealed_values(pending: PendingAccess, outcome: int) -> tuple[Any, ...]:
+    """What the row's MAC covers (``audit.sealed``)."""
+    return sealed(_every_row_values(pending, outcome), (pending.subject_name, pending.subject_kind))
+
+
+def _every_row_values(pending: PendingAccess, outcome: int) -> tuple[Any, ...]:
     return (
         pending.space_id,
         pending.at,
@@ -271,14 +291,14 @@ def _header(scope: Scope, name: bytes) -> str | None:
 
 _LIST = """
 SELECT id, at, actor_account_id, actor_name, client_id, client_name, acting_as, actor_kind, action,
-       resource_type, resource_id, outcome, request_id, profession, emergency_reason
+       resource_type, resource_id, outcome, request_id, profession, emergency_reason, subject_name, subject_kind
 FROM access_history
 WHERE space_id = {} AND id < {}FILTERS
 ORDER BY id DESC
 LIMIT {}
 """
 
-HistoryActor = Literal["me", "holder", "representatives", "apps", "professionals"]
+HistoryActor = Literal["me", "holder", "representatives", "apps", "professionals", "operators"]
 HistoryAction = Literal["read", "change", "delete", "refused"]
 
 _ACTING_AS: dict[str, str] = {
@@ -286,6 +306,7 @@ _ACTING_AS: dict[str, str] = {
     "representatives": "representative",
     "apps": "app",
     "professionals": "professional",
+    "operators": "operator",
 }
 _METHODS: dict[str, tuple[str, ...]] = {
     "read": ("GET", "HEAD"),
@@ -326,7 +347,12 @@ class HistoryFilter:
             clauses.append("outcome >= 400")
         elif self.action is not None:
             methods = _METHODS[self.action]
-            clauses.append("(" + " OR ".join(f"action LIKE '{method} %'" for method in methods) + ")")
+            likes = [f"action LIKE '{method} %'" for method in methods]
+            if self.action == "change":
+                # An operator's command changes who may reach the space (ending a right included:
+                # no data is deleted), and is never refused in the history (a refusal writes nothing).
+                likes.append(f"action LIKE '{OPERATOR_ACTION_PREFIX}%'")
+            clauses.append("(" + " OR ".join(likes) + ")")
         if self.resource in RESOURCE_WORDS:
             # Literal as well (one of this service's own words): the partial index on the rows about
             # anything but the measures (migration m2026_12_09_0001) is chosen only when the
@@ -461,6 +487,68 @@ class AccountAction:
                 resource_id=None,
                 request_id=self.request_id,
                 expected_outcome=outcome,
+            ),
+            outcome,
+        )
+
+
+def operator_name(name: str | None) -> str | None:
+    """The name an operator gave a command (``--operator``), as their rows say it; none if blank."""
+    if name is None or not name.strip():
+        return None
+    if len(name.strip()) > MAX_OPERATOR_NAME:
+        raise Invalid(
+            "The operator's name is too long.", [FieldError("/operator", f"{MAX_OPERATOR_NAME} characters at most")]
+        )
+    return name.strip()
+
+
+@dataclass(frozen=True)
+class OperatorAction:
+    """An operator's command that changes who may reach a space (``ens representatives add | end |
+    restore-parent``, ``ens claim-codes issue``): its one row in that space's history, written in the
+    command's own write transaction with its change (a refusal changes nothing and writes none), so
+    that the holder and the representatives see it as they see the rest.
+
+    No account acted: ``actor_account_id`` is null, ``acting_as`` is operator, ``actor_name`` the
+    name the operator gave (``--operator``) or none, the client the command line
+    (``OPERATOR_CLIENT_ID``), the action the command, the resource the representatives (the claim
+    code's route is theirs too), and for a right recorded, ended or restored its id
+    (``resource_id``), its holder's name and its kind (``subject_name``, ``subject_kind``). Never
+    the court decision's reference nor the operator's reason: text typed by hand, that may say
+    something of the person (the reference of a live right is in the representatives' list)."""
+
+    command: OperatorCommand
+    operator: str | None = None
+    # Also on the operators' security log line, to find one from the other.
+    request_id: str = field(default_factory=lambda: f"cli-{secrets.token_hex(16)}")
+
+    async def record(
+        self,
+        space_id: UUID,
+        *,
+        outcome: int,
+        resource_id: UUID | None = None,
+        subject_name: str | None = None,
+        subject_kind: str | None = None,
+    ) -> None:
+        await _insert_one(
+            PendingAccess(
+                space_id=space_id,
+                at=clock.now(),
+                actor_account_id=None,
+                actor_name=self.operator,
+                client_id=OPERATOR_CLIENT_ID,
+                client_name=None,
+                acting_as="operator",
+                actor_kind=None,
+                action=self.command,
+                resource_type="representatives",
+                resource_id=str(resource_id) if resource_id is not None else None,
+                request_id=self.request_id,
+                expected_outcome=outcome,
+                subject_name=subject_name,
+                subject_kind=subject_kind,
             ),
             outcome,
         )

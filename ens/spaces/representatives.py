@@ -19,7 +19,7 @@ from ens.core.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
 from ens.core.names import same_names, years_later
 from ens.spaces.codes import new_code, space_of, take_code, use_code
 from ens.spaces.door import SpaceAccess, SpaceRef, adulthood, security_log
-from ens.spaces.history import AccountAction
+from ens.spaces.history import AccountAction, OperatorAction, operator_name
 from ens.spaces.rights import COURT_KINDS, RepresentativeKind
 from ens.spaces.schemas import ChildSpaceCreate, InvitationRead, RepresentativeRead, SpaceListItem
 from ens.spaces.service import insert_space, space_list_item
@@ -162,9 +162,12 @@ async def leave(access: SpaceAccess, representative_id: UUID) -> None:
     await _end(access.space_id, representative_id, reason="withdrew", by_operator=False)
 
 
-async def _end(space_id: UUID, representative_id: UUID, *, reason: str, by_operator: bool) -> None:
+async def _end(
+    space_id: UUID, representative_id: UUID, *, reason: str, by_operator: bool, noted: OperatorAction | None = None
+) -> None:
     """End a live representation; one that ended meanwhile keeps its date and reason (a court's
     reference is not overwritten by a parent leaving at the same moment): 404, as for an unknown one.
+    An operator's end (``noted``) leaves its row in the space's history, with the end.
 
     The invitations the representative made and nobody used die with their right (an acceptance
     checks the inviter again). Their claim code stays: only the child, identified, can use it to
@@ -174,7 +177,7 @@ async def _end(space_id: UUID, representative_id: UUID, *, reason: str, by_opera
         await serialise(_carers_key(space_id))  # an acceptance reads who the parents are under it
         ended = await fetch(
             "UPDATE representatives SET revoked_at = {}, ended_reason = {}, ended_by_operator = {} "
-            "WHERE space_id = {} AND id = {} AND revoked_at IS NULL RETURNING account_id",
+            "WHERE space_id = {} AND id = {} AND revoked_at IS NULL RETURNING account_id, kind",
             now,
             reason,
             by_operator,
@@ -190,8 +193,26 @@ async def _end(space_id: UUID, representative_id: UUID, *, reason: str, by_opera
                 as_uuid(ended[0]["account_id"]),
                 now,
             )
+            if noted is not None:
+                await noted.record(
+                    space_id,
+                    outcome=200,
+                    resource_id=representative_id,
+                    subject_name=await _name_of(as_uuid(ended[0]["account_id"])),
+                    subject_kind=ended[0]["kind"],
+                )
     if not ended:
         raise NotFound("No such representative of this space.")
+
+
+async def _name_of(account_id: UUID) -> str | None:
+    """An account's names, as an operator's row in the history keeps them."""
+    account = await fetch_one("SELECT given_name, family_name FROM accounts WHERE id = {}", account_id)
+    return _full_name(account) if account else None
+
+
+def _full_name(account: Row) -> str:
+    return f"{account['given_name']} {account['family_name']}"
 
 
 # How a right ended that no operator ended, in the words of a refusal to restore it.
@@ -378,8 +399,10 @@ class CourtMeasure:
     relates_to: Literal["person", "property"]
 
 
-async def add_court_measure(measure: CourtMeasure) -> UUID:
-    """An operator records a protection measure for an adult's space (``ens representatives add``)."""
+async def add_court_measure(measure: CourtMeasure, *, operator: str | None = None) -> UUID:
+    """An operator records a protection measure for an adult's space (``ens representatives add``),
+    with its row in the space's history (``operator``: their name, if they gave it)."""
+    noted = OperatorAction("ens representatives add", operator_name(operator))
     if measure.kind not in COURT_KINDS:
         raise Invalid(
             f"A court measure is one of {', '.join(COURT_KINDS)}.", [FieldError("/kind", "not a court measure")]
@@ -395,7 +418,7 @@ async def add_court_measure(measure: CourtMeasure) -> UUID:
         raise Invalid("The measure must end after it starts.", [FieldError("/until", "before since")])
     now = clock.now()
     async with write_transaction():
-        account = await fetch_one("SELECT id FROM accounts WHERE id = {}", measure.account_id)
+        account = await fetch_one("SELECT given_name, family_name FROM accounts WHERE id = {}", measure.account_id)
         if account is None:
             raise NotFound("No such account: the representative signs in once before a measure names them.")
         existing = await fetch_one(
@@ -424,19 +447,32 @@ async def add_court_measure(measure: CourtMeasure) -> UUID:
             court_reference=measure.court_reference.strip(),
             relates_to=measure.relates_to,
         )
+        await noted.record(
+            measure.space_id,
+            outcome=201,
+            resource_id=representative_id,
+            subject_name=_full_name(account),
+            subject_kind=measure.kind,
+        )
     security_log.warning(
         "court measure added",
         extra={
             "event": "court_measure_added",
             "space_id": str(measure.space_id),
             "representative_id": str(representative_id),
+            "operator": noted.operator,
+            "request_id": noted.request_id,
         },
     )
     return representative_id
 
 
-async def end_court_measure(space_id: UUID, representative_id: UUID, *, reason: str) -> None:
-    """An operator ends a measure (or removes a parent, citing a court decision)."""
+async def end_court_measure(
+    space_id: UUID, representative_id: UUID, *, reason: str, operator: str | None = None
+) -> None:
+    """An operator ends a measure (or removes a parent, citing a court decision), with its row in the
+    space's history (``operator``: their name, if they gave it; the reason is not in the row)."""
+    noted = OperatorAction("ens representatives end", operator_name(operator))
     row = await fetch_one(
         "SELECT space_id FROM representatives WHERE space_id = {} AND id = {} AND revoked_at IS NULL",
         space_id,
@@ -446,14 +482,21 @@ async def end_court_measure(space_id: UUID, representative_id: UUID, *, reason: 
         raise NotFound("No such live representation.")
     if not reason.strip():
         raise Invalid("Say why (the court decision's reference).", [FieldError("/reason", "required")])
-    await _end(as_uuid(row["space_id"]), representative_id, reason=reason.strip(), by_operator=True)
+    await _end(as_uuid(row["space_id"]), representative_id, reason=reason.strip(), by_operator=True, noted=noted)
     security_log.warning(
         "representation ended by an operator",
-        extra={"event": "representation_ended", "representative_id": str(representative_id)},
+        extra={
+            "event": "representation_ended",
+            "representative_id": str(representative_id),
+            "operator": noted.operator,
+            "request_id": noted.request_id,
+        },
     )
 
 
-async def restore_parent(space_id: UUID, account_id: UUID, *, court_reference: str) -> UUID:
+async def restore_parent(
+    space_id: UUID, account_id: UUID, *, court_reference: str, operator: str | None = None
+) -> UUID:
     """A court gave back a parent's authority (an appeal, a new judgement) that an operator had ended
     (``ens representatives end``): the operator records the account as a parent of the child again,
     with the decision's reference (``ens representatives restore-parent``), until the 18th birthday.
@@ -461,7 +504,9 @@ async def restore_parent(space_id: UUID, account_id: UUID, *, court_reference: s
     Only on a minor's space nobody has claimed, for an adult other than the child who is not a parent
     of it now, while the child has fewer than ``MAX_PARENTS``, and only when the account's last right
     as this child's parent was ended by an operator: anyone else joins with the other parent's
-    invitation. Any refusal writes nothing."""
+    invitation. Any refusal writes nothing; a restoration writes its row in the space's history
+    (``operator``: their name, if they gave it; the reference is not in the row)."""
+    noted = OperatorAction("ens representatives restore-parent", operator_name(operator))
     reference = court_reference.strip()
     if not reference or len(reference) > MAX_COURT_REFERENCE:
         raise Invalid(
@@ -528,12 +573,21 @@ async def restore_parent(space_id: UUID, account_id: UUID, *, court_reference: s
             now=now,
             court_reference=reference,
         )
+        await noted.record(
+            space_id,
+            outcome=201,
+            resource_id=representative_id,
+            subject_name=_full_name(account),
+            subject_kind="parent",
+        )
     security_log.warning(
         "parent's right restored by an operator",
         extra={
             "event": "parent_restored",
             "space_id": str(space_id),
             "representative_id": str(representative_id),
+            "operator": noted.operator,
+            "request_id": noted.request_id,
         },
     )
     return representative_id

@@ -60,16 +60,23 @@ class ClientRead(ReadStruct):
     name: str | None
 
 
+# Who acted on a space, as what: an operator acts from the service's command line, with no account
+# (``ens representatives add | end | restore-parent``, ``ens claim-codes issue``).
+ActingAs = Literal["holder", "representative", "app", "professional", "operator"]
+
+
 class AccessEventRead(ReadStruct):
     id: str
     at: datetime
+    # None on an operator's row (no account: their name, when they gave it, is in the description).
     actor: ActorRead | None
     client: ClientRead | None
-    # holder, representative, app, professional; for a representative, their kind; for a
-    # professional, professional or professional_emergency.
-    acting_as: str
+    # For a representative, actorKind is their kind; for a professional, professional or
+    # professional_emergency.
+    acting_as: ActingAs
     actor_kind: str | None
-    # The method and route template ("GET /v1/spaces/{space}/vitals").
+    # The method and route template ("GET /v1/spaces/{space}/vitals"); an operator's row, the
+    # command ("ens representatives add").
     action: str
     resource_type: str | None
     resource_id: str | None

@@ -177,6 +177,10 @@ class AccessEvent(Table, tablename="access_history"):
     # A professional's rows: their profession (TRE_G15 code) and, in an emergency, the reason given.
     profession = Varchar(length=8, null=True, default=None)
     emergency_reason = Text(null=True, default=None)
+    # An operator's row (``ens representatives``): whose right they recorded, ended or restored, and
+    # its kind (tutelle, parent...), as they were then.
+    subject_name = Varchar(length=255, null=True, default=None)
+    subject_kind = Varchar(length=32, null=True, default=None)
     # HMAC of what the row says (ens.spaces.audit): a row changed in the database no longer matches.
     mac = Varchar(length=64, null=True, default=None)
 

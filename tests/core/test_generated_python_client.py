@@ -9,7 +9,7 @@ import json
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from types import ModuleType
 from uuid import UUID
@@ -19,6 +19,7 @@ import pytest
 from litestar import Litestar
 
 from ens.core.settings import Settings
+from ens.spaces.representatives import CourtMeasure, add_court_measure
 from tests.helpers.asgi import asgi_transport
 from tests.helpers.vitals import pressure, weight
 
@@ -114,3 +115,34 @@ async def test_a_generated_client_reads_problems_as_typed_models(generated, app:
         )
         assert refused.status_code == 400 and isinstance(refused.parsed, models.OAuthErrorRead), refused.content
         assert refused.parsed.error == "unsupported_grant_type"
+
+
+async def test_a_generated_client_reads_an_operators_row_in_the_history(
+    generated, app: Litestar, settings: Settings, make_person
+):
+    """An operator's row (``ens representatives add``): ``actingAs`` operator, in the document's enum,
+    and no ``actor`` (no account acted)."""
+    models = importlib.import_module(f"{PACKAGE}.models")
+    holder, tutor = await make_person(), await make_person(given_name="Paul", family_name="Langevin")
+    await add_court_measure(
+        CourtMeasure(
+            space_id=holder.space_id,
+            account_id=tutor.account_id,
+            kind="tutelle",
+            court_reference="TJ Lyon, RG 26/01234",
+            since=date(2026, 3, 12),
+            until=None,
+            relates_to="person",
+        ),
+        operator="Agnès Roux",
+    )
+    base_url = settings.public_url
+    async with httpx.AsyncClient(transport=asgi_transport(app), base_url=base_url, headers=holder.headers) as http:
+        api = generated.Client(base_url=base_url)
+        api.set_async_httpx_client(http)
+        page = await operation(generated, "spaces", "list_access_history").asyncio_detailed(space="me", client=api)
+    assert page.status_code == 200 and isinstance(page.parsed, models.PageAccessEventRead), page.content
+    [row] = [item for item in page.parsed.items if item.acting_as != models.AccessEventReadActingAs.HOLDER]
+    assert row.acting_as == models.AccessEventReadActingAs.OPERATOR and row.actor is None
+    assert row.action == "ens representatives add" and row.client.client_id == "ens-cli"
+    assert row.description.startswith("Agnès Roux (opérateur du service) a enregistré une mesure de protection")

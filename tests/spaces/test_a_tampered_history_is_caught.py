@@ -14,6 +14,7 @@ from ens.core import clock, db
 from ens.core.settings import Settings
 from ens.spaces import audit
 from ens.spaces.history import SEALED_COLUMNS
+from tests.helpers.carers import court_measure
 from tests.helpers.people import MakePerson, Person
 from tests.helpers.server import ROOT, ens_command
 
@@ -100,6 +101,34 @@ async def test_a_removed_checkpoint_breaks_the_next_one(client: httpx.AsyncClien
     )
     finding = await audit.verify_space(person.space_id, COLUMNS)
     assert finding is not None
+
+
+async def test_an_operators_row_is_sealed_with_whose_right_it_was(
+    client: httpx.AsyncClient, make_person: MakePerson
+) -> None:
+    """An operator's row (``ens representatives add``: no account, whose right it was in two columns
+    added later, ``audit.SEALED_IF_SET``) verifies, sealed or not; those columns are under its MAC:
+    changed, or emptied as on a row written before they existed, the row is caught."""
+    holder, tutor = await make_person(), await make_person(given_name="Paul", family_name="Langevin")
+    await court_measure(holder, tutor, "curatelle")
+    assert (await client.get("/v1/spaces/me", headers=holder.headers)).status_code == 200
+    row = await db.fetch_one(
+        "SELECT id, actor_account_id, subject_name, subject_kind FROM access_history "
+        "WHERE space_id = {} AND acting_as = 'operator'",
+        holder.space_id,
+    )
+    assert row is not None and row["actor_account_id"] is None
+    assert (row["subject_name"], row["subject_kind"]) == ("Paul Langevin", "curatelle")
+    assert await audit.verify_space(holder.space_id, COLUMNS) is None
+    await _seal_now()
+    assert await db.fetch("SELECT id FROM history_checkpoints WHERE space_id = {}", holder.space_id)
+    assert await audit.verify_space(holder.space_id, COLUMNS) is None
+    for change in ("subject_name = 'Jean Dupont'", "subject_name = NULL, subject_kind = NULL"):
+        await db.fetch(
+            f"UPDATE access_history SET {change} WHERE space_id = {{}} AND id = {{}}", holder.space_id, row["id"]
+        )
+        finding = await audit.verify_space(holder.space_id, COLUMNS)
+        assert finding is not None and finding.what == f"row {row['id']} was changed after it was written"
 
 
 async def test_the_command_reports_the_first_broken_link(
