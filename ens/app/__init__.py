@@ -202,7 +202,12 @@ def create_app(
                 IdempotencyMiddleware,
                 max_body_bytes=settings.max_body_bytes,
                 lease_seconds=settings.idempotency_lease_seconds,
-                large_bodies=[(re.compile(r"/v1/spaces/[^/]+/documents/?"), MAX_DOCUMENT_BYTES + FORM_ALLOWANCE_BYTES)],
+                # Routes that take a larger body than ENS_MAX_BODY_BYTES, with their own limit: an
+                # Idempotency-Key on them must not bring the smaller one back (413).
+                large_bodies=[
+                    (re.compile(r"/v1/spaces/[^/]+/documents/?"), MAX_DOCUMENT_BYTES + FORM_ALLOWANCE_BYTES),
+                    (re.compile(r"/v1/spaces/[^/]+/import/?"), settings.import_max_bytes),
+                ],
             ),
         ],
         exception_handlers=exception_handlers(),
