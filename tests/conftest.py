@@ -23,6 +23,7 @@ from litestar import Litestar
 from ens.app import create_app
 from ens.core import db
 from ens.core.settings import Settings
+from ens.spaces import audit
 from tests.helpers.asgi import asgi_client
 from tests.helpers.login import Outbox
 from tests.helpers.people import (
@@ -103,6 +104,9 @@ async def migrated(settings: Settings) -> None:
 
     engine = db.engine_for_url(settings.database_url)
     db.bind(engine, db.all_tables())
+    # As the app and the commands do: service code the tests call directly (an operator's command,
+    # without a server in this process) seals the access-history rows it writes.
+    audit.configure(settings.secret_key)
     result = await run_forwards(app_name="all")
     assert result.success, result.message
 
