@@ -11,6 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from ens.core.settings import Settings
+
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts"
 SERVER_START_TIMEOUT_S = 60.0
@@ -29,6 +31,25 @@ def ens_command() -> list[str]:
     if script.exists():
         return [str(script)]
     return [str(ROOT / ".venv" / "bin" / "ens")]
+
+
+def run_ens(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    """``ens ARGS...`` as an operator types it, on the tests' database (``settings.database_url``),
+    running this checkout's code (``PYTHONPATH``), whichever checkout the console script came from."""
+    return subprocess.run(  # noqa: S603 (our own console script)
+        [*ens_command(), *args],
+        cwd=ROOT,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "HOME": str(ROOT),
+            "PYTHONPATH": str(ROOT),
+            "ENS_ENV": "dev",
+            "ENS_DATABASE_URL": settings.database_url,
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def wait_until_healthy(

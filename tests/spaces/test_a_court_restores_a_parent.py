@@ -34,7 +34,7 @@ from tests.helpers.carers import (
 )
 from tests.helpers.concurrency import first_decision, second_while_first_is_open
 from tests.helpers.people import MakePerson, Person
-from tests.helpers.server import ROOT, ens_command
+from tests.helpers.server import run_ens
 
 APPEAL = "CA Lyon, 2e ch., 14 octobre 2026, RG 26/07781: autorité parentale rétablie"
 
@@ -44,21 +44,7 @@ on_postgres = pytest.mark.skipif(
 
 
 def _ens(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(  # noqa: S603 (our own console script)
-        [*ens_command(), "representatives", *args],
-        cwd=ROOT,
-        # PYTHONPATH: this checkout's code, whichever checkout the console script was installed from.
-        env={
-            "PATH": "/usr/bin:/bin",
-            "HOME": str(ROOT),
-            "PYTHONPATH": str(ROOT),
-            "ENS_ENV": "dev",
-            "ENS_DATABASE_URL": settings.database_url,
-        },
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return run_ens(settings, "representatives", *args)
 
 
 def _restore(

@@ -19,18 +19,11 @@ from ens.core.settings import Settings
 from ens.spaces.representatives import _end as end_representation
 from tests.helpers.carers import court_measure, create_child_space, join_as_second_parent, today_in_paris
 from tests.helpers.people import MakePerson
-from tests.helpers.server import ROOT, ens_command
+from tests.helpers.server import run_ens
 
 
 def _ens(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(  # noqa: S603 (our own console script)
-        [*ens_command(), "representatives", *args],
-        cwd=ROOT,
-        env={"PATH": "/usr/bin:/bin", "HOME": str(ROOT), "ENS_ENV": "dev", "ENS_DATABASE_URL": settings.database_url},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return run_ens(settings, "representatives", *args)
 
 
 async def test_an_operator_adds_lists_and_ends_a_tutelle(

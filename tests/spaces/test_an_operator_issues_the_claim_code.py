@@ -17,27 +17,13 @@ from ens.core.settings import Settings
 from ens.spaces.codes import BY_AN_OPERATOR
 from tests.helpers.carers import create_child_space, set_birthdate, today_in_paris, years_before
 from tests.helpers.people import MakePerson
-from tests.helpers.server import ROOT, ens_command
+from tests.helpers.server import run_ens
 
 REASON = "Carte d'identité vue au guichet CPAM Lyon, ticket 2026-4411"
 
 
 def _ens(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(  # noqa: S603 (our own console script)
-        [*ens_command(), "claim-codes", *args],
-        cwd=ROOT,
-        # PYTHONPATH: this checkout's code, whichever checkout the console script was installed from.
-        env={
-            "PATH": "/usr/bin:/bin",
-            "HOME": str(ROOT),
-            "PYTHONPATH": str(ROOT),
-            "ENS_ENV": "dev",
-            "ENS_DATABASE_URL": settings.database_url,
-        },
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return run_ens(settings, "claim-codes", *args)
 
 
 def _issue(settings: Settings, space: uuid.UUID, *, reason: str = REASON) -> subprocess.CompletedProcess[str]:

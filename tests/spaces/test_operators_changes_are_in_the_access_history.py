@@ -20,7 +20,7 @@ from ens.core import db
 from ens.core.settings import Settings
 from tests.helpers.carers import create_child_space, join_as_second_parent, set_birthdate, today_in_paris, years_before
 from tests.helpers.people import MakePerson, Person
-from tests.helpers.server import ROOT, ens_command
+from tests.helpers.server import run_ens
 
 JUDGEMENT = "TJ Lyon, 12 mars 2026, RG 26/01234: altération des facultés (certificat du Dr Martin)"
 ENDING = "TJ Lyon, 2 mars 2026: retrait de l'autorité parentale pour violences"
@@ -29,21 +29,7 @@ IDENTITY_CHECK = "Carte d'identité vue au guichet CPAM Lyon, ticket 2026-4411"
 
 
 def _ens(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(  # noqa: S603 (our own console script)
-        [*ens_command(), *args],
-        cwd=ROOT,
-        # PYTHONPATH: this checkout's code, whichever checkout the console script was installed from.
-        env={
-            "PATH": "/usr/bin:/bin",
-            "HOME": str(ROOT),
-            "PYTHONPATH": str(ROOT),
-            "ENS_ENV": "dev",
-            "ENS_DATABASE_URL": settings.database_url,
-        },
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return run_ens(settings, *args)
 
 
 def _printed(done: subprocess.CompletedProcess[str], key: str) -> str:
