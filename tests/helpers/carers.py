@@ -106,3 +106,23 @@ async def representation(space_id: uuid.UUID, account_id: uuid.UUID) -> dict[str
         account_id,
     )
     return dict(row) if row else None
+
+
+async def live_representation_id(space_id: uuid.UUID, person: Person) -> uuid.UUID:
+    """The id of ``person``'s live representation of the space (it must have one)."""
+    row = await db.fetch_one(
+        "SELECT id FROM representatives WHERE space_id = {} AND account_id = {} AND revoked_at IS NULL",
+        space_id,
+        person.account_id,
+    )
+    assert row is not None
+    return uuid.UUID(str(row["id"]))
+
+
+async def live_parents(space_id: uuid.UUID) -> set[uuid.UUID]:
+    """The accounts whose parent's right on the space is not ended."""
+    rows = await db.fetch(
+        "SELECT account_id FROM representatives WHERE space_id = {} AND kind = 'parent' AND revoked_at IS NULL",
+        space_id,
+    )
+    return {uuid.UUID(str(row["account_id"])) for row in rows}

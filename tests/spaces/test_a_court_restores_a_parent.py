@@ -28,6 +28,8 @@ from tests.helpers.carers import (
     create_child_space,
     invite,
     join_as_second_parent,
+    live_parents,
+    live_representation_id,
     set_birthdate,
     today_in_paris,
     years_before,
@@ -55,24 +57,6 @@ def _restore(
     )
 
 
-async def _representation_of(space_id: uuid.UUID, person: Person) -> uuid.UUID:
-    row = await db.fetch_one(
-        "SELECT id FROM representatives WHERE space_id = {} AND account_id = {} AND revoked_at IS NULL",
-        space_id,
-        person.account_id,
-    )
-    assert row is not None
-    return uuid.UUID(str(row["id"]))
-
-
-async def _parents(space_id: uuid.UUID) -> set[uuid.UUID]:
-    rows = await db.fetch(
-        "SELECT account_id FROM representatives WHERE space_id = {} AND kind = 'parent' AND revoked_at IS NULL",
-        space_id,
-    )
-    return {uuid.UUID(str(row["account_id"])) for row in rows}
-
-
 async def _rows(space_id: uuid.UUID) -> list[dict[str, Any]]:
     """Everything the space's representatives table says, to see a refusal wrote nothing."""
     rows = await db.fetch("SELECT * FROM representatives WHERE space_id = {} ORDER BY created_at, id", space_id)
@@ -87,7 +71,7 @@ async def _removed_by_an_operator(
     child = await create_child_space(client, parent)
     assert (await join_as_second_parent(client, parent, removed, child)).status_code == 200
     await end_court_measure(
-        child, await _representation_of(child, removed), reason="TJ Lyon, 2 mars 2026: retrait de l'autorité"
+        child, await live_representation_id(child, removed), reason="TJ Lyon, 2 mars 2026: retrait de l'autorité"
     )
     return parent, removed, child
 
@@ -111,7 +95,7 @@ async def test_a_parent_a_court_restores_is_the_childs_parent_again(
     ended = _ens(
         settings,
         "end",
-        str(await _representation_of(child, removed)),
+        str(await live_representation_id(child, removed)),
         "--space",
         str(child),
         "--reason",
@@ -154,7 +138,7 @@ async def test_a_parent_a_court_restores_is_the_childs_parent_again(
         (False, "TJ Lyon, 2 mars 2026: retrait de l'autorité parentale", True),
         (True, None, False),
     ]
-    assert await _parents(child) == {parent.account_id, removed.account_id}
+    assert await live_parents(child) == {parent.account_id, removed.account_id}
     # Once is enough.
     _refused(_restore(settings, child, removed.account_id), "already represents")
 
@@ -184,13 +168,13 @@ async def test_the_invitation_still_refuses_a_removed_parent_no_court_restored(
     parent, restored, child = await _removed_by_an_operator(client, make_person)
     other = await make_person(given_name="Karim")
     assert (await join_as_second_parent(client, parent, other, child)).status_code == 200
-    await end_court_measure(child, await _representation_of(child, other), reason="TJ Lyon, RG 26/09999")
+    await end_court_measure(child, await live_representation_id(child, other), reason="TJ Lyon, RG 26/09999")
     assert _restore(settings, child, restored.account_id).returncode == 0
     code = await invite(client, parent, child)
     refused = await client.post(f"/v1/invitations/{code}/accept", headers=other.headers)
     assert refused.status_code == 403 and "operator" in refused.json()["detail"]
     assert (await client.get(f"/v1/spaces/{child}", headers=other.headers)).status_code == 404
-    assert await _parents(child) == {parent.account_id, restored.account_id}
+    assert await live_parents(child) == {parent.account_id, restored.account_id}
 
 
 async def test_only_a_minors_space_nobody_claimed(
@@ -259,7 +243,7 @@ async def test_only_a_parent_an_operator_ended_and_not_a_live_one(
     _refused(_restore(settings, child, parent.account_id), "already represents")
     _refused(_restore(settings, child, stranger.account_id), "never this child's parent", "invitation")
     # A parent who withdrew comes back with the other parent's invitation.
-    mine = await _representation_of(child, other)
+    mine = await live_representation_id(child, other)
     assert (await client.delete(f"/v1/spaces/{child}/representatives/{mine}", headers=other.headers)).status_code == 204
     before = await _rows(child)
     _refused(_restore(settings, child, other.account_id), "not ended by an operator", "withdrew", "invitation")
@@ -302,4 +286,4 @@ async def test_a_restoration_waits_for_an_acceptance_under_way(
     assert waited
     with pytest.raises(Conflict, match="2 parents"):
         await second
-    assert await _parents(child) == {parent.account_id, newcomer.account_id}
+    assert await live_parents(child) == {parent.account_id, newcomer.account_id}

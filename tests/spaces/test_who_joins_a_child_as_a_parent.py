@@ -14,7 +14,15 @@ import pytest
 from ens.core import clock, db
 from ens.core.settings import Settings
 from ens.spaces.representatives import end_court_measure
-from tests.helpers.carers import create_child_space, invite, join_as_second_parent, today_in_paris, years_before
+from tests.helpers.carers import (
+    create_child_space,
+    invite,
+    join_as_second_parent,
+    live_parents,
+    live_representation_id,
+    today_in_paris,
+    years_before,
+)
 from tests.helpers.concurrency import first_decision, second_while_first_is_open
 from tests.helpers.people import MakePerson, Person
 
@@ -23,27 +31,9 @@ on_postgres = pytest.mark.skipif(
 )
 
 
-async def _representation_of(space_id: uuid.UUID, person: Person) -> uuid.UUID:
-    row = await db.fetch_one(
-        "SELECT id FROM representatives WHERE space_id = {} AND account_id = {} AND revoked_at IS NULL",
-        space_id,
-        person.account_id,
-    )
-    assert row is not None
-    return uuid.UUID(str(row["id"]))
-
-
-async def _parents(space_id: uuid.UUID) -> set[uuid.UUID]:
-    rows = await db.fetch(
-        "SELECT account_id FROM representatives WHERE space_id = {} AND kind = 'parent' AND revoked_at IS NULL",
-        space_id,
-    )
-    return {uuid.UUID(str(row["account_id"])) for row in rows}
-
-
 async def _withdraw(client: httpx.AsyncClient, space_id: uuid.UUID, parent: Person) -> None:
     """``DELETE .../representatives/{id}`` of the parent's own right, by them."""
-    mine = await _representation_of(space_id, parent)
+    mine = await live_representation_id(space_id, parent)
     left = await client.delete(f"/v1/spaces/{space_id}/representatives/{mine}", headers=parent.headers)
     assert left.status_code == 204, left.text
 
@@ -73,10 +63,10 @@ async def test_an_invitation_dies_with_its_parents_right(
     if ended_by == "withdrawal":
         await _withdraw(client, child, parent)
     else:
-        await end_court_measure(child, await _representation_of(child, parent), reason="TJ Lyon, RG 26/04567")
+        await end_court_measure(child, await live_representation_id(child, parent), reason="TJ Lyon, RG 26/04567")
     _problem(await _accept(client, code, stranger), 404, "not-found")
     assert (await client.get(f"/v1/spaces/{child}", headers=stranger.headers)).status_code == 404
-    assert await _parents(child) == {other.account_id}
+    assert await live_parents(child) == {other.account_id}
 
 
 async def test_an_invitation_is_void_once_its_parent_no_longer_is_one_whatever_ended_the_right(
@@ -95,7 +85,7 @@ async def test_an_invitation_is_void_once_its_parent_no_longer_is_one_whatever_e
     )
     detail = _problem(await _accept(client, code, stranger), 409, "conflict")
     assert "no longer represents" in detail
-    assert await _parents(child) == set()
+    assert await live_parents(child) == set()
     used = await db.fetch("SELECT id FROM space_codes WHERE space_id = {} AND used_at IS NOT NULL", child)
     assert used == []
 
@@ -107,13 +97,13 @@ async def test_a_parent_an_operator_removed_is_not_brought_back_by_the_other_par
     child = await create_child_space(client, parent)
     assert (await join_as_second_parent(client, parent, other, child)).status_code == 200
     await end_court_measure(
-        child, await _representation_of(child, other), reason="TJ Lyon: retrait de l'autorité parentale"
+        child, await live_representation_id(child, other), reason="TJ Lyon: retrait de l'autorité parentale"
     )
     code = await invite(client, parent, child)
     detail = _problem(await _accept(client, code, other), 403, "forbidden")
     assert "operator" in detail
     assert (await client.get(f"/v1/spaces/{child}", headers=other.headers)).status_code == 404
-    assert await _parents(child) == {parent.account_id}
+    assert await live_parents(child) == {parent.account_id}
     # The code is not spent: the person it is for may still come.
     assert (await _accept(client, code, await make_person())).status_code == 200
 
@@ -124,7 +114,7 @@ async def test_a_parent_who_withdrew_may_be_invited_back(client: httpx.AsyncClie
     assert (await join_as_second_parent(client, parent, other, child)).status_code == 200
     await _withdraw(client, child, other)
     assert (await join_as_second_parent(client, parent, other, child)).status_code == 200
-    assert await _parents(child) == {parent.account_id, other.account_id}
+    assert await live_parents(child) == {parent.account_id, other.account_id}
 
 
 async def test_a_child_has_two_parents_at_most(client: httpx.AsyncClient, make_person: MakePerson) -> None:
@@ -135,7 +125,7 @@ async def test_a_child_has_two_parents_at_most(client: httpx.AsyncClient, make_p
     detail = _problem(await _accept(client, second, third), 409, "conflict")
     assert "2 parents" in detail
     assert (await client.get(f"/v1/spaces/{child}", headers=third.headers)).status_code == 404
-    assert await _parents(child) == {parent.account_id, other.account_id}
+    assert await live_parents(child) == {parent.account_id, other.account_id}
     # Once a parent withdraws, the same code lets another come.
     await _withdraw(client, child, other)
     assert (await _accept(client, second, third)).status_code == 200
@@ -160,7 +150,7 @@ async def test_two_acceptances_at_once_make_one_second_parent(
     answer = await second
     assert waited
     _problem(answer, 409, "conflict")
-    assert await _parents(child) == {parent.account_id, other.account_id}
+    assert await live_parents(child) == {parent.account_id, other.account_id}
 
 
 async def test_only_an_adult_other_than_the_child_joins_as_a_parent(
@@ -178,7 +168,7 @@ async def test_only_an_adult_other_than_the_child_joins_as_a_parent(
     assert "birthdate" in _problem(await _accept(client, code, unknown_age), 403, "forbidden")
     for refused in (schoolmate, the_child, unknown_age):
         assert (await client.get(f"/v1/spaces/{child}", headers=refused.headers)).status_code == 404
-    assert await _parents(child) == {parent.account_id}
+    assert await live_parents(child) == {parent.account_id}
     # Nothing was spent: an adult (18 today) still joins with it.
     eighteen_today = await make_person(birthdate=years_before(today_in_paris(), 18))
     assert (await _accept(client, code, eighteen_today)).status_code == 200
