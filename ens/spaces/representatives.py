@@ -305,12 +305,7 @@ async def accept_invitation(account_id: UUID, code: str, *, secret_key: str, not
         # Who the parents are, then one more: one decision at a time per space (two acceptances at
         # once would each count one parent; a parent leaving would leave their code usable).
         await serialise(_carers_key(space_id))
-        existing = await fetch_one(
-            "SELECT id FROM representatives WHERE space_id = {} AND account_id = {} AND revoked_at IS NULL",
-            space_id,
-            account_id,
-        )
-        if existing is not None:
+        if await _live_right(space_id, account_id) is not None:
             raise Conflict("You already represent this child.")
         last = await _last_parent_right(space_id, account_id)
         if last is not None and last["ended_by_operator"]:
@@ -359,6 +354,15 @@ def _why_not_a_parent(
     if years_later(birthdate, 18) > today:
         return "a minor"
     return None
+
+
+async def _live_right(space_id: UUID, account_id: UUID) -> Row | None:
+    """The account's live representation of the space, if any (its id and kind): at most one."""
+    return await fetch_one(
+        "SELECT id, kind FROM representatives WHERE space_id = {} AND account_id = {} AND revoked_at IS NULL",
+        space_id,
+        account_id,
+    )
 
 
 async def _last_parent_right(space_id: UUID, account_id: UUID) -> Row | None:
@@ -537,11 +541,7 @@ async def restore_parent(
     async with write_transaction():
         # Who the parents are, then one more: the lock an invitation's acceptance and an end take.
         await serialise(_carers_key(space_id))
-        existing = await fetch_one(
-            "SELECT id, kind FROM representatives WHERE space_id = {} AND account_id = {} AND revoked_at IS NULL",
-            space_id,
-            account_id,
-        )
+        existing = await _live_right(space_id, account_id)
         if existing is not None:
             raise Conflict(
                 f"This account already represents the child ({existing['kind']}, {as_uuid(existing['id'])}): "
