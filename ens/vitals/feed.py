@@ -28,7 +28,6 @@ import msgspec
 
 from ens.core import clock
 from ens.core.api import Cursors, check_limit
-from ens.core.clock import aware
 from ens.core.db import as_uuid, current, fetch, fetch_one, is_postgres, write_transaction
 from ens.core.errors import BadRequest, FieldError, Gone
 from ens.spaces.door import SpaceAccess
@@ -112,17 +111,15 @@ def _head() -> str:
 # empty page still has it) is read in the same statement, under the same snapshot.
 _FEED = """
 SELECT h.head_xid AS head_xid, h.head_seq AS head_seq, c.xid AS xid, c.seq AS seq, c.id AS id, c.body AS body,
-       c.hidden AS hidden, c.changed_at AS changed_at
+       c.hidden AS hidden
 FROM (HEAD) AS h LEFT JOIN (
 SELECT * FROM (
-    SELECT m.feed_xid AS xid, m.seq AS seq, m.id AS id, m.body AS body, m.hidden_from_representatives AS hidden,
-           m.updated_at AS changed_at
+    SELECT m.feed_xid AS xid, m.seq AS seq, m.id AS id, m.body AS body, m.hidden_from_representatives AS hidden
     FROM vital_measurements m WHERE m.space_id = {} AND (m.feed_xid, m.seq) > ({}, {})MEASURE_FILTERS
     ORDER BY m.feed_xid, m.seq LIMIT {}) AS measures
 UNION ALL
 SELECT * FROM (
-    SELECT t.feed_xid AS xid, t.seq AS seq, t.id AS id, NULL AS body, t.hidden_from_representatives AS hidden,
-           t.deleted_at AS changed_at
+    SELECT t.feed_xid AS xid, t.seq AS seq, t.id AS id, NULL AS body, t.hidden_from_representatives AS hidden
     FROM vital_tombstones t WHERE t.space_id = {} AND (t.feed_xid, t.seq) > ({}, {})TOMBSTONE_FILTERS
     ORDER BY t.feed_xid, t.seq LIMIT {}) AS tombstones
 ) AS c ON 1 = 1 ORDER BY c.xid, c.seq LIMIT {}
@@ -203,7 +200,7 @@ async def changes(
     now = clock.now()
     after: Place = (0, 0)
     known: Place | None = None  # a first sync: the head of its first read
-    began: datetime | None = now  # a first sync begins: what is hidden then is never shown, not even deleted
+    began: datetime | None = now  # a first sync begins: what is hidden at its first read is never shown
     if cursor is not None:
         try:
             position = _position(cursors.decode(purpose, cursor))
@@ -241,14 +238,20 @@ async def changes(
     else:
         known = head
     # A measure hidden from representatives is, to them, a deletion. In a first sync (every one of
-    # its pages), one hidden before it began is nothing at all, its deletion neither (its tombstone
-    # says it was hidden); one hidden since may have been sent on an earlier page: a deletion.
+    # its pages), one hidden before its first read is nothing at all, its deletion neither (its
+    # tombstone says it was hidden); one hidden since may have been sent on an earlier page: a
+    # deletion. Before or since is the hide's place against the head of the first read (``known``
+    # within a first sync: past the cursor, a place at or before it is at or before that head), not
+    # its time: a hide reads the clock before it waits for the write lock (and, on PostgreSQL,
+    # passes the horizon after it commits), so one committed after a page sent its measure may
+    # carry an earlier time than the sync's start.
     hides = not access.sees_confidential
+    first_read = known if began is not None else None  # within a first sync
     page = rows[:size]
     more = len(rows) > size
     listed: list[RawUpsertChange | DeleteChange] = []
     for row in page:
-        if hides and row["hidden"] and began is not None and aware(row["changed_at"]) <= began:
+        if hides and row["hidden"] and first_read is not None and (int(row["xid"]), int(row["seq"])) <= first_read:
             continue
         if row["body"] is None or (hides and row["hidden"]):
             listed.append(DeleteChange(id=as_uuid(row["id"])))

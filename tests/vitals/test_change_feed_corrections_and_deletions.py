@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from ens.core import db
+from ens.core import clock, db
 from ens.core.api import Cursors
 from ens.vitals import feed
 from ens.vitals.service import purge_tombstones
@@ -236,6 +236,35 @@ async def test_a_cursor_of_one_who_sees_hidden_measures_is_410_to_one_who_does_n
     assert (await client.get(f"{feed_path}?cursor={tutors}", headers=holder.headers)).status_code == 410
     assert (await client.get(f"{feed_path}?cursor={holders}", headers=holder.headers)).status_code == 200
     assert (await client.get(f"{feed_path}?cursor={tutors}", headers=tutor.headers)).status_code == 200
+
+
+async def test_a_hide_committed_during_a_first_sync_is_a_deletion_whatever_its_clock(client, make_person, monkeypatch):
+    """A first sync skipped a hidden measure whose hide was older than the sync's start by the clock.
+    But a hide reads the clock before it waits for the write lock (and, on PostgreSQL, commits
+    before it passes the feed's horizon): one that committed after the first page had sent the
+    measure, with an earlier time, was skipped too, and the tutor kept the measure the holder hid.
+    The hide's place in the feed, not its time, now says whether the first sync saw it."""
+    holder, tutor, space, _, _ = await tutored_space_with_two_weights(client, make_person)
+    feed_path = f"{space}/vitals/changes"
+    first = (await client.get(f"{feed_path}?limit=1", headers=tutor.headers)).json()
+    assert first["hasMore"] is True
+    target = first["changes"][0]["measurement"]["id"]
+    # The hide read its clock a minute before the first page, and committed after it.
+    earlier = datetime.now(UTC) - timedelta(minutes=1)
+    monkeypatch.setattr(clock, "now", lambda: earlier)
+    assert (await hide_measure(client, holder.headers, space, target)).status_code == 200
+    monkeypatch.undo()
+    cursor, seen = first["nextCursor"], []
+    while True:
+        page = (await client.get(feed_path, params={"cursor": cursor, "limit": 1}, headers=tutor.headers)).json()
+        seen += page["changes"]
+        cursor = page["nextCursor"]
+        if not page["hasMore"]:
+            break
+    assert {"op": "delete", "id": target} in seen
+    # A measure hidden before a first sync began is still nothing at all to it.
+    fresh = (await client.get(feed_path, headers=tutor.headers)).json()
+    assert [c["measurement"]["id"] for c in fresh["changes"]] != [] and target not in str(fresh["changes"])
 
 
 async def test_a_purge_between_the_feeds_statements_never_drops_a_deletion_silently(
