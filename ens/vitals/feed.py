@@ -17,15 +17,17 @@ change and later reveal an older one before it. Every write takes its place with
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+import msgspec
+
 from ens.core import clock
 from ens.core.api import Cursors, check_limit
-from ens.core.clock import aware
 from ens.core.db import as_uuid, current, fetch, fetch_one, is_postgres, write_transaction
 from ens.core.errors import BadRequest, FieldError, Gone
 from ens.spaces.door import SpaceAccess
@@ -84,43 +86,93 @@ def _horizon(alias: str) -> str:
     return ""
 
 
+# A place past every change: the seq part of the PostgreSQL head (below).
+_LAST_SEQ = 2**63 - 1
+
+
+def _head() -> str:
+    """The feed's head as the page's statement sees it: every change at or before it is in that
+    statement's snapshot (or never will be). PostgreSQL: ``(pg_snapshot_xmin - 1, last)``, since
+    every transaction older than the horizon has ended and every one still running or to come has
+    an id at or past it. SQLite (one writer at a time): the space's counter, read in the same
+    statement, so under the same snapshot as the rows (a number is taken in the transaction that
+    writes its row)."""
+    if is_postgres(current()):
+        return f"SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint - 1 AS head_xid, {_LAST_SEQ} AS head_seq"
+    return (
+        "SELECT 0 AS head_xid, COALESCE((SELECT c.last_seq FROM vital_feed_counters c WHERE c.space_id = {}), 0)"
+        " AS head_seq"
+    )
+
+
 # Each table gives at most a page of its first changes after the cursor (an ordered range of its
 # (space_id, feed_xid, seq) index), then the page is the first of both: a space's whole history is
-# never read and sorted to serve one page of it.
+# never read and sorted to serve one page of it. The head (one row, joined to the page, so that an
+# empty page still has it) is read in the same statement, under the same snapshot.
 _FEED = """
-SELECT xid, seq, id, body, hidden, changed_at FROM (
+SELECT h.head_xid AS head_xid, h.head_seq AS head_seq, c.xid AS xid, c.seq AS seq, c.id AS id, c.body AS body,
+       c.hidden AS hidden
+FROM (HEAD) AS h LEFT JOIN (
 SELECT * FROM (
-    SELECT m.feed_xid AS xid, m.seq AS seq, m.id AS id, m.body AS body, m.hidden_from_representatives AS hidden,
-           m.updated_at AS changed_at
+    SELECT m.feed_xid AS xid, m.seq AS seq, m.id AS id, m.body AS body, m.hidden_from_representatives AS hidden
     FROM vital_measurements m WHERE m.space_id = {} AND (m.feed_xid, m.seq) > ({}, {})MEASURE_FILTERS
     ORDER BY m.feed_xid, m.seq LIMIT {}) AS measures
 UNION ALL
 SELECT * FROM (
-    SELECT t.feed_xid AS xid, t.seq AS seq, t.id AS id, NULL AS body, t.hidden_from_representatives AS hidden,
-           t.deleted_at AS changed_at
+    SELECT t.feed_xid AS xid, t.seq AS seq, t.id AS id, NULL AS body, t.hidden_from_representatives AS hidden
     FROM vital_tombstones t WHERE t.space_id = {} AND (t.feed_xid, t.seq) > ({}, {})TOMBSTONE_FILTERS
     ORDER BY t.feed_xid, t.seq LIMIT {}) AS tombstones
-) AS changes ORDER BY xid, seq LIMIT {}
+) AS c ON 1 = 1 ORDER BY c.xid, c.seq LIMIT {}
 """
 
+Place = tuple[int, int]
 
-def _position(position: list[object]) -> tuple[tuple[int, int], datetime, datetime | None]:
-    """A cursor's place, when it was issued, and, within a first sync (the pages that follow the one
-    asked without a cursor, until its last), when that first sync began: ``[xid, seq, issued,
-    began]`` (``began`` 0 after it); ``[xid, seq, issued]`` and ``[seq, issued]`` as issued before
-    (their rows have ``feed_xid`` 0), not within a first sync."""
+
+@dataclass(frozen=True)
+class _Position:
+    """What a cursor carries (see :func:`changes`)."""
+
+    after: Place
+    issued: datetime
+    began: datetime | None
+    known: Place
+    reach: str | None
+
+
+def _reach(types: list[str], sees_confidential: bool) -> str:
+    """A digest of what a caller may read in the feed: its readable types and whether it sees the
+    measures hidden from representatives. A cursor carries it: one presented by a caller whose
+    reach has changed since is 410 (changes it could not read then were skipped, measures it may no
+    longer see were sent)."""
+    what = msgspec.json.encode([sorted(types), sees_confidential])
+    return hashlib.sha256(what).hexdigest()[:24]
+
+
+def _position(position: list[object]) -> _Position:
+    """A cursor's place, when it was issued, within a first sync (the pages that follow the one
+    asked without a cursor, until its last) when that first sync began, the place up to which no
+    deletion concerns the caller any more, and the caller's reach: ``[xid, seq, issued, began,
+    known_xid, known_seq, reach]`` (``began`` 0 after a first sync). Cursors issued before the
+    reach was carried (``[xid, seq, issued, began]``, ``[xid, seq, issued]``, ``[seq, issued]``)
+    have no reach: 410."""
     if len(position) == 2:
         position = [0, *position]
     if len(position) == 3:
         position = [*position, 0]
-    if len(position) != 4:
-        raise ValueError("a feed position has four parts")
-    xid, seq, issued, began = position
+    if len(position) == 4:
+        position = [*position, position[0], position[1], None]
+    if len(position) != 7:
+        raise ValueError("a feed position has seven parts")
+    xid, seq, issued, began, known_xid, known_seq, reach = position
+    if reach is not None and not isinstance(reach, str):
+        raise ValueError("a reach is a string")
     began_at = float(str(began))
-    return (
-        (int(str(xid)), int(str(seq))),
-        datetime.fromtimestamp(float(str(issued)), UTC),
-        datetime.fromtimestamp(began_at, UTC) if began_at else None,
+    return _Position(
+        after=(int(str(xid)), int(str(seq))),
+        issued=datetime.fromtimestamp(float(str(issued)), UTC),
+        began=datetime.fromtimestamp(began_at, UTC) if began_at else None,
+        known=(int(str(known_xid)), int(str(known_seq))),
+        reach=reach,
     )
 
 
@@ -129,61 +181,91 @@ async def changes(
 ) -> RawChangeFeed:
     """Upserts and deletions after ``cursor``, in the order of their places (module doc).
 
-    A cursor older than the tombstone retention, or from before a purge, is 410: deletions it
-    would need are gone.
+    A cursor carries the place of the last change the caller was given and ``known``: a place up
+    to which no deletion concerns the caller any more (it was sent, or its measure was deleted
+    before the caller could read it). A page that is the last one moves both to the head of the
+    feed (:func:`_head`): the caller has then read every change it may read up to there, so its
+    cursor passes the changes of types it does not read, and later purges of their tombstones.
+    The first sync's pages start ``known`` at the head of its first read: a measure whose tombstone
+    is at or before it was deleted before that read.
+
+    A cursor older than the tombstone retention, one presented by a caller whose reach (its
+    readable types, whether it sees hidden measures) changed since it was issued, or one whose
+    ``known`` is before a purged tombstone is 410: fetch everything again.
     """
     types = readable_types(access, None)
+    reach = _reach(types, access.sees_confidential)
     size = check_limit(limit)
     purpose = f"vitals.changes:{access.space_id}"
     now = clock.now()
-    after = (0, 0)
-    began: datetime | None = now  # a first sync begins: what is hidden then is never shown, not even deleted
+    after: Place = (0, 0)
+    known: Place | None = None  # a first sync: the head of its first read
+    began: datetime | None = now  # a first sync begins: what is hidden at its first read is never shown
     if cursor is not None:
         try:
-            after, issued, began = _position(cursors.decode(purpose, cursor))
+            position = _position(cursors.decode(purpose, cursor))
         except (TypeError, ValueError) as exc:
             raise BadRequest("The cursor is malformed.", [FieldError("/cursor", "malformed")]) from exc
-        if issued < now - timedelta(days=retention_days):
+        if position.issued < now - timedelta(days=retention_days) or position.reach != reach:
             raise _expired()
-    # One statement, so both tables are read under one snapshot and one horizon.
+        after, began, known = position.after, position.began, position.known
+    # One statement, so both tables and the head are read under one snapshot and one horizon.
     measure_sql, measure_args = type_filter(types, column="m.type")
     tombstone_sql, tombstone_args = type_filter(types, column="t.type")
-    sql = _FEED.replace("MEASURE_FILTERS", measure_sql + _horizon("m")).replace(
-        "TOMBSTONE_FILTERS", tombstone_sql + _horizon("t")
+    sql = (
+        _FEED.replace("HEAD", _head())
+        .replace("MEASURE_FILTERS", measure_sql + _horizon("m"))
+        .replace("TOMBSTONE_FILTERS", tombstone_sql + _horizon("t"))
     )
     rows = await fetch(
         sql,
+        *(() if is_postgres(current()) else (access.space_id,)),
         *(access.space_id, *after, *measure_args, size + 1),
         *(access.space_id, *after, *tombstone_args, size + 1),
         size + 1,
     )
-    if cursor is not None:
+    head = (int(rows[0]["head_xid"]), int(rows[0]["head_seq"]))
+    rows = [row for row in rows if row["id"] is not None]
+    if known is not None:
         # Checked after the read, not before: a purge that commits between the two statements is
         # then seen here (a 410 the phone did not strictly need), never missed (deletions it needed
         # gone from the read, with no 410).
         counter = await fetch_one(
             "SELECT purged_xid, purged_seq FROM vital_feed_counters WHERE space_id = {}", access.space_id
         )
-        if counter is not None and after < (int(counter["purged_xid"]), int(counter["purged_seq"])):
+        if counter is not None and known < (int(counter["purged_xid"]), int(counter["purged_seq"])):
             raise _expired()
+    else:
+        known = head
     # A measure hidden from representatives is, to them, a deletion. In a first sync (every one of
-    # its pages), one hidden before it began is nothing at all, its deletion neither (its tombstone
-    # says it was hidden); one hidden since may have been sent on an earlier page: a deletion.
+    # its pages), one hidden before its first read is nothing at all, its deletion neither (its
+    # tombstone says it was hidden); one hidden since may have been sent on an earlier page: a
+    # deletion. Before or since is the hide's place against the head of the first read (``known``
+    # within a first sync: past the cursor, a place at or before it is at or before that head), not
+    # its time: a hide reads the clock before it waits for the write lock (and, on PostgreSQL,
+    # passes the horizon after it commits), so one committed after a page sent its measure may
+    # carry an earlier time than the sync's start.
     hides = not access.sees_confidential
+    first_read = known if began is not None else None  # within a first sync
     page = rows[:size]
     more = len(rows) > size
     listed: list[RawUpsertChange | DeleteChange] = []
     for row in page:
-        if hides and row["hidden"] and began is not None and aware(row["changed_at"]) <= began:
+        if hides and row["hidden"] and first_read is not None and (int(row["xid"]), int(row["seq"])) <= first_read:
             continue
         if row["body"] is None or (hides and row["hidden"]):
             listed.append(DeleteChange(id=as_uuid(row["id"])))
         else:
             listed.append(RawUpsertChange(measurement=raw(row["body"])))
     last = (int(page[-1]["xid"]), int(page[-1]["seq"])) if page else after
+    if not more:
+        last = max(last, head)
+    known = max(known, last)
     return RawChangeFeed(
         changes=listed,
-        next_cursor=cursors.encode(purpose, [*last, now.timestamp(), began.timestamp() if began and more else 0]),
+        next_cursor=cursors.encode(
+            purpose, [*last, now.timestamp(), began.timestamp() if began and more else 0, *known, reach]
+        ),
         has_more=more,
     )
 

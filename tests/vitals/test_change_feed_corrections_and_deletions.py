@@ -11,12 +11,13 @@ from typing import Any
 
 import pytest
 
-from ens.core import db
+from ens.core import clock, db
 from ens.core.api import Cursors
 from ens.vitals import feed
 from ens.vitals.service import purge_tombstones
+from tests.helpers.hidden import hide_measure, tutored_space_with_two_weights
 from tests.helpers.plans import Statements
-from tests.helpers.vitals import VITALS, pressure, weight
+from tests.helpers.vitals import VITALS, at, pressure, weight
 
 FEED = f"{VITALS}/changes"
 
@@ -90,8 +91,15 @@ async def test_expired_and_forged_feed_cursors(client, person, settings, post_vi
     assert expired.status_code == 410
     assert expired.json()["type"] == "urn:ens:problem:gone"
     recent = (datetime.now(UTC) - timedelta(days=settings.tombstone_retention_days - 1)).timestamp()
-    fine = await client.get(f"{FEED}?cursor={cursors.encode(purpose, [0, recent])}", headers=person.headers)
-    assert fine.status_code == 200
+    issued = cursors.decode(purpose, (await client.get(FEED, headers=person.headers)).json()["nextCursor"])
+    issued[2] = recent
+    fine = await client.get(f"{FEED}?cursor={cursors.encode(purpose, issued)}", headers=person.headers)
+    assert fine.status_code == 200, fine.text
+    # A cursor issued before cursors carried the caller's reach (its readable types, whether it
+    # sees hidden measures) cannot be checked against it: the phone resyncs once.
+    for before in ([0, recent], [0, 0, recent], [0, 0, recent, 0]):
+        unbound = await client.get(f"{FEED}?cursor={cursors.encode(purpose, before)}", headers=person.headers)
+        assert unbound.status_code == 410, unbound.text
     forged = Cursors("another-secret-key-of-sufficient-length-0123456789").encode(purpose, [0, recent])
     assert (await client.get(f"{FEED}?cursor={forged}", headers=person.headers)).status_code == 400
     # A cursor of another space's feed is refused too.
@@ -127,6 +135,136 @@ async def test_purge_removes_old_tombstones_and_cursors_from_before_them_are_gon
     fresh = Phone(client, person)
     await fresh.sync()
     assert fresh.view == {}
+
+
+async def _delete_heart_rate(client, person) -> None:
+    """A heart rate written and deleted: a tombstone of a type a scale does not read."""
+    written = await client.post(
+        VITALS,
+        json={"measurements": [{"type": "heart_rate", "value": 60, "unit": "/min", "effectiveAt": at(20)}]},
+        headers=person.headers,
+    )
+    assert written.status_code == 201, written.text
+    hr_id = written.json()["items"][0]["id"]
+    assert (await client.delete(f"{VITALS}/{hr_id}", headers=person.headers)).status_code == 204
+
+
+async def test_an_app_reading_some_types_is_not_gone_forever_after_a_purge_of_another_types_tombstone(
+    client, person, make_app_token, post_vitals
+):
+    """The cursor of a scale reading only weights moved only with weights: a heart rate deleted
+    after the last weight and purged put every cursor it got, a fresh sync's included, before the
+    purge: 410 at every poll, forever. A last page now moves the cursor to the feed's head."""
+    await post_vitals(person, [weight(70, minutes_ago=30)])
+    await _delete_heart_rate(client, person)
+    scale = await make_app_token(person, ["vitals.body_weight:read"])
+    app = Phone(client, scale)
+    await app.sync()
+    assert [m["value"] for m in app.view.values()] == [70]
+    phone = Phone(client, person)
+    await phone.sync()
+    # 91 days later (the cursors are not that old: they are asked again), the tombstone is purged.
+    assert await purge_tombstones(90, now=datetime.now(UTC) + timedelta(days=91)) >= 1
+    await app.sync()  # 200, and again
+    await app.sync()
+    await phone.sync()
+    fresh = Phone(client, scale)
+    await fresh.sync()
+    await fresh.sync()
+    assert fresh.view == app.view
+    # A weight deleted, its tombstone purged before the scale asked: that cursor is gone (410).
+    before = app.cursor
+    weight_id = next(iter(app.view))
+    assert (await client.delete(f"{VITALS}/{weight_id}", headers=person.headers)).status_code == 204
+    assert await purge_tombstones(90, now=datetime.now(UTC) + timedelta(days=91)) >= 1
+    assert (await client.get(f"{FEED}?cursor={before}", headers=scale.headers)).status_code == 410
+    assert (await client.get(f"{FEED}?cursor={phone.cursor}", headers=person.headers)).status_code == 410
+    again = Phone(client, scale)
+    await again.sync()
+    assert again.view == {}
+
+
+async def test_a_first_sync_of_many_pages_passes_a_purge_of_older_deletions(client, person, post_vitals):
+    """A first sync's page ended before the newest purged tombstone: the next page was 410, and so
+    was every first sync of the space after it, forever. Its pages know that nothing deleted before
+    its first read concerns them."""
+    await post_vitals(person, [weight(70 + i, minutes_ago=60 - i) for i in range(5)])
+    await _delete_heart_rate(client, person)
+    await post_vitals(person, [weight(80, minutes_ago=1)])
+    assert await purge_tombstones(90, now=datetime.now(UTC) + timedelta(days=91)) >= 1
+    phone = Phone(client, person)
+    assert await phone.sync(limit=2) == 3
+    assert sorted(m["value"] for m in phone.view.values()) == [70, 71, 72, 73, 74, 80]
+
+
+async def test_a_cursor_answers_410_once_its_callers_reach_changed(
+    client, person, make_app_token, post_vitals, get_all
+):
+    """The cursor did not say what its caller could read: an app granted weights too after it had
+    synced heart rates got 200 and an empty page, never the weights written before."""
+    await post_vitals(person, [weight(70, minutes_ago=30)])
+    hr = {"type": "heart_rate", "value": 60, "unit": "/min", "effectiveAt": at(20)}
+    assert (await client.post(VITALS, json={"measurements": [hr]}, headers=person.headers)).status_code == 201
+    watch = await make_app_token(person, ["vitals.heart_rate:read"])
+    app = Phone(client, watch)
+    await app.sync()
+    assert [m["type"] for m in app.view.values()] == ["heart_rate"]
+    # The person consents again, with weights too: the grant is replaced.
+    wider = await make_app_token(
+        person, ["vitals.heart_rate:read", "vitals.body_weight:read"], client_id=watch.client_id
+    )
+    gone = await client.get(f"{FEED}?cursor={app.cursor}", headers=wider.headers)
+    assert gone.status_code == 410, gone.text
+    assert gone.json()["type"] == "urn:ens:problem:gone"
+    app = Phone(client, wider)
+    await app.sync()
+    assert sorted(m["type"] for m in app.view.values()) == ["body_weight", "heart_rate"]
+    # And narrower again: the weights it keeps would never be deleted.
+    narrower = await make_app_token(person, ["vitals.heart_rate:read"], client_id=watch.client_id)
+    assert (await client.get(f"{FEED}?cursor={app.cursor}", headers=narrower.headers)).status_code == 410
+
+
+async def test_a_cursor_of_one_who_sees_hidden_measures_is_410_to_one_who_does_not(client, make_person):
+    """The holder's phone cursor, presented by the tutor (who does not see what the holder hid), was
+    200: their reaches differ, so it is 410; each one's own cursor works."""
+    holder, tutor, space, _, hidden = await tutored_space_with_two_weights(client, make_person)
+    assert (await hide_measure(client, holder.headers, space, hidden)).status_code == 200
+    feed_path = f"{space}/vitals/changes"
+    holders = (await client.get(feed_path, headers=holder.headers)).json()["nextCursor"]
+    tutors = (await client.get(feed_path, headers=tutor.headers)).json()["nextCursor"]
+    assert (await client.get(f"{feed_path}?cursor={holders}", headers=tutor.headers)).status_code == 410
+    assert (await client.get(f"{feed_path}?cursor={tutors}", headers=holder.headers)).status_code == 410
+    assert (await client.get(f"{feed_path}?cursor={holders}", headers=holder.headers)).status_code == 200
+    assert (await client.get(f"{feed_path}?cursor={tutors}", headers=tutor.headers)).status_code == 200
+
+
+async def test_a_hide_committed_during_a_first_sync_is_a_deletion_whatever_its_clock(client, make_person, monkeypatch):
+    """A first sync skipped a hidden measure whose hide was older than the sync's start by the clock.
+    But a hide reads the clock before it waits for the write lock (and, on PostgreSQL, commits
+    before it passes the feed's horizon): one that committed after the first page had sent the
+    measure, with an earlier time, was skipped too, and the tutor kept the measure the holder hid.
+    The hide's place in the feed, not its time, now says whether the first sync saw it."""
+    holder, tutor, space, _, _ = await tutored_space_with_two_weights(client, make_person)
+    feed_path = f"{space}/vitals/changes"
+    first = (await client.get(f"{feed_path}?limit=1", headers=tutor.headers)).json()
+    assert first["hasMore"] is True
+    target = first["changes"][0]["measurement"]["id"]
+    # The hide read its clock a minute before the first page, and committed after it.
+    earlier = datetime.now(UTC) - timedelta(minutes=1)
+    monkeypatch.setattr(clock, "now", lambda: earlier)
+    assert (await hide_measure(client, holder.headers, space, target)).status_code == 200
+    monkeypatch.undo()
+    cursor, seen = first["nextCursor"], []
+    while True:
+        page = (await client.get(feed_path, params={"cursor": cursor, "limit": 1}, headers=tutor.headers)).json()
+        seen += page["changes"]
+        cursor = page["nextCursor"]
+        if not page["hasMore"]:
+            break
+    assert {"op": "delete", "id": target} in seen
+    # A measure hidden before a first sync began is still nothing at all to it.
+    fresh = (await client.get(feed_path, headers=tutor.headers)).json()
+    assert [c["measurement"]["id"] for c in fresh["changes"]] != [] and target not in str(fresh["changes"])
 
 
 async def test_a_purge_between_the_feeds_statements_never_drops_a_deletion_silently(
