@@ -170,6 +170,8 @@ async def _seed_vitals(space_id: UUID, account_id: UUID, *, progress: Progress) 
         ),
         role="app",
         kind="app",
+        # As the door says it: the app then writes as the holder's connection (ens.vitals.ingest.Writer).
+        granted_by_holder=account_id == space.holder_account_id,
     )
     holder = _holder(space, account_id)
     from_app, by_hand = demo_measures(datetime.now(ZoneInfo(space.timezone)).date(), ZoneInfo(space.timezone))

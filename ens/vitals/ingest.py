@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import Any, Literal
@@ -89,12 +89,40 @@ _KEYS_PER_STATEMENT = 1000
 
 @dataclass(frozen=True)
 class Writer:
-    """Who writes: an app (its client id and name) or a person typing by hand."""
+    """Who writes: an app (its client id and name) or a person typing by hand.
+
+    ``key`` owns the records the writer creates (``clientRecordId``s, one step count a day). An app
+    a representative connected does not see the measures the holder hid from the representatives
+    (:attr:`SpaceAccess.sees_confidential`), yet they may hold its ``clientRecordId``s under the
+    app's key, written by the holder's connection of it or before the holder hid them: ``sees_hidden``
+    is then false, and ``aside`` (``app:<client id>:rep:<account id>``, :func:`representatives_key`)
+    takes the new records a hidden one blocks. Hidden rows are never its records (not found, not
+    replaced, in no rule's check or message): the app gets what it would get were they not there."""
 
     key: str
     kind: Literal["app", "person", "import"]
     client_id: str
     name: str
+    aside: str | None = None
+    sees_hidden: bool = True
+
+    @property
+    def keys(self) -> list[str]:
+        """The writer keys whose records are this writer's, in the order they are looked up."""
+        return [self.key] if self.aside is None else [self.aside, self.key]
+
+
+def representatives_key(client_id: str, account_id: UUID) -> str:
+    """The writer key of the records an app a representative connected creates where a measure
+    hidden from that representative holds the ``clientRecordId`` (or the step count's day)."""
+    return f"app:{client_id}:rep:{account_id}"
+
+
+def sent_by_app(writer: str, client_id: str) -> bool:
+    """Whether a measure's ``writer`` is this app's (whoever connected it): ``app:<client id>``
+    or a representative's key of it (:func:`representatives_key`)."""
+    own = f"app:{client_id}"
+    return writer == own or writer.startswith(f"{own}:rep:")
 
 
 def import_writer(import_id: UUID) -> Writer:
@@ -124,7 +152,16 @@ async def writer_of(access: SpaceAccess) -> Writer:
         if name is None:  # an access not built by the door (ens demo)
             row = await fetch_one("SELECT client_name FROM grants WHERE id = {}", caller.grant_id)
             name = row["client_name"] if row else caller.client_id
-        return Writer(key=f"app:{caller.client_id}", kind="app", client_id=caller.client_id, name=name)
+        if access.sees_confidential:
+            return Writer(key=f"app:{caller.client_id}", kind="app", client_id=caller.client_id, name=name)
+        return Writer(
+            key=f"app:{caller.client_id}",
+            kind="app",
+            client_id=caller.client_id,
+            name=name,
+            aside=representatives_key(caller.client_id, caller.account_id),
+            sees_hidden=False,
+        )
     name = access.actor_name
     if name is None:
         row = await fetch_one(
@@ -324,6 +361,7 @@ class _Stored:
     created_at: datetime
     hidden: bool
     type: str
+    writer: str
 
 
 # PostgreSQL, one round trip: the transaction's id and the first of its block of feed numbers (first
@@ -338,13 +376,15 @@ _PLACES_AND_STORED = (
     + FEED_PLACES_SQL
     + """,
        NULL::uuid AS id, NULL::varchar AS client_record_id, NULL::bigint AS client_record_version,
-       NULL::timestamptz AS created_at, NULL::boolean AS hidden_from_representatives, NULL::varchar AS type
+       NULL::timestamptz AS created_at, NULL::boolean AS hidden_from_representatives, NULL::varchar AS type,
+       NULL::varchar AS writer
 UNION ALL
 SELECT NULL, NULL, m.id, m.client_record_id, m.client_record_version, m.created_at, m.hidden_from_representatives,
-       m.type
+       m.type, m.writer
 FROM unnest({}::varchar[]) AS k(key), LATERAL (
-    SELECT id, client_record_id, client_record_version, created_at, hidden_from_representatives, type
-    FROM vital_measurements WHERE space_id = {} AND writer = {} AND client_record_id = k.key FOR UPDATE) AS m
+    SELECT id, client_record_id, client_record_version, created_at, hidden_from_representatives, type, writer
+    FROM vital_measurements WHERE space_id = {} AND writer = ANY({}::varchar[]) AND client_record_id = k.key
+    FOR UPDATE) AS m
 """
 )
 
@@ -356,33 +396,76 @@ def _stored(row: Row) -> _Stored:
         aware(row["created_at"]),
         bool(row["hidden_from_representatives"]),
         str(row["type"]),
+        str(row["writer"]),
     )
 
 
 async def _places_and_stored(
-    space_id: UUID, writer_key: str, keys: list[str], count: int
-) -> tuple[FeedNumbers, dict[str, _Stored]]:
+    space_id: UUID, writer_keys: list[str], keys: list[str], count: int
+) -> tuple[FeedNumbers, dict[tuple[str, str], _Stored]]:
     """The batch's places in the feed and what this writer already stored under these
-    ``clientRecordId``s (unique index), inside the batch's transaction."""
+    ``clientRecordId``s (unique index), by (writer key, clientRecordId), inside the batch's
+    transaction. Hidden rows too: the caller decides what they are to it (:func:`_resolve`)."""
     if is_postgres(current()):
-        rows = await fetch(_PLACES_AND_STORED, sorted(keys), space_id, writer_key)
+        rows = await fetch(_PLACES_AND_STORED, sorted(keys), space_id, writer_keys)
         places = next(row for row in rows if row["xid"] is not None)
-        stored = {row["client_record_id"]: _stored(row) for row in rows if row["xid"] is None}
+        stored = {(row["writer"], row["client_record_id"]): _stored(row) for row in rows if row["xid"] is None}
         return numbers_from(places, count), stored
     numbers = await take_feed_numbers(space_id, count)
-    found: dict[str, _Stored] = {}
+    found: dict[tuple[str, str], _Stored] = {}
+    writers = ", ".join(["{}"] * len(writer_keys))
     for start in range(0, len(keys), _KEYS_PER_STATEMENT):
         part = keys[start : start + _KEYS_PER_STATEMENT]
         rows = await fetch(
-            "SELECT id, client_record_id, client_record_version, created_at, hidden_from_representatives, type "
-            "FROM vital_measurements WHERE space_id = {} AND writer = {} "
+            "SELECT id, client_record_id, client_record_version, created_at, hidden_from_representatives, type, "
+            f"writer FROM vital_measurements WHERE space_id = {{}} AND writer IN ({writers}) "
             f"AND client_record_id IN ({', '.join(['{}'] * len(part))})",
             space_id,
-            writer_key,
+            *writer_keys,
             *part,
         )
-        found.update((row["client_record_id"], _stored(row)) for row in rows)
+        found.update(((row["writer"], row["client_record_id"]), _stored(row)) for row in rows)
     return numbers, found
+
+
+def _resolve(
+    writer: Writer, prepared: list[_Prepared], stored: dict[tuple[str, str], _Stored], blocked_days: set[date]
+) -> tuple[dict[int, _Stored], dict[int, str]]:
+    """Each measure's stored record (by its index in the batch), if it has one, and the writer key
+    a new one goes under. A writer that does not see hidden measures (:class:`Writer`) finds only
+    the records it sees: its own key's first, then the app's; a record key (or a step count's day,
+    ``blocked_days``) the app's key holds in a hidden measure takes the new measure under its own
+    key (``aside``), as if the hidden one were not there. One its own key holds in a hidden measure
+    (the holder hid a measure this connection wrote) cannot be written again: refused, naming
+    nothing of it but the ``clientRecordId`` the app sent."""
+    known: dict[int, _Stored] = {}
+    placed: dict[int, str] = {}
+    errors: list[FieldError] = []
+    for p in prepared:
+        placed[p.index] = writer.key
+        if writer.aside is not None and p.item.type == STEPS_PER_DAY and p.local_date in blocked_days:
+            placed[p.index] = writer.aside
+        if p.record_key is None:
+            continue
+        for key in writer.keys:
+            found = stored.get((key, p.record_key))
+            if found is None:
+                continue
+            if writer.sees_hidden or not found.hidden:
+                known[p.index] = found
+            elif key == writer.aside:
+                errors.append(
+                    FieldError(
+                        f"/measurements/{p.index}/clientRecordId",
+                        f"'{p.record_key}' cannot be written again by this app: send it under another clientRecordId",
+                    )
+                )
+            else:
+                placed[p.index] = writer.aside or writer.key
+                continue
+            break
+    _refuse(errors)
+    return known, placed
 
 
 # A re-sent record replaces the stored one only with a higher version (the unique index decides).
@@ -479,16 +562,17 @@ async def _store(
     space_id = access.space_id
     async with write_transaction(), record_race():
         keys = [p.record_key for p in prepared if p.record_key]
-        numbers, stored = await _places_and_stored(space_id, writer.key, keys, len(prepared))
-        _refuse_other_types(prepared, stored)
-        await _refuse_second_day_counts(space_id, writer.key, prepared, zone)
+        numbers, stored = await _places_and_stored(space_id, writer.keys, keys, len(prepared))
+        blocked_days = await _refuse_second_day_counts(space_id, writer, prepared, zone)
+        found, placed = _resolve(writer, prepared, blocked_days=blocked_days, stored=stored)
+        _refuse_other_types(prepared, found)
         places = iter(numbers.seqs)
         fresh = iter(new_ids(len(prepared)))
         created: list[tuple[str, tuple[Any, ...]]] = []
         created_hidden: list[bool] = []
         replaced: list[tuple[Any, ...]] = []
         for p in prepared:
-            known = stored.get(p.record_key) if p.record_key is not None else None
+            known = found.get(p.index)
             result: Result
             origin = imported[p.index] if imported is not None else None
             if known is None:
@@ -502,13 +586,15 @@ async def _store(
             else:
                 items.append(ItemResult(id=known.id, result="unchanged"))
                 continue
+            # A replaced record stays under its writer key; a new one goes where _resolve placed it.
+            key = known.writer if known is not None else placed[p.index]
             row = _row(
                 p,
                 space_id,
                 measurement_id=measurement_id,
                 created_at=created_at,
                 hidden=hidden,
-                writer=writer,
+                writer=writer if key == writer.key else replace(writer, key=key),
                 now=now,
                 place=(numbers.xid, next(places)),
                 original_source=_source_json(origin.original_source)
@@ -536,43 +622,58 @@ async def _store(
     return BatchResult(items=items)
 
 
-def _refuse_other_types(prepared: list[_Prepared], stored: dict[str, _Stored]) -> None:
+def _refuse_other_types(prepared: list[_Prepared], found: dict[int, _Stored]) -> None:
     """A record keeps its type: a re-send under a ``clientRecordId`` that holds a measure of another
     type would replace it, with only the new type's write scope (an app allowed heart rates only
-    would erase a weight it may not delete)."""
+    would erase a weight it may not delete). ``found``: the records the writer sees (:func:`_resolve`)."""
     errors = [
         FieldError(
             f"/measurements/{p.index}/clientRecordId",
             f"'{p.record_key}' is already the record of a {known.type} measure: a record keeps its type",
         )
         for p in prepared
-        if p.record_key is not None and (known := stored.get(p.record_key)) is not None and known.type != p.item.type
+        if (known := found.get(p.index)) is not None and known.type != p.item.type
     ]
     _refuse(errors)
 
 
-async def _refuse_second_day_counts(space_id: UUID, writer_key: str, prepared: list[_Prepared], zone: ZoneInfo) -> None:
+async def _refuse_second_day_counts(
+    space_id: UUID, writer: Writer, prepared: list[_Prepared], zone: ZoneInfo
+) -> set[date]:
     """One step count per day and writer, across batches too: a day's count is re-sent under the
     record that holds it (its clientRecordId, or none for one keyed on its day), with a higher
     version; under another key it would be a second count of the day, counted twice by the
     summaries. (Two batches racing with two keys for one day can still both pass: rare, and the
-    holder sees both.) Read by the summary's index: the writer's counts of those days, a few rows."""
+    holder sees both.) Read by the summary's index: the writer's counts of those days, a few rows.
+
+    Among the counts the writer sees only (:class:`Writer`): a count hidden from it neither refuses
+    nor is named. The days whose only counts under the app's key are hidden from it are returned:
+    a new count of such a day goes under the writer's own key (:func:`_resolve`), so the app's key
+    never holds two counts of a day (the holder, who sees both, sees two counts that day, as from two
+    apps; the writer's own key may hold one it sees beside one the holder hid since)."""
     steps = [p for p in prepared if p.item.type == STEPS_PER_DAY]
     if not steps:
-        return
+        return set()
     days = sorted({p.local_date for p in steps})
+    writers = ", ".join(["{}"] * len(writer.keys))
     rows = await fetch(
-        "SELECT id, client_record_id, local_date FROM vital_measurements WHERE space_id = {} AND type = {} "
-        "AND effective_at >= {} AND effective_at < {} AND writer = {}",
+        "SELECT id, client_record_id, local_date, writer, hidden_from_representatives FROM vital_measurements "
+        "WHERE space_id = {} AND type = {} "
+        f"AND effective_at >= {{}} AND effective_at < {{}} AND writer IN ({writers})",
         space_id,
         STEPS_PER_DAY,
         local_midnight(days[0], zone),
         local_midnight(days[-1] + timedelta(days=1), zone),
-        writer_key,
+        *writer.keys,
     )
     held: dict[date | None, dict[str | None, UUID]] = {}
+    blocked: set[date] = set()
     for row in rows:
-        held.setdefault(as_date(row["local_date"]), {})[row["client_record_id"]] = as_uuid(row["id"])
+        day = as_date(row["local_date"])
+        if writer.sees_hidden or not row["hidden_from_representatives"]:
+            held.setdefault(day, {})[row["client_record_id"]] = as_uuid(row["id"])
+        elif row["writer"] == writer.key and day is not None:
+            blocked.add(day)
     # A day that holds two counts already (stored before this rule) takes a re-send of either.
     _refuse(
         [
@@ -585,6 +686,7 @@ async def _refuse_second_day_counts(space_id: UUID, writer_key: str, prepared: l
             if (keys := held.get(p.local_date)) and p.record_key not in keys
         ]
     )
+    return blocked
 
 
 def _refuse(errors: list[FieldError]) -> None:

@@ -17,6 +17,7 @@ from ens.spaces.door import SpaceAccess, visible_to
 from ens.spaces.rights import Action
 from ens.vitals.catalogue import BLOOD_PRESSURE, BY_CODE, STEPS_PER_DAY
 from ens.vitals.feed import take_feed_numbers
+from ens.vitals.ingest import sent_by_app
 from ens.vitals.reads import measurements_sql, raw
 from ens.vitals.representation import measurement_body
 from ens.vitals.rules import check_context, check_time, check_values, float_or_none
@@ -217,7 +218,9 @@ async def delete_measurement(access: SpaceAccess, measurement_id: UUID, *, if_ma
         if not access.is_person:
             if not access.may(scope_name(row["type"], "write")):
                 raise Forbidden(f"This app's authorization lacks vitals.{row['type']}:write.")
-            if row["writer"] != f"app:{access.caller.client_id}":
+            # Its measures whoever connected it (the holder or a representative: ingest.Writer); the
+            # ones hidden from the caller were not found above.
+            if not sent_by_app(str(row["writer"]), access.caller.client_id):
                 raise Forbidden("An app may delete only the measures it sent.")
         access.refuse_a_professional_on_others(_taken_by(row), verb="removes", noun="measures")
         require_if_match(if_match, row["body"].encode())

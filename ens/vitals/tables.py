@@ -12,7 +12,9 @@ from piccolo.table import Table
 class VitalMeasurement(Table, tablename="vital_measurements"):
     """One measure in its canonical unit, with the value and unit it was sent in.
 
-    ``writer`` is who owns ``client_record_id`` (``app:<client id>`` or ``person:<account id>``);
+    ``writer`` is who owns ``client_record_id`` (``app:<client id>``, ``person:<account id>``,
+    ``import:<import id>``, or ``app:<client id>:rep:<account id>`` for an app a representative
+    connected, where a measure hidden from them holds the key: ``ens.vitals.ingest.Writer``);
     ``(feed_xid, seq)`` is the measure's place in its space's change feed, renewed on every change
     (``ens.vitals.feed``).
     """
