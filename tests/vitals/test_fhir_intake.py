@@ -304,3 +304,24 @@ async def test_parts_of_the_wrong_json_type_are_422_never_500(client, person, ma
         assert answer.status_code in (200, 422), (part, answer.text)
     entry_not_object = {"resourceType": "Bundle", "type": "transaction", "entry": ["x"]}
     assert (await client.post("/fhir", json=entry_not_object, headers=app.headers)).status_code == 422
+
+
+async def test_only_a_final_amended_or_corrected_observation_is_stored(client, person, make_app_token):
+    app = await make_app_token(person, ["vitals.body_weight:write"])
+    for status in ("entered-in-error", "cancelled", "registered", "unknown", "preliminary", None, 3):
+        observation = body_weight()
+        if status is None:
+            del observation["status"]
+        else:
+            observation["status"] = status
+        body = outcome(await client.post("/fhir", json=transaction(observation), headers=app.headers), 422)
+        [issue] = body["issue"]
+        assert issue["expression"] == ["Bundle.entry[1].resource.status"], (status, body)
+        assert "final, amended, corrected" in issue["diagnostics"]
+    assert (await client.get(VITALS, headers=person.headers)).json()["items"] == []
+    for number, status in enumerate(("final", "amended", "corrected")):
+        observation = body_weight(70 + number, identifier=[{"value": f"w{number}"}], status=status)
+        answer = await client.post("/fhir", json=transaction(observation), headers=app.headers)
+        assert answer.status_code == 200, (status, answer.text)
+    items = (await client.get(VITALS, headers=person.headers)).json()["items"]
+    assert sorted(m["value"] for m in items) == [70, 71, 72]

@@ -23,6 +23,16 @@ _GLUCOSE_CODES = {"2339-0", "2345-7", "41653-7", "15074-8", "14749-6"}
 _BY_LOINC = {vital.loinc: vital.code for vital in VITAL_TYPES} | {code: BLOOD_GLUCOSE for code in _GLUCOSE_CODES}
 
 
+# Observation.status ENS takes: a result, as first given or corrected since. ``preliminary`` is
+# refused too: ENS keeps no status (its reads, feed and export give every measure as a final
+# result), so a preliminary value would come back out as final; an app sends it once final (a
+# higher meta.versionId replaces it). The others are no result (``registered``, ``cancelled``,
+# ``unknown``) or a withdrawal (``entered-in-error``: the app deletes the measure it sent,
+# DELETE /v1/spaces/{space}/vitals/{id}; not done here, where the Observation names no measure of
+# ENS and a deletion found by identifier would reach past what the app wrote).
+KEPT_STATUSES = ("final", "amended", "corrected")
+
+
 class ObservationRefused(Exception):
     """An Observation ENS cannot take, located by FHIRPath from the Observation; ``unsupported``
     when its profile is one the guide has and ENS does not keep."""
@@ -133,6 +143,24 @@ def _coded(extension: Mapping[str, Any] | None) -> str | None:
     return None
 
 
+def _check_status(status: Any, errors: list[FieldError]) -> None:
+    if status in KEPT_STATUSES:
+        return
+    kept = ", ".join(KEPT_STATUSES)
+    if status is None:
+        detail = f"required: one of {kept}"
+    elif status == "entered-in-error":
+        detail = (
+            f"entered-in-error is not taken: ENS keeps results ({kept}); to withdraw a measure the app sent, "
+            "delete it (DELETE /v1/spaces/me/vitals/{id})"
+        )
+    elif status == "preliminary":
+        detail = f"preliminary is not taken: ENS keeps final results only ({kept}); send it again once final"
+    else:
+        detail = f"{str(status)[:40]!r} is not taken: ENS keeps results only ({kept})"
+    errors.append(FieldError("Observation.status", detail))
+
+
 def measurement_of(
     resource: Mapping[str, Any], *, device: Mapping[str, Any] | None, with_identity: bool = True
 ) -> dict[str, Any]:
@@ -141,6 +169,7 @@ def measurement_of(
     and ``meta.versionId`` its version (``with_identity``; the import passes its own)."""
     vital = BY_CODE[type_of(resource)]
     errors: list[FieldError] = []
+    _check_status(resource.get("status"), errors)
     item: dict[str, Any] = {"type": vital.code}
     if vital.code == BLOOD_PRESSURE:
         found: dict[str, tuple[Any, str | None]] = {}
