@@ -325,3 +325,44 @@ async def test_only_a_final_amended_or_corrected_observation_is_stored(client, p
         assert answer.status_code == 200, (status, answer.text)
     items = (await client.get(VITALS, headers=person.headers)).json()["items"]
     assert sorted(m["value"] for m in items) == [70, 71, 72]
+
+
+async def test_a_value_with_a_comparator_is_refused_never_stored_as_the_bound(client, person, make_app_token):
+    app = await make_app_token(person, ["vitals.blood_glucose:write", "vitals.blood_pressure:write"])
+    glucose = {
+        "resourceType": "Observation",
+        "meta": {"profile": [IG + "mesures-observation-glucose"]},
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "2339-0"}]},
+        "effectiveDateTime": at(20),
+        "valueQuantity": {"value": 3.9, "comparator": "<", "system": UCUM, "code": "mmol/L"},
+        "extension": [
+            {
+                "url": IG + "mesures-moment-of-measurement",
+                "valueCodeableConcept": {"coding": [{"system": "urn:ens:fhir:glucose-moment", "code": "fasting"}]},
+            }
+        ],
+    }
+    body = outcome(await client.post("/fhir", json=transaction(glucose, with_device=False), headers=app.headers), 422)
+    assert [issue["expression"] for issue in body["issue"]] == [["Bundle.entry[0].resource.valueQuantity.comparator"]]
+    pressure = {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "85354-9"}]},
+        "effectiveDateTime": at(10),
+        "component": [
+            {
+                "code": {"coding": [{"system": "http://loinc.org", "code": "8480-6"}]},
+                "valueQuantity": {"value": 120, "system": UCUM, "code": "mm[Hg]"},
+            },
+            {
+                "code": {"coding": [{"system": "http://loinc.org", "code": "8462-4"}]},
+                "valueQuantity": {"value": 50, "comparator": "<=", "system": UCUM, "code": "mm[Hg]"},
+            },
+        ],
+    }
+    body = outcome(await client.post("/fhir", json=transaction(pressure, with_device=False), headers=app.headers), 422)
+    assert [issue["expression"] for issue in body["issue"]] == [
+        ["Bundle.entry[0].resource.component[1].valueQuantity.comparator"]
+    ]
+    assert (await client.get(VITALS, headers=person.headers)).json()["items"] == []

@@ -117,6 +117,11 @@ def _quantity_in(raw: Any, where: str, errors: list[FieldError]) -> tuple[Any, s
         return None, None
     if raw.get("system", UCUM) != UCUM:
         errors.append(FieldError(f"{where}.system", f"must be {UCUM}"))
+    if raw.get("comparator") is not None:
+        # "<" 3.9 (a meter's LO or HI) is no value of 3.9: ENS keeps exact values only.
+        errors.append(
+            FieldError(f"{where}.comparator", "not taken: ENS keeps measured values only, not a bound (<, <=, >=, >)")
+        )
     unit = raw.get("code", raw.get("unit"))
     return raw.get("value"), unit if isinstance(unit, str) else None
 
