@@ -80,12 +80,12 @@ def _subject_is_the_space(subject: Any, access: SpaceAccess) -> bool:
     return isinstance(reference, str) and reference in (f"Patient/{own}", full_url(own))
 
 
-def _located(exc: Invalid | ObservationRefused, prefix: str) -> list[FieldError]:
+def _located(exc: Invalid | ObservationRefused, prefix: str, observation: Mapping[str, Any]) -> list[FieldError]:
     """The ingestion's pointers (``/measurements/0/value``) or the mapping's FHIRPaths, under the
     entry they belong to (``Bundle.entry[1].resource.valueQuantity.value``)."""
     located = []
     for error in exc.errors:
-        path = error.pointer if error.pointer.startswith("Observation") else fhirpath_of(error.pointer)
+        path = error.pointer if error.pointer.startswith("Observation") else fhirpath_of(error.pointer, observation)
         located.append(FieldError(prefix + path.removeprefix("Observation"), error.detail))
     return located
 
@@ -139,10 +139,10 @@ async def take_transaction(access: SpaceAccess, body: bytes) -> bytes:
             )
         device = devices[named][1]
     try:
-        item = measurement_of(observation, device=device)
+        item = measurement_of(observation, device=device, zone=zone_of(access.space.timezone))
     except ObservationRefused as exc:
         error_type = NotSupported if exc.unsupported else Invalid
-        raise error_type(str(exc), _located(exc, prefix)) from None
+        raise error_type(str(exc), _located(exc, prefix, observation)) from None
     except (AttributeError, TypeError, KeyError, ValueError) as exc:
         # Parts not of the types FHIR gives them (a string where an object goes...).
         detail = f"not an Observation as FHIR R4 shapes it ({type(exc).__name__})"
@@ -150,7 +150,7 @@ async def take_transaction(access: SpaceAccess, body: bytes) -> bytes:
     try:
         result = await record_measurements(access, [item])
     except Invalid as exc:
-        raise Invalid(exc.detail, _located(exc, prefix)) from None
+        raise Invalid(exc.detail, _located(exc, prefix, observation)) from None
     except Forbidden as exc:
         raise Forbidden(f"Consent not given: {exc.detail}") from None
     stored = result.items[0]

@@ -4,12 +4,15 @@ Example-bundle.fsh and Examples1.fsh), GET /fhir/Observation and /fhir/metadata.
 from __future__ import annotations
 
 import copy
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 
+from ens.core import db
 from tests.helpers.vitals import VITALS, at
 
 FHIR = "application/fhir+json"
@@ -366,3 +369,73 @@ async def test_a_value_with_a_comparator_is_refused_never_stored_as_the_bound(cl
         ["Bundle.entry[0].resource.component[1].valueQuantity.comparator"]
     ]
     assert (await client.get(VITALS, headers=person.headers)).json()["items"] == []
+
+
+def steps(value: int, identifier: str, **effective: Any) -> dict[str, Any]:
+    return {
+        "resourceType": "Observation",
+        "meta": {"profile": [IG + "mesures-observation-steps-by-day"]},
+        "identifier": [{"value": identifier}],
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "41950-7"}]},
+        "valueQuantity": {"value": value, "unit": "steps/day", "system": UCUM, "code": "1/(24.h)"},
+        **effective,
+    }
+
+
+async def test_a_day_of_steps_is_read_as_that_local_day_others_need_an_instant(client, person, make_app_token):
+    # A zone far from UTC: a date read as UTC midnight would fall on the day before.
+    await db.fetch("UPDATE spaces SET timezone = 'Pacific/Auckland' WHERE id = {}", person.space_id)
+    zone = ZoneInfo("Pacific/Auckland")
+    today = datetime.now(UTC).astimezone(zone).date()
+    app = await make_app_token(person, ["vitals.steps_per_day:write", "vitals.body_weight:write"])
+
+    async def post(observation: dict[str, Any]) -> Any:
+        return await client.post("/fhir", json=transaction(observation, with_device=False), headers=app.headers)
+
+    def midnight(days_ago: int) -> datetime:
+        return datetime.combine(today - timedelta(days=days_ago), datetime.min.time(), zone)
+
+    # The guide's example: a date alone.
+    day = (today - timedelta(days=3)).isoformat()
+    answer = await post(steps(8000, "s3", effectiveDateTime=day))
+    assert answer.status_code == 200, answer.text
+    # A period within one local day: its start (a date, or a date and time).
+    period = {"start": (today - timedelta(days=2)).isoformat(), "end": (today - timedelta(days=2)).isoformat()}
+    assert (await post(steps(9000, "s2", effectivePeriod=period))).status_code == 200
+    period = {"start": midnight(1).isoformat(), "end": midnight(0).isoformat()}
+    assert (await post(steps(10000, "s1", effectivePeriod=period))).status_code == 200
+    items = (await client.get(VITALS, headers=person.headers)).json()["items"]
+    found = {m["value"]: datetime.fromisoformat(m["effectiveAt"]) for m in items}
+    assert found == {8000: midnight(3), 9000: midnight(2), 10000: midnight(1)}
+
+    refused: list[tuple[dict[str, Any], str, str]] = [
+        (body_weight(effectiveDateTime=day), "effectiveDateTime", "UTC offset"),
+        (body_weight(effectiveDateTime="2024-05"), "effectiveDateTime", "UTC offset"),
+        (steps(1, "s9", effectiveDateTime="2024-05"), "effectiveDateTime", "UTC offset"),
+        (steps(1, "s9", effectiveDateTime="1066-10-14"), "effectiveDateTime", "1900"),
+        (
+            {**{k: v for k, v in body_weight().items() if k != "effectiveDateTime"}, "effectivePeriod": period},
+            "effective[x]",
+            "not an effectivePeriod",
+        ),
+        ({k: v for k, v in body_weight().items() if k != "effectiveDateTime"}, "effective[x]", "required"),
+        (
+            steps(1, "s9", effectivePeriod={"start": midnight(6).isoformat(), "end": midnight(4).isoformat()}),
+            "effectivePeriod.end",
+            "within the day",
+        ),
+        (steps(1, "s9", effectivePeriod={"end": midnight(4).isoformat()}), "effectivePeriod.start", "required"),
+        (steps(1, "s9", effectivePeriod={"start": "0001-01-01T00:00:00+14:00"}), "effectivePeriod.start", "1900"),
+        # The ingestion's own refusal, at the element the client sent.
+        (
+            steps(1, "s9", effectivePeriod={"start": (midnight(-2) + timedelta(hours=1)).isoformat()}),
+            "effectivePeriod.start",
+            "future",
+        ),
+    ]
+    for observation, element, words in refused:
+        body = outcome(await post(observation), 422)
+        issues = [(e, issue["diagnostics"]) for issue in body["issue"] for e in issue.get("expression", [])]
+        assert any(e == "Bundle.entry[0].resource." + element and words in d for e, d in issues), issues
+    assert len((await client.get(VITALS, headers=person.headers)).json()["items"]) == 3
