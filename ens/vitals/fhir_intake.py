@@ -324,16 +324,26 @@ def capability_statement(*, base_url: str) -> bytes:
                             f"https://interop.esante.gouv.fr/ig/fhir/mesures/StructureDefinition/{p}"
                             for p in PROFILES.values()
                         ],
-                        "interaction": [{"code": "search-type"}, {"code": "create"}],
+                        "documentation": "Created only inside the transaction (POST /fhir); searched here.",
+                        "interaction": [{"code": "search-type"}],
                         "searchParam": [
                             {"name": "code", "type": "token"},
                             {"name": "date", "type": "date"},
                             {"name": "_count", "type": "number"},
                         ],
                     },
-                    {"type": "Device", "interaction": [{"code": "create"}], "conditionalCreate": True},
+                    {
+                        "type": "Device",
+                        "documentation": "Taken only inside the transaction (POST /fhir, ifNoneExist): ENS keeps "
+                        "what identifies it with each measure; the search includes the Devices its measures name.",
+                    },
                 ],
-                "interaction": [{"code": "transaction"}],
+                "interaction": [
+                    {
+                        "code": "transaction",
+                        "documentation": "The guide's feeding Bundle: one Observation and at most one Device.",
+                    }
+                ],
             }
         ],
     }

@@ -290,6 +290,32 @@ async def test_the_capability_statement_is_public(client):
     assert IG + "mesures-fr-observation-body-weight" in resources["Observation"]["supportedProfile"]
 
 
+async def test_the_capability_statement_declares_only_interactions_that_exist(client, person, make_app_token):
+    statement = (await client.get("/fhir/metadata")).json()
+    CapabilityStatement.model_validate(statement)
+    app = await make_app_token(person, ["vitals.body_weight:write", "vitals.body_weight:read"])
+
+    async def request(code: str, kind: str | None) -> Any:
+        """The request an interaction of FHIR's RESTful API is (those ENS might declare)."""
+        if code == "search-type":
+            return await client.get(f"/fhir/{kind}", headers=app.headers)
+        if code == "create":
+            return await client.post(f"/fhir/{kind}", json={"resourceType": kind}, headers=app.headers)
+        assert code == "transaction", code
+        return await client.post("/fhir", json=transaction(body_weight()), headers=app.headers)
+
+    declared = [(r["type"], i["code"]) for r in statement["rest"][0]["resource"] for i in r.get("interaction", [])]
+    declared += [(None, i["code"]) for i in statement["rest"][0].get("interaction", [])]
+    assert declared == [("Observation", "search-type"), (None, "transaction")]
+    for kind, code in declared:
+        answer = await request(code, kind)
+        assert answer.status_code == 200, (kind, code, answer.text)
+    assert not any(r.get("conditionalCreate") for r in statement["rest"][0]["resource"])
+    # What the statement no longer declares is indeed absent.
+    for kind in ("Observation", "Device"):
+        assert (await request("create", kind)).status_code in (404, 405)
+
+
 async def test_parts_of_the_wrong_json_type_are_422_never_500(client, person, make_app_token):
     app = await make_app_token(person, ["vitals.body_weight:write"])
     wrong: tuple[tuple[str, Any], ...] = (("valueQuantity", [1]), ("effectiveDateTime", 3))
