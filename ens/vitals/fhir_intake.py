@@ -210,11 +210,11 @@ def _type_of_code(code: str | None) -> str | None:
     value = code.rsplit("|", 1)[-1]
     system = code.rsplit("|", 1)[0] if "|" in code else None
     if system not in (None, "", "http://loinc.org"):
-        raise BadRequest("code: LOINC codes only.", [FieldError("/code", "http://loinc.org|<code> or <code>")])
+        raise BadRequest("code: LOINC codes only.", [FieldError("code", "http://loinc.org|<code> or <code>")])
     try:
         return type_of({"code": {"coding": [{"code": value}]}})
     except ObservationRefused:
-        raise BadRequest("code: not a measure ENS keeps.", [FieldError("/code", "unknown LOINC code")]) from None
+        raise BadRequest("code: not a measure ENS keeps.", [FieldError("code", "unknown LOINC code")]) from None
 
 
 def _bounds(dates: Sequence[str], access: SpaceAccess) -> tuple[datetime | None, datetime | None]:
@@ -224,7 +224,10 @@ def _bounds(dates: Sequence[str], access: SpaceAccess) -> tuple[datetime | None,
     until: datetime | None = None
     for raw in dates:
         prefix, value = (raw[:2], raw[2:]) if raw[:2] in ("ge", "gt", "le", "lt", "eq") else ("eq", raw)
-        start = parse_instant(value, "date", zone=zone)
+        try:
+            start = parse_instant(value, "date", zone=zone)
+        except BadRequest as exc:  # located at the search parameter, by its name
+            raise BadRequest(exc.detail, [FieldError("date", e.detail) for e in exc.errors]) from None
         assert start is not None
         end = start + (timedelta(days=1) if len(value) == 10 else timedelta(microseconds=1))
         if prefix in ("ge", "eq"):
@@ -256,8 +259,8 @@ async def search_observations(
         access,
         cursors,
         type_=type_,
-        since=since.isoformat() if since else None,
-        until=until.isoformat() if until else None,
+        since=since,
+        until=until,
         limit=count,
         cursor=cursor,
     )

@@ -465,3 +465,57 @@ async def test_a_day_of_steps_is_read_as_that_local_day_others_need_an_instant(c
         issues = [(e, issue["diagnostics"]) for issue in body["issue"] for e in issue.get("expression", [])]
         assert any(e == "Bundle.entry[0].resource." + element and words in d for e, d in issues), issues
     assert len((await client.get(VITALS, headers=person.headers)).json()["items"]) == 3
+
+
+async def test_an_error_points_at_the_component_at_fault(client, person, make_app_token):
+    app = await make_app_token(person, ["vitals.blood_pressure:write"])
+    pressure: dict[str, Any] = {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "85354-9"}]},
+        "effectiveDateTime": at(10),
+        # The diastolic first, as FHIR allows: the systolic is component[1].
+        "component": [
+            {
+                "code": {"coding": [{"system": "http://loinc.org", "code": "8462-4"}]},
+                "valueQuantity": {"value": 80, "system": UCUM, "code": "mm[Hg]"},
+            },
+            {
+                "code": {"coding": [{"system": "http://loinc.org", "code": "8480-6"}]},
+                "valueQuantity": {"value": 900, "system": UCUM, "code": "mm[Hg]"},
+            },
+        ],
+    }
+
+    async def expressions(observation: dict[str, Any]) -> list[str]:
+        answer = await client.post("/fhir", json=transaction(observation, with_device=False), headers=app.headers)
+        return [e for issue in outcome(answer, 422)["issue"] for e in issue.get("expression", [])]
+
+    assert await expressions(pressure) == ["Bundle.entry[0].resource.component[1].valueQuantity.value"]
+    for component in pressure["component"]:
+        component["valueQuantity"] = {"value": 10, "system": UCUM, "code": "mm"}
+    # One unit for both: the systolic's is named.
+    assert await expressions(pressure) == ["Bundle.entry[0].resource.component[1].valueQuantity.code"]
+
+
+async def test_a_search_error_names_the_fhir_parameter(client, person, make_app_token):
+    reader = await make_app_token(person, ["vitals.body_weight:read"])
+    cases = (
+        ({"_count": 0}, "_count"),
+        ({"_count": "x"}, "_count"),
+        ({"_cursor": "abc"}, "_cursor"),
+        ({"date": "x"}, "date"),
+        ({"date": "ge1899-12-31"}, "date"),
+        ({"code": "1-1"}, "code"),
+    )
+    for params, name in cases:
+        body = outcome(await client.get("/fhir/Observation", params=params, headers=reader.headers), 400)
+        assert [issue["expression"] for issue in body["issue"]] == [[name]], (params, body)
+
+
+async def test_a_search_from_the_first_day_of_1900_is_answered(client, person, make_app_token):
+    reader = await make_app_token(person, ["vitals.body_weight:read"])
+    # Paris's midnight of 1900-01-01 is 1899-12-31T23:50:39Z (its mean time then): still 1900.
+    for date in ("ge1900-01-01", "gt1900-01-01", "le2199-12-31", "lt2199-12-31", "eq1900-01-01"):
+        answer = await client.get("/fhir/Observation", params={"date": date}, headers=reader.headers)
+        assert answer.status_code == 200, (date, answer.text)

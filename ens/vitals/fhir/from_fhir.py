@@ -82,7 +82,31 @@ def _element_of(field: str, resource: Mapping[str, Any]) -> str:
                 return name
         if "effectivePeriod" in resource:
             return "effectivePeriod.start"
+    parts = {part.code: part.loinc for part in BY_CODE[BLOOD_PRESSURE].components}
+    if field in parts:
+        index = _component_index(resource, parts[field])
+        if index is not None:
+            return f"component[{index}].valueQuantity.value"
+    if field == "unit" and "valueQuantity" not in resource:
+        # A blood pressure's unit is its components' (the systolic's first).
+        indexes = [_component_index(resource, loinc) for loinc in parts.values()]
+        present = [index for index in indexes if index is not None]
+        if present:
+            return f"component[{present[0]}].valueQuantity.code"
     return FHIRPATH_OF_FIELD[field]
+
+
+def _component_index(resource: Mapping[str, Any], loinc: str) -> int | None:
+    """Where the component coded ``loinc`` is in the resource (the last one, as the mapping reads)."""
+    found = None
+    components = resource.get("component")
+    for index, component in enumerate(components if isinstance(components, list) else []):
+        code = component.get("code") if isinstance(component, dict) else None
+        codings = code.get("coding") if isinstance(code, dict) else None
+        for coding in codings if isinstance(codings, list) else []:
+            if isinstance(coding, dict) and coding.get("code") == loinc:
+                found = index
+    return found
 
 
 def _profiles(resource: Mapping[str, Any]) -> list[str]:
