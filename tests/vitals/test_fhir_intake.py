@@ -519,3 +519,46 @@ async def test_a_search_from_the_first_day_of_1900_is_answered(client, person, m
     for date in ("ge1900-01-01", "gt1900-01-01", "le2199-12-31", "lt2199-12-31", "eq1900-01-01"):
         answer = await client.get("/fhir/Observation", params={"date": date}, headers=reader.headers)
         assert answer.status_code == 200, (date, answer.text)
+
+
+async def test_a_search_date_stands_for_its_local_day_or_its_written_precision(client, person, make_app_token):
+    writer = await make_app_token(person, ["vitals.body_weight:write"])
+    moments = {
+        60: "2026-03-29T23:30:00+02:00",  # the spring DST day (23 hours), in Paris
+        61: "2026-03-30T00:30:00+02:00",  # the next day, 24 hours after the 29th's midnight
+        70: "2026-10-25T08:00:30+01:00",  # the autumn DST day (25 hours)
+        71: "2026-10-25T23:30:00+01:00",  # still the 25th, 24.5 hours after its midnight
+    }
+    for value, moment in moments.items():
+        measure = body_weight(value, identifier=[{"value": f"w{value}"}], effectiveDateTime=moment)
+        assert (await client.post("/fhir", json=transaction(measure), headers=writer.headers)).status_code == 200
+    reader = await make_app_token(person, ["vitals.body_weight:read"])
+
+    async def found(*dates: str) -> set[int]:
+        answer = await client.get("/fhir/Observation", params={"date": list(dates)}, headers=reader.headers)
+        assert answer.status_code == 200, (dates, answer.text)
+        return {
+            e["resource"]["valueQuantity"]["value"]
+            for e in answer.json().get("entry", [])
+            if e["search"]["mode"] == "match"
+        }
+
+    assert await found("2026-03-29") == {60}
+    assert await found("le2026-03-29") == {60}
+    assert await found("gt2026-03-29", "lt2026-04") == {61}
+    assert await found("2026-10-25") == {70, 71}
+    assert await found("lt2026-10-26") == {60, 61, 70, 71}
+    assert await found("2026-10") == {70, 71}
+    assert await found("2026") == {60, 61, 70, 71}
+    # A date and time stands for the minute, second or fraction it names.
+    assert await found("2026-10-25T08:00+01:00") == {70}
+    assert await found("2026-10-25T07:00Z") == {70}
+    assert await found("2026-10-25T08:00:30+01:00") == {70}
+    assert await found("2026-10-25T08:00:30.0+01:00") == {70}
+    assert await found("2026-10-25T08:00:31+01:00") == set()
+    assert await found("le2026-10-25T08:00+01:00") == {60, 61, 70}
+    assert await found("gt2026-10-25T08:00+01:00") == {71}
+    assert await found("lt2026-10-25T08:00:30+01:00", "ge2026-10") == set()
+    for wrong in ("2026-13", "2026-10-25T08+01:00", "2026-10-25T08:00", "ge1899", "2026-02-30"):
+        answer = await client.get("/fhir/Observation", params={"date": wrong}, headers=reader.headers)
+        assert [issue["expression"] for issue in outcome(answer, 400)["issue"]] == [["date"]], wrong
