@@ -14,7 +14,7 @@ from litestar.types import ExceptionHandlersMap
 from ens.app.doors import FHIR_PREFIX
 from ens.core import errors, problems
 from ens.core.api import field_error
-from ens.core.fhir import FHIR_JSON, operation_outcome
+from ens.core.fhir import FHIR_JSON, fhir_location, operation_outcome
 from ens.core.problems import PROBLEM_JSON, ProblemError, ProblemType, problem_body
 from ens.spaces.history import REQUEST_ID_KEY
 
@@ -49,7 +49,7 @@ def error_response(
     located error an issue, its pointer a FHIRPath expression there)."""
     if not request.scope.get("path", "").startswith(FHIR_PREFIX):
         return problem_response(problem, detail, errors_=errors_, headers=headers)
-    located = [(e.pointer, e.detail) for e in errors_ or []]
+    located = [(fhir_location(e.pointer), e.detail) for e in errors_ or []]
     return Response(
         operation_outcome(problem.status, detail, located=located, not_supported=not_supported),
         status_code=problem.status,

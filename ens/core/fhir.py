@@ -202,6 +202,20 @@ _ISSUE_TYPE = {
 }
 
 
+# The FHIR routes' search parameters FHIR names with an underscore, by their Python names (a
+# parameter's error names the handler's argument).
+_FHIR_PARAMETERS = {"count": "_count", "cursor": "_cursor"}
+
+
+def fhir_location(pointer: str) -> str:
+    """Where an error of a FHIR route is: a FHIRPath expression as given, or a query parameter
+    (``/count``, the pointer the /v1 routes give) by its FHIR name (``_count``)."""
+    if not pointer.startswith("/"):
+        return pointer
+    name = pointer.removeprefix("/")
+    return _FHIR_PARAMETERS.get(name, name)
+
+
 def operation_outcome(
     status: int, detail: str, *, located: Sequence[tuple[str, str]] = (), not_supported: bool = False
 ) -> bytes:

@@ -48,6 +48,7 @@ from ens.core.api import ReadStruct
 from ens.core.db import fetch_scalars, limit_statements, serialise, write_transaction
 from ens.core.errors import Conflict, FieldError, Invalid, PayloadTooLarge
 from ens.core.fhir import is_restricted
+from ens.core.local_time import zone_of
 from ens.core.spool import EncryptedSpool
 from ens.documents.fhir import NOT_IMPORTED as DOCUMENTS_NOT_IMPORTED
 from ens.documents.service import any_document_seen
@@ -228,7 +229,7 @@ async def _checked(access: SpaceAccess, spool: EncryptedSpool) -> _Devices:
                 continue
             with _refusals(index, kind):
                 if kind == "Observation":
-                    measurement_of(resource, device=None, with_identity=False)
+                    measurement_of(resource, device=None, zone=zone_of(access.space.timezone), with_identity=False)
                     _device_named(resource)
                     if is_restricted(resource):
                         # Hiding is the holder's alone, here as for every other hideable item: a
@@ -362,7 +363,9 @@ async def _written(
                 continue  # the holder's identity is the space's own; Devices go with their measures
             with _refusals(index, kind):
                 if kind == "Observation":
-                    item = measurement_of(resource, device=None, with_identity=False)
+                    item = measurement_of(
+                        resource, device=None, zone=zone_of(access.space.timezone), with_identity=False
+                    )
                     device = devices.named(_device_named(resource))
                     if device is not None:
                         item["device"] = dict(device)

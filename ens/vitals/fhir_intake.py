@@ -14,11 +14,13 @@ identifies it (:func:`ens.vitals.fhir.device_id`), the same one the export gives
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 from uuid import uuid4
+from zoneinfo import ZoneInfo
 
 import msgspec
 
@@ -26,7 +28,7 @@ from ens.core import clock
 from ens.core.api import Cursors
 from ens.core.errors import BadRequest, FieldError, Forbidden, Invalid, NotSupported
 from ens.core.fhir import FHIR_JSON, Element, Resource, encode, full_url
-from ens.core.local_time import parse_instant, zone_of
+from ens.core.local_time import EARLIEST_YEAR, LATEST_YEAR, local_midnight, zone_of
 from ens.spaces.door import SpaceAccess
 from ens.vitals.fhir import (
     PROFILES,
@@ -80,12 +82,12 @@ def _subject_is_the_space(subject: Any, access: SpaceAccess) -> bool:
     return isinstance(reference, str) and reference in (f"Patient/{own}", full_url(own))
 
 
-def _located(exc: Invalid | ObservationRefused, prefix: str) -> list[FieldError]:
+def _located(exc: Invalid | ObservationRefused, prefix: str, observation: Mapping[str, Any]) -> list[FieldError]:
     """The ingestion's pointers (``/measurements/0/value``) or the mapping's FHIRPaths, under the
     entry they belong to (``Bundle.entry[1].resource.valueQuantity.value``)."""
     located = []
     for error in exc.errors:
-        path = error.pointer if error.pointer.startswith("Observation") else fhirpath_of(error.pointer)
+        path = error.pointer if error.pointer.startswith("Observation") else fhirpath_of(error.pointer, observation)
         located.append(FieldError(prefix + path.removeprefix("Observation"), error.detail))
     return located
 
@@ -139,10 +141,10 @@ async def take_transaction(access: SpaceAccess, body: bytes) -> bytes:
             )
         device = devices[named][1]
     try:
-        item = measurement_of(observation, device=device)
+        item = measurement_of(observation, device=device, zone=zone_of(access.space.timezone))
     except ObservationRefused as exc:
         error_type = NotSupported if exc.unsupported else Invalid
-        raise error_type(str(exc), _located(exc, prefix)) from None
+        raise error_type(str(exc), _located(exc, prefix, observation)) from None
     except (AttributeError, TypeError, KeyError, ValueError) as exc:
         # Parts not of the types FHIR gives them (a string where an object goes...).
         detail = f"not an Observation as FHIR R4 shapes it ({type(exc).__name__})"
@@ -150,7 +152,7 @@ async def take_transaction(access: SpaceAccess, body: bytes) -> bytes:
     try:
         result = await record_measurements(access, [item])
     except Invalid as exc:
-        raise Invalid(exc.detail, _located(exc, prefix)) from None
+        raise Invalid(exc.detail, _located(exc, prefix, observation)) from None
     except Forbidden as exc:
         raise Forbidden(f"Consent not given: {exc.detail}") from None
     stored = result.items[0]
@@ -210,23 +212,73 @@ def _type_of_code(code: str | None) -> str | None:
     value = code.rsplit("|", 1)[-1]
     system = code.rsplit("|", 1)[0] if "|" in code else None
     if system not in (None, "", "http://loinc.org"):
-        raise BadRequest("code: LOINC codes only.", [FieldError("/code", "http://loinc.org|<code> or <code>")])
+        raise BadRequest("code: LOINC codes only.", [FieldError("code", "http://loinc.org|<code> or <code>")])
     try:
         return type_of({"code": {"coding": [{"code": value}]}})
     except ObservationRefused:
-        raise BadRequest("code: not a measure ENS keeps.", [FieldError("/code", "unknown LOINC code")]) from None
+        raise BadRequest("code: not a measure ENS keeps.", [FieldError("code", "unknown LOINC code")]) from None
+
+
+# A FHIR date search value: a year, a month, a day, or a date and time (to the minute, second or
+# fraction of a second) with its offset.
+_DAY_VALUE = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
+_TIME_VALUE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::(\d{2})(?:\.(\d{1,6}))?)?(?:Z|[+-]\d{2}:\d{2})")
+
+
+def _range_of(value: str, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """The range [start, end) a ``date`` value stands for, at its written precision: a year, month
+    or day from its local midnight to the next one in the space's time zone (a DST day lasts 23
+    or 25 hours), a date and time for the minute, second or fraction of a second it names."""
+    value = value.replace(" ", "+")  # an unescaped "+" in a query string arrives as a space
+    day_value, time_value = _DAY_VALUE.fullmatch(value), _TIME_VALUE.fullmatch(value)
+    try:
+        if day_value:
+            year, month, day = (int(part) if part else 0 for part in day_value.groups())
+            _check_year(year)
+            first = date(year, month or 1, day or 1)
+            if day:
+                following = first + timedelta(days=1)
+            elif month:
+                following = date(year + month // 12, month % 12 + 1, 1)
+            else:
+                following = date(year + 1, 1, 1)
+            return local_midnight(first, zone), local_midnight(following, zone)
+        if time_value:
+            seconds, fraction = time_value.groups()
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            _check_year(moment.year)
+            if fraction:
+                step = timedelta(microseconds=10 ** (6 - len(fraction)))
+            else:
+                step = timedelta(seconds=1) if seconds else timedelta(minutes=1)
+            return moment.astimezone(UTC), moment.astimezone(UTC) + step
+    except ValueError:
+        pass
+    raise BadRequest(
+        "date must be a FHIR date (YYYY, YYYY-MM, YYYY-MM-DD) or a date and time with its offset.",
+        [FieldError("date", "expected YYYY, YYYY-MM, YYYY-MM-DD or YYYY-MM-DDThh:mm[:ss[.ffffff]] with Z or ±hh:mm")],
+    )
+
+
+def _check_year(year: int) -> None:
+    """As written: a bound of 1900 may fall in 1899 in UTC (Paris's midnight, in its mean time)."""
+    if not EARLIEST_YEAR <= year <= LATEST_YEAR:
+        raise BadRequest(
+            f"date must fall between the years {EARLIEST_YEAR} and {LATEST_YEAR}.",
+            [FieldError("date", f"outside the years {EARLIEST_YEAR}-{LATEST_YEAR}")],
+        )
 
 
 def _bounds(dates: Sequence[str], access: SpaceAccess) -> tuple[datetime | None, datetime | None]:
-    """FHIR's ``date`` prefixes (``ge``, ``gt``, ``le``, ``lt``, ``eq`` or none) as [since, until)."""
+    """FHIR's ``date`` prefixes (``ge``, ``gt``, ``le``, ``lt``, ``eq`` or none) as [since, until):
+    ``ge`` from the start of the value's range, ``gt`` from its end, ``le`` to its end, ``lt`` to
+    its start, ``eq`` within it."""
     zone = zone_of(access.space.timezone)
     since: datetime | None = None
     until: datetime | None = None
     for raw in dates:
         prefix, value = (raw[:2], raw[2:]) if raw[:2] in ("ge", "gt", "le", "lt", "eq") else ("eq", raw)
-        start = parse_instant(value, "date", zone=zone)
-        assert start is not None
-        end = start + (timedelta(days=1) if len(value) == 10 else timedelta(microseconds=1))
+        start, end = _range_of(value, zone)
         if prefix in ("ge", "eq"):
             since = max(since, start) if since else start
         if prefix == "gt":
@@ -256,8 +308,8 @@ async def search_observations(
         access,
         cursors,
         type_=type_,
-        since=since.isoformat() if since else None,
-        until=until.isoformat() if until else None,
+        since=since,
+        until=until,
         limit=count,
         cursor=cursor,
     )
@@ -324,16 +376,26 @@ def capability_statement(*, base_url: str) -> bytes:
                             f"https://interop.esante.gouv.fr/ig/fhir/mesures/StructureDefinition/{p}"
                             for p in PROFILES.values()
                         ],
-                        "interaction": [{"code": "search-type"}, {"code": "create"}],
+                        "documentation": "Created only inside the transaction (POST /fhir); searched here.",
+                        "interaction": [{"code": "search-type"}],
                         "searchParam": [
                             {"name": "code", "type": "token"},
                             {"name": "date", "type": "date"},
                             {"name": "_count", "type": "number"},
                         ],
                     },
-                    {"type": "Device", "interaction": [{"code": "create"}], "conditionalCreate": True},
+                    {
+                        "type": "Device",
+                        "documentation": "Taken only inside the transaction (POST /fhir, ifNoneExist): ENS keeps "
+                        "what identifies it with each measure; the search includes the Devices its measures name.",
+                    },
                 ],
-                "interaction": [{"code": "transaction"}],
+                "interaction": [
+                    {
+                        "code": "transaction",
+                        "documentation": "The guide's feeding Bundle: one Observation and at most one Device.",
+                    }
+                ],
             }
         ],
     }

@@ -198,15 +198,20 @@ async def list_measurements(
     cursors: Cursors,
     *,
     type_: str | None,
-    since: str | None,
-    until: str | None,
+    since: str | datetime | None,
+    until: str | datetime | None,
     limit: int | None,
     cursor: str | None,
 ) -> ListedMeasurements:
-    """Newest first, keyset on (effective_at, id): inserts during paging never shift a page."""
+    """Newest first, keyset on (effective_at, id): inserts during paging never shift a page.
+
+    ``since`` and ``until`` as the query wrote them, or instants a caller already read (the FHIR
+    search's ``date``: read once, its bounds are not read again as if written)."""
     zone = zone_of(access.space.timezone)
     types = readable_types(access, type_)
-    since_at, until_at = parse_instant(since, "since", zone=zone), parse_instant(until, "until", zone=zone)
+    since_at = since if isinstance(since, datetime) else parse_instant(since, "since", zone=zone)
+    until_at = until if isinstance(until, datetime) else parse_instant(until, "until", zone=zone)
+    since, until = (b.isoformat() if isinstance(b, datetime) else b for b in (since, until))
     size = check_limit(limit)
     purpose = f"vitals.list:{access.space_id}:{type_ or '*'}"
     after = None

@@ -4,12 +4,15 @@ Example-bundle.fsh and Examples1.fsh), GET /fhir/Observation and /fhir/metadata.
 from __future__ import annotations
 
 import copy
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 
+from ens.core import db
 from tests.helpers.vitals import VITALS, at
 
 FHIR = "application/fhir+json"
@@ -287,6 +290,32 @@ async def test_the_capability_statement_is_public(client):
     assert IG + "mesures-fr-observation-body-weight" in resources["Observation"]["supportedProfile"]
 
 
+async def test_the_capability_statement_declares_only_interactions_that_exist(client, person, make_app_token):
+    statement = (await client.get("/fhir/metadata")).json()
+    CapabilityStatement.model_validate(statement)
+    app = await make_app_token(person, ["vitals.body_weight:write", "vitals.body_weight:read"])
+
+    async def request(code: str, kind: str | None) -> Any:
+        """The request an interaction of FHIR's RESTful API is (those ENS might declare)."""
+        if code == "search-type":
+            return await client.get(f"/fhir/{kind}", headers=app.headers)
+        if code == "create":
+            return await client.post(f"/fhir/{kind}", json={"resourceType": kind}, headers=app.headers)
+        assert code == "transaction", code
+        return await client.post("/fhir", json=transaction(body_weight()), headers=app.headers)
+
+    declared = [(r["type"], i["code"]) for r in statement["rest"][0]["resource"] for i in r.get("interaction", [])]
+    declared += [(None, i["code"]) for i in statement["rest"][0].get("interaction", [])]
+    assert declared == [("Observation", "search-type"), (None, "transaction")]
+    for kind, code in declared:
+        answer = await request(code, kind)
+        assert answer.status_code == 200, (kind, code, answer.text)
+    assert not any(r.get("conditionalCreate") for r in statement["rest"][0]["resource"])
+    # What the statement no longer declares is indeed absent.
+    for kind in ("Observation", "Device"):
+        assert (await request("create", kind)).status_code in (404, 405)
+
+
 async def test_parts_of_the_wrong_json_type_are_422_never_500(client, person, make_app_token):
     app = await make_app_token(person, ["vitals.body_weight:write"])
     wrong: tuple[tuple[str, Any], ...] = (("valueQuantity", [1]), ("effectiveDateTime", 3))
@@ -304,3 +333,232 @@ async def test_parts_of_the_wrong_json_type_are_422_never_500(client, person, ma
         assert answer.status_code in (200, 422), (part, answer.text)
     entry_not_object = {"resourceType": "Bundle", "type": "transaction", "entry": ["x"]}
     assert (await client.post("/fhir", json=entry_not_object, headers=app.headers)).status_code == 422
+
+
+async def test_only_a_final_amended_or_corrected_observation_is_stored(client, person, make_app_token):
+    app = await make_app_token(person, ["vitals.body_weight:write"])
+    for status in ("entered-in-error", "cancelled", "registered", "unknown", "preliminary", None, 3):
+        observation = body_weight()
+        if status is None:
+            del observation["status"]
+        else:
+            observation["status"] = status
+        body = outcome(await client.post("/fhir", json=transaction(observation), headers=app.headers), 422)
+        [issue] = body["issue"]
+        assert issue["expression"] == ["Bundle.entry[1].resource.status"], (status, body)
+        assert "final, amended, corrected" in issue["diagnostics"]
+    assert (await client.get(VITALS, headers=person.headers)).json()["items"] == []
+    for number, status in enumerate(("final", "amended", "corrected")):
+        observation = body_weight(70 + number, identifier=[{"value": f"w{number}"}], status=status)
+        answer = await client.post("/fhir", json=transaction(observation), headers=app.headers)
+        assert answer.status_code == 200, (status, answer.text)
+    items = (await client.get(VITALS, headers=person.headers)).json()["items"]
+    assert sorted(m["value"] for m in items) == [70, 71, 72]
+
+
+async def test_a_value_with_a_comparator_is_refused_never_stored_as_the_bound(client, person, make_app_token):
+    app = await make_app_token(person, ["vitals.blood_glucose:write", "vitals.blood_pressure:write"])
+    glucose = {
+        "resourceType": "Observation",
+        "meta": {"profile": [IG + "mesures-observation-glucose"]},
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "2339-0"}]},
+        "effectiveDateTime": at(20),
+        "valueQuantity": {"value": 3.9, "comparator": "<", "system": UCUM, "code": "mmol/L"},
+        "extension": [
+            {
+                "url": IG + "mesures-moment-of-measurement",
+                "valueCodeableConcept": {"coding": [{"system": "urn:ens:fhir:glucose-moment", "code": "fasting"}]},
+            }
+        ],
+    }
+    body = outcome(await client.post("/fhir", json=transaction(glucose, with_device=False), headers=app.headers), 422)
+    assert [issue["expression"] for issue in body["issue"]] == [["Bundle.entry[0].resource.valueQuantity.comparator"]]
+    pressure = {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "85354-9"}]},
+        "effectiveDateTime": at(10),
+        "component": [
+            {
+                "code": {"coding": [{"system": "http://loinc.org", "code": "8480-6"}]},
+                "valueQuantity": {"value": 120, "system": UCUM, "code": "mm[Hg]"},
+            },
+            {
+                "code": {"coding": [{"system": "http://loinc.org", "code": "8462-4"}]},
+                "valueQuantity": {"value": 50, "comparator": "<=", "system": UCUM, "code": "mm[Hg]"},
+            },
+        ],
+    }
+    body = outcome(await client.post("/fhir", json=transaction(pressure, with_device=False), headers=app.headers), 422)
+    assert [issue["expression"] for issue in body["issue"]] == [
+        ["Bundle.entry[0].resource.component[1].valueQuantity.comparator"]
+    ]
+    assert (await client.get(VITALS, headers=person.headers)).json()["items"] == []
+
+
+def steps(value: int, identifier: str, **effective: Any) -> dict[str, Any]:
+    return {
+        "resourceType": "Observation",
+        "meta": {"profile": [IG + "mesures-observation-steps-by-day"]},
+        "identifier": [{"value": identifier}],
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "41950-7"}]},
+        "valueQuantity": {"value": value, "unit": "steps/day", "system": UCUM, "code": "1/(24.h)"},
+        **effective,
+    }
+
+
+async def test_a_day_of_steps_is_read_as_that_local_day_others_need_an_instant(client, person, make_app_token):
+    # A zone far from UTC: a date read as UTC midnight would fall on the day before.
+    await db.fetch("UPDATE spaces SET timezone = 'Pacific/Auckland' WHERE id = {}", person.space_id)
+    zone = ZoneInfo("Pacific/Auckland")
+    today = datetime.now(UTC).astimezone(zone).date()
+    app = await make_app_token(person, ["vitals.steps_per_day:write", "vitals.body_weight:write"])
+
+    async def post(observation: dict[str, Any]) -> Any:
+        return await client.post("/fhir", json=transaction(observation, with_device=False), headers=app.headers)
+
+    def midnight(days_ago: int) -> datetime:
+        return datetime.combine(today - timedelta(days=days_ago), datetime.min.time(), zone)
+
+    # The guide's example: a date alone.
+    day = (today - timedelta(days=3)).isoformat()
+    answer = await post(steps(8000, "s3", effectiveDateTime=day))
+    assert answer.status_code == 200, answer.text
+    # A period within one local day: its start (a date, or a date and time).
+    period = {"start": (today - timedelta(days=2)).isoformat(), "end": (today - timedelta(days=2)).isoformat()}
+    assert (await post(steps(9000, "s2", effectivePeriod=period))).status_code == 200
+    period = {"start": midnight(1).isoformat(), "end": midnight(0).isoformat()}
+    assert (await post(steps(10000, "s1", effectivePeriod=period))).status_code == 200
+    items = (await client.get(VITALS, headers=person.headers)).json()["items"]
+    found = {m["value"]: datetime.fromisoformat(m["effectiveAt"]) for m in items}
+    assert found == {8000: midnight(3), 9000: midnight(2), 10000: midnight(1)}
+
+    refused: list[tuple[dict[str, Any], str, str]] = [
+        (body_weight(effectiveDateTime=day), "effectiveDateTime", "UTC offset"),
+        (body_weight(effectiveDateTime="2024-05"), "effectiveDateTime", "UTC offset"),
+        (steps(1, "s9", effectiveDateTime="2024-05"), "effectiveDateTime", "UTC offset"),
+        (steps(1, "s9", effectiveDateTime="1066-10-14"), "effectiveDateTime", "1900"),
+        (
+            {**{k: v for k, v in body_weight().items() if k != "effectiveDateTime"}, "effectivePeriod": period},
+            "effective[x]",
+            "not an effectivePeriod",
+        ),
+        ({k: v for k, v in body_weight().items() if k != "effectiveDateTime"}, "effective[x]", "required"),
+        (
+            steps(1, "s9", effectivePeriod={"start": midnight(6).isoformat(), "end": midnight(4).isoformat()}),
+            "effectivePeriod.end",
+            "within the day",
+        ),
+        (steps(1, "s9", effectivePeriod={"end": midnight(4).isoformat()}), "effectivePeriod.start", "required"),
+        (steps(1, "s9", effectivePeriod={"start": "0001-01-01T00:00:00+14:00"}), "effectivePeriod.start", "1900"),
+        # The ingestion's own refusal, at the element the client sent.
+        (
+            steps(1, "s9", effectivePeriod={"start": (midnight(-2) + timedelta(hours=1)).isoformat()}),
+            "effectivePeriod.start",
+            "future",
+        ),
+    ]
+    for observation, element, words in refused:
+        body = outcome(await post(observation), 422)
+        issues = [(e, issue["diagnostics"]) for issue in body["issue"] for e in issue.get("expression", [])]
+        assert any(e == "Bundle.entry[0].resource." + element and words in d for e, d in issues), issues
+    assert len((await client.get(VITALS, headers=person.headers)).json()["items"]) == 3
+
+
+async def test_an_error_points_at_the_component_at_fault(client, person, make_app_token):
+    app = await make_app_token(person, ["vitals.blood_pressure:write"])
+    pressure: dict[str, Any] = {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "85354-9"}]},
+        "effectiveDateTime": at(10),
+        # The diastolic first, as FHIR allows: the systolic is component[1].
+        "component": [
+            {
+                "code": {"coding": [{"system": "http://loinc.org", "code": "8462-4"}]},
+                "valueQuantity": {"value": 80, "system": UCUM, "code": "mm[Hg]"},
+            },
+            {
+                "code": {"coding": [{"system": "http://loinc.org", "code": "8480-6"}]},
+                "valueQuantity": {"value": 900, "system": UCUM, "code": "mm[Hg]"},
+            },
+        ],
+    }
+
+    async def expressions(observation: dict[str, Any]) -> list[str]:
+        answer = await client.post("/fhir", json=transaction(observation, with_device=False), headers=app.headers)
+        return [e for issue in outcome(answer, 422)["issue"] for e in issue.get("expression", [])]
+
+    assert await expressions(pressure) == ["Bundle.entry[0].resource.component[1].valueQuantity.value"]
+    for component in pressure["component"]:
+        component["valueQuantity"] = {"value": 10, "system": UCUM, "code": "mm"}
+    # One unit for both: the systolic's is named.
+    assert await expressions(pressure) == ["Bundle.entry[0].resource.component[1].valueQuantity.code"]
+
+
+async def test_a_search_error_names_the_fhir_parameter(client, person, make_app_token):
+    reader = await make_app_token(person, ["vitals.body_weight:read"])
+    cases = (
+        ({"_count": 0}, "_count"),
+        ({"_count": "x"}, "_count"),
+        ({"_cursor": "abc"}, "_cursor"),
+        ({"date": "x"}, "date"),
+        ({"date": "ge1899-12-31"}, "date"),
+        ({"code": "1-1"}, "code"),
+    )
+    for params, name in cases:
+        body = outcome(await client.get("/fhir/Observation", params=params, headers=reader.headers), 400)
+        assert [issue["expression"] for issue in body["issue"]] == [[name]], (params, body)
+
+
+async def test_a_search_from_the_first_day_of_1900_is_answered(client, person, make_app_token):
+    reader = await make_app_token(person, ["vitals.body_weight:read"])
+    # Paris's midnight of 1900-01-01 is 1899-12-31T23:50:39Z (its mean time then): still 1900.
+    for date in ("ge1900-01-01", "gt1900-01-01", "le2199-12-31", "lt2199-12-31", "eq1900-01-01"):
+        answer = await client.get("/fhir/Observation", params={"date": date}, headers=reader.headers)
+        assert answer.status_code == 200, (date, answer.text)
+
+
+async def test_a_search_date_stands_for_its_local_day_or_its_written_precision(client, person, make_app_token):
+    writer = await make_app_token(person, ["vitals.body_weight:write"])
+    moments = {
+        60: "2026-03-29T23:30:00+02:00",  # the spring DST day (23 hours), in Paris
+        61: "2026-03-30T00:30:00+02:00",  # the next day, 24 hours after the 29th's midnight
+        70: "2026-10-25T08:00:30+01:00",  # the autumn DST day (25 hours)
+        71: "2026-10-25T23:30:00+01:00",  # still the 25th, 24.5 hours after its midnight
+    }
+    for value, moment in moments.items():
+        measure = body_weight(value, identifier=[{"value": f"w{value}"}], effectiveDateTime=moment)
+        assert (await client.post("/fhir", json=transaction(measure), headers=writer.headers)).status_code == 200
+    reader = await make_app_token(person, ["vitals.body_weight:read"])
+
+    async def found(*dates: str) -> set[int]:
+        answer = await client.get("/fhir/Observation", params={"date": list(dates)}, headers=reader.headers)
+        assert answer.status_code == 200, (dates, answer.text)
+        return {
+            e["resource"]["valueQuantity"]["value"]
+            for e in answer.json().get("entry", [])
+            if e["search"]["mode"] == "match"
+        }
+
+    assert await found("2026-03-29") == {60}
+    assert await found("le2026-03-29") == {60}
+    assert await found("gt2026-03-29", "lt2026-04") == {61}
+    assert await found("2026-10-25") == {70, 71}
+    assert await found("lt2026-10-26") == {60, 61, 70, 71}
+    assert await found("2026-10") == {70, 71}
+    assert await found("2026") == {60, 61, 70, 71}
+    # A date and time stands for the minute, second or fraction it names.
+    assert await found("2026-10-25T08:00+01:00") == {70}
+    assert await found("2026-10-25T07:00Z") == {70}
+    assert await found("2026-10-25T08:00:30+01:00") == {70}
+    assert await found("2026-10-25T08:00:30.0+01:00") == {70}
+    assert await found("2026-10-25T08:00:31+01:00") == set()
+    assert await found("le2026-10-25T08:00+01:00") == {60, 61, 70}
+    assert await found("gt2026-10-25T08:00+01:00") == {71}
+    assert await found("lt2026-10-25T08:00:30+01:00", "ge2026-10") == set()
+    for wrong in ("2026-13", "2026-10-25T08+01:00", "2026-10-25T08:00", "ge1899", "2026-02-30"):
+        answer = await client.get("/fhir/Observation", params={"date": wrong}, headers=reader.headers)
+        assert [issue["expression"] for issue in outcome(answer, 400)["issue"]] == [["date"]], wrong

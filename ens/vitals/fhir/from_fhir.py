@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from ens.core.errors import FieldError
 from ens.core.fhir import UCUM
-from ens.vitals.catalogue import BLOOD_GLUCOSE, BLOOD_PRESSURE, BY_CODE, VITAL_TYPES
+from ens.core.local_time import EARLIEST_YEAR, LATEST_YEAR, local_midnight
+from ens.vitals.catalogue import BLOOD_GLUCOSE, BLOOD_PRESSURE, BY_CODE, STEPS_PER_DAY, VITAL_TYPES
 from ens.vitals.fhir.codes import (
     BODY_POSITION_EXTENSION,
     MOMENT_EXTENSION,
@@ -21,6 +23,16 @@ _BY_PROFILE = {profile: code for code, profile in PROFILES.items()}
 # Blood glucose: the guide's value set is extensible; these LOINC codes name a blood glucose.
 _GLUCOSE_CODES = {"2339-0", "2345-7", "41653-7", "15074-8", "14749-6"}
 _BY_LOINC = {vital.loinc: vital.code for vital in VITAL_TYPES} | {code: BLOOD_GLUCOSE for code in _GLUCOSE_CODES}
+
+
+# Observation.status ENS takes: a result, as first given or corrected since. ``preliminary`` is
+# refused too: ENS keeps no status (its reads, feed and export give every measure as a final
+# result), so a preliminary value would come back out as final; an app sends it once final (a
+# higher meta.versionId replaces it). The others are no result (``registered``, ``cancelled``,
+# ``unknown``) or a withdrawal (``entered-in-error``: the app deletes the measure it sent,
+# DELETE /v1/spaces/{space}/vitals/{id}; not done here, where the Observation names no measure of
+# ENS and a deletion found by identifier would reach past what the app wrote).
+KEPT_STATUSES = ("final", "amended", "corrected")
 
 
 class ObservationRefused(Exception):
@@ -53,13 +65,48 @@ FHIRPATH_OF_FIELD = {
 }
 
 
-def fhirpath_of(pointer: str) -> str:
-    """``/measurements/0/components/systolic`` → ``Observation.component[0].valueQuantity.value``."""
+def fhirpath_of(pointer: str, resource: Mapping[str, Any] | None = None) -> str:
+    """``/measurements/0/components/systolic`` → ``Observation.component[0].valueQuantity.value``;
+    with the ``resource`` the item came from, the element it was actually read from."""
     parts = [p for p in pointer.split("/") if p][2:]
     for part in reversed(parts):
         if part in FHIRPATH_OF_FIELD:
-            return "Observation." + FHIRPATH_OF_FIELD[part]
+            return "Observation." + _element_of(part, resource or {})
     return "Observation"
+
+
+def _element_of(field: str, resource: Mapping[str, Any]) -> str:
+    if field == "effectiveAt":
+        for name in ("effectiveDateTime", "effectiveInstant"):
+            if name in resource:
+                return name
+        if "effectivePeriod" in resource:
+            return "effectivePeriod.start"
+    parts = {part.code: part.loinc for part in BY_CODE[BLOOD_PRESSURE].components}
+    if field in parts:
+        index = _component_index(resource, parts[field])
+        if index is not None:
+            return f"component[{index}].valueQuantity.value"
+    if field == "unit" and "valueQuantity" not in resource:
+        # A blood pressure's unit is its components' (the systolic's first).
+        indexes = [_component_index(resource, loinc) for loinc in parts.values()]
+        present = [index for index in indexes if index is not None]
+        if present:
+            return f"component[{present[0]}].valueQuantity.code"
+    return FHIRPATH_OF_FIELD[field]
+
+
+def _component_index(resource: Mapping[str, Any], loinc: str) -> int | None:
+    """Where the component coded ``loinc`` is in the resource (the last one, as the mapping reads)."""
+    found = None
+    components = resource.get("component")
+    for index, component in enumerate(components if isinstance(components, list) else []):
+        code = component.get("code") if isinstance(component, dict) else None
+        codings = code.get("coding") if isinstance(code, dict) else None
+        for coding in codings if isinstance(codings, list) else []:
+            if isinstance(coding, dict) and coding.get("code") == loinc:
+                found = index
+    return found
 
 
 def _profiles(resource: Mapping[str, Any]) -> list[str]:
@@ -107,6 +154,11 @@ def _quantity_in(raw: Any, where: str, errors: list[FieldError]) -> tuple[Any, s
         return None, None
     if raw.get("system", UCUM) != UCUM:
         errors.append(FieldError(f"{where}.system", f"must be {UCUM}"))
+    if raw.get("comparator") is not None:
+        # "<" 3.9 (a meter's LO or HI) is no value of 3.9: ENS keeps exact values only.
+        errors.append(
+            FieldError(f"{where}.comparator", "not taken: ENS keeps measured values only, not a bound (<, <=, >=, >)")
+        )
     unit = raw.get("code", raw.get("unit"))
     return raw.get("value"), unit if isinstance(unit, str) else None
 
@@ -133,14 +185,136 @@ def _coded(extension: Mapping[str, Any] | None) -> str | None:
     return None
 
 
+_INSTANT = "a date and time with its UTC offset"
+
+
+def _instant(raw: Any) -> datetime | date | None:
+    """A FHIR dateTime: a datetime with its offset, a date (YYYY-MM-DD), or None (anything else)."""
+    if not isinstance(raw, str):
+        return None
+    try:
+        if len(raw) == 10:
+            return date.fromisoformat(raw)
+        parsed = datetime.fromisoformat(raw.replace("Z", "+00:00")) if "T" in raw else None
+    except ValueError:
+        return None
+    return parsed if parsed is not None and parsed.tzinfo is not None else None
+
+
+def _day_start(day: date, zone: ZoneInfo, where: str, errors: list[FieldError]) -> datetime | None:
+    if not EARLIEST_YEAR <= day.year <= LATEST_YEAR:
+        errors.append(FieldError(where, f"a day between the years {EARLIEST_YEAR} and {LATEST_YEAR}"))
+        return None
+    return local_midnight(day, zone)
+
+
+def _effective_at(resource: Mapping[str, Any], type_: str, zone: ZoneInfo, errors: list[FieldError]) -> str | None:
+    """The instant of the measure (``effectiveAt``) from ``effective[x]``.
+
+    Every measure takes an ``effectiveDateTime`` (or ``effectiveInstant``) with its UTC offset. A
+    day's step count (steps_per_day, one value per local day) also takes a date alone, read as that
+    day in the space's time zone (its local midnight), or an ``effectivePeriod`` within one local
+    day, read as its ``start``."""
+    steps = type_ == STEPS_PER_DAY
+    for name in ("effectiveDateTime", "effectiveInstant"):
+        if name not in resource:
+            continue
+        where = f"Observation.{name}"
+        found = _instant(resource[name])
+        if isinstance(found, datetime):
+            return str(resource[name])
+        if isinstance(found, date) and steps and name == "effectiveDateTime":
+            start = _day_start(found, zone, where, errors)
+            return start.isoformat() if start else None
+        hint = " (a date alone is taken for steps_per_day only: that day in the space's time zone)"
+        errors.append(FieldError(where, _INSTANT + (hint if isinstance(found, date) else "")))
+        return None
+    if "effectivePeriod" in resource:
+        period = resource["effectivePeriod"]
+        if not steps:
+            errors.append(
+                FieldError(
+                    "Observation.effective[x]",
+                    f"{type_} is measured at an instant: give effectiveDateTime, {_INSTANT}, not an "
+                    "effectivePeriod (taken for steps_per_day only, within one day)",
+                )
+            )
+            return None
+        return _steps_period(period if isinstance(period, dict) else {}, zone, errors)
+    if any(key.startswith("effective") for key in resource):
+        detail = f"give effectiveDateTime, {_INSTANT}"
+    else:
+        detail = f"required: effectiveDateTime, {_INSTANT}"
+    errors.append(FieldError("Observation.effective[x]", detail))
+    return None
+
+
+def _steps_period(period: Mapping[str, Any], zone: ZoneInfo, errors: list[FieldError]) -> str | None:
+    """A day's step count over a period: its start's day; the period must end within that day."""
+    start = _instant(period.get("start"))
+    if start is None:
+        errors.append(FieldError("Observation.effectivePeriod.start", f"required: a date, or {_INSTANT}"))
+        return None
+    if not isinstance(start, datetime):
+        day = start
+    elif EARLIEST_YEAR <= start.year <= LATEST_YEAR:  # (year 1 at +14:00 has no UTC instant)
+        day = start.astimezone(zone).date()
+    else:
+        day = start.date()  # refused below, as a day
+    midnight = _day_start(day, zone, "Observation.effectivePeriod.start", errors)
+    if midnight is None:
+        return None
+    if "end" in period:
+        end = _instant(period["end"])
+        next_midnight = local_midnight(day + timedelta(days=1), zone)
+        begins = start if isinstance(start, datetime) else midnight
+        if isinstance(end, datetime):
+            within = begins <= end <= next_midnight
+        else:
+            within = end == day
+        if not within:
+            errors.append(
+                FieldError(
+                    "Observation.effectivePeriod.end",
+                    f"a day's steps: the period ends within the day it starts ({day}, in the space's time zone)",
+                )
+            )
+            return None
+    return start.isoformat() if isinstance(start, datetime) else midnight.isoformat()
+
+
+def _check_status(status: Any, errors: list[FieldError]) -> None:
+    if status in KEPT_STATUSES:
+        return
+    kept = ", ".join(KEPT_STATUSES)
+    if status is None:
+        detail = f"required: one of {kept}"
+    elif status == "entered-in-error":
+        detail = (
+            f"entered-in-error is not taken: ENS keeps results ({kept}); to withdraw a measure the app sent, "
+            "delete it (DELETE /v1/spaces/me/vitals/{id})"
+        )
+    elif status == "preliminary":
+        detail = f"preliminary is not taken: ENS keeps final results only ({kept}); send it again once final"
+    else:
+        detail = f"{str(status)[:40]!r} is not taken: ENS keeps results only ({kept})"
+    errors.append(FieldError("Observation.status", detail))
+
+
 def measurement_of(
-    resource: Mapping[str, Any], *, device: Mapping[str, Any] | None, with_identity: bool = True
+    resource: Mapping[str, Any],
+    *,
+    device: Mapping[str, Any] | None,
+    zone: ZoneInfo,
+    with_identity: bool = True,
 ) -> dict[str, Any]:
     """The ingestion's item (``POST .../vitals``) for an Observation; the checks of values, units
     and times are the ingestion's own. ``identifier[0].value`` is the app's ``clientRecordId``
-    and ``meta.versionId`` its version (``with_identity``; the import passes its own)."""
+    and ``meta.versionId`` its version (``with_identity``; the import passes its own). ``zone``,
+    the space's time zone, places a day's step count given as a date."""
     vital = BY_CODE[type_of(resource)]
     errors: list[FieldError] = []
+    _check_status(resource.get("status"), errors)
     item: dict[str, Any] = {"type": vital.code}
     if vital.code == BLOOD_PRESSURE:
         found: dict[str, tuple[Any, str | None]] = {}
@@ -168,16 +342,9 @@ def measurement_of(
         item["value"], item["unit"] = _quantity_in(resource.get("valueQuantity"), "Observation.valueQuantity", errors)
         if item["unit"] is None and isinstance(resource.get("valueQuantity"), dict):
             errors.append(FieldError("Observation.valueQuantity.code", "required: the UCUM unit"))
-    effective = resource.get("effectiveDateTime")
-    if not isinstance(effective, str):
-        errors.append(FieldError("Observation.effectiveDateTime", "required"))
-    else:
+    effective = _effective_at(resource, vital.code, zone, errors)
+    if effective is not None:
         item["effectiveAt"] = effective
-        try:
-            if "T" not in effective or datetime.fromisoformat(effective.replace("Z", "+00:00")).tzinfo is None:
-                errors.append(FieldError("Observation.effectiveDateTime", "a date and time with its UTC offset"))
-        except ValueError:
-            errors.append(FieldError("Observation.effectiveDateTime", "not a FHIR dateTime"))
     if errors:
         raise ObservationRefused(errors)
     moment = _coded(_extension(resource, MOMENT_EXTENSION))
