@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Literal, NamedTuple
 from uuid import UUID
 
 import msgspec
@@ -136,15 +136,24 @@ async def recipients(
     return [str(row["email"]) for row in rows]
 
 
-async def notify_holder(space: SpaceRef, notice: Notice, mailer: Mailer, *, hidden_from_representatives: bool) -> int:
+class Told(NamedTuple):
+    """Whom a notice was for, and how many of them the mail server took it for."""
+
+    recipients: int
+    reached: int
+
+
+async def notify_holder(
+    space: SpaceRef, notice: Notice, mailer: Mailer, *, hidden_from_representatives: bool
+) -> Told:
     """Tell the holder (for a child's space no one holds, the parents) that ``notice`` happened,
     unless they turned it off; about an item hidden from the representatives, never them. After the
-    fact (a failing mail server fails nothing). How many were told."""
+    fact (a failing mail server fails nothing). How many it was for, and how many were reached (a
+    job that can try again later does so when none was)."""
     subject, text = NOTICES[notice]
     told = await recipients(space, notice, hidden_from_representatives=hidden_from_representatives)
-    for address in told:
-        await tell(mailer, address, subject, text)
-    return len(told)
+    reached = [await tell(mailer, address, subject, text) for address in told]
+    return Told(len(told), sum(reached))
 
 
 async def send_digests(mailer: Mailer, *, now: datetime | None = None) -> int:
