@@ -18,7 +18,7 @@ import msgspec
 
 from ens.core import clock
 from ens.core.api import require_if_match
-from ens.core.db import Row, fetch, fetch_one, write_transaction
+from ens.core.db import Row, current, fetch, fetch_one, is_postgres, write_transaction
 from ens.core.mail import Mailer
 from ens.spaces.describe import describe
 from ens.spaces.door import SpaceRef, adulthood
@@ -175,6 +175,19 @@ async def send_digests(mailer: Mailer, *, now: datetime | None = None) -> int:
             if wanted
         ]
         since = clock.aware(person["digest_sent_until"]) if person["digest_sent_until"] else at - _FIRST_LOOK_BACK
+        # Claimed from where this run read it: of two runs at once, one sends the span, the other
+        # finds it moved and sends nothing.
+        same = "IS NOT DISTINCT FROM" if is_postgres(current()) else "IS"
+        async with write_transaction():
+            claimed = await fetch(
+                "UPDATE notification_preferences SET digest_sent_until = {} "
+                f"WHERE account_id = {{}} AND digest_sent_until {same} {{}} RETURNING account_id",
+                at,
+                person["account_id"],
+                person["digest_sent_until"],
+            )
+        if not claimed:
+            continue
         rows = await fetch(
             """SELECT action, outcome, acting_as, actor_kind, actor_name, client_name, resource_type
                FROM access_history WHERE space_id = {} AND at >= {} AND at < {}
@@ -188,12 +201,6 @@ async def send_digests(mailer: Mailer, *, now: datetime | None = None) -> int:
             at,
             *kinds,
         )
-        async with write_transaction():
-            await fetch(
-                "UPDATE notification_preferences SET digest_sent_until = {} WHERE account_id = {}",
-                at,
-                person["account_id"],
-            )
         if not rows:
             continue
         lines = Counter(describe(row) for row in rows)
