@@ -4,11 +4,15 @@ an intact history verifies."""
 
 from __future__ import annotations
 
+import functools
 import itertools
 import subprocess
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import Any
 
 import httpx
+import pytest
 
 from ens.core import clock, db
 from ens.core.settings import Settings
@@ -51,6 +55,36 @@ async def test_an_intact_history_verifies_and_a_changed_row_is_caught(
     await db.fetch("UPDATE access_history SET outcome = 403 WHERE space_id = {} AND id = {}", person.space_id, ids[1])
     finding = await audit.verify_space(person.space_id, COLUMNS)
     assert finding is not None and finding.what == f"row {ids[1]} was changed after it was written"
+
+
+@pytest.mark.parametrize("before", [0, 1, 2], ids=["first read", "second read", "third read"])
+async def test_a_seal_committing_during_verification_is_no_tamper(
+    client: httpx.AsyncClient, make_person: MakePerson, monkeypatch: pytest.MonkeyPatch, before: int
+) -> None:
+    """``ens audit verify`` read the rows, then the checkpoints, then how far the history was
+    sealed: a seal committing between the last two made its freshly sealed rows look added later
+    (a review). A seal is now committed before each of verify's reads in turn: none is a finding."""
+    person = await make_person()
+    await _history_of_a_few_requests(client, person)
+    reads = 0
+    sealing = False
+
+    async def seal_before(read: Callable[..., Awaitable[Any]], sql: str, *args: Any) -> Any:
+        nonlocal reads, sealing
+        if not sealing:
+            if reads == before:
+                sealing = True
+                try:
+                    await _seal_now()
+                finally:
+                    sealing = False
+            reads += 1
+        return await read(sql, *args)
+
+    monkeypatch.setattr(audit, "fetch", functools.partial(seal_before, db.fetch))
+    monkeypatch.setattr(audit, "fetch_one", functools.partial(seal_before, db.fetch_one))
+    assert await audit.verify_space(person.space_id, COLUMNS) is None
+    assert reads == 3 and await db.fetch("SELECT id FROM history_checkpoints WHERE space_id = {}", person.space_id)
 
 
 async def test_a_deleted_row_breaks_its_checkpoint(client: httpx.AsyncClient, make_person: MakePerson) -> None:
