@@ -143,9 +143,7 @@ class Told(NamedTuple):
     reached: int
 
 
-async def notify_holder(
-    space: SpaceRef, notice: Notice, mailer: Mailer, *, hidden_from_representatives: bool
-) -> Told:
+async def notify_holder(space: SpaceRef, notice: Notice, mailer: Mailer, *, hidden_from_representatives: bool) -> Told:
     """Tell the holder (for a child's space no one holds, the parents) that ``notice`` happened,
     unless they turned it off; about an item hidden from the representatives, never them. After the
     fact (a failing mail server fails nothing). How many it was for, and how many were reached (a
