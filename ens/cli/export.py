@@ -30,12 +30,18 @@ def export_space(settings: Settings, space_id: uuid.UUID, path: str) -> None:
             columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
             with Progress(*columns, console=Console(stderr=True)) as progress:
                 task = progress.add_task("Export FHIR", total=total or None)
-                written = await export_to_file(
-                    space,
-                    Path(path),
-                    public_url=settings.public_url,
-                    progress=lambda entries: progress.update(task, completed=min(entries, total)),
-                )
+                try:
+                    written = await export_to_file(
+                        space,
+                        Path(path),
+                        public_url=settings.public_url,
+                        progress=lambda entries: progress.update(task, completed=min(entries, total)),
+                    )
+                except FileExistsError:
+                    fail(
+                        f"{path}.partial exists: another export to {path} is running, or one was killed; "
+                        "remove it once no export runs"
+                    )
                 progress.update(task, completed=total)
             return written
 

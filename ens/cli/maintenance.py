@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import smtplib
 
 from ens.core import clock, db
+from ens.core.mail import Mailer
 from ens.core.settings import Settings
 
 
@@ -40,15 +42,17 @@ def purge(settings: Settings) -> None:
 def notify(settings: Settings) -> None:
     """Daily: the notices that are due (the parents told three months before a child turns 18, the
     holders of documents held back until today), and the digests of what representatives and apps
-    changed, to the holders who asked for them."""
-    from ens.core.mail import Mailer
+    changed, to the holders who asked for them. E-mails the mail server refused or never took are
+    counted apart, and make the command exit with status 1 (cron's alert); a notice none of whose
+    e-mails went is due again at the next run, and a digest not sent covers its span again."""
     from ens.documents.notices import send_release_notices
     from ens.spaces.adulthood import send_adulthood_notices
     from ens.spaces.notifications import send_digests
 
+    mailer = _CountedMailer(settings)
+
     async def run() -> tuple[int, int, int]:
         async with db.connected(settings):
-            mailer = Mailer(settings)
             return (
                 await send_adulthood_notices(mailer),
                 await send_release_notices(mailer),
@@ -60,3 +64,21 @@ def notify(settings: Settings) -> None:
         f"sent {birthdays} notices of a coming 18th birthday, {documents} notices of documents shown today, "
         f"{digests} daily digests of changes"
     )
+    if mailer.failed:
+        print(f"{mailer.failed} e-mails not sent: the mail server failed (the log says how)")
+        raise SystemExit(1)
+
+
+class _CountedMailer(Mailer):
+    """The mailer, counting the e-mails that did not go (the notices log them and carry on)."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
+        self.failed = 0
+
+    async def send(self, to: str, subject: str, *, text: str, dev_note: str | None = None) -> None:
+        try:
+            await super().send(to, subject, text=text, dev_note=dev_note)
+        except (OSError, smtplib.SMTPException):
+            self.failed += 1
+            raise

@@ -452,6 +452,28 @@ def values_insert_sql(table: str, columns: tuple[str, ...], *, rows: int, suffix
     ).rstrip()
 
 
+async def execute(sql: str, *args: Any) -> int:
+    """Run a statement that changes rows (``{}`` placeholders, as :func:`fetch`) in a write
+    transaction (the current one, if any) and answer how many rows it changed, without reading
+    them back: a ``DELETE`` of half a million rows holds no list of them here. PostgreSQL says the
+    count in the command's status (``DELETE 12``); SQLite's ``changes()`` gives it on the same
+    connection, right after."""
+    engine = current()
+    async with write_transaction(engine):
+        if isinstance(engine, PostgresEngine):
+            transaction = engine.current_transaction.get()
+            assert transaction is not None
+            query, placeholders = _numbered(sql)
+            if placeholders != len(args):
+                raise ValueError(f"{placeholders} placeholders for {len(args)} arguments")
+            status: str = await transaction.connection.execute(query, *args)
+            return int(status.rsplit(" ", 1)[-1])
+        await fetch(sql, *args)
+        row = await fetch_one("SELECT changes() AS changed")
+    assert row is not None
+    return int(row["changed"])
+
+
 async def fetch_one(sql: str, *args: Any) -> Row | None:
     rows = await fetch(sql, *args)
     return rows[0] if rows else None

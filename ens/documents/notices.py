@@ -18,7 +18,8 @@ _BATCH = 500
 
 
 async def send_release_notices(mailer: Mailer, *, now: datetime | None = None) -> int:
-    """Tell the holders of the documents whose day has come; how many documents were announced."""
+    """Tell the holders of the documents whose day has come; how many documents were announced (to
+    at least one person: a notice the mail server failed for entirely is due again at the next run)."""
     at = now or clock.now()
     announced = 0
     spaces: dict[UUID, SpaceRef | None] = {}  # a space read once, however many of its documents are due
@@ -48,12 +49,25 @@ async def send_release_notices(mailer: Mailer, *, now: datetime | None = None) -
                 spaces[space_id] = space_ref(found) if found is not None else None
             space = spaces[space_id]
             if space is not None and space.status == "open":
-                await notify_holder(
+                told = await notify_holder(
                     space,
                     "document_added",
                     mailer,
                     hidden_from_representatives=bool(claimed[0]["hidden_from_representatives"]),
                 )
-                announced += 1
+                if told.recipients and not told.reached:
+                    # No one reached (the mail server failing): the notice is due again at the next
+                    # run, unless the document was held back again meanwhile.
+                    async with write_transaction():
+                        await fetch(
+                            "UPDATE documents SET release_notice_due = TRUE WHERE space_id = {} AND id = {} "
+                            "AND NOT release_notice_due AND shown_to_holder_at <= {}",
+                            space_id,
+                            document_id,
+                            at,
+                        )
+                    continue
+                if told.reached:
+                    announced += 1
         if len(due) < _BATCH:
             return announced

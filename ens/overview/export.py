@@ -15,6 +15,7 @@ export holds a document a professional still holds back from the holder.
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -125,7 +126,9 @@ async def export_to_file(
 ) -> int:
     """Write the whole space's Bundle (hidden items included: the holder's own export) to ``path``,
     through a temporary file renamed at the end, so a file at ``path`` is always a whole export.
-    Answers the number of entries written."""
+    Both are readable by their owner only (health data: mode 0600), the temporary one is made new
+    (``FileExistsError`` if it is there: another export to that file is running, or a killed one
+    left it) and is removed when the export fails. Answers the number of entries written."""
     written = 0
 
     async def counted(entries: int) -> None:
@@ -134,9 +137,14 @@ async def export_to_file(
         await _tell(progress, entries)
 
     partial = path.with_name(path.name + ".partial")
-    with partial.open("wb") as out:
-        scope = ExportScope(space=space, with_hidden=True, public_url=public_url)
-        async for piece in export_bundle(scope, progress=counted):
-            out.write(piece)
-    partial.replace(path)
+    made = os.open(partial, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    try:
+        with os.fdopen(made, "wb") as out:
+            scope = ExportScope(space=space, with_hidden=True, public_url=public_url)
+            async for piece in export_bundle(scope, progress=counted):
+                out.write(piece)
+        partial.replace(path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
     return written

@@ -130,7 +130,10 @@ async def seal(*, lag: timedelta = SEAL_LAG, now: datetime | None = None) -> Sea
         state = await fetch_one(
             "SELECT sealed_upto, pending_upto, pending_at FROM history_seal_state WHERE name = 'access'"
         )
-        top = await fetch_one("SELECT MAX(id) AS top FROM access_history")
+        # Only past the last id noted: the BRIN index on id reads the table's tail, not all of it
+        # (neither it nor the (space_id, id) key answers a bare MAX(id) without a full scan).
+        noted = int(state["pending_upto"]) if state else 0
+        top = await fetch_one("SELECT MAX(id) AS top FROM access_history WHERE id > {}", noted)
         highest = int(top["top"]) if top and top["top"] is not None else 0
         if state is None:
             await fetch(
@@ -212,8 +215,20 @@ class Finding:
 
 async def verify_space(space_id: UUID, columns: Sequence[str]) -> Finding | None:
     """The first broken link of one space's history, or ``None``. ``columns``: those every row's MAC
-    covers (``ens.spaces.history.SEALED_COLUMNS``); those of :data:`SEALED_IF_SET` are read too."""
+    covers (``ens.spaces.history.SEALED_COLUMNS``); those of :data:`SEALED_IF_SET` are read too.
+
+    Read in the order the sealer commits, so that a seal committing meanwhile is no tamper: how far
+    the history is sealed first (a seal commits its checkpoints with that mark: every row up to it
+    has its checkpoint by then), then the checkpoints, then the rows (those a checkpoint seals were
+    committed before it was made). A checkpoint made after the mark was read is checked too; rows
+    past the mark are not asked for one."""
     if_set = SEALED_IF_SET
+    state = await fetch_one("SELECT sealed_upto FROM history_seal_state WHERE name = 'access'")
+    sealed_upto = int(state["sealed_upto"]) if state else 0
+    checkpoints = await fetch(
+        "SELECT id, after_id, upto_id, row_count, mac FROM history_checkpoints WHERE space_id = {} ORDER BY upto_id",
+        space_id,
+    )
     rows = await fetch(
         f"SELECT id, {', '.join([*columns, *if_set])}, mac FROM access_history WHERE space_id = {{}} ORDER BY id",
         space_id,
@@ -226,10 +241,6 @@ async def verify_space(space_id: UUID, columns: Sequence[str]) -> Finding | None
         values = sealed(_stored_values(row, columns), _stored_values(row, if_set))
         if not hmac.compare_digest(row_mac(values), str(row["mac"])):
             return Finding(space_id, f"row {row['id']} was changed after it was written")
-    checkpoints = await fetch(
-        "SELECT id, after_id, upto_id, row_count, mac FROM history_checkpoints WHERE space_id = {} ORDER BY upto_id",
-        space_id,
-    )
     previous = ""
     covered: set[int] = set()
     for checkpoint in checkpoints:
@@ -245,8 +256,6 @@ async def verify_space(space_id: UUID, columns: Sequence[str]) -> Finding | None
             )
         covered.update(int(row["id"]) for row in inside)
         previous = str(checkpoint["mac"])
-    state = await fetch_one("SELECT sealed_upto FROM history_seal_state WHERE name = 'access'")
-    sealed_upto = int(state["sealed_upto"]) if state else 0
     for row in rows:
         if int(row["id"]) <= sealed_upto and int(row["id"]) not in covered:
             return Finding(space_id, f"row {row['id']} is in a sealed range but no checkpoint covers it: added later")

@@ -11,14 +11,14 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Literal, NamedTuple
 from uuid import UUID
 
 import msgspec
 
 from ens.core import clock
 from ens.core.api import require_if_match
-from ens.core.db import Row, fetch, fetch_one, write_transaction
+from ens.core.db import Row, current, fetch, fetch_one, is_postgres, write_transaction
 from ens.core.mail import Mailer
 from ens.spaces.describe import describe
 from ens.spaces.door import SpaceRef, adulthood
@@ -136,15 +136,22 @@ async def recipients(
     return [str(row["email"]) for row in rows]
 
 
-async def notify_holder(space: SpaceRef, notice: Notice, mailer: Mailer, *, hidden_from_representatives: bool) -> int:
+class Told(NamedTuple):
+    """Whom a notice was for, and how many of them the mail server took it for."""
+
+    recipients: int
+    reached: int
+
+
+async def notify_holder(space: SpaceRef, notice: Notice, mailer: Mailer, *, hidden_from_representatives: bool) -> Told:
     """Tell the holder (for a child's space no one holds, the parents) that ``notice`` happened,
     unless they turned it off; about an item hidden from the representatives, never them. After the
-    fact (a failing mail server fails nothing). How many were told."""
+    fact (a failing mail server fails nothing). How many it was for, and how many were reached (a
+    job that can try again later does so when none was)."""
     subject, text = NOTICES[notice]
     told = await recipients(space, notice, hidden_from_representatives=hidden_from_representatives)
-    for address in told:
-        await tell(mailer, address, subject, text)
-    return len(told)
+    reached = [await tell(mailer, address, subject, text) for address in told]
+    return Told(len(told), sum(reached))
 
 
 async def send_digests(mailer: Mailer, *, now: datetime | None = None) -> int:
@@ -166,6 +173,19 @@ async def send_digests(mailer: Mailer, *, now: datetime | None = None) -> int:
             if wanted
         ]
         since = clock.aware(person["digest_sent_until"]) if person["digest_sent_until"] else at - _FIRST_LOOK_BACK
+        # Claimed from where this run read it: of two runs at once, one sends the span, the other
+        # finds it moved and sends nothing.
+        same = "IS NOT DISTINCT FROM" if is_postgres(current()) else "IS"
+        async with write_transaction():
+            claimed = await fetch(
+                "UPDATE notification_preferences SET digest_sent_until = {} "
+                f"WHERE account_id = {{}} AND digest_sent_until {same} {{}} RETURNING account_id",
+                at,
+                person["account_id"],
+                person["digest_sent_until"],
+            )
+        if not claimed:
+            continue
         rows = await fetch(
             """SELECT action, outcome, acting_as, actor_kind, actor_name, client_name, resource_type
                FROM access_history WHERE space_id = {} AND at >= {} AND at < {}
@@ -179,12 +199,6 @@ async def send_digests(mailer: Mailer, *, now: datetime | None = None) -> int:
             at,
             *kinds,
         )
-        async with write_transaction():
-            await fetch(
-                "UPDATE notification_preferences SET digest_sent_until = {} WHERE account_id = {}",
-                at,
-                person["account_id"],
-            )
         if not rows:
             continue
         lines = Counter(describe(row) for row in rows)

@@ -377,3 +377,43 @@ async def test_a_document_released_by_hand_before_its_day_is_not_announced_again
     await send_release_notices(mailer, now=clock.now() + timedelta(days=8))
     await asyncio.sleep(0.3)
     assert len(await _mails(outbox, _email(holder))) == 1
+
+
+async def test_a_release_notice_the_mail_server_failed_is_due_again(
+    mail_client: httpx.AsyncClient, settings: Settings, make_person: MakePerson, outbox: tuple[Outbox, int]
+) -> None:
+    """The notice was claimed, the mail failed, and it was lost for good (and counted as sent: a
+    review). Now no one reached leaves it due; the next run sends it, once."""
+    from tests.helpers.server import free_port
+
+    holder = await make_person(given_name="Maël")
+    gp = await sign_in_pro(settings, GP)
+    await authorise(mail_client, holder, gp)
+    in_a_week = (today_in_paris() + timedelta(days=7)).isoformat()
+    held = await uploaded(
+        mail_client,
+        gp.headers,
+        pdf(400, seed=23),
+        space=holder.space_id,
+        meta=metadata(hiddenFromHolder=True, hiddenFromHolderUntil=in_a_week),
+    )
+
+    async def due() -> bool:
+        row = await db.fetch_one(
+            "SELECT release_notice_due FROM documents WHERE space_id = {} AND id = {}", holder.space_id, held["id"]
+        )
+        assert row is not None
+        return bool(row["release_notice_due"])
+
+    assert await due()
+    later = clock.now() + timedelta(days=8)
+    down = Mailer(msgspec.structs.replace(settings, smtp_url=f"smtp://127.0.0.1:{free_port()}"))
+    await send_release_notices(down, now=later)  # no exception: the run goes on
+    assert await due()
+    mailer = Mailer(msgspec.structs.replace(settings, smtp_url=f"smtp://127.0.0.1:{outbox[1]}"))
+    assert await send_release_notices(mailer, now=later) >= 1
+    assert len(await _mails(outbox, _email(holder), at_least=1)) == 1
+    assert not await due()
+    await send_release_notices(mailer, now=later)  # run again: nothing new for this holder
+    await asyncio.sleep(0.3)
+    assert len(await _mails(outbox, _email(holder))) == 1

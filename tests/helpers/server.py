@@ -33,9 +33,10 @@ def ens_command() -> list[str]:
     return [str(ROOT / ".venv" / "bin" / "ens")]
 
 
-def run_ens(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+def run_ens(settings: Settings, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """``ens ARGS...`` as an operator types it, on the tests' database (``settings.database_url``),
-    running this checkout's code (``PYTHONPATH``), whichever checkout the console script came from."""
+    running this checkout's code (``PYTHONPATH``), whichever checkout the console script came from;
+    ``env``: more variables (``ENS_SMTP_URL``...)."""
     return subprocess.run(  # noqa: S603 (our own console script)
         [*ens_command(), *args],
         cwd=ROOT,
@@ -45,6 +46,7 @@ def run_ens(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
             "PYTHONPATH": str(ROOT),
             "ENS_ENV": "dev",
             "ENS_DATABASE_URL": settings.database_url,
+            **(env or {}),
         },
         capture_output=True,
         text=True,

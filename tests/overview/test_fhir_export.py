@@ -6,10 +6,12 @@ from __future__ import annotations
 import base64
 import io
 import json
+import stat
 import subprocess
 from collections import Counter
 from typing import Any
 
+import pytest
 from pypdf import PdfReader
 
 from ens.vitals.fhir import IG_BASE, PROFILES
@@ -132,7 +134,14 @@ def _ens_export(*args: str, database_url: str) -> subprocess.CompletedProcess[st
     return subprocess.run(  # noqa: S603 (our own console script)
         [*ens_command(), "export", *args],
         cwd=ROOT,
-        env={"PATH": "/usr/bin:/bin", "HOME": str(ROOT), "ENS_ENV": "dev", "ENS_DATABASE_URL": database_url},
+        # PYTHONPATH: this checkout's code, whichever checkout the console script came from.
+        env={
+            "PATH": "/usr/bin:/bin",
+            "HOME": str(ROOT),
+            "PYTHONPATH": str(ROOT),
+            "ENS_ENV": "dev",
+            "ENS_DATABASE_URL": database_url,
+        },
         capture_output=True,
         text=True,
         timeout=120,
@@ -146,11 +155,43 @@ async def test_ens_export_writes_the_same_bundle_to_a_file(client, person, setti
     done = _ens_export(str(person.space_id), str(target), database_url=settings.database_url)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == f"export: 25 resources written to {target}"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600  # health data: its owner's only
+    assert not (tmp_path / "space.fhir.json.partial").exists()
     written = check_bundle(json.loads(target.read_bytes()))
     served = check_bundle((await client.get(EXPORT, headers=person.headers)).json())
     assert written.keys() == served.keys()
     missing = _ens_export("6c0f3f5e-2b7c-4d7e-9a8e-0d6c1b1e2f3a", str(target), database_url=settings.database_url)
     assert missing.returncode == 2 and missing.stderr.startswith("ens: no space")
+    (tmp_path / "space.fhir.json.partial").write_bytes(b"")  # another export's, or a killed one's
+    busy = _ens_export(str(person.space_id), str(target), database_url=settings.database_url)
+    assert busy.returncode == 2 and busy.stderr.startswith(f"ens: {target}.partial exists"), busy.stderr
+    assert (tmp_path / "space.fhir.json.partial").read_bytes() == b""  # not another's to remove
+
+
+async def test_a_failed_export_leaves_no_file_and_a_whole_one_is_its_owners_only(person, monkeypatch, tmp_path):
+    """A failed ``ens export`` left FILE.partial behind, and both files were created 0644: health
+    data readable by any account of the machine (a review). Now the export's files are 0600 and a
+    failure removes the partial one."""
+    from ens.overview import export
+
+    space = await export.space_for_export(person.space_id)
+    assert space is not None
+    target = tmp_path / "space.fhir.json"
+    whole = await export.export_to_file(space, target)
+    assert whole > 0 and stat.S_IMODE(target.stat().st_mode) == 0o600
+    target.unlink()
+
+    def failing(scope: Any, *, progress: Any) -> Any:
+        async def pieces() -> Any:
+            yield b'{"resourceType": "Bundle", "entry": ['
+            raise OSError("the disk is full")
+
+        return pieces()
+
+    monkeypatch.setattr(export, "export_bundle", failing)
+    with pytest.raises(OSError, match="the disk is full"):
+        await export.export_to_file(space, target)
+    assert list(tmp_path.iterdir()) == []
 
 
 async def test_the_export_holds_every_version_of_the_directives_and_every_trusted_person(client, person):

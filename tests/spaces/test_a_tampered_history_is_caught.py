@@ -4,11 +4,17 @@ an intact history verifies."""
 
 from __future__ import annotations
 
+import functools
 import itertools
+import json
+import os
 import subprocess
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import Any
 
 import httpx
+import pytest
 
 from ens.core import clock, db
 from ens.core.settings import Settings
@@ -51,6 +57,36 @@ async def test_an_intact_history_verifies_and_a_changed_row_is_caught(
     await db.fetch("UPDATE access_history SET outcome = 403 WHERE space_id = {} AND id = {}", person.space_id, ids[1])
     finding = await audit.verify_space(person.space_id, COLUMNS)
     assert finding is not None and finding.what == f"row {ids[1]} was changed after it was written"
+
+
+@pytest.mark.parametrize("before", [0, 1, 2], ids=["first read", "second read", "third read"])
+async def test_a_seal_committing_during_verification_is_no_tamper(
+    client: httpx.AsyncClient, make_person: MakePerson, monkeypatch: pytest.MonkeyPatch, before: int
+) -> None:
+    """``ens audit verify`` read the rows, then the checkpoints, then how far the history was
+    sealed: a seal committing between the last two made its freshly sealed rows look added later
+    (a review). A seal is now committed before each of verify's reads in turn: none is a finding."""
+    person = await make_person()
+    await _history_of_a_few_requests(client, person)
+    reads = 0
+    sealing = False
+
+    async def seal_before(read: Callable[..., Awaitable[Any]], sql: str, *args: Any) -> Any:
+        nonlocal reads, sealing
+        if not sealing:
+            if reads == before:
+                sealing = True
+                try:
+                    await _seal_now()
+                finally:
+                    sealing = False
+            reads += 1
+        return await read(sql, *args)
+
+    monkeypatch.setattr(audit, "fetch", functools.partial(seal_before, db.fetch))
+    monkeypatch.setattr(audit, "fetch_one", functools.partial(seal_before, db.fetch_one))
+    assert await audit.verify_space(person.space_id, COLUMNS) is None
+    assert reads == 3 and await db.fetch("SELECT id FROM history_checkpoints WHERE space_id = {}", person.space_id)
 
 
 async def test_a_deleted_row_breaks_its_checkpoint(client: httpx.AsyncClient, make_person: MakePerson) -> None:
@@ -136,7 +172,9 @@ async def test_the_command_reports_the_first_broken_link(
 ) -> None:
     person = await make_person()
     ids = await _history_of_a_few_requests(client, person)
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(ROOT), "ENS_ENV": "dev", "ENS_DATABASE_URL": settings.database_url}
+    # PYTHONPATH: this checkout's code, whichever checkout the console script came from.
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(ROOT), "PYTHONPATH": str(ROOT), "ENS_ENV": "dev"}
+    env["ENS_DATABASE_URL"] = settings.database_url
 
     def ens(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(  # noqa: S603 (our own console script)
@@ -156,3 +194,48 @@ async def test_the_command_reports_the_first_broken_link(
     broken = ens("verify", str(person.space_id))
     assert broken.returncode == 1
     assert f"space {person.space_id}: BROKEN: row {ids[0]} was changed after it was written" in broken.stdout
+
+
+@pytest.mark.skipif(not os.environ.get("ENS_DATABASE_URL", "").startswith("postgres"), reason="PostgreSQL's plan")
+async def test_a_seal_run_reads_the_tail_of_the_history_not_all_of_it(
+    client: httpx.AsyncClient, make_person: MakePerson, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each seal run asked ``SELECT MAX(id) FROM access_history``, which neither the BRIN index on
+    id nor the (space_id, id) key answers: a sequential scan of the whole history every few minutes
+    (a review: 400,000 rows, a parallel one). It now asks past the last id noted."""
+    person = await make_person()
+    columns = "space_id, at, actor_account_id, client_id, acting_as, action, resource_type, outcome, request_id, mac"
+    await db.fetch(
+        f"INSERT INTO access_history ({columns}) SELECT {{}}, now() - interval '1 day' + g * interval '1 second', "
+        "{}, 'c', 'holder', 'GET /v1/spaces/{space}/vitals', 'vitals', 200, 'r' || g, 'x' "
+        "FROM generate_series(1, 60000) AS g",
+        person.space_id,
+        person.account_id,
+    )
+    # What autovacuum does after so many inserts: the BRIN index summarises the new block ranges.
+    await db.fetch("SELECT brin_summarize_new_values('access_history_id_brin')")
+    await db.fetch("ANALYZE access_history")
+    await _seal_now()  # the 60,000 rows noted, and sealed
+    await _history_of_a_few_requests(client, person)
+    made: list[tuple[str, tuple[Any, ...]]] = []
+
+    async def recorded(sql: str, *args: Any) -> Any:
+        made.append((sql, args))
+        return await db.fetch_one(sql, *args)
+
+    monkeypatch.setattr(audit, "fetch_one", recorded)
+    await _seal_now()
+    sql, args = next((sql, args) for sql, args in made if "MAX(id)" in sql)
+    plan = json.loads((await db.fetch("EXPLAIN (ANALYZE, FORMAT JSON) " + sql, *args))[0]["QUERY PLAN"])
+
+    def nodes(node: dict[str, Any]) -> list[dict[str, Any]]:
+        return [node, *(below for child in node.get("Plans", []) for below in nodes(child))]
+
+    steps = nodes(plan[0]["Plan"])
+    assert not [step for step in steps if "Seq Scan" in step["Node Type"]], plan
+    looked_at = max(
+        int(step["Actual Rows"]) + int(step.get("Rows Removed by Filter", 0))
+        + int(step.get("Rows Removed by Index Recheck", 0))
+        for step in steps
+    )  # fmt: skip
+    assert looked_at < 20_000, plan

@@ -20,6 +20,7 @@ from tests.helpers.carers import court_measure
 from tests.helpers.documents import metadata, pdf, uploaded
 from tests.helpers.login import Outbox
 from tests.helpers.professionals import NURSE, open_emergency, sign_in_pro
+from tests.helpers.server import free_port
 
 PREFS = "/v1/me/notifications"
 DEFAULTS = {"documentAdded": True, "emergencyAccess": True, "representativesDigest": False, "appsDigest": False}
@@ -78,14 +79,14 @@ async def test_the_holder_is_told_of_a_new_document_unless_they_turned_it_off(cl
     mailer, outbox = _mailer(settings, tmp_path)
     space = await _space(person)
     await uploaded(client, person.headers, pdf(100), meta=metadata(title="Résultats de biopsie"))
-    assert await notify_holder(space, "document_added", mailer, hidden_from_representatives=False) == 1
+    assert await notify_holder(space, "document_added", mailer, hidden_from_representatives=False) == (1, 1)
     (mail,) = _mails_to(outbox, _address(person))
     assert mail["Subject"] == "Un nouveau document dans votre espace santé"
     assert "biopsie" not in _text(mail)
     assert "aucune donnée de santé" in _text(mail)
 
     await client.put(PREFS, json={**DEFAULTS, "documentAdded": False}, headers=person.headers)
-    assert await notify_holder(space, "document_added", mailer, hidden_from_representatives=False) == 0
+    assert await notify_holder(space, "document_added", mailer, hidden_from_representatives=False) == (0, 0)
     assert len(_mails_to(outbox, _address(person))) == 1
 
 
@@ -147,3 +148,20 @@ async def test_the_emergency_access_notice_follows_the_persons_choice(
         await asyncio.sleep(0.05)
     assert len(outbox[0].to(_address(other))) == 1  # the default: told
     assert outbox[0].to(_address(holder)) == []  # turned off
+
+
+async def test_two_runs_at_once_send_one_digest(client, person, make_person, settings, tmp_path):
+    """Two ``ens notify`` overlapping both read where the digest stood and both sent it (a review).
+    Now each claims the span from where it read it: one sends, the other finds it taken."""
+    mailer, outbox = _mailer(settings, tmp_path)
+    tutor = await make_person("Tuteur")
+    await court_measure(person, tutor, "tutelle")
+    await client.put(PREFS, json={**DEFAULTS, "representativesDigest": True}, headers=person.headers)
+    await uploaded(client, tutor.headers, pdf(100, seed=10), space=person.space_id, meta=metadata(title="Bilan"))
+    # The mail server down first: the claim is given back, and the next runs cover the span again.
+    down = Mailer(msgspec.structs.replace(settings, smtp_url=f"smtp://127.0.0.1:{free_port()}"))
+    await asyncio.gather(send_digests(down), send_digests(down))
+    assert _mails_to(outbox, _address(person)) == []
+    await asyncio.gather(send_digests(mailer), send_digests(mailer))
+    (digest,) = _mails_to(outbox, _address(person))
+    assert f"{tutor.given_name} {tutor.family_name} (tuteur) a ajouté un document." in _text(digest)

@@ -431,3 +431,24 @@ async def test_a_mail_server_that_fails_leaves_the_notice_due_and_the_run_going(
     sent = [path.read_text() for path in set(outbox.glob("*.eml")) - before]
     assert any("Lou aura 18 ans" in message for message in sent)
     assert len(await db.fetch("SELECT id FROM space_notices WHERE space_id = {}", child)) == 1
+
+
+async def test_ens_notify_says_which_e_mails_did_not_go_and_exits_1(
+    client: httpx.AsyncClient, make_person: MakePerson, settings: Settings
+) -> None:
+    """``ens notify`` printed the notices as sent and exited 0 while the mail server refused every
+    one (a review): cron saw nothing wrong. Now it counts them, says so, and exits 1."""
+    from tests.helpers.server import free_port, run_ens
+
+    parent = await make_person()
+    child = await create_child_space(client, parent, given_name="Noé")
+    await set_birthdate(child, years_before(today_in_paris() + timedelta(days=80), 18))
+    down = run_ens(settings, "notify", env={"ENS_SMTP_URL": f"smtp://127.0.0.1:{free_port()}"})
+    assert down.returncode == 1, down.stdout + down.stderr
+    assert "0 notices of a coming 18th birthday" in down.stdout
+    assert "e-mails not sent: the mail server failed" in down.stdout
+    assert await db.fetch("SELECT id FROM space_notices WHERE space_id = {}", child) == []  # due again
+    working = run_ens(settings, "notify")  # no ENS_SMTP_URL in development: the outbox
+    assert working.returncode == 0, working.stdout + working.stderr
+    assert "not sent" not in working.stdout
+    assert len(await db.fetch("SELECT id FROM space_notices WHERE space_id = {}", child)) == 1

@@ -45,7 +45,7 @@ ACROSS_SPACES: dict[str, str] = {
     # ens audit seal, every few minutes: the newest range of the history's ids, whatever the space
     # (the BRIN index on id; on partitions, each partition's range).
     "SELECT space_id, id, mac FROM access_history WHERE id >": "the sealer's range",
-    "SELECT MAX(id) AS top FROM access_history": "the sealer notes the newest row",
+    "SELECT MAX(id) AS top FROM access_history WHERE id >": "the sealer notes the newest row past the last noted",
     # An account's own representations: the spaces GET /v1/me lists, a parent's children (by
     # account_id, index representatives_account; under Citus a per-account table: docs/scale.md).
     "FROM representatives r JOIN spaces s ON s.id = r.space_id WHERE r.account_id =": "an account's representations",
