@@ -87,3 +87,11 @@ async def test_a_dev_token_for_a_test_professional_opens_their_patients(
     assert (await client.get("/v1/me", headers=headers)).status_code == 403
     unknown = _ens("dev", "token", "dr-nobody", **env)
     _one_line_refusal(unknown, "dr-nobody", "dr-bernard")
+
+
+@pytest.mark.parametrize("lag", ["0", "-5", "9"])
+def test_a_seal_lag_too_short_to_be_safe_is_refused(lag: str) -> None:
+    """``ens audit seal --lag 0`` sealed up to ids noted a moment before: a row whose id was taken
+    but not yet committed could be sealed past, and then look added (a review). At least 10 s."""
+    done = _ens("audit", "seal", "--lag", lag, ENS_ENV="dev", PYTHONPATH=str(ROOT))  # this checkout's code
+    _one_line_refusal(done, "--lag", "at least 10 seconds")

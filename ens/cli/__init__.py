@@ -17,7 +17,7 @@ from ens.cli.export import export_space
 from ens.cli.maintenance import notify, purge
 from ens.cli.refusal import fail
 from ens.cli.schema import migrate, partition_table
-from ens.cli.seals import seal_or_verify
+from ens.cli.seals import MIN_SEAL_LAG, seal_or_verify
 from ens.cli.serving import run_server
 from ens.cli.vaccines import load_vaccine_list
 from ens.core.settings import ConfigurationError, Settings
@@ -51,7 +51,13 @@ def build_parser() -> argparse.ArgumentParser:
     audit = sub.add_parser("audit", help="the access history's seals (tamper evidence)")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
     seal = audit_sub.add_parser("seal", help="every few minutes: checkpoints over the new rows of each space")
-    seal.add_argument("--lag", type=int, default=60, help="seconds a noted range waits before it is sealed")
+    seal.add_argument(
+        "--lag",
+        type=int,
+        default=60,
+        help=f"seconds a noted range waits before it is sealed (at least {MIN_SEAL_LAG}: a row's id is taken when it "
+        "is inserted and committed a moment later, and an id not yet committed must not be sealed past)",
+    )
     verify = audit_sub.add_parser("verify", help="recompute every MAC and checkpoint; exit 1 at a broken link")
     verify.add_argument("space", nargs="?", type=uuid.UUID, default=None, help="one space (default: all)")
     part = sub.add_parser("partition", help="operators: hash-partition a health table by space_id (PostgreSQL)")

@@ -5,8 +5,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 
+from ens.cli.refusal import fail
 from ens.core import db
 from ens.core.settings import Settings
+
+# The shortest wait (seconds) between noting the newest row's id and sealing up to it: ids are
+# taken when rows are inserted and committed a moment later (a request's transaction is short);
+# sealed sooner, a row still being committed would be missed by its checkpoint and then look added.
+MIN_SEAL_LAG = 10
 
 
 def seal_or_verify(settings: Settings, args: argparse.Namespace) -> None:
@@ -17,6 +23,11 @@ def seal_or_verify(settings: Settings, args: argparse.Namespace) -> None:
     from ens.spaces.history import SEALED_COLUMNS
 
     columns = SEALED_COLUMNS.split(", ")
+    if args.audit_command == "seal" and args.lag < MIN_SEAL_LAG:
+        fail(
+            f"--lag {args.lag} is too short: at least {MIN_SEAL_LAG} seconds, so that no row whose id was taken "
+            "but not yet committed is sealed past (the default, 60, suits a run every few minutes)"
+        )
 
     async def run() -> int:
         async with db.connected(settings):
@@ -25,6 +36,8 @@ def seal_or_verify(settings: Settings, args: argparse.Namespace) -> None:
                 print(f"sealed {done.rows} rows in {done.checkpoints} checkpoints (up to row {done.upto_id})")
                 return 0
             spaces = [args.space] if args.space else None
+            if args.space and not await audit.space_exists(args.space):
+                fail(f"no space {args.space} (never created, or erased with its history)")
             broken = checked = 0
             after = None
             while True:

@@ -18,7 +18,7 @@ request path almost nothing; the chain costs what the numbers say. The sealer do
 off the request path, for many rows at once.
 
 What it does not catch on its own: the newest rows and checkpoints deleted together (truncating
-the tail). Each seal run logs a line with its range and a digest of what it sealed, for the
+the tail). Each chunk a seal run commits logs a line with its range and counts, for the
 operators' log store, which a database writer cannot reach.
 
 Sealing ranges: rows get their ids when they are inserted and commit a moment later (a request's
@@ -43,7 +43,7 @@ import msgspec
 
 from ens.core import clock, keyring
 from ens.core.clock import aware
-from ens.core.db import Row, as_uuid, fetch, fetch_one, insert_rows, write_transaction
+from ens.core.db import Row, as_uuid, fetch, fetch_one, insert_rows, row_lock, write_transaction
 
 log = logging.getLogger("ens.audit")
 
@@ -107,8 +107,9 @@ def _stored_values(row: Row, columns: Sequence[str]) -> list[Any]:
     return values
 
 
-def _checkpoint_mac(previous: str, space_id: UUID, after_id: int, upto_id: int, rows: Sequence[Row]) -> str:
-    payload = _ENCODE.encode([previous, str(space_id), after_id, upto_id, [[int(r["id"]), r["mac"]] for r in rows]])
+def _checkpoint_mac(previous: str, space_id: UUID, after_id: int, upto_id: int, rows: Sequence[tuple[int, Any]]) -> str:
+    """``rows``: the sealed rows' ``(id, mac)``, by id."""
+    payload = _ENCODE.encode([previous, str(space_id), after_id, upto_id, [[row_id, mac] for row_id, mac in rows]])
     return _mac(payload)
 
 
@@ -123,13 +124,21 @@ class SealRun:
     upto_id: int
 
 
-async def seal(*, lag: timedelta = SEAL_LAG, now: datetime | None = None) -> SealRun:
-    """One run of ``ens audit seal``: checkpoints for the rows noted by the previous run."""
+_STATE = "SELECT sealed_upto, pending_upto, pending_at FROM history_seal_state WHERE name = 'access'"
+
+
+async def seal(*, lag: timedelta = SEAL_LAG, now: datetime | None = None, chunk: int = _CHUNK) -> SealRun:
+    """One run of ``ens audit seal``: checkpoints for the rows noted by the previous run.
+
+    One short write transaction per ``chunk`` ids (not one for the whole range: a backlog held
+    SQLite's write lock, and PostgreSQL's oldest snapshot, for as long as it took): each commits its
+    checkpoints with ``sealed_upto`` moved past them, so a run stopped between two leaves a history
+    that verifies, and the next run goes on from there. The chunks go in id order, each space's
+    checkpoint chained to the one the chunk before committed. The newest id is noted (for the next
+    run) with the last chunk."""
     at = now or clock.now()
     async with write_transaction():
-        state = await fetch_one(
-            "SELECT sealed_upto, pending_upto, pending_at FROM history_seal_state WHERE name = 'access'"
-        )
+        state = await fetch_one(_STATE + row_lock("UPDATE"))
         # Only past the last id noted: the BRIN index on id reads the table's tail, not all of it
         # (neither it nor the (space_id, id) key answers a bare MAX(id) without a full scan).
         noted = int(state["pending_upto"]) if state else 0
@@ -146,26 +155,41 @@ async def seal(*, lag: timedelta = SEAL_LAG, now: datetime | None = None) -> Sea
         sealed_upto, pending_upto = int(state["sealed_upto"]), int(state["pending_upto"])
         if at - aware(state["pending_at"]) < lag:
             return SealRun(0, 0, sealed_upto)
-        checkpoints = rows_sealed = 0
-        after = sealed_upto
-        while after < pending_upto:
-            upto = min(after + _CHUNK, pending_upto)
+        if sealed_upto >= pending_upto:
+            await _note(pending_upto, max(highest, pending_upto), at)
+            return SealRun(0, 0, sealed_upto)
+    checkpoints = rows_sealed = 0
+    after = sealed_upto
+    while after < pending_upto:
+        async with write_transaction():
+            state = await fetch_one(_STATE + row_lock("UPDATE"))
+            # Another run went on meanwhile (or finished this range): it has the rest in hand.
+            if state is None or int(state["pending_upto"]) != pending_upto or int(state["sealed_upto"]) != after:
+                break
+            upto = min(after + max(chunk, 1), pending_upto)
             made, count = await _seal_range(after, upto, at=at)
-            checkpoints += made
-            rows_sealed += count
-            after = upto
-        await fetch(
-            "UPDATE history_seal_state SET sealed_upto = {}, pending_upto = {}, pending_at = {} WHERE name = 'access'",
-            pending_upto,
-            max(highest, pending_upto),
-            at,
+            if upto < pending_upto:
+                await fetch("UPDATE history_seal_state SET sealed_upto = {} WHERE name = 'access'", upto)
+            else:
+                await _note(upto, max(highest, pending_upto), at)
+        log.info(
+            "access history sealed",
+            extra={"event": "history_sealed", "after_id": after, "upto_id": upto, "rows": count, "checkpoints": made},
         )
-    log.info(
-        "access history sealed",
-        extra={"event": "history_sealed", "after_id": sealed_upto, "upto_id": pending_upto, "rows": rows_sealed,
-               "checkpoints": checkpoints},
-    )  # fmt: skip
-    return SealRun(checkpoints, rows_sealed, pending_upto)
+        checkpoints += made
+        rows_sealed += count
+        after = upto
+    return SealRun(checkpoints, rows_sealed, after)
+
+
+async def _note(sealed_upto: int, pending_upto: int, at: datetime) -> None:
+    """Sealed up to ``sealed_upto``; the next run seals up to ``pending_upto``, noted ``at``."""
+    await fetch(
+        "UPDATE history_seal_state SET sealed_upto = {}, pending_upto = {}, pending_at = {} WHERE name = 'access'",
+        sealed_upto,
+        pending_upto,
+        at,
+    )
 
 
 async def _seal_range(after: int, upto: int, *, at: datetime) -> tuple[int, int]:
@@ -173,9 +197,9 @@ async def _seal_range(after: int, upto: int, *, at: datetime) -> tuple[int, int]
     rows = await fetch(
         "SELECT space_id, id, mac FROM access_history WHERE id > {} AND id <= {} ORDER BY id", after, upto
     )
-    by_space: dict[UUID, list[Row]] = {}
+    by_space: dict[UUID, list[tuple[int, Any]]] = {}
     for row in rows:
-        by_space.setdefault(as_uuid(row["space_id"]), []).append(row)
+        by_space.setdefault(as_uuid(row["space_id"]), []).append((int(row["id"]), row["mac"]))
     spaces = list(by_space)
     previous: dict[UUID, str] = {}
     for start in range(0, len(spaces), _SPACES_PER_QUERY):
@@ -213,56 +237,103 @@ class Finding:
     what: str
 
 
-async def verify_space(space_id: UUID, columns: Sequence[str]) -> Finding | None:
-    """The first broken link of one space's history, or ``None``. ``columns``: those every row's MAC
-    covers (``ens.spaces.history.SEALED_COLUMNS``); those of :data:`SEALED_IF_SET` are read too.
+_PAGE = 1_000
+
+
+async def verify_space(space_id: UUID, columns: Sequence[str], *, page: int = _PAGE) -> Finding | None:
+    """The first broken link of one space's history (by id), or ``None``. ``columns``: those every
+    row's MAC covers (``ens.spaces.history.SEALED_COLUMNS``); those of :data:`SEALED_IF_SET` are
+    read too.
+
+    One pass over the rows and the checkpoints together, both by id, read ``page`` at a time (not
+    the whole history in memory, and no scan of the rows for each checkpoint): held at once, a page
+    of checkpoints and the rows of the one being checked (at most a seal chunk's).
 
     Read in the order the sealer commits, so that a seal committing meanwhile is no tamper: how far
-    the history is sealed first (a seal commits its checkpoints with that mark: every row up to it
-    has its checkpoint by then), then the checkpoints, then the rows (those a checkpoint seals were
-    committed before it was made). A checkpoint made after the mark was read is checked too; rows
-    past the mark are not asked for one."""
+    the history is sealed first (a seal commits each chunk's checkpoints with that mark: every row
+    up to it has its checkpoint by then), then a page of checkpoints, then the rows up to the last
+    of them (those a checkpoint seals were committed before it was made), and so on; the rows past
+    the last checkpoint last. A checkpoint made after the mark was read is checked too; rows past
+    the mark are not asked for one."""
     if_set = SEALED_IF_SET
+    page = max(page, 1)
     state = await fetch_one("SELECT sealed_upto FROM history_seal_state WHERE name = 'access'")
     sealed_upto = int(state["sealed_upto"]) if state else 0
-    checkpoints = await fetch(
-        "SELECT id, after_id, upto_id, row_count, mac FROM history_checkpoints WHERE space_id = {} ORDER BY upto_id",
-        space_id,
+    read_rows = (
+        f"SELECT id, {', '.join([*columns, *if_set])}, mac FROM access_history WHERE space_id = {{}} AND id > {{}}"
     )
-    rows = await fetch(
-        f"SELECT id, {', '.join([*columns, *if_set])}, mac FROM access_history WHERE space_id = {{}} ORDER BY id",
-        space_id,
-    )
-    for row in rows:
-        if row["mac"] is None:
-            return Finding(
-                space_id, f"row {row['id']} carries no MAC (written before sealing existed, or its MAC removed)"
-            )
-        values = sealed(_stored_values(row, columns), _stored_values(row, if_set))
-        if not hmac.compare_digest(row_mac(values), str(row["mac"])):
-            return Finding(space_id, f"row {row['id']} was changed after it was written")
     previous = ""
-    covered: set[int] = set()
-    for checkpoint in checkpoints:
-        after, upto = int(checkpoint["after_id"]), int(checkpoint["upto_id"])
-        inside = [row for row in rows if after < int(row["id"]) <= upto]
-        expected = _checkpoint_mac(previous, space_id, after, upto, inside)
-        if not hmac.compare_digest(expected, str(checkpoint["mac"])):
-            return Finding(
-                space_id,
-                f"checkpoint {checkpoint['id']} (rows {after + 1} to {upto}) no longer matches: rows were deleted, "
-                f"added or changed there ({checkpoint['row_count']} sealed, {len(inside)} now), or an earlier "
-                "checkpoint was removed",
-            )
-        covered.update(int(row["id"]) for row in inside)
-        previous = str(checkpoint["mac"])
-    for row in rows:
-        if int(row["id"]) <= sealed_upto and int(row["id"]) not in covered:
-            return Finding(space_id, f"row {row['id']} is in a sealed range but no checkpoint covers it: added later")
-    return None
+    checkpoints_after = rows_after = 0
+    while True:
+        checkpoints = await fetch(
+            "SELECT id, after_id, upto_id, row_count, mac FROM history_checkpoints "
+            "WHERE space_id = {} AND upto_id > {} ORDER BY upto_id LIMIT {}",
+            space_id,
+            checkpoints_after,
+            page,
+        )
+        last_page = len(checkpoints) < page
+        inside: list[tuple[int, Any]] = []  # the rows of checkpoints[k], the one open
+        k = 0
+        while True:
+            if last_page:  # the rows up to the last checkpoint, then those past it
+                rows = await fetch(read_rows + " ORDER BY id LIMIT {}", space_id, rows_after, page)
+            else:
+                bound = int(checkpoints[-1]["upto_id"])
+                rows = await fetch(read_rows + " AND id <= {} ORDER BY id LIMIT {}", space_id, rows_after, bound, page)
+            for row in rows:
+                row_id = int(row["id"])
+                while k < len(checkpoints) and int(checkpoints[k]["upto_id"]) < row_id:
+                    if (finding := _check(space_id, checkpoints[k], previous, inside)) is not None:
+                        return finding
+                    previous, inside, k = str(checkpoints[k]["mac"]), [], k + 1
+                if row["mac"] is None:
+                    return Finding(
+                        space_id, f"row {row_id} carries no MAC (written before sealing existed, or its MAC removed)"
+                    )
+                values = sealed(_stored_values(row, columns), _stored_values(row, if_set))
+                if not hmac.compare_digest(row_mac(values), str(row["mac"])):
+                    return Finding(space_id, f"row {row_id} was changed after it was written")
+                if k < len(checkpoints) and int(checkpoints[k]["after_id"]) < row_id:
+                    inside.append((row_id, row["mac"]))
+                elif row_id <= sealed_upto:
+                    return Finding(
+                        space_id,
+                        f"row {row_id} is in a sealed range but no checkpoint covers it: added later, or its "
+                        "checkpoint removed",
+                    )
+            if rows:
+                rows_after = int(rows[-1]["id"])
+            if len(rows) < page:
+                break
+        while k < len(checkpoints):
+            if (finding := _check(space_id, checkpoints[k], previous, inside)) is not None:
+                return finding
+            previous, inside, k = str(checkpoints[k]["mac"]), [], k + 1
+        if last_page:
+            return None
+        checkpoints_after = int(checkpoints[-1]["upto_id"])
+
+
+def _check(space_id: UUID, checkpoint: Row, previous: str, inside: Sequence[tuple[int, Any]]) -> Finding | None:
+    """A checkpoint against the MAC of the one before it in its space and the rows now in its range."""
+    after, upto = int(checkpoint["after_id"]), int(checkpoint["upto_id"])
+    if hmac.compare_digest(_checkpoint_mac(previous, space_id, after, upto, inside), str(checkpoint["mac"])):
+        return None
+    return Finding(
+        space_id,
+        f"checkpoint {checkpoint['id']} (rows {after + 1} to {upto}) no longer matches: rows were deleted, added "
+        f"or changed there ({checkpoint['row_count']} sealed, {len(inside)} now), or an earlier checkpoint was "
+        "removed",
+    )
 
 
 async def spaces_with_history(*, after: UUID | None, limit: int) -> list[UUID]:
     """Spaces that have history rows or checkpoints, by id (``ens audit verify`` of them all)."""
     rows = await fetch("SELECT id FROM spaces WHERE id > {} ORDER BY id LIMIT {}", after or UUID(int=0), limit)
     return [as_uuid(row["id"]) for row in rows]
+
+
+async def space_exists(space_id: UUID) -> bool:
+    """Whether the space exists (an erased one is gone, its history with it)."""
+    return await fetch_one("SELECT id FROM spaces WHERE id = {}", space_id) is not None
