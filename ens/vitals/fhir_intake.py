@@ -7,7 +7,9 @@ through the one ingestion service, :func:`ens.vitals.ingest.record_measurements`
 units, idempotency (``identifier[0].value`` is the app's ``clientRecordId``, ``meta.versionId``
 its version) and access history. Devices are not kept apart: ENS keeps what identifies the device
 with each measure, so ``ifNoneExist`` always finds it (``200 OK``) and its id is derived from what
-identifies it (:func:`ens.vitals.fhir.device_id`), the same one the export gives.
+identifies it (:func:`ens.vitals.fhir.device_id`), the same one the export gives. An Observation
+labelled restricted (``meta.security`` R) is stored hidden from the representatives, as the import
+reads the label: an app the holder connected may, one a representative connected may not (403).
 
 ``GET /fhir/Observation?code=&date=`` searches the measures an app may read (``searchset``).
 """
@@ -27,7 +29,7 @@ import msgspec
 from ens.core import clock
 from ens.core.api import Cursors
 from ens.core.errors import BadRequest, FieldError, Forbidden, Invalid, NotSupported
-from ens.core.fhir import FHIR_JSON, Element, Resource, encode, full_url
+from ens.core.fhir import FHIR_JSON, Element, Resource, encode, full_url, is_restricted
 from ens.core.local_time import EARLIEST_YEAR, LATEST_YEAR, local_midnight, zone_of
 from ens.spaces.door import SpaceAccess
 from ens.vitals.fhir import (
@@ -40,7 +42,7 @@ from ens.vitals.fhir import (
     observation_of,
     type_of,
 )
-from ens.vitals.ingest import record_measurements
+from ens.vitals.ingest import MayNotHide, record_measurements
 from ens.vitals.reads import list_measurements
 from ens.vitals.schemas import MeasurementRead
 
@@ -149,10 +151,16 @@ async def take_transaction(access: SpaceAccess, body: bytes) -> bytes:
         # Parts not of the types FHIR gives them (a string where an object goes...).
         detail = f"not an Observation as FHIR R4 shapes it ({type(exc).__name__})"
         raise Invalid(detail, [FieldError(prefix, detail)]) from None
+    if is_restricted(observation):
+        # The restricted label (meta.security R, as the export writes a hidden measure and the
+        # import reads it): the measure is stored hidden from the representatives, never visible.
+        item["hiddenFromRepresentatives"] = True
     try:
         result = await record_measurements(access, [item])
     except Invalid as exc:
         raise Invalid(exc.detail, _located(exc, prefix, observation)) from None
+    except MayNotHide as exc:
+        raise Forbidden(exc.detail, [FieldError(f"{prefix}.meta.security", exc.detail)]) from None
     except Forbidden as exc:
         raise Forbidden(f"Consent not given: {exc.detail}") from None
     stored = result.items[0]
