@@ -626,3 +626,30 @@ async def test_a_representatives_app_may_not_label_a_measure_restricted(client, 
     assert (
         await client.post("/fhir", json=transaction(body_weight(70)), headers=tutors_app.headers)
     ).status_code == 200
+
+
+async def test_a_device_no_observation_names_or_given_twice_is_refused(client, person, make_app_token):
+    """Finding 11: a Device the Observation did not name was answered 200 with the location of an
+    empty device no read or export gives; two copies of one Device passed "at most one Device"."""
+    app = await make_app_token(person, ["vitals.body_weight:write"])
+    unnamed = transaction(body_weight())
+    del unnamed["entry"][1]["resource"]["device"]
+    body = outcome(await client.post("/fhir", json=unnamed, headers=app.headers), 422)
+    assert [e for issue in body["issue"] for e in issue["expression"]] == ["Bundle.entry[0]"]
+    twice = transaction(body_weight())
+    twice["entry"].insert(1, copy.deepcopy(twice["entry"][0]))
+    body = outcome(await client.post("/fhir", json=twice, headers=app.headers), 422)
+    assert "at most one Device" in str(body)
+    nothing = transaction(body_weight())
+    nothing["entry"][0]["resource"] = {"resourceType": "Device", "id": "d36bfdb6-b1b1-4efd-9cb9-d217a8696575"}
+    body = outcome(await client.post("/fhir", json=nothing, headers=app.headers), 422)
+    assert [e for issue in body["issue"] for e in issue["expression"]] == ["Bundle.entry[0].resource"]
+    assert (await client.get(VITALS, headers=person.headers)).json()["items"] == []
+    # The Device the Observation names is answered with the id the measure's reads give it.
+    answer = await client.post("/fhir", json=transaction(body_weight()), headers=app.headers)
+    device_entry, observation_entry = answer.json()["entry"]
+    measure_id = observation_entry["response"]["location"].removeprefix("Observation/")
+    exported = (await client.get(f"/v1/spaces/{person.space_id}/export", headers=person.headers)).json()
+    devices = [e["resource"]["id"] for e in exported["entry"] if e["resource"]["resourceType"] == "Device"]
+    assert devices == [device_entry["response"]["location"].removeprefix("Device/")]
+    assert measure_id in str(exported)
