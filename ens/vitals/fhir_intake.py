@@ -7,7 +7,10 @@ through the one ingestion service, :func:`ens.vitals.ingest.record_measurements`
 units, idempotency (``identifier[0].value`` is the app's ``clientRecordId``, ``meta.versionId``
 its version) and access history. Devices are not kept apart: ENS keeps what identifies the device
 with each measure, so ``ifNoneExist`` always finds it (``200 OK``) and its id is derived from what
-identifies it (:func:`ens.vitals.fhir.device_id`), the same one the export gives.
+identifies it (:func:`ens.vitals.fhir.device_id`), the same one the export gives. The Device must be
+the one the Observation names (a Device no measure names would be kept nowhere: 422). An Observation
+labelled restricted (``meta.security`` R) is stored hidden from the representatives, as the import
+reads the label: an app the holder connected may, one a representative connected may not (403).
 
 ``GET /fhir/Observation?code=&date=`` searches the measures an app may read (``searchset``).
 """
@@ -27,7 +30,7 @@ import msgspec
 from ens.core import clock
 from ens.core.api import Cursors
 from ens.core.errors import BadRequest, FieldError, Forbidden, Invalid, NotSupported
-from ens.core.fhir import FHIR_JSON, Element, Resource, encode, full_url
+from ens.core.fhir import FHIR_JSON, Element, Resource, encode, full_url, is_restricted
 from ens.core.local_time import EARLIEST_YEAR, LATEST_YEAR, local_midnight, zone_of
 from ens.spaces.door import SpaceAccess
 from ens.vitals.fhir import (
@@ -40,7 +43,7 @@ from ens.vitals.fhir import (
     observation_of,
     type_of,
 )
-from ens.vitals.ingest import record_measurements
+from ens.vitals.ingest import MayNotHide, record_measurements
 from ens.vitals.reads import list_measurements
 from ens.vitals.schemas import MeasurementRead
 
@@ -101,7 +104,8 @@ async def take_transaction(access: SpaceAccess, body: bytes) -> bytes:
         raise BadRequest("The body is not JSON.", [FieldError("Bundle", "not JSON")]) from None
     entries = _entries(bundle)
     observations: list[tuple[int, dict[str, Any]]] = []
-    devices: dict[str, tuple[int, dict[str, Any]]] = {}
+    devices: list[tuple[int, dict[str, Any]]] = []
+    device_names: set[str] = set()
     for index, entry in enumerate(entries):
         resource = entry.get("resource") if isinstance(entry, dict) else None
         kind = resource.get("resourceType") if isinstance(resource, dict) else None
@@ -115,10 +119,11 @@ async def take_transaction(access: SpaceAccess, body: bytes) -> bytes:
         if kind == "Observation":
             observations.append((index, resource))
         else:
-            for name in (entry.get("fullUrl"), f"Device/{resource.get('id')}"):
-                if isinstance(name, str):
-                    devices[name] = (index, resource)
-    if len(observations) != 1 or len({i for i, _ in devices.values()}) > 1:
+            devices.append((index, resource))
+            names = (entry.get("fullUrl"), f"Device/{resource['id']}" if isinstance(resource.get("id"), str) else None)
+            device_names.update(name for name in names if isinstance(name, str))
+    # Entries are counted, not their names: two copies of one Device are two Devices.
+    if len(observations) != 1 or len(devices) > 1:
         raise Invalid(
             "The guide's Bundle holds one Observation and at most one Device.",
             [FieldError("Bundle.entry", "one Observation and at most one Device")],
@@ -134,12 +139,25 @@ async def take_transaction(access: SpaceAccess, body: bytes) -> bytes:
     named = device_reference.get("reference") if isinstance(device_reference, dict) else None
     device = None
     if isinstance(named, str):
-        if named not in devices:
+        if named not in device_names:
             raise Invalid(
                 "The Observation's device is not in the Bundle.",
                 [FieldError(f"{prefix}.device", "must name the Bundle's Device (its fullUrl)")],
             )
-        device = devices[named][1]
+        device = devices[0][1]
+    elif devices:
+        # ENS keeps a device only with the measure that names it: a Device the Observation does not
+        # name would be kept nowhere, and a 200 with its location would name what no read or export
+        # gives.
+        raise Invalid(
+            "The Bundle's Device is not the Observation's: ENS keeps a device only with the measure that names it.",
+            [
+                FieldError(
+                    f"Bundle.entry[{devices[0][0]}]",
+                    "a Device the Observation names (Observation.device.reference = the Device's fullUrl), or none",
+                )
+            ],
+        )
     try:
         item = measurement_of(observation, device=device, zone=zone_of(access.space.timezone))
     except ObservationRefused as exc:
@@ -149,10 +167,26 @@ async def take_transaction(access: SpaceAccess, body: bytes) -> bytes:
         # Parts not of the types FHIR gives them (a string where an object goes...).
         detail = f"not an Observation as FHIR R4 shapes it ({type(exc).__name__})"
         raise Invalid(detail, [FieldError(prefix, detail)]) from None
+    if device is not None and not item.get("device"):
+        raise Invalid(
+            "The Bundle's Device says nothing ENS keeps of a device: its manufacturer, model or identifier.",
+            [
+                FieldError(
+                    f"Bundle.entry[{devices[0][0]}].resource",
+                    "a manufacturer, a modelNumber (or deviceName) or an identifier.value",
+                )
+            ],
+        )
+    if is_restricted(observation):
+        # The restricted label (meta.security R, as the export writes a hidden measure and the
+        # import reads it): the measure is stored hidden from the representatives, never visible.
+        item["hiddenFromRepresentatives"] = True
     try:
         result = await record_measurements(access, [item])
     except Invalid as exc:
         raise Invalid(exc.detail, _located(exc, prefix, observation)) from None
+    except MayNotHide as exc:
+        raise Forbidden(exc.detail, [FieldError(f"{prefix}.meta.security", exc.detail)]) from None
     except Forbidden as exc:
         raise Forbidden(f"Consent not given: {exc.detail}") from None
     stored = result.items[0]
@@ -167,7 +201,9 @@ async def take_transaction(access: SpaceAccess, body: bytes) -> bytes:
                 )
             )
         else:
-            parts = item.get("device") or {}
+            # The Bundle's one Device, which the Observation names: kept with the measure, it has
+            # the id every read and export gives it.
+            parts = item["device"]
             found = device_id(access.space_id, parts.get("manufacturer"), parts.get("model"), parts.get("identifier"))
             answered.append(
                 ResponseEntry(

@@ -34,7 +34,7 @@ from ens.core.db import Row, as_uuid, copy_rows, current, fetch, fetch_one, inse
 from ens.core.errors import Conflict, FieldError, Forbidden, Invalid
 from ens.core.local_time import local_midnight, zone_of
 from ens.spaces.door import SpaceAccess
-from ens.spaces.rights import Action
+from ens.spaces.rights import ACTION_ENGLISH, KIND_ENGLISH, Action
 from ens.vitals.catalogue import BY_CODE, STEPS_PER_DAY
 from ens.vitals.feed import FEED_BLOCK, FEED_PLACES_SQL, FeedNumbers, numbers_from, take_feed_numbers
 from ens.vitals.representation import measurement_body
@@ -504,7 +504,7 @@ async def record_measurements(
     prepared, errors = _prepare(raw_items, zone_of(access.space.timezone), now=now)
     _refuse(errors)
     if any(p.item.hidden_from_representatives for p in prepared):
-        access.require(Action.HIDE_FROM_REPRESENTATIVES)
+        _require_right_to_hide(access)
     # Inside a caller's transaction (the space import) a lost race has failed that transaction:
     # nothing can run again in it, so the caller's whole write is refused.
     attempts = 1 if current().current_transaction.get() is not None else _ATTEMPTS
@@ -514,6 +514,28 @@ async def record_measurements(
         except RecordRace:
             continue
     raise Conflict("Other requests were writing the same records at the same time: send the batch again.")
+
+
+class MayNotHide(Forbidden):
+    """403: the caller may not create a measure hidden from the representatives."""
+
+
+def _require_right_to_hide(access: SpaceAccess) -> None:
+    """Who may create a measure hidden from the representatives: whoever may hide one (the holder;
+    on a minor's space a professional), and an app the holder connected, which writes on the
+    holder's authority (as it sees what the holder sees): its ``hiddenFromRepresentatives`` (the
+    restricted label of a FHIR Observation) is the holder's choice made in the app. An app a
+    representative connected acts on that representative's authority: 403, like the representative."""
+    if access.role == "app":
+        if not access.granted_by_holder:
+            raise MayNotHide(
+                "An app a representative connected may not hide a measure from the representatives: "
+                "only the holder (or an app the holder connected) may."
+            )
+        return
+    hide = Action.HIDE_FROM_REPRESENTATIVES
+    if not access.allows(hide):
+        raise MayNotHide(f"The {KIND_ENGLISH[access.kind]} may not {ACTION_ENGLISH[hide]}.")
 
 
 # A batch that met a concurrent batch writing one of its new records is run again from the start

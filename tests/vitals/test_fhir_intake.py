@@ -562,3 +562,94 @@ async def test_a_search_date_stands_for_its_local_day_or_its_written_precision(c
     for wrong in ("2026-13", "2026-10-25T08+01:00", "2026-10-25T08:00", "ge1899", "2026-02-30"):
         answer = await client.get("/fhir/Observation", params={"date": wrong}, headers=reader.headers)
         assert [issue["expression"] for issue in outcome(answer, 400)["issue"]] == [["date"]], wrong
+
+
+RESTRICTED = {"system": "http://terminology.hl7.org/CodeSystem/v3-Confidentiality", "code": "R"}
+
+
+def restricted(observation: dict[str, Any]) -> dict[str, Any]:
+    """The Observation labelled restricted (``meta.security`` R), as the export writes a hidden measure."""
+    labelled = copy.deepcopy(observation)
+    labelled["meta"]["security"] = [RESTRICTED]
+    return labelled
+
+
+async def test_a_restricted_observation_of_the_holders_app_is_stored_hidden_from_representatives(
+    client, make_person, settings
+):
+    """The label was ignored (review, "unconfirmed"): the measure was stored visible to the
+    representatives. An app the holder connected writes on the holder's authority: it is hidden."""
+    from tests.helpers.carers import court_measure
+    from tests.vitals.test_a_representatives_app_never_meets_hidden_measures import _scale
+
+    holder, tutor = await make_person(), await make_person()
+    await court_measure(holder, tutor, "tutelle")
+    vitals = f"/v1/spaces/{holder.space_id}/vitals"
+    app = await _scale(settings, holder, holder)
+    answer = await client.post("/fhir", json=transaction(restricted(body_weight(70))), headers=app.headers)
+    assert answer.status_code == 200, answer.text
+    measure_id = answer.json()["entry"][-1]["response"]["location"].removeprefix("Observation/")
+    stored = (await client.get(f"{vitals}/{measure_id}", headers=holder.headers)).json()
+    assert (stored["value"], stored["hiddenFromRepresentatives"]) == (70, True)
+    assert (await client.get(vitals, headers=tutor.headers)).json()["items"] == []
+    assert (await client.get(f"{vitals}/{measure_id}", headers=tutor.headers)).status_code == 404
+    # Its FHIR output carries the label: the app's search, the holder's export.
+    found = (await client.get("/fhir/Observation", headers=app.headers)).json()
+    [observation] = [e["resource"] for e in found["entry"] if e["search"]["mode"] == "match"]
+    assert [(c["system"], c["code"]) for c in observation["meta"]["security"]] == [(RESTRICTED["system"], "R")]
+    exported = (await client.get(f"/v1/spaces/{holder.space_id}/export", headers=holder.headers)).json()
+    [kept] = [e["resource"] for e in exported["entry"] if e["resource"]["resourceType"] == "Observation"]
+    assert kept["meta"]["security"][0]["code"] == "R"
+    # Without the label, a measure stays visible (and a re-send without it does not show a hidden one).
+    shown = body_weight(71, identifier=[{"value": "weigh-2"}])
+    assert (await client.post("/fhir", json=transaction(shown), headers=app.headers)).status_code == 200
+    assert [m["value"] for m in (await client.get(vitals, headers=tutor.headers)).json()["items"]] == [71]
+
+
+async def test_a_representatives_app_may_not_label_a_measure_restricted(client, make_person, settings):
+    """An app a representative connected acts on their authority: it may not hide from them (403,
+    located at meta.security), and nothing is stored — never stored visible, the label dropped."""
+    from tests.helpers.carers import court_measure
+    from tests.vitals.test_a_representatives_app_never_meets_hidden_measures import _scale
+
+    holder, tutor = await make_person(), await make_person()
+    await court_measure(holder, tutor, "tutelle")
+    vitals = f"/v1/spaces/{holder.space_id}/vitals"
+    tutors_app = await _scale(settings, tutor, holder)
+    answer = await client.post("/fhir", json=transaction(restricted(body_weight(70))), headers=tutors_app.headers)
+    body = outcome(answer, 403)
+    [issue] = body["issue"]
+    assert issue["code"] == "forbidden" and issue["expression"] == ["Bundle.entry[1].resource.meta.security"]
+    assert "representative" in issue["diagnostics"] and "Consent not given" not in issue["diagnostics"]
+    assert (await client.get(vitals, headers=holder.headers)).json()["items"] == []
+    # Without the label the same Observation is taken.
+    assert (
+        await client.post("/fhir", json=transaction(body_weight(70)), headers=tutors_app.headers)
+    ).status_code == 200
+
+
+async def test_a_device_no_observation_names_or_given_twice_is_refused(client, person, make_app_token):
+    """Finding 11: a Device the Observation did not name was answered 200 with the location of an
+    empty device no read or export gives; two copies of one Device passed "at most one Device"."""
+    app = await make_app_token(person, ["vitals.body_weight:write"])
+    unnamed = transaction(body_weight())
+    del unnamed["entry"][1]["resource"]["device"]
+    body = outcome(await client.post("/fhir", json=unnamed, headers=app.headers), 422)
+    assert [e for issue in body["issue"] for e in issue["expression"]] == ["Bundle.entry[0]"]
+    twice = transaction(body_weight())
+    twice["entry"].insert(1, copy.deepcopy(twice["entry"][0]))
+    body = outcome(await client.post("/fhir", json=twice, headers=app.headers), 422)
+    assert "at most one Device" in str(body)
+    nothing = transaction(body_weight())
+    nothing["entry"][0]["resource"] = {"resourceType": "Device", "id": "d36bfdb6-b1b1-4efd-9cb9-d217a8696575"}
+    body = outcome(await client.post("/fhir", json=nothing, headers=app.headers), 422)
+    assert [e for issue in body["issue"] for e in issue["expression"]] == ["Bundle.entry[0].resource"]
+    assert (await client.get(VITALS, headers=person.headers)).json()["items"] == []
+    # The Device the Observation names is answered with the id the measure's reads give it.
+    answer = await client.post("/fhir", json=transaction(body_weight()), headers=app.headers)
+    device_entry, observation_entry = answer.json()["entry"]
+    measure_id = observation_entry["response"]["location"].removeprefix("Observation/")
+    exported = (await client.get(f"/v1/spaces/{person.space_id}/export", headers=person.headers)).json()
+    devices = [e["resource"]["id"] for e in exported["entry"] if e["resource"]["resourceType"] == "Device"]
+    assert devices == [device_entry["response"]["location"].removeprefix("Device/")]
+    assert measure_id in str(exported)

@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 
+from ens.auth.tokens import AccessTokens, new_app_token
 from ens.core.settings import Settings
 from tests.helpers.carers import court_measure, create_child_space, today_in_paris, years_before
 from tests.helpers.hidden import hide_measure, tutored_space_with_two_weights
@@ -200,11 +201,27 @@ async def test_a_professional_creates_a_measure_hidden_from_a_minors_parents(
     assert hidden.status_code == 200, hidden.text
     rows = (await client.get(f"{space}/access-history?actor=professionals", headers=parent.headers)).json()["items"]
     assert not [row for row in rows if row["resourceType"] == "vitals"]
-    # Whoever may not hide may not create hidden either: a parent, an app.
+    # Whoever may not hide may not create hidden either: a parent, an app a representative connected.
     by_parent = await client.post(
         f"{space}/vitals", json={"measurements": [weight(63.0, hiddenFromRepresentatives=True)]}, headers=parent.headers
     )
     assert by_parent.status_code == 403, by_parent.text
+    _, parents_app = await new_app_token(
+        AccessTokens(settings),
+        parent.account_id,
+        space_id=child,
+        client_id="scale-of-the-parent",
+        client_name="Scale",
+        scopes=["vitals.body_weight:write"],
+    )
+    by_parents_app = await client.post(
+        "/v1/spaces/me/vitals",
+        json={"measurements": [weight(63.0, hiddenFromRepresentatives=True)]},
+        headers={"Authorization": f"Bearer {parents_app}"},
+    )
+    assert by_parents_app.status_code == 403, by_parents_app.text
+    # An app the holder connected writes on the holder's authority: it creates a measure hidden (as
+    # the FHIR door does with an Observation labelled restricted); it still may not hide one later.
     holder = await make_person()
     app = await make_app_token(holder, ["vitals.body_weight:write"])
     by_app = await client.post(
@@ -212,4 +229,7 @@ async def test_a_professional_creates_a_measure_hidden_from_a_minors_parents(
         json={"measurements": [weight(70.0, hiddenFromRepresentatives=True)]},
         headers=app.headers,
     )
-    assert by_app.status_code == 403, by_app.text
+    assert by_app.status_code == 201, by_app.text
+    created_hidden = by_app.json()["items"][0]["id"]
+    mine = await client.get(f"/v1/spaces/me/vitals/{created_hidden}", headers=holder.headers)
+    assert mine.json()["hiddenFromRepresentatives"] is True
