@@ -383,7 +383,7 @@ SELECT NULL, NULL, m.id, m.client_record_id, m.client_record_version, m.created_
        m.type, m.writer
 FROM unnest({}::varchar[]) AS k(key), LATERAL (
     SELECT id, client_record_id, client_record_version, created_at, hidden_from_representatives, type, writer
-    FROM vital_measurements WHERE space_id = {} AND writer = ANY({}::varchar[]) AND client_record_id = k.key
+    FROM vital_measurements WHERE space_id = {} AND writer IN (WRITERS) AND client_record_id = k.key
     FOR UPDATE) AS m
 """
 )
@@ -407,7 +407,12 @@ async def _places_and_stored(
     ``clientRecordId``s (unique index), by (writer key, clientRecordId), inside the batch's
     transaction. Hidden rows too: the caller decides what they are to it (:func:`_resolve`)."""
     if is_postgres(current()):
-        rows = await fetch(_PLACES_AND_STORED, sorted(keys), space_id, writer_keys)
+        # The writer keys written out, one placeholder each (one key is then `writer = $n`): written
+        # `writer = ANY($n::varchar[])`, the batch cost PostgreSQL five times the CPU a measure (make
+        # bench: 152 against 30 us over 4 spaces, 519 against 26 into one). EXPLAIN ANALYZE of the
+        # lookup, custom or generic plan, on 3,000 records did not show why.
+        sql = _PLACES_AND_STORED.replace("WRITERS", ", ".join(["{}"] * len(writer_keys)))
+        rows = await fetch(sql, sorted(keys), space_id, *writer_keys)
         places = next(row for row in rows if row["xid"] is not None)
         stored = {(row["writer"], row["client_record_id"]): _stored(row) for row in rows if row["xid"] is None}
         return numbers_from(places, count), stored
