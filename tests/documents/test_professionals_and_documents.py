@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import timedelta
+from typing import Any
 
 import httpx
 import msgspec
@@ -350,20 +351,29 @@ async def test_a_document_shown_to_the_holder_later_is_new_to_them_then_and_a_re
     assert len(await _mails(outbox, _email(holder))) == 2
 
 
-async def test_a_document_released_by_hand_before_its_day_is_not_announced_again(
-    mail_client: httpx.AsyncClient, settings: Settings, make_person: MakePerson, outbox: tuple[Outbox, int]
-) -> None:
-    holder = await make_person(given_name="Inès")
+async def _held_from_the_holder_a_week(
+    client: httpx.AsyncClient, settings: Settings, make_person: MakePerson, given_name: str, *, seed: int
+) -> tuple[Person, Pro, dict[str, Any]]:
+    """A holder, their GP authorised, and a document the GP uploaded held back from the holder for a
+    week: the holder, the GP, the document."""
+    holder = await make_person(given_name=given_name)
     gp = await sign_in_pro(settings, GP)
-    await authorise(mail_client, holder, gp)
+    await authorise(client, holder, gp)
     in_a_week = (today_in_paris() + timedelta(days=7)).isoformat()
     held = await uploaded(
-        mail_client,
+        client,
         gp.headers,
-        pdf(400, seed=22),
+        pdf(400, seed=seed),
         space=holder.space_id,
         meta=metadata(hiddenFromHolder=True, hiddenFromHolderUntil=in_a_week),
     )
+    return holder, gp, held
+
+
+async def test_a_document_released_by_hand_before_its_day_is_not_announced_again(
+    mail_client: httpx.AsyncClient, settings: Settings, make_person: MakePerson, outbox: tuple[Outbox, int]
+) -> None:
+    holder, gp, held = await _held_from_the_holder_a_week(mail_client, settings, make_person, "Inès", seed=22)
     released = await mail_client.patch(
         f"/v1/spaces/{holder.space_id}/documents/{held['id']}", json={"hiddenFromHolder": False}, headers=gp.headers
     )
@@ -386,17 +396,7 @@ async def test_a_release_notice_the_mail_server_failed_is_due_again(
     review). Now no one reached leaves it due; the next run sends it, once."""
     from tests.helpers.server import free_port
 
-    holder = await make_person(given_name="Maël")
-    gp = await sign_in_pro(settings, GP)
-    await authorise(mail_client, holder, gp)
-    in_a_week = (today_in_paris() + timedelta(days=7)).isoformat()
-    held = await uploaded(
-        mail_client,
-        gp.headers,
-        pdf(400, seed=23),
-        space=holder.space_id,
-        meta=metadata(hiddenFromHolder=True, hiddenFromHolderUntil=in_a_week),
-    )
+    holder, _, held = await _held_from_the_holder_a_week(mail_client, settings, make_person, "Maël", seed=23)
 
     async def due() -> bool:
         row = await db.fetch_one(

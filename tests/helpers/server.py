@@ -33,7 +33,9 @@ def ens_command() -> list[str]:
     return [str(ROOT / ".venv" / "bin" / "ens")]
 
 
-def run_ens(settings: Settings, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run_ens(
+    settings: Settings, *args: str, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     """``ens ARGS...`` as an operator types it, on the tests' database (``settings.database_url``),
     running this checkout's code (``PYTHONPATH``), whichever checkout the console script came from;
     ``env``: more variables (``ENS_SMTP_URL``...)."""
@@ -50,7 +52,7 @@ def run_ens(settings: Settings, *args: str, env: dict[str, str] | None = None) -
         },
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=timeout,
     )
 
 

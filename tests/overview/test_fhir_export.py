@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 from pypdf import PdfReader
 
+from ens.core.settings import Settings
 from ens.vitals.fhir import IG_BASE, PROFILES
 from tests.helpers.fhir import FHIR, check_bundle, fill_every_kind
-from tests.helpers.server import ROOT, ens_command
+from tests.helpers.server import run_ens
 
 EXPORT = "/v1/spaces/me/export"
 LOINC = "http://loinc.org"
@@ -130,29 +131,15 @@ async def test_a_representatives_export_leaves_out_what_the_holder_hid(client, p
     assert f"urn:uuid:{paul['id']}" in mine
 
 
-def _ens_export(*args: str, database_url: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(  # noqa: S603 (our own console script)
-        [*ens_command(), "export", *args],
-        cwd=ROOT,
-        # PYTHONPATH: this checkout's code, whichever checkout the console script came from.
-        env={
-            "PATH": "/usr/bin:/bin",
-            "HOME": str(ROOT),
-            "PYTHONPATH": str(ROOT),
-            "ENS_ENV": "dev",
-            "ENS_DATABASE_URL": database_url,
-        },
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+def _ens_export(*args: str, settings: Settings) -> subprocess.CompletedProcess[str]:
+    return run_ens(settings, "export", *args, timeout=120)
 
 
 async def test_ens_export_writes_the_same_bundle_to_a_file(client, person, settings, tmp_path):
     """What an operator runs: the whole space (hidden items included) to a file, with progress."""
     await fill_every_kind(client, person)
     target = tmp_path / "space.fhir.json"
-    done = _ens_export(str(person.space_id), str(target), database_url=settings.database_url)
+    done = _ens_export(str(person.space_id), str(target), settings=settings)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == f"export: 25 resources written to {target}"
     assert stat.S_IMODE(target.stat().st_mode) == 0o600  # health data: its owner's only
@@ -160,10 +147,10 @@ async def test_ens_export_writes_the_same_bundle_to_a_file(client, person, setti
     written = check_bundle(json.loads(target.read_bytes()))
     served = check_bundle((await client.get(EXPORT, headers=person.headers)).json())
     assert written.keys() == served.keys()
-    missing = _ens_export("6c0f3f5e-2b7c-4d7e-9a8e-0d6c1b1e2f3a", str(target), database_url=settings.database_url)
+    missing = _ens_export("6c0f3f5e-2b7c-4d7e-9a8e-0d6c1b1e2f3a", str(target), settings=settings)
     assert missing.returncode == 2 and missing.stderr.startswith("ens: no space")
     (tmp_path / "space.fhir.json.partial").write_bytes(b"")  # another export's, or a killed one's
-    busy = _ens_export(str(person.space_id), str(target), database_url=settings.database_url)
+    busy = _ens_export(str(person.space_id), str(target), settings=settings)
     assert busy.returncode == 2 and busy.stderr.startswith(f"ens: {target}.partial exists"), busy.stderr
     assert (tmp_path / "space.fhir.json.partial").read_bytes() == b""  # not another's to remove
 
