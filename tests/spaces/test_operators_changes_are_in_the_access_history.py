@@ -59,12 +59,11 @@ def _verified(settings: Settings, space: uuid.UUID) -> None:
     assert done.returncode == 0 and "1 spaces checked, 0 with a broken link" in done.stdout, done
 
 
-async def test_a_court_measure_recorded_and_ended_is_in_the_holders_and_the_tutors_history(
-    client: httpx.AsyncClient, make_person: MakePerson, settings: Settings
-) -> None:
-    holder = await make_person(given_name="Marie", family_name="Curie")
-    tutor = await make_person(given_name="Paul", family_name="Langevin")
-    added = _ens(
+def _add_measure(
+    settings: Settings, holder: Person, tutor: Person, kind: str, *more: str
+) -> subprocess.CompletedProcess[str]:
+    """``ens representatives add``: ``tutor`` named by the court on ``holder``'s space since 12 March."""
+    return _ens(
         settings,
         "representatives",
         "add",
@@ -73,14 +72,21 @@ async def test_a_court_measure_recorded_and_ended_is_in_the_holders_and_the_tuto
         "--account",
         str(tutor.account_id),
         "--kind",
-        "tutelle",
+        kind,
         "--court-reference",
         JUDGEMENT,
         "--since",
         "2026-03-12",
-        "--operator",
-        "  Agnès Roux ",
+        *more,
     )
+
+
+async def test_a_court_measure_recorded_and_ended_is_in_the_holders_and_the_tutors_history(
+    client: httpx.AsyncClient, make_person: MakePerson, settings: Settings
+) -> None:
+    holder = await make_person(given_name="Marie", family_name="Curie")
+    tutor = await make_person(given_name="Paul", family_name="Langevin")
+    added = _add_measure(settings, holder, tutor, "tutelle", "--operator", "  Agnès Roux ")
     measure = _printed(added, "representative_id")
     assert "court measure added" in added.stderr  # the operators' security log, as before
     expected = {
@@ -111,21 +117,7 @@ async def test_a_court_measure_recorded_and_ended_is_in_the_holders_and_the_tuto
     assert len(await _history(client, holder.space_id, holder, "&actor=operators&resource=representatives")) == 1
 
     # A refused command (the tutor is already named) writes nothing.
-    again = _ens(
-        settings,
-        "representatives",
-        "add",
-        "--space",
-        str(holder.space_id),
-        "--account",
-        str(tutor.account_id),
-        "--kind",
-        "curatelle",
-        "--court-reference",
-        JUDGEMENT,
-        "--since",
-        "2026-03-12",
-    )
+    again = _add_measure(settings, holder, tutor, "curatelle")
     assert again.returncode == 2 and "already represents" in again.stderr, again
     assert await _operator_rows(holder.space_id) == 1
 
