@@ -41,28 +41,31 @@ def purge(settings: Settings) -> None:
 
 def notify(settings: Settings) -> None:
     """Daily: the notices that are due (the parents told three months before a child turns 18, the
-    holders of documents held back until today), and the digests of what representatives and apps
+    holders of documents held back until today, and the notices of documents and emergency accesses
+    the mail server failed for when they happened), and the digests of what representatives and apps
     changed, to the holders who asked for them. E-mails the mail server refused or never took are
     counted apart, and make the command exit with status 1 (cron's alert); a notice none of whose
     e-mails went is due again at the next run, and a digest not sent covers its span again."""
     from ens.documents.notices import send_release_notices
     from ens.spaces.adulthood import send_adulthood_notices
     from ens.spaces.notifications import send_digests
+    from ens.spaces.pro_access import send_emergency_notices
 
     mailer = _CountedMailer(settings)
 
-    async def run() -> tuple[int, int, int]:
+    async def run() -> tuple[int, int, int, int]:
         async with db.connected(settings):
             return (
                 await send_adulthood_notices(mailer),
                 await send_release_notices(mailer),
+                await send_emergency_notices(mailer),
                 await send_digests(mailer),
             )
 
-    birthdays, documents, digests = asyncio.run(run())
+    birthdays, documents, emergencies, digests = asyncio.run(run())
     print(
-        f"sent {birthdays} notices of a coming 18th birthday, {documents} notices of documents shown today, "
-        f"{digests} daily digests of changes"
+        f"sent {birthdays} notices of a coming 18th birthday, {documents} notices of documents shown to their holder, "
+        f"{emergencies} notices of an emergency access, {digests} daily digests of changes"
     )
     if mailer.failed:
         print(f"{mailer.failed} e-mails not sent: the mail server failed (the log says how)")

@@ -17,6 +17,7 @@ from ens.documents import pending
 from ens.documents.catalogue import DOCUMENT_TYPES, MAX_DOCUMENT_BYTES, TYPES_BY_CODE
 from ens.documents.keys import destroy_space_key, lock_space_documents
 from ens.documents.masking import check_masking
+from ens.documents.notices import announce_document
 from ens.documents.rows import COLUMNS, document_read, visible_row
 from ens.documents.schemas import (
     DocumentPage,
@@ -30,7 +31,6 @@ from ens.documents.storage import BlobStore
 from ens.documents.visibility import Condition, released_for_holder, shown_to_holder_from, today_in_space, visible_to
 from ens.spaces.door import SpaceAccess
 from ens.spaces.history import note_hidden_item_removed
-from ens.spaces.notifications import notify_holder
 
 LOINC = "http://loinc.org"
 
@@ -195,7 +195,7 @@ async def change_masking(
                 changes["release_notice_due"] = isinstance(until, date)  # told on that day, by ens notify
             elif not released_for_holder(was_hidden, was_until, today=today):
                 changes["shown_to_holder_at"] = clock.now()
-                changes["release_notice_due"] = False  # told now
+                changes["release_notice_due"] = True  # told now, after the commit (or by ens notify)
                 released = True
         if changes:
             changes["updated_at"] = clock.now()
@@ -212,13 +212,8 @@ async def change_masking(
     )
     assert changed is not None
     if released:
-        # Whether the parents may know of it, as the row says now (this request may have hidden it).
-        await notify_holder(
-            access.space,
-            "document_added",
-            mailer,
-            hidden_from_representatives=bool(changed["hidden_from_representatives"]),
-        )
+        # Whether the parents may know of it, as the row says then (this request may have hidden it).
+        await announce_document(mailer, access.space_id, document_id, at=clock.now(), space=access.space)
     return document_read(changed, today=today)
 
 

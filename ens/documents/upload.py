@@ -44,13 +44,13 @@ from ens.documents.encryption import BLOCK_BYTES, SpaceKey
 from ens.documents.form import METADATA_PART, StreamingForm, boundary_of
 from ens.documents.keys import lock_space_documents, space_key_for_writing
 from ens.documents.masking import check_masking
+from ens.documents.notices import announce_document
 from ens.documents.rows import document_read, visible_row
 from ens.documents.schemas import AddedByRole, DocumentMetadata, DocumentRead
 from ens.documents.storage import BlobStore
 from ens.documents.visibility import shown_to_holder_from, today_in_space
 from ens.spaces.door import SpaceAccess
 from ens.spaces.matrix import access_matrix
-from ens.spaces.notifications import notify_holder
 
 
 class QuotaExceeded(DomainError):
@@ -316,7 +316,10 @@ async def upload_document(access: SpaceAccess, upload: Upload, *, storage: Stora
                     timezone=access.space.timezone,
                     now=now,
                 ),
-                bool(metadata.hidden_from_holder) and metadata.hidden_from_holder_until is not None,
+                # Owed: told now (below, after the commit), or on the day it is held until; or by
+                # ens notify, should the mail server fail or the process stop first.
+                (professional and not metadata.hidden_from_holder)
+                or (bool(metadata.hidden_from_holder) and metadata.hidden_from_holder_until is not None),
                 now,
                 now,
             )
@@ -342,11 +345,6 @@ async def upload_document(access: SpaceAccess, upload: Upload, *, storage: Stora
     if professional and not metadata.hidden_from_holder:
         # The holder is told a professional added a document (no health data), unless they turned
         # it off; a document held back from them is not announced, nor to the parents one hidden from them.
-        await notify_holder(
-            access.space,
-            "document_added",
-            storage.mailer,
-            hidden_from_representatives=bool(metadata.hidden_from_representatives),
-        )
+        await announce_document(storage.mailer, space_id, document_id, at=clock.now(), space=access.space)
     # The caller always sees what they added (only a professional hides a document from the holder).
     return document_read(await visible_row(access, document_id), today=today)

@@ -186,6 +186,9 @@ async def _decide(access: SpaceAccess, request_id: UUID, status: str) -> None:
 # ---------------------------------------------------------------------------------------------
 # Emergency access
 
+EMERGENCY_SUBJECT = "Accès d'urgence à un espace santé"
+# ens notify tells the accesses whose notice is still owed, this many a statement.
+_NOTICES_BATCH = 500
 EMERGENCY_NOTICE = (
     "Bonjour,\n\n{actor}, {profession}, a ouvert {whose} en accès d'urgence le {day} à {time}. "
     "Cet accès permet de consulter l'espace, sans rien y modifier, pendant 24 heures ; il est inscrit "
@@ -243,8 +246,8 @@ async def open_emergency_access(
     ends = now + EMERGENCY_ACCESS_TTL
     async with write_transaction():
         await fetch(
-            "INSERT INTO emergency_accesses (space_id, id, professional_id, reason, started_at, ends_at) "
-            "VALUES ({}, {}, {}, {}, {}, {})",
+            "INSERT INTO emergency_accesses (space_id, id, professional_id, reason, started_at, ends_at, notice_due) "
+            "VALUES ({}, {}, {}, {}, {}, {}, TRUE)",
             space.id,
             access_id,
             professional_id,
@@ -266,7 +269,9 @@ async def open_emergency_access(
         pending.expected_outcome = 201
         pending.resource_id = str(access_id)
         await record_with_write(pending, 201)
-    await _tell_emergency(space, actor=row["actor_name"], profession=row["profession_code"], at=now, mailer=mailer)
+    await announce_emergency(
+        mailer, space, access_id, actor=row["actor_name"], profession=row["profession_code"], started_at=now
+    )
     return EmergencyAccessRead(id=access_id, space=space.id, started_at=now, ends_at=ends)
 
 
@@ -299,17 +304,30 @@ def _history_row(
     )
 
 
-async def _tell_emergency(space: SpaceRef, *, actor: str, profession: str, at: datetime, mailer: Mailer) -> None:
-    """The holder, or for a child's space no one holds the parents, e-mailed at once (no reason, no
-    health data)."""
+async def announce_emergency(
+    mailer: Mailer, space: SpaceRef, access_id: UUID, *, actor: str, profession: str, started_at: datetime
+) -> bool:
+    """Tell the holder, or for a child's space no one holds the parents, of the emergency access
+    if its notice is still owed (no reason, no health data); whether anyone was told. Claimed before
+    the mail goes (the request and ``ens notify`` at once tell no one twice); owed again when the
+    mail server took it for none of its recipients."""
+    async with write_transaction():
+        claimed = await fetch(
+            "UPDATE emergency_accesses SET notice_due = FALSE WHERE space_id = {} AND id = {} AND notice_due "
+            "RETURNING id",
+            space.id,
+            access_id,
+        )
+    if not claimed:
+        return False
     # Less whoever turned the notice off (/v1/me/notifications).
-    addresses = await recipients(space, "emergency_access", hidden_from_representatives=False, at=at)  # no item
-    if parents_are_told(space, at=at):
+    addresses = await recipients(space, "emergency_access", hidden_from_representatives=False, at=started_at)
+    if parents_are_told(space, at=started_at):
         elided = space.given_name[:1].lower() in "aeiouyhàâéèêëîïôöûüù"
         whose = f"l'espace santé {'d' + chr(39) if elided else 'de '}{space.given_name}"
     else:
         whose = "votre espace santé"
-    local = at.astimezone(ZoneInfo(space.timezone))
+    local = started_at.astimezone(ZoneInfo(space.timezone))
     text = EMERGENCY_NOTICE.format(
         actor=actor,
         profession=access_matrix().label(profession),
@@ -317,8 +335,51 @@ async def _tell_emergency(space: SpaceRef, *, actor: str, profession: str, at: d
         day=local.strftime("%d/%m/%Y"),
         time=local.strftime("%H:%M"),
     )
-    for address in addresses:
-        await tell(mailer, address, "Accès d'urgence à un espace santé", text)
+    reached = [await tell(mailer, address, EMERGENCY_SUBJECT, text) for address in addresses]
+    if addresses and not any(reached):
+        # No one reached (the mail server failing): owed again, for the next ens notify.
+        async with write_transaction():
+            await fetch(
+                "UPDATE emergency_accesses SET notice_due = TRUE WHERE space_id = {} AND id = {}", space.id, access_id
+            )
+        return False
+    return any(reached)
+
+
+async def send_emergency_notices(mailer: Mailer) -> int:
+    """``ens notify``: the emergency accesses whose notice is still owed (the mail server was down,
+    or the process stopped right after the access); how many were announced to at least one person.
+    A notice the mail server fails for again is owed at the next run."""
+    announced = 0
+    after: tuple[datetime, UUID] | None = None
+    while True:
+        # Across spaces on purpose (the partial index holds only the few accesses still owed their
+        # notice); in order, from where the last batch ended (one owed again waits for the next run).
+        since = " AND (e.started_at, e.id) > ({}, {})" if after else ""
+        due = await fetch(
+            "SELECT e.space_id, e.id, e.started_at, p.given_name || ' ' || p.family_name AS actor_name, "
+            "p.profession_code FROM emergency_accesses e JOIN professionals p ON p.id = e.professional_id "
+            f"WHERE e.notice_due{since} ORDER BY e.started_at, e.id LIMIT {{}}",
+            *(after or ()),
+            _NOTICES_BATCH,
+        )
+        for row in due:
+            found = await fetch_one("SELECT * FROM spaces WHERE id = {}", row["space_id"])
+            if found is None:
+                continue
+            space = space_ref(found)
+            if await announce_emergency(
+                mailer,
+                space,
+                as_uuid(row["id"]),
+                actor=row["actor_name"],
+                profession=row["profession_code"],
+                started_at=aware(row["started_at"]),
+            ):
+                announced += 1
+        if len(due) < _NOTICES_BATCH:
+            return announced
+        after = (due[-1]["started_at"], as_uuid(due[-1]["id"]))
 
 
 def _refused(event: str, professional_id: UUID, request_id: str) -> None:

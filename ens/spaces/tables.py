@@ -255,6 +255,8 @@ class EmergencyAccess(Table, tablename="emergency_accesses"):
     reason = Text()
     started_at = Timestamptz()
     ends_at = Timestamptz()
+    # The holder's notice is owed until sent (told at once, or by ens notify).
+    notice_due = Boolean(default=False)
 
 
 class AccessRequest(Table, tablename="access_requests"):

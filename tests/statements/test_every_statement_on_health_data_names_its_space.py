@@ -33,6 +33,9 @@ ACROSS_SPACES: dict[str, str] = {
     # ens notify, daily: documents held back from their holder until a day that has come, wherever
     # they are (a partial index holds only those still due).
     "FROM documents d WHERE d.release_notice_due AND": "the daily notice of documents shown today",
+    # ens notify, daily: emergency accesses whose notice the mail server failed for, wherever they
+    # are (a partial index holds only those still owed).
+    "WHERE e.notice_due": "the daily notice of emergency accesses not told yet",
     # A migration's backfill walks the whole table once, in batches.
     "SELECT * FROM vital_measurements WHERE body =": "the one-time backfill of the stored representation",
     # A migration marks the representations operators ended before the mark existed, once.
