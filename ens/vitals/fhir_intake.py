@@ -44,7 +44,7 @@ from ens.vitals.fhir import (
     type_of,
 )
 from ens.vitals.ingest import MayNotHide, record_measurements
-from ens.vitals.reads import list_measurements
+from ens.vitals.reads import list_measurements, readable_types
 from ens.vitals.schemas import MeasurementRead
 
 __all__ = ["FHIR_JSON", "capability_statement", "search_observations", "take_transaction"]
@@ -242,17 +242,60 @@ class SearchSet(Resource, tag="Bundle", kw_only=True):
 _READS = msgspec.json.Decoder(list[MeasurementRead])
 
 
-def _type_of_code(code: str | None) -> str | None:
-    if code is None:
-        return None
-    value = code.rsplit("|", 1)[-1]
-    system = code.rsplit("|", 1)[0] if "|" in code else None
+def _split_unescaped(value: str, separator: str) -> list[str]:
+    """``value`` cut at each ``separator`` a backslash does not escape (FHIR's ``\\,`` and
+    ``\\|``); the parts keep their escapes."""
+    parts: list[str] = []
+    current: list[str] = []
+    escaped = False
+    for char in value:
+        if escaped:
+            current.append(char)
+            escaped = False
+        elif char == "\\":
+            current.append(char)
+            escaped = True
+        elif char == separator:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    parts.append("".join(current))
+    return parts
+
+
+def _unescaped(part: str) -> str:
+    return re.sub(r"\\(.)", r"\1", part, flags=re.DOTALL)
+
+
+def _type_of_code(token: str) -> str:
+    """The measure one token of ``code`` stands for: ``http://loinc.org|<code>``, ``|<code>`` or
+    ``<code>``; 400 naming the token otherwise."""
+    parts = _split_unescaped(token, "|")
+    value = _unescaped(parts[-1])
+    system = _unescaped("|".join(parts[:-1])) if len(parts) > 1 else None
     if system not in (None, "", "http://loinc.org"):
-        raise BadRequest("code: LOINC codes only.", [FieldError("code", "http://loinc.org|<code> or <code>")])
+        raise BadRequest(
+            "code: LOINC codes only.", [FieldError("code", f"{token or '(empty)'}: http://loinc.org|<code> or <code>")]
+        )
     try:
         return type_of({"code": {"coding": [{"code": value}]}})
     except ObservationRefused:
-        raise BadRequest("code: not a measure ENS keeps.", [FieldError("code", "unknown LOINC code")]) from None
+        raise BadRequest(
+            "code: not a measure ENS keeps.", [FieldError("code", f"{token or '(empty)'}: unknown LOINC code")]
+        ) from None
+
+
+def _types_of_codes(codes: Sequence[str]) -> tuple[frozenset[str], frozenset[str]] | None:
+    """The measures ``code`` asks for (``None`` without it), and every one it names.
+
+    As FHIR R4 search reads a token parameter: codes separated by commas are ORed (``\\,`` is a
+    comma within a code), a repeated ``code`` ANDs. A measure has one type, so the measures asked
+    are the intersection of each parameter's types; every type named is checked all the same."""
+    if not codes:
+        return None
+    each = [frozenset(_type_of_code(token) for token in _split_unescaped(code, ",")) for code in codes]
+    return frozenset.intersection(*each), frozenset.union(*each)
 
 
 # A FHIR date search value: a year, a month, a day, or a date and time (to the minute, second or
@@ -331,19 +374,24 @@ async def search_observations(
     cursors: Cursors,
     *,
     base_url: str,
-    code: str | None,
+    codes: Sequence[str],
     dates: Sequence[str],
     count: int | None,
     cursor: str | None,
 ) -> bytes:
     """The measures of ``code`` (all the app may read without it) within ``date``, newest first, as a
-    ``searchset`` Bundle with the Devices they name; ``next`` links to the following page."""
-    type_ = _type_of_code(code)
+    ``searchset`` Bundle with the Devices they name; ``next`` links to the following page, with the
+    same parameters (its cursor serves the types asked, no other)."""
+    asked = _types_of_codes(codes)
+    if asked is not None:
+        # Each type named is one the app must be allowed to read (403 otherwise), even one another
+        # ``code`` rules out.
+        readable_types(access, asked[1])
     since, until = _bounds(dates, access)
     listed = await list_measurements(
         access,
         cursors,
-        type_=type_,
+        type_=asked[0] if asked is not None else None,
         since=since,
         until=until,
         limit=count,
@@ -358,7 +406,7 @@ async def search_observations(
             entries.append(SearchEntry(full_url=full_url(device.id), resource=device, search={"mode": "include"}))
         observation = observation_of(read, space_id=access.space_id, hidden=read.hidden_from_representatives)
         entries.append(SearchEntry(full_url=full_url(read.id), resource=observation, search={"mode": "match"}))
-    query: list[tuple[str, str]] = [("code", code)] if code else []
+    query: list[tuple[str, str]] = [("code", code) for code in codes]
     query += [("date", d) for d in dates] + ([("_count", str(count))] if count else [])
     here = f"{base_url}/fhir/Observation?"
     links = [Link(relation="self", url=here + urlencode(query + ([("_cursor", cursor)] if cursor else [])))]
@@ -415,7 +463,15 @@ def capability_statement(*, base_url: str) -> bytes:
                         "documentation": "Created only inside the transaction (POST /fhir); searched here.",
                         "interaction": [{"code": "search-type"}],
                         "searchParam": [
-                            {"name": "code", "type": "token"},
+                            {
+                                "name": "code",
+                                "type": "token",
+                                "documentation": "A LOINC code of a measure ENS keeps: http://loinc.org|<code> "
+                                "or <code>. Codes separated by commas are ORed (\\, is a comma within a code); a "
+                                "repeated code parameter ANDs: a measure has one type, so only the types every "
+                                "code parameter names are found. Each code names a type the app may read (403 "
+                                "otherwise).",
+                            },
                             {"name": "date", "type": "date"},
                             {"name": "_count", "type": "number"},
                         ],

@@ -14,6 +14,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 from litestar.params import QueryParameter
+from msgspec import Meta
 
 from ens.core.api import PUBLIC, Cursors
 from ens.core.fhir import FHIR_JSON, CapabilityStatementDocument, FhirBundleDocument
@@ -65,13 +66,28 @@ class FhirController(Controller):
         access: Access,
         cursors: NamedDependency[Cursors],
         settings: NamedDependency[Settings],
-        code: Annotated[str | None, QueryParameter(name="code", required=False, max_length=128)] = None,
+        code: Annotated[
+            list[Annotated[str, Meta(max_length=512)]] | None,
+            QueryParameter(
+                name="code",
+                required=False,
+                max_length=16,
+                description="LOINC codes (http://loinc.org|<code> or <code>): separated by commas, any of "
+                "them; repeated, each (a measure has one type: only the types every code names)",
+            ),
+        ] = None,
         date: Annotated[list[str] | None, QueryParameter(name="date", required=False, max_length=64)] = None,
         count: Annotated[int | None, QueryParameter(name="_count", required=False, ge=1, le=500)] = None,
         cursor: Annotated[str | None, QueryParameter(name="_cursor", required=False, max_length=512)] = None,
     ) -> Response[bytes]:
         found = await fhir_intake.search_observations(
-            access, cursors, base_url=settings.public_url, code=code, dates=date or [], count=count, cursor=cursor
+            access,
+            cursors,
+            base_url=settings.public_url,
+            codes=code or [],
+            dates=date or [],
+            count=count,
+            cursor=cursor,
         )
         return Response(found, media_type=FHIR_JSON)
 

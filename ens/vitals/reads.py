@@ -97,8 +97,21 @@ _MEASUREMENTS = msgspec.json.Decoder(list[MeasurementRead])
 # Which types the caller may read
 
 
-def readable_types(access: SpaceAccess, requested: str | None) -> list[str]:
-    """The types a listing may show: a person sees all, an app those its grant lets it read."""
+def readable_types(access: SpaceAccess, requested: str | frozenset[str] | None) -> list[str]:
+    """The types a listing may show: a person sees all, an app those its grant lets it read.
+
+    ``requested`` is one type (the /v1 ``type``), a set of them (the FHIR search's ``code``: each
+    one the caller may not read is a 403, as one type would be; an empty set shows nothing), or
+    ``None`` for every type the caller may read."""
+    if isinstance(requested, frozenset):
+        unknown = sorted(requested - BY_CODE.keys())
+        if unknown:
+            raise BadRequest(f"type: unknown type {unknown[0]}.", [FieldError("/type", "unknown type")])
+        asked = [code for code in TYPE_CODES if code in requested]
+        lacking = [f"vitals.{code}:read" for code in asked if not access.may(scope_name(code, "read"))]
+        if lacking:
+            raise Forbidden(f"This app's authorization lacks {', '.join(lacking)}.")
+        return asked
     if requested is not None:
         if requested not in BY_CODE:
             detail = "bmi is derived; see GET /v1/spaces/{space}" if requested == "bmi" else "unknown type"
@@ -197,7 +210,7 @@ async def list_measurements(
     access: SpaceAccess,
     cursors: Cursors,
     *,
-    type_: str | None,
+    type_: str | frozenset[str] | None,
     since: str | datetime | None,
     until: str | datetime | None,
     limit: int | None,
@@ -205,15 +218,20 @@ async def list_measurements(
 ) -> ListedMeasurements:
     """Newest first, keyset on (effective_at, id): inserts during paging never shift a page.
 
-    ``since`` and ``until`` as the query wrote them, or instants a caller already read (the FHIR
-    search's ``date``: read once, its bounds are not read again as if written)."""
+    ``type_`` one type (the /v1 ``type``), a set of them (the FHIR search's ``code``s), or ``None``
+    for all the caller may read (:func:`readable_types`); a cursor is bound to it. ``since`` and
+    ``until`` as the query wrote them, or instants a caller already read (the FHIR search's
+    ``date``: read once, its bounds are not read again as if written)."""
     zone = zone_of(access.space.timezone)
     types = readable_types(access, type_)
     since_at = since if isinstance(since, datetime) else parse_instant(since, "since", zone=zone)
     until_at = until if isinstance(until, datetime) else parse_instant(until, "until", zone=zone)
     since, until = (b.isoformat() if isinstance(b, datetime) else b for b in (since, until))
     size = check_limit(limit)
-    purpose = f"vitals.list:{access.space_id}:{type_ or '*'}"
+    # A cursor serves the listing that issued it: the same space and the same type(s) asked (a set
+    # written in one order, whatever order the query gave; no type is written with a comma).
+    asked = ",".join(sorted(type_)) if isinstance(type_, frozenset) else type_ or "*"
+    purpose = f"vitals.list:{access.space_id}:{asked}"
     after = None
     if cursor is not None:
         position = cursors.decode(purpose, cursor)
@@ -225,7 +243,11 @@ async def list_measurements(
         types=types, visible=visible_to(access, alias="m"), since_at=since_at, until_at=until_at, after=after, size=size
     )
     # The bodies and change numbers, as the door's companion hands them over (one list each).
-    columns = access.prefetched.columns_for(sql, args) if access.prefetched is not None else None
+    if not types:
+        # No type asked (FHIR codes whose intersection is empty): nothing to read.
+        columns: tuple[list[Any], ...] | None = ([], [])
+    else:
+        columns = access.prefetched.columns_for(sql, args) if access.prefetched is not None else None
     if columns is None:
         rows = await fetch(sql.replace(DOOR_SPACE, "{}", 1), access.space_id, *args)
         columns = ([row["body"] for row in rows], [row["seq"] for row in rows])
