@@ -16,12 +16,12 @@ import msgspec
 from ens.core import clock
 from ens.core.clock import as_date
 from ens.core.db import as_uuid, fetch, fetch_one, write_transaction
-from ens.core.errors import Conflict, FieldError, Forbidden, Invalid
+from ens.core.errors import Conflict, Forbidden, Invalid
 from ens.core.mail import Mailer
 from ens.spaces.caller import Caller
 from ens.spaces.codes import BY_AN_OPERATOR, OperatorNote, new_code, space_of, take_code, use_code
 from ens.spaces.door import SpaceAccess, SpaceRef, adulthood, birthday, security_log, space_ref
-from ens.spaces.history import AccountAction, OperatorAction
+from ens.spaces.history import AccountAction, OperatorAction, operator_text_refused
 from ens.spaces.schemas import ClaimCodeRead, SpaceListItem
 from ens.spaces.service import erase_space, hold_for_erasure, holds_data, space_list_item, tell, ties_to_others
 
@@ -32,7 +32,6 @@ CLAIM_AFTER_ADULTHOOD = timedelta(days=92)
 NOTICE_BEFORE = timedelta(days=91)  # "three months before"
 # An operator's code goes to the person whose identity they checked, by hand or by post: a month.
 OPERATOR_CODE_LIFETIME = timedelta(days=30)
-MAX_NOTE = 255  # the columns of the operator's name and reason
 
 ADULTHOOD_SOON = (
     "Bonjour,\n\n{given_name} aura 18 ans le {day}. Ce jour-là, votre accès de parent à son espace santé "
@@ -74,9 +73,9 @@ async def issue_claim_code(space_id: UUID, *, operator: str, reason: str, secret
     space is theirs."""
     note = OperatorNote(name=operator.strip(), reason=reason.strip())
     errors = [
-        FieldError(pointer, f"required, {MAX_NOTE} characters at most")
+        refused
         for pointer, text in (("/operator", note.name), ("/reason", note.reason))
-        if not text or len(text) > MAX_NOTE
+        if (refused := operator_text_refused(pointer, text)) is not None
     ]
     if errors:
         raise Invalid("Say who checked the identity, and how (the check and its reference).", errors)

@@ -84,7 +84,9 @@ OperatorCommand = Literal[
 ]
 OPERATOR_ACTION_PREFIX = "ens "
 OPERATOR_CLIENT_ID = "ens-cli"
-MAX_OPERATOR_NAME = 255  # the actor_name column
+# What an operator types into a command (their name, a reason, a court reference) goes into columns
+# of this length (actor_name, the claim code's reason, the representation's court reference).
+MAX_OPERATOR_TEXT = 255
 
 # The columns every row's MAC covers (``ens.spaces.audit``), then those it covers when one is set
 # (an operator's rows: ``audit.SEALED_IF_SET``), and the MAC itself.
@@ -492,14 +494,21 @@ class AccountAction:
         )
 
 
+def operator_text_refused(pointer: str, text: str, *, required: bool = True) -> FieldError | None:
+    """Why what an operator typed for ``pointer`` (already stripped) cannot be kept, if it cannot:
+    missing when ``required``, or longer than its column."""
+    if len(text) <= MAX_OPERATOR_TEXT and (text or not required):
+        return None
+    return FieldError(pointer, f"{'required, ' if required else ''}{MAX_OPERATOR_TEXT} characters at most")
+
+
 def operator_name(name: str | None) -> str | None:
     """The name an operator gave a command (``--operator``), as their rows say it; none if blank."""
     if name is None or not name.strip():
         return None
-    if len(name.strip()) > MAX_OPERATOR_NAME:
-        raise Invalid(
-            "The operator's name is too long.", [FieldError("/operator", f"{MAX_OPERATOR_NAME} characters at most")]
-        )
+    refused = operator_text_refused("/operator", name.strip(), required=False)
+    if refused is not None:
+        raise Invalid("The operator's name is too long.", [refused])
     return name.strip()
 
 

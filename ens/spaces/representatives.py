@@ -19,7 +19,7 @@ from ens.core.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
 from ens.core.names import same_names, years_later
 from ens.spaces.codes import new_code, space_of, take_code, use_code
 from ens.spaces.door import SpaceAccess, SpaceRef, adulthood, security_log
-from ens.spaces.history import AccountAction, OperatorAction, operator_name
+from ens.spaces.history import AccountAction, OperatorAction, operator_name, operator_text_refused
 from ens.spaces.rights import COURT_KINDS, RepresentativeKind
 from ens.spaces.schemas import ChildSpaceCreate, InvitationRead, RepresentativeRead, SpaceListItem
 from ens.spaces.service import insert_space, space_list_item
@@ -30,7 +30,6 @@ log = logging.getLogger("ens.spaces.representatives")
 INVITATION_TTL = timedelta(days=7)
 MAX_LIVE_INVITATIONS = 5
 MAX_PARENTS = 2
-MAX_COURT_REFERENCE = 255  # the column's length
 
 
 # ---------------------------------------------------------------------------------------------
@@ -411,8 +410,9 @@ async def add_court_measure(measure: CourtMeasure, *, operator: str | None = Non
         raise Invalid(
             f"A court measure is one of {', '.join(COURT_KINDS)}.", [FieldError("/kind", "not a court measure")]
         )
-    if not measure.court_reference.strip():
-        raise Invalid("The court decision's reference is required.", [FieldError("/courtReference", "required")])
+    refused = operator_text_refused("/courtReference", measure.court_reference.strip())
+    if refused is not None:
+        raise Invalid("The court decision's reference is required.", [refused])
     space = await space_of(measure.space_id)
     if space.holder_account_id is None:
         raise Conflict("A minor's space is represented by the parents, not by a court measure.")
@@ -512,11 +512,9 @@ async def restore_parent(
     (``operator``: their name, if they gave it; the reference is not in the row)."""
     noted = OperatorAction("ens representatives restore-parent", operator_name(operator))
     reference = court_reference.strip()
-    if not reference or len(reference) > MAX_COURT_REFERENCE:
-        raise Invalid(
-            "The court decision that restores the parent's authority is required (its reference).",
-            [FieldError("/courtReference", f"required, {MAX_COURT_REFERENCE} characters at most")],
-        )
+    refused = operator_text_refused("/courtReference", reference)
+    if refused is not None:
+        raise Invalid("The court decision that restores the parent's authority is required (its reference).", [refused])
     space = await space_of(space_id)
     if space.holder_account_id is not None:
         raise Conflict(

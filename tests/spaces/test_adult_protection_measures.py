@@ -73,6 +73,8 @@ async def test_the_command_refuses_what_is_not_a_court_measure(make_person: Make
     cases = [
         ([*base, "--kind", "parent", "--court-reference", "x"], "invalid choice"),
         ([*base, "--kind", "tutelle", "--court-reference", "  "], "reference"),
+        # Longer than its column: a database error on PostgreSQL, kept whole on SQLite, before.
+        ([*base, "--kind", "tutelle", "--court-reference", "RG " + "1" * 253], "255 characters at most"),
         ([*base, "--kind", "tutelle", "--court-reference", "RG 1", "--until", "2025-01-01"], "end after"),
         (["add", "--space", str(holder.space_id), "--account", str(holder.account_id), "--since", "2026-01-01",
           "--kind", "tutelle", "--court-reference", "RG 1"], "themself"),
