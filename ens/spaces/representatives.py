@@ -477,6 +477,9 @@ async def end_court_measure(
     """An operator ends a measure (or removes a parent, citing a court decision), with its row in the
     space's history (``operator``: their name, if they gave it; the reason is not in the row)."""
     noted = OperatorAction("ens representatives end", operator_name(operator))
+    refused = operator_text_refused("/reason", reason.strip())
+    if refused is not None:
+        raise Invalid("Say why (the court decision's reference).", [refused])
     row = await fetch_one(
         "SELECT space_id FROM representatives WHERE space_id = {} AND id = {} AND revoked_at IS NULL",
         space_id,
@@ -484,8 +487,6 @@ async def end_court_measure(
     )
     if row is None:
         raise NotFound("No such live representation.")
-    if not reason.strip():
-        raise Invalid("Say why (the court decision's reference).", [FieldError("/reason", "required")])
     await _end(as_uuid(row["space_id"]), representative_id, reason=reason.strip(), by_operator=True, noted=noted)
     security_log.warning(
         "representation ended by an operator",

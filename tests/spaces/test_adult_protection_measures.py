@@ -79,6 +79,7 @@ async def test_the_command_refuses_what_is_not_a_court_measure(make_person: Make
         (["add", "--space", str(holder.space_id), "--account", str(holder.account_id), "--since", "2026-01-01",
           "--kind", "tutelle", "--court-reference", "RG 1"], "themself"),
         (["end", str(uuid.uuid4()), "--space", str(holder.space_id), "--reason", "RG 2"], "No such"),
+        (["end", str(uuid.uuid4()), "--space", str(holder.space_id), "--reason", "R" * 256], "255 characters at most"),
     ]  # fmt: skip
     for args, words in cases:
         done = _ens(settings, *args)
