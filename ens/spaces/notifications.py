@@ -8,6 +8,7 @@ must not make a daily e-mail unless the person asked for one.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import Counter
 from datetime import datetime, timedelta
@@ -52,6 +53,11 @@ _DIGEST_END = (
 )
 # Should a digest's start be lost, it looks back one day (never over the whole history).
 _FIRST_LOOK_BACK = timedelta(days=1)
+# How long a digest run waits, on PostgreSQL, between noting each space's newest history id and
+# reading the rows up to it, so that every row whose id is below has committed (``send_digests``):
+# a row's id is taken a moment before it commits; the shortest wait the history's sealer may be
+# given for the same reason (``ens audit seal --lag``, ``ens.cli.seals.MIN_SEAL_LAG``).
+DIGEST_SETTLE = timedelta(seconds=10)
 
 
 def _read(row: Row | None) -> NotificationPreferences:
@@ -74,7 +80,8 @@ async def set_preferences(
     account_id: UUID, wanted: NotificationPreferences, *, if_match: str | None
 ) -> NotificationPreferences:
     """Replace the person's choices (``If-Match``: the ETag of what they read). A digest turned on
-    covers the changes made from then on, not the days before."""
+    covers the changes made from then on, not the days before (``digest_sent_until`` is then, and
+    ``digest_sent_upto`` null: :func:`send_digests`)."""
     now = clock.now()
     async with write_transaction():
         current = await fetch_one("SELECT * FROM notification_preferences WHERE account_id = {}", account_id)
@@ -88,7 +95,10 @@ async def set_preferences(
                apps_digest = EXCLUDED.apps_digest, updated_at = EXCLUDED.updated_at,
                digest_sent_until = CASE WHEN notification_preferences.representatives_digest
                  OR notification_preferences.apps_digest THEN notification_preferences.digest_sent_until
-                 ELSE EXCLUDED.digest_sent_until END""",
+                 ELSE EXCLUDED.digest_sent_until END,
+               digest_sent_upto = CASE WHEN notification_preferences.representatives_digest
+                 OR notification_preferences.apps_digest THEN notification_preferences.digest_sent_upto
+                 ELSE NULL END""",
             account_id,
             wanted.document_added,
             wanted.emergency_access,
@@ -154,17 +164,49 @@ async def notify_holder(space: SpaceRef, notice: Notice, mailer: Mailer, *, hidd
     return Told(len(told), sum(reached))
 
 
-async def send_digests(mailer: Mailer, *, now: datetime | None = None) -> int:
+async def send_digests(mailer: Mailer, *, now: datetime | None = None, settle: timedelta | None = None) -> int:
     """``ens notify`` (daily): to each holder who asked for it, what representatives (and/or apps)
     changed in their space since the last digest — who, and what kind of thing, counted. Nothing
-    changed: no e-mail. How many were sent."""
+    changed: no e-mail. How many were sent.
+
+    **Which rows a digest covers: by id, not by time.** A row's ``at`` is when its request came in
+    (the space door), but a write's row commits with its data, at the request's end: an import
+    receives its whole Bundle first (up to ``ENS_IMPORT_MAX_BYTES``; only the wait between two of
+    its parts is bounded, ``ENS_BODY_IDLE_SECONDS``, not the whole), then writes for up to
+    ``ENS_IMPORT_MAX_SECONDS``; any write's body may likewise trickle in, or its write wait for a
+    lock.
+    A digest that covered the rows dated up to its run missed a row dated before the run and
+    committed after it, for good; waiting a settle delay first would not do either, as nothing
+    bounds how long a request takes from its door to its commit. What is bounded is the moment
+    between a row's id and its commit: the id is taken when the row is inserted, just before its
+    transaction commits (``ens.spaces.history``), which the history's sealer relies on too
+    (``ens.spaces.audit``: it seals the ids it noted ``SEAL_LAG`` before, and the digest is that
+    same answer to the same problem). So each digest notes the newest id of the space, waits
+    ``settle`` (:data:`DIGEST_SETTLE`, PostgreSQL only) so that every row whose id is below it has
+    committed, and covers the ids above the last digest's up to that one: a row committed after
+    a run read is above what that run noted, and in the next digest; no id is in two. On SQLite a
+    writer takes the write lock first and keeps it until it commits, so the ids commit in order: an
+    id not yet committed is above every one a reader sees, and there is nothing to wait for.
+
+    (A document upload is no long write here: its row commits with its first write, before its
+    content streams in, ``ens.documents.upload``.)
+
+    The first digest (just turned on, or ``digest_sent_upto`` lost) covers the rows dated from
+    ``digest_sent_until`` (when it was turned on; that lost too, :data:`_FIRST_LOOK_BACK` back) up
+    to the id it notes, and the ids above from then on."""
     at = now or clock.now()
     people = await fetch(
-        """SELECT p.account_id, p.representatives_digest, p.apps_digest, p.digest_sent_until, a.email, s.id AS space_id
+        """SELECT p.account_id, p.representatives_digest, p.apps_digest, p.digest_sent_until, p.digest_sent_upto,
+           a.email, s.id AS space_id, (SELECT MAX(h.id) FROM access_history h WHERE h.space_id = s.id) AS newest
            FROM notification_preferences p JOIN accounts a ON a.id = p.account_id
            JOIN spaces s ON s.holder_account_id = p.account_id
            WHERE (p.representatives_digest OR p.apps_digest) AND a.email IS NOT NULL"""
     )
+    wait = DIGEST_SETTLE if settle is None else settle
+    if people and is_postgres(current()) and wait > timedelta(0):
+        # Every row whose id is at most the newest noted has committed by now (or never will).
+        await asyncio.sleep(wait.total_seconds())
+    same = "IS NOT DISTINCT FROM" if is_postgres(current()) else "IS"
     sent = 0
     for person in people:
         kinds = [
@@ -172,31 +214,41 @@ async def send_digests(mailer: Mailer, *, now: datetime | None = None) -> int:
             for kind, wanted in (("representative", person["representatives_digest"]), ("app", person["apps_digest"]))
             if wanted
         ]
-        since = clock.aware(person["digest_sent_until"]) if person["digest_sent_until"] else at - _FIRST_LOOK_BACK
+        # No row in the space yet: every row to come is above 0.
+        upto = int(person["newest"]) if person["newest"] is not None else 0
+        before = person["digest_sent_upto"]
         # Claimed from where this run read it: of two runs at once, one sends the span, the other
         # finds it moved and sends nothing.
-        same = "IS NOT DISTINCT FROM" if is_postgres(current()) else "IS"
         async with write_transaction():
             claimed = await fetch(
-                "UPDATE notification_preferences SET digest_sent_until = {} "
-                f"WHERE account_id = {{}} AND digest_sent_until {same} {{}} RETURNING account_id",
+                "UPDATE notification_preferences SET digest_sent_until = {}, digest_sent_upto = {} "
+                f"WHERE account_id = {{}} AND digest_sent_until {same} {{}} AND digest_sent_upto {same} {{}} "
+                "RETURNING account_id",
                 at,
+                upto,
                 person["account_id"],
                 person["digest_sent_until"],
+                before,
             )
         if not claimed:
             continue
+        start: int | datetime
+        if before is not None:
+            span, start = "id > {}", int(before)
+        else:
+            since = person["digest_sent_until"]
+            span, start = "at >= {}", clock.aware(since) if since else at - _FIRST_LOOK_BACK
         rows = await fetch(
-            """SELECT action, outcome, acting_as, actor_kind, actor_name, client_name, resource_type
-               FROM access_history WHERE space_id = {} AND at >= {} AND at < {}
+            f"""SELECT action, outcome, acting_as, actor_kind, actor_name, client_name, resource_type
+               FROM access_history WHERE space_id = {{}} AND {span} AND id <= {{}}
                AND action NOT LIKE 'GET %' AND action NOT LIKE 'HEAD %' AND action NOT LIKE 'OPTIONS %'
                AND outcome < 400"""
             + " AND acting_as IN ("
             + ", ".join("{}" for _ in kinds)
             + ")",
             person["space_id"],
-            since,
-            at,
+            start,
+            upto,
             *kinds,
         )
         if not rows:
@@ -209,11 +261,13 @@ async def send_digests(mailer: Mailer, *, now: datetime | None = None) -> int:
             # Not sent (the mail server failing): the next run covers this span again.
             async with write_transaction():
                 await fetch(
-                    "UPDATE notification_preferences SET digest_sent_until = {} "
-                    "WHERE account_id = {} AND digest_sent_until = {}",
+                    "UPDATE notification_preferences SET digest_sent_until = {}, digest_sent_upto = {} "
+                    "WHERE account_id = {} AND digest_sent_until = {} AND digest_sent_upto = {}",
                     person["digest_sent_until"],
+                    before,
                     person["account_id"],
                     at,
+                    upto,
                 )
             continue
         sent += 1

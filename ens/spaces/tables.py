@@ -273,7 +273,9 @@ class AccessRequest(Table, tablename="access_requests"):
 
 class NotificationPreference(Table, tablename="notification_preferences"):
     """Which e-mails a person wants (``ens.spaces.notifications``); no row means the defaults.
-    ``digest_sent_until``: the end of the period the last digest covered."""
+    ``digest_sent_upto``: the id of the last access-history row of their space the last digest
+    covered (the next covers the ids above it); ``digest_sent_until``: when it ran, or when the
+    digest was turned on (the first digest starts there, ``digest_sent_upto`` being null)."""
 
     account_id = UUID(primary_key=True)
     document_added = Boolean(default=True)
@@ -281,4 +283,5 @@ class NotificationPreference(Table, tablename="notification_preferences"):
     representatives_digest = Boolean(default=False)
     apps_digest = Boolean(default=False)
     digest_sent_until = Timestamptz(null=True, default=None)
+    digest_sent_upto = BigInt(null=True, default=None)
     updated_at = Timestamptz()

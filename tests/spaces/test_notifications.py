@@ -7,23 +7,40 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
+import json
+import uuid
+from collections.abc import AsyncIterator
+from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
+import httpx
 import msgspec
+import pytest
 
 from ens.core import clock, db
 from ens.core.mail import Mailer
+from ens.spaces import notifications
 from ens.spaces.door import SpaceRef, space_ref
 from ens.spaces.notifications import notify_holder, send_digests
 from tests.helpers.carers import court_measure
+from tests.helpers.concurrency import open_transaction
 from tests.helpers.documents import metadata, pdf, uploaded
+from tests.helpers.fhir import FHIR
 from tests.helpers.login import Outbox
+from tests.helpers.people import MakePerson, Person
 from tests.helpers.professionals import NURSE, open_emergency, sign_in_pro
 from tests.helpers.server import free_port
 
 PREFS = "/v1/me/notifications"
 DEFAULTS = {"documentAdded": True, "emergencyAccess": True, "representativesDigest": False, "appsDigest": False}
+
+
+@pytest.fixture(autouse=True)
+def _no_settle(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run waits a minute on PostgreSQL before it reads (``notifications.DIGEST_SETTLE``): not in
+    these tests, which write nothing meanwhile (but the one that gives its own ``settle``)."""
+    monkeypatch.setattr(notifications, "DIGEST_SETTLE", timedelta(0))
 
 
 def _mailer(settings, tmp_path: Path) -> tuple[Mailer, Path]:
@@ -165,3 +182,138 @@ async def test_two_runs_at_once_send_one_digest(client, person, make_person, set
     await asyncio.gather(send_digests(mailer), send_digests(mailer))
     (digest,) = _mails_to(outbox, _address(person))
     assert f"{tutor.given_name} {tutor.family_name} (tuteur) a ajouté un document." in _text(digest)
+
+
+ADDED = "(tuteur) a ajouté un document."
+IMPORTED = "(tuteur) a ajouté les données importées dans l'espace."
+IMMUNIZATION = {
+    "fullUrl": "urn:uuid:8d7c4a52-3f0e-4a55-9d1a-0c4c1b0d6e11",
+    "resource": {
+        "resourceType": "Immunization",
+        "status": "completed",
+        "vaccineCode": {"text": "Revaxis"},
+        "occurrenceDateTime": "2020-03-12",
+        "protocolApplied": [{"targetDisease": [{"coding": [{"system": "urn:ens:fhir:disease", "code": "tetanus"}]}]}],
+    },
+}
+
+
+async def _tutored_with_digest(client: httpx.AsyncClient, person: Person, make_person: MakePerson) -> Person:
+    """A tutor for ``person``, who turned on the representatives' digest."""
+    tutor = await make_person("Tuteur")
+    await court_measure(person, tutor, "tutelle")
+    assert (
+        await client.put(PREFS, json={**DEFAULTS, "representativesDigest": True}, headers=person.headers)
+    ).status_code == 200
+    return tutor
+
+
+def _new_digests(outbox: Path, person: Person, seen: set[Path]) -> list[str]:
+    """The texts of the e-mails to ``person`` written since the last call (by file: their names
+    are in the order of the second they were written in, not within it)."""
+    fresh = sorted(set(outbox.glob("*.eml")) - seen) if outbox.exists() else []
+    seen.update(fresh)
+    mails = [email.message_from_bytes(path.read_bytes(), policy=email.policy.default) for path in fresh]
+    return [_text(m) for m in mails if isinstance(m, EmailMessage) and m["To"] == _address(person)]
+
+
+async def test_a_change_committed_after_a_run_read_its_span_is_in_the_next_digest(
+    client, person, make_person, settings, tmp_path
+):
+    """A digest covered the rows dated from the last run to its own; a row is dated when its request
+    came in, but commits at its end. The tutor's import came in before a run, received its Bundle
+    for longer than the run took, and committed a row dated inside the span that run had read: it
+    was in no digest, ever (a review). Here the run stands half an hour into the upload (a 1 GiB
+    Bundle on a home connection): a run that waits a settle delay (ENS_IMPORT_MAX_SECONDS, 300 s,
+    and a margin) before its span's end misses it just the same."""
+    mailer, outbox = _mailer(settings, tmp_path)
+    tutor = await _tutored_with_digest(client, person, make_person)
+    asked_for_more, release = asyncio.Event(), asyncio.Event()
+
+    async def body() -> AsyncIterator[bytes]:
+        yield b'{"resourceType": "Bundle", "type": "collection", "entry": ['
+        asked_for_more.set()  # the request came in (its row is dated now) and waits for the rest
+        await release.wait()
+        yield json.dumps(IMMUNIZATION).encode() + b"]}"
+
+    importing = asyncio.create_task(
+        client.post(
+            f"/v1/spaces/{person.space_id}/import", content=body(), headers={**tutor.headers, "Content-Type": FHIR}
+        )
+    )
+    try:
+        await asyncio.wait_for(asked_for_more.wait(), 10)
+        assert await send_digests(mailer, now=clock.now() + timedelta(minutes=30)) == 0  # not committed yet
+    finally:
+        release.set()
+    answer = await importing
+    assert answer.status_code == 201, answer.text
+    assert _mails_to(outbox, _address(person)) == []
+
+    assert await send_digests(mailer, now=clock.now() + timedelta(days=1)) == 1
+    (digest,) = _mails_to(outbox, _address(person))
+    assert f"{tutor.given_name} {tutor.family_name} {IMPORTED}" in _text(digest), _text(digest)
+
+
+async def test_no_change_is_in_two_digests(client, person, make_person, settings, tmp_path):
+    """Each change the tutor made is in one digest: not again in the next run's, not after a run
+    whose mail failed (its span is covered again, once), not when a run's clock is behind a change
+    it covers (the digests follow the history's order, not its times)."""
+    mailer, outbox = _mailer(settings, tmp_path)
+    tutor = await _tutored_with_digest(client, person, make_person)
+    seen: set[Path] = set()
+
+    async def add(seed: int) -> None:
+        await uploaded(client, tutor.headers, pdf(100, seed=seed), space=person.space_id, meta=metadata(title="B"))
+
+    await add(31)
+    # A run on a machine whose clock is an hour behind the service's.
+    assert await send_digests(mailer, now=clock.now() - timedelta(hours=1)) == 1
+    assert [ADDED in text and "fois" not in text for text in _new_digests(outbox, person, seen)] == [True]
+    assert await send_digests(mailer) == 0
+    assert await send_digests(mailer, now=clock.now() + timedelta(days=1)) == 0
+    assert _new_digests(outbox, person, seen) == []
+
+    await add(32)
+    await add(33)
+    down = Mailer(msgspec.structs.replace(settings, smtp_url=f"smtp://127.0.0.1:{free_port()}"))
+    assert await send_digests(down, now=clock.now() + timedelta(days=2)) == 0
+    assert await send_digests(mailer, now=clock.now() + timedelta(days=2)) == 1
+    (again,) = _new_digests(outbox, person, seen)
+    assert f"{ADDED} (2 fois)" in again, again
+    assert await send_digests(mailer, now=clock.now() + timedelta(days=3)) == 0
+    assert _new_digests(outbox, person, seen) == []
+
+
+async def test_a_row_still_committing_when_a_run_notes_the_newest_is_in_that_digest(
+    client, person, make_person, settings, tmp_path
+):
+    """PostgreSQL takes a row's id when it is inserted; its transaction commits a moment later, and
+    another's row, with a higher id, may commit first. A run that noted the space's newest id and
+    read at once would cover the higher one and never the lower. It waits (``DIGEST_SETTLE``), here
+    one second: the lower row, committed meanwhile, is in that same digest."""
+    if not db.is_postgres(db.current()):
+        pytest.skip("SQLite's writers commit one after another: ids commit in order")
+    mailer, outbox = _mailer(settings, tmp_path)
+    tutor = await _tutored_with_digest(client, person, make_person)
+    async with open_transaction(settings) as committing:
+        # As the door writes a representative's row with its data, a moment before it commits.
+        await committing.execute(
+            "INSERT INTO access_history (space_id, at, actor_account_id, actor_name, client_id, acting_as, "
+            "actor_kind, action, resource_type, outcome, request_id) VALUES ($1, now(), $2, $3, 'ens-web', "
+            "'representative', 'tutelle', 'PUT /v1/spaces/{space}/profile', 'profile', 200, $4)",
+            person.space_id,
+            tutor.account_id,
+            f"{tutor.given_name} {tutor.family_name}",
+            uuid.uuid4().hex,
+        )
+        await uploaded(client, tutor.headers, pdf(100, seed=41), space=person.space_id, meta=metadata(title="B"))
+        running = asyncio.ensure_future(send_digests(mailer, settle=timedelta(seconds=1)))
+        await asyncio.sleep(0.3)  # the run has noted the newest id (the upload's) and waits
+    assert await running == 1
+    (digest,) = _mails_to(outbox, _address(person))
+    assert ADDED in _text(digest)
+    # Committed after the run noted the upload's id (a higher one): a run that read at once had
+    # covered up to the upload's, and no later run goes below it.
+    assert "(tuteur) a modifié le profil médical." in _text(digest), _text(digest)
+    assert await send_digests(mailer, settle=timedelta(seconds=1)) == 0  # and not again
