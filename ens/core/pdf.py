@@ -183,7 +183,13 @@ class Document:
     def paragraph(self, text: str, *, bold: bool = False, size: float = 10.5) -> None:
         self._admit(text)
         self._pdf.set_font(FAMILY, "B" if bold else "", size)
-        self._pdf.multi_cell(0, 5.6, printable(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        text = printable(text)
+        # fpdf2 lays a text out in one direction, its first letter's: a line in French or Chinese
+        # after one in Arabic would be laid out right to left (an emoji or a full stop at its end
+        # put on its left). Each line is a paragraph of its own, in its own direction; the same
+        # height as one text.
+        for part in text.split("\n") if self._pdf.text_shaping else (text,):
+            self._pdf.multi_cell(0, 5.6, part, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         self._pdf.ln(1)
 
     def fields(self, rows: Sequence[tuple[str, str]]) -> None:

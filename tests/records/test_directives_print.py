@@ -394,6 +394,9 @@ SCRIPTS = {
 }
 
 
+THANKS = "我拒绝插管, merci 🙏"
+
+
 def _font_names(content: bytes) -> set[str]:
     """The names of every font the pages use (a colour emoji font is a Type 3 font, named)."""
     names: set[str] = set()
@@ -439,7 +442,10 @@ async def test_directives_in_any_script_print_whole(client, make_person, caplog:
         treatments=treatments,
         reliefOfSuffering={"choice": "accept", "note": SCRIPTS["Hebrew"]},
         deepSedation={"choice": "accept", "note": SCRIPTS["Korean"]},
-        wishes="\n".join(SCRIPTS.values()),
+        # Begun in Arabic: each line after it still in its own direction (not an emoji moved first).
+        wishes="\n".join(
+            [SCRIPTS["Arabic"], *(text for script, text in SCRIPTS.items() if script != "Arabic"), THANKS]
+        ),
     )
     assert (await client.put(DIRECTIVES, json=body, headers=person.headers)).status_code == 201
     with caplog.at_level(logging.WARNING):
@@ -451,6 +457,7 @@ async def test_directives_in_any_script_print_whole(client, make_person, caplog:
         # In a note and in the wishes, each in the order it was written (the right-to-left scripts
         # too: read back from the drawn glyphs, not reversed).
         assert sum(text in line for line in lines) >= 2, (script, [line for line in lines if line][:60])
+    assert THANKS in lines
     # The author's names (pypdf reads the space between the Hebrew and the Chinese as none).
     assert any(line.startswith("Prénoms Yasmine ياسمين") for line in lines)
     assert any(line.startswith("Nom COHEN") and "כהן" in line and "刘䶮" in line for line in lines)
