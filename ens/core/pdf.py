@@ -2,7 +2,14 @@
 fpdf2, with DejaVu Sans embedded (the PDF's built-in fonts are Latin-1 and lose "œ").
 
 Text is real text (selectable, searchable, readable by pypdf); the fonts ship with the package
-(``ens/core/fonts``, DejaVu's licence beside them), so nothing has to be installed.
+(``ens/core/fonts``, each one's licence beside it), so nothing has to be installed. DejaVu Sans
+draws the Latin, Greek, Cyrillic, Armenian, Georgian, Hebrew and Arabic scripts; what it lacks is
+drawn by a fallback font, embedded only in a document that needs it: Droid Sans Fallback for
+Chinese, Japanese and Korean (DroidSansFallbackFull's Extension A ideographs beside it), Noto
+Color Emoji for the emoji typed on a phone. Text that needs it (right-to-left scripts, joined
+Arabic letters, combining marks, emoji sequences) is shaped by HarfBuzz (``uharfbuzz``): letters
+joined, and laid out right to left. Shaping is three to four times slower and makes the PDF
+larger, so a document only turns it on at the first text that needs it.
 
 Whatever a person may write must print whole, at every length the API accepts: a paragraph or a
 label/value line runs on over as many pages as it needs, and a table row too high for what is left
@@ -14,15 +21,64 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+import unicodedata
+from collections.abc import Iterable, Sequence
 from datetime import date
+from functools import cache
 from pathlib import Path
 
+from fontTools.ttLib import TTFont
 from fpdf import FPDF
 from fpdf.enums import MethodReturnValue, WrapMode, XPos, YPos
 
 FONTS = Path(__file__).parent / "fonts"
 FAMILY = "DejaVu"
+_DEJAVU = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}
+# The fonts that draw what DejaVu Sans cannot, in the order they are tried (one style each: bold
+# text they draw is drawn regular).
+FALLBACKS = (
+    ("DroidSansFallback", "DroidSansFallback.ttf"),  # Chinese, Japanese kana, Korean Hangul
+    ("DroidSansFallbackExtA", "DroidSansFallbackFull-ExtA.ttf"),  # CJK Unified Ideographs Extension A
+    ("NotoColorEmoji", "NotoColorEmoji.ttf"),
+)
+
+
+@cache
+def _characters(file: str) -> frozenset[int]:
+    """The code points ``file``'s font has a glyph for (read once a process)."""
+    return frozenset(TTFont(FONTS / file, lazy=True).getBestCmap())
+
+
+@cache
+def _dejavu() -> frozenset[int]:
+    """What DejaVu Sans draws in both its styles."""
+    return _characters(_DEJAVU[""]) & _characters(_DEJAVU["B"])
+
+
+# Bidirectional classes of the right-to-left scripts (Hebrew, Arabic, Syriac, Thaana, N'Ko...) and
+# of the explicit direction marks: such text is laid out by the Unicode bidirectional algorithm.
+_BIDI = frozenset({"R", "AL", "AN", "RLE", "RLO", "RLI", "LRE", "LRO", "LRI", "FSI", "PDF", "PDI"})
+_MARKS = frozenset({"Mn", "Mc", "Me"})  # combining marks (accents typed apart, vowel signs, VS16)
+_SEQUENCES = (
+    (0x200C, 0x200D),  # zero width non-joiner and joiner (Persian; emoji sequences)
+    (0x1100, 0x11FF),  # Hangul jamo, composed into syllables
+    (0x1F1E6, 0x1F1FF),  # regional indicators: two make a flag
+    (0x1F3FB, 0x1F3FF),  # skin tones
+    (0xE0020, 0xE007F),  # tags (the flags of England, Scotland, Wales)
+)
+
+
+def needs_shaping(characters: Iterable[str]) -> bool:
+    """Whether text made of ``characters`` prints wrong without HarfBuzz: right-to-left text
+    (drawn left to right, its Arabic letters unjoined), combining marks (not placed on their
+    letter), emoji sequences (a flag as two letters, a skin tone beside its hand)."""
+    for character in characters:
+        if unicodedata.bidirectional(character) in _BIDI or unicodedata.category(character) in _MARKS:
+            return True
+        code = ord(character)
+        if any(first <= code <= last for first, last in _SEQUENCES):
+            return True
+    return False
 
 
 class _GlyphsUnnamed(logging.Filter):
@@ -74,8 +130,12 @@ class Document:
         self._pdf.set_title(title)
         self._pdf.set_author(author)
         self._pdf.set_creator("ENS")
-        self._pdf.add_font(FAMILY, "", str(FONTS / "DejaVuSans.ttf"))
-        self._pdf.add_font(FAMILY, "B", str(FONTS / "DejaVuSans-Bold.ttf"))
+        for style, file in _DEJAVU.items():
+            self._pdf.add_font(FAMILY, style, str(FONTS / file))
+        self._drawn = _dejavu()
+        self._fallbacks: list[str] = []
+        # The footer and the notice are drawn on every page, the title first.
+        self._admit(title, footer, notice or "")
         self._pdf.set_margins(18, 18, 18)
         self._pdf.add_page()
         # Where every page's content starts (under the notice's banner, if any): tables lay out
@@ -88,7 +148,27 @@ class Document:
         self._pdf.multi_cell(0, 9, title, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         self._pdf.ln(2)
 
+    def _admit(self, *texts: str) -> None:
+        """Makes the document ready to print ``texts``: the fallback fonts that draw what DejaVu
+        cannot, and shaping if they need it. Called before ``texts`` are measured or drawn; both
+        stay for the rest of the document (what is measured is drawn the same)."""
+        characters = {character for text in texts for character in text}
+        lacking = {code for code in map(ord, characters) if code not in self._drawn}
+        added = False
+        for name, file in FALLBACKS:
+            if lacking and name not in self._fallbacks and lacking & _characters(file):
+                self._pdf.add_font(name, "", str(FONTS / file))
+                self._fallbacks.append(name)
+                self._drawn |= _characters(file)
+                lacking -= _characters(file)
+                added = True
+        if added:
+            self._pdf.set_fallback_fonts(self._fallbacks, exact_match=False)
+        if not self._pdf.text_shaping and needs_shaping(characters):
+            self._pdf.set_text_shaping(True)
+
     def section(self, heading: str) -> None:
+        self._admit(heading)
         # A heading never ends a page: with less than ~3 lines left under it, it starts the next one.
         if self._pdf.get_y() > self._pdf.h - self._pdf.b_margin - 30:
             self._pdf.add_page()
@@ -101,14 +181,22 @@ class Document:
         self._pdf.ln(1.5)
 
     def paragraph(self, text: str, *, bold: bool = False, size: float = 10.5) -> None:
+        self._admit(text)
         self._pdf.set_font(FAMILY, "B" if bold else "", size)
-        self._pdf.multi_cell(0, 5.6, printable(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        text = printable(text)
+        # fpdf2 lays a text out in one direction, its first letter's: a line in French or Chinese
+        # after one in Arabic would be laid out right to left (an emoji or a full stop at its end
+        # put on its left). Each line is a paragraph of its own, in its own direction; the same
+        # height as one text.
+        for part in text.split("\n") if self._pdf.text_shaping else (text,):
+            self._pdf.multi_cell(0, 5.6, part, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         self._pdf.ln(1)
 
     def fields(self, rows: Sequence[tuple[str, str]]) -> None:
         """Label: value lines, the labels in bold in a column of their own. A long value runs on to
         the next pages in its column."""
         label_width = 58
+        self._admit(*(text for row in rows for text in row))
         for label, value in rows:
             self._pdf.set_font(FAMILY, "B", 10)
             # The label and the value's first line start on the same page.
@@ -127,6 +215,7 @@ class Document:
     def table(self, header: Sequence[str], rows: Sequence[Sequence[str]], *, widths: Sequence[float]) -> None:
         """A table whose cells wrap; ``widths`` are fractions of the text width. The heading is
         repeated on every page; a row too high for the page goes on, split, on the next ones."""
+        self._admit(*header, *(text for values in rows for text in values))
         usable = self._pdf.epw
         column_widths = [w * usable for w in widths]
         self._pdf.set_font(FAMILY, "B", _TABLE_SIZE)
@@ -229,6 +318,7 @@ class Document:
 
     def signature(self, *, place_and_date_label: str, signer_label: str) -> None:
         """Lines for a handwritten date, place and signature (the printed copy is signed by hand)."""
+        self._admit(place_and_date_label, signer_label)
         self._pdf.ln(4)
         self._pdf.set_font(FAMILY, "", 10)
         for label in (place_and_date_label, signer_label):

@@ -142,3 +142,29 @@ async def test_entries_at_their_longest_print_whole(client, person):
     # Counted by word: the name may go on over a page break, between two words.
     assert text.count("préparé") == text.count("façon") == 11 and "(suite)" in text
     assert "Cachet et signature" in text
+
+
+async def test_names_and_places_in_any_script_print_on_the_certificate(client, make_person, caplog):
+    """A child named 明美 or نور, a dose given in a clinic abroad: the certificate printed nothing for
+    the Chinese (DejaVu Sans lacks it) and the Arabic unjoined, left to right. Read back now, each
+    is there in the order written, and fpdf2 reports no missing glyph."""
+    parent = await make_person(given_name="Karim", family_name="Haddad حداد")
+    child = await child_space(parent, birthdate=paris_today() - timedelta(days=400), given_name="明美 نور")
+    url = f"/v1/spaces/{child}/vaccinations"
+    hexyon = await vaccine_id(client, "hexyon", "HEXYON")
+    body = {
+        "vaccineId": hexyon,
+        "date": "2026-01-10",
+        "doseNumber": 1,
+        "administeredBy": "د. أحمد",
+        "location": "東京の病院 🏥",
+    }
+    response = await client.post(url, json=body, headers=parent.headers)
+    assert response.status_code == 201, response.text
+    with caplog.at_level("WARNING"):
+        printed = await client.get(url, headers={**parent.headers, "Accept": PDF})
+    assert printed.status_code == 200, printed.text
+    text = _text(printed.content, "vaccination-certificate-any-script.pdf")
+    assert "明美" in text and "نور" in text and "حداد" in text
+    assert "د. أحمد" in text and "東京の病院" in text and "🏥" in text
+    assert not [record for record in caplog.records if "glyphs" in record.getMessage()]
