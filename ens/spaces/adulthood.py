@@ -221,7 +221,9 @@ async def send_adulthood_notices(mailer: Mailer, *, now: datetime | None = None)
         """SELECT s.id, s.given_name, s.family_name, s.birthdate, s.sex, s.timezone, s.status, s.holder_account_id
            FROM spaces s WHERE s.holder_account_id IS NULL AND s.birthdate IS NOT NULL AND s.birthdate <= {}
              AND NOT EXISTS (SELECT 1 FROM space_notices n WHERE n.space_id = s.id AND n.kind = 'adulthood_soon')""",
-        _years_before((at + NOTICE_BEFORE).date(), 18),
+        # A day more than the UTC date says: a space's own day may be ahead of it (each is then
+        # checked in its time zone, adulthood_soon).
+        _years_before((at + NOTICE_BEFORE + timedelta(days=1)).date(), 18),
     )
     sent = 0
     for row in rows:

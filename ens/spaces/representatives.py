@@ -39,7 +39,10 @@ MAX_PARENTS = 2
 async def create_child_space(account_id: UUID, body: ChildSpaceCreate, *, noted: AccountAction) -> SpaceListItem:
     """A logged-in adult creates a minor's space and becomes its representative (kind ``parent``)
     until the child's 18th birthday. The same parent cannot create the same child twice (409)."""
-    today = clock.now().date()
+    # The day it is where the child lives (the space's time zone), as every age of a space is
+    # reckoned: in UTC, a child born after midnight in Paris was "in the future", and one turning
+    # 18 that day in Paris still a minor (a space made for an adult, no parent's right on it).
+    today = clock.now().astimezone(ZoneInfo(body.timezone)).date()
     if body.birthdate > today:
         raise Invalid("The birthdate is in the future.", [FieldError("/birthdate", "is in the future")])
     if years_later(body.birthdate, 18) <= today:

@@ -12,7 +12,7 @@ import pytest
 
 from ens.core import clock, db
 from ens.spaces import history
-from tests.helpers.carers import court_measure, create_child_space, join_as_second_parent
+from tests.helpers.carers import court_measure, create_child_space, join_as_second_parent, today_in_paris
 from tests.helpers.people import MakeAppToken, MakePerson
 from tests.helpers.plans import Statements
 from tests.helpers.vitals import weight
@@ -65,8 +65,9 @@ async def test_filters_and_sentences(
     # Combined, and by resource.
     assert len(await items("?actor=representatives&action=change&resource=vitals")) == 1
     # By date: nothing tomorrow, everything since yesterday.
-    tomorrow = (clock.now() + timedelta(days=1)).date().isoformat()
-    yesterday = (clock.now() - timedelta(days=1)).date().isoformat()
+    # Days as the space counts them (Paris): in UTC, from 23:00 "tomorrow" was already today there.
+    tomorrow = (today_in_paris() + timedelta(days=1)).isoformat()
+    yesterday = (today_in_paris() - timedelta(days=1)).isoformat()
     assert await items(f"?since={tomorrow}") == []
     assert len(await items(f"?since={yesterday}&limit=100")) >= len(everything)
     # Reading the history is itself recorded.

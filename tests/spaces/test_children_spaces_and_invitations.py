@@ -4,7 +4,8 @@ withdraw only themself (issue 12, points 1 and 2)."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import httpx
 
@@ -116,6 +117,28 @@ async def test_a_childs_space_is_for_a_minor_created_by_an_adult(
         )
     teenager = await make_person(birthdate=years_before(today_in_paris(), 16))
     assert (await client.post("/v1/spaces", json=body(), headers=teenager.headers)).status_code == 403
+
+
+async def test_a_childs_age_is_reckoned_on_the_day_it_is_where_the_child_lives(
+    client: httpx.AsyncClient, make_person: MakePerson
+) -> None:
+    """In UTC, a child born after midnight in Paris was "in the future" (422), and one turning 18
+    that day in Paris still a minor (a child's space made for an adult). At any hour one of these
+    two zones is on another day than UTC: Kiritimati (UTC+14) from 10:00 UTC, Pago Pago (UTC-11)
+    until 11:00 UTC."""
+    parent = await make_person()
+    for zone in ("Pacific/Kiritimati", "Pacific/Pago_Pago"):
+        today = clock.now().astimezone(ZoneInfo(zone)).date()
+
+        async def create(birthdate: date, zone: str = zone) -> httpx.Response:
+            body = {"givenName": f"Léo {uuid.uuid4().hex[:6]}", "familyName": "Martin", "relationship": "parent"}
+            body |= {"birthdate": birthdate.isoformat(), "timezone": zone}
+            return await client.post("/v1/spaces", json=body, headers=parent.headers)
+
+        assert (await create(today)).status_code == 201, zone  # born today there
+        assert (await create(years_before(today, 18) + timedelta(days=1))).status_code == 201, zone  # 18 tomorrow
+        adult = await create(years_before(today, 18))  # 18 today there
+        assert adult.status_code == 422 and adult.json()["errors"][0]["pointer"] == "/birthdate", zone
 
 
 async def test_the_other_parent_joins_with_the_code_once(client: httpx.AsyncClient, make_person: MakePerson) -> None:
