@@ -38,6 +38,7 @@ STATEFUL_EXAMPLES = 500 if DEEP else 150
 STATEFUL_STEPS = 12
 DESTRUCTIVE = ("closeSpace", "reopenSpace")
 CHECKS = "not_a_server_error,response_schema_conformance"
+STATELESS = "examples,coverage,fuzzing"
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +112,7 @@ def _excluding(*operation_ids: str) -> list[str]:
     return [argument for op in operation_ids for argument in ("--exclude-operation-id", op)]
 
 
-async def _furnish(server: ServerProcess, person: Person) -> None:
+async def _furnish(server: ServerProcess, person: Person, *, vaccinated: str = "2009") -> None:
     """A space as a person's looks after a while: measures, directives, a trusted person, contacts,
     the doctor, a profile, a booklet entry. Each list then names a real item, which the document's
     links carry to that item's read, change and removal (the stateful phase)."""
@@ -126,11 +127,18 @@ async def _furnish(server: ServerProcess, person: Person) -> None:
         ("POST", "/profile/allergies", {"substance": "Pénicilline", "reaction": "urticaire"}),
         ("POST", "/profile/treatments", {"medication": "Salbutamol", "dose": "2 bouffées si besoin"}),
         ("POST", "/profile/family-history", {"relative": "mother", "condition": "diabète de type 2"}),
-        ("POST", "/vaccinations", {"vaccineName": "Tétanos (carnet papier)", "diseases": ["tetanus"], "date": "2009"}),
+        (
+            "POST",
+            "/vaccinations",
+            {"vaccineName": "Tétanos (carnet papier)", "diseases": ["tetanus"], "date": vaccinated},
+        ),
     ]
     async with httpx.AsyncClient(base_url=server.base_url, headers=person.headers, timeout=30) as client:
         for method, path, body in writes:
             answer = await client.request(method, space + path, json=body)
+            if answer.status_code == 428:  # furnished before: the change names the version it replaces
+                etag = (await client.get(space + path)).headers["etag"]
+                answer = await client.request(method, space + path, json=body, headers={"If-Match": etag})
             assert answer.status_code in (200, 201), (path, answer.text)
         await uploaded(client, {}, pdf(), space=person.space_id)
 
@@ -148,7 +156,14 @@ async def test_the_phone_app_in_its_space_finds_no_server_error_and_no_answer_of
     person = await sign_in_person(settings, given_name="Fuzz")
     await _furnish(server, person)
     selection = [*_excluding(*DESTRUCTIVE), "--include-path-regex", SPACE_PATHS]
-    status, output = await _schemathesis(server, person.token, tmp_path, *selection)
+    status, output = await _schemathesis(server, person.token, tmp_path, *selection, "--phases", STATELESS)
+    assert status == 0, output[-6000:]
+    # The stateless phases follow the ids they are given too, and may remove every furnished item
+    # (with the fixed seed, how far they go hangs on the day: one night they removed the document
+    # and the contact, and the chains then followed 11 links): the chains start from a space
+    # furnished again (a booklet entry of another year: the first may still be there).
+    await _furnish(server, person, vaccinated="2010")
+    status, output = await _schemathesis(server, person.token, tmp_path, *selection, "--phases", "stateful")
     print(_summary(output))  # shown with -s: how many cases and chains ran
     assert status == 0, output[-6000:]
     # 42 links followed when written, with the fixed seed; far fewer means the document's links or
