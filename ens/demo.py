@@ -139,14 +139,17 @@ def demo_measures(today: date, zone: ZoneInfo) -> tuple[list[dict[str, Any]], li
                     "effectiveAt": _stamp(day, 19, minute=5, zone=zone),
                 }
             )
-    for index, item in enumerate(by_hand):
-        item["clientRecordId"] = f"hand-{index}"
+    for item in by_hand:
+        # By type and day, as the app's: the same record whatever day the demo is seeded again (by
+        # position in the list, "hand-3" was a height one day and a waist the next: refused).
+        item["clientRecordId"] = f"hand-{item['type']}-{item['effectiveAt'][:10]}"
         item["recordingMethod"] = "manual"
     return from_app, by_hand
 
 
-async def _seed_vitals(space_id: UUID, account_id: UUID, *, progress: Progress) -> tuple[int, int]:
-    """The demo scale app (a labelled app with its own grant) and the holder typing by hand."""
+async def _seed_vitals(space_id: UUID, account_id: UUID, *, progress: Progress, today: date | None) -> tuple[int, int]:
+    """The demo scale app (a labelled app with its own grant) and the holder typing by hand: the
+    year up to ``today``. Seeded again another day, what is there stays, the new days are added."""
     row = await db.fetch_one(
         "SELECT id, status, timezone, birthdate, sex, given_name, family_name, holder_account_id "
         "FROM spaces WHERE id = {}",
@@ -174,7 +177,18 @@ async def _seed_vitals(space_id: UUID, account_id: UUID, *, progress: Progress) 
         granted_by_holder=account_id == space.holder_account_id,
     )
     holder = _holder(space, account_id)
-    from_app, by_hand = demo_measures(datetime.now(ZoneInfo(space.timezone)).date(), ZoneInfo(space.timezone))
+    zone = ZoneInfo(space.timezone)
+    from_app, by_hand = demo_measures(today or datetime.now(zone).date(), zone)
+    # What was typed by hand at a time the holder already has (a demo seeded before the keys were
+    # by type and day) is there already.
+    typed = {
+        (str(row["type"]), clock.aware(row["effective_at"]))
+        for row in await db.fetch(
+            "SELECT type, effective_at FROM vital_measurements WHERE space_id = {} AND recording_method = 'manual'",
+            space_id,
+        )
+    }
+    by_hand = [item for item in by_hand if (item["type"], datetime.fromisoformat(item["effectiveAt"])) not in typed]
     task = progress.add_task("A year of measures", total=len(from_app) + len(by_hand))
     created = 0
     for access, items in ((scale, from_app), (holder, by_hand)):
@@ -334,8 +348,9 @@ async def _seed_doctor_authorisation(settings: Settings, space_id: UUID, holder_
     )
 
 
-async def seed_demo(settings: Settings) -> None:
-    """Create (or refresh) the demo holder's account and space, then say how to use them."""
+async def seed_demo(settings: Settings, *, today: date | None = None) -> None:
+    """Create (or refresh) the demo holder's account and space, then say how to use them; its year
+    of measures ends ``today`` (the day it is in the space's time zone by default)."""
     console = Console(soft_wrap=True)  # commands stay copyable on one line
     async with db.connected(settings):
         identity = DEV_IDENTITIES[DEMO_IDENTITY]
@@ -350,7 +365,9 @@ async def seed_demo(settings: Settings) -> None:
             task = progress.add_task("Demo holder", total=1)
             signed_in = await sign_in_identity(as_identity(identity, settings.effective_oidc_issuer))
             progress.advance(task)
-            measures, created = await _seed_vitals(signed_in.space_id, signed_in.account_id, progress=progress)
+            measures, created = await _seed_vitals(
+                signed_in.space_id, signed_in.account_id, progress=progress, today=today
+            )
             child_id, child_created = await _seed_family(settings)
             vaccinations = await _seed_vaccinations(signed_in.space_id, signed_in.account_id)
             await _seed_doctor_authorisation(settings, signed_in.space_id, signed_in.account_id)
