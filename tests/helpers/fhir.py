@@ -24,6 +24,23 @@ from tests.helpers.people import Person
 from tests.helpers.records import CONTACTS, DIRECTIVES, DOCTOR, TRUSTED_PERSON, VALID_RPPS, contact, structured, trusted
 from tests.helpers.vitals import VITALS, at
 
+
+def paper_tetanus_dose(full_url: str) -> dict[str, Any]:
+    """A Bundle entry: a tetanus dose (Revaxis, 12 March 2020) as a paper booklet's, to import."""
+    return {
+        "fullUrl": full_url,
+        "resource": {
+            "resourceType": "Immunization",
+            "status": "completed",
+            "vaccineCode": {"text": "Revaxis"},
+            "occurrenceDateTime": "2020-03-12",
+            "protocolApplied": [
+                {"targetDisease": [{"coding": [{"system": "urn:ens:fhir:disease", "code": "tetanus"}]}]}
+            ],
+        },
+    }
+
+
 FHIR = "application/fhir+json"
 PROFILE = "/v1/spaces/me/profile"
 BOOKLET = "/v1/spaces/me/vaccinations"

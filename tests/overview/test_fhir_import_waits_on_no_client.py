@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
 from msgspec import structs
@@ -17,22 +16,13 @@ from ens.app import create_app
 from ens.core import db
 from ens.core.settings import Settings
 from tests.helpers.asgi import asgi_client
-from tests.helpers.fhir import FHIR
+from tests.helpers.fhir import FHIR, paper_tetanus_dose
 from tests.helpers.people import MakePerson
 from tests.helpers.vitals import VITALS, weight
 
 IMPORT = "/v1/spaces/me/import"
 EXPORT = "/v1/spaces/me/export"
-IMMUNIZATION: dict[str, Any] = {
-    "fullUrl": "urn:uuid:8d7c4a52-3f0e-4a55-9d1a-0c4c1b0d6e01",
-    "resource": {
-        "resourceType": "Immunization",
-        "status": "completed",
-        "vaccineCode": {"text": "Revaxis"},
-        "occurrenceDateTime": "2020-03-12",
-        "protocolApplied": [{"targetDisease": [{"coding": [{"system": "urn:ens:fhir:disease", "code": "tetanus"}]}]}],
-    },
-}
+IMMUNIZATION = paper_tetanus_dose("urn:uuid:8d7c4a52-3f0e-4a55-9d1a-0c4c1b0d6e01")
 BASIC = {"fullUrl": "urn:uuid:8d7c4a52-3f0e-4a55-9d1a-0c4c1b0d6e02", "resource": {"resourceType": "Basic"}}
 
 

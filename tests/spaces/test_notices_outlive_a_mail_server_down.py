@@ -7,6 +7,8 @@ commit, and lost for good if the mail server failed."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import msgspec
@@ -23,7 +25,7 @@ from tests.helpers.asgi import asgi_client
 from tests.helpers.documents import metadata, pdf, uploaded
 from tests.helpers.login import Outbox
 from tests.helpers.people import MakePerson, Person
-from tests.helpers.professionals import GP, NURSE, authorise, open_emergency, sign_in_pro
+from tests.helpers.professionals import GP, NURSE, Pro, authorise, open_emergency, sign_in_pro
 from tests.helpers.server import free_port
 
 EMERGENCY_SUBJECT = "Accès d'urgence à un espace santé"
@@ -48,138 +50,128 @@ def mailer(settings: Settings, outbox: tuple[Outbox, int]) -> Mailer:
     return Mailer(msgspec.structs.replace(settings, smtp_url=f"smtp://127.0.0.1:{outbox[1]}"))
 
 
-def _address(person: Person) -> str:
-    return f"{person.family_name.lower()}@example.test"
+@dataclass
+class Notices:
+    """What every test here uses: people, professionals, the mail sink and ``ens notify``'s mailer."""
+
+    client: httpx.AsyncClient
+    settings: Settings
+    make_person: MakePerson
+    outbox: tuple[Outbox, int]
+    mailer: Mailer
+
+    def told(self, person: Person, words: str) -> int:
+        address = f"{person.family_name.lower()}@example.test"
+        return sum(words in f"{m['Subject']} {m.get_content()}" for m in self.outbox[0].to(address))
+
+    async def emergency(self, via: httpx.AsyncClient) -> tuple[Person, Pro, str]:
+        """A holder, a nurse, and the emergency access she opened through ``via``."""
+        holder, nurse = await self.make_person(), await sign_in_pro(self.settings, NURSE)
+        opened = await open_emergency(via, nurse, holder.space_id)
+        assert opened.status_code == 201, opened.text  # the access does not wait for the mail server
+        return holder, nurse, str(opened.json()["id"])
+
+    async def holder_with_a_gp(self) -> tuple[Person, Pro]:
+        holder, gp = await self.make_person(), await sign_in_pro(self.settings, GP)
+        await authorise(self.client, holder, gp)
+        return holder, gp
 
 
-def _documents_told(outbox: tuple[Outbox, int], person: Person) -> int:
-    return sum(DOCUMENT_WORDS in str(message.get_content()) for message in outbox[0].to(_address(person)))
+@pytest.fixture
+def notices(
+    client: httpx.AsyncClient, settings: Settings, make_person: MakePerson, outbox: tuple[Outbox, int], mailer: Mailer
+) -> Notices:
+    return Notices(client, settings, make_person, outbox, mailer)
 
 
-async def _owed(table: str, column: str, space_id: object, item_id: object) -> bool:
+async def _owed(table: str, column: str, space_id: Any, item_id: Any) -> bool:
     row = await db.fetch_one(f"SELECT {column} FROM {table} WHERE space_id = {{}} AND id = {{}}", space_id, item_id)
     assert row is not None
     return bool(row[column])
 
 
-async def test_an_emergency_access_is_told_by_ens_notify_when_the_mail_server_was_down(
-    mail_down: httpx.AsyncClient,
-    settings: Settings,
-    make_person: MakePerson,
-    outbox: tuple[Outbox, int],
-    mailer: Mailer,
-) -> None:
-    holder = await make_person()
-    nurse = await sign_in_pro(settings, NURSE)
-    opened = await open_emergency(mail_down, nurse, holder.space_id)
-    assert opened.status_code == 201, opened.text  # the access does not wait for the mail server
-    assert outbox[0].to(_address(holder)) == []
-    assert await _owed("emergency_accesses", "notice_due", holder.space_id, opened.json()["id"])
+async def _emergency_owed(holder: Person, access_id: str) -> bool:
+    return await _owed("emergency_accesses", "notice_due", holder.space_id, access_id)
 
-    assert await send_emergency_notices(mailer) >= 1
-    (told,) = outbox[0].to(_address(holder))
-    assert told["Subject"] == EMERGENCY_SUBJECT
-    assert nurse.name in str(told.get_content())
-    assert "inconscient" not in str(told.get_content())  # never the reason
-    assert not await _owed("emergency_accesses", "notice_due", holder.space_id, opened.json()["id"])
+
+async def _document_owed(holder: Person, document_id: str) -> bool:
+    return await _owed("documents", "release_notice_due", holder.space_id, document_id)
+
+
+async def test_an_emergency_access_is_told_by_ens_notify_when_the_mail_server_was_down(
+    notices: Notices, mail_down: httpx.AsyncClient
+) -> None:
+    holder, nurse, access_id = await notices.emergency(mail_down)
+    assert notices.told(holder, EMERGENCY_SUBJECT) == 0
+    assert await _emergency_owed(holder, access_id)
+
+    assert await send_emergency_notices(notices.mailer) >= 1
+    assert notices.told(holder, nurse.name) == 1
+    assert notices.told(holder, "inconscient") == 0  # never the reason
+    assert not await _emergency_owed(holder, access_id)
     # Once: the next run has nothing owed for this access.
-    await send_emergency_notices(mailer)
-    assert len(outbox[0].to(_address(holder))) == 1
+    await send_emergency_notices(notices.mailer)
+    assert notices.told(holder, EMERGENCY_SUBJECT) == 1
 
 
 async def test_an_emergency_access_told_at_once_is_not_told_again(
-    mail_client: httpx.AsyncClient,
-    settings: Settings,
-    make_person: MakePerson,
-    outbox: tuple[Outbox, int],
-    mailer: Mailer,
+    notices: Notices, mail_client: httpx.AsyncClient
 ) -> None:
-    holder = await make_person()
-    opened = await open_emergency(mail_client, await sign_in_pro(settings, NURSE), holder.space_id)
-    assert opened.status_code == 201, opened.text
-    assert len(outbox[0].to(_address(holder))) == 1
-    assert not await _owed("emergency_accesses", "notice_due", holder.space_id, opened.json()["id"])
-    await send_emergency_notices(mailer)
-    assert len(outbox[0].to(_address(holder))) == 1
+    holder, _, access_id = await notices.emergency(mail_client)
+    assert notices.told(holder, EMERGENCY_SUBJECT) == 1
+    assert not await _emergency_owed(holder, access_id)
+    await send_emergency_notices(notices.mailer)
+    assert notices.told(holder, EMERGENCY_SUBJECT) == 1
 
 
 async def test_ens_notify_sends_again_what_the_mail_server_fails_for_again(
-    mail_down: httpx.AsyncClient,
-    settings: Settings,
-    make_person: MakePerson,
-    outbox: tuple[Outbox, int],
-    mailer: Mailer,
+    notices: Notices, mail_down: httpx.AsyncClient
 ) -> None:
-    holder = await make_person()
-    opened = await open_emergency(mail_down, await sign_in_pro(settings, NURSE), holder.space_id)
-    assert opened.status_code == 201, opened.text
-    down = Mailer(msgspec.structs.replace(settings, smtp_url=f"smtp://127.0.0.1:{free_port()}"))
+    holder, _, access_id = await notices.emergency(mail_down)
+    down = Mailer(msgspec.structs.replace(notices.settings, smtp_url=f"smtp://127.0.0.1:{free_port()}"))
     await send_emergency_notices(down)
-    assert await _owed("emergency_accesses", "notice_due", holder.space_id, opened.json()["id"])
-    await send_emergency_notices(mailer)
-    assert len(outbox[0].to(_address(holder))) == 1
+    assert await _emergency_owed(holder, access_id)
+    await send_emergency_notices(notices.mailer)
+    assert notices.told(holder, EMERGENCY_SUBJECT) == 1
 
 
 async def test_a_document_a_professional_adds_is_told_by_ens_notify_when_the_mail_server_was_down(
-    client: httpx.AsyncClient,
-    mail_down: httpx.AsyncClient,
-    settings: Settings,
-    make_person: MakePerson,
-    outbox: tuple[Outbox, int],
-    mailer: Mailer,
+    notices: Notices, mail_down: httpx.AsyncClient
 ) -> None:
-    holder = await make_person()
-    gp = await sign_in_pro(settings, GP)
-    await authorise(client, holder, gp)
+    holder, gp = await notices.holder_with_a_gp()
     added = await uploaded(mail_down, gp.headers, pdf(600, seed=71), space=holder.space_id)
-    assert _documents_told(outbox, holder) == 0
-    assert await _owed("documents", "release_notice_due", holder.space_id, added["id"])
+    assert notices.told(holder, DOCUMENT_WORDS) == 0
+    assert await _document_owed(holder, added["id"])
 
-    assert await send_release_notices(mailer) >= 1
-    assert _documents_told(outbox, holder) == 1
-    await send_release_notices(mailer)
-    assert _documents_told(outbox, holder) == 1
+    assert await send_release_notices(notices.mailer) >= 1
+    assert notices.told(holder, DOCUMENT_WORDS) == 1
+    await send_release_notices(notices.mailer)
+    assert notices.told(holder, DOCUMENT_WORDS) == 1
 
 
 async def test_a_released_document_is_told_by_ens_notify_when_the_mail_server_was_down(
-    client: httpx.AsyncClient,
-    mail_down: httpx.AsyncClient,
-    settings: Settings,
-    make_person: MakePerson,
-    outbox: tuple[Outbox, int],
-    mailer: Mailer,
+    notices: Notices, mail_down: httpx.AsyncClient
 ) -> None:
-    holder = await make_person()
-    gp = await sign_in_pro(settings, GP)
-    await authorise(client, holder, gp)
+    holder, gp = await notices.holder_with_a_gp()
     held = await uploaded(
-        client, gp.headers, pdf(600, seed=72), space=holder.space_id, meta=metadata(hiddenFromHolder=True)
+        notices.client, gp.headers, pdf(600, seed=72), space=holder.space_id, meta=metadata(hiddenFromHolder=True)
     )
-    assert not await _owed("documents", "release_notice_due", holder.space_id, held["id"])  # held: nothing owed
+    assert not await _document_owed(holder, held["id"])  # held back: nothing owed
     released = await mail_down.patch(
         f"/v1/spaces/{holder.space_id}/documents/{held['id']}", json={"hiddenFromHolder": False}, headers=gp.headers
     )
     assert released.status_code == 200, released.text
-    assert _documents_told(outbox, holder) == 0
-    assert await _owed("documents", "release_notice_due", holder.space_id, held["id"])
+    assert notices.told(holder, DOCUMENT_WORDS) == 0
+    assert await _document_owed(holder, held["id"])
 
-    await send_release_notices(mailer)
-    assert _documents_told(outbox, holder) == 1
+    await send_release_notices(notices.mailer)
+    assert notices.told(holder, DOCUMENT_WORDS) == 1
 
 
-async def test_a_document_told_at_once_is_not_told_again(
-    client: httpx.AsyncClient,
-    mail_client: httpx.AsyncClient,
-    settings: Settings,
-    make_person: MakePerson,
-    outbox: tuple[Outbox, int],
-    mailer: Mailer,
-) -> None:
-    holder = await make_person()
-    gp = await sign_in_pro(settings, GP)
-    await authorise(client, holder, gp)
+async def test_a_document_told_at_once_is_not_told_again(notices: Notices, mail_client: httpx.AsyncClient) -> None:
+    holder, gp = await notices.holder_with_a_gp()
     added = await uploaded(mail_client, gp.headers, pdf(600, seed=73), space=holder.space_id)
-    assert _documents_told(outbox, holder) == 1
-    assert not await _owed("documents", "release_notice_due", holder.space_id, added["id"])
-    await send_release_notices(mailer)
-    assert _documents_told(outbox, holder) == 1
+    assert notices.told(holder, DOCUMENT_WORDS) == 1
+    assert not await _document_owed(holder, added["id"])
+    await send_release_notices(notices.mailer)
+    assert notices.told(holder, DOCUMENT_WORDS) == 1

@@ -26,7 +26,7 @@ from ens.spaces.notifications import notify_holder, send_digests
 from tests.helpers.carers import court_measure
 from tests.helpers.concurrency import open_transaction
 from tests.helpers.documents import metadata, pdf, uploaded
-from tests.helpers.fhir import FHIR
+from tests.helpers.fhir import FHIR, paper_tetanus_dose
 from tests.helpers.login import Outbox
 from tests.helpers.people import MakePerson, Person
 from tests.helpers.professionals import NURSE, open_emergency, sign_in_pro
@@ -186,16 +186,7 @@ async def test_two_runs_at_once_send_one_digest(client, person, make_person, set
 
 ADDED = "(tuteur) a ajouté un document."
 IMPORTED = "(tuteur) a ajouté les données importées dans l'espace."
-IMMUNIZATION = {
-    "fullUrl": "urn:uuid:8d7c4a52-3f0e-4a55-9d1a-0c4c1b0d6e11",
-    "resource": {
-        "resourceType": "Immunization",
-        "status": "completed",
-        "vaccineCode": {"text": "Revaxis"},
-        "occurrenceDateTime": "2020-03-12",
-        "protocolApplied": [{"targetDisease": [{"coding": [{"system": "urn:ens:fhir:disease", "code": "tetanus"}]}]}],
-    },
-}
+IMMUNIZATION = paper_tetanus_dose("urn:uuid:8d7c4a52-3f0e-4a55-9d1a-0c4c1b0d6e11")
 
 
 async def _tutored_with_digest(client: httpx.AsyncClient, person: Person, make_person: MakePerson) -> Person:
