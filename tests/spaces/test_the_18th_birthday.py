@@ -351,6 +351,27 @@ async def test_the_parents_are_told_three_months_before_once(
         assert "kg" not in message and "vital" not in message.lower()
 
 
+async def test_three_months_before_counts_local_days_across_a_change_of_clocks(
+    client: httpx.AsyncClient, make_person: MakePerson, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """91 days before an 18th birthday on 15 June 2027 in Paris is 16 March, from its local
+    midnight (23:00 UTC, winter time): 91 times 24 hours back from the birthday's midnight (summer
+    time) fell at 23:00 in Paris on 15 March, an evening early."""
+    parent = await make_person()
+    child = await create_child_space(client, parent, given_name="Jules")
+    await set_birthdate(child, date(2009, 6, 15))
+
+    async def soon_at(now: datetime) -> bool:
+        monkeypatch.setattr(clock, "now", lambda: now)
+        summary = (await client.get(f"/v1/spaces/{child}", headers=parent.headers)).json()
+        assert summary["adulthoodOn"] == "2027-06-15"
+        return bool(summary["adulthoodSoon"])
+
+    assert await soon_at(datetime(2027, 3, 15, 22, 30, tzinfo=UTC)) is False  # 23:30 on 15 March in Paris
+    assert await soon_at(datetime(2027, 3, 15, 23, 0, tzinfo=UTC)) is True  # midnight starting 16 March
+    assert await soon_at(datetime(2027, 6, 14, 21, 59, tzinfo=UTC)) is True  # 23:59 on 14 June
+
+
 async def test_two_claims_at_once_give_the_space_one_holder(
     client: httpx.AsyncClient, make_person: MakePerson, monkeypatch: pytest.MonkeyPatch
 ) -> None:
