@@ -58,11 +58,11 @@ async def create_claim_code(access: SpaceAccess, *, secret_key: str) -> ClaimCod
     if space.holder_account_id is not None or space.birthdate is None:
         raise Conflict("This space already has its holder.")
     now = clock.now()
-    comes_of_age = adulthood(space)
     if now < birthday(space, 17):
         raise Conflict("A claim code can be made from the child's 17th birthday.")
     async with write_transaction():
-        expires_at = comes_of_age + CLAIM_AFTER_ADULTHOOD
+        # Three months after the 18th, on the space's calendar: the midnight starting that day there.
+        expires_at = local_midnight(_adulthood_day(space) + CLAIM_AFTER_ADULTHOOD, _zone(space))
         code = await new_code(
             secret_key, space_id=space.id, purpose="claim", created_by=access.caller.account_id, expires_at=expires_at
         )
