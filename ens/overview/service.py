@@ -45,7 +45,7 @@ async def space_summary(access: SpaceAccess) -> SpaceSummary:
         adulthood_soon=minor and adulthood_soon(space, clock.now()),
         vitals=latest,
         bmi=bmi_of(latest),
-        records=records_summary(counts),
+        records=records_summary(counts, timezone=space.timezone),
         documents=documents_summary(counts),
         vaccination=await due_counts(access) if access.reads("vaccination") else None,
     )

@@ -13,7 +13,7 @@ were last written or confirmed, R1111-19) asks the author to reread them, never 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from uuid import UUID
 
 import msgspec
@@ -23,6 +23,7 @@ from ens.core.api import Cursors, check_limit
 from ens.core.clock import as_date, aware
 from ens.core.db import Row, Scalar, as_uuid, fetch, fetch_one, write_transaction
 from ens.core.errors import Conflict, FieldError, Invalid, NotFound
+from ens.core.local_time import zone_of
 from ens.core.names import same_names
 from ens.records.authorship import adult_holder
 from ens.records.concurrency import check_precondition, lock_records
@@ -54,13 +55,16 @@ _COLUMNS = (
 )
 
 
-def review_due_after(reviewed_at: datetime) -> datetime:
-    """When the reminder comes: the same day 3 years later (28 February for a 29 February)."""
-    year = reviewed_at.year + REVIEW_AFTER_YEARS
+def review_due_after(reviewed_at: datetime, *, timezone: str) -> datetime:
+    """When the reminder comes: the same day 3 years later (28 February for a 29 February), at the
+    same time of day, on the calendar of the space's time zone."""
+    local = reviewed_at.astimezone(zone_of(timezone))
+    year = local.year + REVIEW_AFTER_YEARS
     try:
-        return reviewed_at.replace(year=year)
+        due = local.replace(year=year)
     except ValueError:
-        return reviewed_at.replace(year=year, day=28)
+        due = local.replace(year=year, day=28)
+    return due.astimezone(UTC)
 
 
 def _version(row: Row) -> DirectiveVersionRead:
@@ -82,9 +86,9 @@ def _version(row: Row) -> DirectiveVersionRead:
     )
 
 
-def _current_read(row: Row, *, last_confirmed_at: datetime | None, now: datetime) -> DirectivesRead:
+def _current_read(row: Row, *, last_confirmed_at: datetime | None, now: datetime, timezone: str) -> DirectivesRead:
     version = _version(row)
-    reviewed, due = review_state(version.status, version.created_at, last_confirmed_at, now=now)
+    reviewed, due = review_state(version.status, version.created_at, last_confirmed_at, now=now, timezone=timezone)
     return DirectivesRead(
         **msgspec.structs.asdict(version),
         last_confirmed_at=last_confirmed_at,
@@ -94,12 +98,12 @@ def _current_read(row: Row, *, last_confirmed_at: datetime | None, now: datetime
 
 
 def review_state(
-    status: str, created_at: datetime, last_confirmed_at: datetime | None, *, now: datetime
+    status: str, created_at: datetime, last_confirmed_at: datetime | None, *, now: datetime, timezone: str
 ) -> tuple[datetime, bool]:
     """When the current version was last reviewed (written, or confirmed since), and whether a
     review is due (a revocation leaves nothing to reread)."""
     reviewed = max(created_at, last_confirmed_at) if last_confirmed_at else created_at
-    return reviewed, status == "active" and now >= review_due_after(reviewed)
+    return reviewed, status == "active" and now >= review_due_after(reviewed, timezone=timezone)
 
 
 def current_directives_scalars(space_id: UUID) -> dict[str, Scalar]:
@@ -134,16 +138,16 @@ async def _last_confirmed(space_id: UUID, version: int) -> datetime | None:
     return aware(row["reviewed_at"]) if row else None
 
 
-async def current_directives(space_id: UUID) -> DirectivesRead | None:
+async def current_directives(space_id: UUID, *, timezone: str) -> DirectivesRead | None:
     """The current version (``None`` when none was ever written), revoked or not."""
     row = await _current_row(space_id)
     if row is None:
         return None
     confirmed = await _last_confirmed(space_id, int(row["version"]))
-    return _current_read(row, last_confirmed_at=confirmed, now=clock.now())
+    return _current_read(row, last_confirmed_at=confirmed, now=clock.now(), timezone=timezone)
 
 
-async def every_directive_version(space_id: UUID) -> list[DirectivesRead]:
+async def every_directive_version(space_id: UUID, *, timezone: str) -> list[DirectivesRead]:
     """Every version, oldest first, each read as the current one is (the export: the directives'
     whole history, as ``GET .../directives/versions`` serves it); the last carries its confirmation."""
     rows = await fetch(f"SELECT {_COLUMNS} FROM directive_versions WHERE space_id = {{}} ORDER BY version", space_id)
@@ -151,12 +155,15 @@ async def every_directive_version(space_id: UUID) -> list[DirectivesRead]:
         return []
     now = clock.now()
     confirmed = await _last_confirmed(space_id, int(rows[-1]["version"]))
-    return [_current_read(row, last_confirmed_at=confirmed if row is rows[-1] else None, now=now) for row in rows]
+    return [
+        _current_read(row, last_confirmed_at=confirmed if row is rows[-1] else None, now=now, timezone=timezone)
+        for row in rows
+    ]
 
 
 async def get_directives(access: SpaceAccess) -> DirectivesRead:
     """The current version, with when it was last reviewed and whether a review is due."""
-    current = await current_directives(access.space_id)
+    current = await current_directives(access.space_id, timezone=access.space.timezone)
     if current is None:
         raise NotFound(_NONE)
     return current
@@ -277,14 +284,14 @@ async def write_directives(
     now = clock.now()
     async with write_transaction():
         await lock_records(access.space_id)
-        current = await current_directives(access.space_id)
+        current = await current_directives(access.space_id, timezone=access.space.timezone)
         check_precondition(if_match, current, required=True)
         form, content = _content(body, trusted=await trusted_person_copy(access.space_id))
         version = current.version + 1 if current else 1
         await _insert_version(
             access, version=version, status="active", form=form, content=content, author=author, now=now
         )
-        written = await current_directives(access.space_id)
+        written = await current_directives(access.space_id, timezone=access.space.timezone)
     assert written is not None
     return written, current is None
 
@@ -295,7 +302,7 @@ async def revoke_directives(access: SpaceAccess, *, if_match: str | None) -> Dir
     now = clock.now()
     async with write_transaction():
         await lock_records(access.space_id)
-        current = await current_directives(access.space_id)
+        current = await current_directives(access.space_id, timezone=access.space.timezone)
         if current is None:
             raise NotFound(_NONE)
         check_precondition(if_match, current, required=True)
@@ -310,7 +317,7 @@ async def revoke_directives(access: SpaceAccess, *, if_match: str | None) -> Dir
             author=author,
             now=now,
         )
-        revoked = await current_directives(access.space_id)
+        revoked = await current_directives(access.space_id, timezone=access.space.timezone)
     assert revoked is not None
     return revoked
 
@@ -321,7 +328,7 @@ async def confirm_directives(access: SpaceAccess, *, if_match: str | None) -> Di
     await adult_holder(access, act="Advance directives are confirmed")
     async with write_transaction():
         await lock_records(access.space_id)
-        current = await current_directives(access.space_id)
+        current = await current_directives(access.space_id, timezone=access.space.timezone)
         if current is None:
             raise NotFound(_NONE)
         check_precondition(if_match, current, required=False)
@@ -336,6 +343,6 @@ async def confirm_directives(access: SpaceAccess, *, if_match: str | None) -> Di
             clock.now(),
             access.caller.account_id,
         )
-        confirmed = await current_directives(access.space_id)
+        confirmed = await current_directives(access.space_id, timezone=access.space.timezone)
     assert confirmed is not None
     return confirmed

@@ -40,9 +40,10 @@ def records_scalars(space_id: UUID, *, with_hidden: bool, reads: Callable[[str],
     return {name: scalar for resource, part in wanted.items() if reads(resource) for name, scalar in part().items()}
 
 
-def records_summary(row: Row) -> RecordsSummary:
+def records_summary(row: Row, *, timezone: str) -> RecordsSummary:
     """Whether directives, trusted person, emergency contacts, doctor and profile are filled in,
-    from the values :func:`records_scalars` selected (``None`` for what it did not select)."""
+    from the values :func:`records_scalars` selected (``None`` for what it did not select);
+    ``timezone``, the space's (the calendar the review reminder is counted on)."""
     selected = set(row.keys())
     state: DirectivesState | None = None
     review_due: bool | None = None
@@ -59,6 +60,7 @@ def records_summary(row: Row) -> RecordsSummary:
                 aware(row["directives_created_at"]),
                 aware_or_none(row["directives_confirmed_at"]),
                 now=clock.now(),
+                timezone=timezone,
             )
             reviewed_at = reviewed if status == "active" else None
 

@@ -17,6 +17,7 @@ from ens.core import clock
 from ens.core.clock import as_date
 from ens.core.db import as_uuid, fetch, fetch_one, write_transaction
 from ens.core.errors import Conflict, Forbidden, Invalid
+from ens.core.local_time import local_midnight
 from ens.core.mail import Mailer
 from ens.spaces.caller import Caller
 from ens.spaces.codes import BY_AN_OPERATOR, OperatorNote, new_code, space_of, take_code, use_code
@@ -41,8 +42,14 @@ ADULTHOOD_SOON = (
 
 
 def adulthood_soon(space: SpaceRef, now: datetime) -> bool:
-    """Within three months of the 18th birthday (the home screen and the notice say so)."""
-    return space.birthdate is not None and adulthood(space) - NOTICE_BEFORE <= now < adulthood(space)
+    """Within three months of the 18th birthday (the home screen and the notice say so): from the
+    local midnight 91 days before that day, in the space's time zone (91 times 24 hours back from
+    the birthday's midnight may fall an hour off when the clocks changed in between)."""
+    if space.birthdate is None:
+        return False
+    comes_of_age = adulthood(space)
+    from_day = comes_of_age.astimezone(_zone(space)).date() - NOTICE_BEFORE
+    return local_midnight(from_day, _zone(space)) <= now < comes_of_age
 
 
 async def create_claim_code(access: SpaceAccess, *, secret_key: str) -> ClaimCodeRead:
@@ -51,11 +58,11 @@ async def create_claim_code(access: SpaceAccess, *, secret_key: str) -> ClaimCod
     if space.holder_account_id is not None or space.birthdate is None:
         raise Conflict("This space already has its holder.")
     now = clock.now()
-    comes_of_age = adulthood(space)
     if now < birthday(space, 17):
         raise Conflict("A claim code can be made from the child's 17th birthday.")
     async with write_transaction():
-        expires_at = comes_of_age + CLAIM_AFTER_ADULTHOOD
+        # Three months after the 18th, on the space's calendar: the midnight starting that day there.
+        expires_at = local_midnight(_adulthood_day(space) + CLAIM_AFTER_ADULTHOOD, _zone(space))
         code = await new_code(
             secret_key, space_id=space.id, purpose="claim", created_by=access.caller.account_id, expires_at=expires_at
         )

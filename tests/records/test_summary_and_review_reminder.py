@@ -3,7 +3,7 @@ after they were last written or confirmed — a reminder, never an expiry."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -118,3 +118,34 @@ async def test_the_wording_never_calls_directives_expired(openapi):
     ):
         assert "never an expiry" in description.lower() and "no validity limit" in description
     assert "expired" not in str(schemas["DirectivesRead"]).lower()
+
+
+async def _reviewed_at(client, person, at: datetime, timezone: str) -> None:
+    """Directives written at ``at`` in a space whose time zone is ``timezone``."""
+    await db.fetch("UPDATE spaces SET timezone = {} WHERE id = {}", timezone, person.space_id)
+    assert (await client.put(DIRECTIVES, json=structured(), headers=person.headers)).status_code == 201
+    await db.fetch("UPDATE directive_versions SET created_at = {} WHERE space_id = {}", at, person.space_id)
+
+
+async def _due_at(client, person, now: datetime, monkeypatch) -> bool:
+    monkeypatch.setattr(clock, "now", lambda: now)
+    due = (await client.get(DIRECTIVES, headers=person.headers)).json()["reviewDue"]
+    assert (await _records(client, person))["reviewDue"] is due
+    return bool(due)
+
+
+async def test_the_reminder_comes_on_the_day_three_years_later_where_the_author_lives(client, make_person, monkeypatch):
+    """Three years are counted on the space's calendar. Written on 29 February 2024 at 02:00 in
+    Kiritimati (UTC+14; still 28 February in UTC), the reminder comes on 28 February 2027 there;
+    counted in UTC it came on 1 March. Written in Paris at 00:30 on 28 March 2023 (summer time;
+    22:30 UTC on the 27th), it comes at 00:30 on 28 March 2026 (winter time), not at 23:30 the
+    evening before."""
+    kiritimati = await make_person()
+    await _reviewed_at(client, kiritimati, datetime(2024, 2, 28, 12, 0, tzinfo=UTC), "Pacific/Kiritimati")
+    assert await _due_at(client, kiritimati, datetime(2027, 2, 27, 9, 59, tzinfo=UTC), monkeypatch) is False
+    assert await _due_at(client, kiritimati, datetime(2027, 2, 27, 12, 0, tzinfo=UTC), monkeypatch) is True
+
+    paris = await make_person()
+    await _reviewed_at(client, paris, datetime(2023, 3, 27, 22, 30, tzinfo=UTC), "Europe/Paris")
+    assert await _due_at(client, paris, datetime(2026, 3, 27, 22, 45, tzinfo=UTC), monkeypatch) is False
+    assert await _due_at(client, paris, datetime(2026, 3, 27, 23, 30, tzinfo=UTC), monkeypatch) is True

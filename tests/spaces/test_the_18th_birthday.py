@@ -351,6 +351,58 @@ async def test_the_parents_are_told_three_months_before_once(
         assert "kg" not in message and "vital" not in message.lower()
 
 
+async def test_three_months_before_counts_local_days_across_a_change_of_clocks(
+    client: httpx.AsyncClient, make_person: MakePerson, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """91 days before an 18th birthday on 15 June 2027 in Paris is 16 March, from its local
+    midnight (23:00 UTC, winter time): 91 times 24 hours back from the birthday's midnight (summer
+    time) fell at 23:00 in Paris on 15 March, an evening early."""
+    parent = await make_person()
+    child = await create_child_space(client, parent, given_name="Jules")
+    await set_birthdate(child, date(2009, 6, 15))
+
+    async def soon_at(now: datetime) -> bool:
+        monkeypatch.setattr(clock, "now", lambda: now)
+        summary = (await client.get(f"/v1/spaces/{child}", headers=parent.headers)).json()
+        assert summary["adulthoodOn"] == "2027-06-15"
+        return bool(summary["adulthoodSoon"])
+
+    assert await soon_at(datetime(2027, 3, 15, 22, 30, tzinfo=UTC)) is False  # 23:30 on 15 March in Paris
+    assert await soon_at(datetime(2027, 3, 15, 23, 0, tzinfo=UTC)) is True  # midnight starting 16 March
+    assert await soon_at(datetime(2027, 6, 14, 21, 59, tzinfo=UTC)) is True  # 23:59 on 14 June
+
+
+async def test_a_claim_code_ends_at_the_midnight_three_months_after_the_18th_where_the_child_lives(
+    client: httpx.AsyncClient, make_person: MakePerson, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """18 on 15 August 2027 in Paris (summer time): the code ends as 15 November starts there
+    (winter time, 23:00 UTC), not 92 times 24 hours after the birthday's midnight (23:00 in Paris
+    on the 14th). In Kiritimati (UTC+14, no change of clocks), as its 15 November starts. The
+    code is made on 10 January 2027 (the clock set), when the child is 17."""
+    parent = await make_person()
+    monkeypatch.setattr(clock, "now", lambda: datetime(2027, 1, 10, 12, 0, tzinfo=UTC))
+    for name, zone, ends in (
+        ("Inès", "Europe/Paris", datetime(2027, 11, 14, 23, 0, tzinfo=UTC)),
+        ("Maëlle", "Pacific/Kiritimati", datetime(2027, 11, 14, 10, 0, tzinfo=UTC)),
+    ):
+        created = await client.post(
+            "/v1/spaces",
+            json={
+                "givenName": name,
+                "familyName": parent.family_name,
+                "birthdate": "2009-08-15",
+                "relationship": "parent",
+                "timezone": zone,
+            },
+            headers=parent.headers,
+        )
+        assert created.status_code == 201, created.text
+        made = await client.post(f"/v1/spaces/{created.json()['id']}/claim-codes", headers=parent.headers)
+        assert made.status_code == 201, made.text
+        assert made.json()["adulthoodOn"] == "2027-08-15"
+        assert datetime.fromisoformat(made.json()["expiresAt"]) == ends, zone
+
+
 async def test_two_claims_at_once_give_the_space_one_holder(
     client: httpx.AsyncClient, make_person: MakePerson, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -314,7 +314,7 @@ async def records_as_fhir(space_id: UUID, *, timezone: str, with_hidden: bool) -
     theirs (CSP R1111-50). Nothing in the resources says something was left out."""
     resources: list[AnyResource] = []
     today = clock.now().astimezone(ZoneInfo(timezone)).date()
-    versions = await every_directive_version(space_id)
+    versions = await every_directive_version(space_id, timezone=timezone)
     for index, directives in enumerate(versions):
         next_version = versions[index + 1] if index + 1 < len(versions) else None
         printable = directives.status == "active" and directives.form == "structured"
