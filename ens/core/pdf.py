@@ -28,7 +28,7 @@ from functools import cache
 from pathlib import Path
 
 from fontTools.ttLib import TTFont
-from fpdf import FPDF
+from fpdf import FPDF, bidi
 from fpdf.enums import MethodReturnValue, WrapMode, XPos, YPos
 
 FONTS = Path(__file__).parent / "fonts"
@@ -93,6 +93,112 @@ class _GlyphsUnnamed(logging.Filter):
 
 
 logging.getLogger("fpdf.output").addFilter(_GlyphsUnnamed())
+
+
+# fpdf2's bidirectional algorithm (text shaping on) looks for the strong letter before or after a
+# neutral character, and for the number after a run of European terminators (% # $ °), with one
+# recursive call a character: a run of some 1,000 spaces, stars, per cents or skin-tone emoji was a
+# RecursionError (the PDF refused) and shorter runs took time quadratic in their length. The same
+# rules as fpdf2 applies them (UAX #9 W1-W7, N0-N2), without recursion, N1-N2 and W5 in one pass.
+_NEUTRALS = ("B", "S", "WS", "ON", "FSI", "LRI", "RLI", "PDI")
+
+
+def _strong(bidi_class: str) -> str | None:
+    return "L" if bidi_class == "L" else "R" if bidi_class in ("R", "AN", "EN") else None
+
+
+def _resolve_weak_types(run: bidi.IsolatingRun) -> None:
+    characters = run.characters
+    for i, character in enumerate(characters):  # W1
+        if character.bidi_class == "NSM":
+            if i == 0:
+                character.set_class(run.previous_direction)
+            else:
+                before = characters[i - 1].bidi_class
+                character.set_class("ON" if before in ("LRI", "RLI", "FSI", "PDI") else before)
+    last_strong = run.previous_direction  # W2, W3
+    for character in characters:
+        if character.bidi_class in ("R", "L", "AL"):
+            last_strong = character.bidi_class
+        if character.bidi_class == "AL":
+            character.set_class("R")
+        if character.bidi_class == "EN" and last_strong == "AL":
+            character.set_class("AN")
+    for i in range(1, len(characters) - 1):  # W4
+        character, before, after = characters[i], characters[i - 1].bidi_class, characters[i + 1].bidi_class
+        if character.bidi_class == "ES" and before == "EN" and after == "EN":
+            character.set_class("EN")
+        if character.bidi_class == "CS" and before in ("AN", "EN") and after == before:
+            character.set_class(before)
+    # W5, W6. Whether the first character after each that is no terminator is a European number, as
+    # the characters are before this pass (those before it are EN or ON by then, none a terminator).
+    number_after = [False] * len(characters)
+    following = False
+    for i in range(len(characters) - 1, -1, -1):
+        number_after[i] = following
+        if characters[i].bidi_class != "ET":
+            following = characters[i].bidi_class == "EN"
+    for i, character in enumerate(characters):
+        if character.bidi_class == "ET" and ((i > 0 and characters[i - 1].bidi_class == "EN") or number_after[i]):
+            character.set_class("EN")
+        if character.bidi_class in ("ET", "ES", "CS"):
+            character.set_class("ON")
+    last_strong = run.previous_direction  # W7
+    for character in characters:
+        if character.bidi_class in ("R", "L", "AL"):
+            last_strong = character.bidi_class
+        if character.bidi_class == "EN" and last_strong == "L":
+            character.set_class("L")
+
+
+def _resolve_neutral_types(run: bidi.IsolatingRun) -> None:
+    characters = run.characters
+
+    def previous_strong(index: int) -> str:
+        while index > 0:
+            if found := _strong(characters[index - 1].bidi_class):
+                return found
+            index -= 1
+        return run.previous_direction
+
+    brackets = run.pair_brackets()  # N0
+    embedding = characters[0].get_direction_from_level() if brackets else "L"
+    for start, end in brackets:
+        same = opposite = False
+        for character in characters[start:end]:
+            found = _strong(character.bidi_class)
+            if found == embedding:
+                same = True
+                break
+            opposite = opposite or found is not None
+        resulting = None
+        if same:
+            resulting = embedding
+        elif opposite:
+            other = "L" if embedding == "R" else "R"
+            resulting = other if previous_strong(start) == other else embedding
+        if resulting:
+            characters[start].bidi_class = characters[end].bidi_class = resulting
+            if len(characters) > end + 1:
+                after = characters[end + 1]
+                if after.original_bidi_class == "NSM" and after.bidi_class == "ON":
+                    after.bidi_class = resulting
+    # N1, N2: the strong type after each character (those after it are not changed by this pass),
+    # and the one before (those before it are, as the pass goes).
+    strong_after: list[str] = [run.next_direction] * len(characters)
+    following = run.next_direction
+    for i in range(len(characters) - 1, -1, -1):
+        strong_after[i] = following
+        following = _strong(characters[i].bidi_class) or following
+    before = run.previous_direction
+    for i, character in enumerate(characters):
+        if character.bidi_class in _NEUTRALS:
+            character.bidi_class = before if before == strong_after[i] else character.get_direction_from_level()
+        before = _strong(character.bidi_class) or before
+
+
+bidi.IsolatingRun.resolve_weak_types = _resolve_weak_types  # type: ignore[method-assign, assignment]
+bidi.IsolatingRun.resolve_neutral_types = _resolve_neutral_types  # type: ignore[method-assign, assignment]
 
 _TABLE_LINE = 5.2  # mm, one line of a table cell (9 pt)
 _TABLE_SIZE = 9

@@ -504,3 +504,26 @@ def test_arabic_split_over_pages_in_a_table_reads_back_whole_and_in_order() -> N
         written = written.replace(printed, "")
     written = re.sub(r"Directivesanticipéesdetest—page\d+/\d+", "", written)
     assert written == "Respirationartificielle" + note.replace(" ", "")
+
+
+async def test_long_runs_of_spaces_or_signs_print_in_a_shaped_document(client, person):
+    """Shaping on (here for an "é" typed as e and a combining accent, as some keyboards do), fpdf2's
+    bidirectional algorithm looked for the next letter one recursive call a character: a run of
+    some 1,000 spaces, stars, per cents or skin-tone emoji (which printed before shaping came) was a
+    RecursionError, the PDF a 500. Each prints now, whole, and in reasonable time."""
+    runs = {
+        "spaces": "e\u0301 " + " " * 1500 + "fin",
+        "stars": "*" * 1500,
+        "percents": "%" * 1500,
+        "skin tones": "\U0001f3fb" * 1500,
+    }
+    treatments = {
+        name: {"choice": "refuse", "note": note} for name, note in zip(TREATMENTS[:4], runs.values(), strict=True)
+    }
+    body = structured(treatments=treatments, wishes="Je souhaite rester chez moi, cre\u0301dit : ma sœur.")
+    assert (await client.put(DIRECTIVES, json=body, headers=person.headers)).status_code == 201
+    printed = await client.get(DIRECTIVES, headers={**person.headers, **PDF})
+    assert printed.status_code == 200, printed.text
+    written = re.sub(r"\s", "", _text(printed.content))
+    # Every sign printed (a run of them is cut where its lines are, and over pages).
+    assert written.count("*") == written.count("%") == 1500 and "fin" in written
