@@ -17,6 +17,7 @@ from ens.core.db import Row, fetch, fetch_one
 from ens.core.errors import Conflict, FieldError, Invalid
 from ens.core.scopes import SCOPES
 from ens.spaces.caller import PROFESSIONAL_SCOPE, SPACE_SCOPE
+from ens.spaces.history import operator_text_refused
 
 MOBILE_CLIENT_ID = "ens-mobile"
 MOBILE_CLIENT_NAME = "Application ENS"
@@ -161,6 +162,13 @@ async def register_app(
         errors.append(FieldError("/scope", "at least one scope"))
     if not redirect_uris:
         errors.append(FieldError("/redirectUri", "at least one redirect URI"))
+    # Kept in 255-character columns (a longer one was a database error on PostgreSQL).
+    name, publisher = name.strip(), (publisher.strip() or None) if publisher is not None else None
+    errors += [
+        refused
+        for pointer, text, required in (("/name", name, True), ("/publisher", publisher or "", False))
+        if (refused := operator_text_refused(pointer, text, required=required)) is not None
+    ]
     if errors:
         raise Invalid("The app registration is invalid.", errors)
     for uri in redirect_uris:
