@@ -11,7 +11,10 @@ suffering, deep and continuous sedation.
 from __future__ import annotations
 
 from datetime import date
+from functools import partial
 from zoneinfo import ZoneInfo
+
+from anyio import to_thread
 
 from ens.core import clock
 from ens.core.errors import Conflict
@@ -69,10 +72,15 @@ async def print_directives(access: SpaceAccess) -> bytes:
     directives = await get_directives(access)
     if directives.status == "revoked":
         raise Conflict("These advance directives are revoked: there is nothing in force to print.")
-    return render_directives(
-        directives,
-        zone=access.space.timezone,
-        printed_on=clock.now().astimezone(ZoneInfo(access.space.timezone)).date(),
+    # Laid out in a thread: shaped text at its longest takes seconds, which in the request's own
+    # task held up every other request of the process.
+    return await to_thread.run_sync(
+        partial(
+            render_directives,
+            directives,
+            zone=access.space.timezone,
+            printed_on=clock.now().astimezone(ZoneInfo(access.space.timezone)).date(),
+        )
     )
 
 

@@ -5,6 +5,9 @@ for a child under the obligation, where each mandatory vaccination stands."""
 from __future__ import annotations
 
 from datetime import date
+from functools import partial
+
+from anyio import to_thread
 
 from ens.core.pdf import Document, french_date
 from ens.spaces.door import SpaceAccess
@@ -30,7 +33,10 @@ async def vaccination_certificate(access: SpaceAccess) -> bytes:
     """The certificate of the space's booklet as of today, as a PDF."""
     entries = await all_vaccinations(access.space_id, with_hidden=access.sees_confidential)
     schedule = await holder_schedule(access)
-    return render_certificate(access, entries=entries, schedule=schedule, today=space_today(access))
+    # In a thread, as the directives are drawn (shaped text at its longest takes seconds).
+    return await to_thread.run_sync(
+        partial(render_certificate, access, entries=entries, schedule=schedule, today=space_today(access))
+    )
 
 
 def render_certificate(

@@ -4,6 +4,7 @@ version no longer in force says so on every page."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import io
 import json
@@ -527,3 +528,22 @@ async def test_long_runs_of_spaces_or_signs_print_in_a_shaped_document(client, p
     written = re.sub(r"\s", "", _text(printed.content))
     # Every sign printed (a run of them is cut where its lines are, and over pages).
     assert written.count("*") == written.count("%") == 1500 and "fin" in written
+
+
+async def test_a_long_pdf_does_not_hold_up_the_other_requests(client, person):
+    """Directives at their longest in Arabic take seconds to lay out, shaped (a note of 4,000
+    zero-width joiners, over a minute): drawn in the request's own task, they held up every other
+    request the process served until done. Drawn in a thread now, a request made meanwhile is
+    answered first."""
+    letters = "ابتثجحخدذرزسشصضطظعغفقكلمنهوي"
+    note = " ".join(f"{a}{b}{c}" for a in letters for b in letters for c in letters[::5])[:MOST]
+    treatments = {name: {"choice": "refuse", "note": note} for name in TREATMENTS}
+    assert (await client.put(DIRECTIVES, json=structured(treatments=treatments), headers=person.headers)).is_success
+    loop = asyncio.get_running_loop()
+    printing = asyncio.create_task(client.get(DIRECTIVES, headers={**person.headers, **PDF}))
+    await asyncio.sleep(0.2)  # the PDF being drawn
+    assert (await client.get("/v1/me", headers=person.headers)).status_code == 200
+    answered = loop.time()
+    assert not printing.done()
+    printed = await printing
+    assert printed.status_code == 200 and loop.time() - answered > 0.5

@@ -5,8 +5,11 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import partial
 from uuid import UUID
 from zoneinfo import ZoneInfo
+
+from anyio import to_thread
 
 from ens.core import clock
 from ens.core.fhir import (
@@ -319,7 +322,10 @@ async def records_as_fhir(space_id: UUID, *, timezone: str, with_hidden: bool) -
         next_version = versions[index + 1] if index + 1 < len(versions) else None
         printable = directives.status == "active" and directives.form == "structured"
         pdf = (
-            render_directives(directives, zone=timezone, printed_on=today, next_version=next_version)
+            # In a thread, as GET .../directives draws it (seconds, at the longest).
+            await to_thread.run_sync(
+                partial(render_directives, directives, zone=timezone, printed_on=today, next_version=next_version)
+            )
             if printable
             else None
         )
