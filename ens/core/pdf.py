@@ -30,6 +30,7 @@ from pathlib import Path
 from fontTools.ttLib import TTFont
 from fpdf import FPDF, bidi
 from fpdf.enums import MethodReturnValue, WrapMode, XPos, YPos
+from fpdf.font_type_3 import CBDTColorFont, Type3FontGlyph
 
 FONTS = Path(__file__).parent / "fonts"
 FAMILY = "DejaVu"
@@ -199,6 +200,21 @@ def _resolve_neutral_types(run: bidi.IsolatingRun) -> None:
 
 bidi.IsolatingRun.resolve_weak_types = _resolve_weak_types  # type: ignore[method-assign, assignment]
 bidi.IsolatingRun.resolve_neutral_types = _resolve_neutral_types  # type: ignore[method-assign, assignment]
+
+_fpdf_colour_glyph = CBDTColorFont.load_glyph_image
+
+
+def _colour_glyph(font: CBDTColorFont, glyph: Type3FontGlyph) -> None:
+    """fpdf2 reads a colour emoji's bitmap from its raw bytes, which fontTools drops once it has
+    read them: a glyph drawn for two clusters (the black flag and two different unfinished tag
+    sequences after it) was an AttributeError the second time, the PDF a 500. Its bytes are put back."""
+    bitmap = font.base_font.ttfont["CBDT"].strikeData[0][glyph.glyph_name]
+    if "data" not in vars(bitmap):
+        bitmap.data = bitmap.compile(font.base_font.ttfont)
+    _fpdf_colour_glyph(font, glyph)
+
+
+CBDTColorFont.load_glyph_image = _colour_glyph  # type: ignore[method-assign, assignment]
 
 _TABLE_LINE = 5.2  # mm, one line of a table cell (9 pt)
 _TABLE_SIZE = 9

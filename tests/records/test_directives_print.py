@@ -547,3 +547,15 @@ async def test_a_long_pdf_does_not_hold_up_the_other_requests(client, person):
     assert not printing.done()
     printed = await printing
     assert printed.status_code == 200 and loop.time() - answered > 0.5
+
+
+async def test_a_colour_emoji_drawn_for_two_clusters_prints(client, person):
+    """The black flag followed by two different unfinished tag sequences (a flag of a region typed
+    in part) is one glyph of Noto Color Emoji for two clusters: fpdf2 read its bitmap from bytes
+    fontTools drops once read, and the second time was an AttributeError, the PDF a 500."""
+    flag, g, b = "\U0001f3f4", "\U000e0067", "\U000e0062"
+    body = structured(wishes=f"Mes couleurs : {flag}{g}{b} et {flag}{g}.")
+    assert (await client.put(DIRECTIVES, json=body, headers=person.headers)).status_code == 201
+    printed = await client.get(DIRECTIVES, headers={**person.headers, **PDF})
+    assert printed.status_code == 200, printed.text
+    assert "Mes couleurs" in _text(printed.content)
