@@ -25,7 +25,10 @@ async def announce_document(
 ) -> bool:
     """Tell of the document if its notice is owed and it is shown to the holder by ``at``; whether
     anyone was told. Claimed before the mail goes (a second run, or the request and a run at once,
-    tell no one twice); owed again when the mail server took it for none of its recipients."""
+    tell no one twice); owed again when the mail server took it for none of its recipients. A
+    closed space's stays owed (told once it is reopened), unclaimed."""
+    if space is not None and space.status != "open":
+        return False
     async with write_transaction():
         # Whether it is hidden from the representatives is read as the row says it then.
         claimed = await fetch(

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import msgspec
@@ -16,7 +18,7 @@ import pytest
 from litestar import Litestar
 
 from ens.app import create_app
-from ens.core import db
+from ens.core import clock, db
 from ens.core.mail import Mailer
 from ens.core.settings import Settings
 from ens.documents.notices import send_release_notices
@@ -174,4 +176,26 @@ async def test_a_document_told_at_once_is_not_told_again(notices: Notices, mail_
     assert notices.told(holder, DOCUMENT_WORDS) == 1
     assert not await _document_owed(holder, added["id"])
     await send_release_notices(notices.mailer)
+    assert notices.told(holder, DOCUMENT_WORDS) == 1
+
+
+async def test_a_document_whose_day_comes_while_the_space_is_closed_is_told_once_it_is_reopened(
+    notices: Notices,
+) -> None:
+    """ens notify claimed the notice of a document whose day came while its space was closed, then
+    told no one (a closed space gets no e-mail): reopened, the holder found the document and was
+    never told. The notice is owed until the space is open again."""
+    holder, gp = await notices.holder_with_a_gp()
+    tomorrow = (clock.now().astimezone(ZoneInfo("Europe/Paris")).date() + timedelta(days=1)).isoformat()
+    held = metadata(hiddenFromHolder=True, hiddenFromHolderUntil=tomorrow)
+    document = await uploaded(notices.client, gp.headers, pdf(600, seed=74), space=holder.space_id, meta=held)
+    space = f"/v1/spaces/{holder.space_id}"
+    assert (await notices.client.delete(space, headers=holder.headers)).status_code == 204
+    later = clock.now() + timedelta(days=2)
+
+    await send_release_notices(notices.mailer, now=later)
+    assert notices.told(holder, DOCUMENT_WORDS) == 0
+    assert await _document_owed(holder, document["id"])
+    assert (await notices.client.post(f"{space}/reopen", headers=holder.headers)).is_success
+    await send_release_notices(notices.mailer, now=later)
     assert notices.told(holder, DOCUMENT_WORDS) == 1
