@@ -228,14 +228,20 @@ _MIN_LINES = 3
 # floating point, and a row it finds a hair too tall only moves to the next page, never fails.
 _SLACK = 0.01
 _BLANK_LINES = re.compile(r"\n\s*\n")
+# Invisible characters (zero-width spaces and joiners, direction marks, embeddings and isolates,
+# word joiners, byte order marks, variation selectors): text and emoji use a few in a row at most.
+_INVISIBLE = "\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufe00-\ufe0f\ufeff"
+_INVISIBLE_RUNS = re.compile(f"([{_INVISIBLE}]{{4}})[{_INVISIBLE}]+")
 
 
 def printable(text: str) -> str:
     """``text`` as it is printed: line ends as ``\\n``, tabs as spaces (the font has no glyph for
-    a tab, which would vanish), and runs of empty lines as one (4,000 line feeds, which the API
-    accepts, would otherwise print eighty blank pages). No word is changed or dropped."""
+    a tab, which would vanish), runs of empty lines as one (4,000 line feeds, which the API
+    accepts, would otherwise print eighty blank pages), and a run of invisible characters cut to
+    its first four (fpdf2 measures a line again at each character it adds: 4,000 zero-width
+    joiners, which fit on one line, took over a minute to lay out). No word is changed or dropped."""
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
-    return _BLANK_LINES.sub("\n\n", text)
+    return _INVISIBLE_RUNS.sub(r"\1", _BLANK_LINES.sub("\n\n", text))
 
 
 class Document:
