@@ -198,6 +198,9 @@ def _resolve_neutral_types(run: bidi.IsolatingRun) -> None:
         before = _strong(character.bidi_class) or before
 
 
+# fpdf2's own, kept: a test checks that both give the same fragments (an fpdf2 upgrade that changes
+# its rules shows there, not in a printed document).
+FPDF2_RULES = (bidi.IsolatingRun.resolve_weak_types, bidi.IsolatingRun.resolve_neutral_types)
 bidi.IsolatingRun.resolve_weak_types = _resolve_weak_types  # type: ignore[method-assign, assignment]
 bidi.IsolatingRun.resolve_neutral_types = _resolve_neutral_types  # type: ignore[method-assign, assignment]
 

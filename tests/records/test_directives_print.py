@@ -581,3 +581,22 @@ async def test_notes_of_invisible_characters_print_in_seconds(client, person):
     # prints its own backwards).
     text = re.sub("[\u200b-\u200f\u202a-\u202e\ufeff]", "", _text(printed.content))
     assert text.count("fin") + text.count("nif") >= len(TREATMENTS), text
+
+
+def test_the_bidirectional_rules_without_recursion_are_fpdf2s(monkeypatch) -> None:
+    """ens.core.pdf replaces two steps of fpdf2's bidirectional algorithm (they recursed a character
+    at a time); on strings short enough for fpdf2's own, both give the same fragments."""
+    import random
+
+    from fpdf import bidi
+
+    from ens.core import pdf
+
+    alphabet = "ab1 2%#$°*.,-+:()[]אבגأبج٣٤\u0301\u200d\U0001f3fb\u2067\u2069\u202b\u202cé"
+    rng = random.Random(20261202)
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.randrange(1, 40))) for _ in range(3000)]
+    ours = [bidi.BidiParagraph(text).get_bidi_fragments() for text in texts]
+    weak, neutral = pdf.FPDF2_RULES
+    monkeypatch.setattr(bidi.IsolatingRun, "resolve_weak_types", weak)
+    monkeypatch.setattr(bidi.IsolatingRun, "resolve_neutral_types", neutral)
+    assert [bidi.BidiParagraph(text).get_bidi_fragments() for text in texts] == ours
