@@ -71,12 +71,13 @@ class FhirController(Controller):
             QueryParameter(
                 name="code",
                 required=False,
-                max_length=16,
+                max_items=16,
                 description="LOINC codes (http://loinc.org|<code> or <code>): separated by commas, any of "
-                "them; repeated, each (a measure has one type: only the types every code names)",
+                "them; repeated, each (a measure has one type: only the types every code names); at most 16 "
+                "parameters of at most 512 characters each",
             ),
         ] = None,
-        date: Annotated[list[str] | None, QueryParameter(name="date", required=False, max_length=64)] = None,
+        date: Annotated[list[str] | None, QueryParameter(name="date", required=False, max_items=64)] = None,
         count: Annotated[int | None, QueryParameter(name="_count", required=False, ge=1, le=500)] = None,
         cursor: Annotated[str | None, QueryParameter(name="_cursor", required=False, max_length=512)] = None,
     ) -> Response[bytes]:

@@ -178,3 +178,20 @@ async def test_the_capability_statement_says_how_code_is_read(client):
     observation = next(r for r in statement["rest"][0]["resource"] if r["type"] == "Observation")
     code = next(p for p in observation["searchParam"] if p["name"] == "code")
     assert "commas are ORed" in code["documentation"] and "repeated code parameter ANDs" in code["documentation"]
+
+
+async def test_how_many_codes_and_dates_a_search_takes_is_enforced_and_documented_as_array_limits(
+    client, app, person, make_app_token
+) -> None:
+    """16 ``code`` and 64 ``date`` parameters at most: more is a 400; the OpenAPI document says so
+    as ``maxItems`` (it said ``maxLength``, a string's limit, which no client reads on an array)."""
+    reader = await make_app_token(person, READS)
+    assert (
+        await client.get("/fhir/Observation", params=[("code", WEIGHT)] * 16, headers=reader.headers)
+    ).status_code == 200
+    outcome(await client.get("/fhir/Observation", params=[("code", WEIGHT)] * 17, headers=reader.headers), 400)
+    outcome(await client.get("/fhir/Observation", params=[("date", "2026")] * 65, headers=reader.headers), 400)
+    parameters = app.openapi_schema.to_schema()["paths"]["/fhir/Observation"]["get"]["parameters"]
+    limits = {p["name"]: p["schema"] for p in parameters if p["name"] in ("code", "date")}
+    assert limits["code"]["maxItems"] == 16 and "maxLength" not in limits["code"]
+    assert limits["date"]["maxItems"] == 64 and "maxLength" not in limits["date"]
