@@ -12,22 +12,22 @@ from datetime import datetime
 from uuid import UUID
 
 from ens.core import clock
-from ens.core.db import as_uuid, fetch, fetch_one, write_transaction
+from ens.core.db import as_uuid, fetch, write_transaction
 from ens.core.mail import Mailer
-from ens.spaces.door import SpaceRef, space_ref
-from ens.spaces.notifications import notify_holder
+from ens.spaces.door import SpaceRef
+from ens.spaces.notifications import SpacesReadOnce, notify_holder
 
 _BATCH = 500
 
 
 async def announce_document(
-    mailer: Mailer, space_id: UUID, document_id: UUID, *, at: datetime, space: SpaceRef | None = None
+    mailer: Mailer, space_id: UUID, document_id: UUID, *, at: datetime, space: SpaceRef
 ) -> bool:
     """Tell of the document if its notice is owed and it is shown to the holder by ``at``; whether
     anyone was told. Claimed before the mail goes (a second run, or the request and a run at once,
     tell no one twice); owed again when the mail server took it for none of its recipients. A
     closed space's stays owed (told once it is reopened), unclaimed."""
-    if space is not None and space.status != "open":
+    if space.status != "open":
         return False
     async with write_transaction():
         # Whether it is hidden from the representatives is read as the row says it then.
@@ -39,11 +39,6 @@ async def announce_document(
             at,
         )
     if not claimed:
-        return False
-    if space is None:
-        found = await fetch_one("SELECT * FROM spaces WHERE id = {}", space_id)
-        space = space_ref(found) if found is not None else None
-    if space is None or space.status != "open":
         return False
     told = await notify_holder(
         space, "document_added", mailer, hidden_from_representatives=bool(claimed[0]["hidden_from_representatives"])
@@ -70,7 +65,7 @@ async def send_release_notices(mailer: Mailer, *, now: datetime | None = None) -
     again at the next run)."""
     at = now or clock.now()
     announced = 0
-    spaces: dict[UUID, SpaceRef | None] = {}  # a space read once, however many of its documents are due
+    spaces = SpacesReadOnce()
     after: tuple[datetime, UUID] | None = None
     while True:
         # Across spaces on purpose (the partial index holds only the few documents still due); in
@@ -87,10 +82,7 @@ async def send_release_notices(mailer: Mailer, *, now: datetime | None = None) -
         )
         for row in due:
             space_id = as_uuid(row["space_id"])
-            if space_id not in spaces:
-                found = await fetch_one("SELECT * FROM spaces WHERE id = {}", space_id)
-                spaces[space_id] = space_ref(found) if found is not None else None
-            space = spaces[space_id]
+            space = await spaces.get(space_id)
             if space is not None and await announce_document(mailer, space_id, as_uuid(row["id"]), at=at, space=space):
                 announced += 1
         if len(due) < _BATCH:

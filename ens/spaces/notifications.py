@@ -22,7 +22,7 @@ from ens.core.api import require_if_match
 from ens.core.db import Row, current, fetch, fetch_one, is_postgres, write_transaction
 from ens.core.mail import Mailer
 from ens.spaces.describe import describe
-from ens.spaces.door import SpaceRef, adulthood
+from ens.spaces.door import SpaceRef, adulthood, space_ref
 from ens.spaces.schemas import NotificationPreferences
 from ens.spaces.service import tell
 
@@ -144,6 +144,20 @@ async def recipients(
     else:
         return []
     return [str(row["email"]) for row in rows]
+
+
+class SpacesReadOnce:
+    """The spaces a notice job meets, each read once however many of its notices are due; ``None``
+    for a space that is gone."""
+
+    def __init__(self) -> None:
+        self._read: dict[UUID, SpaceRef | None] = {}
+
+    async def get(self, space_id: UUID) -> SpaceRef | None:
+        if space_id not in self._read:
+            found = await fetch_one("SELECT * FROM spaces WHERE id = {}", space_id)
+            self._read[space_id] = space_ref(found) if found is not None else None
+        return self._read[space_id]
 
 
 class Told(NamedTuple):

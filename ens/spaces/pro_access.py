@@ -24,7 +24,7 @@ from ens.core.names import same_names
 from ens.spaces.door import SpaceAccess, SpaceRef, security_log, space_ref
 from ens.spaces.history import PendingAccess, record_access, record_with_write
 from ens.spaces.matrix import access_matrix
-from ens.spaces.notifications import parents_are_told, recipients
+from ens.spaces.notifications import SpacesReadOnce, parents_are_told, recipients
 from ens.spaces.professionals import decision, grant_authorisation
 from ens.spaces.schemas import (
     AccessRequestRead,
@@ -351,6 +351,7 @@ async def send_emergency_notices(mailer: Mailer) -> int:
     or the process stopped right after the access); how many were announced to at least one person.
     A notice the mail server fails for again is owed at the next run."""
     announced = 0
+    spaces = SpacesReadOnce()
     after: tuple[datetime, UUID] | None = None
     while True:
         # Across spaces on purpose (the partial index holds only the few accesses still owed their
@@ -364,11 +365,8 @@ async def send_emergency_notices(mailer: Mailer) -> int:
             _NOTICES_BATCH,
         )
         for row in due:
-            found = await fetch_one("SELECT * FROM spaces WHERE id = {}", row["space_id"])
-            if found is None:
-                continue
-            space = space_ref(found)
-            if await announce_emergency(
+            space = await spaces.get(as_uuid(row["space_id"]))
+            if space is not None and await announce_emergency(
                 mailer,
                 space,
                 as_uuid(row["id"]),
