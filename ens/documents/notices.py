@@ -4,8 +4,9 @@ from them, or when the day a document was held until comes: the document's ``rel
 says it is owed. It is set in the transaction that makes the document visible, so neither a mail
 server down at that moment nor a process that stops right after the commit loses the notice: the
 request tells at once (:func:`announce_document`), and ``ens notify`` tells what is still owed —
-once, whoever runs it and however often. Claimed and told as every owed notice is
-(:mod:`ens.spaces.owed_notices`)."""
+once, whoever runs it and however often. Claimed, told and settled as every owed notice is
+(:mod:`ens.spaces.owed_notices`: a claim is a lease, ``release_notice_lease_until``, so a process
+that stops after its claim leaves the notice to the next run)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,9 @@ from ens.spaces.owed_notices import OwedNotice
 
 # The partial index documents_release_notice_due (shown_to_holder_at) WHERE release_notice_due
 # holds the few documents still owed their notice.
-RELEASE_NOTICE = OwedNotice("documents", alias="d", flag="release_notice_due", order="shown_to_holder_at")
+RELEASE_NOTICE = OwedNotice(
+    "documents", alias="d", flag="release_notice_due", lease="release_notice_lease_until", order="shown_to_holder_at"
+)
 
 
 async def announce_document(

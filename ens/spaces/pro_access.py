@@ -194,6 +194,7 @@ EMERGENCY_NOTICE_OWED = OwedNotice(
     "emergency_accesses",
     alias="e",
     flag="notice_due",
+    lease="notice_lease_until",
     order="started_at",
     reads=", p.given_name || ' ' || p.family_name AS actor_name, p.profession_code",
     joins=" JOIN professionals p ON p.id = e.professional_id",
@@ -345,8 +346,9 @@ async def announce_emergency(
 
 async def send_emergency_notices(mailer: Mailer) -> int:
     """``ens notify``: the emergency accesses whose notice is still owed (the mail server was down,
-    or the process stopped right after the access); how many were announced to at least one person.
-    A notice the mail server fails for again is owed at the next run."""
+    or the process stopped right after the access, or after claiming the notice); how many were
+    announced to at least one person. A notice the mail server fails for again is owed at the next
+    run."""
 
     async def announce(space: SpaceRef, row: Row) -> bool:
         return await announce_emergency(
