@@ -193,9 +193,11 @@ async def change_masking(
                     True, until if isinstance(until, date) else None, timezone=access.space.timezone, now=clock.now()
                 )
                 changes["release_notice_due"] = isinstance(until, date)  # told on that day, by ens notify
+                changes["release_notice_lease_until"] = None  # owed anew: an older claim settles nothing
             elif not released_for_holder(was_hidden, was_until, today=today):
                 changes["shown_to_holder_at"] = clock.now()
                 changes["release_notice_due"] = True  # told now, after the commit (or by ens notify)
+                changes["release_notice_lease_until"] = None
                 released = True
         if changes:
             changes["updated_at"] = clock.now()

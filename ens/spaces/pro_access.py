@@ -24,7 +24,8 @@ from ens.core.names import same_names
 from ens.spaces.door import SpaceAccess, SpaceRef, security_log, space_ref
 from ens.spaces.history import PendingAccess, record_access, record_with_write
 from ens.spaces.matrix import access_matrix
-from ens.spaces.notifications import SpacesReadOnce, parents_are_told, recipients
+from ens.spaces.notifications import Told, parents_are_told, recipients
+from ens.spaces.owed_notices import OwedNotice
 from ens.spaces.professionals import decision, grant_authorisation
 from ens.spaces.schemas import (
     AccessRequestRead,
@@ -187,8 +188,17 @@ async def _decide(access: SpaceAccess, request_id: UUID, status: str) -> None:
 # Emergency access
 
 EMERGENCY_SUBJECT = "Accès d'urgence à un espace santé"
-# ens notify tells the accesses whose notice is still owed, this many a statement.
-_NOTICES_BATCH = 500
+# The holder's notice, owed from the access's own transaction until sent (the partial index
+# emergency_accesses_notice_due (started_at) WHERE notice_due holds the few still owed).
+EMERGENCY_NOTICE_OWED = OwedNotice(
+    "emergency_accesses",
+    alias="e",
+    flag="notice_due",
+    lease="notice_lease_until",
+    order="started_at",
+    reads=", p.given_name || ' ' || p.family_name AS actor_name, p.profession_code",
+    joins=" JOIN professionals p ON p.id = e.professional_id",
+)
 EMERGENCY_NOTICE = (
     "Bonjour,\n\n{actor}, {profession}, a ouvert {whose} en accès d'urgence le {day} à {time}. "
     "Cet accès permet de consulter l'espace, sans rien y modifier, pendant 24 heures ; il est inscrit "
@@ -310,74 +320,47 @@ async def announce_emergency(
     """Tell the holder, or for a child's space no one holds the parents, of the emergency access
     if its notice is still owed (no reason, no health data); whether anyone was told. Claimed before
     the mail goes (the request and ``ens notify`` at once tell no one twice); owed again when the
-    mail server took it for none of its recipients."""
-    async with write_transaction():
-        claimed = await fetch(
-            "UPDATE emergency_accesses SET notice_due = FALSE WHERE space_id = {} AND id = {} AND notice_due "
-            "RETURNING id",
-            space.id,
-            access_id,
+    mail server took it for none of its recipients (:mod:`ens.spaces.owed_notices`)."""
+
+    async def tell_of_it(_: Row) -> Told:
+        # Less whoever turned the notice off (/v1/me/notifications).
+        addresses = await recipients(space, "emergency_access", hidden_from_representatives=False, at=started_at)
+        if parents_are_told(space, at=started_at):
+            elided = space.given_name[:1].lower() in "aeiouyhàâéèêëîïôöûüù"
+            whose = f"l'espace santé {'d' + chr(39) if elided else 'de '}{space.given_name}"
+        else:
+            whose = "votre espace santé"
+        local = started_at.astimezone(ZoneInfo(space.timezone))
+        text = EMERGENCY_NOTICE.format(
+            actor=actor,
+            profession=access_matrix().label(profession),
+            whose=whose,
+            day=local.strftime("%d/%m/%Y"),
+            time=local.strftime("%H:%M"),
         )
-    if not claimed:
-        return False
-    # Less whoever turned the notice off (/v1/me/notifications).
-    addresses = await recipients(space, "emergency_access", hidden_from_representatives=False, at=started_at)
-    if parents_are_told(space, at=started_at):
-        elided = space.given_name[:1].lower() in "aeiouyhàâéèêëîïôöûüù"
-        whose = f"l'espace santé {'d' + chr(39) if elided else 'de '}{space.given_name}"
-    else:
-        whose = "votre espace santé"
-    local = started_at.astimezone(ZoneInfo(space.timezone))
-    text = EMERGENCY_NOTICE.format(
-        actor=actor,
-        profession=access_matrix().label(profession),
-        whose=whose,
-        day=local.strftime("%d/%m/%Y"),
-        time=local.strftime("%H:%M"),
-    )
-    reached = [await tell(mailer, address, EMERGENCY_SUBJECT, text) for address in addresses]
-    if addresses and not any(reached):
-        # No one reached (the mail server failing): owed again, for the next ens notify.
-        async with write_transaction():
-            await fetch(
-                "UPDATE emergency_accesses SET notice_due = TRUE WHERE space_id = {} AND id = {}", space.id, access_id
-            )
-        return False
-    return any(reached)
+        reached = [await tell(mailer, address, EMERGENCY_SUBJECT, text) for address in addresses]
+        return Told(len(addresses), sum(reached))
+
+    return await EMERGENCY_NOTICE_OWED.tell_if_owed(space.id, access_id, tell_of_it)
 
 
 async def send_emergency_notices(mailer: Mailer) -> int:
     """``ens notify``: the emergency accesses whose notice is still owed (the mail server was down,
-    or the process stopped right after the access); how many were announced to at least one person.
-    A notice the mail server fails for again is owed at the next run."""
-    announced = 0
-    spaces = SpacesReadOnce()
-    after: tuple[datetime, UUID] | None = None
-    while True:
-        # Across spaces on purpose (the partial index holds only the few accesses still owed their
-        # notice); in order, from where the last batch ended (one owed again waits for the next run).
-        since = " AND (e.started_at, e.id) > ({}, {})" if after else ""
-        due = await fetch(
-            "SELECT e.space_id, e.id, e.started_at, p.given_name || ' ' || p.family_name AS actor_name, "
-            "p.profession_code FROM emergency_accesses e JOIN professionals p ON p.id = e.professional_id "
-            f"WHERE e.notice_due{since} ORDER BY e.started_at, e.id LIMIT {{}}",
-            *(after or ()),
-            _NOTICES_BATCH,
+    or the process stopped right after the access, or after claiming the notice); how many were
+    announced to at least one person. A notice the mail server fails for again is owed at the next
+    run."""
+
+    async def announce(space: SpaceRef, row: Row) -> bool:
+        return await announce_emergency(
+            mailer,
+            space,
+            as_uuid(row["id"]),
+            actor=row["actor_name"],
+            profession=row["profession_code"],
+            started_at=aware(row["started_at"]),
         )
-        for row in due:
-            space = await spaces.get(as_uuid(row["space_id"]))
-            if space is not None and await announce_emergency(
-                mailer,
-                space,
-                as_uuid(row["id"]),
-                actor=row["actor_name"],
-                profession=row["profession_code"],
-                started_at=aware(row["started_at"]),
-            ):
-                announced += 1
-        if len(due) < _NOTICES_BATCH:
-            return announced
-        after = (due[-1]["started_at"], as_uuid(due[-1]["id"]))
+
+    return await EMERGENCY_NOTICE_OWED.tell_all_owed(announce)
 
 
 def _refused(event: str, professional_id: UUID, request_id: str) -> None:

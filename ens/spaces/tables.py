@@ -257,6 +257,8 @@ class EmergencyAccess(Table, tablename="emergency_accesses"):
     ends_at = Timestamptz()
     # The holder's notice is owed until sent (told at once, or by ens notify).
     notice_due = Boolean(default=False)
+    # Until when a claim on that notice holds (ens.spaces.owed_notices); null when unclaimed.
+    notice_lease_until = Timestamptz(null=True, default=None)
 
 
 class AccessRequest(Table, tablename="access_requests"):

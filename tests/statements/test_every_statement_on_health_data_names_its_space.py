@@ -30,12 +30,13 @@ ACROSS_SPACES: dict[str, str] = {
     # ens purge, daily: document objects a dead process left a day ago, wherever they are (the
     # ledger is small: an entry lives from an upload's start to its commit).
     "FROM document_pending_objects WHERE since <": "the daily settling of objects a dead process left",
-    # ens notify, daily: documents held back from their holder until a day that has come, wherever
-    # they are (a partial index holds only those still due).
+    # ens notify, daily: documents held back from their holder until a day that has come, or whose
+    # notice the mail server failed for or whose claimant stopped, wherever they are (a partial
+    # index holds only those still due; ens.spaces.owed_notices).
     "FROM documents d WHERE d.release_notice_due AND": "the daily notice of documents shown today",
-    # ens notify, daily: emergency accesses whose notice the mail server failed for, wherever they
-    # are (a partial index holds only those still owed).
-    "WHERE e.notice_due": "the daily notice of emergency accesses not told yet",
+    # ens notify, daily: emergency accesses whose notice the mail server failed for or whose
+    # claimant stopped, wherever they are (a partial index holds only those still owed).
+    "WHERE e.notice_due AND": "the daily notice of emergency accesses not told yet",
     # A migration's backfill walks the whole table once, in batches.
     "SELECT * FROM vital_measurements WHERE body =": "the one-time backfill of the stored representation",
     # A migration marks the representations operators ended before the mark existed, once.
