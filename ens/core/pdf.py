@@ -237,13 +237,29 @@ _INVISIBLE = "\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufe00-\ufe0f\
 _INVISIBLE_RUNS = re.compile(f"([{_INVISIBLE}]{{4}})[{_INVISIBLE}]+")
 
 
+# CJK compatibility ideographs: NFC replaces each with its unified ideograph, which some fonts draw
+# differently (they are kept apart in names for that reason). A text holding one is printed as typed.
+_COMPATIBILITY_IDEOGRAPHS = re.compile("[\uf900-\ufaff\U0002f800-\U0002fa1f]")
+
+
+def composed(text: str) -> str:
+    """``text`` with the accents typed apart joined to their letters (Unicode NFC: "e" then U+0301
+    is "é"), as every text of a document is drawn: the same text, printed the same, that needs no
+    shaping. An accent typed apart, as some keyboards and copied texts do, turned shaping on for the
+    whole document (three to four times slower: 4,000 such letters, a second). Marks with no letter
+    to join (stacked accents, vowel signs) stay, and are shaped."""
+    if text.isascii() or _COMPATIBILITY_IDEOGRAPHS.search(text):
+        return text
+    return unicodedata.normalize("NFC", text)
+
+
 def printable(text: str) -> str:
     """``text`` as it is printed: line ends as ``\\n``, tabs as spaces (the font has no glyph for
     a tab, which would vanish), runs of empty lines as one (4,000 line feeds, which the API
     accepts, would otherwise print eighty blank pages), and a run of invisible characters cut to
     its first four (fpdf2 measures a line again at each character it adds: 4,000 zero-width
     joiners, which fit on one line, took over a minute to lay out). No word is changed or dropped."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
+    text = composed(text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " "))
     return _INVISIBLE_RUNS.sub(r"\1", _BLANK_LINES.sub("\n\n", text))
 
 
@@ -257,6 +273,7 @@ class Document:
     """
 
     def __init__(self, *, title: str, footer: str, author: str = "Espace santé", notice: str | None = None) -> None:
+        title, footer, notice = composed(title), composed(footer), None if notice is None else composed(notice)
         self._pdf = _Pdf(footer, notice)
         self._pdf.set_title(title)
         self._pdf.set_author(author)
@@ -299,6 +316,7 @@ class Document:
             self._pdf.set_text_shaping(True)
 
     def section(self, heading: str) -> None:
+        heading = composed(heading)
         self._admit(heading)
         # A heading never ends a page: with less than ~3 lines left under it, it starts the next one.
         if self._pdf.get_y() > self._pdf.h - self._pdf.b_margin - 30:
@@ -312,9 +330,9 @@ class Document:
         self._pdf.ln(1.5)
 
     def paragraph(self, text: str, *, bold: bool = False, size: float = 10.5) -> None:
+        text = printable(text)
         self._admit(text)
         self._pdf.set_font(FAMILY, "B" if bold else "", size)
-        text = printable(text)
         # fpdf2 lays a text out in one direction, its first letter's: a line in French or Chinese
         # after one in Arabic would be laid out right to left (an emoji or a full stop at its end
         # put on its left). Each line is a paragraph of its own, in its own direction; the same
@@ -327,6 +345,7 @@ class Document:
         """Label: value lines, the labels in bold in a column of their own. A long value runs on to
         the next pages in its column."""
         label_width = 58
+        rows = [(composed(label), printable(value)) for label, value in rows]
         self._admit(*(text for row in rows for text in row))
         for label, value in rows:
             self._pdf.set_font(FAMILY, "B", 10)
@@ -338,7 +357,7 @@ class Document:
             label_bottom = self._pdf.get_y()
             self._pdf.set_xy(x + label_width, y)
             self._pdf.set_font(FAMILY, "", 10)
-            self._pdf.multi_cell(0, 5.6, printable(value) or "—", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            self._pdf.multi_cell(0, 5.6, value or "—", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
             if self._pdf.page == page:  # a value that ran on to another page ends below its label
                 self._pdf.set_y(max(self._pdf.get_y(), label_bottom))
         self._pdf.ln(1)
@@ -346,13 +365,14 @@ class Document:
     def table(self, header: Sequence[str], rows: Sequence[Sequence[str]], *, widths: Sequence[float]) -> None:
         """A table whose cells wrap; ``widths`` are fractions of the text width. The heading is
         repeated on every page; a row too high for the page goes on, split, on the next ones."""
-        self._admit(*header, *(text for values in rows for text in values))
+        header = [composed(text) for text in header]
+        cells = [[printable(value) or "—" for value in values] for values in rows]
+        self._admit(*header, *(text for values in cells for text in values))
         usable = self._pdf.epw
         column_widths = [w * usable for w in widths]
         self._pdf.set_font(FAMILY, "B", _TABLE_SIZE)
         heading_height = self._row_lines(list(header), column_widths) * _TABLE_LINE
         self._pdf.set_font(FAMILY, "", _TABLE_SIZE)
-        cells = [[printable(value) or "—" for value in values] for values in rows]
         with self._pdf.table(
             col_widths=tuple(column_widths),
             line_height=_TABLE_LINE,
@@ -449,6 +469,7 @@ class Document:
 
     def signature(self, *, place_and_date_label: str, signer_label: str) -> None:
         """Lines for a handwritten date, place and signature (the printed copy is signed by hand)."""
+        place_and_date_label, signer_label = composed(place_and_date_label), composed(signer_label)
         self._admit(place_and_date_label, signer_label)
         self._pdf.ln(4)
         self._pdf.set_font(FAMILY, "", 10)
