@@ -43,10 +43,16 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("migrate", help="apply every migration")
     sub.add_parser("demo", help="seed a demo holder")
     sub.add_parser("purge", help="daily maintenance: old tombstones, expired idempotency keys and login state")
-    sub.add_parser(
+    notify_parser = sub.add_parser(
         "notify",
         help="daily: send the notices that are due (a child's 18th birthday in three months) and the digests "
         "of changes holders asked for",
+    )
+    notify_parser.add_argument(
+        "--owed-only",
+        action="store_true",
+        help="every few minutes: only the notices of documents and emergency accesses still owed (the mail server "
+        "failed, or a process stopped, when they happened); no birthday notices, no digests",
     )
     audit = sub.add_parser("audit", help="the access history's seals (tamper evidence)")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
@@ -176,7 +182,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> None:
     elif args.command == "purge":
         purge(settings)
     elif args.command == "notify":
-        notify(settings)
+        notify(settings, owed_only=args.owed_only)
     elif args.command == "representatives":
         manage_representatives(settings, args)
     elif args.command == "claim-codes":

@@ -357,3 +357,30 @@ async def test_a_claim_that_outlived_its_lease_settles_nothing(
     assert not await _emergency_owed(holder, access_id)
     await send_emergency_notices(notices.mailer)
     assert notices.told(holder, EMERGENCY_SUBJECT) == 1
+
+
+async def test_ens_notify_owed_only_sends_the_owed_notices_and_leaves_the_daily_ones(
+    notices: Notices, mail_down: httpx.AsyncClient
+) -> None:
+    """``ens notify`` ran daily: an emergency access whose mail failed was told the next day. Run
+    every few minutes with ``--owed-only``, it tells what is owed (here the emergency access) and
+    leaves the daily notices (a child's coming 18th birthday) to the daily run."""
+    from tests.helpers.carers import create_child_space, set_birthdate, today_in_paris, years_before
+    from tests.helpers.server import run_ens
+
+    holder, _, access_id = await notices.emergency(mail_down)
+    assert await _emergency_owed(holder, access_id)
+    parent = await notices.make_person()
+    child = await create_child_space(notices.client, parent, given_name="Maël")
+    await set_birthdate(child, years_before(today_in_paris() + timedelta(days=80), 18))
+    birthday_told = "SELECT id FROM space_notices WHERE space_id = {}"
+
+    owed = run_ens(notices.settings, "notify", "--owed-only")  # development: the outbox
+    assert owed.returncode == 0, owed.stdout + owed.stderr
+    assert "(owed only)" in owed.stdout and "18th birthday" not in owed.stdout and "digest" not in owed.stdout
+    assert not await _emergency_owed(holder, access_id)
+    assert await db.fetch(birthday_told, child) == []
+
+    daily = run_ens(notices.settings, "notify")
+    assert daily.returncode == 0, daily.stdout + daily.stderr
+    assert len(await db.fetch(birthday_told, child)) == 1
