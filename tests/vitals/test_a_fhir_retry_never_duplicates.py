@@ -4,6 +4,9 @@ from being stored twice (the defect "FHIR retry without identifier duplicates").
 - ``Idempotency-Key``: as on the /v1 routes, the first answer is replayed and nothing is stored
   again; the same key with another Bundle is 422, while the first still runs 409 (both
   ``OperationOutcome`` resources, as every /fhir error).
+- The Observation entry's ``request.ifNoneExist`` (FHIR's conditional create inside a transaction),
+  or the ``If-None-Exist`` header on POST /fhir, ``identifier=system|value``: a measure already
+  stored under that identifier is answered ``200 OK`` and left as it is.
 - The Observation's identifier alone: a retry is ``200 OK`` with the same measure (two at once too).
 - Neither identifier nor key: every POST is a new measure (the app's choice, documented).
 """
@@ -23,6 +26,7 @@ from fhir.resources.R4B.operationoutcome import OperationOutcome
 from ens.core import db
 from ens.core.idempotency import _claim
 from tests.helpers.people import HistoryRows, MakeAppToken, Person
+from tests.helpers.vitals import VITALS
 from tests.vitals.test_fhir_intake import FHIR, body_weight, transaction
 
 SYSTEM = "urn:oid:1.2.3.4.5"
@@ -127,6 +131,83 @@ async def test_a_key_reused_with_another_bundle_is_422_and_one_still_running_409
     assert outcomes[-4:] == [200, 422, 400, 409]
 
 
+async def test_the_observation_entrys_if_none_exist_finds_the_measure_stored_under_its_identifier(
+    client: httpx.AsyncClient, person: Person, make_app_token: MakeAppToken
+) -> None:
+    app = await make_app_token(person, ["vitals.body_weight:write"])
+    bundle = conditional(transaction(body_weight(70)), f"identifier={SYSTEM}|weigh-in-0001")
+    first = await client.post("/fhir", json=bundle, headers=app.headers)
+    again = await client.post("/fhir", json=bundle, headers=app.headers)
+    assert location(first).startswith("201 Created")
+    assert location(again) == location(first).replace("201 Created", "200 OK")
+    # Conditional create: a match is left as it is, even sent with a higher version.
+    newer = conditional(transaction(body_weight(69)), f"identifier={SYSTEM}|weigh-in-0001")
+    newer["entry"][-1]["resource"]["meta"]["versionId"] = "2"
+    assert location(await client.post("/fhir", json=newer, headers=app.headers)) == location(again)
+    items = (await client.get(VITALS, headers=person.headers)).json()["items"]
+    assert [(m["type"], m["value"]) for m in items] == [("body_weight", 70)]
+    # The value alone (any system) finds it too.
+    by_value = conditional(transaction(body_weight(70)), "identifier=weigh-in-0001")
+    assert location(await client.post("/fhir", json=by_value, headers=app.headers)) == location(again)
+    assert await stored(person.space_id) == 1
+
+
+async def test_the_if_none_exist_header_is_read_as_the_observation_entrys(
+    client: httpx.AsyncClient, person: Person, make_app_token: MakeAppToken
+) -> None:
+    app = await make_app_token(person, ["vitals.body_weight:write"])
+    headers = {**app.headers, "If-None-Exist": f"identifier={SYSTEM}|weigh-in-0001"}
+    first = await client.post("/fhir", json=transaction(body_weight(70)), headers=headers)
+    newer = transaction(body_weight(69))
+    newer["entry"][-1]["resource"]["meta"]["versionId"] = "2"
+    again = await client.post("/fhir", json=newer, headers=headers)
+    assert location(again) == location(first).replace("201 Created", "200 OK")
+    assert await stored(person.space_id) == 1
+    # The header and the entry's ifNoneExist must not say two things.
+    both = conditional(transaction(body_weight(70)), f"identifier={SYSTEM}|another")
+    refused = outcome(await client.post("/fhir", json=both, headers=headers), 400)
+    assert "If-None-Exist" in refused["issue"][0]["diagnostics"]
+    # Said twice alike, it is one condition.
+    alike = conditional(transaction(body_weight(70)), f"identifier={SYSTEM}|weigh-in-0001")
+    assert location(await client.post("/fhir", json=alike, headers=headers)) == location(again)
+
+
+async def test_if_none_exist_that_cannot_find_the_measure_it_sends_is_refused_never_ignored(
+    client: httpx.AsyncClient, person: Person, make_app_token: MakeAppToken
+) -> None:
+    """A condition the Observation would never match (it carries no such identifier), or one ENS
+    cannot search, would let every retry store the measure again: refused, nothing stored."""
+    app = await make_app_token(person, ["vitals.body_weight:write"])
+    cases = [
+        (anonymous_weight(), f"identifier={SYSTEM}|weigh-in-0001", 422, "identifier"),
+        (body_weight(), f"identifier={SYSTEM}|weigh-in-0002", 422, "identifier"),
+        (body_weight(), "identifier=urn:oid:9.9|weigh-in-0001", 422, "identifier"),
+        (body_weight(), "identifier=|weigh-in-0001", 422, "identifier"),
+        (body_weight(), "code=29463-7&date=2026-12-01", 400, "identifier=system|value"),
+        (body_weight(), f"identifier={SYSTEM}|weigh-in-0001&code=29463-7", 400, "identifier=system|value"),
+        (body_weight(), "identifier=", 400, "identifier=system|value"),
+        (body_weight(), "identifier=a,b", 400, "identifier=system|value"),
+    ]
+    for observation, criteria, status, words in cases:
+        answer = await client.post("/fhir", json=conditional(transaction(observation), criteria), headers=app.headers)
+        body = outcome(answer, status)
+        issue = body["issue"][0]
+        assert words in issue["diagnostics"], (criteria, issue)
+        assert issue["expression"] == ["Bundle.entry[1].request.ifNoneExist"], (criteria, issue)
+    wrong_type = conditional(transaction(body_weight()), "identifier=x")
+    wrong_type["entry"][-1]["request"]["ifNoneExist"] = ["identifier=x"]
+    outcome(await client.post("/fhir", json=wrong_type, headers=app.headers), 400)
+    assert await stored(person.space_id) == 0
+    # An escaped "|" or "," is part of the value (FHIR's token escapes).
+    escaped = body_weight()
+    escaped["identifier"] = [{"system": SYSTEM, "value": "a|b,c"}]
+    bundle = conditional(transaction(escaped), f"identifier={SYSTEM}|a\\|b\\,c")
+    first = await client.post("/fhir", json=bundle, headers=app.headers)
+    assert location(await client.post("/fhir", json=bundle, headers=app.headers)) == location(first).replace(
+        "201 Created", "200 OK"
+    )
+
+
 async def test_a_retry_under_the_observations_identifier_answers_the_same_measure(
     client: httpx.AsyncClient, person: Person, make_app_token: MakeAppToken
 ) -> None:
@@ -144,7 +225,12 @@ async def test_two_identical_posts_at_once_store_one_measure(
     by side and meet at the unique index on the app's record ids; the loser runs again and finds
     the winner's measure."""
     app = await make_app_token(person, ["vitals.body_weight:write"])
-    for round_, bundle in enumerate((transaction(body_weight(70)),)):
+    for round_, bundle in enumerate(
+        (
+            transaction(body_weight(70)),
+            conditional(transaction(body_weight(71)), f"identifier={SYSTEM}|weigh-in-0002"),
+        )
+    ):
         if round_ == 1:
             bundle["entry"][-1]["resource"]["identifier"][0]["value"] = "weigh-in-0002"
         answers = await asyncio.gather(*(client.post("/fhir", json=bundle, headers=app.headers) for _ in range(2)))
