@@ -146,6 +146,9 @@ async def test_the_observation_entrys_if_none_exist_finds_the_measure_stored_und
     assert location(await client.post("/fhir", json=newer, headers=app.headers)) == location(again)
     items = (await client.get(VITALS, headers=person.headers)).json()["items"]
     assert [(m["type"], m["value"]) for m in items] == [("body_weight", 70)]
+    # Percent-encoded, as a query string may be.
+    encoded = conditional(transaction(body_weight(70)), "identifier=urn%3Aoid%3A1.2.3.4.5%7Cweigh-in-0001")
+    assert location(await client.post("/fhir", json=encoded, headers=app.headers)) == location(again)
     # The value alone (any system) finds it too.
     by_value = conditional(transaction(body_weight(70)), "identifier=weigh-in-0001")
     assert location(await client.post("/fhir", json=by_value, headers=app.headers)) == location(again)
@@ -167,6 +170,9 @@ async def test_the_if_none_exist_header_is_read_as_the_observation_entrys(
     both = conditional(transaction(body_weight(70)), f"identifier={SYSTEM}|another")
     refused = outcome(await client.post("/fhir", json=both, headers=headers), 400)
     assert "If-None-Exist" in refused["issue"][0]["diagnostics"]
+    # A header too long to be an identifier search is a 400, as any bad header.
+    long = {**app.headers, "If-None-Exist": "identifier=" + "x" * 3000}
+    outcome(await client.post("/fhir", json=transaction(body_weight(70)), headers=long), 400)
     # Said twice alike, it is one condition.
     alike = conditional(transaction(body_weight(70)), f"identifier={SYSTEM}|weigh-in-0001")
     assert location(await client.post("/fhir", json=alike, headers=headers)) == location(again)
