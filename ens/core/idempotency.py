@@ -35,7 +35,7 @@ from litestar.types import (
 
 from ens.core import clock
 from ens.core.db import Row, fetch, fetch_one, row_lock, write_transaction
-from ens.core.problems import PROBLEM_JSON, for_status, problem_body
+from ens.core.errors import BadRequest, Conflict, DomainError, Invalid, PayloadTooLarge
 from ens.core.spool import EncryptedSpool
 
 log = logging.getLogger("ens.idempotency")
@@ -361,14 +361,20 @@ class _Replay:
                 self._body.close()
 
 
+# The statuses the middleware refuses with, as the domain errors of those statuses.
+_REFUSALS: dict[int, type[DomainError]] = {400: BadRequest, 409: Conflict, 413: PayloadTooLarge, 422: Invalid}
+
+
 async def replay_stored(request: Request[Any, Any, Any]) -> Response[bytes] | None:
     """``before_request`` hook: after the route's guards passed, answer a refusal, or a replay with
     the stored response (the handler does not run again)."""
     state = request.scope.get("state", {})
     refusal = state.get(REFUSAL_STATE_KEY)
     if refusal is not None:
+        # Raised, not answered here: the one error mapping answers it as every error of the route
+        # (problem+json on /v1, an OperationOutcome on /fhir).
         status, detail = refusal
-        return Response(problem_body(for_status(status), detail), status_code=status, media_type=PROBLEM_JSON)
+        raise _REFUSALS[status](detail)
     stored = state.get(REPLAY_STATE_KEY)
     if stored is None:
         return None

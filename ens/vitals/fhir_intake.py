@@ -12,6 +12,12 @@ the one the Observation names (a Device no measure names would be kept nowhere: 
 labelled restricted (``meta.security`` R) is stored hidden from the representatives, as the import
 reads the label: an app the holder connected may, one a representative connected may not (403).
 
+A retry stores nothing twice when the request says what it is: the Observation's identifier (a
+re-send is ``200 OK``), a conditional create (the Observation entry's ``request.ifNoneExist``, or
+the ``If-None-Exist`` header, ``identifier=system|value``: the measure stored under it is answered
+and left as it is), or an ``Idempotency-Key`` (the middleware replays the first answer). An
+Observation with neither identifier nor key is a new measure at each POST.
+
 ``GET /fhir/Observation?code=&date=`` searches the measures an app may read (``searchset``).
 """
 
@@ -21,7 +27,7 @@ import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import unquote, urlencode
 from uuid import uuid4
 from zoneinfo import ZoneInfo
 
@@ -95,9 +101,68 @@ def _located(exc: Invalid | ObservationRefused, prefix: str, observation: Mappin
     return located
 
 
-async def take_transaction(access: SpaceAccess, body: bytes) -> bytes:
+# What a conditional create may ask (FHIR's If-None-Exist, a Bundle entry's request.ifNoneExist).
+_CONDITION_TAKEN = "identifier=system|value (or identifier=value): the one search ENS runs for a conditional create"
+
+
+def _condition(request: Mapping[str, Any], header: str | None, where: str) -> tuple[str | None, str] | None:
+    """The identifier a conditional create names (its ``system``, ``None`` for any, and its value):
+    the entry's ``ifNoneExist`` or the ``If-None-Exist`` header (both given, they say the same).
+
+    ``identifier=[system|]value``, a query string (percent-encoded or not; FHIR's escapes ``\\|``,
+    ``\\,`` and ``\\\\`` within the token); any other search is 400: a condition ignored would let
+    every retry store the measure again."""
+    given = request.get("ifNoneExist")
+    if given is not None and not isinstance(given, str):
+        raise BadRequest("ifNoneExist is a string.", [FieldError(where, f"a string: {_CONDITION_TAKEN}")])
+    if header is not None and given is not None and header != given:
+        raise BadRequest(
+            "The If-None-Exist header and the Observation entry's request.ifNoneExist say two different things: "
+            "send one of them."
+        )
+    criteria = given if given is not None else header
+    if criteria is None:
+        return None
+    located = [FieldError(where, _CONDITION_TAKEN)] if given is not None else []
+    refused = BadRequest(f"{'ifNoneExist' if given is not None else 'If-None-Exist'}: {_CONDITION_TAKEN}.", located)
+    name, equals, token = criteria.partition("=")
+    if name.strip() != "identifier" or not equals or "&" in token:
+        raise refused
+    token = unquote(token)
+    values = _split_unescaped(token, ",")
+    parts = _split_unescaped(token, "|")
+    if len(values) != 1 or len(parts) > 2 or not _unescaped(parts[-1]):
+        raise refused
+    system = _unescaped(parts[0]) if len(parts) == 2 else None
+    return system, _unescaped(parts[-1])
+
+
+def _check_condition(condition: tuple[str | None, str], observation: Mapping[str, Any], where: str) -> None:
+    """The identifier the condition names must be the Observation's own ``identifier[0]`` (what ENS
+    finds a measure by, its ``clientRecordId``): otherwise the measure stored would never match the
+    condition, and a retry would store it again (422)."""
+    system, value = condition
+    identifiers = observation.get("identifier")
+    first = identifiers[0] if isinstance(identifiers, list) and identifiers else None
+    own = first if isinstance(first, dict) else {}
+    own_system = own.get("system") or ""
+    if own.get("value") != value or (system is not None and system != own_system):
+        detail = (
+            "names an identifier that is not the Observation's identifier[0] (system|value): ENS finds a measure "
+            "by it, so the measure stored would never match and a retry would store it again"
+        )
+        raise Invalid(
+            "The conditional create names an identifier the Observation does not carry.", [FieldError(where, detail)]
+        )
+
+
+async def take_transaction(access: SpaceAccess, body: bytes, *, if_none_exist: str | None = None) -> bytes:
     """Store the Bundle's Observation (and what its Device says) as one measure; the answer is the
-    ``transaction-response`` Bundle, its entries in the request's order."""
+    ``transaction-response`` Bundle, its entries in the request's order.
+
+    A conditional create (the Observation entry's ``request.ifNoneExist``, or ``if_none_exist``,
+    the ``If-None-Exist`` header, read as that entry's: the Bundle holds one Observation) finds the
+    measure the app stored under the identifier it names and leaves it as it is (:func:`_condition`)."""
     try:
         bundle = msgspec.json.decode(body)
     except msgspec.DecodeError:
@@ -106,6 +171,7 @@ async def take_transaction(access: SpaceAccess, body: bytes) -> bytes:
     observations: list[tuple[int, dict[str, Any]]] = []
     devices: list[tuple[int, dict[str, Any]]] = []
     device_names: set[str] = set()
+    requested: Mapping[str, Any] = {}
     for index, entry in enumerate(entries):
         resource = entry.get("resource") if isinstance(entry, dict) else None
         kind = resource.get("resourceType") if isinstance(resource, dict) else None
@@ -118,6 +184,7 @@ async def take_transaction(access: SpaceAccess, body: bytes) -> bytes:
             )
         if kind == "Observation":
             observations.append((index, resource))
+            requested = request if isinstance(request, dict) else {}
         else:
             devices.append((index, resource))
             names = (entry.get("fullUrl"), f"Device/{resource['id']}" if isinstance(resource.get("id"), str) else None)
@@ -130,6 +197,7 @@ async def take_transaction(access: SpaceAccess, body: bytes) -> bytes:
         )
     index, observation = observations[0]
     prefix = f"Bundle.entry[{index}].resource"
+    condition = _condition(requested, if_none_exist, f"Bundle.entry[{index}].request.ifNoneExist")
     if not _subject_is_the_space(observation.get("subject"), access):
         raise Invalid(
             "The Observation's subject must be absent or the token's own space.",
@@ -177,12 +245,14 @@ async def take_transaction(access: SpaceAccess, body: bytes) -> bytes:
                 )
             ],
         )
+    if condition is not None:
+        _check_condition(condition, observation, f"Bundle.entry[{index}].request.ifNoneExist")
     if is_restricted(observation):
         # The restricted label (meta.security R, as the export writes a hidden measure and the
         # import reads it): the measure is stored hidden from the representatives, never visible.
         item["hiddenFromRepresentatives"] = True
     try:
-        result = await record_measurements(access, [item])
+        result = await record_measurements(access, [item], keep_stored=condition is not None)
     except Invalid as exc:
         raise Invalid(exc.detail, _located(exc, prefix, observation)) from None
     except MayNotHide as exc:
@@ -460,7 +530,9 @@ def capability_statement(*, base_url: str) -> bytes:
                             f"https://interop.esante.gouv.fr/ig/fhir/mesures/StructureDefinition/{p}"
                             for p in PROFILES.values()
                         ],
-                        "documentation": "Created only inside the transaction (POST /fhir); searched here.",
+                        "documentation": "Created only inside the transaction (POST /fhir), where its entry's "
+                        "request.ifNoneExist (or the If-None-Exist header) identifier=system|value finds the measure "
+                        "already stored under its identifier[0] (200 OK, left as it is); searched here.",
                         "interaction": [{"code": "search-type"}],
                         "searchParam": [
                             {
@@ -485,7 +557,10 @@ def capability_statement(*, base_url: str) -> bytes:
                 "interaction": [
                     {
                         "code": "transaction",
-                        "documentation": "The guide's feeding Bundle: one Observation and at most one Device.",
+                        "documentation": "The guide's feeding Bundle: one Observation and at most one Device. "
+                        "Retried safely with the Observation's identifier, a conditional create (ifNoneExist: "
+                        "identifier=system|value) or an Idempotency-Key header; without any of them each POST is a "
+                        "new measure.",
                     }
                 ],
             }

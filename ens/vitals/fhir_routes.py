@@ -13,7 +13,7 @@ from typing import Annotated
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
-from litestar.params import QueryParameter
+from litestar.params import HeaderParameter, QueryParameter
 from msgspec import Meta
 
 from ens.core.api import PUBLIC, Cursors
@@ -46,12 +46,39 @@ class FhirController(Controller):
         "clientRecordId, meta.versionId its version) and access history as POST /v1/spaces/{space}/vitals. "
         "The Observation's subject is absent or the token's own space. A profile ENS does not keep (oxygen "
         "saturation...) is 422 naming it; an app without the type's write scope is 403 (consent not given). "
-        "Errors are OperationOutcome resources.",
+        "Errors are OperationOutcome resources.\n\n"
+        "Retrying safely (an answer lost on the network): a measure is stored once when the request carries "
+        "any of these. (1) The Observation's identifier: a re-send is 200 OK with the same measure (a higher "
+        "meta.versionId replaces it). (2) A conditional create, identifier=system|value (or identifier=value) "
+        "naming the Observation's identifier[0], as the Observation entry's request.ifNoneExist or the "
+        "If-None-Exist header: the measure already stored under it is answered 200 OK and left as it is; "
+        "another search is 400, an identifier the Observation does not carry 422. (3) An Idempotency-Key "
+        "header, as on every creating POST: a retry with the same key and Bundle replays the first answer "
+        "(Idempotent-Replayed: true) and stores nothing; the same key with another Bundle is 422, while the "
+        "first still runs 409; keys are the app's own, kept 24 hours. An Observation sent with no identifier "
+        "and no key is a new measure at each POST: retried, it is stored twice.",
         operation_id="fhirTransaction",
         responses=BUNDLE,
     )
-    async def transaction(self, access: Access, request: Request) -> Response[bytes]:  # type: ignore[type-arg]
-        return Response(await fhir_intake.take_transaction(access, await request.body()), media_type=FHIR_JSON)
+    async def transaction(
+        self,
+        access: Access,
+        request: Request,  # type: ignore[type-arg]
+        if_none_exist: Annotated[
+            str | None,
+            HeaderParameter(
+                name="If-None-Exist",
+                required=False,
+                max_length=2048,
+                description="FHIR's conditional create, read as the Bundle's Observation entry's "
+                "request.ifNoneExist (the Bundle holds one Observation; both given, they must be equal, else "
+                "400): identifier=system|value or identifier=value, the Observation's identifier[0]. The "
+                "measure stored under it is answered 200 OK and left as it is.",
+            ),
+        ] = None,
+    ) -> Response[bytes]:
+        answer = await fhir_intake.take_transaction(access, await request.body(), if_none_exist=if_none_exist)
+        return Response(answer, media_type=FHIR_JSON)
 
     @get(
         "/Observation",

@@ -487,6 +487,7 @@ async def record_measurements(
     *,
     imported: Sequence[Imported] | None = None,
     import_id: UUID | None = None,
+    keep_stored: bool = False,
 ) -> BatchResult:
     """Store a batch of measures: all of them in one transaction, or none and a 422 naming each bad one.
 
@@ -494,7 +495,8 @@ async def record_measurements(
     ``clientRecordVersion`` is higher, else left as it is; the unique index decides, so two racing
     requests cannot both create it. ``imported`` (one per item) and ``import_id`` are the space
     import's: that import is then the writer (:func:`import_writer`), and each measure keeps its
-    original source and hidden flag.
+    original source and hidden flag. ``keep_stored`` (a FHIR conditional create) leaves a record
+    already stored as it is whatever the version sent ("unchanged"): only a new one is created.
     """
     if not 1 <= len(raw_items) <= MAX_BATCH:
         detail = f"between 1 and {MAX_BATCH} measurements per request"
@@ -515,7 +517,15 @@ async def record_measurements(
     attempts = 1 if current().current_transaction.get() is not None else _ATTEMPTS
     for _ in range(attempts):
         try:
-            return await _store(access, writer, prepared, imported, now=now, zone=zone_of(access.space.timezone))
+            return await _store(
+                access,
+                writer,
+                prepared,
+                imported,
+                now=now,
+                zone=zone_of(access.space.timezone),
+                keep_stored=keep_stored,
+            )
         except RecordRace:
             continue
     raise Conflict("Other requests were writing the same records at the same time: send the batch again.")
@@ -582,6 +592,7 @@ async def _store(
     *,
     now: datetime,
     zone: ZoneInfo,
+    keep_stored: bool = False,
 ) -> BatchResult:
     """One transaction: the places and the lookup in one statement, new records by ``COPY``, the
     replaced ones by an upsert (module doc)."""
@@ -605,7 +616,7 @@ async def _store(
             if known is None:
                 hidden = origin.hidden if origin is not None else p.item.hidden_from_representatives
                 measurement_id, created_at, result = next(fresh), now, "created"
-            elif p.item.client_record_version > known.version:
+            elif not keep_stored and p.item.client_record_version > known.version:
                 # A replacement keeps the measure's identity, creation time and who may see it (and
                 # hides it if it says so).
                 hidden = known.hidden or p.item.hidden_from_representatives
