@@ -193,35 +193,57 @@ async def _note(sealed_upto: int, pending_upto: int, at: datetime) -> None:
 
 
 async def _seal_range(after: int, upto: int, *, at: datetime) -> tuple[int, int]:
-    """Checkpoints for every space with rows whose ids are in ``(after, upto]``."""
+    """Checkpoints for every space with rows whose ids are in ``(after, upto]``, each with the newest
+    ``at`` of its space's rows up to ``upto`` (``newest_at``: the history read ``since`` a time skips
+    the rows up to a checkpoint older than it)."""
     rows = await fetch(
-        "SELECT space_id, id, mac FROM access_history WHERE id > {} AND id <= {} ORDER BY id", after, upto
+        "SELECT space_id, id, mac, at FROM access_history WHERE id > {} AND id <= {} ORDER BY id", after, upto
     )
     by_space: dict[UUID, list[tuple[int, Any]]] = {}
+    newest: dict[UUID, datetime] = {}
     for row in rows:
-        by_space.setdefault(as_uuid(row["space_id"]), []).append((int(row["id"]), row["mac"]))
+        space_id = as_uuid(row["space_id"])
+        by_space.setdefault(space_id, []).append((int(row["id"]), row["mac"]))
+        newest[space_id] = max(newest.get(space_id, aware(row["at"])), aware(row["at"]))
     spaces = list(by_space)
     previous: dict[UUID, str] = {}
+    before: dict[UUID, datetime | None] = {}
     for start in range(0, len(spaces), _SPACES_PER_QUERY):
         part = spaces[start : start + _SPACES_PER_QUERY]
         placeholders = ", ".join(["{}"] * len(part))
         heads = await fetch(
-            f"""SELECT c.space_id, c.mac FROM history_checkpoints c
+            f"""SELECT c.space_id, c.mac, c.newest_at FROM history_checkpoints c
                 JOIN (SELECT space_id, MAX(upto_id) AS upto FROM history_checkpoints
                       WHERE space_id IN ({placeholders}) GROUP BY space_id) last
                   ON last.space_id = c.space_id AND last.upto = c.upto_id""",
             *part,
         )
         previous.update({as_uuid(head["space_id"]): str(head["mac"]) for head in heads})
+        before.update({as_uuid(head["space_id"]): head["newest_at"] for head in heads if head["newest_at"]})
+        # A space's first checkpoint, or the first since checkpoints say how new their rows are: its
+        # rows before this range, read once (none for a new space; a space's rows between two of its
+        # checkpoints are in the later one, and rows older than sealing in none).
+        unknown = [space_id for space_id in part if space_id not in before]
+        if unknown:
+            older = await fetch(
+                f"SELECT space_id, MAX(at) AS newest FROM access_history "
+                f"WHERE space_id IN ({', '.join(['{}'] * len(unknown))}) AND id <= {{}} GROUP BY space_id",
+                *unknown,
+                after,
+            )
+            before.update({as_uuid(row["space_id"]): row["newest"] for row in older if row["newest"]})
+    for space_id, earlier in before.items():
+        if earlier is not None:
+            newest[space_id] = max(newest[space_id], aware(earlier))
     made = [
         (space_id, uuid.uuid4(), after, upto, len(space_rows),
-         _checkpoint_mac(previous.get(space_id, ""), space_id, after, upto, space_rows), at)
+         _checkpoint_mac(previous.get(space_id, ""), space_id, after, upto, space_rows), at, newest[space_id])
         for space_id, space_rows in by_space.items()
     ]  # fmt: skip
     if made:
         await insert_rows(
             "history_checkpoints",
-            ("space_id", "id", "after_id", "upto_id", "row_count", "mac", "sealed_at"),
+            ("space_id", "id", "after_id", "upto_id", "row_count", "mac", "sealed_at", "newest_at"),
             rows=made,
         )
     return len(made), len(rows)
@@ -264,9 +286,10 @@ async def verify_space(space_id: UUID, columns: Sequence[str], *, page: int = _P
     )
     previous = ""
     checkpoints_after = rows_after = 0
+    newest: datetime | None = None  # the newest ``at`` of the rows read so far (by id)
     while True:
         checkpoints = await fetch(
-            "SELECT id, after_id, upto_id, row_count, mac FROM history_checkpoints "
+            "SELECT id, after_id, upto_id, row_count, mac, newest_at FROM history_checkpoints "
             "WHERE space_id = {} AND upto_id > {} ORDER BY upto_id LIMIT {}",
             space_id,
             checkpoints_after,
@@ -284,13 +307,15 @@ async def verify_space(space_id: UUID, columns: Sequence[str], *, page: int = _P
             for row in rows:
                 row_id = int(row["id"])
                 while k < len(checkpoints) and int(checkpoints[k]["upto_id"]) < row_id:
-                    if (finding := _check(space_id, checkpoints[k], previous, inside)) is not None:
+                    if (finding := _check(space_id, checkpoints[k], previous, inside, newest)) is not None:
                         return finding
                     previous, inside, k = str(checkpoints[k]["mac"]), [], k + 1
                 if row["mac"] is None:
                     return Finding(
                         space_id, f"row {row_id} carries no MAC (written before sealing existed, or its MAC removed)"
                     )
+                at = aware(row["at"])
+                newest = at if newest is None else max(newest, at)
                 values = sealed(_stored_values(row, columns), _stored_values(row, if_set))
                 if not hmac.compare_digest(row_mac(values), str(row["mac"])):
                     return Finding(space_id, f"row {row_id} was changed after it was written")
@@ -307,7 +332,7 @@ async def verify_space(space_id: UUID, columns: Sequence[str], *, page: int = _P
             if len(rows) < page:
                 break
         while k < len(checkpoints):
-            if (finding := _check(space_id, checkpoints[k], previous, inside)) is not None:
+            if (finding := _check(space_id, checkpoints[k], previous, inside, newest)) is not None:
                 return finding
             previous, inside, k = str(checkpoints[k]["mac"]), [], k + 1
         if last_page:
@@ -315,11 +340,22 @@ async def verify_space(space_id: UUID, columns: Sequence[str], *, page: int = _P
         checkpoints_after = int(checkpoints[-1]["upto_id"])
 
 
-def _check(space_id: UUID, checkpoint: Row, previous: str, inside: Sequence[tuple[int, Any]]) -> Finding | None:
-    """A checkpoint against the MAC of the one before it in its space and the rows now in its range."""
+def _check(
+    space_id: UUID, checkpoint: Row, previous: str, inside: Sequence[tuple[int, Any]], newest: datetime | None
+) -> Finding | None:
+    """A checkpoint against the MAC of the one before it in its space and the rows now in its range,
+    and its ``newest_at`` against ``newest``, the newest ``at`` of the space's rows up to it (a time
+    set older would hide rows from the history read ``since`` it; newer, it only skips fewer)."""
     after, upto = int(checkpoint["after_id"]), int(checkpoint["upto_id"])
     if hmac.compare_digest(_checkpoint_mac(previous, space_id, after, upto, inside), str(checkpoint["mac"])):
-        return None
+        stated = checkpoint["newest_at"]
+        if stated is None or newest is None or aware(stated) == newest:
+            return None
+        return Finding(
+            space_id,
+            f"checkpoint {checkpoint['id']} (rows {after + 1} to {upto}) says its newest row is of "
+            f"{aware(stated).isoformat()}, its rows say {newest.isoformat()}: changed after it was made",
+        )
     return Finding(
         space_id,
         f"checkpoint {checkpoint['id']} (rows {after + 1} to {upto}) no longer matches: rows were deleted, added "

@@ -196,6 +196,9 @@ class HistoryCheckpoint(Table, tablename="history_checkpoints"):
     row_count = Integer()
     mac = Varchar(length=64)
     sealed_at = Timestamptz()
+    # The newest ``at`` of the space's rows with ids up to ``upto_id`` (this checkpoint's and every
+    # one before): the history read ``since`` a time skips the rows up to a checkpoint older than it.
+    newest_at = Timestamptz(null=True, default=None)
 
 
 class HistorySealState(Table, tablename="history_seal_state"):

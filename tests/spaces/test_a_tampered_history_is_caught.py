@@ -435,3 +435,120 @@ async def test_each_tampering_is_caught_across_pages(
         assert finding.what == _added_later(ids[middle])  # its row, the first link broken (the next one's chain too)
     else:
         assert finding.what == _added_later(ids[-1])
+
+
+# The history read since a time skips the rows a checkpoint knows to be older (newest_at).
+
+_HISTORY_COLUMNS = (
+    "space_id, at, actor_account_id, client_id, acting_as, action, resource_type, outcome, request_id, mac"
+)
+
+
+async def _old_reads(person: Person, count: int, *, days_ago: float) -> None:
+    """``count`` of the holder's reads, written now, of ``days_ago`` days ago (one second apart)."""
+    for n in range(count):
+        await db.fetch(
+            f"INSERT INTO access_history ({_HISTORY_COLUMNS}) "
+            "VALUES ({}, {}, {}, 'c', 'holder', {}, 'vitals', 200, {}, 'x')",
+            person.space_id,
+            clock.now() - timedelta(days=days_ago) + timedelta(seconds=n),
+            person.account_id,
+            "GET /v1/spaces/{space}/vitals",
+            f"old-{n}",
+        )
+
+
+async def _listed(client: httpx.AsyncClient, person: Person, since: str) -> list[int]:
+    ids: list[int] = []
+    cursor = None
+    while True:
+        query = {"since": since, "limit": 7, **({"cursor": cursor} if cursor else {})}
+        page = await client.get("/v1/spaces/me/access-history", params=query, headers=person.headers)
+        assert page.status_code == 200, page.text
+        ids += [int(item["id"]) for item in page.json()["items"]]
+        if not (cursor := page.json()["nextCursor"]):
+            return ids
+
+
+async def test_the_history_since_a_time_lists_exactly_the_rows_that_new(
+    client: httpx.AsyncClient, make_person: MakePerson
+) -> None:
+    """Every ``since`` gives the rows whose ``at`` is at or after it, whatever the checkpoints skip:
+    old rows sealed, a row written late for a request that began days ago (an upload from a slow
+    link), new rows sealed and not."""
+    person = await make_person()
+    await _old_reads(person, 20, days_ago=3)
+    await _seal_now()
+    await _old_reads(person, 1, days_ago=2.5)  # written late, of a request begun 2.5 days ago
+    for _ in range(3):
+        assert (await client.get("/v1/spaces/me", headers=person.headers)).status_code == 200
+    await _seal_now()
+    for _ in range(2):  # not sealed yet
+        assert (await client.get("/v1/spaces/me", headers=person.headers)).status_code == 200
+    checkpoints = await db.fetch("SELECT newest_at FROM history_checkpoints WHERE space_id = {}", person.space_id)
+    assert len(checkpoints) >= 2 and all(row["newest_at"] is not None for row in checkpoints)
+    # Exactly the first checkpoint's newest_at, its newest row's time: that row is listed.
+    first = await db.fetch_one(
+        "SELECT MIN(newest_at) AS at FROM history_checkpoints WHERE space_id = {}", person.space_id
+    )
+    assert first is not None
+    for since in (
+        clock.aware(first["at"]),
+        clock.now() - timedelta(days=4),
+        clock.now() - timedelta(days=3) + timedelta(seconds=10, milliseconds=500),
+        clock.now() - timedelta(days=2.75),
+        clock.now() - timedelta(days=1),
+        clock.now() - timedelta(minutes=5),
+        clock.now() + timedelta(minutes=5),
+    ):
+        expected = await db.fetch(
+            "SELECT id FROM access_history WHERE space_id = {} AND at >= {} ORDER BY id DESC", person.space_id, since
+        )
+        listed = await _listed(client, person, since.isoformat())
+        # The listing's own requests write rows too (after their answers): compare up to the first.
+        assert listed == [int(row["id"]) for row in expected if not listed or int(row["id"]) <= listed[0]], since
+
+
+async def test_a_checkpoint_time_set_older_is_caught(client: httpx.AsyncClient, make_person: MakePerson) -> None:
+    """A checkpoint's ``newest_at`` set back would hide its rows from the history read since a later
+    time: ``ens audit verify`` reports it (set forward, it only makes that read skip less)."""
+    person = await make_person()
+    await _history_of_a_few_requests(client, person)
+    await _seal_now()
+    assert await audit.verify_space(person.space_id, COLUMNS) is None
+    await db.fetch(
+        "UPDATE history_checkpoints SET newest_at = {} WHERE space_id = {}",
+        clock.now() - timedelta(days=30),
+        person.space_id,
+    )
+    finding = await audit.verify_space(person.space_id, COLUMNS)
+    assert finding is not None and "newest row" in finding.what
+
+
+@pytest.mark.skipif(not os.environ.get("ENS_DATABASE_URL", "").startswith("postgres"), reason="PostgreSQL's plan")
+async def test_the_history_since_an_hour_ago_does_not_walk_the_older_rows(
+    client: httpx.AsyncClient, make_person: MakePerson, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A ``since`` few rows match walked the space's whole history, newest first, down to its oldest
+    row (3,000 here; a year of a watch's readings is half a million). The checkpoints' ``newest_at``
+    bound the walk: the rows up to the last checkpoint older than ``since`` are skipped."""
+    from ens.spaces import history
+    from tests.helpers.plans import Statements
+
+    person = await make_person()
+    await db.fetch(
+        f"INSERT INTO access_history ({_HISTORY_COLUMNS}) SELECT {{}}, now() - interval '2 days' + g * interval "
+        "'1 second', {}, 'c', 'holder', 'GET /v1/spaces/{space}/vitals', 'vitals', 200, 'r' || g, 'x' "
+        "FROM generate_series(1, 3000) AS g",
+        person.space_id,
+        person.account_id,
+    )
+    await _seal_now()
+    for _ in range(3):
+        assert (await client.get("/v1/spaces/me", headers=person.headers)).status_code == 200
+    await db.fetch("ANALYZE access_history")
+    statements = Statements(monkeypatch, history)
+    since = (clock.now() - timedelta(hours=1)).isoformat()
+    answer = await client.get("/v1/spaces/me/access-history", params={"since": since}, headers=person.headers)
+    assert answer.status_code == 200 and len(answer.json()["items"]) == 3
+    assert await statements.most_rows_looked_at("FROM access_history") <= 25

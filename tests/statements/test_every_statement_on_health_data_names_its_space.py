@@ -48,7 +48,7 @@ ACROSS_SPACES: dict[str, str] = {
     "FROM space_codes WHERE code_hash =": "a code found by its hash, by someone who does not know its space",
     # ens audit seal, every few minutes: the newest range of the history's ids, whatever the space
     # (the BRIN index on id; on partitions, each partition's range).
-    "SELECT space_id, id, mac FROM access_history WHERE id >": "the sealer's range",
+    "SELECT space_id, id, mac, at FROM access_history WHERE id >": "the sealer's range",
     "SELECT MAX(id) AS top FROM access_history WHERE id >": "the sealer notes the newest row past the last noted",
     # An account's own representations: the spaces GET /v1/me lists, a parent's children (by
     # account_id, index representatives_account; under Citus a per-account table: docs/scale.md).
