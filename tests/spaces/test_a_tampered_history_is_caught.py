@@ -462,7 +462,7 @@ async def _listed(client: httpx.AsyncClient, person: Person, since: str) -> list
     ids: list[int] = []
     cursor = None
     while True:
-        query = {"since": since, "limit": 7, **({"cursor": cursor} if cursor else {})}
+        query: dict[str, str | int] = {"since": since, "limit": 7, **({"cursor": cursor} if cursor else {})}
         page = await client.get("/v1/spaces/me/access-history", params=query, headers=person.headers)
         assert page.status_code == 200, page.text
         ids += [int(item["id"]) for item in page.json()["items"]]
