@@ -48,6 +48,8 @@ from ens.core.db import Row, as_uuid, fetch, fetch_one, insert_rows, row_lock, w
 log = logging.getLogger("ens.audit")
 
 SEAL_LAG = timedelta(seconds=60)
+# The oldest_at of checkpoints made before it was kept (migration m2026_12_13_1300): perhaps older.
+_UNKNOWN_OLDEST = datetime(1, 1, 2, tzinfo=UTC)
 _CHUNK = 20_000
 _SPACES_PER_QUERY = 400
 
@@ -195,16 +197,19 @@ async def _note(sealed_upto: int, pending_upto: int, at: datetime) -> None:
 async def _seal_range(after: int, upto: int, *, at: datetime) -> tuple[int, int]:
     """Checkpoints for every space with rows whose ids are in ``(after, upto]``, each with the newest
     ``at`` of its space's rows up to ``upto`` (``newest_at``: the history read ``since`` a time skips
-    the rows up to a checkpoint older than it)."""
+    the rows up to a checkpoint older than it) and the oldest of the rows it seals (``oldest_at``:
+    read ``until`` a time, the rows of a checkpoint not older than it are skipped)."""
     rows = await fetch(
         "SELECT space_id, id, mac, at FROM access_history WHERE id > {} AND id <= {} ORDER BY id", after, upto
     )
     by_space: dict[UUID, list[tuple[int, Any]]] = {}
     newest: dict[UUID, datetime] = {}
+    oldest: dict[UUID, datetime] = {}
     for row in rows:
-        space_id = as_uuid(row["space_id"])
+        space_id, row_at = as_uuid(row["space_id"]), aware(row["at"])
         by_space.setdefault(space_id, []).append((int(row["id"]), row["mac"]))
-        newest[space_id] = max(newest.get(space_id, aware(row["at"])), aware(row["at"]))
+        newest[space_id] = max(newest.get(space_id, row_at), row_at)
+        oldest[space_id] = min(oldest.get(space_id, row_at), row_at)
     spaces = list(by_space)
     previous: dict[UUID, str] = {}
     before: dict[UUID, datetime | None] = {}
@@ -237,13 +242,14 @@ async def _seal_range(after: int, upto: int, *, at: datetime) -> tuple[int, int]
             newest[space_id] = max(newest[space_id], aware(earlier))
     made = [
         (space_id, uuid.uuid4(), after, upto, len(space_rows),
-         _checkpoint_mac(previous.get(space_id, ""), space_id, after, upto, space_rows), at, newest[space_id])
+         _checkpoint_mac(previous.get(space_id, ""), space_id, after, upto, space_rows), at, newest[space_id],
+         oldest[space_id])
         for space_id, space_rows in by_space.items()
     ]  # fmt: skip
     if made:
         await insert_rows(
             "history_checkpoints",
-            ("space_id", "id", "after_id", "upto_id", "row_count", "mac", "sealed_at", "newest_at"),
+            ("space_id", "id", "after_id", "upto_id", "row_count", "mac", "sealed_at", "newest_at", "oldest_at"),
             rows=made,
         )
     return len(made), len(rows)
@@ -289,7 +295,7 @@ async def verify_space(space_id: UUID, columns: Sequence[str], *, page: int = _P
     newest: datetime | None = None  # the newest ``at`` of the rows read so far (by id)
     while True:
         checkpoints = await fetch(
-            "SELECT id, after_id, upto_id, row_count, mac, newest_at FROM history_checkpoints "
+            "SELECT id, after_id, upto_id, row_count, mac, newest_at, oldest_at FROM history_checkpoints "
             "WHERE space_id = {} AND upto_id > {} ORDER BY upto_id LIMIT {}",
             space_id,
             checkpoints_after,
@@ -297,6 +303,7 @@ async def verify_space(space_id: UUID, columns: Sequence[str], *, page: int = _P
         )
         last_page = len(checkpoints) < page
         inside: list[tuple[int, Any]] = []  # the rows of checkpoints[k], the one open
+        inside_oldest: datetime | None = None  # the oldest ``at`` among them
         k = 0
         while True:
             if last_page:  # the rows up to the last checkpoint, then those past it
@@ -307,9 +314,11 @@ async def verify_space(space_id: UUID, columns: Sequence[str], *, page: int = _P
             for row in rows:
                 row_id = int(row["id"])
                 while k < len(checkpoints) and int(checkpoints[k]["upto_id"]) < row_id:
-                    if (finding := _check(space_id, checkpoints[k], previous, inside, newest)) is not None:
+                    if (
+                        finding := _check(space_id, checkpoints[k], previous, inside, newest, inside_oldest)
+                    ) is not None:
                         return finding
-                    previous, inside, k = str(checkpoints[k]["mac"]), [], k + 1
+                    previous, inside, inside_oldest, k = str(checkpoints[k]["mac"]), [], None, k + 1
                 if row["mac"] is None:
                     return Finding(
                         space_id, f"row {row_id} carries no MAC (written before sealing existed, or its MAC removed)"
@@ -321,6 +330,7 @@ async def verify_space(space_id: UUID, columns: Sequence[str], *, page: int = _P
                     return Finding(space_id, f"row {row_id} was changed after it was written")
                 if k < len(checkpoints) and int(checkpoints[k]["after_id"]) < row_id:
                     inside.append((row_id, row["mac"]))
+                    inside_oldest = at if inside_oldest is None else min(inside_oldest, at)
                 elif row_id <= sealed_upto:
                     return Finding(
                         space_id,
@@ -332,30 +342,41 @@ async def verify_space(space_id: UUID, columns: Sequence[str], *, page: int = _P
             if len(rows) < page:
                 break
         while k < len(checkpoints):
-            if (finding := _check(space_id, checkpoints[k], previous, inside, newest)) is not None:
+            if (finding := _check(space_id, checkpoints[k], previous, inside, newest, inside_oldest)) is not None:
                 return finding
-            previous, inside, k = str(checkpoints[k]["mac"]), [], k + 1
+            previous, inside, inside_oldest, k = str(checkpoints[k]["mac"]), [], None, k + 1
         if last_page:
             return None
         checkpoints_after = int(checkpoints[-1]["upto_id"])
 
 
 def _check(
-    space_id: UUID, checkpoint: Row, previous: str, inside: Sequence[tuple[int, Any]], newest: datetime | None
+    space_id: UUID,
+    checkpoint: Row,
+    previous: str,
+    inside: Sequence[tuple[int, Any]],
+    newest: datetime | None,
+    oldest: datetime | None,
 ) -> Finding | None:
-    """A checkpoint against the MAC of the one before it in its space and the rows now in its range,
-    and its ``newest_at`` against ``newest``, the newest ``at`` of the space's rows up to it (a time
-    set older would hide rows from the history read ``since`` it; newer, it only skips fewer)."""
+    """A checkpoint against the MAC of the one before it in its space and the rows now in its range;
+    its ``newest_at`` against ``newest``, the newest ``at`` of the space's rows up to it, and its
+    ``oldest_at`` against ``oldest``, the oldest of its rows (a time changed would hide rows from
+    the history read ``since`` or ``until`` it)."""
     after, upto = int(checkpoint["after_id"]), int(checkpoint["upto_id"])
     if hmac.compare_digest(_checkpoint_mac(previous, space_id, after, upto, inside), str(checkpoint["mac"])):
-        stated = checkpoint["newest_at"]
-        if stated is None or newest is None or aware(stated) == newest:
-            return None
-        return Finding(
-            space_id,
-            f"checkpoint {checkpoint['id']} (rows {after + 1} to {upto}) says its newest row is of "
-            f"{aware(stated).isoformat()}, its rows say {newest.isoformat()}: changed after it was made",
-        )
+        for column, stated, found in (
+            ("newest", checkpoint["newest_at"], newest),
+            ("oldest", checkpoint["oldest_at"], oldest),
+        ):
+            # None, or the year 1 for oldest_at: made before checkpoints kept it.
+            if stated is None or found is None or aware(stated) <= _UNKNOWN_OLDEST or aware(stated) == found:
+                continue
+            return Finding(
+                space_id,
+                f"checkpoint {checkpoint['id']} (rows {after + 1} to {upto}) says its {column} row is of "
+                f"{aware(stated).isoformat()}, its rows say {found.isoformat()}: changed after it was made",
+            )
+        return None
     return Finding(
         space_id,
         f"checkpoint {checkpoint['id']} (rows {after + 1} to {upto}) no longer matches: rows were deleted, added "

@@ -300,6 +300,23 @@ ORDER BY id DESC
 LIMIT {}
 """
 
+# Read until a time: the rows not sealed yet (past the space's last checkpoint), then those up to the
+# last checkpoint that seals a row older than that time (its checkpoints newest first, by their
+# (space_id, upto_id) key: fewer than its rows, each sealing every row of a seal run): the rows of
+# the checkpoints after it are all as new or newer, skipped. Each part newest first, then merged.
+_LAST_SEALED = "SELECT MAX(c.upto_id) FROM history_checkpoints c WHERE c.space_id = {}"
+_LAST_WITH_OLDER = (
+    "SELECT c.upto_id FROM history_checkpoints c WHERE c.space_id = {} AND c.oldest_at < {} "
+    "ORDER BY c.upto_id DESC LIMIT 1"
+)
+_LIST_UNTIL = f"""
+SELECT * FROM ({_LIST.replace("FILTERS", f" AND id > COALESCE(({_LAST_SEALED}), 0)FILTERS")}) AS unsealed
+UNION ALL
+SELECT * FROM ({_LIST.replace("FILTERS", f" AND id <= COALESCE(({_LAST_WITH_OLDER}), 0)FILTERS")}) AS sealed
+ORDER BY id DESC
+LIMIT {{}}
+"""
+
 # The last id up to which every row of the space is older than a time (index history_checkpoints_newest).
 _OLDER_THAN_SINCE = (
     "SELECT c.upto_id FROM history_checkpoints c WHERE c.space_id = {} AND c.newest_at < {} "
@@ -412,7 +429,12 @@ async def list_access_history(
         hidden, times = hidden_items_sql()
         where += f" AND (resource_id IS NULL OR resource_id NOT IN ({hidden}))"
         args += [space_id] * times
-    rows = await fetch(_LIST.replace("FILTERS", where), space_id, before, *args, size + 1)
+    if filters.until is None:
+        rows = await fetch(_LIST.replace("FILTERS", where), space_id, before, *args, size + 1)
+    else:
+        unsealed = (space_id, before, space_id, *args, size + 1)
+        sealed = (space_id, before, space_id, filters.until, *args, size + 1)
+        rows = await fetch(_LIST_UNTIL.replace("FILTERS", where), *unsealed, *sealed, size + 1)
     items = [
         AccessEventRead(
             id=str(row["id"]),

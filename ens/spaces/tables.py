@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from piccolo.columns import (
     UUID,
     BigInt,
@@ -199,6 +201,9 @@ class HistoryCheckpoint(Table, tablename="history_checkpoints"):
     # The newest ``at`` of the space's rows with ids up to ``upto_id`` (this checkpoint's and every
     # one before): the history read ``since`` a time skips the rows up to a checkpoint older than it.
     newest_at = Timestamptz(null=True, default=None)
+    # The oldest ``at`` of the rows this checkpoint seals (the year 1 on checkpoints made before it
+    # was kept: "perhaps older"): the history read ``until`` a time skips those not older than it.
+    oldest_at = Timestamptz(default=datetime(1, 1, 1, tzinfo=UTC))
 
 
 class HistorySealState(Table, tablename="history_seal_state"):

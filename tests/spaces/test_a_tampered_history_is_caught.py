@@ -11,7 +11,7 @@ import os
 import subprocess
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -458,11 +458,12 @@ async def _old_reads(person: Person, count: int, *, days_ago: float) -> None:
         )
 
 
-async def _listed(client: httpx.AsyncClient, person: Person, since: str) -> list[int]:
+async def _listed(client: httpx.AsyncClient, person: Person, **bounds: datetime) -> list[int]:
     ids: list[int] = []
     cursor = None
     while True:
-        query: dict[str, str | int] = {"since": since, "limit": 7, **({"cursor": cursor} if cursor else {})}
+        query: dict[str, str | int] = {name: bound.isoformat() for name, bound in bounds.items()}
+        query.update({"limit": 7, **({"cursor": cursor} if cursor else {})})
         page = await client.get("/v1/spaces/me/access-history", params=query, headers=person.headers)
         assert page.status_code == 200, page.text
         ids += [int(item["id"]) for item in page.json()["items"]]
@@ -470,12 +471,12 @@ async def _listed(client: httpx.AsyncClient, person: Person, since: str) -> list
             return ids
 
 
-async def test_the_history_since_a_time_lists_exactly_the_rows_that_new(
+async def test_the_history_since_or_until_a_time_lists_exactly_the_rows_between(
     client: httpx.AsyncClient, make_person: MakePerson
 ) -> None:
-    """Every ``since`` gives the rows whose ``at`` is at or after it, whatever the checkpoints skip:
-    old rows sealed, a row written late for a request that began days ago (an upload from a slow
-    link), new rows sealed and not."""
+    """Every ``since`` gives the rows whose ``at`` is at or after it, every ``until`` those before
+    it, both those between, whatever the checkpoints skip: old rows sealed, a row written late for a
+    request that began days ago (an upload from a slow link), new rows sealed and not."""
     person = await make_person()
     await _old_reads(person, 20, days_ago=3)
     await _seal_now()
@@ -492,7 +493,7 @@ async def test_the_history_since_a_time_lists_exactly_the_rows_that_new(
         "SELECT MIN(newest_at) AS at FROM history_checkpoints WHERE space_id = {}", person.space_id
     )
     assert first is not None
-    for since in (
+    times = (
         clock.aware(first["at"]),
         clock.now() - timedelta(days=4),
         clock.now() - timedelta(days=3) + timedelta(seconds=10, milliseconds=500),
@@ -500,29 +501,41 @@ async def test_the_history_since_a_time_lists_exactly_the_rows_that_new(
         clock.now() - timedelta(days=1),
         clock.now() - timedelta(minutes=5),
         clock.now() + timedelta(minutes=5),
+    )
+    rows = await db.fetch("SELECT id, at FROM access_history WHERE space_id = {} ORDER BY id DESC", person.space_id)
+    for bounds in (
+        *({"since": time} for time in times),
+        *({"until": time} for time in times),
+        *({"since": since, "until": until} for since in times for until in times if since < until),
     ):
-        expected = await db.fetch(
-            "SELECT id FROM access_history WHERE space_id = {} AND at >= {} ORDER BY id DESC", person.space_id, since
-        )
-        listed = await _listed(client, person, since.isoformat())
-        # The listing's own requests write rows too (after their answers): compare up to the first.
-        assert listed == [int(row["id"]) for row in expected if not listed or int(row["id"]) <= listed[0]], since
+        since, until = bounds.get("since"), bounds.get("until")
+        expected = [
+            int(row["id"])
+            for row in rows
+            if (since is None or clock.aware(row["at"]) >= since) and (until is None or clock.aware(row["at"]) < until)
+        ]
+        listed = await _listed(client, person, **bounds)
+        # The listing's own requests write rows too (after their answers): those newer are not asked.
+        assert [row_id for row_id in listed if row_id <= int(rows[0]["id"])] == expected, bounds
 
 
-async def test_a_checkpoint_time_set_older_is_caught(client: httpx.AsyncClient, make_person: MakePerson) -> None:
-    """A checkpoint's ``newest_at`` set back would hide its rows from the history read since a later
-    time: ``ens audit verify`` reports it (set forward, it only makes that read skip less)."""
+@pytest.mark.parametrize(("column", "moved"), [("newest_at", -30), ("oldest_at", 30)])
+async def test_a_checkpoint_time_changed_is_caught(
+    client: httpx.AsyncClient, make_person: MakePerson, column: str, moved: int
+) -> None:
+    """A checkpoint's ``newest_at`` set back, or its ``oldest_at`` forward, would hide its rows from
+    the history read since, or until, a time between: ``ens audit verify`` reports it."""
     person = await make_person()
     await _history_of_a_few_requests(client, person)
     await _seal_now()
     assert await audit.verify_space(person.space_id, COLUMNS) is None
     await db.fetch(
-        "UPDATE history_checkpoints SET newest_at = {} WHERE space_id = {}",
-        clock.now() - timedelta(days=30),
+        f"UPDATE history_checkpoints SET {column} = {{}} WHERE space_id = {{}}",
+        clock.now() + timedelta(days=moved),
         person.space_id,
     )
     finding = await audit.verify_space(person.space_id, COLUMNS)
-    assert finding is not None and "newest row" in finding.what
+    assert finding is not None and f"{column.removesuffix('_at')} row" in finding.what
 
 
 @pytest.mark.skipif(not os.environ.get("ENS_DATABASE_URL", "").startswith("postgres"), reason="PostgreSQL's plan")
@@ -551,4 +564,32 @@ async def test_the_history_since_an_hour_ago_does_not_walk_the_older_rows(
     since = (clock.now() - timedelta(hours=1)).isoformat()
     answer = await client.get("/v1/spaces/me/access-history", params={"since": since}, headers=person.headers)
     assert answer.status_code == 200 and len(answer.json()["items"]) == 3
+    assert await statements.most_rows_looked_at("FROM access_history") <= 25
+
+
+@pytest.mark.skipif(not os.environ.get("ENS_DATABASE_URL", "").startswith("postgres"), reason="PostgreSQL's plan")
+async def test_the_history_until_long_ago_does_not_walk_the_newer_rows(
+    client: httpx.AsyncClient, make_person: MakePerson, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An ``until`` long past walked every newer row of the space, newest first (3,000 here). The
+    checkpoints' ``oldest_at`` bound the walk: it starts at the last checkpoint sealing an older row."""
+    from ens.spaces import history
+    from tests.helpers.plans import Statements
+
+    person = await make_person()
+    await _old_reads(person, 20, days_ago=30)
+    await _seal_now()
+    await db.fetch(
+        f"INSERT INTO access_history ({_HISTORY_COLUMNS}) SELECT {{}}, now() - interval '1 day' + g * interval "
+        "'1 second', {}, 'c', 'holder', 'GET /v1/spaces/{space}/vitals', 'vitals', 200, 'r' || g, 'x' "
+        "FROM generate_series(1, 3000) AS g",
+        person.space_id,
+        person.account_id,
+    )
+    await _seal_now()
+    await db.fetch("ANALYZE access_history")
+    statements = Statements(monkeypatch, history)
+    until = (clock.now() - timedelta(days=10)).isoformat()
+    answer = await client.get("/v1/spaces/me/access-history", params={"until": until}, headers=person.headers)
+    assert answer.status_code == 200 and len(answer.json()["items"]) == 20
     assert await statements.most_rows_looked_at("FROM access_history") <= 25
