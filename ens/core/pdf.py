@@ -334,11 +334,11 @@ class Document:
             if self._pdf.will_page_break(self._height(label, label_width, line=5.6)):
                 self._pdf.add_page()
             x, y, page = self._pdf.get_x(), self._pdf.get_y(), self._pdf.page
-            self._pdf.multi_cell(label_width, 5.6, label, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            self._pdf.multi_cell(label_width, 5.6, label, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
             label_bottom = self._pdf.get_y()
             self._pdf.set_xy(x + label_width, y)
             self._pdf.set_font(FAMILY, "", 10)
-            self._pdf.multi_cell(0, 5.6, printable(value) or "—", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            self._pdf.multi_cell(0, 5.6, printable(value) or "—", align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
             if self._pdf.page == page:  # a value that ran on to another page ends below its label
                 self._pdf.set_y(max(self._pdf.get_y(), label_bottom))
         self._pdf.ln(1)
@@ -408,7 +408,9 @@ class Document:
     ) -> list[list[str]]:
         """One row's cells cut, line by line and the columns side by side, into rows of at most
         ``first`` lines and then ``then``. Each piece after the first names what it continues in
-        its first column (``Réanimation (suite)``), that column's own text being printed by then."""
+        its first column (``Réanimation (suite)``), that column's own text being printed by then,
+        and repeats a short text of another column printed whole by then (``Je refuse`` beside the
+        rest of its note): a page read alone, as in an emergency, says what the note is about."""
         count = max(len(column) for column in lines)
         pieces: list[list[str]] = []
         start, budget = 0, first
@@ -418,6 +420,10 @@ class Document:
                 piece = ["\n".join(column[start : start + take]) for column in lines]
                 if start and not piece[0].strip():
                     piece[0] = f"{cells[0]} (suite)" if len(lines[0]) <= _MIN_LINES else "(suite)"
+                if start:
+                    for index in range(1, len(piece)):
+                        if not piece[index].strip() and 0 < len(lines[index]) <= _MIN_LINES:
+                            piece[index] = cells[index]
                 # Lines cut from the wrapped text wrap the same once joined; checked all the same,
                 # since a piece taller than its room is what this is here to prevent.
                 if take == 1 or self._row_lines(piece, widths) <= budget:
