@@ -94,6 +94,11 @@ class _GlyphsUnnamed(logging.Filter):
 
 
 logging.getLogger("fpdf.output").addFilter(_GlyphsUnnamed())
+# fontTools, which fpdf2 asks to subset each font, logs at INFO the name of every glyph a document
+# draws ("Glyph names: ['A', 'eacute', 'uni05D0', ...]") and the Unicode ranges it keeps: the
+# letters a person wrote, and the scripts, in the operators' logs, some 25 lines a PDF. Its
+# warnings stay.
+logging.getLogger("fontTools").setLevel(logging.WARNING)
 
 
 # fpdf2's bidirectional algorithm (text shaping on) looks for the strong letter before or after a

@@ -419,6 +419,19 @@ def test_a_character_the_font_lacks_is_not_named_in_the_logs(caplog: pytest.LogC
     assert not any("𠮷" in record.getMessage() or "ถ" in record.getMessage() for record in caplog.records)
 
 
+def test_the_letters_of_a_document_are_not_listed_in_the_logs(caplog: pytest.LogCaptureFixture) -> None:
+    """fontTools, which subsets the fonts as a PDF is written, logged at INFO every glyph the
+    document draws ("Glyph names: ['A', 'eacute', 'uni05D0', ...]") and the Unicode ranges kept:
+    the letters and the scripts a person wrote, some 25 lines a PDF in the server's log."""
+    from ens.core.pdf import Document
+
+    document = Document(title="Allergies", footer="test")
+    document.paragraph("Allergie à l'arachide. אני מסרב")
+    with caplog.at_level(logging.INFO):
+        document.render()
+    assert not [record.getMessage()[:60] for record in caplog.records if record.name.startswith("fontTools")]
+
+
 # What a person may write in France: French, Chinese, Arabic (joined, right to left), Hebrew,
 # Japanese kana, Korean, and the emoji of a phone's keyboard.
 SCRIPTS = {
