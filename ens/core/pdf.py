@@ -303,10 +303,12 @@ class Document:
         if not self._pdf.text_shaping and needs_shaping(characters):
             self._pdf.set_text_shaping(True)
 
-    def section(self, heading: str) -> None:
+    def section(self, heading: str, *, keep: float = 30) -> None:
+        """A heading, which never ends a page: with less than ``keep`` mm left under it (~3 lines
+        by default; what must stay with it, such as a signature block, asks for more), it starts
+        the next one."""
         self._admit(heading)
-        # A heading never ends a page: with less than ~3 lines left under it, it starts the next one.
-        if self._pdf.get_y() > self._pdf.h - self._pdf.b_margin - 30:
+        if self._pdf.get_y() > self._pdf.h - self._pdf.b_margin - keep:
             self._pdf.add_page()
         self._pdf.ln(3)
         self._pdf.set_font(FAMILY, "B", 12.5)
@@ -459,11 +461,18 @@ class Document:
         return float(height)
 
     def signature(self, *, place_and_date_label: str, signer_label: str) -> None:
-        """Lines for a handwritten date, place and signature (the printed copy is signed by hand)."""
+        """Lines for a handwritten date, place and signature (the printed copy is signed by hand),
+        kept on one page: at the foot of a page, the place's line was drawn over the footer and
+        the signature's label and line went on alone to the next page."""
         self._admit(place_and_date_label, signer_label)
-        self._pdf.ln(4)
         self._pdf.set_font(FAMILY, "", 10)
-        for label in (place_and_date_label, signer_label):
+        labels = (place_and_date_label, signer_label)
+        height = 4 + sum(self._height(label, self._pdf.epw, line=6) + 9 + 3 for label in labels)
+        if self._pdf.will_page_break(height):
+            self._pdf.add_page()
+        else:
+            self._pdf.ln(4)
+        for label in labels:
             self._pdf.multi_cell(0, 6, label, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
             self._pdf.ln(9)
             y = self._pdf.get_y()

@@ -226,7 +226,8 @@ def _authorisation(document: Document, authorisation: ProtectionAuthorisation) -
 
 
 def _signature(document: Document, directives: DirectivesRead) -> None:
-    document.section("Date et signature")
+    # The heading, the confirmation and the lines to sign stay on one page (~65 mm).
+    document.section("Date et signature", keep=70)
     document.paragraph(
         f"Je confirme ces directives anticipées (version {directives.version}). Signées de ma main, elles sont "
         "datées du jour de la signature.",

@@ -551,6 +551,42 @@ def test_labels_and_values_are_set_flush_left_with_plain_spaces() -> None:
     assert not re.search(r"\)\s*-?\d+(\.\d+)?\s*\(", stream.get_data().decode("latin-1"))
 
 
+def test_the_signature_block_stays_on_one_page_above_the_footer() -> None:
+    """At the foot of a page the signature block was cut: the line for the place and date drawn
+    over the footer, the signature's label and line alone on the next page (the vaccination
+    certificate of a booklet of four entries). Wherever the content ends, the block is whole on
+    one page and its lines above the footer."""
+    from ens.core.pdf import Document
+
+    footer_top = 20 * MM  # the footer's room at the foot of every page, in points
+    for lines in range(20, 46):
+        document = Document(title="Certificat de vaccination", footer="Certificat de test")
+        for n in range(lines):
+            document.paragraph(f"Ligne {n}.")
+        document.signature(place_and_date_label="Lieu et date :", signer_label="Cachet et signature :")
+        content = document.render()
+        [page] = [page for page in _pages(content) if "Lieu et date" in page]
+        assert "Cachet et signature" in page, lines
+        for pdf_page in PdfReader(io.BytesIO(content)).pages:
+            stream = pdf_page.get_contents()
+            assert stream is not None
+            drawn = re.findall(r"[\d.]+ ([\d.]+) m [\d.]+ ([\d.]+) l S", stream.get_data().decode("latin-1"))
+            assert all(float(y) > footer_top for line in drawn for y in line), (lines, drawn)
+
+
+async def test_the_directives_heading_date_and_signature_stays_with_its_lines(client, person):
+    """The section "Date et signature" kept 30 mm under its heading: its confirmation could end a
+    page and the lines to sign begin the next."""
+    for words in range(0, 480, 16):  # the wishes from none to ~4,000 characters: a page's height
+        body = structured(wishes=" ".join(f"mot{n}" for n in range(words)))
+        current = await client.get(DIRECTIVES, headers=person.headers)
+        match = {"If-Match": current.headers["etag"]} if current.status_code == 200 else {}
+        assert (await client.put(DIRECTIVES, json=body, headers={**person.headers, **match})).status_code in (200, 201)
+        printed = await client.get(DIRECTIVES, headers={**person.headers, **PDF})
+        [page] = [page for page in _pages(printed.content) if "Date et signature" in page]
+        assert "Je confirme ces directives" in page and "Fait à" in page and "Signature" in page, words
+
+
 def test_arabic_split_over_pages_in_a_table_reads_back_whole_and_in_order() -> None:
     """A table row taller than a page is cut line by line, as fpdf2 wraps it: shaped, measured and
     drawn the same, the pieces hold every word, each line right to left and the lines in order."""
