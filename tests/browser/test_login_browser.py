@@ -247,6 +247,8 @@ async def test_device_app_consent_then_a_later_login_in_chromium(
     await expect(code_input).to_be_visible()
     await expect(page.locator('a[href^="otpauth://"]')).to_have_count(0)
     assert await code_input.get_attribute("autocomplete") == "one-time-code"
+    # This form also takes a recovery code (letters): a phone's keyboard, not its digit pad.
+    assert await code_input.get_attribute("inputmode") is None
     assert await check_phone_page(page, screenshot, "otp-code") == []
     await check_tap_target(page, 'form[action="/login/otp"] button[type="submit"]')
     # The enrolment used the current time step; a code is accepted once, so take the next one (±1 step).
