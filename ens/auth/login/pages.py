@@ -15,7 +15,7 @@ from html import escape
 _STYLE = """
 *{box-sizing:border-box}
 body{margin:0;font:18px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#161616;background:#f6f6f6}
-main{max-width:32rem;margin:0 auto;padding:1.25rem}
+main{max-width:32rem;margin:0 auto;padding:1.25rem;overflow-wrap:anywhere}
 h1{font-size:1.5rem;line-height:1.25;margin:.5rem 0 1rem}
 p{margin:.75rem 0}
 .card{background:#fff;border-radius:.75rem;padding:1.25rem;box-shadow:0 1px 3px rgba(0,0,0,.12)}
