@@ -94,6 +94,11 @@ class _GlyphsUnnamed(logging.Filter):
 
 
 logging.getLogger("fpdf.output").addFilter(_GlyphsUnnamed())
+# fontTools, which fpdf2 asks to subset each font, logs at INFO the name of every glyph a document
+# draws ("Glyph names: ['A', 'eacute', 'uni05D0', ...]") and the Unicode ranges it keeps: the
+# letters a person wrote, and the scripts, in the operators' logs, some 25 lines a PDF. Its
+# warnings stay.
+logging.getLogger("fontTools").setLevel(logging.WARNING)
 
 
 # fpdf2's bidirectional algorithm (text shaping on) looks for the strong letter before or after a
@@ -315,11 +320,13 @@ class Document:
         if not self._pdf.text_shaping and needs_shaping(characters):
             self._pdf.set_text_shaping(True)
 
-    def section(self, heading: str) -> None:
+    def section(self, heading: str, *, keep: float = 30) -> None:
+        """A heading, which never ends a page: with less than ``keep`` mm left under it (~3 lines
+        by default; what must stay with it, such as a signature block, asks for more), it starts
+        the next one."""
         heading = composed(heading)
         self._admit(heading)
-        # A heading never ends a page: with less than ~3 lines left under it, it starts the next one.
-        if self._pdf.get_y() > self._pdf.h - self._pdf.b_margin - 30:
+        if self._pdf.get_y() > self._pdf.h - self._pdf.b_margin - keep:
             self._pdf.add_page()
         self._pdf.ln(3)
         self._pdf.set_font(FAMILY, "B", 12.5)
@@ -353,11 +360,11 @@ class Document:
             if self._pdf.will_page_break(self._height(label, label_width, line=5.6)):
                 self._pdf.add_page()
             x, y, page = self._pdf.get_x(), self._pdf.get_y(), self._pdf.page
-            self._pdf.multi_cell(label_width, 5.6, label, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            self._pdf.multi_cell(label_width, 5.6, label, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
             label_bottom = self._pdf.get_y()
             self._pdf.set_xy(x + label_width, y)
             self._pdf.set_font(FAMILY, "", 10)
-            self._pdf.multi_cell(0, 5.6, value or "—", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            self._pdf.multi_cell(0, 5.6, value or "—", align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
             if self._pdf.page == page:  # a value that ran on to another page ends below its label
                 self._pdf.set_y(max(self._pdf.get_y(), label_bottom))
         self._pdf.ln(1)
@@ -428,7 +435,9 @@ class Document:
     ) -> list[list[str]]:
         """One row's cells cut, line by line and the columns side by side, into rows of at most
         ``first`` lines and then ``then``. Each piece after the first names what it continues in
-        its first column (``Réanimation (suite)``), that column's own text being printed by then."""
+        its first column (``Réanimation (suite)``), that column's own text being printed by then,
+        and repeats a short text of another column printed whole by then (``Je refuse`` beside the
+        rest of its note): a page read alone, as in an emergency, says what the note is about."""
         count = max(len(column) for column in lines)
         pieces: list[list[str]] = []
         start, budget = 0, first
@@ -438,6 +447,10 @@ class Document:
                 piece = ["\n".join(column[start : start + take]) for column in lines]
                 if start and not piece[0].strip():
                     piece[0] = f"{cells[0]} (suite)" if len(lines[0]) <= _MIN_LINES else "(suite)"
+                if start:
+                    for index in range(1, len(piece)):
+                        if not piece[index].strip() and 0 < len(lines[index]) <= _MIN_LINES:
+                            piece[index] = cells[index]
                 # Lines cut from the wrapped text wrap the same once joined; checked all the same,
                 # since a piece taller than its room is what this is here to prevent.
                 if take == 1 or self._row_lines(piece, widths) <= budget:
@@ -468,12 +481,19 @@ class Document:
         return float(height)
 
     def signature(self, *, place_and_date_label: str, signer_label: str) -> None:
-        """Lines for a handwritten date, place and signature (the printed copy is signed by hand)."""
+        """Lines for a handwritten date, place and signature (the printed copy is signed by hand),
+        kept on one page: at the foot of a page, the place's line was drawn over the footer and
+        the signature's label and line went on alone to the next page."""
         place_and_date_label, signer_label = composed(place_and_date_label), composed(signer_label)
         self._admit(place_and_date_label, signer_label)
-        self._pdf.ln(4)
         self._pdf.set_font(FAMILY, "", 10)
-        for label in (place_and_date_label, signer_label):
+        labels = (place_and_date_label, signer_label)
+        height = 4 + sum(self._height(label, self._pdf.epw, line=6) + 9 + 3 for label in labels)
+        if self._pdf.will_page_break(height):
+            self._pdf.add_page()
+        else:
+            self._pdf.ln(4)
+        for label in labels:
             self._pdf.multi_cell(0, 6, label, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
             self._pdf.ln(9)
             y = self._pdf.get_y()

@@ -20,6 +20,7 @@ from ens.core import clock
 from ens.core.errors import Conflict
 from ens.core.pdf import Document, french_date
 from ens.records.directives import get_directives
+from ens.records.phones import readable
 from ens.records.schemas import (
     DirectivesRead,
     DirectiveVersionRead,
@@ -141,12 +142,13 @@ def render_directives(
 def _structured(document: Document, directives: DirectivesRead) -> None:
     document.section("Ma situation")
     document.paragraph(_SITUATIONS.get(directives.situation or "", "Non précisée."))
-    document.section("Les traitements de maintien en vie")
     treatments = directives.treatments
     rows = []
     for field, label in _TREATMENTS:
         choice, note = _wish(getattr(treatments, field) if treatments else None)
         rows.append((label, choice, note))
+    _in_brief(document, directives, rows)
+    document.section("Les traitements de maintien en vie")
     document.table(("Traitement", "Ma volonté", "Précisions"), rows, widths=(0.3, 0.24, 0.46))
     choice, note = _wish(directives.relief_of_suffering)
     document.section("Soulagement des souffrances")
@@ -174,7 +176,7 @@ def _structured(document: Document, directives: DirectivesRead) -> None:
             [
                 ("Nom et prénom", f"{trusted.family_name.upper()} {trusted.given_name}"),
                 ("Lien", trusted.relationship or ""),
-                ("Téléphone", trusted.phone or ""),
+                ("Téléphone", readable(trusted.phone) if trusted.phone else ""),
                 ("Courriel", trusted.email or ""),
             ]
         )
@@ -193,6 +195,27 @@ def _structured(document: Document, directives: DirectivesRead) -> None:
         )
 
 
+def _in_brief(document: Document, directives: DirectivesRead, treatments: list[tuple[str, str, str]]) -> None:
+    """Every choice on one page, before the notes: a doctor reading the directives in an emergency
+    finds them all on the first page, however long a note (4,000 characters run on over three
+    pages, and pushed the other treatments as far), and whom to call."""
+    document.section("Mes volontés en bref (le détail et mes précisions suivent)")
+    rows = [(label, choice) for label, choice, _ in treatments]
+    rows += [
+        ("Soulagement des souffrances", _wish(directives.relief_of_suffering)[0]),
+        ("Sédation profonde et continue", _wish(directives.deep_sedation)[0]),
+        ("Don d'organes et de tissus", _wish(directives.organ_donation)[0]),
+    ]
+    trusted = directives.trusted_person
+    if trusted is not None:
+        # The number on a line of its own: after a name in Arabic or Hebrew it would be laid out right
+        # to left with it, its groups of digits in reverse order.
+        rows.append(("Personne de confiance", f"{trusted.family_name.upper()} {trusted.given_name}"))
+        if trusted.phone:
+            rows.append(("Son téléphone", readable(trusted.phone)))
+    document.fields(rows)
+
+
 def _authorisation(document: Document, authorisation: ProtectionAuthorisation) -> None:
     document.section("Autorisation (mesure de protection)")
     granted = f", du {french_date(authorisation.granted_on)}" if authorisation.granted_on else ""
@@ -203,7 +226,8 @@ def _authorisation(document: Document, authorisation: ProtectionAuthorisation) -
 
 
 def _signature(document: Document, directives: DirectivesRead) -> None:
-    document.section("Date et signature")
+    # The heading, the confirmation and the lines to sign stay on one page (~65 mm).
+    document.section("Date et signature", keep=70)
     document.paragraph(
         f"Je confirme ces directives anticipées (version {directives.version}). Signées de ma main, elles sont "
         "datées du jour de la signature.",

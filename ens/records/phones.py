@@ -22,3 +22,13 @@ def e164(text: str, *, pointer: str, errors: list[FieldError]) -> str:
         errors.append(FieldError(pointer, "not a valid phone number (national form 06 12 34 56 78, or +country code)"))
         return text
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def readable(stored: str) -> str:
+    """A stored E.164 number as people read it aloud and dial it: ``+33 6 12 34 56 78`` (printed on
+    paper, where ``+33612345678`` is hard to read right in a hurry). Anything else comes back as it is."""
+    try:
+        number = phonenumbers.parse(stored, DEFAULT_REGION)
+    except phonenumbers.NumberParseException:
+        return stored
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)

@@ -75,7 +75,9 @@ def render_certificate(
                 ]
                 for entry in entries
             ],
-            widths=[0.13, 0.16, 0.26, 0.08, 0.11, 0.15, 0.11],
+            # The lot's column holds 12 characters on a line (a lot number cut in two, its pieces
+            # on two lines, is copied wrong); the dose's, two digits.
+            widths=[0.12, 0.165, 0.235, 0.065, 0.155, 0.165, 0.095],
         )
     mandatory = _mandatory_status(schedule)
     if mandatory:

@@ -4,11 +4,13 @@ recovery codes, the lost-factor path, CSRF."""
 from __future__ import annotations
 
 import html
+import re
 import time
 import unicodedata
 from datetime import UTC, datetime, timedelta
 
 from ens.auth import otp
+from ens.auth.login import pages
 from ens.core import db
 from tests.helpers.login import LOOPBACK, Browser, FakeLogin, concurrently, signed_in_browser
 from tests.helpers.rows import one_row
@@ -125,7 +127,9 @@ async def test_five_wrong_codes_end_the_attempt_and_thirty_over_attempts_lock_th
         login = await _at_otp_page(fake_login, sub, first)
         for n in range(1, per_attempt):
             wrong = await login.browser.post_form("/login/otp", {"code": "000000"})
-            assert wrong.status_code == 400 and f"reste {per_attempt - n} essai" in wrong.text
+            left = per_attempt - n  # said in French: "1 essai", "4 essais" (never "essai(s)")
+            assert wrong.status_code == 400
+            assert f"Il vous reste {left} essai{'' if left == 1 else 's'}." in wrong.text
         last = await login.browser.post_form("/login/otp", {"code": "000000"})
         assert last.status_code == 400
         if attempt_number < per_account // per_attempt - 1:
@@ -134,6 +138,7 @@ async def test_five_wrong_codes_end_the_attempt_and_thirty_over_attempts_lock_th
     locked = await _at_otp_page(fake_login, sub, first)
     good = await locked.browser.post_form("/login/otp", {"code": first.browser.totp().at(time.time() + 30)})
     assert good.status_code == 400 and "bloquée" in good.text
+    assert re.search(r"bloquée pendant encore \d+ minutes\. ", good.text), good.text
     # 15 minutes later (time injected into the service), the factor works again.
     account = await one_row("SELECT id FROM accounts WHERE sub = {}", sub)
     later = datetime.now(UTC) + timedelta(minutes=16)
@@ -321,3 +326,25 @@ async def test_a_lost_factor_whose_first_code_cannot_be_sent_lands_on_its_page_n
     assert "envoyé par e-mail" in again.text
     verified = await login.browser.post_form("/login/otp", {"code": mails.last_code(address)})
     assert verified.status_code == 303
+
+
+async def test_the_code_form_that_takes_recovery_codes_does_not_force_a_digit_pad(fake_login):
+    """The code form after enrolment also takes recovery codes (``6CJPP-2PURU``): a phone showing
+    only its digit pad (``inputmode="numeric"``) could not type one, on the one path left to a
+    person whose phone is lost. The enrolment and e-mail forms take six digits, and keep the pad."""
+    sub = _sub()
+    first, _ = await signed_in_browser(fake_login, sub)
+    login = await _at_otp_page(fake_login, sub, first)
+    field = re.search(r'<input[^>]* name="code"[^>]*>', login.browser.page)
+    assert field is not None and "code de secours" in login.browser.page
+    assert "inputmode" not in field.group(0) and 'autocapitalize="characters"' in field.group(0)
+    # A recovery code typed as a phone's letter keyboard gives it (capitals) opens the space.
+    passed = await login.browser.post_form("/login/otp", {"code": first.browser.recovery_codes[0].upper()})
+    assert passed.status_code == 303
+    # The enrolment and the lost-factor e-mail forms: six digits, the digit pad.
+    for page in (
+        pages.enrol_page("", "otpauth://totp/x", secret="S", csrf="c"),
+        pages.email_only_page("c", "ca…@example.fr"),
+    ):
+        six_digits = re.search(r'<input[^>]* name="code"[^>]*>', page)
+        assert six_digits is not None and 'inputmode="numeric"' in six_digits.group(0)

@@ -27,6 +27,7 @@ import pyotp
 import pytest
 from playwright.async_api import Page, Route, expect
 
+from ens.auth.login import pages
 from tests.helpers.browser import png_size, text_problems
 from tests.helpers.server import free_port
 
@@ -247,6 +248,8 @@ async def test_device_app_consent_then_a_later_login_in_chromium(
     await expect(code_input).to_be_visible()
     await expect(page.locator('a[href^="otpauth://"]')).to_have_count(0)
     assert await code_input.get_attribute("autocomplete") == "one-time-code"
+    # This form also takes a recovery code (letters): a phone's keyboard, not its digit pad.
+    assert await code_input.get_attribute("inputmode") is None
     assert await check_phone_page(page, screenshot, "otp-code") == []
     await check_tap_target(page, 'form[action="/login/otp"] button[type="submit"]')
     # The enrolment used the current time step; a code is accepted once, so take the next one (±1 step).
@@ -315,3 +318,25 @@ async def test_a_parent_connects_a_device_app_to_the_childs_space_in_chromium(
         assert sent.status_code == 201, sent.text
         listed = await api.get(f"/v1/spaces/{child}/vitals", headers=bearer)
     assert [item["value"] for item in listed.json()["items"]] == [138.5]
+
+
+async def test_a_long_address_or_app_name_wraps_within_the_phone_screen(page: Page) -> None:
+    """A word longer than the screen is wide (an e-mail domain of 60 letters in the code page's
+    button and the lost-phone page, an app registered under one long word) pushed the page wider
+    than 360 px: the person had to scroll sideways to read it and reach the buttons' right edge."""
+    hint = "ca…@" + "santepubliqueregionaledeshautsdefrance" * 2 + ".fr"
+    consent = pages.ConsentView(
+        app_name="BalanceConnectéeUltraPréciseÉditionFamilleDeuxMilleVingtSix",
+        publisher="BalancesEtMesuresDeSantéSociétéAnonymeEuropéenne",
+        label_status="labelled",
+        permissions=["Lire les mesures de poids enregistrées dans l'espace"],
+        spaces=[pages.SpaceChoice(id="a", label="Marie-Françoise-Éléonore De La Tour d'Auvergne-Lauraguais")],
+    )
+    for name, html in (
+        ("otp", pages.otp_page("csrf", email_hint=hint)),
+        ("lost-phone", pages.email_only_page("csrf", hint)),
+        ("consent", pages.consent_page(consent, "csrf")),
+    ):
+        await page.set_content(html)
+        assert await page.evaluate("document.documentElement.scrollWidth") == PHONE_WIDTH, name
+        assert await text_problems(page) == [], name

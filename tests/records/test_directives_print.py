@@ -95,7 +95,7 @@ async def test_the_printed_directives_are_dated_versioned_signed_and_in_french(c
     assert "registre national des refus" in flat and "L1232-1" in flat
     assert "n'ont pas de durée de validité" in flat
     # The trusted person as named then, the witnesses, the judge's authorisation, the signature block.
-    assert "DURAND Élise" in flat and "+33612345678" in flat
+    assert "DURAND Élise" in flat and "+33 6 12 34 56 78" in flat  # as it is read and dialled
     assert "ROUX" in flat and "deux témoins" in flat
     assert "juge des tutelles" in flat and "RG 24/01234" in flat
     assert "Signature" in flat and "Fait à" in flat
@@ -204,6 +204,7 @@ PRINTED_TREATMENTS = (
     "Intervention chirurgicale",
     "Transfusion sanguine",
 )
+PRINTED_CHOICES = ("J'accepte", "Je refuse", "Je laisse les médecins décider", "Je ne me prononce pas")
 MOST = 4000  # the longest note and wishes the API accepts
 
 
@@ -248,6 +249,8 @@ def _written(content: bytes) -> str:
     text = re.sub(r"Versionremplacéele.*?nefaitplusfoi", "", text)
     text = text.replace("TraitementMavolontéPrécisions", "")
     for treatment in PRINTED_TREATMENTS:
+        for choice in PRINTED_CHOICES:  # the choice repeated beside the rest of its note
+            text = text.replace(re.sub(r"\s", "", f"{treatment} (suite){choice}"), "")
         text = text.replace(re.sub(r"\s", "", f"{treatment} (suite)"), "")
     return text
 
@@ -288,6 +291,37 @@ async def test_directives_at_their_longest_print_whole_and_export(client, person
     _assert_whole(replaced, body)
     _assert_whole(in_force, body)
     assert all("ne fait plus foi" in page for page in _pages(replaced))
+
+
+async def test_every_choice_and_whom_to_call_are_on_the_first_page_however_long_the_notes(client, person):
+    """A doctor reading the directives in an emergency reads the first page first. With a long note
+    (4,000 characters) the table of treatments ran on over three pages: page 1 said what the person
+    wanted for resuscitation only, the five other treatments, relief, sedation and organ donation
+    came pages later, and a continued note's page did not say which choice it explained. Every
+    choice is now on page 1, with the trusted person and their number; each page continuing a
+    treatment's note repeats its choice."""
+    await client.put(TRUSTED_PERSON, json=trusted("Élise", "Durand"), headers=person.headers)
+    body = _longest_directives()
+    body["treatments"]["dialysis"]["choice"] = "let_doctors_decide"
+    body["deepSedation"]["choice"] = "accept"
+    body["witnesses"] = []  # with a trusted person, one witness would have to be them
+    assert (await client.put(DIRECTIVES, json=body, headers=person.headers)).status_code == 201
+    printed = await client.get(DIRECTIVES, headers={**person.headers, **PDF})
+    assert printed.status_code == 200
+    pages = _pages(printed.content)
+    first = pages[0]
+    for treatment, choice in zip(
+        PRINTED_TREATMENTS,
+        ("Je refuse", "Je refuse", "Je laisse les médecins décider", "Je refuse", "Je refuse", "J'accepte"),
+        strict=True,
+    ):
+        assert f"{treatment} {choice}" in first, treatment
+    assert "Soulagement des souffrances J'accepte" in first
+    assert "Sédation profonde et continue J'accepte" in first
+    assert "Don d'organes et de tissus Je refuse" in first
+    assert "Personne de confiance DURAND Élise Son téléphone +33 6 12 34 56 78" in first
+    continued = [page for page in pages[1:] if "Réanimation cardio-respiratoire (suite)" in page]
+    assert continued and all("Réanimation cardio-respiratoire (suite) Je refuse" in page for page in continued)
 
 
 MM = 72 / 25.4  # PDF points in a millimetre
@@ -337,7 +371,9 @@ async def test_what_follows_a_value_run_on_to_the_next_page_comes_right_after_it
     """A label/value line whose value ran on to the next page put what followed back at the height
     of its label, on the new page: a gap of half a page, or a blank page."""
     note = _french("soulagement")[:2000] + " Fin des précisions."
-    body = structured(reliefOfSuffering={"choice": "accept", "note": note})
+    # A note in the table ends it half-way down page 2, where the value starts.
+    treatments = {"resuscitation": {"choice": "refuse", "note": _french("réanimation")[:1500]}}
+    body = structured(treatments=treatments, reliefOfSuffering={"choice": "accept", "note": note})
     await client.put(DIRECTIVES, json=body, headers=person.headers)
     printed = await client.get(DIRECTIVES, headers={**person.headers, **PDF})
     assert printed.status_code == 200
@@ -349,7 +385,7 @@ async def test_what_follows_a_value_run_on_to_the_next_page_comes_right_after_it
         if (text, size) == ("Précisions", 10)
     )
     [end] = [(page, y) for page, drawn in enumerate(pages) for _, y, _, text in drawn if "Fin des précisions" in text]
-    [after] = [(page, y) for page, drawn in enumerate(pages) for _, y, _, text in drawn if "Sédation profonde" in text]
+    [after] = [(page, y) for page, drawn in enumerate(pages) for _, y, _, text in drawn if "jusqu'au décès" in text]
     assert end[0] == label[0] + 1 and end[1] > label[1]  # on the next page, ending higher than it began
     assert after[0] == end[0] and 0 < end[1] - after[1] < 15 * MM
 
@@ -381,6 +417,19 @@ def test_a_character_the_font_lacks_is_not_named_in_the_logs(caplog: pytest.LogC
         document.render()
     assert caplog.records, "the warning itself stays"
     assert not any("𠮷" in record.getMessage() or "ถ" in record.getMessage() for record in caplog.records)
+
+
+def test_the_letters_of_a_document_are_not_listed_in_the_logs(caplog: pytest.LogCaptureFixture) -> None:
+    """fontTools, which subsets the fonts as a PDF is written, logged at INFO every glyph the
+    document draws ("Glyph names: ['A', 'eacute', 'uni05D0', ...]") and the Unicode ranges kept:
+    the letters and the scripts a person wrote, some 25 lines a PDF in the server's log."""
+    from ens.core.pdf import Document
+
+    document = Document(title="Allergies", footer="test")
+    document.paragraph("Allergie à l'arachide. אני מסרב")
+    with caplog.at_level(logging.INFO):
+        document.render()
+    assert not [record.getMessage()[:60] for record in caplog.records if record.name.startswith("fontTools")]
 
 
 # What a person may write in France: French, Chinese, Arabic (joined, right to left), Hebrew,
@@ -510,6 +559,57 @@ def test_accents_typed_apart_print_joined_to_their_letters_without_shaping() -> 
     alone = Document(title="Titre", footer="Pied")
     alone.paragraph("q\u0303 : une lettre qui n'a pas de forme accentuée toute faite")
     assert alone._pdf.text_shaping
+
+
+def test_labels_and_values_are_set_flush_left_with_plain_spaces() -> None:
+    """Labels and values were justified: a label that wraps in its narrow column, as the first-page
+    summary's do, was spread over it ("Respiration            artificielle"), and a note's lines
+    took gaps wide enough to read as two columns. They are set flush left: no line of them is drawn
+    with stretched spaces (a TJ array with a gap between its strings)."""
+    from ens.core.pdf import Document
+
+    document = Document(title="T", footer="F")
+    note = "Je veux être soulagée même si cela abrège ma vie, et que ma sœur soit consultée. " * 12
+    document.fields([("Respiration artificielle (ventilation)", note)])
+    stream = PdfReader(io.BytesIO(document.render())).pages[0].get_contents()
+    assert stream is not None
+    assert not re.search(r"\)\s*-?\d+(\.\d+)?\s*\(", stream.get_data().decode("latin-1"))
+
+
+def test_the_signature_block_stays_on_one_page_above_the_footer() -> None:
+    """At the foot of a page the signature block was cut: the line for the place and date drawn
+    over the footer, the signature's label and line alone on the next page (the vaccination
+    certificate of a booklet of four entries). Wherever the content ends, the block is whole on
+    one page and its lines above the footer."""
+    from ens.core.pdf import Document
+
+    footer_top = 20 * MM  # the footer's room at the foot of every page, in points
+    for lines in range(20, 46):
+        document = Document(title="Certificat de vaccination", footer="Certificat de test")
+        for n in range(lines):
+            document.paragraph(f"Ligne {n}.")
+        document.signature(place_and_date_label="Lieu et date :", signer_label="Cachet et signature :")
+        content = document.render()
+        [page] = [page for page in _pages(content) if "Lieu et date" in page]
+        assert "Cachet et signature" in page, lines
+        for pdf_page in PdfReader(io.BytesIO(content)).pages:
+            stream = pdf_page.get_contents()
+            assert stream is not None
+            drawn = re.findall(r"[\d.]+ ([\d.]+) m [\d.]+ ([\d.]+) l S", stream.get_data().decode("latin-1"))
+            assert all(float(y) > footer_top for line in drawn for y in line), (lines, drawn)
+
+
+async def test_the_directives_heading_date_and_signature_stays_with_its_lines(client, person):
+    """The section "Date et signature" kept 30 mm under its heading: its confirmation could end a
+    page and the lines to sign begin the next."""
+    for words in range(0, 480, 16):  # the wishes from none to ~4,000 characters: a page's height
+        body = structured(wishes=" ".join(f"mot{n}" for n in range(words)))
+        current = await client.get(DIRECTIVES, headers=person.headers)
+        match = {"If-Match": current.headers["etag"]} if current.status_code == 200 else {}
+        assert (await client.put(DIRECTIVES, json=body, headers={**person.headers, **match})).status_code in (200, 201)
+        printed = await client.get(DIRECTIVES, headers={**person.headers, **PDF})
+        [page] = [page for page in _pages(printed.content) if "Date et signature" in page]
+        assert "Je confirme ces directives" in page and "Fait à" in page and "Signature" in page, words
 
 
 def test_arabic_split_over_pages_in_a_table_reads_back_whole_and_in_order() -> None:

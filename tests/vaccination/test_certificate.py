@@ -97,6 +97,19 @@ async def test_an_empty_booklet_still_prints_a_dated_certificate(client, person)
     assert f"établi le {french_date(paris_today())}" in text
 
 
+async def test_a_lot_number_of_twelve_characters_prints_on_one_line(client, person):
+    """The lot's column held 9 capitals: a lot number such as A21CB123AB-2 printed as "A21CB123" over
+    "AB-2", which a pharmacist or a school nurse copies wrong (is the hyphen part of it?)."""
+    for day, lot in ((4, "SBNH7K45JX01"), (5, "A21CB123AB-2"), (6, "FE2090-R7A3B")):
+        body = {"vaccineName": "INFANRIX HEXA", "diseases": ["diphtheria"], "date": f"2020-03-0{day}", "lotNumber": lot}
+        assert (await client.post("/v1/spaces/me/vaccinations", json=body, headers=person.headers)).status_code == 201
+    response = await client.get("/v1/spaces/me/vaccinations", headers={**person.headers, "Accept": PDF})
+    assert response.status_code == 200
+    text = _text(response.content, "vaccination-certificate-lots.pdf")
+    assert "SBNH7K45JX01" in text and "A21CB123AB-2" in text and "FE2090-R7A3B" in text
+    assert "04/03/2020" in text and "Déclarée" in text
+
+
 async def test_json_stays_the_default_and_an_app_with_the_read_scope_may_print(client, person, make_app_token):
     assert (
         (await client.get("/v1/spaces/me/vaccinations", headers=person.headers))

@@ -15,7 +15,7 @@ from html import escape
 _STYLE = """
 *{box-sizing:border-box}
 body{margin:0;font:18px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#161616;background:#f6f6f6}
-main{max-width:32rem;margin:0 auto;padding:1.25rem}
+main{max-width:32rem;margin:0 auto;padding:1.25rem;overflow-wrap:anywhere}
 h1{font-size:1.5rem;line-height:1.25;margin:.5rem 0 1rem}
 p{margin:.75rem 0}
 .card{background:#fff;border-radius:.75rem;padding:1.25rem;box-shadow:0 1px 3px rgba(0,0,0,.12)}
@@ -63,11 +63,14 @@ def _csrf(token: str) -> str:
     return f'<input type="hidden" name="csrf" value="{escape(token)}">'
 
 
-def _code_field(label: str) -> str:
+def _code_field(label: str, *, digits_only: bool = True) -> str:
+    """The one-time-code input. ``digits_only``: a phone shows its digit pad; not where a recovery
+    code (letters and digits, ``6CJPP-2PURU``) may be typed, which a digit pad cannot write."""
+    keyboard = 'inputmode="numeric" autocapitalize="off"' if digits_only else 'autocapitalize="characters"'
     return (
         f'<label for="code">{escape(label)}</label>'
-        '<input type="text" id="code" name="code" autocomplete="one-time-code" inputmode="numeric" '
-        'autocapitalize="off" spellcheck="false" maxlength="32" required autofocus>'
+        f'<input type="text" id="code" name="code" autocomplete="one-time-code" {keyboard} '
+        'autocorrect="off" spellcheck="false" maxlength="32" required autofocus>'
     )
 
 
@@ -114,7 +117,7 @@ def otp_page(
         "Code de connexion",
         _message(error, info)
         + f'<form method="post" action="/login/otp">{_csrf(csrf)}'
-        + _code_field("Code de votre application, code reçu par e-mail ou code de secours")
+        + _code_field("Code de votre application, code reçu par e-mail ou code de secours", digits_only=False)
         + '<button type="submit">Valider</button></form>'
         + alternatives,
     )

@@ -44,6 +44,11 @@ class Tries:
     account: int
 
 
+def _count(number: int, noun: str) -> str:
+    """``1 essai``, ``4 essais``: the login pages speak French, not ``essai(s)``."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
 def _now(now: datetime | None) -> datetime:
     return now or clock.now()
 
@@ -55,7 +60,7 @@ async def ensure_not_locked(account_id: UUID, now: datetime | None = None) -> No
     if until is not None and until > _now(now):
         minutes = max(1, int((until - _now(now)).total_seconds() // 60) + 1)
         raise CodeRefused(
-            f"Trop de codes erronés : la vérification est bloquée pendant encore {minutes} minute(s). "
+            f"Trop de codes erronés : la vérification est bloquée pendant encore {_count(minutes, 'minute')}. "
             "Réessayez plus tard."
         )
 
@@ -162,7 +167,7 @@ def _refuse(settings: Settings, tries: Tries, *, message: str) -> NoReturn:
         minutes = max(1, int(_lock_length(settings, tries.account // per_round).total_seconds() // 60))
         message = f"Trop de codes erronés : la vérification est bloquée pendant {minutes} minutes."
     elif budget_left > 0:
-        raise CodeRefused(f"{message} Il vous reste {min(budget_left, account_left)} essai(s).")
+        raise CodeRefused(f"{message} Il vous reste {_count(min(budget_left, account_left), 'essai')}.")
     if budget_left <= 0:
         raise TriesSpent(message)
     raise CodeRefused(message)
