@@ -368,8 +368,11 @@ def _check(
             ("newest", checkpoint["newest_at"], newest),
             ("oldest", checkpoint["oldest_at"], oldest),
         ):
-            # None, or the year 1 for oldest_at: made before checkpoints kept it.
-            if stated is None or found is None or aware(stated) <= _UNKNOWN_OLDEST or aware(stated) == found:
+            # None, or the year 1 for oldest_at: made before checkpoints kept it ("perhaps older": its
+            # rows are always read). Not for newest_at: the year 1 there would skip them all.
+            if stated is None or found is None or aware(stated) == found:
+                continue
+            if column == "oldest" and aware(stated) <= _UNKNOWN_OLDEST:
                 continue
             return Finding(
                 space_id,

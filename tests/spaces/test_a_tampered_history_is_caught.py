@@ -11,7 +11,7 @@ import os
 import subprocess
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -536,6 +536,29 @@ async def test_a_checkpoint_time_changed_is_caught(
     )
     finding = await audit.verify_space(person.space_id, COLUMNS)
     assert finding is not None and f"{column.removesuffix('_at')} row" in finding.what
+
+
+async def test_a_checkpoint_newest_at_set_to_the_year_1_is_caught(
+    client: httpx.AsyncClient, make_person: MakePerson
+) -> None:
+    """The year 1 marks a checkpoint's ``oldest_at`` as unknown (made before it was kept: its rows
+    are always read), and ``ens audit verify`` let it pass. On ``newest_at`` it says the opposite:
+    every row up to that checkpoint is older than any ``since``, so the history read since a time
+    skips them all. ``newest_at`` set to the year 1 (or a few days after) hid the rows and verify
+    said nothing: it is reported as any other change."""
+    person = await make_person()
+    ids = await _history_of_a_few_requests(client, person)
+    await _seal_now()
+    await db.fetch(
+        "UPDATE history_checkpoints SET newest_at = {} WHERE space_id = {}",
+        datetime(1, 1, 1, 12, tzinfo=UTC),
+        person.space_id,
+    )
+    since = clock.now() - timedelta(hours=1)
+    listed = await _listed(client, person, since=since)
+    assert not set(ids) & set(listed)  # what the change hides
+    finding = await audit.verify_space(person.space_id, COLUMNS)
+    assert finding is not None and "newest row" in finding.what
 
 
 @pytest.mark.skipif(not os.environ.get("ENS_DATABASE_URL", "").startswith("postgres"), reason="PostgreSQL's plan")
