@@ -8,6 +8,7 @@ doses are ``<plan>#n``.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
@@ -873,3 +874,12 @@ def test_a_late_dose_that_may_still_be_given_says_until_when() -> None:
     )
     assert (late.status, late.overdue_since) == ("overdue", date(2026, 11, 20))
     assert "Ne peut plus être donnée après le 19 décembre 2026." in late.reason
+
+
+def test_every_dose_label_the_booklet_shows_is_in_french() -> None:
+    """The schedule's labels reach the person's phone as they are. Three (nine doses' worth: the
+    hexavalent booster, the 11-13 and 25-year boosters) were left in part in English by the
+    reference they were copied from ("Rappel (booster) at 11 months")."""
+    english = re.compile(r"\b(at|months?|booster|if|years?|includes|unless|received|then|ago)\b|\d+ y\b")
+    labels = {dose.id: dose.label for disease in schedule_data().calendar.diseases for dose in disease.doses}
+    assert {dose_id: label for dose_id, label in labels.items() if english.search(label)} == {}
