@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 import time
+from zoneinfo import ZoneInfo
 
 import pyotp
 
 from ens.auth.clients import register_app
 from ens.auth.dev.identities import DEV_IDENTITIES, dev_sub
-from ens.core import db
+from ens.core import clock, db
+from ens.core.pdf import french_date
 from tests.helpers.login import LOOPBACK, Browser, csrf_of, query_of
 
 DEVICE_REDIRECT = "https://scale.example/ens/callback"
@@ -64,7 +66,14 @@ async def test_whole_flow_phone_app_then_device_app(dev_client, outbox, dev_sett
     assert back.status_code == 303
     assert back.headers["location"].startswith(LOOPBACK + "?")
     assert len(phone.recovery_codes) == 10
-    assert mails.to(jean.email)[-1]["Subject"] == "Nouvelle connexion à votre espace santé"
+    told = mails.to(jean.email)[-1]
+    assert told["Subject"] == "Nouvelle connexion à votre espace santé"
+    # When, with which app, and what to do if it was not Jean (it said "a new device", "let us know").
+    paris = clock.now().astimezone(ZoneInfo("Europe/Paris"))
+    text = told.get_content()
+    assert f"le {french_date(paris.date())} à " in text and "(heure de Paris)" in text
+    assert re.search(r" à \d\d:\d\d \(heure de Paris\), avec l'application « [^»]+ »", text), text
+    assert "remplacez votre second facteur" in text and "prévenez-nous" not in text
 
     tokens = await phone.exchange(back.headers["location"])
     assert tokens.status_code == 200, tokens.text

@@ -3,18 +3,34 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from ens.auth.login.attempt import LoginContext
+from ens.core.pdf import french_date
 from ens.spaces import service as spaces
 
 log = logging.getLogger("ens.auth.login")
 
 
-NEW_DEVICE = (
-    "Bonjour,\n\nUn nouvel appareil vient de se connecter à votre espace santé.\n"
-    "Si ce n'est pas vous, déconnectez-le depuis « Appareils connectés » et prévenez-nous.\n"
-)
+# The e-mails say times in France's time zone, and say so (an account has no time zone of its own).
+_ZONE = ZoneInfo("Europe/Paris")
+
+
+def new_device(at: datetime, app: str) -> str:
+    """A new sign-in: when and with which app (it said neither: "a new device"), and what to do if
+    it was not the person (it said "let us know", with no way to)."""
+    local = at.astimezone(_ZONE)
+    return (
+        "Bonjour,\n\nUn nouvel appareil s'est connecté à votre espace santé le "
+        f"{french_date(local.date())} à {local:%H:%M} (heure de Paris), avec l'application « {app} ».\n"
+        "Si ce n'est pas vous : déconnectez cet appareil depuis « Appareils connectés », changez le mot de "
+        "passe du compte avec lequel vous vous identifiez (FranceConnect) et remplacez votre second facteur "
+        "de connexion : il a fallu les deux pour entrer.\n"
+    )
+
+
 EMAIL_CHANGED = (
     "Bonjour,\n\nL'adresse e-mail de votre espace santé vient d'être remplacée par celle que votre "
     "service d'identité a transmise ; les messages de sécurité iront désormais à la nouvelle adresse.\n"

@@ -31,7 +31,8 @@ from ens.auth.login.attempt import (
     update_attempt,
 )
 from ens.auth.login.consent import consent_screen
-from ens.auth.login.notices import EMAIL_CHANGED, FACTOR_REPLACED, NEW_DEVICE, RECOVERY_USED, notify
+from ens.auth.login.notices import EMAIL_CHANGED, FACTOR_REPLACED, RECOVERY_USED, new_device, notify
+from ens.core import clock
 from ens.spaces import service as spaces
 
 log = logging.getLogger("ens.auth.login")
@@ -255,5 +256,6 @@ async def _go_on(ctx: LoginContext, attempt: Attempt) -> Redirect:
     if not client.is_first_party:
         await update_attempt(attempt.id, step="consent")
         return Redirect("/login/consent")
-    await notify(ctx, attempt.account_id, subject="Nouvelle connexion à votre espace santé", text=NEW_DEVICE)
+    text = new_device(clock.now(), client.name)
+    await notify(ctx, attempt.account_id, subject="Nouvelle connexion à votre espace santé", text=text)
     return await finish(ctx, attempt, client=client, kind="session", grant_id=None, space_id=None)
