@@ -46,12 +46,13 @@ def render_certificate(
     printed = french_date(today)
     document = Document(
         title="Certificat de vaccination",
-        footer=f"Certificat de vaccination de {space.given_name} {space.family_name}, établi le {printed}",
+        # The family name in capitals, as French documents write it (and the directives do).
+        footer=f"Certificat de vaccination de {space.given_name} {space.family_name.upper()}, établi le {printed}",
     )
     document.paragraph(f"Extrait du carnet de vaccination de l'espace santé, établi le {printed}.")
     document.fields(
         [
-            ("Nom", space.family_name),
+            ("Nom", space.family_name.upper()),
             ("Prénom", space.given_name),
             ("Date de naissance", french_date(space.birthdate) if space.birthdate else "non renseignée"),
         ]

@@ -55,7 +55,9 @@ async def test_a_childs_certificate_lists_every_entry_with_its_status_and_the_ma
     text = _text(response.content, "vaccination-certificate-child.pdf")
     assert "Certificat de vaccination" in text
     assert f"établi le {french_date(today)}" in text
-    assert "Léonie" in text and person.family_name in text and french_date(born) in text
+    assert "Léonie" in text and person.family_name not in text and french_date(born) in text
+    # The family name in capitals, in its field and the footer, as the directives print it.
+    assert f"Nom {person.family_name.upper()}" in text and f"Léonie {person.family_name.upper()}, établi" in text
     for months in (2, 4, 11):
         assert add_months(born, months).strftime("%d/%m/%Y") in text
     assert text.count("HEXYON") == 3 and text.count("PREVENAR 13") == 3
