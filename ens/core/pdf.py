@@ -3,13 +3,21 @@ fpdf2, with DejaVu Sans embedded (the PDF's built-in fonts are Latin-1 and lose 
 
 Text is real text (selectable, searchable, readable by pypdf); the fonts ship with the package
 (``ens/core/fonts``, each one's licence beside it), so nothing has to be installed. DejaVu Sans
-draws the Latin, Greek, Cyrillic, Armenian, Georgian, Hebrew and Arabic scripts; what it lacks is
+draws the Latin (Vietnamese too), Greek, Cyrillic, Armenian, Georgian, Hebrew, Arabic (Persian,
+Pashto, Kurdish, Uyghur), N'Ko, Tifinagh, Lao and Canadian syllabics scripts; what it lacks is
 drawn by a fallback font, embedded only in a document that needs it: Droid Sans Fallback for
-Chinese, Japanese and Korean (DroidSansFallbackFull's Extension A ideographs beside it), Noto
+Chinese, Japanese and Korean (DroidSansFallbackFull's Extension A ideographs beside it), Hanazono
+Mincho B for the ideographs beyond (Extension B and later) that names use, a Noto Sans font for
+each of Devanagari, Bengali, Gurmukhi, Gujarati, Oriya, Tamil, Telugu, Kannada, Malayalam,
+Sinhala, Thai, Khmer, Myanmar, Ethiopic, Syriac, Thaana and Adlam, Noto Sans Arabic for Urdu's
+letters DejaVu lacks (in a document holding one, it draws all its Arabic script, joined), Noto
 Color Emoji for the emoji typed on a phone. Text that needs it (right-to-left scripts, joined
-Arabic letters, combining marks, emoji sequences) is shaped by HarfBuzz (``uharfbuzz``): letters
-joined, and laid out right to left. Shaping is three to four times slower and makes the PDF
-larger, so a document only turns it on at the first text that needs it.
+Arabic letters, combining marks: the vowel signs and viramas of the Indic scripts, Thai, Khmer,
+Myanmar; emoji sequences) is shaped by HarfBuzz (``uharfbuzz``): letters joined, conjuncts
+formed, vowel signs placed, and laid out right to left. Shaping is three to four times slower
+and makes the PDF larger, so a document only turns it on at the first text that needs it. Not
+drawn yet: Tibetan, Mongolian, Cherokee and the scripts of fewer users, and the ideographs beyond
+the BMP no regional set names.
 
 Whatever a person may write must print whole, at every length the API accepts: a paragraph or a
 label/value line runs on over as many pages as it needs, and a table row too high for what is left
@@ -26,6 +34,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from fontTools.ttLib import TTFont
 from fpdf import FPDF, bidi
@@ -40,8 +49,30 @@ _DEJAVU = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}
 FALLBACKS = (
     ("DroidSansFallback", "DroidSansFallback.ttf"),  # Chinese, Japanese kana, Korean Hangul
     ("DroidSansFallbackExtA", "DroidSansFallbackFull-ExtA.ttf"),  # CJK Unified Ideographs Extension A
+    ("HanaMinB", "HanaMinB-Names.ttf"),  # Extension B and later: those in names (scripts/font-cjk-extension-b)
+    ("NotoSansArabic", "NotoSansArabic-Regular.ttf"),  # Urdu's heh goal and yeh barree (U+06C1, U+06D2)
+    ("NotoSansDevanagari", "NotoSansDevanagari-Regular.ttf"),  # Hindi, Marathi, Nepali (and the danda)
+    ("NotoSansBengali", "NotoSansBengali-Regular.ttf"),
+    ("NotoSansGurmukhi", "NotoSansGurmukhi-Regular.ttf"),  # Punjabi
+    ("NotoSansGujarati", "NotoSansGujarati-Regular.ttf"),
+    ("NotoSansOriya", "NotoSansOriya-Regular.ttf"),
+    ("NotoSansTamil", "NotoSansTamil-Regular.ttf"),
+    ("NotoSansTelugu", "NotoSansTelugu-Regular.ttf"),
+    ("NotoSansKannada", "NotoSansKannada-Regular.ttf"),
+    ("NotoSansMalayalam", "NotoSansMalayalam-Regular.ttf"),
+    ("NotoSansSinhala", "NotoSansSinhala-Regular.ttf"),
+    ("NotoSansThai", "NotoSansThai-Regular.ttf"),
+    ("NotoSansKhmer", "NotoSansKhmer-Regular.ttf"),
+    ("NotoSansMyanmar", "NotoSansMyanmar-Regular.ttf"),
+    ("NotoSansEthiopic", "NotoSansEthiopic-Regular.ttf"),  # Amharic, Tigrinya
+    ("NotoSansSyriac", "NotoSansSyriac-Regular.ttf"),
+    ("NotoSansThaana", "NotoSansThaana-Regular.ttf"),  # Dhivehi
+    ("NotoSansAdlam", "NotoSansAdlam-Regular.ttf"),  # Fula (Pulaar)
     ("NotoColorEmoji", "NotoColorEmoji.ttf"),
 )
+# The fallback font that draws the whole Arabic script in a document that holds a letter DejaVu lacks.
+_ARABIC_TAKES_OVER = "NotoSansArabic"
+_ARABIC_BLOCKS = ((0x0600, 0x06FF), (0x0750, 0x077F), (0x08A0, 0x08FF), (0xFB50, 0xFDFF), (0xFE70, 0xFEFF))
 
 
 @cache
@@ -312,8 +343,22 @@ class Document:
                 added = True
         if added:
             self._pdf.set_fallback_fonts(self._fallbacks, exact_match=False)
+            if _ARABIC_TAKES_OVER in self._fallbacks:
+                self._arabic_by_one_font()
         if not self._pdf.text_shaping and needs_shaping(characters):
             self._pdf.set_text_shaping(True)
+
+    def _arabic_by_one_font(self) -> None:
+        """Once a text holds a letter of the Arabic script DejaVu Sans lacks (Urdu's heh goal and
+        yeh barree, U+06C1 and U+06D2), the rest of the document draws the whole script with Noto
+        Sans Arabic: fpdf2 picks a font a character at a time, and HarfBuzz joins letters within
+        one font only, so "یہ" drawn by two fonts printed as two letters apart. Text drawn before
+        stays in DejaVu Sans (each run is joined all the same)."""
+        arabic = _characters(dict(FALLBACKS)[_ARABIC_TAKES_OVER])
+        taken = {code for code in arabic if any(first <= code <= last for first, last in _ARABIC_BLOCKS)}
+        for style in _DEJAVU:
+            font: Any = self._pdf.fonts[FAMILY.lower() + style]
+            font.cmap = {code: glyph for code, glyph in font.cmap.items() if code not in taken}
 
     def section(self, heading: str) -> None:
         heading = composed(heading)
