@@ -74,6 +74,19 @@ FALLBACKS = (
 _ARABIC_TAKES_OVER = "NotoSansArabic"
 _ARABIC_BLOCKS = ((0x0600, 0x06FF), (0x0750, 0x077F), (0x08A0, 0x08FF), (0xFB50, 0xFDFF), (0xFE70, 0xFEFF))
 
+# The fonts of the scripts whose words hold a zero-width joiner or non-joiner (Sinhala's ශ්‍රී, a
+# Devanagari eyelash ra र्‍य): it is drawn by the font of the letter before it, so that HarfBuzz sees
+# the word whole and forms the conjunct it asks for (DejaVu Sans drawing it split the word in two).
+_JOINED_BY_ZWJ = frozenset(
+    name
+    for name, _ in FALLBACKS
+    if name.removeprefix("NotoSans")
+    in {"Devanagari", "Bengali", "Gurmukhi", "Gujarati", "Oriya", "Tamil", "Telugu", "Kannada", "Malayalam"}
+    | {"Sinhala", "Thai", "Khmer", "Myanmar"}
+)
+_JOINERS = (0x200C, 0x200D)
+_JOINED_KEYS = frozenset(name.lower() for name in _JOINED_BY_ZWJ)  # fpdf2's font keys
+
 
 @cache
 def _characters(file: str) -> frozenset[int]:
@@ -345,6 +358,8 @@ class Document:
             self._pdf.set_fallback_fonts(self._fallbacks, exact_match=False)
             if _ARABIC_TAKES_OVER in self._fallbacks:
                 self._arabic_by_one_font()
+            if _JOINED_BY_ZWJ.intersection(self._fallbacks):
+                self._not_drawn_by_dejavu(_JOINERS)
         if not self._pdf.text_shaping and needs_shaping(characters):
             self._pdf.set_text_shaping(True)
 
@@ -355,7 +370,14 @@ class Document:
         one font only, so "یہ" drawn by two fonts printed as two letters apart. Text drawn before
         stays in DejaVu Sans (each run is joined all the same)."""
         arabic = _characters(dict(FALLBACKS)[_ARABIC_TAKES_OVER])
-        taken = {code for code in arabic if any(first <= code <= last for first, last in _ARABIC_BLOCKS)}
+        self._not_drawn_by_dejavu(
+            {code for code in arabic if any(first <= code <= last for first, last in _ARABIC_BLOCKS)}
+        )
+
+    def _not_drawn_by_dejavu(self, taken: Iterable[int]) -> None:
+        """fpdf2 draws a character with the document's font whenever that font has it: these are
+        left to the fallback fonts (fpdf2 reads which characters a font has from this map only)."""
+        taken = frozenset(taken)
         for style in _DEJAVU:
             font: Any = self._pdf.fonts[FAMILY.lower() + style]
             font.cmap = {code: glyph for code, glyph in font.cmap.items() if code not in taken}
@@ -538,6 +560,22 @@ class _Pdf(FPDF):
         self._footer = footer
         self._notice = notice
         self._footer_lines = 1
+        self._last_fallback: str | None = None
+
+    def get_fallback_font(self, char: str, style: str = "") -> str | None:
+        """The fallback font for ``char`` (fpdf2 asks, a character at a time, for those the
+        document's font lacks); a joiner goes with the letter before it when a font of
+        ``_JOINED_BY_ZWJ`` draws that letter, and stays with DejaVu Sans otherwise, as before.
+        (The letter before is the last one a fallback font was asked for: after text DejaVu draws,
+        the last fallback letter may be further back; a joiner there is drawn by that font, which
+        splits the word where the joiner stands, as DejaVu did.)"""
+        if ord(char) in _JOINERS:
+            last = self._last_fallback
+            if last is not None and last.rstrip("B") in _JOINED_KEYS and ord(char) in self.fonts[last].cmap:  # type: ignore[union-attr]
+                return last
+            return None
+        self._last_fallback = super().get_fallback_font(char, style)
+        return self._last_fallback
 
     def footer_height(self) -> float:
         """The room kept at the foot of every page (mm): the footer wrapped to the text width, as

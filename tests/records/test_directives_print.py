@@ -532,6 +532,25 @@ def test_a_line_in_each_script_dejavu_lacks_is_drawn_by_its_own_font() -> None:
     assert document._pdf.text_shaping
 
 
+def test_a_zero_width_joiner_in_an_indic_word_forms_its_conjunct() -> None:
+    """A zero-width joiner inside a word asks for a conjunct (Sinhala's ශ්‍රී, a Devanagari eyelash
+    ra र्‍य): drawn by DejaVu Sans, it split the word in two runs of Noto, each shaped alone, and the
+    ra printed whole with its virama beside it. Drawn by the font of the letter before it, the word
+    is shaped whole: the eyelash ra is one glyph, neither ra nor virama drawn alone. Emoji and
+    Persian around it print as before (a joiner after them stays with DejaVu Sans)."""
+    from ens.core.pdf import Document
+
+    document = Document(title="Noms", footer="test")
+    document.paragraph("श्री र्\u200dय, ශ්\u200dරී ලංකා, می\u200cکنم 👨\u200d👩\u200d👧")
+    content = document.render()
+    _keep("directives-zero-width-joiner.pdf", content)
+    devanagari = _glyph_names(content, "NotoSansDevanagari")
+    assert "uni092F" in devanagari and not {"uni0930", "uni094D"} & devanagari, devanagari
+    assert "NotoSansSinhala" in _font_names(content)
+    written = _text(content)
+    assert "ශ්\u200dරී" in written or "ශ්රී" in written.replace("\u200d", ""), written
+
+
 def test_a_document_in_french_only_embeds_dejavu_alone_and_is_not_shaped() -> None:
     """The fallback fonts (the CJK one takes a quarter of a second to load) and shaping (three to
     four times slower) are for the documents that need them: French alone has neither."""
