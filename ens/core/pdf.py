@@ -380,7 +380,7 @@ class Document:
         taken = frozenset(taken)
         for style in _DEJAVU:
             font: Any = self._pdf.fonts[FAMILY.lower() + style]
-            font.cmap = {code: glyph for code, glyph in font.cmap.items() if code not in taken}
+            font.cmap = _Cmap(self._pdf, {code: glyph for code, glyph in font.cmap.items() if code not in taken})
 
     def section(self, heading: str) -> None:
         heading = composed(heading)
@@ -554,28 +554,41 @@ class Document:
 _NOTICE_RED = (165, 20, 20)  # dark enough that white on it stays legible printed in black and white
 
 
+class _Cmap(dict[int, int]):
+    """DejaVu Sans's characters, as fpdf2 asks of each character whether its font draws it: one it
+    draws is the letter before whatever comes next (a joiner after it stays with DejaVu Sans)."""
+
+    def __init__(self, pdf: _Pdf, characters: dict[int, int]) -> None:
+        super().__init__(characters)
+        self._pdf = pdf
+
+    def __contains__(self, code: object) -> bool:
+        found = super().__contains__(code)
+        if found:
+            self._pdf.last_fallback = None
+        return found
+
+
 class _Pdf(FPDF):
     def __init__(self, footer: str, notice: str | None) -> None:
         super().__init__(format="A4")
         self._footer = footer
         self._notice = notice
         self._footer_lines = 1
-        self._last_fallback: str | None = None
+        self.last_fallback: str | None = None
 
     def get_fallback_font(self, char: str, style: str = "") -> str | None:
         """The fallback font for ``char`` (fpdf2 asks, a character at a time, for those the
         document's font lacks); a joiner goes with the letter before it when a font of
-        ``_JOINED_BY_ZWJ`` draws that letter, and stays with DejaVu Sans otherwise, as before.
-        (The letter before is the last one a fallback font was asked for: after text DejaVu draws,
-        the last fallback letter may be further back; a joiner there is drawn by that font, which
-        splits the word where the joiner stands, as DejaVu did.)"""
+        ``_JOINED_BY_ZWJ`` draws that letter, and stays with DejaVu Sans otherwise, as before
+        (``last_fallback`` is the font of the letter before, None when DejaVu Sans draws it)."""
         if ord(char) in _JOINERS:
-            last = self._last_fallback
+            last = self.last_fallback
             if last is not None and last.rstrip("B") in _JOINED_KEYS and ord(char) in self.fonts[last].cmap:  # type: ignore[union-attr]
                 return last
             return None
-        self._last_fallback = super().get_fallback_font(char, style)
-        return self._last_fallback
+        self.last_fallback = super().get_fallback_font(char, style)
+        return self.last_fallback
 
     def footer_height(self) -> float:
         """The room kept at the foot of every page (mm): the footer wrapped to the text width, as

@@ -549,6 +549,17 @@ def test_a_zero_width_joiner_in_an_indic_word_forms_its_conjunct() -> None:
     assert "NotoSansSinhala" in _font_names(content)
     written = _text(content)
     assert "ශ්\u200dරී" in written or "ශ්රී" in written.replace("\u200d", ""), written
+    # Which font draws each joiner (fpdf2's runs of one font): the one after a Sinhala letter
+    # Noto Sans Sinhala, the one after a Persian letter DejaVu Sans, though a Sinhala word came
+    # before it.
+    pdf = document._pdf
+    pdf.set_font("DejaVu", "", 10)
+    runs = [
+        (run.font.fontkey, "".join(run.characters))
+        for run in pdf._preload_font_styles("ශ්රී می\u200cکنم, ශ්\u200dරී", False)
+    ]
+    joiners = {text: font for font, text in runs if text in ("\u200c", "\u200d")}
+    assert joiners == {"\u200c": "dejavu", "\u200d": "notosanssinhala"}, runs
 
 
 def test_a_document_in_french_only_embeds_dejavu_alone_and_is_not_shaped() -> None:
