@@ -3,13 +3,21 @@ fpdf2, with DejaVu Sans embedded (the PDF's built-in fonts are Latin-1 and lose 
 
 Text is real text (selectable, searchable, readable by pypdf); the fonts ship with the package
 (``ens/core/fonts``, each one's licence beside it), so nothing has to be installed. DejaVu Sans
-draws the Latin, Greek, Cyrillic, Armenian, Georgian, Hebrew and Arabic scripts; what it lacks is
+draws the Latin (Vietnamese too), Greek, Cyrillic, Armenian, Georgian, Hebrew, Arabic (Persian,
+Pashto, Kurdish, Uyghur), N'Ko, Tifinagh, Lao and Canadian syllabics scripts; what it lacks is
 drawn by a fallback font, embedded only in a document that needs it: Droid Sans Fallback for
-Chinese, Japanese and Korean (DroidSansFallbackFull's Extension A ideographs beside it), Noto
+Chinese, Japanese and Korean (DroidSansFallbackFull's Extension A ideographs beside it), Hanazono
+Mincho B for the ideographs beyond (Extension B and later) that names use, a Noto Sans font for
+each of Devanagari, Bengali, Gurmukhi, Gujarati, Oriya, Tamil, Telugu, Kannada, Malayalam,
+Sinhala, Thai, Khmer, Myanmar, Ethiopic, Syriac, Thaana and Adlam, Noto Sans Arabic for Urdu's
+letters DejaVu lacks (in a document holding one, it draws all its Arabic script, joined), Noto
 Color Emoji for the emoji typed on a phone. Text that needs it (right-to-left scripts, joined
-Arabic letters, combining marks, emoji sequences) is shaped by HarfBuzz (``uharfbuzz``): letters
-joined, and laid out right to left. Shaping is three to four times slower and makes the PDF
-larger, so a document only turns it on at the first text that needs it.
+Arabic letters, combining marks: the vowel signs and viramas of the Indic scripts, Thai, Khmer,
+Myanmar; emoji sequences) is shaped by HarfBuzz (``uharfbuzz``): letters joined, conjuncts
+formed, vowel signs placed, and laid out right to left. Shaping is three to four times slower
+and makes the PDF larger, so a document only turns it on at the first text that needs it. Not
+drawn yet: Tibetan, Mongolian, Cherokee and the scripts of fewer users, and the ideographs beyond
+the BMP no regional set names.
 
 Whatever a person may write must print whole, at every length the API accepts: a paragraph or a
 label/value line runs on over as many pages as it needs, and a table row too high for what is left
@@ -26,6 +34,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from fontTools.ttLib import TTFont
 from fpdf import FPDF, bidi
@@ -40,8 +49,43 @@ _DEJAVU = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}
 FALLBACKS = (
     ("DroidSansFallback", "DroidSansFallback.ttf"),  # Chinese, Japanese kana, Korean Hangul
     ("DroidSansFallbackExtA", "DroidSansFallbackFull-ExtA.ttf"),  # CJK Unified Ideographs Extension A
+    ("HanaMinB", "HanaMinB-Names.ttf"),  # Extension B and later: those in names (scripts/font-cjk-extension-b)
+    ("NotoSansArabic", "NotoSansArabic-Regular.ttf"),  # Urdu's heh goal and yeh barree (U+06C1, U+06D2)
+    ("NotoSansDevanagari", "NotoSansDevanagari-Regular.ttf"),  # Hindi, Marathi, Nepali (and the danda)
+    ("NotoSansBengali", "NotoSansBengali-Regular.ttf"),
+    ("NotoSansGurmukhi", "NotoSansGurmukhi-Regular.ttf"),  # Punjabi
+    ("NotoSansGujarati", "NotoSansGujarati-Regular.ttf"),
+    ("NotoSansOriya", "NotoSansOriya-Regular.ttf"),
+    ("NotoSansTamil", "NotoSansTamil-Regular.ttf"),
+    ("NotoSansTelugu", "NotoSansTelugu-Regular.ttf"),
+    ("NotoSansKannada", "NotoSansKannada-Regular.ttf"),
+    ("NotoSansMalayalam", "NotoSansMalayalam-Regular.ttf"),
+    ("NotoSansSinhala", "NotoSansSinhala-Regular.ttf"),
+    ("NotoSansThai", "NotoSansThai-Regular.ttf"),
+    ("NotoSansKhmer", "NotoSansKhmer-Regular.ttf"),
+    ("NotoSansMyanmar", "NotoSansMyanmar-Regular.ttf"),
+    ("NotoSansEthiopic", "NotoSansEthiopic-Regular.ttf"),  # Amharic, Tigrinya
+    ("NotoSansSyriac", "NotoSansSyriac-Regular.ttf"),
+    ("NotoSansThaana", "NotoSansThaana-Regular.ttf"),  # Dhivehi
+    ("NotoSansAdlam", "NotoSansAdlam-Regular.ttf"),  # Fula (Pulaar)
     ("NotoColorEmoji", "NotoColorEmoji.ttf"),
 )
+# The fallback font that draws the whole Arabic script in a document that holds a letter DejaVu lacks.
+_ARABIC_TAKES_OVER = "NotoSansArabic"
+_ARABIC_BLOCKS = ((0x0600, 0x06FF), (0x0750, 0x077F), (0x08A0, 0x08FF), (0xFB50, 0xFDFF), (0xFE70, 0xFEFF))
+
+# The fonts of the scripts whose words hold a zero-width joiner or non-joiner (Sinhala's ශ්‍රී, a
+# Devanagari eyelash ra र्‍य): it is drawn by the font of the letter before it, so that HarfBuzz sees
+# the word whole and forms the conjunct it asks for (DejaVu Sans drawing it split the word in two).
+_JOINED_BY_ZWJ = frozenset(
+    name
+    for name, _ in FALLBACKS
+    if name.removeprefix("NotoSans")
+    in {"Devanagari", "Bengali", "Gurmukhi", "Gujarati", "Oriya", "Tamil", "Telugu", "Kannada", "Malayalam"}
+    | {"Sinhala", "Thai", "Khmer", "Myanmar"}
+)
+_JOINERS = (0x200C, 0x200D)
+_JOINED_KEYS = frozenset(name.lower() for name in _JOINED_BY_ZWJ)  # fpdf2's font keys
 
 
 @cache
@@ -317,8 +361,31 @@ class Document:
                 added = True
         if added:
             self._pdf.set_fallback_fonts(self._fallbacks, exact_match=False)
+            if _ARABIC_TAKES_OVER in self._fallbacks:
+                self._arabic_by_one_font()
+            if _JOINED_BY_ZWJ.intersection(self._fallbacks):
+                self._not_drawn_by_dejavu(_JOINERS)
         if not self._pdf.text_shaping and needs_shaping(characters):
             self._pdf.set_text_shaping(True)
+
+    def _arabic_by_one_font(self) -> None:
+        """Once a text holds a letter of the Arabic script DejaVu Sans lacks (Urdu's heh goal and
+        yeh barree, U+06C1 and U+06D2), the rest of the document draws the whole script with Noto
+        Sans Arabic: fpdf2 picks a font a character at a time, and HarfBuzz joins letters within
+        one font only, so "یہ" drawn by two fonts printed as two letters apart. Text drawn before
+        stays in DejaVu Sans (each run is joined all the same)."""
+        arabic = _characters(dict(FALLBACKS)[_ARABIC_TAKES_OVER])
+        self._not_drawn_by_dejavu(
+            {code for code in arabic if any(first <= code <= last for first, last in _ARABIC_BLOCKS)}
+        )
+
+    def _not_drawn_by_dejavu(self, taken: Iterable[int]) -> None:
+        """fpdf2 draws a character with the document's font whenever that font has it: these are
+        left to the fallback fonts (fpdf2 reads which characters a font has from this map only)."""
+        taken = frozenset(taken)
+        for style in _DEJAVU:
+            font: Any = self._pdf.fonts[FAMILY.lower() + style]
+            font.cmap = _Cmap(self._pdf, {code: glyph for code, glyph in font.cmap.items() if code not in taken})
 
     def section(self, heading: str, *, keep: float = 30) -> None:
         """A heading, which never ends a page: with less than ``keep`` mm left under it (~3 lines
@@ -507,12 +574,41 @@ class Document:
 _NOTICE_RED = (165, 20, 20)  # dark enough that white on it stays legible printed in black and white
 
 
+class _Cmap(dict[int, int]):
+    """DejaVu Sans's characters, as fpdf2 asks of each character whether its font draws it: one it
+    draws is the letter before whatever comes next (a joiner after it stays with DejaVu Sans)."""
+
+    def __init__(self, pdf: _Pdf, characters: dict[int, int]) -> None:
+        super().__init__(characters)
+        self._pdf = pdf
+
+    def __contains__(self, code: object) -> bool:
+        found = super().__contains__(code)
+        if found:
+            self._pdf.last_fallback = None
+        return found
+
+
 class _Pdf(FPDF):
     def __init__(self, footer: str, notice: str | None) -> None:
         super().__init__(format="A4")
         self._footer = footer
         self._notice = notice
         self._footer_lines = 1
+        self.last_fallback: str | None = None
+
+    def get_fallback_font(self, char: str, style: str = "") -> str | None:
+        """The fallback font for ``char`` (fpdf2 asks, a character at a time, for those the
+        document's font lacks); a joiner goes with the letter before it when a font of
+        ``_JOINED_BY_ZWJ`` draws that letter, and stays with DejaVu Sans otherwise, as before
+        (``last_fallback`` is the font of the letter before, None when DejaVu Sans draws it)."""
+        if ord(char) in _JOINERS:
+            last = self.last_fallback
+            if last is not None and last.rstrip("B") in _JOINED_KEYS and ord(char) in self.fonts[last].cmap:  # type: ignore[union-attr]
+                return last
+            return None
+        self.last_fallback = super().get_fallback_font(char, style)
+        return self.last_fallback
 
     def footer_height(self) -> float:
         """The room kept at the foot of every page (mm): the footer wrapped to the text width, as
