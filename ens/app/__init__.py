@@ -214,7 +214,7 @@ def create_app(
         request_max_body_size=settings.max_body_bytes,
         before_request=replay_stored,
         before_send=[SecurityHeaders(https=settings.public_url.startswith("https://"))],
-        openapi_config=openapi_config(),
+        openapi_config=openapi_config(interactive=settings.is_dev),
         lifespan=[
             process_lifespan(
                 engine,

@@ -6,7 +6,7 @@ import re
 
 from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.openapi.plugins import JsonRenderPlugin, OpenAPIRenderPlugin, ScalarRenderPlugin
 
 from ens.app.doors import SPACE_PATH
 from ens.core.openapi import require_operation_id
@@ -15,13 +15,20 @@ from ens.spaces.matrix import access_matrix
 from ens.spaces.rights import Action, table_markdown, who_may
 
 
-def openapi_config() -> OpenAPIConfig:
-    """The document's title, pages and description (the rules the contract leaves open, the table of rights)."""
+def openapi_config(*, interactive: bool) -> OpenAPIConfig:
+    """The document's title, pages and description (the rules the contract leaves open, the table of rights).
+
+    ``interactive`` (development): ``/schema`` is also a page to try the API, whose script comes from
+    a CDN. Not in production: a third party's script would run on the origin of the login pages and
+    their cookies; ``/schema`` and ``/schema/openapi.json`` are the document alone."""
+    plugins: list[OpenAPIRenderPlugin] = (
+        [ScalarRenderPlugin(), JsonRenderPlugin()] if interactive else [JsonRenderPlugin()]
+    )
     return OpenAPIConfig(
         title="ENS API",
         version="1",
         path="/schema",
-        render_plugins=[ScalarRenderPlugin()],
+        render_plugins=plugins,
         description="The patient health space API. Errors are RFC 9457 problem+json, except on the OAuth "
         "token and revocation endpoints, which answer RFC 6749 error JSON. Rules the contract leaves open: "
         "no text may hold a NUL character (a body field: 422 at its pointer; the address: 400); a missing required "

@@ -335,3 +335,23 @@ async def test_a_request_that_outlasts_its_lease_keeps_its_key(client, person, s
     replay = await client.post("/v1/spaces/me/test-notes/slow", json={"seconds": 2.5}, headers=headers)
     assert replay.status_code == 201 and replay.headers.get("idempotent-replayed") == "true"
     assert replay.json() == answered.json()
+
+
+async def test_in_production_schema_serves_the_document_and_no_third_party_script(settings) -> None:
+    """``/schema`` was, in production too, a page whose script came from a CDN: a third party's code
+    running on the origin of the login pages and their cookies. In production it is the document
+    alone; development keeps the page to try the API."""
+    from bench.world import production_environment, settings_of
+    from ens.app import create_app
+    from tests.helpers.asgi import asgi_client
+
+    production = settings_of(production_environment(settings.database_url, 8123))
+    async with asgi_client(create_app(production), production.public_url) as client:
+        for path in ("/schema", "/schema/openapi.json"):
+            answer = await client.get(path)
+            assert answer.status_code == 200, path
+            assert answer.headers["content-type"].startswith("application/"), path
+            assert "<script" not in answer.text and answer.json()["openapi"].startswith("3.1"), path
+    async with asgi_client(create_app(settings), "http://testserver.local") as client:
+        page = await client.get("/schema")
+        assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
