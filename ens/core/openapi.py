@@ -1,8 +1,9 @@
 """Make the OpenAPI document tell the truth: every problem status a route can answer, as the
 problem+json body the service sends (never litestar's own error body); ``additionalProperties:
-false`` on request bodies that refuse unknown fields; and an explicit camelCase ``operationId`` on
+false`` on request bodies that refuse unknown fields; an explicit camelCase ``operationId`` on
 every operation, since generated clients (Kotlin, Swift, TypeScript, Python) name their functions
-after it."""
+after it; and the conventions every route shares, as parameters a generated client can pass and
+answers it can read: ``Idempotency-Key`` on POSTs, ``If-None-Match`` and 304 on GETs."""
 
 from __future__ import annotations
 
@@ -10,14 +11,29 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
 from litestar import Litestar
+from litestar._openapi.datastructures import SchemaRegistry
+from litestar._openapi.schema_generation import SchemaCreator
+from litestar.enums import ParamType
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import ResponseSpec
-from litestar.openapi.spec import Link, OpenAPIHeader, OpenAPIResponse, Operation, Parameter, Reference, Schema
+from litestar.openapi.spec import (
+    Components,
+    Link,
+    OpenAPIHeader,
+    OpenAPIResponse,
+    Operation,
+    Parameter,
+    Reference,
+    Schema,
+)
 from litestar.openapi.spec import OpenAPIMediaType as MediaType
 from litestar.openapi.spec.enums import OpenAPIFormat, OpenAPIType
+from litestar.response import Stream
 from litestar.types import Method
 from litestar.types.internal_types import PathParameterDefinition
+from litestar.typing import FieldDefinition
 
 from ens.core.api import PUBLIC_OPT, Struct
 from ens.core.problems import PROBLEM_JSON, Problem
@@ -105,6 +121,9 @@ class _Declared:
 
     public: bool = False
     responses: set[str] = field(default_factory=set)
+    # An answer streamed as it is produced (no Content-Length), which carries no ETag unless the
+    # handler sets one itself (ens.core.api.ETagMiddleware).
+    streamed: bool = False
 
 
 def _openapi_path(path: str) -> str:
@@ -122,6 +141,7 @@ def _declared(app: Litestar) -> dict[tuple[str, str], _Declared]:
                 entry = declared.setdefault((path, method.lower()), _Declared())
                 entry.public = entry.public or bool(handler.opt.get(PUBLIC_OPT))
                 entry.responses.update(str(status) for status in handler.responses or {})
+                entry.streamed = entry.streamed or handler.parsed_fn_signature.return_type.is_subclass_of(Stream)
     return declared
 
 
@@ -191,6 +211,119 @@ def document_problems(app: Litestar) -> None:
                 if code not in own.responses:
                     responses[code] = _outcome(code) if path.startswith("/fhir") else _problem(code)
             operation.responses = responses
+            if method == "post" and not own.public:
+                _add_header(operation, _IDEMPOTENCY_KEY)
+            if method == "get" and "200" in responses:
+                _document_revalidation(operation, streamed=own.streamed)
+            for code, answer in responses.items():
+                if code == "201" and isinstance(answer, OpenAPIResponse) and answer.description == _LITESTAR_201:
+                    answer.description = "Created"
+    _one_null_branch(components, schema.paths or {})
+
+
+# Litestar's own description of every 201; ENS sends no Location (the answer's body names the item).
+_LITESTAR_201 = "Document created, URL follows"
+
+_IDEMPOTENCY_KEY = Parameter(
+    name="Idempotency-Key",
+    param_in=ParamType.HEADER,
+    required=False,
+    schema=Schema(type=OpenAPIType.STRING, min_length=1, max_length=255, pattern="^[\\x21-\\x7e]{1,255}$"),
+    description="Optional, 1 to 255 visible ASCII characters (400 otherwise): a retry with the same key and body "
+    "answers the first response and creates nothing; the same key with another body is 422; while the first runs, "
+    "409. Keys are the caller's own and kept 24 hours; answers that carry secrets are never stored.",
+)
+
+_IF_NONE_MATCH = Parameter(
+    name="If-None-Match",
+    param_in=ParamType.HEADER,
+    required=False,
+    schema=Schema(type=OpenAPIType.STRING),
+    description="An ETag this caller holds (or several, comma-separated; W/ tags match their strong twin): "
+    "304 without a body when the current version is one of them",
+)
+
+
+def _add_header(operation: Operation, parameter: Parameter) -> None:
+    parameters = list(operation.parameters or [])
+    names = {p.name.lower() for p in parameters if isinstance(p, Parameter) and p.param_in == ParamType.HEADER}
+    if parameter.name.lower() not in names:
+        operation.parameters = [*parameters, parameter]
+
+
+def _document_revalidation(operation: Operation, *, streamed: bool) -> None:
+    """Every GET's 200 carries a strong ETag and honours If-None-Match (304), except an answer
+    streamed without a validator of its handler's own."""
+    responses = operation.responses or {}
+    ok = responses["200"]
+    if not isinstance(ok, OpenAPIResponse):
+        return
+    if streamed and "ETag" not in (ok.headers or {}):
+        return
+    ok.headers = {**(ok.headers or {}), "ETag": _ETAG}
+    _add_header(operation, _IF_NONE_MATCH)
+    responses["304"] = OpenAPIResponse(
+        description="Not modified: If-None-Match names the current version (no body)", headers={"ETag": _ETAG}
+    )
+
+
+def _nullable_enums(schema: Schema | Reference | None, seen: set[int]) -> None:
+    """Rewrite each ``{"type": [null, T], "enum": [..., null]}`` (litestar's form of ``Literal[...] |
+    None``) as ``{"oneOf": [{"type": T, "enum": [...]}, {"type": "null"}]}``: generators read the
+    first as three unions of one enum (openapi-python-client makes three classes of the same values
+    per field), the second as one enum that may be null."""
+    if not isinstance(schema, Schema) or id(schema) in seen:
+        return
+    seen.add(id(schema))
+    types = schema.type if isinstance(schema.type, list) else None
+    if schema.enum is not None and types is not None and OpenAPIType.NULL in types and len(types) == 2:
+        [kind] = [t for t in types if t != OpenAPIType.NULL]
+        values = [value for value in schema.enum if value is not None]
+        schema.one_of = [Schema(type=kind, enum=values), Schema(type=OpenAPIType.NULL)]
+        schema.type, schema.enum = None, None
+    children: list[Schema | Reference] = [*(schema.properties or {}).values()]
+    children += [*(schema.one_of or []), *(schema.any_of or []), *(schema.all_of or []), *(schema.prefix_items or [])]
+    for child in (schema.items, schema.additional_properties):
+        if isinstance(child, (Schema, Reference)):
+            children.append(child)
+    for child in children:
+        _nullable_enums(child, seen)
+
+
+def _one_null_branch(components: Components, paths: dict[str, Any]) -> None:
+    seen: set[int] = set()
+    for component in (components.schemas or {}).values():
+        _nullable_enums(component, seen)
+    for item in paths.values():
+        for _, operation in _operations(item):
+            for parameter in operation.parameters or []:
+                if isinstance(parameter, Parameter):
+                    _nullable_enums(parameter.schema, seen)
+            body = operation.request_body
+            for media in (getattr(body, "content", None) or {}).values():
+                _nullable_enums(media.schema, seen)
+
+
+def document_items(app: Litestar, container: type[Any], field_name: str, item: type[Any], **limits: int) -> None:
+    """Document the items of a list a body keeps raw (each is validated on its own, so that every bad
+    one is named) as the Struct they are validated with: otherwise the document says ``items: {}``
+    and a generated client types them as ``Any``. ``limits``: ``min_items``, ``max_items``."""
+    registry = SchemaRegistry()
+    creator = SchemaCreator(schema_registry=registry, plugins=app.plugins.openapi, prefer_alias=True)
+    creator.for_field_definition(FieldDefinition.from_annotation(item))
+    components = app.openapi_schema.components
+    schemas = components.schemas if components.schemas is not None else {}
+    for name, schema in registry.generate_components_schemas().items():
+        schemas.setdefault(name, schema)
+    components.schemas = schemas
+    holder = schemas[container.__name__]
+    [wire_name] = [f.encode_name for f in msgspec.structs.fields(container) if f.name == field_name]
+    prop = holder.properties.get(wire_name) if isinstance(holder, Schema) and holder.properties else None
+    if not isinstance(prop, Schema) or prop.type != OpenAPIType.ARRAY:
+        raise RuntimeError(f"{container.__name__}.{field_name} is not a documented list")
+    prop.items = Reference(f"#/components/schemas/{item.__name__}")
+    for name, value in limits.items():
+        setattr(prop, name, value)
 
 
 def require_operation_id(
