@@ -182,3 +182,14 @@ def test_success_bodies_are_named_schemas(openapi):
             for media_type, media in (response.get("content") or {}).items():
                 if status.startswith("2") and media_type == "application/json":
                     assert "$ref" in media["schema"], (method, path, status, media["schema"])
+
+
+def test_no_201_promises_a_location_the_server_does_not_send(openapi):
+    """Litestar describes every 201 as "Document created, URL follows"; ENS sends no Location (the
+    body names what was created), so the description says only that it was created."""
+    created = [(method, path, op) for method, path, op in operations(openapi) if "201" in op["responses"]]
+    assert len(created) >= 20
+    for method, path, operation in created:
+        answer = operation["responses"]["201"]
+        assert "URL follows" not in answer["description"], (method, path)
+        assert "location" not in {name.lower() for name in answer.get("headers", {})}, (method, path)
