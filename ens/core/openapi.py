@@ -101,9 +101,11 @@ def _statuses(path: str, method: str, operation: Operation, *, public: bool) -> 
     codes = ["400"] if malformed else []
     if public:
         return codes
-    codes += ["401"]
+    # Every route behind a token is behind a door: the space door, or (elsewhere) the account door
+    # or the professionals' door, which refuse the wrong kind of caller (an app's token on /v1/me).
+    codes += ["401", "403"]
     if path.startswith(("/v1/spaces/{space}", "/fhir")):
-        codes += ["403", "404", "410"]
+        codes += ["404", "410"]
     elif "{" in path:
         codes += ["404"]
     if method in ("post", "put", "patch"):
@@ -175,9 +177,18 @@ def _outcome(code: str) -> OpenAPIResponse:
     )
 
 
-def _problem(code: str) -> OpenAPIResponse:
+# 403 outside a space: the account door (/v1/me, /v1/spaces, invitations and claims) takes only the
+# person signed in to the phone app; the professionals' door (/v1/pro) only a professional.
+_WRONG_CALLER = (
+    "This kind of caller may not do this (a person's routes: only the person signed in to the phone app; "
+    "/v1/pro: only a health professional)"
+)
+
+
+def _problem(code: str, path: str = "") -> OpenAPIResponse:
+    space = path.startswith(("/v1/spaces/{space}", "/fhir"))
     return OpenAPIResponse(
-        description=_DESCRIPTIONS[code],
+        description=_WRONG_CALLER if code == "403" and not space else _DESCRIPTIONS[code],
         content={PROBLEM_JSON: MediaType(schema=Reference("#/components/schemas/Problem"))},
     )
 
@@ -209,7 +220,7 @@ def document_problems(app: Litestar) -> None:
                 responses.pop("400", None)
             for code in _statuses(path, method, operation, public=own.public):
                 if code not in own.responses:
-                    responses[code] = _outcome(code) if path.startswith("/fhir") else _problem(code)
+                    responses[code] = _outcome(code) if path.startswith("/fhir") else _problem(code, path)
             operation.responses = responses
             if method == "post" and not own.public:
                 _add_header(operation, _IDEMPOTENCY_KEY)
@@ -244,6 +255,12 @@ _IF_NONE_MATCH = Parameter(
 )
 
 
+_REVALIDATION_ETAG = OpenAPIHeader(
+    schema=Schema(type=OpenAPIType.STRING),
+    description="The version of what the answer holds (strong): send it back as If-None-Match to revalidate a copy",
+)
+
+
 def _add_header(operation: Operation, parameter: Parameter) -> None:
     parameters = list(operation.parameters or [])
     names = {p.name.lower() for p in parameters if isinstance(p, Parameter) and p.param_in == ParamType.HEADER}
@@ -260,10 +277,11 @@ def _document_revalidation(operation: Operation, *, streamed: bool) -> None:
         return
     if streamed and "ETag" not in (ok.headers or {}):
         return
-    ok.headers = {**(ok.headers or {}), "ETag": _ETAG}
+    ok.headers = {"ETag": _REVALIDATION_ETAG, **(ok.headers or {})}
     _add_header(operation, _IF_NONE_MATCH)
     responses["304"] = OpenAPIResponse(
-        description="Not modified: If-None-Match names the current version (no body)", headers={"ETag": _ETAG}
+        description="Not modified: If-None-Match names the current version (no body)",
+        headers={"ETag": _REVALIDATION_ETAG},
     )
 
 

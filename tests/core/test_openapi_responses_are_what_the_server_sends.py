@@ -4,6 +4,7 @@ is the one the server really sends (status, media type, body shape)."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import httpx
@@ -193,3 +194,25 @@ def test_no_201_promises_a_location_the_server_does_not_send(openapi):
         answer = operation["responses"]["201"]
         assert "URL follows" not in answer["description"], (method, path)
         assert "location" not in {name.lower() for name in answer.get("headers", {})}, (method, path)
+
+
+async def test_the_wrong_kind_of_caller_is_a_documented_403(client, person, make_app_token, openapi):
+    """Outside a space, every operation behind a token is behind the account door (the person's own
+    routes) or the professionals' door (/v1/pro): a device app's token there, or a person's on
+    /v1/pro, is a 403 the document lists (it listed 401 only, and a generated client raised)."""
+    app = await make_app_token(person, ["vitals.body_weight:read"])
+    guarded = [
+        (method, path)
+        for method, path, operation in operations(openapi)
+        if "401" in operation["responses"] and not path.startswith(("/v1/spaces/{space}", "/fhir", "/oauth"))
+    ]
+    assert len(guarded) >= 10, guarded
+    refused = 0
+    for method, path in guarded:
+        url = re.sub(r"\{\w+\}", "7b0f3c9e-1d2a-4e5f-8a6b-9c0d1e2f3a4b", path)
+        body = {} if method in ("post", "put", "patch") else None
+        for headers in (app.headers, person.headers):
+            answer = await client.request(method.upper(), url, json=body, headers=headers)
+            assert_sent_as_documented(openapi, method, path, answer)
+            refused += answer.status_code == 403
+    assert refused >= 10
