@@ -210,7 +210,7 @@ async def test_the_wrong_kind_of_caller_is_a_documented_403(client, person, make
     refused = 0
     for method, path in guarded:
         url = re.sub(r"\{\w+\}", "7b0f3c9e-1d2a-4e5f-8a6b-9c0d1e2f3a4b", path)
-        body = {} if method in ("post", "put", "patch") else None
+        body: dict[str, Any] | None = {} if method in ("post", "put", "patch") else None
         for headers in (app.headers, person.headers):
             answer = await client.request(method.upper(), url, json=body, headers=headers)
             assert_sent_as_documented(openapi, method, path, answer)
