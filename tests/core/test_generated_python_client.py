@@ -238,3 +238,29 @@ async def test_a_generated_client_uploads_a_files_bytes(generated, app: Litestar
         space="me", id=added.parsed.id, client=api
     )
     assert read.status_code == 200 and read.parsed.payload.read() == content
+
+
+async def test_a_generated_client_reads_a_fhir_searchs_links_and_modes(
+    generated, app: Litestar, settings: Settings, person, make_app_token, client
+):
+    """A searchset's links and each entry's search mode are typed (the document had them as open
+    objects: a generated client kept them only as untyped extra properties)."""
+    models = importlib.import_module(f"{PACKAGE}.models")
+    device = {"manufacturer": "Withings", "model": "Body+", "identifier": "WB-1"}
+    posted = await client.post(
+        "/v1/spaces/me/vitals",
+        json={"measurements": [weight(71.2, device=device), weight(71.4, minutes_ago=60, device=device)]},
+        headers=person.headers,
+    )
+    assert posted.status_code == 201, posted.text
+    reader = await make_app_token(person, ["vitals.body_weight:read"])
+    api = typed_client(generated, app, settings, reader.headers)
+    search = operation(generated, "fhir", "fhir_search_observations")
+    found = await search.asyncio_detailed(client=api, field_count=1)
+    bundle = found.parsed
+    assert found.status_code == 200 and isinstance(bundle, models.FhirBundleDocument), found.content
+    links = {link.relation: link for link in bundle.link}
+    assert isinstance(links["self"], models.FhirLink) and links["next"].url.startswith(settings.public_url)
+    modes = sorted(entry.search.mode for entry in bundle.entry)
+    assert modes == [models.FhirEntrySearchMode.INCLUDE, models.FhirEntrySearchMode.MATCH]
+    assert all(not entry.search.additional_properties for entry in bundle.entry)
