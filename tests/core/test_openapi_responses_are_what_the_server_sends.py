@@ -216,3 +216,12 @@ async def test_the_wrong_kind_of_caller_is_a_documented_403(client, person, make
             assert_sent_as_documented(openapi, method, path, answer)
             refused += answer.status_code == 403
     assert refused >= 10
+
+
+async def test_a_refused_code_for_new_recovery_codes_is_the_documented_403(client, person, openapi):
+    """A wrong code is a 403 (not 422): the operation's own description says so, not the door's."""
+    refused = await client.post("/v1/me/otp/recovery-codes", json={"code": "000000"}, headers=person.headers)
+    assert refused.status_code == 403, refused.text
+    assert_sent_as_documented(openapi, "post", "/v1/me/otp/recovery-codes", refused)
+    described = openapi["paths"]["/v1/me/otp/recovery-codes"]["post"]["responses"]["403"]["description"]
+    assert "code is refused" in described
