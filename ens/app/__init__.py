@@ -34,7 +34,13 @@ from ens.core.compression import GzipMiddleware
 from ens.core.idempotency import IdempotencyMiddleware, replay_stored
 from ens.core.limits import Limits, RateLimiter, RateLimitMiddleware
 from ens.core.log import logging_config
-from ens.core.openapi import check_operation_ids, declare_links, document_items, document_problems
+from ens.core.openapi import (
+    check_operation_ids,
+    declare_links,
+    document_items,
+    document_problems,
+    drop_unreferenced_components,
+)
 from ens.core.scopes import SCOPES
 from ens.core.security_headers import SecurityHeaders
 from ens.core.settings import Settings
@@ -237,4 +243,5 @@ def create_app(
     document_rights(app)
     check_operation_ids(app)
     declare_links(app)
+    drop_unreferenced_components(app)
     return app

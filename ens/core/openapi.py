@@ -503,3 +503,23 @@ def declare_links(app: Litestar) -> None:
                 links.update(_version_links(path, item))
             if links:
                 response.links = links
+
+
+_REFERENCE = re.compile(r'"#/components/schemas/([^"]+)"')
+
+
+def drop_unreferenced_components(app: Litestar) -> None:
+    """Remove the component schemas no operation reaches: a handler whose documented answer
+    (``responses=``) differs from the type it returns (the change feed's raw rows) leaves its return
+    type's schemas behind, which generated clients turn into classes nothing uses."""
+    schema = app.openapi_schema
+    components = schema.components.schemas or {}
+    encoded = {name: msgspec.json.encode(component.to_schema()).decode() for name, component in components.items()}
+    reached = set(_REFERENCE.findall(msgspec.json.encode(schema.to_schema().get("paths", {})).decode()))
+    frontier = list(reached)
+    while frontier:
+        for name in _REFERENCE.findall(encoded.get(frontier.pop(), "")):
+            if name not in reached:
+                reached.add(name)
+                frontier.append(name)
+    schema.components.schemas = {name: component for name, component in components.items() if name in reached}
