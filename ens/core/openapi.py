@@ -70,8 +70,12 @@ _DESCRIPTIONS = {
     "412": "If-Match does not match the current version",
     "413": "The body is too large",
     "422": "The request breaks a validation rule",
-    "429": "Too many attempts",
+    "429": "Too many requests: Retry-After says in how many seconds to try again",
 }
+
+_RETRY_AFTER = OpenAPIHeader(
+    schema=Schema(type=OpenAPIType.INTEGER, minimum=1), description="Seconds to wait before trying again"
+)
 
 _CAMEL_CASE = re.compile(r"[a-z][a-zA-Z0-9]*")
 
@@ -100,7 +104,8 @@ def _statuses(path: str, method: str, operation: Operation, *, public: bool) -> 
     malformed = queried or operation.request_body is not None or (method == "post" and not public)
     codes = ["400"] if malformed else []
     if public:
-        return codes
+        # The OAuth endpoints are limited per client address (ens.core.limits), like the login pages.
+        return [*codes, "429"] if path.startswith("/oauth/") else codes
     # Every route behind a token is behind a door: the space door, or (elsewhere) the account door
     # or the professionals' door, which refuse the wrong kind of caller (an app's token on /v1/me).
     codes += ["401", "403"]
@@ -114,7 +119,8 @@ def _statuses(path: str, method: str, operation: Operation, *, public: bool) -> 
         codes += ["409"]
     if method in ("put", "patch", "delete") and reads_if_match:
         codes += ["412"]
-    return codes
+    # An account's and a grant's requests a minute are limited (ens.core.limits).
+    return [*codes, "429"]
 
 
 @dataclass
@@ -173,7 +179,9 @@ _OPERATION_OUTCOME_SCHEMA = Schema(
 
 def _outcome(code: str) -> OpenAPIResponse:
     return OpenAPIResponse(
-        description=_DESCRIPTIONS[code], content={"application/fhir+json": MediaType(schema=_OPERATION_OUTCOME_SCHEMA)}
+        description=_DESCRIPTIONS[code],
+        content={"application/fhir+json": MediaType(schema=_OPERATION_OUTCOME_SCHEMA)},
+        headers={"Retry-After": _RETRY_AFTER} if code == "429" else None,
     )
 
 
@@ -190,6 +198,7 @@ def _problem(code: str, path: str = "") -> OpenAPIResponse:
     return OpenAPIResponse(
         description=_WRONG_CALLER if code == "403" and not space else _DESCRIPTIONS[code],
         content={PROBLEM_JSON: MediaType(schema=Reference("#/components/schemas/Problem"))},
+        headers={"Retry-After": _RETRY_AFTER} if code == "429" else None,
     )
 
 
