@@ -9,8 +9,9 @@ without accidental collisions (the suite tests deliberate ones, tests/core/test_
 
 Every GET documents ``If-None-Match`` and its 304. The fuzzer sends the header, and a 304 has no
 body: a stateful chain that gets one cannot take an id from it and ends there (measured on the
-guardian's seeded run: 8 links followed with the header sent, 24 without). The header is left out of the fuzzer's requests;
-the suite tests the 304 (tests/core/test_api_conventions.py, test_generated_python_client.py).
+guardian's seeded run: 8 links followed with the header sent, 24 without). The header is left out
+of the fuzzer's requests; the suite tests the 304 (tests/core/test_api_conventions.py,
+tests/core/test_generated_python_client.py).
 """
 
 from __future__ import annotations
