@@ -34,7 +34,13 @@ from ens.core.compression import GzipMiddleware
 from ens.core.idempotency import IdempotencyMiddleware, replay_stored
 from ens.core.limits import Limits, RateLimiter, RateLimitMiddleware
 from ens.core.log import logging_config
-from ens.core.openapi import check_operation_ids, declare_links, document_problems
+from ens.core.openapi import (
+    check_operation_ids,
+    declare_links,
+    document_items,
+    document_problems,
+    drop_unreferenced_components,
+)
 from ens.core.scopes import SCOPES
 from ens.core.security_headers import SecurityHeaders
 from ens.core.settings import Settings
@@ -62,7 +68,9 @@ from ens.vaccination.routes import VaccinationController, list_vaccines
 from ens.vitals import scopes as vitals_scopes
 from ens.vitals.feed_watch import FeedWatch
 from ens.vitals.fhir_routes import FhirController, fhir_metadata
+from ens.vitals.ingest import MAX_BATCH
 from ens.vitals.routes import VitalsController, list_vital_types
+from ens.vitals.schemas import MeasurementBatch, MeasurementCreate
 
 
 def register_capabilities() -> None:
@@ -230,8 +238,10 @@ def create_app(
     # The access matrix is data shipped with the product: a matrix that names an unknown profession
     # or resource, or lets a profession write what it cannot read, stops the service here.
     check_matrix(access_matrix(), known_resources=RESOURCE_WORDS.keys())
+    document_items(app, MeasurementBatch, "measurements", MeasurementCreate, min_items=1, max_items=MAX_BATCH)
     document_problems(app)
     document_rights(app)
     check_operation_ids(app)
     declare_links(app)
+    drop_unreferenced_components(app)
     return app

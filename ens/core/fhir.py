@@ -14,7 +14,7 @@ says, so each reference resolves inside the Bundle (a test follows every one). T
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID, uuid4
 
 import msgspec
@@ -233,11 +233,34 @@ def operation_outcome(
 # What the OpenAPI document says of a Bundle (the server writes it as FHIR spells it)
 
 
+class FhirLink(ReadStruct):
+    """A Bundle's link: ``self``, and ``next`` while a search has more pages."""
+
+    relation: str
+    url: str
+
+
+class FhirEntrySearch(ReadStruct):
+    """Why a search's entry is there: ``match`` (it answers the search) or ``include`` (a Device a
+    match names)."""
+
+    mode: Literal["match", "include", "outcome"]
+
+
+class FhirEntryResponse(ReadStruct):
+    """What a transaction did with an entry: its HTTP status line (``201 Created``) and what it names."""
+
+    status: str
+    location: str | None = None
+
+
 class FhirEntry(ReadStruct):
+    """An entry; its resource is FHIR R4's own (Observation, Device, Patient...), open here."""
+
     full_url: str | None = None
     resource: dict[str, Any] | None = None
-    search: dict[str, Any] | None = None
-    response: dict[str, Any] | None = None
+    search: FhirEntrySearch | None = None
+    response: FhirEntryResponse | None = None
 
 
 class FhirBundleDocument(ReadStruct):
@@ -248,7 +271,7 @@ class FhirBundleDocument(ReadStruct):
     id: str
     type: str
     timestamp: str
-    link: list[dict[str, Any]] | None = None
+    link: list[FhirLink] | None = None
     entry: list[FhirEntry] | None = None
 
 

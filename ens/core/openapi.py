@@ -1,8 +1,9 @@
 """Make the OpenAPI document tell the truth: every problem status a route can answer, as the
 problem+json body the service sends (never litestar's own error body); ``additionalProperties:
-false`` on request bodies that refuse unknown fields; and an explicit camelCase ``operationId`` on
+false`` on request bodies that refuse unknown fields; an explicit camelCase ``operationId`` on
 every operation, since generated clients (Kotlin, Swift, TypeScript, Python) name their functions
-after it."""
+after it; and the conventions every route shares, as parameters a generated client can pass and
+answers it can read: ``Idempotency-Key`` on POSTs, ``If-None-Match`` and 304 on GETs."""
 
 from __future__ import annotations
 
@@ -10,14 +11,29 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
 from litestar import Litestar
+from litestar._openapi.datastructures import SchemaRegistry
+from litestar._openapi.schema_generation import SchemaCreator
+from litestar.enums import ParamType
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import ResponseSpec
-from litestar.openapi.spec import Link, OpenAPIHeader, OpenAPIResponse, Operation, Parameter, Reference, Schema
+from litestar.openapi.spec import (
+    Components,
+    Link,
+    OpenAPIHeader,
+    OpenAPIResponse,
+    Operation,
+    Parameter,
+    Reference,
+    Schema,
+)
 from litestar.openapi.spec import OpenAPIMediaType as MediaType
 from litestar.openapi.spec.enums import OpenAPIFormat, OpenAPIType
+from litestar.response import Stream
 from litestar.types import Method
 from litestar.types.internal_types import PathParameterDefinition
+from litestar.typing import FieldDefinition
 
 from ens.core.api import PUBLIC_OPT, Struct
 from ens.core.problems import PROBLEM_JSON, Problem
@@ -54,8 +70,12 @@ _DESCRIPTIONS = {
     "412": "If-Match does not match the current version",
     "413": "The body is too large",
     "422": "The request breaks a validation rule",
-    "429": "Too many attempts",
+    "429": "Too many requests: Retry-After says in how many seconds to try again",
 }
+
+_RETRY_AFTER = OpenAPIHeader(
+    schema=Schema(type=OpenAPIType.INTEGER, minimum=1), description="Seconds to wait before trying again"
+)
 
 _CAMEL_CASE = re.compile(r"[a-z][a-zA-Z0-9]*")
 
@@ -84,10 +104,13 @@ def _statuses(path: str, method: str, operation: Operation, *, public: bool) -> 
     malformed = queried or operation.request_body is not None or (method == "post" and not public)
     codes = ["400"] if malformed else []
     if public:
-        return codes
-    codes += ["401"]
+        # The OAuth endpoints are limited per client address (ens.core.limits), like the login pages.
+        return [*codes, "429"] if path.startswith("/oauth/") else codes
+    # Every route behind a token is behind a door: the space door, or (elsewhere) the account door
+    # or the professionals' door, which refuse the wrong kind of caller (an app's token on /v1/me).
+    codes += ["401", "403"]
     if path.startswith(("/v1/spaces/{space}", "/fhir")):
-        codes += ["403", "404", "410"]
+        codes += ["404", "410"]
     elif "{" in path:
         codes += ["404"]
     if method in ("post", "put", "patch"):
@@ -96,7 +119,8 @@ def _statuses(path: str, method: str, operation: Operation, *, public: bool) -> 
         codes += ["409"]
     if method in ("put", "patch", "delete") and reads_if_match:
         codes += ["412"]
-    return codes
+    # An account's and a grant's requests a minute are limited (ens.core.limits).
+    return [*codes, "429"]
 
 
 @dataclass
@@ -105,6 +129,9 @@ class _Declared:
 
     public: bool = False
     responses: set[str] = field(default_factory=set)
+    # An answer streamed as it is produced (no Content-Length), which carries no ETag unless the
+    # handler sets one itself (ens.core.api.ETagMiddleware).
+    streamed: bool = False
 
 
 def _openapi_path(path: str) -> str:
@@ -122,6 +149,7 @@ def _declared(app: Litestar) -> dict[tuple[str, str], _Declared]:
                 entry = declared.setdefault((path, method.lower()), _Declared())
                 entry.public = entry.public or bool(handler.opt.get(PUBLIC_OPT))
                 entry.responses.update(str(status) for status in handler.responses or {})
+                entry.streamed = entry.streamed or handler.parsed_fn_signature.return_type.is_subclass_of(Stream)
     return declared
 
 
@@ -151,14 +179,26 @@ _OPERATION_OUTCOME_SCHEMA = Schema(
 
 def _outcome(code: str) -> OpenAPIResponse:
     return OpenAPIResponse(
-        description=_DESCRIPTIONS[code], content={"application/fhir+json": MediaType(schema=_OPERATION_OUTCOME_SCHEMA)}
+        description=_DESCRIPTIONS[code],
+        content={"application/fhir+json": MediaType(schema=_OPERATION_OUTCOME_SCHEMA)},
+        headers={"Retry-After": _RETRY_AFTER} if code == "429" else None,
     )
 
 
-def _problem(code: str) -> OpenAPIResponse:
+# 403 outside a space: the account door (/v1/me, /v1/spaces, invitations and claims) takes only the
+# person signed in to the phone app; the professionals' door (/v1/pro) only a professional.
+_WRONG_CALLER = (
+    "This kind of caller may not do this (a person's routes: only the person signed in to the phone app; "
+    "/v1/pro: only a health professional)"
+)
+
+
+def _problem(code: str, path: str = "") -> OpenAPIResponse:
+    space = path.startswith(("/v1/spaces/{space}", "/fhir"))
     return OpenAPIResponse(
-        description=_DESCRIPTIONS[code],
+        description=_WRONG_CALLER if code == "403" and not space else _DESCRIPTIONS[code],
         content={PROBLEM_JSON: MediaType(schema=Reference("#/components/schemas/Problem"))},
+        headers={"Retry-After": _RETRY_AFTER} if code == "429" else None,
     )
 
 
@@ -189,8 +229,128 @@ def document_problems(app: Litestar) -> None:
                 responses.pop("400", None)
             for code in _statuses(path, method, operation, public=own.public):
                 if code not in own.responses:
-                    responses[code] = _outcome(code) if path.startswith("/fhir") else _problem(code)
+                    responses[code] = _outcome(code) if path.startswith("/fhir") else _problem(code, path)
             operation.responses = responses
+            if method == "post" and not own.public:
+                _add_header(operation, _IDEMPOTENCY_KEY)
+            if method == "get" and "200" in responses:
+                _document_revalidation(operation, streamed=own.streamed)
+            for code, answer in responses.items():
+                if code == "201" and isinstance(answer, OpenAPIResponse) and answer.description == _LITESTAR_201:
+                    answer.description = "Created"
+    _one_null_branch(components, schema.paths or {})
+
+
+# Litestar's own description of every 201; ENS sends no Location (the answer's body names the item).
+_LITESTAR_201 = "Document created, URL follows"
+
+_IDEMPOTENCY_KEY = Parameter(
+    name="Idempotency-Key",
+    param_in=ParamType.HEADER,
+    required=False,
+    schema=Schema(type=OpenAPIType.STRING, min_length=1, max_length=255, pattern="^[\\x21-\\x7e]{1,255}$"),
+    description="Optional, 1 to 255 visible ASCII characters (400 otherwise): a retry with the same key and body "
+    "answers the first response and creates nothing; the same key with another body is 422; while the first runs, "
+    "409. Keys are the caller's own and kept 24 hours; answers that carry secrets are never stored.",
+)
+
+_IF_NONE_MATCH = Parameter(
+    name="If-None-Match",
+    param_in=ParamType.HEADER,
+    required=False,
+    schema=Schema(type=OpenAPIType.STRING),
+    description="An ETag this caller holds (or several, comma-separated; W/ tags match their strong twin): "
+    "304 without a body when the current version is one of them",
+)
+
+
+_REVALIDATION_ETAG = OpenAPIHeader(
+    schema=Schema(type=OpenAPIType.STRING),
+    description="The version of what the answer holds (strong): send it back as If-None-Match to revalidate a copy",
+)
+
+
+def _add_header(operation: Operation, parameter: Parameter) -> None:
+    parameters = list(operation.parameters or [])
+    names = {p.name.lower() for p in parameters if isinstance(p, Parameter) and p.param_in == ParamType.HEADER}
+    if parameter.name.lower() not in names:
+        operation.parameters = [*parameters, parameter]
+
+
+def _document_revalidation(operation: Operation, *, streamed: bool) -> None:
+    """Every GET's 200 carries a strong ETag and honours If-None-Match (304), except an answer
+    streamed without a validator of its handler's own."""
+    responses = operation.responses or {}
+    ok = responses["200"]
+    if not isinstance(ok, OpenAPIResponse):
+        return
+    if streamed and "ETag" not in (ok.headers or {}):
+        return
+    ok.headers = {"ETag": _REVALIDATION_ETAG, **(ok.headers or {})}
+    _add_header(operation, _IF_NONE_MATCH)
+    responses["304"] = OpenAPIResponse(
+        description="Not modified: If-None-Match names the current version (no body)",
+        headers={"ETag": _REVALIDATION_ETAG},
+    )
+
+
+def _nullable_enums(schema: Schema | Reference | None, seen: set[int]) -> None:
+    """Rewrite each ``{"type": [null, T], "enum": [..., null]}`` (litestar's form of ``Literal[...] |
+    None``) as ``{"oneOf": [{"type": T, "enum": [...]}, {"type": "null"}]}``: generators read the
+    first as three unions of one enum (openapi-python-client makes three classes of the same values
+    per field), the second as one enum that may be null."""
+    if not isinstance(schema, Schema) or id(schema) in seen:
+        return
+    seen.add(id(schema))
+    types = schema.type if isinstance(schema.type, list) else None
+    if schema.enum is not None and types is not None and OpenAPIType.NULL in types and len(types) == 2:
+        [kind] = [t for t in types if t != OpenAPIType.NULL]
+        values = [value for value in schema.enum if value is not None]
+        schema.one_of = [Schema(type=kind, enum=values), Schema(type=OpenAPIType.NULL)]
+        schema.type, schema.enum = None, None
+    children: list[Schema | Reference] = [*(schema.properties or {}).values()]
+    children += [*(schema.one_of or []), *(schema.any_of or []), *(schema.all_of or []), *(schema.prefix_items or [])]
+    for child in (schema.items, schema.additional_properties):
+        if isinstance(child, (Schema, Reference)):
+            children.append(child)
+    for child in children:
+        _nullable_enums(child, seen)
+
+
+def _one_null_branch(components: Components, paths: dict[str, Any]) -> None:
+    seen: set[int] = set()
+    for component in (components.schemas or {}).values():
+        _nullable_enums(component, seen)
+    for item in paths.values():
+        for _, operation in _operations(item):
+            for parameter in operation.parameters or []:
+                if isinstance(parameter, Parameter):
+                    _nullable_enums(parameter.schema, seen)
+            body = operation.request_body
+            for media in (getattr(body, "content", None) or {}).values():
+                _nullable_enums(media.schema, seen)
+
+
+def document_items(app: Litestar, container: type[Any], field_name: str, item: type[Any], **limits: int) -> None:
+    """Document the items of a list a body keeps raw (each is validated on its own, so that every bad
+    one is named) as the Struct they are validated with: otherwise the document says ``items: {}``
+    and a generated client types them as ``Any``. ``limits``: ``min_items``, ``max_items``."""
+    registry = SchemaRegistry()
+    creator = SchemaCreator(schema_registry=registry, plugins=app.plugins.openapi, prefer_alias=True)
+    creator.for_field_definition(FieldDefinition.from_annotation(item))
+    components = app.openapi_schema.components
+    schemas = components.schemas if components.schemas is not None else {}
+    for name, schema in registry.generate_components_schemas().items():
+        schemas.setdefault(name, schema)
+    components.schemas = schemas
+    holder = schemas[container.__name__]
+    [wire_name] = [f.encode_name for f in msgspec.structs.fields(container) if f.name == field_name]
+    prop = holder.properties.get(wire_name) if isinstance(holder, Schema) and holder.properties else None
+    if not isinstance(prop, Schema) or prop.type != OpenAPIType.ARRAY:
+        raise RuntimeError(f"{container.__name__}.{field_name} is not a documented list")
+    prop.items = Reference(f"#/components/schemas/{item.__name__}")
+    for name, value in limits.items():
+        setattr(prop, name, value)
 
 
 def require_operation_id(
@@ -352,3 +512,23 @@ def declare_links(app: Litestar) -> None:
                 links.update(_version_links(path, item))
             if links:
                 response.links = links
+
+
+_REFERENCE = re.compile(r'"#/components/schemas/([^"]+)"')
+
+
+def drop_unreferenced_components(app: Litestar) -> None:
+    """Remove the component schemas no operation reaches: a handler whose documented answer
+    (``responses=``) differs from the type it returns (the change feed's raw rows) leaves its return
+    type's schemas behind, which generated clients turn into classes nothing uses."""
+    schema = app.openapi_schema
+    components = schema.components.schemas or {}
+    encoded = {name: msgspec.json.encode(component.to_schema()).decode() for name, component in components.items()}
+    reached = set(_REFERENCE.findall(msgspec.json.encode(schema.to_schema().get("paths", {})).decode()))
+    frontier = list(reached)
+    while frontier:
+        for name in _REFERENCE.findall(encoded.get(frontier.pop(), "")):
+            if name not in reached:
+                reached.add(name)
+                frontier.append(name)
+    schema.components.schemas = {name: component for name, component in components.items() if name in reached}

@@ -111,7 +111,13 @@ class MultipartUpload(Operation):
                         type=OpenAPIType.OBJECT,
                         required=["file", "metadata"],
                         properties={
-                            "file": Schema(type=OpenAPIType.STRING, content_media_type="application/octet-stream"),
+                            # format binary: generators (openapi-python-client, OpenAPI Generator) send a
+                            # file's bytes for it; contentMediaType alone reads as text.
+                            "file": Schema(
+                                type=OpenAPIType.STRING,
+                                format=OpenAPIFormat.BINARY,
+                                content_media_type="application/octet-stream",
+                            ),
                             "metadata": _metadata_schema(),
                         },
                     )

@@ -272,8 +272,10 @@ def _prepare(raw_items: Sequence[Any], zone: ZoneInfo, *, now: datetime) -> tupl
 def _require_write_scopes(access: SpaceAccess, raw_items: Sequence[Any]) -> None:
     if access.is_person:
         return
-    types = {raw.get("type") for raw in raw_items if isinstance(raw, dict)}
-    missing = sorted(t for t in types if isinstance(t, str) and t in BY_CODE and not access.may(scope_name(t, "write")))
+    # Only the items whose type is a known code: any other (a number, an object, a list) is a 422 of
+    # the item's own, named by the validation that follows (an object or a list cannot be hashed).
+    types = {kind for raw in raw_items if isinstance(raw, dict) and isinstance(kind := raw.get("type"), str)}
+    missing = sorted(t for t in types if t in BY_CODE and not access.may(scope_name(t, "write")))
     if missing:
         scopes = ", ".join(scope_name(t, "write") for t in missing)
         raise Forbidden(f"This app may not write {', '.join(missing)}: its authorization lacks {scopes}.")

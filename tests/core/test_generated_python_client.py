@@ -1,10 +1,13 @@
 """Phone teams generate their clients from ``/schema/openapi.json``. A client generated from the
 app's own document (openapi-python-client, as the Python team does) comes out without a warning,
-and reads the API's answers into its typed models."""
+reads the API's answers into its typed models, and can send what the API takes: typed measures, a
+file's bytes, an Idempotency-Key, an If-None-Match (and read the 304). Skipped when the generator
+is not installed (it is in the dev extras)."""
 
 from __future__ import annotations
 
 import importlib
+import io
 import json
 import subprocess
 import sys
@@ -12,15 +15,19 @@ from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 from uuid import UUID
 
 import httpx
 import pytest
 from litestar import Litestar
 
+pytest.importorskip("openapi_python_client", reason="openapi-python-client (dev extras) generates the client")
+
 from ens.core.settings import Settings
 from ens.spaces.representatives import CourtMeasure, add_court_measure
 from tests.helpers.asgi import asgi_transport
+from tests.helpers.documents import metadata, pdf
 from tests.helpers.vitals import pressure, weight
 
 PACKAGE = "ens_generated_client"
@@ -76,7 +83,9 @@ async def test_a_generated_client_reads_typed_answers(generated, app: Litestar, 
         recorded = await operation(generated, "vitals", "record_vitals").asyncio_detailed(
             space="me",
             client=api,
-            body=models.MeasurementBatch(measurements=[weight(80.25), pressure(131, 84)]),
+            body=models.MeasurementBatch(
+                measurements=[models.MeasurementCreate.from_dict(item) for item in (weight(80.25), pressure(131, 84))]
+            ),
         )
         assert recorded.status_code == 201 and isinstance(recorded.parsed, models.BatchResult), recorded.content
         assert [item.result for item in recorded.parsed.items] == [models.ItemResultResult.CREATED] * 2
@@ -146,3 +155,112 @@ async def test_a_generated_client_reads_an_operators_row_in_the_history(
     assert row.acting_as == models.AccessEventReadActingAs.OPERATOR and row.actor is None
     assert row.action == "ens representatives add" and row.client.client_id == "ens-cli"
     assert row.description.startswith("Agnès Roux (opérateur du service) a enregistré une mesure de protection")
+
+
+def typed_client(generated: ModuleType, app: Litestar, settings: Settings, headers: dict[str, str]) -> Any:
+    """The generated client over the app, raising on any status its document does not list."""
+    http = httpx.AsyncClient(transport=asgi_transport(app), base_url=settings.public_url, headers=headers)
+    api = generated.Client(base_url=settings.public_url, raise_on_unexpected_status=True)
+    api.set_async_httpx_client(http)
+    return api
+
+
+async def test_a_generated_client_sends_typed_measures_with_an_idempotency_key(
+    generated, app: Litestar, settings: Settings, person
+):
+    """The batch's items are MeasurementCreate (the document said ``items: {}``, typed Any), and
+    every POST takes the Idempotency-Key the API honours (the document did not name it)."""
+    models = importlib.import_module(f"{PACKAGE}.models")
+    api = typed_client(generated, app, settings, person.headers)
+    item = models.MeasurementCreate(
+        type_="body_weight",
+        value=70.5,
+        unit="kg",
+        effective_at=datetime.fromisoformat(weight()["effectiveAt"]),
+        recording_method=models.MeasurementCreateRecordingMethodType0.MANUAL,
+    )
+    record = operation(generated, "vitals", "record_vitals")
+    batch = models.MeasurementBatch(measurements=[item])
+    first = await record.asyncio_detailed(space="me", client=api, body=batch, idempotency_key="walk-1")
+    again = await record.asyncio_detailed(space="me", client=api, body=batch, idempotency_key="walk-1")
+    assert first.status_code == again.status_code == 201, again.content
+    assert first.parsed.items[0].id == again.parsed.items[0].id
+    listed = await operation(generated, "vitals", "list_vitals").asyncio_detailed(space="me", client=api)
+    assert [row.id for row in listed.parsed.items] == [first.parsed.items[0].id]
+
+
+async def test_a_generated_client_revalidates_with_if_none_match(generated, app: Litestar, settings: Settings, person):
+    """Every GET's 200 carries an ETag and If-None-Match gives 304: both are in the document (a
+    generated client raised on the undocumented 304, and had no way to send the header)."""
+    api = typed_client(generated, app, settings, person.headers)
+    get_me = operation(generated, "account", "get_me")
+    me = await get_me.asyncio_detailed(client=api)
+    unchanged = await get_me.asyncio_detailed(client=api, if_none_match=me.headers["etag"])
+    assert unchanged.status_code == 304 and unchanged.parsed is None
+    summary = operation(generated, "spaces", "get_space_summary")
+    home = await summary.asyncio_detailed(space="me", client=api)
+    again = await summary.asyncio_detailed(space="me", client=api, if_none_match=home.headers["etag"])
+    assert again.status_code == 304
+
+
+async def test_a_nullable_enum_is_one_enum_class(generated, app: Litestar, settings: Settings, person):
+    """``Literal[...] | None`` is documented as oneOf an enum and null: the generator made three
+    identical enum classes of ``{"type": ["null", "string"], "enum": [..., null]}``."""
+    models = importlib.import_module(f"{PACKAGE}.models")
+    duplicates = sorted(path.stem for path in Path(str(models.__file__)).parent.glob("*_type_[0-9]_type_[0-9].py"))
+    assert duplicates == [], duplicates
+    api = typed_client(generated, app, settings, person.headers)
+    allergy = await operation(generated, "records", "add_allergy").asyncio_detailed(
+        space="me",
+        client=api,
+        body=models.AllergyCreate(substance="Pénicilline", severity=models.AllergyCreateSeverityType0.SEVERE),
+    )
+    assert allergy.status_code == 201 and allergy.parsed.severity == models.AllergyReadSeverityType0.SEVERE
+
+
+async def test_a_generated_client_uploads_a_files_bytes(generated, app: Litestar, settings: Settings, person):
+    """The upload's file part is ``format: binary``: the client sends the bytes as they are (with
+    ``contentMediaType`` alone it typed the file ``str`` and sent it as UTF-8 text)."""
+    models = importlib.import_module(f"{PACKAGE}.models")
+    types = importlib.import_module(f"{PACKAGE}.types")
+    api = typed_client(generated, app, settings, person.headers)
+    content = pdf(3000) + bytes(range(256))
+    added = await operation(generated, "documents", "add_document").asyncio_detailed(
+        space="me",
+        client=api,
+        body=models.AddDocumentBody(
+            file=types.File(payload=io.BytesIO(content), file_name="cr.pdf", mime_type="application/pdf"),
+            metadata=models.AddDocumentBodyMetadata.from_dict(metadata()),
+        ),
+    )
+    assert added.status_code == 201, added.content
+    read = await operation(generated, "documents", "get_document_content").asyncio_detailed(
+        space="me", id=added.parsed.id, client=api
+    )
+    assert read.status_code == 200 and read.parsed.payload.read() == content
+
+
+async def test_a_generated_client_reads_a_fhir_searchs_links_and_modes(
+    generated, app: Litestar, settings: Settings, person, make_app_token, client
+):
+    """A searchset's links and each entry's search mode are typed (the document had them as open
+    objects: a generated client kept them only as untyped extra properties)."""
+    models = importlib.import_module(f"{PACKAGE}.models")
+    device = {"manufacturer": "Withings", "model": "Body+", "identifier": "WB-1"}
+    posted = await client.post(
+        "/v1/spaces/me/vitals",
+        json={"measurements": [weight(71.2, device=device), weight(71.4, minutes_ago=60, device=device)]},
+        headers=person.headers,
+    )
+    assert posted.status_code == 201, posted.text
+    reader = await make_app_token(person, ["vitals.body_weight:read"])
+    api = typed_client(generated, app, settings, reader.headers)
+    search = operation(generated, "fhir", "fhir_search_observations")
+    found = await search.asyncio_detailed(client=api, field_count=1)
+    bundle = found.parsed
+    assert found.status_code == 200 and isinstance(bundle, models.FhirBundleDocument), found.content
+    links = {link.relation: link for link in bundle.link}
+    assert isinstance(links["self"], models.FhirLink) and links["next"].url.startswith(settings.public_url)
+    modes = sorted(entry.search.mode for entry in bundle.entry)
+    assert modes == [models.FhirEntrySearchMode.INCLUDE, models.FhirEntrySearchMode.MATCH]
+    assert all(not entry.search.additional_properties for entry in bundle.entry)

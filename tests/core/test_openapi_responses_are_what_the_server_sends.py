@@ -4,6 +4,7 @@ is the one the server really sends (status, media type, body shape)."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import httpx
@@ -182,3 +183,60 @@ def test_success_bodies_are_named_schemas(openapi):
             for media_type, media in (response.get("content") or {}).items():
                 if status.startswith("2") and media_type == "application/json":
                     assert "$ref" in media["schema"], (method, path, status, media["schema"])
+
+
+def test_no_201_promises_a_location_the_server_does_not_send(openapi):
+    """Litestar describes every 201 as "Document created, URL follows"; ENS sends no Location (the
+    body names what was created), so the description says only that it was created."""
+    created = [(method, path, op) for method, path, op in operations(openapi) if "201" in op["responses"]]
+    assert len(created) >= 20
+    for method, path, operation in created:
+        answer = operation["responses"]["201"]
+        assert "URL follows" not in answer["description"], (method, path)
+        assert "location" not in {name.lower() for name in answer.get("headers", {})}, (method, path)
+
+
+async def test_the_wrong_kind_of_caller_is_a_documented_403(client, person, make_app_token, openapi):
+    """Outside a space, every operation behind a token is behind the account door (the person's own
+    routes) or the professionals' door (/v1/pro): a device app's token there, or a person's on
+    /v1/pro, is a 403 the document lists (it listed 401 only, and a generated client raised)."""
+    app = await make_app_token(person, ["vitals.body_weight:read"])
+    guarded = [
+        (method, path)
+        for method, path, operation in operations(openapi)
+        if "401" in operation["responses"] and not path.startswith(("/v1/spaces/{space}", "/fhir", "/oauth"))
+    ]
+    assert len(guarded) >= 10, guarded
+    refused = 0
+    for method, path in guarded:
+        url = re.sub(r"\{\w+\}", "7b0f3c9e-1d2a-4e5f-8a6b-9c0d1e2f3a4b", path)
+        body: dict[str, Any] | None = {} if method in ("post", "put", "patch") else None
+        for headers in (app.headers, person.headers):
+            answer = await client.request(method.upper(), url, json=body, headers=headers)
+            assert_sent_as_documented(openapi, method, path, answer)
+            refused += answer.status_code == 403
+    assert refused >= 10
+
+
+async def test_a_refused_code_for_new_recovery_codes_is_the_documented_403(client, person, openapi):
+    """A wrong code is a 403 (not 422): the operation's own description says so, not the door's."""
+    refused = await client.post("/v1/me/otp/recovery-codes", json={"code": "000000"}, headers=person.headers)
+    assert refused.status_code == 403, refused.text
+    assert_sent_as_documented(openapi, "post", "/v1/me/otp/recovery-codes", refused)
+    described = openapi["paths"]["/v1/me/otp/recovery-codes"]["post"]["responses"]["403"]["description"]
+    assert "code is refused" in described
+
+
+def test_every_component_is_reached_from_an_operation(openapi):
+    """A schema no operation reaches becomes a class nothing uses in every generated client (the
+    change feed's raw rows, RawChangeFeed and RawUpsertChange, were left behind by its handler)."""
+    schemas = openapi["components"]["schemas"]
+    reached = set(re.findall(r'"#/components/schemas/([^"]+)"', json.dumps(openapi["paths"])))
+    frontier = list(reached)
+    while frontier:
+        for name in re.findall(r'"#/components/schemas/([^"]+)"', json.dumps(schemas[frontier.pop()])):
+            if name not in reached:
+                reached.add(name)
+                frontier.append(name)
+    assert sorted(set(schemas) - reached) == []
+    assert {"MeasurementCreate", "ChangeFeed", "Problem"} <= reached

@@ -18,7 +18,9 @@ from ens.app import create_app
 from ens.core import db
 from ens.core.limits import WINDOW_S, purge_old_windows
 from ens.core.settings import Settings
+from tests.core.test_openapi_responses_are_what_the_server_sends import assert_sent_as_documented
 from tests.helpers.asgi import asgi_client
+from tests.helpers.openapi import Document, operations
 from tests.helpers.people import MakeAppToken, MakePerson
 
 
@@ -116,3 +118,33 @@ async def test_the_purge_of_old_windows_counts_them_without_reading_them_back() 
     assert peak < 1024 * 1024, f"{peak / 1024:.0f} KiB"
     assert await db.fetch("SELECT key FROM rate_counters WHERE window_start = {}", old) == []
     assert len(await db.fetch("SELECT key FROM rate_counters WHERE key = {}", keys[0])) == 1
+
+
+async def test_every_429_is_in_the_document_with_its_retry_after(
+    settings: Settings, make_person: MakePerson, make_app_token: MakeAppToken, openapi: Document
+) -> None:
+    """A 429 can answer any request behind a token and the OAuth endpoints: each operation lists it,
+    with Retry-After (it was in none, and a generated client raised on it or read nothing)."""
+    person = await make_person()
+    app = await make_app_token(person, ["vitals.body_weight:read"])
+    limits = {"rate_limit_account_per_minute": 1, "rate_limit_grant_per_minute": 1, "rate_limit_address_per_minute": 1}
+    async with _process(settings, **limits) as (client, _):
+        probes = [
+            ("get", "/v1/me", "/v1/me", person.headers),
+            ("get", "/v1/spaces/{space}", "/v1/spaces/me", person.headers),
+            ("get", "/fhir/Observation", "/fhir/Observation", app.headers),
+            ("get", "/v1/spaces/{space}/vitals", "/v1/spaces/me/vitals", app.headers),
+        ]
+        for method, path, url, headers in probes:
+            answer = await client.get(url, headers=headers)
+            if answer.status_code != 429:
+                answer = await client.get(url, headers=headers)
+            assert answer.status_code == 429, (url, answer.text)
+            assert_sent_as_documented(openapi, method, path, answer)
+            assert "Retry-After" in openapi["paths"][path][method]["responses"]["429"]["headers"]
+        for _ in range(2):
+            token = await client.post("/oauth/token", data={"grant_type": "authorization_code"})
+        assert token.status_code == 429
+        assert_sent_as_documented(openapi, "post", "/oauth/token", token)
+    guarded = [op for _, path, op in operations(openapi) if "401" in op["responses"] or path.startswith("/oauth/")]
+    assert guarded and all("429" in op["responses"] for op in guarded)

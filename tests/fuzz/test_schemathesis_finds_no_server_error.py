@@ -86,8 +86,11 @@ async def _schemathesis(
         *([] if DEEP else ["--seed", SEED, "--generation-deterministic"]),
         *selection,
     ]
+    # tests/fuzz/schemathesis_hooks.py: each generated Idempotency-Key made unique.
+    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
+    env = {**os.environ, "SCHEMATHESIS_HOOKS": "tests.fuzz.schemathesis_hooks", "PYTHONPATH": path}
     process = await asyncio.create_subprocess_exec(
-        *command, cwd=tmp_path, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+        *command, cwd=tmp_path, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
     )
     output, _ = await process.communicate()
     return process.returncode or 0, output.decode(errors="replace")

@@ -324,6 +324,17 @@ async def test_an_app_writes_only_the_types_it_was_granted(person, make_app_toke
     assert (await post_vitals(scale, [weight()])).status_code == 201
 
 
+@pytest.mark.parametrize("kind", [{}, [], ["body_weight"], 7, None])
+async def test_an_apps_item_whose_type_is_not_a_string_is_a_422_of_its_own(person, make_app_token, post_vitals, kind):
+    """The scope check reads each item's type before validation: an object or a list there was a
+    500 (unhashable), found by the fuzzer once the document typed the batch's items."""
+    scale = await make_app_token(person, ["vitals.body_weight:write"])
+    response = await post_vitals(scale, [weight(), {**weight(), "type": kind}])
+    assert response.status_code == 422, response.text
+    assert [error["pointer"] for error in response.json()["errors"]] == ["/measurements/1/type"]
+    assert await count_rows(person.space_id) == 0
+
+
 async def test_an_app_reads_nothing_without_a_read_scope(client, person, make_app_token, post_vitals):
     await post_vitals(person, [weight(), pressure()])
     writer = await make_app_token(person, ["vitals.body_weight:write"])

@@ -18,6 +18,7 @@ from ens.auth.login import LoginContext
 from ens.auth.routes.login_pages import NO_STORE
 from ens.auth.schemas import RecoveryCodesRead, RecoveryCodesRenewal
 from ens.core.api import Page
+from ens.core.openapi import problem
 from ens.spaces import service as spaces
 from ens.spaces.caller import Caller
 from ens.spaces.schemas import MeRead, SessionRead
@@ -50,6 +51,12 @@ class AccountController(Controller):
         status_code=201,
         summary="New recovery codes (the old ones die)",
         operation_id="renewRecoveryCodes",
+        responses={
+            403: problem(
+                "The code is refused (wrong, or already used; the detail says how many tries are left), or "
+                "this sign-in has spent its tries (sign in again); or the token is not the phone app's own"
+            )
+        },
     )
     async def renew_recovery_codes(
         self,
