@@ -212,7 +212,7 @@ async def _seal_range(after: int, upto: int, *, at: datetime) -> tuple[int, int]
         oldest[space_id] = min(oldest.get(space_id, row_at), row_at)
     spaces = list(by_space)
     previous: dict[UUID, str] = {}
-    before: dict[UUID, datetime | None] = {}
+    before: dict[UUID, datetime] = {}  # only the times known (a NULL newest_at is read from the rows)
     for start in range(0, len(spaces), _SPACES_PER_QUERY):
         part = spaces[start : start + _SPACES_PER_QUERY]
         placeholders = ", ".join(["{}"] * len(part))
@@ -238,8 +238,7 @@ async def _seal_range(after: int, upto: int, *, at: datetime) -> tuple[int, int]
             )
             before.update({as_uuid(row["space_id"]): row["newest"] for row in older if row["newest"]})
     for space_id, earlier in before.items():
-        if earlier is not None:
-            newest[space_id] = max(newest[space_id], aware(earlier))
+        newest[space_id] = max(newest[space_id], aware(earlier))
     made = [
         (space_id, uuid.uuid4(), after, upto, len(space_rows),
          _checkpoint_mac(previous.get(space_id, ""), space_id, after, upto, space_rows), at, newest[space_id],
