@@ -27,6 +27,7 @@ from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 from piccolo.table import Table
 
+from ens.core.pool import QuickPool
 from ens.core.settings import Settings
 
 SQLITE_BUSY_TIMEOUT_S = 30.0
@@ -139,6 +140,8 @@ async def start(engine: Engine[Any], pool_size: int) -> None:
     if users == 0:
         if isinstance(engine, PostgresEngine):
             await engine.start_connection_pool(min_size=1, max_size=pool_size, reset=_keep_session)
+            # piccolo's transactions and this module's statements take their connections from it.
+            engine.pool = QuickPool(engine.pool)
         elif isinstance(engine, SQLiteEngine):
             _sqlite_shared[id(engine)] = await engine.get_connection()
     _pool_users[id(engine)] = users + 1
@@ -202,6 +205,7 @@ class _RequestConnection:
     owner: asyncio.Task[Any] | None
     pool: Any = None
     connection: Any = None
+    failed: bool = False
 
 
 _request_connection: ContextVar[_RequestConnection | None] = ContextVar("ens_request_connection", default=None)
@@ -250,7 +254,10 @@ async def release_request_connection() -> None:
         return
     _request_connection.set(None)
     if held.connection is not None:
-        await held.pool.release(held.connection)
+        if isinstance(held.pool, QuickPool):
+            await held.pool.release(held.connection, failed=held.failed)
+        else:
+            await held.pool.release(held.connection)
 
 
 @asynccontextmanager
@@ -333,7 +340,11 @@ async def _fetch_postgres(engine: PostgresEngine, sql: str, *, args: Sequence[An
         if held.connection is None:
             held.pool = engine.pool
             held.connection = await engine.pool.acquire()
-        return await held.connection.fetch(query, *args)
+        try:
+            return await held.connection.fetch(query, *args)
+        except BaseException:
+            held.failed = True  # given back through asyncpg's release, which knows what to undo
+            raise
     async with engine.pool.acquire() as connection:
         return await connection.fetch(query, *args)
 
