@@ -14,7 +14,7 @@ import pytest
 
 from ens.vaccination.calendar import ScheduleData, check, schedule_data
 from ens.vaccination.engine import Person, Schedule, evaluate
-from tests.helpers.vaccination import DTCAP, HEXA, at_age, entries_of, item_of
+from tests.helpers.vaccination import DTCAP, HEXA, Shot, at_age, entries_of, item_of
 
 TODAY = date(2026, 12, 1)
 DTP_DISEASES = {"diphtheria", "tetanus", "polio"}
@@ -38,7 +38,9 @@ def _mandatory(schedule: Schedule) -> dict[str, list[str]]:
     return found
 
 
-def _evaluate(born: date, *, today: date = TODAY, shots: list | None = None, data: ScheduleData | None = None):
+def _evaluate(
+    born: date, *, today: date = TODAY, shots: list[Shot] | None = None, data: ScheduleData | None = None
+) -> Schedule:
     return evaluate(data or schedule_data(), Person(born, "F"), entries=entries_of(shots or []), today=today)
 
 
