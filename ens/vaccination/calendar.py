@@ -154,6 +154,22 @@ class SeriesBrand(msgspec.Struct, frozen=True):
     basis: str
 
 
+class EarlierObligation(msgspec.Struct, frozen=True):
+    """An obligation the law set for a birth cohort the calendar does not model (the diphtheria,
+    tetanus and polio obligation of children born before 2018): the calendar's ``doses`` it makes
+    mandatory for people born on or before ``born_until``, while they are under ``until_age_years``.
+    ``reason`` is said on each dose it makes mandatory."""
+
+    label: str
+    born_until: str
+    until_age_years: int
+    doses: tuple[str, ...]
+    reason: str
+    legal_basis: str
+    basis: str
+    source_ids: tuple[str, ...]
+
+
 class Rules(msgspec.Struct, frozen=True):
     """``schedule-rules-fr.json``: ENS's reading of what the calendar says only in words."""
 
@@ -164,6 +180,7 @@ class Rules(msgspec.Struct, frozen=True):
     catch_up_tracks: dict[str, CatchUpTrack]
     not_listed: dict[str, str]
     requires_series_brand: dict[str, SeriesBrand]
+    earlier_obligations: dict[str, EarlierObligation] = {}
 
 
 class DiseaseLabels(msgspec.Struct, frozen=True):
@@ -231,6 +248,7 @@ def check(data: ScheduleData) -> None:
         *(dose for track in data.rules.catch_up_tracks.values() for dose in (*track.replaces, *track.extends)),
         *data.rules.not_listed,
         *data.rules.requires_series_brand,
+        *(dose for obligation in data.rules.earlier_obligations.values() for dose in obligation.doses),
     ]
     problems += [
         f"schedule-rules-fr.json names {dose_id}, which the calendar has not"
@@ -240,7 +258,14 @@ def check(data: ScheduleData) -> None:
     for disease_code, series in data.rules.booster_series.series.items():
         if any(doses.get(dose_id, ("",))[0] != disease_code for dose_id in series):
             problems.append(f"booster series of {disease_code} names a dose of another disease")
-    for source_ids in (data.rules.booster_series.source_ids, data.rules.adult_booster_tolerance.source_ids):
+    for obligation in data.rules.earlier_obligations.values():
+        if not obligation.source_ids:
+            problems.append(f"the obligation « {obligation.label} » cites no source")
+    for source_ids in (
+        data.rules.booster_series.source_ids,
+        data.rules.adult_booster_tolerance.source_ids,
+        *(obligation.source_ids for obligation in data.rules.earlier_obligations.values()),
+    ):
         problems += [f"schedule-rules-fr.json cites unknown source {s}" for s in source_ids if s not in sources]
     if problems:
         raise ValueError("the vaccination schedule data does not fit together: " + "; ".join(problems))

@@ -49,7 +49,10 @@ SCHEDULE_RULES = (
     "due from its age until the next one's; influenza and Covid-19 autumn campaigns run from 14 October to 31 "
     "January, the Covid-19 spring one from 14 April to 14 June. What the rule needs and the space does not say (sex, "
     "a pregnancy, its week, a condition such as no history of varicella) makes the dose unknown, with the reason; "
-    "sex, pregnant and gestationalWeeks may be given here when the space lacks them."
+    "sex, pregnant and gestationalWeeks may be given here when the space lacks them. obligation is mandatory for the "
+    "doses the law requires of this holder: the calendar's obligation by birth cohort (from 2018), and for a minor "
+    "born before 1 January 2018 the primary series and first booster of diphtheria, tetanus and polio (CSP L3111-2 "
+    "and L3111-3 before the loi n° 2017-1836), said in the reason; an adult born before 2018 has none."
 )
 
 

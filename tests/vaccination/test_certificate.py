@@ -7,7 +7,7 @@ from __future__ import annotations
 import io
 import re
 import uuid
-from datetime import timedelta
+from datetime import date, timedelta
 
 from pypdf import PdfReader
 
@@ -89,6 +89,49 @@ async def test_a_catch_up_due_after_the_obligation_ended_is_not_listed_as_mandat
     assert "Vaccinations obligatoires" in text
     assert re.search(r"méningocoque B\s*En retard", text)
     assert "méningocoques A, C, W, Y" not in text
+
+
+async def test_a_child_born_before_2018_has_the_dtp_obligation_on_the_certificate_and_in_the_schedule(client, person):
+    """A child born in 2016 is under the obligation before the loi n° 2017-1836 (CSP L3111-2 and
+    L3111-3 as they were): the primary series and first booster of diphtheria, tetanus and polio.
+    The certificate had no "Vaccinations obligatoires" section at all; it now has one with those
+    three diseases only, as a 2018 child's shows its own. (She is a minor until April 2034.)"""
+    born = date(2016, 4, 12)
+    child = await child_space(person, birthdate=born, given_name="Maëlys")
+    url = f"/v1/spaces/{child}/vaccinations"
+    hexyon = await vaccine_id(client, "hexyon", "HEXYON")
+    for months in (2, 4):  # the booster at 11 months was never given
+        body = {"vaccineId": hexyon, "date": add_months(born, months).isoformat(), "lotNumber": f"HX-{months}"}
+        assert (await client.post(url, json=body, headers=person.headers)).status_code == 201
+    schedule = (await client.get(f"{url}/schedule", headers=person.headers)).json()
+    doses = {d["doseId"]: d for disease in schedule["diseases"] for d in disease["doses"]}
+    for disease in ("diphtheria", "tetanus", "polio"):
+        assert [doses[f"{disease}.hexa-{n}"]["obligation"] for n in (1, 2, 3)] == ["mandatory"] * 3
+        assert doses[f"{disease}.hexa-3"]["status"] == "overdue"
+        assert "né avant le 1er janvier 2018" in doses[f"{disease}.hexa-3"]["reason"]
+        assert "csp_l3111_2_before_2018" in doses[f"{disease}.hexa-1"]["sourceIds"]
+        assert doses[f"{disease}.dtcap-6y"]["obligation"] == "recommended"
+    assert doses["pertussis.hexa-1"]["obligation"] == "recommended"
+    assert {"csp_l3111_2_before_2018", "decret_65_213_polio"} <= {s["id"] for s in schedule["sources"]}
+    response = await client.get(url, headers={**person.headers, "Accept": PDF})
+    assert response.status_code == 200, response.text
+    text = _text(response.content, "vaccination-certificate-born-2016.pdf")
+    assert "Maëlys" in text and french_date(born) in text
+    assert "Vaccinations obligatoires" in text
+    section = text.split("Vaccinations obligatoires", 1)[1].split("Statut des vaccinations", 1)[0]
+    late = re.findall(r"(Diphtérie|Tétanos|Poliomyélite)\s*En retard", section)
+    assert late == ["Diphtérie", "Tétanos", "Poliomyélite"]
+    assert "Coqueluche" not in section and "Hépatite B" not in section and "Rougeole" not in section
+
+
+async def test_an_adults_certificate_has_no_mandatory_section(client, person):
+    """The holder, born in 1990, is under no obligation: the certificate is unchanged."""
+    hexyon = await vaccine_id(client, "hexyon", "HEXYON")
+    body = {"vaccineId": hexyon, "date": "1990-07-17"}
+    assert (await client.post("/v1/spaces/me/vaccinations", json=body, headers=person.headers)).status_code == 201
+    response = await client.get("/v1/spaces/me/vaccinations", headers={**person.headers, "Accept": PDF})
+    text = _text(response.content, "vaccination-certificate-adult.pdf")
+    assert "HEXYON" in text and "Vaccinations obligatoires" not in text
 
 
 async def test_an_empty_booklet_still_prints_a_dated_certificate(client, person):

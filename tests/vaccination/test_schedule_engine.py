@@ -297,7 +297,7 @@ CASES = [
         {"rotavirus": {"done": ["rota-1", "rota-2"], "unknown": ["rota-3-rotateq"]}},
     ),
     Case(
-        "born in 2017, before the 2018 obligation: the same doses are recommended",
+        "born in 2017, before the 2018 obligation: under the older one, only DTP's infant doses are mandatory",
         date(2017, 3, 1),
         TODAY,
         [at_age(date(2017, 3, 1), HEXA, months=2)],
@@ -309,7 +309,14 @@ CASES = [
             },
             "meningococcus_b": {"upcoming": ["adolescent-15-24y-1", "adolescent-15-24y-2"]},
         },
-        obligations={"diphtheria.hexa-1": "recommended", "diphtheria.hexa-2": "recommended"},
+        obligations={
+            "diphtheria.hexa-1": "mandatory",
+            "diphtheria.hexa-2": "mandatory",
+            "polio.hexa-3": "mandatory",
+            "diphtheria.dtcap-6y": "recommended",
+            "pertussis.hexa-1": "recommended",
+            "pneumococcus.pcv-1": "recommended",
+        },
     ),
     Case(
         "born in 2018, under the obligation",

@@ -13,6 +13,7 @@ from datetime import date
 from ens.vaccination.calendar import Disease, ScheduleData
 from ens.vaccination.engine.chains import Chain, add_plans, assign, build_chains
 from ens.vaccination.engine.model import BookletEntry, DiseaseSchedule, DoseItem, Person, Schedule
+from ens.vaccination.engine.obligations import with_earlier_obligations
 from ens.vaccination.engine.seasons import is_pregnancy, is_seasonal, pregnancy_item, seasonal_item
 from ens.vaccination.engine.status import chain_items
 
@@ -63,6 +64,7 @@ def _disease(
             continue
         if item is not None:
             items.append(item)
+    items = with_earlier_obligations(data, items, birthdate=birthdate, today=today)
     return DiseaseSchedule(disease.code, disease.label_fr, tuple(items))
 
 
