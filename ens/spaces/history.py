@@ -107,8 +107,9 @@ _MAX_GROUP = 1000
 
 def _values(pending: PendingAccess, outcome: int) -> tuple[Any, ...]:
     """The row's values in the order of ``_COLUMNS``."""
-    return (*_every_row_values(pending, outcome), pending.subject_name, pending.subject_kind,
-            row_mac(_sealed_values(pending, outcome)))  # fmt: skip
+    values = _every_row_values(pending, outcome)
+    if_set = (pending.subject_name, pending.subject_kind)
+    return (*values, *if_set, row_mac(sealed(values, if_set)))
 
 
 def _sealed_values(pending: PendingAccess, outcome: int) -> tuple[Any, ...]:
