@@ -29,6 +29,7 @@ twice that lifetime).
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Generator
 from typing import Any
 
@@ -65,8 +66,8 @@ def _clean(connection: PoolConnectionProxy) -> bool:
 
 
 class QuickPool:
-    """``acquire`` (awaited, or ``async with``), ``release`` and ``close`` of asyncpg's pool; any
-    other attribute is asyncpg's."""
+    """``acquire`` (awaited, or ``async with``), ``release`` and ``close`` of asyncpg's pool, and its
+    ``fetch``, ``execute`` and the like on a connection taken here; any other attribute is asyncpg's."""
 
     def __init__(self, pool: Pool) -> None:
         self._pool = pool
@@ -146,8 +147,32 @@ class QuickPool:
             await self._pool.release(connection)
         await self._pool.close()
 
+    async def _on_a_connection(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        async with self.acquire() as connection:
+            return await getattr(connection, name)(*args, **kwargs)
+
     def __getattr__(self, name: str) -> Any:
+        if name in _ON_A_CONNECTION:
+            # asyncpg's own would wait in its acquire, blind to the idle list (a pool of one: forever).
+            return functools.partial(self._on_a_connection, name)
         return getattr(self._pool, name)
+
+
+# asyncpg's Pool methods that take a connection, run one of its methods and give it back.
+_ON_A_CONNECTION = frozenset(
+    {
+        "execute",
+        "executemany",
+        "fetch",
+        "fetchval",
+        "fetchrow",
+        "fetchmany",
+        "copy_from_table",
+        "copy_from_query",
+        "copy_to_table",
+        "copy_records_to_table",
+    }
+)
 
 
 class _Acquisition:

@@ -176,3 +176,15 @@ async def test_connections_idle_past_their_lifetime_are_closed_down_to_the_floor
             assert await connection.fetchval("SELECT 1") == 1
     finally:
         await asyncio.wait_for(pool.close(), timeout=10)
+
+
+async def test_the_pools_own_statements_take_their_connection_from_the_idle_list(settings: Settings) -> None:
+    pool = await _pool(settings, min_size=1, max_size=1)
+    try:
+        async with pool.acquire() as connection:
+            await connection.fetchval("SELECT 1")
+        # The pool's one connection waits on the idle list: asyncpg's own Pool.fetchval would wait forever.
+        assert await asyncio.wait_for(pool.fetchval("SELECT 41 + 1"), timeout=5) == 42
+        assert await asyncio.wait_for(pool.execute("SELECT 1"), timeout=5) == "SELECT 1"
+    finally:
+        await asyncio.wait_for(pool.close(), timeout=10)
