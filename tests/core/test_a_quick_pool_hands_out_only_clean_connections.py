@@ -107,3 +107,84 @@ async def test_a_task_waiting_while_every_connection_is_out_is_served(pool: Quic
 
 async def _take(pool: QuickPool) -> Any:
     return await pool.acquire()
+
+
+async def test_closing_waits_for_a_connection_still_out_and_then_ends(pool: QuickPool) -> None:
+    connection = await pool.acquire()
+    closing = asyncio.ensure_future(pool.close())
+    await asyncio.sleep(0.2)
+    assert not closing.done()  # asyncpg's close waits for the connections out
+    await pool.release(connection)  # clean, but the pool is closing: it goes back to asyncpg, which closes it
+    await asyncio.wait_for(closing, timeout=5)
+
+
+async def test_a_connection_given_back_is_its_former_holders_no_more(pool: QuickPool) -> None:
+    first = await pool.acquire()
+    prepared = await first.prepare("SELECT 1")
+    await pool.release(first)
+    second = await pool.acquire()  # the same backend, for a new holder
+    with pytest.raises(asyncpg.InterfaceError):  # as asyncpg's release makes it: the old handle is dead
+        await first.fetchval("SELECT 1")
+    with pytest.raises(asyncpg.InterfaceError):  # and so is what it prepared
+        await prepared.fetchval()
+    await pool.release(first)  # given back twice: nothing happens, as with asyncpg's pool
+    third = await pool.acquire()
+    assert await _pid(third) != await _pid(second)  # never one connection for two holders
+    await pool.release(third)
+    await pool.release(second)
+
+
+async def _pool(settings: Settings, **options: Any) -> QuickPool:
+    return QuickPool(await asyncpg.create_pool(settings.database_url, reset=_keep_session, **options))
+
+
+async def test_a_connection_past_its_queries_is_replaced_and_expired_ones_too(settings: Settings) -> None:
+    pool = await _pool(settings, min_size=1, max_size=2, max_queries=3)
+    try:
+        async with pool.acquire() as connection:
+            used = await _pid(connection)
+            await connection.fetchval("SELECT 1")
+            await connection.fetchval("SELECT 1")
+        async with pool.acquire() as connection:  # asyncpg's max_queries: that one was closed
+            fresh = await _pid(connection)
+            assert fresh != used
+        await pool.expire_connections()  # an idle one, of the former generation
+        async with pool.acquire() as connection:
+            renewed = await _pid(connection)
+            assert renewed != fresh
+            await pool.expire_connections()  # one out when the pool expires its connections
+        async with pool.acquire() as connection:
+            assert await _pid(connection) != renewed
+    finally:
+        await asyncio.wait_for(pool.close(), timeout=10)
+
+
+async def test_connections_idle_past_their_lifetime_are_closed_down_to_the_floor(settings: Settings) -> None:
+    pool = await _pool(settings, min_size=1, max_size=3, max_inactive_connection_lifetime=0.3)
+    try:
+        taken = [await pool.acquire() for _ in range(3)]
+        for connection in taken:
+            await connection.fetchval("SELECT 1")
+            await pool.release(connection)
+        assert pool.get_size() == 3
+        for _ in range(50):  # asyncpg's rule: idle past the lifetime, closed unless at the floor
+            await asyncio.sleep(0.1)
+            if pool.get_size() == 1:
+                break
+        assert pool.get_size() == 1
+        async with pool.acquire() as connection:
+            assert await connection.fetchval("SELECT 1") == 1
+    finally:
+        await asyncio.wait_for(pool.close(), timeout=10)
+
+
+async def test_the_pools_own_statements_take_their_connection_from_the_idle_list(settings: Settings) -> None:
+    pool = await _pool(settings, min_size=1, max_size=1)
+    try:
+        async with pool.acquire() as connection:
+            await connection.fetchval("SELECT 1")
+        # The pool's one connection waits on the idle list: asyncpg's own Pool.fetchval would wait forever.
+        assert await asyncio.wait_for(pool.fetchval("SELECT 41 + 1"), timeout=5) == 42
+        assert await asyncio.wait_for(pool.execute("SELECT 1"), timeout=5) == "SELECT 1"
+    finally:
+        await asyncio.wait_for(pool.close(), timeout=10)
