@@ -19,6 +19,7 @@ from anyio import to_thread
 from ens.core import clock
 from ens.core.errors import Conflict
 from ens.core.pdf import Document, french_date
+from ens.records.communes import commune_of_birth
 from ens.records.directives import get_directives
 from ens.records.phones import readable
 from ens.records.schemas import (
@@ -53,8 +54,11 @@ _AUTHORITIES = {"judge": "du juge des tutelles", "family_council": "du conseil d
 
 
 def _birthplace(code: str | None) -> str:
-    # The identity provider gives an INSEE code, empty for a birth abroad; it is printed as it is.
-    return f"code INSEE {code}" if code else "à l'étranger ou non communiqué"
+    # The identity provider gives the INSEE code of the commune, empty for a birth abroad: printed
+    # by the commune's name, or as the code itself when the list of communes does not know it.
+    if not code:
+        return "à l'étranger ou non communiqué"
+    return commune_of_birth(code) or f"code INSEE {code}"
 
 
 def _wish(wish: Wish | OrganDonationWish | None) -> tuple[str, str]:

@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 from pypdf import PdfReader
 
+from ens.core import db
 from ens.core.fhir import encode as as_json
 from ens.records.fhir import records_as_fhir
 from tests.helpers.fhir import check_bundle
@@ -102,6 +103,30 @@ async def test_the_printed_directives_are_dated_versioned_signed_and_in_french(c
     # The font is embedded (DejaVu Sans): the built-in PDF fonts are Latin-1 and would lose "œ".
     fonts = _fonts(printed.content)
     assert fonts and all("DejaVu" in name for name in fonts)
+
+
+async def test_the_place_of_birth_prints_as_the_commune_and_a_code_unknown_to_the_list_as_the_code(client, person):
+    # The identity provider gives the INSEE code of the commune (born in the 5th arrondissement
+    # of Paris); the API keeps the code, the printed directives name the commune.
+    await db.fetch("UPDATE accounts SET birthplace = '75105' WHERE id = {}", person.account_id)
+    written = await client.put(DIRECTIVES, json=structured(), headers=person.headers)
+    assert written.status_code == 201, written.text
+    assert written.json()["author"]["birthplace"] == "75105"
+    printed = await client.get(DIRECTIVES, headers={**person.headers, **PDF})
+    assert printed.status_code == 200
+    _keep("directives-born-in-paris.pdf", printed.content)
+    flat = " ".join(_text(printed.content).split())
+    assert "Lieu de naissance Paris 5e Arrondissement (75)" in flat
+    assert "INSEE" not in flat and "75105" not in flat
+
+    # A code the list does not know (a commune gone before its history, a typo) prints as it is.
+    await db.fetch("UPDATE accounts SET birthplace = '75999' WHERE id = {}", person.account_id)
+    again = await client.put(
+        DIRECTIVES, json=structured(), headers={**person.headers, "If-Match": written.headers["etag"]}
+    )
+    assert again.status_code == 200, again.text
+    printed = await client.get(DIRECTIVES, headers={**person.headers, **PDF})
+    assert "Lieu de naissance code INSEE 75999" in " ".join(_text(printed.content).split())
 
 
 async def test_a_pointer_prints_where_the_paper_directives_are(client, person):
