@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import functools
 import itertools
-import json
 import os
 import subprocess
 import uuid
@@ -23,6 +22,7 @@ from ens.spaces import audit
 from ens.spaces.history import SEALED_COLUMNS
 from tests.helpers.carers import court_measure
 from tests.helpers.people import MakePerson, Person
+from tests.helpers.plans import explain_analyze
 from tests.helpers.server import ROOT, ens_command
 
 COLUMNS = SEALED_COLUMNS.split(", ")
@@ -241,7 +241,7 @@ async def test_a_seal_run_reads_the_tail_of_the_history_not_all_of_it(
     monkeypatch.setattr(audit, "fetch_one", recorded)
     await _seal_now()
     sql, args = next((sql, args) for sql, args in made if "MAX(id)" in sql)
-    plan = json.loads((await db.fetch("EXPLAIN (ANALYZE, FORMAT JSON) " + sql, *args))[0]["QUERY PLAN"])
+    plan = await explain_analyze(sql, *args)
 
     def nodes(node: dict[str, Any]) -> list[dict[str, Any]]:
         return [node, *(below for child in node.get("Plans", []) for below in nodes(child))]
