@@ -23,7 +23,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from uuid import UUID
 
 from piccolo.engine.base import Engine
-from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 from piccolo.table import Table
 
@@ -260,6 +260,62 @@ async def release_request_connection() -> None:
             await held.pool.release(held.connection)
 
 
+class _PostgresTransaction(PostgresTransaction):
+    """piccolo's transaction, giving its connection back however it ends.
+
+    piccolo's gives the connection back and leaves the context only after a BEGIN, then a COMMIT or
+    ROLLBACK, that succeeded. A COMMIT the server refuses (a deferred constraint, a serialization
+    failure) or a BEGIN on a dead connection kept one connection out of the pool for good; after a
+    connection dropped under the transaction (a server restart fails every one in flight) the dead
+    transaction stayed current, and the request's next statements (the history row of its error
+    answer) failed on it. Here the connection always goes back, marked failed when the end did not
+    go through (asyncpg's release then rolls back, or replaces a broken connection), and the
+    context is always left (tests/core/test_a_failed_commit_gives_its_connection_back.py).
+    """
+
+    __slots__ = ()
+
+    async def __aenter__(self) -> PostgresTransaction:
+        if self._parent is not None:
+            return self._parent
+        self.connection = await self.get_connection()  # type: ignore[no-untyped-call]
+        try:
+            self.transaction = self.connection.transaction()
+            await self.begin()  # type: ignore[no-untyped-call]
+        except BaseException:
+            await self._give_back(failed=True)
+            raise
+        self.context = self.engine.current_transaction.set(self)
+        return self
+
+    async def __aexit__(self, exception_type: Any, exception: Any, traceback: Any) -> bool:
+        if self._parent is not None:
+            return exception is None
+        ended = False
+        try:
+            if exception is not None:
+                if not self._rolled_back:
+                    await self.rollback()  # type: ignore[no-untyped-call]
+            elif not self._committed and not self._rolled_back:
+                await self.commit()  # type: ignore[no-untyped-call]
+            ended = True
+        finally:
+            try:
+                await self._give_back(failed=not ended)
+            finally:
+                self.engine.current_transaction.reset(self.context)
+        return exception is None
+
+    async def _give_back(self, *, failed: bool) -> None:
+        pool = self.engine.pool
+        if isinstance(pool, QuickPool):
+            await pool.release(self.connection, failed=failed)
+        elif pool is not None:
+            await pool.release(self.connection)
+        else:
+            await self.connection.close()
+
+
 @asynccontextmanager
 async def write_transaction(engine: Engine[Any] | None = None) -> AsyncIterator[None]:
     """One atomic write. On SQLite the write lock is taken at BEGIN, so writers queue.
@@ -274,7 +330,8 @@ async def write_transaction(engine: Engine[Any] | None = None) -> AsyncIterator[
     if isinstance(engine, SQLiteEngine):
         transaction: Any = engine.transaction(transaction_type=TransactionType.immediate)
     else:
-        transaction = engine.transaction()
+        assert isinstance(engine, PostgresEngine)
+        transaction = _PostgresTransaction(engine)
     held = _serialised.set(set()) if outermost else None
     try:
         async with transaction:

@@ -48,6 +48,8 @@ async def explain_analyze(sql: str, *args: Any) -> list[dict[str, Any]]:
     that writes thousands of rows a second. Only those: a small table analyzed is rightly read
     whole (a seq scan of a suite's 115 checkpoints), which says nothing of a large one.
     """
-    plan = json.loads((await db.fetch("EXPLAIN (ANALYZE, FORMAT JSON) " + sql, *args))[0]["QUERY PLAN"])
+    plan: list[dict[str, Any]] = json.loads(
+        (await db.fetch("EXPLAIN (ANALYZE, FORMAT JSON) " + sql, *args))[0]["QUERY PLAN"]
+    )
     print(json.dumps(plan, indent=1))
     return plan

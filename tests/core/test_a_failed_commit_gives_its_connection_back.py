@@ -1,0 +1,124 @@
+"""A write transaction that fails at its very end (a COMMIT the server refuses, a connection the
+server dropped under it, a BEGIN on a dead connection) still gives its connection back to the pool
+and leaves no transaction behind in the request's context.
+
+piccolo's transaction gave its connection back and left the context only after a BEGIN, then a
+COMMIT or ROLLBACK, that succeeded. A refused COMMIT or a failed BEGIN kept one connection out of
+the pool for good (a pool of ten: ten of them, and from then on every request waited for a
+connection forever). A dropped connection asyncpg's pool takes back by itself, but the dead
+transaction stayed current: the request's next statements (the history row of its error answer)
+went to it and failed in turn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+import pytest
+from piccolo.engine.postgres import PostgresEngine
+
+from ens.core import db
+from ens.core.db import write_transaction
+from ens.core.pool import QuickPool
+from ens.core.settings import Settings
+
+pytestmark = pytest.mark.skipif(
+    not os.environ.get("ENS_DATABASE_URL", "").startswith("postgres"), reason="asyncpg's pool is PostgreSQL's"
+)
+
+
+@pytest.fixture
+async def scratch(client: Any) -> AsyncIterator[str]:
+    """A table whose uniqueness is checked at COMMIT (no product table defers a constraint)."""
+    name = f"scratch_deferred_{os.getpid()}"
+    await db.fetch(f"CREATE TABLE {name} (x int UNIQUE DEFERRABLE INITIALLY DEFERRED)")
+    try:
+        yield name
+    finally:
+        await db.fetch(f"DROP TABLE {name}")
+
+
+def _pool() -> QuickPool:
+    engine = db.current()
+    assert isinstance(engine, PostgresEngine) and isinstance(engine.pool, QuickPool)
+    return engine.pool
+
+
+async def _every_connection_can_be_taken() -> None:
+    """All of the pool's connections at once, each answering: none is held by a dead transaction."""
+    pool = _pool()
+    taken = []
+    try:
+        for _ in range(pool.get_max_size()):
+            connection = await asyncio.wait_for(pool.acquire(), timeout=5)
+            taken.append(connection)
+            assert await connection.fetchval("SELECT 1") == 1
+    finally:
+        for connection in taken:
+            await pool.release(connection)
+
+
+async def _refused_commit(scratch: str) -> None:
+    with pytest.raises(asyncpg.UniqueViolationError):
+        async with write_transaction():
+            await db.fetch(f"INSERT INTO {scratch} VALUES (1), (1)")
+    assert db.current().current_transaction.get() is None  # this task's statements run outside it
+
+
+async def test_a_commit_the_server_refuses_gives_the_connection_back(scratch: str) -> None:
+    for _ in range(_pool().get_max_size() + 2):  # more than the pool holds
+        await asyncio.wait_for(_refused_commit(scratch), timeout=5)  # not waiting for a connection
+    await _every_connection_can_be_taken()
+    assert await db.fetch(f"SELECT x FROM {scratch}") == []  # nothing of the refused ones was kept
+    async with write_transaction():
+        await db.fetch(f"INSERT INTO {scratch} VALUES (1)")
+    assert [row["x"] for row in await db.fetch(f"SELECT x FROM {scratch}")] == [1]
+
+
+async def _dropped(killer: asyncpg.Connection) -> None:
+    with pytest.raises((asyncpg.PostgresError, asyncpg.InterfaceError, ConnectionError)):
+        async with write_transaction():
+            victim = (await db.fetch("SELECT pg_backend_pid() AS pid"))[0]["pid"]
+            assert await killer.fetchval("SELECT pg_terminate_backend($1)", victim)
+            await asyncio.sleep(0.05)
+            await db.fetch("SELECT 1")  # on the dropped connection
+    assert db.current().current_transaction.get() is None
+    assert [dict(row) for row in await db.fetch("SELECT 2 AS two")] == [
+        {"two": 2}
+    ]  # the next statement has a connection
+
+
+async def test_a_connection_dropped_inside_a_transaction_is_given_back(client: Any, settings: Settings) -> None:
+    killer = await asyncpg.connect(settings.database_url)
+    try:
+        for _ in range(_pool().get_max_size() + 2):
+            await asyncio.wait_for(_dropped(killer), timeout=5)
+    finally:
+        await killer.close()
+    await _every_connection_can_be_taken()
+
+
+async def _never_begun() -> None:
+    with pytest.raises(asyncpg.ConnectionDoesNotExistError):
+        async with write_transaction():
+            pytest.fail("the transaction never began")
+    assert db.current().current_transaction.get() is None
+
+
+async def test_a_begin_on_a_dead_connection_gives_it_back(client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A connection can die between the pool's look at it and the BEGIN; asyncpg's pool then
+    replaces it, if it gets it back."""
+    from piccolo.engine.postgres import PostgresTransaction
+
+    async def refused_begin(self: PostgresTransaction) -> None:
+        raise asyncpg.ConnectionDoesNotExistError("connection was closed in the middle of operation")
+
+    monkeypatch.setattr(PostgresTransaction, "begin", refused_begin)
+    for _ in range(_pool().get_max_size() + 2):
+        await asyncio.wait_for(_never_begun(), timeout=5)
+    monkeypatch.undo()
+    await _every_connection_can_be_taken()
