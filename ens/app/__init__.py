@@ -21,7 +21,7 @@ from ens.app.doors import (
     through_professional_door,
     through_space_door,
 )
-from ens.app.exception_handlers import exception_handlers
+from ens.app.exception_handlers import answer_unexpected, exception_handlers
 from ens.app.lifespan import process_lifespan
 from ens.app.openapi import document_rights, openapi_config
 from ens.app.operations import health, ready
@@ -202,7 +202,7 @@ def create_app(
             RefuseNulMiddleware,
             DefineMiddleware(BodyIdleTimeoutMiddleware, idle_seconds=settings.body_idle_seconds),
             DefineMiddleware(GzipMiddleware, exclude_opt_key=NO_COMPRESSION),
-            AccessHistoryMiddleware,
+            DefineMiddleware(AccessHistoryMiddleware, answer_failure=answer_unexpected),
             ETagMiddleware,
             DefineMiddleware(BearerAuthentication, tokens=tokens, exclude=_FRAMEWORK_PUBLIC_PATHS),
             DefineMiddleware(RateLimitMiddleware, limiter=limiter),

@@ -9,7 +9,7 @@ from typing import Any
 
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
-from litestar.types import ExceptionHandlersMap
+from litestar.types import ExceptionHandlersMap, Receive, Scope, Send
 
 from ens.app.doors import FHIR_PREFIX
 from ens.core import errors, problems
@@ -171,7 +171,17 @@ def _database_unreachable(exc: BaseException) -> bool:
             return True
         if type(error).__name__ == "InterfaceError" and "connection is closed" in str(error):  # asyncpg's
             return True
+        if type(error).__name__ == "InternalClientError" and _CONSUMING_AN_ERROR in str(error):
+            return True
     return False
+
+
+# asyncpg's protocol in its state 2 (``PROTOCOL_ERROR_CONSUME``): it received an error it was not
+# waiting for, and discards what follows. An idle connection receives one when the server ends it
+# (the FATAL sent before it closes the socket); taken from the pool between that message and the
+# end of the socket, its next statement fails so (seen while PostgreSQL's connections were killed
+# under load; asyncpg issues #784 and #1069).
+_CONSUMING_AN_ERROR = "another operation (2) is in progress"
 
 
 def _space_erased(exc: BaseException) -> bool:
@@ -212,6 +222,13 @@ def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[byt
         "unhandled error", exc_info=exc, extra={"request_id": request_id, "path": request.scope.get("path_template")}
     )
     return error_response(request, problems.for_status(500), f"Something went wrong (request {request_id}).")
+
+
+async def answer_unexpected(scope: Scope, receive: Receive, send: Send, exc: Exception) -> None:
+    """What :func:`_unexpected` answers, sent from outside litestar's own handling: for an error
+    raised once the answer had started from litestar's view (the access-history row's write)."""
+    request: Request[Any, Any, Any] = Request(scope, receive)
+    await _unexpected(request, exc).to_asgi_response(None, request)(scope, receive, send)
 
 
 def exception_handlers() -> ExceptionHandlersMap:

@@ -10,6 +10,7 @@ with "database is locked" when a read transaction tries to upgrade.
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -29,6 +30,8 @@ from piccolo.table import Table
 
 from ens.core.pool import QuickPool
 from ens.core.settings import Settings
+
+log = logging.getLogger("ens.db")
 
 SQLITE_BUSY_TIMEOUT_S = 30.0
 
@@ -295,7 +298,15 @@ class _PostgresTransaction(PostgresTransaction):
         try:
             if exception is not None:
                 if not self._rolled_back:
-                    await self.rollback()  # type: ignore[no-untyped-call]
+                    try:
+                        await self.rollback()  # type: ignore[no-untyped-call]
+                    except Exception as failed:
+                        # The error the request met is the one to answer with (a lost connection
+                        # is a 503), not the rollback's that followed it on the same connection
+                        # ("another operation is in progress"). Nothing commits: the connection
+                        # goes back failed, and asyncpg's release rolls back or closes it.
+                        log.warning("rollback failed after an error", extra={"error": type(failed).__name__})
+                        return False
             elif not self._committed and not self._rolled_back:
                 await self.commit()  # type: ignore[no-untyped-call]
             ended = True

@@ -16,6 +16,7 @@ import asyncio
 import logging
 import re
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -253,12 +254,23 @@ async def record_access(pending: PendingAccess, outcome: int) -> None:
     await _GROUP_COMMIT.record(pending, outcome)
 
 
+# How the app answers an error nothing else caught (``ens.app.exception_handlers``): an ASGI answer.
+FailureAnswer = Callable[[Scope, Receive, Send, Exception], Awaitable[None]]
+
+
 class AccessHistoryMiddleware:
     """Gives each request an id and, when the space door left a pending entry, records it with
-    the response status before the response leaves — so no answer about a space goes unrecorded."""
+    the response status before the response leaves — so no answer about a space goes unrecorded.
 
-    def __init__(self, app: ASGIApp) -> None:
+    When the row cannot be written (the database lost between the handler and the row), the
+    handler's answer never leaves: ``answer_failure`` answers instead (a 503 problem when the
+    database is out of reach), with the request's id. The answer has started from litestar's view
+    by then: the error would otherwise escape the app, and the server would send a bare 500.
+    """
+
+    def __init__(self, app: ASGIApp, answer_failure: FailureAnswer | None = None) -> None:
         self.app = app
+        self.answer_failure = answer_failure
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:
@@ -268,18 +280,31 @@ class AccessHistoryMiddleware:
         incoming = _header(scope, b"x-request-id")
         request_id = incoming if incoming and _REQUEST_ID.fullmatch(incoming) else secrets.token_hex(16)
         state[REQUEST_ID_KEY] = request_id
+        unrecorded = False
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+            await send(message)
 
         async def send_recorded(message: Message) -> None:
+            nonlocal unrecorded
+            if unrecorded:
+                return  # the rest of the answer that was not recorded
             if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                headers.append((b"x-request-id", request_id.encode()))
-                message["headers"] = headers
                 # Not held while the row is written, nor while a body streams to a slow client.
                 await db.release_request_connection()
                 pending = state.pop(ACCESS_STATE_KEY, None)
                 if isinstance(pending, PendingAccess):
-                    await record_access(pending, message["status"])
-            await send(message)
+                    try:
+                        await record_access(pending, message["status"])
+                    except Exception as exc:
+                        if self.answer_failure is None:
+                            raise
+                        unrecorded = True
+                        await self.answer_failure(scope, receive, send_with_id, exc)
+                        return
+            await send_with_id(message)
 
         async with db.RequestContext():
             await self.app(scope, receive, send_recorded)

@@ -122,3 +122,33 @@ async def test_a_begin_on_a_dead_connection_gives_it_back(client: Any, monkeypat
         await asyncio.wait_for(_never_begun(), timeout=5)
     monkeypatch.undo()
     await _every_connection_can_be_taken()
+
+
+class _TheRequestsError(Exception):
+    pass
+
+
+async def _rollback_fails_too() -> None:
+    with pytest.raises(_TheRequestsError):
+        async with write_transaction():
+            await db.fetch("SELECT 1")
+            raise _TheRequestsError
+    assert db.current().current_transaction.get() is None
+
+
+async def test_a_rollback_that_fails_does_not_hide_the_error_that_caused_it(
+    client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The request's own error is the one answered (a lost connection is a 503), not the error of
+    the rollback that followed it on the same connection (seen: "another operation is in progress",
+    a 500)."""
+    from piccolo.engine.postgres import PostgresTransaction
+
+    async def refused_rollback(self: PostgresTransaction) -> None:
+        raise asyncpg.InterfaceError("cannot perform operation: another operation is in progress")
+
+    monkeypatch.setattr(PostgresTransaction, "rollback", refused_rollback)
+    for _ in range(_pool().get_max_size() + 2):
+        await asyncio.wait_for(_rollback_fails_too(), timeout=5)
+    monkeypatch.undo()
+    await _every_connection_can_be_taken()

@@ -28,6 +28,8 @@ def _raised_while_handling(error: Exception, handled: BaseException) -> Exceptio
         pg.CannotConnectNowError("the database system is starting up"),  # 57P03
         pg.TooManyConnectionsError("sorry, too many clients already"),  # 53300
         pg.InterfaceError("connection is closed"),
+        # A connection the server ended while it was idle, taken before asyncpg saw its socket close.
+        pg.InternalClientError("cannot switch to state 15; another operation (2) is in progress"),
         _caused(RuntimeError("while reading the page"), ConnectionRefusedError(111, "refused")),
     ],
 )
@@ -41,6 +43,7 @@ def test_out_of_reach(error: BaseException) -> None:
         pg.QueryCanceledError("canceling statement due to statement timeout"),  # 57014: a query's fault
         pg.UniqueViolationError("duplicate key"),
         pg.InterfaceError("cannot perform operation: another operation is in progress"),
+        pg.InternalClientError("cannot switch to state 12; another operation (5) is in progress"),
         KeyError("body"),
         OSError(28, "No space left on device"),
         pg.ProtocolViolationError("invalid message format"),  # 08P01: a fault, not an outage
