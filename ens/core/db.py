@@ -61,6 +61,9 @@ def engine_for_url(url: str) -> Engine[Any]:
             "database": parts.path.lstrip("/") or "ens",
         }
         config = {k: v for k, v in config.items() if v is not None}
+        # How its connections show in pg_stat_activity (an operator's first question in an outage,
+        # and what ens.vitals.feed_watch reports of a transaction holding the feed back).
+        config["server_settings"] = {"application_name": query.get("application_name") or "ens"}
         # A batch's multi-row statement is ~20 KiB for 100 rows: keep it prepared (insert_rows).
         config["max_cacheable_statement_size"] = 1024 * 1024
         return PostgresEngine(config=config)

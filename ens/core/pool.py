@@ -23,17 +23,21 @@ former holder had is dead (a statement on it, or on a statement it prepared, rai
 connection past ``max_queries`` or of a former generation (``expire_connections``) goes to
 asyncpg, which closes it; one idle on the list longer than ``max_inactive_connection_lifetime``
 goes back to asyncpg, whose own timer then closes it unless it is the pool's floor (so within
-twice that lifetime).
+twice that lifetime). A connection asyncpg's reset fails on is closed by asyncpg, which then raises:
+here that error is logged, not raised, so that it does not replace the one the caller met.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 from collections.abc import Generator
 from typing import Any
 
 from asyncpg.pool import Pool, PoolConnectionProxy
+
+log = logging.getLogger("ens.db")
 
 
 def _reusable(connection: PoolConnectionProxy) -> bool:
@@ -119,7 +123,17 @@ class QuickPool:
             if self._timer is None and self._lifetime:
                 self._timer = self._pool._loop.call_at(now + self._lifetime, self._expire_idle)
             return
-        await self._pool.release(connection)
+        try:
+            await self._pool.release(connection)
+        except Exception as failed:
+            con = connection._con
+            if con is not None and not con.is_closed():
+                raise
+            # asyncpg's reset failed (a connection the server ended, whose protocol still waits
+            # for the end of an error: "another operation is in progress"), and asyncpg closed it
+            # before raising: the pool is whole. The error that made the caller give the
+            # connection back is the one to answer with, not this one.
+            log.warning("a connection given back could not be reset; closed", extra={"error": type(failed).__name__})
 
     def _expire_idle(self) -> None:
         """Connections idle on the list for the pool's inactive lifetime go back to asyncpg, whose

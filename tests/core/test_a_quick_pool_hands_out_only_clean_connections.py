@@ -188,3 +188,24 @@ async def test_the_pools_own_statements_take_their_connection_from_the_idle_list
         assert await asyncio.wait_for(pool.execute("SELECT 1"), timeout=5) == "SELECT 1"
     finally:
         await asyncio.wait_for(pool.close(), timeout=10)
+
+
+async def test_a_connection_whose_reset_fails_is_closed_without_raising(
+    pool: QuickPool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """asyncpg closes a connection its reset fails on, then raises; giving it back raises nothing
+    (the caller's own error is the one to answer with), and the pool is whole."""
+    connection = await pool.acquire()
+    victim = await _pid(connection)
+    await connection.execute("BEGIN")  # so that asyncpg's reset has work to do
+
+    async def failing_reset(self: Any) -> None:
+        raise asyncpg.InterfaceError("cannot perform operation: another operation is in progress")
+
+    monkeypatch.setattr(asyncpg.Connection, "_reset", failing_reset)
+    await pool.release(connection, failed=True)
+    monkeypatch.undo()
+    for _ in range(4):  # both connections, whichever comes first
+        async with pool.acquire() as again:
+            assert await _pid(again) != victim
+            assert await asyncio.wait_for(again.fetchval("SELECT 1"), timeout=5) == 1
