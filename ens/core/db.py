@@ -25,7 +25,7 @@ from uuid import UUID
 
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
-from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType
 from piccolo.table import Table
 
 from ens.core.pool import QuickPool
@@ -266,35 +266,37 @@ async def release_request_connection() -> None:
             await held.pool.release(held.connection)
 
 
-class _PostgresTransaction(PostgresTransaction):
-    """piccolo's transaction, giving its connection back however it ends.
+class _EndsWhateverHappens:
+    """piccolo's transactions (PostgreSQL's and SQLite's), giving their connection back however
+    they end.
 
-    piccolo's gives the connection back and leaves the context only after a BEGIN, then a COMMIT or
-    ROLLBACK, that succeeded. A COMMIT the server refuses (a deferred constraint, a serialization
-    failure) or a BEGIN on a dead connection kept one connection out of the pool for good; after a
-    connection dropped under the transaction (a server restart fails every one in flight) the dead
-    transaction stayed current, and the request's next statements (the history row of its error
-    answer) failed on it. Here the connection always goes back, marked failed when the end did not
-    go through (asyncpg's release then rolls back, or replaces a broken connection), and the
-    context is always left (tests/core/test_a_failed_commit_gives_its_connection_back.py).
+    piccolo's give the connection back and leave the context only after a BEGIN, then a COMMIT or
+    ROLLBACK, that succeeded. On PostgreSQL, a COMMIT the server refuses (a deferred constraint, a
+    serialization failure) or a BEGIN on a dead connection kept the connection out of the pool for
+    good; after a connection dropped under the transaction (a server restart fails every one in
+    flight) the dead transaction stayed current, and the request's next statements (the history row
+    of its error answer) failed on it. On both engines, a ROLLBACK that failed replaced the error
+    the request had met. Here the connection always goes back, marked failed when the end did not
+    go through (asyncpg's release then rolls back, or replaces a broken connection; SQLite's close
+    rolls back), and the context is always left
+    (tests/core/test_a_failed_commit_gives_its_connection_back.py).
     """
 
     __slots__ = ()
 
-    async def __aenter__(self) -> PostgresTransaction:
+    async def __aenter__(self: Any) -> Any:
         if self._parent is not None:
             return self._parent
-        self.connection = await self.get_connection()  # type: ignore[no-untyped-call]
+        self.connection = await self.get_connection()
         try:
-            self.transaction = self.connection.transaction()
-            await self.begin()  # type: ignore[no-untyped-call]
+            await self._begin()
         except BaseException:
             await self._give_back(failed=True)
             raise
         self.context = self.engine.current_transaction.set(self)
         return self
 
-    async def __aexit__(self, exception_type: Any, exception: Any, traceback: Any) -> bool:
+    async def __aexit__(self: Any, exception_type: Any, exception: Any, traceback: Any) -> bool:
         if self._parent is not None:
             return exception is None
         ended = False
@@ -302,16 +304,17 @@ class _PostgresTransaction(PostgresTransaction):
             if exception is not None:
                 if not self._rolled_back:
                     try:
-                        await self.rollback()  # type: ignore[no-untyped-call]
+                        await self.rollback()
                     except Exception as failed:
                         # The error the request met is the one to answer with (a lost connection
                         # is a 503), not the rollback's that followed it on the same connection
                         # ("another operation is in progress"). Nothing commits: the connection
-                        # goes back failed, and asyncpg's release rolls back or closes it.
+                        # goes back failed (asyncpg's release rolls back or closes it; SQLite's
+                        # close rolls back).
                         log.warning("rollback failed after an error", extra={"error": type(failed).__name__})
                         return False
             elif not self._committed and not self._rolled_back:
-                await self.commit()  # type: ignore[no-untyped-call]
+                await self.commit()
             ended = True
         finally:
             try:
@@ -319,6 +322,14 @@ class _PostgresTransaction(PostgresTransaction):
             finally:
                 self.engine.current_transaction.reset(self.context)
         return exception is None
+
+
+class _PostgresTransaction(_EndsWhateverHappens, PostgresTransaction):
+    __slots__ = ()
+
+    async def _begin(self) -> None:
+        self.transaction = self.connection.transaction()
+        await self.begin()  # type: ignore[no-untyped-call]
 
     async def _give_back(self, *, failed: bool) -> None:
         pool = self.engine.pool
@@ -328,6 +339,16 @@ class _PostgresTransaction(PostgresTransaction):
             await pool.release(self.connection)
         else:
             await self.connection.close()
+
+
+class _SQLiteTransaction(_EndsWhateverHappens, SQLiteTransaction):
+    __slots__ = ()
+
+    async def _begin(self) -> None:
+        await self.begin()  # type: ignore[no-untyped-call]
+
+    async def _give_back(self, *, failed: bool) -> None:
+        await self.connection.close()  # an open transaction is rolled back
 
 
 @asynccontextmanager
@@ -342,7 +363,7 @@ async def write_transaction(engine: Engine[Any] | None = None) -> AsyncIterator[
         await release_request_connection()
     joined: list[_Joiner] = []
     if isinstance(engine, SQLiteEngine):
-        transaction: Any = engine.transaction(transaction_type=TransactionType.immediate)
+        transaction: Any = _SQLiteTransaction(engine, transaction_type=TransactionType.immediate)
     else:
         assert isinstance(engine, PostgresEngine)
         transaction = _PostgresTransaction(engine)
