@@ -18,7 +18,7 @@ import asyncio
 import os
 import sqlite3
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import asyncpg
@@ -137,6 +137,23 @@ async def _nothing_was_kept(threads_before: int) -> None:
         assert threading.active_count() <= threads_before, [thread.name for thread in threading.enumerate()]
 
 
+async def _each_time_refused(
+    monkeypatch: pytest.MonkeyPatch, step: str, attempt: Callable[[], Awaitable[None]]
+) -> None:
+    """``step`` of the transaction (``begin``, ``rollback``) fails as on a lost connection, for more
+    attempts than the pool holds; then nothing of them is kept."""
+
+    async def refused(self: Any) -> None:
+        raise _lost()
+
+    threads = threading.active_count()
+    monkeypatch.setattr(_transaction_class(), step, refused)
+    for _ in range(_how_many_times()):
+        await asyncio.wait_for(attempt(), timeout=5)
+    monkeypatch.undo()
+    await _nothing_was_kept(threads)
+
+
 async def _never_begun() -> None:
     with pytest.raises(type(_lost())):
         async with write_transaction():
@@ -148,16 +165,7 @@ async def test_a_begin_that_fails_gives_the_connection_back(client: Any, monkeyp
     """PostgreSQL: a connection can die between the pool's look at it and the BEGIN; asyncpg's pool
     then replaces it, if it gets it back. SQLite: BEGIN IMMEDIATE fails once it has waited its whole
     busy timeout for the write lock (a burst of writers)."""
-
-    async def refused_begin(self: Any) -> None:
-        raise _lost()
-
-    threads = threading.active_count()
-    monkeypatch.setattr(_transaction_class(), "begin", refused_begin)
-    for _ in range(_how_many_times()):
-        await asyncio.wait_for(_never_begun(), timeout=5)
-    monkeypatch.undo()
-    await _nothing_was_kept(threads)
+    await _each_time_refused(monkeypatch, "begin", _never_begun)
 
 
 class _TheRequestsError(Exception):
@@ -178,15 +186,6 @@ async def test_a_rollback_that_fails_does_not_hide_the_error_that_caused_it(
     """The request's own error is the one answered (a lost connection is a 503), not the error of
     the rollback that followed it on the same connection (seen on PostgreSQL: "another operation is
     in progress", a 500)."""
-
-    async def refused_rollback(self: Any) -> None:
-        raise _lost()
-
-    threads = threading.active_count()
-    monkeypatch.setattr(_transaction_class(), "rollback", refused_rollback)
-    for _ in range(_how_many_times()):
-        await asyncio.wait_for(_rollback_fails_too(), timeout=5)
-    monkeypatch.undo()
-    await _nothing_was_kept(threads)
+    await _each_time_refused(monkeypatch, "rollback", _rollback_fails_too)
     async with write_transaction():  # and the next one works
         assert [dict(row) for row in await db.fetch("SELECT 1 AS one")] == [{"one": 1}]
