@@ -7,11 +7,11 @@ from __future__ import annotations
 import io
 import re
 import uuid
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from pypdf import PdfReader
 
-from ens.core import db
+from ens.core import clock, db
 from ens.core.pdf import french_date
 from ens.vaccination.calendar import disease_labels
 from ens.vaccination.engine.dates import add_months
@@ -91,12 +91,18 @@ async def test_a_catch_up_due_after_the_obligation_ended_is_not_listed_as_mandat
     assert "méningocoques A, C, W, Y" not in text
 
 
-async def test_a_child_born_before_2018_has_the_dtp_obligation_on_the_certificate_and_in_the_schedule(client, person):
+async def test_a_child_born_before_2018_has_the_dtp_obligation_on_the_certificate_and_in_the_schedule(
+    client, person, monkeypatch
+):
     """A child born in 2016 is under the obligation before the loi n° 2017-1836 (CSP L3111-2 and
     L3111-3 as they were): the primary series and first booster of diphtheria, tetanus and polio.
     The certificate had no "Vaccinations obligatoires" section at all; it now has one with those
-    three diseases only, as a 2018 child's shows its own. (She is a minor until April 2034.)"""
+    three diseases only, as a 2018 child's shows its own. The obligation binds a minor's parents
+    and she turns 18 in April 2034: the clock is set to a day she is 10, so that the test does not
+    depend on the year it runs in."""
     born = date(2016, 4, 12)
+    day = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
+    monkeypatch.setattr(clock, "now", lambda: day)
     child = await child_space(person, birthdate=born, given_name="Maëlys")
     url = f"/v1/spaces/{child}/vaccinations"
     hexyon = await vaccine_id(client, "hexyon", "HEXYON")
