@@ -29,6 +29,7 @@ from playwright.async_api import Page, Route, expect
 
 from ens.auth.login import pages
 from tests.helpers.browser import png_size, text_problems
+from tests.helpers.carers import today_in_paris, years_before
 from tests.helpers.server import free_port
 
 pytestmark = pytest.mark.browser
@@ -275,10 +276,11 @@ async def test_a_parent_connects_a_device_app_to_the_childs_space_in_chromium(
     await expect(page.locator("h1")).to_have_text("Connexion terminée")
     tokens = await exchange(live_server, phone, returned_code(phone))
     bearer = {"Authorization": f"Bearer {tokens['access_token']}"}
+    ten_years_ago = years_before(today_in_paris(), 10).isoformat()  # a minor, whatever the year
     async with httpx.AsyncClient(base_url=live_server, timeout=10.0) as api:
         created = await api.post(
             "/v1/spaces",
-            json={"givenName": "Inès", "familyName": "Dupont", "birthdate": "2016-06-14", "sex": "female",
+            json={"givenName": "Inès", "familyName": "Dupont", "birthdate": ten_years_ago, "sex": "female",
                   "relationship": "parent"},
             headers=bearer,
         )  # fmt: skip

@@ -15,7 +15,7 @@ from ens.core import db
 from ens.documents.encryption import open_key
 from ens.documents.storage import BlobStore
 from tests.helpers.asgi import asgi_client
-from tests.helpers.carers import court_measure
+from tests.helpers.carers import court_measure, today_in_paris, years_before
 from tests.helpers.documents import (
     file_bytes,
     folder_entries_naming,
@@ -246,7 +246,8 @@ async def test_an_answer_stored_for_an_idempotency_key_goes_with_its_erased_spac
     key replayed it (a review). It is erased with the space; a retry creates a new space."""
     parent = await make_person()
     headers = {**parent.headers, "Idempotency-Key": f"child-{uuid.uuid4()}"}
-    child = {"givenName": "Noé", "familyName": "Efface", "birthdate": "2020-03-04", "sex": "male"}
+    born = years_before(today_in_paris(), 6).isoformat()
+    child = {"givenName": "Noé", "familyName": "Efface", "birthdate": born, "sex": "male"}
     body = {**child, "relationship": "parent"}
     created = await client.post("/v1/spaces", json=body, headers=headers)
     assert created.status_code == 201, created.text

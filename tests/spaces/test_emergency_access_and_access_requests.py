@@ -251,7 +251,8 @@ async def test_an_access_request_never_reaches_a_space_whose_identity_a_parent_d
     child (a review). No child's space receives a request; a parent authorises the professional."""
     parent = await make_person(given_name="Paul", family_name="Marchal-Test")
     stranger = await make_person(given_name="Ève", family_name="Intruse-Test")
-    child = {"givenName": "Léa", "familyName": "Marchal-Test", "birthdate": "2016-05-01", "sex": "female"}
+    born = years_before(today_in_paris(), 10).isoformat()  # a minor whatever the year the test runs in
+    child = {"givenName": "Léa", "familyName": "Marchal-Test", "birthdate": born, "sex": "female"}
     spaces = []
     for who in (parent, stranger):
         created = await mail_client.post("/v1/spaces", json={**child, "relationship": "parent"}, headers=who.headers)
@@ -259,7 +260,7 @@ async def test_an_access_request_never_reaches_a_space_whose_identity_a_parent_d
         spaces.append((who, created.json()["id"]))
     doctor = await sign_in_pro(settings, GP)
     for birthplace in ({"birthplace": "69123"}, {}):
-        traits = {"familyName": "MARCHAL-TEST", "givenName": "lea", "birthdate": "2016-05-01", **birthplace}
+        traits = {"familyName": "MARCHAL-TEST", "givenName": "lea", "birthdate": born, **birthplace}
         answer = await mail_client.post("/v1/pro/access-requests", json=traits, headers=doctor.headers)
         assert answer.status_code == 202
     for who, space in spaces:

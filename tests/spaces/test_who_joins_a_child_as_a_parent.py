@@ -182,7 +182,7 @@ async def test_an_account_of_unknown_age_creates_no_childs_space(
     body = {
         "givenName": "Noé",
         "familyName": "Martin",
-        "birthdate": "2019-04-02",
+        "birthdate": years_before(today_in_paris(), 7).isoformat(),
         "sex": "male",
         "relationship": "parent",
     }
