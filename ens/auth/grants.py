@@ -26,6 +26,6 @@ async def list_app_grants(space_id: UUID) -> list[AppGrantRead]:
     ]
 
 
-async def revoke_app_grant(space_id: UUID, grant_id: UUID) -> None:
+async def revoke_app_grant(space_id: UUID, grant_id: UUID, *, if_match: str | None = None) -> None:
     """Disconnect an app from the space: its tokens stop working on their next request."""
-    await spaces.revoke_app_grant(space_id, grant_id)
+    await spaces.revoke_app_grant(space_id, grant_id, if_match=if_match)

@@ -287,6 +287,24 @@ def require_if_match(if_match: str | None, current: bytes | None) -> None:
         raise PreconditionFailed("The resource has changed since it was read (If-Match does not match).")
 
 
+UnversionedIfMatch = Annotated[
+    str | None,
+    HeaderParameter(
+        name="If-Match",
+        required=False,
+        description="This resource has no GET of its own, hence no ETag: only * holds (412 for any entity tag)",
+    ),
+]
+
+
+def require_unversioned(if_match: str | None) -> None:
+    """``If-Match`` on a resource that has no GET of its own, hence no ETag (a session, an app's
+    grant, a representation): only ``*`` holds (the resource exists, which the caller checks
+    first: a missing one stays a 404); an entity tag cannot match any version (RFC 9110 §13.1.1)."""
+    if if_match is not None and if_match.strip() != "*":
+        raise PreconditionFailed("This resource has no version (no ETag) to compare: send If-Match: * or none.")
+
+
 def pointer_token(name: str) -> str:
     """One reference token of a JSON Pointer (RFC 6901: ``~`` and ``/`` escaped)."""
     return "/" + name.replace("~", "~0").replace("/", "~1")

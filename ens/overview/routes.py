@@ -16,6 +16,7 @@ from litestar.params import QueryParameter
 from litestar.response import Stream
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
+from ens.core.api import IfMatch
 from ens.core.fhir import FHIR_JSON, FhirBundleDocument
 from ens.core.mail import Mailer
 from ens.core.settings import Settings
@@ -46,7 +47,8 @@ class SpaceController(Controller):
         "of the erasure (who, when, which space, no health data) is kept outside the space. Until the rights "
         "of each kind of representative (the table of rights in ens.spaces.rights): the holder, a parent and a "
         "guardian (tutelle) may close and reopen; erasing is the holder's, or a minor's parent's (the other "
-        "representatives are told by e-mail).",
+        "representatives are told by e-mail). If-Match is compared with the ETag of the space's summary (its "
+        "GET), as the caller reads it.",
         operation_id="closeSpace",
     )
     async def close(
@@ -55,8 +57,9 @@ class SpaceController(Controller):
         settings: NamedDependency[Settings],
         blobs: NamedDependency[BlobStore],
         erase: Annotated[bool, QueryParameter(name="erase")] = False,
+        if_match: IfMatch = None,
     ) -> None:
-        await close_or_erase(access, erase=erase, mailer=Mailer(settings), blobs=blobs)
+        await close_or_erase(access, erase=erase, mailer=Mailer(settings), blobs=blobs, if_match=if_match)
 
     @post(
         "/reopen",

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import msgspec
+
 from ens.core import clock
+from ens.core.api import require_if_match
 from ens.core.db import fetch_scalars
 from ens.core.local_time import zone_of
 from ens.core.mail import Mailer
@@ -51,13 +54,21 @@ async def space_summary(access: SpaceAccess) -> SpaceSummary:
     )
 
 
-async def close_or_erase(access: SpaceAccess, *, erase: bool, mailer: Mailer, blobs: BlobStore) -> None:
+async def close_or_erase(
+    access: SpaceAccess, *, erase: bool, mailer: Mailer, blobs: BlobStore, if_match: str | None = None
+) -> None:
     """Close the space, or erase it: files live outside the database, so an erase destroys the
     space's data key first (committed: its files can never be decrypted again), removes its objects
     from the store, then deletes every row (``ens.spaces.service``, which knows no files), then
     sweeps the store once more for an upload that committed in between."""
     if erase:
         access.require(Action.ERASE)
+    if if_match is not None:
+        # The space's representation is its summary (GET /v1/spaces/{space}) as this caller reads
+        # it; a closed space has none (its GET is 410): no tag, not even *, matches it.
+        current = None if access.space.status == "closed" else msgspec.json.encode(await space_summary(access))
+        require_if_match(if_match, current)
+    if erase:
         await erase_space_files(access.space_id, blobs)
     await spaces.close_or_erase_space(access, erase=erase, mailer=mailer)
     if erase:

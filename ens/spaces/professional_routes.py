@@ -138,9 +138,9 @@ class ProfessionalsController(Controller):
         operation_id="setEmergencyAccessSetting",
     )
     async def set_emergency_setting(
-        self, access: Access, data: JSONBody[EmergencyAccessSetting]
+        self, access: Access, data: JSONBody[EmergencyAccessSetting], if_match: IfMatch = None
     ) -> EmergencyAccessSettingRead:
-        return await professionals.set_emergency_access(access, allowed=data.allowed)
+        return await professionals.set_emergency_access(access, allowed=data.allowed, if_match=if_match)
 
 
 class AccessRequestsController(Controller):

@@ -345,9 +345,13 @@ async def emergency_setting(space_id: UUID) -> EmergencyAccessSettingRead:
     return EmergencyAccessSettingRead(allowed=bool(row["emergency_access"]) if row else True)
 
 
-async def set_emergency_access(access: SpaceAccess, *, allowed: bool) -> EmergencyAccessSettingRead:
+async def set_emergency_access(
+    access: SpaceAccess, *, allowed: bool, if_match: str | None = None
+) -> EmergencyAccessSettingRead:
     """Allow or forbid emergency access to the space; forbidding ends the running ones at once
-    (the door reads the switch on every request)."""
+    (the door reads the switch on every request). ``If-Match`` is compared with the setting's GET."""
+    if if_match is not None:
+        require_if_match(if_match, msgspec.json.encode(await emergency_setting(access.space_id)))
     async with write_transaction():
         await fetch(
             "UPDATE spaces SET emergency_access = {}, updated_at = {} WHERE id = {}",

@@ -13,6 +13,7 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from ens.core import clock
+from ens.core.api import require_unversioned
 from ens.core.clock import as_date, aware, aware_or_none
 from ens.core.db import Row, as_uuid, fetch, fetch_one, serialise, write_transaction
 from ens.core.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
@@ -149,7 +150,7 @@ async def list_representatives(space_id: UUID) -> list[RepresentativeRead]:
     ]
 
 
-async def leave(access: SpaceAccess, representative_id: UUID) -> None:
+async def leave(access: SpaceAccess, representative_id: UUID, *, if_match: str | None = None) -> None:
     """A parent withdraws their own right. Removing the other parent is an operator's action citing a
     court decision (both parents hold parental authority): refused here."""
     row = await fetch_one(
@@ -161,6 +162,7 @@ async def leave(access: SpaceAccess, representative_id: UUID) -> None:
         raise NotFound("No such representative of this space.")
     if as_uuid(row["account_id"]) != access.caller.account_id:
         raise Forbidden("A parent can remove only themself; removing the other parent needs a court decision.")
+    require_unversioned(if_match)
     await _end(access.space_id, representative_id, reason="withdrew", by_operator=False)
 
 
@@ -226,7 +228,9 @@ def _carers_key(space_id: UUID) -> str:
     return f"representatives:{space_id}"
 
 
-async def record_curator_consent(access: SpaceAccess, representative_id: UUID, *, until: date | None) -> None:
+async def record_curator_consent(
+    access: SpaceAccess, representative_id: UUID, *, until: date | None, if_match: str | None = None
+) -> None:
     """The holder consents to a curator's reading until ``until`` (inclusive, in the space's time
     zone), or withdraws consent (``None``)."""
     row = await fetch_one(
@@ -238,6 +242,7 @@ async def record_curator_consent(access: SpaceAccess, representative_id: UUID, *
         raise NotFound("No such representative of this space.")
     if row["kind"] != "curatelle":
         raise Conflict("Only a curator's reading depends on the holder's consent.")
+    require_unversioned(if_match)
     today = clock.now().astimezone(_zone(access.space)).date()
     if until is not None and until < today:
         raise Invalid("Consent cannot end in the past.", [FieldError("/until", "is in the past")])

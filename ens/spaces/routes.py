@@ -11,7 +11,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
-from ens.core.api import END, CursorParam, Cursors, LimitParam, Page, SinceParam, UntilParam
+from ens.core.api import END, CursorParam, Cursors, LimitParam, Page, SinceParam, UntilParam, UnversionedIfMatch
 from ens.core.local_time import parse_instant, zone_of
 from ens.core.openapi import problem
 from ens.core.settings import Settings
@@ -121,8 +121,8 @@ class RepresentativesController(Controller):
         summary="A parent withdraws their own right (removing the other parent needs a court decision)",
         operation_id="leaveRepresentation",
     )
-    async def leave(self, access: Access, id: FromPath[UUID]) -> None:
-        await representatives.leave(access, id)
+    async def leave(self, access: Access, id: FromPath[UUID], if_match: UnversionedIfMatch = None) -> None:
+        await representatives.leave(access, id, if_match=if_match)
 
     @put(
         "/representatives/{id:uuid}/consent",
@@ -130,8 +130,10 @@ class RepresentativesController(Controller):
         summary="The holder's consent to a curator's reading, until a day (or withdrawn: null)",
         operation_id="recordCuratorConsent",
     )
-    async def consent(self, access: Access, id: FromPath[UUID], data: JSONBody[CuratorConsent]) -> RepresentativePage:
-        await representatives.record_curator_consent(access, id, until=data.until)
+    async def consent(
+        self, access: Access, id: FromPath[UUID], data: JSONBody[CuratorConsent], if_match: UnversionedIfMatch = None
+    ) -> RepresentativePage:
+        await representatives.record_curator_consent(access, id, until=data.until, if_match=if_match)
         return RepresentativePage(items=await representatives.list_representatives(access.space_id))
 
     @post(

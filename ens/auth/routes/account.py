@@ -17,7 +17,7 @@ from ens.auth import account
 from ens.auth.login import LoginContext
 from ens.auth.routes.login_pages import NO_STORE
 from ens.auth.schemas import RecoveryCodesRead, RecoveryCodesRenewal
-from ens.core.api import Page
+from ens.core.api import Page, UnversionedIfMatch
 from ens.core.openapi import problem
 from ens.spaces import service as spaces
 from ens.spaces.caller import Caller
@@ -43,8 +43,10 @@ class AccountController(Controller):
         summary="Sign a device out",
         operation_id="revokeSession",
     )
-    async def revoke_session(self, request: Request[Caller, Any, Any], session_id: FromPath[UUID]) -> None:
-        await spaces.revoke_session(request.user.account_id, session_id)
+    async def revoke_session(
+        self, request: Request[Caller, Any, Any], session_id: FromPath[UUID], if_match: UnversionedIfMatch = None
+    ) -> None:
+        await spaces.revoke_session(request.user.account_id, session_id, if_match=if_match)
 
     @post(
         "/otp/recovery-codes",

@@ -11,7 +11,7 @@ from litestar.status_codes import HTTP_204_NO_CONTENT
 from ens.auth import grants
 from ens.auth.clients import list_catalogue
 from ens.auth.schemas import AppGrantRead, AppRead
-from ens.core.api import PUBLIC, Page
+from ens.core.api import PUBLIC, Page, UnversionedIfMatch
 from ens.spaces.door import Access, Need
 from ens.spaces.rights import Action
 
@@ -48,5 +48,5 @@ class SpaceGrantsController(Controller):
         summary="Disconnect an app: its tokens stop working at once",
         operation_id="revokeGrant",
     )
-    async def revoke_grant(self, access: Access, id: FromPath[UUID]) -> None:
-        await grants.revoke_app_grant(access.space_id, id)
+    async def revoke_grant(self, access: Access, id: FromPath[UUID], if_match: UnversionedIfMatch = None) -> None:
+        await grants.revoke_app_grant(access.space_id, id, if_match=if_match)

@@ -9,6 +9,7 @@ from datetime import datetime
 from uuid import UUID
 
 from ens.core import clock
+from ens.core.api import require_unversioned
 from ens.core.db import as_uuid, fetch, fetch_one, write_transaction
 from ens.core.errors import NotFound
 from ens.spaces.caller import PROFESSIONAL_SCOPE
@@ -101,7 +102,7 @@ async def list_sessions(account_id: UUID, current_grant: UUID) -> list[SessionRe
     return [SessionRead(**row, current=as_uuid(row["id"]) == current_grant) for row in rows]
 
 
-async def revoke_session(account_id: UUID, session_id: UUID) -> None:
+async def revoke_session(account_id: UUID, session_id: UUID, *, if_match: str | None = None) -> None:
     """Sign a device out: its grant dies, so its tokens stop working on the next request."""
     row = await fetch_one(
         "SELECT id FROM grants WHERE id = {} AND account_id = {} AND kind = 'session' AND revoked_at IS NULL",
@@ -110,6 +111,7 @@ async def revoke_session(account_id: UUID, session_id: UUID) -> None:
     )
     if row is None:
         raise NotFound("No such session.")
+    require_unversioned(if_match)
     await revoke_grant(session_id)
 
 
@@ -145,7 +147,7 @@ async def list_app_grants(space_id: UUID) -> list[AppGrant]:
     ]
 
 
-async def revoke_app_grant(space_id: UUID, grant_id: UUID) -> None:
+async def revoke_app_grant(space_id: UUID, grant_id: UUID, *, if_match: str | None = None) -> None:
     """Disconnect an app from the space: its tokens stop working on their next request."""
     row = await fetch_one(
         "SELECT id FROM grants WHERE id = {} AND space_id = {} AND kind = 'app' AND revoked_at IS NULL",
@@ -154,6 +156,7 @@ async def revoke_app_grant(space_id: UUID, grant_id: UUID) -> None:
     )
     if row is None:
         raise NotFound("No such app grant on this space.")
+    require_unversioned(if_match)
     await revoke_grant(grant_id)
 
 
