@@ -310,23 +310,28 @@ def pointer_token(name: str) -> str:
     return "/" + name.replace("~", "~0").replace("/", "~1")
 
 
-_FIELD_IN_MESSAGE = re.compile(
-    r"(?:Object contains unknown field|Field|(Object missing required field)) `(.+)`( contains a NUL character)?"
-)
+_FIELD_IN_MESSAGE = re.compile(r"(Object contains unknown field|Object missing required field|Field) `([^`]+)`(.*)")
 
 
 def field_error(message: str, path: str) -> tuple[str, str]:
     """A msgspec validation message and its ``$...`` path as (JSON Pointer, detail).
 
-    msgspec locates an unknown or missing field, or a field a ``__post_init__`` refused, at the
-    object that holds it; the field's own name is in the message, so the pointer goes one step further.
+    msgspec locates an unknown or missing field, or a field a ``__post_init__`` refused ("Field
+    `name` <what is wrong>"), at the object that holds it; the field's own name is in the message,
+    so the pointer goes one step further.
     """
     pointer = json_pointer(path)
     named = _FIELD_IN_MESSAGE.fullmatch(message)
     if named is None:
         return pointer, message
-    detail = "required" if named.group(1) else "contains a NUL character" if named.group(3) else "unknown field"
-    return pointer + pointer_token(named.group(2)), detail
+    kind, name, rest = named.groups()
+    if kind == "Object missing required field":
+        detail = "required"
+    elif kind == "Object contains unknown field":
+        detail = "unknown field"
+    else:
+        detail = rest.strip() or "invalid"
+    return pointer + pointer_token(name), detail
 
 
 def json_pointer(path: str) -> str:
