@@ -84,6 +84,19 @@ async def correct_measurement(
         vital = BY_CODE[row["type"]]
         errors: list[FieldError] = []
         unit = update.unit if isinstance(update.unit, str) else current.original_unit
+        new_value = not isinstance(update.value, msgspec.UnsetType) or not isinstance(
+            update.components, msgspec.UnsetType
+        )
+        if new_value and not isinstance(update.unit, str) and current.original_unit != current.unit:
+            # Typed in one unit, read in another (150 [lb_av], read as 68.039 kg): a new value alone
+            # could mean either, and the wrong one stores another weight without a word.
+            errors.append(
+                FieldError(
+                    "/unit",
+                    f"required with a new value: this measure was typed in {current.original_unit} and reads "
+                    f"in {current.unit}; say which unit the value is in",
+                )
+            )
         value: float | None = None
         components: Components | None = None
         if vital.code == BLOOD_PRESSURE:

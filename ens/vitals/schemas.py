@@ -106,7 +106,9 @@ class MeasurementBatch(Struct, kw_only=True):
 
 
 class MeasurementUpdate(Struct, kw_only=True):
-    """A correction of a measure typed by hand; absent fields are kept, ``null`` clears optional ones."""
+    """A correction of a measure typed by hand; absent fields are kept, ``null`` clears optional ones.
+    A new value or components without ``unit`` are in the unit the measure was typed in, which must
+    then be the one it reads in (else 422 at ``/unit``: say which)."""
 
     value: float | UnsetType = UNSET
     components: Components | UnsetType = UNSET

@@ -322,6 +322,15 @@ async def test_corrections_by_hand(client, person, make_app_token, post_vitals):
     assert patched.status_code == 200, patched.text
     body = patched.json()
     assert (body["value"], body["originalValue"], body["originalUnit"]) == (72.575, 160, "[lb_av]")
+    # Typed in pounds, read in kilograms: a new value alone could be either (an outside audit saw
+    # 70 meant as kg stored as 70 lb, 31.751 kg). The unit is asked for; nothing changes.
+    ambiguous = await client.patch(path, json={"value": 70}, headers=person.headers)
+    assert ambiguous.status_code == 422 and [e["pointer"] for e in ambiguous.json()["errors"]] == ["/unit"]
+    assert (await client.get(path, headers=person.headers)).json()["value"] == 72.575
+    in_kg = await client.patch(path, json={"value": 70, "unit": "kg"}, headers=person.headers)
+    assert in_kg.status_code == 200 and (in_kg.json()["value"], in_kg.json()["originalUnit"]) == (70, "kg")
+    # Typed in the unit it reads in: a value alone is plain.
+    assert (await client.patch(path, json={"value": 70.5}, headers=person.headers)).json()["value"] == 70.5
     bad = await client.patch(path, json={"value": 4000}, headers=person.headers)
     assert bad.status_code == 422 and [e["pointer"] for e in bad.json()["errors"]] == ["/value"]
     future = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
