@@ -214,6 +214,19 @@ async def search_vaccines(cursors: Cursors, *, q: str | None, limit: int | None,
     return VaccinePage(items=items, next_cursor=next_cursor)
 
 
+async def diseases_of_brand(name: str) -> list[str] | None:
+    """The diseases of the catalogue's vaccine that ``name`` names (its brand, accents, case and
+    punctuation aside), when every presentation of that brand agrees on them; else ``None``."""
+    brand = fold(name)
+    if not brand:
+        return None
+    # search_text begins with the folded brand (_search_text), letters, digits and spaces only:
+    # nothing to escape. The catalogue is small.
+    rows = await fetch("SELECT brand, diseases FROM vaccines WHERE search_text LIKE {}", brand + "%")
+    found = {str(row["diseases"]) for row in rows if fold(row["brand"]) == brand}
+    return found.pop().split() if len(found) == 1 else None
+
+
 async def get_vaccine(vaccine: UUID) -> VaccineRead | None:
     row = await fetch_one("SELECT id, cis, brand, atc, diseases, marketed FROM vaccines WHERE id = {}", vaccine)
     return _read(row) if row is not None else None

@@ -51,7 +51,8 @@ class VaccinePage(ReadStruct, kw_only=True):
 
 class VaccinationCreate(Struct, kw_only=True):
     """One injection. A vaccine of the catalogue (``vaccineId``), or a free ``vaccineName`` with the
-    ``diseases`` it protects against. The status is never sent: the server sets it."""
+    ``diseases`` it protects against (the server adds them when the name is a brand of the
+    catalogue). The status is never sent: the server sets it."""
 
     vaccine_id: UUID | None = None
     vaccine_name: ShortText | None = None

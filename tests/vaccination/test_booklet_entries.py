@@ -64,7 +64,7 @@ async def test_an_entry_of_the_catalogue_gets_its_diseases_and_is_declared(clien
     assert listed.status_code == 200 and listed.json() == {"items": [entry], "nextCursor": None}
 
 
-async def test_a_vaccine_by_name_needs_its_diseases(client, person):
+async def test_a_vaccine_by_name_needs_its_diseases_unless_the_catalogue_knows_the_name(client, person):
     created = await _post(
         client, person, {"vaccineName": "Vaccin du Brésil", "diseases": ["yellow_fever"], "date": "2019"}
     )
@@ -82,6 +82,12 @@ async def test_a_vaccine_by_name_needs_its_diseases(client, person):
     )
     assert [e["pointer"] for e in unknown["errors"]] == ["/diseases/1"]
     assert await entry_count(person.space_id) == 1
+    # A brand of the catalogue typed from a paper booklet: the server adds its diseases (API.md).
+    listed = (await client.get("/v1/vaccines?q=hexyon", headers=person.headers)).json()["items"]
+    hexyon = next(v for v in listed if v["brand"] == "HEXYON")
+    by_brand = await _post(client, person, {"vaccineName": "Hexyon", "date": "2019-05"})
+    assert by_brand.status_code == 201, by_brand.text
+    assert by_brand.json()["vaccineId"] is None and by_brand.json()["diseases"] == hexyon["diseases"]
 
 
 @pytest.mark.parametrize(

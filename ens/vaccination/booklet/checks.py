@@ -15,7 +15,7 @@ from ens.core import clock
 from ens.core.errors import FieldError, Invalid
 from ens.spaces.door import SpaceAccess
 from ens.vaccination.calendar import disease_labels
-from ens.vaccination.catalogue import fold, get_vaccine
+from ens.vaccination.catalogue import diseases_of_brand, fold, get_vaccine
 from ens.vaccination.engine.dates import PartialDate
 from ens.vaccination.schemas import VaccinationRead, VaccinationUpdate
 
@@ -82,9 +82,19 @@ async def _check(access: SpaceAccess, draft: Draft) -> Checked:
         if not fold(name):
             errors.append(FieldError("/vaccineName", "a name with letters or digits"))
         if not draft.diseases:
-            errors.append(
-                FieldError("/diseases", "required with vaccineName: the diseases this vaccine protects against")
-            )
+            # API.md: the server adds the diseases. It knows them when the name is a brand of the
+            # catalogue (a paper booklet's "Revaxis"); of another vaccine, only the person does.
+            named = await diseases_of_brand(name) if fold(name) else None
+            if named is not None:
+                diseases = named
+            else:
+                errors.append(
+                    FieldError(
+                        "/diseases",
+                        "required with a vaccineName that is not a brand of GET /v1/vaccines: the diseases "
+                        "this vaccine protects against",
+                    )
+                )
         else:
             known = disease_labels()
             for index, code in enumerate(draft.diseases):
