@@ -18,7 +18,7 @@ import re
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 from uuid import UUID
 
@@ -432,6 +432,7 @@ async def list_access_history(
     *,
     me: UUID,
     me_holds: bool,
+    today: date,
     sees_confidential: bool = True,
     filters: HistoryFilter = HistoryFilter(),
     limit: int | None,
@@ -440,7 +441,8 @@ async def list_access_history(
     """Newest first, by keyset on the row id (the index is ``(space_id, id)``); the filters narrow
     the rows of that one space, read in that order. Each row carries its sentence (``describe``).
     Without ``sees_confidential`` (a representative), the rows about an item hidden from them are
-    left out: who read it, changed it, added it (a created item is named on its row)."""
+    left out: who read it, changed it, added it (a created item is named on its row). ``today`` is
+    the day in the space's time zone (a document held back from the holder until a day)."""
     size = check_limit(limit)
     purpose = f"history:{space_id}:{filters.key()}"
     before = int(cursors.decode(purpose, cursor)[0]) if cursor else 2**62
@@ -450,11 +452,19 @@ async def list_access_history(
         # older (``newest_at``, ens.spaces.audit): skipped, not walked one by one to the oldest.
         where += f" AND id > COALESCE(({_OLDER_THAN_SINCE}), 0)"
         args += [space_id, filters.since]
+    # One statement: the ids left out as a subquery (a hashed set on PostgreSQL), not a list sent.
+    # Those held back from the holder now (a professional's announcement rule) are left out for
+    # everyone who reads the history, as their reads leave them out: a row naming such a document
+    # ("a doctor added a document") would tell what the hold-back is there to let them learn in person.
+    held, held_times = held_back_items_sql()
+    left_out, left_out_args = ([held], [space_id, today] * held_times) if held else ([], [])
     if not sees_confidential:
-        # One statement: the hidden ids as a subquery (a hashed set on PostgreSQL), not a list sent.
         hidden, times = hidden_items_sql()
-        where += f" AND (resource_id IS NULL OR resource_id NOT IN ({hidden}))"
-        args += [space_id] * times
+        left_out.append(hidden)
+        left_out_args += [space_id] * times
+    if left_out:
+        where += f" AND (resource_id IS NULL OR resource_id NOT IN ({' UNION ALL '.join(left_out)}))"
+        args += left_out_args
     if filters.until is None:
         rows = await fetch(_LIST.replace("FILTERS", where), space_id, before, *args, size + 1)
     else:
@@ -500,6 +510,21 @@ def hidden_items_sql() -> tuple[str, int]:
         if needed <= {column._meta.name for column in table._meta.columns}
     ]
     parts.append("SELECT CAST(id AS TEXT) FROM hidden_items_removed WHERE space_id = {}")
+    return " UNION ALL ".join(parts), len(parts)
+
+
+def held_back_items_sql() -> tuple[str, int]:
+    """A subquery of the ids of the space's items held back from the holder today (and so from
+    whoever sees what the holder sees): those with ``hidden_from_holder`` set, unless their
+    ``hidden_from_holder_until`` day has come (``ens.documents.visibility``, the same rule); and how
+    many (space, today) argument pairs it takes, in that order."""
+    needed = {"space_id", "id", "hidden_from_holder", "hidden_from_holder_until"}
+    parts = [
+        f"SELECT CAST(id AS TEXT) FROM {table._meta.tablename} WHERE space_id = {{}} AND hidden_from_holder"
+        " AND (hidden_from_holder_until IS NULL OR hidden_from_holder_until > {})"
+        for table in db.bound_tables()
+        if needed <= {column._meta.name for column in table._meta.columns}
+    ]
     return " UNION ALL ".join(parts), len(parts)
 
 

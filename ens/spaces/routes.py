@@ -11,6 +11,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
+from ens.core import clock
 from ens.core.api import END, CursorParam, Cursors, LimitParam, Page, SinceParam, UntilParam, UnversionedIfMatch
 from ens.core.local_time import parse_instant, zone_of
 from ens.core.openapi import problem
@@ -80,6 +81,7 @@ class AccessHistoryController(Controller):
             access.space_id,
             me=access.caller.account_id,
             me_holds=access.space.holder_account_id == access.caller.account_id,
+            today=clock.now().astimezone(zone).date(),
             sees_confidential=access.sees_confidential,
             filters=filters,
             limit=limit,

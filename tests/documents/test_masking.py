@@ -158,3 +158,27 @@ async def test_a_vitals_app_has_no_door_to_documents(client, person, make_app_to
     assert (await upload(client, app.headers, pdf(100))).status_code == 403
     reader = await make_app_token(person, ["documents:read"])
     assert (await upload(client, reader.headers, pdf(100))).status_code == 403
+
+
+async def test_the_access_history_names_no_document_held_back_from_the_holder(client, make_person):
+    """The history showed a held-back document's upload by its id ("a doctor added a document") to
+    the holder and to every representative (an outside review): what the hold-back is there to let
+    them learn in person. Its rows come back with the document, once released."""
+    holder, guardian = await make_person(), await make_person()
+    await court_measure(holder, guardian, "tutelle")
+    held = await uploaded(client, holder.headers, pdf(100, seed=7), meta=metadata(title="Résultats à annoncer"))
+    await _published_by_a_professional(holder.space_id, held["id"])
+    assert (await client.get(f"{DOCS.format('me')}/{held['id']}", headers=holder.headers)).status_code == 404
+    history = f"/v1/spaces/{holder.space_id}/access-history?limit=500"
+
+    async def named(person) -> list[int]:
+        answer = await client.get(history, headers=person.headers)
+        assert answer.status_code == 200, answer.text
+        return [row["outcome"] for row in answer.json()["items"] if row["resourceId"] == held["id"]]
+
+    assert await named(holder) == [] and await named(guardian) == []
+    # Held until a day: still left out before it, shown from it (the space's time zone).
+    await _published_by_a_professional(holder.space_id, held["id"], until=today_in_paris() + timedelta(days=1))
+    assert await named(holder) == []
+    await _published_by_a_professional(holder.space_id, held["id"], until=today_in_paris())
+    assert await named(holder) == [404, 201] and await named(guardian) == [404, 201]
