@@ -34,6 +34,7 @@ from ens.core.errors import Unauthorized
 from ens.core.settings import Settings
 from ens.spaces import service as spaces
 from ens.spaces.caller import Caller
+from ens.spaces.door.resolution import is_live, resolve_space
 
 log = logging.getLogger("ens.auth.oauth")
 
@@ -299,6 +300,11 @@ async def _chain_refusal(
 ) -> OAuthError | None:
     if not await spaces.grant_is_live(grant_id, account_id):
         return OAuthError("invalid_grant", "This session or app authorization has been revoked.")
+    if row["kind"] == "app" and not await _opens_its_space(row, grant_id=grant_id, account_id=account_id, now=now):
+        # The door would refuse its tokens (the representative who connected it lost their right:
+        # an end, the child's 18th birthday): the authorization ends here, for good.
+        await spaces.revoke_grant(grant_id)
+        return OAuthError("invalid_grant", "This app's authorization no longer opens its space; connect it again.")
     if aware(row["chain_started_at"]) + timedelta(seconds=settings.refresh_token_max_age) <= now:
         return OAuthError("invalid_grant", "The session is too old; sign in again.")
     return None
@@ -402,6 +408,20 @@ async def _grant_of_refresh_token(
     if row is None or row["client_id"] != client_id:
         return None
     return as_uuid(row["grant_id"])
+
+
+async def _opens_its_space(row: Row, *, grant_id: UUID, account_id: UUID, now: datetime) -> bool:
+    """Whether the space door would let this app grant's tokens in now (its one decision)."""
+    caller = Caller(
+        kind="app",
+        account_id=account_id,
+        client_id=str(row["client_id"]),
+        grant_id=grant_id,
+        scopes=frozenset(str(row["scopes"]).split()),
+        space_id=_uuid_or_none(row["space_id"]),
+    )
+    door_row, _, kind, _ = await resolve_space(caller, "me", now=now)
+    return kind is not None and is_live(caller, door_row)
 
 
 def _uuid_or_none(value: object) -> UUID | None:

@@ -189,6 +189,14 @@ async def _end(
             representative_id,
         )
         if ended:
+            # The apps they connected to the space lived on their right: disconnected with it.
+            await fetch(
+                "UPDATE grants SET revoked_at = {} WHERE space_id = {} AND account_id = {} AND kind = 'app' "
+                "AND revoked_at IS NULL",
+                now,
+                space_id,
+                as_uuid(ended[0]["account_id"]),
+            )
             await fetch(
                 "UPDATE space_codes SET expires_at = {} WHERE space_id = {} AND created_by = {} "
                 "AND purpose = 'invitation' AND used_at IS NULL AND expires_at > {}",

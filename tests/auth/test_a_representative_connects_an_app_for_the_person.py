@@ -95,6 +95,19 @@ async def test_a_parent_chooses_the_childs_space_on_the_consent_page(
         headers=device,
     )
     assert stopped.status_code == 404
+    # Its refresh token stops too, and with it the authorization, for good (an outside review saw it
+    # still rotate).
+    refreshed = await fake_client.post(
+        "/oauth/token",
+        data={
+            "grant_type": "refresh_token",
+            "client_id": app.client_id,
+            "refresh_token": tokens.json()["refresh_token"],
+        },
+    )
+    assert refreshed.status_code == 400 and refreshed.json()["error"] == "invalid_grant", refreshed.text
+    live = await db.fetch("SELECT id FROM grants WHERE client_id = {} AND revoked_at IS NULL", app.client_id)
+    assert live == []
 
 
 async def _consent_loaded_in_two_tabs(

@@ -21,11 +21,11 @@ from ens.spaces.rights import Action, ActorKind, allows
 # an authorisation is valid *today* is decided in Python, every request.
 _DOOR_SQL = """
 SELECT g.revoked_at AS grant_revoked_at, g.kind AS grant_kind, g.space_id AS grant_space_id,
-       g.account_id AS grant_account_id, g.client_name AS client_name,
+       g.account_id AS grant_account_id, g.client_name AS client_name, g.created_at AS grant_created_at,
        s.id AS space_id, s.id, s.status, s.timezone, s.birthdate, s.sex, s.given_name, s.family_name,
        s.holder_account_id, s.emergency_access AS space_emergency_access,
        r.kind AS rep_kind, r.since AS rep_since, r.until AS rep_until, r.relates_to AS rep_relates_to,
-       r.consent_until AS rep_consent_until,
+       r.consent_until AS rep_consent_until, r.created_at AS rep_created_at,
        (SELECT a.given_name || ' ' || a.family_name FROM accounts a WHERE a.id = {}) AS actor_name,
        p.profession_code AS pro_profession, sp.status AS pro_status, sp.since AS pro_since, sp.until AS pro_until,
        (SELECT e.reason FROM emergency_accesses e
@@ -93,6 +93,10 @@ def _kind(caller: Caller, row: Row, *, space: SpaceRef, now: datetime) -> ActorK
             # hold (a parent's ends on the 18th birthday, a measure on its last day).
             granter = _representation(row, space=space, now=now)
             if granter is None or not allows(granter, Action.MANAGE_ACCESS):
+                return None
+            if aware(row["rep_created_at"]) > aware(row["grant_created_at"]):
+                # Connected under a right that ended: a later one (a new court measure for the
+                # same account) does not bring the app back; it is connected again, or not.
                 return None
         return "app"
     if caller.kind == "professional":

@@ -1,0 +1,70 @@
+"""An app a representative connected to the space acts on their authority: it stops with their
+right, and a later right of the same account does not bring it back (an outside security review:
+after a guardianship ended, the app's refresh token still rotated, and a new court measure for the
+same account made its old tokens work again). Its refresh is refused with the right:
+tests/auth/test_a_representative_connects_an_app_for_the_person.py."""
+
+from __future__ import annotations
+
+import httpx
+
+from ens.auth.tokens import AccessTokens, new_app_token
+from ens.core import db
+from ens.core.settings import Settings
+from ens.spaces.representatives import end_court_measure
+from tests.helpers.carers import court_measure
+from tests.helpers.people import MakePerson
+
+SCOPES = ["vitals.body_weight:read"]
+
+
+async def _connected_by(settings: Settings, holder_space, guardian) -> tuple[object, dict[str, str]]:
+    grant_id, token = await new_app_token(
+        AccessTokens(settings),
+        guardian.account_id,
+        space_id=holder_space,
+        client_id="app-scale",
+        client_name="Balance",
+        scopes=SCOPES,
+    )
+    return grant_id, {"Authorization": f"Bearer {token}"}
+
+
+async def test_ending_the_right_disconnects_the_apps_it_connected(
+    client: httpx.AsyncClient, make_person: MakePerson, settings: Settings
+) -> None:
+    holder, guardian = await make_person(), await make_person()
+    measure = await court_measure(holder, guardian, "tutelle")
+    grant_id, app = await _connected_by(settings, holder.space_id, guardian)
+    assert (await client.get("/v1/spaces/me/vitals", headers=app)).status_code == 200
+    await end_court_measure(holder.space_id, measure, reason="TJ Paris, mainlevée")
+    row = await db.fetch_one("SELECT revoked_at FROM grants WHERE id = {}", grant_id)
+    assert row is not None and row["revoked_at"] is not None
+    assert (await client.get("/v1/spaces/me/vitals", headers=app)).status_code == 401
+    # A new measure for the same account: the app stays disconnected.
+    await court_measure(holder, guardian, "tutelle")
+    assert (await client.get("/v1/spaces/me/vitals", headers=app)).status_code == 401
+    grants = await client.get("/v1/spaces/me/grants", headers=holder.headers)
+    assert grants.json()["items"] == []
+
+
+async def test_a_later_right_does_not_bring_back_an_app_connected_under_an_earlier_one(
+    client: httpx.AsyncClient, make_person: MakePerson, settings: Settings
+) -> None:
+    """A right that ended without an event (a parent's at the 18th birthday, a measure's last day)
+    leaves the grant in place: the door tells the right the app was connected under from a later one."""
+    holder, guardian = await make_person(), await make_person()
+    measure = await court_measure(holder, guardian, "tutelle")
+    _, app = await _connected_by(settings, holder.space_id, guardian)
+    assert (await client.get("/v1/spaces/me/vitals", headers=app)).status_code == 200
+    await db.fetch(
+        "UPDATE representatives SET revoked_at = created_at WHERE space_id = {} AND id = {}",
+        holder.space_id,
+        measure,
+    )  # ended as its last day would end it: nothing else happens
+    assert (await client.get("/v1/spaces/me/vitals", headers=app)).status_code == 404
+    await court_measure(holder, guardian, "tutelle")
+    assert (await client.get("/v1/spaces/me/vitals", headers=app)).status_code == 404
+    # Connected again under the new right, an app works.
+    _, again = await _connected_by(settings, holder.space_id, guardian)
+    assert (await client.get("/v1/spaces/me/vitals", headers=again)).status_code == 200
