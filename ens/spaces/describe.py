@@ -68,6 +68,7 @@ _SPECIAL: dict[tuple[str, str], tuple[str, str]] = {
     ("PUT", "/consent"): ("a enregistré le consentement au curateur", "a tenté d'enregistrer un consentement"),
     ("DELETE", "/representatives/{id}"): ("a mis fin à une représentation", "a tenté de retirer un représentant"),
     ("POST", "/v1/spaces"): ("a créé l'espace", "a tenté de créer l'espace"),
+    ("POST", "/login/consent"): ("a connecté une application à l'espace", "a tenté de connecter une application"),
     ("POST", "/documents"): ("a ajouté un document", "a tenté d'ajouter un document"),
     ("GET", "/documents/{id}"): ("a consulté un document", "a tenté de consulter un document"),
     ("GET", "/documents/{id}/content"): ("a téléchargé un document", "a tenté de télécharger un document"),

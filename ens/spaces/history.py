@@ -552,6 +552,10 @@ class AccountAction:
     # The request's scope state: the space acted on is named there, as the space door names its own
     # (an answer stored for an Idempotency-Key then goes when the space is erased).
     state: dict[str, Any] = field(default_factory=dict)
+    # What the row says it was about, and the app's name (an app connected at the consent page).
+    resource_type: str = "space"
+    resource_id: str | None = None
+    client_name: str | None = None
 
     async def record(self, space_id: UUID, *, acting_as: Role, actor_kind: str | None, outcome: int) -> None:
         self.state[SPACE_STATE_KEY] = space_id
@@ -565,12 +569,12 @@ class AccountAction:
                 actor_account_id=self.caller.account_id,
                 actor_name=name[0]["name"] if name else None,
                 client_id=self.caller.client_id,
-                client_name=None,
+                client_name=self.client_name,
                 acting_as=acting_as,
                 actor_kind=actor_kind,
                 action=self.action,
-                resource_type="space",
-                resource_id=None,
+                resource_type=self.resource_type,
+                resource_id=self.resource_id,
                 request_id=self.request_id,
                 expected_outcome=outcome,
             ),

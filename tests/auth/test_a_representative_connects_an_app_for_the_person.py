@@ -83,6 +83,15 @@ async def test_a_parent_chooses_the_childs_space_on_the_consent_page(
     assert sent.status_code == 201, sent.text
     seen = await fake_client.get(f"/v1/spaces/{child}/vitals", headers=bearer(phone["access_token"]))
     assert [item["value"] for item in seen.json()["items"]] == [131]
+    # The connection is in the child's access history: who connected which app, as what.
+    history = await fake_client.get(
+        f"/v1/spaces/{child}/access-history?resource=grants", headers=bearer(phone["access_token"])
+    )
+    connected = [row for row in history.json()["items"] if row["action"] == "POST /login/consent"]
+    assert len(connected) == 1, history.text
+    assert connected[0]["actingAs"] == "representative" and connected[0]["actorKind"] == "parent"
+    assert connected[0]["client"]["name"] == "Toise connectée" and connected[0]["resourceId"] is not None
+    assert "a connecté une application à l'espace" in connected[0]["description"]
     # The parent's own space got nothing.
     assert (await fake_client.get("/v1/spaces/me/vitals", headers=bearer(phone["access_token"]))).json()["items"] == []
     # The child comes of age: the parent's authority ends, and the app they connected stops with it.

@@ -68,3 +68,23 @@ async def test_a_later_right_does_not_bring_back_an_app_connected_under_an_earli
     # Connected again under the new right, an app works.
     _, again = await _connected_by(settings, holder.space_id, guardian)
     assert (await client.get("/v1/spaces/me/vitals", headers=again)).status_code == 200
+
+
+async def test_a_representative_connecting_an_app_leaves_the_holders_own_connection_of_it(
+    client: httpx.AsyncClient, make_person: MakePerson, settings: Settings
+) -> None:
+    """One live connection of an app per space and person, not per space: a guardian approving an app
+    the holder had connected revoked the holder's connection, silently (an outside security review)."""
+    holder, guardian = await make_person(), await make_person()
+    await court_measure(holder, guardian, "tutelle")
+    holders_grant, holders_app = await _connected_by(settings, holder.space_id, holder)
+    guardians_grant, guardians_app = await _connected_by(settings, holder.space_id, guardian)
+    for app in (holders_app, guardians_app):
+        assert (await client.get("/v1/spaces/me/vitals", headers=app)).status_code == 200
+    listed = (await client.get("/v1/spaces/me/grants", headers=holder.headers)).json()["items"]
+    assert {item["id"] for item in listed} == {str(holders_grant), str(guardians_grant)}
+    # A person connecting the app again replaces their own connection only.
+    _, holders_again = await _connected_by(settings, holder.space_id, holder)
+    assert (await client.get("/v1/spaces/me/vitals", headers=holders_app)).status_code == 401
+    assert (await client.get("/v1/spaces/me/vitals", headers=holders_again)).status_code == 200
+    assert (await client.get("/v1/spaces/me/vitals", headers=guardians_app)).status_code == 200

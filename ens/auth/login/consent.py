@@ -21,6 +21,8 @@ from ens.auth.login.pages import ConsentView, SpaceChoice
 from ens.core.db import write_transaction
 from ens.core.scopes import SCOPES
 from ens.spaces import service as spaces
+from ens.spaces.caller import Caller
+from ens.spaces.history import AccountAction, Role
 from ens.spaces.rights import KIND_WORDS, Action, ActorKind
 
 
@@ -40,6 +42,14 @@ async def consent_screen(cookie: str | None) -> Screen:
         spaces=await _choices(attempt.account_id, own=attempt.space_id),
     )
     return Screen("consent", attempt.csrf, consent=view)
+
+
+async def _standing(account_id: UUID, space_id: UUID) -> tuple[Role, str | None]:
+    """As what the person connects an app to the space: its holder, or the kind of representative."""
+    for item in (await spaces.get_me(account_id)).spaces:
+        if item.id == space_id and item.role != "holder":
+            return "representative", item.representative_kind
+    return "holder", None
 
 
 async def _choices(account_id: UUID, *, own: UUID) -> list[SpaceChoice]:
@@ -62,10 +72,17 @@ async def _choices(account_id: UUID, *, own: UUID) -> list[SpaceChoice]:
 
 
 async def decide(
-    ctx: LoginContext, cookie: str | None, *, csrf: str | None, decision: str | None, space: str | None = None
+    ctx: LoginContext,
+    cookie: str | None,
+    *,
+    csrf: str | None,
+    decision: str | None,
+    space: str | None = None,
+    request_id: str = "",
 ) -> Redirect:
     """Approve: the person's consent becomes an app grant on the space they chose (their own unless
-    they represent someone: one of the page's choices); deny: back to the app."""
+    they represent someone: one of the page's choices), with its row in that space's access history
+    (who connected which app, as what); deny: back to the app."""
     attempt = await load(cookie)
     check_csrf(attempt, csrf)
     if attempt.step != "consent" or attempt.space_id is None or attempt.account_id is None:
@@ -86,6 +103,7 @@ async def decide(
         if space not in allowed:
             raise LoginFailed("Vous ne pouvez pas connecter d'application à cet espace.")
         chosen = UUID(space)
+    acting_as, actor_kind = await _standing(attempt.account_id, chosen)
     async with write_transaction():
         # One approval per attempt, taken before the grant is made: a second click (or tab) that
         # loaded the page too would otherwise make a second grant, which replaces the first one,
@@ -94,4 +112,19 @@ async def decide(
         grant_id = await spaces.create_app_grant(
             attempt.account_id, chosen, client_id=client.client_id, client_name=client.name, scopes=attempt.scopes
         )
+        noted = AccountAction(
+            caller=Caller(
+                kind="person",
+                account_id=attempt.account_id,
+                client_id=client.client_id,
+                grant_id=grant_id,
+                scopes=frozenset(attempt.scopes),
+            ),
+            action="POST /login/consent",
+            request_id=request_id,
+            resource_type="grants",
+            resource_id=str(grant_id),
+            client_name=client.name,
+        )
+        await noted.record(chosen, acting_as=acting_as, actor_kind=actor_kind, outcome=303)
     return await finish(ctx, attempt, client=client, kind="app", grant_id=grant_id, space_id=chosen)

@@ -23,6 +23,7 @@ from ens.auth.login import LoginContext, Screen, pages
 from ens.auth.schemas import CodeForm, ConsentForm, CsrfForm
 from ens.core.api import PUBLIC
 from ens.core.settings import Settings
+from ens.spaces.door.guards import request_id_of
 
 LOGIN_COOKIE = "ens_login"
 LOGIN_COOKIE_MAX_AGE = 30 * 60
@@ -162,10 +163,21 @@ class LoginController(Controller):
 
     @post("/consent", status_code=303)
     async def decide(
-        self, login_ctx: NamedDependency[LoginContext], data: Annotated[ConsentForm, Form], cookie: LoginCookie = None
+        self,
+        request: Request[Any, Any, Any],
+        login_ctx: NamedDependency[LoginContext],
+        data: Annotated[ConsentForm, Form],
+        cookie: LoginCookie = None,
     ) -> Response[Any]:
         return go(
-            await login.decide(login_ctx, cookie, csrf=data.csrf, decision=data.decision, space=data.space),
+            await login.decide(
+                login_ctx,
+                cookie,
+                csrf=data.csrf,
+                decision=data.decision,
+                space=data.space,
+                request_id=request_id_of(request.scope),
+            ),
             login_ctx.settings,
         )
 

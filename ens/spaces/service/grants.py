@@ -58,12 +58,17 @@ async def create_professional_grant(professional_id: UUID, client_id: str, *, cl
 async def create_app_grant(
     account_id: UUID, space_id: UUID, *, client_id: str, client_name: str, scopes: list[str]
 ) -> UUID:
-    """A person's consent for an app on a space; a new consent replaces the app's previous one there."""
+    """A person's consent for an app on a space; a new consent replaces the one they gave that app
+    there before, never another person's (the holder's connection of an app and a representative's
+    of the same app live side by side, each on its own authority)."""
     grant_id = uuid.uuid4()
     now = clock.now()
     async with write_transaction():
         await Grant.update({Grant.revoked_at: now}).where(
-            (Grant.space_id == space_id) & (Grant.client_id == client_id) & (Grant.revoked_at.is_null())
+            (Grant.space_id == space_id)
+            & (Grant.client_id == client_id)
+            & (Grant.account_id == account_id)
+            & (Grant.revoked_at.is_null())
         )
         await Grant.insert(
             Grant(
