@@ -16,7 +16,7 @@ from ens.core import errors, problems
 from ens.core.api import field_error
 from ens.core.fhir import FHIR_JSON, fhir_location, operation_outcome
 from ens.core.problems import PROBLEM_JSON, ProblemError, ProblemType, problem_body
-from ens.spaces.history import REQUEST_ID_KEY
+from ens.core.security_headers import REQUEST_ID_KEY
 
 log = logging.getLogger("ens")
 

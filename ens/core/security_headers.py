@@ -10,6 +10,9 @@
   ``Content-Security-Policy: default-src 'none'; frame-ancestors 'none'``: a JSON answer opened in
   a browser runs nothing and is never framed.
 - No ``Server`` banner (uvicorn's is off; litestar adds none).
+- ``X-Request-Id`` on every answer: the access history's middleware gives each request its id and
+  adds it to the answers that pass it; an answer made from an exception raised outside the route (a
+  refused token's 401, a rate limit's 429) is added it here.
 
 Added by a ``before_send`` hook: it only appends to the header list of ``http.response.start``.
 """
@@ -19,6 +22,9 @@ from __future__ import annotations
 from typing import Any
 
 HSTS_SECONDS = 2 * 365 * 24 * 3600
+
+# Where a request's id is kept in its scope's state (``ens.spaces.history`` gives it).
+REQUEST_ID_KEY = "ens.request_id"
 
 _ALWAYS = [
     (b"x-content-type-options", b"nosniff"),
@@ -42,10 +48,12 @@ class SecurityHeaders:
             return
         # One pass over the answer's headers (this runs for every answer).
         headers = message.get("headers", [])
-        has_policy = has_cache_control = html = has_server = False
+        has_policy = has_cache_control = html = has_server = has_request_id = False
         for key, value in headers:
             name = key.lower()
-            if name == b"content-type":
+            if name == b"x-request-id":
+                has_request_id = True
+            elif name == b"content-type":
                 html = html or value.startswith(b"text/html")
             elif name == b"cache-control":
                 has_cache_control = True
@@ -59,4 +67,6 @@ class SecurityHeaders:
             kept.append(_API_CSP)
         if not has_cache_control and any(key in (b"authorization", b"cookie") for key, _ in scope["headers"]):
             kept.append(_NO_STORE)
+        if not has_request_id and (request_id := scope.get("state", {}).get(REQUEST_ID_KEY)):
+            kept.append((b"x-request-id", str(request_id).encode()))
         message["headers"] = kept

@@ -30,6 +30,7 @@ from ens.core.api import Cursors, Page, check_limit
 from ens.core.db import fetch
 from ens.core.errors import ERASED_MEANWHILE, FieldError, Invalid, NotFound
 from ens.core.idempotency import SPACE_STATE_KEY
+from ens.core.security_headers import REQUEST_ID_KEY
 from ens.spaces.audit import SEALED_IF_SET, row_mac, sealed
 from ens.spaces.caller import Caller
 from ens.spaces.describe import RESOURCE_WORDS, describe
@@ -41,7 +42,6 @@ log = logging.getLogger("ens.spaces.history")
 # Who acts through the space door (and AccountAction); an operator's rows say "operator" (ActingAs).
 Role = Literal["holder", "representative", "app", "professional"]
 ACCESS_STATE_KEY = "ens.access"
-REQUEST_ID_KEY = "ens.request_id"
 
 
 @dataclass

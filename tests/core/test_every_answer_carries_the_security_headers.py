@@ -47,3 +47,23 @@ async def test_hsts_when_served_over_https(settings: Settings, migrated: None) -
     plain = Settings.from_env(env="dev", database_url=settings.database_url, public_url="http://127.0.0.1:8000")
     async with asgi_client(create_app(plain), "http://127.0.0.1:8000") as local:
         assert "strict-transport-security" not in (await local.get("/health")).headers
+
+
+async def test_every_answer_carries_one_request_id_refusals_before_any_route_too(
+    client: httpx.AsyncClient, person: Person
+) -> None:
+    """A refused token's 401 had no X-Request-Id (an outside audit): the id a client or operator
+    quotes to find the request in the logs. (An address that matches no route gets none: nothing of
+    ENS ran for it, nothing is logged under an id.)"""
+    answers = [
+        await client.get("/v1/spaces/me/vitals", headers={"Authorization": "Bearer nope"}),
+        await client.get("/v1/spaces/me/vitals"),
+        await client.get("/v1/spaces/me", headers=person.headers),
+        await client.get("/health"),
+    ]
+    assert [a.status_code for a in answers] == [401, 401, 200, 200]
+    for answer in answers:
+        assert len(answer.headers.get_list("x-request-id")) == 1, answer.headers
+    # The client's own id, when it sends a well-formed one, is the one answered.
+    echoed = await client.get("/v1/spaces/me/vitals", headers={"Authorization": "Bearer nope", "X-Request-Id": "abc-1"})
+    assert echoed.headers.get_list("x-request-id") == ["abc-1"]

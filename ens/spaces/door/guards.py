@@ -14,11 +14,12 @@ from ens.core.db import fetch_one
 from ens.core.errors import Forbidden, Gone, GrantRevoked, NotFound, Unauthorized
 from ens.core.idempotency import SPACE_STATE_KEY
 from ens.core.scopes import SCOPES
+from ens.core.security_headers import REQUEST_ID_KEY
 from ens.spaces.caller import SPACE_SCOPE, Caller
 from ens.spaces.door.access import OPTIONS, Need, SpaceAccess
 from ens.spaces.door.companion import COMPANION
 from ens.spaces.door.resolution import is_live, resolve_space
-from ens.spaces.history import ACCESS_STATE_KEY, REQUEST_ID_KEY, PendingAccess, Role, join_request_write
+from ens.spaces.history import ACCESS_STATE_KEY, PendingAccess, Role, join_request_write
 from ens.spaces.matrix import access_matrix
 from ens.spaces.rights import Action, ActorKind
 
