@@ -310,7 +310,10 @@ def pointer_token(name: str) -> str:
     return "/" + name.replace("~", "~0").replace("/", "~1")
 
 
-_FIELD_IN_MESSAGE = re.compile(r"(Object contains unknown field|Object missing required field|Field) `([^`]+)`(.*)")
+# msgspec's own messages name the field whole (a field's name may hold a backtick); a __post_init__'s
+# "Field `name` <what is wrong>" names it, then says what is wrong.
+_FIELD_IN_MESSAGE = re.compile(r"(Object contains unknown field|Object missing required field) `(.+)`()")
+_FIELD_REFUSED = re.compile(r"(Field) `([^`]+)`(.*)")
 
 
 def field_error(message: str, path: str) -> tuple[str, str]:
@@ -321,7 +324,7 @@ def field_error(message: str, path: str) -> tuple[str, str]:
     so the pointer goes one step further.
     """
     pointer = json_pointer(path)
-    named = _FIELD_IN_MESSAGE.fullmatch(message)
+    named = _FIELD_IN_MESSAGE.fullmatch(message) or _FIELD_REFUSED.fullmatch(message)
     if named is None:
         return pointer, message
     kind, name, rest = named.groups()

@@ -87,9 +87,11 @@ async def correct_measurement(
         new_value = not isinstance(update.value, msgspec.UnsetType) or not isinstance(
             update.components, msgspec.UnsetType
         )
-        if new_value and not isinstance(update.unit, str) and current.original_unit != current.unit:
+        typed_in = vital.conversion(current.original_unit)
+        if new_value and not isinstance(update.unit, str) and not (typed_in is not None and typed_in.identity):
             # Typed in one unit, read in another (150 [lb_av], read as 68.039 kg): a new value alone
-            # could mean either, and the wrong one stores another weight without a word.
+            # could mean either, and the wrong one stores another weight without a word. (A unit
+            # that is the canonical one under another name, steps' /d, is not ambiguous.)
             errors.append(
                 FieldError(
                     "/unit",

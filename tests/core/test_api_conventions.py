@@ -43,6 +43,7 @@ async def test_unknown_route_and_method(client, person):
         (b'{"text": "a", "rating": 11}', 422, "/rating"),
         (b'{"text": "a", "rating": "high"}', 422, "/rating"),
         (b'{"text": "a", "surprise": true}', 422, "/surprise"),
+        (b'{"text": "a", "sur`prise": true}', 422, "/sur`prise"),  # a backtick in an unknown field's name
         (b'{"text": "a", "tags": ["ok", "far-too-long-tag"]}', 422, "/tags/1"),
     ],
 )

@@ -333,6 +333,12 @@ async def test_corrections_by_hand(client, person, make_app_token, post_vitals):
     assert (await client.patch(path, json={"value": 70.5}, headers=person.headers)).json()["value"] == 70.5
     bad = await client.patch(path, json={"value": 4000}, headers=person.headers)
     assert bad.status_code == 422 and [e["pointer"] for e in bad.json()["errors"]] == ["/value"]
+    # A unit that is the canonical one under another name (steps' /d) is no ambiguity.
+    steps = {"type": "steps_per_day", "value": 4000, "unit": "/d", "effectiveAt": at(60 * 24 * 3)}
+    typed_steps = await post_vitals(person, [steps])
+    steps_path = f"{VITALS}/{typed_steps.json()['items'][0]['id']}"
+    corrected = await client.patch(steps_path, json={"value": 4200}, headers=person.headers)
+    assert corrected.status_code == 200 and corrected.json()["value"] == 4200, corrected.text
     future = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
     bad = await client.patch(path, json={"effectiveAt": future}, headers=person.headers)
     assert bad.status_code == 422 and [e["pointer"] for e in bad.json()["errors"]] == ["/effectiveAt"]
