@@ -11,14 +11,15 @@
   a browser runs nothing and is never framed.
 - No ``Server`` banner (uvicorn's is off; litestar adds none).
 - ``X-Request-Id`` on every answer: the access history's middleware gives each request its id and
-  adds it to the answers that pass it; an answer made from an exception raised outside the route (a
-  refused token's 401, a rate limit's 429) is added it here.
+  adds it to the answers that pass it; an answer made outside it (a refused token's 401, a NUL in
+  the address, an address matching no route) is given it here (one of its own when it has none).
 
 Added by a ``before_send`` hook: it only appends to the header list of ``http.response.start``.
 """
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 HSTS_SECONDS = 2 * 365 * 24 * 3600
@@ -67,6 +68,10 @@ class SecurityHeaders:
             kept.append(_API_CSP)
         if not has_cache_control and any(key in (b"authorization", b"cookie") for key, _ in scope["headers"]):
             kept.append(_NO_STORE)
-        if not has_request_id and (request_id := scope.get("state", {}).get(REQUEST_ID_KEY)):
+        if not has_request_id:
+            # An answer no middleware of a route gave its id (a refusal raised before the route, an
+            # address matching none): the request's id if it has one, else one of its own.
+            state = scope.setdefault("state", {})
+            request_id = state.get(REQUEST_ID_KEY) or state.setdefault(REQUEST_ID_KEY, secrets.token_hex(16))
             kept.append((b"x-request-id", str(request_id).encode()))
         message["headers"] = kept

@@ -53,15 +53,16 @@ async def test_every_answer_carries_one_request_id_refusals_before_any_route_too
     client: httpx.AsyncClient, person: Person
 ) -> None:
     """A refused token's 401 had no X-Request-Id (an outside audit): the id a client or operator
-    quotes to find the request in the logs. (An address that matches no route gets none: nothing of
-    ENS ran for it, nothing is logged under an id.)"""
+    quotes to find the request in the logs."""
     answers = [
         await client.get("/v1/spaces/me/vitals", headers={"Authorization": "Bearer nope"}),
         await client.get("/v1/spaces/me/vitals"),
         await client.get("/v1/spaces/me", headers=person.headers),
         await client.get("/health"),
+        await client.get("/no-such-route"),
+        await client.get("/v1/spaces/me/vitals?type=%00", headers=person.headers),
     ]
-    assert [a.status_code for a in answers] == [401, 401, 200, 200]
+    assert [a.status_code for a in answers] == [401, 401, 200, 200, 404, 400]
     for answer in answers:
         assert len(answer.headers.get_list("x-request-id")) == 1, answer.headers
     # The client's own id, when it sends a well-formed one, is the one answered.
