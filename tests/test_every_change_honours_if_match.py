@@ -8,6 +8,7 @@ tag can match a version, only ``*`` holds (RFC 9110 §13.1.1), and a missing ite
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, timedelta
 
 import httpx
@@ -128,3 +129,17 @@ async def test_a_representation_has_no_version_only_star_holds(
     assert (await client.put(consent, json=until, headers={**holder.headers, **STALE})).status_code == 412
     given = await client.put(consent, json=until, headers={**holder.headers, "If-Match": "*"})
     assert given.status_code == 200, given.text
+
+
+async def test_two_changes_sent_with_the_same_tag_cannot_both_pass(client: httpx.AsyncClient, person: Person) -> None:
+    """The tag is compared under the space row's lock, in the change's transaction (a review: read
+    before it, two changes with the same tag both passed)."""
+    url = "/v1/spaces/me/emergency-access"
+    for _ in range(3):
+        etag = (await client.get(url, headers=person.headers)).headers["etag"]
+        current = (await client.get(url, headers=person.headers)).json()["allowed"]
+        body = {"allowed": not current}
+        answers = await asyncio.gather(
+            *(client.put(url, json=body, headers={**person.headers, "If-Match": etag}) for _ in range(2))
+        )
+        assert sorted(a.status_code for a in answers) == [200, 412]

@@ -21,7 +21,7 @@ import msgspec
 from ens.core import clock
 from ens.core.api import require_if_match
 from ens.core.clock import aware, aware_or_none
-from ens.core.db import Row, as_uuid, fetch, fetch_one, serialise, write_transaction
+from ens.core.db import Row, as_uuid, fetch, fetch_one, row_lock, serialise, write_transaction
 from ens.core.errors import Conflict, FieldError, Invalid, NotFound
 from ens.core.local_time import local_midnight, zone_of
 from ens.core.names import years_later
@@ -339,9 +339,12 @@ async def block(access: SpaceAccess, entry_id: UUID) -> ProfessionalRead:
     return await get_professional(access.space_id, entry_id)
 
 
-async def emergency_setting(space_id: UUID) -> EmergencyAccessSettingRead:
-    """Whether emergency access to the space is allowed (it is unless the holder forbade it)."""
-    row = await fetch_one("SELECT emergency_access FROM spaces WHERE id = {}", space_id)
+async def emergency_setting(space_id: UUID, *, lock: bool = False) -> EmergencyAccessSettingRead:
+    """Whether emergency access to the space is allowed (it is unless the holder forbade it);
+    ``lock``: read under the space row's lock, until the current write transaction ends."""
+    row = await fetch_one(
+        "SELECT emergency_access FROM spaces WHERE id = {}" + (row_lock("UPDATE") if lock else ""), space_id
+    )
     return EmergencyAccessSettingRead(allowed=bool(row["emergency_access"]) if row else True)
 
 
@@ -349,10 +352,12 @@ async def set_emergency_access(
     access: SpaceAccess, *, allowed: bool, if_match: str | None = None
 ) -> EmergencyAccessSettingRead:
     """Allow or forbid emergency access to the space; forbidding ends the running ones at once
-    (the door reads the switch on every request). ``If-Match`` is compared with the setting's GET."""
-    if if_match is not None:
-        require_if_match(if_match, msgspec.json.encode(await emergency_setting(access.space_id)))
+    (the door reads the switch on every request). ``If-Match`` is compared with the setting's GET,
+    read under the space row's lock: two changes sent with the same tag cannot both pass."""
     async with write_transaction():
+        if if_match is not None:
+            current = await emergency_setting(access.space_id, lock=True)
+            require_if_match(if_match, msgspec.json.encode(current))
         await fetch(
             "UPDATE spaces SET emergency_access = {}, updated_at = {} WHERE id = {}",
             allowed,
