@@ -24,6 +24,7 @@ from ens.spaces import service as spaces
 from ens.spaces.caller import Caller
 from ens.spaces.history import AccountAction, Role
 from ens.spaces.rights import KIND_WORDS, Action, ActorKind
+from ens.spaces.schemas import MeRead
 
 
 async def consent_screen(cookie: str | None) -> Screen:
@@ -44,18 +45,21 @@ async def consent_screen(cookie: str | None) -> Screen:
     return Screen("consent", attempt.csrf, consent=view)
 
 
-async def _standing(account_id: UUID, space_id: UUID) -> tuple[Role, str | None]:
-    """As what the person connects an app to the space: its holder, or the kind of representative."""
-    for item in (await spaces.get_me(account_id)).spaces:
-        if item.id == space_id and item.role != "holder":
-            return "representative", item.representative_kind
-    return "holder", None
+def _standing(me: MeRead, space_id: UUID, *, own: UUID) -> tuple[Role, str | None]:
+    """As what the person connects an app to the space, from the same reading of their spaces that
+    offered it: its holder, or the kind of representative."""
+    for item in me.spaces:
+        if item.id == space_id:
+            return ("holder", None) if item.role == "holder" else ("representative", item.representative_kind)
+    if space_id == own:
+        return "holder", None
+    raise LoginFailed("Vous ne pouvez pas connecter d'application à cet espace.")
 
 
-async def _choices(account_id: UUID, *, own: UUID) -> list[SpaceChoice]:
+async def _choices(account_id: UUID, *, own: UUID, me: MeRead | None = None) -> list[SpaceChoice]:
     """The spaces the person may connect an app to: their own, and those they represent with the
     right to manage apps (the table of rights), open ones only; their own first."""
-    me = await spaces.get_me(account_id)
+    me = me or await spaces.get_me(account_id)
     choices: list[SpaceChoice] = []
     for item in me.spaces:
         if Action.MANAGE_ACCESS not in item.rights or item.status != "open":
@@ -98,12 +102,13 @@ async def decide(
             attempt.redirect_uri, "access_denied", description="the person refused", state=attempt.client_state
         )
     chosen = attempt.space_id
+    me = await spaces.get_me(attempt.account_id)
     if space:
-        allowed = {choice.id: choice for choice in await _choices(attempt.account_id, own=attempt.space_id)}
+        allowed = {choice.id for choice in await _choices(attempt.account_id, own=attempt.space_id, me=me)}
         if space not in allowed:
             raise LoginFailed("Vous ne pouvez pas connecter d'application à cet espace.")
         chosen = UUID(space)
-    acting_as, actor_kind = await _standing(attempt.account_id, chosen)
+    acting_as, actor_kind = _standing(me, chosen, own=attempt.space_id)
     async with write_transaction():
         # One approval per attempt, taken before the grant is made: a second click (or tab) that
         # loaded the page too would otherwise make a second grant, which replaces the first one,
