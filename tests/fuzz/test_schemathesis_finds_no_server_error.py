@@ -223,7 +223,11 @@ async def test_a_professional_finds_no_server_error_and_no_answer_off_its_schema
     status, output = await _schemathesis(server, doctor.token, tmp_path, *selection, space=str(person.space_id))
     print(_summary(output))  # shown with -s: how many cases and chains ran
     assert status == 0, output[-6000:]
-    assert DEEP or _links_followed(output) >= 15, _summary(output)  # 27 when written
+    # The floor guards that the links still work for a doctor, most of whose operations answer 403:
+    # 27 links when written; on 2026-12-02 the same seeded run followed 9, on 0a131bb (which had
+    # passed CI the day before) as on the code after it, with every case passing. The count moves
+    # with more than the code; broken links follow 0 to 2.
+    assert DEEP or _links_followed(output) >= 5, _summary(output)
 
 
 async def test_a_guardian_finds_no_server_error_and_no_answer_off_its_schema(
