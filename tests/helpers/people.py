@@ -72,13 +72,20 @@ async def sign_in_person(
 
 
 async def grant_app(
-    settings: Settings, person: Person, scopes: list[str], *, client_id: str | None = None, name: str = "Test app"
+    settings: Settings,
+    person: Person,
+    scopes: list[str],
+    *,
+    client_id: str | None = None,
+    name: str = "Test app",
+    by: Person | None = None,
 ) -> AppToken:
-    """A grant for an app on ``person``'s space with ``scopes`` (as a consent leaves it), and its token."""
+    """A grant for an app on ``person``'s space with ``scopes`` (as a consent leaves it), and its
+    token; ``by`` is the account that consented when it is not the holder's (a representative)."""
     client = client_id or f"app-{uuid.uuid4().hex[:8]}"
     grant_id, token = await new_app_token(
         AccessTokens(settings),
-        account_id=person.account_id,
+        account_id=(by or person).account_id,
         space_id=person.space_id,
         client_id=client,
         client_name=name,

@@ -8,26 +8,18 @@ from __future__ import annotations
 
 import httpx
 
-from ens.auth.tokens import AccessTokens, new_app_token
 from ens.core import db
 from ens.core.settings import Settings
 from ens.spaces.representatives import end_court_measure
 from tests.helpers.carers import court_measure
-from tests.helpers.people import MakePerson
+from tests.helpers.people import MakePerson, Person, grant_app
 
 SCOPES = ["vitals.body_weight:read"]
 
 
-async def _connected_by(settings: Settings, holder_space, guardian) -> tuple[object, dict[str, str]]:
-    grant_id, token = await new_app_token(
-        AccessTokens(settings),
-        guardian.account_id,
-        space_id=holder_space,
-        client_id="app-scale",
-        client_name="Balance",
-        scopes=SCOPES,
-    )
-    return grant_id, {"Authorization": f"Bearer {token}"}
+async def _connected_by(settings: Settings, holder: Person, by: Person) -> tuple[object, dict[str, str]]:
+    app = await grant_app(settings, holder, SCOPES, client_id="app-scale", name="Balance", by=by)
+    return app.grant_id, app.headers
 
 
 async def test_ending_the_right_disconnects_the_apps_it_connected(
@@ -35,7 +27,7 @@ async def test_ending_the_right_disconnects_the_apps_it_connected(
 ) -> None:
     holder, guardian = await make_person(), await make_person()
     measure = await court_measure(holder, guardian, "tutelle")
-    grant_id, app = await _connected_by(settings, holder.space_id, guardian)
+    grant_id, app = await _connected_by(settings, holder, guardian)
     assert (await client.get("/v1/spaces/me/vitals", headers=app)).status_code == 200
     await end_court_measure(holder.space_id, measure, reason="TJ Paris, mainlevée")
     row = await db.fetch_one("SELECT revoked_at FROM grants WHERE id = {}", grant_id)
@@ -55,7 +47,7 @@ async def test_a_later_right_does_not_bring_back_an_app_connected_under_an_earli
     leaves the grant in place: the door tells the right the app was connected under from a later one."""
     holder, guardian = await make_person(), await make_person()
     measure = await court_measure(holder, guardian, "tutelle")
-    _, app = await _connected_by(settings, holder.space_id, guardian)
+    _, app = await _connected_by(settings, holder, guardian)
     assert (await client.get("/v1/spaces/me/vitals", headers=app)).status_code == 200
     await db.fetch(
         "UPDATE representatives SET revoked_at = created_at WHERE space_id = {} AND id = {}",
@@ -66,7 +58,7 @@ async def test_a_later_right_does_not_bring_back_an_app_connected_under_an_earli
     await court_measure(holder, guardian, "tutelle")
     assert (await client.get("/v1/spaces/me/vitals", headers=app)).status_code == 404
     # Connected again under the new right, an app works.
-    _, again = await _connected_by(settings, holder.space_id, guardian)
+    _, again = await _connected_by(settings, holder, guardian)
     assert (await client.get("/v1/spaces/me/vitals", headers=again)).status_code == 200
 
 
@@ -77,14 +69,14 @@ async def test_a_representative_connecting_an_app_leaves_the_holders_own_connect
     the holder had connected revoked the holder's connection, silently (an outside security review)."""
     holder, guardian = await make_person(), await make_person()
     await court_measure(holder, guardian, "tutelle")
-    holders_grant, holders_app = await _connected_by(settings, holder.space_id, holder)
-    guardians_grant, guardians_app = await _connected_by(settings, holder.space_id, guardian)
+    holders_grant, holders_app = await _connected_by(settings, holder, holder)
+    guardians_grant, guardians_app = await _connected_by(settings, holder, guardian)
     for app in (holders_app, guardians_app):
         assert (await client.get("/v1/spaces/me/vitals", headers=app)).status_code == 200
     listed = (await client.get("/v1/spaces/me/grants", headers=holder.headers)).json()["items"]
     assert {item["id"] for item in listed} == {str(holders_grant), str(guardians_grant)}
     # A person connecting the app again replaces their own connection only.
-    _, holders_again = await _connected_by(settings, holder.space_id, holder)
+    _, holders_again = await _connected_by(settings, holder, holder)
     assert (await client.get("/v1/spaces/me/vitals", headers=holders_app)).status_code == 401
     assert (await client.get("/v1/spaces/me/vitals", headers=holders_again)).status_code == 200
     assert (await client.get("/v1/spaces/me/vitals", headers=guardians_app)).status_code == 200
