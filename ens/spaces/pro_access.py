@@ -26,7 +26,7 @@ from ens.spaces.history import PendingAccess, record_access, record_with_write
 from ens.spaces.matrix import access_matrix
 from ens.spaces.notifications import Told, parents_are_told, recipients
 from ens.spaces.owed_notices import OwedNotice
-from ens.spaces.professionals import decision, grant_authorisation
+from ens.spaces.professionals import decision, grant_authorisation, serialise_decisions
 from ens.spaces.schemas import (
     AccessRequestRead,
     AccessRequestReceived,
@@ -218,71 +218,98 @@ async def open_emergency_access(
     reason (it may say something of the person's health) nor any health data.
 
     Refused (403) when the holder has forbidden emergency access or has blocked this professional;
-    a space that does not exist or is closed is 404."""
+    409 when the professional is authorised on the space (they need no emergency) or has an
+    emergency access to it that runs (one at a time, one notice to the holder); a space that does
+    not exist or is closed is 404. Decided after the holder's decisions that run (a block, a
+    forbidding), never from a read made before them."""
     now = clock.now()
-    row = await fetch_one(
-        """SELECT s.id, s.status, s.timezone, s.birthdate, s.sex, s.given_name, s.family_name, s.holder_account_id,
-                  s.emergency_access, sp.status AS pro_status,
-                  p.given_name || ' ' || p.family_name AS actor_name, p.profession_code
-           FROM spaces s
-           JOIN professionals p ON p.id = {}
-           LEFT JOIN space_professionals sp ON sp.space_id = s.id AND sp.professional_id = p.id
-           WHERE s.id = {}""",
-        professional_id,
-        body.space,
-    )
-    if row is None or row["status"] != "open":
+    pending: PendingAccess | None = None
+    refusal: Forbidden | Conflict | None = None
+    async with write_transaction():
+        await serialise_decisions(body.space)
+        row = await fetch_one(_EMERGENCY_CHECK, now, professional_id, body.space)
+        if row is not None and row["status"] == "open":
+            space = space_ref(row)
+            actor, profession = row["actor_name"], row["profession_code"]
+            pending = _history_row(
+                space,
+                professional_id=professional_id,
+                actor_name=actor,
+                profession=profession,
+                client_id=client_id,
+                reason=body.reason,
+                request_id=request_id,
+                now=now,
+            )
+            refusal = _emergency_refusal(row, now=now)
+            if refusal is None:
+                opened = await _open_emergency(row, professional_id, reason=body.reason, now=now)
+                pending.expected_outcome = 201
+                pending.resource_id = str(opened.id)
+                await record_with_write(pending, 201)
+    if pending is None:
         _refused("emergency_access_no_space", professional_id, request_id)
         raise NotFound("No such space.")
-    space = space_ref(row)
-    pending = _history_row(
-        space,
-        professional_id=professional_id,
-        actor_name=row["actor_name"],
-        profession=row["profession_code"],
-        client_id=client_id,
-        reason=body.reason,
-        request_id=request_id,
-        now=now,
-    )
-    if row["pro_status"] == "blocked" or not row["emergency_access"]:
-        pending.expected_outcome = 403
-        await record_access(pending, 403)
+    if refusal is not None:
+        pending.expected_outcome = 403 if isinstance(refusal, Forbidden) else 409
+        await record_access(pending, pending.expected_outcome)
         _refused("emergency_access_refused", professional_id, request_id)
-        if row["pro_status"] == "blocked":
-            raise Forbidden("The holder has blocked you on this space: no emergency access.")
-        raise Forbidden("The holder has forbidden emergency access to this space.")
+        raise refusal
+    await announce_emergency(mailer, space, opened.id, actor=actor, profession=profession, started_at=now)
+    return opened
+
+
+_EMERGENCY_CHECK = """
+SELECT s.id, s.status, s.timezone, s.birthdate, s.sex, s.given_name, s.family_name, s.holder_account_id,
+       s.emergency_access, sp.status AS pro_status, sp.since AS pro_since, sp.until AS pro_until,
+       (SELECT MAX(e.ends_at) FROM emergency_accesses e
+        WHERE e.space_id = s.id AND e.professional_id = p.id AND e.ends_at > {}) AS emergency_until,
+       p.given_name || ' ' || p.family_name AS actor_name, p.profession_code
+FROM spaces s
+JOIN professionals p ON p.id = {}
+LEFT JOIN space_professionals sp ON sp.space_id = s.id AND sp.professional_id = p.id
+WHERE s.id = {}"""
+
+
+def _emergency_refusal(row: Row, *, now: datetime) -> Forbidden | Conflict | None:
+    if row["pro_status"] == "blocked":
+        return Forbidden("The holder has blocked you on this space: no emergency access.")
+    if not row["emergency_access"]:
+        return Forbidden("The holder has forbidden emergency access to this space.")
+    since, until = aware_or_none(row["pro_since"]), aware_or_none(row["pro_until"])
+    if row["pro_status"] == "authorised" and since is not None and until is not None and since <= now < until:
+        return Conflict("You are authorised on this space: open it without an emergency access.")
+    if row["emergency_until"] is not None:
+        ends = aware(row["emergency_until"]).isoformat()
+        return Conflict(f"Your emergency access to this space runs until {ends}.")
+    return None
+
+
+async def _open_emergency(row: Row, professional_id: UUID, *, reason: str, now: datetime) -> EmergencyAccessRead:
     access_id = uuid.uuid4()
     ends = now + EMERGENCY_ACCESS_TTL
-    async with write_transaction():
-        await fetch(
-            "INSERT INTO emergency_accesses (space_id, id, professional_id, reason, started_at, ends_at, notice_due) "
-            "VALUES ({}, {}, {}, {}, {}, {}, TRUE)",
-            space.id,
-            access_id,
-            professional_id,
-            body.reason,
-            now,
-            ends,
-        )
-        if row["pro_status"] is None:
-            # The holder's list shows who came in, so that they can block them.
-            await fetch(
-                "INSERT INTO space_professionals (space_id, id, professional_id, status, created_at, updated_at) "
-                "VALUES ({}, {}, {}, 'emergency', {}, {})",
-                space.id,
-                uuid.uuid4(),
-                professional_id,
-                now,
-                now,
-            )
-        pending.expected_outcome = 201
-        pending.resource_id = str(access_id)
-        await record_with_write(pending, 201)
-    await announce_emergency(
-        mailer, space, access_id, actor=row["actor_name"], profession=row["profession_code"], started_at=now
+    await fetch(
+        "INSERT INTO emergency_accesses (space_id, id, professional_id, reason, started_at, ends_at, notice_due) "
+        "VALUES ({}, {}, {}, {}, {}, {}, TRUE)",
+        row["id"],
+        access_id,
+        professional_id,
+        reason,
+        now,
+        ends,
     )
-    return EmergencyAccessRead(id=access_id, space=space.id, started_at=now, ends_at=ends)
+    if row["pro_status"] is None:
+        # The holder's list shows who came in, so that they can block them.
+        await fetch(
+            "INSERT INTO space_professionals (space_id, id, professional_id, status, created_at, updated_at) "
+            "VALUES ({}, {}, {}, 'emergency', {}, {})",
+            row["id"],
+            uuid.uuid4(),
+            professional_id,
+            now,
+            now,
+        )
+    return EmergencyAccessRead(id=access_id, space=as_uuid(row["id"]), started_at=now, ends_at=ends)
 
 
 def _history_row(

@@ -294,8 +294,14 @@ async def decision(access: SpaceAccess) -> AsyncIterator[None]:
     own, one at a time per space, so that a renewal running beside a block cannot authorise the
     blocked professional again. An approval that authorises is one decision (one lock)."""
     async with write_transaction():
-        await serialise(f"professionals:{access.space_id}")
+        await serialise_decisions(access.space_id)
         yield
+
+
+async def serialise_decisions(space_id: UUID) -> None:
+    """Wait for the holder's decisions about the space's professionals (and an emergency access
+    being opened) that run, until the current write transaction ends."""
+    await serialise(f"professionals:{space_id}")
 
 
 async def _current(access: SpaceAccess, entry_id: UUID, if_match: str | None) -> ProfessionalRead:
@@ -321,22 +327,42 @@ async def renew(access: SpaceAccess, entry_id: UUID, *, if_match: str | None) ->
 
 
 async def revoke(access: SpaceAccess, entry_id: UUID, *, if_match: str | None) -> None:
-    """End the authorisation now: the professional's next request on the space is refused (the door
-    reads the row on every request). Revoking a blocked professional keeps them blocked."""
+    """End the authorisation, and any emergency access of the professional that runs, now: their
+    next request on the space is refused (the door reads both on every request). Revoking a blocked
+    professional keeps them blocked."""
     now = clock.now()
     async with decision(access):
         current = await _current(access, entry_id, if_match)
         if current.status == "blocked":
             return
         await _set(access, entry_id, status="revoked", now=now)
+        await _end_emergency_accesses(access.space_id, now=now, professional_id=current.professional_id)
 
 
 async def block(access: SpaceAccess, entry_id: UUID) -> ProfessionalRead:
-    """Block the professional: no access, not even in an emergency, until authorised again."""
+    """Block the professional: no access, not even in an emergency, until authorised again; an
+    emergency access of theirs that runs ends now."""
+    now = clock.now()
     async with decision(access):
-        await get_professional(access.space_id, entry_id)
-        await _set(access, entry_id, status="blocked", now=clock.now())
+        current = await get_professional(access.space_id, entry_id)
+        await _set(access, entry_id, status="blocked", now=now)
+        await _end_emergency_accesses(access.space_id, now=now, professional_id=current.professional_id)
     return await get_professional(access.space_id, entry_id)
+
+
+async def _end_emergency_accesses(space_id: UUID, *, now: datetime, professional_id: UUID | None = None) -> None:
+    """End the running emergency accesses to the space (one professional's, or everyone's): ended,
+    not hidden — the door hid them while the switch was off or the professional blocked, and they
+    came back with their old reason when the holder allowed emergencies again or authorised the
+    professional anew (an outside review, 2026-12-02)."""
+    await fetch(
+        "UPDATE emergency_accesses SET ends_at = {} WHERE space_id = {} AND ends_at > {}"
+        + (" AND professional_id = {}" if professional_id is not None else ""),
+        now,
+        space_id,
+        now,
+        *([professional_id] if professional_id is not None else []),
+    )
 
 
 async def emergency_setting(space_id: UUID, *, lock: bool = False) -> EmergencyAccessSettingRead:
@@ -354,14 +380,20 @@ async def set_emergency_access(
     """Allow or forbid emergency access to the space; forbidding ends the running ones at once
     (the door reads the switch on every request). ``If-Match`` is compared with the setting's GET,
     read under the space row's lock: two changes sent with the same tag cannot both pass."""
+    now = clock.now()
     async with write_transaction():
+        # One at a time with an emergency access being opened: it cannot start after the holder
+        # forbade emergencies, from a read made before.
+        await serialise_decisions(access.space_id)
         if if_match is not None:
             current = await emergency_setting(access.space_id, lock=True)
             require_if_match(if_match, msgspec.json.encode(current))
         await fetch(
             "UPDATE spaces SET emergency_access = {}, updated_at = {} WHERE id = {}",
             allowed,
-            clock.now(),
+            now,
             access.space_id,
         )
+        if not allowed:
+            await _end_emergency_accesses(access.space_id, now=now)
     return EmergencyAccessSettingRead(allowed=allowed)

@@ -16,7 +16,7 @@ from ens.core import db
 from ens.core.settings import Settings
 from tests.helpers.concurrency import first_decision, second_while_first_is_open
 from tests.helpers.people import MakePerson
-from tests.helpers.professionals import GP, authorise, sign_in_pro
+from tests.helpers.professionals import GP, NURSE, authorise, open_emergency, sign_in_pro
 
 pytestmark = pytest.mark.skipif(
     not os.environ.get("ENS_DATABASE_URL", "").startswith("postgres"), reason="PostgreSQL's concurrency"
@@ -110,3 +110,19 @@ async def test_two_identical_access_requests_at_once_answer_alike_and_make_one(
     assert answer.status_code == 202, answer.text
     rows = await db.fetch("SELECT status FROM access_requests WHERE space_id = {}", holder.space_id)
     assert [row["status"] for row in rows] == ["pending"]
+
+
+async def test_an_emergency_access_opened_while_the_holder_forbids_them_is_refused(
+    client: httpx.AsyncClient, make_person: MakePerson, settings: Settings
+) -> None:
+    holder = await make_person()
+    nurse = await sign_in_pro(settings, NURSE)
+    async with first_decision(settings, f"professionals:{holder.space_id}") as first:
+        await first.execute("UPDATE spaces SET emergency_access = FALSE WHERE id = $1", holder.space_id)
+        opening, waited = await second_while_first_is_open(open_emergency(client, nurse, holder.space_id))
+    answer = await opening
+    assert waited
+    # Read before the forbidding committed, the switch said "allowed": the access ran, hidden.
+    assert answer.status_code == 403, answer.text
+    row = await db.fetch_one("SELECT count(*) AS n FROM emergency_accesses WHERE space_id = {}", holder.space_id)
+    assert row is not None and row["n"] == 0
