@@ -102,8 +102,8 @@ class ProfessionalsController(Controller):
         opt={"need": Need("professionals", action=MANAGE)},
         summary="Revoke a professional's authorisation: their next request on this space is refused",
         description="The door reads the holder's decision on every request: the professional's very next "
-        "request on this space is a 404 and the space leaves their list of patients. Revoking a blocked "
-        "professional keeps them blocked. If-Match honoured.",
+        "request on this space is a 404 and the space leaves their list of patients; an emergency access of "
+        "theirs that runs ends too. Revoking a blocked professional keeps them blocked. If-Match honoured.",
         operation_id="revokeProfessional",
     )
     async def revoke(self, access: Access, id: FromPath[UUID], if_match: IfMatch = None) -> None:
@@ -114,7 +114,8 @@ class ProfessionalsController(Controller):
         status_code=200,
         opt={"need": Need("professionals", action=MANAGE)},
         summary="Block a professional: no access, not even in an emergency",
-        description="Until the holder authorises them again (POST .../professionals).",
+        description="Until the holder authorises them again (POST .../professionals); an emergency access of "
+        "theirs that runs ends now, for good.",
         operation_id="blockProfessional",
     )
     async def block(self, access: Access, id: FromPath[UUID]) -> ProfessionalRead:
@@ -134,7 +135,8 @@ class ProfessionalsController(Controller):
         "/emergency-access",
         opt={"need": Need("professionals", action=MANAGE)},
         summary="Allow or forbid emergency access to this space",
-        description='`{"allowed": false}` forbids it, and ends any emergency access running now.',
+        description='`{"allowed": false}` forbids it, and ends any emergency access running now: allowing '
+        "it again brings none of them back.",
         operation_id="setEmergencyAccessSetting",
     )
     async def set_emergency_setting(
@@ -235,8 +237,9 @@ class ProController(Controller):
         description='`{"space", "reason"}`. The access is marked in the space\'s history with the reason; '
         "the holder (for a child's space no one holds, the parents) is e-mailed at once, without the reason or "
         "any health data. "
-        "403 when the holder has forbidden emergency access or blocked this professional; 404 for a space "
-        "that does not exist or is closed.",
+        "403 when the holder has forbidden emergency access or blocked this professional; 409 when the "
+        "professional is authorised on the space, or has an emergency access to it that still runs; 404 for a "
+        "space that does not exist or is closed.",
         operation_id="openEmergencyAccess",
     )
     async def emergency_access(
