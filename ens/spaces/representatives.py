@@ -242,7 +242,7 @@ async def record_curator_consent(
     """The holder consents to a curator's reading until ``until`` (inclusive, in the space's time
     zone), or withdraws consent (``None``)."""
     row = await fetch_one(
-        "SELECT kind FROM representatives WHERE space_id = {} AND id = {} AND revoked_at IS NULL",
+        "SELECT kind, until FROM representatives WHERE space_id = {} AND id = {} AND revoked_at IS NULL",
         access.space_id,
         representative_id,
     )
@@ -254,6 +254,18 @@ async def record_curator_consent(
     today = clock.now().astimezone(_zone(access.space)).date()
     if until is not None and until < today:
         raise Invalid("Consent cannot end in the past.", [FieldError("/until", "is in the past")])
+    # Consent to a curator's reading lasts no longer than the measure (its last day, local).
+    measure_end = aware_or_none(row["until"])
+    last_day = (
+        measure_end.astimezone(_zone(access.space)).date() - timedelta(days=1)
+        if measure_end is not None
+        else years_later(today, MAX_MEASURE_YEARS)
+    )
+    if until is not None and until > last_day:
+        raise Invalid(
+            f"Consent cannot run past the measure's last day ({last_day.isoformat()}).",
+            [FieldError("/until", f"after {last_day.isoformat()}")],
+        )
     ends = None if until is None else _local_midnight(until + timedelta(days=1), access.space)
     async with write_transaction():
         await fetch(
@@ -418,6 +430,12 @@ class CourtMeasure:
     relates_to: Literal["person", "property"]
 
 
+# A protection measure is ordered, or renewed, for at most 20 years (Code civil, art. 441 and 442:
+# five, ten or, on renewal, twenty); a later end is a typing mistake (and past year 9999 a date no
+# one can store: an outside review's "9999-12-31" was a 500).
+MAX_MEASURE_YEARS = 20
+
+
 async def add_court_measure(measure: CourtMeasure, *, operator: str | None = None) -> UUID:
     """An operator records a protection measure for an adult's space (``ens representatives add``),
     with its row in the space's history (``operator``: their name, if they gave it)."""
@@ -436,6 +454,13 @@ async def add_court_measure(measure: CourtMeasure, *, operator: str | None = Non
         raise Conflict("The holder cannot represent themself.")
     if measure.until is not None and measure.until < measure.since:
         raise Invalid("The measure must end after it starts.", [FieldError("/until", "before since")])
+    if measure.since > years_later(clock.now().date(), 1):
+        raise Invalid("A court measure starts within a year from today.", [FieldError("/since", "too far ahead")])
+    if measure.until is not None and measure.until > years_later(measure.since, MAX_MEASURE_YEARS):
+        raise Invalid(
+            f"A court measure is ordered for at most {MAX_MEASURE_YEARS} years.",
+            [FieldError("/until", f"more than {MAX_MEASURE_YEARS} years after since")],
+        )
     now = clock.now()
     async with write_transaction():
         account = await fetch_one("SELECT given_name, family_name FROM accounts WHERE id = {}", measure.account_id)

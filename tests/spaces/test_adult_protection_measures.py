@@ -203,3 +203,20 @@ async def test_ending_a_representation_that_ended_meanwhile_keeps_its_reason(mak
         "SELECT ended_reason FROM representatives WHERE space_id = {} AND id = {}", holder.space_id, representation
     )
     assert row is not None and row["ended_reason"] == "jugement du 1er décembre"
+
+
+async def test_consent_runs_no_longer_than_the_measure(client: httpx.AsyncClient, make_person: MakePerson) -> None:
+    """An outside review's ``{"until": "9999-12-31"}`` was a 500 (the day after it cannot be stored)."""
+    holder, curator, other = await make_person(), await make_person(), await make_person()
+    url = f"/v1/spaces/{holder.space_id}/representatives"
+    ends = today_in_paris() + timedelta(days=400)
+    measure = await court_measure(holder, curator, "curatelle", until=ends)
+    for day, status in (("9999-12-31", 422), ((ends + timedelta(days=1)).isoformat(), 422), (ends.isoformat(), 200)):
+        answer = await client.put(f"{url}/{measure}/consent", json={"until": day}, headers=holder.headers)
+        assert answer.status_code == status, answer.text
+        if status == 422:
+            assert answer.json()["errors"][0]["pointer"] == "/until"
+    # A measure without an end: consent for at most 20 years.
+    open_ended = await court_measure(holder, other, "curatelle")
+    far = await client.put(f"{url}/{open_ended}/consent", json={"until": "9999-12-31"}, headers=holder.headers)
+    assert far.status_code == 422 and far.headers["content-type"].startswith("application/problem+json")

@@ -119,6 +119,10 @@ async def test_a_court_measure_recorded_and_ended_is_in_the_holders_and_the_tuto
     # A refused command (the tutor is already named) writes nothing.
     again = _add_measure(settings, holder, tutor, "curatelle")
     assert again.returncode == 2 and "already represents" in again.stderr, again
+    # A date no measure has (an outside review's 9999-12-31 was a traceback): one line, exit 2.
+    for more in (("--until", "9999-12-31"), ("--until", "2046-03-13")):
+        far = _add_measure(settings, holder, await make_person(), "curatelle", *more)
+        assert far.returncode == 2 and "at most 20 years" in far.stderr and "Traceback" not in far.stderr, far
     assert await _operator_rows(holder.space_id) == 1
 
     # Ended, with no name given: "an operator", and not the reason.
