@@ -100,6 +100,10 @@ _SPECIAL: dict[tuple[str, str], tuple[str, str]] = {
     ),
     ("POST", "/approve"): ("a accepté une demande d'accès", "a tenté d'accepter une demande d'accès"),
     ("POST", "/refuse"): ("a refusé une demande d'accès", "a tenté de refuser une demande d'accès"),
+    ("GET", "/emergency-access"): (
+        "a consulté l'autorisation d'accès d'urgence",
+        "a tenté de consulter l'autorisation d'accès d'urgence",
+    ),
     ("PUT", "/emergency-access"): (
         "a modifié l'autorisation d'accès d'urgence",
         "a tenté de modifier l'autorisation d'accès d'urgence",
@@ -152,7 +156,8 @@ def actor_words(row: Any) -> str:
         return f"{name} ({KIND_WORDS.get(kind, 'représentant')})" if kind else f"{name} (représentant)"
     if row["acting_as"] == "professional":
         profession = access_matrix().label(_get(row, "profession"))
-        if kind == "professional_emergency":
+        # An attempt to open an emergency access that was refused opened none.
+        if kind == "professional_emergency" and int(_get(row, "outcome") or 200) < 400:
             return f"{name} ({profession}, en accès d'urgence)"
         return f"{name} ({profession})"
     return name
@@ -173,7 +178,10 @@ def describe(row: Any) -> str:
         # A refused command writes no row: an operator's row is always a change made.
         return f"{actor_words(row)} {_operator_words(row)}."
     special = next((words for (m, end), words in _SPECIAL.items() if m == method and route.endswith(end)), None)
-    if special is not None:
+    subject = _get(row, "subject_name")
+    if (method, route) == ("POST", "/v1/spaces/{space}/professionals") and subject and not refused:
+        sentence = f"{actor_words(row)} a autorisé {subject}, professionnel de santé"
+    elif special is not None:
         verb = special[1] if refused else special[0]
         sentence = f"{actor_words(row)} {verb}"
     else:

@@ -241,11 +241,14 @@ async def grant_authorisation(access: SpaceAccess, professional_id: UUID) -> Pro
     until = decision_end(access, now=now)
     async with decision(access):
         row = await fetch_one(
-            "SELECT id, status, until FROM space_professionals WHERE space_id = {} AND professional_id = {}",
+            "SELECT sp.id, sp.status, sp.until, p.given_name || ' ' || p.family_name AS name FROM professionals p "
+            "LEFT JOIN space_professionals sp ON sp.space_id = {} AND sp.professional_id = p.id WHERE p.id = {}",
             access.space_id,
             professional_id,
         )
         if row is None:
+            raise NotFound("No such professional.")
+        if row["id"] is None:
             entry_id = uuid.uuid4()
             await fetch(
                 "INSERT INTO space_professionals (space_id, id, professional_id, status, since, until, decided_by, "
@@ -264,6 +267,8 @@ async def grant_authorisation(access: SpaceAccess, professional_id: UUID) -> Pro
             if row["status"] == "authorised" and row["until"] is not None and aware(row["until"]) > now:
                 raise Conflict(f"This professional is authorised already (professionals/{entry_id}): renew instead.")
             await _set(access, entry_id, status="authorised", since=now, until=until, now=now)
+        # The holder's history says whom a representative authorised, not only that they did.
+        access.names_new_item(entry_id, "professionals", subject=row["name"])
     return await get_professional(access.space_id, entry_id)
 
 

@@ -93,5 +93,12 @@ async def test_no_emergency_access_for_an_authorised_professional_nor_a_second_o
     assert await _running(holder, nurse) == 1
     # Each attempt is in the holder's history, with its outcome.
     rows = (await mail_client.get(f"{space}/access-history", headers=holder.headers)).json()["items"]
-    outcomes = sorted(row["outcome"] for row in rows if row["action"] == "POST /v1/pro/emergency-access")
-    assert outcomes == [201, 409, 409]
+    attempts = [row for row in rows if row["action"] == "POST /v1/pro/emergency-access"]
+    assert sorted(row["outcome"] for row in attempts) == [201, 409, 409]
+    # A refused attempt opened nothing: its sentence does not say the professional was in one.
+    for row in attempts:
+        assert ("en accès d'urgence) a ouvert" in row["description"]) == (row["outcome"] == 201), row
+    # Reading the switch is said as such, not as reading the professionals.
+    assert (await mail_client.get(f"{space}/emergency-access", headers=holder.headers)).status_code == 200
+    [read] = (await mail_client.get(f"{space}/access-history?limit=1", headers=holder.headers)).json()["items"]
+    assert "a consulté l'autorisation d'accès d'urgence" in read["description"], read

@@ -119,6 +119,15 @@ async def test_the_holder_authorises_lists_renews_revokes_and_blocks(
     name = f"{holder.given_name} {holder.family_name} (titulaire)"
     for verb in ("a autorisé", "a renouvelé l'autorisation d'", "a bloqué"):
         assert any(sentence.startswith(f"{name} {verb}") for sentence in said), (verb, said)
+    # An authorisation names whom (an outside review: a guardian's authorisation said only "a
+    # professional"), and its row names the entry, as the other decisions' rows do.
+    pro_name = f"{pro.given_name} {pro.family_name}"
+    assert f"{name} a autorisé {pro_name}, professionnel de santé." in said, said
+    rows = (
+        await client.get(f"/v1/spaces/{holder.space_id}/access-history?resource=professionals", headers=holder.headers)
+    ).json()["items"]
+    added = [row for row in rows if row["action"] == "POST /v1/spaces/{space}/professionals" and row["outcome"] == 201]
+    assert added and {row["resourceId"] for row in added} == {entry["id"]}
 
 
 async def test_the_day_before_the_anniversary_and_the_anniversary_day(

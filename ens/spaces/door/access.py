@@ -71,14 +71,17 @@ class SpaceAccess:
     def space_id(self) -> UUID:
         return self.space.id
 
-    def names_new_item(self, item_id: UUID, resource: str) -> None:
+    def names_new_item(self, item_id: UUID, resource: str, *, subject: str | None = None) -> None:
         """The item of ``resource`` this request creates, named on its access-history row as the
         routes that work on an item name theirs: whom the item is hidden from is then not shown the
-        row either. Only by a route about that resource (an import creates items of many)."""
+        row either. Only by a route about that resource (an import creates items of many).
+        ``subject``: whom the item is about, when the row's sentence names them (a professional
+        authorised)."""
         row = self.history_row
         if row is not None and row.resource_id is None and row.resource_type == resource:
             row.resource_id = str(item_id)
             row.creates = True
+            row.subject_name = subject
 
     @property
     def is_person(self) -> bool:
