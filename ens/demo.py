@@ -12,10 +12,12 @@ from zoneinfo import ZoneInfo
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from ens.auth.clients import register_app
 from ens.auth.dev.identities import DEV_IDENTITIES, as_identity
 from ens.auth.dev.token import sign_in_dev_professional
 from ens.core import clock, db
 from ens.core.api import Cursors
+from ens.core.scopes import SCOPES
 from ens.core.settings import Settings
 from ens.spaces.caller import SPACE_SCOPE, Caller
 from ens.spaces.codes import space_of
@@ -25,12 +27,14 @@ from ens.spaces.professionals import authorisation_end
 from ens.spaces.representatives import add_representative, create_child_space
 from ens.spaces.schemas import ChildSpaceCreate
 from ens.spaces.service import create_app_grant, sign_in_identity
+from ens.vitals import scopes as vitals_scopes
 from ens.vitals.scopes import scope_name
 from ens.vitals.service import record_measurements
 
 DEMO_IDENTITY = "camille"
 DEMO_SCALE_CLIENT = "demo-scale"
 DEMO_SCALE_NAME = "Balance connectée (démo)"
+DEMO_SCALE_PUBLISHER = "ENS (démonstration)"
 DEMO_SCALE_TYPES = ("body_weight", "blood_pressure", "heart_rate", "steps_per_day")
 BATCH = 500
 
@@ -147,7 +151,30 @@ def demo_measures(today: date, zone: ZoneInfo) -> tuple[list[dict[str, Any]], li
     return from_app, by_hand
 
 
-async def _seed_vitals(space_id: UUID, account_id: UUID, *, progress: Progress, today: date | None) -> tuple[int, int]:
+async def _register_scale_app(settings: Settings, scopes: list[str]) -> None:
+    """The scale app as an operator registers a labelled app (``ens apps register``), once: the
+    catalogue (``GET /v1/apps``) lists the app the holder sees connected. A public client whose
+    redirect URI is any loopback port, so that a script on the developer's machine can play it
+    through the real consent flow. Left as it is when there (disabled by an operator: so be it)."""
+    known = await db.fetch_one("SELECT client_id FROM oauth_clients WHERE client_id = {}", DEMO_SCALE_CLIENT)
+    if known is not None:
+        return
+    # The registration checks each scope against the registry, which ``ens.app`` fills at start-up
+    # and ``ens demo`` never starts: the scale's own (registering them again changes nothing).
+    SCOPES.register(vitals_scopes.SCOPES)
+    await register_app(
+        settings.secret_key,
+        client_id=DEMO_SCALE_CLIENT,
+        name=DEMO_SCALE_NAME,
+        publisher=DEMO_SCALE_PUBLISHER,
+        redirect_uris=["http://127.0.0.1/callback"],
+        scopes=scopes,
+    )
+
+
+async def _seed_vitals(
+    settings: Settings, space_id: UUID, account_id: UUID, *, progress: Progress, today: date | None
+) -> tuple[int, int]:
     """The demo scale app (a labelled app with its own grant) and the holder typing by hand: the
     year up to ``today``. Seeded again another day, what is there stays, the new days are added."""
     row = await db.fetch_one(
@@ -158,6 +185,7 @@ async def _seed_vitals(space_id: UUID, account_id: UUID, *, progress: Progress, 
     assert row is not None
     space = SpaceRef(**row)
     scopes = [scope_name(code, mode) for code in DEMO_SCALE_TYPES for mode in ("read", "write")]
+    await _register_scale_app(settings, scopes)
     grant_id = await create_app_grant(
         account_id, space_id, client_id=DEMO_SCALE_CLIENT, client_name=DEMO_SCALE_NAME, scopes=scopes
     )
@@ -366,7 +394,7 @@ async def seed_demo(settings: Settings, *, today: date | None = None) -> None:
             signed_in = await sign_in_identity(as_identity(identity, settings.effective_oidc_issuer))
             progress.advance(task)
             measures, created = await _seed_vitals(
-                signed_in.space_id, signed_in.account_id, progress=progress, today=today
+                settings, signed_in.space_id, signed_in.account_id, progress=progress, today=today
             )
             child_id, child_created = await _seed_family(settings)
             vaccinations = await _seed_vaccinations(signed_in.space_id, signed_in.account_id)

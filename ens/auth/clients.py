@@ -147,8 +147,12 @@ async def register_app(
     confidential: bool = False,
     publisher: str | None = None,
     label_status: str = "labelled",
+    client_id: str | None = None,
 ) -> RegisteredApp:
-    """Register a labelled app; the client secret (confidential apps) is returned once, stored hashed."""
+    """Register a labelled app; the client secret (confidential apps) is returned once, stored hashed.
+
+    The client id is made from the name, unless ``client_id`` names it (the demo's app, which the
+    grant the demo seeds names)."""
     if kind == "professional":
         # A professional's software acts for the professional in person (the access matrix): one scope.
         errors = [
@@ -175,7 +179,7 @@ async def register_app(
         _check_redirect_uri(uri)
     ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:40] or "app"
-    client_id = f"{slug}-{secrets.token_hex(4)}"
+    client_id = client_id or f"{slug}-{secrets.token_hex(4)}"
     secret = secrets.token_urlsafe(32) if confidential else None
     if await find_client(client_id) is not None:
         raise Conflict("client id collision; try again")

@@ -3,7 +3,9 @@
 A retry with the same key and body replays the first response and creates nothing; the same key
 with another body is 422; while the first request still runs, 409. Keys are scoped to the caller
 and kept 24 hours. Responses marked ``Cache-Control: no-store`` (tokens, recovery codes) are never
-stored: their key is released and a retry runs again.
+stored: their key is released and a retry runs again. A service whose secret answer must not be
+doubled by such a retry (the client lost the first one, so it never saw its secret) marks what it
+makes with :func:`retry_mark` and lets the retry replace it.
 """
 
 from __future__ import annotations
@@ -45,6 +47,13 @@ _KEY = re.compile(r"[\x21-\x7e]{1,255}")
 SPACE_STATE_KEY = "ens.space_id"
 REPLAY_STATE_KEY = "ens.idempotent_replay"
 REFUSAL_STATE_KEY = "ens.idempotent_refusal"
+
+
+def retry_mark(caller_scope: str, key: str) -> str:
+    """What a secret-bearing answer's row keeps of the ``Idempotency-Key`` that made it, scoped to
+    the caller as the key is (:attr:`ens.spaces.caller.Caller.idempotency_scope`): a retry with the
+    same key finds the rows it replaces. Hashed: a fixed width, and the client's key is not kept."""
+    return hashlib.sha256(f"{caller_scope}\n{key}".encode()).hexdigest()
 
 
 async def _claim(caller: str, key: str, *, request_hash: str, lease: timedelta) -> Row | None:

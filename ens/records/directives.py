@@ -20,7 +20,7 @@ import msgspec
 
 from ens.core import clock
 from ens.core.api import Cursors, check_limit
-from ens.core.clock import as_date, aware
+from ens.core.clock import as_date, aware, aware_or_none
 from ens.core.db import Row, Scalar, as_uuid, fetch, fetch_one, write_transaction
 from ens.core.errors import Conflict, FieldError, Invalid, NotFound
 from ens.core.local_time import zone_of
@@ -49,10 +49,18 @@ _CONTENT = msgspec.json.Decoder(DirectivesContent)
 _ACT = "Advance directives are written"
 _NONE = "No advance directives are recorded in this space."
 
+# When the next version replaced a version (NULL for the current one): one look-up by the
+# (space_id, version) key per row. The next one rather than version + 1, which would assume the
+# numbers have no gap.
+_SUPERSEDED_AT = (
+    "(SELECT n.created_at FROM directive_versions n WHERE n.space_id = directive_versions.space_id "
+    "AND n.version > directive_versions.version ORDER BY n.version LIMIT 1) AS superseded_at"
+)
 _COLUMNS = (
     "id, version, status, form, content, author_given_name, author_family_name, author_birthdate, "
     "author_birthplace, created_at, created_by_account_id, created_by_name"
 )
+_READ = f"{_COLUMNS}, {_SUPERSEDED_AT}"
 
 
 def review_due_after(reviewed_at: datetime, *, timezone: str) -> datetime:
@@ -69,10 +77,13 @@ def review_due_after(reviewed_at: datetime, *, timezone: str) -> datetime:
 
 def _version(row: Row) -> DirectiveVersionRead:
     content = _CONTENT.decode(row["content"])
+    superseded_at = aware_or_none(row["superseded_at"])
     return DirectiveVersionRead(
         id=as_uuid(row["id"]),
         version=int(row["version"]),
         status=row["status"],
+        current=superseded_at is None,
+        superseded_at=superseded_at,
         form=row["form"],
         created_at=aware(row["created_at"]),
         created_by=CreatedByRead(account_id=as_uuid(row["created_by_account_id"]), name=row["created_by_name"]),
@@ -124,7 +135,7 @@ def current_directives_scalars(space_id: UUID) -> dict[str, Scalar]:
 
 async def _current_row(space_id: UUID) -> Row | None:
     return await fetch_one(
-        f"SELECT {_COLUMNS} FROM directive_versions WHERE space_id = {{}} ORDER BY version DESC LIMIT 1", space_id
+        f"SELECT {_READ} FROM directive_versions WHERE space_id = {{}} ORDER BY version DESC LIMIT 1", space_id
     )
 
 
@@ -150,7 +161,7 @@ async def current_directives(space_id: UUID, *, timezone: str) -> DirectivesRead
 async def every_directive_version(space_id: UUID, *, timezone: str) -> list[DirectivesRead]:
     """Every version, oldest first, each read as the current one is (the export: the directives'
     whole history, as ``GET .../directives/versions`` serves it); the last carries its confirmation."""
-    rows = await fetch(f"SELECT {_COLUMNS} FROM directive_versions WHERE space_id = {{}} ORDER BY version", space_id)
+    rows = await fetch(f"SELECT {_READ} FROM directive_versions WHERE space_id = {{}} ORDER BY version", space_id)
     if not rows:
         return []
     now = clock.now()
@@ -177,7 +188,7 @@ async def list_directive_versions(
     purpose = f"directive-versions:{access.space_id}"
     before = int(cursors.decode(purpose, cursor)[0]) if cursor else 2**31 - 1
     rows = await fetch(
-        f"""SELECT {_COLUMNS} FROM directive_versions WHERE space_id = {{}} AND version < {{}}
+        f"""SELECT {_READ} FROM directive_versions WHERE space_id = {{}} AND version < {{}}
             ORDER BY version DESC LIMIT {{}}""",
         access.space_id,
         before,

@@ -47,6 +47,7 @@ async def new_code(
     created_by: UUID,
     expires_at: datetime,
     operator: OperatorNote | None = None,
+    idempotency_mark: str | None = None,
 ) -> str:
     code = secrets.token_urlsafe(16)  # 128 bits
     now = clock.now()
@@ -61,6 +62,7 @@ async def new_code(
             expires_at=expires_at,
             operator_name=operator.name if operator else None,
             operator_reason=operator.reason if operator else None,
+            idempotency_mark=idempotency_mark,
         )
     )
     return code

@@ -17,6 +17,7 @@ from ens.core.api import require_unversioned
 from ens.core.clock import as_date, aware, aware_or_none
 from ens.core.db import Row, as_uuid, fetch, fetch_one, serialise, write_transaction
 from ens.core.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
+from ens.core.idempotency import KEY_TTL, retry_mark
 from ens.core.names import same_names, years_later
 from ens.spaces.codes import new_code, space_of, take_code, use_code
 from ens.spaces.door import SpaceAccess, SpaceRef, adulthood, security_log
@@ -288,14 +289,32 @@ def _local_midnight(day: date, space: SpaceRef) -> datetime:
 # Codes: the other parent's invitation, the young adult's claim
 
 
-async def invite_parent(access: SpaceAccess, *, secret_key: str) -> InvitationRead:
+async def invite_parent(access: SpaceAccess, *, secret_key: str, idempotency_key: str | None) -> InvitationRead:
     """A parent's one-time code for the other parent of a minor: 7 days, single use, at most five
-    live ones per space."""
+    live ones per space.
+
+    The answer carries the code, shown once, so it is never stored for an ``Idempotency-Key``
+    replay: a retry with the same key runs again. Its client lost the first answer and never saw
+    that code: the retry's code replaces it (the first is expired), so one key leaves at most one
+    live code. Within the key's 24 hours only, as a replay would be; without a key, every request
+    makes a code of its own."""
     if access.space.holder_account_id is not None:
         raise Conflict("Only a minor's space, which no holder has taken over, has parents to invite.")
     now = clock.now()
+    mark = None if idempotency_key is None else retry_mark(access.caller.idempotency_scope, idempotency_key)
     async with write_transaction():
         await serialise(f"invitations:{access.space_id}")  # the count, then one more: one at a time
+        if mark is not None:
+            # Before the count: a retry at the limit replaces its code rather than being refused.
+            await fetch(
+                "UPDATE space_codes SET expires_at = {} WHERE space_id = {} AND purpose = 'invitation' "
+                "AND idempotency_mark = {} AND created_at > {} AND used_at IS NULL AND expires_at > {}",
+                now,
+                access.space_id,
+                mark,
+                now - KEY_TTL,
+                now,
+            )
         live = await fetch(
             "SELECT COUNT(*) AS n FROM space_codes WHERE space_id = {} AND purpose = 'invitation' "
             "AND used_at IS NULL AND expires_at > {}",
@@ -311,6 +330,7 @@ async def invite_parent(access: SpaceAccess, *, secret_key: str) -> InvitationRe
             purpose="invitation",
             created_by=access.caller.account_id,
             expires_at=expires_at,
+            idempotency_mark=mark,
         )
     return InvitationRead(code=code, expires_at=expires_at, kind="parent")
 

@@ -34,6 +34,20 @@ from ens.spaces.schemas import (
 
 # Answers that carry a code shown once are never cached, nor stored for an Idempotency-Key replay.
 NO_STORE = {"Cache-Control": "no-store"}
+# Read by the services whose answers are never stored (their retry replaces what the first made);
+# its form is checked before the handler runs (ens.core.idempotency: 400).
+IdempotencyKey = Annotated[
+    str | None,
+    HeaderParameter(
+        name="Idempotency-Key",
+        required=False,
+        min_length=1,
+        max_length=255,
+        description="Optional, 1 to 255 visible ASCII characters (400 otherwise). The answer carries a code "
+        "shown once, so it is never stored for a replay: a retry with the same key (within 24 hours) makes a "
+        "new code that replaces the first, which is no longer accepted; while the first runs, 409.",
+    ),
+]
 
 
 class AccessHistoryController(Controller):
@@ -112,8 +126,12 @@ class RepresentativesController(Controller):
         summary="A parent's one-time code for the other parent of a minor (shown once, 7 days)",
         operation_id="inviteParent",
     )
-    async def invite(self, access: Access, settings: NamedDependency[Settings]) -> Response[InvitationRead]:
-        invitation = await representatives.invite_parent(access, secret_key=settings.secret_key)
+    async def invite(
+        self, access: Access, settings: NamedDependency[Settings], idempotency_key: IdempotencyKey = None
+    ) -> Response[InvitationRead]:
+        invitation = await representatives.invite_parent(
+            access, secret_key=settings.secret_key, idempotency_key=idempotency_key
+        )
         return Response(invitation, status_code=201, headers=NO_STORE)
 
     @delete(

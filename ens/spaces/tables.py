@@ -96,6 +96,9 @@ class SpaceCode(Table, tablename="space_codes"):
     used_by = UUID(null=True, default=None)
     operator_name = Varchar(length=255, null=True, default=None)
     operator_reason = Varchar(length=255, null=True, default=None)
+    # ``ens.core.idempotency.retry_mark`` of the Idempotency-Key an invitation was made with: its
+    # retry replaces it (the answer, a code shown once, is never stored for a replay).
+    idempotency_mark = Varchar(length=64, null=True, default=None)
 
 
 class CodeGuesses(Table, tablename="code_guesses"):

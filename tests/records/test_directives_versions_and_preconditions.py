@@ -104,6 +104,21 @@ async def test_the_version_history_after_update_revoke_and_a_new_version(client,
     assert [i["version"] for i in first_page["items"]] == [4, 3, 2]
     rest = await client.get(f"{DIRECTIVES}/versions?limit=3&cursor={first_page['nextCursor']}", headers=headers)
     assert [i["version"] for i in rest.json()["items"]] == [1] and rest.json()["nextCursor"] is None
+    # Which one is in force: every replaced version said "active" as the one in force does. Each
+    # says whether it is the current one and when the next replaced it, on any page.
+    assert [(i["version"], i["current"], i["supersededAt"]) for i in items] == [
+        (4, True, None),
+        (3, False, items[0]["createdAt"]),
+        (2, False, items[1]["createdAt"]),
+        (1, False, items[2]["createdAt"]),
+    ]
+    assert (rest.json()["items"][0]["current"], rest.json()["items"][0]["supersededAt"]) == (
+        False,
+        items[2]["createdAt"],
+    )
+    assert (first_page["items"][0]["current"], first_page["items"][0]["supersededAt"]) == (True, None)
+    got = (await client.get(DIRECTIVES, headers=headers)).json()
+    assert (got["version"], got["current"], got["supersededAt"]) == (4, True, None)
 
 
 async def test_two_devices_writing_at_once_cannot_overwrite_each_other(client, person):
@@ -238,6 +253,13 @@ async def test_the_contract_says_organ_donation_wishes_are_informative(openapi):
         schemas["OrganDonationWish"]["properties"]["choice"]["description"],
     ):
         assert "Informative only" in description and "L1232-1" in description and "refusal register" in description
+
+
+async def test_the_contract_says_which_version_is_in_force(openapi):
+    version = openapi["components"]["schemas"]["DirectiveVersionRead"]
+    assert {"current", "supersededAt"} <= set(version["required"])
+    assert "in force" in version["properties"]["current"]["description"]
+    assert "replaced" in version["properties"]["supersededAt"]["description"]
 
 
 async def test_a_write_waits_for_the_one_in_progress_then_finds_its_tag_stale(client, person):

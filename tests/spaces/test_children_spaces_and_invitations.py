@@ -243,3 +243,47 @@ async def test_a_parent_withdraws_only_themself(client: httpx.AsyncClient, make_
         "SELECT revoked_at, ended_reason FROM representatives WHERE space_id = {} AND id = {}", child, uuid.UUID(mine)
     )
     assert row is not None and row["revoked_at"] is not None and row["ended_reason"] == "withdrew"
+
+
+async def test_a_retried_invitation_replaces_the_code_the_client_lost(
+    client: httpx.AsyncClient, make_person: MakePerson
+) -> None:
+    """A code is shown once and never stored for a replay: the retry runs again, and its code
+    replaces the first one (which the client never saw), so one key never leaves two live codes."""
+    parent, stranger, other = await make_person(), await make_person(), await make_person()
+    child = await create_child_space(client, parent)
+    path = f"/v1/spaces/{child}/representatives/invitations"
+    keyed = {**parent.headers, "Idempotency-Key": "invite-other-parent-1"}
+    first = await client.post(path, headers=keyed)
+    for _ in range(4):  # five live codes: the most a space may have waiting
+        await invite(client, parent, child)
+    # The retry replaces its code rather than making a sixth: not refused at the limit.
+    retry = await client.post(path, headers=keyed)
+    assert first.status_code == retry.status_code == 201, retry.text
+    assert "idempotent-replayed" not in retry.headers and retry.headers["cache-control"] == "no-store"
+    assert first.json()["code"] != retry.json()["code"]
+    lost = await client.post(f"/v1/invitations/{first.json()['code']}/accept", headers=stranger.headers)
+    assert lost.status_code == 404, lost.text
+    assert (await client.get(f"/v1/spaces/{child}", headers=stranger.headers)).status_code == 404
+    accepted = await client.post(f"/v1/invitations/{retry.json()['code']}/accept", headers=other.headers)
+    assert accepted.status_code == 200, accepted.text
+
+
+async def test_invitations_without_a_key_or_with_other_keys_are_each_their_own(
+    client: httpx.AsyncClient, make_person: MakePerson
+) -> None:
+    parent, other, another = await make_person(), await make_person(), await make_person()
+    child = await create_child_space(client, parent)
+    path = f"/v1/spaces/{child}/representatives/invitations"
+    unkeyed = [(await client.post(path, headers=parent.headers)).json()["code"] for _ in range(2)]
+    keyed = [
+        (await client.post(path, headers={**parent.headers, "Idempotency-Key": key})).json()["code"]
+        for key in ("invite-a", "invite-b")
+    ]
+    live = await db.fetch(
+        "SELECT id FROM space_codes WHERE space_id = {} AND used_at IS NULL AND expires_at > {}", child, clock.now()
+    )
+    assert len(set(unkeyed + keyed)) == 4 == len(live)
+    # Any one of them still lets a parent in (two parents at most: the first two tried).
+    assert (await client.post(f"/v1/invitations/{unkeyed[0]}/accept", headers=other.headers)).status_code == 200
+    assert (await client.post(f"/v1/invitations/{keyed[0]}/accept", headers=another.headers)).status_code == 409

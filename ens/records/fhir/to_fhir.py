@@ -106,11 +106,13 @@ def _text(text: str) -> CodeableConcept:
 # Each record
 
 
-def consent_of(directives: DirectivesRead, *, space_id: UUID, pdf: bytes | None, superseded: bool = False) -> Consent:
+def consent_of(directives: DirectivesRead, *, space_id: UUID, pdf: bytes | None) -> Consent:
     """A version of the directives as a ``Consent`` (scope ``adr``): active, or inactive once revoked
-    or ``superseded`` by a later version (which keeps what it said). ``pdf`` is the printed version,
-    attached (a superseded one's says so on every page, and its title too); a pointer's attachment
-    only says where the paper directives are."""
+    or superseded by a later version (not ``current``; it keeps what it said), as the versions'
+    list says which one is in force. ``pdf`` is the printed version, attached (a superseded one's
+    says so on every page, and its title too); a pointer's attachment only says where the paper
+    directives are."""
+    superseded = not directives.current
     patient = patient_reference(space_id)
     attachment: Attachment | None = None
     provision: ConsentProvision | None = None
@@ -329,8 +331,7 @@ async def records_as_fhir(space_id: UUID, *, timezone: str, with_hidden: bool) -
             if printable
             else None
         )
-        superseded = next_version is not None
-        resources.append(consent_of(directives, space_id=space_id, pdf=pdf, superseded=superseded))
+        resources.append(consent_of(directives, space_id=space_id, pdf=pdf))
     resources += [trusted_person_of(former, space_id=space_id) for former in await former_trusted_persons(space_id)]
     trusted = await current_trusted_person(space_id)
     if trusted is not None:

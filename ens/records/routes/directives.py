@@ -137,6 +137,9 @@ class DirectivesController(Controller):
         "/versions",
         opt=reads("directives"),
         summary="Every version of the advance directives, newest first",
+        description="status is what each version said when written (a revocation says revoked) and a replaced "
+        "version keeps it: the version in force is the one with current true (none when its status is revoked); "
+        "every other has supersededAt, when the next version replaced it.",
         operation_id="listDirectiveVersions",
     )
     async def versions(

@@ -121,9 +121,27 @@ class AuthorRead(ReadStruct, kw_only=True):
 
 
 class DirectiveVersionRead(ReadStruct, kw_only=True):
+    """One version of the directives. ``status`` is what the version said when written (``active``:
+    directives; ``revoked``: their revocation), kept as written: a version replaced by a newer one
+    still says ``active``. Which one is in force is ``current`` (and ``supersededAt``)."""
+
     id: UUID
     version: int
     status: Literal["active", "revoked"]
+    current: Annotated[
+        bool,
+        Meta(
+            description="Whether this is the current version, the newest: the directives in force when its "
+            "status is active, none in force when it is revoked. Every other version is false, whatever its status."
+        ),
+    ]
+    superseded_at: Annotated[
+        datetime | None,
+        Meta(
+            description="When the next version replaced this one (that version's createdAt); null for the current "
+            "version. A version replaced is no longer in force, even when its status says active."
+        ),
+    ]
     form: Literal["structured", "pointer"] | None
     created_at: datetime
     created_by: CreatedByRead
