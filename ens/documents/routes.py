@@ -266,7 +266,8 @@ class DocumentsController(Controller):
         opt=CHANGE,
         summary="Hide the document from professionals or representatives, or show it again",
         description="hiddenFromProfessionals: the holder, or a representative who may change the space's data "
-        "(professionals then do not see it, but the one who wrote it does); hiddenFromRepresentatives: the holder "
+        "(professionals then do not see it, but the one who wrote it does; what the adult holder hid themself, only "
+        "they show again); hiddenFromRepresentatives: the holder "
         "only; hiddenFromHolder (with hiddenFromHolderUntil, a day after today, or until released with false): the "
         "professional who wrote it. Anyone else sending a flag is 403, even to send its current value.",
         operation_id="changeDocumentMasking",

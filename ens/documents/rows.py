@@ -16,7 +16,8 @@ from ens.spaces.door import SpaceAccess
 COLUMNS = (
     "d.id, d.space_id, d.type_code, d.title, d.care_date, d.media_type, d.filename, d.size, d.object_name, "
     "d.content_id, d.author_name, d.author_account_id, d.added_by_account_id, d.added_by_client_id, "
-    "d.added_by_name, d.added_by_role, d.hidden_from_professionals, d.hidden_from_representatives, "
+    "d.added_by_name, d.added_by_role, d.hidden_from_professionals, d.hidden_from_professionals_by_holder, "
+    "d.hidden_from_representatives, "
     "d.hidden_from_holder, d.hidden_from_holder_until, d.created_at, d.updated_at"
 )
 

@@ -176,7 +176,16 @@ async def change_masking(
         require_if_match(if_match, msgspec.json.encode(document_read(row, today=today)))
         changes: dict[str, object] = {}
         if update.hidden_from_professionals is not None:
+            # Hidden by the adult holder themself: theirs alone to show again (SpaceAccess.is_adult_holder).
+            by_holder = bool(row["hidden_from_professionals"]) and bool(row["hidden_from_professionals_by_holder"])
+            if by_holder and not update.hidden_from_professionals and not access.is_adult_holder:
+                raise Forbidden(
+                    "The holder hid this document from professionals themself: only they may show it again."
+                )
             changes["hidden_from_professionals"] = update.hidden_from_professionals
+            changes["hidden_from_professionals_by_holder"] = update.hidden_from_professionals and (
+                access.is_adult_holder or by_holder
+            )
         if update.hidden_from_representatives is not None:
             changes["hidden_from_representatives"] = update.hidden_from_representatives
         if update.hidden_from_holder is not None:

@@ -39,6 +39,8 @@ class Document(Table, tablename="documents"):
     added_by_name = Text(null=True, default=None)
     added_by_role = Varchar(length=16)
     hidden_from_professionals = Boolean(default=False)
+    # Hidden by the adult holder themself: theirs alone to show again (ens.documents.masking).
+    hidden_from_professionals_by_holder = Boolean(default=False)
     hidden_from_representatives = Boolean(default=False)
     hidden_from_holder = Boolean(default=False)
     hidden_from_holder_until = Date(null=True, default=None)

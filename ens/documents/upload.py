@@ -285,11 +285,11 @@ async def upload_document(access: SpaceAccess, upload: Upload, *, storage: Stora
             await fetch(
                 """INSERT INTO documents (space_id, id, type_code, title, care_date, media_type, filename, size,
                    object_name, content_id, author_name, author_account_id, added_by_account_id, added_by_client_id,
-                   added_by_name, added_by_role, hidden_from_professionals, hidden_from_representatives,
-                   hidden_from_holder, hidden_from_holder_until, shown_to_holder_at, release_notice_due,
-                   created_at, updated_at)
+                   added_by_name, added_by_role, hidden_from_professionals, hidden_from_professionals_by_holder,
+                   hidden_from_representatives, hidden_from_holder, hidden_from_holder_until, shown_to_holder_at,
+                   release_notice_due, created_at, updated_at)
                    VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {},
-                   {}, {})""",
+                   {}, {}, {})""",
                 space_id,
                 document_id,
                 metadata.type_code,
@@ -307,6 +307,7 @@ async def upload_document(access: SpaceAccess, upload: Upload, *, storage: Stora
                 access.client_name if access.role == "app" else access.actor_name,
                 _added_by(access),
                 bool(metadata.hidden_from_professionals),
+                bool(metadata.hidden_from_professionals) and access.is_adult_holder,
                 bool(metadata.hidden_from_representatives),
                 bool(metadata.hidden_from_holder),
                 metadata.hidden_from_holder_until if metadata.hidden_from_holder else None,

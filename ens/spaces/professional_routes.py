@@ -114,8 +114,8 @@ class ProfessionalsController(Controller):
         status_code=200,
         opt={"need": Need("professionals", action=MANAGE)},
         summary="Block a professional: no access, not even in an emergency",
-        description="Until the holder authorises them again (POST .../professionals); an emergency access of "
-        "theirs that runs ends now, for good.",
+        description="Until the holder authorises them again (POST .../professionals; one the adult holder "
+        "blocked themself, a representative may not); an emergency access of theirs that runs ends now, for good.",
         operation_id="blockProfessional",
     )
     async def block(self, access: Access, id: FromPath[UUID]) -> ProfessionalRead:
@@ -136,7 +136,8 @@ class ProfessionalsController(Controller):
         opt={"need": Need("professionals", action=MANAGE)},
         summary="Allow or forbid emergency access to this space",
         description='`{"allowed": false}` forbids it, and ends any emergency access running now: allowing '
-        "it again brings none of them back.",
+        "it again brings none of them back. What the adult holder forbade themself, only they allow again (403 "
+        "to a representative).",
         operation_id="setEmergencyAccessSetting",
     )
     async def set_emergency_setting(

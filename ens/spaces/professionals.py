@@ -22,7 +22,7 @@ from ens.core import clock
 from ens.core.api import require_if_match
 from ens.core.clock import aware, aware_or_none
 from ens.core.db import Row, as_uuid, fetch, fetch_one, row_lock, serialise, write_transaction
-from ens.core.errors import Conflict, FieldError, Invalid, NotFound
+from ens.core.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
 from ens.core.local_time import local_midnight, zone_of
 from ens.core.names import years_later
 from ens.spaces.door import SpaceAccess, SpaceRef, adulthood
@@ -241,7 +241,8 @@ async def grant_authorisation(access: SpaceAccess, professional_id: UUID) -> Pro
     until = decision_end(access, now=now)
     async with decision(access):
         row = await fetch_one(
-            "SELECT sp.id, sp.status, sp.until, p.given_name || ' ' || p.family_name AS name FROM professionals p "
+            "SELECT sp.id, sp.status, sp.until, sp.decided_by, p.given_name || ' ' || p.family_name AS name "
+            "FROM professionals p "
             "LEFT JOIN space_professionals sp ON sp.space_id = {} AND sp.professional_id = p.id WHERE p.id = {}",
             access.space_id,
             professional_id,
@@ -266,6 +267,14 @@ async def grant_authorisation(access: SpaceAccess, professional_id: UUID) -> Pro
             entry_id = as_uuid(row["id"])
             if row["status"] == "authorised" and row["until"] is not None and aware(row["until"]) > now:
                 raise Conflict(f"This professional is authorised already (professionals/{entry_id}): renew instead.")
+            if (
+                row["status"] == "blocked"
+                and row["decided_by"] is not None
+                and as_uuid(row["decided_by"]) == access.space.holder_account_id
+                and not access.is_minors_space
+                and not access.is_adult_holder
+            ):
+                raise Forbidden("The holder blocked this professional themself: only they may authorise them again.")
             await _set(access, entry_id, status="authorised", since=now, until=until, now=now)
         # The holder's history says whom a representative authorised, not only that they did.
         access.names_new_item(entry_id, "professionals", subject=row["name"])
@@ -390,12 +399,21 @@ async def set_emergency_access(
         # One at a time with an emergency access being opened: it cannot start after the holder
         # forbade emergencies, from a read made before.
         await serialise_decisions(access.space_id)
+        row = await fetch_one(
+            "SELECT emergency_access, emergency_forbidden_by_holder FROM spaces WHERE id = {}" + row_lock("UPDATE"),
+            access.space_id,
+        )
+        was_allowed = bool(row["emergency_access"]) if row else True
+        by_holder = row is not None and not was_allowed and bool(row["emergency_forbidden_by_holder"])
         if if_match is not None:
-            current = await emergency_setting(access.space_id, lock=True)
-            require_if_match(if_match, msgspec.json.encode(current))
+            require_if_match(if_match, msgspec.json.encode(EmergencyAccessSettingRead(allowed=was_allowed)))
+        if allowed and by_holder and not access.is_adult_holder:
+            raise Forbidden("The holder forbade emergency access themself: only they may allow it again.")
         await fetch(
-            "UPDATE spaces SET emergency_access = {}, updated_at = {} WHERE id = {}",
+            "UPDATE spaces SET emergency_access = {}, emergency_forbidden_by_holder = {}, updated_at = {} "
+            "WHERE id = {}",
             allowed,
+            not allowed and (access.is_adult_holder or by_holder),
             now,
             access.space_id,
         )

@@ -50,6 +50,8 @@ class Space(Table, tablename="spaces"):
     closed_at = Timestamptz(null=True, default=None)
     # The holder may forbid emergency access ("bris de glace") to their space.
     emergency_access = Boolean(default=True)
+    # Forbidden by the adult holder themself: theirs alone to allow again (ens.spaces.professionals).
+    emergency_forbidden_by_holder = Boolean(default=False)
 
 
 class Representative(Table, tablename="representatives"):

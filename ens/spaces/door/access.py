@@ -89,6 +89,15 @@ class SpaceAccess:
         return self.role in ("holder", "representative", "professional")
 
     @property
+    def is_adult_holder(self) -> bool:
+        """The adult holder acting themself. What they decide about who may read them (a document
+        hidden from professionals, a professional blocked, emergency access forbidden) is theirs
+        alone to undo: a protected adult decides about their own person as far as they can (Code
+        civil, art. 457-1 and 459), and a representative who could widen access behind their back
+        would make the choice empty (an outside review, 2026-12-02)."""
+        return self.kind == "holder"
+
+    @property
     def is_minors_space(self) -> bool:
         """The holder is under 18 today (in the space's time zone)."""
         return self.space.birthdate is not None and clock.now() < adulthood(self.space)
