@@ -18,9 +18,9 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Literal
 
-from ens.vaccination.calendar import Dose, ScheduleData
+from ens.vaccination.calendar import Dose, RecommendedSince, ScheduleData
 from ens.vaccination.engine.chains import Chain, NotCounted, brand_matches, infant_end
-from ens.vaccination.engine.dates import add_interval, day_words, interval_words, parse_day_or_period
+from ens.vaccination.engine.dates import PartialDate, add_interval, day_words, interval_words, parse_day_or_period
 from ens.vaccination.engine.model import DoseItem, Person, Status
 from ens.vaccination.engine.steps import ENTRY_DONE, Step, plan_range
 
@@ -238,10 +238,18 @@ def _timing(step: Step, *, previous: Row | None, birthdate: date, today: date) -
     if due_from is None and not step.has_previous:
         due_from = planned_from = birthdate  # no age given: from birth
     age_from = step.window_start
-    # Not due before the rule was: a catch-up opened in December 2025 is due from then.
+    # Not due before the rule was: a catch-up opened in December 2025 is due from then, a Hib dose
+    # of a child born in 1990 from 1993.
+    floors: list[date] = []
     dose = step.dose
     if dose is not None and dose.valid_from:
-        floor = parse_day_or_period(dose.valid_from)[0]
+        floors.append(parse_day_or_period(dose.valid_from)[0])
+    if step.since is not None and step.since_rule is not None:
+        floors.append(step.since)
+        if due_from is not None and due_from < step.since:
+            reasons.append(_since_words(step.since, step.since_rule))
+            step.source_ids = (*step.source_ids, *(s for s in step.since_rule.source_ids if s not in step.source_ids))
+    for floor in floors:
         due_from, planned_from, age_from = (_floor(d, floor) for d in (due_from, planned_from, age_from))
     return Timing(due_from, step.closes, waiting, reasons, planned_from, age_from)
 
@@ -252,6 +260,17 @@ def _later(day: date | None, other: date) -> date:
 
 def _floor(day: date | None, floor: date) -> date | None:
     return None if day is None else max(day, floor)
+
+
+def _since_words(since: date, rule: RecommendedSince) -> str:
+    """Since when the dose is recommended to everyone, and whether ENS chose the day."""
+    precision = PartialDate.parse(rule.since).precision
+    chosen = {
+        "year": " (règle ENS : les sources ne donnent que l'année, son premier jour est retenu)",
+        "month": " (règle ENS : les sources ne donnent que le mois, son premier jour est retenu)",
+        "day": "",
+    }[precision]
+    return f"Recommandée à tous depuis le {day_words(since)}{chosen}."
 
 
 def _missed_from(*, timing: Timing, due_from: date | None, due_until: date | None) -> date | None:
@@ -307,8 +326,12 @@ def _extension(data: ScheduleData, dose: Dose | None, *, birthdate: date) -> tup
 
 def _in_force(step: Step, *, due_from: date | None, due_until: date | None, person: Person, today: date) -> bool:
     """Whether the rule applies to this person: it was in force at some time the dose was due for
-    them (a rule withdrawn before today is listed only when the booklet filled it), and the person
-    is in its population (a catch-up plan follows the series it catches up)."""
+    them (a rule withdrawn before today, or one that began after their window closed, is listed
+    only when the booklet filled it), and the person is in its population (a catch-up plan follows
+    the series it catches up)."""
+    # Its whole window (catch-up included) closed before the rule existed: never recommended to them.
+    if step.since is not None and due_until is not None and due_until < step.since:
+        return False
     dose = step.dose or step.validity
     if dose is None:
         return True
