@@ -22,6 +22,7 @@ HEXA = frozenset({"diphtheria", "tetanus", "polio", "pertussis", "hib", "hepatit
 DTCAP = frozenset({"diphtheria", "tetanus", "polio", "pertussis"})
 DTP = frozenset({"diphtheria", "tetanus", "polio"})
 PCV = frozenset({"pneumococcus"})
+HEPB = frozenset({"hepatitis_b"})
 MENB = frozenset({"meningococcus_b"})
 MENACWY = frozenset({"meningococcus_acwy"})
 MMR = frozenset({"measles", "mumps", "rubella"})

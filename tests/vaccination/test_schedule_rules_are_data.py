@@ -138,10 +138,10 @@ def test_overdue_says_since_when_and_a_passed_catch_up_says_so():
         date(2026, 10, 31),
         date(2026, 11, 1),
     )
-    adult = evaluate(schedule_data(), Person(date(1990, 5, 17), "M"), entries=[], today=TODAY)
-    pcv = item_of(adult, "pneumococcus.pcv-1")
-    assert (pcv.status, pcv.overdue_since) == ("overdue", date(1992, 5, 17))
-    assert "La limite de rattrapage du calendrier (16 mai 1992) est passée" in pcv.reason
+    teenager = evaluate(schedule_data(), Person(date(2010, 5, 17), "M"), entries=[], today=TODAY)
+    pcv = item_of(teenager, "pneumococcus.pcv-1")
+    assert (pcv.status, pcv.overdue_since) == ("overdue", date(2012, 5, 17))
+    assert "La limite de rattrapage du calendrier (16 mai 2012) est passée" in pcv.reason
 
 
 def test_the_season_windows_chosen_by_ens_are_stated():

@@ -247,3 +247,44 @@ async def test_the_home_screen_evaluates_the_calendar_once_for_the_same_inputs(c
     monkeypatch.setattr(clock, "now", lambda: later)
     next_month = await home()
     assert evaluated[-1] == evaluated[-2] + timedelta(days=40) and next_month == await full()
+
+
+async def test_an_adult_is_not_counted_overdue_for_doses_recommended_after_her_childhood(client, person):
+    """The demo holder's case: born in 1986 with the booklet of her paper one, she had 5 doses counted
+    overdue on the home screen (the infants' pneumococcal doses, recommended to all from 2006; Hib,
+    1993; the adolescents' MenACWY, 2024). Her child born in 2020 still has the first two."""
+    await set_birthdate(person.space_id, date(1986, 4, 12))
+    booklet = [
+        ("DTCoq-Polio", ["diphtheria", "tetanus", "pertussis", "polio"], "1986-06-12"),
+        ("DTCoq-Polio", ["diphtheria", "tetanus", "pertussis", "polio"], "1986-08-14"),
+        ("DTCoq-Polio", ["diphtheria", "tetanus", "pertussis", "polio"], "1987-03-16"),
+        ("ROR", ["measles", "mumps", "rubella"], "1987-04-20"),
+        ("DT Polio", ["diphtheria", "tetanus", "polio"], "1992-05-05"),
+        ("ROR", ["measles", "mumps", "rubella"], "1992-05-05"),
+        ("Engerix B 20", [], "1998-01-12"),
+        ("Engerix B 20", [], "1998-02-12"),
+        ("Engerix B 20", [], "1998-08-12"),
+        ("dT Polio", ["diphtheria", "tetanus", "polio"], "1998-09-10"),
+        ("Repevax", [], "2011-05-03"),
+    ]
+    url = "/v1/spaces/me/vaccinations"
+    for name, diseases, day in booklet:
+        body = {"vaccineName": name, "date": day, **({"diseases": diseases} if diseases else {})}
+        created = await client.post(url, json=body, headers=person.headers)
+        assert created.status_code == 201, created.text
+    schedule = (await client.get(f"{url}/schedule", headers=person.headers)).json()
+    assert [d["doseId"] for d in _doses(schedule, "pneumococcus")] == ["pneumococcus.adult-65y"]
+    assert _doses(schedule, "hib") == [] and _doses(schedule, "meningococcus_acwy") == []
+    assert schedule["counts"] == {"due": 0, "overdue": 0}
+    for disease in schedule["diseases"]:
+        for dose in disease["doses"]:
+            if dose["dueFrom"] is not None and dose["dueUntil"] is not None:
+                assert dose["dueFrom"] <= dose["dueUntil"], dose["doseId"]
+    assert (await client.get("/v1/spaces/me", headers=person.headers)).json()["vaccination"] == schedule["counts"]
+
+    child = await child_space(person, birthdate=date(2020, 3, 1))
+    child_schedule = (await client.get(f"/v1/spaces/{child}/vaccinations/schedule", headers=person.headers)).json()
+    assert _status(child_schedule, "pneumococcus.pcv-1") == ["overdue"]
+    assert "overdue" in [d["status"] for d in _doses(child_schedule, "hib")]
+    summary = (await client.get(f"/v1/spaces/{child}", headers=person.headers)).json()
+    assert summary["vaccination"] == child_schedule["counts"] and summary["vaccination"]["overdue"] >= 4

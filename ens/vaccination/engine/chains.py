@@ -162,6 +162,7 @@ def add_plans(chains: list[Chain], plans: tuple[CatchUpSchedule, ...], *, birthd
                 else attached.steps[0].obligation
             )
             step.validity = root
+            step.since, step.since_rule = attached.steps[0].since, attached.steps[0].since_rule
         added.append(
             Chain(steps=steps, plan=plan, catch_up=True, replaces=attached, series_start=start, series_end=end)
         )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from ens.vaccination.calendar import Dose, ScheduleData
+from ens.vaccination.calendar import Dose, Interval, ScheduleData
 from ens.vaccination.engine.dates import (
     add_interval,
     at_months,
@@ -57,11 +57,14 @@ def seasonal_item(
     for not_before in (eligible_from, valid_from):
         if not_before is not None:
             year = max(year, not_before.year - 1)
+    interval = dose.min_interval_from_previous
     while year < today.year + _YEARS_AHEAD:
         start, end = season.window(year)
         in_reach = end >= today and (eligible_from is None or eligible_from <= end)
         in_reach = in_reach and (eligible_until is None or eligible_until >= start)
         in_reach = in_reach and (valid_from is None or end >= valid_from)
+        if in_reach and not _interval_allows(entries, start=start, end=end, until=eligible_until, interval=interval):
+            in_reach = False
         if in_reach:
             break
         year += 1
@@ -79,11 +82,9 @@ def seasonal_item(
     basis = f"Campagne du {day_words(start)} au {day_words(end)} ({chosen})."
     due_from = max(d for d in (start, eligible_from) if d is not None)
     due_until = min(d for d in (end, eligible_until) if d is not None)
-    interval = dose.min_interval_from_previous
-    previous = [e for e in entries if e.when.start < start]
-    if interval is not None and previous:
-        last = max(previous, key=lambda e: e.when.end)
-        due_from = max(due_from, add_interval(last.when.end, interval))
+    after = _after_interval(entries, start=start, interval=interval)
+    if interval is not None and after is not None:
+        due_from = max(due_from, after)
         basis += f" Au moins {interval_words(interval)} après la dernière injection."
     if start <= today:
         inside = [e for e in entries if start <= e.when.start and e.when.end <= end]
@@ -241,6 +242,25 @@ def pregnancy_item(
         due_from=due_from,
         due_until=due_until,
     )
+
+
+def _interval_allows(
+    entries: list[BookletEntry], *, start: date, end: date, until: date | None, interval: Interval | None
+) -> bool:
+    """Whether a dose may still be given in this campaign after the minimum interval since the last
+    injection (else it is for the next one), or the booklet has something in it to show."""
+    after = _after_interval(entries, start=start, interval=interval)
+    if after is None or after <= (end if until is None else min(end, until)):
+        return True
+    return any(e.when.start <= end and e.when.end >= start for e in entries)
+
+
+def _after_interval(entries: list[BookletEntry], *, start: date, interval: Interval | None) -> date | None:
+    """The first day the minimum interval allows after the last injection before a campaign opening on ``start``."""
+    previous = [e for e in entries if e.when.start < start]
+    if interval is None or not previous:
+        return None
+    return add_interval(max(e.when.end for e in previous), interval)
 
 
 def _on(entry: BookletEntry) -> str:

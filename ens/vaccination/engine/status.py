@@ -18,9 +18,9 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Literal
 
-from ens.vaccination.calendar import Dose, ScheduleData
+from ens.vaccination.calendar import Dose, RecommendedSince, ScheduleData
 from ens.vaccination.engine.chains import Chain, NotCounted, brand_matches, infant_end
-from ens.vaccination.engine.dates import add_interval, day_words, interval_words, parse_day_or_period
+from ens.vaccination.engine.dates import PartialDate, add_interval, day_words, interval_words, parse_day_or_period
 from ens.vaccination.engine.model import DoseItem, Person, Status
 from ens.vaccination.engine.steps import ENTRY_DONE, Step, plan_range
 
@@ -43,10 +43,16 @@ class Row:
 
 @dataclass(frozen=True)
 class Timing:
+    """``due_from`` dates a dose waiting for the one before it as if that one were given today;
+    ``planned_from`` as if it had been given on its own date; ``age_from`` is the dose's own age
+    alone. All three start no earlier than the rule does."""
+
     due_from: date | None
     due_until: date | None
     waiting: bool
     reasons: list[str]
+    planned_from: date | None = None
+    age_from: date | None = None
 
 
 def chain_items(
@@ -175,8 +181,12 @@ def _open_row(
     reasons += _limits(step, status=status, due_from=due_from, due_until=due_until, today=today)
     if missed:
         reasons.append("Elle n'est donc plus comptée parmi les vaccinations à faire.")
-    if status in ("overdue", "not_counted") and timing.waiting and step.window_start is not None:
-        due_from = step.window_start  # when it was due, not when it could now be given
+    if status in ("overdue", "not_counted"):
+        due_from = _missed_from(timing=timing, due_from=due_from, due_until=due_until)
+    elif status == "upcoming" and due_from is not None and due_until is not None and due_from > due_until:
+        # It can only be given once its recommended age has ended (its reason says until when): an
+        # end before its start would be a window no day fits.
+        due_until = None
     unknown_because = _unknown_because(data, step, chain=chain, person=person)
     if unknown_because and status in ("due", "overdue") and not blocked:
         status, overdue_since = "unknown", None
@@ -204,30 +214,75 @@ def _timing(step: Step, *, previous: Row | None, birthdate: date, today: date) -
     dated as if given today when it is still to do)."""
     reasons: list[str] = []
     due_from = step.window_start
+    planned_from = step.window_start
     waiting = False
     if step.interval is not None and previous is not None:
         words = interval_words(step.interval)
         if previous.step.entry is not None:
             after = add_interval(previous.step.entry.when.end, step.interval)
             reasons.append(f"Au moins {words} après la dose précédente.")
+            planned_from = _later(planned_from, after)
         else:
             planned = previous.item.due_from if previous.item is not None else None
             after = add_interval(max(today, planned) if planned is not None else today, step.interval)
             waiting = True
             reasons.append(f"Après « {previous.step.label} » (au moins {words} après).")
-        due_from = max(due_from, after) if due_from is not None else after
+            if planned is not None:
+                planned_from = _later(planned_from, add_interval(planned, step.interval))
+        due_from = _later(due_from, after)
     elif step.has_previous and step.dose is not None and step.window_start is None:
         reasons.append("Le calendrier ne donne ni âge ni intervalle minimal pour cette dose.")
     elif step.has_previous and step.dose is not None and previous is not None and previous.step.entry is None:
         # Both to do: say why nothing keeps them apart (no invented interval).
         reasons.append("Le calendrier ne donne pas d'intervalle minimal après la dose précédente : seul l'âge la date.")
     if due_from is None and not step.has_previous:
-        due_from = birthdate  # no age given: from birth
+        due_from = planned_from = birthdate  # no age given: from birth
+    age_from = step.window_start
+    # Not due before the rule was: a catch-up opened in December 2025 is due from then, a Hib dose
+    # of a child born in 1990 from 1993.
+    floors: list[date] = []
     dose = step.dose
-    if dose is not None and dose.valid_from and due_from is not None:
-        # Not due before the rule was: a catch-up opened in December 2025 is due from then.
-        due_from = max(due_from, parse_day_or_period(dose.valid_from)[0])
-    return Timing(due_from, step.closes, waiting, reasons)
+    if dose is not None and dose.valid_from:
+        floors.append(parse_day_or_period(dose.valid_from)[0])
+    if step.since is not None and step.since_rule is not None:
+        floors.append(step.since)
+        if due_from is not None and due_from < step.since:
+            reasons.append(_since_words(step.since, step.since_rule))
+            step.source_ids = (*step.source_ids, *(s for s in step.since_rule.source_ids if s not in step.source_ids))
+    for floor in floors:
+        due_from, planned_from, age_from = (_floor(d, floor) for d in (due_from, planned_from, age_from))
+    return Timing(due_from, step.closes, waiting, reasons, planned_from, age_from)
+
+
+def _later(day: date | None, other: date) -> date:
+    return other if day is None else max(day, other)
+
+
+def _floor(day: date | None, floor: date) -> date | None:
+    return None if day is None else max(day, floor)
+
+
+def _since_words(since: date, rule: RecommendedSince) -> str:
+    """Since when the dose is recommended to everyone, and whether ENS chose the day."""
+    precision = PartialDate.parse(rule.since).precision
+    chosen = {
+        "year": " (règle ENS : les sources ne donnent que l'année, son premier jour est retenu)",
+        "month": " (règle ENS : les sources ne donnent que le mois, son premier jour est retenu)",
+        "day": "",
+    }[precision]
+    return f"Recommandée à tous depuis le {day_words(since)}{chosen}."
+
+
+def _missed_from(*, timing: Timing, due_from: date | None, due_until: date | None) -> date | None:
+    """When a dose that may no longer be given in time was due: on its own schedule, not when it could
+    now be given (a dose waiting for the one before it); its own age when the dose before it came too
+    late for it; no start at all when no day of its window was left."""
+    if timing.waiting:
+        due_from = timing.planned_from
+    if due_from is not None and due_until is not None and due_from > due_until:
+        age_from = timing.age_from
+        due_from = age_from if age_from is not None and age_from <= due_until else None
+    return due_from
 
 
 def _limits(step: Step, *, status: Status, due_from: date | None, due_until: date | None, today: date) -> list[str]:
@@ -271,8 +326,12 @@ def _extension(data: ScheduleData, dose: Dose | None, *, birthdate: date) -> tup
 
 def _in_force(step: Step, *, due_from: date | None, due_until: date | None, person: Person, today: date) -> bool:
     """Whether the rule applies to this person: it was in force at some time the dose was due for
-    them (a rule withdrawn before today is listed only when the booklet filled it), and the person
-    is in its population (a catch-up plan follows the series it catches up)."""
+    them (a rule withdrawn before today, or one that began after their window closed, is listed
+    only when the booklet filled it), and the person is in its population (a catch-up plan follows
+    the series it catches up)."""
+    # Its whole window (catch-up included) closed before the rule existed: never recommended to them.
+    if step.since is not None and due_until is not None and due_until < step.since:
+        return False
     dose = step.dose or step.validity
     if dose is None:
         return True

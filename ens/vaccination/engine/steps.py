@@ -10,13 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from ens.vaccination.calendar import CatchUpSchedule, Dose, Interval, ScheduleData
+from ens.vaccination.calendar import CatchUpSchedule, Dose, Interval, RecommendedSince, ScheduleData
 from ens.vaccination.engine.dates import (
     add_months,
     at_months,
     last_day_at_months,
     last_day_at_years,
     months_words,
+    parse_day_or_period,
 )
 from ens.vaccination.engine.model import BookletEntry, Obligation
 
@@ -42,6 +43,9 @@ class Step:
     plan: CatchUpSchedule | None = None
     # A catch-up plan's dose is in force while the series it catches up is (its root's validity).
     validity: Dose | None = None
+    # Since when its series is recommended to everyone (ENS's ``recommended_since``; a plan's: its root's).
+    since: date | None = None
+    since_rule: RecommendedSince | None = None
     window_start: date | None = None
     window_end: date | None = None
     catch_up_end: date | None = None
@@ -112,6 +116,9 @@ def dose_step(data: ScheduleData, dose: Dose, *, birthdate: date, instance: int 
         booster=any(dose.id in series for series in rules.booster_series.series.values()),
         instance_age_years=instance_age,
     )
+    step.since_rule = rules.recommended_since.of(dose.id)
+    if step.since_rule is not None:
+        step.since = parse_day_or_period(step.since_rule.since)[0]
     tolerance = rules.adult_booster_tolerance
     if dose.id in tolerance.doses and window_start is not None:
         step.earliest = add_months(window_start, -12 * tolerance.years_before)

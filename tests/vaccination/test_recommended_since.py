@@ -1,0 +1,216 @@
+"""No one is told they missed a dose that was not recommended while they were of age for it
+(``recommended_since`` of ``schedule-rules-fr.json``): a dose whose whole window, its catch-up
+included, closed before its recommendation began is not listed unless the booklet filled it; a
+window still open that day makes the dose due from it, and overdue past its catch-up as any other.
+Each boundary below is computed from the dates in the data, not written here."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+import msgspec
+import pytest
+
+from ens.vaccination.calendar import CatchUpSchedule, Dose, ScheduleData, check, schedule_data
+from ens.vaccination.engine import Person, Schedule, evaluate
+from ens.vaccination.engine.dates import add_months, parse_day_or_period
+from tests.helpers.vaccination import (
+    DTCAP,
+    DTP,
+    HEPB,
+    MMR,
+    PCV,
+    Shot,
+    at_age,
+    entries_of,
+    item_of,
+    shot,
+    statuses,
+)
+
+TODAY = date(2026, 12, 1)
+
+# A booklet like the demo holder's (born 12 April 1986): DTCoq-Polio at 2, 4 and 11 months, MMR at
+# 1 and 6 years, DT-Polio at 6, hepatitis B at 11-12, dT-Polio at 12, dTcaP at 25.
+CAMILLE = date(1986, 4, 12)
+CAMILLE_BOOKLET = [
+    shot(DTCAP, "1986-06-12"),
+    shot(DTCAP, "1986-08-14"),
+    shot(DTCAP, "1987-03-16"),
+    shot(MMR, "1987-04-20"),
+    shot(DTP, "1992-05-05"),
+    shot(MMR, "1992-05-05"),
+    shot(HEPB, "1998-01-12", vaccine="ENGERIX B 20"),
+    shot(HEPB, "1998-02-12", vaccine="ENGERIX B 20"),
+    shot(HEPB, "1998-08-12", vaccine="ENGERIX B 20"),
+    shot(DTP, "1998-09-10"),
+    shot(DTCAP, "2011-05-03", vaccine="REPEVAX"),
+]
+
+
+def _evaluate(
+    born: date, shots: list[Shot] | None = None, *, today: date = TODAY, data: ScheduleData | None = None
+) -> Schedule:
+    return evaluate(data or schedule_data(), Person(born, "F", False), entries=entries_of(shots or []), today=today)
+
+
+def _ids(schedule: Schedule, disease: str) -> list[str]:
+    return [item.dose_id for found in schedule.diseases if found.disease == disease for item in found.doses]
+
+
+def _since(series: str) -> date:
+    return parse_day_or_period(schedule_data().rules.recommended_since.series[series].since)[0]
+
+
+def _dose(dose_id: str) -> Dose:
+    return next(d for disease in schedule_data().calendar.diseases for d in disease.doses if d.id == dose_id)
+
+
+def _plan(plan_id: str) -> CatchUpSchedule:
+    return next(
+        p for disease in schedule_data().calendar.diseases for p in disease.catch_up_schedules if p.id == plan_id
+    )
+
+
+def test_an_adult_born_in_1986_is_not_overdue_for_doses_recommended_after_her_childhood():
+    schedule = _evaluate(CAMILLE, CAMILLE_BOOKLET)
+    # The conjugate pneumococcal vaccine (all infants from 2006), Hib (1993) and the adolescents'
+    # MenACWY dose (2024): her windows, catch-ups included, had closed before.
+    assert _ids(schedule, "pneumococcus") == ["pneumococcus.adult-65y"]
+    assert _ids(schedule, "hib") == []
+    assert _ids(schedule, "meningococcus_acwy") == []
+    assert _ids(schedule, "meningococcus_c") == []
+    assert schedule.count("overdue") == 0 and schedule.count("due") == 0
+    # What was recommended while she was of age for it stays as it was: done here.
+    assert statuses(schedule, ["measles", "hepatitis_b"]) == {
+        "measles": {"done": ["mmr-1", "mmr-2"]},
+        "hepatitis_b": {
+            "done": ["catch-up-2-doses-11-15y#1", "catch-up-2-doses-11-15y#2"],
+            "not_counted": ["catch-up-2-doses-11-15y#2"],
+        },
+    }
+    second = item_of(schedule, "varicella.adolescent-2")
+    assert second.status == "unknown" and second.due_from is not None and second.due_until is not None
+    assert second.due_from <= second.due_until
+
+
+def test_a_child_born_in_2020_still_gets_them():
+    schedule = _evaluate(date(2020, 3, 1))
+    assert statuses(schedule, ["pneumococcus"]) == {
+        "pneumococcus": {"overdue": ["pcv-1", "pcv-2", "pcv-3"], "upcoming": ["adult-65y"]}
+    }
+    assert "overdue" in statuses(schedule, ["hib"])["hib"]
+    assert statuses(schedule, ["meningococcus_acwy"])["meningococcus_acwy"] == {"upcoming": ["adolescent-11-14y"]}
+    pcv = item_of(schedule, "pneumococcus.pcv-1")
+    assert pcv.due_from == date(2020, 5, 1) and "Recommandée à tous depuis" not in pcv.reason
+
+
+@pytest.mark.parametrize(
+    ("series", "dose_id", "window_months", "today"),
+    [
+        # The last day of a window is the day before (N + 1) months, or (N + 1) years for "N ans révolus".
+        (
+            "pneumococcus-infant",
+            "pneumococcus.pcv-1",
+            (_dose("pneumococcus.pcv-1").catch_up_until_age_months or 0) + 1,
+            TODAY,
+        ),
+        (
+            "hib-infant",
+            "hib.catch-up-13m-5y#1",
+            12 * ((_plan("hib.catch-up-13m-5y").catch_up_until_age_years or 0) + 1),
+            TODAY,
+        ),
+        (
+            "hepatitis-b",
+            "hepatitis_b.catch-up-3-doses#1",
+            12 * ((_plan("hepatitis_b.catch-up-3-doses").catch_up_until_age_years or 0) + 1),
+            TODAY,
+        ),
+        (
+            "meningococcus-acwy-adolescents",
+            "meningococcus_acwy.catch-up-15-24y#1",
+            12 * ((_plan("meningococcus_acwy.catch-up-15-24y").catch_up_until_age_years or 0) + 1),
+            TODAY,
+        ),
+        # Withdrawn at the end of 2024: seen as of a day when it was in force.
+        (
+            "meningococcus-c-one-dose",
+            "meningococcus_c.catch-up-to-24y",
+            12 * ((_dose("meningococcus_c.catch-up-to-24y").catch_up_until_age_years or 0) + 1),
+            date(2012, 1, 1),
+        ),
+    ],
+)
+def test_a_dose_applies_from_the_first_birth_date_whose_window_reaches_its_recommendation(
+    series: str, dose_id: str, window_months: int, today: date
+):
+    since = _since(series)
+    last_out = add_months(since, -window_months)  # whose window ends the day before
+    assert dose_id not in _ids(_evaluate(last_out, today=today), dose_id.split(".")[0])
+    first_in = last_out + timedelta(days=1)  # whose window ends that very day
+    item = item_of(_evaluate(first_in, today=today), dose_id)
+    assert (item.status, item.due_from, item.due_until, item.overdue_since) == (
+        "overdue",
+        since,
+        since,
+        since + timedelta(days=1),
+    )
+    assert "Recommandée à tous depuis le" in item.reason
+    assert set(schedule_data().rules.recommended_since.series[series].source_ids) <= set(item.source_ids)
+
+
+def test_the_mmr_catch_up_of_people_born_since_1980_is_due_from_the_recommendation():
+    assert _ids(_evaluate(date(1979, 12, 31)), "measles") == []
+    schedule = _evaluate(date(1980, 1, 1))
+    measles, mumps = item_of(schedule, "measles.mmr-1"), item_of(schedule, "mumps.mmr-1")
+    assert (measles.status, measles.due_from) == ("due", _since("measles-rubella-first-dose"))
+    assert (mumps.status, mumps.due_from) == ("due", _since("mumps-first-dose"))
+    assert "Recommandée à tous depuis le 1er janvier 1983 (règle ENS : les sources ne donnent que l'année" in (
+        measles.reason
+    )
+    assert statuses(_evaluate(date(1990, 5, 17)), ["measles"]) == {"measles": {"due": ["mmr-1"], "upcoming": ["mmr-2"]}}
+
+
+def test_a_window_still_open_when_the_recommendation_began_is_due_from_that_day():
+    """Born in 1990, a child was 2½ when Hib vaccination began: the catch-up to 5 years was for them."""
+    item = item_of(_evaluate(date(1990, 6, 15)), "hib.catch-up-13m-5y#1")
+    assert (item.status, item.due_from) == ("overdue", _since("hib-infant"))
+    assert "(règle ENS : les sources ne donnent que le mois, son premier jour est retenu)" in item.reason
+
+
+def test_a_dose_the_booklet_filled_is_shown_even_if_recommended_later():
+    schedule = _evaluate(CAMILLE, [*CAMILLE_BOOKLET, at_age(CAMILLE, PCV, months=14)])
+    assert statuses(schedule, ["pneumococcus"]) == {"pneumococcus": {"done": ["pcv-1"], "upcoming": ["adult-65y"]}}
+
+
+def _with_series(name: str, **changes: object) -> ScheduleData:
+    data = schedule_data()
+    dates = data.rules.recommended_since
+    series = {**dates.series, name: msgspec.structs.replace(dates.series[name], **changes)}
+    rules = msgspec.structs.replace(data.rules, recommended_since=msgspec.structs.replace(dates, series=series))
+    return ScheduleData(calendar=data.calendar, rules=rules)
+
+
+def test_the_dates_are_data():
+    earlier = _with_series("pneumococcus-infant", since="1985")
+    assert statuses(_evaluate(CAMILLE, CAMILLE_BOOKLET, data=earlier), ["pneumococcus"])["pneumococcus"]["overdue"] == [
+        "pcv-1",
+        "pcv-2",
+        "pcv-3",
+    ]
+
+
+def test_dates_naming_a_dose_the_calendar_has_not_or_citing_nothing_are_refused():
+    check(schedule_data())
+    with pytest.raises(ValueError, match=re.escape("names pneumococcus.pcv-9, which the calendar has not")):
+        check(_with_series("pneumococcus-infant", doses=("pneumococcus.pcv-1", "pneumococcus.pcv-9")))
+    with pytest.raises(ValueError, match=re.escape("recommended_since names hib.hexa-1 twice")):
+        check(_with_series("pneumococcus-infant", doses=("pneumococcus.pcv-1", "hib.hexa-1")))
+    with pytest.raises(ValueError, match="is not YYYY, YYYY-MM or YYYY-MM-DD"):
+        check(_with_series("pneumococcus-infant", since="2006-13"))
+    with pytest.raises(ValueError, match="pneumococcus-infant cites no source"):
+        check(_with_series("pneumococcus-infant", source_ids=()))
+    with pytest.raises(ValueError, match=re.escape("cites unknown source nowhere")):
+        check(_with_series("pneumococcus-infant", source_ids=("nowhere",)))
