@@ -137,6 +137,38 @@ async def _entries(spool: EncryptedSpool) -> AsyncGenerator[tuple[int, Any, str,
                 yield index, entry.get("fullUrl"), kind, resource
     except ijson.JSONError as exc:
         raise Invalid("The body is not a FHIR Bundle in JSON.", [FieldError("", str(exc)[:200])]) from None
+    if index < 0 and await _top_level(spool, "entry") not in (None, []):
+        raise Invalid("A Bundle's entry is a list.", [FieldError("/entry", "not a list")])
+
+
+async def _top_level(spool: EncryptedSpool, key: str) -> Any:
+    """The body's first top-level member ``key`` (``None`` when it has none, or is no JSON object).
+    An export names its ``resourceType`` and ``type`` first: the reading stops there."""
+    try:
+        with spool.plaintext() as plaintext:
+            async for value in ijson.items_async(_Reader(plaintext), key, use_float=True):
+                return value
+    except ijson.JSONError as exc:
+        raise Invalid("The body is not a FHIR Bundle in JSON.", [FieldError("", str(exc)[:200])]) from None
+    return None
+
+
+async def _refuse_unless_a_collection(spool: EncryptedSpool) -> None:
+    """What the export makes: a FHIR ``Bundle`` of type ``collection``. Anything else — another
+    resource, a list, an export wrapped in another object — would have imported nothing, or whatever
+    its ``entry`` held, and answered 201: a client moving a space would have believed it done (an
+    outside review, 2026-12-02)."""
+    kind = await _top_level(spool, "resourceType")
+    if kind != "Bundle":
+        raise Invalid(
+            "The body is not a FHIR Bundle: import what GET .../export gives.",
+            [FieldError("/resourceType", "not Bundle")],
+        )
+    if (bundle_type := await _top_level(spool, "type")) != "collection":
+        raise Invalid(
+            f"A Bundle of type {bundle_type!r} is not an export: import a Bundle of type 'collection'.",
+            [FieldError("/type", "not collection")],
+        )
 
 
 def _located(exc: Invalid, index: int) -> Invalid:
@@ -218,7 +250,12 @@ class _Devices:
 async def _checked(access: SpaceAccess, spool: EncryptedSpool) -> _Devices:
     """The first reading (no transaction, nothing written): the Bundle's shape, what can be checked
     of each entry without the database, and the Devices."""
+    await _refuse_unless_a_collection(spool)
     devices = _Devices()
+    # The entries imported one by one (not the measures: each keeps its former id as its
+    # clientRecordId, and one sent twice is stored once): the same fullUrl twice would be stored
+    # twice. Few per space, their digests kept for this reading only.
+    seen: set[bytes] = set()
     async with aclosing(_entries(spool)) as entries:
         async for index, full_url, kind, resource in entries:
             if kind == "Device":
@@ -227,6 +264,13 @@ async def _checked(access: SpaceAccess, spool: EncryptedSpool) -> _Devices:
                     msgspec.convert(item, DeviceItem)  # the ingestion's bounds: what is kept stays small
                 devices.keep(index, full_url, item)
                 continue
+            if kind != "Observation" and isinstance(full_url, str):
+                if (key := _name_key(full_url)) in seen:
+                    raise Invalid(
+                        f"entry {index}: another entry of the Bundle has its fullUrl.",
+                        [FieldError(f"/entry/{index}/fullUrl", "the fullUrl of another entry of the Bundle")],
+                    )
+                seen.add(key)
             with _refusals(index, kind):
                 if kind == "Observation":
                     measurement_of(resource, device=None, zone=zone_of(access.space.timezone), with_identity=False)

@@ -131,7 +131,9 @@ async def test_an_import_past_its_own_limit_is_413_and_keeps_nothing(settings, m
         answer = await client.post(IMPORT, content=body(), headers=newcomer.headers)
         assert answer.status_code == 413, answer.text
         assert answer.json()["type"] == "urn:ens:problem:payload-too-large"
-        fine = await client.post(IMPORT, content=b'{"resourceType": "Bundle", "entry": []}', headers=newcomer.headers)
+        fine = await client.post(
+            IMPORT, content=b'{"resourceType": "Bundle", "type": "collection", "entry": []}', headers=newcomer.headers
+        )
         assert fine.status_code == 201, fine.text
 
 
@@ -144,7 +146,9 @@ async def test_an_entry_of_the_wrong_json_types_is_422_never_500(client, make_pe
         {"resourceType": "RelatedPerson", "name": "x", "telecom": 3},
     ):
         answer = await client.post(
-            IMPORT, json={"resourceType": "Bundle", "entry": [{"resource": resource}]}, headers=newcomer.headers
+            IMPORT,
+            json={"resourceType": "Bundle", "type": "collection", "entry": [{"resource": resource}]},
+            headers=newcomer.headers,
         )
         assert answer.status_code == 422, (resource, answer.text)
 
@@ -263,6 +267,8 @@ async def test_a_refused_measure_of_a_full_batch_is_located_once(client, person,
     entries = [{"resource": {**observation, "id": f"m{index}"}} for index in range(1000)]
     entries[600]["resource"]["valueQuantity"] = {**observation["valueQuantity"], "value": -1}
     newcomer = await make_person("Jade")
-    answer = await client.post(IMPORT, json={"resourceType": "Bundle", "entry": entries}, headers=newcomer.headers)
+    answer = await client.post(
+        IMPORT, json={"resourceType": "Bundle", "type": "collection", "entry": entries}, headers=newcomer.headers
+    )
     assert answer.status_code == 422, answer.text
     assert [error["pointer"] for error in answer.json()["errors"]] == ["/entry/600/resource"]
