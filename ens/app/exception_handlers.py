@@ -113,8 +113,19 @@ def _first(found: Sequence[ProblemError]) -> str:
     return f"{found[0].pointer or '/'}: {found[0].detail}" if found else ""
 
 
+# What litestar raises (a 500) when the client goes away before the body ends.
+_CLIENT_GONE = "client disconnected prematurely"
+
+
 def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
     status = exc.status_code
+    if status >= 500 and exc.detail == _CLIENT_GONE:
+        # A phone that lost its network mid-request: the request's end, not a fault of the service
+        # (it was logged as an error with its traceback, and the history said 500). Nobody reads
+        # this answer; the history says the request was cut short.
+        request_id = request.scope.get("state", {}).get(REQUEST_ID_KEY, "")
+        log.info("client gone before the body ended", extra={"request_id": request_id})
+        return error_response(request, problems.for_status(400), "The connection closed before the body ended.")
     if status >= 500:
         return _unexpected(request, exc)
     problem = problems.for_status(status)
