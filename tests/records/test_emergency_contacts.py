@@ -145,3 +145,30 @@ async def test_a_retried_creation_with_its_idempotency_key_creates_one_contact(c
     other_body = await client.post(CONTACTS, json=contact("Zoé"), headers=key)
     assert other_body.status_code == 422
     assert await _order(client, person) == [(1, "Paul")]
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        ("06 92 12 34 56", "+262692123456"),  # a mobile in La Réunion, dialled from France
+        ("0590 12 34 56", "+590590123456"),  # Guadeloupe
+        ("0696 12 34 56", "+596696123456"),  # Martinique
+        ("0594 12 34 56", "+594594123456"),  # Guyane
+        ("06 12 34 56 78", "+33612345678"),
+        ("+262 692 12 34 56", "+262692123456"),
+    ],
+)
+async def test_french_overseas_numbers_typed_the_national_way(client, person, typed, stored):
+    """France overseas dials as the mainland does (an outside review: "0692123456" was refused)."""
+    added = await client.post(CONTACTS, json=contact("Anne", phones=[typed]), headers=person.headers)
+    assert added.status_code == 201, added.text
+    assert added.json()["phones"] == [stored]
+
+
+async def test_an_extension_is_refused_rather_than_dropped(client, person):
+    """Stored without it, the number would reach the switchboard (it was dropped without a word)."""
+    refused = await client.post(
+        CONTACTS, json=contact("Anne", phones=["06 12 34 56 78 ext 12"]), headers=person.headers
+    )
+    assert refused.status_code == 422 and pointers(refused) == ["/phones/0"]
+    assert (await client.get(CONTACTS, headers=person.headers)).json()["items"] == []
