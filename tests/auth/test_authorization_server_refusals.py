@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
 from ens.auth import oauth
 from ens.auth.clients import RegisteredApp, register_app
@@ -75,6 +76,32 @@ async def test_unknown_client_and_unregistered_redirect_uri_show_an_error_page(f
     app = await _app(fake_settings, ["vitals.body_weight:write"])
     prefix = await login.browser.authorize(client_id=app.client_id, redirect_uri=DEVICE_REDIRECT + "/../x")
     assert prefix.status_code == 400 and "location" not in prefix.headers
+
+
+async def test_a_repeated_parameter_is_refused(fake_login):
+    """RFC 6749 §3.1 (each parameter at most once); litestar kept the last one (an outside review)."""
+    login: FakeLogin = fake_login()
+    browser = login.browser
+    base = [
+        ("response_type", "code"),
+        ("client_id", "ens-mobile"),
+        ("redirect_uri", LOOPBACK),
+        ("code_challenge", create_s256_code_challenge(browser.verifier)),
+        ("code_challenge_method", "S256"),
+        ("state", browser.state),
+    ]
+    # Which redirect_uri or client_id is the app's? An error page, redirected nowhere.
+    for repeated in (("redirect_uri", "https://evil.example/callback"), ("client_id", "ens-mobile")):
+        page = await browser.get("/oauth/authorize", params=[repeated, *base])
+        assert page.status_code == 400 and "location" not in page.headers, repeated
+    # Any other: back to the app, which learns what was wrong.
+    back = await browser.get("/oauth/authorize", params=[*base, ("scope", "space"), ("scope", "space")])
+    assert back.status_code == 302 and back.headers["location"].startswith(LOOPBACK)
+    answer = query_of(back.headers["location"])
+    assert answer["error"] == "invalid_request" and "scope" in answer["error_description"]
+    assert answer["state"] == browser.state
+    # The same request, each parameter once, goes on to the identity provider.
+    assert (await browser.get("/oauth/authorize", params=base)).status_code == 302
 
 
 async def test_registered_redirect_uris_are_accepted(fake_login):

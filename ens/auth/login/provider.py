@@ -50,6 +50,8 @@ class AuthorizeRequest:
     code_challenge_method: str | None
     state: str | None
     scope: str | None
+    # The parameters the query gave more than once (RFC 6749 §3.1: each at most once).
+    repeated: tuple[str, ...] = ()
 
 
 async def start(ctx: LoginContext, request: AuthorizeRequest) -> Redirect:
@@ -58,6 +60,9 @@ async def start(ctx: LoginContext, request: AuthorizeRequest) -> Redirect:
     An unknown client or a redirect URI that is not registered is never redirected to (an error page
     instead, RFC 6749 §4.1.2.1); other errors go back to the app as ``?error=...``.
     """
+    if {"client_id", "redirect_uri"} & set(request.repeated):
+        # Which of them is the app's? Nothing is redirected to a value that may be someone else's.
+        raise LoginFailed("La demande de connexion de l'application est mal formée.", title="Demande refusée")
     client = await find_client(request.client_id or "")
     if client is None:
         raise LoginFailed("Cette application n'est pas connue de l'espace santé.", title="Application inconnue")
@@ -67,6 +72,13 @@ async def start(ctx: LoginContext, request: AuthorizeRequest) -> Redirect:
             title="Adresse de retour refusée",
         )
     redirect_uri, state = request.redirect_uri, request.state
+    if request.repeated:
+        return error_redirect(
+            redirect_uri,
+            "invalid_request",
+            description=f"a parameter must not be repeated: {', '.join(request.repeated)}",
+            state=None if "state" in request.repeated else state,
+        )
     if request.response_type != "code":
         return error_redirect(
             redirect_uri, "unsupported_response_type", description="response_type must be code", state=state

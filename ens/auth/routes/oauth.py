@@ -97,6 +97,12 @@ async def well_formed_form(connection: ASGIConnection[Any, Any, Any, Any], _: Ba
         raise OAuthError("invalid_request", f"A parameter must not be repeated: {shown}.")
 
 
+def _repeated(query: bytes) -> tuple[str, ...]:
+    """The parameters a query names more than once (litestar keeps the last one of each)."""
+    names = Counter(name for name, _ in parse_qsl(query.decode("latin-1"), keep_blank_values=True))
+    return tuple(sorted(name[:40] for name, times in names.items() if times > 1))[:5]
+
+
 def malformed_request(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, str]]:
     """What litestar refuses while reading the form, in RFC 6749 JSON rather than problem+json."""
     if isinstance(exc, RequestEntityTooLarge):
@@ -169,6 +175,7 @@ class OAuthController(Controller):
     )
     async def authorize(
         self,
+        request: Request[Any, Any, Any],
         login_ctx: NamedDependency[LoginContext],
         response_type: Annotated[str | None, QueryParameter(name="response_type", required=False)] = None,
         client_id: Annotated[str | None, QueryParameter(name="client_id", required=False)] = None,
@@ -180,10 +187,17 @@ class OAuthController(Controller):
         state_: Annotated[str | None, QueryParameter(name="state", required=False)] = None,
         scope_: Annotated[str | None, QueryParameter(name="scope", required=False)] = None,
     ) -> Redirect:
-        request = login.AuthorizeRequest(
-            response_type, client_id, redirect_uri, code_challenge, code_challenge_method, state_, scope_
+        asked = login.AuthorizeRequest(
+            response_type,
+            client_id,
+            redirect_uri,
+            code_challenge,
+            code_challenge_method,
+            state_,
+            scope_,
+            repeated=_repeated(request.scope.get("query_string", b"")),
         )
-        return go(await login.start(login_ctx, request), login_ctx.settings, status=302)
+        return go(await login.start(login_ctx, asked), login_ctx.settings, status=302)
 
     @get(
         "/oauth/callback",
