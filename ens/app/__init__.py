@@ -45,6 +45,7 @@ from ens.core.scopes import SCOPES
 from ens.core.security_headers import SecurityHeaders
 from ens.core.settings import Settings
 from ens.core.slow_clients import BodyIdleTimeoutMiddleware
+from ens.core.strict_json import StrictJSONRequest
 from ens.documents import scopes as documents_scopes
 from ens.documents.catalogue import FORM_ALLOWANCE_BYTES, MAX_DOCUMENT_BYTES
 from ens.documents.routes import NO_COMPRESSION, DocumentsController, list_document_types
@@ -175,6 +176,7 @@ def create_app(
     )
 
     app = Litestar(
+        request_class=StrictJSONRequest,
         route_handlers=[
             health,
             ready,
