@@ -58,13 +58,23 @@ def error_response(
     )
 
 
+def _bearer_challenge(request: Request[Any, Any, Any]) -> str:
+    """RFC 6750 §3: a request that sent a token it cannot use (expired, revoked, not ours) is told
+    ``invalid_token``, so that a client refreshes rather than asks the person to log in; one that
+    sent none gets the challenge alone (§3.1: no error code then)."""
+    sent = request.headers.get("authorization", "")
+    if sent[:7].lower() == "bearer ":
+        return 'Bearer realm="ens", error="invalid_token"'
+    return 'Bearer realm="ens"'
+
+
 def _domain_error(request: Request[Any, Any, Any], exc: errors.DomainError) -> Response[bytes]:
     if exc.kind == "internal":
         return _unexpected(request, exc)
     problem = problems.of_error(exc)
     headers = {}
     if problem.status == 401:
-        headers["WWW-Authenticate"] = 'Bearer realm="ens"'
+        headers["WWW-Authenticate"] = _bearer_challenge(request)
     if isinstance(exc, errors.RateLimited):
         headers["Retry-After"] = str(exc.retry_after)
     if isinstance(exc, errors.RangeNotSatisfiable):
@@ -132,7 +142,7 @@ def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response
     detail = exc.detail if exc.detail and exc.detail != str(status) else problem.title
     headers = dict(exc.headers or {})
     if status == 401:
-        headers["WWW-Authenticate"] = 'Bearer realm="ens"'
+        headers["WWW-Authenticate"] = _bearer_challenge(request)
     return error_response(request, problem, detail, headers=headers)
 
 

@@ -222,7 +222,11 @@ async def test_missing_bad_and_expired_tokens_are_401(client, settings, person):
         response = await client.get("/v1/spaces/me", headers=headers)
         assert response.status_code == 401, headers
         assert response.json()["type"] == "urn:ens:problem:unauthorized"
-        assert response.headers["www-authenticate"].startswith("Bearer")
+        challenge = response.headers["www-authenticate"]
+        assert challenge.startswith("Bearer")
+        # RFC 6750 §3.1: a token sent and refused is invalid_token (refresh it); none sent, no error code.
+        sent = headers.get("Authorization", "").startswith("Bearer ")
+        assert ('error="invalid_token"' in challenge) == sent, (headers, challenge)
 
 
 async def test_refusals_reach_the_security_log_with_ids_and_no_token(client, make_person):

@@ -42,7 +42,7 @@ from ens.auth.tokens import AccessTokens
 from ens.core.api import PUBLIC
 from ens.core.scopes import SCOPES
 from ens.core.settings import Settings
-from ens.spaces.caller import SPACE_SCOPE
+from ens.spaces.caller import PROFESSIONAL_SCOPE, SPACE_SCOPE
 
 JWKS_CACHE_SECONDS = 3600
 
@@ -155,7 +155,7 @@ class OAuthController(Controller):
             code_challenge_methods_supported=["S256"],
             token_endpoint_auth_methods_supported=["none", "client_secret_basic", "client_secret_post"],
             revocation_endpoint_auth_methods_supported=["none", "client_secret_basic", "client_secret_post"],
-            scopes_supported=[SPACE_SCOPE, *SCOPES.names()],
+            scopes_supported=[SPACE_SCOPE, PROFESSIONAL_SCOPE, *SCOPES.names()],
             service_documentation=f"{base}/schema",
         )
 
