@@ -13,7 +13,7 @@ were last written or confirmed, R1111-19) asks the author to reread them, never 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from uuid import UUID
 
 import msgspec
@@ -25,7 +25,7 @@ from ens.core.db import Row, Scalar, as_uuid, fetch, fetch_one, write_transactio
 from ens.core.errors import Conflict, FieldError, Invalid, NotFound
 from ens.core.local_time import zone_of
 from ens.core.names import same_names
-from ens.records.authorship import adult_holder
+from ens.records.authorship import adult_holder, today_in
 from ens.records.concurrency import check_precondition, lock_records
 from ens.records.schemas import (
     AuthorRead,
@@ -40,7 +40,7 @@ from ens.records.schemas import (
     TrustedPersonCopy,
     Wish,
 )
-from ens.records.trusted_person import trusted_person_copy
+from ens.records.trusted_person import check_authorisation, trusted_person_copy
 from ens.spaces.door import SpaceAccess
 from ens.spaces.identity import AccountIdentity
 
@@ -199,7 +199,7 @@ async def list_directive_versions(
     return DirectiveVersionPage(items=items, next_cursor=next_cursor)
 
 
-def _content(body: DirectivesWrite, *, trusted: TrustedPersonCopy | None) -> tuple[str, DirectivesContent]:
+def _content(body: DirectivesWrite, *, trusted: TrustedPersonCopy | None, today: date) -> tuple[str, DirectivesContent]:
     """The form and what the version says; 422 with every broken rule."""
     errors: list[FieldError] = []
     structured = {
@@ -223,6 +223,7 @@ def _content(body: DirectivesWrite, *, trusted: TrustedPersonCopy | None) -> tup
         return "pointer", DirectivesContent(pointer=body.pointer)
     if body.situation is None:
         errors.append(FieldError("/situation", "required: ill or not_ill (or send only a pointer)"))
+    check_authorisation(body.protection_authorisation, today=today, errors=errors)
     _check_witnesses(body, trusted=trusted, errors=errors)
     if errors:
         raise Invalid("The directives break a rule; nothing was stored.", errors)
@@ -232,7 +233,8 @@ def _content(body: DirectivesWrite, *, trusted: TrustedPersonCopy | None) -> tup
         relief_of_suffering=body.relief_of_suffering or Wish(),
         deep_sedation=body.deep_sedation or Wish(),
         organ_donation=body.organ_donation or OrganDonationWish(),
-        wishes=body.wishes,
+        # Blank wishes are none (an outside review found spaces stored, and printed, as wishes).
+        wishes=body.wishes if body.wishes and body.wishes.strip() else None,
         witnesses=body.witnesses,
         protection_authorisation=body.protection_authorisation,
         trusted_person=trusted,
@@ -297,7 +299,7 @@ async def write_directives(
         await lock_records(access.space_id)
         current = await current_directives(access.space_id, timezone=access.space.timezone)
         check_precondition(if_match, current, required=True)
-        form, content = _content(body, trusted=await trusted_person_copy(access.space_id))
+        form, content = _content(body, trusted=await trusted_person_copy(access.space_id), today=today_in(access))
         version = current.version + 1 if current else 1
         await _insert_version(
             access, version=version, status="active", form=form, content=content, author=author, now=now

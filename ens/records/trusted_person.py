@@ -151,9 +151,19 @@ def _checked(body: TrustedPersonWrite, *, today: date) -> str | None:
             errors.append(FieldError("/birthdate", "the trusted person must be an adult (CSP L1111-6)"))
     if body.accepted_at is not None and body.accepted_at > today:
         errors.append(FieldError("/acceptedAt", "in the future"))
+    check_authorisation(body.protection_authorisation, today=today, errors=errors)
     if errors:
         raise Invalid("The designation breaks a rule; nothing was stored.", errors)
     return phone
+
+
+def check_authorisation(
+    authorisation: ProtectionAuthorisation | None, *, today: date, errors: list[FieldError]
+) -> None:
+    """A judge's or family council's authorisation is a decision already taken: not dated ahead
+    (an outside review found 2999-01-01 accepted)."""
+    if authorisation is not None and authorisation.granted_on is not None and authorisation.granted_on > today:
+        errors.append(FieldError("/protectionAuthorisation/grantedOn", "in the future"))
 
 
 async def designate_trusted_person(

@@ -203,6 +203,11 @@ LONG = "é" * 4001
             "/protectionAuthorisation/authority",
         ),
         (structured(pointer={"location": ""}), "/pointer/location"),
+        # An outside review: it was stored.
+        (
+            structured(protectionAuthorisation={"authority": "judge", "reference": "RG 1", "grantedOn": "2999-01-01"}),
+            "/protectionAuthorisation/grantedOn",
+        ),
     ],
 )
 async def test_bad_directives_are_422_at_their_pointer_and_store_nothing(client, person, body, pointer):
@@ -211,6 +216,11 @@ async def test_bad_directives_are_422_at_their_pointer_and_store_nothing(client,
     assert response.json()["type"] == "urn:ens:problem:validation"
     assert pointer in pointers(response)
     assert (await client.get(DIRECTIVES, headers=person.headers)).status_code == 404
+
+
+async def test_blank_wishes_are_none(client, person):
+    response = await client.put(DIRECTIVES, json=structured(wishes="  \n "), headers=person.headers)
+    assert response.status_code == 201 and response.json()["wishes"] is None
 
 
 async def test_free_text_of_exactly_4000_characters_is_kept(client, person):

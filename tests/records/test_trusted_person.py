@@ -50,6 +50,10 @@ async def test_phone_forms_people_type(client, person, phone, expected):
         ({"acceptedAt": str(date.today() + timedelta(days=30))}, "/acceptedAt"),
         ({"address": {"line": "3 rue des Lilas", "city": "Lyon"}}, "/address/postalCode"),
         ({"protectionAuthorisation": {"authority": "judge", "reference": ""}}, "/protectionAuthorisation/reference"),
+        (
+            {"protectionAuthorisation": {"authority": "judge", "reference": "RG 1", "grantedOn": "2999-01-01"}},
+            "/protectionAuthorisation/grantedOn",
+        ),
         ({"alsoEmergencyContact": "yes"}, "/alsoEmergencyContact"),
         ({"nickname": "Lili"}, "/nickname"),
     ],
