@@ -19,11 +19,18 @@ import msgspec
 from litestar import Request
 from litestar.exceptions import ValidationException
 
+from ens.core.errors import UnsupportedMediaType
+
 
 class StrictJSONRequest(Request[Any, Any, Any]):
     """The app's request class (``Litestar(request_class=...)``)."""
 
     async def json(self) -> Any:
+        media_type = self.content_type[0]
+        if media_type != "application/json" and not media_type.endswith("+json"):
+            # A JSON route took a form or text body too (an outside review: a measure posted as
+            # text/plain was stored): what the client sent is not what it meant, or not a client.
+            raise UnsupportedMediaType(f"The body must be JSON (Content-Type: application/json), not {media_type!r}.")
         value = await super().json()
         field = self.route_handler.parsed_data_field
         target = field.annotation if field is not None else None

@@ -55,3 +55,21 @@ async def test_the_right_types_still_pass_and_the_emergency_switch_takes_only_a_
         refused = await client.put(switch, json={"allowed": wrong}, headers=person.headers)
         assert refused.status_code == 422 and refused.json()["errors"][0]["pointer"] == "/allowed", refused.text
     assert (await client.get(switch, headers=person.headers)).json() == {"allowed": True}
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", None])
+async def test_a_json_route_takes_only_json(
+    client: httpx.AsyncClient, make_person: MakePerson, content_type: str | None
+) -> None:
+    """An outside review: a batch of measures sent as text/plain was stored."""
+    person = await make_person()
+    body = b'{"measurements":[{"type":"body_weight","value":70,"unit":"kg","effectiveAt":"2026-11-07T08:00:00+01:00"}]}'
+    headers = {**person.headers, **({"Content-Type": content_type} if content_type else {})}
+    answer = await client.post("/v1/spaces/me/vitals", content=body, headers=headers)
+    assert answer.status_code == 415, answer.text
+    assert answer.json()["type"] == "urn:ens:problem:unsupported-media-type"
+    assert (await client.get("/v1/spaces/me/vitals", headers=person.headers)).json()["items"] == []
+    typed = await client.post(
+        "/v1/spaces/me/vitals", content=body, headers={**person.headers, "Content-Type": "application/json"}
+    )
+    assert typed.status_code == 201, typed.text
