@@ -69,6 +69,7 @@ _DESCRIPTIONS = {
     "410": "The space is closed (or the cursor expired)",
     "412": "If-Match does not match the current version",
     "413": "The body is too large",
+    "415": "The body's Content-Type is not one this route takes (application/json, unless it says otherwise)",
     "422": "The request breaks a validation rule",
     "429": "Too many requests: Retry-After says in how many seconds to try again",
 }
@@ -115,6 +116,8 @@ def _statuses(path: str, method: str, operation: Operation, *, public: bool) -> 
         codes += ["404"]
     if method in ("post", "put", "patch"):
         codes += ["413", "422"]
+    if operation.request_body is not None:
+        codes += ["415"]  # a JSON route takes only JSON (ens.core.strict_json), an upload only its types
     if method == "post":
         codes += ["409"]
     if method in ("put", "patch", "delete") and reads_if_match:
