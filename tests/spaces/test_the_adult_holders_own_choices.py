@@ -12,18 +12,24 @@ import pytest
 from ens.core.settings import Settings
 from tests.helpers.carers import court_measure
 from tests.helpers.documents import pdf, uploaded
-from tests.helpers.people import MakePerson
+from tests.helpers.people import MakePerson, Person
 from tests.helpers.professionals import GP, NURSE, authorise, sign_in_pro
 
 KINDS = ["tutelle", "habilitation_familiale"]
+
+
+async def _represented(make_person: MakePerson, kind: str) -> tuple[Person, Person]:
+    """An adult holder and the carer a court named for them (``kind``)."""
+    holder, carer = await make_person(), await make_person()
+    await court_measure(holder, carer, kind)  # type: ignore[arg-type]
+    return holder, carer
 
 
 @pytest.mark.parametrize("kind", KINDS)
 async def test_emergency_access_the_holder_forbade_stays_forbidden(
     client: httpx.AsyncClient, make_person: MakePerson, kind: str
 ) -> None:
-    holder, carer = await make_person(), await make_person()
-    await court_measure(holder, carer, kind)  # type: ignore[arg-type]
+    holder, carer = await _represented(make_person, kind)
     url = f"/v1/spaces/{holder.space_id}/emergency-access"
 
     async def put(by: dict[str, str], allowed: bool) -> httpx.Response:
@@ -46,8 +52,7 @@ async def test_emergency_access_the_holder_forbade_stays_forbidden(
 async def test_a_professional_the_holder_blocked_is_authorised_again_only_by_the_holder(
     client: httpx.AsyncClient, make_person: MakePerson, settings: Settings, kind: str
 ) -> None:
-    holder, carer = await make_person(), await make_person()
-    await court_measure(holder, carer, kind)  # type: ignore[arg-type]
+    holder, carer = await _represented(make_person, kind)
     base = f"/v1/spaces/{holder.space_id}/professionals"
     doctor, nurse = await sign_in_pro(settings, GP), await sign_in_pro(settings, NURSE)
     blocked = await authorise(client, holder, doctor)
@@ -67,8 +72,7 @@ async def test_a_professional_the_holder_blocked_is_authorised_again_only_by_the
 async def test_a_document_the_holder_hid_from_professionals_stays_hidden(
     client: httpx.AsyncClient, make_person: MakePerson, kind: str
 ) -> None:
-    holder, carer = await make_person(), await make_person()
-    await court_measure(holder, carer, kind)  # type: ignore[arg-type]
+    holder, carer = await _represented(make_person, kind)
     space = holder.space_id
     hidden_at_upload = await uploaded(
         client,
@@ -99,8 +103,7 @@ async def test_a_document_the_holder_hid_from_professionals_stays_hidden(
 
 
 async def test_hidden_by_the_holder_when_adding_it(client: httpx.AsyncClient, make_person: MakePerson) -> None:
-    holder, carer = await make_person(), await make_person()
-    await court_measure(holder, carer, "tutelle")
+    holder, carer = await _represented(make_person, "tutelle")
     meta = {"typeCode": "11488-4", "title": "CR", "date": "2026-01-05", "hiddenFromProfessionals": True}
     document = await uploaded(client, holder.headers, pdf(seed=4), space=holder.space_id, meta=meta)
     assert document["hiddenFromProfessionals"] is True
