@@ -264,3 +264,40 @@ async def test_a_generated_client_reads_a_fhir_searchs_links_and_modes(
     modes = sorted(entry.search.mode for entry in bundle.entry)
     assert modes == [models.FhirEntrySearchMode.INCLUDE, models.FhirEntrySearchMode.MATCH]
     assert all(not entry.search.additional_properties for entry in bundle.entry)
+
+
+async def test_a_generated_client_reads_directive_versions_and_an_adults_schedule(
+    generated, app: Litestar, settings: Settings, make_person
+):
+    """What this session's changes answer: a version's ``current`` and ``supersededAt``; a schedule
+    whose doses may now have no ``dueFrom`` or ``dueUntil``."""
+    from tests.helpers.records import DIRECTIVES, structured
+
+    models = importlib.import_module(f"{PACKAGE}.models")
+    adult = await make_person(birthdate=date(1986, 4, 12))
+    base_url = settings.public_url
+    async with httpx.AsyncClient(transport=asgi_transport(app), base_url=base_url, headers=adult.headers) as http:
+        first = await http.put(DIRECTIVES, json=structured())
+        assert first.status_code == 201, first.text
+        assert (
+            await http.put(DIRECTIVES, json=structured(), headers={"If-Match": first.headers["etag"]})
+        ).status_code == 200
+        api = generated.Client(base_url=base_url)
+        api.set_async_httpx_client(http)
+        versions = await operation(generated, "records", "list_directive_versions").asyncio_detailed(
+            space="me", client=api
+        )
+        assert versions.status_code == 200, versions.content
+        newest, older = versions.parsed.items
+        assert (newest.version, newest.current, newest.superseded_at) == (2, True, None)
+        assert (older.version, older.current) == (1, False) and isinstance(older.superseded_at, datetime)
+        schedule = await operation(generated, "vaccination", "get_vaccination_schedule").asyncio_detailed(
+            space="me", client=api
+        )
+        assert schedule.status_code == 200 and isinstance(schedule.parsed, models.ScheduleRead), schedule.content
+        doses = [dose for disease in schedule.parsed.diseases for dose in disease.doses]
+        statuses = {dose.dose_id: dose.status.value for dose in doses}  # each an enum of the document's
+        # No infant pneumococcal dose for someone born 20 years before it was recommended.
+        assert statuses and not [dose for dose in statuses if dose.startswith("pneumococcus.pcv")], statuses
+        windows = [(dose.due_from, dose.due_until) for dose in doses]
+        assert all(start <= end for start, end in windows if isinstance(start, date) and isinstance(end, date))
