@@ -178,10 +178,10 @@ async def change_masking(
         if update.hidden_from_professionals is not None:
             # Hidden by the adult holder themself: theirs alone to show again (SpaceAccess.is_adult_holder).
             by_holder = bool(row["hidden_from_professionals"]) and bool(row["hidden_from_professionals_by_holder"])
-            if by_holder and not update.hidden_from_professionals and not access.is_adult_holder:
-                raise Forbidden(
-                    "The holder hid this document from professionals themself: only they may show it again."
-                )
+            access.keep_the_holders_choice(
+                by_holder and not update.hidden_from_professionals,
+                "The holder hid this document from professionals themself: only they may show it again.",
+            )
             changes["hidden_from_professionals"] = update.hidden_from_professionals
             changes["hidden_from_professionals_by_holder"] = update.hidden_from_professionals and (
                 access.is_adult_holder or by_holder

@@ -134,8 +134,11 @@ def current_directives_scalars(space_id: UUID) -> dict[str, Scalar]:
 
 
 async def _current_row(space_id: UUID) -> Row | None:
+    # The newest version: no later one replaced it (no look-up for its ``superseded_at``).
     return await fetch_one(
-        f"SELECT {_READ} FROM directive_versions WHERE space_id = {{}} ORDER BY version DESC LIMIT 1", space_id
+        f"SELECT {_COLUMNS}, NULL AS superseded_at FROM directive_versions WHERE space_id = {{}} "
+        "ORDER BY version DESC LIMIT 1",
+        space_id,
     )
 
 

@@ -21,7 +21,7 @@ from ens.core.db import Row, as_uuid, fetch, fetch_one, write_transaction
 from ens.core.errors import Conflict, Forbidden, NotFound
 from ens.core.mail import Mailer
 from ens.core.names import same_names
-from ens.spaces.door import SpaceAccess, SpaceRef, security_log, space_ref
+from ens.spaces.door import SpaceAccess, SpaceRef, authorisation_runs, security_log, space_ref
 from ens.spaces.history import PendingAccess, record_access, record_with_write
 from ens.spaces.matrix import access_matrix
 from ens.spaces.notifications import Told, parents_are_told, recipients
@@ -276,8 +276,7 @@ def _emergency_refusal(row: Row, *, now: datetime) -> Forbidden | Conflict | Non
         return Forbidden("The holder has blocked you on this space: no emergency access.")
     if not row["emergency_access"]:
         return Forbidden("The holder has forbidden emergency access to this space.")
-    since, until = aware_or_none(row["pro_since"]), aware_or_none(row["pro_until"])
-    if row["pro_status"] == "authorised" and since is not None and until is not None and since <= now < until:
+    if authorisation_runs(row, now=now):
         return Conflict("You are authorised on this space: open it without an emergency access.")
     if row["emergency_until"] is not None:
         ends = aware(row["emergency_until"]).isoformat()

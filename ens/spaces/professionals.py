@@ -22,7 +22,7 @@ from ens.core import clock
 from ens.core.api import require_if_match
 from ens.core.clock import aware, aware_or_none
 from ens.core.db import Row, as_uuid, fetch, fetch_one, row_lock, serialise, write_transaction
-from ens.core.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
+from ens.core.errors import Conflict, FieldError, Invalid, NotFound
 from ens.core.local_time import local_midnight, zone_of
 from ens.core.names import years_later
 from ens.spaces.door import SpaceAccess, SpaceRef, adulthood
@@ -267,14 +267,13 @@ async def grant_authorisation(access: SpaceAccess, professional_id: UUID) -> Pro
             entry_id = as_uuid(row["id"])
             if row["status"] == "authorised" and row["until"] is not None and aware(row["until"]) > now:
                 raise Conflict(f"This professional is authorised already (professionals/{entry_id}): renew instead.")
-            if (
+            access.keep_the_holders_choice(
                 row["status"] == "blocked"
                 and row["decided_by"] is not None
                 and as_uuid(row["decided_by"]) == access.space.holder_account_id
-                and not access.is_minors_space
-                and not access.is_adult_holder
-            ):
-                raise Forbidden("The holder blocked this professional themself: only they may authorise them again.")
+                and not access.is_minors_space,
+                "The holder blocked this professional themself: only they may authorise them again.",
+            )
             await _set(access, entry_id, status="authorised", since=now, until=until, now=now)
         # The holder's history says whom a representative authorised, not only that they did.
         access.names_new_item(entry_id, "professionals", subject=row["name"])
@@ -379,12 +378,9 @@ async def _end_emergency_accesses(space_id: UUID, *, now: datetime, professional
     )
 
 
-async def emergency_setting(space_id: UUID, *, lock: bool = False) -> EmergencyAccessSettingRead:
-    """Whether emergency access to the space is allowed (it is unless the holder forbade it);
-    ``lock``: read under the space row's lock, until the current write transaction ends."""
-    row = await fetch_one(
-        "SELECT emergency_access FROM spaces WHERE id = {}" + (row_lock("UPDATE") if lock else ""), space_id
-    )
+async def emergency_setting(space_id: UUID) -> EmergencyAccessSettingRead:
+    """Whether emergency access to the space is allowed (it is unless the holder forbade it)."""
+    row = await fetch_one("SELECT emergency_access FROM spaces WHERE id = {}", space_id)
     return EmergencyAccessSettingRead(allowed=bool(row["emergency_access"]) if row else True)
 
 
@@ -407,8 +403,9 @@ async def set_emergency_access(
         by_holder = row is not None and not was_allowed and bool(row["emergency_forbidden_by_holder"])
         if if_match is not None:
             require_if_match(if_match, msgspec.json.encode(EmergencyAccessSettingRead(allowed=was_allowed)))
-        if allowed and by_holder and not access.is_adult_holder:
-            raise Forbidden("The holder forbade emergency access themself: only they may allow it again.")
+        access.keep_the_holders_choice(
+            allowed and by_holder, "The holder forbade emergency access themself: only they may allow it again."
+        )
         await fetch(
             "UPDATE spaces SET emergency_access = {}, emergency_forbidden_by_holder = {}, updated_at = {} "
             "WHERE id = {}",

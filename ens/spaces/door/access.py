@@ -97,6 +97,12 @@ class SpaceAccess:
         would make the choice empty (an outside review, 2026-12-02)."""
         return self.kind == "holder"
 
+    def keep_the_holders_choice(self, made_by_holder: bool, refusal: str) -> None:
+        """Raise :class:`Forbidden` (``refusal``) when the caller would undo a choice the adult
+        holder made themself (:attr:`is_adult_holder`)."""
+        if made_by_holder and not self.is_adult_holder:
+            raise Forbidden(refusal)
+
     @property
     def is_minors_space(self) -> bool:
         """The holder is under 18 today (in the space's time zone)."""

@@ -108,15 +108,26 @@ def _kind(caller: Caller, row: Row, *, space: SpaceRef, now: datetime) -> ActorK
     return _representation(row, space=space, now=now)
 
 
+def authorisation_runs(row: Row, *, now: datetime) -> bool:
+    """The holder's authorisation of a professional (a row's ``pro_status``, ``pro_since`` and
+    ``pro_until``) runs at ``now``: ``since`` <= now < ``until``."""
+    since, until = row["pro_since"], row["pro_until"]
+    return (
+        row["pro_status"] == "authorised"
+        and since is not None
+        and until is not None
+        and aware(since) <= now < aware(until)
+    )
+
+
 def _professional(row: Row, *, now: datetime) -> ActorKind | None:
     """A professional sees a space while the holder's authorisation runs (``since`` <= now <
     ``until``), or read-only during an emergency access the holder has not forbidden; never when
     blocked."""
     if row["pro_profession"] is None or row["pro_status"] == "blocked":
         return None
-    if row["pro_status"] == "authorised" and row["pro_since"] is not None and row["pro_until"] is not None:
-        if aware(row["pro_since"]) <= now < aware(row["pro_until"]):
-            return "professional"
+    if authorisation_runs(row, now=now):
+        return "professional"
     if row["emergency_reason"] is not None and row["space_emergency_access"]:
         return "professional_emergency"
     return None
