@@ -25,6 +25,7 @@ from ens.app.exception_handlers import answer_unexpected, exception_handlers
 from ens.app.lifespan import process_lifespan
 from ens.app.openapi import document_rights, openapi_config
 from ens.app.operations import health, ready
+from ens.app.stray import StrayRequests
 from ens.auth.middleware import BearerAuthentication
 from ens.auth.routes import AuthWiring
 from ens.auth.tokens import AccessTokens
@@ -223,7 +224,8 @@ def create_app(
         exception_handlers=exception_handlers(),
         request_max_body_size=settings.max_body_bytes,
         before_request=replay_stored,
-        before_send=[SecurityHeaders(https=settings.public_url.startswith("https://"))],
+        # The stray requests' rows first: an answer it turns into another still gets its headers.
+        before_send=[StrayRequests(tokens, limiter), SecurityHeaders(https=settings.public_url.startswith("https://"))],
         openapi_config=openapi_config(interactive=settings.is_dev),
         lifespan=[
             process_lifespan(

@@ -262,3 +262,14 @@ def exception_handlers() -> ExceptionHandlersMap:
         UnicodeDecodeError: _not_utf8,
         Exception: _unexpected,
     }
+
+
+def unexpected_answer(scope: Scope, exc: Exception) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """What :func:`_unexpected` answers (logged the same way), as a status, the headers it adds and
+    a body: for a ``before_send`` hook that has to turn the answer about to leave into that one."""
+    response = _unexpected(Request(scope), exc)
+    headers = [
+        (name.lower().encode("latin-1"), f"{value}".encode("latin-1")) for name, value in response.headers.items()
+    ]
+    body = response.content if isinstance(response.content, bytes) else b""
+    return response.status_code or 500, headers, body

@@ -200,6 +200,7 @@ _REFUSALS = {
     401: "connexion expirée ou révoquée",
     403: "droits insuffisants",
     404: "introuvable",
+    405: "méthode non acceptée",
     409: "conflit",
     410: "espace fermé",
     412: "modifié entre-temps",

@@ -277,9 +277,7 @@ class AccessHistoryMiddleware:
             await self.app(scope, receive, send)
             return
         state: dict[str, Any] = scope.setdefault("state", {})
-        incoming = _header(scope, b"x-request-id")
-        request_id = incoming if incoming and _REQUEST_ID.fullmatch(incoming) else secrets.token_hex(16)
-        state[REQUEST_ID_KEY] = request_id
+        request_id = state[REQUEST_ID_KEY] = request_id_for(scope)
         unrecorded = False
 
         async def send_with_id(message: Message) -> None:
@@ -308,6 +306,12 @@ class AccessHistoryMiddleware:
 
         async with db.RequestContext():
             await self.app(scope, receive, send_recorded)
+
+
+def request_id_for(scope: Scope) -> str:
+    """The request's id: the client's ``X-Request-Id`` if it is a sound one, else a new one."""
+    incoming = _header(scope, b"x-request-id")
+    return incoming if incoming and _REQUEST_ID.fullmatch(incoming) else secrets.token_hex(16)
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

@@ -93,6 +93,27 @@ async def test_one_apps_grant_is_limited_and_the_phone_of_the_same_account_is_no
         assert (await client.get("/v1/spaces/me/vitals", headers=person.headers)).status_code == 200
 
 
+async def test_requests_no_route_takes_are_counted_and_past_the_limit_not_recorded(
+    settings: Settings, make_person: MakePerson
+) -> None:
+    """An address no route has is answered before the route's limiter: the hook that records it
+    (``ens.app.stray``) counts it, and past the limit answers 429 without a row, as the limiter
+    does for any route."""
+    person = await make_person()
+    async with _process(settings, rate_limit_account_per_minute=3, rate_limit_grant_per_minute=0) as (client, _):
+        answers = [(await client.get("/v1/spaces/me/nothing", headers=person.headers)) for _ in range(5)]
+        assert [a.status_code for a in answers] == [404, 404, 404, 429, 429]
+        refused = answers[-1]
+        assert refused.headers["content-type"].startswith("application/problem+json")
+        assert refused.json()["type"] == "urn:ens:problem:rate-limited"
+        assert 0 < int(refused.headers["retry-after"]) <= 60
+        assert int(refused.headers["content-length"]) == len(refused.content)
+        assert (await client.get("/v1/me", headers=person.headers)).status_code == 429  # one count for both
+    rows = await db.fetch("SELECT outcome FROM access_history WHERE space_id = {} ORDER BY id", person.space_id)
+    assert [row["outcome"] for row in rows][-3:] == [404, 404, 404]
+    assert 429 not in [row["outcome"] for row in rows]
+
+
 async def test_the_login_endpoints_are_limited_per_address(settings: Settings) -> None:
     async with _process(settings, rate_limit_address_per_minute=3) as (client, _):
         answers = [(await client.get("/login/otp")).status_code for _ in range(5)]

@@ -4,13 +4,14 @@ route's need), and the doors of ``/v1/me`` and ``/v1/pro``. Refusals go to the s
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
 from ens.core import clock
-from ens.core.db import fetch_one
+from ens.core.db import Row, fetch_one
 from ens.core.errors import Forbidden, Gone, GrantRevoked, NotFound, Unauthorized
 from ens.core.idempotency import SPACE_STATE_KEY
 from ens.core.scopes import SCOPES
@@ -19,11 +20,15 @@ from ens.spaces.caller import SPACE_SCOPE, Caller
 from ens.spaces.door.access import OPTIONS, Need, SpaceAccess
 from ens.spaces.door.companion import COMPANION
 from ens.spaces.door.resolution import is_live, resolve_space
-from ens.spaces.history import ACCESS_STATE_KEY, PendingAccess, Role, join_request_write
+from ens.spaces.door.space import SpaceRef
+from ens.spaces.history import ACCESS_STATE_KEY, PendingAccess, Role, join_request_write, record_access
 from ens.spaces.matrix import access_matrix
 from ens.spaces.rights import Action, ActorKind
 
 security_log = logging.getLogger("ens.security")
+
+# Set in a request's scope state by the space door, whatever it decides (see record_stray_request).
+DOOR_KEY = "ens.door"
 
 
 def _check_need(access: SpaceAccess, need: Need) -> None:
@@ -71,6 +76,8 @@ async def space_door(connection: ASGIConnection[Any, Any, Any, Any], handler: Ba
     if need is None:
         # A route under the door that does not say what it needs is a programming error.
         raise Forbidden("This route declares no access need.")
+    # Whatever it decides, the door saw this request: its row is written here or not at all.
+    connection.scope.setdefault("state", {})[DOOR_KEY] = True
     caller = connection.scope.get("user")
     if not isinstance(caller, Caller):
         raise Unauthorized("Sign in first.")
@@ -93,24 +100,20 @@ async def space_door(connection: ASGIConnection[Any, Any, Any, Any], handler: Ba
     connection.scope.setdefault("state", {})[SPACE_STATE_KEY] = space.id
     role = _role(kind)
     resource_id = connection.path_params.get("id")
-    connection.scope["state"][ACCESS_STATE_KEY] = PendingAccess(
-        space_id=space.id,
-        at=now,
-        actor_account_id=caller.account_id,
-        actor_name=row["actor_name"],
-        client_id=caller.client_id,
-        client_name=row["client_name"],
-        acting_as=role,
-        actor_kind=kind if role in ("representative", "professional") else None,
+    pending = pending_access(
+        caller,
+        row,
+        space,
+        kind,
+        now=now,
         action=action,
         resource_type=need.resource,
         resource_id=str(resource_id) if resource_id is not None else None,
         request_id=request_id,
         expected_outcome=int(getattr(handler, "status_code", None) or 200),
-        profession=row["pro_profession"] if role == "professional" else None,
-        emergency_reason=row["emergency_reason"] if kind == "professional_emergency" else None,
     )
-    join_request_write(connection.scope["state"][ACCESS_STATE_KEY])
+    connection.scope["state"][ACCESS_STATE_KEY] = pending
+    join_request_write(pending)
     access = SpaceAccess(
         space=space,
         caller=caller,
@@ -120,10 +123,10 @@ async def space_door(connection: ASGIConnection[Any, Any, Any, Any], handler: Ba
         client_name=row["client_name"],
         request_id=request_id,
         granted_by_holder=kind == "app" and row["grant_account_id"] == space.holder_account_id,
-        profession=row["pro_profession"] if role == "professional" else None,
-        emergency_reason=row["emergency_reason"] if kind == "professional_emergency" else None,
+        profession=pending.profession,
+        emergency_reason=pending.emergency_reason,
         prefetched=prefetched,
-        history_row=connection.scope["state"][ACCESS_STATE_KEY],
+        history_row=pending,
     )
     connection.scope["state"]["ens.space_access"] = access
     if not live:
@@ -134,6 +137,70 @@ async def space_door(connection: ASGIConnection[Any, Any, Any, Any], handler: Ba
     if space.status == "closed" and not need.allow_closed:
         raise Gone("This space is closed. Its holder can reopen it.")
     _check_need(access, need)
+
+
+def pending_access(
+    caller: Caller,
+    row: Row,
+    space: SpaceRef,
+    kind: ActorKind,
+    *,
+    now: datetime,
+    action: str,
+    resource_type: str,
+    resource_id: str | None,
+    request_id: str,
+    expected_outcome: int = 200,
+) -> PendingAccess:
+    """The access-history row of a request on a space the caller sees (the door's query ``row``)."""
+    role = _role(kind)
+    return PendingAccess(
+        space_id=space.id,
+        at=now,
+        actor_account_id=caller.account_id,
+        actor_name=row["actor_name"],
+        client_id=caller.client_id,
+        client_name=row["client_name"],
+        acting_as=role,
+        actor_kind=kind if role in ("representative", "professional") else None,
+        action=action,
+        resource_type=resource_type,
+        resource_id=resource_id,
+        request_id=request_id,
+        expected_outcome=expected_outcome,
+        profession=row["pro_profession"] if role == "professional" else None,
+        emergency_reason=row["emergency_reason"] if kind == "professional_emergency" else None,
+    )
+
+
+async def record_stray_request(
+    caller: Caller, *, space_param: str, action: str, resource_type: str, status: int, request_id: str
+) -> None:
+    """A request that names a space but that no route's door saw: an address no route has, a
+    method the address does not take, an id that is no id. On a space the caller sees, its row,
+    durable before the answer leaves, with the answer's ``status`` (as the door would have left
+    it); otherwise the operators' security log, as the door's refusals."""
+    now = clock.now()
+    row, space, kind, _ = await resolve_space(caller, space_param, now=now)
+    live = is_live(caller, row)
+    if row is None or space is None or kind is None:
+        _refused("space_not_visible" if live else "revoked_grant_used", caller, action=action, request_id=request_id)
+        return
+    if not live:
+        _refused("revoked_grant_used", caller, action=action, request_id=request_id)
+    pending = pending_access(
+        caller,
+        row,
+        space,
+        kind,
+        now=now,
+        action=action,
+        resource_type=resource_type,
+        resource_id=None,
+        request_id=request_id,
+        expected_outcome=status,
+    )
+    await record_access(pending, status)
 
 
 def _role(kind: ActorKind) -> Role:
