@@ -38,6 +38,7 @@ from ens.core.api import Cursors
 from ens.core.errors import BadRequest, FieldError, Forbidden, Invalid, NotSupported
 from ens.core.fhir import FHIR_JSON, Element, Resource, encode, full_url, is_restricted
 from ens.core.local_time import EARLIEST_YEAR, LATEST_YEAR, local_midnight, zone_of
+from ens.core.strict_json import JSON
 from ens.spaces.door import SpaceAccess
 from ens.vitals.fhir import (
     PROFILES,
@@ -164,7 +165,7 @@ async def take_transaction(access: SpaceAccess, body: bytes, *, if_none_exist: s
     the ``If-None-Exist`` header, read as that entry's: the Bundle holds one Observation) finds the
     measure the app stored under the identifier it names and leaves it as it is (:func:`_condition`)."""
     try:
-        bundle = msgspec.json.decode(body)
+        bundle = JSON.decode(body)  # 1e400 read as inf: refused where it stands, out of range
     except msgspec.DecodeError:
         raise BadRequest("The body is not JSON.", [FieldError("Bundle", "not JSON")]) from None
     entries = _entries(bundle)

@@ -272,6 +272,29 @@ async def test_malformed_json_is_400(client, person):
     assert response.headers["content-type"] == "application/problem+json"
 
 
+async def test_a_number_beyond_a_double_is_refused_where_it_stands(client, person):
+    """``1e400`` is no double: msgspec refused the whole body (400, "Number out of range" at
+    `$[...][1][...]`, no field named) while ``1e300`` was a 422 at the value. Both are now."""
+    items = b"""{"measurements": [
+        {"type": "body_weight", "value": 71, "unit": "kg", "effectiveAt": "2026-11-01T08:00:00+01:00"},
+        {"type": "body_weight", "value": 1e400, "unit": "kg", "effectiveAt": "2026-11-01T08:00:00+01:00"},
+        {"type": "blood_pressure", "components": {"systolic": -1e400, "diastolic": 80}, "unit": "mm[Hg]",
+         "effectiveAt": "2026-11-01T08:00:00+01:00"}]}"""
+    headers = {**person.headers, "content-type": "application/json"}
+    response = await client.post(VITALS, content=items, headers=headers)
+    assert response.status_code == 422, response.text
+    assert [e["pointer"] for e in response.json()["errors"]] == [
+        "/measurements/1/value",
+        "/measurements/2/components/systolic",
+    ]
+    assert (await client.get(VITALS, headers=person.headers)).json()["items"] == []
+    typed = await client.post(VITALS, json={"measurements": [weight(70.0)]}, headers=person.headers)
+    measure = typed.json()["items"][0]["id"]
+    corrected = await client.patch(f"{VITALS}/{measure}", content=b'{"value": 1e400}', headers=headers)
+    assert corrected.status_code == 422 and corrected.json()["errors"][0]["pointer"] == "/value"
+    assert (await client.get(VITALS, headers=person.headers)).json()["items"][0]["value"] == 70.0
+
+
 async def test_resends_never_duplicate_and_a_higher_version_replaces(client, person, make_app_token, post_vitals):
     scale = await make_app_token(person, ["vitals.body_weight:write", "vitals.body_weight:read"], name="Balance X")
     first = await post_vitals(scale, [weight(70, clientRecordId="w-1", clientRecordVersion=3)])

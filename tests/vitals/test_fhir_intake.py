@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import msgspec
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 from fhir.resources.R4B.operationoutcome import OperationOutcome
@@ -354,6 +355,14 @@ async def test_only_a_final_amended_or_corrected_observation_is_stored(client, p
         assert answer.status_code == 200, (status, answer.text)
     items = (await client.get(VITALS, headers=person.headers)).json()["items"]
     assert sorted(m["value"] for m in items) == [70, 71, 72]
+
+
+async def test_a_number_beyond_a_double_is_a_located_422(client, person, make_app_token):
+    app = await make_app_token(person, ["vitals.body_weight:write"])
+    sent = msgspec.json.encode(transaction(body_weight(71.5), with_device=False)).replace(b"71.5", b"1e400")
+    answer = await client.post("/fhir", content=sent, headers={**app.headers, "content-type": FHIR})
+    body = outcome(answer, 422)
+    assert [issue["expression"] for issue in body["issue"]] == [["Bundle.entry[0].resource.valueQuantity.value"]]
 
 
 async def test_a_value_with_a_comparator_is_refused_never_stored_as_the_bound(client, person, make_app_token):
