@@ -14,6 +14,7 @@ from typing import Annotated, Any, Generic, TypeVar, Union, get_args, get_origin
 
 import msgspec
 from litestar import Response
+from litestar.datastructures import ResponseHeader
 from litestar.params import HeaderParameter, QueryParameter
 
 from ens.core import keyring
@@ -184,6 +185,10 @@ def _quality_values(header: str) -> tuple[tuple[str, float], ...]:
 
 
 _remembered_quality_values = lru_cache(maxsize=256)(_quality_values)
+
+
+# On a route that answers by :func:`preferred`: a cache keeps one answer per Accept (RFC 9110 §12.5.5).
+VARY_ACCEPT = [ResponseHeader(name="Vary", value="Accept", description="The representation follows the Accept header")]
 
 
 def preferred(accept: str | None, offered: Sequence[str]) -> str:

@@ -42,7 +42,6 @@ class StrictJSONRequest(Request[Any, Any, Any]):
                 raise ValidationException("Validation failed", extra=[_as_litestar_says_it(str(exc))]) from None
         return value
 
-
     async def _decoded(self) -> Any:
         """The body as litestar decodes it (kept for the request's other readers), but a number
         beyond a double is read as the infinity it rounds to (:data:`JSON`)."""

@@ -10,7 +10,7 @@ from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
-from ens.core.api import PUBLIC, CursorParam, Cursors, LimitParam, preferred
+from ens.core.api import PUBLIC, VARY_ACCEPT, CursorParam, Cursors, LimitParam, preferred
 from ens.core.openapi import also_served_as, problem
 from ens.spaces.door import Access, Need
 from ens.spaces.rights import Action
@@ -118,6 +118,7 @@ class VaccinationController(Controller):
         "vaccination stands.",
         media_type=JSON,
         operation_id="listVaccinations",
+        response_headers=VARY_ACCEPT,
         responses={200: ResponseSpec(VaccinationPage, description="A page of the booklet", generate_examples=False)},
         operation_class=also_served_as(PDF, "The vaccination certificate", binary=True),
     )
@@ -174,6 +175,7 @@ class VaccinationController(Controller):
         summary="One vaccination (Accept: application/fhir+json for a FHIR R4 Immunization)",
         media_type=JSON,
         operation_id="getVaccination",
+        response_headers=VARY_ACCEPT,
         responses={200: ResponseSpec(VaccinationRead, description="The vaccination", generate_examples=False)},
         operation_class=also_served_as(FHIR_JSON, "The entry as a FHIR R4 Immunization"),
     )

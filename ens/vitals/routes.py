@@ -13,7 +13,7 @@ from litestar.openapi.spec import OpenAPIHeader, OpenAPIMediaType, OpenAPIRespon
 from litestar.openapi.spec.enums import OpenAPIType
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
-from ens.core.api import PUBLIC, CursorParam, Cursors, LimitParam, SinceParam, UntilParam, preferred
+from ens.core.api import PUBLIC, VARY_ACCEPT, CursorParam, Cursors, LimitParam, SinceParam, UntilParam, preferred
 from ens.core.settings import Settings
 from ens.spaces.door import Access, Need
 from ens.spaces.door.companion import COMPANION
@@ -99,6 +99,7 @@ class VitalsController(Controller):
         summary="Measurements, newest first (Accept: text/csv for CSV)",
         media_type="application/json",
         operation_id="listVitals",
+        response_headers=VARY_ACCEPT,
         responses={200: ResponseSpec(MeasurementPage, description="A page of measurements", generate_examples=False)},
         operation_class=AlsoAsCsv,
     )

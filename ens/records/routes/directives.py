@@ -11,7 +11,7 @@ from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, Operation, 
 from litestar.openapi.spec.enums import OpenAPIFormat, OpenAPIType
 from litestar.params import JSONBody
 
-from ens.core.api import CursorParam, Cursors, IfMatch, LimitParam, preferred, with_etag
+from ens.core.api import VARY_ACCEPT, CursorParam, Cursors, IfMatch, LimitParam, preferred, with_etag
 from ens.core.openapi import problem
 from ens.records import directives as service
 from ens.records.directives_pdf import print_directives
@@ -69,6 +69,7 @@ class DirectivesController(Controller):
         "directives are not printed (409).",
         media_type=JSON,
         operation_id="getDirectives",
+        response_headers=VARY_ACCEPT,
         responses={
             200: ResponseSpec(DirectivesRead, description="The current version", generate_examples=False),
             409: problem("PDF asked of revoked directives: nothing in force to print"),
