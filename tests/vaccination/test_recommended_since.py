@@ -16,6 +16,8 @@ from ens.vaccination.calendar import CatchUpSchedule, Dose, ScheduleData, check,
 from ens.vaccination.engine import Person, Schedule, evaluate
 from ens.vaccination.engine.dates import add_months, parse_day_or_period
 from tests.helpers.vaccination import (
+    ADULT_BOOSTERS,
+    CHILD_BOOSTERS,
     DTCAP,
     DTP,
     HEPB,
@@ -110,6 +112,16 @@ def test_a_child_born_in_2020_still_gets_them():
     ("series", "dose_id", "window_months", "today"),
     [
         # The last day of a window is the day before (N + 1) months, or (N + 1) years for "N ans révolus".
+        # The infant series have no catch-up: the window of the first dose, at 2 months.
+        *(
+            (series, f"{disease}.hexa-1", (_dose(f"{disease}.hexa-1").age_max_months or 0) + 1, TODAY)
+            for series, disease in (
+                ("diphtheria-infant", "diphtheria"),
+                ("tetanus-infant", "tetanus"),
+                ("polio-infant", "polio"),
+                ("pertussis-infant", "pertussis"),
+            )
+        ),
         (
             "pneumococcus-infant",
             "pneumococcus.pcv-1",
@@ -159,6 +171,88 @@ def test_a_dose_applies_from_the_first_birth_date_whose_window_reaches_its_recom
     )
     assert "Recommandée à tous depuis le" in item.reason
     assert set(schedule_data().rules.recommended_since.series[series].source_ids) <= set(item.source_ids)
+
+
+INFANT = ("hexa-1", "hexa-2", "hexa-3")
+DTP_DISEASES = ("diphtheria", "tetanus", "polio")
+ByStatus = dict[str, list[str]]
+
+
+def _infant_and_boosters(schedule: Schedule, disease: str) -> tuple[ByStatus, ByStatus]:
+    """A disease's statuses split into its infant doses and the others (the boosters)."""
+    found = statuses(schedule, [disease])[disease]
+    infant = {status: [d for d in doses if d in INFANT] for status, doses in found.items()}
+    boosters = {status: [d for d in doses if d not in INFANT] for status, doses in found.items()}
+    return {s: d for s, d in infant.items() if d}, {s: d for s, d in boosters.items() if d}
+
+
+@pytest.mark.parametrize(
+    ("born", "infant_series", "boosters"),
+    [
+        # Diphtheria compulsory from 25 June 1938; tetanus from 24 November 1940, after her 2-month
+        # window (May 1940): the doses after the first wait on it.
+        (date(1940, 3, 1), {"diphtheria"}, {"due": ["adult-75y-plus"], "upcoming": ["adult-75y-plus"]}),
+        (date(1950, 6, 1), {"diphtheria", "tetanus"}, {"due": ["adult-75y-plus"], "upcoming": ["adult-75y-plus"]}),
+        # Pertussis from 1959: his windows closed in 1956.
+        (date(1955, 5, 1), {"diphtheria", "tetanus"}, {"overdue": ["adult-65y"], "upcoming": ["adult-75y-plus"]}),
+        # Polio compulsory from 1 July 1964: her windows closed in June 1964.
+        (
+            date(1963, 7, 1),
+            {"diphtheria", "tetanus", "pertussis"},
+            {"overdue": ["adult-45y"], "upcoming": ["adult-65y", "adult-75y-plus"]},
+        ),
+        (
+            date(1965, 2, 1),
+            {"diphtheria", "tetanus", "polio", "pertussis"},
+            {"overdue": ["adult-45y"], "upcoming": ["adult-65y", "adult-75y-plus"]},
+        ),
+        (
+            CAMILLE,
+            {"diphtheria", "tetanus", "polio", "pertussis"},
+            {"overdue": ["adult-25y"], "upcoming": ["adult-45y", "adult-65y", "adult-75y-plus"]},
+        ),
+        (
+            TODAY - timedelta(days=183),
+            {"diphtheria", "tetanus", "polio", "pertussis"},
+            {"upcoming": sorted([*CHILD_BOOSTERS, *ADULT_BOOSTERS])},
+        ),
+    ],
+    ids=["born-1940", "born-1950", "born-1955", "born-1963", "born-1965", "born-1986", "child-of-today"],
+)
+def test_the_infant_diphtheria_tetanus_polio_and_pertussis_doses_are_those_of_the_persons_infancy(
+    born: date, infant_series: set[str], boosters: ByStatus
+):
+    """With an empty booklet, the infant doses are listed only for the diseases whose recommendation
+    had begun while the person was of age for them (the infant doses have no catch-up limit: they
+    stay overdue for life); the boosters are as the calendar has them whatever the birth date."""
+    schedule = _evaluate(born)
+    child = born > add_months(TODAY, -11)
+    for disease in (*DTP_DISEASES, "pertussis"):
+        infant, others = _infant_and_boosters(schedule, disease)
+        if disease not in infant_series:
+            assert infant == {}, disease
+        elif child:
+            assert infant == {"overdue": ["hexa-1", "hexa-2"], "upcoming": ["hexa-3"]}, disease
+        else:
+            assert infant == {"overdue": list(INFANT)}, disease
+        if disease in DTP_DISEASES:
+            assert others == boosters, disease
+
+
+def test_a_man_born_in_1950_has_no_infant_polio_or_pertussis_dose_to_do_and_his_boosters_stand():
+    """The case that was reported: born in 1950, booklet of his adult boosters (65 and 75 years). The
+    infant polio doses (compulsory from 1964) and pertussis doses (from 1959) are not his; the boosters
+    are done and the next one, at 85, comes; the infant diphtheria and tetanus doses (1938, 1940)
+    stay overdue, as the booklet does not record them."""
+    born = date(1950, 6, 1)
+    schedule = _evaluate(born, [at_age(born, DTP, years=65, days=9), at_age(born, DTP, years=75, days=9)])
+    for disease in DTP_DISEASES:
+        assert statuses(schedule, [disease])[disease] == {
+            "done": ["adult-65y", "adult-75y-plus"],
+            "upcoming": ["adult-75y-plus"],
+            **({} if disease == "polio" else {"overdue": list(INFANT)}),
+        }, disease
+    assert _infant_and_boosters(schedule, "pertussis")[0] == {}
 
 
 def test_the_mmr_catch_up_of_people_born_since_1980_is_due_from_the_recommendation():

@@ -288,3 +288,24 @@ async def test_an_adult_is_not_counted_overdue_for_doses_recommended_after_her_c
     assert "overdue" in [d["status"] for d in _doses(child_schedule, "hib")]
     summary = (await client.get(f"/v1/spaces/{child}", headers=person.headers)).json()
     assert summary["vaccination"] == child_schedule["counts"] and summary["vaccination"]["overdue"] >= 4
+
+
+async def test_a_man_born_in_1950_is_not_counted_overdue_for_infant_polio_or_pertussis(client, person):
+    """Polio vaccination was compulsory from 1964, pertussis vaccination of infants began in 1959: a
+    man born in 1950 with his adult boosters in the booklet is listed no infant dose of either, and
+    his home screen does not count them; his boosters stand, the next one at 85."""
+    await set_birthdate(person.space_id, date(1950, 6, 1))
+    url = "/v1/spaces/me/vaccinations"
+    for day in ("2015-06-10", "2025-06-10"):
+        body = {"vaccineName": "dT Polio", "date": day, "diseases": ["diphtheria", "tetanus", "polio"]}
+        created = await client.post(url, json=body, headers=person.headers)
+        assert created.status_code == 201, created.text
+    schedule = (await client.get(f"{url}/schedule", headers=person.headers)).json()
+    assert [(d["doseId"], d["status"]) for d in _doses(schedule, "polio")] == [
+        ("polio.adult-65y", "done"),
+        ("polio.adult-75y-plus", "done"),
+        ("polio.adult-75y-plus", "upcoming"),
+    ]
+    assert not [d for d in _doses(schedule, "pertussis") if d["doseId"].startswith("pertussis.hexa-")]
+    assert _status(schedule, "diphtheria.hexa-1") == ["overdue"]  # compulsory from 1938
+    assert (await client.get("/v1/spaces/me", headers=person.headers)).json()["vaccination"] == schedule["counts"]
