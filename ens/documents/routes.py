@@ -41,7 +41,7 @@ from ens.spaces.rights import Action
 NO_COMPRESSION = "no_compression"
 
 READ = {"need": Need("documents", app_scope="read")}
-ADD = {"need": Need("documents", action=Action.WRITE_DATA, app_scope="write")}
+ADD = {"need": Need("documents", action=Action.WRITE_DATA, app_scope="write", own_body=True)}
 # Hiding and removing are persons' acts (no app scope opens them).
 CHANGE = {"need": Need("documents", action=Action.WRITE_DATA)}
 CONTENT = {"need": Need("documents", app_scope="read"), NO_COMPRESSION: True}

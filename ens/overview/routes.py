@@ -101,7 +101,7 @@ class SpaceController(Controller):
     @post(
         "/import",
         status_code=201,
-        opt={"need": Need("import", action=Action.WRITE_DATA)},
+        opt={"need": Need("import", action=Action.WRITE_DATA, own_body=True)},
         # Its own limit (ENS_IMPORT_MAX_BYTES), checked as the body streams in.
         request_max_body_size=None,
         summary="Import an export's FHIR Bundle into this empty space (all or nothing)",

@@ -26,7 +26,7 @@ from ens.vitals import fhir_intake
 BUNDLE = {
     200: ResponseSpec(FhirBundleDocument, media_type=FHIR_JSON, description="A FHIR Bundle", generate_examples=False)
 }
-WRITE = {"need": Need("vitals", action=Action.WRITE_DATA, app_scope="write")}
+WRITE = {"need": Need("vitals", action=Action.WRITE_DATA, app_scope="write", own_body=True)}
 READ = {"need": Need("vitals", app_scope="read")}
 
 

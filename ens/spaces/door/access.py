@@ -30,13 +30,16 @@ class Need:
     (``ens.spaces.rights``); ``app_scope`` says whether an app reaches the route with a ``read`` or
     a ``write`` scope *of that capability* (``ens.core.scopes``): a vitals scope never opens
     another capability's routes. Finer checks (which vital type) happen in the service, which
-    knows the types. ``allow_closed`` lets a closed space through (only ``reopen``).
+    knows the types. ``allow_closed`` lets a closed space through (only ``reopen``). ``own_body``:
+    the handler reads the body itself (a stream, a form, FHIR bytes) rather than as JSON ``data``;
+    any other route without ``data`` takes no body (``ens.app.doors.through_space_door``).
     """
 
     resource: str
     action: Action = Action.READ
     app_scope: Literal["read", "write"] | None = None
     allow_closed: bool = False
+    own_body: bool = False
 
 
 # Litestar answers OPTIONS itself (the Allow header); it still passes the door, as a read.
