@@ -13,6 +13,7 @@ def run_server(
 
     if bool(certfile) != bool(keyfile):
         fail("--ssl-certfile and --ssl-keyfile go together (TLS ended by ens serve itself)")
+    proxies = settings.trusted_proxies()
     uvicorn.run(
         "ens.app:create_app",
         factory=True,
@@ -21,7 +22,9 @@ def run_server(
         workers=workers,
         log_level=settings.log_level.lower(),
         access_log=False,
-        proxy_headers=True,
+        # Only these peers' X-Forwarded-For is believed (the client address of the per-address limit).
+        proxy_headers=bool(proxies),
+        forwarded_allow_ips=proxies or None,
         server_header=False,
         ssl_certfile=certfile,
         ssl_keyfile=keyfile,

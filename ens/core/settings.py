@@ -5,6 +5,7 @@ Only this module (and ``piccolo_conf.py``, through it) reads ``os.environ``.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from typing import Literal
@@ -80,6 +81,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     rate_limit_account_per_minute: int = 1200
     rate_limit_grant_per_minute: int = 600
     rate_limit_address_per_minute: int = 300
+    # The peers whose X-Forwarded-For / X-Forwarded-Proto ``ens serve`` believes (the reverse proxy
+    # ending TLS in front of it): addresses or networks, comma-separated, ``*`` for any, ``none`` to
+    # believe no one. The client address the per-address limit counts is taken from there.
+    forwarded_allow_ips: str = "127.0.0.1,::1"
     # Documents: where their encrypted content lives (``file:///absolute/path`` or
     # ``s3://bucket/prefix``); empty means ``{var_dir}/blobs``. S3-compatible storage is reached at
     # ``s3_endpoint`` (empty: AWS itself) with these credentials.
@@ -90,6 +95,23 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     s3_secret_access_key: str | None = None
     # What one space's documents may take in all (their size as uploaded), 1 GiB by default.
     document_quota_bytes: int = 1024 * 1024 * 1024
+
+    def trusted_proxies(self) -> list[str]:
+        """``forwarded_allow_ips`` as a list (empty: no proxy is believed); each entry is checked."""
+        value = self.forwarded_allow_ips.strip()
+        if value.lower() == "none":
+            return []
+        entries = [entry.strip() for entry in value.split(",")]
+        for entry in entries:
+            if entry == "*":
+                continue
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ConfigurationError(
+                    f"ENS_FORWARDED_ALLOW_IPS must list addresses or networks (or be * or none); got {entry!r}"
+                ) from None
+        return entries
 
     @property
     def is_dev(self) -> bool:
@@ -194,6 +216,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 "ENS_OTP_MAX_FAILURES must be at least 1 and below ENS_OTP_ACCOUNT_MAX_FAILURES "
                 "(one login attempt must not be able to lock the account)"
             )
+        self.trusted_proxies()  # refuses a malformed list at start
         if self.import_max_seconds <= 0:
             raise ConfigurationError("ENS_IMPORT_MAX_SECONDS must be a positive number of seconds")
         if self.document_quota_bytes < 1:
