@@ -3,9 +3,11 @@ or /fhir goes around the space door."""
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from litestar import Litestar, Request, Response
+from litestar.handlers import HTTPRouteHandler
 from litestar.routes import HTTPRoute
 
 from ens.core import db
@@ -33,33 +35,52 @@ async def through_space_door(request: Request[Any, Any, Any]) -> Response[bytes]
     if not with_body:
         db.share_request_connection()  # the door's read and the handler's share one connection
     await space_door(request, request.route_handler)
-    if with_body:
-        refuse_a_body_it_would_drop(request)
+    refuse_what_it_would_drop(request, with_body=with_body)
     return await replay_stored(request)
 
 
-def refuse_a_body_it_would_drop(request: Request[Any, Any, Any]) -> None:
-    """A body the route would drop unread (POST .../directives/confirm {"note": ...}) is refused: what
-    the client sent would not be what was done. Called after the door, so the refusal is recorded."""
+def refuse_what_it_would_drop(request: Request[Any, Any, Any], *, with_body: bool) -> None:
+    """What the route would drop unread is refused, after the door (so the refusal is recorded): what
+    the client sent must be what is done. A body where the route takes none (POST
+    .../directives/confirm {"note": ...}); a query parameter named twice where the route reads one
+    value (``?erase=true&erase=false`` kept only the last: litestar's choice, not the client's)."""
     handler = request.route_handler
-    need = handler.opt.get("need")
-    if handler.parsed_data_field is None and not (isinstance(need, Need) and need.own_body):
-        raise BadRequest("This request takes no body: send it without one.", [FieldError("", "no body expected")])
+    if with_body:
+        need = handler.opt.get("need")
+        if handler.parsed_data_field is None and not (isinstance(need, Need) and need.own_body):
+            raise BadRequest("This request takes no body: send it without one.", [FieldError("", "no body expected")])
+    if request.scope["query_string"]:
+        query = request.query_params
+        repeated = [name for name in query if len(query.getall(name)) > 1 and name not in _lists_of(handler)]
+        if repeated:
+            raise BadRequest(
+                "A query parameter is given more than once where one value is read.",
+                [FieldError(f"/{name}", "given more than once") for name in repeated],
+            )
+
+
+@functools.cache
+def _lists_of(handler: HTTPRouteHandler) -> frozenset[str]:
+    """The query parameters of ``handler`` that take several values (FHIR's ``date``, ``code``)."""
+    names = set()
+    for field in handler.parsed_fn_signature.parameters.values():
+        if field.is_non_string_sequence:
+            definition = field.kwarg_definition
+            names.add(getattr(definition, "query", None) or getattr(definition, "name", None) or field.name)
+    return frozenset(names)
 
 
 async def through_account_door(request: Request[Any, Any, Any]) -> Response[bytes] | None:
     """Every request under /v1/me: the account door, then an Idempotency-Key refusal or replay."""
     await account_door(request, request.route_handler)
-    if announces_body(request.scope):
-        refuse_a_body_it_would_drop(request)
+    refuse_what_it_would_drop(request, with_body=announces_body(request.scope))
     return await replay_stored(request)
 
 
 async def through_professional_door(request: Request[Any, Any, Any]) -> Response[bytes] | None:
     """Every request under /v1/pro: the professional door, then an Idempotency-Key refusal or replay."""
     await professional_door(request, request.route_handler)
-    if announces_body(request.scope):
-        refuse_a_body_it_would_drop(request)
+    refuse_what_it_would_drop(request, with_body=announces_body(request.scope))
     return await replay_stored(request)
 
 

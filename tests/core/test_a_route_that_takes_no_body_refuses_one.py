@@ -69,3 +69,19 @@ async def test_the_account_door_refuses_a_body_it_would_drop(
     assert refused.status_code == 400, refused.text
     assert refused.json()["errors"] == [{"pointer": "", "detail": "no body expected"}]
     assert (await client.get("/v1/me", headers=person.headers)).status_code == 200  # the session lives on
+
+
+async def test_a_query_parameter_given_twice_is_refused_where_one_value_is_read(
+    client: httpx.AsyncClient, make_person: MakePerson, history: HistoryRows
+) -> None:
+    person = await make_person()
+    # Closing or erasing: litestar kept the last value, so the order of two values decided.
+    for query in ("erase=true&erase=false", "erase=false&erase=true"):
+        refused = await client.delete(f"/v1/spaces/me?{query}", headers={**person.headers, "If-Match": "*"})
+        assert refused.status_code == 400, refused.text
+        assert refused.json()["errors"] == [{"pointer": "/erase", "detail": "given more than once"}]
+    assert (await client.get("/v1/spaces/me", headers=person.headers)).status_code == 200  # still open
+    assert [row["outcome"] for row in await history(person.space_id)][-3:] == [400, 400, 200]
+    assert (await client.get(f"{VITALS}?limit=1&limit=2", headers=person.headers)).status_code == 400
+    assert (await client.get("/v1/me/sessions?limit=1&limit=2", headers=person.headers)).status_code == 400
+    assert (await client.get(f"{VITALS}?limit=1&type=body_weight", headers=person.headers)).status_code == 200

@@ -270,6 +270,17 @@ async def test_search_by_code_and_date(client, person, make_app_token):
     assert [
         e["resource"]["valueQuantity"]["value"] for e in recent.json()["entry"] if e["search"]["mode"] == "match"
     ] == [71]
+    # date may be given twice (a range); _count may not.
+    until = at(-60 * 24)[:10]
+    both = await client.get(
+        "/fhir/Observation",
+        params=[("code", "29463-7"), ("date", f"ge{since}"), ("date", f"le{until}")],
+        headers=reader.headers,
+    )
+    matched = [e["resource"] for e in both.json()["entry"] if e["search"]["mode"] == "match"]
+    assert [m["valueQuantity"]["value"] for m in matched] == [71]
+    twice = await client.get("/fhir/Observation", params=[("_count", 1), ("_count", 2)], headers=reader.headers)
+    assert outcome(twice, 400)["issue"][0]["expression"] == ["_count"]
     paged = (
         await client.get("/fhir/Observation", params={"code": "29463-7", "_count": 1}, headers=reader.headers)
     ).json()
