@@ -3,7 +3,8 @@
 A retry with the same key and body replays the first response and creates nothing; the same key
 with another body is 422; while the first request still runs, 409. Keys are scoped to the caller
 and kept 24 hours. Responses marked ``Cache-Control: no-store`` (tokens, recovery codes) are never
-stored: their key is released and a retry runs again. A service whose secret answer must not be
+stored: a retry with the same key and request runs again (another request with that key is still
+422). A service whose secret answer must not be
 doubled by such a retry (the client lost the first one, so it never saw its secret) marks what it
 makes with :func:`retry_mark` and lets the retry replace it.
 """
@@ -80,10 +81,12 @@ async def _claim(caller: str, key: str, *, request_hash: str, lease: timedelta) 
     )
     if inserted:
         return None
-    # One conditional UPDATE decides between concurrent retries: only one takes an expired lease.
+    # One conditional UPDATE decides between concurrent retries: only one takes an expired lease,
+    # or a key whose answer was not kept (``unkept``: it runs again).
     taken = await fetch(
-        """UPDATE idempotency_keys SET lease_until = {} WHERE caller = {} AND key = {} AND state = 'running'
-           AND request_hash = {} AND (lease_until IS NULL OR lease_until < {}) RETURNING id""",
+        """UPDATE idempotency_keys SET state = 'running', lease_until = {} WHERE caller = {} AND key = {}
+           AND request_hash = {} AND (state = 'unkept'
+                OR (state = 'running' AND (lease_until IS NULL OR lease_until < {}))) RETURNING id""",
         now + lease,
         caller,
         key,
@@ -162,6 +165,19 @@ class _LeaseKeeper:
         self._done.set()
         if self._task is not None:
             await self._task
+
+
+async def _unkept(caller: str, key: str, *, space_id: Any) -> None:
+    """A secret-bearing answer is not kept for a replay, but its key still names its request: a
+    retry with the same request runs again, another request with that key is 422. With its space,
+    so that erasing the space erases it."""
+    await fetch(
+        "UPDATE idempotency_keys SET state = 'unkept', lease_until = NULL, space_id = {} "
+        "WHERE caller = {} AND key = {}",
+        space_id,
+        caller,
+        key,
+    )
 
 
 async def _release(caller: str, key: str) -> None:
@@ -279,8 +295,10 @@ class IdempotencyMiddleware:
             await _release(caller_key, key)
             raise
         no_store = any(k.lower() == "cache-control" and "no-store" in v for k, v in headers)
-        if status >= 500 or no_store:
+        if status >= 500:
             await _release(caller_key, key)
+        elif no_store:
+            await _unkept(caller_key, key, space_id=scope.get("state", {}).get(SPACE_STATE_KEY))
         else:
             kept = [(k, v) for k, v in headers if k.lower() not in ("x-request-id", "date", "content-length")]
             space_id = scope.get("state", {}).get(SPACE_STATE_KEY)
