@@ -25,6 +25,7 @@ from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
+from ens.auth.errors import CodeRefused
 from ens.auth.otp.email_codes import EMAIL_CODE_TTL, _use_email_code, new_email_code
 from ens.auth.otp.lock import (
     MAX_LOCK,
@@ -82,6 +83,13 @@ __all__ = [
 Method = Literal["totp", "recovery", "email"]
 
 
+# The shapes a code can have. A code of none of them cannot be right: it is answered with what a
+# code looks like and spends no try (a slip, not a guess).
+_SIX_DIGITS = re.compile(r"[0-9]{6}")
+_RECOVERY_SHAPE = re.compile(f"[{RECOVERY_ALPHABET}]{{{RECOVERY_CODE_LENGTH}}}")
+SIX_DIGITS_WANTED = "Le code doit comporter 6 chiffres."
+
+
 def normalize_code(raw: str) -> str:
     """What the person typed, as we compare it: NFKC (full-width digits become ASCII), no spaces or dashes.
 
@@ -109,10 +117,10 @@ async def verify_enrolment_code(
 ) -> None:
     """The first code of a pending factor proves the authenticator app holds the seed."""
     at = _now(now)
-    tries = await _reserve_try(settings, account_id, budget=budget, now=at)
     code = normalize_code(raw)
-    if not re.fullmatch(r"[0-9]{6}", code):
-        _refuse(settings, tries, message="Le code doit comporter 6 chiffres.")
+    if not _SIX_DIGITS.fullmatch(code):
+        raise CodeRefused(SIX_DIGITS_WANTED)  # no code of this shape exists: no try spent
+    tries = await _reserve_try(settings, account_id, budget=budget, now=at)
     outcome = await _totp_accepts(settings, factor_id, code=code, now=at, pending_of=account_id)
     if outcome != "ok":
         _refuse(settings, tries, message=_refusal(outcome))
@@ -134,9 +142,14 @@ async def verify_second_factor(
     is spent; every try counts toward both limits.
     """
     at = _now(now)
-    tries = await _reserve_try(settings, account_id, budget=budget, now=at)
     code = normalize_code(raw)
-    if re.fullmatch(r"[0-9]{6}", code):
+    if not (_SIX_DIGITS.fullmatch(code) or _RECOVERY_SHAPE.fullmatch(code)):
+        raise CodeRefused(
+            "Tapez les 6 chiffres de votre application ou du code reçu par e-mail, ou un code de secours "
+            f"({RECOVERY_CODE_LENGTH} caractères)."
+        )
+    tries = await _reserve_try(settings, account_id, budget=budget, now=at)
+    if _SIX_DIGITS.fullmatch(code):
         outcome: str = "no"
         factor_id = await active_factor(account_id)
         if factor_id is not None:
@@ -149,7 +162,7 @@ async def verify_second_factor(
             await _clear_failures(account_id, budget)
             return "email"
         _refuse(settings, tries, message=_refusal(email_outcome if outcome == "no" else outcome))
-    if len(code) == RECOVERY_CODE_LENGTH and await _use_recovery_code(settings, account_id, code=code, now=at):
+    if await _use_recovery_code(settings, account_id, code=code, now=at):
         await _clear_failures(account_id, budget)
         return "recovery"
     _refuse(settings, tries, message="Ce code n'est pas valable.")
@@ -166,8 +179,11 @@ async def verify_email_code(
 ) -> None:
     """Only an e-mail code (the lost-second-factor flow, where the app and recovery codes are gone)."""
     at = _now(now)
+    code = normalize_code(raw)
+    if not _SIX_DIGITS.fullmatch(code):
+        raise CodeRefused(SIX_DIGITS_WANTED)
     tries = await _reserve_try(settings, account_id, budget=budget, now=at)
-    outcome = await _use_email_code(settings, attempt_id, code=normalize_code(raw), now=at)
+    outcome = await _use_email_code(settings, attempt_id, code=code, now=at)
     if outcome != "ok":
         _refuse(settings, tries, message=_refusal(outcome))
     await _clear_failures(account_id, budget)

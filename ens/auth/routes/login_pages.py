@@ -51,7 +51,8 @@ def render(screen: Screen) -> Response[str]:
     """The page for where the login attempt is."""
     if screen.kind == "enrol" and screen.enrolment is not None:
         e = screen.enrolment
-        return html(pages.enrol_page(e.qr_svg, e.otpauth_uri, secret=e.secret, csrf=screen.csrf, error=screen.error))
+        page = pages.enrol_page(e.qr_svg, e.otpauth_uri, secret=e.secret, csrf=screen.csrf, error=screen.error)
+        return html(page, 200 if screen.error is None else 400)  # a refused code: 400, as on the other forms
     if screen.kind == "otp":
         status = 200 if screen.error is None else 400
         return html(pages.otp_page(screen.csrf, screen.error, info=screen.info, email_hint=screen.email_hint), status)
