@@ -96,17 +96,18 @@ class StrayRequests:
             _replace(message, state, unexpected_answer(scope, exc))
 
     def _caller(self, scope: Scope) -> Caller | None:
-        """The caller the request's bearer token names, if it is a valid one."""
-        for key, value in scope.get("headers", []):
-            if key == b"authorization":
-                scheme, _, token = value.decode("latin-1").partition(" ")
-                if scheme.lower() != "bearer" or not token.strip():
-                    return None
-                try:
-                    return self.tokens.verify(token.strip())
-                except Unauthorized:
-                    return None
-        return None
+        """The caller the request's bearer token names, if it is a valid one (and the only one sent:
+        two Authorization headers name no one, as at the door)."""
+        sent = [value for key, value in scope.get("headers", []) if key == b"authorization"]
+        if len(sent) != 1:
+            return None
+        scheme, _, token = sent[0].decode("latin-1").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return None
+        try:
+            return self.tokens.verify(token.strip())
+        except Unauthorized:
+            return None
 
 
 def _action(method: str, path: str) -> str:

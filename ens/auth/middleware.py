@@ -8,7 +8,7 @@ from litestar.types import ASGIApp
 
 from ens.auth.tokens import AccessTokens
 from ens.core.api import PUBLIC_OPT
-from ens.core.errors import Unauthorized
+from ens.core.errors import BadRequest, FieldError, Unauthorized
 
 
 class BearerAuthentication(AbstractAuthenticationMiddleware):
@@ -20,7 +20,11 @@ class BearerAuthentication(AbstractAuthenticationMiddleware):
         self.tokens = tokens
 
     async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:  # type: ignore[type-arg]
-        header = connection.headers.get("authorization", "")
+        sent = connection.headers.getall("authorization", [])
+        if len(sent) > 1:
+            # One credential per request (RFC 9110 §11.6.2): which one would be the caller's?
+            raise BadRequest("Send one Authorization header, not several.", [FieldError("", "Authorization repeated")])
+        header = sent[0] if sent else ""
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthorized("Send an access token: 'Authorization: Bearer <token>'.")

@@ -104,11 +104,13 @@ async def token(
     if form.grant_type == "authorization_code":
         return await _exchange_code(settings, tokens, client=client, form=form, now=now or clock.now())
     if form.grant_type == "refresh_token":
+        if not form.refresh_token:
+            raise OAuthError("invalid_request", "refresh_token is required.")
         return await _refresh(
             settings,
             tokens,
             client=client,
-            refresh_token=form.refresh_token or "",
+            refresh_token=form.refresh_token,
             scope=form.scope,
             now=now or clock.now(),
         )
@@ -120,6 +122,9 @@ async def _exchange_code(
 ) -> TokenResponse:
     if not form.code:
         raise OAuthError("invalid_request", "code is required.")
+    if not form.redirect_uri:
+        # Every authorization request names one (ens.auth.login.provider), so its code needs it back.
+        raise OAuthError("invalid_request", "redirect_uri is required (RFC 6749 §4.1.3).")
     code_hash = _code_hash(settings.secret_key, form.code)
     failure: OAuthError | None = None
     grant_id: UUID | None = None

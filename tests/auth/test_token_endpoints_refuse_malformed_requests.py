@@ -87,3 +87,19 @@ async def test_a_well_formed_form_with_a_charset_still_reaches_the_checks_of_the
         headers={"content-type": FORM},
     )
     assert unknown.status_code == 200  # RFC 7009 §2.2: an unknown token is not an error
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"grant_type=refresh_token&client_id=ens-mobile",
+        b"grant_type=refresh_token&client_id=ens-mobile&refresh_token=",
+        b"grant_type=authorization_code&client_id=ens-mobile&code=abc&code_verifier=" + b"v" * 43,
+    ],
+    ids=["no refresh_token", "empty refresh_token", "no redirect_uri"],
+)
+async def test_a_missing_required_parameter_is_invalid_request_not_invalid_grant(fake_client, body):
+    # RFC 6749 §5.2: invalid_request is "missing a required parameter"; invalid_grant is a grant
+    # that does not hold. A client told invalid_grant throws its session away.
+    response = await fake_client.post("/oauth/token", content=body, headers={"content-type": FORM})
+    _assert_rfc6749(response)

@@ -230,6 +230,19 @@ async def test_missing_bad_and_expired_tokens_are_401(client, settings, person):
         assert ('error="invalid_token"' in challenge) == sent, (headers, challenge)
 
 
+async def test_two_authorization_headers_are_400_whichever_comes_first(client, make_person, history):
+    # Which of two credentials is the caller? Neither is guessed (one was taken, the first).
+    alice, bob = await make_person(), await make_person()
+    for first, second in ((alice, bob), (alice, alice), (bob, alice)):
+        pair = [("Authorization", first.headers["Authorization"]), ("Authorization", second.headers["Authorization"])]
+        response = await client.get("/v1/spaces/me", headers=pair)
+        assert response.status_code == 400, response.text
+        assert response.json()["errors"] == [{"pointer": "", "detail": "Authorization repeated"}]
+        # An unknown address too: no one is named, so no space's history is written.
+        assert (await client.get("/v1/spaces/me/nowhere", headers=pair)).status_code == 404
+    assert await history(alice.space_id) == [] and await history(bob.space_id) == []
+
+
 async def test_refusals_reach_the_security_log_with_ids_and_no_token(client, make_person):
     import logging
 
