@@ -163,7 +163,11 @@ async def test_lost_second_factor_reproves_identity_and_replaces_the_factor(fake
     mails, _ = outbox
     sub = _sub()
     address = f"{sub}@example.test"
-    first, _ = await signed_in_browser(fake_login, sub)
+    first, signed_in = await signed_in_browser(fake_login, sub)
+    # The phone later lost: signed in, with its tokens.
+    lost_phone = (await first.browser.exchange(signed_in.headers["location"])).json()
+    lost_headers = {"Authorization": f"Bearer {lost_phone['access_token']}"}
+    assert (await first.browser.client.get("/v1/me", headers=lost_headers)).status_code == 200
     login = await _at_otp_page(fake_login, sub, first)
     to_provider = await login.browser.post_form("/login/lost-factor", {})
     assert to_provider.status_code == 303
@@ -188,6 +192,15 @@ async def test_lost_second_factor_reproves_identity_and_replaces_the_factor(fake
     assert done.status_code == 303 and done.headers["location"].startswith(LOOPBACK)
     assert new.totp_secret != first.browser.totp_secret
     assert any(m["Subject"] == "Votre second facteur a été remplacé" for m in mails.to(address))
+    # The lost phone's session ended with the old factor: its access token and its refresh token.
+    assert (await first.browser.client.get("/v1/me", headers=lost_headers)).status_code == 401
+    refreshed = await first.browser.client.post(
+        "/oauth/token",
+        data={"grant_type": "refresh_token", "refresh_token": lost_phone["refresh_token"], "client_id": "ens-mobile"},
+    )
+    assert refreshed.status_code == 400 and refreshed.json()["error"] == "invalid_grant"
+    # The new phone signs in.
+    assert (await new.exchange(done.headers["location"])).status_code == 200
     # The old authenticator no longer works; the old recovery codes neither.
     later = await _at_otp_page(fake_login, sub, first)
     old = await later.browser.post_form("/login/otp", {"code": first.browser.totp().at(time.time() + 30)})
@@ -302,7 +315,11 @@ async def test_a_lost_factor_whose_first_code_cannot_be_sent_lands_on_its_page_n
     mails, _ = outbox
     sub = _sub()
     address = f"{sub}@example.test"
-    first, _ = await signed_in_browser(fake_login, sub)
+    first, signed_in = await signed_in_browser(fake_login, sub)
+    # The phone later lost: signed in, with its tokens.
+    lost_phone = (await first.browser.exchange(signed_in.headers["location"])).json()
+    lost_headers = {"Authorization": f"Bearer {lost_phone['access_token']}"}
+    assert (await first.browser.client.get("/v1/me", headers=lost_headers)).status_code == 200
     login = await _at_otp_page(fake_login, sub, first)
     for _ in range(fake_settings.email_codes_per_hour):
         await login.browser.post_form("/login/email-code", {})

@@ -38,7 +38,8 @@ EMAIL_CHANGED = (
 )
 FACTOR_REPLACED = (
     "Bonjour,\n\nLe second facteur de connexion de votre espace santé vient d'être remplacé ; "
-    "l'ancien ne fonctionne plus.\nSi ce n'est pas vous, contactez-nous immédiatement.\n"
+    "l'ancien ne fonctionne plus, et vos autres appareils ont été déconnectés.\n"
+    "Si ce n'est pas vous, contactez-nous immédiatement.\n"
 )
 RECOVERY_USED = (
     "Bonjour,\n\nUn code de secours vient d'être utilisé pour vous connecter à votre espace santé.\n"

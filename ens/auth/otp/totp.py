@@ -149,6 +149,14 @@ async def activate_factor(
             account_id,
             factor_id,
         )
+        if old:
+            # The factor was lost with a phone, maybe stolen: that phone's session (and every other
+            # signed in with the old factor) ends with it. Apps the person connected keep their grant.
+            await fetch(
+                "UPDATE grants SET revoked_at = {} WHERE account_id = {} AND kind = 'session' AND revoked_at IS NULL",
+                at,
+                account_id,
+            )
     return bool(old)
 
 
