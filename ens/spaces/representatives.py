@@ -301,6 +301,9 @@ async def invite_parent(access: SpaceAccess, *, secret_key: str, idempotency_key
     if access.space.holder_account_id is not None:
         raise Conflict("Only a minor's space, which no holder has taken over, has parents to invite.")
     now = clock.now()
+    if len(await _live_parents(access.space_id, now)) >= MAX_PARENTS:
+        # A code no one could use (its acceptance would be refused): not made.
+        raise Conflict(f"This child already has {MAX_PARENTS} parents in the space: there is no one to invite.")
     mark = None if idempotency_key is None else retry_mark(access.caller.idempotency_scope, idempotency_key)
     async with write_transaction():
         await serialise(f"invitations:{access.space_id}")  # the count, then one more: one at a time

@@ -169,8 +169,8 @@ async def test_the_invitation_still_refuses_a_removed_parent_no_court_restored(
     other = await make_person(given_name="Karim")
     assert (await join_as_second_parent(client, parent, other, child)).status_code == 200
     await end_court_measure(child, await live_representation_id(child, other), reason="TJ Lyon, RG 26/09999")
+    code = await invite(client, parent, child)  # made while the child has one parent
     assert _restore(settings, child, restored.account_id).returncode == 0
-    code = await invite(client, parent, child)
     refused = await client.post(f"/v1/invitations/{code}/accept", headers=other.headers)
     assert refused.status_code == 403 and "operator" in refused.json()["detail"]
     assert (await client.get(f"/v1/spaces/{child}", headers=other.headers)).status_code == 404

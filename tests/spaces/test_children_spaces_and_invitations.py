@@ -287,3 +287,25 @@ async def test_invitations_without_a_key_or_with_other_keys_are_each_their_own(
     # Any one of them still lets a parent in (two parents at most: the first two tried).
     assert (await client.post(f"/v1/invitations/{unkeyed[0]}/accept", headers=other.headers)).status_code == 200
     assert (await client.post(f"/v1/invitations/{keyed[0]}/accept", headers=another.headers)).status_code == 409
+
+
+async def test_no_invitation_is_made_once_the_child_has_two_parents(
+    client: httpx.AsyncClient, make_person: MakePerson
+) -> None:
+    parent, other = await make_person(), await make_person()
+    child = await create_child_space(client, parent)
+    assert (await join_as_second_parent(client, parent, other, child)).status_code == 200
+    path = f"/v1/spaces/{child}/representatives/invitations"
+    for who in (parent, other):
+        refused = await client.post(path, headers=who.headers)
+        assert refused.status_code == 409, refused.text
+        assert "2 parents" in refused.json()["detail"]
+    # Once one parent withdraws, the other may invite again.
+    mine = next(
+        item["id"]
+        for item in (await client.get(f"/v1/spaces/{child}/representatives", headers=other.headers)).json()["items"]
+        if item["accountId"] == str(other.account_id)
+    )
+    left = await client.delete(f"/v1/spaces/{child}/representatives/{mine}", headers={**other.headers, "If-Match": "*"})
+    assert left.status_code == 204, left.text
+    assert (await client.post(path, headers=parent.headers)).status_code == 201

@@ -58,8 +58,8 @@ async def test_an_invitation_dies_with_its_parents_right(
     made die with it."""
     parent, other, stranger = await make_person(), await make_person(), await make_person()
     child = await create_child_space(client, parent)
+    code = await invite(client, parent, child)  # made while the child has one parent
     assert (await join_as_second_parent(client, parent, other, child)).status_code == 200
-    code = await invite(client, parent, child)
     if ended_by == "withdrawal":
         await _withdraw(client, child, parent)
     else:
