@@ -32,6 +32,7 @@ async def _provider_login(browser: Browser, identity: str, authorize_response) -
     assert location.startswith("http://testserver.local/dev-idp/authorize?")
     page = await browser.get(location)
     assert page.status_code == 200
+    assert page.headers["content-type"] == "text/html; charset=utf-8"  # one charset, said once
     assert f'name="login" value="{identity}"' in page.text
     fields = dict(re.findall(r'<input type="hidden" name="([a-z_]+)" value="([^"]*)"', page.text))
     fields = {k: v.replace("&amp;", "&") for k, v in fields.items()}

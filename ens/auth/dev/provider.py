@@ -29,7 +29,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, OctKey
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.enums import RequestEncodingType
+from litestar.enums import MediaType, RequestEncodingType
 from litestar.params import Body, QueryParameter
 from litestar.response import Redirect
 
@@ -164,7 +164,7 @@ def _json_error(error: str, description: str, *, status: int = 400) -> Response[
 
 
 def _html(body: str, status: int = 200) -> Response[str]:
-    return Response(body, status_code=status, media_type="text/html; charset=utf-8")
+    return Response(body, status_code=status, media_type=MediaType.HTML)
 
 
 def _basic_credentials(request: Request[Any, Any, Any]) -> tuple[str | None, str | None]:
