@@ -214,6 +214,15 @@ class RecommendationDates(msgspec.Struct, frozen=True, dict=True):
         return self.series_of_dose.get(dose_id)
 
 
+class NoLongerCounted(msgspec.Struct, frozen=True):
+    """``no_longer_counted``: when a dose the booklet lacks stops counting among those to do."""
+
+    rule: str
+    basis: str
+    adult_from_years: int
+    source_ids: tuple[str, ...]
+
+
 class Rules(msgspec.Struct, frozen=True):
     """``schedule-rules-fr.json``: ENS's reading of what the calendar says only in words."""
 
@@ -225,6 +234,7 @@ class Rules(msgspec.Struct, frozen=True):
     not_listed: dict[str, str]
     requires_series_brand: dict[str, SeriesBrand]
     recommended_since: RecommendationDates
+    no_longer_counted: NoLongerCounted
     earlier_obligations: dict[str, EarlierObligation] = {}
 
 
@@ -311,6 +321,7 @@ def check(data: ScheduleData) -> None:
     for source_ids in (
         data.rules.booster_series.source_ids,
         data.rules.adult_booster_tolerance.source_ids,
+        data.rules.no_longer_counted.source_ids,
         *(obligation.source_ids for obligation in data.rules.earlier_obligations.values()),
         *(series.source_ids for series in data.rules.recommended_since.series.values()),
         *(undated.source_ids for undated in data.rules.recommended_since.not_dated.values()),

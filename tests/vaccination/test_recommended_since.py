@@ -1,7 +1,7 @@
 """No one is told they missed a dose that was not recommended while they were of age for it
 (``recommended_since`` of ``schedule-rules-fr.json``): a dose whose whole window, its catch-up
 included, closed before its recommendation began is not listed unless the booklet filled it; a
-window still open that day makes the dose due from it, and overdue past its catch-up as any other.
+window still open that day makes the dose due from it, and no longer counted past its catch-up as any other.
 Each boundary below is computed from the dates in the data, not written here."""
 
 from __future__ import annotations
@@ -92,8 +92,9 @@ def test_an_adult_born_in_1986_is_not_overdue_for_doses_recommended_after_her_ch
             "not_counted": ["catch-up-2-doses-11-15y#2"],
         },
     }
+    # Past its catch-up (18 years), the calendar no longer recommends it: listed, not counted.
     second = item_of(schedule, "varicella.adolescent-2")
-    assert second.status == "unknown" and second.due_from is not None and second.due_until is not None
+    assert second.status == "not_counted" and second.due_from is not None and second.due_until is not None
     assert second.due_from <= second.due_until
 
 
@@ -101,7 +102,7 @@ def test_a_child_born_in_2020_still_gets_them():
     schedule = _evaluate(date(2020, 3, 1))
     assert statuses(schedule, ["pneumococcus"]) == {
         "pneumococcus": {"overdue": ["pcv-1", "pcv-2", "pcv-3"], "upcoming": ["adult-65y"]}
-    }
+    }  # a child's missed doses stay overdue, past their catch-up too
     assert "overdue" in statuses(schedule, ["hib"])["hib"]
     assert statuses(schedule, ["meningococcus_acwy"])["meningococcus_acwy"] == {"upcoming": ["adolescent-11-14y"]}
     pcv = item_of(schedule, "pneumococcus.pcv-1")
@@ -163,13 +164,10 @@ def test_a_dose_applies_from_the_first_birth_date_whose_window_reaches_its_recom
     assert dose_id not in _ids(_evaluate(last_out, today=today), dose_id.split(".")[0])
     first_in = last_out + timedelta(days=1)  # whose window ends that very day
     item = item_of(_evaluate(first_in, today=today), dose_id)
-    assert (item.status, item.due_from, item.due_until, item.overdue_since) == (
-        "overdue",
-        since,
-        since,
-        since + timedelta(days=1),
-    )
+    # Listed, and (the person now an adult, or past its catch-up) no longer counted to do.
+    assert (item.status, item.due_from, item.due_until, item.overdue_since) == ("not_counted", since, since, None)
     assert "Recommandée à tous depuis le" in item.reason
+    assert "n'est donc plus comptée parmi les vaccinations à faire" in item.reason
     assert set(schedule_data().rules.recommended_since.series[series].source_ids) <= set(item.source_ids)
 
 
@@ -223,8 +221,9 @@ def test_the_infant_diphtheria_tetanus_polio_and_pertussis_doses_are_those_of_th
     born: date, infant_series: set[str], boosters: ByStatus
 ):
     """With an empty booklet, the infant doses are listed only for the diseases whose recommendation
-    had begun while the person was of age for them (the infant doses have no catch-up limit: they
-    stay overdue for life); the boosters are as the calendar has them whatever the birth date."""
+    had begun while the person was of age for them, and for an adult they no longer count among the
+    doses to do (no_longer_counted: the calendar does not recommend an infant dose to an adult); the
+    boosters are as the calendar has them whatever the birth date."""
     schedule = _evaluate(born)
     child = born > add_months(TODAY, -11)
     for disease in (*DTP_DISEASES, "pertussis"):
@@ -234,7 +233,7 @@ def test_the_infant_diphtheria_tetanus_polio_and_pertussis_doses_are_those_of_th
         elif child:
             assert infant == {"overdue": ["hexa-1", "hexa-2"], "upcoming": ["hexa-3"]}, disease
         else:
-            assert infant == {"overdue": list(INFANT)}, disease
+            assert infant == {"not_counted": list(INFANT)}, disease
         if disease in DTP_DISEASES:
             assert others == boosters, disease
 
@@ -243,14 +242,14 @@ def test_a_man_born_in_1950_has_no_infant_polio_or_pertussis_dose_to_do_and_his_
     """The case that was reported: born in 1950, booklet of his adult boosters (65 and 75 years). The
     infant polio doses (compulsory from 1964) and pertussis doses (from 1959) are not his; the boosters
     are done and the next one, at 85, comes; the infant diphtheria and tetanus doses (1938, 1940)
-    stay overdue, as the booklet does not record them."""
+    are listed, as the booklet does not record them, and not counted to do: he is an adult."""
     born = date(1950, 6, 1)
     schedule = _evaluate(born, [at_age(born, DTP, years=65, days=9), at_age(born, DTP, years=75, days=9)])
     for disease in DTP_DISEASES:
         assert statuses(schedule, [disease])[disease] == {
             "done": ["adult-65y", "adult-75y-plus"],
             "upcoming": ["adult-75y-plus"],
-            **({} if disease == "polio" else {"overdue": list(INFANT)}),
+            **({} if disease == "polio" else {"not_counted": list(INFANT)}),
         }, disease
     assert _infant_and_boosters(schedule, "pertussis")[0] == {}
 
@@ -270,7 +269,7 @@ def test_the_mmr_catch_up_of_people_born_since_1980_is_due_from_the_recommendati
 def test_a_window_still_open_when_the_recommendation_began_is_due_from_that_day():
     """Born in 1990, a child was 2½ when Hib vaccination began: the catch-up to 5 years was for them."""
     item = item_of(_evaluate(date(1990, 6, 15)), "hib.catch-up-13m-5y#1")
-    assert (item.status, item.due_from) == ("overdue", _since("hib-infant"))
+    assert (item.status, item.due_from) == ("not_counted", _since("hib-infant"))  # its catch-up is past
     assert "(règle ENS : les sources ne donnent que le mois, son premier jour est retenu)" in item.reason
 
 
@@ -289,7 +288,8 @@ def _with_series(name: str, **changes: object) -> ScheduleData:
 
 def test_the_dates_are_data():
     earlier = _with_series("pneumococcus-infant", since="1985")
-    assert statuses(_evaluate(CAMILLE, CAMILLE_BOOKLET, data=earlier), ["pneumococcus"])["pneumococcus"]["overdue"] == [
+    pneumococcus = statuses(_evaluate(CAMILLE, CAMILLE_BOOKLET, data=earlier), ["pneumococcus"])["pneumococcus"]
+    assert pneumococcus["not_counted"] == [
         "pcv-1",
         "pcv-2",
         "pcv-3",
@@ -308,3 +308,31 @@ def test_dates_naming_a_dose_the_calendar_has_not_or_citing_nothing_are_refused(
         check(_with_series("pneumococcus-infant", source_ids=()))
     with pytest.raises(ValueError, match=re.escape("cites unknown source nowhere")):
         check(_with_series("pneumococcus-infant", source_ids=("nowhere",)))
+
+
+@pytest.mark.parametrize(
+    ("born", "overdue"),
+    [
+        # The case reported: no infant dose, nothing past its catch-up, counted for an adult.
+        (date(1950, 3, 1), []),
+        # The booster of 25, missed: to do now (the transition rules: an immediate booster).
+        (date(1990, 6, 1), ["diphtheria.adult-25y", "polio.adult-25y", "tetanus.adult-25y"]),
+    ],
+)
+def test_an_adults_empty_booklet_counts_only_what_the_calendar_still_recommends_to_them(
+    born: date, overdue: list[str]
+) -> None:
+    schedule = evaluate(schedule_data(), Person(born, "M"), entries=[], today=TODAY)
+    items = [item for disease in schedule.diseases for item in disease.doses]
+    assert sorted(item.dose_id for item in items if item.status == "overdue") == overdue
+    infant = item_of(schedule, "diphtheria.hexa-1")
+    assert infant.status == "not_counted" and infant.overdue_since is None
+    assert "Dose de l'enfance" in infant.reason and "n'est donc plus comptée" in infant.reason
+    assert set(schedule_data().rules.no_longer_counted.source_ids) <= set(infant.source_ids)
+
+
+def test_a_childs_missed_doses_stay_overdue_until_the_18th_birthday() -> None:
+    born = date(2009, 1, 10)  # 17 on TODAY; 18 on 10 January 2027
+    before = item_of(_evaluate(born), "diphtheria.hexa-1")
+    after = item_of(_evaluate(born, today=date(2027, 1, 10)), "diphtheria.hexa-1")
+    assert (before.status, after.status) == ("overdue", "not_counted")

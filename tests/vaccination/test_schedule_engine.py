@@ -618,13 +618,13 @@ CASES = [
         sex="M",
     ),
     Case(
-        "adult of 88 whose booklet starts at 25: the booster of 85 is due",
+        "adult of 88 whose booklet starts at 25: the booster of 85 is due (the infant doses listed, not counted)",
         date(1938, 5, 17),
         TODAY,
         [shot(DTP, "1963-06-01"), shot(DTP, "1983-06-01"), shot(DTP, "2003-06-01"), shot(DTP, "2013-06-01")],
         {
             "diphtheria": {
-                "overdue": INFANT_DTP,
+                "not_counted": INFANT_DTP,
                 "done": ADULT_BOOSTERS,
                 "due": ["adult-75y-plus"],
                 "upcoming": ["adult-75y-plus"],
@@ -648,11 +648,11 @@ CASES = [
         {"pertussis": {"done": [*INFANT_DTP, *CHILD_BOOSTERS], "due": ["adult-25y"], "unknown": ["pregnancy"]}},
     ),
     Case(
-        "man of 41 without an adult pertussis booster: the catch-up has ended",
+        "man of 41 without an adult pertussis booster: the catch-up has ended, no longer counted",
         date(1985, 3, 1),
         TODAY,
         childhood(date(1985, 3, 1)),
-        {"pertussis": {"done": [*INFANT_DTP, *CHILD_BOOSTERS], "overdue": ["adult-25y"]}},
+        {"pertussis": {"done": [*INFANT_DTP, *CHILD_BOOSTERS], "not_counted": ["adult-25y"]}},
         sex="M",
     ),
     Case(
@@ -809,7 +809,8 @@ CASES = [
         childhood(date(1996, 3, 1)),
         {
             "pertussis": {"done": [*INFANT_DTP, *CHILD_BOOSTERS], "due": ["adult-25y"], "unknown": ["pregnancy"]},
-            "varicella": {"unknown": ["adolescent-1", "adolescent-2", "women-childbearing-age"]},
+            # The adolescents' doses: their catch-up (18) is past, no longer counted whatever her history.
+            "varicella": {"not_counted": ["adolescent-1", "adolescent-2"], "unknown": ["women-childbearing-age"]},
         },
         sex=None,
     ),
@@ -820,7 +821,7 @@ CASES = [
         childhood(date(1996, 3, 1)),
         {
             "pertussis": {"done": [*INFANT_DTP, *CHILD_BOOSTERS], "due": ["adult-25y"]},
-            "varicella": {"unknown": ["adolescent-1", "adolescent-2"]},
+            "varicella": {"not_counted": ["adolescent-1", "adolescent-2"]},
         },
         sex="M",
     ),

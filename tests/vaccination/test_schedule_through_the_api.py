@@ -307,5 +307,7 @@ async def test_a_man_born_in_1950_is_not_counted_overdue_for_infant_polio_or_per
         ("polio.adult-75y-plus", "upcoming"),
     ]
     assert not [d for d in _doses(schedule, "pertussis") if d["doseId"].startswith("pertussis.hexa-")]
-    assert _status(schedule, "diphtheria.hexa-1") == ["overdue"]  # compulsory from 1938
+    # Compulsory from 1938, so listed; he is an adult: no longer counted (no_longer_counted).
+    assert _status(schedule, "diphtheria.hexa-1") == ["not_counted"]
+    assert schedule["counts"]["overdue"] == 0
     assert (await client.get("/v1/spaces/me", headers=person.headers)).json()["vaccination"] == schedule["counts"]

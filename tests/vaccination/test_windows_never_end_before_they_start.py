@@ -77,12 +77,13 @@ def test_no_dose_of_any_disease_ends_before_it_starts_for_any_birth_date():
 
 
 def test_a_missed_dose_waiting_for_a_missed_one_is_dated_when_it_was_due():
-    """The second varicella dose of an adult of 40: both adolescent doses unknown (the space cannot
-    tell a history of varicella), the second dated 4 weeks after the first's age, not after today."""
+    """The second varicella dose of an adult of 40: both adolescent doses past their catch-up (no
+    longer counted, whatever her history of varicella), the second dated 4 weeks after the first's
+    age, not after today."""
     born = date(1986, 4, 12)
     schedule = evaluate(schedule_data(), Person(born, "F", False), entries=[], today=TODAY)
     first, second = item_of(schedule, "varicella.adolescent-1"), item_of(schedule, "varicella.adolescent-2")
-    assert (first.status, second.status) == ("unknown", "unknown")
+    assert (first.status, second.status) == ("not_counted", "not_counted")
     assert first.due_from == add_months(born, 144)
     assert second.due_from == first.due_from + timedelta(weeks=4)
     assert second.due_until == first.due_until == add_months(born, 12 * 19) - timedelta(days=1)
@@ -90,11 +91,12 @@ def test_a_missed_dose_waiting_for_a_missed_one_is_dated_when_it_was_due():
 
 def test_a_missed_dose_whose_previous_dose_came_too_late_is_dated_by_its_age():
     """Hepatitis B: the first dose given at 20, the second never; past the catch-up limit of
-    15 years the second is overdue from its own age (4 months), not from 2 months after the first."""
+    15 years the second is missed from its own age (4 months), not from 2 months after the first (an
+    adult's childhood dose: listed, no longer counted)."""
     born = date(1990, 5, 17)
     schedule = evaluate(schedule_data(), Person(born, "M"), entries=entries_of([shot(HEXA, "2010-06-01")]), today=TODAY)
     second = item_of(schedule, "hepatitis_b.hexa-2")
-    assert second.status == "overdue"
+    assert second.status == "not_counted"
     assert second.due_from is not None and second.due_until is not None and second.due_from <= second.due_until
 
 

@@ -18,13 +18,17 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Literal
 
-from ens.vaccination.calendar import Dose, RecommendedSince, ScheduleData
+from ens.vaccination.calendar import Dose, Interval, RecommendedSince, ScheduleData
 from ens.vaccination.engine.chains import Chain, NotCounted, brand_matches, infant_end
 from ens.vaccination.engine.dates import PartialDate, add_interval, day_words, interval_words, parse_day_or_period
 from ens.vaccination.engine.model import DoseItem, Person, Status
 from ens.vaccination.engine.steps import ENTRY_DONE, Step, plan_range
 
 SEX_WORDS = {"F": "aux femmes", "M": "aux hommes"}
+CHILDHOOD_DOSE = (
+    "Dose de l'enfance : le calendrier ne la recommande pas à l'âge adulte. Si la vaccination n'est pas à jour, "
+    "un médecin propose le rattrapage qui convient à l'âge adulte (règle ENS)."
+)
 NOT_RECORDED = "non enregistré(s)"
 
 
@@ -148,24 +152,39 @@ def _open_row(
     overdue_since: date | None = None
     blocked = previous is not None and previous.step.entry is None and _cannot_go_on(previous, today=today)
     # The calendar's latest age (``latest_age_months``: "can be given up to 4 months", "before
-    # 8 months") ends the dose for good, unlike a catch-up limit (past which the calendar no longer
-    # recommends it in the general population, and a doctor may still give it: overdue). A dose
-    # that may no longer be given, or whose series may no longer go on, is not to do: not_counted,
-    # out of the due and overdue counts, with no overdueSince.
+    # 8 months") ends the dose for good. A dose that may no longer be given, or whose series may no
+    # longer go on, is not to do: not_counted, out of the due and overdue counts, with no
+    # overdueSince; so is one the calendar no longer recommends to this person (past its catch-up
+    # limit, or a childhood dose for an adult: the rules' no_longer_counted), which a doctor may
+    # still give.
     missed = blocked or (step.latest is not None and today > step.latest)
     if blocked and previous is not None:
         status = "not_counted"
         reasons.append(f"Ne peut plus être faite : « {previous.step.label} » ne peut plus être donnée.")
     elif due_until is not None and today > due_until:
         closed = due_until + timedelta(days=1)
-        status, overdue_since = ("not_counted", None) if missed else ("overdue", closed)
+        # no_longer_counted: for an adult, a dose past its catch-up limit, or a childhood dose.
+        adult_from = add_interval(birthdate, Interval(data.rules.no_longer_counted.adult_from_years, "years"))
+        adult = today >= adult_from
+        no_longer = False
         if step.catch_up_end is not None and due_until == step.catch_up_end:
+            no_longer = adult
             reasons.append(
                 f"La limite de rattrapage du calendrier ({day_words(due_until)}) est passée : il ne la recommande "
                 "plus à cet âge en population générale ; à voir avec un médecin."
             )
         else:
             reasons.append(f"L'âge recommandé est passé depuis le {day_words(closed)}.")
+            if adult and not step.booster and due_until < adult_from:
+                no_longer = True
+                reasons.append(CHILDHOOD_DOSE)
+        if no_longer and not missed:
+            missed = True
+            step.source_ids = (
+                *step.source_ids,
+                *(s for s in data.rules.no_longer_counted.source_ids if s not in step.source_ids),
+            )
+        status, overdue_since = ("not_counted", None) if missed else ("overdue", closed)
     elif missed:
         status = "not_counted"
     elif due_from is not None and today < due_from:
