@@ -365,3 +365,20 @@ async def test_the_code_form_that_takes_recovery_codes_does_not_force_a_digit_pa
     ):
         six_digits = re.search(r'<input[^>]* name="code"[^>]*>', page)
         assert six_digits is not None and 'inputmode="numeric"' in six_digits.group(0)
+
+
+async def test_what_is_refused_before_a_login_page_is_read_is_a_page_too(fake_login, fake_settings):
+    # The browser shows what it gets: a page in French, never problem+json.
+    login: FakeLogin = fake_login()
+    await login.start()
+    await login.come_back(login.code())
+    await login.browser.open("/login/otp")
+    huge = await login.browser.post_form("/login/otp", {"code": "1" * (fake_settings.max_body_bytes + 1)})
+    assert huge.status_code == 413 and huge.headers["content-type"].startswith("text/html")
+    assert "trop volumineux" in html.unescape(huge.text)
+    for query in ("notice=bad", "notice=unsent&notice=unsent"):
+        followed = await login.browser.get(f"/login/otp?{query}")
+        assert followed.status_code == 400 and followed.headers["content-type"].startswith("text/html")
+        assert "Lien non valable" in html.unescape(followed.text), query
+    # The page itself is still there.
+    assert (await login.browser.open("/login/otp")).status_code == 200

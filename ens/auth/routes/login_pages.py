@@ -12,10 +12,11 @@ from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie
 from litestar.di import NamedDependency
 from litestar.enums import MediaType, RequestEncodingType
-from litestar.exceptions import ValidationException
+from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi import ResponseSpec
 from litestar.params import Body, CookieParameter, QueryParameter
 from litestar.response import Redirect
+from litestar.status_codes import HTTP_413_REQUEST_ENTITY_TOO_LARGE
 
 from ens.auth import login
 from ens.auth.errors import LoginFailed
@@ -102,10 +103,36 @@ def login_failed(request: Request[Any, Any, Any], exc: LoginFailed) -> Response[
 
 
 def malformed_form(request: Request[Any, Any, Any], exc: ValidationException) -> Response[str]:
-    """A browser form litestar cannot read (a field given twice...): a page, not problem+json."""
+    """A browser form litestar cannot read (a field given twice...), or an address whose query it
+    cannot (``?notice=bad``): a page, not problem+json."""
+    if request.method == "GET":
+        return html(pages.error_page(*BAD_LINK), 400)
     return html(
         pages.error_page("Formulaire non valable", "Le formulaire envoyé n'est pas valable. Rechargez la page."), 400
     )
+
+
+def refused_request(request: Request[Any, Any, Any], exc: HTTPException) -> Response[str]:
+    """What litestar refuses before a login page reads its form (a body too large: 413): a page too."""
+    if exc.status_code == HTTP_413_REQUEST_ENTITY_TOO_LARGE:
+        return html(
+            pages.error_page(
+                "Formulaire trop volumineux", "Le formulaire envoyé est trop volumineux. Rechargez la page."
+            ),
+            exc.status_code,
+        )
+    return html(pages.error_page("Demande non valable", "Cette demande n'a pas pu être traitée."), exc.status_code)
+
+
+BAD_LINK = ("Lien non valable", "Le lien suivi n'est pas valable. Revenez à l'application pour vous connecter.")
+
+
+async def one_value_per_name(request: Request[Any, Any, Any]) -> None:
+    """A login page's address names each query parameter once (``?notice=unsent&notice=...``: which?)."""
+    if request.scope["query_string"]:
+        query = request.query_params
+        if any(len(query.getall(name)) > 1 for name in query):
+            raise LoginFailed(BAD_LINK[1], title=BAD_LINK[0])
 
 
 class LoginController(Controller):
@@ -115,7 +142,8 @@ class LoginController(Controller):
     tags = ["login pages"]
     opt = PUBLIC
     include_in_schema = False
-    exception_handlers = {ValidationException: malformed_form}
+    exception_handlers = {ValidationException: malformed_form, HTTPException: refused_request}
+    before_request = one_value_per_name
 
     @get("/otp")
     async def otp_page(
