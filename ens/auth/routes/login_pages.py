@@ -143,7 +143,7 @@ class LoginController(Controller):
     opt = PUBLIC
     include_in_schema = False
     exception_handlers = {ValidationException: malformed_form, HTTPException: refused_request}
-    before_request = one_value_per_name
+    before_request = one_value_per_name  # type: ignore[assignment]  # a hook, not a method: litestar calls it with the request
 
     @get("/otp")
     async def otp_page(
