@@ -17,6 +17,7 @@ from ens.app.doors import (
     FHIR_PREFIX,
     SPACE_PATH,
     check_every_space_route_has_the_door,
+    note_what_routes_read_once,
     through_account_door,
     through_professional_door,
     through_space_door,
@@ -239,6 +240,7 @@ def create_app(
         debug=False,
     )
     check_every_space_route_has_the_door(app)
+    note_what_routes_read_once(app)
     # The access matrix is data shipped with the product: a matrix that names an unknown profession
     # or resource, or lets a profession write what it cannot read, stops the service here.
     check_matrix(access_matrix(), known_resources=RESOURCE_WORDS.keys())

@@ -3,11 +3,9 @@ or /fhir goes around the space door."""
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 from litestar import Litestar, Request, Response
-from litestar.handlers import HTTPRouteHandler
 from litestar.routes import HTTPRoute
 
 from ens.core import db
@@ -19,6 +17,9 @@ from ens.spaces.door import Need, account_door, professional_door, space_door
 from ens.spaces.rights import Action
 
 SPACE_PATH = "/v1/spaces/{space:str}"
+
+# In a handler's opt: the query parameters it reads as one value (:func:`note_what_routes_read_once`).
+READ_ONCE_KEY = "ens.read_once"
 
 FHIR_PREFIX = "/fhir"
 
@@ -51,7 +52,8 @@ def refuse_what_it_would_drop(request: Request[Any, Any, Any], *, with_body: boo
             raise BadRequest("This request takes no body: send it without one.", [FieldError("", "no body expected")])
     if request.scope["query_string"]:
         query = request.query_params
-        repeated = [name for name in query if len(query.getall(name)) > 1 and name not in _lists_of(handler)]
+        once = handler.opt.get(READ_ONCE_KEY, frozenset())
+        repeated = [name for name in query if name in once and len(query.getall(name)) > 1]
         if repeated:
             raise BadRequest(
                 "A query parameter is given more than once where one value is read.",
@@ -59,15 +61,19 @@ def refuse_what_it_would_drop(request: Request[Any, Any, Any], *, with_body: boo
             )
 
 
-@functools.cache
-def _lists_of(handler: HTTPRouteHandler) -> frozenset[str]:
-    """The query parameters of ``handler`` that take several values (FHIR's ``date``, ``code``)."""
-    names = set()
-    for field in handler.parsed_fn_signature.parameters.values():
-        if field.is_non_string_sequence:
-            definition = field.kwarg_definition
-            names.add(getattr(definition, "query", None) or getattr(definition, "name", None) or field.name)
-    return frozenset(names)
+def note_what_routes_read_once(app: Litestar) -> None:
+    """Keep in each handler's ``opt`` the query parameters it reads as one value (its own and its
+    dependencies', as litestar resolved them): only those are refused when repeated. A name the
+    route does not read stays ignored (a cache-buster ``_``, FHIR's ``_include`` or ``_sort``), and
+    a list (FHIR's ``date``, ``code``) takes several values."""
+    for route in app.routes:
+        if isinstance(route, HTTPRoute):
+            for handler, kwargs_model in route.route_handler_map.values():
+                handler.opt[READ_ONCE_KEY] = frozenset(
+                    parameter.field_alias
+                    for parameter in kwargs_model.expected_query_params
+                    if not parameter.is_sequence
+                )
 
 
 async def through_account_door(request: Request[Any, Any, Any]) -> Response[bytes] | None:

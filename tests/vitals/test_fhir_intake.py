@@ -281,6 +281,9 @@ async def test_search_by_code_and_date(client, person, make_app_token):
     assert [m["valueQuantity"]["value"] for m in matched] == [71]
     twice = await client.get("/fhir/Observation", params=[("_count", 1), ("_count", 2)], headers=reader.headers)
     assert outcome(twice, 400)["issue"][0]["expression"] == ["_count"]
+    # What the server does not read stays ignored, as FHIR asks (_include, _sort given twice).
+    ignored = [("code", "29463-7"), ("_include", "a"), ("_include", "b"), ("_sort", "x"), ("_sort", "y")]
+    assert (await client.get("/fhir/Observation", params=ignored, headers=reader.headers)).status_code == 200
     paged = (
         await client.get("/fhir/Observation", params={"code": "29463-7", "_count": 1}, headers=reader.headers)
     ).json()
