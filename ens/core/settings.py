@@ -101,15 +101,19 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         value = self.forwarded_allow_ips.strip()
         if value.lower() == "none":
             return []
+        if value == "*":
+            return ["*"]
         entries = [entry.strip() for entry in value.split(",")]
         for entry in entries:
-            if entry == "*":
-                continue
             try:
-                ipaddress.ip_network(entry, strict=False)
+                # Strict, as uvicorn reads it: 10.0.0.1/8 (host bits set) would be a literal there that
+                # never matches, so the real proxy would not be believed and every client would be
+                # counted as the proxy's address.
+                ipaddress.ip_network(entry, strict=True)
             except ValueError:
                 raise ConfigurationError(
-                    f"ENS_FORWARDED_ALLOW_IPS must list addresses or networks (or be * or none); got {entry!r}"
+                    "ENS_FORWARDED_ALLOW_IPS must list addresses or networks (10.0.0.0/8, not 10.0.0.1/8), "
+                    f"or be * alone, or none; got {entry!r}"
                 ) from None
         return entries
 
