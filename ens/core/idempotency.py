@@ -107,16 +107,34 @@ async def _complete(
 ) -> None:
     """Store the answer for replays. An answer about a space is stored with it, so that erasing the
     space erases it; about a space erased meanwhile, it is not kept at all (its key is released)."""
-    values = (status, msgspec.json.encode(headers).decode(), body, space_id, caller, key)
-    sql = """UPDATE idempotency_keys SET state = 'done', status = {}, headers = {}, body = {}, space_id = {}
-             WHERE caller = {} AND key = {}"""
+    await _settle(
+        caller,
+        key,
+        "state = 'done', status = {}, headers = {}, body = {}",
+        (status, msgspec.json.encode(headers).decode(), body),
+        space_id=space_id,
+    )
+
+
+async def _unkept(caller: str, key: str, *, space_id: Any) -> None:
+    """A secret-bearing answer is not kept for a replay, but its key still names its request: a
+    retry with the same request runs again, another request with that key is 422. With its space,
+    as a kept answer is (erased with it; released if the space was erased meanwhile)."""
+    await _settle(caller, key, "state = 'unkept', lease_until = NULL", (), space_id=space_id)
+
+
+async def _settle(caller: str, key: str, changes: str, values: tuple[Any, ...], *, space_id: Any) -> None:
+    sql = f"UPDATE idempotency_keys SET {changes}, space_id = {{}} WHERE caller = {{}} AND key = {{}}"
     if space_id is None:
-        await fetch(sql, *values)
+        await fetch(sql, *values, None, caller, key)
         return
     # The space's row shared (PostgreSQL): an erasure holding it is waited for, then seen.
     stored = await fetch(
         sql + f" AND EXISTS (SELECT 1 FROM spaces WHERE id = {{}}{row_lock('KEY SHARE')}) RETURNING id",
         *values,
+        space_id,
+        caller,
+        key,
         space_id,
     )
     if not stored:
@@ -165,19 +183,6 @@ class _LeaseKeeper:
         self._done.set()
         if self._task is not None:
             await self._task
-
-
-async def _unkept(caller: str, key: str, *, space_id: Any) -> None:
-    """A secret-bearing answer is not kept for a replay, but its key still names its request: a
-    retry with the same request runs again, another request with that key is 422. With its space,
-    so that erasing the space erases it."""
-    await fetch(
-        "UPDATE idempotency_keys SET state = 'unkept', lease_until = NULL, space_id = {} "
-        "WHERE caller = {} AND key = {}",
-        space_id,
-        caller,
-        key,
-    )
 
 
 async def _release(caller: str, key: str) -> None:

@@ -30,3 +30,17 @@ async def test_the_same_key_for_another_request_is_422_and_the_same_one_runs_aga
     retry = await client.post(f"/v1/spaces/{first_child}/representatives/invitations", headers=keyed)
     assert retry.status_code == 201 and retry.json()["code"] != first.json()["code"]
     assert "idempotent-replayed" not in retry.headers
+
+
+async def test_the_key_of_an_answer_not_kept_is_erased_with_its_space(
+    client: httpx.AsyncClient, make_person: MakePerson
+) -> None:
+    parent = await make_person()
+    child = await create_child_space(client, parent)
+    keyed = {**parent.headers, "Idempotency-Key": "invite-then-erase"}
+    assert (await client.post(f"/v1/spaces/{child}/representatives/invitations", headers=keyed)).status_code == 201
+    rows = await db.fetch("SELECT state, space_id FROM idempotency_keys WHERE key = {}", "invite-then-erase")
+    assert [(row["state"], str(row["space_id"])) for row in rows] == [("unkept", str(child))]
+    erased = await client.delete(f"/v1/spaces/{child}?erase=true", headers={**parent.headers, "If-Match": "*"})
+    assert erased.status_code == 204, erased.text
+    assert await db.fetch("SELECT id FROM idempotency_keys WHERE key = {}", "invite-then-erase") == []
