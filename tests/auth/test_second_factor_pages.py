@@ -168,6 +168,10 @@ async def test_lost_second_factor_reproves_identity_and_replaces_the_factor(fake
     lost_phone = (await first.browser.exchange(signed_in.headers["location"])).json()
     lost_headers = {"Authorization": f"Bearer {lost_phone['access_token']}"}
     assert (await first.browser.client.get("/v1/me", headers=lost_headers)).status_code == 200
+    # And a login with the old factor under way: its code not yet exchanged.
+    pending = await _at_otp_page(fake_login, sub, first)
+    passed = await pending.browser.second_factor()
+    assert passed.status_code == 303 and passed.headers["location"].startswith(LOOPBACK)
     login = await _at_otp_page(fake_login, sub, first)
     to_provider = await login.browser.post_form("/login/lost-factor", {})
     assert to_provider.status_code == 303
@@ -199,6 +203,8 @@ async def test_lost_second_factor_reproves_identity_and_replaces_the_factor(fake
         data={"grant_type": "refresh_token", "refresh_token": lost_phone["refresh_token"], "client_id": "ens-mobile"},
     )
     assert refreshed.status_code == 400 and refreshed.json()["error"] == "invalid_grant"
+    late = await pending.browser.exchange(passed.headers["location"])
+    assert late.status_code == 400 and late.json()["error"] == "invalid_grant", late.text
     # The new phone signs in.
     assert (await new.exchange(done.headers["location"])).status_code == 200
     # The old authenticator no longer works; the old recovery codes neither.
@@ -320,6 +326,10 @@ async def test_a_lost_factor_whose_first_code_cannot_be_sent_lands_on_its_page_n
     lost_phone = (await first.browser.exchange(signed_in.headers["location"])).json()
     lost_headers = {"Authorization": f"Bearer {lost_phone['access_token']}"}
     assert (await first.browser.client.get("/v1/me", headers=lost_headers)).status_code == 200
+    # And a login with the old factor under way: its code not yet exchanged.
+    pending = await _at_otp_page(fake_login, sub, first)
+    passed = await pending.browser.second_factor()
+    assert passed.status_code == 303 and passed.headers["location"].startswith(LOOPBACK)
     login = await _at_otp_page(fake_login, sub, first)
     for _ in range(fake_settings.email_codes_per_hour):
         await login.browser.post_form("/login/email-code", {})

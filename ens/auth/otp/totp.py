@@ -150,12 +150,27 @@ async def activate_factor(
             factor_id,
         )
         if old:
-            # The factor was lost with a phone, maybe stolen: that phone's session (and every other
-            # signed in with the old factor) ends with it. Apps the person connected keep their grant.
+            # The factor was lost with a phone, maybe stolen: what was signed in with the old factor
+            # ends with it: the phone app's sessions, the codes not yet exchanged for one, and the
+            # other logins under way (past the old factor, at consent or reopening). Apps the
+            # person connected keep their grant.
             await fetch(
                 "UPDATE grants SET revoked_at = {} WHERE account_id = {} AND kind = 'session' AND revoked_at IS NULL",
                 at,
                 account_id,
+            )
+            await fetch(
+                "UPDATE authorization_codes SET expires_at = {} WHERE account_id = {} AND used_at IS NULL "
+                "AND expires_at > {}",
+                at,
+                account_id,
+                at,
+            )
+            await fetch(
+                "UPDATE login_attempts SET step = 'spent' WHERE account_id = {} AND step <> 'spent' "
+                "AND (new_factor_id IS NULL OR new_factor_id <> {})",
+                account_id,
+                factor_id,
             )
     return bool(old)
 
