@@ -37,6 +37,7 @@ from ens.records.schemas import (
 )
 from ens.spaces.door import SpaceAccess, visible_to
 from ens.spaces.history import note_hidden_item_removed
+from ens.spaces.rights import Action
 
 _PHONES = msgspec.json.Decoder(list[str])
 
@@ -320,7 +321,11 @@ async def remove_emergency_contact(access: SpaceAccess, contact_id: UUID, *, if_
     async with write_transaction():
         await lock_records(access.space_id)
         current = await _one(access, contact_id)
-        check_precondition(if_match, current, required=False)
+        if current.trusted_person:
+            # Removing this entry changes the trusted person (alsoEmergencyContact): it is done on the
+            # trusted person's terms, by who may designate them and against the version read.
+            access.require(Action.DESIGNATE_TRUSTED_PERSON)
+        check_precondition(if_match, current, required=bool(current.trusted_person))
         await fetch("DELETE FROM emergency_contacts WHERE space_id = {} AND id = {}", access.space_id, contact_id)
         await note_hidden_item_removed(access.space_id, contact_id, hidden=bool(current.hidden_from_representatives))
         await _renumber(access.space_id, await _order(access.space_id), now=clock.now())

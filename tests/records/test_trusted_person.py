@@ -154,3 +154,29 @@ async def test_unlisting_by_designating_again_without_also_emergency_contact(cli
     await client.put(TRUSTED_PERSON, json=trusted(), headers={**headers, "If-Match": listed.headers["etag"]})
     assert (await client.get(CONTACTS, headers=headers)).json()["items"] == []
     assert (await client.get(TRUSTED_PERSON, headers=headers)).json()["alsoEmergencyContact"] is False
+
+
+async def test_removing_the_trusted_persons_entry_is_on_the_trusted_persons_terms(client, make_person):
+    """It changes the trusted person (alsoEmergencyContact): If-Match is required, as at
+    /trusted-person (a device with an old copy changed it unasked, an outside review 2026-12-03),
+    and only who may designate the trusted person may do it (a tutor may not)."""
+    from tests.helpers.carers import court_measure
+
+    holder, tutor = await make_person(), await make_person()
+    await court_measure(holder, tutor, "tutelle")
+    await client.put(TRUSTED_PERSON, json=trusted(alsoEmergencyContact=True), headers=holder.headers)
+    entry = (await client.get(CONTACTS, headers=holder.headers)).json()["items"][0]
+    path = f"{CONTACTS}/{entry['id']}"
+    unasked = await client.delete(path, headers=holder.headers)
+    assert unasked.status_code == 428, unasked.text
+    by_tutor = await client.delete(
+        f"/v1/spaces/{holder.space_id}/emergency-contacts/{entry['id']}", headers={**tutor.headers, "If-Match": "*"}
+    )
+    assert by_tutor.status_code == 403, by_tutor.text
+    assert (await client.get(TRUSTED_PERSON, headers=holder.headers)).json()["alsoEmergencyContact"] is True
+    tag = (await client.get(path, headers=holder.headers)).headers["etag"]
+    assert (await client.delete(path, headers={**holder.headers, "If-Match": tag})).status_code == 204
+    assert (await client.get(TRUSTED_PERSON, headers=holder.headers)).json()["alsoEmergencyContact"] is False
+    # Any other contact is removed as before, If-Match optional.
+    other = (await client.post(CONTACTS, json=contact("Paul"), headers=holder.headers)).json()
+    assert (await client.delete(f"{CONTACTS}/{other['id']}", headers=holder.headers)).status_code == 204

@@ -9,6 +9,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
 from ens.core.api import CursorParam, Cursors, IfMatch, LimitParam, with_etag
+from ens.core.openapi import problem
 from ens.records import doctor, emergency_contacts, trusted_person
 from ens.records.routes.answers import JSON, PRECONDITION_REQUIRED, documented, reads, writes
 from ens.records.schemas import (
@@ -149,8 +150,14 @@ class EmergencyContactsController(Controller):
         opt=writes("emergency-contacts", Action.WRITE_DATA),
         status_code=204,
         summary="Remove an emergency contact: the others close up",
-        description="A contact hidden from representatives is 404 to a representative.",
+        description="A contact hidden from representatives is 404 to a representative. The trusted person's entry "
+        "(trustedPerson true) changes the trusted person (alsoEmergencyContact becomes false): If-Match is required "
+        "(428 without it) and only who may designate the trusted person may remove it (403).",
         operation_id="removeEmergencyContact",
+        responses={
+            403: problem("The trusted person's entry, by one who may not designate the trusted person"),
+            428: PRECONDITION_REQUIRED,
+        },
     )
     async def remove(self, access: Access, id: FromPath[UUID], if_match: IfMatch = None) -> None:
         await emergency_contacts.remove_emergency_contact(access, id, if_match=if_match)
