@@ -76,6 +76,10 @@ def refuse_nul(body: msgspec.Struct) -> None:
 # patterns with ``re.search``: "10003826475\n" passed an 11-digit one), JSON Schema's does not; with
 # the lookahead both mean the very end. Digits are written [0-9]: ``\d`` takes any script's digits.
 END = r"(?!\n)$"
+# A text a person must fill in holds one visible character: not only spaces, nor only invisible
+# format characters (zero-width spaces and joiners, direction marks, word joiner, BOM), which
+# ``\S`` took for visible (an outside review: a condition labelled "\u200b\u200b" was stored).
+VISIBLE = r"[^\s\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]"
 
 
 class Struct(msgspec.Struct, forbid_unknown_fields=True, rename="camel", kw_only=True):

@@ -8,9 +8,9 @@ from uuid import UUID
 
 from msgspec import Meta
 
-from ens.core.api import ReadStruct, Struct
+from ens.core.api import VISIBLE, ReadStruct, Struct
 
-Title = Annotated[str, Meta(min_length=1, max_length=255)]
+Title = Annotated[str, Meta(min_length=1, max_length=255, pattern=VISIBLE)]
 TypeCode = Annotated[str, Meta(min_length=1, max_length=16, description="LOINC document code (GET /v1/document-types)")]
 # The classes below have a field named ``date``: inside them, the type is spelt ``Day``.
 Day = date

@@ -95,6 +95,8 @@ async def test_a_space_over_its_quota_is_refused(settings, migrated, make_person
         (metadata(typeCode="12345-6"), "/metadata/typeCode"),
         (metadata(typeCode=""), "/metadata/typeCode"),
         (metadata(title=""), "/metadata/title"),
+        (metadata(title="   "), "/metadata/title"),  # nothing visible (an outside review found it stored)
+        (metadata(title="\u200b\u200b"), "/metadata/title"),
         (metadata(date="2999-01-01"), "/metadata/date"),
         (metadata(date="03/03/2026"), "/metadata/date"),
         (metadata(colour="blue"), "/metadata/colour"),

@@ -44,6 +44,8 @@ async def test_phone_forms_people_type(client, person, phone, expected):
         ({"phone": "+33 6 12 34 56 78 90 12"}, "/phone"),
         ({"givenName": ""}, "/givenName"),
         ({"familyName": "   "}, "/familyName"),
+        ({"familyName": "\u200b\u200b"}, "/familyName"),  # zero-width spaces only: nothing visible
+        ({"givenName": "\u200e\ufeff "}, "/givenName"),
         ({"givenName": "x" * 101}, "/givenName"),
         ({"email": "elise.example.test"}, "/email"),
         ({"birthdate": str(date.today() - timedelta(days=365 * 12))}, "/birthdate"),

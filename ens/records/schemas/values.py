@@ -9,10 +9,10 @@ from uuid import UUID
 
 from msgspec import Meta
 
-from ens.core.api import END, ReadStruct, Struct
+from ens.core.api import END, VISIBLE, ReadStruct, Struct
 
-# A text a person must fill in: not empty, not only spaces.
-NOT_BLANK = r"\S"
+# A text a person must fill in: not empty, not only spaces or invisible characters.
+NOT_BLANK = VISIBLE
 Name = Annotated[str, Meta(min_length=1, max_length=100, pattern=NOT_BLANK)]
 Label = Annotated[str, Meta(min_length=1, max_length=255, pattern=NOT_BLANK)]
 Relationship = Annotated[str, Meta(min_length=1, max_length=100, pattern=NOT_BLANK)]
