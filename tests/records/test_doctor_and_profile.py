@@ -124,6 +124,8 @@ async def test_each_profile_list_has_the_usual_shape_and_crud(client, person, pa
     [
         ("conditions", {"label": ""}, "/label"),
         ("conditions", {"label": "Asthme", "since": "2999-01-01"}, "/since"),
+        ("conditions", {"label": "Asthme", "since": "0001-01-01"}, "/since"),  # before 1900 (outside review)
+        ("treatments", {"medication": "Lévothyrox", "since": "1899-12-31"}, "/since"),
         ("conditions", {"label": "Asthme", "code": "asthma"}, "/code"),
         ("conditions", {"label": "Asthme", "since": "mars 2019"}, "/since"),
         ("allergies", {"substance": "Arachide", "severity": "deadly"}, "/severity"),

@@ -31,10 +31,15 @@ from ens.records.schemas import (
 )
 from ens.spaces.door import SpaceAccess
 
+# A day of a person's medical history is in a life: not before 1900 (as a document's date), not to come.
+EARLIEST_DAY = date(1900, 1, 1)
 
-def _not_future(day: date | None, *, pointer: str, today: date, errors: list[FieldError]) -> None:
+
+def _a_past_day(day: date | None, *, pointer: str, today: date, errors: list[FieldError]) -> None:
     if day is not None and day > today:
         errors.append(FieldError(pointer, "in the future"))
+    elif day is not None and day < EARLIEST_DAY:
+        errors.append(FieldError(pointer, "before 1900"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -57,7 +62,7 @@ async def get_condition(access: SpaceAccess, item_id: UUID) -> ConditionRead:
 async def add_condition(access: SpaceAccess, body: ConditionCreate) -> ConditionRead:
     """Add a condition or a past surgery (``since`` not in the future)."""
     errors: list[FieldError] = []
-    _not_future(body.since, pointer="/since", today=today_in(access), errors=errors)
+    _a_past_day(body.since, pointer="/since", today=today_in(access), errors=errors)
     if errors:
         raise Invalid("The condition breaks a rule; nothing was stored.", errors)
     return await _add(
@@ -74,7 +79,7 @@ async def change_condition(
     def check(current: ConditionRead, changes: dict[str, object]) -> list[FieldError]:
         errors: list[FieldError] = []
         since = changes.get("since", current.since)
-        _not_future(since if isinstance(since, date) else None, pointer="/since", today=today, errors=errors)
+        _a_past_day(since if isinstance(since, date) else None, pointer="/since", today=today, errors=errors)
         return errors
 
     return await _change(CONDITIONS, access, item_id, update=update, if_match=if_match, check=check)
@@ -128,7 +133,7 @@ async def remove_allergy(access: SpaceAccess, item_id: UUID, *, if_match: str | 
 
 def _treatment_errors(since: object, until: object, *, today: date) -> list[FieldError]:
     errors: list[FieldError] = []
-    _not_future(since if isinstance(since, date) else None, pointer="/since", today=today, errors=errors)
+    _a_past_day(since if isinstance(since, date) else None, pointer="/since", today=today, errors=errors)
     if isinstance(since, date) and isinstance(until, date) and until < since:
         errors.append(FieldError("/until", "before since"))
     return errors
