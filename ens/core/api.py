@@ -281,10 +281,10 @@ IfMatch = Annotated[
 ]
 
 
-def with_etag(read: msgspec.Struct, *, status: int = 200) -> Response[bytes]:
-    """``read`` as JSON with the ETag its GET answers (the same bytes, hence the same tag), so a
-    client can change it again without reading it first."""
-    body = msgspec.json.encode(read)
+def with_etag(read: msgspec.Struct | bytes, *, status: int = 200) -> Response[bytes]:
+    """``read`` as JSON (or the JSON bytes its GET sends) with the ETag its GET answers (the same
+    bytes, hence the same tag), so a client can change it again without reading it first."""
+    body = read if isinstance(read, bytes) else msgspec.json.encode(read)
     return Response(body, media_type="application/json", status_code=status, headers={"ETag": etag_of(body)})
 
 

@@ -10,7 +10,7 @@ from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
-from ens.core.api import PUBLIC, VARY_ACCEPT, CursorParam, Cursors, LimitParam, preferred
+from ens.core.api import PUBLIC, VARY_ACCEPT, CursorParam, Cursors, LimitParam, preferred, with_etag
 from ens.core.openapi import also_served_as, problem
 from ens.spaces.door import Access, Need
 from ens.spaces.rights import Action
@@ -211,7 +211,7 @@ class VaccinationController(Controller):
         self, access: Access, id: FromPath[UUID], data: JSONBody[VaccinationUpdate], if_match: IfMatch = None
     ) -> Response[bytes]:
         entry = await service.update_vaccination(access, id, update=data, if_match=if_match)
-        return Response(service.body_of(entry), media_type=JSON)
+        return with_etag(service.body_of(entry))
 
     @delete(
         "/{id:uuid}",

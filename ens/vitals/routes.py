@@ -13,7 +13,17 @@ from litestar.openapi.spec import OpenAPIHeader, OpenAPIMediaType, OpenAPIRespon
 from litestar.openapi.spec.enums import OpenAPIType
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
-from ens.core.api import PUBLIC, VARY_ACCEPT, CursorParam, Cursors, LimitParam, SinceParam, UntilParam, preferred
+from ens.core.api import (
+    PUBLIC,
+    VARY_ACCEPT,
+    CursorParam,
+    Cursors,
+    LimitParam,
+    SinceParam,
+    UntilParam,
+    preferred,
+    with_etag,
+)
 from ens.core.settings import Settings
 from ens.spaces.door import Access, Need
 from ens.spaces.door.companion import COMPANION
@@ -182,7 +192,7 @@ class VitalsController(Controller):
         self, access: Access, id: FromPath[UUID], data: JSONBody[MeasurementUpdate], if_match: IfMatch = None
     ) -> Response[bytes]:
         measure = await service.correct_measurement(access, id, update=data, if_match=if_match)
-        return Response(bytes(measure), media_type="application/json")
+        return with_etag(bytes(measure))
 
     @delete(
         "/{id:uuid}",

@@ -196,8 +196,14 @@ async def test_a_correction_keeps_the_rules_and_honours_if_match(client, person)
     assert corrected.status_code == 200, corrected.text
     assert corrected.json()["lotNumber"] == "L2" and corrected.json()["doseNumber"] == 2
     assert corrected.json()["status"] == "declared" and corrected.json()["date"] == "2021-08-01"
+    # The answer carries the entry's new ETag, the one its GET answers: the next change needs no read.
+    assert corrected.headers["etag"] == (await client.get(url, headers=person.headers)).headers["etag"]
     stale = await client.patch(url, json={"note": "x"}, headers={**person.headers, "If-Match": etag})
     _problem(stale, 412)
+    again = await client.patch(
+        url, json={"note": "x"}, headers={**person.headers, "If-Match": corrected.headers["etag"]}
+    )
+    assert again.status_code == 200, again.text
     etag = (await client.get(url, headers=person.headers)).headers["etag"]
     onto_first = await client.patch(url, json={"date": "2021-06-01"}, headers={**person.headers, "If-Match": etag})
     assert _problem(onto_first, 409)["errors"][0]["detail"].endswith(first["id"])

@@ -320,6 +320,8 @@ async def test_corrections_by_hand(client, person, make_app_token, post_vitals):
         path, json={"value": 160, "unit": "[lb_av]"}, headers={**person.headers, "If-Match": current.headers["etag"]}
     )
     assert patched.status_code == 200, patched.text
+    # The answer carries the measure's new ETag, the one its GET answers.
+    assert patched.headers["etag"] == (await client.get(path, headers=person.headers)).headers["etag"]
     body = patched.json()
     assert (body["value"], body["originalValue"], body["originalUnit"]) == (72.575, 160, "[lb_av]")
     # Typed in pounds, read in kilograms: a new value alone could be either (an outside audit saw
