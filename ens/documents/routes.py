@@ -8,7 +8,7 @@ from urllib.parse import quote
 from uuid import UUID
 
 import msgspec
-from litestar import Controller, Request, delete, get, patch, post
+from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 from litestar.openapi.spec import (
@@ -24,7 +24,7 @@ from litestar.openapi.spec.enums import OpenAPIFormat, OpenAPIType
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from litestar.response import Stream
 
-from ens.core.api import PUBLIC, CursorParam, Cursors, LimitParam
+from ens.core.api import PUBLIC, CursorParam, Cursors, LimitParam, with_etag
 from ens.core.mail import Mailer
 from ens.core.problems import PROBLEM_JSON, Problem
 from ens.core.settings import Settings
@@ -271,6 +271,8 @@ class DocumentsController(Controller):
         "only; hiddenFromHolder (with hiddenFromHolderUntil, a day after today, or until released with false): the "
         "professional who wrote it. Anyone else sending a flag is 403, even to send its current value.",
         operation_id="changeDocumentMasking",
+        media_type="application/json",
+        responses={200: ResponseSpec(DocumentRead, description="The document as it is now", generate_examples=False)},
     )
     async def change(
         self,
@@ -279,8 +281,9 @@ class DocumentsController(Controller):
         data: JSONBody[DocumentUpdate],
         settings: NamedDependency[Settings],
         if_match: IfMatch = None,
-    ) -> DocumentRead:
-        return await service.change_masking(access, id, data, if_match=if_match, mailer=Mailer(settings))
+    ) -> Response[bytes]:
+        changed = await service.change_masking(access, id, data, if_match=if_match, mailer=Mailer(settings))
+        return with_etag(changed)
 
     @delete(
         "/{id:uuid}",

@@ -44,7 +44,7 @@ async def test_the_holder_hides_a_document_from_professionals_and_shows_it_again
     assert hidden.status_code == 200, hidden.text
     assert hidden.json()["hiddenFromProfessionals"] is True
     read = await client.get(f"{DOCS.format('me')}/{doc['id']}", headers=person.headers)
-    assert read.json()["hiddenFromProfessionals"] is True
+    assert read.json() == hidden.json() and read.headers["etag"] == hidden.headers["etag"]
     stale = await _patch(
         client, {**person.headers, "If-Match": '"stale"'}, "me", doc["id"], {"hiddenFromProfessionals": False}
     )
