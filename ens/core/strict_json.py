@@ -12,6 +12,7 @@ one conversion, not two. Its refusal is litestar's own for a body, so it is mapp
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -50,12 +51,27 @@ class StrictJSONRequest(Request[Any, Any, Any]):
         if self._connection_state.json is not Empty:
             self._json = self._connection_state.json
             return self._json
+        body = await self.body()
         try:
-            value = JSON.decode(await self.body() or b"null")
+            value = JSON.decode(body or b"null")
         except msgspec.DecodeError as exc:
-            raise SerializationException(str(exc)) from exc
+            raise SerializationException(_what_is_wrong(body, exc)) from exc
         self._json = self._connection_state.json = value
         return value
+
+
+def _what_is_wrong(body: bytes, exc: msgspec.DecodeError) -> str:
+    """msgspec's reason, but for a string holding half of a UTF-16 surrogate pair (``"\\ud83d"``,
+    its other half lost), which msgspec calls truncated input: the body is whole, a character in it
+    is not (a second parser, which keeps such halves, reads it to the end)."""
+    reason = str(exc)
+    if reason.startswith("Input data was truncated"):
+        try:
+            json.loads(body)
+        except ValueError:
+            return reason
+        return "JSON is malformed: a string holds half of a UTF-16 surrogate pair (\\ud800-\\udbff without its pair)"
+    return reason
 
 
 def _float(text: str) -> float:

@@ -54,6 +54,20 @@ async def test_malformed_bodies_are_problems_with_pointers(client, person, body,
         assert problem["errors"][0]["pointer"] == pointer
 
 
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b'{"text": "a', "truncated"),
+        (b'{"text": "\\ud83d"}', "half of a UTF-16 surrogate pair"),  # an emoji's first half alone
+        (b'{"text": "\\ud83dx"}', "half of a UTF-16 surrogate pair"),
+        (b'{"text": "\\ude00"}', "surrogate"),  # its second half alone
+    ],
+)
+async def test_a_malformed_body_says_what_is_wrong_with_it(client, person, body, reason):
+    response = await client.post("/v1/spaces/me/test-notes", content=body, headers={**person.headers, **JSON})
+    assert reason in assert_problem(response, 400, "validation")["detail"]
+
+
 async def test_bad_query_parameters_are_400(client, person):
     for query in ("limit=0", "limit=501", "limit=abc", "cursor=" + "x" * 3000):
         response = await client.get(f"/v1/spaces/me/access-history?{query}", headers=person.headers)
