@@ -43,6 +43,7 @@ from ens.records.schemas import (
 from ens.records.trusted_person import check_authorisation, trusted_person_copy
 from ens.spaces.door import SpaceAccess
 from ens.spaces.identity import AccountIdentity
+from ens.spaces.representatives import represented_as_a_person
 
 REVIEW_AFTER_YEARS = 3
 _CONTENT = msgspec.json.Decoder(DirectivesContent)
@@ -202,8 +203,11 @@ async def list_directive_versions(
     return DirectiveVersionPage(items=items, next_cursor=next_cursor)
 
 
-def _content(body: DirectivesWrite, *, trusted: TrustedPersonCopy | None, today: date) -> tuple[str, DirectivesContent]:
-    """The form and what the version says; 422 with every broken rule."""
+def _content(
+    body: DirectivesWrite, *, trusted: TrustedPersonCopy | None, authorisation_required: bool, today: date
+) -> tuple[str, DirectivesContent]:
+    """The form and what the version says; 422 with every broken rule. A pointer says where
+    directives are kept, which is not writing them: it needs no authorisation."""
     errors: list[FieldError] = []
     structured = {
         "situation": body.situation,
@@ -226,7 +230,7 @@ def _content(body: DirectivesWrite, *, trusted: TrustedPersonCopy | None, today:
         return "pointer", DirectivesContent(pointer=body.pointer)
     if body.situation is None:
         errors.append(FieldError("/situation", "required: ill or not_ill (or send only a pointer)"))
-    check_authorisation(body.protection_authorisation, today=today, errors=errors)
+    check_authorisation(body.protection_authorisation, required=authorisation_required, today=today, errors=errors)
     _check_witnesses(body, trusted=trusted, errors=errors)
     if errors:
         raise Invalid("The directives break a rule; nothing was stored.", errors)
@@ -302,7 +306,12 @@ async def write_directives(
         await lock_records(access.space_id)
         current = await current_directives(access.space_id, timezone=access.space.timezone)
         check_precondition(if_match, current, required=True)
-        form, content = _content(body, trusted=await trusted_person_copy(access.space_id), today=today_in(access))
+        form, content = _content(
+            body,
+            trusted=await trusted_person_copy(access.space_id),
+            authorisation_required=await represented_as_a_person(access.space_id, now),
+            today=today_in(access),
+        )
         version = current.version + 1 if current else 1
         await _insert_version(
             access, version=version, status="active", form=form, content=content, author=author, now=now

@@ -34,6 +34,7 @@ from ens.records.schemas import (
     TrustedPersonWrite,
 )
 from ens.spaces.door import SpaceAccess
+from ens.spaces.representatives import represented_as_a_person
 
 _COLUMNS = (
     "id, given_name, family_name, relationship, phone, email, address, birthdate, accepted_at, "
@@ -140,7 +141,7 @@ async def trusted_person_copy(space_id: UUID) -> TrustedPersonCopy | None:
     )
 
 
-def _checked(body: TrustedPersonWrite, *, today: date) -> str | None:
+def _checked(body: TrustedPersonWrite, *, authorisation_required: bool, today: date) -> str | None:
     """The phone in E.164; 422 with every broken rule."""
     errors: list[FieldError] = []
     phone = e164(body.phone, pointer="/phone", errors=errors) if body.phone is not None else None
@@ -151,18 +152,29 @@ def _checked(body: TrustedPersonWrite, *, today: date) -> str | None:
             errors.append(FieldError("/birthdate", "the trusted person must be an adult (CSP L1111-6)"))
     if body.accepted_at is not None and body.accepted_at > today:
         errors.append(FieldError("/acceptedAt", "in the future"))
-    check_authorisation(body.protection_authorisation, today=today, errors=errors)
+    check_authorisation(body.protection_authorisation, required=authorisation_required, today=today, errors=errors)
     if errors:
         raise Invalid("The designation breaks a rule; nothing was stored.", errors)
     return phone
 
 
 def check_authorisation(
-    authorisation: ProtectionAuthorisation | None, *, today: date, errors: list[FieldError]
+    authorisation: ProtectionAuthorisation | None, *, required: bool, today: date, errors: list[FieldError]
 ) -> None:
-    """A judge's or family council's authorisation is a decision already taken: not dated ahead
-    (an outside review found 2999-01-01 accepted)."""
-    if authorisation is not None and authorisation.granted_on is not None and authorisation.granted_on > today:
+    """The judge's or family council's authorisation: ``required`` of a person represented as a
+    person (:func:`ens.spaces.representatives.represented_as_a_person`: it was stored without one,
+    an outside review), and a decision already taken: not dated ahead (2999-01-01 was accepted)."""
+    if authorisation is None:
+        if required:
+            errors.append(
+                FieldError(
+                    "/protectionAuthorisation",
+                    "required: under a tutelle or an habilitation familiale relating to the person, this is done "
+                    "with the authorisation of the judge or the family council (CSP L1111-6, L1111-11)",
+                )
+            )
+        return
+    if authorisation.granted_on is not None and authorisation.granted_on > today:
         errors.append(FieldError("/protectionAuthorisation/grantedOn", "in the future"))
 
 
@@ -173,8 +185,10 @@ async def designate_trusted_person(
     a second trusted person is never added by a device that did not see the first). Whether it is
     the first designation comes back with it."""
     await adult_holder(access, act=_ACT)
-    phone = _checked(body, today=today_in(access))
     now = clock.now()
+    phone = _checked(
+        body, authorisation_required=await represented_as_a_person(access.space_id, now), today=today_in(access)
+    )
     async with write_transaction():
         await lock_records(access.space_id)
         row = await _current_row(access.space_id)

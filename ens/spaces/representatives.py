@@ -425,6 +425,23 @@ async def _last_parent_right(space_id: UUID, account_id: UUID) -> Row | None:
     )
 
 
+async def represented_as_a_person(space_id: UUID, now: datetime) -> bool:
+    """Whether the holder is under a protection measure with representation relating to the person
+    (a tutelle or an habilitation familiale in force at ``now``, not one relating only to property;
+    a curatelle assists, it does not represent): such a person writes advance directives and
+    designates a trusted person with the judge's or the family council's authorisation (CSP L1111-6,
+    L1111-11)."""
+    row = await fetch_one(
+        "SELECT 1 AS one FROM representatives WHERE space_id = {} "
+        "AND kind IN ('tutelle', 'habilitation_familiale') AND relates_to = 'person' "
+        "AND revoked_at IS NULL AND since <= {} AND (until IS NULL OR until > {}) LIMIT 1",
+        space_id,
+        now,
+        now,
+    )
+    return row is not None
+
+
 async def _live_parents(space_id: UUID, now: datetime) -> set[UUID]:
     """The accounts that are the child's parents at ``now``: read under ``_carers_key`` before one
     more is added (at most ``MAX_PARENTS``)."""

@@ -38,6 +38,10 @@ def structured(**overrides: Any) -> dict[str, Any]:
     return body
 
 
+# What a holder represented as a person (tutelle, habilitation familiale) writes with (CSP L1111-11).
+JUDGE = {"authority": "judge", "reference": "TJ Lyon, RG 26/01234", "grantedOn": "2026-01-10"}
+
+
 def trusted(given_name: str = "Élise", family_name: str = "Durand", **overrides: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "givenName": given_name,

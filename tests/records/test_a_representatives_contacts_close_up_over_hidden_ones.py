@@ -12,7 +12,7 @@ import pytest
 
 from tests.helpers.carers import court_measure
 from tests.helpers.people import Person
-from tests.helpers.records import contact, pointers, trusted
+from tests.helpers.records import JUDGE, contact, pointers, trusted
 
 HIDE = {"hiddenFromRepresentatives": True}
 
@@ -107,7 +107,9 @@ async def test_the_limit_of_ten_counts_the_hidden_contacts(contacts):
 async def test_the_trusted_persons_entry_is_never_hidden(contacts, client):
     holder, tutor = contacts.holder, contacts.tutor
     designated = await client.put(
-        f"/v1/spaces/{holder.space_id}/trusted-person", json=trusted(alsoEmergencyContact=True), headers=holder.headers
+        f"/v1/spaces/{holder.space_id}/trusted-person",
+        json=trusted(alsoEmergencyContact=True, protectionAuthorisation=JUDGE),
+        headers=holder.headers,
     )
     assert designated.status_code == 201, designated.text
     [entry] = [

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 import pytest
 
 from ens.core import db
-from tests.helpers.records import CONTACTS, TRUSTED_PERSON, contact, pointers, trusted
+from tests.helpers.records import CONTACTS, JUDGE, TRUSTED_PERSON, contact, pointers, trusted
 
 
 async def test_designate_read_and_the_phone_in_e164(client, person):
@@ -166,7 +166,10 @@ async def test_removing_the_trusted_persons_entry_is_on_the_trusted_persons_term
 
     holder, tutor = await make_person(), await make_person()
     await court_measure(holder, tutor, "tutelle")
-    await client.put(TRUSTED_PERSON, json=trusted(alsoEmergencyContact=True), headers=holder.headers)
+    designated = await client.put(
+        TRUSTED_PERSON, json=trusted(alsoEmergencyContact=True, protectionAuthorisation=JUDGE), headers=holder.headers
+    )
+    assert designated.status_code == 201, designated.text
     entry = (await client.get(CONTACTS, headers=holder.headers)).json()["items"][0]
     path = f"{CONTACTS}/{entry['id']}"
     unasked = await client.delete(path, headers=holder.headers)

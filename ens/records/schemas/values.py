@@ -86,7 +86,9 @@ class Address(Struct, kw_only=True):
 
 class ProtectionAuthorisation(Struct, kw_only=True):
     """An adult under a protection measure with representation relating to the person needs the
-    judge's or the family council's authorisation (CSP L1111-6, L1111-11): its reference."""
+    judge's or the family council's authorisation (CSP L1111-6, L1111-11): its reference. Required
+    (422) while such a measure (a tutelle or an habilitation familiale relating to the person) is
+    recorded on the space."""
 
     authority: Literal["judge", "family_council"]
     reference: Label
