@@ -9,6 +9,7 @@ from litestar import Litestar, Request, Response
 from litestar.routes import HTTPRoute
 
 from ens.core import db
+from ens.core.api import READ_ONCE_KEY, repeated_query_parameters
 from ens.core.errors import BadRequest, FieldError
 from ens.core.idempotency import replay_stored
 from ens.core.slow_clients import announces_body
@@ -17,9 +18,6 @@ from ens.spaces.door import Need, account_door, professional_door, space_door
 from ens.spaces.rights import Action
 
 SPACE_PATH = "/v1/spaces/{space:str}"
-
-# In a handler's opt: the query parameters it reads as one value (:func:`note_what_routes_read_once`).
-READ_ONCE_KEY = "ens.read_once"
 
 FHIR_PREFIX = "/fhir"
 
@@ -50,22 +48,20 @@ def refuse_what_it_would_drop(request: Request[Any, Any, Any], *, with_body: boo
         need = handler.opt.get("need")
         if handler.parsed_data_field is None and not (isinstance(need, Need) and need.own_body):
             raise BadRequest("This request takes no body: send it without one.", [FieldError("", "no body expected")])
-    if request.scope["query_string"]:
-        query = request.query_params
-        once = handler.opt.get(READ_ONCE_KEY, frozenset())
-        repeated = [name for name in query if name in once and len(query.getall(name)) > 1]
-        if repeated:
-            raise BadRequest(
-                "A query parameter is given more than once where one value is read.",
-                [FieldError(f"/{name}", "given more than once") for name in repeated],
-            )
+    repeated = repeated_query_parameters(request)
+    if repeated:
+        raise BadRequest(
+            "A query parameter is given more than once where one value is read.",
+            [FieldError(f"/{name}", "given more than once") for name in repeated],
+        )
 
 
 def note_what_routes_read_once(app: Litestar) -> None:
     """Keep in each handler's ``opt`` the query parameters it reads as one value (its own and its
-    dependencies', as litestar resolved them): only those are refused when repeated. A name the
-    route does not read stays ignored (a cache-buster ``_``, FHIR's ``_include`` or ``_sort``), and
-    a list (FHIR's ``date``, ``code``) takes several values."""
+    dependencies', as litestar resolved them): only those are refused when repeated
+    (:func:`ens.core.api.repeated_query_parameters`). A name the route does not read stays ignored
+    (a cache-buster ``_``, FHIR's ``_include`` or ``_sort``), and a list (FHIR's ``date``,
+    ``code``) takes several values."""
     for route in app.routes:
         if isinstance(route, HTTPRoute):
             for handler, kwargs_model in route.route_handler_map.values():

@@ -13,7 +13,7 @@ from types import UnionType
 from typing import Annotated, Any, Generic, TypeVar, Union, get_args, get_origin
 
 import msgspec
-from litestar import Response
+from litestar import Request, Response
 from litestar.datastructures import ResponseHeader
 from litestar.params import HeaderParameter, QueryParameter
 
@@ -244,6 +244,21 @@ def check_limit(limit: int | None) -> int:
 
 # ---------------------------------------------------------------------------------------------
 # ETags: strong validators over the exact representation sent.
+
+
+# In a handler's opt: the query parameters it reads as one value (ens.app.doors.note_what_routes_read_once).
+READ_ONCE_KEY = "ens.read_once"
+
+
+def repeated_query_parameters(request: Request[Any, Any, Any]) -> list[str]:
+    """The query parameters the route reads as one value that the request names more than once
+    (``?erase=true&erase=false``: litestar kept the last, which was not the client's choice). A
+    name the route does not read stays ignored (a cache-buster ``_``), and a list takes several."""
+    if not request.scope["query_string"]:
+        return []
+    once = request.route_handler.opt.get(READ_ONCE_KEY, frozenset())
+    query = request.query_params
+    return [name for name in query if name in once and len(query.getall(name)) > 1]
 
 
 def etag_of(body: bytes) -> str:

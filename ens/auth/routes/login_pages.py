@@ -22,7 +22,7 @@ from ens.auth import login
 from ens.auth.errors import LoginFailed
 from ens.auth.login import LoginContext, Screen, pages
 from ens.auth.schemas import CodeForm, ConsentForm, CsrfForm
-from ens.core.api import PUBLIC
+from ens.core.api import PUBLIC, repeated_query_parameters
 from ens.core.settings import Settings
 from ens.spaces.door.guards import request_id_of
 
@@ -128,11 +128,9 @@ BAD_LINK = ("Lien non valable", "Le lien suivi n'est pas valable. Revenez à l'a
 
 
 async def one_value_per_name(request: Request[Any, Any, Any]) -> None:
-    """A login page's address names each query parameter once (``?notice=unsent&notice=...``: which?)."""
-    if request.scope["query_string"]:
-        query = request.query_params
-        if any(len(query.getall(name)) > 1 for name in query):
-            raise LoginFailed(BAD_LINK[1], title=BAD_LINK[0])
+    """A login page's address names what the page reads once (``?notice=unsent&notice=...``: which?)."""
+    if repeated_query_parameters(request):
+        raise LoginFailed(BAD_LINK[1], title=BAD_LINK[0])
 
 
 class LoginController(Controller):
