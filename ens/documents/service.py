@@ -12,6 +12,7 @@ from ens.core.api import Cursors, check_limit, require_if_match
 from ens.core.clock import as_date, aware
 from ens.core.db import Row, Scalar, fetch, fetch_one, within, write_transaction
 from ens.core.errors import BadRequest, FieldError, Forbidden, Invalid
+from ens.core.local_time import EARLIEST_YEAR, LATEST_YEAR
 from ens.core.mail import Mailer
 from ens.documents import pending
 from ens.documents.catalogue import DOCUMENT_TYPES, MAX_DOCUMENT_BYTES, TYPES_BY_CODE
@@ -51,9 +52,10 @@ def _day(value: str | None, name: str) -> date | None:
         day = date.fromisoformat(value)
     except ValueError:
         day = None
-    if day is None or len(value) != 10 or not 1900 <= day.year <= 2199:
+    if day is None or len(value) != 10 or not EARLIEST_YEAR <= day.year <= LATEST_YEAR:
         raise BadRequest(
-            f"{name} must be a date (YYYY-MM-DD) between 1900 and 2199.", [FieldError(f"/{name}", "a date")]
+            f"{name} must be a date (YYYY-MM-DD) between {EARLIEST_YEAR} and {LATEST_YEAR}.",
+            [FieldError(f"/{name}", "a date")],
         )
     return day
 

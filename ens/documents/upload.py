@@ -27,6 +27,7 @@ from ens.core import clock, problems
 from ens.core.api import field_error
 from ens.core.db import fetch, fetch_one, write_transaction
 from ens.core.errors import DomainError, FieldError, Forbidden, Invalid, PayloadTooLarge, UnsupportedMediaType
+from ens.core.local_time import EARLIEST_YEAR
 from ens.core.mail import Mailer
 from ens.documents import pending
 from ens.documents.catalogue import (
@@ -101,8 +102,8 @@ def parse_metadata(raw: bytes | None, *, today: date) -> DocumentMetadata:
     errors: list[FieldError] = []
     if metadata.type_code not in TYPES_BY_CODE:
         errors.append(FieldError("/metadata/typeCode", "unknown document type (GET /v1/document-types)"))
-    if metadata.date > today or metadata.date.year < 1900:
-        errors.append(FieldError("/metadata/date", "between 1900 and today"))
+    if metadata.date > today or metadata.date.year < EARLIEST_YEAR:
+        errors.append(FieldError("/metadata/date", f"between {EARLIEST_YEAR} and today"))
     if metadata.hidden_from_holder_until is not None and metadata.hidden_from_holder_until <= today:
         errors.append(FieldError("/metadata/hiddenFromHolderUntil", "a day after today"))
     if errors:

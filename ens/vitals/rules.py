@@ -7,15 +7,15 @@ can name every bad measure at once.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from ens.core.errors import FieldError
+from ens.core.local_time import EARLIEST_YEAR
 from ens.vitals.catalogue import BLOOD_GLUCOSE, BLOOD_PRESSURE, BMI, BY_CODE, VitalType
 from ens.vitals.schemas import Components
 
 CLOCK_SKEW = timedelta(minutes=5)
-EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
 # Any canonical value beyond this is refused before it is rounded (the plausible ranges are far below).
 MAGNITUDE = Decimal(10) ** 9
 
@@ -127,8 +127,8 @@ def check_time(effective_at: datetime, now: datetime, *, pointer: str, errors: l
     The year is looked at first, as written: an instant at the edge of the calendar (year 1 at
     +14:00) cannot even be converted to UTC, so it must be refused before any comparison.
     """
-    if effective_at.year < EARLIEST.year:
-        errors.append(FieldError(pointer, "is before 1900"))
+    if effective_at.year < EARLIEST_YEAR:
+        errors.append(FieldError(pointer, f"is before {EARLIEST_YEAR}"))
         return False
     if effective_at.year > now.year + 1 or effective_at > now + CLOCK_SKEW:
         errors.append(FieldError(pointer, "is in the future (more than 5 minutes ahead of the server's clock)"))

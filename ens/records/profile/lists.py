@@ -8,6 +8,7 @@ from uuid import UUID
 
 from ens.core.api import Cursors
 from ens.core.errors import FieldError, Invalid
+from ens.core.local_time import EARLIEST_YEAR
 from ens.records.authorship import today_in
 from ens.records.profile.entries import _add, _change, _one, _page, _remove
 from ens.records.profile.kinds import ALLERGIES, CONDITIONS, FAMILY_HISTORY, TREATMENTS
@@ -31,15 +32,13 @@ from ens.records.schemas import (
 )
 from ens.spaces.door import SpaceAccess
 
-# A day of a person's medical history is in a life: not before 1900 (as a document's date), not to come.
-EARLIEST_DAY = date(1900, 1, 1)
-
 
 def _a_past_day(day: date | None, *, pointer: str, today: date, errors: list[FieldError]) -> None:
     if day is not None and day > today:
         errors.append(FieldError(pointer, "in the future"))
-    elif day is not None and day < EARLIEST_DAY:
-        errors.append(FieldError(pointer, "before 1900"))
+    elif day is not None and day.year < EARLIEST_YEAR:
+        # A day of a person's medical history is in a life (as a document's date, a measure's).
+        errors.append(FieldError(pointer, f"before {EARLIEST_YEAR}"))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ of them cannot both pass the duplicate check.
 
 from __future__ import annotations
 
-from ens.vaccination.booklet.checks import OLDEST_YEAR, Checked, Draft, space_today
+from ens.vaccination.booklet.checks import Checked, Draft, space_today
 from ens.vaccination.booklet.reads import (
     all_vaccinations,
     any_vaccination_seen,
@@ -34,7 +34,6 @@ from ens.vaccination.booklet.writes import (
 
 __all__ = [
     "DECLARED",
-    "OLDEST_YEAR",
     "VALIDATED",
     "Checked",
     "Draft",

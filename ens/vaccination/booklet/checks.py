@@ -13,13 +13,12 @@ import msgspec
 
 from ens.core import clock
 from ens.core.errors import FieldError, Invalid
+from ens.core.local_time import EARLIEST_YEAR
 from ens.spaces.door import SpaceAccess
 from ens.vaccination.calendar import disease_labels
 from ens.vaccination.catalogue import diseases_of_brand, fold, get_vaccine
 from ens.vaccination.engine.dates import PartialDate
 from ens.vaccination.schemas import VaccinationRead, VaccinationUpdate
-
-OLDEST_YEAR = 1900
 
 
 def space_today(access: SpaceAccess) -> date:
@@ -115,8 +114,8 @@ def _checked_date(access: SpaceAccess, text: str, errors: list[FieldError]) -> P
     except ValueError:
         errors.append(FieldError("/date", "not a real date (YYYY, YYYY-MM or YYYY-MM-DD)"))
         return None
-    if when.start.year < OLDEST_YEAR:
-        errors.append(FieldError("/date", f"before {OLDEST_YEAR}"))
+    if when.start.year < EARLIEST_YEAR:
+        errors.append(FieldError("/date", f"before {EARLIEST_YEAR}"))
     elif when.start > space_today(access):
         errors.append(FieldError("/date", "in the future"))
     elif access.space.birthdate is not None and when.end < access.space.birthdate:
