@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Sequence
 from contextlib import ExitStack
 from datetime import timedelta
-from typing import IO, Any
+from typing import IO, Any, Literal
 
 import msgspec
 from litestar import Request, Response
@@ -107,31 +107,39 @@ async def _complete(
 ) -> None:
     """Store the answer for replays. An answer about a space is stored with it, so that erasing the
     space erases it; about a space erased meanwhile, it is not kept at all (its key is released)."""
-    await _settle(
-        caller,
-        key,
-        "state = 'done', status = {}, headers = {}, body = {}",
-        (status, msgspec.json.encode(headers).decode(), body),
-        space_id=space_id,
-    )
+    await _settle(caller, key, "done", (status, msgspec.json.encode(headers).decode(), body), space_id=space_id)
 
 
 async def _unkept(caller: str, key: str, *, space_id: Any) -> None:
     """A secret-bearing answer is not kept for a replay, but its key still names its request: a
     retry with the same request runs again, another request with that key is 422. With its space,
     as a kept answer is (erased with it; released if the space was erased meanwhile)."""
-    await _settle(caller, key, "state = 'unkept', lease_until = NULL", (), space_id=space_id)
+    await _settle(caller, key, "unkept", (None, None, None), space_id=space_id)
 
 
-async def _settle(caller: str, key: str, changes: str, values: tuple[Any, ...], *, space_id: Any) -> None:
-    sql = f"UPDATE idempotency_keys SET {changes}, space_id = {{}} WHERE caller = {{}} AND key = {{}}"
+_SETTLE = (
+    "UPDATE idempotency_keys SET state = {}, status = {}, headers = {}, body = {}, lease_until = NULL, space_id = {} "
+    "WHERE caller = {} AND key = {}"
+)
+
+
+async def _settle(
+    caller: str,
+    key: str,
+    state: Literal["done", "unkept"],
+    answer: tuple[int | None, str | None, bytes | None],
+    *,
+    space_id: Any,
+) -> None:
+    """The key's request is over: ``done`` with its answer (status, headers, body), or ``unkept``."""
     if space_id is None:
-        await fetch(sql, *values, None, caller, key)
+        await fetch(_SETTLE, state, *answer, None, caller, key)
         return
     # The space's row shared (PostgreSQL): an erasure holding it is waited for, then seen.
     stored = await fetch(
-        sql + f" AND EXISTS (SELECT 1 FROM spaces WHERE id = {{}}{row_lock('KEY SHARE')}) RETURNING id",
-        *values,
+        _SETTLE + f" AND EXISTS (SELECT 1 FROM spaces WHERE id = {{}}{row_lock('KEY SHARE')}) RETURNING id",
+        state,
+        *answer,
         space_id,
         caller,
         key,
