@@ -361,6 +361,13 @@ def field_error(message: str, path: str) -> tuple[str, str]:
     return pointer + pointer_token(name), detail
 
 
+def validation_error(exc: msgspec.ValidationError) -> FieldError:
+    """msgspec's refusal ("<what> - at `$.<path>`") as a FieldError at its JSON Pointer."""
+    message, at, path = str(exc).partition(" - at `")
+    pointer, detail = field_error(message, path.removesuffix("`") if at else "$")
+    return FieldError(pointer, detail)
+
+
 def json_pointer(path: str) -> str:
     """msgspec's ``$.a[3].b`` path to a JSON Pointer ``/a/3/b``."""
     if not path or path == "$":

@@ -24,7 +24,7 @@ from uuid import UUID
 import msgspec
 
 from ens.core import clock, problems
-from ens.core.api import field_error
+from ens.core.api import validation_error
 from ens.core.db import fetch, fetch_one, write_transaction
 from ens.core.errors import DomainError, FieldError, Forbidden, Invalid, PayloadTooLarge, UnsupportedMediaType
 from ens.core.local_time import EARLIEST_YEAR
@@ -93,10 +93,8 @@ def parse_metadata(raw: bytes | None, *, today: date) -> DocumentMetadata:
     try:
         metadata = _METADATA.decode(raw)
     except msgspec.ValidationError as exc:
-        path = str(exc).rpartition(" - at `")[2].rstrip("`") if " - at `" in str(exc) else "$"
-        message = str(exc).partition(" - at `")[0]
-        pointer, detail = field_error(message, path)
-        raise Invalid(f"metadata: {detail}", [FieldError("/metadata" + pointer, detail)]) from exc
+        error = validation_error(exc)
+        raise Invalid(f"metadata: {error.detail}", [FieldError("/metadata" + error.pointer, error.detail)]) from exc
     except msgspec.DecodeError as exc:
         raise Invalid("The 'metadata' part is not JSON.", [FieldError("/metadata", "not JSON")]) from exc
     errors: list[FieldError] = []

@@ -44,7 +44,7 @@ import asyncpg
 import ijson
 import msgspec
 
-from ens.core.api import ReadStruct
+from ens.core.api import ReadStruct, validation_error
 from ens.core.db import fetch_scalars, limit_statements, serialise, write_transaction
 from ens.core.errors import Conflict, FieldError, Invalid, PayloadTooLarge
 from ens.core.fhir import is_restricted
@@ -52,14 +52,16 @@ from ens.core.local_time import zone_of
 from ens.core.spool import EncryptedSpool
 from ens.documents.fhir import NOT_IMPORTED as DOCUMENTS_NOT_IMPORTED
 from ens.documents.service import any_document_seen
+from ens.records.fhir import FHIRPATHS as RECORD_FHIRPATHS
 from ens.records.fhir import NOT_IMPORTED, import_record, is_trusted_person
 from ens.records.summary import any_record_seen
 from ens.spaces.door import SpaceAccess
 from ens.spaces.rights import Action
-from ens.vaccination.fhir import vaccination_of
+from ens.vaccination.fhir import IMMUNIZATION_FHIRPATHS, vaccination_of
 from ens.vaccination.schemas import VaccinationCreate
 from ens.vaccination.service import any_vaccination_seen, record_vaccination
 from ens.vitals.fhir import (
+    DEVICE_FHIRPATHS,
     ORIGINAL_SOURCE_TAG,
     SOURCE_TAG,
     ObservationRefused,
@@ -171,10 +173,24 @@ async def _refuse_unless_a_collection(spool: EncryptedSpool) -> None:
         )
 
 
-def _located(exc: Invalid, index: int) -> Invalid:
+# By resource type, where each field of what ENS makes of it was read (field, or field/part, to FHIRPath).
+_FHIRPATHS = {**RECORD_FHIRPATHS, "Immunization": IMMUNIZATION_FHIRPATHS, "Device": DEVICE_FHIRPATHS}
+
+
+def _located(exc: Invalid, index: int, kind: str) -> Invalid:
+    """A refusal of what ENS made of entry ``index`` (its pointers name ENS's fields: ``/since``),
+    told in the Bundle's terms: at the entry's resource, the element's FHIRPath in the detail
+    (``Condition.onsetDateTime: before 1900``), as a measure's refusal is."""
     where = f"/entry/{index}/resource"
-    errors = [FieldError(where + (e.pointer if e.pointer.startswith("/") else ""), e.detail) for e in exc.errors]
-    return Invalid(f"entry {index}: {exc.detail}", errors or [FieldError(where, exc.detail)])
+    errors = [FieldError(where, f"{_fhirpath(kind, e.pointer)}: {e.detail}") for e in exc.errors]
+    return Invalid(f"entry {index}: {exc.detail}", errors or [FieldError(where, f"{kind}: {exc.detail}")])
+
+
+def _fhirpath(kind: str, pointer: str) -> str:
+    tokens = [t for t in pointer.split("/") if t]
+    paths = _FHIRPATHS.get(kind, {})
+    path = paths.get("/".join(tokens[:2])) or (paths.get(tokens[0]) if tokens else None)
+    return f"{kind}.{path}" if path else kind
 
 
 @contextmanager
@@ -183,10 +199,12 @@ def _refusals(index: int, kind: str) -> Iterator[None]:
     where = f"/entry/{index}/resource"
     try:
         yield
-    except (ObservationRefused, msgspec.ValidationError) as exc:
+    except ObservationRefused as exc:
         raise Invalid(f"entry {index}: {exc}", [FieldError(where, str(exc))]) from None
+    except msgspec.ValidationError as exc:
+        raise _located(Invalid(str(exc), [validation_error(exc)]), index, kind) from None
     except Invalid as exc:
-        raise _located(exc, index) from None
+        raise _located(exc, index, kind) from None
     except (AttributeError, TypeError, KeyError, ValueError) as exc:
         # A resource whose parts are not of the types FHIR gives them (a string where an object
         # goes...): the mappings read FHIR JSON, not any JSON.

@@ -127,6 +127,21 @@ def immunization_json(entry: VaccinationRead, *, patient: Reference) -> bytes:
     return encode(immunization(entry, patient=patient))
 
 
+# Where :func:`vaccination_of` read each field of the booklet entry: the field to its FHIRPath.
+IMMUNIZATION_FHIRPATHS = {
+    "date": "occurrenceDateTime",
+    "doseNumber": "protocolApplied[0].doseNumberPositiveInt",
+    "lotNumber": "lotNumber",
+    "administeredBy": "performer[0].actor.display",
+    "location": "location.display",
+    "note": "note",
+    "hiddenFromRepresentatives": "meta.security",
+    "vaccineId": "vaccineCode.coding",
+    "vaccineName": "vaccineCode.text",
+    "diseases": "protocolApplied[0].targetDisease",
+}
+
+
 def vaccination_of(resource: Mapping[str, Any]) -> dict[str, Any]:
     """An exported ``Immunization`` back to the booklet entry ``POST .../vaccinations`` takes
     (camelCase): the catalogue's vaccine by its CIS code, else the name and the diseases."""

@@ -272,3 +272,40 @@ async def test_a_refused_measure_of_a_full_batch_is_located_once(client, person,
     )
     assert answer.status_code == 422, answer.text
     assert [error["pointer"] for error in answer.json()["errors"]] == ["/entry/600/resource"]
+
+
+def _break(resource: dict[str, Any], kind: str) -> str:
+    """Break ``resource`` of ``kind`` where an export never would; the FHIRPath the refusal names."""
+    if kind == "Condition":
+        resource["onsetDateTime"] = "1850-01-01"
+        return "Condition.onsetDateTime"
+    if kind == "MedicationStatement":
+        resource["effectivePeriod"]["start"] = "3000-01-01"
+        return "MedicationStatement.effectivePeriod.start"
+    if kind == "AllergyIntolerance":
+        resource["reaction"][0]["severity"] = "lethal"
+        return "AllergyIntolerance.reaction[0].severity"
+    if kind == "Practitioner":
+        resource["address"][0]["city"] = "L" * 500
+        return "Practitioner.address[0].city"
+    assert kind == "Immunization"
+    resource["lotNumber"] = "L" * 500
+    return "Immunization.lotNumber"
+
+
+async def test_a_refused_entry_is_told_in_the_bundles_terms(client, person, make_person):
+    """The records and the booklet check what the import makes of an entry with their own rules,
+    which name their own fields (/since): the refusal points at the entry's resource and names the
+    element in FHIR's terms (an outside review: /entry/3/resource/since, which is in no Bundle)."""
+    await fill_every_kind(client, person)
+    exported = (await client.get(EXPORT, headers=person.headers)).json()
+    newcomer = await make_person("Noé")
+    for kind in ("Condition", "MedicationStatement", "AllergyIntolerance", "Practitioner", "Immunization"):
+        broken = json.loads(json.dumps(exported))
+        index = next(i for i, e in enumerate(broken["entry"]) if e["resource"]["resourceType"] == kind)
+        path = _break(broken["entry"][index]["resource"], kind)
+        answer = await client.post(IMPORT, json=broken, headers=newcomer.headers)
+        assert answer.status_code == 422, (kind, answer.text)
+        errors = answer.json()["errors"]
+        assert [e["pointer"] for e in errors] == [f"/entry/{index}/resource"], kind
+        assert errors[0]["detail"].startswith(f"{path}: "), errors

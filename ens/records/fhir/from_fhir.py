@@ -7,7 +7,8 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from ens.core.errors import FieldError, Invalid
+from ens.core.api import validation_error
+from ens.core.errors import Invalid
 from ens.records import profile
 from ens.records.doctor import set_doctor
 from ens.records.emergency_contacts import add_emergency_contact
@@ -32,6 +33,37 @@ NOT_IMPORTED = {
     "TrustedPerson": "the trusted person is designated by the holder and co-signs: designate them again",
 }
 _RELATIVE_OF_CODE = {code: name for name, code in _RELATIVES.items()}
+
+_NAME = {"givenName": "name[0].given[0]", "familyName": "name[0].family"}
+_HIDDEN = {"hiddenFromRepresentatives": "meta.security"}
+_ADDRESS = {
+    "address": "address[0]",
+    "address/line": "address[0].line[0]",
+    "address/postalCode": "address[0].postalCode",
+    "address/city": "address[0].city",
+    "address/country": "address[0].country",
+}
+# Where :func:`import_record` read each field of the record it makes (its refusals name the
+# record's fields): by resource type, a field (or field/part) to the element's FHIRPath.
+FHIRPATHS: dict[str, dict[str, str]] = {
+    "RelatedPerson": {**_NAME, "relationship": "relationship.text", "phones": "telecom", "email": "telecom", **_HIDDEN},
+    "Practitioner": {**_NAME, "rpps": "identifier", "phone": "telecom", **_ADDRESS},
+    "Condition": {"label": "code.text", "since": "onsetDateTime", "code": "code.coding", **_HIDDEN},
+    "AllergyIntolerance": {
+        "substance": "code.text",
+        "reaction": "reaction[0].manifestation[0].text",
+        "severity": "reaction[0].severity",
+        **_HIDDEN,
+    },
+    "MedicationStatement": {
+        "medication": "medicationCodeableConcept.text",
+        "dose": "dosage[0].text",
+        "since": "effectivePeriod.start",
+        "until": "effectivePeriod.end",
+        **_HIDDEN,
+    },
+    "FamilyMemberHistory": {"relative": "relationship.coding", "condition": "condition[0].code.text", **_HIDDEN},
+}
 
 
 def _name(resource: Mapping[str, Any]) -> dict[str, Any]:
@@ -134,4 +166,4 @@ def _convert(body: dict[str, Any], kind: type[T]) -> T:
     try:
         return msgspec.convert({k: v for k, v in body.items() if v is not None}, kind)
     except msgspec.ValidationError as exc:
-        raise Invalid(f"Not a record ENS can keep: {exc}", [FieldError("", str(exc))]) from None
+        raise Invalid(f"Not a record ENS can keep: {exc}", [validation_error(exc)]) from None

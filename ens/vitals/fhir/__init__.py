@@ -25,6 +25,7 @@ from __future__ import annotations
 from ens.vitals.fhir.codes import IG_BASE, ORIGINAL_SOURCE_TAG, PROFILES, SOURCE_TAG, UNSUPPORTED_PROFILES
 from ens.vitals.fhir.export import EXPORT_BATCH, count_measurements, observations
 from ens.vitals.fhir.from_fhir import (
+    DEVICE_FHIRPATHS,
     FHIRPATH_OF_FIELD,
     ObservationRefused,
     device_item,
@@ -44,6 +45,7 @@ from ens.vitals.fhir.to_fhir import (
 )
 
 __all__ = [
+    "DEVICE_FHIRPATHS",
     "EXPORT_BATCH",
     "FHIRPATH_OF_FIELD",
     "IG_BASE",

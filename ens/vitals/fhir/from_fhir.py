@@ -380,6 +380,10 @@ def measurement_of(
     return item
 
 
+# Where :func:`device_item` read each field: the field to its FHIRPath.
+DEVICE_FHIRPATHS = {"manufacturer": "manufacturer", "model": "modelNumber", "identifier": "identifier"}
+
+
 def device_item(device: Mapping[str, Any]) -> dict[str, Any]:
     """What identifies a FHIR ``Device`` (manufacturer, model, identifier), as the ingestion's item
     names it (``device``); unchecked (the ingestion checks it with the measure)."""
