@@ -130,10 +130,19 @@ def _check_redirect_uri(uri: str) -> None:
         raise Invalid(f"redirect URI {uri!r} is not a URI") from exc
     if parts.fragment or not parts.scheme:
         raise Invalid(f"redirect URI {uri!r} must be absolute and without fragment")
-    if parts.scheme == "http" and loopback_without_port(uri) is None:
+    scheme = parts.scheme.lower()
+    if scheme == "http" and loopback_without_port(uri) is None:
         raise Invalid(
             f"redirect URI {uri!r} must use https; plain http only on a loopback IP literal, "
             "http://127.0.0.1 or http://[::1] (RFC 8252 §7.3; localhost is refused, §8.3)"
+        )
+    if scheme == "https" and not parts.hostname:
+        raise Invalid(f"redirect URI {uri!r} names no host")
+    if scheme not in ("http", "https") and ("." not in scheme or parts.netloc or not parts.path.startswith("/")):
+        # javascript:, data:, file:, ftp: and any other scheme a browser or the system would act on
+        raise Invalid(
+            f"redirect URI {uri!r} must be https, http on a loopback IP literal, or a native app's "
+            "private-use scheme in reverse domain form, as com.example.app:/callback (RFC 8252 §7.1)"
         )
 
 

@@ -149,6 +149,24 @@ async def test_registration_refuses_localhost_and_other_plain_http(fake_settings
         assert await _app_with(fake_settings, uri)
 
 
+async def test_registration_refuses_schemes_a_browser_or_the_system_would_act_on(fake_settings):
+    refused_uris = (
+        "javascript:alert(1)",
+        "data:text/html,<script>alert(1)</script>",
+        "file:///etc/passwd",
+        "ftp://example.org/cb",
+        "myapp:/callback",  # a private-use scheme not in reverse domain form
+        "com.example.app://host/callback",  # with an authority: not a private-use redirect
+        "https:///callback",
+    )
+    for uri in refused_uris:
+        with pytest.raises(Invalid) as refused:
+            await _app_with(fake_settings, uri)
+        assert uri in refused.value.detail
+    for uri in ("com.example.app:/callback", "https://scale.example/ens/callback"):
+        assert await _app_with(fake_settings, uri)
+
+
 def test_ens_apps_register_refuses_localhost(settings, migrated):
     env = {**os.environ, "ENS_ENV": "dev", "ENS_DATABASE_URL": settings.database_url}
     command = [sys.executable, "-m", "ens.cli", "apps", "register", "--name", "Local", "--scope"]
