@@ -19,6 +19,7 @@ def check_masking(
     holder_until: date | None,
     author_account_id: UUID | None = None,
     creating: bool = False,
+    held_now: bool = False,
 ) -> None:
     """Raise 403 when the caller sends a flag that is not theirs to set (even ``false``).
 
@@ -40,8 +41,10 @@ def check_masking(
             raise Forbidden("Only the professional who wrote the document may hide it from the holder.")
         if not creating:
             access.refuse_a_professional_on_others(author_account_id, verb="hides from the holder", noun="documents")
-    if holder_until is not None and holder is False:
+    if holder_until is not None and not (holder or (holder is None and held_now)):
+        # A date alone moves the end of a hold, on a document held back now; else it would be dropped.
+        at = "/metadata" if creating else ""
         raise Invalid(
-            "hiddenFromHolderUntil goes with hiddenFromHolder: true.",
-            [FieldError("/hiddenFromHolderUntil", "only with hiddenFromHolder: true")],
+            "hiddenFromHolderUntil goes with hiddenFromHolder: true, or moves the end of a document held back now.",
+            [FieldError(f"{at}/hiddenFromHolderUntil", "only with hiddenFromHolder: true")],
         )

@@ -174,6 +174,9 @@ async def change_masking(
             holder=update.hidden_from_holder,
             holder_until=update.hidden_from_holder_until,
             author_account_id=row["author_account_id"],
+            held_now=not released_for_holder(
+                bool(row["hidden_from_holder"]), as_date(row["hidden_from_holder_until"]), today=today
+            ),
         )
         require_if_match(if_match, msgspec.json.encode(document_read(row, today=today)))
         changes: dict[str, object] = {}

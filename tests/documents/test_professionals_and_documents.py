@@ -251,9 +251,20 @@ async def test_a_professional_holds_a_document_back_until_they_release_it_or_its
     assert (await client.patch(document, json={"hiddenFromHolder": False}, headers=other.headers)).status_code == 403
     past = (today_in_paris() - timedelta(days=1)).isoformat()
     assert (await client.patch(document, json={"hiddenFromHolderUntil": past}, headers=gp.headers)).status_code == 422
+    # A date alone moves the end of the hold.
+    in_a_week = (today_in_paris() + timedelta(days=7)).isoformat()
+    moved = await client.patch(document, json={"hiddenFromHolderUntil": in_a_week}, headers=gp.headers)
+    assert moved.status_code == 200 and moved.json()["hiddenFromHolderUntil"] == in_a_week, moved.text
     released = await client.patch(document, json={"hiddenFromHolder": False}, headers=gp.headers)
     assert released.status_code == 200, released.text
     assert released.json()["hiddenFromHolder"] is False and released.json()["hiddenFromHolderUntil"] is None
+    # A date without a hold would be dropped: refused, where it was sent, and nothing is held.
+    dropped = await client.patch(document, json={"hiddenFromHolderUntil": tomorrow}, headers=gp.headers)
+    assert dropped.status_code == 422 and dropped.json()["errors"][0]["pointer"] == "/hiddenFromHolderUntil"
+    lone = await upload(client, gp.headers, pdf(400, seed=11), space=space, meta=metadata(hiddenFromHolderUntil=tomorrow))
+    assert lone.status_code == 422, lone.text
+    assert lone.json()["errors"][0]["pointer"] == "/metadata/hiddenFromHolderUntil"
+    assert (await client.get(document, headers=holder.headers)).json()["hiddenFromHolder"] is False
     assert held["id"] in await _ids(client, holder.headers, "me")
     # Held again, until released.
     assert (await client.patch(document, json={"hiddenFromHolder": True}, headers=gp.headers)).status_code == 200
