@@ -261,7 +261,9 @@ async def test_a_professional_holds_a_document_back_until_they_release_it_or_its
     # A date without a hold would be dropped: refused, where it was sent, and nothing is held.
     dropped = await client.patch(document, json={"hiddenFromHolderUntil": tomorrow}, headers=gp.headers)
     assert dropped.status_code == 422 and dropped.json()["errors"][0]["pointer"] == "/hiddenFromHolderUntil"
-    lone = await upload(client, gp.headers, pdf(400, seed=11), space=space, meta=metadata(hiddenFromHolderUntil=tomorrow))
+    lone = await upload(
+        client, gp.headers, pdf(400, seed=11), space=space, meta=metadata(hiddenFromHolderUntil=tomorrow)
+    )
     assert lone.status_code == 422, lone.text
     assert lone.json()["errors"][0]["pointer"] == "/metadata/hiddenFromHolderUntil"
     assert (await client.get(document, headers=holder.headers)).json()["hiddenFromHolder"] is False
