@@ -7,7 +7,20 @@ which is what OAuth clients expect there, rather than the problem+json of ``/v1`
 
 from __future__ import annotations
 
+import re
+import unicodedata
+
 from ens.core.errors import DomainError
+
+# RFC 6749 §5.2 (and §4.1.2.1): error_description holds %x20-21 / %x23-5B / %x5D-7E only.
+_OUTSIDE_DESCRIPTION = re.compile(r'[^\x20\x21\x23-\x5b\x5d-\x7e]')
+
+
+def error_description(text: str) -> str:
+    """``text`` in the characters RFC 6749 allows an ``error_description``: accents dropped
+    (``é`` as ``e``), quotes as apostrophes, anything else outside the set as a space."""
+    ascii_text = unicodedata.normalize("NFKD", text.replace("§", "section ")).encode("ascii", "ignore").decode()
+    return _OUTSIDE_DESCRIPTION.sub(lambda m: "'" if m.group() == '"' else " ", ascii_text)
 
 
 class LoginFailed(DomainError):

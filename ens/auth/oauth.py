@@ -125,6 +125,9 @@ async def _exchange_code(
     if not form.redirect_uri:
         # Every authorization request names one (ens.auth.login.provider), so its code needs it back.
         raise OAuthError("invalid_request", "redirect_uri is required (RFC 6749 §4.1.3).")
+    if not form.code_verifier:
+        # A request missing a parameter, checked before the code is burnt: the app can send it again.
+        raise OAuthError("invalid_request", "code_verifier is required (RFC 7636 §4.5).")
     code_hash = _code_hash(settings.secret_key, form.code)
     failure: OAuthError | None = None
     grant_id: UUID | None = None
@@ -190,7 +193,7 @@ def _code_refusal(row: Row, client: Client, *, form: TokenRequest, now: datetime
         return OAuthError("invalid_grant", "redirect_uri differs from the authorization request's.")
     verifier = form.code_verifier or ""
     if not _VERIFIER.fullmatch(verifier):
-        return OAuthError("invalid_grant", "code_verifier is missing or malformed (RFC 7636).")
+        return OAuthError("invalid_grant", "code_verifier is malformed (RFC 7636 §4.1).")
     if not hmac.compare_digest(create_s256_code_challenge(verifier), row["code_challenge"]):
         return OAuthError("invalid_grant", "code_verifier does not match the code_challenge.")
     return None

@@ -72,6 +72,7 @@ class AuthorizationServerMetadata(ProtocolStruct):
     response_types_supported: list[str]
     grant_types_supported: list[str]
     code_challenge_methods_supported: list[str]
+    response_modes_supported: list[str]
     token_endpoint_auth_methods_supported: list[str]
     revocation_endpoint_auth_methods_supported: list[str]
     scopes_supported: list[str]

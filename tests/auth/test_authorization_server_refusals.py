@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -133,18 +134,40 @@ async def test_scopes_outside_the_clients_are_refused(fake_login, fake_settings)
     assert query_of(asked.headers["location"])["error"] == "invalid_scope"
 
 
-@pytest.mark.parametrize("verifier", ["", "wrong-" + "x" * 50], ids=["missing", "wrong"])
+@pytest.mark.parametrize("verifier", ["wrong-" + "x" * 50, "short"], ids=["wrong", "malformed"])
 async def test_token_exchange_needs_the_right_verifier(fake_login, verifier):
     login, final = await signed_in_browser(fake_login)
     code = query_of(final.headers["location"])["code"]
     form = {"grant_type": "authorization_code", "code": code, "redirect_uri": LOOPBACK, "client_id": "ens-mobile"}
-    if verifier:
-        form["code_verifier"] = verifier
+    form["code_verifier"] = verifier
     response = await login.browser.client.post("/oauth/token", data=form)
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_grant" and response.headers["cache-control"] == "no-store"
     # The code is spent by the failed attempt: the right verifier cannot use it afterwards.
     assert (await login.browser.exchange(final.headers["location"])).status_code == 400
+
+
+async def test_a_request_missing_its_verifier_is_malformed_and_leaves_the_code_usable(fake_login):
+    """RFC 6749 §5.2: a required parameter missing is invalid_request; the code is not burnt by it
+    (as by a wrong verifier, which may be someone else's), so the app sends the request again."""
+    login, final = await signed_in_browser(fake_login)
+    code = query_of(final.headers["location"])["code"]
+    form = {"grant_type": "authorization_code", "code": code, "redirect_uri": LOOPBACK, "client_id": "ens-mobile"}
+    for missing in ({}, {"code_verifier": ""}):
+        response = await login.browser.client.post("/oauth/token", data={**form, **missing})
+        assert response.status_code == 400, response.text
+        assert response.json()["error"] == "invalid_request" and "code_verifier" in response.json()["error_description"]
+    assert (await login.browser.exchange(final.headers["location"])).status_code == 200
+
+
+async def test_every_error_description_keeps_to_the_characters_rfc_6749_allows(fake_login):
+    """%x20-21 / %x23-5B / %x5D-7E (RFC 6749 §5.2): no section sign, accent, quote or backslash."""
+    login, final = await signed_in_browser(fake_login)
+    code = query_of(final.headers["location"])["code"]
+    form = {"grant_type": "authorization_code", "code": code, "client_id": "ens-mobile", "code_verifier": "v" * 43}
+    answer = (await login.browser.client.post("/oauth/token", data=form)).json()
+    assert answer["error"] == "invalid_request" and "redirect_uri" in answer["error_description"]
+    assert re.fullmatch(r"[\x20\x21\x23-\x5b\x5d-\x7e]+", answer["error_description"]), answer
 
 
 async def test_second_use_of_an_authorization_code_revokes_what_the_first_produced(fake_login):

@@ -16,7 +16,7 @@ from uuid import UUID
 
 from ens.auth import oauth, otp
 from ens.auth.clients import Client
-from ens.auth.errors import LoginFailed
+from ens.auth.errors import LoginFailed, error_description
 from ens.auth.login.pages import ConsentView
 from ens.auth.upstream import Upstream
 from ens.core import clock
@@ -114,7 +114,7 @@ class Attempt:
 
 def error_redirect(redirect_uri: str, error: str, *, description: str, state: str | None) -> Redirect:
     """Back to the app with ``?error=...`` (RFC 6749 §4.1.2.1), keeping its ``state``."""
-    params = {"error": error, "error_description": description}
+    params = {"error": error, "error_description": error_description(description)}
     if state is not None:
         params["state"] = state
     return Redirect(redirect_uri + ("&" if "?" in redirect_uri else "?") + urlencode(params))

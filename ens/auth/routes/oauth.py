@@ -24,7 +24,7 @@ from litestar.response import Redirect
 from litestar.types import ControllerRouterHandler, ExceptionHandlersMap
 
 from ens.auth import login, oauth
-from ens.auth.errors import OAuthError
+from ens.auth.errors import OAuthError, error_description
 from ens.auth.fcplus import encryption_key_from_settings, public_jwks
 from ens.auth.login import LoginContext
 from ens.auth.routes.login_pages import NO_STORE, Form, LoginCookie, error_page, go, malformed_form, render
@@ -63,7 +63,11 @@ def oauth_error(request: Request[Any, Any, Any], exc: OAuthError) -> Response[di
     headers = dict(NO_STORE)
     if exc.status == 401:
         headers["WWW-Authenticate"] = 'Basic realm="ens"'
-    return Response({"error": exc.error, "error_description": exc.detail}, status_code=exc.status, headers=headers)
+    return Response(
+        {"error": exc.error, "error_description": error_description(exc.detail)},
+        status_code=exc.status,
+        headers=headers,
+    )
 
 
 FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
@@ -153,6 +157,7 @@ class OAuthController(Controller):
             response_types_supported=["code"],
             grant_types_supported=["authorization_code", "refresh_token"],
             code_challenge_methods_supported=["S256"],
+            response_modes_supported=["query"],
             token_endpoint_auth_methods_supported=["none", "client_secret_basic", "client_secret_post"],
             revocation_endpoint_auth_methods_supported=["none", "client_secret_basic", "client_secret_post"],
             scopes_supported=[SPACE_SCOPE, PROFESSIONAL_SCOPE, *SCOPES.names()],
