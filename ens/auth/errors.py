@@ -13,7 +13,7 @@ import unicodedata
 from ens.core.errors import DomainError
 
 # RFC 6749 §5.2 (and §4.1.2.1): error_description holds %x20-21 / %x23-5B / %x5D-7E only.
-_OUTSIDE_DESCRIPTION = re.compile(r'[^\x20\x21\x23-\x5b\x5d-\x7e]')
+_OUTSIDE_DESCRIPTION = re.compile(r"[^\x20\x21\x23-\x5b\x5d-\x7e]")
 
 
 def error_description(text: str) -> str:
