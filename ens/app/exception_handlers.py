@@ -12,6 +12,9 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.types import ExceptionHandlersMap, Receive, Scope, Send
 
 from ens.app.doors import FHIR_PREFIX
+from ens.auth.login import pages
+from ens.auth.routes.login_pages import html
+from ens.auth.routes.oauth import oauth_error_response
 from ens.core import errors, problems
 from ens.core.api import field_error
 from ens.core.fhir import FHIR_JSON, fhir_location, operation_outcome
@@ -44,10 +47,21 @@ def error_response(
     errors_: Sequence[ProblemError] | None = None,
     headers: dict[str, str] | None = None,
     not_supported: bool = False,
-) -> Response[bytes]:
+) -> Response[Any]:
     """problem+json on /v1; on the FHIR routes, the same error as an ``OperationOutcome`` (each
-    located error an issue, its pointer a FHIRPath expression there)."""
-    if not request.scope.get("path", "").startswith(FHIR_PREFIX):
+    located error an issue, its pointer a FHIRPath expression there); on the token and revocation
+    endpoints RFC 6749 JSON, and on the login's pages a page (a flood stopped, a wrong method)."""
+    path = request.scope.get("path", "")
+    if path in _OAUTH_JSON_PATHS:
+        return oauth_error_response(
+            "temporarily_unavailable" if problem.status == 429 else "invalid_request",
+            detail,
+            status=problem.status,
+            headers=headers,
+        )
+    if path.startswith(_BROWSER_PREFIXES) and path not in _OAUTH_JSON_PATHS | {"/oauth/rp-jwks"}:
+        return _page(problem.status, headers)
+    if not path.startswith(FHIR_PREFIX):
         return problem_response(problem, detail, errors_=errors_, headers=headers)
     located = [(fhir_location(e.pointer), e.detail) for e in errors_ or []]
     return Response(
@@ -87,6 +101,27 @@ def _domain_error(request: Request[Any, Any, Any], exc: errors.DomainError) -> R
         headers=headers,
         not_supported=isinstance(exc, errors.NotSupported),
     )
+
+
+# The OAuth endpoints an app calls, which answer RFC 6749 JSON, and the paths of the pages a
+# browser shows during the login (the OAuth ones beside them: authorize, callbacks, logout).
+_OAUTH_JSON_PATHS = frozenset({"/oauth/token", "/oauth/revoke"})
+_BROWSER_PREFIXES = ("/oauth/", "/login/")
+
+
+def _page(status: int, headers: dict[str, str] | None) -> Response[Any]:
+    """A login page's refusal that its own handlers did not make, in the person's language."""
+    if status == 429:
+        wait = (headers or {}).get("Retry-After", "60")
+        title, text = "Trop de tentatives", f"Trop de demandes depuis cette connexion. Réessayez dans {wait} secondes."
+    else:
+        title, text = (
+            "Connexion impossible",
+            "Cette page ne peut pas être affichée ainsi. Reprenez depuis l'application.",
+        )
+    page = html(pages.error_page(title, text), status)
+    page.headers.update(headers or {})
+    return page
 
 
 def _validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[bytes]:

@@ -233,6 +233,12 @@ def document_problems(app: Litestar) -> None:
             for code in _statuses(path, method, operation, public=own.public):
                 if code not in own.responses:
                     responses[code] = _outcome(code) if path.startswith("/fhir") else _problem(code, path)
+            if own.public and "429" in responses and isinstance(refused := responses.get("400"), OpenAPIResponse):
+                # The OAuth endpoints answer a flood as they answer a malformed request: RFC 6749 JSON
+                # from the token and revocation endpoints, a page from the browser's (ens.app).
+                responses["429"] = OpenAPIResponse(
+                    description=_DESCRIPTIONS["429"], content=refused.content, headers={"Retry-After": _RETRY_AFTER}
+                )
             operation.responses = responses
             if method == "post" and not own.public:
                 _add_header(operation, _IDEMPOTENCY_KEY)

@@ -103,3 +103,12 @@ async def test_a_missing_required_parameter_is_invalid_request_not_invalid_grant
     # that does not hold. A client told invalid_grant throws its session away.
     response = await fake_client.post("/oauth/token", content=body, headers={"content-type": FORM})
     _assert_rfc6749(response)
+
+
+@pytest.mark.parametrize("path", ENDPOINTS)
+async def test_a_wrong_method_is_told_in_the_same_format(fake_client, path):
+    """RFC 6749 §3.2: the token endpoint takes POST; a GET is 405 naming POST, as JSON an OAuth
+    client reads, not problem+json."""
+    response = await fake_client.get(path)
+    _assert_rfc6749(response, status=405)
+    assert "POST" in response.headers["allow"]

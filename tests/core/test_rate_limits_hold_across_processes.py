@@ -1,6 +1,7 @@
 """Rate limits (issue 16, point 4): an account's, a grant's and an address's requests a minute,
-counted over every process through the shared table; past a limit, 429 problem+json with
-Retry-After; nothing is recorded as a space access for a refused request."""
+counted over every process through the shared table; past a limit, 429 with Retry-After
+(problem+json on the API, RFC 6749 JSON on the token endpoint, a page on the login's); nothing
+is recorded as a space access for a refused request."""
 
 from __future__ import annotations
 
@@ -116,10 +117,16 @@ async def test_requests_no_route_takes_are_counted_and_past_the_limit_not_record
 
 async def test_the_login_endpoints_are_limited_per_address(settings: Settings) -> None:
     async with _process(settings, rate_limit_address_per_minute=3) as (client, _):
-        answers = [(await client.get("/login/otp")).status_code for _ in range(5)]
-        assert answers[:3] != [429] * 3 and answers[3:] == [429, 429]
+        answers = [await client.get("/login/otp") for _ in range(5)]
+        assert [a.status_code for a in answers[:3]] != [429] * 3 and [a.status_code for a in answers[3:]] == [429] * 2
+        # A browser is shown a page, in French; an app calling the token endpoint, RFC 6749 JSON.
+        for page in (answers[-1], await client.get("/oauth/authorize?client_id=ens-mobile")):
+            assert page.status_code == 429 and page.headers["content-type"].startswith("text/html"), page.text
+            assert "Trop de tentatives" in page.text and "retry-after" in page.headers
         refused = await client.post("/oauth/token", data={"grant_type": "authorization_code"})
         assert refused.status_code == 429 and "retry-after" in refused.headers
+        assert refused.headers["content-type"] == "application/json" and refused.headers["cache-control"] == "no-store"
+        assert refused.json()["error"] == "temporarily_unavailable"
         # Public API listings are not login endpoints.
         assert (await client.get("/v1/vital-types")).status_code == 200
 

@@ -60,13 +60,17 @@ OAUTH_ERRORS = {
 
 
 def oauth_error(request: Request[Any, Any, Any], exc: OAuthError) -> Response[dict[str, str]]:
-    headers = dict(NO_STORE)
-    if exc.status == 401:
-        headers["WWW-Authenticate"] = 'Basic realm="ens"'
+    extra = {"WWW-Authenticate": 'Basic realm="ens"'} if exc.status == 401 else None
+    return oauth_error_response(exc.error, exc.detail, status=exc.status, headers=extra)
+
+
+def oauth_error_response(
+    error: str, description: str, *, status: int, headers: dict[str, str] | None = None
+) -> Response[dict[str, str]]:
+    """RFC 6749 §5.2's answer, never stored by a cache (§5.1)."""
+    headers = {**NO_STORE, **(headers or {})}
     return Response(
-        {"error": exc.error, "error_description": error_description(exc.detail)},
-        status_code=exc.status,
-        headers=headers,
+        {"error": error, "error_description": error_description(description)}, status_code=status, headers=headers
     )
 
 
