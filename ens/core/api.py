@@ -234,6 +234,13 @@ UntilParam = Annotated[
 ]
 
 
+def check_span(since: Any | None, until: Any | None) -> None:
+    """``since`` (included) before ``until`` (excluded), when both are given: inverted or equal
+    bounds are a mistake told as one, not an empty answer taken for no data."""
+    if since is not None and until is not None and since >= until:
+        raise BadRequest("since must be before until.", [FieldError("/since", "must be before until")])
+
+
 def check_limit(limit: int | None) -> int:
     if limit is None:
         return DEFAULT_LIMIT

@@ -8,7 +8,7 @@ from uuid import UUID
 import msgspec
 
 from ens.core import clock
-from ens.core.api import Cursors, check_limit, require_if_match
+from ens.core.api import Cursors, check_limit, check_span, require_if_match
 from ens.core.clock import as_date, aware
 from ens.core.db import Row, Scalar, fetch, fetch_one, within, write_transaction
 from ens.core.errors import BadRequest, FieldError, Forbidden, Invalid
@@ -77,6 +77,7 @@ async def list_documents(
     if type_ is not None and type_ not in TYPES_BY_CODE:
         raise BadRequest("Unknown document type.", [FieldError("/type", "one of GET /v1/document-types")])
     first, before = _day(since, "since"), _day(until, "until")
+    check_span(first, before)
     today = today_in_space(access)
     seen = visible_to(access, today=today)
     where = "d.space_id = {}" + seen.sql

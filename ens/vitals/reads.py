@@ -17,7 +17,7 @@ import msgspec
 from litestar.connection import ASGIConnection
 from msgspec import Raw
 
-from ens.core.api import Cursors, check_limit, etag_of_versions
+from ens.core.api import Cursors, check_limit, check_span, etag_of_versions
 from ens.core.db import Scalar, current, fetch, is_postgres, within
 from ens.core.errors import BadRequest, FieldError, Forbidden, Invalid
 from ens.core.local_time import parse_instant, zone_of
@@ -226,6 +226,9 @@ async def list_measurements(
     types = readable_types(access, type_)
     since_at = since if isinstance(since, datetime) else parse_instant(since, "since", zone=zone)
     until_at = until if isinstance(until, datetime) else parse_instant(until, "until", zone=zone)
+    if not isinstance(since, datetime) and not isinstance(until, datetime):
+        # The FHIR search's bounds (instants) may not meet: its answer is then an empty Bundle.
+        check_span(since_at, until_at)
     since, until = (b.isoformat() if isinstance(b, datetime) else b for b in (since, until))
     size = check_limit(limit)
     # A cursor serves the listing that issued it: the same space and the same type(s) asked (a set

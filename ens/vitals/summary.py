@@ -7,6 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ens.core import clock
+from ens.core.api import check_span
 from ens.core.db import current, fetch, is_postgres
 from ens.core.errors import BadRequest, FieldError, Invalid
 from ens.core.local_time import local_midnight, parse_instant, zone_of
@@ -69,8 +70,7 @@ async def summarize(
     # Without since, the default span before until. Only buckets holding measures are listed, so
     # starting at the type's first measure (one more statement, its MIN) listed the same.
     since_at = parse_instant(since, "since", zone=zone) or until_at - DEFAULT_SPANS[bucket]
-    if since_at >= until_at:
-        raise BadRequest("since must be before until.", [FieldError("/since", "must be before until")])
+    check_span(since_at, until_at)
     first = first_start(bucket, since_at, zone=zone)
     count = bucket_count(bucket, first, until=until_at, zone=zone)
     if count > MAX_BUCKETS:

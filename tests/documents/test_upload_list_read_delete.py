@@ -113,7 +113,15 @@ async def test_the_list_is_newest_care_first_filtered_and_paged(client, person):
             break
     assert seen == [d["id"] for d in reversed(made)]
 
-    for bad in ({"type": "12345-6"}, {"since": "2026-13-01"}, {"until": "yesterday"}, {"cursor": "forged.cursor"}):
+    # Bounds that do not meet are a mistake told as one, not an empty list taken for no documents.
+    inverted = [{"since": "2026-04-10", "until": "2026-02-10"}, {"since": "2026-04-10", "until": "2026-04-10"}]
+    for bad in (
+        {"type": "12345-6"},
+        {"since": "2026-13-01"},
+        {"until": "yesterday"},
+        {"cursor": "forged.cursor"},
+        *inverted,
+    ):
         refused = await client.get("/v1/spaces/me/documents", params=bad, headers=person.headers)
         assert refused.status_code == 400, bad
         assert refused.headers["content-type"] == "application/problem+json"

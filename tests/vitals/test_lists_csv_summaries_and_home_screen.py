@@ -57,6 +57,8 @@ async def test_list_is_newest_first_with_type_since_and_until(client, person, po
         ("limit=ten", "/limit"),
         ("since=yesterday", "/since"),
         ("until=2026-01-01T10:00:00", "/until"),
+        ("since=2026-05-01&until=2026-04-01", "/since"),
+        ("since=2026-05-01T10:00:00Z&until=2026-05-01T12:00:00%2B02:00", "/since"),
         ("type=bmi", "/type"),
         ("type=mood", "/type"),
         ("cursor=abc", "/cursor"),
