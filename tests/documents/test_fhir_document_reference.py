@@ -1,7 +1,7 @@
 """Documents in the space's FHIR export: a DocumentReference each (fhir.resources' R4B model), with
 the type's LOINC code, the date, the author, the care's day and the content attached by its URL.
 What the reader may not see is not exported: a document held back from the holder, and in a
-representative's export what the holder hid from them."""
+representative's export what the holder hid from them (labelled restricted in the holder's)."""
 
 from __future__ import annotations
 
@@ -64,5 +64,10 @@ async def test_what_the_reader_may_not_see_is_not_exported(client, person, make_
         person.space_id,
         uuid.UUID(held["id"]),
     )
-    assert {r["id"] for r in await _references(client, person.headers)} == {kept["id"], secret["id"]}
+    own = {r["id"]: r for r in await _references(client, person.headers)}
+    assert set(own) == {kept["id"], secret["id"]}
+    # The holder's own export labels what they hid from their representatives, as every other item.
+    restricted = {"system": "http://terminology.hl7.org/CodeSystem/v3-Confidentiality", "code": "R"}
+    assert [{k: c[k] for k in restricted} for c in own[secret["id"]]["meta"]["security"]] == [restricted]
+    assert "meta" not in own[kept["id"]]
     assert {r["id"] for r in await _references(client, tutor.headers, person.space_id)} == {kept["id"]}
