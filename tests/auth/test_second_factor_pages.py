@@ -172,6 +172,8 @@ async def test_lost_second_factor_reproves_identity_and_replaces_the_factor(fake
     pending = await _at_otp_page(fake_login, sub, first)
     passed = await pending.browser.second_factor()
     assert passed.status_code == 303 and passed.headers["location"].startswith(LOOPBACK)
+    # And one more at the code page, not past it.
+    waiting = await _at_otp_page(fake_login, sub, first)
     login = await _at_otp_page(fake_login, sub, first)
     to_provider = await login.browser.post_form("/login/lost-factor", {})
     assert to_provider.status_code == 303
@@ -205,6 +207,11 @@ async def test_lost_second_factor_reproves_identity_and_replaces_the_factor(fake
     assert refreshed.status_code == 400 and refreshed.json()["error"] == "invalid_grant"
     late = await pending.browser.exchange(passed.headers["location"])
     assert late.status_code == 400 and late.json()["error"] == "invalid_grant", late.text
+    # The login waiting at the code page is told why it ended, not that it spent its codes.
+    typed = await waiting.browser.post_form("/login/otp", {"code": first.browser.totp().now()})
+    for ended in (typed, await waiting.browser.open("/login/otp")):
+        assert ended.status_code == 400 and "remplacé pendant cette connexion" in ended.text, ended.text
+        assert "Trop de codes" not in ended.text
     # The new phone signs in.
     assert (await new.exchange(done.headers["location"])).status_code == 200
     # The old authenticator no longer works; the old recovery codes neither.

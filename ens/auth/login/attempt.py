@@ -32,6 +32,23 @@ TRIES_SPENT = (
     "Trop de codes erronés pour cette connexion : elle est annulée. Recommencez depuis l'application ; "
     "vous repasserez par votre service d'identité."
 )
+# A lost-factor recovery that replaced the account's factor ends every other attempt under way
+# (ens.auth.otp.activate_factor) at step ``superseded``: a phone that may be stolen signs in no more.
+FACTOR_REPLACED_MEANWHILE = (
+    "Le second facteur de ce compte a été remplacé pendant cette connexion : elle est annulée. "
+    "Recommencez depuis l'application."
+)
+STEP_OVER = "Cette étape de la connexion est terminée. Recommencez depuis l'application."
+
+
+def step_over(attempt: Attempt, otherwise: str = STEP_OVER) -> LoginFailed:
+    """What a page or a button of a step the attempt is no longer at answers: why it ended when
+    it ended early, else ``otherwise``."""
+    if attempt.step == "spent":
+        return LoginFailed(TRIES_SPENT, title="Trop de codes erronés")
+    if attempt.step == "superseded":
+        return LoginFailed(FACTOR_REPLACED_MEANWHILE, title="Second facteur remplacé")
+    return LoginFailed(otherwise)
 
 
 @dataclass

@@ -15,6 +15,7 @@ from ens.auth.login.attempt import (
     error_redirect,
     finish,
     load,
+    step_over,
     take_step,
 )
 from ens.auth.login.pages import ConsentView, SpaceChoice
@@ -26,12 +27,14 @@ from ens.spaces.history import AccountAction, Role
 from ens.spaces.rights import KIND_WORDS, Action, ActorKind
 from ens.spaces.schemas import MeRead
 
+NOTHING_PENDING = "Aucune autorisation n'est en attente. Recommencez depuis l'application."
+
 
 async def consent_screen(cookie: str | None) -> Screen:
     """The consent page of the attempt's pending app authorization."""
     attempt = await load(cookie)
     if attempt.step != "consent" or attempt.space_id is None or attempt.account_id is None:
-        raise LoginFailed("Aucune autorisation n'est en attente. Recommencez depuis l'application.")
+        raise step_over(attempt, NOTHING_PENDING)
     client = await find_client(attempt.client_id)
     if client is None:
         raise LoginFailed("Cette application n'est plus enregistrée.")
@@ -90,7 +93,7 @@ async def decide(
     attempt = await load(cookie)
     check_csrf(attempt, csrf)
     if attempt.step != "consent" or attempt.space_id is None or attempt.account_id is None:
-        raise LoginFailed("Aucune autorisation n'est en attente. Recommencez depuis l'application.")
+        raise step_over(attempt, NOTHING_PENDING)
     client = await find_client(attempt.client_id)
     if client is None:
         raise LoginFailed("Cette application n'est plus enregistrée.")

@@ -27,6 +27,7 @@ from ens.auth.login.attempt import (
     code_budget,
     finish,
     load,
+    step_over,
     take_step,
     update_attempt,
 )
@@ -36,13 +37,6 @@ from ens.core import clock
 from ens.spaces import service as spaces
 
 log = logging.getLogger("ens.auth.login")
-
-
-def _step_over(attempt: Attempt) -> LoginFailed:
-    """What a page or a button of a step the attempt is no longer at answers."""
-    if attempt.step == "spent":
-        return LoginFailed(TRIES_SPENT, title="Trop de codes erronés")
-    return LoginFailed("Cette étape de la connexion est terminée. Recommencez depuis l'application.")
 
 
 async def to_second_factor(ctx: LoginContext, attempt_id: UUID, *, account_id: UUID) -> None:
@@ -86,7 +80,7 @@ async def current_screen(
         return Screen("reopen", attempt.csrf)
     if attempt.step == "consent":
         return await consent_screen(cookie)
-    raise _step_over(attempt)
+    raise step_over(attempt)
 
 
 async def submit_code(
@@ -97,7 +91,7 @@ async def submit_code(
     check_csrf(attempt, csrf)
     account_id = attempt.account_id
     if account_id is None or attempt.step not in ("enrol", "otp", "lost_email"):
-        raise _step_over(attempt)
+        raise step_over(attempt)
     method: otp.Method = "totp"
     budget = code_budget(attempt)
     try:
@@ -139,7 +133,7 @@ async def acknowledge_recovery_codes(ctx: LoginContext, cookie: str | None, *, c
     attempt = await load(cookie)
     check_csrf(attempt, csrf)
     if attempt.step != "recovery_codes":
-        raise _step_over(attempt)
+        raise step_over(attempt)
     return await _after_second_factor(ctx, attempt)
 
 
@@ -148,7 +142,7 @@ async def request_email_code(ctx: LoginContext, cookie: str | None, *, csrf: str
     attempt = await load(cookie)
     check_csrf(attempt, csrf)
     if attempt.account_id is None or attempt.step not in ("otp", "lost_email"):
-        raise _step_over(attempt)
+        raise step_over(attempt)
     refused = await try_email_code(ctx, attempt, account_id=attempt.account_id)
     if refused is not None:
         return await current_screen(ctx, cookie, error=refused)
@@ -199,7 +193,7 @@ async def lost_factor(ctx: LoginContext, cookie: str | None, *, csrf: str | None
     attempt = await load(cookie)
     check_csrf(attempt, csrf)
     if attempt.account_id is None or attempt.step != "otp":
-        raise _step_over(attempt)
+        raise step_over(attempt)
     state, nonce, verifier = secrets.token_urlsafe(32), secrets.token_urlsafe(32), secrets.token_urlsafe(48)
     url = await ctx.upstream.authorization_url(state, nonce, verifier=verifier, force_login=True)
     await update_attempt(
@@ -218,7 +212,7 @@ async def reopen(ctx: LoginContext, cookie: str | None, *, csrf: str | None) -> 
     attempt = await load(cookie)
     check_csrf(attempt, csrf)
     if attempt.step != "reopen" or attempt.account_id is None or attempt.space_id is None:
-        raise _step_over(attempt)
+        raise step_over(attempt)
     await spaces.reopen_space(attempt.space_id)
     return await _go_on(ctx, attempt)
 
@@ -227,7 +221,7 @@ async def _after_second_factor(ctx: LoginContext, attempt: Attempt) -> Redirect:
     """The person has proven who they are: apply the provider's new claims, offer to reopen a
     closed space, then consent (third-party app) or back to the app."""
     if attempt.account_id is None:
-        raise _step_over(attempt)
+        raise step_over(attempt)
     await _apply_pending_identity(ctx, attempt, account_id=attempt.account_id)
     if attempt.space_id is not None and await spaces.space_status(attempt.space_id) == "closed":
         await update_attempt(attempt.id, step="reopen")

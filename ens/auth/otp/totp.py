@@ -167,7 +167,7 @@ async def activate_factor(
                 at,
             )
             await fetch(
-                "UPDATE login_attempts SET step = 'spent' WHERE account_id = {} AND step <> 'spent' "
+                "UPDATE login_attempts SET step = 'superseded' WHERE account_id = {} AND step <> 'spent' "
                 "AND (new_factor_id IS NULL OR new_factor_id <> {})",
                 account_id,
                 factor_id,
