@@ -1,7 +1,8 @@
 """``Idempotency-Key`` on creating POSTs, kept in the database so that it holds across processes.
 
 A retry with the same key and body replays the first response and creates nothing; the same key
-with another body is 422; while the first request still runs, 409. Keys are scoped to the caller
+with another body is 422 (a multipart body compared by its parts, not its boundary); while the first request still
+runs, 409. Keys are scoped to the caller
 and kept 24 hours. Responses marked ``Cache-Control: no-store`` (tokens, recovery codes) are never
 stored: a retry with the same key and request runs again (another request with that key is still
 422). A service whose secret answer must not be
@@ -35,6 +36,8 @@ from litestar.types import (
     Scope,
     Send,
 )
+from python_multipart.exceptions import MultipartParseError
+from python_multipart.multipart import MultipartParser, parse_options_header
 
 from ens.core import clock
 from ens.core.db import Row, fetch, fetch_one, row_lock, write_transaction
@@ -244,8 +247,7 @@ class IdempotencyMiddleware:
             await self._refuse(scope, send, 400, "Idempotency-Key must be 1 to 255 visible ASCII characters.")
             return
         limit = self._limit(scope["path"])
-        digest = hashlib.sha256()
-        digest.update(scope["path"].encode() + b"?" + scope.get("query_string", b"") + b"\n")
+        digest = _RequestDigest(scope)
         body = await _read_body(receive, limit, digest)
         if body is None:
             await self._refuse(scope, send, 413, f"The body must not exceed {limit} bytes.")
@@ -327,7 +329,69 @@ _SPOOL_IN_MEMORY = 1024 * 1024
 _REPLAY_CHUNK = 64 * 1024
 
 
-async def _read_body(receive: Receive, limit: int, digest: Any) -> bytes | EncryptedSpool | None:
+class _RequestDigest:
+    """What tells a retry from another request under the same key: the path, the query and the
+    body — a ``multipart/form-data`` body by its parts (each one's headers, by name, and bytes), not
+    by the boundary its client drew at random for this try (httpx, OkHttp, URLSession draw a new one
+    each time). A multipart body the parser refuses, or that ends early, counts by its bytes."""
+
+    def __init__(self, scope: Scope) -> None:
+        self._raw = hashlib.sha256(scope["path"].encode() + b"?" + scope.get("query_string", b"") + b"\n")
+        self._parts: Any = None
+        self._ended = False
+        media, options = parse_options_header(_header(scope, b"content-type") or "")
+        boundary = options.get(b"boundary", b"")
+        if media == b"multipart/form-data" and 1 <= len(boundary) <= 70:
+            self._parts = self._raw.copy()
+            self._part: Any = None
+            self._headers: list[tuple[bytes, bytes]] = []
+            self._field = bytearray()
+            self._value = bytearray()
+            self._parser = MultipartParser(
+                boundary,
+                callbacks={
+                    "on_part_begin": self._begin,
+                    "on_header_field": lambda data, start, end: self._field.extend(data[start:end]),
+                    "on_header_value": lambda data, start, end: self._value.extend(data[start:end]),
+                    "on_header_end": self._header_end,
+                    "on_headers_finished": self._headers_finished,
+                    "on_part_data": lambda data, start, end: self._part.update(data[start:end]),
+                    "on_part_end": lambda: self._parts.update(self._part.digest()),
+                    "on_end": self._end,
+                },
+            )
+
+    def _begin(self) -> None:
+        self._part, self._headers = hashlib.sha256(), []
+
+    def _header_end(self) -> None:
+        self._headers.append((bytes(self._field).lower(), bytes(self._value).strip()))
+        self._field.clear()
+        self._value.clear()
+
+    def _headers_finished(self) -> None:
+        for name, value in sorted(self._headers):
+            self._part.update(b"%d:%s%d:%s" % (len(name), name, len(value), value))
+        self._part.update(b"\n")
+
+    def _end(self) -> None:
+        self._ended = True
+
+    def update(self, chunk: bytes) -> None:
+        self._raw.update(chunk)
+        if self._parts is not None:
+            try:
+                self._parser.write(chunk)
+            except MultipartParseError:
+                self._parts = None
+
+    def hexdigest(self) -> str:
+        if self._parts is not None and self._ended:
+            return str(self._parts.hexdigest())
+        return self._raw.hexdigest()
+
+
+async def _read_body(receive: Receive, limit: int, digest: _RequestDigest) -> bytes | EncryptedSpool | None:
     """The body, hashed into ``digest`` as it arrives and kept for the handler; ``None`` past ``limit``."""
     held = bytearray()
     spool: EncryptedSpool | None = None

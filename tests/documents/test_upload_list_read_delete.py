@@ -4,9 +4,12 @@ nothing."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import timedelta
 from urllib.parse import unquote
+
+import httpx
 
 from ens.core import clock, db
 from ens.documents.encryption import stored_size
@@ -15,7 +18,10 @@ from tests.helpers.documents import (
     CONSULTATION,
     IMAGING,
     LAB_REPORT,
+    META,
     file_bytes,
+    form_body,
+    form_headers,
     metadata,
     pdf,
     stored_paths,
@@ -199,5 +205,31 @@ async def test_a_retried_upload_with_its_idempotency_key_adds_one_document(clien
     assert again.status_code == 201
     assert again.headers["idempotent-replayed"] == "true"
     assert again.json()["id"] == first.json()["id"]
+    listed = (await client.get("/v1/spaces/me/documents", headers=person.headers)).json()["items"]
+    assert [d["id"] for d in listed] == [first.json()["id"]]
+
+
+async def test_a_retry_drawing_a_new_boundary_is_the_same_upload(client, person):
+    """HTTP clients draw a new multipart boundary for each try: a retry is known by its parts."""
+    key = {"Idempotency-Key": f"upload-{uuid.uuid4()}"}
+    meta = json.dumps(META).encode()
+
+    async def send(boundary: str, content: bytes) -> httpx.Response:
+        parts = [("file", "compte-rendu.pdf", content), ("metadata", None, meta)]
+        answer: httpx.Response = await client.post(
+            "/v1/spaces/me/documents",
+            content=form_body(parts, boundary=boundary),
+            headers=form_headers({**person.headers, **key}, boundary=boundary),
+        )
+        return answer
+
+    first = await send("boundary-of-the-first-try", pdf(5000, seed=3))
+    assert first.status_code == 201, first.text
+    again = await send("another-boundary-drawn-for-the-retry", pdf(5000, seed=3))
+    assert again.status_code == 201 and again.headers["idempotent-replayed"] == "true", again.text
+    assert again.json()["id"] == first.json()["id"]
+    # Another file under the same key is another request.
+    other = await send("boundary-of-the-first-try", pdf(5000, seed=4))
+    assert other.status_code == 422, other.text
     listed = (await client.get("/v1/spaces/me/documents", headers=person.headers)).json()["items"]
     assert [d["id"] for d in listed] == [first.json()["id"]]
