@@ -85,6 +85,7 @@ def _row(space_id: UUID, k: int, start: datetime, now: datetime) -> tuple[object
         "body": body,
         "original_source": None,
         "hidden_from_representatives": False,
+        "shown_to_representatives": True,
     }
     return tuple(values[c] for c in INSERT_COLUMNS)
 

@@ -107,6 +107,7 @@ def row_of(item: dict[str, Any], space_id: UUID, writer: str, now: datetime, seq
         "feed_xid": 0,
         "original_source": None,
         "hidden_from_representatives": False,
+        "shown_to_representatives": True,
     }
     values["body"] = measurement_body(
         measurement_id=values["id"],

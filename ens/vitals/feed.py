@@ -111,15 +111,17 @@ def _head() -> str:
 # empty page still has it) is read in the same statement, under the same snapshot.
 _FEED = """
 SELECT h.head_xid AS head_xid, h.head_seq AS head_seq, c.xid AS xid, c.seq AS seq, c.id AS id, c.body AS body,
-       c.hidden AS hidden
+       c.hidden AS hidden, c.shown AS shown
 FROM (HEAD) AS h LEFT JOIN (
 SELECT * FROM (
-    SELECT m.feed_xid AS xid, m.seq AS seq, m.id AS id, m.body AS body, m.hidden_from_representatives AS hidden
+    SELECT m.feed_xid AS xid, m.seq AS seq, m.id AS id, m.body AS body, m.hidden_from_representatives AS hidden,
+           m.shown_to_representatives AS shown
     FROM vital_measurements m WHERE m.space_id = {} AND (m.feed_xid, m.seq) > ({}, {})MEASURE_FILTERS
     ORDER BY m.feed_xid, m.seq LIMIT {}) AS measures
 UNION ALL
 SELECT * FROM (
-    SELECT t.feed_xid AS xid, t.seq AS seq, t.id AS id, NULL AS body, t.hidden_from_representatives AS hidden
+    SELECT t.feed_xid AS xid, t.seq AS seq, t.id AS id, NULL AS body, t.hidden_from_representatives AS hidden,
+           t.shown_to_representatives AS shown
     FROM vital_tombstones t WHERE t.space_id = {} AND (t.feed_xid, t.seq) > ({}, {})TOMBSTONE_FILTERS
     ORDER BY t.feed_xid, t.seq LIMIT {}) AS tombstones
 ) AS c ON 1 = 1 ORDER BY c.xid, c.seq LIMIT {}
@@ -237,7 +239,8 @@ async def changes(
             raise _expired()
     else:
         known = head
-    # A measure hidden from representatives is, to them, a deletion. In a first sync (every one of
+    # A measure hidden from representatives is, to them, a deletion — if it was ever shown to them:
+    # one added hidden and never shown is nothing at all, its deletion neither. In a first sync (every one of
     # its pages), one hidden before its first read is nothing at all, its deletion neither (its
     # tombstone says it was hidden); one hidden since may have been sent on an earlier page: a
     # deletion. Before or since is the hide's place against the head of the first read (``known``
@@ -251,6 +254,8 @@ async def changes(
     more = len(rows) > size
     listed: list[RawUpsertChange | DeleteChange] = []
     for row in page:
+        if hides and row["hidden"] and not row["shown"]:
+            continue  # never visible to the caller: nothing at all, its deletion neither
         if hides and row["hidden"] and first_read is not None and (int(row["xid"]), int(row["seq"])) <= first_read:
             continue
         if row["body"] is None or (hides and row["hidden"]):

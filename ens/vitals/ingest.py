@@ -79,10 +79,14 @@ INSERT_COLUMNS = (
     "body",
     "original_source",
     "hidden_from_representatives",
+    "shown_to_representatives",
 )
-# A replacement changes everything but identity, ownership and creation time.
+# A replacement changes everything but identity, ownership and creation time; a measure once shown
+# to the representatives stays one they may have (ens.vitals.feed).
 _REPLACED_COLUMNS = [
-    c for c in INSERT_COLUMNS if c not in ("id", "space_id", "writer", "client_record_id", "created_at")
+    c
+    for c in INSERT_COLUMNS
+    if c not in ("id", "space_id", "writer", "client_record_id", "created_at", "shown_to_representatives")
 ]
 _KEYS_PER_STATEMENT = 1000
 
@@ -353,6 +357,7 @@ def _row(
         body,
         original_source,
         hidden,
+        not hidden,
     )
 
 
@@ -479,6 +484,7 @@ def _resolve(
 UPSERT_SUFFIX = (
     "ON CONFLICT (space_id, writer, client_record_id) DO UPDATE SET "
     + ", ".join(f"{c} = excluded.{c}" for c in _REPLACED_COLUMNS)
+    + ", shown_to_representatives = vital_measurements.shown_to_representatives OR excluded.shown_to_representatives"
     + " WHERE excluded.client_record_version > vital_measurements.client_record_version"
 )
 

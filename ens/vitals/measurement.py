@@ -36,7 +36,8 @@ async def _measure_row(access: SpaceAccess, measurement_id: UUID, *, for_update:
     (SQLite's writers already queue)."""
     sql = measurements_sql(where="m.space_id = {} AND m.id = {}" + visible_to(access, alias="m")).replace(
         " AS body FROM",
-        " AS body, m.type, m.writer, m.source_kind, m.source_name, m.hidden_from_representatives AS hidden FROM",
+        " AS body, m.type, m.writer, m.source_kind, m.source_name, m.hidden_from_representatives AS hidden,"
+        " m.shown_to_representatives AS shown FROM",
     )
     if for_update:
         sql += row_lock("UPDATE")
@@ -162,7 +163,8 @@ async def correct_measurement(
             """UPDATE vital_measurements SET value = {}, systolic = {}, diastolic = {}, original_value = {},
                    original_unit = {}, effective_at = {}, local_date = {}, body_position = {},
                    measurement_location = {}, glucose_moment = {}, note = {}, updated_at = {}, seq = {}, feed_xid = {},
-                   body = {}, hidden_from_representatives = {}
+                   body = {}, hidden_from_representatives = {},
+                   shown_to_representatives = shown_to_representatives OR {}
                WHERE space_id = {} AND id = {}""",
             *values,
             original,
@@ -176,6 +178,7 @@ async def correct_measurement(
             numbers.xid,
             body,
             hidden,
+            not hidden,
             access.space_id,
             measurement_id,
         )
@@ -193,12 +196,13 @@ async def _set_hidden(
     body = _ENCODE.encode(msgspec.structs.replace(current, hidden_from_representatives=hidden, updated_at=now))
     await fetch(
         "UPDATE vital_measurements SET hidden_from_representatives = {}, updated_at = {}, seq = {}, feed_xid = {}, "
-        "body = {} WHERE space_id = {} AND id = {}",
+        "body = {}, shown_to_representatives = shown_to_representatives OR {} WHERE space_id = {} AND id = {}",
         hidden,
         now,
         numbers.seqs[0],
         numbers.xid,
         body.decode(),
+        not hidden,
         access.space_id,
         measurement_id,
     )
@@ -242,8 +246,8 @@ async def delete_measurement(access: SpaceAccess, measurement_id: UUID, *, if_ma
         numbers = await take_feed_numbers(access.space_id, 1)
         await fetch("DELETE FROM vital_measurements WHERE space_id = {} AND id = {}", access.space_id, measurement_id)
         await fetch(
-            "INSERT INTO vital_tombstones (id, space_id, type, seq, feed_xid, deleted_at, hidden_from_representatives) "
-            "VALUES ({}, {}, {}, {}, {}, {}, {})",
+            "INSERT INTO vital_tombstones (id, space_id, type, seq, feed_xid, deleted_at, hidden_from_representatives, "
+            "shown_to_representatives) VALUES ({}, {}, {}, {}, {}, {}, {}, {})",
             measurement_id,
             access.space_id,
             row["type"],
@@ -251,4 +255,5 @@ async def delete_measurement(access: SpaceAccess, measurement_id: UUID, *, if_ma
             numbers.xid,
             now,
             bool(row["hidden"]),
+            bool(row["shown"]),
         )

@@ -52,6 +52,9 @@ class VitalMeasurement(Table, tablename="vital_measurements"):
     body = Text(default="")
     # Set by the holder: the space's representatives never see this measure (CSP R1111-50).
     hidden_from_representatives = Boolean(default=False)
+    # Ever visible to the representatives (added visible, or shown since): a measure that never was
+    # is nothing in their change feed, its deletion neither (ens.vitals.feed).
+    shown_to_representatives = Boolean(default=True)
     # An imported measure: the source it had before (JSON ``{"clientId", "name"}``); its source
     # columns name the import.
     original_source = Text(null=True, default=None)
@@ -68,6 +71,8 @@ class VitalTombstone(Table, tablename="vital_tombstones"):
     deleted_at = Timestamptz()
     # The measure was hidden from representatives: a representative's first sync leaves it out.
     hidden_from_representatives = Boolean(default=False)
+    # The measure was ever visible to them: a representative's feed leaves out one that never was.
+    shown_to_representatives = Boolean(default=True)
 
 
 class VitalFeedCounter(Table, tablename="vital_feed_counters"):

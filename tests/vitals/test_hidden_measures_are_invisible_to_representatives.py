@@ -233,3 +233,67 @@ async def test_a_professional_creates_a_measure_hidden_from_a_minors_parents(
     created_hidden = by_app.json()["items"][0]["id"]
     mine = await client.get(f"/v1/spaces/me/vitals/{created_hidden}", headers=holder.headers)
     assert mine.json()["hiddenFromRepresentatives"] is True
+
+
+async def test_a_measure_never_shown_to_a_representative_is_nothing_in_their_later_syncs(
+    client: httpx.AsyncClient, make_person: MakePerson, make_app_token: MakeAppToken
+) -> None:
+    """Added hidden, corrected, re-sent by its app, deleted: a representative's sync after their
+    first learns nothing of it (each change came as the deletion of an id they never had, and so
+    told them when the holder wrote something hidden: a review). Shown once, it is theirs to forget:
+    hidden again or deleted, a deletion."""
+    holder, tutor, space, _, _ = await tutored_space_with_two_weights(client, make_person)
+    app = await make_app_token(holder, ["vitals.body_weight:write", "vitals.body_weight:read"])
+
+    async def tutor_sync(cursor: str) -> tuple[list[dict[str, Any]], str]:
+        page = (await client.get(f"{space}/vitals/changes?cursor={cursor}", headers=tutor.headers)).json()
+        return page["changes"], page["nextCursor"]
+
+    cursor = (await client.get(f"{space}/vitals/changes", headers=tutor.headers)).json()["nextCursor"]
+    typed = await client.post(
+        f"{space}/vitals",
+        json={"measurements": [weight(62.0, minutes_ago=30, hiddenFromRepresentatives=True)]},
+        headers=holder.headers,
+    )
+    sent = await client.post(
+        "/v1/spaces/me/vitals",
+        json={
+            "measurements": [weight(63.0, clientRecordId="w-9", clientRecordVersion=1, hiddenFromRepresentatives=True)]
+        },
+        headers=app.headers,
+    )
+    assert typed.status_code == 201 and sent.status_code == 201, (typed.text, sent.text)
+    by_hand, by_app = typed.json()["items"][0]["id"], sent.json()["items"][0]["id"]
+    etag = (await client.get(f"{space}/vitals/{by_hand}", headers=holder.headers)).headers["etag"]
+    corrected = await client.patch(
+        f"{space}/vitals/{by_hand}", json={"value": 62.5}, headers={**holder.headers, "If-Match": etag}
+    )
+    assert corrected.status_code == 200, corrected.text
+    resent = await client.post(
+        "/v1/spaces/me/vitals",
+        json={"measurements": [weight(63.5, clientRecordId="w-9", clientRecordVersion=2)]},
+        headers=app.headers,
+    )
+    assert resent.json()["items"][0]["result"] == "replaced"
+    changes, cursor = await tutor_sync(cursor)
+    assert changes == []
+    removed = await client.delete(f"{space}/vitals/{by_app}", headers={**holder.headers, "If-Match": "*"})
+    assert removed.status_code == 204
+    changes, cursor = await tutor_sync(cursor)
+    assert changes == []
+    # The holder's own feed has every one of those changes.
+    holders = (await client.get(f"{space}/vitals/changes", headers=holder.headers)).json()["changes"]
+    assert {"op": "delete", "id": by_app} in holders
+    assert any(c.get("measurement", {}).get("id") == by_hand for c in holders)
+    # Shown, then hidden again: the tutor had it, so is told to forget it; and of its deletion too.
+    assert (await hide_measure(client, holder.headers, space, by_hand, hidden=False)).status_code == 200
+    changes, cursor = await tutor_sync(cursor)
+    assert [(c["op"], c["measurement"]["id"]) for c in changes] == [("upsert", by_hand)]
+    assert (await hide_measure(client, holder.headers, space, by_hand)).status_code == 200
+    changes, cursor = await tutor_sync(cursor)
+    assert changes == [{"op": "delete", "id": by_hand}]
+    assert (
+        await client.delete(f"{space}/vitals/{by_hand}", headers={**holder.headers, "If-Match": "*"})
+    ).status_code == 204
+    changes, cursor = await tutor_sync(cursor)
+    assert changes == [{"op": "delete", "id": by_hand}]
