@@ -59,7 +59,7 @@ def error_response(
             status=problem.status,
             headers=headers,
         )
-    if path.startswith(_BROWSER_PREFIXES) and path not in _OAUTH_JSON_PATHS | {"/oauth/rp-jwks"}:
+    if path.startswith(_BROWSER_PREFIXES) and path != "/oauth/rp-jwks":
         return _page(problem.status, headers)
     if not path.startswith(FHIR_PREFIX):
         return problem_response(problem, detail, errors_=errors_, headers=headers)

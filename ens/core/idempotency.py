@@ -1,13 +1,12 @@
 """``Idempotency-Key`` on creating POSTs, kept in the database so that it holds across processes.
 
 A retry with the same key and body replays the first response and creates nothing; the same key
-with another body is 422 (a multipart body compared by its parts, not its boundary); while the first request still
-runs, 409. Keys are scoped to the caller
-and kept 24 hours. Responses marked ``Cache-Control: no-store`` (tokens, recovery codes) are never
-stored: a retry with the same key and request runs again (another request with that key is still
-422). A service whose secret answer must not be
-doubled by such a retry (the client lost the first one, so it never saw its secret) marks what it
-makes with :func:`retry_mark` and lets the retry replace it.
+with another body is 422 (a multipart body compared by its parts, not its boundary); while the
+first request still runs, 409. Keys are scoped to the caller and kept 24 hours. Responses marked
+``Cache-Control: no-store`` (tokens, recovery codes) are never stored: a retry with the same key
+and request runs again (another request with that key is still 422). A service whose secret
+answer must not be doubled by such a retry (the client lost the first one, so it never saw its
+secret) marks what it makes with :func:`retry_mark` and lets the retry replace it.
 """
 
 from __future__ import annotations

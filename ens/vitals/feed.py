@@ -254,10 +254,11 @@ async def changes(
     more = len(rows) > size
     listed: list[RawUpsertChange | DeleteChange] = []
     for row in page:
-        if hides and row["hidden"] and not row["shown"]:
-            continue  # never visible to the caller: nothing at all, its deletion neither
-        if hides and row["hidden"] and first_read is not None and (int(row["xid"]), int(row["seq"])) <= first_read:
-            continue
+        if hides and row["hidden"]:
+            never_shown = not row["shown"]
+            hidden_before_first_read = first_read is not None and (int(row["xid"]), int(row["seq"])) <= first_read
+            if never_shown or hidden_before_first_read:
+                continue  # nothing the caller holds: nothing at all, its deletion neither
         if row["body"] is None or (hides and row["hidden"]):
             listed.append(DeleteChange(id=as_uuid(row["id"])))
         else:
