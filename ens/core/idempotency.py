@@ -1,12 +1,13 @@
 """``Idempotency-Key`` on creating POSTs, kept in the database so that it holds across processes.
 
 A retry with the same key and body replays the first response and creates nothing; the same key
-with another body is 422 (a multipart body compared by its parts, not its boundary); while the
-first request still runs, 409. Keys are scoped to the caller and kept 24 hours. Responses marked
-``Cache-Control: no-store`` (tokens, recovery codes) are never stored: a retry with the same key
-and request runs again (another request with that key is still 422). A service whose secret
-answer must not be doubled by such a retry (the client lost the first one, so it never saw its
-secret) marks what it makes with :func:`retry_mark` and lets the retry replace it.
+with another body is 422 (a multipart body compared by its parts, not its boundary; a JSON body by
+its value, not its spacing or key order); while the first request still runs, 409. Keys are scoped
+to the caller and kept 24 hours. Responses marked ``Cache-Control: no-store`` (tokens, recovery
+codes) are never stored: a retry with the same key and request runs again (another request with
+that key is still 422). A service whose secret answer must not be doubled by such a retry (the
+client lost the first one, so it never saw its secret) marks what it makes with
+:func:`retry_mark` and lets the retry replace it.
 """
 
 from __future__ import annotations
@@ -332,13 +333,19 @@ class _RequestDigest:
     """What tells a retry from another request under the same key: the path, the query and the
     body — a ``multipart/form-data`` body by its parts (each one's headers, by name, and bytes), not
     by the boundary its client drew at random for this try (httpx, OkHttp, URLSession draw a new one
-    each time). A multipart body the parser refuses, or that ends early, counts by its bytes."""
+    each time); a JSON body by its value (keys sorted, no whitespace, escapes resolved), not by how
+    this try's serialiser spaced or ordered it. A multipart body the parser refuses or that ends
+    early, a JSON body that does not parse or is larger than :data:`_SPOOL_IN_MEMORY`, counts by
+    its bytes."""
 
     def __init__(self, scope: Scope) -> None:
-        self._raw = hashlib.sha256(scope["path"].encode() + b"?" + scope.get("query_string", b"") + b"\n")
+        self._prefix = scope["path"].encode() + b"?" + scope.get("query_string", b"") + b"\n"
+        self._raw = hashlib.sha256(self._prefix)
         self._parts: Any = None
         self._ended = False
         media, options = parse_options_header(_header(scope, b"content-type") or "")
+        # Held as it arrives (the body is held in memory to this size anyway), parsed at the end.
+        self._json = bytearray() if media == b"application/json" or media.endswith(b"+json") else None
         boundary = options.get(b"boundary", b"")
         if media == b"multipart/form-data" and 1 <= len(boundary) <= 70:
             self._parts = self._raw.copy()
@@ -378,6 +385,11 @@ class _RequestDigest:
 
     def update(self, chunk: bytes) -> None:
         self._raw.update(chunk)
+        if self._json is not None:
+            if len(self._json) + len(chunk) <= _SPOOL_IN_MEMORY:
+                self._json += chunk
+            else:
+                self._json = None
         if self._parts is not None:
             try:
                 self._parser.write(chunk)
@@ -387,6 +399,13 @@ class _RequestDigest:
     def hexdigest(self) -> str:
         if self._parts is not None and self._ended:
             return str(self._parts.hexdigest())
+        if self._json:
+            try:
+                value = msgspec.json.decode(self._json)
+            except msgspec.DecodeError:
+                return self._raw.hexdigest()
+            # The same prefix as the bytes': a body already in this form has the same digest either way.
+            return hashlib.sha256(self._prefix + msgspec.json.encode(value, order="sorted")).hexdigest()
         return self._raw.hexdigest()
 
 

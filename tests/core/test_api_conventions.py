@@ -125,6 +125,29 @@ async def test_idempotency_key_replays_and_creates_nothing(client, person):
     assert len(CREATED) == before + 1
 
 
+async def test_a_retry_whose_json_is_spaced_or_ordered_otherwise_is_the_same_request(client, person):
+    """A client that serialises its object again for the retry may space it, order its keys or
+    escape its characters otherwise: the same JSON value is the same request; another value is not."""
+    from tests.helpers.vitals import VITALS, pressure
+
+    headers = {**person.headers, **JSON, "Idempotency-Key": f"k-{uuid.uuid4()}"}
+    measure = pressure(131, 84)
+    first = await client.post(
+        VITALS, content=json.dumps({"measurements": [measure]}, separators=(",", ":")), headers=headers
+    )
+    assert first.status_code == 201, first.text
+    reordered = dict(reversed(list(measure.items())), components={"diastolic": 84, "systolic": 131})
+    retried = json.dumps({"measurements": [reordered]}, indent=2).replace('"mm[Hg]"', '"mm\\u005bHg]"')
+    again = await client.post(VITALS, content=retried, headers=headers)
+    assert again.status_code == 201 and again.headers.get("idempotent-replayed") == "true", again.text
+    assert again.json() == first.json()
+    changed = {**measure, "components": {"systolic": 131, "diastolic": 85}}
+    other = await client.post(VITALS, content=json.dumps({"measurements": [changed]}), headers=headers)
+    assert_problem(other, 422, "validation")
+    stored = (await client.get(f"{VITALS}?type=blood_pressure", headers=person.headers)).json()["items"]
+    assert len(stored) == 1 and stored[0]["components"] == {"systolic": 131, "diastolic": 84}
+
+
 async def test_idempotency_keys_are_scoped_to_the_caller(client, make_person):
     alice = await make_person()
     bob = await make_person()

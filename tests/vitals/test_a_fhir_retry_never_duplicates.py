@@ -118,7 +118,7 @@ async def test_a_key_reused_with_another_bundle_is_422_and_one_still_running_409
     assert "Idempotency-Key" in bad_key["issue"][0]["diagnostics"]
     # A first request still running (its claim taken, as the middleware takes it).
     running_key = f"k-{uuid.uuid4()}"
-    body = b'{"resourceType":"Bundle","type":"transaction","entry":[]}'
+    body = b'{"entry":[],"resourceType":"Bundle","type":"transaction"}'  # canonical: keys sorted
     digest = hashlib.sha256(b"/fhir?\n" + body).hexdigest()
     caller = f"app:{app.client_id}:{app.grant_id}"
     await _claim(caller, running_key, request_hash=digest, lease=timedelta(seconds=60))
