@@ -8,6 +8,7 @@ import binascii
 import hashlib
 import re
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from functools import cache, lru_cache
 from types import UnionType
 from typing import Annotated, Any, Generic, TypeVar, Union, get_args, get_origin
@@ -247,6 +248,39 @@ def check_limit(limit: int | None) -> int:
     if not 1 <= limit <= MAX_LIMIT:
         raise Invalid(f"limit must be between 1 and {MAX_LIMIT}.", [FieldError("/limit", f"between 1 and {MAX_LIMIT}")])
     return limit
+
+
+Position = tuple[str, ...]
+
+
+def position_at(moment: datetime, ident: object) -> Position:
+    """A sort position from a moment and an id, whose order as strings is theirs (UTC, microseconds
+    always written)."""
+    return (moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f"), str(ident))
+
+
+def page_of(
+    entries: Sequence[tuple[Position, T]],
+    cursors: Cursors,
+    purpose: str,
+    *,
+    limit: int | None,
+    cursor: str | None,
+    descending: bool = False,
+) -> Page[T]:
+    """A page of a listing short by nature, read whole (an account's devices, a space's
+    representatives, apps or professionals, the app catalogue): each item with its position, unique
+    in the listing, which orders it (``descending``: the highest first). The cursor is the signed
+    position of the page's last item: the next page starts after it, whatever was added or removed
+    meanwhile."""
+    size = check_limit(limit)
+    ordered = sorted(entries, key=lambda entry: entry[0], reverse=descending)
+    if cursor:
+        after = tuple(str(part) for part in cursors.decode(purpose, cursor))
+        ordered = [entry for entry in ordered if (entry[0] < after if descending else entry[0] > after)]
+    page = ordered[:size]
+    next_cursor = cursors.encode(purpose, list(page[-1][0])) if len(ordered) > size else None
+    return Page(items=[item for _, item in page], next_cursor=next_cursor)
 
 
 # ---------------------------------------------------------------------------------------------

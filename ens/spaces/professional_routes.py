@@ -12,7 +12,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
-from ens.core.api import CursorParam, Cursors, IfMatch, LimitParam, Page
+from ens.core.api import CursorParam, Cursors, IfMatch, LimitParam, Page, page_of
 from ens.core.mail import Mailer
 from ens.core.settings import Settings
 from ens.spaces import pro_access, professionals
@@ -51,9 +51,13 @@ class ProfessionalsController(Controller):
         "zone), their last access and, while one runs, the end of their emergency access.",
         operation_id="listProfessionals",
     )
-    async def list_professionals(self, access: Access) -> Page[ProfessionalRead]:
-        # One page: a holder decides about few professionals.
-        return Page(items=await professionals.list_professionals(access.space_id))
+    async def list_professionals(
+        self, access: Access, cursors: NamedDependency[Cursors], limit: LimitParam = None, cursor: CursorParam = None
+    ) -> Page[ProfessionalRead]:
+        # A holder decides about few professionals: read whole, paged.
+        entries = await professionals.list_professionals(access.space_id)
+        purpose = f"professionals:{access.space_id}"
+        return page_of(entries, cursors, purpose, limit=limit, cursor=cursor, descending=True)
 
     @post(
         "/professionals",

@@ -19,7 +19,7 @@ from uuid import UUID
 import msgspec
 
 from ens.core import clock
-from ens.core.api import require_if_match
+from ens.core.api import Position, position_at, require_if_match
 from ens.core.clock import aware, aware_or_none
 from ens.core.db import Row, as_uuid, fetch, fetch_one, row_lock, serialise, write_transaction
 from ens.core.errors import Conflict, FieldError, Invalid, NotFound
@@ -200,11 +200,12 @@ def _read(row: Row, *, now: datetime) -> ProfessionalRead:
     )
 
 
-async def list_professionals(space_id: UUID) -> list[ProfessionalRead]:
-    """Every professional the holder decided about, or who came in an emergency; last changed first."""
+async def list_professionals(space_id: UUID) -> list[tuple[Position, ProfessionalRead]]:
+    """Every professional the holder decided about, or who came in an emergency, each with its
+    position in the listing (:func:`ens.core.api.page_of`): last changed first."""
     now = clock.now()
-    rows = await fetch(_SELECT + " ORDER BY sp.updated_at DESC", now, space_id)
-    return [_read(row, now=now) for row in rows]
+    rows = await fetch(_SELECT + " ORDER BY sp.updated_at DESC, sp.id DESC", now, space_id)
+    return [(position_at(aware(row["updated_at"]), as_uuid(row["id"])), _read(row, now=now)) for row in rows]
 
 
 async def get_professional(space_id: UUID, entry_id: UUID) -> ProfessionalRead:

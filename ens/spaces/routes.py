@@ -12,7 +12,18 @@ from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from ens.core import clock
-from ens.core.api import END, CursorParam, Cursors, LimitParam, Page, SinceParam, UntilParam, UnversionedIfMatch
+from ens.core.api import (
+    END,
+    CursorParam,
+    Cursors,
+    LimitParam,
+    Page,
+    SinceParam,
+    UntilParam,
+    UnversionedIfMatch,
+    page_of,
+    position_at,
+)
 from ens.core.local_time import parse_instant, zone_of
 from ens.core.openapi import problem
 from ens.core.settings import Settings
@@ -103,6 +114,16 @@ class AccessHistoryController(Controller):
         )
 
 
+async def _representatives_page(
+    access: Access, cursors: Cursors, *, limit: int | None, cursor: str | None
+) -> RepresentativePage:
+    """Oldest first. A holder has few representatives: read whole, paged."""
+    people = await representatives.list_representatives(access.space_id)
+    entries = [(position_at(person.since, person.id), person) for person in people]
+    page = page_of(entries, cursors, f"representatives:{access.space_id}", limit=limit, cursor=cursor)
+    return RepresentativePage(items=page.items, next_cursor=page.next_cursor)
+
+
 class RepresentativesController(Controller):
     """Who represents the holder; a parent's invitation for the other parent; leaving; the holder's
     consent for a curator; the claim code a parent makes for a child about to come of age."""
@@ -116,8 +137,10 @@ class RepresentativesController(Controller):
         summary="Who represents the holder",
         operation_id="listRepresentatives",
     )
-    async def list_representatives(self, access: Access) -> RepresentativePage:
-        return RepresentativePage(items=await representatives.list_representatives(access.space_id))
+    async def list_representatives(
+        self, access: Access, cursors: NamedDependency[Cursors], limit: LimitParam = None, cursor: CursorParam = None
+    ) -> RepresentativePage:
+        return await _representatives_page(access, cursors, limit=limit, cursor=cursor)
 
     @post(
         "/representatives/invitations",
@@ -151,10 +174,16 @@ class RepresentativesController(Controller):
         operation_id="recordCuratorConsent",
     )
     async def consent(
-        self, access: Access, id: FromPath[UUID], data: JSONBody[CuratorConsent], if_match: UnversionedIfMatch = None
+        self,
+        access: Access,
+        id: FromPath[UUID],
+        data: JSONBody[CuratorConsent],
+        cursors: NamedDependency[Cursors],
+        if_match: UnversionedIfMatch = None,
     ) -> RepresentativePage:
+        """The representatives' first page after the change."""
         await representatives.record_curator_consent(access, id, until=data.until, if_match=if_match)
-        return RepresentativePage(items=await representatives.list_representatives(access.space_id))
+        return await _representatives_page(access, cursors, limit=None, cursor=None)
 
     @post(
         "/claim-codes",

@@ -140,7 +140,7 @@ class RepresentativeRead(ReadStruct):
 
 class RepresentativePage(ReadStruct):
     items: list[RepresentativeRead]
-    next_cursor: None = None  # a holder has few representatives: one page, the API's list shape
+    next_cursor: str | None = None
 
 
 class InvitationRead(ReadStruct):

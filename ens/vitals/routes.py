@@ -21,6 +21,7 @@ from ens.core.api import (
     LimitParam,
     SinceParam,
     UntilParam,
+    page_of,
     preferred,
     with_etag,
 )
@@ -78,8 +79,13 @@ class AlsoAsCsv(Operation):
     opt=PUBLIC,
     operation_id="listVitalTypes",
 )
-async def list_vital_types() -> VitalTypeList:
-    return service.vital_types()
+async def list_vital_types(
+    cursors: NamedDependency[Cursors], limit: LimitParam = None, cursor: CursorParam = None
+) -> VitalTypeList:
+    """A fixed reference (one page at the default limit), paged as every listing is."""
+    entries = [((f"{n:03d}",), item) for n, item in enumerate(service.vital_types().items)]
+    page = page_of(entries, cursors, "vital-types", limit=limit, cursor=cursor)
+    return VitalTypeList(items=page.items, next_cursor=page.next_cursor)
 
 
 TypeParam = Annotated[

@@ -58,7 +58,7 @@ class VitalTypeRead(ReadStruct, kw_only=True):
 
 class VitalTypeList(ReadStruct, kw_only=True):
     items: list[VitalTypeRead]
-    next_cursor: None = None  # the whole catalogue fits one page; the API's list shape all the same
+    next_cursor: str | None = None
 
 
 # ---------------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from ens.auth import account
 from ens.auth.login import LoginContext
 from ens.auth.routes.login_pages import NO_STORE
 from ens.auth.schemas import RecoveryCodesRead, RecoveryCodesRenewal
-from ens.core.api import Page, UnversionedIfMatch
+from ens.core.api import CursorParam, Cursors, LimitParam, Page, UnversionedIfMatch, page_of, position_at
 from ens.core.openapi import problem
 from ens.spaces import service as spaces
 from ens.spaces.caller import Caller
@@ -33,9 +33,18 @@ class AccountController(Controller):
         return await spaces.get_me(request.user.account_id)
 
     @get("/sessions", summary="Signed-in devices", operation_id="listSessions")
-    async def sessions(self, request: Request[Caller, Any, Any]) -> Page[SessionRead]:
-        # A person's devices are few: one page, in the API's list shape.
-        return Page(items=await spaces.list_sessions(request.user.account_id, request.user.grant_id), next_cursor=None)
+    async def sessions(
+        self,
+        request: Request[Caller, Any, Any],
+        cursors: NamedDependency[Cursors],
+        limit: LimitParam = None,
+        cursor: CursorParam = None,
+    ) -> Page[SessionRead]:
+        """Newest first. A person's devices are few: read whole, paged in the API's list shape."""
+        account_id = request.user.account_id
+        sessions = await spaces.list_sessions(account_id, request.user.grant_id)
+        entries = [(position_at(session.created_at, session.id), session) for session in sessions]
+        return page_of(entries, cursors, f"sessions:{account_id}", limit=limit, cursor=cursor, descending=True)
 
     @delete(
         "/sessions/{session_id:uuid}",

@@ -5,13 +5,14 @@ from __future__ import annotations
 from uuid import UUID
 
 from litestar import Controller, delete, get
+from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from ens.auth import grants
 from ens.auth.clients import list_catalogue
 from ens.auth.schemas import AppGrantRead, AppRead
-from ens.core.api import PUBLIC, Page, UnversionedIfMatch
+from ens.core.api import PUBLIC, CursorParam, Cursors, LimitParam, Page, UnversionedIfMatch, page_of, position_at
 from ens.spaces.door import Access, Need
 from ens.spaces.rights import Action
 
@@ -22,8 +23,12 @@ class AppCatalogueController(Controller):
     opt = PUBLIC
 
     @get("/", summary="The catalogue of labelled apps", operation_id="listApps")
-    async def catalogue(self) -> Page[AppRead]:
-        return Page(items=await list_catalogue(), next_cursor=None)
+    async def catalogue(
+        self, cursors: NamedDependency[Cursors], limit: LimitParam = None, cursor: CursorParam = None
+    ) -> Page[AppRead]:
+        """By name (case folded). The labelled apps are some hundreds at most: read whole, paged."""
+        entries = [((app.name.casefold(), app.client_id), app) for app in await list_catalogue()]
+        return page_of(entries, cursors, "apps", limit=limit, cursor=cursor)
 
 
 class SpaceGrantsController(Controller):
@@ -38,8 +43,15 @@ class SpaceGrantsController(Controller):
         summary="Apps connected to this space and their permissions",
         operation_id="listGrants",
     )
-    async def list_grants(self, access: Access) -> Page[AppGrantRead]:
-        return Page(items=await grants.list_app_grants(access.space_id), next_cursor=None)
+    async def list_grants(
+        self, access: Access, cursors: NamedDependency[Cursors], limit: LimitParam = None, cursor: CursorParam = None
+    ) -> Page[AppGrantRead]:
+        """Newest first; one per app at most: read whole, paged."""
+        entries = [
+            (position_at(grant.created_at, grant.id), grant) for grant in await grants.list_app_grants(access.space_id)
+        ]
+        purpose = f"grants:{access.space_id}"
+        return page_of(entries, cursors, purpose, limit=limit, cursor=cursor, descending=True)
 
     @delete(
         "/{id:uuid}",
