@@ -153,7 +153,8 @@ async def list_representatives(space_id: UUID) -> list[RepresentativeRead]:
 
 async def leave(access: SpaceAccess, representative_id: UUID, *, if_match: str | None = None) -> None:
     """A parent withdraws their own right. Removing the other parent is an operator's action citing a
-    court decision (both parents hold parental authority): refused here."""
+    court decision (both parents hold parental authority): refused here. The last one of a space
+    that has no holder's account (a child's) may not leave it to nobody: 409, close or erase it."""
     row = await fetch_one(
         "SELECT account_id, kind FROM representatives WHERE space_id = {} AND id = {} AND revoked_at IS NULL",
         access.space_id,
@@ -164,11 +165,17 @@ async def leave(access: SpaceAccess, representative_id: UUID, *, if_match: str |
     if as_uuid(row["account_id"]) != access.caller.account_id:
         raise Forbidden("A parent can remove only themself; removing the other parent needs a court decision.")
     require_unversioned(if_match)
-    await _end(access.space_id, representative_id, reason="withdrew", by_operator=False)
+    await _end(access.space_id, representative_id, reason="withdrew", by_operator=False, keep_one=True)
 
 
 async def _end(
-    space_id: UUID, representative_id: UUID, *, reason: str, by_operator: bool, noted: OperatorAction | None = None
+    space_id: UUID,
+    representative_id: UUID,
+    *,
+    reason: str,
+    by_operator: bool,
+    noted: OperatorAction | None = None,
+    keep_one: bool = False,
 ) -> None:
     """End a live representation; one that ended meanwhile keeps its date and reason (a court's
     reference is not overwritten by a parent leaving at the same moment): 404, as for an unknown one.
@@ -176,10 +183,19 @@ async def _end(
 
     The invitations the representative made and nobody used die with their right (an acceptance
     checks the inviter again). Their claim code stays: only the child, identified, can use it to
-    take their own space over, which nobody else may then do for them."""
+    take their own space over, which nobody else may then do for them.
+
+    ``keep_one``: refused (409) when it would leave a space without a holder's account to nobody
+    (checked under the space's lock on who represents it: two parents leaving at once cannot both go).
+    """
     now = clock.now()
     async with write_transaction():
         await serialise(_carers_key(space_id))  # an acceptance reads who the parents are under it
+        if keep_one and await _last_to_reach(space_id, representative_id, now=now):
+            raise Conflict(
+                "You are the last person who can reach this space, which has no account of its holder yet: "
+                "invite the other parent first, or close or erase the space."
+            )
         ended = await fetch(
             "UPDATE representatives SET revoked_at = {}, ended_reason = {}, ended_by_operator = {} "
             "WHERE space_id = {} AND id = {} AND revoked_at IS NULL RETURNING account_id, kind",
@@ -216,6 +232,21 @@ async def _end(
                 )
     if not ended:
         raise NotFound("No such representative of this space.")
+
+
+async def _last_to_reach(space_id: UUID, representative_id: UUID, *, now: datetime) -> bool:
+    """Whether the space has no holder's account and no other right over the person that holds now
+    or later."""
+    row = await fetch_one(
+        """SELECT s.holder_account_id IS NULL AND NOT EXISTS (
+                    SELECT 1 FROM representatives r WHERE r.space_id = s.id AND r.id <> {} AND r.relates_to = 'person'
+                    AND r.revoked_at IS NULL AND (r.until IS NULL OR r.until > {})) AS alone
+           FROM spaces s WHERE s.id = {}""",
+        representative_id,
+        now,
+        space_id,
+    )
+    return bool(row and row["alone"])
 
 
 async def _name_of(account_id: UUID) -> str | None:

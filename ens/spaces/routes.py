@@ -163,6 +163,7 @@ class RepresentativesController(Controller):
         opt={"need": Need("representatives", action=Action.LEAVE)},
         summary="A parent withdraws their own right (removing the other parent needs a court decision)",
         operation_id="leaveRepresentation",
+        responses={409: problem("The last parent of a child's space may not leave it to nobody: close or erase it")},
     )
     async def leave(self, access: Access, id: FromPath[UUID], if_match: UnversionedIfMatch = None) -> None:
         await representatives.leave(access, id, if_match=if_match)

@@ -245,6 +245,28 @@ async def test_a_parent_withdraws_only_themself(client: httpx.AsyncClient, make_
     assert row is not None and row["revoked_at"] is not None and row["ended_reason"] == "withdrew"
 
 
+async def test_the_last_parent_may_not_leave_a_child_to_nobody(
+    client: httpx.AsyncClient, make_person: MakePerson
+) -> None:
+    """A child's space has no account of its holder: its last parent leaving would leave it to nobody."""
+    parent, other = await make_person(), await make_person()
+    child = await create_child_space(client, parent)
+    listed = (await client.get(f"/v1/spaces/{child}/representatives", headers=parent.headers)).json()["items"]
+    mine = listed[0]["id"]
+    refused = await client.delete(f"/v1/spaces/{child}/representatives/{mine}", headers=parent.headers)
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["type"] == "urn:ens:problem:conflict" and "erase" in refused.json()["detail"]
+    assert (await client.get(f"/v1/spaces/{child}", headers=parent.headers)).status_code == 200
+    # With the other parent in, either may leave; then the one left may not.
+    assert (await join_as_second_parent(client, parent, other, child)).status_code == 200
+    left = await client.delete(f"/v1/spaces/{child}/representatives/{mine}", headers=parent.headers)
+    assert left.status_code == 204, left.text
+    theirs = (await client.get(f"/v1/spaces/{child}/representatives", headers=other.headers)).json()["items"][0]["id"]
+    last = await client.delete(f"/v1/spaces/{child}/representatives/{theirs}", headers=other.headers)
+    assert last.status_code == 409, last.text
+    assert (await client.get(f"/v1/spaces/{child}", headers=other.headers)).status_code == 200
+
+
 async def test_a_retried_invitation_replaces_the_code_the_client_lost(
     client: httpx.AsyncClient, make_person: MakePerson
 ) -> None:
