@@ -125,14 +125,20 @@ async def add_representative(
 # The list, leaving, the curator's consent
 
 
-async def list_representatives(space_id: UUID) -> list[RepresentativeRead]:
-    """Who represents the holder now (live rows, oldest first)."""
+async def list_representatives(space_id: UUID, *, at: datetime | None = None) -> list[RepresentativeRead]:
+    """Who represents the holder (rows nobody ended, oldest first); ``at``: only the rights that
+    have not run out by then (a measure that starts later is listed; one whose last day has passed,
+    or a parent's right after the child's 18th birthday, is not)."""
+    running, args = (" AND (r.until IS NULL OR r.until > {})", (at,)) if at is not None else ("", ())
     rows = await fetch(
         """SELECT r.id, r.account_id, r.kind, r.since, r.until, r.court_reference, r.relates_to, r.consent_until,
                   a.given_name, a.family_name
            FROM representatives r JOIN accounts a ON a.id = r.account_id
-           WHERE r.space_id = {} AND r.revoked_at IS NULL ORDER BY r.since, r.id""",
+           WHERE r.space_id = {} AND r.revoked_at IS NULL"""
+        + running
+        + " ORDER BY r.since, r.id",
         space_id,
+        *args,
     )
     return [
         RepresentativeRead(

@@ -118,7 +118,7 @@ async def _representatives_page(
     access: Access, cursors: Cursors, *, limit: int | None, cursor: str | None
 ) -> RepresentativePage:
     """Oldest first. A holder has few representatives: read whole, paged."""
-    people = await representatives.list_representatives(access.space_id)
+    people = await representatives.list_representatives(access.space_id, at=clock.now())
     entries = [(position_at(person.since, person.id), person) for person in people]
     page = page_of(entries, cursors, f"representatives:{access.space_id}", limit=limit, cursor=cursor)
     return RepresentativePage(items=page.items, next_cursor=page.next_cursor)

@@ -185,6 +185,18 @@ async def test_a_measure_past_its_last_day_opens_nothing_and_can_be_renewed(
     assert [(row["ended_reason"]) for row in rows] == ["expired", None] and rows[1]["id"] == renewed
 
 
+async def test_the_list_shows_who_represents_the_holder_now_or_later_not_who_did(
+    client: httpx.AsyncClient, make_person: MakePerson
+) -> None:
+    holder, former, coming = await make_person(), await make_person(), await make_person()
+    today = today_in_paris()
+    await court_measure(holder, former, "tutelle", since=today - timedelta(days=800), until=today - timedelta(days=1))
+    await court_measure(holder, coming, "habilitation_familiale", since=today + timedelta(days=10))
+    listed = await client.get("/v1/spaces/me/representatives", headers=holder.headers)
+    assert listed.status_code == 200, listed.text
+    assert [item["accountId"] for item in listed.json()["items"]] == [str(coming.account_id)]
+
+
 async def test_ending_a_representation_that_ended_meanwhile_keeps_its_reason(make_person: MakePerson) -> None:
     """A parent leaving, or an operator ending a measure, at the moment another end commits: the
     first end's date and reason (a court's reference) stay, and the late one is told 404."""
