@@ -11,7 +11,7 @@ from litestar.routes import HTTPRoute
 from ens.core import db
 from ens.core.api import READ_ONCE_KEY, repeated_query_parameters
 from ens.core.errors import BadRequest, FieldError
-from ens.core.idempotency import replay_stored
+from ens.core.idempotency import REPLAY_RECORDER_KEY, REPLAY_STATE_KEY, replay_stored
 from ens.core.slow_clients import announces_body
 from ens.spaces.describe import RESOURCE_WORDS
 from ens.spaces.door import Need, account_door, professional_door, space_door
@@ -83,7 +83,11 @@ async def through_professional_door(request: Request[Any, Any, Any]) -> Response
     """Every request under /v1/pro: the professional door, then an Idempotency-Key refusal or replay."""
     await professional_door(request, request.route_handler)
     refuse_what_it_would_drop(request, with_body=announces_body(request.scope))
-    return await replay_stored(request)
+    replay = await replay_stored(request)
+    recorder = request.route_handler.opt.get(REPLAY_RECORDER_KEY)
+    if replay is not None and recorder is not None:
+        await recorder(request, request.scope["state"][REPLAY_STATE_KEY])
+    return replay
 
 
 def check_every_space_route_has_the_door(app: Litestar) -> None:

@@ -51,6 +51,10 @@ _KEY = re.compile(r"[\x21-\x7e]{1,255}")
 SPACE_STATE_KEY = "ens.space_id"
 REPLAY_STATE_KEY = "ens.idempotent_replay"
 REFUSAL_STATE_KEY = "ens.idempotent_refusal"
+# In a route's ``opt``: how a replay of its answer is recorded in the history of the space the
+# answer names (``space_id`` of the stored row), where the route's path names none (a
+# professional's emergency access names the space in its body): ``await recorder(request, stored)``.
+REPLAY_RECORDER_KEY = "ens.replay_recorder"
 
 
 def retry_mark(caller_scope: str, key: str) -> str:
@@ -99,7 +103,8 @@ async def _claim(caller: str, key: str, *, request_hash: str, lease: timedelta) 
     if taken:
         return None
     return await fetch_one(
-        "SELECT request_hash, state, status, headers, body FROM idempotency_keys WHERE caller = {} AND key = {}",
+        "SELECT request_hash, state, status, headers, body, space_id FROM idempotency_keys "
+        "WHERE caller = {} AND key = {}",
         caller,
         key,
     )

@@ -11,8 +11,12 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import datetime, timedelta
+from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
+
+import msgspec
+from litestar import Request
 
 from ens.core import clock
 from ens.core.api import Cursors, Page, check_limit
@@ -21,7 +25,8 @@ from ens.core.db import Row, as_uuid, fetch, fetch_one, write_transaction
 from ens.core.errors import Conflict, Forbidden, NotFound
 from ens.core.mail import Mailer
 from ens.core.names import same_names
-from ens.spaces.door import SpaceAccess, SpaceRef, authorisation_runs, security_log, space_ref
+from ens.spaces.caller import Caller
+from ens.spaces.door import SpaceAccess, SpaceRef, authorisation_runs, request_id_of, security_log, space_ref
 from ens.spaces.history import PendingAccess, record_access, record_with_write
 from ens.spaces.matrix import access_matrix
 from ens.spaces.notifications import Told, parents_are_told, recipients
@@ -259,6 +264,33 @@ async def open_emergency_access(
     return opened
 
 
+async def record_emergency_replay(request: Request[Caller, Any, Any], stored: Row) -> None:
+    """A retry of an emergency access under the same Idempotency-Key, answered with the first
+    answer, is a request naming the space too: it leaves its row in the space's history (a first
+    answer that was a refusal names no space, nor does its replay)."""
+    if stored["space_id"] is None:
+        return
+    row = await fetch_one(_EMERGENCY_CHECK, clock.now(), request.user.account_id, as_uuid(stored["space_id"]))
+    if row is None:
+        return
+    opened = msgspec.json.decode(bytes(stored["body"]), type=EmergencyAccessRead)
+    reason = await fetch_one(
+        "SELECT reason FROM emergency_accesses WHERE space_id = {} AND id = {}", opened.space, opened.id
+    )
+    pending = _history_row(
+        space_ref(row),
+        professional_id=request.user.account_id,
+        actor_name=row["actor_name"],
+        profession=row["profession_code"],
+        client_id=request.user.client_id,
+        reason=reason["reason"] if reason else None,
+        request_id=request_id_of(request.scope),
+        now=clock.now(),
+    )
+    pending.resource_id = str(opened.id)
+    await record_access(pending, int(stored["status"]))
+
+
 _EMERGENCY_CHECK = """
 SELECT s.id, s.status, s.timezone, s.birthdate, s.sex, s.given_name, s.family_name, s.holder_account_id,
        s.emergency_access, sp.status AS pro_status, sp.since AS pro_since, sp.until AS pro_until,
@@ -318,7 +350,7 @@ def _history_row(
     actor_name: str,
     profession: str,
     client_id: str,
-    reason: str,
+    reason: str | None,
     request_id: str,
     now: datetime,
 ) -> PendingAccess:

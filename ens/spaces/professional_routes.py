@@ -13,6 +13,7 @@ from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from ens.core.api import CursorParam, Cursors, IfMatch, LimitParam, Page, page_of
+from ens.core.idempotency import REPLAY_RECORDER_KEY, SPACE_STATE_KEY
 from ens.core.mail import Mailer
 from ens.core.settings import Settings
 from ens.spaces import pro_access, professionals
@@ -244,8 +245,10 @@ class ProController(Controller):
         "any health data. "
         "403 when the holder has forbidden emergency access or blocked this professional; 409 when the "
         "professional is authorised on the space, or has an emergency access to it that still runs; 404 for a "
-        "space that does not exist or is closed.",
+        "space that does not exist or is closed. A retry with the same Idempotency-Key replays the first "
+        "answer and is recorded in the space's history too.",
         operation_id="openEmergencyAccess",
+        opt={REPLAY_RECORDER_KEY: pro_access.record_emergency_replay},
     )
     async def emergency_access(
         self,
@@ -253,10 +256,13 @@ class ProController(Controller):
         settings: NamedDependency[Settings],
         data: JSONBody[EmergencyAccessCreate],
     ) -> EmergencyAccessRead:
-        return await pro_access.open_emergency_access(
+        opened = await pro_access.open_emergency_access(
             request.user.account_id,
             data,
             mailer=Mailer(settings),
             client_id=request.user.client_id,
             request_id=request_id_of(request.scope),
         )
+        # The answer names the space: one kept for an Idempotency-Key goes when the space is erased.
+        request.scope.setdefault("state", {})[SPACE_STATE_KEY] = opened.space
+        return opened

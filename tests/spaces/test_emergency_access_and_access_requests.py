@@ -83,6 +83,32 @@ async def test_emergency_access_reads_for_24_hours_is_in_the_history_and_the_hol
     assert (await mail_client.get(f"{space}/vitals", headers=nurse.headers)).status_code == 404
 
 
+async def test_a_retried_emergency_access_is_replayed_recorded_and_erased_with_the_space(
+    client: httpx.AsyncClient, settings: Settings, make_person: MakePerson
+) -> None:
+    """The retry names the space as the first try did: its row is in the space's history; the
+    answer kept for the key names the space, and goes when the space is erased."""
+    holder = await make_person()
+    nurse = await sign_in_pro(settings, NURSE)
+    body = {"space": str(holder.space_id), "reason": REASON}
+    headers = {**nurse.headers, "Idempotency-Key": f"urgence-{holder.space_id}"}
+    first = await client.post("/v1/pro/emergency-access", json=body, headers=headers)
+    again = await client.post("/v1/pro/emergency-access", json=body, headers=headers)
+    assert first.status_code == again.status_code == 201, again.text
+    assert again.headers["idempotent-replayed"] == "true" and again.json() == first.json()
+    history = f"/v1/spaces/{holder.space_id}/access-history?actor=professionals"
+    rows = (await client.get(history, headers=holder.headers)).json()["items"]
+    opening = [row for row in rows if row["action"] == "POST /v1/pro/emergency-access"]
+    assert [(row["outcome"], row["resourceId"], row["emergencyReason"]) for row in opening] == 2 * [
+        (201, first.json()["id"], REASON)
+    ]
+    kept = "SELECT space_id FROM idempotency_keys WHERE space_id = {}"
+    assert len(await db.fetch(kept, holder.space_id)) == 1
+    erased = await client.delete("/v1/spaces/me", params={"erase": "true"}, headers=holder.headers)
+    assert erased.status_code == 204, erased.text
+    assert await db.fetch(kept, holder.space_id) == []
+
+
 async def test_for_a_minor_the_parents_are_emailed(
     mail_client: httpx.AsyncClient, settings: Settings, make_person: MakePerson, outbox: tuple[Outbox, int]
 ) -> None:
