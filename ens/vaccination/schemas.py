@@ -8,11 +8,25 @@ from uuid import UUID
 
 from msgspec import UNSET, Meta, UnsetType
 
-from ens.core.api import END, ReadStruct, Struct
+from ens.core.api import END, VISIBLE, ReadStruct, Struct
 
-ShortText = Annotated[str, Meta(min_length=1, max_length=255)]
-Note = Annotated[str, Meta(max_length=2000)]
-LotNumber = Annotated[str, Meta(min_length=1, max_length=64)]
+# Texts a person fills in hold a visible character: not only spaces or invisible ones (the API's rule).
+ShortText = Annotated[str, Meta(min_length=1, max_length=255, pattern=VISIBLE)]
+Note = Annotated[str, Meta(min_length=1, max_length=2000, pattern=VISIBLE)]
+LotNumber = Annotated[str, Meta(min_length=1, max_length=64, pattern=VISIBLE)]
+VaccineName = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=255,
+        pattern=VISIBLE,
+        description="A vaccine not taken from GET /v1/vaccines, as the booklet writes it: a brand of the "
+        "catalogue (Revaxis) or a generic name or abbreviation (ROR, DT Polio, dTcaP, Hib, Hépatite B, "
+        "Pneumocoque, Méningocoque C, HPV, Grippe, Zona, Covid...), accents, case, punctuation and spaces "
+        "aside, gets its diseases from the server; another name is kept with none unless diseases are sent",
+        examples=["ROR", "DT Polio", "Revaxis"],
+    ),
+]
 BookletDate = Annotated[
     str,
     Meta(
@@ -23,6 +37,15 @@ BookletDate = Annotated[
 ]
 DoseNumber = Annotated[int, Meta(ge=1, le=99, description="Rank of the injection in its series (1 = first)")]
 DiseaseCode = Annotated[str, Meta(min_length=1, max_length=40, pattern=r"^[a-z0-9_]+" + END)]
+NamedDiseases = Annotated[
+    list[DiseaseCode],
+    Meta(
+        description="Only with vaccineName: the diseases the vaccine protects against (codes of the calendar "
+        "and of GET /v1/vaccines). Absent, null or empty: the server gives those of the catalogue's brand or "
+        "of the generic name, else none (the entry is kept and counts for no dose of the schedule)",
+        examples=[["diphtheria", "tetanus", "polio"]],
+    ),
+]
 EntryStatus = Literal["declared", "validated"]
 Precision = Literal["year", "month", "day"]
 DoseStatus = Literal["done", "due", "overdue", "upcoming", "not_counted", "unknown"]
@@ -50,13 +73,15 @@ class VaccinePage(ReadStruct, kw_only=True):
 
 
 class VaccinationCreate(Struct, kw_only=True):
-    """One injection. A vaccine of the catalogue (``vaccineId``), or a free ``vaccineName`` with the
-    ``diseases`` it protects against (the server adds them when the name is a brand of the
-    catalogue). The status is never sent: the server sets it."""
+    """One injection. A vaccine of the catalogue (``vaccineId``), or a free ``vaccineName``: the
+    server adds its ``diseases`` when the name is a brand of the catalogue or a generic name of a
+    booklet (``ROR``, ``DT Polio``, ``Hépatite B``...); of another name, the entry is kept with none
+    (it counts for no dose of the schedule) unless ``diseases`` are sent. The status is never sent:
+    the server sets it."""
 
     vaccine_id: UUID | None = None
-    vaccine_name: ShortText | None = None
-    diseases: list[DiseaseCode] | None = None
+    vaccine_name: VaccineName | None = None
+    diseases: NamedDiseases | None = None
     date: BookletDate
     dose_number: DoseNumber | None = None
     lot_number: LotNumber | None = None
@@ -70,11 +95,12 @@ class VaccinationCreate(Struct, kw_only=True):
 
 class VaccinationUpdate(Struct, kw_only=True):
     """A correction: absent fields are kept, ``null`` clears an optional one. Changing the vaccine
-    (``vaccineId`` or ``vaccineName``) replaces the other."""
+    (``vaccineId`` or ``vaccineName``) replaces the other; a new ``vaccineName`` without
+    ``diseases`` gets them as on creation."""
 
     vaccine_id: UUID | UnsetType | None = UNSET
-    vaccine_name: ShortText | UnsetType | None = UNSET
-    diseases: list[DiseaseCode] | UnsetType | None = UNSET
+    vaccine_name: VaccineName | UnsetType | None = UNSET
+    diseases: NamedDiseases | UnsetType | None = UNSET
     date: BookletDate | UnsetType = UNSET
     dose_number: DoseNumber | UnsetType | None = UNSET
     lot_number: LotNumber | UnsetType | None = UNSET

@@ -64,7 +64,7 @@ async def test_an_entry_of_the_catalogue_gets_its_diseases_and_is_declared(clien
     assert listed.status_code == 200 and listed.json() == {"items": [entry], "nextCursor": None}
 
 
-async def test_a_vaccine_by_name_needs_its_diseases_unless_the_catalogue_knows_the_name(client, person):
+async def test_a_vaccine_by_name_keeps_the_diseases_sent_and_checks_them(client, person):
     created = await _post(
         client, person, {"vaccineName": "Vaccin du Brésil", "diseases": ["yellow_fever"], "date": "2019"}
     )
@@ -72,16 +72,20 @@ async def test_a_vaccine_by_name_needs_its_diseases_unless_the_catalogue_knows_t
     entry = created.json()
     assert entry["vaccineId"] is None and entry["cis"] is None and entry["diseases"] == ["yellow_fever"]
     assert entry["datePrecision"] == "year"
-    missing = _problem(await _post(client, person, {"vaccineName": "Un vaccin", "date": "2019"}), 422)
-    assert [e["pointer"] for e in missing["errors"]] == ["/diseases"]
-    empty = _problem(await _post(client, person, {"vaccineName": "Un vaccin", "diseases": [], "date": "2019"}), 422)
-    assert [e["pointer"] for e in empty["errors"]] == ["/diseases"]
+    # Diseases sent win over those the name would give.
+    sent = await _post(client, person, {"vaccineName": "ROR", "diseases": ["measles"], "date": "2018"})
+    assert sent.status_code == 201 and sent.json()["diseases"] == ["measles"], sent.text
     unknown = _problem(
         await _post(client, person, {"vaccineName": "Un vaccin", "diseases": ["measles", "grippe"], "date": "2019"}),
         422,
     )
     assert [e["pointer"] for e in unknown["errors"]] == ["/diseases/1"]
-    assert await entry_count(person.space_id) == 1
+    twice = _problem(
+        await _post(client, person, {"vaccineName": "Un vaccin", "diseases": ["measles", "measles"], "date": "2019"}),
+        422,
+    )
+    assert [e["pointer"] for e in twice["errors"]] == ["/diseases/1"]
+    assert await entry_count(person.space_id) == 2
     # A brand of the catalogue typed from a paper booklet: the server adds its diseases (API.md).
     listed = (await client.get("/v1/vaccines?q=hexyon", headers=person.headers)).json()["items"]
     hexyon = next(v for v in listed if v["brand"] == "HEXYON")
@@ -211,9 +215,12 @@ async def test_a_correction_keeps_the_rules_and_honours_if_match(client, person)
     assert [e["pointer"] for e in _problem(future, 422)["errors"]] == ["/date"]
     status = await client.patch(url, json={"status": "validated"}, headers=person.headers)
     assert [e["pointer"] for e in _problem(status, 422)["errors"]] == ["/status"]
-    # Naming another vaccine by name replaces the listed one; its diseases are then needed.
+    # Naming another vaccine by name replaces the listed one; its diseases are then the name's (none
+    # for a name ENS does not know), or those sent.
     renamed = await client.patch(url, json={"vaccineName": "ROR (Inde)"}, headers=person.headers)
-    assert [e["pointer"] for e in _problem(renamed, 422)["errors"]] == ["/diseases"]
+    assert renamed.status_code == 200 and renamed.json()["diseases"] == [], renamed.text
+    renamed = await client.patch(url, json={"vaccineName": "Rougeole"}, headers=person.headers)
+    assert renamed.status_code == 200 and renamed.json()["diseases"] == ["measles"], renamed.text
     renamed = await client.patch(
         url, json={"vaccineName": "ROR (Inde)", "diseases": ["measles", "mumps", "rubella"]}, headers=person.headers
     )

@@ -100,10 +100,12 @@ def test_an_adult_born_in_1986_is_not_overdue_for_doses_recommended_after_her_ch
 
 def test_a_child_born_in_2020_still_gets_them():
     schedule = _evaluate(date(2020, 3, 1))
-    assert statuses(schedule, ["pneumococcus"]) == {
-        "pneumococcus": {"overdue": ["pcv-1", "pcv-2", "pcv-3"], "upcoming": ["adult-65y"]}
-    }  # a child's missed doses stay overdue, past their catch-up too
-    assert "overdue" in statuses(schedule, ["hib"])["hib"]
+    # Listed (recommended to every infant of her years), and past their catch-up limit (2 years, Hib 5):
+    # no longer counted, as for an adult.
+    assert statuses(schedule, ["pneumococcus", "hib"]) == {
+        "pneumococcus": {"not_counted": ["pcv-1", "pcv-2", "pcv-3"], "upcoming": ["adult-65y"]},
+        "hib": {"not_counted": ["catch-up-13m-5y#1"]},
+    }
     assert statuses(schedule, ["meningococcus_acwy"])["meningococcus_acwy"] == {"upcoming": ["adolescent-11-14y"]}
     pcv = item_of(schedule, "pneumococcus.pcv-1")
     assert pcv.due_from == date(2020, 5, 1) and "Recommandée à tous depuis" not in pcv.reason
@@ -336,3 +338,31 @@ def test_a_childs_missed_doses_stay_overdue_until_the_18th_birthday() -> None:
     before = item_of(_evaluate(born), "diphtheria.hexa-1")
     after = item_of(_evaluate(born, today=date(2027, 1, 10)), "diphtheria.hexa-1")
     assert (before.status, after.status) == ("overdue", "not_counted")
+
+
+def test_a_dose_past_its_catch_up_limit_is_not_counted_for_a_child_as_for_an_adult() -> None:
+    """The demo child's case (born 14 June 2016): her infant pneumococcal doses (catch-up to 2 years)
+    and her Hib catch-up (to 5 years) were counted overdue on her home screen, their reason saying the
+    calendar no longer recommends them at her age, while an adult's varicella doses past their
+    catch-up limit, with the same reason, were not counted. Past the limit the calendar gives, a dose
+    is not counted at any age; a child's dose late with no such limit (the infant DTP doses) stays
+    overdue."""
+    child = _evaluate(date(2016, 6, 14))
+    adult = _evaluate(CAMILLE, CAMILLE_BOOKLET)
+    for schedule, dose_id in (
+        (child, "pneumococcus.pcv-1"),
+        (child, "pneumococcus.pcv-3"),
+        (child, "hib.catch-up-13m-5y#1"),
+        (adult, "varicella.adolescent-1"),
+    ):
+        item = item_of(schedule, dose_id)
+        assert (item.status, item.overdue_since) == ("not_counted", None), dose_id
+        assert "La limite de rattrapage du calendrier" in item.reason, dose_id
+        assert "n'est donc plus comptée" in item.reason, dose_id
+        assert set(schedule_data().rules.no_longer_counted.source_ids) <= set(item.source_ids), dose_id
+    late = item_of(child, "diphtheria.hexa-1")
+    assert late.status == "overdue" and late.overdue_since is not None
+    counted = {
+        item.dose_id for disease in child.diseases for item in disease.doses if item.status in ("due", "overdue")
+    }
+    assert not {d for d in counted if d.startswith(("pneumococcus.", "hib."))}

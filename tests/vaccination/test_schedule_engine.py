@@ -356,14 +356,15 @@ CASES = [
     ),
     Case(
         "toddler of 30 months never vaccinated against meningococci: the ACWY catch-up is recommended, the "
-        "obligation ending at 24 months",
+        "obligation ending at 24 months; the infant MenB doses past their catch-up limit are no longer counted",
         date(2024, 6, 10),
         TODAY,
         [at_age(date(2024, 6, 10), HEXA, months=2), at_age(date(2024, 6, 10), PCV, months=2)],
         {
             "meningococcus_acwy": {"due": ["transitional-catch-up-to-3y#1"], "upcoming": ["adolescent-11-14y"]},
             "meningococcus_b": {
-                "overdue": ["menb-1", "menb-2", "menb-3"],
+                "not_counted": ["menb-1", "menb-2"],
+                "overdue": ["menb-3"],
                 "upcoming": ["adolescent-15-24y-1", "adolescent-15-24y-2"],
             },
         },

@@ -169,7 +169,7 @@ def test_overdue_says_since_when_and_a_passed_catch_up_says_so():
     )
     teenager = evaluate(schedule_data(), Person(date(2010, 5, 17), "M"), entries=[], today=TODAY)
     pcv = item_of(teenager, "pneumococcus.pcv-1")
-    assert (pcv.status, pcv.overdue_since) == ("overdue", date(2012, 5, 17))
+    assert (pcv.status, pcv.overdue_since, pcv.due_until) == ("not_counted", None, date(2012, 5, 16))
     assert "La limite de rattrapage du calendrier (16 mai 2012) est passée" in pcv.reason
 
 

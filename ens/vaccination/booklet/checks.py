@@ -1,5 +1,6 @@
 """The rules of one entry, checked before anything is stored (the vaccine, from the catalogue or by
-name with its diseases; the date), and how a correction merges into an entry."""
+name, with its diseases as sent or as the name tells them; the date), and how a correction merges
+into an entry."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from ens.spaces.door import SpaceAccess
 from ens.vaccination.calendar import disease_labels
 from ens.vaccination.catalogue import diseases_of_brand, fold, get_vaccine
 from ens.vaccination.engine.dates import PartialDate
+from ens.vaccination.generic_names import diseases_of_generic_name
 from ens.vaccination.schemas import VaccinationRead, VaccinationUpdate
 
 
@@ -82,18 +84,12 @@ async def _check(access: SpaceAccess, draft: Draft) -> Checked:
             errors.append(FieldError("/vaccineName", "a name with letters or digits"))
         if not draft.diseases:
             # API.md: the server adds the diseases. It knows them when the name is a brand of the
-            # catalogue (a paper booklet's "Revaxis"); of another vaccine, only the person does.
+            # catalogue (a paper booklet's "Revaxis") or a generic name (its "ROR", "DT Polio");
+            # of another vaccine, only the person does: kept with none, it counts for no dose.
             named = await diseases_of_brand(name) if fold(name) else None
-            if named is not None:
-                diseases = named
-            else:
-                errors.append(
-                    FieldError(
-                        "/diseases",
-                        "required with a vaccineName that is not a brand of GET /v1/vaccines: the diseases "
-                        "this vaccine protects against",
-                    )
-                )
+            if named is None:
+                named = diseases_of_generic_name(name)
+            diseases = named or []
         else:
             known = disease_labels()
             for index, code in enumerate(draft.diseases):

@@ -6,7 +6,9 @@ unknown, with the dates and the reason.
 - ``overdue`` after that, ``overdue_since`` the day after;
 - ``not_counted`` once it may no longer be given at all (past the calendar's ``latest_age_months``,
   or the dose before it is): missed for good, it is no longer to do and in neither count, its
-  reason saying since when (as for an entry that counts for nothing);
+  reason saying since when (as for an entry that counts for nothing); so too once the calendar no
+  longer recommends it (past its catch-up limit at any age, or a childhood dose for an adult: the
+  rules' ``no_longer_counted``);
 - ``upcoming`` before it, with the date; a dose waiting for the one before it gets the date it
   would have if that one were given today;
 - ``unknown`` when the space lacks what the rule needs (sex, a condition the booklet cannot tell).
@@ -155,20 +157,22 @@ def _open_row(
     # 8 months") ends the dose for good. A dose that may no longer be given, or whose series may no
     # longer go on, is not to do: not_counted, out of the due and overdue counts, with no
     # overdueSince; so is one the calendar no longer recommends to this person (past its catch-up
-    # limit, or a childhood dose for an adult: the rules' no_longer_counted), which a doctor may
-    # still give.
+    # limit, at any age; or a childhood dose for an adult: the rules' no_longer_counted), which a
+    # doctor may still give.
     missed = blocked or (step.latest is not None and today > step.latest)
     if blocked and previous is not None:
         status = "not_counted"
         reasons.append(f"Ne peut plus être faite : « {previous.step.label} » ne peut plus être donnée.")
     elif due_until is not None and today > due_until:
         closed = due_until + timedelta(days=1)
-        # no_longer_counted: for an adult, a dose past its catch-up limit, or a childhood dose.
+        # no_longer_counted: a dose past its catch-up limit, a child's too (the calendar's own age
+        # beyond which it stops recommending the dose: PCV after 2 years, Hib after 5); for an
+        # adult, also a childhood dose. A child's dose past its age with no such limit stays overdue.
         adult_from = add_interval(birthdate, Interval(data.rules.no_longer_counted.adult_from_years, "years"))
         adult = today >= adult_from
         no_longer = False
         if step.catch_up_end is not None and due_until == step.catch_up_end:
-            no_longer = adult
+            no_longer = True
             reasons.append(
                 f"La limite de rattrapage du calendrier ({day_words(due_until)}) est passée : il ne la recommande "
                 "plus à cet âge en population générale ; à voir avec un médecin."
