@@ -40,6 +40,7 @@ from ens.records.schemas import (
     TrustedPersonCopy,
     Wish,
 )
+from ens.records.text_direction import refuse_direction_controls
 from ens.records.trusted_person import check_authorisation, trusted_person_copy
 from ens.spaces.door import SpaceAccess
 from ens.spaces.identity import AccountIdentity
@@ -203,12 +204,30 @@ async def list_directive_versions(
     return DirectiveVersionPage(items=items, next_cursor=next_cursor)
 
 
+# The author's (given, family) names: the space's holder as the space names them, and as the identity
+# provider does (printed as the signatory); they may differ ("Camille" and "Camille Marie").
+AuthorNames = tuple[tuple[str, str], ...]
+
+
+def _author_names(access: SpaceAccess, identity: AccountIdentity) -> AuthorNames:
+    return (
+        (access.space.given_name, access.space.family_name),
+        (identity.given_name, identity.family_name),
+    )
+
+
 def _content(
-    body: DirectivesWrite, *, trusted: TrustedPersonCopy | None, authorisation_required: bool, today: date
+    body: DirectivesWrite,
+    *,
+    author: AuthorNames,
+    trusted: TrustedPersonCopy | None,
+    authorisation_required: bool,
+    today: date,
 ) -> tuple[str, DirectivesContent]:
     """The form and what the version says; 422 with every broken rule. A pointer says where
     directives are kept, which is not writing them: it needs no authorisation."""
     errors: list[FieldError] = []
+    refuse_direction_controls(body, errors=errors)
     structured = {
         "situation": body.situation,
         "treatments": body.treatments,
@@ -220,18 +239,20 @@ def _content(
         "protectionAuthorisation": body.protection_authorisation,
     }
     if body.pointer is not None:
-        errors += [
+        alone = [
             FieldError("/" + name, "a pointer comes alone: send either the structured form or a pointer")
             for name, value in structured.items()
             if value is not None
         ]
+        if alone:
+            raise Invalid("Either the structured form or a pointer, not both.", errors + alone)
         if errors:
-            raise Invalid("Either the structured form or a pointer, not both.", errors)
+            raise Invalid("The directives break a rule; nothing was stored.", errors)
         return "pointer", DirectivesContent(pointer=body.pointer)
     if body.situation is None:
         errors.append(FieldError("/situation", "required: ill or not_ill (or send only a pointer)"))
     check_authorisation(body.protection_authorisation, required=authorisation_required, today=today, errors=errors)
-    _check_witnesses(body, trusted=trusted, errors=errors)
+    _check_witnesses(body, author=author, trusted=trusted, errors=errors)
     if errors:
         raise Invalid("The directives break a rule; nothing was stored.", errors)
     return "structured", DirectivesContent(
@@ -248,15 +269,24 @@ def _content(
     )
 
 
-def _check_witnesses(body: DirectivesWrite, *, trusted: TrustedPersonCopy | None, errors: list[FieldError]) -> None:
+def _check_witnesses(
+    body: DirectivesWrite, *, author: AuthorNames, trusted: TrustedPersonCopy | None, errors: list[FieldError]
+) -> None:
     """An author who cannot write has the directives written before two witnesses, one of them the
-    trusted person when one is designated (R1111-17)."""
+    trusted person when one is designated (R1111-17). The witnesses attest that the document is the
+    author's will: the author is not one of them (an outside audit: the holder was stored as her own
+    first witness)."""
     witnesses = body.witnesses
     if not witnesses:
         return
     if len(witnesses) != 2:
         errors.append(FieldError("/witnesses", "two witnesses, or none when the author writes them"))
         return
+    for index, witness in enumerate(witnesses):
+        if any(same_names(witness.given_name, witness.family_name, other=names) for names in author):
+            errors.append(
+                FieldError(f"/witnesses/{index}", "the author of the directives cannot be one of their witnesses")
+            )
     first, second = witnesses
     if same_names(first.given_name, first.family_name, other=(second.given_name, second.family_name)):
         errors.append(FieldError("/witnesses/1", "the two witnesses must be two different people"))
@@ -308,6 +338,7 @@ async def write_directives(
         check_precondition(if_match, current, required=True)
         form, content = _content(
             body,
+            author=_author_names(access, author),
             trusted=await trusted_person_copy(access.space_id),
             authorisation_required=await represented_as_a_person(access.space_id, now),
             today=today_in(access),

@@ -33,6 +33,7 @@ from ens.records.schemas import (
     TrustedPersonRead,
     TrustedPersonWrite,
 )
+from ens.records.text_direction import refuse_direction_controls
 from ens.spaces.door import SpaceAccess
 from ens.spaces.representatives import represented_as_a_person
 
@@ -142,8 +143,10 @@ async def trusted_person_copy(space_id: UUID) -> TrustedPersonCopy | None:
 
 
 def _checked(body: TrustedPersonWrite, *, authorisation_required: bool, today: date) -> str | None:
-    """The phone in E.164; 422 with every broken rule."""
+    """The phone in E.164; 422 with every broken rule. The trusted person is printed in the
+    directives: no direction control in any text (:mod:`ens.records.text_direction`)."""
     errors: list[FieldError] = []
+    refuse_direction_controls(body, errors=errors)
     phone = e164(body.phone, pointer="/phone", errors=errors) if body.phone is not None else None
     if body.birthdate is not None:
         if body.birthdate > today:

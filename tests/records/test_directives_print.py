@@ -804,7 +804,8 @@ async def test_notes_of_invisible_characters_print_in_seconds(client, person):
     """Zero-width joiners or direction marks fit on a line by the thousand, and fpdf2 measures a line
     again at each character it adds: directives whose notes were 4,000 of them took 80 seconds to
     print (shaped). A run of invisible characters is cut to its first four: what prints is the same."""
-    runs = ["\u200d" * MOST, "\u200d\u200c" * (MOST // 2), "\u202e" * MOST, "\ufeff" * MOST, "\u200b" * MOST]
+    # (Direction overrides are refused at input now: a left-to-right mark stands in for them.)
+    runs = ["\u200d" * MOST, "\u200d\u200c" * (MOST // 2), "\u200e" * MOST, "\ufeff" * MOST, "\u200b" * MOST]
     treatments = {
         name: {"choice": "refuse", "note": f"début{run[: MOST - 10]}fin"}
         for name, run in zip(TREATMENTS, [*runs, runs[0]], strict=True)
@@ -815,10 +816,9 @@ async def test_notes_of_invisible_characters_print_in_seconds(client, person):
     printed = await client.get(DIRECTIVES, headers={**person.headers, **PDF})
     assert printed.status_code == 200, printed.text
     assert time.monotonic() - started < 15
-    # Every note printed (read back without the invisible characters; the right-to-left override
-    # prints its own backwards).
-    text = re.sub("[\u200b-\u200f\u202a-\u202e\ufeff]", "", _text(printed.content))
-    assert text.count("fin") + text.count("nif") >= len(TREATMENTS), text
+    # Every note printed (read back without the invisible characters).
+    text = re.sub("[\u200b-\u200f\ufeff]", "", _text(printed.content))
+    assert text.count("fin") >= len(TREATMENTS), text
 
 
 def test_the_bidirectional_rules_without_recursion_are_fpdf2s(monkeypatch) -> None:

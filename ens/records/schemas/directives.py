@@ -73,7 +73,10 @@ class DirectivesWrite(Struct, kw_only=True):
     """Either the structured form (``situation`` and the wishes) or only ``pointer``, not both.
 
     The trusted person is copied in by the server as designated when the version is written, and
-    the author's identity comes from the identity provider: neither is sent."""
+    the author's identity comes from the identity provider: neither is sent. No text holds a
+    direction override, embedding or isolate control (U+202A to U+202E, U+2066 to U+2069), which
+    would print it in another order than written: 422 at the field. Right-to-left letters and the
+    marks U+200E and U+200F are accepted. The author is not one of the witnesses (422)."""
 
     situation: Literal["ill", "not_ill"] | None = None
     treatments: Treatments | None = None

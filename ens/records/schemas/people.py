@@ -29,6 +29,10 @@ from ens.records.schemas.values import (
 
 
 class TrustedPersonWrite(Struct, kw_only=True):
+    """Printed in the advance directives: no text holds a direction override, embedding or isolate
+    control (U+202A to U+202E, U+2066 to U+2069), 422 at the field; right-to-left letters and the
+    marks U+200E and U+200F are accepted."""
+
     given_name: Name
     family_name: Name
     relationship: Relationship | None = None

@@ -1,0 +1,42 @@
+"""What a person writes into the printed directives displays in the order it was written.
+
+The explicit direction controls, embeddings and overrides (U+202A to U+202E) and isolates (U+2066
+to U+2069), make text display in another order than it is stored: a note holding a right-to-left
+override printed "Ne pas réanimer" as "reminaér sap eN" in the directives a person signs (an
+outside audit). No one types them, and right-to-left text needs none: Arabic and Hebrew letters
+carry their own direction, and the marks U+200E and U+200F (which reorder nothing) stay accepted.
+They are refused (422 at each field holding one), never stripped: what is stored is what was sent.
+
+Checked on what a write sends, not by a pattern on the field types: those types (a witness, an
+address, an authorisation) also decode what was stored before this rule, which must stay readable.
+"""
+
+from __future__ import annotations
+
+import re
+
+import msgspec
+
+from ens.core.api import pointer_token
+from ens.core.errors import FieldError
+
+_CONTROL = re.compile("[\u202a-\u202e\u2066-\u2069]")
+_DETAIL = "holds a direction override, embedding or isolate control (U+202A to U+202E, U+2066 to U+2069)"
+
+
+def refuse_direction_controls(body: msgspec.Struct, *, errors: list[FieldError]) -> None:
+    """Add to ``errors`` the JSON Pointer of every text in ``body`` (its nested Structs and lists
+    too) that holds a direction control."""
+    _look_in(body, "", errors)
+
+
+def _look_in(value: object, pointer: str, errors: list[FieldError]) -> None:
+    if isinstance(value, str):
+        if _CONTROL.search(value):
+            errors.append(FieldError(pointer, _DETAIL))
+    elif isinstance(value, msgspec.Struct):
+        for field in msgspec.structs.fields(value):
+            _look_in(getattr(value, field.name), pointer + pointer_token(field.encode_name), errors)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _look_in(item, f"{pointer}/{index}", errors)

@@ -1,0 +1,71 @@
+"""The witnesses of directives the author cannot write attest that the document is the author's
+will (CSP R1111-17): the author is not one of them. An outside audit stored directives with the
+holder as her own first witness; her name is now refused there, compared as two witnesses' names
+are (case, accents, spacing), by the space's names and by those the identity provider gives."""
+
+from __future__ import annotations
+
+from ens.core import db
+from tests.helpers.records import DIRECTIVES, PROBLEM, TRUSTED_PERSON, pointers, structured, trusted
+
+
+async def test_the_holder_cannot_be_one_of_her_own_two_witnesses(client, make_person):
+    camille = await make_person(given_name="Camille", family_name="Martin")
+    headers = camille.headers
+    await client.put(TRUSTED_PERSON, json=trusted("Paul", "Martin"), headers=headers)
+    first = await client.put(DIRECTIVES, json=structured(), headers=headers)
+    assert first.status_code == 201, first.text
+    witnesses = [
+        {"givenName": "Camille", "familyName": "Martin", "quality": "x"},
+        {"givenName": "Paul", "familyName": "Martin", "quality": "y"},
+    ]
+    refused = await client.put(
+        DIRECTIVES,
+        json=structured(situation="ill", witnesses=witnesses),
+        headers={**headers, "If-Match": first.headers["etag"]},
+    )
+    assert refused.status_code == 422, refused.text
+    assert refused.headers["content-type"].startswith(PROBLEM)
+    assert pointers(refused) == ["/witnesses/0"]
+    assert (await client.get(DIRECTIVES, headers=headers)).json()["version"] == 1
+
+    # Written otherwise (case, accents, spaces), second in the list: the same person.
+    witnesses = [
+        {"givenName": "Paul", "familyName": "Martin", "quality": "y"},
+        {"givenName": " CAMÍLLE ", "familyName": "martin", "quality": "x"},
+    ]
+    refused = await client.put(
+        DIRECTIVES,
+        json=structured(situation="ill", witnesses=witnesses),
+        headers={**headers, "If-Match": first.headers["etag"]},
+    )
+    assert refused.status_code == 422, refused.text
+    assert pointers(refused) == ["/witnesses/1"]
+
+    # Another witness beside the trusted person: taken.
+    witnesses[1] = {"givenName": "Anne", "familyName": "Roux", "quality": "amie"}
+    taken = await client.put(
+        DIRECTIVES,
+        json=structured(situation="ill", witnesses=witnesses),
+        headers={**headers, "If-Match": first.headers["etag"]},
+    )
+    assert taken.status_code == 200, taken.text
+    assert [w["givenName"] for w in taken.json()["witnesses"]] == ["Paul", "Anne"]
+
+
+async def test_the_author_is_known_by_the_spaces_names_as_well_as_the_identitys(client, make_person):
+    person = await make_person(given_name="Camille", family_name="Martin")
+    # The space names its holder otherwise than the identity provider does (a married name).
+    await db.fetch(
+        "UPDATE spaces SET given_name = {}, family_name = {} WHERE id = {}", "Camille", "Durand", person.space_id
+    )
+    witnesses = [
+        {"givenName": "Anne", "familyName": "Roux", "quality": "amie"},
+        {"givenName": "Camille", "familyName": "Durand", "quality": "elle-même"},
+    ]
+    refused = await client.put(
+        DIRECTIVES, json=structured(situation="ill", witnesses=witnesses), headers=person.headers
+    )
+    assert refused.status_code == 422, refused.text
+    assert pointers(refused) == ["/witnesses/1"]
+    assert (await client.get(DIRECTIVES, headers=person.headers)).status_code == 404
