@@ -14,6 +14,7 @@ from ens.auth.clients import register_app
 from ens.auth.tokens import AccessTokens, new_session_token
 from ens.core.settings import Settings
 from tests.helpers.carers import court_measure
+from tests.helpers.pages import every_item
 from tests.helpers.people import Person
 from tests.helpers.professionals import authorise, sign_in_pro
 
@@ -43,18 +44,7 @@ async def test_every_listing_in_the_openapi_document_takes_limit_and_cursor(clie
 
 async def walk(client: httpx.AsyncClient, url: str, headers: dict[str, str], *, limit: int) -> list[Any]:
     """Every item of a listing, ``limit`` at a time; each page but the last is full."""
-    items: list[Any] = []
-    cursor = None
-    while True:
-        params: dict[str, Any] = {"limit": limit, **({"cursor": cursor} if cursor else {})}
-        answer = await client.get(url, params=params, headers=headers)
-        assert answer.status_code == 200, answer.text
-        page = answer.json()
-        items += page["items"]
-        cursor = page["nextCursor"]
-        if cursor is None:
-            return items
-        assert len(page["items"]) == limit
+    return await every_item(client, url, headers=headers, params={"limit": limit}, full_pages=limit)
 
 
 async def check_paging(client: httpx.AsyncClient, url: str, headers: dict[str, str], *, at_least: int) -> None:

@@ -5,6 +5,8 @@ are (case, accents, spacing), by the space's names and by those the identity pro
 
 from __future__ import annotations
 
+from typing import Any
+
 from ens.core import db
 from tests.helpers.records import DIRECTIVES, PROBLEM, TRUSTED_PERSON, pointers, structured, trusted
 
@@ -15,15 +17,19 @@ async def test_the_holder_cannot_be_one_of_her_own_two_witnesses(client, make_pe
     await client.put(TRUSTED_PERSON, json=trusted("Paul", "Martin"), headers=headers)
     first = await client.put(DIRECTIVES, json=structured(), headers=headers)
     assert first.status_code == 201, first.text
+
+    async def before(witnesses: list[dict[str, str]]) -> Any:
+        return await client.put(
+            DIRECTIVES,
+            json=structured(situation="ill", witnesses=witnesses),
+            headers={**headers, "If-Match": first.headers["etag"]},
+        )
+
     witnesses = [
         {"givenName": "Camille", "familyName": "Martin", "quality": "x"},
         {"givenName": "Paul", "familyName": "Martin", "quality": "y"},
     ]
-    refused = await client.put(
-        DIRECTIVES,
-        json=structured(situation="ill", witnesses=witnesses),
-        headers={**headers, "If-Match": first.headers["etag"]},
-    )
+    refused = await before(witnesses)
     assert refused.status_code == 422, refused.text
     assert refused.headers["content-type"].startswith(PROBLEM)
     assert pointers(refused) == ["/witnesses/0"]
@@ -34,21 +40,13 @@ async def test_the_holder_cannot_be_one_of_her_own_two_witnesses(client, make_pe
         {"givenName": "Paul", "familyName": "Martin", "quality": "y"},
         {"givenName": " CAMÍLLE ", "familyName": "martin", "quality": "x"},
     ]
-    refused = await client.put(
-        DIRECTIVES,
-        json=structured(situation="ill", witnesses=witnesses),
-        headers={**headers, "If-Match": first.headers["etag"]},
-    )
+    refused = await before(witnesses)
     assert refused.status_code == 422, refused.text
     assert pointers(refused) == ["/witnesses/1"]
 
     # Another witness beside the trusted person: taken.
     witnesses[1] = {"givenName": "Anne", "familyName": "Roux", "quality": "amie"}
-    taken = await client.put(
-        DIRECTIVES,
-        json=structured(situation="ill", witnesses=witnesses),
-        headers={**headers, "If-Match": first.headers["etag"]},
-    )
+    taken = await before(witnesses)
     assert taken.status_code == 200, taken.text
     assert [w["givenName"] for w in taken.json()["witnesses"]] == ["Paul", "Anne"]
 

@@ -14,23 +14,14 @@ import pytest
 
 from ens.core import db
 from ens.vaccination.catalogue import SHIPPED_VACCINES, CatalogueFileError, load_vaccines, vaccine_id
+from tests.helpers.pages import every_item
 from tests.helpers.server import ROOT, ens_command
 
 SHIPPED = json.loads(SHIPPED_VACCINES.read_text())["vaccines"]
 
 
 async def _search(client: Any, q: str | None = None, **params: Any) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = []
-    cursor = None
-    while True:
-        query = {**params, **({"q": q} if q is not None else {}), **({"cursor": cursor} if cursor else {})}
-        response = await client.get("/v1/vaccines", params=query)
-        assert response.status_code == 200, response.text
-        page = response.json()
-        items += page["items"]
-        cursor = page["nextCursor"]
-        if cursor is None:
-            return items
+    return await every_item(client, "/v1/vaccines", params={**params, **({"q": q} if q is not None else {})})
 
 
 async def test_the_migration_loaded_every_vaccine_of_the_shipped_list(client):

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qsl
 
 import pytest
 
+from tests.helpers.pages import every_item
 from tests.helpers.vitals import VITALS
 
 
@@ -22,16 +24,7 @@ def get_all(client: Any) -> Any:
     """Every measure of the caller's space, walking every page."""
 
     async def walk(who: Any, query: str = "", limit: int = 500) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
-        cursor = None
-        while True:
-            params = f"limit={limit}" + (f"&cursor={cursor}" if cursor else "") + (f"&{query}" if query else "")
-            response = await client.get(f"{VITALS}?{params}", headers=who.headers)
-            assert response.status_code == 200, response.text
-            body = response.json()
-            items += body["items"]
-            cursor = body["nextCursor"]
-            if cursor is None:
-                return items
+        params = {"limit": limit, **dict(parse_qsl(query, keep_blank_values=True))}
+        return await every_item(client, VITALS, headers=who.headers, params=params)
 
     return walk
