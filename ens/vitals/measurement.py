@@ -37,7 +37,7 @@ async def _measure_row(access: SpaceAccess, measurement_id: UUID, *, for_update:
     sql = measurements_sql(where="m.space_id = {} AND m.id = {}" + visible_to(access, alias="m")).replace(
         " AS body FROM",
         " AS body, m.type, m.writer, m.source_kind, m.source_name, m.hidden_from_representatives AS hidden,"
-        " m.shown_to_representatives AS shown FROM",
+        " m.shown_to_representatives AS shown, m.client_record_id, m.client_record_version FROM",
     )
     if for_update:
         sql += row_lock("UPDATE")
@@ -257,3 +257,18 @@ async def delete_measurement(access: SpaceAccess, measurement_id: UUID, *, if_ma
             bool(row["hidden"]),
             bool(row["shown"]),
         )
+        if row["client_record_id"] is not None:
+            # Sent again by its app at this version or a lower one, it is not brought back.
+            await fetch(
+                "INSERT INTO vital_deleted_records (id, space_id, writer, client_record_id, client_record_version, "
+                "deleted_at) VALUES ({}, {}, {}, {}, {}, {}) ON CONFLICT (space_id, writer, client_record_id) "
+                "DO UPDATE SET id = excluded.id, deleted_at = excluded.deleted_at, client_record_version = CASE "
+                "WHEN excluded.client_record_version > vital_deleted_records.client_record_version "
+                "THEN excluded.client_record_version ELSE vital_deleted_records.client_record_version END",
+                measurement_id,
+                access.space_id,
+                row["writer"],
+                row["client_record_id"],
+                int(row["client_record_version"]),
+                now,
+            )

@@ -75,6 +75,21 @@ class VitalTombstone(Table, tablename="vital_tombstones"):
     shown_to_representatives = Boolean(default=True)
 
 
+class VitalDeletedRecord(Table, tablename="vital_deleted_records"):
+    """A measure an app sent under a ``clientRecordId`` and someone deleted: the same record sent
+    again at the same or a lower version is ``unchanged`` (nothing stored), so an app's routine
+    re-sync does not bring back what the holder deleted; a higher version is a new measure. One row
+    per (space, writer, record), the deleted measure's id and the highest version deleted; kept as
+    long as the space (no data of the measure in it)."""
+
+    id = UUID(primary_key=True)
+    space_id = UUID()
+    writer = Varchar(length=200)
+    client_record_id = Varchar(length=128)
+    client_record_version = BigInt()
+    deleted_at = Timestamptz()
+
+
 class VitalFeedCounter(Table, tablename="vital_feed_counters"):
     """Per space: the last change number handed out (SQLite), and the newest feed position purged.
 

@@ -40,6 +40,7 @@ JUDGED = {
 }
 BOOKKEEPING = {
     "vital_feed_counters",
+    "vital_deleted_records",
     "vaccination_booklets",
     "directive_reviews",
     "document_keys",

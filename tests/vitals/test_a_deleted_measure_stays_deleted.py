@@ -1,0 +1,69 @@
+"""A measure someone deleted does not come back when its app sends it again as it was: a device
+app's routine re-sync re-sends its records (same clientRecordId, same version), and that undid the
+holder's deletion (an outside audit). The same or a lower version is ``unchanged`` and stores
+nothing; a higher version is the app's new reading, a new measure."""
+
+from __future__ import annotations
+
+from ens.core import db
+from tests.helpers.vitals import VITALS, weight
+
+
+async def test_a_resend_of_a_deleted_record_is_unchanged_and_a_higher_version_is_new(
+    client, person, make_app_token, post_vitals
+):
+    scale = await make_app_token(person, ["vitals.body_weight:write", "vitals.body_weight:read"])
+    first = await post_vitals(scale, [weight(70, clientRecordId="w-1", clientRecordVersion=3)])
+    assert first.status_code == 201, first.text
+    deleted_id = first.json()["items"][0]["id"]
+    assert (await client.delete(f"{VITALS}/{deleted_id}", headers=person.headers)).status_code == 204
+
+    for version in (3, 2):
+        again = await post_vitals(scale, [weight(70, clientRecordId="w-1", clientRecordVersion=version)])
+        assert again.status_code == 201, again.text
+        assert again.json()["items"] == [{"id": deleted_id, "result": "unchanged"}]
+    assert (await client.get(VITALS, headers=person.headers)).json()["items"] == []
+
+    newer = await post_vitals(scale, [weight(69.4, clientRecordId="w-1", clientRecordVersion=4)])
+    [item] = newer.json()["items"]
+    assert item["result"] == "created" and item["id"] != deleted_id
+    listed = (await client.get(VITALS, headers=person.headers)).json()["items"]
+    assert [(m["id"], m["value"]) for m in listed] == [(item["id"], 69.4)]
+
+    # Deleted again, by the app itself this time: version 4 is the one not to bring back.
+    assert (await client.delete(f"{VITALS}/{item['id']}", headers=scale.headers)).status_code == 204
+    again = await post_vitals(scale, [weight(69.4, clientRecordId="w-1", clientRecordVersion=4)])
+    assert again.json()["items"] == [{"id": item["id"], "result": "unchanged"}]
+    rows = await db.fetch(
+        "SELECT client_record_version FROM vital_deleted_records WHERE space_id = {}", person.space_id
+    )
+    assert [row["client_record_version"] for row in rows] == [4]
+
+
+async def test_another_apps_record_of_the_same_id_and_a_measure_typed_by_hand_are_untouched(
+    client, person, make_app_token, post_vitals
+):
+    scale = await make_app_token(person, ["vitals.body_weight:write"])
+    other = await make_app_token(person, ["vitals.body_weight:write"])
+    sent = await post_vitals(scale, [weight(70, clientRecordId="w-1")])
+    assert (await client.delete(f"{VITALS}/{sent.json()['items'][0]['id']}", headers=person.headers)).status_code == 204
+    theirs = await post_vitals(other, [weight(71, clientRecordId="w-1")])
+    assert theirs.json()["items"][0]["result"] == "created"
+    typed = await post_vitals(person, [weight(72)])
+    assert (
+        await client.delete(f"{VITALS}/{typed.json()['items'][0]['id']}", headers=person.headers)
+    ).status_code == 204
+    assert (await post_vitals(person, [weight(72)])).json()["items"][0]["result"] == "created"
+    values = sorted(m["value"] for m in (await client.get(VITALS, headers=person.headers)).json()["items"])
+    assert values == [71, 72]
+
+
+async def test_the_deleted_records_go_with_an_erased_space(client, person, make_app_token, post_vitals):
+    scale = await make_app_token(person, ["vitals.body_weight:write"])
+    sent = await post_vitals(scale, [weight(70, clientRecordId="w-1")])
+    assert (await client.delete(f"{VITALS}/{sent.json()['items'][0]['id']}", headers=person.headers)).status_code == 204
+    kept = "SELECT id FROM vital_deleted_records WHERE space_id = {}"
+    assert len(await db.fetch(kept, person.space_id)) == 1
+    erased = await client.delete("/v1/spaces/me", params={"erase": "true"}, headers=person.headers)
+    assert erased.status_code == 204, erased.text
+    assert await db.fetch(kept, person.space_id) == []
