@@ -41,8 +41,10 @@ from ens.core.local_time import EARLIEST_YEAR, LATEST_YEAR, local_midnight, zone
 from ens.core.strict_json import JSON
 from ens.spaces.door import SpaceAccess
 from ens.vitals.fhir import (
+    DEVICE_ELEMENTS,
     PROFILES,
     ObservationRefused,
+    check_elements,
     device_id,
     device_of,
     fhirpath_of,
@@ -227,6 +229,15 @@ async def take_transaction(access: SpaceAccess, body: bytes, *, if_none_exist: s
                 )
             ],
         )
+    if device is not None:
+        device_errors: list[FieldError] = []
+        check_elements(device, DEVICE_ELEMENTS, device_errors)
+        if device_errors:
+            where = f"Bundle.entry[{devices[0][0]}].resource"
+            raise Invalid(
+                "The Device is not one FHIR R4 shapes.",
+                [FieldError(where + e.pointer.removeprefix("Device"), e.detail) for e in device_errors],
+            )
     try:
         item = measurement_of(observation, device=device, zone=zone_of(access.space.timezone))
     except ObservationRefused as exc:

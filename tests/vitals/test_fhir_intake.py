@@ -676,3 +676,33 @@ async def test_a_device_no_observation_names_or_given_twice_is_refused(client, p
     devices = [e["resource"]["id"] for e in exported["entry"] if e["resource"]["resourceType"] == "Device"]
     assert devices == [device_entry["response"]["location"].removeprefix("Device/")]
     assert measure_id in str(exported)
+
+
+async def test_an_element_fhir_does_not_define_or_a_modifier_extension_is_refused(client, person, make_app_token):
+    """As an unknown field on /v1: a name that is no FHIR R4 element is 422, not dropped unread; a
+    modifierExtension changes what the Observation means, so one ENS cannot read is refused too."""
+    app = await make_app_token(person, ["vitals.body_weight:write"])
+    cases = [
+        (body_weight(foo=1), "Bundle.entry[1].resource.foo"),
+        (body_weight(valueQuantityy={"value": 70}), "Bundle.entry[1].resource.valueQuantityy"),
+        (
+            body_weight(modifierExtension=[{"url": "https://example.org/not-really", "valueBoolean": True}]),
+            "Bundle.entry[1].resource.modifierExtension",
+        ),
+    ]
+    for observation, where in cases:
+        body = outcome(await client.post("/fhir", json=transaction(observation), headers=app.headers), 422)
+        assert [issue["expression"] for issue in body["issue"]] == [[where]], body
+    bundle = transaction(body_weight())
+    bundle["entry"][0]["resource"]["colour"] = "blue"
+    body = outcome(await client.post("/fhir", json=bundle, headers=app.headers), 422)
+    assert body["issue"][0]["expression"] == ["Bundle.entry[0].resource.colour"]
+    assert (await client.get(VITALS, headers=person.headers)).json()["items"] == []
+    # FHIR's own: a primitive's extension (_effectiveDateTime), every element R4 gives an Observation.
+    taken = body_weight(
+        _effectiveDateTime={"extension": [{"url": "https://example.org/clock", "valueString": "device"}]},
+        interpretation=[{"text": "normal"}],
+        issued=at(29),
+    )
+    answer = await client.post("/fhir", json=transaction(taken), headers=app.headers)
+    assert answer.status_code == 200, answer.text

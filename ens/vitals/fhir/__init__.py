@@ -25,9 +25,11 @@ from __future__ import annotations
 from ens.vitals.fhir.codes import IG_BASE, ORIGINAL_SOURCE_TAG, PROFILES, SOURCE_TAG, UNSUPPORTED_PROFILES
 from ens.vitals.fhir.export import EXPORT_BATCH, count_measurements, observations
 from ens.vitals.fhir.from_fhir import (
+    DEVICE_ELEMENTS,
     DEVICE_FHIRPATHS,
     FHIRPATH_OF_FIELD,
     ObservationRefused,
+    check_elements,
     device_item,
     fhirpath_of,
     measurement_of,
@@ -45,6 +47,7 @@ from ens.vitals.fhir.to_fhir import (
 )
 
 __all__ = [
+    "DEVICE_ELEMENTS",
     "DEVICE_FHIRPATHS",
     "EXPORT_BATCH",
     "FHIRPATH_OF_FIELD",
@@ -56,6 +59,7 @@ __all__ = [
     "Device",
     "Observation",
     "ObservationRefused",
+    "check_elements",
     "count_measurements",
     "device_id",
     "device_item",

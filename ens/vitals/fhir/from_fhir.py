@@ -301,6 +301,38 @@ def _check_status(status: Any, errors: list[FieldError]) -> None:
     errors.append(FieldError("Observation.status", detail))
 
 
+# The elements of FHIR R4's Observation and Device (the resources /fhir and the space import read):
+# any other name is no FHIR, refused rather than dropped unread, as an unknown field is on /v1.
+_DOMAIN_RESOURCE = frozenset(
+    "resourceType id meta implicitRules language text contained extension modifierExtension".split()
+)
+OBSERVATION_ELEMENTS = _DOMAIN_RESOURCE | frozenset(
+    """identifier basedOn partOf status category code subject focus encounter effectiveDateTime effectivePeriod
+    effectiveTiming effectiveInstant issued performer valueQuantity valueCodeableConcept valueString valueBoolean
+    valueInteger valueRange valueRatio valueSampledData valueTime valueDateTime valuePeriod dataAbsentReason
+    interpretation note bodySite method specimen device referenceRange hasMember derivedFrom component""".split()
+)
+DEVICE_ELEMENTS = _DOMAIN_RESOURCE | frozenset(
+    """identifier definition udiCarrier status statusReason distinctIdentifier manufacturer manufactureDate
+    expirationDate lotNumber serialNumber deviceName modelNumber partNumber type specialization version property
+    patient owner contact location url note safety parent""".split()
+)
+
+
+def check_elements(resource: Mapping[str, Any], known: frozenset[str], errors: list[FieldError]) -> None:
+    """422 for an element FHIR R4 does not define on the resource (a primitive's ``_element``
+    sibling is FHIR's), and for a ``modifierExtension``: one changes what the resource means, and
+    FHIR has a system that does not understand it refuse the resource rather than misread it."""
+    kind = str(resource.get("resourceType"))
+    for name in resource:
+        if name not in known and not (name.startswith("_") and name[1:] in known):
+            errors.append(FieldError(f"{kind}.{name}", f"{name[:40]!r} is no element of a FHIR R4 {kind}"))
+    if resource.get("modifierExtension"):
+        errors.append(
+            FieldError(f"{kind}.modifierExtension", "a modifier extension ENS does not understand: not taken")
+        )
+
+
 def measurement_of(
     resource: Mapping[str, Any],
     *,
@@ -314,6 +346,7 @@ def measurement_of(
     the space's time zone, places a day's step count given as a date."""
     vital = BY_CODE[type_of(resource)]
     errors: list[FieldError] = []
+    check_elements(resource, OBSERVATION_ELEMENTS, errors)
     _check_status(resource.get("status"), errors)
     item: dict[str, Any] = {"type": vital.code}
     if vital.code == BLOOD_PRESSURE:
