@@ -384,18 +384,14 @@ _PLACES_AND_STORED = (
     + """,
        NULL::uuid AS id, NULL::varchar AS client_record_id, NULL::bigint AS client_record_version,
        NULL::timestamptz AS created_at, NULL::boolean AS hidden_from_representatives, NULL::varchar AS type,
-       NULL::varchar AS writer, NULL::boolean AS deleted
+       NULL::varchar AS writer
 UNION ALL
 SELECT NULL, NULL, m.id, m.client_record_id, m.client_record_version, m.created_at, m.hidden_from_representatives,
-       m.type, m.writer, FALSE
+       m.type, m.writer
 FROM unnest({}::varchar[]) AS k(key), LATERAL (
     SELECT id, client_record_id, client_record_version, created_at, hidden_from_representatives, type, writer
     FROM vital_measurements WHERE space_id = {} AND writer IN (WRITERS) AND client_record_id = k.key
     FOR UPDATE) AS m
-UNION ALL
-SELECT NULL, NULL, d.id, d.client_record_id, d.client_record_version, NULL, NULL, NULL, d.writer, TRUE
-FROM vital_deleted_records d
-WHERE d.space_id = {} AND d.writer IN (WRITERS) AND d.client_record_id = ANY({}::varchar[])
 """
 )
 
@@ -424,22 +420,29 @@ Found = tuple[FeedNumbers, dict[tuple[str, str], _Stored], dict[tuple[str, str],
 
 async def _places_and_stored(space_id: UUID, writer_keys: list[str], keys: list[str], count: int) -> Found:
     """The batch's places in the feed, what this writer already stored under these
-    ``clientRecordId``s (unique index), and which of them were deleted, by (writer key,
+    ``clientRecordId``s (unique index), and which of the others were deleted, by (writer key,
     clientRecordId), inside the batch's transaction. Hidden rows too: the caller decides what they
     are to it (:func:`_resolve`)."""
+    numbers, stored = await _places_and_live(space_id, writer_keys, keys, count)
+    missing = [key for key in keys if not any((writer, key) in stored for writer in writer_keys)]
+    return numbers, stored, await _deleted_records(space_id, writer_keys, missing)
+
+
+async def _places_and_live(
+    space_id: UUID, writer_keys: list[str], keys: list[str], count: int
+) -> tuple[FeedNumbers, dict[tuple[str, str], _Stored]]:
     if is_postgres(current()):
         # The writer keys written out, one placeholder each (one key is then `writer = $n`): written
         # `writer = ANY($n::varchar[])`, the batch cost PostgreSQL five times the CPU a measure (make
         # bench: 152 against 30 us over 4 spaces, 519 against 26 into one). EXPLAIN ANALYZE of the
         # lookup, custom or generic plan, on 3,000 records did not show why.
         sql = _PLACES_AND_STORED.replace("WRITERS", ", ".join(["{}"] * len(writer_keys)))
-        rows = await fetch(sql, sorted(keys), space_id, *writer_keys, space_id, *writer_keys, sorted(keys))
+        rows = await fetch(sql, sorted(keys), space_id, *writer_keys)
         places = next(row for row in rows if row["xid"] is not None)
-        stored = {(row["writer"], row["client_record_id"]): _stored(row) for row in rows if row["deleted"] is False}
-        return numbers_from(places, count), stored, {_record(row): _deleted(row) for row in rows if row["deleted"]}
+        stored = {(row["writer"], row["client_record_id"]): _stored(row) for row in rows if row["xid"] is None}
+        return numbers_from(places, count), stored
     numbers = await take_feed_numbers(space_id, count)
     found: dict[tuple[str, str], _Stored] = {}
-    deleted: dict[tuple[str, str], _Deleted] = {}
     writers = ", ".join(["{}"] * len(writer_keys))
     for start in range(0, len(keys), _KEYS_PER_STATEMENT):
         part = keys[start : start + _KEYS_PER_STATEMENT]
@@ -453,15 +456,32 @@ async def _places_and_stored(space_id: UUID, writer_keys: list[str], keys: list[
             *part,
         )
         found.update(((row["writer"], row["client_record_id"]), _stored(row)) for row in rows)
-        rows = await fetch(
-            "SELECT id, writer, client_record_id, client_record_version FROM vital_deleted_records "
-            f"WHERE space_id = {{}} AND writer IN ({writers}) AND client_record_id IN ({in_part})",
-            space_id,
-            *writer_keys,
-            *part,
-        )
+    return numbers, found
+
+
+async def _deleted_records(space_id: UUID, writer_keys: list[str], keys: list[str]) -> dict[tuple[str, str], _Deleted]:
+    """Which of ``keys`` (records this writer has no measure under) someone deleted. A statement
+    of its own, after the one that locked the live records: on PostgreSQL (read committed) it sees
+    a deletion that committed while that one waited on the deleted measure's lock, which the
+    first statement's snapshot did not (the re-sync would have brought the measure back)."""
+    deleted: dict[tuple[str, str], _Deleted] = {}
+    if not keys:
+        return deleted
+    sql = (
+        "SELECT id, writer, client_record_id, client_record_version FROM vital_deleted_records "
+        f"WHERE space_id = {{}} AND writer IN ({', '.join(['{}'] * len(writer_keys))}) AND client_record_id "
+    )
+    # PostgreSQL: one statement text whatever the number of keys (prepared once per connection).
+    postgres = is_postgres(current())
+    step = len(keys) if postgres else _KEYS_PER_STATEMENT
+    for start in range(0, len(keys), step):
+        part = keys[start : start + step]
+        if postgres:
+            rows = await fetch(sql + "= ANY({}::varchar[])", space_id, *writer_keys, part)
+        else:
+            rows = await fetch(sql + f"IN ({', '.join(['{}'] * len(part))})", space_id, *writer_keys, *part)
         deleted.update((_record(row), _deleted(row)) for row in rows)
-    return numbers, found, deleted
+    return deleted
 
 
 def _record(row: Row) -> tuple[str, str]:

@@ -257,8 +257,10 @@ async def delete_measurement(access: SpaceAccess, measurement_id: UUID, *, if_ma
             bool(row["hidden"]),
             bool(row["shown"]),
         )
-        if row["client_record_id"] is not None:
-            # Sent again by its app at this version or a lower one, it is not brought back.
+        if row["client_record_id"] is not None and str(row["writer"]).startswith("app:"):
+            # Sent again by its app at this version or a lower one (a re-sync), it is not brought
+            # back. A person's own key (a day's step count typed by hand) is no app's: typed again, it
+            # is a new measure.
             await fetch(
                 "INSERT INTO vital_deleted_records (id, space_id, writer, client_record_id, client_record_version, "
                 "deleted_at) VALUES ({}, {}, {}, {}, {}, {}) ON CONFLICT (space_id, writer, client_record_id) "

@@ -5,8 +5,14 @@ nothing; a higher version is the app's new reading, a new measure."""
 
 from __future__ import annotations
 
+import os
+import uuid
+
+import pytest
+
 from ens.core import db
-from tests.helpers.vitals import VITALS, weight
+from tests.helpers.concurrency import open_transaction, second_while_first_is_open
+from tests.helpers.vitals import VITALS, at, weight
 
 
 async def test_a_resend_of_a_deleted_record_is_unchanged_and_a_higher_version_is_new(
@@ -67,3 +73,52 @@ async def test_the_deleted_records_go_with_an_erased_space(client, person, make_
     erased = await client.delete("/v1/spaces/me", params={"erase": "true"}, headers=person.headers)
     assert erased.status_code == 204, erased.text
     assert await db.fetch(kept, person.space_id) == []
+
+
+async def test_a_day_count_typed_by_hand_and_deleted_may_be_typed_again(client, person, post_vitals):
+    """A step count typed without a clientRecordId is kept under its day's key: that key is the
+    person's own, no app's re-sync, so typing the day again after deleting it is a new measure."""
+    steps = {"type": "steps_per_day", "value": 8000, "unit": "/d", "effectiveAt": at(60)}
+    typed = await post_vitals(person, [steps])
+    assert typed.json()["items"][0]["result"] == "created", typed.text
+    assert (
+        await client.delete(f"{VITALS}/{typed.json()['items'][0]['id']}", headers=person.headers)
+    ).status_code == 204
+    again = await post_vitals(person, [{**steps, "value": 6500}])
+    assert again.json()["items"][0]["result"] == "created", again.text
+    assert [m["value"] for m in (await client.get(VITALS, headers=person.headers)).json()["items"]] == [6500]
+
+
+@pytest.mark.skipif(
+    not os.environ.get("ENS_DATABASE_URL", "").startswith("postgres"), reason="SQLite serialises its writers"
+)
+async def test_a_resync_waiting_on_the_deletion_of_its_record_does_not_bring_it_back(
+    client, person, make_app_token, post_vitals, settings
+):
+    """PostgreSQL: the re-sync waits on the lock of the measure being deleted; once the deletion
+    commits, the batch finds the deleted record, not a free key."""
+    scale = await make_app_token(person, ["vitals.body_weight:write"])
+    sent = await post_vitals(scale, [weight(70, clientRecordId="w-1")])
+    measure = uuid.UUID(sent.json()["items"][0]["id"])
+    async with open_transaction(settings) as deleting:
+        row = await deleting.fetchrow(
+            "SELECT writer, client_record_version FROM vital_measurements WHERE space_id = $1 AND id = $2 FOR UPDATE",
+            person.space_id,
+            measure,
+        )
+        await deleting.execute(
+            "DELETE FROM vital_measurements WHERE space_id = $1 AND id = $2", person.space_id, measure
+        )
+        await deleting.execute(
+            "INSERT INTO vital_deleted_records (id, space_id, writer, client_record_id, client_record_version, "
+            "deleted_at) VALUES ($1, $2, $3, 'w-1', $4, now())",
+            measure,
+            person.space_id,
+            row["writer"],
+            row["client_record_version"],
+        )
+        resync, waiting = await second_while_first_is_open(post_vitals(scale, [weight(70, clientRecordId="w-1")]))
+        assert waiting
+    answer = await resync
+    assert answer.json()["items"] == [{"id": str(measure), "result": "unchanged"}], answer.text
+    assert (await client.get(VITALS, headers=person.headers)).json()["items"] == []
