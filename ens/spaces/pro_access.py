@@ -266,16 +266,20 @@ async def open_emergency_access(
 
 async def record_emergency_replay(request: Request[Caller, Any, Any], stored: Row) -> None:
     """A retry of an emergency access under the same Idempotency-Key, answered with the first
-    answer, is a request naming the space too: it leaves its row in the space's history (a first
-    answer that was a refusal names no space, nor does its replay)."""
+    answer (the access, or a refusal: 403, 409), is a request naming the space too: it leaves its
+    row in the space's history (a first answer of 404 names no space, nor does its replay)."""
     if stored["space_id"] is None:
         return
     row = await fetch_one(_EMERGENCY_CHECK, clock.now(), request.user.account_id, as_uuid(stored["space_id"]))
     if row is None:
         return
-    opened = msgspec.json.decode(bytes(stored["body"]), type=EmergencyAccessRead)
-    reason = await fetch_one(
-        "SELECT reason FROM emergency_accesses WHERE space_id = {} AND id = {}", opened.space, opened.id
+    opened = msgspec.json.decode(bytes(stored["body"]), type=EmergencyAccessRead) if stored["status"] == 201 else None
+    reason = (
+        await fetch_one(
+            "SELECT reason FROM emergency_accesses WHERE space_id = {} AND id = {}", opened.space, opened.id
+        )
+        if opened is not None
+        else None
     )
     pending = _history_row(
         space_ref(row),
@@ -287,7 +291,7 @@ async def record_emergency_replay(request: Request[Caller, Any, Any], stored: Ro
         request_id=request_id_of(request.scope),
         now=clock.now(),
     )
-    pending.resource_id = str(opened.id)
+    pending.resource_id = str(opened.id) if opened is not None else None
     await record_access(pending, int(stored["status"]))
 
 

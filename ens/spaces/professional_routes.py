@@ -13,6 +13,7 @@ from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from ens.core.api import CursorParam, Cursors, IfMatch, LimitParam, Page, page_of
+from ens.core.errors import Conflict, Forbidden
 from ens.core.idempotency import REPLAY_RECORDER_KEY, SPACE_STATE_KEY
 from ens.core.mail import Mailer
 from ens.core.settings import Settings
@@ -256,13 +257,19 @@ class ProController(Controller):
         settings: NamedDependency[Settings],
         data: JSONBody[EmergencyAccessCreate],
     ) -> EmergencyAccessRead:
-        opened = await pro_access.open_emergency_access(
-            request.user.account_id,
-            data,
-            mailer=Mailer(settings),
-            client_id=request.user.client_id,
-            request_id=request_id_of(request.scope),
-        )
-        # The answer names the space: one kept for an Idempotency-Key goes when the space is erased.
+        # The answer names the space, a refusal too (403, 409: the space exists and the refusal is in
+        # its history; a 404 names none): one kept for an Idempotency-Key goes when the space is
+        # erased, and its replay is recorded there (pro_access.record_emergency_replay).
+        try:
+            opened = await pro_access.open_emergency_access(
+                request.user.account_id,
+                data,
+                mailer=Mailer(settings),
+                client_id=request.user.client_id,
+                request_id=request_id_of(request.scope),
+            )
+        except (Forbidden, Conflict):
+            request.scope.setdefault("state", {})[SPACE_STATE_KEY] = data.space
+            raise
         request.scope.setdefault("state", {})[SPACE_STATE_KEY] = opened.space
         return opened

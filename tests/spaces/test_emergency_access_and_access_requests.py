@@ -7,6 +7,7 @@ refuses."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 from datetime import date
 
 import httpx
@@ -107,6 +108,34 @@ async def test_a_retried_emergency_access_is_replayed_recorded_and_erased_with_t
     erased = await client.delete("/v1/spaces/me", params={"erase": "true"}, headers=holder.headers)
     assert erased.status_code == 204, erased.text
     assert await db.fetch(kept, holder.space_id) == []
+
+
+async def test_a_retried_refusal_is_recorded_too_and_a_retried_404_names_no_space(
+    client: httpx.AsyncClient, settings: Settings, make_person: MakePerson
+) -> None:
+    holder = await make_person()
+    nurse = await sign_in_pro(settings, NURSE)
+    forbid = await client.put(
+        f"/v1/spaces/{holder.space_id}/emergency-access", json={"allowed": False}, headers=holder.headers
+    )
+    assert forbid.status_code == 200, forbid.text
+    headers = {**nurse.headers, "Idempotency-Key": f"refus-{holder.space_id}"}
+    body = {"space": str(holder.space_id), "reason": REASON}
+    first = await client.post("/v1/pro/emergency-access", json=body, headers=headers)
+    again = await client.post("/v1/pro/emergency-access", json=body, headers=headers)
+    assert first.status_code == again.status_code == 403, again.text
+    assert again.headers["idempotent-replayed"] == "true"
+    history = f"/v1/spaces/{holder.space_id}/access-history?actor=professionals"
+    rows = (await client.get(history, headers=holder.headers)).json()["items"]
+    refused = [row for row in rows if row["action"] == "POST /v1/pro/emergency-access"]
+    assert [(row["outcome"], row["resourceId"]) for row in refused] == 2 * [(403, None)]
+    kept = "SELECT space_id FROM idempotency_keys WHERE space_id = {}"
+    assert len(await db.fetch(kept, holder.space_id)) == 1
+    # A space that does not exist: the answer names none, nor does its replay.
+    nowhere = {"space": str(uuid.uuid4()), "reason": REASON}
+    other_key = {**nurse.headers, "Idempotency-Key": f"nulle-part-{holder.space_id}"}
+    for _ in range(2):
+        assert (await client.post("/v1/pro/emergency-access", json=nowhere, headers=other_key)).status_code == 404
 
 
 async def test_for_a_minor_the_parents_are_emailed(
