@@ -11,9 +11,11 @@ parent's recall); a ``validated`` one comes from the professional (``primarySour
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
+from ens.core.api import VISIBLE
 from ens.core.fhir import (
     FHIR_JSON,
     Annotation,
@@ -171,4 +173,10 @@ def vaccination_of(resource: Mapping[str, Any]) -> dict[str, Any]:
     else:
         entry["vaccineName"] = concept.get("text")
         entry["diseases"] = diseases
-    return {key: value for key, value in entry.items() if value is not None}
+    # A text with nothing visible is none (an entry stored before the booklet refused blank texts
+    # comes back from its export as the booklet now takes it).
+    return {
+        key: value
+        for key, value in entry.items()
+        if value is not None and not (isinstance(value, str) and re.search(VISIBLE, value) is None)
+    }

@@ -309,3 +309,38 @@ async def test_a_refused_entry_is_told_in_the_bundles_terms(client, person, make
         errors = answer.json()["errors"]
         assert [e["pointer"] for e in errors] == [f"/entry/{index}/resource"], kind
         assert errors[0]["detail"].startswith(f"{path}: "), errors
+
+
+async def test_a_booklet_entry_stored_with_blank_texts_before_they_were_refused_moves_with_its_space(
+    client, person, make_person
+):
+    """The booklet once took a lot number or a place of only spaces; such an entry is exported as it
+    is, and the import reads a text with nothing visible as none, as the booklet now takes it."""
+    from ens.core import db
+
+    created = await client.post(
+        "/v1/spaces/me/vaccinations",
+        json={"vaccineName": "Revaxis", "date": "2021-06-15", "lotNumber": "X1"},
+        headers=person.headers,
+    )
+    assert created.status_code == 201, created.text
+    await db.fetch(
+        "UPDATE vaccinations SET lot_number = {}, location = {}, administered_by = {} WHERE space_id = {}",
+        "  ",
+        "\u200b",
+        " \t",
+        person.space_id,
+    )
+    exported = (await client.get(EXPORT, headers=person.headers)).json()
+    newcomer = await make_person("Camille")
+    answer = await client.post(
+        IMPORT, content=json.dumps(exported).encode(), headers={**newcomer.headers, "Content-Type": FHIR}
+    )
+    assert answer.status_code == 201, answer.text
+    [entry] = (await client.get("/v1/spaces/me/vaccinations", headers=newcomer.headers)).json()["items"]
+    assert (entry["vaccineName"], entry["lotNumber"], entry["location"], entry["administeredBy"]) == (
+        "Revaxis",
+        None,
+        None,
+        None,
+    )
