@@ -122,6 +122,12 @@ def representatives_key(client_id: str, account_id: UUID) -> str:
     return f"app:{client_id}:rep:{account_id}"
 
 
+def keeps_deleted_records(writer: str) -> bool:
+    """Whether a deleted measure of this ``writer`` is kept from coming back (``vital_deleted_records``):
+    an app's, which its re-syncs send again; not a person's own key (a day's count typed by hand)."""
+    return writer.startswith("app:")
+
+
 def sent_by_app(writer: str, client_id: str) -> bool:
     """Whether a measure's ``writer`` is this app's (whoever connected it): ``app:<client id>``
     or a representative's key of it (:func:`representatives_key`)."""
@@ -465,8 +471,9 @@ async def _deleted_records(space_id: UUID, writer_keys: list[str], keys: list[st
     a deletion that committed while that one waited on the deleted measure's lock, which the
     first statement's snapshot did not (the re-sync would have brought the measure back)."""
     deleted: dict[tuple[str, str], _Deleted] = {}
-    if not keys:
-        return deleted
+    writer_keys = [key for key in writer_keys if keeps_deleted_records(key)]
+    if not keys or not writer_keys:
+        return deleted  # nothing of this writer is kept: no statement
     sql = (
         "SELECT id, writer, client_record_id, client_record_version FROM vital_deleted_records "
         f"WHERE space_id = {{}} AND writer IN ({', '.join(['{}'] * len(writer_keys))}) AND client_record_id "

@@ -17,7 +17,7 @@ from ens.spaces.door import SpaceAccess, visible_to
 from ens.spaces.rights import Action
 from ens.vitals.catalogue import BLOOD_PRESSURE, BY_CODE, STEPS_PER_DAY
 from ens.vitals.feed import take_feed_numbers
-from ens.vitals.ingest import sent_by_app
+from ens.vitals.ingest import keeps_deleted_records, sent_by_app
 from ens.vitals.reads import measurements_sql, raw
 from ens.vitals.representation import measurement_body
 from ens.vitals.rules import check_context, check_time, check_values, float_or_none
@@ -257,10 +257,8 @@ async def delete_measurement(access: SpaceAccess, measurement_id: UUID, *, if_ma
             bool(row["hidden"]),
             bool(row["shown"]),
         )
-        if row["client_record_id"] is not None and str(row["writer"]).startswith("app:"):
-            # Sent again by its app at this version or a lower one (a re-sync), it is not brought
-            # back. A person's own key (a day's step count typed by hand) is no app's: typed again, it
-            # is a new measure.
+        if row["client_record_id"] is not None and keeps_deleted_records(str(row["writer"])):
+            # Sent again by its app at this version or a lower one (a re-sync), it is not brought back.
             await fetch(
                 "INSERT INTO vital_deleted_records (id, space_id, writer, client_record_id, client_record_version, "
                 "deleted_at) VALUES ({}, {}, {}, {}, {}, {}) ON CONFLICT (space_id, writer, client_record_id) "
