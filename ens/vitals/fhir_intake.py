@@ -36,7 +36,16 @@ import msgspec
 from ens.core import clock
 from ens.core.api import Cursors
 from ens.core.errors import BadRequest, FieldError, Forbidden, Invalid, NotSupported
-from ens.core.fhir import FHIR_JSON, Element, Resource, encode, full_url, is_restricted
+from ens.core.fhir import (
+    FHIR_JSON,
+    Element,
+    OperationOutcome,
+    OperationOutcomeIssue,
+    Resource,
+    encode,
+    full_url,
+    is_restricted,
+)
 from ens.core.local_time import EARLIEST_YEAR, LATEST_YEAR, local_midnight, zone_of
 from ens.core.strict_json import JSON
 from ens.spaces.door import SpaceAccess
@@ -52,7 +61,7 @@ from ens.vitals.fhir import (
     observation_of,
     type_of,
 )
-from ens.vitals.ingest import MayNotHide, record_measurements
+from ens.vitals.ingest import MayNotHide, record_measurements, was_deleted
 from ens.vitals.reads import list_measurements, readable_types
 from ens.vitals.schemas import MeasurementRead
 
@@ -62,6 +71,7 @@ __all__ = ["FHIR_JSON", "capability_statement", "search_observations", "take_tra
 class EntryResponse(Element, kw_only=True):
     status: str
     location: str | None = None
+    outcome: OperationOutcome | None = None
 
 
 class ResponseEntry(Element, kw_only=True):
@@ -73,6 +83,21 @@ class TransactionResponse(Resource, tag="Bundle", kw_only=True):
     type: str
     timestamp: str
     entry: list[ResponseEntry]
+
+
+# What an entry answering a record deleted since it was first sent says (FHIR issue type "deleted").
+_DELETED_OUTCOME = OperationOutcome(
+    id="deleted-record",
+    issue=[
+        OperationOutcomeIssue(
+            severity="information",
+            code="deleted",
+            diagnostics="This measure was deleted from the space since it was first sent; sent again, it stays "
+            "deleted and nothing is stored. Send it with a higher meta.versionId and without a conditional "
+            "create to record it anew.",
+        )
+    ],
+)
 
 
 def _entries(bundle: Any) -> list[Any]:
@@ -272,6 +297,9 @@ async def take_transaction(access: SpaceAccess, body: bytes, *, if_none_exist: s
     except Forbidden as exc:
         raise Forbidden(f"Consent not given: {exc.detail}") from None
     stored = result.items[0]
+    # A record someone deleted, sent again, stays deleted: the entry says so, since the location
+    # it names reads nothing.
+    deleted = stored.result == "unchanged" and await was_deleted(access.space_id, stored.id)
     answered: list[ResponseEntry] = []
     for position, _ in enumerate(entries):
         if position == index:
@@ -279,7 +307,11 @@ async def take_transaction(access: SpaceAccess, body: bytes, *, if_none_exist: s
             answered.append(
                 ResponseEntry(
                     full_url=full_url(stored.id),
-                    response=EntryResponse(status=status, location=f"Observation/{stored.id}"),
+                    response=EntryResponse(
+                        status=status,
+                        location=f"Observation/{stored.id}",
+                        outcome=_DELETED_OUTCOME if deleted else None,
+                    ),
                 )
             )
         else:

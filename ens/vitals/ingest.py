@@ -732,6 +732,15 @@ async def _store(
     return BatchResult(items=items)
 
 
+async def was_deleted(space_id: UUID, measurement_id: UUID) -> bool:
+    """Whether ``measurement_id`` is a deleted record of the space's that its app may not bring back
+    (``vital_deleted_records``): what an ``unchanged`` answer names when the measure is gone."""
+    found = await fetch_one(
+        "SELECT 1 AS deleted FROM vital_deleted_records WHERE space_id = {} AND id = {}", space_id, measurement_id
+    )
+    return found is not None
+
+
 def _deleted_record(writer: Writer, p: _Prepared, deleted: dict[tuple[str, str], _Deleted]) -> _Deleted | None:
     """The deletion of the record ``p`` sends again, under one of the writer's keys, if any."""
     if p.record_key is None:

@@ -21,6 +21,7 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 
 from ens.core import db
@@ -261,3 +262,33 @@ async def test_two_posts_at_once_under_one_idempotency_key_store_one_measure(
     else:
         outcome(next(answer for answer in answers if answer.status_code == 409), 409)
     assert await stored(person.space_id) == 1
+
+
+async def test_a_measure_deleted_since_it_was_sent_stays_deleted_and_the_entry_says_so(
+    client: httpx.AsyncClient, person: Person, make_app_token: MakeAppToken
+) -> None:
+    """The holder deleted the measure; the app's retry (conditional create, or its identifier at
+    the same version) stores nothing, and its entry's outcome says why the location reads nothing
+    (an outside audit found a bare 200 OK naming the deleted Observation)."""
+    app = await make_app_token(person, ["vitals.body_weight:write"])
+    bundle = conditional(transaction(body_weight(70)), f"identifier={SYSTEM}|weigh-in-0001")
+    first = await client.post("/fhir", json=bundle, headers=app.headers)
+    measure = location(first).split("Observation/")[1]
+    assert "outcome" not in first.json()["entry"][-1]["response"]
+    assert (await client.delete(f"{VITALS}/{measure}", headers=person.headers)).status_code == 204
+    for retry in (bundle, transaction(body_weight(70))):
+        again = await client.post("/fhir", json=retry, headers=app.headers)
+        assert location(again) == f"200 OK Observation/{measure}"
+        Bundle.model_validate(again.json())
+        said = again.json()["entry"][-1]["response"]["outcome"]
+        assert said["resourceType"] == "OperationOutcome"
+        assert [(i["severity"], i["code"]) for i in said["issue"]] == [("information", "deleted")]
+        # The Device entry says nothing of it.
+        assert "outcome" not in again.json()["entry"][0]["response"]
+    assert await stored(person.space_id) == 0
+    # A measure stored and left as it is carries no outcome.
+    kept = transaction(body_weight(71))
+    kept["entry"][-1]["resource"]["identifier"][0]["value"] = "weigh-in-0002"
+    await client.post("/fhir", json=kept, headers=app.headers)
+    again = await client.post("/fhir", json=kept, headers=app.headers)
+    assert location(again).startswith("200 OK") and "outcome" not in again.json()["entry"][-1]["response"]
