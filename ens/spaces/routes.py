@@ -21,6 +21,7 @@ from ens.core.api import (
     SinceParam,
     UntilParam,
     UnversionedIfMatch,
+    check_span,
     page_of,
     position_at,
 )
@@ -101,6 +102,7 @@ class AccessHistoryController(Controller):
             since=parse_instant(since, "since", zone=zone),
             until=parse_instant(until, "until", zone=zone),
         )
+        check_span(filters.since, filters.until)
         return await list_access_history(
             cursors,
             access.space_id,

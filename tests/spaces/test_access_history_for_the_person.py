@@ -86,10 +86,17 @@ async def test_bad_filters_are_clear_4xx(client: httpx.AsyncClient, make_person:
         "?since=yesterday",
         "?resource=VITALS",
         "?until=2026-13-01",
+        # Inverted or equal bounds are a mistake told as one, as on every read with a span.
+        "?since=2026-12-05T00:00:00Z&until=2026-12-01T00:00:00Z",
+        "?since=2026-12-01&until=2026-12-01",
     ):
         answer = await client.get(f"/v1/spaces/me/access-history{query}", headers=holder.headers)
         assert answer.status_code == 400, (query, answer.text)
         assert answer.headers["content-type"].startswith("application/problem+json")
+    inverted = await client.get(
+        "/v1/spaces/me/access-history?since=2026-12-05&until=2026-12-01", headers=holder.headers
+    )
+    assert inverted.json()["errors"] == [{"pointer": "/since", "detail": "must be before until"}]
     # A cursor from one filter does not page another.
     for _ in range(3):
         await client.get("/v1/spaces/me", headers=holder.headers)
