@@ -53,7 +53,15 @@ async def test_closing_or_erasing_a_space_needs_its_current_tag_when_one_is_sent
     # A closed space has no representation (its GET is 410): not even * matches it.
     star = await client.delete("/v1/spaces/me?erase=true", headers={**person.headers, "If-Match": "*"})
     assert star.status_code == 412
+    # Nor does any tag reopen it (an outside audit: reopening read no If-Match at all); without one
+    # it reopens.
+    for tag in ('"no-such-version"', etag, "*"):
+        refused = await client.post("/v1/spaces/me/reopen", headers={**person.headers, "If-Match": tag})
+        assert refused.status_code == 412, (tag, refused.text)
     assert (await client.post("/v1/spaces/me/reopen", headers=person.headers)).status_code == 200
+    # Open, a stale tag is 412 before the 409 an open space's reopening is.
+    stale = await client.post("/v1/spaces/me/reopen", headers={**person.headers, **STALE})
+    assert stale.status_code == 412, stale.text
 
 
 async def test_a_child_space_is_erased_only_with_the_tag_its_parent_read(

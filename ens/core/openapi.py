@@ -120,7 +120,7 @@ def _statuses(path: str, method: str, operation: Operation, *, public: bool) -> 
         codes += ["415"]  # a JSON route takes only JSON (ens.core.strict_json), an upload only its types
     if method == "post":
         codes += ["409"]
-    if method in ("put", "patch", "delete") and reads_if_match:
+    if reads_if_match:
         codes += ["412"]
     # An account's and a grant's requests a minute are limited (ens.core.limits).
     return [*codes, "429"]

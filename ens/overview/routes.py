@@ -66,10 +66,11 @@ class SpaceController(Controller):
         status_code=200,
         opt={"need": Need("space", action=Action.CLOSE_REOPEN, allow_closed=True)},
         summary="Reopen a closed space with everything it held (the holder only)",
+        description="A closed space has no current version (its GET is 410): any If-Match, * too, is 412.",
         operation_id="reopenSpace",
     )
-    async def reopen(self, access: Access) -> SpaceStatusRead:
-        return await reopen_space(access)
+    async def reopen(self, access: Access, if_match: IfMatch = None) -> SpaceStatusRead:
+        return await reopen_space(access, if_match=if_match)
 
     @get(
         "/export",

@@ -63,11 +63,7 @@ async def close_or_erase(
     sweeps the store once more for an upload that committed in between."""
     if erase:
         access.require(Action.ERASE)
-    if if_match is not None:
-        # The space's representation is its summary (GET /v1/spaces/{space}) as this caller reads
-        # it; a closed space has none (its GET is 410): no tag, not even *, matches it.
-        current = None if access.space.status == "closed" else msgspec.json.encode(await space_summary(access))
-        require_if_match(if_match, current)
+    await _require_space_version(access, if_match)
     if erase:
         await erase_space_files(access.space_id, blobs)
     await spaces.close_or_erase_space(access, erase=erase, mailer=mailer)
@@ -75,7 +71,18 @@ async def close_or_erase(
         await sweep_space_files(access.space_id, blobs)
 
 
-async def reopen_space(access: SpaceAccess) -> SpaceStatusRead:
+async def _require_space_version(access: SpaceAccess, if_match: str | None) -> None:
+    """The ``If-Match`` of a change to the whole space (closing, erasing, reopening): the space's
+    representation is its summary (GET /v1/spaces/{space}) as this caller reads it; a closed space
+    has none (its GET is 410): no tag, not even *, matches it."""
+    if if_match is None:
+        return
+    current = None if access.space.status == "closed" else msgspec.json.encode(await space_summary(access))
+    require_if_match(if_match, current)
+
+
+async def reopen_space(access: SpaceAccess, *, if_match: str | None = None) -> SpaceStatusRead:
     """Reopen a closed space with everything it held, its documents too."""
+    await _require_space_version(access, if_match)
     await spaces.reopen_space(access.space_id)
     return SpaceStatusRead(id=access.space_id, status="open")

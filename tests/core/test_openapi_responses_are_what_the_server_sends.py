@@ -88,7 +88,8 @@ def test_400_only_where_a_request_can_be_malformed(openapi):
     # 412 answers an If-Match: only where the route reads one.
     assert "412" in openapi["paths"]["/v1/spaces/{space}/vitals/{id}"]["delete"]["responses"]
     assert "412" in openapi["paths"]["/v1/spaces/{space}"]["delete"]["responses"]
-    assert "412" not in openapi["paths"]["/v1/spaces/{space}/reopen"]["post"]["responses"]
+    assert "412" in openapi["paths"]["/v1/spaces/{space}/reopen"]["post"]["responses"]  # a POST that reads one
+    assert "412" not in openapi["paths"]["/v1/spaces/{space}/vitals"]["post"]["responses"]
 
 
 async def test_answers_match_the_document(client, person, openapi):
