@@ -16,7 +16,7 @@ from ens.auth.login import pages
 from ens.auth.routes.login_pages import html
 from ens.auth.routes.oauth import oauth_error_response
 from ens.core import errors, problems
-from ens.core.api import field_error
+from ens.core.api import NUL_IN_ADDRESS, field_error
 from ens.core.fhir import FHIR_JSON, fhir_location, operation_outcome
 from ens.core.problems import PROBLEM_JSON, ProblemError, ProblemType, problem_body
 from ens.core.security_headers import REQUEST_ID_KEY
@@ -173,6 +173,9 @@ def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response
         return error_response(request, problems.for_status(400), "The connection closed before the body ended.")
     if status >= 500:
         return _unexpected(request, exc)
+    if status in (404, 405) and "\x00" in request.scope["path"]:
+        # A path no route matches is refused before RefuseNulMiddleware could see it.
+        return error_response(request, problems.for_status(400), NUL_IN_ADDRESS)
     problem = problems.for_status(status)
     detail = exc.detail if exc.detail and exc.detail != str(status) else problem.title
     headers = dict(exc.headers or {})

@@ -498,11 +498,16 @@ class ETagMiddleware:
         await self.app(scope, receive, buffered)
 
 
+NUL_IN_ADDRESS = "The address contains a NUL character."
+
+
 class RefuseNulMiddleware:
     """400 for a path or query string that carries a NUL character, before anything reads it.
 
     Bodies are checked field by field (:func:`refuse_nul`); a query parameter reaches handlers as a
-    bare string, and PostgreSQL cannot even compare one that holds a NUL.
+    bare string, and PostgreSQL cannot even compare one that holds a NUL. A path that no route
+    matches is answered before any middleware runs: the 404 (or 405) handler says 400 instead
+    (``ens.app.exception_handlers``).
     """
 
     def __init__(self, app: Any) -> None:
@@ -514,7 +519,7 @@ class RefuseNulMiddleware:
             or b"%00" in scope.get("query_string", b"")
             or b"\x00" in scope.get("query_string", b"")
         ):
-            body = problem_body(for_status(400), "The address contains a NUL character.")
+            body = problem_body(for_status(400), NUL_IN_ADDRESS)
             await send(
                 {
                     "type": "http.response.start",

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from ens.core import db
-from tests.helpers.people import Person
+from tests.helpers.people import HistoryRows, Person
 from tests.helpers.vitals import VITALS, at, weight
 
 
@@ -100,12 +100,27 @@ async def test_a_correction_beyond_any_magnitude_is_422_and_changes_nothing(
         ("GET", "/oauth/callback?state=%00&code=x", None),
         ("GET", "/v1/spaces/me/vitals?type=%00", None),
         ("GET", "/v1/spaces/me/vitals?cursor=a%00b", None),
+        # In a path no route matches (an id that is no id, an unknown address): litestar answers
+        # those before any middleware runs; it said 404 (an outside audit).
+        ("GET", "/v1/spaces/me/vitals/%00", None),
+        ("GET", "/nowhere%00", None),
+        ("POST", "/v1/spaces/me/vitals/%00", b"{}"),
     ],
 )
 async def test_a_nul_in_the_address_is_400_even_without_a_token(
     client: httpx.AsyncClient, method: str, path: str, body: bytes | None
 ) -> None:
     _is_problem(await client.request(method, path, content=body), 400)
+
+
+async def test_a_nul_in_a_path_no_route_matches_is_400_in_the_spaces_history_too(
+    client: httpx.AsyncClient, person: Person, history: HistoryRows
+) -> None:
+    for path in ("/v1/spaces/me/vitals/%00", "/v1/spaces/me/nothing%00here"):
+        answer = await client.get(path, headers=person.headers)
+        _is_problem(answer, 400)
+        assert answer.json()["detail"] == "The address contains a NUL character."
+    assert [row["outcome"] for row in await history(person.space_id)][-2:] == [400, 400]
 
 
 async def test_a_nul_in_a_token_request_is_refused_without_touching_the_database(client: httpx.AsyncClient) -> None:
