@@ -7,6 +7,7 @@ from uuid import UUID
 
 from ens.core import clock
 from ens.core.db import current, fetch, fetch_one, is_postgres, write_transaction
+from ens.core.errors import ERASED_MEANWHILE, NotFound
 from ens.documents.encryption import SpaceKey, new_wrapped_key, open_key
 
 
@@ -30,8 +31,19 @@ async def space_key_for_writing(space_id: UUID, secret: str) -> SpaceKey:
             clock.now(),
         )
     made = await space_key(space_id, secret)
-    assert made is not None
+    if made is None:
+        # Made, then destroyed before it was read again: only an erasure destroys a space's key.
+        raise NotFound(ERASED_MEANWHILE)
     return made
+
+
+async def space_erased_meanwhile(space_id: UUID, *, key_made: bool) -> bool:
+    """Whether an erasure of the space began while a writer of its documents was at work: the
+    space's row is gone, or (``key_made``: the writer had the space's key) its key is, which an
+    erasure destroys first, before its files and then its rows."""
+    if not await fetch("SELECT 1 AS x FROM spaces WHERE id = {}", space_id):
+        return True
+    return key_made and not await fetch("SELECT 1 AS x FROM document_keys WHERE space_id = {}", space_id)
 
 
 async def lock_space_documents(space_id: UUID) -> None:

@@ -26,7 +26,16 @@ import msgspec
 from ens.core import clock, problems
 from ens.core.api import validation_error
 from ens.core.db import fetch, fetch_one, write_transaction
-from ens.core.errors import DomainError, FieldError, Forbidden, Invalid, PayloadTooLarge, UnsupportedMediaType
+from ens.core.errors import (
+    ERASED_MEANWHILE,
+    DomainError,
+    FieldError,
+    Forbidden,
+    Invalid,
+    NotFound,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+)
 from ens.core.local_time import EARLIEST_YEAR
 from ens.core.mail import Mailer
 from ens.documents import pending
@@ -43,7 +52,7 @@ from ens.documents.catalogue import (
 )
 from ens.documents.encryption import BLOCK_BYTES, SpaceKey
 from ens.documents.form import METADATA_PART, StreamingForm, boundary_of
-from ens.documents.keys import lock_space_documents, space_key_for_writing
+from ens.documents.keys import lock_space_documents, space_erased_meanwhile, space_key_for_writing
 from ens.documents.masking import check_masking
 from ens.documents.notices import announce_document
 from ens.documents.rows import document_read, visible_row
@@ -220,7 +229,32 @@ def _check_professional_type(access: SpaceAccess, type_code: str) -> None:
 
 
 async def upload_document(access: SpaceAccess, upload: Upload, *, storage: Storage) -> DocumentRead:
-    """Store a document sent as ``multipart/form-data`` (a ``file`` part, a ``metadata`` part)."""
+    """Store a document sent as ``multipart/form-data`` (a ``file`` part, a ``metadata`` part).
+
+    The upload runs in several transactions and writes to the object store between them, so an
+    erasure of the space can come in between: whatever fails then (its incoming object removed,
+    SQLite's foreign key naming no table, the key gone) is the erasure's 404, not a fault."""
+    progress = _Progress()
+    try:
+        return await _upload_document(access, upload, storage=storage, progress=progress)
+    except DomainError:
+        raise
+    except Exception as exc:
+        if await space_erased_meanwhile(access.space_id, key_made=progress.key_made):
+            # What the upload wrote after the erasure's sweep (its incoming object) goes too.
+            await storage.blobs.delete_under(storage.blobs.space_prefix(access.space_id))
+            raise NotFound(ERASED_MEANWHILE) from exc
+        raise
+
+
+@dataclass
+class _Progress:
+    key_made: bool = False
+
+
+async def _upload_document(
+    access: SpaceAccess, upload: Upload, *, storage: Storage, progress: _Progress
+) -> DocumentRead:
     boundary = boundary_of(upload.content_type)
     if upload.content_length is not None and upload.content_length > MAX_DOCUMENT_BYTES + FORM_ALLOWANCE_BYTES:
         raise PayloadTooLarge(f"A document is at most {MAX_DOCUMENT_BYTES} bytes.", [FieldError("/file", "too large")])
@@ -234,6 +268,7 @@ async def upload_document(access: SpaceAccess, upload: Upload, *, storage: Stora
     if room <= 0:
         raise QuotaExceeded("This space's documents fill its storage quota: remove some first.")
     key = await space_key_for_writing(space_id, storage.secret)
+    progress.key_made = True
     form = StreamingForm(upload.body, boundary, max_field_bytes=MAX_METADATA_BYTES)
     content_id = uuid.uuid4()
     incoming = storage.blobs.incoming_path(space_id, content_id)
@@ -266,8 +301,8 @@ async def upload_document(access: SpaceAccess, upload: Upload, *, storage: Stora
     moved = False
     now = clock.now()
     professional = _added_by(access) == "professional"
-    await pending.record(space_id, target)
     try:
+        await pending.record(space_id, target)
         async with write_transaction():
             await lock_space_documents(space_id)
             if await quota_used(space_id) + received.size > storage.quota_bytes:

@@ -4,6 +4,7 @@ in the access history; the home screen counts documents new to the person."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import AsyncIterator
 
@@ -17,8 +18,11 @@ from ens.documents.storage import BlobStore
 from tests.helpers.asgi import asgi_client
 from tests.helpers.carers import court_measure, today_in_paris, years_before
 from tests.helpers.documents import (
+    META,
     file_bytes,
     folder_entries_naming,
+    form_body,
+    form_headers,
     metadata,
     pdf,
     stored_paths,
@@ -260,3 +264,31 @@ async def test_an_answer_stored_for_an_idempotency_key_goes_with_its_erased_spac
     retried = await client.post("/v1/spaces", json=body, headers=headers)
     assert retried.status_code == 201 and retried.headers.get("idempotent-replayed") != "true"
     assert retried.json()["id"] != space_id
+
+
+async def test_an_upload_the_space_is_erased_under_is_a_404_and_leaves_nothing(client, person, settings):
+    """An upload runs in several transactions, writing its object in between: an erasure coming
+    in the middle made it fail with a 500 (its incoming object gone, SQLite's foreign key, the
+    key gone; an outside audit raced them). It is the erasure's 404, and nothing of it stays."""
+    await uploaded(client, person.headers, pdf(50_000, seed=51))  # the space has its key
+    body = form_body(
+        [("file", "compte-rendu.pdf", pdf(400_000, seed=52)), ("metadata", None, json.dumps(META).encode())]
+    )
+    erased: list[int] = []
+
+    async def stream() -> AsyncIterator[bytes]:
+        yield body[:100_000]
+        # The upload is under way (its key read, its incoming object begun): the space goes.
+        answer = await client.delete("/v1/spaces/me", params={"erase": "true"}, headers=person.headers)
+        erased.append(answer.status_code)
+        yield body[100_000:]
+
+    answer = await client.post("/v1/spaces/me/documents", content=stream(), headers=form_headers(person.headers))
+    assert erased == [204]
+    assert answer.status_code == 404, answer.text
+    assert answer.json()["detail"] == "This space was erased while the request was under way."
+    assert await stored_paths(settings, person.space_id) == []
+    assert folder_entries_naming(settings, person.space_id) == []
+    assert await stored_paths(settings, person.space_id) == []
+    for table in ("documents", "document_keys", "document_pending_objects"):
+        assert await db.fetch(f"SELECT 1 AS x FROM {table} WHERE space_id = {{}}", person.space_id) == []
