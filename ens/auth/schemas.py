@@ -98,6 +98,11 @@ class CsrfForm(ProtocolStruct):
     csrf: str | None = None
 
 
+class ReopenForm(ProtocolStruct):
+    csrf: str | None = None
+    decision: str | None = None  # reopen (the default) | later
+
+
 class ConsentForm(ProtocolStruct):
     csrf: str | None = None
     decision: str | None = None

@@ -289,12 +289,44 @@ async def test_closed_space_is_offered_for_reopening_not_duplicated(fake_login):
     assert status["status"] == "closed"
     page = await login.browser.open("/login/otp")
     assert "Votre espace santé est fermé" in page.text and page.text.count("<form") == 1
-    reopened = await login.browser.post_form("/login/reopen", {})
+    assert 'value="reopen"' in page.text and 'value="later"' in page.text
+    refused = await login.browser.post_form("/login/reopen", {"decision": "whatever"})
+    assert refused.status_code == 400
+    page = await login.browser.open("/login/otp")
+    reopened = await login.browser.post_form("/login/reopen", {"decision": "reopen"})
     assert reopened.status_code == 303 and reopened.headers["location"].startswith(LOOPBACK)
     rows = await db.fetch(
         "SELECT s.id, s.status FROM spaces s JOIN accounts a ON a.id = s.holder_account_id WHERE a.sub = {}", sub
     )
     assert [(r["id"], r["status"]) for r in rows] == [(space["id"], "open")]
+
+
+async def test_a_person_may_sign_in_and_leave_their_closed_space_closed(fake_login):
+    """Reopening is offered, not imposed (an outside audit found no way past the page): a parent
+    whose own space is closed still reaches their child's, and reopens theirs when they choose."""
+    sub = _sub()
+    first, _ = await signed_in_browser(fake_login, sub)
+    space = await one_row(
+        "SELECT s.id FROM spaces s JOIN accounts a ON a.id = s.holder_account_id WHERE a.sub = {}", sub
+    )
+    await db.fetch("UPDATE spaces SET status = 'closed' WHERE id = {}", space["id"])
+    login: FakeLogin = fake_login()
+    login.browser.totp_secret = first.browser.totp_secret
+    await login.start()
+    await login.come_back(login.code(sub=sub))
+    await login.browser.second_factor()
+    await login.browser.open("/login/otp")
+    went_on = await login.browser.post_form("/login/reopen", {"decision": "later"})
+    assert went_on.status_code == 303 and went_on.headers["location"].startswith(LOOPBACK)
+    assert (await one_row("SELECT status FROM spaces WHERE id = {}", space["id"]))["status"] == "closed"
+    tokens = (await login.browser.exchange(went_on.headers["location"])).json()
+    auth = {"Authorization": f"Bearer {tokens['access_token']}"}
+    phone = login.browser.client
+    me = await phone.get("/v1/me", headers=auth)
+    assert me.status_code == 200, me.text
+    assert (await phone.get("/v1/spaces/me", headers=auth)).status_code == 410
+    assert (await phone.post("/v1/spaces/me/reopen", headers=auth)).status_code == 200
+    assert (await phone.get("/v1/spaces/me", headers=auth)).status_code == 200
 
 
 async def test_new_recovery_codes_from_the_api(fake_login, outbox):

@@ -2,7 +2,8 @@
 
 Every value is escaped; every form that changes something carries the login attempt's CSRF token.
 Form names are part of the API contract (scripts and browser tests drive them): the one-time-code
-input is ``code``, the consent buttons are ``decision=approve|deny``, the provider's identity
+input is ``code``, the consent buttons are ``decision=approve|deny`` (reopening a closed space's
+``decision=reopen|later``), the provider's identity
 buttons are ``login=<identity>``, and a page that only confirms has one form with one button.
 """
 
@@ -158,9 +159,12 @@ def reopen_page(csrf: str) -> str:
     return page(
         "Votre espace santé est fermé",
         "<p>Vous avez fermé votre espace santé. Vous pouvez le rouvrir : tout ce qu'il contenait "
-        "sera de nouveau disponible.</p>"
+        "sera de nouveau disponible. Vous pouvez aussi continuer sans le rouvrir (pour accéder aux "
+        "espaces des personnes que vous représentez, ou le rouvrir plus tard depuis l'application).</p>"
         f'<form method="post" action="/login/reopen">{_csrf(csrf)}'
-        '<button type="submit">Rouvrir mon espace santé</button></form>',
+        '<button type="submit" name="decision" value="reopen">Rouvrir mon espace santé</button>'
+        '<button type="submit" name="decision" value="later" class="secondary">Continuer sans rouvrir</button>'
+        "</form>",
     )
 
 

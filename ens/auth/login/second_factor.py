@@ -207,13 +207,18 @@ async def lost_factor(ctx: LoginContext, cookie: str | None, *, csrf: str | None
     return Redirect(url)
 
 
-async def reopen(ctx: LoginContext, cookie: str | None, *, csrf: str | None) -> Redirect:
-    """Reopen the closed space (offered only once the second factor has passed), then go on."""
+async def reopen(ctx: LoginContext, cookie: str | None, *, csrf: str | None, decision: str | None) -> Redirect:
+    """Reopen the closed space (offered only once the second factor has passed), or leave it
+    closed (``later``: the person goes on to the spaces they represent, and may reopen theirs from
+    the app, ``POST /v1/spaces/{space}/reopen``); then go on."""
     attempt = await load(cookie)
     check_csrf(attempt, csrf)
     if attempt.step != "reopen" or attempt.account_id is None or attempt.space_id is None:
         raise step_over(attempt)
-    await spaces.reopen_space(attempt.space_id)
+    if decision not in (None, "reopen", "later"):
+        raise LoginFailed("Choisissez de rouvrir votre espace ou de continuer sans le rouvrir.")
+    if decision != "later":
+        await spaces.reopen_space(attempt.space_id)
     return await _go_on(ctx, attempt)
 
 

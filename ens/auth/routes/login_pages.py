@@ -21,7 +21,7 @@ from litestar.status_codes import HTTP_413_REQUEST_ENTITY_TOO_LARGE
 from ens.auth import login
 from ens.auth.errors import LoginFailed
 from ens.auth.login import LoginContext, Screen, pages
-from ens.auth.schemas import CodeForm, ConsentForm, CsrfForm
+from ens.auth.schemas import CodeForm, ConsentForm, CsrfForm, ReopenForm
 from ens.core.api import PUBLIC, repeated_query_parameters
 from ens.core.settings import Settings
 from ens.spaces.door.guards import request_id_of
@@ -180,9 +180,9 @@ class LoginController(Controller):
 
     @post("/reopen", status_code=303)
     async def reopen(
-        self, login_ctx: NamedDependency[LoginContext], data: Annotated[CsrfForm, Form], cookie: LoginCookie = None
+        self, login_ctx: NamedDependency[LoginContext], data: Annotated[ReopenForm, Form], cookie: LoginCookie = None
     ) -> Response[Any]:
-        return go(await login.reopen(login_ctx, cookie, csrf=data.csrf), login_ctx.settings)
+        return go(await login.reopen(login_ctx, cookie, csrf=data.csrf, decision=data.decision), login_ctx.settings)
 
     @get("/consent")
     async def consent_page(self, cookie: LoginCookie = None) -> Response[str]:
