@@ -39,6 +39,15 @@ from ens.spaces.door.resolution import is_live, resolve_space
 log = logging.getLogger("ens.auth.oauth")
 
 CODE_TTL = timedelta(seconds=60)
+
+
+def session_lifetime(settings: Settings) -> timedelta:
+    """The longest a grant's tokens can work after it was made: its code exchanged at most
+    :data:`CODE_TTL` later, its refresh chain lives ``ENS_REFRESH_TOKEN_MAX_AGE`` from then, and the
+    access token of its last refresh ``ENS_ACCESS_TOKEN_TTL`` more."""
+    return CODE_TTL + timedelta(seconds=settings.refresh_token_max_age + settings.access_token_ttl)
+
+
 _VERIFIER = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
 
 

@@ -170,6 +170,27 @@ async def test_revoked_session_is_refused_on_the_next_request(client, make_perso
         assert response.json()["type"] == "urn:ens:problem:grant-revoked"
 
 
+async def test_a_session_past_its_lifetime_is_no_device_signed_in(client, person, settings):
+    """A session whose refresh chain has passed ENS_REFRESH_TOKEN_MAX_AGE (and whose last access
+    token has expired) can do nothing: it left the list of signed-in devices (an outside audit found
+    every past login listed forever)."""
+    from datetime import timedelta
+
+    from ens.auth.oauth import session_lifetime
+    from ens.core import clock
+
+    lifetime = session_lifetime(settings)
+    copy = (
+        "INSERT INTO grants (id, kind, account_id, client_id, client_name, scopes, label, created_at) "
+        "SELECT {}, kind, account_id, client_id, client_name, scopes, {}, {} FROM grants WHERE id = {}"
+    )
+    old, recent = uuid.uuid4(), uuid.uuid4()
+    await db.fetch(copy, old, "old phone", clock.now() - lifetime - timedelta(minutes=1), person.grant_id)
+    await db.fetch(copy, recent, "tablet", clock.now() - lifetime + timedelta(minutes=5), person.grant_id)
+    sessions = (await client.get("/v1/me/sessions", headers=person.headers)).json()["items"]
+    assert {s["id"] for s in sessions} == {str(person.grant_id), str(recent)}
+
+
 async def test_revoked_app_grant_is_refused_on_the_next_request(client, person, make_app_token):
     from ens.spaces.service import revoke_grant
 

@@ -15,10 +15,13 @@ from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from ens.auth import account
 from ens.auth.login import LoginContext
+from ens.auth.oauth import session_lifetime
 from ens.auth.routes.login_pages import NO_STORE
 from ens.auth.schemas import RecoveryCodesRead, RecoveryCodesRenewal
 from ens.core.api import CursorParam, Cursors, LimitParam, Page, UnversionedIfMatch, page_of, position_at
+from ens.core import clock
 from ens.core.openapi import problem
+from ens.core.settings import Settings
 from ens.spaces import service as spaces
 from ens.spaces.caller import Caller
 from ens.spaces.schemas import MeRead, SessionRead
@@ -37,12 +40,15 @@ class AccountController(Controller):
         self,
         request: Request[Caller, Any, Any],
         cursors: NamedDependency[Cursors],
+        settings: NamedDependency[Settings],
         limit: LimitParam = None,
         cursor: CursorParam = None,
     ) -> Page[SessionRead]:
         """Newest first. A person's devices are few: read whole, paged in the API's list shape."""
         account_id = request.user.account_id
-        sessions = await spaces.list_sessions(account_id, request.user.grant_id)
+        sessions = await spaces.list_sessions(
+            account_id, request.user.grant_id, begun_after=clock.now() - session_lifetime(settings)
+        )
         entries = [(position_at(session.created_at, session.id), session) for session in sessions]
         return page_of(entries, cursors, f"sessions:{account_id}", limit=limit, cursor=cursor, descending=True)
 

@@ -98,11 +98,16 @@ async def revoke_grant(grant_id: UUID) -> None:
         await Grant.update({Grant.revoked_at: clock.now()}).where((Grant.id == grant_id) & (Grant.revoked_at.is_null()))
 
 
-async def list_sessions(account_id: UUID, current_grant: UUID) -> list[SessionRead]:
+async def list_sessions(account_id: UUID, current_grant: UUID, *, begun_after: datetime) -> list[SessionRead]:
+    """The account's signed-in devices: its sessions not revoked and begun after ``begun_after``
+    (before it, a session's refresh chain has passed its lifetime and its last access token has
+    expired: it can do nothing, and is no device signed in)."""
     rows = await fetch(
         """SELECT id, client_id, client_name, label, created_at, last_used_at FROM grants
-           WHERE account_id = {} AND kind = 'session' AND revoked_at IS NULL ORDER BY created_at DESC""",
+           WHERE account_id = {} AND kind = 'session' AND revoked_at IS NULL AND created_at > {}
+           ORDER BY created_at DESC""",
         account_id,
+        begun_after,
     )
     return [SessionRead(**row, current=as_uuid(row["id"]) == current_grant) for row in rows]
 
