@@ -106,10 +106,10 @@ async def token(
     now: datetime | None = None,
 ) -> TokenResponse:
     """``POST /oauth/token``: ``authorization_code`` or ``refresh_token``."""
-    client_id, secret = basic if basic else (form.client_id, form.client_secret)
-    if basic and form.client_id and form.client_id != basic[0]:
-        raise OAuthError("invalid_request", "client_id differs from the Basic credentials.")
+    client_id, secret = _credentials(basic, form.client_id, form.client_secret)
     client = await authenticate_client(settings, client_id, secret=secret)
+    if not form.grant_type:
+        raise OAuthError("invalid_request", "grant_type is required.")
     if form.grant_type == "authorization_code":
         return await _exchange_code(settings, tokens, client=client, form=form, now=now or clock.now())
     if form.grant_type == "refresh_token":
@@ -124,6 +124,23 @@ async def token(
             now=now or clock.now(),
         )
     raise OAuthError("unsupported_grant_type", "grant_type must be authorization_code or refresh_token.")
+
+
+def _credentials(
+    basic: tuple[str, str] | None, client_id: str | None, client_secret: str | None
+) -> tuple[str | None, str | None]:
+    """The client's id and secret, from its Basic credentials or from the body: one method only
+    (RFC 6749 §2.3: a client MUST NOT use more than one), and a ``client_id`` in the body beside
+    Basic credentials names the same client."""
+    if basic is None:
+        return client_id, client_secret
+    if client_secret is not None:
+        raise OAuthError(
+            "invalid_request", "Authenticate the client one way: Basic credentials or client_secret, not both."
+        )
+    if client_id and client_id != basic[0]:
+        raise OAuthError("invalid_request", "client_id differs from the Basic credentials.")
+    return basic
 
 
 async def _exchange_code(
@@ -387,7 +404,7 @@ async def revoke(
     other type (§2.1). An access token that is authentic but expired still names its grant, which
     is revoked: its refresh token must not outlive the revocation the app asked for.
     """
-    client_id, secret = basic if basic else (form.client_id, form.client_secret)
+    client_id, secret = _credentials(basic, form.client_id, form.client_secret)
     client = await authenticate_client(settings, client_id, secret=secret)
     if not form.token:
         raise OAuthError("invalid_request", "token is required (RFC 7009).")

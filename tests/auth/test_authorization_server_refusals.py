@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -125,6 +126,20 @@ async def test_pkce_is_mandatory_and_s256_only(fake_login, change):
     assert answer["error"] == "invalid_request" and answer["state"] == login.browser.state
 
 
+async def test_a_state_longer_than_2048_characters_is_refused_not_stored(fake_login):
+    """An anonymous client could make every login attempt carry 60 KB (an outside audit)."""
+    login: FakeLogin = fake_login()
+    before = await one_row("SELECT count(*) AS n FROM login_attempts")
+    response = await login.browser.authorize(state="s" * 2049)
+    assert response.status_code == 302 and response.headers["location"].startswith(LOOPBACK)
+    answer = query_of(response.headers["location"])
+    assert answer["error"] == "invalid_request" and "state" not in answer
+    assert await one_row("SELECT count(*) AS n FROM login_attempts") == before
+    # 2048 characters go on to the provider.
+    accepted = await fake_login().browser.authorize(state="s" * 2048)
+    assert accepted.status_code == 302 and not accepted.headers["location"].startswith(LOOPBACK)
+
+
 async def test_scopes_outside_the_clients_are_refused(fake_login, fake_settings):
     login: FakeLogin = fake_login()
     phone = await login.browser.authorize(scope="space vitals.body_weight:write")
@@ -207,6 +222,46 @@ async def test_token_endpoint_errors_are_rfc6749_json(fake_client):
         "/oauth/token", data={"grant_type": "refresh_token", "refresh_token": "nope", "client_id": "ens-mobile"}
     )
     assert bad.json()["error"] == "invalid_grant"
+    # A required parameter missing (grant_type absent, or empty) is invalid_request (RFC 6749 §5.2).
+    for form in ({"client_id": "ens-mobile", "refresh_token": "x"}, {"client_id": "ens-mobile", "grant_type": ""}):
+        missing = await fake_client.post("/oauth/token", data=form)
+        assert missing.status_code == 400 and missing.json()["error"] == "invalid_request", missing.text
+
+
+async def test_a_client_authenticates_one_way_only(fake_client, fake_settings):
+    """RFC 6749 §2.3: a client MUST NOT use more than one authentication method. Basic credentials
+    beside a client_secret in the body (the body's was silently ignored), or two Authorization
+    headers (the first won), are invalid_request, at the token and revocation endpoints alike."""
+    app = await _app(fake_settings, ["vitals.heart_rate:write"], confidential=True)
+    assert app.client_secret
+    for endpoint, form in (
+        ("/oauth/token", {"grant_type": "refresh_token", "refresh_token": "x"}),
+        ("/oauth/revoke", {"token": "x"}),
+    ):
+        both = await fake_client.post(
+            endpoint, data={**form, "client_secret": "wrong"}, auth=(app.client_id, app.client_secret)
+        )
+        assert both.status_code == 400 and both.json()["error"] == "invalid_request", (endpoint, both.text)
+        good = "Basic " + base64.b64encode(f"{app.client_id}:{app.client_secret}".encode()).decode()
+        bad = "Basic " + base64.b64encode(f"{app.client_id}:wrong".encode()).decode()
+        for pair in ([good, bad], [bad, good]):
+            twice = await fake_client.post(
+                endpoint, data=form, headers=[("Authorization", pair[0]), ("Authorization", pair[1])]
+            )
+            assert twice.status_code == 400 and twice.json()["error"] == "invalid_request", (endpoint, twice.text)
+        other = await fake_client.post(
+            endpoint, data={**form, "client_id": "ens-mobile"}, auth=(app.client_id, app.client_secret)
+        )
+        assert other.status_code == 400 and other.json()["error"] == "invalid_request", (endpoint, other.text)
+        # One way, either one, authenticates.
+        for alone in (
+            await fake_client.post(endpoint, data=form, auth=(app.client_id, app.client_secret)),
+            await fake_client.post(
+                endpoint, data={**form, "client_id": app.client_id, "client_secret": app.client_secret}
+            ),
+        ):
+            assert alone.status_code in (200, 400), alone.text
+            assert alone.status_code == 200 or alone.json()["error"] == "invalid_grant"
 
 
 async def test_confidential_app_must_authenticate(fake_client, fake_settings):

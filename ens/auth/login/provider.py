@@ -41,6 +41,11 @@ log = logging.getLogger("ens.auth.login")
 _PKCE_CHALLENGE = re.compile(r"[A-Za-z0-9_-]{43}")
 
 
+# An app's state is an opaque value it gets back (a random token, a short JSON): ample room, but
+# not 60 KB stored with each login attempt an anonymous client may start.
+MAX_STATE_CHARACTERS = 2048
+
+
 @dataclass(frozen=True)
 class AuthorizeRequest:
     response_type: str | None
@@ -78,6 +83,14 @@ async def start(ctx: LoginContext, request: AuthorizeRequest) -> Redirect:
             "invalid_request",
             description=f"a parameter must not be repeated: {', '.join(request.repeated)}",
             state=None if "state" in request.repeated else state,
+        )
+    if state is not None and len(state) > MAX_STATE_CHARACTERS:
+        # Kept with the login attempt until the app gets it back: not echoed, not stored.
+        return error_redirect(
+            redirect_uri,
+            "invalid_request",
+            description=f"state is longer than {MAX_STATE_CHARACTERS} characters",
+            state=None,
         )
     if request.response_type != "code":
         return error_redirect(

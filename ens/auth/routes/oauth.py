@@ -127,6 +127,8 @@ FORM_ENDPOINT_ERRORS: ExceptionHandlersMap = {
 
 def _basic(request: Request[Any, Any, Any]) -> tuple[str, str] | None:
     """RFC 6749 §2.3.1 client credentials (form-urlencoded, then base64)."""
+    if len(request.headers.getall("authorization", [])) > 1:
+        raise OAuthError("invalid_request", "Send one Authorization header.")
     scheme, _, value = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "basic":
         return None
