@@ -267,6 +267,7 @@ async def test_pages_are_french_mobile_and_never_cached(fake_login):
     assert "http://" not in page.text.split("<body>")[0] and "<script" not in page.text
     assert page.headers["cache-control"] == "no-store"
     assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    assert page.headers.get_list("referrer-policy") == ["no-referrer"]  # once, not twice
 
 
 async def test_closed_space_is_offered_for_reopening_not_duplicated(fake_login):
