@@ -24,9 +24,14 @@ beside what they import; nothing imported can meet it (see the function).
 
 Imported measures name the import as their source (``Import FHIR``) and keep the source they had
 as a tag (``urn:ens:fhir:original-source``) and their hidden flag; each keeps its former id as its
-``clientRecordId``. The holder's identity is the space's own (the ``Patient`` is not imported);
-advance directives and the trusted person are the holder's own signed acts and are left to do
-again (the answer says so); a ``Device`` no measure names is listed as not imported.
+``clientRecordId`` (not the writing app's own id and version, ``identifier`` and ``meta.versionId``:
+they are that app's, and meant something only under its key, which an import does not write as),
+and the value as it was sent (``urn:ens:fhir:original-quantity``) when that converts to the
+canonical ``valueQuantity`` (else the entry is refused: :func:`_as_sent`). The holder's identity is
+the space's own (the ``Patient`` is not imported); advance directives and the trusted person are the
+holder's own signed acts and are left to do again (the answer says so); a ``Device`` no measure
+names is listed as not imported. A vaccination a professional had validated comes in as the
+importer's (declared), its note saying who had validated it (:func:`ens.vaccination.fhir.vaccination_of`).
 """
 
 from __future__ import annotations
@@ -36,9 +41,10 @@ import hashlib
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncGenerator, AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping
 from contextlib import aclosing, contextmanager
 from typing import IO, Any
+from zoneinfo import ZoneInfo
 
 import asyncpg
 import ijson
@@ -47,7 +53,7 @@ import msgspec
 from ens.core.api import ReadStruct, validation_error
 from ens.core.db import fetch_scalars, limit_statements, serialise, write_transaction
 from ens.core.errors import Conflict, FieldError, Invalid, PayloadTooLarge
-from ens.core.fhir import is_restricted
+from ens.core.fhir import UCUM, is_restricted
 from ens.core.local_time import zone_of
 from ens.core.spool import EncryptedSpool
 from ens.documents.fhir import NOT_IMPORTED as DOCUMENTS_NOT_IMPORTED
@@ -60,6 +66,7 @@ from ens.spaces.rights import Action
 from ens.vaccination.fhir import IMMUNIZATION_FHIRPATHS, vaccination_of
 from ens.vaccination.schemas import VaccinationCreate
 from ens.vaccination.service import any_vaccination_seen, record_vaccination
+from ens.vitals.catalogue import BLOOD_PRESSURE, BY_CODE
 from ens.vitals.fhir import (
     DEVICE_FHIRPATHS,
     ORIGINAL_SOURCE_TAG,
@@ -70,7 +77,10 @@ from ens.vitals.fhir import (
     measurement_of,
     tag_in,
 )
+from ens.vitals.fhir.to_fhir import ORIGINAL_QUANTITY_EXTENSION
 from ens.vitals.ingest import MAX_BATCH, Imported, record_measurements
+from ens.vitals.rules import Canonical, check_values
+from ens.vitals.schemas import Components
 from ens.vitals.schemas import Device as DeviceItem
 from ens.vitals.service import any_measure_seen
 
@@ -224,6 +234,107 @@ def _device_named(resource: dict[str, Any]) -> bytes | None:
     return _name_key(reference) if isinstance(reference, str) else None
 
 
+_ORIGINAL = f"extension('{ORIGINAL_QUANTITY_EXTENSION}')"
+
+
+def _measure(resource: dict[str, Any], zone: ZoneInfo) -> dict[str, Any]:
+    """The ingestion's item for an exported Observation, in the value and unit it was first sent."""
+    item = measurement_of(resource, device=None, zone=zone, with_identity=False)
+    _as_sent(item, resource)
+    return item
+
+
+def _refused(where: str, what: str) -> ObservationRefused:
+    """A refusal of the original-quantity extension, its FHIRPath in the detail."""
+    return ObservationRefused([FieldError(where, f"{where}: {what}")])
+
+
+def _sent_quantity(element: Mapping[str, Any], where: str) -> tuple[Any, str] | None:
+    """The quantity of the original-quantity extension of ``element`` (an Observation or one of its
+    components), if it has one: a number and its UCUM unit."""
+    for extension in element.get("extension") or []:
+        if isinstance(extension, dict) and extension.get("url") == ORIGINAL_QUANTITY_EXTENSION:
+            quantity = extension.get("valueQuantity")
+            if not isinstance(quantity, dict):
+                raise _refused(f"{where}.{_ORIGINAL}", "a valueQuantity is required")
+            value, unit = quantity.get("value"), quantity.get("code", quantity.get("unit"))
+            if quantity.get("system", UCUM) != UCUM or not isinstance(unit, str):
+                raise _refused(f"{where}.{_ORIGINAL}", f"a unit of {UCUM} is required")
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise _refused(f"{where}.{_ORIGINAL}", "a number is required")
+            return value, unit
+    return None
+
+
+def _as_sent(item: dict[str, Any], resource: Mapping[str, Any]) -> None:
+    """Put back in ``item`` the value as it was first sent (the API's ``originalValue`` and
+    ``originalUnit``, exported in the extension :data:`ORIGINAL_QUANTITY_EXTENSION`), so that the
+    measure reads after the move as before: a glucose typed 1.05 g/L stays so, not 105 mg/dL.
+
+    Only when the original converts, by the ingestion's own rules, to the canonical value the
+    Observation states (``valueQuantity``, every FHIR reader's value): the ingestion then stores the
+    same canonical value from it. An original that does not is refused (422), not ignored: the two
+    say different things (the Bundle was edited), and keeping either one silently could keep the
+    wrong one. A canonical value the ingestion refuses is left to it (its own refusal)."""
+    vital = BY_CODE[item["type"]]
+    where = "Observation"
+    if vital.code == BLOOD_PRESSURE:
+        sent: dict[str, tuple[Any, str]] = {}
+        for index, component in enumerate(resource.get("component") or []):
+            codes = {c.get("code") for c in (component.get("code") or {}).get("coding") or [] if isinstance(c, dict)}
+            part = next((p for p in vital.components if p.loinc in codes), None)
+            quantity = _sent_quantity(component, f"Observation.component[{index}]")
+            if part is not None and quantity is not None:
+                sent[part.code] = quantity
+        if not sent:
+            return
+        units = {unit for _, unit in sent.values()}
+        if set(sent) != {p.code for p in vital.components} or len(units) != 1:
+            raise _refused(f"Observation.component.{_ORIGINAL}", "both components, in one unit, or neither")
+        unit = units.pop()
+        original = {code: value for code, (value, _) in sent.items()}
+        stated = _canonical(vital, item["unit"], components=item.get("components"))
+        given = _canonical(vital, unit, components=original)
+        where = f"Observation.component.{_ORIGINAL}"
+        if stated is not None and (
+            given is None or (given.systolic, given.diastolic) != (stated.systolic, stated.diastolic)
+        ):
+            raise _refused(where, _DIFFERENT.format(unit=unit))
+        if stated is not None:
+            item["components"], item["unit"] = original, unit
+        return
+    quantity = _sent_quantity(resource, where)
+    if quantity is None:
+        return
+    value, unit = quantity
+    stated = _canonical(vital, item["unit"], value=item.get("value"))
+    given = _canonical(vital, unit, value=value)
+    if stated is not None and (given is None or given.value != stated.value):
+        raise _refused(f"{where}.{_ORIGINAL}", _DIFFERENT.format(unit=unit))
+    if stated is not None:
+        item["value"], item["unit"] = value, unit
+
+
+_DIFFERENT = (
+    "the value sent in {unit} does not convert to the valueQuantity: correct one of them, or remove the extension"
+)
+
+
+def _canonical(vital: Any, unit: Any, *, value: Any = None, components: Any = None) -> Canonical | None:
+    """The canonical value of a measure by the ingestion's rules, ``None`` when they refuse it."""
+    errors: list[FieldError] = []
+    try:
+        parts = Components(**components) if isinstance(components, dict) else None
+    except TypeError:
+        return None
+    if not isinstance(unit, str) or (
+        value is not None and (isinstance(value, bool) or not isinstance(value, int | float))
+    ):
+        return None
+    canonical = check_values(vital, unit, value=value, components=parts, prefix="", errors=errors)
+    return None if errors else canonical
+
+
 def _vaccination(resource: dict[str, Any]) -> VaccinationCreate:
     return msgspec.convert(vaccination_of(resource), VaccinationCreate)
 
@@ -291,7 +402,7 @@ async def _checked(access: SpaceAccess, spool: EncryptedSpool) -> _Devices:
                 seen.add(key)
             with _refusals(index, kind):
                 if kind == "Observation":
-                    measurement_of(resource, device=None, zone=zone_of(access.space.timezone), with_identity=False)
+                    _measure(resource, zone_of(access.space.timezone))
                     _device_named(resource)
                     if is_restricted(resource):
                         # Hiding is the holder's alone, here as for every other hideable item: a
@@ -425,9 +536,7 @@ async def _written(
                 continue  # the holder's identity is the space's own; Devices go with their measures
             with _refusals(index, kind):
                 if kind == "Observation":
-                    item = measurement_of(
-                        resource, device=None, zone=zone_of(access.space.timezone), with_identity=False
-                    )
+                    item = _measure(resource, zone_of(access.space.timezone))
                     device = devices.named(_device_named(resource))
                     if device is not None:
                         item["device"] = dict(device)

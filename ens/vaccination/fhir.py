@@ -6,40 +6,71 @@ translation (``urn:oid:2.16.840.1.113883.6.73``); a vaccine typed by name only h
 text. A partial booklet date (a year, a month) is ``occurrenceString``; a full one
 ``occurrenceDateTime``. Every entry is ``completed`` (it records an injection given). A
 ``declared`` entry is a secondary report (``primarySource`` false, ``reportOrigin`` the patient's or
-parent's recall); a ``validated`` one comes from the professional (``primarySource`` true).
+parent's recall); a ``validated`` one comes from the professional (``primarySource`` true), who is
+named as a ``performer`` of function ``VRF`` (verifier, HL7 v3 ParticipationType: who medically
+validated it, DOMAIN.md §5), beside the one who gave it (``AP``, ``administeredBy``). Who recorded
+each entry (the API's ``recordedBy``: role and name), for which FHIR R4's Immunization has no
+element, is ENS's extension ``urn:ens:fhir:recorded-by``; ``meta.lastUpdated`` is its ``updatedAt``.
+
+The import (:func:`vaccination_of`) reads the entry back as ``POST .../vaccinations`` takes it: the
+importer's own status (a holder's import is declared), never the Bundle's, which anyone can write.
+A professional's validation is kept as words in the note, not as a validation.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, get_args
 
 from ens.core.api import VISIBLE
 from ens.core.fhir import (
     FHIR_JSON,
+    RESTRICTED,
     Annotation,
     CodeableConcept,
     Coding,
     Element,
+    Meta,
     Reference,
     Resource,
     encode,
     is_restricted,
-    restricted_meta,
 )
 from ens.vaccination.calendar import disease_labels
 from ens.vaccination.catalogue import vaccine_id
-from ens.vaccination.schemas import VaccinationRead
+from ens.vaccination.schemas import Note, VaccinationRead
 
 CIS_SYSTEM = "urn:oid:1.2.250.1.213.2.3.1"
 ATC_SYSTEM = "urn:oid:2.16.840.1.113883.6.73"
 ORIGIN_SYSTEM = "http://terminology.hl7.org/CodeSystem/immunization-origin"
 PERFORMER_FUNCTION_SYSTEM = "http://terminology.hl7.org/CodeSystem/v2-0443"
+# Who medically validated the entry: HL7 v3's "verifier" (Immunization.performer.function's value
+# set is an example binding: its two codes, ordering and administering, do not say it).
+PARTICIPATION_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType"
+ADMINISTERING = "AP"
+VERIFIER = "VRF"
+# Who recorded the entry (``recordedBy``): sub-extensions ``role`` (valueCode) and ``name`` (valueString).
+RECORDED_BY_EXTENSION = "urn:ens:fhir:recorded-by"
+# What an import writes in the note of an entry a professional had validated: the validation is not
+# the importer's to give, so the entry is declared and says who had validated it.
+VALIDATED_BEFORE = "Validée par un professionnel de santé avant l'import"
+NOTE_MAX: int = get_args(Note)[1].max_length
 # The diseases a dose protects against, by ENS's codes (the calendar's and the vaccine list's).
 DISEASE_SYSTEM = "urn:ens:fhir:disease"
 UNKNOWN_RANK = "rang non précisé"
 __all__ = ["FHIR_JSON", "Immunization", "immunization", "immunization_json", "vaccination_of"]
+
+
+class Extension(Element, kw_only=True):
+    url: str
+    extension: list[Extension] = []
+    value_string: str | None = None
+    value_code: str | None = None
+
+
+class UpdatedMeta(Meta, kw_only=True):
+    last_updated: str | None = None
 
 
 class Performer(Element, kw_only=True):
@@ -57,6 +88,7 @@ class ProtocolApplied(Element, kw_only=True):
 class Immunization(Resource, tag=True, kw_only=True):
     """The part of FHIR R4's Immunization ENS fills."""
 
+    extension: list[Extension] = []
     status: str
     vaccine_code: CodeableConcept
     patient: Reference
@@ -81,9 +113,38 @@ def immunization(entry: VaccinationRead, *, patient: Reference) -> Immunization:
         codings.append(Coding(system=ATC_SYSTEM, code=entry.atc))
     labels = disease_labels()
     validated = entry.status == "validated"
+    performers: list[Performer] = []
+    if entry.administered_by:
+        performers.append(
+            Performer(
+                actor=Reference(display=entry.administered_by),
+                function=CodeableConcept(
+                    coding=[
+                        Coding(system=PERFORMER_FUNCTION_SYSTEM, code=ADMINISTERING, display="Administering Provider")
+                    ]
+                ),
+            )
+        )
+    if validated and entry.recorded_by.name:
+        performers.append(
+            Performer(
+                actor=Reference(display=entry.recorded_by.name),
+                function=CodeableConcept(
+                    coding=[Coding(system=PARTICIPATION_SYSTEM, code=VERIFIER, display="verifier")],
+                    text="A validé médicalement la vaccination",
+                ),
+            )
+        )
+    recorded_by = [Extension(url="role", value_code=entry.recorded_by.role)]
+    if entry.recorded_by.name:
+        recorded_by.append(Extension(url="name", value_string=entry.recorded_by.name))
     return Immunization(
         id=str(entry.id),
-        meta=restricted_meta(entry.hidden_from_representatives),
+        meta=UpdatedMeta(
+            security=[RESTRICTED] if entry.hidden_from_representatives else [],
+            last_updated=entry.updated_at.isoformat(),
+        ),
+        extension=[Extension(url=RECORDED_BY_EXTENSION, extension=recorded_by)],
         status="completed",
         vaccine_code=CodeableConcept(coding=codings, text=entry.vaccine_name),
         patient=patient,
@@ -99,16 +160,7 @@ def immunization(entry: VaccinationRead, *, patient: Reference) -> Immunization:
         ),
         location=Reference(display=entry.location) if entry.location else None,
         lot_number=entry.lot_number,
-        performer=[
-            Performer(
-                actor=Reference(display=entry.administered_by),
-                function=CodeableConcept(
-                    coding=[Coding(system=PERFORMER_FUNCTION_SYSTEM, code="AP", display="Administering Provider")]
-                ),
-            )
-        ]
-        if entry.administered_by
-        else [],
+        performer=performers,
         note=[Annotation(text=entry.note)] if entry.note else [],
         protocol_applied=[
             ProtocolApplied(
@@ -134,7 +186,7 @@ IMMUNIZATION_FHIRPATHS = {
     "date": "occurrenceDateTime",
     "doseNumber": "protocolApplied[0].doseNumberPositiveInt",
     "lotNumber": "lotNumber",
-    "administeredBy": "performer[0].actor.display",
+    "administeredBy": "performer.actor.display",
     "location": "location.display",
     "note": "note",
     "hiddenFromRepresentatives": "meta.security",
@@ -157,15 +209,17 @@ def vaccination_of(resource: Mapping[str, Any]) -> dict[str, Any]:
         for c in target.get("coding") or []
         if isinstance(c, dict) and c.get("system") == DISEASE_SYSTEM
     ]
+    performers = [p for p in resource.get("performer") or [] if isinstance(p, dict)]
+    note = "\n".join(n.get("text", "") for n in resource.get("note") or [] if isinstance(n, dict)) or None
     entry: dict[str, Any] = {
         "date": resource.get("occurrenceDateTime") or resource.get("occurrenceString"),
         "doseNumber": applied.get("doseNumberPositiveInt"),
         "lotNumber": resource.get("lotNumber"),
         "administeredBy": next(
-            (p.get("actor", {}).get("display") for p in resource.get("performer") or [] if isinstance(p, dict)), None
+            (_actor(p) for p in performers if _function(p) in (None, ADMINISTERING) and _actor(p)), None
         ),
         "location": (resource.get("location") or {}).get("display"),
-        "note": "\n".join(n.get("text", "") for n in resource.get("note") or [] if isinstance(n, dict)) or None,
+        "note": _with_validation(note, [_actor(p) for p in performers if _function(p) == VERIFIER]),
         "hiddenFromRepresentatives": True if is_restricted(resource) else None,
     }
     if cis:
@@ -180,3 +234,26 @@ def vaccination_of(resource: Mapping[str, Any]) -> dict[str, Any]:
         for key, value in entry.items()
         if value is not None and not (isinstance(value, str) and re.search(VISIBLE, value) is None)
     }
+
+
+def _function(performer: Mapping[str, Any]) -> str | None:
+    """The code of a performer's function (``AP``, ``VRF``...), ``None`` when it names none."""
+    concept = performer.get("function") or {}
+    return next((c.get("code") for c in concept.get("coding") or [] if isinstance(c, dict)), None)
+
+
+def _actor(performer: Mapping[str, Any]) -> str | None:
+    return (performer.get("actor") or {}).get("display")
+
+
+def _with_validation(note: str | None, validators: list[str | None]) -> str | None:
+    """The note of an entry a professional had validated (a ``VRF`` performer), saying so: the
+    import records it as the importer's (declared), since a Bundle is anyone's to write and a
+    validation restored from it could be forged. Said only when the note stays within the booklet's
+    2,000 characters (else the note is kept as it was)."""
+    names = [name for name in validators if isinstance(name, str) and re.search(VISIBLE, name)]
+    if not names:
+        return note
+    words = f"{VALIDATED_BEFORE} : {', '.join(names)}."
+    together = f"{note}\n{words}" if note else words
+    return together if len(together) <= NOTE_MAX else note

@@ -212,7 +212,8 @@ async def test_the_export_holds_every_version_of_the_directives_and_every_truste
     assert [bool(c.get("provision")) for c in consents] == [True, True, False]
     assert all(c["sourceAttachment"]["contentType"] == "application/pdf" for c in consents[:2])
     persons = [r for r in resources if r["resourceType"] == "RelatedPerson" and "Personne de confiance" in str(r)]
-    assert sorted((p["name"][0]["family"], p.get("active", True), "period" in p) for p in persons) == [
+    # Every designation's span: the current one has begun and not ended.
+    assert sorted((p["name"][0]["family"], p.get("active", True), "end" in p["period"]) for p in persons) == [
         ("Durand", False, True),
         ("Petit", True, False),
     ]

@@ -49,4 +49,15 @@ _CHOICES = {
 _PROVISION_TYPE = {"accept": "permit", "refuse": "deny"}
 UNDESCRIBED_REACTION = "Réaction non précisée"
 POLICY_RULE = "Code de la santé publique, articles L1111-11 et R1111-17 à R1111-20 (directives anticipées)"
+# ENS's own extensions (``urn:ens:fhir:<name>``, as the measures' ``urn:ens:fhir:recording-method``),
+# where FHIR R4 has no element for what the API gives.
+# The date the trusted person co-signed their designation (``acceptedAt``): valueDate.
+ACCEPTED_EXTENSION = "urn:ens:fhir:trusted-person-accepted"
+# Why a former trusted person's designation ended (``endReason``: replaced, updated, removed): valueCode.
+END_REASON_EXTENSION = "urn:ens:fhir:trusted-person-end-reason"
+# A protected adult's authorisation to designate (``protectionAuthorisation``): sub-extensions
+# ``authority`` (valueCode judge | family_council), ``reference`` (valueString), ``grantedOn`` (valueDate).
+PROTECTION_AUTHORISATION_EXTENSION = "urn:ens:fhir:protection-authorisation"
+# An emergency contact's place in the order to call them (``priority``, 1 first): valuePositiveInt.
+PRIORITY_EXTENSION = "urn:ens:fhir:emergency-contact-priority"
 EMERGENCY_CONTACT = CodeableConcept(coding=[Coding(system=CONTACT_ROLE, code="C", display="Emergency Contact")])

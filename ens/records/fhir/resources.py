@@ -10,10 +10,29 @@ from ens.core.fhir import (
     Element,
     HumanName,
     Identifier,
+    Meta,
     Period,
     Reference,
     Resource,
 )
+
+
+class Extension(Element, kw_only=True):
+    """An extension of the records' resources (ENS's own, ``urn:ens:fhir:<name>``), complex ones
+    holding others."""
+
+    url: str
+    extension: list[Extension] = []
+    value_string: str | None = None
+    value_code: str | None = None
+    value_date: str | None = None
+    value_positive_int: int | None = None
+
+
+class UpdatedMeta(Meta, kw_only=True):
+    """``meta`` with ``lastUpdated``: when the item was last changed (the API's ``updatedAt``)."""
+
+    last_updated: str | None = None
 
 
 class Dosage(Element, kw_only=True):
@@ -48,11 +67,13 @@ class Consent(Resource, tag=True, kw_only=True):
 
 
 class RelatedPerson(Resource, tag=True, kw_only=True):
+    extension: list[Extension] = []
     active: bool = True
     patient: Reference
     relationship: list[CodeableConcept] = []
     name: list[HumanName] = []
     telecom: list[ContactPoint] = []
+    birth_date: str | None = None
     address: list[FhirAddress] = []
     period: Period | None = None
 

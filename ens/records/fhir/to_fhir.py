@@ -14,6 +14,7 @@ from anyio import to_thread
 from ens.core import clock
 from ens.core.fhir import (
     LOINC,
+    RESTRICTED,
     Attachment,
     CodeableConcept,
     Coding,
@@ -24,7 +25,6 @@ from ens.core.fhir import (
     Reference,
     patient_reference,
     reference_to,
-    restricted_meta,
 )
 from ens.core.fhir import Address as FhirAddress
 from ens.records import profile
@@ -37,16 +37,20 @@ from ens.records.fhir.codes import (
     _PROVISION_TYPE,
     _RELATIVES,
     _TREATMENTS,
+    ACCEPTED_EXTENSION,
     ALLERGY_CLINICAL,
     CONDITION_CATEGORY,
     CONDITION_CLINICAL,
     CONSENT_CATEGORY,
     CONSENT_SCOPE,
     EMERGENCY_CONTACT,
+    END_REASON_EXTENSION,
     FR_IDENTIFIER_TYPE,
     ICD10,
     IDNPS_SYSTEM,
     POLICY_RULE,
+    PRIORITY_EXTENSION,
+    PROTECTION_AUTHORISATION_EXTENSION,
     ROLE_CODE,
     RPPS_SYSTEM,
     UNDESCRIBED_REACTION,
@@ -59,11 +63,13 @@ from ens.records.fhir.resources import (
     Consent,
     ConsentProvision,
     Dosage,
+    Extension,
     FamilyMemberCondition,
     FamilyMemberHistory,
     MedicationStatement,
     Practitioner,
     RelatedPerson,
+    UpdatedMeta,
 )
 from ens.records.schemas import (
     Address,
@@ -74,6 +80,7 @@ from ens.records.schemas import (
     EmergencyContactRead,
     FamilyHistoryRead,
     FormerTrustedPersonRead,
+    ProtectionAuthorisation,
     TreatmentRead,
     TrustedPersonRead,
     Wish,
@@ -100,6 +107,33 @@ def _telecom(phones: list[str], email: str | None) -> list[ContactPoint]:
 
 def _text(text: str) -> CodeableConcept:
     return CodeableConcept(text=text)
+
+
+def _meta(hidden: bool, updated_at: datetime | None = None) -> UpdatedMeta | None:
+    """An item's ``meta``: the restricted label when the holder hid it from the representatives
+    (:func:`ens.core.fhir.restricted_meta`), and when it was last changed (``updatedAt``)."""
+    if not hidden and updated_at is None:
+        return None
+    return UpdatedMeta(
+        security=[RESTRICTED] if hidden else [],
+        last_updated=_instant(updated_at) if updated_at is not None else None,
+    )
+
+
+def _priority(priority: int | None) -> list[Extension]:
+    return [Extension(url=PRIORITY_EXTENSION, value_positive_int=priority)] if priority is not None else []
+
+
+def _authorisation(authorisation: ProtectionAuthorisation | None) -> list[Extension]:
+    if authorisation is None:
+        return []
+    parts = [
+        Extension(url="authority", value_code=authorisation.authority),
+        Extension(url="reference", value_string=authorisation.reference),
+    ]
+    if authorisation.granted_on is not None:
+        parts.append(Extension(url="grantedOn", value_date=authorisation.granted_on.isoformat()))
+    return [Extension(url=PROTECTION_AUTHORISATION_EXTENSION, extension=parts)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -164,35 +198,55 @@ def _provisions(directives: DirectivesRead) -> ConsentProvision | None:
     return ConsentProvision(provision=stated) if stated else None
 
 
-def trusted_person_of(person: TrustedPersonRead | FormerTrustedPersonRead, *, space_id: UUID) -> RelatedPerson:
-    """The trusted person; a former one is inactive, with the span of their designation."""
+def trusted_person_of(
+    person: TrustedPersonRead | FormerTrustedPersonRead, *, space_id: UUID, priority: int | None = None
+) -> RelatedPerson:
+    """The trusted person; a former one is inactive. ``period`` is the span of the designation
+    (``designatedAt``, and ``endedAt`` once ended), ``birthDate`` FHIR's own; what FHIR R4 has no
+    element for is in ENS's extensions: the date they co-signed (``acceptedAt``), a protected
+    adult's authorisation, why a former designation ended, and, when the trusted person is also
+    an emergency contact, their ``priority`` among the contacts."""
+    current = isinstance(person, TrustedPersonRead)
     relationship = [_text("Personne de confiance (CSP L1111-6)")]
     if isinstance(person, TrustedPersonRead) and person.also_emergency_contact:
         relationship.append(EMERGENCY_CONTACT)
     if person.relationship:
         relationship.append(_text(person.relationship))
+    extension: list[Extension] = []
+    if person.accepted_at is not None:
+        extension.append(Extension(url=ACCEPTED_EXTENSION, value_date=person.accepted_at.isoformat()))
+    extension += _authorisation(person.protection_authorisation)
+    if isinstance(person, FormerTrustedPersonRead):
+        extension.append(Extension(url=END_REASON_EXTENSION, value_code=person.end_reason))
+    if current:
+        extension += _priority(priority)
     return RelatedPerson(
         id=str(person.id),
+        extension=extension,
         patient=patient_reference(space_id),
         relationship=relationship,
         name=[HumanName(family=person.family_name, given=[person.given_name])],
         telecom=_telecom([person.phone] if person.phone else [], person.email),
+        birth_date=person.birthdate.isoformat() if person.birthdate is not None else None,
         address=_address(person.address),
-        active=isinstance(person, TrustedPersonRead),
-        period=Period(start=_instant(person.designated_at), end=_instant(person.ended_at))
-        if isinstance(person, FormerTrustedPersonRead)
-        else None,
+        active=current,
+        period=Period(
+            start=_instant(person.designated_at),
+            end=_instant(person.ended_at) if isinstance(person, FormerTrustedPersonRead) else None,
+        ),
     )
 
 
 def emergency_contact_of(contact: EmergencyContactRead, *, space_id: UUID) -> RelatedPerson:
-    """An emergency contact; the trusted person's entry is the trusted person's own resource."""
+    """An emergency contact, its ``priority`` (the order to call them) in an extension; the trusted
+    person's entry is the trusted person's own resource."""
     relationship = [EMERGENCY_CONTACT]
     if contact.relationship:
         relationship.append(_text(contact.relationship))
     return RelatedPerson(
         id=str(contact.id),
-        meta=restricted_meta(contact.hidden_from_representatives),
+        meta=_meta(contact.hidden_from_representatives),
+        extension=_priority(contact.priority),
         patient=patient_reference(space_id),
         relationship=relationship,
         name=[HumanName(family=contact.family_name, given=[contact.given_name])],
@@ -219,6 +273,7 @@ def practitioner_of(doctor: DoctorRead) -> Practitioner:
         ]
     return Practitioner(
         id=str(doctor.id),
+        meta=_meta(False, doctor.updated_at),
         identifier=identifiers,
         name=[HumanName(family=doctor.family_name, given=[doctor.given_name])],
         telecom=_telecom([doctor.phone] if doctor.phone else [], None),
@@ -235,7 +290,7 @@ def condition_of(condition: ConditionRead, *, space_id: UUID) -> Condition:
     coding = [Coding(system=ICD10, code=condition.code)] if condition.code else []
     return Condition(
         id=str(condition.id),
-        meta=restricted_meta(condition.hidden_from_representatives),
+        meta=_meta(condition.hidden_from_representatives, condition.updated_at),
         clinical_status=CodeableConcept(coding=[Coding(system=CONDITION_CLINICAL, code="active")]),
         category=[CodeableConcept(coding=[Coding(system=CONDITION_CATEGORY, code="problem-list-item")])],
         code=CodeableConcept(coding=coding, text=condition.label),
@@ -254,7 +309,7 @@ def allergy_of(allergy: AllergyRead, *, space_id: UUID) -> AllergyIntolerance:
         reactions = [AllergyReaction(manifestation=[manifestation], severity=allergy.severity)]
     return AllergyIntolerance(
         id=str(allergy.id),
-        meta=restricted_meta(allergy.hidden_from_representatives),
+        meta=_meta(allergy.hidden_from_representatives, allergy.updated_at),
         clinical_status=CodeableConcept(coding=[Coding(system=ALLERGY_CLINICAL, code="active")]),
         code=_text(allergy.substance),
         patient=patient_reference(space_id),
@@ -273,7 +328,7 @@ def medication_statement_of(treatment: TreatmentRead, *, space_id: UUID, today: 
         )
     return MedicationStatement(
         id=str(treatment.id),
-        meta=restricted_meta(treatment.hidden_from_representatives),
+        meta=_meta(treatment.hidden_from_representatives, treatment.updated_at),
         status="completed" if treatment.until and treatment.until < today else "active",
         medication_codeable_concept=_text(treatment.medication),
         subject=patient_reference(space_id),
@@ -288,7 +343,7 @@ def family_member_history_of(entry: FamilyHistoryRead, *, space_id: UUID) -> Fam
     code = _RELATIVES[entry.relative]
     return FamilyMemberHistory(
         id=str(entry.id),
-        meta=restricted_meta(entry.hidden_from_representatives),
+        meta=_meta(entry.hidden_from_representatives, entry.updated_at),
         status="completed",
         patient=patient_reference(space_id),
         date=_instant(entry.created_at),
@@ -333,10 +388,11 @@ async def records_as_fhir(space_id: UUID, *, timezone: str, with_hidden: bool) -
         )
         resources.append(consent_of(directives, space_id=space_id, pdf=pdf))
     resources += [trusted_person_of(former, space_id=space_id) for former in await former_trusted_persons(space_id)]
+    contacts = await every_emergency_contact(space_id, with_hidden=with_hidden)
     trusted = await current_trusted_person(space_id)
     if trusted is not None:
-        resources.append(trusted_person_of(trusted, space_id=space_id))
-    contacts = await every_emergency_contact(space_id, with_hidden=with_hidden)
+        listed = next((c.priority for c in contacts if c.trusted_person), None)
+        resources.append(trusted_person_of(trusted, space_id=space_id, priority=listed))
     resources += [emergency_contact_of(c, space_id=space_id) for c in contacts if not c.trusted_person]
     doctor = await get_doctor_or_none(space_id)
     if doctor is not None:

@@ -11,6 +11,7 @@ import msgspec
 from ens.core.db import fetch
 from ens.core.fhir import Resource
 from ens.vitals.fhir.to_fhir import device_of, observation_of, read_of_body
+from ens.vitals.ingest import DAY_KEY
 from ens.vitals.schemas import Source
 
 EXPORT_BATCH = 1000
@@ -33,7 +34,8 @@ async def observations(
             condition += " AND (effective_at, id) > ({}, {})"
             args += list(after)
         rows = await fetch(
-            "SELECT id, effective_at, body, hidden_from_representatives, original_source FROM vital_measurements "
+            "SELECT id, effective_at, body, hidden_from_representatives, original_source, client_record_id, "
+            "client_record_version FROM vital_measurements "
             f"WHERE {condition} ORDER BY effective_at, id LIMIT {{}}",
             *args,
             batch,
@@ -54,6 +56,7 @@ async def observations(
                     space_id=space_id,
                     hidden=bool(row["hidden_from_representatives"]),
                     original_source=(original.client_id, original.name) if original is not None else None,
+                    client_record=_client_record(row),
                 )
             )
         yield resources
@@ -64,6 +67,16 @@ async def observations(
 
 
 _ORIGINAL_SOURCE = msgspec.json.Decoder(Source)
+
+
+def _client_record(row: Any) -> tuple[str, int] | None:
+    """The writer's ``clientRecordId`` and ``clientRecordVersion``; none for a measure sent without
+    one (a day's step count sent without its own id is kept under the service's key for its day,
+    ``day:<date>``, which is no client's)."""
+    key = row["client_record_id"]
+    if key is None or key.startswith(DAY_KEY):
+        return None
+    return key, int(row["client_record_version"] or 0)
 
 
 async def count_measurements(space_id: UUID) -> int:

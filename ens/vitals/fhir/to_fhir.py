@@ -37,10 +37,22 @@ from ens.vitals.fhir.codes import (
     SOURCE_TAG,
     VITAL_SIGNS,
 )
-from ens.vitals.schemas import MeasurementRead
+from ens.vitals.schemas import ComponentsRead, MeasurementRead
+
+# The measure as it was sent (the API's ``originalValue`` and ``originalUnit``) when it differs
+# from the canonical ``valueQuantity``: a UCUM valueQuantity (on each component for a blood
+# pressure). ENS's own extension (FHIR R4 has no element for it), named as ENS's others are.
+ORIGINAL_QUANTITY_EXTENSION = "urn:ens:fhir:original-quantity"
+
+
+class UpdatedMeta(Meta, kw_only=True):
+    """``meta`` with ``lastUpdated``: when the measure was last written (its ``updatedAt``)."""
+
+    last_updated: str | None = None
 
 
 class ObservationComponent(Element, kw_only=True):
+    extension: list[Extension] = []
     code: CodeableConcept
     value_quantity: Quantity | None = None
 
@@ -103,17 +115,39 @@ def _quantity(value: float, vital: VitalType) -> Quantity:
     return Quantity(value=number, unit=vital.unit, system=UCUM, code=vital.unit)
 
 
+def _original(value: float, unit: str, canonical: Quantity, *, always: bool = False) -> list[Extension]:
+    """The extension holding what was sent, when it is not the canonical quantity itself (or
+    ``always``)."""
+    if not always and unit == canonical.code and value == canonical.value:
+        return []
+    number: float | int = int(value) if float(value).is_integer() else value
+    return [
+        Extension(
+            url=ORIGINAL_QUANTITY_EXTENSION, value_quantity=Quantity(value=number, unit=unit, system=UCUM, code=unit)
+        )
+    ]
+
+
 def _loinc(code: str, display: str) -> CodeableConcept:
     return CodeableConcept(coding=[Coding(system=LOINC, code=code, display=display)], text=display)
 
 
 def observation_of(
-    read: MeasurementRead, *, space_id: UUID, hidden: bool = False, original_source: tuple[str, str] | None = None
+    read: MeasurementRead,
+    *,
+    space_id: UUID,
+    hidden: bool = False,
+    original_source: tuple[str, str] | None = None,
+    client_record: tuple[str, int] | None = None,
 ) -> Observation:
     """One stored measure as an Observation of the guide's profile for its type.
 
     ``original_source`` (client id, name) is where an imported measure first came from: kept as a
-    tag beside the import, its source now."""
+    tag beside the import, its source now. ``client_record`` (the export's) is the writer's own
+    ``clientRecordId`` and ``clientRecordVersion``: ``identifier`` (in the writing app's namespace,
+    ``meta.source``) and ``meta.versionId``, as the FHIR door reads them. What was sent, when it
+    is not the canonical value, is the extension :data:`ORIGINAL_QUANTITY_EXTENSION`; when the
+    measure was last written, ``meta.lastUpdated``."""
     vital = BY_CODE[read.type]
     device = device_of(space_id, read)
     tags = [Coding(system=SOURCE_TAG, code=read.source.client_id, display=read.source.name)]
@@ -129,27 +163,46 @@ def observation_of(
     components: list[ObservationComponent] = []
     value: Quantity | None = None
     if read.type == BLOOD_PRESSURE and read.components is not None:
-        systolic, diastolic = vital.components
+        original = read.original_value
+        pairs = [
+            (part, _quantity(canonical, vital), getattr(original, part.code, None))
+            for part, canonical in zip(
+                vital.components, (read.components.systolic, read.components.diastolic), strict=True
+            )
+        ]
+        # Both components' originals, or neither: they were sent together, in one unit.
+        differs = any(sent is not None and _original(sent, read.original_unit, quantity) for _, quantity, sent in pairs)
         components = [
             ObservationComponent(
-                code=_loinc(systolic.loinc, systolic.label), value_quantity=_quantity(read.components.systolic, vital)
-            ),
-            ObservationComponent(
-                code=_loinc(diastolic.loinc, diastolic.label),
-                value_quantity=_quantity(read.components.diastolic, vital),
-            ),
+                extension=_original(sent, read.original_unit, quantity, always=True)
+                if differs and sent is not None
+                else [],
+                code=_loinc(part.loinc, part.label),
+                value_quantity=quantity,
+            )
+            for part, quantity, sent in pairs
         ]
     elif read.value is not None:
         value = _quantity(read.value, vital)
+        if not isinstance(read.original_value, ComponentsRead):
+            extension += _original(read.original_value, read.original_unit, value)
+    identifier: list[Identifier] = []
+    version: str | None = None
+    if client_record is not None:
+        identifier = [Identifier(system=source_uri(read.source.client_id), value=client_record[0])]
+        version = str(client_record[1])
     return Observation(
         id=str(read.id),
-        meta=Meta(
+        meta=UpdatedMeta(
+            version_id=version,
+            last_updated=read.updated_at.isoformat(),
             source=source_uri(read.source.client_id),
             profile=[IG_BASE + PROFILES[read.type]],
             tag=tags,
             security=[RESTRICTED] if hidden else [],
         ),
         extension=extension,
+        identifier=identifier,
         status="final",
         category=[VITAL_SIGNS],
         code=_loinc(vital.loinc, vital.label),
