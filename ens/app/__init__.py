@@ -168,6 +168,8 @@ def create_app(
     account_router = Router(
         path="/",
         before_request=through_account_door,
+        # Chained too: the signed-in devices take the cursors and the settings (their lifetime).
+        dependencies={"settings": Provide(settings_after_cursors)},
         route_handlers=[*auth.account_routes, CarersController, NotificationsController],
     )
     professional_router = Router(

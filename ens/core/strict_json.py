@@ -27,12 +27,17 @@ from ens.core.errors import UnsupportedMediaType
 class StrictJSONRequest(Request[Any, Any, Any]):
     """The app's request class (``Litestar(request_class=...)``)."""
 
-    async def json(self) -> Any:
+    def require_json(self) -> None:
+        """415 unless the body says it is JSON (``application/json`` or a ``+json`` type, FHIR's
+        ``application/fhir+json`` among them): also for the routes that read their body themselves."""
         media_type = self.content_type[0]
         if media_type != "application/json" and not media_type.endswith("+json"):
             # A JSON route took a form or text body too (an outside review: a measure posted as
             # text/plain was stored): what the client sent is not what it meant, or not a client.
             raise UnsupportedMediaType(f"The body must be JSON (Content-Type: application/json), not {media_type!r}.")
+
+    async def json(self) -> Any:
+        self.require_json()
         value = await self._decoded()
         field = self.route_handler.parsed_data_field
         target = field.annotation if field is not None else None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, Request, delete, get, post
+from litestar import Controller, delete, get, post
 from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 from litestar.params import QueryParameter
@@ -17,9 +17,10 @@ from litestar.response import Stream
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from ens.core.api import IfMatch
-from ens.core.fhir import FHIR_JSON, FhirBundleDocument
+from ens.core.fhir import FHIR_JSON, FhirBundleBody, FhirBundleDocument
 from ens.core.mail import Mailer
 from ens.core.settings import Settings
+from ens.core.strict_json import StrictJSONRequest
 from ens.documents.storage import BlobStore
 from ens.overview.export import ExportScope, export_bundle
 from ens.overview.schemas import SpaceStatusRead, SpaceSummary
@@ -115,13 +116,15 @@ class SpaceController(Controller):
         "the holder's identity stays the space's own; advance directives and the trusted person, the holder's "
         "own signed acts, are not imported, nor Devices no measure names, and the answer says so.",
         operation_id="importSpace",
+        operation_class=FhirBundleBody,
     )
     async def import_(
         self,
         access: Access,
         settings: NamedDependency[Settings],
-        request: Request,  # type: ignore[type-arg]
+        request: StrictJSONRequest,
     ) -> ImportResult:
+        request.require_json()
         return await import_bundle(
             access, request.stream(), max_bytes=settings.import_max_bytes, max_seconds=settings.import_max_seconds
         )

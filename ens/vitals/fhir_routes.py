@@ -10,15 +10,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 from litestar.params import HeaderParameter, QueryParameter
 from msgspec import Meta
 
 from ens.core.api import PUBLIC, Cursors
-from ens.core.fhir import FHIR_JSON, CapabilityStatementDocument, FhirBundleDocument
+from ens.core.fhir import FHIR_JSON, CapabilityStatementDocument, FhirBundleBody, FhirBundleDocument
 from ens.core.settings import Settings
+from ens.core.strict_json import StrictJSONRequest
 from ens.spaces.door import Access, Need
 from ens.spaces.rights import Action
 from ens.vitals import fhir_intake
@@ -58,12 +59,13 @@ class FhirController(Controller):
         "first still runs 409; keys are the app's own, kept 24 hours. An Observation sent with no identifier "
         "and no key is a new measure at each POST: retried, it is stored twice.",
         operation_id="fhirTransaction",
+        operation_class=FhirBundleBody,
         responses=BUNDLE,
     )
     async def transaction(
         self,
         access: Access,
-        request: Request,  # type: ignore[type-arg]
+        request: StrictJSONRequest,
         if_none_exist: Annotated[
             str | None,
             HeaderParameter(
@@ -77,6 +79,7 @@ class FhirController(Controller):
             ),
         ] = None,
     ) -> Response[bytes]:
+        request.require_json()
         answer = await fhir_intake.take_transaction(access, await request.body(), if_none_exist=if_none_exist)
         return Response(answer, media_type=FHIR_JSON)
 

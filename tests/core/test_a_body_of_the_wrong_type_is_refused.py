@@ -5,10 +5,13 @@ stored by a refused request."""
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 
-from tests.helpers.people import MakePerson
+from tests.helpers.people import MakeAppToken, MakePerson
+from tests.vitals.test_fhir_intake import body_weight, transaction
 
 CONTACT = {"givenName": "Paul", "familyName": "Martin", "relationship": "frère", "phones": ["+33612345678"]}
 
@@ -73,3 +76,34 @@ async def test_a_json_route_takes_only_json(
         "/v1/spaces/me/vitals", content=body, headers={**person.headers, "Content-Type": "application/json"}
     )
     assert typed.status_code == 201, typed.text
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/xml", "application/x-www-form-urlencoded", None])
+async def test_the_routes_that_read_their_own_body_take_only_json_too(
+    client: httpx.AsyncClient, make_person: MakePerson, make_app_token: MakeAppToken, content_type: str | None
+) -> None:
+    """The FHIR door and the import read their body themselves: they stored a Bundle sent as
+    text/plain, XML or a form, or with no Content-Type (an outside audit)."""
+    person = await make_person()
+    app = await make_app_token(person, ["vitals.body_weight:write"])
+    headers = {**({"Content-Type": content_type} if content_type else {})}
+    fhir = await client.post(
+        "/fhir", content=json.dumps(transaction(body_weight(70))).encode(), headers={**app.headers, **headers}
+    )
+    assert fhir.status_code == 415, fhir.text
+    assert fhir.json()["resourceType"] == "OperationOutcome"
+    newcomer = await make_person()
+    bundle = {"resourceType": "Bundle", "type": "collection", "entry": []}
+    imported = await client.post(
+        "/v1/spaces/me/import", content=json.dumps(bundle).encode(), headers={**newcomer.headers, **headers}
+    )
+    assert imported.status_code == 415, imported.text
+    assert imported.json()["type"] == "urn:ens:problem:unsupported-media-type"
+    assert (await client.get("/v1/spaces/me/vitals", headers=person.headers)).json()["items"] == []
+    for kind in ("application/fhir+json", "application/json; charset=utf-8"):
+        typed = await client.post(
+            "/fhir",
+            content=json.dumps(transaction(body_weight(70))).encode(),
+            headers={**app.headers, "Content-Type": kind},
+        )
+        assert typed.status_code == 200, typed.text

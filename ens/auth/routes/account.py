@@ -18,8 +18,8 @@ from ens.auth.login import LoginContext
 from ens.auth.oauth import session_lifetime
 from ens.auth.routes.login_pages import NO_STORE
 from ens.auth.schemas import RecoveryCodesRead, RecoveryCodesRenewal
-from ens.core.api import CursorParam, Cursors, LimitParam, Page, UnversionedIfMatch, page_of, position_at
 from ens.core import clock
+from ens.core.api import CursorParam, Cursors, LimitParam, Page, UnversionedIfMatch, page_of, position_at
 from ens.core.openapi import problem
 from ens.core.settings import Settings
 from ens.spaces import service as spaces
