@@ -235,11 +235,15 @@ async def delete_measurement(access: SpaceAccess, measurement_id: UUID, *, if_ma
     async with write_transaction():
         row = await _measure_row(access, measurement_id, for_update=True)
         if not access.is_person:
+            # Its measures whoever connected it (the holder or a representative: ingest.Writer); the
+            # ones hidden from the caller were not found above. A measure the app may not read and
+            # did not send does not exist for it, as for GET: a 403 told it the measure's type.
+            its_own = sent_by_app(str(row["writer"]), access.caller.client_id)
+            if not its_own and not access.may(scope_name(row["type"], "read")):
+                raise NotFound("No such measurement in this space.")
             if not access.may(scope_name(row["type"], "write")):
                 raise Forbidden(f"This app's authorization lacks vitals.{row['type']}:write.")
-            # Its measures whoever connected it (the holder or a representative: ingest.Writer); the
-            # ones hidden from the caller were not found above.
-            if not sent_by_app(str(row["writer"]), access.caller.client_id):
+            if not its_own:
                 raise Forbidden("An app may delete only the measures it sent.")
         access.refuse_a_professional_on_others(_taken_by(row), verb="removes", noun="measures")
         require_if_match(if_match, row["body"].encode())

@@ -389,7 +389,16 @@ async def test_deletions(client, person, make_app_token, post_vitals):
     own = (await post_vitals(scale, [weight(80)])).json()["items"][0]["id"]
     typed = (await post_vitals(person, [weight(70)])).json()["items"][0]["id"]
     assert (await client.delete(f"{VITALS}/{typed}", headers=scale.headers)).status_code == 403
-    assert (await client.delete(f"{VITALS}/{own}", headers=other.headers)).status_code == 403
+    # A measure an app may not read and did not send does not exist for it, as for GET (an outside
+    # audit: a 403 naming the scope it lacked told it the measure's type).
+    assert (await client.delete(f"{VITALS}/{own}", headers=other.headers)).status_code == 404
+    pulse = await make_app_token(person, ["vitals.heart_rate:read", "vitals.heart_rate:write"])
+    for stranger in (pulse, other):
+        refused = await client.delete(f"{VITALS}/{typed}", headers=stranger.headers)
+        assert refused.status_code == 404 and "body_weight" not in refused.text, refused.text
+    reader = await make_app_token(person, ["vitals.body_weight:read", "vitals.heart_rate:write"])
+    lacking = await client.delete(f"{VITALS}/{typed}", headers=reader.headers)
+    assert lacking.status_code == 403 and "vitals.body_weight:write" in lacking.text  # it reads the type
     current = await client.get(f"{VITALS}/{own}", headers=scale.headers)
     assert (await client.delete(f"{VITALS}/{own}", headers={**scale.headers, "If-Match": '"x"'})).status_code == 412
     response = await client.delete(f"{VITALS}/{own}", headers={**scale.headers, "If-Match": current.headers["etag"]})
