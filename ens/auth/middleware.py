@@ -16,7 +16,10 @@ class BearerAuthentication(AbstractAuthenticationMiddleware):
     ``exclude`` names paths litestar itself serves (the OpenAPI pages)."""
 
     def __init__(self, app: ASGIApp, tokens: AccessTokens, exclude: list[str]) -> None:
-        super().__init__(app, exclude=exclude, exclude_from_auth_key=PUBLIC_OPT)
+        # OPTIONS too (litestar leaves it out by default, for browsers' CORS preflights, which this
+        # API does not serve): it passes the space door as a read, which needs the caller's token;
+        # left out, an OPTIONS with a valid token was a 401 and left no history row.
+        super().__init__(app, exclude=exclude, exclude_from_auth_key=PUBLIC_OPT, exclude_http_methods=())
         self.tokens = tokens
 
     async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:  # type: ignore[type-arg]

@@ -77,6 +77,7 @@ _SPECIAL: dict[tuple[str, str], tuple[str, str]] = {
         "a tenté de modifier le masquage d'un document",
     ),
     ("DELETE", "/documents/{id}"): ("a supprimé un document", "a tenté de supprimer un document"),
+    ("DELETE", "/grants/{id}"): ("a déconnecté une application", "a tenté de déconnecter une application"),
     ("POST", "/v1/invitations/{code}/accept"): (
         "a rejoint l'espace comme parent",
         "a tenté de rejoindre l'espace",

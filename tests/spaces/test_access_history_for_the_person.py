@@ -35,6 +35,13 @@ async def test_filters_and_sentences(
         await client.post("/v1/spaces/me/vitals", json={"measurements": [weight()]}, headers=app.headers)
     ).status_code == 201
     assert (await client.delete(f"{space}?erase=true", headers=tutor.headers)).status_code == 403
+    # OPTIONS passes the door as a read: the app's valid token is taken, not a 401 (an outside audit).
+    options = await client.options("/v1/spaces/me/vitals", headers=app.headers)
+    assert options.status_code == 204 and "GET" in options.headers["allow"], options.text
+    assert (await client.options("/v1/spaces/me/vitals")).status_code == 401
+    # Disconnecting one app says so, not "removed the connected apps" (an outside audit).
+    other = await make_app_token(holder, ["vitals.body_weight:write"], name="Tensiomètre")
+    assert (await client.delete(f"{space}/grants/{other.grant_id}", headers=holder.headers)).status_code == 204
     history = f"{space}/access-history"
 
     async def items(query: str = "", who: dict[str, str] | None = None) -> list[dict[str, Any]]:
@@ -50,11 +57,13 @@ async def test_filters_and_sentences(
     assert "Paul Langevin (tuteur) a ajouté les mesures." in sentences
     assert "Paul Langevin (tuteur) a consulté les mesures." in sentences
     assert "Marie Curie (titulaire) a consulté l'espace." in sentences
+    assert "Marie Curie (titulaire) a déconnecté une application." in sentences
+    assert "L'application Balance Connectée a accédé à l'espace." in sentences  # its OPTIONS
     by_tutor = [item for item in everything if item["actingAs"] == "representative"]
     assert {item["actorKind"] for item in by_tutor} == {"tutelle"}
     # By actor.
     assert {item["actingAs"] for item in await items("?actor=representatives")} == {"representative"}
-    assert [item["client"]["name"] for item in await items("?actor=apps")] == ["Balance Connectée"]
+    assert [item["client"]["name"] for item in await items("?actor=apps")] == ["Balance Connectée"] * 2
     mine = await items("?actor=me")
     assert mine and {item["actor"]["accountId"] for item in mine} == {str(holder.account_id)}
     # By action.
