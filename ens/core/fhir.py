@@ -102,15 +102,22 @@ class Quantity(Element, kw_only=True):
 
 
 class Extension(Element, kw_only=True):
+    """An extension (ENS's own are ``urn:ens:fhir:<name>``); a complex one holds others."""
+
     url: str
+    extension: list[Extension] = []
     value_string: str | None = None
     value_code: str | None = None
+    value_date: str | None = None
+    value_positive_int: int | None = None
     value_codeable_concept: CodeableConcept | None = None
     value_quantity: Quantity | None = None
 
 
 class Meta(Element, kw_only=True):
     version_id: str | None = None
+    # When the item was last changed (the API's ``updatedAt``), in the export.
+    last_updated: str | None = None
     source: str | None = None
     profile: list[str] = []
     security: list[Coding] = []

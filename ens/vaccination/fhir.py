@@ -31,6 +31,7 @@ from ens.core.fhir import (
     CodeableConcept,
     Coding,
     Element,
+    Extension,
     Meta,
     Reference,
     Resource,
@@ -60,17 +61,6 @@ NOTE_MAX: int = get_args(Note)[1].max_length
 DISEASE_SYSTEM = "urn:ens:fhir:disease"
 UNKNOWN_RANK = "rang non précisé"
 __all__ = ["FHIR_JSON", "Immunization", "immunization", "immunization_json", "vaccination_of"]
-
-
-class Extension(Element, kw_only=True):
-    url: str
-    extension: list[Extension] = []
-    value_string: str | None = None
-    value_code: str | None = None
-
-
-class UpdatedMeta(Meta, kw_only=True):
-    last_updated: str | None = None
 
 
 class Performer(Element, kw_only=True):
@@ -140,7 +130,7 @@ def immunization(entry: VaccinationRead, *, patient: Reference) -> Immunization:
         recorded_by.append(Extension(url="name", value_string=entry.recorded_by.name))
     return Immunization(
         id=str(entry.id),
-        meta=UpdatedMeta(
+        meta=Meta(
             security=[RESTRICTED] if entry.hidden_from_representatives else [],
             last_updated=entry.updated_at.isoformat(),
         ),

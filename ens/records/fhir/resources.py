@@ -8,31 +8,13 @@ from ens.core.fhir import (
     CodeableConcept,
     ContactPoint,
     Element,
+    Extension,
     HumanName,
     Identifier,
-    Meta,
     Period,
     Reference,
     Resource,
 )
-
-
-class Extension(Element, kw_only=True):
-    """An extension of the records' resources (ENS's own, ``urn:ens:fhir:<name>``), complex ones
-    holding others."""
-
-    url: str
-    extension: list[Extension] = []
-    value_string: str | None = None
-    value_code: str | None = None
-    value_date: str | None = None
-    value_positive_int: int | None = None
-
-
-class UpdatedMeta(Meta, kw_only=True):
-    """``meta`` with ``lastUpdated``: when the item was last changed (the API's ``updatedAt``)."""
-
-    last_updated: str | None = None
 
 
 class Dosage(Element, kw_only=True):

@@ -19,8 +19,10 @@ from ens.core.fhir import (
     CodeableConcept,
     Coding,
     ContactPoint,
+    Extension,
     HumanName,
     Identifier,
+    Meta,
     Period,
     Reference,
     patient_reference,
@@ -63,13 +65,11 @@ from ens.records.fhir.resources import (
     Consent,
     ConsentProvision,
     Dosage,
-    Extension,
     FamilyMemberCondition,
     FamilyMemberHistory,
     MedicationStatement,
     Practitioner,
     RelatedPerson,
-    UpdatedMeta,
 )
 from ens.records.schemas import (
     Address,
@@ -109,12 +109,12 @@ def _text(text: str) -> CodeableConcept:
     return CodeableConcept(text=text)
 
 
-def _meta(hidden: bool, updated_at: datetime | None = None) -> UpdatedMeta | None:
+def _meta(hidden: bool, updated_at: datetime | None = None) -> Meta | None:
     """An item's ``meta``: the restricted label when the holder hid it from the representatives
     (:func:`ens.core.fhir.restricted_meta`), and when it was last changed (``updatedAt``)."""
     if not hidden and updated_at is None:
         return None
-    return UpdatedMeta(
+    return Meta(
         security=[RESTRICTED] if hidden else [],
         last_updated=_instant(updated_at) if updated_at is not None else None,
     )

@@ -45,12 +45,6 @@ from ens.vitals.schemas import ComponentsRead, MeasurementRead
 ORIGINAL_QUANTITY_EXTENSION = "urn:ens:fhir:original-quantity"
 
 
-class UpdatedMeta(Meta, kw_only=True):
-    """``meta`` with ``lastUpdated``: when the measure was last written (its ``updatedAt``)."""
-
-    last_updated: str | None = None
-
-
 class ObservationComponent(Element, kw_only=True):
     extension: list[Extension] = []
     code: CodeableConcept
@@ -193,7 +187,7 @@ def observation_of(
         version = str(client_record[1])
     return Observation(
         id=str(read.id),
-        meta=UpdatedMeta(
+        meta=Meta(
             version_id=version,
             last_updated=read.updated_at.isoformat(),
             source=source_uri(read.source.client_id),
