@@ -188,3 +188,78 @@ async def test_a_refusal_that_loaded_the_page_before_an_approval_changes_nothing
     assert refused.status_code == 400 and "déjà terminée" in refused.text
     tokens = await login.browser.exchange(approved.headers["location"], app.client_id, DEVICE_REDIRECT)
     assert tokens.status_code == 200, tokens.text
+
+
+async def test_a_person_who_left_their_space_closed_connects_an_app_only_where_it_can_work(
+    fake_login: MakeFakeLogin, fake_client: httpx.AsyncClient, fake_settings: Settings
+) -> None:
+    """Signed in with "Continuer sans rouvrir", a person is not offered their closed space for an
+    app (its every call would be a 410, and it would wake with a reopening): a parent is offered
+    the child's; someone who represents no one is told to reopen first (a review of that choice)."""
+    sub = f"parent-{uuid.uuid4().hex[:8]}"
+    first, phone = await _phone(fake_login, sub)
+    child = (
+        await fake_client.post(
+            "/v1/spaces",
+            json={
+                "givenName": "Léa",
+                "familyName": "Dupont",
+                "birthdate": years_before(today_in_paris(), 9).isoformat(),
+                "sex": "female",
+                "relationship": "parent",
+            },
+            headers=bearer(phone["access_token"]),
+        )
+    ).json()["id"]
+    assert (await fake_client.delete("/v1/spaces/me", headers=bearer(phone["access_token"]))).status_code == 204
+    app = await register_app(
+        fake_settings.secret_key,
+        name="Toise connectée",
+        redirect_uris=[DEVICE_REDIRECT],
+        scopes=["vitals.body_height:write"],
+    )
+
+    async def at_consent() -> FakeLogin:
+        login: FakeLogin = fake_login()
+        login.browser.totp_secret = first.browser.totp_secret
+        await login.start(client_id=app.client_id, redirect_uri=DEVICE_REDIRECT, scope="vitals.body_height:write")
+        await login.come_back(login.code(sub=sub))
+        code = await login.browser.second_factor()
+        assert code.headers["location"] == "/login/otp"
+        await login.browser.open("/login/otp")
+        later = await login.browser.post_form("/login/reopen", {"decision": "later"})
+        assert later.headers["location"] == "/login/consent"
+        return login
+
+    own = (await fake_client.get("/v1/spaces/me", headers=bearer(phone["access_token"]))).status_code
+    assert own == 410
+    me = (await fake_client.get("/v1/me", headers=bearer(phone["access_token"]))).json()
+    own_id = next(item["id"] for item in me["spaces"] if item["role"] == "holder")
+    login = await at_consent()
+    page = (await login.browser.open("/login/consent")).text
+    assert page.count('name="space"') == 1 and f'value="{child}"' in page and "(votre espace)" not in page
+    # Approving the closed space (named, or the default without a choice) is refused, nothing granted.
+    grants = "SELECT space_id FROM grants WHERE client_id = {} AND revoked_at IS NULL"
+    for form in ({"space": own_id}, {}):
+        refused = await login.browser.post_form("/login/consent", {"decision": "approve", **form})
+        assert refused.status_code in (400, 403) and "cet espace" in refused.text, refused.text
+        assert await db.fetch(grants, app.client_id) == []
+        await login.browser.open("/login/consent")
+    # The one space offered is the page's hidden field, as a browser sends it.
+    approved = await login.browser.post_form("/login/consent", {"decision": "approve", "space": child})
+    assert approved.status_code == 303, approved.text
+    assert [str(row["space_id"]) for row in await db.fetch(grants, app.client_id)] == [child]
+
+    # Someone who represents no one, their space closed: nothing to connect the app to.
+    alone = f"alone-{uuid.uuid4().hex[:8]}"
+    solo, tokens = await _phone(fake_login, alone)
+    assert (await fake_client.delete("/v1/spaces/me", headers=bearer(tokens["access_token"]))).status_code == 204
+    login = fake_login()
+    login.browser.totp_secret = solo.browser.totp_secret
+    await login.start(client_id=app.client_id, redirect_uri=DEVICE_REDIRECT, scope="vitals.body_height:write")
+    await login.come_back(login.code(sub=alone))
+    await login.browser.second_factor()
+    await login.browser.open("/login/otp")
+    await login.browser.post_form("/login/reopen", {"decision": "later"})
+    told = await login.browser.open("/login/consent")
+    assert "rouvrez-le pour y connecter une application" in told.text, told.text

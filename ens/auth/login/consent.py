@@ -28,6 +28,8 @@ from ens.spaces.rights import KIND_WORDS, Action, ActorKind
 from ens.spaces.schemas import MeRead
 
 NOTHING_PENDING = "Aucune autorisation n'est en attente. Recommencez depuis l'application."
+# The person left their own space closed at login and represents no one who could take the app.
+NOWHERE_TO_CONNECT = "Votre espace santé est fermé : rouvrez-le pour y connecter une application."
 
 
 async def consent_screen(cookie: str | None) -> Screen:
@@ -45,6 +47,8 @@ async def consent_screen(cookie: str | None) -> Screen:
         permissions=[SCOPES.describe(scope) for scope in attempt.scopes],
         spaces=await _choices(attempt.account_id, own=attempt.space_id),
     )
+    if not view.spaces:
+        raise LoginFailed(NOWHERE_TO_CONNECT)
     return Screen("consent", attempt.csrf, consent=view)
 
 
@@ -61,9 +65,11 @@ def _standing(me: MeRead, space_id: UUID, *, own: UUID) -> tuple[Role, str | Non
 
 async def _choices(account_id: UUID, *, own: UUID, me: MeRead | None = None) -> list[SpaceChoice]:
     """The spaces the person may connect an app to: their own, and those they represent with the
-    right to manage apps (the table of rights), open ones only; their own first."""
+    right to manage apps (the table of rights), open ones only (a person may sign in and leave
+    their own space closed); their own first."""
     me = me or await spaces.get_me(account_id)
     choices: list[SpaceChoice] = []
+    own_closed = any(item.id == own and item.status != "open" for item in me.spaces)
     for item in me.spaces:
         if Action.MANAGE_ACCESS not in item.rights or item.status != "open":
             continue
@@ -73,7 +79,7 @@ async def _choices(account_id: UUID, *, own: UUID, me: MeRead | None = None) -> 
         else:
             kind = KIND_WORDS.get(cast(ActorKind, item.representative_kind), "représentant")
             choices.append(SpaceChoice(str(item.id), f"{name} (vous le représentez : {kind})"))
-    if not any(choice.id == str(own) for choice in choices):
+    if not own_closed and not any(choice.id == str(own) for choice in choices):
         choices.insert(0, SpaceChoice(str(own), "votre espace"))
     return choices
 
@@ -104,13 +110,14 @@ async def decide(
         return error_redirect(
             attempt.redirect_uri, "access_denied", description="the person refused", state=attempt.client_state
         )
-    chosen = attempt.space_id
     me = await spaces.get_me(attempt.account_id)
-    if space:
-        allowed = {choice.id for choice in await _choices(attempt.account_id, own=attempt.space_id, me=me)}
-        if space not in allowed:
-            raise LoginFailed("Vous ne pouvez pas connecter d'application à cet espace.")
-        chosen = UUID(space)
+    allowed = {choice.id for choice in await _choices(attempt.account_id, own=attempt.space_id, me=me)}
+    if not allowed:
+        raise LoginFailed(NOWHERE_TO_CONNECT)
+    # Their own space unless they chose another: one the page offered (open, theirs to manage).
+    if (space or str(attempt.space_id)) not in allowed:
+        raise LoginFailed("Vous ne pouvez pas connecter d'application à cet espace.")
+    chosen = UUID(space) if space else attempt.space_id
     acting_as, actor_kind = _standing(me, chosen, own=attempt.space_id)
     async with write_transaction():
         # One approval per attempt, taken before the grant is made: a second click (or tab) that

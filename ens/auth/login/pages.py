@@ -210,9 +210,10 @@ def _which_space(spaces: list[SpaceChoice]) -> str:
 
 
 def _space_radios(spaces: list[SpaceChoice]) -> str:
-    """With several spaces, one radio button each (the person's own checked): the ``space`` field."""
+    """With several spaces, one radio button each (the person's own checked): the ``space`` field;
+    with one, that space (the person's own, or, their own left closed, the one they represent)."""
     if len(spaces) == 1:
-        return ""
+        return f'<input type="hidden" name="space" value="{escape(spaces[0].id)}">'
     radios = "".join(
         f'<label class="choice"><input type="radio" name="space" value="{escape(choice.id)}"'
         f"{' checked' if index == 0 else ''}> {escape(choice.label)}</label>"
