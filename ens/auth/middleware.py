@@ -18,7 +18,9 @@ class BearerAuthentication(AbstractAuthenticationMiddleware):
     def __init__(self, app: ASGIApp, tokens: AccessTokens, exclude: list[str]) -> None:
         # OPTIONS too (litestar leaves it out by default, for browsers' CORS preflights, which this
         # API does not serve): it passes the space door as a read, which needs the caller's token;
-        # left out, an OPTIONS with a valid token was a 401 and left no history row.
+        # left out, an OPTIONS with a valid token was a 401 and left no history row. One without a
+        # token goes on without a caller: litestar's answer to OPTIONS does not carry its route's
+        # PUBLIC mark, so a public address answers it, and a door refuses it (401).
         super().__init__(app, exclude=exclude, exclude_from_auth_key=PUBLIC_OPT, exclude_http_methods=())
         self.tokens = tokens
 
@@ -27,6 +29,8 @@ class BearerAuthentication(AbstractAuthenticationMiddleware):
         if len(sent) > 1:
             # One credential per request (RFC 9110 §11.6.2): which one would be the caller's?
             raise BadRequest("Send one Authorization header, not several.", [FieldError("", "Authorization repeated")])
+        if not sent and connection.scope.get("method") == "OPTIONS":
+            return AuthenticationResult(user=None, auth=None)
         header = sent[0] if sent else ""
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():

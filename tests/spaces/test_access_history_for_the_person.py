@@ -39,6 +39,10 @@ async def test_filters_and_sentences(
     options = await client.options("/v1/spaces/me/vitals", headers=app.headers)
     assert options.status_code == 204 and "GET" in options.headers["allow"], options.text
     assert (await client.options("/v1/spaces/me/vitals")).status_code == 401
+    assert (await client.options("/v1/me")).status_code == 401
+    # A public address answers OPTIONS without a token, as before (a review).
+    for public in ("/health", "/v1/vital-types", "/v1/vaccines", "/fhir/metadata"):
+        assert (await client.options(public)).status_code == 204, public
     # Disconnecting one app says so, not "removed the connected apps" (an outside audit).
     other = await make_app_token(holder, ["vitals.body_weight:write"], name="Tensiomètre")
     assert (await client.delete(f"{space}/grants/{other.grant_id}", headers=holder.headers)).status_code == 204
