@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID, uuid4
 
@@ -137,9 +138,15 @@ CONFIDENTIALITY = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality"
 RESTRICTED = Coding(system=CONFIDENTIALITY, code="R", display="restricted")
 
 
-def restricted_meta(hidden: bool) -> Meta | None:
-    """The ``meta`` of an item hidden from representatives (``None`` for one that is not)."""
-    return Meta(security=[RESTRICTED]) if hidden else None
+def item_meta(hidden: bool, updated_at: datetime | None = None) -> Meta | None:
+    """An item's ``meta`` in the export: the restricted label when the holder hid it from the
+    representatives, and when it was last changed (its ``updatedAt``); ``None`` for neither."""
+    if not hidden and updated_at is None:
+        return None
+    return Meta(
+        security=[RESTRICTED] if hidden else [],
+        last_updated=updated_at.isoformat() if updated_at is not None else None,
+    )
 
 
 def is_restricted(resource: Mapping[str, Any]) -> bool:

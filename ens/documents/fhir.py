@@ -20,8 +20,8 @@ from ens.core.fhir import (
     Reference,
     Resource,
     encode,
+    item_meta,
     patient_reference,
-    restricted_meta,
 )
 from ens.documents.catalogue import TYPES_BY_CODE
 from ens.documents.rows import COLUMNS, document_read
@@ -66,7 +66,7 @@ def document_reference_of(document: DocumentRead, *, space_id: UUID, public_url:
     day = document.date.isoformat()
     return DocumentReference(
         id=str(document.id),
-        meta=restricted_meta(document.hidden_from_representatives),
+        meta=item_meta(document.hidden_from_representatives, document.updated_at),
         status="current",
         type=CodeableConcept(
             coding=[Coding(system=LOINC, code=document.type_code, display=kind.display if kind else None)],

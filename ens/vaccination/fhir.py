@@ -26,17 +26,16 @@ from typing import Any, get_args
 from ens.core.api import VISIBLE
 from ens.core.fhir import (
     FHIR_JSON,
-    RESTRICTED,
     Annotation,
     CodeableConcept,
     Coding,
     Element,
     Extension,
-    Meta,
     Reference,
     Resource,
     encode,
     is_restricted,
+    item_meta,
 )
 from ens.vaccination.calendar import disease_labels
 from ens.vaccination.catalogue import vaccine_id
@@ -130,10 +129,7 @@ def immunization(entry: VaccinationRead, *, patient: Reference) -> Immunization:
         recorded_by.append(Extension(url="name", value_string=entry.recorded_by.name))
     return Immunization(
         id=str(entry.id),
-        meta=Meta(
-            security=[RESTRICTED] if entry.hidden_from_representatives else [],
-            last_updated=entry.updated_at.isoformat(),
-        ),
+        meta=item_meta(entry.hidden_from_representatives, entry.updated_at),
         extension=[Extension(url=RECORDED_BY_EXTENSION, extension=recorded_by)],
         status="completed",
         vaccine_code=CodeableConcept(coding=codings, text=entry.vaccine_name),

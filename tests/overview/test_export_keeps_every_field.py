@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from ens.core.settings import Settings
+from tests.helpers.carers import court_measure
 from tests.helpers.fhir import FHIR, check_bundle
 from tests.helpers.professionals import NURSE, authorise, sign_in_pro
 from tests.helpers.records import CONTACTS, DOCTOR, TRUSTED_PERSON, VALID_RPPS, contact, trusted
@@ -219,6 +220,17 @@ async def test_a_measure_keeps_what_was_sent_and_the_apps_record_id(client, pers
     assert "identifier" not in pressure and "versionId" not in pressure["meta"]  # typed without a record id
     weight = observations["29463-7"]
     assert _extension(weight, ORIGINAL) is None  # sent as it is kept
+    # The apps' record ids are the holder's export's only: a representative's has none (a review).
+    tutor = await make_person("Paul")
+    await court_measure(person, tutor, "tutelle")
+    theirs = (await client.get(f"/v1/spaces/{person.space_id}/export", headers=tutor.headers)).json()
+    sugars = [
+        e["resource"]
+        for e in theirs["entry"]
+        if e["resource"].get("code", {}).get("coding", [{}])[0].get("code") == "2339-0"
+    ]
+    assert len(sugars) == 1 and "identifier" not in sugars[0] and "versionId" not in sugars[0]["meta"]
+    assert _extension(sugars[0], ORIGINAL) is not None  # what was sent is the measure's, theirs to read
 
     newcomer = await make_person("Camille")
     moved = await client.post(

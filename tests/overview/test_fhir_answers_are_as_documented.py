@@ -21,7 +21,10 @@ async def test_every_fhir_answer_is_as_documented(client, person, make_person, m
         "/v1/spaces/me/import", content=exported.content, headers={**newcomer.headers, "Content-Type": FHIR}
     )
     assert_sent_as_documented(document, "post", "/v1/spaces/{space}/import", imported)
-    refused = await client.post("/v1/spaces/me/import", content=exported.content, headers=newcomer.headers)
+    refused = await client.post(
+        "/v1/spaces/me/import", content=exported.content, headers={**newcomer.headers, "Content-Type": FHIR}
+    )
+    assert refused.status_code == 409, refused.text  # the space holds what was just imported
     assert_sent_as_documented(document, "post", "/v1/spaces/{space}/import", refused)
     app = await make_app_token(person, ["vitals.body_weight:read", "vitals.heart_rate:write"])
     found = await client.get("/fhir/Observation", params={"code": "29463-7"}, headers=app.headers)

@@ -14,7 +14,6 @@ from anyio import to_thread
 from ens.core import clock
 from ens.core.fhir import (
     LOINC,
-    RESTRICTED,
     Attachment,
     CodeableConcept,
     Coding,
@@ -22,9 +21,9 @@ from ens.core.fhir import (
     Extension,
     HumanName,
     Identifier,
-    Meta,
     Period,
     Reference,
+    item_meta,
     patient_reference,
     reference_to,
 )
@@ -107,17 +106,6 @@ def _telecom(phones: list[str], email: str | None) -> list[ContactPoint]:
 
 def _text(text: str) -> CodeableConcept:
     return CodeableConcept(text=text)
-
-
-def _meta(hidden: bool, updated_at: datetime | None = None) -> Meta | None:
-    """An item's ``meta``: the restricted label when the holder hid it from the representatives
-    (:func:`ens.core.fhir.restricted_meta`), and when it was last changed (``updatedAt``)."""
-    if not hidden and updated_at is None:
-        return None
-    return Meta(
-        security=[RESTRICTED] if hidden else [],
-        last_updated=_instant(updated_at) if updated_at is not None else None,
-    )
 
 
 def _priority(priority: int | None) -> list[Extension]:
@@ -245,7 +233,7 @@ def emergency_contact_of(contact: EmergencyContactRead, *, space_id: UUID) -> Re
         relationship.append(_text(contact.relationship))
     return RelatedPerson(
         id=str(contact.id),
-        meta=_meta(contact.hidden_from_representatives),
+        meta=item_meta(contact.hidden_from_representatives),
         extension=_priority(contact.priority),
         patient=patient_reference(space_id),
         relationship=relationship,
@@ -273,7 +261,7 @@ def practitioner_of(doctor: DoctorRead) -> Practitioner:
         ]
     return Practitioner(
         id=str(doctor.id),
-        meta=_meta(False, doctor.updated_at),
+        meta=item_meta(False, doctor.updated_at),
         identifier=identifiers,
         name=[HumanName(family=doctor.family_name, given=[doctor.given_name])],
         telecom=_telecom([doctor.phone] if doctor.phone else [], None),
@@ -290,7 +278,7 @@ def condition_of(condition: ConditionRead, *, space_id: UUID) -> Condition:
     coding = [Coding(system=ICD10, code=condition.code)] if condition.code else []
     return Condition(
         id=str(condition.id),
-        meta=_meta(condition.hidden_from_representatives, condition.updated_at),
+        meta=item_meta(condition.hidden_from_representatives, condition.updated_at),
         clinical_status=CodeableConcept(coding=[Coding(system=CONDITION_CLINICAL, code="active")]),
         category=[CodeableConcept(coding=[Coding(system=CONDITION_CATEGORY, code="problem-list-item")])],
         code=CodeableConcept(coding=coding, text=condition.label),
@@ -309,7 +297,7 @@ def allergy_of(allergy: AllergyRead, *, space_id: UUID) -> AllergyIntolerance:
         reactions = [AllergyReaction(manifestation=[manifestation], severity=allergy.severity)]
     return AllergyIntolerance(
         id=str(allergy.id),
-        meta=_meta(allergy.hidden_from_representatives, allergy.updated_at),
+        meta=item_meta(allergy.hidden_from_representatives, allergy.updated_at),
         clinical_status=CodeableConcept(coding=[Coding(system=ALLERGY_CLINICAL, code="active")]),
         code=_text(allergy.substance),
         patient=patient_reference(space_id),
@@ -328,7 +316,7 @@ def medication_statement_of(treatment: TreatmentRead, *, space_id: UUID, today: 
         )
     return MedicationStatement(
         id=str(treatment.id),
-        meta=_meta(treatment.hidden_from_representatives, treatment.updated_at),
+        meta=item_meta(treatment.hidden_from_representatives, treatment.updated_at),
         status="completed" if treatment.until and treatment.until < today else "active",
         medication_codeable_concept=_text(treatment.medication),
         subject=patient_reference(space_id),
@@ -343,7 +331,7 @@ def family_member_history_of(entry: FamilyHistoryRead, *, space_id: UUID) -> Fam
     code = _RELATIVES[entry.relative]
     return FamilyMemberHistory(
         id=str(entry.id),
-        meta=_meta(entry.hidden_from_representatives, entry.updated_at),
+        meta=item_meta(entry.hidden_from_representatives, entry.updated_at),
         status="completed",
         patient=patient_reference(space_id),
         date=_instant(entry.created_at),

@@ -56,7 +56,9 @@ async def observations(
                     space_id=space_id,
                     hidden=bool(row["hidden_from_representatives"]),
                     original_source=(original.client_id, original.name) if original is not None else None,
-                    client_record=_client_record(row),
+                    # The apps' own record ids are the holder's export's only: the API shows them to
+                    # no reader, and a representative's export is theirs to read (a review).
+                    client_record=_client_record(row) if with_hidden else None,
                 )
             )
         yield resources
