@@ -20,7 +20,6 @@ from litestar.params import HeaderParameter, QueryParameter
 
 from ens.core import keyring
 from ens.core.errors import BadRequest, FieldError, Invalid, PreconditionFailed
-from ens.core.problems import PROBLEM_JSON, for_status, problem_body
 
 # Declared on a route (or a controller) that needs no token: ``opt=PUBLIC``.
 PUBLIC_OPT = "public"
@@ -519,14 +518,7 @@ class RefuseNulMiddleware:
             or b"%00" in scope.get("query_string", b"")
             or b"\x00" in scope.get("query_string", b"")
         ):
-            body = problem_body(for_status(400), NUL_IN_ADDRESS)
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 400,
-                    "headers": [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode())],
-                }
-            )
-            await send({"type": "http.response.body", "body": body})
-            return
+            # Raised, so the app's handlers answer it in the address's own language (problem+json,
+            # an OperationOutcome on /fhir, RFC 6749 JSON at the token endpoints, a login page).
+            raise BadRequest(NUL_IN_ADDRESS)
         await self.app(scope, receive, send)

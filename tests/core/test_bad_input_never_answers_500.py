@@ -96,8 +96,6 @@ async def test_a_correction_beyond_any_magnitude_is_422_and_changes_nothing(
 @pytest.mark.parametrize(
     ("method", "path", "body"),
     [
-        ("GET", "/oauth/authorize?client_id=%00&response_type=code", None),
-        ("GET", "/oauth/callback?state=%00&code=x", None),
         ("GET", "/v1/spaces/me/vitals?type=%00", None),
         ("GET", "/v1/spaces/me/vitals?cursor=a%00b", None),
         # In a path no route matches (an id that is no id, an unknown address): litestar answers
@@ -121,6 +119,21 @@ async def test_a_nul_in_a_path_no_route_matches_is_400_in_the_spaces_history_too
         _is_problem(answer, 400)
         assert answer.json()["detail"] == "The address contains a NUL character."
     assert [row["outcome"] for row in await history(person.space_id)][-2:] == [400, 400]
+
+
+async def test_a_nul_in_the_address_is_told_in_the_language_of_the_address(client: httpx.AsyncClient) -> None:
+    """The token and revocation endpoints answer RFC 6749 JSON for every refusal, the FHIR door an
+    OperationOutcome (an outside audit found problem+json at the token endpoint)."""
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    for endpoint in ("/oauth/token?x=%00", "/oauth/revoke?x=%00"):
+        answer = await client.post(endpoint, content=b"client_id=ens-mobile", headers=form)
+        assert answer.status_code == 400, answer.text
+        assert answer.json()["error"] == "invalid_request" and answer.headers["cache-control"] == "no-store"
+    fhir = await client.get("/fhir/metadata?x=%00")
+    assert fhir.status_code == 400 and fhir.json()["resourceType"] == "OperationOutcome"
+    for browser in ("/oauth/authorize?client_id=%00&response_type=code", "/oauth/callback?state=%00&code=x"):
+        page = await client.get(browser)  # a login page, as every refusal a browser meets there
+        assert page.status_code == 400 and page.headers["content-type"].startswith("text/html"), page.text
 
 
 async def test_a_nul_in_a_token_request_is_refused_without_touching_the_database(client: httpx.AsyncClient) -> None:
