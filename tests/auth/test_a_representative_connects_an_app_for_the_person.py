@@ -32,9 +32,11 @@ async def _phone(fake_login: MakeFakeLogin, sub: str) -> tuple[FakeLogin, dict[s
     return login, tokens.json()
 
 
-async def test_a_parent_chooses_the_childs_space_on_the_consent_page(
-    fake_login: MakeFakeLogin, fake_client: httpx.AsyncClient, fake_settings: Settings
-) -> None:
+async def _parent_of_a_child(
+    fake_login: MakeFakeLogin, fake_client: httpx.AsyncClient
+) -> tuple[str, FakeLogin, dict[str, Any], str]:
+    """A parent signed in on their phone who created their 9-year-old's space: their provider
+    identity, their login, their phone's tokens and the child's space id."""
     sub = f"parent-{uuid.uuid4().hex[:8]}"
     first, phone = await _phone(fake_login, sub)
     created = await fake_client.post(
@@ -49,7 +51,13 @@ async def test_a_parent_chooses_the_childs_space_on_the_consent_page(
         headers=bearer(phone["access_token"]),
     )
     assert created.status_code == 201, created.text
-    child = created.json()["id"]
+    return sub, first, phone, created.json()["id"]
+
+
+async def test_a_parent_chooses_the_childs_space_on_the_consent_page(
+    fake_login: MakeFakeLogin, fake_client: httpx.AsyncClient, fake_settings: Settings
+) -> None:
+    sub, first, phone, child = await _parent_of_a_child(fake_login, fake_client)
     app = await register_app(
         fake_settings.secret_key,
         name="Toise connectée",
@@ -196,21 +204,7 @@ async def test_a_person_who_left_their_space_closed_connects_an_app_only_where_i
     """Signed in with "Continuer sans rouvrir", a person is not offered their closed space for an
     app (its every call would be a 410, and it would wake with a reopening): a parent is offered
     the child's; someone who represents no one is told to reopen first (a review of that choice)."""
-    sub = f"parent-{uuid.uuid4().hex[:8]}"
-    first, phone = await _phone(fake_login, sub)
-    child = (
-        await fake_client.post(
-            "/v1/spaces",
-            json={
-                "givenName": "Léa",
-                "familyName": "Dupont",
-                "birthdate": years_before(today_in_paris(), 9).isoformat(),
-                "sex": "female",
-                "relationship": "parent",
-            },
-            headers=bearer(phone["access_token"]),
-        )
-    ).json()["id"]
+    sub, first, phone, child = await _parent_of_a_child(fake_login, fake_client)
     assert (await fake_client.delete("/v1/spaces/me", headers=bearer(phone["access_token"]))).status_code == 204
     app = await register_app(
         fake_settings.secret_key,

@@ -8,6 +8,7 @@ import re
 import time
 import unicodedata
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from ens.auth import otp
 from ens.auth.login import pages
@@ -270,7 +271,9 @@ async def test_pages_are_french_mobile_and_never_cached(fake_login):
     assert page.headers.get_list("referrer-policy") == ["no-referrer"]  # once, not twice
 
 
-async def test_closed_space_is_offered_for_reopening_not_duplicated(fake_login):
+async def _back_at_the_provider_with_the_space_closed(fake_login) -> tuple[FakeLogin, dict[str, Any], str]:
+    """A person signed in once, their space then closed, back from the provider on a new login:
+    the login, their space's row and their provider identity."""
     sub = _sub()
     first, _ = await signed_in_browser(fake_login, sub)
     space = await one_row(
@@ -281,6 +284,11 @@ async def test_closed_space_is_offered_for_reopening_not_duplicated(fake_login):
     login.browser.totp_secret = first.browser.totp_secret
     await login.start()
     await login.come_back(login.code(sub=sub))
+    return login, space, sub
+
+
+async def test_closed_space_is_offered_for_reopening_not_duplicated(fake_login):
+    login, space, sub = await _back_at_the_provider_with_the_space_closed(fake_login)
     # The provider login alone neither reveals nor reopens the closed space: the second factor first.
     page = await login.browser.open("/login/otp")
     assert "Votre espace santé est fermé" not in page.text
@@ -305,16 +313,7 @@ async def test_closed_space_is_offered_for_reopening_not_duplicated(fake_login):
 async def test_a_person_may_sign_in_and_leave_their_closed_space_closed(fake_login):
     """Reopening is offered, not imposed (an outside audit found no way past the page): a parent
     whose own space is closed still reaches their child's, and reopens theirs when they choose."""
-    sub = _sub()
-    first, _ = await signed_in_browser(fake_login, sub)
-    space = await one_row(
-        "SELECT s.id FROM spaces s JOIN accounts a ON a.id = s.holder_account_id WHERE a.sub = {}", sub
-    )
-    await db.fetch("UPDATE spaces SET status = 'closed' WHERE id = {}", space["id"])
-    login: FakeLogin = fake_login()
-    login.browser.totp_secret = first.browser.totp_secret
-    await login.start()
-    await login.come_back(login.code(sub=sub))
+    login, space, _ = await _back_at_the_provider_with_the_space_closed(fake_login)
     await login.browser.second_factor()
     await login.browser.open("/login/otp")
     went_on = await login.browser.post_form("/login/reopen", {"decision": "later"})
