@@ -77,9 +77,15 @@ def refuse_nul(body: msgspec.Struct) -> None:
 # the lookahead both mean the very end. Digits are written [0-9]: ``\d`` takes any script's digits.
 END = r"(?!\n)$"
 # A text a person must fill in holds one visible character: not only spaces, nor only invisible
-# format characters (zero-width spaces and joiners, direction marks, word joiner, BOM), which
-# ``\S`` took for visible (an outside review: a condition labelled "\u200b\u200b" was stored).
-VISIBLE = r"[^\s\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]"
+# format characters (zero-width spaces and joiners, direction marks and isolates, word joiner, BOM,
+# the combining grapheme joiner, the Arabic letter mark), nor only blanks that are letters or
+# symbols to Unicode (Hangul fillers, the Mongolian vowel separator, Khmer's inherent vowels, the
+# blank Braille pattern), which ``\S`` took for visible (outside reviews: a condition labelled
+# "\u200b\u200b" was stored, a child named "\u2800", an emergency given "\u200b" for reason).
+VISIBLE = (
+    r"[^\s\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2069"
+    r"\u2800\u3164\ufeff\uffa0]"
+)
 
 
 class Struct(msgspec.Struct, forbid_unknown_fields=True, rename="camel", kw_only=True):

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from msgspec import Meta
 
-from ens.core.api import END, ReadStruct, Struct
+from ens.core.api import END, VISIBLE, ReadStruct, Struct
 
 
 class AccountRead(ReadStruct):
@@ -104,7 +104,7 @@ class SessionRead(ReadStruct):
 # ---------------------------------------------------------------------------------------------
 # Carers
 
-PersonName = Annotated[str, Meta(min_length=1, max_length=100, pattern=r"\S")]
+PersonName = Annotated[str, Meta(min_length=1, max_length=100, pattern=VISIBLE)]
 
 
 class ChildSpaceCreate(Struct, kw_only=True):
@@ -257,7 +257,7 @@ class AccessRequestReceived(ReadStruct):
     detail: str
 
 
-EmergencyReason = Annotated[str, Meta(min_length=3, max_length=500, pattern=r"\S")]
+EmergencyReason = Annotated[str, Meta(min_length=3, max_length=500, pattern=VISIBLE)]
 
 
 class EmergencyAccessCreate(Struct, kw_only=True):

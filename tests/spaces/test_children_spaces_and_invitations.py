@@ -110,7 +110,16 @@ async def test_a_childs_space_is_for_a_minor_created_by_an_adult(
         "/v1/spaces", json=body(birthdate=(today_in_paris() + timedelta(days=2)).isoformat()), headers=parent.headers
     )
     assert future.status_code == 422
-    for field, value in (("relationship", "tutor"), ("givenName", "   "), ("timezone", "Mars/Olympus"), ("sex", "x")):
+    # A name of nothing visible (an outside audit: a child was named "\u2800" or "\u200b").
+    invisible = ("\u200b\u200b", "\u2060", "\ufeff", "\u200e", "\u180e", "\u115f", "\u2800", "\u3164")
+    for field, value in (
+        ("relationship", "tutor"),
+        ("givenName", "   "),
+        ("timezone", "Mars/Olympus"),
+        ("sex", "x"),
+        *(("givenName", blank) for blank in invisible),
+        ("familyName", "\u2800\u200b"),
+    ):
         answer = await client.post("/v1/spaces", json=body(**{field: value}), headers=parent.headers)
         assert answer.status_code == 422 and answer.headers["content-type"].startswith("application/problem+json")
         # Each refusal points at its field (the time zone's pointed at the body: an outside audit).
