@@ -141,15 +141,17 @@ def _every_row_values(pending: PendingAccess, outcome: int) -> tuple[Any, ...]:
 async def _insert_one(pending: PendingAccess, outcome: int) -> int | None:
     """The row's id, or ``None`` when the space no longer exists (erased by this very request)."""
     rows = await fetch(_INSERT_IF_SPACE, *_values(pending, outcome), pending.space_id)
-    await _note_professional_access([pending])
+    await _note_professional_access([(pending, outcome)])
     return int(rows[0]["id"]) if rows else None
 
 
-async def _note_professional_access(pendings: list[PendingAccess]) -> None:
+async def _note_professional_access(answered: list[tuple[PendingAccess, int]]) -> None:
     """The holder's list of professionals shows each one's last access: kept on their row of the
-    space (one UPDATE by its key), written with the history row, only for professionals' requests."""
-    for pending in pendings:
-        if pending.acting_as == "professional":
+    space (one UPDATE by its key), written with the history row, only for professionals' requests
+    that were answered (a refusal, a blocked professional's emergency access among them, is an
+    attempt: the history has it, the list's last access does not)."""
+    for pending, outcome in answered:
+        if pending.acting_as == "professional" and outcome < 400:
             await fetch(
                 "UPDATE space_professionals SET last_access_at = {} WHERE space_id = {} AND professional_id = {}",
                 pending.at,
@@ -192,7 +194,7 @@ class GroupCommit:
         rows = [_values(pending, outcome) for pending, outcome, _ in group]
         try:
             await db.insert_rows("access_history", _COLUMN_NAMES, rows=rows)
-            await _note_professional_access([pending for pending, _, _ in group])
+            await _note_professional_access([(pending, outcome) for pending, outcome, _ in group])
         except Exception as exc:
             if not _is_foreign_key_violation(exc):
                 raise

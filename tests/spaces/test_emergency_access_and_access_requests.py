@@ -175,8 +175,12 @@ async def test_a_blocked_professional_cannot_and_the_holder_can_forbid_emergency
     assert (
         await mail_client.post(f"{space}/professionals/{entry['id']}/block", headers=holder.headers)
     ).status_code == 200
+    listed = f"{space}/professionals/{entry['id']}"
+    before = (await mail_client.get(listed, headers=holder.headers)).json()["lastAccessAt"]
     blocked = await open_emergency(mail_client, doctor, holder.space_id)
     assert blocked.status_code == 403 and "blocked" in blocked.json()["detail"]
+    # A refused attempt is in the history, not the list's last access (an outside audit).
+    assert (await mail_client.get(listed, headers=holder.headers)).json()["lastAccessAt"] == before
 
     # A running emergency access ends when the holder forbids emergency access; a new one is refused.
     assert (await open_emergency(mail_client, nurse, holder.space_id)).status_code == 201
