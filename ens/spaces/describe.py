@@ -52,6 +52,8 @@ _TRIED = {
     "DELETE": "a tenté de supprimer",
 }
 
+EMERGENCY_OPENING = "POST /v1/pro/emergency-access"
+
 # Routes whose meaning the method alone does not say: (method, end of the route) -> (done, tried).
 _SPECIAL: dict[tuple[str, str], tuple[str, str]] = {
     # (After an erase nothing of the space remains, its history included: a row here is a closing.)
@@ -157,8 +159,10 @@ def actor_words(row: Any) -> str:
         return f"{name} ({KIND_WORDS.get(kind, 'représentant')})" if kind else f"{name} (représentant)"
     if row["acting_as"] == "professional":
         profession = access_matrix().label(_get(row, "profession"))
-        # An attempt to open an emergency access that was refused opened none.
-        if kind == "professional_emergency" and int(_get(row, "outcome") or 200) < 400:
+        # An attempt to open an emergency access that was refused opened none; a request refused
+        # during one that runs (a write: it is read-only) was made in it all the same.
+        opening_refused = row["action"] == EMERGENCY_OPENING and int(_get(row, "outcome") or 200) >= 400
+        if kind == "professional_emergency" and not opening_refused:
             return f"{name} ({profession}, en accès d'urgence)"
         return f"{name} ({profession})"
     return name

@@ -75,6 +75,9 @@ async def test_emergency_access_reads_for_24_hours_is_in_the_history_and_the_hol
     )
     assert all(row["emergencyReason"] == REASON and row["actorKind"] == "professional_emergency" for row in rows)
     assert any(row["action"] == "GET /v1/spaces/{space}/vitals" and row["outcome"] == 200 for row in rows)
+    # The write refused during it was made in it all the same, and says so (an outside audit).
+    [refused] = [row for row in rows if row["action"] == "POST /v1/spaces/{space}/vitals"]
+    assert refused["outcome"] == 403 and "(infirmier, en accès d'urgence) a tenté d'ajouter" in refused["description"]
 
     # The holder's list shows who came in; after 24 hours the space is closed to them again.
     listed = (await mail_client.get(f"{space}/professionals", headers=holder.headers)).json()["items"]
