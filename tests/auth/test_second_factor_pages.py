@@ -7,6 +7,7 @@ import html
 import re
 import time
 import unicodedata
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -271,7 +272,7 @@ async def test_pages_are_french_mobile_and_never_cached(fake_login):
     assert page.headers.get_list("referrer-policy") == ["no-referrer"]  # once, not twice
 
 
-async def _back_at_the_provider_with_the_space_closed(fake_login) -> tuple[FakeLogin, dict[str, Any], str]:
+async def _back_at_the_provider_with_the_space_closed(fake_login) -> tuple[FakeLogin, Mapping[str, Any], str]:
     """A person signed in once, their space then closed, back from the provider on a new login:
     the login, their space's row and their provider identity."""
     sub = _sub()
