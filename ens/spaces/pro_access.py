@@ -215,7 +215,13 @@ EMERGENCY_NOTICE = (
 
 
 async def open_emergency_access(
-    professional_id: UUID, body: EmergencyAccessCreate, *, mailer: Mailer, client_id: str, request_id: str
+    professional_id: UUID,
+    body: EmergencyAccessCreate,
+    *,
+    mailer: Mailer,
+    client_id: str,
+    grant_id: UUID,
+    request_id: str,
 ) -> EmergencyAccessRead:
     """A professional not authorised opens a space in an emergency, stating why: read-only for 24
     hours (the door reads the access on every request), marked in the history with the reason, and
@@ -232,7 +238,7 @@ async def open_emergency_access(
     refusal: Forbidden | Conflict | None = None
     async with write_transaction():
         await serialise_decisions(body.space)
-        row = await fetch_one(_EMERGENCY_CHECK, now, professional_id, body.space)
+        row = await fetch_one(_EMERGENCY_CHECK, now, grant_id, professional_id, body.space)
         if row is not None and row["status"] == "open":
             space = space_ref(row)
             actor, profession = row["actor_name"], row["profession_code"]
@@ -242,6 +248,7 @@ async def open_emergency_access(
                 actor_name=actor,
                 profession=profession,
                 client_id=client_id,
+                client_name=row["client_name"],
                 reason=body.reason,
                 request_id=request_id,
                 now=now,
@@ -270,7 +277,9 @@ async def record_emergency_replay(request: Request[Caller, Any, Any], stored: Ro
     row in the space's history (a first answer of 404 names no space, nor does its replay)."""
     if stored["space_id"] is None:
         return
-    row = await fetch_one(_EMERGENCY_CHECK, clock.now(), request.user.account_id, as_uuid(stored["space_id"]))
+    row = await fetch_one(
+        _EMERGENCY_CHECK, clock.now(), request.user.grant_id, request.user.account_id, as_uuid(stored["space_id"])
+    )
     if row is None:
         return
     opened = msgspec.json.decode(bytes(stored["body"]), type=EmergencyAccessRead) if stored["status"] == 201 else None
@@ -287,6 +296,7 @@ async def record_emergency_replay(request: Request[Caller, Any, Any], stored: Ro
         actor_name=row["actor_name"],
         profession=row["profession_code"],
         client_id=request.user.client_id,
+        client_name=row["client_name"],
         reason=reason["reason"] if reason else None,
         request_id=request_id_of(request.scope),
         now=clock.now(),
@@ -300,6 +310,7 @@ SELECT s.id, s.status, s.timezone, s.birthdate, s.sex, s.given_name, s.family_na
        s.emergency_access, sp.status AS pro_status, sp.since AS pro_since, sp.until AS pro_until,
        (SELECT MAX(e.ends_at) FROM emergency_accesses e
         WHERE e.space_id = s.id AND e.professional_id = p.id AND e.ends_at > {}) AS emergency_until,
+       (SELECT g.client_name FROM grants g WHERE g.id = {}) AS client_name,
        p.given_name || ' ' || p.family_name AS actor_name, p.profession_code
 FROM spaces s
 JOIN professionals p ON p.id = {}
@@ -354,6 +365,7 @@ def _history_row(
     actor_name: str,
     profession: str,
     client_id: str,
+    client_name: str | None,
     reason: str | None,
     request_id: str,
     now: datetime,
@@ -364,7 +376,7 @@ def _history_row(
         actor_account_id=professional_id,
         actor_name=actor_name,
         client_id=client_id,
-        client_name=None,
+        client_name=client_name,
         acting_as="professional",
         actor_kind="professional_emergency",
         action="POST /v1/pro/emergency-access",

@@ -266,6 +266,7 @@ class ProController(Controller):
                 data,
                 mailer=Mailer(settings),
                 client_id=request.user.client_id,
+                grant_id=request.user.grant_id,
                 request_id=request_id_of(request.scope),
             )
         except (Forbidden, Conflict):

@@ -74,6 +74,8 @@ async def test_emergency_access_reads_for_24_hours_is_in_the_history_and_the_hol
         f"Hugo Petit (infirmier, en accès d'urgence) a ouvert l'espace en accès d'urgence. Motif donné : « {REASON} »."
     )
     assert all(row["emergencyReason"] == REASON and row["actorKind"] == "professional_emergency" for row in rows)
+    # Every row names the professional's software, the opening's too (it named none: an outside audit).
+    assert {row["client"]["name"] for row in rows} == {rows[0]["client"]["name"]} != {None}
     assert any(row["action"] == "GET /v1/spaces/{space}/vitals" and row["outcome"] == 200 for row in rows)
     # The write refused during it was made in it all the same, and says so (an outside audit).
     [refused] = [row for row in rows if row["action"] == "POST /v1/spaces/{space}/vitals"]
