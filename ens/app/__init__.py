@@ -17,6 +17,7 @@ from ens.app.doors import (
     FHIR_PREFIX,
     SPACE_PATH,
     check_every_space_route_has_the_door,
+    declared_matrix_names,
     note_what_routes_read_once,
     through_account_door,
     through_professional_door,
@@ -55,7 +56,6 @@ from ens.documents.storage import BlobStore
 from ens.overview.routes import SpaceController
 from ens.records.routes import CONTROLLERS as RECORDS_CONTROLLERS
 from ens.spaces import audit
-from ens.spaces.describe import RESOURCE_WORDS
 from ens.spaces.door import Access, provide_space_access
 from ens.spaces.history import AccessHistoryMiddleware
 from ens.spaces.matrix import access_matrix, check_matrix
@@ -245,7 +245,7 @@ def create_app(
     note_what_routes_read_once(app)
     # The access matrix is data shipped with the product: a matrix that names an unknown profession
     # or resource, or lets a profession write what it cannot read, stops the service here.
-    check_matrix(access_matrix(), known_resources=RESOURCE_WORDS.keys())
+    check_matrix(access_matrix(), known_resources=declared_matrix_names(app))
     document_items(app, MeasurementBatch, "measurements", MeasurementCreate, min_items=1, max_items=MAX_BATCH)
     document_problems(app)
     document_rights(app)

@@ -90,6 +90,18 @@ async def through_professional_door(request: Request[Any, Any, Any]) -> Response
     return replay
 
 
+def declared_matrix_names(app: Litestar) -> frozenset[str]:
+    """What the space routes work on, in the access matrix's names (``Need.matrix_name``): the only
+    names the matrix may use (:func:`ens.spaces.matrix.check_matrix`)."""
+    return frozenset(
+        need.matrix_name
+        for route in app.routes
+        if isinstance(route, HTTPRoute)
+        for handler in route.route_handlers
+        if (need := handler.opt.get("need")) is not None
+    )
+
+
 def check_every_space_route_has_the_door(app: Litestar) -> None:
     """A route under /v1/spaces/{space} or /fhir without the door must be impossible, not just wrong."""
     for route in app.routes:

@@ -73,9 +73,9 @@ def _professionals_who_may(need: Need) -> str:
     """The sentence saying which professions the access matrix lets through this operation."""
     matrix = access_matrix()
     if need.action is Action.READ:
-        codes = [code for code in matrix.professions if matrix.may(code, need.resource, write=False)]
+        codes = [code for code in matrix.professions if matrix.may(code, need.matrix_name, write=False)]
     elif need.action is Action.WRITE_DATA:
-        codes = [code for code in matrix.professions if matrix.may(code, need.resource, write=True)]
+        codes = [code for code in matrix.professions if matrix.may(code, need.matrix_name, write=True)]
     else:
         codes = []
     if not codes:

@@ -26,8 +26,10 @@ T = TypeVar("T")
 def records_scalars(space_id: UUID, *, with_hidden: bool, reads: Callable[[str], bool]) -> dict[str, Scalar]:
     """What the home screen selects of the records, in its one statement (:func:`fetch_scalars`):
     only what the caller ``reads`` (a professional, what the access matrix opens to their
-    profession). Without ``with_hidden`` (a representative asks), the contacts and profile entries
-    hidden from representatives are not counted: to them they do not exist."""
+    profession; of the medical profile, the lists it reads). Without ``with_hidden`` (a
+    representative asks), the contacts and profile entries hidden from representatives are not
+    counted: to them they do not exist."""
+    profile = [kind for kind in KINDS if reads(f"profile/{kind.part}")]
     wanted: dict[str, Callable[[], dict[str, Scalar]]] = {
         "directives": lambda: current_directives_scalars(space_id),
         "trusted-person": lambda: {"trusted_person": trusted_person_designated(space_id)},
@@ -35,9 +37,11 @@ def records_scalars(space_id: UUID, *, with_hidden: bool, reads: Callable[[str],
             "emergency_contacts": count_emergency_contacts(space_id, with_hidden=with_hidden)
         },
         "doctor": lambda: {"doctor": doctor_recorded(space_id)},
-        "profile": lambda: {"profile": count_profile_entries(space_id, with_hidden=with_hidden)},
     }
-    return {name: scalar for resource, part in wanted.items() if reads(resource) for name, scalar in part().items()}
+    scalars = {name: scalar for resource, part in wanted.items() if reads(resource) for name, scalar in part().items()}
+    if profile:
+        scalars["profile"] = count_profile_entries(space_id, with_hidden=with_hidden, kinds=profile)
+    return scalars
 
 
 def records_summary(row: Row, *, timezone: str) -> RecordsSummary:

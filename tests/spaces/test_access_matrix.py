@@ -7,7 +7,7 @@ import msgspec
 import pytest
 from litestar import Litestar
 
-from ens.spaces.describe import RESOURCE_WORDS
+from ens.app.doors import declared_matrix_names
 from ens.spaces.matrix import AccessMatrix, Cell, MatrixError, access_matrix, check_matrix
 from tests.spaces.test_authorization_matrix import EVERY_PROFESSION, PRO_READ, PRO_WRITE, ROUTE_RESOURCE
 
@@ -26,10 +26,11 @@ DOCUMENTS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
 NOBODY = ("access-history", "representatives", "grants", "professionals", "access-requests", "export")
 
 
-def test_every_profession_against_every_resource() -> None:
+def test_every_profession_against_every_resource(app: Litestar) -> None:
     matrix = access_matrix()
     assert set(matrix.professions) == EVERY_PROFESSION
-    resources = set(RESOURCE_WORDS) - {"test-note", "records"}
+    resources = set(declared_matrix_names(app)) - {"test-note"}
+    assert {"profile/conditions", "profile/family-history", "vitals"} <= resources
     wrong = []
     for resource in sorted(resources):
         for profession in sorted(EVERY_PROFESSION):
@@ -67,8 +68,10 @@ def test_every_product_route_names_a_resource_the_matrix_decides(app: Litestar) 
         for handler in getattr(route, "route_handlers", []):
             need = handler.opt.get("need")
             if need is not None:
-                declared.add(need.resource)
+                declared.add(need.matrix_name)
     assert declared - set(access_matrix().resources) == {"test-note"}
+    # A part's resource is named by its parts alone: a matrix row "profile" would open nothing.
+    assert "profile" not in access_matrix().resources
     assert set(ROUTE_RESOURCE.values()) - {"test-note"} <= set(access_matrix().resources)
 
 
@@ -82,14 +85,16 @@ def _matrix(**changes: object) -> AccessMatrix:
         ({"sources": []}, "no source"),
         ({"resources": {"vitals": Cell(read=frozenset({"99"}), write=frozenset())}}, "unknown professions"),
         ({"resources": {"nowhere": Cell(read=frozenset(), write=frozenset())}}, "not one the routes declare"),
+        # The profile's routes name its lists: a row for the whole profile would be a dead letter.
+        ({"resources": {"profile": Cell(read=frozenset({GP}), write=frozenset())}}, "not one the routes declare"),
         ({"resources": {"vitals": Cell(read=frozenset(), write=frozenset({GP}))}}, "write what they cannot read"),
         ({"documents": {"11488-4": Cell(read=frozenset(), write=frozenset({GP}))}}, "write what they cannot read"),
     ],
 )
-def test_an_inconsistent_matrix_stops_the_service(broken: dict[str, object], message: str) -> None:
-    check_matrix(access_matrix(), known_resources=RESOURCE_WORDS.keys())
+def test_an_inconsistent_matrix_stops_the_service(app: Litestar, broken: dict[str, object], message: str) -> None:
+    check_matrix(access_matrix(), known_resources=declared_matrix_names(app))
     with pytest.raises(MatrixError, match=message):
-        check_matrix(_matrix(**broken), known_resources=RESOURCE_WORDS.keys())
+        check_matrix(_matrix(**broken), known_resources=declared_matrix_names(app))
 
 
 def test_the_matrix_file_cites_its_sources_and_rationale() -> None:
@@ -107,3 +112,7 @@ def test_each_operation_says_which_professions_it_lets_through(app: Litestar) ->
     listing = paths["/v1/spaces/{space}/vitals"]["get"]["description"]
     assert "pédicure-podologue (80) (also in an emergency access)" in listing
     assert "Professionals: never." in paths["/v1/spaces/{space}/access-history"]["get"]["description"]
+    conditions = paths["/v1/spaces/{space}/profile/conditions"]["get"]["description"]
+    assert "médecin (10), chirurgien-dentiste (40), sage-femme (50) (also" in conditions
+    allergies = paths["/v1/spaces/{space}/profile/allergies"]["get"]["description"]
+    assert "pharmacien (21)" in allergies and "infirmier (60)" in allergies

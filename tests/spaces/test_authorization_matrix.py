@@ -72,7 +72,11 @@ PRO_READ: dict[str, frozenset[str]] = {
     "space": EVERY_PROFESSION,
     "vitals": EVERY_PROFESSION,
     "vaccination": VACCINATORS,
-    "profile": frozenset({GP, PHARMACIST, DENTIST, MIDWIFE, NURSE}),
+    # DOMAIN.md §7: a nurse or a pharmacist reads only what their care needs (treatments, allergies).
+    "profile/conditions": frozenset({GP, DENTIST, MIDWIFE}),
+    "profile/allergies": frozenset({GP, PHARMACIST, DENTIST, MIDWIFE, NURSE}),
+    "profile/treatments": frozenset({GP, PHARMACIST, DENTIST, MIDWIFE, NURSE}),
+    "profile/family-history": frozenset({GP, MIDWIFE}),
     "directives": frozenset({GP, MIDWIFE, NURSE}),
     "trusted-person": frozenset({GP, MIDWIFE, NURSE}),
     "emergency-contacts": EVERY_PROFESSION,
@@ -82,21 +86,30 @@ PRO_READ: dict[str, frozenset[str]] = {
 PRO_WRITE: dict[str, frozenset[str]] = {
     "vitals": frozenset({GP, MIDWIFE, NURSE}),
     "vaccination": VACCINATORS,
-    "profile": frozenset({GP, MIDWIFE}),
+    **dict.fromkeys(
+        ("profile/conditions", "profile/allergies", "profile/treatments", "profile/family-history"),
+        frozenset({GP, MIDWIFE}),
+    ),
     "documents": EVERY_PROFESSION,
 }
 
-# Which resource each space route works on (the test's own map; the matrix is by resource).
+# Which resource each space route works on (the test's own map; the matrix is by resource, and the
+# medical profile's lists one by one).
 PROFILE_OPERATIONS = {
-    f"{verb}{entry}"
-    for verb, entries in {
-        "list": ("Conditions", "Allergies", "Treatments", "FamilyHistory"),
-        "get": ("Condition", "Allergy", "Treatment", "FamilyHistoryEntry"),
-        "add": ("Condition", "Allergy", "Treatment", "FamilyHistoryEntry"),
-        "change": ("Condition", "Allergy", "Treatment", "FamilyHistoryEntry"),
-        "remove": ("Condition", "Allergy", "Treatment", "FamilyHistoryEntry"),
-    }.items()
-    for entry in entries
+    f"{verb}{entry}": f"profile/{part}"
+    for part, plural, singular in (
+        ("conditions", "Conditions", "Condition"),
+        ("allergies", "Allergies", "Allergy"),
+        ("treatments", "Treatments", "Treatment"),
+        ("family-history", "FamilyHistory", "FamilyHistoryEntry"),
+    )
+    for verb, entry in (
+        ("list", plural),
+        ("get", singular),
+        ("add", singular),
+        ("change", singular),
+        ("remove", singular),
+    )
 }
 ROUTE_RESOURCE: dict[str, str] = {
     **dict.fromkeys(("getSpaceSummary", "closeSpace", "reopenSpace"), "space"),
@@ -139,7 +152,7 @@ ROUTE_RESOURCE: dict[str, str] = {
         "emergency-contacts",
     ),
     **dict.fromkeys(("getDoctor", "setDoctor", "removeDoctor"), "doctor"),
-    **dict.fromkeys(PROFILE_OPERATIONS, "profile"),
+    **PROFILE_OPERATIONS,
     **dict.fromkeys(
         (
             "listVaccinations",

@@ -212,6 +212,45 @@ async def test_a_professional_sees_what_the_matrix_allows_and_not_what_the_holde
     assert manage.status_code == 403
 
 
+async def test_a_nurse_or_a_pharmacist_reads_the_profiles_allergies_and_treatments_not_the_diagnoses(
+    client: httpx.AsyncClient, settings: Settings, make_person: MakePerson
+) -> None:
+    """DOMAIN.md §7: a nurse or a pharmacist sees only what their care needs (vaccinations,
+    treatments, allergies, measures). The profile's four lists open one by one: the conditions and
+    the family history stay the doctor's and the midwife's (an outside review: a nurse read them)."""
+    holder, space, (nurse, pharmacist, doctor) = await _an_allergy_and_two_professionals(
+        client, settings, make_person, NURSE, PHARMACIST, GP
+    )
+    for path, body in (
+        ("conditions", {"label": "Trouble bipolaire"}),
+        ("treatments", {"medication": "Lithium"}),
+        ("family-history", {"relative": "mother", "condition": "Maladie de Huntington"}),
+    ):
+        added = await client.post(f"{space}/profile/{path}", json=body, headers=holder.headers)
+        assert added.status_code == 201, added.text
+    condition_id = (await client.get(f"{space}/profile/conditions", headers=holder.headers)).json()["items"][0]["id"]
+    for pro, profession in ((nurse, "infirmier"), (pharmacist, "pharmacien")):
+        for readable in ("allergies", "treatments"):
+            listed = await client.get(f"{space}/profile/{readable}", headers=pro.headers)
+            assert listed.status_code == 200 and len(listed.json()["items"]) == 1
+        for closed in ("conditions", "family-history", f"conditions/{condition_id}"):
+            refused = await client.get(f"{space}/profile/{closed}", headers=pro.headers)
+            assert refused.status_code == 403, (profession, closed)
+            assert refused.headers["content-type"] == "application/problem+json"
+            assert "Trouble" not in refused.text and profession in refused.json()["detail"]
+        # The home screen counts what they read: the allergy and the treatment.
+        assert (await client.get(space, headers=pro.headers)).json()["records"]["profile"] == 2
+    # The doctor reads the four lists and counts them all, as the holder does.
+    assert (await client.get(f"{space}/profile/conditions", headers=doctor.headers)).status_code == 200
+    assert (await client.get(f"{space}/profile/family-history", headers=doctor.headers)).status_code == 200
+    assert (await client.get(space, headers=doctor.headers)).json()["records"]["profile"] == 4
+    assert (await client.get(space, headers=holder.headers)).json()["records"]["profile"] == 4
+    # The refusals are in the holder's access history, under the profile.
+    history = await client.get(f"{space}/access-history", params={"resource": "profile"}, headers=holder.headers)
+    refused_rows = [row for row in history.json()["items"] if row["outcome"] == 403]
+    assert len(refused_rows) == 6 and {row["resourceType"] for row in refused_rows} == {"profile"}
+
+
 async def test_the_home_screen_shows_a_professional_only_what_their_profession_reads(
     client: httpx.AsyncClient, settings: Settings, make_person: MakePerson
 ) -> None:

@@ -132,10 +132,10 @@ async def _remove(kind: _Kind[Any], access: SpaceAccess, item_id: UUID, *, if_ma
         await note_hidden_item_removed(access.space_id, item_id, hidden=bool(current.hidden_from_representatives))
 
 
-def count_profile_entries(space_id: UUID, *, with_hidden: bool) -> Scalar:
-    """How many entries the four lists hold together (the home screen, :func:`fetch_scalars`);
-    without ``with_hidden`` (a representative asks), entries hidden from representatives are not
-    counted."""
+def count_profile_entries(space_id: UUID, *, with_hidden: bool, kinds: Sequence[_Kind[Any]] = KINDS) -> Scalar:
+    """How many entries the lists hold together, the four or the ``kinds`` the caller reads (the
+    home screen, :func:`fetch_scalars`); without ``with_hidden`` (a representative asks), entries
+    hidden from representatives are not counted."""
     hidden = "" if with_hidden else " AND NOT hidden_from_representatives"
-    counts = " + ".join(f"(SELECT COUNT(*) FROM {kind.table} WHERE space_id = {{}}{hidden})" for kind in KINDS)
-    return Scalar(f"SELECT {counts}", (space_id,) * len(KINDS))
+    counts = " + ".join(f"(SELECT COUNT(*) FROM {kind.table} WHERE space_id = {{}}{hidden})" for kind in kinds)
+    return Scalar(f"SELECT {counts}", (space_id,) * len(kinds))

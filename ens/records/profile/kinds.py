@@ -22,6 +22,9 @@ class _Kind(Generic[R]):
     how a row becomes what the API shows."""
 
     table: str
+    # Its name in the access matrix, after "profile/" (``Need.part``): the lists open to different
+    # professions.
+    part: str
     columns: tuple[str, ...]
     read: Callable[[Row], R]
     missing: str
@@ -82,10 +85,16 @@ def _family_history(row: Row) -> FamilyHistoryRead:
     )
 
 
-CONDITIONS = _Kind("profile_conditions", ("label", "since", "code"), _condition, "No such condition")
-ALLERGIES = _Kind("profile_allergies", ("substance", "reaction", "severity"), _allergy, "No such allergy")
-TREATMENTS = _Kind("profile_treatments", ("medication", "dose", "since", "until"), _treatment, "No such treatment")
+CONDITIONS = _Kind("profile_conditions", "conditions", ("label", "since", "code"), _condition, "No such condition")
+ALLERGIES = _Kind("profile_allergies", "allergies", ("substance", "reaction", "severity"), _allergy, "No such allergy")
+TREATMENTS = _Kind(
+    "profile_treatments", "treatments", ("medication", "dose", "since", "until"), _treatment, "No such treatment"
+)
 FAMILY_HISTORY = _Kind(
-    "profile_family_history", ("relative", "condition"), _family_history, "No such family history entry"
+    "profile_family_history",
+    "family-history",
+    ("relative", "condition"),
+    _family_history,
+    "No such family history entry",
 )
 KINDS: tuple[_Kind[Any], ...] = (CONDITIONS, ALLERGIES, TREATMENTS, FAMILY_HISTORY)

@@ -15,12 +15,12 @@ from ens.spaces.rights import Action
 # (the access history names it); writing one is the action the table of rights names for it.
 
 
-def reads(resource: str) -> dict[str, Need]:
-    return {"need": Need(resource)}
+def reads(resource: str, *, part: str | None = None) -> dict[str, Need]:
+    return {"need": Need(resource, part=part)}
 
 
-def writes(resource: str, action: Action) -> dict[str, Need]:
-    return {"need": Need(resource, action=action)}
+def writes(resource: str, action: Action, *, part: str | None = None) -> dict[str, Need]:
+    return {"need": Need(resource, action=action, part=part)}
 
 
 JSON = "application/json"

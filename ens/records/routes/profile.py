@@ -58,6 +58,8 @@ _CHANGE = (
 class _ProfileList:
     """What one list's routes are made of."""
 
+    # The list's name in the access matrix, after "profile/".
+    part: str
     path: str
     # Operation ids: list{plural}, add/get/change/remove{singular}.
     plural: str
@@ -84,7 +86,7 @@ def _controller(spec: _ProfileList) -> type[Controller]:
 
         @get(
             "/",
-            opt=reads("profile"),
+            opt=reads("profile", part=spec.part),
             summary=spec.list_summary,
             description=_LIST,
             operation_id=f"list{spec.plural}",
@@ -100,7 +102,7 @@ def _controller(spec: _ProfileList) -> type[Controller]:
 
         @post(
             "/",
-            opt=writes("profile", Action.WRITE_DATA),
+            opt=writes("profile", Action.WRITE_DATA, part=spec.part),
             status_code=201,
             summary=spec.add_summary,
             description=_ADD,
@@ -111,7 +113,7 @@ def _controller(spec: _ProfileList) -> type[Controller]:
 
         @get(
             "/{id:uuid}",
-            opt=reads("profile"),
+            opt=reads("profile", part=spec.part),
             summary="One entry",
             description=_ONE,
             operation_id=f"get{spec.singular}",
@@ -121,7 +123,7 @@ def _controller(spec: _ProfileList) -> type[Controller]:
 
         @patch(
             "/{id:uuid}",
-            opt=writes("profile", Action.WRITE_DATA),
+            opt=writes("profile", Action.WRITE_DATA, part=spec.part),
             summary="Change an entry (absent fields are kept, null clears)",
             description=_CHANGE,
             operation_id=f"change{spec.singular}",
@@ -139,7 +141,7 @@ def _controller(spec: _ProfileList) -> type[Controller]:
 
         @delete(
             "/{id:uuid}",
-            opt=writes("profile", Action.WRITE_DATA),
+            opt=writes("profile", Action.WRITE_DATA, part=spec.part),
             status_code=204,
             summary="Remove an entry",
             description=_ONE,
@@ -155,6 +157,7 @@ def _controller(spec: _ProfileList) -> type[Controller]:
 
 ConditionsController = _controller(
     _ProfileList(
+        part=profile.CONDITIONS.part,
         path="/profile/conditions",
         plural="Conditions",
         singular="Condition",
@@ -173,6 +176,7 @@ ConditionsController = _controller(
 )
 AllergiesController = _controller(
     _ProfileList(
+        part=profile.ALLERGIES.part,
         path="/profile/allergies",
         plural="Allergies",
         singular="Allergy",
@@ -191,6 +195,7 @@ AllergiesController = _controller(
 )
 TreatmentsController = _controller(
     _ProfileList(
+        part=profile.TREATMENTS.part,
         path="/profile/treatments",
         plural="Treatments",
         singular="Treatment",
@@ -209,6 +214,7 @@ TreatmentsController = _controller(
 )
 FamilyHistoryController = _controller(
     _ProfileList(
+        part=profile.FAMILY_HISTORY.part,
         path="/profile/family-history",
         plural="FamilyHistory",
         singular="FamilyHistoryEntry",

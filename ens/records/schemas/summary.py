@@ -34,6 +34,7 @@ class RecordsSummary(ReadStruct, kw_only=True):
         int | None,
         Meta(
             description="Entries of the medical profile, all four lists together (to a representative, those "
-            "hidden from representatives are not counted); " + _CLOSED
+            "hidden from representatives are not counted; to a professional, the lists the access matrix "
+            "lets their profession read: a nurse or a pharmacist counts allergies and treatments only); " + _CLOSED
         ),
     ]

@@ -29,7 +29,10 @@ class Need:
     ``action`` is what the route does, looked up for the caller's kind in the one table of rights
     (``ens.spaces.rights``); ``app_scope`` says whether an app reaches the route with a ``read`` or
     a ``write`` scope *of that capability* (``ens.core.scopes``): a vitals scope never opens
-    another capability's routes. Finer checks (which vital type) happen in the service, which
+    another capability's routes. ``part``: the part of the resource the route works on, where the
+    access matrix opens the parts to different professions (the medical profile's four lists):
+    the door then asks the matrix for ``resource/part`` (:attr:`matrix_name`); the history still
+    names the resource. Finer checks (which vital type) happen in the service, which
     knows the types. ``allow_closed`` lets a closed space through (only ``reopen``). ``own_body``:
     the handler reads the body itself (a stream, a form, FHIR bytes) rather than as JSON ``data``;
     any other route without ``data`` takes no body (``ens.app.doors.through_space_door``).
@@ -40,6 +43,12 @@ class Need:
     app_scope: Literal["read", "write"] | None = None
     allow_closed: bool = False
     own_body: bool = False
+    part: str | None = None
+
+    @property
+    def matrix_name(self) -> str:
+        """The access matrix's name for what the route works on."""
+        return self.resource if self.part is None else f"{self.resource}/{self.part}"
 
 
 # Litestar answers OPTIONS itself (the Allow header); it still passes the door, as a read.

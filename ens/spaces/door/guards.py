@@ -59,14 +59,15 @@ def _check_professional(access: SpaceAccess, need: Need) -> None:
     """The access matrix: the profession, the route's resource, read or write; emergency reads."""
     profession = access.profession or ""
     matrix = access_matrix()
+    name = need.matrix_name
     if need.action is Action.READ:
-        if not matrix.may(profession, need.resource, write=False):
-            raise Forbidden(f"A {matrix.label(profession)} may not read {need.resource} (the access matrix).")
+        if not matrix.may(profession, name, write=False):
+            raise Forbidden(f"A {matrix.label(profession)} may not read {name} (the access matrix).")
         return
     if access.kind == "professional_emergency":
         raise Forbidden("An emergency access is read-only.")
-    if need.action not in _PROFESSIONAL_WRITES or not matrix.may(profession, need.resource, write=True):
-        raise Forbidden(f"A {matrix.label(profession)} may not change {need.resource} (the access matrix).")
+    if need.action not in _PROFESSIONAL_WRITES or not matrix.may(profession, name, write=True):
+        raise Forbidden(f"A {matrix.label(profession)} may not change {name} (the access matrix).")
 
 
 async def space_door(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
