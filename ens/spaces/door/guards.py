@@ -62,12 +62,12 @@ def _check_professional(access: SpaceAccess, need: Need) -> None:
     name = need.matrix_name
     if need.action is Action.READ:
         if not matrix.may(profession, name, write=False):
-            raise Forbidden(f"A {matrix.label(profession)} may not read {name} (the access matrix).")
+            raise Forbidden(f"The access matrix does not let a professional ({matrix.label(profession)}) read {name}.")
         return
     if access.kind == "professional_emergency":
         raise Forbidden("An emergency access is read-only.")
     if need.action not in _PROFESSIONAL_WRITES or not matrix.may(profession, name, write=True):
-        raise Forbidden(f"A {matrix.label(profession)} may not change {name} (the access matrix).")
+        raise Forbidden(f"The access matrix does not let a professional ({matrix.label(profession)}) change {name}.")
 
 
 async def space_door(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
