@@ -108,6 +108,7 @@ class Extension(Element, kw_only=True):
     url: str
     extension: list[Extension] = []
     value_string: str | None = None
+    value_boolean: bool | None = None
     value_code: str | None = None
     value_date: str | None = None
     value_positive_int: int | None = None
@@ -147,6 +148,21 @@ def item_meta(hidden: bool, updated_at: datetime | None = None) -> Meta | None:
         security=[RESTRICTED] if hidden else [],
         last_updated=updated_at.isoformat() if updated_at is not None else None,
     )
+
+
+# Who recorded an item, for which FHIR R4's resource has no element (an Immunization's recorder, a
+# DocumentReference's adder): ENS's extension, of parts "role", "name" and "client" (the app).
+RECORDED_BY_EXTENSION = "urn:ens:fhir:recorded-by"
+
+
+def recorded_by(role: str, name: str | None, client_id: str | None = None) -> Extension:
+    """The ``urn:ens:fhir:recorded-by`` extension: the recorder's role, name and app, where known."""
+    parts = [Extension(url="role", value_code=role)]
+    if name:
+        parts.append(Extension(url="name", value_string=name))
+    if client_id:
+        parts.append(Extension(url="client", value_string=client_id))
+    return Extension(url=RECORDED_BY_EXTENSION, extension=parts)
 
 
 def is_restricted(resource: Mapping[str, Any]) -> bool:

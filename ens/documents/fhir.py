@@ -1,6 +1,9 @@
 """Documents as FHIR R4 ``DocumentReference`` resources, in the space's export: the type (LOINC),
 the date, the author, and the content as an attachment by URL (the file is not inlined: a 20 MiB
-PDF stays where it is, and reading it is an access like any other). Built on the datatypes every
+PDF stays where it is, and reading it is an access like any other). Who added it (the API's
+``addedBy``: role, name, app) is ENS's ``urn:ens:fhir:recorded-by`` extension, as a vaccination's
+recorder; a document hidden from professionals carries
+``urn:ens:fhir:hidden-from-professionals``. Built on the datatypes every
 capability shares (``ens.core.fhir``): the Patient is ``urn:uuid:<space id>``.
 """
 
@@ -16,12 +19,14 @@ from ens.core.fhir import (
     CodeableConcept,
     Coding,
     Element,
+    Extension,
     Period,
     Reference,
     Resource,
     encode,
     item_meta,
     patient_reference,
+    recorded_by,
 )
 from ens.documents.catalogue import TYPES_BY_CODE
 from ens.documents.rows import COLUMNS, document_read
@@ -32,6 +37,10 @@ from ens.documents.visibility import Viewer, visible_for
 BATCH = 500
 
 # The export attaches each document's file by URL, not inside the Bundle: an import has nothing to keep.
+# The holder hid the document from professionals (the API's ``hiddenFromProfessionals``): FHIR R4
+# has no security label that says "not to health professionals", so it is ENS's extension.
+HIDDEN_FROM_PROFESSIONALS_EXTENSION = "urn:ens:fhir:hidden-from-professionals"
+
 NOT_IMPORTED = {
     "DocumentReference": "the export attaches files by URL, not their content: add each document again "
     "(POST .../documents)"
@@ -49,6 +58,7 @@ class Context(Element, kw_only=True):
 class DocumentReference(Resource, tag=True, kw_only=True):
     """The part of FHIR R4's DocumentReference ENS fills."""
 
+    extension: list[Extension] = []
     status: str
     type: CodeableConcept
     subject: Reference
@@ -64,9 +74,14 @@ def document_reference_of(document: DocumentRead, *, space_id: UUID, public_url:
     ``public_url`` is given."""
     kind = TYPES_BY_CODE.get(document.type_code)
     day = document.date.isoformat()
+    added = document.added_by
+    extensions = [recorded_by(added.role, added.name, added.client_id)]
+    if document.hidden_from_professionals:
+        extensions.append(Extension(url=HIDDEN_FROM_PROFESSIONALS_EXTENSION, value_boolean=True))
     return DocumentReference(
         id=str(document.id),
         meta=item_meta(document.hidden_from_representatives, document.updated_at),
+        extension=extensions,
         status="current",
         type=CodeableConcept(
             coding=[Coding(system=LOINC, code=document.type_code, display=kind.display if kind else None)],

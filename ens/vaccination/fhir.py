@@ -36,6 +36,7 @@ from ens.core.fhir import (
     encode,
     is_restricted,
     item_meta,
+    recorded_by,
 )
 from ens.vaccination.calendar import disease_labels
 from ens.vaccination.catalogue import vaccine_id
@@ -50,8 +51,6 @@ PERFORMER_FUNCTION_SYSTEM = "http://terminology.hl7.org/CodeSystem/v2-0443"
 PARTICIPATION_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType"
 ADMINISTERING = "AP"
 VERIFIER = "VRF"
-# Who recorded the entry (``recordedBy``): sub-extensions ``role`` (valueCode) and ``name`` (valueString).
-RECORDED_BY_EXTENSION = "urn:ens:fhir:recorded-by"
 # What an import writes in the note of an entry a professional had validated: the validation is not
 # the importer's to give, so the entry is declared and says who had validated it.
 VALIDATED_BEFORE = "Validée par un professionnel de santé avant l'import"
@@ -124,13 +123,10 @@ def immunization(entry: VaccinationRead, *, patient: Reference) -> Immunization:
                 ),
             )
         )
-    recorded_by = [Extension(url="role", value_code=entry.recorded_by.role)]
-    if entry.recorded_by.name:
-        recorded_by.append(Extension(url="name", value_string=entry.recorded_by.name))
     return Immunization(
         id=str(entry.id),
         meta=item_meta(entry.hidden_from_representatives, entry.updated_at),
-        extension=[Extension(url=RECORDED_BY_EXTENSION, extension=recorded_by)],
+        extension=[recorded_by(entry.recorded_by.role, entry.recorded_by.name)],
         status="completed",
         vaccine_code=CodeableConcept(coding=codings, text=entry.vaccine_name),
         patient=patient,

@@ -72,3 +72,27 @@ async def test_what_the_reader_may_not_see_is_not_exported(client, person, make_
     assert [{k: c[k] for k in restricted} for c in own[secret["id"]]["meta"]["security"]] == [restricted]
     assert "security" not in own[kept["id"]]["meta"]
     assert {r["id"] for r in await _references(client, tutor.headers, person.space_id)} == {kept["id"]}
+
+
+async def test_who_added_a_document_and_its_hiding_from_professionals_are_exported(client, person):
+    """The export keeps every field the API gives (an outside audit: addedBy and
+    hiddenFromProfessionals were lost): who added it as ENS's recorded-by extension (role, name,
+    app), and the holder's hiding from professionals as its own extension."""
+    shown = await uploaded(client, person.headers, pdf(100, seed=4))
+    hidden = await uploaded(client, person.headers, pdf(100, seed=5), meta=metadata(hiddenFromProfessionals=True))
+    assert hidden["hiddenFromProfessionals"] is True and shown["hiddenFromProfessionals"] is False
+    exported = {r["id"]: r for r in await _references(client, person.headers)}
+
+    def extension(resource: dict[str, Any], url: str) -> dict[str, Any] | None:
+        return next((e for e in resource.get("extension", []) if e["url"] == url), None)
+
+    for document in (shown, hidden):
+        recorded = extension(exported[document["id"]], "urn:ens:fhir:recorded-by")
+        assert recorded is not None
+        parts = {e["url"]: next(v for k, v in e.items() if k.startswith("value")) for e in recorded["extension"]}
+        added = document["addedBy"]
+        assert parts == {"role": added["role"], "name": added["name"], "client": added["clientId"]}
+        assert added["role"] == "holder" and added["name"]
+    flag = extension(exported[hidden["id"]], "urn:ens:fhir:hidden-from-professionals")
+    assert flag == {"url": "urn:ens:fhir:hidden-from-professionals", "valueBoolean": True}
+    assert extension(exported[shown["id"]], "urn:ens:fhir:hidden-from-professionals") is None
