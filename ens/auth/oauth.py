@@ -402,7 +402,9 @@ async def revoke(
 
     ``token_type_hint`` only says where to look first: a token not found there is looked for as the
     other type (§2.1). An access token that is authentic but expired still names its grant, which
-    is revoked: its refresh token must not outlive the revocation the app asked for.
+    is revoked: its refresh token must not outlive the revocation the app asked for. A token issued
+    to another client is refused (§2.1), ``invalid_grant`` (RFC 6749 §5.2: "issued to another
+    client"), and revokes nothing.
     """
     client_id, secret = _credentials(basic, form.client_id, form.client_secret)
     client = await authenticate_client(settings, client_id, secret=secret)
@@ -412,36 +414,37 @@ async def revoke(
     if form.token_type_hint == "refresh_token":
         lookups.reverse()
     for lookup in lookups:
-        grant_id = await lookup(settings, tokens, token=form.token, client_id=client.client_id)
-        if grant_id is not None:
-            await spaces.revoke_grant(grant_id)
-            return
+        found = await lookup(settings, tokens, token=form.token)
+        if found is None:
+            continue
+        grant_id, issued_to = found
+        if issued_to != client.client_id:
+            raise OAuthError("invalid_grant", "This token was issued to another client; nothing was revoked.")
+        await spaces.revoke_grant(grant_id)
+        return
 
 
-async def _grant_of_access_token(
-    settings: Settings, tokens: AccessTokens, *, token: str, client_id: str
-) -> UUID | None:
-    """The grant an access token of ``client_id`` names, expired or not; ``None`` if it is not one."""
+async def _grant_of_access_token(settings: Settings, tokens: AccessTokens, *, token: str) -> tuple[UUID, str] | None:
+    """The grant an access token of ours names, expired or not, and the client it was issued to;
+    ``None`` if it is not one."""
     if token.count(".") != 2:
         return None
     try:
         caller = tokens.verify_any_age(token)
     except Unauthorized:
         return None  # an invalid token is simply not revoked (RFC 7009 §2.2)
-    return caller.grant_id if caller.client_id == client_id else None
+    return caller.grant_id, caller.client_id
 
 
-async def _grant_of_refresh_token(
-    settings: Settings, tokens: AccessTokens, *, token: str, client_id: str
-) -> UUID | None:
-    """The grant a refresh token of ``client_id`` belongs to (rotated or not); ``None`` if unknown."""
+async def _grant_of_refresh_token(settings: Settings, tokens: AccessTokens, *, token: str) -> tuple[UUID, str] | None:
+    """The grant a refresh token belongs to (rotated or not) and its client; ``None`` if unknown."""
     row = await fetch_one(
         "SELECT grant_id, client_id FROM refresh_tokens WHERE token_hash = {}",
         keyring.token_hash(settings.secret_key, "refresh:" + token),
     )
-    if row is None or row["client_id"] != client_id:
+    if row is None:
         return None
-    return as_uuid(row["grant_id"])
+    return as_uuid(row["grant_id"]), str(row["client_id"])
 
 
 async def _opens_its_space(row: Row, *, grant_id: UUID, account_id: UUID, now: datetime) -> bool:

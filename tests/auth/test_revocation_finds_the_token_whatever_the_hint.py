@@ -74,12 +74,29 @@ async def test_an_expired_token_that_is_not_ours_revokes_nothing(fake_login, fak
     for token in foreign:
         await _revoke(fake_client, token)
         await _revoke(fake_client, token, hint="refresh_token")
-    # Ours and authentic, but presented by another client: not that client's to revoke.
+    assert await _refresh_status(fake_client, tokens["refresh_token"]) == 200
+
+
+async def test_a_token_presented_by_another_client_is_refused_and_revokes_nothing(
+    fake_login, fake_client, fake_settings: Settings
+):
+    """RFC 7009 §2.1: the server checks the token was issued to the client asking; if not, the
+    request is refused (it was a silent 200, an outside audit): ``invalid_grant``, nothing revoked."""
+    _, tokens = await _phone_tokens(fake_login)
+    caller = AccessTokens(fake_settings).verify(tokens["access_token"])
     other = await register_app(
         fake_settings.secret_key,
         name="Other app",
         redirect_uris=["https://other.example/cb"],
         scopes=["vitals.body_weight:read"],
     )
-    await _revoke(fake_client, AccessTokens(fake_settings).issue(caller, ttl=-5), client_id=other.client_id)
+    expired = AccessTokens(fake_settings).issue(caller, ttl=-5)
+    for token in (tokens["access_token"], expired, tokens["refresh_token"]):
+        for hint in (None, "access_token", "refresh_token"):
+            form = {"token": token, "client_id": other.client_id, **({"token_type_hint": hint} if hint else {})}
+            refused = await fake_client.post("/oauth/revoke", data=form)
+            assert refused.status_code == 400, refused.text
+            assert refused.json()["error"] == "invalid_grant" and refused.headers["cache-control"] == "no-store"
+    me = await fake_client.get("/v1/me", headers={"Authorization": f"Bearer {tokens['access_token']}"})
+    assert me.status_code == 200
     assert await _refresh_status(fake_client, tokens["refresh_token"]) == 200

@@ -279,7 +279,8 @@ class OAuthController(Controller):
         "authorization) both belong to. `token_type_hint` only says where to look first: a token not "
         "found as that type is looked for as the other. An access token past its expiry but otherwise "
         "ours (signature, issuer, audience) still revokes its grant. An unknown or invalid token is not "
-        "an error (200). " + MALFORMED_REQUESTS,
+        "an error (200); a token issued to another client is refused, `invalid_grant` (400), and revokes "
+        "nothing. " + MALFORMED_REQUESTS,
         guards=[well_formed_form],
         exception_handlers=FORM_ENDPOINT_ERRORS,
         operation_id="revokeToken",
