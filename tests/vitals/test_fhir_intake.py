@@ -706,3 +706,78 @@ async def test_an_element_fhir_does_not_define_or_a_modifier_extension_is_refuse
     )
     answer = await client.post("/fhir", json=transaction(taken), headers=app.headers)
     assert answer.status_code == 200, answer.text
+
+
+async def test_the_code_must_name_the_profiles_measure(client, person, make_app_token):
+    """The measure is what Observation.code's LOINC code names, and the guide's profile must agree
+    (an outside audit: a weight profile over a heart rate's code stored 72 kg as a weight, a height
+    profile over a head circumference made the home screen's BMI 355). Another publisher's profile
+    ending in the guide's id is no profile of the guide."""
+    app = await make_app_token(person, ["vitals.body_weight:write", "vitals.heart_rate:write"])
+
+    def coded(*codings: dict[str, str]) -> dict[str, Any]:
+        return body_weight(72, code={"coding": list(codings)})
+
+    loinc = "http://loinc.org"
+    cases = [
+        (coded({"system": loinc, "code": "8867-4"}), "is not the measure of the profile"),
+        (coded({"system": loinc, "code": "12345-6"}), "LOINC code 29463-7"),
+        (coded({"system": "http://snomed.info/sct", "code": "27113001"}), "LOINC code 29463-7"),
+        # A LOINC code in another system is not a LOINC code.
+        (coded({"system": "http://snomed.info/sct", "code": "29463-7"}), "LOINC code 29463-7"),
+        (coded({"system": loinc, "code": "8867-4"}, {"system": loinc, "code": "29463-7"}), "different measures"),
+    ]
+    for observation, said in cases:
+        body = outcome(await client.post("/fhir", json=transaction(observation), headers=app.headers), 422)
+        assert ["Bundle.entry[1].resource.code"] == [e for i in body["issue"] for e in i.get("expression", [])], body
+        assert said in body["issue"][0]["diagnostics"], body
+    foreign = body_weight(72, code={"coding": [{"system": loinc, "code": "8867-4"}]})
+    foreign["meta"]["profile"] = ["http://evil.example/StructureDefinition/mesures-fr-observation-body-weight"]
+    foreign["valueQuantity"] = {"value": 72, "unit": "/min", "system": UCUM, "code": "/min"}
+    # Not the guide's profile: the code decides, a heart rate of 72/min.
+    assert (await client.post("/fhir", json=transaction(foreign), headers=app.headers)).status_code == 200
+    stored = (await client.get(VITALS, headers=person.headers)).json()["items"]
+    assert [(m["type"], m["value"]) for m in stored] == [("heart_rate", 72)]
+    # Extra codings beside the measure's own (another LOINC code of no measure, a SNOMED code) are fine.
+    extra = coded(
+        {"system": loinc, "code": "29463-7"},
+        {"system": loinc, "code": "3141-9"},
+        {"system": "http://snomed.info/sct", "code": "27113001"},
+    )
+    extra["identifier"] = [{"system": "urn:oid:1.2.3.4.5", "value": "weigh-in-0002"}]
+    assert (await client.post("/fhir", json=transaction(extra), headers=app.headers)).status_code == 200
+    stored = (await client.get(VITALS, headers=person.headers)).json()["items"]
+    assert sorted((m["type"], m["value"]) for m in stored) == [("body_weight", 72), ("heart_rate", 72)]
+
+
+async def test_a_part_given_twice_or_two_effective_times_are_refused(client, person, make_app_token):
+    """A blood pressure with two systolic components was stored with the last (an outside audit:
+    16 kPa dropped for 200 mm[Hg]); an Observation with effectiveDateTime and effectiveInstant
+    took the first. Both are ambiguous: 422, nothing stored."""
+    app = await make_app_token(person, ["vitals.blood_pressure:write", "vitals.body_weight:write"])
+
+    def part(code: str, value: float, unit: str = "mm[Hg]") -> dict[str, Any]:
+        return {
+            "code": {"coding": [{"system": "http://loinc.org", "code": code}]},
+            "valueQuantity": {"value": value, "system": UCUM, "code": unit},
+        }
+
+    pressure: dict[str, Any] = {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "85354-9"}]},
+        "effectiveDateTime": at(10),
+        "component": [part("8480-6", 120), part("8462-4", 80), part("8480-6", 200)],
+    }
+    answer = await client.post("/fhir", json=transaction(pressure, with_device=False), headers=app.headers)
+    body = outcome(answer, 422)
+    assert "Bundle.entry[0].resource.component[2]" in [e for i in body["issue"] for e in i.get("expression", [])]
+    both = part("8480-6", 120)
+    both["code"]["coding"].append({"system": "http://loinc.org", "code": "8462-4"})
+    pressure["component"] = [both, part("8462-4", 80)]
+    answer = await client.post("/fhir", json=transaction(pressure, with_device=False), headers=app.headers)
+    assert "two parts" in outcome(answer, 422)["issue"][0]["diagnostics"]
+    twice = body_weight(effectiveInstant=at(20))
+    body = outcome(await client.post("/fhir", json=transaction(twice), headers=app.headers), 422)
+    assert "Bundle.entry[1].resource.effective[x]" in [e for i in body["issue"] for e in i.get("expression", [])]
+    assert (await client.get(VITALS, headers=person.headers)).json()["items"] == []

@@ -8,11 +8,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ens.core.errors import FieldError
-from ens.core.fhir import UCUM
+from ens.core.fhir import LOINC, UCUM
 from ens.core.local_time import EARLIEST_YEAR, LATEST_YEAR, local_midnight
 from ens.vitals.catalogue import BLOOD_GLUCOSE, BLOOD_PRESSURE, BY_CODE, STEPS_PER_DAY, VITAL_TYPES
 from ens.vitals.fhir.codes import (
     BODY_POSITION_EXTENSION,
+    IG_BASE,
     MOMENT_EXTENSION,
     PROFILES,
     RECORDING_METHOD_EXTENSION,
@@ -97,16 +98,15 @@ def _element_of(field: str, resource: Mapping[str, Any]) -> str:
 
 
 def _component_index(resource: Mapping[str, Any], loinc: str) -> int | None:
-    """Where the component coded ``loinc`` is in the resource (the last one, as the mapping reads)."""
-    found = None
+    """Where the component coded ``loinc`` is in the resource (one only: a second is refused)."""
     components = resource.get("component")
     for index, component in enumerate(components if isinstance(components, list) else []):
         code = component.get("code") if isinstance(component, dict) else None
         codings = code.get("coding") if isinstance(code, dict) else None
         for coding in codings if isinstance(codings, list) else []:
             if isinstance(coding, dict) and coding.get("code") == loinc:
-                found = index
-    return found
+                return index
+    return None
 
 
 def _profiles(resource: Mapping[str, Any]) -> list[str]:
@@ -115,37 +115,79 @@ def _profiles(resource: Mapping[str, Any]) -> list[str]:
     return [p for p in profiles if isinstance(p, str)] if isinstance(profiles, list) else []
 
 
-def _profile_id(canonical: str) -> str:
-    return canonical.split("|", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+def _guide_profile_id(canonical: str) -> str | None:
+    """The id of one of the guide's profiles (``mesures-fr-observation-body-weight``), from its
+    canonical URL (a ``|version`` aside); ``None`` for another publisher's profile, whatever its
+    last segment."""
+    url = canonical.split("|", 1)[0].rstrip("/")
+    if not url.startswith(IG_BASE):
+        return None
+    return url[len(IG_BASE) :]
+
+
+def _loinc_types(resource: Mapping[str, Any]) -> dict[str, str]:
+    """The measures ENS keeps that ``Observation.code``'s LOINC codings name: code → measure (other
+    codings, and LOINC codes of no measure, are extra words about the same observation)."""
+    code = resource.get("code")
+    codings = code.get("coding") if isinstance(code, dict) else None
+    found: dict[str, str] = {}
+    for coding in codings if isinstance(codings, list) else []:
+        if not isinstance(coding, dict) or coding.get("system", LOINC) != LOINC:
+            continue
+        loinc = coding.get("code")
+        if isinstance(loinc, str) and loinc in _BY_LOINC:
+            found[loinc] = _BY_LOINC[loinc]
+    return found
+
+
+_NOT_KEPT = (
+    "not one of the measures ENS keeps (a LOINC code of GET /v1/vital-types, with one of the guide's profiles or none)"
+)
 
 
 def type_of(resource: Mapping[str, Any]) -> str:
-    """The measure an Observation is: by the guide's profile when it names one, else by its LOINC
-    code. A profile of the guide ENS does not keep is refused by name."""
+    """The measure an Observation is: what its LOINC code names, which the guide's profile, when it
+    names one, must agree with (a weight profile over a heart rate's code would store 72 kg, an
+    outside audit). A profile of the guide ENS does not keep is refused by name; an Observation
+    whose codings name two measures, or none, is refused at its code."""
+    profiled: str | None = None
     for canonical in _profiles(resource):
-        profile = _profile_id(canonical)
+        profile = _guide_profile_id(canonical)
         if profile in UNSUPPORTED_PROFILES:
             raise ObservationRefused(
                 [FieldError("Observation.meta.profile", f"{canonical}: {UNSUPPORTED_PROFILES[profile]}")],
                 unsupported=True,
             )
         if profile in _BY_PROFILE:
-            return _BY_PROFILE[profile]
-    code = resource.get("code")
-    codings = code.get("coding") if isinstance(code, dict) else None
-    for coding in codings if isinstance(codings, list) else []:
-        if isinstance(coding, dict) and isinstance(coding.get("code"), str) and coding["code"] in _BY_LOINC:
-            return _BY_LOINC[coding["code"]]
-    raise ObservationRefused(
-        [
-            FieldError(
-                "Observation.code",
-                "not one of the measures ENS keeps (give one of the guide's profiles or a LOINC code of "
-                "GET /v1/vital-types)",
+            if profiled is not None and _BY_PROFILE[profile] != profiled:
+                raise ObservationRefused(
+                    [FieldError("Observation.meta.profile", "names the profiles of two different measures")]
+                )
+            profiled = _BY_PROFILE[profile]
+    named = _loinc_types(resource)
+    measures = set(named.values())
+    if len(measures) > 1:
+        codes = ", ".join(sorted(named))
+        raise ObservationRefused([FieldError("Observation.code", f"its LOINC codes ({codes}) name different measures")])
+    if not measures:
+        if profiled is not None:
+            expected = BY_CODE[profiled].loinc
+            raise ObservationRefused(
+                [FieldError("Observation.code", f"the profile's measure has LOINC code {expected}: give it here")]
             )
-        ],
-        unsupported=True,
-    )
+        raise ObservationRefused([FieldError("Observation.code", _NOT_KEPT)], unsupported=True)
+    measure = measures.pop()
+    if profiled is not None and measure != profiled:
+        raise ObservationRefused(
+            [
+                FieldError(
+                    "Observation.code",
+                    f"{', '.join(sorted(named))} is not the measure of the profile "
+                    f"{PROFILES[profiled]} (LOINC {BY_CODE[profiled].loinc})",
+                )
+            ]
+        )
+    return measure
 
 
 def _quantity_in(raw: Any, where: str, errors: list[FieldError]) -> tuple[Any, str | None]:
@@ -208,6 +250,10 @@ def _day_start(day: date, zone: ZoneInfo, where: str, errors: list[FieldError]) 
     return local_midnight(day, zone)
 
 
+# The types of Observation.effective[x] in FHIR R4.
+_EFFECTIVE_TYPES = frozenset({"DateTime", "Period", "Timing", "Instant"})
+
+
 def _effective_at(resource: Mapping[str, Any], type_: str, zone: ZoneInfo, errors: list[FieldError]) -> str | None:
     """The instant of the measure (``effectiveAt``) from ``effective[x]``.
 
@@ -216,6 +262,11 @@ def _effective_at(resource: Mapping[str, Any], type_: str, zone: ZoneInfo, error
     day in the space's time zone (its local midnight), or an ``effectivePeriod`` within one local
     day, read as its ``start``."""
     steps = type_ == STEPS_PER_DAY
+    given = [key for key in resource if key.startswith("effective") and key[len("effective") :] in _EFFECTIVE_TYPES]
+    if len(given) > 1:
+        # A choice element takes one of its types (FHIR's [x]): which one would be the measure's time?
+        errors.append(FieldError("Observation.effective[x]", f"one of {', '.join(given)}: a choice takes one"))
+        return None
     for name in ("effectiveDateTime", "effectiveInstant"):
         if name not in resource:
             continue
@@ -354,12 +405,20 @@ def measurement_of(
         for index, component in enumerate(resource.get("component") or []):
             code = component.get("code") if isinstance(component, dict) else None
             codings = code.get("coding") if isinstance(code, dict) else None
-            for coding in codings if isinstance(codings, list) else []:
-                for part in vital.components:
-                    if isinstance(coding, dict) and coding.get("code") == part.loinc:
-                        found[part.code] = _quantity_in(
-                            component.get("valueQuantity"), f"Observation.component[{index}].valueQuantity", errors
-                        )
+            loincs = {c.get("code") for c in (codings if isinstance(codings, list) else []) if isinstance(c, dict)}
+            parts = [part for part in vital.components if part.loinc in loincs]
+            where = f"Observation.component[{index}]"
+            if len(parts) > 1:
+                errors.append(FieldError(f"{where}.code", "coded as two parts of the blood pressure: which is it?"))
+                continue
+            if not parts:
+                continue
+            part = parts[0]
+            if part.code in found:
+                # Two systolic values: keeping either would drop the other without a word (an audit).
+                errors.append(FieldError(where, f"a second component coded {part.loinc} ({part.label}): give one"))
+                continue
+            found[part.code] = _quantity_in(component.get("valueQuantity"), f"{where}.valueQuantity", errors)
         missing = [part for part in vital.components if part.code not in found]
         for part in missing:
             errors.append(
