@@ -148,7 +148,9 @@ async def correct_measurement(
             diastolic=values[2],
             original_value=original,
             original_unit=unit,
-            effective_at=effective_at,
+            # Shown in UTC, as a recorded measure's (a correction sent at -05:00 kept its offset in the
+            # body every read gives: an outside audit).
+            effective_at=effective_at.astimezone(UTC),
             recording_method=current.recording_method,
             source_client_id=current.source.client_id,
             source_name=current.source.name,

@@ -7,7 +7,7 @@ can name every bad measure at once.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from ens.core.errors import FieldError
@@ -125,9 +125,13 @@ def check_time(effective_at: datetime, now: datetime, *, pointer: str, errors: l
     """Refuse an ``effectiveAt`` beyond the allowed clock skew, or implausibly old; False if refused.
 
     The year is looked at first, as written: an instant at the edge of the calendar (year 1 at
-    +14:00) cannot even be converted to UTC, so it must be refused before any comparison.
+    +14:00) cannot even be converted to UTC, so it must be refused before any comparison. The
+    earliest year is the instant's: 1900-01-01T05:00+14:00 is still 1899 in UTC, where every read
+    and search places it (an outside audit: stored, it was out of reach of ``since``).
     """
-    if effective_at.year < EARLIEST_YEAR:
+    if effective_at.year < EARLIEST_YEAR or (
+        effective_at.year == EARLIEST_YEAR and effective_at.astimezone(UTC).year < EARLIEST_YEAR
+    ):
         errors.append(FieldError(pointer, f"is before {EARLIEST_YEAR}"))
         return False
     if effective_at.year > now.year + 1 or effective_at > now + CLOCK_SKEW:

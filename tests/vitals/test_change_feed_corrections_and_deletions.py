@@ -465,3 +465,30 @@ async def test_a_feed_page_reads_a_page_of_each_table_not_the_whole_space(
     assert page.status_code == 200 and len(page.json()["changes"]) == 50
     # No step of the plan handles more than a page (and its one-row look-ahead) of the 3,000.
     assert await statements.most_rows_looked_at("vital_tombstones") <= 51
+
+
+async def test_a_corrected_time_is_shown_in_utc_and_1900_is_the_instants_year(client, person, post_vitals):
+    """A correction's effectiveAt sent at -05:00 kept its offset in every read (an outside audit),
+    where a recorded one is shown in UTC; and 1900-01-01T05:00+14:00, 1899 in UTC, was stored,
+    out of reach of ``since`` (which refuses 1899): the earliest year is the instant's."""
+    typed = await post_vitals(person, [weight(70)])
+    path = f"{VITALS}/{typed.json()['items'][0]['id']}"
+    patched = await client.patch(path, json={"effectiveAt": "2026-11-10T09:30:00-05:00"}, headers=person.headers)
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["effectiveAt"] == "2026-11-10T14:30:00Z"
+    assert (await client.get(path, headers=person.headers)).json()["effectiveAt"] == "2026-11-10T14:30:00Z"
+    listed = (await client.get(VITALS, headers=person.headers)).json()["items"]
+    assert [m["effectiveAt"] for m in listed] == ["2026-11-10T14:30:00Z"]
+    for early in ("1900-01-01T05:00:00+14:00", "1899-12-31T23:00:00+00:00"):
+        recorded = await client.post(
+            VITALS, json={"measurements": [weight(70, effectiveAt=early)]}, headers=person.headers
+        )
+        assert recorded.status_code == 422, (early, recorded.text)
+        assert [e["pointer"] for e in recorded.json()["errors"]] == ["/measurements/0/effectiveAt"]
+        corrected = await client.patch(path, json={"effectiveAt": early}, headers=person.headers)
+        assert corrected.status_code == 422 and [e["pointer"] for e in corrected.json()["errors"]] == ["/effectiveAt"]
+    # The first instant of 1900 in UTC is taken, whatever the offset it is written with.
+    first = await client.post(
+        VITALS, json={"measurements": [weight(70, effectiveAt="1900-01-01T10:00:00+10:00")]}, headers=person.headers
+    )
+    assert first.status_code == 201, first.text
