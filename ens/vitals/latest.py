@@ -57,12 +57,17 @@ async def latest_values(space_id: UUID, *, with_hidden: bool) -> list[LatestVita
 
 
 def bmi_of(latest: Sequence[LatestVital]) -> BmiRead | None:
-    """BMI from the latest weight and height; never stored, so it always follows them."""
+    """BMI from the latest weight and height; never stored, so it always follows them. ``None``
+    outside the range GET /v1/vital-types declares for it: a weight and a height each plausible
+    alone can make no body's BMI (a child's height beside an adult's weight, a head circumference
+    sent as a height: 355 kg/m², an outside audit), and the home screen must not show it."""
     by_type = {item.type: item for item in latest}
     weight, height = by_type.get(BODY_WEIGHT), by_type.get(BODY_HEIGHT)
     if weight is None or height is None or weight.value is None or height.value is None:
         return None
     value = compute_bmi(Decimal(repr(weight.value)), Decimal(repr(height.value)))
+    if not BMI_TYPE.min <= value <= BMI_TYPE.max:
+        return None
     return BmiRead(
         value=float(value),
         unit=BMI_TYPE.unit,

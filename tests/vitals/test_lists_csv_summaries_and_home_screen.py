@@ -254,6 +254,12 @@ async def test_home_screen_shows_the_latest_of_each_type_and_the_bmi(client, per
     assert latest["blood_pressure"]["components"] == {"systolic": 128, "diastolic": 84}
     assert summary["bmi"]["value"] == 23.5 and summary["bmi"]["unit"] == "kg/m2"  # 72 / 1.75² = 23.51
     assert summary["bmi"]["loinc"] == "39156-5"
+    # A height and a weight each plausible alone that make no body's BMI (a head circumference sent
+    # as a height: 72 / 0.45² = 355.6, an outside audit): no BMI, rather than one outside its range.
+    await post_vitals(person, [{"type": "body_height", "value": 45, "unit": "cm", "effectiveAt": at(1)}])
+    summary = (await client.get("/v1/spaces/me", headers=person.headers)).json()
+    assert summary["bmi"] is None
+    assert {item["type"]: item for item in summary["vitals"]}["body_height"]["value"] == 45
 
 
 @pytest.mark.parametrize(
