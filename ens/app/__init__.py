@@ -51,6 +51,7 @@ from ens.core.slow_clients import BodyIdleTimeoutMiddleware
 from ens.core.strict_json import StrictJSONRequest
 from ens.documents import scopes as documents_scopes
 from ens.documents.catalogue import FORM_ALLOWANCE_BYTES, MAX_DOCUMENT_BYTES
+from ens.documents.masking import release_held_by
 from ens.documents.routes import NO_COMPRESSION, DocumentsController, list_document_types
 from ens.documents.storage import BlobStore
 from ens.overview.routes import SpaceController
@@ -60,6 +61,7 @@ from ens.spaces.door import Access, provide_space_access
 from ens.spaces.history import AccessHistoryMiddleware
 from ens.spaces.matrix import access_matrix, check_matrix
 from ens.spaces.professional_routes import AccessRequestsController, ProController, ProfessionalsController
+from ens.spaces.professionals import when_a_right_ends
 from ens.spaces.routes import (
     AccessHistoryController,
     CarersController,
@@ -81,6 +83,8 @@ def register_capabilities() -> None:
     SCOPES.register(vitals_scopes.SCOPES)
     SCOPES.register(documents_scopes.SCOPES)
     SCOPES.register(vaccination_scopes.SCOPES)
+    # What a professional held back from the holder is released when the holder ends their right.
+    when_a_right_ends(release_held_by)
 
 
 def space_routes() -> list[ControllerRouterHandler]:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from uuid import UUID
 
-from ens.core.errors import FieldError, Forbidden, Invalid
+from ens.core.db import fetch, fetch_one
+from ens.core.errors import Conflict, FieldError, Forbidden, Invalid
+from ens.core.local_time import zone_of
 from ens.spaces.door import SpaceAccess
+from ens.spaces.professionals import authorisation_until
 from ens.spaces.rights import Action
 
 
@@ -48,3 +51,57 @@ def check_masking(
             "hiddenFromHolderUntil goes with hiddenFromHolder: true, or moves the end of a document held back now.",
             [FieldError(f"{at}/hiddenFromHolderUntil", "only with hiddenFromHolder: true")],
         )
+
+
+async def hold_until(access: SpaceAccess, until: date | None, *, creating: bool) -> date:
+    """The day a document the calling professional holds back from the holder is released at the
+    latest: the one they give, or else the day their authorisation on the space ends; never after
+    it. Only its author may release it, and past that day they could not: the holder would never
+    see their own document (an outside audit found one held for good after a revocation, which
+    releases it too: ``release_held_by``)."""
+    ends = await authorisation_until(access.space_id, access.caller.account_id)
+    if ends is None:
+        raise Forbidden("Only a professional the holder authorised may hold a document back from them.")
+    last = ends.astimezone(zone_of(access.space.timezone)).date()
+    if until is None:
+        return last
+    if until > last:
+        at = "/metadata" if creating else ""
+        raise Invalid(
+            "hiddenFromHolderUntil is after your authorisation on this space ends: nobody could release it then.",
+            [
+                FieldError(
+                    f"{at}/hiddenFromHolderUntil", f"at the latest {last.isoformat()}, when your authorisation ends"
+                )
+            ],
+        )
+    return until
+
+
+def refuse_a_second_hold(*, holder: bool | None, held_now: bool) -> None:
+    """A document the holder may see already is not held back from them again: they may have read
+    it (and been told of it); the hold is for a diagnosis explained before it is read (DOMAIN.md §8)."""
+    if holder and not held_now:
+        raise Conflict("This document has been shown to the holder already: it cannot be held back from them again.")
+
+
+async def release_held_by(space_id: UUID, professional_id: UUID, now: datetime) -> None:
+    """The holder ended the professional's right on their space (revoked, blocked): what the
+    professional held back from the holder is released now, since nobody else may release it; the
+    holder is told as of any release (``ens notify`` sends what is owed). In the deciding transaction
+    (``ens.spaces.professionals.when_a_right_ends``)."""
+    space = await fetch_one("SELECT timezone FROM spaces WHERE id = {}", space_id)
+    if space is None:
+        return
+    today = now.astimezone(zone_of(str(space["timezone"]))).date()
+    await fetch(
+        "UPDATE documents SET hidden_from_holder = FALSE, hidden_from_holder_until = NULL, shown_to_holder_at = {}, "
+        "release_notice_due = TRUE, release_notice_lease_until = NULL, updated_at = {} "
+        "WHERE space_id = {} AND author_account_id = {} AND hidden_from_holder "
+        "AND (hidden_from_holder_until IS NULL OR hidden_from_holder_until > {})",
+        now,
+        now,
+        space_id,
+        professional_id,
+        today,
+    )

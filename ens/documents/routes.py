@@ -223,8 +223,9 @@ class DocumentsController(Controller):
         "together may take ENS_DOCUMENT_QUOTA_BYTES (1 GiB by default; past it, 413 quota-exceeded). metadata: "
         "typeCode (GET /v1/document-types), title, date (the care's day, not in the future), optionally author "
         "(who wrote it, when not the person adding it), hiddenFromProfessionals (the holder or a representative "
-        "who may change the space's data), hiddenFromRepresentatives (the holder only); anyone else sending one is "
-        "403. Parts other than file and metadata are 422.",
+        "who may change the space's data), hiddenFromRepresentatives (the holder only), hiddenFromHolder and "
+        "hiddenFromHolderUntil (the professional adding it; the hold ends at the latest when their authorisation "
+        "does); anyone else sending one is 403. Parts other than file and metadata are 422.",
         operation_id="addDocument",
         operation_class=MultipartUpload,
         request_max_body_size=MAX_DOCUMENT_BYTES + FORM_ALLOWANCE_BYTES,
@@ -268,8 +269,10 @@ class DocumentsController(Controller):
         description="hiddenFromProfessionals: the holder, or a representative who may change the space's data "
         "(professionals then do not see it, but the one who wrote it does; what the adult holder hid themself, only "
         "they show again); hiddenFromRepresentatives: the holder "
-        "only; hiddenFromHolder (with hiddenFromHolderUntil, a day after today, or until released with false): the "
-        "professional who wrote it. Anyone else sending a flag is 403, even to send its current value.",
+        "only; hiddenFromHolder (with hiddenFromHolderUntil, a day after today and no later than the day the "
+        "professional's authorisation ends, which it is when not given; or released with false): the professional who "
+        "wrote it, never again once the holder may see it (409). The holder revoking or blocking that professional "
+        "releases it. Anyone else sending a flag is 403, even to send its current value.",
         operation_id="changeDocumentMasking",
         media_type="application/json",
         responses={200: ResponseSpec(DocumentRead, description="The document as it is now", generate_examples=False)},

@@ -17,7 +17,7 @@ from ens.core.mail import Mailer
 from ens.documents import pending
 from ens.documents.catalogue import DOCUMENT_TYPES, MAX_DOCUMENT_BYTES, TYPES_BY_CODE
 from ens.documents.keys import destroy_space_key, lock_space_documents
-from ens.documents.masking import check_masking
+from ens.documents.masking import check_masking, hold_until, refuse_a_second_hold
 from ens.documents.notices import announce_document
 from ens.documents.rows import COLUMNS, document_read, visible_row
 from ens.documents.schemas import (
@@ -168,6 +168,9 @@ async def change_masking(
         )
     async with write_transaction():
         row = await visible_row(access, document_id)
+        held_now = not released_for_holder(
+            bool(row["hidden_from_holder"]), as_date(row["hidden_from_holder_until"]), today=today
+        )
         check_masking(
             access,
             professionals=update.hidden_from_professionals,
@@ -175,11 +178,14 @@ async def change_masking(
             holder=update.hidden_from_holder,
             holder_until=update.hidden_from_holder_until,
             author_account_id=row["author_account_id"],
-            held_now=not released_for_holder(
-                bool(row["hidden_from_holder"]), as_date(row["hidden_from_holder_until"]), today=today
-            ),
+            held_now=held_now,
         )
         require_if_match(if_match, msgspec.json.encode(document_read(row, today=today)))
+        refuse_a_second_hold(holder=update.hidden_from_holder, held_now=held_now)
+        holding = update.hidden_from_holder or (
+            update.hidden_from_holder is None and update.hidden_from_holder_until is not None
+        )
+        hold_end = await hold_until(access, update.hidden_from_holder_until, creating=False) if holding else None
         changes: dict[str, object] = {}
         if update.hidden_from_professionals is not None:
             # Hidden by the adult holder themself: theirs alone to show again (SpaceAccess.is_adult_holder).
@@ -196,9 +202,9 @@ async def change_masking(
             changes["hidden_from_representatives"] = update.hidden_from_representatives
         if update.hidden_from_holder is not None:
             changes["hidden_from_holder"] = update.hidden_from_holder
-            changes["hidden_from_holder_until"] = update.hidden_from_holder_until if update.hidden_from_holder else None
-        elif update.hidden_from_holder_until is not None:
-            changes["hidden_from_holder_until"] = update.hidden_from_holder_until
+            changes["hidden_from_holder_until"] = hold_end if update.hidden_from_holder else None
+        elif hold_end is not None:
+            changes["hidden_from_holder_until"] = hold_end
         if update.hidden_from_holder is not None or update.hidden_from_holder_until is not None:
             was_hidden, was_until = bool(row["hidden_from_holder"]), as_date(row["hidden_from_holder_until"])
             hidden = update.hidden_from_holder if update.hidden_from_holder is not None else was_hidden

@@ -53,7 +53,7 @@ from ens.documents.catalogue import (
 from ens.documents.encryption import BLOCK_BYTES, SpaceKey
 from ens.documents.form import METADATA_PART, StreamingForm, boundary_of
 from ens.documents.keys import lock_space_documents, space_erased_meanwhile, space_key_for_writing
-from ens.documents.masking import check_masking
+from ens.documents.masking import check_masking, hold_until
 from ens.documents.notices import announce_document
 from ens.documents.rows import document_read, visible_row
 from ens.documents.schemas import AddedByRole, DocumentMetadata, DocumentRead
@@ -291,6 +291,9 @@ async def _upload_document(
             holder_until=metadata.hidden_from_holder_until,
             creating=True,
         )
+        if metadata.hidden_from_holder:
+            until = await hold_until(access, metadata.hidden_from_holder_until, creating=True)
+            metadata = msgspec.structs.replace(metadata, hidden_from_holder_until=until)
     except BaseException:
         await storage.blobs.delete(incoming)
         await pending.clear(space_id, incoming)

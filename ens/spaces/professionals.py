@@ -9,7 +9,7 @@ for access, emergency access, their list of patients — is :mod:`ens.spaces.pro
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -340,6 +340,36 @@ async def renew(access: SpaceAccess, entry_id: UUID, *, if_match: str | None) ->
     return await get_professional(access.space_id, entry_id)
 
 
+# What a capability does, in the deciding transaction, when a professional's right on a space ends
+# by the holder's decision (revoked, blocked): (space, professional, now). The documents capability
+# releases what the professional held back from the holder (``ens.app.register_capabilities``):
+# nobody else could, and the holder would never see their own document again (an outside audit).
+RightEnded = Callable[[UUID, UUID, datetime], Awaitable[None]]
+_WHEN_A_RIGHT_ENDS: list[RightEnded] = []
+
+
+def when_a_right_ends(hook: RightEnded) -> None:
+    """Run ``hook`` whenever the holder ends a professional's right on their space (once each)."""
+    if hook not in _WHEN_A_RIGHT_ENDS:
+        _WHEN_A_RIGHT_ENDS.append(hook)
+
+
+async def _right_ended(space_id: UUID, professional_id: UUID, now: datetime) -> None:
+    await _end_emergency_accesses(space_id, now=now, professional_id=professional_id)
+    for hook in _WHEN_A_RIGHT_ENDS:
+        await hook(space_id, professional_id, now)
+
+
+async def authorisation_until(space_id: UUID, professional_id: UUID) -> datetime | None:
+    """When the professional's authorisation on the space ends (``None``: none runs)."""
+    row = await fetch_one(
+        "SELECT until FROM space_professionals WHERE space_id = {} AND professional_id = {} AND status = 'authorised'",
+        space_id,
+        professional_id,
+    )
+    return aware(row["until"]) if row is not None and row["until"] is not None else None
+
+
 async def revoke(access: SpaceAccess, entry_id: UUID, *, if_match: str | None) -> None:
     """End the authorisation, and any emergency access of the professional that runs, now: their
     next request on the space is refused (the door reads both on every request). Revoking a blocked
@@ -350,7 +380,7 @@ async def revoke(access: SpaceAccess, entry_id: UUID, *, if_match: str | None) -
         if current.status == "blocked":
             return
         await _set(access, entry_id, status="revoked", now=now)
-        await _end_emergency_accesses(access.space_id, now=now, professional_id=current.professional_id)
+        await _right_ended(access.space_id, current.professional_id, now)
 
 
 async def block(access: SpaceAccess, entry_id: UUID) -> ProfessionalRead:
@@ -360,7 +390,7 @@ async def block(access: SpaceAccess, entry_id: UUID) -> ProfessionalRead:
     async with decision(access):
         current = await get_professional(access.space_id, entry_id)
         await _set(access, entry_id, status="blocked", now=now)
-        await _end_emergency_accesses(access.space_id, now=now, professional_id=current.professional_id)
+        await _right_ended(access.space_id, current.professional_id, now)
     return await get_professional(access.space_id, entry_id)
 
 

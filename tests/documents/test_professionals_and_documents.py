@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -19,11 +19,20 @@ from ens.core import clock, db
 from ens.core.mail import Mailer
 from ens.core.settings import Settings
 from ens.documents.notices import send_release_notices
-from tests.helpers.carers import create_child_space, today_in_paris, years_before
+from tests.helpers.carers import PARIS, create_child_space, today_in_paris, years_before
 from tests.helpers.documents import CONSULTATION, LAB_REPORT, metadata, pdf, upload, uploaded
 from tests.helpers.login import Outbox
 from tests.helpers.people import MakePerson, Person
-from tests.helpers.professionals import GP, MIDWIFE, NURSE, PHYSIO, Pro, authorise, open_emergency, sign_in_pro
+from tests.helpers.professionals import (
+    GP,
+    MIDWIFE,
+    NURSE,
+    PHYSIO,
+    Pro,
+    authorise,
+    open_emergency,
+    sign_in_pro,
+)
 
 SUBJECT = "Un nouveau document dans votre espace santé"
 CONFIDENTIAL = metadata(hiddenFromRepresentatives=True)  # a minor's, from their parents (CSP L1111-5)
@@ -268,9 +277,60 @@ async def test_a_professional_holds_a_document_back_until_they_release_it_or_its
     assert lone.json()["errors"][0]["pointer"] == "/metadata/hiddenFromHolderUntil"
     assert (await client.get(document, headers=holder.headers)).json()["hiddenFromHolder"] is False
     assert held["id"] in await _ids(client, holder.headers, "me")
-    # Held again, until released.
-    assert (await client.patch(document, json={"hiddenFromHolder": True}, headers=gp.headers)).status_code == 200
-    assert held["id"] not in await _ids(client, holder.headers, "me")
+    # Shown to the holder, it is not held back again (an outside audit: re-held, the holder lost it,
+    # and with it the means to hide it from professionals or delete it): 409, still theirs.
+    again = await client.patch(document, json={"hiddenFromHolder": True}, headers=gp.headers)
+    assert again.status_code == 409 and again.headers["content-type"] == "application/problem+json"
+    assert held["id"] in await _ids(client, holder.headers, "me")
+
+
+async def test_a_hold_ends_at_the_latest_with_its_authors_authorisation_and_when_the_holder_ends_it(
+    client: httpx.AsyncClient, settings: Settings, make_person: MakePerson
+) -> None:
+    """Only its author releases a document held back from the holder: after the author's right
+    ended (revoked, blocked, expired) nobody could, and the holder never saw their own document
+    again (an outside audit). A hold without a day ends when the author's authorisation does, one
+    given is no later; the holder revoking or blocking the author releases what they held back."""
+    holder = await make_person()
+    gp, other = await sign_in_pro(settings, GP), await sign_in_pro(settings, GP)
+    authorisations = {pro.national_id: await authorise(client, holder, pro) for pro in (gp, other)}
+    space = holder.space_id
+    ends = authorisations[gp.national_id]["until"]
+    last_day = datetime.fromisoformat(ends.replace("Z", "+00:00")).astimezone(PARIS).date()
+    held = await uploaded(client, gp.headers, pdf(400, seed=20), space=space, meta=metadata(hiddenFromHolder=True))
+    assert held["hiddenFromHolderUntil"] == last_day.isoformat()
+    later = (last_day + timedelta(days=1)).isoformat()
+    too_late = await upload(
+        client,
+        gp.headers,
+        pdf(400, seed=21),
+        space=space,
+        meta=metadata(hiddenFromHolder=True, hiddenFromHolderUntil=later),
+    )
+    assert too_late.status_code == 422 and too_late.json()["errors"][0]["pointer"] == "/metadata/hiddenFromHolderUntil"
+    document = f"/v1/spaces/{space}/documents/{held['id']}"
+    moved = await client.patch(document, json={"hiddenFromHolderUntil": later}, headers=gp.headers)
+    assert moved.status_code == 422 and moved.json()["errors"][0]["pointer"] == "/hiddenFromHolderUntil"
+    assert (await client.get(document, headers=holder.headers)).status_code == 404
+    # Held by two professionals: revoking one releases theirs only.
+    kept = await uploaded(client, other.headers, pdf(400, seed=22), space=space, meta=metadata(hiddenFromHolder=True))
+    entry = authorisations[gp.national_id]["id"]
+    assert (await client.delete(f"/v1/spaces/me/professionals/{entry}", headers=holder.headers)).status_code == 204
+    shown = await client.get(document, headers=holder.headers)
+    assert shown.status_code == 200 and shown.json()["hiddenFromHolder"] is False
+    assert held["id"] in await _ids(client, holder.headers, "me") and kept["id"] not in await _ids(
+        client, holder.headers, "me"
+    )
+    owed = await db.fetch_one("SELECT release_notice_due FROM documents WHERE id = {}", uuid.UUID(held["id"]))
+    assert owed is not None and owed["release_notice_due"]  # the holder is told (ens notify)
+    # Blocking releases as well; the holder may then delete their document.
+    blocked = await client.post(
+        f"/v1/spaces/me/professionals/{authorisations[other.national_id]['id']}/block", headers=holder.headers
+    )
+    assert blocked.status_code == 200, blocked.text
+    assert kept["id"] in await _ids(client, holder.headers, "me")
+    removed = await client.delete(f"/v1/spaces/me/documents/{kept['id']}", headers=holder.headers)
+    assert removed.status_code == 204
 
 
 async def test_an_emergency_access_reads_documents_and_adds_none(
