@@ -110,6 +110,15 @@ class VaccinationUpdate(Struct, kw_only=True):
     # The holder alone (403 for anyone else): hide the entry from the representatives, or show it
     # again. Any entry, an app's or a validated one too.
     hidden_from_representatives: bool | UnsetType = UNSET
+    # A professional who may vaccinate validates a declared entry (a paper booklet's, the person's):
+    # it becomes theirs, ``validated``, recorded by them. 403 for anyone else, 409 once validated.
+    status: Annotated[
+        Literal["validated"] | UnsetType,
+        Meta(
+            description="validated: a professional who may vaccinate validates this declared entry, which then "
+            "becomes theirs (recordedBy: them); anyone else 403, an entry validated already 409"
+        ),
+    ] = UNSET
 
     def corrects_entry(self) -> bool:
         """Whether this changes the entry itself, not only who may see it."""

@@ -130,7 +130,13 @@ async def test_a_validated_vaccination_names_who_validated_it_and_moves_as_words
     await authorise(client, person, nurse)
     given = await client.post(
         f"/v1/spaces/{person.space_id}/vaccinations",
-        json={"vaccineName": "Revaxis", "date": "2024-03-12", "administeredBy": "Dr Martin", "note": "bras gauche"},
+        json={
+            "vaccineName": "Revaxis",
+            "date": "2024-03-12",
+            "lotNumber": "R2024",
+            "administeredBy": "Dr Martin",
+            "note": "bras gauche",
+        },
         headers=nurse.headers,
     )
     assert given.status_code == 201, given.text

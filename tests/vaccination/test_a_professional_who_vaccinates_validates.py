@@ -8,7 +8,7 @@ import httpx
 
 from ens.core.settings import Settings
 from tests.helpers.people import MakePerson
-from tests.helpers.professionals import DENTIST, NURSE, PHARMACIST, authorise, sign_in_pro
+from tests.helpers.professionals import DENTIST, GP, MIDWIFE, NURSE, PHARMACIST, authorise, sign_in_pro
 from tests.helpers.vaccination import vaccine_id
 
 
@@ -72,7 +72,7 @@ async def test_a_professional_changes_and_removes_only_the_entries_they_recorded
     )
     own = await client.post(
         booklet,
-        json={"vaccineName": "Vaxigrip", "diseases": ["influenza"], "date": "2024-10-21"},
+        json={"vaccineName": "Vaxigrip", "diseases": ["influenza"], "date": "2024-10-21", "lotNumber": "L-41"},
         headers=nurse.headers,
     )
     assert mine.status_code == theirs.status_code == own.status_code == 201
@@ -85,3 +85,66 @@ async def test_a_professional_changes_and_removes_only_the_entries_they_recorded
     path = f"{booklet}/{own.json()['id']}"
     assert (await client.patch(path, json={"lotNumber": "L-42"}, headers=nurse.headers)).status_code == 200
     assert (await client.delete(path, headers=nurse.headers)).status_code == 204
+
+
+async def test_a_nurse_or_a_midwife_records_the_day_and_the_lot_number(
+    client: httpx.AsyncClient, settings: Settings, make_person: MakePerson
+) -> None:
+    """DOMAIN.md §5: nurses and midwives record the vaccine's name, the date and the lot number (an
+    outside audit: a nurse's entry without a lot was validated). A doctor's may lack them."""
+    holder = await make_person()
+    nurse, midwife, doctor = [await sign_in_pro(settings, code) for code in (NURSE, MIDWIFE, GP)]
+    for pro in (nurse, midwife, doctor):
+        await authorise(client, holder, pro)
+    booklet = f"/v1/spaces/{holder.space_id}/vaccinations"
+    for pro in (nurse, midwife):
+        missing = await client.post(booklet, json={"vaccineName": "dTcaP", "date": "2026-11"}, headers=pro.headers)
+        assert missing.status_code == 422, missing.text
+        assert {e["pointer"] for e in missing.json()["errors"]} == {"/date", "/lotNumber"}
+        blank = await client.post(
+            booklet, json={"vaccineName": "dTcaP", "date": "2026-11-21", "lotNumber": " "}, headers=pro.headers
+        )
+        assert blank.status_code == 422 and [e["pointer"] for e in blank.json()["errors"]] == ["/lotNumber"]
+    by_doctor = await client.post(booklet, json={"vaccineName": "ROR", "date": "2000"}, headers=doctor.headers)
+    assert by_doctor.status_code == 201 and by_doctor.json()["status"] == "validated"
+    assert (await client.get(booklet, headers=holder.headers)).json()["items"] == [by_doctor.json()]
+
+
+async def test_a_professional_validates_a_declared_entry_which_becomes_theirs(
+    client: httpx.AsyncClient, settings: Settings, make_person: MakePerson
+) -> None:
+    """A paper booklet copied by the person could never become validated (an outside audit: the
+    professional's PATCH was 403, their own entry of the same injection 409). ``status: validated``
+    from a professional who may vaccinate validates it; it is then theirs to change."""
+    holder = await make_person()
+    nurse = await sign_in_pro(settings, NURSE, given_name="Hugo", family_name="Petit")
+    doctor, dentist = await sign_in_pro(settings, GP), await sign_in_pro(settings, DENTIST)
+    for pro in (nurse, doctor, dentist):
+        await authorise(client, holder, pro)
+    booklet = f"/v1/spaces/{holder.space_id}/vaccinations"
+    hexyon = await vaccine_id(client, "hexyon", "HEXYON")
+    declared = await client.post(booklet, json={"vaccineId": hexyon, "date": "2024-03-12"}, headers=holder.headers)
+    assert declared.status_code == 201 and declared.json()["status"] == "declared"
+    entry = f"{booklet}/{declared.json()['id']}"
+    validate = {"status": "validated"}
+    # Not the holder's to validate, nor a dentist's (the booklet is closed to them).
+    assert (await client.patch(entry, json=validate, headers=holder.headers)).status_code == 403
+    assert (await client.patch(entry, json=validate, headers=dentist.headers)).status_code == 403
+    # A nurse validates what names the day and the lot: with the lot read on the paper booklet.
+    incomplete = await client.patch(entry, json=validate, headers=nurse.headers)
+    assert incomplete.status_code == 422 and [e["pointer"] for e in incomplete.json()["errors"]] == ["/lotNumber"]
+    unknown = await client.patch(entry, json={"status": "declared"}, headers=nurse.headers)
+    assert unknown.status_code in (400, 422)
+    assert (await client.get(entry, headers=holder.headers)).json()["status"] == "declared"
+    validated = await client.patch(entry, json={**validate, "lotNumber": "X1234"}, headers=nurse.headers)
+    assert validated.status_code == 200, validated.text
+    body = validated.json()
+    assert body["status"] == "validated" and body["lotNumber"] == "X1234"
+    assert body["recordedBy"] == {"role": "professional", "name": "Hugo Petit"}
+    assert (await client.get(entry, headers=holder.headers)).json() == body
+    # Validated: 409 to validate again; the holder no longer changes it, the doctor neither (the
+    # nurse's now), the nurse does.
+    assert (await client.patch(entry, json=validate, headers=doctor.headers)).status_code == 409
+    assert (await client.patch(entry, json={"note": "x"}, headers=holder.headers)).status_code == 403
+    assert (await client.patch(entry, json={"note": "x"}, headers=doctor.headers)).status_code == 403
+    assert (await client.patch(entry, json={"note": "vu"}, headers=nurse.headers)).status_code == 200

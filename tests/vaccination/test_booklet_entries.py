@@ -213,7 +213,10 @@ async def test_a_correction_keeps_the_rules_and_honours_if_match(client, person)
     assert _problem(onto_first, 409)["errors"][0]["detail"].endswith(first["id"])
     future = await client.patch(url, json={"date": "2999-01"}, headers=person.headers)
     assert [e["pointer"] for e in _problem(future, 422)["errors"]] == ["/date"]
+    # Validating is a professional's (403 to the person); no other status can be sent.
     status = await client.patch(url, json={"status": "validated"}, headers=person.headers)
+    assert _problem(status, 403)["detail"].startswith("Only a health professional")
+    status = await client.patch(url, json={"status": "declared"}, headers=person.headers)
     assert [e["pointer"] for e in _problem(status, 422)["errors"]] == ["/status"]
     # Naming another vaccine by name replaces the listed one; its diseases are then the name's (none
     # for a name ENS does not know), or those sent.

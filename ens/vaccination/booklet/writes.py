@@ -12,7 +12,7 @@ import msgspec
 from ens.core import clock
 from ens.core.api import require_if_match
 from ens.core.db import Row, as_uuid, fetch, fetch_one, write_transaction
-from ens.core.errors import Conflict, FieldError, Forbidden
+from ens.core.errors import Conflict, FieldError, Forbidden, Invalid
 from ens.spaces.door import SpaceAccess, visible_to
 from ens.spaces.history import note_hidden_item_removed
 from ens.spaces.matrix import access_matrix
@@ -117,6 +117,7 @@ async def record_vaccination(access: SpaceAccess, body: VaccinationCreate) -> Va
     if body.hidden_from_representatives:
         access.require(Action.HIDE_FROM_REPRESENTATIVES)
     checked = await _check(access, draft)
+    _refuse_an_incomplete_record(access, draft, checked)
     entry_id = uuid.uuid4()
     access.names_new_item(entry_id, "vaccination")
     now = clock.now()
@@ -161,11 +162,37 @@ def _entry_values(checked: Checked, draft: Draft) -> tuple[object, ...]:
     )
 
 
+# DOMAIN.md §5: nurses and midwives record the vaccine's name, the date and the lot number
+# (TRE_G15: 50 sage-femme, 60 infirmier); an entry they validate carries them too.
+_RECORD_THE_LOT = frozenset({"50", "60"})
+
+
+def _refuse_an_incomplete_record(access: SpaceAccess, draft: Draft, checked: Checked) -> None:
+    """What a nurse or a midwife records (or validates) names the day and the lot number: 422."""
+    if access.role != "professional" or access.profession not in _RECORD_THE_LOT:
+        return
+    errors = []
+    if not checked.when.exact:
+        errors.append(FieldError("/date", "a full day (YYYY-MM-DD): a nurse or a midwife records the date"))
+    if not (draft.lot_number or "").strip():
+        errors.append(FieldError("/lotNumber", "required: a nurse or a midwife records the lot number"))
+    if errors:
+        raise Invalid("A nurse or a midwife records the vaccine, the day and the lot number.", errors)
+
+
 def status_written_by(access: SpaceAccess) -> str:
     """``validated`` for a professional whose profession may vaccinate (the access matrix)."""
     if access.role == "professional" and access_matrix().vaccinates(access.profession or ""):
         return VALIDATED
     return DECLARED
+
+
+def _may_validate(access: SpaceAccess, row: Row) -> None:
+    """A professional who may vaccinate validates a declared entry, whoever recorded it."""
+    if access.role != "professional" or not access_matrix().vaccinates(access.profession or ""):
+        raise Forbidden("Only a health professional who may vaccinate validates an entry.")
+    if row["status"] == VALIDATED:
+        raise Conflict("This entry is validated already.", [FieldError("/status", "validated already")])
 
 
 def _may_change(access: SpaceAccess, row: Row) -> None:
@@ -185,8 +212,9 @@ def _may_change(access: SpaceAccess, row: Row) -> None:
 async def update_vaccination(
     access: SpaceAccess, entry_id: UUID, *, update: VaccinationUpdate, if_match: str | None
 ) -> VaccinationRead:
-    """Correct an entry (it stays ``declared``), and/or hide it from the representatives or show
-    it again (the holder alone; any entry). Every check is made before anything is written.
+    """Correct an entry (it keeps its status), and/or hide it from the representatives or show
+    it again (the holder alone; any entry); a professional who may vaccinate validates a declared
+    entry (``status``), which becomes theirs. Every check is made before anything is written.
 
     A correction that leaves the vaccine and the date as they were is no duplicate, even beside the
     other entry of the same injection that a representative recorded (see
@@ -201,10 +229,16 @@ async def update_vaccination(
         require_if_match(if_match, body_of(current))
         vaccine_key, when = str(row["vaccine_key"]), PartialDate.parse(current.date)
         corrected: tuple[Checked, Draft] | None = None
+        validating = update.status == VALIDATED
         if update.corrects_entry():
-            _may_change(access, row)
+            if validating:
+                _may_validate(access, row)
+            else:
+                _may_change(access, row)
             draft = _merged(current, update)
             checked = await _check(access, draft)
+            if validating or row["status"] == VALIDATED:
+                _refuse_an_incomplete_record(access, draft, checked)
             if (checked.vaccine_key, checked.when) != (vaccine_key, when):
                 await _refuse_duplicate(access, checked, other_than=entry_id)
             corrected, vaccine_key, when = (checked, draft), checked.vaccine_key, checked.when
@@ -227,6 +261,19 @@ async def update_vaccination(
                 access.space_id,
                 entry_id,
             )
+            if validating:
+                # The professional vouches for it now: theirs, as if they had recorded it.
+                await fetch(
+                    "UPDATE vaccinations SET status = {}, recorded_by_role = 'professional', "
+                    "recorded_by_account_id = {}, recorded_by_client_id = {}, recorded_by_name = {} "
+                    "WHERE space_id = {} AND id = {}",
+                    VALIDATED,
+                    access.caller.account_id,
+                    access.caller.client_id,
+                    access.actor_name,
+                    access.space_id,
+                    entry_id,
+                )
         elif flips:
             await fetch(
                 "UPDATE vaccinations SET hidden_from_representatives = {}, updated_at = {} "
