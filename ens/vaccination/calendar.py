@@ -223,6 +223,24 @@ class NoLongerCounted(msgspec.Struct, frozen=True):
     source_ids: tuple[str, ...]
 
 
+class AgeInWords(msgspec.Struct, frozen=True):
+    """``ages_in_words``: the ages of a dose the calendar gives in words only ("femmes en âge de
+    procréer"), as the completed months of its window (``Dose.age_min_months``/``age_max_months``)."""
+
+    words: str
+    age_min_months: int
+    age_max_months: int
+    basis: str
+    source_ids: tuple[str, ...]
+
+
+class ConditionWords(msgspec.Struct, frozen=True):
+    """``conditions_fr``: a dose's population condition (the calendar's English) in French."""
+
+    about: str
+    words: dict[str, str]
+
+
 class Rules(msgspec.Struct, frozen=True):
     """``schedule-rules-fr.json``: ENS's reading of what the calendar says only in words."""
 
@@ -235,6 +253,8 @@ class Rules(msgspec.Struct, frozen=True):
     requires_series_brand: dict[str, SeriesBrand]
     recommended_since: RecommendationDates
     no_longer_counted: NoLongerCounted
+    conditions_fr: ConditionWords
+    ages_in_words: dict[str, AgeInWords] = {}
     earlier_obligations: dict[str, EarlierObligation] = {}
 
 
@@ -257,9 +277,26 @@ def read_schedule_data(calendar_file: Path = CALENDAR_FILE, rules_file: Path = R
     """Decode and check both files (a ``ValueError`` says what does not fit)."""
     calendar = msgspec.json.decode(calendar_file.read_bytes(), type=Calendar)
     rules = msgspec.json.decode(rules_file.read_bytes(), type=Rules)
-    data = ScheduleData(calendar=calendar, rules=rules)
+    data = ScheduleData(calendar=_with_ages_in_words(calendar, rules), rules=rules)
     check(data)
     return data
+
+
+def _with_ages_in_words(calendar: Calendar, rules: Rules) -> Calendar:
+    """The calendar with the ages it gives in words only written as its other doses' (the calendar
+    file itself is kept as compiled)."""
+
+    def aged(dose: Dose) -> Dose:
+        age = rules.ages_in_words.get(dose.id)
+        if age is None:
+            return dose
+        return msgspec.structs.replace(dose, age_min_months=age.age_min_months, age_max_months=age.age_max_months)
+
+    diseases = tuple(
+        msgspec.structs.replace(disease, doses=tuple(aged(dose) for dose in disease.doses))
+        for disease in calendar.diseases
+    )
+    return msgspec.structs.replace(calendar, diseases=diseases)
 
 
 @cache
@@ -296,6 +333,9 @@ def check(data: ScheduleData) -> None:
             missing = [s for s in dose.source_ids if s not in sources]
             if missing:
                 problems.append(f"{dose.id}: unknown sources {missing}")
+            condition = dose.population.condition
+            if condition and condition not in data.rules.conditions_fr.words:
+                problems.append(f"{dose.id}: its condition has no French words in schedule-rules-fr.json")
     named: list[str] = [
         *data.rules.adult_booster_tolerance.doses,
         *(dose for series in data.rules.booster_series.series.values() for dose in series),
@@ -303,6 +343,7 @@ def check(data: ScheduleData) -> None:
         *(dose for track in data.rules.catch_up_tracks.values() for dose in (*track.replaces, *track.extends)),
         *data.rules.not_listed,
         *data.rules.requires_series_brand,
+        *data.rules.ages_in_words,
         *(dose for obligation in data.rules.earlier_obligations.values() for dose in obligation.doses),
         *_dated_and_undated(data.rules.recommended_since),
     ]
@@ -322,6 +363,7 @@ def check(data: ScheduleData) -> None:
         data.rules.booster_series.source_ids,
         data.rules.adult_booster_tolerance.source_ids,
         data.rules.no_longer_counted.source_ids,
+        *(age.source_ids for age in data.rules.ages_in_words.values()),
         *(obligation.source_ids for obligation in data.rules.earlier_obligations.values()),
         *(series.source_ids for series in data.rules.recommended_since.series.values()),
         *(undated.source_ids for undated in data.rules.recommended_since.not_dated.values()),

@@ -312,3 +312,37 @@ async def test_a_man_born_in_1950_is_not_counted_overdue_for_infant_polio_or_per
     assert _status(schedule, "diphtheria.hexa-1") == ["not_counted"]
     assert schedule["counts"]["overdue"] == 0
     assert (await client.get("/v1/spaces/me", headers=person.headers)).json()["vaccination"] == schedule["counts"]
+
+
+async def test_a_condition_the_space_cannot_tell_is_said_in_french(client, person):
+    """A dose for people with a condition the space cannot know is ``unknown``, its reason naming
+    the condition: it was the calendar file's English ("chronic respiratory or cardiac disease
+    likely to decompensate with RSV", an outside audit), to a person reading French."""
+    await set_birthdate(person.space_id, date(1950, 3, 1), sex="female")
+    schedule = (await client.get("/v1/spaces/me/vaccinations/schedule", headers=person.headers)).json()
+    rsv = next(d for d in _doses(schedule, "rsv") if d["doseId"] == "rsv.older-adult-65-74y-comorbidity")
+    assert rsv["status"] == "unknown"
+    assert "maladie respiratoire ou cardiaque chronique" in rsv["reason"]
+    english = ("disease", "history", "given", "before", "months", "season", "pregnancy test", "negative")
+    said = [dose["reason"] for disease in schedule["diseases"] for dose in disease["doses"] if dose["reason"]]
+    assert said and not [reason for reason in said if any(f" {word}" in reason for word in english)]
+    # "Femmes en âge de procréer", given in words only, is 15 to 49 years (ENS's reading): not a
+    # dose to do at 76 (it was "à faire maintenant"), nor due since her birth for a girl of 10.
+    women = next(d for d in _doses(schedule, "varicella") if d["doseId"] == "varicella.women-childbearing-age")
+    assert women["status"] not in ("due", "overdue") and "L'âge recommandé est passé" in women["reason"], women
+    assert "À faire maintenant" not in women["reason"]
+    await set_birthdate(person.space_id, paris_today().replace(year=paris_today().year - 10), sex="female")
+    girl = (await client.get("/v1/spaces/me/vaccinations/schedule", headers=person.headers)).json()
+    women = next(d for d in _doses(girl, "varicella") if d["doseId"] == "varicella.women-childbearing-age")
+    assert (
+        women["status"] == "upcoming"
+        and women["dueFrom"] == paris_today().replace(year=paris_today().year + 5).isoformat()
+    ), women
+
+
+def test_every_condition_of_the_calendar_has_its_french_words() -> None:
+    from ens.vaccination.calendar import schedule_data
+
+    data = schedule_data()
+    conditions = {d.population.condition for disease in data.calendar.diseases for d in disease.doses}
+    assert conditions - {None} <= data.rules.conditions_fr.words.keys()

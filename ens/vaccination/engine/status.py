@@ -382,7 +382,8 @@ def _unknown_because(data: ScheduleData, step: Step, *, chain: Chain, person: Pe
     if population.sex is not None and person.sex is None:
         return f"Ne s'applique qu'{SEX_WORDS[population.sex]} : l'espace ne renseigne pas le sexe."
     if population.condition:
-        return f"Ne s'applique que si : {population.condition} — l'espace ne permet pas de le savoir."
+        words = data.rules.conditions_fr.words[population.condition]
+        return f"Ne s'applique que si : {words} — l'espace ne permet pas de le savoir."
     rule = data.rules.requires_series_brand.get(dose.id)
     if rule is not None:
         names = _series_brands(chain)
