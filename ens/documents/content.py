@@ -2,7 +2,9 @@
 as it is sent. Only the blocks the range covers are read and decrypted, and a block is sent only
 once Tink has verified it; a block that does not verify ends the answer there (before its first
 byte when it is the first block: an error answer; later, the connection is cut, and the client,
-who was told the length, sees the download fail) and is reported to the operators."""
+who was told the length, sees the download fail) and is reported to the operators. A document
+removed while it is read is no such failure: its read ends as a 404 (before the first byte) or
+short, and the log says so at INFO."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from ens.core import problems
+from ens.core.db import fetch_one
 from ens.core.errors import DomainError, NotFound, RangeNotSatisfiable
 from ens.documents.encryption import BLOCK_BYTES, CIPHER_BLOCK_BYTES, SpaceKey, TamperedContent, block_count
 from ens.documents.keys import space_key
@@ -154,6 +157,19 @@ class _Blocks:
                     self.key.decrypt_block(ciphertext, content_id=self.content_id, index=index, last=last_block),
                 )
         except (TamperedContent, FileNotFoundError, ValueError) as exc:
+            if isinstance(exc, FileNotFoundError) and not await self._still_stored():
+                # The document was removed while it was read (its last copy went with it): no
+                # tampering, nothing lost. Before the first byte a 404, as the document is now;
+                # later the answer ends short of its length, as a cut download does.
+                log.info(
+                    "document removed during its download",
+                    extra={
+                        "event": "document_removed_during_download",
+                        "space_id": str(self.key.space_id),
+                        "document_id": str(self.document_id),
+                    },
+                )
+                raise NotFound("No such document in this space.") from exc
             # Operators must know (a changed or lost object); the log names no content.
             log.error(
                 "document content unreadable",
@@ -168,6 +184,15 @@ class _Blocks:
             raise ContentUnreadable(
                 "The document's stored content failed verification; nothing of it is served."
             ) from exc
+
+    async def _still_stored(self) -> bool:
+        """Whether a document of the space still holds this content (its object should exist)."""
+        row = await fetch_one(
+            "SELECT 1 AS held FROM documents WHERE space_id = {} AND content_id = {} LIMIT 1",
+            self.key.space_id,
+            self.content_id,
+        )
+        return row is not None
 
     async def stream(self, head: bytes, *, first: int, last: int, start: int, end: int) -> AsyncIterator[bytes]:
         """The bytes ``start`` to ``end`` of blocks ``first`` to ``last`` (the first one already read),

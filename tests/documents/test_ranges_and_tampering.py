@@ -4,12 +4,18 @@ fails the download, and nothing unverified is ever sent."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
+import uuid
 
 import httpx
 import pytest
 
+from ens.core import db
+from ens.core.errors import NotFound
+from ens.documents.content import _Blocks
 from ens.documents.encryption import BLOCK_BYTES, CIPHER_BLOCK_BYTES
+from ens.documents.keys import space_key
 from ens.documents.storage import BlobStore
 from tests.helpers.documents import pdf, stored_paths, uploaded
 from tests.helpers.server import ServerProcess, free_port
@@ -143,3 +149,42 @@ async def test_an_object_cut_short_is_unreadable_content_not_a_bare_error(client
     answer = await client.get(added["contentUrl"], headers={**person.headers, "Range": f"bytes={4 * BLOCK_BYTES}-"})
     assert answer.status_code == 500
     assert answer.json()["type"] == "urn:ens:problem:content-unreadable"
+
+
+async def test_a_document_removed_while_it_is_read_is_no_integrity_alarm(client, person, document, settings, caplog):
+    """A document deleted while its download ran logged "document content unreadable" at ERROR, as
+    a tampered or lost object does (an outside audit): the operators were told of an integrity
+    failure that was none. Its object gone with the document, the read is a 404 (before the first
+    byte; later the answer ends short) and an INFO line; an object lost under a document that
+    still exists stays the alarm it is."""
+    added, _ = document
+    row = await db.fetch_one(
+        "SELECT content_id, object_name, size FROM documents WHERE id = {}", uuid.UUID(added["id"])
+    )
+    assert row is not None
+    key = await space_key(person.space_id, settings.secret_key)
+    assert key is not None
+    blobs = BlobStore.from_settings(settings)
+    blocks = _Blocks(
+        blobs,
+        key,
+        path=blobs.object_path(person.space_id, row["object_name"]),
+        content_id=uuid.UUID(str(row["content_id"])),
+        size=int(row["size"]),
+        document_id=uuid.UUID(added["id"]),
+    )
+    assert (
+        await client.delete(added["contentUrl"].removesuffix("/content"), headers=person.headers)
+    ).status_code == 204
+    caplog.set_level(logging.INFO, logger="ens.documents")
+    with pytest.raises(NotFound):
+        await blocks.plaintext(2)
+    said = [(r.levelno, r.getMessage()) for r in caplog.records if r.name == "ens.documents"]
+    assert said == [(logging.INFO, "document removed during its download")]
+
+    again = await uploaded(client, person.headers, pdf(SIZE, seed=22))
+    (path,) = [p for p in await stored_paths(settings, person.space_id) if "/objects/" in p]
+    await blobs.delete(path)
+    lost = await client.get(again["contentUrl"], headers=person.headers)
+    assert lost.status_code == 500 and lost.json()["type"] == "urn:ens:problem:content-unreadable"
+    assert any(r.levelno == logging.ERROR and r.getMessage() == "document content unreadable" for r in caplog.records)
