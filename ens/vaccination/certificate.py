@@ -92,7 +92,7 @@ def render_certificate(
     document.paragraph(
         "Déclarée : saisie par la personne ou son représentant légal dans son espace santé, "
         "sans validation par un professionnel de santé. "
-        "Validée : enregistrée par un professionnel de santé habilité à vacciner.",
+        "Validée : enregistrée, ou vérifiée et validée, par un professionnel de santé habilité à vacciner.",
         size=9.5,
     )
     document.signature(
