@@ -107,7 +107,7 @@ class StreamingForm:
         if name == FILE_PART:
             self.saw_file = True
             raw = options.get(b"filename")
-            self.filename = raw.decode("utf-8", "replace") if raw is not None else None
+            self.filename = _name_of(raw) if raw is not None else None
 
     def _data(self, data: bytes, start: int, end: int) -> None:
         if self._part.name == FILE_PART:
@@ -149,3 +149,13 @@ class StreamingForm:
             raise BadRequest("The multipart body is malformed.", [FieldError("", "malformed multipart")]) from exc
         if not self._ended:
             raise BadRequest("The multipart body ends before its closing boundary.", [FieldError("", "truncated")])
+
+
+def _name_of(raw: bytes) -> str:
+    """A part's file name: UTF-8 as RFC 7578 §4.2 says and browsers send; bytes that are no UTF-8
+    are an older client's Latin-1 ("résumé.pdf" kept, not "r\ufffdsum\ufffd.pdf": an outside
+    audit), which decodes any byte."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")

@@ -233,3 +233,14 @@ async def test_a_retry_drawing_a_new_boundary_is_the_same_upload(client, person)
     assert other.status_code == 422, other.text
     listed = (await client.get("/v1/spaces/me/documents", headers=person.headers)).json()["items"]
     assert [d["id"] for d in listed] == [first.json()["id"]]
+
+
+async def test_a_latin_1_file_name_is_kept_as_written(client, person):
+    """RFC 7578 names file names in UTF-8; an older client's Latin-1 bytes became "r\ufffdsum\ufffd.pdf"
+    (an outside audit). Bytes that are no UTF-8 are read as Latin-1."""
+    content = pdf(1000, seed=31)
+    body = form_body([("file", None, content), ("metadata", None, json.dumps(metadata()).encode())])
+    body = body.replace(b'name="file"', b'name="file"; filename="r\xe9sum\xe9.pdf"', 1)
+    answer = await client.post("/v1/spaces/me/documents", content=body, headers=form_headers(person.headers))
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["filename"] == "résumé.pdf"
