@@ -5,11 +5,29 @@ from __future__ import annotations
 import unicodedata
 from datetime import date
 
+# Characters that show nothing: Unicode's format characters (zero-width spaces and joiners, the soft
+# hyphen, direction marks, the BOM: category Cf) and the blanks it counts as letters or symbols
+# (``ens.core.api.VISIBLE`` names them). Inside a name they change nothing a reader sees.
+_BLANKS = frozenset("\u034f\u115f\u1160\u17b4\u17b5\u180e\u2800\u3164\uffa0")
+# Ligatures written as two letters as often (a French keyboard types "oe" for "œ").
+_LIGATURES = str.maketrans({"œ": "oe", "æ": "ae"})
+# What separates the parts of a name ("Jean-Pierre", "Jean Pierre", "d'Arc", and its typographic
+# apostrophes U+2019 and U+02BC).
+_SEPARATORS = frozenset("'\u2019\u02bc")
+
 
 def folded_name(*names: str) -> str:
-    """A name as compared: whatever its case, accents and spacing ("Élodie  DURAND" = "elodie durand")."""
-    decomposed = unicodedata.normalize("NFKD", " ".join(names)).casefold()
-    return " ".join("".join(char for char in decomposed if not unicodedata.combining(char)).split())
+    """A name as compared: whatever its case, accents, ligatures, spacing, hyphens and apostrophes,
+    and without what shows nothing ("Élodie  DURAND" = "elodie durand", "Dubœuf" = "DUBOEUF",
+    "Cam\u200bille" = "Camille": an outside audit signed directives as their own witness so)."""
+    decomposed = unicodedata.normalize("NFKD", " ".join(names)).casefold().translate(_LIGATURES)
+    kept = []
+    for char in decomposed:
+        category = unicodedata.category(char)
+        if unicodedata.combining(char) or category == "Cf" or char in _BLANKS:
+            continue
+        kept.append(" " if category == "Pd" or char in _SEPARATORS else char)
+    return " ".join("".join(kept).split())
 
 
 def same_names(given_name: str, family_name: str, *, other: tuple[str, str]) -> bool:

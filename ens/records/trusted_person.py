@@ -19,6 +19,7 @@ from ens.core.api import Cursors, check_limit
 from ens.core.clock import as_date, aware
 from ens.core.db import Row, Scalar, as_uuid, fetch, fetch_one, write_transaction
 from ens.core.errors import FieldError, Invalid, NotFound
+from ens.core.local_time import EARLIEST_YEAR
 from ens.core.names import same_names
 from ens.records.authorship import ADULT_AGE, adult_holder, age_on, today_in
 from ens.records.concurrency import check_precondition, lock_records
@@ -151,10 +152,16 @@ def _checked(body: TrustedPersonWrite, *, authorisation_required: bool, today: d
     if body.birthdate is not None:
         if body.birthdate > today:
             errors.append(FieldError("/birthdate", "in the future"))
+        elif body.birthdate.year < EARLIEST_YEAR:
+            errors.append(FieldError("/birthdate", f"not before {EARLIEST_YEAR}"))
         elif age_on(body.birthdate, today) < ADULT_AGE:
             errors.append(FieldError("/birthdate", "the trusted person must be an adult (CSP L1111-6)"))
     if body.accepted_at is not None and body.accepted_at > today:
         errors.append(FieldError("/acceptedAt", "in the future"))
+    elif body.accepted_at is not None and (
+        body.accepted_at.year < EARLIEST_YEAR or (body.birthdate is not None and body.accepted_at < body.birthdate)
+    ):
+        errors.append(FieldError("/acceptedAt", f"not before {EARLIEST_YEAR}, nor before the trusted person's birth"))
     check_authorisation(body.protection_authorisation, required=authorisation_required, today=today, errors=errors)
     if errors:
         raise Invalid("The designation breaks a rule; nothing was stored.", errors)
@@ -179,6 +186,8 @@ def check_authorisation(
         return
     if authorisation.granted_on is not None and authorisation.granted_on > today:
         errors.append(FieldError("/protectionAuthorisation/grantedOn", "in the future"))
+    elif authorisation.granted_on is not None and authorisation.granted_on.year < EARLIEST_YEAR:
+        errors.append(FieldError("/protectionAuthorisation/grantedOn", f"not before {EARLIEST_YEAR}"))
 
 
 async def designate_trusted_person(
@@ -187,7 +196,19 @@ async def designate_trusted_person(
     """Designate the trusted person, or replace the one designated (then ``If-Match`` is required:
     a second trusted person is never added by a device that did not see the first). Whether it is
     the first designation comes back with it."""
-    await adult_holder(access, act=_ACT)
+    identity = await adult_holder(access, act=_ACT)
+    if any(
+        same_names(body.given_name, body.family_name, other=names)
+        for names in (
+            (access.space.given_name, access.space.family_name),
+            (identity.given_name, identity.family_name),
+        )
+    ):
+        # CSP L1111-6: another person, whom the holder's care team consults when they cannot speak.
+        raise Invalid(
+            "The holder cannot be their own trusted person; nothing was stored.",
+            [FieldError("/familyName", "the holder's own name: the trusted person is another person")],
+        )
     now = clock.now()
     phone = _checked(
         body, authorisation_required=await represented_as_a_person(access.space_id, now), today=today_in(access)

@@ -67,3 +67,36 @@ async def test_the_author_is_known_by_the_spaces_names_as_well_as_the_identitys(
     assert refused.status_code == 422, refused.text
     assert pointers(refused) == ["/witnesses/1"]
     assert (await client.get(DIRECTIVES, headers=person.headers)).status_code == 404
+
+
+async def test_what_shows_nothing_hides_no_name_and_oe_is_written_as_it_is_typed(client, make_person):
+    """An outside audit signed directives as the author's own witness with "Cam\u200bille" (a zero-width
+    space) or "Mar\u00adtin" (a soft hyphen): printed, the same name. Names are compared without what
+    shows nothing; and "Dubœuf" is "Duboeuf", as a French keyboard types it. The holder is not
+    their own trusted person either (CSP L1111-6: another person)."""
+    camille = await make_person(given_name="Camille", family_name="Martin")
+    headers = camille.headers
+    designated = await client.put(TRUSTED_PERSON, json=trusted("Hélène", "Lefèvre-Dubœuf"), headers=headers)
+    assert designated.status_code == 201, designated.text
+    for given, family in (("Cam\u200bille", "Martin"), ("Camille", "Mar\u00adtin"), ("Cam\u3164ille", "Martin")):
+        witnesses = [
+            {"givenName": "Hélène", "familyName": "Lefèvre-Dubœuf", "quality": "soeur"},
+            {"givenName": given, "familyName": family, "quality": "x"},
+        ]
+        refused = await client.put(DIRECTIVES, json=structured(situation="ill", witnesses=witnesses), headers=headers)
+        assert refused.status_code == 422, (given, family, refused.text)
+        assert pointers(refused) == ["/witnesses/1"]
+    witnesses = [
+        {"givenName": "Helene", "familyName": "LEFEVRE DUBOEUF", "quality": "soeur"},
+        {"givenName": "Anne", "familyName": "Roux", "quality": "amie"},
+    ]
+    taken = await client.put(DIRECTIVES, json=structured(situation="ill", witnesses=witnesses), headers=headers)
+    assert taken.status_code == 201, taken.text
+    current = (await client.get(TRUSTED_PERSON, headers=headers)).headers["etag"]
+    for given, family in (("Camille", "Martin"), ("CAMILLE", "mar\u200btin")):
+        herself = await client.put(
+            TRUSTED_PERSON, json=trusted(given, family), headers={**headers, "If-Match": current}
+        )
+        assert herself.status_code == 422, herself.text
+        assert pointers(herself) == ["/familyName"]
+    assert (await client.get(TRUSTED_PERSON, headers=headers)).json()["familyName"] == "Lefèvre-Dubœuf"
