@@ -9,7 +9,7 @@ from ens.core.db import fetch, fetch_one
 from ens.core.errors import Conflict, FieldError, Forbidden, Invalid
 from ens.core.local_time import zone_of
 from ens.spaces.door import SpaceAccess
-from ens.spaces.professionals import authorisation_until
+from ens.spaces.professionals import authorisation_until, serialise_decisions
 from ens.spaces.rights import Action
 
 
@@ -59,6 +59,7 @@ async def hold_until(access: SpaceAccess, until: date | None, *, creating: bool)
     it. Only its author may release it, and past that day they could not: the holder would never
     see their own document (an outside audit found one held for good after a revocation, which
     releases it too: ``release_held_by``)."""
+    await serialise_decisions(access.space_id)  # in the caller's write transaction, before it writes
     ends = await authorisation_until(access.space_id, access.caller.account_id)
     if ends is None:
         raise Forbidden("Only a professional the holder authorised may hold a document back from them.")

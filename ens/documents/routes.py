@@ -271,8 +271,8 @@ class DocumentsController(Controller):
         "they show again); hiddenFromRepresentatives: the holder "
         "only; hiddenFromHolder (with hiddenFromHolderUntil, a day after today and no later than the day the "
         "professional's authorisation ends, which it is when not given; or released with false): the professional who "
-        "wrote it, never again once the holder may see it (409). The holder revoking or blocking that professional "
-        "releases it. Anyone else sending a flag is 403, even to send its current value.",
+        "wrote it, never again once the holder may see it (409). The holder themself revoking or blocking that "
+        "professional releases it. Anyone else sending a flag is 403, even to send its current value.",
         operation_id="changeDocumentMasking",
         media_type="application/json",
         responses={200: ResponseSpec(DocumentRead, description="The document as it is now", generate_examples=False)},

@@ -32,6 +32,7 @@ from ens.documents.storage import BlobStore
 from ens.documents.visibility import Condition, released_for_holder, shown_to_holder_from, today_in_space, visible_to
 from ens.spaces.door import SpaceAccess
 from ens.spaces.history import note_hidden_item_removed
+from ens.spaces.professionals import serialise_decisions
 
 LOINC = "http://loinc.org"
 
@@ -167,6 +168,10 @@ async def change_masking(
             "hiddenFromHolderUntil must be after today.", [FieldError("/hiddenFromHolderUntil", "after today")]
         )
     async with write_transaction():
+        if update.hidden_from_holder is not None or update.hidden_from_holder_until is not None:
+            # A hold and the holder's decisions about professionals, one at a time: the document
+            # is read after a revocation that releases it, never before (a review).
+            await serialise_decisions(access.space_id)
         row = await visible_row(access, document_id)
         held_now = not released_for_holder(
             bool(row["hidden_from_holder"]), as_date(row["hidden_from_holder_until"]), today=today

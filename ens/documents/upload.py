@@ -291,9 +291,6 @@ async def _upload_document(
             holder_until=metadata.hidden_from_holder_until,
             creating=True,
         )
-        if metadata.hidden_from_holder:
-            until = await hold_until(access, metadata.hidden_from_holder_until, creating=True)
-            metadata = msgspec.structs.replace(metadata, hidden_from_holder_until=until)
     except BaseException:
         await storage.blobs.delete(incoming)
         await pending.clear(space_id, incoming)
@@ -308,6 +305,11 @@ async def _upload_document(
         await pending.record(space_id, target)
         async with write_transaction():
             await lock_space_documents(space_id)
+            if metadata.hidden_from_holder:
+                # Read under the space's decisions about professionals: a revocation that commits
+                # meanwhile releases this document too, it does not miss it (a review).
+                until = await hold_until(access, metadata.hidden_from_holder_until, creating=True)
+                metadata = msgspec.structs.replace(metadata, hidden_from_holder_until=until)
             if await quota_used(space_id) + received.size > storage.quota_bytes:
                 raise QuotaExceeded("This space's documents would pass its storage quota: remove some first.")
             same = await fetch_one(

@@ -340,8 +340,8 @@ async def renew(access: SpaceAccess, entry_id: UUID, *, if_match: str | None) ->
     return await get_professional(access.space_id, entry_id)
 
 
-# What a capability does, in the deciding transaction, when a professional's right on a space ends
-# by the holder's decision (revoked, blocked): (space, professional, now). The documents capability
+# What a capability does, in the deciding transaction, when the holder themself ends a
+# professional's right on their space (revoked, blocked): (space, professional, now). The documents capability
 # releases what the professional held back from the holder (``ens.app.register_capabilities``):
 # nobody else could, and the holder would never see their own document again (an outside audit).
 RightEnded = Callable[[UUID, UUID, datetime], Awaitable[None]]
@@ -354,10 +354,16 @@ def when_a_right_ends(hook: RightEnded) -> None:
         _WHEN_A_RIGHT_ENDS.append(hook)
 
 
-async def _right_ended(space_id: UUID, professional_id: UUID, now: datetime) -> None:
-    await _end_emergency_accesses(space_id, now=now, professional_id=professional_id)
+async def _right_ended(access: SpaceAccess, professional_id: UUID, now: datetime) -> None:
+    """The professional's emergency access ends too; and when the holder themself decided, what
+    the capabilities hold for that professional (``when_a_right_ends``). A representative's
+    decision releases nothing held back from the holder: it would show the representative what a
+    professional keeps to explain to the holder in person (a review); the hold ends on its day."""
+    await _end_emergency_accesses(access.space_id, now=now, professional_id=professional_id)
+    if access.kind != "holder":
+        return
     for hook in _WHEN_A_RIGHT_ENDS:
-        await hook(space_id, professional_id, now)
+        await hook(access.space_id, professional_id, now)
 
 
 async def authorisation_until(space_id: UUID, professional_id: UUID) -> datetime | None:
@@ -380,7 +386,7 @@ async def revoke(access: SpaceAccess, entry_id: UUID, *, if_match: str | None) -
         if current.status == "blocked":
             return
         await _set(access, entry_id, status="revoked", now=now)
-        await _right_ended(access.space_id, current.professional_id, now)
+        await _right_ended(access, current.professional_id, now)
 
 
 async def block(access: SpaceAccess, entry_id: UUID) -> ProfessionalRead:
@@ -390,7 +396,7 @@ async def block(access: SpaceAccess, entry_id: UUID) -> ProfessionalRead:
     async with decision(access):
         current = await get_professional(access.space_id, entry_id)
         await _set(access, entry_id, status="blocked", now=now)
-        await _right_ended(access.space_id, current.professional_id, now)
+        await _right_ended(access, current.professional_id, now)
     return await get_professional(access.space_id, entry_id)
 
 

@@ -8,8 +8,9 @@ document they may see."""
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import uuid
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -18,6 +19,8 @@ import msgspec
 from ens.core import clock, db
 from ens.core.mail import Mailer
 from ens.core.settings import Settings
+from ens.documents import masking
+from ens.documents import upload as upload_module
 from ens.documents.notices import send_release_notices
 from tests.helpers.carers import PARIS, create_child_space, today_in_paris, years_before
 from tests.helpers.documents import CONSULTATION, LAB_REPORT, metadata, pdf, upload, uploaded
@@ -331,6 +334,59 @@ async def test_a_hold_ends_at_the_latest_with_its_authors_authorisation_and_when
     assert kept["id"] in await _ids(client, holder.headers, "me")
     removed = await client.delete(f"/v1/spaces/me/documents/{kept['id']}", headers=holder.headers)
     assert removed.status_code == 204
+
+
+async def test_a_revocation_during_an_upload_that_holds_the_document_back_releases_it(
+    client: httpx.AsyncClient, settings: Settings, make_person: MakePerson, monkeypatch: Any
+) -> None:
+    """The author's authorisation was read before the upload's transaction: a revocation committed
+    in between released the documents there were, not this one, held to the old authorisation's end
+    with nobody to release it (a review). Read under the space's decisions, the revocation waits for
+    the upload and then releases it."""
+    holder = await make_person()
+    gp = await sign_in_pro(settings, GP)
+    entry = await authorise(client, holder, gp)
+    original = masking.hold_until
+    revocation: list[asyncio.Task[httpx.Response]] = []
+
+    async def hold_while_the_holder_revokes(access: Any, until: Any, *, creating: bool) -> Any:
+        held_until = await original(access, until, creating=creating)
+        path = f"/v1/spaces/me/professionals/{entry['id']}"
+        # Another request: not inside this one's transaction (a task copies the context it is made in).
+        request = client.delete(path, headers=holder.headers)
+        revocation.append(asyncio.create_task(request, context=contextvars.Context()))
+        await asyncio.sleep(0.2)  # the revocation runs as far as it may
+        return held_until
+
+    monkeypatch.setattr(upload_module, "hold_until", hold_while_the_holder_revokes)
+    held = await uploaded(
+        client, gp.headers, pdf(400, seed=24), space=holder.space_id, meta=metadata(hiddenFromHolder=True)
+    )
+    assert held["hiddenFromHolder"] is True
+    assert (await revocation[0]).status_code == 204
+    shown = await client.get(f"/v1/spaces/me/documents/{held['id']}", headers=holder.headers)
+    assert shown.status_code == 200 and shown.json()["hiddenFromHolder"] is False
+
+
+async def test_a_representatives_revocation_leaves_a_hold_to_its_day(
+    client: httpx.AsyncClient, settings: Settings, make_person: MakePerson
+) -> None:
+    """A parent revoking the child's doctor released what the doctor held back to explain in
+    person, and showed it to the parent (a review): only the holder's own decision releases it;
+    after a representative's, the hold ends on its day (no later than the authorisation would have)."""
+    parent = await make_person()
+    child = await create_child_space(client, parent)
+    gp = await sign_in_pro(settings, GP)
+    entry = await authorise(client, parent, gp, space=child)
+    held = await uploaded(client, gp.headers, pdf(400, seed=23), space=child, meta=metadata(hiddenFromHolder=True))
+    revoked = await client.delete(f"/v1/spaces/{child}/professionals/{entry['id']}", headers=parent.headers)
+    assert revoked.status_code == 204
+    assert (await client.get(f"/v1/spaces/{child}/documents/{held['id']}", headers=parent.headers)).status_code == 404
+    row = await db.fetch_one(
+        "SELECT hidden_from_holder, hidden_from_holder_until FROM documents WHERE id = {}", uuid.UUID(held["id"])
+    )
+    assert row is not None and row["hidden_from_holder"]
+    assert clock.as_date(row["hidden_from_holder_until"]) == date.fromisoformat(held["hiddenFromHolderUntil"])
 
 
 async def test_an_emergency_access_reads_documents_and_adds_none(
