@@ -368,6 +368,44 @@ async def test_a_revocation_during_an_upload_that_holds_the_document_back_releas
     assert shown.status_code == 200 and shown.json()["hiddenFromHolder"] is False
 
 
+async def test_the_holds_made_before_the_rule_are_released_or_bounded_once(
+    client: httpx.AsyncClient, settings: Settings, make_person: MakePerson
+) -> None:
+    """Holds stored before a hold was bounded by its author's right: one without a day whose author
+    was revoked is released (nobody else could), one without a day or past the authorisation's end
+    ends with it; the migration runs once."""
+    from ens.documents.piccolo_migrations.m2026_12_17_0900_holds_end_with_their_authors_right import bound_holds
+
+    holder = await make_person()
+    gone, kept = await sign_in_pro(settings, GP), await sign_in_pro(settings, GP)
+    entries = {pro.national_id: await authorise(client, holder, pro) for pro in (gone, kept)}
+    last_day = datetime.fromisoformat(entries[kept.national_id]["until"].replace("Z", "+00:00")).astimezone(PARIS)
+    documents: dict[str, uuid.UUID] = {}
+    for name, pro in (("orphan", gone), ("open", kept), ("far", kept)):
+        added = await uploaded(
+            client, pro.headers, pdf(300, seed=len(documents) + 40), space=holder.space_id, meta=metadata()
+        )
+        documents[name] = uuid.UUID(added["id"])
+    # As stored before: held without a day, or to a day past the author's right.
+    for name, until in (("orphan", None), ("open", None), ("far", date(2099, 1, 1))):
+        await db.fetch(
+            "UPDATE documents SET hidden_from_holder = TRUE, hidden_from_holder_until = {}, shown_to_holder_at = NULL "
+            "WHERE id = {}",
+            until,
+            documents[name],
+        )
+    await db.fetch(
+        "UPDATE space_professionals SET status = 'revoked' WHERE id = {}", uuid.UUID(entries[gone.national_id]["id"])
+    )
+    assert await bound_holds() == (1, 2)
+    assert await bound_holds() == (0, 0)
+    seen = await _ids(client, holder.headers, "me")
+    assert str(documents["orphan"]) in seen and str(documents["open"]) not in seen
+    for name in ("open", "far"):
+        row = await db.fetch_one("SELECT hidden_from_holder_until FROM documents WHERE id = {}", documents[name])
+        assert row is not None and clock.as_date(row["hidden_from_holder_until"]) == last_day.date()
+
+
 async def test_a_representatives_revocation_leaves_a_hold_to_its_day(
     client: httpx.AsyncClient, settings: Settings, make_person: MakePerson
 ) -> None:
