@@ -2,7 +2,8 @@
 
 The table is data shipped with the product (``data/access_matrix.json``, with its sources and
 rationale), loaded once and checked when the app starts (:func:`check_matrix`). The space door
-decides a professional's right from it: the resource the route declares (``Need.resource``) and
+decides a professional's right from it: what the route declares it works on (``Need.matrix_name``:
+its resource, or a part of it such as ``profile/allergies``) and
 whether the route reads or writes (``Need.action``); emergency access reads only. The documents
 capability asks :meth:`AccessMatrix.may_document` for each document type.
 """
@@ -40,7 +41,7 @@ class AccessMatrix(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     rationale: str
     # TRE_G15 profession codes (10 médecin, 21 pharmacien, 50 sage-femme, 60 infirmier...).
     professions: dict[str, Profession]
-    # Resource name (``Need.resource``) -> who reads, who writes.
+    # What a route works on (``Need.matrix_name``) -> who reads, who writes.
     resources: dict[str, Cell]
     # LOINC document type -> who reads, who adds.
     documents: dict[str, Cell]

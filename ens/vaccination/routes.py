@@ -113,7 +113,8 @@ class VaccinationController(Controller):
         "else none: the entry is kept and counts for no dose of the schedule) and status: validated when written by "
         "a health "
         "professional whose profession may vaccinate (doctor, midwife, nurse, pharmacist: the access matrix), "
-        "declared otherwise (the holder, a representative, an app).",
+        "declared otherwise (the holder, a representative, an app). A nurse or a midwife records a full day and "
+        "the lot number (422 at /date, /lotNumber otherwise).",
         operation_id="recordVaccination",
     )
     async def record(self, access: Access, data: JSONBody[VaccinationCreate]) -> VaccinationRead:
@@ -199,7 +200,9 @@ class VaccinationController(Controller):
         opt=WRITE,
         summary="Correct a vaccination (If-Match honoured)",
         description="An app or a professional may correct only the entries they recorded; a validated entry only "
-        "a professional. "
+        "a professional. A professional who may vaccinate validates a declared entry with status: validated (with "
+        "any correction): it becomes theirs (recordedBy); anyone else 403, an entry validated already 409. A nurse "
+        "or a midwife validating or correcting the date or lot number gives a full day and the lot number (422). "
         "A correction moving the entry onto the vaccine and day of another entry the caller sees is a 409 naming "
         "it. Hiding or showing an entry while the same vaccine and day is in the booklet with that visibility "
         "already (a representative's entry beside a hidden one) is a 409 naming it: remove one of the two first.",
@@ -208,8 +211,9 @@ class VaccinationController(Controller):
         responses={
             200: ResponseSpec(VaccinationRead, description="The corrected vaccination", generate_examples=False),
             409: problem(
-                "The corrected vaccine and date are those of another entry the caller sees, or hiding or showing "
-                "the entry would make two entries of one injection with one visibility"
+                "The corrected vaccine and date are those of another entry the caller sees, hiding or showing "
+                "the entry would make two entries of one injection with one visibility, or the entry to validate is "
+                "validated already"
             ),
         },
     )
