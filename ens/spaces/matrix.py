@@ -20,6 +20,8 @@ import msgspec
 class Profession(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     label: str
     vaccinates: bool
+    # DOMAIN.md §5: nurses and midwives record the vaccine's name, the day and the lot number.
+    records_lot_number: bool = False
 
 
 class Cell(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -64,6 +66,11 @@ class AccessMatrix(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
         """Whether the profession may vaccinate (its entries in the booklet are ``validated``)."""
         known = self.professions.get(profession)
         return known is not None and known.vaccinates
+
+    def records_lot_number(self, profession: str | None) -> bool:
+        """Whether the profession's vaccinations name a full day and the lot number."""
+        known = self.professions.get(profession or "")
+        return known is not None and known.records_lot_number
 
     def label(self, profession: str | None) -> str:
         """The profession in French ("médecin"), or "professionnel de santé" for an unknown code."""

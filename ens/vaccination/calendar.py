@@ -290,6 +290,9 @@ def _with_ages_in_words(calendar: Calendar, rules: Rules) -> Calendar:
         age = rules.ages_in_words.get(dose.id)
         if age is None:
             return dose
+        if dose.age_min_months is not None or dose.age_max_months is not None:
+            # The calendar gives this dose its ages now: ENS's reading of its words no longer applies.
+            raise ValueError(f"ages_in_words names {dose.id}, which the calendar gives ages of its own")
         return msgspec.structs.replace(dose, age_min_months=age.age_min_months, age_max_months=age.age_max_months)
 
     diseases = tuple(
@@ -352,6 +355,9 @@ def check(data: ScheduleData) -> None:
         for dose_id in named
         if dose_id not in doses
     ]
+    for dose_id, age in data.rules.ages_in_words.items():
+        if not 0 <= age.age_min_months <= age.age_max_months:
+            problems.append(f"ages_in_words of {dose_id}: {age.age_min_months} to {age.age_max_months} months")
     for disease_code, series in data.rules.booster_series.series.items():
         if any(doses.get(dose_id, ("",))[0] != disease_code for dose_id in series):
             problems.append(f"booster series of {disease_code} names a dose of another disease")

@@ -4,8 +4,11 @@ a professional only; a profession that does not vaccinate cannot write the bookl
 
 from __future__ import annotations
 
+import uuid
+
 import httpx
 
+from ens.core import db
 from ens.core.settings import Settings
 from tests.helpers.people import MakePerson
 from tests.helpers.professionals import DENTIST, GP, MIDWIFE, NURSE, PHARMACIST, authorise, sign_in_pro
@@ -105,6 +108,18 @@ async def test_a_nurse_or_a_midwife_records_the_day_and_the_lot_number(
             booklet, json={"vaccineName": "dTcaP", "date": "2026-11-21", "lotNumber": " "}, headers=pro.headers
         )
         assert blank.status_code == 422 and [e["pointer"] for e in blank.json()["errors"]] == ["/lotNumber"]
+    # A nurse's entry recorded before the rule, without its lot: a note is no new record; the day
+    # or the lot changed must name both.
+    older = await client.post(
+        booklet, json={"vaccineName": "dTcaP", "date": "2025-11-21", "lotNumber": "L1"}, headers=nurse.headers
+    )
+    assert older.status_code == 201, older.text
+    await db.fetch("UPDATE vaccinations SET lot_number = NULL WHERE id = {}", uuid.UUID(older.json()["id"]))
+    entry = f"{booklet}/{older.json()['id']}"
+    assert (await client.patch(entry, json={"note": "bras gauche"}, headers=nurse.headers)).status_code == 200
+    moved = await client.patch(entry, json={"date": "2025-11-20"}, headers=nurse.headers)
+    assert moved.status_code == 422 and [e["pointer"] for e in moved.json()["errors"]] == ["/lotNumber"]
+    assert (await client.delete(entry, headers=nurse.headers)).status_code == 204
     by_doctor = await client.post(booklet, json={"vaccineName": "ROR", "date": "2000"}, headers=doctor.headers)
     assert by_doctor.status_code == 201 and by_doctor.json()["status"] == "validated"
     assert (await client.get(booklet, headers=holder.headers)).json()["items"] == [by_doctor.json()]

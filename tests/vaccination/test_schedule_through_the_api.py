@@ -346,3 +346,31 @@ def test_every_condition_of_the_calendar_has_its_french_words() -> None:
     data = schedule_data()
     conditions = {d.population.condition for disease in data.calendar.diseases for d in disease.doses}
     assert conditions - {None} <= data.rules.conditions_fr.words.keys()
+
+
+def test_ages_in_words_never_override_ages_the_calendar_gives() -> None:
+    """ENS's reading of "femmes en âge de procréer" applies to a dose the calendar gives no age: a
+    calendar that gives it ages, or a window that ends before it starts, stops the service."""
+    import msgspec
+    import pytest
+
+    from ens.vaccination.calendar import (
+        CALENDAR_FILE,
+        RULES_FILE,
+        Calendar,
+        Rules,
+        _with_ages_in_words,
+        check,
+        schedule_data,
+    )
+
+    calendar = msgspec.json.decode(CALENDAR_FILE.read_bytes(), type=Calendar)
+    rules = msgspec.json.decode(RULES_FILE.read_bytes(), type=Rules)
+    aged = _with_ages_in_words(calendar, rules)
+    with pytest.raises(ValueError, match="ages of its own"):
+        _with_ages_in_words(aged, rules)
+    window = rules.ages_in_words["varicella.women-childbearing-age"]
+    backwards = msgspec.structs.replace(window, age_min_months=600)
+    broken = msgspec.structs.replace(rules, ages_in_words={"varicella.women-childbearing-age": backwards})
+    with pytest.raises(ValueError, match="ages_in_words"):
+        check(msgspec.structs.replace(schedule_data(), rules=broken))

@@ -777,6 +777,11 @@ async def test_a_part_given_twice_or_two_effective_times_are_refused(client, per
     pressure["component"] = [both, part("8462-4", 80)]
     answer = await client.post("/fhir", json=transaction(pressure, with_device=False), headers=app.headers)
     assert "two parts" in outcome(answer, 422)["issue"][0]["diagnostics"]
+    # A component coded in another system is no part of the blood pressure (as Observation.code).
+    pressure["component"] = [part("8480-6", 120), part("8462-4", 80)]
+    pressure["component"][1]["code"]["coding"][0]["system"] = "http://snomed.info/sct"
+    answer = await client.post("/fhir", json=transaction(pressure, with_device=False), headers=app.headers)
+    assert "8462-4" in outcome(answer, 422)["issue"][0]["diagnostics"]
     twice = body_weight(effectiveInstant=at(20))
     body = outcome(await client.post("/fhir", json=transaction(twice), headers=app.headers), 422)
     assert "Bundle.entry[1].resource.effective[x]" in [e for i in body["issue"] for e in i.get("expression", [])]

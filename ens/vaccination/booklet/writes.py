@@ -162,14 +162,10 @@ def _entry_values(checked: Checked, draft: Draft) -> tuple[object, ...]:
     )
 
 
-# DOMAIN.md §5: nurses and midwives record the vaccine's name, the date and the lot number
-# (TRE_G15: 50 sage-femme, 60 infirmier); an entry they validate carries them too.
-_RECORD_THE_LOT = frozenset({"50", "60"})
-
-
 def _refuse_an_incomplete_record(access: SpaceAccess, draft: Draft, checked: Checked) -> None:
-    """What a nurse or a midwife records (or validates) names the day and the lot number: 422."""
-    if access.role != "professional" or access.profession not in _RECORD_THE_LOT:
+    """What a nurse or a midwife records (or validates) names the day and the lot number (DOMAIN.md
+    §5; ``records_lot_number`` in the access matrix): 422."""
+    if access.role != "professional" or not access_matrix().records_lot_number(access.profession):
         return
     errors = []
     if not checked.when.exact:
@@ -237,7 +233,12 @@ async def update_vaccination(
                 _may_change(access, row)
             draft = _merged(current, update)
             checked = await _check(access, draft)
-            if validating or row["status"] == VALIDATED:
+            # Validating, or changing the day or the lot: what they then vouch for names both. A note
+            # added to an entry recorded before the rule is no new record (a review).
+            touches = not (
+                isinstance(update.date, msgspec.UnsetType) and isinstance(update.lot_number, msgspec.UnsetType)
+            )
+            if validating or touches:
                 _refuse_an_incomplete_record(access, draft, checked)
             if (checked.vaccine_key, checked.when) != (vaccine_key, when):
                 await _refuse_duplicate(access, checked, other_than=entry_id)

@@ -104,7 +104,7 @@ def _component_index(resource: Mapping[str, Any], loinc: str) -> int | None:
         code = component.get("code") if isinstance(component, dict) else None
         codings = code.get("coding") if isinstance(code, dict) else None
         for coding in codings if isinstance(codings, list) else []:
-            if isinstance(coding, dict) and coding.get("code") == loinc:
+            if isinstance(coding, dict) and coding.get("code") == loinc and coding.get("system", LOINC) == LOINC:
                 return index
     return None
 
@@ -405,7 +405,11 @@ def measurement_of(
         for index, component in enumerate(resource.get("component") or []):
             code = component.get("code") if isinstance(component, dict) else None
             codings = code.get("coding") if isinstance(code, dict) else None
-            loincs = {c.get("code") for c in (codings if isinstance(codings, list) else []) if isinstance(c, dict)}
+            loincs = {
+                c.get("code")
+                for c in (codings if isinstance(codings, list) else [])
+                if isinstance(c, dict) and c.get("system", LOINC) == LOINC
+            }
             parts = [part for part in vital.components if part.loinc in loincs]
             where = f"Observation.component[{index}]"
             if len(parts) > 1:
