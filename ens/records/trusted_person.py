@@ -270,7 +270,9 @@ async def remove_trusted_person(access: SpaceAccess, *, if_match: str | None) ->
         current = await _current(access.space_id)
         if current is None:
             raise NotFound(_NOT_FOUND)
-        check_precondition(if_match, current, required=False)
+        # As replacing them, and as removing their emergency-contact entry: the strongest change was
+        # the least guarded (an outside audit).
+        check_precondition(if_match, current, required=True)
         await _end(access, current.id, reason="removed", now=now)
         await unlist_trusted_person(access.space_id, now=now)
 

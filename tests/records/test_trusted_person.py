@@ -91,6 +91,9 @@ async def test_a_second_trusted_person_only_replaces_the_first_knowingly(client,
     assert updated.status_code == 200 and updated.json()["phone"] == "+33798765432"
     stale_delete = await client.delete(TRUSTED_PERSON, headers={**headers, "If-Match": replaced.headers["etag"]})
     assert stale_delete.status_code == 412
+    # Removing them asks If-Match as replacing them does (it was a 204 without: an outside audit).
+    unguarded = await client.delete(TRUSTED_PERSON, headers=headers)
+    assert unguarded.status_code == 428 and unguarded.headers["content-type"] == "application/problem+json"
     removed = await client.delete(TRUSTED_PERSON, headers={**headers, "If-Match": updated.headers["etag"]})
     assert removed.status_code == 204
     assert (await client.get(TRUSTED_PERSON, headers=headers)).status_code == 404

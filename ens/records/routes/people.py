@@ -67,7 +67,9 @@ class TrustedPersonController(Controller):
         opt=writes("trusted-person", Action.DESIGNATE_TRUSTED_PERSON),
         status_code=204,
         summary="End the designation (kept in the history)",
+        description="If-Match is required (428 without it), as for replacing the trusted person.",
         operation_id="removeTrustedPerson",
+        responses={428: PRECONDITION_REQUIRED},
     )
     async def remove(self, access: Access, if_match: IfMatch = None) -> None:
         await trusted_person.remove_trusted_person(access, if_match=if_match)
