@@ -232,6 +232,17 @@ def _authorisation(document: Document, authorisation: ProtectionAuthorisation) -
 def _signature(document: Document, directives: DirectivesRead) -> None:
     # The heading, the confirmation and the lines to sign stay on one page (~65 mm).
     document.section("Date et signature", keep=70)
+    if directives.witnesses:
+        # CSP R1111-17: the author who cannot write and sign has two witnesses attest them (above);
+        # "signées de ma main" would contradict that page (an outside audit).
+        document.paragraph(
+            f"Ces directives anticipées (version {directives.version}) sont l'expression de ma volonté. Je ne "
+            "peux pas les signer moi-même : mes deux témoins les signent ci-dessus ; elles sont datées du jour "
+            "de leur signature.",
+            size=10,
+        )
+        document.signature(place_and_date_label="Fait à … , le …", signer_label="Signature ou marque (si possible)")
+        return
     document.paragraph(
         f"Je confirme ces directives anticipées (version {directives.version}). Signées de ma main, elles sont "
         "datées du jour de la signature.",

@@ -100,6 +100,12 @@ async def test_the_printed_directives_are_dated_versioned_signed_and_in_french(c
     assert "ROUX" in flat and "deux témoins" in flat
     assert "juge des tutelles" in flat and "RG 24/01234" in flat
     assert "Signature" in flat and "Fait à" in flat
+    # Written before witnesses, they are not "signées de ma main" (the witnesses sign: R1111-17).
+    assert "Signées de ma main" not in flat and "mes deux témoins les signent" in flat
+    alone = await make_person()
+    assert (await client.put(DIRECTIVES, json=structured(), headers=alone.headers)).status_code == 201
+    own_hand = await client.get(DIRECTIVES, headers={**alone.headers, **PDF})
+    assert "Signées de ma main" in " ".join(_text(own_hand.content).split())
     # The font is embedded (DejaVu Sans): the built-in PDF fonts are Latin-1 and would lose "œ".
     fonts = _fonts(printed.content)
     assert fonts and all("DejaVu" in name for name in fonts)
