@@ -552,6 +552,13 @@ async def _written(
                     left["Consent"] += 1
                 elif kind == "RelatedPerson" and is_trusted_person(resource):
                     left["TrustedPerson"] += 1
+                elif kind == "Practitioner" and imported[kind]:
+                    # The space has one médecin traitant: a second would replace the first without a
+                    # word (an outside audit: the one with the RPPS and phone gave way to a bare name).
+                    raise Invalid(
+                        "A space has one médecin traitant: the Bundle names two.",
+                        [FieldError("", "a second Practitioner: an export holds one")],
+                    )
                 elif await import_record(access, resource, hidden=is_restricted(resource)):
                     imported[kind] += 1
                 else:

@@ -87,3 +87,83 @@ async def test_an_entry_twice_under_one_full_url_is_refused(client: httpx.AsyncC
     assert answer.json()["errors"][0]["pointer"] == f"/entry/{len(export['entry'])}/fullUrl"
     conditions = await client.get("/v1/spaces/me/profile/conditions", headers=newcomer.headers)
     assert conditions.json()["items"] == []
+
+
+async def _export_of(client: httpx.AsyncClient, make_person: MakePerson) -> dict[str, Any]:
+    source = await make_person("Source")
+    for path, body in (
+        ("profile/allergies", {"substance": "Pénicilline", "reaction": "urticaire", "severity": "mild"}),
+        ("profile/treatments", {"medication": "Lévothyrox", "dose": "75 µg"}),
+        ("profile/family-history", {"relative": "mother", "condition": "Diabète"}),
+        ("profile/conditions", {"label": "Asthme", "since": "2001-02-03"}),
+    ):
+        assert (await client.post(f"/v1/spaces/me/{path}", json=body, headers=source.headers)).status_code == 201
+    doctor = {"givenName": "Claire", "familyName": "Bernard", "rpps": "10003826475", "phone": "01 23 45 67 89"}
+    assert (await client.put("/v1/spaces/me/doctor", json=doctor, headers=source.headers)).status_code in (200, 201)
+    export: dict[str, Any] = (await client.get(EXPORT, headers=source.headers)).json()
+    return export
+
+
+def _of(export: dict[str, Any], kind: str) -> tuple[int, dict[str, Any]]:
+    return next((i, e["resource"]) for i, e in enumerate(export["entry"]) if e["resource"]["resourceType"] == kind)
+
+
+@pytest.mark.parametrize(
+    ("kind", "change", "lost"),
+    [
+        # A second reaction, "severe", was dropped for the first (an outside audit).
+        (
+            "AllergyIntolerance",
+            lambda r: r["reaction"].append({"manifestation": [{"text": "œdème"}], "severity": "severe"}),
+            "AllergyIntolerance.reaction[1]",
+        ),
+        ("AllergyIntolerance", lambda r: r.update(criticality="high"), "AllergyIntolerance.criticality"),
+        (
+            "AllergyIntolerance",
+            lambda r: r["reaction"][0]["manifestation"].append({"text": "toux"}),
+            "AllergyIntolerance.reaction[0].manifestation[1]",
+        ),
+        ("MedicationStatement", lambda r: r["dosage"].append({"text": "150 µg"}), "MedicationStatement.dosage[1]"),
+        (
+            "FamilyMemberHistory",
+            lambda r: r["condition"].append({"code": {"text": "Asthme"}}),
+            "FamilyMemberHistory.condition[1]",
+        ),
+        ("Condition", lambda r: r.update(onsetString="enfance"), "Condition.onsetString"),
+    ],
+)
+async def test_what_a_record_would_lose_is_refused(
+    client: httpx.AsyncClient, make_person: MakePerson, kind: str, change: Any, lost: str
+) -> None:
+    export = await _export_of(client, make_person)
+    index, resource = _of(export, kind)
+    change(resource)
+    newcomer = await make_person("Camille")
+    answer = await client.post(IMPORT, json=export, headers=newcomer.headers)
+    assert answer.status_code == 422, answer.text
+    [error] = answer.json()["errors"]
+    assert error["pointer"] == f"/entry/{index}/resource" and lost in error["detail"]
+    for path in ("allergies", "treatments", "family-history", "conditions"):
+        listed = await client.get(f"/v1/spaces/me/profile/{path}", headers=newcomer.headers)
+        assert listed.json()["items"] == [], path  # all or nothing
+
+
+async def test_two_doctors_are_refused_not_the_last_kept(client: httpx.AsyncClient, make_person: MakePerson) -> None:
+    export = await _export_of(client, make_person)
+    _, doctor = _of(export, "Practitioner")
+    other = {
+        "resourceType": "Practitioner",
+        "id": "7c8d1a50-3e7f-4a4e-8d0e-5b7b0f1f2a11",
+        "name": [{"family": "Autre", "given": ["Zed"]}],
+    }
+    export["entry"].append({"fullUrl": f"urn:uuid:{other['id']}", "resource": other})
+    newcomer = await make_person("Camille")
+    answer = await client.post(IMPORT, json=export, headers=newcomer.headers)
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["errors"][0]["pointer"] == f"/entry/{len(export['entry']) - 1}/resource"
+    assert (await client.get("/v1/spaces/me/doctor", headers=newcomer.headers)).status_code == 404
+    whole = await client.post(IMPORT, json={**export, "entry": export["entry"][:-1]}, headers=newcomer.headers)
+    assert whole.status_code == 201, whole.text
+    assert (await client.get("/v1/spaces/me/doctor", headers=newcomer.headers)).json()["rpps"] == doctor["identifier"][
+        0
+    ]["value"]

@@ -8,11 +8,22 @@ from typing import Any, TypeVar
 import msgspec
 
 from ens.core.api import validation_error
-from ens.core.errors import Invalid
+from ens.core.errors import FieldError, Invalid
 from ens.records import profile
 from ens.records.doctor import set_doctor
 from ens.records.emergency_contacts import add_emergency_contact
 from ens.records.fhir.codes import _RELATIVES, ICD10, RPPS_SYSTEM, UNDESCRIBED_REACTION
+from ens.records.fhir.resources import (
+    AllergyIntolerance,
+    AllergyReaction,
+    Condition,
+    Dosage,
+    FamilyMemberCondition,
+    FamilyMemberHistory,
+    MedicationStatement,
+    Practitioner,
+    RelatedPerson,
+)
 from ens.records.schemas import (
     AllergyCreate,
     ConditionCreate,
@@ -100,11 +111,52 @@ def is_trusted_person(resource: Mapping[str, Any]) -> bool:
     return any(_text_of(r) == TRUSTED_PERSON_TEXT for r in resource.get("relationship") or [])
 
 
+# What ENS's export writes of each record (its elements, by their FHIR names), and the lists of
+# which a record keeps one item: anything else in an imported record would be lost without a word
+# (an outside audit: a second reaction, "severe", dropped for the first, "mild"; a criticality, an
+# onsetString, a second dosage or condition), so it is refused.
+_WRITTEN: dict[str, frozenset[str]] = {
+    cls.__name__: frozenset(field.encode_name for field in msgspec.structs.fields(cls)) | {"resourceType"}
+    for cls in (RelatedPerson, Practitioner, Condition, AllergyIntolerance, MedicationStatement, FamilyMemberHistory)
+}
+_ONE_ITEM: dict[str, dict[str, frozenset[str]]] = {
+    "AllergyIntolerance": {
+        "reaction": frozenset(field.encode_name for field in msgspec.structs.fields(AllergyReaction)),
+    },
+    "MedicationStatement": {"dosage": frozenset(field.encode_name for field in msgspec.structs.fields(Dosage))},
+    "FamilyMemberHistory": {
+        "condition": frozenset(field.encode_name for field in msgspec.structs.fields(FamilyMemberCondition)),
+    },
+}
+
+
+def _refuse_what_would_be_lost(kind: str, resource: Mapping[str, Any]) -> None:
+    """422 for an element of the record that ENS's export does not write, or a second item of a
+    list whose first one only the record keeps."""
+    lost = [f"{kind}.{name}" for name in resource if name not in _WRITTEN[kind]]
+    for name, parts in _ONE_ITEM.get(kind, {}).items():
+        items = resource.get(name) or []
+        if isinstance(items, list) and len(items) > 1:
+            lost.append(f"{kind}.{name}[1]")
+        first = items[0] if isinstance(items, list) and items else {}
+        if isinstance(first, dict):
+            lost += [f"{kind}.{name}[0].{part}" for part in first if part not in parts]
+            if len(first.get("manifestation") or []) > 1:
+                lost.append(f"{kind}.{name}[0].manifestation[1]")
+    if lost:
+        raise Invalid(
+            "Not a record ENS can keep whole: the space would lose part of it.",
+            [FieldError("", f"{', '.join(lost)}: not kept by ENS (its export does not write it)")],
+        )
+
+
 async def import_record(access: SpaceAccess, resource: Mapping[str, Any], *, hidden: bool) -> bool:
     """Add one exported record to the space through the record's own service (its checks and
     rules); false when ``resource`` is not a kind the records keep. Raises ``Invalid`` (pointers
     into the resource) like the route would."""
     kind = resource.get("resourceType")
+    if isinstance(kind, str) and kind in _WRITTEN:
+        _refuse_what_would_be_lost(kind, resource)
     hide: dict[str, Any] = {"hiddenFromRepresentatives": True} if hidden else {}
     if kind == "RelatedPerson":
         uncoded = [_text_of(r) for r in resource.get("relationship") or [] if not (r or {}).get("coding")]
