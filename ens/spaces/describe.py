@@ -115,6 +115,17 @@ _SPECIAL: dict[tuple[str, str], tuple[str, str]] = {
         "a repris son espace à sa majorité",
         "a tenté de reprendre l'espace",
     ),
+    # Directives are revoked (a new version says so), not deleted; a confirmation adds nothing (an
+    # outside audit read "a supprimé" and "a ajouté les directives anticipées").
+    ("DELETE", "/directives"): ("a révoqué les directives anticipées", "a tenté de révoquer les directives anticipées"),
+    ("POST", "/directives/confirm"): (
+        "a confirmé les directives anticipées",
+        "a tenté de confirmer les directives anticipées",
+    ),
+    ("DELETE", "/trusted-person"): (
+        "a mis fin à la désignation de la personne de confiance",
+        "a tenté de mettre fin à la désignation de la personne de confiance",
+    ),
 }
 
 

@@ -262,3 +262,30 @@ async def test_an_item_removed_while_hidden_stays_out_of_a_representatives_histo
     assert hidden.json()["id"] not in str(tutors) and measure not in str(tutors)
     holders = (await client.get(f"{space}/access-history?limit=100", headers=holder.headers)).json()["items"]
     assert hidden.json()["id"] in str(holders) and measure in str(holders)
+
+
+async def test_directives_confirmed_or_revoked_and_a_trusted_person_removed_say_so(
+    client: httpx.AsyncClient, make_person: MakePerson
+) -> None:
+    """A confirmation read "a ajouté les directives anticipées" and a revocation "a supprimé" (an
+    outside audit): directives are confirmed and revoked (a version says so), never deleted."""
+    from tests.helpers.records import DIRECTIVES, TRUSTED_PERSON, structured, trusted
+
+    holder = await make_person(given_name="Marie", family_name="Curie")
+    written = await client.put(DIRECTIVES, json=structured(), headers=holder.headers)
+    assert written.status_code == 201, written.text
+    confirmed = await client.post(
+        f"{DIRECTIVES}/confirm", headers={**holder.headers, "If-Match": written.headers["etag"]}
+    )
+    assert confirmed.status_code == 200, confirmed.text
+    current = (await client.get(DIRECTIVES, headers=holder.headers)).headers["etag"]
+    assert (await client.delete(DIRECTIVES, headers={**holder.headers, "If-Match": current})).status_code in (200, 204)
+    designated = await client.put(TRUSTED_PERSON, json=trusted(), headers=holder.headers)
+    removed = await client.delete(TRUSTED_PERSON, headers={**holder.headers, "If-Match": designated.headers["etag"]})
+    assert removed.status_code == 204
+    history = await client.get("/v1/spaces/me/access-history?limit=20", headers=holder.headers)
+    sentences = [item["description"] for item in history.json()["items"]]
+    assert "Marie Curie (titulaire) a confirmé les directives anticipées." in sentences
+    assert "Marie Curie (titulaire) a révoqué les directives anticipées." in sentences
+    assert "Marie Curie (titulaire) a mis fin à la désignation de la personne de confiance." in sentences
+    assert not [s for s in sentences if "a supprimé les directives" in s or "a ajouté les directives" in s]
