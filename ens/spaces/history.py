@@ -469,8 +469,13 @@ async def list_access_history(
         left_out.append(hidden)
         left_out_args += [space_id] * times
     if left_out:
-        where += f" AND (resource_id IS NULL OR resource_id NOT IN ({' UNION ALL '.join(left_out)}))"
-        args += left_out_args
+        # The reader's own requests stay theirs to see: left out, their tries on an id they were
+        # refused told "hidden from you" apart from "gone", whose rows stay (an outside audit).
+        where += (
+            " AND (resource_id IS NULL OR actor_account_id = {} "
+            f"OR resource_id NOT IN ({' UNION ALL '.join(left_out)}))"
+        )
+        args += [me, *left_out_args]
     if filters.until is None:
         rows = await fetch(_LIST.replace("FILTERS", where), space_id, before, *args, size + 1)
     else:

@@ -260,6 +260,23 @@ async def test_an_item_removed_while_hidden_stays_out_of_a_representatives_histo
     assert removed.status_code == 204, removed.text
     tutors = (await client.get(f"{space}/access-history?limit=100", headers=tutor.headers)).json()["items"]
     assert hidden.json()["id"] not in str(tutors) and measure not in str(tutors)
+    # The tutor's own tries stay in their history, on a hidden item as on one that never was: the
+    # two were told apart by which of them were missing (an outside audit).
+    shown = await client.post(f"{space}/profile/allergies", json={"substance": "Pollen"}, headers=holder.headers)
+    secret = await client.post(
+        f"{space}/profile/allergies",
+        json={"substance": "Arachide", "hiddenFromRepresentatives": True},
+        headers=holder.headers,
+    )
+    nowhere = "5f1c6f4e-1c3e-4e55-8d0e-0a1b2c3d4e5f"
+    for target in (secret.json()["id"], nowhere):
+        assert (await client.get(f"{space}/profile/allergies/{target}", headers=tutor.headers)).status_code == 404
+    tutors = (await client.get(f"{space}/access-history?limit=100", headers=tutor.headers)).json()["items"]
+    own = {item["resourceId"] for item in tutors if item["outcome"] == 404}
+    assert {secret.json()["id"], nowhere} <= own
+    # Others' rows about the hidden item stay out (the holder's addition of it).
+    assert not [i for i in tutors if i["resourceId"] == secret.json()["id"] and i["outcome"] != 404]
+    assert shown.json()["id"] in str(tutors)
     holders = (await client.get(f"{space}/access-history?limit=100", headers=holder.headers)).json()["items"]
     assert hidden.json()["id"] in str(holders) and measure in str(holders)
 
