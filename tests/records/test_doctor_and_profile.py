@@ -168,3 +168,34 @@ async def test_two_changes_sent_with_the_same_if_match_cannot_both_win(client, p
     assert sorted([one.status_code, other.status_code]) == [200, 412]
     winner = one if one.status_code == 200 else other
     assert (await client.get(f"{url}/{item['id']}", headers=person.headers)).json() == winner.json()
+
+
+async def test_a_day_of_the_profile_is_in_the_holders_life(client, person):
+    """A condition since 2005 was taken for a child born in 2019, and a treatment until 2999 (an
+    outside audit): a day of the medical history is not before the holder's birth, a planned end
+    not past the calendar ENS keeps (2199)."""
+    from datetime import date
+
+    from ens.core import db
+
+    await db.fetch("UPDATE spaces SET birthdate = {} WHERE id = {}", date(2019, 4, 2), person.space_id)
+    before = await client.post(
+        f"{PROFILE}/conditions", json={"label": "Asthme", "since": "2005-01-01"}, headers=person.headers
+    )
+    assert before.status_code == 422 and pointers(before) == ["/since"]
+    born = await client.post(
+        f"{PROFILE}/conditions", json={"label": "Cardiopathie", "since": "2019-04-02"}, headers=person.headers
+    )
+    assert born.status_code == 201, born.text
+    moved = await client.patch(
+        f"{PROFILE}/conditions/{born.json()['id']}", json={"since": "2019-04-01"}, headers=person.headers
+    )
+    assert moved.status_code == 422 and pointers(moved) == ["/since"]
+    far = await client.post(
+        f"{PROFILE}/treatments", json={"medication": "Ventoline", "until": "2999-01-01"}, headers=person.headers
+    )
+    assert far.status_code == 422 and pointers(far) == ["/until"]
+    planned = await client.post(
+        f"{PROFILE}/treatments", json={"medication": "Ventoline", "until": "2031-01-01"}, headers=person.headers
+    )
+    assert planned.status_code == 201, planned.text

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from ens.core.api import Cursors
 from ens.core.errors import FieldError, Invalid
-from ens.core.local_time import EARLIEST_YEAR
+from ens.core.local_time import EARLIEST_YEAR, LATEST_YEAR
 from ens.records.authorship import today_in
 from ens.records.profile.entries import _add, _change, _one, _page, _remove
 from ens.records.profile.kinds import ALLERGIES, CONDITIONS, FAMILY_HISTORY, TREATMENTS
@@ -33,12 +33,15 @@ from ens.records.schemas import (
 from ens.spaces.door import SpaceAccess
 
 
-def _a_past_day(day: date | None, *, pointer: str, today: date, errors: list[FieldError]) -> None:
+def _a_past_day(day: date | None, *, pointer: str, today: date, born: date | None, errors: list[FieldError]) -> None:
     if day is not None and day > today:
         errors.append(FieldError(pointer, "in the future"))
     elif day is not None and day.year < EARLIEST_YEAR:
         # A day of a person's medical history is in a life (as a document's date, a measure's).
         errors.append(FieldError(pointer, f"before {EARLIEST_YEAR}"))
+    elif day is not None and born is not None and day < born:
+        # Since before the holder was born (an outside audit: a 2005 onset for a child born 2019).
+        errors.append(FieldError(pointer, "before the holder's birth"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -61,7 +64,7 @@ async def get_condition(access: SpaceAccess, item_id: UUID) -> ConditionRead:
 async def add_condition(access: SpaceAccess, body: ConditionCreate) -> ConditionRead:
     """Add a condition or a past surgery (``since`` not in the future)."""
     errors: list[FieldError] = []
-    _a_past_day(body.since, pointer="/since", today=today_in(access), errors=errors)
+    _a_past_day(body.since, pointer="/since", today=today_in(access), born=access.space.birthdate, errors=errors)
     if errors:
         raise Invalid("The condition breaks a rule; nothing was stored.", errors)
     return await _add(
@@ -78,7 +81,8 @@ async def change_condition(
     def check(current: ConditionRead, changes: dict[str, object]) -> list[FieldError]:
         errors: list[FieldError] = []
         since = changes.get("since", current.since)
-        _a_past_day(since if isinstance(since, date) else None, pointer="/since", today=today, errors=errors)
+        day = since if isinstance(since, date) else None
+        _a_past_day(day, pointer="/since", today=today, born=access.space.birthdate, errors=errors)
         return errors
 
     return await _change(CONDITIONS, access, item_id, update=update, if_match=if_match, check=check)
@@ -130,11 +134,15 @@ async def remove_allergy(access: SpaceAccess, item_id: UUID, *, if_match: str | 
 # Long-term treatments
 
 
-def _treatment_errors(since: object, until: object, *, today: date) -> list[FieldError]:
+def _treatment_errors(since: object, until: object, *, today: date, born: date | None) -> list[FieldError]:
     errors: list[FieldError] = []
-    _a_past_day(since if isinstance(since, date) else None, pointer="/since", today=today, errors=errors)
+    day = since if isinstance(since, date) else None
+    _a_past_day(day, pointer="/since", today=today, born=born, errors=errors)
     if isinstance(since, date) and isinstance(until, date) and until < since:
         errors.append(FieldError("/until", "before since"))
+    elif isinstance(until, date) and until.year > LATEST_YEAR:
+        # A planned end, in a life: 2999-01-01 was taken (an outside audit).
+        errors.append(FieldError("/until", f"after {LATEST_YEAR}"))
     return errors
 
 
@@ -153,7 +161,7 @@ async def get_treatment(access: SpaceAccess, item_id: UUID) -> TreatmentRead:
 
 async def add_treatment(access: SpaceAccess, body: TreatmentCreate) -> TreatmentRead:
     """Add a long-term treatment (``since`` not in the future, ``until`` not before ``since``)."""
-    errors = _treatment_errors(body.since, body.until, today=today_in(access))
+    errors = _treatment_errors(body.since, body.until, today=today_in(access), born=access.space.birthdate)
     if errors:
         raise Invalid("The treatment breaks a rule; nothing was stored.", errors)
     dose = body.dose.strip() if body.dose else None
@@ -172,7 +180,8 @@ async def change_treatment(
     today = today_in(access)
 
     def check(current: TreatmentRead, changes: dict[str, object]) -> list[FieldError]:
-        return _treatment_errors(changes.get("since", current.since), changes.get("until", current.until), today=today)
+        since, until = changes.get("since", current.since), changes.get("until", current.until)
+        return _treatment_errors(since, until, today=today, born=access.space.birthdate)
 
     return await _change(TREATMENTS, access, item_id, update=update, if_match=if_match, check=check)
 
