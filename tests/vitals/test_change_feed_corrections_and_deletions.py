@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import os
+import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -487,6 +488,18 @@ async def test_a_corrected_time_is_shown_in_utc_and_1900_is_the_instants_year(cl
         assert [e["pointer"] for e in recorded.json()["errors"]] == ["/measurements/0/effectiveAt"]
         corrected = await client.patch(path, json={"effectiveAt": early}, headers=person.headers)
         assert corrected.status_code == 422 and [e["pointer"] for e in corrected.json()["errors"]] == ["/effectiveAt"]
+    # A body stored before the fix (its offset as sent) is written again from its columns, once.
+    from ens.vitals.piccolo_migrations.m2026_12_17_0010_corrected_times_in_utc import rewrite_corrected_bodies
+
+    served = (await client.get(path, headers=person.headers)).content
+    stored = await db.fetch_one("SELECT body FROM vital_measurements WHERE id = {}", uuid.UUID(path.rsplit("/", 1)[1]))
+    assert stored is not None and stored["body"].encode() == served
+    old = stored["body"].replace('"2026-11-10T14:30:00Z"', '"2026-11-10T09:30:00-05:00"')
+    assert old != stored["body"]
+    await db.fetch("UPDATE vital_measurements SET body = {} WHERE id = {}", old, uuid.UUID(path.rsplit("/", 1)[1]))
+    assert await rewrite_corrected_bodies() == 1
+    assert await rewrite_corrected_bodies() == 0
+    assert (await client.get(path, headers=person.headers)).content == served
     # The first instant of 1900 in UTC is taken, whatever the offset it is written with.
     first = await client.post(
         VITALS, json={"measurements": [weight(70, effectiveAt="1900-01-01T10:00:00+10:00")]}, headers=person.headers

@@ -1,0 +1,60 @@
+"""A measure corrected by hand showed its new ``effectiveAt`` with the offset it was sent with
+(``-05:00``) in the JSON every read serves (``body``), where a recorded one shows UTC (an outside
+audit; the ``effective_at`` column was UTC all along, so lists, filters and summaries were right).
+The bodies of the measures typed by hand and changed since are written again from their columns,
+once; no index, no column."""
+
+from typing import Any
+
+from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+
+from ens.core.db import Index, fetch, write_transaction
+
+ID = "2026-12-17T10:00:00:000000"
+VERSION = "1.38.0"
+DESCRIPTION = "measures corrected by hand: their JSON gives effectiveAt in UTC"
+
+INDEXES: list[Index] = []
+
+BATCH = 5000
+
+
+async def rewrite_corrected_bodies() -> int:
+    """Rewrite, from its columns, the body of each measure typed by hand and changed since, whose
+    body is not what its columns make; how many were rewritten. A batch per transaction, by key."""
+    from ens.vitals.representation import body_of_row
+
+    rewritten = 0
+    after: tuple[Any, ...] = ()
+    while True:
+        async with write_transaction():
+            rows = await fetch(
+                "SELECT * FROM vital_measurements WHERE source_kind = 'person' AND updated_at > created_at"
+                + (" AND (space_id, id) > ({}, {})" if after else "")
+                + " ORDER BY space_id, id LIMIT {}",
+                *after,
+                BATCH,
+            )
+            for row in rows:
+                body = body_of_row(row)
+                if body != row["body"]:
+                    await fetch(
+                        "UPDATE vital_measurements SET body = {} WHERE space_id = {} AND id = {}",
+                        body,
+                        row["space_id"],
+                        row["id"],
+                    )
+                    rewritten += 1
+        if len(rows) < BATCH:
+            return rewritten
+        after = (rows[-1]["space_id"], rows[-1]["id"])
+
+
+async def forwards() -> MigrationManager:
+    manager = MigrationManager(migration_id=ID, app_name="vitals", description=DESCRIPTION)
+
+    async def run(*_: Any) -> None:
+        await rewrite_corrected_bodies()
+
+    manager.add_raw(run)
+    return manager
