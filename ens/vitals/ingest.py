@@ -268,6 +268,10 @@ def _prepare(raw_items: Sequence[Any], zone: ZoneInfo, *, now: datetime) -> tupl
                 )
             # Without its own id, a day's count is keyed on the day: a re-send never duplicates it.
             record_key = record_key or f"{DAY_KEY}{local_day.isoformat()}"
+        elif item.client_record_id is None and item.client_record_version:
+            # A version names a version of a record: without the record's id it would say nothing,
+            # taken without a word (an outside audit). A day's step count is its day's record.
+            errors.append(FieldError(f"{prefix}/clientRecordVersion", "only with a clientRecordId"))
         if item.client_record_id is not None and record_key is not None:
             first = seen_records.setdefault(record_key, index)
             if first != index:

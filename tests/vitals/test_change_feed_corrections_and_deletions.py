@@ -500,6 +500,15 @@ async def test_a_corrected_time_is_shown_in_utc_and_1900_is_the_instants_year(cl
     assert await rewrite_corrected_bodies() == 1
     assert await rewrite_corrected_bodies() == 0
     assert (await client.get(path, headers=person.headers)).content == served
+    # A version without the record it is a version of says nothing: 422 (it was taken and ignored);
+    # a day's step count is its day's record.
+    versioned = await client.post(
+        VITALS, json={"measurements": [weight(70, clientRecordVersion=3)]}, headers=person.headers
+    )
+    assert versioned.status_code == 422
+    assert [e["pointer"] for e in versioned.json()["errors"]] == ["/measurements/0/clientRecordVersion"]
+    steps = {"type": "steps_per_day", "value": 700, "unit": "/d", "effectiveAt": at(60), "clientRecordVersion": 2}
+    assert (await client.post(VITALS, json={"measurements": [steps]}, headers=person.headers)).status_code == 201
     # The first instant of 1900 in UTC is taken, whatever the offset it is written with.
     first = await client.post(
         VITALS, json={"measurements": [weight(70, effectiveAt="1900-01-01T10:00:00+10:00")]}, headers=person.headers

@@ -782,6 +782,10 @@ async def test_a_part_given_twice_or_two_effective_times_are_refused(client, per
     pressure["component"][1]["code"]["coding"][0]["system"] = "http://snomed.info/sct"
     answer = await client.post("/fhir", json=transaction(pressure, with_device=False), headers=app.headers)
     assert "8462-4" in outcome(answer, 422)["issue"][0]["diagnostics"]
+    # An identifier without its value identifies nothing: a re-send would store the measure again.
+    unnamed = body_weight(identifier=[{"system": "urn:oid:1.2.3.4.5"}])
+    body = outcome(await client.post("/fhir", json=transaction(unnamed), headers=app.headers), 422)
+    assert "Bundle.entry[1].resource.identifier[0].value" in [e for i in body["issue"] for e in i.get("expression", [])]
     twice = body_weight(effectiveInstant=at(20))
     body = outcome(await client.post("/fhir", json=transaction(twice), headers=app.headers), 422)
     assert "Bundle.entry[1].resource.effective[x]" in [e for i in body["issue"] for e in i.get("expression", [])]

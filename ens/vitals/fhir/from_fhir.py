@@ -465,6 +465,12 @@ def measurement_of(
     if with_identity:
         identifiers = resource.get("identifier") or []
         first = identifiers[0] if isinstance(identifiers, list) and identifiers else None
+        if isinstance(first, dict) and first.get("value") is None:
+            # An identifier without its value identifies nothing: a re-send would be stored again,
+            # as if the app had sent none (an outside audit).
+            raise ObservationRefused(
+                [FieldError("Observation.identifier[0].value", "required: the identifier ENS finds the measure by")]
+            )
         if isinstance(first, dict) and first.get("value") is not None:
             item["clientRecordId"] = first["value"]
             meta = resource.get("meta") if isinstance(resource.get("meta"), dict) else {}
