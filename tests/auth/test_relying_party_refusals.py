@@ -225,3 +225,33 @@ async def test_an_address_changed_at_the_provider_gets_no_code_before_the_second
     stored = await one_row("SELECT email FROM accounts WHERE sub = {}", sub)
     assert stored["email"] == f"new-{sub}@example.test"
     assert any(m["Subject"] == "Votre adresse e-mail a changé" for m in mails.to(known))
+
+
+async def test_two_logins_started_in_one_browser_both_finish(fake_client, provider, outbox):
+    """The second /oauth/authorize replaced the login cookie: the first tab's login came back from
+    the provider to "commencée dans un autre navigateur", its provider answer spent (an outside
+    audit). The cookie names the browser's attempts; the provider's answer serves its own."""
+    from tests.helpers.login import Browser, FakeLogin
+
+    browser = Browser(fake_client, outbox[0])
+    first, second = FakeLogin(browser, provider), FakeLogin(browser, provider)
+    await first.start()
+    await second.start()
+    assert browser.cookie is not None and len(browser.cookie.split(".")) == 2
+    for login in (first, second):
+        back = await login.come_back(login.code())
+        assert back.status_code == 303 and back.headers["location"] == "/login/otp", back.text
+        final = await browser.second_factor()
+        assert final.status_code == 303, final.text
+        token = await browser.exchange(final.headers["location"])
+        assert token.status_code == 200, token.text
+    # A third and a fourth login: the cookie keeps the three newest.
+    for _ in range(2):
+        await FakeLogin(browser, provider).start()
+    assert len(browser.cookie.split(".")) == 3
+    # Someone else's browser is still refused.
+    stranger = FakeLogin(Browser(fake_client, outbox[0]), provider)
+    await stranger.start()
+    stranger.browser.cookie = browser.cookie
+    refused = await stranger.come_back(stranger.code())
+    assert refused.status_code == 400 and "autre navigateur" in refused.text

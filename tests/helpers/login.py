@@ -96,7 +96,8 @@ class Browser:
         return response
 
     def _keep_cookie(self, response: httpx.Response) -> None:
-        found = re.search(r"ens_login=([0-9a-f-]{36})", response.headers.get("set-cookie", ""))
+        # One attempt's id, or several ("id.id": a browser running two logins).
+        found = re.search(r"ens_login=([0-9a-f.-]+)", response.headers.get("set-cookie", ""))
         if found:
             self.cookie = found.group(1)
         self.client.cookies.clear()

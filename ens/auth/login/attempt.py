@@ -65,7 +65,8 @@ class LoginContext:
 @dataclass(frozen=True)
 class Redirect:
     url: str
-    # A new login attempt's id, for the browser cookie (only when a login starts).
+    # The attempt the browser's login pages serve next, put first in its cookie (a login starts, or
+    # the provider sent the browser back for it); ``None``: the cookie stays as it is.
     attempt_id: UUID | None = None
 
 
@@ -137,12 +138,39 @@ def error_redirect(redirect_uri: str, error: str, *, description: str, state: st
     return Redirect(redirect_uri + ("&" if "?" in redirect_uri else "?") + urlencode(params))
 
 
+# A browser runs a few logins at once (two tabs, two apps): its cookie names their attempts, the one
+# its pages serve first, "id.id.id" (one cookie for all: a second login replaced the first's, whose
+# provider's answer then found "another browser", an outside audit).
+ATTEMPTS_A_BROWSER_KEEPS = 3
+
+
+def attempt_ids(cookie: str | None) -> list[UUID]:
+    """The attempts the browser's cookie names, the one its pages serve first."""
+    found: list[UUID] = []
+    for part in (cookie or "").split(".")[:ATTEMPTS_A_BROWSER_KEEPS]:
+        try:
+            found.append(UUID(part))
+        except ValueError:
+            continue
+    return found
+
+
+def current_attempt_id(cookie: str | None) -> UUID | None:
+    """The attempt the browser's login pages serve."""
+    return next(iter(attempt_ids(cookie)), None)
+
+
+def cookie_naming(attempt_id: UUID, cookie: str | None) -> str:
+    """The cookie with ``attempt_id`` first, then the others it named (the oldest dropped)."""
+    others = [other for other in attempt_ids(cookie) if other != attempt_id]
+    return ".".join(str(each) for each in [attempt_id, *others][:ATTEMPTS_A_BROWSER_KEEPS])
+
+
 async def load(cookie: str | None) -> Attempt:
     """The browser's login attempt, still running."""
-    try:
-        attempt_id = UUID(cookie or "")
-    except ValueError as exc:
-        raise LoginFailed("Aucune connexion en cours dans ce navigateur. Recommencez depuis l'application.") from exc
+    attempt_id = current_attempt_id(cookie)
+    if attempt_id is None:
+        raise LoginFailed("Aucune connexion en cours dans ce navigateur. Recommencez depuis l'application.")
     row = await fetch_one("SELECT * FROM login_attempts WHERE id = {} AND expires_at > {}", attempt_id, clock.now())
     if row is None:
         raise LoginFailed("Votre connexion a expiré. Recommencez depuis l'application.", title="Connexion expirée")

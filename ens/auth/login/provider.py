@@ -24,7 +24,9 @@ from ens.auth.login.attempt import (
     LoginContext,
     Redirect,
     Screen,
+    attempt_ids,
     check_csrf,
+    current_attempt_id,
     error_redirect,
     update_attempt,
 )
@@ -177,7 +179,7 @@ async def take_attempt(cookie: str | None, *, state: str | None, professional: b
     if client is None or (client.kind == "professional") != professional:
         # Each provider answers at its own callback: a state carried to the other one is refused.
         raise LoginFailed("Cette réponse n'est pas celle du service d'identité attendu. Recommencez la connexion.")
-    if cookie != str(attempt.id):
+    if attempt.id not in attempt_ids(cookie):
         # The login was started in another browser: finishing it here would log in the wrong person.
         raise LoginFailed("Cette connexion a été commencée dans un autre navigateur. Recommencez-la.")
     return attempt
@@ -230,10 +232,11 @@ async def callback(
         # page (told why), whose "send again" works later; the login is not left stuck.
         await update_attempt(attempt.id, step="lost_email")
         if await try_email_code(ctx, attempt, account_id=signed_in.account_id) is not None:
-            return Redirect("/login/otp?notice=unsent")
+            return Redirect("/login/otp?notice=unsent", attempt_id=attempt.id)
     else:
         await to_second_factor(ctx, attempt.id, account_id=signed_in.account_id)
-    return Redirect("/login/otp")
+    # Its pages serve this attempt now, whichever the browser started last.
+    return Redirect("/login/otp", attempt_id=attempt.id)
 
 
 def _identity(issuer: str, claims: dict[str, Any]) -> spaces.Identity:
@@ -260,10 +263,7 @@ LOGGED_OUT_PATH = "/login/logged-out"
 
 
 def _attempt_id(cookie: str | None) -> UUID | None:
-    try:
-        return UUID(cookie or "")
-    except ValueError:
-        return None
+    return current_attempt_id(cookie)
 
 
 async def _signed_in_attempt(cookie: str | None) -> Attempt:

@@ -21,6 +21,7 @@ from litestar.status_codes import HTTP_413_REQUEST_ENTITY_TOO_LARGE
 from ens.auth import login
 from ens.auth.errors import LoginFailed
 from ens.auth.login import LoginContext, Screen, pages
+from ens.auth.login.attempt import cookie_naming
 from ens.auth.schemas import CodeForm, ConsentForm, CsrfForm, ReopenForm
 from ens.core.api import PUBLIC, repeated_query_parameters
 from ens.core.settings import Settings
@@ -82,13 +83,17 @@ def error_page(description: str) -> ResponseSpec:
     return ResponseSpec(str, media_type=MediaType.HTML, description=description, generate_examples=False)
 
 
-def go(target: login.Redirect, settings: Settings, *, status: Literal[302, 303] = 303) -> Redirect:
+def go(
+    target: login.Redirect, settings: Settings, *, status: Literal[302, 303] = 303, cookie: str | None = None
+) -> Redirect:
+    """Where the login goes next; an attempt it names is put first in the browser's cookie, beside
+    the others that ``cookie`` (the request's) names: a second login does not end the first."""
     response = Redirect(target.url, status_code=status, headers={"Cache-Control": "no-store"})
     if target.attempt_id is not None:
         response.set_cookie(
             Cookie(
                 key=LOGIN_COOKIE,
-                value=str(target.attempt_id),
+                value=cookie_naming(target.attempt_id, cookie),
                 max_age=LOGIN_COOKIE_MAX_AGE,
                 path="/",
                 httponly=True,

@@ -197,6 +197,7 @@ class OAuthController(Controller):
         ] = None,
         state_: Annotated[str | None, QueryParameter(name="state", required=False)] = None,
         scope_: Annotated[str | None, QueryParameter(name="scope", required=False)] = None,
+        cookie: LoginCookie = None,
     ) -> Redirect:
         asked = login.AuthorizeRequest(
             response_type,
@@ -208,7 +209,7 @@ class OAuthController(Controller):
             scope_,
             repeated=_repeated(request.scope.get("query_string", b"")),
         )
-        return go(await login.start(login_ctx, asked), login_ctx.settings, status=302)
+        return go(await login.start(login_ctx, asked), login_ctx.settings, status=302, cookie=cookie)
 
     @get(
         "/oauth/callback",
@@ -226,7 +227,8 @@ class OAuthController(Controller):
         state_: Annotated[str | None, QueryParameter(name="state", required=False)] = None,
         error: Annotated[str | None, QueryParameter(name="error", required=False)] = None,
     ) -> Redirect:
-        return go(await login.callback(login_ctx, cookie, state=state_, code=code, error=error), login_ctx.settings)
+        target = await login.callback(login_ctx, cookie, state=state_, code=code, error=error)
+        return go(target, login_ctx.settings, cookie=cookie)
 
     @get(
         "/oauth/pro/callback",
@@ -249,7 +251,8 @@ class OAuthController(Controller):
         state_: Annotated[str | None, QueryParameter(name="state", required=False)] = None,
         error: Annotated[str | None, QueryParameter(name="error", required=False)] = None,
     ) -> Redirect:
-        return go(await login.pro_callback(login_ctx, cookie, state=state_, code=code, error=error), login_ctx.settings)
+        target = await login.pro_callback(login_ctx, cookie, state=state_, code=code, error=error)
+        return go(target, login_ctx.settings, cookie=cookie)
 
     @post(
         "/oauth/token",
