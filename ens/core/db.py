@@ -666,6 +666,24 @@ def ddl_migration(
     return forwards
 
 
+def data_migration(
+    migration_id: str, app_name: str, *, description: str, run: Callable[[], Awaitable[Any]]
+) -> Callable[[], Awaitable[Any]]:
+    """A piccolo migration's ``forwards`` that runs ``run`` once (a change of stored rows)."""
+    from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+
+    async def forwards() -> MigrationManager:
+        manager = MigrationManager(migration_id=migration_id, app_name=app_name, description=description)
+
+        async def once(*_: Any) -> None:
+            await run()
+
+        manager.add_raw(once)
+        return manager
+
+    return forwards
+
+
 def as_uuid(value: object) -> UUID:
     """A UUID from a raw row: SQLite gives text where a column's declared type is lost (UNION,
     sub-select), PostgreSQL its own UUID type."""

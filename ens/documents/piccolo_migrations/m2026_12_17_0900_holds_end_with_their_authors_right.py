@@ -6,11 +6,7 @@ author has no running authorisation on the space is released now (the holder is 
 release: ``release_notice_due``); another ends on the day its author's authorisation does, or on
 its own day when that comes first. No index, no column."""
 
-from typing import Any
-
-from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-
-from ens.core.db import Index, fetch, write_transaction
+from ens.core.db import Index, data_migration, fetch, write_transaction
 
 ID = "2026-12-17T09:00:00:000000"
 VERSION = "1.38.0"
@@ -72,11 +68,4 @@ async def bound_holds() -> tuple[int, int]:
     return released, bounded
 
 
-async def forwards() -> MigrationManager:
-    manager = MigrationManager(migration_id=ID, app_name="documents", description=DESCRIPTION)
-
-    async def run(*_: Any) -> None:
-        await bound_holds()
-
-    manager.add_raw(run)
-    return manager
+forwards = data_migration(ID, "documents", description=DESCRIPTION, run=bound_holds)

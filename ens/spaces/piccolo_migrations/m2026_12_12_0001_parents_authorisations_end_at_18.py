@@ -4,11 +4,7 @@ whatever the child's age, and kept reading the young adult's space after they to
 review). The authorisations given so far by an account that was then a parent of that space are
 cut to that day, once; no index, no column."""
 
-from typing import Any
-
-from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-
-from ens.core.db import Index, fetch, write_transaction
+from ens.core.db import Index, data_migration, fetch, write_transaction
 
 ID = "2026-12-12T09:00:00:000000"
 VERSION = "1.38.0"
@@ -48,11 +44,4 @@ async def cut_to_adulthood() -> int:
     return cut
 
 
-async def forwards() -> MigrationManager:
-    manager = MigrationManager(migration_id=ID, app_name="spaces", description=DESCRIPTION)
-
-    async def run(*_: Any) -> None:
-        await cut_to_adulthood()
-
-    manager.add_raw(run)
-    return manager
+forwards = data_migration(ID, "spaces", description=DESCRIPTION, run=cut_to_adulthood)

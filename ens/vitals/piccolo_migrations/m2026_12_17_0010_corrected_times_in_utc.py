@@ -6,9 +6,7 @@ once; no index, no column."""
 
 from typing import Any
 
-from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-
-from ens.core.db import Index, fetch, write_transaction
+from ens.core.db import Index, data_migration, fetch, write_transaction
 
 ID = "2026-12-17T10:00:00:000000"
 VERSION = "1.38.0"
@@ -50,11 +48,4 @@ async def rewrite_corrected_bodies() -> int:
         after = (rows[-1]["space_id"], rows[-1]["id"])
 
 
-async def forwards() -> MigrationManager:
-    manager = MigrationManager(migration_id=ID, app_name="vitals", description=DESCRIPTION)
-
-    async def run(*_: Any) -> None:
-        await rewrite_corrected_bodies()
-
-    manager.add_raw(run)
-    return manager
+forwards = data_migration(ID, "vitals", description=DESCRIPTION, run=rewrite_corrected_bodies)
