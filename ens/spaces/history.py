@@ -463,19 +463,15 @@ async def list_access_history(
     # everyone who reads the history, as their reads leave them out: a row naming such a document
     # ("a doctor added a document") would tell what the hold-back is there to let them learn in person.
     held, held_times = held_back_items_sql()
-    left_out, left_out_args = ([held], [space_id, today] * held_times) if held else ([], [])
+    if held:
+        where += f" AND (resource_id IS NULL OR resource_id NOT IN ({held}))"
+        args += [space_id, today] * held_times
     if not sees_confidential:
+        # The reader's own requests stay theirs to see: left out, their tries on an id hidden from
+        # them told "hidden from you" apart from "gone", whose rows stay (an outside audit).
         hidden, times = hidden_items_sql()
-        left_out.append(hidden)
-        left_out_args += [space_id] * times
-    if left_out:
-        # The reader's own requests stay theirs to see: left out, their tries on an id they were
-        # refused told "hidden from you" apart from "gone", whose rows stay (an outside audit).
-        where += (
-            " AND (resource_id IS NULL OR actor_account_id = {} "
-            f"OR resource_id NOT IN ({' UNION ALL '.join(left_out)}))"
-        )
-        args += [me, *left_out_args]
+        where += f" AND (resource_id IS NULL OR actor_account_id = {{}} OR resource_id NOT IN ({hidden}))"
+        args += [me, *[space_id] * times]
     if filters.until is None:
         rows = await fetch(_LIST.replace("FILTERS", where), space_id, before, *args, size + 1)
     else:
