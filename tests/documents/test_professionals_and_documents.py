@@ -324,7 +324,9 @@ async def test_a_hold_ends_at_the_latest_with_its_authors_authorisation_and_when
     assert held["id"] in await _ids(client, holder.headers, "me") and kept["id"] not in await _ids(
         client, holder.headers, "me"
     )
-    owed = await db.fetch_one("SELECT release_notice_due FROM documents WHERE id = {}", uuid.UUID(held["id"]))
+    owed = await db.fetch_one(
+        "SELECT release_notice_due FROM documents WHERE space_id = {} AND id = {}", space, uuid.UUID(held["id"])
+    )
     assert owed is not None and owed["release_notice_due"]  # the holder is told (ens notify)
     # Blocking releases as well; the holder may then delete their document.
     blocked = await client.post(
@@ -390,12 +392,15 @@ async def test_the_holds_made_before_the_rule_are_released_or_bounded_once(
     for name, until in (("orphan", None), ("open", None), ("far", date(2099, 1, 1))):
         await db.fetch(
             "UPDATE documents SET hidden_from_holder = TRUE, hidden_from_holder_until = {}, shown_to_holder_at = NULL "
-            "WHERE id = {}",
+            "WHERE space_id = {} AND id = {}",
             until,
+            holder.space_id,
             documents[name],
         )
     await db.fetch(
-        "UPDATE space_professionals SET status = 'revoked' WHERE id = {}", uuid.UUID(entries[gone.national_id]["id"])
+        "UPDATE space_professionals SET status = 'revoked' WHERE space_id = {} AND id = {}",
+        holder.space_id,
+        uuid.UUID(entries[gone.national_id]["id"]),
     )
     released, bounded = await bound_holds()  # other tests' holds may be in the database too
     assert released >= 1 and bounded >= 2
@@ -403,7 +408,11 @@ async def test_the_holds_made_before_the_rule_are_released_or_bounded_once(
     seen = await _ids(client, holder.headers, "me")
     assert str(documents["orphan"]) in seen and str(documents["open"]) not in seen
     for name in ("open", "far"):
-        row = await db.fetch_one("SELECT hidden_from_holder_until FROM documents WHERE id = {}", documents[name])
+        row = await db.fetch_one(
+            "SELECT hidden_from_holder_until FROM documents WHERE space_id = {} AND id = {}",
+            holder.space_id,
+            documents[name],
+        )
         assert row is not None and clock.as_date(row["hidden_from_holder_until"]) == last_day.date()
 
 
@@ -422,7 +431,9 @@ async def test_a_representatives_revocation_leaves_a_hold_to_its_day(
     assert revoked.status_code == 204
     assert (await client.get(f"/v1/spaces/{child}/documents/{held['id']}", headers=parent.headers)).status_code == 404
     row = await db.fetch_one(
-        "SELECT hidden_from_holder, hidden_from_holder_until FROM documents WHERE id = {}", uuid.UUID(held["id"])
+        "SELECT hidden_from_holder, hidden_from_holder_until FROM documents WHERE space_id = {} AND id = {}",
+        child,
+        uuid.UUID(held["id"]),
     )
     assert row is not None and row["hidden_from_holder"]
     assert clock.as_date(row["hidden_from_holder_until"]) == date.fromisoformat(held["hiddenFromHolderUntil"])

@@ -159,7 +159,9 @@ async def test_a_document_removed_while_it_is_read_is_no_integrity_alarm(client,
     still exists stays the alarm it is."""
     added, _ = document
     row = await db.fetch_one(
-        "SELECT content_id, object_name, size FROM documents WHERE id = {}", uuid.UUID(added["id"])
+        "SELECT content_id, object_name, size FROM documents WHERE space_id = {} AND id = {}",
+        person.space_id,
+        uuid.UUID(added["id"]),
     )
     assert row is not None
     key = await space_key(person.space_id, settings.secret_key)

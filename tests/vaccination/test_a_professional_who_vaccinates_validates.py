@@ -114,7 +114,11 @@ async def test_a_nurse_or_a_midwife_records_the_day_and_the_lot_number(
         booklet, json={"vaccineName": "dTcaP", "date": "2025-11-21", "lotNumber": "L1"}, headers=nurse.headers
     )
     assert older.status_code == 201, older.text
-    await db.fetch("UPDATE vaccinations SET lot_number = NULL WHERE id = {}", uuid.UUID(older.json()["id"]))
+    await db.fetch(
+        "UPDATE vaccinations SET lot_number = NULL WHERE space_id = {} AND id = {}",
+        holder.space_id,
+        uuid.UUID(older.json()["id"]),
+    )
     entry = f"{booklet}/{older.json()['id']}"
     assert (await client.patch(entry, json={"note": "bras gauche"}, headers=nurse.headers)).status_code == 200
     moved = await client.patch(entry, json={"date": "2025-11-20"}, headers=nurse.headers)

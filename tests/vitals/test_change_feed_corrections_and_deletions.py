@@ -492,11 +492,16 @@ async def test_a_corrected_time_is_shown_in_utc_and_1900_is_the_instants_year(cl
     from ens.vitals.piccolo_migrations.m2026_12_17_0010_corrected_times_in_utc import rewrite_corrected_bodies
 
     served = (await client.get(path, headers=person.headers)).content
-    stored = await db.fetch_one("SELECT body FROM vital_measurements WHERE id = {}", uuid.UUID(path.rsplit("/", 1)[1]))
+    measure_id = uuid.UUID(path.rsplit("/", 1)[1])
+    stored = await db.fetch_one(
+        "SELECT body FROM vital_measurements WHERE space_id = {} AND id = {}", person.space_id, measure_id
+    )
     assert stored is not None and stored["body"].encode() == served
     old = stored["body"].replace('"2026-11-10T14:30:00Z"', '"2026-11-10T09:30:00-05:00"')
     assert old != stored["body"]
-    await db.fetch("UPDATE vital_measurements SET body = {} WHERE id = {}", old, uuid.UUID(path.rsplit("/", 1)[1]))
+    await db.fetch(
+        "UPDATE vital_measurements SET body = {} WHERE space_id = {} AND id = {}", old, person.space_id, measure_id
+    )
     assert await rewrite_corrected_bodies() == 1
     assert await rewrite_corrected_bodies() == 0
     assert (await client.get(path, headers=person.headers)).content == served
