@@ -379,6 +379,7 @@ class _Stored:
     hidden: bool
     type: str
     writer: str
+    value: float | None
 
 
 # PostgreSQL, one round trip: the transaction's id and the first of its block of feed numbers (first
@@ -394,12 +395,12 @@ _PLACES_AND_STORED = (
     + """,
        NULL::uuid AS id, NULL::varchar AS client_record_id, NULL::bigint AS client_record_version,
        NULL::timestamptz AS created_at, NULL::boolean AS hidden_from_representatives, NULL::varchar AS type,
-       NULL::varchar AS writer
+       NULL::varchar AS writer, NULL::float8 AS value
 UNION ALL
 SELECT NULL, NULL, m.id, m.client_record_id, m.client_record_version, m.created_at, m.hidden_from_representatives,
-       m.type, m.writer
+       m.type, m.writer, m.value
 FROM unnest({}::varchar[]) AS k(key), LATERAL (
-    SELECT id, client_record_id, client_record_version, created_at, hidden_from_representatives, type, writer
+    SELECT id, client_record_id, client_record_version, created_at, hidden_from_representatives, type, writer, value
     FROM vital_measurements WHERE space_id = {} AND writer IN (WRITERS) AND client_record_id = k.key
     FOR UPDATE) AS m
 """
@@ -414,6 +415,7 @@ def _stored(row: Row) -> _Stored:
         bool(row["hidden_from_representatives"]),
         str(row["type"]),
         str(row["writer"]),
+        None if row["value"] is None else float(row["value"]),
     )
 
 
@@ -459,7 +461,7 @@ async def _places_and_live(
         in_part = ", ".join(["{}"] * len(part))
         rows = await fetch(
             "SELECT id, client_record_id, client_record_version, created_at, hidden_from_representatives, type, "
-            f"writer FROM vital_measurements WHERE space_id = {{}} AND writer IN ({writers}) "
+            f"writer, value FROM vital_measurements WHERE space_id = {{}} AND writer IN ({writers}) "
             f"AND client_record_id IN ({in_part})",
             space_id,
             *writer_keys,
@@ -680,6 +682,7 @@ async def _store(
         created: list[tuple[str, tuple[Any, ...]]] = []
         created_hidden: list[bool] = []
         replaced: list[tuple[Any, ...]] = []
+        differing_days: list[FieldError] = []
         for p in prepared:
             known = found.get(p.index)
             result: Result
@@ -698,6 +701,8 @@ async def _store(
                 hidden = known.hidden or p.item.hidden_from_representatives
                 measurement_id, created_at, result = known.id, known.created_at, "replaced"
             else:
+                if not keep_stored and _another_count_of_the_day(p, known):
+                    differing_days.append(_differing_day(p, known))
                 items.append(ItemResult(id=known.id, result="unchanged"))
                 continue
             # A replaced record stays under its writer key; a new one goes where _resolve placed it.
@@ -721,6 +726,7 @@ async def _store(
             else:
                 replaced.append(row)
             items.append(ItemResult(id=measurement_id, result=result))
+        _refuse(differing_days)
         if len(created_hidden) == 1 or (created_hidden and all(created_hidden)):
             # The request's history row names the measure it created (or one of those it created
             # hidden): whom they are hidden from, now or later, is not shown the row either.
@@ -734,6 +740,24 @@ async def _store(
         await copy_rows("vital_measurements", INSERT_COLUMNS, rows=[row for _, row in created])
         await insert_rows("vital_measurements", INSERT_COLUMNS, rows=replaced, suffix=UPSERT_SUFFIX)
     return BatchResult(items=items)
+
+
+def _another_count_of_the_day(p: _Prepared, known: _Stored) -> bool:
+    """A day's step count sent without its own ``clientRecordId`` and without a higher version,
+    whose value is not the one stored for that day: "unchanged" would drop it without a word (a
+    person typing the day's count again in the evening, an app unaware of versions). A re-send of
+    the same count stays "unchanged" (a retry)."""
+    if p.item.client_record_id is not None or p.canonical.value is None:
+        return False
+    return known.value is None or float(p.canonical.value) != known.value
+
+
+def _differing_day(p: _Prepared, known: _Stored) -> FieldError:
+    return FieldError(
+        f"/measurements/{p.index}/value",
+        f"{p.local_date} already has another step count from this source (measure {known.id}): "
+        "correct it (PATCH, if typed by hand) or send the count with a higher clientRecordVersion",
+    )
 
 
 async def was_deleted(space_id: UUID, measurement_id: UUID) -> bool:

@@ -215,13 +215,47 @@ async def test_steps_take_one_value_per_day_and_same_client_record_id_twice_is_r
     }
     # Re-sending a day's count never duplicates it: the day is its key; a higher version replaces.
     first = await post_vitals(person, [{**steps, "value": 1000, "effectiveAt": "2026-03-02T08:00:00+01:00"}])
-    again = await post_vitals(person, [{**steps, "value": 1500, "effectiveAt": "2026-03-02T20:00:00+01:00"}])
+    again = await post_vitals(person, [{**steps, "value": 1000, "effectiveAt": "2026-03-02T20:00:00+01:00"}])
     later = await post_vitals(
         person,
         [{**steps, "value": 1800, "effectiveAt": "2026-03-02T22:00:00+01:00", "clientRecordVersion": 1}],
     )
     assert [r.json()["items"][0]["result"] for r in (first, again, later)] == ["created", "unchanged", "replaced"]
     assert len({r.json()["items"][0]["id"] for r in (first, again, later)}) == 1
+
+
+async def test_another_count_of_a_day_without_a_higher_version_is_refused_not_dropped(
+    client, person, make_app_token, post_vitals
+):
+    """A day's count typed again in the evening (or sent again by an app that knows no versions)
+    with another value was answered "unchanged" and dropped without a word (an outside audit): it
+    is 422, naming the stored measure and how to correct it; the same count again stays a retry."""
+    steps = {"type": "steps_per_day", "unit": "/d", "effectiveAt": "2026-03-02T08:00:00+01:00"}
+    first = await post_vitals(person, [{**steps, "value": 4000}])
+    stored_id = first.json()["items"][0]["id"]
+    evening = await post_vitals(
+        person, [weight(70), {**steps, "value": 9000, "effectiveAt": "2026-03-02T21:00:00+01:00"}]
+    )
+    assert evening.status_code == 422, evening.text
+    assert evening.headers["content-type"].startswith("application/problem+json")
+    [error] = evening.json()["errors"]
+    assert error["pointer"] == "/measurements/1/value"
+    assert stored_id in error["detail"] and "2026-03-02" in error["detail"] and "PATCH" in error["detail"]
+    assert await count_rows(person.space_id) == 1  # the batch's weight was not stored either
+    stored = (await client.get(f"{VITALS}/{stored_id}", headers=person.headers)).json()
+    assert stored["value"] == 4000
+    # The person corrects it; the corrected count sent again is the day's count, unchanged.
+    corrected = await client.patch(f"{VITALS}/{stored_id}", json={"value": 9000}, headers=person.headers)
+    assert corrected.status_code == 200, corrected.text
+    again = await post_vitals(person, [{**steps, "value": 9000}])
+    assert again.json()["items"] == [{"id": stored_id, "result": "unchanged"}]
+    # An app's day counts: the same rule; a higher version replaces.
+    counter = await make_app_token(person, ["vitals.steps_per_day:write"])
+    morning = await post_vitals(counter, [{**steps, "value": 2500}])
+    assert morning.json()["items"][0]["result"] == "created"
+    assert (await post_vitals(counter, [{**steps, "value": 7000}])).status_code == 422
+    replaced = await post_vitals(counter, [{**steps, "value": 7000, "clientRecordVersion": 1}])
+    assert replaced.json()["items"][0]["result"] == "replaced"
 
 
 async def test_a_1000_item_batch_with_one_bad_item_stores_nothing(person, post_vitals):
