@@ -111,6 +111,7 @@ class Extension(Element, kw_only=True):
     value_boolean: bool | None = None
     value_code: str | None = None
     value_date: str | None = None
+    value_date_time: str | None = None
     value_positive_int: int | None = None
     value_codeable_concept: CodeableConcept | None = None
     value_quantity: Quantity | None = None

@@ -62,7 +62,13 @@ _COLUMNS = (
     "id, version, status, form, content, author_given_name, author_family_name, author_birthdate, "
     "author_birthplace, created_at, created_by_account_id, created_by_name"
 )
-_READ = f"{_COLUMNS}, {_SUPERSEDED_AT}"
+# When its author last confirmed a version (directive_reviews): one probe of that table's
+# (space_id, version, reviewed_at) index per row.
+_LAST_CONFIRMED = (
+    "(SELECT MAX(r.reviewed_at) FROM directive_reviews r WHERE r.space_id = directive_versions.space_id "
+    "AND r.version = directive_versions.version) AS last_confirmed_at"
+)
+_READ = f"{_COLUMNS}, {_SUPERSEDED_AT}, {_LAST_CONFIRMED}"
 
 
 def review_due_after(reviewed_at: datetime, *, timezone: str) -> datetime:
@@ -95,16 +101,18 @@ def _version(row: Row) -> DirectiveVersionRead:
             birthdate=as_date(row["author_birthdate"]),
             birthplace=row["author_birthplace"],
         ),
+        last_confirmed_at=aware_or_none(row["last_confirmed_at"]),
         **msgspec.structs.asdict(content),
     )
 
 
-def _current_read(row: Row, *, last_confirmed_at: datetime | None, now: datetime, timezone: str) -> DirectivesRead:
+def _current_read(row: Row, *, now: datetime, timezone: str) -> DirectivesRead:
     version = _version(row)
-    reviewed, due = review_state(version.status, version.created_at, last_confirmed_at, now=now, timezone=timezone)
+    reviewed, due = review_state(
+        version.status, version.created_at, version.last_confirmed_at, now=now, timezone=timezone
+    )
     return DirectivesRead(
         **msgspec.structs.asdict(version),
-        last_confirmed_at=last_confirmed_at,
         last_reviewed_at=reviewed,
         review_due=due,
     )
@@ -138,20 +146,10 @@ def current_directives_scalars(space_id: UUID) -> dict[str, Scalar]:
 async def _current_row(space_id: UUID) -> Row | None:
     # The newest version: no later one replaced it (no look-up for its ``superseded_at``).
     return await fetch_one(
-        f"SELECT {_COLUMNS}, NULL AS superseded_at FROM directive_versions WHERE space_id = {{}} "
-        "ORDER BY version DESC LIMIT 1",
+        f"SELECT {_COLUMNS}, NULL AS superseded_at, {_LAST_CONFIRMED} FROM directive_versions "
+        "WHERE space_id = {} ORDER BY version DESC LIMIT 1",
         space_id,
     )
-
-
-async def _last_confirmed(space_id: UUID, version: int) -> datetime | None:
-    row = await fetch_one(
-        """SELECT reviewed_at FROM directive_reviews WHERE space_id = {} AND version = {}
-           ORDER BY reviewed_at DESC LIMIT 1""",
-        space_id,
-        version,
-    )
-    return aware(row["reviewed_at"]) if row else None
 
 
 async def current_directives(space_id: UUID, *, timezone: str) -> DirectivesRead | None:
@@ -159,22 +157,15 @@ async def current_directives(space_id: UUID, *, timezone: str) -> DirectivesRead
     row = await _current_row(space_id)
     if row is None:
         return None
-    confirmed = await _last_confirmed(space_id, int(row["version"]))
-    return _current_read(row, last_confirmed_at=confirmed, now=clock.now(), timezone=timezone)
+    return _current_read(row, now=clock.now(), timezone=timezone)
 
 
 async def every_directive_version(space_id: UUID, *, timezone: str) -> list[DirectivesRead]:
     """Every version, oldest first, each read as the current one is (the export: the directives'
-    whole history, as ``GET .../directives/versions`` serves it); the last carries its confirmation."""
+    whole history, as ``GET .../directives/versions`` serves it), each with its own confirmations."""
     rows = await fetch(f"SELECT {_READ} FROM directive_versions WHERE space_id = {{}} ORDER BY version", space_id)
-    if not rows:
-        return []
     now = clock.now()
-    confirmed = await _last_confirmed(space_id, int(rows[-1]["version"]))
-    return [
-        _current_read(row, last_confirmed_at=confirmed if row is rows[-1] else None, now=now, timezone=timezone)
-        for row in rows
-    ]
+    return [_current_read(row, now=now, timezone=timezone) for row in rows]
 
 
 async def get_directives(access: SpaceAccess) -> DirectivesRead:

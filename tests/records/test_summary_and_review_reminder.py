@@ -149,3 +149,31 @@ async def test_the_reminder_comes_on_the_day_three_years_later_where_the_author_
     await _reviewed_at(client, paris, datetime(2023, 3, 27, 22, 30, tzinfo=UTC), "Europe/Paris")
     assert await _due_at(client, paris, datetime(2026, 3, 27, 22, 45, tzinfo=UTC), monkeypatch) is False
     assert await _due_at(client, paris, datetime(2026, 3, 27, 23, 30, tzinfo=UTC), monkeypatch) is True
+
+
+async def test_a_replaced_version_keeps_its_confirmation_in_the_list_and_the_export(client, person):
+    """The versions' list and the export gave the confirmation of the current version only (an
+    outside audit): once replaced, when its author last confirmed a version was nowhere to read."""
+    headers = person.headers
+    first = await client.put(DIRECTIVES, json=structured(), headers=headers)
+    confirmed = await client.post(f"{DIRECTIVES}/confirm", headers={**headers, "If-Match": first.headers["etag"]})
+    confirmed_at = confirmed.json()["lastConfirmedAt"]
+    replaced = await client.put(
+        DIRECTIVES,
+        json=structured(wishes="Je veux rester chez moi."),
+        headers={**headers, "If-Match": confirmed.headers["etag"]},
+    )
+    assert replaced.status_code == 200, replaced.text
+    assert replaced.json()["lastConfirmedAt"] is None
+    versions = (await client.get(f"{DIRECTIVES}/versions", headers=headers)).json()["items"]
+    assert [(v["version"], v["lastConfirmedAt"]) for v in versions] == [(2, None), (1, confirmed_at)]
+    bundle = (await client.get(f"{SPACE}/export", headers=headers)).json()
+    consents = {
+        entry["resource"]["id"]: entry["resource"].get("extension", [])
+        for entry in bundle["entry"]
+        if entry["resource"]["resourceType"] == "Consent"
+    }
+    [stamp] = consents[first.json()["id"]]
+    assert stamp["url"] == "urn:ens:fhir:directives-last-confirmed"
+    assert datetime.fromisoformat(stamp["valueDateTime"]) == datetime.fromisoformat(confirmed_at)
+    assert consents[replaced.json()["id"]] == []

@@ -58,6 +58,9 @@ END_REASON_EXTENSION = "urn:ens:fhir:trusted-person-end-reason"
 # A protected adult's authorisation to designate (``protectionAuthorisation``): sub-extensions
 # ``authority`` (valueCode judge | family_council), ``reference`` (valueString), ``grantedOn`` (valueDate).
 PROTECTION_AUTHORISATION_EXTENSION = "urn:ens:fhir:protection-authorisation"
+# When the author last confirmed a version of the directives as it stands (``lastConfirmedAt``):
+# valueDateTime. FHIR's ``Consent.dateTime`` is when the version was written.
+LAST_CONFIRMED_EXTENSION = "urn:ens:fhir:directives-last-confirmed"
 # An emergency contact's place in the order to call them (``priority``, 1 first): valuePositiveInt.
 PRIORITY_EXTENSION = "urn:ens:fhir:emergency-contact-priority"
 EMERGENCY_CONTACT = CodeableConcept(coding=[Coding(system=CONTACT_ROLE, code="C", display="Emergency Contact")])

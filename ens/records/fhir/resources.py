@@ -37,6 +37,7 @@ class FamilyMemberCondition(Element, kw_only=True):
 
 
 class Consent(Resource, tag=True, kw_only=True):
+    extension: list[Extension] = []
     status: str
     scope: CodeableConcept
     category: list[CodeableConcept]

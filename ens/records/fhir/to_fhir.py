@@ -49,6 +49,7 @@ from ens.records.fhir.codes import (
     FR_IDENTIFIER_TYPE,
     ICD10,
     IDNPS_SYSTEM,
+    LAST_CONFIRMED_EXTENSION,
     POLICY_RULE,
     PRIORITY_EXTENSION,
     PROTECTION_AUTHORISATION_EXTENSION,
@@ -152,8 +153,10 @@ def consent_of(directives: DirectivesRead, *, space_id: UUID, pdf: bytes | None)
                 creation=_instant(directives.created_at),
             )
         provision = _provisions(directives)
+    confirmed = directives.last_confirmed_at
     return Consent(
         id=str(directives.id),
+        extension=[Extension(url=LAST_CONFIRMED_EXTENSION, value_date_time=_instant(confirmed))] if confirmed else [],
         status="active" if directives.status == "active" and not superseded else "inactive",
         scope=CodeableConcept(coding=[Coding(system=CONSENT_SCOPE, code="adr", display="Advanced Care Directive")]),
         category=[

@@ -159,6 +159,13 @@ class DirectiveVersionRead(ReadStruct, kw_only=True):
     protection_authorisation: ProtectionAuthorisation | None
     pointer: DirectivesPointer | None
     trusted_person: TrustedPersonCopy | None
+    last_confirmed_at: Annotated[
+        datetime | None,
+        Meta(
+            description="When its author last confirmed this version as it stands (POST .../directives/confirm), "
+            "null if never: a version replaced keeps the confirmations it had."
+        ),
+    ]
 
 
 ReviewDue = Annotated[
@@ -174,7 +181,6 @@ ReviewDue = Annotated[
 class DirectivesRead(DirectiveVersionRead, kw_only=True):
     """The current version, with when the author last wrote or confirmed it."""
 
-    last_confirmed_at: datetime | None
     last_reviewed_at: Annotated[datetime, Meta(description="When last written or confirmed")]
     review_due: ReviewDue
 
