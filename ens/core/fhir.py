@@ -154,16 +154,21 @@ def item_meta(hidden: bool, updated_at: datetime | None = None) -> Meta | None:
 # Who recorded an item, for which FHIR R4's resource has no element (an Immunization's recorder, a
 # DocumentReference's adder): ENS's extension, of parts "role", "name" and "client" (the app).
 RECORDED_BY_EXTENSION = "urn:ens:fhir:recorded-by"
+# Who had declared a vaccination a professional then validated (the API's ``declaredBy``), same parts.
+DECLARED_BY_EXTENSION = "urn:ens:fhir:declared-by"
 
 
-def recorded_by(role: str, name: str | None, client_id: str | None = None) -> Extension:
-    """The ``urn:ens:fhir:recorded-by`` extension: the recorder's role, name and app, where known."""
+def recorded_by(
+    role: str, name: str | None, client_id: str | None = None, *, url: str = RECORDED_BY_EXTENSION
+) -> Extension:
+    """The ``urn:ens:fhir:recorded-by`` extension (or another of its shape, ``url``): the
+    recorder's role, name and app, where known."""
     parts = [Extension(url="role", value_code=role)]
     if name:
         parts.append(Extension(url="name", value_string=name))
     if client_id:
         parts.append(Extension(url="client", value_string=client_id))
-    return Extension(url=RECORDED_BY_EXTENSION, extension=parts)
+    return Extension(url=url, extension=parts)
 
 
 def is_restricted(resource: Mapping[str, Any]) -> bool:

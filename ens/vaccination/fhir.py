@@ -10,7 +10,8 @@ parent's recall); a ``validated`` one comes from the professional (``primarySour
 named as a ``performer`` of function ``VRF`` (verifier, HL7 v3 ParticipationType: who medically
 validated it, DOMAIN.md §5), beside the one who gave it (``AP``, ``administeredBy``). Who recorded
 each entry (the API's ``recordedBy``: role and name), for which FHIR R4's Immunization has no
-element, is ENS's extension ``urn:ens:fhir:recorded-by``; ``meta.lastUpdated`` is its ``updatedAt``.
+element, is ENS's extension ``urn:ens:fhir:recorded-by``, and who had declared an entry a professional
+validated (``declaredBy``) ``urn:ens:fhir:declared-by``; ``meta.lastUpdated`` is its ``updatedAt``.
 
 The import (:func:`vaccination_of`) reads the entry back as ``POST .../vaccinations`` takes it: the
 importer's own status (a holder's import is declared), never the Bundle's, which anyone can write.
@@ -25,6 +26,7 @@ from typing import Any, get_args
 
 from ens.core.api import VISIBLE
 from ens.core.fhir import (
+    DECLARED_BY_EXTENSION,
     FHIR_JSON,
     Annotation,
     CodeableConcept,
@@ -126,7 +128,12 @@ def immunization(entry: VaccinationRead, *, patient: Reference) -> Immunization:
     return Immunization(
         id=str(entry.id),
         meta=item_meta(entry.hidden_from_representatives, entry.updated_at),
-        extension=[recorded_by(entry.recorded_by.role, entry.recorded_by.name)],
+        extension=[recorded_by(entry.recorded_by.role, entry.recorded_by.name)]
+        + (
+            [recorded_by(entry.declared_by.role, entry.declared_by.name, url=DECLARED_BY_EXTENSION)]
+            if entry.declared_by is not None
+            else []
+        ),
         status="completed",
         vaccine_code=CodeableConcept(coding=codings, text=entry.vaccine_name),
         patient=patient,

@@ -151,6 +151,13 @@ class VaccinationRead(ReadStruct, kw_only=True):
     note: str | None
     status: EntryStatus
     recorded_by: RecordedBy
+    declared_by: Annotated[
+        RecordedBy | None,
+        Meta(
+            description="Who had declared the entry before a professional validated it (recordedBy is then that "
+            "professional); null for an entry never declared before its validation, or not validated"
+        ),
+    ]
     created_at: datetime
     updated_at: datetime
     # True only in what the holder reads: representatives never receive a hidden entry.

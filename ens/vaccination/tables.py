@@ -59,6 +59,9 @@ class Vaccination(Table, tablename="vaccinations"):
     recorded_by_account_id = UUID()
     recorded_by_client_id = Varchar(length=128)
     recorded_by_name = Varchar(length=255, null=True, default=None)
+    # Who had declared an entry a professional then validated (recorded_by is then that professional).
+    declared_by_role = Varchar(length=16, null=True, default=None)
+    declared_by_name = Varchar(length=255, null=True, default=None)
     created_at = Timestamptz()
     updated_at = Timestamptz()
     # Set by the holder: the space's representatives never see this entry (CSP R1111-50).

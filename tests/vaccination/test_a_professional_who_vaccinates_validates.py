@@ -160,7 +160,16 @@ async def test_a_professional_validates_a_declared_entry_which_becomes_theirs(
     body = validated.json()
     assert body["status"] == "validated" and body["lotNumber"] == "X1234"
     assert body["recordedBy"] == {"role": "professional", "name": "Hugo Petit"}
+    # Who had declared it stays said (was lost: only the access history told it).
+    assert declared.json()["declaredBy"] is None and declared.json()["recordedBy"]["role"] == "holder"
+    assert body["declaredBy"] == declared.json()["recordedBy"]
     assert (await client.get(entry, headers=holder.headers)).json() == body
+    exported = (await client.get(f"/v1/spaces/{holder.space_id}/export", headers=holder.headers)).json()
+    [immunization] = [e["resource"] for e in exported["entry"] if e["resource"]["resourceType"] == "Immunization"]
+    declared_by = next(x for x in immunization["extension"] if x["url"] == "urn:ens:fhir:declared-by")
+    assert {
+        part["url"]: next(v for k, v in part.items() if k.startswith("value")) for part in declared_by["extension"]
+    } == {key: value for key, value in declared.json()["recordedBy"].items() if value}
     # Validated: 409 to validate again; the holder no longer changes it, the doctor neither (the
     # nurse's now), the nurse does.
     assert (await client.patch(entry, json=validate, headers=doctor.headers)).status_code == 409

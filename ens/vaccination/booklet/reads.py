@@ -27,7 +27,7 @@ from ens.vaccination.schemas import RecordedBy, VaccinationPage, VaccinationRead
 _SELECT = """SELECT e.id, e.vaccine_id, e.vaccine_name, v.cis AS cis, v.atc AS atc, e.diseases, e.date_text,
        e.date_precision, e.earliest_on, e.dose_number, e.lot_number, e.administered_by, e.location, e.note,
        e.status, e.recorded_by_role, e.recorded_by_name, e.recorded_by_client_id, e.created_at, e.updated_at,
-       e.hidden_from_representatives, e.vaccine_key, e.recorded_by_account_id
+       e.hidden_from_representatives, e.vaccine_key, e.recorded_by_account_id, e.declared_by_role, e.declared_by_name
 FROM vaccinations e LEFT JOIN vaccines v ON v.id = e.vaccine_id"""
 
 
@@ -62,6 +62,9 @@ def read_of(row: Row) -> VaccinationRead:
         note=row["note"],
         status=row["status"],
         recorded_by=RecordedBy(role=row["recorded_by_role"], name=row["recorded_by_name"]),
+        declared_by=RecordedBy(role=row["declared_by_role"], name=row["declared_by_name"])
+        if row["declared_by_role"] is not None
+        else None,
         created_at=aware(row["created_at"]),
         updated_at=aware(row["updated_at"]),
         hidden_from_representatives=bool(row["hidden_from_representatives"]),

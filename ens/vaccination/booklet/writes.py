@@ -263,10 +263,12 @@ async def update_vaccination(
                 entry_id,
             )
             if validating:
-                # The professional vouches for it now: theirs, as if they had recorded it.
+                # The professional vouches for it now: theirs, as if they had recorded it; who had
+                # declared it stays said (the right side of SET reads the row as it was).
                 await fetch(
                     "UPDATE vaccinations SET status = {}, recorded_by_role = 'professional', "
-                    "recorded_by_account_id = {}, recorded_by_client_id = {}, recorded_by_name = {} "
+                    "recorded_by_account_id = {}, recorded_by_client_id = {}, recorded_by_name = {}, "
+                    "declared_by_role = recorded_by_role, declared_by_name = recorded_by_name "
                     "WHERE space_id = {} AND id = {}",
                     VALIDATED,
                     access.caller.account_id,
