@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from uuid import UUID
 
-from ens.core.db import fetch, fetch_one
+from ens.core.db import fetch
 from ens.core.errors import Conflict, FieldError, Forbidden, Invalid
 from ens.core.local_time import zone_of
 from ens.spaces.door import SpaceAccess
@@ -86,15 +86,12 @@ def refuse_a_second_hold(*, holder: bool | None, held_now: bool) -> None:
         raise Conflict("This document has been shown to the holder already: it cannot be held back from them again.")
 
 
-async def release_held_by(space_id: UUID, professional_id: UUID, now: datetime) -> None:
+async def release_held_by(access: SpaceAccess, professional_id: UUID, now: datetime) -> None:
     """The holder ended the professional's right on their space (revoked, blocked): what the
     professional held back from the holder is released now, since nobody else may release it; the
     holder is told as of any release (``ens notify`` sends what is owed). In the deciding transaction
     (``ens.spaces.professionals.when_a_right_ends``)."""
-    space = await fetch_one("SELECT timezone FROM spaces WHERE id = {}", space_id)
-    if space is None:
-        return
-    today = now.astimezone(zone_of(str(space["timezone"]))).date()
+    today = now.astimezone(zone_of(access.space.timezone)).date()
     await fetch(
         "UPDATE documents SET hidden_from_holder = FALSE, hidden_from_holder_until = NULL, shown_to_holder_at = {}, "
         "release_notice_due = TRUE, release_notice_lease_until = NULL, updated_at = {} "
@@ -102,7 +99,7 @@ async def release_held_by(space_id: UUID, professional_id: UUID, now: datetime) 
         "AND (hidden_from_holder_until IS NULL OR hidden_from_holder_until > {})",
         now,
         now,
-        space_id,
+        access.space_id,
         professional_id,
         today,
     )

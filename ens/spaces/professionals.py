@@ -341,10 +341,11 @@ async def renew(access: SpaceAccess, entry_id: UUID, *, if_match: str | None) ->
 
 
 # What a capability does, in the deciding transaction, when the holder themself ends a
-# professional's right on their space (revoked, blocked): (space, professional, now). The documents capability
-# releases what the professional held back from the holder (``ens.app.register_capabilities``):
-# nobody else could, and the holder would never see their own document again (an outside audit).
-RightEnded = Callable[[UUID, UUID, datetime], Awaitable[None]]
+# professional's right on their space (revoked, blocked): (the holder's access, professional,
+# now). The documents capability releases what the professional held back from the holder
+# (``ens.app.register_capabilities``): nobody else could, and the holder would never see their
+# own document again (an outside audit).
+RightEnded = Callable[[SpaceAccess, UUID, datetime], Awaitable[None]]
 _WHEN_A_RIGHT_ENDS: list[RightEnded] = []
 
 
@@ -363,7 +364,7 @@ async def _right_ended(access: SpaceAccess, professional_id: UUID, now: datetime
     if access.kind != "holder":
         return
     for hook in _WHEN_A_RIGHT_ENDS:
-        await hook(access.space_id, professional_id, now)
+        await hook(access, professional_id, now)
 
 
 async def authorisation_until(space_id: UUID, professional_id: UUID) -> datetime | None:
