@@ -9,6 +9,7 @@ from uuid import UUID
 from ens.auth import otp
 from ens.auth.errors import CodeRefused, TriesSpent
 from ens.auth.login import RECOVERY_CODES_RENEWED, LoginContext, notify
+from ens.auth.login.notices import tell_of_a_lock
 from ens.auth.schemas import RecoveryCodesRead
 from ens.core.errors import Forbidden
 
@@ -32,8 +33,10 @@ async def renew_recovery_codes(
         # A fresh attempt id: an e-mail code sent for some login never matches here.
         await otp.verify_second_factor(ctx.settings, account_id, attempt_id=uuid.uuid4(), budget=budget, raw=code)
     except TriesSpent as exc:
+        await tell_of_a_lock(ctx, account_id, exc)
         raise Forbidden(f"{exc.detail} {RENEWAL_TRIES_SPENT}".strip()) from exc
     except CodeRefused as exc:
+        await tell_of_a_lock(ctx, account_id, exc)
         raise Forbidden(exc.detail) from exc
     codes = await otp.issue_recovery_codes(ctx.settings, account_id)
     await notify(ctx, account_id, subject="Nouveaux codes de secours", text=RECOVERY_CODES_RENEWED)

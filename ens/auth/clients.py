@@ -124,6 +124,10 @@ def secret_matches(secret_key: str, client: Client, *, secret: str | None) -> bo
 
 
 def _check_redirect_uri(uri: str) -> None:
+    if any(char.isspace() or unicodedata.category(char) == "Cc" for char in uri):
+        # The URIs are stored space-separated: one holding a space would be read back as two,
+        # the second never checked (an outside audit).
+        raise Invalid(f"redirect URI {uri!r} holds a space or a control character")
     try:
         parts = urlsplit(uri)
     except ValueError as exc:

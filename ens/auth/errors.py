@@ -36,7 +36,10 @@ class LoginFailed(DomainError):
 
 
 class CodeRefused(DomainError):
-    """A one-time code was refused; the page is shown again with this message (French)."""
+    """A one-time code was refused; the page is shown again with this message (French).
+    ``locked_now``: this wrong code locked the person's codes (the caller tells them by e-mail)."""
+
+    locked_now: bool = False
 
 
 class TriesSpent(CodeRefused):

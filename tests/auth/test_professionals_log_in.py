@@ -184,13 +184,16 @@ async def test_each_provider_answers_at_its_own_callback(
     outbox: tuple[Outbox, int],
     software: tuple[str, str],
 ) -> None:
-    # A professional software's login brought back to the people's callback is refused, and the
-    # state is spent: it cannot be replayed at the right one either.
+    # A professional software's login brought back to the people's callback is refused, and spends
+    # nothing: whoever carries the answer to the wrong place cannot end the professional's login
+    # (an outside audit); at its own callback it goes on, once.
     browser = Browser(pro_client, outbox[0])
     upstream = await _start(browser, software[0])
     code = pro_provider.issue_code(upstream["nonce"], upstream["code_challenge"], userinfo=psc_userinfo(new_rpps_id()))
     wrong = await browser.get("/oauth/callback", params={"code": code, "state": upstream["state"]})
     assert wrong.status_code == 400
+    right = await browser.get("/oauth/pro/callback", params={"code": code, "state": upstream["state"]})
+    assert right.status_code == 303 and right.headers["location"].startswith(SOFTWARE_REDIRECT), right.text
     replay = await browser.get("/oauth/pro/callback", params={"code": code, "state": upstream["state"]})
     assert replay.status_code == 400
     # A phone app's login (people's provider) brought to the professionals' callback: refused too.
@@ -262,3 +265,35 @@ async def test_the_embedded_provider_offers_test_professionals(
     assert authorised.status_code == 201, authorised.text
     assert authorised.json()["profession"] == "sage-femme" and authorised.json()["familyName"] == "Moreau"
     assert secrets.compare_digest(authorised.json()["nationalId"], "0691234567")
+
+
+@pytest.mark.parametrize(
+    "userinfo",
+    [
+        lambda rpps: psc_userinfo(rpps, given_name="C" * 256),
+        lambda rpps: {
+            **psc_userinfo(rpps),
+            "SubjectRefPro": {
+                "exercices": [{"codeProfession": "10", "activities": [{"raisonSocialeSite": "Cabinet\x00"}]}]
+            },
+        },
+        lambda rpps: psc_userinfo(rpps, family_name=["Bernard"]),
+    ],
+)
+async def test_a_professionals_claim_ens_cannot_store_is_a_page_not_a_500(
+    pro_client: httpx.AsyncClient,
+    pro_provider: FakeProvider,
+    outbox: tuple[Outbox, int],
+    software: tuple[str, str],
+    userinfo: Any,
+) -> None:
+    """As a person's (tests/auth/test_what_the_provider_and_a_stray_callback_cannot_do.py): a name
+    longer than stored, a NUL in a place of practice, a name that is a list."""
+    browser = Browser(pro_client, outbox[0])
+    upstream = await _start(browser, software[0])
+    code = pro_provider.issue_code(
+        upstream["nonce"], upstream["code_challenge"], userinfo=userinfo(new_rpps_id()), acr="eidas1"
+    )
+    back = await browser.get("/oauth/pro/callback", params={"code": code, "state": upstream["state"]})
+    assert back.status_code == 400, back.text
+    assert "ne peut pas enregistrer" in html.unescape(back.text)

@@ -7,6 +7,7 @@ from datetime import datetime
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
+from ens.auth.errors import CodeRefused
 from ens.auth.login.attempt import LoginContext
 from ens.core.pdf import french_date
 from ens.spaces import service as spaces
@@ -45,6 +46,21 @@ RECOVERY_USED = (
     "Bonjour,\n\nUn code de secours vient d'être utilisé pour vous connecter à votre espace santé.\n"
     "Si ce n'est pas vous, contactez-nous immédiatement.\n"
 )
+CODES_LOCKED = (
+    "Bonjour,\n\nTrop de codes erronés ont été saisis pour vous connecter à votre espace santé : la "
+    "vérification de vos codes est bloquée pour un temps, puis de plus en plus longtemps si cela continue.\n"
+    "Si ce n'est pas vous, quelqu'un connaît sans doute le mot de passe du compte avec lequel vous vous "
+    "identifiez (FranceConnect) : changez-le. Vos appareils déjà connectés continuent de fonctionner.\n"
+)
+
+
+async def tell_of_a_lock(ctx: LoginContext, account_id: UUID, refusal: CodeRefused) -> None:
+    """E-mail the person when a wrong code has just locked their codes (it was silent: an outside
+    audit), whichever way in sent it."""
+    if refusal.locked_now:
+        await notify(ctx, account_id, subject="Connexion bloquée après des codes erronés", text=CODES_LOCKED)
+
+
 RECOVERY_CODES_RENEWED = (
     "Bonjour,\n\nDe nouveaux codes de secours viennent d'être créés pour votre espace santé ; "
     "les anciens ne fonctionnent plus.\nSi ce n'est pas vous, contactez-nous immédiatement.\n"

@@ -18,20 +18,23 @@ from typing import Any
 from ens.auth.clients import find_client
 from ens.auth.errors import LoginFailed, UpstreamRefused
 from ens.auth.login.attempt import LoginContext, Redirect, error_redirect, finish, update_attempt
-from ens.auth.login.provider import take_attempt
+from ens.auth.login.provider import claim_text, take_attempt
 from ens.core.errors import Invalid
 from ens.spaces.matrix import access_matrix
 from ens.spaces.professionals import Exercise, ProfessionalIdentity, id_type_of, sign_in_professional
 from ens.spaces.service import create_professional_grant
 
 log = logging.getLogger("ens.auth.login")
+# The longest a profession's code (TRE_G15: two digits) and a place of practice's name are kept.
+MAX_PROFESSION_CODE = 8
+MAX_PLACE = 255
 
 
 def professional_identity(issuer: str, claims: dict[str, Any]) -> ProfessionalIdentity:
     """The professional as Pro Santé Connect's claims describe them; :class:`LoginFailed` when the
     national identifier is neither RPPS nor ADELI, or no exercise has a profession the matrix knows.
     Exercises whose profession the matrix knows come first (the first is the one the door uses)."""
-    national_id = str(claims.get("SubjectNameID") or "")
+    national_id = claim_text(claims, "SubjectNameID", max_length=32) or ""
     if id_type_of(national_id) is None:
         raise LoginFailed(
             "Votre identifiant national (RPPS ou ADELI) n'a pas été reconnu.", title="Identifiant non reconnu"
@@ -44,11 +47,13 @@ def professional_identity(issuer: str, claims: dict[str, Any]) -> ProfessionalId
             continue
         activities = item.get("activities")
         places = [
-            str(activity["raisonSocialeSite"])
+            place
             for activity in (activities if isinstance(activities, list) else [])
-            if isinstance(activity, dict) and activity.get("raisonSocialeSite")
+            if isinstance(activity, dict)
+            and (place := claim_text(activity, "raisonSocialeSite", max_length=MAX_PLACE)) is not None
         ]
-        exercises.append(Exercise(profession_code=str(item["codeProfession"]), places=places))
+        code = claim_text(item, "codeProfession", max_length=MAX_PROFESSION_CODE) or ""
+        exercises.append(Exercise(profession_code=code, places=places))
     matrix = access_matrix()
     exercises.sort(key=lambda exercise: exercise.profession_code not in matrix.professions)
     if not exercises or exercises[0].profession_code not in matrix.professions:
@@ -58,10 +63,10 @@ def professional_identity(issuer: str, claims: dict[str, Any]) -> ProfessionalId
     first = raw[0] if isinstance(raw, list) and raw and isinstance(raw[0], dict) else {}
     return ProfessionalIdentity(
         issuer=issuer,
-        sub=str(claims["sub"]),
+        sub=claim_text(claims, "sub", required=True) or "",
         national_id=national_id,
-        given_name=str(claims.get("given_name") or first.get("prenomDexercice") or ""),
-        family_name=str(claims.get("family_name") or first.get("nomDexercice") or ""),
+        given_name=claim_text(claims, "given_name") or claim_text(first, "prenomDexercice") or "",
+        family_name=claim_text(claims, "family_name") or claim_text(first, "nomDexercice") or "",
         exercises=tuple(exercises),
     )
 

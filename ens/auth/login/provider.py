@@ -7,7 +7,9 @@ import hmac
 import logging
 import re
 import secrets
+import unicodedata
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -94,6 +96,10 @@ async def start(ctx: LoginContext, request: AuthorizeRequest) -> Redirect:
             description=f"state is longer than {MAX_STATE_CHARACTERS} characters",
             state=None,
         )
+    if not request.response_type:
+        # A required parameter missing is invalid_request; unsupported_response_type is for a value
+        # ENS does not serve (RFC 6749 §4.1.2.1).
+        return error_redirect(redirect_uri, "invalid_request", description="response_type is required", state=state)
     if request.response_type != "code":
         return error_redirect(
             redirect_uri, "unsupported_response_type", description="response_type must be code", state=state
@@ -162,19 +168,16 @@ async def take_attempt(cookie: str | None, *, state: str | None, professional: b
     browser, for a client of the kind the callback serves (people's or professionals' provider)."""
     if not state:
         raise LoginFailed("La réponse du service d'identité est incomplète (state manquant).")
-    now = clock.now()
-    # Consuming the state is one conditional UPDATE: a replayed or forged state finds nothing.
-    rows = await fetch(
-        "UPDATE login_attempts SET step = 'callback' WHERE upstream_state = {} AND step = 'upstream' "
-        "AND expires_at > {} RETURNING *",
+    row = await fetch_one(
+        "SELECT * FROM login_attempts WHERE upstream_state = {} AND step = 'upstream' AND expires_at > {}",
         state[:64],
-        now,
+        clock.now(),
     )
-    if not rows:
-        raise LoginFailed(
-            "Cette réponse du service d'identité n'est pas attendue ou a déjà servi. Recommencez la connexion."
-        )
-    attempt = Attempt.of(rows[0])
+    if row is None:
+        raise LoginFailed(_UNEXPECTED)
+    attempt = Attempt.of(row)
+    # Refused before anything is spent: the answer at the wrong callback, or opened in another
+    # browser (a link preview, a proxy's log), must not end the person's own login (an outside audit).
     client = await find_client(attempt.client_id)
     if client is None or (client.kind == "professional") != professional:
         # Each provider answers at its own callback: a state carried to the other one is refused.
@@ -182,7 +185,16 @@ async def take_attempt(cookie: str | None, *, state: str | None, professional: b
     if attempt.id not in attempt_ids(cookie):
         # The login was started in another browser: finishing it here would log in the wrong person.
         raise LoginFailed("Cette connexion a été commencée dans un autre navigateur. Recommencez-la.")
-    return attempt
+    # Consuming the state is one conditional UPDATE: of two requests carrying it, one only goes on.
+    rows = await fetch(
+        "UPDATE login_attempts SET step = 'callback' WHERE id = {} AND step = 'upstream' RETURNING *", attempt.id
+    )
+    if not rows:
+        raise LoginFailed(_UNEXPECTED)
+    return Attempt.of(rows[0])
+
+
+_UNEXPECTED = "Cette réponse du service d'identité n'est pas attendue ou a déjà servi. Recommencez la connexion."
 
 
 # Re-proving identity for a lost second factor must be a fresh authentication at the provider.
@@ -239,21 +251,49 @@ async def callback(
     return Redirect("/login/otp", attempt_id=attempt.id)
 
 
+def claim_text(claims: Mapping[str, Any], name: str, *, max_length: int = 255, required: bool = False) -> str | None:
+    """A text claim of the provider's, as ENS keeps it: ``None`` when absent or empty. A claim that
+    is no text (a number, an object), holds a control character (NUL among them) or is longer than
+    ENS stores stops the login with a clear page (it was a 500 on PostgreSQL, or stored as
+    ``"{'x': 1}"`` on SQLite: an outside audit); the log names the claim, never its value."""
+    value = claims.get(name)
+    if value is None or value == "":
+        if required:
+            raise _refused_claim(name, "missing")
+        return None
+    if not isinstance(value, str):
+        raise _refused_claim(name, "not a string")
+    if len(value) > max_length:
+        raise _refused_claim(name, f"longer than {max_length} characters")
+    if any(unicodedata.category(char) == "Cc" for char in value):
+        raise _refused_claim(name, "control character")
+    return value
+
+
+def _refused_claim(name: str, reason: str) -> LoginFailed:
+    log.warning("upstream claim refused", extra={"event": "upstream_claim_refused", "claim": name, "reason": reason})
+    return LoginFailed(
+        f"Le service d'identité a transmis une identité qu'ENS ne peut pas enregistrer (« {name} »). "
+        "Réessayez plus tard ou contactez l'assistance."
+    )
+
+
 def _identity(issuer: str, claims: dict[str, Any]) -> spaces.Identity:
     birthdate: date | None = None
     try:
         birthdate = date.fromisoformat(str(claims.get("birthdate", "")))
     except ValueError:
         birthdate = None
+    # The longest each is stored (the accounts table).
     return spaces.Identity(
         issuer=issuer,
-        sub=str(claims["sub"]),
-        given_name=str(claims.get("given_name") or ""),
-        family_name=str(claims.get("family_name") or ""),
+        sub=claim_text(claims, "sub", required=True) or "",
+        given_name=claim_text(claims, "given_name") or "",
+        family_name=claim_text(claims, "family_name") or "",
         birthdate=birthdate,
-        gender=str(claims["gender"]) if claims.get("gender") else None,
-        birthplace=str(claims["birthplace"]) if claims.get("birthplace") else None,
-        email=str(claims["email"]) if claims.get("email") else None,
+        gender=claim_text(claims, "gender", max_length=16),
+        birthplace=claim_text(claims, "birthplace", max_length=16),
+        email=claim_text(claims, "email", max_length=320),
     )
 
 

@@ -32,7 +32,7 @@ from ens.auth.login.attempt import (
     update_attempt,
 )
 from ens.auth.login.consent import consent_screen
-from ens.auth.login.notices import EMAIL_CHANGED, FACTOR_REPLACED, RECOVERY_USED, new_device, notify
+from ens.auth.login.notices import EMAIL_CHANGED, FACTOR_REPLACED, RECOVERY_USED, new_device, notify, tell_of_a_lock
 from ens.core import clock
 from ens.spaces import service as spaces
 
@@ -106,11 +106,13 @@ async def submit_code(
                 ctx.settings, account_id, attempt_id=attempt.id, budget=budget, raw=code or ""
             )
     except TriesSpent as exc:
+        await tell_of_a_lock(ctx, account_id, exc)
         # The attempt is over (its other buttons too), not the account: a new login may try again.
         with contextlib.suppress(LoginFailed):  # a concurrent try of the attempt moved it already
             await take_step(attempt.id, from_step=attempt.step, to="spent")
         raise LoginFailed(f"{exc.detail} {TRIES_SPENT}".strip(), title="Trop de codes erronés") from exc
     except CodeRefused as exc:
+        await tell_of_a_lock(ctx, account_id, exc)
         return await current_screen(ctx, cookie, error=exc.detail)
     if attempt.step == "lost_email":
         factor_id = await otp.start_enrolment(ctx.settings, account_id)

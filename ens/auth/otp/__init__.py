@@ -123,7 +123,7 @@ async def verify_enrolment_code(
     tries = await _reserve_try(settings, account_id, budget=budget, now=at)
     outcome = await _totp_accepts(settings, factor_id, code=code, now=at, pending_of=account_id)
     if outcome != "ok":
-        _refuse(settings, tries, message=_refusal(outcome))
+        _refuse(settings, account_id, tries, message=_refusal(outcome))
     await _clear_failures(account_id, budget)
 
 
@@ -161,11 +161,11 @@ async def verify_second_factor(
         if email_outcome == "ok":
             await _clear_failures(account_id, budget)
             return "email"
-        _refuse(settings, tries, message=_refusal(email_outcome if outcome == "no" else outcome))
+        _refuse(settings, account_id, tries, message=_refusal(email_outcome if outcome == "no" else outcome))
     if await _use_recovery_code(settings, account_id, code=code, now=at):
         await _clear_failures(account_id, budget)
         return "recovery"
-    _refuse(settings, tries, message="Ce code n'est pas valable.")
+    _refuse(settings, account_id, tries, message="Ce code n'est pas valable.")
 
 
 async def verify_email_code(
@@ -185,7 +185,7 @@ async def verify_email_code(
     tries = await _reserve_try(settings, account_id, budget=budget, now=at)
     outcome = await _use_email_code(settings, attempt_id, code=code, now=at)
     if outcome != "ok":
-        _refuse(settings, tries, message=_refusal(outcome))
+        _refuse(settings, account_id, tries, message=_refusal(outcome))
     await _clear_failures(account_id, budget)
 
 

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import NoReturn
@@ -24,6 +25,7 @@ from ens.core.clock import aware_or_none
 from ens.core.db import fetch, fetch_one, write_transaction
 from ens.core.settings import Settings
 
+security_log = logging.getLogger("ens.security")
 MAX_LOCK = timedelta(days=1)  # the longest lock escalation reaches (unless ENS_OTP_LOCK_SECONDS is longer)
 
 
@@ -157,20 +159,26 @@ async def _reserve_account_try(settings: Settings, account_id: UUID, *, now: dat
     return number
 
 
-def _refuse(settings: Settings, tries: Tries, *, message: str) -> NoReturn:
+def _refuse(settings: Settings, account_id: UUID, tries: Tries, *, message: str) -> NoReturn:
     """The refusal of a try already counted by :func:`_reserve_try`: :class:`TriesSpent` when it was
-    its way in's last, else :class:`CodeRefused` (saying how many tries are left, or the lock)."""
+    its way in's last, else :class:`CodeRefused` (saying how many tries are left, or the lock). A
+    try that locked the person's codes says so (``locked_now``) and is logged for the operators:
+    that many wrong codes most likely come from someone holding the person's provider password."""
     per_round = max(1, settings.otp_account_max_failures)
     account_left = per_round - ((tries.account - 1) % per_round + 1)
     budget_left = settings.otp_max_failures - tries.budget
     if account_left == 0:
         minutes = max(1, int(_lock_length(settings, tries.account // per_round).total_seconds() // 60))
         message = f"Trop de codes erronés : la vérification est bloquée pendant {minutes} minutes."
+        security_log.warning(
+            "second factor locked after wrong codes",
+            extra={"event": "otp_locked", "account_id": str(account_id), "minutes": minutes},
+        )
     elif budget_left > 0:
         raise CodeRefused(f"{message} Il vous reste {_count(min(budget_left, account_left), 'essai')}.")
-    if budget_left <= 0:
-        raise TriesSpent(message)
-    raise CodeRefused(message)
+    refusal = TriesSpent(message) if budget_left <= 0 else CodeRefused(message)
+    refusal.locked_now = account_left == 0
+    raise refusal
 
 
 async def _clear_failures(account_id: UUID, budget: TryBudget) -> None:
