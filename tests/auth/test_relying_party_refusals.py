@@ -255,3 +255,42 @@ async def test_two_logins_started_in_one_browser_both_finish(fake_client, provid
     stranger.browser.cookie = browser.cookie
     refused = await stranger.come_back(stranger.code())
     assert refused.status_code == 400 and "autre navigateur" in refused.text
+
+
+async def test_a_key_replaced_under_the_same_kid_is_fetched_again_not_refused_for_the_cache_s_hour() -> None:
+    """The provider replaced its signing key but kept its kid: the cached key refused every login
+    until the cache ended (an hour by default: an outside audit). A signature that fails with a
+    cached key fetches the keys once more; a forged one is still refused."""
+    import secrets
+
+    from authlib.oauth2.rfc7636 import create_s256_code_challenge
+    from joserfc.jwk import RSAKey
+
+    from ens.auth.errors import UpstreamRefused
+    from ens.auth.upstream import Upstream
+    from ens.core.settings import Settings
+    from tests.helpers.asgi import asgi_transport
+    from tests.helpers.fake_provider import FakeProvider
+
+    provider = FakeProvider()
+    settings = Settings(
+        env="dev",
+        oidc_issuer=fake_provider.ISSUER,
+        oidc_client_id=fake_provider.CLIENT_ID,
+        oidc_client_secret=fake_provider.CLIENT_SECRET,
+        oidc_cache_ttl=3600,
+    )
+    upstream = Upstream(settings, transport=asgi_transport(provider.app()))
+
+    async def login(**choices: Any) -> dict[str, Any]:
+        nonce, verifier = secrets.token_urlsafe(32), secrets.token_urlsafe(48)
+        code = provider.issue_code(nonce, create_s256_code_challenge(verifier), **choices)
+        return (await upstream.finish_login(code, verifier, nonce=nonce)).claims
+
+    assert (await login())["sub"]
+    kid = provider.rsa.kid
+    provider.rsa = RSAKey.import_key(RSAKey.generate_key(2048).as_dict(private=True), {"kid": kid})
+    assert provider.rsa.kid == kid
+    assert (await login())["sub"]  # was: "signature does not verify" for the cache's hour
+    with pytest.raises(UpstreamRefused, match="signature does not verify"):
+        await login(sign_with_stranger=True)

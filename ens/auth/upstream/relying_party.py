@@ -268,11 +268,18 @@ class Upstream:
         try:
             token = jwt.decode(raw, key, algorithms=[alg])
         except JoseError as exc:
-            raise UpstreamRefused(f"The provider's token signature does not verify ({type(exc).__name__}).") from exc
+            if alg in SYMMETRIC_ALGORITHMS:
+                raise _unverified(exc) from exc
+            # A provider that replaced its key under the same kid: the cached key fails until the
+            # cache ends (an hour of refused logins, an outside audit). The keys are fetched once more.
+            try:
+                token = jwt.decode(raw, await self._signing_key(header.get("kid"), refresh=True), algorithms=[alg])
+            except JoseError as again:
+                raise _unverified(again) from again
         return dict(token.claims)
 
-    async def _signing_key(self, kid: object) -> Any:
-        key_set = await self.jwks()
+    async def _signing_key(self, kid: object, *, refresh: bool = False) -> Any:
+        key_set = await self.jwks(refresh=refresh)
         if kid is None:
             if len(key_set.keys) == 1:
                 return key_set.keys[0]
@@ -330,3 +337,7 @@ def _safe_json(response: httpx.Response) -> dict[str, Any]:
 
 def _with_query(url: str, params: dict[str, str]) -> str:
     return url + ("&" if "?" in url else "?") + urlencode(params)
+
+
+def _unverified(exc: JoseError) -> UpstreamRefused:
+    return UpstreamRefused(f"The provider's token signature does not verify ({type(exc).__name__}).")
