@@ -289,6 +289,7 @@ async def test_a_key_replaced_under_the_same_kid_is_fetched_again_not_refused_fo
 
     assert (await login())["sub"]
     kid = provider.rsa.kid
+    assert kid is not None
     provider.rsa = RSAKey.import_key(RSAKey.generate_key(2048).as_dict(private=True), {"kid": kid})
     assert provider.rsa.kid == kid
     assert (await login())["sub"]  # was: "signature does not verify" for the cache's hour
