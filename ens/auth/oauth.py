@@ -154,6 +154,12 @@ async def _exchange_code(
     if not form.code_verifier:
         # A request missing a parameter, checked before the code is burnt: the app can send it again.
         raise OAuthError("invalid_request", "code_verifier is required (RFC 7636 §4.5).")
+    if not _VERIFIER.fullmatch(form.code_verifier):
+        # No verifier has that shape: no guess at the right one, so nothing to burn the code for
+        # (an outside audit); the app sends the request again with its own.
+        raise OAuthError(
+            "invalid_request", "code_verifier is malformed: 43 to 128 of A-Z a-z 0-9 - . _ ~ (RFC 7636 §4.1)."
+        )
     code_hash = _code_hash(settings.secret_key, form.code)
     failure: OAuthError | None = None
     grant_id: UUID | None = None
@@ -217,10 +223,7 @@ def _code_refusal(row: Row, client: Client, *, form: TokenRequest, now: datetime
         return OAuthError("invalid_grant", "The authorization code was issued to another client.")
     if form.redirect_uri != row["redirect_uri"]:
         return OAuthError("invalid_grant", "redirect_uri differs from the authorization request's.")
-    verifier = form.code_verifier or ""
-    if not _VERIFIER.fullmatch(verifier):
-        return OAuthError("invalid_grant", "code_verifier is malformed (RFC 7636 §4.1).")
-    if not hmac.compare_digest(create_s256_code_challenge(verifier), row["code_challenge"]):
+    if not hmac.compare_digest(create_s256_code_challenge(form.code_verifier or ""), row["code_challenge"]):
         return OAuthError("invalid_grant", "code_verifier does not match the code_challenge.")
     return None
 
