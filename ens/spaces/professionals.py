@@ -396,6 +396,11 @@ async def block(access: SpaceAccess, entry_id: UUID) -> ProfessionalRead:
     now = clock.now()
     async with decision(access):
         current = await get_professional(access.space_id, entry_id)
+        if current.status == "blocked" and access.kind != "holder":
+            # Blocked already: a representative's block decides nothing, above all not who decided
+            # it, which is what keeps the holder's own block from being undone by them (blocking it
+            # again made it theirs to lift: an outside audit). The holder's makes it theirs.
+            return current
         await _set(access, entry_id, status="blocked", now=now)
         await _right_ended(access, current.professional_id, now)
     return await get_professional(access.space_id, entry_id)

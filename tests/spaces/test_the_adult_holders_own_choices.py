@@ -59,6 +59,11 @@ async def test_a_professional_the_holder_blocked_is_authorised_again_only_by_the
     assert (await client.post(f"{base}/{blocked['id']}/block", headers=holder.headers)).status_code == 200
     again = await client.post(base, json={"nationalId": doctor.national_id}, headers=carer.headers)
     assert again.status_code == 403 and "themself" in again.json()["detail"], again.text
+    # Blocking them once more first does not make the block the representative's to lift (it did:
+    # an outside audit, the professional then read the holder's hidden entries).
+    assert (await client.post(f"{base}/{blocked['id']}/block", headers=carer.headers)).status_code == 200
+    again = await client.post(base, json={"nationalId": doctor.national_id}, headers=carer.headers)
+    assert again.status_code == 403 and "themself" in again.json()["detail"], again.text
     assert (await client.get(f"{base}/{blocked['id']}", headers=holder.headers)).json()["status"] == "blocked"
     # A professional the representative blocked, the representative may authorise again.
     entry = await authorise(client, carer, nurse, space=holder.space_id)
