@@ -112,6 +112,8 @@ class ProfileCondition(Table, tablename="profile_conditions"):
     created_at = Timestamptz()
     updated_at = Timestamptz()
     hidden_from_representatives = Boolean(default=False)
+    # The professional who added it (their account); NULL for the person's own (or their carers').
+    recorded_by_professional = UUID(null=True, default=None)
 
 
 class ProfileAllergy(Table, tablename="profile_allergies"):
@@ -123,6 +125,8 @@ class ProfileAllergy(Table, tablename="profile_allergies"):
     created_at = Timestamptz()
     updated_at = Timestamptz()
     hidden_from_representatives = Boolean(default=False)
+    # The professional who added it (their account); NULL for the person's own (or their carers').
+    recorded_by_professional = UUID(null=True, default=None)
 
 
 class ProfileTreatment(Table, tablename="profile_treatments"):
@@ -137,6 +141,8 @@ class ProfileTreatment(Table, tablename="profile_treatments"):
     created_at = Timestamptz()
     updated_at = Timestamptz()
     hidden_from_representatives = Boolean(default=False)
+    # The professional who added it (their account); NULL for the person's own (or their carers').
+    recorded_by_professional = UUID(null=True, default=None)
 
 
 class ProfileFamilyHistory(Table, tablename="profile_family_history"):
@@ -149,6 +155,8 @@ class ProfileFamilyHistory(Table, tablename="profile_family_history"):
     created_at = Timestamptz()
     updated_at = Timestamptz()
     hidden_from_representatives = Boolean(default=False)
+    # The professional who added it (their account); NULL for the person's own (or their carers').
+    recorded_by_professional = UUID(null=True, default=None)
 
 
 TABLES: list[type[Table]] = [

@@ -18,6 +18,7 @@ from tests.helpers.carers import create_child_space, today_in_paris, years_befor
 from tests.helpers.people import MakePerson
 from tests.helpers.professionals import (
     GP,
+    MIDWIFE,
     NURSE,
     PHARMACIST,
     PHYSIO,
@@ -329,6 +330,41 @@ async def test_a_professional_corrects_and_removes_only_the_measures_they_took(
     assert removed.status_code == 204, removed.text
     # The holder still removes any.
     assert (await client.delete(f"{space}/{doctors}", headers=holder.headers)).status_code == 204
+
+
+async def test_a_professional_changes_and_removes_only_the_profile_entries_they_added(
+    client: httpx.AsyncClient, settings: Settings, make_person: MakePerson
+) -> None:
+    """A doctor edited and deleted the holder's own conditions, hidden ones included (an outside
+    audit), where a measure or a vaccination of the person's was 403 to them: the same rule now."""
+    holder = await make_person()
+    doctor, midwife = await sign_in_pro(settings, GP), await sign_in_pro(settings, MIDWIFE)
+    for pro in (doctor, midwife):
+        await authorise(client, holder, pro)
+    conditions = f"/v1/spaces/{holder.space_id}/profile/conditions"
+
+    async def add(who: Any, label: str) -> str:
+        added = await client.post(conditions, json={"label": label}, headers=who.headers)
+        assert added.status_code == 201, added.text
+        return str(added.json()["id"])
+
+    holders, midwifes, doctors = (
+        await add(holder, "Asthme"),
+        await add(midwife, "Diabète gestationnel"),
+        await add(doctor, "HTA"),
+    )
+    for other in (holders, midwifes):
+        changed = await client.patch(f"{conditions}/{other}", json={"label": "x"}, headers=doctor.headers)
+        assert changed.status_code == 403 and "they recorded themselves" in changed.json()["detail"], changed.text
+        assert (await client.delete(f"{conditions}/{other}", headers=doctor.headers)).status_code == 403
+    labels = [c["label"] for c in (await client.get(conditions, headers=holder.headers)).json()["items"]]
+    assert labels == ["Asthme", "Diabète gestationnel", "HTA"]
+    assert (
+        await client.patch(f"{conditions}/{doctors}", json={"label": "HTA essentielle"}, headers=doctor.headers)
+    ).status_code == 200
+    assert (await client.delete(f"{conditions}/{doctors}", headers=doctor.headers)).status_code == 204
+    # The holder still changes and removes any.
+    assert (await client.delete(f"{conditions}/{midwifes}", headers=holder.headers)).status_code == 204
 
 
 async def test_a_profession_that_does_not_read_the_trusted_person_sees_their_entry_as_any_contact(

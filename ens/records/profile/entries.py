@@ -69,17 +69,18 @@ async def _add(kind: _Kind[R], access: SpaceAccess, values: Sequence[object], *,
     hidden = bool(hiding(access, hide))
     item_id, now = uuid.uuid4(), clock.now()
     access.names_new_item(item_id, "profile")
-    placeholders = ", ".join(["{}"] * (len(values) + 5))
+    placeholders = ", ".join(["{}"] * (len(values) + 6))
     async with write_transaction():
         await fetch(
             f"INSERT INTO {kind.table} (space_id, id, {', '.join(kind.columns)}, created_at, updated_at, "
-            f"hidden_from_representatives) VALUES ({placeholders})",
+            f"hidden_from_representatives, recorded_by_professional) VALUES ({placeholders})",
             access.space_id,
             item_id,
             *values,
             now,
             now,
             hidden,
+            access.caller.account_id if access.role == "professional" else None,
         )
         return await _one(kind, access, item_id)
 
@@ -102,6 +103,9 @@ async def _change(
         current = await _one(kind, access, item_id)
         check_precondition(if_match, current, required=False)
         changes = {name: value for name in kind.columns if (value := getattr(update, name)) is not msgspec.UNSET}
+        if changes:
+            # Hiding an entry on a minor's space, at the minor's request, is another matter: any entry.
+            await _refuse_a_professional_on_others(kind, access, item_id, verb="changes")
         errors = check(current, changes)
         if errors:
             raise Invalid("The change breaks a rule; nothing was changed.", errors)
@@ -119,6 +123,20 @@ async def _change(
         return await _one(kind, access, item_id)
 
 
+async def _refuse_a_professional_on_others(kind: _Kind[Any], access: SpaceAccess, item_id: UUID, *, verb: str) -> None:
+    """A professional changes or removes only the entries they added, not the person's own (as
+    measures, vaccinations and documents: :meth:`SpaceAccess.refuse_a_professional_on_others`)."""
+    if access.role != "professional":
+        return
+    row = await fetch_one(
+        f"SELECT recorded_by_professional FROM {kind.table} WHERE space_id = {{}} AND id = {{}}",
+        access.space_id,
+        item_id,
+    )
+    recorded_by = row["recorded_by_professional"] if row is not None else None
+    access.refuse_a_professional_on_others(recorded_by, verb=verb, noun="profile entries")
+
+
 def _stored(value: object) -> object:
     return value.strip() if isinstance(value, str) else value
 
@@ -128,6 +146,7 @@ async def _remove(kind: _Kind[Any], access: SpaceAccess, item_id: UUID, *, if_ma
         await lock_records(access.space_id)
         current = await _one(kind, access, item_id)
         check_precondition(if_match, current, required=False)
+        await _refuse_a_professional_on_others(kind, access, item_id, verb="removes")
         await fetch(f"DELETE FROM {kind.table} WHERE space_id = {{}} AND id = {{}}", access.space_id, item_id)
         await note_hidden_item_removed(access.space_id, item_id, hidden=bool(current.hidden_from_representatives))
 
