@@ -5,6 +5,7 @@ and the dispatch; each command's work in a sibling module."""
 from __future__ import annotations
 
 import argparse
+import logging
 import uuid
 import warnings
 from datetime import date
@@ -20,6 +21,7 @@ from ens.cli.schema import migrate, partition_table
 from ens.cli.seals import MIN_SEAL_LAG, seal_or_verify
 from ens.cli.serving import run_server
 from ens.cli.vaccines import load_vaccine_list
+from ens.core.log import KeyValueFormatter
 from ens.core.settings import ConfigurationError, Settings
 from ens.spaces.rights import COURT_KINDS
 
@@ -124,11 +126,27 @@ def build_parser() -> argparse.ArgumentParser:
     export = sub.add_parser("export", help="operators: write a space's whole FHIR R4 Bundle to a file (with progress)")
     export.add_argument("space_id", type=uuid.UUID)
     export.add_argument("file")
+    export.add_argument("--operator", required=True, help="who runs it: the name the space's history shows")
+    export.add_argument(
+        "--reason", required=True, help="the request it answers and its reference (logged, not in the history)"
+    )
     dev = sub.add_parser("dev", help="development helpers")
     dev_sub = dev.add_subparsers(dest="dev_command", required=True)
     token = dev_sub.add_parser("token", help="print an access token for a test identity (dev only)")
     token.add_argument("identity")
     return parser
+
+
+def _log_security_lines() -> None:
+    """The operators' security log (``ens.security``: who ran a command on a space, and why) on
+    stderr as the server writes it, key=value fields included: Python's last-resort handler gave
+    the bare message, without the operator, the space or the reason."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(KeyValueFormatter())
+    security = logging.getLogger("ens.security")
+    security.addHandler(handler)
+    security.setLevel(logging.INFO)
+    security.propagate = False
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -150,6 +168,7 @@ def main(argv: list[str] | None = None) -> None:
             keyfile=args.ssl_keyfile,
         )
         return
+    _log_security_lines()
     # piccolo warns (in colour, on stderr) when it cannot reach the database; the line below says it.
     warnings.filterwarnings("ignore", message=".*Unable to connect to database", module="piccolo")
     try:
@@ -198,6 +217,6 @@ def _run(args: argparse.Namespace, settings: Settings) -> None:
     elif args.command == "vaccines" and args.vaccines_command == "load":
         load_vaccine_list(settings, args.file)
     elif args.command == "export":
-        export_space(settings, args.space_id, args.file)
+        export_space(settings, args.space_id, args.file, operator=args.operator, reason=args.reason)
     elif args.command == "dev" and args.dev_command == "token":
         print_dev_token(settings, args.identity)

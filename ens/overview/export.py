@@ -123,12 +123,15 @@ async def export_to_file(
     *,
     public_url: str = "",
     progress: Callable[[int], Awaitable[None] | None] | None = None,
+    before_first_byte: Callable[[], Awaitable[None]] | None = None,
 ) -> int:
     """Write the whole space's Bundle (hidden items included: the holder's own export) to ``path``,
     through a temporary file renamed at the end, so a file at ``path`` is always a whole export.
     Both are readable by their owner only (health data: mode 0600), the temporary one is made new
     (``FileExistsError`` if it is there: another export to that file is running, or a killed one
-    left it) and is removed when the export fails. Answers the number of entries written."""
+    left it) and is removed when the export fails. ``before_first_byte`` runs once the temporary
+    file is made, before anything is read (the operator's row in the space's history). Answers the
+    number of entries written."""
     written = 0
 
     async def counted(entries: int) -> None:
@@ -140,6 +143,8 @@ async def export_to_file(
     made = os.open(partial, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
     try:
         with os.fdopen(made, "wb") as out:
+            if before_first_byte is not None:
+                await before_first_byte()
             scope = ExportScope(space=space, with_hidden=True, public_url=public_url)
             async for piece in export_bundle(scope, progress=counted):
                 out.write(piece)

@@ -152,6 +152,8 @@ def _operator_words(row: Any) -> str:
         return f"a rétabli le droit de parent de {name}, sur décision de justice"
     if action == "ens claim-codes issue":
         return "a émis un code de reprise de l'espace à 18 ans, après vérification d'identité"
+    if action == "ens export":
+        return "a exporté tout l'espace (FHIR), pour une demande traitée par le service"
     return "a modifié les représentants légaux"
 
 

@@ -81,7 +81,11 @@ _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 # An operator's rows (:class:`OperatorAction`): the command is the action, the command line the client.
 OperatorCommand = Literal[
-    "ens representatives add", "ens representatives end", "ens representatives restore-parent", "ens claim-codes issue"
+    "ens representatives add",
+    "ens representatives end",
+    "ens representatives restore-parent",
+    "ens claim-codes issue",
+    "ens export",
 ]
 OPERATOR_ACTION_PREFIX = "ens "
 OPERATOR_CLIENT_ID = "ens-cli"
@@ -610,9 +614,10 @@ def operator_name(name: str | None) -> str | None:
 @dataclass(frozen=True)
 class OperatorAction:
     """An operator's command that changes who may reach a space (``ens representatives add | end |
-    restore-parent``, ``ens claim-codes issue``): its one row in that space's history, written in the
-    command's own write transaction with its change (a refusal changes nothing and writes none), so
-    that the holder and the representatives see it as they see the rest.
+    restore-parent``, ``ens claim-codes issue``), or reads all of it (``ens export``, resource
+    ``export``): its one row in that space's history, written in the command's own write
+    transaction with its change (a refusal changes nothing and writes none), before an export's
+    first byte, so that the holder and the representatives see it as they see the rest.
 
     No account acted: ``actor_account_id`` is null, ``acting_as`` is operator, ``actor_name`` the
     name the operator gave (``--operator``) or none, the client the command line
@@ -635,6 +640,7 @@ class OperatorAction:
         resource_id: UUID | None = None,
         subject_name: str | None = None,
         subject_kind: str | None = None,
+        resource_type: str = "representatives",
     ) -> None:
         await _insert_one(
             PendingAccess(
@@ -647,7 +653,7 @@ class OperatorAction:
                 acting_as="operator",
                 actor_kind=None,
                 action=self.command,
-                resource_type="representatives",
+                resource_type=resource_type,
                 resource_id=str(resource_id) if resource_id is not None else None,
                 request_id=self.request_id,
                 expected_outcome=outcome,

@@ -139,19 +139,38 @@ async def test_ens_export_writes_the_same_bundle_to_a_file(client, person, setti
     """What an operator runs: the whole space (hidden items included) to a file, with progress."""
     await fill_every_kind(client, person)
     target = tmp_path / "space.fhir.json"
-    done = _ens_export(str(person.space_id), str(target), settings=settings)
+    operator = ("--operator", "Agnès Roux", "--reason", "Demande d'accès RGPD n° 2026-118")
+    unsaid = _ens_export(str(person.space_id), str(target), settings=settings)
+    assert unsaid.returncode == 2 and "--operator" in unsaid.stderr and not target.exists()
+    done = _ens_export(str(person.space_id), str(target), *operator, settings=settings)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == f"export: 25 resources written to {target}"
+    # It read everything: the holder's history says who (it said nothing: an outside audit); the
+    # reason stays in the operators' security log.
+    assert "space exported by an operator" in done.stderr and "2026-118" in done.stderr
+    history = await client.get("/v1/spaces/me/access-history?actor=operators", headers=person.headers)
+    [row] = history.json()["items"]
+    assert (row["action"], row["resourceType"], row["actingAs"], row["outcome"]) == (
+        "ens export",
+        "export",
+        "operator",
+        200,
+    )
+    assert row["description"].startswith("Agnès Roux (opérateur du service) a exporté tout l'espace")
+    assert "2026-118" not in history.text
     assert stat.S_IMODE(target.stat().st_mode) == 0o600  # health data: its owner's only
     assert not (tmp_path / "space.fhir.json.partial").exists()
     written = check_bundle(json.loads(target.read_bytes()))
     served = check_bundle((await client.get(EXPORT, headers=person.headers)).json())
     assert written.keys() == served.keys()
-    missing = _ens_export("6c0f3f5e-2b7c-4d7e-9a8e-0d6c1b1e2f3a", str(target), settings=settings)
+    missing = _ens_export("6c0f3f5e-2b7c-4d7e-9a8e-0d6c1b1e2f3a", str(target), *operator, settings=settings)
     assert missing.returncode == 2 and missing.stderr.startswith("ens: no space")
     (tmp_path / "space.fhir.json.partial").write_bytes(b"")  # another export's, or a killed one's
-    busy = _ens_export(str(person.space_id), str(target), settings=settings)
+    busy = _ens_export(str(person.space_id), str(target), *operator, settings=settings)
     assert busy.returncode == 2 and busy.stderr.startswith(f"ens: {target}.partial exists"), busy.stderr
+    # No export, no row: the history still holds the one.
+    again = await client.get("/v1/spaces/me/access-history?actor=operators", headers=person.headers)
+    assert len(again.json()["items"]) == 1
     assert (tmp_path / "space.fhir.json.partial").read_bytes() == b""  # not another's to remove
 
 
