@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from python_multipart.exceptions import MultipartParseError
-from python_multipart.multipart import MultipartParser, parse_options_header
+from python_multipart.multipart import DEFAULT_MAX_HEADER_SIZE, MultipartParser, parse_options_header
 
 from ens.core.errors import BadRequest, FieldError, Invalid
 
@@ -137,7 +137,7 @@ class StreamingForm:
             try:
                 self._parser.write(chunk)
             except MultipartParseError as exc:
-                raise BadRequest("The multipart body is malformed.", [FieldError("", "malformed multipart")]) from exc
+                raise _malformed(exc) from exc
             if self._file_data:
                 pending, self._file_data = self._file_data, []
                 for piece in pending:
@@ -146,9 +146,20 @@ class StreamingForm:
         try:
             self._parser.finalize()
         except MultipartParseError as exc:
-            raise BadRequest("The multipart body is malformed.", [FieldError("", "malformed multipart")]) from exc
+            raise _malformed(exc) from exc
         if not self._ended:
             raise BadRequest("The multipart body ends before its closing boundary.", [FieldError("", "truncated")])
+
+
+def _malformed(exc: MultipartParseError) -> BadRequest:
+    """The parser's refusal, said: a header line longer than it reads (a file name of thousands of
+    characters, above all) was "malformed" like any broken body (an outside audit)."""
+    if "header size" in str(exc):
+        return BadRequest(
+            f"A part's header line is longer than {DEFAULT_MAX_HEADER_SIZE} bytes: send a shorter file name.",
+            [FieldError("", f"a part header longer than {DEFAULT_MAX_HEADER_SIZE} bytes")],
+        )
+    return BadRequest("The multipart body is malformed.", [FieldError("", "malformed multipart")])
 
 
 def _name_of(raw: bytes) -> str:

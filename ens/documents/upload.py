@@ -122,7 +122,13 @@ def clean_filename(name: str | None, media: MediaType) -> str:
     """The file's name as the download will offer it: no folders, no control characters, 255 at most."""
     base = re.split(r"[/\\]", name or "")[-1]
     base = "".join(c for c in unicodedata.normalize("NFC", base) if unicodedata.category(c)[0] != "C").strip()
-    base = base.lstrip(".")[:255]
+    base = base.lstrip(".")
+    if len(base) > 255:
+        # Cut from the stem: the extension the download offers stays (a 300-character name lost it).
+        stem, dot, extension = base.rpartition(".")
+        base = (
+            f"{stem[: 255 - len(extension) - 1]}.{extension}" if dot and stem and len(extension) <= 16 else base[:255]
+        )
     return base or f"document{EXTENSIONS[media][0]}"
 
 

@@ -244,3 +244,19 @@ async def test_a_latin_1_file_name_is_kept_as_written(client, person):
     answer = await client.post("/v1/spaces/me/documents", content=body, headers=form_headers(person.headers))
     assert answer.status_code == 201, answer.text
     assert answer.json()["filename"] == "résumé.pdf"
+
+
+async def test_a_file_name_of_thousands_of_characters_is_said_not_malformed(client, person):
+    """A 5,000-character file name was "The multipart body is malformed" like a broken body (an
+    outside audit): the parser reads header lines of 4,224 bytes at most, and the answer says so.
+    A long name it reads is cut to the 255 characters kept, from its stem: the extension stays."""
+    content = pdf(1000, seed=32)
+    body = form_body([("file", None, content), ("metadata", None, json.dumps(metadata()).encode())])
+    long = body.replace(b'name="file"', b'name="file"; filename="' + b"a" * 5000 + b'.pdf"', 1)
+    answer = await client.post("/v1/spaces/me/documents", content=long, headers=form_headers(person.headers))
+    assert answer.status_code == 400, answer.text
+    assert "header line is longer than" in answer.json()["detail"] and "shorter file name" in answer.json()["detail"]
+    kept = body.replace(b'name="file"', b'name="file"; filename="' + b"b" * 300 + b'.pdf"', 1)
+    answer = await client.post("/v1/spaces/me/documents", content=kept, headers=form_headers(person.headers))
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["filename"] == "b" * 251 + ".pdf"
