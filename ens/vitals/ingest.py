@@ -743,12 +743,15 @@ async def _store(
 
 
 def _another_count_of_the_day(p: _Prepared, known: _Stored) -> bool:
-    """A day's step count sent without its own ``clientRecordId`` and without a higher version,
-    whose value is not the one stored for that day: "unchanged" would drop it without a word (a
-    person typing the day's count again in the evening, an app unaware of versions). A re-send of
-    the same count stays "unchanged" (a retry)."""
+    """A day's step count sent without its own ``clientRecordId`` at the stored version, whose
+    value is not the one stored for that day: "unchanged" would drop it without a word (a person
+    typing the day's count again in the evening, an app unaware of versions). A re-send of the
+    same count stays "unchanged" (a retry), so does a lower version (a late one: sending it
+    higher would put the older count back)."""
     if p.item.client_record_id is not None or p.canonical.value is None:
         return False
+    if p.item.client_record_version < known.version:
+        return False  # an older version arriving late (an offline queue): out of date, "unchanged"
     return known.value is None or float(p.canonical.value) != known.value
 
 

@@ -271,12 +271,7 @@ async def test_the_embedded_provider_offers_test_professionals(
     "userinfo",
     [
         lambda rpps: psc_userinfo(rpps, given_name="C" * 256),
-        lambda rpps: {
-            **psc_userinfo(rpps),
-            "SubjectRefPro": {
-                "exercices": [{"codeProfession": "10", "activities": [{"raisonSocialeSite": "Cabinet\x00"}]}]
-            },
-        },
+        lambda rpps: psc_userinfo(rpps, given_name={"x": 1}),
         lambda rpps: psc_userinfo(rpps, family_name=["Bernard"]),
     ],
 )
@@ -288,7 +283,7 @@ async def test_a_professionals_claim_ens_cannot_store_is_a_page_not_a_500(
     userinfo: Any,
 ) -> None:
     """As a person's (tests/auth/test_what_the_provider_and_a_stray_callback_cannot_do.py): a name
-    longer than stored, a NUL in a place of practice, a name that is a list."""
+    longer than stored, a name that is an object, a name that is a list."""
     browser = Browser(pro_client, outbox[0])
     upstream = await _start(browser, software[0])
     code = pro_provider.issue_code(
@@ -297,3 +292,22 @@ async def test_a_professionals_claim_ens_cannot_store_is_a_page_not_a_500(
     back = await browser.get("/oauth/pro/callback", params={"code": code, "state": upstream["state"]})
     assert back.status_code == 400, back.text
     assert "ne peut pas enregistrer" in html.unescape(back.text)
+
+
+async def test_a_secondary_exercise_or_a_place_ens_cannot_keep_is_left_out_not_a_refused_login(
+    pro_client: httpx.AsyncClient,
+    pro_provider: FakeProvider,
+    outbox: tuple[Outbox, int],
+    software: tuple[str, str],
+) -> None:
+    """What the login can do without (a second exercise's over-long profession code, a place of
+    practice holding a NUL) is left out, not a reason to refuse the professional (a review)."""
+    userinfo = psc_userinfo(new_rpps_id())
+    first = userinfo["SubjectRefPro"]["exercices"][0]
+    first["activities"].append({"raisonSocialeSite": "Clinique\x00"})
+    userinfo["SubjectRefPro"]["exercices"].append({"codeProfession": "9" * 40, "activities": []})
+    browser = Browser(pro_client, outbox[0])
+    upstream = await _start(browser, software[0])
+    code = pro_provider.issue_code(upstream["nonce"], upstream["code_challenge"], userinfo=userinfo, acr="eidas1")
+    back = await browser.get("/oauth/pro/callback", params={"code": code, "state": upstream["state"]})
+    assert back.status_code == 303 and back.headers["location"].startswith(SOFTWARE_REDIRECT), back.text

@@ -343,8 +343,8 @@ async def test_a_professional_changes_and_removes_only_the_profile_entries_they_
         await authorise(client, holder, pro)
     conditions = f"/v1/spaces/{holder.space_id}/profile/conditions"
 
-    async def add(who: Any, label: str) -> str:
-        added = await client.post(conditions, json={"label": label}, headers=who.headers)
+    async def add(who: Any, label: str, **more: Any) -> str:
+        added = await client.post(conditions, json={"label": label, **more}, headers=who.headers)
         assert added.status_code == 201, added.text
         return str(added.json()["id"])
 
@@ -353,12 +353,13 @@ async def test_a_professional_changes_and_removes_only_the_profile_entries_they_
         await add(midwife, "Diabète gestationnel"),
         await add(doctor, "HTA"),
     )
-    for other in (holders, midwifes):
+    hidden = await add(holder, "Dépression", hiddenFromRepresentatives=True)
+    for other in (holders, midwifes, hidden):
         changed = await client.patch(f"{conditions}/{other}", json={"label": "x"}, headers=doctor.headers)
         assert changed.status_code == 403 and "they recorded themselves" in changed.json()["detail"], changed.text
         assert (await client.delete(f"{conditions}/{other}", headers=doctor.headers)).status_code == 403
     labels = [c["label"] for c in (await client.get(conditions, headers=holder.headers)).json()["items"]]
-    assert labels == ["Asthme", "Diabète gestationnel", "HTA"]
+    assert labels == ["Asthme", "Diabète gestationnel", "HTA", "Dépression"]
     assert (
         await client.patch(f"{conditions}/{doctors}", json={"label": "HTA essentielle"}, headers=doctor.headers)
     ).status_code == 200
@@ -406,6 +407,15 @@ async def test_on_a_minors_space_a_professional_hides_an_item_from_the_parents_a
     assert (await client.get(f"/v1/spaces/{child}/profile/conditions", headers=parent.headers)).json()["items"] == []
     seen = (await client.get(f"/v1/spaces/{child}/profile/conditions", headers=doctor.headers)).json()["items"]
     assert [item["label"] for item in seen] == ["Contraception"]
+    # Any entry, not only theirs: one a parent wrote, hidden at the minor's request; its words
+    # stay the parent's to change (403 to the doctor).
+    parents = await client.post(
+        f"/v1/spaces/{child}/profile/conditions", json={"label": "Acné"}, headers=parent.headers
+    )
+    entry = f"/v1/spaces/{child}/profile/conditions/{parents.json()['id']}"
+    hid = await client.patch(entry, json={"hiddenFromRepresentatives": True}, headers=doctor.headers)
+    assert hid.status_code == 200 and hid.json()["hiddenFromRepresentatives"] is True, hid.text
+    assert (await client.patch(entry, json={"label": "Eczéma"}, headers=doctor.headers)).status_code == 403
 
     # On an adult's space, hiding is the holder's alone.
     adult = await make_person()

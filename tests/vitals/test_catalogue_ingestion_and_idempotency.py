@@ -254,8 +254,12 @@ async def test_another_count_of_a_day_without_a_higher_version_is_refused_not_dr
     morning = await post_vitals(counter, [{**steps, "value": 2500}])
     assert morning.json()["items"][0]["result"] == "created"
     assert (await post_vitals(counter, [{**steps, "value": 7000}])).status_code == 422
-    replaced = await post_vitals(counter, [{**steps, "value": 7000, "clientRecordVersion": 1}])
+    replaced = await post_vitals(counter, [{**steps, "value": 7000, "clientRecordVersion": 2}])
     assert replaced.json()["items"][0]["result"] == "replaced"
+    # A lower version arriving late (an offline queue) is out of date: "unchanged", not refused
+    # (sending it higher, as the refusal says, would put the older count back).
+    late = await post_vitals(counter, [{**steps, "value": 5000, "clientRecordVersion": 1}])
+    assert late.status_code == 201 and late.json()["items"][0]["result"] == "unchanged"
 
 
 async def test_a_1000_item_batch_with_one_bad_item_stores_nothing(person, post_vitals):

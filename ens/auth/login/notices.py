@@ -47,10 +47,11 @@ RECOVERY_USED = (
     "Si ce n'est pas vous, contactez-nous immédiatement.\n"
 )
 CODES_LOCKED = (
-    "Bonjour,\n\nTrop de codes erronés ont été saisis pour vous connecter à votre espace santé : la "
-    "vérification de vos codes est bloquée pour un temps, puis de plus en plus longtemps si cela continue.\n"
+    "Bonjour,\n\nTrop de codes erronés ont été saisis pour votre espace santé : la vérification de vos "
+    "codes est bloquée pour un temps, puis de plus en plus longtemps si cela continue.\n"
     "Si ce n'est pas vous, quelqu'un connaît sans doute le mot de passe du compte avec lequel vous vous "
-    "identifiez (FranceConnect) : changez-le. Vos appareils déjà connectés continuent de fonctionner.\n"
+    "identifiez (FranceConnect), ou tient l'un de vos appareils connectés : changez ce mot de passe et "
+    "déconnectez, depuis « Appareils connectés », tout appareil que vous ne reconnaissez pas.\n"
 )
 
 

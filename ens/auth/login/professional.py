@@ -50,10 +50,13 @@ def professional_identity(issuer: str, claims: dict[str, Any]) -> ProfessionalId
             place
             for activity in (activities if isinstance(activities, list) else [])
             if isinstance(activity, dict)
-            and (place := claim_text(activity, "raisonSocialeSite", max_length=MAX_PLACE)) is not None
+            and (place := claim_text(activity, "raisonSocialeSite", max_length=MAX_PLACE, strict=False)) is not None
         ]
-        code = claim_text(item, "codeProfession", max_length=MAX_PROFESSION_CODE) or ""
-        exercises.append(Exercise(profession_code=code, places=places))
+        # An exercise whose profession ENS cannot keep is left out, as one it does not know is put
+        # last: the professional logs in by the others.
+        code = claim_text(item, "codeProfession", max_length=MAX_PROFESSION_CODE, strict=False)
+        if code is not None:
+            exercises.append(Exercise(profession_code=code, places=places))
     matrix = access_matrix()
     exercises.sort(key=lambda exercise: exercise.profession_code not in matrix.professions)
     if not exercises or exercises[0].profession_code not in matrix.professions:

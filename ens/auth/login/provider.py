@@ -251,23 +251,35 @@ async def callback(
     return Redirect("/login/otp", attempt_id=attempt.id)
 
 
-def claim_text(claims: Mapping[str, Any], name: str, *, max_length: int = 255, required: bool = False) -> str | None:
+def claim_text(
+    claims: Mapping[str, Any], name: str, *, max_length: int = 255, required: bool = False, strict: bool = True
+) -> str | None:
     """A text claim of the provider's, as ENS keeps it: ``None`` when absent or empty. A claim that
     is no text (a number, an object), holds a control character (NUL among them) or is longer than
     ENS stores stops the login with a clear page (it was a 500 on PostgreSQL, or stored as
-    ``"{'x': 1}"`` on SQLite: an outside audit); the log names the claim, never its value."""
+    ``"{'x': 1}"`` on SQLite: an outside audit); the log names the claim, never its value.
+    Not ``strict`` (a part of the identity the login can do without: a professional's secondary
+    exercise, a place of practice), such a claim is left out (logged) rather than refused."""
     value = claims.get(name)
     if value is None or value == "":
         if required:
             raise _refused_claim(name, "missing")
         return None
-    if not isinstance(value, str):
-        raise _refused_claim(name, "not a string")
-    if len(value) > max_length:
-        raise _refused_claim(name, f"longer than {max_length} characters")
-    if any(unicodedata.category(char) == "Cc" for char in value):
-        raise _refused_claim(name, "control character")
-    return value
+    reason = (
+        "not a string"
+        if not isinstance(value, str)
+        else f"longer than {max_length} characters"
+        if len(value) > max_length
+        else "control character"
+        if any(unicodedata.category(char) == "Cc" for char in value)
+        else None
+    )
+    if reason is None:
+        return str(value)
+    if strict:
+        raise _refused_claim(name, reason)
+    log.warning("upstream claim left out", extra={"event": "upstream_claim_left_out", "claim": name, "reason": reason})
+    return None
 
 
 def _refused_claim(name: str, reason: str) -> LoginFailed:
