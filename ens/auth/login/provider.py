@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urlencode
-from uuid import UUID
 
 import msgspec
 
@@ -265,20 +264,22 @@ def claim_text(
         if required:
             raise _refused_claim(name, "missing")
         return None
-    reason = (
-        "not a string"
-        if not isinstance(value, str)
-        else f"longer than {max_length} characters"
-        if len(value) > max_length
-        else "control character"
-        if any(unicodedata.category(char) == "Cc" for char in value)
-        else None
-    )
+    reason = _why_not_kept(value, max_length)
     if reason is None:
         return str(value)
     if strict:
         raise _refused_claim(name, reason)
     log.warning("upstream claim left out", extra={"event": "upstream_claim_left_out", "claim": name, "reason": reason})
+    return None
+
+
+def _why_not_kept(value: object, max_length: int) -> str | None:
+    if not isinstance(value, str):
+        return "not a string"
+    if len(value) > max_length:
+        return f"longer than {max_length} characters"
+    if any(unicodedata.category(char) == "Cc" for char in value):
+        return "control character"
     return None
 
 
@@ -314,13 +315,9 @@ LOGOUT_RETURN_TTL = timedelta(minutes=15)
 LOGGED_OUT_PATH = "/login/logged-out"
 
 
-def _attempt_id(cookie: str | None) -> UUID | None:
-    return current_attempt_id(cookie)
-
-
 async def _signed_in_attempt(cookie: str | None) -> Attempt:
     """The browser's login attempt while it still holds the provider's ID token (what a logout ends)."""
-    attempt_id = _attempt_id(cookie)
+    attempt_id = current_attempt_id(cookie)
     row = None
     if attempt_id is not None:
         row = await fetch_one("SELECT * FROM login_attempts WHERE id = {} AND id_token IS NOT NULL", attempt_id)
@@ -379,7 +376,7 @@ async def confirm_logout(cookie: str | None, *, state: str | None) -> None:
     signed out: :class:`LoginFailed`, shown as an error page.
     """
     row = None
-    attempt_id = _attempt_id(cookie)
+    attempt_id = current_attempt_id(cookie)
     if attempt_id is not None and state:
         row = await fetch_one(
             "SELECT upstream_state FROM login_attempts WHERE id = {} AND step = 'logout' AND expires_at > {}",

@@ -288,7 +288,7 @@ class Upstream:
             for key in key_set.keys:
                 if key.kid == kid:
                     return key
-            if attempt == 0:
+            if attempt == 0 and not refresh:
                 key_set = await self.jwks(refresh=True)
         raise UpstreamRefused("The token is signed with a key the provider does not publish.")
 

@@ -15,7 +15,7 @@ from msgspec import UnsetType
 from ens.core import clock
 from ens.core.api import Cursors, check_limit
 from ens.core.clock import aware
-from ens.core.db import Scalar, as_uuid, fetch, fetch_one, write_transaction
+from ens.core.db import Row, Scalar, as_uuid, fetch, fetch_one, write_transaction
 from ens.core.errors import FieldError, Invalid, NotFound
 from ens.records.authorship import hiding
 from ens.records.concurrency import check_precondition, lock_records
@@ -58,10 +58,14 @@ async def every_entry(kind: _Kind[R], space_id: UUID, *, with_hidden: bool) -> l
 
 async def _one(kind: _Kind[R], access: SpaceAccess, item_id: UUID) -> R:
     """One entry; an entry hidden from a representative does not exist for them."""
+    return kind.read(await _one_row(kind, access, item_id))
+
+
+async def _one_row(kind: _Kind[Any], access: SpaceAccess, item_id: UUID) -> Row:
     row = await fetch_one(kind.select("AND id = {}" + visible_to(access)), access.space_id, item_id)
     if row is None:
         raise NotFound(f"{kind.missing} in this space.")
-    return kind.read(row)
+    return row
 
 
 async def _add(kind: _Kind[R], access: SpaceAccess, values: Sequence[object], *, hide: bool | UnsetType) -> R:
@@ -100,12 +104,13 @@ async def _change(
     async with write_transaction():
         # Two changes sent with the same If-Match: the second waits, then finds its tag stale.
         await lock_records(access.space_id)
-        current = await _one(kind, access, item_id)
+        row = await _one_row(kind, access, item_id)
+        current = kind.read(row)
         check_precondition(if_match, current, required=False)
         changes = {name: value for name in kind.columns if (value := getattr(update, name)) is not msgspec.UNSET}
         if changes:
             # Hiding an entry on a minor's space, at the minor's request, is another matter: any entry.
-            await _refuse_a_professional_on_others(kind, access, item_id, verb="changes")
+            _refuse_a_professional_on_others(access, row, verb="changes")
         errors = check(current, changes)
         if errors:
             raise Invalid("The change breaks a rule; nothing was changed.", errors)
@@ -123,18 +128,10 @@ async def _change(
         return await _one(kind, access, item_id)
 
 
-async def _refuse_a_professional_on_others(kind: _Kind[Any], access: SpaceAccess, item_id: UUID, *, verb: str) -> None:
+def _refuse_a_professional_on_others(access: SpaceAccess, row: Row, *, verb: str) -> None:
     """A professional changes or removes only the entries they added, not the person's own (as
     measures, vaccinations and documents: :meth:`SpaceAccess.refuse_a_professional_on_others`)."""
-    if access.role != "professional":
-        return
-    row = await fetch_one(
-        f"SELECT recorded_by_professional FROM {kind.table} WHERE space_id = {{}} AND id = {{}}",
-        access.space_id,
-        item_id,
-    )
-    recorded_by = row["recorded_by_professional"] if row is not None else None
-    access.refuse_a_professional_on_others(recorded_by, verb=verb, noun="profile entries")
+    access.refuse_a_professional_on_others(row["recorded_by_professional"], verb=verb, noun="profile entries")
 
 
 def _stored(value: object) -> object:
@@ -144,9 +141,10 @@ def _stored(value: object) -> object:
 async def _remove(kind: _Kind[Any], access: SpaceAccess, item_id: UUID, *, if_match: str | None) -> None:
     async with write_transaction():
         await lock_records(access.space_id)
-        current = await _one(kind, access, item_id)
+        row = await _one_row(kind, access, item_id)
+        current = kind.read(row)
         check_precondition(if_match, current, required=False)
-        await _refuse_a_professional_on_others(kind, access, item_id, verb="removes")
+        _refuse_a_professional_on_others(access, row, verb="removes")
         await fetch(f"DELETE FROM {kind.table} WHERE space_id = {{}} AND id = {{}}", access.space_id, item_id)
         await note_hidden_item_removed(access.space_id, item_id, hidden=bool(current.hidden_from_representatives))
 
