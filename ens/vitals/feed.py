@@ -13,12 +13,17 @@ change and later reveal an older one before it. Every write takes its place with
   load, milliseconds; a write transaction held open holds the feed back until it ends).
 - On SQLite (one writer at a time) ``feed_xid`` is 0 and ``seq`` comes from the space's counter
   row: numbers follow commits.
+
+A measure hidden from the representatives once shown to them is, to them, deleted: the hide has a
+place of its own (``vital_hides``, :func:`place_hide`) that their feed reads as the deletion, and
+while the measure stays hidden its own row and its tombstone are nothing in their feed, so its later
+changes (a correction, an app's replacement, its deletion) tell them nothing.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -28,7 +33,7 @@ import msgspec
 
 from ens.core import clock
 from ens.core.api import Cursors, check_limit
-from ens.core.db import as_uuid, current, fetch, fetch_one, is_postgres, write_transaction
+from ens.core.db import as_uuid, current, fetch, fetch_one, insert_rows, is_postgres, write_transaction
 from ens.core.errors import BadRequest, FieldError, Gone
 from ens.spaces.door import SpaceAccess
 from ens.vitals.reads import raw, readable_types, type_filter
@@ -79,6 +84,37 @@ async def take_feed_numbers(space_id: UUID, count: int) -> FeedNumbers:
     return FeedNumbers(xid=0, seqs=list(range(last - count + 1, last + 1)))
 
 
+# What a hide row holds: the measure's id, its space, its type, its place (``FeedNumbers``), and
+# ``deleted_at`` (null: the measure is there, hidden).
+HIDE_COLUMNS = ("id", "space_id", "type", "feed_xid", "seq", "deleted_at")
+
+
+async def place_hides(rows: Sequence[tuple[UUID, UUID, str, int, int]]) -> None:
+    """Measures visible to the representatives until now, hidden in this transaction at the places
+    given (``(id, space_id, type, feed_xid, seq)``, the places their rows take): each is a deletion
+    in the representatives' feed, there and nowhere else while it stays hidden (module doc)."""
+    await insert_rows("vital_hides", HIDE_COLUMNS, rows=[(*row, None) for row in rows])
+
+
+async def place_hide(
+    space_id: UUID, measurement_id: UUID, vital_type: str, *, was_hidden: bool, hidden: bool, numbers: FeedNumbers
+) -> None:
+    """A measure changed at ``numbers``'s first place: hidden now, its hide takes that place; shown
+    again, its hide goes (its row, at that place, is an upsert to the representatives)."""
+    if hidden and not was_hidden:
+        await place_hides([(measurement_id, space_id, vital_type, numbers.xid, numbers.seqs[0])])
+    elif was_hidden and not hidden:
+        await fetch("DELETE FROM vital_hides WHERE space_id = {} AND id = {}", space_id, measurement_id)
+
+
+async def hidden_measure_deleted(space_id: UUID, measurement_id: UUID, deleted_at: datetime) -> None:
+    """A measure deleted while hidden: its tombstone is nothing to the representatives (its hide,
+    if it was ever shown to them, told them), and its hide is purged with the tombstone."""
+    await fetch(
+        "UPDATE vital_hides SET deleted_at = {} WHERE space_id = {} AND id = {}", deleted_at, space_id, measurement_id
+    )
+
+
 def _horizon(alias: str) -> str:
     """PostgreSQL: only rows of transactions older than every one still running (see module doc)."""
     if is_postgres(current()):
@@ -108,23 +144,29 @@ def _head() -> str:
 # Each table gives at most a page of its first changes after the cursor (an ordered range of its
 # (space_id, feed_xid, seq) index), then the page is the first of both: a space's whole history is
 # never read and sorted to serve one page of it. The head (one row, joined to the page, so that an
-# empty page still has it) is read in the same statement, under the same snapshot.
+# empty page still has it) is read in the same statement, under the same snapshot. A caller who does
+# not see what is hidden from the representatives reads neither hidden measures nor their tombstones,
+# and reads the hides (HIDES).
 _FEED = """
 SELECT h.head_xid AS head_xid, h.head_seq AS head_seq, c.xid AS xid, c.seq AS seq, c.id AS id, c.body AS body,
-       c.hidden AS hidden, c.shown AS shown
+       c.hidden AS hidden
 FROM (HEAD) AS h LEFT JOIN (
 SELECT * FROM (
-    SELECT m.feed_xid AS xid, m.seq AS seq, m.id AS id, m.body AS body, m.hidden_from_representatives AS hidden,
-           m.shown_to_representatives AS shown
+    SELECT m.feed_xid AS xid, m.seq AS seq, m.id AS id, m.body AS body, m.hidden_from_representatives AS hidden
     FROM vital_measurements m WHERE m.space_id = {} AND (m.feed_xid, m.seq) > ({}, {})MEASURE_FILTERS
     ORDER BY m.feed_xid, m.seq LIMIT {}) AS measures
 UNION ALL
 SELECT * FROM (
-    SELECT t.feed_xid AS xid, t.seq AS seq, t.id AS id, NULL AS body, t.hidden_from_representatives AS hidden,
-           t.shown_to_representatives AS shown
+    SELECT t.feed_xid AS xid, t.seq AS seq, t.id AS id, NULL AS body, t.hidden_from_representatives AS hidden
     FROM vital_tombstones t WHERE t.space_id = {} AND (t.feed_xid, t.seq) > ({}, {})TOMBSTONE_FILTERS
     ORDER BY t.feed_xid, t.seq LIMIT {}) AS tombstones
-) AS c ON 1 = 1 ORDER BY c.xid, c.seq LIMIT {}
+HIDES) AS c ON 1 = 1 ORDER BY c.xid, c.seq LIMIT {}
+"""
+_HIDES = """UNION ALL
+SELECT * FROM (
+    SELECT v.feed_xid AS xid, v.seq AS seq, v.id AS id, NULL AS body, TRUE AS hidden
+    FROM vital_hides v WHERE v.space_id = {} AND (v.feed_xid, v.seq) > ({}, {})HIDE_FILTERS
+    ORDER BY v.feed_xid, v.seq LIMIT {}) AS hides
 """
 
 Place = tuple[int, int]
@@ -211,19 +253,24 @@ async def changes(
         if position.issued < now - timedelta(days=retention_days) or position.reach != reach:
             raise _expired()
         after, began, known = position.after, position.began, position.known
-    # One statement, so both tables and the head are read under one snapshot and one horizon.
+    # One statement, so the tables and the head are read under one snapshot and one horizon.
+    hides = not access.sees_confidential
     measure_sql, measure_args = type_filter(types, column="m.type")
     tombstone_sql, tombstone_args = type_filter(types, column="t.type")
+    hide_sql, hide_args = type_filter(types, column="v.type")
+    unhidden = " AND NOT {}.hidden_from_representatives" if hides else ""
     sql = (
         _FEED.replace("HEAD", _head())
-        .replace("MEASURE_FILTERS", measure_sql + _horizon("m"))
-        .replace("TOMBSTONE_FILTERS", tombstone_sql + _horizon("t"))
+        .replace("MEASURE_FILTERS", measure_sql + unhidden.format("m") + _horizon("m"))
+        .replace("TOMBSTONE_FILTERS", tombstone_sql + unhidden.format("t") + _horizon("t"))
+        .replace("HIDES", _HIDES.replace("HIDE_FILTERS", hide_sql + _horizon("v")) if hides else "")
     )
     rows = await fetch(
         sql,
         *(() if is_postgres(current()) else (access.space_id,)),
         *(access.space_id, *after, *measure_args, size + 1),
         *(access.space_id, *after, *tombstone_args, size + 1),
+        *((access.space_id, *after, *hide_args, size + 1) if hides else ()),
         size + 1,
     )
     head = (int(rows[0]["head_xid"]), int(rows[0]["head_seq"]))
@@ -239,27 +286,24 @@ async def changes(
             raise _expired()
     else:
         known = head
-    # A measure hidden from representatives is, to them, a deletion — if it was ever shown to them:
-    # one added hidden and never shown is nothing at all, its deletion neither. In a first sync (every one of
-    # its pages), one hidden before its first read is nothing at all, its deletion neither (its
-    # tombstone says it was hidden); one hidden since may have been sent on an earlier page: a
+    # To a representative, a hide (the only hidden rows their feed reads) is a deletion. In a first
+    # sync (every one of its pages), a measure hidden before its first read is nothing at all (it
+    # was in none of its pages); one hidden since may have been sent on an earlier page: a
     # deletion. Before or since is the hide's place against the head of the first read (``known``
     # within a first sync: past the cursor, a place at or before it is at or before that head), not
     # its time: a hide reads the clock before it waits for the write lock (and, on PostgreSQL,
     # passes the horizon after it commits), so one committed after a page sent its measure may
-    # carry an earlier time than the sync's start.
-    hides = not access.sees_confidential
+    # carry an earlier time than the sync's start. A measure added hidden and never shown has no
+    # hide: nothing at all, its deletion neither.
     first_read = known if began is not None else None  # within a first sync
     page = rows[:size]
     more = len(rows) > size
     listed: list[RawUpsertChange | DeleteChange] = []
     for row in page:
-        if hides and row["hidden"]:
-            never_shown = not row["shown"]
-            hidden_before_first_read = first_read is not None and (int(row["xid"]), int(row["seq"])) <= first_read
-            if never_shown or hidden_before_first_read:
-                continue  # nothing the caller holds: nothing at all, its deletion neither
-        if row["body"] is None or (hides and row["hidden"]):
+        hidden_since = hides and row["hidden"]
+        if hidden_since and first_read is not None and (int(row["xid"]), int(row["seq"])) <= first_read:
+            continue  # hidden before the first read: nothing the caller holds
+        if row["body"] is None:  # a tombstone, or a hide
             listed.append(DeleteChange(id=as_uuid(row["id"])))
         else:
             listed.append(RawUpsertChange(measurement=raw(row["body"])))
@@ -298,4 +342,7 @@ async def purge_tombstones(retention_days: int, now: datetime | None = None) -> 
             cutoff,
         )
         removed = await fetch("DELETE FROM vital_tombstones WHERE deleted_at < {} RETURNING id", cutoff)
+        # The hides of measures deleted hidden go with their tombstones (each tombstone's place is
+        # past its hide's: the purged place above covers both).
+        await fetch("DELETE FROM vital_hides WHERE deleted_at < {}", cutoff)
     return len(removed)

@@ -36,7 +36,7 @@ from ens.core.local_time import local_midnight, zone_of
 from ens.spaces.door import SpaceAccess
 from ens.spaces.rights import ACTION_ENGLISH, KIND_ENGLISH, Action
 from ens.vitals.catalogue import BY_CODE, STEPS_PER_DAY
-from ens.vitals.feed import FEED_BLOCK, FEED_PLACES_SQL, FeedNumbers, numbers_from, take_feed_numbers
+from ens.vitals.feed import FEED_BLOCK, FEED_PLACES_SQL, FeedNumbers, numbers_from, place_hides, take_feed_numbers
 from ens.vitals.representation import measurement_body
 from ens.vitals.rules import Canonical, check_context, check_time, check_values, float_or_none, vital_type_of
 from ens.vitals.schemas import BatchResult, ItemResult, MeasurementCreate, Result
@@ -682,6 +682,7 @@ async def _store(
         created: list[tuple[str, tuple[Any, ...]]] = []
         created_hidden: list[bool] = []
         replaced: list[tuple[Any, ...]] = []
+        newly_hidden: list[tuple[UUID, UUID, str, int, int]] = []
         differing_days: list[FieldError] = []
         for p in prepared:
             known = found.get(p.index)
@@ -707,6 +708,9 @@ async def _store(
                 continue
             # A replaced record stays under its writer key; a new one goes where _resolve placed it.
             key = known.writer if known is not None else placed[p.index]
+            place = (numbers.xid, next(places))
+            if known is not None and hidden and not known.hidden:
+                newly_hidden.append((measurement_id, space_id, p.item.type, *place))
             row = _row(
                 p,
                 space_id,
@@ -715,7 +719,7 @@ async def _store(
                 hidden=hidden,
                 writer=writer if key == writer.key else replace(writer, key=key),
                 now=now,
-                place=(numbers.xid, next(places)),
+                place=place,
                 original_source=_source_json(origin.original_source)
                 if origin is not None and origin.original_source is not None
                 else None,
@@ -739,6 +743,7 @@ async def _store(
         created.sort(key=lambda keyed: keyed[0])
         await copy_rows("vital_measurements", INSERT_COLUMNS, rows=[row for _, row in created])
         await insert_rows("vital_measurements", INSERT_COLUMNS, rows=replaced, suffix=UPSERT_SUFFIX)
+        await place_hides(newly_hidden)
     return BatchResult(items=items)
 
 

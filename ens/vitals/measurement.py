@@ -16,7 +16,7 @@ from ens.core.local_time import zone_of
 from ens.spaces.door import SpaceAccess, visible_to
 from ens.spaces.rights import Action
 from ens.vitals.catalogue import BLOOD_PRESSURE, BY_CODE, STEPS_PER_DAY
-from ens.vitals.feed import take_feed_numbers
+from ens.vitals.feed import hidden_measure_deleted, place_hide, take_feed_numbers
 from ens.vitals.ingest import keeps_deleted_records, sent_by_app
 from ens.vitals.reads import measurements_sql, raw
 from ens.vitals.representation import measurement_body
@@ -184,6 +184,14 @@ async def correct_measurement(
             access.space_id,
             measurement_id,
         )
+        await place_hide(
+            access.space_id,
+            measurement_id,
+            current.type,
+            was_hidden=current.hidden_from_representatives,
+            hidden=hidden,
+            numbers=numbers,
+        )
         return Raw(body.encode())
 
 
@@ -207,6 +215,14 @@ async def _set_hidden(
         not hidden,
         access.space_id,
         measurement_id,
+    )
+    await place_hide(
+        access.space_id,
+        measurement_id,
+        current.type,
+        was_hidden=current.hidden_from_representatives,
+        hidden=hidden,
+        numbers=numbers,
     )
     return Raw(body)
 
@@ -263,6 +279,8 @@ async def delete_measurement(access: SpaceAccess, measurement_id: UUID, *, if_ma
             bool(row["hidden"]),
             bool(row["shown"]),
         )
+        if row["hidden"]:
+            await hidden_measure_deleted(access.space_id, measurement_id, now)
         if row["client_record_id"] is not None and keeps_deleted_records(str(row["writer"])):
             # Sent again by its app at this version or a lower one (a re-sync), it is not brought back.
             await fetch(

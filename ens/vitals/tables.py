@@ -75,6 +75,21 @@ class VitalTombstone(Table, tablename="vital_tombstones"):
     shown_to_representatives = Boolean(default=True)
 
 
+class VitalHide(Table, tablename="vital_hides"):
+    """A measure shown to the space's representatives, then hidden from them: to them, a deletion,
+    at the hide's place in the change feed (``ens.vitals.feed``). While the measure stays hidden its
+    own row and its tombstone are nothing in their feed, so its later changes tell them nothing.
+    Removed when the measure is shown again; ``deleted_at`` set when it is deleted hidden, then
+    purged with its tombstone."""
+
+    id = UUID(primary_key=True)
+    space_id = UUID()
+    type = Varchar(length=32)
+    seq = BigInt()
+    feed_xid = BigInt(default=0)
+    deleted_at = Timestamptz(null=True, default=None)
+
+
 class VitalDeletedRecord(Table, tablename="vital_deleted_records"):
     """A measure an app sent under a ``clientRecordId`` and someone deleted: the same record sent
     again at the same or a lower version is ``unchanged`` (nothing stored), so an app's routine

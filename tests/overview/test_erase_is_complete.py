@@ -82,6 +82,7 @@ async def test_an_erased_space_leaves_no_row_in_any_table_with_a_space_id(client
         | {
             "vital_measurements",
             "vital_tombstones",
+            "vital_hides",
             "vaccinations",
             "emergency_contacts",
             "grants",

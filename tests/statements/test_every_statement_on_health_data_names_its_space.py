@@ -27,6 +27,8 @@ ACROSS_SPACES: dict[str, str] = {
     # ens purge, daily: tombstones past the retention, wherever they are (on partitions, the same
     # statement runs on each; on Citus, on each shard in parallel).
     "DELETE FROM vital_tombstones WHERE deleted_at <": "the daily purge of old deletion tombstones",
+    # ... and the hides of the measures deleted hidden, with their tombstones (ens.vitals.feed).
+    "DELETE FROM vital_hides WHERE deleted_at <": "the daily purge of the hides of measures deleted hidden",
     # ens purge, daily: document objects a dead process left a day ago, wherever they are (the
     # ledger is small: an entry lives from an upload's start to its commit).
     "FROM document_pending_objects WHERE since <": "the daily settling of objects a dead process left",
