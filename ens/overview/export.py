@@ -15,6 +15,7 @@ export holds a document a professional still holds back from the holder.
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -30,8 +31,11 @@ from ens.documents.visibility import export_viewer
 from ens.records.fhir import records_as_fhir
 from ens.spaces.door import SpaceRef, space_ref
 from ens.spaces.fhir import patient_of
+from ens.spaces.history import OperatorAction
 from ens.vaccination.service import immunizations
 from ens.vitals.fhir import observations
+
+security_log = logging.getLogger("ens.security")
 
 
 @dataclass(frozen=True)
@@ -153,3 +157,40 @@ async def export_to_file(
         partial.unlink(missing_ok=True)
         raise
     return written
+
+
+async def operator_export(
+    space: SpaceRef,
+    path: Path,
+    *,
+    operator: str,
+    reason: str,
+    public_url: str = "",
+    progress: Callable[[int], Awaitable[None] | None] | None = None,
+) -> int:
+    """``ens export``: the whole space to ``path`` (:func:`export_to_file`), for a request the
+    service handles. It reads all the person's health data: a row in the space's history says so
+    (``operator``, the name it shows) before anything is read, and a second one, with the same
+    request id, if the export then fails (no file was handed over: it read as done); the security
+    log keeps ``reason`` (a request's reference: never in the history, where it could say something
+    of the person). An export refused before it reads (its file busy) writes no row."""
+    noted = OperatorAction("ens export", operator)
+    fields = {"space_id": str(space.id), "operator": operator, "reason": reason, "request_id": noted.request_id}
+    began = False
+
+    async def record() -> None:
+        nonlocal began
+        await noted.record(space.id, outcome=200, resource_type="export")
+        began = True
+        security_log.warning("space exported by an operator", extra={"event": "operator_export", **fields})
+
+    try:
+        return await export_to_file(space, path, public_url=public_url, progress=progress, before_first_byte=record)
+    except Exception as exc:
+        if began:
+            await noted.record(space.id, outcome=500, resource_type="export")
+            security_log.error(
+                "operator export failed",
+                extra={"event": "operator_export_failed", "error": type(exc).__name__, **fields},
+            )
+        raise

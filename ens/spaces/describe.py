@@ -152,8 +152,12 @@ def _operator_words(row: Any) -> str:
         return f"a rétabli le droit de parent de {name}, sur décision de justice"
     if action == "ens claim-codes issue":
         return "a émis un code de reprise de l'espace à 18 ans, après vérification d'identité"
+    if action == "ens export" and int(_get(row, "outcome") or 200) >= 500:
+        return (
+            "n'a pas terminé l'export de tout l'espace (FHIR) : une erreur l'a interrompu, aucun fichier n'a été remis"
+        )
     if action == "ens export":
-        return "a exporté tout l'espace (FHIR), pour une demande traitée par le service"
+        return "a lancé l'export de tout l'espace (FHIR), pour une demande traitée par le service"
     return "a modifié les représentants légaux"
 
 
@@ -193,7 +197,8 @@ def describe(row: Any) -> str:
     method, _, route = str(row["action"]).partition(" ")
     refused = int(row["outcome"]) >= 400
     if row["acting_as"] == "operator":
-        # A refused command writes no row: an operator's row is always a change made.
+        # A refused command writes no row: an operator's row is a change made, an export begun,
+        # or (outcome 500) that export failed.
         return f"{actor_words(row)} {_operator_words(row)}."
     special = next((words for (m, end), words in _SPECIAL.items() if m == method and route.endswith(end)), None)
     subject = _get(row, "subject_name")

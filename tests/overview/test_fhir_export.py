@@ -156,7 +156,7 @@ async def test_ens_export_writes_the_same_bundle_to_a_file(client, person, setti
         "operator",
         200,
     )
-    assert row["description"].startswith("Agnès Roux (opérateur du service) a exporté tout l'espace")
+    assert row["description"].startswith("Agnès Roux (opérateur du service) a lancé l'export de tout l'espace")
     assert "2026-118" not in history.text
     assert stat.S_IMODE(target.stat().st_mode) == 0o600  # health data: its owner's only
     assert not (tmp_path / "space.fhir.json.partial").exists()
@@ -272,3 +272,41 @@ async def test_an_exported_version_no_longer_in_force_says_so_on_every_page_of_i
     assert replaced["sourceAttachment"]["title"] == "Directives anticipées, version 1 (ne fait plus foi)"
     assert current["status"] == "active" and current["sourceAttachment"]["title"] == "Directives anticipées, version 2"
     assert not any("plus foi" in page for page in pages(current))
+
+
+async def test_an_operators_export_that_fails_says_so_in_the_history(client, person, monkeypatch, tmp_path, caplog):
+    """``ens export``'s row, written before it reads, said the space was exported when the export
+    then failed (a review): a second row, of the same request, says it failed and that no file was
+    handed over; the security log says so too. An export refused before it reads writes none."""
+    from ens.overview import export
+
+    space = await export.space_for_export(person.space_id)
+    assert space is not None
+
+    def failing(scope: Any, *, progress: Any) -> Any:
+        async def pieces() -> Any:
+            yield b'{"resourceType": "Bundle", "entry": ['
+            raise OSError("the disk is full")
+
+        return pieces()
+
+    monkeypatch.setattr(export, "export_bundle", failing)
+    with caplog.at_level("WARNING", logger="ens.security"), pytest.raises(OSError, match="the disk is full"):
+        await export.operator_export(space, tmp_path / "space.json", operator="Agnès Roux", reason="RGPD 2026-7")
+    assert list(tmp_path.iterdir()) == []
+    history = await client.get("/v1/spaces/me/access-history?actor=operators", headers=person.headers)
+    rows = history.json()["items"]
+    assert [(r["action"], r["outcome"]) for r in rows] == [("ens export", 500), ("ens export", 200)]
+    assert rows[0]["requestId"] == rows[1]["requestId"]
+    assert rows[0]["description"] == (
+        "Agnès Roux (opérateur du service) n'a pas terminé l'export de tout l'espace (FHIR) : une erreur "
+        "l'a interrompu, aucun fichier n'a été remis."
+    )
+    failed = [r for r in caplog.records if getattr(r, "event", None) == "operator_export_failed"]
+    assert len(failed) == 1 and failed[0].error == "OSError" and failed[0].reason == "RGPD 2026-7"
+    # Refused before it read (another export's file): no row at all.
+    (tmp_path / "space.json.partial").write_bytes(b"")
+    with pytest.raises(FileExistsError):
+        await export.operator_export(space, tmp_path / "space.json", operator="Agnès Roux", reason="RGPD 2026-7")
+    again = await client.get("/v1/spaces/me/access-history?actor=operators", headers=person.headers)
+    assert len(again.json()["items"]) == 2
