@@ -14,14 +14,11 @@ says, so each reference resolves inside the Bundle (a test follows every one). T
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID, uuid4
 
 import msgspec
-from litestar.openapi.spec import OpenAPIMediaType, Operation, RequestBody, Schema
-from litestar.openapi.spec.enums import OpenAPIType
 
 from ens.core.api import ReadStruct
 
@@ -327,28 +324,3 @@ class CapabilityStatementDocument(ReadStruct):
     format: list[str]
     implementation_guide: list[str]
     rest: list[dict[str, Any]]
-
-
-@dataclass
-class FhirBundleBody(Operation):
-    """The body of the routes that take a FHIR Bundle and read it themselves (``POST /fhir``, a
-    space's import) as OpenAPI says it: litestar cannot derive it from a handler without ``data``.
-    Each entry's resource is checked by the route against FHIR R4 and ENS's rules."""
-
-    def __post_init__(self) -> None:
-        bundle = Schema(
-            type=OpenAPIType.OBJECT,
-            required=["resourceType", "type", "entry"],
-            properties={
-                "resourceType": Schema(type=OpenAPIType.STRING, const="Bundle"),
-                "type": Schema(type=OpenAPIType.STRING),
-                "entry": Schema(type=OpenAPIType.ARRAY, items=Schema(type=OpenAPIType.OBJECT)),
-            },
-        )
-        self.request_body = RequestBody(
-            required=True,
-            # One media type: generated clients make a model per type of an inline schema.
-            description="A FHIR R4 Bundle (application/fhir+json; application/json is taken too); any other "
-            "type is 415.",
-            content={FHIR_JSON: OpenAPIMediaType(schema=bundle)},
-        )

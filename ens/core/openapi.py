@@ -26,6 +26,7 @@ from litestar.openapi.spec import (
     Operation,
     Parameter,
     Reference,
+    RequestBody,
     Schema,
 )
 from litestar.openapi.spec import OpenAPIMediaType as MediaType
@@ -36,6 +37,7 @@ from litestar.types.internal_types import PathParameterDefinition
 from litestar.typing import FieldDefinition
 
 from ens.core.api import PUBLIC_OPT, Struct
+from ens.core.fhir import FHIR_JSON
 from ens.core.problems import PROBLEM_JSON, Problem
 
 _PROBLEM_ERROR_SCHEMA = Schema(
@@ -541,3 +543,28 @@ def drop_unreferenced_components(app: Litestar) -> None:
                 reached.add(name)
                 frontier.append(name)
     schema.components.schemas = {name: component for name, component in components.items() if name in reached}
+
+
+@dataclass
+class FhirBundleBody(Operation):
+    """The body of the routes that take a FHIR Bundle and read it themselves (``POST /fhir``, a
+    space's import) as OpenAPI says it: litestar cannot derive it from a handler without ``data``.
+    Each entry's resource is checked by the route against FHIR R4 and ENS's rules."""
+
+    def __post_init__(self) -> None:
+        bundle = Schema(
+            type=OpenAPIType.OBJECT,
+            required=["resourceType", "type", "entry"],
+            properties={
+                "resourceType": Schema(type=OpenAPIType.STRING, const="Bundle"),
+                "type": Schema(type=OpenAPIType.STRING),
+                "entry": Schema(type=OpenAPIType.ARRAY, items=Schema(type=OpenAPIType.OBJECT)),
+            },
+        )
+        self.request_body = RequestBody(
+            required=True,
+            # One media type: generated clients make a model per type of an inline schema.
+            description="A FHIR R4 Bundle (application/fhir+json; application/json is taken too); any other "
+            "type is 415.",
+            content={FHIR_JSON: MediaType(schema=bundle)},
+        )

@@ -17,8 +17,9 @@ from litestar.response import Stream
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from ens.core.api import IfMatch
-from ens.core.fhir import FHIR_JSON, FhirBundleBody, FhirBundleDocument
+from ens.core.fhir import FHIR_JSON, FhirBundleDocument
 from ens.core.mail import Mailer
+from ens.core.openapi import FhirBundleBody
 from ens.core.settings import Settings
 from ens.core.strict_json import StrictJSONRequest
 from ens.documents.storage import BlobStore

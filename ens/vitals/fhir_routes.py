@@ -17,7 +17,8 @@ from litestar.params import HeaderParameter, QueryParameter
 from msgspec import Meta
 
 from ens.core.api import PUBLIC, Cursors
-from ens.core.fhir import FHIR_JSON, CapabilityStatementDocument, FhirBundleBody, FhirBundleDocument
+from ens.core.fhir import FHIR_JSON, CapabilityStatementDocument, FhirBundleDocument
+from ens.core.openapi import FhirBundleBody
 from ens.core.settings import Settings
 from ens.core.strict_json import StrictJSONRequest
 from ens.spaces.door import Access, Need
