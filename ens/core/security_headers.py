@@ -6,7 +6,7 @@
   answers 304.
 - ``Strict-Transport-Security`` when the service is served over HTTPS (``ENS_PUBLIC_URL``).
 - ``X-Content-Type-Options: nosniff``, ``Referrer-Policy: no-referrer``, and for answers that are
-  not HTML pages (the login pages set their own policy; the development provider's pages none),
+  not HTML pages (the login pages and the development provider's set their own policy),
   ``Content-Security-Policy: default-src 'none'; frame-ancestors 'none'``: a JSON answer opened in
   a browser runs nothing and is never framed.
 - No ``Server`` banner (uvicorn's is off; litestar adds none).

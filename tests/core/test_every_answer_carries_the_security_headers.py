@@ -37,6 +37,11 @@ async def test_public_answers_keep_their_own_caching_and_html_pages_their_own_po
     page = await client.get("/login/otp")  # no login under way: the page says so, with its own policy
     assert "default-src 'none'" in page.headers["content-security-policy"]
     assert "frame-ancestors 'none'" in page.headers["content-security-policy"] or page.headers["x-frame-options"]
+    # The development provider's pages too (they had none: a review).
+    provider = await client.get("/dev-idp/authorize")
+    assert provider.status_code == 400 and provider.headers["content-type"].startswith("text/html")
+    assert provider.headers["content-security-policy"].startswith("default-src 'none'")
+    assert provider.headers["x-frame-options"] == "DENY" and provider.headers["cache-control"] == "no-store"
 
 
 async def test_hsts_when_served_over_https(settings: Settings, migrated: None) -> None:

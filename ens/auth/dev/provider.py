@@ -35,7 +35,7 @@ from litestar.response import Redirect
 
 from ens.auth.dev.identities import DEV_IDENTITIES, dev_sub
 from ens.auth.dev.professionals import DEV_PROFESSIONALS, dev_professional_claims
-from ens.auth.login.pages import page
+from ens.auth.login.pages import PAGE_HEADERS, page
 from ens.auth.upstream import PRO_CALLBACK_PATH
 from ens.core import keyring
 from ens.core.api import PUBLIC
@@ -164,7 +164,7 @@ def _json_error(error: str, description: str, *, status: int = 400) -> Response[
 
 
 def _html(body: str, status: int = 200) -> Response[str]:
-    return Response(body, status_code=status, media_type=MediaType.HTML)
+    return Response(body, status_code=status, media_type=MediaType.HTML, headers=PAGE_HEADERS)
 
 
 def _basic_credentials(request: Request[Any, Any, Any]) -> tuple[str | None, str | None]:

@@ -13,6 +13,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 
+# Login pages (and the development provider's): never cached, never framed (the consent button
+# must not be clickjacked); the Referrer-Policy every answer gets is ens.core.security_headers'. No
+# form-action: browsers apply it to the redirect a form's answer gives, and the code and consent
+# forms end in one to the app.
+PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+    "frame-ancestors 'none'; base-uri 'none'",
+    "X-Frame-Options": "DENY",
+}
+
 _STYLE = """
 *{box-sizing:border-box}
 body{margin:0;font:18px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#161616;background:#f6f6f6}

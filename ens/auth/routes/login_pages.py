@@ -30,15 +30,6 @@ from ens.spaces.door.guards import request_id_of
 LOGIN_COOKIE = "ens_login"
 LOGIN_COOKIE_MAX_AGE = 30 * 60
 
-# Login pages: never cached, never framed (the consent button must not be clickjacked); the
-# Referrer-Policy every answer gets is ens.core.security_headers'. No form-action: browsers apply it
-# to the redirect a form's answer gives, and the code and consent forms end in one to the app.
-PAGE_HEADERS = {
-    "Cache-Control": "no-store",
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
-    "frame-ancestors 'none'; base-uri 'none'",
-    "X-Frame-Options": "DENY",
-}
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 LoginCookie = Annotated[str | None, CookieParameter(name=LOGIN_COOKIE, required=False)]
@@ -47,7 +38,7 @@ Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 
 
 def html(body: str, status: int = 200) -> Response[str]:
-    return Response(body, status_code=status, media_type=MediaType.HTML, headers=PAGE_HEADERS)
+    return Response(body, status_code=status, media_type=MediaType.HTML, headers=pages.PAGE_HEADERS)
 
 
 def render(screen: Screen) -> Response[str]:
