@@ -34,6 +34,7 @@ from ens.records.schemas import (
     EmergencyContactPage,
     EmergencyContactRead,
     EmergencyContactUpdate,
+    TrustedPersonRead,
 )
 from ens.spaces.door import SpaceAccess, visible_to
 from ens.spaces.history import note_hidden_item_removed
@@ -359,6 +360,24 @@ async def list_trusted_person(space_id: UUID, *, now: datetime) -> None:
         len(ordered) + 1,
         now,
         now,
+    )
+
+
+async def keep_former_trusted_person(space_id: UUID, former: TrustedPersonRead, *, now: datetime) -> None:
+    """The entry that listed the trusted person becomes an ordinary contact holding ``former``'s
+    details, at its place and with its visibility (in the caller's transaction, before another
+    trusted person is listed)."""
+    await fetch(
+        """UPDATE emergency_contacts SET trusted_person = FALSE, given_name = {}, family_name = {}, relationship = {},
+               phones = {}, email = {}, updated_at = {}
+           WHERE space_id = {} AND trusted_person = TRUE""",
+        former.given_name,
+        former.family_name,
+        former.relationship,
+        msgspec.json.encode([former.phone] if former.phone else []).decode(),
+        former.email,
+        now,
+        space_id,
     )
 
 

@@ -23,7 +23,12 @@ from ens.core.local_time import EARLIEST_YEAR
 from ens.core.names import same_names
 from ens.records.authorship import ADULT_AGE, adult_holder, age_on, today_in
 from ens.records.concurrency import check_precondition, lock_records
-from ens.records.emergency_contacts import list_trusted_person, trusted_person_listed, unlist_trusted_person
+from ens.records.emergency_contacts import (
+    keep_former_trusted_person,
+    list_trusted_person,
+    trusted_person_listed,
+    unlist_trusted_person,
+)
 from ens.records.phones import e164
 from ens.records.schemas import (
     Address,
@@ -221,6 +226,11 @@ async def designate_trusted_person(
         if current is not None:
             same = same_names(body.given_name, body.family_name, other=(current.given_name, current.family_name))
             await _end(access, current.id, reason="updated" if same else "replaced", now=now)
+            if not same and current.also_emergency_contact:
+                # Another person becomes the trusted one: the former stays an emergency contact, at
+                # their place, with their details (replacing them took them off the list without a
+                # word: an outside audit); the holder removes the entry if they wish.
+                await keep_former_trusted_person(access.space_id, current, now=now)
         person_id = uuid.uuid4()
         await fetch(
             """INSERT INTO trusted_persons (id, given_name, family_name, relationship, phone, email, address,

@@ -175,3 +175,41 @@ async def test_an_extension_is_refused_rather_than_dropped(client, person):
     )
     assert refused.status_code == 422 and pointers(refused) == ["/phones/0"]
     assert (await client.get(CONTACTS, headers=person.headers)).json()["items"] == []
+
+
+async def test_a_trusted_person_replaced_by_another_stays_an_emergency_contact(client, person):
+    """Replacing the trusted person (Élise, listed among the contacts) by another took Élise off the
+    emergency contacts without a word (an outside audit): she stays at her place, an ordinary
+    contact with her details; the new trusted person is listed only if asked. Updating the same
+    person's details, or removing the trusted person, is another matter (their entry goes)."""
+    headers = person.headers
+    await client.post(CONTACTS, json=contact("Paul"), headers=headers)
+    await client.put(TRUSTED_PERSON, json=trusted(alsoEmergencyContact=True), headers=headers)
+    moved = (await client.get(CONTACTS, headers=headers)).json()["items"][1]
+    assert (await client.patch(f"{CONTACTS}/{moved['id']}", json={"priority": 1}, headers=headers)).status_code == 200
+    tag = (await client.get(TRUSTED_PERSON, headers=headers)).headers["etag"]
+    replaced = await client.put(TRUSTED_PERSON, json=trusted("Luc", "Bernard"), headers={**headers, "If-Match": tag})
+    assert replaced.status_code == 200, replaced.text
+    assert replaced.json()["alsoEmergencyContact"] is False
+    items = (await client.get(CONTACTS, headers=headers)).json()["items"]
+    assert [(c["priority"], c["givenName"], c["trustedPerson"]) for c in items] == [
+        (1, "Élise", False),
+        (2, "Paul", False),
+    ]
+    assert items[0]["phones"] == ["+33612345678"] and items[0]["relationship"] == "sœur"
+    assert items[0]["id"] == moved["id"]
+    # An ordinary contact now: the holder changes or removes it as any other.
+    assert (await client.delete(f"{CONTACTS}/{items[0]['id']}", headers=headers)).status_code == 204
+    # Luc listed too, then replaced by Zoé, also listed: Luc stays, Zoé comes last.
+    tag = (await client.get(TRUSTED_PERSON, headers=headers)).headers["etag"]
+    listed = await client.put(
+        TRUSTED_PERSON, json=trusted("Luc", "Bernard", alsoEmergencyContact=True), headers={**headers, "If-Match": tag}
+    )
+    assert listed.status_code == 200, listed.text
+    tag = listed.headers["etag"]
+    zoe = await client.put(
+        TRUSTED_PERSON, json=trusted("Zoé", "Petit", alsoEmergencyContact=True), headers={**headers, "If-Match": tag}
+    )
+    assert zoe.status_code == 200, zoe.text
+    items = (await client.get(CONTACTS, headers=headers)).json()["items"]
+    assert [(c["givenName"], c["trustedPerson"]) for c in items] == [("Paul", False), ("Luc", False), ("Zoé", True)]
