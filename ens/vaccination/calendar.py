@@ -234,6 +234,15 @@ class AgeInWords(msgspec.Struct, frozen=True):
     source_ids: tuple[str, ...]
 
 
+class OneDose(msgspec.Struct, frozen=True):
+    """``one_dose_among``: doses of the calendar that are one dose for a person (the older adults'
+    RSV dose, at 75 or from 65 with a chronic disease): the one the booklet fills stands for the others."""
+
+    doses: tuple[str, ...]
+    basis: str
+    source_ids: tuple[str, ...]
+
+
 class ConditionWords(msgspec.Struct, frozen=True):
     """``conditions_fr``: a dose's population condition (the calendar's English) in French."""
 
@@ -255,6 +264,10 @@ class Rules(msgspec.Struct, frozen=True):
     no_longer_counted: NoLongerCounted
     conditions_fr: ConditionWords
     ages_in_words: dict[str, AgeInWords] = {}
+    # The ages at which a pregnancy's doses are asked about when the space does not say whether one
+    # is under way (ens.vaccination.engine.seasons.pregnancy_item).
+    pregnancy_ages: AgeInWords | None = None
+    one_dose_among: tuple[OneDose, ...] = ()
     earlier_obligations: dict[str, EarlierObligation] = {}
 
 
@@ -347,6 +360,7 @@ def check(data: ScheduleData) -> None:
         *data.rules.not_listed,
         *data.rules.requires_series_brand,
         *data.rules.ages_in_words,
+        *(dose for group in data.rules.one_dose_among for dose in group.doses),
         *(dose for obligation in data.rules.earlier_obligations.values() for dose in obligation.doses),
         *_dated_and_undated(data.rules.recommended_since),
     ]
@@ -370,6 +384,8 @@ def check(data: ScheduleData) -> None:
         data.rules.adult_booster_tolerance.source_ids,
         data.rules.no_longer_counted.source_ids,
         *(age.source_ids for age in data.rules.ages_in_words.values()),
+        *((data.rules.pregnancy_ages.source_ids,) if data.rules.pregnancy_ages is not None else ()),
+        *(group.source_ids for group in data.rules.one_dose_among),
         *(obligation.source_ids for obligation in data.rules.earlier_obligations.values()),
         *(series.source_ids for series in data.rules.recommended_since.series.values()),
         *(undated.source_ids for undated in data.rules.recommended_since.not_dated.values()),

@@ -214,17 +214,45 @@ async def search_vaccines(cursors: Cursors, *, q: str | None, limit: int | None,
     return VaccinePage(items=items, next_cursor=next_cursor)
 
 
+# A typed name shorter than this names no brand by its first words ("M" of "M-M-RVAXPRO").
+MIN_BRAND_KEY = 4
+
+
+def brand_words(text: str) -> list[str]:
+    """A brand's words as a booklet may write them: folded (accents and case aside), split at
+    spaces and punctuation, its presentation in brackets left out: ``M-M-RVAXPRO (vial)`` is
+    ``m m rvaxpro``, ``ENGERIX B 10`` and ``Engerix B10`` both ``engerix b10`` once joined."""
+    decomposed = unicodedata.normalize("NFKD", re.sub(r"\([^)]*\)", " ", text))
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+    return re.findall(r"[^\W_]+", plain)
+
+
 async def diseases_of_brand(name: str) -> list[str] | None:
-    """The diseases of the catalogue's vaccine that ``name`` names (its brand, accents, case and
-    punctuation aside), when every presentation of that brand agrees on them; else ``None``."""
-    brand = fold(name)
-    if not brand:
+    """The diseases of the catalogue's vaccines that ``name`` names, when they all agree; else
+    ``None``. A booklet writes a brand without its presentation, strength or version ("Rotarix"
+    for "ROTARIX (tube)", "Engerix B10", "Prevenar", "Comirnaty"): ``name`` names a brand when,
+    spaces and punctuation aside, it is the brand's first words ("Tetravac" of
+    "TETRAVAC-ACELLULAIRE"), and every vaccine whose name begins so must agree on the diseases
+    ("Infanrix" begins INFANRIX HEXA, INFANRIXQUINTA and INFANRIXTETRA, which do not: none). A
+    name that is a brand's whole name is that brand. "Boostrix" is the start of no brand's words
+    (BOOSTRIXTETRA is one): none, rather than a polio dose it may not be."""
+    key = "".join(brand_words(name))
+    if len(key) < MIN_BRAND_KEY:
         return None
-    # search_text begins with the folded brand (_search_text), letters, digits and spaces only:
-    # nothing to escape. The catalogue is small.
-    rows = await fetch("SELECT brand, diseases FROM vaccines WHERE search_text LIKE {}", brand + "%")
-    found = {str(row["diseases"]) for row in rows if fold(row["brand"]) == brand}
+    # The catalogue is small (one row per marketed presentation, about a hundred): read whole.
+    rows = await fetch("SELECT brand, diseases FROM vaccines")
+    brands = [(brand_words(str(row["brand"])), str(row["diseases"])) for row in rows]
+    found = {diseases for words, diseases in brands if "".join(words) == key}
+    if not found:
+        named = {diseases for words, diseases in brands if key in _leading(words)}
+        if named:
+            found = named | {diseases for words, diseases in brands if "".join(words).startswith(key)}
     return found.pop().split() if len(found) == 1 else None
+
+
+def _leading(words: list[str]) -> set[str]:
+    """The brand's first word, first two words... joined: what a booklet may write of it."""
+    return {"".join(words[:count]) for count in range(1, len(words) + 1)}
 
 
 async def get_vaccine(vaccine: UUID) -> VaccineRead | None:

@@ -19,6 +19,7 @@ from ens.spaces.door import SpaceAccess
 from ens.vaccination.booklet import booklet_entries, space_today
 from ens.vaccination.calendar import schedule_data
 from ens.vaccination.engine import BookletEntry, Person, Schedule, evaluate
+from ens.vaccination.engine.dates import age_in_months
 from ens.vaccination.engine.model import Sex
 from ens.vaccination.schemas import (
     DueCounts,
@@ -30,6 +31,8 @@ from ens.vaccination.schemas import (
 )
 
 SexWord = Literal["female", "male"]
+# pregnant=true is refused for a holder younger than this (a pregnancy's doses dated before birth).
+YOUNGEST_PREGNANCY_MONTHS = 120
 _SEX: dict[str, Sex] = {"female": "F", "male": "M"}
 _WORD: dict[Sex, SexWord] = {"F": "female", "M": "male"}
 
@@ -48,6 +51,11 @@ def _person(
         )
     if pregnant is True and known == "M":
         raise BadRequest("pregnant=true for a male holder.", [FieldError("/pregnant", "the holder is male")])
+    born = access.space.birthdate
+    if pregnant is True and born is not None and age_in_months(born, space_today(access)) < YOUNGEST_PREGNANCY_MONTHS:
+        raise BadRequest(
+            "pregnant=true for a child under 10 years.", [FieldError("/pregnant", "the holder is under 10 years old")]
+        )
     return Person(birthdate=access.space.birthdate, sex=known, pregnant=pregnant, gestational_weeks=gestational_weeks)
 
 

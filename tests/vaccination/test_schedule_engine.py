@@ -386,7 +386,6 @@ CASES = [
                 "done": INFANT_DTP,
                 "due": ["dtcap-6y"],
                 "upcoming": ["dtcap-11-13y", "adult-25y"],
-                "unknown": ["pregnancy"],
             },
         },
     ),

@@ -19,7 +19,7 @@ from ens.spaces.door import SpaceAccess
 from ens.vaccination.calendar import disease_labels
 from ens.vaccination.catalogue import diseases_of_brand, fold, get_vaccine
 from ens.vaccination.engine.dates import PartialDate
-from ens.vaccination.generic_names import diseases_of_generic_name
+from ens.vaccination.generic_names import diseases_of_generic_name, name_key
 from ens.vaccination.schemas import VaccinationRead, VaccinationUpdate
 
 
@@ -86,10 +86,7 @@ async def _check(access: SpaceAccess, draft: Draft) -> Checked:
             # API.md: the server adds the diseases. It knows them when the name is a brand of the
             # catalogue (a paper booklet's "Revaxis") or a generic name (its "ROR", "DT Polio");
             # of another vaccine, only the person does: kept with none, it counts for no dose.
-            named = await diseases_of_brand(name) if fold(name) else None
-            if named is None:
-                named = diseases_of_generic_name(name)
-            diseases = named or []
+            diseases = await diseases_of_name(name)
         else:
             known = disease_labels()
             for index, code in enumerate(draft.diseases):
@@ -102,6 +99,18 @@ async def _check(access: SpaceAccess, draft: Draft) -> Checked:
     if errors or when is None:
         raise Invalid("The entry breaks a rule; nothing was stored.", errors)
     return Checked(draft.vaccine_id, name, key, diseases, when, draft)
+
+
+async def diseases_of_name(name: str) -> list[str]:
+    """The diseases of a vaccine typed by name: of the catalogue's brand it names, else of the
+    booklet's generic name it is ("ROR", "DT Polio"); none for another name (it fills no dose)."""
+    named = await diseases_of_brand(name) if fold(name) else None
+    if named is None and name_key(name):
+        # The words a booklet writes around a brand aside ("Vaccin Rotarix 2e dose", "Rappel Repevax").
+        named = await diseases_of_brand(name_key(name))
+    if named is None:
+        named = diseases_of_generic_name(name)
+    return named or []
 
 
 def _checked_date(access: SpaceAccess, text: str, errors: list[FieldError]) -> PartialDate | None:

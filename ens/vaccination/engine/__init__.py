@@ -16,6 +16,7 @@ from ens.vaccination.engine.model import BookletEntry, DiseaseSchedule, DoseItem
 from ens.vaccination.engine.obligations import with_earlier_obligations
 from ens.vaccination.engine.seasons import is_pregnancy, is_seasonal, pregnancy_item, seasonal_item
 from ens.vaccination.engine.status import chain_items
+from ens.vaccination.engine.steps import ENTRY_DONE
 
 __all__ = ["BookletEntry", "DiseaseSchedule", "DoseItem", "Person", "Schedule", "evaluate"]
 
@@ -51,6 +52,7 @@ def _disease(
     chains = build_chains(data, serial, birthdate=birthdate)
     chains = add_plans(chains, disease.catch_up_schedules, birthdate=birthdate)
     assign(chains, entries, person=person, birthdate=birthdate)
+    _one_dose_among(data, chains)
     shown = _shown(chains, today=today)
     items: list[DoseItem] = []
     for chain in chains:
@@ -66,6 +68,20 @@ def _disease(
             items.append(item)
     items = with_earlier_obligations(data, items, birthdate=birthdate, today=today)
     return DiseaseSchedule(disease.code, disease.label_fr, tuple(items))
+
+
+def _one_dose_among(data: ScheduleData, chains: list[Chain]) -> None:
+    """The rules' ``one_dose_among``: a dose of the group the booklet fills stands for the others."""
+    for group in data.rules.one_dose_among:
+        steps = [step for chain in chains for step in chain.steps if step.dose_id in group.doses]
+        given = next((step for step in steps if step.entry is not None and step.outcome == ENTRY_DONE), None)
+        if given is None:
+            continue
+        for step in steps:
+            if step is not given and step.entry is None and step.replaced_by is None:
+                step.replaced_by = given
+                given.replaces.append(step)
+        given.source_ids = (*given.source_ids, *(s for s in group.source_ids if s not in given.source_ids))
 
 
 def _shown(chains: list[Chain], *, today: date) -> list[Chain]:

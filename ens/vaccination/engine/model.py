@@ -10,6 +10,9 @@ from uuid import UUID
 from ens.vaccination.engine.dates import PartialDate
 
 Status = Literal["done", "due", "overdue", "upcoming", "not_counted", "unknown"]
+
+# The calendar's word for a dose it allows without recommending it to everyone.
+MAY_BE_OFFERED = "may_be_offered"
 Obligation = Literal["mandatory", "recommended"]
 Sex = Literal["F", "M"]
 
@@ -73,4 +76,11 @@ class Schedule:
     source_ids: tuple[str, ...] = field(default=())
 
     def count(self, status: Status) -> int:
-        return sum(1 for disease in self.diseases for dose in disease.doses if dose.status == status)
+        """How many doses have ``status``; a dose the calendar says only "may be offered" (MenB at
+        15-24 years) is not counted among those to do: nobody is behind for not having had it."""
+        return sum(
+            1
+            for disease in self.diseases
+            for dose in disease.doses
+            if dose.status == status and dose.recommendation != MAY_BE_OFFERED
+        )

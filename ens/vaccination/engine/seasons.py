@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from ens.vaccination.calendar import Dose, Interval, ScheduleData
 from ens.vaccination.engine.dates import (
     add_interval,
+    age_in_months,
     at_months,
     day_words,
     interval_words,
@@ -142,6 +143,11 @@ def pregnancy_item(
     population = dose.population
     if person.sex == "M" or person.pregnant is False:
         return None
+    ages = data.rules.pregnancy_ages
+    if person.pregnant is None and ages is not None:
+        months = age_in_months(birthdate, today)
+        if not ages.age_min_months <= months <= ages.age_max_months:
+            return None  # not asked about outside the ages a pregnancy is asked about
     if person.sex is None:
         return _item(
             dose,

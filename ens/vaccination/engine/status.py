@@ -23,7 +23,7 @@ from typing import Literal
 from ens.vaccination.calendar import Dose, Interval, RecommendedSince, ScheduleData
 from ens.vaccination.engine.chains import Chain, NotCounted, brand_matches, infant_end
 from ens.vaccination.engine.dates import PartialDate, add_interval, day_words, interval_words, parse_day_or_period
-from ens.vaccination.engine.model import DoseItem, Person, Status
+from ens.vaccination.engine.model import MAY_BE_OFFERED, DoseItem, Person, Status
 from ens.vaccination.engine.steps import ENTRY_DONE, Step, plan_range
 
 SEX_WORDS = {"F": "aux femmes", "M": "aux hommes"}
@@ -32,6 +32,10 @@ CHILDHOOD_DOSE = (
     "un médecin propose le rattrapage qui convient à l'âge adulte (règle ENS)."
 )
 NOT_RECORDED = "non enregistré(s)"
+OFFERED = (
+    "Le calendrier dit seulement qu'elle peut être proposée, sans la recommander à tous : à voir avec un "
+    "médecin. Elle n'est pas comptée parmi les vaccinations à faire."
+)
 
 
 @dataclass
@@ -217,6 +221,8 @@ def _open_row(
     elif unknown_because:
         reasons.append(unknown_because)
     reasons += _described_catch_ups(chain, step, status=status, birthdate=birthdate, today=today)
+    if step.recommendation == MAY_BE_OFFERED and status in ("due", "overdue"):
+        reasons.insert(0, OFFERED)
     item = DoseItem(
         dose_id=step.dose_id,
         label=step.label,
