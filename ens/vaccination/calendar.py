@@ -234,6 +234,20 @@ class AgeInWords(msgspec.Struct, frozen=True):
     source_ids: tuple[str, ...]
 
 
+class CatchUpWords(msgspec.Struct, frozen=True):
+    """``catch_up_words_fr``: a catch-up plan the calendar only describes (in English in the
+    calendar file), in French as the reasons quote it; ``unvaccinated_only``: it is for those who
+    never started the series, and is not quoted to those who did."""
+
+    words: str
+    unvaccinated_only: bool
+
+
+class CatchUpPlansFr(msgspec.Struct, frozen=True):
+    about: str
+    plans: dict[str, CatchUpWords]
+
+
 class OneDose(msgspec.Struct, frozen=True):
     """``one_dose_among``: doses of the calendar that are one dose for a person (the older adults'
     RSV dose, at 75 or from 65 with a chronic disease): the one the booklet fills stands for the others."""
@@ -268,6 +282,7 @@ class Rules(msgspec.Struct, frozen=True):
     # is under way (ens.vaccination.engine.seasons.pregnancy_item).
     pregnancy_ages: AgeInWords | None = None
     one_dose_among: tuple[OneDose, ...] = ()
+    catch_up_words_fr: CatchUpPlansFr = CatchUpPlansFr(about="", plans={})
     earlier_obligations: dict[str, EarlierObligation] = {}
 
 
@@ -368,6 +383,19 @@ def check(data: ScheduleData) -> None:
         f"schedule-rules-fr.json names {dose_id}, which the calendar has not"
         for dose_id in named
         if dose_id not in doses
+    ]
+    from ens.vaccination.engine.steps import plan_is_computable
+
+    plans = {plan.id: plan for disease in data.calendar.diseases for plan in disease.catch_up_schedules}
+    problems += [
+        f"the catch-up plan {plan_id}, quoted in the reasons, has no French words in schedule-rules-fr.json"
+        for plan_id, plan in plans.items()
+        if not plan_is_computable(plan) and plan_id not in data.rules.catch_up_words_fr.plans
+    ]
+    problems += [
+        f"catch_up_words_fr names {plan_id}, which the calendar has not"
+        for plan_id in data.rules.catch_up_words_fr.plans
+        if plan_id not in plans
     ]
     for dose_id, age in data.rules.ages_in_words.items():
         if not 0 <= age.age_min_months <= age.age_max_months:

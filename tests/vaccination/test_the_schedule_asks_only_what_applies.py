@@ -95,3 +95,36 @@ async def test_the_menb_dose_that_may_be_offered_is_not_counted_as_to_do(
     assert schedule["counts"]["due"] == len(due)
     home = await client.get(f"/v1/spaces/{teenager}", headers=person.headers)
     assert home.status_code == 200 and home.json()["vaccination"]["due"] == len(due)
+
+
+async def test_reasons_are_in_french_and_quote_a_catch_up_only_to_whom_it_is_for(
+    client: httpx.AsyncClient, person: Person
+) -> None:
+    """The catch-up plans the calendar only describes were quoted in the calendar file's English
+    ("Unvaccinated infants 6-12 months..."), to a child vaccinated on time too; a season without
+    dates was named in English ("RSV season")."""
+    today = paris_today()
+    on_time = await child_space(person, birthdate=add_months(today, -11) - timedelta(days=5))
+    url = f"/v1/spaces/{on_time}/vaccinations"
+    hexyon = await vaccine_id(client, "hexyon", "HEXYON")
+    for months in (2, 4):
+        given = add_months(add_months(today, -11) - timedelta(days=5), months).isoformat()
+        assert (
+            await client.post(url, json={"vaccineId": hexyon, "date": given}, headers=person.headers)
+        ).status_code == 201
+    unvaccinated = await child_space(person, birthdate=add_months(today, -8) - timedelta(days=5), given_name="Noé")
+    await set_birthdate(person.space_id, date(today.year - 30, 5, 5))
+    english = ("Unvaccinated", "Started at", " months", "season", "booster", " apart", " years")
+    quoted: dict[tuple[str, str], list[str]] = {}
+    for space, query in ((on_time, ""), (unvaccinated, ""), ("me", "?pregnant=true&gestationalWeeks=33")):
+        schedule = await _schedule(client, person, space, query)
+        reasons = [d["reason"] for block in schedule["diseases"] for d in block["doses"]]
+        assert not [r for r in reasons if any(word in r for word in english)], space
+        for block in schedule["diseases"]:
+            said = [d["reason"] for d in block["doses"] if "Rattrapage selon le calendrier" in d["reason"]]
+            quoted[(str(space), block["disease"])] = said
+    # Hib: started on time (HEXYON at 2 and 4 months), no plan for the unvaccinated is quoted; never
+    # started (pneumococcus, and everything for the other child), it is.
+    assert quoted[(str(on_time), "hib")] == []
+    assert any("nourrissons de 6 à 12 mois non vaccinés" in r for r in quoted[(str(unvaccinated), "hib")])
+    assert any("nourrissons de 7 à 11 mois non vaccinés" in r for r in quoted[(str(on_time), "pneumococcus")])

@@ -49,7 +49,7 @@ def seasonal_item(
             dose,
             "unknown",
             birthdate=birthdate,
-            reason=f"La saison « {recurrence.season} » n'a pas de dates dans le calendrier : impossible de dire quand.",
+            reason="Le calendrier ne donne pas les dates de cette saison : impossible de dire quand.",
         )
     year = today.year - 1
     # A campaign opening in a year ends at the latest the next year: those opening before the year

@@ -220,7 +220,7 @@ def _open_row(
         reasons.insert(0, unknown_because)
     elif unknown_because:
         reasons.append(unknown_because)
-    reasons += _described_catch_ups(chain, step, status=status, birthdate=birthdate, today=today)
+    reasons += _described_catch_ups(data, chain, step, status=status, birthdate=birthdate, today=today)
     if step.recommendation == MAY_BE_OFFERED and status in ("due", "overdue"):
         reasons.insert(0, OFFERED)
     item = DoseItem(
@@ -411,10 +411,13 @@ def _series_brands(chain: Chain) -> list[str]:
     return [s.entry.brand for s in chain.steps if s.entry is not None and s.entry.brand]
 
 
-def _described_catch_ups(chain: Chain, step: Step, *, status: Status, birthdate: date, today: date) -> list[str]:
-    """Catch-up plans the calendar only describes, quoted on the late doses of the series they
-    catch up while the person's age is in their range (a plan without a minimum age: only on the
-    doses that share its catch-up limit)."""
+def _described_catch_ups(
+    data: ScheduleData, chain: Chain, step: Step, *, status: Status, birthdate: date, today: date
+) -> list[str]:
+    """Catch-up plans the calendar only describes, quoted (in French: the rules'
+    ``catch_up_words_fr``) on the late doses of the series they catch up while the person's age is
+    in their range (a plan without a minimum age: only on the doses that share its catch-up limit);
+    a plan for the unvaccinated, only while the series holds no dose."""
     if status not in ("due", "overdue"):
         return []
     quoted: list[str] = []
@@ -423,8 +426,11 @@ def _described_catch_ups(chain: Chain, step: Step, *, status: Status, birthdate:
         start, until = plan_range(plan, birthdate=birthdate, after=end + timedelta(days=1) if end else None)
         if plan.age_min_months is None and step.catch_up_end != until:
             continue
+        words = data.rules.catch_up_words_fr.plans[plan.id]
+        if words.unvaccinated_only and chain.started:
+            continue
         if start is not None and start <= today and (until is None or today <= until):
-            quoted.append(f"Rattrapage selon le calendrier : {plan.description}")
+            quoted.append(f"Rattrapage selon le calendrier : {words.words}")
             step.source_ids = (*step.source_ids, *(s for s in plan.source_ids if s not in step.source_ids))
     return quoted
 
