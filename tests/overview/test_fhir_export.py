@@ -174,6 +174,16 @@ async def test_ens_export_writes_the_same_bundle_to_a_file(client, person, setti
     assert (tmp_path / "space.fhir.json.partial").read_bytes() == b""  # not another's to remove
 
 
+def _failing_after_its_first_bytes(scope: Any, *, progress: Any) -> Any:
+    """An export whose disk fills once its first bytes are written (for ``export_bundle``)."""
+
+    async def pieces() -> Any:
+        yield b'{"resourceType": "Bundle", "entry": ['
+        raise OSError("the disk is full")
+
+    return pieces()
+
+
 async def test_a_failed_export_leaves_no_file_and_a_whole_one_is_its_owners_only(person, monkeypatch, tmp_path):
     """A failed ``ens export`` left FILE.partial behind, and both files were created 0644: health
     data readable by any account of the machine (a review). Now the export's files are 0600 and a
@@ -187,14 +197,7 @@ async def test_a_failed_export_leaves_no_file_and_a_whole_one_is_its_owners_only
     assert whole > 0 and stat.S_IMODE(target.stat().st_mode) == 0o600
     target.unlink()
 
-    def failing(scope: Any, *, progress: Any) -> Any:
-        async def pieces() -> Any:
-            yield b'{"resourceType": "Bundle", "entry": ['
-            raise OSError("the disk is full")
-
-        return pieces()
-
-    monkeypatch.setattr(export, "export_bundle", failing)
+    monkeypatch.setattr(export, "export_bundle", _failing_after_its_first_bytes)
     with pytest.raises(OSError, match="the disk is full"):
         await export.export_to_file(space, target)
     assert list(tmp_path.iterdir()) == []
@@ -283,14 +286,7 @@ async def test_an_operators_export_that_fails_says_so_in_the_history(client, per
     space = await export.space_for_export(person.space_id)
     assert space is not None
 
-    def failing(scope: Any, *, progress: Any) -> Any:
-        async def pieces() -> Any:
-            yield b'{"resourceType": "Bundle", "entry": ['
-            raise OSError("the disk is full")
-
-        return pieces()
-
-    monkeypatch.setattr(export, "export_bundle", failing)
+    monkeypatch.setattr(export, "export_bundle", _failing_after_its_first_bytes)
     with caplog.at_level("WARNING", logger="ens.security"), pytest.raises(OSError, match="the disk is full"):
         await export.operator_export(space, tmp_path / "space.json", operator="Agnès Roux", reason="RGPD 2026-7")
     assert list(tmp_path.iterdir()) == []
