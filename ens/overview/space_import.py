@@ -38,11 +38,13 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import re
 import time
 import uuid
 from collections import Counter
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping
 from contextlib import aclosing, contextmanager
+from dataclasses import dataclass
 from typing import IO, Any
 from zoneinfo import ZoneInfo
 
@@ -90,6 +92,10 @@ READ_SIZE = 64 * 1024
 # and a digest of its fullUrl) is kept until the measures naming it are read, about 1 kB each.
 MAX_DEVICES = 10_000
 UNUSED_DEVICE = "named by no Observation: ENS keeps what identifies a device with the measures it took"
+# The Bundle's Patient: listed among what is not imported (it was dropped without a word: an outside audit).
+PATIENT_NOT_IMPORTED = (
+    "the holder's identity is the space's own, from their sign-in: the Bundle's Patient is not imported"
+)
 
 
 class NotImported(ReadStruct):
@@ -135,6 +141,139 @@ class _Reader:
         return self._plaintext.read(READ_SIZE if size < 0 else size)
 
 
+# The body's shape, read once before anything else (ijson's basic_parse: no paths built, nothing
+# kept but the open containers). ijson's readings by path build each event's path, whose length
+# grows with the depth: a body of 200 kB nesting 100,000 arrays took the process past 23 GB (an
+# outside audit). An export nests about ten levels.
+MAX_DEPTH = 64
+# One entry: ijson builds it whole in memory, its small values ~30 times their size (an entry of
+# 45 MB of empty objects took 1.25 GB), its text about once; an export's largest, a version of the
+# advance directives, holds a few hundred values and a few thousand characters.
+MAX_ENTRY_VALUES = 20_000
+MAX_ENTRY_TEXT = 16 * 1024 * 1024
+# An object's members, each one's name kept to find a name given twice.
+MAX_MEMBERS = 10_000
+# A \u escape of half a surrogate pair without its other half: yajl reads it as "?", changing the
+# text without a word (an outside audit). Not after an escaped backslash ("\\u..." is text).
+_LONE_SURROGATE = re.compile(
+    rb"(?<!\\)(?:\\\\)*(?:\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+    rb"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+)
+
+
+class _ScannedReader(_Reader):
+    """The shape's reader: each piece read is also looked at for a lone surrogate escape (with the
+    end of the piece before: an escape may straddle two)."""
+
+    def __init__(self, plaintext: IO[bytes]) -> None:
+        super().__init__(plaintext)
+        self._tail = b""
+
+    async def read(self, size: int = -1) -> bytes:
+        piece = await super().read(size)
+        if _LONE_SURROGATE.search(self._tail + piece):
+            raise Invalid(
+                "The body holds half of a UTF-16 surrogate pair (a \\uD800-\\uDFFF escape without its other half).",
+                [FieldError("", "half of a UTF-16 surrogate pair")],
+            )
+        self._tail = piece[-16:]
+        return piece
+
+
+@dataclass
+class _Open:
+    """An open object (``names``: its members' names so far) or array (``names`` None) of the
+    shape's reading, and the place of the value it is at (a member's name, an element's index)."""
+
+    names: set[str] | None
+    at: str | int = -1
+
+
+def _pointer(levels: list[_Open]) -> str:
+    return "".join("/" + str(level.at).replace("~", "~0").replace("/", "~1") for level in levels)
+
+
+class _Shape:
+    """What the shape's reading follows: the open containers, and the entry being read."""
+
+    def __init__(self) -> None:
+        self.stack: list[_Open] = []
+        self.entry = -1
+        self.values = 0
+        self.text = 0
+
+    def in_entry(self) -> bool:
+        return len(self.stack) >= 2 and self.stack[0].at == "entry" and self.stack[1].names is None
+
+    def value(self, text: str | None = None) -> None:
+        """A value begins (a container, or a scalar: ``text`` when a string)."""
+        if self.stack and self.stack[-1].names is None:
+            self.stack[-1].at = int(self.stack[-1].at) + 1
+        if not self.in_entry():
+            return
+        if self.stack[1].at != self.entry:
+            self.entry, self.values, self.text = int(self.stack[1].at), 0, 0
+        self.values += 1
+        self.text += len(text) if text is not None else 0
+        if self.values > MAX_ENTRY_VALUES or self.text > MAX_ENTRY_TEXT:
+            raise Invalid(
+                f"entry {self.entry} is larger than an export's entries.",
+                [
+                    FieldError(
+                        f"/entry/{self.entry}", f"more than {MAX_ENTRY_VALUES} values or {MAX_ENTRY_TEXT} characters"
+                    )
+                ],
+            )
+
+    def opens(self, names: set[str] | None) -> None:
+        self.value()
+        if len(self.stack) >= MAX_DEPTH:
+            raise Invalid(
+                "The body nests arrays or objects deeper than a FHIR Bundle does.",
+                [FieldError(_pointer(self.stack), f"more than {MAX_DEPTH} levels")],
+            )
+        self.stack.append(_Open(names=names))
+
+    def member(self, name: str) -> None:
+        top = self.stack[-1]
+        assert top.names is not None
+        where = _pointer([*self.stack[:-1], _Open(names=None, at=name)])
+        if name in top.names:
+            # Other JSON readers keep one of the two: what a proxy checked would not be what is imported.
+            raise Invalid("An object of the body gives a member twice.", [FieldError(where, "given twice")])
+        if len(top.names) >= MAX_MEMBERS:
+            raise Invalid("An object of the body has too many members.", [FieldError(where, f"past {MAX_MEMBERS}")])
+        top.names.add(name)
+        top.at = name
+
+
+async def _check_shape(spool: EncryptedSpool) -> None:
+    """Refuse, before any other reading, a body nesting deeper than :data:`MAX_DEPTH`, an object
+    giving a member's name twice, an entry larger than an export makes, a lone surrogate escape."""
+    shape = _Shape()
+    try:
+        with spool.plaintext() as plaintext:
+            async for event, value in ijson.basic_parse_async(_ScannedReader(plaintext), use_float=True):
+                if event == "map_key":
+                    shape.member(value)
+                elif event == "start_map":
+                    shape.opens(set())
+                elif event == "start_array":
+                    shape.opens(None)
+                elif event in ("end_map", "end_array"):
+                    shape.stack.pop()
+                else:
+                    shape.value(value if isinstance(value, str) else None)
+    except ijson.JSONError as exc:
+        raise _not_json(exc) from None
+
+
+def _not_json(exc: Exception) -> Invalid:
+    """The parser's refusal, its first line only (the rest quotes the body and points at it)."""
+    first = (str(exc).splitlines() or [""])[0].strip()
+    return Invalid("The body is not a FHIR Bundle in JSON.", [FieldError("", first[:200] or "not JSON")])
+
+
 async def _entries(spool: EncryptedSpool) -> AsyncGenerator[tuple[int, Any, str, dict[str, Any]], None]:
     """Each entry of the Bundle: its index, ``fullUrl``, resource type and resource."""
     index = -1
@@ -148,7 +287,7 @@ async def _entries(spool: EncryptedSpool) -> AsyncGenerator[tuple[int, Any, str,
                     raise Invalid("Each entry holds a resource.", [FieldError(f"/entry/{index}", "no resource")])
                 yield index, entry.get("fullUrl"), kind, resource
     except ijson.JSONError as exc:
-        raise Invalid("The body is not a FHIR Bundle in JSON.", [FieldError("", str(exc)[:200])]) from None
+        raise _not_json(exc) from None
     if index < 0 and await _top_level(spool, "entry") not in (None, []):
         raise Invalid("A Bundle's entry is a list.", [FieldError("/entry", "not a list")])
 
@@ -161,7 +300,7 @@ async def _top_level(spool: EncryptedSpool, key: str) -> Any:
             async for value in ijson.items_async(_Reader(plaintext), key, use_float=True):
                 return value
     except ijson.JSONError as exc:
-        raise Invalid("The body is not a FHIR Bundle in JSON.", [FieldError("", str(exc)[:200])]) from None
+        raise _not_json(exc) from None
     return None
 
 
@@ -215,10 +354,10 @@ def _refusals(index: int, kind: str) -> Iterator[None]:
         raise _located(Invalid(str(exc), [validation_error(exc)]), index, kind) from None
     except Invalid as exc:
         raise _located(exc, index, kind) from None
-    except (AttributeError, TypeError, KeyError, ValueError) as exc:
+    except (AttributeError, TypeError, KeyError, ValueError):
         # A resource whose parts are not of the types FHIR gives them (a string where an object
         # goes...): the mappings read FHIR JSON, not any JSON.
-        detail = f"not a {kind} as FHIR R4 shapes it ({type(exc).__name__})"
+        detail = f"not a {kind} as FHIR R4 shapes it (an element of another type than FHIR gives it)"
         raise Invalid(f"entry {index}: {detail}", [FieldError(where, detail)]) from None
 
 
@@ -379,6 +518,7 @@ class _Devices:
 async def _checked(access: SpaceAccess, spool: EncryptedSpool) -> _Devices:
     """The first reading (no transaction, nothing written): the Bundle's shape, what can be checked
     of each entry without the database, and the Devices."""
+    await _check_shape(spool)
     await _refuse_unless_a_collection(spool)
     devices = _Devices()
     # The entries imported one by one (not the measures: each keeps its former id as its
@@ -463,7 +603,7 @@ async def import_bundle(
             raise deadline.passed() from None
     if devices.unused:
         left["Device"] = devices.unused
-    known = {**NOT_IMPORTED, **DOCUMENTS_NOT_IMPORTED, "Device": UNUSED_DEVICE}
+    known = {**NOT_IMPORTED, **DOCUMENTS_NOT_IMPORTED, "Device": UNUSED_DEVICE, "Patient": PATIENT_NOT_IMPORTED}
     reasons = {kind: known.get(kind, "not a kind of item ENS keeps") for kind in left}
     return ImportResult(
         imported=dict(sorted(imported.items())),
@@ -532,8 +672,11 @@ async def _written(
     async with aclosing(_entries(spool)) as entries:
         async for index, _full_url, kind, resource in entries:
             deadline.check()
-            if kind in ("Patient", "Device"):
-                continue  # the holder's identity is the space's own; Devices go with their measures
+            if kind == "Patient":
+                left[kind] += 1  # the holder's identity is the space's own: said, not imported
+                continue
+            if kind == "Device":
+                continue  # Devices go with their measures
             with _refusals(index, kind):
                 if kind == "Observation":
                     item = _measure(resource, zone_of(access.space.timezone))

@@ -70,7 +70,12 @@ async def test_export_import_export_gives_the_same_resources(client, person, mak
         "Practitioner": 1,
         "RelatedPerson": 1,
     }
-    assert {item["resourceType"] for item in result["notImported"]} == {"Consent", "TrustedPerson", "DocumentReference"}
+    assert {item["resourceType"] for item in result["notImported"]} == {
+        "Consent",
+        "TrustedPerson",
+        "DocumentReference",
+        "Patient",
+    }
 
     second = (await client.get(EXPORT, headers=newcomer.headers)).json()
     check_bundle(second)

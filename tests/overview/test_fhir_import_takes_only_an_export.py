@@ -167,3 +167,73 @@ async def test_two_doctors_are_refused_not_the_last_kept(client: httpx.AsyncClie
     assert (await client.get("/v1/spaces/me/doctor", headers=newcomer.headers)).json()["rpps"] == doctor["identifier"][
         0
     ]["value"]
+
+
+FHIR = "application/fhir+json"
+BUNDLE = b'{"resourceType": "Bundle", "type": "collection", "entry": ['
+
+
+@pytest.mark.parametrize(
+    ("body", "pointer"),
+    [
+        # 100,000 nested arrays (200 kB) took the process past 23 GB: ijson builds each event's path.
+        (
+            b'{"resourceType": "Bundle", "type": "collection", "entry": [], "x": '
+            + b"[" * 100_000
+            + b"]" * 100_000
+            + b"}",
+            "/x" + "/0" * 63,
+        ),
+        (
+            BUNDLE + b'{"resource": {"resourceType": "Basic", "x": ' + b"[" * 70 + b"]" * 70 + b"}}]}",
+            "/entry/0/resource/x" + "/0" * 60,
+        ),
+        # A member named twice: other readers keep one of the two (Python's json kept 2 entries of 5).
+        (BUNDLE + b"], " + b'"entry": []}', "/entry"),
+        (BUNDLE + b'{"resource": {"resourceType": "Basic", "id": "a", "id": "b"}}]}', "/entry/0/resource/id"),
+        # An entry larger than an export makes (one of 45 MB took 1.25 GB).
+        (BUNDLE + b'{"resource": {"resourceType": "Basic", "x": [' + b"{}," * 25_000 + b"{}]}}]}", "/entry/0"),
+        # Half a surrogate pair: yajl read it as "?" (stored as "Allergie ? sévère").
+        (
+            BUNDLE + b'{"resource": {"resourceType": "Condition", "code": {"text": "Allergie \\ud83d s\xc3\xa9v"}}}]}',
+            "",
+        ),
+        (BUNDLE + b'{"resource": {"resourceType": "Condition", "code": {"text": "\\ude00"}}}]}', ""),
+    ],
+)
+async def test_a_body_no_export_could_be_is_refused_before_it_is_read_by_path(
+    client: httpx.AsyncClient, make_person: MakePerson, body: bytes, pointer: str
+) -> None:
+    newcomer = await make_person("Camille")
+    answer = await client.post(IMPORT, content=body, headers={**newcomer.headers, "Content-Type": FHIR})
+    assert answer.status_code == 422, answer.text
+    assert answer.headers["content-type"].startswith("application/problem+json")
+    assert [e["pointer"] for e in answer.json()["errors"]] == [pointer]
+    assert (await client.get("/v1/spaces/me/profile/conditions", headers=newcomer.headers)).json()["items"] == []
+
+
+async def test_a_whole_surrogate_pair_and_an_escaped_backslash_are_text(
+    client: httpx.AsyncClient, make_person: MakePerson
+) -> None:
+    newcomer = await make_person("Camille")
+    text = b"Allergie \\ud83d\\ude00 et \\\\ud83d"
+    body = (
+        BUNDLE
+        + b'{"fullUrl": "urn:uuid:7f0c3f7e-8d7c-4a55-9d36-1f7d6c0b8b12", "resource": '
+        + (
+            b'{"resourceType": "Condition", "code": {"text": "' + text + b'"}, "clinicalStatus": {"coding": '
+            b'[{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "active"}]}}}]}'
+        )
+    )
+    answer = await client.post(IMPORT, content=body, headers={**newcomer.headers, "Content-Type": FHIR})
+    assert answer.status_code == 201, answer.text
+    [condition] = (await client.get("/v1/spaces/me/profile/conditions", headers=newcomer.headers)).json()["items"]
+    assert condition["label"] == "Allergie \U0001f600 et \\ud83d"
+
+
+async def test_the_parser_s_refusal_does_not_quote_the_body(client: httpx.AsyncClient, make_person: MakePerson) -> None:
+    newcomer = await make_person("Camille")
+    answer = await client.post(IMPORT, content=BUNDLE + b"x", headers={**newcomer.headers, "Content-Type": FHIR})
+    assert answer.status_code == 422, answer.text
+    [error] = answer.json()["errors"]
+    assert "right here" not in error["detail"] and "\n" not in error["detail"]
