@@ -58,7 +58,7 @@ from ens.documents.notices import announce_document
 from ens.documents.rows import document_read, visible_row
 from ens.documents.schemas import AddedByRole, DocumentMetadata, DocumentRead
 from ens.documents.storage import BlobStore
-from ens.documents.visibility import shown_to_holder_from, today_in_space
+from ens.documents.visibility import shown_to_holder_from, today_in_space, visible_to
 from ens.spaces.door import SpaceAccess
 from ens.spaces.matrix import access_matrix
 
@@ -123,6 +123,10 @@ def clean_filename(name: str | None, media: MediaType) -> str:
     base = re.split(r"[/\\]", name or "")[-1]
     base = "".join(c for c in unicodedata.normalize("NFC", base) if unicodedata.category(c)[0] != "C").strip()
     base = base.lstrip(".")
+    if base and named_format(base) is None:
+        # A name that claims no format of the three (x.html, a.pdf.exe, scan) is offered with the
+        # one its bytes are: saved, a PNG named x.html opened as a web page (an outside audit).
+        base += EXTENSIONS[media][0]
     if len(base) > 255:
         # Cut from the stem: the extension the download offers stays (a 300-character name lost it).
         stem, dot, extension = base.rpartition(".")
@@ -132,8 +136,17 @@ def clean_filename(name: str | None, media: MediaType) -> str:
     return base or f"document{EXTENSIONS[media][0]}"
 
 
-async def quota_used(space_id: UUID) -> int:
-    row = await fetch_one("SELECT COALESCE(SUM(size), 0) AS used FROM documents WHERE space_id = {}", space_id)
+async def quota_used(access: SpaceAccess, *, today: date) -> int:
+    """What the space's documents the caller sees take (their sizes as uploaded). A document held
+    back from them, or hidden from them, does not count for them: a 413 on a space that looks
+    near empty told a parent that a professional held documents back, and how large (an outside
+    audit). The space may then hold more than the quota by what is hidden from its uploaders."""
+    visible = visible_to(access, today=today)
+    row = await fetch_one(
+        "SELECT COALESCE(SUM(d.size), 0) AS used FROM documents d WHERE d.space_id = {}" + visible.sql,
+        access.space_id,
+        *visible.args,
+    )
     return int(row["used"]) if row else 0
 
 
@@ -270,7 +283,7 @@ async def _upload_document(
     document_id = uuid.uuid4()
     access.names_new_item(document_id, "documents")
     today = today_in_space(access)
-    room = storage.quota_bytes - await quota_used(space_id)
+    room = storage.quota_bytes - await quota_used(access, today=today)
     if room <= 0:
         raise QuotaExceeded("This space's documents fill its storage quota: remove some first.")
     key = await space_key_for_writing(space_id, storage.secret)
@@ -316,7 +329,7 @@ async def _upload_document(
                 # meanwhile releases this document too, it does not miss it (a review).
                 until = await hold_until(access, metadata.hidden_from_holder_until, creating=True)
                 metadata = msgspec.structs.replace(metadata, hidden_from_holder_until=until)
-            if await quota_used(space_id) + received.size > storage.quota_bytes:
+            if await quota_used(access, today=today) + received.size > storage.quota_bytes:
                 raise QuotaExceeded("This space's documents would pass its storage quota: remove some first.")
             same = await fetch_one(
                 "SELECT content_id FROM documents WHERE space_id = {} AND object_name = {} LIMIT 1", space_id, name

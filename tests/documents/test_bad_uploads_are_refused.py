@@ -14,6 +14,7 @@ from ens.app import create_app
 from ens.documents.catalogue import MAX_DOCUMENT_BYTES
 from tests.helpers.asgi import asgi_client
 from tests.helpers.documents import file_bytes, form_body, form_headers, metadata, pdf, stored_paths, upload, uploaded
+from tests.helpers.professionals import GP, authorise, sign_in_pro
 
 
 async def _nothing_left(client, person, settings) -> None:
@@ -87,6 +88,28 @@ async def test_a_space_over_its_quota_is_refused(settings, migrated, make_person
         ]
         assert sorted(names) == ["compte-rendu.pdf", "third.pdf"]
         assert [p for p in await stored_paths(small, person.space_id) if "/incoming/" in p] == []
+
+
+async def test_what_is_held_back_from_a_person_does_not_count_in_their_quota(settings, migrated, make_person):
+    """A professional's documents held back from the holder took the quota a 413 then told the
+    holder (or a parent) of: that documents were held, and how large, by trying sizes (an outside
+    audit). The quota counts what the uploader sees."""
+    small = msgspec.structs.replace(settings, document_quota_bytes=10_000)
+    async with asgi_client(create_app(small), "http://testserver.local") as client:
+        holder = await make_person()
+        gp = await sign_in_pro(small, GP)
+        await authorise(client, holder, gp)
+        held = await upload(
+            client, gp.headers, pdf(6_000, seed=7), space=holder.space_id, meta=metadata(hiddenFromHolder=True)
+        )
+        assert held.status_code == 201, held.text
+        mine = await upload(client, holder.headers, pdf(6_000, seed=8), filename="mine.pdf")
+        assert mine.status_code == 201, mine.text
+        listed = (await client.get("/v1/spaces/me/documents", headers=holder.headers)).json()["items"]
+        assert [d["filename"] for d in listed] == ["mine.pdf"]
+        # Their own documents still fill their quota.
+        over = await upload(client, holder.headers, pdf(6_000, seed=9), filename="again.pdf")
+        assert _problem(over, 413)["type"] == "urn:ens:problem:quota-exceeded"
 
 
 @pytest.mark.parametrize(

@@ -86,9 +86,17 @@ async def test_jpeg_and_png_are_taken_and_named_for_what_their_bytes_are(client,
     png = await uploaded(client, person.headers, file_bytes("png", 5000), filename="scan")
     assert jpeg["mediaType"] == "image/jpeg"
     assert png["mediaType"] == "image/png"
-    assert png["filename"] == "scan"
+    # A name that claims no format of the three is offered with the one its bytes are (a PNG named
+    # x.html was offered as x.html, which a browser opens as a web page once saved: an outside audit).
+    assert png["filename"] == "scan.png"
     nameless = await uploaded(client, person.headers, file_bytes("png", 100), filename="../../")
     assert nameless["filename"] == "document.png"
+    page = await uploaded(client, person.headers, file_bytes("png", 100), filename="x.html")
+    assert page["filename"] == "x.html.png"
+    program = await uploaded(client, person.headers, pdf(300, seed=5), filename="a.pdf.exe")
+    assert program["filename"] == "a.pdf.exe.pdf"
+    download = await client.get(f"/v1/spaces/me/documents/{page['id']}/content", headers=person.headers)
+    assert 'filename="x.html.png"' in download.headers["content-disposition"]
 
 
 async def test_the_list_is_newest_care_first_filtered_and_paged(client, person):
