@@ -226,10 +226,12 @@ async def designate_trusted_person(
         if current is not None:
             same = same_names(body.given_name, body.family_name, other=(current.given_name, current.family_name))
             await _end(access, current.id, reason="updated" if same else "replaced", now=now)
-            if not same and current.also_emergency_contact:
-                # Another person becomes the trusted one: the former stays an emergency contact, at
-                # their place, with their details (replacing them took them off the list without a
-                # word: an outside audit); the holder removes the entry if they wish.
+            if not same and current.also_emergency_contact and not body.also_emergency_contact:
+                # Another person becomes the trusted one, not listed: the former stays an emergency
+                # contact, at their place, with their details (replacing them took them off the
+                # list without a word: an outside audit); the holder removes the entry if they
+                # wish. Listed, the new one takes the entry's place, as the entry is the trusted
+                # person's whoever they are.
                 await keep_former_trusted_person(access.space_id, current, now=now)
         person_id = uuid.uuid4()
         await fetch(

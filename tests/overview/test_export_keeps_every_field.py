@@ -65,7 +65,10 @@ async def test_the_trusted_person_and_the_former_ones_keep_every_field(client, p
     [former] = (await client.get(f"{TRUSTED_PERSON}/history", headers=person.headers)).json()["items"]
 
     bundle, resources = await _export(client, person.headers)
-    persons = {p["name"][0]["family"]: p for p in _of(resources, "RelatedPerson")}
+    # The trusted persons (a period each); Élise, replaced, stays an emergency contact (no period).
+    persons = {p["name"][0]["family"]: p for p in _of(resources, "RelatedPerson") if "period" in p}
+    contacts = [p["name"][0]["family"] for p in _of(resources, "RelatedPerson") if "period" not in p]
+    assert contacts == ["Durand"]
     now, was = persons["Petit"], persons["Durand"]
     assert now["birthDate"] == "1975-06-30" and was["birthDate"] == "1980-01-01"
     assert _extension(now, "urn:ens:fhir:trusted-person-accepted") == {
