@@ -16,7 +16,7 @@ from ens.core.local_time import zone_of
 from ens.spaces.door import SpaceAccess, visible_to
 from ens.spaces.rights import Action
 from ens.vitals.catalogue import BLOOD_PRESSURE, BY_CODE, STEPS_PER_DAY
-from ens.vitals.feed import hidden_measure_deleted, place_hide, take_feed_numbers
+from ens.vitals.feed import FeedNumbers, hidden_measure_deleted, place_hide, take_feed_numbers
 from ens.vitals.ingest import keeps_deleted_records, sent_by_app
 from ens.vitals.reads import measurements_sql, raw
 from ens.vitals.representation import measurement_body
@@ -184,14 +184,7 @@ async def correct_measurement(
             access.space_id,
             measurement_id,
         )
-        await place_hide(
-            access.space_id,
-            measurement_id,
-            current.type,
-            was_hidden=current.hidden_from_representatives,
-            hidden=hidden,
-            numbers=numbers,
-        )
+        await _place_hide(access, current, hidden=hidden, numbers=numbers)
         return Raw(body.encode())
 
 
@@ -216,15 +209,14 @@ async def _set_hidden(
         access.space_id,
         measurement_id,
     )
-    await place_hide(
-        access.space_id,
-        measurement_id,
-        current.type,
-        was_hidden=current.hidden_from_representatives,
-        hidden=hidden,
-        numbers=numbers,
-    )
+    await _place_hide(access, current, hidden=hidden, numbers=numbers)
     return Raw(body)
+
+
+async def _place_hide(access: SpaceAccess, current: MeasurementRead, *, hidden: bool, numbers: FeedNumbers) -> None:
+    """The hide's place in the representatives' feed, for a change of ``current`` at ``numbers``."""
+    was = current.hidden_from_representatives
+    await place_hide(access.space_id, current.id, current.type, was_hidden=was, hidden=hidden, numbers=numbers)
 
 
 def _original_float(original: float | Any) -> float | None:
