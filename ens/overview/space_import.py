@@ -253,7 +253,7 @@ async def _check_shape(spool: EncryptedSpool) -> None:
     shape = _Shape()
     try:
         with spool.plaintext() as plaintext:
-            async for event, value in ijson.basic_parse_async(_ScannedReader(plaintext), use_float=True):
+            async for event, value in ijson.basic_parse_async(_Reader(plaintext), use_float=True):
                 if event == "map_key":
                     shape.member(value)
                 elif event == "start_map":
