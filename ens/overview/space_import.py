@@ -151,32 +151,73 @@ MAX_DEPTH = 64
 # advance directives, holds a few hundred values and a few thousand characters.
 MAX_ENTRY_VALUES = 20_000
 MAX_ENTRY_TEXT = 16 * 1024 * 1024
-# An object's members, each one's name kept to find a name given twice.
+# An object's members, each one's name kept to find a name given twice. A FHIR element's name is
+# short (R4's longest is under 50 characters); JSON in FHIR has no maps of free keys. The names count
+# toward their entry's text, or toward what lies outside the entries.
 MAX_MEMBERS = 10_000
-# A \u escape of half a surrogate pair without its other half: yajl reads it as "?", changing the
-# text without a word (an outside audit). Not after an escaped backslash ("\\u..." is text).
-_LONE_SURROGATE = re.compile(
-    rb"(?<!\\)(?:\\\\)*(?:\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
-    rb"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+MAX_NAME = 256
+# Top-level members ijson builds whole (``_top_level``): a string each, or no export.
+_TOP_LEVEL_SCALARS = {"resourceType": "not Bundle", "type": "not collection"}
+# A \u escape of a surrogate (D800-DFFF): a whole pair (group ``pair``), or half of one without its
+# other half, which yajl reads as "?", changing the text without a word (an outside audit). An
+# escape after an odd number of backslashes is text ("\\uD800").
+_SURROGATE_ESCAPE = re.compile(
+    rb"\\u[dD](?:(?P<pair>[89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2})|[89a-fA-F][0-9a-fA-F]{2})"
 )
+# Bytes an escape's decision may need after where it begins: a pair.
+_PAIR = 12
+
+
+class _SurrogateScan:
+    """The body's pieces, as they are read, looked at for half of a surrogate pair.
+
+    An escape may straddle two pieces, and whether one is escaped depends on the backslashes before
+    it: the end of each piece whose matches are not yet decided is carried into the next, cut after
+    no backslash, its leading escaped backslashes (``\\\\``) dropped two by two."""
+
+    def __init__(self) -> None:
+        self._carry = b""
+
+    def feed(self, piece: bytes) -> None:
+        """The next piece of the body (``b""`` at its end)."""
+        text = self._carry + piece
+        decided = len(text) - _PAIR if piece else len(text)
+        at = end = 0
+        while match := _SURROGATE_ESCAPE.search(text, at):
+            run = match.start()
+            while run > end and text[run - 1] == 0x5C:
+                run -= 1
+            if (match.start() - run) % 2:  # an escaped backslash, then text
+                at = match.start() + 1
+                continue
+            if match.end() > decided:
+                cut = run
+                break
+            if match["pair"] is None:
+                raise Invalid(
+                    "The body holds half of a UTF-16 surrogate pair (a \\uD800-\\uDFFF escape without its other half).",
+                    [FieldError("", "half of a UTF-16 surrogate pair")],
+                )
+            at = end = match.end()
+        else:
+            cut = max(decided, end)
+            while cut > end and text[cut - 1] == 0x5C:
+                cut -= 1
+        carry = text[cut:]
+        backslashes = len(carry) - len(carry.lstrip(b"\\"))
+        self._carry = carry[backslashes - backslashes % 2 :]
 
 
 class _ScannedReader(_Reader):
-    """The shape's reader: each piece read is also looked at for a lone surrogate escape (with the
-    end of the piece before: an escape may straddle two)."""
+    """The shape's reader: each piece read is also scanned (:class:`_SurrogateScan`)."""
 
     def __init__(self, plaintext: IO[bytes]) -> None:
         super().__init__(plaintext)
-        self._tail = b""
+        self._scan = _SurrogateScan()
 
     async def read(self, size: int = -1) -> bytes:
         piece = await super().read(size)
-        if _LONE_SURROGATE.search(self._tail + piece):
-            raise Invalid(
-                "The body holds half of a UTF-16 surrogate pair (a \\uD800-\\uDFFF escape without its other half).",
-                [FieldError("", "half of a UTF-16 surrogate pair")],
-            )
-        self._tail = piece[-16:]
+        self._scan.feed(piece)
         return piece
 
 
@@ -194,57 +235,98 @@ def _pointer(levels: list[_Open]) -> str:
 
 
 class _Shape:
-    """What the shape's reading follows: the open containers, and the entry being read."""
+    """What the shape's reading follows: the open containers, and the entry being read. Each entry,
+    and what lies outside the entries, has its budget of values and characters (ijson builds an
+    entry whole; nothing else is built but ``resourceType`` and ``type``, which must be strings)."""
 
     def __init__(self) -> None:
         self.stack: list[_Open] = []
-        self.entry = -1
-        self.values = 0
-        self.text = 0
+        # Values and characters spent outside the entries, and in the one being read; whether the
+        # second level is the entries.
+        self.outside = [0, 0]
+        self.budget = self.outside
+        self.entries = False
 
-    def in_entry(self) -> bool:
-        return len(self.stack) >= 2 and self.stack[0].at == "entry" and self.stack[1].names is None
-
-    def value(self, text: str | None = None) -> None:
-        """A value begins (a container, or a scalar: ``text`` when a string)."""
-        if self.stack and self.stack[-1].names is None:
-            self.stack[-1].at = int(self.stack[-1].at) + 1
-        if not self.in_entry():
-            return
-        if self.stack[1].at != self.entry:
-            self.entry, self.values, self.text = int(self.stack[1].at), 0, 0
-        self.values += 1
-        self.text += len(text) if text is not None else 0
-        if self.values > MAX_ENTRY_VALUES or self.text > MAX_ENTRY_TEXT:
-            raise Invalid(
-                f"entry {self.entry} is larger than an export's entries.",
-                [
-                    FieldError(
-                        f"/entry/{self.entry}", f"more than {MAX_ENTRY_VALUES} values or {MAX_ENTRY_TEXT} characters"
-                    )
-                ],
+    def _spend(self, values: int, text: int) -> None:
+        budget = self.budget
+        budget[0] += values
+        budget[1] += text
+        if budget[0] > MAX_ENTRY_VALUES or budget[1] > MAX_ENTRY_TEXT:
+            entry = self.stack[1].at if budget is not self.outside else None
+            where, what = (
+                ("", "What the body holds outside its entries")
+                if entry is None
+                else (f"/entry/{entry}", f"entry {entry}")
             )
+            raise Invalid(
+                f"{what} is larger than an export's entries.",
+                [FieldError(where, f"more than {MAX_ENTRY_VALUES} values or {MAX_ENTRY_TEXT} characters")],
+            )
+
+    def value(self, text: str | None = None, *, container: bool = False, null: bool = False) -> None:
+        """A value begins (a container, a ``null``, or another scalar: ``text`` when a string)."""
+        stack = self.stack
+        if not stack:
+            if not container:
+                raise Invalid("The body is not a FHIR Bundle.", [FieldError("/resourceType", "not Bundle")])
+        elif (top := stack[-1]).names is None:
+            top.at = int(top.at) + 1
+            if self.entries and len(stack) == 2:
+                self.budget = [0, 0]
+        elif len(stack) == 1:
+            self._top_level_value(str(top.at), container=container, null=null)
+        self._spend(1, 0 if text is None else len(text))
+
+    def _top_level_value(self, name: str, *, container: bool, null: bool) -> None:
+        if name in _TOP_LEVEL_SCALARS and container:
+            raise Invalid(
+                "The body is not a FHIR Bundle: import what GET .../export gives.",
+                [FieldError(f"/{name}", _TOP_LEVEL_SCALARS[name])],
+            )
+        if name == "entry" and not container and not null:
+            raise Invalid("A Bundle's entry is a list.", [FieldError("/entry", "not a list")])
 
     def opens(self, names: set[str] | None) -> None:
-        self.value()
-        if len(self.stack) >= MAX_DEPTH:
+        stack = self.stack
+        if not stack and names is None:
+            raise Invalid("The body is not a FHIR Bundle.", [FieldError("/resourceType", "not Bundle")])
+        if len(stack) == 1 and stack[0].at == "entry":
+            if names is not None:
+                raise Invalid("A Bundle's entry is a list.", [FieldError("/entry", "not a list")])
+            self.entries = True
+        self.value(container=True)
+        if len(stack) >= MAX_DEPTH:
             raise Invalid(
                 "The body nests arrays or objects deeper than a FHIR Bundle does.",
-                [FieldError(_pointer(self.stack), f"more than {MAX_DEPTH} levels")],
+                [FieldError(_pointer(stack), f"more than {MAX_DEPTH} levels")],
             )
-        self.stack.append(_Open(names=names))
+        stack.append(_Open(names=names))
+
+    def closes(self) -> None:
+        self.stack.pop()
+        if len(self.stack) == 1:
+            self.budget, self.entries = self.outside, False
 
     def member(self, name: str) -> None:
         top = self.stack[-1]
         assert top.names is not None
-        where = _pointer([*self.stack[:-1], _Open(names=None, at=name)])
+        if len(name) > MAX_NAME:
+            raise Invalid(
+                "An object of the body names a member longer than FHIR's names.",
+                [FieldError(_pointer(self.stack[:-1]), f"a member's name over {MAX_NAME} characters")],
+            )
+        top.at = name
         if name in top.names:
             # Other JSON readers keep one of the two: what a proxy checked would not be what is imported.
-            raise Invalid("An object of the body gives a member twice.", [FieldError(where, "given twice")])
+            raise Invalid(
+                "An object of the body gives a member twice.", [FieldError(_pointer(self.stack), "given twice")]
+            )
         if len(top.names) >= MAX_MEMBERS:
-            raise Invalid("An object of the body has too many members.", [FieldError(where, f"past {MAX_MEMBERS}")])
+            raise Invalid(
+                "An object of the body has too many members.", [FieldError(_pointer(self.stack), f"past {MAX_MEMBERS}")]
+            )
         top.names.add(name)
-        top.at = name
+        self._spend(0, len(name))
 
 
 async def _check_shape(spool: EncryptedSpool) -> None:
@@ -253,7 +335,7 @@ async def _check_shape(spool: EncryptedSpool) -> None:
     shape = _Shape()
     try:
         with spool.plaintext() as plaintext:
-            async for event, value in ijson.basic_parse_async(_Reader(plaintext), use_float=True):
+            async for event, value in ijson.basic_parse_async(_ScannedReader(plaintext), use_float=True):
                 if event == "map_key":
                     shape.member(value)
                 elif event == "start_map":
@@ -261,9 +343,9 @@ async def _check_shape(spool: EncryptedSpool) -> None:
                 elif event == "start_array":
                     shape.opens(None)
                 elif event in ("end_map", "end_array"):
-                    shape.stack.pop()
+                    shape.closes()
                 else:
-                    shape.value(value if isinstance(value, str) else None)
+                    shape.value(value if isinstance(value, str) else None, null=event == "null")
     except ijson.JSONError as exc:
         raise _not_json(exc) from None
 

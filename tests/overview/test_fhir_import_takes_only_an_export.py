@@ -6,11 +6,16 @@ twice under one ``fullUrl`` is refused rather than stored twice."""
 
 from __future__ import annotations
 
+import itertools
+import json
 from typing import Any
 
 import httpx
+import hypothesis
 import pytest
+from hypothesis import strategies as st
 
+from ens.core.errors import Invalid
 from tests.helpers.people import MakePerson
 
 IMPORT = "/v1/spaces/me/import"
@@ -193,6 +198,15 @@ BUNDLE = b'{"resourceType": "Bundle", "type": "collection", "entry": ['
         (BUNDLE + b'{"resource": {"resourceType": "Basic", "id": "a", "id": "b"}}]}', "/entry/0/resource/id"),
         # An entry larger than an export makes (one of 45 MB took 1.25 GB).
         (BUNDLE + b'{"resource": {"resourceType": "Basic", "x": [' + b"{}," * 25_000 + b"{}]}}]}", "/entry/0"),
+        # What ijson would build whole outside the entries (15 MB as an object under entry took 474 MB).
+        (b'{"resourceType": "Bundle", "type": "collection", "entry": {"item": [{}]}}', "/entry"),
+        (b'{"resourceType": "Bundle", "type": "collection", "entry": "x"}', "/entry"),
+        (b'{"resourceType": ["Bundle"], "type": "collection", "entry": []}', "/resourceType"),
+        (b'{"resourceType": "Bundle", "type": {"x": [1]}, "entry": []}', "/type"),
+        (b'{"resourceType": "Bundle", "type": "collection", "entry": [], "x": [' + b"{}," * 25_000 + b"{}]}", ""),
+        (b'["Bundle", ' + b"{}," * 10 + b"{}]", "/resourceType"),
+        # A member's name no FHIR element has.
+        (BUNDLE + b'{"resource": {"resourceType": "Basic", "' + b"a" * 300 + b'": 1}}]}', "/entry/0/resource"),
     ],
 )
 async def test_a_body_no_export_could_be_is_refused_before_it_is_read_by_path(
@@ -223,6 +237,76 @@ async def test_a_whole_surrogate_pair_and_an_escaped_backslash_are_text(
     assert answer.status_code == 201, answer.text
     [condition] = (await client.get("/v1/spaces/me/profile/conditions", headers=newcomer.headers)).json()["items"]
     assert condition["label"] == "Allergie \U0001f600 et \\ud83d"
+
+
+def _condition(index: int, text: bytes) -> bytes:
+    return (
+        b'{"fullUrl": "urn:uuid:7f0c3f7e-8d7c-4a55-9d36-1f7d6c0b%04d", "resource": ' % index
+        + b'{"resourceType": "Condition", "code": {"text": "'
+        + text
+        + b'"}, "clinicalStatus": {"coding": '
+        b'[{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "active"}]}}}'
+    )
+
+
+@pytest.mark.parametrize("text", [b"Allergie \\ud83d", b"Allergie \\ude00 x", b"\\\\\\ud83d\\ud83d\\ude00"])
+async def test_half_of_a_surrogate_pair_is_refused_not_read_as_a_question_mark(
+    client: httpx.AsyncClient, make_person: MakePerson, text: bytes
+) -> None:
+    newcomer = await make_person("Camille")
+    body = BUNDLE + _condition(0, text) + b"]}"
+    answer = await client.post(IMPORT, content=body, headers={**newcomer.headers, "Content-Type": FHIR})
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["errors"] == [{"pointer": "", "detail": "half of a UTF-16 surrogate pair"}]
+    assert (await client.get("/v1/spaces/me/profile/conditions", headers=newcomer.headers)).json()["items"] == []
+
+
+async def test_a_pair_straddling_two_reads_is_text(client: httpx.AsyncClient, make_person: MakePerson) -> None:
+    """The shape's reading reads 64 KiB at a time: a pair's 12 bytes begin before a read's end at each
+    of 11 offsets (whitespace between the entries places them), with escaped backslashes before."""
+    from ens.overview.space_import import READ_SIZE
+
+    newcomer = await make_person("Camille")
+    body = bytearray(BUNDLE)
+    for offset in range(1, 12):
+        entry = _condition(offset, b"\\\\ \\ud83d\\ude00")
+        at = entry.index(b"\\ud83d")
+        boundary = READ_SIZE * offset
+        body += b" " * (boundary - offset - at - len(body)) + entry + (b"," if offset < 11 else b"]}")
+        assert body[boundary - offset : boundary - offset + 6] == b"\\ud83d"
+    answer = await client.post(IMPORT, content=bytes(body), headers={**newcomer.headers, "Content-Type": FHIR})
+    assert answer.status_code == 201, answer.text
+    conditions = (await client.get("/v1/spaces/me/profile/conditions", headers=newcomer.headers)).json()["items"]
+    assert [c["label"] for c in conditions] == ["\\ \U0001f600"] * 11
+
+
+@hypothesis.settings(max_examples=500, deadline=None)
+@hypothesis.given(
+    strings=st.lists(
+        st.lists(st.sampled_from(["\\", "u", "d", "8", "a", '"', "\ud83d", "\ude00"]), max_size=30), max_size=6
+    ),
+    sizes=st.lists(st.integers(1, 20), min_size=1, max_size=20),
+)
+def test_the_surrogate_scan_agrees_with_python_s_json_however_the_body_is_cut(
+    strings: list[list[str]], sizes: list[int]
+) -> None:
+    """Half a pair is refused, whatever backslashes come before and wherever the reads cut the body."""
+    from ens.overview.space_import import _SurrogateScan
+
+    body = json.dumps(["".join(s) for s in strings]).encode()
+    half = any(0xD800 <= ord(c) <= 0xDFFF for s in json.loads(body) for c in s)
+    scan, at = _SurrogateScan(), 0
+    try:
+        for size in itertools.cycle(sizes):
+            if at >= len(body):
+                break
+            scan.feed(body[at : at + size])
+            at += size
+        scan.feed(b"")
+    except Invalid:
+        assert half, body
+    else:
+        assert not half, body
 
 
 async def test_the_parser_s_refusal_does_not_quote_the_body(client: httpx.AsyncClient, make_person: MakePerson) -> None:
