@@ -226,12 +226,14 @@ async def designate_trusted_person(
         if current is not None:
             same = same_names(body.given_name, body.family_name, other=(current.given_name, current.family_name))
             await _end(access, current.id, reason="updated" if same else "replaced", now=now)
-            if not same and current.also_emergency_contact and not body.also_emergency_contact:
+            if not same and current.also_emergency_contact and not body.also_emergency_contact and current.phone:
                 # Another person becomes the trusted one, not listed: the former stays an emergency
                 # contact, at their place, with their details (replacing them took them off the
                 # list without a word: an outside audit); the holder removes the entry if they
                 # wish. Listed, the new one takes the entry's place, as the entry is the trusted
-                # person's whoever they are.
+                # person's whoever they are. Without a phone the former leaves the list: a contact
+                # is a number to call (one without would be refused on the route, and by an import
+                # of the space's export: a review).
                 await keep_former_trusted_person(access.space_id, current, now=now)
         person_id = uuid.uuid4()
         await fetch(

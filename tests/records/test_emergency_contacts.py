@@ -214,3 +214,22 @@ async def test_a_trusted_person_replaced_by_another_stays_an_emergency_contact(c
     assert zoe.status_code == 200, zoe.text
     items = (await client.get(CONTACTS, headers=headers)).json()["items"]
     assert [(c["givenName"], c["trustedPerson"]) for c in items] == [("Paul", False), ("Zoé", True)]
+
+
+async def test_a_trusted_person_without_a_phone_replaced_by_another_leaves_the_list(client, make_person):
+    """A contact is a number to call: a former trusted person without one kept as a contact would be
+    a contact the route refuses, and made the space's export one its import refused (a review)."""
+    person = await make_person("Camille")
+    headers = person.headers
+    listed = await client.put(TRUSTED_PERSON, json=trusted(phone=None, alsoEmergencyContact=True), headers=headers)
+    assert listed.status_code == 201, listed.text
+    assert [c["givenName"] for c in (await client.get(CONTACTS, headers=headers)).json()["items"]] == ["Élise"]
+    replaced = await client.put(
+        TRUSTED_PERSON, json=trusted("Luc", "Bernard"), headers={**headers, "If-Match": listed.headers["etag"]}
+    )
+    assert replaced.status_code == 200, replaced.text
+    assert (await client.get(CONTACTS, headers=headers)).json()["items"] == []
+    export = await client.get("/v1/spaces/me/export", headers=headers)
+    newcomer = await make_person("Camille")
+    imported = await client.post("/v1/spaces/me/import", json=export.json(), headers=newcomer.headers)
+    assert imported.status_code == 201, imported.text
