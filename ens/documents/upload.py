@@ -136,18 +136,27 @@ def clean_filename(name: str | None, media: MediaType) -> str:
     return base or f"document{EXTENSIONS[media][0]}"
 
 
-async def quota_used(access: SpaceAccess, *, today: date) -> int:
-    """What the space's documents the caller sees take (their sizes as uploaded). A document held
-    back from them, or hidden from them, does not count for them: a 413 on a space that looks
-    near empty told a parent that a professional held documents back, and how large (an outside
-    audit). The space may then hold more than the quota by what is hidden from its uploaders."""
+# What a space's documents may take in all, as a multiple of the quota (below).
+QUOTA_CEILING = 2
+
+
+async def room_left(access: SpaceAccess, *, quota: int, today: date) -> int:
+    """How many bytes the caller may still upload. The quota counts the space's documents the caller
+    sees (their sizes as uploaded): a document held back from them, or hidden from them, does not
+    count for them — a 413 on a space that looks near empty told a parent that a professional held
+    documents back, and how large (an outside audit). So that what is hidden from each uploader
+    does not let the space grow without bound, all its documents together may take at most
+    :data:`QUOTA_CEILING` times the quota; past that the same 413, without sizes, is all they learn."""
     visible = visible_to(access, today=today)
     row = await fetch_one(
-        "SELECT COALESCE(SUM(d.size), 0) AS used FROM documents d WHERE d.space_id = {}" + visible.sql,
-        access.space_id,
+        f"""SELECT COALESCE(SUM(d.size), 0) AS total,
+                   COALESCE(SUM(CASE WHEN TRUE{visible.sql} THEN d.size ELSE 0 END), 0) AS seen
+            FROM documents d WHERE d.space_id = {{}}""",
         *visible.args,
+        access.space_id,
     )
-    return int(row["used"]) if row else 0
+    total, seen = (int(row["total"]), int(row["seen"])) if row else (0, 0)
+    return min(quota - seen, QUOTA_CEILING * quota - total)
 
 
 def _check_format(head: bytes, filename: str | None) -> MediaType:
@@ -283,7 +292,7 @@ async def _upload_document(
     document_id = uuid.uuid4()
     access.names_new_item(document_id, "documents")
     today = today_in_space(access)
-    room = storage.quota_bytes - await quota_used(access, today=today)
+    room = await room_left(access, quota=storage.quota_bytes, today=today)
     if room <= 0:
         raise QuotaExceeded("This space's documents fill its storage quota: remove some first.")
     key = await space_key_for_writing(space_id, storage.secret)
@@ -329,7 +338,7 @@ async def _upload_document(
                 # meanwhile releases this document too, it does not miss it (a review).
                 until = await hold_until(access, metadata.hidden_from_holder_until, creating=True)
                 metadata = msgspec.structs.replace(metadata, hidden_from_holder_until=until)
-            if await quota_used(access, today=today) + received.size > storage.quota_bytes:
+            if received.size > await room_left(access, quota=storage.quota_bytes, today=today):
                 raise QuotaExceeded("This space's documents would pass its storage quota: remove some first.")
             same = await fetch_one(
                 "SELECT content_id FROM documents WHERE space_id = {} AND object_name = {} LIMIT 1", space_id, name

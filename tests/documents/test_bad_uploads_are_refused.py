@@ -13,6 +13,7 @@ import pytest
 from ens.app import create_app
 from ens.documents.catalogue import MAX_DOCUMENT_BYTES
 from tests.helpers.asgi import asgi_client
+from tests.helpers.carers import court_measure
 from tests.helpers.documents import file_bytes, form_body, form_headers, metadata, pdf, stored_paths, upload, uploaded
 from tests.helpers.professionals import GP, authorise, sign_in_pro
 
@@ -110,6 +111,36 @@ async def test_what_is_held_back_from_a_person_does_not_count_in_their_quota(set
         # Their own documents still fill their quota.
         over = await upload(client, holder.headers, pdf(6_000, seed=9), filename="again.pdf")
         assert _problem(over, 413)["type"] == "urn:ens:problem:quota-exceeded"
+
+
+async def test_what_a_space_s_documents_take_in_all_is_bounded(settings, migrated, make_person):
+    """Counting what each uploader sees let a space grow past its quota by what is hidden from each
+    (a review): all its documents together take at most QUOTA_CEILING times the quota, and past it
+    the uploader learns the same 413, without sizes."""
+    small = msgspec.structs.replace(settings, document_quota_bytes=10_000)
+    async with asgi_client(create_app(small), "http://testserver.local") as client:
+        holder, tutor = await make_person(), await make_person("Tuteur")
+        await court_measure(holder, tutor, "tutelle")
+        gp = await sign_in_pro(small, GP)
+        await authorise(client, holder, gp)
+        # 9,000 bytes each sees: the holder's hidden from professionals and representatives, the
+        # GP's held back from the holder (and so from the tutor).
+        hidden = metadata(hiddenFromProfessionals=True, hiddenFromRepresentatives=True)
+        mine = await upload(client, holder.headers, pdf(9_000, seed=11), meta=hidden)
+        assert mine.status_code == 201, mine.text
+        held = await upload(
+            client, gp.headers, pdf(9_000, seed=12), space=holder.space_id, meta=metadata(hiddenFromHolder=True)
+        )
+        assert held.status_code == 201, held.text
+        space = f"/v1/spaces/{holder.space_id}/documents"
+        assert (await client.get(space, headers=tutor.headers)).json()["items"] == []
+        # The tutor sees neither: 2,500 bytes more would pass 20,000 in all, 1,500 do not.
+        over = await upload(client, tutor.headers, pdf(2_500, seed=13), space=holder.space_id)
+        body = _problem(over, 413)
+        assert body["type"] == "urn:ens:problem:quota-exceeded"
+        assert not any(c.isdigit() for c in body["detail"] + json.dumps(body["errors"])), over.text
+        fits = await upload(client, tutor.headers, pdf(1_500, seed=14), space=holder.space_id)
+        assert fits.status_code == 201, fits.text
 
 
 @pytest.mark.parametrize(
