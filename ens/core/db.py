@@ -684,6 +684,27 @@ def data_migration(
     return forwards
 
 
+async def in_key_order(query: str, *args: Any, handle: Callable[[list[Row]], Awaitable[int]], batch: int = 5000) -> int:
+    """A data migration's walk across spaces: the rows ``query`` selects (``SELECT ... FROM t WHERE
+    ...``, ``t`` keyed by ``(space_id, id)``), in key order, handed to ``handle`` a batch at a time,
+    each batch read and handled in one write transaction (a failure undoes that batch only); the
+    sum of what ``handle`` returned (how many rows it changed)."""
+    changed = 0
+    after: tuple[Any, ...] = ()
+    while True:
+        async with write_transaction():
+            rows = await fetch(
+                query + (" AND (space_id, id) > ({}, {})" if after else "") + " ORDER BY space_id, id LIMIT {}",
+                *args,
+                *after,
+                batch,
+            )
+            changed += await handle(rows)
+        if len(rows) < batch:
+            return changed
+        after = (rows[-1]["space_id"], rows[-1]["id"])
+
+
 def as_uuid(value: object) -> UUID:
     """A UUID from a raw row: SQLite gives text where a column's declared type is lost (UNION,
     sub-select), PostgreSQL its own UUID type."""

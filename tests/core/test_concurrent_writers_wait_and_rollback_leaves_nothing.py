@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import uuid
 
+import pytest
+
 from ens.core import db
 
 
@@ -114,3 +116,47 @@ async def test_space_scoped_indexes_exist(migrated):
     assert "(space_id, id)" in history
     assert "(caller, key)" in definitions["idempotency_keys_caller_key"]
     assert "UNIQUE" in definitions["accounts_issuer_sub"].upper()
+
+
+async def test_a_migration_walks_rows_across_spaces_a_batch_per_transaction(client, make_person):
+    """``in_key_order`` (the data migrations' walk): every row once, in key order across spaces, a
+    batch per transaction; a failure while a batch is handled undoes that batch only."""
+    from tests.helpers.vitals import weight
+
+    people = [await make_person(f"P{n}") for n in range(3)]
+    for person in people:
+        answer = await client.post(
+            "/v1/spaces/me/vitals",
+            json={"measurements": [weight(70 + i, minutes_ago=i + 1) for i in range(3)]},
+            headers=person.headers,
+        )
+        assert answer.status_code in (200, 201), answer.text
+    spaces = [p.space_id for p in people]
+    query = "SELECT space_id, id, note FROM vital_measurements WHERE space_id IN ({}, {}, {})"
+    batches: list[list[tuple[str, str]]] = []
+
+    def noting(note: str, *, fail_at: int = 0):
+        async def handle(rows: list[db.Row]) -> int:
+            batches.append([(str(r["space_id"]), str(r["id"])) for r in rows])
+            for row in rows:
+                await db.fetch(
+                    "UPDATE vital_measurements SET note = {} WHERE space_id = {} AND id = {}",
+                    note,
+                    row["space_id"],
+                    row["id"],
+                )
+            if len(batches) == fail_at:
+                raise RuntimeError("a failure in this batch")
+            return len(rows)
+
+        return handle
+
+    assert await db.in_key_order(query, *spaces, handle=noting("walked"), batch=2) == 9
+    assert [len(b) for b in batches] == [2, 2, 2, 2, 1]
+    walked = [key for batch in batches for key in batch]
+    assert walked == sorted(walked) and len(set(walked)) == 9
+    batches.clear()
+    with pytest.raises(RuntimeError):
+        await db.in_key_order(query, *spaces, handle=noting("again", fail_at=2), batch=4)
+    notes = [r["note"] for r in await db.fetch(query + " ORDER BY space_id, id", *spaces)]
+    assert notes == ["again"] * 4 + ["walked"] * 5

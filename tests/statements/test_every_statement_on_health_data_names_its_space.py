@@ -39,8 +39,10 @@ ACROSS_SPACES: dict[str, str] = {
     # ens notify, daily: emergency accesses whose notice the mail server failed for or whose
     # claimant stopped, wherever they are (a partial index holds only those still owed).
     "WHERE e.notice_due AND": "the daily notice of emergency accesses not told yet",
-    # A migration's backfill walks the whole table once, in batches.
+    # A migration's backfill walks the whole table once, in batches (ens.core.db.in_key_order).
     "SELECT * FROM vital_measurements WHERE body =": "the one-time backfill of the stored representation",
+    "FROM vital_measurements WHERE source_kind =": "the one-time rewrite of corrected measures' bodies",
+    "FROM vaccinations WHERE vaccine_id IS NULL AND diseases =": "the one-time naming of brands typed before",
     # A migration marks the representations operators ended before the mark existed, once.
     "UPDATE representatives SET ended_by_operator =": "the one-time marking of operators' ends",
     # A migration starts the vitals feed's sequence above every change number handed out before.
@@ -66,7 +68,8 @@ _NOT_PRODUCT = re.compile(r"pg_stat_statements|pg_catalog|information_schema|pg_
 # space_id in a condition: ``space_id = $1``, ``m.space_id IN (...)``, ``(m.space_id, m.id) < (...)``,
 # or a join on it (``r.space_id = s.id``) — not merely in the list of columns read.
 _NAMES_SPACE = re.compile(
-    r"\b(WHERE|ON|AND)\b[^;]*?(\b\w+\.)?space_id\s*(=|IN\b|BETWEEN\b|,)", re.IGNORECASE | re.DOTALL
+    r"\b(WHERE|ON|AND)\b[^;]*?((\b\w+\.)?space_id\s*(=|IN\b|BETWEEN\b)|\(\s*(\w+\.)?space_id\s*,[^()]*\)\s*[<>=])",
+    re.IGNORECASE | re.DOTALL,
 )
 
 

@@ -4,9 +4,7 @@ audit; the ``effective_at`` column was UTC all along, so lists, filters and summ
 The bodies of the measures typed by hand and changed since are written again from their columns,
 once; no index, no column."""
 
-from typing import Any
-
-from ens.core.db import Index, data_migration, fetch, write_transaction
+from ens.core.db import Index, Row, data_migration, fetch, in_key_order
 
 ID = "2026-12-17T10:00:00:000000"
 VERSION = "1.38.0"
@@ -14,38 +12,28 @@ DESCRIPTION = "measures corrected by hand: their JSON gives effectiveAt in UTC"
 
 INDEXES: list[Index] = []
 
-BATCH = 5000
-
 
 async def rewrite_corrected_bodies() -> int:
     """Rewrite, from its columns, the body of each measure typed by hand and changed since, whose
     body is not what its columns make; how many were rewritten. A batch per transaction, by key."""
     from ens.vitals.representation import body_of_row
 
-    rewritten = 0
-    after: tuple[Any, ...] = ()
-    while True:
-        async with write_transaction():
-            rows = await fetch(
-                "SELECT * FROM vital_measurements WHERE source_kind = 'person' AND updated_at > created_at"
-                + (" AND (space_id, id) > ({}, {})" if after else "")
-                + " ORDER BY space_id, id LIMIT {}",
-                *after,
-                BATCH,
-            )
-            for row in rows:
-                body = body_of_row(row)
-                if body != row["body"]:
-                    await fetch(
-                        "UPDATE vital_measurements SET body = {} WHERE space_id = {} AND id = {}",
-                        body,
-                        row["space_id"],
-                        row["id"],
-                    )
-                    rewritten += 1
-        if len(rows) < BATCH:
-            return rewritten
-        after = (rows[-1]["space_id"], rows[-1]["id"])
+    async def rewrite(rows: list[Row]) -> int:
+        rewritten = 0
+        for row in rows:
+            body = body_of_row(row)
+            if body != row["body"]:
+                await fetch(
+                    "UPDATE vital_measurements SET body = {} WHERE space_id = {} AND id = {}",
+                    body,
+                    row["space_id"],
+                    row["id"],
+                )
+                rewritten += 1
+        return rewritten
+
+    query = "SELECT * FROM vital_measurements WHERE source_kind = 'person' AND updated_at > created_at"
+    return await in_key_order(query, handle=rewrite)
 
 
 forwards = data_migration(ID, "vitals", description=DESCRIPTION, run=rewrite_corrected_bodies)
