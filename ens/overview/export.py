@@ -186,7 +186,7 @@ async def operator_export(
 
     try:
         return await export_to_file(space, path, public_url=public_url, progress=progress, before_first_byte=record)
-    except Exception as exc:
+    except BaseException as exc:  # stopped too (the operator's Ctrl-C cancels the task): not exported
         if began:
             await noted.record(space.id, outcome=500, resource_type="export")
             security_log.error(

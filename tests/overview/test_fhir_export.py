@@ -3,6 +3,7 @@ valid for fhir.resources' R4B models, every reference resolving inside the Bundl
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import io
 import json
@@ -184,6 +185,17 @@ def _failing_after_its_first_bytes(scope: Any, *, progress: Any) -> Any:
     return pieces()
 
 
+def _stopped_after_its_first_bytes(scope: Any, *, progress: Any) -> Any:
+    """An export stopped (the operator's Ctrl-C cancels ``ens export``'s task) once its first bytes
+    are written."""
+
+    async def pieces() -> Any:
+        yield b'{"resourceType": "Bundle", "entry": ['
+        raise asyncio.CancelledError
+
+    return pieces()
+
+
 async def test_a_failed_export_leaves_no_file_and_a_whole_one_is_its_owners_only(person, monkeypatch, tmp_path):
     """A failed ``ens export`` left FILE.partial behind, and both files were created 0644: health
     data readable by any account of the machine (a review). Now the export's files are 0600 and a
@@ -306,3 +318,20 @@ async def test_an_operators_export_that_fails_says_so_in_the_history(client, per
         await export.operator_export(space, tmp_path / "space.json", operator="Agnès Roux", reason="RGPD 2026-7")
     again = await client.get("/v1/spaces/me/access-history?actor=operators", headers=person.headers)
     assert len(again.json()["items"]) == 2
+
+
+async def test_an_operators_export_stopped_says_so_in_the_history(client, person, monkeypatch, tmp_path, caplog):
+    """Stopped by its operator after its first row (Ctrl-C), the export wrote no second row: the
+    history said the space was exported (a review). It says it was not finished, as for a failure."""
+    from ens.overview import export
+
+    space = await export.space_for_export(person.space_id)
+    assert space is not None
+    monkeypatch.setattr(export, "export_bundle", _stopped_after_its_first_bytes)
+    with caplog.at_level("WARNING", logger="ens.security"), pytest.raises(asyncio.CancelledError):
+        await export.operator_export(space, tmp_path / "space.json", operator="Agnès Roux", reason="RGPD 2026-8")
+    assert list(tmp_path.iterdir()) == []
+    history = await client.get("/v1/spaces/me/access-history?actor=operators", headers=person.headers)
+    assert [(r["action"], r["outcome"]) for r in history.json()["items"]] == [("ens export", 500), ("ens export", 200)]
+    failed = [r for r in caplog.records if getattr(r, "event", None) == "operator_export_failed"]
+    assert len(failed) == 1 and failed[0].error == "CancelledError"
