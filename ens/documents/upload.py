@@ -118,11 +118,16 @@ def parse_metadata(raw: bytes | None, *, today: date) -> DocumentMetadata:
     return metadata
 
 
-def clean_filename(name: str | None, media: MediaType) -> str:
-    """The file's name as the download will offer it: no folders, no control characters, 255 at most."""
+def _base_name(name: str | None) -> str:
+    """A file's name without folders, control or format characters, surrounding spaces, leading dots."""
     base = re.split(r"[/\\]", name or "")[-1]
     base = "".join(c for c in unicodedata.normalize("NFC", base) if unicodedata.category(c)[0] != "C").strip()
-    base = base.lstrip(".")
+    return base.lstrip(".")
+
+
+def clean_filename(name: str | None, media: MediaType) -> str:
+    """The file's name as the download will offer it: no folders, no control characters, 255 at most."""
+    base = _base_name(name)
     if base and named_format(base) is None:
         # A name that claims no format of the three (x.html, a.pdf.exe, scan) is offered with the
         # one its bytes are: saved, a PNG named x.html opened as a web page (an outside audit).
@@ -166,7 +171,9 @@ def _check_format(head: bytes, filename: str | None) -> MediaType:
             "The file is not a PDF, JPEG or PNG (its first bytes say so, whatever its name).",
             [FieldError("/file", "not a PDF, JPEG or PNG file")],
         )
-    claimed = named_format(filename or "")
+    # Read on the name as it will be stored: "scan.pdf " or "scan.pdf\u200b" (zero-width space)
+    # claimed no format raw, then was stored as scan.pdf over PNG bytes (a review).
+    claimed = named_format(_base_name(filename))
     if claimed is not None and claimed != media:
         raise Invalid(
             f"The file's bytes are {media}, not what its name says ({filename}).",

@@ -36,6 +36,10 @@ def _problem(answer: httpx.Response, status: int, pointer: str | None = None) ->
 async def test_a_file_whose_bytes_are_not_what_its_name_says_is_refused(client, person, settings):
     _problem(await upload(client, person.headers, file_bytes("png", 4000), filename="bilan.pdf"), 422, "/file")
     _problem(await upload(client, person.headers, file_bytes("pdf", 4000), filename="photo.jpeg"), 422, "/file")
+    # Read as the name will be stored: a space or a zero-width one after the extension claimed no
+    # format, and the PNG was stored as bilan.pdf (a review).
+    for name in ("bilan.pdf ", "bilan.pdf\u200b", "scans/bilan.PDF\t"):
+        _problem(await upload(client, person.headers, file_bytes("png", 4000), filename=name), 422, "/file")
     html = b"<html><script>alert(1)</script></html>" * 10
     body = _problem(await upload(client, person.headers, html, filename="bilan.pdf"), 415, "/file")
     assert body["type"] == "urn:ens:problem:unsupported-media-type"
