@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from email.message import Message
+from email.utils import collapse_rfc2231_value
 
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import DEFAULT_MAX_HEADER_SIZE, MultipartParser, parse_options_header
@@ -107,7 +109,7 @@ class StreamingForm:
         if name == FILE_PART:
             self.saw_file = True
             raw = options.get(b"filename")
-            self.filename = _name_of(raw) if raw is not None else None
+            self.filename = _extended_name(self._part.disposition) or (_name_of(raw) if raw is not None else None)
 
     def _data(self, data: bytes, start: int, end: int) -> None:
         if self._part.name == FILE_PART:
@@ -160,6 +162,21 @@ def _malformed(exc: MultipartParseError) -> BadRequest:
             [FieldError("", f"a part header longer than {DEFAULT_MAX_HEADER_SIZE} bytes")],
         )
     return BadRequest("The multipart body is malformed.", [FieldError("", "malformed multipart")])
+
+
+def _extended_name(disposition: str) -> str | None:
+    """A part's ``filename*`` (RFC 5987: ``UTF-8''r%C3%A9sum%C3%A9.pdf``), which some clients send for
+    a name outside ASCII, alone or beside a plain ``filename`` it then takes precedence over (RFC
+    6266 §4.3); python-multipart drops it (the name was stored as document.pdf: an outside audit).
+    Read by the standard library's RFC 2231 parameters."""
+    if "filename*" not in disposition.lower():
+        return None
+    header = Message()
+    header["content-disposition"] = disposition
+    for name, value in header.get_params(header="content-disposition", failobj=[]):
+        if name.lower() == "filename" and isinstance(value, tuple):
+            return collapse_rfc2231_value(value) or None
+    return None
 
 
 def _name_of(raw: bytes) -> str:

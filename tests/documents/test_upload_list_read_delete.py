@@ -10,6 +10,7 @@ from datetime import timedelta
 from urllib.parse import unquote
 
 import httpx
+import pytest
 
 from ens.core import clock, db
 from ens.documents.encryption import stored_size
@@ -252,6 +253,27 @@ async def test_a_latin_1_file_name_is_kept_as_written(client, person):
     answer = await client.post("/v1/spaces/me/documents", content=body, headers=form_headers(person.headers))
     assert answer.status_code == 201, answer.text
     assert answer.json()["filename"] == "résumé.pdf"
+
+
+@pytest.mark.parametrize(
+    ("disposition", "stored"),
+    [
+        (b"filename*=UTF-8''compte-rendu%20%C3%A9chographie.pdf", "compte-rendu échographie.pdf"),
+        (b"filename=\"compte-rendu.pdf\"; filename*=UTF-8''%C3%A9chographie.pdf", "échographie.pdf"),
+        (b"filename*=ISO-8859-1'fr'r%E9sum%E9.pdf", "résumé.pdf"),
+        (b'filename="a filename*.pdf"', "a filename*.pdf"),
+    ],
+)
+async def test_a_file_name_given_as_filename_star_is_kept(client, person, disposition, stored):
+    """``filename*`` (RFC 5987), sent by some clients for a name outside ASCII, was dropped: the
+    document was stored as document.pdf (an outside audit). It is read, and preferred to a plain
+    ``filename`` beside it (RFC 6266)."""
+    content = pdf(1000, seed=33)
+    body = form_body([("file", None, content), ("metadata", None, json.dumps(metadata()).encode())])
+    body = body.replace(b'name="file"', b'name="file"; ' + disposition, 1)
+    answer = await client.post("/v1/spaces/me/documents", content=body, headers=form_headers(person.headers))
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["filename"] == stored
 
 
 async def test_a_file_name_of_thousands_of_characters_is_said_not_malformed(client, person):
