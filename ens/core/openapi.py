@@ -222,7 +222,7 @@ def document_problems(app: Litestar) -> None:
         if isinstance(component, Schema) and name.split(".")[-1] in forbidding:
             component.additional_properties = False
     for path, item in (schema.paths or {}).items():
-        for method in ("get", "post", "put", "patch", "delete"):
+        for method in ("get", "head", "post", "put", "patch", "delete"):
             operation = getattr(item, method, None)
             if operation is None:
                 continue
@@ -241,6 +241,14 @@ def document_problems(app: Litestar) -> None:
                 responses["429"] = OpenAPIResponse(
                     description=_DESCRIPTIONS["429"], content=refused.content, headers={"Retry-After": _RETRY_AFTER}
                 )
+            if method == "head":
+                # A HEAD answer has no body (RFC 9110 §9.3.2): each status is documented without one.
+                responses = {
+                    code: OpenAPIResponse(description=answer.description, headers=answer.headers)
+                    if isinstance(answer, OpenAPIResponse)
+                    else answer
+                    for code, answer in responses.items()
+                }
             operation.responses = responses
             if method == "post" and not own.public:
                 _add_header(operation, _IDEMPOTENCY_KEY)
@@ -380,7 +388,7 @@ def require_operation_id(
 def check_operation_ids(app: Litestar) -> None:
     """Every operation's id is camelCase (litestar itself refuses a duplicate)."""
     for path, item in (app.openapi_schema.paths or {}).items():
-        for method in ("get", "post", "put", "patch", "delete"):
+        for method in ("get", "head", "post", "put", "patch", "delete"):
             operation = getattr(item, method, None)
             if operation is None:
                 continue

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -54,7 +54,11 @@ class Content:
     start: int
     end: int  # excluded
     partial: bool
-    chunks: AsyncIterator[bytes]
+    chunks: AsyncGenerator[bytes, None]
+
+    @property
+    def status(self) -> int:
+        return 206 if self.partial else 200
 
 
 def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
@@ -194,7 +198,7 @@ class _Blocks:
         )
         return row is not None
 
-    async def stream(self, head: bytes, *, first: int, last: int, start: int, end: int) -> AsyncIterator[bytes]:
+    async def stream(self, head: bytes, *, first: int, last: int, start: int, end: int) -> AsyncGenerator[bytes, None]:
         """The bytes ``start`` to ``end`` of blocks ``first`` to ``last`` (the first one already read),
         the rest read ``READ_AHEAD_BLOCKS`` at a time (one request to the store per 1 MiB)."""
         base = first * BLOCK_BYTES

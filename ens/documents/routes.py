@@ -8,7 +8,7 @@ from urllib.parse import quote
 from uuid import UUID
 
 import msgspec
-from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar import Controller, Request, Response, delete, get, head, patch, post
 from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 from litestar.openapi.spec import (
@@ -30,7 +30,7 @@ from ens.core.problems import PROBLEM_JSON, Problem
 from ens.core.settings import Settings
 from ens.documents import service
 from ens.documents.catalogue import DOCUMENT_TYPES, FORM_ALLOWANCE_BYTES, MAX_DOCUMENT_BYTES
-from ens.documents.content import document_content
+from ens.documents.content import Content, document_content
 from ens.documents.schemas import DocumentMetadata, DocumentPage, DocumentRead, DocumentTypeList, DocumentUpdate
 from ens.documents.storage import BlobStore
 from ens.documents.upload import Storage, Upload, upload_document
@@ -144,24 +144,40 @@ class FileAnswer(Operation):
                 ("image/png", "A PNG image"),
             )
         }
-        headers: dict[str, OpenAPIHeader | Reference] = {
-            "ETag": OpenAPIHeader(schema=Schema(type=OpenAPIType.STRING), description="The content's validator"),
-            "Content-Disposition": OpenAPIHeader(
-                schema=Schema(type=OpenAPIType.STRING), description="attachment, with the file's name"
-            ),
-            "Accept-Ranges": OpenAPIHeader(schema=Schema(type=OpenAPIType.STRING), description="bytes"),
-        }
-        responses = self.responses or {}
-        responses["200"] = OpenAPIResponse(description="The whole file", content=file, headers=headers)
-        responses["206"] = OpenAPIResponse(
+        self.responses = _file_responses(self.responses, content=file)
+
+
+@dataclass
+class FileHeadersAnswer(Operation):
+    """HEAD on the content: the 200 and 206 of GET, their headers without a body."""
+
+    def __post_init__(self) -> None:
+        self.responses = _file_responses(self.responses, content=None)
+
+
+def _file_responses(
+    responses: dict[str, OpenAPIResponse | Reference] | None, *, content: dict[str, OpenAPIMediaType] | None
+) -> dict[str, OpenAPIResponse | Reference]:
+    """The content's 200 and 206 (``content``: the file, or none for HEAD) beside ``responses``."""
+
+    def header(description: str) -> OpenAPIHeader:
+        return OpenAPIHeader(schema=Schema(type=OpenAPIType.STRING), description=description)
+
+    headers: dict[str, OpenAPIHeader | Reference] = {
+        "ETag": header("The content's validator"),
+        "Content-Disposition": header("attachment, with the file's name"),
+        "Accept-Ranges": header("bytes"),
+        "Content-Length": header("The bytes the answer holds (for HEAD, those GET would send)"),
+    }
+    return {
+        **(responses or {}),
+        "200": OpenAPIResponse(description="The whole file", content=content, headers=headers),
+        "206": OpenAPIResponse(
             description="The range asked for",
-            content=file,
-            headers={
-                **headers,
-                "Content-Range": OpenAPIHeader(schema=Schema(type=OpenAPIType.STRING), description="bytes a-b/size"),
-            },
-        )
-        self.responses = responses
+            content=content,
+            headers={**headers, "Content-Range": header("bytes a-b/size")},
+        ),
+    }
 
 
 @get(
@@ -326,16 +342,50 @@ class DocumentsController(Controller):
         found = await document_content(
             access, id, range_header=range_, if_range=if_range, blobs=blobs, secret=settings.secret_key
         )
-        headers = {
-            "ETag": found.etag,
-            "Accept-Ranges": "bytes",
-            "Content-Disposition": _disposition(found.filename),
-            "Content-Length": str(found.end - found.start),
-        }
-        if found.partial:
-            headers["Content-Range"] = f"bytes {found.start}-{found.end - 1}/{found.size}"
-        status = 206 if found.partial else 200
-        return Stream(found.chunks, media_type=found.media_type, headers=headers, status_code=status)
+        return Stream(
+            found.chunks, media_type=found.media_type, headers=_content_headers(found), status_code=found.status
+        )
+
+    @head(
+        "/{id:uuid}/content",
+        opt=CONTENT,
+        summary="The document file's headers without its bytes (size, type, name, ETag)",
+        description="What GET .../content answers, its body left out (RFC 9110 §9.3.2): a download manager or a "
+        "viewer asks it first. The first block is read and verified, as for GET.",
+        operation_id="headDocumentContent",
+        operation_class=FileHeadersAnswer,
+        responses={
+            416: _problem("The range starts past the end of the file (Content-Range: bytes */size)"),
+            500: _problem("The stored content failed verification (content-unreadable)"),
+        },
+    )
+    async def content_headers(
+        self,
+        access: Access,
+        id: FromPath[UUID],
+        settings: NamedDependency[Settings],
+        blobs: NamedDependency[BlobStore],
+        range_: RangeHeader = None,
+        if_range: IfRange = None,
+    ) -> Response[None]:
+        found = await document_content(
+            access, id, range_header=range_, if_range=if_range, blobs=blobs, secret=settings.secret_key
+        )
+        await found.chunks.aclose()
+        return Response(b"", media_type=found.media_type, headers=_content_headers(found), status_code=found.status)
+
+
+def _content_headers(found: Content) -> dict[str, str]:
+    """The headers of a document's file, or of the range asked for."""
+    headers = {
+        "ETag": found.etag,
+        "Accept-Ranges": "bytes",
+        "Content-Disposition": _disposition(found.filename),
+        "Content-Length": str(found.end - found.start),
+    }
+    if found.partial:
+        headers["Content-Range"] = f"bytes {found.start}-{found.end - 1}/{found.size}"
+    return headers
 
 
 def _disposition(filename: str) -> str:

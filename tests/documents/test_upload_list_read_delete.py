@@ -290,3 +290,26 @@ async def test_a_file_name_of_thousands_of_characters_is_said_not_malformed(clie
     answer = await client.post("/v1/spaces/me/documents", content=kept, headers=form_headers(person.headers))
     assert answer.status_code == 201, answer.text
     assert answer.json()["filename"] == "b" * 251 + ".pdf"
+
+
+async def test_head_on_a_file_says_what_get_would_without_its_bytes(client, person, make_person):
+    """HEAD on a document's file was 405 (an outside audit): a download manager or a viewer asks it
+    first. It answers GET's headers, without the body, a range's too; what the caller may not
+    see is 404 as for GET."""
+    content = pdf(150_000, seed=41)
+    added = await uploaded(client, person.headers, content)
+    got = await client.get(added["contentUrl"], headers=person.headers)
+    headed = await client.head(added["contentUrl"], headers=person.headers)
+    assert headed.status_code == 200, headed.text
+    assert headed.content == b""
+    for name in ("content-type", "content-length", "etag", "accept-ranges", "content-disposition", "cache-control"):
+        assert headed.headers[name] == got.headers[name], name
+    ranged = await client.head(added["contentUrl"], headers={**person.headers, "Range": "bytes=100-199"})
+    assert ranged.status_code == 206 and ranged.content == b""
+    assert ranged.headers["content-range"] == "bytes 100-199/150000"
+    assert ranged.headers["content-length"] == "100"
+    past = await client.head(added["contentUrl"], headers={**person.headers, "Range": "bytes=200000-"})
+    assert past.status_code == 416
+    stranger = await make_person("Autre")
+    assert (await client.head(added["contentUrl"], headers=stranger.headers)).status_code == 404
+    assert (await client.head(added["contentUrl"])).status_code == 401
