@@ -567,6 +567,8 @@ class _Devices:
         self.items: dict[bytes, dict[str, str]] = {}
         self.unnamed = 0  # Devices without a fullUrl: no measure can name them
         self.used: set[bytes] = set()
+        # Devices named by a measure before the Bundle gave them: the first entry naming each.
+        self.awaited: dict[bytes, int] = {}
 
     def keep(self, index: int, full_url: Any, item: dict[str, str]) -> None:
         """Keep ``item``, what identifies the Device at entry ``index``, under its ``fullUrl``."""
@@ -585,6 +587,32 @@ class _Devices:
                 [FieldError(f"/entry/{index}", f"at most {MAX_DEVICES} Devices")],
             )
         self.items[key] = item
+        self.awaited.pop(key, None)
+
+    def expect(self, index: int, key: bytes | None) -> None:
+        """The measure at entry ``index`` names the Device of ``key`` (if any): the Bundle must give it."""
+        if key is None or key in self.items or key in self.awaited:
+            return
+        if len(self.awaited) == MAX_DEVICES:
+            raise Invalid(
+                f"entry {index}: an import holds at most {MAX_DEVICES} Devices.",
+                [FieldError(f"/entry/{index}/resource", f"Observation.device: at most {MAX_DEVICES} Devices")],
+            )
+        self.awaited[key] = index
+
+    def check_every_one_given(self) -> None:
+        """Refuse a measure naming a Device the Bundle does not give: imported without it, the app
+        that took it would have been dropped without a word (an outside audit)."""
+        if self.awaited:
+            index = min(self.awaited.values())
+            raise Invalid(
+                f"entry {index}: the measure names a Device the Bundle does not hold.",
+                [
+                    FieldError(
+                        f"/entry/{index}/resource", "Observation.device: no Device of the Bundle has this fullUrl"
+                    )
+                ],
+            )
 
     def named(self, key: bytes | None) -> dict[str, str] | None:
         item = self.items.get(key) if key is not None else None
@@ -625,13 +653,14 @@ async def _checked(access: SpaceAccess, spool: EncryptedSpool) -> _Devices:
             with _refusals(index, kind):
                 if kind == "Observation":
                     _measure(resource, zone_of(access.space.timezone))
-                    _device_named(resource)
+                    devices.expect(index, _device_named(resource))
                     if is_restricted(resource):
                         # Hiding is the holder's alone, here as for every other hideable item: a
                         # parent's import must not hide measures from the other parent for good.
                         access.require(Action.HIDE_FROM_REPRESENTATIVES)
                 elif kind == "Immunization":
                     _vaccination(resource)
+    devices.check_every_one_given()
     return devices
 
 

@@ -123,3 +123,23 @@ async def test_more_devices_than_an_import_keeps_is_422(
     fits = await client.post(IMPORT, json=_entries(observation, device, *others[:2]), headers=newcomer.headers)
     assert fits.status_code == 201, fits.text
     assert fits.json()["notImported"][0]["count"] == 2
+
+
+async def test_a_measure_naming_a_device_the_bundle_does_not_hold_is_422(client, make_person: MakePerson) -> None:
+    """Imported without it, the app that took the measure was dropped without a word (an outside
+    audit). Its Device may come before or after it in the Bundle."""
+    observation, device = await _weighed(client, make_person)
+    newcomer = await make_person("Lou")
+    alone = await client.post(IMPORT, json=_entries(observation), headers=newcomer.headers)
+    assert alone.status_code == 422, alone.text
+    [error] = alone.json()["errors"]
+    assert error == {
+        "pointer": "/entry/0/resource",
+        "detail": "Observation.device: no Device of the Bundle has this fullUrl",
+    }
+    await _nothing_kept(client, newcomer)
+    after = await client.post(IMPORT, json=_entries(observation, device), headers=newcomer.headers)
+    assert after.status_code == 201, after.text
+    other = await make_person("Léon")
+    before = await client.post(IMPORT, json=_entries(device, observation), headers=other.headers)
+    assert before.status_code == 201, before.text
