@@ -67,12 +67,16 @@ def vaccine_id(cis: str) -> UUID:
     return uuid.uuid5(VACCINE_NAMESPACE, f"cis:{cis}")
 
 
+def _plain(text: str) -> str:
+    """Lower case, accents aside (``Rougeole`` and ``rougéole`` alike)."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
 def fold(text: str) -> str:
     """Lower case, no accents, letters and digits only (words kept apart): ``M-M-RVAXPRO`` and
     ``mmrvaxpro`` fold alike, ``Rougeole`` and ``rougeole`` too."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
-    words = [re.sub(r"[^\w]|_", "", word) for word in plain.split()]
+    words = [re.sub(r"[^\w]|_", "", word) for word in _plain(text).split()]
     return " ".join(word for word in words if word)
 
 
@@ -222,9 +226,7 @@ def brand_words(text: str) -> list[str]:
     """A brand's words as a booklet may write them: folded (accents and case aside), split at
     spaces and punctuation, its presentation in brackets left out: ``M-M-RVAXPRO (vial)`` is
     ``m m rvaxpro``, ``ENGERIX B 10`` and ``Engerix B10`` both ``engerix b10`` once joined."""
-    decomposed = unicodedata.normalize("NFKD", re.sub(r"\([^)]*\)", " ", text))
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
-    return re.findall(r"[^\W_]+", plain)
+    return re.findall(r"[^\W_]+", _plain(re.sub(r"\([^)]*\)", " ", text)))
 
 
 async def diseases_of_brand(name: str) -> list[str] | None:
