@@ -84,25 +84,39 @@ async def take_feed_numbers(space_id: UUID, count: int) -> FeedNumbers:
     return FeedNumbers(xid=0, seqs=list(range(last - count + 1, last + 1)))
 
 
-# What a hide row holds: the measure's id, its space, its type, its place (``FeedNumbers``), and
-# ``deleted_at`` (null: the measure is there, hidden).
-HIDE_COLUMNS = ("id", "space_id", "type", "feed_xid", "seq", "deleted_at")
+# What a hide row holds: the measure's id, its space, its type, its place (``FeedNumbers``),
+# ``deleted_at`` (null: the measure is there, hidden), and the place the measure was first shown at
+# (null: not known).
+HIDE_COLUMNS = ("id", "space_id", "type", "feed_xid", "seq", "deleted_at", "shown_xid", "shown_seq")
+
+Place = tuple[int, int]
 
 
-async def place_hides(rows: Sequence[tuple[UUID, UUID, str, int, int]]) -> None:
+async def place_hides(rows: Sequence[tuple[UUID, UUID, str, int, int]], *, shown: Place | None = None) -> None:
     """Measures visible to the representatives until now, hidden in this transaction at the places
     given (``(id, space_id, type, feed_xid, seq)``, the places their rows take): each is a deletion
-    in the representatives' feed, there and nowhere else while it stays hidden (module doc)."""
-    await insert_rows("vital_hides", HIDE_COLUMNS, rows=[(*row, None) for row in rows])
+    in the representatives' feed, there and nowhere else while it stays hidden (module doc).
+    ``shown`` (one measure): the place it took when added, unchanged since; a representative whose
+    feed has not reached it never had it, and is told nothing."""
+    first = shown or (None, None)
+    await insert_rows("vital_hides", HIDE_COLUMNS, rows=[(*row, None, *first) for row in rows])
 
 
 async def place_hide(
-    space_id: UUID, measurement_id: UUID, vital_type: str, *, was_hidden: bool, hidden: bool, numbers: FeedNumbers
+    space_id: UUID,
+    measurement_id: UUID,
+    vital_type: str,
+    *,
+    was_hidden: bool,
+    hidden: bool,
+    numbers: FeedNumbers,
+    shown: Place | None,
 ) -> None:
-    """A measure changed at ``numbers``'s first place: hidden now, its hide takes that place; shown
-    again, its hide goes (its row, at that place, is an upsert to the representatives)."""
+    """A measure changed at ``numbers``'s first place: hidden now, its hide takes that place (with
+    ``shown``, see :func:`place_hides`); shown again, its hide goes (its row, at that place, is an
+    upsert to the representatives)."""
     if hidden and not was_hidden:
-        await place_hides([(measurement_id, space_id, vital_type, numbers.xid, numbers.seqs[0])])
+        await place_hides([(measurement_id, space_id, vital_type, numbers.xid, numbers.seqs[0])], shown=shown)
     elif was_hidden and not hidden:
         await fetch("DELETE FROM vital_hides WHERE space_id = {} AND id = {}", space_id, measurement_id)
 
@@ -165,11 +179,10 @@ HIDES) AS c ON 1 = 1 ORDER BY c.xid, c.seq LIMIT {}
 _HIDES = """UNION ALL
 SELECT * FROM (
     SELECT v.feed_xid AS xid, v.seq AS seq, v.id AS id, NULL AS body, TRUE AS hidden
-    FROM vital_hides v WHERE v.space_id = {} AND (v.feed_xid, v.seq) > ({}, {})HIDE_FILTERS
+    FROM vital_hides v WHERE v.space_id = {} AND (v.feed_xid, v.seq) > ({}, {})
+        AND (v.shown_seq IS NULL OR (v.shown_xid, v.shown_seq) <= ({}, {}))HIDE_FILTERS
     ORDER BY v.feed_xid, v.seq LIMIT {}) AS hides
 """
-
-Place = tuple[int, int]
 
 
 @dataclass(frozen=True)
@@ -270,7 +283,7 @@ async def changes(
         *(() if is_postgres(current()) else (access.space_id,)),
         *(access.space_id, *after, *measure_args, size + 1),
         *(access.space_id, *after, *tombstone_args, size + 1),
-        *((access.space_id, *after, *hide_args, size + 1) if hides else ()),
+        *((access.space_id, *after, *after, *hide_args, size + 1) if hides else ()),
         size + 1,
     )
     head = (int(rows[0]["head_xid"]), int(rows[0]["head_seq"]))

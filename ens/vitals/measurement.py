@@ -16,7 +16,7 @@ from ens.core.local_time import zone_of
 from ens.spaces.door import SpaceAccess, visible_to
 from ens.spaces.rights import Action
 from ens.vitals.catalogue import BLOOD_PRESSURE, BY_CODE, STEPS_PER_DAY
-from ens.vitals.feed import FeedNumbers, hidden_measure_deleted, place_hide, take_feed_numbers
+from ens.vitals.feed import FeedNumbers, Place, hidden_measure_deleted, place_hide, take_feed_numbers
 from ens.vitals.ingest import keeps_deleted_records, sent_by_app
 from ens.vitals.reads import measurements_sql, raw
 from ens.vitals.representation import measurement_body
@@ -37,7 +37,8 @@ async def _measure_row(access: SpaceAccess, measurement_id: UUID, *, for_update:
     sql = measurements_sql(where="m.space_id = {} AND m.id = {}" + visible_to(access, alias="m")).replace(
         " AS body FROM",
         " AS body, m.type, m.writer, m.source_kind, m.source_name, m.hidden_from_representatives AS hidden,"
-        " m.shown_to_representatives AS shown, m.client_record_id, m.client_record_version FROM",
+        " m.shown_to_representatives AS shown, m.client_record_id, m.client_record_version,"
+        " m.feed_xid AS place_xid, m.seq AS place_seq, m.updated_at = m.created_at AS unchanged FROM",
     )
     if for_update:
         sql += row_lock("UPDATE")
@@ -75,8 +76,10 @@ async def correct_measurement(
             if isinstance(update.hidden_from_representatives, msgspec.UnsetType)
             else update.hidden_from_representatives
         )
+        # Where the measure was first shown, if its row is still there (see ens.vitals.feed.place_hides).
+        shown = (int(row["place_xid"]), int(row["place_seq"])) if row["unchanged"] else None
         if not update.corrects_values():
-            return await _set_hidden(access, measurement_id, current, hidden=hidden, now=now)
+            return await _set_hidden(access, measurement_id, current, hidden=hidden, now=now, shown=shown)
         if row["source_kind"] != "person":
             raise Conflict(
                 f"This measure was sent by {row['source_name']}; only measures typed by hand can be corrected."
@@ -184,12 +187,18 @@ async def correct_measurement(
             access.space_id,
             measurement_id,
         )
-        await _place_hide(access, current, hidden=hidden, numbers=numbers)
+        await _place_hide(access, current, hidden=hidden, numbers=numbers, shown=shown)
         return Raw(body.encode())
 
 
 async def _set_hidden(
-    access: SpaceAccess, measurement_id: UUID, current: MeasurementRead, *, hidden: bool, now: datetime
+    access: SpaceAccess,
+    measurement_id: UUID,
+    current: MeasurementRead,
+    *,
+    hidden: bool,
+    now: datetime,
+    shown: Place | None,
 ) -> Raw:
     """Hide a measure from the representatives, or show it again: any measure, an app's too. It
     takes a new change number, so the representatives' feed tells them it is gone (or back)."""
@@ -209,14 +218,18 @@ async def _set_hidden(
         access.space_id,
         measurement_id,
     )
-    await _place_hide(access, current, hidden=hidden, numbers=numbers)
+    await _place_hide(access, current, hidden=hidden, numbers=numbers, shown=shown)
     return Raw(body)
 
 
-async def _place_hide(access: SpaceAccess, current: MeasurementRead, *, hidden: bool, numbers: FeedNumbers) -> None:
+async def _place_hide(
+    access: SpaceAccess, current: MeasurementRead, *, hidden: bool, numbers: FeedNumbers, shown: Place | None
+) -> None:
     """The hide's place in the representatives' feed, for a change of ``current`` at ``numbers``."""
     was = current.hidden_from_representatives
-    await place_hide(access.space_id, current.id, current.type, was_hidden=was, hidden=hidden, numbers=numbers)
+    await place_hide(
+        access.space_id, current.id, current.type, was_hidden=was, hidden=hidden, numbers=numbers, shown=shown
+    )
 
 
 def _original_float(original: float | Any) -> float | None:

@@ -80,7 +80,9 @@ class VitalHide(Table, tablename="vital_hides"):
     at the hide's place in the change feed (``ens.vitals.feed``). While the measure stays hidden its
     own row and its tombstone are nothing in their feed, so its later changes tell them nothing.
     Removed when the measure is shown again; ``deleted_at`` set when it is deleted hidden, then
-    purged with its tombstone."""
+    purged with its tombstone. ``shown_xid``, ``shown_seq``: the place the measure took when it was
+    added, if it was not changed before the hide (a representative whose feed has not reached it
+    never had the measure: told nothing); null, the hide is sent to every representative past it."""
 
     id = UUID(primary_key=True)
     space_id = UUID()
@@ -88,6 +90,8 @@ class VitalHide(Table, tablename="vital_hides"):
     seq = BigInt()
     feed_xid = BigInt(default=0)
     deleted_at = Timestamptz(null=True, default=None)
+    shown_xid = BigInt(null=True, default=None)
+    shown_seq = BigInt(null=True, default=None)
 
 
 class VitalDeletedRecord(Table, tablename="vital_deleted_records"):

@@ -175,3 +175,29 @@ async def test_measures_hidden_before_the_hides_had_a_place_get_one(
     assert sorted(_ops((await _changes(client, tutor, space, before))[0])) == sorted(
         [("delete", shown), ("delete", hidden)]
     )
+
+
+async def test_a_measure_added_and_hidden_between_two_syncs_is_nothing_to_a_representative(
+    client: httpx.AsyncClient, make_person: MakePerson
+) -> None:
+    """Added visible and hidden before the tutor's next sync, a measure they never had came to them
+    as a deletion of its id: the id of a measure the holder hid (a known gap). Its hide keeps the
+    place the measure took when added: a tutor whose feed has not reached it is told nothing; one
+    who synced in between, and had it, is told of the deletion. A measure corrected before being
+    hidden keeps no such place: its deletion is sent (the gap that stays, on the side of telling)."""
+    holder, tutor, space, _, _ = await tutored_space_with_two_weights(client, make_person)
+    _, before = await _changes(client, tutor, space, None)
+    added = await client.post(f"{space}/vitals", json={"measurements": [weight(66.0)]}, headers=holder.headers)
+    assert added.status_code == 201, added.text
+    new = added.json()["items"][0]["id"]
+    _, between = await _changes(client, tutor, space, before)
+    assert (await hide_measure(client, holder.headers, space, new)).status_code == 200
+    assert (await _changes(client, tutor, space, before))[0] == []
+    assert _ops((await _changes(client, tutor, space, between))[0]) == [("delete", new)]
+    # Corrected while visible, then hidden: where it was first shown is not kept.
+    _, now = await _changes(client, tutor, space, between)
+    other = await client.post(f"{space}/vitals", json={"measurements": [weight(67.0)]}, headers=holder.headers)
+    changed = other.json()["items"][0]["id"]
+    await _correct(client, holder, space, changed, 67.5)
+    assert (await hide_measure(client, holder.headers, space, changed)).status_code == 200
+    assert _ops((await _changes(client, tutor, space, now))[0]) == [("delete", changed)]
