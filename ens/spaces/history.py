@@ -18,7 +18,7 @@ import re
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 from uuid import UUID
 
@@ -145,7 +145,10 @@ def _every_row_values(pending: PendingAccess, outcome: int) -> tuple[Any, ...]:
 async def _insert_one(pending: PendingAccess, outcome: int) -> int | None:
     """The row's id, or ``None`` when the space no longer exists (erased by this very request)."""
     rows = await fetch(_INSERT_IF_SPACE, *_values(pending, outcome), pending.space_id)
-    await _note_professional_access([(pending, outcome)])
+    if not pending.creates:
+        # A creation's row may commit before its item exists (a document's, with the space's key):
+        # its last access is noted once the item is there (record_access).
+        await _note_professional_access([(pending, outcome)])
     return int(rows[0]["id"]) if rows else None
 
 
@@ -153,9 +156,13 @@ async def _note_professional_access(answered: list[tuple[PendingAccess, int]]) -
     """The holder's list of professionals shows each one's last access: kept on their row of the
     space (one UPDATE by its key), written with the history row, only for professionals' requests
     that were answered (a refusal, a blocked professional's emergency access among them, is an
-    attempt: the history has it, the list's last access does not)."""
+    attempt: the history has it, the list's last access does not), and only for those whose row
+    every reader of the list sees in the history: one naming an item hidden from the
+    representatives, or held back from the holder, moved the time the parents (or the holder)
+    read, and told them the professional had acted where the history said nothing (an outside
+    audit)."""
     for pending, outcome in answered:
-        if pending.acting_as == "professional" and outcome < 400:
+        if pending.acting_as == "professional" and outcome < 400 and not await _names_a_kept_item(pending):
             await fetch(
                 "UPDATE space_professionals SET last_access_at = {} WHERE space_id = {} AND professional_id = {}",
                 pending.at,
@@ -256,6 +263,8 @@ async def record_access(pending: PendingAccess, outcome: int) -> None:
                 pending.space_id,
                 pending.recorded_id,
             )
+        if pending.creates:
+            await _note_professional_access([(pending, outcome)])
         return
     await _GROUP_COMMIT.record(pending, outcome)
 
@@ -506,6 +515,39 @@ async def list_access_history(
     ]
     next_cursor = cursors.encode(purpose, [int(rows[size - 1]["id"])]) if len(rows) > size else None
     return Page(items=items, next_cursor=next_cursor)
+
+
+async def _names_a_kept_item(pending: PendingAccess) -> bool:
+    """Whether the request's row names an item kept from some of the space's readers now: hidden
+    from the representatives (or removed while hidden), or held back from the holder (the history
+    leaves such rows out for them: :func:`hidden_items_sql`, :func:`held_back_items_sql`). Each
+    table is asked by its key."""
+    try:
+        item = UUID(pending.resource_id) if pending.resource_id else None
+    except ValueError:
+        return False
+    if item is None:
+        return False
+    hidden = {"space_id", "id", "hidden_from_representatives"}
+    held = {"space_id", "id", "hidden_from_holder", "hidden_from_holder_until"}
+    parts: list[str] = ["SELECT 1 AS x FROM hidden_items_removed WHERE space_id = {} AND id = {}"]
+    args: list[Any] = [pending.space_id, item]
+    for table in db.bound_tables():
+        columns = {column._meta.name for column in table._meta.columns}
+        name = table._meta.tablename
+        if hidden <= columns:
+            parts.append(
+                f"SELECT 1 AS x FROM {name} WHERE space_id = {{}} AND id = {{}} AND hidden_from_representatives"
+            )
+            args += [pending.space_id, item]
+        if held <= columns:
+            parts.append(
+                f"SELECT 1 AS x FROM {name} WHERE space_id = {{}} AND id = {{}} AND hidden_from_holder"
+                " AND (hidden_from_holder_until IS NULL OR hidden_from_holder_until > {})"
+            )
+            # Held until a day: the space's day may be the day before UTC's (on the side of held).
+            args += [pending.space_id, item, pending.at.date() - timedelta(days=1)]
+    return bool(await fetch(" UNION ALL ".join(parts), *args))
 
 
 def hidden_items_sql() -> tuple[str, int]:

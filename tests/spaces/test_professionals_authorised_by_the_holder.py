@@ -436,3 +436,73 @@ async def test_a_token_of_a_professional_never_opens_account_routes_nor_a_person
     assert (await client.get("/v1/spaces/me", headers=pro.headers)).status_code == 404
     await db.fetch("UPDATE grants SET revoked_at = {} WHERE id = {}", datetime.now(UTC), pro.grant_id)
     assert (await client.get("/v1/pro/patients", headers=pro.headers)).status_code == 401
+
+
+async def test_the_last_access_counts_only_what_every_reader_of_the_list_sees_in_the_history(
+    client: httpx.AsyncClient, settings: Settings, make_person: MakePerson
+) -> None:
+    """A professional's request naming an item hidden from the representatives, or held back from
+    the holder, moved ``lastAccessAt``, which the tutor (and the holder) read: they learnt the
+    professional had acted, and when, where the history said nothing (an outside audit). It moves
+    only for requests whose row every reader of the list sees."""
+    from tests.helpers.carers import court_measure
+    from tests.helpers.documents import metadata, pdf, upload
+
+    holder, tutor = await make_person(), await make_person("Tuteur")
+    await court_measure(holder, tutor, "tutelle")
+    gp = await sign_in_pro(settings, GP)
+    entry = await authorise(client, holder, gp)
+    space = f"/v1/spaces/{holder.space_id}"
+
+    async def last_access() -> tuple[Any, Any]:
+        url = f"{space}/professionals/{entry['id']}"
+        mine = await client.get(url, headers=holder.headers)
+        theirs = await client.get(url, headers=tutor.headers)
+        assert mine.status_code == 200 and theirs.status_code == 200, (mine.text, theirs.text)
+        return mine.json()["lastAccessAt"], theirs.json()["lastAccessAt"]
+
+    secret = await upload(client, holder.headers, pdf(100, seed=51), meta=metadata(hiddenFromRepresentatives=True))
+    assert secret.status_code == 201, secret.text
+    assert (await client.get(f"{space}/vitals", headers=gp.headers)).status_code == 200
+    seen = await last_access()
+    assert seen[0] is not None and seen[0] == seen[1]
+    # The document hidden from the tutor, read; one held back from the holder, added: nothing moves.
+    content = secret.json()["contentUrl"]
+    assert (await client.get(content, headers=gp.headers)).status_code == 200
+    assert await last_access() == seen
+    held = await upload(
+        client, gp.headers, pdf(100, seed=52), space=holder.space_id, meta=metadata(hiddenFromHolder=True)
+    )
+    assert held.status_code == 201, held.text
+    assert await last_access() == seen
+    # A request every reader sees in the history moves it again.
+    assert (await client.get(f"{space}/vitals", headers=gp.headers)).status_code == 200
+    moved = await last_access()
+    assert moved[0] == moved[1] and moved[0] > seen[0]
+
+
+async def test_a_doctors_work_hidden_from_a_minors_parents_moves_no_last_access_they_read(
+    client: httpx.AsyncClient, settings: Settings, make_person: MakePerson
+) -> None:
+    """On a minor's space a doctor adds a measure hidden from the parents (CSP L1111-5, at the
+    minor's request): the parents' history has no row of it, and their list's last access for the
+    doctor did move (an outside audit). It does not now."""
+    parent = await make_person("Jean")
+    child = await create_child_space(client, parent, birthdate=years_before(today_in_paris(), 15))
+    gp = await sign_in_pro(settings, GP)
+    entry = await authorise(client, parent, gp, space=child)
+    space = f"/v1/spaces/{child}"
+    assert (await client.get(f"{space}/vitals", headers=gp.headers)).status_code == 200
+    url = f"{space}/professionals/{entry['id']}"
+    seen = (await client.get(url, headers=parent.headers)).json()["lastAccessAt"]
+    assert seen is not None
+    hidden = await client.post(
+        f"{space}/vitals",
+        json={"measurements": [weight(50.0, hiddenFromRepresentatives=True)]},
+        headers=gp.headers,
+    )
+    assert hidden.status_code == 201, hidden.text
+    assert (await client.get(url, headers=parent.headers)).json()["lastAccessAt"] == seen
+    shown = await client.post(f"{space}/vitals", json={"measurements": [weight(50.5)]}, headers=gp.headers)
+    assert shown.status_code == 201, shown.text
+    assert (await client.get(url, headers=parent.headers)).json()["lastAccessAt"] > seen
