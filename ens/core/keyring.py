@@ -14,14 +14,20 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 @cache
 def derive_key(secret: str, purpose: str, *, length: int = 32) -> bytes:
+    """The key of a fixed purpose (remembered: a purpose naming a space would fill the memory)."""
+    return _derived(secret, purpose, length=length)
+
+
+def _derived(secret: str, purpose: str, *, length: int = 32) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=length, salt=b"ens-keyring-v1", info=purpose.encode()).derive(
         secret.encode()
     )
 
 
 def sign(secret: str, purpose: str, *, payload: bytes) -> bytes:
-    """A MAC over ``payload`` with the purpose's key (HMAC-SHA256, truncated to 128 bits)."""
-    return hmac.new(derive_key(secret, purpose), payload, hashlib.sha256).digest()[:16]
+    """A MAC over ``payload`` with the purpose's key (HMAC-SHA256, truncated to 128 bits). The key
+    is derived at each call (the cursors issued before they were encrypted: purposes by space)."""
+    return hmac.new(_derived(secret, purpose), payload, hashlib.sha256).digest()[:16]
 
 
 def verify(secret: str, purpose: str, *, payload: bytes, mac: bytes) -> bool:
