@@ -17,7 +17,7 @@ import re
 import secrets
 import uuid
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Literal, NoReturn
 from uuid import UUID
 
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
@@ -254,9 +254,14 @@ async def _refresh(
     row = await fetch_one("SELECT * FROM refresh_tokens WHERE token_hash = {}", token_hash)
     if row is None or row["client_id"] != client.client_id:
         raise OAuthError("invalid_grant", "The refresh token is invalid.")
-    if scope is not None and not set(scope.split()) <= set(str(row["scopes"]).split()):
-        raise OAuthError("invalid_scope", "A refresh cannot widen the scope the person granted.")
     grant_id, account_id = as_uuid(row["grant_id"]), as_uuid(row["account_id"])
+    if scope is not None and not set(scope.split()) <= set(str(row["scopes"]).split()):
+        if row["rotated_at"] is not None:
+            # An old token of the chain is a reuse whatever else the request asks (it was told
+            # invalid_scope, and the chain lived on: an outside audit); never a retry to forgive,
+            # since a refresh asking for more rotates nothing.
+            await _revoke_reused_chain(grant_id)
+        raise OAuthError("invalid_scope", "A refresh cannot widen the scope the person granted.")
     child_id = uuid.uuid4()
     refusal: OAuthError | None = None
     response: TokenResponse | None = None
@@ -294,11 +299,16 @@ async def _refresh(
         return response
     if reused:
         # Revoked after the transaction: raising inside it would roll the revocation back.
-        log.warning("refresh token reused; its chain is revoked", extra={"grant_id": str(grant_id)})
-        await spaces.revoke_grant(grant_id)
-        raise OAuthError("invalid_grant", "The refresh token was already used; this session is revoked.")
+        await _revoke_reused_chain(grant_id)
     assert refusal is not None
     raise refusal
+
+
+async def _revoke_reused_chain(grant_id: UUID) -> NoReturn:
+    """A refresh token used again: its whole chain (the session) is revoked."""
+    log.warning("refresh token reused; its chain is revoked", extra={"grant_id": str(grant_id)})
+    await spaces.revoke_grant(grant_id)
+    raise OAuthError("invalid_grant", "The refresh token was already used; this session is revoked.")
 
 
 async def _forgiven_retry(settings: Settings, token_id: object, *, new_child_id: UUID, now: datetime) -> bool:

@@ -211,3 +211,21 @@ async def test_revocation_needs_a_token_and_a_refresh_cannot_widen_the_scope(
     assert not await _revoked(grant)  # refused before the token was touched: it still works
     same = await login.browser.client.post("/oauth/token", data={**refresh, "scope": "space"})
     assert same.status_code == 200, same.text
+
+
+async def test_an_old_refresh_token_asking_for_more_is_a_reuse_all_the_same(
+    fake_login: Any, fake_settings: Settings
+) -> None:
+    """An old token of the chain sent with a wider scope was told invalid_scope, and the chain lived
+    on (an outside audit; it also told an attacker the token was one of ours). A reuse revokes the
+    chain whatever else the request asks."""
+    token, grant = await _phone_refresh_token(fake_login, fake_settings)
+    login: FakeLogin = fake_login()
+    refresh = {"grant_type": "refresh_token", "client_id": "ens-mobile", "refresh_token": token}
+    rotated = await login.browser.client.post("/oauth/token", data=refresh)
+    assert rotated.status_code == 200, rotated.text
+    wider = await login.browser.client.post("/oauth/token", data={**refresh, "scope": "space vitals.body_weight:read"})
+    assert wider.status_code == 400 and wider.json()["error"] == "invalid_grant", wider.text
+    assert await _revoked(grant)
+    successor = {**refresh, "refresh_token": rotated.json()["refresh_token"]}
+    assert (await login.browser.client.post("/oauth/token", data=successor)).json()["error"] == "invalid_grant"
