@@ -257,6 +257,27 @@ async def test_two_logins_started_in_one_browser_both_finish(fake_client, provid
     assert refused.status_code == 400 and "autre navigateur" in refused.text
 
 
+async def test_a_login_started_while_another_is_at_its_code_leaves_that_one_its_pages(fake_client, provider, outbox):
+    """A second /oauth/authorize (a second tap in the app) while a first login was at its code page
+    put the new attempt, still at the provider, first in the cookie: the first's code was refused
+    (403, "le formulaire n'est plus valable") and its page was gone (an outside audit). The pages
+    serve the attempt the provider answered last."""
+    from tests.helpers.login import Browser, FakeLogin
+
+    browser = Browser(fake_client, outbox[0])
+    first = FakeLogin(browser, provider)
+    await first.start()
+    back = await first.come_back(first.code())
+    assert back.status_code == 303 and back.headers["location"] == "/login/otp", back.text
+    await browser.open("/login/otp")
+    await FakeLogin(browser, provider).start()  # at the provider, never answered
+    assert browser.cookie is not None and len(browser.cookie.split(".")) == 2
+    final = await browser.second_factor()
+    assert final.status_code == 303, final.text
+    token = await browser.exchange(final.headers["location"])
+    assert token.status_code == 200, token.text
+
+
 async def test_a_key_replaced_under_the_same_kid_is_fetched_again_not_refused_for_the_cache_s_hour() -> None:
     """The provider replaced its signing key but kept its kid: the cached key refused every login
     until the cache ended (an hour by default: an outside audit). A signature that fails with a

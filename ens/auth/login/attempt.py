@@ -20,7 +20,7 @@ from ens.auth.errors import LoginFailed, error_description
 from ens.auth.login.pages import ConsentView
 from ens.auth.upstream import Upstream
 from ens.core import clock
-from ens.core.db import Row, as_uuid, fetch, fetch_one
+from ens.core.db import Row, as_uuid, fetch
 from ens.core.mail import Mailer
 from ens.core.settings import Settings
 
@@ -167,14 +167,22 @@ def cookie_naming(attempt_id: UUID, cookie: str | None) -> str:
 
 
 async def load(cookie: str | None) -> Attempt:
-    """The browser's login attempt, still running."""
-    attempt_id = current_attempt_id(cookie)
-    if attempt_id is None:
+    """The browser's login attempt its pages serve, still running: the first its cookie names that
+    the provider answered (a login started meanwhile, still at the provider, put first by the
+    authorization request, took the pages from one at its code, whose form was then refused: an
+    outside audit); else the first."""
+    ids = attempt_ids(cookie)
+    if not ids:
         raise LoginFailed("Aucune connexion en cours dans ce navigateur. Recommencez depuis l'application.")
-    row = await fetch_one("SELECT * FROM login_attempts WHERE id = {} AND expires_at > {}", attempt_id, clock.now())
-    if row is None:
+    rows = await fetch(
+        f"SELECT * FROM login_attempts WHERE id IN ({', '.join('{}' for _ in ids)}) AND expires_at > {{}}",
+        *ids,
+        clock.now(),
+    )
+    running = sorted((Attempt.of(row) for row in rows), key=lambda attempt: ids.index(attempt.id))
+    if not running:
         raise LoginFailed("Votre connexion a expiré. Recommencez depuis l'application.", title="Connexion expirée")
-    return Attempt.of(row)
+    return next((attempt for attempt in running if attempt.step != "upstream"), running[0])
 
 
 def code_budget(attempt: Attempt) -> otp.TryBudget:
