@@ -236,12 +236,15 @@ async def test_a_guardian_finds_no_server_error_and_no_answer_off_its_schema(
 ) -> None:
     """A guardian (tutelle relating to the person) on the protected adult's space: every operation
     of the space, with what a guardian may and may not do answered by the door (leaving the measure
-    is the operator's, so it stays out, as closing does)."""
+    is the operator's, so it stays out, as closing does). HEAD on a document's file stays out too:
+    with it, this run's deterministic stateful phase ran 16 scenarios and followed 11 links (67 and
+    22 without it, 2026-12-04); the holder's run fuzzes it (197 scenarios, 36 links)."""
     person = await sign_in_person(settings, given_name="Fuzz")
     guardian = await sign_in_person(settings, given_name="Tuteur")
     await _furnish(server, person)  # written before the measure: under it, directives need the judge's word
     await court_measure(person, guardian, "tutelle")
-    selection = [*_excluding(*DESTRUCTIVE, "leaveRepresentation"), "--include-path-regex", SPACE_PATHS]
+    left_out = _excluding(*DESTRUCTIVE, "leaveRepresentation", "headDocumentContent")
+    selection = [*left_out, "--include-path-regex", SPACE_PATHS]
     status, output = await _schemathesis(server, guardian.token, tmp_path, *selection, space=str(person.space_id))
     print(_summary(output))  # shown with -s: how many cases and chains ran
     assert status == 0, output[-6000:]
