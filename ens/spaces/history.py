@@ -264,7 +264,13 @@ async def record_access(pending: PendingAccess, outcome: int) -> None:
                 pending.recorded_id,
             )
         if pending.creates:
-            await _note_professional_access([(pending, outcome)])
+            try:
+                await _note_professional_access([(pending, outcome)])
+            except Exception as exc:  # the item is stored: a 503 now would have the client send it again
+                log.warning(
+                    "professional's last access not noted",
+                    extra={"event": "last_access_not_noted", "reason": type(exc).__name__},
+                )
         return
     await _GROUP_COMMIT.record(pending, outcome)
 

@@ -506,3 +506,27 @@ async def test_a_doctors_work_hidden_from_a_minors_parents_moves_no_last_access_
     shown = await client.post(f"{space}/vitals", json={"measurements": [weight(50.5)]}, headers=gp.headers)
     assert shown.status_code == 201, shown.text
     assert (await client.get(url, headers=parent.headers)).json()["lastAccessAt"] > seen
+
+
+async def test_a_last_access_not_noted_after_a_creation_does_not_fail_what_was_stored(
+    client: httpx.AsyncClient, settings: Settings, make_person: MakePerson, monkeypatch: Any
+) -> None:
+    """A creation's last access is noted once its item is stored (its own statement, after the
+    commit): failing there, it answered 503 for a measure already stored, which a client sends again
+    (a review). It is logged, and the answer is the creation's."""
+    from ens.spaces import history
+
+    holder = await make_person()
+    gp = await sign_in_pro(settings, GP)
+    await authorise(client, holder, gp)
+
+    async def lost(answered: list[Any]) -> None:
+        if any(pending.acting_as == "professional" for pending, _ in answered):
+            raise ConnectionError("the database went away")
+
+    monkeypatch.setattr(history, "_note_professional_access", lost)
+    space = f"/v1/spaces/{holder.space_id}"
+    added = await client.post(f"{space}/vitals", json={"measurements": [weight(70.0)]}, headers=gp.headers)
+    assert added.status_code == 201, added.text
+    listed = (await client.get(f"{space}/vitals", headers=holder.headers)).json()["items"]
+    assert [m["id"] for m in listed] == [added.json()["items"][0]["id"]]
