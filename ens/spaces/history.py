@@ -534,26 +534,36 @@ async def _names_a_kept_item(pending: PendingAccess) -> bool:
         return False
     if item is None:
         return False
-    hidden = {"space_id", "id", "hidden_from_representatives"}
-    held = {"space_id", "id", "hidden_from_holder", "hidden_from_holder_until"}
-    parts: list[str] = ["SELECT 1 AS x FROM hidden_items_removed WHERE space_id = {} AND id = {}"]
-    args: list[Any] = [pending.space_id, item]
-    for table in db.bound_tables():
-        columns = {column._meta.name for column in table._meta.columns}
-        name = table._meta.tablename
-        if hidden <= columns:
-            parts.append(
-                f"SELECT 1 AS x FROM {name} WHERE space_id = {{}} AND id = {{}} AND hidden_from_representatives"
-            )
-            args += [pending.space_id, item]
-        if held <= columns:
-            parts.append(
-                f"SELECT 1 AS x FROM {name} WHERE space_id = {{}} AND id = {{}} AND hidden_from_holder"
-                " AND (hidden_from_holder_until IS NULL OR hidden_from_holder_until > {})"
-            )
-            # Held until a day: the space's day may be the day before UTC's (on the side of held).
-            args += [pending.space_id, item, pending.at.date() - timedelta(days=1)]
+    hidden = [f"SELECT 1 AS x FROM {name} WHERE space_id = {{}} AND id = {{}} AND {_HIDDEN}" for name in _hideable()]
+    held = [f"SELECT 1 AS x FROM {name} WHERE space_id = {{}} AND id = {{}} AND {_HELD}" for name in _holdable()]
+    # Held until a day: the space's day may be the day before UTC's (on the side of held).
+    until = pending.at.date() - timedelta(days=1)
+    parts = ["SELECT 1 AS x FROM hidden_items_removed WHERE space_id = {} AND id = {}", *hidden, *held]
+    args = [pending.space_id, item] * (1 + len(hidden)) + [pending.space_id, item, until] * len(held)
     return bool(await fetch(" UNION ALL ".join(parts), *args))
+
+
+# What keeps an item from some of a space's readers, on the tables whose items can be so kept.
+_HIDDEN = "hidden_from_representatives"
+_HELD = "hidden_from_holder AND (hidden_from_holder_until IS NULL OR hidden_from_holder_until > {})"
+
+
+def _tables_with(*columns: str) -> list[str]:
+    """The bound tables keyed by space and id that have ``columns``."""
+    needed = {"space_id", "id", *columns}
+    return [
+        table._meta.tablename
+        for table in db.bound_tables()
+        if needed <= {column._meta.name for column in table._meta.columns}
+    ]
+
+
+def _hideable() -> list[str]:
+    return _tables_with("hidden_from_representatives")
+
+
+def _holdable() -> list[str]:
+    return _tables_with("hidden_from_holder", "hidden_from_holder_until")
 
 
 def hidden_items_sql() -> tuple[str, int]:
@@ -562,12 +572,7 @@ def hidden_items_sql() -> tuple[str, int]:
     ``hidden_from_representatives`` column; the measures' read by a partial index, migration
     m2026_12_10_0003), the measures removed while hidden (their tombstones say so) and the other
     items removed while hidden (``hidden_items_removed``, written by their removal)."""
-    needed = {"space_id", "id", "hidden_from_representatives"}
-    parts = [
-        f"SELECT CAST(id AS TEXT) FROM {table._meta.tablename} WHERE space_id = {{}} AND hidden_from_representatives"
-        for table in db.bound_tables()
-        if needed <= {column._meta.name for column in table._meta.columns}
-    ]
+    parts = [f"SELECT CAST(id AS TEXT) FROM {name} WHERE space_id = {{}} AND {_HIDDEN}" for name in _hideable()]
     parts.append("SELECT CAST(id AS TEXT) FROM hidden_items_removed WHERE space_id = {}")
     return " UNION ALL ".join(parts), len(parts)
 
@@ -577,13 +582,7 @@ def held_back_items_sql() -> tuple[str, int]:
     whoever sees what the holder sees): those with ``hidden_from_holder`` set, unless their
     ``hidden_from_holder_until`` day has come (``ens.documents.visibility``, the same rule); and how
     many (space, today) argument pairs it takes, in that order."""
-    needed = {"space_id", "id", "hidden_from_holder", "hidden_from_holder_until"}
-    parts = [
-        f"SELECT CAST(id AS TEXT) FROM {table._meta.tablename} WHERE space_id = {{}} AND hidden_from_holder"
-        " AND (hidden_from_holder_until IS NULL OR hidden_from_holder_until > {})"
-        for table in db.bound_tables()
-        if needed <= {column._meta.name for column in table._meta.columns}
-    ]
+    parts = [f"SELECT CAST(id AS TEXT) FROM {name} WHERE space_id = {{}} AND {_HELD}" for name in _holdable()]
     return " UNION ALL ".join(parts), len(parts)
 
 
