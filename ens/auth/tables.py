@@ -34,17 +34,19 @@ class LoginAttempt(Table, tablename="login_attempts"):
     client_state = Text(null=True, default=None)
     code_challenge = Varchar(length=128)
     scopes = Text()
+    # A keyed hash of the ``state`` sent to the provider; the nonce and the verifier sealed until
+    # the provider answers, then emptied (ens.auth.login.attempt.seal).
     upstream_state = Varchar(length=64)
-    upstream_nonce = Varchar(length=64)
-    upstream_verifier = Varchar(length=128)
+    upstream_nonce = Varchar(length=255)
+    upstream_verifier = Varchar(length=255)
     csrf = Varchar(length=64)
     step = Varchar(length=32)
     recovering = Boolean(default=False)
     account_id = UUID(null=True, default=None)
     space_id = UUID(null=True, default=None)
-    id_token = Text(null=True, default=None)
+    id_token = Text(null=True, default=None)  # sealed
     new_factor_id = UUID(null=True, default=None)
-    # The provider's claims, applied to the account only once the second factor has passed.
+    # The provider's claims, applied to the account only once the second factor has passed (sealed).
     pending_identity = Text(null=True, default=None)
     created_at = Timestamptz()
     expires_at = Timestamptz()

@@ -12,16 +12,23 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from ens.auth.login.attempt import unseal
 from ens.core import db
+from ens.core.settings import Settings
 from tests.helpers import fake_provider
 from tests.helpers.login import BASE, Browser, FakeLogin, csrf_of, query_of, signed_in_browser
 
 SIGNED_OUT = "Vous êtes déconnecté"
 
 
-async def _id_token(login: FakeLogin) -> str | None:
-    rows = await db.fetch("SELECT id_token FROM login_attempts WHERE id = {}", login.browser.cookie)
-    return rows[0]["id_token"] if rows else None
+async def _id_token(login: FakeLogin, settings: Settings) -> str | None:
+    """The ID token the login's row keeps (sealed: opened here as the logout opens it)."""
+    rows = await db.fetch("SELECT id, id_token FROM login_attempts WHERE id = {}", login.browser.cookie)
+    if not rows or rows[0]["id_token"] is None:
+        return None
+    opened = unseal(settings, db.as_uuid(rows[0]["id"]), rows[0]["id_token"])
+    assert opened is not None
+    return opened
 
 
 async def _logout_page(login: FakeLogin) -> Any:
@@ -42,42 +49,42 @@ async def _sign_out(login: FakeLogin) -> dict[str, str]:
     return query_of(location)
 
 
-async def test_logout_goes_to_the_provider_from_our_form_and_comes_back_with_its_state(fake_login):
+async def test_logout_goes_to_the_provider_from_our_form_and_comes_back_with_its_state(fake_login, fake_settings):
     login, _ = await signed_in_browser(fake_login)
-    id_token = await _id_token(login)
+    id_token = await _id_token(login, fake_settings)
     assert id_token
     sent = await _sign_out(login)
     assert sent["id_token_hint"] == id_token
     assert sent["post_logout_redirect_uri"] == f"{BASE}/login/logged-out"
     assert len(sent["state"]) >= 32
-    assert await _id_token(login) is None  # forgotten as soon as the logout leaves
+    assert await _id_token(login, fake_settings) is None  # forgotten as soon as the logout leaves
     back = await login.browser.get("/login/logged-out", params={"state": sent["state"]})
     assert back.status_code == 200 and SIGNED_OUT in back.text
     again = await login.browser.get("/login/logged-out", params={"state": sent["state"]})
     assert again.status_code == 200 and SIGNED_OUT in again.text  # a reload of the same page
 
 
-async def test_opening_the_logout_page_signs_nobody_out(fake_login):
+async def test_opening_the_logout_page_signs_nobody_out(fake_login, fake_settings):
     login, _ = await signed_in_browser(fake_login)
     await _logout_page(login)
-    assert await _id_token(login)
+    assert await _id_token(login, fake_settings)
 
 
 @pytest.mark.parametrize("csrf", [None, "", "forged-by-another-site"], ids=["missing", "empty", "wrong"])
-async def test_a_logout_posted_without_our_csrf_token_is_refused(fake_login, csrf):
+async def test_a_logout_posted_without_our_csrf_token_is_refused(fake_login, fake_settings, csrf):
     login, _ = await signed_in_browser(fake_login)
     await _logout_page(login)
     refused = await login.browser.post("/oauth/logout", {} if csrf is None else {"csrf": csrf})
     assert refused.status_code == 403 and "location" not in refused.headers
     assert refused.headers["content-type"].startswith("text/html")
-    assert await _id_token(login)
+    assert await _id_token(login, fake_settings)
 
 
-async def test_a_logout_by_get_from_another_site_does_not_reach_the_provider(fake_login):
+async def test_a_logout_by_get_from_another_site_does_not_reach_the_provider(fake_login, fake_settings):
     login, _ = await signed_in_browser(fake_login)
     followed = await login.browser.get("/oauth/logout", params={"next": "https://evil.example"})
     assert followed.status_code == 200 and "location" not in followed.headers
-    assert await _id_token(login)
+    assert await _id_token(login, fake_settings)
 
 
 @pytest.mark.parametrize(
@@ -103,11 +110,11 @@ async def test_the_return_in_another_browser_is_not_a_signed_out_page(fake_login
     assert mine.status_code == 200 and SIGNED_OUT in mine.text
 
 
-async def test_a_return_with_no_logout_started_is_an_error_page(fake_login):
+async def test_a_return_with_no_logout_started_is_an_error_page(fake_login, fake_settings):
     login, _ = await signed_in_browser(fake_login)
     back = await login.browser.get("/login/logged-out", params={"state": "x" * 43})
     assert back.status_code == 400 and SIGNED_OUT not in back.text
-    assert await _id_token(login)
+    assert await _id_token(login, fake_settings)
 
 
 async def test_without_a_session_in_this_browser_there_is_no_logout_form(fake_login):
@@ -152,7 +159,7 @@ async def test_the_dev_provider_sends_the_browser_back_with_our_state(dev_client
     assert back.status_code == 200 and SIGNED_OUT in back.text
 
 
-async def test_a_malformed_logout_form_is_an_error_page(fake_login):
+async def test_a_malformed_logout_form_is_an_error_page(fake_login, fake_settings):
     login, _ = await signed_in_browser(fake_login)
     csrf = csrf_of((await _logout_page(login)).text)
     for body in (f"csrf={csrf}&csrf={csrf}", "csrf=%ff"):
@@ -166,7 +173,7 @@ async def test_a_malformed_logout_form_is_an_error_page(fake_login):
         )
         assert refused.status_code in (400, 403) and refused.headers["content-type"].startswith("text/html"), body
         assert "location" not in refused.headers
-    assert await _id_token(login)
+    assert await _id_token(login, fake_settings)
 
 
 async def test_every_login_form_that_cannot_be_read_is_an_html_page(fake_client: httpx.AsyncClient) -> None:

@@ -7,6 +7,8 @@ authorization code.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hmac
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -14,12 +16,14 @@ from typing import Any, Literal
 from urllib.parse import urlencode
 from uuid import UUID
 
+from cryptography.exceptions import InvalidTag
+
 from ens.auth import oauth, otp
 from ens.auth.clients import Client
 from ens.auth.errors import LoginFailed, error_description
 from ens.auth.login.pages import ConsentView
 from ens.auth.upstream import Upstream
-from ens.core import clock
+from ens.core import clock, keyring
 from ens.core.db import Row, as_uuid, fetch
 from ens.core.mail import Mailer
 from ens.core.settings import Settings
@@ -128,6 +132,36 @@ class Attempt:
             new_factor_id=as_uuid(row["new_factor_id"]) if row["new_factor_id"] else None,
             pending_identity=row["pending_identity"],
         )
+
+
+# What the attempt's row keeps of the secrets it reads back (the provider's nonce and PKCE verifier
+# until the provider answers, its ID token until the logout, the claims waiting for the second
+# factor): sealed with AES-GCM under a key of their own, bound to the attempt's id. The provider's
+# ``state`` it looks an attempt up by is kept as a keyed hash. A copy of the table (a backup, a
+# replica's disk) gives neither a login in flight nor who logged in.
+_SEAL_PURPOSE = "login-attempt"
+
+
+def seal(settings: Settings, attempt_id: UUID, text: str) -> str:
+    blob = keyring.encrypt(settings.secret_key, _SEAL_PURPOSE, plaintext=text.encode(), associated=attempt_id.bytes)
+    return base64.urlsafe_b64encode(blob).decode()
+
+
+def unseal(settings: Settings, attempt_id: UUID, sealed: str | None) -> str | None:
+    """The secret :func:`seal` kept; ``None`` when there is none, or none readable (sealed under
+    another ``ENS_SECRET_KEY``, or by no one: the login then starts again)."""
+    if not sealed:
+        return None
+    try:
+        blob = base64.urlsafe_b64decode(sealed.encode())
+        return keyring.decrypt(settings.secret_key, _SEAL_PURPOSE, blob=blob, associated=attempt_id.bytes).decode()
+    except (binascii.Error, ValueError, InvalidTag):
+        return None
+
+
+def state_key(settings: Settings, state: str) -> str:
+    """What the row keeps of a ``state`` sent to the provider, to find the attempt by."""
+    return keyring.token_hash(settings.secret_key, state)
 
 
 def error_redirect(redirect_uri: str, error: str, *, description: str, state: str | None) -> Redirect:

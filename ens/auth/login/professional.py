@@ -17,7 +17,7 @@ from typing import Any
 
 from ens.auth.clients import find_client
 from ens.auth.errors import LoginFailed, UpstreamRefused
-from ens.auth.login.attempt import LoginContext, Redirect, error_redirect, finish, update_attempt
+from ens.auth.login.attempt import LoginContext, Redirect, error_redirect, finish, seal, update_attempt
 from ens.auth.login.provider import claim_text, take_attempt
 from ens.core.errors import Invalid
 from ens.spaces.matrix import access_matrix
@@ -80,7 +80,7 @@ async def pro_callback(
     """The professionals' provider sends the browser back: verify everything, then straight back to
     the software with an authorization code (no one-time code, no consent page: the professional's
     own software acts for them, within the access matrix)."""
-    attempt = await take_attempt(cookie, state=state, professional=True)
+    attempt = await take_attempt(ctx.settings, cookie, state=state, professional=True)
     if error:
         return error_redirect(
             attempt.redirect_uri,
@@ -105,6 +105,7 @@ async def pro_callback(
     except Invalid as exc:
         raise LoginFailed("L'identité transmise par le service d'identité est incomplète.") from exc
     grant_id = await create_professional_grant(professional_id, client.client_id, client_name=client.name)
-    await update_attempt(attempt.id, account_id=professional_id, id_token=proven.id_token)
-    signed_in = replace(attempt, account_id=professional_id, id_token=proven.id_token)
+    id_token = seal(ctx.settings, attempt.id, proven.id_token)
+    await update_attempt(attempt.id, account_id=professional_id, id_token=id_token)
+    signed_in = replace(attempt, account_id=professional_id)
     return await finish(ctx, signed_in, client=client, kind="professional", grant_id=grant_id, space_id=None)

@@ -10,7 +10,7 @@ import secrets
 import unicodedata
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -29,6 +29,9 @@ from ens.auth.login.attempt import (
     check_csrf,
     current_attempt_id,
     error_redirect,
+    seal,
+    state_key,
+    unseal,
     update_attempt,
 )
 from ens.auth.login.second_factor import to_second_factor, try_email_code
@@ -36,6 +39,7 @@ from ens.auth.tables import LoginAttempt
 from ens.core import clock
 from ens.core.db import fetch, fetch_one
 from ens.core.scopes import SCOPES
+from ens.core.settings import Settings
 from ens.spaces import service as spaces
 from ens.spaces.caller import PROFESSIONAL_SCOPE, SPACE_SCOPE
 
@@ -138,9 +142,9 @@ async def start(ctx: LoginContext, request: AuthorizeRequest) -> Redirect:
             client_state=state,
             code_challenge=request.code_challenge,
             scopes=" ".join(scopes),
-            upstream_state=upstream_state,
-            upstream_nonce=nonce,
-            upstream_verifier=verifier,
+            upstream_state=state_key(ctx.settings, upstream_state),
+            upstream_nonce=seal(ctx.settings, attempt_id, nonce),
+            upstream_verifier=seal(ctx.settings, attempt_id, verifier),
             csrf=secrets.token_urlsafe(32),
             step="upstream",
             recovering=False,
@@ -162,14 +166,15 @@ def _requested_scopes(client: Client, scope: str | None) -> list[str] | None:
     return requested if all(SCOPES.is_app_scope(s) for s in requested) else None
 
 
-async def take_attempt(cookie: str | None, *, state: str | None, professional: bool) -> Attempt:
+async def take_attempt(settings: Settings, cookie: str | None, *, state: str | None, professional: bool) -> Attempt:
     """The login attempt the provider's ``state`` names, consumed (single use), started in this
-    browser, for a client of the kind the callback serves (people's or professionals' provider)."""
+    browser, for a client of the kind the callback serves (people's or professionals' provider);
+    its nonce and PKCE verifier opened, and gone from its row."""
     if not state:
         raise LoginFailed("La réponse du service d'identité est incomplète (state manquant).")
     row = await fetch_one(
         "SELECT * FROM login_attempts WHERE upstream_state = {} AND step = 'upstream' AND expires_at > {}",
-        state[:64],
+        state_key(settings, state[:512]),
         clock.now(),
     )
     if row is None:
@@ -185,12 +190,17 @@ async def take_attempt(cookie: str | None, *, state: str | None, professional: b
         # The login was started in another browser: finishing it here would log in the wrong person.
         raise LoginFailed("Cette connexion a été commencée dans un autre navigateur. Recommencez-la.")
     # Consuming the state is one conditional UPDATE: of two requests carrying it, one only goes on.
+    # The nonce and the verifier serve this answer only: the row forgets them as it is consumed.
     rows = await fetch(
-        "UPDATE login_attempts SET step = 'callback' WHERE id = {} AND step = 'upstream' RETURNING *", attempt.id
+        "UPDATE login_attempts SET step = 'callback', upstream_nonce = '', upstream_verifier = '' "
+        "WHERE id = {} AND step = 'upstream' RETURNING id",
+        attempt.id,
     )
-    if not rows:
+    nonce = unseal(settings, attempt.id, attempt.upstream_nonce)
+    verifier = unseal(settings, attempt.id, attempt.upstream_verifier)
+    if not rows or nonce is None or verifier is None:
         raise LoginFailed(_UNEXPECTED)
-    return Attempt.of(rows[0])
+    return replace(attempt, step="callback", upstream_nonce=nonce, upstream_verifier=verifier)
 
 
 _UNEXPECTED = "Cette réponse du service d'identité n'est pas attendue ou a déjà servi. Recommencez la connexion."
@@ -204,7 +214,7 @@ async def callback(
     ctx: LoginContext, cookie: str | None, *, state: str | None, code: str | None, error: str | None
 ) -> Redirect:
     """The provider sends the browser back: check the state (single use), then verify everything."""
-    attempt = await take_attempt(cookie, state=state, professional=False)
+    attempt = await take_attempt(ctx.settings, cookie, state=state, professional=False)
     if error:
         return error_redirect(
             attempt.redirect_uri,
@@ -235,8 +245,8 @@ async def callback(
         attempt.id,
         account_id=signed_in.account_id,
         space_id=signed_in.space_id,
-        id_token=proven.id_token,
-        pending_identity=msgspec.json.encode(identity).decode(),
+        id_token=seal(ctx.settings, attempt.id, proven.id_token),
+        pending_identity=seal(ctx.settings, attempt.id, msgspec.json.encode(identity).decode()),
     )
     if attempt.recovering:
         # The step first: if no code can be sent now, the person still lands on the lost-factor
@@ -315,6 +325,9 @@ LOGOUT_RETURN_TTL = timedelta(minutes=15)
 LOGGED_OUT_PATH = "/login/logged-out"
 
 
+_NOTHING_TO_CLOSE = "Aucune connexion au service d'identité n'est ouverte dans ce navigateur : il n'y a rien à fermer."
+
+
 async def _signed_in_attempt(cookie: str | None) -> Attempt:
     """The browser's login attempt while it still holds the provider's ID token (what a logout ends)."""
     attempt_id = current_attempt_id(cookie)
@@ -322,10 +335,7 @@ async def _signed_in_attempt(cookie: str | None) -> Attempt:
     if attempt_id is not None:
         row = await fetch_one("SELECT * FROM login_attempts WHERE id = {} AND id_token IS NOT NULL", attempt_id)
     if row is None:
-        raise LoginFailed(
-            "Aucune connexion au service d'identité n'est ouverte dans ce navigateur : il n'y a rien à fermer.",
-            title="Déconnexion impossible",
-        )
+        raise LoginFailed(_NOTHING_TO_CLOSE, title="Déconnexion impossible")
     return Attempt.of(row)
 
 
@@ -348,11 +358,13 @@ async def logout(ctx: LoginContext, cookie: str | None, *, csrf: str | None) -> 
     """
     attempt = await _signed_in_attempt(cookie)
     check_csrf(attempt, csrf)
-    assert attempt.id_token is not None
+    id_token = unseal(ctx.settings, attempt.id, attempt.id_token)
+    if id_token is None:
+        raise LoginFailed(_NOTHING_TO_CLOSE, title="Déconnexion impossible")
     state = secrets.token_urlsafe(32)
     back = f"{ctx.settings.public_url}{LOGGED_OUT_PATH}"
     try:
-        url = await ctx.upstream.logout_url(attempt.id_token, state, post_logout_redirect_uri=back)
+        url = await ctx.upstream.logout_url(id_token, state, post_logout_redirect_uri=back)
     except UpstreamRefused as exc:
         log.warning("identity provider unavailable: %s", exc.detail)
         raise LoginFailed("Le service d'identité ne répond pas. Réessayez dans un instant.", 502) from exc
@@ -360,7 +372,7 @@ async def logout(ctx: LoginContext, cookie: str | None, *, csrf: str | None) -> 
     moved = await fetch(
         "UPDATE login_attempts SET step = 'logout', upstream_state = {}, id_token = NULL, expires_at = {} "
         "WHERE id = {} AND id_token IS NOT NULL RETURNING id",
-        state,
+        state_key(ctx.settings, state),
         clock.now() + LOGOUT_RETURN_TTL,
         attempt.id,
     )
@@ -369,7 +381,7 @@ async def logout(ctx: LoginContext, cookie: str | None, *, csrf: str | None) -> 
     return Redirect(url or f"{back}?{urlencode({'state': state})}")
 
 
-async def confirm_logout(cookie: str | None, *, state: str | None) -> None:
+async def confirm_logout(settings: Settings, cookie: str | None, *, state: str | None) -> None:
     """The provider's return to ``/login/logged-out``: only the ``state`` this browser's logout sent.
 
     Without it (missing, wrong, another browser, no logout started), nothing says the person is
@@ -383,7 +395,8 @@ async def confirm_logout(cookie: str | None, *, state: str | None) -> None:
             attempt_id,
             clock.now(),
         )
-    if row is None or not hmac.compare_digest(str(state).encode(), str(row["upstream_state"]).encode()):
+    sent = state_key(settings, str(state)).encode()
+    if row is None or not hmac.compare_digest(sent, str(row["upstream_state"]).encode()):
         raise LoginFailed(
             "Ce retour du service d'identité ne correspond à aucune déconnexion commencée dans ce navigateur : "
             "la déconnexion n'est pas confirmée.",

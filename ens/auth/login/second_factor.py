@@ -27,8 +27,11 @@ from ens.auth.login.attempt import (
     code_budget,
     finish,
     load,
+    seal,
+    state_key,
     step_over,
     take_step,
+    unseal,
     update_attempt,
 )
 from ens.auth.login.consent import consent_screen
@@ -202,9 +205,9 @@ async def lost_factor(ctx: LoginContext, cookie: str | None, *, csrf: str | None
         attempt.id,
         step="upstream",
         recovering=True,
-        upstream_state=state,
-        upstream_nonce=nonce,
-        upstream_verifier=verifier,
+        upstream_state=state_key(ctx.settings, state),
+        upstream_nonce=seal(ctx.settings, attempt.id, nonce),
+        upstream_verifier=seal(ctx.settings, attempt.id, verifier),
     )
     return Redirect(url)
 
@@ -237,9 +240,10 @@ async def _after_second_factor(ctx: LoginContext, attempt: Attempt) -> Redirect:
 
 
 async def _apply_pending_identity(ctx: LoginContext, attempt: Attempt, *, account_id: UUID) -> None:
-    if not attempt.pending_identity:
+    pending = unseal(ctx.settings, attempt.id, attempt.pending_identity)
+    if pending is None:
         return
-    identity = msgspec.json.decode(attempt.pending_identity, type=spaces.Identity)
+    identity = msgspec.json.decode(pending, type=spaces.Identity)
     previous_email = await spaces.apply_identity_claims(account_id, identity)
     await update_attempt(attempt.id, pending_identity=None)
     if previous_email:

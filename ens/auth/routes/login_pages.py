@@ -208,8 +208,9 @@ class LoginController(Controller):
     @get("/logged-out")
     async def logged_out(
         self,
+        login_ctx: NamedDependency[LoginContext],
         cookie: LoginCookie = None,
         state_: Annotated[str | None, QueryParameter(name="state", required=False)] = None,
     ) -> Response[str]:
-        await login.confirm_logout(cookie, state=state_)
+        await login.confirm_logout(login_ctx.settings, cookie, state=state_)
         return html(pages.logged_out_page())
