@@ -110,6 +110,37 @@ async def test_the_return_in_another_browser_is_not_a_signed_out_page(fake_login
     assert mine.status_code == 200 and SIGNED_OUT in mine.text
 
 
+async def test_a_login_left_at_the_provider_in_another_tab_does_not_hide_the_session(fake_login, fake_settings):
+    """The app opened another authorize in the same browser, left at the provider: its attempt is
+    named first by the browser's cookie, and holds no ID token. The logout still ends the session
+    that has one, and its return is confirmed (both had said there was nothing: a browser walk)."""
+    login, _ = await signed_in_browser(fake_login)
+    signed_in = login.browser.cookie
+    await login.start()  # another tab: at the provider, named first
+    assert login.browser.cookie is not None and login.browser.cookie != signed_in
+    assert login.browser.cookie.endswith(str(signed_in))
+    sent = await _sign_out(login)
+    rows = await db.fetch("SELECT id_token FROM login_attempts WHERE id = {}", signed_in)
+    assert rows[0]["id_token"] is None  # the signed-in attempt's token left with the logout
+    back = await login.browser.get("/login/logged-out", params={"state": sent["state"]})
+    assert back.status_code == 200 and SIGNED_OUT in back.text
+
+
+async def test_two_signed_in_logins_in_one_browser_are_both_over_after_one_logout(fake_login):
+    login, _ = await signed_in_browser(fake_login)
+    await login.start()
+    again = await login.come_back(login.code())
+    assert again.status_code == 303, again.text
+    assert (await login.browser.second_factor()).status_code == 303
+    assert login.browser.cookie is not None and len(login.browser.cookie.split(".")) == 2
+    await _sign_out(login)
+    # Signed out at the provider: the other login has no session there left to end.
+    assert (await login.browser.get("/oauth/logout")).status_code == 400
+    ids = (login.browser.cookie or "").split(".")
+    rows = await db.fetch("SELECT id FROM login_attempts WHERE id_token IS NOT NULL AND id IN ({}, {})", *ids)
+    assert rows == []
+
+
 async def test_a_return_with_no_logout_started_is_an_error_page(fake_login, fake_settings):
     login, _ = await signed_in_browser(fake_login)
     back = await login.browser.get("/login/logged-out", params={"state": "x" * 43})

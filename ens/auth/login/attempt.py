@@ -200,20 +200,25 @@ def cookie_naming(attempt_id: UUID, cookie: str | None) -> str:
     return ".".join(str(each) for each in [attempt_id, *others][:ATTEMPTS_A_BROWSER_KEEPS])
 
 
+async def browser_attempts(cookie: str | None, condition: str, *args: Any) -> list[Attempt]:
+    """The attempts the browser's cookie names that meet ``condition``, in the cookie's order."""
+    ids = attempt_ids(cookie)
+    if not ids:
+        return []
+    rows = await fetch(
+        f"SELECT * FROM login_attempts WHERE id IN ({', '.join('{}' for _ in ids)}) AND {condition}", *ids, *args
+    )
+    return sorted((Attempt.of(row) for row in rows), key=lambda attempt: ids.index(attempt.id))
+
+
 async def load(cookie: str | None) -> Attempt:
     """The browser's login attempt its pages serve, still running: the first its cookie names that
     the provider answered (a login started meanwhile, still at the provider, put first by the
     authorization request, took the pages from one at its code, whose form was then refused: an
     outside audit); else the first."""
-    ids = attempt_ids(cookie)
-    if not ids:
+    if not attempt_ids(cookie):
         raise LoginFailed("Aucune connexion en cours dans ce navigateur. Recommencez depuis l'application.")
-    rows = await fetch(
-        f"SELECT * FROM login_attempts WHERE id IN ({', '.join('{}' for _ in ids)}) AND expires_at > {{}}",
-        *ids,
-        clock.now(),
-    )
-    running = sorted((Attempt.of(row) for row in rows), key=lambda attempt: ids.index(attempt.id))
+    running = await browser_attempts(cookie, "expires_at > {}", clock.now())
     if not running:
         raise LoginFailed("Votre connexion a expiré. Recommencez depuis l'application.", title="Connexion expirée")
     return next((attempt for attempt in running if attempt.step != "upstream"), running[0])

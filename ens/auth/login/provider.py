@@ -3,7 +3,6 @@ its return."""
 
 from __future__ import annotations
 
-import hmac
 import logging
 import re
 import secrets
@@ -26,8 +25,8 @@ from ens.auth.login.attempt import (
     Redirect,
     Screen,
     attempt_ids,
+    browser_attempts,
     check_csrf,
-    current_attempt_id,
     error_redirect,
     seal,
     state_key,
@@ -329,14 +328,14 @@ _NOTHING_TO_CLOSE = "Aucune connexion au service d'identité n'est ouverte dans 
 
 
 async def _signed_in_attempt(cookie: str | None) -> Attempt:
-    """The browser's login attempt while it still holds the provider's ID token (what a logout ends)."""
-    attempt_id = current_attempt_id(cookie)
-    row = None
-    if attempt_id is not None:
-        row = await fetch_one("SELECT * FROM login_attempts WHERE id = {} AND id_token IS NOT NULL", attempt_id)
-    if row is None:
+    """The browser's login attempt that still holds the provider's ID token (what a logout ends):
+    the first its cookie names. Not merely the first: a login opened since in another tab and left
+    at the provider is named first, and holds none (the logout then said there was nothing to close:
+    seen in a browser walk)."""
+    signed_in = await browser_attempts(cookie, "id_token IS NOT NULL")
+    if not signed_in:
         raise LoginFailed(_NOTHING_TO_CLOSE, title="Déconnexion impossible")
-    return Attempt.of(row)
+    return signed_in[0]
 
 
 async def logout_screen(cookie: str | None) -> Screen:
@@ -378,6 +377,13 @@ async def logout(ctx: LoginContext, cookie: str | None, *, csrf: str | None) -> 
     )
     if not moved:
         raise LoginFailed("Cette déconnexion est déjà en cours.", title="Déconnexion impossible")
+    # Signed out at the provider, the browser's other logins have no session there left to end.
+    others = [other for other in attempt_ids(cookie) if other != attempt.id]
+    if others:
+        await fetch(
+            f"UPDATE login_attempts SET id_token = NULL WHERE id IN ({', '.join('{}' for _ in others)}) RETURNING id",
+            *others,
+        )
     return Redirect(url or f"{back}?{urlencode({'state': state})}")
 
 
@@ -387,16 +393,15 @@ async def confirm_logout(settings: Settings, cookie: str | None, *, state: str |
     Without it (missing, wrong, another browser, no logout started), nothing says the person is
     signed out: :class:`LoginFailed`, shown as an error page.
     """
-    row = None
-    attempt_id = current_attempt_id(cookie)
-    if attempt_id is not None and state:
-        row = await fetch_one(
-            "SELECT upstream_state FROM login_attempts WHERE id = {} AND step = 'logout' AND expires_at > {}",
-            attempt_id,
+    returned = []
+    if state:
+        returned = await browser_attempts(
+            cookie,
+            "step = 'logout' AND upstream_state = {} AND expires_at > {}",
+            state_key(settings, state),
             clock.now(),
         )
-    sent = state_key(settings, str(state)).encode()
-    if row is None or not hmac.compare_digest(sent, str(row["upstream_state"]).encode()):
+    if not returned:
         raise LoginFailed(
             "Ce retour du service d'identité ne correspond à aucune déconnexion commencée dans ce navigateur : "
             "la déconnexion n'est pas confirmée.",
