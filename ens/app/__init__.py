@@ -20,6 +20,7 @@ from ens.app.doors import (
     declared_matrix_names,
     note_what_routes_read_once,
     through_account_door,
+    through_no_door,
     through_professional_door,
     through_space_door,
 )
@@ -34,7 +35,7 @@ from ens.auth.tokens import AccessTokens
 from ens.core import db
 from ens.core.api import Cursors, ETagMiddleware, RefuseNulMiddleware
 from ens.core.compression import GzipMiddleware
-from ens.core.idempotency import IdempotencyMiddleware, replay_stored
+from ens.core.idempotency import IdempotencyMiddleware
 from ens.core.limits import Limits, RateLimiter, RateLimitMiddleware
 from ens.core.log import logging_config
 from ens.core.openapi import (
@@ -230,7 +231,7 @@ def create_app(
         ],
         exception_handlers=exception_handlers(),
         request_max_body_size=settings.max_body_bytes,
-        before_request=replay_stored,
+        before_request=through_no_door,
         # The stray requests' rows first: an answer it turns into another still gets its headers.
         before_send=[StrayRequests(tokens, limiter), SecurityHeaders(https=settings.public_url.startswith("https://"))],
         openapi_config=openapi_config(interactive=settings.is_dev),

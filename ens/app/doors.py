@@ -9,7 +9,7 @@ from litestar import Litestar, Request, Response
 from litestar.routes import HTTPRoute
 
 from ens.core import db
-from ens.core.api import READ_ONCE_KEY, repeated_query_parameters
+from ens.core.api import READ_ONCE_KEY, READS_KEY, repeated_query_parameters, unknown_query_parameters
 from ens.core.errors import BadRequest, FieldError
 from ens.core.idempotency import REPLAY_RECORDER_KEY, REPLAY_STATE_KEY, replay_stored
 from ens.core.slow_clients import announces_body
@@ -42,12 +42,14 @@ def refuse_what_it_would_drop(request: Request[Any, Any, Any], *, with_body: boo
     """What the route would drop unread is refused, after the door (so the refusal is recorded): what
     the client sent must be what is done. A body where the route takes none (POST
     .../directives/confirm {"note": ...}); a query parameter named twice where the route reads one
-    value (``?erase=true&erase=false`` kept only the last: litestar's choice, not the client's)."""
+    value (``?erase=true&erase=false`` kept only the last: litestar's choice, not the client's); under
+    /v1, a query parameter the route does not read (a misspelt filter answered as no filter)."""
     handler = request.route_handler
     if with_body:
         need = handler.opt.get("need")
         if handler.parsed_data_field is None and not (isinstance(need, Need) and need.own_body):
             raise BadRequest("This request takes no body: send it without one.", [FieldError("", "no body expected")])
+    refuse_unknown_query(request)
     repeated = repeated_query_parameters(request)
     if repeated:
         raise BadRequest(
@@ -56,12 +58,31 @@ def refuse_what_it_would_drop(request: Request[Any, Any, Any], *, with_body: boo
         )
 
 
+def refuse_unknown_query(request: Request[Any, Any, Any]) -> None:
+    unknown = unknown_query_parameters(request)
+    if unknown:
+        reads = sorted(request.route_handler.opt[READS_KEY])
+        known = f"it reads {', '.join(reads)}" if reads else "it reads none"
+        raise BadRequest(
+            f"A query parameter this route does not read was given ({known}).",
+            [FieldError(f"/{name}", "unknown query parameter") for name in unknown],
+        )
+
+
+async def through_no_door(request: Request[Any, Any, Any]) -> Response[bytes] | None:
+    """Every request outside the routers' doors (the public listings, OAuth, the login pages): an
+    unknown query parameter refused under /v1, then an Idempotency-Key refusal or replay."""
+    refuse_unknown_query(request)
+    return await replay_stored(request)
+
+
 def note_what_routes_read_once(app: Litestar) -> None:
     """Keep in each handler's ``opt`` the query parameters it reads as one value (its own and its
     dependencies', as litestar resolved them): only those are refused when repeated
-    (:func:`ens.core.api.repeated_query_parameters`). A name the route does not read stays ignored
-    (a cache-buster ``_``, FHIR's ``_include`` or ``_sort``), and a list (FHIR's ``date``,
-    ``code``) takes several values."""
+    (:func:`ens.core.api.repeated_query_parameters`); a list (FHIR's ``date``, ``code``) takes
+    several values. Under /v1, all it reads too: a name it does not read is refused there
+    (:func:`ens.core.api.unknown_query_parameters`), but the cache-buster ``_``; elsewhere it stays
+    ignored (FHIR's ``_include`` or ``_sort``, OAuth's extensions)."""
     for route in app.routes:
         if isinstance(route, HTTPRoute):
             for handler, kwargs_model in route.route_handler_map.values():
@@ -70,6 +91,12 @@ def note_what_routes_read_once(app: Litestar) -> None:
                     for parameter in kwargs_model.expected_query_params
                     if not parameter.is_sequence
                 )
+                # OPTIONS too is lenient: a browser's CORS preflight carries the query of the
+                # request it asks about, which this handler does not read.
+                if route.path.startswith("/v1/") and "OPTIONS" not in handler.http_methods:
+                    handler.opt[READS_KEY] = frozenset(
+                        parameter.field_alias for parameter in kwargs_model.expected_query_params
+                    )
 
 
 async def through_account_door(request: Request[Any, Any, Any]) -> Response[bytes] | None:

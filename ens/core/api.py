@@ -323,6 +323,23 @@ def page_of(
 
 # In a handler's opt: the query parameters it reads as one value (ens.app.doors.note_what_routes_read_once).
 READ_ONCE_KEY = "ens.read_once"
+# In the opt of a handler under /v1: every query parameter it reads (a name it does not read is refused).
+READS_KEY = "ens.reads"
+# The one name any /v1 route takes without reading it: a browser's cache-buster (``?_=1733300000``).
+CACHE_BUSTER = "_"
+
+
+def unknown_query_parameters(request: Request[Any, Any, Any]) -> list[str]:
+    """The query parameters a route under /v1 does not read (``?types=weight`` for ``?type=``:
+    ignored, it answered every type, and the client believed it had filtered). Routes elsewhere
+    (FHIR's, whose clients send ``_format`` or ``_pretty`` and expect them ignored; OAuth's, which
+    RFC 6749 §3.1 asks to ignore what they do not know) keep no list and refuse nothing."""
+    if not request.scope["query_string"]:
+        return []
+    reads = request.route_handler.opt.get(READS_KEY)
+    if reads is None:
+        return []
+    return [name for name in request.query_params if name not in reads and name != CACHE_BUSTER]
 
 
 def repeated_query_parameters(request: Request[Any, Any, Any]) -> list[str]:

@@ -83,11 +83,10 @@ async def test_a_query_parameter_given_twice_is_refused_where_one_value_is_read(
     assert (await client.get("/v1/spaces/me", headers=person.headers)).status_code == 200  # still open
     assert [row["outcome"] for row in await history(person.space_id)][-3:] == [400, 400, 200]
     assert (await client.get(f"{VITALS}?limit=1&limit=2", headers=person.headers)).status_code == 400
-    # A route that reads no query parameter ignores any; a listing of the account reads its limit once.
-    assert (await client.get("/v1/me?limit=1&limit=2", headers=person.headers)).status_code == 200
+    # A listing of the account reads its limit once.
     assert (await client.get("/v1/me/sessions?limit=1&limit=2", headers=person.headers)).status_code == 400
     assert (await client.get(f"{VITALS}?limit=1&type=body_weight", headers=person.headers)).status_code == 200
-    # A name the route does not read stays ignored, repeated or not (a cache-buster).
-    assert (await client.get(f"{VITALS}?_=1&_=2&foo=a&foo=b", headers=person.headers)).status_code == 200
+    # The cache-buster, which no route reads, may come more than once.
+    assert (await client.get(f"{VITALS}?_=1&_=2", headers=person.headers)).status_code == 200
     # A dependency's parameter is the route's too: the page's cursor.
     assert (await client.get(f"{VITALS}?cursor=a&cursor=b", headers=person.headers)).status_code == 400

@@ -61,12 +61,15 @@ async def _schemathesis(
 ) -> tuple[int, str]:
     config = tmp_path / "schemathesis.toml"
     # The stateful phase follows the document's links (create -> read -> change -> remove): longer
-    # chains and more of them than the default.
+    # chains and more of them than the default, of valid requests only (invalid ones are the fuzzing
+    # phase's; a list asked with an invented query parameter, which /v1 refuses, ended its chain:
+    # the guardian's run followed 11 links. Positive only, on the same code: holder 51, guardian 17,
+    # doctor 5, 2026-12-04).
     config.write_text(
         f'[parameters]\n"path.space" = "{space}"\n'
         f"[phases.stateful]\nmax-steps = {STATEFUL_STEPS}\n"
         f"[generation]\nmax-examples = {EXAMPLES}\n"
-        f"[phases.stateful.generation]\nmax-examples = {STATEFUL_EXAMPLES}\n"
+        f'[phases.stateful.generation]\nmax-examples = {STATEFUL_EXAMPLES}\nmode = "positive"\n'
     )
     command = [
         str(ROOT / ".venv" / "bin" / "schemathesis"),
