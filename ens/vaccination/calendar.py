@@ -154,6 +154,19 @@ class SeriesBrand(msgspec.Struct, frozen=True):
     basis: str
 
 
+class DoseProduct(msgspec.Struct, frozen=True):
+    """A dose only these vaccines make (``requires_product``); ``words_fr`` names their kind."""
+
+    brands: tuple[str, ...]
+    words_fr: str
+    basis: str
+
+
+class DoseProducts(msgspec.Struct, frozen=True):
+    about: str
+    doses: dict[str, DoseProduct]
+
+
 class EarlierObligation(msgspec.Struct, frozen=True):
     """An obligation the law set for a birth cohort the calendar does not model (the diphtheria,
     tetanus and polio obligation of children born before 2018): the calendar's ``doses`` it makes
@@ -274,6 +287,7 @@ class Rules(msgspec.Struct, frozen=True):
     catch_up_tracks: dict[str, CatchUpTrack]
     not_listed: dict[str, str]
     requires_series_brand: dict[str, SeriesBrand]
+    requires_product: DoseProducts
     recommended_since: RecommendationDates
     no_longer_counted: NoLongerCounted
     conditions_fr: ConditionWords
@@ -374,6 +388,7 @@ def check(data: ScheduleData) -> None:
         *(dose for track in data.rules.catch_up_tracks.values() for dose in (*track.replaces, *track.extends)),
         *data.rules.not_listed,
         *data.rules.requires_series_brand,
+        *data.rules.requires_product.doses,
         *data.rules.ages_in_words,
         *(dose for group in data.rules.one_dose_among for dose in group.doses),
         *(dose for obligation in data.rules.earlier_obligations.values() for dose in obligation.doses),

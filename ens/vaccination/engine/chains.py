@@ -262,7 +262,7 @@ def offer(chain: Chain, entry: BookletEntry, *, birthdate: date) -> None:
         )
         return
     verdict, notes = check_entry(chain, entry, target=target, birthdate=birthdate)
-    if verdict == "too_early" or verdict == "too_late":
+    if verdict in ("too_early", "too_late", "another_vaccine"):
         chain.not_counted.append(NotCounted(entry, step, " ".join(notes)))
         return
     step.entry = entry
@@ -300,14 +300,26 @@ def _skip_to(chain: Chain, entry: BookletEntry, *, index: int) -> int:
 
 
 def check_entry(chain: Chain, entry: BookletEntry, *, target: int, birthdate: date) -> tuple[str, list[str]]:
-    """``ok``, ``ambiguous`` (a year or month that may fall either side of a limit), ``too_early``
-    or ``too_late``, with the sentences that say which checks were made and which the calendar
+    """``ok``, ``ambiguous`` (a year or month that may fall either side of a limit, or a vaccine
+    typed by name where the dose needs one kind), ``too_early``, ``too_late`` or
+    ``another_vaccine``, with the sentences that say which checks were made and which the calendar
     gives no figure for."""
     step = chain.steps[target]
     when = entry.when
     given = f"Donnée {'le' if when.exact else 'en'} {when.french()} ({given_age(birthdate, entry)})."
     notes = [given]
     verdict = "ok"
+    product = step.product
+    if product is not None:
+        kind = f"{product.words_fr} ({', '.join(product.brands)})"
+        if entry.brand and not brand_matches(entry.brand, product.brands):
+            return "another_vaccine", [
+                given,
+                f"Ne compte pas pour cette dose, que seul {kind} fait : {entry.brand} n'en est pas un.",
+            ]
+        if not entry.brand:
+            verdict = "ambiguous"
+            notes.append(f"Le carnet ne dit pas quel vaccin a été fait : seul {kind} compte pour cette dose.")
     if not when.exact:
         notes.append("Le carnet ne donne pas le jour : les contrôles retiennent le cas le moins favorable.")
     # Earliest age (or the adult boosters' tolerance).

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from ens.vaccination.calendar import CatchUpSchedule, Dose, Interval, RecommendedSince, ScheduleData
+from ens.vaccination.calendar import CatchUpSchedule, Dose, DoseProduct, Interval, RecommendedSince, ScheduleData
 from ens.vaccination.engine.dates import (
     add_months,
     at_months,
@@ -56,6 +56,8 @@ class Step:
     interval: Interval | None = None
     has_previous: bool = False
     booster: bool = False
+    # Only these vaccines make it (ENS's ``requires_product``).
+    product: DoseProduct | None = None
     instance_age_years: int | None = None
     obligation: Obligation = "recommended"
     # What the booklet gave it.
@@ -114,6 +116,7 @@ def dose_step(data: ScheduleData, dose: Dose, *, birthdate: date, instance: int 
         interval=dose.min_interval_from_previous if dose.previous_dose_id is not None else None,
         has_previous=dose.previous_dose_id is not None,
         booster=any(dose.id in series for series in rules.booster_series.series.values()),
+        product=rules.requires_product.doses.get(dose.id),
         instance_age_years=instance_age,
     )
     step.since_rule = rules.recommended_since.of(dose.id)
