@@ -154,6 +154,39 @@ class SeriesBrand(msgspec.Struct, frozen=True):
     basis: str
 
 
+class PlanDoses(msgspec.Struct, frozen=True):
+    doses: int
+    basis: str
+
+
+class CatchUpDoses(msgspec.Struct, frozen=True):
+    """``catch_up_doses``: the dose count of plans the calendar gives in words only."""
+
+    about: str
+    plans: dict[str, PlanDoses]
+
+    def completed(self, plan: CatchUpSchedule) -> CatchUpSchedule:
+        given = self.plans.get(plan.id)
+        return plan if given is None or plan.doses is not None else msgspec.structs.replace(plan, doses=given.doses)
+
+
+class SeriesLimit(msgspec.Struct, frozen=True):
+    doses: tuple[str, ...]
+    until_age_years: int
+    basis: str
+    source_ids: tuple[str, ...]
+
+
+class SeriesCatchUpLimits(msgspec.Struct, frozen=True):
+    """``series_catch_up_limits``: the catch-up limit of infant doses the calendar gives none."""
+
+    about: str
+    limits: dict[str, SeriesLimit]
+
+    def of(self, dose_id: str) -> SeriesLimit | None:
+        return next((limit for limit in self.limits.values() if dose_id in limit.doses), None)
+
+
 class DoseProduct(msgspec.Struct, frozen=True):
     """A dose only these vaccines make (``requires_product``); ``words_fr`` names their kind."""
 
@@ -288,6 +321,8 @@ class Rules(msgspec.Struct, frozen=True):
     not_listed: dict[str, str]
     requires_series_brand: dict[str, SeriesBrand]
     requires_product: DoseProducts
+    series_catch_up_limits: SeriesCatchUpLimits
+    catch_up_doses: CatchUpDoses
     recommended_since: RecommendationDates
     no_longer_counted: NoLongerCounted
     conditions_fr: ConditionWords
@@ -389,6 +424,7 @@ def check(data: ScheduleData) -> None:
         *data.rules.not_listed,
         *data.rules.requires_series_brand,
         *data.rules.requires_product.doses,
+        *(dose for limit in data.rules.series_catch_up_limits.limits.values() for dose in limit.doses),
         *data.rules.ages_in_words,
         *(dose for group in data.rules.one_dose_among for dose in group.doses),
         *(dose for obligation in data.rules.earlier_obligations.values() for dose in obligation.doses),

@@ -337,11 +337,18 @@ CASES = [
         },
     ),
     Case(
-        "born in 2022, before the meningococcus B rule: no infant MenB dose listed",
+        "born in 2022, before the meningococcus B rule: no infant MenB dose listed; the HAS catch-up "
+        "of 2 to 4 years for the unvaccinated, recommended, is",
         date(2022, 6, 1),
         TODAY,
         [],
-        {"meningococcus_b": {"upcoming": ["adolescent-15-24y-1", "adolescent-15-24y-2"]}},
+        {
+            "meningococcus_b": {
+                "due": ["transitional-catch-up-2-4y#1"],
+                "upcoming": ["transitional-catch-up-2-4y#2", "adolescent-15-24y-1", "adolescent-15-24y-2"],
+            }
+        },
+        obligations={"meningococcus_b.transitional-catch-up-2-4y#1": "recommended"},
     ),
     Case(
         "toddler of 14 months never vaccinated: single catch-up doses of Hib and MenACWY",
@@ -356,22 +363,23 @@ CASES = [
     ),
     Case(
         "toddler of 30 months never vaccinated against meningococci: the ACWY catch-up is recommended, the "
-        "obligation ending at 24 months; the infant MenB doses past their catch-up limit are no longer counted",
+        "obligation ending at 24 months; the MenB catch-up of 2 to 4 years is recommended too",
         date(2024, 6, 10),
         TODAY,
         [at_age(date(2024, 6, 10), HEXA, months=2), at_age(date(2024, 6, 10), PCV, months=2)],
         {
             "meningococcus_acwy": {"due": ["transitional-catch-up-to-3y#1"], "upcoming": ["adolescent-11-14y"]},
+            # The HAS catch-up of 2 to 4 years replaces the infant series never started (whose
+            # booster had stayed overdue and mandatory for the rest of childhood: an outside audit).
             "meningococcus_b": {
-                "not_counted": ["menb-1", "menb-2"],
-                "overdue": ["menb-3"],
-                "upcoming": ["adolescent-15-24y-1", "adolescent-15-24y-2"],
+                "due": ["transitional-catch-up-2-4y#1"],
+                "upcoming": ["transitional-catch-up-2-4y#2", "adolescent-15-24y-1", "adolescent-15-24y-2"],
             },
         },
         obligations={
             "meningococcus_acwy.transitional-catch-up-to-3y#1": "recommended",
-            # The infant MenB doses were due before 24 months: they stay mandatory.
-            "meningococcus_b.menb-1": "mandatory",
+            # Due after 24 months, when the obligation ends.
+            "meningococcus_b.transitional-catch-up-2-4y#1": "recommended",
         },
     ),
     # --- Children and teenagers ----------------------------------------------------------------
@@ -747,6 +755,36 @@ CASES = [
         [shot(ZOSTER, "2026-08-01", vaccine="SHINGRIX")],
         {"herpes_zoster": {"done": ["rzv-1"], "due": ["rzv-2"]}},
         pregnant=False,
+    ),
+    # --- Series past the catch-up their calendar gives (series_catch_up_limits, blocked series) ---
+    Case(
+        "child of 8 whose Hib series stopped after two doses: past the Hib catch-up (5 years), the booster "
+        "is no longer counted",
+        date(2018, 3, 10),
+        TODAY,
+        [at_age(date(2018, 3, 10), HEXA, months=2), at_age(date(2018, 3, 10), HEXA, months=4)],
+        {"hib": {"done": ["hexa-1", "hexa-2"], "not_counted": ["hexa-3"]}},
+    ),
+    Case(
+        "child of 3 whose Hib series stopped after two doses: the booster is due in catch-up until 5",
+        date(2023, 9, 1),
+        TODAY,
+        [at_age(date(2023, 9, 1), HEXA, months=2), at_age(date(2023, 9, 1), HEXA, months=4)],
+        {"hib": {"done": ["hexa-1", "hexa-2"], "due": ["hexa-3"]}},
+    ),
+    Case(
+        "toddler of 30 months with one MenB dose: the second, past its catch-up, is not counted, nor the "
+        "booster that waits on it",
+        date(2024, 6, 10),
+        TODAY,
+        [at_age(date(2024, 6, 10), MENB, months=3, vaccine="BEXSERO")],
+        {
+            "meningococcus_b": {
+                "done": ["menb-1"],
+                "not_counted": ["menb-2", "menb-3"],
+                "upcoming": ["adolescent-15-24y-1", "adolescent-15-24y-2"],
+            }
+        },
     ),
     # --- Doses only one kind of vaccine makes (requires_product) ---------------------------------
     Case(

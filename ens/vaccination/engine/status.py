@@ -156,7 +156,7 @@ def _open_row(
         return Row(step, None, "open", applicable=False)
     status: Status
     overdue_since: date | None = None
-    blocked = previous is not None and previous.step.entry is None and _cannot_go_on(previous, today=today)
+    blocked = previous is not None and previous.step.entry is None and _cannot_go_on(step, previous, today=today)
     # The calendar's latest age (``latest_age_months``: "can be given up to 4 months", "before
     # 8 months") ends the dose for good. A dose that may no longer be given, or whose series may no
     # longer go on, is not to do: not_counted, out of the due and overdue counts, with no
@@ -166,7 +166,14 @@ def _open_row(
     missed = blocked or (step.latest is not None and today > step.latest)
     if blocked and previous is not None:
         status = "not_counted"
-        reasons.append(f"Ne peut plus être faite : « {previous.step.label} » ne peut plus être donnée.")
+        latest = previous.step.latest
+        if previous.blocked or (latest is not None and today > latest):
+            reasons.append(f"Ne peut plus être faite : « {previous.step.label} » ne peut plus être donnée.")
+        else:
+            reasons.append(
+                f"Ne peut plus être faite : « {previous.step.label} », jamais faite, n'est plus recommandée à cet "
+                "âge (sa limite de rattrapage est passée) ; à voir avec un médecin."
+            )
     elif due_until is not None and today > due_until:
         closed = due_until + timedelta(days=1)
         # no_longer_counted: a dose past its catch-up limit, a child's too (the calendar's own age
@@ -332,12 +339,29 @@ def _limits(step: Step, *, status: Status, due_from: date | None, due_until: dat
     return said
 
 
-def _cannot_go_on(previous: Row, *, today: date) -> bool:
-    """The dose before was not given and may no longer be (its latest age has passed)."""
+def _cannot_go_on(step: Step, previous: Row, *, today: date) -> bool:
+    """The dose before was not given and may no longer be (its latest age has passed), or is no
+    longer recommended (no_longer_counted: past its catch-up limit). A booster of ENS's booster
+    series goes on regardless: the adult dTP boosters come after childhood doses an adult missed.
+    A child past the MenB catch-up with no infant dose was still owed the MenB booster, overdue
+    and counted for the rest of childhood (an outside audit)."""
     if previous.blocked:
         return True
+    if previous.item is None:
+        return False
     latest = previous.step.latest
-    return previous.item is not None and latest is not None and today > latest
+    if latest is not None and today > latest:
+        return True
+    # A dose with a catch-up limit of its own (the pneumococcal booster) is ended by it, said so.
+    closes = previous.step.catch_up_end
+    own_limit = step.catch_up_end is not None
+    return (
+        not step.booster
+        and not own_limit
+        and previous.item.status == "not_counted"
+        and closes is not None
+        and today > closes
+    )
 
 
 def _extension(data: ScheduleData, dose: Dose | None, *, birthdate: date) -> tuple[Dose, bool] | None:

@@ -109,7 +109,8 @@ def dose_step(data: ScheduleData, dose: Dose, *, birthdate: date, instance: int 
         window_end=window_end,
         catch_up_end=_catch_up_end(
             birthdate, months=dose.catch_up_until_age_months, years=dose.catch_up_until_age_years
-        ),
+        )
+        or _series_catch_up_end(data, dose, birthdate=birthdate),
         latest=at_months(birthdate, dose.latest_age_months) - timedelta(days=1)
         if dose.latest_age_months is not None
         else None,
@@ -119,6 +120,9 @@ def dose_step(data: ScheduleData, dose: Dose, *, birthdate: date, instance: int 
         product=rules.requires_product.doses.get(dose.id),
         instance_age_years=instance_age,
     )
+    series_limit = rules.series_catch_up_limits.of(dose.id)
+    if series_limit is not None and step.catch_up_end is not None:
+        step.source_ids = (*step.source_ids, *(s for s in series_limit.source_ids if s not in step.source_ids))
     step.since_rule = rules.recommended_since.of(dose.id)
     if step.since_rule is not None:
         step.since = parse_day_or_period(step.since_rule.since)[0]
@@ -217,6 +221,12 @@ def obligation_of(dose: Dose, *, birthdate: date, start: date | None, end: date 
 
 def _years_in_months(years: int | None) -> int | None:
     return None if years is None else 12 * years
+
+
+def _series_catch_up_end(data: ScheduleData, dose: Dose, *, birthdate: date) -> date | None:
+    """The catch-up limit ENS's ``series_catch_up_limits`` gives a dose the calendar gives none."""
+    limit = data.rules.series_catch_up_limits.of(dose.id)
+    return None if limit is None else last_day_at_years(birthdate, limit.until_age_years)
 
 
 def _catch_up_end(birthdate: date, *, months: int | None, years: int | None) -> date | None:
