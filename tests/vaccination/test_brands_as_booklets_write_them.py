@@ -41,9 +41,17 @@ DTCAP = ["diphtheria", "tetanus", "pertussis", "polio"]
         ("Rappel Repevax", DTCAP),
         ("Vaccin rabique", ["rabies"]),
         # Brands that begin alike and differ: none of them. A product the catalogue does not hold,
-        # whose name begins another's, is not that other (Boostrix has no polio; BoostrixTetra has).
+        # whose name begins another's, is not that other: Boostrix has no polio (BoostrixTetra has),
+        # and is among the old booklets' names, with what it covers, never polio.
         ("Infanrix", []),
-        ("Boostrix", []),
+        ("Boostrix", ["diphtheria", "pertussis", "tetanus"]),
+        # Brands withdrawn before the catalogue, in old booklets (an outside audit found them with none).
+        ("GenHevac B", ["hepatitis_b"]),
+        ("Rudivax", ["rubella"]),
+        ("Rouvax", ["measles"]),
+        ("Trimovax", ["measles", "mumps", "rubella"]),
+        ("ROR Vax", ["measles", "mumps", "rubella"]),
+        ("Imovax Oreillons", ["mumps"]),
         ("Vaccin", []),
         # Too short to name a brand by its first letters.
         ("M-M", []),
