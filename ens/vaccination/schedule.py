@@ -51,6 +51,10 @@ def _person(
         )
     if pregnant is True and known == "M":
         raise BadRequest("pregnant=true for a male holder.", [FieldError("/pregnant", "the holder is male")])
+    if pregnant is True:
+        # A pregnancy says the sex the space does not record: its doses were "unknown, the space does
+        # not record the sex" (an outside audit).
+        known = "F"
     born = access.space.birthdate
     if pregnant is True and born is not None and age_in_months(born, space_today(access)) < YOUNGEST_PREGNANCY_MONTHS:
         raise BadRequest(

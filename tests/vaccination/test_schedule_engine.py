@@ -786,6 +786,15 @@ CASES = [
             }
         },
     ),
+    Case(
+        "woman of 65: the varicella dose of women of childbearing age is no longer hers",
+        date(1961, 6, 1),
+        TODAY,
+        [],
+        # The adolescents' doses are childhood doses she is past (not counted), as before.
+        {"varicella": {"not_counted": ["adolescent-1", "adolescent-2"]}},
+        pregnant=False,
+    ),
     # --- Doses only one kind of vaccine makes (requires_product) ---------------------------------
     Case(
         "woman of 68 vaccinated with the live shingles vaccine: the recombinant course is still to do",

@@ -154,6 +154,8 @@ def _open_row(
         return Row(step, None, "open", applicable=False)
     if _excluded_by_brand(data, step, chain=chain):
         return Row(step, None, "open", applicable=False)
+    if _past_the_ages_it_names(data, step, due_until=due_until, today=today):
+        return Row(step, None, "open", applicable=False)
     status: Status
     overdue_since: date | None = None
     blocked = previous is not None and previous.step.entry is None and _cannot_go_on(step, previous, today=today)
@@ -337,6 +339,16 @@ def _limits(step: Step, *, status: Status, due_from: date | None, due_until: dat
     if step.tolerance and step.earliest is not None and status in ("due", "upcoming", "overdue"):
         said.append(f"Un rappel fait à partir du {day_words(step.earliest)} compte pour celui-ci (règle ENS).")
     return said
+
+
+def _past_the_ages_it_names(data: ScheduleData, step: Step, *, due_until: date | None, today: date) -> bool:
+    """A dose for people of an age the calendar names in words (``ages_in_words``: "femmes en âge
+    de procréer"), the person past it: not theirs any more, as a pregnancy's doses are not outside
+    those ages. A woman of 65 had the varicella dose of women of childbearing age listed, closed in
+    2011 (an outside audit)."""
+    if step.dose is None or step.dose.id not in data.rules.ages_in_words:
+        return False
+    return due_until is not None and today > due_until
 
 
 def _cannot_go_on(step: Step, previous: Row, *, today: date) -> bool:
