@@ -103,6 +103,16 @@ async def correct_measurement(
                     f"in {current.unit}; say which unit the value is in",
                 )
             )
+        if not new_value and isinstance(update.unit, str) and update.unit != current.original_unit:
+            # A unit alone re-read the number typed in another one: 151 [lb_av] became 151 kg (an
+            # outside audit).
+            errors.append(
+                FieldError(
+                    "/unit",
+                    f"only with a new value: this measure was typed in {current.original_unit}; send the "
+                    "value in the unit you give",
+                )
+            )
         value: float | None = None
         components: Components | None = None
         if vital.code == BLOOD_PRESSURE:

@@ -55,7 +55,7 @@ def _convert(
             FieldError(pointer, f"{rounded} {vital.unit} is outside the plausible range {low}-{high} {vital.unit}")
         )
         return None
-    return rounded
+    return rounded + 0  # -0 read as 0: a pain of -0.0 was stored and answered as -0.0 (an outside audit)
 
 
 def check_values(

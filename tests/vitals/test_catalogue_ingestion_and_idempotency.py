@@ -529,3 +529,14 @@ async def test_a_day_that_holds_two_counts_already_takes_a_resend_of_either(
     assert third.status_code == 422, third.text
     assert [e["pointer"] for e in third.json()["errors"]] == ["/measurements/0/effectiveAt"]
     assert await count_rows(person.space_id) == 2
+
+
+async def test_a_negative_zero_is_stored_as_zero(client, person, post_vitals):
+    """``-0.0`` is 0: a pain of -0.0 was stored and answered as -0.0, in the JSON and the CSV (an
+    outside audit)."""
+    item = {"type": "pain_severity", "value": -0.0, "unit": "{score}", "effectiveAt": at(5)}
+    response = await post_vitals(person, [item])
+    assert response.status_code == 201, response.text
+    stored = await client.get(f"{VITALS}/{response.json()['items'][0]['id']}", headers=person.headers)
+    assert '"value":0.0' in stored.text.replace(" ", "") or '"value":0,' in stored.text.replace(" ", "")
+    assert '"value":-0' not in stored.text.replace(" ", "")

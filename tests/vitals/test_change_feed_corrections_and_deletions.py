@@ -330,6 +330,12 @@ async def test_corrections_by_hand(client, person, make_app_token, post_vitals):
     ambiguous = await client.patch(path, json={"value": 70}, headers=person.headers)
     assert ambiguous.status_code == 422 and [e["pointer"] for e in ambiguous.json()["errors"]] == ["/unit"]
     assert (await client.get(path, headers=person.headers)).json()["value"] == 72.575
+    # A unit alone re-read the number typed in another: 160 [lb_av] became 160 kg (an outside audit).
+    unit_alone = await client.patch(path, json={"unit": "kg"}, headers=person.headers)
+    assert unit_alone.status_code == 422 and [e["pointer"] for e in unit_alone.json()["errors"]] == ["/unit"]
+    assert (await client.get(path, headers=person.headers)).json()["value"] == 72.575
+    same_unit = await client.patch(path, json={"unit": "[lb_av]"}, headers=person.headers)
+    assert same_unit.status_code == 200 and same_unit.json()["value"] == 72.575, same_unit.text
     in_kg = await client.patch(path, json={"value": 70, "unit": "kg"}, headers=person.headers)
     assert in_kg.status_code == 200 and (in_kg.json()["value"], in_kg.json()["originalUnit"]) == (70, "kg")
     # Typed in the unit it reads in: a value alone is plain.
