@@ -380,6 +380,7 @@ class _Stored:
     type: str
     writer: str
     value: float | None
+    local_date: date | None = None
 
 
 # PostgreSQL, one round trip: the transaction's id and the first of its block of feed numbers (first
@@ -395,12 +396,13 @@ _PLACES_AND_STORED = (
     + """,
        NULL::uuid AS id, NULL::varchar AS client_record_id, NULL::bigint AS client_record_version,
        NULL::timestamptz AS created_at, NULL::boolean AS hidden_from_representatives, NULL::varchar AS type,
-       NULL::varchar AS writer, NULL::float8 AS value
+       NULL::varchar AS writer, NULL::float8 AS value, NULL::date AS local_date
 UNION ALL
 SELECT NULL, NULL, m.id, m.client_record_id, m.client_record_version, m.created_at, m.hidden_from_representatives,
-       m.type, m.writer, m.value
+       m.type, m.writer, m.value, m.local_date
 FROM unnest({}::varchar[]) AS k(key), LATERAL (
-    SELECT id, client_record_id, client_record_version, created_at, hidden_from_representatives, type, writer, value
+    SELECT id, client_record_id, client_record_version, created_at, hidden_from_representatives, type, writer, value,
+           local_date
     FROM vital_measurements WHERE space_id = {} AND writer IN (WRITERS) AND client_record_id = k.key
     FOR UPDATE) AS m
 """
@@ -416,6 +418,7 @@ def _stored(row: Row) -> _Stored:
         str(row["type"]),
         str(row["writer"]),
         None if row["value"] is None else float(row["value"]),
+        None if row["local_date"] is None else as_date(row["local_date"]),
     )
 
 
@@ -461,7 +464,7 @@ async def _places_and_live(
         in_part = ", ".join(["{}"] * len(part))
         rows = await fetch(
             "SELECT id, client_record_id, client_record_version, created_at, hidden_from_representatives, type, "
-            f"writer, value FROM vital_measurements WHERE space_id = {{}} AND writer IN ({writers}) "
+            f"writer, value, local_date FROM vital_measurements WHERE space_id = {{}} AND writer IN ({writers}) "
             f"AND client_record_id IN ({in_part})",
             space_id,
             *writer_keys,
@@ -697,6 +700,12 @@ async def _store(
                 hidden = origin.hidden if origin is not None else p.item.hidden_from_representatives
                 measurement_id, created_at, result = next(fresh), now, "created"
             elif not keep_stored and p.item.client_record_version > known.version:
+                if p.item.type == STEPS_PER_DAY and known.local_date not in (None, p.local_date):
+                    # A day's count is that day's, as a correction by hand keeps it (PATCH): a higher
+                    # version moved it to another day, and the day it left took a new one (an
+                    # outside audit).
+                    differing_days.append(_moved_count(p, known))
+                    continue
                 # A replacement keeps the measure's identity, creation time and who may see it (and
                 # hides it if it says so).
                 hidden = known.hidden or p.item.hidden_from_representatives
@@ -765,6 +774,14 @@ def _differing_day(p: _Prepared, known: _Stored) -> FieldError:
         f"/measurements/{p.index}/value",
         f"{p.local_date} already has another step count from this source (measure {known.id}): "
         "correct it (PATCH, if typed by hand) or send the count with a higher clientRecordVersion",
+    )
+
+
+def _moved_count(p: _Prepared, known: _Stored) -> FieldError:
+    return FieldError(
+        f"/measurements/{p.index}/effectiveAt",
+        f"a steps_per_day count stays on its day: this clientRecordId is the count of {known.local_date}; "
+        f"send {p.local_date}'s count under another one",
     )
 
 

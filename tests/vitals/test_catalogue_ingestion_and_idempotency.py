@@ -540,3 +540,25 @@ async def test_a_negative_zero_is_stored_as_zero(client, person, post_vitals):
     stored = await client.get(f"{VITALS}/{response.json()['items'][0]['id']}", headers=person.headers)
     assert '"value":0.0' in stored.text.replace(" ", "") or '"value":0,' in stored.text.replace(" ", "")
     assert '"value":-0' not in stored.text.replace(" ", "")
+
+
+async def test_a_higher_version_does_not_move_a_days_count_to_another_day(client, person, post_vitals):
+    """A day's count is that day's: a correction by hand may not move it (PATCH, 422), and an app's
+    higher ``clientRecordVersion`` of the same ``clientRecordId`` moved it, the day it left then
+    taking a new count (an outside audit). It is 422 at the item's ``effectiveAt``; nothing changes."""
+    steps = {"type": "steps_per_day", "unit": "/d", "clientRecordId": "s-1"}
+    first = await post_vitals(person, [{**steps, "value": 5000, "effectiveAt": "2026-03-02T22:00:00+01:00"}])
+    assert first.json()["items"][0]["result"] == "created", first.text
+    stored_id = first.json()["items"][0]["id"]
+    moved = await post_vitals(
+        person, [{**steps, "value": 5200, "effectiveAt": "2026-03-03T08:00:00+01:00", "clientRecordVersion": 2}]
+    )
+    assert moved.status_code == 422, moved.text
+    assert [e["pointer"] for e in moved.json()["errors"]] == ["/measurements/0/effectiveAt"]
+    stored = (await client.get(f"{VITALS}/{stored_id}", headers=person.headers)).json()
+    assert (stored["value"], stored["effectiveAt"][:10]) == (5000, "2026-03-02")
+    # On its own day, the higher version replaces it.
+    same_day = await post_vitals(
+        person, [{**steps, "value": 5200, "effectiveAt": "2026-03-02T23:00:00+01:00", "clientRecordVersion": 2}]
+    )
+    assert same_day.json()["items"][0] == {"id": stored_id, "result": "replaced"}
