@@ -790,3 +790,42 @@ async def test_a_part_given_twice_or_two_effective_times_are_refused(client, per
     body = outcome(await client.post("/fhir", json=transaction(twice), headers=app.headers), 422)
     assert "Bundle.entry[1].resource.effective[x]" in [e for i in body["issue"] for e in i.get("expression", [])]
     assert (await client.get(VITALS, headers=person.headers)).json()["items"] == []
+
+
+async def test_a_value_where_the_type_takes_none_is_refused_not_dropped(client, person, make_app_token):
+    """A body weight carrying a component, or a blood pressure carrying a valueQuantity beside its
+    components: the extra value was dropped without a word and the Observation answered 201 (an
+    outside audit); /v1 refuses the same. It is 422 at the element, and nothing is stored."""
+    app = await make_app_token(person, ["vitals.body_weight:write", "vitals.blood_pressure:write"])
+    weight_with_component = body_weight()
+    weight_with_component["component"] = [
+        {
+            "code": {"coding": [{"system": "http://loinc.org", "code": "8480-6"}]},
+            "valueQuantity": {"value": 120, "system": UCUM, "code": "mm[Hg]"},
+        }
+    ]
+    pressure_with_value: dict[str, Any] = {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "85354-9"}]},
+        "effectiveDateTime": at(10),
+        "valueQuantity": {"value": 100, "system": UCUM, "code": "mm[Hg]"},
+        "component": [
+            {
+                "code": {"coding": [{"system": "http://loinc.org", "code": "8480-6"}]},
+                "valueQuantity": {"value": 120, "system": UCUM, "code": "mm[Hg]"},
+            },
+            {
+                "code": {"coding": [{"system": "http://loinc.org", "code": "8462-4"}]},
+                "valueQuantity": {"value": 80, "system": UCUM, "code": "mm[Hg]"},
+            },
+        ],
+    }
+    for observation, element in (
+        (weight_with_component, "Bundle.entry[0].resource.component"),
+        (pressure_with_value, "Bundle.entry[0].resource.valueQuantity"),
+    ):
+        answer = await client.post("/fhir", json=transaction(observation, with_device=False), headers=app.headers)
+        expressions = [e for issue in outcome(answer, 422)["issue"] for e in issue.get("expression", [])]
+        assert element in expressions, expressions
+    assert (await client.get(VITALS, headers=person.headers)).json()["items"] == []
