@@ -14,6 +14,7 @@ from ens.core.local_time import local_midnight, parse_instant, zone_of
 from ens.spaces.door import SpaceAccess, visible_to
 from ens.vitals.catalogue import BLOOD_PRESSURE, BY_CODE
 from ens.vitals.reads import readable_types
+from ens.vitals.rules import CLOCK_SKEW
 from ens.vitals.schemas import Bucket, ComponentsRead, Summary, SummaryItem
 
 MAX_BUCKETS = 1100
@@ -66,7 +67,10 @@ async def summarize(
     vital = BY_CODE[type_]
     zone = zone_of(access.space.timezone)
     now = clock.now()
-    until_at = parse_instant(until, "until", zone=zone) or now
+    # By default up to the latest instant a measure may be taken at (the clocks' skew a measure is
+    # accepted with): one taken a few minutes ahead was listed and on the home screen, but in no
+    # summary (an outside audit).
+    until_at = parse_instant(until, "until", zone=zone) or now + CLOCK_SKEW
     # Without since, the default span before until. Only buckets holding measures are listed, so
     # starting at the type's first measure (one more statement, its MIN) listed the same.
     since_at = parse_instant(since, "since", zone=zone) or until_at - DEFAULT_SPANS[bucket]

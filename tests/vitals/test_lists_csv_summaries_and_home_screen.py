@@ -303,3 +303,12 @@ async def test_a_summary_before_any_measure_is_empty(client, person, post_vitals
     assert response.status_code == 200 and response.json()["items"] == []
     nothing = await client.get(f"{VITALS}/summary?type=heart_rate", headers=person.headers)
     assert nothing.status_code == 200 and nothing.json()["items"] == []
+
+
+async def test_a_measure_taken_a_few_minutes_ahead_is_in_the_default_summary(client, person, post_vitals):
+    """A measure may be dated up to 5 minutes ahead (clocks drift): it was listed and on the home
+    screen but in no summary, whose ``until`` defaulted to now (an outside audit)."""
+    ahead = await post_vitals(person, [weight(70, minutes_ago=-4)])
+    assert ahead.status_code == 201, ahead.text
+    summary = (await client.get(f"{VITALS}/summary?type=body_weight", headers=person.headers)).json()
+    assert sum(item["count"] for item in summary["items"]) == 1, summary
