@@ -257,6 +257,10 @@ def _prepare(raw_items: Sequence[Any], zone: ZoneInfo, *, now: datetime) -> tupl
             # for that count (and the count for it).
             errors.append(FieldError(f"{prefix}/clientRecordId", f"a clientRecordId may not begin with '{DAY_KEY}'"))
             record_key = None
+        elif record_key is not None and not record_key.strip():
+            # Spaces only identify nothing an app could send again (an outside audit found it taken).
+            errors.append(FieldError(f"{prefix}/clientRecordId", "blank: give the record's identifier, or none"))
+            record_key = None
         if vital.code == STEPS_PER_DAY:
             first = seen_step_days.setdefault(local_day, index)
             if first != index:

@@ -167,6 +167,7 @@ async def test_every_plausibility_rule_and_bad_item_is_named_and_nothing_is_stor
         ({"type": "bmi", "value": 22, "unit": "kg/m2", "effectiveAt": at(1)}, "/type"),
         ({"type": "mood", "value": 3, "unit": "{score}", "effectiveAt": at(1)}, "/type"),
         ({"type": "body_weight", "value": 70, "unit": "stone", "effectiveAt": at(1)}, "/unit"),
+        (weight(70, clientRecordId="   "), "/clientRecordId"),  # spaces only identify nothing
         ({"type": "blood_glucose", "value": 95, "unit": "mg/dL", "effectiveAt": at(1)}, "/glucoseMoment"),
         ({**weight(70), "glucoseMoment": "fasting"}, "/glucoseMoment"),
         ({**weight(70), "glucoseMoment": "after_lunch"}, "/glucoseMoment"),
