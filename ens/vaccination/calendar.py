@@ -354,14 +354,15 @@ def read_schedule_data(calendar_file: Path = CALENDAR_FILE, rules_file: Path = R
     """Decode and check both files (a ``ValueError`` says what does not fit)."""
     calendar = msgspec.json.decode(calendar_file.read_bytes(), type=Calendar)
     rules = msgspec.json.decode(rules_file.read_bytes(), type=Rules)
-    data = ScheduleData(calendar=_with_ages_in_words(calendar, rules), rules=rules)
+    data = ScheduleData(calendar=_completed(calendar, rules), rules=rules)
     check(data)
     return data
 
 
-def _with_ages_in_words(calendar: Calendar, rules: Rules) -> Calendar:
-    """The calendar with the ages it gives in words only written as its other doses' (the calendar
-    file itself is kept as compiled)."""
+def _completed(calendar: Calendar, rules: Rules) -> Calendar:
+    """The calendar with what it gives in words only written as its other entries' (the calendar
+    file itself is kept as compiled): the ages of a dose (``ages_in_words``), the dose count of a
+    catch-up plan (``catch_up_doses``)."""
 
     def aged(dose: Dose) -> Dose:
         age = rules.ages_in_words.get(dose.id)
@@ -373,7 +374,11 @@ def _with_ages_in_words(calendar: Calendar, rules: Rules) -> Calendar:
         return msgspec.structs.replace(dose, age_min_months=age.age_min_months, age_max_months=age.age_max_months)
 
     diseases = tuple(
-        msgspec.structs.replace(disease, doses=tuple(aged(dose) for dose in disease.doses))
+        msgspec.structs.replace(
+            disease,
+            doses=tuple(aged(dose) for dose in disease.doses),
+            catch_up_schedules=tuple(rules.catch_up_doses.completed(plan) for plan in disease.catch_up_schedules),
+        )
         for disease in calendar.diseases
     )
     return msgspec.structs.replace(calendar, diseases=diseases)
@@ -444,8 +449,12 @@ def check(data: ScheduleData) -> None:
         if not plan_is_computable(plan) and plan_id not in data.rules.catch_up_words_fr.plans
     ]
     problems += [
-        f"catch_up_words_fr names {plan_id}, which the calendar has not"
-        for plan_id in data.rules.catch_up_words_fr.plans
+        f"{rule} names {plan_id}, which the calendar has not"
+        for rule, named_plans in (
+            ("catch_up_words_fr", data.rules.catch_up_words_fr.plans),
+            ("catch_up_doses", data.rules.catch_up_doses.plans),
+        )
+        for plan_id in named_plans
         if plan_id not in plans
     ]
     for dose_id, age in data.rules.ages_in_words.items():

@@ -364,16 +364,16 @@ def test_ages_in_words_never_override_ages_the_calendar_gives() -> None:
         RULES_FILE,
         Calendar,
         Rules,
-        _with_ages_in_words,
+        _completed,
         check,
         schedule_data,
     )
 
     calendar = msgspec.json.decode(CALENDAR_FILE.read_bytes(), type=Calendar)
     rules = msgspec.json.decode(RULES_FILE.read_bytes(), type=Rules)
-    aged = _with_ages_in_words(calendar, rules)
+    aged = _completed(calendar, rules)
     with pytest.raises(ValueError, match="ages of its own"):
-        _with_ages_in_words(aged, rules)
+        _completed(aged, rules)
     window = rules.ages_in_words["varicella.women-childbearing-age"]
     backwards = msgspec.structs.replace(window, age_min_months=600)
     broken = msgspec.structs.replace(rules, ages_in_words={"varicella.women-childbearing-age": backwards})

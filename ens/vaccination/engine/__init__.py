@@ -50,8 +50,7 @@ def _disease(
         return DiseaseSchedule(disease.code, disease.label_fr, tuple(unknown))
     serial = [d for d in listed if not is_seasonal(d) and not is_pregnancy(d) and d.id not in extending]
     chains = build_chains(data, serial, birthdate=birthdate)
-    plans = tuple(data.rules.catch_up_doses.completed(plan) for plan in disease.catch_up_schedules)
-    chains = add_plans(chains, plans, birthdate=birthdate)
+    chains = add_plans(chains, disease.catch_up_schedules, birthdate=birthdate)
     assign(chains, entries, person=person, birthdate=birthdate)
     _one_dose_among(data, chains)
     shown = _shown(chains, today=today)
