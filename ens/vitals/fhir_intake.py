@@ -1,16 +1,17 @@
 """The FHIR door for labelled apps (``/fhir``), after the ANS "Mesures de santé" guide.
 
-``POST /fhir`` takes the guide's feeding Bundle (``MesBundleFluxAlimentation``: a ``transaction``
-of one Observation of one of its profiles and at most one ``Device``, each ``POST``) and answers a
+``POST /fhir`` takes the guide's feeding Bundle (``MesBundleFluxAlimentation``: a ``transaction`` of
+one Observation of one of its profiles and at most one ``Device``, each ``POST``) and answers a
 ``transaction-response`` Bundle. The Observation becomes the item ``POST .../vitals`` takes and goes
-through the one ingestion service, :func:`ens.vitals.ingest.record_measurements`: same scopes, rules,
-units, idempotency (``identifier[0].value`` is the app's ``clientRecordId``, ``meta.versionId``
-its version) and access history. Devices are not kept apart: ENS keeps what identifies the device
-with each measure, so ``ifNoneExist`` always finds it (``200 OK``) and its id is derived from what
-identifies it (:func:`ens.vitals.fhir.device_id`), the same one the export gives. The Device must be
-the one the Observation names (a Device no measure names would be kept nowhere: 422). An Observation
-labelled restricted (``meta.security`` R) is stored hidden from the representatives, as the import
-reads the label: an app the holder connected may, one a representative connected may not (403).
+through the one ingestion service, :func:`ens.vitals.ingest.record_measurements`: same scopes,
+rules, units, idempotency (``identifier[0]`` is the app's ``clientRecordId``, ``system|value`` or
+its value alone: :func:`ens.vitals.fhir.client_record_id`; ``meta.versionId`` its version) and
+access history. Devices are not kept apart: ENS keeps what identifies the device with each measure,
+so ``ifNoneExist`` always finds it (``200 OK``) and its id is derived from what identifies it
+(:func:`ens.vitals.fhir.device_id`), the same one the export gives. The Device must be the one the
+Observation names (a Device no measure names would be kept nowhere: 422). An Observation labelled
+restricted (``meta.security`` R) is stored hidden from the representatives, as the import reads the
+label: an app the holder connected may, one a representative connected may not (403).
 
 A retry stores nothing twice when the request says what it is: the Observation's identifier (a
 re-send is ``200 OK``), a conditional create (the Observation entry's ``request.ifNoneExist``, or
@@ -59,6 +60,7 @@ from ens.vitals.fhir import (
     fhirpath_of,
     measurement_of,
     observation_of,
+    source_uri,
     type_of,
 )
 from ens.vitals.ingest import MayNotHide, record_measurements, was_deleted
@@ -264,7 +266,12 @@ async def take_transaction(access: SpaceAccess, body: bytes, *, if_none_exist: s
                 [FieldError(where + e.pointer.removeprefix("Device"), e.detail) for e in device_errors],
             )
     try:
-        item = measurement_of(observation, device=device, zone=zone_of(access.space.timezone))
+        item = measurement_of(
+            observation,
+            device=device,
+            zone=zone_of(access.space.timezone),
+            own_system=source_uri(access.caller.client_id),
+        )
     except ObservationRefused as exc:
         error_type = NotSupported if exc.unsupported else Invalid
         raise error_type(str(exc), _located(exc, prefix, observation)) from None

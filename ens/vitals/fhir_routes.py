@@ -44,8 +44,9 @@ class FhirController(Controller):
         summary="The ANS 'Mesures de santé' feeding Bundle: one Observation and its Device (transaction)",
         description="A transaction Bundle as the guide's MesBundleFluxAlimentation: one Observation of one of its "
         "profiles (POST Observation) and at most one PHD Device (POST Device, ifNoneExist). Answered with a "
-        "transaction-response Bundle. The same rules, units, idempotency (identifier[0].value is the "
-        "clientRecordId, meta.versionId its version) and access history as POST /v1/spaces/{space}/vitals. "
+        "transaction-response Bundle. The same rules, units, idempotency (identifier[0] is the "
+        "clientRecordId: system|value, or the value alone where it has no system or the app's own "
+        "urn:ens:client:<client id>; meta.versionId its version) and access history as POST /v1/spaces/{space}/vitals. "
         "The Observation's subject is absent or the token's own space. A profile ENS does not keep (oxygen "
         "saturation...) is 422 naming it; an app without the type's write scope is 403 (consent not given). "
         "Errors are OperationOutcome resources.\n\n"

@@ -19,6 +19,8 @@ Result = Literal["created", "replaced", "unchanged"]
 ShortText = Annotated[str, Meta(min_length=1, max_length=255)]
 Note = Annotated[str, Meta(max_length=2000)]
 AwareDatetime = Annotated[datetime, Meta(tz=True)]
+# The longest clientRecordId (its column's width).
+CLIENT_RECORD_ID_LENGTH = 128
 
 # ---------------------------------------------------------------------------------------------
 # Catalogue
@@ -84,7 +86,7 @@ class MeasurementCreate(Struct, kw_only=True):
     components: Components | None = None
     unit: Annotated[str, Meta(min_length=1, max_length=16)]
     effective_at: AwareDatetime
-    client_record_id: Annotated[str, Meta(min_length=1, max_length=128)] | None = None
+    client_record_id: Annotated[str, Meta(min_length=1, max_length=CLIENT_RECORD_ID_LENGTH)] | None = None
     client_record_version: Annotated[int, Meta(ge=0, le=2**62)] = 0
     recording_method: RecordingMethod | None = None
     device: Device | None = None

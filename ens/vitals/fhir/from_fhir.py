@@ -19,6 +19,7 @@ from ens.vitals.fhir.codes import (
     RECORDING_METHOD_EXTENSION,
     UNSUPPORTED_PROFILES,
 )
+from ens.vitals.schemas import CLIENT_RECORD_ID_LENGTH
 
 _BY_PROFILE = {profile: code for code, profile in PROFILES.items()}
 # Blood glucose: the guide's value set is extensible; these LOINC codes name a blood glucose.
@@ -390,11 +391,13 @@ def measurement_of(
     device: Mapping[str, Any] | None,
     zone: ZoneInfo,
     with_identity: bool = True,
+    own_system: str | None = None,
 ) -> dict[str, Any]:
     """The ingestion's item (``POST .../vitals``) for an Observation; the checks of values, units
-    and times are the ingestion's own. ``identifier[0].value`` is the app's ``clientRecordId``
-    and ``meta.versionId`` its version (``with_identity``; the import passes its own). ``zone``,
-    the space's time zone, places a day's step count given as a date."""
+    and times are the ingestion's own. ``identifier[0]`` is the app's ``clientRecordId`` (see
+    :func:`client_record_id`) and ``meta.versionId`` its version (``with_identity``; the import
+    passes its own). ``own_system``: the app's own identifier system (the one ENS's export gives
+    its measures). ``zone``, the space's time zone, places a day's step count given as a date."""
     vital = BY_CODE[type_of(resource)]
     errors: list[FieldError] = []
     check_elements(resource, OBSERVATION_ELEMENTS, errors)
@@ -479,7 +482,7 @@ def measurement_of(
                 [FieldError("Observation.identifier[0].value", "required: the identifier ENS finds the measure by")]
             )
         if isinstance(first, dict) and first.get("value") is not None:
-            item["clientRecordId"] = first["value"]
+            item["clientRecordId"] = client_record_id(first, own_system)
             meta = resource.get("meta") if isinstance(resource.get("meta"), dict) else {}
             version = meta.get("versionId") if isinstance(meta, dict) else None
             if version is not None:
@@ -487,6 +490,33 @@ def measurement_of(
                     int(version) if isinstance(version, str) and version.isdigit() else version
                 )
     return item
+
+
+def client_record_id(identifier: Mapping[str, Any], own_system: str | None) -> Any:
+    """The key an Observation's ``identifier[0]`` is stored under, the app's ``clientRecordId``.
+
+    FHIR identifies by system *and* value: two systems may number their measures alike, and taking
+    the value alone made two measures one (a re-send of the other's answered, the new one dropped:
+    an outside audit). The key is the value where the identifier has no system or the app's own
+    (``own_system``, the one ENS's export names it by, so an exported Observation sent back finds
+    its measure), and FHIR's token ``system|value`` otherwise: the ``clientRecordId`` a /v1 item
+    meets. Measures stored before 2026-12-05 keep their value alone."""
+    value = identifier.get("value")
+    system = identifier.get("system")
+    if not isinstance(value, str) or not isinstance(system, str) or not system or system == own_system:
+        return value  # a value not a string is refused where it stands, by the ingestion
+    key = f"{system}|{value}"
+    if len(key) > CLIENT_RECORD_ID_LENGTH:
+        raise ObservationRefused(
+            [
+                FieldError(
+                    "Observation.identifier[0]",
+                    f"system|value is {len(key)} characters: ENS keeps an identifier of at most "
+                    f"{CLIENT_RECORD_ID_LENGTH}, its system and value together",
+                )
+            ]
+        )
+    return key
 
 
 # Where :func:`device_item` read each field: the field to its FHIRPath.
