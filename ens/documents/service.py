@@ -16,7 +16,7 @@ from ens.core.local_time import EARLIEST_YEAR, LATEST_YEAR
 from ens.core.mail import Mailer
 from ens.documents import pending
 from ens.documents.catalogue import DOCUMENT_TYPES, MAX_DOCUMENT_BYTES, TYPES_BY_CODE
-from ens.documents.keys import destroy_space_key, lock_space_documents
+from ens.documents.keys import lock_space_documents
 from ens.documents.masking import check_masking, hold_until, refuse_a_second_hold
 from ens.documents.notices import announce_document
 from ens.documents.rows import COLUMNS, document_read, visible_row
@@ -290,17 +290,11 @@ def documents_summary(row: Row) -> DocumentsSummary:
     return DocumentsSummary(count=int(row["documents_seen"]), new=int(row["documents_new"]))
 
 
-async def erase_space_files(space_id: UUID, blobs: BlobStore) -> int:
-    """Before a space is erased: destroy its data key (committed: from then on nothing of its
-    content can be decrypted), then remove every object under its prefix; how many there were."""
-    await destroy_space_key(space_id)
-    return await sweep_space_files(space_id, blobs)
-
-
 async def sweep_space_files(space_id: UUID, blobs: BlobStore) -> int:
-    """After a space's rows are erased: remove what an upload stored under its prefix between
-    :func:`erase_space_files` and the erasure's commit (its row went with the space); how many.
-    An upload still under way then finds the space gone, and deletes its own object."""
+    """Remove every object under the space's prefix; how many there were. An erasure sweeps once
+    its data key is destroyed (committed: from then on nothing of its content can be decrypted),
+    and again after its rows are erased, for what an upload stored in between (its row went with
+    the space). An upload still under way then finds the space gone, and deletes its own object."""
     return await blobs.delete_under(blobs.space_prefix(space_id))
 
 

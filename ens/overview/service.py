@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import replace
+
 import msgspec
 
 from ens.core import clock
 from ens.core.api import require_if_match
-from ens.core.db import fetch_scalars
+from ens.core.db import fetch_one, fetch_scalars, row_lock, write_transaction
+from ens.core.errors import NotFound
 from ens.core.local_time import zone_of
 from ens.core.mail import Mailer
-from ens.documents.service import documents_scalars, documents_summary, erase_space_files, sweep_space_files
+from ens.documents.keys import destroy_space_key
+from ens.documents.service import documents_scalars, documents_summary, sweep_space_files
 from ens.documents.storage import BlobStore
 from ens.overview.schemas import HolderSummary, SpaceStatusRead, SpaceSummary
 from ens.records.summary import records_scalars, records_summary
 from ens.spaces import service as spaces
 from ens.spaces.adulthood import adulthood_soon
-from ens.spaces.door import SpaceAccess, adulthood
+from ens.spaces.door import SpaceAccess, adulthood, space_ref
 from ens.spaces.rights import Action
 from ens.spaces.service import public_kind as _public_kind
 from ens.vaccination.service import due_counts
@@ -60,29 +66,43 @@ async def close_or_erase(
     """Close the space, or erase it: files live outside the database, so an erase destroys the
     space's data key first (committed: its files can never be decrypted again), removes its objects
     from the store, then deletes every row (``ens.spaces.service``, which knows no files), then
-    sweeps the store once more for an upload that committed in between."""
+    sweeps the store once more for an upload that committed in between. The close, and the erase's
+    point of no return (the key), are decided with the ``If-Match`` under the space's lock
+    (:func:`_as_it_is`)."""
     if erase:
         access.require(Action.ERASE)
-    await _require_space_version(access, if_match)
-    if erase:
-        await erase_space_files(access.space_id, blobs)
-    await spaces.close_or_erase_space(access, erase=erase, mailer=mailer)
-    if erase:
-        await sweep_space_files(access.space_id, blobs)
-
-
-async def _require_space_version(access: SpaceAccess, if_match: str | None) -> None:
-    """The ``If-Match`` of a change to the whole space (closing, erasing, reopening): the space's
-    representation is its summary (GET /v1/spaces/{space}) as this caller reads it; a closed space
-    has none (its GET is 410): no tag, not even *, matches it."""
-    if if_match is None:
+        async with _as_it_is(access, if_match) as held:
+            await destroy_space_key(held.space_id)
+        await sweep_space_files(held.space_id, blobs)
+        await spaces.close_or_erase_space(held, erase=True, mailer=mailer)
+        await sweep_space_files(held.space_id, blobs)
         return
-    current = None if access.space.status == "closed" else msgspec.json.encode(await space_summary(access))
-    require_if_match(if_match, current)
+    async with _as_it_is(access, if_match) as held:
+        await spaces.close_or_erase_space(held, erase=False, mailer=mailer)
+
+
+@asynccontextmanager
+async def _as_it_is(access: SpaceAccess, if_match: str | None) -> AsyncIterator[SpaceAccess]:
+    """A write transaction holding the space's row (``FOR UPDATE``: the space's writes wait, each
+    row's foreign key taking a share of that lock; SQLite's writers queue anyway), in which the
+    change to the whole space (closing, erasing, reopening) is made; ``access`` with the space as
+    it is now. Its ``If-Match`` is compared there: with the space's summary (GET /v1/spaces/{space})
+    as this caller reads it, a closed space having none (its GET is 410), so no tag, not even *,
+    matches it. Compared before the transaction, a change committed in between (a measure, a name)
+    was closed or erased unseen under a tag that no longer matched it."""
+    async with write_transaction():
+        row = await fetch_one(f"SELECT * FROM spaces WHERE id = {{}}{row_lock('UPDATE')}", access.space_id)
+        if row is None:
+            raise NotFound("No such space.")
+        held = replace(access, space=space_ref(row))
+        if if_match is not None:
+            current = None if held.space.status == "closed" else msgspec.json.encode(await space_summary(held))
+            require_if_match(if_match, current)
+        yield held
 
 
 async def reopen_space(access: SpaceAccess, *, if_match: str | None = None) -> SpaceStatusRead:
     """Reopen a closed space with everything it held, its documents too."""
-    await _require_space_version(access, if_match)
-    await spaces.reopen_space(access.space_id)
+    async with _as_it_is(access, if_match) as held:
+        await spaces.reopen_space(held.space_id)
     return SpaceStatusRead(id=access.space_id, status="open")

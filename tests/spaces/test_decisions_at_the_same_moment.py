@@ -14,7 +14,12 @@ import pytest
 
 from ens.core import db
 from ens.core.settings import Settings
-from tests.helpers.concurrency import first_decision, second_while_first_is_open
+from tests.helpers.concurrency import (
+    allergy_being_written,
+    first_decision,
+    open_transaction,
+    second_while_first_is_open,
+)
 from tests.helpers.people import MakePerson
 from tests.helpers.professionals import GP, NURSE, authorise, open_emergency, sign_in_pro
 
@@ -126,3 +131,32 @@ async def test_an_emergency_access_opened_while_the_holder_forbids_them_is_refus
     assert answer.status_code == 403, answer.text
     row = await db.fetch_one("SELECT count(*) AS n FROM emergency_accesses WHERE space_id = {}", holder.space_id)
     assert row is not None and row["n"] == 0
+
+
+@pytest.mark.parametrize("erase", [True, False], ids=["erase", "close"])
+async def test_a_close_or_an_erase_under_a_tag_a_write_under_way_makes_stale_is_412(
+    client: httpx.AsyncClient, make_person: MakePerson, settings: Settings, erase: bool
+) -> None:
+    """The If-Match of closing or erasing was compared before their transaction: a write committed
+    in between (here an allergy) was erased, or closed, unseen under a tag that no longer matched.
+    It is compared under the space's lock, which waits for the write under way."""
+    holder = await make_person()
+    tag = (await client.get("/v1/spaces/me", headers=holder.headers)).headers["etag"]
+    async with open_transaction(settings) as first:
+        await allergy_being_written(first, holder.space_id)
+        decision, waited = await second_while_first_is_open(
+            client.delete(
+                "/v1/spaces/me", params={"erase": "true"} if erase else {}, headers={**holder.headers, "If-Match": tag}
+            )
+        )
+    answer = await decision
+    assert waited
+    assert answer.status_code == 412, answer.text
+    space = await db.fetch_one("SELECT status FROM spaces WHERE id = {}", holder.space_id)
+    assert space is not None and space["status"] == "open"
+    summary = await client.get("/v1/spaces/me", headers=holder.headers)
+    assert summary.status_code == 200 and summary.headers["etag"] != tag
+    # Under the tag as it is now, the decision goes through.
+    fresh = {**holder.headers, "If-Match": summary.headers["etag"]}
+    done = await client.delete("/v1/spaces/me", params={"erase": "true"} if erase else {}, headers=fresh)
+    assert done.status_code == 204, done.text
