@@ -170,6 +170,21 @@ class CatchUpDoses(msgspec.Struct, frozen=True):
         return plan if given is None or plan.doses is not None else msgspec.structs.replace(plan, doses=given.doses)
 
 
+class MinInterval(msgspec.Struct, frozen=True):
+    value: int
+    unit: Literal["days", "weeks", "months", "years"]
+    basis: str
+    source_ids: tuple[str, ...]
+
+
+class MinIntervals(msgspec.Struct, frozen=True):
+    """``min_intervals``: the minimum interval since the previous dose, for doses the calendar
+    gives none (from the vaccine's product information)."""
+
+    about: str
+    doses: dict[str, MinInterval]
+
+
 class SeriesLimit(msgspec.Struct, frozen=True):
     doses: tuple[str, ...]
     until_age_years: int
@@ -323,6 +338,7 @@ class Rules(msgspec.Struct, frozen=True):
     requires_product: DoseProducts
     series_catch_up_limits: SeriesCatchUpLimits
     catch_up_doses: CatchUpDoses
+    min_intervals: MinIntervals
     recommended_since: RecommendationDates
     no_longer_counted: NoLongerCounted
     conditions_fr: ConditionWords
@@ -361,17 +377,26 @@ def read_schedule_data(calendar_file: Path = CALENDAR_FILE, rules_file: Path = R
 
 def _completed(calendar: Calendar, rules: Rules) -> Calendar:
     """The calendar with what it gives in words only written as its other entries' (the calendar
-    file itself is kept as compiled): the ages of a dose (``ages_in_words``), the dose count of a
-    catch-up plan (``catch_up_doses``)."""
+    file itself is kept as compiled): the ages of a dose (``ages_in_words``), the minimum interval
+    since the dose before it (``min_intervals``), the dose count of a catch-up plan
+    (``catch_up_doses``)."""
 
     def aged(dose: Dose) -> Dose:
         age = rules.ages_in_words.get(dose.id)
-        if age is None:
-            return dose
-        if dose.age_min_months is not None or dose.age_max_months is not None:
-            # The calendar gives this dose its ages now: ENS's reading of its words no longer applies.
-            raise ValueError(f"ages_in_words names {dose.id}, which the calendar gives ages of its own")
-        return msgspec.structs.replace(dose, age_min_months=age.age_min_months, age_max_months=age.age_max_months)
+        if age is not None:
+            if dose.age_min_months is not None or dose.age_max_months is not None:
+                # The calendar gives this dose its ages now: ENS's reading of its words no longer applies.
+                raise ValueError(f"ages_in_words names {dose.id}, which the calendar gives ages of its own")
+            dose = msgspec.structs.replace(dose, age_min_months=age.age_min_months, age_max_months=age.age_max_months)
+        interval = rules.min_intervals.doses.get(dose.id)
+        if interval is not None:
+            if dose.min_interval_from_previous is not None or dose.previous_dose_id is None:
+                # The calendar states this interval now, or the dose follows none: the rule no longer applies.
+                raise ValueError(f"min_intervals names {dose.id}, which has an interval of its own or no previous dose")
+            dose = msgspec.structs.replace(
+                dose, min_interval_from_previous=Interval(value=interval.value, unit=interval.unit)
+            )
+        return dose
 
     diseases = tuple(
         msgspec.structs.replace(
@@ -431,6 +456,7 @@ def check(data: ScheduleData) -> None:
         *data.rules.requires_product.doses,
         *(dose for limit in data.rules.series_catch_up_limits.limits.values() for dose in limit.doses),
         *data.rules.ages_in_words,
+        *data.rules.min_intervals.doses,
         *(dose for group in data.rules.one_dose_among for dose in group.doses),
         *(dose for obligation in data.rules.earlier_obligations.values() for dose in obligation.doses),
         *_dated_and_undated(data.rules.recommended_since),
@@ -472,6 +498,7 @@ def check(data: ScheduleData) -> None:
         data.rules.adult_booster_tolerance.source_ids,
         data.rules.no_longer_counted.source_ids,
         *(age.source_ids for age in data.rules.ages_in_words.values()),
+        *(interval.source_ids for interval in data.rules.min_intervals.doses.values()),
         *((data.rules.pregnancy_ages.source_ids,) if data.rules.pregnancy_ages is not None else ()),
         *(group.source_ids for group in data.rules.one_dose_among),
         *(obligation.source_ids for obligation in data.rules.earlier_obligations.values()),

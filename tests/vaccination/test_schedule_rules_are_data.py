@@ -13,6 +13,7 @@ import pytest
 from ens.vaccination.calendar import Calendar, Dose, Interval, Rules, ScheduleData, check, schedule_data
 from ens.vaccination.engine import Person, evaluate
 from ens.vaccination.engine.dates import last_day_at_months, parse_day_or_period
+from ens.vaccination.engine.model import DoseItem, Schedule
 from tests.helpers.vaccination import DTCAP, DTP, FLU, HEXA, PCV, at_age, entries_of, item_of, shot, statuses
 from tests.vaccination.test_schedule_engine import CASES, TODAY, childhood
 
@@ -223,7 +224,36 @@ def test_the_shipped_files_decode_into_the_typed_model():
 
 
 def test_doses_to_do_without_a_stated_interval_say_so():
-    schedule = evaluate(schedule_data(), Person(date(2025, 10, 1), "F"), entries=[], today=TODAY)
-    second = item_of(schedule, "pneumococcus.pcv-2")
-    assert second.status == "due"
-    assert "Le calendrier ne donne pas d'intervalle minimal après la dose précédente" in second.reason
+    schedule = evaluate(schedule_data(), Person(date(2020, 6, 1), "F"), entries=[], today=TODAY)
+    booster = item_of(schedule, "diphtheria.dtcap-6y")
+    assert booster.status == "due"
+    assert "Le calendrier ne donne pas d'intervalle minimal après la dose précédente" in booster.reason
+
+
+def test_infant_pneumococcal_doses_take_the_intervals_of_the_vaccines_product_information():
+    """The calendar states none (min_intervals): three doses on three days in a row completed the
+    series, and an unvaccinated child of 14 months had the three doses due at once (an outside audit)."""
+    born = date(2025, 1, 10)
+    in_a_row = entries_of([shot(PCV, "2025-03-10"), shot(PCV, "2025-03-11"), shot(PCV, "2025-03-12")])
+    schedule = evaluate(schedule_data(), Person(born, "F"), entries=in_a_row, today=TODAY)
+    too_soon = [d for d in schedule_of(schedule, "pneumococcus") if d.status == "not_counted"]
+    assert [d.given for d in too_soon] == ["2025-03-11", "2025-03-12"]
+    assert all("Ne compte pas : moins de 2 mois après la dose précédente." in d.reason for d in too_soon)
+    assert item_of(schedule, "pneumococcus.pcv-2", "due").due_from == date(2025, 5, 10)
+    on_time = entries_of([shot(PCV, "2025-03-10"), shot(PCV, "2025-05-12"), shot(PCV, "2025-12-12")])
+    done = evaluate(schedule_data(), Person(born, "F"), entries=on_time, today=TODAY)
+    assert [d.status for d in schedule_of(done, "pneumococcus")][:3] == ["done", "done", "done"]
+    assert (
+        "Intervalle minimal de 2 mois après la dose précédente respecté." in item_of(done, "pneumococcus.pcv-3").reason
+    )
+    unvaccinated = evaluate(schedule_data(), Person(date(2025, 10, 1), "F"), entries=[], today=TODAY)
+    assert [(d.dose_id, d.status, d.due_from) for d in schedule_of(unvaccinated, "pneumococcus")][:3] == [
+        ("pneumococcus.pcv-1", "due", date(2025, 12, 1)),
+        ("pneumococcus.pcv-2", "upcoming", date(2027, 2, 1)),
+        ("pneumococcus.pcv-3", "upcoming", date(2027, 4, 1)),
+    ]
+
+
+def schedule_of(schedule: Schedule, disease: str) -> tuple[DoseItem, ...]:
+    """The doses of one disease, in the order the schedule lists them."""
+    return next(d.doses for d in schedule.diseases if d.disease == disease)

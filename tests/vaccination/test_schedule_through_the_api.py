@@ -373,7 +373,12 @@ def test_ages_in_words_never_override_ages_the_calendar_gives() -> None:
     rules = msgspec.json.decode(RULES_FILE.read_bytes(), type=Rules)
     aged = _completed(calendar, rules)
     with pytest.raises(ValueError, match="ages of its own"):
-        _completed(aged, rules)
+        _completed(
+            aged, msgspec.structs.replace(rules, min_intervals=msgspec.structs.replace(rules.min_intervals, doses={}))
+        )
+    # The same for ENS's intervals: a calendar that states one stops the service.
+    with pytest.raises(ValueError, match=r"min_intervals names pneumococcus\.pcv-2, which has an interval of its own"):
+        _completed(aged, msgspec.structs.replace(rules, ages_in_words={}))
     window = rules.ages_in_words["varicella.women-childbearing-age"]
     backwards = msgspec.structs.replace(window, age_min_months=600)
     broken = msgspec.structs.replace(rules, ages_in_words={"varicella.women-childbearing-age": backwards})
