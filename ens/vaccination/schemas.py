@@ -177,7 +177,11 @@ class ScheduleDoseRead(ReadStruct, kw_only=True):
     """A dose of the calendar and where the holder stands with it.
 
     ``doseId`` names the calendar's rule (``<disease>.<series>``; a catch-up plan's doses
-    ``<plan>#n``), ``sourceIds`` its sources (see ``sources``). ``recommendation`` is the calendar's
+    ``<plan>#n``), ``sourceIds`` its sources (see ``sources``). A rule may have several rows, so
+    ``doseId`` is not a row's key: a recurring booster (every 10 years from 75) lists each one, and
+    a booklet entry that fills no dose (``not_counted``) repeats the id of the dose it failed to
+    fill; a row is ``doseId`` with ``dueFrom`` and ``vaccinationId`` (tested over many birth dates
+    and booklets), or its place in the list. ``recommendation`` is the calendar's
     own word (mandatory, recommended, catch_up, may_be_offered); ``obligation`` whether the law
     makes it mandatory for this holder. ``vaccinationId``: the booklet entry it was matched to (or,
     for ``not_counted``, the entry that does not count; none for a dose missed for good, past its

@@ -28,6 +28,18 @@ def _inverted(schedule: Schedule) -> list[str]:
     ]
 
 
+def _rows_sharing_a_key(schedule: Schedule) -> list[str]:
+    """Rows of one disease that share ``doseId``, ``dueFrom`` and ``vaccinationId``: the key the
+    API description gives a row (``doseId`` alone repeats: a recurring booster, an entry that
+    fills no dose)."""
+    keys = [
+        (disease.disease, item.dose_id, item.due_from, item.vaccination_id)
+        for disease in schedule.diseases
+        for item in disease.doses
+    ]
+    return [str(key) for key in set(keys) if keys.count(key) > 1]
+
+
 def _random_booklet(rng: random.Random, born: date, today: date) -> list[BookletEntry]:
     """A few injections of any diseases of the calendar, on any day between birth and today, given
     as a day, a month or a year."""
@@ -71,6 +83,7 @@ def test_no_dose_of_any_disease_ends_before_it_starts_for_any_birth_date():
             weeks = rng.choice([None, 10, 24, 34, 39]) if pregnant else None
             schedule = evaluate(schedule_data(), Person(born, sex, pregnant, weeks), entries=entries, today=today)  # type: ignore[arg-type]
             assert _inverted(schedule) == [], (born, today, kind)
+            assert _rows_sharing_a_key(schedule) == [], (born, today, kind)
             checked += 1
         born += timedelta(days=rng.randint(20, 60))
     assert checked > 1000
