@@ -21,7 +21,7 @@ from litestar import Request
 from litestar.exceptions import SerializationException, ValidationException
 from litestar.types import Empty
 
-from ens.core.errors import UnsupportedMediaType
+from ens.core.errors import FieldError, Invalid, UnsupportedMediaType
 
 
 class StrictJSONRequest(Request[Any, Any, Any]):
@@ -61,8 +61,66 @@ class StrictJSONRequest(Request[Any, Any, Any]):
             value = JSON.decode(body or b"null")
         except msgspec.DecodeError as exc:
             raise SerializationException(_what_is_wrong(body, exc)) from exc
+        if isinstance(value, dict | list):
+            refuse_duplicate_members(body)
         self._json = self._connection_state.json = value
         return value
+
+
+class _Twice(Exception):
+    """An object of the body names a member twice."""
+
+
+class _Members(list[tuple[str, Any]]):
+    """An object's members in the order the body gives them (duplicates kept)."""
+
+
+def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        raise _Twice
+    return found
+
+
+def refuse_duplicate_members(body: bytes) -> None:
+    """422 at the first object that names a member twice (its JSON Pointer and the name).
+
+    JSON leaves a repeated name's meaning open (RFC 8259 §4): msgspec keeps the last, other readers
+    the first, so what a proxy or a client's own check read would not be what is stored (an outside
+    audit). msgspec cannot say, so a second reader looks (Python's, ~2 µs a measure of a batch);
+    only a body that has one is read a third time, to say where."""
+    try:
+        json.loads(body, object_pairs_hook=_unique)
+    except _Twice:
+        pointer, name = _first_twice(json.loads(body, object_pairs_hook=_Members), "") or ("", "")
+        raise Invalid(
+            "An object of the body gives a member twice: JSON members are named once (RFC 8259).",
+            [FieldError(pointer, f"gives {name!r} twice")],
+        ) from None
+    except (ValueError, RecursionError):
+        # What msgspec read and this reader does not (an integer of thousands of digits, nesting
+        # past Python's recursion): msgspec's reading stands, and the body's fields are checked.
+        return
+
+
+def _first_twice(value: Any, pointer: str) -> tuple[str, str] | None:
+    """Where the first member named twice is, depth first in the body's order."""
+    if isinstance(value, _Members):
+        seen: set[str] = set()
+        for name, _ in value:
+            if name in seen:
+                return pointer, name
+            seen.add(name)
+        children = list(value)
+    elif isinstance(value, list):
+        children = [(str(index), item) for index, item in enumerate(value)]
+    else:
+        return None
+    for name, child in children:
+        found = _first_twice(child, pointer + "/" + name.replace("~", "~0").replace("/", "~1"))
+        if found is not None:
+            return found
+    return None
 
 
 def _what_is_wrong(body: bytes, exc: msgspec.DecodeError) -> str:

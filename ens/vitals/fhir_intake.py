@@ -48,7 +48,7 @@ from ens.core.fhir import (
     is_restricted,
 )
 from ens.core.local_time import EARLIEST_YEAR, LATEST_YEAR, local_midnight, zone_of
-from ens.core.strict_json import JSON
+from ens.core.strict_json import JSON, refuse_duplicate_members
 from ens.spaces.door import SpaceAccess
 from ens.vitals.fhir import (
     DEVICE_ELEMENTS,
@@ -131,6 +131,12 @@ def _located(exc: Invalid | ObservationRefused, prefix: str, observation: Mappin
     return located
 
 
+def _fhirpath(pointer: str) -> str:
+    """A JSON Pointer into the Bundle as FHIR locates it: ``/entry/1/resource`` → ``Bundle.entry[1].resource``."""
+    steps = [step.replace("~1", "/").replace("~0", "~") for step in pointer.split("/")[1:]]
+    return "Bundle" + "".join(f"[{step}]" if step.isdigit() else f".{step}" for step in steps)
+
+
 # What a conditional create may ask (FHIR's If-None-Exist, a Bundle entry's request.ifNoneExist).
 _CONDITION_TAKEN = "identifier=system|value (or identifier=value): the one search ENS runs for a conditional create"
 
@@ -197,6 +203,10 @@ async def take_transaction(access: SpaceAccess, body: bytes, *, if_none_exist: s
         bundle = JSON.decode(body)  # 1e400 read as inf: refused where it stands, out of range
     except msgspec.DecodeError:
         raise BadRequest("The body is not JSON.", [FieldError("Bundle", "not JSON")]) from None
+    try:
+        refuse_duplicate_members(body)
+    except Invalid as exc:
+        raise Invalid(exc.detail, [FieldError(_fhirpath(e.pointer), e.detail) for e in exc.errors]) from None
     entries = _entries(bundle)
     observations: list[tuple[int, dict[str, Any]]] = []
     devices: list[tuple[int, dict[str, Any]]] = []
