@@ -186,6 +186,11 @@ async def change_masking(
             held_now=held_now,
         )
         require_if_match(if_match, msgspec.json.encode(document_read(row, today=today)))
+        access.refuse_to_show_what_another_hid(
+            update.hidden_from_representatives is False and bool(row["hidden_from_representatives"]),
+            row["author_account_id"],
+            noun="documents",
+        )
         refuse_a_second_hold(holder=update.hidden_from_holder, held_now=held_now)
         holding = update.hidden_from_holder or (
             update.hidden_from_holder is None and update.hidden_from_holder_until is not None

@@ -71,6 +71,11 @@ async def correct_measurement(
         row = await _measure_row(access, measurement_id, for_update=True)
         current = _MEASUREMENT.decode(row["body"])
         require_if_match(if_match, row["body"].encode())
+        access.refuse_to_show_what_another_hid(
+            update.hidden_from_representatives is False and current.hidden_from_representatives,
+            _taken_by(row),
+            noun="measures",
+        )
         hidden = (
             current.hidden_from_representatives
             if isinstance(update.hidden_from_representatives, msgspec.UnsetType)

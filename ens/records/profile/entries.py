@@ -115,6 +115,7 @@ async def _change(
         if errors:
             raise Invalid("The change breaks a rule; nothing was changed.", errors)
         if hidden is not None and hidden != getattr(current, _HIDDEN):
+            access.refuse_to_show_what_another_hid(not hidden, row["recorded_by_professional"], noun="profile entries")
             changes[_HIDDEN] = hidden
         if changes:
             assignments = ", ".join(f"{name} = {{}}" for name in changes)

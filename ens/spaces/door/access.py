@@ -157,6 +157,16 @@ class SpaceAccess:
         if recorded_by is None or as_uuid(recorded_by) != self.caller.account_id:
             raise Forbidden(f"A professional {verb} only the {noun} they recorded themselves.")
 
+    def refuse_to_show_what_another_hid(self, showing: bool, recorded_by: UUID | str | None, *, noun: str) -> None:
+        """Raise :class:`Forbidden` when a professional would show the parents again (``showing``:
+        an item hidden from them now, sent ``hiddenFromRepresentatives: false``) an item they did not
+        record. Any professional may hide an item on a minor's space at the minor's request (CSP
+        L1111-5); showing it again undoes that secret, which another professional the parents
+        authorised could do for every item (an outside audit): only the professional who recorded
+        the item, or the holder, may."""
+        if showing:
+            self.refuse_a_professional_on_others(recorded_by, verb="shows again to the representatives", noun=noun)
+
     def reads(self, resource: str) -> bool:
         """Whether the caller may read ``resource`` (a name of the access matrix) where a route
         shows several (the home screen): a professional as the matrix says for their profession;

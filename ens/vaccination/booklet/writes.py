@@ -246,6 +246,8 @@ async def update_vaccination(
         flips = hide and update.hidden_from_representatives != current.hidden_from_representatives
         hidden = bool(update.hidden_from_representatives) if flips else current.hidden_from_representatives
         if flips:
+            recorded_by = row["recorded_by_account_id"] if row["recorded_by_role"] == "professional" else None
+            access.refuse_to_show_what_another_hid(not hidden, recorded_by, noun="vaccinations")
             await _refuse_twin(access, entry_id, vaccine_key=vaccine_key, when=when, hidden=hidden)
         # Every check made, the entry changes in one statement: its date and its visibility move
         # together (one after the other, the first met the unique index at the old date's twin).
