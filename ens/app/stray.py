@@ -20,7 +20,6 @@ request gets then: no answer about a space leaves without its row.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 
 from litestar.types import Scope
 
@@ -39,10 +38,6 @@ from ens.spaces.history import request_id_for
 SPACES_PREFIX = "/v1/spaces/"
 # No row, as at the door: no one to name (401), or a flood the limiter stopped (429).
 _NOT_RECORDED = frozenset({401, 429})
-# The access history's ``action`` column (Varchar 255).
-_MAX_ACTION = 255
-# What an address keeps unencoded in the history (RFC 3986's unreserved and sub-delims, ":", "@", "/").
-_KEPT = "/:@!$&'()*+,;=-._~"
 # The answer that replaces the one whose row could not be written: (status, headers, body).
 _REPLACEMENT_KEY = "ens.stray_replacement"
 
@@ -111,10 +106,19 @@ class StrayRequests:
 
 
 def _action(method: str, path: str) -> str:
-    """The row's action: the method and the address, the space written ``{space}`` as the door
-    writes it, the rest percent-encoded (no control character reaches the history)."""
+    """The row's action: the method and the address as a template, the space written ``{space}``
+    as the door writes it, the resource's word if the address names one of the history's, and
+    ``…`` for anything else. The address as written was kept before (an outside audit): an item's
+    id in it reached the representatives, who read the row, though the item was hidden from them
+    (the row names no item, which is what hides rows from them), and anyone who sees the space
+    could write any text into its history (``/v1/spaces/{id}/Tension%20170``)."""
     _, slash, rest = path[len(SPACES_PREFIX) :].partition("/")
-    return f"{method} {SPACES_PREFIX}{{space}}{slash}{quote(rest, safe=_KEPT)}"[:_MAX_ACTION]
+    if not slash:
+        return f"{method} {SPACES_PREFIX}{{space}}"
+    first, more, _ = rest.partition("/")
+    if first not in RESOURCE_WORDS or first == "space":
+        return f"{method} {SPACES_PREFIX}{{space}}/…"
+    return f"{method} {SPACES_PREFIX}{{space}}/{first}" + ("/…" if more else "")
 
 
 def _resource(rest: str) -> str:
