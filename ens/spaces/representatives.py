@@ -30,6 +30,8 @@ from ens.spaces.tables import Representative
 log = logging.getLogger("ens.spaces.representatives")
 
 INVITATION_TTL = timedelta(days=7)
+# Where today's date is furthest ahead (Kiribati's Line Islands, UTC+14).
+_FURTHEST_AHEAD = ZoneInfo("Etc/GMT-14")
 MAX_LIVE_INVITATIONS = 5
 MAX_PARENTS = 2
 
@@ -47,7 +49,11 @@ async def create_child_space(account_id: UUID, body: ChildSpaceCreate, *, noted:
     today = clock.now().astimezone(ZoneInfo(body.timezone)).date()
     if body.birthdate > today:
         raise Invalid("The birthdate is in the future.", [FieldError("/birthdate", "is in the future")])
-    if years_later(body.birthdate, 18) <= today:
+    # Under 18 where the day is furthest ahead too (UTC+14): the parent chooses the space's time zone,
+    # and a far-west one (Pacific/Pago_Pago, UTC-11) gave a day of a parent's rights over an adult
+    # (an outside audit). A child turning 18 within the day is refused a day early: no loss.
+    furthest_ahead = clock.now().astimezone(_FURTHEST_AHEAD).date()
+    if years_later(body.birthdate, 18) <= max(today, furthest_ahead):
         raise Invalid(
             "A child's space is for a minor: an adult signs in with their own identity.",
             [FieldError("/birthdate", "the child must be under 18")],

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import httpx
+import pytest
 
 from ens.core import clock, db
 from tests.helpers.carers import (
@@ -145,7 +146,9 @@ async def test_a_childs_age_is_reckoned_on_the_day_it_is_where_the_child_lives(
             return await client.post("/v1/spaces", json=body, headers=parent.headers)
 
         assert (await create(today)).status_code == 201, zone  # born today there
-        assert (await create(years_before(today, 18) + timedelta(days=1))).status_code == 201, zone  # 18 tomorrow
+        # 18 in three days there: a minor everywhere (one turning 18 within a day or two where the day
+        # is furthest ahead, UTC+14, is refused: test_a_far_west_time_zone_makes_no_adult_a_child).
+        assert (await create(years_before(today, 18) + timedelta(days=3))).status_code == 201, zone
         adult = await create(years_before(today, 18))  # 18 today there
         assert adult.status_code == 422 and adult.json()["errors"][0]["pointer"] == "/birthdate", zone
 
@@ -340,3 +343,29 @@ async def test_no_invitation_is_made_once_the_child_has_two_parents(
     left = await client.delete(f"/v1/spaces/{child}/representatives/{mine}", headers={**other.headers, "If-Match": "*"})
     assert left.status_code == 204, left.text
     assert (await client.post(path, headers=parent.headers)).status_code == 201
+
+
+async def test_a_far_west_time_zone_makes_no_adult_a_child(
+    client: httpx.AsyncClient, make_person: MakePerson, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At 01:00 UTC on 5 December 2026 someone born on 5 December 2008 is 18 in Paris, not yet in
+    Pago Pago (UTC-11): a parent choosing that time zone had a day of a parent's rights over an
+    adult (an outside audit). A child is under 18 where the day is furthest ahead too."""
+    parent = await make_person()
+    monkeypatch.setattr(clock, "now", lambda: datetime(2026, 12, 5, 1, 0, tzinfo=UTC))
+
+    def body(born: str, zone: str) -> dict[str, object]:
+        return {
+            "givenName": "Tz",
+            "familyName": "Dupont",
+            "birthdate": born,
+            "sex": "male",
+            "relationship": "parent",
+            "timezone": zone,
+        }
+
+    for zone in ("Pacific/Pago_Pago", "Europe/Paris"):
+        refused = await client.post("/v1/spaces", json=body("2008-12-05", zone), headers=parent.headers)
+        assert refused.status_code == 422 and refused.json()["errors"][0]["pointer"] == "/birthdate", refused.text
+    minor = await client.post("/v1/spaces", json=body("2008-12-06", "Pacific/Pago_Pago"), headers=parent.headers)
+    assert minor.status_code == 201, minor.text
