@@ -21,6 +21,7 @@ from litestar import Request
 from litestar.exceptions import SerializationException, ValidationException
 from litestar.types import Empty
 
+from ens.core.api import pointer_token
 from ens.core.errors import FieldError, Invalid, UnsupportedMediaType
 
 
@@ -117,7 +118,7 @@ def _first_twice(value: Any, pointer: str) -> tuple[str, str] | None:
     else:
         return None
     for name, child in children:
-        found = _first_twice(child, pointer + "/" + name.replace("~", "~0").replace("/", "~1"))
+        found = _first_twice(child, pointer + pointer_token(name))
         if found is not None:
             return found
     return None
