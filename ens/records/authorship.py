@@ -1,21 +1,18 @@
 """Who may write what only its author may: advance directives and the designation of a trusted
 person are an adult holder's own acts (CSP L1111-6, L1111-11). A minor cannot make them, and a
 representative never makes them for the person — whatever the door lets the representative do
-elsewhere in the space. Nor does a representative hide an item from the representatives, or show
-it again: the holder does (CSP R1111-50)."""
+elsewhere in the space. (Nor does a representative hide an item from the representatives, or show
+it again: the holder does, CSP R1111-50 — see ``SpaceAccess.hiding``.)"""
 
 from __future__ import annotations
 
 from datetime import date
 from zoneinfo import ZoneInfo
 
-from msgspec import UnsetType
-
 from ens.core import clock
 from ens.core.errors import Forbidden
 from ens.spaces.door import SpaceAccess
 from ens.spaces.identity import AccountIdentity, account_identity
-from ens.spaces.rights import Action
 
 ADULT_AGE = 18
 
@@ -43,13 +40,3 @@ async def adult_holder(access: SpaceAccess, *, act: str) -> AccountIdentity:
     if age_on(identity.birthdate, today_in(access)) < ADULT_AGE:
         raise Forbidden(f"{act} by an adult: a minor cannot.")
     return identity
-
-
-def hiding(access: SpaceAccess, requested: bool | UnsetType) -> bool | None:
-    """What a write asks of ``hiddenFromRepresentatives`` (``None``: it does not say). Only the
-    holder may send it (the table of rights): 403 for anyone else, ``false`` too, before anything
-    is looked up — the refusal says nothing of the item."""
-    if isinstance(requested, UnsetType):
-        return None
-    access.require(Action.HIDE_FROM_REPRESENTATIVES)
-    return requested

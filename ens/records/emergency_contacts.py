@@ -25,7 +25,6 @@ from ens.core import clock
 from ens.core.api import Cursors, check_limit
 from ens.core.db import Row, Scalar, as_uuid, fetch, fetch_one, write_transaction
 from ens.core.errors import FieldError, Invalid, NotFound
-from ens.records.authorship import hiding
 from ens.records.concurrency import check_precondition, lock_records
 from ens.records.phones import e164
 from ens.records.schemas import (
@@ -201,7 +200,7 @@ def _full(access: SpaceAccess) -> Invalid:
 async def add_emergency_contact(access: SpaceAccess, body: EmergencyContactCreate) -> EmergencyContactRead:
     """Add a contact at ``priority`` among the contacts the caller sees (the end of the list when
     absent); those after it move down. The holder may add it hidden from the representatives."""
-    hidden = bool(hiding(access, body.hidden_from_representatives))
+    hidden = bool(access.hiding(body.hidden_from_representatives))
     errors: list[FieldError] = []
     phones = _phones(body.phones, errors)
     if errors:
@@ -257,7 +256,7 @@ async def update_emergency_contact(
     """Change a contact's details, move it (``priority``, a place among the contacts the caller
     sees): the others close up, no gaps. The holder may hide it from the representatives, or show
     it again (not the trusted person's entry)."""
-    hidden = hiding(access, update.hidden_from_representatives)
+    hidden = access.hiding(update.hidden_from_representatives)
     now = clock.now()
     async with write_transaction():
         await lock_records(access.space_id)

@@ -14,7 +14,6 @@ from ens.core.db import Row, fetch, fetch_one, row_lock, write_transaction
 from ens.core.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
 from ens.core.local_time import zone_of
 from ens.spaces.door import SpaceAccess, visible_to
-from ens.spaces.rights import Action
 from ens.vitals.catalogue import BLOOD_PRESSURE, BY_CODE, STEPS_PER_DAY
 from ens.vitals.feed import FeedNumbers, Place, hidden_measure_deleted, place_hide, take_feed_numbers
 from ens.vitals.ingest import keeps_deleted_records, sent_by_app
@@ -64,23 +63,14 @@ async def correct_measurement(
 
     if not access.is_person:
         raise Forbidden("Apps correct their measures by re-sending them with a higher clientRecordVersion.")
-    if update.hidden_from_representatives is not msgspec.UNSET:
-        access.require(Action.HIDE_FROM_REPRESENTATIVES)
+    requested = access.hiding(update.hidden_from_representatives)
     now = clock.now()
     async with write_transaction():
         row = await _measure_row(access, measurement_id, for_update=True)
         current = _MEASUREMENT.decode(row["body"])
         require_if_match(if_match, row["body"].encode())
-        access.refuse_to_show_what_another_hid(
-            update.hidden_from_representatives is False and current.hidden_from_representatives,
-            _taken_by(row),
-            noun="measures",
-        )
-        hidden = (
-            current.hidden_from_representatives
-            if isinstance(update.hidden_from_representatives, msgspec.UnsetType)
-            else update.hidden_from_representatives
-        )
+        changed = access.hiding_change(current.hidden_from_representatives, requested, _taken_by(row), noun="measures")
+        hidden = current.hidden_from_representatives if changed is None else changed
         # Where the measure was first shown, if its row is still there (see ens.vitals.feed.place_hides).
         shown = (int(row["place_xid"]), int(row["place_seq"])) if row["unchanged"] else None
         if not update.corrects_values():

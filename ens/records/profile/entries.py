@@ -17,7 +17,6 @@ from ens.core.api import Cursors, check_limit
 from ens.core.clock import aware
 from ens.core.db import Row, Scalar, as_uuid, fetch, fetch_one, write_transaction
 from ens.core.errors import FieldError, Invalid, NotFound
-from ens.records.authorship import hiding
 from ens.records.concurrency import check_precondition, lock_records
 from ens.records.profile.kinds import KINDS, R, _Kind
 from ens.spaces.door import SpaceAccess, visible_to
@@ -70,7 +69,7 @@ async def _one_row(kind: _Kind[Any], access: SpaceAccess, item_id: UUID) -> Row:
 
 async def _add(kind: _Kind[R], access: SpaceAccess, values: Sequence[object], *, hide: bool | UnsetType) -> R:
     """Add an entry; the holder may add it hidden from the representatives (``hide``)."""
-    hidden = bool(hiding(access, hide))
+    hidden = bool(access.hiding(hide))
     item_id, now = uuid.uuid4(), clock.now()
     access.names_new_item(item_id, "profile")
     placeholders = ", ".join(["{}"] * (len(values) + 6))
@@ -100,7 +99,7 @@ async def _change(
 ) -> R:
     """Apply the fields ``update`` sends (``UNSET`` ones are kept) after ``check`` found no broken rule.
     Hiding the entry from the representatives, or showing it again, is the holder's alone."""
-    hidden = hiding(access, getattr(update, _HIDDEN))
+    hidden = access.hiding(getattr(update, _HIDDEN))
     async with write_transaction():
         # Two changes sent with the same If-Match: the second waits, then finds its tag stale.
         await lock_records(access.space_id)
@@ -114,8 +113,10 @@ async def _change(
         errors = check(current, changes)
         if errors:
             raise Invalid("The change breaks a rule; nothing was changed.", errors)
-        if hidden is not None and hidden != getattr(current, _HIDDEN):
-            access.refuse_to_show_what_another_hid(not hidden, row["recorded_by_professional"], noun="profile entries")
+        hidden = access.hiding_change(
+            getattr(current, _HIDDEN), hidden, row["recorded_by_professional"], noun="profile entries"
+        )
+        if hidden is not None:
             changes[_HIDDEN] = hidden
         if changes:
             assignments = ", ".join(f"{name} = {{}}" for name in changes)

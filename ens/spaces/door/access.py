@@ -9,6 +9,7 @@ from uuid import UUID
 
 from litestar import Request
 from litestar.di import NamedDependency
+from msgspec import UnsetType
 
 from ens.core import clock
 from ens.core.db import as_uuid
@@ -157,15 +158,33 @@ class SpaceAccess:
         if recorded_by is None or as_uuid(recorded_by) != self.caller.account_id:
             raise Forbidden(f"A professional {verb} only the {noun} they recorded themselves.")
 
-    def refuse_to_show_what_another_hid(self, showing: bool, recorded_by: UUID | str | None, *, noun: str) -> None:
-        """Raise :class:`Forbidden` when a professional would show the parents again (``showing``:
-        an item hidden from them now, sent ``hiddenFromRepresentatives: false``) an item they did not
-        record. Any professional may hide an item on a minor's space at the minor's request (CSP
+    def hiding(self, requested: bool | UnsetType | None) -> bool | None:
+        """What a change asks of ``hiddenFromRepresentatives`` (``None``: it does not say). Only
+        whom the table of rights lets hide (the holder, a professional on a minor's space) may send
+        it: 403 for anyone else, ``false`` too, before anything is looked up — the refusal says
+        nothing of the item. A representative never hides an item from the representatives, nor
+        shows it again (CSP R1111-50)."""
+        if requested is None or isinstance(requested, UnsetType):
+            return None
+        self.require(Action.HIDE_FROM_REPRESENTATIVES)
+        return requested
+
+    def hiding_change(
+        self, hidden_now: bool, requested: bool | None, recorded_by: UUID | str | None, *, noun: str
+    ) -> bool | None:
+        """The item's new ``hiddenFromRepresentatives`` when ``requested`` changes it, else ``None``
+        (not sent, or sent as it already is). The caller was already let send it (``hiding``).
+
+        Raise :class:`Forbidden` when a professional would show the parents again an item they did
+        not record. Any professional may hide an item on a minor's space at the minor's request (CSP
         L1111-5); showing it again undoes that secret, which another professional the parents
         authorised could do for every item (an outside audit): only the professional who recorded
-        the item, or the holder, may."""
-        if showing:
+        the item, or the holder, may. ``recorded_by`` is as for :meth:`refuse_a_professional_on_others`."""
+        if requested is None or requested == hidden_now:
+            return None
+        if not requested:
             self.refuse_a_professional_on_others(recorded_by, verb="shows again to the representatives", noun=noun)
+        return requested
 
     def reads(self, resource: str) -> bool:
         """Whether the caller may read ``resource`` (a name of the access matrix) where a route

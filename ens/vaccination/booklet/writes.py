@@ -215,9 +215,7 @@ async def update_vaccination(
     A correction that leaves the vaccine and the date as they were is no duplicate, even beside the
     other entry of the same injection that a representative recorded (see
     :func:`_refuse_duplicate`): only an entry moved to another vaccine or day is compared."""
-    hide = not isinstance(update.hidden_from_representatives, msgspec.UnsetType)
-    if hide:
-        access.require(Action.HIDE_FROM_REPRESENTATIVES)
+    requested = access.hiding(update.hidden_from_representatives)
     async with write_transaction():
         await _lock_booklet(access.space_id)
         row = await _entry_row(access, entry_id)
@@ -243,11 +241,10 @@ async def update_vaccination(
             if (checked.vaccine_key, checked.when) != (vaccine_key, when):
                 await _refuse_duplicate(access, checked, other_than=entry_id)
             corrected, vaccine_key, when = (checked, draft), checked.vaccine_key, checked.when
-        flips = hide and update.hidden_from_representatives != current.hidden_from_representatives
-        hidden = bool(update.hidden_from_representatives) if flips else current.hidden_from_representatives
-        if flips:
-            recorded_by = row["recorded_by_account_id"] if row["recorded_by_role"] == "professional" else None
-            access.refuse_to_show_what_another_hid(not hidden, recorded_by, noun="vaccinations")
+        recorded_by = row["recorded_by_account_id"] if row["recorded_by_role"] == "professional" else None
+        changed = access.hiding_change(current.hidden_from_representatives, requested, recorded_by, noun="vaccinations")
+        hidden = current.hidden_from_representatives if changed is None else changed
+        if changed is not None:
             await _refuse_twin(access, entry_id, vaccine_key=vaccine_key, when=when, hidden=hidden)
         # Every check made, the entry changes in one statement: its date and its visibility move
         # together (one after the other, the first met the unique index at the old date's twin).
@@ -279,7 +276,7 @@ async def update_vaccination(
                     access.space_id,
                     entry_id,
                 )
-        elif flips:
+        elif changed is not None:
             await fetch(
                 "UPDATE vaccinations SET hidden_from_representatives = {}, updated_at = {} "
                 "WHERE space_id = {} AND id = {}",
