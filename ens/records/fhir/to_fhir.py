@@ -277,7 +277,15 @@ def general_practitioner(doctor: DoctorRead) -> Reference:
     return reference_to(doctor.id, f"{doctor.given_name} {doctor.family_name}")
 
 
-def condition_of(condition: ConditionRead, *, space_id: UUID) -> Condition:
+def stated_by(space_id: UUID, professional: str | None) -> Reference:
+    """Who stated a profile entry (a Condition's or an AllergyIntolerance's ``asserter``, a
+    MedicationStatement's ``informationSource``): the professional who recorded it, by name (no
+    Practitioner resource of theirs is in the Bundle, so the reference is its display alone), else
+    the patient, whose space it is (the holder or their representative typed it)."""
+    return Reference(display=professional) if professional is not None else patient_reference(space_id)
+
+
+def condition_of(condition: ConditionRead, *, space_id: UUID, professional: str | None = None) -> Condition:
     coding = [Coding(system=ICD10, code=condition.code)] if condition.code else []
     return Condition(
         id=str(condition.id),
@@ -288,11 +296,11 @@ def condition_of(condition: ConditionRead, *, space_id: UUID) -> Condition:
         subject=patient_reference(space_id),
         onset_date_time=condition.since.isoformat() if condition.since else None,
         recorded_date=_instant(condition.created_at),
-        asserter=patient_reference(space_id),
+        asserter=stated_by(space_id, professional),
     )
 
 
-def allergy_of(allergy: AllergyRead, *, space_id: UUID) -> AllergyIntolerance:
+def allergy_of(allergy: AllergyRead, *, space_id: UUID, professional: str | None = None) -> AllergyIntolerance:
     reactions: list[AllergyReaction] = []
     if allergy.reaction or allergy.severity:
         # A reaction needs a manifestation; a severity alone says the reaction was not described.
@@ -305,12 +313,14 @@ def allergy_of(allergy: AllergyRead, *, space_id: UUID) -> AllergyIntolerance:
         code=_text(allergy.substance),
         patient=patient_reference(space_id),
         recorded_date=_instant(allergy.created_at),
-        asserter=patient_reference(space_id),
+        asserter=stated_by(space_id, professional),
         reaction=reactions,
     )
 
 
-def medication_statement_of(treatment: TreatmentRead, *, space_id: UUID, today: date) -> MedicationStatement:
+def medication_statement_of(
+    treatment: TreatmentRead, *, space_id: UUID, today: date, professional: str | None = None
+) -> MedicationStatement:
     period = None
     if treatment.since or treatment.until:
         period = Period(
@@ -325,7 +335,7 @@ def medication_statement_of(treatment: TreatmentRead, *, space_id: UUID, today: 
         subject=patient_reference(space_id),
         effective_period=period,
         date_asserted=_instant(treatment.created_at),
-        information_source=patient_reference(space_id),
+        information_source=stated_by(space_id, professional),
         dosage=[Dosage(text=treatment.dose)] if treatment.dose else [],
     )
 
@@ -389,20 +399,20 @@ async def records_as_fhir(space_id: UUID, *, timezone: str, with_hidden: bool) -
     if doctor is not None:
         resources.append(practitioner_of(doctor))
     resources += [
-        condition_of(c, space_id=space_id)
-        for c in await profile.every_entry(profile.CONDITIONS, space_id, with_hidden=with_hidden)
+        condition_of(c, space_id=space_id, professional=by)
+        for c, by in await profile.every_entry(profile.CONDITIONS, space_id, with_hidden=with_hidden)
     ]
     resources += [
-        allergy_of(a, space_id=space_id)
-        for a in await profile.every_entry(profile.ALLERGIES, space_id, with_hidden=with_hidden)
+        allergy_of(a, space_id=space_id, professional=by)
+        for a, by in await profile.every_entry(profile.ALLERGIES, space_id, with_hidden=with_hidden)
     ]
     resources += [
-        medication_statement_of(t, space_id=space_id, today=today)
-        for t in await profile.every_entry(profile.TREATMENTS, space_id, with_hidden=with_hidden)
+        medication_statement_of(t, space_id=space_id, today=today, professional=by)
+        for t, by in await profile.every_entry(profile.TREATMENTS, space_id, with_hidden=with_hidden)
     ]
     resources += [
         family_member_history_of(f, space_id=space_id)
-        for f in await profile.every_entry(profile.FAMILY_HISTORY, space_id, with_hidden=with_hidden)
+        for f, _ in await profile.every_entry(profile.FAMILY_HISTORY, space_id, with_hidden=with_hidden)
     ]
     return RecordsFhir(
         resources=resources, general_practitioner=[general_practitioner(doctor)] if doctor is not None else []

@@ -47,12 +47,29 @@ async def _page(
     return items, next_cursor
 
 
-async def every_entry(kind: _Kind[R], space_id: UUID, *, with_hidden: bool) -> list[R]:
+async def every_entry(kind: _Kind[R], space_id: UUID, *, with_hidden: bool) -> list[tuple[R, str | None]]:
     """Every entry of one list, in the order written (for the export: a profile is a few dozen at
-    most). Without ``with_hidden`` (a representative's export), entries hidden from representatives
-    are left out."""
+    most), each with the name of the professional who recorded it (``None``: the person or their
+    representative did). Accounts are never deleted; one that could not be read is named by the
+    word for any professional rather than becoming the patient.
+    Without ``with_hidden`` (a representative's export), entries hidden from representatives are
+    left out."""
     hidden = "" if with_hidden else "AND NOT hidden_from_representatives "
-    return [kind.read(row) for row in await fetch(kind.select(hidden + "ORDER BY created_at, id"), space_id)]
+    rows = await fetch(kind.select(hidden + "ORDER BY created_at, id"), space_id)
+    names: dict[UUID, str] = {}
+    for professional in {as_uuid(r["recorded_by_professional"]) for r in rows if r["recorded_by_professional"]}:
+        account = await fetch_one("SELECT given_name, family_name FROM accounts WHERE id = {}", professional)
+        names[professional] = (
+            f"{account['given_name']} {account['family_name']}" if account is not None else PROFESSIONAL_UNNAMED
+        )
+    return [
+        (kind.read(row), names[as_uuid(row["recorded_by_professional"])] if row["recorded_by_professional"] else None)
+        for row in rows
+    ]
+
+
+# Who recorded an entry, when the professional's account no longer exists.
+PROFESSIONAL_UNNAMED = "Professionnel de santé"
 
 
 async def _one(kind: _Kind[R], access: SpaceAccess, item_id: UUID) -> R:
