@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from ens.core import clock
 from ens.core.api import check_span
 from ens.core.db import current, fetch, is_postgres
-from ens.core.errors import BadRequest, FieldError, Invalid
+from ens.core.errors import BadRequest, FieldError
 from ens.core.local_time import local_midnight, parse_instant, zone_of
 from ens.spaces.door import SpaceAccess, visible_to
 from ens.vitals.catalogue import BLOOD_PRESSURE, BY_CODE
@@ -78,7 +78,8 @@ async def summarize(
     first = first_start(bucket, since_at, zone=zone)
     count = bucket_count(bucket, first, until=until_at, zone=zone)
     if count > MAX_BUCKETS:
-        raise Invalid(
+        # A query parameter out of bounds, as a limit above its maximum: 400 like every one.
+        raise BadRequest(
             f"At most {MAX_BUCKETS} buckets per summary; narrow since and until or take a larger bucket.",
             [FieldError("/since", f"more than {MAX_BUCKETS} {bucket} buckets")],
         )
