@@ -29,7 +29,7 @@ from ens.core.fhir import Resource, encode, full_url
 from ens.documents.fhir import document_references
 from ens.documents.visibility import export_viewer
 from ens.records.fhir import records_as_fhir
-from ens.spaces.door import SpaceRef, space_ref
+from ens.spaces.door import SPACE_REF_COLUMNS, SpaceRef, space_ref
 from ens.spaces.fhir import patient_of
 from ens.spaces.history import OperatorAction
 from ens.vaccination.service import immunizations
@@ -113,11 +113,7 @@ async def _tell(progress: Callable[[int], Awaitable[None] | None] | None, writte
 
 async def space_for_export(space_id: UUID) -> SpaceRef | None:
     """The space an operator exports (``ens export``), or ``None`` when there is none."""
-    row = await fetch_one(
-        "SELECT id, status, timezone, birthdate, sex, given_name, family_name, holder_account_id "
-        "FROM spaces WHERE id = {}",
-        space_id,
-    )
+    row = await fetch_one(f"SELECT {SPACE_REF_COLUMNS} FROM spaces WHERE id = {{}}", space_id)
     return space_ref(row) if row is not None else None
 
 

@@ -21,7 +21,7 @@ from ens.overview.schemas import HolderSummary, SpaceStatusRead, SpaceSummary
 from ens.records.summary import records_scalars, records_summary
 from ens.spaces import service as spaces
 from ens.spaces.adulthood import adulthood_soon
-from ens.spaces.door import SpaceAccess, adulthood, space_ref
+from ens.spaces.door import SPACE_REF_COLUMNS, SpaceAccess, adulthood, space_ref
 from ens.spaces.rights import Action
 from ens.spaces.service import public_kind as _public_kind
 from ens.vaccination.service import due_counts
@@ -91,7 +91,9 @@ async def _as_it_is(access: SpaceAccess, if_match: str | None) -> AsyncIterator[
     matches it. Compared before the transaction, a change committed in between (a measure, a name)
     was closed or erased unseen under a tag that no longer matched it."""
     async with write_transaction():
-        row = await fetch_one(f"SELECT * FROM spaces WHERE id = {{}}{row_lock('UPDATE')}", access.space_id)
+        row = await fetch_one(
+            f"SELECT {SPACE_REF_COLUMNS} FROM spaces WHERE id = {{}}{row_lock('UPDATE')}", access.space_id
+        )
         if row is None:
             raise NotFound("No such space.")
         held = replace(access, space=space_ref(row))

@@ -52,7 +52,7 @@ import asyncpg
 import ijson
 import msgspec
 
-from ens.core.api import ReadStruct, validation_error
+from ens.core.api import ReadStruct, pointer_token, validation_error
 from ens.core.db import fetch_scalars, limit_statements, serialise, write_transaction
 from ens.core.errors import Conflict, FieldError, Invalid, PayloadTooLarge
 from ens.core.fhir import UCUM, is_restricted
@@ -231,7 +231,7 @@ class _Open:
 
 
 def _pointer(levels: list[_Open]) -> str:
-    return "".join("/" + str(level.at).replace("~", "~0").replace("/", "~1") for level in levels)
+    return "".join(pointer_token(str(level.at)) for level in levels)
 
 
 class _Shape:

@@ -15,7 +15,7 @@ from ens.core import clock, keyring
 from ens.core.clock import aware
 from ens.core.db import Row, as_uuid, fetch, fetch_one
 from ens.core.errors import Conflict, NotFound, RateLimited
-from ens.spaces.door import SpaceRef, security_log, space_ref
+from ens.spaces.door import SPACE_REF_COLUMNS, SpaceRef, security_log, space_ref
 from ens.spaces.tables import SpaceCode
 
 MAX_GUESSES = 10
@@ -69,11 +69,7 @@ async def new_code(
 
 
 async def space_of(space_id: UUID) -> SpaceRef:
-    row = await fetch_one(
-        "SELECT id, status, timezone, birthdate, sex, given_name, family_name, holder_account_id FROM spaces "
-        "WHERE id = {}",
-        space_id,
-    )
+    row = await fetch_one(f"SELECT {SPACE_REF_COLUMNS} FROM spaces WHERE id = {{}}", space_id)
     if row is None:
         raise NotFound("No such space.")
     return space_ref(row)

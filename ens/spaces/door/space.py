@@ -24,6 +24,10 @@ class SpaceRef(msgspec.Struct, frozen=True, kw_only=True):
     holder_account_id: UUID | None
 
 
+# The ``spaces`` columns :func:`space_ref` reads, for a statement that needs nothing else.
+SPACE_REF_COLUMNS = "id, status, timezone, birthdate, sex, given_name, family_name, holder_account_id"
+
+
 def space_ref(row: Row) -> SpaceRef:
     """A space as the door knows it, from a row with the ``spaces`` columns."""
     holder = row["holder_account_id"]
