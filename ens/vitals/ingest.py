@@ -38,7 +38,15 @@ from ens.spaces.rights import ACTION_ENGLISH, KIND_ENGLISH, Action
 from ens.vitals.catalogue import BY_CODE, STEPS_PER_DAY
 from ens.vitals.feed import FEED_BLOCK, FEED_PLACES_SQL, FeedNumbers, numbers_from, place_hides, take_feed_numbers
 from ens.vitals.representation import measurement_body
-from ens.vitals.rules import Canonical, check_context, check_time, check_values, float_or_none, vital_type_of
+from ens.vitals.rules import (
+    Canonical,
+    check_context,
+    check_time,
+    check_values,
+    float_or_none,
+    to_microseconds,
+    vital_type_of,
+)
 from ens.vitals.schemas import BatchResult, ItemResult, MeasurementCreate, Result
 from ens.vitals.scopes import scope_name
 
@@ -236,7 +244,7 @@ def _prepare(raw_items: Sequence[Any], zone: ZoneInfo, *, now: datetime) -> tupl
     for index, raw in enumerate(raw_items):
         prefix = f"/measurements/{index}"
         try:
-            item = msgspec.convert(raw, MeasurementCreate, strict=True)
+            item = msgspec.convert(to_microseconds(raw), MeasurementCreate, strict=True)
         except msgspec.ValidationError as exc:
             errors.append(_decode_error(prefix, exc))
             continue

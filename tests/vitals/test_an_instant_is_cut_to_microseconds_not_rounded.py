@@ -1,0 +1,41 @@
+"""Instants are kept to the microsecond. One sent with more digits (a .NET DateTime has 7, its
+ticks) was rounded by the JSON reader: 23:59:59.9999999, the last tick of a day that such a client
+stamps a day's step count with, became the next day's midnight, and the count that day's. It is
+cut, not rounded, on both doors for measures."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from tests.helpers.vitals import VITALS
+from tests.vitals.test_fhir_intake import steps, transaction
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def _last_tick(days_ago: int) -> tuple[str, datetime]:
+    """The last 100 ns tick of a past day in Paris, as a .NET client writes it; the instant kept."""
+    day = datetime.now(UTC).astimezone(PARIS).date() - timedelta(days=days_ago)
+    end = datetime.combine(day, time(23, 59, 59, 999999), PARIS)
+    text = end.isoformat()  # 2026-12-03T23:59:59.999999+01:00
+    return text.replace(".999999", ".9999999"), end
+
+
+async def test_the_last_tick_of_a_day_stays_on_that_day(client, person, make_app_token):
+    app = await make_app_token(person, ["vitals.steps_per_day:write"])
+    sent, kept = _last_tick(2)
+    item = {"type": "steps_per_day", "value": 8421, "unit": "1/(24.h)", "effectiveAt": sent}
+    answer = await client.post(VITALS, json={"measurements": [item]}, headers=app.headers)
+    assert answer.status_code == 201, answer.text
+    fhir_sent, fhir_kept = _last_tick(3)
+    bundle = transaction(steps(9000, "s1", effectiveDateTime=fhir_sent), with_device=False)
+    answer = await client.post("/fhir", json=bundle, headers=app.headers)
+    assert answer.status_code == 200, answer.text
+    items = (await client.get(VITALS, headers=person.headers)).json()["items"]
+    assert {m["value"]: datetime.fromisoformat(m["effectiveAt"]) for m in items} == {8421: kept, 9000: fhir_kept}
+    summary = await client.get(
+        f"{VITALS}/summary?type=steps_per_day&bucket=day&since={fhir_kept.date()}", headers=person.headers
+    )
+    days = {datetime.fromisoformat(b["start"]).date(): b["max"] for b in summary.json()["items"]}
+    assert days == {kept.date(): 8421, fhir_kept.date(): 9000}
