@@ -54,7 +54,7 @@ def test_born_on_the_last_day_of_2017_only_the_dtp_primary_series_and_first_boos
     assert OBLIGATION_SOURCES <= set(booster.source_ids)
     assert OBLIGATION_SOURCES <= set(schedule.source_ids)
     # The same injection's other diseases, and the later boosters, stay as the calendar has them.
-    for dose_id in ("pertussis.hexa-1", "pneumococcus.pcv-1", "measles.mmr-1", "diphtheria.dtcap-6y"):
+    for dose_id in ("pertussis.hexa-1", "pneumococcus.catch-up-12-23m#1", "measles.mmr-1", "diphtheria.dtcap-6y"):
         assert item_of(schedule, dose_id).obligation == "recommended", dose_id
         assert "Obligatoire" not in item_of(schedule, dose_id).reason
 

@@ -102,13 +102,14 @@ def test_a_child_born_in_2020_still_gets_them():
     schedule = _evaluate(date(2020, 3, 1))
     # Listed (recommended to every infant of her years), and past their catch-up limit (2 years, Hib 5):
     # no longer counted, as for an adult.
+    # The infant series never started, the catch-up plan of her second year stands for it, as Hib's.
     assert statuses(schedule, ["pneumococcus", "hib"]) == {
-        "pneumococcus": {"not_counted": ["pcv-1", "pcv-2", "pcv-3"], "upcoming": ["adult-65y"]},
+        "pneumococcus": {"not_counted": ["catch-up-12-23m#1", "catch-up-12-23m#2"], "upcoming": ["adult-65y"]},
         "hib": {"not_counted": ["catch-up-13m-5y#1"]},
     }
     assert statuses(schedule, ["meningococcus_acwy"])["meningococcus_acwy"] == {"upcoming": ["adolescent-11-14y"]}
-    pcv = item_of(schedule, "pneumococcus.pcv-1")
-    assert pcv.due_from == date(2020, 5, 1) and "Recommandée à tous depuis" not in pcv.reason
+    pcv = item_of(schedule, "pneumococcus.catch-up-12-23m#1")
+    assert pcv.due_from == date(2021, 3, 1) and "Recommandée à tous depuis" not in pcv.reason
 
 
 @pytest.mark.parametrize(
@@ -126,8 +127,10 @@ def test_a_child_born_in_2020_still_gets_them():
             )
         ),
         (
+            # Whoever is past 12 months when it began never started the infant series: its catch-up
+            # plan of the second year, which ends with it, stands for it.
             "pneumococcus-infant",
-            "pneumococcus.pcv-1",
+            "pneumococcus.catch-up-12-23m#1",
             (_dose("pneumococcus.pcv-1").catch_up_until_age_months or 0) + 1,
             TODAY,
         ),
@@ -277,7 +280,10 @@ def test_a_window_still_open_when_the_recommendation_began_is_due_from_that_day(
 
 def test_a_dose_the_booklet_filled_is_shown_even_if_recommended_later():
     schedule = _evaluate(CAMILLE, [*CAMILLE_BOOKLET, at_age(CAMILLE, PCV, months=14)])
-    assert statuses(schedule, ["pneumococcus"]) == {"pneumococcus": {"done": ["pcv-1"], "upcoming": ["adult-65y"]}}
+    # Given at 14 months, it began the catch-up of the second year (the infant series never started).
+    assert statuses(schedule, ["pneumococcus"]) == {
+        "pneumococcus": {"done": ["catch-up-12-23m#1"], "upcoming": ["adult-65y"]}
+    }
 
 
 def _with_series(name: str, **changes: object) -> ScheduleData:
@@ -291,11 +297,7 @@ def _with_series(name: str, **changes: object) -> ScheduleData:
 def test_the_dates_are_data():
     earlier = _with_series("pneumococcus-infant", since="1985")
     pneumococcus = statuses(_evaluate(CAMILLE, CAMILLE_BOOKLET, data=earlier), ["pneumococcus"])["pneumococcus"]
-    assert pneumococcus["not_counted"] == [
-        "pcv-1",
-        "pcv-2",
-        "pcv-3",
-    ]
+    assert pneumococcus["not_counted"] == ["catch-up-12-23m#1", "catch-up-12-23m#2"]
 
 
 def test_dates_naming_a_dose_the_calendar_has_not_or_citing_nothing_are_refused():
@@ -350,8 +352,8 @@ def test_a_dose_past_its_catch_up_limit_is_not_counted_for_a_child_as_for_an_adu
     child = _evaluate(date(2016, 6, 14))
     adult = _evaluate(CAMILLE, CAMILLE_BOOKLET)
     for schedule, dose_id in (
-        (child, "pneumococcus.pcv-1"),
-        (child, "pneumococcus.pcv-3"),
+        (child, "pneumococcus.catch-up-12-23m#1"),
+        (child, "pneumococcus.catch-up-12-23m#2"),
         (child, "hib.catch-up-13m-5y#1"),
         (adult, "varicella.adolescent-1"),
     ):

@@ -315,7 +315,7 @@ CASES = [
             "polio.hexa-3": "mandatory",
             "diphtheria.dtcap-6y": "recommended",
             "pertussis.hexa-1": "recommended",
-            "pneumococcus.pcv-1": "recommended",
+            "pneumococcus.catch-up-12-23m#1": "recommended",
         },
     ),
     Case(

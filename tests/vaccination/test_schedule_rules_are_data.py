@@ -169,7 +169,7 @@ def test_overdue_says_since_when_and_a_passed_catch_up_says_so():
         date(2026, 11, 1),
     )
     teenager = evaluate(schedule_data(), Person(date(2010, 5, 17), "M"), entries=[], today=TODAY)
-    pcv = item_of(teenager, "pneumococcus.pcv-1")
+    pcv = item_of(teenager, "pneumococcus.catch-up-12-23m#1")
     assert (pcv.status, pcv.overdue_since, pcv.due_until) == ("not_counted", None, date(2012, 5, 16))
     assert "La limite de rattrapage du calendrier (16 mai 2012) est passée" in pcv.reason
 
@@ -232,7 +232,7 @@ def test_doses_to_do_without_a_stated_interval_say_so():
 
 def test_infant_pneumococcal_doses_take_the_intervals_of_the_vaccines_product_information():
     """The calendar states none (min_intervals): three doses on three days in a row completed the
-    series, and an unvaccinated child of 14 months had the three doses due at once (an outside audit)."""
+    series, and an unvaccinated child of 14 months had the three doses due at once (outside audits)."""
     born = date(2025, 1, 10)
     in_a_row = entries_of([shot(PCV, "2025-03-10"), shot(PCV, "2025-03-11"), shot(PCV, "2025-03-12")])
     schedule = evaluate(schedule_data(), Person(born, "F"), entries=in_a_row, today=TODAY)
@@ -246,11 +246,20 @@ def test_infant_pneumococcal_doses_take_the_intervals_of_the_vaccines_product_in
     assert (
         "Intervalle minimal de 2 mois après la dose précédente respecté." in item_of(done, "pneumococcus.pcv-3").reason
     )
+    # Unvaccinated at 14 months, the child is on the catch-up plan of the second year (catch_up_doses):
+    # two doses at least 2 months apart, not the infant series' three (an outside audit).
     unvaccinated = evaluate(schedule_data(), Person(date(2025, 10, 1), "F"), entries=[], today=TODAY)
-    assert [(d.dose_id, d.status, d.due_from) for d in schedule_of(unvaccinated, "pneumococcus")][:3] == [
-        ("pneumococcus.pcv-1", "due", date(2025, 12, 1)),
-        ("pneumococcus.pcv-2", "upcoming", date(2027, 2, 1)),
-        ("pneumococcus.pcv-3", "upcoming", date(2027, 4, 1)),
+    assert [(d.dose_id, d.status, d.due_from) for d in schedule_of(unvaccinated, "pneumococcus")] == [
+        ("pneumococcus.adult-65y", "upcoming", date(2090, 10, 1)),
+        ("pneumococcus.catch-up-12-23m#1", "due", date(2026, 10, 1)),
+        ("pneumococcus.catch-up-12-23m#2", "upcoming", date(2027, 2, 1)),
+    ]
+    started = evaluate(
+        schedule_data(), Person(date(2025, 10, 1), "F"), entries=entries_of([shot(PCV, "2026-11-02")]), today=TODAY
+    )
+    assert [(d.dose_id, d.status, d.due_from) for d in schedule_of(started, "pneumococcus")][1:] == [
+        ("pneumococcus.catch-up-12-23m#1", "done", date(2026, 10, 1)),
+        ("pneumococcus.catch-up-12-23m#2", "upcoming", date(2027, 1, 2)),
     ]
 
 

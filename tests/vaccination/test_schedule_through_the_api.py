@@ -290,7 +290,7 @@ async def test_an_adult_is_not_counted_overdue_for_doses_recommended_after_her_c
 
     child = await child_space(person, birthdate=date(2020, 3, 1))
     child_schedule = (await client.get(f"/v1/spaces/{child}/vaccinations/schedule", headers=person.headers)).json()
-    assert _status(child_schedule, "pneumococcus.pcv-1") == ["not_counted"]
+    assert _status(child_schedule, "pneumococcus.catch-up-12-23m#1") == ["not_counted"]
     assert [d["status"] for d in _doses(child_schedule, "hib")] == ["not_counted"]
     summary = (await client.get(f"/v1/spaces/{child}", headers=person.headers)).json()
     assert summary["vaccination"] == child_schedule["counts"] and summary["vaccination"]["overdue"] >= 4
