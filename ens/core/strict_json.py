@@ -43,6 +43,11 @@ class StrictJSONRequest(Request[Any, Any, Any]):
         field = self.route_handler.parsed_data_field
         target = field.annotation if field is not None else None
         if isinstance(target, type) and issubclass(target, msgspec.Struct) and not isinstance(value, target):
+            # What a Struct asks done to its body first (``prepare_json``: a measure's instant cut
+            # to the microsecond, where msgspec would round it).
+            prepare = getattr(target, "prepare_json", None)
+            if prepare is not None:
+                value = prepare(value)
             try:
                 return msgspec.convert(value, target, strict=True)
             except msgspec.ValidationError as exc:

@@ -44,10 +44,9 @@ from ens.vitals.rules import (
     check_time,
     check_values,
     float_or_none,
-    to_microseconds,
     vital_type_of,
 )
-from ens.vitals.schemas import BatchResult, ItemResult, MeasurementCreate, Result
+from ens.vitals.schemas import BatchResult, ItemResult, MeasurementCreate, Result, to_microseconds
 from ens.vitals.scopes import scope_name
 
 MAX_BATCH = FEED_BLOCK  # a batch's changes are numbered from one block (ens.vitals.feed)

@@ -6,11 +6,9 @@ can name every bad measure at once.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
 
 from ens.core.errors import FieldError
 from ens.core.local_time import EARLIEST_YEAR
@@ -121,25 +119,6 @@ def check_values(
     if canonical is None:
         return None
     return Canonical(value=canonical, systolic=None, diastolic=None, original=value)
-
-
-# An instant of RFC 3339 with a fraction of a second, microseconds and beyond (the 7 digits of a
-# .NET DateTime's ticks): ``date T time.ffffff`` then the digits msgspec would round with.
-_BEYOND_MICROSECONDS = re.compile(r"(T\d\d:\d\d:\d\d\.\d{6})\d+", re.IGNORECASE)
-# The longest instant without them: 2026-12-04T23:59:59.999999+01:00.
-_LONGEST_TO_MICROSECONDS = 32
-
-
-def to_microseconds(item: Any) -> Any:
-    """A measure's item with its ``effectiveAt`` cut to microseconds (the instants' precision here),
-    not rounded: msgspec rounds, so 23:59:59.9999999, a .NET client's last tick of a day, was the
-    next day's 00:00:00 and its step count that day's. Anything else is left for the item's checks."""
-    text = item.get("effectiveAt") if isinstance(item, dict) else None
-    if isinstance(text, str) and len(text) > _LONGEST_TO_MICROSECONDS - 5 and "." in text:
-        cut = _BEYOND_MICROSECONDS.sub(r"\1", text, count=1)
-        if cut != text:
-            return {**item, "effectiveAt": cut}
-    return item
 
 
 def check_time(effective_at: datetime, now: datetime, *, pointer: str, errors: list[FieldError]) -> bool:

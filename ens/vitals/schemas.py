@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID
 
 from msgspec import UNSET, Meta, Raw, UnsetType
@@ -19,6 +21,26 @@ Result = Literal["created", "replaced", "unchanged"]
 ShortText = Annotated[str, Meta(min_length=1, max_length=255)]
 Note = Annotated[str, Meta(max_length=2000)]
 AwareDatetime = Annotated[datetime, Meta(tz=True)]
+
+# An instant of RFC 3339 with a fraction of a second, microseconds and beyond (the 7 digits of a
+# .NET DateTime's ticks): ``date T time.ffffff`` then the digits msgspec would round with.
+_BEYOND_MICROSECONDS = re.compile(r"(T\d\d:\d\d:\d\d\.\d{6})\d+", re.IGNORECASE)
+# The longest instant without them: 2026-12-04T23:59:59.999999+01:00.
+_LONGEST_TO_MICROSECONDS = 32
+
+
+def to_microseconds(item: Any) -> Any:
+    """A measure's item with its ``effectiveAt`` cut to microseconds (the instants' precision here),
+    not rounded: msgspec rounds, so 23:59:59.9999999, a .NET client's last tick of a day, was the
+    next day's 00:00:00 and its step count that day's. Anything else is left for the item's checks."""
+    text = item.get("effectiveAt") if isinstance(item, dict) else None
+    if isinstance(text, str) and len(text) > _LONGEST_TO_MICROSECONDS - 5 and "." in text:
+        cut = _BEYOND_MICROSECONDS.sub(r"\1", text, count=1)
+        if cut != text:
+            return {**item, "effectiveAt": cut}
+    return item
+
+
 # The longest clientRecordId (its column's width).
 CLIENT_RECORD_ID_LENGTH = 128
 
@@ -111,6 +133,9 @@ class MeasurementUpdate(Struct, kw_only=True):
     """A correction of a measure typed by hand; absent fields are kept, ``null`` clears optional ones.
     A new value or components without ``unit`` are in the unit the measure was typed in, which must
     then be the one it reads in (else 422 at ``/unit``: say which)."""
+
+    # Its body as read, before it is converted (``ens.core.strict_json``).
+    prepare_json: ClassVar[Callable[[Any], Any]] = staticmethod(to_microseconds)
 
     value: float | UnsetType = UNSET
     components: Components | UnsetType = UNSET

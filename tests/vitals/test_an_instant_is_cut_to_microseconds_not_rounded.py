@@ -39,3 +39,17 @@ async def test_the_last_tick_of_a_day_stays_on_that_day(client, person, make_app
     )
     days = {datetime.fromisoformat(b["start"]).date(): b["max"] for b in summary.json()["items"]}
     assert days == {kept.date(): 8421, fhir_kept.date(): 9000}
+
+
+async def test_a_correction_by_hand_cuts_it_too(client, person):
+    typed = {"type": "body_weight", "value": 72.4, "unit": "kg", "effectiveAt": _last_tick(3)[0]}
+    answer = await client.post(VITALS, json={"measurements": [typed]}, headers=person.headers)
+    assert answer.status_code == 201, answer.text
+    url = f"{VITALS}/{answer.json()['items'][0]['id']}"
+    current = await client.get(url, headers=person.headers)
+    sent, kept = _last_tick(2)
+    corrected = await client.patch(
+        url, json={"effectiveAt": sent}, headers={**person.headers, "If-Match": current.headers["etag"]}
+    )
+    assert corrected.status_code == 200, corrected.text
+    assert datetime.fromisoformat(corrected.json()["effectiveAt"]) == kept
