@@ -68,7 +68,7 @@ class StrictJSONRequest(Request[Any, Any, Any]):
         except msgspec.DecodeError as exc:
             raise SerializationException(_what_is_wrong(body, exc)) from exc
         if isinstance(value, dict | list):
-            refuse_duplicate_members(body)
+            refuse_duplicate_members(body, value)
         self._json = self._connection_state.json = value
         return value
 
@@ -88,13 +88,16 @@ def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return found
 
 
-def refuse_duplicate_members(body: bytes) -> None:
+def refuse_duplicate_members(body: bytes, decoded: Any = None) -> None:
     """422 at the first object that names a member twice (its JSON Pointer and the name).
 
     JSON leaves a repeated name's meaning open (RFC 8259 §4): msgspec keeps the last, other readers
     the first, so what a proxy or a client's own check read would not be what is stored (an outside
-    audit). msgspec cannot say, so a second reader looks (Python's, ~2 µs a measure of a batch);
+    audit). msgspec cannot say. :func:`members_all_kept` answers for most bodies from what msgspec
+    ``decoded``; for the others a second reader looks (Python's, ~2 µs a measure of a batch), and
     only a body that has one is read a third time, to say where."""
+    if decoded is not None and members_all_kept(body, decoded):
+        return
     try:
         json.loads(body, object_pairs_hook=_unique)
     except _Twice:
@@ -107,6 +110,24 @@ def refuse_duplicate_members(body: bytes) -> None:
         # What msgspec read and this reader does not (an integer of thousands of digits, nesting
         # past Python's recursion): msgspec's reading stands, and the body's fields are checked.
         return
+
+
+_ENCODE = msgspec.json.Encoder()
+
+
+def members_all_kept(body: bytes, decoded: Any) -> bool:
+    """Whether every member of the body's objects is in ``decoded`` (msgspec's reading, which keeps
+    one member of each name), at a fifth of a second reader's cost: counting colons.
+
+    Outside strings a colon is a member's separator and nothing else, and a string's colons are in
+    its text as they are in the body as long as no escape ``\\u`` could write one otherwise; msgspec
+    writes them as they are and escapes no colon. So without ``\\u`` in the body, its colons are
+    one per member plus those in its strings, and ``decoded`` written again holds as many exactly
+    when no member was dropped: a dropped member takes its separator away, and its strings' colons
+    if any, never adds one. ``False`` when that cannot be said (a ``\\u``), not only for a duplicate."""
+    if b"\\" in body and b"\\u" in body:  # (one byte is looked for at memchr's speed, two are not)
+        return False
+    return body.count(b":") == _ENCODE.encode(decoded).count(b":")
 
 
 def _first_twice(value: Any, pointer: str) -> tuple[str, str] | None:

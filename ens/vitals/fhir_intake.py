@@ -204,7 +204,7 @@ async def take_transaction(access: SpaceAccess, body: bytes, *, if_none_exist: s
     except msgspec.DecodeError:
         raise BadRequest("The body is not JSON.", [FieldError("Bundle", "not JSON")]) from None
     try:
-        refuse_duplicate_members(body)
+        refuse_duplicate_members(body, bundle)
     except Invalid as exc:
         raise Invalid(exc.detail, [FieldError(_fhirpath(e.pointer), e.detail) for e in exc.errors]) from None
     entries = _entries(bundle)
