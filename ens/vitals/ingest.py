@@ -38,14 +38,7 @@ from ens.spaces.rights import ACTION_ENGLISH, KIND_ENGLISH, Action
 from ens.vitals.catalogue import BY_CODE, STEPS_PER_DAY
 from ens.vitals.feed import FEED_BLOCK, FEED_PLACES_SQL, FeedNumbers, numbers_from, place_hides, take_feed_numbers
 from ens.vitals.representation import measurement_body
-from ens.vitals.rules import (
-    Canonical,
-    check_context,
-    check_time,
-    check_values,
-    float_or_none,
-    vital_type_of,
-)
+from ens.vitals.rules import Canonical, check_context, check_time, check_values, float_or_none, vital_type_of
 from ens.vitals.schemas import BatchResult, ItemResult, MeasurementCreate, Result, to_microseconds
 from ens.vitals.scopes import scope_name
 
