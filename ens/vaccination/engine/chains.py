@@ -133,8 +133,10 @@ def build_chains(data: ScheduleData, doses: list[Dose], *, birthdate: date) -> l
 
 
 def add_plans(chains: list[Chain], plans: tuple[CatchUpSchedule, ...], *, birthdate: date) -> list[Chain]:
-    """Catch-up plans the calendar spells out (doses and spacing) become series of their own; the
-    others are kept on the series they catch up, to be quoted in its reasons."""
+    """Catch-up plans the calendar spells out (doses and spacing) become series of their own, each
+    listed right after the series it catches up (where it stands for it: before a later series of
+    the disease, an unvaccinated toddler's catch-up before the dose at 65); the others are kept on
+    the series they catch up, to be quoted in its reasons."""
     added: list[Chain] = []
     for plan in plans:
         attached = attached_chain(chains, plan, birthdate=birthdate)
@@ -166,7 +168,10 @@ def add_plans(chains: list[Chain], plans: tuple[CatchUpSchedule, ...], *, birthd
         added.append(
             Chain(steps=steps, plan=plan, catch_up=True, replaces=attached, series_start=start, series_end=end)
         )
-    return [*chains, *added]
+    ordered: list[Chain] = []
+    for chain in chains:
+        ordered += [chain, *(plan for plan in added if plan.replaces is chain)]
+    return ordered
 
 
 def attached_chain(chains: list[Chain], plan: CatchUpSchedule, *, birthdate: date) -> Chain | None:
