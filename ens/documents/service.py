@@ -186,7 +186,7 @@ async def change_masking(
             held_now=held_now,
         )
         require_if_match(if_match, msgspec.json.encode(document_read(row, today=today)))
-        hidden = access.hiding_change(
+        from_representatives = access.hiding_change(
             bool(row["hidden_from_representatives"]),
             update.hidden_from_representatives,
             row["author_account_id"],
@@ -209,8 +209,8 @@ async def change_masking(
             changes["hidden_from_professionals_by_holder"] = update.hidden_from_professionals and (
                 access.is_adult_holder or by_holder
             )
-        if hidden is not None:
-            changes["hidden_from_representatives"] = hidden
+        if from_representatives is not None:
+            changes["hidden_from_representatives"] = from_representatives
         if update.hidden_from_holder is not None:
             changes["hidden_from_holder"] = update.hidden_from_holder
             changes["hidden_from_holder_until"] = hold_end if update.hidden_from_holder else None
