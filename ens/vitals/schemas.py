@@ -23,8 +23,9 @@ Note = Annotated[str, Meta(max_length=2000)]
 AwareDatetime = Annotated[datetime, Meta(tz=True)]
 
 # An instant of RFC 3339 with a fraction of a second, microseconds and beyond (the 7 digits of a
-# .NET DateTime's ticks): ``date T time.ffffff`` then the digits msgspec would round with.
-_BEYOND_MICROSECONDS = re.compile(r"(T\d\d:\d\d:\d\d\.\d{6})\d+", re.IGNORECASE)
+# .NET DateTime's ticks): ``date T time.ffffff`` (T, t or a space, as msgspec reads it) then the
+# digits msgspec would round with.
+_BEYOND_MICROSECONDS = re.compile(r"([T ]\d\d:\d\d:\d\d\.\d{6})\d+", re.IGNORECASE)
 # The longest instant without them: 2026-12-04T23:59:59.999999+01:00.
 _LONGEST_TO_MICROSECONDS = 32
 

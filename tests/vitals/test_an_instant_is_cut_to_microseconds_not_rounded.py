@@ -8,6 +8,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
+
+from ens.vitals.schemas import to_microseconds
 from tests.helpers.vitals import VITALS
 from tests.vitals.test_fhir_intake import steps, transaction
 
@@ -53,3 +56,9 @@ async def test_a_correction_by_hand_cuts_it_too(client, person):
     )
     assert corrected.status_code == 200, corrected.text
     assert datetime.fromisoformat(corrected.json()["effectiveAt"]) == kept
+
+
+@pytest.mark.parametrize("separator", ["T", "t", " "])
+def test_every_separator_msgspec_reads_is_cut_too(separator: str) -> None:
+    sent = {"effectiveAt": f"2026-12-03{separator}23:59:59.9999999+01:00", "value": 1}
+    assert to_microseconds(sent) == {"effectiveAt": f"2026-12-03{separator}23:59:59.999999+01:00", "value": 1}
