@@ -114,6 +114,8 @@ class ProfileCondition(Table, tablename="profile_conditions"):
     hidden_from_representatives = Boolean(default=False)
     # The professional who added it (their account); NULL for the person's own (or their carers').
     recorded_by_professional = UUID(null=True, default=None)
+    # The representative who added it (their account): a parent, a guardian.
+    recorded_by_representative = UUID(null=True, default=None)
 
 
 class ProfileAllergy(Table, tablename="profile_allergies"):
@@ -127,6 +129,8 @@ class ProfileAllergy(Table, tablename="profile_allergies"):
     hidden_from_representatives = Boolean(default=False)
     # The professional who added it (their account); NULL for the person's own (or their carers').
     recorded_by_professional = UUID(null=True, default=None)
+    # The representative who added it (their account): a parent, a guardian.
+    recorded_by_representative = UUID(null=True, default=None)
 
 
 class ProfileTreatment(Table, tablename="profile_treatments"):
@@ -143,6 +147,8 @@ class ProfileTreatment(Table, tablename="profile_treatments"):
     hidden_from_representatives = Boolean(default=False)
     # The professional who added it (their account); NULL for the person's own (or their carers').
     recorded_by_professional = UUID(null=True, default=None)
+    # The representative who added it (their account): a parent, a guardian.
+    recorded_by_representative = UUID(null=True, default=None)
 
 
 class ProfileFamilyHistory(Table, tablename="profile_family_history"):
@@ -157,6 +163,8 @@ class ProfileFamilyHistory(Table, tablename="profile_family_history"):
     hidden_from_representatives = Boolean(default=False)
     # The professional who added it (their account); NULL for the person's own (or their carers').
     recorded_by_professional = UUID(null=True, default=None)
+    # The representative who added it (their account): a parent, a guardian.
+    recorded_by_representative = UUID(null=True, default=None)
 
 
 TABLES: list[type[Table]] = [

@@ -1,7 +1,7 @@
 """A profile entry's FHIR resource says who stated it: a Condition's and an AllergyIntolerance's
 ``asserter``, a MedicationStatement's ``informationSource``. The export named the patient for
-every entry, even one a professional recorded in the space: what the doctor found became, in the
-Bundle, what the patient said."""
+every entry, even one a professional or a parent recorded in the space: what the doctor found, or
+what a parent typed into their child's space, became, in the Bundle, what the patient said."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from typing import Any
 import httpx
 
 from ens.core.settings import Settings
+from tests.helpers.carers import create_child_space, today_in_paris, years_before
 from tests.helpers.fhir import check_bundle
-from tests.helpers.people import Person
+from tests.helpers.people import MakePerson, Person
 from tests.helpers.professionals import GP, authorise, sign_in_pro
 
 ENTRIES = {
@@ -45,3 +46,13 @@ async def test_an_entry_a_professional_recorded_is_stated_by_them_and_the_person
         assert theirs["resourceType"] == own["resourceType"] == resource_type
         assert theirs[element] == {"display": "Hélène Bernard"}, kind
         assert own[element] == {"reference": f"urn:uuid:{patient['id']}"}, kind
+
+
+async def test_an_entry_a_parent_recorded_is_stated_by_them(client: httpx.AsyncClient, make_person: MakePerson) -> None:
+    parent = await make_person("Jeanne", "Moreau")
+    child = await create_child_space(client, parent, birthdate=years_before(today_in_paris(), 6))
+    typed = {kind: await _entry(client, str(child), kind, parent.headers) for kind in ENTRIES}
+    export = await client.get(f"/v1/spaces/{child}/export", headers=parent.headers)
+    resources = _by_id(check_bundle(export.json()))
+    for kind, (_, _, element) in ENTRIES.items():
+        assert resources[typed[kind]][element] == {"display": "Jeanne Moreau"}, kind

@@ -277,15 +277,15 @@ def general_practitioner(doctor: DoctorRead) -> Reference:
     return reference_to(doctor.id, f"{doctor.given_name} {doctor.family_name}")
 
 
-def stated_by(space_id: UUID, professional: str | None) -> Reference:
+def stated_by(space_id: UUID, recorder: str | None) -> Reference:
     """Who stated a profile entry (a Condition's or an AllergyIntolerance's ``asserter``, a
-    MedicationStatement's ``informationSource``): the professional who recorded it, by name (no
-    Practitioner resource of theirs is in the Bundle, so the reference is its display alone), else
-    the patient, whose space it is (the holder or their representative typed it)."""
-    return Reference(display=professional) if professional is not None else patient_reference(space_id)
+    MedicationStatement's ``informationSource``): the professional or the representative who
+    recorded it, by name (no Practitioner or RelatedPerson resource of theirs is in the Bundle, so
+    the reference is its display alone), else the patient, whose space it is."""
+    return Reference(display=recorder) if recorder is not None else patient_reference(space_id)
 
 
-def condition_of(condition: ConditionRead, *, space_id: UUID, professional: str | None = None) -> Condition:
+def condition_of(condition: ConditionRead, *, space_id: UUID, recorder: str | None = None) -> Condition:
     coding = [Coding(system=ICD10, code=condition.code)] if condition.code else []
     return Condition(
         id=str(condition.id),
@@ -296,11 +296,11 @@ def condition_of(condition: ConditionRead, *, space_id: UUID, professional: str 
         subject=patient_reference(space_id),
         onset_date_time=condition.since.isoformat() if condition.since else None,
         recorded_date=_instant(condition.created_at),
-        asserter=stated_by(space_id, professional),
+        asserter=stated_by(space_id, recorder),
     )
 
 
-def allergy_of(allergy: AllergyRead, *, space_id: UUID, professional: str | None = None) -> AllergyIntolerance:
+def allergy_of(allergy: AllergyRead, *, space_id: UUID, recorder: str | None = None) -> AllergyIntolerance:
     reactions: list[AllergyReaction] = []
     if allergy.reaction or allergy.severity:
         # A reaction needs a manifestation; a severity alone says the reaction was not described.
@@ -313,13 +313,13 @@ def allergy_of(allergy: AllergyRead, *, space_id: UUID, professional: str | None
         code=_text(allergy.substance),
         patient=patient_reference(space_id),
         recorded_date=_instant(allergy.created_at),
-        asserter=stated_by(space_id, professional),
+        asserter=stated_by(space_id, recorder),
         reaction=reactions,
     )
 
 
 def medication_statement_of(
-    treatment: TreatmentRead, *, space_id: UUID, today: date, professional: str | None = None
+    treatment: TreatmentRead, *, space_id: UUID, today: date, recorder: str | None = None
 ) -> MedicationStatement:
     period = None
     if treatment.since or treatment.until:
@@ -335,7 +335,7 @@ def medication_statement_of(
         subject=patient_reference(space_id),
         effective_period=period,
         date_asserted=_instant(treatment.created_at),
-        information_source=stated_by(space_id, professional),
+        information_source=stated_by(space_id, recorder),
         dosage=[Dosage(text=treatment.dose)] if treatment.dose else [],
     )
 
@@ -399,15 +399,15 @@ async def records_as_fhir(space_id: UUID, *, timezone: str, with_hidden: bool) -
     if doctor is not None:
         resources.append(practitioner_of(doctor))
     resources += [
-        condition_of(c, space_id=space_id, professional=by)
+        condition_of(c, space_id=space_id, recorder=by)
         for c, by in await profile.every_entry(profile.CONDITIONS, space_id, with_hidden=with_hidden)
     ]
     resources += [
-        allergy_of(a, space_id=space_id, professional=by)
+        allergy_of(a, space_id=space_id, recorder=by)
         for a, by in await profile.every_entry(profile.ALLERGIES, space_id, with_hidden=with_hidden)
     ]
     resources += [
-        medication_statement_of(t, space_id=space_id, today=today, professional=by)
+        medication_statement_of(t, space_id=space_id, today=today, recorder=by)
         for t, by in await profile.every_entry(profile.TREATMENTS, space_id, with_hidden=with_hidden)
     ]
     resources += [

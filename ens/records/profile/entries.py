@@ -49,27 +49,29 @@ async def _page(
 
 async def every_entry(kind: _Kind[R], space_id: UUID, *, with_hidden: bool) -> list[tuple[R, str | None]]:
     """Every entry of one list, in the order written (for the export: a profile is a few dozen at
-    most), each with the name of the professional who recorded it (``None``: the person or their
-    representative did). Accounts are never deleted; one that could not be read is named by the
-    word for any professional rather than becoming the patient.
-    Without ``with_hidden`` (a representative's export), entries hidden from representatives are
-    left out."""
+    most), each with the name of the professional or the representative who recorded it (``None``:
+    the person did, or an entry recorded before representatives were named, 2026-12-05). Accounts
+    are never deleted; one that could not be read is named by its recorder's kind rather than
+    becoming the patient. Without ``with_hidden`` (a representative's export), entries hidden from
+    representatives are left out."""
     hidden = "" if with_hidden else "AND NOT hidden_from_representatives "
     rows = await fetch(kind.select(hidden + "ORDER BY created_at, id"), space_id)
     names: dict[UUID, str] = {}
-    for professional in {as_uuid(r["recorded_by_professional"]) for r in rows if r["recorded_by_professional"]}:
-        account = await fetch_one("SELECT given_name, family_name FROM accounts WHERE id = {}", professional)
-        names[professional] = (
-            f"{account['given_name']} {account['family_name']}" if account is not None else PROFESSIONAL_UNNAMED
-        )
-    return [
-        (kind.read(row), names[as_uuid(row["recorded_by_professional"])] if row["recorded_by_professional"] else None)
-        for row in rows
-    ]
+    for column, unnamed in _RECORDERS.items():
+        for account_id in {as_uuid(r[column]) for r in rows if r[column]} - names.keys():
+            account = await fetch_one("SELECT given_name, family_name FROM accounts WHERE id = {}", account_id)
+            names[account_id] = f"{account['given_name']} {account['family_name']}" if account is not None else unnamed
+    return [(kind.read(row), _recorder(row, names)) for row in rows]
 
 
-# Who recorded an entry, when the professional's account no longer exists.
-PROFESSIONAL_UNNAMED = "Professionnel de santé"
+# The columns that name who recorded an entry other than the person, and the words for them when
+# their account could not be read.
+_RECORDERS = {"recorded_by_professional": "Professionnel de santé", "recorded_by_representative": "Représentant légal"}
+
+
+def _recorder(row: Row, names: dict[UUID, str]) -> str | None:
+    recorder = row["recorded_by_professional"] or row["recorded_by_representative"]
+    return names[as_uuid(recorder)] if recorder else None
 
 
 async def _one(kind: _Kind[R], access: SpaceAccess, item_id: UUID) -> R:
@@ -89,11 +91,12 @@ async def _add(kind: _Kind[R], access: SpaceAccess, values: Sequence[object], *,
     hidden = bool(access.hiding(hide))
     item_id, now = uuid.uuid4(), clock.now()
     access.names_new_item(item_id, "profile")
-    placeholders = ", ".join(["{}"] * (len(values) + 6))
+    placeholders = ", ".join(["{}"] * (len(values) + 7))
     async with write_transaction():
         await fetch(
             f"INSERT INTO {kind.table} (space_id, id, {', '.join(kind.columns)}, created_at, updated_at, "
-            f"hidden_from_representatives, recorded_by_professional) VALUES ({placeholders})",
+            "hidden_from_representatives, recorded_by_professional, recorded_by_representative) "
+            f"VALUES ({placeholders})",
             access.space_id,
             item_id,
             *values,
@@ -101,6 +104,7 @@ async def _add(kind: _Kind[R], access: SpaceAccess, values: Sequence[object], *,
             now,
             hidden,
             access.caller.account_id if access.role == "professional" else None,
+            access.caller.account_id if access.role == "representative" else None,
         )
         return await _one(kind, access, item_id)
 

@@ -32,8 +32,8 @@ class _Kind(Generic[R]):
     def select(self, where: str) -> str:
         columns = ", ".join(self.columns)
         return (
-            f"SELECT id, {columns}, created_at, updated_at, hidden_from_representatives, recorded_by_professional "
-            f"FROM {self.table} WHERE space_id = {{}} {where}"
+            f"SELECT id, {columns}, created_at, updated_at, hidden_from_representatives, recorded_by_professional, "
+            f"recorded_by_representative FROM {self.table} WHERE space_id = {{}} {where}"
         )
 
 
