@@ -8,7 +8,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import msgspec
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ens.vitals.schemas import to_microseconds
 from tests.helpers.vitals import VITALS
@@ -62,3 +65,19 @@ async def test_a_correction_by_hand_cuts_it_too(client, person):
 def test_every_separator_msgspec_reads_is_cut_too(separator: str) -> None:
     sent = {"effectiveAt": f"2026-12-03{separator}23:59:59.9999999+01:00", "value": 1}
     assert to_microseconds(sent) == {"effectiveAt": f"2026-12-03{separator}23:59:59.999999+01:00", "value": 1}
+
+
+@given(
+    at=st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)),
+    separator=st.sampled_from(["T", "t", " "]),
+    extra=st.text(alphabet="0123456789", max_size=6),
+    offset=st.sampled_from(["Z", "z", "+01:00", "-09:30", "+00:00"]),
+)
+@settings(max_examples=500, deadline=None)
+def test_any_instant_reads_as_its_microseconds_cut(at: datetime, separator: str, extra: str, offset: str) -> None:
+    """Whatever its separator, offset and count of digits beyond the sixth, an instant reads as the
+    instant of its first six digits (the check before the expression skips none that has more)."""
+    text = at.strftime(f"%Y-%m-%d{separator}%H:%M:%S.%f") + extra + offset
+    kept = msgspec.convert(to_microseconds({"effectiveAt": text})["effectiveAt"], datetime)
+    zone = {"Z": UTC, "z": UTC, "+00:00": UTC}.get(offset) or datetime.strptime(offset, "%z").tzinfo
+    assert kept == at.replace(tzinfo=zone)
