@@ -362,6 +362,23 @@ async def test_resends_never_duplicate_and_a_higher_version_replaces(client, per
     assert await count_rows(person.space_id) == 3
 
 
+@pytest.mark.parametrize("key", ['w "1", \\ é', "w\t2 \u2028", '["w-3"]', "🩺 w-4"])
+async def test_a_record_id_any_json_escapes_is_found_again_at_every_resend(person, make_app_token, post_vitals, key):
+    """The batch's record ids go to PostgreSQL as one JSON array: quotes, backslashes, control
+    characters and characters beyond the BMP are the same id when found again, at each of the
+    resends that take the lookup from its first plans to the one it keeps (after five)."""
+    scale = await make_app_token(person, ["vitals.body_weight:write"])
+    first = await post_vitals(scale, [weight(70, clientRecordId=key, clientRecordVersion=1)])
+    assert first.status_code == 201, first.text
+    record_id = first.json()["items"][0]["id"]
+    for _ in range(7):
+        again = await post_vitals(scale, [weight(70, clientRecordId=key, clientRecordVersion=1)])
+        assert again.json()["items"] == [{"id": record_id, "result": "unchanged"}]
+    newer = await post_vitals(scale, [weight(71, clientRecordId=key, clientRecordVersion=2)])
+    assert newer.json()["items"] == [{"id": record_id, "result": "replaced"}]
+    assert await count_rows(person.space_id) == 1
+
+
 async def test_two_identical_concurrent_posts_store_each_measure_once(person, make_app_token, post_vitals):
     scale = await make_app_token(person, ["vitals.body_weight:write", "vitals.blood_pressure:write"])
     batch = [weight(70 + i / 10, minutes_ago=i + 1, clientRecordId=f"c-{i}") for i in range(50)]
