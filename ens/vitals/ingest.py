@@ -753,10 +753,10 @@ async def _store(
             # hidden): whom they are hidden from, now or later, is not shown the row either.
             access.names_new_item(next(i.id for i in items if i.result == "created"), "vitals")
         # New records go in by COPY (PostgreSQL's CPU per measure: the upsert's 31 us against
-        # COPY's 15, measured by make bench), in the order of their keys: two batches racing on
-        # records they share insert them in one order, so one waits for the other and then fails
-        # on the unique index (record_race) rather than both deadlocking. The upsert stays for
-        # replacements, whose rows the lookup locked.
+        # COPY's 15, measured by make bench; a batch of a few, by one INSERT: copy_rows), in the
+        # order of their keys: two batches racing on records they share insert them in one order,
+        # so one waits for the other and then fails on the unique index (record_race) rather than
+        # both deadlocking. The upsert stays for replacements, whose rows the lookup locked.
         created.sort(key=lambda keyed: keyed[0])
         await copy_rows("vital_measurements", INSERT_COLUMNS, rows=[row for _, row in created])
         await insert_rows("vital_measurements", INSERT_COLUMNS, rows=replaced, suffix=UPSERT_SUFFIX)
