@@ -46,6 +46,7 @@ def export_space(settings: Settings, space_id: uuid.UUID, path: str, *, operator
                         Path(path),
                         operator=name,
                         reason=why,
+                        secret=settings.secret_key,
                         public_url=settings.public_url,
                         progress=lambda entries: progress.update(task, completed=min(entries, total)),
                     )

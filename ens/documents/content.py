@@ -19,7 +19,7 @@ from ens.core.db import fetch_one
 from ens.core.errors import DomainError, NotFound, RangeNotSatisfiable
 from ens.documents.encryption import BLOCK_BYTES, CIPHER_BLOCK_BYTES, SpaceKey, TamperedContent, block_count
 from ens.documents.keys import space_key
-from ens.documents.rows import visible_row
+from ens.documents.rows import visible_row, words_of
 from ens.documents.storage import BlobStore
 from ens.spaces.door import SpaceAccess
 
@@ -116,7 +116,7 @@ async def document_content(
     head = await blocks.plaintext(first)  # a first block that does not verify is an error answer
     return Content(
         media_type=row["media_type"],
-        filename=row["filename"],
+        filename=words_of(row, key).filename,
         size=size,
         etag=etag,
         start=start,

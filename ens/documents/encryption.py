@@ -15,6 +15,14 @@ so does a file cut short (its new last block was not encrypted as the last). The
 blocks one after the other, each ``BLOCK_OVERHEAD`` bytes longer than its plaintext, so the blocks
 a byte range needs are found by arithmetic and decrypted alone.
 
+**Metadata.** What a document says of itself in words — its title, file name and author — is
+sealed too (a title alone can name a diagnosis): one AES-256-GCM ciphertext a row (``sealed``),
+with a random nonce, under a key derived (HKDF-SHA256) from the space's naming key for this purpose
+alone, its associated data naming the space and the document, so a sealed value copied to another
+row or space does not open. Its type, dates, size and flags stay in clear: the lists filter and
+sort by them. Listing a page opens the key once (~25 µs) and each row (~1 µs); Tink's streaming
+AEAD, a header and a stream a value, cost ~60 µs a row.
+
 Why blocks of Tink ciphertexts rather than one: Tink's Python binding decrypts a stream only from
 its start (Java, Go and C++ have random access; Python has not), and a range request must not
 decrypt the whole file. Every byte is encrypted and verified by Tink; the code here only chooses
@@ -32,6 +40,10 @@ from functools import cache
 from uuid import UUID
 
 import tink
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from tink import cleartext_keyset_handle, streaming_aead
 
 from ens.core import keyring
@@ -43,6 +55,8 @@ CIPHER_BLOCK_BYTES = BLOCK_BYTES + BLOCK_OVERHEAD
 
 _WRAP_PURPOSE = "documents:space-data-key"
 _NAMING_KEY_BYTES = 32
+_METADATA_INFO = b"ens-document-metadata-v1"
+_NONCE_BYTES = 12
 # A block fits in one Tink segment (1 MiB): Tink's own segment index and last flag are then those
 # of a one-segment stream, and the block's place is in the associated data.
 _TEMPLATE = streaming_aead.streaming_aead_key_templates.AES256_GCM_HKDF_1MB
@@ -75,11 +89,27 @@ class SpaceKey:
     space_id: UUID
     _aead: streaming_aead.StreamingAead
     _naming_key: bytes
+    _metadata: AESGCM
 
     def object_name(self, content_sha256: bytes) -> str:
         """The object's name: HMAC-SHA256 of the content's hash under the space's naming key.
         Two spaces holding the same file share nothing, and a name says nothing of the content."""
         return hmac.new(self._naming_key, content_sha256, hashlib.sha256).hexdigest()
+
+    def seal(self, plaintext: bytes, *, document_id: UUID) -> bytes:
+        """A document's metadata, encrypted and bound to the space and the document."""
+        nonce = os.urandom(_NONCE_BYTES)
+        return nonce + self._metadata.encrypt(nonce, plaintext, self._sealed_for(document_id))
+
+    def unseal(self, sealed: bytes, *, document_id: UUID) -> bytes:
+        """What :meth:`seal` sealed; :class:`TamperedContent` when it does not verify."""
+        try:
+            return self._metadata.decrypt(sealed[:_NONCE_BYTES], sealed[_NONCE_BYTES:], self._sealed_for(document_id))
+        except InvalidTag as exc:
+            raise TamperedContent(f"the metadata of document {document_id} does not verify") from exc
+
+    def _sealed_for(self, document_id: UUID) -> bytes:
+        return _METADATA_INFO + self.space_id.bytes + document_id.bytes
 
     def _associated(self, content_id: UUID, *, index: int, last: bool) -> bytes:
         place = index.to_bytes(8, "big") + bytes([last])
@@ -120,7 +150,9 @@ def open_key(secret: str, space_id: UUID, wrapped: bytes) -> SpaceKey:
     _registered()
     plaintext = keyring.decrypt(secret, _WRAP_PURPOSE, blob=wrapped, associated=space_id.bytes)
     handle = cleartext_keyset_handle.read(tink.BinaryKeysetReader(plaintext[_NAMING_KEY_BYTES:]))
-    return SpaceKey(space_id, handle.primitive(streaming_aead.StreamingAead), plaintext[:_NAMING_KEY_BYTES])
+    naming_key = plaintext[:_NAMING_KEY_BYTES]
+    metadata_key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_METADATA_INFO).derive(naming_key)
+    return SpaceKey(space_id, handle.primitive(streaming_aead.StreamingAead), naming_key, AESGCM(metadata_key))
 
 
 def block_count(size: int) -> int:

@@ -29,6 +29,7 @@ from ens.core.fhir import (
     recorded_by,
 )
 from ens.documents.catalogue import TYPES_BY_CODE
+from ens.documents.keys import key_of_documents
 from ens.documents.rows import COLUMNS, document_read
 from ens.documents.schemas import DocumentRead
 from ens.documents.visibility import Viewer, visible_for
@@ -107,7 +108,7 @@ def document_reference_of(document: DocumentRead, *, space_id: UUID, public_url:
 
 
 async def document_references(
-    space_id: UUID, viewer: Viewer, *, public_url: str
+    space_id: UUID, viewer: Viewer, *, public_url: str, secret: str
 ) -> AsyncIterator[Sequence[DocumentReference]]:
     """Every document ``viewer`` sees, newest care first, as DocumentReferences, a batch at a time."""
     seen = visible_for(viewer)
@@ -126,7 +127,8 @@ async def document_references(
         )
         if not rows:
             return
-        documents = [document_read(row, today=viewer.today) for row in rows]
+        key = await key_of_documents(space_id, secret)
+        documents = [document_read(row, today=viewer.today, key=key) for row in rows]
         yield [document_reference_of(d, space_id=space_id, public_url=public_url) for d in documents]
         if len(rows) < BATCH:
             return

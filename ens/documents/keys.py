@@ -17,6 +17,15 @@ async def space_key(space_id: UUID, secret: str) -> SpaceKey | None:
     return open_key(secret, space_id, bytes(row["wrapped"])) if row else None
 
 
+async def key_of_documents(space_id: UUID, secret: str) -> SpaceKey:
+    """The data key of a space whose documents were just read: a space holding a document has one,
+    unless an erasure destroyed it meanwhile (then the space is gone: 404)."""
+    found = await space_key(space_id, secret)
+    if found is None:
+        raise NotFound(ERASED_MEANWHILE)
+    return found
+
+
 async def space_key_for_writing(space_id: UUID, secret: str) -> SpaceKey:
     """The space's data key, made now if it has none (two first uploads at once agree on one)."""
     found = await space_key(space_id, secret)

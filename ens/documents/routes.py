@@ -218,6 +218,7 @@ class DocumentsController(Controller):
         self,
         access: Access,
         cursors: NamedDependency[Cursors],
+        settings: NamedDependency[Settings],
         type_: TypeParam = None,
         since: DayParam = None,
         until: DayParam = None,
@@ -225,7 +226,14 @@ class DocumentsController(Controller):
         cursor: CursorParam = None,
     ) -> DocumentPage:
         return await service.list_documents(
-            access, cursors, type_=type_, since=since, until=until, limit=limit, cursor=cursor
+            access,
+            cursors,
+            type_=type_,
+            since=since,
+            until=until,
+            limit=limit,
+            cursor=cursor,
+            secret=settings.secret_key,
         )
 
     @post(
@@ -275,8 +283,8 @@ class DocumentsController(Controller):
         )
 
     @get("/{id:uuid}", opt=READ, summary="One document's metadata", operation_id="getDocument")
-    async def read(self, access: Access, id: FromPath[UUID]) -> DocumentRead:
-        return await service.get_document(access, id)
+    async def read(self, access: Access, id: FromPath[UUID], settings: NamedDependency[Settings]) -> DocumentRead:
+        return await service.get_document(access, id, secret=settings.secret_key)
 
     @patch(
         "/{id:uuid}",
@@ -301,7 +309,9 @@ class DocumentsController(Controller):
         settings: NamedDependency[Settings],
         if_match: IfMatch = None,
     ) -> Response[bytes]:
-        changed = await service.change_masking(access, id, data, if_match=if_match, mailer=Mailer(settings))
+        changed = await service.change_masking(
+            access, id, data, if_match=if_match, mailer=Mailer(settings), secret=settings.secret_key
+        )
         return with_etag(changed)
 
     @delete(
@@ -312,9 +322,14 @@ class DocumentsController(Controller):
         operation_id="deleteDocument",
     )
     async def remove(
-        self, access: Access, id: FromPath[UUID], blobs: NamedDependency[BlobStore], if_match: IfMatch = None
+        self,
+        access: Access,
+        id: FromPath[UUID],
+        blobs: NamedDependency[BlobStore],
+        settings: NamedDependency[Settings],
+        if_match: IfMatch = None,
     ) -> None:
-        await service.delete_document(access, id, if_match=if_match, blobs=blobs)
+        await service.delete_document(access, id, if_match=if_match, blobs=blobs, secret=settings.secret_key)
 
     @get(
         "/{id:uuid}/content",

@@ -5,17 +5,20 @@ from __future__ import annotations
 from datetime import date
 from uuid import UUID
 
+import msgspec
+
 from ens.core.clock import as_date, aware
 from ens.core.db import Row, as_uuid, fetch_one
 from ens.core.errors import NotFound
 from ens.documents.catalogue import TYPES_BY_CODE
+from ens.documents.encryption import SpaceKey
 from ens.documents.schemas import AddedByRole, DocumentAddedBy, DocumentRead
 from ens.documents.visibility import released_for_holder, today_in_space, visible_to
 from ens.spaces.door import SpaceAccess
 
 COLUMNS = (
-    "d.id, d.space_id, d.type_code, d.title, d.care_date, d.media_type, d.filename, d.size, d.object_name, "
-    "d.content_id, d.author_name, d.author_account_id, d.added_by_account_id, d.added_by_client_id, "
+    "d.id, d.space_id, d.type_code, d.sealed, d.care_date, d.media_type, d.size, d.object_name, "
+    "d.content_id, d.author_account_id, d.added_by_account_id, d.added_by_client_id, "
     "d.added_by_name, d.added_by_role, d.hidden_from_professionals, d.hidden_from_professionals_by_holder, "
     "d.hidden_from_representatives, "
     "d.hidden_from_holder, d.hidden_from_holder_until, d.created_at, d.updated_at"
@@ -24,12 +27,34 @@ COLUMNS = (
 NOT_FOUND = "No such document in this space."
 
 
+class Words(msgspec.Struct, array_like=True, frozen=True):
+    """What a document says of itself in words, sealed in its row (``ens.documents.encryption``)."""
+
+    title: str
+    filename: str
+    author: str
+
+
+_WORDS = msgspec.msgpack.Decoder(Words)
+
+
+def sealed(key: SpaceKey, document_id: UUID, words: Words) -> bytes:
+    """The ``sealed`` column of a document's row."""
+    return key.seal(msgspec.msgpack.encode(words), document_id=document_id)
+
+
+def words_of(row: Row, key: SpaceKey) -> Words:
+    """The words sealed in a document's row (selected with :data:`COLUMNS`)."""
+    return _WORDS.decode(key.unseal(bytes(row["sealed"]), document_id=as_uuid(row["id"])))
+
+
 def content_path(space_id: UUID, document_id: UUID) -> str:
     return f"/v1/spaces/{space_id}/documents/{document_id}/content"
 
 
-def document_read(row: Row, *, today: date) -> DocumentRead:
+def document_read(row: Row, *, today: date, key: SpaceKey) -> DocumentRead:
     """The document as the API shows it. A hold on the holder that has run out reads as none."""
+    words = words_of(row, key)
     kind = TYPES_BY_CODE.get(row["type_code"])
     hidden = bool(row["hidden_from_holder"])
     until = as_date(row["hidden_from_holder_until"])
@@ -39,12 +64,12 @@ def document_read(row: Row, *, today: date) -> DocumentRead:
         id=as_uuid(row["id"]),
         type_code=row["type_code"],
         type_label=kind.label if kind else row["type_code"],
-        title=row["title"],
+        title=words.title,
         date=as_date(row["care_date"]) or date.min,
         media_type=row["media_type"],
-        filename=row["filename"],
+        filename=words.filename,
         size=int(row["size"]),
-        author=row["author_name"],
+        author=words.author,
         added_by=DocumentAddedBy(role=role, name=row["added_by_name"], client_id=row["added_by_client_id"]),
         hidden_from_professionals=bool(row["hidden_from_professionals"]),
         hidden_from_representatives=bool(row["hidden_from_representatives"]),

@@ -16,7 +16,7 @@ from ens.core.local_time import EARLIEST_YEAR, LATEST_YEAR
 from ens.core.mail import Mailer
 from ens.documents import pending
 from ens.documents.catalogue import DOCUMENT_TYPES, MAX_DOCUMENT_BYTES, TYPES_BY_CODE
-from ens.documents.keys import lock_space_documents
+from ens.documents.keys import key_of_documents, lock_space_documents
 from ens.documents.masking import check_masking, hold_until, refuse_a_second_hold
 from ens.documents.notices import announce_document
 from ens.documents.rows import COLUMNS, document_read, visible_row
@@ -70,6 +70,7 @@ async def list_documents(
     until: str | None,
     limit: int | None,
     cursor: str | None,
+    secret: str,
 ) -> DocumentPage:
     """The documents the caller sees, the latest care first (then the latest added), filtered by
     type and by the care's date (``since`` included, ``until`` excluded). Listing them is looking
@@ -104,7 +105,8 @@ async def list_documents(
         *args,
         size + 1,
     )
-    items = [document_read(row, today=today) for row in rows[:size]]
+    key = await key_of_documents(access.space_id, secret) if rows else None
+    items = [document_read(row, today=today, key=key) for row in rows[:size]] if key else []
     next_cursor = None
     if len(rows) > size:
         last = items[-1]
@@ -149,13 +151,20 @@ def _new_to_caller(access: SpaceAccess, *, today: date, visible_only: bool = Tru
     return sql, [access.caller.account_id, access.space_id, access.caller.account_id, *seen.args]
 
 
-async def get_document(access: SpaceAccess, document_id: UUID) -> DocumentRead:
+async def get_document(access: SpaceAccess, document_id: UUID, *, secret: str) -> DocumentRead:
     """One document's metadata (404 when the caller may not see it)."""
-    return document_read(await visible_row(access, document_id), today=today_in_space(access))
+    row = await visible_row(access, document_id)
+    return document_read(row, today=today_in_space(access), key=await key_of_documents(access.space_id, secret))
 
 
 async def change_masking(
-    access: SpaceAccess, document_id: UUID, update: DocumentUpdate, *, if_match: str | None, mailer: Mailer
+    access: SpaceAccess,
+    document_id: UUID,
+    update: DocumentUpdate,
+    *,
+    if_match: str | None,
+    mailer: Mailer,
+    secret: str,
 ) -> DocumentRead:
     """Hide the document from professionals or representatives, or show it again; a professional
     holds it back from the holder, or releases it (``ens.documents.masking`` says who may). A
@@ -185,7 +194,8 @@ async def change_masking(
             author_account_id=row["author_account_id"],
             held_now=held_now,
         )
-        require_if_match(if_match, msgspec.json.encode(document_read(row, today=today)))
+        key = await key_of_documents(access.space_id, secret)
+        require_if_match(if_match, msgspec.json.encode(document_read(row, today=today, key=key)))
         from_representatives = access.hiding_change(
             bool(row["hidden_from_representatives"]),
             update.hidden_from_representatives,
@@ -248,10 +258,12 @@ async def change_masking(
     if released:
         # Whether the parents may know of it, as the row says then (this request may have hidden it).
         await announce_document(mailer, access.space_id, document_id, at=clock.now(), space=access.space)
-    return document_read(changed, today=today)
+    return document_read(changed, today=today, key=key)
 
 
-async def delete_document(access: SpaceAccess, document_id: UUID, *, if_match: str | None, blobs: BlobStore) -> None:
+async def delete_document(
+    access: SpaceAccess, document_id: UUID, *, if_match: str | None, blobs: BlobStore, secret: str
+) -> None:
     """Remove the document; its content goes with it unless another document of the space holds
     the same. The object is deleted once the row's deletion has committed, under the space's
     document lock (an upload of the same file meanwhile keeps it); if the process dies in between,
@@ -261,7 +273,9 @@ async def delete_document(access: SpaceAccess, document_id: UUID, *, if_match: s
         row = await visible_row(access, document_id)
         if access.role == "professional":
             raise Forbidden("A professional does not remove documents: the holder, or their representative, does.")
-        require_if_match(if_match, msgspec.json.encode(document_read(row, today=today_in_space(access))))
+        if if_match is not None:
+            key = await key_of_documents(access.space_id, secret)
+            require_if_match(if_match, msgspec.json.encode(document_read(row, today=today_in_space(access), key=key)))
         await lock_space_documents(access.space_id)
         await fetch("DELETE FROM documents WHERE space_id = {} AND id = {}", access.space_id, document_id)
         await note_hidden_item_removed(access.space_id, document_id, hidden=bool(row["hidden_from_representatives"]))

@@ -3,7 +3,9 @@ the list (the home screen's count of new documents).
 
 Every table carries ``space_id`` first (``PRIMARY KEY (space_id, ...)``, declared by the migration).
 No content and no hash of it is stored here: the object's name is a keyed hash (HMAC under the
-space's naming key), so the same file in two spaces leaves nothing in common in the database.
+space's naming key), so the same file in two spaces leaves nothing in common in the database. Nor
+is what a document says of itself in words (title, file name, author): it is sealed under the
+space's key (``sealed``, ``ens.documents.encryption``).
 """
 
 from __future__ import annotations
@@ -25,14 +27,13 @@ class Document(Table, tablename="documents"):
     space_id = UUID()
     id = UUID(primary_key=True)
     type_code = Varchar(length=16)
-    title = Varchar(length=255)
+    # Its title, file name and author (ens.documents.rows.Words), encrypted and bound to the row.
+    sealed = Bytea()
     care_date = Date()
     media_type = Varchar(length=32)
-    filename = Varchar(length=255)
     size = BigInt()
     object_name = Varchar(length=64)
     content_id = UUID()
-    author_name = Text()
     author_account_id = UUID(null=True, default=None)
     added_by_account_id = UUID(null=True, default=None)
     added_by_client_id = Varchar(length=255)

@@ -55,7 +55,7 @@ from ens.documents.form import METADATA_PART, StreamingForm, boundary_of
 from ens.documents.keys import lock_space_documents, space_erased_meanwhile, space_key_for_writing
 from ens.documents.masking import check_masking, hold_until
 from ens.documents.notices import announce_document
-from ens.documents.rows import document_read, visible_row
+from ens.documents.rows import Words, document_read, sealed, visible_row
 from ens.documents.schemas import AddedByRole, DocumentMetadata, DocumentRead
 from ens.documents.storage import BlobStore
 from ens.documents.visibility import shown_to_holder_from, today_in_space, visible_to
@@ -357,24 +357,30 @@ async def _upload_document(
             else:
                 shared_id = UUID(str(same["content_id"]))
             await fetch(
-                """INSERT INTO documents (space_id, id, type_code, title, care_date, media_type, filename, size,
-                   object_name, content_id, author_name, author_account_id, added_by_account_id, added_by_client_id,
+                """INSERT INTO documents (space_id, id, type_code, sealed, care_date, media_type, size,
+                   object_name, content_id, author_account_id, added_by_account_id, added_by_client_id,
                    added_by_name, added_by_role, hidden_from_professionals, hidden_from_professionals_by_holder,
                    hidden_from_representatives, hidden_from_holder, hidden_from_holder_until, shown_to_holder_at,
                    release_notice_due, created_at, updated_at)
                    VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {},
-                   {}, {}, {})""",
+                   {})""",
                 space_id,
                 document_id,
                 metadata.type_code,
-                metadata.title,
+                sealed(
+                    key,
+                    document_id,
+                    Words(
+                        title=metadata.title,
+                        filename=clean_filename(form.filename, received.media),
+                        author=_author(access, metadata, professional=professional),
+                    ),
+                ),
                 metadata.date,
                 received.media,
-                clean_filename(form.filename, received.media),
                 received.size,
                 name,
                 shared_id,
-                _author(access, metadata, professional=professional),
                 access.caller.account_id if professional else None,
                 access.caller.account_id if access.is_person or professional else None,
                 access.caller.client_id,
@@ -422,4 +428,4 @@ async def _upload_document(
         # it off; a document held back from them is not announced, nor to the parents one hidden from them.
         await announce_document(storage.mailer, space_id, document_id, at=clock.now(), space=access.space)
     # The caller always sees what they added (only a professional hides a document from the holder).
-    return document_read(await visible_row(access, document_id), today=today)
+    return document_read(await visible_row(access, document_id), today=today, key=key)

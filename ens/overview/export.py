@@ -44,6 +44,8 @@ class ExportScope:
 
     space: SpaceRef
     with_hidden: bool
+    # ENS_SECRET_KEY: the documents' titles, file names and authors are sealed under the space's key.
+    secret: str
     # ENS_PUBLIC_URL: documents are attached by URL (their content's, absolute when it is known).
     public_url: str = ""
 
@@ -65,7 +67,7 @@ async def _documents(scope: ExportScope) -> AsyncIterator[Sequence[Resource]]:
     # What the holder sees (nothing a professional still holds back from them); a representative's
     # export, what they see.
     viewer = export_viewer(timezone=scope.space.timezone, with_hidden=scope.with_hidden)
-    async for batch in document_references(scope.space.id, viewer, public_url=scope.public_url):
+    async for batch in document_references(scope.space.id, viewer, public_url=scope.public_url, secret=scope.secret):
         yield batch
 
 
@@ -121,6 +123,7 @@ async def export_to_file(
     space: SpaceRef,
     path: Path,
     *,
+    secret: str,
     public_url: str = "",
     progress: Callable[[int], Awaitable[None] | None] | None = None,
     before_first_byte: Callable[[], Awaitable[None]] | None = None,
@@ -145,7 +148,7 @@ async def export_to_file(
         with os.fdopen(made, "wb") as out:
             if before_first_byte is not None:
                 await before_first_byte()
-            scope = ExportScope(space=space, with_hidden=True, public_url=public_url)
+            scope = ExportScope(space=space, with_hidden=True, secret=secret, public_url=public_url)
             async for piece in export_bundle(scope, progress=counted):
                 out.write(piece)
         partial.replace(path)
@@ -161,6 +164,7 @@ async def operator_export(
     *,
     operator: str,
     reason: str,
+    secret: str,
     public_url: str = "",
     progress: Callable[[int], Awaitable[None] | None] | None = None,
 ) -> int:
@@ -181,7 +185,9 @@ async def operator_export(
         security_log.warning("space exported by an operator", extra={"event": "operator_export", **fields})
 
     try:
-        return await export_to_file(space, path, public_url=public_url, progress=progress, before_first_byte=record)
+        return await export_to_file(
+            space, path, secret=secret, public_url=public_url, progress=progress, before_first_byte=record
+        )
     except BaseException as exc:  # stopped too (the operator's Ctrl-C cancels the task): not exported
         if began:
             await noted.record(space.id, outcome=500, resource_type="export")

@@ -94,7 +94,12 @@ class SpaceController(Controller):
         },
     )
     async def export(self, access: Access, settings: NamedDependency[Settings]) -> Stream:
-        scope = ExportScope(space=access.space, with_hidden=access.sees_confidential, public_url=settings.public_url)
+        scope = ExportScope(
+            space=access.space,
+            with_hidden=access.sees_confidential,
+            secret=settings.secret_key,
+            public_url=settings.public_url,
+        )
         return Stream(
             export_bundle(scope),
             media_type=FHIR_JSON,

@@ -16,7 +16,8 @@ from ens.documents import pending
 from ens.documents.storage import BlobStore
 from tests.helpers.documents import metadata, pdf, stored_paths, upload, uploaded
 
-REFUSED_TITLE = "refused by the database"
+# The day of care of the one upload the database refuses (a title is sealed: no trigger reads it).
+REFUSED_DAY = "2001-02-03"
 
 
 @pytest.fixture
@@ -25,7 +26,7 @@ async def refusing_trigger(settings) -> AsyncIterator[None]:
     if settings.is_postgres:
         await db.fetch(
             "CREATE OR REPLACE FUNCTION refuse_document() RETURNS trigger AS $$ BEGIN "
-            f"IF NEW.title = '{REFUSED_TITLE}' THEN RAISE EXCEPTION 'refused'; END IF; RETURN NEW; END $$ "
+            f"IF NEW.care_date = '{REFUSED_DAY}' THEN RAISE EXCEPTION 'refused'; END IF; RETURN NEW; END $$ "
             "LANGUAGE plpgsql"
         )
         await db.fetch(
@@ -34,7 +35,7 @@ async def refusing_trigger(settings) -> AsyncIterator[None]:
     else:
         await db.fetch(
             "CREATE TRIGGER refuse_document BEFORE INSERT ON documents "
-            f"WHEN NEW.title = '{REFUSED_TITLE}' BEGIN SELECT RAISE(ABORT, 'refused'); END"
+            f"WHEN NEW.care_date = '{REFUSED_DAY}' BEGIN SELECT RAISE(ABORT, 'refused'); END"
         )
     try:
         yield
@@ -46,7 +47,7 @@ async def refusing_trigger(settings) -> AsyncIterator[None]:
 
 async def test_an_upload_whose_row_does_not_commit_leaves_no_object(client, person, settings, refusing_trigger):
     kept = await uploaded(client, person.headers, pdf(1000, seed=1))
-    refused = await upload(client, person.headers, pdf(200_000, seed=2), meta=metadata(title=REFUSED_TITLE))
+    refused = await upload(client, person.headers, pdf(200_000, seed=2), meta=metadata(date=REFUSED_DAY))
     assert refused.status_code == 500
     assert refused.headers["content-type"] == "application/problem+json"
     paths = await stored_paths(settings, person.space_id)

@@ -196,7 +196,9 @@ def _stopped_after_its_first_bytes(scope: Any, *, progress: Any) -> Any:
     return pieces()
 
 
-async def test_a_failed_export_leaves_no_file_and_a_whole_one_is_its_owners_only(person, monkeypatch, tmp_path):
+async def test_a_failed_export_leaves_no_file_and_a_whole_one_is_its_owners_only(
+    person, settings, monkeypatch, tmp_path
+):
     """A failed ``ens export`` left FILE.partial behind, and both files were created 0644: health
     data readable by any account of the machine (a review). Now the export's files are 0600 and a
     failure removes the partial one."""
@@ -205,13 +207,13 @@ async def test_a_failed_export_leaves_no_file_and_a_whole_one_is_its_owners_only
     space = await export.space_for_export(person.space_id)
     assert space is not None
     target = tmp_path / "space.fhir.json"
-    whole = await export.export_to_file(space, target)
+    whole = await export.export_to_file(space, target, secret=settings.secret_key)
     assert whole > 0 and stat.S_IMODE(target.stat().st_mode) == 0o600
     target.unlink()
 
     monkeypatch.setattr(export, "export_bundle", _failing_after_its_first_bytes)
     with pytest.raises(OSError, match="the disk is full"):
-        await export.export_to_file(space, target)
+        await export.export_to_file(space, target, secret=settings.secret_key)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -289,7 +291,9 @@ async def test_an_exported_version_no_longer_in_force_says_so_on_every_page_of_i
     assert not any("plus foi" in page for page in pages(current))
 
 
-async def test_an_operators_export_that_fails_says_so_in_the_history(client, person, monkeypatch, tmp_path, caplog):
+async def test_an_operators_export_that_fails_says_so_in_the_history(
+    client, person, settings, monkeypatch, tmp_path, caplog
+):
     """``ens export``'s row, written before it reads, said the space was exported when the export
     then failed (a review): a second row, of the same request, says it failed and that no file was
     handed over; the security log says so too. An export refused before it reads writes none."""
@@ -300,7 +304,9 @@ async def test_an_operators_export_that_fails_says_so_in_the_history(client, per
 
     monkeypatch.setattr(export, "export_bundle", _failing_after_its_first_bytes)
     with caplog.at_level("WARNING", logger="ens.security"), pytest.raises(OSError, match="the disk is full"):
-        await export.operator_export(space, tmp_path / "space.json", operator="Agnès Roux", reason="RGPD 2026-7")
+        await export.operator_export(
+            space, tmp_path / "space.json", operator="Agnès Roux", reason="RGPD 2026-7", secret=settings.secret_key
+        )
     assert list(tmp_path.iterdir()) == []
     history = await client.get("/v1/spaces/me/access-history?actor=operators", headers=person.headers)
     rows = history.json()["items"]
@@ -315,12 +321,16 @@ async def test_an_operators_export_that_fails_says_so_in_the_history(client, per
     # Refused before it read (another export's file): no row at all.
     (tmp_path / "space.json.partial").write_bytes(b"")
     with pytest.raises(FileExistsError):
-        await export.operator_export(space, tmp_path / "space.json", operator="Agnès Roux", reason="RGPD 2026-7")
+        await export.operator_export(
+            space, tmp_path / "space.json", operator="Agnès Roux", reason="RGPD 2026-7", secret=settings.secret_key
+        )
     again = await client.get("/v1/spaces/me/access-history?actor=operators", headers=person.headers)
     assert len(again.json()["items"]) == 2
 
 
-async def test_an_operators_export_stopped_says_so_in_the_history(client, person, monkeypatch, tmp_path, caplog):
+async def test_an_operators_export_stopped_says_so_in_the_history(
+    client, person, settings, monkeypatch, tmp_path, caplog
+):
     """Stopped by its operator after its first row (Ctrl-C), the export wrote no second row: the
     history said the space was exported (a review). It says it was not finished, as for a failure."""
     from ens.overview import export
@@ -329,7 +339,9 @@ async def test_an_operators_export_stopped_says_so_in_the_history(client, person
     assert space is not None
     monkeypatch.setattr(export, "export_bundle", _stopped_after_its_first_bytes)
     with caplog.at_level("WARNING", logger="ens.security"), pytest.raises(asyncio.CancelledError):
-        await export.operator_export(space, tmp_path / "space.json", operator="Agnès Roux", reason="RGPD 2026-8")
+        await export.operator_export(
+            space, tmp_path / "space.json", operator="Agnès Roux", reason="RGPD 2026-8", secret=settings.secret_key
+        )
     assert list(tmp_path.iterdir()) == []
     history = await client.get("/v1/spaces/me/access-history?actor=operators", headers=person.headers)
     assert [(r["action"], r["outcome"]) for r in history.json()["items"]] == [("ens export", 500), ("ens export", 200)]
