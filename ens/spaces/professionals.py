@@ -22,7 +22,7 @@ from ens.core import clock
 from ens.core.api import Position, position_at, require_if_match
 from ens.core.clock import aware, aware_or_none
 from ens.core.db import Row, as_uuid, fetch, fetch_one, row_lock, serialise, write_transaction
-from ens.core.errors import Conflict, FieldError, Invalid, NotFound
+from ens.core.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
 from ens.core.local_time import local_midnight, zone_of
 from ens.core.names import years_later
 from ens.spaces.door import SpaceAccess, SpaceRef, adulthood
@@ -159,15 +159,47 @@ def authorisation_end(space: SpaceRef, *, now: datetime) -> datetime:
     return local_midnight(years_later(today, AUTHORISATION_YEARS), zone)
 
 
-def decision_end(access: SpaceAccess, *, now: datetime) -> datetime:
+async def decision_end(access: SpaceAccess, *, now: datetime) -> datetime:
     """When the authorisation ``access``'s caller gives at ``now`` ends: a year (above), and a
-    parent's no later than the child's 18th birthday. It lives on the parent's authority, which
-    ends that day, as an app a parent connects does: the young adult decides who reads from then
-    on, and renews whom they want (one call; a renewal is their own decision, for a year)."""
+    representative's no later than their own right — a parent's the child's 18th birthday, a court
+    measure's its end. It lives on their authority, as an app they connect does: the young adult,
+    or the adult whose measure ended, decides who reads from then on, and renews whom they want
+    (one call; a renewal is their own decision, for a year). A right ended sooner (an operator, a
+    parent withdrawing) ends the authorisations given under it then
+    (``ens.spaces.representatives``)."""
     until = authorisation_end(access.space, now=now)
+    if access.role != "representative":
+        return until
     if access.kind == "parent" and access.space.birthdate is not None:
-        return min(until, adulthood(access.space))
+        until = min(until, adulthood(access.space))
+    right = await fetch_one(
+        "SELECT until FROM representatives WHERE space_id = {} AND account_id = {} AND revoked_at IS NULL",
+        access.space_id,
+        access.caller.account_id,
+    )
+    if right is None:
+        # Ended since the door let the request in (read under the decisions' lock, which ending a
+        # right takes too): nothing is decided on a right that has ended.
+        raise Forbidden("Your right to act for the holder of this space has ended.")
+    if right["until"] is not None:
+        until = min(until, aware(right["until"]))
     return until
+
+
+async def end_authorisations_decided_by(space_id: UUID, account_id: UUID, *, now: datetime) -> None:
+    """The authorisations ``account_id`` gave on the space that still run end at ``now``: they
+    lived on a right of theirs that has just ended (:func:`decision_end`). Under the decisions'
+    lock, so that a renewal they made at the same moment is either cut here or refused."""
+    await serialise_decisions(space_id)
+    await fetch(
+        "UPDATE space_professionals SET until = {}, updated_at = {} "
+        "WHERE space_id = {} AND decided_by = {} AND status = 'authorised' AND until > {}",
+        now,
+        now,
+        space_id,
+        account_id,
+        now,
+    )
 
 
 _SELECT = """
@@ -239,8 +271,8 @@ async def authorise(access: SpaceAccess, national_id: str) -> ProfessionalRead:
 async def grant_authorisation(access: SpaceAccess, professional_id: UUID) -> ProfessionalRead:
     """Authorise ``professional_id`` on the space for a year (see :func:`authorise`)."""
     now = clock.now()
-    until = decision_end(access, now=now)
     async with decision(access):
+        until = await decision_end(access, now=now)
         row = await fetch_one(
             "SELECT sp.id, sp.status, sp.until, sp.decided_by, p.given_name || ' ' || p.family_name AS name "
             "FROM professionals p "
@@ -335,7 +367,7 @@ async def renew(access: SpaceAccess, entry_id: UUID, *, if_match: str | None) ->
                 f"This professional's status is {current.status}: authorise them (POST) instead of renewing."
             )
         since = current.since if current.status == "authorised" and current.since is not None else now
-        until = decision_end(access, now=now)
+        until = await decision_end(access, now=now)
         await _set(access, entry_id, status="authorised", since=since, until=until, now=now)
     return await get_professional(access.space_id, entry_id)
 

@@ -22,6 +22,7 @@ from ens.core.names import same_names, years_later
 from ens.spaces.codes import new_code, space_of, take_code, use_code
 from ens.spaces.door import SpaceAccess, SpaceRef, adulthood, security_log
 from ens.spaces.history import AccountAction, OperatorAction, operator_name, operator_text_refused
+from ens.spaces.professionals import end_authorisations_decided_by
 from ens.spaces.rights import COURT_KINDS, RepresentativeKind
 from ens.spaces.schemas import ChildSpaceCreate, InvitationRead, RepresentativeRead, SpaceListItem
 from ens.spaces.service import insert_space, space_list_item
@@ -226,6 +227,9 @@ async def _end(
                 space_id,
                 as_uuid(ended[0]["account_id"]),
             )
+            # So did the professionals they authorised: the authorisation ends now (the holder's
+            # list shows it expired; the holder, or another representative, authorises again).
+            await end_authorisations_decided_by(space_id, as_uuid(ended[0]["account_id"]), now=now)
             await fetch(
                 "UPDATE space_codes SET expires_at = {} WHERE space_id = {} AND created_by = {} "
                 "AND purpose = 'invitation' AND used_at IS NULL AND expires_at > {}",
