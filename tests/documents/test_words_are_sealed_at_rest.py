@@ -53,10 +53,14 @@ async def test_a_sealed_value_moved_to_another_row_does_not_open(client, person,
     second = await uploaded(client, person.headers, pdf(1000, seed=2), meta=metadata(title="Second"))
     other = await make_person()
     elsewhere = await uploaded(client, other.headers, pdf(1000, seed=3), meta=metadata(title="Ailleurs"))
-    [found] = await db.fetch("SELECT sealed FROM documents WHERE id = {}", first["id"])
+    [found] = await db.fetch(
+        "SELECT sealed FROM documents WHERE space_id = {} AND id = {}", person.space_id, first["id"]
+    )
     sealed = found["sealed"]
-    for target in (second["id"], elsewhere["id"]):
-        await db.fetch("UPDATE documents SET sealed = {} WHERE id = {}", bytes(sealed), target)
+    for owner, target in ((person, second["id"]), (other, elsewhere["id"])):
+        await db.fetch(
+            "UPDATE documents SET sealed = {} WHERE space_id = {} AND id = {}", bytes(sealed), owner.space_id, target
+        )
     for who, document in ((person, second), (other, elsewhere)):
         answer = await client.get(f"/v1/spaces/me/documents/{document['id']}", headers=who.headers)
         assert answer.status_code == 500
@@ -93,11 +97,13 @@ async def test_the_migration_seals_the_words_stored_in_clear(client, person, set
     # As stored before: the words in clear, nothing sealed.
     for n, document in enumerate(added):
         await db.fetch(
-            "UPDATE documents SET title = {}, filename = {}, author_name = {}, sealed = {} WHERE id = {}",
+            "UPDATE documents SET title = {}, filename = {}, author_name = {}, sealed = {} "
+            "WHERE space_id = {} AND id = {}",
             f"Titre d'avant {n}",
             f"avant-{n}.pdf",
             "Dr Martin",
             b"",
+            person.space_id,
             document["id"],
         )
     assert await MIGRATION.migrate(settings.secret_key) == 3
@@ -115,11 +121,15 @@ async def test_the_migration_seals_the_words_stored_in_clear(client, person, set
 async def test_the_migration_refuses_a_secret_that_does_not_open_the_keys(client, person, clear_columns):
     document = await uploaded(client, person.headers, pdf(1000), meta=metadata(title="Gardé"))
     await db.fetch(
-        "UPDATE documents SET title = 'Gardé', filename = 'g.pdf', author_name = 'X', sealed = {} WHERE id = {}",
+        "UPDATE documents SET title = 'Gardé', filename = 'g.pdf', author_name = 'X', sealed = {} "
+        "WHERE space_id = {} AND id = {}",
         b"",
+        person.space_id,
         document["id"],
     )
     with pytest.raises(MIGRATION.SecretKeyMismatch, match="ENS_SECRET_KEY"):
         await MIGRATION.migrate("another-secret-key-of-more-than-32-characters")
-    [row] = await db.fetch("SELECT title, sealed FROM documents WHERE id = {}", document["id"])
+    [row] = await db.fetch(
+        "SELECT title, sealed FROM documents WHERE space_id = {} AND id = {}", person.space_id, document["id"]
+    )
     assert row["title"] == "Gardé" and len(bytes(row["sealed"])) == 0  # nothing lost: the run stopped

@@ -43,6 +43,7 @@ ACROSS_SPACES: dict[str, str] = {
     "SELECT * FROM vital_measurements WHERE body =": "the one-time backfill of the stored representation",
     "FROM vital_measurements WHERE source_kind =": "the one-time rewrite of corrected measures' bodies",
     "FROM vaccinations WHERE vaccine_id IS NULL AND diseases =": "the one-time naming of brands typed before",
+    "FROM documents WHERE length(sealed) =": "the one-time sealing of the documents' words stored in clear",
     # A migration marks the representations operators ended before the mark existed, once.
     "UPDATE representatives SET ended_by_operator =": "the one-time marking of operators' ends",
     # A migration starts the vitals feed's sequence above every change number handed out before.
