@@ -57,6 +57,7 @@ _WRAP_PURPOSE = "documents:space-data-key"
 _NAMING_KEY_BYTES = 32
 _METADATA_INFO = b"ens-document-metadata-v1"
 _NONCE_BYTES = 12
+_TAG_BYTES = 16
 # A block fits in one Tink segment (1 MiB): Tink's own segment index and last flag are then those
 # of a one-segment stream, and the block's place is in the associated data.
 _TEMPLATE = streaming_aead.streaming_aead_key_templates.AES256_GCM_HKDF_1MB
@@ -103,6 +104,8 @@ class SpaceKey:
 
     def unseal(self, sealed: bytes, *, document_id: UUID) -> bytes:
         """What :meth:`seal` sealed; :class:`TamperedContent` when it does not verify."""
+        if len(sealed) < _NONCE_BYTES + _TAG_BYTES:
+            raise TamperedContent(f"the metadata of document {document_id} is cut short")
         try:
             return self._metadata.decrypt(sealed[:_NONCE_BYTES], sealed[_NONCE_BYTES:], self._sealed_for(document_id))
         except InvalidTag as exc:

@@ -2,17 +2,31 @@
 beside its encrypted content, and a title alone can name a diagnosis ("Sérologie VIH"). They are
 now sealed under the space's data key (``documents.sealed``, ``ens.documents.encryption``): the
 column is added, each stored document's words are sealed into it, a batch per transaction in key
-order, then the clear columns are dropped.
+order (piccolo's one transaction around a migration is turned off: the table stays open to the
+service meanwhile), then, in one transaction holding the table, what was written in clear meanwhile
+is sealed too and the clear columns are dropped.
 
 It reads the spaces' keys, hence it needs the server's ``ENS_SECRET_KEY`` (``ens migrate`` run
-with the server's environment). Run again after a failure, it goes on where it stopped."""
+with the server's environment); another key stops it at its first document, before it changes one.
+Run again after a failure, it goes on where it stopped (the batches committed stay sealed), and
+after the columns were dropped it has nothing left to do."""
 
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 
-from ens.core.db import Index, PostgresOnly, Row, current, fetch, in_key_order, is_postgres, run_ddl
+from ens.core.db import (
+    Index,
+    PostgresOnly,
+    Row,
+    current,
+    fetch,
+    in_key_order,
+    is_postgres,
+    run_ddl,
+    write_transaction,
+)
 
 ID = "2026-12-21T09:00:00:000000"
 VERSION = "1.38.0"
@@ -88,17 +102,29 @@ async def document_columns() -> set[str]:
 
 async def migrate(secret: str) -> int:
     """The column, the stored words sealed into it, the clear columns dropped; how many were sealed."""
-    if "sealed" not in await document_columns():
+    columns = await document_columns()
+    if "sealed" not in columns:
         await run_ddl(current(), ADD)
+    if "title" not in columns:
+        return 0  # sealed and dropped by a run that stopped before piccolo noted it
     done = await seal_stored_words(secret)
-    await run_ddl(current(), DROP)
+    async with write_transaction():
+        if is_postgres(current()):
+            # A server of the version before may still write words in clear: none from here on
+            # (the drop below takes this lock anyway; taken first, no reader can come between).
+            await fetch("LOCK TABLE documents IN ACCESS EXCLUSIVE MODE")
+        done += await seal_stored_words(secret)
+        await run_ddl(current(), DROP)
     return done
 
 
 async def forwards() -> MigrationManager:
     from ens.core.settings import Settings
 
-    manager = MigrationManager(migration_id=ID, app_name="documents", description=DESCRIPTION)
+    # Its own transactions: a batch each, then the drop (above).
+    manager = MigrationManager(
+        migration_id=ID, app_name="documents", description=DESCRIPTION, wrap_in_transaction=False
+    )
 
     async def run(*_: Any) -> None:
         await migrate(Settings.from_env().secret_key)
