@@ -676,11 +676,17 @@ def ddl_migration(
 def data_migration(
     migration_id: str, app_name: str, *, description: str, run: Callable[[], Awaitable[Any]]
 ) -> Callable[[], Awaitable[Any]]:
-    """A piccolo migration's ``forwards`` that runs ``run`` once (a change of stored rows)."""
+    """A piccolo migration's ``forwards`` that runs ``run`` once (a change of stored rows). ``run``
+    opens its own write transactions (:func:`in_key_order`: one a batch), and piccolo's one around
+    the whole migration is turned off: otherwise it holds them all, and a walk across a large table
+    is one transaction holding every row it changed until the end. Each ``run`` is written so that
+    running it again after a failure half-way finishes the work."""
     from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 
     async def forwards() -> MigrationManager:
-        manager = MigrationManager(migration_id=migration_id, app_name=app_name, description=description)
+        manager = MigrationManager(
+            migration_id=migration_id, app_name=app_name, description=description, wrap_in_transaction=False
+        )
 
         async def once(*_: Any) -> None:
             await run()
