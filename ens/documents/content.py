@@ -18,7 +18,7 @@ from ens.core import problems
 from ens.core.db import fetch_one
 from ens.core.errors import DomainError, NotFound, RangeNotSatisfiable
 from ens.documents.encryption import BLOCK_BYTES, CIPHER_BLOCK_BYTES, SpaceKey, TamperedContent, block_count
-from ens.documents.keys import space_key
+from ens.documents.keys import key_of_documents
 from ens.documents.rows import visible_row, words_of
 from ens.documents.storage import BlobStore
 from ens.spaces.door import SpaceAccess
@@ -105,9 +105,7 @@ async def document_content(
     etag = etag_of_document(row["object_name"])
     wanted = byte_range(range_header, size) if if_range is None or if_range.strip() == etag else None
     start, end = wanted or (0, size)
-    key = await space_key(access.space_id, secret)
-    if key is None:
-        raise NotFound("No such document in this space.")
+    key = await key_of_documents(access.space_id, secret)
     path = blobs.object_path(access.space_id, row["object_name"])
     content_id = UUID(str(row["content_id"]))
     blocks = _Blocks(blobs, key, path=path, content_id=content_id, size=size, document_id=document_id)

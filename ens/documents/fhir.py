@@ -29,6 +29,7 @@ from ens.core.fhir import (
     recorded_by,
 )
 from ens.documents.catalogue import TYPES_BY_CODE
+from ens.documents.encryption import SpaceKey
 from ens.documents.keys import key_of_documents
 from ens.documents.rows import COLUMNS, document_read
 from ens.documents.schemas import DocumentRead
@@ -113,6 +114,7 @@ async def document_references(
     """Every document ``viewer`` sees, newest care first, as DocumentReferences, a batch at a time."""
     seen = visible_for(viewer)
     after = ""
+    key: SpaceKey | None = None
     position: tuple[object, ...] = ()
     while True:
         rows = await fetch(
@@ -127,7 +129,7 @@ async def document_references(
         )
         if not rows:
             return
-        key = await key_of_documents(space_id, secret)
+        key = key or await key_of_documents(space_id, secret)  # opened once, for the first batch
         documents = [document_read(row, today=viewer.today, key=key) for row in rows]
         yield [document_reference_of(d, space_id=space_id, public_url=public_url) for d in documents]
         if len(rows) < BATCH:
