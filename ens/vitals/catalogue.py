@@ -92,6 +92,18 @@ class VitalType:
     def round(self, value: Decimal) -> Decimal:
         return value.quantize(self._quantum, rounding=ROUND_HALF_EVEN)
 
+    def shown(self, value: float) -> float | int:
+        """A stored value as the answers give it. The types counted in whole units (heart rate,
+        blood pressure, steps, pain: stored to precision 0) answer JSON integers, ``72`` and not
+        ``72.0``, which a client that reads them into an integer accepts (Swift's and Kotlin's
+        decoders refuse ``72.0`` for an ``Int``); the others answer their number as it is."""
+        return int(value) if self.precision == 0 else value
+
+    def shown_as_sent(self, value: float) -> float | int:
+        """A value as it was sent (``originalValue``): whole for a whole-number type when it is one
+        (``8000`` steps sent, ``8000`` shown), else as it is (``72.4`` /min, read as ``72``)."""
+        return int(value) if self.precision == 0 and value.is_integer() else value
+
     @property
     def _quantum(self) -> Decimal:
         return _QUANTA[self.precision]

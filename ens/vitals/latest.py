@@ -47,8 +47,10 @@ async def latest_values(space_id: UUID, *, with_hidden: bool) -> list[LatestVita
                 label=vital.label,
                 unit=vital.unit,
                 effective_at=aware(row["effective_at"]),
-                value=None if is_pressure else row["value"],
-                components=ComponentsRead(systolic=row["systolic"], diastolic=row["diastolic"])
+                value=None if is_pressure else vital.shown(row["value"]),
+                components=ComponentsRead(
+                    systolic=vital.shown(row["systolic"]), diastolic=vital.shown(row["diastolic"])
+                )
                 if is_pressure
                 else None,
             )

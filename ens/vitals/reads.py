@@ -300,15 +300,21 @@ def page_as_csv(page: RawMeasurementPage) -> str:
 
 
 def _csv_row(item: MeasurementRead) -> tuple[object, ...]:
-    original = item.original_value
-    original_text = f"{original.systolic}/{original.diastolic}" if isinstance(original, ComponentsRead) else original
+    # The numbers as the JSON gives them (a whole-number type's 72, not the 72.0 a float prints).
+    vital = BY_CODE[item.type]
+    original, as_sent = item.original_value, vital.shown_as_sent
+    original_text = (
+        f"{as_sent(original.systolic)}/{as_sent(original.diastolic)}"
+        if isinstance(original, ComponentsRead)
+        else as_sent(original)
+    )
     device = item.device
     return (
         item.id,
         item.type,
-        item.value if item.value is not None else "",
-        item.components.systolic if item.components else "",
-        item.components.diastolic if item.components else "",
+        vital.shown(item.value) if item.value is not None else "",
+        vital.shown(item.components.systolic) if item.components else "",
+        vital.shown(item.components.diastolic) if item.components else "",
         item.unit,
         original_text,
         item.original_unit,

@@ -21,11 +21,11 @@ from uuid import UUID
 import msgspec
 
 from ens.core.clock import aware
-from ens.vitals.catalogue import BLOOD_PRESSURE, BY_CODE
+from ens.vitals.catalogue import BLOOD_PRESSURE, BY_CODE, VitalType
 from ens.vitals.schemas import ComponentsRead, DeviceRead, MeasurementRead, Source
 
 # Bump when the shape of ``body`` changes (then re-run the backfill): validators include it.
-REPRESENTATION_VERSION = 1
+REPRESENTATION_VERSION = 2  # 2: whole-number types' values as JSON integers (72, not 72.0)
 
 _ORIGINAL = msgspec.json.Decoder(float | ComponentsRead)
 _ENCODE = msgspec.json.Encoder()
@@ -54,15 +54,18 @@ def measurement_body(
     """The JSON of one measure (``device``: manufacturer, model, identifier; ``context``: body
     position, measurement location, glucose moment)."""
     pressure = vital_type == BLOOD_PRESSURE
+    vital = BY_CODE[vital_type]
     manufacturer, model, identifier = device
     body_position, measurement_location, glucose_moment = context
     read = MeasurementRead(
         id=measurement_id,
         type=vital_type,
-        unit=BY_CODE[vital_type].unit,
-        value=None if pressure else value,
-        components=ComponentsRead(systolic=systolic or 0.0, diastolic=diastolic or 0.0) if pressure else None,
-        original_value=_ORIGINAL.decode(original_value),
+        unit=vital.unit,
+        value=None if pressure or value is None else vital.shown(value),
+        components=ComponentsRead(systolic=vital.shown(systolic or 0.0), diastolic=vital.shown(diastolic or 0.0))
+        if pressure
+        else None,
+        original_value=_as_sent(vital, _ORIGINAL.decode(original_value)),
         original_unit=original_unit,
         effective_at=aware(effective_at),
         recording_method=recording_method,
@@ -79,6 +82,14 @@ def measurement_body(
         hidden_from_representatives=hidden_from_representatives,
     )
     return _ENCODE.encode(read).decode()
+
+
+def _as_sent(vital: VitalType, original: float | ComponentsRead) -> float | int | ComponentsRead:
+    if isinstance(original, ComponentsRead):
+        return ComponentsRead(
+            systolic=vital.shown_as_sent(original.systolic), diastolic=vital.shown_as_sent(original.diastolic)
+        )
+    return vital.shown_as_sent(original)
 
 
 def body_of_row(row: Any) -> str:

@@ -143,8 +143,12 @@ async def summarize(
                 SummaryItem(
                     start=start,
                     count=int(row["n"]),
-                    min=ComponentsRead(systolic=float(row["min_s"]), diastolic=float(row["min_d"])),
-                    max=ComponentsRead(systolic=float(row["max_s"]), diastolic=float(row["max_d"])),
+                    min=ComponentsRead(
+                        systolic=vital.shown(float(row["min_s"])), diastolic=vital.shown(float(row["min_d"]))
+                    ),
+                    max=ComponentsRead(
+                        systolic=vital.shown(float(row["max_s"])), diastolic=vital.shown(float(row["max_d"]))
+                    ),
                     mean=ComponentsRead(
                         systolic=round(float(row["mean_s"]), mean_digits),
                         diastolic=round(float(row["mean_d"]), mean_digits),
@@ -156,8 +160,8 @@ async def summarize(
                 SummaryItem(
                     start=start,
                     count=int(row["n"]),
-                    min=float(row["min_v"]),
-                    max=float(row["max_v"]),
+                    min=vital.shown(float(row["min_v"])),
+                    max=vital.shown(float(row["max_v"])),
                     mean=round(float(row["mean_v"]), mean_digits),
                 )
             )

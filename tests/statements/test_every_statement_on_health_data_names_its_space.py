@@ -42,6 +42,7 @@ ACROSS_SPACES: dict[str, str] = {
     # A migration's backfill walks the whole table once, in batches (ens.core.db.in_key_order).
     "SELECT * FROM vital_measurements WHERE body =": "the one-time backfill of the stored representation",
     "FROM vital_measurements WHERE source_kind =": "the one-time rewrite of corrected measures' bodies",
+    "FROM vital_measurements WHERE type IN (": "the one-time rewrite of whole-number measures' bodies",
     "FROM vaccinations WHERE vaccine_id IS NULL AND diseases =": "the one-time naming of brands typed before",
     "FROM documents WHERE length(sealed) =": "the one-time sealing of the documents' words stored in clear",
     # A migration marks the representations operators ended before the mark existed, once.
