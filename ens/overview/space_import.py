@@ -91,7 +91,10 @@ READ_SIZE = 64 * 1024
 # The Devices a Bundle may hold: what identifies each (three strings of at most 255 characters,
 # and a digest of its fullUrl) is kept until the measures naming it are read, about 1 kB each.
 MAX_DEVICES = 10_000
-UNUSED_DEVICE = "named by no Observation: ENS keeps what identifies a device with the measures it took"
+UNUSED_DEVICE = (
+    "named by no Observation, or giving no manufacturer, model or identifier: ENS keeps what identifies a device "
+    "with the measures it took"
+)
 # The Bundle's Patient: listed among what is not imported (it was dropped without a word: an outside audit).
 PATIENT_NOT_IMPORTED = (
     "the holder's identity is the space's own, from their sign-in: the Bundle's Patient is not imported"
@@ -615,9 +618,13 @@ class _Devices:
             )
 
     def named(self, key: bytes | None) -> dict[str, str] | None:
+        """What identifies the Device of ``key``, if it says anything of it: one giving no
+        manufacturer, model or identifier is kept with no measure (the answer counts it among the
+        Devices not imported; the ingestion refuses a device that names nothing)."""
         item = self.items.get(key) if key is not None else None
-        if item is not None and key is not None:
-            self.used.add(key)
+        if not item or key is None:
+            return None
+        self.used.add(key)
         return item
 
     @property

@@ -248,6 +248,16 @@ def _prepare(raw_items: Sequence[Any], zone: ZoneInfo, *, now: datetime) -> tupl
             vital, item.unit, value=item.value, components=item.components, prefix=prefix, errors=errors
         )
         check_context(vital, item.glucose_moment, prefix=prefix, errors=errors)
+        device = item.device
+        if device is not None and not any(
+            part and part.strip() for part in (device.manufacturer, device.model, device.identifier)
+        ):
+            # ``{}`` was taken as no device without a word: an app that meant to name one learns it did not.
+            errors.append(
+                FieldError(
+                    f"{prefix}/device", "names no device: give its manufacturer, model or identifier, or omit it"
+                )
+            )
         if not check_time(item.effective_at, now, pointer=f"{prefix}/effectiveAt", errors=errors):
             continue  # its local day cannot be computed
         local_day = item.effective_at.astimezone(zone).date()

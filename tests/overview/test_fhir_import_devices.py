@@ -143,3 +143,20 @@ async def test_a_measure_naming_a_device_the_bundle_does_not_hold_is_422(client,
     other = await make_person("Léon")
     before = await client.post(IMPORT, json=_entries(device, observation), headers=other.headers)
     assert before.status_code == 201, before.text
+
+
+async def test_a_device_that_names_nothing_is_kept_with_no_measure_and_listed(client, make_person: MakePerson) -> None:
+    """A Device that gives no manufacturer, model or identifier (its type alone) identifies nothing
+    a measure keeps: the measure naming it is imported without a device, and the answer says the
+    Device was not (the ingestion refuses ``device: {}``, which it was handed before)."""
+    observation, device = await _weighed(client, make_person)
+    newcomer = await make_person("Inès")
+    bare = {**device, "resource": {"resourceType": "Device", "type": {"text": "balance"}}}
+    answer = await client.post(IMPORT, json=_entries(observation, bare), headers=newcomer.headers)
+    assert answer.status_code == 201, answer.text
+    assert answer.json() == {
+        "imported": {"Observation": 1},
+        "notImported": [{"resourceType": "Device", "count": 1, "reason": space_import.UNUSED_DEVICE}],
+    }
+    [measure] = (await client.get(VITALS, headers=newcomer.headers)).json()["items"]
+    assert "device" not in measure

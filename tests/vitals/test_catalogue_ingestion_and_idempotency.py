@@ -181,6 +181,8 @@ async def test_every_plausibility_rule_and_bad_item_is_named_and_nothing_is_stor
         ({**weight(70), "recordingMethod": "guessed"}, "/recordingMethod"),
         ({**weight(70), "clientRecordVersion": -1}, "/clientRecordVersion"),
         ({**weight(70), "device": {"model": "X", "colour": "red"}}, "/device/colour"),
+        ({**weight(70), "device": {}}, "/device"),  # names no device (it was taken as none)
+        ({**weight(70), "device": {"model": "  "}}, "/device"),
         ("not an object", ""),
     ]
     before = await count_rows(person.space_id)
