@@ -8,12 +8,13 @@ from typing import Any
 from uuid import UUID
 
 from ens.core.clock import aware
-from ens.core.db import fetch
+from ens.core.db import Row, fetch
 from ens.vitals.catalogue import (
     BLOOD_PRESSURE,
     BMI_TYPE,
     BODY_HEIGHT,
     BODY_WEIGHT,
+    STEPS_PER_DAY,
     TYPE_CODES,
     VITAL_TYPES,
     compute_bmi,
@@ -26,20 +27,24 @@ async def latest_values(space_id: UUID, *, with_hidden: bool) -> list[LatestVita
     ``with_hidden`` (a representative asks), measures hidden from representatives are left out."""
     hidden = "" if with_hidden else " AND NOT hidden_from_representatives"
     parts = [
-        f"SELECT * FROM (SELECT type, value, systolic, diastolic, effective_at FROM vital_measurements "
-        f"WHERE space_id = {{}} AND type = {{}}{hidden} ORDER BY effective_at DESC, id DESC LIMIT 1) AS latest_{n}"
-        for n in range(len(TYPE_CODES))
+        f"SELECT * FROM (SELECT type, value, systolic, diastolic, effective_at, local_date FROM vital_measurements "
+        f"WHERE space_id = {{}} AND type = {{}}{hidden} ORDER BY effective_at DESC, id DESC "
+        f"LIMIT {DAY_SOURCES if code == STEPS_PER_DAY else 1}) AS latest_{n}"
+        for n, code in enumerate(TYPE_CODES)
     ]
     args: list[Any] = []
     for code in TYPE_CODES:
         args += [space_id, code]
     rows = await fetch(" UNION ALL ".join(parts), *args)
-    by_type = {row["type"]: row for row in rows}
+    by_type: dict[str, list[Row]] = {}
+    for row in rows:
+        by_type.setdefault(row["type"], []).append(row)
     latest: list[LatestVital] = []
     for vital in VITAL_TYPES:
-        row = by_type.get(vital.code)
-        if row is None:
+        newest = by_type.get(vital.code)
+        if not newest:
             continue
+        row = newest[0] if vital.code != STEPS_PER_DAY else day_count(newest)
         is_pressure = vital.code == BLOOD_PRESSURE
         latest.append(
             LatestVital(
@@ -56,6 +61,19 @@ async def latest_values(space_id: UUID, *, with_hidden: bool) -> list[LatestVita
             )
         )
     return latest
+
+
+# A day's step counts are read from its newest this many: one per app that counts them.
+DAY_SOURCES = 8
+
+
+def day_count(newest: Sequence[Row]) -> Row:
+    """The newest day's step count, from its newest counts (newest first): the highest of that
+    day's, one per app (a phone and a watch both count; the one worn more counted more steps, and
+    the lower count is of the same steps, not others). The newest count alone showed whichever app
+    synced last, often the phone's part of the day."""
+    day = newest[0]["local_date"]
+    return max((row for row in newest if row["local_date"] == day), key=lambda row: row["value"])
 
 
 def bmi_of(latest: Sequence[LatestVital]) -> BmiRead | None:

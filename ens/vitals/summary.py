@@ -12,12 +12,16 @@ from ens.core.db import current, fetch, is_postgres
 from ens.core.errors import BadRequest, FieldError
 from ens.core.local_time import local_midnight, parse_instant, zone_of
 from ens.spaces.door import SpaceAccess, visible_to
-from ens.vitals.catalogue import BLOOD_PRESSURE, BY_CODE
+from ens.vitals.catalogue import BLOOD_PRESSURE, BY_CODE, STEPS_PER_DAY
 from ens.vitals.reads import readable_types
 from ens.vitals.rules import CLOCK_SKEW
 from ens.vitals.schemas import Bucket, ComponentsRead, Summary, SummaryItem
 
 MAX_BUCKETS = 1100
+# A day's step count is the highest of that day's counts, one per app that counts them: a phone
+# and a watch count the same steps, so their mean was no day's count (and a week's mean, of both,
+# half of it for a walker who wears the watch). The summary is of days, ``count`` their number.
+_DAYS = "SELECT MAX(m.value) AS value, MIN(m.effective_at) AS effective_at FROM"
 # Without ``since``, a summary covers this much before ``until`` (at most ~366 buckets).
 DEFAULT_SPANS = {"day": timedelta(days=366), "week": timedelta(weeks=260), "month": timedelta(days=365 * 20)}
 
@@ -109,11 +113,14 @@ async def summarize(
             "ELSE t END FROM (SELECT d, d AT TIME ZONE {} AS t FROM generate_series(CAST({} AS timestamp), "
             f"CAST({{}} AS timestamp), interval '{step}') AS d) AS local_starts ORDER BY d)"
         )
-        sql = (
-            f"SELECT width_bucket(m.effective_at, {starts_sql}) - 1 AS k, COUNT(*) AS n, {aggregates} "
-            "FROM vital_measurements m WHERE m.space_id = {} AND m.type = {} "
-            f"AND m.effective_at >= {{}} AND m.effective_at < {{}}{visible} GROUP BY 1 ORDER BY 1"
+        measures = (
+            "vital_measurements m WHERE m.space_id = {} AND m.type = {} "
+            f"AND m.effective_at >= {{}} AND m.effective_at < {{}}{visible}"
         )
+        if vital.code == STEPS_PER_DAY:
+            measures = f"({_DAYS} {measures} GROUP BY m.local_date) AS m"
+        sql = f"SELECT width_bucket(m.effective_at, {starts_sql}) - 1 AS k, COUNT(*) AS n, {aggregates} FROM {measures}"
+        sql += " GROUP BY 1 ORDER BY 1"
         # The first and last starts as local wall-clock times (timestamp without time zone).
         span = [datetime.combine(day, time()) for day in (first, nth_start(bucket, first, count - 1))]
         rows = await fetch(sql, zone.key, zone.key, *span, access.space_id, type_, since_at, until_at)
@@ -127,13 +134,24 @@ async def summarize(
             high = min(local_midnight(nth_start(bucket, first, index + 1), zone), until_at)
             values.append("(CAST({} AS INTEGER), {}, {})")
             args += [index, low, high]
+        if vital.code == STEPS_PER_DAY:
+            days = (
+                f"({_DAYS} vital_measurements m WHERE m.space_id = {{}} AND m.type = {{}} AND m.effective_at >= {{}} "
+                f"AND m.effective_at < {{}}{visible} GROUP BY m.local_date) AS m"
+            )
+            args += [access.space_id, type_, since_at, until_at]
+            measures = f"{days} ON m.effective_at >= b.lo AND m.effective_at < b.hi"
+        else:
+            args += [access.space_id, type_]
+            measures = (
+                "vital_measurements m ON m.space_id = {} AND m.type = {} "
+                f"AND m.effective_at >= b.lo AND m.effective_at < b.hi{visible}"
+            )
         sql = (
             f"WITH buckets (k, lo, hi) AS (VALUES {', '.join(values)}) "
-            f"SELECT b.k AS k, COUNT(*) AS n, {aggregates} FROM buckets b "
-            "JOIN vital_measurements m ON m.space_id = {} AND m.type = {} "
-            f"AND m.effective_at >= b.lo AND m.effective_at < b.hi{visible} GROUP BY b.k ORDER BY b.k"
+            f"SELECT b.k AS k, COUNT(*) AS n, {aggregates} FROM buckets b JOIN {measures} GROUP BY b.k ORDER BY b.k"
         )
-        rows = await fetch(sql, *args, access.space_id, type_)
+        rows = await fetch(sql, *args)
     mean_digits = vital.precision + 1
     items: list[SummaryItem] = []
     for row in rows:
