@@ -18,13 +18,12 @@ from ens.vitals.catalogue import BLOOD_PRESSURE, BY_CODE, STEPS_PER_DAY
 from ens.vitals.feed import FeedNumbers, Place, hidden_measure_deleted, place_hide, take_feed_numbers
 from ens.vitals.ingest import keeps_deleted_records, sent_by_app
 from ens.vitals.reads import measurements_sql, raw
-from ens.vitals.representation import measurement_body
+from ens.vitals.representation import encoded, measurement_body
 from ens.vitals.rules import check_context, check_time, check_values, float_or_none
 from ens.vitals.schemas import Components, MeasurementRead, MeasurementUpdate
 from ens.vitals.scopes import scope_name
 
 _MEASUREMENT = msgspec.json.Decoder(MeasurementRead)
-_ENCODE = msgspec.json.Encoder()
 
 
 async def _measure_row(access: SpaceAccess, measurement_id: UUID, *, for_update: bool = False) -> Row:
@@ -208,9 +207,9 @@ async def _set_hidden(
     """Hide a measure from the representatives, or show it again: any measure, an app's too. It
     takes a new change number, so the representatives' feed tells them it is gone (or back)."""
     if hidden == current.hidden_from_representatives:
-        return Raw(_ENCODE.encode(current))
+        return Raw(encoded(current))
     numbers = await take_feed_numbers(access.space_id, 1)
-    body = _ENCODE.encode(msgspec.structs.replace(current, hidden_from_representatives=hidden, updated_at=now))
+    body = encoded(msgspec.structs.replace(current, hidden_from_representatives=hidden, updated_at=now))
     await fetch(
         "UPDATE vital_measurements SET hidden_from_representatives = {}, updated_at = {}, seq = {}, feed_xid = {}, "
         "body = {}, shown_to_representatives = shown_to_representatives OR {} WHERE space_id = {} AND id = {}",

@@ -54,18 +54,15 @@ def measurement_body(
     """The JSON of one measure (``device``: manufacturer, model, identifier; ``context``: body
     position, measurement location, glucose moment)."""
     pressure = vital_type == BLOOD_PRESSURE
-    vital = BY_CODE[vital_type]
     manufacturer, model, identifier = device
     body_position, measurement_location, glucose_moment = context
     read = MeasurementRead(
         id=measurement_id,
         type=vital_type,
-        unit=vital.unit,
-        value=None if pressure or value is None else vital.shown(value),
-        components=ComponentsRead(systolic=vital.shown(systolic or 0.0), diastolic=vital.shown(diastolic or 0.0))
-        if pressure
-        else None,
-        original_value=_as_sent(vital, _ORIGINAL.decode(original_value)),
+        unit=BY_CODE[vital_type].unit,
+        value=None if pressure else value,
+        components=ComponentsRead(systolic=systolic or 0.0, diastolic=diastolic or 0.0) if pressure else None,
+        original_value=_ORIGINAL.decode(original_value),
         original_unit=original_unit,
         effective_at=aware(effective_at),
         recording_method=recording_method,
@@ -81,7 +78,27 @@ def measurement_body(
         updated_at=aware(updated_at),
         hidden_from_representatives=hidden_from_representatives,
     )
-    return _ENCODE.encode(read).decode()
+    return encoded(read).decode()
+
+
+def encoded(read: MeasurementRead) -> bytes:
+    """The JSON of a measure, the one way every body is made (written, or changed from one read
+    back): a whole-number type's numbers as JSON integers (``72``; read back into the floats of
+    :class:`MeasurementRead`, a hide wrote ``72.0`` again)."""
+    vital = BY_CODE[read.type]
+    if vital.precision == 0:
+        original = read.original_value
+        read = msgspec.structs.replace(
+            read,
+            value=None if read.value is None else vital.shown(read.value),
+            components=None
+            if read.components is None
+            else ComponentsRead(
+                systolic=vital.shown(read.components.systolic), diastolic=vital.shown(read.components.diastolic)
+            ),
+            original_value=_as_sent(vital, original),
+        )
+    return _ENCODE.encode(read)
 
 
 def _as_sent(vital: VitalType, original: float | ComponentsRead) -> float | int | ComponentsRead:

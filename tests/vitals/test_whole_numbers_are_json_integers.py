@@ -71,6 +71,17 @@ async def test_every_view_answers_whole_numbers_as_integers(client: httpx.AsyncC
     for item in page["items"]:
         one = await client.get(f"{VITALS}/{item['id']}", headers=person.headers)
         assert json.loads(one.text) == item
+        # Hidden from the representatives, and shown again: the body is changed, not made anew
+        # (it was read back into floats and written as 72.0); a change to nothing answers the same bytes.
+        path = f"{VITALS}/{item['id']}"
+        for hidden in (True, True, False):
+            changed = await client.patch(path, json={"hiddenFromRepresentatives": hidden}, headers=person.headers)
+            assert changed.status_code == 200, changed.text
+            assert changed.content == (await client.get(path, headers=person.headers)).content
+            assert _numbers(json.loads(changed.text)) == _numbers(item), changed.text
+            assert _kinds(_numbers(json.loads(changed.text))) == _kinds(_numbers(item))
+    page = json.loads((await client.get(VITALS, headers=person.headers)).text)
+    _check(page["items"])
     feed = json.loads((await client.get(f"{VITALS}/changes", headers=person.headers)).text)
     _check([change["measurement"] for change in feed["changes"] if change["op"] == "upsert"])
     # The home screen's latest values.
