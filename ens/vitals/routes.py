@@ -142,6 +142,11 @@ class VitalsController(Controller):
         "/summary",
         opt=READ,
         summary="count, min, max, mean per day, week or month (space time zone)",
+        description=(
+            "Each bucket counts the measures taken in it, with their min, max and mean. Steps are "
+            "counted by days: a day two apps counted (a phone and a watch) is the higher of their "
+            "counts, so count is the number of days and min, max and mean are of the days' counts."
+        ),
         operation_id="getVitalsSummary",
     )
     async def summary(
