@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import httpx
 
-from tests.helpers.people import MakeAppToken, Person
+from tests.helpers.carers import court_measure
+from tests.helpers.hidden import hide_measure
+from tests.helpers.people import MakeAppToken, MakePerson, Person
 from tests.helpers.vitals import VITALS
 
 STEPS = ["vitals.steps_per_day:write", "vitals.steps_per_day:read"]
@@ -54,3 +56,29 @@ async def test_a_day_counted_by_two_apps_is_its_higher_count(
     home = (await client.get("/v1/spaces/me", headers=person.headers)).json()
     [steps] = [vital for vital in home["vitals"] if vital["type"] == "steps_per_day"]
     assert (steps["value"], steps["effectiveAt"]) == (7000, "2026-12-02T19:00:00Z")
+
+
+async def test_a_representative_meets_the_highest_count_they_may_see(
+    client: httpx.AsyncClient, make_person: MakePerson, make_app_token: MakeAppToken
+) -> None:
+    """The day's count a representative meets is taken among the counts they see: the higher one,
+    hidden from them, is not it (nor does it show through the summary or the home screen)."""
+    holder, tutor = await make_person(), await make_person()
+    await court_measure(holder, tutor, "tutelle")
+    space = f"/v1/spaces/{holder.space_id}"
+    watch = await make_app_token(holder, STEPS, client_id="a-watch", name="Montre")
+    mine = await client.post(
+        f"{space}/vitals", json={"measurements": [_count(3000, "2026-11-30", 20)]}, headers=holder.headers
+    )
+    theirs = await client.post(
+        f"{space}/vitals", json={"measurements": [_count(9000, "2026-11-30", 21)]}, headers=watch.headers
+    )
+    assert (mine.status_code, theirs.status_code) == (201, 201), (mine.text, theirs.text)
+    hidden = theirs.json()["items"][0]["id"]
+    assert (await hide_measure(client, holder.headers, space, hidden)).status_code == 200
+    params = {"type": "steps_per_day", "bucket": "day", "since": "2026-11-30T00:00:00+01:00"}
+    for who, expected in ((holder, 9000), (tutor, 3000)):
+        summary = (await client.get(f"{space}/vitals/summary", params=params, headers=who.headers)).json()
+        assert [(i["count"], i["max"]) for i in summary["items"]] == [(1, expected)]
+        home = (await client.get(space, headers=who.headers)).json()
+        assert [v["value"] for v in home["vitals"] if v["type"] == "steps_per_day"] == [expected]
