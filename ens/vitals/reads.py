@@ -299,6 +299,11 @@ def page_as_csv(page: RawMeasurementPage) -> str:
     return csv_text(CSV_COLUMNS, (_csv_row(item) for item in _MEASUREMENTS.decode(page.items)))
 
 
+def _instant(moment: datetime) -> str:
+    """An instant as the JSON writes it (``2026-12-04T22:30:00Z``; ``isoformat`` wrote ``+00:00``)."""
+    return msgspec.json.encode(moment)[1:-1].decode()
+
+
 def _csv_row(item: MeasurementRead) -> tuple[object, ...]:
     # The numbers as the JSON gives them (a whole-number type's 72, not the 72.0 a float prints).
     vital = BY_CODE[item.type]
@@ -318,7 +323,7 @@ def _csv_row(item: MeasurementRead) -> tuple[object, ...]:
         item.unit,
         original_text,
         item.original_unit,
-        item.effective_at.isoformat(),
+        _instant(item.effective_at),
         item.recording_method,
         item.source.client_id,
         item.source.name,
@@ -329,8 +334,8 @@ def _csv_row(item: MeasurementRead) -> tuple[object, ...]:
         item.measurement_location or "",
         item.glucose_moment or "",
         item.note or "",
-        item.created_at.isoformat(),
-        item.updated_at.isoformat(),
+        _instant(item.created_at),
+        _instant(item.updated_at),
     )
 
 

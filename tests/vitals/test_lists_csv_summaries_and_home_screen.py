@@ -129,6 +129,11 @@ async def test_csv_gives_the_same_rows(client, person, post_vitals):
     assert [row["id"] for row in rows] == [item["id"] for item in as_json["items"]]
     assert rows[0]["note"] == 'après le sport, "léger"' and rows[0]["value"] == "70.0"
     assert (rows[1]["systolic"], rows[1]["diastolic"], rows[1]["deviceManufacturer"]) == ("131", "85", "Omron")
+    # Instants as the JSON writes them (``Z``, not ``+00:00``).
+    for row, item in zip(rows, as_json["items"], strict=True):
+        assert [row[key] for key in ("effectiveAt", "createdAt", "updatedAt")] == [
+            item[key] for key in ("effectiveAt", "createdAt", "updatedAt")
+        ]
     assert response.headers["next-cursor"] == as_json["nextCursor"]
 
 
