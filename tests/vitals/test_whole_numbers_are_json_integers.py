@@ -133,8 +133,17 @@ def _as_stored_before(body: str) -> str:
 
 
 async def test_the_migration_rewrites_the_bodies_stored_before(client: httpx.AsyncClient, person: Person) -> None:
-    assert (await client.post(VITALS, json={"measurements": BATCH}, headers=person.headers)).status_code == 201
+    # With a pain sent as -0.0 (read as 0), and a note that writes what a body's numbers look like.
+    extra = [
+        {"type": "pain_severity", "value": -0.0, "unit": "{score}", "effectiveAt": at(5)},
+        {**weight(71, minutes_ago=3), "note": '{"value":72.0,"systolic":1.0}'},
+    ]
+    sent = await client.post(VITALS, json={"measurements": BATCH + extra}, headers=person.headers)
+    assert sent.status_code == 201, sent.text
     served = (await client.get(VITALS, headers=person.headers)).content
+    pains = [m for m in json.loads(served)["items"] if m["type"] == "pain_severity"]
+    assert sorted((m["value"], m["originalValue"]) for m in pains) == [(0, 0), (3, 3)]
+    assert _kinds([_numbers(m) for m in pains][0]) == {"value": "int", "originalValue": "int"}
     rows = await db.fetch("SELECT id, type, body FROM vital_measurements WHERE space_id = {}", person.space_id)
     for row in rows:
         await db.fetch(
@@ -147,7 +156,7 @@ async def test_the_migration_rewrites_the_bodies_stored_before(client: httpx.Asy
     assert '"value":72.0' in before and '"value":8000.0' in before
     # The four whole-number measures, and not the weight (its body is what its columns make).
     rewritten = await MIGRATION.rewrite_whole_number_bodies()
-    assert rewritten >= 4
+    assert rewritten >= 5
     assert await MIGRATION.rewrite_whole_number_bodies() == 0
     assert (await client.get(VITALS, headers=person.headers)).content == served
     weight_row = await db.fetch_one(
