@@ -24,7 +24,10 @@ import re
 from collections.abc import Mapping
 from typing import Any, get_args
 
+import msgspec
+
 from ens.core.api import VISIBLE
+from ens.core.errors import FieldError, Invalid
 from ens.core.fhir import (
     DECLARED_BY_EXTENSION,
     FHIR_JSON,
@@ -185,9 +188,50 @@ IMMUNIZATION_FHIRPATHS = {
 }
 
 
+# What ENS's export writes of an Immunization (its elements, by their FHIR names): the import
+# refuses anything else rather than lose it, as it does for the records, and a status other than
+# the export's: a vaccine not given (``not-done``), entered in error, a subpotent dose (a modifier of
+# the resource's meaning, as a ``modifierExtension`` is) or two dates were each taken as a dose
+# given, and the schedule counted it done (an outside audit).
+_WRITTEN = frozenset(f.encode_name for f in msgspec.structs.fields(Immunization)) | {"resourceType"}
+_APPLIED = frozenset(f.encode_name for f in msgspec.structs.fields(ProtocolApplied))
+
+
+def _refusals(resource: Mapping[str, Any]) -> list[FieldError]:
+    refused = [
+        FieldError("", f"Immunization.{name}: not kept by ENS (its export does not write it)")
+        for name in resource
+        if name not in _WRITTEN
+    ]
+    if resource.get("status") != "completed":
+        refused.append(
+            FieldError(
+                "",
+                f"Immunization.status: {str(resource.get('status'))[:40]!r}: the booklet keeps doses given (completed)",
+            )
+        )
+    if "occurrenceDateTime" in resource and "occurrenceString" in resource:
+        refused.append(FieldError("", "Immunization.occurrence[x]: one date, occurrenceDateTime or occurrenceString"))
+    applied = resource.get("protocolApplied")
+    if isinstance(applied, list) and len(applied) > 1:
+        refused.append(FieldError("", "Immunization.protocolApplied[1]: an entry keeps one dose of one protocol"))
+    first = applied[0] if isinstance(applied, list) and applied else None
+    if isinstance(first, dict):
+        refused += [
+            FieldError("", f"Immunization.protocolApplied[0].{part}: not kept by ENS (its export does not write it)")
+            for part in first
+            if part not in _APPLIED
+        ]
+    return refused
+
+
 def vaccination_of(resource: Mapping[str, Any]) -> dict[str, Any]:
     """An exported ``Immunization`` back to the booklet entry ``POST .../vaccinations`` takes
-    (camelCase): the catalogue's vaccine by its CIS code, else the name and the diseases."""
+    (camelCase): the catalogue's vaccine by its CIS code, else the name and the diseases. Raises
+    ``Invalid`` for what the entry could not keep (:func:`_refusals`)."""
+    refused = _refusals(resource)
+    if refused:
+        raise Invalid("Not a vaccination ENS can keep whole: the booklet would lose part of it.", refused)
     concept = resource.get("vaccineCode") or {}
     codings = [c for c in concept.get("coding") or [] if isinstance(c, dict)]
     cis = next((c.get("code") for c in codings if c.get("system") == CIS_SYSTEM), None)

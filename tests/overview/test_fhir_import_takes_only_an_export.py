@@ -19,6 +19,7 @@ from ens.core.errors import Invalid
 from tests.helpers.people import MakePerson
 
 IMPORT = "/v1/spaces/me/import"
+CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
 EXPORT = "/v1/spaces/me/export"
 CONDITION = {
     "fullUrl": "urn:uuid:7f0c3f7e-8d7c-4a55-9d36-1f7d6c0b8b11",
@@ -135,6 +136,33 @@ def _of(export: dict[str, Any], kind: str) -> tuple[int, dict[str, Any]]:
             "FamilyMemberHistory.condition[1]",
         ),
         ("Condition", lambda r: r.update(onsetString="enfance"), "Condition.onsetString"),
+        # A status the records the space keeps do not have was imported as current (an outside audit).
+        (
+            "Condition",
+            lambda r: r.update(clinicalStatus={"coding": [{"system": CLINICAL, "code": "resolved"}]}),
+            "Condition.clinicalStatus",
+        ),
+        (
+            "AllergyIntolerance",
+            lambda r: r["clinicalStatus"]["coding"][0].update(code="inactive"),
+            "AllergyIntolerance.clinicalStatus",
+        ),
+        ("MedicationStatement", lambda r: r.update(status="entered-in-error"), "MedicationStatement.status"),
+        ("MedicationStatement", lambda r: r.update(status="not-taken"), "MedicationStatement.status"),
+        ("FamilyMemberHistory", lambda r: r.update(status="entered-in-error"), "FamilyMemberHistory.status"),
+        # What the doctor keeps of a person: one given name, one phone, one address of one line.
+        ("Practitioner", lambda r: r["name"][0]["given"].append("Pierre"), "Practitioner.name[0].given[1]"),
+        ("Practitioner", lambda r: r["name"].append({"family": "Martin"}), "Practitioner.name[1]"),
+        (
+            "Practitioner",
+            lambda r: r["telecom"].append({"system": "fax", "value": "0123456780"}),
+            "Practitioner.telecom[1]",
+        ),
+        (
+            "Practitioner",
+            lambda r: r.update(address=[{"line": ["1 rue A", "Bât. B"], "city": "Lyon"}]),
+            "Practitioner.address[0].line[1]",
+        ),
     ],
 )
 async def test_what_a_record_would_lose_is_refused(
@@ -315,3 +343,62 @@ async def test_the_parser_s_refusal_does_not_quote_the_body(client: httpx.AsyncC
     assert answer.status_code == 422, answer.text
     [error] = answer.json()["errors"]
     assert "right here" not in error["detail"] and "\n" not in error["detail"]
+
+
+@pytest.mark.parametrize(
+    ("change", "refused"),
+    [
+        ({"status": "not-done"}, "Immunization.status"),
+        ({"status": "entered-in-error"}, "Immunization.status"),
+        ({"isSubpotent": True}, "Immunization.isSubpotent"),
+        ({"modifierExtension": [{"url": "urn:x", "valueBoolean": True}]}, "Immunization.modifierExtension"),
+        ({"occurrenceString": "2001"}, "Immunization.occurrence[x]"),
+        ({"site": {"text": "bras gauche"}}, "Immunization.site"),
+    ],
+)
+async def test_a_vaccination_not_given_or_not_kept_whole_is_refused(
+    client: httpx.AsyncClient, make_person: MakePerson, change: dict[str, Any], refused: str
+) -> None:
+    """A dose not given, entered in error or subpotent was imported as given, and the schedule
+    counted it done (an outside audit); an element the booklet does not keep is refused, as a
+    record's is. Nothing is imported."""
+    source = await make_person("Source")
+    given = await client.post(
+        "/v1/spaces/me/vaccinations", json={"vaccineName": "ROR", "date": "1992-05-10"}, headers=source.headers
+    )
+    assert given.status_code == 201, given.text
+    export: dict[str, Any] = (await client.get(EXPORT, headers=source.headers)).json()
+    index, resource = _of(export, "Immunization")
+    resource.update(change)
+    newcomer = await make_person("Camille")
+    answer = await client.post(IMPORT, json=export, headers=newcomer.headers)
+    assert answer.status_code == 422, answer.text
+    assert [e["pointer"] for e in answer.json()["errors"]] == [f"/entry/{index}/resource"]
+    assert refused in answer.json()["errors"][0]["detail"]
+    assert (await client.get("/v1/spaces/me/vaccinations", headers=newcomer.headers)).json()["items"] == []
+
+
+async def test_a_former_or_fuller_emergency_contact_is_refused(
+    client: httpx.AsyncClient, make_person: MakePerson
+) -> None:
+    """An emergency contact the Bundle says is no longer one (``active: false``), or with what a
+    contact does not keep (an address, a birth date, a fax), was imported as current and whole."""
+    source = await make_person("Source")
+    contact = {"givenName": "Paul", "familyName": "Martin", "relationship": "frère", "phones": ["0612345678"]}
+    assert (
+        await client.post("/v1/spaces/me/emergency-contacts", json=contact, headers=source.headers)
+    ).status_code == 201
+    export: dict[str, Any] = (await client.get(EXPORT, headers=source.headers)).json()
+    for change, refused in (
+        ({"active": False}, "RelatedPerson.active"),
+        ({"birthDate": "1970-01-01"}, "RelatedPerson.birthDate"),
+        ({"address": [{"city": "Lyon"}]}, "RelatedPerson.address"),
+    ):
+        changed = json.loads(json.dumps(export))
+        index, resource = _of(changed, "RelatedPerson")
+        resource.update(change)
+        newcomer = await make_person("Camille")
+        answer = await client.post(IMPORT, json=changed, headers=newcomer.headers)
+        assert answer.status_code == 422, (change, answer.text)
+        assert refused in answer.json()["errors"][0]["detail"]
+        assert (await client.get("/v1/spaces/me/emergency-contacts", headers=newcomer.headers)).json()["items"] == []

@@ -130,10 +130,83 @@ _ONE_ITEM: dict[str, dict[str, frozenset[str]]] = {
 }
 
 
+# The status ENS's export gives each record, and the only values a record the space keeps can
+# have: any other says the record is not one (a resolved or refuted condition, a treatment entered
+# in error or not taken, a former contact), and was imported as current without a word (an
+# outside audit), so it is refused. A CodeableConcept's codes are read, a code or boolean as it is.
+_STATUSES: dict[str, tuple[str, frozenset[Any]]] = {
+    "Condition": ("clinicalStatus", frozenset({"active"})),
+    "AllergyIntolerance": ("clinicalStatus", frozenset({"active"})),
+    "MedicationStatement": ("status", frozenset({"active", "completed"})),
+    "FamilyMemberHistory": ("status", frozenset({"completed"})),
+    "RelatedPerson": ("active", frozenset({True})),
+}
+
+
+def _lost_of_a_person(kind: str, resource: Mapping[str, Any]) -> list[str]:
+    """What an emergency contact (``RelatedPerson``) or the doctor (``Practitioner``) keeps of a
+    person is one name (one given name), phones (the doctor one), an e-mail (the contact) and the
+    doctor's one address of one line: a second given name, a fax, a second address line or a
+    contact's address were dropped without a word (an outside audit)."""
+    lost: list[str] = []
+    names = resource.get("name")
+    if isinstance(names, list):
+        lost += [f"{kind}.name[{i}]" for i in range(1, len(names))]
+        first = names[0] if names else None
+        if isinstance(first, dict):
+            lost += [f"{kind}.name[0].{part}" for part in first if part not in ("family", "given")]
+            given = first.get("given")
+            if isinstance(given, list) and len(given) > 1:
+                lost.append(f"{kind}.name[0].given[1]")
+    telecom = resource.get("telecom")
+    kept = {"phone": 1, "email": 0} if kind == "Practitioner" else {"phone": 3, "email": 1}
+    seen = dict.fromkeys(kept, 0)
+    for index, point in enumerate(telecom if isinstance(telecom, list) else []):
+        system = point.get("system") if isinstance(point, dict) else None
+        if system in seen:
+            seen[system] += 1
+        if system not in kept or seen[system] > kept[system]:
+            lost.append(f"{kind}.telecom[{index}]")
+    if kind == "RelatedPerson":
+        lost += [f"{kind}.{name}" for name in ("address", "birthDate", "period") if resource.get(name)]
+        return lost
+    addresses = resource.get("address")
+    if isinstance(addresses, list):
+        lost += [f"{kind}.address[{i}]" for i in range(1, len(addresses))]
+        first = addresses[0] if addresses else None
+        if isinstance(first, dict):
+            lost += [f"{kind}.address[0].{part}" for part in first if part not in _ADDRESS_PARTS]
+            lines = first.get("line")
+            if isinstance(lines, list) and len(lines) > 1:
+                lost.append(f"{kind}.address[0].line[1]")
+    return lost
+
+
+_ADDRESS_PARTS = frozenset({"line", "postalCode", "city", "country"})
+
+
+def _status_values(value: Any) -> list[Any]:
+    if isinstance(value, dict):
+        return [c.get("code") for c in value.get("coding") or [] if isinstance(c, dict)] or [value.get("text")]
+    return [value]
+
+
 def _refuse_what_would_be_lost(kind: str, resource: Mapping[str, Any]) -> None:
-    """422 for an element of the record that ENS's export does not write, or a second item of a
-    list whose first one only the record keeps."""
+    """422 for an element of the record that ENS's export does not write, a second item of a list
+    whose first one only the record keeps, or a status the records it keeps do not have."""
+    if kind in _STATUSES:
+        element, kept = _STATUSES[kind]
+        if element in resource:
+            found = [v for v in _status_values(resource[element]) if isinstance(v, bool | str) and v in kept]
+            if not found or len(found) != len(_status_values(resource[element])):
+                allowed = " or ".join(str(v).lower() for v in sorted(kept, key=str))
+                raise Invalid(
+                    f"Not a record ENS keeps: its {element} says it is not current.",
+                    [FieldError("", f"{kind}.{element}: ENS keeps {allowed} ones only")],
+                )
     lost = [f"{kind}.{name}" for name in resource if name not in _WRITTEN[kind]]
+    if kind in ("RelatedPerson", "Practitioner"):
+        lost += _lost_of_a_person(kind, resource)
     for name, parts in _ONE_ITEM.get(kind, {}).items():
         items = resource.get(name) or []
         if isinstance(items, list) and len(items) > 1:
