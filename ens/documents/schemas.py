@@ -25,7 +25,8 @@ class DocumentMetadata(Struct):
     date: Annotated[date, Meta(description="The day of the care the document reports")]
     # Who wrote the document, when it is not the person adding it (a scanned letter from a doctor).
     # A professional's documents take their identity instead.
-    author: Annotated[str, Meta(min_length=1, max_length=255)] | None = None
+    # Blank (nothing visible) is refused, as a title is: "   " was stored as the author (an audit).
+    author: Annotated[str, Meta(min_length=1, max_length=255, pattern=VISIBLE)] | None = None
     # Absent: not hidden. Each is sent only by who may set it (403 for anyone else, even false).
     hidden_from_professionals: bool | None = None
     hidden_from_representatives: bool | None = None

@@ -38,6 +38,7 @@ from ens.core.errors import (
 )
 from ens.core.local_time import EARLIEST_YEAR
 from ens.core.mail import Mailer
+from ens.core.strict_json import refuse_duplicate_members
 from ens.documents import pending
 from ens.documents.catalogue import (
     EXTENSIONS,
@@ -106,6 +107,12 @@ def parse_metadata(raw: bytes | None, *, today: date) -> DocumentMetadata:
         raise Invalid(f"metadata: {error.detail}", [FieldError("/metadata" + error.pointer, error.detail)]) from exc
     except msgspec.DecodeError as exc:
         raise Invalid("The 'metadata' part is not JSON.", [FieldError("/metadata", "not JSON")]) from exc
+    try:
+        # A member named twice is refused, as in every JSON body: msgspec kept the last
+        # ("hiddenFromRepresentatives": false, then true, stored hidden: an outside audit).
+        refuse_duplicate_members(raw)
+    except Invalid as exc:
+        raise Invalid(exc.detail, [FieldError("/metadata" + e.pointer, e.detail) for e in exc.errors]) from None
     errors: list[FieldError] = []
     if metadata.type_code not in TYPES_BY_CODE:
         errors.append(FieldError("/metadata/typeCode", "unknown document type (GET /v1/document-types)"))

@@ -154,6 +154,12 @@ def _checked(body: TrustedPersonWrite, *, authorisation_required: bool, today: d
     errors: list[FieldError] = []
     refuse_direction_controls(body, errors=errors)
     phone = e164(body.phone, pointer="/phone", errors=errors) if body.phone is not None else None
+    if body.also_emergency_contact and body.phone is None:
+        # An emergency contact is someone to call: listed without a phone, the entry had none,
+        # where the contacts' own route asks 1 to 3 (an outside audit).
+        errors.append(
+            FieldError("/alsoEmergencyContact", "an emergency contact is called: give the trusted person's phone")
+        )
     if body.birthdate is not None:
         if body.birthdate > today:
             errors.append(FieldError("/birthdate", "in the future"))

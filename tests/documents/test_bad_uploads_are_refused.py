@@ -160,10 +160,25 @@ async def test_what_a_space_s_documents_take_in_all_is_bounded(settings, migrate
         (metadata(colour="blue"), "/metadata/colour"),
         ({"title": "Sans type", "date": "2026-01-01"}, "/metadata/typeCode"),
         (metadata(title="a\u0000b"), "/metadata/title"),
+        (metadata(author="   "), "/metadata/author"),  # nothing visible was stored as the author (an audit)
     ],
 )
 async def test_bad_metadata_is_422_at_its_pointer(client, person, settings, meta, pointer):
     _problem(await upload(client, person.headers, pdf(500), meta=meta), 422, pointer)
+    await _nothing_left(client, person, settings)
+
+
+async def test_metadata_naming_a_member_twice_is_refused(client, person, settings):
+    """As in every JSON body: msgspec kept the last, so a form that a proxy or the app's own check
+    read as not hidden was stored hidden (an outside audit)."""
+    meta = (
+        b'{"typeCode":"11488-4","title":"x","date":"2026-03-03",'
+        b'"hiddenFromRepresentatives":false,"hiddenFromRepresentatives":true}'
+    )
+    body = form_body([("file", "a.pdf", pdf(300)), ("metadata", None, meta)])
+    answer = await client.post("/v1/spaces/me/documents", content=body, headers=form_headers(person.headers))
+    problem = _problem(answer, 422, "/metadata")
+    assert "hiddenFromRepresentatives" in problem["errors"][0]["detail"]
     await _nothing_left(client, person, settings)
 
 

@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 
+from ens.core import db
 from tests.helpers.records import CONTACTS, TRUSTED_PERSON, contact, pointers, trusted
 
 
@@ -221,8 +222,16 @@ async def test_a_trusted_person_without_a_phone_replaced_by_another_leaves_the_l
     a contact the route refuses, and made the space's export one its import refused (a review)."""
     person = await make_person("Camille")
     headers = person.headers
-    listed = await client.put(TRUSTED_PERSON, json=trusted(phone=None, alsoEmergencyContact=True), headers=headers)
+    # Listed without a phone is refused now (an outside audit), nothing stored ...
+    refused = await client.put(TRUSTED_PERSON, json=trusted(phone=None, alsoEmergencyContact=True), headers=headers)
+    assert refused.status_code == 422 and pointers(refused) == ["/alsoEmergencyContact"], refused.text
+    assert (await client.get(CONTACTS, headers=headers)).json()["items"] == []
+    assert (await client.get(TRUSTED_PERSON, headers=headers)).status_code == 404
+    # ... but was taken before: a designation stored so (its phone taken away here) still leaves.
+    listed = await client.put(TRUSTED_PERSON, json=trusted(alsoEmergencyContact=True), headers=headers)
     assert listed.status_code == 201, listed.text
+    await db.fetch("UPDATE trusted_persons SET phone = NULL WHERE space_id = {}", person.space_id)
+    listed = await client.get(TRUSTED_PERSON, headers=headers)
     assert [c["givenName"] for c in (await client.get(CONTACTS, headers=headers)).json()["items"]] == ["Élise"]
     replaced = await client.put(
         TRUSTED_PERSON, json=trusted("Luc", "Bernard"), headers={**headers, "If-Match": listed.headers["etag"]}
