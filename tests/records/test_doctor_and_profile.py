@@ -195,6 +195,12 @@ async def test_a_day_of_the_profile_is_in_the_holders_life(client, person):
         f"{PROFILE}/treatments", json={"medication": "Ventoline", "until": "2999-01-01"}, headers=person.headers
     )
     assert far.status_code == 422 and pointers(far) == ["/until"]
+    # ... and before a life, or before the holder's (born 2019 here): both were taken (an audit).
+    for until in ("1800-01-01", "2019-04-01"):
+        early = await client.post(
+            f"{PROFILE}/treatments", json={"medication": "Ventoline", "until": until}, headers=person.headers
+        )
+        assert early.status_code == 422 and pointers(early) == ["/until"], (until, early.text)
     planned = await client.post(
         f"{PROFILE}/treatments", json={"medication": "Ventoline", "until": "2031-01-01"}, headers=person.headers
     )

@@ -143,6 +143,11 @@ def _treatment_errors(since: object, until: object, *, today: date, born: date |
     elif isinstance(until, date) and until.year > LATEST_YEAR:
         # A planned end, in a life: 2999-01-01 was taken (an outside audit).
         errors.append(FieldError("/until", f"after {LATEST_YEAR}"))
+    elif isinstance(until, date) and until.year < EARLIEST_YEAR:
+        # In a life at the other end too: 1800-01-01 was taken (an outside audit).
+        errors.append(FieldError("/until", f"before {EARLIEST_YEAR}"))
+    elif isinstance(until, date) and born is not None and until < born:
+        errors.append(FieldError("/until", "before the holder's birth"))
     return errors
 
 
