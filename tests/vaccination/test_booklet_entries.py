@@ -75,6 +75,15 @@ async def test_a_vaccine_by_name_keeps_the_diseases_sent_and_checks_them(client,
     # Diseases sent win over those the name would give.
     sent = await _post(client, person, {"vaccineName": "ROR", "diseases": ["measles"], "date": "2018"})
     assert sent.status_code == 201 and sent.json()["diseases"] == ["measles"], sent.text
+    # ... among them only: a brand sent with a disease it does not protect against was counted a
+    # dose of it (an outside audit: "Revaxis" with measles, mumps and rubella made MMR done).
+    claimed = _problem(
+        await _post(
+            client, person, {"vaccineName": "Revaxis", "diseases": ["measles", "mumps", "rubella"], "date": "2018"}
+        ),
+        422,
+    )
+    assert [e["pointer"] for e in claimed["errors"]] == ["/diseases"]
     unknown = _problem(
         await _post(client, person, {"vaccineName": "Un vaccin", "diseases": ["measles", "grippe"], "date": "2019"}),
         422,

@@ -95,6 +95,19 @@ async def _check(access: SpaceAccess, draft: Draft) -> Checked:
                 elif code in draft.diseases[:index]:
                     errors.append(FieldError(f"/diseases/{index}", "given twice"))
             diseases = list(draft.diseases)
+            # Diseases sent win over those a known name (a brand, a generic name) gives, but only
+            # among them: fewer is the person's caution (a booklet's "ROR" they know as measles),
+            # another is a protection the vaccine does not give: "Revaxis" sent with measles,
+            # mumps and rubella was stored so and counted as a MMR dose (an outside audit).
+            known_for_name = await diseases_of_name(name)
+            if known_for_name and not set(diseases) <= set(known_for_name):
+                errors.append(
+                    FieldError(
+                        "/diseases",
+                        f"{name[:60]} protects against {', '.join(known_for_name)} only: leave diseases out, "
+                        "or give some of those",
+                    )
+                )
     when = _checked_date(access, draft.date, errors)
     if errors or when is None:
         raise Invalid("The entry breaks a rule; nothing was stored.", errors)
