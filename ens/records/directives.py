@@ -12,14 +12,16 @@ were last written or confirmed, R1111-19) asks the author to reread them, never 
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, date, datetime
+from typing import TypeVar
 from uuid import UUID
 
 import msgspec
 
 from ens.core import clock
-from ens.core.api import Cursors, check_limit
+from ens.core.api import VISIBLE, Cursors, check_limit
 from ens.core.clock import as_date, aware, aware_or_none
 from ens.core.db import Row, Scalar, as_uuid, fetch, fetch_one, write_transaction
 from ens.core.errors import Conflict, FieldError, Invalid, NotFound
@@ -246,18 +248,37 @@ def _content(
     _check_witnesses(body, author=author, trusted=trusted, errors=errors)
     if errors:
         raise Invalid("The directives break a rule; nothing was stored.", errors)
+    treatments = body.treatments or Treatments()
     return "structured", DirectivesContent(
         situation=body.situation,
-        treatments=body.treatments or Treatments(),
-        relief_of_suffering=body.relief_of_suffering or Wish(),
-        deep_sedation=body.deep_sedation or Wish(),
-        organ_donation=body.organ_donation or OrganDonationWish(),
-        # Blank wishes are none (an outside review found spaces stored, and printed, as wishes).
-        wishes=body.wishes if body.wishes and body.wishes.strip() else None,
+        treatments=msgspec.structs.replace(
+            treatments,
+            **{f.name: _noted(getattr(treatments, f.name)) for f in msgspec.structs.fields(Treatments)},
+        ),
+        relief_of_suffering=_noted(body.relief_of_suffering or Wish()),
+        deep_sedation=_noted(body.deep_sedation or Wish()),
+        organ_donation=_noted(body.organ_donation or OrganDonationWish()),
+        # Blank wishes are none (an outside review found spaces stored, and printed, as wishes; an
+        # audit, zero-width spaces and Hangul fillers, which strip() keeps: nothing visible is blank).
+        wishes=_words(body.wishes),
         witnesses=body.witnesses,
         protection_authorisation=body.protection_authorisation,
         trusted_person=trusted,
     )
+
+
+def _words(text: str | None) -> str | None:
+    """A text, or none when nothing of it is visible (spaces, zero-width and filler characters)."""
+    return text if text is not None and re.search(VISIBLE, text) else None
+
+
+_W = TypeVar("_W", Wish, OrganDonationWish)
+
+
+def _noted(wish: _W) -> _W:
+    """The wish with a blank note as none (a note of spaces printed as an empty note)."""
+    note = _words(wish.note)
+    return wish if note == wish.note else msgspec.structs.replace(wish, note=note)
 
 
 def _check_witnesses(

@@ -223,6 +223,25 @@ async def test_blank_wishes_are_none(client, person):
     assert response.status_code == 201 and response.json()["wishes"] is None
 
 
+async def test_wishes_and_notes_with_nothing_visible_are_none(client, make_person):
+    """Zero-width spaces, a word joiner or Hangul fillers, which strip() keeps, and notes of spaces or
+    non-breaking spaces were stored, and printed as an empty block (an outside audit)."""
+    person = await make_person()
+    body = structured(
+        wishes="\u200b\u2060\u3164",
+        treatments={"resuscitation": {"choice": "refuse", "note": "   "}, "surgery": {"choice": "accept", "note": "Oui."}},
+        reliefOfSuffering={"choice": "accept", "note": "\u00a0\u00a0"},
+        organDonation={"choice": "not_stated", "note": "\u200b"},
+    )
+    response = await client.put(DIRECTIVES, json=body, headers=person.headers)
+    assert response.status_code == 201, response.text
+    stored = response.json()
+    assert stored["wishes"] is None
+    assert stored["treatments"]["resuscitation"] == {"choice": "refuse", "note": None}
+    assert stored["treatments"]["surgery"]["note"] == "Oui."
+    assert stored["reliefOfSuffering"]["note"] is None and stored["organDonation"]["note"] is None
+
+
 async def test_free_text_of_exactly_4000_characters_is_kept(client, person):
     text = "œ" * 4000
     response = await client.put(DIRECTIVES, json=structured(wishes=text), headers=person.headers)
