@@ -302,13 +302,19 @@ def composed(text: str) -> str:
     return unicodedata.normalize("NFC", text)
 
 
+_LINE_ENDS = str.maketrans(dict.fromkeys("\r\u2028\u2029\u0085\u000b\u000c", "\n"))
+
+
 def printable(text: str) -> str:
     """``text`` as it is printed: line ends as ``\\n``, tabs as spaces (the font has no glyph for
     a tab, which would vanish), runs of empty lines as one (4,000 line feeds, which the API
     accepts, would otherwise print eighty blank pages), and a run of invisible characters cut to
     its first four (fpdf2 measures a line again at each character it adds: 4,000 zero-width
-    joiners, which fit on one line, took over a minute to lay out). No word is changed or dropped."""
-    text = composed(text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " "))
+    joiners, which fit on one line, took over a minute to lay out). No word is changed or dropped.
+    The other line ends Unicode has (U+2028 line and U+2029 paragraph separators, NEL, a vertical
+    tab, a form feed) end a line too: dropped by the font, they printed two paragraphs as one
+    ("Premier paragraphe.Deuxième": an outside audit)."""
+    text = composed(text.replace("\r\n", "\n").replace("\t", " ").translate(_LINE_ENDS))
     return _INVISIBLE_RUNS.sub(r"\1", _BLANK_LINES.sub("\n\n", text))
 
 

@@ -437,6 +437,18 @@ async def test_line_feeds_by_the_thousand_print_as_one_empty_line_and_a_tab_as_a
     assert "Non. Jamais." in flat and "Mes souhaits : chez moi. Près des miens." in flat
 
 
+async def test_unicode_s_other_line_ends_end_a_line(client, person):
+    """U+2029 and U+2028 (what a phone's editor may write between paragraphs), NEL, a vertical tab
+    and a form feed: the font has no glyph for them, and two sentences printed glued together
+    ("Premier.Second.": an outside audit)."""
+    wishes = "Premier.\u2029Second.\u2028Troisième.\u0085Quatrième.\u000bCinquième.\u000cSixième."
+    assert (await client.put(DIRECTIVES, json=structured(wishes=wishes), headers=person.headers)).status_code == 201
+    printed = await client.get(DIRECTIVES, headers={**person.headers, **PDF})
+    lines = [line.strip() for line in _text(printed.content).splitlines()]
+    for sentence in ("Premier.", "Second.", "Troisième.", "Quatrième.", "Cinquième.", "Sixième."):
+        assert sentence in lines, (sentence, lines)
+
+
 def test_a_character_the_font_lacks_is_not_named_in_the_logs(caplog: pytest.LogCaptureFixture) -> None:
     """fpdf2's warning about glyphs its font lacks named them: bits of what the person wrote. (The
     fonts shipped lack Tibetan and Cherokee.)"""
