@@ -32,6 +32,18 @@ MAX_LIMIT = 500
 
 
 _NUL_IN_FIELD = "Field `{}` contains a NUL character"
+# The C0 and C1 control characters but tab, line feed and carriage return: no person types one,
+# and a PDF drops them, printing other words than stored (an outside audit: an escape sequence in a
+# contact's name, a U+0001 in an e-mail address were stored).
+_CONTROL = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_CONTROL_IN_FIELD = "Field `{}` contains a control character (U+{:04X})"
+
+
+def _refused_text(value: str, wire_name: str) -> None:
+    if "\x00" in value:
+        raise ValueError(_NUL_IN_FIELD.format(wire_name))
+    if not value.isprintable() and (found := _CONTROL.search(value)):  # isprintable: C, no regex
+        raise ValueError(_CONTROL_IN_FIELD.format(wire_name, ord(found.group())))
 
 
 @cache
@@ -61,17 +73,19 @@ def _holds_text(annotation: Any) -> bool:
 
 def refuse_nul(body: msgspec.Struct) -> None:
     """No text the API accepts holds a NUL character: PostgreSQL cannot store one, and no person
-    types one. Raised as ``ValueError``; :func:`field_error` locates it at the field (422).
+    types one; nor another control character but tab, line feed and carriage return. Raised as
+    ``ValueError``; :func:`field_error` locates it at the field (422).
 
     Only the fields that can hold text are looked at (found once per class): this runs for every
     item of a batch."""
     for name, wire_name in _text_fields(type(body)):
         value = getattr(body, name)
         if type(value) is str:
-            if "\x00" in value:
-                raise ValueError(_NUL_IN_FIELD.format(wire_name))
-        elif type(value) is list and any(type(item) is str and "\x00" in item for item in value):
-            raise ValueError(_NUL_IN_FIELD.format(wire_name))
+            _refused_text(value, wire_name)
+        elif type(value) is list:
+            for item in value:
+                if type(item) is str:
+                    _refused_text(item, wire_name)
 
 
 # The end of a whole-value pattern: Python's ``$`` also matches before a final newline (msgspec checks

@@ -55,6 +55,10 @@ async def test_instants_at_the_edge_of_the_calendar_are_400(
         ({"note": "before\x00after"}, "/measurements/1/note"),
         ({"clientRecordId": "id\x00"}, "/measurements/1/clientRecordId"),
         ({"device": {"manufacturer": "\x00"}}, "/measurements/1/device/manufacturer"),
+        # Nor another control character but tab, line feed and carriage return (an outside audit).
+        ({"note": "bip\x07"}, "/measurements/1/note"),
+        ({"note": "\x1b[2J"}, "/measurements/1/note"),
+        ({"device": {"model": "M\x85"}}, "/measurements/1/device/model"),
     ],
 )
 async def test_a_bad_item_is_422_at_its_pointer_and_nothing_is_stored(
@@ -148,3 +152,18 @@ async def test_a_measure_near_the_calendar_edge_in_its_own_zone_is_accepted_when
     """The bounds refuse the absurd, not the real: a reading from last year at +14:00 is stored."""
     batch = {"measurements": [weight(effectiveAt=at(60 * 24 * 200).replace("Z", "+14:00"))]}
     assert (await client.post(VITALS, json=batch, headers=person.headers)).status_code == 201
+
+
+async def test_a_control_character_is_422_at_its_field_in_any_body(client: httpx.AsyncClient, person: Person) -> None:
+    """An escape sequence in a contact's name, a U+0001 in an e-mail address: stored, and dropped by
+    the PDF, which then printed other words than stored (an outside audit). A tab, a line feed and a
+    carriage return stay (a note's lines)."""
+    contact = {"givenName": "Pa\x1b[2Jul", "familyName": "Martin", "phones": ["0612345678"]}
+    answer = await client.post("/v1/spaces/me/emergency-contacts", json=contact, headers=person.headers)
+    assert [e["pointer"] for e in _is_problem(answer, 422)["errors"]] == ["/givenName"]
+    assert "U+001B" in answer.text
+    doctor = {"givenName": "Claire", "familyName": "Bernard\x01"}
+    answer = await client.put("/v1/spaces/me/doctor", json=doctor, headers=person.headers)
+    assert [e["pointer"] for e in _is_problem(answer, 422)["errors"]] == ["/familyName"]
+    kept = await client.post(VITALS, json={"measurements": [weight(note="matin\r\n\tà jeun")]}, headers=person.headers)
+    assert kept.status_code == 201, kept.text
