@@ -273,6 +273,12 @@ async def delete_document(
         row = await visible_row(access, document_id)
         if access.role == "professional":
             raise Forbidden("A professional does not remove documents: the holder, or their representative, does.")
+        # Removed, the document could be added again unhidden: the adult holder's choice undone by
+        # two requests where the PATCH that would undo it is refused (an outside audit).
+        access.keep_the_holders_choice(
+            bool(row["hidden_from_professionals"]) and bool(row["hidden_from_professionals_by_holder"]),
+            "The holder hid this document from professionals themself: only they may remove it.",
+        )
         if if_match is not None:
             key = await key_of_documents(access.space_id, secret)
             require_if_match(if_match, msgspec.json.encode(document_read(row, today=today_in_space(access), key=key)))

@@ -118,3 +118,14 @@ async def test_hidden_by_the_holder_when_adding_it(client: httpx.AsyncClient, ma
         headers=carer.headers,
     )
     assert refused.status_code == 403
+    # Nor removed by them, then added again unhidden: the same choice undone in two requests (an
+    # outside audit); the holder removes it.
+    path = f"/v1/spaces/{holder.space_id}/documents/{document['id']}"
+    removed = await client.delete(path, headers=carer.headers)
+    assert removed.status_code == 403 and "themself" in removed.json()["detail"], removed.text
+    assert (await client.get(path, headers=holder.headers)).status_code == 200
+    shown = await uploaded(client, holder.headers, pdf(seed=5), space=holder.space_id)
+    assert (
+        await client.delete(f"/v1/spaces/{holder.space_id}/documents/{shown['id']}", headers=carer.headers)
+    ).status_code == 204
+    assert (await client.delete(path, headers=holder.headers)).status_code == 204
