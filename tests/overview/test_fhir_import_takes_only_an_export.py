@@ -395,7 +395,7 @@ async def test_a_former_or_fuller_emergency_contact_is_refused(
         ({"address": [{"city": "Lyon"}]}, "RelatedPerson.address"),
     ):
         changed = json.loads(json.dumps(export))
-        index, resource = _of(changed, "RelatedPerson")
+        _, resource = _of(changed, "RelatedPerson")
         resource.update(change)
         newcomer = await make_person("Camille")
         answer = await client.post(IMPORT, json=changed, headers=newcomer.headers)

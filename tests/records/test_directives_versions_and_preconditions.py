@@ -229,7 +229,10 @@ async def test_wishes_and_notes_with_nothing_visible_are_none(client, make_perso
     person = await make_person()
     body = structured(
         wishes="\u200b\u2060\u3164",
-        treatments={"resuscitation": {"choice": "refuse", "note": "   "}, "surgery": {"choice": "accept", "note": "Oui."}},
+        treatments={
+            "resuscitation": {"choice": "refuse", "note": "   "},
+            "surgery": {"choice": "accept", "note": "Oui."},
+        },
         reliefOfSuffering={"choice": "accept", "note": "\u00a0\u00a0"},
         organDonation={"choice": "not_stated", "note": "\u200b"},
     )

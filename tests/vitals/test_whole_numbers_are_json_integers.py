@@ -143,7 +143,7 @@ async def test_the_migration_rewrites_the_bodies_stored_before(client: httpx.Asy
     served = (await client.get(VITALS, headers=person.headers)).content
     pains = [m for m in json.loads(served)["items"] if m["type"] == "pain_severity"]
     assert sorted((m["value"], m["originalValue"]) for m in pains) == [(0, 0), (3, 3)]
-    assert _kinds([_numbers(m) for m in pains][0]) == {"value": "int", "originalValue": "int"}
+    assert all(_kinds(_numbers(m)) == {"value": "int", "originalValue": "int"} for m in pains), pains
     rows = await db.fetch("SELECT id, type, body FROM vital_measurements WHERE space_id = {}", person.space_id)
     for row in rows:
         await db.fetch(
