@@ -40,10 +40,12 @@ _CONTROL_IN_FIELD = "Field `{}` contains a control character (U+{:04X})"
 
 
 def _refused_text(value: str, wire_name: str) -> None:
+    """Raise for a text that :func:`refuse_nul` found holding NUL or a control character."""
     if "\x00" in value:
         raise ValueError(_NUL_IN_FIELD.format(wire_name))
-    if not value.isprintable() and (found := _CONTROL.search(value)):  # isprintable: C, no regex
-        raise ValueError(_CONTROL_IN_FIELD.format(wire_name, ord(found.group())))
+    found = _CONTROL.search(value)
+    assert found is not None
+    raise ValueError(_CONTROL_IN_FIELD.format(wire_name, ord(found.group())))
 
 
 @cache
@@ -80,11 +82,13 @@ def refuse_nul(body: msgspec.Struct) -> None:
     item of a batch."""
     for name, wire_name in _text_fields(type(body)):
         value = getattr(body, name)
+        # isprintable() (C, no regex) is true of nearly every text: only then is the pattern read.
         if type(value) is str:
-            _refused_text(value, wire_name)
+            if "\x00" in value or (not value.isprintable() and _CONTROL.search(value)):
+                _refused_text(value, wire_name)
         elif type(value) is list:
             for item in value:
-                if type(item) is str:
+                if type(item) is str and ("\x00" in item or (not item.isprintable() and _CONTROL.search(item))):
                     _refused_text(item, wire_name)
 
 
