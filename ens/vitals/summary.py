@@ -95,6 +95,12 @@ async def summarize(
     else:
         aggregates = "MIN(m.value) AS min_v, MAX(m.value) AS max_v, AVG(m.value) AS mean_v"
     visible = visible_to(access, alias="m")
+    # The type's rows of [since, until) (space, type, since, until); steps, one a local day.
+    span_rows = (
+        "vital_measurements m WHERE m.space_id = {} AND m.type = {} AND m.effective_at >= {} "
+        f"AND m.effective_at < {{}}{visible}"
+    )
+    by_day = f"({_DAYS} {span_rows} GROUP BY m.local_date) AS m"
     if is_postgres(current()):
         # One range scan of the (space_id, type, effective_at) index over [since, until), each row
         # put in its bucket by a binary search over the buckets' starts (width_bucket). Joining the
@@ -113,12 +119,7 @@ async def summarize(
             "ELSE t END FROM (SELECT d, d AT TIME ZONE {} AS t FROM generate_series(CAST({} AS timestamp), "
             f"CAST({{}} AS timestamp), interval '{step}') AS d) AS local_starts ORDER BY d)"
         )
-        measures = (
-            "vital_measurements m WHERE m.space_id = {} AND m.type = {} "
-            f"AND m.effective_at >= {{}} AND m.effective_at < {{}}{visible}"
-        )
-        if vital.code == STEPS_PER_DAY:
-            measures = f"({_DAYS} {measures} GROUP BY m.local_date) AS m"
+        measures = by_day if vital.code == STEPS_PER_DAY else span_rows
         sql = f"SELECT width_bucket(m.effective_at, {starts_sql}) - 1 AS k, COUNT(*) AS n, {aggregates} FROM {measures}"
         sql += " GROUP BY 1 ORDER BY 1"
         # The first and last starts as local wall-clock times (timestamp without time zone).
@@ -135,12 +136,8 @@ async def summarize(
             values.append("(CAST({} AS INTEGER), {}, {})")
             args += [index, low, high]
         if vital.code == STEPS_PER_DAY:
-            days = (
-                f"({_DAYS} vital_measurements m WHERE m.space_id = {{}} AND m.type = {{}} AND m.effective_at >= {{}} "
-                f"AND m.effective_at < {{}}{visible} GROUP BY m.local_date) AS m"
-            )
             args += [access.space_id, type_, since_at, until_at]
-            measures = f"{days} ON m.effective_at >= b.lo AND m.effective_at < b.hi"
+            measures = f"{by_day} ON m.effective_at >= b.lo AND m.effective_at < b.hi"
         else:
             args += [access.space_id, type_]
             measures = (

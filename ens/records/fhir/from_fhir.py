@@ -197,8 +197,8 @@ def _refuse_what_would_be_lost(kind: str, resource: Mapping[str, Any]) -> None:
     if kind in _STATUSES:
         element, kept = _STATUSES[kind]
         if element in resource:
-            found = [v for v in _status_values(resource[element]) if isinstance(v, bool | str) and v in kept]
-            if not found or len(found) != len(_status_values(resource[element])):
+            # (Never an empty list: a CodeableConcept without codes gives its text, or None.)
+            if not all(isinstance(v, bool | str) and v in kept for v in _status_values(resource[element])):
                 allowed = " or ".join(str(v).lower() for v in sorted(kept, key=str))
                 raise Invalid(
                     f"Not a record ENS keeps: its {element} says it is not current.",
