@@ -178,6 +178,31 @@ def is_restricted(resource: Mapping[str, Any]) -> bool:
     )
 
 
+def names_of(*structs: type[msgspec.Struct]) -> frozenset[str]:
+    """The elements these datatypes write, by their FHIR names."""
+    return frozenset(field.encode_name for struct in structs for field in msgspec.structs.fields(struct))
+
+
+def unwritten(
+    kind: str, resource: Mapping[str, Any], written: frozenset[str], one_item: Mapping[str, frozenset[str]]
+) -> list[str]:
+    """What ENS's export does not write of an imported ``resource`` (read from JSON), as paths
+    (``Immunization.site``, ``AllergyIntolerance.reaction[1]``): an element outside ``written``, a
+    second item of a list of which ENS keeps one (``one_item``: its name, the parts of that item
+    ENS writes), a part of that item outside them. An import keeping the rest would lose these
+    without a word, so it refuses them."""
+    lost = [f"{kind}.{name}" for name in resource if name not in written]
+    for name, parts in one_item.items():
+        items = resource.get(name)
+        if not isinstance(items, list) or not items:
+            continue
+        if len(items) > 1:
+            lost.append(f"{kind}.{name}[1]")
+        if isinstance(items[0], dict):
+            lost += [f"{kind}.{name}[0].{part}" for part in items[0] if part not in parts]
+    return lost
+
+
 def full_url(resource_id: UUID | str) -> str:
     """A resource's name in the space's Bundle (its ``fullUrl``), and what references it."""
     return f"urn:uuid:{resource_id}"

@@ -24,8 +24,6 @@ import re
 from collections.abc import Mapping
 from typing import Any, get_args
 
-import msgspec
-
 from ens.core.api import VISIBLE
 from ens.core.errors import FieldError, Invalid
 from ens.core.fhir import (
@@ -41,7 +39,9 @@ from ens.core.fhir import (
     encode,
     is_restricted,
     item_meta,
+    names_of,
     recorded_by,
+    unwritten,
 )
 from ens.vaccination.calendar import disease_labels
 from ens.vaccination.catalogue import vaccine_id
@@ -193,15 +193,14 @@ IMMUNIZATION_FHIRPATHS = {
 # the export's: a vaccine not given (``not-done``), entered in error, a subpotent dose (a modifier of
 # the resource's meaning, as a ``modifierExtension`` is) or two dates were each taken as a dose
 # given, and the schedule counted it done (an outside audit).
-_WRITTEN = frozenset(f.encode_name for f in msgspec.structs.fields(Immunization)) | {"resourceType"}
-_APPLIED = frozenset(f.encode_name for f in msgspec.structs.fields(ProtocolApplied))
+_WRITTEN = names_of(Immunization) | {"resourceType"}
+_ONE_ITEM = {"protocolApplied": names_of(ProtocolApplied)}
 
 
 def _refusals(resource: Mapping[str, Any]) -> list[FieldError]:
     refused = [
-        FieldError("", f"Immunization.{name}: not kept by ENS (its export does not write it)")
-        for name in resource
-        if name not in _WRITTEN
+        FieldError("", f"{path}: not kept by ENS (its export does not write it)")
+        for path in unwritten("Immunization", resource, _WRITTEN, _ONE_ITEM)
     ]
     if resource.get("status") != "completed":
         refused.append(
@@ -212,16 +211,6 @@ def _refusals(resource: Mapping[str, Any]) -> list[FieldError]:
         )
     if "occurrenceDateTime" in resource and "occurrenceString" in resource:
         refused.append(FieldError("", "Immunization.occurrence[x]: one date, occurrenceDateTime or occurrenceString"))
-    applied = resource.get("protocolApplied")
-    if isinstance(applied, list) and len(applied) > 1:
-        refused.append(FieldError("", "Immunization.protocolApplied[1]: an entry keeps one dose of one protocol"))
-    first = applied[0] if isinstance(applied, list) and applied else None
-    if isinstance(first, dict):
-        refused += [
-            FieldError("", f"Immunization.protocolApplied[0].{part}: not kept by ENS (its export does not write it)")
-            for part in first
-            if part not in _APPLIED
-        ]
     return refused
 
 

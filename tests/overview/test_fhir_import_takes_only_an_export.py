@@ -354,6 +354,8 @@ async def test_the_parser_s_refusal_does_not_quote_the_body(client: httpx.AsyncC
         ({"modifierExtension": [{"url": "urn:x", "valueBoolean": True}]}, "Immunization.modifierExtension"),
         ({"occurrenceString": "2001"}, "Immunization.occurrence[x]"),
         ({"site": {"text": "bras gauche"}}, "Immunization.site"),
+        ({"protocolApplied": [{"doseNumberPositiveInt": 1}] * 2}, "Immunization.protocolApplied[1]"),
+        ({"protocolApplied": [{"doseNumberPositiveInt": 1, "series": "x"}]}, "Immunization.protocolApplied[0].series"),
     ],
 )
 async def test_a_vaccination_not_given_or_not_kept_whole_is_refused(

@@ -9,6 +9,7 @@ import msgspec
 
 from ens.core.api import validation_error
 from ens.core.errors import FieldError, Invalid
+from ens.core.fhir import names_of, unwritten
 from ens.records import profile
 from ens.records.doctor import set_doctor
 from ens.records.emergency_contacts import add_emergency_contact
@@ -116,17 +117,13 @@ def is_trusted_person(resource: Mapping[str, Any]) -> bool:
 # (an outside audit: a second reaction, "severe", dropped for the first, "mild"; a criticality, an
 # onsetString, a second dosage or condition), so it is refused.
 _WRITTEN: dict[str, frozenset[str]] = {
-    cls.__name__: frozenset(field.encode_name for field in msgspec.structs.fields(cls)) | {"resourceType"}
+    cls.__name__: names_of(cls) | {"resourceType"}
     for cls in (RelatedPerson, Practitioner, Condition, AllergyIntolerance, MedicationStatement, FamilyMemberHistory)
 }
 _ONE_ITEM: dict[str, dict[str, frozenset[str]]] = {
-    "AllergyIntolerance": {
-        "reaction": frozenset(field.encode_name for field in msgspec.structs.fields(AllergyReaction)),
-    },
-    "MedicationStatement": {"dosage": frozenset(field.encode_name for field in msgspec.structs.fields(Dosage))},
-    "FamilyMemberHistory": {
-        "condition": frozenset(field.encode_name for field in msgspec.structs.fields(FamilyMemberCondition)),
-    },
+    "AllergyIntolerance": {"reaction": names_of(AllergyReaction)},
+    "MedicationStatement": {"dosage": names_of(Dosage)},
+    "FamilyMemberHistory": {"condition": names_of(FamilyMemberCondition)},
 }
 
 
@@ -204,18 +201,13 @@ def _refuse_what_would_be_lost(kind: str, resource: Mapping[str, Any]) -> None:
                     f"Not a record ENS keeps: its {element} says it is not current.",
                     [FieldError("", f"{kind}.{element}: ENS keeps {allowed} ones only")],
                 )
-    lost = [f"{kind}.{name}" for name in resource if name not in _WRITTEN[kind]]
+    lost = unwritten(kind, resource, _WRITTEN[kind], _ONE_ITEM.get(kind, {}))
     if kind in ("RelatedPerson", "Practitioner"):
         lost += _lost_of_a_person(kind, resource)
-    for name, parts in _ONE_ITEM.get(kind, {}).items():
-        items = resource.get(name) or []
-        if isinstance(items, list) and len(items) > 1:
-            lost.append(f"{kind}.{name}[1]")
-        first = items[0] if isinstance(items, list) and items else {}
-        if isinstance(first, dict):
-            lost += [f"{kind}.{name}[0].{part}" for part in first if part not in parts]
-            if len(first.get("manifestation") or []) > 1:
-                lost.append(f"{kind}.{name}[0].manifestation[1]")
+    reactions = resource.get("reaction") if kind == "AllergyIntolerance" else None
+    first = reactions[0] if isinstance(reactions, list) and reactions else None
+    if isinstance(first, dict) and len(first.get("manifestation") or []) > 1:
+        lost.append(f"{kind}.reaction[0].manifestation[1]")
     if lost:
         raise Invalid(
             "Not a record ENS can keep whole: the space would lose part of it.",
