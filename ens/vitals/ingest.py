@@ -249,9 +249,7 @@ def _prepare(raw_items: Sequence[Any], zone: ZoneInfo, *, now: datetime) -> tupl
         )
         check_context(vital, item.glucose_moment, prefix=prefix, errors=errors)
         device = item.device
-        if device is not None and not any(
-            part and part.strip() for part in (device.manufacturer, device.model, device.identifier)
-        ):
+        if device is not None and not (device.manufacturer or device.model or device.identifier):
             # ``{}`` was taken as no device without a word: an app that meant to name one learns it did not.
             errors.append(
                 FieldError(

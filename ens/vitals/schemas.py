@@ -10,7 +10,7 @@ from uuid import UUID
 
 from msgspec import UNSET, Meta, Raw, UnsetType
 
-from ens.core.api import ReadStruct, Struct
+from ens.core.api import VISIBLE, ReadStruct, Struct
 
 RecordingMethod = Literal["manual", "automatic", "active"]
 GlucoseMoment = Literal["fasting", "before_meal", "after_meal", "bedtime", "random"]
@@ -18,8 +18,10 @@ BodyPosition = Literal["sitting", "standing", "lying", "reclining"]
 Bucket = Literal["day", "week", "month"]
 Result = Literal["created", "replaced", "unchanged"]
 
-ShortText = Annotated[str, Meta(min_length=1, max_length=255)]
-Note = Annotated[str, Meta(max_length=2000)]
+# Something visible, or the field left out: a blank note, place or device name says nothing, and
+# was stored as said (an outside audit), where every other text of a space refuses it.
+ShortText = Annotated[str, Meta(min_length=1, max_length=255, pattern=VISIBLE)]
+Note = Annotated[str, Meta(min_length=1, max_length=2000, pattern=VISIBLE)]
 AwareDatetime = Annotated[datetime, Meta(tz=True)]
 
 # An instant of RFC 3339 with a fraction of a second, microseconds and beyond (the 7 digits of a

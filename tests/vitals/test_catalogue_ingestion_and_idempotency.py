@@ -182,7 +182,11 @@ async def test_every_plausibility_rule_and_bad_item_is_named_and_nothing_is_stor
         ({**weight(70), "clientRecordVersion": -1}, "/clientRecordVersion"),
         ({**weight(70), "device": {"model": "X", "colour": "red"}}, "/device/colour"),
         ({**weight(70), "device": {}}, "/device"),  # names no device (it was taken as none)
-        ({**weight(70), "device": {"model": "  "}}, "/device"),
+        ({**weight(70), "device": {"model": "  "}}, "/device/model"),
+        # Nothing visible says nothing: refused as every other text of a space (it was stored).
+        ({**weight(70), "note": " \u200b "}, "/note"),
+        ({**weight(70), "note": ""}, "/note"),
+        ({**weight(70), "measurementLocation": "\u3164"}, "/measurementLocation"),
         ("not an object", ""),
     ]
     before = await count_rows(person.space_id)
