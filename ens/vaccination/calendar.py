@@ -118,6 +118,8 @@ class Season(msgspec.Struct, frozen=True):
     label: str
     from_: str = msgspec.field(name="from")
     until: str = ""
+    # A dose given from this day (before the opening) counts for the campaign; empty: from its opening.
+    counted_from: str = ""
     ens_choice: bool = True
     basis: str = ""
 
@@ -126,6 +128,12 @@ class Season(msgspec.Struct, frozen=True):
         start = date(year, int(self.from_[:2]), int(self.from_[3:]))
         end = date(year, int(self.until[:2]), int(self.until[3:]))
         return start, end if end >= start else end.replace(year=year + 1)
+
+    def counted(self, year: int) -> date:
+        """The first day a dose counts for the campaign that opens in ``year``."""
+        if not self.counted_from:
+            return self.window(year)[0]
+        return date(year, int(self.counted_from[:2]), int(self.counted_from[3:]))
 
 
 class BoosterSeries(msgspec.Struct, frozen=True):
@@ -183,6 +191,27 @@ class MinIntervals(msgspec.Struct, frozen=True):
 
     about: str
     doses: dict[str, MinInterval]
+
+
+class EarliestAge(msgspec.Struct, frozen=True):
+    months: int
+    basis: str
+    source_ids: tuple[str, ...]
+
+
+class EarliestAges(msgspec.Struct, frozen=True):
+    """``earliest_ages``: the age before which a dose does not count, for doses the calendar gives none."""
+
+    about: str
+    doses: dict[str, EarliestAge]
+
+
+class NotInPregnancy(msgspec.Struct, frozen=True):
+    """``not_in_pregnancy``: live vaccines' doses, for after a pregnancy under way."""
+
+    about: str
+    basis: str
+    doses: frozenset[str]
 
 
 class SeriesLimit(msgspec.Struct, frozen=True):
@@ -339,6 +368,8 @@ class Rules(msgspec.Struct, frozen=True):
     series_catch_up_limits: SeriesCatchUpLimits
     catch_up_doses: CatchUpDoses
     min_intervals: MinIntervals
+    earliest_ages: EarliestAges
+    not_in_pregnancy: NotInPregnancy
     recommended_since: RecommendationDates
     no_longer_counted: NoLongerCounted
     conditions_fr: ConditionWords
@@ -379,7 +410,7 @@ def _completed(calendar: Calendar, rules: Rules) -> Calendar:
     """The calendar with what it gives in words only written as its other entries' (the calendar
     file itself is kept as compiled): the ages of a dose (``ages_in_words``), the minimum interval
     since the dose before it (``min_intervals``), the dose count of a catch-up plan
-    (``catch_up_doses``)."""
+    (``catch_up_doses``), the age before which a dose does not count (``earliest_ages``)."""
 
     def aged(dose: Dose) -> Dose:
         age = rules.ages_in_words.get(dose.id)
@@ -396,6 +427,12 @@ def _completed(calendar: Calendar, rules: Rules) -> Calendar:
             dose = msgspec.structs.replace(
                 dose, min_interval_from_previous=Interval(value=interval.value, unit=interval.unit)
             )
+        earliest = rules.earliest_ages.doses.get(dose.id)
+        if earliest is not None:
+            if dose.earliest_age_months is not None or dose.earliest_age_weeks is not None:
+                raise ValueError(f"earliest_ages names {dose.id}, which the calendar gives an earliest age of its own")
+            cited = (*dose.source_ids, *(s for s in earliest.source_ids if s not in dose.source_ids))
+            dose = msgspec.structs.replace(dose, earliest_age_months=earliest.months, source_ids=cited)
         return dose
 
     diseases = tuple(
@@ -457,6 +494,8 @@ def check(data: ScheduleData) -> None:
         *(dose for limit in data.rules.series_catch_up_limits.limits.values() for dose in limit.doses),
         *data.rules.ages_in_words,
         *data.rules.min_intervals.doses,
+        *data.rules.earliest_ages.doses,
+        *data.rules.not_in_pregnancy.doses,
         *(dose for group in data.rules.one_dose_among for dose in group.doses),
         *(dose for obligation in data.rules.earlier_obligations.values() for dose in obligation.doses),
         *_dated_and_undated(data.rules.recommended_since),
@@ -499,6 +538,7 @@ def check(data: ScheduleData) -> None:
         data.rules.no_longer_counted.source_ids,
         *(age.source_ids for age in data.rules.ages_in_words.values()),
         *(interval.source_ids for interval in data.rules.min_intervals.doses.values()),
+        *(earliest.source_ids for earliest in data.rules.earliest_ages.doses.values()),
         *((data.rules.pregnancy_ages.source_ids,) if data.rules.pregnancy_ages is not None else ()),
         *(group.source_ids for group in data.rules.one_dose_among),
         *(obligation.source_ids for obligation in data.rules.earlier_obligations.values()),

@@ -252,6 +252,17 @@ async def diseases_of_brand(name: str) -> list[str] | None:
     return found.pop().split() if len(found) == 1 else None
 
 
+async def vaccine_of_brand(name: str) -> UUID | None:
+    """The catalogue's vaccine whose whole brand ``name`` is (spaces, punctuation, case and accents
+    aside), when one vaccine has it: a booklet's "Hexyon" typed by name is the catalogue's HEXYON."""
+    key = "".join(brand_words(name))
+    if len(key) < MIN_BRAND_KEY:
+        return None
+    rows = await fetch("SELECT id, brand FROM vaccines")
+    found = [row["id"] for row in rows if "".join(brand_words(str(row["brand"]))) == key]
+    return as_uuid(found[0]) if len(found) == 1 else None
+
+
 def _leading(words: list[str]) -> set[str]:
     """The brand's first word, first two words... joined: what a booklet may write of it."""
     return {"".join(words[:count]) for count in range(1, len(words) + 1)}

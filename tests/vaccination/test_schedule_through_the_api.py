@@ -372,13 +372,26 @@ def test_ages_in_words_never_override_ages_the_calendar_gives() -> None:
     calendar = msgspec.json.decode(CALENDAR_FILE.read_bytes(), type=Calendar)
     rules = msgspec.json.decode(RULES_FILE.read_bytes(), type=Rules)
     aged = _completed(calendar, rules)
+    no_earliest = msgspec.structs.replace(rules.earliest_ages, doses={})
     with pytest.raises(ValueError, match="ages of its own"):
         _completed(
-            aged, msgspec.structs.replace(rules, min_intervals=msgspec.structs.replace(rules.min_intervals, doses={}))
+            aged,
+            msgspec.structs.replace(
+                rules, min_intervals=msgspec.structs.replace(rules.min_intervals, doses={}), earliest_ages=no_earliest
+            ),
         )
-    # The same for ENS's intervals: a calendar that states one stops the service.
+    # The same for ENS's intervals and earliest ages: a calendar that states one stops the service.
     with pytest.raises(ValueError, match=r"min_intervals names pneumococcus\.pcv-2, which has an interval of its own"):
-        _completed(aged, msgspec.structs.replace(rules, ages_in_words={}))
+        _completed(aged, msgspec.structs.replace(rules, ages_in_words={}, earliest_ages=no_earliest))
+    with pytest.raises(
+        ValueError, match=r"earliest_ages names \S+, which the calendar gives an earliest age of its own"
+    ):
+        _completed(
+            aged,
+            msgspec.structs.replace(
+                rules, ages_in_words={}, min_intervals=msgspec.structs.replace(rules.min_intervals, doses={})
+            ),
+        )
     window = rules.ages_in_words["varicella.women-childbearing-age"]
     backwards = msgspec.structs.replace(window, age_min_months=600)
     broken = msgspec.structs.replace(rules, ages_in_words={"varicella.women-childbearing-age": backwards})

@@ -125,11 +125,12 @@ def test_a_dose_that_can_only_be_given_late_has_no_end_and_says_when_its_age_end
 
 
 def test_a_seasonal_dose_the_interval_pushes_past_the_campaign_is_for_the_next_one():
-    """Covid-19 at 69, a dose on 1 September: six months later the 2026-2027 autumn campaign is over."""
+    """Covid-19 at 69, a dose on 25 August (before the days that count for the autumn campaign): six
+    months later the 2026-2027 autumn campaign is over."""
     schedule = evaluate(
         schedule_data(),
         Person(date(1957, 2, 16), "F", False),
-        entries=entries_of([shot(COVID, "2026-09-01")]),
+        entries=entries_of([shot(COVID, "2026-08-25")]),
         today=TODAY,
     )
     autumn = item_of(schedule, "covid19.autumn-65y-plus")

@@ -17,7 +17,7 @@ from ens.core.errors import FieldError, Invalid
 from ens.core.local_time import EARLIEST_YEAR
 from ens.spaces.door import SpaceAccess
 from ens.vaccination.calendar import disease_labels
-from ens.vaccination.catalogue import diseases_of_brand, fold, get_vaccine
+from ens.vaccination.catalogue import diseases_of_brand, fold, get_vaccine, vaccine_of_brand
 from ens.vaccination.engine.dates import PartialDate
 from ens.vaccination.generic_names import diseases_of_generic_name, name_key
 from ens.vaccination.schemas import VaccinationRead, VaccinationUpdate
@@ -79,7 +79,10 @@ async def _check(access: SpaceAccess, draft: Draft) -> Checked:
             errors.append(FieldError("/diseases", "the catalogue gives the diseases of a listed vaccine: leave it out"))
     else:
         name = (draft.vaccine_name or "").strip()
-        key = "name:" + fold(name)
+        # A catalogue's brand typed by name is that vaccine for "one entry per vaccine and day": the
+        # same injection, chosen from the list and typed from the paper booklet, was two doses.
+        same = await vaccine_of_brand(name) if fold(name) else None
+        key = f"vaccine:{same}" if same is not None else "name:" + fold(name)
         if not fold(name):
             errors.append(FieldError("/vaccineName", "a name with letters or digits"))
         if not draft.diseases:

@@ -8,6 +8,7 @@ rules are the calendar file and ENS's rules file (``ens.vaccination.calendar``).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 from ens.vaccination.calendar import Disease, ScheduleData
@@ -52,6 +53,16 @@ def _disease(
     chains = build_chains(data, serial, birthdate=birthdate)
     chains = add_plans(chains, disease.catch_up_schedules, birthdate=birthdate)
     assign(chains, entries, person=person, birthdate=birthdate)
+    pregnancy = {
+        dose.id: pregnancy_item(data, dose, entries=entries, person=person, birthdate=birthdate, today=today)
+        for dose in listed
+        if is_pregnancy(dose)
+    }
+    # The dose of a pregnancy is that dose: not also listed as "not counted" under a series it is
+    # not (the RSV vaccine of 34 weeks under the dose of 75 years).
+    claimed = {item.vaccination_id for item in pregnancy.values() if item is not None and item.status == "done"}
+    for chain in chains:
+        chain.not_counted = [rejected for rejected in chain.not_counted if rejected.entry.id not in claimed]
     _one_dose_among(data, chains)
     shown = _shown(chains, today=today)
     items: list[DoseItem] = []
@@ -59,7 +70,7 @@ def _disease(
         items += chain_items(data, chain, person=person, birthdate=birthdate, today=today, listed=chain in shown)
     for dose in listed:
         if is_pregnancy(dose):
-            item = pregnancy_item(data, dose, entries=entries, person=person, birthdate=birthdate, today=today)
+            item = pregnancy[dose.id]
         elif is_seasonal(dose):
             item = seasonal_item(data, dose, entries=entries, birthdate=birthdate, today=today)
         else:
@@ -67,7 +78,30 @@ def _disease(
         if item is not None:
             items.append(item)
     items = with_earlier_obligations(data, items, birthdate=birthdate, today=today)
+    if person.pregnant:
+        live = data.rules.not_in_pregnancy.doses
+        items = [_after_the_birth(item) if item.dose_id in live else item for item in items]
     return DiseaseSchedule(disease.code, disease.label_fr, tuple(items))
+
+
+AFTER_THE_BIRTH = "Vaccin vivant, contre-indiqué pendant la grossesse : à faire après l'accouchement."
+
+
+def _after_the_birth(item: DoseItem) -> DoseItem:
+    """A live vaccine's dose still to do, during a pregnancy: for after the birth (ENS's
+    ``not_in_pregnancy``), never "à faire maintenant"."""
+    if item.status not in ("due", "overdue", "upcoming") and not (
+        item.status == "unknown" and item.vaccination_id is None
+    ):
+        return item
+    return replace(
+        item,
+        status="upcoming",
+        reason=AFTER_THE_BIRTH,
+        due_from=None,
+        due_until=None,
+        overdue_since=None,
+    )
 
 
 def _one_dose_among(data: ScheduleData, chains: list[Chain]) -> None:

@@ -225,13 +225,28 @@ def choose_chain(chains: list[Chain], entry: BookletEntry, *, person: Person) ->
         if chain.accepts_start(entry):
             return chain
     regular = [c for c in usable if not c.catch_up]
+    # A series never started whose catch-up ended before the entry leaves it to a later series of
+    # the disease: a conjugate pneumococcal dose at 63 was the infants' "dose 1" (an outside audit).
+    lapsed = [c for c in regular if not c.started and _lapsed_before(c, entry.when.start)]
+    if lapsed and any(c not in lapsed and c.start is not None and c.start > entry.when.start for c in regular):
+        regular = [c for c in regular if c not in lapsed]
     dated = [c for c in regular if c.start is not None]
     before = [c for c in dated if c.start is not None and c.start <= entry.when.start]
     if before:
-        return max(before, key=lambda c: c.start or date.min)
+        # The latest series whose ages have come; else (its dose counts before its age: an earliest
+        # age or a tolerance) the one that opens first.
+        opened = [c for c in before if (c.steps[0].window_start or date.min) <= entry.when.start]
+        if opened:
+            return max(opened, key=lambda c: c.steps[0].window_start or date.min)
+        return max(before, key=lambda c: (c.start or date.min, -(c.steps[0].window_start or date.max).toordinal()))
     if dated:
         return min(dated, key=lambda c: c.start or date.max)
     return regular[0] if regular else None
+
+
+def _lapsed_before(chain: Chain, day: date) -> bool:
+    end = chain.steps[0].catch_up_end if chain.steps else None
+    return end is not None and end < day
 
 
 def _population_allows(chain: Chain, person: Person) -> bool:
@@ -264,6 +279,14 @@ def offer(chain: Chain, entry: BookletEntry, *, birthdate: date) -> None:
     if step.entry is not None:
         chain.not_counted.append(
             NotCounted(entry, step, "Dose en plus : toutes les doses de ce schéma sont déjà enregistrées.")
+        )
+        return
+    previous = next((s.entry for s in reversed(chain.steps[:target]) if s.entry is not None), None)
+    if previous is not None and previous.when.exact and entry.when.exact and previous.when.start == entry.when.start:
+        # Two injections against one disease on one day are one dose (the same injection recorded
+        # twice, or a mistake): the second filled the next dose, a booster years ahead (an outside audit).
+        chain.not_counted.append(
+            NotCounted(entry, step, "Dose en plus : une autre injection contre cette maladie est du même jour.")
         )
         return
     verdict, notes = check_entry(chain, entry, target=target, birthdate=birthdate)

@@ -61,10 +61,11 @@ def seasonal_item(
     interval = dose.min_interval_from_previous
     while year < today.year + _YEARS_AHEAD:
         start, end = season.window(year)
+        counted = min(season.counted(year), start)
         in_reach = end >= today and (eligible_from is None or eligible_from <= end)
         in_reach = in_reach and (eligible_until is None or eligible_until >= start)
         in_reach = in_reach and (valid_from is None or end >= valid_from)
-        if in_reach and not _interval_allows(entries, start=start, end=end, until=eligible_until, interval=interval):
+        if in_reach and not _interval_allows(entries, start=counted, end=end, until=eligible_until, interval=interval):
             in_reach = False
         if in_reach:
             break
@@ -83,25 +84,28 @@ def seasonal_item(
     basis = f"Campagne du {day_words(start)} au {day_words(end)} ({chosen})."
     due_from = max(d for d in (start, eligible_from) if d is not None)
     due_until = min(d for d in (end, eligible_until) if d is not None)
-    after = _after_interval(entries, start=start, interval=interval)
+    after = _after_interval(entries, start=counted, interval=interval)
     if interval is not None and after is not None:
         due_from = max(due_from, after)
         basis += f" Au moins {interval_words(interval)} après la dernière injection."
-    if start <= today:
-        inside = [e for e in entries if start <= e.when.start and e.when.end <= end]
+    if counted <= today:
+        # A dose given shortly before the opening (``counted_from``) is this campaign's: an outside
+        # audit found a flu shot of 1 October followed by "à faire" for the campaign of 14 October.
+        inside = [e for e in entries if counted <= e.when.start and e.when.end <= end]
         if inside:
             given = inside[-1]
+            during = "pendant la campagne" if start <= given.when.start else "avant l'ouverture, pour cette campagne"
             return _item(
                 dose,
                 "done",
                 birthdate=birthdate,
                 label=label,
-                reason=f"Faite {_on(given)} {given.when.french()}, pendant la campagne. {basis}",
+                reason=f"Faite {_on(given)} {given.when.french()}, {during}. {basis}",
                 due_from=due_from,
                 due_until=due_until,
                 entry=given,
             )
-        straddling = [e for e in entries if e.when.start <= end and e.when.end >= start]
+        straddling = [e for e in entries if e.when.start <= end and e.when.end >= counted]
         if straddling:
             given = straddling[-1]
             return _item(
@@ -181,22 +185,16 @@ def pregnancy_item(
         if started is not None and window[1] is not None
         else None
     )
-    if is_seasonal(dose):
-        seasonal = seasonal_item(data, dose, entries=entries, birthdate=birthdate, today=today)
-        if seasonal is None or seasonal.status == "done" or not needs_weeks:
-            return seasonal
-        season_words = seasonal.reason
-        return _item(
-            dose,
-            "unknown",
-            birthdate=birthdate,
-            reason=f"Recommandée entre {window[0]} et {window[1]} semaines d'aménorrhée. {season_words}",
-            due_from=due_from,
-            due_until=due_until,
-        )
+    if is_seasonal(dose) and not needs_weeks:
+        return seasonal_item(data, dose, entries=entries, birthdate=birthdate, today=today)
     weeks_words = f"entre {window[0]} et {window[1]} semaines d'aménorrhée" if needs_weeks else "pendant la grossesse"
+    early = ""
     if started is not None:
-        during = [e for e in entries if e.when.start >= started]
+        # Only a dose of the pregnancy's window is its dose (whatever the season: the booklet says it
+        # was given): a dTcaP at 8 weeks counted as the one of 20 to 36 weeks, and the RSV dose of 34
+        # weeks stayed unknown for want of the season's dates (an outside audit).
+        counts_from = due_from or started
+        during = [e for e in entries if e.when.start >= counts_from]
         if during:
             given = during[-1]
             return _item(
@@ -208,25 +206,44 @@ def pregnancy_item(
                 due_until=due_until,
                 entry=given,
             )
-        straddling = [e for e in entries if e.when.end >= started]
+        straddling = [e for e in entries if e.when.end >= counts_from]
         if straddling:
             given = straddling[-1]
             return _item(
                 dose,
                 "unknown",
                 birthdate=birthdate,
-                reason=f"Le carnet donne seulement « {given.when.text} » : impossible de dire si c'était pendant "
-                "cette grossesse.",
+                reason=f"Le carnet donne seulement « {given.when.text} » : impossible de dire si c'était "
+                f"{'pendant cette grossesse' if counts_from == started else weeks_words}.",
                 due_from=due_from,
                 due_until=due_until,
                 entry=given,
             )
+        too_soon = [e for e in entries if e.when.start >= started]
+        if too_soon:
+            given = too_soon[-1]
+            early = (
+                f" La dose {_on(given)} {given.when.french()} a été faite avant {window[0]} semaines d'aménorrhée : "
+                "elle ne compte pas pour cette grossesse."
+            )
+    if is_seasonal(dose):
+        seasonal = seasonal_item(data, dose, entries=entries, birthdate=birthdate, today=today)
+        if seasonal is None or seasonal.status == "done":
+            return seasonal
+        return _item(
+            dose,
+            "unknown",
+            birthdate=birthdate,
+            reason=f"Recommandée entre {window[0]} et {window[1]} semaines d'aménorrhée. {seasonal.reason}{early}",
+            due_from=due_from,
+            due_until=due_until,
+        )
     if due_until is not None and today > due_until:
         return _item(
             dose,
             "overdue",
             birthdate=birthdate,
-            reason=f"Recommandée à chaque grossesse, {weeks_words} : ce terme est passé.",
+            reason=f"Recommandée à chaque grossesse, {weeks_words} : ce terme est passé.{early}",
             due_from=due_from,
             due_until=due_until,
             overdue_since=due_until + timedelta(days=1),
@@ -236,7 +253,7 @@ def pregnancy_item(
             dose,
             "upcoming",
             birthdate=birthdate,
-            reason=f"Recommandée à chaque grossesse, {weeks_words} : à partir du {day_words(due_from)}.",
+            reason=f"Recommandée à chaque grossesse, {weeks_words} : à partir du {day_words(due_from)}.{early}",
             due_from=due_from,
             due_until=due_until,
         )
@@ -244,7 +261,7 @@ def pregnancy_item(
         dose,
         "due",
         birthdate=birthdate,
-        reason=f"Recommandée à chaque grossesse, {weeks_words}.",
+        reason=f"Recommandée à chaque grossesse, {weeks_words}.{early}",
         due_from=due_from,
         due_until=due_until,
     )
