@@ -167,10 +167,14 @@ async def _exchange_code(
     # One transaction: the code is burnt whatever the outcome (single use), and the session grant the
     # first use creates is recorded with it, so a concurrent second use sees it and revokes it.
     async with write_transaction():
+        # Only its own client burns a code: another (the public app needs no secret) presenting a
+        # confidential app's code it saw is refused without spending it.
         rows = await fetch(
-            "UPDATE authorization_codes SET used_at = {} WHERE code_hash = {} AND used_at IS NULL RETURNING *",
+            "UPDATE authorization_codes SET used_at = {} WHERE code_hash = {} AND used_at IS NULL AND client_id = {} "
+            "RETURNING *",
             now,
             code_hash,
+            client.client_id,
         )
         if rows:
             row = rows[0]
@@ -197,7 +201,7 @@ async def _exchange_code(
                 # second use that must not revoke the person's consent.
                 await fetch("UPDATE authorization_codes SET grant_id = NULL WHERE code_hash = {}", code_hash)
     if row is None:
-        await _second_use(code_hash)
+        await _second_use(code_hash, client)
         raise OAuthError("invalid_grant", "The authorization code is invalid, expired or already used.")
     if failure is not None:
         raise failure
@@ -228,13 +232,20 @@ def _code_refusal(row: Row, client: Client, *, form: TokenRequest, now: datetime
     return None
 
 
-async def _second_use(code_hash: str) -> None:
-    """RFC 6749 §4.1.2: a code used twice revokes the tokens issued for it.
+async def _second_use(code_hash: str, client: Client) -> None:
+    """RFC 6749 §4.1.2: a code used twice revokes the tokens issued for it, when its own client
+    presents it again: another client (the public app, which needs no secret) presenting a
+    confidential app's code it saw is no sign of theft of that app's code, and revoked the person's
+    connection of that app (an outside audit).
 
     A used code keeps a ``grant_id`` only if its first use succeeded (see :func:`_exchange_code`).
     """
-    row = await fetch_one("SELECT grant_id, used_at FROM authorization_codes WHERE code_hash = {}", code_hash)
-    if row is not None and row["used_at"] is not None and row["grant_id"] is not None:
+    row = await fetch_one(
+        "SELECT grant_id, used_at, client_id FROM authorization_codes WHERE code_hash = {}", code_hash
+    )
+    if row is None or row["client_id"] != client.client_id:
+        return
+    if row["used_at"] is not None and row["grant_id"] is not None:
         log.warning("authorization code used twice; its grant is revoked", extra={"grant_id": str(row["grant_id"])})
         await spaces.revoke_grant(as_uuid(row["grant_id"]))
 

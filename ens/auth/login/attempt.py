@@ -24,7 +24,7 @@ from ens.auth.errors import LoginFailed, error_description
 from ens.auth.login.pages import ConsentView
 from ens.auth.upstream import Upstream
 from ens.core import clock, keyring
-from ens.core.db import Row, as_uuid, fetch
+from ens.core.db import Row, as_uuid, fetch, write_transaction
 from ens.core.mail import Mailer
 from ens.core.settings import Settings
 
@@ -257,9 +257,11 @@ async def update_attempt(attempt_id: UUID, **values: Any) -> None:
 
 
 async def take_step(attempt_id: UUID, *, from_step: str | None, to: str) -> None:
-    """Move the attempt from ``from_step`` (``None``: any step but ``done``) to ``to``, atomically:
-    of two requests that both read the earlier step, the second is refused here, not run twice."""
-    condition = "step <> 'done'" if from_step is None else "step = {}"
+    """Move the attempt from ``from_step`` (``None``: any step but an end, ``done``, ``spent`` or
+    ``superseded``) to ``to``, atomically: of two requests that both read the earlier step, the
+    second is refused here, not run twice; an attempt a factor replacement ended meanwhile stays
+    ended (it was taken to ``done`` and given a code: an outside audit)."""
+    condition = "step NOT IN ('done', 'spent', 'superseded')" if from_step is None else "step = {}"
     moved = await fetch(
         f"UPDATE login_attempts SET step = {{}} WHERE id = {{}} AND {condition} RETURNING id",
         to,
@@ -281,18 +283,21 @@ async def finish(
 ) -> Redirect:
     """End the attempt with one authorization code, sent back to the app's redirect URI."""
     assert attempt.account_id is not None
-    await take_step(attempt.id, from_step=None, to="done")  # one authorization code per attempt
-    code = await oauth.create_authorization_code(
-        secret_key=ctx.settings.secret_key,
-        client_id=client.client_id,
-        redirect_uri=attempt.redirect_uri,
-        code_challenge=attempt.code_challenge,
-        account_id=attempt.account_id,
-        space_id=space_id,
-        scopes=attempt.scopes,
-        kind=kind,
-        grant_id=grant_id,
-    )
+    # One transaction: a factor replacement (ens.auth.otp.activate_factor) either ended the attempt
+    # before (no code), or waits for this one and expires the code it sees.
+    async with write_transaction():
+        await take_step(attempt.id, from_step=None, to="done")  # one authorization code per attempt
+        code = await oauth.create_authorization_code(
+            secret_key=ctx.settings.secret_key,
+            client_id=client.client_id,
+            redirect_uri=attempt.redirect_uri,
+            code_challenge=attempt.code_challenge,
+            account_id=attempt.account_id,
+            space_id=space_id,
+            scopes=attempt.scopes,
+            kind=kind,
+            grant_id=grant_id,
+        )
     params = {"code": code, **({"state": attempt.client_state} if attempt.client_state is not None else {})}
     separator = "&" if "?" in attempt.redirect_uri else "?"
     return Redirect(attempt.redirect_uri + separator + urlencode(params))

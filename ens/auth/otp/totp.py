@@ -154,10 +154,15 @@ async def activate_factor(
             # ends with it: the phone app's sessions, the codes not yet exchanged for one, and the
             # other logins under way (past the old factor, at consent or reopening). Apps the
             # person connected keep their grant.
+            # In this order: a login finishing meanwhile moves its attempt and creates its code in one
+            # transaction (ens.auth.login.attempt.finish), which the first statement waits for; each
+            # statement after it then sees that code, and the session its exchange made, to end them
+            # (an outside audit: a code checked before the replacement still gave a live session).
             await fetch(
-                "UPDATE grants SET revoked_at = {} WHERE account_id = {} AND kind = 'session' AND revoked_at IS NULL",
-                at,
+                "UPDATE login_attempts SET step = 'superseded' WHERE account_id = {} AND step <> 'spent' "
+                "AND (new_factor_id IS NULL OR new_factor_id <> {})",
                 account_id,
+                factor_id,
             )
             await fetch(
                 "UPDATE authorization_codes SET expires_at = {} WHERE account_id = {} AND used_at IS NULL "
@@ -167,10 +172,9 @@ async def activate_factor(
                 at,
             )
             await fetch(
-                "UPDATE login_attempts SET step = 'superseded' WHERE account_id = {} AND step <> 'spent' "
-                "AND (new_factor_id IS NULL OR new_factor_id <> {})",
+                "UPDATE grants SET revoked_at = {} WHERE account_id = {} AND kind = 'session' AND revoked_at IS NULL",
+                at,
                 account_id,
-                factor_id,
             )
     return bool(old)
 

@@ -136,9 +136,11 @@ def _basic(request: Request[Any, Any, Any]) -> tuple[str, str] | None:
         user, sep, password = base64.b64decode(value.strip(), validate=True).decode().partition(":")
     except (binascii.Error, UnicodeDecodeError) as exc:
         raise OAuthError("invalid_client", "Malformed Basic credentials.", 401) from exc
-    if not sep:
+    user, password = unquote(user), unquote(password)
+    if not sep or not (user + password).isprintable():
+        # A control character (NUL reached the database, a 500: an outside audit) names no client.
         raise OAuthError("invalid_client", "Malformed Basic credentials.", 401)
-    return unquote(user), unquote(password)
+    return user, password
 
 
 class OAuthController(Controller):
