@@ -17,7 +17,7 @@ import logging
 import re
 import secrets
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 from uuid import UUID
@@ -300,6 +300,9 @@ class AccessHistoryMiddleware:
         state: dict[str, Any] = scope.setdefault("state", {})
         request_id = state[REQUEST_ID_KEY] = request_id_for(scope)
         unrecorded = False
+        # A successful answer recorded and begun, until its last byte: should the handler fail in
+        # between (a streamed export whose reading fails), the caller never got it whole.
+        streaming: PendingAccess | None = None
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -307,9 +310,11 @@ class AccessHistoryMiddleware:
             await send(message)
 
         async def send_recorded(message: Message) -> None:
-            nonlocal unrecorded
+            nonlocal unrecorded, streaming
             if unrecorded:
                 return  # the rest of the answer that was not recorded
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                streaming = None
             if message["type"] == "http.response.start":
                 # Not held while the row is written, nor while a body streams to a slow client.
                 await db.release_request_connection()
@@ -323,10 +328,31 @@ class AccessHistoryMiddleware:
                         unrecorded = True
                         await self.answer_failure(scope, receive, send_with_id, exc)
                         return
+                    if message["status"] < 400:
+                        streaming = pending
             await send_with_id(message)
 
         async with db.RequestContext():
-            await self.app(scope, receive, send_recorded)
+            try:
+                await self.app(scope, receive, send_recorded)
+            except Exception:
+                if streaming is not None:
+                    await _record_unfinished(streaming)
+                raise
+
+
+async def _record_unfinished(pending: PendingAccess) -> None:
+    """A second row, with the request's id and outcome 500, for an answer that failed after its
+    first byte: its row said 200 for an export the caller got cut (an outside audit), where the
+    operator's ``ens export`` already said it failed."""
+    failed = replace(pending, at=clock.now(), recorded_id=None, committed=False, creates=False)
+    try:
+        await _GROUP_COMMIT.record(failed, 500)
+    except Exception as exc:  # the database lost too: the log says what the history cannot
+        log.error(
+            "an answer failed after it began, and its history row could not be written",
+            extra={"event": "history_unfinished_not_recorded", "reason": type(exc).__name__},
+        )
 
 
 def request_id_for(scope: Scope) -> str:

@@ -347,3 +347,35 @@ async def test_an_operators_export_stopped_says_so_in_the_history(
     assert [(r["action"], r["outcome"]) for r in history.json()["items"]] == [("ens export", 500), ("ens export", 200)]
     failed = [r for r in caplog.records if getattr(r, "event", None) == "operator_export_failed"]
     assert len(failed) == 1 and failed[0].error == "CancelledError"
+
+
+async def test_an_export_cut_short_says_so_in_the_history(client, person, monkeypatch):
+    """The export streams: its row (200) is written as its first bytes leave. Should reading fail
+    after them, the caller gets a cut Bundle, and a second row of the request says 500 (it said
+    200 alone: an outside audit), as the operator's ``ens export`` already did."""
+    import ens.overview.export as export
+
+    await fill_every_kind(client, person)
+
+    async def lost_midway(scope: Any) -> Any:
+        raise RuntimeError("the database lost while the export reads")
+        yield []  # pragma: no cover (a section is an async generator)
+
+    monkeypatch.setattr(export, "SECTIONS", (*export.SECTIONS[:1], lost_midway))
+    body = b""
+    with pytest.raises(Exception, match="after response started"):  # how httpx's ASGI transport says it
+        async with client.stream("GET", EXPORT, headers=person.headers) as answer:
+            assert answer.status_code == 200
+            async for chunk in answer.aiter_bytes():
+                body += chunk
+    monkeypatch.undo()
+    with pytest.raises(ValueError):
+        json.loads(body)
+    history = (await client.get("/v1/spaces/me/access-history", headers=person.headers)).json()["items"]
+    exports = [row for row in history if row["resourceType"] == "export"]
+    assert sorted(row["outcome"] for row in exports) == [200, 500]
+    assert len({row["requestId"] for row in exports}) == 1
+    # A whole export still writes its one row.
+    assert (await client.get(EXPORT, headers=person.headers)).status_code == 200
+    again = (await client.get("/v1/spaces/me/access-history", headers=person.headers)).json()["items"]
+    assert sorted(row["outcome"] for row in again if row["resourceType"] == "export") == [200, 200, 500]
