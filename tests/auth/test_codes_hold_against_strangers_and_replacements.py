@@ -108,6 +108,34 @@ async def test_a_login_superseded_by_a_factor_replacement_after_its_code_gets_no
         assert passed.status_code in (400, 409), passed.text
 
 
+async def test_no_step_is_taken_from_an_attempt_a_replacement_ended(fake_login):
+    """Every step an attempt moves to is taken only from a step that is not an end: a request that
+    read the attempt before a factor replacement superseded it (at the consent, the reopening, the
+    recovery codes) is refused with why, and the attempt stays ended."""
+    import uuid
+
+    import pytest
+
+    from ens.auth.errors import LoginFailed
+    from ens.auth.login.attempt import update_attempt
+    from ens.core import db
+    from tests.helpers.rows import one_row
+
+    sub = f"replaced-{uuid.uuid4().hex[:10]}"
+    owner, _ = await signed_in_browser(fake_login, sub)
+    account = await _account_id(sub)
+    await _at_otp_page(fake_login, sub, owner)
+    row = await one_row("SELECT id FROM login_attempts WHERE account_id = {} AND step = 'otp'", account)
+    attempt_id = db.as_uuid(row["id"])
+    await db.fetch("UPDATE login_attempts SET step = 'superseded' WHERE id = {}", attempt_id)
+    for step in ("consent", "reopen", "recovery_codes", "enrol"):
+        with pytest.raises(LoginFailed, match="remplacé"):
+            await update_attempt(attempt_id, step=step)
+    assert (await one_row("SELECT step FROM login_attempts WHERE id = {}", attempt_id))["step"] == "superseded"
+    # Columns other than the step are still set (what a step records before it moves on).
+    await update_attempt(attempt_id, pending_identity=None)
+
+
 # ---------------------------------------------------------------------------------------------
 # A used code replayed by someone who is not its client.
 

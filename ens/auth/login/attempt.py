@@ -24,7 +24,7 @@ from ens.auth.errors import LoginFailed, error_description
 from ens.auth.login.pages import ConsentView
 from ens.auth.upstream import Upstream
 from ens.core import clock, keyring
-from ens.core.db import Row, as_uuid, fetch, write_transaction
+from ens.core.db import Row, as_uuid, fetch, fetch_one, write_transaction
 from ens.core.mail import Mailer
 from ens.core.settings import Settings
 
@@ -249,11 +249,36 @@ _COLUMNS = {
 }
 
 
+# The steps an attempt ends at: none is ever left (a factor replacement's ``superseded`` included).
+_ENDS = "('done', 'spent', 'superseded')"
+
+
 async def update_attempt(attempt_id: UUID, **values: Any) -> None:
-    """Move the attempt on: set some of its columns (only those a step may change)."""
+    """Move the attempt on: set some of its columns (only those a step may change). A new step is
+    never taken from an end: an attempt a factor replacement ended while this request ran (read
+    before it) stays ended, and this request is refused with why (an outside audit)."""
     assert set(values) <= _COLUMNS
     assignments = ", ".join(f"{name} = {{}}" for name in values)
-    await fetch(f"UPDATE login_attempts SET {assignments} WHERE id = {{}}", *values.values(), attempt_id)
+    if "step" not in values:
+        await fetch(f"UPDATE login_attempts SET {assignments} WHERE id = {{}}", *values.values(), attempt_id)
+        return
+    moved = await fetch(
+        f"UPDATE login_attempts SET {assignments} WHERE id = {{}} AND step NOT IN {_ENDS} RETURNING id",
+        *values.values(),
+        attempt_id,
+    )
+    if not moved:
+        raise await _ended(attempt_id)
+
+
+async def _ended(attempt_id: UUID) -> LoginFailed:
+    """Why an attempt could not move on: the end it reached, in the words its pages use."""
+    row = await fetch_one("SELECT step FROM login_attempts WHERE id = {}", attempt_id)
+    if row is not None and row["step"] == "spent":
+        return LoginFailed(TRIES_SPENT, title="Trop de codes erronés")
+    if row is not None and row["step"] == "superseded":
+        return LoginFailed(FACTOR_REPLACED_MEANWHILE, title="Second facteur remplacé")
+    return LoginFailed("Cette connexion est déjà terminée.")
 
 
 async def take_step(attempt_id: UUID, *, from_step: str | None, to: str) -> None:
@@ -261,7 +286,7 @@ async def take_step(attempt_id: UUID, *, from_step: str | None, to: str) -> None
     ``superseded``) to ``to``, atomically: of two requests that both read the earlier step, the
     second is refused here, not run twice; an attempt a factor replacement ended meanwhile stays
     ended (it was taken to ``done`` and given a code: an outside audit)."""
-    condition = "step NOT IN ('done', 'spent', 'superseded')" if from_step is None else "step = {}"
+    condition = f"step NOT IN {_ENDS}" if from_step is None else "step = {}"
     moved = await fetch(
         f"UPDATE login_attempts SET step = {{}} WHERE id = {{}} AND {condition} RETURNING id",
         to,
@@ -269,7 +294,7 @@ async def take_step(attempt_id: UUID, *, from_step: str | None, to: str) -> None
         *([] if from_step is None else [from_step]),
     )
     if not moved:
-        raise LoginFailed("Cette connexion est déjà terminée.")
+        raise await _ended(attempt_id)
 
 
 async def finish(
