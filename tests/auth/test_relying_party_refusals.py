@@ -169,6 +169,17 @@ async def test_unknown_signing_key_triggers_one_jwks_refetch(fake_login, provide
         provider.rsa = old
 
 
+async def test_a_jwks_listing_what_is_no_key_still_gives_its_keys(fake_login, provider):
+    """A JWKS whose list holds a string or a number beside its keys was a 500 (an outside audit)."""
+    provider.extra_keys = ["x", 7, None]
+    try:
+        login = fake_login()
+        await login.start()
+        assert (await login.come_back(login.code())).status_code == 303
+    finally:
+        provider.extra_keys = []
+
+
 async def test_later_login_updates_changed_claims_and_keeps_one_account(fake_login, provider):
     from tests.helpers.login import signed_in_browser
 

@@ -65,6 +65,8 @@ class FakeProvider:
     issuer: str = ISSUER
     client_id: str = CLIENT_ID
     client_secret: str = CLIENT_SECRET
+    # What else its JWKS lists (a provider's mistakes: a string, a number).
+    extra_keys: list[Any] = field(default_factory=list)
 
     def issue_code(
         self,
@@ -136,6 +138,7 @@ class FakeProvider:
                 "keys": [
                     {**provider.rsa.as_dict(private=False), "use": "sig"},
                     {**provider.ec.as_dict(private=False), "use": "sig"},
+                    *provider.extra_keys,
                 ]
             }
 

@@ -122,9 +122,13 @@ class Upstream:
             return self._jwks.value  # type: ignore[no-any-return]
         metadata = await self.metadata()
         document = await self._get_json(metadata.jwks_uri)
+        listed = document.get("keys", [])
         try:
-            # Keys meant for encryption are not signing keys; skip them (and any we cannot read).
-            keys = [key for key in document.get("keys", []) if key.get("use", "sig") == "sig"]
+            if not isinstance(listed, list):
+                raise TypeError("keys is not a list")
+            # Keys meant for encryption are not signing keys; skip them, and what is no key at all
+            # (a string in the list was a 500: an outside audit).
+            keys = [key for key in listed if isinstance(key, dict) and key.get("use", "sig") == "sig"]
             key_set = KeySet.import_key_set({"keys": keys})
         except (JoseError, ValueError, TypeError) as exc:
             raise UpstreamRefused("The provider's JWKS cannot be read.") from exc
@@ -218,7 +222,9 @@ class Upstream:
 
     async def _userinfo(self, metadata: ProviderMetadata, access_token: str) -> dict[str, Any]:
         if metadata.userinfo_endpoint is None:
-            return {}
+            # The person's identity (names, birth date and place) is read there, as FranceConnect
+            # gives it: said plainly rather than as a subject that "differs".
+            raise UpstreamRefused("The provider announces no userinfo_endpoint, where ENS reads the person's identity.")
         try:
             async with self._client() as client:
                 response = await client.get(
