@@ -77,6 +77,8 @@ class AuthorizationServerMetadata(ProtocolStruct):
     revocation_endpoint_auth_methods_supported: list[str]
     scopes_supported: list[str]
     service_documentation: str
+    # RFC 9207: every authorization response names the issuer (``iss``), for the app to check.
+    authorization_response_iss_parameter_supported: bool
 
 
 class JsonWebKeySet(ProtocolStruct):

@@ -379,6 +379,7 @@ async def test_denied_consent_returns_access_denied(fake_login, fake_settings):
     denied = await login.browser.post_form("/login/consent", {"decision": "deny"})
     answer = query_of(denied.headers["location"])
     assert answer["error"] == "access_denied" and "code" not in answer
+    assert answer["iss"] == fake_settings.public_url  # RFC 9207, on refusals too
 
 
 # ---------------------------------------------------------------------------------------------

@@ -170,6 +170,7 @@ async def test_dev_provider_is_a_real_oidc_provider(dev_client):
     assert metadata["code_challenge_methods_supported"] == ["S256"]
     assert metadata["response_modes_supported"] == ["query"]  # the code comes back in the query, only
     assert metadata["token_endpoint"] == "http://testserver.local/oauth/token"
+    assert metadata["authorization_response_iss_parameter_supported"] is True  # RFC 9207
     # Every scope a client may be registered with: the phone's, a professional software's, the apps'.
     assert {"space", "professional", "vitals.body_weight:write"} <= set(metadata["scopes_supported"])
 

@@ -151,6 +151,7 @@ class Browser:
     ) -> httpx.Response:
         params = query_of(location)
         assert params.get("state") == self.state
+        assert params.get("iss"), "RFC 9207: the answer names its issuer"
         return await self.client.post(
             "/oauth/token",
             data={

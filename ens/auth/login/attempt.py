@@ -164,11 +164,13 @@ def state_key(settings: Settings, state: str) -> str:
     return keyring.token_hash(settings.secret_key, state)
 
 
-def error_redirect(redirect_uri: str, error: str, *, description: str, state: str | None) -> Redirect:
-    """Back to the app with ``?error=...`` (RFC 6749 §4.1.2.1), keeping its ``state``."""
+def error_redirect(redirect_uri: str, error: str, *, description: str, state: str | None, issuer: str) -> Redirect:
+    """Back to the app with ``?error=...`` (RFC 6749 §4.1.2.1), keeping its ``state``, naming the
+    issuer (RFC 9207)."""
     params = {"error": error, "error_description": error_description(description)}
     if state is not None:
         params["state"] = state
+    params["iss"] = issuer
     return Redirect(redirect_uri + ("&" if "?" in redirect_uri else "?") + urlencode(params))
 
 
@@ -324,5 +326,8 @@ async def finish(
             grant_id=grant_id,
         )
     params = {"code": code, **({"state": attempt.client_state} if attempt.client_state is not None else {})}
+    # RFC 9207: the app checks who answered (an app talking to two authorization servers is not
+    # sent one's code for the other's).
+    params["iss"] = ctx.settings.public_url
     separator = "&" if "?" in attempt.redirect_uri else "?"
     return Redirect(attempt.redirect_uri + separator + urlencode(params))

@@ -108,7 +108,11 @@ async def decide(
         # attempt between the approval's grant and its code (the grant left, the app told nothing).
         await take_step(attempt.id, from_step="consent", to="done")
         return error_redirect(
-            attempt.redirect_uri, "access_denied", description="the person refused", state=attempt.client_state
+            attempt.redirect_uri,
+            "access_denied",
+            description="the person refused",
+            state=attempt.client_state,
+            issuer=ctx.settings.public_url,
         )
     me = await spaces.get_me(attempt.account_id)
     allowed = {choice.id for choice in await _choices(attempt.account_id, own=attempt.space_id, me=me)}

@@ -87,6 +87,7 @@ async def pro_callback(
             "access_denied",
             description="the identity provider refused",
             state=attempt.client_state,
+            issuer=ctx.settings.public_url,
         )
     if not code:
         raise LoginFailed("La réponse du service d'identité est incomplète (code manquant).")

@@ -89,6 +89,7 @@ async def start(ctx: LoginContext, request: AuthorizeRequest) -> Redirect:
             "invalid_request",
             description=f"a parameter must not be repeated: {', '.join(request.repeated)}",
             state=None if "state" in request.repeated else state,
+            issuer=ctx.settings.public_url,
         )
     if state is not None and len(state) > MAX_STATE_CHARACTERS:
         # Kept with the login attempt until the app gets it back: not echoed, not stored.
@@ -97,24 +98,43 @@ async def start(ctx: LoginContext, request: AuthorizeRequest) -> Redirect:
             "invalid_request",
             description=f"state is longer than {MAX_STATE_CHARACTERS} characters",
             state=None,
+            issuer=ctx.settings.public_url,
         )
     if not request.response_type:
         # A required parameter missing is invalid_request; unsupported_response_type is for a value
         # ENS does not serve (RFC 6749 §4.1.2.1).
-        return error_redirect(redirect_uri, "invalid_request", description="response_type is required", state=state)
+        return error_redirect(
+            redirect_uri,
+            "invalid_request",
+            description="response_type is required",
+            state=state,
+            issuer=ctx.settings.public_url,
+        )
     if request.response_type != "code":
         return error_redirect(
-            redirect_uri, "unsupported_response_type", description="response_type must be code", state=state
+            redirect_uri,
+            "unsupported_response_type",
+            description="response_type must be code",
+            state=state,
+            issuer=ctx.settings.public_url,
         )
     if request.code_challenge_method != "S256" or not _PKCE_CHALLENGE.fullmatch(request.code_challenge or ""):
         # RFC 7636 §4.4.1; plain is refused: a S256 challenge is mandatory.
         return error_redirect(
-            redirect_uri, "invalid_request", description="PKCE with code_challenge_method=S256 is required", state=state
+            redirect_uri,
+            "invalid_request",
+            description="PKCE with code_challenge_method=S256 is required",
+            state=state,
+            issuer=ctx.settings.public_url,
         )
     scopes = _requested_scopes(client, request.scope)
     if scopes is None:
         return error_redirect(
-            redirect_uri, "invalid_scope", description="a requested scope is not allowed for this client", state=state
+            redirect_uri,
+            "invalid_scope",
+            description="a requested scope is not allowed for this client",
+            state=state,
+            issuer=ctx.settings.public_url,
         )
     upstream = ctx.upstream
     if client.kind == "professional":
@@ -220,6 +240,7 @@ async def callback(
             "access_denied",
             description="the identity provider refused",
             state=attempt.client_state,
+            issuer=ctx.settings.public_url,
         )
     if not code:
         raise LoginFailed("La réponse du service d'identité est incomplète (code manquant).")

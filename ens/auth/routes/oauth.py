@@ -170,6 +170,7 @@ class OAuthController(Controller):
             revocation_endpoint_auth_methods_supported=["none", "client_secret_basic", "client_secret_post"],
             scopes_supported=[SPACE_SCOPE, PROFESSIONAL_SCOPE, *SCOPES.names()],
             service_documentation=f"{base}/schema",
+            authorization_response_iss_parameter_supported=True,
         )
 
     @get(
@@ -179,7 +180,8 @@ class OAuthController(Controller):
         "loopback IP literal (`http://127.0.0.1`, `http://[::1]`) any port is accepted (RFC 8252 §7.3); "
         "scheme, host, path and query still match exactly. S256 PKCE is mandatory.",
         status_code=302,
-        response_description="To the identity provider, or back to redirect_uri with ?error=...&state=...",
+        response_description="To the identity provider, or back to redirect_uri with ?error=...&state=...&iss=... "
+        "(RFC 9207: iss is this server's issuer, as on the code's answer)",
         operation_id="authorize",
         responses={
             400: error_page("Unknown client or unregistered redirect_uri (never redirected to)"),
