@@ -334,14 +334,25 @@ _SPOOL_IN_MEMORY = 1024 * 1024
 _REPLAY_CHUNK = 64 * 1024
 
 
+def _number(text: str) -> int | float:
+    """A JSON number with a fraction or an exponent, as the value it is: ``70.0`` and ``7e1`` are
+    the ``70`` another serialiser writes (a retry written ``70.0`` was "another body": an outside
+    audit). Beyond what a float holds exactly, the float."""
+    value = float(text)
+    return int(value) if value.is_integer() and abs(value) < 2**53 else value
+
+
+_AS_VALUES = msgspec.json.Decoder(float_hook=_number)
+
+
 class _RequestDigest:
     """What tells a retry from another request under the same key: the path, the query and the
     body — a ``multipart/form-data`` body by its parts (each one's headers, by name, and bytes), not
     by the boundary its client drew at random for this try (httpx, OkHttp, URLSession draw a new one
     each time); a JSON body by its value (keys sorted, no whitespace, escapes resolved), not by how
-    this try's serialiser spaced or ordered it. A multipart body the parser refuses or that ends
-    early, a JSON body that does not parse or is larger than :data:`_SPOOL_IN_MEMORY`, counts by
-    its bytes."""
+    this try's serialiser spaced or ordered it, or wrote its numbers (``70.0`` is ``70``). A
+    multipart body the parser refuses or that ends early, a JSON body that does not parse or is
+    larger than :data:`_SPOOL_IN_MEMORY`, counts by its bytes."""
 
     def __init__(self, scope: Scope) -> None:
         self._prefix = scope["path"].encode() + b"?" + scope.get("query_string", b"") + b"\n"
@@ -406,7 +417,7 @@ class _RequestDigest:
             return str(self._parts.hexdigest())
         if self._json:
             try:
-                value = msgspec.json.decode(self._json)
+                value = _AS_VALUES.decode(self._json)
             except msgspec.DecodeError:
                 return self._raw.hexdigest()
             # The same prefix as the bytes': a body already in this form has the same digest either way.

@@ -126,8 +126,9 @@ async def test_idempotency_key_replays_and_creates_nothing(client, person):
 
 
 async def test_a_retry_whose_json_is_spaced_or_ordered_otherwise_is_the_same_request(client, person):
-    """A client that serialises its object again for the retry may space it, order its keys or
-    escape its characters otherwise: the same JSON value is the same request; another value is not."""
+    """A client that serialises its object again for the retry may space it, order its keys,
+    escape its characters or write its numbers otherwise (``131.0``, ``8.4e1``): the same JSON
+    value is the same request; another value is not."""
     from tests.helpers.vitals import VITALS, pressure
 
     headers = {**person.headers, **JSON, "Idempotency-Key": f"k-{uuid.uuid4()}"}
@@ -138,6 +139,8 @@ async def test_a_retry_whose_json_is_spaced_or_ordered_otherwise_is_the_same_req
     assert first.status_code == 201, first.text
     reordered = dict(reversed(list(measure.items())), components={"diastolic": 84, "systolic": 131})
     retried = json.dumps({"measurements": [reordered]}, indent=2).replace('"mm[Hg]"', '"mm\\u005bHg]"')
+    retried = retried.replace(": 131", ": 131.0").replace(": 84", ": 8.4e1")
+    assert "131.0" in retried and "8.4e1" in retried
     again = await client.post(VITALS, content=retried, headers=headers)
     assert again.status_code == 201 and again.headers.get("idempotent-replayed") == "true", again.text
     assert again.json() == first.json()
