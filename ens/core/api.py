@@ -450,6 +450,13 @@ _FIELD_IN_MESSAGE = re.compile(r"(Object contains unknown field|Object missing r
 _FIELD_REFUSED = re.compile(r"(Field) `([^`]+)`(.*)")
 
 
+# msgspec's words for a text with nothing visible quote the pattern (a line of escapes): said plainly.
+_PLAIN = {
+    f"Expected `str` matching regex {VISIBLE!r}": "nothing visible (spaces or invisible characters only): "
+    "give some text, or leave it out",
+}
+
+
 def field_error(message: str, path: str) -> tuple[str, str]:
     """A msgspec validation message and its ``$...`` path as (JSON Pointer, detail).
 
@@ -460,7 +467,7 @@ def field_error(message: str, path: str) -> tuple[str, str]:
     pointer = json_pointer(path)
     named = _FIELD_IN_MESSAGE.fullmatch(message) or _FIELD_REFUSED.fullmatch(message)
     if named is None:
-        return pointer, message
+        return pointer, _PLAIN.get(message, message)
     kind, name, rest = named.groups()
     if kind == "Object missing required field":
         detail = "required"

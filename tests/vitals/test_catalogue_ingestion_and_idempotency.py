@@ -588,3 +588,12 @@ async def test_a_higher_version_does_not_move_a_days_count_to_another_day(client
         person, [{**steps, "value": 5200, "effectiveAt": "2026-03-02T23:00:00+01:00", "clientRecordVersion": 2}]
     )
     assert same_day.json()["items"][0] == {"id": stored_id, "result": "replaced"}
+
+
+async def test_a_blank_text_is_refused_in_words_not_in_a_pattern(client, person, post_vitals):
+    """The refusal of a note with nothing visible quoted the pattern, a line of escapes."""
+    response = await post_vitals(person, [{**weight(70), "note": " \u200b "}])
+    assert response.status_code == 422, response.text
+    [error] = response.json()["errors"]
+    assert error["pointer"] == "/measurements/0/note"
+    assert error["detail"].startswith("nothing visible") and "regex" not in response.text
