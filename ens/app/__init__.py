@@ -221,6 +221,7 @@ def create_app(
                 IdempotencyMiddleware,
                 max_body_bytes=settings.max_body_bytes,
                 lease_seconds=settings.idempotency_lease_seconds,
+                secret=settings.secret_key,
                 # Routes that take a larger body than ENS_MAX_BODY_BYTES, with their own limit: an
                 # Idempotency-Key on them must not bring the smaller one back (413).
                 large_bodies=[

@@ -450,11 +450,18 @@ _FIELD_IN_MESSAGE = re.compile(r"(Object contains unknown field|Object missing r
 _FIELD_REFUSED = re.compile(r"(Field) `([^`]+)`(.*)")
 
 
-# msgspec's words for a text with nothing visible quote the pattern (a line of escapes): said plainly.
-_PLAIN = {
-    f"Expected `str` matching regex {VISIBLE!r}": "nothing visible (spaces or invisible characters only): "
-    "give some text, or leave it out",
-}
+# msgspec's refusal of a text that does not match its pattern quotes the pattern (a line of
+# escapes): each pattern a body uses is said in words (:func:`said`).
+_PLAIN: dict[str, str] = {}
+
+
+def said(pattern: str, words: str) -> str:
+    """``pattern``, whose refusal says ``words`` rather than the pattern."""
+    _PLAIN[f"Expected `str` matching regex {pattern!r}"] = words
+    return pattern
+
+
+said(VISIBLE, "nothing visible (spaces or invisible characters only): give some text, or leave it out")
 
 
 def field_error(message: str, path: str) -> tuple[str, str]:

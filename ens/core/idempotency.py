@@ -39,7 +39,7 @@ from litestar.types import (
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from ens.core import clock
+from ens.core import clock, keyring
 from ens.core.db import Row, fetch, fetch_one, row_lock, write_transaction
 from ens.core.errors import BadRequest, Conflict, DomainError, Invalid, PayloadTooLarge
 from ens.core.spool import EncryptedSpool
@@ -110,11 +110,32 @@ async def _claim(caller: str, key: str, *, request_hash: str, lease: timedelta) 
     )
 
 
+# A stored answer is health data (a measure's values, a document's title and author): kept
+# encrypted (AES-GCM under a key derived from ENS_SECRET_KEY, bound to its caller and key), this
+# prefix first. It was kept in clear (an outside audit: a document's sealed title, in clear here).
+_SEALED = b"ens-sealed-1:"
+_PURPOSE = "idempotency-answer"
+
+
+def _sealed_answer(secret: str, caller: str, key: str, body: bytes) -> bytes:
+    associated = f"{caller}\n{key}".encode()
+    return _SEALED + keyring.encrypt(secret, _PURPOSE, plaintext=body, associated=associated)
+
+
+def _opened_answer(secret: str, caller: str, key: str, stored: bytes) -> bytes:
+    """The answer as it was sent; one stored before answers were sealed (kept a day at most) as it is."""
+    if not stored.startswith(_SEALED):
+        return stored
+    associated = f"{caller}\n{key}".encode()
+    return keyring.decrypt(secret, _PURPOSE, blob=stored[len(_SEALED) :], associated=associated)
+
+
 async def _complete(
     caller: str, key: str, *, status: int, headers: list[tuple[str, str]], body: bytes, space_id: Any
 ) -> None:
-    """Store the answer for replays. An answer about a space is stored with it, so that erasing the
-    space erases it; about a space erased meanwhile, it is not kept at all (its key is released)."""
+    """Store the answer (its body sealed by the caller) for replays. An answer about a space is
+    stored with it, so that erasing the space erases it; about a space erased meanwhile, it is not
+    kept at all (its key is released)."""
     await _settle(caller, key, "done", (status, msgspec.json.encode(headers).decode(), body), space_id=space_id)
 
 
@@ -231,9 +252,11 @@ class IdempotencyMiddleware:
         app: ASGIApp,
         max_body_bytes: int,
         lease_seconds: int,
+        secret: str,
         large_bodies: Sequence[tuple[re.Pattern[str], int]] = (),
     ) -> None:
         self.app = app
+        self.secret = secret
         self.max_body_bytes = max_body_bytes
         self.lease = timedelta(seconds=lease_seconds)
         # Paths whose route takes a larger body (a document's upload), with their limit.
@@ -268,7 +291,8 @@ class IdempotencyMiddleware:
                 elif existing["state"] == "done":
                     # Like a refusal, the replay passes the doors (a revoked grant gets nothing back) and
                     # is recorded; then :func:`replay_stored` answers with the first response.
-                    scope.setdefault("state", {})[REPLAY_STATE_KEY] = existing
+                    body = _opened_answer(self.secret, caller_key, key, bytes(existing["body"] or b""))
+                    scope.setdefault("state", {})[REPLAY_STATE_KEY] = {**dict(existing), "body": body}
                     await self.app(scope, replay, send)
                 else:
                     await self._refuse(
@@ -322,7 +346,8 @@ class IdempotencyMiddleware:
         else:
             kept = [(k, v) for k, v in headers if k.lower() not in ("x-request-id", "date", "content-length")]
             space_id = scope.get("state", {}).get(SPACE_STATE_KEY)
-            await _complete(caller_key, key, status=status, headers=kept, body=b"".join(chunks), space_id=space_id)
+            sealed = _sealed_answer(self.secret, caller_key, key, b"".join(chunks))
+            await _complete(caller_key, key, status=status, headers=kept, body=sealed, space_id=space_id)
         for message in held:
             await send(message)
 

@@ -83,7 +83,7 @@ _JOINED_BY_ZWJ = frozenset(
     if name.removeprefix("NotoSans")
     in {"Devanagari", "Bengali", "Gurmukhi", "Gujarati", "Oriya", "Tamil", "Telugu", "Kannada", "Malayalam"}
     | {"Sinhala", "Thai", "Khmer", "Myanmar"}
-)
+) | {"NotoColorEmoji"}  # a family, a rainbow flag: one picture (DejaVu drawing the joiner split it in three)
 _JOINERS = (0x200C, 0x200D)
 _JOINED_KEYS = frozenset(name.lower() for name in _JOINED_BY_ZWJ)  # fpdf2's font keys
 

@@ -39,6 +39,7 @@ from ens.core.errors import (
 from ens.core.local_time import EARLIEST_YEAR
 from ens.core.mail import Mailer
 from ens.core.strict_json import refuse_duplicate_members
+from ens.core.text_direction import refuse_direction_controls
 from ens.documents import pending
 from ens.documents.catalogue import (
     EXTENSIONS,
@@ -120,6 +121,11 @@ def parse_metadata(raw: bytes | None, *, today: date) -> DocumentMetadata:
         errors.append(FieldError("/metadata/date", f"between {EARLIEST_YEAR} and today"))
     if metadata.hidden_from_holder_until is not None and metadata.hidden_from_holder_until <= today:
         errors.append(FieldError("/metadata/hiddenFromHolderUntil", "a day after today"))
+    # A title or an author displays in the order it was written: "Résultat \u202eevitagén" read
+    # "Résultat négative" (an outside audit), as the directives already refuse.
+    nested: list[FieldError] = []
+    refuse_direction_controls(metadata, errors=nested)
+    errors += [FieldError("/metadata" + error.pointer, error.detail) for error in nested]
     if errors:
         raise Invalid("The document's metadata breaks a rule; nothing was stored.", errors)
     return metadata
@@ -183,7 +189,8 @@ def _check_format(head: bytes, filename: str | None) -> MediaType:
     claimed = named_format(_base_name(filename))
     if claimed is not None and claimed != media:
         raise Invalid(
-            f"The file's bytes are {media}, not what its name says ({filename}).",
+            # Not the name itself: it may say the diagnosis, and refusals are logged and kept.
+            f"The file's bytes are {media}, not what its name says ({claimed}).",
             [FieldError("/file", f"its bytes are {media}, its name says {claimed}")],
         )
     return media

@@ -27,6 +27,7 @@ from ens.core.db import Row, Scalar, as_uuid, fetch, fetch_one, write_transactio
 from ens.core.errors import Conflict, FieldError, Invalid, NotFound
 from ens.core.local_time import zone_of
 from ens.core.names import same_names
+from ens.core.text_direction import refuse_direction_controls
 from ens.records.authorship import adult_holder, today_in
 from ens.records.concurrency import check_precondition, lock_records
 from ens.records.schemas import (
@@ -42,7 +43,6 @@ from ens.records.schemas import (
     TrustedPersonCopy,
     Wish,
 )
-from ens.records.text_direction import refuse_direction_controls
 from ens.records.trusted_person import check_authorisation, trusted_person_copy
 from ens.spaces.door import SpaceAccess
 from ens.spaces.identity import AccountIdentity

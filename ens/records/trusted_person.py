@@ -21,6 +21,7 @@ from ens.core.db import Row, Scalar, as_uuid, fetch, fetch_one, write_transactio
 from ens.core.errors import FieldError, Invalid, NotFound
 from ens.core.local_time import EARLIEST_YEAR
 from ens.core.names import same_names
+from ens.core.text_direction import refuse_direction_controls
 from ens.records.authorship import ADULT_AGE, adult_holder, age_on, today_in
 from ens.records.concurrency import check_precondition, lock_records
 from ens.records.emergency_contacts import (
@@ -39,7 +40,6 @@ from ens.records.schemas import (
     TrustedPersonRead,
     TrustedPersonWrite,
 )
-from ens.records.text_direction import refuse_direction_controls
 from ens.spaces.door import SpaceAccess
 from ens.spaces.representatives import represented_as_a_person
 
@@ -150,7 +150,7 @@ async def trusted_person_copy(space_id: UUID) -> TrustedPersonCopy | None:
 
 def _checked(body: TrustedPersonWrite, *, authorisation_required: bool, today: date) -> str | None:
     """The phone in E.164; 422 with every broken rule. The trusted person is printed in the
-    directives: no direction control in any text (:mod:`ens.records.text_direction`)."""
+    directives: no direction control in any text (:mod:`ens.core.text_direction`)."""
     errors: list[FieldError] = []
     refuse_direction_controls(body, errors=errors)
     phone = e164(body.phone, pointer="/phone", errors=errors) if body.phone is not None else None

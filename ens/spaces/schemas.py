@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from msgspec import Meta
 
-from ens.core.api import END, VISIBLE, ReadStruct, Struct
+from ens.core.api import END, VISIBLE, ReadStruct, Struct, said
 
 
 class AccountRead(ReadStruct):
@@ -173,7 +173,9 @@ class CuratorConsent(Struct):
 NationalId = Annotated[
     str,
     Meta(
-        pattern=r"^(8[0-9]{11}|0[0-9][0-9AB][0-9]{7})" + END,
+        pattern=said(
+            r"^(8[0-9]{11}|0[0-9][0-9AB][0-9]{7})" + END, "not a national identifier (8 then 11 digits, or 0 then 9)"
+        ),
         description="The professional's national identifier as Pro Santé Connect gives it (SubjectNameID): "
         "8 then the RPPS number (11 digits, Luhn), or 0 then the ADELI number (9 characters)",
         examples=["810002345676"],
@@ -247,7 +249,10 @@ class PatientAccessRequest(Struct, kw_only=True):
     given_name: PersonName
     birthdate: date
     # The INSEE code of the birthplace (5 characters; none for a person born abroad).
-    birthplace: Annotated[str, Meta(pattern=r"^[0-9][0-9AB][0-9]{3}" + END)] | None = None
+    birthplace: (
+        Annotated[str, Meta(pattern=said(r"^[0-9][0-9AB][0-9]{3}" + END, "not an INSEE place code (5 characters)"))]
+        | None
+    ) = None
 
 
 class AccessRequestReceived(ReadStruct):

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from msgspec import UNSET, Meta, UnsetType
 
-from ens.core.api import END, VISIBLE, ReadStruct, Struct
+from ens.core.api import END, VISIBLE, ReadStruct, Struct, said
 
 # Texts a person fills in hold a visible character: not only spaces or invisible ones (the API's rule).
 ShortText = Annotated[str, Meta(min_length=1, max_length=255, pattern=VISIBLE)]
@@ -30,13 +30,15 @@ VaccineName = Annotated[
 BookletDate = Annotated[
     str,
     Meta(
-        pattern=r"^[0-9]{4}(-[0-9]{2}(-[0-9]{2})?)?" + END,
+        pattern=said(r"^[0-9]{4}(-[0-9]{2}(-[0-9]{2})?)?" + END, "not a date: YYYY-MM-DD, or YYYY-MM, or YYYY"),
         description="YYYY-MM-DD, or YYYY-MM / YYYY when an old paper booklet gives no more",
         examples=["2024-03-12", "2009-05", "1998"],
     ),
 ]
 DoseNumber = Annotated[int, Meta(ge=1, le=99, description="Rank of the injection in its series (1 = first)")]
-DiseaseCode = Annotated[str, Meta(min_length=1, max_length=40, pattern=r"^[a-z0-9_]+" + END)]
+DiseaseCode = Annotated[
+    str, Meta(min_length=1, max_length=40, pattern=said(r"^[a-z0-9_]+" + END, "not a disease code (a-z, 0-9 and _)"))
+]
 NamedDiseases = Annotated[
     list[DiseaseCode],
     Meta(

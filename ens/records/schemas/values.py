@@ -9,7 +9,7 @@ from uuid import UUID
 
 from msgspec import Meta
 
-from ens.core.api import END, VISIBLE, ReadStruct, Struct
+from ens.core.api import END, VISIBLE, ReadStruct, Struct, said
 
 # A text a person must fill in: not empty, not only spaces or invisible characters.
 NOT_BLANK = VISIBLE
@@ -27,10 +27,25 @@ Phone = Annotated[
     ),
 ]
 PhoneE164 = Annotated[str, Meta(description="E.164, e.g. +33612345678")]
-Email = Annotated[str, Meta(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+" + END)]
-Rpps = Annotated[str, Meta(pattern=r"^[0-9]{11}" + END, description="11 digits, the last a Luhn check digit")]
+Email = Annotated[
+    str,
+    Meta(max_length=254, pattern=said(r"^[^@\s]+@[^@\s]+\.[^@\s]+" + END, "not an e-mail address (name@domain.fr)")),
+]
+Rpps = Annotated[
+    str,
+    Meta(
+        pattern=said(r"^[0-9]{11}" + END, "11 digits (the RPPS number)"),
+        description="11 digits, the last a Luhn check digit",
+    ),
+]
 Icd10 = Annotated[
-    str, Meta(pattern=r"^[A-Z][0-9]{2}(\.[0-9A-Z]{1,4})?" + END, description="A CIM-10 (ICD-10) code, e.g. E11.9")
+    str,
+    Meta(
+        pattern=said(
+            r"^[A-Z][0-9]{2}(\.[0-9A-Z]{1,4})?" + END, "not a CIM-10 code (a letter, two digits, then ., e.g. E11.9)"
+        ),
+        description="A CIM-10 (ICD-10) code, e.g. E11.9",
+    ),
 ]
 Choice = Literal["accept", "refuse", "let_doctors_decide", "not_stated"]
 OrganDonationChoice = Literal["accept", "refuse", "not_stated"]
