@@ -461,7 +461,8 @@ def said(pattern: str, words: str) -> str:
     return pattern
 
 
-said(VISIBLE, "nothing visible (spaces or invisible characters only): give some text, or leave it out")
+NOTHING_VISIBLE = "nothing visible (spaces or invisible characters only): give some text, or leave it out"
+said(VISIBLE, NOTHING_VISIBLE)
 
 
 def field_error(message: str, path: str) -> tuple[str, str]:

@@ -28,7 +28,7 @@ import msgspec
 from asyncpg.pgproto.pgproto import UUID as PostgresUUID
 
 from ens.core import clock
-from ens.core.api import field_error
+from ens.core.api import NOTHING_VISIBLE, field_error
 from ens.core.clock import as_date, aware
 from ens.core.db import Row, as_uuid, copy_rows, current, fetch, fetch_one, insert_rows, is_postgres, write_transaction
 from ens.core.errors import Conflict, FieldError, Forbidden, Invalid
@@ -39,7 +39,7 @@ from ens.vitals.catalogue import BY_CODE, STEPS_PER_DAY
 from ens.vitals.feed import FEED_BLOCK, FEED_PLACES_SQL, FeedNumbers, numbers_from, place_hides, take_feed_numbers
 from ens.vitals.representation import measurement_body
 from ens.vitals.rules import Canonical, check_context, check_time, check_values, float_or_none, vital_type_of
-from ens.vitals.schemas import BatchResult, ItemResult, MeasurementCreate, Result, to_microseconds
+from ens.vitals.schemas import BatchResult, ItemResult, MeasurementCreate, Result, blank_texts, to_microseconds
 from ens.vitals.scopes import scope_name
 
 MAX_BATCH = FEED_BLOCK  # a batch's changes are numbered from one block (ens.vitals.feed)
@@ -249,6 +249,12 @@ def _prepare(raw_items: Sequence[Any], zone: ZoneInfo, *, now: datetime) -> tupl
         )
         check_context(vital, item.glucose_moment, prefix=prefix, errors=errors)
         device = item.device
+        if item.note is not None or item.measurement_location is not None:
+            texts = {"note": item.note, "measurementLocation": item.measurement_location}
+            errors += [FieldError(f"{prefix}/{name}", NOTHING_VISIBLE) for name in blank_texts(texts)]
+        if device is not None:
+            texts = {"manufacturer": device.manufacturer, "model": device.model, "identifier": device.identifier}
+            errors += [FieldError(f"{prefix}/device/{name}", NOTHING_VISIBLE) for name in blank_texts(texts)]
         if device is not None and not (device.manufacturer or device.model or device.identifier):
             # ``{}`` was taken as no device without a word: an app that meant to name one learns it did not.
             errors.append(

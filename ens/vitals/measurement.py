@@ -10,6 +10,7 @@ import msgspec
 from msgspec import Raw
 
 from ens.core import clock
+from ens.core.api import NOTHING_VISIBLE
 from ens.core.db import Row, fetch, fetch_one, row_lock, write_transaction
 from ens.core.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
 from ens.core.local_time import zone_of
@@ -20,7 +21,7 @@ from ens.vitals.ingest import keeps_deleted_records, sent_by_app
 from ens.vitals.reads import measurements_sql, raw
 from ens.vitals.representation import encoded, measurement_body
 from ens.vitals.rules import check_context, check_time, check_values, float_or_none
-from ens.vitals.schemas import Components, MeasurementRead, MeasurementUpdate
+from ens.vitals.schemas import Components, MeasurementRead, MeasurementUpdate, blank_texts
 from ens.vitals.scopes import scope_name
 
 _MEASUREMENT = msgspec.json.Decoder(MeasurementRead)
@@ -62,6 +63,12 @@ async def correct_measurement(
 
     if not access.is_person:
         raise Forbidden("Apps correct their measures by re-sending them with a higher clientRecordVersion.")
+    blank = blank_texts({"note": update.note, "measurementLocation": update.measurement_location})
+    if blank:
+        raise Invalid(
+            "The correction breaks a rule; nothing was changed.",
+            [FieldError(f"/{name}", NOTHING_VISIBLE) for name in blank],
+        )
     requested = access.hiding(update.hidden_from_representatives)
     now = clock.now()
     async with write_transaction():

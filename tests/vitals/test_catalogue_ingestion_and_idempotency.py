@@ -597,3 +597,16 @@ async def test_a_blank_text_is_refused_in_words_not_in_a_pattern(client, person,
     [error] = response.json()["errors"]
     assert error["pointer"] == "/measurements/0/note"
     assert error["detail"].startswith("nothing visible") and "regex" not in response.text
+
+
+async def test_a_correction_with_a_blank_note_is_refused_and_changes_nothing(client, person, post_vitals):
+    typed = await post_vitals(person, [{**weight(70), "note": "après le sport"}])
+    assert typed.status_code == 201, typed.text
+    url = f"/v1/spaces/me/vitals/{typed.json()['items'][0]['id']}"
+    current = await client.get(url, headers=person.headers)
+    corrected = await client.patch(
+        url, json={"note": "\u3164"}, headers={**person.headers, "If-Match": current.headers["etag"]}
+    )
+    assert corrected.status_code == 422, corrected.text
+    assert [e["pointer"] for e in corrected.json()["errors"]] == ["/note"]
+    assert (await client.get(url, headers=person.headers)).json()["note"] == "après le sport"
