@@ -46,7 +46,7 @@ from ens.records.schemas import (
 from ens.records.trusted_person import check_authorisation, trusted_person_copy
 from ens.spaces.door import SpaceAccess
 from ens.spaces.identity import AccountIdentity
-from ens.spaces.representatives import represented_as_a_person
+from ens.spaces.representatives import in_charge_of_the_person
 
 REVIEW_AFTER_YEARS = 3
 _CONTENT = msgspec.json.Decoder(DirectivesContent)
@@ -155,11 +155,15 @@ async def _current_row(space_id: UUID) -> Row | None:
 
 
 async def current_directives(space_id: UUID, *, timezone: str) -> DirectivesRead | None:
-    """The current version (``None`` when none was ever written), revoked or not."""
+    """The current version (``None`` when none was ever written), revoked or not, as its GET
+    answers it (its ETag is of this): whether the trusted person changed since it was written."""
     row = await _current_row(space_id)
     if row is None:
         return None
-    return _current_read(row, now=clock.now(), timezone=timezone)
+    current = _current_read(row, now=clock.now(), timezone=timezone)
+    if current.trusted_person == await trusted_person_copy(space_id):
+        return current
+    return msgspec.structs.replace(current, trusted_person_changed=True)
 
 
 async def every_directive_version(space_id: UUID, *, timezone: str) -> list[DirectivesRead]:
@@ -214,8 +218,10 @@ def _content(
     *,
     author: AuthorNames,
     trusted: TrustedPersonCopy | None,
+    in_charge: AuthorNames,
     authorisation_required: bool,
     today: date,
+    holder_born: date | None,
 ) -> tuple[str, DirectivesContent]:
     """The form and what the version says; 422 with every broken rule. A pointer says where
     directives are kept, which is not writing them: it needs no authorisation."""
@@ -244,8 +250,25 @@ def _content(
         return "pointer", DirectivesContent(pointer=body.pointer)
     if body.situation is None:
         errors.append(FieldError("/situation", "required: ill or not_ill (or send only a pointer)"))
-    check_authorisation(body.protection_authorisation, required=authorisation_required, today=today, errors=errors)
-    _check_witnesses(body, author=author, trusted=trusted, errors=errors)
+    elif not _states_a_wish(body):
+        # Directives express the person's will on treatments (CSP L1111-11): a form stating none (organ
+        # donation, informative only, aside) was kept and shown "active" to whom treats them (an
+        # outside audit).
+        errors.append(
+            FieldError(
+                "",
+                "states no wish: give a choice (or a note) for a treatment, the relief of suffering or deep "
+                "sedation, or your wishes in words",
+            )
+        )
+    check_authorisation(
+        body.protection_authorisation,
+        required=authorisation_required,
+        today=today,
+        holder_born=holder_born,
+        errors=errors,
+    )
+    _check_witnesses(body, author=author, trusted=trusted, in_charge=in_charge, errors=errors)
     if errors:
         raise Invalid("The directives break a rule; nothing was stored.", errors)
     treatments = body.treatments or Treatments()
@@ -267,6 +290,16 @@ def _content(
     )
 
 
+def _states_a_wish(body: DirectivesWrite) -> bool:
+    """Whether the structured form says anything of the person's will on their care."""
+    treatments = body.treatments or Treatments()
+    wishes = [getattr(treatments, field.name) for field in msgspec.structs.fields(Treatments)]
+    wishes += [wish for wish in (body.relief_of_suffering, body.deep_sedation) if wish is not None]
+    return _words(body.wishes) is not None or any(
+        wish.choice != "not_stated" or _words(wish.note) is not None for wish in wishes
+    )
+
+
 def _words(text: str | None) -> str | None:
     """A text, or none when nothing of it is visible (spaces, zero-width and filler characters)."""
     return text if text is not None and re.search(VISIBLE, text) else None
@@ -282,12 +315,19 @@ def _noted(wish: _W) -> _W:
 
 
 def _check_witnesses(
-    body: DirectivesWrite, *, author: AuthorNames, trusted: TrustedPersonCopy | None, errors: list[FieldError]
+    body: DirectivesWrite,
+    *,
+    author: AuthorNames,
+    trusted: TrustedPersonCopy | None,
+    in_charge: AuthorNames,
+    errors: list[FieldError],
 ) -> None:
     """An author who cannot write has the directives written before two witnesses, one of them the
     trusted person when one is designated (R1111-17). The witnesses attest that the document is the
     author's will: the author is not one of them (an outside audit: the holder was stored as her own
-    first witness)."""
+    first witness), nor whom is in charge of a measure protecting the author's person, who can
+    neither assist nor represent them in writing directives (L1111-11; an outside audit found the
+    guardian accepted as a witness)."""
     witnesses = body.witnesses
     if not witnesses:
         return
@@ -298,6 +338,14 @@ def _check_witnesses(
         if any(same_names(witness.given_name, witness.family_name, other=names) for names in author):
             errors.append(
                 FieldError(f"/witnesses/{index}", "the author of the directives cannot be one of their witnesses")
+            )
+        elif any(same_names(witness.given_name, witness.family_name, other=names) for names in in_charge):
+            errors.append(
+                FieldError(
+                    f"/witnesses/{index}",
+                    "the person in charge of the protection measure cannot be a witness of the directives "
+                    "(CSP L1111-11)",
+                )
             )
     first, second = witnesses
     if same_names(first.given_name, first.family_name, other=(second.given_name, second.family_name)):
@@ -348,12 +396,15 @@ async def write_directives(
         await lock_records(access.space_id)
         current = await current_directives(access.space_id, timezone=access.space.timezone)
         check_precondition(if_match, current, required=True)
+        in_charge = tuple(await in_charge_of_the_person(access.space_id, now))
         form, content = _content(
             body,
             author=_author_names(access, author),
             trusted=await trusted_person_copy(access.space_id),
-            authorisation_required=await represented_as_a_person(access.space_id, now),
+            in_charge=in_charge,
+            authorisation_required=bool(in_charge),
             today=today_in(access),
+            holder_born=author.birthdate,
         )
         version = current.version + 1 if current else 1
         await _insert_version(

@@ -27,8 +27,10 @@ from ens.records.schemas import (
     DirectiveVersionRead,
     OrganDonationWish,
     ProtectionAuthorisation,
+    TrustedPersonCopy,
     Wish,
 )
+from ens.records.trusted_person import trusted_person_copy
 from ens.spaces.door import SpaceAccess
 
 _SITUATIONS = {
@@ -85,6 +87,7 @@ async def print_directives(access: SpaceAccess) -> bytes:
             directives,
             zone=access.space.timezone,
             printed_on=clock.now().astimezone(ZoneInfo(access.space.timezone)).date(),
+            trusted_now=await trusted_person_copy(access.space_id),
         )
     )
 
@@ -99,11 +102,21 @@ def no_longer_in_force(next_version: DirectiveVersionRead, *, zone: str) -> str:
 
 
 def render_directives(
-    directives: DirectivesRead, *, zone: str, printed_on: date, next_version: DirectiveVersionRead | None = None
+    directives: DirectivesRead,
+    *,
+    zone: str,
+    printed_on: date,
+    trusted_now: TrustedPersonCopy | None,
+    next_version: DirectiveVersionRead | None = None,
 ) -> bytes:
     """The PDF of ``directives`` (also the attachment of the FHIR ``Consent``). ``next_version`` is
     the version written after it, if any: the PDF of a version no longer in force says so, and since
-    when, on every page (:func:`no_longer_in_force`); the one in force has none."""
+    when, on every page (:func:`no_longer_in_force`); the one in force has none.
+
+    ``trusted_now`` is the trusted person designated today (for a version no longer in force, its
+    own copy): page 1 names them as whom to call, and the version's copy, "au moment de la
+    rédaction", says when the designation changed since (the page a doctor reads first named a
+    trusted person the holder had removed, with her number: an outside audit)."""
     author = directives.author
     name = f"{author.given_name} {author.family_name.upper()}"
     written = french_date(_local_date(directives, zone))
@@ -138,12 +151,12 @@ def render_directives(
             [("Lieu", directives.pointer.location), ("Conservées par", directives.pointer.keeper or "moi-même")]
         )
     else:
-        _structured(document, directives)
+        _structured(document, directives, trusted_now=trusted_now)
     _signature(document, directives)
     return document.render()
 
 
-def _structured(document: Document, directives: DirectivesRead) -> None:
+def _structured(document: Document, directives: DirectivesRead, *, trusted_now: TrustedPersonCopy | None) -> None:
     document.section("Ma situation")
     document.paragraph(_SITUATIONS.get(directives.situation or "", "Non précisée."))
     treatments = directives.treatments
@@ -151,7 +164,7 @@ def _structured(document: Document, directives: DirectivesRead) -> None:
     for field, label in _TREATMENTS:
         choice, note = _wish(getattr(treatments, field) if treatments else None)
         rows.append((label, choice, note))
-    _in_brief(document, directives, rows)
+    _in_brief(document, directives, rows, trusted_now=trusted_now)
     document.section("Les traitements de maintien en vie")
     document.table(("Traitement", "Ma volonté", "Précisions"), rows, widths=(0.3, 0.24, 0.46))
     choice, note = _wish(directives.relief_of_suffering)
@@ -184,6 +197,13 @@ def _structured(document: Document, directives: DirectivesRead) -> None:
                 ("Courriel", trusted.email or ""),
             ]
         )
+    if trusted_now != trusted:
+        document.paragraph(
+            "Ma personne de confiance a changé depuis : celle désignée aujourd'hui est nommée en page 1."
+            if trusted_now is not None
+            else "Cette désignation a été révoquée depuis : je n'ai plus de personne de confiance.",
+            bold=True,
+        )
     if directives.protection_authorisation is not None:
         _authorisation(document, directives.protection_authorisation)
     if directives.witnesses:
@@ -199,7 +219,13 @@ def _structured(document: Document, directives: DirectivesRead) -> None:
         )
 
 
-def _in_brief(document: Document, directives: DirectivesRead, treatments: list[tuple[str, str, str]]) -> None:
+def _in_brief(
+    document: Document,
+    directives: DirectivesRead,
+    treatments: list[tuple[str, str, str]],
+    *,
+    trusted_now: TrustedPersonCopy | None,
+) -> None:
     """Every choice on one page, before the notes: a doctor reading the directives in an emergency
     finds them all on the first page, however long a note (4,000 characters run on over three
     pages, and pushed the other treatments as far), and whom to call."""
@@ -210,13 +236,14 @@ def _in_brief(document: Document, directives: DirectivesRead, treatments: list[t
         ("Sédation profonde et continue", _wish(directives.deep_sedation)[0]),
         ("Don d'organes et de tissus", _wish(directives.organ_donation)[0]),
     ]
-    trusted = directives.trusted_person
-    if trusted is not None:
+    if trusted_now is not None:
         # The number on a line of its own: after a name in Arabic or Hebrew it would be laid out right
         # to left with it, its groups of digits in reverse order.
-        rows.append(("Personne de confiance", f"{trusted.family_name.upper()} {trusted.given_name}"))
-        if trusted.phone:
-            rows.append(("Son téléphone", readable(trusted.phone)))
+        rows.append(("Personne de confiance", f"{trusted_now.family_name.upper()} {trusted_now.given_name}"))
+        if trusted_now.phone:
+            rows.append(("Son téléphone", readable(trusted_now.phone)))
+    elif directives.trusted_person is not None:
+        rows.append(("Personne de confiance", "aucune aujourd'hui (désignation révoquée)"))
     document.fields(rows)
 
 

@@ -148,7 +148,9 @@ async def trusted_person_copy(space_id: UUID) -> TrustedPersonCopy | None:
     )
 
 
-def _checked(body: TrustedPersonWrite, *, authorisation_required: bool, today: date) -> str | None:
+def _checked(
+    body: TrustedPersonWrite, *, authorisation_required: bool, today: date, holder_born: date | None
+) -> str | None:
     """The phone in E.164; 422 with every broken rule. The trusted person is printed in the
     directives: no direction control in any text (:mod:`ens.core.text_direction`)."""
     errors: list[FieldError] = []
@@ -173,14 +175,29 @@ def _checked(body: TrustedPersonWrite, *, authorisation_required: bool, today: d
         body.accepted_at.year < EARLIEST_YEAR or (body.birthdate is not None and body.accepted_at < body.birthdate)
     ):
         errors.append(FieldError("/acceptedAt", f"not before {EARLIEST_YEAR}, nor before the trusted person's birth"))
-    check_authorisation(body.protection_authorisation, required=authorisation_required, today=today, errors=errors)
+    elif body.accepted_at is not None and holder_born is not None and age_on(holder_born, body.accepted_at) < ADULT_AGE:
+        # The designation is an adult's act (CSP L1111-6): co-signed before the holder came of age (a
+        # date of 1950 for a holder born in 1990 was kept: an outside audit), it is a mistake.
+        errors.append(FieldError("/acceptedAt", "before the holder came of age: the designation is an adult's act"))
+    check_authorisation(
+        body.protection_authorisation,
+        required=authorisation_required,
+        today=today,
+        holder_born=holder_born,
+        errors=errors,
+    )
     if errors:
         raise Invalid("The designation breaks a rule; nothing was stored.", errors)
     return phone
 
 
 def check_authorisation(
-    authorisation: ProtectionAuthorisation | None, *, required: bool, today: date, errors: list[FieldError]
+    authorisation: ProtectionAuthorisation | None,
+    *,
+    required: bool,
+    today: date,
+    holder_born: date | None,
+    errors: list[FieldError],
 ) -> None:
     """The judge's or family council's authorisation: ``required`` of a person represented as a
     person (:func:`ens.spaces.representatives.represented_as_a_person`: it was stored without one,
@@ -199,6 +216,8 @@ def check_authorisation(
         errors.append(FieldError("/protectionAuthorisation/grantedOn", "in the future"))
     elif authorisation.granted_on is not None and authorisation.granted_on.year < EARLIEST_YEAR:
         errors.append(FieldError("/protectionAuthorisation/grantedOn", f"not before {EARLIEST_YEAR}"))
+    elif authorisation.granted_on is not None and holder_born is not None and authorisation.granted_on < holder_born:
+        errors.append(FieldError("/protectionAuthorisation/grantedOn", "before the holder's birth"))
 
 
 async def designate_trusted_person(
@@ -222,7 +241,10 @@ async def designate_trusted_person(
         )
     now = clock.now()
     phone = _checked(
-        body, authorisation_required=await represented_as_a_person(access.space_id, now), today=today_in(access)
+        body,
+        authorisation_required=await represented_as_a_person(access.space_id, now),
+        today=today_in(access),
+        holder_born=identity.birthdate,
     )
     async with write_transaction():
         await lock_records(access.space_id)

@@ -472,6 +472,21 @@ async def _last_parent_right(space_id: UUID, account_id: UUID) -> Row | None:
     )
 
 
+async def in_charge_of_the_person(space_id: UUID, now: datetime) -> list[tuple[str, str]]:
+    """The names (given, family) of whom is in charge of a protection measure with representation
+    relating to the holder's person at ``now`` (:func:`represented_as_a_person`): they can neither
+    assist nor represent the person writing advance directives (CSP L1111-11)."""
+    rows = await fetch(
+        "SELECT a.given_name, a.family_name FROM representatives r JOIN accounts a ON a.id = r.account_id "
+        "WHERE r.space_id = {} AND r.kind IN ('tutelle', 'habilitation_familiale') AND r.relates_to = 'person' "
+        "AND r.revoked_at IS NULL AND r.since <= {} AND (r.until IS NULL OR r.until > {})",
+        space_id,
+        now,
+        now,
+    )
+    return [(str(row["given_name"]), str(row["family_name"])) for row in rows]
+
+
 async def represented_as_a_person(space_id: UUID, now: datetime) -> bool:
     """Whether the holder is under a protection measure with representation relating to the person
     (a tutelle or an habilitation familiale in force at ``now``, not one relating only to property;

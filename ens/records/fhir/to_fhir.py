@@ -85,7 +85,7 @@ from ens.records.schemas import (
     TrustedPersonRead,
     Wish,
 )
-from ens.records.trusted_person import current_trusted_person, former_trusted_persons
+from ens.records.trusted_person import current_trusted_person, former_trusted_persons, trusted_person_copy
 
 
 def _instant(value: datetime) -> str:
@@ -376,13 +376,22 @@ async def records_as_fhir(space_id: UUID, *, timezone: str, with_hidden: bool) -
     resources: list[AnyResource] = []
     today = clock.now().astimezone(ZoneInfo(timezone)).date()
     versions = await every_directive_version(space_id, timezone=timezone)
+    trusted_now = await trusted_person_copy(space_id) if versions else None
     for index, directives in enumerate(versions):
         next_version = versions[index + 1] if index + 1 < len(versions) else None
         printable = directives.status == "active" and directives.form == "structured"
         pdf = (
             # In a thread, as GET .../directives draws it (seconds, at the longest).
             await to_thread.run_sync(
-                partial(render_directives, directives, zone=timezone, printed_on=today, next_version=next_version)
+                partial(
+                    render_directives,
+                    directives,
+                    zone=timezone,
+                    printed_on=today,
+                    next_version=next_version,
+                    # The version in force names the trusted person designated today; a former one, its own.
+                    trusted_now=directives.trusted_person if next_version is not None else trusted_now,
+                )
             )
             if printable
             else None

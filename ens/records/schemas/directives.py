@@ -183,6 +183,14 @@ class DirectivesRead(DirectiveVersionRead, kw_only=True):
 
     last_reviewed_at: Annotated[datetime, Meta(description="When last written or confirmed")]
     review_due: ReviewDue
+    trusted_person_changed: Annotated[
+        bool,
+        Meta(
+            description="The trusted person designated now is not the one this version copied when written "
+            "(replaced, removed, changed or designated since): the PDF in force names the one designated now "
+            "(CSP L1111-6: a designation is revocable at any time), and a new version copies them."
+        ),
+    ] = False
 
 
 class DirectiveVersionPage(ReadStruct, kw_only=True):
