@@ -147,7 +147,12 @@ class VaccinationController(Controller):
         cursor: CursorParam = None,
     ) -> Response[VaccinationPage] | Response[bytes]:
         if preferred(request.headers.get("accept"), (JSON, PDF)) == PDF:
-            return Response(await service.vaccination_certificate(access), media_type=PDF)
+            return Response(
+                await service.vaccination_certificate(access),
+                media_type=PDF,
+                # A name to save it under, as the directives' PDF has (an outside audit: none).
+                headers={"Content-Disposition": 'inline; filename="certificat-de-vaccination.pdf"'},
+            )
         return Response(await service.list_vaccinations(access, cursors, limit=limit, cursor=cursor))
 
     @get(

@@ -51,6 +51,7 @@ async def test_a_childs_certificate_lists_every_entry_with_its_status_and_the_ma
     response = await client.get(url, headers={**person.headers, "Accept": PDF})
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == PDF
+    assert response.headers["content-disposition"] == 'inline; filename="certificat-de-vaccination.pdf"'
     assert response.content.startswith(b"%PDF")
     text = _text(response.content, "vaccination-certificate-child.pdf")
     assert "Certificat de vaccination" in text
