@@ -24,7 +24,8 @@ import msgspec
 from ens.core import clock
 from ens.core.api import Cursors, check_limit
 from ens.core.db import Row, Scalar, as_uuid, fetch, fetch_one, write_transaction
-from ens.core.errors import FieldError, Invalid, NotFound
+from ens.core.errors import Conflict, FieldError, Invalid, NotFound
+from ens.core.names import same_names
 from ens.records.concurrency import check_precondition, lock_records
 from ens.records.phones import e164
 from ens.records.schemas import (
@@ -144,6 +145,38 @@ def _phones(phones: list[str], errors: list[FieldError]) -> list[str]:
     return parsed
 
 
+def _not_the_holder(access: SpaceAccess, given_name: str, family_name: str, errors: list[FieldError]) -> None:
+    """The holder is not their own emergency contact (whom to call when they cannot speak), as they
+    are not their own trusted person (an outside audit found them accepted)."""
+    if same_names(given_name, family_name, other=(access.space.given_name, access.space.family_name)):
+        errors.append(FieldError("/familyName", "the holder's own name: an emergency contact is another person"))
+
+
+async def _not_listed_twice(access: SpaceAccess, given_name: str, family_name: str, *, other_than: UUID | None) -> None:
+    """One entry a person, among the contacts the caller sees (a hidden one is not told): the same
+    contact sent twice (a double tap), or the trusted person listed already and added again, made
+    two entries, the copy left behind when the trusted person changed (an outside audit). Their
+    names compared as everywhere (case, accents, spacing, invisible characters aside)."""
+    rows = await fetch(
+        """SELECT c.id, c.priority, c.hidden_from_representatives,
+                  COALESCE(t.given_name, c.given_name) AS given_name,
+                  COALESCE(t.family_name, c.family_name) AS family_name
+           FROM emergency_contacts c
+           LEFT JOIN trusted_persons t ON c.trusted_person AND t.space_id = c.space_id AND t.ended_at IS NULL
+           WHERE c.space_id = {} ORDER BY c.priority""",
+        access.space_id,
+    )
+    seen = [row for row in rows if access.sees_confidential or not row["hidden_from_representatives"]]
+    for place, row in enumerate(seen, start=1):
+        if as_uuid(row["id"]) == other_than or row["given_name"] is None:
+            continue
+        if same_names(given_name, family_name, other=(str(row["given_name"]), str(row["family_name"]))):
+            raise Conflict(
+                f"This person is already an emergency contact (priority {place}): change that entry instead.",
+                [FieldError("/familyName", f"already listed, priority {place}")],
+            )
+
+
 class _Entry(NamedTuple):
     """A contact's place in the whole list (hidden ones included)."""
 
@@ -203,6 +236,7 @@ async def add_emergency_contact(access: SpaceAccess, body: EmergencyContactCreat
     hidden = bool(access.hiding(body.hidden_from_representatives))
     errors: list[FieldError] = []
     phones = _phones(body.phones, errors)
+    _not_the_holder(access, body.given_name, body.family_name, errors)
     if errors:
         raise Invalid("The contact breaks a rule; nothing was stored.", errors)
     contact_id = uuid.uuid4()
@@ -210,6 +244,7 @@ async def add_emergency_contact(access: SpaceAccess, body: EmergencyContactCreat
     now = clock.now()
     async with write_transaction():
         await lock_records(access.space_id)
+        await _not_listed_twice(access, body.given_name, body.family_name, other_than=None)
         ordered = await _order(access.space_id)
         if len(ordered) >= MAX_CONTACTS:
             raise _full(access)
@@ -276,8 +311,13 @@ async def update_emergency_contact(
         end = len(_seen_of(access, ordered))
         if isinstance(update.priority, int) and update.priority > end:
             errors.append(FieldError("/priority", f"at most {end} (the end of the list)"))
+        names = (str(_kept(update.given_name, current.given_name)), str(_kept(update.family_name, current.family_name)))
+        if not current.trusted_person and ("given_name" in changed or "family_name" in changed):
+            _not_the_holder(access, *names, errors)
         if errors:
             raise Invalid("The change breaks a rule; nothing was changed.", errors)
+        if not current.trusted_person and ("given_name" in changed or "family_name" in changed):
+            await _not_listed_twice(access, *names, other_than=contact_id)
         if changed and not current.trusted_person:
             await fetch(
                 """UPDATE emergency_contacts SET given_name = {}, family_name = {}, relationship = {}, phones = {},
