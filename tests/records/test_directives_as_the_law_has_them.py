@@ -113,3 +113,42 @@ async def test_the_guardian_is_not_a_witness_of_the_directives_of_the_person_und
         DIRECTIVES, json=structured(witnesses=witnesses, protectionAuthorisation=JUDGE), headers=holder.headers
     )
     assert response.status_code == 422, response.status_code
+
+
+async def test_the_consent_carries_the_authorisation_the_witnesses_and_the_revocation(client, make_person):
+    """What makes a version valid beside its text was only in the PDF the Consent attaches: the
+    judge's authorisation (L1111-11) and the witnesses (R1111-17); a revocation read as a replaced
+    version. The Bundle stays valid R4."""
+    from tests.helpers.fhir import check_bundle
+
+    holder, tutor = await make_person(given_name="Marie"), await make_person(given_name="Tuteur")
+    await court_measure(holder, tutor, "tutelle")
+    h = holder.headers
+    designated = await client.put(
+        TRUSTED_PERSON, json=trusted("Élise", "Durand", protectionAuthorisation=JUDGE), headers=h
+    )
+    assert designated.status_code == 201, designated.text
+    witnesses = [
+        {"givenName": "Élise", "familyName": "Durand", "quality": "personne de confiance"},
+        {"givenName": "Anne", "familyName": "Roux", "quality": "amie"},
+    ]
+    written = await client.put(
+        DIRECTIVES, json=structured(witnesses=witnesses, protectionAuthorisation=JUDGE), headers=h
+    )
+    assert written.status_code == 201, written.text
+    revoked = await client.delete(DIRECTIVES, headers={**h, "If-Match": written.headers["etag"]})
+    assert revoked.status_code == 200, revoked.text
+    bundle = (await client.get("/v1/spaces/me/export", headers=h)).json()
+    check_bundle(bundle)
+    first, revocation = [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Consent"]
+    urls = [x["url"] for x in first["extension"]]
+    assert urls.count("urn:ens:fhir:directives-witness") == 2 and "urn:ens:fhir:protection-authorisation" in urls
+    [anne] = [x for x in first["extension"] if "Roux" in str(x)]
+    assert {p["url"]: p["valueString"] for p in anne["extension"]} == {
+        "givenName": "Anne",
+        "familyName": "Roux",
+        "quality": "amie",
+    }
+    assert "urn:ens:fhir:directives-revocation" not in urls
+    assert {"url": "urn:ens:fhir:directives-revocation", "valueBoolean": True} in revocation["extension"]
+    assert first["status"] == revocation["status"] == "inactive"

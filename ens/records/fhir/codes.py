@@ -61,6 +61,12 @@ PROTECTION_AUTHORISATION_EXTENSION = "urn:ens:fhir:protection-authorisation"
 # When the author last confirmed a version of the directives as it stands (``lastConfirmedAt``):
 # valueDateTime. FHIR's ``Consent.dateTime`` is when the version was written.
 LAST_CONFIRMED_EXTENSION = "urn:ens:fhir:directives-last-confirmed"
+# A witness of directives an author who cannot write had written before two (``witnesses``, R1111-17):
+# sub-extensions ``givenName``, ``familyName``, ``quality`` (valueString).
+WITNESS_EXTENSION = "urn:ens:fhir:directives-witness"
+# The version that revokes the directives (``status: revoked``): valueBoolean true. A revocation's
+# Consent is inactive as a replaced version's is; this tells them apart.
+REVOCATION_EXTENSION = "urn:ens:fhir:directives-revocation"
 # An emergency contact's place in the order to call them (``priority``, 1 first): valuePositiveInt.
 PRIORITY_EXTENSION = "urn:ens:fhir:emergency-contact-priority"
 EMERGENCY_CONTACT = CodeableConcept(coding=[Coding(system=CONTACT_ROLE, code="C", display="Emergency Contact")])

@@ -53,9 +53,11 @@ from ens.records.fhir.codes import (
     POLICY_RULE,
     PRIORITY_EXTENSION,
     PROTECTION_AUTHORISATION_EXTENSION,
+    REVOCATION_EXTENSION,
     ROLE_CODE,
     RPPS_SYSTEM,
     UNDESCRIBED_REACTION,
+    WITNESS_EXTENSION,
 )
 from ens.records.fhir.resources import (
     AllergyIntolerance,
@@ -154,9 +156,27 @@ def consent_of(directives: DirectivesRead, *, space_id: UUID, pdf: bytes | None)
             )
         provision = _provisions(directives)
     confirmed = directives.last_confirmed_at
+    # What makes the version valid beside its text (an outside audit found it only in the PDF): the
+    # judge's or family council's authorisation (L1111-11), the witnesses (R1111-17); and whether
+    # it is the revocation.
+    extension = [Extension(url=LAST_CONFIRMED_EXTENSION, value_date_time=_instant(confirmed))] if confirmed else []
+    extension += _authorisation(directives.protection_authorisation)
+    extension += [
+        Extension(
+            url=WITNESS_EXTENSION,
+            extension=[
+                Extension(url="givenName", value_string=witness.given_name),
+                Extension(url="familyName", value_string=witness.family_name),
+                Extension(url="quality", value_string=witness.quality),
+            ],
+        )
+        for witness in directives.witnesses or []
+    ]
+    if directives.status == "revoked":
+        extension.append(Extension(url=REVOCATION_EXTENSION, value_boolean=True))
     return Consent(
         id=str(directives.id),
-        extension=[Extension(url=LAST_CONFIRMED_EXTENSION, value_date_time=_instant(confirmed))] if confirmed else [],
+        extension=extension,
         status="active" if directives.status == "active" and not superseded else "inactive",
         scope=CodeableConcept(coding=[Coding(system=CONSENT_SCOPE, code="adr", display="Advanced Care Directive")]),
         category=[
