@@ -206,6 +206,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                     "ENS_SMTP_URL must be set outside development (smtp://, smtp+starttls:// or smtps://): "
                     "login codes are sent by e-mail"
                 )
+            smtp = urlsplit(self.smtp_url)
+            if smtp.scheme not in ("smtps", "smtp+starttls") and smtp.hostname not in ("127.0.0.1", "::1", "localhost"):
+                # One-time codes would cross the network in clear to the relay (an outside audit).
+                raise ConfigurationError(
+                    "ENS_SMTP_URL must use TLS outside development (smtps:// or smtp+starttls://), unless it names "
+                    "a relay on this machine (smtp://127.0.0.1): login codes travel in it"
+                )
         if not self.database_url.startswith(("sqlite://", "postgres://", "postgresql://")):
             raise ConfigurationError("ENS_DATABASE_URL must be sqlite:///path or postgresql://...")
         if self.blob_url and not self.blob_url.startswith(("file:///", "s3://")):

@@ -31,6 +31,15 @@ def test_production_with_smtp_and_development_without_it_start() -> None:
     assert Settings.from_env({}, env="dev").smtp_url is None
 
 
+def test_production_sends_login_codes_over_tls_or_to_this_machine_only() -> None:
+    for url in ("smtp://mail.example:25", "smtp://user:pass@10.0.0.5:25", "smtpx://mail.example"):
+        with pytest.raises(ConfigurationError, match="TLS"):
+            Settings.from_env({"ENS_SMTP_URL": url}, **PROD)
+    for url in ("smtp+starttls://mail.example:587", "smtp://127.0.0.1:25", "smtp://[::1]:25", "smtp://localhost"):
+        assert Settings.from_env({"ENS_SMTP_URL": url}, **PROD).smtp_url == url
+    assert Settings.from_env({"ENS_SMTP_URL": "smtp://mail.example:25"}, env="dev").smtp_url
+
+
 def test_the_bench_production_environment_still_starts() -> None:
     settings = settings_of(production_environment("sqlite:///./var/bench-check.sqlite", 8123))
     assert settings.env == "prod" and settings.smtp_url
