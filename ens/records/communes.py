@@ -14,6 +14,22 @@ from functools import cache
 from pathlib import Path
 
 COMMUNES_FILE = Path(__file__).parent / "data" / "communes-fr.csv"
+COUNTRIES_FILE = Path(__file__).parent / "data" / "countries-fr.csv"
+FRANCE = "99100"
+
+
+@cache
+def _countries() -> dict[str, str]:
+    with COUNTRIES_FILE.open(encoding="utf-8", newline="") as file:
+        return {row["code"]: row["nom"] for row in csv.DictReader(file)}
+
+
+def country_of_birth(code: str) -> str | None:
+    """The country or territory ``code`` names in INSEE's list (FranceConnect's ``birthcountry``:
+    "99350" is "Maroc"); ``None`` for France (99100: its commune says where) and a code the list
+    does not know."""
+    code = code.strip()
+    return None if code == FRANCE else _countries().get(code)
 
 
 @cache

@@ -62,7 +62,7 @@ _SUPERSEDED_AT = (
 )
 _COLUMNS = (
     "id, version, status, form, content, author_given_name, author_family_name, author_birthdate, "
-    "author_birthplace, created_at, created_by_account_id, created_by_name"
+    "author_birthplace, author_birthcountry, created_at, created_by_account_id, created_by_name"
 )
 # When its author last confirmed a version (directive_reviews): one probe of that table's
 # (space_id, version, reviewed_at) index per row.
@@ -102,6 +102,7 @@ def _version(row: Row) -> DirectiveVersionRead:
             family_name=row["author_family_name"],
             birthdate=as_date(row["author_birthdate"]),
             birthplace=row["author_birthplace"],
+            birthcountry=row["author_birthcountry"],
         ),
         last_confirmed_at=aware_or_none(row["last_confirmed_at"]),
         **msgspec.structs.asdict(content),
@@ -368,7 +369,7 @@ async def _insert_version(
 ) -> None:
     await fetch(
         f"""INSERT INTO directive_versions ({_COLUMNS}, space_id)
-            VALUES ({{}}, {{}}, {{}}, {{}}, {{}}, {{}}, {{}}, {{}}, {{}}, {{}}, {{}}, {{}}, {{}})""",
+            VALUES ({{}}, {{}}, {{}}, {{}}, {{}}, {{}}, {{}}, {{}}, {{}}, {{}}, {{}}, {{}}, {{}}, {{}})""",
         uuid.uuid4(),
         version,
         status,
@@ -378,6 +379,7 @@ async def _insert_version(
         author.family_name,
         author.birthdate,
         author.birthplace,
+        author.birthcountry,
         now,
         access.caller.account_id,
         access.actor_name,

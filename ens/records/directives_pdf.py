@@ -19,7 +19,7 @@ from anyio import to_thread
 from ens.core import clock
 from ens.core.errors import Conflict
 from ens.core.pdf import Document, french_date
-from ens.records.communes import commune_of_birth
+from ens.records.communes import FRANCE, commune_of_birth, country_of_birth
 from ens.records.directives import get_directives
 from ens.records.phones import readable
 from ens.records.schemas import (
@@ -55,12 +55,16 @@ _TREATMENTS = (
 _AUTHORITIES = {"judge": "du juge des tutelles", "family_council": "du conseil de famille"}
 
 
-def _birthplace(code: str | None) -> str:
-    # The identity provider gives the INSEE code of the commune, empty for a birth abroad: printed
-    # by the commune's name, or as the code itself when the list of communes does not know it.
-    if not code:
-        return "à l'étranger ou non communiqué"
-    return commune_of_birth(code) or f"code INSEE {code}"
+def _birthplace(code: str | None, country: str | None) -> str:
+    # The identity provider gives the INSEE code of the commune, empty for a birth abroad, then the
+    # country's (R1111-17 identifies the author by their place of birth: a person born abroad was
+    # printed "à l'étranger ou non communiqué", an outside audit). Printed by name, or as the code
+    # itself when the lists do not know it.
+    if code:
+        return commune_of_birth(code) or f"code INSEE {code}"
+    if country and country.strip() != FRANCE:
+        return country_of_birth(country) or f"à l'étranger (pays : code INSEE {country})"
+    return "à l'étranger ou non communiqué"
 
 
 def _wish(wish: Wish | OrganDonationWish | None) -> tuple[str, str]:
@@ -141,7 +145,7 @@ def render_directives(
             ("Nom", author.family_name.upper()),
             ("Prénoms", author.given_name),
             ("Date de naissance", french_date(author.birthdate) if author.birthdate else ""),
-            ("Lieu de naissance", _birthplace(author.birthplace)),
+            ("Lieu de naissance", _birthplace(author.birthplace, author.birthcountry)),
         ]
     )
     if directives.form == "pointer" and directives.pointer is not None:

@@ -32,6 +32,7 @@ class DirectiveVersion(Table, tablename="directive_versions"):
     author_family_name = Varchar(length=255)
     author_birthdate = Date(null=True, default=None)
     author_birthplace = Varchar(length=16, null=True, default=None)
+    author_birthcountry = Varchar(length=16, null=True, default=None)
     created_at = Timestamptz()
     created_by_account_id = UUID()
     created_by_name = Text(null=True, default=None)

@@ -14,18 +14,20 @@ from ens.core.errors import NotFound
 
 @dataclass(frozen=True)
 class AccountIdentity:
-    """``birthplace`` is the provider's INSEE code (empty or ``None`` when born abroad)."""
+    """``birthplace`` is the provider's INSEE code (empty or ``None`` when born abroad),
+    ``birthcountry`` the country's (99100 France)."""
 
     given_name: str
     family_name: str
     birthdate: date | None
     birthplace: str | None
+    birthcountry: str | None = None
 
 
 async def account_identity(account_id: UUID) -> AccountIdentity:
     """The identity claims kept on the account (refreshed at every sign-in)."""
     row = await fetch_one(
-        "SELECT given_name, family_name, birthdate, birthplace FROM accounts WHERE id = {}", account_id
+        "SELECT given_name, family_name, birthdate, birthplace, birthcountry FROM accounts WHERE id = {}", account_id
     )
     if row is None:
         raise NotFound("No such account.")
@@ -34,4 +36,5 @@ async def account_identity(account_id: UUID) -> AccountIdentity:
         family_name=row["family_name"],
         birthdate=as_date(row["birthdate"]),
         birthplace=row["birthplace"] or None,
+        birthcountry=row["birthcountry"] or None,
     )

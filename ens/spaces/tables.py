@@ -29,6 +29,7 @@ class Account(Table, tablename="accounts"):
     birthdate = Date(null=True, default=None)
     gender = Varchar(length=16, null=True, default=None)
     birthplace = Varchar(length=16, null=True, default=None)
+    birthcountry = Varchar(length=16, null=True, default=None)
     email = Varchar(length=320, null=True, default=None)
     created_at = Timestamptz()
     updated_at = Timestamptz()

@@ -1,5 +1,6 @@
 """Advance directives and the trusted person as the law has them (an outside audit, 2026-12-05):
-the directives in force name, as whom to call, the trusted person designated today, never one the
+an author born abroad is identified by the country of birth FranceConnect gives (R1111-17); the
+directives in force name, as whom to call, the trusted person designated today, never one the
 holder removed (CSP L1111-6); directives that state no wish are no directives (L1111-11); a
 designation is not dated before the holder came of age, nor a judge's authorisation before their
 birth; the person in charge of a measure protecting the author is not a witness of their directives
@@ -8,10 +9,14 @@ birth; the person in charge of a measure protecting the author is not a witness 
 from __future__ import annotations
 
 import io
+import uuid
 from typing import Any
 
 from pypdf import PdfReader
 
+from ens.auth.login.provider import _identity
+from ens.auth.tokens import AccessTokens, new_session_token
+from ens.spaces.service import sign_in_identity
 from tests.helpers.carers import court_measure
 from tests.helpers.people import Person
 from tests.helpers.records import DIRECTIVES, JUDGE, TRUSTED_PERSON, structured, trusted
@@ -152,3 +157,29 @@ async def test_the_consent_carries_the_authorisation_the_witnesses_and_the_revoc
     assert "urn:ens:fhir:directives-revocation" not in urls
     assert {"url": "urn:ens:fhir:directives-revocation", "valueBoolean": True} in revocation["extension"]
     assert first["status"] == revocation["status"] == "inactive"
+
+
+async def test_an_author_born_abroad_is_identified_by_the_country_of_birth(client, settings):
+    """FranceConnect gives a person born in Morocco no commune and the country 99350: read by the
+    production login code, the directives printed "à l'étranger ou non communiqué" (R1111-17 asks
+    the place of birth)."""
+    claims = {
+        "sub": uuid.uuid4().hex,
+        "given_name": "Yanis",
+        "family_name": f"Benali{uuid.uuid4().hex[:6]}",
+        "birthdate": "1950-11-02",
+        "gender": "male",
+        "birthplace": "",
+        "birthcountry": "99350",
+        "email": "yanis@example.test",
+    }
+    signed = await sign_in_identity(_identity("https://idp.test.example", claims))
+    _, token = await new_session_token(
+        AccessTokens(settings), signed.account_id, client_id="ens-mobile", client_name="ENS", label="pytest"
+    )
+    h = {"Authorization": f"Bearer {token}"}
+    written = await client.put(DIRECTIVES, json=structured(), headers=h)
+    assert written.status_code == 201, written.text
+    assert written.json()["author"]["birthcountry"] == "99350"
+    text = _pages((await client.get(DIRECTIVES, headers={**h, **PDF})).content)[0]
+    assert text.split("Lieu de naissance", 1)[1].strip().startswith("Maroc"), text

@@ -90,4 +90,5 @@ def as_identity(identity: DevIdentity, issuer: str) -> Identity:
         gender=identity.gender,
         birthplace=identity.birthplace or None,
         email=identity.email,
+        birthcountry=identity.birthcountry or None,
     )

@@ -206,7 +206,7 @@ class DevIdentityProvider(Controller):
             "scopes_supported": sorted({"openid", *dev_provider.scopes.split()}),
             "claims_supported": ["sub", "given_name", "family_name", "SubjectNameID", "SubjectRefPro"]
             if dev_provider.professionals
-            else ["sub", "given_name", "family_name", "birthdate", "gender", "birthplace", "email"],
+            else ["sub", "given_name", "family_name", "birthdate", "gender", "birthplace", "birthcountry", "email"],
             "acr_values_supported": ["eidas1", "eidas2"],
             "id_token_signing_alg_values_supported": ["ES256"],
             "userinfo_signing_alg_values_supported": ["ES256"],

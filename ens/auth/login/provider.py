@@ -337,6 +337,7 @@ def _identity(issuer: str, claims: dict[str, Any]) -> spaces.Identity:
         gender=claim_text(claims, "gender", max_length=16),
         birthplace=claim_text(claims, "birthplace", max_length=16),
         email=claim_text(claims, "email", max_length=320),
+        birthcountry=claim_text(claims, "birthcountry", max_length=16),
     )
 
 

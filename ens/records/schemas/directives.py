@@ -115,12 +115,14 @@ class DirectivesContent(ReadStruct, kw_only=True):
 
 
 class AuthorRead(ReadStruct, kw_only=True):
-    """The author as the identity provider names them; ``birthplace`` is its INSEE code."""
+    """The author as the identity provider names them; ``birthplace`` is its INSEE code (a commune),
+    ``birthcountry`` the INSEE code of the country (99100 France; FranceConnect's claims)."""
 
     given_name: str
     family_name: str
     birthdate: date | None
     birthplace: str | None
+    birthcountry: str | None = None
 
 
 class DirectiveVersionRead(ReadStruct, kw_only=True):

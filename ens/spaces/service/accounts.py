@@ -33,6 +33,8 @@ class Identity:
     gender: str | None = None
     birthplace: str | None = None
     email: str | None = None
+    # INSEE's code of the country of birth (99100 France): FranceConnect gives it with birthplace.
+    birthcountry: str | None = None
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,7 @@ async def sign_in_identity(identity: Identity, update_claims: bool = True) -> Si
                     birthdate=identity.birthdate,
                     gender=identity.gender,
                     birthplace=identity.birthplace,
+                    birthcountry=identity.birthcountry,
                     email=identity.email,
                     created_at=now,
                     updated_at=now,
@@ -110,6 +113,7 @@ async def _update_claims(account_id: UUID, identity: Identity, *, now: datetime)
             Account.birthdate: identity.birthdate,
             Account.gender: identity.gender,
             Account.birthplace: identity.birthplace,
+            Account.birthcountry: identity.birthcountry,
             Account.email: identity.email,
             Account.updated_at: now,
         }
