@@ -461,6 +461,17 @@ def said(pattern: str, words: str) -> str:
     return pattern
 
 
+_SHOWS = re.compile(VISIBLE)
+
+
+def is_visible(text: str) -> bool:
+    """Whether something of ``text`` shows (not only spaces, zero-width or filler characters).
+    ASCII, nearly every text a device app sends, without the pattern: there it is what isspace() says."""
+    if text.isascii():
+        return bool(text) and not text.isspace()
+    return _SHOWS.search(text) is not None
+
+
 NOTHING_VISIBLE = "nothing visible (spaces or invisible characters only): give some text, or leave it out"
 said(VISIBLE, NOTHING_VISIBLE)
 

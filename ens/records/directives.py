@@ -12,7 +12,6 @@ were last written or confirmed, R1111-19) asks the author to reread them, never 
 
 from __future__ import annotations
 
-import re
 import uuid
 from datetime import UTC, date, datetime
 from typing import TypeVar
@@ -21,7 +20,7 @@ from uuid import UUID
 import msgspec
 
 from ens.core import clock
-from ens.core.api import VISIBLE, Cursors, check_limit
+from ens.core.api import Cursors, check_limit, is_visible
 from ens.core.clock import as_date, aware, aware_or_none
 from ens.core.db import Row, Scalar, as_uuid, fetch, fetch_one, write_transaction
 from ens.core.errors import Conflict, FieldError, Invalid, NotFound
@@ -43,7 +42,7 @@ from ens.records.schemas import (
     TrustedPersonCopy,
     Wish,
 )
-from ens.records.trusted_person import check_authorisation, trusted_person_copy
+from ens.records.trusted_person import check_authorisation, trusted_person_copy, trusted_person_now
 from ens.spaces.door import SpaceAccess
 from ens.spaces.identity import AccountIdentity
 from ens.spaces.representatives import in_charge_of_the_person
@@ -303,7 +302,7 @@ def _states_a_wish(body: DirectivesWrite) -> bool:
 
 def _words(text: str | None) -> str | None:
     """A text, or none when nothing of it is visible (spaces, zero-width and filler characters)."""
-    return text if text is not None and re.search(VISIBLE, text) else None
+    return text if text is not None and is_visible(text) else None
 
 
 _W = TypeVar("_W", Wish, OrganDonationWish)
@@ -402,7 +401,7 @@ async def write_directives(
         form, content = _content(
             body,
             author=_author_names(access, author),
-            trusted=await trusted_person_copy(access.space_id),
+            trusted=await trusted_person_now(access.space_id, current),
             in_charge=in_charge,
             authorisation_required=bool(in_charge),
             today=today_in(access),

@@ -30,7 +30,7 @@ from ens.records.schemas import (
     TrustedPersonCopy,
     Wish,
 )
-from ens.records.trusted_person import trusted_person_copy
+from ens.records.trusted_person import trusted_person_now
 from ens.spaces.door import SpaceAccess
 
 _SITUATIONS = {
@@ -91,7 +91,7 @@ async def print_directives(access: SpaceAccess) -> bytes:
             directives,
             zone=access.space.timezone,
             printed_on=clock.now().astimezone(ZoneInfo(access.space.timezone)).date(),
-            trusted_now=await trusted_person_copy(access.space_id),
+            trusted_now=await trusted_person_now(access.space_id, directives),
         )
     )
 

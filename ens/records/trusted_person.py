@@ -33,6 +33,7 @@ from ens.records.emergency_contacts import (
 from ens.records.phones import e164
 from ens.records.schemas import (
     Address,
+    DirectivesRead,
     FormerTrustedPersonPage,
     FormerTrustedPersonRead,
     ProtectionAuthorisation,
@@ -146,6 +147,25 @@ async def trusted_person_copy(space_id: UUID) -> TrustedPersonCopy | None:
         phone=row["phone"],
         email=row["email"],
     )
+
+
+def copy_of(trusted: TrustedPersonRead) -> TrustedPersonCopy:
+    """What a version of the directives keeps of the trusted person, from what was read of them."""
+    return TrustedPersonCopy(
+        given_name=trusted.given_name,
+        family_name=trusted.family_name,
+        relationship=trusted.relationship,
+        phone=trusted.phone,
+        email=trusted.email,
+    )
+
+
+async def trusted_person_now(space_id: UUID, directives: DirectivesRead | None) -> TrustedPersonCopy | None:
+    """The trusted person designated today, as a version copies them: the copy of ``directives``
+    (the current version) when nothing changed since it (read again only when it did)."""
+    if directives is not None and not directives.trusted_person_changed:
+        return directives.trusted_person
+    return await trusted_person_copy(space_id)
 
 
 def _checked(

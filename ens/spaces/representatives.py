@@ -493,15 +493,7 @@ async def represented_as_a_person(space_id: UUID, now: datetime) -> bool:
     a curatelle assists, it does not represent): such a person writes advance directives and
     designates a trusted person with the judge's or the family council's authorisation (CSP L1111-6,
     L1111-11)."""
-    row = await fetch_one(
-        "SELECT 1 AS one FROM representatives WHERE space_id = {} "
-        "AND kind IN ('tutelle', 'habilitation_familiale') AND relates_to = 'person' "
-        "AND revoked_at IS NULL AND since <= {} AND (until IS NULL OR until > {}) LIMIT 1",
-        space_id,
-        now,
-        now,
-    )
-    return row is not None
+    return bool(await in_charge_of_the_person(space_id, now))
 
 
 async def _live_parents(space_id: UUID, now: datetime) -> set[UUID]:

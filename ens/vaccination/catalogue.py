@@ -229,7 +229,28 @@ def brand_words(text: str) -> list[str]:
     return re.findall(r"[^\W_]+", _plain(re.sub(r"\([^)]*\)", " ", text)))
 
 
-async def diseases_of_brand(name: str) -> list[str] | None:
+@dataclass(frozen=True)
+class Brand:
+    """A vaccine of the catalogue by its brand's words (:func:`brand_words`), ``key`` them joined."""
+
+    id: UUID
+    words: list[str]
+    key: str
+    diseases: str
+
+
+async def catalogue_brands() -> list[Brand]:
+    """The catalogue's brands, read whole (one row per marketed presentation, about a hundred):
+    once for every look-up of a name an entry makes."""
+    rows = await fetch("SELECT id, brand, diseases FROM vaccines")
+    brands = []
+    for row in rows:
+        words = brand_words(str(row["brand"]))
+        brands.append(Brand(as_uuid(row["id"]), words, "".join(words), str(row["diseases"])))
+    return brands
+
+
+def diseases_of_brand(name: str, brands: list[Brand]) -> list[str] | None:
     """The diseases of the catalogue's vaccines that ``name`` names, when they all agree; else
     ``None``. A booklet writes a brand without its presentation, strength or version ("Rotarix"
     for "ROTARIX (tube)", "Engerix B10", "Prevenar", "Comirnaty"): ``name`` names a brand when,
@@ -241,26 +262,20 @@ async def diseases_of_brand(name: str) -> list[str] | None:
     key = "".join(brand_words(name))
     if len(key) < MIN_BRAND_KEY:
         return None
-    # The catalogue is small (one row per marketed presentation, about a hundred): read whole.
-    rows = await fetch("SELECT brand, diseases FROM vaccines")
-    brands = [(brand_words(str(row["brand"])), str(row["diseases"])) for row in rows]
-    found = {diseases for words, diseases in brands if "".join(words) == key}
+    found = {brand.diseases for brand in brands if brand.key == key}
     if not found:
-        named = {diseases for words, diseases in brands if key in _leading(words)}
+        named = {brand.diseases for brand in brands if key in _leading(brand.words)}
         if named:
-            found = named | {diseases for words, diseases in brands if "".join(words).startswith(key)}
+            found = named | {brand.diseases for brand in brands if brand.key.startswith(key)}
     return found.pop().split() if len(found) == 1 else None
 
 
-async def vaccine_of_brand(name: str) -> UUID | None:
+def vaccine_of_brand(name: str, brands: list[Brand]) -> UUID | None:
     """The catalogue's vaccine whose whole brand ``name`` is (spaces, punctuation, case and accents
     aside), when one vaccine has it: a booklet's "Hexyon" typed by name is the catalogue's HEXYON."""
     key = "".join(brand_words(name))
-    if len(key) < MIN_BRAND_KEY:
-        return None
-    rows = await fetch("SELECT id, brand FROM vaccines")
-    found = [row["id"] for row in rows if "".join(brand_words(str(row["brand"]))) == key]
-    return as_uuid(found[0]) if len(found) == 1 else None
+    found = [brand.id for brand in brands if brand.key == key] if len(key) >= MIN_BRAND_KEY else []
+    return found[0] if len(found) == 1 else None
 
 
 def _leading(words: list[str]) -> set[str]:

@@ -87,7 +87,7 @@ from ens.records.schemas import (
     TrustedPersonRead,
     Wish,
 )
-from ens.records.trusted_person import current_trusted_person, former_trusted_persons, trusted_person_copy
+from ens.records.trusted_person import copy_of, current_trusted_person, former_trusted_persons
 
 
 def _instant(value: datetime) -> str:
@@ -396,7 +396,8 @@ async def records_as_fhir(space_id: UUID, *, timezone: str, with_hidden: bool) -
     resources: list[AnyResource] = []
     today = clock.now().astimezone(ZoneInfo(timezone)).date()
     versions = await every_directive_version(space_id, timezone=timezone)
-    trusted_now = await trusted_person_copy(space_id) if versions else None
+    trusted = await current_trusted_person(space_id)
+    trusted_now = None if trusted is None else copy_of(trusted)
     for index, directives in enumerate(versions):
         next_version = versions[index + 1] if index + 1 < len(versions) else None
         printable = directives.status == "active" and directives.form == "structured"
@@ -419,7 +420,6 @@ async def records_as_fhir(space_id: UUID, *, timezone: str, with_hidden: bool) -
         resources.append(consent_of(directives, space_id=space_id, pdf=pdf))
     resources += [trusted_person_of(former, space_id=space_id) for former in await former_trusted_persons(space_id)]
     contacts = await every_emergency_contact(space_id, with_hidden=with_hidden)
-    trusted = await current_trusted_person(space_id)
     if trusted is not None:
         listed = next((c.priority for c in contacts if c.trusted_person), None)
         resources.append(trusted_person_of(trusted, space_id=space_id, priority=listed))

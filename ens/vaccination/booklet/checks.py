@@ -17,7 +17,7 @@ from ens.core.errors import FieldError, Invalid
 from ens.core.local_time import EARLIEST_YEAR
 from ens.spaces.door import SpaceAccess
 from ens.vaccination.calendar import disease_labels
-from ens.vaccination.catalogue import diseases_of_brand, fold, get_vaccine, vaccine_of_brand
+from ens.vaccination.catalogue import Brand, catalogue_brands, diseases_of_brand, fold, get_vaccine, vaccine_of_brand
 from ens.vaccination.engine.dates import PartialDate
 from ens.vaccination.generic_names import diseases_of_generic_name, name_key
 from ens.vaccination.schemas import VaccinationRead, VaccinationUpdate
@@ -81,7 +81,8 @@ async def _check(access: SpaceAccess, draft: Draft) -> Checked:
         name = (draft.vaccine_name or "").strip()
         # A catalogue's brand typed by name is that vaccine for "one entry per vaccine and day": the
         # same injection, chosen from the list and typed from the paper booklet, was two doses.
-        same = await vaccine_of_brand(name) if fold(name) else None
+        brands = await catalogue_brands() if fold(name) else []
+        same = vaccine_of_brand(name, brands)
         key = f"vaccine:{same}" if same is not None else "name:" + fold(name)
         if not fold(name):
             errors.append(FieldError("/vaccineName", "a name with letters or digits"))
@@ -89,7 +90,7 @@ async def _check(access: SpaceAccess, draft: Draft) -> Checked:
             # API.md: the server adds the diseases. It knows them when the name is a brand of the
             # catalogue (a paper booklet's "Revaxis") or a generic name (its "ROR", "DT Polio");
             # of another vaccine, only the person does: kept with none, it counts for no dose.
-            diseases = await diseases_of_name(name)
+            diseases = await diseases_of_name(name, brands)
         else:
             known = disease_labels()
             for index, code in enumerate(draft.diseases):
@@ -102,7 +103,7 @@ async def _check(access: SpaceAccess, draft: Draft) -> Checked:
             # among them: fewer is the person's caution (a booklet's "ROR" they know as measles),
             # another is a protection the vaccine does not give: "Revaxis" sent with measles,
             # mumps and rubella was stored so and counted as a MMR dose (an outside audit).
-            known_for_name = await diseases_of_name(name)
+            known_for_name = await diseases_of_name(name, brands)
             if known_for_name and not set(diseases) <= set(known_for_name):
                 errors.append(
                     FieldError(
@@ -117,13 +118,15 @@ async def _check(access: SpaceAccess, draft: Draft) -> Checked:
     return Checked(draft.vaccine_id, name, key, diseases, when, draft)
 
 
-async def diseases_of_name(name: str) -> list[str]:
+async def diseases_of_name(name: str, brands: list[Brand] | None = None) -> list[str]:
     """The diseases of a vaccine typed by name: of the catalogue's brand it names, else of the
-    booklet's generic name it is ("ROR", "DT Polio"); none for another name (it fills no dose)."""
-    named = await diseases_of_brand(name) if fold(name) else None
+    booklet's generic name it is ("ROR", "DT Polio"); none for another name (it fills no dose).
+    ``brands``: the catalogue's, when the caller read them already."""
+    brands = await catalogue_brands() if brands is None else brands
+    named = diseases_of_brand(name, brands) if fold(name) else None
     if named is None and name_key(name):
         # The words a booklet writes around a brand aside ("Vaccin Rotarix 2e dose", "Rappel Repevax").
-        named = await diseases_of_brand(name_key(name))
+        named = diseases_of_brand(name_key(name), brands)
     if named is None:
         named = diseases_of_generic_name(name)
     return named or []
