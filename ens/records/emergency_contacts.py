@@ -8,8 +8,13 @@ the 10th contact at once cannot make 11.
 The holder may hide a contact from the representatives (CSP R1111-50). A representative's list
 closes up over it: ``priority`` is each contact's place among those the caller sees, so no gap
 gives a hidden one away, and a representative's ``priority`` (adding, moving) means a place in
-that list. The limit of 10 counts every contact, hidden ones too. The trusted person's entry is
-never hidden: the representatives read the trusted person at ``/trusted-person`` anyway.
+that list. The limit of 10 is counted the same way, over what the caller sees: a representative
+adds while they see fewer than 10, whatever is hidden from them (a refusal at 8 would tell them
+that 2 are hidden: an outside audit); the holder adds while there are fewer than 10 in all, shows
+a contact again while the representatives see fewer than 10, and hides at most 10. The holder's
+list may so reach 20 (``MAX_LISTED``), only when representatives added while some were hidden.
+The trusted person's entry is never hidden: the representatives read the trusted person at
+``/trusted-person`` anyway.
 """
 
 from __future__ import annotations
@@ -85,7 +90,7 @@ def _read(row: Row, *, position: int) -> EmergencyContactRead:
 
 async def _contacts(space_id: UUID, *, hidden: str) -> list[EmergencyContactRead]:
     """The contacts (``hidden``: the condition leaving out what the caller may not see), numbered
-    in the order to call them. Read whole: they are 10 at most."""
+    in the order to call them. Read whole: they are 20 at most (``MAX_LISTED``)."""
     rows = await fetch(_SELECT + hidden + " ORDER BY c.priority", space_id)
     return [_read(row, position=position) for position, row in enumerate(rows, start=1)]
 
@@ -125,7 +130,7 @@ async def list_emergency_contacts(
 
 
 async def every_emergency_contact(space_id: UUID, *, with_hidden: bool) -> list[EmergencyContactRead]:
-    """All the contacts (10 at most), in the order to call them (for the export). Without
+    """All the contacts (20 at most), in the order to call them (for the export). Without
     ``with_hidden`` (a representative's export), those hidden from representatives are left out."""
     return await _contacts(space_id, hidden="" if with_hidden else " AND NOT c.hidden_from_representatives")
 
@@ -220,19 +225,48 @@ async def _renumber(space_id: UUID, ordered: list[_Entry], *, now: datetime) -> 
             )
 
 
-def _full(access: SpaceAccess) -> Invalid:
-    """The list is full. Only whom sees every contact is told that hidden ones count: to a
-    representative, that would say some are hidden from them."""
-    counted = ", those hidden from representatives included" if access.sees_confidential else ""
+def _no_room(
+    access: SpaceAccess, ordered: list[_Entry], *, pointer: str, then: str, restoring: bool | None = None
+) -> Invalid | None:
+    """Why one more contact may not be listed, if it may not: a representative counts the contacts
+    they see, whoever sees every contact counts them all (the module's docstring). Only the latter
+    is told that hidden ones count. An import restoring a hidden contact (``restoring=True``) or
+    another (``False``) counts those like it: it brings back a list as long as the export's."""
+    counted = _seen_of(access, ordered)
+    if restoring is not None and access.sees_confidential:
+        counted = [entry for entry in ordered if entry.hidden == restoring]
+    if len(counted) < MAX_CONTACTS:
+        return None
+    told = ", those hidden from representatives included" if access.sees_confidential else ""
     return Invalid(
-        f"At most {MAX_CONTACTS} emergency contacts{counted}: remove one first.",
-        [FieldError("", f"at most {MAX_CONTACTS} emergency contacts")],
+        f"At most {MAX_CONTACTS} emergency contacts{told}: {then}.",
+        [FieldError(pointer, f"at most {MAX_CONTACTS} emergency contacts")],
     )
 
 
-async def add_emergency_contact(access: SpaceAccess, body: EmergencyContactCreate) -> EmergencyContactRead:
+def _showing_again(ordered: list[_Entry], contact_id: UUID) -> FieldError | None:
+    """The holder shows a hidden contact to the representatives again: they may see 10 at most."""
+    shown = [entry for entry in ordered if not entry.hidden and entry.id != contact_id]
+    if len(shown) < MAX_CONTACTS:
+        return None
+    return FieldError("/hiddenFromRepresentatives", f"the representatives see {MAX_CONTACTS} contacts already")
+
+
+def _hiding(ordered: list[_Entry], contact_id: UUID) -> FieldError | None:
+    """The holder hides one more contact: 10 at most, so the list stays within ``MAX_LISTED`` (adding
+    one hidden needs fewer than 10 in all: this is for hiding one listed)."""
+    hidden = [entry for entry in ordered if entry.hidden and entry.id != contact_id]
+    if len(hidden) < MAX_CONTACTS:
+        return None
+    return FieldError("/hiddenFromRepresentatives", f"{MAX_CONTACTS} contacts are hidden already")
+
+
+async def add_emergency_contact(
+    access: SpaceAccess, body: EmergencyContactCreate, *, restoring: bool = False
+) -> EmergencyContactRead:
     """Add a contact at ``priority`` among the contacts the caller sees (the end of the list when
-    absent); those after it move down. The holder may add it hidden from the representatives."""
+    absent); those after it move down. The holder may add it hidden from the representatives.
+    ``restoring``: an import's, which may bring back as many as an export holds (``_no_room``)."""
     hidden = bool(access.hiding(body.hidden_from_representatives))
     errors: list[FieldError] = []
     phones = _phones(body.phones, errors)
@@ -246,8 +280,9 @@ async def add_emergency_contact(access: SpaceAccess, body: EmergencyContactCreat
         await lock_records(access.space_id)
         await _not_listed_twice(access, body.given_name, body.family_name, other_than=None)
         ordered = await _order(access.space_id)
-        if len(ordered) >= MAX_CONTACTS:
-            raise _full(access)
+        full = _no_room(access, ordered, pointer="", then="remove one first", restoring=hidden if restoring else None)
+        if full:
+            raise full
         end = len(_seen_of(access, ordered)) + 1
         position = body.priority or end
         if position > end:
@@ -311,6 +346,9 @@ async def update_emergency_contact(
         end = len(_seen_of(access, ordered))
         if isinstance(update.priority, int) and update.priority > end:
             errors.append(FieldError("/priority", f"at most {end} (the end of the list)"))
+        if hidden is not None and hidden != current.hidden_from_representatives:
+            error = (_hiding if hidden else _showing_again)(ordered, contact_id)
+            errors += [error] if error else []
         names = (str(_kept(update.given_name, current.given_name)), str(_kept(update.family_name, current.family_name)))
         if not current.trusted_person and ("given_name" in changed or "family_name" in changed):
             _not_the_holder(access, *names, errors)
@@ -381,16 +419,17 @@ async def trusted_person_listed(space_id: UUID) -> bool:
     return row is not None
 
 
-async def list_trusted_person(space_id: UUID, *, now: datetime) -> None:
-    """List the trusted person last, unless they are listed already (in the caller's transaction)."""
+async def list_trusted_person(access: SpaceAccess, *, now: datetime) -> None:
+    """List the trusted person last, unless they are listed already (in the caller's transaction).
+    There must be room as ``access`` counts it (the module's docstring)."""
+    space_id = access.space_id
     if await trusted_person_listed(space_id):
         return
     ordered = await _order(space_id)
-    if len(ordered) >= MAX_CONTACTS:
-        raise Invalid(
-            f"At most {MAX_CONTACTS} emergency contacts: remove one before listing the trusted person.",
-            [FieldError("/alsoEmergencyContact", f"the emergency contacts are full ({MAX_CONTACTS})")],
-        )
+    then = "remove one before listing the trusted person"
+    full = _no_room(access, ordered, pointer="/alsoEmergencyContact", then=then)
+    if full:
+        raise full
     await fetch(
         """INSERT INTO emergency_contacts (space_id, id, priority, trusted_person, created_at, updated_at)
            VALUES ({}, {}, {}, TRUE, {}, {})""",

@@ -1,10 +1,13 @@
 """Emergency contacts a holder hid, as their order goes: a representative's list is numbered 1, 2,
 3... over the contacts they see (no gap gives a hidden one away), and the priority they send, to add
 or to move one, is a place in that list; the hidden ones keep theirs in the holder's. The limit of
-10 counts the hidden ones too. The trusted person's entry is never hidden."""
+10 is counted over what the caller sees (a representative refused at 3 would learn that 7 are
+hidden): the holder's list may so grow past 10, to 20 at most. The trusted person's entry is never
+hidden."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 
 import httpx
@@ -90,18 +93,60 @@ async def test_a_representative_moves_and_adds_among_the_contacts_they_see(conta
     assert await contacts.order(holder) == [(1, "Denis"), (2, "Émile"), (3, "Chloé"), (4, "Anne"), (5, "Bruno")]
 
 
-async def test_the_limit_of_ten_counts_the_hidden_contacts(contacts):
+async def test_a_representatives_ten_are_the_contacts_they_see(contacts):
     holder, tutor = contacts.holder, contacts.tutor
     for n in range(6):
         assert (await contacts.add(f"Caché {n}", holder, **HIDE)).status_code == 201
-    assert len(await contacts.order(tutor)) == 3
-    refused = await contacts.add("Gilles", tutor)
-    assert refused.status_code == 422 and pointers(refused) == [""]
-    # The limit counts them, but the tutor is not told that some are hidden from them.
-    assert "At most 10" in refused.json()["detail"] and "hidden" not in refused.json()["detail"]
     assert len(await contacts.order(holder)) == 10
+    # The holder's ten are full; the tutor, who sees 3, adds as if nothing were hidden.
     by_holder = await contacts.add("Gilles", holder)
     assert by_holder.status_code == 422 and "hidden from representatives included" in by_holder.json()["detail"]
+    for n in range(7):
+        assert (await contacts.add(f"Vu {n}", tutor)).status_code == 201
+    assert len(await contacts.order(tutor)) == 10
+    refused = await contacts.add("Gilles", tutor)
+    assert refused.status_code == 422 and pointers(refused) == [""]
+    assert "At most 10" in refused.json()["detail"] and "hidden" not in refused.json()["detail"]
+    # The holder sees 17; they move one to the end, and may not add.
+    assert len(await contacts.order(holder)) == 17
+    assert (await contacts.change("Anne", holder, {"priority": 17})).json()["priority"] == 17
+    assert (await contacts.order(holder))[-1] == (17, "Anne")
+    assert (await contacts.add("Gilles", holder)).status_code == 422
+    # Showing a hidden one again would make the tutor's list 11.
+    shown = await contacts.change("Bruno", holder, {"hiddenFromRepresentatives": False})
+    assert shown.status_code == 422 and pointers(shown) == ["/hiddenFromRepresentatives"]
+    assert len(await contacts.order(tutor)) == 10
+    # At most 10 hidden: the list never passes 20.
+    for name in ("Vu 0", "Vu 1", "Vu 2"):
+        assert (await contacts.change(name, holder, HIDE)).status_code == 200
+    tenth = await contacts.change("Vu 3", holder, HIDE)
+    assert tenth.status_code == 422 and pointers(tenth) == ["/hiddenFromRepresentatives"]
+    assert "10 contacts are hidden already" in tenth.json()["errors"][0]["detail"]
+    assert len(await contacts.order(tutor)) == 7
+
+
+async def test_an_export_of_more_than_ten_contacts_is_imported_whole(contacts, client, make_person):
+    holder, tutor = contacts.holder, contacts.tutor
+    for n in range(6):
+        assert (await contacts.add(f"Caché {n}", holder, **HIDE)).status_code == 201
+    for n in range(7):
+        assert (await contacts.add(f"Vu {n}", tutor)).status_code == 201
+    exported = (await client.get(f"/v1/spaces/{holder.space_id}/export", headers=holder.headers)).json()
+    newcomer = await make_person(given_name="Marie")
+    imported = await client.post(
+        "/v1/spaces/me/import",
+        content=json.dumps(exported).encode(),
+        headers={**newcomer.headers, "Content-Type": "application/fhir+json"},
+    )
+    assert imported.status_code == 201, imported.text
+    again = (await client.get("/v1/spaces/me/emergency-contacts?limit=50", headers=newcomer.headers)).json()["items"]
+    assert [(c["givenName"], c["hiddenFromRepresentatives"]) for c in again] == [
+        (name, hidden)
+        for _, name, hidden in sorted(
+            (c["priority"], c["givenName"], c["hiddenFromRepresentatives"])
+            for c in (await client.get(contacts.url + "?limit=50", headers=holder.headers)).json()["items"]
+        )
+    ]
 
 
 async def test_the_trusted_persons_entry_is_never_hidden(contacts, client):

@@ -232,7 +232,7 @@ async def import_record(access: SpaceAccess, resource: Mapping[str, Any], *, hid
             "email": _email(resource),
             **hide,
         }
-        await add_emergency_contact(access, _convert(body, EmergencyContactCreate))
+        await add_emergency_contact(access, _convert(body, EmergencyContactCreate), restoring=True)
     elif kind == "Practitioner":
         rpps = next((i["value"] for i in resource.get("identifier") or [] if i.get("system") == RPPS_SYSTEM), None)
         body = {**_name(resource), "rpps": rpps, "phone": next(iter(_phones(resource)), None)}

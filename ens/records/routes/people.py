@@ -108,8 +108,10 @@ class EmergencyContactsController(Controller):
         opt=writes("emergency-contacts", Action.WRITE_DATA),
         status_code=201,
         summary="Add an emergency contact (10 at most)",
-        description="The trusted person's entry, when listed, counts among the 10, and so do contacts hidden from "
-        "the representatives (a representative may see fewer than 10 and still be refused); the 11th is 422 at "
+        description="The trusted person's entry, when listed, counts among the 10. The 10 are counted over what "
+        "the caller sees: a representative adds while they see fewer than 10, whatever the holder hid from them; "
+        "the holder adds while there are fewer than 10 in all, hidden ones included (their list may pass 10, up "
+        "to 20, only when representatives added while some were hidden). The 11th is 422 at "
         'the pointer "". priority is a place among the contacts the caller sees. Phone numbers without a country '
         "code are read as French, and answered in E.164. hiddenFromRepresentatives: the holder alone may send it "
         "(403 for anyone else); true adds the contact hidden from the representatives.",
@@ -137,7 +139,8 @@ class EmergencyContactsController(Controller):
         "the space's representatives — their list, reads, home-screen summary and export leave it out, and to "
         "them it answers 404 here as if absent (PATCH and DELETE too) — false shows it again; like any change it "
         "changes the contact's ETag. The trusted person's entry cannot be hidden (422 at "
-        "/hiddenFromRepresentatives): the representatives see the trusted person at /trusted-person.",
+        "/hiddenFromRepresentatives): the representatives see the trusted person at /trusted-person. Hiding an "
+        "11th contact, or showing one again where the representatives see 10, is 422 there too.",
         operation_id="changeEmergencyContact",
         media_type=JSON,
         responses=documented(EmergencyContactRead, ok="The contact as it is now"),

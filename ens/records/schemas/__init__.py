@@ -25,6 +25,7 @@ from ens.records.schemas.directives import (
 )
 from ens.records.schemas.people import (
     MAX_CONTACTS,
+    MAX_LISTED,
     DoctorRead,
     DoctorWrite,
     EmergencyContactCreate,
@@ -83,6 +84,7 @@ from ens.records.schemas.values import (
 
 __all__ = [
     "MAX_CONTACTS",
+    "MAX_LISTED",
     "NOT_BLANK",
     "ORGAN_DONATION",
     "Address",

@@ -88,7 +88,11 @@ class FormerTrustedPersonPage(ReadStruct, kw_only=True):
 # Emergency contacts
 
 MAX_CONTACTS = 10
+# What the holder may see: the 10 the representatives see, and at most 10 hidden from them (the
+# representatives' 10 are those they see: ``ens.records.emergency_contacts``).
+MAX_LISTED = 2 * MAX_CONTACTS
 Priority = Annotated[int, Meta(ge=1, le=MAX_CONTACTS, description="1 = call first")]
+Place = Annotated[int, Meta(ge=1, le=MAX_LISTED, description="1 = call first")]
 Phones = Annotated[list[Phone], Meta(min_length=1, max_length=3)]
 
 
@@ -114,7 +118,7 @@ class EmergencyContactUpdate(Struct, kw_only=True):
     relationship: Relationship | UnsetType | None = UNSET
     phones: Phones | UnsetType = UNSET
     email: Email | UnsetType | None = UNSET
-    priority: Priority | UnsetType = UNSET
+    priority: Place | UnsetType = UNSET
     hidden_from_representatives: HideWrite | UnsetType = UNSET
 
 
