@@ -130,6 +130,12 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument(
         "--reason", required=True, help="the request it answers and its reference (logged, not in the history)"
     )
+    export.add_argument(
+        "--documents",
+        choices=("linked", "embedded"),
+        default="linked",
+        help="linked: each document's file by its URL (the default); embedded: the files in the Bundle too",
+    )
     dev = sub.add_parser("dev", help="development helpers")
     dev_sub = dev.add_subparsers(dest="dev_command", required=True)
     token = dev_sub.add_parser("token", help="print an access token for a test identity (dev only)")
@@ -217,6 +223,13 @@ def _run(args: argparse.Namespace, settings: Settings) -> None:
     elif args.command == "vaccines" and args.vaccines_command == "load":
         load_vaccine_list(settings, args.file)
     elif args.command == "export":
-        export_space(settings, args.space_id, args.file, operator=args.operator, reason=args.reason)
+        export_space(
+            settings,
+            args.space_id,
+            args.file,
+            operator=args.operator,
+            reason=args.reason,
+            embedded=args.documents == "embedded",
+        )
     elif args.command == "dev" and args.dev_command == "token":
         print_dev_token(settings, args.identity)

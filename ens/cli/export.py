@@ -15,14 +15,18 @@ from ens.spaces.history import MAX_OPERATOR_TEXT, operator_text_refused
 _FILE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EIO}
 
 
-def export_space(settings: Settings, space_id: uuid.UUID, path: str, *, operator: str, reason: str) -> None:
+def export_space(
+    settings: Settings, space_id: uuid.UUID, path: str, *, operator: str, reason: str, embedded: bool = False
+) -> None:
     """Operators: a space's whole FHIR Bundle to a file, with a progress bar on stderr; its rows in
-    the space's history and its security log lines: :func:`ens.overview.export.operator_export`."""
+    the space's history and its security log lines: :func:`ens.overview.export.operator_export`.
+    ``embedded``: the documents' files are in the Bundle too."""
     from pathlib import Path
 
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from ens.documents.storage import BlobStore
     from ens.overview.export import operator_export, space_for_export
     from ens.vitals.fhir import count_measurements
 
@@ -48,6 +52,7 @@ def export_space(settings: Settings, space_id: uuid.UUID, path: str, *, operator
                         reason=why,
                         secret=settings.secret_key,
                         public_url=settings.public_url,
+                        blobs=BlobStore.from_settings(settings) if embedded else None,
                         progress=lambda entries: progress.update(task, completed=min(entries, total)),
                     )
                 except FileExistsError:

@@ -1,6 +1,8 @@
 """Documents as FHIR R4 ``DocumentReference`` resources, in the space's export: the type (LOINC),
-the date, the author, and the content as an attachment by URL (the file is not inlined: a 20 MiB
-PDF stays where it is, and reading it is an access like any other). Who added it (the API's
+the date, the author, and the content as an attachment by URL (by default the file is not inlined:
+a 20 MiB PDF stays where it is, and reading it is an access like any other) or, when the export
+carries the files (``documents=embedded``), by URL and ``data`` (base64, streamed by the export: see
+:func:`documents_with_content`). Who added it (the API's
 ``addedBy``: role, name, app) is ENS's ``urn:ens:fhir:recorded-by`` extension, as a vaccination's
 recorder; a document hidden from professionals carries
 ``urn:ens:fhir:hidden-from-professionals``. Built on the datatypes every
@@ -9,10 +11,11 @@ capability shares (``ens.core.fhir``): the Patient is ``urn:uuid:<space id>``.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from uuid import UUID
 
-from ens.core.db import fetch
+from ens.core.db import Row, fetch
+from ens.core.errors import NotFound
 from ens.core.fhir import (
     LOINC,
     Attachment,
@@ -29,24 +32,20 @@ from ens.core.fhir import (
     recorded_by,
 )
 from ens.documents.catalogue import TYPES_BY_CODE
+from ens.documents.content import whole_content
 from ens.documents.encryption import SpaceKey
 from ens.documents.keys import key_of_documents
 from ens.documents.rows import COLUMNS, document_read
 from ens.documents.schemas import DocumentRead
+from ens.documents.storage import BlobStore
 from ens.documents.visibility import Viewer, visible_for
 
 # Documents are read for the export in batches of this many rows (keyset on the list's order).
 BATCH = 500
 
-# The export attaches each document's file by URL, not inside the Bundle: an import has nothing to keep.
 # The holder hid the document from professionals (the API's ``hiddenFromProfessionals``): FHIR R4
 # has no security label that says "not to health professionals", so it is ENS's extension.
 HIDDEN_FROM_PROFESSIONALS_EXTENSION = "urn:ens:fhir:hidden-from-professionals"
-
-NOT_IMPORTED = {
-    "DocumentReference": "the export attaches files by URL, not their content: add each document again "
-    "(POST .../documents)"
-}
 
 
 class Content(Element, kw_only=True):
@@ -71,9 +70,11 @@ class DocumentReference(Resource, tag=True, kw_only=True):
     context: Context | None = None
 
 
-def document_reference_of(document: DocumentRead, *, space_id: UUID, public_url: str) -> DocumentReference:
+def document_reference_of(
+    document: DocumentRead, *, space_id: UUID, public_url: str, data: str | None = None
+) -> DocumentReference:
     """One document as a DocumentReference; its attachment's URL is the content's, absolute when
-    ``public_url`` is given."""
+    ``public_url`` is given, and its ``data`` is ``data`` (the export's place for the content)."""
     kind = TYPES_BY_CODE.get(document.type_code)
     day = document.date.isoformat()
     added = document.added_by
@@ -97,6 +98,7 @@ def document_reference_of(document: DocumentRead, *, space_id: UUID, public_url:
             Content(
                 attachment=Attachment(
                     content_type=document.media_type,
+                    data=data,
                     url=public_url.rstrip("/") + document.content_url,
                     size=document.size,
                     title=document.filename,
@@ -112,6 +114,31 @@ async def document_references(
     space_id: UUID, viewer: Viewer, *, public_url: str, secret: str
 ) -> AsyncIterator[Sequence[DocumentReference]]:
     """Every document ``viewer`` sees, newest care first, as DocumentReferences, a batch at a time."""
+    async for rows, key in _rows(space_id, viewer, secret=secret):
+        documents = [document_read(row, today=viewer.today, key=key) for row in rows]
+        yield [document_reference_of(d, space_id=space_id, public_url=public_url) for d in documents]
+
+
+async def documents_with_content(
+    space_id: UUID, viewer: Viewer, *, public_url: str, secret: str, blobs: BlobStore, data: str
+) -> AsyncIterator[tuple[DocumentReference, AsyncGenerator[bytes, None]]]:
+    """Every document ``viewer`` sees, as :func:`document_references`, one at a time, each with its
+    attachment's ``data`` set to ``data`` (the place the caller streams the file at) and the file's
+    bytes, verified block by block. A document removed since its row was read is left out, as if
+    the export had read the list a moment later."""
+    async for rows, key in _rows(space_id, viewer, secret=secret):
+        for row in rows:
+            try:
+                chunks = await whole_content(row, key=key, blobs=blobs)
+            except NotFound:
+                continue
+            document = document_read(row, today=viewer.today, key=key)
+            yield document_reference_of(document, space_id=space_id, public_url=public_url, data=data), chunks
+
+
+async def _rows(space_id: UUID, viewer: Viewer, *, secret: str) -> AsyncIterator[tuple[list[Row], SpaceKey]]:
+    """The rows of every document ``viewer`` sees, newest care first, a batch at a time, with the
+    space's key (opened once, for the first batch)."""
     seen = visible_for(viewer)
     after = ""
     key: SpaceKey | None = None
@@ -129,9 +156,8 @@ async def document_references(
         )
         if not rows:
             return
-        key = key or await key_of_documents(space_id, secret)  # opened once, for the first batch
-        documents = [document_read(row, today=viewer.today, key=key) for row in rows]
-        yield [document_reference_of(d, space_id=space_id, public_url=public_url) for d in documents]
+        key = key or await key_of_documents(space_id, secret)
+        yield rows, key
         if len(rows) < BATCH:
             return
         last = rows[-1]

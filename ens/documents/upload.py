@@ -18,7 +18,7 @@ import unicodedata
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from uuid import UUID
 
 import msgspec
@@ -177,7 +177,7 @@ async def room_left(access: SpaceAccess, *, quota: int, today: date) -> int:
     return min(quota - seen, QUOTA_CEILING * quota - total)
 
 
-def _check_format(head: bytes, filename: str | None) -> MediaType:
+def check_format(head: bytes, filename: str | None) -> MediaType:
     media = sniff(head)
     if media is None:
         raise UnsupportedMediaType(
@@ -238,7 +238,7 @@ async def _encrypted_blocks(
         digest.update(chunk)
         pending += chunk
         if received.media is None and len(pending) >= SNIFF_BYTES:
-            received.media = _check_format(bytes(pending[:SNIFF_BYTES]), form.filename)
+            received.media = check_format(bytes(pending[:SNIFF_BYTES]), form.filename)
         while len(pending) > BLOCK_BYTES:
             block = bytes(pending[:BLOCK_BYTES])
             del pending[:BLOCK_BYTES]
@@ -249,7 +249,7 @@ async def _encrypted_blocks(
     if received.size == 0:
         raise UnsupportedMediaType("The file is empty.", [FieldError("/file", "empty")])
     if received.media is None:
-        received.media = _check_format(bytes(pending), form.filename)
+        received.media = check_format(bytes(pending), form.filename)
     received.sha256 = digest.digest()
     yield key.encrypt_block(bytes(pending), content_id=content_id, index=index, last=True)
 
@@ -275,6 +275,72 @@ def _check_professional_type(access: SpaceAccess, type_code: str) -> None:
             f"A {matrix.label(access.profession)} may not add this type of document (the access matrix).",
             [FieldError("/metadata/typeCode", "not a type this profession adds")],
         )
+
+
+async def insert_document(
+    access: SpaceAccess,
+    document_id: UUID,
+    *,
+    key: SpaceKey,
+    metadata: DocumentMetadata,
+    filename: str | None,
+    media: MediaType,
+    size: int,
+    name: str,
+    shared_id: UUID,
+    now: datetime,
+) -> None:
+    """The row of a document the caller adds (an upload, an import), its file stored at ``name``
+    under the content ``shared_id``: in the caller's transaction, under the space's document lock."""
+    professional = _added_by(access) == "professional"
+    await fetch(
+        """INSERT INTO documents (space_id, id, type_code, sealed, care_date, media_type, size,
+           object_name, content_id, author_account_id, added_by_account_id, added_by_client_id,
+           added_by_name, added_by_role, hidden_from_professionals, hidden_from_professionals_by_holder,
+           hidden_from_representatives, hidden_from_holder, hidden_from_holder_until, shown_to_holder_at,
+           release_notice_due, created_at, updated_at)
+           VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {},
+           {})""",
+        access.space_id,
+        document_id,
+        metadata.type_code,
+        sealed(
+            key,
+            document_id,
+            Words(
+                title=metadata.title,
+                filename=clean_filename(filename, media),
+                author=_author(access, metadata, professional=professional),
+            ),
+        ),
+        metadata.date,
+        media,
+        size,
+        name,
+        shared_id,
+        access.caller.account_id if professional else None,
+        access.caller.account_id if access.is_person or professional else None,
+        access.caller.client_id,
+        access.client_name if access.role == "app" else access.actor_name,
+        _added_by(access),
+        bool(metadata.hidden_from_professionals),
+        bool(metadata.hidden_from_professionals) and access.is_adult_holder,
+        bool(metadata.hidden_from_representatives),
+        bool(metadata.hidden_from_holder),
+        metadata.hidden_from_holder_until if metadata.hidden_from_holder else None,
+        shown_to_holder_from(
+            bool(metadata.hidden_from_holder),
+            metadata.hidden_from_holder_until,
+            timezone=access.space.timezone,
+            now=now,
+        ),
+        # Owed: told now (by the upload, after the commit), or on the day it is held until; or by
+        # ens notify, should the mail server fail or the process stop first.
+        (professional and not metadata.hidden_from_holder)
+        or (bool(metadata.hidden_from_holder) and metadata.hidden_from_holder_until is not None),
+        now,
+        now,
+    )
 
 
 async def upload_document(access: SpaceAccess, upload: Upload, *, storage: Storage) -> DocumentRead:
@@ -370,53 +436,17 @@ async def _upload_document(
                 shared_id = content_id
             else:
                 shared_id = UUID(str(same["content_id"]))
-            await fetch(
-                """INSERT INTO documents (space_id, id, type_code, sealed, care_date, media_type, size,
-                   object_name, content_id, author_account_id, added_by_account_id, added_by_client_id,
-                   added_by_name, added_by_role, hidden_from_professionals, hidden_from_professionals_by_holder,
-                   hidden_from_representatives, hidden_from_holder, hidden_from_holder_until, shown_to_holder_at,
-                   release_notice_due, created_at, updated_at)
-                   VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {},
-                   {})""",
-                space_id,
+            await insert_document(
+                access,
                 document_id,
-                metadata.type_code,
-                sealed(
-                    key,
-                    document_id,
-                    Words(
-                        title=metadata.title,
-                        filename=clean_filename(form.filename, received.media),
-                        author=_author(access, metadata, professional=professional),
-                    ),
-                ),
-                metadata.date,
-                received.media,
-                received.size,
-                name,
-                shared_id,
-                access.caller.account_id if professional else None,
-                access.caller.account_id if access.is_person or professional else None,
-                access.caller.client_id,
-                access.client_name if access.role == "app" else access.actor_name,
-                _added_by(access),
-                bool(metadata.hidden_from_professionals),
-                bool(metadata.hidden_from_professionals) and access.is_adult_holder,
-                bool(metadata.hidden_from_representatives),
-                bool(metadata.hidden_from_holder),
-                metadata.hidden_from_holder_until if metadata.hidden_from_holder else None,
-                shown_to_holder_from(
-                    bool(metadata.hidden_from_holder),
-                    metadata.hidden_from_holder_until,
-                    timezone=access.space.timezone,
-                    now=now,
-                ),
-                # Owed: told now (below, after the commit), or on the day it is held until; or by
-                # ens notify, should the mail server fail or the process stop first.
-                (professional and not metadata.hidden_from_holder)
-                or (bool(metadata.hidden_from_holder) and metadata.hidden_from_holder_until is not None),
-                now,
-                now,
+                key=key,
+                metadata=metadata,
+                filename=form.filename,
+                media=received.media,
+                size=received.size,
+                name=name,
+                shared_id=shared_id,
+                now=now,
             )
             # The ledger keeps the incoming copy while it exists: kept when the same content was
             # there already, it is deleted after the commit, and only then cleared.

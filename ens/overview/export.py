@@ -2,7 +2,8 @@
 
 Each capability maps its own items (its ``fhir.py``); this module, the one place that may import
 them all, puts them in order: the holder's ``Patient`` first, then the records, the vaccination
-booklet, the documents (a DocumentReference each, the file attached by URL), and the measures,
+booklet, the documents (a DocumentReference each, the file attached by URL, and carried in it when
+the scope has the documents' store: :func:`_with_content`), and the measures,
 read in keyset batches (:func:`ens.vitals.fhir.observations`) and encoded batch by batch, so a
 space of 500,000 measures is exported in the memory of one batch (``make bench`` measures it).
 Every resource's ``fullUrl`` is ``urn:uuid:<its id>`` and every reference inside the Bundle uses
@@ -15,10 +16,11 @@ export holds a document a professional still holds back from the holder.
 
 from __future__ import annotations
 
+import base64
 import logging
 import os
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from uuid import UUID
@@ -26,7 +28,8 @@ from uuid import UUID
 from ens.core import clock
 from ens.core.db import fetch_one
 from ens.core.fhir import Resource, encode, full_url
-from ens.documents.fhir import document_references
+from ens.documents.fhir import document_references, documents_with_content
+from ens.documents.storage import BlobStore
 from ens.documents.visibility import export_viewer
 from ens.records.fhir import records_as_fhir
 from ens.spaces.door import SPACE_REF_COLUMNS, SpaceRef, space_ref
@@ -48,10 +51,23 @@ class ExportScope:
     secret: str
     # ENS_PUBLIC_URL: documents are attached by URL (their content's, absolute when it is known).
     public_url: str = ""
+    # The documents' store: given, each document's file is carried in the Bundle too (``data``).
+    blobs: BlobStore | None = None
 
 
-# A capability whose items are many adds a section: an async iterator of batches of resources.
-Section = Callable[[ExportScope], AsyncIterator[Sequence[Resource]]]
+@dataclass(frozen=True)
+class WithContent:
+    """One resource whose attachment's ``data`` is the string ``place``, to be replaced, as the
+    entry is written, by ``chunks`` in base64: a file is never held whole."""
+
+    resource: Resource
+    place: str
+    chunks: AsyncGenerator[bytes, None]
+
+
+# A capability whose items are many adds a section: an async iterator of batches of resources, or
+# of single resources whose content streams after them.
+Section = Callable[[ExportScope], AsyncIterator[Sequence[Resource] | WithContent]]
 
 
 async def _vaccination(scope: ExportScope) -> AsyncIterator[Sequence[Resource]]:
@@ -63,12 +79,21 @@ async def _vitals(scope: ExportScope) -> AsyncIterator[Sequence[Resource]]:
         yield batch
 
 
-async def _documents(scope: ExportScope) -> AsyncIterator[Sequence[Resource]]:
+async def _documents(scope: ExportScope) -> AsyncIterator[Sequence[Resource] | WithContent]:
     # What the holder sees (nothing a professional still holds back from them); a representative's
     # export, what they see.
     viewer = export_viewer(timezone=scope.space.timezone, with_hidden=scope.with_hidden)
-    async for batch in document_references(scope.space.id, viewer, public_url=scope.public_url, secret=scope.secret):
-        yield batch
+    space_id, public_url, secret = scope.space.id, scope.public_url, scope.secret
+    if scope.blobs is None:
+        async for batch in document_references(space_id, viewer, public_url=public_url, secret=secret):
+            yield batch
+        return
+    # A place no text of the space holds: a fresh random name, of characters JSON writes as they are.
+    place = f"ens-content-{uuid.uuid4().hex}"
+    async for reference, chunks in documents_with_content(
+        space_id, viewer, public_url=public_url, secret=secret, blobs=scope.blobs, data=place
+    ):
+        yield WithContent(reference, place, chunks)
 
 
 SECTIONS: tuple[Section, ...] = (_vaccination, _documents, _vitals)
@@ -76,6 +101,21 @@ SECTIONS: tuple[Section, ...] = (_vaccination, _documents, _vitals)
 
 def _entry(resource: Resource) -> bytes:
     return b'{"fullUrl":"' + full_url(resource.id).encode() + b'","resource":' + encode(resource) + b"}"
+
+
+async def _with_content(item: WithContent) -> AsyncIterator[bytes]:
+    """The entry of ``item``, its content in base64 where its place was: in pieces of 3 bytes'
+    multiples, so that each piece's base64 follows the last one's without padding."""
+    before, after = _entry(item.resource).split(b'"' + item.place.encode() + b'"')
+    yield before + b'"'
+    rest = b""
+    async for chunk in item.chunks:
+        held = rest + chunk
+        whole = len(held) - len(held) % 3
+        if whole:
+            yield base64.b64encode(held[:whole])
+        rest = held[whole:]
+    yield base64.b64encode(rest) + b'"' + after
 
 
 async def export_bundle(
@@ -99,7 +139,13 @@ async def export_bundle(
     await _tell(progress, written)
     for section in SECTIONS:
         async for batch in section(scope):
-            if batch:
+            if isinstance(batch, WithContent):
+                yield b",\n"
+                async for piece in _with_content(batch):
+                    yield piece
+                written += 1
+                await _tell(progress, written)
+            elif batch:
                 yield b",\n" + b",\n".join(_entry(r) for r in batch)
                 written += len(batch)
                 await _tell(progress, written)
@@ -125,6 +171,7 @@ async def export_to_file(
     *,
     secret: str,
     public_url: str = "",
+    blobs: BlobStore | None = None,
     progress: Callable[[int], Awaitable[None] | None] | None = None,
     before_first_byte: Callable[[], Awaitable[None]] | None = None,
 ) -> int:
@@ -134,7 +181,7 @@ async def export_to_file(
     (``FileExistsError`` if it is there: another export to that file is running, or a killed one
     left it) and is removed when the export fails. ``before_first_byte`` runs once the temporary
     file is made, before anything is read (the operator's row in the space's history). Answers the
-    number of entries written."""
+    number of entries written. ``blobs``: the documents' files are carried in the Bundle too."""
     written = 0
 
     async def counted(entries: int) -> None:
@@ -148,7 +195,7 @@ async def export_to_file(
         with os.fdopen(made, "wb") as out:
             if before_first_byte is not None:
                 await before_first_byte()
-            scope = ExportScope(space=space, with_hidden=True, secret=secret, public_url=public_url)
+            scope = ExportScope(space=space, with_hidden=True, secret=secret, public_url=public_url, blobs=blobs)
             async for piece in export_bundle(scope, progress=counted):
                 out.write(piece)
         partial.replace(path)
@@ -166,6 +213,7 @@ async def operator_export(
     reason: str,
     secret: str,
     public_url: str = "",
+    blobs: BlobStore | None = None,
     progress: Callable[[int], Awaitable[None] | None] | None = None,
 ) -> int:
     """``ens export``: the whole space to ``path`` (:func:`export_to_file`), for a request the
@@ -186,7 +234,13 @@ async def operator_export(
 
     try:
         return await export_to_file(
-            space, path, secret=secret, public_url=public_url, progress=progress, before_first_byte=record
+            space,
+            path,
+            secret=secret,
+            public_url=public_url,
+            blobs=blobs,
+            progress=progress,
+            before_first_byte=record,
         )
     except BaseException as exc:  # stopped too (the operator's Ctrl-C cancels the task): not exported
         if began:

@@ -7,7 +7,7 @@ them all.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from litestar import Controller, delete, get, post
 from litestar.di import NamedDependency
@@ -23,6 +23,7 @@ from ens.core.openapi import FhirBundleBody
 from ens.core.settings import Settings
 from ens.core.strict_json import StrictJSONRequest
 from ens.documents.storage import BlobStore
+from ens.documents.upload import Storage
 from ens.overview.export import ExportScope, export_bundle
 from ens.overview.schemas import SpaceStatusRead, SpaceSummary
 from ens.overview.service import close_or_erase, reopen_space, space_summary
@@ -81,10 +82,12 @@ class SpaceController(Controller):
         summary="The whole space as one FHIR R4 Bundle of type collection (streamed)",
         description="The holder's Patient, the records (Consent with the printed directives, RelatedPerson, "
         "Practitioner, Condition, AllergyIntolerance, MedicationStatement, FamilyMemberHistory), every "
-        "Immunization, every document as a DocumentReference (the file attached by its content URL, not "
-        "inlined), and every measure as an Observation of the ANS 'Mesures de santé' guide's profile "
-        "with its Device. Written as it is read: the answer has no Content-Length and no ETag. Every reference "
-        "is urn:uuid:<id> and resolves inside the Bundle. A representative's export leaves out what the holder "
+        "Immunization, every document as a DocumentReference (the file attached by its content URL; with "
+        "documents=embedded, carried in the Bundle too, as the attachment's data in base64, so that the "
+        "export holds every file once the space is closed or erased; POST .../import takes them back), and "
+        "every measure as an Observation of the ANS 'Mesures de santé' guide's profile with its Device. "
+        "Written as it is read: the answer has no Content-Length and no ETag. Every reference is "
+        "urn:uuid:<id> and resolves inside the Bundle. A representative's export leaves out what the holder "
         "hid from them.",
         operation_id="exportSpace",
         responses={
@@ -93,12 +96,26 @@ class SpaceController(Controller):
             )
         },
     )
-    async def export(self, access: Access, settings: NamedDependency[Settings]) -> Stream:
+    async def export(
+        self,
+        access: Access,
+        settings: NamedDependency[Settings],
+        blobs: NamedDependency[BlobStore],
+        documents: Annotated[
+            Literal["linked", "embedded"],
+            QueryParameter(
+                required=False,
+                description="linked (the default): each document's file by its URL; embedded: the file in the "
+                "Bundle too (attachment.data, base64: a third larger than the files)",
+            ),
+        ] = "linked",
+    ) -> Stream:
         scope = ExportScope(
             space=access.space,
             with_hidden=access.sees_confidential,
             secret=settings.secret_key,
             public_url=settings.public_url,
+            blobs=blobs if documents == "embedded" else None,
         )
         return Stream(
             export_bundle(scope),
@@ -120,7 +137,10 @@ class SpaceController(Controller):
         "capability's own rules (a refused one is 422 at /entry/<n>/resource... and nothing is kept). Measures "
         "name the import as their source and keep their former one as a tag, and what identifies their Device; "
         "the holder's identity stays the space's own; advance directives and the trusted person, the holder's "
-        "own signed acts, are not imported, nor Devices no measure names, and the answer says so.",
+        "own signed acts, are not imported, nor Devices no measure names, and the answer says so. Documents come "
+        "with their files from an export of documents=embedded (each checked as an upload is, within the "
+        "importer's quota: 413 past it); a linked export's DocumentReferences are not imported, and the answer "
+        "says so.",
         operation_id="importSpace",
         operation_class=FhirBundleBody,
     )
@@ -128,9 +148,17 @@ class SpaceController(Controller):
         self,
         access: Access,
         settings: NamedDependency[Settings],
+        blobs: NamedDependency[BlobStore],
         request: StrictJSONRequest,
     ) -> ImportResult:
         request.require_json()
+        storage = Storage(
+            blobs=blobs, secret=settings.secret_key, quota_bytes=settings.document_quota_bytes, mailer=Mailer(settings)
+        )
         return await import_bundle(
-            access, request.stream(), max_bytes=settings.import_max_bytes, max_seconds=settings.import_max_seconds
+            access,
+            request.stream(),
+            max_bytes=settings.import_max_bytes,
+            max_seconds=settings.import_max_seconds,
+            storage=storage,
         )

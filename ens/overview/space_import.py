@@ -58,8 +58,12 @@ from ens.core.errors import Conflict, FieldError, Invalid, PayloadTooLarge
 from ens.core.fhir import UCUM, is_restricted
 from ens.core.local_time import zone_of
 from ens.core.spool import EncryptedSpool
-from ens.documents.fhir import NOT_IMPORTED as DOCUMENTS_NOT_IMPORTED
+from ens.documents import from_fhir as documents
+from ens.documents.catalogue import MAX_DOCUMENT_BYTES
+from ens.documents.keys import space_key_for_writing
 from ens.documents.service import any_document_seen
+from ens.documents.upload import QuotaExceeded, Storage, room_left
+from ens.documents.visibility import today_in_space
 from ens.records.fhir import FHIRPATHS as RECORD_FHIRPATHS
 from ens.records.fhir import NOT_IMPORTED, import_record, is_trusted_person
 from ens.records.summary import any_record_seen
@@ -151,9 +155,10 @@ class _Reader:
 MAX_DEPTH = 64
 # One entry: ijson builds it whole in memory, its small values ~30 times their size (an entry of
 # 45 MB of empty objects took 1.25 GB), its text about once; an export's largest, a version of the
-# advance directives, holds a few hundred values and a few thousand characters.
+# advance directives, holds a few hundred values and a few thousand characters, and its longest
+# text is a document's file in base64 (documents=embedded): 20 MiB make 26.7 MiB.
 MAX_ENTRY_VALUES = 20_000
-MAX_ENTRY_TEXT = 16 * 1024 * 1024
+MAX_ENTRY_TEXT = 4 * (-(-MAX_DOCUMENT_BYTES // 3)) + 1024 * 1024
 # An object's members, each one's name kept to find a name given twice. A FHIR element's name is
 # short (R4's longest is under 50 characters); JSON in FHIR has no maps of free keys. The names count
 # toward their entry's text, or toward what lies outside the entries.
@@ -408,7 +413,12 @@ async def _refuse_unless_a_collection(spool: EncryptedSpool) -> None:
 
 
 # By resource type, where each field of what ENS makes of it was read (field, or field/part, to FHIRPath).
-_FHIRPATHS = {**RECORD_FHIRPATHS, "Immunization": IMMUNIZATION_FHIRPATHS, "Device": DEVICE_FHIRPATHS}
+_FHIRPATHS = {
+    **RECORD_FHIRPATHS,
+    "Immunization": IMMUNIZATION_FHIRPATHS,
+    "Device": DEVICE_FHIRPATHS,
+    "DocumentReference": documents.FHIRPATHS,
+}
 
 
 def _located(exc: Invalid, index: int, kind: str) -> Invalid:
@@ -632,12 +642,15 @@ class _Devices:
         return self.unnamed + len(self.items) - len(self.used)
 
 
-async def _checked(access: SpaceAccess, spool: EncryptedSpool) -> _Devices:
+async def _checked(access: SpaceAccess, spool: EncryptedSpool) -> tuple[_Devices, dict[int, documents.Carried]]:
     """The first reading (no transaction, nothing written): the Bundle's shape, what can be checked
-    of each entry without the database, and the Devices."""
+    of each entry without the database, the Devices, and the documents carrying their files (by
+    their entry's index)."""
     await _check_shape(spool)
     await _refuse_unless_a_collection(spool)
     devices = _Devices()
+    carried: dict[int, documents.Carried] = {}
+    today = today_in_space(access)
     # The entries imported one by one (not the measures: each keeps its former id as its
     # clientRecordId, and one sent twice is stored once): the same fullUrl twice would be stored
     # twice. Few per space, their digests kept for this reading only.
@@ -667,8 +680,39 @@ async def _checked(access: SpaceAccess, spool: EncryptedSpool) -> _Devices:
                         access.require(Action.HIDE_FROM_REPRESENTATIVES)
                 elif kind == "Immunization":
                     _vaccination(resource)
+                elif kind == "DocumentReference":
+                    document = documents.carried_document(access, resource, today=today)
+                    if document is not None:
+                        carried[index] = document
     devices.check_every_one_given()
-    return devices
+    return devices, carried
+
+
+async def _staged(
+    access: SpaceAccess, spool: EncryptedSpool, carried: dict[int, documents.Carried], storage: Storage
+) -> dict[int, documents.Staged]:
+    """The files the Bundle carries, each written encrypted to the store before the import's
+    transaction (:func:`ens.documents.from_fhir.stage`), by their entry's index. Refused first when
+    they would not fit in the caller's quota (checked again in the transaction)."""
+    if not carried:
+        return {}
+    room = await room_left(access, quota=storage.quota_bytes, today=today_in_space(access))
+    if sum(document.size for document in carried.values()) > room:
+        raise QuotaExceeded("The Bundle's documents would pass this space's storage quota: nothing was kept.")
+    key = await space_key_for_writing(access.space_id, storage.secret)
+    staged: dict[int, documents.Staged] = {}
+    try:
+        async with aclosing(_entries(spool)) as entries:
+            async for index, _full_url, _kind, resource in entries:
+                if index in carried:
+                    content = documents.file_of(resource)
+                    staged[index] = await documents.stage(
+                        access.space_id, content, carried[index], key=key, blobs=storage.blobs
+                    )
+    except BaseException:
+        await documents.settle(access.space_id, list(staged.values()), blobs=storage.blobs, committed=False)
+        raise
+    return staged
 
 
 async def _holds_what_caller_sees(access: SpaceAccess) -> bool:
@@ -699,15 +743,18 @@ async def _holds_what_caller_sees(access: SpaceAccess) -> bool:
 
 
 async def import_bundle(
-    access: SpaceAccess, chunks: AsyncIterator[bytes], *, max_bytes: int, max_seconds: float
+    access: SpaceAccess, chunks: AsyncIterator[bytes], *, max_bytes: int, max_seconds: float, storage: Storage
 ) -> ImportResult:
-    """Import an exported Bundle into the caller's empty space, all of it or nothing."""
+    """Import an exported Bundle into the caller's empty space, all of it or nothing. ``storage``:
+    where the documents' files go, when the Bundle carries them."""
     # Checked before the body is received (a body that could not be imported), and again in the
     # transaction, which decides.
     await _refuse_unless_empty(access)
     with await _received(chunks, limit=max_bytes) as spool:
-        devices = await _checked(access, spool)
+        devices, carried = await _checked(access, spool)
+        staged = await _staged(access, spool, carried, storage)
         deadline = _Deadline(max_seconds)
+        committed = False
         try:
             async with write_transaction():
                 # PostgreSQL ends a statement (a wait for a lock included) that would outlast the
@@ -716,12 +763,20 @@ async def import_bundle(
                 # Two imports at once (a client retrying a slow one) would both find the space empty.
                 await serialise(f"import:{access.space_id}")
                 await _refuse_unless_empty(access)
-                imported, left = await _written(access, spool, devices, deadline=deadline)
+                imported, left = await _written(access, spool, devices, staged, storage, deadline=deadline)
+            committed = True
         except asyncpg.QueryCanceledError:
             raise deadline.passed() from None
+        finally:
+            await documents.settle(access.space_id, list(staged.values()), blobs=storage.blobs, committed=committed)
     if devices.unused:
         left["Device"] = devices.unused
-    known = {**NOT_IMPORTED, **DOCUMENTS_NOT_IMPORTED, "Device": UNUSED_DEVICE, "Patient": PATIENT_NOT_IMPORTED}
+    known = {
+        **NOT_IMPORTED,
+        "DocumentReference": documents.LINKED,
+        "Device": UNUSED_DEVICE,
+        "Patient": PATIENT_NOT_IMPORTED,
+    }
     reasons = {kind: known.get(kind, "not a kind of item ENS keeps") for kind in left}
     return ImportResult(
         imported=dict(sorted(imported.items())),
@@ -758,10 +813,19 @@ class _Deadline:
 
 
 async def _written(
-    access: SpaceAccess, spool: EncryptedSpool, devices: _Devices, *, deadline: _Deadline
+    access: SpaceAccess,
+    spool: EncryptedSpool,
+    devices: _Devices,
+    staged: dict[int, documents.Staged],
+    storage: Storage,
+    *,
+    deadline: _Deadline,
 ) -> tuple[Counter[str], Counter[str]]:
-    """The second reading, in the import's transaction: every item through its capability's
-    service. How many items of each kind were imported, and how many were left."""
+    """The last reading, in the import's transaction: every item through its capability's
+    service (a document's file is in the store already: ``staged``). How many items of each kind
+    were imported, and how many were left."""
+    today = today_in_space(access)
+    key = await space_key_for_writing(access.space_id, storage.secret) if staged else None
     imported: Counter[str] = Counter()
     left: Counter[str] = Counter()
     measures: list[dict[str, Any]] = []
@@ -809,6 +873,12 @@ async def _written(
                 elif kind == "Immunization":
                     await record_vaccination(access, _vaccination(resource))
                     imported[kind] += 1
+                elif kind == "DocumentReference" and key is not None and index in staged:
+                    room = await room_left(access, quota=storage.quota_bytes, today=today)
+                    await documents.store(access, staged[index], key=key, blobs=storage.blobs, room=room)
+                    imported[kind] += 1
+                elif kind == "DocumentReference":
+                    left[kind] += 1
                 elif kind == "Consent":
                     left["Consent"] += 1
                 elif kind == "RelatedPerson" and is_trusted_person(resource):
