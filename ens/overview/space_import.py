@@ -90,8 +90,12 @@ from ens.vitals.schemas import Components
 from ens.vitals.schemas import Device as DeviceItem
 from ens.vitals.service import any_measure_seen
 
-# What the body is read by (ijson's buffer); the event loop serves other requests between reads.
+# What the body is read by; the event loop serves other requests between reads.
 READ_SIZE = 64 * 1024
+# What it is read by inside a long text (a document's file in base64, documents=embedded: a piece
+# without a quote), and so ijson's buffer: the parser scans a text again from its start at each
+# read, and 64 KiB pieces made one reading of a 20 MiB file cost 2 s (1 MiB ones, 0.16 s).
+LONG_READ_SIZE = 1024 * 1024
 # The Devices a Bundle may hold: what identifies each (three strings of at most 255 characters,
 # and a digest of its fullUrl) is kept until the measures naming it are read, about 1 kB each.
 MAX_DEVICES = 10_000
@@ -142,10 +146,14 @@ class _Reader:
 
     def __init__(self, plaintext: IO[bytes]) -> None:
         self._plaintext = plaintext
+        self._in_text = False
 
     async def read(self, size: int = -1) -> bytes:
         await asyncio.sleep(0)
-        return self._plaintext.read(READ_SIZE if size < 0 else size)
+        wanted = LONG_READ_SIZE if self._in_text else READ_SIZE
+        piece = self._plaintext.read(wanted if size < 0 else min(size, wanted))
+        self._in_text = bool(piece) and b'"' not in piece
+        return piece
 
 
 # The body's shape, read once before anything else (ijson's basic_parse: no paths built, nothing
@@ -343,7 +351,9 @@ async def _check_shape(spool: EncryptedSpool) -> None:
     shape = _Shape()
     try:
         with spool.plaintext() as plaintext:
-            async for event, value in ijson.basic_parse_async(_ScannedReader(plaintext), use_float=True):
+            async for event, value in ijson.basic_parse_async(
+                _ScannedReader(plaintext), use_float=True, buf_size=LONG_READ_SIZE
+            ):
                 if event == "map_key":
                     shape.member(value)
                 elif event == "start_map":
@@ -369,7 +379,9 @@ async def _entries(spool: EncryptedSpool) -> AsyncGenerator[tuple[int, Any, str,
     index = -1
     try:
         with spool.plaintext() as plaintext:
-            async for entry in ijson.items_async(_Reader(plaintext), "entry.item", use_float=True):
+            async for entry in ijson.items_async(
+                _Reader(plaintext), "entry.item", use_float=True, buf_size=LONG_READ_SIZE
+            ):
                 index += 1
                 resource = entry.get("resource") if isinstance(entry, dict) else None
                 kind = resource.get("resourceType") if isinstance(resource, dict) else None
@@ -387,7 +399,7 @@ async def _top_level(spool: EncryptedSpool, key: str) -> Any:
     An export names its ``resourceType`` and ``type`` first: the reading stops there."""
     try:
         with spool.plaintext() as plaintext:
-            async for value in ijson.items_async(_Reader(plaintext), key, use_float=True):
+            async for value in ijson.items_async(_Reader(plaintext), key, use_float=True, buf_size=LONG_READ_SIZE):
                 return value
     except ijson.JSONError as exc:
         raise _not_json(exc) from None
