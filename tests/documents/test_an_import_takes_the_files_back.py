@@ -187,3 +187,21 @@ async def test_files_past_the_quota_are_refused_before_any_is_written(settings, 
         refused = await _import(client, late, over)
         assert refused.status_code == 413 and refused.json()["type"] == "urn:ens:problem:quota-exceeded"
         await _nothing_kept(client, late, small)
+
+
+async def test_a_long_text_is_read_in_long_pieces() -> None:
+    """The parser scans a text again from its start at each read (a 20 MiB file cost 2 s a reading
+    in 64 KiB pieces): inside one, a piece without a quote, the body is read 1 MiB at a time."""
+    import io
+
+    from ens.overview.space_import import LONG_READ_SIZE, READ_SIZE, _Reader
+
+    body = b'{"a":"' + b"A" * (3 * LONG_READ_SIZE) + b'","b":' + b'["x",' * 50_000 + b"1]}"
+    reader = _Reader(io.BytesIO(body))
+    sizes = []
+    while piece := await reader.read(LONG_READ_SIZE):
+        sizes.append(len(piece))
+    # The first piece holds the text's opening quote; from the second one, long pieces.
+    assert sizes[:4] == [READ_SIZE, READ_SIZE, LONG_READ_SIZE, LONG_READ_SIZE]
+    # Once a piece holds a quote, short pieces again.
+    assert sizes[-2:] == [READ_SIZE, sizes[-1]] and sizes.count(LONG_READ_SIZE) == 3
