@@ -20,9 +20,10 @@ drawn yet: Tibetan, Mongolian, Cherokee and the scripts of fewer users, and the 
 the BMP no regional set names.
 
 Whatever a person may write must print whole, at every length the API accepts: a paragraph or a
-label/value line runs on over as many pages as it needs, and a table row too high for what is left
-of the page is split, its text continued in the same columns on the next page (fpdf2 alone refuses
-a row taller than a page: ``ValueError: The row with index 1 is too high``).
+label/value line runs on over as many pages as it needs. A table row of up to half a page that does
+not fit on what is left of the page goes whole to the next one; a taller row (a long treatment
+note) is split, its text continued in the same columns on the next page (fpdf2 alone refuses a row taller than a page:
+``ValueError: The row with index 1 is too high``).
 """
 
 from __future__ import annotations
@@ -271,10 +272,11 @@ CBDTColorFont.load_glyph_image = _colour_glyph  # type: ignore[method-assign, as
 _TABLE_LINE = 5.2  # mm, one line of a table cell (9 pt)
 _TABLE_SIZE = 9
 _FOOTER_LINE = 5  # mm, one line of the footer (8 pt)
-# A row of at most this many lines is kept whole (moved to the next page if it does not fit); a
-# taller one fills what is left of the page and goes on at the top of the next one, unless fewer
-# than _MIN_LINES lines are left there (a stub of a line or two at a page's foot helps no reader).
-_KEEP_TOGETHER = 6
+# A row of up to half a page is kept whole (moved to the next page if it does not fit where it
+# falls): a row cut in two put a lot number, or a witness's name and the room to sign, on two pages
+# (an outside audit; such rows take 10 lines at most). A taller one (a long note) fills what is left
+# of the page and goes on at the top of the next one, rather than leave half a page blank, unless
+# fewer than _MIN_LINES lines are left there (a stub of a line or two at a page's foot helps no reader).
 _MIN_LINES = 3
 # A row is laid out to end this far above the page break (mm): fpdf2 breaks on "y + h > limit" in
 # floating point, and a row it finds a hair too tall only moves to the next page, never fails.
@@ -444,7 +446,8 @@ class Document:
 
     def table(self, header: Sequence[str], rows: Sequence[Sequence[str]], *, widths: Sequence[float]) -> None:
         """A table whose cells wrap; ``widths`` are fractions of the text width. The heading is
-        repeated on every page; a row too high for the page goes on, split, on the next ones."""
+        repeated on every page; a row of up to half a page is never cut by a page break, a taller
+        one goes on, split, on the next ones."""
         header = [composed(text) for text in header]
         cells = [[printable(value) or "—" for value in values] for values in rows]
         self._admit(*header, *(text for values in cells for text in values))
@@ -472,8 +475,9 @@ class Document:
         self._pdf.ln(2)
 
     def _paginate(self, rows: list[list[str]], widths: list[float], *, heading_height: float) -> list[list[str]]:
-        """``rows`` as the table prints them: a row that does not fit where it falls is split into
-        rows that do, each after the first at the top of a page (under the repeated heading).
+        """``rows`` as the table prints them: a row that does not fit where it falls goes whole to
+        the next page when it takes half a page at most, and is otherwise split into rows that do
+        fit, each after the first at the top of a page (under the repeated heading).
 
         This follows fpdf2's own layout (a row goes to the next page when ``y + height`` passes
         the page break; the heading comes with the first row and again on every new page). Were
@@ -491,7 +495,7 @@ class Document:
             if count <= free:
                 laid_out.append(cells)
                 y += count * _TABLE_LINE
-            elif count <= per_page and (count <= _KEEP_TOGETHER or free < _MIN_LINES):
+            elif count <= per_page and (2 * count <= per_page or free < _MIN_LINES):
                 laid_out.append(cells)
                 y = page_top + count * _TABLE_LINE
             else:

@@ -749,6 +749,30 @@ async def test_the_directives_heading_date_and_signature_stays_with_its_lines(cl
         assert "Je confirme ces directives" in page and "Fait à" in page and "Signature" in page, words
 
 
+async def test_a_witness_s_row_is_whole_on_one_page_wherever_the_table_falls(client, person):
+    """A witness's names at their longest (100 characters) take up to ten lines of the table: at a
+    page's foot the row printed the first lines of the name there, and the rest beside the room
+    left to sign on the next page (an outside audit): which page does the witness sign? Whatever
+    the length of the wishes before the table, each witness's row is whole on one page, under the
+    table's heading."""
+    hundred = ("Marie-Françoise " * 7)[:100]
+    witnesses = [{"givenName": hundred, "familyName": letter * 100, "quality": hundred} for letter in "WM"]
+    for words in range(60, 204, 12):  # the second witness's row at page 2's foot, then the first's
+        body = structured(wishes=" ".join(f"mot{n}" for n in range(words)), witnesses=witnesses)
+        current = await client.get(DIRECTIVES, headers=person.headers)
+        match = {"If-Match": current.headers["etag"]} if current.status_code == 200 else {}
+        assert (await client.put(DIRECTIVES, json=body, headers={**person.headers, **match})).status_code in (200, 201)
+        printed = await client.get(DIRECTIVES, headers={**person.headers, **PDF})
+        assert printed.status_code == 200, printed.text
+        _keep(f"directives-witnesses-{words}-words.pdf", printed.content)
+        written = [re.sub(r"\s", "", page.extract_text()) for page in PdfReader(io.BytesIO(printed.content)).pages]
+        for letter in "WM":
+            row = letter * 100 + re.sub(r"\s", "", hundred) * 2  # the name, the given name, the quality
+            whole = [page for page in written if row in page]
+            assert len(whole) == 1, (words, letter)
+            assert whole[0].index("NomPrénomQualitéSignature") < whole[0].index(row)
+
+
 def test_arabic_split_over_pages_in_a_table_reads_back_whole_and_in_order() -> None:
     """A table row taller than a page is cut line by line, as fpdf2 wraps it: shaped, measured and
     drawn the same, the pieces hold every word, each line right to left and the lines in order."""

@@ -9,10 +9,11 @@ import re
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
-from pypdf import PdfReader
+from fpdf import FPDF
+from pypdf import PageObject, PdfReader
 
 from ens.core import clock, db
-from ens.core.pdf import french_date
+from ens.core.pdf import FAMILY, FONTS, french_date
 from ens.vaccination.calendar import disease_labels
 from ens.vaccination.engine.dates import add_months
 from tests.helpers.server import ARTIFACTS
@@ -163,6 +164,46 @@ async def test_a_lot_number_of_twelve_characters_prints_on_one_line(client, pers
     text = _text(response.content, "vaccination-certificate-lots.pdf")
     assert "SBNH7K45JX01" in text and "A21CB123AB-2" in text and "FE2090-R7A3B" in text
     assert "04/03/2020" in text and "Déclarée" in text
+
+
+def _pieces(page: PageObject) -> list[tuple[float, str]]:
+    """A page's pieces of text as drawn: where each starts (x, in points) and what it says."""
+    drawn: list[tuple[float, str]] = []
+    page.extract_text(visitor_text=lambda text, cm, tm, font, size: drawn.append((tm[4], text.strip())))
+    return [(x, text) for x, text in drawn if text]
+
+
+async def test_a_row_that_does_not_fit_at_the_foot_of_a_page_goes_whole_to_the_next(client, person):
+    """A lot number at its longest (64 characters) takes ten lines of its narrow column: the fifth
+    such entry, at the foot of page 1, printed its first lines there and the rest at the top of
+    page 2 (an outside audit), a lot number to be copied from two pages. With one to six entries,
+    every row is now whole on one page, under the table's heading, its lot wrapped in its column."""
+    url = "/v1/spaces/me/vaccinations"
+    hexyon = await vaccine_id(client, "hexyon", "HEXYON")
+    lots = [f"{n:02d}" + "W" * 62 for n in range(1, 7)]
+    font = FPDF(unit="pt")
+    font.add_font(FAMILY, "", str(FONTS / "DejaVuSans.ttf"))
+    font.set_font(FAMILY, "", 9)
+    for count in range(1, len(lots) + 1):
+        body = {"vaccineId": hexyon, "date": f"2020-01-{count:02d}", "doseNumber": 1, "lotNumber": lots[count - 1]}
+        assert (await client.post(url, json=body, headers=person.headers)).status_code == 201
+        printed = await client.get(url, headers={**person.headers, "Accept": PDF})
+        assert printed.status_code == 200, printed.text
+        text = _text(printed.content, f"vaccination-certificate-{count}-long-lots.pdf")
+        assert text.count("Déclarée") == count + 1, count  # each row's status, and the legend's
+        pages = PdfReader(io.BytesIO(printed.content)).pages
+        written = [re.sub(r"\s", "", page.extract_text()) for page in pages]
+        for day, lot in enumerate(lots[:count], start=1):
+            row = re.compile(f"{day:02d}/01/2020HEXYONDiphtérie[^/]*HépatiteB1{lot}—Déclarée")
+            whole = [page for page in written if row.search(page)]  # its date to its status, on one page
+            assert len(whole) == 1, (count, day)
+            assert whole[0].index("DateVaccinProtègecontreDoseLotFaitparStatut") < whole[0].index(lot)
+        for page in pages:
+            pieces = _pieces(page)
+            columns = {text: x for x, text in pieces}
+            for x, text in pieces:
+                if "WW" in text:  # a line of a lot, from the left of its column to before the next
+                    assert abs(x - columns["Lot"]) < 0.1 and x + font.get_string_width(text) < columns["Fait par"]
 
 
 async def test_json_stays_the_default_and_an_app_with_the_read_scope_may_print(client, person, make_app_token):
