@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from functools import cache, lru_cache
 from types import UnionType
 from typing import Annotated, Any, Generic, TypeVar, Union, get_args, get_origin
+from uuid import UUID
 
 import msgspec
 from cryptography.exceptions import InvalidTag
@@ -151,6 +152,14 @@ class Cursors:
     def __init__(self, secret_key: str) -> None:
         self._secret = secret_key
         self._aead = AESSIV(keyring.derive_key(secret_key, "cursors", length=64))
+        self._ids = keyring.derive_key(secret_key, "opaque-ids", length=32)
+
+    def opaque_id(self, kind: str, number: int) -> UUID:
+        """A row known by a number (the access history's, a sequence over every space) as an
+        opaque UUID, as the API's identifiers are: a keyed hash, stable for the row, which does
+        not tell the number (how many rows the whole service wrote before it: an outside audit)."""
+        digest = hashlib.blake2b(f"{kind}:{number}".encode(), key=self._ids, digest_size=16).digest()
+        return UUID(bytes=digest, version=4)
 
     def encode(self, purpose: str, position: list[Any]) -> str:
         return _b64(self._aead.encrypt(msgspec.json.encode(position), [purpose.encode()]))

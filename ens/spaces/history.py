@@ -525,7 +525,7 @@ async def list_access_history(
         rows = await fetch(_LIST_UNTIL.replace("FILTERS", where), *unsealed, *sealed, size + 1)
     items = [
         AccessEventRead(
-            id=str(row["id"]),
+            id=cursors.opaque_id("access-history", int(row["id"])),
             at=row["at"],
             actor=ActorRead(account_id=row["actor_account_id"], name=row["actor_name"])
             if row["actor_account_id"]

@@ -66,7 +66,8 @@ ActingAs = Literal["holder", "representative", "app", "professional", "operator"
 
 
 class AccessEventRead(ReadStruct):
-    id: str
+    # Opaque, as every identifier: the table's own key (a sequence over every space) is not told.
+    id: UUID
     at: datetime
     # None on an operator's row (no account: their name, when they gave it, is in the description).
     actor: ActorRead | None
