@@ -53,6 +53,9 @@ async def set_doctor(access: SpaceAccess, body: DoctorWrite, *, if_match: str | 
     errors: list[FieldError] = []
     if body.rpps is not None and not luhn_valid(body.rpps):
         errors.append(FieldError("/rpps", "the check digit does not match (Luhn)"))
+    elif body.rpps is not None and not body.rpps.strip("0"):
+        # Eleven zeros pass the Luhn check and name no one: a placeholder typed to get past the field.
+        errors.append(FieldError("/rpps", "not an RPPS number (eleven zeros)"))
     phone = e164(body.phone, pointer="/phone", errors=errors) if body.phone is not None else None
     if errors:
         raise Invalid("The doctor's details break a rule; nothing was stored.", errors)

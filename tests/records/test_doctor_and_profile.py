@@ -50,6 +50,7 @@ async def test_the_doctor_recorded_replaced_and_forgotten(client, person):
         ({"rpps": "10003826474"}, "/rpps"),  # one digit off: the Luhn check fails
         ({"rpps": "1000382647"}, "/rpps"),
         ({"rpps": "1000382647A"}, "/rpps"),
+        ({"rpps": "00000000000"}, "/rpps"),  # passes the Luhn check, names no one
         ({"phone": "04 72"}, "/phone"),
         ({"familyName": ""}, "/familyName"),
         ({"address": {"line": "", "postalCode": "69002", "city": "Lyon"}}, "/address/line"),
