@@ -98,8 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--court-reference", required=True, help="the decision that restores it (court, date, number), kept"
     )
     restore.add_argument("--operator", default=None, help=_OPERATOR_HELP)
-    listing = reps_sub.add_parser("list", help="a space's live representatives")
+    listing = reps_sub.add_parser("list", help="a space's live representatives (a row in its access history)")
     listing.add_argument("--space", type=uuid.UUID, required=True)
+    listing.add_argument("--operator", default=None, help=_OPERATOR_HELP)
     claims = sub.add_parser("claim-codes", help="claim codes at 18 (operators only: they check the identity)")
     claims_sub = claims.add_subparsers(dest="claim_codes_command", required=True)
     issue = claims_sub.add_parser(

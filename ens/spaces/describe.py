@@ -150,6 +150,8 @@ def _operator_words(row: Any) -> str:
         return f"a mis fin {what} confiée à {name}"
     if action == "ens representatives restore-parent":
         return f"a rétabli le droit de parent de {name}, sur décision de justice"
+    if action == "ens representatives list":
+        return "a consulté la liste des représentants légaux, pour une demande traitée par le service"
     if action == "ens claim-codes issue":
         return "a émis un code de reprise de l'espace à 18 ans, après vérification d'identité"
     if action == "ens export" and int(_get(row, "outcome") or 200) >= 500:

@@ -84,6 +84,7 @@ OperatorCommand = Literal[
     "ens representatives add",
     "ens representatives end",
     "ens representatives restore-parent",
+    "ens representatives list",
     "ens claim-codes issue",
     "ens export",
 ]
@@ -687,7 +688,8 @@ def operator_name(name: str | None) -> str | None:
 @dataclass(frozen=True)
 class OperatorAction:
     """An operator's command that changes who may reach a space (``ens representatives add | end |
-    restore-parent``, ``ens claim-codes issue``), or reads all of it (``ens export``, resource
+    restore-parent``, ``ens claim-codes issue``), reads who does (``ens representatives list``: the
+    representatives' names and decisions), or reads all of it (``ens export``, resource
     ``export``): its one row in that space's history, written in the command's own write
     transaction with its change (a refusal changes nothing and writes none), before an export's
     first byte, so that the holder and the representatives see it as they see the rest.

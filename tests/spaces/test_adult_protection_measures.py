@@ -44,8 +44,14 @@ async def test_an_operator_adds_lists_and_ends_a_tutelle(
     assert added.returncode == 0, added.stderr
     representative_id = added.stdout.strip().removeprefix("representative_id: ")
     uuid.UUID(representative_id)
-    listed = _ens(settings, "list", "--space", str(holder.space_id))
+    listed = _ens(settings, "list", "--space", str(holder.space_id), "--operator", "Agnès Roux")
     assert representative_id in listed.stdout and "RG 26/01234" in listed.stdout and "tutelle" in listed.stdout
+    # Who read the representatives' names and decisions is said in the space's history.
+    operators = await client.get("/v1/spaces/me/access-history?actor=operators", headers=holder.headers)
+    assert operators.json()["items"][0]["description"] == (
+        "Agnès Roux (opérateur du service) a consulté la liste des représentants légaux, pour une demande "
+        "traitée par le service."
+    )
     # The guardian sees the space in their /v1/me, with the kind and the end; and reads, and writes.
     spaces = {s["id"]: s for s in (await client.get("/v1/me", headers=tutor.headers)).json()["spaces"]}
     mine = spaces[str(holder.space_id)]
