@@ -27,6 +27,8 @@ _MANDATORY_WORDS = {
     "upcoming": "À jour (prochaine dose à venir)",
     "done": "À jour",
 }
+_NEVER_GIVEN = "Jamais faite, plus recommandée à cet âge"
+_INCOMPLETE = "Incomplète, plus recommandée à cet âge"
 
 
 async def vaccination_certificate(access: SpaceAccess) -> bytes:
@@ -111,12 +113,20 @@ def _short_date(text: str) -> str:
 
 
 def _mandatory_status(schedule: Schedule) -> list[list[str]]:
-    """For each disease with a mandatory dose for this holder, the worst of its mandatory doses."""
+    """For each disease with a mandatory dose for this holder, the worst of its mandatory doses. A
+    dose missed for good (``not_counted`` with no booklet entry: the calendar no longer recommends
+    it at this age) comes after a dose still to do, and before one done: a disease whose doses were
+    never given was left out, and the section read as if it were not among the obligations (an
+    outside audit)."""
     order = ["overdue", "due", "unknown", "upcoming", "done"]
     lines: list[list[str]] = []
     for disease in schedule.diseases:
-        statuses = [item.status for item in disease.doses if item.obligation == "mandatory" and item.status in order]
-        if statuses:
-            worst = min(statuses, key=order.index)
+        mandatory = [item for item in disease.doses if item.obligation == "mandatory"]
+        statuses = [item.status for item in mandatory if item.status in order]
+        missed = any(item.status == "not_counted" and item.vaccination_id is None for item in mandatory)
+        worst: str | None = min(statuses, key=order.index) if statuses else None
+        if missed and worst in (None, "done"):
+            lines.append([disease.label, _INCOMPLETE if worst == "done" else _NEVER_GIVEN])
+        elif worst is not None:
             lines.append([disease.label, _MANDATORY_WORDS[worst]])
     return lines

@@ -277,3 +277,34 @@ async def test_names_and_places_in_any_script_print_on_the_certificate(client, m
     assert "明美" in text and "نور" in text and "حداد" in text
     assert "د. أحمد" in text and "東京の病院" in text and "🏥" in text
     assert not [record for record in caplog.records if "glyphs" in record.getMessage()]
+
+
+async def test_a_mandatory_vaccination_never_given_and_no_longer_recommended_is_still_listed(client, person):
+    """A child of 6 in the 2018 obligation's cohort, never vaccinated against Haemophilus influenzae b
+    nor pneumococcus: the calendar no longer recommends either at that age (its catch-up limits, 5
+    and 2 years), so their doses are not counted. The mandatory section left both diseases out, and
+    read as if they were not among the obligations (an outside audit): it lists them, saying so."""
+    born = add_months(paris_today(), -74)
+    child = await child_space(person, birthdate=born, given_name="Noé")
+    url = f"/v1/spaces/{child}/vaccinations"
+    schedule = (await client.get(f"{url}/schedule", headers=person.headers)).json()
+    by_disease = {d["disease"]: d["doses"] for d in schedule["diseases"]}
+    hib = [d for d in by_disease["hib"] if d["obligation"] == "mandatory"]
+    assert hib and {d["status"] for d in hib} == {"not_counted"}
+    response = await client.get(url, headers={**person.headers, "Accept": PDF})
+    assert response.status_code == 200, response.text
+    text = _text(response.content, "vaccination-certificate-never-given.pdf")
+    section = text.split("Vaccinations obligatoires", 1)[1].split("Statut des vaccinations", 1)[0]
+    never = r"Haemophilus influenzae (de )?type b\s*Jamais faite, plus recommandée à cet âge"
+    assert re.search(never, section), section
+    # One dose given at 2 months, the rest never: incomplete, not "À jour".
+    second = await child_space(person, birthdate=born, given_name="Lou")
+    url = f"/v1/spaces/{second}/vaccinations"
+    hexyon = await vaccine_id(client, "hexyon", "HEXYON")
+    body = {"vaccineId": hexyon, "date": add_months(born, 2).isoformat(), "lotNumber": "HX-2"}
+    assert (await client.post(url, json=body, headers=person.headers)).status_code == 201
+    response = await client.get(url, headers={**person.headers, "Accept": PDF})
+    text = _text(response.content, "vaccination-certificate-incomplete.pdf")
+    section = text.split("Vaccinations obligatoires", 1)[1].split("Statut des vaccinations", 1)[0]
+    incomplete = r"Haemophilus influenzae (de )?type b\s*Incomplète, plus recommandée à cet âge"
+    assert re.search(incomplete, section), section
