@@ -51,7 +51,8 @@ class SpaceController(Controller):
         "of each kind of representative (the table of rights in ens.spaces.rights): the holder, a parent and a "
         "guardian (tutelle) may close and reopen; erasing is the holder's, or a minor's parent's (the other "
         "representatives are told by e-mail). If-Match is compared with the ETag of the space's summary (its "
-        "GET), as the caller reads it.",
+        "GET), as the caller reads it. To keep a copy, export first (GET .../export?documents=embedded holds "
+        "every item and every document's file): a closed space's export is 410, an erased one's 404.",
         operation_id="closeSpace",
     )
     async def close(
