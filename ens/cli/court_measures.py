@@ -20,7 +20,6 @@ def manage_representatives(settings: Settings, args: argparse.Namespace) -> None
     from ens.core.local_time import zone_of
     from ens.spaces import representatives
     from ens.spaces.codes import space_of
-    from ens.spaces.history import OperatorAction
 
     async def run() -> None:
         async with db.connected(settings):
@@ -46,11 +45,7 @@ def manage_representatives(settings: Settings, args: argparse.Namespace) -> None
                 print(f"representative_id: {restored}")
             else:
                 zone = zone_of((await space_of(args.space)).timezone)  # dates as the decision gives them
-                # Names and court decisions of the person's representatives: read, it is said there.
-                async with db.write_transaction():
-                    listed = await representatives.list_representatives(args.space)
-                    await OperatorAction("ens representatives list", args.operator).record(args.space, outcome=200)
-                for item in listed:
+                for item in await representatives.list_for_operator(args.space, operator=args.operator):
                     # A measure's right ends at the midnight after its last day.
                     until = f"{(item.until.astimezone(zone) - timedelta(days=1)):%Y-%m-%d}" if item.until else "-"
                     court = f"  ({item.court_reference})" if item.court_reference else ""

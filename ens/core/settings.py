@@ -51,7 +51,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     max_body_bytes: int = 2 * 1024 * 1024
     # The space import (POST .../import) receives its Bundle whole first, with its own limit, then
     # writes it in one transaction that may last at most import_max_seconds.
-    import_max_bytes: int = 1024 * 1024 * 1024
+    # 2 GiB: a holder's export with the documents' files (ENS_DOCUMENT_QUOTA_BYTES, a third more in
+    # base64) and the rest comes back whole.
+    import_max_bytes: int = 2 * 1024 * 1024 * 1024
     import_max_seconds: float = 300.0
     tombstone_retention_days: int = 90
     # How long an Idempotency-Key's claim outlives a request that never finished (its process died);

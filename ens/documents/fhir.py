@@ -11,10 +11,10 @@ capability shares (``ens.core.fhir``): the Patient is ``urn:uuid:<space id>``.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Sequence
 from uuid import UUID
 
-from ens.core.db import Row, fetch
+from ens.core.db import Row, fetch, fetch_one
 from ens.core.errors import NotFound
 from ens.core.fhir import (
     LOINC,
@@ -121,19 +121,30 @@ async def document_references(
 
 async def documents_with_content(
     space_id: UUID, viewer: Viewer, *, public_url: str, secret: str, blobs: BlobStore, data: str
-) -> AsyncIterator[tuple[DocumentReference, AsyncGenerator[bytes, None]]]:
+) -> AsyncIterator[tuple[DocumentReference, bytes]]:
     """Every document ``viewer`` sees, as :func:`document_references`, one at a time, each with its
-    attachment's ``data`` set to ``data`` (the place the caller streams the file at) and the file's
-    bytes, verified block by block. A document removed since its row was read is left out, as if
-    the export had read the list a moment later."""
+    attachment's ``data`` set to ``data`` (the place the caller writes the file at) and the file,
+    verified. Each document is read again, by the one rule of who sees it, just before its file:
+    the files stream at the reader's pace, and one the holder hid from the representatives after
+    the list was read went to one of them (a review). A document removed (or hidden from
+    ``viewer``) since the list was read is left out, as if the export had read it a moment later."""
+    seen = visible_for(viewer)
     async for rows, key in _rows(space_id, viewer, secret=secret):
-        for row in rows:
+        for listed in rows:
+            row = await fetch_one(
+                f"SELECT {COLUMNS} FROM documents d WHERE d.space_id = {{}} AND d.id = {{}}" + seen.sql,
+                space_id,
+                listed["id"],
+                *seen.args,
+            )
+            if row is None:
+                continue
             try:
-                chunks = await whole_content(row, key=key, blobs=blobs)
+                content = await whole_content(row, key=key, blobs=blobs)
             except NotFound:
                 continue
             document = document_read(row, today=viewer.today, key=key)
-            yield document_reference_of(document, space_id=space_id, public_url=public_url, data=data), chunks
+            yield document_reference_of(document, space_id=space_id, public_url=public_url, data=data), content
 
 
 async def _rows(space_id: UUID, viewer: Viewer, *, secret: str) -> AsyncIterator[tuple[list[Row], SpaceKey]]:

@@ -54,13 +54,13 @@ import msgspec
 
 from ens.core.api import ReadStruct, pointer_token, validation_error
 from ens.core.db import fetch_scalars, limit_statements, serialise, write_transaction
-from ens.core.errors import Conflict, FieldError, Invalid, PayloadTooLarge
+from ens.core.errors import ERASED_MEANWHILE, Conflict, DomainError, FieldError, Invalid, NotFound, PayloadTooLarge
 from ens.core.fhir import UCUM, is_restricted
 from ens.core.local_time import zone_of
 from ens.core.spool import EncryptedSpool
 from ens.documents import from_fhir as documents
 from ens.documents.catalogue import MAX_DOCUMENT_BYTES
-from ens.documents.keys import space_key_for_writing
+from ens.documents.keys import space_erased_meanwhile, space_key_for_writing
 from ens.documents.service import any_document_seen
 from ens.documents.upload import QuotaExceeded, Storage, room_left
 from ens.documents.visibility import today_in_space
@@ -99,6 +99,11 @@ LONG_READ_SIZE = 1024 * 1024
 # The Devices a Bundle may hold: what identifies each (three strings of at most 255 characters,
 # and a digest of its fullUrl) is kept until the measures naming it are read, about 1 kB each.
 MAX_DEVICES = 10_000
+# The documents carrying their files a Bundle may hold: what the import stores of each (about
+# 500 bytes: its checked metadata, then where its file waits) is kept until its transaction ends,
+# and each file is written to the store before it. Without a bound, 1 GiB of tiny documents kept
+# about 2 GiB (a review); a space's documents are hundreds, a few thousand for a long illness.
+MAX_DOCUMENTS = 10_000
 UNUSED_DEVICE = (
     "named by no Observation, or giving no manufacturer, model or identifier: ENS keeps what identifies a device "
     "with the measures it took"
@@ -694,6 +699,11 @@ async def _checked(access: SpaceAccess, spool: EncryptedSpool) -> tuple[_Devices
                     _vaccination(resource)
                 elif kind == "DocumentReference":
                     document = documents.carried_document(access, resource, today=today)
+                    if document is not None and len(carried) == MAX_DOCUMENTS:
+                        raise Invalid(
+                            f"entry {index}: an import holds at most {MAX_DOCUMENTS} documents with their files.",
+                            [FieldError(f"/entry/{index}", f"at most {MAX_DOCUMENTS} documents")],
+                        )
                     if document is not None:
                         carried[index] = document
     devices.check_every_one_given()
@@ -758,10 +768,28 @@ async def import_bundle(
     access: SpaceAccess, chunks: AsyncIterator[bytes], *, max_bytes: int, max_seconds: float, storage: Storage
 ) -> ImportResult:
     """Import an exported Bundle into the caller's empty space, all of it or nothing. ``storage``:
-    where the documents' files go, when the Bundle carries them."""
+    where the documents' files go, when the Bundle carries them.
+
+    An erasure of the space may come in while the import writes files before its transaction:
+    whatever fails then is the erasure's 404, as for an upload, and what the import wrote after
+    the erasure's sweep goes too (it was a 500 on SQLite: a review)."""
     # Checked before the body is received (a body that could not be imported), and again in the
     # transaction, which decides.
     await _refuse_unless_empty(access)
+    try:
+        return await _imported(access, chunks, max_bytes=max_bytes, max_seconds=max_seconds, storage=storage)
+    except DomainError:
+        raise
+    except Exception as exc:
+        if await space_erased_meanwhile(access.space_id, key_made=False):
+            await storage.blobs.delete_under(storage.blobs.space_prefix(access.space_id))
+            raise NotFound(ERASED_MEANWHILE) from exc
+        raise
+
+
+async def _imported(
+    access: SpaceAccess, chunks: AsyncIterator[bytes], *, max_bytes: int, max_seconds: float, storage: Storage
+) -> ImportResult:
     with await _received(chunks, limit=max_bytes) as spool:
         devices, carried = await _checked(access, spool)
         staged = await _staged(access, spool, carried, storage)

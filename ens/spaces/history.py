@@ -89,6 +89,9 @@ OperatorCommand = Literal[
     "ens export",
 ]
 OPERATOR_ACTION_PREFIX = "ens "
+# The operators' commands that read (the space, the representatives' names and decisions): a
+# history filtered on reads lists them, on changes does not (they were among the changes: a review).
+OPERATOR_READS: tuple[OperatorCommand, ...] = ("ens export", "ens representatives list")
 OPERATOR_CLIENT_ID = "ens-cli"
 # What an operator types into a command (their name, a reason, a court reference) goes into columns
 # of this length (actor_name, the claim code's reason, the representation's court reference).
@@ -451,10 +454,14 @@ class HistoryFilter:
         elif self.action is not None:
             methods = _METHODS[self.action]
             likes = [f"action LIKE '{method} %'" for method in methods]
+            reads = ", ".join(f"'{command}'" for command in OPERATOR_READS)
+            if self.action == "read":
+                likes.append(f"action IN ({reads})")
             if self.action == "change":
-                # An operator's command changes who may reach the space (ending a right included:
-                # no data is deleted), and is never refused in the history (a refusal writes nothing).
-                likes.append(f"action LIKE '{OPERATOR_ACTION_PREFIX}%'")
+                # An operator's other commands change who may reach the space (ending a right
+                # included: no data is deleted), and are never refused in the history (a refusal
+                # writes nothing).
+                likes.append(f"(action LIKE '{OPERATOR_ACTION_PREFIX}%' AND action NOT IN ({reads}))")
             clauses.append("(" + " OR ".join(likes) + ")")
         if self.resource in RESOURCE_WORDS:
             # Literal as well (one of this service's own words): the partial index on the rows about

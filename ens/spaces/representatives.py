@@ -164,6 +164,16 @@ async def list_representatives(space_id: UUID, *, at: datetime | None = None) ->
     ]
 
 
+async def list_for_operator(space_id: UUID, *, operator: str | None) -> list[RepresentativeRead]:
+    """``ens representatives list``: who represents the holder, as an operator reads it (names and
+    court decisions): a row in the space's history says so, written with the reading."""
+    noted = OperatorAction("ens representatives list", operator_name(operator))
+    async with write_transaction():
+        listed = await list_representatives(space_id)
+        await noted.record(space_id, outcome=200)
+    return listed
+
+
 async def leave(access: SpaceAccess, representative_id: UUID, *, if_match: str | None = None) -> None:
     """A parent withdraws their own right. Removing the other parent is an operator's action citing a
     court decision (both parents hold parental authority): refused here. The last one of a space

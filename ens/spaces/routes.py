@@ -72,11 +72,12 @@ class AccessHistoryController(Controller):
         summary="Who did what on this space, newest first",
         description="Every request that named this space — reads, changes, refusals — with who acted, as what "
         "(holder, the kind of representative, app, professional), from which app, the outcome and a sentence in "
-        "plain French; and every change an operator made to who may reach it from the service's command line "
-        "(`actingAs: operator`, no `actor`, `action` the command: a court measure recorded or ended, a parent's "
-        "right ended or restored, a claim code issued). "
+        "plain French; and every change an operator made to who may reach it from the service's command line, "
+        "and every read of theirs (`actingAs: operator`, no `actor`, `action` the command: a court measure "
+        "recorded or ended, a parent's right ended or restored, a claim code issued; the representatives listed, "
+        "the whole space exported). "
         "Narrow it with `actor` (me: the caller's own actions; holder; representatives; apps; professionals; "
-        "operators), `action` (read, change — an operator's changes included —, delete, refused), `resource` "
+        "operators), `action` (read and change, each with an operator's reads or changes; delete; refused), `resource` "
         "(vitals, representatives...), `since` and `until`. Reading the history is itself recorded.",
         operation_id="listAccessHistory",
     )

@@ -180,7 +180,8 @@ class DoctorController(Controller):
         "/",
         opt=writes("doctor", Action.WRITE_DATA),
         summary="Record the médecin traitant, or replace the one recorded",
-        description="rpps: 11 digits whose last is a Luhn check digit. The phone is stored and answered in E.164.",
+        description="rpps: 11 digits whose last is a Luhn check digit (eleven zeros, which pass it, are 422). "
+        "The phone is stored and answered in E.164.",
         media_type=JSON,
         operation_id="setDoctor",
         responses=documented(DoctorRead, ok="Replaced", created="Recorded"),
