@@ -38,7 +38,6 @@ from ens.documents import pending
 from ens.documents.catalogue import MAX_DOCUMENT_BYTES, SNIFF_BYTES, MediaType
 from ens.documents.encryption import BLOCK_BYTES, SpaceKey
 from ens.documents.fhir import HIDDEN_FROM_PROFESSIONALS_EXTENSION, Content, DocumentReference
-from ens.documents.keys import lock_space_documents
 from ens.documents.masking import check_masking
 from ens.documents.schemas import DocumentMetadata
 from ens.documents.storage import BlobStore
@@ -209,10 +208,10 @@ async def _encrypted(content: bytes, key: SpaceKey, content_id: UUID) -> AsyncIt
 
 
 async def store(access: SpaceAccess, staged: Staged, *, key: SpaceKey, blobs: BlobStore, room: int) -> None:
-    """In the import's transaction: the document's row, its file moved to its name (or sharing the
-    copy the space holds). ``room``: what the caller may still add (``room_left``, read in it)."""
+    """In the import's transaction, under the space's document lock: the document's row, its file
+    moved to its name (or sharing the copy the space holds). ``room``: what the caller may still
+    add (``room_left``, read under that lock, less what this import stored before)."""
     space_id = access.space_id
-    await lock_space_documents(space_id)
     if staged.carried.size > room:
         raise QuotaExceeded("This space's documents would pass its storage quota: the import keeps nothing.")
     name = staged.target.rsplit("/", 1)[-1]
