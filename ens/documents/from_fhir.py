@@ -31,7 +31,6 @@ from uuid import UUID
 import msgspec
 
 from ens.core import clock
-from ens.core.db import fetch_one
 from ens.core.errors import FieldError, Invalid, PayloadTooLarge, UnsupportedMediaType
 from ens.core.fhir import LOINC, is_restricted, names_of, unwritten
 from ens.documents import pending
@@ -41,7 +40,7 @@ from ens.documents.fhir import HIDDEN_FROM_PROFESSIONALS_EXTENSION, Content, Doc
 from ens.documents.masking import check_masking
 from ens.documents.schemas import DocumentMetadata
 from ens.documents.storage import BlobStore
-from ens.documents.upload import QuotaExceeded, check_format, insert_document, parse_metadata
+from ens.documents.upload import QuotaExceeded, check_format, insert_document, parse_metadata, take_content
 from ens.spaces.door import SpaceAccess
 
 log = logging.getLogger("ens.documents")
@@ -215,15 +214,9 @@ async def store(access: SpaceAccess, staged: Staged, *, key: SpaceKey, blobs: Bl
     if staged.carried.size > room:
         raise QuotaExceeded("This space's documents would pass its storage quota: the import keeps nothing.")
     name = staged.target.rsplit("/", 1)[-1]
-    same = await fetch_one(
-        "SELECT content_id FROM documents WHERE space_id = {} AND object_name = {} LIMIT 1", space_id, name
+    shared_id, staged.moved = await take_content(
+        space_id, name, incoming=staged.incoming, target=staged.target, content_id=staged.content_id, blobs=blobs
     )
-    shared_id = staged.content_id
-    if same is None:
-        await blobs.rename(staged.incoming, staged.target)
-        staged.moved = True
-    else:
-        shared_id = UUID(str(same["content_id"]))
     carried = staged.carried
     await insert_document(
         access,

@@ -277,6 +277,21 @@ def _check_professional_type(access: SpaceAccess, type_code: str) -> None:
         )
 
 
+async def take_content(
+    space_id: UUID, name: str, *, incoming: str, target: str, content_id: UUID, blobs: BlobStore
+) -> tuple[UUID, bool]:
+    """In the transaction that inserts a document's row, under the space's document lock: the
+    content the row names (another document's, when the space holds the same already) and whether
+    the new copy at ``incoming`` was moved to its name ``target`` (else it is to be deleted)."""
+    same = await fetch_one(
+        "SELECT content_id FROM documents WHERE space_id = {} AND object_name = {} LIMIT 1", space_id, name
+    )
+    if same is not None:
+        return UUID(str(same["content_id"])), False
+    await blobs.rename(incoming, target)
+    return content_id, True
+
+
 async def insert_document(
     access: SpaceAccess,
     document_id: UUID,
@@ -427,15 +442,9 @@ async def _upload_document(
                 metadata = msgspec.structs.replace(metadata, hidden_from_holder_until=until)
             if received.size > await room_left(access, quota=storage.quota_bytes, today=today):
                 raise QuotaExceeded("This space's documents would pass its storage quota: remove some first.")
-            same = await fetch_one(
-                "SELECT content_id FROM documents WHERE space_id = {} AND object_name = {} LIMIT 1", space_id, name
+            shared_id, moved = await take_content(
+                space_id, name, incoming=incoming, target=target, content_id=content_id, blobs=storage.blobs
             )
-            if same is None:
-                await storage.blobs.rename(incoming, target)
-                moved = True
-                shared_id = content_id
-            else:
-                shared_id = UUID(str(same["content_id"]))
             await insert_document(
                 access,
                 document_id,
