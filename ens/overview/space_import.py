@@ -229,15 +229,50 @@ class _SurrogateScan:
         self._carry = carry[backslashes - backslashes % 2 :]
 
 
+class _LongText:
+    """How far the body has run since its last quote not after a backslash: a text's length at
+    least, checked as the body is read, before the parser holds it. The parser builds a text whole
+    before the shape's reading sees it: a Bundle of one 2 GiB string held it twice over before it
+    was refused (a review). An escaped backslash before a closing quote (``\\"``) only makes the run
+    look longer, up to the next quote; a backslash ending one piece escapes a quote beginning the
+    next. Between two entries, nothing an export writes runs so long without a quote."""
+
+    def __init__(self) -> None:
+        self._run = 0
+        self._escaping = False  # the last piece ended with a backslash
+
+    def feed(self, piece: bytes) -> None:
+        first = next((m.start() for m in _UNESCAPED_QUOTE.finditer(piece) if m.start() or not self._escaping), None)
+        if self._run + (len(piece) if first is None else first) > MAX_ENTRY_TEXT:
+            raise Invalid(
+                "The body holds a text longer than an export's.",
+                [FieldError("", f"a text of more than {MAX_ENTRY_TEXT} characters")],
+            )
+        if first is None:
+            self._run += len(piece)
+        else:
+            last = piece.rfind(b'"')
+            while last > 0 and piece[last - 1] == 0x5C:
+                last = piece.rfind(b'"', 0, last)
+            self._run = len(piece) - max(last, first) - 1
+        self._escaping = piece.endswith(b"\\")
+
+
+# A quote no backslash stands before (in its piece).
+_UNESCAPED_QUOTE = re.compile(rb'(?<!\\)"')
+
+
 class _ScannedReader(_Reader):
-    """The shape's reader: each piece read is also scanned (:class:`_SurrogateScan`)."""
+    """The shape's reader: each piece read is also scanned (:class:`_SurrogateScan`, :class:`_LongText`)."""
 
     def __init__(self, plaintext: IO[bytes]) -> None:
         super().__init__(plaintext)
         self._scan = _SurrogateScan()
+        self._long = _LongText()
 
     async def read(self, size: int = -1) -> bytes:
         piece = await super().read(size)
+        self._long.feed(piece)
         self._scan.feed(piece)
         return piece
 

@@ -276,3 +276,53 @@ async def test_a_document_hidden_while_a_representatives_export_streams_is_not_s
     }
     assert first["id"] in sent
     assert later["id"] not in sent
+
+
+@pytest.mark.parametrize("escaped", [False, True])
+async def test_a_text_longer_than_an_exports_is_refused_before_the_parser_holds_it(escaped: bool) -> None:
+    """The parser builds a text whole before the shape's reading sees it: one string of the whole
+    import's size was held twice over before it was refused (a review). The run since the last
+    quote is watched as the body is read: a text past MAX_ENTRY_TEXT is refused there, escaped
+    quotes inside it (at the reader's piece boundaries too) changing nothing."""
+    import tracemalloc
+
+    from ens.core.errors import Invalid
+    from ens.overview.space_import import LONG_READ_SIZE, MAX_ENTRY_TEXT, _check_shape, _received
+
+    size = MAX_ENTRY_TEXT + 2 * LONG_READ_SIZE
+    if escaped:  # an escaped quote every piece, a backslash ending some pieces
+        step = LONG_READ_SIZE // 2
+        text = b"".join(b"A" * (step - 2) + b'\\"' for _ in range(size // step))
+    else:
+        text = b"A" * size
+    body = b'{"resourceType":"Bundle","type":"collection","entry":[{"resource":{"resourceType":"Basic","x":"' + text
+    body += b'"}}]}'
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield body
+
+    with await _received(chunks(), limit=len(body) + 1) as spool:
+        tracemalloc.start()
+        with pytest.raises(Invalid) as refused:
+            await _check_shape(spool)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    assert [e.pointer for e in refused.value.errors] == [""]
+    assert "longer than an export's" in refused.value.detail
+    assert peak < 3 * LONG_READ_SIZE  # the text never held by Python
+
+
+async def test_the_longest_text_an_export_writes_is_read() -> None:
+    """A 20 MiB file in base64 (the longest text an export writes) passes the watch."""
+    from ens.documents.catalogue import MAX_DOCUMENT_BYTES
+    from ens.overview.space_import import _check_shape, _received
+
+    data = base64.b64encode(b"\xfb" * MAX_DOCUMENT_BYTES)
+    body = b'{"resourceType":"Bundle","type":"collection","entry":[{"resource":{"resourceType":"Basic","x":"'
+    body += data + b'"}}]}'
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield body
+
+    with await _received(chunks(), limit=len(body) + 1) as spool:
+        await _check_shape(spool)
