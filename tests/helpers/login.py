@@ -79,11 +79,13 @@ class Browser:
     page: str = ""
 
     cookie: str | None = None
+    # The login cookie's name: over HTTPS it is __Host-ens_login.
+    cookie_name: str = "ens_login"
 
     def _cookies(self) -> dict[str, str]:
         # Each Browser has its own login cookie, so that tests can run two logins side by side.
         self.client.cookies.clear()
-        return {"Cookie": f"ens_login={self.cookie}"} if self.cookie else {}
+        return {"Cookie": f"{self.cookie_name}={self.cookie}"} if self.cookie else {}
 
     async def get(self, path: str, **kwargs: Any) -> httpx.Response:
         response = await self.client.get(path, headers=self._cookies(), **kwargs)
@@ -97,7 +99,9 @@ class Browser:
 
     def _keep_cookie(self, response: httpx.Response) -> None:
         # One attempt's id, or several ("id.id": a browser running two logins).
-        found = re.search(r"ens_login=([0-9a-f.-]+)", response.headers.get("set-cookie", ""))
+        found = re.search(
+            rf"(?:^|[\s,]){re.escape(self.cookie_name)}=([0-9a-f.-]+)", response.headers.get("set-cookie", "")
+        )
         if found:
             self.cookie = found.group(1)
         self.client.cookies.clear()

@@ -6,6 +6,7 @@ A :class:`LoginFailed` becomes an error page, never a redirect to an unchecked a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, Response, get, post
@@ -14,7 +15,7 @@ from litestar.di import NamedDependency
 from litestar.enums import MediaType, RequestEncodingType
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi import ResponseSpec
-from litestar.params import Body, CookieParameter, QueryParameter
+from litestar.params import Body, QueryParameter
 from litestar.response import Redirect
 from litestar.status_codes import HTTP_413_REQUEST_ENTITY_TOO_LARGE
 
@@ -28,11 +29,32 @@ from ens.core.settings import Settings
 from ens.spaces.door.guards import request_id_of
 
 LOGIN_COOKIE = "ens_login"
+# Over HTTPS the cookie carries the __Host- prefix: the browser takes it only Secure, for the whole
+# site and from this host alone, so a sibling subdomain can neither plant one naming its own login
+# attempt nor shadow ours (cookie tossing). Plain HTTP (make run) cannot: browsers refuse the prefix
+# without Secure.
+SECURE_LOGIN_COOKIE = "__Host-ens_login"
 LOGIN_COOKIE_MAX_AGE = 30 * 60
+
+
+def login_cookie_name(settings: Settings) -> str:
+    return SECURE_LOGIN_COOKIE if settings.public_url.startswith("https://") else LOGIN_COOKIE
+
+
+def login_cookie_of(settings: Settings) -> Callable[[Request[Any, Any, Any]], str | None]:
+    """The dependency ``cookie`` of the login's routes: the browser's login cookie, by its name."""
+    name = login_cookie_name(settings)
+
+    def cookie(request: Request[Any, Any, Any]) -> str | None:
+        return request.cookies.get(name)
+
+    return cookie
+
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
-LoginCookie = Annotated[str | None, CookieParameter(name=LOGIN_COOKIE, required=False)]
+# The browser's login cookie (``login_cookie_of``), whichever its name.
+LoginCookie = NamedDependency[str | None]
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 
@@ -83,7 +105,7 @@ def go(
     if target.attempt_id is not None:
         response.set_cookie(
             Cookie(
-                key=LOGIN_COOKIE,
+                key=login_cookie_name(settings),
                 value=cookie_naming(target.attempt_id, cookie),
                 max_age=LOGIN_COOKIE_MAX_AGE,
                 path="/",
@@ -144,7 +166,7 @@ class LoginController(Controller):
     async def otp_page(
         self,
         login_ctx: NamedDependency[LoginContext],
-        cookie: LoginCookie = None,
+        cookie: LoginCookie,
         notice: Annotated[Literal["unsent"] | None, QueryParameter(required=False)] = None,
     ) -> Response[str]:
         error = login.CODE_NOT_SENT if notice == "unsent" else None
@@ -152,37 +174,37 @@ class LoginController(Controller):
 
     @post("/otp", status_code=200)
     async def submit_code(
-        self, login_ctx: NamedDependency[LoginContext], data: Annotated[CodeForm, Form], cookie: LoginCookie = None
+        self, login_ctx: NamedDependency[LoginContext], data: Annotated[CodeForm, Form], cookie: LoginCookie
     ) -> Response[Any]:
         outcome = await login.submit_code(login_ctx, cookie, csrf=data.csrf, code=data.code)
         return render(outcome) if isinstance(outcome, Screen) else go(outcome, login_ctx.settings)
 
     @post("/email-code", status_code=200)
     async def email_code(
-        self, login_ctx: NamedDependency[LoginContext], data: Annotated[CsrfForm, Form], cookie: LoginCookie = None
+        self, login_ctx: NamedDependency[LoginContext], data: Annotated[CsrfForm, Form], cookie: LoginCookie
     ) -> Response[str]:
         return render(await login.request_email_code(login_ctx, cookie, csrf=data.csrf))
 
     @post("/lost-factor", status_code=303)
     async def lost_factor(
-        self, login_ctx: NamedDependency[LoginContext], data: Annotated[CsrfForm, Form], cookie: LoginCookie = None
+        self, login_ctx: NamedDependency[LoginContext], data: Annotated[CsrfForm, Form], cookie: LoginCookie
     ) -> Response[Any]:
         return go(await login.lost_factor(login_ctx, cookie, csrf=data.csrf), login_ctx.settings)
 
     @post("/recovery-codes", status_code=303)
     async def recovery_codes_noted(
-        self, login_ctx: NamedDependency[LoginContext], data: Annotated[CsrfForm, Form], cookie: LoginCookie = None
+        self, login_ctx: NamedDependency[LoginContext], data: Annotated[CsrfForm, Form], cookie: LoginCookie
     ) -> Response[Any]:
         return go(await login.acknowledge_recovery_codes(login_ctx, cookie, csrf=data.csrf), login_ctx.settings)
 
     @post("/reopen", status_code=303)
     async def reopen(
-        self, login_ctx: NamedDependency[LoginContext], data: Annotated[ReopenForm, Form], cookie: LoginCookie = None
+        self, login_ctx: NamedDependency[LoginContext], data: Annotated[ReopenForm, Form], cookie: LoginCookie
     ) -> Response[Any]:
         return go(await login.reopen(login_ctx, cookie, csrf=data.csrf, decision=data.decision), login_ctx.settings)
 
     @get("/consent")
-    async def consent_page(self, cookie: LoginCookie = None) -> Response[str]:
+    async def consent_page(self, cookie: LoginCookie) -> Response[str]:
         return render(await login.consent_screen(cookie))
 
     @post("/consent", status_code=303)
@@ -191,7 +213,7 @@ class LoginController(Controller):
         request: Request[Any, Any, Any],
         login_ctx: NamedDependency[LoginContext],
         data: Annotated[ConsentForm, Form],
-        cookie: LoginCookie = None,
+        cookie: LoginCookie,
     ) -> Response[Any]:
         return go(
             await login.decide(
@@ -209,7 +231,7 @@ class LoginController(Controller):
     async def logged_out(
         self,
         login_ctx: NamedDependency[LoginContext],
-        cookie: LoginCookie = None,
+        cookie: LoginCookie,
         state_: Annotated[str | None, QueryParameter(name="state", required=False)] = None,
     ) -> Response[str]:
         await login.confirm_logout(login_ctx.settings, cookie, state=state_)

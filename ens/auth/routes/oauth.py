@@ -190,6 +190,7 @@ class OAuthController(Controller):
     )
     async def authorize(
         self,
+        cookie: LoginCookie,
         request: Request[Any, Any, Any],
         login_ctx: NamedDependency[LoginContext],
         response_type: Annotated[str | None, QueryParameter(name="response_type", required=False)] = None,
@@ -201,7 +202,6 @@ class OAuthController(Controller):
         ] = None,
         state_: Annotated[str | None, QueryParameter(name="state", required=False)] = None,
         scope_: Annotated[str | None, QueryParameter(name="scope", required=False)] = None,
-        cookie: LoginCookie = None,
     ) -> Redirect:
         asked = login.AuthorizeRequest(
             response_type,
@@ -226,7 +226,7 @@ class OAuthController(Controller):
     async def callback(
         self,
         login_ctx: NamedDependency[LoginContext],
-        cookie: LoginCookie = None,
+        cookie: LoginCookie,
         code: Annotated[str | None, QueryParameter(name="code", required=False)] = None,
         state_: Annotated[str | None, QueryParameter(name="state", required=False)] = None,
         error: Annotated[str | None, QueryParameter(name="error", required=False)] = None,
@@ -250,7 +250,7 @@ class OAuthController(Controller):
     async def pro_callback(
         self,
         login_ctx: NamedDependency[LoginContext],
-        cookie: LoginCookie = None,
+        cookie: LoginCookie,
         code: Annotated[str | None, QueryParameter(name="code", required=False)] = None,
         state_: Annotated[str | None, QueryParameter(name="state", required=False)] = None,
         error: Annotated[str | None, QueryParameter(name="error", required=False)] = None,
@@ -312,7 +312,7 @@ class OAuthController(Controller):
         "CSRF token); opening it signs nobody out. Without a login in this browser, an error page.",
         responses={400: error_page("No login in this browser")},
     )
-    async def logout_page(self, cookie: LoginCookie = None) -> Response[str]:
+    async def logout_page(self, cookie: LoginCookie) -> Response[str]:
         return render(await login.logout_screen(cookie))
 
     @post(
@@ -332,7 +332,7 @@ class OAuthController(Controller):
         },
     )
     async def logout(
-        self, login_ctx: NamedDependency[LoginContext], data: Annotated[CsrfForm, Form], cookie: LoginCookie = None
+        self, login_ctx: NamedDependency[LoginContext], data: Annotated[CsrfForm, Form], cookie: LoginCookie
     ) -> Redirect:
         return go(await login.logout(login_ctx, cookie, csrf=data.csrf), login_ctx.settings)
 
