@@ -124,21 +124,19 @@ async def document_content(
     )
 
 
-async def whole_content(row: Row, *, key: SpaceKey, blobs: BlobStore) -> bytes:
+async def whole_content(row: Row, *, key: SpaceKey, blobs: BlobStore) -> AsyncGenerator[bytes, None]:
     """The whole content of the document of ``row`` (selected with ``COLUMNS``), verified block
-    by block, 1 MiB read at a time: for the export that carries the files, which holds one (20 MiB
-    at most) before it writes its entry, so that a document removed while it is read is
-    ``NotFound`` here, and left out, never an export cut halfway through a file (a review)."""
+    by block, 1 MiB read at a time (the export that carries the files), as a download streams it:
+    a file is never held whole (held whole, 20 MiB stayed pinned for as long as a client took to
+    read it: a review). Its first block is read before this answers: a document removed by then is
+    ``NotFound`` here, and left out; removed while it streams, it ends the stream there, as a
+    download's does."""
     size = int(row["size"])
     document_id = as_uuid(row["id"])
     path = blobs.object_path(key.space_id, row["object_name"])
     blocks = _Blocks(blobs, key, path=path, content_id=as_uuid(row["content_id"]), size=size, document_id=document_id)
-    content = bytearray()
-    last = block_count(size) - 1
-    for group in range(0, last + 1, READ_AHEAD_BLOCKS):
-        async for _, plain in blocks.verified(group, min(group + READ_AHEAD_BLOCKS - 1, last)):
-            content += plain
-    return bytes(content)
+    head = await blocks.plaintext(0)
+    return blocks.stream(head, first=0, last=block_count(size) - 1, start=0, end=size)
 
 
 @dataclass

@@ -11,7 +11,7 @@ capability shares (``ens.core.fhir``): the Patient is ``urn:uuid:<space id>``.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from uuid import UUID
 
 from ens.core.db import Row, fetch, fetch_one
@@ -121,13 +121,14 @@ async def document_references(
 
 async def documents_with_content(
     space_id: UUID, viewer: Viewer, *, public_url: str, secret: str, blobs: BlobStore, data: str
-) -> AsyncIterator[tuple[DocumentReference, bytes]]:
+) -> AsyncIterator[tuple[DocumentReference, AsyncGenerator[bytes, None]]]:
     """Every document ``viewer`` sees, as :func:`document_references`, one at a time, each with its
-    attachment's ``data`` set to ``data`` (the place the caller writes the file at) and the file,
-    verified. Each document is read again, by the one rule of who sees it, just before its file:
-    the files stream at the reader's pace, and one the holder hid from the representatives after
-    the list was read went to one of them (a review). A document removed (or hidden from
-    ``viewer``) since the list was read is left out, as if the export had read it a moment later."""
+    attachment's ``data`` set to ``data`` (the place the caller streams the file at) and the file's
+    bytes, verified as they come (:func:`whole_content`). Each document is read again, by the one
+    rule of who sees it, just before its file: the files stream at the reader's pace, and one the
+    holder hid from the representatives after the list was read went to one of them (a review). A
+    document removed (or hidden from ``viewer``) since the list was read is left out, as if the
+    export had read it a moment later."""
     seen = visible_for(viewer)
     async for rows, key in _rows(space_id, viewer, secret=secret):
         for listed in rows:
@@ -140,11 +141,11 @@ async def documents_with_content(
             if row is None:
                 continue
             try:
-                content = await whole_content(row, key=key, blobs=blobs)
+                chunks = await whole_content(row, key=key, blobs=blobs)
             except NotFound:
                 continue
             document = document_read(row, today=viewer.today, key=key)
-            yield document_reference_of(document, space_id=space_id, public_url=public_url, data=data), content
+            yield document_reference_of(document, space_id=space_id, public_url=public_url, data=data), chunks
 
 
 async def _rows(space_id: UUID, viewer: Viewer, *, secret: str) -> AsyncIterator[tuple[list[Row], SpaceKey]]:

@@ -3,7 +3,7 @@
 Each capability maps its own items (its ``fhir.py``); this module, the one place that may import
 them all, puts them in order: the holder's ``Patient`` first, then the records, the vaccination
 booklet, the documents (a DocumentReference each, the file attached by URL, and carried in it when
-the scope has the documents' store: :func:`_with_content`, one file held at a time), and the measures,
+the scope has the documents' store: :func:`_with_content`, streamed), and the measures,
 read in keyset batches (:func:`ens.vitals.fhir.observations`) and encoded batch by batch, so a
 space of 500,000 measures is exported in the memory of one batch (``make bench`` measures it).
 Every resource's ``fullUrl`` is ``urn:uuid:<its id>`` and every reference inside the Bundle uses
@@ -20,13 +20,14 @@ import base64
 import logging
 import os
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from uuid import UUID
 
 from ens.core import clock
 from ens.core.db import fetch_one
+from ens.core.errors import Forbidden
 from ens.core.fhir import Resource, encode, full_url
 from ens.documents.fhir import document_references, documents_with_content
 from ens.documents.storage import BlobStore
@@ -53,17 +54,21 @@ class ExportScope:
     public_url: str = ""
     # The documents' store: given, each document's file is carried in the Bundle too (``data``).
     blobs: BlobStore | None = None
+    # Whether the caller may still read the space, asked before each batch and each file: an export
+    # lasts as long as its reader takes, and a representative whose right ended meanwhile (a court
+    # measure ended, the 18th birthday) went on receiving files and measures (a review). None: an
+    # operator's export.
+    still_admitted: Callable[[], Awaitable[bool]] | None = None
 
 
 @dataclass(frozen=True)
 class WithContent:
     """One resource whose attachment's ``data`` is the string ``place``, to be replaced, as the
-    entry is written, by ``content`` in base64, a piece at a time (a file is held once, 20 MiB at
-    most; its base64 never whole)."""
+    entry is written, by ``chunks`` in base64: a file is never held whole."""
 
     resource: Resource
     place: str
-    content: bytes
+    chunks: AsyncGenerator[bytes, None]
 
 
 # A capability whose items are many adds a section: an async iterator of batches of resources, or
@@ -91,10 +96,10 @@ async def _documents(scope: ExportScope) -> AsyncIterator[Sequence[Resource] | W
         return
     # A place no text of the space holds: a fresh random name, of characters JSON writes as they are.
     place = f"ens-content-{uuid.uuid4().hex}"
-    async for reference, content in documents_with_content(
+    async for reference, chunks in documents_with_content(
         space_id, viewer, public_url=public_url, secret=secret, blobs=scope.blobs, data=place
     ):
-        yield WithContent(reference, place, content)
+        yield WithContent(reference, place, chunks)
 
 
 SECTIONS: tuple[Section, ...] = (_vaccination, _documents, _vitals)
@@ -104,24 +109,24 @@ def _entry(resource: Resource) -> bytes:
     return b'{"fullUrl":"' + full_url(resource.id).encode() + b'","resource":' + encode(resource) + b"}"
 
 
-# A file's base64 is written this many bytes of it at a time (a multiple of 3: each piece's base64
-# follows the last one's without padding).
-_BASE64_PIECE = 3 * 256 * 1024
-
-
-def _with_content(item: WithContent) -> Iterator[bytes]:
-    """The entry of ``item``, its content in base64 where its place was, a piece at a time."""
+async def _with_content(item: WithContent) -> AsyncIterator[bytes]:
+    """The entry of ``item``, its content in base64 where its place was: in pieces of 3 bytes'
+    multiples, so that each piece's base64 follows the last one's without padding."""
     before, after = _entry(item.resource).split(b'"' + item.place.encode() + b'"')
     yield before + b'"'
-    content = memoryview(item.content)
-    for start in range(0, len(content), _BASE64_PIECE):
-        yield base64.b64encode(content[start : start + _BASE64_PIECE])
-    yield b'"' + after
+    rest = b""
+    async for chunk in item.chunks:
+        held = rest + chunk
+        whole = len(held) - len(held) % 3
+        if whole:
+            yield base64.b64encode(held[:whole])
+        rest = held[whole:]
+    yield base64.b64encode(rest) + b'"' + after
 
 
 async def export_bundle(
     scope: ExportScope, *, progress: Callable[[int], Awaitable[None] | None] | None = None
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes, None]:
     """The Bundle's JSON in pieces (one entry per line); ``progress`` is told how many entries have
     been written after each piece (``ens export``)."""
     space = scope.space
@@ -140,9 +145,11 @@ async def export_bundle(
     await _tell(progress, written)
     for section in SECTIONS:
         async for batch in section(scope):
+            if scope.still_admitted is not None and not await scope.still_admitted():
+                raise Forbidden("The right to read this space ended during the export: it stops here.")
             if isinstance(batch, WithContent):
                 yield b",\n"
-                for piece in _with_content(batch):
+                async for piece in _with_content(batch):
                     yield piece
                 written += 1
                 await _tell(progress, written)

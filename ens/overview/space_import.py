@@ -104,6 +104,11 @@ MAX_DEVICES = 10_000
 # and each file is written to the store before it. Without a bound, 1 GiB of tiny documents kept
 # about 2 GiB (a review); a space's documents are hundreds, a few thousand for a long illness.
 MAX_DOCUMENTS = 10_000
+# The items other than measures and Devices (records, vaccinations, documents): what tells two
+# apart (a digest of each one's fullUrl, ~100 bytes) is kept for the first reading; without a
+# bound, a Bundle of small entries kept more than its own size (a review). A booklet holds
+# hundreds of entries, the records a few hundred more.
+MAX_ITEMS = 50_000
 UNUSED_DEVICE = (
     "named by no Observation, or giving no manufacturer, model or identifier: ENS keeps what identifies a device "
     "with the measures it took"
@@ -721,6 +726,11 @@ async def _checked(access: SpaceAccess, spool: EncryptedSpool) -> tuple[_Devices
                         f"entry {index}: another entry of the Bundle has its fullUrl.",
                         [FieldError(f"/entry/{index}/fullUrl", "the fullUrl of another entry of the Bundle")],
                     )
+                if len(seen) == MAX_ITEMS:
+                    raise Invalid(
+                        f"entry {index}: an import holds at most {MAX_ITEMS} items other than measures.",
+                        [FieldError(f"/entry/{index}", f"at most {MAX_ITEMS} items other than measures")],
+                    )
                 seen.add(key)
             with _refusals(index, kind):
                 if kind == "Observation":
@@ -735,9 +745,10 @@ async def _checked(access: SpaceAccess, spool: EncryptedSpool) -> tuple[_Devices
                 elif kind == "DocumentReference":
                     document = documents.carried_document(access, resource, today=today)
                     if document is not None and len(carried) == MAX_DOCUMENTS:
+                        # Said at the entry by _refusals, which names it.
                         raise Invalid(
-                            f"entry {index}: an import holds at most {MAX_DOCUMENTS} documents with their files.",
-                            [FieldError(f"/entry/{index}", f"at most {MAX_DOCUMENTS} documents")],
+                            f"an import holds at most {MAX_DOCUMENTS} documents with their files.",
+                            [FieldError("", f"at most {MAX_DOCUMENTS} documents")],
                         )
                     if document is not None:
                         carried[index] = document

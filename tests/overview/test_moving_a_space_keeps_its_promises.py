@@ -21,7 +21,7 @@ from ens.app import create_app
 from ens.core import db
 from tests.helpers.asgi import asgi_client
 from tests.helpers.carers import court_measure
-from tests.helpers.documents import folder_entries_naming, pdf, stored_paths, uploaded
+from tests.helpers.documents import folder_entries_naming, metadata, pdf, stored_paths, uploaded
 from tests.helpers.records import contact
 
 EMBEDDED = "/v1/spaces/me/export?documents=embedded"
@@ -202,36 +202,48 @@ async def test_a_full_space_at_the_default_ratio_of_the_limits_comes_back(settin
         assert answer.status_code == 201, answer.text
 
 
-async def test_a_document_removed_while_its_file_streams_is_left_out_not_a_cut_export(client, person, settings):
-    """A document removed while the export reads its file is read whole before its entry is
-    written, or left out: the Bundle stays JSON (an export cut midway, for a deletion as ordinary as
-    the holder's or a parent's, was not)."""
+async def test_a_document_removed_before_its_file_is_left_out_and_during_it_ends_the_export(client, person, settings):
+    """The files stream as downloads do, never held whole (held whole, 20 MiB stayed pinned for as
+    long as a client took to read them: a review). A document removed before its file begins is
+    left out, the Bundle whole; one removed while its file streams ends the export there, as a
+    download ends (the route's history then says 500 beside 200: test_an_export_cut_short_says_so_in_the_history),
+    and the export is done again."""
+    from ens.core.errors import NotFound
     from ens.documents.encryption import BLOCK_BYTES
     from ens.documents.storage import BlobStore
     from ens.overview.export import ExportScope, export_bundle, space_for_export
 
-    kept = await uploaded(client, person.headers, pdf(1_000, seed=30))
-    going = await uploaded(client, person.headers, pdf(3 * BLOCK_BYTES, seed=31))
+    newest = await uploaded(client, person.headers, pdf(1_000, seed=30), meta=metadata(date="2026-05-04"))
+    before = await uploaded(client, person.headers, pdf(1_000, seed=32), meta=metadata(date="2025-05-04"))
     space = await space_for_export(person.space_id)
     assert space is not None
     scope = ExportScope(
         space=space, with_hidden=True, secret=settings.secret_key, blobs=BlobStore.from_settings(settings)
     )
     body = b""
-    removed = False
-    try:
+    async for piece in export_bundle(scope):
+        body += piece
+        if piece.endswith(b'"data":"') and newest["id"].encode() in piece:
+            # The newest's file begins; the one after it is removed before its own.
+            assert (
+                await client.delete(f"/v1/spaces/me/documents/{before['id']}", headers=person.headers)
+            ).status_code == 204
+    ids = {
+        e["resource"]["id"] for e in json.loads(body)["entry"] if e["resource"]["resourceType"] == "DocumentReference"
+    }
+    assert ids == {newest["id"]}
+
+    going = await uploaded(client, person.headers, pdf(3 * BLOCK_BYTES, seed=31))
+    cut = b""
+    with pytest.raises(NotFound):
         async for piece in export_bundle(scope):
-            body += piece
-            if not removed and piece.endswith(b'"data":"') and b'"id":"' + going["id"].encode() in piece:
-                answer = await client.delete(f"/v1/spaces/me/documents/{going['id']}", headers=person.headers)
-                assert answer.status_code == 204
-                removed = True
-    except Exception as exc:
-        pytest.fail(f"the export was cut: {type(exc).__name__}: {exc}")
-    assert removed
-    bundle = json.loads(body)
-    ids = {e["resource"]["id"] for e in bundle["entry"] if e["resource"]["resourceType"] == "DocumentReference"}
-    assert kept["id"] in ids
+            cut += piece
+            if piece.endswith(b'"data":"') and going["id"].encode() in piece:
+                gone = await client.delete(f"/v1/spaces/me/documents/{going['id']}", headers=person.headers)
+                assert gone.status_code == 204
+    assert going["id"].encode() in cut  # its entry had begun
+    with pytest.raises(ValueError):
+        json.loads(cut)
 
 
 # --- Export that carries the files -----------------------------------------------------------------
@@ -326,3 +338,169 @@ async def test_the_longest_text_an_export_writes_is_read() -> None:
 
     with await _received(chunks(), limit=len(body) + 1) as spool:
         await _check_shape(spool)
+
+
+async def test_an_embedded_export_a_slow_client_reads_holds_little_of_the_file(client, person, settings):
+    """A file streams 1 MiB at a time, as a download does: a client that reads slowly, or stops,
+    pins about that much of it, not the whole file (a version read each file whole, and 20 MiB
+    stayed for as long as the client took: a review)."""
+    import gc
+    import tracemalloc
+
+    from ens.documents.storage import BlobStore
+    from ens.overview.export import ExportScope, export_bundle, space_for_export
+
+    size = 6 * 1024 * 1024
+    await uploaded(client, person.headers, pdf(size, seed=52))
+    space = await space_for_export(person.space_id)
+    assert space is not None
+    gc.collect()
+    tracemalloc.start()
+    export = export_bundle(
+        ExportScope(space=space, with_hidden=True, secret=settings.secret_key, blobs=BlobStore.from_settings(settings))
+    )
+    try:
+        async for piece in export:
+            if piece.endswith(b'"data":"'):
+                break  # the client stops reading as the file's entry begins
+        held = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+        await export.aclose()
+    assert held < 2 * 1024 * 1024, f"{held / 2**20:.1f} MiB held for a client that stopped reading"
+
+
+async def test_a_representative_whose_right_ends_during_the_export_gets_no_more_files(app, client, make_person):
+    """The right of a representative may end during their export (an operator ends the court
+    measure; a child's 18th birthday). Before each batch and each file the export asks the door's
+    question again: the guardian whose measure ended while the first file streamed receives nothing
+    more, the export ending there (they had received the next document, file and all: a review)."""
+    import asyncio
+
+    from ens.spaces.representatives import end_court_measure
+
+    holder, tutor = await make_person(given_name="Marie"), await make_person(given_name="Tuteur")
+    measure = await court_measure(holder, tutor, "tutelle")
+    meta = {"typeCode": "11488-4", "title": "Compte rendu", "date": "2026-03-03"}
+    first = await uploaded(client, holder.headers, pdf(200_000, seed=60), meta=meta)
+    later = await uploaded(client, holder.headers, pdf(1_000, seed=61), meta={**meta, "date": "2025-01-02"})
+
+    body = bytearray()
+    ended: list[bool] = []
+    done = asyncio.Event()
+    status: list[int] = []
+
+    async def receive() -> dict[str, Any]:
+        if not status:
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await done.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            status.append(message["status"])
+            return
+        body.extend(message.get("body", b""))
+        if not ended and body.endswith(b'"data":"') and first["id"].encode() in body[-4000:]:
+            # The guardian's client reads the first file; an operator ends the measure.
+            await end_court_measure(holder.space_id, measure, reason="TJ Paris, mainlevée")
+            ended.append(True)
+        if not message.get("more_body", False):
+            done.set()
+
+    headers = [(b"host", b"testserver.local")] + [(k.lower().encode(), v.encode()) for k, v in tutor.headers.items()]
+    path = f"/v1/spaces/{holder.space_id}/export"
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": b"documents=embedded",
+        "headers": headers,
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver.local", 80),
+        "state": {},
+    }
+    with pytest.raises(Exception, match="after response started"):  # the export ends there
+        await asyncio.wait_for(app(scope, receive, send), timeout=60)
+    assert status == [200]
+    assert ended == [True]
+    # The right has ended: the door now refuses the guardian.
+    assert (await client.get(f"/v1/spaces/{holder.space_id}", headers=tutor.headers)).status_code in (403, 404)
+    assert first["id"].encode() in body and later["id"].encode() not in body
+    with pytest.raises(ValueError):
+        json.loads(bytes(body))  # ended there
+
+
+async def test_an_import_holds_at_most_fifty_thousand_items_other_than_measures(settings):
+    """The first reading keeps what tells two items apart (a digest of each one's fullUrl) for
+    every item other than a measure: without a bound, a Bundle of small entries kept more than its
+    own size (a review). Past MAX_ITEMS it is refused at the entry."""
+    import types
+
+    from ens.core.errors import Invalid
+    from ens.overview.space_import import MAX_ITEMS, _checked, _received
+
+    count = MAX_ITEMS + 1
+    entries = ",".join(f'{{"fullUrl":"{n:x}","resource":{{"resourceType":"Basic"}}}}' for n in range(count))
+    body = ('{"resourceType":"Bundle","type":"collection","entry":[' + entries + "]}").encode()
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield body
+
+    access = types.SimpleNamespace(role="holder", space=types.SimpleNamespace(timezone="Europe/Paris"))
+    with await _received(chunks(), limit=len(body) + 1) as spool:
+        with pytest.raises(Invalid) as refused:
+            await _checked(access, spool)  # type: ignore[arg-type]
+    assert [e.pointer for e in refused.value.errors] == [f"/entry/{MAX_ITEMS}"]
+
+
+async def test_the_refusal_past_max_documents_names_its_entry_once():
+    """Past MAX_DOCUMENTS the refusal says its entry once (it said "entry N: entry N: ...")."""
+    import types
+
+    from ens.core.errors import Invalid
+    from ens.overview import space_import
+    from ens.overview.space_import import _checked, _received
+
+    def tiny(n: int) -> str:
+        return json.dumps(
+            {
+                "resource": {
+                    "resourceType": "DocumentReference",
+                    "status": "current",
+                    "type": {"coding": [{"system": "http://loinc.org", "code": "11488-4"}]},
+                    "description": f"d{n}",
+                    "context": {"period": {"start": "2026-01-01"}},
+                    "content": [
+                        {"attachment": {"data": base64.b64encode(b"%PDF-1.7\n" + n.to_bytes(4, "big")).decode()}}
+                    ],
+                }
+            },
+            separators=(",", ":"),
+        )
+
+    limit = 3
+    original = space_import.MAX_DOCUMENTS
+    space_import.MAX_DOCUMENTS = limit
+    try:
+        body = (
+            '{"resourceType":"Bundle","type":"collection","entry":['
+            + ",".join(tiny(n) for n in range(limit + 1))
+            + "]}"
+        ).encode()
+
+        async def chunks() -> AsyncIterator[bytes]:
+            yield body
+
+        access = types.SimpleNamespace(role="holder", space=types.SimpleNamespace(timezone="Europe/Paris"))
+        with await _received(chunks(), limit=len(body) + 1) as spool:
+            with pytest.raises(Invalid) as refused:
+                await _checked(access, spool)  # type: ignore[arg-type]
+    finally:
+        space_import.MAX_DOCUMENTS = original
+    assert refused.value.detail.count(f"entry {limit}:") == 1, refused.value.detail
