@@ -88,17 +88,12 @@ def _tiny_reference(n: int) -> dict[str, Any]:
     }
 
 
-async def test_an_import_holds_at_most_ten_thousand_documents_with_their_files(settings):
-    """What the import keeps of each document carrying its file (about 500 bytes) stays until its
-    transaction ends, and each file is written to the store before it: 1 GiB of tiny documents kept
-    about 2 GiB (a review). Past MAX_DOCUMENTS the first reading refuses the Bundle, at the entry."""
-
+async def _refused_at_first_reading(entries: list[str]) -> Any:
+    """The refusal of the import's first reading (no database) of a Bundle of ``entries``."""
     from ens.core.errors import Invalid
-    from ens.overview.space_import import MAX_DOCUMENTS, _checked, _received
+    from ens.overview.space_import import _checked, _received
 
-    count = MAX_DOCUMENTS + 1
-    entries = ",".join(json.dumps(_tiny_reference(n), separators=(",", ":")) for n in range(count))
-    body = ('{"resourceType":"Bundle","type":"collection","entry":[' + entries + "]}").encode()
+    body = ('{"resourceType":"Bundle","type":"collection","entry":[' + ",".join(entries) + "]}").encode()
 
     async def chunks() -> AsyncIterator[bytes]:
         yield body
@@ -107,7 +102,21 @@ async def test_an_import_holds_at_most_ten_thousand_documents_with_their_files(s
     with await _received(chunks(), limit=len(body) + 1) as spool:
         with pytest.raises(Invalid) as refused:
             await _checked(access, spool)  # type: ignore[arg-type]
-    assert [e.pointer for e in refused.value.errors] == [f"/entry/{MAX_DOCUMENTS}/resource"]
+    return refused.value
+
+
+async def test_an_import_holds_at_most_ten_thousand_documents_with_their_files(monkeypatch):
+    """What the import keeps of each document carrying its file (about 500 bytes) stays until its
+    transaction ends, and each file is written to the store before it: 1 GiB of tiny documents kept
+    about 2 GiB (a review). Past MAX_DOCUMENTS (10,000; 3 here) the first reading refuses the
+    Bundle, at the entry, naming it once (it said "entry 3: entry 3: ...")."""
+    from ens.overview import space_import
+
+    assert space_import.MAX_DOCUMENTS == 10_000
+    monkeypatch.setattr(space_import, "MAX_DOCUMENTS", 3)
+    refused = await _refused_at_first_reading([json.dumps(_tiny_reference(n)) for n in range(4)])
+    assert [e.pointer for e in refused.errors] == ["/entry/3/resource"]
+    assert refused.detail.count("entry 3:") == 1, refused.detail
 
 
 async def test_a_store_hiccup_after_the_import_committed_does_not_answer_500(
@@ -436,71 +445,12 @@ async def test_a_representative_whose_right_ends_during_the_export_gets_no_more_
         json.loads(bytes(body))  # ended there
 
 
-async def test_an_import_holds_at_most_fifty_thousand_items_other_than_measures(settings):
+async def test_an_import_holds_at_most_fifty_thousand_items_other_than_measures():
     """The first reading keeps what tells two items apart (a digest of each one's fullUrl) for
     every item other than a measure: without a bound, a Bundle of small entries kept more than its
     own size (a review). Past MAX_ITEMS it is refused at the entry."""
-    import types
+    from ens.overview.space_import import MAX_ITEMS
 
-    from ens.core.errors import Invalid
-    from ens.overview.space_import import MAX_ITEMS, _checked, _received
-
-    count = MAX_ITEMS + 1
-    entries = ",".join(f'{{"fullUrl":"{n:x}","resource":{{"resourceType":"Basic"}}}}' for n in range(count))
-    body = ('{"resourceType":"Bundle","type":"collection","entry":[' + entries + "]}").encode()
-
-    async def chunks() -> AsyncIterator[bytes]:
-        yield body
-
-    access = types.SimpleNamespace(role="holder", space=types.SimpleNamespace(timezone="Europe/Paris"))
-    with await _received(chunks(), limit=len(body) + 1) as spool:
-        with pytest.raises(Invalid) as refused:
-            await _checked(access, spool)  # type: ignore[arg-type]
-    assert [e.pointer for e in refused.value.errors] == [f"/entry/{MAX_ITEMS}"]
-
-
-async def test_the_refusal_past_max_documents_names_its_entry_once():
-    """Past MAX_DOCUMENTS the refusal says its entry once (it said "entry N: entry N: ...")."""
-    import types
-
-    from ens.core.errors import Invalid
-    from ens.overview import space_import
-    from ens.overview.space_import import _checked, _received
-
-    def tiny(n: int) -> str:
-        return json.dumps(
-            {
-                "resource": {
-                    "resourceType": "DocumentReference",
-                    "status": "current",
-                    "type": {"coding": [{"system": "http://loinc.org", "code": "11488-4"}]},
-                    "description": f"d{n}",
-                    "context": {"period": {"start": "2026-01-01"}},
-                    "content": [
-                        {"attachment": {"data": base64.b64encode(b"%PDF-1.7\n" + n.to_bytes(4, "big")).decode()}}
-                    ],
-                }
-            },
-            separators=(",", ":"),
-        )
-
-    limit = 3
-    original = space_import.MAX_DOCUMENTS
-    space_import.MAX_DOCUMENTS = limit
-    try:
-        body = (
-            '{"resourceType":"Bundle","type":"collection","entry":['
-            + ",".join(tiny(n) for n in range(limit + 1))
-            + "]}"
-        ).encode()
-
-        async def chunks() -> AsyncIterator[bytes]:
-            yield body
-
-        access = types.SimpleNamespace(role="holder", space=types.SimpleNamespace(timezone="Europe/Paris"))
-        with await _received(chunks(), limit=len(body) + 1) as spool:
-            with pytest.raises(Invalid) as refused:
-                await _checked(access, spool)  # type: ignore[arg-type]
-    finally:
-        space_import.MAX_DOCUMENTS = original
-    assert refused.value.detail.count(f"entry {limit}:") == 1, refused.value.detail
+    entries = [f'{{"fullUrl":"{n:x}","resource":{{"resourceType":"Basic"}}}}' for n in range(MAX_ITEMS + 1)]
+    refused = await _refused_at_first_reading(entries)
+    assert [e.pointer for e in refused.errors] == [f"/entry/{MAX_ITEMS}"]
