@@ -20,7 +20,7 @@ from ens.auth.errors import LoginFailed, OAuthError
 from ens.auth.login import LoginContext
 from ens.auth.routes.account import AccountController
 from ens.auth.routes.apps import AppCatalogueController, SpaceGrantsController
-from ens.auth.routes.login_pages import LoginController, login_cookie_of, login_failed
+from ens.auth.routes.login_pages import LoginController, login_cookie, login_failed
 from ens.auth.routes.oauth import OAuthController, oauth_error, relying_party_key_routes
 from ens.auth.upstream import ProviderConfig, Upstream
 from ens.core.mail import Mailer
@@ -53,7 +53,7 @@ class AuthWiring:
         context = self.context
         return {
             "login_ctx": Provide(lambda: context, sync_to_thread=False),
-            "cookie": Provide(login_cookie_of(self.settings), sync_to_thread=False),
+            "cookie": Provide(login_cookie, sync_to_thread=False),
         }
 
     @property

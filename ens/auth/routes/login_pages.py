@@ -6,7 +6,6 @@ A :class:`LoginFailed` becomes an error page, never a redirect to an unchecked a
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, Response, get, post
@@ -41,14 +40,11 @@ def login_cookie_name(settings: Settings) -> str:
     return SECURE_LOGIN_COOKIE if settings.public_url.startswith("https://") else LOGIN_COOKIE
 
 
-def login_cookie_of(settings: Settings) -> Callable[[Request[Any, Any, Any]], str | None]:
-    """The dependency ``cookie`` of the login's routes: the browser's login cookie, by its name."""
-    name = login_cookie_name(settings)
-
-    def cookie(request: Request[Any, Any, Any]) -> str | None:
-        return request.cookies.get(name)
-
-    return cookie
+def login_cookie(request: Request[Any, Any, Any], login_ctx: LoginContext) -> str | None:
+    """The dependency ``cookie`` of the login's routes: the browser's login cookie, by its name.
+    After ``login_ctx``, not beside it: two dependencies side by side are resolved in a task group
+    (``tests/core/test_dependencies_resolve_one_after_another.py``)."""
+    return request.cookies.get(login_cookie_name(login_ctx.settings))
 
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
