@@ -40,7 +40,7 @@ def login_cookie_name(settings: Settings) -> str:
     return SECURE_LOGIN_COOKIE if settings.public_url.startswith("https://") else LOGIN_COOKIE
 
 
-def login_cookie(request: Request[Any, Any, Any], login_ctx: LoginContext) -> str | None:
+def login_cookie(request: Request[Any, Any, Any], login_ctx: NamedDependency[LoginContext]) -> str | None:
     """The dependency ``cookie`` of the login's routes: the browser's login cookie, by its name.
     After ``login_ctx``, not beside it: two dependencies side by side are resolved in a task group
     (``tests/core/test_dependencies_resolve_one_after_another.py``)."""
