@@ -130,7 +130,8 @@ async def documents_with_content(
     document removed (or hidden from ``viewer``) since the list was read is left out, as if the
     export had read it a moment later."""
     seen = visible_for(viewer)
-    async for rows, key in _rows(space_id, viewer, secret=secret):
+    # The list in keyset order, its ids only: each document is read whole just before its file.
+    async for rows, key in _rows(space_id, viewer, secret=secret, columns=_LISTED):
         for listed in rows:
             row = await fetch_one(
                 f"SELECT {COLUMNS} FROM documents d WHERE d.space_id = {{}} AND d.id = {{}}" + seen.sql,
@@ -148,7 +149,12 @@ async def documents_with_content(
             yield document_reference_of(document, space_id=space_id, public_url=public_url, data=data), chunks
 
 
-async def _rows(space_id: UUID, viewer: Viewer, *, secret: str) -> AsyncIterator[tuple[list[Row], SpaceKey]]:
+_LISTED = "d.id, d.care_date, d.created_at"
+
+
+async def _rows(
+    space_id: UUID, viewer: Viewer, *, secret: str, columns: str = COLUMNS
+) -> AsyncIterator[tuple[list[Row], SpaceKey]]:
     """The rows of every document ``viewer`` sees, newest care first, a batch at a time, with the
     space's key (opened once, for the first batch)."""
     seen = visible_for(viewer)
@@ -157,7 +163,7 @@ async def _rows(space_id: UUID, viewer: Viewer, *, secret: str) -> AsyncIterator
     position: tuple[object, ...] = ()
     while True:
         rows = await fetch(
-            f"SELECT {COLUMNS} FROM documents d WHERE d.space_id = {{}}"
+            f"SELECT {columns} FROM documents d WHERE d.space_id = {{}}"
             + seen.sql
             + after
             + " ORDER BY d.care_date DESC, d.created_at DESC, d.id DESC LIMIT {}",

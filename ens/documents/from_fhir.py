@@ -180,6 +180,7 @@ class Staged:
     content_id: UUID
     incoming: str
     target: str
+    key: SpaceKey  # the space's, which encrypted it: its row's words are sealed under it too
     moved: bool = False
 
 
@@ -196,7 +197,7 @@ async def stage(space_id: UUID, content: bytes, carried: Carried, *, key: SpaceK
         await blobs.delete(incoming)
         await pending.clear(space_id, incoming, target)
         raise
-    return Staged(carried, content_id, incoming, target)
+    return Staged(carried, content_id, incoming, target, key)
 
 
 async def _encrypted(content: bytes, key: SpaceKey, content_id: UUID) -> AsyncIterator[bytes]:
@@ -206,7 +207,7 @@ async def _encrypted(content: bytes, key: SpaceKey, content_id: UUID) -> AsyncIt
         yield key.encrypt_block(block, content_id=content_id, index=index, last=index == last)
 
 
-async def store(access: SpaceAccess, staged: Staged, *, key: SpaceKey, blobs: BlobStore, room: int) -> None:
+async def store(access: SpaceAccess, staged: Staged, *, blobs: BlobStore, room: int) -> None:
     """In the import's transaction, under the space's document lock: the document's row, its file
     moved to its name (or sharing the copy the space holds). ``room``: what the caller may still
     add (``room_left``, read under that lock, less what this import stored before)."""
@@ -221,7 +222,7 @@ async def store(access: SpaceAccess, staged: Staged, *, key: SpaceKey, blobs: Bl
     await insert_document(
         access,
         uuid.uuid4(),
-        key=key,
+        key=staged.key,
         metadata=carried.metadata,
         filename=carried.filename,
         media=carried.media,

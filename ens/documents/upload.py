@@ -428,7 +428,6 @@ async def _upload_document(
     assert received.media is not None
     name = key.object_name(received.sha256)
     target = storage.blobs.object_path(space_id, name)
-    moved = False
     now = clock.now()
     professional = _added_by(access) == "professional"
     try:

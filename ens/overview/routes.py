@@ -16,7 +16,6 @@ from litestar.params import QueryParameter
 from litestar.response import Stream
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
-from ens.core import clock
 from ens.core.api import IfMatch
 from ens.core.fhir import FHIR_JSON, FhirBundleDocument
 from ens.core.mail import Mailer
@@ -29,7 +28,7 @@ from ens.overview.export import ExportScope, export_bundle
 from ens.overview.schemas import SpaceStatusRead, SpaceSummary
 from ens.overview.service import close_or_erase, reopen_space, space_summary
 from ens.overview.space_import import ImportResult, import_bundle
-from ens.spaces.door import Access, Need, is_live, resolve_space
+from ens.spaces.door import Access, Need
 from ens.spaces.rights import Action
 
 
@@ -112,18 +111,13 @@ class SpaceController(Controller):
             ),
         ] = "linked",
     ) -> Stream:
-        async def still_admitted() -> bool:
-            """The door's own reading again: the token's grant lives, and still reaches the space."""
-            row, _space, kind, _ = await resolve_space(access.caller, str(access.space_id), now=clock.now())
-            return is_live(access.caller, row) and kind is not None
-
         scope = ExportScope(
             space=access.space,
             with_hidden=access.sees_confidential,
             secret=settings.secret_key,
             public_url=settings.public_url,
             blobs=blobs if documents == "embedded" else None,
-            still_admitted=still_admitted,
+            still_admitted=access.still_reaches,
         )
         return Stream(
             export_bundle(scope),

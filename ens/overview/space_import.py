@@ -910,7 +910,6 @@ async def _written(
     """The last reading, in the import's transaction: every item through its capability's
     service (a document's file is in the store already: ``staged``). How many items of each kind
     were imported, and how many were left."""
-    key = await space_key_for_writing(access.space_id, storage.secret) if staged else None
     room = 0
     if staged:
         # Read once, under the space's document lock, which the transaction keeps: only this
@@ -964,8 +963,8 @@ async def _written(
                 elif kind == "Immunization":
                     await record_vaccination(access, _vaccination(resource))
                     imported[kind] += 1
-                elif kind == "DocumentReference" and key is not None and index in staged:
-                    await documents.store(access, staged[index], key=key, blobs=storage.blobs, room=room)
+                elif kind == "DocumentReference" and index in staged:
+                    await documents.store(access, staged[index], blobs=storage.blobs, room=room)
                     room -= staged[index].carried.size
                     imported[kind] += 1
                 elif kind == "DocumentReference":

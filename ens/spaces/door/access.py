@@ -16,6 +16,7 @@ from ens.core.db import as_uuid
 from ens.core.errors import Forbidden
 from ens.spaces.caller import SPACE_SCOPE, Caller
 from ens.spaces.door.companion import Prefetched
+from ens.spaces.door.resolution import is_live, resolve_space
 from ens.spaces.door.space import SpaceRef, adulthood
 from ens.spaces.history import PendingAccess, Role
 from ens.spaces.matrix import access_matrix
@@ -120,6 +121,13 @@ class SpaceAccess:
     def is_minors_space(self) -> bool:
         """The holder is under 18 today (in the space's time zone)."""
         return self.space.birthdate is not None and clock.now() < adulthood(self.space)
+
+    async def still_reaches(self) -> bool:
+        """The door's own reading again, for an answer that lasts (an export streams at its
+        reader's pace): the token's grant lives, and still reaches the space (a representative's
+        right may end meanwhile: a court measure ended, the 18th birthday)."""
+        row, _space, kind, _ = await resolve_space(self.caller, str(self.space_id), now=clock.now())
+        return is_live(self.caller, row) and kind is not None
 
     @property
     def sees_confidential(self) -> bool:
