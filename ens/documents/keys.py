@@ -58,8 +58,16 @@ async def space_erased_meanwhile(space_id: UUID, *, key_made: bool) -> bool:
 async def lock_space_documents(space_id: UUID) -> None:
     """Serialise the writers of one space's documents until the transaction ends (the key's row
     is the lock on PostgreSQL; SQLite's write transactions are serialised already): the quota
-    and whether another row holds the same content are decided by one writer at a time."""
+    and whether another row holds the same content are decided by one writer at a time.
+
+    The space's row is taken first (``FOR KEY SHARE``, what the foreign key of the writer's rows
+    takes anyway), then the key's: an erasure takes them in that order too (the space's row ``FOR
+    UPDATE``, then it deletes the key). A writer holding the key's row and then inserting a row that
+    names the space waited on the erasure, which waited on it: PostgreSQL ended one of them after a
+    second (a review found it; ``tests/spaces/test_an_erasure_beside_writes.py``). Taken first, the
+    erasure waits for the writer's commit, or the writer for the erasure's."""
     if is_postgres(current()):
+        await fetch("SELECT id FROM spaces WHERE id = {} FOR KEY SHARE", space_id)
         await fetch("SELECT space_id FROM document_keys WHERE space_id = {} FOR UPDATE", space_id)
 
 

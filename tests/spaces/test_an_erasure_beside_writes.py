@@ -7,15 +7,18 @@ from __future__ import annotations
 
 import asyncio
 import os
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
 import pytest
 
-from ens.core import db
+from ens.core import clock, db
 from ens.core.settings import Settings
+from ens.documents.keys import lock_space_documents
 from tests.helpers.concurrency import allergy_being_written, open_transaction, second_while_first_is_open
+from tests.helpers.documents import pdf, uploaded
 from tests.helpers.people import Person
 
 pytestmark = pytest.mark.skipif(
@@ -86,3 +89,39 @@ async def test_two_erasures_at_once_leave_one_record_and_the_second_is_a_404(
     assert answers == [204, 404]
     records = await db.fetch("SELECT id FROM space_erasures WHERE erased_space_id = {}", person.space_id)
     assert len(records) == 1
+
+
+async def test_a_documents_writer_and_an_erasure_wait_for_each_other_without_a_deadlock(
+    client: httpx.AsyncClient, person: Person, settings: Settings
+) -> None:
+    """A writer of the space's documents (an upload, an import with files) holds their lock, then
+    writes a row naming the space; an erasure holds the space's row, then deletes the documents'
+    key. Each waited on the other and PostgreSQL ended one after a second (a 500). The writer now
+    takes the space's row first: the erasure waits for its commit, and erases what it wrote."""
+    await uploaded(client, person.headers, pdf())
+    locked, proceed = asyncio.Event(), asyncio.Event()
+
+    async def writer() -> None:
+        async with db.write_transaction():
+            await lock_space_documents(person.space_id)
+            locked.set()
+            await proceed.wait()
+            await db.fetch(
+                "INSERT INTO profile_allergies (space_id, id, substance, created_at, updated_at) "
+                "VALUES ({}, {}, 'Pollen', {}, {})",
+                person.space_id,
+                uuid.uuid4(),
+                clock.now(),
+                clock.now(),
+            )
+
+    written = asyncio.ensure_future(writer())
+    await locked.wait()
+    erasure, waited = await second_while_first_is_open(_erase(client, person))
+    proceed.set()
+    await written  # no DeadlockDetectedError
+    answer = await erasure
+    assert waited
+    assert answer.status_code == 204, answer.text
+    assert await _rows_of(person.space_id) == []
+    assert await db.fetch("SELECT space_id FROM document_keys WHERE space_id = {}", person.space_id) == []
