@@ -234,6 +234,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise ConfigurationError("ENS_IMPORT_MAX_SECONDS must be a positive number of seconds")
         if self.document_quota_bytes < 1:
             raise ConfigurationError("ENS_DOCUMENT_QUOTA_BYTES must be a positive number of bytes")
+        if self.import_max_bytes < -(-4 * self.document_quota_bytes // 3):
+            # An export with the documents' files carries them in base64: a space filled to its
+            # quota could leave, and never come back in (the promise of moving a space).
+            raise ConfigurationError(
+                "ENS_IMPORT_MAX_BYTES must be at least 4/3 of ENS_DOCUMENT_QUOTA_BYTES "
+                f"({-(-4 * self.document_quota_bytes // 3)} bytes with {self.document_quota_bytes}), with room "
+                "for the rest of a space: a full space's export carries its documents' files in base64"
+            )
         if self.oidc_acr not in ("eidas1", "eidas2", "eidas3"):
             raise ConfigurationError("ENS_OIDC_ACR must be eidas1, eidas2 or eidas3")
         if self.pro_oidc_acr not in ("eidas1", "eidas2", "eidas3"):

@@ -89,3 +89,18 @@ def test_production_with_a_professionals_provider_needs_its_secret_and_a_known_l
         Settings.from_env({**SMTP, **pro, "ENS_PRO_OIDC_CLIENT_SECRET": "p" * 40, "ENS_PRO_OIDC_ACR": "eidas9"}, **PROD)
     # In development the embedded provider for professionals stands in.
     assert Settings.from_env({}, env="dev").effective_pro_oidc_issuer == "http://127.0.0.1:8000/dev-pro-idp"
+
+
+def test_an_import_limit_under_a_full_spaces_export_is_refused_in_every_environment() -> None:
+    """A space filled to its documents' quota exports them in base64 (4/3 of their size): with a
+    smaller import limit it could leave and never come back in."""
+    quota = {"ENS_DOCUMENT_QUOTA_BYTES": "3000"}
+    for env in ("dev", "prod"):
+        options = PROD if env == "prod" else {"env": "dev"}
+        with pytest.raises(ConfigurationError, match="ENS_IMPORT_MAX_BYTES must be at least 4/3"):
+            Settings.from_env({**SMTP, **quota, "ENS_IMPORT_MAX_BYTES": "3999"}, **options)
+        assert Settings.from_env({**SMTP, **quota, "ENS_IMPORT_MAX_BYTES": "4000"}, **options).import_max_bytes == 4000
+    assert (
+        Settings.from_env({}, env="dev").import_max_bytes
+        >= 4 * Settings.from_env({}, env="dev").document_quota_bytes // 3
+    )
