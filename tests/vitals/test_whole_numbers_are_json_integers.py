@@ -160,6 +160,7 @@ async def test_the_migration_rewrites_the_bodies_stored_before(client: httpx.Asy
     assert await MIGRATION.rewrite_whole_number_bodies() == 0
     assert (await client.get(VITALS, headers=person.headers)).content == served
     weight_row = await db.fetch_one(
-        "SELECT body FROM vital_measurements WHERE space_id = {} AND type = 'body_weight'", person.space_id
+        "SELECT body FROM vital_measurements WHERE space_id = {} AND type = 'body_weight' AND value = 70",
+        person.space_id,
     )
     assert weight_row is not None and '"value":70.0' in weight_row["body"]
