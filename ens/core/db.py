@@ -189,14 +189,14 @@ def join_next_write(
     write: Callable[[], Awaitable[None]],
     committed: Callable[[], None],
     *,
-    sqlite_begin: Callable[[], Awaitable[None]] | None = None,
+    begin: Callable[[], Awaitable[None]] | None = None,
 ) -> None:
     """Have ``write`` run inside the next outermost :func:`write_transaction` of this context, just
     before it commits, so the request's own writes and ``write`` commit together (one commit per
     request); ``committed`` is called once that commit has succeeded. Nothing runs if the request
-    never writes, or if its transaction rolls back. On SQLite, ``sqlite_begin`` runs first thing in
-    that transaction, once it holds the write lock (no other writer can then change what it checks)."""
-    joiner = _Joiner(write, committed, sqlite_begin)
+    never writes, or if its transaction rolls back. ``begin`` runs first thing in that transaction
+    (on SQLite once it holds the write lock: no other writer can then change what it checks)."""
+    joiner = _Joiner(write, committed, begin)
     joiners = _joiners.get()
     if joiners is None:
         _joiners.set([joiner])
@@ -370,7 +370,7 @@ async def write_transaction(engine: Engine[Any] | None = None) -> AsyncIterator[
     held = _serialised.set(set()) if outermost else None
     try:
         async with transaction:
-            if outermost and isinstance(engine, SQLiteEngine):
+            if outermost:
                 for joiner in _joiners.get() or []:
                     if joiner.begin is not None:
                         await joiner.begin()

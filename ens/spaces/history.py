@@ -242,13 +242,16 @@ def join_request_write(pending: PendingAccess) -> None:
         pending.committed = True
 
     async def space_still_there() -> None:
-        # PostgreSQL: the write's foreign key waits for an erasure under way and then names the
-        # table (the 404 of ens.app.exception_handlers). SQLite's names nothing: an erasure that
-        # committed between the door and this write is seen here, under the write lock, instead.
-        if not await fetch("SELECT 1 AS x FROM spaces WHERE id = {}", pending.space_id):
+        # First in the write: an erasure that committed since the door is a 404 here. On PostgreSQL
+        # the space's row is then held (FOR KEY SHARE, which every row naming the space takes at
+        # its insert anyway) until the commit, before any other row: an erasure holds it first and
+        # then deletes each table's rows, so a write that had locked one of those rows (a PATCH)
+        # and took the space's row only at its history row's insert waited on the erasure, which
+        # waited on it, and PostgreSQL ended one of them (a 500). SQLite's write lock serialises.
+        if not await fetch(f"SELECT 1 AS x FROM spaces WHERE id = {{}}{db.row_lock('KEY SHARE')}", pending.space_id):
             raise NotFound(ERASED_MEANWHILE)
 
-    db.join_next_write(write, committed, sqlite_begin=space_still_there)
+    db.join_next_write(write, committed, begin=space_still_there)
 
 
 async def record_access(pending: PendingAccess, outcome: int) -> None:

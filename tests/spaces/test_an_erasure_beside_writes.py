@@ -125,3 +125,37 @@ async def test_a_documents_writer_and_an_erasure_wait_for_each_other_without_a_d
     assert answer.status_code == 204, answer.text
     assert await _rows_of(person.space_id) == []
     assert await db.fetch("SELECT space_id FROM document_keys WHERE space_id = {}", person.space_id) == []
+
+
+async def test_a_change_holding_a_row_and_an_erasure_wait_for_each_other_without_a_deadlock(
+    client: httpx.AsyncClient, person: Person, settings: Settings
+) -> None:
+    """A change locks the row it updates, and writes its history row (naming the space) last; an
+    erasure holds the space's row, then deletes that table's rows. Each waited on the other and
+    PostgreSQL ended one after a second (a 500). Every write transaction of a request about a space
+    now takes the space's row first (``FOR KEY SHARE``), as the erasure does."""
+    added = await client.post("/v1/spaces/me/profile/allergies", json={"substance": "Latex"}, headers=person.headers)
+    assert added.status_code == 201, added.text
+    await db.fetch(
+        "CREATE FUNCTION slow_change() RETURNS trigger AS $$ BEGIN PERFORM pg_sleep(0.6); RETURN NEW; END $$ "
+        "LANGUAGE plpgsql"
+    )
+    await db.fetch(
+        "CREATE TRIGGER slow_change AFTER UPDATE ON profile_allergies FOR EACH ROW EXECUTE FUNCTION slow_change()"
+    )
+    try:
+        change = asyncio.ensure_future(
+            client.patch(
+                f"/v1/spaces/me/profile/allergies/{added.json()['id']}",
+                json={"reaction": "Urticaire"},
+                headers=person.headers,
+            )
+        )
+        await asyncio.sleep(0.3)  # the change holds the allergy's row, in its trigger
+        changed, erased = await asyncio.gather(change, _erase(client, person))
+    finally:
+        await db.fetch("DROP TRIGGER slow_change ON profile_allergies")
+        await db.fetch("DROP FUNCTION slow_change()")
+    assert changed.status_code == 200, changed.text
+    assert erased.status_code == 204, erased.text
+    assert await _rows_of(person.space_id) == []
