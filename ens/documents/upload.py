@@ -433,6 +433,8 @@ async def _upload_document(
     try:
         await pending.record(space_id, target)
         async with write_transaction():
+            # The file came in at the client's pace since the door: its decision is taken again.
+            await access.readmit()
             await lock_space_documents(space_id)
             if metadata.hidden_from_holder:
                 # Read under the space's decisions about professionals: a revocation that commits

@@ -846,6 +846,8 @@ async def _imported(
                 # PostgreSQL ends a statement (a wait for a lock included) that would outlast the
                 # import's time; between statements, the import looks at the time itself.
                 await limit_statements(max_seconds)
+                # The body is in, and its files staged, long after the door: asked again here.
+                await access.readmit()
                 # Two imports at once (a client retrying a slow one) would both find the space empty.
                 await serialise(f"import:{access.space_id}")
                 await _refuse_unless_empty(access)

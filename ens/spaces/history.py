@@ -28,7 +28,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from ens.core import clock, db
 from ens.core.api import Cursors, Page, check_limit
 from ens.core.db import fetch
-from ens.core.errors import ERASED_MEANWHILE, FieldError, Invalid, NotFound
+from ens.core.errors import FieldError, Invalid
 from ens.core.idempotency import SPACE_STATE_KEY
 from ens.core.security_headers import REQUEST_ID_KEY
 from ens.spaces.audit import SEALED_IF_SET, row_mac, sealed
@@ -232,8 +232,10 @@ async def record_with_write(pending: PendingAccess, outcome: int) -> None:
     pending.recorded_id = await _insert_one(pending, outcome)
 
 
-def join_request_write(pending: PendingAccess) -> None:
-    """The door's call: if this request writes, its row commits with its data (see module doc)."""
+def join_request_write(pending: PendingAccess, *, readmit: Callable[[], Awaitable[None]]) -> None:
+    """The door's call: if this request writes, its row commits with its data (see module doc),
+    and ``readmit`` (the door's decision taken again, the space's row held: ``SpaceAccess.readmit``)
+    runs first in that write."""
 
     async def write() -> None:
         pending.recorded_id = await _insert_one(pending, pending.expected_outcome)
@@ -241,17 +243,7 @@ def join_request_write(pending: PendingAccess) -> None:
     def committed() -> None:
         pending.committed = True
 
-    async def space_still_there() -> None:
-        # First in the write: an erasure that committed since the door is a 404 here. On PostgreSQL
-        # the space's row is then held (FOR KEY SHARE, which every row naming the space takes at
-        # its insert anyway) until the commit, before any other row: an erasure holds it first and
-        # then deletes each table's rows, so a write that had locked one of those rows (a PATCH)
-        # and took the space's row only at its history row's insert waited on the erasure, which
-        # waited on it, and PostgreSQL ended one of them (a 500). SQLite's write lock serialises.
-        if not await fetch(f"SELECT 1 AS x FROM spaces WHERE id = {{}}{db.row_lock('KEY SHARE')}", pending.space_id):
-            raise NotFound(ERASED_MEANWHILE)
-
-    db.join_next_write(write, committed, begin=space_still_there)
+    db.join_next_write(write, committed, begin=readmit)
 
 
 async def record_access(pending: PendingAccess, outcome: int) -> None:

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, TypeAlias
 from uuid import UUID
 
@@ -13,10 +13,11 @@ from msgspec import UnsetType
 
 from ens.core import clock
 from ens.core.db import as_uuid
-from ens.core.errors import Forbidden
+from ens.core.errors import ERASED_MEANWHILE, DomainError, Forbidden, Gone, GrantRevoked, NotFound
+from ens.core.scopes import SCOPES
 from ens.spaces.caller import SPACE_SCOPE, Caller
 from ens.spaces.door.companion import Prefetched
-from ens.spaces.door.resolution import is_live, resolve_space
+from ens.spaces.door.resolution import is_live, resolve_held_space, resolve_space
 from ens.spaces.door.space import SpaceRef, adulthood
 from ens.spaces.history import PendingAccess, Role
 from ens.spaces.matrix import access_matrix
@@ -80,6 +81,8 @@ class SpaceAccess:
     prefetched: Prefetched | None = field(default=None, repr=False, compare=False)
     # This request's access-history row (written with its data, or once its status is known).
     history_row: PendingAccess | None = field(default=None, repr=False, compare=False)
+    # What the route needs, which the door checked (and :meth:`readmit` checks again).
+    need: Need | None = field(default=None, repr=False, compare=False)
 
     @property
     def space_id(self) -> UUID:
@@ -123,11 +126,54 @@ class SpaceAccess:
         return self.space.birthdate is not None and clock.now() < adulthood(self.space)
 
     async def still_reaches(self) -> bool:
-        """The door's own reading again, for an answer that lasts (an export streams at its
-        reader's pace): the token's grant lives, and still reaches the space (a representative's
-        right may end meanwhile: a court measure ended, the 18th birthday)."""
-        row, _space, kind, _ = await resolve_space(self.caller, str(self.space_id), now=clock.now())
-        return is_live(self.caller, row) and kind is not None
+        """The door's question asked again, for an answer that lasts (an export streams at its
+        reader's pace): whether the caller, as they are now, still may do what the route does."""
+        try:
+            await self.readmit(hold=False)
+        except DomainError:
+            return False
+        return True
+
+    async def readmit(self, *, hold: bool = True) -> None:
+        """The door's decision taken again now, with the door's refusals (401 for a grant revoked,
+        404 for a space the caller no longer sees or that was erased, 410 once closed, 403 for what
+        they may no longer do): a right that ended while the request ran writes or reads nothing
+        more. A representative's court measure ended, the 18th birthday, a curator's consent
+        withdrawn (a kind that may do nothing, not none: an outside review found an export that
+        went on), a professional blocked, an app disconnected.
+
+        ``hold``: run first thing in the request's write transaction (the door has it joined to
+        every request's write: ``ens.spaces.history.join_request_write``, and a write in several
+        transactions calls it again in its last one), the space's row held until the commit
+        (:func:`resolve_held_space`), so that the right is read once the body is in (an upload or
+        an import arrives at the client's pace) and the write commits under the same space."""
+        now = clock.now()
+        if hold:
+            row, space, kind = await resolve_held_space(self.caller, self.space_id, now=now)
+            if row is not None and row["held_space_id"] is None and is_live(self.caller, row):
+                raise NotFound(ERASED_MEANWHILE)
+        else:
+            row, space, kind, _ = await resolve_space(self.caller, str(self.space_id), now=now)
+        if not is_live(self.caller, row):
+            raise GrantRevoked("This session or app authorization has been revoked; sign in again.")
+        if row is None or space is None or kind is None:
+            raise NotFound("No such space.")
+        need = self.need
+        if need is None:
+            return
+        if space.status == "closed" and not need.allow_closed:
+            raise Gone("This space is closed. Its holder can reopen it.")
+        check_need(
+            replace(
+                self,
+                space=space,
+                kind=kind,
+                role=role_of(kind),
+                granted_by_holder=kind == "app" and row["grant_account_id"] == space.holder_account_id,
+                profession=row["pro_profession"] if role_of(kind) == "professional" else None,
+            ),
+            need,
+        )
 
     @property
     def sees_confidential(self) -> bool:
@@ -232,3 +278,53 @@ async def provide_space_access(request: Request[Any, Any, Any]) -> SpaceAccess:
     if not isinstance(access, SpaceAccess):
         raise Forbidden("The space door did not run for this route.")
     return access
+
+
+def role_of(kind: ActorKind) -> Role:
+    if kind in ("holder", "minor_holder"):
+        return "holder"
+    if kind == "app":
+        return "app"
+    if kind in ("professional", "professional_emergency"):
+        return "professional"
+    return "representative"
+
+
+def check_need(access: SpaceAccess, need: Need) -> None:
+    """The door's question about the route: may this caller, as they are now, do what it needs."""
+    if access.role == "professional":
+        if need is OPTIONS:
+            return
+        check_professional(access, need)
+        return
+    if access.role == "app":
+        if need is OPTIONS:
+            return  # litestar's own answer (the Allow header) tells nothing about the space's data
+        if need.app_scope is None or not SCOPES.opens(
+            access.caller.scopes, capability=need.resource, mode=need.app_scope
+        ):
+            raise Forbidden("This app's authorization does not cover this action.")
+        return
+    if not access.caller.has_scope(SPACE_SCOPE):
+        raise Forbidden("This token does not carry the 'space' scope.")
+    access.require(need.action)
+
+
+# What a professional's route may be: reading, or writing the space's data (the matrix says which
+# resources); every other action (manage access, close, erase, directives...) is the holder's side.
+_PROFESSIONAL_WRITES = frozenset({Action.WRITE_DATA})
+
+
+def check_professional(access: SpaceAccess, need: Need) -> None:
+    """The access matrix: the profession, the route's resource, read or write; emergency reads."""
+    profession = access.profession or ""
+    matrix = access_matrix()
+    name = need.matrix_name
+    if need.action is Action.READ:
+        if not matrix.may(profession, name, write=False):
+            raise Forbidden(f"The access matrix does not let a professional ({matrix.label(profession)}) read {name}.")
+        return
+    if access.kind == "professional_emergency":
+        raise Forbidden("An emergency access is read-only.")
+    if need.action not in _PROFESSIONAL_WRITES or not matrix.may(profession, name, write=True):
+        raise Forbidden(f"The access matrix does not let a professional ({matrix.label(profession)}) change {name}.")

@@ -14,60 +14,19 @@ from ens.core import clock
 from ens.core.db import Row, fetch_one
 from ens.core.errors import Forbidden, Gone, GrantRevoked, NotFound, Unauthorized
 from ens.core.idempotency import SPACE_STATE_KEY
-from ens.core.scopes import SCOPES
 from ens.core.security_headers import REQUEST_ID_KEY
 from ens.spaces.caller import SPACE_SCOPE, Caller
-from ens.spaces.door.access import OPTIONS, Need, SpaceAccess
+from ens.spaces.door.access import OPTIONS, Need, SpaceAccess, check_need, role_of
 from ens.spaces.door.companion import COMPANION
 from ens.spaces.door.resolution import is_live, resolve_space
 from ens.spaces.door.space import SpaceRef
-from ens.spaces.history import ACCESS_STATE_KEY, PendingAccess, Role, join_request_write, record_access
-from ens.spaces.matrix import access_matrix
-from ens.spaces.rights import Action, ActorKind
+from ens.spaces.history import ACCESS_STATE_KEY, PendingAccess, join_request_write, record_access
+from ens.spaces.rights import ActorKind
 
 security_log = logging.getLogger("ens.security")
 
 # Set in a request's scope state by the space door, whatever it decides (see record_stray_request).
 DOOR_KEY = "ens.door"
-
-
-def _check_need(access: SpaceAccess, need: Need) -> None:
-    if access.role == "professional":
-        if need is OPTIONS:
-            return
-        _check_professional(access, need)
-        return
-    if access.role == "app":
-        if need is OPTIONS:
-            return  # litestar's own answer (the Allow header) tells nothing about the space's data
-        if need.app_scope is None or not SCOPES.opens(
-            access.caller.scopes, capability=need.resource, mode=need.app_scope
-        ):
-            raise Forbidden("This app's authorization does not cover this action.")
-        return
-    if not access.caller.has_scope(SPACE_SCOPE):
-        raise Forbidden("This token does not carry the 'space' scope.")
-    access.require(need.action)
-
-
-# What a professional's route may be: reading, or writing the space's data (the matrix says which
-# resources); every other action (manage access, close, erase, directives...) is the holder's side.
-_PROFESSIONAL_WRITES = frozenset({Action.WRITE_DATA})
-
-
-def _check_professional(access: SpaceAccess, need: Need) -> None:
-    """The access matrix: the profession, the route's resource, read or write; emergency reads."""
-    profession = access.profession or ""
-    matrix = access_matrix()
-    name = need.matrix_name
-    if need.action is Action.READ:
-        if not matrix.may(profession, name, write=False):
-            raise Forbidden(f"The access matrix does not let a professional ({matrix.label(profession)}) read {name}.")
-        return
-    if access.kind == "professional_emergency":
-        raise Forbidden("An emergency access is read-only.")
-    if need.action not in _PROFESSIONAL_WRITES or not matrix.may(profession, name, write=True):
-        raise Forbidden(f"The access matrix does not let a professional ({matrix.label(profession)}) change {name}.")
 
 
 async def space_door(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
@@ -99,7 +58,7 @@ async def space_door(connection: ASGIConnection[Any, Any, Any, Any], handler: Ba
             raise GrantRevoked("This session or app authorization has been revoked; sign in again.")
         raise NotFound("No such space.")
     connection.scope.setdefault("state", {})[SPACE_STATE_KEY] = space.id
-    role = _role(kind)
+    role = role_of(kind)
     resource_id = connection.path_params.get("id")
     pending = pending_access(
         caller,
@@ -114,7 +73,6 @@ async def space_door(connection: ASGIConnection[Any, Any, Any, Any], handler: Ba
         expected_outcome=int(getattr(handler, "status_code", None) or 200),
     )
     connection.scope["state"][ACCESS_STATE_KEY] = pending
-    join_request_write(pending)
     access = SpaceAccess(
         space=space,
         caller=caller,
@@ -128,7 +86,9 @@ async def space_door(connection: ASGIConnection[Any, Any, Any, Any], handler: Ba
         emergency_reason=pending.emergency_reason,
         prefetched=prefetched,
         history_row=pending,
+        need=need,
     )
+    join_request_write(pending, readmit=access.readmit)
     connection.scope["state"]["ens.space_access"] = access
     if not live:
         # The space was this grant's to see: the refusal goes to its history (with the 401) and to
@@ -137,7 +97,7 @@ async def space_door(connection: ASGIConnection[Any, Any, Any, Any], handler: Ba
         raise GrantRevoked("This session or app authorization has been revoked; sign in again.")
     if space.status == "closed" and not need.allow_closed:
         raise Gone("This space is closed. Its holder can reopen it.")
-    _check_need(access, need)
+    check_need(access, need)
 
 
 def pending_access(
@@ -154,7 +114,7 @@ def pending_access(
     expected_outcome: int = 200,
 ) -> PendingAccess:
     """The access-history row of a request on a space the caller sees (the door's query ``row``)."""
-    role = _role(kind)
+    role = role_of(kind)
     return PendingAccess(
         space_id=space.id,
         at=now,
@@ -202,16 +162,6 @@ async def record_stray_request(
         expected_outcome=status,
     )
     await record_access(pending, status)
-
-
-def _role(kind: ActorKind) -> Role:
-    if kind in ("holder", "minor_holder"):
-        return "holder"
-    if kind == "app":
-        return "app"
-    if kind in ("professional", "professional_emergency"):
-        return "professional"
-    return "representative"
 
 
 def _refused(event: str, caller: Caller, *, action: str, request_id: str) -> None:

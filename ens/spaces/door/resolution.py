@@ -8,7 +8,7 @@ from typing import cast
 from uuid import UUID
 
 from ens.core.clock import aware
-from ens.core.db import Row, fetch_one
+from ens.core.db import Row, fetch_one, row_lock
 from ens.spaces.caller import Caller
 from ens.spaces.door.companion import Companion, Prefetched, prefetched_columns, with_companion
 from ens.spaces.door.space import SpaceRef, adulthood, space_ref
@@ -42,6 +42,11 @@ WHERE g.id = {}
 # Built once: the door runs on every request under /v1/spaces/{space}.
 _SPACE_BY_ID = _DOOR_SQL.replace("SPACE_MATCH", "s.id = {}")
 _OWN_SPACE = _DOOR_SQL.replace("SPACE_MATCH", "s.holder_account_id = {}")
+# The door's query again, first thing in a request's write (:func:`resolve_held_space`): the space's
+# row held too (``held_space_id``, NULL once erased). One statement; it takes no other lock.
+_HELD_SPACE = "WITH held AS MATERIALIZED (SELECT id FROM spaces WHERE id = {}HELD_LOCK) " + _SPACE_BY_ID.replace(
+    "SELECT g.revoked_at", "SELECT (SELECT id FROM held) AS held_space_id, g.revoked_at", 1
+)
 
 
 async def resolve_space(
@@ -76,6 +81,23 @@ async def resolve_space(
         return row, None, None, None
     space = space_ref(row)
     return row, space, _kind(caller, row, space=space, now=now), prefetched
+
+
+async def resolve_held_space(
+    caller: Caller, space_id: UUID, *, now: datetime
+) -> tuple[Row | None, SpaceRef | None, ActorKind | None]:
+    """:func:`resolve_space` for the space the door resolved, inside a write transaction, holding
+    the space's row until it ends (PostgreSQL: ``FOR KEY SHARE``, what each row naming the space
+    takes at its insert anyway, taken before any other lock as an erasure takes it; SQLite's write
+    lock serialises). The row's ``held_space_id`` is NULL when the space was erased meanwhile."""
+    sql = _HELD_SPACE.replace("HELD_LOCK", row_lock("KEY SHARE"))
+    professional = caller.account_id if caller.kind == "professional" else None
+    person = caller.account_id if caller.kind != "professional" else None
+    row = await fetch_one(sql, space_id, caller.account_id, now, space_id, person, professional, caller.grant_id)
+    if row is None or row["space_id"] is None:
+        return row, None, None
+    space = space_ref(row)
+    return row, space, _kind(caller, row, space=space, now=now)
 
 
 def is_live(caller: Caller, row: Row | None) -> bool:

@@ -1,0 +1,149 @@
+"""A right that ends while a request runs (an outside review, 2026-12-06): the door decided before
+the body came in, or before an export's stream, at the client's pace. Its decision is taken again
+first thing in the request's write (``SpaceAccess.readmit``, the space's row held), and before each
+batch and file of an export; a kind that may do nothing (a curator without consent) is not a kind
+that may read."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from ens.core import clock
+from tests.helpers.carers import consent_until, court_measure
+from tests.helpers.documents import pdf, uploaded
+
+
+async def _export_ending_consent_midway(app, holder, curator, measure, first_id: str) -> tuple[list[int], bytearray]:
+    body = bytearray()
+    ended: list[bool] = []
+    done = asyncio.Event()
+    status: list[int] = []
+
+    async def receive() -> dict[str, Any]:
+        if not status:
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await done.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            status.append(message["status"])
+            return
+        body.extend(message.get("body", b""))
+        if not ended and body.endswith(b'"data":"') and first_id.encode() in body[-4000:]:
+            # The holder withdraws the curator's consent while the first file streams.
+            await consent_until(holder, measure, None)
+            ended.append(True)
+        if not message.get("more_body", False):
+            done.set()
+
+    headers = [(b"host", b"testserver.local")] + [(k.lower().encode(), v.encode()) for k, v in curator.headers.items()]
+    path = f"/v1/spaces/{holder.space_id}/export"
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": b"documents=embedded",
+        "headers": headers,
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver.local", 80),
+        "state": {},
+    }
+    # The export cut short ends as a download ends: the server gives up the stream (an error here).
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(app(scope, receive, send), timeout=60)
+    assert ended == [True]
+    return status, body
+
+
+async def test_a_curator_whose_consent_is_withdrawn_during_the_export_gets_no_more_files(app, client, make_person):
+    """A curator reads only while the holder consents; without consent they are a kind that may do
+    nothing, which the export's re-check took for one that may read, and the export went on."""
+    holder, curator = await make_person(given_name="Marie"), await make_person(given_name="Curateur")
+    measure = await court_measure(holder, curator, "curatelle")
+    await consent_until(holder, measure, clock.now() + timedelta(days=30))
+    meta = {"typeCode": "11488-4", "title": "Compte rendu", "date": "2026-03-03"}
+    first = await uploaded(client, holder.headers, pdf(200_000, seed=70), meta=meta)
+    later = await uploaded(client, holder.headers, pdf(1_000, seed=71), meta={**meta, "date": "2025-01-02"})
+
+    status, body = await _export_ending_consent_midway(app, holder, curator, measure, first["id"])
+    assert status == [200]
+    # Consent withdrawn: the door refuses the curator now.
+    assert (await client.get(f"/v1/spaces/{holder.space_id}", headers=curator.headers)).status_code == 403
+    # ... but the export they had started kept sending documents.
+    assert later["id"].encode() not in body, "the curator received a document after consent was withdrawn"
+    with pytest.raises(ValueError):
+        json.loads(bytes(body))
+
+
+async def test_a_guardian_whose_measure_ends_while_the_import_body_arrives_writes_nothing(client, make_person):
+    """The import's body arrives at the client's pace (up to ENS_IMPORT_MAX_BYTES): a guardian whose
+    measure an operator ended meanwhile wrote into the space (201)."""
+    from ens.spaces.representatives import end_court_measure
+    from tests.helpers.records import contact
+
+    source = await make_person(given_name="Source")
+    url = "/v1/spaces/me/emergency-contacts"
+    assert (await client.post(url, json=contact("Jean"), headers=source.headers)).status_code == 201
+    exported = (await client.get("/v1/spaces/me/export", headers=source.headers)).content
+
+    holder, tutor = await make_person(given_name="Marie"), await make_person(given_name="Tuteur")
+    measure = await court_measure(holder, tutor, "tutelle")
+    half = len(exported) // 2
+
+    async def body() -> AsyncIterator[bytes]:
+        yield exported[:half]
+        await end_court_measure(holder.space_id, measure, reason="TJ Paris, mainlevée")
+        yield exported[half:]
+
+    answer = await client.post(
+        f"/v1/spaces/{holder.space_id}/import",
+        content=body(),
+        headers={**tutor.headers, "Content-Type": "application/fhir+json"},
+    )
+    # The measure has ended: the door refuses the former guardian now.
+    assert (await client.get(f"/v1/spaces/{holder.space_id}", headers=tutor.headers)).status_code in (403, 404)
+    contacts = (await client.get(url, headers=holder.headers)).json()["items"]
+    assert answer.status_code == 404 and contacts == [], (answer.status_code, contacts)
+    assert answer.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_a_professional_blocked_while_their_upload_arrives_adds_no_document(client, settings, make_person):
+    """The holder blocks the doctor while their file arrives ("no access, not even in an
+    emergency"): the document was added all the same."""
+    from tests.helpers.documents import form_body, form_headers, metadata
+    from tests.helpers.professionals import authorise, sign_in_pro
+
+    holder = await make_person(given_name="Marie")
+    doctor = await sign_in_pro(settings)
+    entry = await authorise(client, holder, doctor)
+    whole = form_body([("file", "cr.pdf", pdf(300_000, seed=80)), ("metadata", None, json.dumps(metadata()).encode())])
+
+    async def body() -> AsyncIterator[bytes]:
+        yield whole[:100_000]
+        blocked = await client.post(f"/v1/spaces/me/professionals/{entry['id']}/block", headers=holder.headers)
+        assert blocked.status_code == 200, blocked.text
+        yield whole[100_000:]
+
+    answer = await client.post(
+        f"/v1/spaces/{holder.space_id}/documents", content=body(), headers=form_headers(doctor.headers)
+    )
+    assert (await client.get(f"/v1/spaces/{holder.space_id}", headers=doctor.headers)).status_code == 404
+    listed = (await client.get("/v1/spaces/me/documents", headers=holder.headers)).json()["items"]
+    assert answer.status_code == 404 and listed == [], (answer.status_code, [d["title"] for d in listed])
+    history = (await client.get("/v1/spaces/me/access-history", headers=holder.headers)).json()["items"]
+    assert [row["outcome"] for row in history if row["action"].startswith("POST") and "documents" in row["action"]] == [
+        404
+    ]
