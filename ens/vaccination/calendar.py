@@ -162,6 +162,81 @@ class SeriesBrand(msgspec.Struct, frozen=True):
     basis: str
 
 
+class SeriesStartBooster(msgspec.Struct, frozen=True):
+    """A booster's rule when its series began in the ages of ``plan`` (a catch-up plan of the
+    calendar): its minimum interval after the dose before it, and its window, either ages or a
+    number of months after that dose (``until_after_previous_months``)."""
+
+    plan: str
+    min_interval: Interval
+    words_fr: str
+    basis: str
+    age_min_months: int | None = None
+    age_max_months: int | None = None
+    until_after_previous_months: int | None = None
+
+
+class BoostersBySeriesStart(msgspec.Struct, frozen=True):
+    """``booster_by_series_start``: boosters whose rule the age at the series' first dose picks."""
+
+    about: str
+    doses: dict[str, tuple[SeriesStartBooster, ...]]
+
+
+class BrandLatestAge(msgspec.Struct, frozen=True):
+    """A latest age (in weeks) for a course made with one of ``brands``."""
+
+    brands: tuple[str, ...]
+    latest_age_weeks: int
+    words_fr: str
+    basis: str
+    source_ids: tuple[str, ...]
+
+
+class BrandLatestAges(msgspec.Struct, frozen=True):
+    """``latest_age_by_series_brand``: latest ages the calendar gives one vaccine's course in words."""
+
+    about: str
+    doses: dict[str, BrandLatestAge]
+
+
+class PregnancyFrom(msgspec.Struct, frozen=True):
+    """The term (weeks of amenorrhoea) from which a pregnancy's dose counts, before its preferred window."""
+
+    weeks: int
+    words_fr: str
+    basis: str
+    source_ids: tuple[str, ...]
+
+
+class PregnanciesFrom(msgspec.Struct, frozen=True):
+    """``pregnancy_counted_from_weeks``."""
+
+    about: str
+    doses: dict[str, PregnancyFrom]
+
+
+class IntervalFromAge(msgspec.Struct, frozen=True):
+    """A seasonal dose's shorter minimum interval for people of ``from_age_years`` and over."""
+
+    from_age_years: int
+    value: int
+    unit: Literal["days", "weeks", "months", "years"]
+    basis: str
+    source_ids: tuple[str, ...]
+
+    @property
+    def interval(self) -> Interval:
+        return Interval(value=self.value, unit=self.unit)
+
+
+class IntervalsFromAge(msgspec.Struct, frozen=True):
+    """``min_interval_from_age``."""
+
+    about: str
+    doses: dict[str, IntervalFromAge]
+
+
 class PlanDoses(msgspec.Struct, frozen=True):
     doses: int
     basis: str
@@ -380,6 +455,10 @@ class Rules(msgspec.Struct, frozen=True):
     one_dose_among: tuple[OneDose, ...] = ()
     catch_up_words_fr: CatchUpPlansFr = CatchUpPlansFr(about="", plans={})
     earlier_obligations: dict[str, EarlierObligation] = {}
+    booster_by_series_start: BoostersBySeriesStart = BoostersBySeriesStart(about="", doses={})
+    latest_age_by_series_brand: BrandLatestAges = BrandLatestAges(about="", doses={})
+    pregnancy_counted_from_weeks: PregnanciesFrom = PregnanciesFrom(about="", doses={})
+    min_interval_from_age: IntervalsFromAge = IntervalsFromAge(about="", doses={})
 
 
 class DiseaseLabels(msgspec.Struct, frozen=True):
@@ -490,6 +569,10 @@ def check(data: ScheduleData) -> None:
         *(dose for track in data.rules.catch_up_tracks.values() for dose in (*track.replaces, *track.extends)),
         *data.rules.not_listed,
         *data.rules.requires_series_brand,
+        *data.rules.booster_by_series_start.doses,
+        *data.rules.latest_age_by_series_brand.doses,
+        *data.rules.pregnancy_counted_from_weeks.doses,
+        *data.rules.min_interval_from_age.doses,
         *data.rules.requires_product.doses,
         *(dose for limit in data.rules.series_catch_up_limits.limits.values() for dose in limit.doses),
         *data.rules.ages_in_words,
@@ -518,6 +601,10 @@ def check(data: ScheduleData) -> None:
         for rule, named_plans in (
             ("catch_up_words_fr", data.rules.catch_up_words_fr.plans),
             ("catch_up_doses", data.rules.catch_up_doses.plans),
+            (
+                "booster_by_series_start",
+                {b.plan: b for boosters in data.rules.booster_by_series_start.doses.values() for b in boosters},
+            ),
         )
         for plan_id in named_plans
         if plan_id not in plans
@@ -538,6 +625,9 @@ def check(data: ScheduleData) -> None:
         data.rules.no_longer_counted.source_ids,
         *(age.source_ids for age in data.rules.ages_in_words.values()),
         *(interval.source_ids for interval in data.rules.min_intervals.doses.values()),
+        *(rule.source_ids for rule in data.rules.latest_age_by_series_brand.doses.values()),
+        *(rule.source_ids for rule in data.rules.pregnancy_counted_from_weeks.doses.values()),
+        *(rule.source_ids for rule in data.rules.min_interval_from_age.doses.values()),
         *(earliest.source_ids for earliest in data.rules.earliest_ages.doses.values()),
         *((data.rules.pregnancy_ages.source_ids,) if data.rules.pregnancy_ages is not None else ()),
         *(group.source_ids for group in data.rules.one_dose_among),

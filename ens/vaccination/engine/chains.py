@@ -29,7 +29,9 @@ from ens.vaccination.engine.steps import (
     ENTRY_DONE,
     ENTRY_UNKNOWN,
     Step,
+    brand_in,
     dose_step,
+    fit_to_series,
     obligation_of,
     plan_is_computable,
     plan_range,
@@ -96,7 +98,7 @@ class Chain:
         if self.series_end is not None and entry.when.start > self.series_end:
             return False
         if self.plan is not None and self.plan.products:
-            return _brand_in(entry.brand, self.plan.products)
+            return brand_in(entry.brand, self.plan.products)
         return True
 
 
@@ -212,6 +214,19 @@ def assign(chains: list[Chain], entries: list[BookletEntry], *, person: Person, 
         chain = choose_chain(chains, entry, person=person)
         if chain is not None:
             offer(chain, entry, birthdate=birthdate)
+    for chain in chains:
+        _fit(chain, None, birthdate=birthdate)
+
+
+def _fit(chain: Chain, entry: BookletEntry | None, *, birthdate: date) -> None:
+    """Each dose as its series so far makes it (``steps.fit_to_series``); ``entry``, being offered,
+    stands for the first dose if none is in yet."""
+    first = chain.steps[0].entry if chain.steps and chain.steps[0].entry is not None else entry
+    previous: BookletEntry | None = None
+    for step in chain.steps:
+        fit_to_series(step, first=first, previous=previous, birthdate=birthdate)
+        if step.entry is not None:
+            previous = step.entry
 
 
 def choose_chain(chains: list[Chain], entry: BookletEntry, *, person: Person) -> Chain | None:
@@ -289,6 +304,7 @@ def offer(chain: Chain, entry: BookletEntry, *, birthdate: date) -> None:
             NotCounted(entry, step, "Dose en plus : une autre injection contre cette maladie est du même jour.")
         )
         return
+    _fit(chain, entry, birthdate=birthdate)
     verdict, notes = check_entry(chain, entry, target=target, birthdate=birthdate)
     if verdict in ("too_early", "too_late", "another_vaccine"):
         chain.not_counted.append(NotCounted(entry, step, " ".join(notes)))
@@ -375,6 +391,8 @@ def check_entry(chain: Chain, entry: BookletEntry, *, target: int, birthdate: da
             notes.append(f"Âge minimal ({step.earliest_words}) respecté.")
     elif step.dose is not None:
         notes.append("Le calendrier ne donne pas d'âge minimal pour cette dose : non vérifié.")
+    if step.series_start_rule is not None:
+        notes.append(f"Rappel selon le calendrier, {step.series_start_rule.words_fr}.")
     # Minimum interval since the dose before it in the series.
     previous = next((s for s in reversed(chain.steps[:target]) if s.entry is not None), None)
     if step.interval is not None:
@@ -395,7 +413,10 @@ def check_entry(chain: Chain, entry: BookletEntry, *, target: int, birthdate: da
     # Latest age (a dose after it may no longer be given).
     if step.latest is not None:
         if when.start > step.latest:
-            return "too_late", [given, "Ne compte pas : donnée après l'âge limite de cette dose."]
+            limit = "Ne compte pas : donnée après l'âge limite de cette dose"
+            if step.brand_latest is not None and step.brand_latest_applies:
+                limit += f" ({step.brand_latest.words_fr}, règle ENS)"
+            return "too_late", [given, f"{limit}."]
         if when.end > step.latest:
             verdict = "ambiguous"
             notes.append("Impossible de vérifier l'âge limite de cette dose avec cette date.")
@@ -414,11 +435,6 @@ def given_age(birthdate: date, entry: BookletEntry) -> str:
     return f"à {first}" if first == last else f"entre {first} et {last}"
 
 
-def _brand_in(name: str, brands: tuple[str, ...]) -> bool:
-    folded = name.strip().upper()
-    return any(folded == brand.upper() or folded.startswith(brand.upper() + " ") for brand in brands)
-
-
 def brand_matches(name: str, brands: tuple[str, ...]) -> bool:
     """Whether a vaccine's name is one of ``brands`` (``ROTATEQ`` matches ``ROTATEQ``, not ``ROTARIX``)."""
-    return _brand_in(name, brands)
+    return brand_in(name, brands)

@@ -58,10 +58,15 @@ def seasonal_item(
     for not_before in (eligible_from, valid_from):
         if not_before is not None:
             year = max(year, not_before.year - 1)
-    interval = dose.min_interval_from_previous
+    shorter = data.rules.min_interval_from_age.doses.get(dose.id)
     while year < today.year + _YEARS_AHEAD:
         start, end = season.window(year)
         counted = min(season.counted(year), start)
+        interval = dose.min_interval_from_previous
+        older = shorter is not None and age_in_months(birthdate, start) >= 12 * shorter.from_age_years
+        if shorter is not None and older:
+            # From that age on the campaign's opening day, the shorter interval (ENS's min_interval_from_age).
+            interval = shorter.interval
         in_reach = end >= today and (eligible_from is None or eligible_from <= end)
         in_reach = in_reach and (eligible_until is None or eligible_until >= start)
         in_reach = in_reach and (valid_from is None or end >= valid_from)
@@ -87,7 +92,8 @@ def seasonal_item(
     after = _after_interval(entries, start=counted, interval=interval)
     if interval is not None and after is not None:
         due_from = max(due_from, after)
-        basis += f" Au moins {interval_words(interval)} après la dernière injection."
+        basis += f" Au moins {interval_words(interval)} après la dernière injection"
+        basis += f" (à partir de {shorter.from_age_years} ans, règle ENS)." if shorter is not None and older else "."
     if counted <= today:
         # A dose given shortly before the opening (``counted_from``) is this campaign's: an outside
         # audit found a flu shot of 1 October followed by "à faire" for the campaign of 14 October.
@@ -193,7 +199,10 @@ def pregnancy_item(
         # Only a dose of the pregnancy's window is its dose (whatever the season: the booklet says it
         # was given): a dTcaP at 8 weeks counted as the one of 20 to 36 weeks, and the RSV dose of 34
         # weeks stayed unknown for want of the season's dates (an outside audit).
-        counts_from = due_from or started
+        # A term before the preferred window from which the dose counts (ENS's
+        # pregnancy_counted_from_weeks: the dTcaP "from the 2nd trimester, preferably 20-36").
+        earlier = data.rules.pregnancy_counted_from_weeks.doses.get(dose.id)
+        counts_from = started + timedelta(weeks=earlier.weeks) if earlier is not None else due_from or started
         during = [e for e in entries if e.when.start >= counts_from]
         if during:
             given = during[-1]
@@ -201,7 +210,12 @@ def pregnancy_item(
                 dose,
                 "done",
                 birthdate=birthdate,
-                reason=f"Faite {_on(given)} {given.when.french()}, pendant cette grossesse.",
+                reason=f"Faite {_on(given)} {given.when.french()}, pendant cette grossesse."
+                + (
+                    f" Avant la période recommandée ({weeks_words}), elle compte : {earlier.words_fr} (règle ENS)."
+                    if earlier is not None and due_from is not None and given.when.start < due_from
+                    else ""
+                ),
                 due_from=due_from,
                 due_until=due_until,
                 entry=given,
@@ -222,8 +236,9 @@ def pregnancy_item(
         too_soon = [e for e in entries if e.when.start >= started]
         if too_soon:
             given = too_soon[-1]
+            before = f"{earlier.weeks} semaines" if earlier is not None else f"{window[0]} semaines"
             early = (
-                f" La dose {_on(given)} {given.when.french()} a été faite avant {window[0]} semaines d'aménorrhée : "
+                f" La dose {_on(given)} {given.when.french()} a été faite avant {before} d'aménorrhée : "
                 "elle ne compte pas pour cette grossesse."
             )
     if is_seasonal(dose):

@@ -142,6 +142,10 @@ def _open_row(
         return Row(step, None, "open", applicable=False)
     timing = _timing(step, previous=previous, birthdate=birthdate, today=today)
     due_from, due_until, reasons = timing.due_from, timing.due_until, list(timing.reasons)
+    if step.series_start_rule is not None:
+        reasons.insert(0, f"Rappel selon le calendrier, {step.series_start_rule.words_fr}.")
+    if step.brand_latest is not None and step.brand_latest_applies:
+        reasons.append(f"Âge limite : {step.brand_latest.words_fr} (règle ENS).")
     extension = _extension(data, step.dose, birthdate=birthdate)
     if extension is not None and due_until is not None and today > due_until:
         catch_up, applies = extension
@@ -213,7 +217,8 @@ def _open_row(
             f"À faire maintenant, au plus tard le {day_words(due_until)}." if due_until else "À faire maintenant."
         )
         if step.window_end is not None and step.catch_up_end is not None and today > step.window_end:
-            reasons.append(f"En rattrapage : l'âge recommandé est passé depuis le {day_words(step.window_end)}.")
+            passed = step.window_end + timedelta(days=1)  # the first day past it, as the other sentences say
+            reasons.append(f"En rattrapage : l'âge recommandé est passé depuis le {day_words(passed)}.")
     reasons += _limits(step, status=status, due_from=due_from, due_until=due_until, today=today)
     if missed:
         reasons.append("Elle n'est donc plus comptée parmi les vaccinations à faire.")

@@ -10,9 +10,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from ens.vaccination.calendar import CatchUpSchedule, Dose, DoseProduct, Interval, RecommendedSince, ScheduleData
+from ens.vaccination.calendar import (
+    BrandLatestAge,
+    CatchUpSchedule,
+    Dose,
+    DoseProduct,
+    Interval,
+    RecommendedSince,
+    ScheduleData,
+    SeriesStartBooster,
+)
 from ens.vaccination.engine.dates import (
     add_months,
+    age_in_months,
     at_months,
     last_day_at_months,
     last_day_at_years,
@@ -20,6 +30,9 @@ from ens.vaccination.engine.dates import (
     parse_day_or_period,
 )
 from ens.vaccination.engine.model import BookletEntry, Obligation
+
+# A booster's rule by its series' start: the start's ages (months), the rule, its plan's sources.
+StartRule = tuple[int, int, SeriesStartBooster, tuple[str, ...]]
 
 ENTRY_DONE = "done"
 ENTRY_UNKNOWN = "unknown"
@@ -58,6 +71,14 @@ class Step:
     booster: bool = False
     # Only these vaccines make it (ENS's ``requires_product``).
     product: DoseProduct | None = None
+    # Its rule by the age its series began at (ENS's ``booster_by_series_start``), each with the
+    # ages of that start (its catch-up plan's) and the plan's sources; the one applied, if any.
+    by_series_start: tuple[StartRule, ...] = ()
+    series_start_rule: SeriesStartBooster | None = None
+    # Its latest age when the course is made with some brand (ENS's ``latest_age_by_series_brand``),
+    # and whether the course is (its ``latest`` then that brand's).
+    brand_latest: BrandLatestAge | None = None
+    brand_latest_applies: bool = False
     instance_age_years: int | None = None
     obligation: Obligation = "recommended"
     # What the booklet gave it.
@@ -119,6 +140,8 @@ def dose_step(data: ScheduleData, dose: Dose, *, birthdate: date, instance: int 
         booster=any(dose.id in series for series in rules.booster_series.series.values()),
         product=rules.requires_product.doses.get(dose.id),
         instance_age_years=instance_age,
+        by_series_start=_by_series_start(data, dose),
+        brand_latest=rules.latest_age_by_series_brand.doses.get(dose.id),
     )
     series_limit = rules.series_catch_up_limits.of(dose.id)
     if series_limit is not None and step.catch_up_end is not None:
@@ -217,6 +240,67 @@ def obligation_of(dose: Dose, *, birthdate: date, start: date | None, end: date 
     ):
         return "recommended"
     return "mandatory"
+
+
+def _by_series_start(data: ScheduleData, dose: Dose) -> tuple[StartRule, ...]:
+    boosters = data.rules.booster_by_series_start.doses.get(dose.id, ())
+    if not boosters:
+        return ()
+    plans = {plan.id: plan for disease in data.calendar.diseases for plan in disease.catch_up_schedules}
+    found = []
+    for booster in boosters:
+        plan = plans[booster.plan]
+        assert plan.age_min_months is not None and plan.age_max_months is not None, f"{plan.id} gives no ages"
+        found.append((plan.age_min_months, plan.age_max_months, booster, plan.source_ids))
+    return tuple(found)
+
+
+def fit_to_series(step: Step, *, first: BookletEntry | None, previous: BookletEntry | None, birthdate: date) -> None:
+    """The step as the series it belongs to makes it, from the entries it has so far: ``first``, the
+    series' first dose (or the entry that would be it), and ``previous``, the dose before this one.
+    Its rule by the age the series began at (``booster_by_series_start``), and its latest age for
+    the course's brand (``latest_age_by_series_brand``). Idempotent: each call sets them anew."""
+    dose = step.dose
+    if dose is None:
+        return
+    if step.by_series_start and first is not None:
+        age = age_in_months(birthdate, first.when.start)
+        rule = next((r for low, high, r, _ in step.by_series_start if low <= age <= high), None)
+        sources = next((s for low, high, _, s in step.by_series_start if low <= age <= high), ())
+        if rule is not None:
+            step.series_start_rule = rule
+            step.interval = rule.min_interval
+            if rule.age_min_months is not None and rule.age_max_months is not None:
+                step.window_start = at_months(birthdate, rule.age_min_months)
+                step.window_end = last_day_at_months(birthdate, rule.age_max_months)
+            if rule.until_after_previous_months is not None:
+                # "12 to 23 months after": until the day before the 24th month after it, as an age's end.
+                step.window_end = (
+                    add_months(previous.when.start, rule.until_after_previous_months + 1) - timedelta(days=1)
+                    if previous is not None
+                    else None
+                )
+            step.source_ids = (*step.source_ids, *(s for s in sources if s not in step.source_ids))
+    brand_rule = step.brand_latest
+    if brand_rule is not None:
+        brand = (first.brand if first is not None else "") or ""
+        step.brand_latest_applies = bool(brand) and brand_in(brand, brand_rule.brands)
+        if step.brand_latest_applies:
+            step.latest = birthdate + timedelta(weeks=brand_rule.latest_age_weeks) - timedelta(days=1)
+            step.source_ids = (*step.source_ids, *(s for s in brand_rule.source_ids if s not in step.source_ids))
+        else:
+            step.latest = (
+                at_months(birthdate, dose.latest_age_months) - timedelta(days=1)
+                if dose.latest_age_months is not None
+                else None
+            )
+
+
+def brand_in(name: str, brands: tuple[str, ...]) -> bool:
+    """Whether a vaccine's name is one of ``brands`` (``ROTATEQ`` matches ``ROTATEQ``, not
+    ``ROTARIX``; ``ROTARIX (tube)`` matches ``ROTARIX``)."""
+    folded = name.strip().upper()
+    return any(folded == brand.upper() or folded.startswith(brand.upper() + " ") for brand in brands)
 
 
 def _years_in_months(years: int | None) -> int | None:
