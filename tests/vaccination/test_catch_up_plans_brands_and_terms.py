@@ -167,3 +167,12 @@ def test_the_catch_up_sentence_names_the_day_the_recommended_age_ended() -> None
     'depuis le 9 mai 2016', a day when it had not passed."""
     dose = item_of(_schedule(date(1990, 5, 10), []), "pertussis.adult-25y")
     assert "passé depuis le 10 mai 2016" in dose.reason, dose.reason
+
+
+def test_the_shingles_vaccine_is_due_from_its_recommendation_not_from_a_65th_birthday_before_it() -> None:
+    """Born in 1950: the recombinant vaccine was recommended from 2024 (before, ZOSTAVAX at 65-74);
+    its first dose was said due 'from' 1 March 2015."""
+    dose = item_of(_schedule(date(1950, 3, 1), []), "herpes_zoster.rzv-1")
+    assert dose.status == "due", dose.reason
+    assert dose.due_from == date(2024, 1, 1), dose.due_from
+    assert "depuis le 1er janvier 2024" in dose.reason
