@@ -22,6 +22,7 @@ from ens.core import db
 from tests.helpers.asgi import asgi_client
 from tests.helpers.carers import court_measure
 from tests.helpers.documents import folder_entries_naming, metadata, pdf, stored_paths, uploaded
+from tests.helpers.export_stream import export_acting_during_first_file
 from tests.helpers.records import contact
 
 EMBEDDED = "/v1/spaces/me/export?documents=embedded"
@@ -384,7 +385,6 @@ async def test_a_representative_whose_right_ends_during_the_export_gets_no_more_
     measure; a child's 18th birthday). Before each batch and each file the export asks the door's
     question again: the guardian whose measure ended while the first file streamed receives nothing
     more, the export ending there (they had received the next document, file and all: a review)."""
-    import asyncio
 
     from ens.spaces.representatives import end_court_measure
 
@@ -394,50 +394,16 @@ async def test_a_representative_whose_right_ends_during_the_export_gets_no_more_
     first = await uploaded(client, holder.headers, pdf(200_000, seed=60), meta=meta)
     later = await uploaded(client, holder.headers, pdf(1_000, seed=61), meta={**meta, "date": "2025-01-02"})
 
-    body = bytearray()
-    ended: list[bool] = []
-    done = asyncio.Event()
-    status: list[int] = []
-
-    async def receive() -> dict[str, Any]:
-        if not status:
-            return {"type": "http.request", "body": b"", "more_body": False}
-        await done.wait()
-        return {"type": "http.disconnect"}
-
-    async def send(message: dict[str, Any]) -> None:
-        if message["type"] == "http.response.start":
-            status.append(message["status"])
-            return
-        body.extend(message.get("body", b""))
-        if not ended and body.endswith(b'"data":"') and first["id"].encode() in body[-4000:]:
-            # The guardian's client reads the first file; an operator ends the measure.
-            await end_court_measure(holder.space_id, measure, reason="TJ Paris, mainlevée")
-            ended.append(True)
-        if not message.get("more_body", False):
-            done.set()
-
-    headers = [(b"host", b"testserver.local")] + [(k.lower().encode(), v.encode()) for k, v in tutor.headers.items()]
-    path = f"/v1/spaces/{holder.space_id}/export"
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.3"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "root_path": "",
-        "query_string": b"documents=embedded",
-        "headers": headers,
-        "client": ("127.0.0.1", 50000),
-        "server": ("testserver.local", 80),
-        "state": {},
-    }
-    with pytest.raises(Exception, match="after response started"):  # the export ends there
-        await asyncio.wait_for(app(scope, receive, send), timeout=60)
-    assert status == [200]
-    assert ended == [True]
+    read = await export_acting_during_first_file(
+        app,
+        tutor.headers,
+        holder.space_id,
+        first["id"],
+        lambda: end_court_measure(holder.space_id, measure, reason="TJ Paris, mainlevée"),
+    )
+    body = read.body
+    assert read.status == [200] and read.acted
+    assert read.error is not None and "after response started" in str(read.error)  # the export ends there
     # The right has ended: the door now refuses the guardian.
     assert (await client.get(f"/v1/spaces/{holder.space_id}", headers=tutor.headers)).status_code in (403, 404)
     assert first["id"].encode() in body and later["id"].encode() not in body

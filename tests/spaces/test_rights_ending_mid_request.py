@@ -6,66 +6,16 @@ that may read."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from typing import Any
 
 import pytest
 
 from ens.core import clock
 from tests.helpers.carers import consent_until, court_measure
 from tests.helpers.documents import pdf, uploaded
-
-
-async def _export_ending_consent_midway(app, holder, curator, measure, first_id: str) -> tuple[list[int], bytearray]:
-    body = bytearray()
-    ended: list[bool] = []
-    done = asyncio.Event()
-    status: list[int] = []
-
-    async def receive() -> dict[str, Any]:
-        if not status:
-            return {"type": "http.request", "body": b"", "more_body": False}
-        await done.wait()
-        return {"type": "http.disconnect"}
-
-    async def send(message: dict[str, Any]) -> None:
-        if message["type"] == "http.response.start":
-            status.append(message["status"])
-            return
-        body.extend(message.get("body", b""))
-        if not ended and body.endswith(b'"data":"') and first_id.encode() in body[-4000:]:
-            # The holder withdraws the curator's consent while the first file streams.
-            await consent_until(holder, measure, None)
-            ended.append(True)
-        if not message.get("more_body", False):
-            done.set()
-
-    headers = [(b"host", b"testserver.local")] + [(k.lower().encode(), v.encode()) for k, v in curator.headers.items()]
-    path = f"/v1/spaces/{holder.space_id}/export"
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.3"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "root_path": "",
-        "query_string": b"documents=embedded",
-        "headers": headers,
-        "client": ("127.0.0.1", 50000),
-        "server": ("testserver.local", 80),
-        "state": {},
-    }
-    # The export cut short ends as a download ends: the server gives up the stream (an error here).
-    with contextlib.suppress(Exception):
-        await asyncio.wait_for(app(scope, receive, send), timeout=60)
-    assert ended == [True]
-    return status, body
+from tests.helpers.export_stream import export_acting_during_first_file
 
 
 async def test_a_curator_whose_consent_is_withdrawn_during_the_export_gets_no_more_files(app, client, make_person):
@@ -78,8 +28,11 @@ async def test_a_curator_whose_consent_is_withdrawn_during_the_export_gets_no_mo
     first = await uploaded(client, holder.headers, pdf(200_000, seed=70), meta=meta)
     later = await uploaded(client, holder.headers, pdf(1_000, seed=71), meta={**meta, "date": "2025-01-02"})
 
-    status, body = await _export_ending_consent_midway(app, holder, curator, measure, first["id"])
-    assert status == [200]
+    read = await export_acting_during_first_file(
+        app, curator.headers, holder.space_id, first["id"], lambda: consent_until(holder, measure, None)
+    )
+    status, body = read.status, read.body
+    assert status == [200] and read.acted
     # Consent withdrawn: the door refuses the curator now.
     assert (await client.get(f"/v1/spaces/{holder.space_id}", headers=curator.headers)).status_code == 403
     # ... but the export they had started kept sending documents.
