@@ -159,3 +159,16 @@ async def test_a_change_holding_a_row_and_an_erasure_wait_for_each_other_without
     assert changed.status_code == 200, changed.text
     assert erased.status_code == 204, erased.text
     assert await _rows_of(person.space_id) == []
+
+
+async def test_two_closes_and_two_reopens_at_once_pass_one_after_the_other(
+    client: httpx.AsyncClient, person: Person
+) -> None:
+    """A change to the whole space holds its row FOR UPDATE from its first statement: taken KEY
+    SHARE first (as every write's readmission takes it) and FOR UPDATE after, two at once each held
+    what the other waited for, and PostgreSQL ended one (a 500)."""
+    for _ in range(3):
+        closes = await asyncio.gather(*(client.delete("/v1/spaces/me", headers=person.headers) for _ in range(2)))
+        assert sorted(answer.status_code for answer in closes) == [204, 410], [a.text for a in closes]
+        reopens = await asyncio.gather(*(client.post("/v1/spaces/me/reopen", headers=person.headers) for _ in range(2)))
+        assert sorted(answer.status_code for answer in reopens) == [200, 409], [a.text for a in reopens]

@@ -149,7 +149,10 @@ class SpaceAccess:
         an import arrives at the client's pace) and the write commits under the same space."""
         now = clock.now()
         if hold:
-            row, space, kind = await resolve_held_space(self.caller, self.space_id, now=now)
+            whole = self.need is not None and self.need.action is Action.CLOSE_REOPEN
+            row, space, kind = await resolve_held_space(
+                self.caller, self.space_id, now=now, mode="UPDATE" if whole else "KEY SHARE"
+            )
             if row is not None and row["held_space_id"] is None and is_live(self.caller, row):
                 raise NotFound(ERASED_MEANWHILE)
         else:

@@ -4,7 +4,7 @@ caller is on that space today; :func:`representation_kind` decides for ``GET /v1
 from __future__ import annotations
 
 from datetime import datetime
-from typing import cast
+from typing import Literal, cast
 from uuid import UUID
 
 from ens.core.clock import aware
@@ -84,13 +84,18 @@ async def resolve_space(
 
 
 async def resolve_held_space(
-    caller: Caller, space_id: UUID, *, now: datetime
+    caller: Caller, space_id: UUID, *, now: datetime, mode: Literal["KEY SHARE", "UPDATE"] = "KEY SHARE"
 ) -> tuple[Row | None, SpaceRef | None, ActorKind | None]:
     """:func:`resolve_space` for the space the door resolved, inside a write transaction, holding
     the space's row until it ends (PostgreSQL: ``FOR KEY SHARE``, what each row naming the space
     takes at its insert anyway, taken before any other lock as an erasure takes it; SQLite's write
-    lock serialises). The row's ``held_space_id`` is NULL when the space was erased meanwhile."""
-    sql = _HELD_SPACE.replace("HELD_LOCK", row_lock("KEY SHARE"))
+    lock serialises). The row's ``held_space_id`` is NULL when the space was erased meanwhile.
+
+    ``mode`` ``UPDATE``: a change to the whole space (closing, erasing, reopening) holds the row
+    for it from the start. Taken ``KEY SHARE`` and then ``FOR UPDATE``, two such changes each held
+    what the other waited for (PostgreSQL ended one: a 500); a change that only serialises on the
+    row takes ``FOR NO KEY UPDATE``, which ``KEY SHARE`` does not block."""
+    sql = _HELD_SPACE.replace("HELD_LOCK", row_lock(mode))
     professional = caller.account_id if caller.kind == "professional" else None
     person = caller.account_id if caller.kind != "professional" else None
     row = await fetch_one(sql, space_id, caller.account_id, now, space_id, person, professional, caller.grant_id)
