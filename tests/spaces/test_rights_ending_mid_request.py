@@ -6,16 +6,22 @@ that may read."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
+import httpx
 import pytest
 
-from ens.core import clock
+from ens.core import clock, db
+from ens.core.settings import Settings
 from tests.helpers.carers import consent_until, court_measure
+from tests.helpers.concurrency import open_transaction
 from tests.helpers.documents import pdf, uploaded
 from tests.helpers.export_stream import export_acting_during_first_file
+from tests.helpers.people import Person
 
 
 async def test_a_curator_whose_consent_is_withdrawn_during_the_export_gets_no_more_files(app, client, make_person):
@@ -100,3 +106,29 @@ async def test_a_professional_blocked_while_their_upload_arrives_adds_no_documen
     assert [row["outcome"] for row in history if row["action"].startswith("POST") and "documents" in row["action"]] == [
         404
     ]
+
+
+@pytest.mark.skipif(
+    not os.environ.get("ENS_DATABASE_URL", "").startswith("postgres"), reason="PostgreSQL's concurrency"
+)
+async def test_a_write_that_waited_on_a_close_sees_the_space_closed(
+    client: httpx.AsyncClient, person: Person, settings: Settings
+) -> None:
+    """A close holds the space's row FOR UPDATE (_as_it_is) while it sets status = 'closed'. A write
+    that comes then passes the door (open), and its readmit waits on the row (the CTE's FOR KEY
+    SHARE). Once the close commits, the CTE locks the row's new version, but the same statement's
+    LEFT JOIN spaces reads the snapshot taken at its start: status 'open'. The readmit passes and the
+    write committed into the closed space (201): the space is read from the locked row now."""
+    async with open_transaction(settings) as connection:
+        await connection.execute("SELECT id FROM spaces WHERE id = $1 FOR UPDATE", person.space_id)
+        await connection.execute(
+            "UPDATE spaces SET status = 'closed', closed_at = now() WHERE id = $1", person.space_id
+        )
+        write = asyncio.ensure_future(
+            client.post("/v1/spaces/me/profile/allergies", json={"substance": "Arachide"}, headers=person.headers)
+        )
+        await asyncio.sleep(0.4)
+        assert not write.done()  # waiting on the close's lock
+    answer = await write
+    rows = await db.fetch("SELECT substance FROM profile_allergies WHERE space_id = {}", person.space_id)
+    assert answer.status_code == 410 and rows == [], (answer.status_code, rows)

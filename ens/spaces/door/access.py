@@ -153,7 +153,7 @@ class SpaceAccess:
             row, space, kind = await resolve_held_space(
                 self.caller, self.space_id, now=now, mode="UPDATE" if whole else "KEY SHARE"
             )
-            if row is not None and row["held_space_id"] is None and is_live(self.caller, row):
+            if space is None and is_live(self.caller, row):
                 raise NotFound(ERASED_MEANWHILE)
         else:
             row, space, kind, _ = await resolve_space(self.caller, str(self.space_id), now=now)

@@ -42,10 +42,13 @@ WHERE g.id = {}
 # Built once: the door runs on every request under /v1/spaces/{space}.
 _SPACE_BY_ID = _DOOR_SQL.replace("SPACE_MATCH", "s.id = {}")
 _OWN_SPACE = _DOOR_SQL.replace("SPACE_MATCH", "s.holder_account_id = {}")
-# The door's query again, first thing in a request's write (:func:`resolve_held_space`): the space's
-# row held too (``held_space_id``, NULL once erased). One statement; it takes no other lock.
-_HELD_SPACE = "WITH held AS MATERIALIZED (SELECT id FROM spaces WHERE id = {}HELD_LOCK) " + _SPACE_BY_ID.replace(
-    "SELECT g.revoked_at", "SELECT (SELECT id FROM held) AS held_space_id, g.revoked_at", 1
+# The door's query again, first thing in a request's write (:func:`resolve_held_space`), the space's
+# row read by the locking SELECT: one that waited on a close or an erasure reads the row as that
+# left it (PostgreSQL, read committed, re-reads a row it locks after a wait), where a join reads the
+# statement's snapshot (an outside review: a write that waited on a close passed as if the space
+# were open). One statement; it takes no other lock.
+_HELD_SPACE = "WITH held AS MATERIALIZED (SELECT * FROM spaces WHERE id = {}HELD_LOCK) " + _DOOR_SQL.replace(
+    "LEFT JOIN spaces s ON SPACE_MATCH", "LEFT JOIN held s ON true"
 )
 
 
@@ -89,7 +92,7 @@ async def resolve_held_space(
     """:func:`resolve_space` for the space the door resolved, inside a write transaction, holding
     the space's row until it ends (PostgreSQL: ``FOR KEY SHARE``, what each row naming the space
     takes at its insert anyway, taken before any other lock as an erasure takes it; SQLite's write
-    lock serialises). The row's ``held_space_id`` is NULL when the space was erased meanwhile.
+    lock serialises). No space (``None``) when it was erased meanwhile.
 
     ``mode`` ``UPDATE``: a change to the whole space (closing, erasing, reopening) holds the row
     for it from the start. Taken ``KEY SHARE`` and then ``FOR UPDATE``, two such changes each held
@@ -98,7 +101,9 @@ async def resolve_held_space(
     sql = _HELD_SPACE.replace("HELD_LOCK", row_lock(mode))
     professional = caller.account_id if caller.kind == "professional" else None
     person = caller.account_id if caller.kind != "professional" else None
-    row = await fetch_one(sql, space_id, caller.account_id, now, space_id, person, professional, caller.grant_id)
+    # Placeholders in textual order: the held space, actor, now (emergency), representative
+    # account, professional, grant.
+    row = await fetch_one(sql, space_id, caller.account_id, now, person, professional, caller.grant_id)
     if row is None or row["space_id"] is None:
         return row, None, None
     space = space_ref(row)
