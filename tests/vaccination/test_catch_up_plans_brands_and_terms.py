@@ -176,3 +176,49 @@ def test_the_shingles_vaccine_is_due_from_its_recommendation_not_from_a_65th_bir
     assert dose.status == "due", dose.reason
     assert dose.due_from == date(2024, 1, 1), dose.due_from
     assert "depuis le 1er janvier 2024" in dose.reason
+
+
+def test_a_rotarix_second_dose_at_7_months_does_not_count_when_dose_1_was_typed_without_brand() -> None:
+    """latest_age_by_series_brand's own 'about': 'when the course is made with that vaccine (its
+    first dose's brand, else the dose's own)'. Only the first dose's was read: a dose 2 typed ROTARIX
+    at 7 months after an untyped dose 1 counted ('done', RotaTeq's 8 months; a review)."""
+    born = date(2026, 2, 1)
+    shots = [at_age(born, ROTA, months=2), at_age(born, ROTA, months=7, vaccine="ROTARIX (tube)")]
+    schedule = _schedule(born, shots, today=date(2026, 10, 1))
+    second = [i for d in schedule.diseases for i in d.doses if i.given == shots[1].when]
+    assert second and second[0].status == "not_counted", [(i.dose_id, i.status, i.reason) for i in second]
+
+
+def test_the_booster_of_a_menb_series_begun_at_13_months_is_not_mandatory() -> None:
+    """The 12-23 months plan puts the booster 12 to 23 months after dose 2: from 26 months at the
+    earliest, after the obligation's end (mandatory_until_age_months = 24, décret 2024-694; the
+    catch-up chains recompute a dose's obligation for its own ages too). The booster's window moved,
+    its 'mandatory' stayed: overdue and mandatory at 40 months (a review)."""
+    born = date(2025, 1, 15)
+    shots = [at_age(born, MENB, months=m, vaccine="BEXSERO") for m in (13, 15)]
+    booster = item_of(_schedule(born, shots, today=add_months(born, 40)), "meningococcus_b.menb-3")
+    assert booster.obligation == "recommended", (booster.status, booster.obligation, booster.due_from)
+
+
+def test_a_menb_series_begun_in_a_year_only_does_not_count_its_booster_under_the_kindest_plan() -> None:
+    """Dose 1 dated '2025' only (born 10 March 2024: between 9 and 21 months): the 6-11 months plan
+    (booster 2 months after dose 2) or the 12-23 months plan (12 months after) may apply. The plan
+    was picked by the range's start (9 months, the most favourable): a booster 3 months after dose 2
+    was 'done', where the checks retain the least favourable case (a review)."""
+    born = date(2024, 3, 10)
+    shots = [
+        shot(MENB, "2025", vaccine="BEXSERO"),
+        at_age(born, MENB, months=20, vaccine="BEXSERO"),
+        at_age(born, MENB, months=23, vaccine="BEXSERO"),
+    ]
+    booster = item_of(_schedule(born, shots, today=date(2026, 6, 1)), "meningococcus_b.menb-3")
+    assert booster.status != "done", (booster.status, booster.reason)
+
+
+def test_the_booster_of_a_series_begun_at_13_months_waits_for_its_second_dose_to_be_dated() -> None:
+    """'12 to 23 months after the last primary dose': with dose 2 not given, the booster's window
+    was counted from dose 1 (a review)."""
+    born = date(2025, 1, 15)
+    shots = [at_age(born, MENB, months=13, vaccine="BEXSERO")]
+    booster = item_of(_schedule(born, shots, today=add_months(born, 20)), "meningococcus_b.menb-3")
+    assert booster.due_until is None, (booster.status, booster.due_from, booster.due_until)

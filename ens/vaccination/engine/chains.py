@@ -38,6 +38,12 @@ from ens.vaccination.engine.steps import (
     plan_steps,
 )
 
+# A booster whose rule the age at the series' first dose picks, that date given as a month or a year.
+SERIES_START_UNKNOWN = (
+    "Le carnet ne date pas assez la première dose pour dire à quel âge la série a commencé, dont dépend "
+    "ce rappel : impossible de le vérifier."
+)
+
 # The 10-yearly booster after 65 is laid out up to this age.
 _OLDEST_YEARS = 120
 
@@ -222,11 +228,13 @@ def _fit(chain: Chain, entry: BookletEntry | None, *, birthdate: date) -> None:
     """Each dose as its series so far makes it (``steps.fit_to_series``); ``entry``, being offered,
     stands for the first dose if none is in yet."""
     first = chain.steps[0].entry if chain.steps and chain.steps[0].entry is not None else entry
-    previous: BookletEntry | None = None
+    # The course's vaccine: its first dose's, else the dose's own (the entry offered), else another's.
+    given = [step.entry for step in chain.steps if step.entry is not None]
+    brand = next((e.brand for e in (first, entry, *given) if e is not None and e.brand), "")
+    before: BookletEntry | None = None
     for step in chain.steps:
-        fit_to_series(step, first=first, previous=previous, birthdate=birthdate)
-        if step.entry is not None:
-            previous = step.entry
+        fit_to_series(step, first=first, before=before, brand=brand, birthdate=birthdate)
+        before = step.entry
 
 
 def choose_chain(chains: list[Chain], entry: BookletEntry, *, person: Person) -> Chain | None:
@@ -393,6 +401,9 @@ def check_entry(chain: Chain, entry: BookletEntry, *, target: int, birthdate: da
         notes.append("Le calendrier ne donne pas d'âge minimal pour cette dose : non vérifié.")
     if step.series_start_rule is not None:
         notes.append(f"Rappel selon le calendrier, {step.series_start_rule.words_fr}.")
+    if step.series_start_unknown:
+        verdict = "ambiguous"
+        notes.append(SERIES_START_UNKNOWN)
     # Minimum interval since the dose before it in the series.
     previous = next((s for s in reversed(chain.steps[:target]) if s.entry is not None), None)
     if step.interval is not None:

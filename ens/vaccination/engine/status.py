@@ -21,7 +21,7 @@ from datetime import date, timedelta
 from typing import Literal
 
 from ens.vaccination.calendar import Dose, Interval, RecommendedSince, ScheduleData
-from ens.vaccination.engine.chains import Chain, NotCounted, brand_matches, infant_end
+from ens.vaccination.engine.chains import SERIES_START_UNKNOWN, Chain, NotCounted, brand_matches, infant_end
 from ens.vaccination.engine.dates import PartialDate, add_interval, day_words, interval_words, parse_day_or_period
 from ens.vaccination.engine.model import MAY_BE_OFFERED, DoseItem, Person, Status
 from ens.vaccination.engine.steps import ENTRY_DONE, Step, plan_range
@@ -425,6 +425,8 @@ def _unknown_because(data: ScheduleData, step: Step, *, chain: Chain, person: Pe
     dose = step.dose
     if dose is None:
         return ""
+    if step.series_start_unknown:
+        return SERIES_START_UNKNOWN
     population = dose.population
     if population.sex is not None and person.sex is None:
         return f"Ne s'applique qu'{SEX_WORDS[population.sex]} : l'espace ne renseigne pas le sexe."

@@ -21,6 +21,7 @@ from ens.vaccination.calendar import (
     SeriesStartBooster,
 )
 from ens.vaccination.engine.dates import (
+    add_interval,
     add_months,
     age_in_months,
     at_months,
@@ -36,6 +37,16 @@ StartRule = tuple[int, int, SeriesStartBooster, tuple[str, ...]]
 
 ENTRY_DONE = "done"
 ENTRY_UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class StepBase:
+    interval: Interval | None
+    window_start: date | None
+    window_end: date | None
+    latest: date | None
+    obligation: Obligation
+    source_ids: tuple[str, ...]
 
 
 @dataclass
@@ -75,10 +86,14 @@ class Step:
     # ages of that start (its catch-up plan's) and the plan's sources; the one applied, if any.
     by_series_start: tuple[StartRule, ...] = ()
     series_start_rule: SeriesStartBooster | None = None
+    # The first dose's date (a month, a year) falls under two of those rules: none is assumed.
+    series_start_unknown: bool = False
     # Its latest age when the course is made with some brand (ENS's ``latest_age_by_series_brand``),
     # and whether the course is (its ``latest`` then that brand's).
     brand_latest: BrandLatestAge | None = None
     brand_latest_applies: bool = False
+    # What the calendar gives the dose, before its series changes it (``fit_to_series``).
+    base: StepBase | None = None
     instance_age_years: int | None = None
     obligation: Obligation = "recommended"
     # What the booklet gave it.
@@ -164,6 +179,10 @@ def dose_step(data: ScheduleData, dose: Dose, *, birthdate: date, instance: int 
     if step.booster:
         step.source_ids = (*step.source_ids, *rules.booster_series.source_ids)
     step.obligation = obligation_of(dose, birthdate=birthdate, start=step.window_start, end=step.closes)
+    if step.by_series_start or step.brand_latest is not None:
+        step.base = StepBase(
+            step.interval, step.window_start, step.window_end, step.latest, step.obligation, step.source_ids
+        )
     return step
 
 
@@ -255,45 +274,69 @@ def _by_series_start(data: ScheduleData, dose: Dose) -> tuple[StartRule, ...]:
     return tuple(found)
 
 
-def fit_to_series(step: Step, *, first: BookletEntry | None, previous: BookletEntry | None, birthdate: date) -> None:
-    """The step as the series it belongs to makes it, from the entries it has so far: ``first``, the
-    series' first dose (or the entry that would be it), and ``previous``, the dose before this one.
-    Its rule by the age the series began at (``booster_by_series_start``), and its latest age for
-    the course's brand (``latest_age_by_series_brand``). Idempotent: each call sets them anew."""
-    dose = step.dose
-    if dose is None:
+def fit_to_series(
+    step: Step, *, first: BookletEntry | None, before: BookletEntry | None, brand: str, birthdate: date
+) -> None:
+    """The step as its series makes it: ``first``, the series' first dose (or the entry that would
+    be it), ``before``, the entry of the dose just before this one, ``brand``, the course's vaccine
+    (its first dose's, else another of its doses'). Its rule by the age the series began at
+    (``booster_by_series_start``) and its latest age for the course's brand
+    (``latest_age_by_series_brand``). Each call starts again from the calendar's own values
+    (``base``), so a provisional first dose (an entry being offered, then refused) leaves nothing."""
+    dose, base = step.dose, step.base
+    if dose is None or base is None:
         return
+    step.interval, step.window_start, step.window_end = base.interval, base.window_start, base.window_end
+    step.latest, step.obligation, step.source_ids = base.latest, base.obligation, base.source_ids
+    step.series_start_rule, step.series_start_unknown, step.brand_latest_applies = None, False, False
     if step.by_series_start and first is not None:
-        age = age_in_months(birthdate, first.when.start)
-        rule = next((r for low, high, r, _ in step.by_series_start if low <= age <= high), None)
-        sources = next((s for low, high, _, s in step.by_series_start if low <= age <= high), ())
-        if rule is not None:
-            step.series_start_rule = rule
-            step.interval = rule.min_interval
-            if rule.age_min_months is not None and rule.age_max_months is not None:
-                step.window_start = at_months(birthdate, rule.age_min_months)
-                step.window_end = last_day_at_months(birthdate, rule.age_max_months)
-            if rule.until_after_previous_months is not None:
-                # "12 to 23 months after": until the day before the 24th month after it, as an age's end.
-                step.window_end = (
-                    add_months(previous.when.start, rule.until_after_previous_months + 1) - timedelta(days=1)
-                    if previous is not None
-                    else None
-                )
-            step.source_ids = (*step.source_ids, *(s for s in sources if s not in step.source_ids))
-    brand_rule = step.brand_latest
-    if brand_rule is not None:
-        brand = (first.brand if first is not None else "") or ""
-        step.brand_latest_applies = bool(brand) and brand_in(brand, brand_rule.brands)
-        if step.brand_latest_applies:
-            step.latest = birthdate + timedelta(weeks=brand_rule.latest_age_weeks) - timedelta(days=1)
-            step.source_ids = (*step.source_ids, *(s for s in brand_rule.source_ids if s not in step.source_ids))
+        # The rule of the age at the first dose; a date the booklet gives only as a month or a year
+        # may fall under two: then neither is assumed (the checks take the least favourable case).
+        bounds = (first.when.start, first.when.end)
+        found = {id(rule): (rule, sources) for rule, sources in (_start_rule(step, birthdate, d) for d in bounds)}
+        if len(found) > 1:
+            step.series_start_unknown = True
         else:
-            step.latest = (
-                at_months(birthdate, dose.latest_age_months) - timedelta(days=1)
-                if dose.latest_age_months is not None
-                else None
-            )
+            rule, sources = next(iter(found.values()))
+            if rule is not None:
+                _apply_start_rule(step, rule, sources, before=before, birthdate=birthdate)
+    brand_rule = step.brand_latest
+    if brand_rule is not None and brand and brand_in(brand, brand_rule.brands):
+        step.brand_latest_applies = True
+        step.latest = birthdate + timedelta(weeks=brand_rule.latest_age_weeks) - timedelta(days=1)
+        step.source_ids = (*step.source_ids, *(s for s in brand_rule.source_ids if s not in step.source_ids))
+
+
+def _start_rule(step: Step, birthdate: date, day: date) -> tuple[SeriesStartBooster | None, tuple[str, ...]]:
+    age = age_in_months(birthdate, day)
+    matching = ((rule, sources) for low, high, rule, sources in step.by_series_start if low <= age <= high)
+    return next(matching, (None, ()))
+
+
+def _apply_start_rule(
+    step: Step, rule: SeriesStartBooster, sources: tuple[str, ...], *, before: BookletEntry | None, birthdate: date
+) -> None:
+    assert step.dose is not None
+    step.series_start_rule = rule
+    step.interval = rule.min_interval
+    if rule.age_min_months is not None and rule.age_max_months is not None:
+        step.window_start = at_months(birthdate, rule.age_min_months)
+        step.window_end = last_day_at_months(birthdate, rule.age_max_months)
+    if rule.until_after_previous_months is not None:
+        # "12 to 23 months after" the dose before: until the day before its 24th month, as an age's
+        # end; none while that dose is not in the booklet.
+        step.window_end = (
+            add_months(before.when.start, rule.until_after_previous_months + 1) - timedelta(days=1)
+            if before is not None
+            else None
+        )
+    # Mandatory only while the obligation runs: a booster due past it (a series begun at 13 months,
+    # its booster 12 months after the second dose) is recommended.
+    start = add_interval(before.when.start, rule.min_interval) if before is not None else step.window_start
+    if start is not None and step.window_start is not None:
+        start = max(start, step.window_start)
+    step.obligation = obligation_of(step.dose, birthdate=birthdate, start=start, end=step.closes)
+    step.source_ids = (*step.source_ids, *(s for s in sources if s not in step.source_ids))
 
 
 def brand_in(name: str, brands: tuple[str, ...]) -> bool:
