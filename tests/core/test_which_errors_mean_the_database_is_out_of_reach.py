@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncpg.exceptions as pg
 import pytest
 
-from ens.app.exception_handlers import _database_busy, _database_unreachable
+from ens.app.exception_handlers import _database_busy, _database_unreachable, _transactions_collided
 
 
 def _caused(outer: Exception, cause: BaseException) -> Exception:
@@ -62,3 +62,13 @@ def test_a_chain_that_loops_is_read_once() -> None:
     third.__cause__, fourth.__cause__ = fourth, third
     assert not _database_unreachable(third)
     assert not _database_busy(third)
+
+
+def test_a_deadlock_or_a_serialization_failure_is_a_collision_to_retry_not_a_fault() -> None:
+    """PostgreSQL ends one of two transactions that wait on each other (40P01), or one that cannot
+    be serialised (40001): nothing of it was kept, the request sent again passes (503, Retry-After)."""
+    assert _transactions_collided(pg.DeadlockDetectedError("deadlock detected"))
+    assert _transactions_collided(pg.SerializationError("could not serialize access"))
+    assert _transactions_collided(_caused(RuntimeError("while writing"), pg.DeadlockDetectedError("deadlock")))
+    assert not _transactions_collided(pg.UniqueViolationError("duplicate key"))
+    assert not _transactions_collided(_raised_while_handling(KeyError("body"), pg.DeadlockDetectedError("deadlock")))
