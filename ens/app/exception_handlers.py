@@ -261,34 +261,38 @@ def _space_erased(exc: BaseException) -> bool:
     )
 
 
+def _retry_later(
+    request: Request[Any, Any, Any], exc: Exception, level: int, event: str, detail: str, *, seconds: int
+) -> Response[bytes]:
+    """503 with ``Retry-After``: nothing the request did, the moment's; logged with its traceback."""
+    request_id = request.scope.get("state", {}).get(REQUEST_ID_KEY, "")
+    log.log(level, event, exc_info=exc, extra={"request_id": request_id, "path": request.scope.get("path_template")})
+    return error_response(request, problems.for_status(503), detail, headers={"Retry-After": str(seconds)})
+
+
 def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     request_id = request.scope.get("state", {}).get(REQUEST_ID_KEY, "")
     if _space_erased(exc):
         log.info("write after its space's erasure", extra={"request_id": request_id})
         return error_response(request, problems.for_status(404), errors.ERASED_MEANWHILE)
     if _database_unreachable(exc):
-        log.error(  # with its traceback: a pool that ran out of connections may be a leak
-            "database unreachable",
-            exc_info=exc,
-            extra={"request_id": request_id, "path": request.scope.get("path_template")},
-        )
-        return error_response(
+        # With its traceback: a pool that ran out of connections may be a leak.
+        return _retry_later(
             request,
-            problems.for_status(503),
+            exc,
+            logging.ERROR,
+            "database unreachable",
             f"The service cannot reach its database at the moment; try again shortly (request {request_id}).",
-            headers={"Retry-After": "5"},
+            seconds=5,
         )
     if _transactions_collided(exc):
-        log.warning(
-            "transaction ended by the database to let another through",
-            exc_info=exc,
-            extra={"request_id": request_id, "path": request.scope.get("path_template")},
-        )
-        return error_response(
+        return _retry_later(
             request,
-            problems.for_status(503),
+            exc,
+            logging.WARNING,
+            "transaction ended by the database to let another through",
             f"Another change to the same data ran at the same moment; send the request again (request {request_id}).",
-            headers={"Retry-After": "1"},
+            seconds=1,
         )
     if _database_busy(exc):
         log.warning("database busy", extra={"request_id": request_id, "path": request.scope.get("path_template")})
