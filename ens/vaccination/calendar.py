@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date
 from functools import cache, cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Generic, Literal, TypeVar
 
 import msgspec
 
@@ -25,6 +25,17 @@ LABELS_FILE = DATA / "disease-labels-fr.json"
 class Interval(msgspec.Struct, frozen=True):
     value: int
     unit: Literal["days", "weeks", "months", "years"]
+
+
+T = TypeVar("T")
+
+
+class DoseRules(msgspec.Struct, Generic[T], frozen=True):
+    """A rule of ``schedule-rules-fr.json`` given dose by dose: what it says (``about``) and, for each
+    calendar dose it names, its value (an interval, an age, a brand's limit...)."""
+
+    about: str
+    doses: dict[str, T]
 
 
 class Population(msgspec.Struct, frozen=True):
@@ -176,13 +187,6 @@ class SeriesStartBooster(msgspec.Struct, frozen=True):
     until_after_previous_months: int | None = None
 
 
-class BoostersBySeriesStart(msgspec.Struct, frozen=True):
-    """``booster_by_series_start``: boosters whose rule the age at the series' first dose picks."""
-
-    about: str
-    doses: dict[str, tuple[SeriesStartBooster, ...]]
-
-
 class BrandLatestAge(msgspec.Struct, frozen=True):
     """A latest age (in weeks) for a course made with one of ``brands``."""
 
@@ -193,13 +197,6 @@ class BrandLatestAge(msgspec.Struct, frozen=True):
     source_ids: tuple[str, ...]
 
 
-class BrandLatestAges(msgspec.Struct, frozen=True):
-    """``latest_age_by_series_brand``: latest ages the calendar gives one vaccine's course in words."""
-
-    about: str
-    doses: dict[str, BrandLatestAge]
-
-
 class PregnancyFrom(msgspec.Struct, frozen=True):
     """The term (weeks of amenorrhoea) from which a pregnancy's dose counts, before its preferred window."""
 
@@ -207,13 +204,6 @@ class PregnancyFrom(msgspec.Struct, frozen=True):
     words_fr: str
     basis: str
     source_ids: tuple[str, ...]
-
-
-class PregnanciesFrom(msgspec.Struct, frozen=True):
-    """``pregnancy_counted_from_weeks``."""
-
-    about: str
-    doses: dict[str, PregnancyFrom]
 
 
 class IntervalFromAge(msgspec.Struct, frozen=True):
@@ -228,13 +218,6 @@ class IntervalFromAge(msgspec.Struct, frozen=True):
     @property
     def interval(self) -> Interval:
         return Interval(value=self.value, unit=self.unit)
-
-
-class IntervalsFromAge(msgspec.Struct, frozen=True):
-    """``min_interval_from_age``."""
-
-    about: str
-    doses: dict[str, IntervalFromAge]
 
 
 class PlanDoses(msgspec.Struct, frozen=True):
@@ -260,25 +243,10 @@ class MinInterval(msgspec.Struct, frozen=True):
     source_ids: tuple[str, ...]
 
 
-class MinIntervals(msgspec.Struct, frozen=True):
-    """``min_intervals``: the minimum interval since the previous dose, for doses the calendar
-    gives none (from the vaccine's product information)."""
-
-    about: str
-    doses: dict[str, MinInterval]
-
-
 class EarliestAge(msgspec.Struct, frozen=True):
     months: int
     basis: str
     source_ids: tuple[str, ...]
-
-
-class EarliestAges(msgspec.Struct, frozen=True):
-    """``earliest_ages``: the age before which a dose does not count, for doses the calendar gives none."""
-
-    about: str
-    doses: dict[str, EarliestAge]
 
 
 class NotInPregnancy(msgspec.Struct, frozen=True):
@@ -312,11 +280,6 @@ class DoseProduct(msgspec.Struct, frozen=True):
     brands: tuple[str, ...]
     words_fr: str
     basis: str
-
-
-class DoseProducts(msgspec.Struct, frozen=True):
-    about: str
-    doses: dict[str, DoseProduct]
 
 
 class EarlierObligation(msgspec.Struct, frozen=True):
@@ -439,11 +402,15 @@ class Rules(msgspec.Struct, frozen=True):
     catch_up_tracks: dict[str, CatchUpTrack]
     not_listed: dict[str, str]
     requires_series_brand: dict[str, SeriesBrand]
-    requires_product: DoseProducts
+    requires_product: DoseRules[DoseProduct]
     series_catch_up_limits: SeriesCatchUpLimits
     catch_up_doses: CatchUpDoses
-    min_intervals: MinIntervals
-    earliest_ages: EarliestAges
+    min_intervals: DoseRules[MinInterval]
+    earliest_ages: DoseRules[EarliestAge]
+    booster_by_series_start: DoseRules[tuple[SeriesStartBooster, ...]]
+    latest_age_by_series_brand: DoseRules[BrandLatestAge]
+    pregnancy_counted_from_weeks: DoseRules[PregnancyFrom]
+    min_interval_from_age: DoseRules[IntervalFromAge]
     not_in_pregnancy: NotInPregnancy
     recommended_since: RecommendationDates
     no_longer_counted: NoLongerCounted
@@ -455,10 +422,6 @@ class Rules(msgspec.Struct, frozen=True):
     one_dose_among: tuple[OneDose, ...] = ()
     catch_up_words_fr: CatchUpPlansFr = CatchUpPlansFr(about="", plans={})
     earlier_obligations: dict[str, EarlierObligation] = {}
-    booster_by_series_start: BoostersBySeriesStart = BoostersBySeriesStart(about="", doses={})
-    latest_age_by_series_brand: BrandLatestAges = BrandLatestAges(about="", doses={})
-    pregnancy_counted_from_weeks: PregnanciesFrom = PregnanciesFrom(about="", doses={})
-    min_interval_from_age: IntervalsFromAge = IntervalsFromAge(about="", doses={})
 
 
 class DiseaseLabels(msgspec.Struct, frozen=True):

@@ -12,7 +12,7 @@ from litestar.di import NamedDependency
 from msgspec import UnsetType
 
 from ens.core import clock
-from ens.core.db import as_uuid
+from ens.core.db import Row, as_uuid
 from ens.core.errors import ERASED_MEANWHILE, DomainError, Forbidden, Gone, GrantRevoked, NotFound
 from ens.core.scopes import SCOPES
 from ens.spaces.caller import SPACE_SCOPE, Caller
@@ -166,14 +166,15 @@ class SpaceAccess:
             return
         if space.status == "closed" and not need.allow_closed:
             raise Gone("This space is closed. Its holder can reopen it.")
+        role, granted_by_holder, profession = standing(row, space, kind)
         check_need(
             replace(
                 self,
                 space=space,
                 kind=kind,
-                role=role_of(kind),
-                granted_by_holder=kind == "app" and row["grant_account_id"] == space.holder_account_id,
-                profession=row["pro_profession"] if role_of(kind) == "professional" else None,
+                role=role,
+                granted_by_holder=granted_by_holder,
+                profession=profession,
             ),
             need,
         )
@@ -281,6 +282,14 @@ async def provide_space_access(request: Request[Any, Any, Any]) -> SpaceAccess:
     if not isinstance(access, SpaceAccess):
         raise Forbidden("The space door did not run for this route.")
     return access
+
+
+def standing(row: Row, space: SpaceRef, kind: ActorKind) -> tuple[Role, bool, str | None]:
+    """What the door's row makes of the caller on ``space``: their role, whether an app was
+    connected by the holder (it then sees what the holder sees), a professional's profession."""
+    role = role_of(kind)
+    granted_by_holder = kind == "app" and row["grant_account_id"] == space.holder_account_id
+    return role, granted_by_holder, row["pro_profession"] if role == "professional" else None
 
 
 def role_of(kind: ActorKind) -> Role:

@@ -16,7 +16,7 @@ from ens.core.errors import Forbidden, Gone, GrantRevoked, NotFound, Unauthorize
 from ens.core.idempotency import SPACE_STATE_KEY
 from ens.core.security_headers import REQUEST_ID_KEY
 from ens.spaces.caller import SPACE_SCOPE, Caller
-from ens.spaces.door.access import OPTIONS, Need, SpaceAccess, check_need, role_of
+from ens.spaces.door.access import OPTIONS, Need, SpaceAccess, check_need, role_of, standing
 from ens.spaces.door.companion import COMPANION
 from ens.spaces.door.resolution import is_live, resolve_space
 from ens.spaces.door.space import SpaceRef
@@ -58,7 +58,7 @@ async def space_door(connection: ASGIConnection[Any, Any, Any, Any], handler: Ba
             raise GrantRevoked("This session or app authorization has been revoked; sign in again.")
         raise NotFound("No such space.")
     connection.scope.setdefault("state", {})[SPACE_STATE_KEY] = space.id
-    role = role_of(kind)
+    role, granted_by_holder, profession = standing(row, space, kind)
     resource_id = connection.path_params.get("id")
     pending = pending_access(
         caller,
@@ -81,8 +81,8 @@ async def space_door(connection: ASGIConnection[Any, Any, Any, Any], handler: Ba
         actor_name=row["actor_name"],
         client_name=row["client_name"],
         request_id=request_id,
-        granted_by_holder=kind == "app" and row["grant_account_id"] == space.holder_account_id,
-        profession=pending.profession,
+        granted_by_holder=granted_by_holder,
+        profession=profession,
         emergency_reason=pending.emergency_reason,
         prefetched=prefetched,
         history_row=pending,

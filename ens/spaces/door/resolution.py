@@ -69,8 +69,7 @@ async def resolve_space(
             sql, match_arg = _SPACE_BY_ID, UUID(space_param)
         except ValueError:
             sql, match_arg = _SPACE_BY_ID, None
-    professional = caller.account_id if caller.kind == "professional" else None
-    person = caller.account_id if caller.kind != "professional" else None
+    person, professional = _people(caller)
     # Placeholders in textual order: actor, now (emergency), space match, representative account,
     # professional, grant.
     door_args = (caller.account_id, now, match_arg, person, professional, caller.grant_id)
@@ -99,8 +98,7 @@ async def resolve_held_space(
     what the other waited for (PostgreSQL ended one: a 500); a change that only serialises on the
     row takes ``FOR NO KEY UPDATE``, which ``KEY SHARE`` does not block."""
     sql = _HELD_SPACE.replace("HELD_LOCK", row_lock(mode))
-    professional = caller.account_id if caller.kind == "professional" else None
-    person = caller.account_id if caller.kind != "professional" else None
+    person, professional = _people(caller)
     # Placeholders in textual order: the held space, actor, now (emergency), representative
     # account, professional, grant.
     row = await fetch_one(sql, space_id, caller.account_id, now, person, professional, caller.grant_id)
@@ -108,6 +106,13 @@ async def resolve_held_space(
         return row, None, None
     space = space_ref(row)
     return row, space, _kind(caller, row, space=space, now=now)
+
+
+def _people(caller: Caller) -> tuple[UUID | None, UUID | None]:
+    """The door's query's account arguments: the person's (a representation), or the professional's."""
+    if caller.kind == "professional":
+        return None, caller.account_id
+    return caller.account_id, None
 
 
 def is_live(caller: Caller, row: Row | None) -> bool:
