@@ -2,14 +2,31 @@
 
 Only identifiers and outcomes are passed as ``extra`` (never health values, tokens or codes), so
 the formatter prints every extra field it is given.
+
+A traceback keeps its frames and each exception's class, never an exception's message, which can
+quote what a request sent or a row holds: PostgreSQL's error detail names the failing row or key
+("Failing row contains (..., 72.5, ...)", "Key (...)=(...) already exists"), asyncpg prints it with
+the message, and Python's own messages quote input (``float('72,5')``). A database error keeps its
+SQLSTATE and the names it gives (constraint, table, column), enough to find the statement. Only the
+messages of a few exceptions that the code itself words (a missing attribute or name, an import)
+are printed.
 """
 
 from __future__ import annotations
 
 import logging
+import traceback
+from types import TracebackType
 from typing import Any
 
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "color_message"}
+
+# Exceptions whose message is written by the code, not made of data: printed whole.
+_WORDED_BY_CODE = (AttributeError, NameError, ImportError, NotImplementedError, RecursionError)
+# What a database error names besides its message (asyncpg's fields, sqlite3's error name).
+_DATABASE_NAMES = ("sqlstate", "sqlite_errorname", "schema_name", "table_name", "column_name", "constraint_name")
+
+ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None] | tuple[None, None, None]
 
 
 class KeyValueFormatter(logging.Formatter):
@@ -22,6 +39,49 @@ class KeyValueFormatter(logging.Formatter):
         if extras:
             line += " " + " ".join(f"{key}={_quote(value)}" for key, value in sorted(extras.items()))
         return line
+
+    def formatException(self, ei: ExcInfo) -> str:
+        return withheld_traceback(ei[1]) if ei[1] is not None else ""
+
+
+def withheld_traceback(exc: BaseException) -> str:
+    """``exc``'s traceback as Python prints it (its causes and contexts first), each exception by
+    its class and the names a database error gives, without its message (module doc)."""
+    chain: list[tuple[BaseException, str]] = []
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    link = ""
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        chain.append((current, link))
+        if current.__cause__ is not None:
+            current, link = current.__cause__, "The above exception was the direct cause of the following exception:"
+        elif current.__context__ is not None and not current.__suppress_context__:
+            current, link = current.__context__, "During handling of the above exception, another exception occurred:"
+        else:
+            current = None
+    parts: list[str] = []
+    for position, (one, _) in enumerate(reversed(chain)):
+        if position:
+            parts.append("\n" + chain[len(chain) - position][1] + "\n\n")
+        parts.append("Traceback (most recent call last):\n")
+        parts.extend(traceback.format_tb(one.__traceback__))
+        parts.append(_described(one))
+    return "".join(parts).rstrip("\n")
+
+
+def _described(exc: BaseException) -> str:
+    kind = type(exc)
+    name = kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
+    if isinstance(exc, _WORDED_BY_CODE):
+        return f"{name}: {exc}\n"
+    names = [f"{field}={value}" for field in _DATABASE_NAMES if (value := getattr(exc, field, None))]
+    line = f"{name}: (message withheld: it may quote sent or stored values)"
+    if names:
+        line += " " + " ".join(names)
+    if isinstance(exc, BaseExceptionGroup):
+        line += "".join(f"\n  {index + 1}: {_described(sub).strip()}" for index, sub in enumerate(exc.exceptions))
+    return line + "\n"
 
 
 def _quote(value: object) -> str:
