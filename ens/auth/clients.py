@@ -117,7 +117,9 @@ async def find_client(client_id: str) -> Client | None:
 
 def secret_matches(secret_key: str, client: Client, *, secret: str | None) -> bool:
     if not client.confidential:
-        return True
+        # A public client was given no secret: one presented anyway is a way of authenticating it
+        # is not registered for (RFC 6749 §5.2), never taken as proof (an outside audit).
+        return not secret
     if client.secret_hash is None or not secret:
         return False
     return hmac.compare_digest(keyring.token_hash(secret_key, "client:" + secret), client.secret_hash)

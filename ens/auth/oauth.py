@@ -92,6 +92,8 @@ async def create_authorization_code(
 async def authenticate_client(settings: Settings, client_id: str | None, *, secret: str | None) -> Client:
     """RFC 6749 §2.3: public clients name themselves; confidential ones prove it with their secret."""
     client = await find_client(client_id or "") if client_id else None
+    if client is not None and not client.confidential and secret:
+        raise OAuthError("invalid_client", "This client was registered without a secret: send none.", 401)
     if client is None or not secret_matches(settings.secret_key, client, secret=secret):
         raise OAuthError("invalid_client", "Client authentication failed.", 401)
     return client

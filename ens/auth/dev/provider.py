@@ -170,7 +170,7 @@ def _html(body: str, status: int = 200) -> Response[str]:
 def _basic_credentials(request: Request[Any, Any, Any]) -> tuple[str | None, str | None]:
     import base64
     import binascii
-    from urllib.parse import unquote
+    from urllib.parse import unquote_plus
 
     scheme, _, value = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "basic":
@@ -179,7 +179,7 @@ def _basic_credentials(request: Request[Any, Any, Any]) -> tuple[str | None, str
         user, _, password = base64.b64decode(value).decode().partition(":")
     except (binascii.Error, UnicodeDecodeError):
         return None, None
-    return unquote(user), unquote(password)
+    return unquote_plus(user), unquote_plus(password)
 
 
 class DevIdentityProvider(Controller):

@@ -10,7 +10,7 @@ import base64
 import binascii
 from collections import Counter
 from typing import Annotated, Any
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import parse_qsl, unquote_plus
 
 from litestar import Controller, Request, Response, get, post
 from litestar.connection import ASGIConnection
@@ -136,7 +136,7 @@ def _basic(request: Request[Any, Any, Any]) -> tuple[str, str] | None:
         user, sep, password = base64.b64decode(value.strip(), validate=True).decode().partition(":")
     except (binascii.Error, UnicodeDecodeError) as exc:
         raise OAuthError("invalid_client", "Malformed Basic credentials.", 401) from exc
-    user, password = unquote(user), unquote(password)
+    user, password = unquote_plus(user), unquote_plus(password)
     if not sep or not (user + password).isprintable():
         # A control character (NUL reached the database, a 500: an outside audit) names no client.
         raise OAuthError("invalid_client", "Malformed Basic credentials.", 401)
