@@ -163,6 +163,11 @@ def main(argv: list[str] | None = None) -> None:
         fail(f"{_DEV_COMMANDS[args.command]} is for development only: set ENS_ENV=dev (for example: {example})")
     try:
         settings = Settings.from_env()
+        if args.command == "serve" and settings.oidc_encryption_key:
+            from ens.auth.fcplus import load_encryption_key
+
+            # Read here first: refused while uvicorn builds the app, it was a traceback and status 1.
+            load_encryption_key(settings.oidc_encryption_key)
     except ConfigurationError as exc:
         fail(f"configuration error: {exc}")
     if args.command == "serve":

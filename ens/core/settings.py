@@ -8,7 +8,7 @@ from __future__ import annotations
 import ipaddress
 import os
 from collections.abc import Mapping
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 import msgspec
@@ -20,6 +20,13 @@ DEV_PRO_OIDC_CLIENT_SECRET = "ens-pro-dev-secret-0123456789abcdef01234567"
 # Pro Santé Connect's scopes: ``openid`` and ``scope_all`` (every claim the professional's card gives).
 PRO_SANTE_CONNECT_SCOPES = "openid scope_all"
 DEFAULT_DATABASE_URL = "sqlite:///./var/ens.sqlite"
+LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
+
+# The ranges of the numbers: msgspec refuses any other at start, and ``from_env`` names the variable
+# (a negative ENS_MAX_BODY_BYTES was taken, then every request with a body was 413: an audit).
+Positive = Annotated[int, msgspec.Meta(ge=1)]
+ZeroIsOff = Annotated[int, msgspec.Meta(ge=0)]  # 0 turns the thing off, or waits for nothing
+PositiveSeconds = Annotated[float, msgspec.Meta(gt=0)]
 
 
 class ConfigurationError(ValueError):
@@ -45,26 +52,26 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     pro_oidc_acr: str = "eidas1"
     smtp_url: str | None = None
     var_dir: str = "./var"
-    refresh_reuse_interval: int = 0
-    access_token_ttl: int = 600
-    refresh_token_max_age: int = 30 * 24 * 3600
-    max_body_bytes: int = 2 * 1024 * 1024
+    refresh_reuse_interval: ZeroIsOff = 0
+    access_token_ttl: Positive = 600
+    refresh_token_max_age: Positive = 30 * 24 * 3600
+    max_body_bytes: Positive = 2 * 1024 * 1024
     # The space import (POST .../import) receives its Bundle whole first, with its own limit, then
     # writes it in one transaction that may last at most import_max_seconds.
     # 2 GiB: a holder's export with the documents' files (ENS_DOCUMENT_QUOTA_BYTES, a third more in
     # base64) and the rest comes back whole.
-    import_max_bytes: int = 2 * 1024 * 1024 * 1024
-    import_max_seconds: float = 300.0
-    tombstone_retention_days: int = 90
+    import_max_bytes: Positive = 2 * 1024 * 1024 * 1024
+    import_max_seconds: PositiveSeconds = 300.0
+    tombstone_retention_days: Positive = 90
     # How long an Idempotency-Key's claim outlives a request that never finished (its process died);
     # longer than the slowest request.
     idempotency_lease_seconds: int = 60
     # A request body's parts must arrive within this many seconds of each other (else 408); 0: off.
-    body_idle_seconds: int = 30
-    db_pool_size: int = 10
+    body_idle_seconds: ZeroIsOff = 30
+    db_pool_size: Positive = 10
     # A write transaction open longer than this holds back every space's change feed: logged as
     # ``feed_held_back`` (PostgreSQL; ens.vitals.feed_watch); 0: not watched.
-    feed_hold_warn_seconds: int = 60
+    feed_hold_warn_seconds: ZeroIsOff = 60
     log_level: str = "INFO"
     # Login safety nets; benchmarks raise them so that repeated logins are not throttled.
     # Wrong codes one login attempt (or one signed-in session renewing its recovery codes) may type;
@@ -72,17 +79,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     otp_max_failures: int = 5
     # Wrong codes over every attempt before the account's second factor locks, for
     # otp_lock_seconds (doubled at each further lock): the backstop against brute force.
-    otp_account_max_failures: int = 30
-    otp_lock_seconds: int = 15 * 60
-    email_codes_per_hour: int = 5
+    otp_account_max_failures: Positive = 30
+    otp_lock_seconds: Positive = 15 * 60
+    email_codes_per_hour: Positive = 5
     # How long discovery and JWKS documents of the upstream provider are kept before refetching.
-    oidc_cache_ttl: int = 3600
+    oidc_cache_ttl: ZeroIsOff = 3600
     # Requests a minute (ens.core.limits), over every process; 0 turns one off. An account: its
     # sessions and the apps it connected; a grant: one session, or one app on one space; an
     # address: the login's and OAuth's endpoints, before anyone is known.
-    rate_limit_account_per_minute: int = 1200
-    rate_limit_grant_per_minute: int = 600
-    rate_limit_address_per_minute: int = 300
+    rate_limit_account_per_minute: ZeroIsOff = 1200
+    rate_limit_grant_per_minute: ZeroIsOff = 600
+    rate_limit_address_per_minute: ZeroIsOff = 300
     # The peers whose X-Forwarded-For / X-Forwarded-Proto ``ens serve`` believes (the reverse proxy
     # ending TLS in front of it): addresses or networks, comma-separated, ``*`` for any, ``none`` to
     # believe no one. The client address the per-address limit counts is taken from there.
@@ -96,7 +103,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     s3_access_key_id: str | None = None
     s3_secret_access_key: str | None = None
     # What one space's documents may take in all (their size as uploaded), 1 GiB by default.
-    document_quota_bytes: int = 1024 * 1024 * 1024
+    document_quota_bytes: Positive = 1024 * 1024 * 1024
 
     def trusted_proxies(self) -> list[str]:
         """``forwarded_allow_ips`` as a list (empty: no proxy is believed); each entry is checked."""
@@ -173,7 +180,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         try:
             settings = msgspec.convert(raw, cls, strict=False)
         except msgspec.ValidationError as exc:
-            raise ConfigurationError(f"invalid configuration: {exc}") from exc
+            raise ConfigurationError(_naming_the_variable(str(exc), raw)) from exc
         settings.check()
         return settings
 
@@ -230,10 +237,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 "(one login attempt must not be able to lock the account)"
             )
         self.trusted_proxies()  # refuses a malformed list at start
-        if self.import_max_seconds <= 0:
-            raise ConfigurationError("ENS_IMPORT_MAX_SECONDS must be a positive number of seconds")
-        if self.document_quota_bytes < 1:
-            raise ConfigurationError("ENS_DOCUMENT_QUOTA_BYTES must be a positive number of bytes")
+        if self.log_level.upper() not in LOG_LEVELS:
+            raise ConfigurationError(f"ENS_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}; got {self.log_level!r}")
         if self.import_max_bytes < -(-4 * self.document_quota_bytes // 3):
             # An export with the documents' files carries them in base64: a space filled to its
             # quota could leave, and never come back in (the promise of moving a space).
@@ -246,3 +251,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise ConfigurationError("ENS_OIDC_ACR must be eidas1, eidas2 or eidas3")
         if self.pro_oidc_acr not in ("eidas1", "eidas2", "eidas3"):
             raise ConfigurationError("ENS_PRO_OIDC_ACR must be eidas1, eidas2 or eidas3")
+
+
+def _naming_the_variable(message: str, raw: Mapping[str, object]) -> str:
+    """msgspec's ``Expected `int` >= 1 - at `$.max_body_bytes``` as ``ENS_MAX_BODY_BYTES: expected
+    `int` >= 1, got '-1'``: the variable a person sets and what it holds, not the struct's field.
+    (Only numbers and ``ENS_ENV`` can be refused here: no secret is repeated.)"""
+    said, _, field = message.rpartition(" - at `$.")
+    name = field.removesuffix("`")
+    if not said or name not in raw:
+        return f"invalid configuration: {message}"
+    if name == "env":
+        return f"ENS_ENV must be dev or prod, got {str(raw[name])!r}"
+    said = said.removesuffix(", got `str`")
+    return f"ENS_{name.upper()}: {said[:1].lower()}{said[1:]}, got {str(raw[name])!r}"

@@ -35,7 +35,7 @@ EXPECTED_OPERATION_IDS = {
     ("delete", "/v1/spaces/{space}/grants/{id}"): "revokeGrant",
     ("get", "/v1/me"): "getMe",
     ("get", "/v1/me/sessions"): "listSessions",
-    ("delete", "/v1/me/sessions/{session_id}"): "revokeSession",
+    ("delete", "/v1/me/sessions/{id}"): "revokeSession",
     ("post", "/v1/me/otp/recovery-codes"): "renewRecoveryCodes",
     ("get", "/v1/apps"): "listApps",
     ("get", "/.well-known/oauth-authorization-server"): "getAuthorizationServerMetadata",

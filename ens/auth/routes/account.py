@@ -53,15 +53,15 @@ class AccountController(Controller):
         return page_of(entries, cursors, f"sessions:{account_id}", limit=limit, cursor=cursor, descending=True)
 
     @delete(
-        "/sessions/{session_id:uuid}",
+        "/sessions/{id:uuid}",
         status_code=HTTP_204_NO_CONTENT,
         summary="Sign a device out",
         operation_id="revokeSession",
     )
     async def revoke_session(
-        self, request: Request[Caller, Any, Any], session_id: FromPath[UUID], if_match: UnversionedIfMatch = None
+        self, request: Request[Caller, Any, Any], id: FromPath[UUID], if_match: UnversionedIfMatch = None
     ) -> None:
-        await spaces.revoke_session(request.user.account_id, session_id, if_match=if_match)
+        await spaces.revoke_session(request.user.account_id, id, if_match=if_match)
 
     @post(
         "/otp/recovery-codes",

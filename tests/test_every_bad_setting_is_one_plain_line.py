@@ -1,0 +1,88 @@
+"""README, "Commands": "A command that meets a configuration error prints one line naming the
+variable [...] and exits with status 2"; README, FranceConnect+: "a missing or unusable file stops
+the service with a message naming the variable". A README audit (2026-12-06) started ``ens serve``
+with bad values and found tracebacks, the struct's field named instead of the variable, and a
+negative body limit taken without a word (every request with a body then answered 413)."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.helpers.server import ROOT, ens_command, free_port
+
+FRESH_SHELL = {"PATH": "/usr/bin:/bin", "HOME": str(ROOT)}
+
+
+def _ens(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    environment = {
+        **FRESH_SHELL,
+        "ENS_ENV": "dev",
+        "ENS_DATABASE_URL": f"sqlite:///{tmp_path}/ens.sqlite",
+        "ENS_VAR_DIR": str(tmp_path / "var"),
+        **env,
+    }
+    return subprocess.run(  # noqa: S603 (our own console script)
+        [*ens_command(), *args], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=60
+    )
+
+
+def _one_line_refusal(done: subprocess.CompletedProcess[str], *words: str) -> None:
+    assert "Traceback" not in done.stderr, done.stderr
+    assert done.returncode == 2, done
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("ens: "), done.stderr
+    for word in words:
+        assert word in lines[0], lines[0]
+
+
+def test_an_unreadable_encryption_key_stops_serve_in_one_line(tmp_path: Path) -> None:
+    """Was: a traceback ending in ConfigurationError, exit status 1 (the error is raised while
+    uvicorn builds the app, outside the CLI's handling)."""
+    done = _ens(
+        tmp_path,
+        "serve",
+        "--port",
+        str(free_port()),
+        ENS_OIDC_ENCRYPTION_KEY=str(tmp_path / "missing.pem"),
+    )
+    _one_line_refusal(done, "ENS_OIDC_ENCRYPTION_KEY")
+
+
+def test_an_unknown_log_level_names_the_variable(tmp_path: Path) -> None:
+    """Was: ``KeyError: 'loud'`` in a traceback from ``ens serve``, exit status 1."""
+    done = _ens(tmp_path, "serve", "--port", str(free_port()), ENS_LOG_LEVEL="LOUD")
+    _one_line_refusal(done, "ENS_LOG_LEVEL")
+
+
+@pytest.mark.parametrize(("variable", "value"), [("ENS_ENV", "bad"), ("ENS_MAX_BODY_BYTES", "abc")])
+def test_a_malformed_value_names_the_variable(tmp_path: Path, variable: str, value: str) -> None:
+    """Was: ``invalid configuration: Invalid enum value 'bad' - at `$.env``` (the struct's field)."""
+    _one_line_refusal(_ens(tmp_path, "migrate", **{variable: value}), variable)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("ENS_MAX_BODY_BYTES", "-1"),
+        ("ENS_RATE_LIMIT_GRANT_PER_MINUTE", "-5"),
+        ("ENS_ACCESS_TOKEN_TTL", "0"),
+        ("ENS_DB_POOL_SIZE", "0"),
+        ("ENS_BODY_IDLE_SECONDS", "-3"),
+        ("ENS_IMPORT_MAX_SECONDS", "0"),
+    ],
+)
+def test_a_number_out_of_its_range_is_refused(tmp_path: Path, variable: str, value: str) -> None:
+    """Was: accepted; with ENS_MAX_BODY_BYTES=-1 the server started and answered every request with
+    a body 413, a negative rate limit acted as off (0 is off), a zero token lifetime or pool started."""
+    _one_line_refusal(_ens(tmp_path, "migrate", **{variable: value}), variable, repr(value))
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"), [("ENS_RATE_LIMIT_GRANT_PER_MINUTE", "0"), ("ENS_BODY_IDLE_SECONDS", "0")]
+)
+def test_zero_still_turns_a_safety_net_off(tmp_path: Path, variable: str, value: str) -> None:
+    done = _ens(tmp_path, "migrate", **{variable: value})
+    assert done.returncode == 0, done.stderr
