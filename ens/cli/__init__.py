@@ -10,7 +10,7 @@ import uuid
 import warnings
 from datetime import date
 
-from ens.cli.apps import register_labelled_app
+from ens.cli.apps import manage_apps, register_labelled_app
 from ens.cli.claim_codes import issue_claim_code
 from ens.cli.court_measures import manage_representatives
 from ens.cli.development import demo, print_dev_token
@@ -120,6 +120,24 @@ def build_parser() -> argparse.ArgumentParser:
     register.add_argument("--kind", choices=["device", "professional"], default="device")
     register.add_argument("--confidential", action="store_true", help="the app keeps a client secret (a server)")
     register.add_argument("--publisher", default=None)
+    apps_sub.add_parser("list", help="every registered app, disabled ones too")
+    disable = apps_sub.add_parser(
+        "disable",
+        help="an app signs no one in any more, and every connection it holds ends now (in each space's history)",
+    )
+    disable.add_argument("client_id")
+    disable.add_argument("--reason", required=True, help="why (its label withdrawn, a leaked secret...): logged only")
+    disable.add_argument("--operator", default=None, help=_OPERATOR_HELP)
+    enable = apps_sub.add_parser(
+        "enable", help="a disabled app may sign people in again (ended connections stay ended)"
+    )
+    enable.add_argument("client_id")
+    enable.add_argument("--operator", default=None, help="your name, for the security log")
+    new_secret = apps_sub.add_parser(
+        "new-secret", help="a confidential app's new secret, printed once; the old one stops at once"
+    )
+    new_secret.add_argument("client_id")
+    new_secret.add_argument("--operator", default=None, help="your name, for the security log")
     vaccines = sub.add_parser("vaccines", help="the vaccine catalogue")
     vaccines_sub = vaccines.add_subparsers(dest="vaccines_command", required=True)
     load = vaccines_sub.add_parser("load", help="load a newer vaccine list (the shape of vaccines-fr.json)")
@@ -226,6 +244,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> None:
         demo(settings)
     elif args.command == "apps" and args.apps_command == "register":
         register_labelled_app(settings, args)
+    elif args.command == "apps":
+        manage_apps(settings, args)
     elif args.command == "vaccines" and args.vaccines_command == "load":
         load_vaccine_list(settings, args.file)
     elif args.command == "export":

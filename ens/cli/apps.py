@@ -1,4 +1,4 @@
-"""``ens apps register``: a labelled app (an OAuth client), its secret shown once."""
+"""``ens apps register | list | disable | enable | new-secret``: the registered apps (OAuth clients)."""
 
 from __future__ import annotations
 
@@ -37,3 +37,39 @@ def register_labelled_app(settings: Settings, args: argparse.Namespace) -> None:
         asyncio.run(run())
     except Invalid as exc:
         fail("cannot register the app: " + ("; ".join(e.detail for e in exc.errors) or exc.detail))
+
+
+def manage_apps(settings: Settings, args: argparse.Namespace) -> None:
+    """``list``, ``disable``, ``enable``, ``new-secret`` (``ens.auth.client_admin``)."""
+    from ens.auth import client_admin
+    from ens.core.errors import DomainError
+
+    async def run() -> None:
+        async with db.connected(settings):
+            if args.apps_command == "list":
+                for client in await client_admin.list_clients():
+                    state = f"disabled {client.disabled_at:%Y-%m-%d %H:%M}Z" if client.disabled_at else "enabled"
+                    secret = "confidential" if client.confidential else "public"
+                    print(
+                        f"{client.client_id}  {client.kind:<12}  {client.label_status:<10}  {secret:<12}  "
+                        f"{state:<27}  {client.name}"
+                    )
+            elif args.apps_command == "disable":
+                done = await client_admin.disable_client(args.client_id, reason=args.reason, operator=args.operator)
+                print(f"{'disabled' if done.newly else 'already disabled'}: {args.client_id} ({done.name})")
+                print(f"connections ended: {done.connections_ended}")
+            elif args.apps_command == "enable":
+                name = await client_admin.enable_client(args.client_id, operator=args.operator)
+                print(f"enabled: {args.client_id} ({name}); its ended connections stay ended")
+            else:
+                secret = await client_admin.new_client_secret(
+                    settings.secret_key, args.client_id, operator=args.operator
+                )
+                print(f"client_secret: {secret}")
+                print("Keep the secret now: it is stored hashed and will never be shown again.")
+                print("The old one no longer works.")
+
+    try:
+        asyncio.run(run())
+    except DomainError as exc:
+        fail("; ".join([exc.detail, *(f"{e.pointer} {e.detail}" for e in exc.errors)]))

@@ -160,6 +160,8 @@ def _operator_words(row: Any) -> str:
         )
     if action == "ens export":
         return "a lancé l'export de tout l'espace (FHIR), pour une demande traitée par le service"
+    if action == "ens apps disable":
+        return f"a déconnecté l'application {name}, retirée du service"
     return "a modifié les représentants légaux"
 
 

@@ -87,6 +87,7 @@ OperatorCommand = Literal[
     "ens representatives list",
     "ens claim-codes issue",
     "ens export",
+    "ens apps disable",
 ]
 OPERATOR_ACTION_PREFIX = "ens "
 # The operators' commands that read (the space, the representatives' names and decisions): a
