@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 import uuid
 import warnings
 from datetime import date
@@ -21,7 +22,7 @@ from ens.cli.schema import migrate, partition_table
 from ens.cli.seals import MIN_SEAL_LAG, seal_or_verify
 from ens.cli.serving import run_server
 from ens.cli.vaccines import load_vaccine_list
-from ens.core.log import KeyValueFormatter
+from ens.core.log import KeyValueFormatter, print_withheld
 from ens.core.settings import ConfigurationError, Settings
 from ens.spaces.rights import COURT_KINDS
 
@@ -165,16 +166,21 @@ def build_parser() -> argparse.ArgumentParser:
 def _log_security_lines() -> None:
     """The operators' security log (``ens.security``: who ran a command on a space, and why) on
     stderr as the server writes it, key=value fields included: Python's last-resort handler gave
-    the bare message, without the operator, the space or the reason."""
+    the bare message, without the operator, the space or the reason. The other ``ens`` loggers'
+    warnings and errors too, their tracebacks without messages (``ens.core.log``)."""
     handler = logging.StreamHandler()
     handler.setFormatter(KeyValueFormatter())
-    security = logging.getLogger("ens.security")
-    security.addHandler(handler)
-    security.setLevel(logging.INFO)
-    security.propagate = False
+    for name, level in (("ens.security", logging.INFO), ("ens", logging.WARNING)):
+        logger = logging.getLogger(name)
+        logger.addHandler(handler)
+        logger.setLevel(level)
+        logger.propagate = False
 
 
 def main(argv: list[str] | None = None) -> None:
+    # An error that stops a command (cron's ens purge, to the journal) is printed without its
+    # message, as the server logs one: asyncpg's would quote PostgreSQL's failing row.
+    sys.excepthook = print_withheld
     args = build_parser().parse_args(argv)
     if args.command in _DEV_COMMANDS and Settings.env_from_env() != "dev":
         example = f"ENS_ENV=dev .venv/bin/{_DEV_COMMANDS[args.command]}" + (" camille" if args.command == "dev" else "")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ens.cli.refusal import fail
+from ens.core.log import uvicorn_log_config
 from ens.core.settings import Settings
 
 
@@ -21,6 +22,7 @@ def run_server(
         port=port,
         workers=workers,
         log_level=settings.log_level.lower(),
+        log_config=uvicorn_log_config(settings.log_level.upper()),
         access_log=False,
         # Only these peers' X-Forwarded-For is believed (the client address of the per-address limit).
         proxy_headers=bool(proxies),

@@ -15,6 +15,7 @@ are printed.
 from __future__ import annotations
 
 import logging
+import sys
 import traceback
 from types import TracebackType
 from typing import Any
@@ -44,9 +45,10 @@ class KeyValueFormatter(logging.Formatter):
         return withheld_traceback(ei[1]) if ei[1] is not None else ""
 
 
-def withheld_traceback(exc: BaseException) -> str:
+def withheld_traceback(exc: BaseException, *, depth: int = 0) -> str:
     """``exc``'s traceback as Python prints it (its causes and contexts first), each exception by
-    its class and the names a database error gives, without its message (module doc)."""
+    its class and the names a database error gives, without its message (module doc); a group's
+    exceptions each with their own traceback, indented."""
     chain: list[tuple[BaseException, str]] = []
     seen: set[int] = set()
     current: BaseException | None = exc
@@ -67,20 +69,37 @@ def withheld_traceback(exc: BaseException) -> str:
         parts.append("Traceback (most recent call last):\n")
         parts.extend(traceback.format_tb(one.__traceback__))
         parts.append(_described(one))
+        if isinstance(one, BaseExceptionGroup):
+            parts.append(_group(one, depth))
     return "".join(parts).rstrip("\n")
+
+
+_MAX_GROUP_DEPTH = 4  # as Python's own printing, a group within a group within... stops somewhere
+
+
+def _group(group: BaseExceptionGroup[BaseException], depth: int) -> str:
+    if depth >= _MAX_GROUP_DEPTH:
+        return "  (nested exception groups left out)\n"
+    parts = []
+    for index, sub in enumerate(group.exceptions, start=1):
+        text = withheld_traceback(sub, depth=depth + 1)
+        parts.append(f"+---------------- {index} ----------------\n")
+        parts.append("".join(f"| {line}\n" for line in text.splitlines()))
+    return "".join(f"  {line}\n" for line in "".join(parts).splitlines())
 
 
 def _described(exc: BaseException) -> str:
     kind = type(exc)
     name = kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
     if isinstance(exc, _WORDED_BY_CODE):
-        return f"{name}: {exc}\n"
+        try:
+            return f"{name}: {exc}\n"
+        except Exception:  # a __str__ that fails must not lose the record
+            return f"{name}: (message unavailable)\n"
     names = [f"{field}={value}" for field in _DATABASE_NAMES if (value := getattr(exc, field, None))]
     line = f"{name}: (message withheld: it may quote sent or stored values)"
     if names:
         line += " " + " ".join(names)
-    if isinstance(exc, BaseExceptionGroup):
-        line += "".join(f"\n  {index + 1}: {_described(sub).strip()}" for index, sub in enumerate(exc.exceptions))
     return line + "\n"
 
 
@@ -90,12 +109,40 @@ def _quote(value: object) -> str:
 
 
 def logging_config(level: str) -> dict[str, Any]:
-    """Arguments of litestar's ``LoggingConfig``: the ``ens`` loggers at ``level``, key=value lines."""
+    """Arguments of litestar's ``LoggingConfig``: the ``ens`` loggers at ``level``, key=value lines.
+    Litestar's own ``standard`` formatter, which its handler on the root logger uses (every other
+    library's logger reaches it: asyncio's "Task exception was never retrieved"...), is this one
+    too: no traceback printed by the process carries a message."""
     return {
-        "formatters": {"keyvalue": {"()": KeyValueFormatter}},
+        "formatters": {"keyvalue": {"()": KeyValueFormatter}, "standard": {"()": KeyValueFormatter}},
         "handlers": {
             "console": {"class": "logging.StreamHandler", "formatter": "keyvalue", "level": level},
         },
         "loggers": {"ens": {"level": level, "handlers": ["console"], "propagate": False}},
         "log_exceptions": "never",
     }
+
+
+def uvicorn_log_config(level: str) -> dict[str, Any]:
+    """``uvicorn.run``'s ``log_config``: its loggers write key=value lines too. An error raised once
+    a streamed answer has begun (an export, a document's file) is uvicorn's to log ("Exception in
+    ASGI application"): with uvicorn's own formatter, its message (a stored value) was printed."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"keyvalue": {"()": KeyValueFormatter}},
+        "handlers": {
+            "console": {"class": "logging.StreamHandler", "formatter": "keyvalue", "stream": "ext://sys.stderr"}
+        },
+        "loggers": {
+            "uvicorn": {"handlers": ["console"], "level": level, "propagate": False},
+            "uvicorn.error": {"level": level},
+            "uvicorn.access": {"handlers": [], "level": level, "propagate": False},
+        },
+    }
+
+
+def print_withheld(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+    """``sys.excepthook`` of the commands: an error that stops one (``ens purge`` from cron, to the
+    journal) is printed as the server logs it, without its message."""
+    sys.stderr.write(withheld_traceback(exc) + "\n")
