@@ -66,7 +66,9 @@ def test_messages_the_code_words_are_kept() -> None:
     assert "has no attribute 'seq'" in _logged(AttributeError("'NoneType' object has no attribute 'seq'"))
     grouped = _logged(ExceptionGroup("two", [KeyError(VALUE), ValueError(VALUE)]))
     assert VALUE not in grouped
-    assert "---- 1 ----" in grouped and "| KeyError" in grouped and "---- 2 ----" in grouped and "| ValueError" in grouped
+    assert (
+        "---- 1 ----" in grouped and "| KeyError" in grouped and "---- 2 ----" in grouped and "| ValueError" in grouped
+    )
 
 
 @pytest.fixture

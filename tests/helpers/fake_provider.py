@@ -11,6 +11,7 @@ import secrets
 import time
 from dataclasses import dataclass, field
 from typing import Annotated, Any
+from urllib.parse import unquote_plus
 
 import msgspec
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
@@ -151,6 +152,7 @@ class FakeProvider:
             scheme, _, value = request.headers.get("authorization", "").partition(" ")
             if scheme.lower() == "basic":
                 client_id, _, secret = base64.b64decode(value).decode().partition(":")
+                client_id, secret = unquote_plus(client_id), unquote_plus(secret)  # RFC 6749 §2.3.1
             provider.token_requests.append({"client_id": client_id, "basic": scheme.lower() == "basic"})
             if client_id != provider.client_id or secret != provider.client_secret:
                 return Response({"error": "invalid_client"}, status_code=401)

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote_plus, urlencode
 
 import httpx
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
@@ -199,7 +199,9 @@ class Upstream:
         }
         auth: httpx.BasicAuth | None = None
         if "client_secret_basic" in metadata.token_auth_methods:
-            auth = httpx.BasicAuth(self.config.client_id, self.config.client_secret)
+            # RFC 6749 §2.3.1: each form-url-encoded first (a secret with '+' reached the provider
+            # with a space, as ENS's own token endpoint reads them: a review).
+            auth = httpx.BasicAuth(quote_plus(self.config.client_id), quote_plus(self.config.client_secret))
         elif "client_secret_post" in metadata.token_auth_methods:
             form["client_id"] = self.config.client_id
             form["client_secret"] = self.config.client_secret
