@@ -72,6 +72,11 @@ def test_a_malformed_value_names_the_variable(tmp_path: Path, variable: str, val
         ("ENS_DB_POOL_SIZE", "0"),
         ("ENS_BODY_IDLE_SECONDS", "-3"),
         ("ENS_IMPORT_MAX_SECONDS", "0"),
+        # Past what a date can be moved by (timedelta): it started, then answered 500 (a review).
+        ("ENS_REFRESH_TOKEN_MAX_AGE", "99999999999999"),
+        ("ENS_ACCESS_TOKEN_TTL", "99999999999999"),
+        ("ENS_OTP_LOCK_SECONDS", "86401"),
+        ("ENS_IMPORT_MAX_SECONDS", "inf"),
     ],
 )
 def test_a_number_out_of_its_range_is_refused(tmp_path: Path, variable: str, value: str) -> None:

@@ -24,9 +24,16 @@ LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
 
 # The ranges of the numbers: msgspec refuses any other at start, and ``from_env`` names the variable
 # (a negative ENS_MAX_BODY_BYTES was taken, then every request with a body was 413: an audit).
+# Durations have a ceiling too: one no date can hold (99999999999999 s) started the service, then
+# answered 500 wherever it was added to a date (a review).
+DAY = 24 * 3600
+TEN_YEARS = 3653 * DAY
 Positive = Annotated[int, msgspec.Meta(ge=1)]
 ZeroIsOff = Annotated[int, msgspec.Meta(ge=0)]  # 0 turns the thing off, or waits for nothing
-PositiveSeconds = Annotated[float, msgspec.Meta(gt=0)]
+UpToADay = Annotated[int, msgspec.Meta(ge=1, le=DAY)]  # seconds
+UpToADayOrOff = Annotated[int, msgspec.Meta(ge=0, le=DAY)]  # seconds; 0: off, or none
+UpToTenYears = Annotated[int, msgspec.Meta(ge=1, le=TEN_YEARS)]  # seconds
+PositiveSeconds = Annotated[float, msgspec.Meta(gt=0, le=DAY)]
 
 
 class ConfigurationError(ValueError):
@@ -52,9 +59,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     pro_oidc_acr: str = "eidas1"
     smtp_url: str | None = None
     var_dir: str = "./var"
-    refresh_reuse_interval: ZeroIsOff = 0
-    access_token_ttl: Positive = 600
-    refresh_token_max_age: Positive = 30 * 24 * 3600
+    refresh_reuse_interval: UpToADayOrOff = 0
+    access_token_ttl: UpToADay = 600
+    refresh_token_max_age: UpToTenYears = 30 * 24 * 3600
     max_body_bytes: Positive = 2 * 1024 * 1024
     # The space import (POST .../import) receives its Bundle whole first, with its own limit, then
     # writes it in one transaction that may last at most import_max_seconds.
@@ -62,16 +69,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # base64) and the rest comes back whole.
     import_max_bytes: Positive = 2 * 1024 * 1024 * 1024
     import_max_seconds: PositiveSeconds = 300.0
-    tombstone_retention_days: Positive = 90
+    tombstone_retention_days: Annotated[int, msgspec.Meta(ge=1, le=3653)] = 90
     # How long an Idempotency-Key's claim outlives a request that never finished (its process died);
     # longer than the slowest request.
-    idempotency_lease_seconds: int = 60
+    idempotency_lease_seconds: UpToADay = 60
     # A request body's parts must arrive within this many seconds of each other (else 408); 0: off.
-    body_idle_seconds: ZeroIsOff = 30
+    body_idle_seconds: UpToADayOrOff = 30
     db_pool_size: Positive = 10
     # A write transaction open longer than this holds back every space's change feed: logged as
     # ``feed_held_back`` (PostgreSQL; ens.vitals.feed_watch); 0: not watched.
-    feed_hold_warn_seconds: ZeroIsOff = 60
+    feed_hold_warn_seconds: UpToADayOrOff = 60
     log_level: str = "INFO"
     # Login safety nets; benchmarks raise them so that repeated logins are not throttled.
     # Wrong codes one login attempt (or one signed-in session renewing its recovery codes) may type;
@@ -80,10 +87,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Wrong codes over every attempt before the account's second factor locks, for
     # otp_lock_seconds (doubled at each further lock): the backstop against brute force.
     otp_account_max_failures: Positive = 30
-    otp_lock_seconds: Positive = 15 * 60
+    otp_lock_seconds: UpToADay = 15 * 60
     email_codes_per_hour: Positive = 5
     # How long discovery and JWKS documents of the upstream provider are kept before refetching.
-    oidc_cache_ttl: ZeroIsOff = 3600
+    oidc_cache_ttl: UpToADayOrOff = 3600
     # Requests a minute (ens.core.limits), over every process; 0 turns one off. An account: its
     # sessions and the apps it connected; a grant: one session, or one app on one space; an
     # address: the login's and OAuth's endpoints, before anyone is known.
