@@ -117,6 +117,14 @@ async def _end_connections(client_id: str, name: str, noted: OperatorAction) -> 
     lock order every write follows: an erasure takes the space, then its grants), then a history
     row in each space. Whether there were any left, and how many this call ended."""
     async with write_transaction():
+        # Enabled again meanwhile (ens apps enable): the connections made since are the people's.
+        still = await fetch_one(
+            "SELECT 1 AS disabled FROM oauth_clients WHERE client_id = {} AND disabled_at IS NOT NULL"
+            + row_lock("SHARE"),
+            client_id,
+        )
+        if still is None:
+            return False, 0
         live = await fetch(
             "SELECT id, space_id FROM grants WHERE client_id = {} AND revoked_at IS NULL "
             f"AND client_id <> '{MOBILE_CLIENT_ID}' ORDER BY id LIMIT {BATCH}",
@@ -152,20 +160,24 @@ async def _end_connections(client_id: str, name: str, noted: OperatorAction) -> 
         return True, len(ended)
 
 
-async def enable_client(client_id: str, *, operator: str | None = None) -> str:
+async def enable_client(client_id: str, *, operator: str | None = None) -> tuple[str, bool]:
     """Let a disabled app sign people in again (its ended connections stay ended: each person
-    connects it again). Its name."""
+    connects it again). Its name, and whether it was disabled (an enabled app is left as it is)."""
     _refuse_own_app(client_id)
-    row = await fetch_one("SELECT name FROM oauth_clients WHERE client_id = {}", client_id)
-    if row is None:
-        raise NotFound(f"No registered app {client_id!r} (ens apps list names them).")
     async with write_transaction():
+        row = await fetch_one(
+            "SELECT name, disabled_at FROM oauth_clients WHERE client_id = {}" + row_lock("UPDATE"), client_id
+        )
+        if row is None:
+            raise NotFound(f"No registered app {client_id!r} (ens apps list names them).")
+        if row["disabled_at"] is None:
+            return str(row["name"]), False
         await fetch("UPDATE oauth_clients SET disabled_at = NULL WHERE client_id = {}", client_id)
     security_log.warning(
         "app enabled by an operator",
         extra={"event": "app_enabled", "client_id": client_id, "operator": operator_name(operator)},
     )
-    return str(row["name"])
+    return str(row["name"]), True
 
 
 async def new_client_secret(secret_key: str, client_id: str, *, operator: str | None = None) -> str:

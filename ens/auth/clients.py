@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from ens.auth.schemas import AppRead
 from ens.auth.tables import OAuthClient
 from ens.core import clock, keyring
-from ens.core.db import Row, fetch, fetch_one
+from ens.core.db import Row, fetch, fetch_one, row_lock
 from ens.core.errors import Conflict, FieldError, Invalid
 from ens.core.scopes import SCOPES
 from ens.spaces.caller import PROFESSIONAL_SCOPE, SPACE_SCOPE
@@ -105,6 +105,21 @@ def _client_of(row: Row) -> Client:
         confidential=bool(row["confidential"]),
         secret_hash=row["secret_hash"] if isinstance(row["secret_hash"], str) else None,
     )
+
+
+async def held_enabled(client_id: str) -> bool:
+    """Inside the write transaction that gives a registered app a connection (a consent, a
+    professional's sign-in): whether the app is still enabled, its row held until commit. A disable
+    (``ens.auth.client_admin``, which takes the row to change it) then waits for the connection
+    and ends it, or this sees it disabled: read before the transaction, a consent in flight left a
+    live grant the disable never saw (a review)."""
+    if client_id == MOBILE_CLIENT_ID:
+        return True
+    row = await fetch_one(
+        "SELECT 1 AS enabled FROM oauth_clients WHERE client_id = {} AND disabled_at IS NULL" + row_lock("SHARE"),
+        client_id[:128],
+    )
+    return row is not None
 
 
 async def find_client(client_id: str) -> Client | None:

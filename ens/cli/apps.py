@@ -59,8 +59,11 @@ def manage_apps(settings: Settings, args: argparse.Namespace) -> None:
                 print(f"{'disabled' if done.newly else 'already disabled'}: {args.client_id} ({done.name})")
                 print(f"connections ended: {done.connections_ended}")
             elif args.apps_command == "enable":
-                name = await client_admin.enable_client(args.client_id, operator=args.operator)
-                print(f"enabled: {args.client_id} ({name}); its ended connections stay ended")
+                name, newly = await client_admin.enable_client(args.client_id, operator=args.operator)
+                if newly:
+                    print(f"enabled: {args.client_id} ({name}); its ended connections stay ended")
+                else:
+                    print(f"already enabled: {args.client_id} ({name})")
             else:
                 secret = await client_admin.new_client_secret(
                     settings.secret_key, args.client_id, operator=args.operator

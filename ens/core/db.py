@@ -441,7 +441,7 @@ async def _fetch_postgres(engine: PostgresEngine, sql: str, *, args: Sequence[An
         return await connection.fetch(query, *args)
 
 
-def row_lock(mode: Literal["UPDATE", "NO KEY UPDATE", "KEY SHARE"]) -> str:
+def row_lock(mode: Literal["UPDATE", "NO KEY UPDATE", "SHARE", "KEY SHARE"]) -> str:
     """The clause that locks the rows a SELECT reads until the transaction ends (PostgreSQL, read
     committed); nothing on SQLite, whose write transactions are serialised already."""
     return f" FOR {mode}" if is_postgres(current()) else ""

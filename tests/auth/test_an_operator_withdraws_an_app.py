@@ -88,7 +88,8 @@ async def test_a_disabled_app_loses_every_connection_at_once_and_each_space_is_t
     again = await client_admin.disable_client(app.client_id, reason="run again", operator="Sam")
     assert (again.newly, again.connections_ended) == (False, 0)
 
-    assert await client_admin.enable_client(app.client_id, operator="Sam") == name
+    assert await client_admin.enable_client(app.client_id, operator="Sam") == (name, True)
+    assert await client_admin.enable_client(app.client_id, operator="Sam") == (name, False)
     assert app.client_id in await _catalogue(client, holders[0])
     assert await _token_endpoint_says(client, app.client_id, app.client_secret) == "invalid_grant"
     assert (await client.get("/v1/spaces/me/vitals", headers=tokens[0].headers)).status_code == 401  # stays ended

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import cast
 from uuid import UUID
 
-from ens.auth.clients import find_client
+from ens.auth.clients import find_client, held_enabled
 from ens.auth.errors import LoginFailed
 from ens.auth.login.attempt import (
     LoginContext,
@@ -27,6 +27,7 @@ from ens.spaces.history import AccountAction, Role
 from ens.spaces.rights import KIND_WORDS, Action, ActorKind
 from ens.spaces.schemas import MeRead
 
+NO_LONGER_REGISTERED = "Cette application n'est plus enregistrée."
 NOTHING_PENDING = "Aucune autorisation n'est en attente. Recommencez depuis l'application."
 # The person left their own space closed at login and represents no one who could take the app.
 NOWHERE_TO_CONNECT = "Votre espace santé est fermé : rouvrez-le pour y connecter une application."
@@ -39,7 +40,7 @@ async def consent_screen(cookie: str | None) -> Screen:
         raise step_over(attempt, NOTHING_PENDING)
     client = await find_client(attempt.client_id)
     if client is None:
-        raise LoginFailed("Cette application n'est plus enregistrée.")
+        raise LoginFailed(NO_LONGER_REGISTERED)
     view = ConsentView(
         app_name=client.name,
         publisher=client.publisher,
@@ -102,7 +103,7 @@ async def decide(
         raise step_over(attempt, NOTHING_PENDING)
     client = await find_client(attempt.client_id)
     if client is None:
-        raise LoginFailed("Cette application n'est plus enregistrée.")
+        raise LoginFailed(NO_LONGER_REGISTERED)
     if decision != "approve":
         # Only from the consent step: a refusal racing an approval (two tabs) must not end the
         # attempt between the approval's grant and its code (the grant left, the app told nothing).
@@ -128,6 +129,8 @@ async def decide(
         # loaded the page too would otherwise make a second grant, which replaces the first one,
         # whose code the app then holds (its tokens refused, a grant left that nothing uses).
         await take_step(attempt.id, from_step="consent", to="granting")
+        if not await held_enabled(client.client_id):
+            raise LoginFailed(NO_LONGER_REGISTERED)
         grant_id = await spaces.create_app_grant(
             attempt.account_id, chosen, client_id=client.client_id, client_name=client.name, scopes=attempt.scopes
         )

@@ -15,10 +15,11 @@ import logging
 from dataclasses import replace
 from typing import Any
 
-from ens.auth.clients import find_client
+from ens.auth.clients import find_client, held_enabled
 from ens.auth.errors import LoginFailed, UpstreamRefused
 from ens.auth.login.attempt import LoginContext, Redirect, error_redirect, finish, seal, update_attempt
 from ens.auth.login.provider import claim_text, take_attempt
+from ens.core.db import write_transaction
 from ens.core.errors import Invalid
 from ens.spaces.matrix import access_matrix
 from ens.spaces.professionals import Exercise, ProfessionalIdentity, id_type_of, sign_in_professional
@@ -105,7 +106,10 @@ async def pro_callback(
         professional_id = await sign_in_professional(identity)
     except Invalid as exc:
         raise LoginFailed("L'identité transmise par le service d'identité est incomplète.") from exc
-    grant_id = await create_professional_grant(professional_id, client.client_id, client_name=client.name)
+    async with write_transaction():
+        if not await held_enabled(client.client_id):  # disabled since the attempt began
+            raise LoginFailed("Ce logiciel n'est plus enregistré auprès du service.")
+        grant_id = await create_professional_grant(professional_id, client.client_id, client_name=client.name)
     id_token = seal(ctx.settings, attempt.id, proven.id_token)
     await update_attempt(attempt.id, account_id=professional_id, id_token=id_token)
     signed_in = replace(attempt, account_id=professional_id)

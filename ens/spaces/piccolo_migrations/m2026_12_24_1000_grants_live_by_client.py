@@ -2,7 +2,10 @@
 
 Partial: only the grants still live, and not the phone app's sessions (nearly every grant; the
 service's own app is never disabled), so the index holds the apps' live connections and the
-professionals' software sessions, and costs the phone's sign-ins nothing."""
+professionals' software sessions, and costs the phone's sign-ins nothing.
+
+On a large table, build it beforehand without blocking sign-ins (``CREATE INDEX CONCURRENTLY`` with
+the same name and definition): the migration then finds it (``IF NOT EXISTS``)."""
 
 from ens.core.db import Index, ddl_migration
 
@@ -11,7 +14,7 @@ VERSION = "1.38.0"
 DESCRIPTION = "grants_live_by_client: the live grants of a registered app"
 
 STATEMENTS = [
-    "CREATE INDEX grants_live_by_client ON grants (client_id, id) "
+    "CREATE INDEX IF NOT EXISTS grants_live_by_client ON grants (client_id, id) "
     "WHERE revoked_at IS NULL AND client_id <> 'ens-mobile'"
 ]
 
