@@ -505,19 +505,35 @@ async def _deleted_records(space_id: UUID, writer_keys: list[str], keys: list[st
     writer_keys = [key for key in writer_keys if keeps_deleted_records(key)]
     if not keys or not writer_keys:
         return deleted  # nothing of this writer is kept: no statement
-    sql = (
-        "SELECT id, writer, client_record_id, client_record_version FROM vital_deleted_records "
-        f"WHERE space_id = {{}} AND writer IN ({', '.join(['{}'] * len(writer_keys))}) AND client_record_id "
-    )
-    # PostgreSQL: one statement text whatever the number of keys (prepared once per connection).
-    postgres = is_postgres(current())
-    step = len(keys) if postgres else _KEYS_PER_STATEMENT
-    for start in range(0, len(keys), step):
-        part = keys[start : start + step]
-        if postgres:
-            rows = await fetch(sql + "= ANY({}::varchar[])", space_id, *writer_keys, part)
-        else:
-            rows = await fetch(sql + f"IN ({', '.join(['{}'] * len(part))})", space_id, *writer_keys, *part)
+    writers = ", ".join(["{}"] * len(writer_keys))
+    if is_postgres(current()):
+        # One probe of the index per key, as the live records' lookup (_PLACES_AND_STORED): written
+        # `client_record_id = ANY($n)`, the generic plan PostgreSQL settles on after five runs read
+        # every deleted record of the writer in the space (50,000: 57 ms a batch, against 0.2 ms;
+        # a scale audit), and the table is never purged. One statement text whatever the keys.
+        rows = await fetch(
+            "SELECT d.id, d.writer, d.client_record_id, d.client_record_version "
+            "FROM jsonb_array_elements_text({}::text::jsonb) AS k(key), LATERAL ("
+            "SELECT id, writer, client_record_id, client_record_version FROM vital_deleted_records "
+            # OFFSET 0: the subquery stays one probe per key (flattened into a join, PostgreSQL
+            # may hash the writer's every deleted record instead).
+            f"WHERE space_id = {{}} AND writer IN ({writers}) AND client_record_id = k.key OFFSET 0) AS d",
+            msgspec.json.encode(keys).decode(),
+            space_id,
+            *writer_keys,
+        )
+        deleted.update((_record(row), _deleted(row)) for row in rows)
+        return deleted
+    for start in range(0, len(keys), _KEYS_PER_STATEMENT):
+        part = keys[start : start + _KEYS_PER_STATEMENT]
+        in_part = ", ".join(["{}"] * len(part))
+        rows = await fetch(
+            "SELECT id, writer, client_record_id, client_record_version FROM vital_deleted_records "
+            f"WHERE space_id = {{}} AND writer IN ({writers}) AND client_record_id IN ({in_part})",
+            space_id,
+            *writer_keys,
+            *part,
+        )
         deleted.update((_record(row), _deleted(row)) for row in rows)
     return deleted
 

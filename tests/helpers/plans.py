@@ -27,11 +27,13 @@ class Statements:
         """The first statement recorded whose SQL holds ``text``."""
         return next((sql, args) for sql, args in self.made if text in sql)
 
-    async def most_rows_looked_at(self, text: str) -> int:
+    async def most_rows_looked_at(self, text: str, *, generic: bool = False) -> int:
         """Run the statement naming ``text`` again under EXPLAIN ANALYZE: the most rows one step of
-        its plan looked at (those it passed on, and those it filtered out)."""
+        its plan looked at (those it passed on, and those it filtered out). ``generic``: under the
+        plan PostgreSQL may settle on for good once a connection ran the statement five times
+        (asyncpg keeps each statement prepared), which knows none of the values."""
         sql, args = self.naming(text)
-        plan = await explain_analyze(sql, *args)
+        plan = await (explain_generic(sql, *args) if generic else explain_analyze(sql, *args))
 
         def most(node: dict[str, Any]) -> int:
             looked_at = int(node["Actual Rows"]) + int(node.get("Rows Removed by Filter", 0))
@@ -53,3 +55,38 @@ async def explain_analyze(sql: str, *args: Any) -> list[dict[str, Any]]:
     )
     print(json.dumps(plan, indent=1))
     return plan
+
+
+async def explain_generic(sql: str, *args: Any) -> list[dict[str, Any]]:
+    """As :func:`explain_analyze`, under the generic plan (``plan_cache_mode = force_generic_plan``
+    on a statement prepared by name: EXPLAIN of a statement with bound values plans for the values).
+    The values are given to EXECUTE as literals, quoted by PostgreSQL."""
+    numbered, _ = db._numbered(sql)
+    literals = [await _literal(arg) for arg in args]
+    async with db.write_transaction():
+        transaction = db.current().current_transaction.get()
+        assert transaction is not None
+        connection = transaction.connection
+        await connection.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+        await connection.execute(f"PREPARE ens_generic AS {numbered}")
+        try:
+            text = await connection.fetchval(
+                f"EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE ens_generic({', '.join(literals)})"
+            )
+        finally:
+            await connection.execute("DEALLOCATE ens_generic")
+    plan: list[dict[str, Any]] = json.loads(text)
+    print(json.dumps(plan, indent=1))
+    return plan
+
+
+async def _literal(value: Any) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, list | tuple):
+        return "ARRAY[" + ", ".join([await _literal(item) for item in value]) + "]"
+    if isinstance(value, bool | int | float):
+        return repr(value) if not isinstance(value, bool) else ("true" if value else "false")
+    text = value.isoformat() if hasattr(value, "isoformat") else str(value)
+    quoted: str = (await db.fetch("SELECT quote_literal({}::text) AS q", text))[0]["q"]
+    return quoted
