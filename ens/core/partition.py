@@ -20,6 +20,8 @@ class CannotPartition(Exception):
 
 
 _NAME = re.compile(r"[a-z_][a-z0-9_]*")
+# pg_statistic_ext.stxkind: the kinds of statistics an object keeps, as CREATE STATISTICS names them.
+_STATISTICS_KINDS = {"d": "dependencies", "f": "ndistinct", "m": "mcv"}
 
 
 async def partition_by_space(table: str, partitions: int) -> int:
@@ -79,8 +81,21 @@ async def partition_by_space(table: str, partitions: int) -> int:
                WHERE d.refobjid = {}::regclass AND d.deptype = 'a'""",
             table,
         )
+        # Extended statistics (a migration's CREATE STATISTICS): on the partitioned table, and on
+        # each partition, where the planner estimates a query pruned to one of them.
+        statistics = await fetch(
+            """SELECT x.stxname AS name, x.stxkind::text[] AS kinds,
+                      ARRAY(SELECT a.attname::text FROM unnest(x.stxkeys) AS k(attnum)
+                            JOIN pg_attribute a ON a.attrelid = x.stxrelid AND a.attnum = k.attnum) AS columns
+               FROM pg_statistic_ext x WHERE x.stxrelid = {}::regclass""",
+            table,
+        )
         old = f"{table}_unpartitioned"
         await fetch(f"ALTER TABLE {table} RENAME TO {old}")
+        for found_statistics in statistics:
+            await fetch(
+                f"ALTER STATISTICS {found_statistics['name']} RENAME TO {found_statistics['name']}_unpartitioned"
+            )
         for index in indexes:
             await fetch(f"ALTER INDEX {index['name']} RENAME TO {index['name']}_unpartitioned")
         for constraint in foreign:
@@ -105,6 +120,17 @@ async def partition_by_space(table: str, partitions: int) -> int:
                 f"CREATE TABLE {table}_p{remainder:03d} PARTITION OF {table} "
                 f"FOR VALUES WITH (MODULUS {partitions}, REMAINDER {remainder})"
             )
+        for found_statistics in statistics:
+            kinds = ", ".join(
+                _STATISTICS_KINDS[kind] for kind in found_statistics["kinds"] if kind in _STATISTICS_KINDS
+            )
+            columns = ", ".join(found_statistics["columns"])
+            targets = [(found_statistics["name"], table)] + [
+                (f"{found_statistics['name']}_p{remainder:03d}", f"{table}_p{remainder:03d}")
+                for remainder in range(partitions)
+            ]
+            for name, target in targets:
+                await fetch(f"CREATE STATISTICS {name} ({kinds}) ON {columns} FROM {target}")
         moved = await fetch(
             f"WITH moved AS (INSERT INTO {table} SELECT * FROM {old} RETURNING 1) SELECT COUNT(*) AS n FROM moved"
         )

@@ -226,11 +226,14 @@ async def send_adulthood_notices(mailer: Mailer, *, now: datetime | None = None)
     at = now or clock.now()
     rows = await fetch(
         """SELECT s.id, s.given_name, s.family_name, s.birthdate, s.sex, s.timezone, s.status, s.holder_account_id
-           FROM spaces s WHERE s.holder_account_id IS NULL AND s.birthdate IS NOT NULL AND s.birthdate <= {}
+           FROM spaces s WHERE s.holder_account_id IS NULL AND s.birthdate <= {} AND s.birthdate >= {}
              AND NOT EXISTS (SELECT 1 FROM space_notices n WHERE n.space_id = s.id AND n.kind = 'adulthood_soon')""",
-        # A day more than the UTC date says: a space's own day may be ahead of it (each is then
-        # checked in its time zone, adulthood_soon).
+        # A day more than the UTC date says on each side: a space's own day may be ahead of it or
+        # behind (each is then checked in its time zone, adulthood_soon). The lower bound leaves out
+        # those already of age, who never claimed their space, read every day for ever before; with
+        # it, the partial index spaces_unheld_birthdate reads three months of births (a scale audit).
         _years_before((at + NOTICE_BEFORE + timedelta(days=1)).date(), 18),
+        _years_before((at - timedelta(days=1)).date(), 18),
     )
     sent = 0
     for row in rows:

@@ -104,6 +104,15 @@ async def test_measures_and_history_become_partitioned_and_the_service_works_on_
                 "vital_measurements_space_feed",
                 "vital_measurements_space_time",
             } <= indexes
+            # The migration's statistics of a space's writers, on the table and on each partition.
+            statistics = await connection.fetch(
+                "SELECT x.stxname, c.relname FROM pg_statistic_ext x JOIN pg_class c ON c.oid = x.stxrelid "
+                "WHERE x.stxname LIKE 'vital_measurements_space_writer%' ORDER BY 1"
+            )
+            assert [(row["stxname"], row["relname"]) for row in statistics] == [
+                ("vital_measurements_space_writer", "vital_measurements"),
+                *((f"vital_measurements_space_writer_p{n:03d}", f"vital_measurements_p{n:03d}") for n in range(4)),
+            ]
         finally:
             await connection.close()
         # The service, unchanged, on the partitioned tables: the same page, a write, the history.
