@@ -163,9 +163,13 @@ def _page_read(
     handler's read, and the one a holder's first page predicts (:func:`first_page_companion`)."""
     where = f"m.space_id = {DOOR_SPACE}" + visible
     args: list[Any] = []
-    type_sql, type_args = type_filter(types, column="m.type")
-    where += type_sql
-    args += type_args
+    by_type = 1 < len(types) < len(TYPE_CODES) and is_postgres(current())
+    if by_type:
+        where += " AND m.type = t.type"  # one branch per type (below)
+    else:
+        type_sql, type_args = type_filter(types, column="m.type")
+        where += type_sql
+        args += type_args
     range_sql, range_args = within("m.effective_at", since_at, until_at)
     where += range_sql
     args += range_args
@@ -181,6 +185,20 @@ def _page_read(
     # (string_agg, one row back) saved the server nothing more.
     body = "convert_to(m.body, 'UTF8')" if is_postgres(current()) else "m.body"
     limit = int(size) + 1
+    if by_type:
+        # Some types of the space (an app's, a FHIR search's codes): a page of each type, read in
+        # order from the (space_id, type, effective_at, id) index, then the newest of those. Written
+        # `type IN (...)`, PostgreSQL walked the space by time and dropped the other types: a page
+        # for a scale's app in a space full of a watch's heart rates read 100,899 rows for 101
+        # (36.5 ms, against 1.0; a scale audit). The types are the catalogue's codes, written out.
+        assert all(code in BY_CODE for code in types)
+        values = ", ".join(f"('{code}')" for code in types)
+        sql = (
+            f"SELECT x.body AS body, x.seq AS seq FROM (VALUES {values}) AS t(type), LATERAL ("
+            f"SELECT {body} AS body, m.seq AS seq, m.effective_at AS at, m.id AS id FROM vital_measurements m "
+            f"WHERE {where} {_PAGE_ORDER} LIMIT {limit}) AS x ORDER BY x.at DESC, x.id DESC LIMIT {limit}"
+        )
+        return sql, tuple(args)
     sql = f"SELECT {body} AS body, m.seq AS seq FROM vital_measurements m WHERE {where} {_PAGE_ORDER} LIMIT {limit}"
     return sql, tuple(args)
 
