@@ -451,8 +451,8 @@ def _refused(event: str, professional_id: UUID, request_id: str) -> None:
 async def list_patients(
     cursors: Cursors, professional_id: UUID, *, limit: int | None, cursor: str | None
 ) -> Page[PatientRead]:
-    """The spaces this professional is authorised for today, by space id (index
-    ``space_professionals_patients``)."""
+    """The spaces this professional is authorised for today, by space id: a page is the next rows
+    of the index ``space_professionals_patients_by_space`` from the cursor, each joined to its space."""
     size = check_limit(limit)
     purpose = f"patients:{professional_id}"
     after = UUID(str(cursors.decode(purpose, cursor)[0])) if cursor else uuid.UUID(int=0)
