@@ -308,3 +308,25 @@ async def test_a_row_still_committing_when_a_run_notes_the_newest_is_in_that_dig
     # covered up to the upload's, and no later run goes below it.
     assert "(tuteur) a modifié le profil médical." in _text(digest), _text(digest)
     assert await send_digests(mailer, settle=timedelta(seconds=1)) == 0  # and not again
+
+
+async def test_subscribers_are_read_a_few_at_a_time_and_each_gets_their_digest(
+    client, make_person, settings, tmp_path, monkeypatch
+):
+    """``ens notify`` reads the subscribers in batches (a scale audit: it read every preference,
+    account and space at once); every one of them, across batches, still gets their digest."""
+    from ens.spaces import notifications
+
+    monkeypatch.setattr(notifications, "_DIGEST_BATCH", 2)
+    mailer, outbox = _mailer(settings, tmp_path)
+    holders = [await make_person(f"Abonné{n}") for n in range(5)]
+    for n, holder in enumerate(holders):
+        tutor = await make_person("Tuteur")
+        await court_measure(holder, tutor, "tutelle")
+        await client.put(PREFS, json={**DEFAULTS, "representativesDigest": True}, headers=holder.headers)
+        meta = metadata(title="Bilan")
+        await uploaded(client, tutor.headers, pdf(100, seed=40 + n), space=holder.space_id, meta=meta)
+    await send_digests(mailer)
+    for holder in holders:
+        (digest,) = _mails_to(outbox, _address(holder))
+        assert ADDED in _text(digest)
