@@ -33,7 +33,7 @@ import msgspec
 
 from ens.core import clock
 from ens.core.api import Cursors, check_limit
-from ens.core.db import as_uuid, current, fetch, fetch_one, insert_rows, is_postgres, write_transaction
+from ens.core.db import as_uuid, current, execute, fetch, fetch_one, insert_rows, is_postgres, write_transaction
 from ens.core.errors import BadRequest, FieldError, Gone
 from ens.spaces.door import SpaceAccess
 from ens.vitals.reads import raw, readable_types, type_filter
@@ -341,21 +341,24 @@ async def purge_tombstones(retention_days: int, now: datetime | None = None) -> 
     """Remove tombstones older than the retention; feed cursors from before them then answer 410."""
     cutoff = (now or clock.now()) - timedelta(days=retention_days)
     async with write_transaction():
-        # Remember, per space, the newest place purged: an older cursor would miss a deletion.
+        # Remember, per space, the newest place purged: an older cursor would miss a deletion. One
+        # sort of the day's expired tombstones (the newest place of each space first); a subquery
+        # for each tombstone took 2.6 s for 266,000 (a scale audit).
         await fetch(
             """INSERT INTO vital_feed_counters (space_id, last_seq, purged_seq, purged_xid)
-               SELECT t.space_id, 0, MAX(t.seq), t.feed_xid FROM vital_tombstones t
-               WHERE t.deleted_at < {} AND t.feed_xid = (SELECT MAX(u.feed_xid) FROM vital_tombstones u
-                                                        WHERE u.space_id = t.space_id AND u.deleted_at < {})
-               GROUP BY t.space_id, t.feed_xid
+               SELECT space_id, 0, seq, feed_xid FROM (
+                 SELECT t.space_id, t.seq, t.feed_xid,
+                        ROW_NUMBER() OVER (PARTITION BY t.space_id ORDER BY t.feed_xid DESC, t.seq DESC) AS newest
+                 FROM vital_tombstones t WHERE t.deleted_at < {}) AS expired
+               WHERE newest = 1
                ON CONFLICT (space_id) DO UPDATE SET purged_xid = excluded.purged_xid, purged_seq = excluded.purged_seq
                WHERE (vital_feed_counters.purged_xid, vital_feed_counters.purged_seq)
                      < (excluded.purged_xid, excluded.purged_seq)""",
             cutoff,
-            cutoff,
         )
-        removed = await fetch("DELETE FROM vital_tombstones WHERE deleted_at < {} RETURNING id", cutoff)
+        # Counted, not sent back id by id.
+        removed = await execute("DELETE FROM vital_tombstones WHERE deleted_at < {}", cutoff)
         # The hides of measures deleted hidden go with their tombstones (each tombstone's place is
         # past its hide's: the purged place above covers both).
         await fetch("DELETE FROM vital_hides WHERE deleted_at < {}", cutoff)
-    return len(removed)
+    return removed
