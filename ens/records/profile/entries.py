@@ -36,8 +36,9 @@ async def _page(
     if cursor:
         created_text, id_text = cursors.decode(purpose, cursor)
         created, last_id = datetime.fromisoformat(str(created_text)), UUID(str(id_text))
-        after = "AND (created_at > {} OR (created_at = {} AND id > {}))"
-        args += [created, created, last_id]
+        # A row-value comparison: one range of the space's (created_at, id) order, as the measures'.
+        after = "AND (created_at, id) > ({}, {})"
+        args += [created, last_id]
     rows = await fetch(kind.select(after + visible_to(access)) + " ORDER BY created_at, id LIMIT {}", *args, size + 1)
     items = [kind.read(row) for row in rows[:size]]
     next_cursor = None

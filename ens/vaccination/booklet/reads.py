@@ -95,8 +95,10 @@ async def list_vaccinations(
             after_day, after_id = date.fromisoformat(str(position[0])), UUID(str(position[1]))
         except (IndexError, TypeError, ValueError) as exc:
             raise BadRequest("The cursor is malformed.", [FieldError("/cursor", "malformed")]) from exc
-        where += " AND (e.earliest_on < {} OR (e.earliest_on = {} AND e.id < {}))"
-        args += [after_day, after_day, after_id]
+        # A row-value comparison: one range of the (space_id, earliest_on, id) index, as the measures'
+        # keyset (written with OR, each page filtered the space's booklet from its start: an audit).
+        where += " AND (e.earliest_on, e.id) < ({}, {})"
+        args += [after_day, after_id]
     rows = await fetch(f"{_SELECT} WHERE {where} ORDER BY e.earliest_on DESC, e.id DESC LIMIT {{}}", *args, size + 1)
     items = [read_of(row) for row in rows[:size]]
     next_cursor = None
