@@ -215,7 +215,9 @@ async def send_digests(mailer: Mailer, *, now: datetime | None = None, settle: t
     # statement over every subscriber at once: a scale audit.)
     if is_postgres(current()):
         newest = await fetch("SELECT last_value AS newest, is_called FROM access_history_id_seq")
-        upto = int(newest[0]["newest"]) if newest and newest[0]["is_called"] else 0
+        # Not called: the next id is last_value itself (a fresh sequence: 1; after setval(n, false)
+        # or a RESTART, n), and what came before is below it (0 there re-sent every history: a review).
+        upto = int(newest[0]["newest"]) - (0 if newest[0]["is_called"] else 1)
     else:
         newest = await fetch("SELECT MAX(id) AS newest FROM access_history")
         upto = int(newest[0]["newest"] or 0)

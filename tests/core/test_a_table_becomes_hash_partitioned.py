@@ -109,10 +109,23 @@ async def test_measures_and_history_become_partitioned_and_the_service_works_on_
                 "SELECT x.stxname, c.relname FROM pg_statistic_ext x JOIN pg_class c ON c.oid = x.stxrelid "
                 "WHERE x.stxname LIKE 'vital_measurements_space_writer%' ORDER BY 1"
             )
-            assert [(row["stxname"], row["relname"]) for row in statistics] == [
+            expected = [
                 ("vital_measurements_space_writer", "vital_measurements"),
                 *((f"vital_measurements_space_writer_p{n:03d}", f"vital_measurements_p{n:03d}") for n in range(4)),
             ]
+            assert [(row["stxname"], row["relname"]) for row in statistics] == expected
+            # The migration, run on a table partitioned before it, gives each partition its own too.
+            from ens.vitals.piccolo_migrations import m2026_12_24_1015_space_writer_statistics as migration
+
+            for row in statistics:
+                await connection.execute(f"DROP STATISTICS {row['stxname']}")
+            for statement in migration.STATEMENTS:
+                await connection.execute(str(statement))
+            again = await connection.fetch(
+                "SELECT x.stxname, c.relname FROM pg_statistic_ext x JOIN pg_class c ON c.oid = x.stxrelid "
+                "WHERE x.stxname LIKE 'vital_measurements_space_writer%' ORDER BY 1"
+            )
+            assert [(row["stxname"], row["relname"]) for row in again] == expected
         finally:
             await connection.close()
         # The service, unchanged, on the partitioned tables: the same page, a write, the history.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from types import ModuleType
 from typing import Any
 
@@ -26,6 +27,18 @@ class Statements:
     def naming(self, text: str) -> tuple[str, tuple[Any, ...]]:
         """The first statement recorded whose SQL holds ``text``."""
         return next((sql, args) for sql, args in self.made if text in sql)
+
+    async def indexes_read(self, text: str, *, generic: bool = False) -> set[str]:
+        """The indexes the plan of the statement naming ``text`` reads (an index scan skips rows on
+        a later column of its key without counting them: what it reads by says more)."""
+        sql, args = self.naming(text)
+        plan = await (explain_generic(sql, *args) if generic else explain_analyze(sql, *args))
+
+        def names(node: dict[str, Any]) -> set[str]:
+            own = {node["Index Name"]} if "Index Name" in node else set()
+            return own.union(*(names(child) for child in node.get("Plans", [])))
+
+        return names(plan[0]["Plan"])
 
     async def most_rows_looked_at(self, text: str, *, generic: bool = False) -> int:
         """Run the statement naming ``text`` again under EXPLAIN ANALYZE: the most rows one step of
@@ -63,18 +76,17 @@ async def explain_generic(sql: str, *args: Any) -> list[dict[str, Any]]:
     The values are given to EXECUTE as literals, quoted by PostgreSQL."""
     numbered, _ = db._numbered(sql)
     literals = [await _literal(arg) for arg in args]
+    # A name of its own: PREPARE outlives a rolled-back transaction, and a failed EXPLAIN leaves it
+    # on the pooled connection (a DEALLOCATE then would hide the error under "transaction aborted").
+    name = f"ens_generic_{uuid.uuid4().hex}"
     async with db.write_transaction():
         transaction = db.current().current_transaction.get()
         assert transaction is not None
         connection = transaction.connection
         await connection.execute("SET LOCAL plan_cache_mode = force_generic_plan")
-        await connection.execute(f"PREPARE ens_generic AS {numbered}")
-        try:
-            text = await connection.fetchval(
-                f"EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE ens_generic({', '.join(literals)})"
-            )
-        finally:
-            await connection.execute("DEALLOCATE ens_generic")
+        await connection.execute(f"PREPARE {name} AS {numbered}")
+        text = await connection.fetchval(f"EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE {name}({', '.join(literals)})")
+        await connection.execute(f"DEALLOCATE {name}")
     plan: list[dict[str, Any]] = json.loads(text)
     print(json.dumps(plan, indent=1))
     return plan

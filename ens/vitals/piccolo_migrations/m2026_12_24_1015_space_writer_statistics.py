@@ -21,6 +21,17 @@ STATEMENTS = [
         "CREATE STATISTICS IF NOT EXISTS vital_measurements_space_writer (dependencies) "
         "ON space_id, writer FROM vital_measurements"
     ),
+    # Partitioned already (ens partition): each partition's too, named as ens partition names them;
+    # a query pruned to one partition is estimated from that partition's statistics (a review).
+    PostgresOnly(
+        """DO $$ DECLARE part record; BEGIN
+             FOR part IN SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+                         WHERE i.inhparent = 'vital_measurements'::regclass LOOP
+               EXECUTE format('CREATE STATISTICS IF NOT EXISTS %I (dependencies) ON space_id, writer FROM %I',
+                              'vital_measurements_space_writer_' || substr(part.relname, 20), part.relname);
+             END LOOP;
+           END $$"""
+    ),
 ]
 
 # A statistics object, no index.
