@@ -58,6 +58,9 @@ _FIRST_LOOK_BACK = timedelta(days=1)
 # a row's id is taken a moment before it commits; the shortest wait the history's sealer may be
 # given for the same reason (``ens audit seal --lag``, ``ens.cli.seals.MIN_SEAL_LAG``).
 DIGEST_SETTLE = timedelta(seconds=10)
+# How long a run's claim on a person's digest holds (a run that died meanwhile: the next run after it
+# covers the span, which never moved); far longer than one e-mail (10 s at most an exchange).
+DIGEST_LEASE = timedelta(minutes=10)
 
 
 def _read(row: Row | None) -> NotificationPreferences:
@@ -262,18 +265,22 @@ async def _send_digests_to(mailer: Mailer, people: list[Row], *, at: datetime, u
             if wanted
         ]
         before = person["digest_sent_upto"]
-        # Claimed from where this run read it: of two runs at once, one sends the span, the other
-        # finds it moved and sends nothing.
+        # Claimed from where this run read it, under a lease: of two runs at once, one sends the
+        # span, the other finds it moved or leased and sends nothing. The span moves on only once
+        # told (or found empty); a send that failed gives the lease back and leaves the span where it
+        # was, for the next run. (The span moved with the claim: a second run reading it then moved
+        # it on, empty, and the first's failed send could no longer give it back: it was lost.)
+        lease = at + DIGEST_LEASE
         async with write_transaction():
             claimed = await fetch(
-                "UPDATE notification_preferences SET digest_sent_until = {}, digest_sent_upto = {} "
+                "UPDATE notification_preferences SET digest_lease_until = {} "
                 f"WHERE account_id = {{}} AND digest_sent_until {same} {{}} AND digest_sent_upto {same} {{}} "
-                "RETURNING account_id",
-                at,
-                upto,
+                "AND (digest_lease_until IS NULL OR digest_lease_until <= {}) RETURNING account_id",
+                lease,
                 person["account_id"],
                 person["digest_sent_until"],
                 before,
+                at,
             )
         if not claimed:
             continue
@@ -297,24 +304,29 @@ async def _send_digests_to(mailer: Mailer, people: list[Row], *, at: datetime, u
             start,
             upto,
         )
-        if not rows:
-            continue
-        lines = Counter(describe(row) for row in rows)
-        body = "\n".join(
-            f"- {sentence}" + (f" ({count} fois)" if count > 1 else "") for sentence, count in lines.items()
-        )
-        if not await tell(mailer, person["email"], DIGEST_SUBJECT, _DIGEST_INTRO + body + _DIGEST_END):
-            # Not sent (the mail server failing): the next run covers this span again.
-            async with write_transaction():
+        told = True
+        if rows:
+            lines = Counter(describe(row) for row in rows)
+            body = "\n".join(
+                f"- {sentence}" + (f" ({count} fois)" if count > 1 else "") for sentence, count in lines.items()
+            )
+            told = await tell(mailer, person["email"], DIGEST_SUBJECT, _DIGEST_INTRO + body + _DIGEST_END)
+        async with write_transaction():
+            if told:  # sent, or nothing to say: the next digest starts above this span
                 await fetch(
-                    "UPDATE notification_preferences SET digest_sent_until = {}, digest_sent_upto = {} "
-                    "WHERE account_id = {} AND digest_sent_until = {} AND digest_sent_upto = {}",
-                    person["digest_sent_until"],
-                    before,
-                    person["account_id"],
+                    "UPDATE notification_preferences SET digest_sent_until = {}, digest_sent_upto = {}, "
+                    "digest_lease_until = NULL WHERE account_id = {} AND digest_lease_until = {}",
                     at,
                     upto,
+                    person["account_id"],
+                    lease,
                 )
-            continue
-        sent += 1
+            else:  # the mail server failing: the lease given back, the span left for the next run
+                await fetch(
+                    "UPDATE notification_preferences SET digest_lease_until = NULL "
+                    "WHERE account_id = {} AND digest_lease_until = {}",
+                    person["account_id"],
+                    lease,
+                )
+        sent += 1 if rows and told else 0
     return sent

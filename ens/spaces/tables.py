@@ -300,4 +300,6 @@ class NotificationPreference(Table, tablename="notification_preferences"):
     apps_digest = Boolean(default=False)
     digest_sent_until = Timestamptz(null=True, default=None)
     digest_sent_upto = BigInt(null=True, default=None)
+    # Until when a run of ``ens notify`` holds the digest it is sending (a lease).
+    digest_lease_until = Timestamptz(null=True, default=None)
     updated_at = Timestamptz()
