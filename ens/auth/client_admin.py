@@ -24,7 +24,7 @@ from uuid import UUID
 from ens.auth.clients import MOBILE_CLIENT_ID
 from ens.core import clock, keyring
 from ens.core.clock import aware
-from ens.core.db import as_uuid, fetch, fetch_one, row_lock, write_transaction
+from ens.core.db import Row, as_uuid, fetch, fetch_one, row_lock, write_transaction
 from ens.core.errors import Invalid, NotFound
 from ens.spaces.history import OperatorAction, operator_name, operator_text_refused
 
@@ -101,11 +101,7 @@ async def _disable(client_id: str) -> tuple[str, bool]:
     """The app's name, and whether this call disabled it."""
     _refuse_own_app(client_id)
     async with write_transaction():
-        row = await fetch_one(
-            "SELECT name, disabled_at FROM oauth_clients WHERE client_id = {}" + row_lock("UPDATE"), client_id
-        )
-        if row is None:
-            raise NotFound(f"No registered app {client_id!r} (ens apps list names them).")
+        row = await _held_client(client_id)
         if row["disabled_at"] is not None:
             return str(row["name"]), False
         await fetch("UPDATE oauth_clients SET disabled_at = {} WHERE client_id = {}", clock.now(), client_id)
@@ -165,11 +161,7 @@ async def enable_client(client_id: str, *, operator: str | None = None) -> tuple
     connects it again). Its name, and whether it was disabled (an enabled app is left as it is)."""
     _refuse_own_app(client_id)
     async with write_transaction():
-        row = await fetch_one(
-            "SELECT name, disabled_at FROM oauth_clients WHERE client_id = {}" + row_lock("UPDATE"), client_id
-        )
-        if row is None:
-            raise NotFound(f"No registered app {client_id!r} (ens apps list names them).")
+        row = await _held_client(client_id)
         if row["disabled_at"] is None:
             return str(row["name"]), False
         await fetch("UPDATE oauth_clients SET disabled_at = NULL WHERE client_id = {}", client_id)
@@ -186,11 +178,7 @@ async def new_client_secret(secret_key: str, client_id: str, *, operator: str | 
     _refuse_own_app(client_id)
     secret = secrets.token_urlsafe(32)
     async with write_transaction():
-        row = await fetch_one(
-            "SELECT confidential FROM oauth_clients WHERE client_id = {}" + row_lock("UPDATE"), client_id
-        )
-        if row is None:
-            raise NotFound(f"No registered app {client_id!r} (ens apps list names them).")
+        row = await _held_client(client_id)
         if not row["confidential"]:
             raise Invalid(f"{client_id!r} is a public client: it has no secret to replace.")
         await fetch(
@@ -203,6 +191,16 @@ async def new_client_secret(secret_key: str, client_id: str, *, operator: str | 
         extra={"event": "app_secret_replaced", "client_id": client_id, "operator": operator_name(operator)},
     )
     return secret
+
+
+async def _held_client(client_id: str) -> Row:
+    """The app's row, held until the transaction ends (a change to it waits for this one's)."""
+    row = await fetch_one(
+        "SELECT name, disabled_at, confidential FROM oauth_clients WHERE client_id = {}" + row_lock("UPDATE"), client_id
+    )
+    if row is None:
+        raise NotFound(f"No registered app {client_id!r} (ens apps list names them).")
+    return row
 
 
 def _refuse_own_app(client_id: str) -> None:
