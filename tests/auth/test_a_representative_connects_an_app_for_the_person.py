@@ -16,7 +16,7 @@ from ens.auth.login.attempt import Attempt, load
 from ens.core import db
 from ens.core.settings import Settings
 from tests.helpers.carers import set_birthdate, today_in_paris, years_before
-from tests.helpers.login import FakeLogin, MakeFakeLogin, signed_in_browser
+from tests.helpers.login import FakeLogin, MakeFakeLogin, at_the_consent_page, signed_in_browser
 
 DEVICE_REDIRECT = "https://device.example/ens/callback"
 
@@ -137,12 +137,14 @@ async def _consent_loaded_in_two_tabs(
     app = await register_app(
         fake_settings.secret_key, name=name, redirect_uris=[DEVICE_REDIRECT], scopes=["vitals.body_weight:write"]
     )
-    login: FakeLogin = fake_login()
-    login.browser.totp_secret = first.browser.totp_secret
-    await login.start(client_id=app.client_id, redirect_uri=DEVICE_REDIRECT, scope="vitals.body_weight:write")
-    await login.come_back(login.code(sub=sub))
-    assert (await login.browser.second_factor()).headers["location"] == "/login/consent"
-    await login.browser.open("/login/consent")
+    login = await at_the_consent_page(
+        fake_login,
+        known=first,
+        sub=sub,
+        client_id=app.client_id,
+        redirect_uri=DEVICE_REDIRECT,
+        scope="vitals.body_weight:write",
+    )
     seen: list[Attempt] = []
 
     async def as_first_seen(cookie: str | None) -> Attempt:

@@ -14,7 +14,7 @@ from ens.auth.clients import register_app
 from ens.core import db
 from ens.core.settings import Settings
 from ens.spaces import service as spaces
-from tests.helpers.login import FakeLogin, MakeFakeLogin, signed_in_browser
+from tests.helpers.login import FakeLogin, MakeFakeLogin, at_the_consent_page, signed_in_browser
 
 DEVICE_REDIRECT = "https://device.example/ens/callback"
 
@@ -34,12 +34,14 @@ async def _consent_approved_while_disabled(
         redirect_uris=[DEVICE_REDIRECT],
         scopes=["vitals.body_weight:write"],
     )
-    login: FakeLogin = fake_login()
-    login.browser.totp_secret = first.browser.totp_secret
-    await login.start(client_id=app.client_id, redirect_uri=DEVICE_REDIRECT, scope="vitals.body_weight:write")
-    await login.come_back(login.code(sub=sub))
-    assert (await login.browser.second_factor()).headers["location"] == "/login/consent"
-    await login.browser.open("/login/consent")
+    login = await at_the_consent_page(
+        fake_login,
+        known=first,
+        sub=sub,
+        client_id=app.client_id,
+        redirect_uri=DEVICE_REDIRECT,
+        scope="vitals.body_weight:write",
+    )
 
     real_get_me = spaces.get_me
     disabled: list[client_admin.Disabled] = []

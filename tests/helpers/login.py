@@ -216,5 +216,19 @@ async def signed_in_browser(fake_login: Any, sub: str | None = None) -> tuple[Fa
     return login, final
 
 
+async def at_the_consent_page(
+    fake_login: Any, *, known: FakeLogin, sub: str, client_id: str, redirect_uri: str, scope: str
+) -> FakeLogin:
+    """The person of ``known`` (signed in once as ``sub``, their second factor enrolled), in a new
+    browser, at the consent page of the app ``client_id``."""
+    login: FakeLogin = fake_login()
+    login.browser.totp_secret = known.browser.totp_secret
+    await login.start(client_id=client_id, redirect_uri=redirect_uri, scope=scope)
+    await login.come_back(login.code(sub=sub))
+    assert (await login.browser.second_factor()).headers["location"] == "/login/consent"
+    await login.browser.open("/login/consent")
+    return login
+
+
 def concurrently(*coroutines: Any) -> Any:
     return asyncio.gather(*coroutines)
