@@ -41,14 +41,13 @@ class RegisteredClient:
     kind: str
     label_status: str
     confidential: bool
-    created_at: datetime
     disabled_at: datetime | None
 
 
 async def list_clients() -> list[RegisteredClient]:
     """Every registered app, disabled ones too, by name (a few hundred at most: labelled apps)."""
     rows = await fetch(
-        "SELECT client_id, name, kind, label_status, confidential, created_at, disabled_at FROM oauth_clients "
+        "SELECT client_id, name, kind, label_status, confidential, disabled_at FROM oauth_clients "
         "ORDER BY name, client_id"
     )
     return [
@@ -58,7 +57,6 @@ async def list_clients() -> list[RegisteredClient]:
             kind=str(row["kind"]),
             label_status=str(row["label_status"]),
             confidential=bool(row["confidential"]),
-            created_at=aware(row["created_at"]),
             disabled_at=aware(row["disabled_at"]) if row["disabled_at"] is not None else None,
         )
         for row in rows
@@ -70,7 +68,6 @@ class Disabled:
     name: str
     newly: bool  # False: it was disabled already (a run that finishes an earlier one)
     connections_ended: int
-    request_id: str
 
 
 async def disable_client(client_id: str, *, reason: str, operator: str | None = None) -> Disabled:
@@ -94,7 +91,7 @@ async def disable_client(client_id: str, *, reason: str, operator: str | None = 
         found, batch = await _end_connections(client_id, name, noted)
         ended += batch
     security_log.warning("app's connections ended", extra={"event": "app_connections_ended", "count": ended, **fields})
-    return Disabled(name=name, newly=newly, connections_ended=ended, request_id=noted.request_id)
+    return Disabled(name=name, newly=newly, connections_ended=ended)
 
 
 async def _disable(client_id: str) -> tuple[str, bool]:
