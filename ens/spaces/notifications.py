@@ -83,16 +83,19 @@ async def set_preferences(
     account_id: UUID, wanted: NotificationPreferences, *, if_match: str | None
 ) -> NotificationPreferences:
     """Replace the person's choices (``If-Match``: the ETag of what they read). A digest turned on
-    covers the changes made from then on, not the days before (``digest_sent_until`` is then, and
-    ``digest_sent_upto`` null: :func:`send_digests`)."""
+    covers the changes made from then on, not the days before: ``digest_sent_upto`` notes where the
+    history stands (its newest id), and the first digest covers the ids above, as every later one
+    does (:func:`send_digests`; it read the space's rows by their time before, every row of
+    representatives and apps the space ever had, as time has no index: a scale audit)."""
     now = clock.now()
     async with write_transaction():
         current = await fetch_one("SELECT * FROM notification_preferences WHERE account_id = {}", account_id)
         require_if_match(if_match, msgspec.json.encode(_read(current)))
+        upto = await newest_history_id() if wanted.representatives_digest or wanted.apps_digest else None
         await fetch(
             """INSERT INTO notification_preferences (account_id, document_added, emergency_access,
-               representatives_digest, apps_digest, digest_sent_until, updated_at)
-               VALUES ({}, {}, {}, {}, {}, {}, {})
+               representatives_digest, apps_digest, digest_sent_until, digest_sent_upto, updated_at)
+               VALUES ({}, {}, {}, {}, {}, {}, {}, {})
                ON CONFLICT (account_id) DO UPDATE SET document_added = EXCLUDED.document_added,
                emergency_access = EXCLUDED.emergency_access, representatives_digest = EXCLUDED.representatives_digest,
                apps_digest = EXCLUDED.apps_digest, updated_at = EXCLUDED.updated_at,
@@ -101,13 +104,14 @@ async def set_preferences(
                  ELSE EXCLUDED.digest_sent_until END,
                digest_sent_upto = CASE WHEN notification_preferences.representatives_digest
                  OR notification_preferences.apps_digest THEN notification_preferences.digest_sent_upto
-                 ELSE NULL END""",
+                 ELSE EXCLUDED.digest_sent_upto END""",
             account_id,
             wanted.document_added,
             wanted.emergency_access,
             wanted.representatives_digest,
             wanted.apps_digest,
             now,
+            upto,
             now,
         )
     return wanted
@@ -208,22 +212,12 @@ async def send_digests(mailer: Mailer, *, now: datetime | None = None, settle: t
     (A document upload is no long write here: its row commits with its first write, before its
     content streams in, ``ens.documents.upload``.)
 
-    The first digest (just turned on, or ``digest_sent_upto`` lost) covers the rows dated from
-    ``digest_sent_until`` (when it was turned on; that lost too, :data:`_FIRST_LOOK_BACK` back) up
-    to the id it notes, and the ids above from then on."""
+    Turning a digest on notes the newest id then (:func:`set_preferences`): the first digest covers
+    the ids above it too. Only a digest turned on before that rule (``digest_sent_upto`` null) covers
+    the rows dated from ``digest_sent_until`` (when it was turned on; that lost too,
+    :data:`_FIRST_LOOK_BACK` back), once."""
     at = now or clock.now()
-    # The newest id handed out, whatever the space: every digest of this run covers up to it. (The
-    # sequence's last value on PostgreSQL, one read; MAX(id) there would read the whole table, whose
-    # id has a BRIN index only. Before, each subscriber's space was asked its own newest id, in one
-    # statement over every subscriber at once: a scale audit.)
-    if is_postgres(current()):
-        newest = await fetch("SELECT last_value AS newest, is_called FROM access_history_id_seq")
-        # Not called: the next id is last_value itself (a fresh sequence: 1; after setval(n, false)
-        # or a RESTART, n), and what came before is below it (0 there re-sent every history: a review).
-        upto = int(newest[0]["newest"]) - (0 if newest[0]["is_called"] else 1)
-    else:
-        newest = await fetch("SELECT MAX(id) AS newest FROM access_history")
-        upto = int(newest[0]["newest"] or 0)
+    upto = await newest_history_id()
     wait = DIGEST_SETTLE if settle is None else settle
     same = "IS NOT DISTINCT FROM" if is_postgres(current()) else "IS"
     sent = 0
@@ -237,6 +231,21 @@ async def send_digests(mailer: Mailer, *, now: datetime | None = None, settle: t
         waited = True
         sent += await _send_digests_to(mailer, people, at=at, upto=upto, same=same)
     return sent
+
+
+async def newest_history_id() -> int:
+    """The newest access-history id handed out, whatever the space: every digest of a run covers up
+    to it, and a digest turned on starts above it. (The sequence's last value on PostgreSQL, one
+    read; MAX(id) there would read the whole table, whose id has a BRIN index only. Before, each
+    subscriber's space was asked its own newest id, in one statement over every subscriber at once:
+    a scale audit.)"""
+    if is_postgres(current()):
+        newest = await fetch("SELECT last_value AS newest, is_called FROM access_history_id_seq")
+        # Not called: the next id is last_value itself (a fresh sequence: 1; after setval(n, false)
+        # or a RESTART, n), and what came before is below it (0 there re-sent every history: a review).
+        return int(newest[0]["newest"]) - (0 if newest[0]["is_called"] else 1)
+    newest = await fetch("SELECT MAX(id) AS newest FROM access_history")
+    return int(newest[0]["newest"] or 0)
 
 
 # Subscribers read a thousand at a time, in the order of the partial index of those who asked

@@ -29,6 +29,7 @@ from tests.helpers.documents import metadata, pdf, uploaded
 from tests.helpers.fhir import FHIR, paper_tetanus_dose
 from tests.helpers.login import Outbox
 from tests.helpers.people import MakePerson, Person
+from tests.helpers.plans import Statements
 from tests.helpers.professionals import NURSE, open_emergency, sign_in_pro
 from tests.helpers.server import free_port
 
@@ -330,3 +331,46 @@ async def test_subscribers_are_read_a_few_at_a_time_and_each_gets_their_digest(
     for holder in holders:
         (digest,) = _mails_to(outbox, _address(holder))
         assert ADDED in _text(digest)
+
+
+async def test_a_first_digest_reads_the_history_above_where_it_stood_when_turned_on(
+    client, person, make_person, settings, tmp_path, monkeypatch
+):
+    """Turning a digest on notes the history's newest id: the first digest reads the ids above it,
+    as every later one does. It read the space's rows of representatives and apps by their time
+    before, every one the space ever had (``at`` has no index; a scale audit)."""
+    mailer, outbox = _mailer(settings, tmp_path)
+    tutor = await make_person("Tuteur")
+    await court_measure(person, tutor, "tutelle")
+    for _ in range(40):  # the tutor's history in this space before the digest
+        assert (await client.get(f"/v1/spaces/{person.space_id}/documents", headers=tutor.headers)).status_code == 200
+    await uploaded(client, tutor.headers, pdf(100, seed=50), space=person.space_id, meta=metadata(title="Avant"))
+    newest = await notifications.newest_history_id()
+    assert (
+        await client.put(PREFS, json={**DEFAULTS, "representativesDigest": True}, headers=person.headers)
+    ).status_code == 200
+    noted = await db.fetch_one(
+        "SELECT digest_sent_upto FROM notification_preferences WHERE account_id = {}", person.account_id
+    )
+    assert noted is not None and noted["digest_sent_upto"] == newest
+    # Turned on again while on: where it stands does not move (nothing is skipped).
+    assert (
+        await client.put(
+            PREFS, json={**DEFAULTS, "representativesDigest": True, "appsDigest": True}, headers=person.headers
+        )
+    ).status_code == 200
+    again = await db.fetch_one(
+        "SELECT digest_sent_upto FROM notification_preferences WHERE account_id = {}", person.account_id
+    )
+    assert again is not None and again["digest_sent_upto"] == newest
+    await uploaded(client, tutor.headers, pdf(100, seed=51), space=person.space_id, meta=metadata(title="Après"))
+
+    statements = Statements(monkeypatch, notifications)
+    assert await send_digests(mailer) == 1
+    (digest,) = _mails_to(outbox, _address(person))
+    assert f"{ADDED}" in _text(digest) and "fois" not in _text(digest)  # the one after, not the one before
+    sql, _ = statements.naming("FROM access_history WHERE space_id")
+    assert "id > " in sql and "at >= " not in sql, sql
+    if db.is_postgres(db.current()):
+        # The tutor's 41 rows before it are not looked at.
+        assert await statements.most_rows_looked_at("FROM access_history WHERE space_id") <= 2
