@@ -94,7 +94,8 @@ class ProfessionalsController(Controller):
         summary="Renew a professional's authorisation for a year from today",
         description='`{"renew": true}`: an authorisation running or expired runs again until the same date '
         "next year (exclusive; a parent's, no later than the child's 18th birthday). A revoked or blocked "
-        "professional is authorised again with POST (409 here).",
+        "professional is authorised again with POST (409 here). A representative does not renew an "
+        "authorisation the adult holder gave while it runs (403).",
         operation_id="renewProfessional",
     )
     async def renew(

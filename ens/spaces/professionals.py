@@ -358,13 +358,29 @@ async def _current(access: SpaceAccess, entry_id: UUID, if_match: str | None) ->
 
 async def renew(access: SpaceAccess, entry_id: UUID, *, if_match: str | None) -> ProfessionalRead:
     """Renew an authorisation, running or expired, for a year from today; a revoked or blocked
-    professional is authorised again with ``POST``, not renewed (409)."""
+    professional is authorised again with ``POST``, not renewed (409).
+
+    A representative does not renew an authorisation the adult holder gave themself while it runs
+    (403): renewed, it became the representative's, bounded by their right and ended with it (a
+    guardian's measure ending in 30 days cut the holder's year to 30 days, and its end took the
+    professional away; an outside audit). Once it has expired, renewing it is their own decision."""
     now = clock.now()
     async with decision(access):
         current = await _current(access, entry_id, if_match)
         if current.status not in ("authorised", "expired"):
             raise Conflict(
                 f"This professional's status is {current.status}: authorise them (POST) instead of renewing."
+            )
+        if current.status == "authorised" and not access.is_adult_holder and not access.is_minors_space:
+            decided = await fetch_one(
+                "SELECT decided_by FROM space_professionals WHERE space_id = {} AND id = {}", access.space_id, entry_id
+            )
+            access.keep_the_holders_choice(
+                decided is not None
+                and decided["decided_by"] is not None
+                and as_uuid(decided["decided_by"]) == access.space.holder_account_id,
+                "The holder authorised this professional themself: only they may renew it while it runs"
+                + (f" (until {current.until.isoformat()})." if current.until is not None else "."),
             )
         since = current.since if current.status == "authorised" and current.since is not None else now
         until = await decision_end(access, now=now)

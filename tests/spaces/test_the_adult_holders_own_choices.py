@@ -6,11 +6,16 @@ hidden from them, and a guardian allowed again the emergency access the person h
 
 from __future__ import annotations
 
+import uuid
+from datetime import date, timedelta
+
 import httpx
 import pytest
 
+from ens.core import clock, db
 from ens.core.settings import Settings
-from tests.helpers.carers import court_measure
+from ens.spaces.representatives import end_court_measure
+from tests.helpers.carers import court_measure, today_in_paris
 from tests.helpers.documents import pdf, uploaded
 from tests.helpers.people import MakePerson, Person
 from tests.helpers.professionals import GP, NURSE, authorise, sign_in_pro
@@ -46,6 +51,52 @@ async def test_emergency_access_the_holder_forbade_stays_forbidden(
     assert (await put(holder.headers, True)).status_code == 200
     assert (await put(carer.headers, False)).status_code == 200
     assert (await put(carer.headers, True)).status_code == 200
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_the_holders_running_authorisation_is_not_the_representatives_to_renew(
+    client: httpx.AsyncClient, make_person: MakePerson, settings: Settings, kind: str
+) -> None:
+    """Renewed by a guardian, the holder's year became the guardian's: cut to their measure's 30
+    days left, and ended with it (an outside audit). While it runs, only the holder renews it."""
+    holder, carer = await make_person(), await make_person()
+    measure = await court_measure(holder, carer, kind, until=today_in_paris() + timedelta(days=30))  # type: ignore[arg-type]
+    base = f"/v1/spaces/{holder.space_id}/professionals"
+    doctor, nurse = await sign_in_pro(settings, GP), await sign_in_pro(settings, NURSE)
+    chosen = await authorise(client, holder, doctor)
+    renewed = await client.patch(f"{base}/{chosen['id']}", json={"renew": True}, headers=carer.headers)
+    assert renewed.status_code == 403 and "themself" in renewed.json()["detail"], renewed.text
+    assert (await client.get(f"{base}/{chosen['id']}", headers=holder.headers)).json()["until"] == chosen["until"]
+    # What the representative authorised, they renew (within their right).
+    theirs = await authorise(client, carer, nurse, space=holder.space_id)
+    again = await client.patch(f"{base}/{theirs['id']}", json={"renew": True}, headers=carer.headers)
+    assert again.status_code == 200, again.text
+    # The holder's own choice outlives the measure; the representative's ends with it.
+    await end_court_measure(holder.space_id, measure, reason="TJ Paris, mainlevée")
+    assert (await client.get(f"/v1/spaces/{holder.space_id}/vitals", headers=doctor.headers)).status_code == 200
+    assert (await client.get(f"/v1/spaces/{holder.space_id}/vitals", headers=nurse.headers)).status_code == 404
+
+
+async def test_the_holders_expired_authorisation_the_representative_may_renew(
+    client: httpx.AsyncClient, make_person: MakePerson, settings: Settings
+) -> None:
+    """Expired, it runs no more: renewing it is the representative's decision, bounded by their right."""
+    holder, carer = await make_person(), await make_person()
+    end = today_in_paris() + timedelta(days=30)
+    await court_measure(holder, carer, "tutelle", until=end)
+    doctor = await sign_in_pro(settings, GP)
+    chosen = await authorise(client, holder, doctor)
+    await db.fetch(
+        "UPDATE space_professionals SET until = {} WHERE space_id = {} AND id = {}",
+        clock.now() - timedelta(days=1),
+        holder.space_id,
+        uuid.UUID(chosen["id"]),
+    )
+    url = f"/v1/spaces/{holder.space_id}/professionals/{chosen['id']}"
+    assert (await client.get(url, headers=holder.headers)).json()["status"] == "expired"
+    renewed = await client.patch(url, json={"renew": True}, headers=carer.headers)
+    assert renewed.status_code == 200 and renewed.json()["status"] == "authorised", renewed.text
+    assert date.fromisoformat(renewed.json()["until"][:10]) <= end + timedelta(days=1)
 
 
 @pytest.mark.parametrize("kind", KINDS)
