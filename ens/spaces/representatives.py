@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 from ens.core import clock
 from ens.core.api import require_unversioned
 from ens.core.clock import as_date, aware, aware_or_none
-from ens.core.db import Row, as_uuid, fetch, fetch_one, serialise, write_transaction
-from ens.core.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
+from ens.core.db import Row, as_uuid, fetch, fetch_one, row_lock, serialise, write_transaction
+from ens.core.errors import Conflict, FieldError, Forbidden, Gone, Invalid, NotFound
 from ens.core.idempotency import KEY_TTL, retry_mark
 from ens.core.names import same_names, years_later
 from ens.spaces.codes import new_code, space_of, take_code, use_code
@@ -412,6 +412,12 @@ async def accept_invitation(account_id: UUID, code: str, *, secret_key: str, not
         # Who the parents are, then one more: one decision at a time per space (two acceptances at
         # once would each count one parent; a parent leaving would leave their code usable).
         await serialise(_carers_key(space_id))
+        # A closed space takes no one (a code made before it closed let another adult join, then
+        # reopen it: an outside audit); the code waits for the space to be reopened. Read under a
+        # share lock: a close committing meanwhile is waited for, and seen.
+        status = await fetch_one(f"SELECT status FROM spaces WHERE id = {{}}{row_lock('SHARE')}", space_id)
+        if status is None or status["status"] == "closed":
+            raise Gone("This space is closed: no one joins it until a parent reopens it.")
         if await _live_right(space_id, account_id) is not None:
             raise Conflict("You already represent this child.")
         last = await _last_parent_right(space_id, account_id)

@@ -222,7 +222,8 @@ class CarersController(Controller):
             403: problem(
                 "The account is not an adult's (or its birthdate is unknown), is the child's own, or is a parent "
                 "an operator removed from this space for a court decision"
-            )
+            ),
+            410: problem("The child's space is closed: the code waits until a parent reopens it"),
         },
     )
     async def accept_invitation(

@@ -193,6 +193,22 @@ async def test_an_expired_invitation_is_refused(client: httpx.AsyncClient, make_
     assert refused.status_code == 404 and refused.json()["type"] == "urn:ens:problem:not-found"
 
 
+async def test_an_invitation_waits_while_the_space_is_closed(client: httpx.AsyncClient, make_person: MakePerson) -> None:
+    """A code made before a parent closed the space let another adult join it, and reopen it (an
+    outside audit): closed, the space takes no one; reopened, the code works again."""
+    parent, other = await make_person(), await make_person()
+    child = await create_child_space(client, parent)
+    code = await invite(client, parent, child)
+    assert (await client.delete(f"/v1/spaces/{child}", headers=parent.headers)).status_code == 204
+    refused = await client.post(f"/v1/invitations/{code}/accept", headers=other.headers)
+    assert refused.status_code == 410 and "closed" in refused.json()["detail"], refused.text
+    me = (await client.get("/v1/me", headers=other.headers)).json()
+    assert str(child) not in [space["id"] for space in me["spaces"]]
+    assert (await client.post(f"/v1/spaces/{child}/reopen", headers=parent.headers)).status_code == 200
+    joined = await client.post(f"/v1/invitations/{code}/accept", headers=other.headers)
+    assert joined.status_code == 200, joined.text
+
+
 async def test_at_most_five_invitations_wait_at_once(client: httpx.AsyncClient, make_person: MakePerson) -> None:
     parent = await make_person()
     child = await create_child_space(client, parent)
