@@ -193,7 +193,9 @@ async def test_an_expired_invitation_is_refused(client: httpx.AsyncClient, make_
     assert refused.status_code == 404 and refused.json()["type"] == "urn:ens:problem:not-found"
 
 
-async def test_an_invitation_waits_while_the_space_is_closed(client: httpx.AsyncClient, make_person: MakePerson) -> None:
+async def test_an_invitation_waits_while_the_space_is_closed(
+    client: httpx.AsyncClient, make_person: MakePerson
+) -> None:
     """A code made before a parent closed the space let another adult join it, and reopen it (an
     outside audit): closed, the space takes no one; reopened, the code works again."""
     parent, other = await make_person(), await make_person()
