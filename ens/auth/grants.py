@@ -7,10 +7,11 @@ from uuid import UUID
 from ens.auth.schemas import AppGrantRead
 from ens.core.scopes import SCOPES
 from ens.spaces import service as spaces
+from ens.spaces.door import SpaceRef
 
 
-async def list_app_grants(space_id: UUID) -> list[AppGrantRead]:
-    """The live app grants of a space, newest first."""
+async def list_app_grants(space: SpaceRef) -> list[AppGrantRead]:
+    """The app grants of a space that let their app in, newest first."""
     return [
         AppGrantRead(
             id=grant.id,
@@ -22,7 +23,7 @@ async def list_app_grants(space_id: UUID) -> list[AppGrantRead]:
             created_at=grant.created_at,
             last_used_at=grant.last_used_at,
         )
-        for grant in await spaces.list_app_grants(space_id)
+        for grant in await spaces.list_app_grants(space)
     ]
 
 

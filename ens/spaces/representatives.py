@@ -435,7 +435,7 @@ async def accept_invitation(account_id: UUID, code: str, *, secret_key: str, not
         await add_representative(
             space_id=space_id, account_id=account_id, kind="parent", since=now, until=adulthood(space), now=now
         )
-        await noted.record(space_id, acting_as="representative", actor_kind="parent", outcome=201)
+        await noted.record(space_id, acting_as="representative", actor_kind="parent", outcome=200)
     return space_list_item(space, "parent")
 
 

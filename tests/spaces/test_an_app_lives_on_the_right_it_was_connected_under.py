@@ -6,9 +6,11 @@ tests/auth/test_a_representative_connects_an_app_for_the_person.py."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import httpx
 
-from ens.core import db
+from ens.core import clock, db
 from ens.core.settings import Settings
 from ens.spaces.representatives import end_court_measure
 from tests.helpers.carers import court_measure
@@ -80,3 +82,34 @@ async def test_a_representative_connecting_an_app_leaves_the_holders_own_connect
     assert (await client.get("/v1/spaces/me/vitals", headers=holders_app)).status_code == 401
     assert (await client.get("/v1/spaces/me/vitals", headers=holders_again)).status_code == 200
     assert (await client.get("/v1/spaces/me/vitals", headers=guardians_app)).status_code == 200
+
+
+async def test_the_holders_list_of_apps_leaves_out_one_whose_right_lapsed(
+    client: httpx.AsyncClient, make_person: MakePerson, settings: Settings
+) -> None:
+    """A right that lapses by itself (a measure's last day, the 18th birthday) leaves the grant in
+    place, refused at the door: the holder's list showed the app connected (an outside audit). It
+    lists what the door lets in."""
+    holder, guardian = await make_person(), await make_person()
+    measure = await court_measure(holder, guardian, "tutelle")
+    _, theirs = await _connected_by(settings, holder, guardian)
+    own = await grant_app(settings, holder, SCOPES, client_id="app-cuff", name="Tensiomètre")
+
+    async def listed() -> list[str]:
+        answer = await client.get("/v1/spaces/me/grants", headers=holder.headers)
+        assert answer.status_code == 200, answer.text
+        return sorted(item["clientName"] for item in answer.json()["items"])
+
+    assert await listed() == ["Balance", "Tensiomètre"]
+    await db.fetch(
+        "UPDATE representatives SET until = {} WHERE space_id = {} AND id = {}",
+        clock.now() - timedelta(seconds=1),
+        holder.space_id,
+        measure,
+    )  # its last day has passed: nothing else happens
+    assert (await client.get("/v1/spaces/me/vitals", headers=theirs)).status_code == 404
+    assert await listed() == ["Tensiomètre"]
+    assert (await client.get("/v1/spaces/me/vitals", headers=own.headers)).status_code == 200
+    # A later right of the same account does not bring it back, in the list either.
+    await court_measure(holder, guardian, "tutelle")
+    assert await listed() == ["Tensiomètre"]

@@ -209,6 +209,9 @@ async def test_an_invitation_waits_while_the_space_is_closed(
     assert (await client.post(f"/v1/spaces/{child}/reopen", headers=parent.headers)).status_code == 200
     joined = await client.post(f"/v1/invitations/{code}/accept", headers=other.headers)
     assert joined.status_code == 200, joined.text
+    # The space's history says the answer given (it said 201: an outside audit).
+    history = (await client.get(f"/v1/spaces/{child}/access-history", headers=parent.headers)).json()["items"]
+    assert [item["outcome"] for item in history if "accept" in item["action"]] == [200], history
 
 
 async def test_at_most_five_invitations_wait_at_once(client: httpx.AsyncClient, make_person: MakePerson) -> None:

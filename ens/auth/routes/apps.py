@@ -48,7 +48,7 @@ class SpaceGrantsController(Controller):
     ) -> Page[AppGrantRead]:
         """Newest first; one per app at most: read whole, paged."""
         entries = [
-            (position_at(grant.created_at, grant.id), grant) for grant in await grants.list_app_grants(access.space_id)
+            (position_at(grant.created_at, grant.id), grant) for grant in await grants.list_app_grants(access.space)
         ]
         purpose = f"grants:{access.space_id}"
         return page_of(entries, cursors, purpose, limit=limit, cursor=cursor, descending=True)

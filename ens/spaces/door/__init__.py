@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from ens.spaces.door.access import OPTIONS, Access, Need, SpaceAccess, provide_space_access, visible_to
 from ens.spaces.door.guards import account_door, professional_door, request_id_of, security_log, space_door
-from ens.spaces.door.resolution import authorisation_runs, is_live, representation_kind, resolve_space
+from ens.spaces.door.resolution import app_stands, authorisation_runs, is_live, representation_kind, resolve_space
 from ens.spaces.door.space import SPACE_REF_COLUMNS, SpaceRef, adulthood, birthday, space_ref
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "SpaceRef",
     "account_door",
     "adulthood",
+    "app_stands",
     "authorisation_runs",
     "birthday",
     "is_live",

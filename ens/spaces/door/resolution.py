@@ -125,17 +125,7 @@ def _kind(caller: Caller, row: Row, *, space: SpaceRef, now: datetime) -> ActorK
     if caller.kind == "app":
         if row["grant_kind"] != "app" or row["grant_space_id"] != space.id:
             return None
-        if space.holder_account_id != caller.account_id:
-            # Connected by a representative: the app lives on their authority, which must still
-            # hold (a parent's ends on the 18th birthday, a measure on its last day).
-            granter = _representation(row, space=space, now=now)
-            if granter is None or not allows(granter, Action.MANAGE_ACCESS):
-                return None
-            if aware(row["rep_created_at"]) > aware(row["grant_created_at"]):
-                # Connected under a right that ended: a later one (a new court measure for the
-                # same account) does not bring the app back; it is connected again, or not.
-                return None
-        return "app"
+        return "app" if app_stands(row, granter=caller.account_id, space=space, now=now) else None
     if caller.kind == "professional":
         return _professional(row, now=now) if row["grant_kind"] == "professional" else None
     if row["grant_kind"] != "session":
@@ -143,6 +133,22 @@ def _kind(caller: Caller, row: Row, *, space: SpaceRef, now: datetime) -> ActorK
     if space.holder_account_id == caller.account_id:
         return "minor_holder" if space.birthdate is not None and now < adulthood(space) else "holder"
     return _representation(row, space=space, now=now)
+
+
+def app_stands(row: Row, *, granter: UUID, space: SpaceRef, now: datetime) -> bool:
+    """Whether an app grant ``granter`` gave on ``space`` still lets the app in at ``now``, from the
+    grant's ``grant_created_at`` and the ``rep_*`` columns of the granter's live representation of
+    the space. Connected by the holder, it stands; by a representative, the app lives on their
+    authority, which must still hold (a parent's ends on the 18th birthday, a measure on its last
+    day). The door and the holder's list of apps (``GET .../grants``) decide with this function."""
+    if space.holder_account_id == granter:
+        return True
+    right = _representation(row, space=space, now=now)
+    if right is None or not allows(right, Action.MANAGE_ACCESS):
+        return False
+    # Connected under a right that ended: a later one (a new court measure for the same account)
+    # does not bring the app back; it is connected again, or not.
+    return aware(row["rep_created_at"]) <= aware(row["grant_created_at"])
 
 
 def authorisation_runs(row: Row, *, now: datetime) -> bool:

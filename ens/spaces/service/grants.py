@@ -13,6 +13,7 @@ from ens.core.api import require_unversioned
 from ens.core.db import as_uuid, fetch, fetch_one, write_transaction
 from ens.core.errors import NotFound
 from ens.spaces.caller import PROFESSIONAL_SCOPE
+from ens.spaces.door import SpaceRef, app_stands
 from ens.spaces.schemas import SessionRead
 from ens.spaces.tables import Grant
 
@@ -136,13 +137,23 @@ class AppGrant:
     last_used_at: datetime | None
 
 
-async def list_app_grants(space_id: UUID) -> list[AppGrant]:
-    """The live app grants of a space, newest first (index ``grants_space``)."""
+async def list_app_grants(space: SpaceRef) -> list[AppGrant]:
+    """The app grants that let their app in, newest first (index ``grants_space``): not revoked,
+    and, for an app a representative connected, on a right that still holds (the door's rule,
+    :func:`ens.spaces.door.app_stands`). One connected under a right that lapsed by itself (the 18th
+    birthday, a measure's last day) is refused at the door and at its next refresh, and was listed
+    as connected until then (an outside audit)."""
+    now = clock.now()
     rows = await fetch(
-        """SELECT id, client_id, client_name, scopes, account_id, created_at, last_used_at FROM grants
-           WHERE space_id = {} AND kind = 'app' AND revoked_at IS NULL ORDER BY created_at DESC""",
-        space_id,
+        """SELECT g.id, g.client_id, g.client_name, g.scopes, g.account_id, g.created_at, g.last_used_at,
+                  g.created_at AS grant_created_at, r.kind AS rep_kind, r.since AS rep_since, r.until AS rep_until,
+                  r.relates_to AS rep_relates_to, r.consent_until AS rep_consent_until, r.created_at AS rep_created_at
+           FROM grants g LEFT JOIN representatives r
+             ON r.space_id = g.space_id AND r.account_id = g.account_id AND r.revoked_at IS NULL
+           WHERE g.space_id = {} AND g.kind = 'app' AND g.revoked_at IS NULL ORDER BY g.created_at DESC""",
+        space.id,
     )
+    rows = [row for row in rows if app_stands(row, granter=as_uuid(row["account_id"]), space=space, now=now)]
     return [
         AppGrant(
             id=as_uuid(row["id"]),
