@@ -35,6 +35,7 @@ from ens.core.settings import Settings
 from ens.spaces import service as spaces
 from ens.spaces.caller import Caller
 from ens.spaces.door.resolution import is_live, resolve_space
+from ens.spaces.history import AppConnectionEnded, ConnectionEndReason
 
 log = logging.getLogger("ens.auth.oauth")
 
@@ -105,15 +106,20 @@ async def token(
     *,
     form: TokenRequest,
     basic: tuple[str, str] | None,
+    request_id: str,
     now: datetime | None = None,
 ) -> TokenResponse:
-    """``POST /oauth/token``: ``authorization_code`` or ``refresh_token``."""
+    """``POST /oauth/token``: ``authorization_code`` or ``refresh_token``. ``request_id`` names the
+    request in a space's history, should it end an app's connection (a code or refresh token used
+    twice)."""
     client_id, secret = _credentials(basic, form.client_id, form.client_secret)
     client = await authenticate_client(settings, client_id, secret=secret)
     if not form.grant_type:
         raise OAuthError("invalid_request", "grant_type is required.")
     if form.grant_type == "authorization_code":
-        return await _exchange_code(settings, tokens, client=client, form=form, now=now or clock.now())
+        return await _exchange_code(
+            settings, tokens, client=client, form=form, request_id=request_id, now=now or clock.now()
+        )
     if form.grant_type == "refresh_token":
         if not form.refresh_token:
             raise OAuthError("invalid_request", "refresh_token is required.")
@@ -123,6 +129,7 @@ async def token(
             client=client,
             refresh_token=form.refresh_token,
             scope=form.scope,
+            request_id=request_id,
             now=now or clock.now(),
         )
     raise OAuthError("unsupported_grant_type", "grant_type must be authorization_code or refresh_token.")
@@ -146,7 +153,7 @@ def _credentials(
 
 
 async def _exchange_code(
-    settings: Settings, tokens: AccessTokens, *, client: Client, form: TokenRequest, now: datetime
+    settings: Settings, tokens: AccessTokens, *, client: Client, form: TokenRequest, request_id: str, now: datetime
 ) -> TokenResponse:
     if not form.code:
         raise OAuthError("invalid_request", "code is required.")
@@ -203,7 +210,7 @@ async def _exchange_code(
                 # second use that must not revoke the person's consent.
                 await fetch("UPDATE authorization_codes SET grant_id = NULL WHERE code_hash = {}", code_hash)
     if row is None:
-        await _second_use(code_hash, client)
+        await _second_use(code_hash, client, request_id=request_id)
         raise OAuthError("invalid_grant", "The authorization code is invalid, expired or already used.")
     if failure is not None:
         raise failure
@@ -234,7 +241,7 @@ def _code_refusal(row: Row, client: Client, *, form: TokenRequest, now: datetime
     return None
 
 
-async def _second_use(code_hash: str, client: Client) -> None:
+async def _second_use(code_hash: str, client: Client, *, request_id: str) -> None:
     """RFC 6749 §4.1.2: a code used twice revokes the tokens issued for it, when its own client
     presents it again: another client (the public app, which needs no secret) presenting a
     confidential app's code it saw is no sign of theft of that app's code, and revoked the person's
@@ -249,7 +256,7 @@ async def _second_use(code_hash: str, client: Client) -> None:
         return
     if row["used_at"] is not None and row["grant_id"] is not None:
         log.warning("authorization code used twice; its grant is revoked", extra={"grant_id": str(row["grant_id"])})
-        await spaces.revoke_grant(as_uuid(row["grant_id"]))
+        await spaces.revoke_grant(as_uuid(row["grant_id"]), noted=_ended_by_reuse(request_id, "code_reused"))
 
 
 async def _refresh(
@@ -259,6 +266,7 @@ async def _refresh(
     client: Client,
     refresh_token: str,
     scope: str | None,
+    request_id: str,
     now: datetime,
 ) -> TokenResponse:
     """A new access token and the next refresh token of the chain, with the authorization's scope:
@@ -273,7 +281,7 @@ async def _refresh(
             # An old token of the chain is a reuse whatever else the request asks (it was told
             # invalid_scope, and the chain lived on: an outside audit); never a retry to forgive,
             # since a refresh asking for more rotates nothing.
-            await _revoke_reused_chain(grant_id)
+            await _revoke_reused_chain(grant_id, request_id=request_id)
         raise OAuthError("invalid_scope", "A refresh cannot widen the scope the person granted.")
     child_id = uuid.uuid4()
     refusal: OAuthError | None = None
@@ -312,16 +320,22 @@ async def _refresh(
         return response
     if reused:
         # Revoked after the transaction: raising inside it would roll the revocation back.
-        await _revoke_reused_chain(grant_id)
+        await _revoke_reused_chain(grant_id, request_id=request_id)
     assert refusal is not None
     raise refusal
 
 
-async def _revoke_reused_chain(grant_id: UUID) -> NoReturn:
-    """A refresh token used again: its whole chain (the session) is revoked."""
+async def _revoke_reused_chain(grant_id: UUID, *, request_id: str) -> NoReturn:
+    """A refresh token used again: its whole chain (the session, or the app's connection) is revoked."""
     log.warning("refresh token reused; its chain is revoked", extra={"grant_id": str(grant_id)})
-    await spaces.revoke_grant(grant_id)
+    await spaces.revoke_grant(grant_id, noted=_ended_by_reuse(request_id, "refresh_token_reused"))
     raise OAuthError("invalid_grant", "The refresh token was already used; this session is revoked.")
+
+
+def _ended_by_reuse(request_id: str, reason: ConnectionEndReason) -> AppConnectionEnded:
+    """The space's history row of an app's connection the service ended at a token request that
+    presented a code or refresh token a second time (refused: ``invalid_grant``, 400)."""
+    return AppConnectionEnded(action="POST /oauth/token", request_id=request_id, outcome=400, reason=reason)
 
 
 async def _forgiven_retry(settings: Settings, token_id: object, *, new_child_id: UUID, now: datetime) -> bool:
@@ -422,7 +436,7 @@ async def _issue(
 
 
 async def revoke(
-    settings: Settings, tokens: AccessTokens, *, form: RevokeRequest, basic: tuple[str, str] | None
+    settings: Settings, tokens: AccessTokens, *, form: RevokeRequest, basic: tuple[str, str] | None, request_id: str
 ) -> None:
     """RFC 7009: revoking either token of a grant revokes the grant; unknown tokens are not an error.
 
@@ -446,7 +460,9 @@ async def revoke(
         grant_id, issued_to = found
         if issued_to != client.client_id:
             raise OAuthError("invalid_grant", "This token was issued to another client; nothing was revoked.")
-        await spaces.revoke_grant(grant_id)
+        # An app's connection so ended is a row in its space's history ("... s'est déconnectée").
+        noted = AppConnectionEnded(action="POST /oauth/revoke", request_id=request_id, outcome=200)
+        await spaces.revoke_grant(grant_id, noted=noted)
         return
 
 

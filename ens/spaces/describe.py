@@ -80,6 +80,8 @@ _SPECIAL: dict[tuple[str, str], tuple[str, str]] = {
     ),
     ("DELETE", "/documents/{id}"): ("a supprimé un document", "a tenté de supprimer un document"),
     ("DELETE", "/grants/{id}"): ("a déconnecté une application", "a tenté de déconnecter une application"),
+    # The app revoking its own tokens (RFC 7009): ``ens.spaces.history.AppConnectionEnded``.
+    ("POST", "/oauth/revoke"): ("s'est déconnectée de l'espace", "a tenté de se déconnecter de l'espace"),
     ("POST", "/v1/invitations/{code}/accept"): (
         "a rejoint l'espace comme parent",
         "a tenté de rejoindre l'espace",
@@ -196,10 +198,22 @@ def _get(row: Any, column: str) -> Any:
         return None
 
 
+# Why the service ended an app's connection at a token request (``AppConnectionEnded.reason``).
+_CONNECTION_ENDED = {
+    "refresh_token_reused": "un jeton de renouvellement déjà utilisé a été présenté à nouveau",
+    "code_reused": "un code d'autorisation déjà utilisé a été présenté à nouveau",
+}
+
+
 def describe(row: Any) -> str:
     """The row as a sentence: "Marie Dupont (parent) a consulté les mesures."."""
     method, _, route = str(row["action"]).partition(" ")
     refused = int(row["outcome"]) >= 400
+    if row["action"] == "POST /oauth/token":
+        # The service ended the app's connection (a security measure): the request was refused, and
+        # what the row tells is the end, not a refusal.
+        why = _CONNECTION_ENDED.get(_get(row, "subject_kind") or "", "une demande de jeton suspecte")
+        return f"{actor_words(row)} a été déconnectée par le service, par sécurité : {why}."
     if row["acting_as"] == "operator":
         # A refused command writes no row: an operator's row is a change made, an export begun,
         # or (outcome 500) that export failed.

@@ -27,7 +27,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from ens.core import clock, db
 from ens.core.api import Cursors, Page, check_limit
-from ens.core.db import fetch
+from ens.core.db import Row, as_uuid, fetch
 from ens.core.errors import FieldError, Invalid
 from ens.core.idempotency import SPACE_STATE_KEY
 from ens.core.security_headers import REQUEST_ID_KEY
@@ -667,6 +667,50 @@ class AccountAction:
                 expected_outcome=outcome,
             ),
             outcome,
+        )
+
+
+# Why the service ended an app's connection at a token request (``AppConnectionEnded.reason``).
+ConnectionEndReason = Literal["refresh_token_reused", "code_reused"]
+
+
+@dataclass(frozen=True)
+class AppConnectionEnded:
+    """A token request that ended an app's connection to a space: the app revoking its own tokens
+    (``POST /oauth/revoke``, RFC 7009), or the service revoking a connection whose refresh token or
+    authorization code was presented a second time (``POST /oauth/token``, ``reason``). Its row in
+    that space's history, written with the revocation (:func:`ens.spaces.service.revoke_grant`):
+    the holder saw the app leave the list of connected apps without a word (an outside audit).
+    The actor is the app, as its own requests name it (the account that connected it, and its name)."""
+
+    action: Literal["POST /oauth/revoke", "POST /oauth/token"]
+    request_id: str
+    outcome: int
+    reason: ConnectionEndReason | None = None
+
+    async def record(self, grant: Row) -> None:
+        """``grant``: the grant's ``id``, ``space_id``, ``account_id``, ``client_id``, ``client_name``."""
+        name = await fetch(
+            "SELECT given_name || ' ' || family_name AS name FROM accounts WHERE id = {}", grant["account_id"]
+        )
+        await _insert_one(
+            PendingAccess(
+                space_id=as_uuid(grant["space_id"]),
+                at=clock.now(),
+                actor_account_id=as_uuid(grant["account_id"]),
+                actor_name=name[0]["name"] if name else None,
+                client_id=str(grant["client_id"]),
+                client_name=grant["client_name"],
+                acting_as="app",
+                actor_kind=None,
+                action=self.action,
+                resource_type="grants",
+                resource_id=str(grant["id"]),
+                request_id=self.request_id,
+                expected_outcome=self.outcome,
+                subject_kind=self.reason,
+            ),
+            self.outcome,
         )
 
 

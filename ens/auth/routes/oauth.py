@@ -43,6 +43,7 @@ from ens.core.api import PUBLIC
 from ens.core.scopes import SCOPES
 from ens.core.settings import Settings
 from ens.spaces.caller import PROFESSIONAL_SCOPE, SPACE_SCOPE
+from ens.spaces.door import request_id_of
 
 JWKS_CACHE_SECONDS = 3600
 
@@ -275,7 +276,9 @@ class OAuthController(Controller):
         tokens: NamedDependency[AccessTokens],
         data: Annotated[TokenRequest, Form],
     ) -> Response[TokenResponse]:
-        answer = await oauth.token(settings, tokens, form=data, basic=_basic(request))
+        answer = await oauth.token(
+            settings, tokens, form=data, basic=_basic(request), request_id=request_id_of(request.scope)
+        )
         return Response(answer, headers=NO_STORE)
 
     @post(
@@ -300,7 +303,7 @@ class OAuthController(Controller):
         tokens: NamedDependency[AccessTokens],
         data: Annotated[RevokeRequest, Form],
     ) -> Response[RevokeResponse]:
-        await oauth.revoke(settings, tokens, form=data, basic=_basic(request))
+        await oauth.revoke(settings, tokens, form=data, basic=_basic(request), request_id=request_id_of(request.scope))
         return Response(RevokeResponse(), headers=NO_STORE)
 
     @get(

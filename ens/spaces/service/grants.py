@@ -10,10 +10,11 @@ from uuid import UUID
 
 from ens.core import clock
 from ens.core.api import require_unversioned
-from ens.core.db import as_uuid, fetch, fetch_one, write_transaction
+from ens.core.db import as_uuid, fetch, fetch_one, row_lock, write_transaction
 from ens.core.errors import NotFound
 from ens.spaces.caller import PROFESSIONAL_SCOPE
 from ens.spaces.door import SpaceRef, app_stands
+from ens.spaces.history import AppConnectionEnded
 from ens.spaces.schemas import SessionRead
 from ens.spaces.tables import Grant
 
@@ -94,9 +95,25 @@ async def grant_is_live(grant_id: UUID, account_id: UUID) -> bool:
     return row is not None
 
 
-async def revoke_grant(grant_id: UUID) -> None:
+async def revoke_grant(grant_id: UUID, *, noted: AppConnectionEnded | None = None) -> None:
+    """End a grant (a session, an app's connection): its tokens stop at their next request. An app's
+    connection ended by a token request (``noted``) leaves its row in the space's history, in the
+    same transaction (once: a grant revoked already is left as it is)."""
     async with write_transaction():
-        await Grant.update({Grant.revoked_at: clock.now()}).where((Grant.id == grant_id) & (Grant.revoked_at.is_null()))
+        if noted is not None:
+            grant = await fetch_one("SELECT space_id FROM grants WHERE id = {}", grant_id)
+            if grant is not None and grant["space_id"] is not None:
+                # The space's row first, the order every write follows (an erasure takes the space,
+                # then its grants); the history row then names a space that stays.
+                await fetch("SELECT id FROM spaces WHERE id = {}" + row_lock("KEY SHARE"), grant["space_id"])
+        ended = await fetch(
+            "UPDATE grants SET revoked_at = {} WHERE id = {} AND revoked_at IS NULL "
+            "RETURNING id, kind, space_id, account_id, client_id, client_name",
+            clock.now(),
+            grant_id,
+        )
+        if noted is not None and ended and ended[0]["kind"] == "app" and ended[0]["space_id"] is not None:
+            await noted.record(ended[0])
 
 
 async def list_sessions(account_id: UUID, current_grant: UUID, *, begun_after: datetime) -> list[SessionRead]:
