@@ -396,7 +396,9 @@ async def test_refresh_reuse_interval_and_absolute_lifetime(fake_login, fake_set
     form = TokenRequest(grant_type="refresh_token", refresh_token=tokens["refresh_token"], client_id="ens-mobile")
     first = await oauth.token(lenient, access, form=form, basic=None, request_id="test", now=now)
     # The phone lost the answer and retries 10 s later: accepted, and the first answer's token dies.
-    retry = await oauth.token(lenient, access, form=form, basic=None, request_id="test", now=now + timedelta(seconds=10))
+    retry = await oauth.token(
+        lenient, access, form=form, basic=None, request_id="test", now=now + timedelta(seconds=10)
+    )
     lost = TokenRequest(grant_type="refresh_token", refresh_token=first.refresh_token, client_id="ens-mobile")
     with pytest.raises(OAuthError):
         await oauth.token(lenient, access, form=lost, basic=None, request_id="test", now=now + timedelta(seconds=11))
@@ -411,7 +413,9 @@ async def test_refresh_chain_has_an_absolute_lifetime(fake_login, fake_settings)
     form = TokenRequest(grant_type="refresh_token", refresh_token=tokens["refresh_token"], client_id="ens-mobile")
     later = datetime.now(UTC) + timedelta(seconds=fake_settings.refresh_token_max_age + 1)
     with pytest.raises(OAuthError, match="sign in again"):
-        await oauth.token(fake_settings, AccessTokens(fake_settings), form=form, basic=None, request_id="test", now=later)
+        await oauth.token(
+            fake_settings, AccessTokens(fake_settings), form=form, basic=None, request_id="test", now=later
+        )
 
 
 async def test_caller_is_bound_to_grant(fake_settings):

@@ -84,7 +84,9 @@ async def test_concurrent_refreshes_inside_the_interval_get_tokens_instead_of_re
         is not None
     ]
     assert len(live) == 1
-    following = await oauth.token(settings, access, form=_form(live[0]), basic=None, request_id="test", now=now + timedelta(seconds=5))
+    following = await oauth.token(
+        settings, access, form=_form(live[0]), basic=None, request_id="test", now=now + timedelta(seconds=5)
+    )
     assert following.refresh_token and not await _revoked(grant)
 
 
@@ -96,7 +98,10 @@ async def test_concurrent_refreshes_without_an_interval_still_revoke_the_chain(
     access = AccessTokens(fake_settings)
     now = datetime.now(UTC)
     results = await asyncio.gather(
-        *[oauth.token(fake_settings, access, form=_form(token), basic=None, request_id="test", now=now) for _ in range(2)],
+        *[
+            oauth.token(fake_settings, access, form=_form(token), basic=None, request_id="test", now=now)
+            for _ in range(2)
+        ],
         return_exceptions=True,
     )
     assert sum(isinstance(r, OAuthError) for r in results) == 1, results
@@ -110,7 +115,14 @@ async def test_reuse_outside_the_interval_revokes_the_chain(fake_login: Any, fak
     now = datetime.now(UTC)
     await oauth.token(settings, access, form=_form(token), basic=None, request_id="test", now=now)
     with pytest.raises(OAuthError, match="already used"):
-        await oauth.token(settings, access, form=_form(token), basic=None, request_id="test", now=now + timedelta(seconds=INTERVAL + 1))
+        await oauth.token(
+            settings,
+            access,
+            form=_form(token),
+            basic=None,
+            request_id="test",
+            now=now + timedelta(seconds=INTERVAL + 1),
+        )
     assert await _revoked(grant)
 
 
@@ -122,9 +134,13 @@ async def test_reuse_after_the_next_token_was_used_revokes_the_chain_even_inside
     access = AccessTokens(settings)
     now = datetime.now(UTC)
     child = await oauth.token(settings, access, form=_form(token), basic=None, request_id="test", now=now)
-    await oauth.token(settings, access, form=_form(child.refresh_token), basic=None, request_id="test", now=now + timedelta(seconds=1))
+    await oauth.token(
+        settings, access, form=_form(child.refresh_token), basic=None, request_id="test", now=now + timedelta(seconds=1)
+    )
     with pytest.raises(OAuthError, match="already used"):
-        await oauth.token(settings, access, form=_form(token), basic=None, request_id="test", now=now + timedelta(seconds=2))
+        await oauth.token(
+            settings, access, form=_form(token), basic=None, request_id="test", now=now + timedelta(seconds=2)
+        )
     assert await _revoked(grant)
 
 
