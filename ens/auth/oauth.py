@@ -256,7 +256,7 @@ async def _second_use(code_hash: str, client: Client, *, request_id: str) -> Non
         return
     if row["used_at"] is not None and row["grant_id"] is not None:
         log.warning("authorization code used twice; its grant is revoked", extra={"grant_id": str(row["grant_id"])})
-        await spaces.revoke_grant(as_uuid(row["grant_id"]), noted=_ended_by_reuse(request_id, "code_reused"))
+        await spaces.revoke_grant(as_uuid(row["grant_id"]), noted=_ended_at_refresh(request_id, "code_reused"))
 
 
 async def _refresh(
@@ -286,7 +286,7 @@ async def _refresh(
     child_id = uuid.uuid4()
     refusal: OAuthError | None = None
     response: TokenResponse | None = None
-    reused = False
+    reused = lapsed = False
     # One transaction: the rotation names its successor (replaced_by) in the same conditional UPDATE
     # and the successor is inserted before commit, so a concurrent refresh that loses the race always
     # judges the token the winner issued, never a row read before the race.
@@ -299,7 +299,7 @@ async def _refresh(
             row["id"],
         )
         if rotated or await _forgiven_retry(settings, row["id"], new_child_id=child_id, now=now):
-            refusal = await _chain_refusal(settings, row, grant_id=grant_id, account_id=account_id, now=now)
+            refusal, lapsed = await _chain_refusal(settings, row, grant_id=grant_id, account_id=account_id, now=now)
             if refusal is None:
                 response = await _issue(
                     settings,
@@ -321,6 +321,10 @@ async def _refresh(
     if reused:
         # Revoked after the transaction: raising inside it would roll the revocation back.
         await _revoke_reused_chain(grant_id, request_id=request_id)
+    if lapsed:
+        # After it too: the revocation takes the space's row first, which the rotation's lock on the
+        # refresh token would otherwise precede (an erasure takes the space, then the tokens).
+        await spaces.revoke_grant(grant_id, noted=_ended_at_refresh(request_id, "right_lapsed"))
     assert refusal is not None
     raise refusal
 
@@ -328,13 +332,14 @@ async def _refresh(
 async def _revoke_reused_chain(grant_id: UUID, *, request_id: str) -> NoReturn:
     """A refresh token used again: its whole chain (the session, or the app's connection) is revoked."""
     log.warning("refresh token reused; its chain is revoked", extra={"grant_id": str(grant_id)})
-    await spaces.revoke_grant(grant_id, noted=_ended_by_reuse(request_id, "refresh_token_reused"))
+    await spaces.revoke_grant(grant_id, noted=_ended_at_refresh(request_id, "refresh_token_reused"))
     raise OAuthError("invalid_grant", "The refresh token was already used; this session is revoked.")
 
 
-def _ended_by_reuse(request_id: str, reason: ConnectionEndReason) -> AppConnectionEnded:
-    """The space's history row of an app's connection the service ended at a token request that
-    presented a code or refresh token a second time (refused: ``invalid_grant``, 400)."""
+def _ended_at_refresh(request_id: str, reason: ConnectionEndReason) -> AppConnectionEnded:
+    """The space's history row of an app's connection the service ended at a token request (refused:
+    ``invalid_grant``, 400): a code or refresh token presented a second time, or a refresh on a
+    connection the right it was made under no longer holds."""
     return AppConnectionEnded(action="POST /oauth/token", request_id=request_id, outcome=400, reason=reason)
 
 
@@ -371,17 +376,19 @@ async def _forgiven_retry(settings: Settings, token_id: object, *, new_child_id:
 
 async def _chain_refusal(
     settings: Settings, row: Row, *, grant_id: UUID, account_id: UUID, now: datetime
-) -> OAuthError | None:
+) -> tuple[OAuthError | None, bool]:
+    """Why the chain gives no tokens now, if it does not; and whether the app's connection is to end
+    for good (the caller revokes it, after its transaction)."""
     if not await spaces.grant_is_live(grant_id, account_id):
-        return OAuthError("invalid_grant", "This session or app authorization has been revoked.")
+        return OAuthError("invalid_grant", "This session or app authorization has been revoked."), False
     if row["kind"] == "app" and not await _opens_its_space(row, grant_id=grant_id, account_id=account_id, now=now):
         # The door would refuse its tokens (the representative who connected it lost their right:
         # an end, the child's 18th birthday): the authorization ends here, for good.
-        await spaces.revoke_grant(grant_id)
-        return OAuthError("invalid_grant", "This app's authorization no longer opens its space; connect it again.")
+        refusal = OAuthError("invalid_grant", "This app's authorization no longer opens its space; connect it again.")
+        return refusal, True
     if aware(row["chain_started_at"]) + timedelta(seconds=settings.refresh_token_max_age) <= now:
-        return OAuthError("invalid_grant", "The session is too old; sign in again.")
-    return None
+        return OAuthError("invalid_grant", "The session is too old; sign in again."), False
+    return None, False
 
 
 async def _issue(

@@ -21,7 +21,7 @@ from ens.core.local_time import local_midnight
 from ens.core.mail import Mailer
 from ens.spaces.caller import Caller
 from ens.spaces.codes import BY_AN_OPERATOR, OperatorNote, new_code, space_of, take_code, use_code
-from ens.spaces.door import SpaceAccess, SpaceRef, adulthood, birthday, security_log, space_ref
+from ens.spaces.door import SPACE_REF_COLUMNS, SpaceAccess, SpaceRef, adulthood, birthday, security_log, space_ref
 from ens.spaces.history import AccountAction, OperatorAction, operator_text_refused
 from ens.spaces.schemas import ClaimCodeRead, SpaceListItem
 from ens.spaces.service import erase_space, hold_for_erasure, holds_data, space_list_item, tell, ties_to_others
@@ -158,7 +158,7 @@ async def claim_space(caller: Caller, code: str, *, secret_key: str, noted: Acco
         raise Forbidden("Your identity's birthdate is not this space's: ask whoever gave you the code.")
     now = clock.now()
     async with write_transaction():
-        own = await fetch_one("SELECT id FROM spaces WHERE holder_account_id = {}", account_id)
+        own = await fetch_one(f"SELECT {SPACE_REF_COLUMNS} FROM spaces WHERE holder_account_id = {{}}", account_id)
         if own is not None:
             # Held first: a measure an app is writing into it this instant is seen (409), not erased.
             await hold_for_erasure(as_uuid(own["id"]))
@@ -171,7 +171,7 @@ async def claim_space(caller: Caller, code: str, *, secret_key: str, noted: Acco
             # erased with the space, it would end unseen. Refused rather than carried over: the space
             # taken over holds the childhood record none of them was given, and a court measure is
             # recorded on a space only by an operator who checked the decision.
-            ties = await ties_to_others(as_uuid(own["id"]), now=now)
+            ties = await ties_to_others(space_ref(own), now=now)
             if ties:
                 raise Conflict(
                     f"Your own space gives others a standing that taking this one over would erase with it "

@@ -53,6 +53,9 @@ _TRIED = {
 }
 
 EMERGENCY_OPENING = "POST /v1/pro/emergency-access"
+# The row of an app's connection the service ended at a token request (a code or refresh token
+# presented twice: ``ens.spaces.history.AppConnectionEnded``): refused (400), it tells an end.
+CONNECTION_ENDED_BY_SERVICE = "POST /oauth/token"
 
 # Routes whose meaning the method alone does not say: (method, end of the route) -> (done, tried).
 _SPECIAL: dict[tuple[str, str], tuple[str, str]] = {
@@ -200,8 +203,9 @@ def _get(row: Any, column: str) -> Any:
 
 # Why the service ended an app's connection at a token request (``AppConnectionEnded.reason``).
 _CONNECTION_ENDED = {
-    "refresh_token_reused": "un jeton de renouvellement déjà utilisé a été présenté à nouveau",
-    "code_reused": "un code d'autorisation déjà utilisé a été présenté à nouveau",
+    "refresh_token_reused": ", par sécurité : un jeton de renouvellement déjà utilisé a été présenté à nouveau",
+    "code_reused": ", par sécurité : un code d'autorisation déjà utilisé a été présenté à nouveau",
+    "right_lapsed": " : le droit de la personne qui l'avait connectée à l'espace a pris fin",
 }
 
 
@@ -209,11 +213,11 @@ def describe(row: Any) -> str:
     """The row as a sentence: "Marie Dupont (parent) a consulté les mesures."."""
     method, _, route = str(row["action"]).partition(" ")
     refused = int(row["outcome"]) >= 400
-    if row["action"] == "POST /oauth/token":
+    if row["action"] == CONNECTION_ENDED_BY_SERVICE:
         # The service ended the app's connection (a security measure): the request was refused, and
         # what the row tells is the end, not a refusal.
-        why = _CONNECTION_ENDED.get(_get(row, "subject_kind") or "", "une demande de jeton suspecte")
-        return f"{actor_words(row)} a été déconnectée par le service, par sécurité : {why}."
+        why = _CONNECTION_ENDED.get(_get(row, "subject_kind") or "", "")
+        return f"{actor_words(row)} a été déconnectée par le service{why}."
     if row["acting_as"] == "operator":
         # A refused command writes no row: an operator's row is a change made, an export begun,
         # or (outcome 500) that export failed.

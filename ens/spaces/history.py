@@ -671,14 +671,15 @@ class AccountAction:
 
 
 # Why the service ended an app's connection at a token request (``AppConnectionEnded.reason``).
-ConnectionEndReason = Literal["refresh_token_reused", "code_reused"]
+ConnectionEndReason = Literal["refresh_token_reused", "code_reused", "right_lapsed"]
 
 
 @dataclass(frozen=True)
 class AppConnectionEnded:
     """A token request that ended an app's connection to a space: the app revoking its own tokens
     (``POST /oauth/revoke``, RFC 7009), or the service revoking a connection whose refresh token or
-    authorization code was presented a second time (``POST /oauth/token``, ``reason``). Its row in
+    authorization code was presented a second time, or whose representative's right lapsed (``POST
+    /oauth/token``, ``reason``). Its row in
     that space's history, written with the revocation (:func:`ens.spaces.service.revoke_grant`):
     the holder saw the app leave the list of connected apps without a word (an outside audit).
     The actor is the app, as its own requests name it (the account that connected it, and its name)."""

@@ -21,7 +21,7 @@ from ens.core import clock
 from ens.core.api import require_if_match
 from ens.core.db import Row, as_uuid, current, fetch, fetch_one, is_postgres, write_transaction
 from ens.core.mail import Mailer
-from ens.spaces.describe import describe
+from ens.spaces.describe import CONNECTION_ENDED_BY_SERVICE, describe
 from ens.spaces.door import SpaceRef, adulthood, space_ref
 from ens.spaces.schemas import NotificationPreferences
 from ens.spaces.service import tell
@@ -274,6 +274,11 @@ async def _send_digests_to(mailer: Mailer, people: list[Row], *, at: datetime, u
             if wanted
         ]
         before = person["digest_sent_upto"]
+        if before is not None and int(before) >= upto:
+            # Turned on after this run noted the newest id (set_preferences notes a later one):
+            # nothing of its span is below it, and its start must not move back (a review: the next
+            # digest told a change made before the digest was turned on).
+            continue
         # Claimed from where this run read it, under a lease: of two runs at once, one sends the
         # span, the other finds it moved or leased and sends nothing. The span moves on only once
         # told (or found empty); a send that failed gives the lease back and leaves the span where it
@@ -299,13 +304,15 @@ async def _send_digests_to(mailer: Mailer, people: list[Row], *, at: datetime, u
         else:
             since = person["digest_sent_until"]
             span, start = "at >= {}", clock.aware(since) if since else at - _FIRST_LOOK_BACK
+        # Changes made, and an app the service disconnected for a token used twice (its request was
+        # refused, the end it tells is the change: a review found it never told).
         # The kinds written out (two known words), as the history's filters write them: the partial
         # index of the rows of those who do not hold the space can then serve a generic plan.
         rows = await fetch(
-            f"""SELECT action, outcome, acting_as, actor_kind, actor_name, client_name, resource_type
+            f"""SELECT action, outcome, acting_as, actor_kind, actor_name, client_name, resource_type, subject_kind
                FROM access_history WHERE space_id = {{}} AND {span} AND id <= {{}}
                AND action NOT LIKE 'GET %' AND action NOT LIKE 'HEAD %' AND action NOT LIKE 'OPTIONS %'
-               AND outcome < 400"""
+               AND (outcome < 400 OR action = '{CONNECTION_ENDED_BY_SERVICE}')"""
             + " AND acting_as IN ("
             + ", ".join(f"'{kind}'" for kind in kinds)
             + ")",

@@ -416,7 +416,9 @@ async def accept_invitation(account_id: UUID, code: str, *, secret_key: str, not
         # reopen it: an outside audit); the code waits for the space to be reopened. Read under a
         # share lock: a close committing meanwhile is waited for, and seen.
         status = await fetch_one(f"SELECT status FROM spaces WHERE id = {{}}{row_lock('SHARE')}", space_id)
-        if status is None or status["status"] == "closed":
+        if status is None:  # erased meanwhile (a review: it was told closed, to be reopened)
+            raise NotFound("No such space.")
+        if status["status"] == "closed":
             raise Gone("This space is closed: no one joins it until a parent reopens it.")
         if await _live_right(space_id, account_id) is not None:
             raise Conflict("You already represent this child.")

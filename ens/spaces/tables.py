@@ -290,8 +290,9 @@ class AccessRequest(Table, tablename="access_requests"):
 class NotificationPreference(Table, tablename="notification_preferences"):
     """Which e-mails a person wants (``ens.spaces.notifications``); no row means the defaults.
     ``digest_sent_upto``: the id of the last access-history row of their space the last digest
-    covered (the next covers the ids above it); ``digest_sent_until``: when it ran, or when the
-    digest was turned on (the first digest starts there, ``digest_sent_upto`` being null)."""
+    covered, or the history's newest id when the digest was turned on (the next covers the ids
+    above it); ``digest_sent_until``: when it ran, or when the digest was turned on (a digest
+    turned on before ``digest_sent_upto`` was noted then, null, starts there once)."""
 
     account_id = UUID(primary_key=True)
     document_added = Boolean(default=True)

@@ -15,6 +15,7 @@ from ens.auth.login import consent
 from ens.auth.login.attempt import Attempt, load
 from ens.core import db
 from ens.core.settings import Settings
+from ens.spaces.describe import describe
 from tests.helpers.carers import set_birthdate, today_in_paris, years_before
 from tests.helpers.login import FakeLogin, MakeFakeLogin, at_the_consent_page, signed_in_browser
 
@@ -125,6 +126,14 @@ async def test_a_parent_chooses_the_childs_space_on_the_consent_page(
     assert refreshed.status_code == 400 and refreshed.json()["error"] == "invalid_grant", refreshed.text
     live = await db.fetch("SELECT id FROM grants WHERE client_id = {} AND revoked_at IS NULL", app.client_id)
     assert live == []
+    # The space's history says the app's connection ended, and why (no row said it: a review).
+    (ended,) = await db.fetch(
+        "SELECT * FROM access_history WHERE space_id = {} AND action = 'POST /oauth/token'", uuid.UUID(child)
+    )
+    assert describe(ended) == (
+        "L'application Toise connectée a été déconnectée par le service : le droit de la personne qui l'avait "
+        "connectée à l'espace a pris fin."
+    )
 
 
 async def _consent_loaded_in_two_tabs(

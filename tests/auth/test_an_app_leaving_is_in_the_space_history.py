@@ -5,13 +5,21 @@ code was presented twice. The holder saw the app leave the list of connected app
 
 from __future__ import annotations
 
+import email
+import email.policy
 import uuid
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
+import msgspec
+import pytest
 
 from ens.auth.clients import register_app
+from ens.core.mail import Mailer
 from ens.core.settings import Settings
+from ens.spaces import notifications
 from tests.helpers.login import MakeFakeLogin, at_the_consent_page, signed_in_browser
 
 REDIRECT = "https://device.example/ens/callback"
@@ -110,3 +118,30 @@ async def test_a_code_used_twice_ends_the_connection_and_says_so(
     assert await _listed(fake_client, phone) == []
     (row,) = await _rows_about_the_app(fake_client, phone)
     assert "un code d'autorisation déjà utilisé a été présenté à nouveau" in row["description"], row
+
+
+async def test_the_apps_digest_tells_a_connection_the_service_ended(
+    fake_login: MakeFakeLogin,
+    fake_client: httpx.AsyncClient,
+    fake_settings: Settings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Its request was refused (400), and the digest left refusals out: the holder who asked to be
+    told of what apps do was not told of the one the service cut off (a review)."""
+    client_id, phone, tokens, _ = await _connected(fake_login, fake_settings, "Glucomètre Cloné")
+    prefs = {"documentAdded": True, "emergencyAccess": True, "representativesDigest": False, "appsDigest": True}
+    assert (await fake_client.put("/v1/me/notifications", json=prefs, headers=phone)).status_code == 200
+    form = {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"], "client_id": client_id}
+    second = await fake_client.post("/oauth/token", data=form)
+    assert second.status_code == 200, second.text
+    assert (
+        await fake_client.post("/oauth/token", data={**form, "refresh_token": second.json()["refresh_token"]})
+    ).status_code == 200
+    assert (await fake_client.post("/oauth/token", data=form)).status_code == 400
+    monkeypatch.setattr(notifications, "DIGEST_SETTLE", timedelta(0))
+    mailer = Mailer(msgspec.structs.replace(fake_settings, var_dir=str(tmp_path), smtp_url=None))
+    assert await notifications.send_digests(mailer) == 1
+    (mail,) = (tmp_path / "outbox").glob("*.eml")
+    text = email.message_from_bytes(mail.read_bytes(), policy=email.policy.default).get_body().get_content()  # type: ignore[union-attr]
+    assert "L'application Glucomètre Cloné a été déconnectée par le service, par sécurité" in text, text

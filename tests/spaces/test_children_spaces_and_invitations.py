@@ -3,6 +3,8 @@ withdraw only themself (issue 12, points 1 and 2)."""
 
 from __future__ import annotations
 
+import asyncio
+import os
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -11,6 +13,7 @@ import httpx
 import pytest
 
 from ens.core import clock, db
+from ens.core.settings import Settings
 from tests.helpers.carers import (
     PARIS,
     create_child_space,
@@ -19,6 +22,7 @@ from tests.helpers.carers import (
     today_in_paris,
     years_before,
 )
+from tests.helpers.concurrency import open_transaction
 from tests.helpers.people import HistoryRows, MakePerson
 
 
@@ -390,3 +394,28 @@ async def test_a_far_west_time_zone_makes_no_adult_a_child(
         assert refused.status_code == 422 and refused.json()["errors"][0]["pointer"] == "/birthdate", refused.text
     minor = await client.post("/v1/spaces", json=body("2008-12-06", "Pacific/Pago_Pago"), headers=parent.headers)
     assert minor.status_code == 201, minor.text
+
+
+@pytest.mark.skipif(not os.environ.get("ENS_DATABASE_URL", "").startswith("postgres"), reason="PostgreSQL's locks")
+async def test_an_acceptance_that_waited_on_an_erasure_finds_no_space(
+    client: httpx.AsyncClient, make_person: MakePerson, settings: Settings
+) -> None:
+    """The acceptance reads the space under a share lock: erased meanwhile, it is a 404 as
+    everywhere, not a closed space to reopen (a review)."""
+    parent, other = await make_person(), await make_person()
+    child = await create_child_space(client, parent)
+    code = await invite(client, parent, child)
+    async with open_transaction(settings) as erasing:
+        await erasing.execute("SELECT id FROM spaces WHERE id = $1 FOR UPDATE", child)
+        accepting = asyncio.ensure_future(client.post(f"/v1/invitations/{code}/accept", headers=other.headers))
+        await asyncio.sleep(0.4)
+        tables = await erasing.fetch(
+            "SELECT table_name FROM information_schema.columns WHERE column_name = 'space_id' "
+            "AND table_schema = 'public' AND table_name NOT IN ('grants', 'space_erasures')"
+        )
+        for row in tables:  # as an erasure goes: every table of the space, its grants, the space
+            await erasing.execute(f"DELETE FROM {row['table_name']} WHERE space_id = $1", child)
+        await erasing.execute("DELETE FROM grants WHERE space_id = $1", child)
+        await erasing.execute("DELETE FROM spaces WHERE id = $1", child)
+    answer = await asyncio.wait_for(accepting, 10)
+    assert answer.status_code == 404, (answer.status_code, answer.text)

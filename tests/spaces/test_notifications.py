@@ -374,3 +374,33 @@ async def test_a_first_digest_reads_the_history_above_where_it_stood_when_turned
     if db.is_postgres(db.current()):
         # The tutor's 41 rows before it are not looked at.
         assert await statements.most_rows_looked_at("FROM access_history WHERE space_id") <= 2
+
+
+async def test_a_digest_turned_on_while_a_run_sends_keeps_where_it_stood(
+    client, person, make_person, settings, tmp_path, monkeypatch
+):
+    """A run notes the history's newest id first; a digest turned on after that, before the run
+    reads its subscriber, stands above it. The run set it back to its own id, and the next digest
+    told a change made before the digest was turned on (a review): it leaves such a one alone."""
+    mailer, outbox = _mailer(settings, tmp_path)
+    tutor = await make_person("Tuteur")
+    await court_measure(person, tutor, "tutelle")
+    original = notifications._digest_subscribers
+    calls = {"n": 0}
+
+    async def subscribers(after):
+        calls["n"] += 1
+        if calls["n"] == 1:  # after the run noted its newest id: a change, then the digest turned on
+            await uploaded(client, tutor.headers, pdf(100, seed=90), space=person.space_id, meta=metadata(title="A"))
+            on = await client.put(PREFS, json={**DEFAULTS, "representativesDigest": True}, headers=person.headers)
+            assert on.status_code == 200, on.text
+        return await original(after)
+
+    monkeypatch.setattr(notifications, "_digest_subscribers", subscribers)
+    assert await send_digests(mailer, settle=timedelta(0)) == 0
+    monkeypatch.setattr(notifications, "_digest_subscribers", original)
+    assert await send_digests(mailer, settle=timedelta(0), now=clock.now() + timedelta(days=1)) == 0
+    assert _mails_to(outbox, _address(person)) == []
+    # What the tutor does from then on is told.
+    await uploaded(client, tutor.headers, pdf(100, seed=91), space=person.space_id, meta=metadata(title="B"))
+    assert await send_digests(mailer, settle=timedelta(0), now=clock.now() + timedelta(days=2)) == 1

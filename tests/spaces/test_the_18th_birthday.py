@@ -32,7 +32,7 @@ from tests.helpers.carers import (
     years_before,
 )
 from tests.helpers.concurrency import allergy_being_written, open_transaction, second_while_first_is_open
-from tests.helpers.people import HistoryRows, MakeAppToken, MakePerson
+from tests.helpers.people import HistoryRows, MakeAppToken, MakePerson, grant_app
 from tests.helpers.professionals import GP, authorise, sign_in_pro
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -255,6 +255,27 @@ async def test_an_app_and_a_professional_on_the_own_space_stop_the_claim_until_r
     assert (await client.delete(f"{own}/professionals/{entry['id']}", headers=young.headers)).status_code == 204
     claimed = await client.post(f"/v1/claims/{code}/accept", headers=young.headers)
     assert claimed.status_code == 200 and claimed.json()["id"] == str(child)
+
+
+async def test_an_app_whose_right_lapsed_on_the_own_space_does_not_stop_the_claim(
+    client: httpx.AsyncClient, make_person: MakePerson, settings: Settings
+) -> None:
+    """The claim counted an app a guardian connected under a measure whose last day passed, which
+    the door refuses and the holder's list leaves out: "connected apps: 1", nothing to revoke, the
+    claim refused for good (a review). It counts what the list shows."""
+    child, code, young = await _a_code_and_its_young_adult(client, make_person)
+    tutor = await make_person(given_name="Tuteur")
+    measure = await court_measure(young, tutor, "tutelle", since=today_in_paris() - timedelta(days=1))
+    await grant_app(settings, young, ["vitals.body_weight:read"], client_id="app-lapsed", name="Balance", by=tutor)
+    await db.fetch(
+        "UPDATE representatives SET until = {} WHERE space_id = {} AND id = {}",
+        clock.now() - timedelta(seconds=1),
+        young.space_id,
+        measure,
+    )  # the measure's last day has passed: nothing else happens
+    assert (await client.get(f"/v1/spaces/{young.space_id}/grants", headers=young.headers)).json()["items"] == []
+    claimed = await client.post(f"/v1/claims/{code}/accept", headers=young.headers)
+    assert claimed.status_code == 200 and claimed.json()["id"] == str(child), claimed.text
 
 
 async def test_a_professional_a_parent_authorised_reads_until_the_18th_birthday_then_as_the_young_adult_decides(

@@ -20,6 +20,7 @@ from ens.auth.login.attempt import (
 )
 from ens.auth.login.pages import ConsentView, SpaceChoice
 from ens.core.db import write_transaction
+from ens.core.errors import NotFound
 from ens.core.scopes import SCOPES
 from ens.spaces import service as spaces
 from ens.spaces.caller import Caller
@@ -131,9 +132,12 @@ async def decide(
         await take_step(attempt.id, from_step="consent", to="granting")
         if not await held_enabled(client.client_id):
             raise LoginFailed(NO_LONGER_REGISTERED)
-        grant_id = await spaces.create_app_grant(
-            attempt.account_id, chosen, client_id=client.client_id, client_name=client.name, scopes=attempt.scopes
-        )
+        try:
+            grant_id = await spaces.create_app_grant(
+                attempt.account_id, chosen, client_id=client.client_id, client_name=client.name, scopes=attempt.scopes
+            )
+        except NotFound:  # erased since the page was shown
+            raise LoginFailed(NOWHERE_TO_CONNECT) from None
         noted = AccountAction(
             caller=Caller(
                 kind="person",

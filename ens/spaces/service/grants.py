@@ -62,10 +62,15 @@ async def create_app_grant(
 ) -> UUID:
     """A person's consent for an app on a space; a new consent replaces the one they gave that app
     there before, never another person's (the holder's connection of an app and a representative's
-    of the same app live side by side, each on its own authority)."""
+    of the same app live side by side, each on its own authority). The space's row first, the order
+    every write follows: replacing a connection locked the old grant, then the space (the new one's
+    key), while an erasure holds the space and deletes its grants; PostgreSQL ended one of the two
+    (a review). A space erased meanwhile is :class:`NotFound`."""
     grant_id = uuid.uuid4()
     now = clock.now()
     async with write_transaction():
+        if not await fetch("SELECT id FROM spaces WHERE id = {}" + row_lock("KEY SHARE"), space_id):
+            raise NotFound("No such space.")
         await Grant.update({Grant.revoked_at: now}).where(
             (Grant.space_id == space_id)
             & (Grant.client_id == client_id)
