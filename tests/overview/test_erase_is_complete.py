@@ -114,3 +114,26 @@ async def test_an_erased_space_leaves_no_row_in_any_table_with_a_space_id(client
     )
     assert [r["erased_by_account_id"] for r in record] in ([person.account_id], [str(person.account_id)])
     assert "space_erasures" not in after
+
+
+async def test_an_erase_that_failed_after_its_key_is_finished_by_sending_it_again(client, person, monkeypatch):
+    """The key's deletion is the point of no return: the rows' deletion failing after it (the database
+    lost between the steps) answers 503, and the same request sent again finishes the erasure."""
+    from ens.spaces import service as spaces
+
+    await fill_every_kind(client, person)
+    real = spaces.close_or_erase_space
+
+    async def lost(*args, **kwargs):
+        raise ConnectionError("the database went away")
+
+    monkeypatch.setattr(spaces, "close_or_erase_space", lost)
+    failed = await client.delete("/v1/spaces/me?erase=true", headers=person.headers)
+    assert failed.status_code == 503, failed.text  # the database unreachable
+    assert await db.fetch("SELECT 1 AS x FROM document_keys WHERE space_id = {}", person.space_id) == []
+    monkeypatch.setattr(spaces, "close_or_erase_space", real)
+    erased = await client.delete("/v1/spaces/me?erase=true", headers=person.headers)
+    assert erased.status_code == 204, erased.text
+    assert {table: count for table, count in (await rows_of(person.space_id)).items() if count} == {}
+    for check in OUTSIDE_THE_DATABASE:
+        assert await check(person.space_id) == []
