@@ -39,7 +39,9 @@ class LoginAttempt(Table, tablename="login_attempts"):
     upstream_state = Varchar(length=64)
     upstream_nonce = Varchar(length=255)
     upstream_verifier = Varchar(length=255)
-    csrf = Varchar(length=64)
+    # The hash of the random token the browser's login cookie holds for this attempt (its forms'
+    # token is derived from the token too): the row never gives the cookie (ens.auth.login.attempt).
+    browser_key = Varchar(length=64)
     step = Varchar(length=32)
     recovering = Boolean(default=False)
     account_id = UUID(null=True, default=None)

@@ -13,11 +13,11 @@ import msgspec
 from ens.auth.login.attempt import seal, unseal
 from ens.core import db
 from ens.core.settings import Settings
-from tests.helpers.login import query_of, signed_in_browser
+from tests.helpers.login import attempt_key, csrf_of, query_of, signed_in_browser
 
 
-async def _row(attempt_id: str | None) -> dict[str, Any]:
-    rows = await db.fetch("SELECT * FROM login_attempts WHERE id = {}", attempt_id)
+async def _row(cookie: str | None) -> dict[str, Any]:
+    rows = await db.fetch("SELECT * FROM login_attempts WHERE browser_key = {}", attempt_key(cookie))
     assert len(rows) == 1
     return dict(rows[0])
 
@@ -51,6 +51,26 @@ async def test_the_provider_answered_the_row_keeps_no_nonce_no_verifier_and_no_c
         assert clear not in text, clear
     assert row["id_token"] and row["pending_identity"]
     assert "." not in row["id_token"]  # not a JWT (header.claims.signature)
+
+
+async def test_the_row_gives_neither_the_login_cookie_nor_the_forms_token(fake_login):
+    """The cookie named the attempt's id, the row's key, and the forms' token was a column: a read of
+    the table rebuilt the cookie of a login in flight and finished its enrolment, seeing the TOTP
+    seed and the recovery codes (an outside security audit). The row keeps a hash of the cookie's
+    token; the forms' token is derived from it. A cookie made of the row's id opens nothing."""
+    login = fake_login()
+    await login.start()
+    assert (await login.come_back(login.code(sub="cookie-copy-sub"))).status_code == 303
+    enrolment = await login.browser.open("/login/otp")
+    assert enrolment.status_code == 200 and "otpauth://" in enrolment.text
+    row = await _row(login.browser.cookie)
+    text = _text_of(row)
+    cookie, csrf = login.browser.cookie or "", csrf_of(enrolment.text)
+    assert cookie and cookie not in text and csrf not in text
+    # What a copy of the row gives, as a cookie: no login.
+    for forged in (str(row["id"]), str(row["browser_key"])):
+        page = await login.browser.client.get("/login/otp", headers={"Cookie": f"ens_login={forged}"})
+        assert page.status_code == 400 and "otpauth://" not in page.text, page.text[:200]
 
 
 async def test_the_id_token_the_logout_sends_is_not_the_rows_text(fake_login):
@@ -87,7 +107,9 @@ async def test_an_id_token_that_does_not_open_leaves_nothing_to_close(fake_login
     other = fake_login()
     await other.start()
     moved = (await _row(other.browser.cookie))["upstream_nonce"]  # sealed, for another attempt
-    await db.fetch("UPDATE login_attempts SET id_token = {} WHERE id = {}", moved, login.browser.cookie)
+    await db.fetch(
+        "UPDATE login_attempts SET id_token = {} WHERE browser_key = {}", moved, attempt_key(login.browser.cookie)
+    )
     page = await login.browser.open("/oauth/logout")
     assert page.status_code == 200
     posted = await login.browser.post_form("/oauth/logout", {})

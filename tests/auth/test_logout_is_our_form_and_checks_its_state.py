@@ -16,14 +16,16 @@ from ens.auth.login.attempt import unseal
 from ens.core import db
 from ens.core.settings import Settings
 from tests.helpers import fake_provider
-from tests.helpers.login import BASE, Browser, FakeLogin, csrf_of, query_of, signed_in_browser
+from tests.helpers.login import BASE, Browser, FakeLogin, attempt_key, csrf_of, query_of, signed_in_browser
 
 SIGNED_OUT = "Vous êtes déconnecté"
 
 
 async def _id_token(login: FakeLogin, settings: Settings) -> str | None:
     """The ID token the login's row keeps (sealed: opened here as the logout opens it)."""
-    rows = await db.fetch("SELECT id, id_token FROM login_attempts WHERE id = {}", login.browser.cookie)
+    rows = await db.fetch(
+        "SELECT id, id_token FROM login_attempts WHERE browser_key = {}", attempt_key(login.browser.cookie)
+    )
     if not rows or rows[0]["id_token"] is None:
         return None
     opened = unseal(settings, db.as_uuid(rows[0]["id"]), rows[0]["id_token"])
@@ -120,7 +122,7 @@ async def test_a_login_left_at_the_provider_in_another_tab_does_not_hide_the_ses
     assert login.browser.cookie is not None and login.browser.cookie != signed_in
     assert login.browser.cookie.endswith(str(signed_in))
     sent = await _sign_out(login)
-    rows = await db.fetch("SELECT id_token FROM login_attempts WHERE id = {}", signed_in)
+    rows = await db.fetch("SELECT id_token FROM login_attempts WHERE browser_key = {}", attempt_key(signed_in))
     assert rows[0]["id_token"] is None  # the signed-in attempt's token left with the logout
     back = await login.browser.get("/login/logged-out", params={"state": sent["state"]})
     assert back.status_code == 200 and SIGNED_OUT in back.text
@@ -137,7 +139,8 @@ async def test_two_signed_in_logins_in_one_browser_are_both_over_after_one_logou
     # Signed out at the provider: the other login has no session there left to end.
     assert (await login.browser.get("/oauth/logout")).status_code == 400
     ids = (login.browser.cookie or "").split(".")
-    rows = await db.fetch("SELECT id FROM login_attempts WHERE id_token IS NOT NULL AND id IN ({}, {})", *ids)
+    keys = [attempt_key(token) for token in ids]
+    rows = await db.fetch("SELECT id FROM login_attempts WHERE id_token IS NOT NULL AND browser_key IN ({}, {})", *keys)
     assert rows == []
 
 

@@ -18,6 +18,7 @@ import httpx
 import pyotp
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
+from ens.auth.login.attempt import browser_key
 from tests.helpers.fake_provider import FakeProvider
 
 BASE = "http://testserver.local"
@@ -43,6 +44,11 @@ class Outbox:
             if found:
                 return found.group(1)
         raise AssertionError(f"no code sent to {address}")
+
+
+def attempt_key(cookie: str | None) -> str:
+    """What the row of the attempt a login cookie serves first keeps of it (``browser_key``)."""
+    return browser_key((cookie or "").split(".")[0])
 
 
 def csrf_of(html: str) -> str:
@@ -98,9 +104,9 @@ class Browser:
         return response
 
     def _keep_cookie(self, response: httpx.Response) -> None:
-        # One attempt's id, or several ("id.id": a browser running two logins).
+        # One attempt's token, or several ("token.token": a browser running two logins).
         found = re.search(
-            rf"(?:^|[\s,]){re.escape(self.cookie_name)}=([0-9a-f.-]+)", response.headers.get("set-cookie", "")
+            rf"(?:^|[\s,]){re.escape(self.cookie_name)}=([A-Za-z0-9_.-]+)", response.headers.get("set-cookie", "")
         )
         if found:
             self.cookie = found.group(1)

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import hmac
+import re
+import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Literal
@@ -69,9 +72,9 @@ class LoginContext:
 @dataclass(frozen=True)
 class Redirect:
     url: str
-    # The attempt the browser's login pages serve next, put first in its cookie (a login starts, or
-    # the provider sent the browser back for it); ``None``: the cookie stays as it is.
-    attempt_id: UUID | None = None
+    # The browser's token of the attempt its login pages serve next, put first in its cookie (a
+    # login starts, or the provider sent the browser back for it); ``None``: the cookie stays as is.
+    browser_token: str | None = None
 
 
 ScreenKind = Literal[
@@ -102,7 +105,6 @@ class Attempt:
     upstream_state: str
     upstream_nonce: str
     upstream_verifier: str
-    csrf: str
     step: str
     recovering: bool
     account_id: UUID | None
@@ -110,9 +112,13 @@ class Attempt:
     id_token: str | None
     new_factor_id: UUID | None
     pending_identity: str | None = None
+    # The token of the browser's cookie that opened the attempt, and its forms' token derived from it
+    # (:func:`browser_attempts`): neither is in the row.
+    browser_token: str = ""
+    csrf: str = ""
 
     @classmethod
-    def of(cls, row: Row) -> Attempt:
+    def of(cls, row: Row, *, browser_token: str = "") -> Attempt:
         return cls(
             id=as_uuid(row["id"]),
             client_id=row["client_id"],
@@ -123,7 +129,6 @@ class Attempt:
             upstream_state=row["upstream_state"],
             upstream_nonce=row["upstream_nonce"],
             upstream_verifier=row["upstream_verifier"],
-            csrf=row["csrf"],
             step=row["step"],
             recovering=bool(row["recovering"]),
             account_id=as_uuid(row["account_id"]) if row["account_id"] else None,
@@ -131,6 +136,8 @@ class Attempt:
             id_token=row["id_token"],
             new_factor_id=as_uuid(row["new_factor_id"]) if row["new_factor_id"] else None,
             pending_identity=row["pending_identity"],
+            browser_token=browser_token,
+            csrf=csrf_of(browser_token) if browser_token else "",
         )
 
 
@@ -138,7 +145,8 @@ class Attempt:
 # until the provider answers, its ID token until the logout, the claims waiting for the second
 # factor): sealed with AES-GCM under a key of their own, bound to the attempt's id. The provider's
 # ``state`` it looks an attempt up by is kept as a keyed hash. A copy of the table (a backup, a
-# replica's disk) gives neither a login in flight nor who logged in.
+# replica's disk) gives no login in flight: the browser holds it by a token the row keeps only the
+# hash of (:func:`browser_key`), its forms' token derived from the same (:func:`csrf_of`).
 _SEAL_PURPOSE = "login-attempt"
 
 
@@ -174,43 +182,65 @@ def error_redirect(redirect_uri: str, error: str, *, description: str, state: st
     return Redirect(redirect_uri + ("&" if "?" in redirect_uri else "?") + urlencode(params))
 
 
-# A browser runs a few logins at once (two tabs, two apps): its cookie names their attempts, the one
-# its pages serve first, "id.id.id" (one cookie for all: a second login replaced the first's, whose
-# provider's answer then found "another browser", an outside audit).
+# A browser runs a few logins at once (two tabs, two apps): its cookie holds a token for each, the
+# one its pages serve first, "token.token.token" (one cookie for all: a second login replaced the
+# first's, whose provider's answer then found "another browser", an outside audit).
 ATTEMPTS_A_BROWSER_KEEPS = 3
 
-
-def attempt_ids(cookie: str | None) -> list[UUID]:
-    """The attempts the browser's cookie names, the one its pages serve first."""
-    found: list[UUID] = []
-    for part in (cookie or "").split(".")[:ATTEMPTS_A_BROWSER_KEEPS]:
-        try:
-            found.append(UUID(part))
-        except ValueError:
-            continue
-    return found
+# A token is 32 random bytes (URL-safe base64). The cookie named the attempts' ids, which are the
+# rows' keys, with the forms' token beside them in clear: a read of the table (a backup, a replica's
+# disk) rebuilt the cookie of a login in flight and finished its enrolment, seeing the new TOTP seed
+# and the recovery codes (an outside security audit). The row keeps a hash of the token, and the
+# forms' token is derived from it: neither can be rebuilt from the table. (256 random bits need no
+# key to hash; each use has its own prefix, so one hash says nothing of the other.)
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")
 
 
-def current_attempt_id(cookie: str | None) -> UUID | None:
-    """The attempt the browser's login pages serve."""
-    return next(iter(attempt_ids(cookie)), None)
+def new_browser_token() -> str:
+    """A new login's token, for the browser's cookie."""
+    return secrets.token_urlsafe(32)
 
 
-def cookie_naming(attempt_id: UUID, cookie: str | None) -> str:
-    """The cookie with ``attempt_id`` first, then the others it named (the oldest dropped)."""
-    others = [other for other in attempt_ids(cookie) if other != attempt_id]
-    return ".".join(str(each) for each in [attempt_id, *others][:ATTEMPTS_A_BROWSER_KEEPS])
+def browser_key(token: str) -> str:
+    """What the attempt's row keeps of the browser's token (``login_attempts.browser_key``)."""
+    return hashlib.sha256(b"ens login browser:" + token.encode()).hexdigest()
+
+
+def csrf_of(token: str) -> str:
+    """The token of the attempt's forms, derived from the browser's (and so in no row)."""
+    return hashlib.sha256(b"ens login form:" + token.encode()).hexdigest()
+
+
+def browser_tokens(cookie: str | None) -> list[str]:
+    """The tokens the browser's cookie holds, the one its pages serve first."""
+    parts = (cookie or "").split(".")[:ATTEMPTS_A_BROWSER_KEEPS]
+    return [part for part in parts if _TOKEN.fullmatch(part)]
+
+
+def cookie_naming(token: str, cookie: str | None) -> str:
+    """The cookie with ``token`` first, then the others it held (the oldest dropped)."""
+    others = [other for other in browser_tokens(cookie) if other != token]
+    return ".".join([token, *others][:ATTEMPTS_A_BROWSER_KEEPS])
+
+
+def opened_by(cookie: str | None, row: Row) -> str | None:
+    """The token of ``cookie`` that opens the attempt ``row``; ``None``: another browser's."""
+    return next((token for token in browser_tokens(cookie) if browser_key(token) == row["browser_key"]), None)
 
 
 async def browser_attempts(cookie: str | None, condition: str, *args: Any) -> list[Attempt]:
-    """The attempts the browser's cookie names that meet ``condition``, in the cookie's order."""
-    ids = attempt_ids(cookie)
-    if not ids:
+    """The attempts the browser's cookie holds that meet ``condition``, in the cookie's order."""
+    keys = {browser_key(token): token for token in browser_tokens(cookie)}
+    if not keys:
         return []
     rows = await fetch(
-        f"SELECT * FROM login_attempts WHERE id IN ({', '.join('{}' for _ in ids)}) AND {condition}", *ids, *args
+        f"SELECT * FROM login_attempts WHERE browser_key IN ({', '.join('{}' for _ in keys)}) AND {condition}",
+        *keys,
+        *args,
     )
-    return sorted((Attempt.of(row) for row in rows), key=lambda attempt: ids.index(attempt.id))
+    order = list(keys.values())
+    found = [Attempt.of(row, browser_token=keys[row["browser_key"]]) for row in rows]
+    return sorted(found, key=lambda attempt: order.index(attempt.browser_token))
 
 
 async def load(cookie: str | None) -> Attempt:
@@ -218,7 +248,7 @@ async def load(cookie: str | None) -> Attempt:
     the provider answered (a login started meanwhile, still at the provider, put first by the
     authorization request, took the pages from one at its code, whose form was then refused: an
     outside audit); else the first."""
-    if not attempt_ids(cookie):
+    if not browser_tokens(cookie):
         raise LoginFailed("Aucune connexion en cours dans ce navigateur. Recommencez depuis l'application.")
     running = await browser_attempts(cookie, "expires_at > {}", clock.now())
     if not running:
@@ -233,7 +263,7 @@ def code_budget(attempt: Attempt) -> otp.TryBudget:
 
 def check_csrf(attempt: Attempt, csrf: str | None) -> None:
     """The form's token must be the attempt's: a form posted from elsewhere stops here."""
-    if not csrf or not hmac.compare_digest(csrf.encode(), attempt.csrf.encode()):
+    if not csrf or not attempt.csrf or not hmac.compare_digest(csrf.encode(), attempt.csrf.encode()):
         raise LoginFailed("Le formulaire n'est plus valable. Rechargez la page.", 403)
 
 

@@ -24,10 +24,13 @@ from ens.auth.login.attempt import (
     LoginContext,
     Redirect,
     Screen,
-    attempt_ids,
     browser_attempts,
+    browser_key,
+    browser_tokens,
     check_csrf,
     error_redirect,
+    new_browser_token,
+    opened_by,
     seal,
     state_key,
     unseal,
@@ -145,7 +148,7 @@ async def start(ctx: LoginContext, request: AuthorizeRequest) -> Redirect:
                 title="Connexion des professionnels indisponible",
             )
         upstream = ctx.pro_upstream
-    attempt_id = uuid.uuid4()
+    attempt_id, browser_token = uuid.uuid4(), new_browser_token()
     upstream_state, nonce, verifier = secrets.token_urlsafe(32), secrets.token_urlsafe(32), secrets.token_urlsafe(48)
     try:
         url = await upstream.authorization_url(upstream_state, nonce, verifier=verifier)
@@ -164,14 +167,14 @@ async def start(ctx: LoginContext, request: AuthorizeRequest) -> Redirect:
             upstream_state=state_key(ctx.settings, upstream_state),
             upstream_nonce=seal(ctx.settings, attempt_id, nonce),
             upstream_verifier=seal(ctx.settings, attempt_id, verifier),
-            csrf=secrets.token_urlsafe(32),
+            browser_key=browser_key(browser_token),
             step="upstream",
             recovering=False,
             created_at=now,
             expires_at=now + ATTEMPT_TTL,
         )
     )
-    return Redirect(url, attempt_id=attempt_id)
+    return Redirect(url, browser_token=browser_token)
 
 
 def _requested_scopes(client: Client, scope: str | None) -> list[str] | None:
@@ -198,14 +201,16 @@ async def take_attempt(settings: Settings, cookie: str | None, *, state: str | N
     )
     if row is None:
         raise LoginFailed(_UNEXPECTED)
-    attempt = Attempt.of(row)
+    # Opened in this browser: the token of its cookie whose hash the row keeps.
+    token = opened_by(cookie, row)
+    attempt = Attempt.of(row, browser_token=token or "")
     # Refused before anything is spent: the answer at the wrong callback, or opened in another
     # browser (a link preview, a proxy's log), must not end the person's own login (an outside audit).
     client = await find_client(attempt.client_id)
     if client is None or (client.kind == "professional") != professional:
         # Each provider answers at its own callback: a state carried to the other one is refused.
         raise LoginFailed("Cette réponse n'est pas celle du service d'identité attendu. Recommencez la connexion.")
-    if attempt.id not in attempt_ids(cookie):
+    if token is None:
         # The login was started in another browser: finishing it here would log in the wrong person.
         raise LoginFailed("Cette connexion a été commencée dans un autre navigateur. Recommencez-la.")
     # Consuming the state is one conditional UPDATE: of two requests carrying it, one only goes on.
@@ -273,11 +278,11 @@ async def callback(
         # page (told why), whose "send again" works later; the login is not left stuck.
         await update_attempt(attempt.id, step="lost_email")
         if await try_email_code(ctx, attempt, account_id=signed_in.account_id) is not None:
-            return Redirect("/login/otp?notice=unsent", attempt_id=attempt.id)
+            return Redirect("/login/otp?notice=unsent", browser_token=attempt.browser_token)
     else:
         await to_second_factor(ctx, attempt.id, account_id=signed_in.account_id)
     # Its pages serve this attempt now, whichever the browser started last.
-    return Redirect("/login/otp", attempt_id=attempt.id)
+    return Redirect("/login/otp", browser_token=attempt.browser_token)
 
 
 def claim_text(
@@ -400,10 +405,11 @@ async def logout(ctx: LoginContext, cookie: str | None, *, csrf: str | None) -> 
     if not moved:
         raise LoginFailed("Cette déconnexion est déjà en cours.", title="Déconnexion impossible")
     # Signed out at the provider, the browser's other logins have no session there left to end.
-    others = [other for other in attempt_ids(cookie) if other != attempt.id]
+    others = [browser_key(token) for token in browser_tokens(cookie) if token != attempt.browser_token]
     if others:
         await fetch(
-            f"UPDATE login_attempts SET id_token = NULL WHERE id IN ({', '.join('{}' for _ in others)}) RETURNING id",
+            "UPDATE login_attempts SET id_token = NULL "
+            f"WHERE browser_key IN ({', '.join('{}' for _ in others)}) RETURNING id",
             *others,
         )
     return Redirect(url or f"{back}?{urlencode({'state': state})}")

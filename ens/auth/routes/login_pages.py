@@ -98,11 +98,11 @@ def go(
     """Where the login goes next; an attempt it names is put first in the browser's cookie, beside
     the others that ``cookie`` (the request's) names: a second login does not end the first."""
     response = Redirect(target.url, status_code=status, headers={"Cache-Control": "no-store"})
-    if target.attempt_id is not None:
+    if target.browser_token is not None:
         response.set_cookie(
             Cookie(
                 key=login_cookie_name(settings),
-                value=cookie_naming(target.attempt_id, cookie),
+                value=cookie_naming(target.browser_token, cookie),
                 max_age=LOGIN_COOKIE_MAX_AGE,
                 path="/",
                 httponly=True,
