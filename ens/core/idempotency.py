@@ -283,7 +283,11 @@ class IdempotencyMiddleware:
         replay = _Replay(body)
         try:
             caller_key = str(getattr(caller, "idempotency_scope", ""))
-            request_hash = digest.hexdigest()
+            # Keyed: the request's digest alone (a plain SHA-256 of its path and body) let a copy of
+            # the table confirm a guess at what was sent, a deleted allergy's text say (an outside
+            # security audit). (Rows written before keep their plain digest: a retry of one across
+            # the change is told "a different request", for their 24 hours.)
+            request_hash = stored_request_hash(self.secret, digest.hexdigest())
             existing = await _claim(caller_key, key, request_hash=request_hash, lease=self.lease)
             if existing is not None:
                 if existing["request_hash"] != request_hash:
@@ -368,6 +372,12 @@ def _number(text: str) -> int | float:
 
 
 _AS_VALUES = msgspec.json.Decoder(float_hook=_number)
+
+
+def stored_request_hash(secret: str, digest: str) -> str:
+    """What a key's row keeps of its request's digest (:class:`_RequestDigest`): keyed, so that a
+    copy of the table confirms no guess at what was sent."""
+    return keyring.token_hash(secret, "idempotency request:" + digest)
 
 
 class _RequestDigest:

@@ -9,7 +9,8 @@ import uuid
 import httpx
 import pytest
 
-from ens.core.idempotency import _claim
+from ens.core.idempotency import _claim, stored_request_hash
+from ens.core.settings import Settings
 from tests.helpers.people import HistoryRows, MakeAppToken, Person
 
 NOTES = "/v1/spaces/me/test-notes"
@@ -37,7 +38,7 @@ async def test_a_revoked_apps_calls_are_in_the_history_and_the_security_log(
 
 
 async def test_idempotency_refusals_pass_the_door_and_are_recorded(
-    client: httpx.AsyncClient, person: Person, history: HistoryRows
+    client: httpx.AsyncClient, person: Person, history: HistoryRows, settings: Settings
 ) -> None:
     key = f"k-{uuid.uuid4()}"
     headers = {**person.headers, "Idempotency-Key": key}
@@ -52,7 +53,7 @@ async def test_idempotency_refusals_pass_the_door_and_are_recorded(
     from datetime import timedelta
 
     body = b'{"text":"slow"}'
-    digest = hashlib.sha256(f"{NOTES}?\n".encode() + body).hexdigest()
+    digest = stored_request_hash(settings.secret_key, hashlib.sha256(f"{NOTES}?\n".encode() + body).hexdigest())
     await _claim(f"account:{person.account_id}", running_key, request_hash=digest, lease=timedelta(seconds=60))
     running = await client.post(
         NOTES,
