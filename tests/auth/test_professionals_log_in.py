@@ -311,3 +311,24 @@ async def test_a_secondary_exercise_or_a_place_ens_cannot_keep_is_left_out_not_a
     code = pro_provider.issue_code(upstream["nonce"], upstream["code_challenge"], userinfo=userinfo, acr="eidas1")
     back = await browser.get("/oauth/pro/callback", params={"code": code, "state": upstream["state"]})
     assert back.status_code == 303 and back.headers["location"].startswith(SOFTWARE_REDIRECT), back.text
+
+
+async def test_a_professionals_logout_ends_the_session_at_the_professionals_provider(
+    pro_client: httpx.AsyncClient,
+    pro_provider: FakeProvider,
+    outbox: tuple[Outbox, int],
+    software: tuple[str, str],
+) -> None:
+    """The logout sent a professional's ID token (Pro Santé Connect's) to the people's provider, where
+    it had no business, and their session at their own provider was never ended (a review)."""
+    browser = Browser(pro_client, outbox[0])
+    upstream = await _start(browser, software[0])
+    code = pro_provider.issue_code(upstream["nonce"], upstream["code_challenge"], userinfo=psc_userinfo(new_rpps_id()))
+    back = await browser.get("/oauth/pro/callback", params={"code": code, "state": upstream["state"]})
+    assert back.status_code == 303, back.text
+    assert (await browser.open("/oauth/logout")).status_code == 200
+    posted = await browser.post_form("/oauth/logout", {})
+    assert posted.status_code == 303, posted.text[:300]
+    where = posted.headers["location"]
+    assert where.startswith(f"{PRO_ISSUER}/session/end?"), where
+    assert query_of(where)["id_token_hint"].count(".") == 2

@@ -1,7 +1,7 @@
 """The login in the browser, from ``/oauth/authorize`` to the redirect back to the app.
 
 A login attempt is one database row (API processes are stateless) bound to the browser by a cookie
-carrying its id. It walks these steps:
+carrying a random token, of which the row keeps a hash. It walks these steps:
 
 ``upstream`` (at the identity provider) → ``reopen`` (own space closed) → ``enrol`` (first login, or
 after a lost factor) | ``otp`` (second factor) | ``lost_email`` (lost factor: e-mail code) →

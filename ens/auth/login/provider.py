@@ -26,7 +26,6 @@ from ens.auth.login.attempt import (
     Screen,
     browser_attempts,
     browser_key,
-    browser_tokens,
     check_csrf,
     error_redirect,
     new_browser_token,
@@ -387,10 +386,16 @@ async def logout(ctx: LoginContext, cookie: str | None, *, csrf: str | None) -> 
     id_token = unseal(ctx.settings, attempt.id, attempt.id_token)
     if id_token is None:
         raise LoginFailed(_NOTHING_TO_CLOSE, title="Déconnexion impossible")
+    # The provider the login went through: a professional's ID token went to the people's provider
+    # (a review: a token of Pro Santé Connect's sent to FranceConnect, and its session never ended).
+    professional = await _is_professionals(attempt)
+    upstream = ctx.pro_upstream if professional else ctx.upstream
+    if upstream is None:
+        raise LoginFailed(_NOTHING_TO_CLOSE, title="Déconnexion impossible")
     state = secrets.token_urlsafe(32)
     back = f"{ctx.settings.public_url}{LOGGED_OUT_PATH}"
     try:
-        url = await ctx.upstream.logout_url(id_token, state, post_logout_redirect_uri=back)
+        url = await upstream.logout_url(id_token, state, post_logout_redirect_uri=back)
     except UpstreamRefused as exc:
         log.warning("identity provider unavailable: %s", exc.detail)
         raise LoginFailed("Le service d'identité ne répond pas. Réessayez dans un instant.", 502) from exc
@@ -404,15 +409,26 @@ async def logout(ctx: LoginContext, cookie: str | None, *, csrf: str | None) -> 
     )
     if not moved:
         raise LoginFailed("Cette déconnexion est déjà en cours.", title="Déconnexion impossible")
-    # Signed out at the provider, the browser's other logins have no session there left to end.
-    others = [browser_key(token) for token in browser_tokens(cookie) if token != attempt.browser_token]
+    # Signed out at the provider, the browser's other logins through it have no session there left
+    # to end (one through the other provider keeps its own, to be ended there).
+    others = [
+        other.id
+        for other in await browser_attempts(cookie, "id_token IS NOT NULL")
+        if other.id != attempt.id and await _is_professionals(other) == professional
+    ]
     if others:
         await fetch(
-            "UPDATE login_attempts SET id_token = NULL "
-            f"WHERE browser_key IN ({', '.join('{}' for _ in others)}) RETURNING id",
+            f"UPDATE login_attempts SET id_token = NULL WHERE id IN ({', '.join('{}' for _ in others)}) RETURNING id",
             *others,
         )
     return Redirect(url or f"{back}?{urlencode({'state': state})}")
+
+
+async def _is_professionals(attempt: Attempt) -> bool:
+    """Whether the login went through the professionals' provider (its client is a professional
+    software, as at the callback: :func:`take_attempt`)."""
+    client = await find_client(attempt.client_id)
+    return client is not None and client.kind == "professional"
 
 
 async def confirm_logout(settings: Settings, cookie: str | None, *, state: str | None) -> None:

@@ -5,8 +5,9 @@ a read of the table (a backup, a replica's disk) rebuilt the cookie of a login i
 finish its enrolment, seeing the new TOTP seed and the recovery codes (an outside security audit).
 
 The column is renamed and emptied: the logins under way when it runs (30 minutes at most) start
-again, as their cookies name no token. On a large table, build the index beforehand without blocking
-logins (``CREATE INDEX CONCURRENTLY`` with the same name and definition): the migration then finds it."""
+again, as their cookies name no token. The table holds a day of logins at most (``ens purge``);
+its rename, update and index take its lock for as long, which holds the logins of that moment back:
+run it at a quiet hour, just after ``ens purge``."""
 
 from ens.core.db import Index, ddl_migration
 
