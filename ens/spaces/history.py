@@ -628,6 +628,12 @@ async def note_hidden_item_removed(space_id: UUID, item_id: UUID, *, hidden: boo
         )
 
 
+async def account_name(account_id: UUID) -> str | None:
+    """An account's names, as the history's rows keep them (``None``: no such account)."""
+    row = await db.fetch_one("SELECT given_name || ' ' || family_name AS name FROM accounts WHERE id = {}", account_id)
+    return str(row["name"]) if row is not None and row["name"] is not None else None
+
+
 @dataclass(frozen=True)
 class AccountAction:
     """A request outside the space door that acts on a space (creating a child's space, joining it
@@ -647,15 +653,12 @@ class AccountAction:
 
     async def record(self, space_id: UUID, *, acting_as: Role, actor_kind: str | None, outcome: int) -> None:
         self.state[SPACE_STATE_KEY] = space_id
-        name = await fetch(
-            "SELECT given_name || ' ' || family_name AS name FROM accounts WHERE id = {}", self.caller.account_id
-        )
         await _insert_one(
             PendingAccess(
                 space_id=space_id,
                 at=clock.now(),
                 actor_account_id=self.caller.account_id,
-                actor_name=name[0]["name"] if name else None,
+                actor_name=await account_name(self.caller.account_id),
                 client_id=self.caller.client_id,
                 client_name=self.client_name,
                 acting_as=acting_as,
@@ -691,15 +694,12 @@ class AppConnectionEnded:
 
     async def record(self, grant: Row) -> None:
         """``grant``: the grant's ``id``, ``space_id``, ``account_id``, ``client_id``, ``client_name``."""
-        name = await fetch(
-            "SELECT given_name || ' ' || family_name AS name FROM accounts WHERE id = {}", grant["account_id"]
-        )
         await _insert_one(
             PendingAccess(
                 space_id=as_uuid(grant["space_id"]),
                 at=clock.now(),
                 actor_account_id=as_uuid(grant["account_id"]),
-                actor_name=name[0]["name"] if name else None,
+                actor_name=await account_name(as_uuid(grant["account_id"])),
                 client_id=str(grant["client_id"]),
                 client_name=grant["client_name"],
                 acting_as="app",

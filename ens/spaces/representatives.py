@@ -21,7 +21,7 @@ from ens.core.idempotency import KEY_TTL, retry_mark
 from ens.core.names import same_names, years_later
 from ens.spaces.codes import new_code, space_of, take_code, use_code
 from ens.spaces.door import SpaceAccess, SpaceRef, adulthood, security_log
-from ens.spaces.history import AccountAction, OperatorAction, operator_name, operator_text_refused
+from ens.spaces.history import AccountAction, OperatorAction, account_name, operator_name, operator_text_refused
 from ens.spaces.professionals import end_authorisations_decided_by
 from ens.spaces.rights import COURT_KINDS, RepresentativeKind
 from ens.spaces.schemas import ChildSpaceCreate, InvitationRead, RepresentativeRead, SpaceListItem
@@ -253,7 +253,7 @@ async def _end(
                     space_id,
                     outcome=200,
                     resource_id=representative_id,
-                    subject_name=await _name_of(as_uuid(ended[0]["account_id"])),
+                    subject_name=await account_name(as_uuid(ended[0]["account_id"])),
                     subject_kind=ended[0]["kind"],
                 )
     if not ended:
@@ -273,12 +273,6 @@ async def _last_to_reach(space_id: UUID, representative_id: UUID, *, now: dateti
         space_id,
     )
     return bool(row and row["alone"])
-
-
-async def _name_of(account_id: UUID) -> str | None:
-    """An account's names, as an operator's row in the history keeps them."""
-    account = await fetch_one("SELECT given_name, family_name FROM accounts WHERE id = {}", account_id)
-    return _full_name(account) if account else None
 
 
 def _full_name(account: Row) -> str:

@@ -34,6 +34,7 @@ from ens.core.db import Row, as_uuid, copy_rows, current, fetch, fetch_one, inse
 from ens.core.errors import Conflict, FieldError, Forbidden, Invalid
 from ens.core.local_time import local_midnight, zone_of
 from ens.spaces.door import SpaceAccess
+from ens.spaces.history import account_name
 from ens.spaces.rights import ACTION_ENGLISH, KIND_ENGLISH, Action
 from ens.vitals.catalogue import BY_CODE, STEPS_PER_DAY
 from ens.vitals.feed import FEED_BLOCK, FEED_PLACES_SQL, FeedNumbers, numbers_from, place_hides, take_feed_numbers
@@ -174,10 +175,7 @@ async def writer_of(access: SpaceAccess) -> Writer:
         )
     name = access.actor_name
     if name is None:
-        row = await fetch_one(
-            "SELECT given_name || ' ' || family_name AS name FROM accounts WHERE id = {}", caller.account_id
-        )
-        name = row["name"] if row else ""
+        name = await account_name(caller.account_id) or ""
     return Writer(key=f"person:{caller.account_id}", kind="person", client_id=caller.client_id, name=name)
 
 

@@ -112,10 +112,14 @@ class Attempt:
     id_token: str | None
     new_factor_id: UUID | None
     pending_identity: str | None = None
-    # The token of the browser's cookie that opened the attempt, and its forms' token derived from it
-    # (:func:`browser_attempts`): neither is in the row.
+    # The token of the browser's cookie that opened the attempt (:func:`browser_attempts`): not in
+    # the row, which keeps its hash.
     browser_token: str = ""
-    csrf: str = ""
+
+    @property
+    def csrf(self) -> str:
+        """The token of the attempt's forms, derived from the browser's (none without it)."""
+        return csrf_of(self.browser_token) if self.browser_token else ""
 
     @classmethod
     def of(cls, row: Row, *, browser_token: str = "") -> Attempt:
@@ -137,7 +141,6 @@ class Attempt:
             new_factor_id=as_uuid(row["new_factor_id"]) if row["new_factor_id"] else None,
             pending_identity=row["pending_identity"],
             browser_token=browser_token,
-            csrf=csrf_of(browser_token) if browser_token else "",
         )
 
 
