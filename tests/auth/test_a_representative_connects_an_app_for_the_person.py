@@ -17,7 +17,7 @@ from ens.core import db
 from ens.core.settings import Settings
 from ens.spaces.describe import describe
 from tests.helpers.carers import set_birthdate, today_in_paris, years_before
-from tests.helpers.login import FakeLogin, MakeFakeLogin, at_the_consent_page, signed_in_browser
+from tests.helpers.login import FakeLogin, MakeFakeLogin, at_a_new_apps_consent_page, signed_in_browser
 
 DEVICE_REDIRECT = "https://device.example/ens/callback"
 
@@ -143,14 +143,12 @@ async def _consent_loaded_in_two_tabs(
     read the attempt as it is now, as two tabs (or two clicks) that loaded it would."""
     sub = f"tabs-{uuid.uuid4().hex[:8]}"
     first, _ = await _phone(fake_login, sub)
-    app = await register_app(
-        fake_settings.secret_key, name=name, redirect_uris=[DEVICE_REDIRECT], scopes=["vitals.body_weight:write"]
-    )
-    login = await at_the_consent_page(
+    login, app = await at_a_new_apps_consent_page(
         fake_login,
+        fake_settings.secret_key,
         known=first,
         sub=sub,
-        client_id=app.client_id,
+        name=name,
         redirect_uri=DEVICE_REDIRECT,
         scope="vitals.body_weight:write",
     )

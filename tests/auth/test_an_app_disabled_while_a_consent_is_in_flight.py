@@ -14,7 +14,7 @@ from ens.auth.clients import register_app
 from ens.core import db
 from ens.core.settings import Settings
 from ens.spaces import service as spaces
-from tests.helpers.login import FakeLogin, MakeFakeLogin, at_the_consent_page, signed_in_browser
+from tests.helpers.login import FakeLogin, MakeFakeLogin, at_a_new_apps_consent_page, signed_in_browser
 
 DEVICE_REDIRECT = "https://device.example/ens/callback"
 
@@ -28,17 +28,12 @@ async def _consent_approved_while_disabled(
     app's id and the consent's answer (a redirect with a code)."""
     sub = f"inflight-{uuid.uuid4().hex[:8]}"
     first, _ = await signed_in_browser(fake_login, sub=sub)
-    app = await register_app(
-        fake_settings.secret_key,
-        name="Balance retirée",
-        redirect_uris=[DEVICE_REDIRECT],
-        scopes=["vitals.body_weight:write"],
-    )
-    login = await at_the_consent_page(
+    login, app = await at_a_new_apps_consent_page(
         fake_login,
+        fake_settings.secret_key,
         known=first,
         sub=sub,
-        client_id=app.client_id,
+        name="Balance retirée",
         redirect_uri=DEVICE_REDIRECT,
         scope="vitals.body_weight:write",
     )

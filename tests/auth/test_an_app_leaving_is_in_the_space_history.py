@@ -16,11 +16,10 @@ import httpx
 import msgspec
 import pytest
 
-from ens.auth.clients import register_app
 from ens.core.mail import Mailer
 from ens.core.settings import Settings
 from ens.spaces import notifications
-from tests.helpers.login import MakeFakeLogin, at_the_consent_page, signed_in_browser
+from tests.helpers.login import MakeFakeLogin, at_a_new_apps_consent_page, signed_in_browser
 
 REDIRECT = "https://device.example/ens/callback"
 SCOPE = "vitals.body_weight:write"
@@ -35,9 +34,8 @@ async def _connected(
     first, final = await signed_in_browser(fake_login, sub=sub)
     phone = await first.browser.exchange(final.headers["location"])
     assert phone.status_code == 200, phone.text
-    app = await register_app(fake_settings.secret_key, name=name, redirect_uris=[REDIRECT], scopes=[SCOPE])
-    login = await at_the_consent_page(
-        fake_login, known=first, sub=sub, client_id=app.client_id, redirect_uri=REDIRECT, scope=SCOPE
+    login, app = await at_a_new_apps_consent_page(
+        fake_login, fake_settings.secret_key, known=first, sub=sub, name=name, redirect_uri=REDIRECT, scope=SCOPE
     )
     approved = await login.browser.post_form("/login/consent", {"decision": "approve"})
     assert approved.status_code == 303, approved.text

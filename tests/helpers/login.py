@@ -18,6 +18,7 @@ import httpx
 import pyotp
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
+from ens.auth.clients import RegisteredApp, register_app
 from ens.auth.login.attempt import browser_key
 from tests.helpers.fake_provider import FakeProvider
 
@@ -234,6 +235,18 @@ async def at_the_consent_page(
     assert (await login.browser.second_factor()).headers["location"] == "/login/consent"
     await login.browser.open("/login/consent")
     return login
+
+
+async def at_a_new_apps_consent_page(
+    fake_login: Any, secret_key: str, *, known: FakeLogin, sub: str, name: str, redirect_uri: str, scope: str
+) -> tuple[FakeLogin, RegisteredApp]:
+    """A device app ``name`` registered now (``scope``, its one ``redirect_uri``), and the person of
+    ``known`` at its consent page (:func:`at_the_consent_page`)."""
+    app = await register_app(secret_key, name=name, redirect_uris=[redirect_uri], scopes=scope.split())
+    login = await at_the_consent_page(
+        fake_login, known=known, sub=sub, client_id=app.client_id, redirect_uri=redirect_uri, scope=scope
+    )
+    return login, app
 
 
 def concurrently(*coroutines: Any) -> Any:
