@@ -33,7 +33,7 @@ from ens.auth.middleware import BearerAuthentication
 from ens.auth.routes import AuthWiring
 from ens.auth.tokens import AccessTokens
 from ens.core import db
-from ens.core.api import Cursors, ETagMiddleware, RefuseNulMiddleware
+from ens.core.api import Cursors, ETagMiddleware, HeadWithoutBodyMiddleware, RefuseNulMiddleware
 from ens.core.compression import GzipMiddleware
 from ens.core.idempotency import IdempotencyMiddleware
 from ens.core.limits import Limits, RateLimiter, RateLimitMiddleware
@@ -43,6 +43,7 @@ from ens.core.openapi import (
     declare_links,
     document_items,
     document_problems,
+    drop_head_twins,
     drop_unreferenced_components,
 )
 from ens.core.scopes import SCOPES
@@ -210,6 +211,7 @@ def create_app(
             **auth.dependencies,
         },
         middleware=[
+            HeadWithoutBodyMiddleware,
             RefuseNulMiddleware,
             DefineMiddleware(BodyIdleTimeoutMiddleware, idle_seconds=settings.body_idle_seconds),
             DefineMiddleware(GzipMiddleware, exclude_opt_key=NO_COMPRESSION),
@@ -248,6 +250,7 @@ def create_app(
         debug=False,
     )
     check_every_space_route_has_the_door(app)
+    drop_head_twins(app)
     note_what_routes_read_once(app)
     # The access matrix is data shipped with the product: a matrix that names an unknown profession
     # or resource, or lets a profession write what it cannot read, stops the service here.

@@ -5,11 +5,10 @@ from __future__ import annotations
 import logging
 from typing import Literal
 
-from litestar import get
 from litestar.openapi import ResponseSpec
 
 from ens.core import db, errors
-from ens.core.api import PUBLIC, ReadStruct
+from ens.core.api import PUBLIC, ReadStruct, get_and_head
 from ens.core.problems import PROBLEM_JSON, Problem
 
 log = logging.getLogger("ens")
@@ -23,12 +22,12 @@ class ReadinessRead(ReadStruct):
     status: Literal["ready"]
 
 
-@get("/health", tags=["operations"], summary="Liveness", opt=PUBLIC, operation_id="health")
+@get_and_head("/health", tags=["operations"], summary="Liveness", opt=PUBLIC, operation_id="health")
 async def health() -> HealthRead:
     return HealthRead(status="ok")
 
 
-@get(
+@get_and_head(
     "/ready",
     tags=["operations"],
     summary="Readiness: the database answers",

@@ -19,6 +19,8 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESSIV
 from litestar import Request, Response
 from litestar.datastructures import ResponseHeader
+from litestar.enums import HttpMethod
+from litestar.handlers import HTTPRouteHandler
 from litestar.params import HeaderParameter, QueryParameter
 
 from ens.core import keyring
@@ -27,6 +29,34 @@ from ens.core.errors import BadRequest, FieldError, Invalid, PreconditionFailed
 # Declared on a route (or a controller) that needs no token: ``opt=PUBLIC``.
 PUBLIC_OPT = "public"
 PUBLIC: dict[str, bool] = {PUBLIC_OPT: True}
+
+
+def get_and_head(path: str | None = None, *, operation_id: str, **kwargs: Any) -> HTTPRouteHandler:
+    """A GET route that answers HEAD too (RFC 9110 §9.1: every general-purpose server supports
+    both): the same handler behind the same door, writing its own history row ("HEAD …", a read),
+    its answer's status and headers (ETag, Content-Length, a 304 on ``If-None-Match``) those of the
+    GET; the server sends no body (uvicorn drops it, as litestar's test client does). The HEAD
+    operation is left out of the OpenAPI document (:func:`ens.core.openapi.drop_head_twins`), whose
+    description says every GET answers it. Not for a streamed answer (the export), which a HEAD
+    would build whole to send none of it."""
+    return HTTPRouteHandler(
+        path, http_method=[HttpMethod.GET, HttpMethod.HEAD], operation_id=_HeadTwinIds(operation_id), **kwargs
+    )
+
+
+class _HeadTwinIds:
+    """The operation ids of a GET and its HEAD: ``listVitals`` and ``headListVitals`` (litestar
+    refuses one id for two operations, before the HEAD's is dropped from the document)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __call__(self, handler: HTTPRouteHandler, method: Any, components: Any) -> str:
+        return self.name if method != HttpMethod.HEAD else "head" + self.name[:1].upper() + self.name[1:]
+
+    def __str__(self) -> str:
+        return self.name
+
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
@@ -627,3 +657,24 @@ class RefuseNulMiddleware:
             # an OperationOutcome on /fhir, RFC 6749 JSON at the token endpoints, a login page).
             raise BadRequest(NUL_IN_ADDRESS)
         await self.app(scope, receive, send)
+
+
+class HeadWithoutBodyMiddleware:
+    """A HEAD's answer goes out without its body, whatever serves the app: uvicorn drops it, an
+    in-process client (httpx's ASGI transport) would not. Its headers are the GET's (a
+    ``Content-Length`` the body would have had, RFC 9110 §9.3.2)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def without_body(message: Any) -> None:
+            if message["type"] == "http.response.body" and message.get("body"):
+                message = {**message, "body": b""}
+            await send(message)
+
+        await self.app(scope, receive, without_body)

@@ -10,9 +10,12 @@ It replaces litestar's compression middleware, which wrote through ``gzip.GzipFi
 of its own, a flush per write) and rebuilt header objects: a 100-measure page cost the server
 196 us more with gzip than without (``make bench``, limit=100 gzip); 99 with zlib here.
 
-What it leaves alone: answers already encoded, answers without a body (HEAD, 204, 304), partial
-content (206: byte ranges of the stored representation), and routes whose ``opt`` carries the
-exclusion key (a document's bytes: the client asked for exactly those).
+What it leaves alone: answers already encoded, answers without a body (204, 304), partial content
+(206: byte ranges of the stored representation), and routes whose ``opt`` carries the exclusion key
+(a document's bytes: the client asked for exactly those). A HEAD is compressed as its GET would be,
+so that its headers are the GET's (``Content-Encoding``, ``Vary``, the compressed length: a cache
+may update a stored GET's headers from them, RFC 9111 §4.3.5); its body is dropped after
+(:class:`ens.core.api.HeadWithoutBodyMiddleware`).
 """
 
 from __future__ import annotations
@@ -49,7 +52,7 @@ class GzipMiddleware:
         self.exclude_opt_key = exclude_opt_key
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or scope.get("method") == "HEAD":
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         accepted = next((value for name, value in scope["headers"] if name == b"accept-encoding"), None)

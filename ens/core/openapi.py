@@ -536,6 +536,18 @@ def declare_links(app: Litestar) -> None:
 _REFERENCE = re.compile(r'"#/components/schemas/([^"]+)"')
 
 
+def drop_head_twins(app: Litestar) -> None:
+    """Leave out of the document the HEAD of each GET that answers one (:func:`ens.core.api.get_and_head`):
+    the same operation without its body, which would double the operations a generated client
+    names and a fuzzer calls. A route declared HEAD alone (a document's content) stays."""
+    paths = app.openapi_schema.paths or {}
+    for route in app.routes:
+        item = paths.get(_openapi_path(route.path))
+        for handler in getattr(route, "route_handlers", []):
+            if item is not None and {"GET", "HEAD"} <= handler.http_methods:
+                item.head = None
+
+
 def drop_unreferenced_components(app: Litestar) -> None:
     """Remove the component schemas no operation reaches: a handler whose documented answer
     (``responses=``) differs from the type it returns (the change feed's raw rows) leaves its return

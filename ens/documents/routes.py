@@ -24,7 +24,7 @@ from litestar.openapi.spec.enums import OpenAPIFormat, OpenAPIType
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from litestar.response import Stream
 
-from ens.core.api import PUBLIC, CursorParam, Cursors, LimitParam, with_etag
+from ens.core.api import PUBLIC, CursorParam, Cursors, LimitParam, get_and_head, with_etag
 from ens.core.mail import Mailer
 from ens.core.problems import PROBLEM_JSON, Problem
 from ens.core.settings import Settings
@@ -180,7 +180,7 @@ def _file_responses(
     }
 
 
-@get(
+@get_and_head(
     "/v1/document-types",
     tags=["documents"],
     summary="Document types (LOINC) and the files accepted",
@@ -204,7 +204,7 @@ class DocumentsController(Controller):
     path = "/documents"
     tags = ["documents"]
 
-    @get(
+    @get_and_head(
         "/",
         opt=READ,
         summary="Documents, the latest care first",
@@ -282,7 +282,7 @@ class DocumentsController(Controller):
             ),
         )
 
-    @get("/{id:uuid}", opt=READ, summary="One document's metadata", operation_id="getDocument")
+    @get_and_head("/{id:uuid}", opt=READ, summary="One document's metadata", operation_id="getDocument")
     async def read(self, access: Access, id: FromPath[UUID], settings: NamedDependency[Settings]) -> DocumentRead:
         return await service.get_document(access, id, secret=settings.secret_key)
 

@@ -16,7 +16,7 @@ from litestar.params import QueryParameter
 from litestar.response import Stream
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
-from ens.core.api import IfMatch
+from ens.core.api import IfMatch, get_and_head
 from ens.core.fhir import FHIR_JSON, FhirBundleDocument
 from ens.core.mail import Mailer
 from ens.core.openapi import FhirBundleBody
@@ -36,7 +36,9 @@ class SpaceController(Controller):
     path = "/"
     tags = ["spaces"]
 
-    @get("/", opt={"need": Need("space")}, summary="Home-screen summary of the space", operation_id="getSpaceSummary")
+    @get_and_head(
+        "/", opt={"need": Need("space")}, summary="Home-screen summary of the space", operation_id="getSpaceSummary"
+    )
     async def summary(self, access: Access) -> SpaceSummary:
         return await space_summary(access)
 

@@ -7,12 +7,12 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from litestar import Controller, Request, delete, get, patch, post, put
+from litestar import Controller, Request, delete, patch, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
-from ens.core.api import CursorParam, Cursors, IfMatch, LimitParam, Page, page_of
+from ens.core.api import CursorParam, Cursors, IfMatch, LimitParam, Page, get_and_head, page_of
 from ens.core.errors import Conflict, Forbidden
 from ens.core.idempotency import REPLAY_RECORDER_KEY, SPACE_STATE_KEY
 from ens.core.mail import Mailer
@@ -44,7 +44,7 @@ class ProfessionalsController(Controller):
     path = "/"
     tags = ["professionals"]
 
-    @get(
+    @get_and_head(
         "/professionals",
         opt={"need": Need("professionals")},
         summary="The professionals the holder authorised, revoked or blocked, or who came in an emergency",
@@ -77,7 +77,7 @@ class ProfessionalsController(Controller):
     async def authorise(self, access: Access, data: JSONBody[ProfessionalAuthorise]) -> ProfessionalRead:
         return await professionals.authorise(access, data.national_id)
 
-    @get(
+    @get_and_head(
         "/professionals/{id:uuid}",
         opt={"need": Need("professionals")},
         summary="One professional of the space",
@@ -128,7 +128,7 @@ class ProfessionalsController(Controller):
     async def block(self, access: Access, id: FromPath[UUID]) -> ProfessionalRead:
         return await professionals.block(access, id)
 
-    @get(
+    @get_and_head(
         "/emergency-access",
         opt={"need": Need("professionals")},
         summary="Whether a professional may open this space in an emergency",
@@ -159,7 +159,7 @@ class AccessRequestsController(Controller):
     path = "/access-requests"
     tags = ["professionals"]
 
-    @get(
+    @get_and_head(
         "/",
         opt={"need": Need("access-requests")},
         summary="Professionals' requests for access to this space, newest first",
@@ -208,7 +208,7 @@ class ProController(Controller):
     path = "/v1/pro"
     tags = ["professionals"]
 
-    @get(
+    @get_and_head(
         "/patients",
         summary="The spaces this professional is authorised for today",
         description="Ordered by space id; a space whose authorisation expired, was revoked or blocked, or a "

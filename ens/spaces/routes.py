@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from litestar import Controller, Request, Response, delete, get, post, put
+from litestar import Controller, Request, Response, delete, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_204_NO_CONTENT
@@ -22,6 +22,7 @@ from ens.core.api import (
     UntilParam,
     UnversionedIfMatch,
     check_span,
+    get_and_head,
     page_of,
     position_at,
 )
@@ -66,7 +67,7 @@ class AccessHistoryController(Controller):
     path = "/access-history"
     tags = ["spaces"]
 
-    @get(
+    @get_and_head(
         "/",
         opt={"need": Need("access-history")},
         summary="Who did what on this space, newest first",
@@ -134,7 +135,7 @@ class RepresentativesController(Controller):
     path = "/"
     tags = ["representatives"]
 
-    @get(
+    @get_and_head(
         "/representatives",
         opt={"need": Need("representatives")},
         summary="Who represents the holder",
@@ -267,7 +268,7 @@ class NotificationsController(Controller):
     path = "/v1/me/notifications"
     tags = ["account"]
 
-    @get(
+    @get_and_head(
         "/",
         summary="Which e-mails the person wants about their space",
         description="documentAdded (a professional added a document) and emergencyAccess (a professional used "

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Literal
 from uuid import UUID
 
-from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar import Controller, Request, Response, delete, patch, post
 from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
-from ens.core.api import PUBLIC, VARY_ACCEPT, CursorParam, Cursors, LimitParam, preferred, with_etag
+from ens.core.api import PUBLIC, VARY_ACCEPT, CursorParam, Cursors, LimitParam, get_and_head, preferred, with_etag
 from ens.core.openapi import also_served_as, problem
 from ens.spaces.door import Access, Need
 from ens.spaces.rights import Action
@@ -76,7 +76,7 @@ SCHEDULE_RULES = (
 )
 
 
-@get(
+@get_and_head(
     "/v1/vaccines",
     tags=["vaccination"],
     summary="The vaccines sold in France (search by brand or disease, accents and case ignored)",
@@ -125,7 +125,7 @@ class VaccinationController(Controller):
     async def record(self, access: Access, data: JSONBody[VaccinationCreate]) -> VaccinationRead:
         return await service.record_vaccination(access, data)
 
-    @get(
+    @get_and_head(
         "/",
         opt=READ,
         summary="The booklet, newest first (Accept: application/pdf for the printable certificate)",
@@ -155,7 +155,7 @@ class VaccinationController(Controller):
             )
         return Response(await service.list_vaccinations(access, cursors, limit=limit, cursor=cursor))
 
-    @get(
+    @get_and_head(
         "/schedule",
         opt=READ,
         summary="Where the holder stands with each dose of the French vaccination calendar",
@@ -190,7 +190,7 @@ class VaccinationController(Controller):
             access, sex=sex, pregnant=pregnant, gestational_weeks=gestationalWeeks
         )
 
-    @get(
+    @get_and_head(
         "/{id:uuid}",
         opt=READ,
         summary="One vaccination (Accept: application/fhir+json for a FHIR R4 Immunization)",

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, Response, get, post
+from litestar import Controller, Response, post
 from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 from litestar.params import HeaderParameter, QueryParameter
 from msgspec import Meta
 
-from ens.core.api import PUBLIC, Cursors
+from ens.core.api import PUBLIC, Cursors, get_and_head
 from ens.core.fhir import FHIR_JSON, CapabilityStatementDocument, FhirBundleDocument
 from ens.core.openapi import FhirBundleBody
 from ens.core.settings import Settings
@@ -85,7 +85,7 @@ class FhirController(Controller):
         answer = await fhir_intake.take_transaction(access, await request.body(), if_none_exist=if_none_exist)
         return Response(answer, media_type=FHIR_JSON)
 
-    @get(
+    @get_and_head(
         "/Observation",
         opt=READ,
         media_type=FHIR_JSON,
@@ -125,7 +125,7 @@ class FhirController(Controller):
         return Response(found, media_type=FHIR_JSON)
 
 
-@get(
+@get_and_head(
     "/fhir/metadata",
     opt=PUBLIC,
     media_type=FHIR_JSON,

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Annotated
 from uuid import UUID
 
-from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar import Controller, Request, Response, delete, patch, post
 from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 from litestar.openapi.spec import OpenAPIHeader, OpenAPIMediaType, OpenAPIResponse, Operation, Schema
@@ -21,6 +21,7 @@ from ens.core.api import (
     LimitParam,
     SinceParam,
     UntilParam,
+    get_and_head,
     page_of,
     preferred,
     with_etag,
@@ -72,7 +73,7 @@ class AlsoAsCsv(Operation):
         }
 
 
-@get(
+@get_and_head(
     "/v1/vital-types",
     tags=["vitals"],
     summary="The 10 measures: units, conversions, plausible ranges",
@@ -108,7 +109,7 @@ class VitalsController(Controller):
     async def record(self, access: Access, data: JSONBody[MeasurementBatch]) -> BatchResult:
         return await service.record_measurements(access, data.measurements)
 
-    @get(
+    @get_and_head(
         "/",
         # A person's first page is read with the door's own query (ens.spaces.door.companion).
         opt={**READ, COMPANION: service.first_page_companion},
@@ -138,7 +139,7 @@ class VitalsController(Controller):
             return Response(service.page_as_csv(listed.page), media_type=CSV, headers=headers)
         return Response(listed.page, headers={"ETag": listed.etag})
 
-    @get(
+    @get_and_head(
         "/summary",
         opt=READ,
         summary="count, min, max, mean per day, week or month (space time zone)",
@@ -159,7 +160,7 @@ class VitalsController(Controller):
     ) -> Summary:
         return await service.summarize(access, type_, bucket=bucket, since=since, until=until)
 
-    @get(
+    @get_and_head(
         "/changes",
         opt=READ,
         summary="Change feed for phone sync (upserts and deletions)",
@@ -178,7 +179,7 @@ class VitalsController(Controller):
             access, cursors, cursor=cursor, limit=limit, retention_days=settings.tombstone_retention_days
         )
 
-    @get(
+    @get_and_head(
         "/{id:uuid}",
         opt=READ,
         summary="One measurement",

@@ -8,11 +8,11 @@ import uuid
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Response, delete, get, post, put
+from litestar import Controller, Response, delete, post, put
 from litestar.params import FromPath, HeaderParameter, JSONBody
 from msgspec import Meta
 
-from ens.core.api import ReadStruct, Struct, require_if_match
+from ens.core.api import ReadStruct, Struct, get_and_head, require_if_match
 from ens.core.db import write_transaction
 from ens.core.errors import Conflict, NotFound
 from ens.core.scopes import SCOPES, Scope
@@ -89,7 +89,7 @@ class NotesForTests(Controller):
         CREATED.append(note_id)
         return _read(note_id)
 
-    @get("/{id:str}", opt={"need": Need("test-note", app_scope="read")}, operation_id="getTestNote")
+    @get_and_head("/{id:str}", opt={"need": Need("test-note", app_scope="read")}, operation_id="getTestNote")
     async def read(self, access: Access, id: FromPath[str]) -> NoteRead:
         return _read(id)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from litestar import Controller, Request, Response, delete, get, post
+from litestar import Controller, Request, Response, delete, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_204_NO_CONTENT
@@ -19,7 +19,7 @@ from ens.auth.oauth import session_lifetime
 from ens.auth.routes.login_pages import NO_STORE
 from ens.auth.schemas import RecoveryCodesRead, RecoveryCodesRenewal
 from ens.core import clock
-from ens.core.api import CursorParam, Cursors, LimitParam, Page, UnversionedIfMatch, page_of, position_at
+from ens.core.api import CursorParam, Cursors, LimitParam, Page, UnversionedIfMatch, get_and_head, page_of, position_at
 from ens.core.openapi import problem
 from ens.core.settings import Settings
 from ens.spaces import service as spaces
@@ -31,11 +31,11 @@ class AccountController(Controller):
     path = "/v1/me"
     tags = ["account"]
 
-    @get("/", summary="The account and the spaces it can open", operation_id="getMe")
+    @get_and_head("/", summary="The account and the spaces it can open", operation_id="getMe")
     async def me(self, request: Request[Caller, Any, Any]) -> MeRead:
         return await spaces.get_me(request.user.account_id)
 
-    @get("/sessions", summary="Signed-in devices", operation_id="listSessions")
+    @get_and_head("/sessions", summary="Signed-in devices", operation_id="listSessions")
     async def sessions(
         self,
         request: Request[Caller, Any, Any],

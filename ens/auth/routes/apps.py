@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from litestar import Controller, delete, get
+from litestar import Controller, delete
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.status_codes import HTTP_204_NO_CONTENT
@@ -12,7 +12,17 @@ from litestar.status_codes import HTTP_204_NO_CONTENT
 from ens.auth import grants
 from ens.auth.clients import list_catalogue
 from ens.auth.schemas import AppGrantRead, AppRead
-from ens.core.api import PUBLIC, CursorParam, Cursors, LimitParam, Page, UnversionedIfMatch, page_of, position_at
+from ens.core.api import (
+    PUBLIC,
+    CursorParam,
+    Cursors,
+    LimitParam,
+    Page,
+    UnversionedIfMatch,
+    get_and_head,
+    page_of,
+    position_at,
+)
 from ens.spaces.door import Access, Need
 from ens.spaces.rights import Action
 
@@ -22,7 +32,7 @@ class AppCatalogueController(Controller):
     tags = ["apps"]
     opt = PUBLIC
 
-    @get("/", summary="The catalogue of labelled apps", operation_id="listApps")
+    @get_and_head("/", summary="The catalogue of labelled apps", operation_id="listApps")
     async def catalogue(
         self, cursors: NamedDependency[Cursors], limit: LimitParam = None, cursor: CursorParam = None
     ) -> Page[AppRead]:
@@ -37,7 +47,7 @@ class SpaceGrantsController(Controller):
     path = "/grants"
     tags = ["apps"]
 
-    @get(
+    @get_and_head(
         "/",
         opt={"need": Need("grants")},
         summary="Apps connected to this space and their permissions",

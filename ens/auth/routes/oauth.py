@@ -39,7 +39,7 @@ from ens.auth.schemas import (
     TokenResponse,
 )
 from ens.auth.tokens import AccessTokens
-from ens.core.api import PUBLIC
+from ens.core.api import PUBLIC, get_and_head
 from ens.core.scopes import SCOPES
 from ens.core.settings import Settings
 from ens.spaces.caller import PROFESSIONAL_SCOPE, SPACE_SCOPE
@@ -151,7 +151,7 @@ class OAuthController(Controller):
     tags = ["oauth"]
     opt = PUBLIC
 
-    @get(
+    @get_and_head(
         "/.well-known/oauth-authorization-server",
         summary="RFC 8414 authorization server metadata",
         operation_id="getAuthorizationServerMetadata",

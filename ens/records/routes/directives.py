@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from litestar import Controller, Request, Response, delete, get, post, put
+from litestar import Controller, Request, Response, delete, post, put
 from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, Operation, Schema
 from litestar.openapi.spec.enums import OpenAPIFormat, OpenAPIType
 from litestar.params import JSONBody
 
-from ens.core.api import VARY_ACCEPT, CursorParam, Cursors, IfMatch, LimitParam, preferred, with_etag
+from ens.core.api import VARY_ACCEPT, CursorParam, Cursors, IfMatch, LimitParam, get_and_head, preferred, with_etag
 from ens.core.openapi import problem
 from ens.records import directives as service
 from ens.records.directives_pdf import print_directives
@@ -60,7 +60,7 @@ class DirectivesController(Controller):
     path = "/directives"
     tags = ["records"]
 
-    @get(
+    @get_and_head(
         "/",
         opt=reads("directives"),
         summary="The current advance directives (Accept: application/pdf to print them)",
@@ -134,7 +134,7 @@ class DirectivesController(Controller):
     async def confirm(self, access: Access, if_match: IfMatch = None) -> Response[bytes]:
         return with_etag(await service.confirm_directives(access, if_match=if_match))
 
-    @get(
+    @get_and_head(
         "/versions",
         opt=reads("directives"),
         summary="Every version of the advance directives, newest first",

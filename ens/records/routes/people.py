@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from litestar import Controller, Response, delete, get, patch, post, put
+from litestar import Controller, Response, delete, patch, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
-from ens.core.api import CursorParam, Cursors, IfMatch, LimitParam, with_etag
+from ens.core.api import CursorParam, Cursors, IfMatch, LimitParam, get_and_head, with_etag
 from ens.core.openapi import problem
 from ens.records import doctor, emergency_contacts, trusted_person
 from ens.records.routes.answers import JSON, PRECONDITION_REQUIRED, documented, reads, writes
@@ -31,7 +31,7 @@ class TrustedPersonController(Controller):
     path = "/trusted-person"
     tags = ["records"]
 
-    @get(
+    @get_and_head(
         "/",
         opt=reads("trusted-person"),
         summary="The trusted person (personne de confiance)",
@@ -74,7 +74,7 @@ class TrustedPersonController(Controller):
     async def remove(self, access: Access, if_match: IfMatch = None) -> None:
         await trusted_person.remove_trusted_person(access, if_match=if_match)
 
-    @get(
+    @get_and_head(
         "/history",
         opt=reads("trusted-person"),
         summary="Former trusted persons, the most recently ended first",
@@ -90,7 +90,7 @@ class EmergencyContactsController(Controller):
     path = "/emergency-contacts"
     tags = ["records"]
 
-    @get(
+    @get_and_head(
         "/",
         opt=reads("emergency-contacts"),
         summary="Emergency contacts, in the order to call them",
@@ -120,7 +120,7 @@ class EmergencyContactsController(Controller):
     async def add(self, access: Access, data: JSONBody[EmergencyContactCreate]) -> EmergencyContactRead:
         return await emergency_contacts.add_emergency_contact(access, data)
 
-    @get(
+    @get_and_head(
         "/{id:uuid}",
         opt=reads("emergency-contacts"),
         summary="One emergency contact",
@@ -172,7 +172,7 @@ class DoctorController(Controller):
     path = "/doctor"
     tags = ["records"]
 
-    @get("/", opt=reads("doctor"), summary="The médecin traitant", operation_id="getDoctor")
+    @get_and_head("/", opt=reads("doctor"), summary="The médecin traitant", operation_id="getDoctor")
     async def read(self, access: Access) -> DoctorRead:
         return await doctor.get_doctor(access)
 

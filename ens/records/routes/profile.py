@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from litestar import Controller, Response, delete, get, patch, post
+from litestar import Controller, Response, delete, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
-from ens.core.api import CursorParam, Cursors, IfMatch, LimitParam, with_etag
+from ens.core.api import CursorParam, Cursors, IfMatch, LimitParam, get_and_head, with_etag
 from ens.records import profile
 from ens.records.routes.answers import JSON, documented, reads, writes
 from ens.records.schemas import (
@@ -84,7 +84,7 @@ def _controller(spec: _ProfileList) -> type[Controller]:
         path = spec.path
         tags = ["records"]
 
-        @get(
+        @get_and_head(
             "/",
             opt=reads("profile", part=spec.part),
             summary=spec.list_summary,
@@ -111,7 +111,7 @@ def _controller(spec: _ProfileList) -> type[Controller]:
         async def add(self, access: Access, data: JSONBody[Create]) -> Read:
             return await spec.add(access, data)
 
-        @get(
+        @get_and_head(
             "/{id:uuid}",
             opt=reads("profile", part=spec.part),
             summary="One entry",
