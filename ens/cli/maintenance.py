@@ -4,32 +4,43 @@ from __future__ import annotations
 
 import asyncio
 import smtplib
+from datetime import timedelta
 
 from ens.core import clock, db
 from ens.core.mail import Mailer
 from ens.core.settings import Settings
 
+# An erasure still under way when ``ens purge`` runs is left to its request this long (finishing it
+# beside the request would be harmless, but its other parent's notice could go twice).
+ERASURE_GRACE = timedelta(hours=1)
+
 
 def purge(settings: Settings) -> None:
     """Daily maintenance: vitals deletion tombstones past ENS_TOMBSTONE_RETENTION_DAYS, expired
-    idempotency keys, login state nobody can use any more, and document objects a dead process left."""
+    idempotency keys, login state nobody can use any more, document objects a dead process left,
+    and the erasures that failed past their point of no return an hour ago or more (finished)."""
     from ens.auth.maintenance import purge_expired_login_state
     from ens.core.idempotency import purge_expired
     from ens.core.limits import purge_old_windows
     from ens.documents.pending import settle_abandoned
     from ens.documents.storage import BlobStore
+    from ens.overview.service import finish_erasures
     from ens.vitals.service import purge_tombstones
 
     async def run() -> dict[str, int]:
         async with db.connected(settings):
+            blobs = BlobStore.from_settings(settings)
             removed = {
+                # First: a space whose erasure failed past its key's destruction is closed, its
+                # documents unreadable, its other rows still there.
+                "spaces whose erasure had failed past its point of no return (erasure finished)": (
+                    await finish_erasures(blobs, Mailer(settings), begun_before=clock.now() - ERASURE_GRACE)
+                ),
                 f"tombstones older than {settings.tombstone_retention_days} days": await purge_tombstones(
                     settings.tombstone_retention_days
                 ),
                 "expired idempotency keys": await purge_expired(),
-                "document objects left by an interrupted upload or removal": await settle_abandoned(
-                    BlobStore.from_settings(settings)
-                ),
+                "document objects left by an interrupted upload or removal": await settle_abandoned(blobs),
             }
             removed.update(await purge_expired_login_state(settings, clock.now()))
             removed["rate counters older than an hour"] = await purge_old_windows()

@@ -162,7 +162,10 @@ class SpaceErasure(Table, tablename="space_erasures"):
     erased_by_client_id = Varchar(length=128)
     acting_as = Varchar(length=16)
     request_id = Varchar(length=64)
+    # Its point of no return (the space's data key destroyed, the space closed), then the deletion
+    # of its rows; an erasure that failed between the two is finished by ``ens purge``.
     erased_at = Timestamptz()
+    finished_at = Timestamptz(null=True, default=None)
 
 
 class AccessEvent(Table, tablename="access_history"):

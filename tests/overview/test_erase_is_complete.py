@@ -11,11 +11,19 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from datetime import timedelta
 
+import msgspec
 import pytest
 
-from ens.core import db
+from ens.cli.maintenance import ERASURE_GRACE
+from ens.core import clock, db
+from ens.core.mail import Mailer
 from ens.core.settings import Settings
+from ens.documents.storage import BlobStore
+from ens.overview.service import finish_erasures
+from tests.helpers.carers import create_child_space, join_as_second_parent
 from tests.helpers.documents import folder_entries_naming, stored_paths
 from tests.helpers.fhir import fill_every_kind
 
@@ -116,24 +124,95 @@ async def test_an_erased_space_leaves_no_row_in_any_table_with_a_space_id(client
     assert "space_erasures" not in after
 
 
-async def test_an_erase_that_failed_after_its_key_is_finished_by_sending_it_again(client, person, monkeypatch):
-    """The key's deletion is the point of no return: the rows' deletion failing after it (the database
-    lost between the steps) answers 503, and the same request sent again finishes the erasure."""
+async def _records(space_id: uuid.UUID) -> list[dict[str, object]]:
+    rows = await db.fetch(
+        "SELECT request_id, acting_as, finished_at FROM space_erasures WHERE erased_space_id = {}", space_id
+    )
+    return [dict(row) for row in rows]
+
+
+@contextmanager
+def _rows_lost(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The database lost after the erasure's point of no return, before its rows went."""
     from ens.spaces import service as spaces
 
-    await fill_every_kind(client, person)
-    real = spaces.close_or_erase_space
-
-    async def lost(*args, **kwargs):
+    async def lost(*args: object, **kwargs: object) -> None:
         raise ConnectionError("the database went away")
 
-    monkeypatch.setattr(spaces, "close_or_erase_space", lost)
-    failed = await client.delete("/v1/spaces/me?erase=true", headers=person.headers)
+    with monkeypatch.context() as patched:
+        patched.setattr(spaces, "close_or_erase_space", lost)
+        yield
+
+
+async def test_an_erase_that_failed_after_its_key_is_finished_by_sending_it_again(
+    client, person, make_app_token, monkeypatch
+):
+    """The key's deletion is the point of no return: the rows' deletion failing after it (the database
+    lost between the steps) answers 503. From that point the space is closed (nobody reads what is
+    being erased, no app writes into it: before, it stayed open, its documents unreadable), cannot be
+    reopened, and its erasure is recorded; the same request sent again finishes it, with the tag it
+    was sent with (the space, closed, has none any more)."""
+    await fill_every_kind(client, person)
+    app = await make_app_token(person, ["vitals.body_weight:write", "vitals.body_weight:read"])
+    etag = (await client.get("/v1/spaces/me", headers=person.headers)).headers["etag"]
+    sent = {**person.headers, "If-Match": etag}
+    with _rows_lost(monkeypatch):
+        failed = await client.delete("/v1/spaces/me?erase=true", headers=sent)
     assert failed.status_code == 503, failed.text  # the database unreachable
     assert await db.fetch("SELECT 1 AS x FROM document_keys WHERE space_id = {}", person.space_id) == []
-    monkeypatch.setattr(spaces, "close_or_erase_space", real)
-    erased = await client.delete("/v1/spaces/me?erase=true", headers=person.headers)
+    assert [(r["request_id"], r["acting_as"], r["finished_at"]) for r in await _records(person.space_id)] == [
+        (failed.headers["x-request-id"], "holder", None)
+    ]
+    assert (await client.get("/v1/spaces/me", headers=person.headers)).status_code == 410
+    assert (await client.get("/v1/spaces/me/vitals", headers=app.headers)).status_code == 410
+    reopened = await client.post("/v1/spaces/me/reopen", headers=person.headers)
+    assert reopened.status_code == 409 and "being erased" in reopened.json()["detail"], reopened.text
+    erased = await client.delete("/v1/spaces/me?erase=true", headers=sent)
     assert erased.status_code == 204, erased.text
     assert {table: count for table, count in (await rows_of(person.space_id)).items() if count} == {}
     for check in OUTSIDE_THE_DATABASE:
         assert await check(person.space_id) == []
+    # One record, the first request's, finished by the second.
+    records = await _records(person.space_id)
+    assert [(r["request_id"], r["finished_at"] is not None) for r in records] == [
+        (failed.headers["x-request-id"], True)
+    ]
+
+
+async def test_ens_purge_finishes_an_erasure_that_failed_past_its_point_of_no_return(
+    client, make_person, settings: Settings, outbox, monkeypatch
+):
+    """Nobody sends it again: the daily maintenance finishes it, an hour after it began, as the
+    request would have (its rows, its objects, the other parent's notice, its record)."""
+    parent, other = await make_person(), await make_person()
+    child = await create_child_space(client, parent, given_name="Inès")
+    assert (await join_as_second_parent(client, parent, other, child)).status_code == 200
+    note = await client.post(
+        f"/v1/spaces/{child}/vitals",
+        json={
+            "measurements": [{"type": "body_weight", "value": 30, "unit": "kg", "effectiveAt": "2026-11-02T08:00:00Z"}]
+        },
+        headers=parent.headers,
+    )
+    assert note.status_code == 201, note.text
+    with _rows_lost(monkeypatch):
+        failed = await client.delete(f"/v1/spaces/{child}?erase=true", headers=parent.headers)
+    assert failed.status_code == 503, failed.text
+    assert (await client.get(f"/v1/spaces/{child}", headers=other.headers)).status_code == 410
+
+    mailer = Mailer(msgspec.structs.replace(settings, smtp_url=f"smtp://127.0.0.1:{outbox[1]}"))
+    blobs = BlobStore.from_settings(settings)
+    assert await finish_erasures(blobs, mailer, begun_before=clock.now() - ERASURE_GRACE) == 0  # under way
+    assert (await rows_of(child))["vital_measurements"] == 1
+    assert await finish_erasures(blobs, mailer, begun_before=clock.now() + timedelta(seconds=1)) == 1
+    assert {table: count for table, count in (await rows_of(child)).items() if count} == {}
+    assert await db.fetch("SELECT 1 AS x FROM spaces WHERE id = {}", child) == []
+    for check in OUTSIDE_THE_DATABASE:
+        assert await check(child) == []
+    [record] = await _records(child)
+    assert record["request_id"] == failed.headers["x-request-id"] and record["finished_at"] is not None
+    told = [m for m in outbox[0].to(f"{other.family_name.lower()}@example.test") if "supprimé" in m["Subject"]]
+    assert len(told) == 1 and "Inès" in told[0].get_content()
+    assert [m for m in outbox[0].to(f"{parent.family_name.lower()}@example.test") if "supprimé" in m["Subject"]] == []
+    # Nothing left to finish: the next run finds none.
+    assert await finish_erasures(blobs, mailer, begun_before=clock.now() + timedelta(seconds=1)) == 0

@@ -1,7 +1,8 @@
 """An erasure and a write to the same space at the same moment (PostgreSQL, read committed): a
 write under way is waited for and erased with the rest; a write that comes during the erasure
-waits, then answers 404. Before, the first made the erasure answer 500 (the write's row, unseen by
-its DELETE, still named the space), and the second wrote past the erasure's DELETE of its table."""
+waits, then answers 410 (the erasure's point of no return closed the space). Before, the first made
+the erasure answer 500 (the write's row, unseen by its DELETE, still named the space), and the
+second wrote past the erasure's DELETE of its table."""
 
 from __future__ import annotations
 
@@ -60,9 +61,11 @@ async def test_a_write_under_way_is_waited_for_and_erased_with_the_space(
     assert await db.fetch("SELECT id FROM space_erasures WHERE erased_space_id = {}", person.space_id)
 
 
-async def test_a_write_that_comes_during_the_erasure_answers_404_and_leaves_nothing(
+async def test_a_write_that_comes_during_the_erasure_answers_410_and_leaves_nothing(
     client: httpx.AsyncClient, person: Person, settings: Settings
 ) -> None:
+    """Past the erasure's point of no return (its data key destroyed) the space is closed: a write
+    that comes while its rows are being deleted is refused at the door, saying why."""
     async with erasure_held_midway(client, person, settings):
         erasure, erasure_waited = await second_while_first_is_open(_erase(client, person))
         write, write_waited = await second_while_first_is_open(
@@ -71,9 +74,9 @@ async def test_a_write_that_comes_during_the_erasure_answers_404_and_leaves_noth
     erased, written = await asyncio.gather(erasure, write)
     assert erasure_waited and write_waited
     assert erased.status_code == 204, erased.text
-    assert written.status_code == 404, written.text
+    assert written.status_code == 410, written.text
     assert written.headers["content-type"].startswith("application/problem+json")
-    assert "erased" in written.json()["detail"]
+    assert written.json()["detail"] == "This space is being erased."
     assert await _rows_of(person.space_id) == []
     assert await db.fetch("SELECT id FROM spaces WHERE id = {}", person.space_id) == []
 

@@ -77,7 +77,9 @@ async def test_an_erase_leaves_the_operators_record_and_nothing_of_the_space(
         "acting_as",
         "request_id",
         "erased_at",
+        "finished_at",
     }
+    assert record["finished_at"] is not None
     for table in db.bound_tables():
         if "space_id" in {c._meta.name for c in table._meta.columns}:
             left = await db.fetch(f"SELECT 1 FROM {table._meta.tablename} WHERE space_id = {{}}", person.space_id)

@@ -16,7 +16,15 @@ from __future__ import annotations
 from ens.spaces.door.access import OPTIONS, Access, Need, SpaceAccess, provide_space_access, visible_to
 from ens.spaces.door.guards import account_door, professional_door, request_id_of, security_log, space_door
 from ens.spaces.door.resolution import app_stands, authorisation_runs, is_live, representation_kind, resolve_space
-from ens.spaces.door.space import SPACE_REF_COLUMNS, SpaceRef, adulthood, birthday, space_ref
+from ens.spaces.door.space import (
+    SPACE_REF_COLUMNS,
+    SpaceRef,
+    adulthood,
+    birthday,
+    closed_space,
+    erasure_begun,
+    space_ref,
+)
 
 __all__ = [
     "OPTIONS",
@@ -30,6 +38,8 @@ __all__ = [
     "app_stands",
     "authorisation_runs",
     "birthday",
+    "closed_space",
+    "erasure_begun",
     "is_live",
     "professional_door",
     "provide_space_access",

@@ -13,12 +13,12 @@ from msgspec import UnsetType
 
 from ens.core import clock
 from ens.core.db import Row, as_uuid
-from ens.core.errors import ERASED_MEANWHILE, DomainError, Forbidden, Gone, GrantRevoked, NotFound
+from ens.core.errors import ERASED_MEANWHILE, DomainError, Forbidden, GrantRevoked, NotFound
 from ens.core.scopes import SCOPES
 from ens.spaces.caller import SPACE_SCOPE, Caller
 from ens.spaces.door.companion import Prefetched
 from ens.spaces.door.resolution import is_live, resolve_held_space, resolve_space
-from ens.spaces.door.space import SpaceRef, adulthood
+from ens.spaces.door.space import SpaceRef, adulthood, closed_space
 from ens.spaces.history import PendingAccess, Role
 from ens.spaces.matrix import access_matrix
 from ens.spaces.rights import ACTION_ENGLISH, KIND_ENGLISH, Action, ActorKind, allows
@@ -165,7 +165,7 @@ class SpaceAccess:
         if need is None:
             return
         if space.status == "closed" and not need.allow_closed:
-            raise Gone("This space is closed. Its holder can reopen it.")
+            raise await closed_space(space)
         role, granted_by_holder, profession = standing(row, space, kind)
         check_need(
             replace(

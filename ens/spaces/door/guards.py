@@ -12,14 +12,14 @@ from litestar.handlers.base import BaseRouteHandler
 
 from ens.core import clock
 from ens.core.db import Row, fetch_one
-from ens.core.errors import Forbidden, Gone, GrantRevoked, NotFound, Unauthorized
+from ens.core.errors import Forbidden, GrantRevoked, NotFound, Unauthorized
 from ens.core.idempotency import SPACE_STATE_KEY
 from ens.core.security_headers import REQUEST_ID_KEY
 from ens.spaces.caller import SPACE_SCOPE, Caller
 from ens.spaces.door.access import OPTIONS, Need, SpaceAccess, check_need, role_of, standing
 from ens.spaces.door.companion import COMPANION
 from ens.spaces.door.resolution import is_live, resolve_space
-from ens.spaces.door.space import SpaceRef
+from ens.spaces.door.space import SpaceRef, closed_space
 from ens.spaces.history import ACCESS_STATE_KEY, PendingAccess, join_request_write, record_access
 from ens.spaces.rights import ActorKind
 
@@ -96,7 +96,7 @@ async def space_door(connection: ASGIConnection[Any, Any, Any, Any], handler: Ba
         _refused("revoked_grant_used", caller, action=action, request_id=request_id)
         raise GrantRevoked("This session or app authorization has been revoked; sign in again.")
     if space.status == "closed" and not need.allow_closed:
-        raise Gone("This space is closed. Its holder can reopen it.")
+        raise await closed_space(space)
     check_need(access, need)
 
 

@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 import msgspec
 
 from ens.core.clock import as_date
-from ens.core.db import Row, as_uuid
+from ens.core.db import Row, as_uuid, fetch
+from ens.core.errors import Gone
 from ens.core.names import years_later
 
 
@@ -54,3 +55,19 @@ def birthday(space: SpaceRef, years: int) -> datetime:
     assert space.birthdate is not None
     day = years_later(space.birthdate, years)
     return datetime.combine(day, time(0), ZoneInfo(space.timezone)).astimezone(UTC)
+
+
+async def erasure_begun(space_id: UUID) -> bool:
+    """Whether the space's erasure passed its point of no return (its data key destroyed, the space
+    closed: ``ens.spaces.service.begin_erasure``) and is not finished (its rows still there)."""
+    return bool(await fetch(_UNFINISHED_ERASURE, space_id))
+
+
+_UNFINISHED_ERASURE = "SELECT id FROM space_erasures WHERE erased_space_id = {} AND finished_at IS NULL"
+
+
+async def closed_space(space: SpaceRef) -> Gone:
+    """The 410 of a closed space: its holder can reopen it, unless it is being erased."""
+    if await erasure_begun(space.id):
+        return Gone("This space is being erased.")
+    return Gone("This space is closed. Its holder can reopen it.")

@@ -17,7 +17,7 @@ from ens.core import clock
 from ens.core.db import bound_tables, fetch, fetch_one, row_lock, write_transaction
 from ens.core.errors import Conflict, Gone, NotFound
 from ens.core.mail import Mailer
-from ens.spaces.door import SpaceAccess, SpaceRef, security_log
+from ens.spaces.door import SpaceAccess, SpaceRef, erasure_begun, security_log
 from ens.spaces.rights import KIND_ENGLISH, REPRESENTATIVE_KINDS, Action
 from ens.spaces.service.grants import list_app_grants
 from ens.spaces.tables import Grant, Space, SpaceErasure
@@ -42,31 +42,49 @@ async def close_or_erase_space(access: SpaceAccess, *, erase: bool, mailer: Mail
     """
     if erase:
         access.require(Action.ERASE)
-        others = await fetch(
-            """SELECT a.email FROM representatives r JOIN accounts a ON a.id = r.account_id
-               WHERE r.space_id = {} AND r.revoked_at IS NULL AND r.account_id <> {} AND a.email IS NOT NULL""",
-            access.space_id,
-            access.caller.account_id,
-        )
-        await erase_space(
-            access.space_id,
+        await erase_and_tell(
+            access.space,
             account_id=access.caller.account_id,
             client_id=access.caller.client_id,
             acting_as=access.kind,
             request_id=access.request_id,
+            actor_name=access.actor_name,
+            mailer=mailer,
         )
-        if access.kind == "parent":
-            text = ERASED_BY_A_PARENT.format(
-                given_name=access.space.given_name,
-                day=clock.now().astimezone(ZoneInfo(access.space.timezone)).strftime("%d/%m/%Y"),
-                actor=access.actor_name or "l'autre parent",
-            )
-            for other in others:
-                await tell(mailer, other["email"], "Un espace santé a été supprimé", text)
         return
     if access.space.status == "closed":
         raise Gone("This space is closed already.")
     await close_space(access.space_id)
+
+
+async def erase_and_tell(
+    space: SpaceRef,
+    *,
+    account_id: UUID,
+    client_id: str,
+    acting_as: str,
+    request_id: str,
+    actor_name: str | None,
+    mailer: Mailer,
+) -> None:
+    """Delete the space's rows (:func:`erase_space`), then, when a parent erased a minor's space, tell
+    the other representatives (no health data in it): the request's erasure, or ``ens purge``
+    finishing one that failed after its point of no return."""
+    others = await fetch(
+        """SELECT a.email FROM representatives r JOIN accounts a ON a.id = r.account_id
+           WHERE r.space_id = {} AND r.revoked_at IS NULL AND r.account_id <> {} AND a.email IS NOT NULL""",
+        space.id,
+        account_id,
+    )
+    await erase_space(space.id, account_id=account_id, client_id=client_id, acting_as=acting_as, request_id=request_id)
+    if acting_as == "parent":
+        text = ERASED_BY_A_PARENT.format(
+            given_name=space.given_name,
+            day=clock.now().astimezone(ZoneInfo(space.timezone)).strftime("%d/%m/%Y"),
+            actor=actor_name or "l'autre parent",
+        )
+        for other in others:
+            await tell(mailer, other["email"], "Un espace santé a été supprimé", text)
 
 
 async def tell(mailer: Mailer, to: str, subject: str, text: str) -> bool:
@@ -109,9 +127,40 @@ async def reopen_space(space_id: UUID) -> None:
         )
 
 
+async def begin_erasure(access: SpaceAccess) -> None:
+    """An erasure's point of no return, in the transaction that holds the space's row and destroys
+    its data key (``ens.overview``): the space is closed (every route but the erasure answers 410:
+    nobody reads what is being erased, no app writes into it) and the operators' record of the
+    erasure is written, unfinished, unless one is already (the same erasure sent again). Its rows
+    go next (:func:`erase_space`, which finishes the record); if that fails, the same request sent
+    again, or ``ens purge`` (``ens.overview.service.finish_erasures``), finishes it."""
+    now = clock.now()
+    await fetch(
+        "UPDATE spaces SET status = 'closed', closed_at = COALESCE(closed_at, {}), updated_at = {} WHERE id = {}",
+        now,
+        now,
+        access.space_id,
+    )
+    if await erasure_begun(access.space_id):
+        return
+    await SpaceErasure.insert(
+        SpaceErasure(
+            id=uuid.uuid4(),
+            erased_space_id=access.space_id,
+            erased_by_account_id=access.caller.account_id,
+            erased_by_client_id=access.caller.client_id,
+            acting_as=access.kind,
+            request_id=access.request_id,
+            erased_at=now,
+        )
+    )
+
+
 async def erase_space(space_id: UUID, *, account_id: UUID, client_id: str, acting_as: str, request_id: str) -> None:
     """Delete every row of the space, in every table that has a ``space_id``, in one transaction,
-    and leave the operators' record of the erasure (:class:`SpaceErasure`) in the same one.
+    and finish the operators' record of the erasure (:class:`SpaceErasure`, written at its point of
+    no return by :func:`begin_erasure`) in the same one, or write it finished when there was none
+    (an empty space taken over at 18 goes without one).
 
     Grants go after the rows that reference them (refresh tokens, codes), the space row last.
     """
@@ -124,17 +173,25 @@ async def erase_space(space_id: UUID, *, account_id: UUID, client_id: str, actin
         for table in ordered:
             await fetch(f"DELETE FROM {table._meta.tablename} WHERE space_id = {{}}", space_id)
         await fetch("DELETE FROM spaces WHERE id = {}", space_id)
-        await SpaceErasure.insert(
-            SpaceErasure(
-                id=uuid.uuid4(),
-                erased_space_id=space_id,
-                erased_by_account_id=account_id,
-                erased_by_client_id=client_id,
-                acting_as=acting_as,
-                request_id=request_id,
-                erased_at=now,
-            )
+        finished = await fetch(
+            "UPDATE space_erasures SET finished_at = {} WHERE erased_space_id = {} AND finished_at IS NULL "
+            "RETURNING id",
+            now,
+            space_id,
         )
+        if not finished:
+            await SpaceErasure.insert(
+                SpaceErasure(
+                    id=uuid.uuid4(),
+                    erased_space_id=space_id,
+                    erased_by_account_id=account_id,
+                    erased_by_client_id=client_id,
+                    acting_as=acting_as,
+                    request_id=request_id,
+                    erased_at=now,
+                    finished_at=now,
+                )
+            )
     security_log.warning(
         "space erased",
         extra={
