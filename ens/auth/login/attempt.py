@@ -75,6 +75,9 @@ class Redirect:
     # The browser's token of the attempt its login pages serve next, put first in its cookie (a
     # login starts, or the provider sent the browser back for it); ``None``: the cookie stays as is.
     browser_token: str | None = None
+    # The browser's whole cookie, when the step chose which of its logins it keeps (a new login:
+    # :func:`cookie_with_new_attempt`); ``None``: ``browser_token`` first, then the others it held.
+    cookie: str | None = None
 
 
 ScreenKind = Literal[
@@ -224,6 +227,32 @@ def cookie_naming(token: str, cookie: str | None) -> str:
     """The cookie with ``token`` first, then the others it held (the oldest dropped)."""
     others = [other for other in browser_tokens(cookie) if other != token]
     return ".".join([token, *others][:ATTEMPTS_A_BROWSER_KEEPS])
+
+
+# A login past the provider: the provider answered for it (its step moved on, or it went back there
+# to prove the person again for a lost factor: it has their account), and it still serves, running
+# or holding the provider's ID token a logout ends (or waiting for the logout's return).
+PAST_THE_PROVIDER = "(step <> 'upstream' OR account_id IS NOT NULL) AND (expires_at > {} OR id_token IS NOT NULL)"
+
+
+async def cookie_with_new_attempt(token: str, cookie: str | None) -> str:
+    """The cookie of a browser starting a login: its ``token`` first, then the others ``cookie``
+    holds, as many as fit. When they do not all fit, the first pushed out are those no longer past
+    the provider (gone, over, or still at the provider), the oldest first; a login past it goes last.
+
+    Opening ``/oauth/authorize`` is a top-level navigation, which another site can make the browser
+    do (the ``SameSite=Lax`` cookie goes with it and is set by its answer): three of them pushed the
+    oldest logins out, the one the person was finishing among them (their code refused, then "cette
+    étape est terminée"; a signed-in browser had nothing left to sign out of: an outside audit).
+    """
+    others = [other for other in browser_tokens(cookie) if other != token]
+    room = ATTEMPTS_A_BROWSER_KEEPS - 1
+    if len(others) > room:
+        past = {attempt.browser_token for attempt in await browser_attempts(cookie, PAST_THE_PROVIDER, clock.now())}
+        while len(others) > room:
+            dispensable = [other for other in others if other not in past]
+            others.remove((dispensable or others)[-1])  # the cookie names the oldest last
+    return ".".join([token, *others])
 
 
 def opened_by(cookie: str | None, row: Row) -> str | None:

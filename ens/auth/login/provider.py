@@ -27,6 +27,7 @@ from ens.auth.login.attempt import (
     browser_attempts,
     browser_key,
     check_csrf,
+    cookie_with_new_attempt,
     error_redirect,
     new_browser_token,
     opened_by,
@@ -67,8 +68,9 @@ class AuthorizeRequest:
     repeated: tuple[str, ...] = ()
 
 
-async def start(ctx: LoginContext, request: AuthorizeRequest) -> Redirect:
-    """Check the app's request and send the browser to the identity provider.
+async def start(ctx: LoginContext, request: AuthorizeRequest, cookie: str | None = None) -> Redirect:
+    """Check the app's request and send the browser to the identity provider; ``cookie``: the
+    browser's login cookie, which the new login joins (:func:`cookie_with_new_attempt`).
 
     An unknown client or a redirect URI that is not registered is never redirected to (an error page
     instead, RFC 6749 §4.1.2.1); other errors go back to the app as ``?error=...``.
@@ -173,7 +175,7 @@ async def start(ctx: LoginContext, request: AuthorizeRequest) -> Redirect:
             expires_at=now + ATTEMPT_TTL,
         )
     )
-    return Redirect(url, browser_token=browser_token)
+    return Redirect(url, browser_token=browser_token, cookie=await cookie_with_new_attempt(browser_token, cookie))
 
 
 def _requested_scopes(client: Client, scope: str | None) -> list[str] | None:

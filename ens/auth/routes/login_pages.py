@@ -96,13 +96,14 @@ def go(
     target: login.Redirect, settings: Settings, *, status: Literal[302, 303] = 303, cookie: str | None = None
 ) -> Redirect:
     """Where the login goes next; an attempt it names is put first in the browser's cookie, beside
-    the others that ``cookie`` (the request's) names: a second login does not end the first."""
+    the others that ``cookie`` (the request's) names, or those the step chose to keep
+    (``target.cookie``): a second login does not end the first."""
     response = Redirect(target.url, status_code=status, headers={"Cache-Control": "no-store"})
     if target.browser_token is not None:
         response.set_cookie(
             Cookie(
                 key=login_cookie_name(settings),
-                value=cookie_naming(target.browser_token, cookie),
+                value=target.cookie if target.cookie is not None else cookie_naming(target.browser_token, cookie),
                 max_age=LOGIN_COOKIE_MAX_AGE,
                 path="/",
                 httponly=True,

@@ -214,7 +214,7 @@ class OAuthController(Controller):
             scope_,
             repeated=_repeated(request.scope.get("query_string", b"")),
         )
-        return go(await login.start(login_ctx, asked), login_ctx.settings, status=302, cookie=cookie)
+        return go(await login.start(login_ctx, asked, cookie), login_ctx.settings, status=302, cookie=cookie)
 
     @get(
         "/oauth/callback",
