@@ -269,14 +269,18 @@ async def _refresh(
     request_id: str,
     now: datetime,
 ) -> TokenResponse:
-    """A new access token and the next refresh token of the chain, with the authorization's scope:
-    a ``scope`` beyond it is refused (RFC 6749 §6); one within it changes nothing."""
+    """A new access token and the next refresh token of the chain. The refresh token keeps the
+    authorization's scope (RFC 6749 §6); the access token has the ``scope`` asked, within it (an
+    app asking for less got it all: an outside audit), or all of it when none is asked. A ``scope``
+    beyond it is refused."""
     token_hash = keyring.token_hash(settings.secret_key, "refresh:" + refresh_token)
     row = await fetch_one("SELECT * FROM refresh_tokens WHERE token_hash = {}", token_hash)
     if row is None or row["client_id"] != client.client_id:
         raise OAuthError("invalid_grant", "The refresh token is invalid.")
     grant_id, account_id = as_uuid(row["grant_id"]), as_uuid(row["account_id"])
-    if scope is not None and not set(scope.split()) <= set(str(row["scopes"]).split()):
+    granted = str(row["scopes"]).split()
+    asked = set((scope or "").split())
+    if not asked <= set(granted):
         if row["rotated_at"] is not None:
             # An old token of the chain is a reuse whatever else the request asks (it was told
             # invalid_scope, and the chain lived on: an outside audit); never a retry to forgive,
@@ -309,10 +313,11 @@ async def _refresh(
                     client=client,
                     kind=row["kind"],
                     space_id=_uuid_or_none(row["space_id"]),
-                    scopes=str(row["scopes"]).split(),
+                    scopes=granted,
                     chain_started_at=aware(row["chain_started_at"]),
                     now=now,
                     refresh_id=child_id,
+                    access_scopes=[name for name in granted if name in asked] or None,
                 )
         else:
             reused = True
@@ -404,14 +409,18 @@ async def _issue(
     chain_started_at: datetime,
     now: datetime,
     refresh_id: UUID | None = None,
+    access_scopes: list[str] | None = None,
 ) -> TokenResponse:
-    """Tokens for the grant; ``refresh_id``: the id the rotation already named (``replaced_by``)."""
+    """Tokens for the grant; ``refresh_id``: the id the rotation already named (``replaced_by``).
+    The refresh token has ``scopes``, the access token ``access_scopes`` (a part of them a refresh
+    asked for) or the same."""
+    access_scopes = access_scopes or scopes
     caller = Caller(
         kind="app" if kind == "app" else "professional" if kind == "professional" else "person",
         account_id=account_id,
         client_id=client.client_id,
         grant_id=grant_id,
-        scopes=frozenset(scopes),
+        scopes=frozenset(access_scopes),
         space_id=space_id if kind == "app" else None,
     )
     refresh_token = secrets.token_urlsafe(32)
@@ -437,7 +446,7 @@ async def _issue(
         token_type="Bearer",  # noqa: S106 — the RFC 6749 token type, not a secret
         expires_in=tokens.ttl,
         refresh_token=refresh_token,
-        scope=" ".join(scopes),
+        scope=" ".join(access_scopes),
         space=str(space_id) if kind == "app" and space_id else None,
     )
 
