@@ -4,7 +4,9 @@ or /fhir goes around the space door."""
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
+import msgspec
 from litestar import Litestar, Request, Response
 from litestar.routes import HTTPRoute
 
@@ -14,7 +16,7 @@ from ens.core.errors import BadRequest, FieldError
 from ens.core.idempotency import REPLAY_RECORDER_KEY, REPLAY_STATE_KEY, replay_stored
 from ens.core.slow_clients import announces_body
 from ens.spaces.describe import RESOURCE_WORDS
-from ens.spaces.door import Need, account_door, professional_door, space_door
+from ens.spaces.door import Need, SpaceAccess, account_door, professional_door, space_door
 from ens.spaces.rights import Action
 
 SPACE_PATH = "/v1/spaces/{space:str}"
@@ -35,7 +37,29 @@ async def through_space_door(request: Request[Any, Any, Any]) -> Response[bytes]
         db.share_request_connection()  # the door's read and the handler's share one connection
     await space_door(request, request.route_handler)
     refuse_what_it_would_drop(request, with_body=with_body)
-    return await replay_stored(request)
+    replay = await replay_stored(request)
+    if replay is not None:
+        name_what_the_first_answer_created(request)
+    return replay
+
+
+def name_what_the_first_answer_created(request: Request[Any, Any, Any]) -> None:
+    """A replayed creation's history row names the item the first answer created (its ``id``), as
+    the first request's row does (``SpaceAccess.names_new_item``): the history leaves out, for
+    whom an item is kept from, the rows naming it, and a retry's row naming nothing was shown to
+    them — a professional's upload held back from the holder, retried, told the holder "a doctor
+    added a document" before its release (an outside audit)."""
+    state = request.scope.get("state", {})
+    stored, access = state.get(REPLAY_STATE_KEY), state.get("ens.space_access")
+    if stored is None or stored["status"] != 201 or not isinstance(access, SpaceAccess) or access.need is None:
+        return
+    try:
+        created = msgspec.json.decode(bytes(stored["body"] or b""))
+        item = UUID(created["id"]) if isinstance(created, dict) and isinstance(created.get("id"), str) else None
+    except (msgspec.DecodeError, ValueError):
+        return
+    if item is not None:
+        access.names_new_item(item, access.need.resource)
 
 
 def refuse_what_it_would_drop(request: Request[Any, Any, Any], *, with_body: bool) -> None:

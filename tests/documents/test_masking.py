@@ -12,6 +12,7 @@ from typing import Any
 from ens.core import db
 from tests.helpers.carers import court_measure, today_in_paris
 from tests.helpers.documents import metadata, pdf, upload, uploaded
+from tests.helpers.professionals import GP, authorise, sign_in_pro
 
 DOCS = "/v1/spaces/{}/documents"
 
@@ -182,3 +183,46 @@ async def test_the_access_history_names_no_document_held_back_from_the_holder(cl
     assert await named(holder) == []
     await _published_by_a_professional(holder.space_id, held["id"], until=today_in_paris())
     assert await named(holder) == [404, 201] and await named(guardian) == [404, 201]
+
+
+async def test_a_retried_upload_names_its_document_in_the_history_as_the_first_did(client, settings, make_person):
+    """A retry with the same Idempotency-Key is answered with the first answer, and its own history
+    row named no document: a professional's upload held back from the holder, retried, showed the
+    holder "Claire Bernard (médecin) a ajouté un document." before its release, and the holder's
+    upload hidden from their representatives, retried, showed it to them (an outside audit)."""
+    holder, guardian = await make_person(), await make_person()
+    await court_measure(holder, guardian, "tutelle")
+    gp = await sign_in_pro(settings, GP)
+    await authorise(client, holder, gp)
+    space = holder.space_id
+    history = f"/v1/spaces/{space}/access-history?limit=500"
+
+    async def uploads_seen(reader, *, by) -> list[dict[str, Any]]:
+        answer = await client.get(history, headers=reader.headers)
+        assert answer.status_code == 200, answer.text
+        return [
+            row
+            for row in answer.json()["items"]
+            if row["action"] == "POST /v1/spaces/{space}/documents" and row["actor"]["accountId"] == str(by)
+        ]
+
+    held_meta = metadata(title="Résultats à annoncer", hiddenFromHolder=True)
+    for _ in range(2):
+        first = await upload(
+            client, gp.headers, pdf(200, seed=41), space=space, meta=held_meta, extra_headers={"Idempotency-Key": "k1"}
+        )
+        assert first.status_code == 201, first.text
+    assert await uploads_seen(holder, by=gp.professional_id) == []
+    # Nor does the holder's list of professionals show that the doctor acted.
+    listed = (await client.get("/v1/spaces/me/professionals", headers=holder.headers)).json()["items"]
+    assert [entry["lastAccessAt"] for entry in listed] == [None]
+
+    hidden_meta = metadata(hiddenFromRepresentatives=True)
+    for _ in range(2):
+        mine = await upload(
+            client, holder.headers, pdf(200, seed=42), meta=hidden_meta, extra_headers={"Idempotency-Key": "k2"}
+        )
+        assert mine.status_code == 201, mine.text
+    assert await uploads_seen(guardian, by=holder.account_id) == []
+    # Both rows are there for who may see the document, each naming it.
+    assert [row["resourceId"] for row in await uploads_seen(holder, by=holder.account_id)] == [mine.json()["id"]] * 2
