@@ -8,7 +8,7 @@ from uuid import UUID
 import msgspec
 
 from ens.core.clock import as_date, aware
-from ens.core.db import Row, as_uuid, fetch_one
+from ens.core.db import Row, as_uuid, fetch_one, row_lock
 from ens.core.errors import NotFound
 from ens.documents.catalogue import TYPES_BY_CODE
 from ens.documents.encryption import SpaceKey
@@ -81,11 +81,16 @@ def document_read(row: Row, *, today: date, key: SpaceKey) -> DocumentRead:
     )
 
 
-async def visible_row(access: SpaceAccess, document_id: UUID) -> Row:
-    """The document's row if the caller may see it; 404 otherwise, exactly as if it did not exist."""
+async def visible_row(access: SpaceAccess, document_id: UUID, *, for_change: bool = False) -> Row:
+    """The document's row if the caller may see it; 404 otherwise, exactly as if it did not exist.
+    ``for_change``: locked until the caller's write transaction ends (PostgreSQL), so that a
+    change checks its If-Match against the row as the change before it left it: read unlocked,
+    two PATCHes (or a PATCH and a DELETE) with the same If-Match both passed it (an outside audit)."""
     seen = visible_to(access, today=today_in_space(access))
     row = await fetch_one(
-        f"SELECT {COLUMNS} FROM documents d WHERE d.space_id = {{}} AND d.id = {{}}" + seen.sql,
+        f"SELECT {COLUMNS} FROM documents d WHERE d.space_id = {{}} AND d.id = {{}}"
+        + seen.sql
+        + (row_lock("UPDATE") if for_change else ""),
         access.space_id,
         document_id,
         *seen.args,

@@ -181,7 +181,7 @@ async def change_masking(
             # A hold and the holder's decisions about professionals, one at a time: the document
             # is read after a revocation that releases it, never before (a review).
             await serialise_decisions(access.space_id)
-        row = await visible_row(access, document_id)
+        row = await visible_row(access, document_id, for_change=True)
         held_now = not released_for_holder(
             bool(row["hidden_from_holder"]), as_date(row["hidden_from_holder_until"]), today=today
         )
@@ -270,7 +270,7 @@ async def delete_document(
     the ledger of pending objects has it (``ens.documents.pending``)."""
     orphan: str | None = None
     async with write_transaction():
-        row = await visible_row(access, document_id)
+        row = await visible_row(access, document_id, for_change=True)
         if access.role == "professional":
             raise Forbidden("A professional does not remove documents: the holder, or their representative, does.")
         # Removed, the document could be added again unhidden: the adult holder's choice undone by

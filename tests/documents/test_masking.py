@@ -5,11 +5,14 @@ test_professionals_and_documents.py."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import timedelta
 from typing import Any
 
 from ens.core import db
+from ens.documents import service as service_module
+from ens.documents.keys import key_of_documents
 from tests.helpers.carers import court_measure, today_in_paris
 from tests.helpers.documents import metadata, pdf, upload, uploaded
 from tests.helpers.professionals import GP, authorise, sign_in_pro
@@ -226,3 +229,41 @@ async def test_a_retried_upload_names_its_document_in_the_history_as_the_first_d
     assert await uploads_seen(guardian, by=holder.account_id) == []
     # Both rows are there for who may see the document, each naming it.
     assert [row["resourceId"] for row in await uploads_seen(holder, by=holder.account_id)] == [mine.json()["id"]] * 2
+
+
+async def test_two_changes_sent_with_the_same_if_match_cannot_both_win(client, person, monkeypatch):
+    """On PostgreSQL, two PATCHes (or a PATCH and a DELETE) sent at once with the same If-Match
+    both passed it: the document's row was read unlocked, so each checked the version before the
+    other's change (an outside audit: 4 of 6 concurrent PATCHes answered 200). One waits for the
+    other now, then is checked against what it wrote. Each request here, its row read, waits a
+    moment for the others to have read theirs (a lock makes them wait before: they never come)."""
+    arrived: list[uuid.UUID] = []
+
+    async def once_the_others_have_read(space_id: uuid.UUID, secret: str) -> Any:
+        arrived.append(space_id)
+        for _ in range(20):  # half a second at most: locked out, the other never comes
+            if len(arrived) >= 2:
+                break
+            await asyncio.sleep(0.025)
+        return await key_of_documents(space_id, secret)
+
+    doc = await uploaded(client, person.headers, pdf(100, seed=51))
+    url = f"{DOCS.format('me')}/{doc['id']}"
+    read = await client.get(url, headers=person.headers)
+    tag = {**person.headers, "If-Match": read.headers["etag"]}
+    monkeypatch.setattr(service_module, "key_of_documents", once_the_others_have_read)
+    one, other = await asyncio.gather(
+        client.patch(url, json={"hiddenFromProfessionals": True}, headers=tag),
+        client.patch(url, json={"hiddenFromRepresentatives": True}, headers=tag),
+    )
+    assert sorted([one.status_code, other.status_code]) == [200, 412], (one.text, other.text)
+    winner = one if one.status_code == 200 else other
+    assert (await client.get(url, headers=person.headers)).json() == winner.json()
+
+    read = await client.get(url, headers=person.headers)
+    tag = {**person.headers, "If-Match": read.headers["etag"]}
+    arrived.clear()
+    changed, removed = await asyncio.gather(
+        client.patch(url, json={"hiddenFromProfessionals": False}, headers=tag), client.delete(url, headers=tag)
+    )
+    assert sorted([changed.status_code, removed.status_code]) in ([200, 412], [204, 404]), (changed, removed)
