@@ -57,6 +57,19 @@ EMERGENCY_OPENING = "POST /v1/pro/emergency-access"
 # presented twice: ``ens.spaces.history.AppConnectionEnded``): refused (400), it tells an end.
 CONNECTION_ENDED_BY_SERVICE = "POST /oauth/token"
 
+
+def _one_item(words: str, collection: str) -> dict[tuple[str, str], tuple[str, str]]:
+    """Adding one item to ``collection``, and reading, changing or removing one, said of one item
+    (``words``, with its article) rather than of the whole list."""
+    return {
+        ("POST", collection): (f"{_VERBS['POST']} {words}", f"{_TRIED['POST']} {words}"),
+        **{
+            (method, f"{collection}/{{id}}"): (f"{_VERBS[method]} {words}", f"{_TRIED[method]} {words}")
+            for method in ("GET", "HEAD", "PATCH", "DELETE")
+        },
+    }
+
+
 # Routes whose meaning the method alone does not say: (method, end of the route) -> (done, tried).
 _SPECIAL: dict[tuple[str, str], tuple[str, str]] = {
     # (After an erase nothing of the space remains, its history included: a row here is a closing.)
@@ -131,6 +144,14 @@ _SPECIAL: dict[tuple[str, str], tuple[str, str]] = {
         "a mis fin à la désignation de la personne de confiance",
         "a tenté de mettre fin à la désignation de la personne de confiance",
     ),
+    # One contact, one entry of the profile: removing one allergy read "a supprimé le profil
+    # médical" (an outside audit), and the holder took the whole list for gone.
+    **_one_item("un contact d'urgence", "/emergency-contacts"),
+    **{
+        route: sentences
+        for part in ("conditions", "allergies", "treatments", "family-history")
+        for route, sentences in _one_item("une entrée du profil médical", f"/profile/{part}").items()
+    },
 }
 
 

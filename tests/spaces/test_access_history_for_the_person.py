@@ -306,3 +306,36 @@ async def test_directives_confirmed_or_revoked_and_a_trusted_person_removed_say_
     assert "Marie Curie (titulaire) a révoqué les directives anticipées." in sentences
     assert "Marie Curie (titulaire) a mis fin à la désignation de la personne de confiance." in sentences
     assert not [s for s in sentences if "a supprimé les directives" in s or "a ajouté les directives" in s]
+
+
+async def test_one_emergency_contact_or_profile_entry_changed_is_said_as_one(
+    client: httpx.AsyncClient, make_person: MakePerson
+) -> None:
+    """Removing one allergy read "a supprimé le profil médical", one contact "a supprimé les
+    contacts d'urgence" (an outside audit): the holder reading their history took the whole list
+    for gone. A route about one item says one item; reading a list still names the list."""
+    holder = await make_person(given_name="Marie", family_name="Curie")
+    contacts = "/v1/spaces/me/emergency-contacts"
+    allergies = "/v1/spaces/me/profile/allergies"
+    contact = await client.post(
+        contacts,
+        json={"givenName": "Paul", "familyName": "Langevin", "relationship": "ami", "phones": ["0611223344"]},
+        headers=holder.headers,
+    )
+    allergy = await client.post(allergies, json={"substance": "Pénicilline"}, headers=holder.headers)
+    assert contact.status_code == allergy.status_code == 201, (contact.text, allergy.text)
+    for url, item in ((contacts, contact.json()), (allergies, allergy.json())):
+        assert (await client.get(f"{url}/{item['id']}", headers=holder.headers)).status_code == 200
+        assert (await client.head(f"{url}/{item['id']}", headers=holder.headers)).status_code == 200
+        assert (await client.patch(f"{url}/{item['id']}", json={}, headers=holder.headers)).status_code == 200
+        assert (await client.delete(f"{url}/{item['id']}", headers=holder.headers)).status_code == 204
+        assert (await client.get(url, headers=holder.headers)).status_code == 200
+    history = await client.get("/v1/spaces/me/access-history?limit=30", headers=holder.headers)
+    sentences = [item["description"] for item in history.json()["items"]]
+    assert sum("a consulté un contact d'urgence" in s for s in sentences) == 2  # GET and HEAD
+    for one in ("un contact d'urgence", "une entrée du profil médical"):
+        for verb in ("a ajouté", "a consulté", "a modifié", "a supprimé"):
+            assert f"Marie Curie (titulaire) {verb} {one}." in sentences, sentences
+    assert "Marie Curie (titulaire) a consulté les contacts d'urgence." in sentences
+    assert "Marie Curie (titulaire) a consulté le profil médical." in sentences
+    assert not [s for s in sentences if "supprimé le profil" in s or "supprimé les contacts" in s]
