@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import Any, Literal
@@ -36,12 +36,22 @@ from ens.core.local_time import local_midnight, zone_of
 from ens.spaces.door import SpaceAccess
 from ens.spaces.history import account_name
 from ens.spaces.rights import ACTION_ENGLISH, KIND_ENGLISH, Action
-from ens.vitals.catalogue import BY_CODE, STEPS_PER_DAY
+from ens.vitals.catalogue import BY_CODE, STEPS_PER_DAY, VitalType
 from ens.vitals.feed import FEED_BLOCK, FEED_PLACES_SQL, FeedNumbers, numbers_from, place_hides, take_feed_numbers
-from ens.vitals.representation import measurement_body
-from ens.vitals.rules import Canonical, check_context, check_time, check_values, float_or_none, vital_type_of
-from ens.vitals.schemas import BatchResult, ItemResult, MeasurementCreate, Result, blank_texts, to_microseconds
+from ens.vitals.representation import body_json
+from ens.vitals.rules import Canonical, check_context, check_time, check_values, vital_type_of
+from ens.vitals.schemas import (
+    BatchResult,
+    ItemResult,
+    MeasurementCreate,
+    Result,
+    Source,
+    blank_texts,
+    to_microseconds,
+)
 from ens.vitals.scopes import scope_name
+
+_ENCODE = msgspec.json.Encoder()
 
 MAX_BATCH = FEED_BLOCK  # a batch's changes are numbered from one block (ens.vitals.feed)
 
@@ -221,6 +231,7 @@ DAY_KEY = "day:"
 class _Prepared:  # not frozen: one per measure, and a frozen init costs twice as much
     index: int
     item: MeasurementCreate
+    vital: VitalType
     canonical: Canonical
     local_date: date
     record_key: str | None
@@ -295,7 +306,7 @@ def _prepare(raw_items: Sequence[Any], zone: ZoneInfo, *, now: datetime) -> tupl
                     FieldError(f"{prefix}/clientRecordId", f"the same clientRecordId is /measurements/{first}")
                 )
         if canonical is not None and len(errors) == count:
-            prepared.append(_Prepared(index, item, canonical, local_day, record_key))
+            prepared.append(_Prepared(index, item, vital, canonical, local_day, record_key))
     return prepared, errors
 
 
@@ -319,41 +330,40 @@ def _row(
     created_at: datetime,
     hidden: bool,
     writer: Writer,
+    key: str,
+    source: Source,
     now: datetime,
     place: tuple[int, int],
     original_source: str | None = None,
 ) -> tuple[Any, ...]:
-    """The values of one row, in the order of ``INSERT_COLUMNS`` (its JSON ``body`` last)."""
+    """The values of one row, in the order of ``INSERT_COLUMNS`` (its JSON ``body`` last), under the
+    writer key ``key``; ``source``: the writer's, made once a batch."""
     item, canonical = prepared.item, prepared.canonical
     device = item.device
     method = item.recording_method or ("manual" if writer.kind == "person" else "automatic")
-    original = msgspec.json.encode(canonical.original).decode()
     effective_at = item.effective_at.astimezone(UTC)
     devices = (device.manufacturer, device.model, device.identifier) if device else (None, None, None)
     context = (item.body_position, item.measurement_location, item.glucose_moment)
-    value, systolic, diastolic = (
-        float_or_none(canonical.value),
-        float_or_none(canonical.systolic),
-        float_or_none(canonical.diastolic),
-    )
-    body = measurement_body(
-        measurement_id=measurement_id,
-        vital_type=item.type,
-        value=value,
-        systolic=systolic,
-        diastolic=diastolic,
-        original_value=original,
-        original_unit=item.unit,
-        effective_at=effective_at,
-        recording_method=method,
-        source_client_id=writer.client_id,
-        source_name=writer.name,
-        device=devices,
-        context=context,
-        note=item.note,
-        created_at=created_at,
-        updated_at=now,
-        hidden_from_representatives=hidden,
+    value = None if canonical.value is None else float(canonical.value)
+    systolic = None if canonical.systolic is None else float(canonical.systolic)
+    diastolic = None if canonical.diastolic is None else float(canonical.diastolic)
+    body = body_json(
+        measurement_id,
+        prepared.vital,
+        value,
+        systolic,
+        diastolic,
+        canonical.original,
+        item.unit,
+        effective_at,
+        method,
+        source,
+        devices,
+        context,
+        item.note,
+        created_at,
+        now,
+        hidden,
     )
     return (
         measurement_id,
@@ -362,12 +372,12 @@ def _row(
         value,
         systolic,
         diastolic,
-        original,
+        _ENCODE.encode(canonical.original).decode(),
         item.unit,
         effective_at,
         prepared.local_date,
         method,
-        writer.key,
+        key,
         writer.kind,
         writer.client_id,
         writer.name,
@@ -713,6 +723,7 @@ async def _store(
     replaced ones by an upsert (module doc)."""
     items: list[ItemResult] = []
     space_id = access.space_id
+    source = Source(client_id=writer.client_id, name=writer.name)
     async with write_transaction(), record_race():
         keys = [p.record_key for p in prepared if p.record_key]
         numbers, stored, deleted = await _places_and_stored(space_id, writer.keys, keys, len(prepared))
@@ -765,7 +776,9 @@ async def _store(
                 measurement_id=measurement_id,
                 created_at=created_at,
                 hidden=hidden,
-                writer=writer if key == writer.key else replace(writer, key=key),
+                writer=writer,
+                key=key,
+                source=source,
                 now=now,
                 place=place,
                 original_source=_source_json(origin.original_source)
