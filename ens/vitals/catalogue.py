@@ -90,7 +90,7 @@ class VitalType:
         return self._by_unit.get(unit)
 
     def round(self, value: Decimal) -> Decimal:
-        return value.quantize(self._quantum, rounding=ROUND_HALF_EVEN)
+        return value.quantize(_QUANTA[self.precision], ROUND_HALF_EVEN)  # (by position: ~0.2 us less a measure)
 
     def shown(self, value: float) -> float | int:
         """A stored value as the answers give it. The types counted in whole units (heart rate,
@@ -103,10 +103,6 @@ class VitalType:
         """A value as it was sent (``originalValue``): whole for a whole-number type when it is one
         (``8000`` steps sent, ``8000`` shown), else as it is (``72.4`` /min, read as ``72``)."""
         return int(value) if self.precision == 0 and value.is_integer() else value
-
-    @property
-    def _quantum(self) -> Decimal:
-        return _QUANTA[self.precision]
 
 
 def _is_finite_decimal(fraction: Fraction) -> bool:

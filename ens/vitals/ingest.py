@@ -249,8 +249,9 @@ def _prepare(raw_items: Sequence[Any], zone: ZoneInfo, *, now: datetime) -> tupl
         except msgspec.ValidationError as exc:
             errors.append(_decode_error(prefix, exc))
             continue
-        vital = vital_type_of(item.type, f"{prefix}/type", errors=errors)
+        vital = BY_CODE.get(item.type)
         if vital is None:
+            vital_type_of(item.type, f"{prefix}/type", errors=errors)  # says why
             continue
         count = len(errors)
         canonical = check_values(
@@ -271,7 +272,7 @@ def _prepare(raw_items: Sequence[Any], zone: ZoneInfo, *, now: datetime) -> tupl
                     f"{prefix}/device", "names no device: give its manufacturer, model or identifier, or omit it"
                 )
             )
-        if not check_time(item.effective_at, now, pointer=f"{prefix}/effectiveAt", errors=errors):
+        if not check_time(item.effective_at, now, prefix=prefix, errors=errors):
             continue  # its local day cannot be computed
         local_day = item.effective_at.astimezone(zone).date()
         record_key = item.client_record_id

@@ -131,7 +131,7 @@ async def correct_measurement(
                 components = update.components
         canonical = check_values(vital, unit, value=value, components=components, prefix="", errors=errors)
         effective_at = update.effective_at if isinstance(update.effective_at, datetime) else current.effective_at
-        check_time(effective_at, now, pointer="/effectiveAt", errors=errors)
+        check_time(effective_at, now, prefix="", errors=errors)
         zone = zone_of(access.space.timezone)
         if (
             current.type == STEPS_PER_DAY

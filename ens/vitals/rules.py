@@ -12,12 +12,13 @@ from decimal import Decimal
 
 from ens.core.errors import FieldError
 from ens.core.local_time import EARLIEST_YEAR
-from ens.vitals.catalogue import BLOOD_GLUCOSE, BLOOD_PRESSURE, BMI, BY_CODE, VitalType
+from ens.vitals.catalogue import BLOOD_GLUCOSE, BLOOD_PRESSURE, BMI, BY_CODE, UnitConversion, VitalType
 from ens.vitals.schemas import Components
 
 CLOCK_SKEW = timedelta(minutes=5)
 # Any canonical value beyond this is refused before it is rounded (the plausible ranges are far below).
 MAGNITUDE = Decimal(10) ** 9
+_BELOW_MAGNITUDE = -MAGNITUDE
 
 
 @dataclass(slots=True)
@@ -36,23 +37,32 @@ def _exact(number: float) -> Decimal:
 
 
 def _convert(
-    vital: VitalType, unit: str, *, number: float, pointer: str, errors: list[FieldError], low: Decimal, high: Decimal
+    vital: VitalType,
+    conversion: UnitConversion,
+    number: float,
+    low: Decimal,
+    high: Decimal,
+    prefix: str,
+    name: str,
+    errors: list[FieldError],
 ) -> Decimal | None:
-    conversion = vital.conversion(unit)
-    if conversion is None:
-        return None
+    """``number`` in the canonical unit, rounded to the type's precision, or ``None`` with the
+    reason added to ``errors`` at ``prefix/name`` (the pointer is made only then: this runs for
+    every measure of a batch)."""
     canonical = conversion.to_canonical(_exact(number))
-    if not -MAGNITUDE < canonical < MAGNITUDE:
+    if not _BELOW_MAGNITUDE < canonical < MAGNITUDE:
         # Far outside any plausible range, and too large to round to the type's precision.
-        errors.append(FieldError(pointer, f"is outside the plausible range {low}-{high} {vital.unit}"))
+        errors.append(FieldError(f"{prefix}/{name}", f"is outside the plausible range {low}-{high} {vital.unit}"))
         return None
     if vital.integer and canonical != canonical.to_integral_value():
-        errors.append(FieldError(pointer, f"{vital.code} takes whole numbers"))
+        errors.append(FieldError(f"{prefix}/{name}", f"{vital.code} takes whole numbers"))
         return None
     rounded = vital.round(canonical)
     if not low <= rounded <= high:
         errors.append(
-            FieldError(pointer, f"{rounded} {vital.unit} is outside the plausible range {low}-{high} {vital.unit}")
+            FieldError(
+                f"{prefix}/{name}", f"{rounded} {vital.unit} is outside the plausible range {low}-{high} {vital.unit}"
+            )
         )
         return None
     return rounded + 0  # -0 read as 0: a pain of -0.0 was stored and answered as -0.0 (an outside audit)
@@ -69,7 +79,8 @@ def check_values(
 ) -> Canonical | None:
     """Unit, value or components, plausible ranges and cross-component rules of one measure."""
     count = len(errors)
-    if vital.conversion(unit) is None:
+    conversion = vital.conversion(unit)
+    if conversion is None:
         accepted = ", ".join(c.unit for c in vital.units)
         errors.append(FieldError(f"{prefix}/unit", f"'{unit}' is not a unit of {vital.code}; accepted: {accepted}"))
     if vital.code == BLOOD_PRESSURE:
@@ -77,26 +88,28 @@ def check_values(
             errors.append(FieldError(f"{prefix}/value", "blood_pressure takes components, not value"))
         if components is None:
             errors.append(FieldError(f"{prefix}/components", "required for blood_pressure: systolic and diastolic"))
-        if len(errors) > count or components is None:
+        if len(errors) > count or components is None or conversion is None:
             return None
         systolic_range, diastolic_range = vital.components
         systolic = _convert(
             vital,
-            unit,
-            number=components.systolic,
-            pointer=f"{prefix}/components/systolic",
-            errors=errors,
-            low=systolic_range.min,
-            high=systolic_range.max,
+            conversion,
+            components.systolic,
+            systolic_range.min,
+            systolic_range.max,
+            prefix,
+            "components/systolic",
+            errors,
         )
         diastolic = _convert(
             vital,
-            unit,
-            number=components.diastolic,
-            pointer=f"{prefix}/components/diastolic",
-            errors=errors,
-            low=diastolic_range.min,
-            high=diastolic_range.max,
+            conversion,
+            components.diastolic,
+            diastolic_range.min,
+            diastolic_range.max,
+            prefix,
+            "components/diastolic",
+            errors,
         )
         if systolic is None or diastolic is None:
             return None
@@ -104,25 +117,24 @@ def check_values(
             errors.append(FieldError(f"{prefix}/components/systolic", "the systolic must be above the diastolic"))
             return None
         original = {"systolic": components.systolic, "diastolic": components.diastolic}
-        return Canonical(value=None, systolic=systolic, diastolic=diastolic, original=original)
+        return Canonical(None, systolic, diastolic, original)
     if components is not None:
         errors.append(
             FieldError(f"{prefix}/components", f"only blood_pressure has components; send value for {vital.code}")
         )
     if value is None:
         errors.append(FieldError(f"{prefix}/value", f"required for {vital.code}"))
-    if len(errors) > count or value is None:
+    if len(errors) > count or value is None or conversion is None:
         return None
-    canonical = _convert(
-        vital, unit, number=value, pointer=f"{prefix}/value", errors=errors, low=vital.min, high=vital.max
-    )
+    canonical = _convert(vital, conversion, value, vital.min, vital.max, prefix, "value", errors)
     if canonical is None:
         return None
-    return Canonical(value=canonical, systolic=None, diastolic=None, original=value)
+    return Canonical(canonical, None, None, value)  # (by position: ~0.1 us less a measure)
 
 
-def check_time(effective_at: datetime, now: datetime, *, pointer: str, errors: list[FieldError]) -> bool:
-    """Refuse an ``effectiveAt`` beyond the allowed clock skew, or implausibly old; False if refused.
+def check_time(effective_at: datetime, now: datetime, *, prefix: str, errors: list[FieldError]) -> bool:
+    """Refuse an ``effectiveAt`` beyond the allowed clock skew, or implausibly old (at
+    ``prefix/effectiveAt``, made only then); False if refused.
 
     The year is looked at first, as written: an instant at the edge of the calendar (year 1 at
     +14:00) cannot even be converted to UTC, so it must be refused before any comparison. The
@@ -132,10 +144,12 @@ def check_time(effective_at: datetime, now: datetime, *, pointer: str, errors: l
     if effective_at.year < EARLIEST_YEAR or (
         effective_at.year == EARLIEST_YEAR and effective_at.astimezone(UTC).year < EARLIEST_YEAR
     ):
-        errors.append(FieldError(pointer, f"is before {EARLIEST_YEAR}"))
+        errors.append(FieldError(f"{prefix}/effectiveAt", f"is before {EARLIEST_YEAR}"))
         return False
     if effective_at.year > now.year + 1 or effective_at > now + CLOCK_SKEW:
-        errors.append(FieldError(pointer, "is in the future (more than 5 minutes ahead of the server's clock)"))
+        errors.append(
+            FieldError(f"{prefix}/effectiveAt", "is in the future (more than 5 minutes ahead of the server's clock)")
+        )
         return False
     return True
 
