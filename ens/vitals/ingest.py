@@ -244,11 +244,14 @@ def _prepare(raw_items: Sequence[Any], zone: ZoneInfo, *, now: datetime) -> tupl
     seen_step_days: dict[date, int] = {}
     for index, raw in enumerate(raw_items):
         prefix = f"/measurements/{index}"
-        try:
-            item = msgspec.convert(to_microseconds(raw), MeasurementCreate, strict=True)
-        except msgspec.ValidationError as exc:
-            errors.append(_decode_error(prefix, exc))
-            continue
+        if type(raw) is MeasurementCreate:
+            item = raw  # converted with its whole batch (MeasurementBatch)
+        else:
+            try:
+                item = msgspec.convert(to_microseconds(raw), MeasurementCreate, strict=True)
+            except msgspec.ValidationError as exc:
+                errors.append(_decode_error(prefix, exc))
+                continue
         vital = BY_CODE.get(item.type)
         if vital is None:
             vital_type_of(item.type, f"{prefix}/type", errors=errors)  # says why
@@ -311,12 +314,19 @@ def _prepare(raw_items: Sequence[Any], zone: ZoneInfo, *, now: datetime) -> tupl
     return prepared, errors
 
 
+def _type_sent(raw: Any) -> Any:
+    """An item's ``type`` as sent (anything, or ``None`` when it is not an object)."""
+    if type(raw) is MeasurementCreate:
+        return raw.type
+    return raw.get("type") if isinstance(raw, dict) else None
+
+
 def _require_write_scopes(access: SpaceAccess, raw_items: Sequence[Any]) -> None:
     if access.is_person:
         return
     # Only the items whose type is a known code: any other (a number, an object, a list) is a 422 of
     # the item's own, named by the validation that follows (an object or a list cannot be hashed).
-    types = {kind for raw in raw_items if isinstance(raw, dict) and isinstance(kind := raw.get("type"), str)}
+    types = {kind for raw in raw_items if isinstance(kind := _type_sent(raw), str)}
     missing = sorted(t for t in types if t in BY_CODE and not access.may(scope_name(t, "write")))
     if missing:
         scopes = ", ".join(scope_name(t, "write") for t in missing)

