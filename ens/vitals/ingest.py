@@ -481,7 +481,9 @@ async def _places_and_stored(space_id: UUID, writer_keys: list[str], keys: list[
     clientRecordId), inside the batch's transaction. Hidden rows too: the caller decides what they
     are to it (:func:`_resolve`)."""
     numbers, stored = await _places_and_live(space_id, writer_keys, keys, count)
-    missing = [key for key in keys if not any((writer, key) in stored for writer in writer_keys)]
+    # (A batch of new records, nearly every one, finds none stored: its keys are all missing, without
+    # asking each of them of each writer key, ~0.3 us a measure.)
+    missing = [key for key in keys if not any((writer, key) in stored for writer in writer_keys)] if stored else keys
     return numbers, stored, await _deleted_records(space_id, writer_keys, missing)
 
 
