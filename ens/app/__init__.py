@@ -33,7 +33,13 @@ from ens.auth.middleware import BearerAuthentication
 from ens.auth.routes import AuthWiring
 from ens.auth.tokens import AccessTokens
 from ens.core import db
-from ens.core.api import Cursors, ETagMiddleware, HeadWithoutBodyMiddleware, RefuseNulMiddleware
+from ens.core.api import (
+    Cursors,
+    ETagMiddleware,
+    HeadWithoutBodyMiddleware,
+    RefuseEncodedBodyMiddleware,
+    RefuseNulMiddleware,
+)
 from ens.core.compression import GzipMiddleware
 from ens.core.idempotency import IdempotencyMiddleware
 from ens.core.limits import Limits, RateLimiter, RateLimitMiddleware
@@ -213,6 +219,7 @@ def create_app(
         middleware=[
             HeadWithoutBodyMiddleware,
             RefuseNulMiddleware,
+            RefuseEncodedBodyMiddleware,
             DefineMiddleware(BodyIdleTimeoutMiddleware, idle_seconds=settings.body_idle_seconds),
             DefineMiddleware(GzipMiddleware, exclude_opt_key=NO_COMPRESSION),
             DefineMiddleware(AccessHistoryMiddleware, answer_failure=answer_unexpected),

@@ -93,6 +93,8 @@ def _domain_error(request: Request[Any, Any, Any], exc: errors.DomainError) -> R
         headers["Retry-After"] = str(exc.retry_after)
     if isinstance(exc, errors.RangeNotSatisfiable):
         headers["Content-Range"] = f"bytes */{exc.size}"
+    if isinstance(exc, errors.UnsupportedContentCoding):
+        headers["Accept-Encoding"] = "identity"
     return error_response(
         request,
         problem,

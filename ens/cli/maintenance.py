@@ -33,7 +33,7 @@ def purge(settings: Settings) -> None:
             removed = {
                 # First: a space whose erasure failed past its key's destruction is closed, its
                 # documents unreadable, its other rows still there.
-                "spaces whose erasure had failed past its point of no return (erasure finished)": (
+                "erasures left half-done past their point of no return (finished)": (
                     await finish_erasures(blobs, Mailer(settings), begun_before=clock.now() - ERASURE_GRACE)
                 ),
                 f"tombstones older than {settings.tombstone_retention_days} days": await purge_tombstones(

@@ -26,7 +26,7 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.params import HeaderParameter, QueryParameter
 
 from ens.core import keyring
-from ens.core.errors import BadRequest, FieldError, Invalid, PreconditionFailed
+from ens.core.errors import BadRequest, FieldError, Invalid, PreconditionFailed, UnsupportedContentCoding
 
 # Declared on a route (or a controller) that needs no token: ``opt=PUBLIC``.
 PUBLIC_OPT = "public"
@@ -135,9 +135,12 @@ END = r"(?!\n)$"
 # symbols to Unicode (Hangul fillers, the Mongolian vowel separator, Khmer's inherent vowels, the
 # blank Braille pattern), which ``\S`` took for visible (outside reviews: a condition labelled
 # "\u200b\u200b" was stored, a child named "\u2800", an emergency given "\u200b" for reason).
+# Nor only combining marks, which show on a letter and alone on none (a name of U+0301 was taken
+# as filled in: an outside audit): the diacritical marks' blocks, their extension and supplement,
+# those for symbols, and the half marks.
 VISIBLE = (
-    r"[^\s\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2069"
-    r"\u2800\u3164\ufeff\uffa0]"
+    r"[^\s\u0300-\u036f\u061c\u115f\u1160\u17b4\u17b5\u180e\u1ab0-\u1aff\u1dc0-\u1dff\u200b-\u200f"
+    r"\u202a-\u202e\u2060-\u2069\u20d0-\u20ff\u2800\u3164\ufe20-\ufe2f\ufeff\uffa0]"
 )
 
 
@@ -685,6 +688,24 @@ class RefuseNulMiddleware:
             # Raised, so the app's handlers answer it in the address's own language (problem+json,
             # an OperationOutcome on /fhir, RFC 6749 JSON at the token endpoints, a login page).
             raise BadRequest(NUL_IN_ADDRESS)
+        await self.app(scope, receive, send)
+
+
+class RefuseEncodedBodyMiddleware:
+    """415 for a body sent compressed (``Content-Encoding`` other than ``identity``), before
+    anything reads it: no route decodes one, and read as it came a gzip body was "The JSON body is
+    malformed" (an outside audit), a form's file stored compressed."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            for name, value in scope["headers"]:
+                if name == b"content-encoding" and value.strip().lower() not in (b"", b"identity"):
+                    raise UnsupportedContentCoding(
+                        f"The body is sent with Content-Encoding: {value.decode('latin-1')}; send it uncompressed."
+                    )
         await self.app(scope, receive, send)
 
 

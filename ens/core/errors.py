@@ -107,6 +107,11 @@ class UnsupportedMediaType(DomainError):
     kind = "unsupported-media-type"
 
 
+class UnsupportedContentCoding(UnsupportedMediaType):
+    """A body sent compressed (``Content-Encoding``): 415, the answer saying ``Accept-Encoding:
+    identity`` (RFC 9110 §15.5.16)."""
+
+
 class RangeNotSatisfiable(DomainError):
     """No byte of the requested range exists (416); ``size`` is the representation's."""
 

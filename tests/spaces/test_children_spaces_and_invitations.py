@@ -116,7 +116,7 @@ async def test_a_childs_space_is_for_a_minor_created_by_an_adult(
     )
     assert future.status_code == 422
     # A name of nothing visible (an outside audit: a child was named "\u2800" or "\u200b").
-    invisible = ("\u200b\u200b", "\u2060", "\ufeff", "\u200e", "\u180e", "\u115f", "\u2800", "\u3164")
+    invisible = ("\u200b\u200b", "\u2060", "\ufeff", "\u200e", "\u180e", "\u115f", "\u2800", "\u3164", "\u0301\u0301")
     for field, value in (
         ("relationship", "tutor"),
         ("givenName", "   "),
