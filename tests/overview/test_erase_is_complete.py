@@ -202,9 +202,10 @@ async def test_ens_purge_finishes_an_erasure_that_failed_past_its_point_of_no_re
 
     mailer = Mailer(msgspec.structs.replace(settings, smtp_url=f"smtp://127.0.0.1:{outbox[1]}"))
     blobs = BlobStore.from_settings(settings)
-    assert await finish_erasures(blobs, mailer, begun_before=clock.now() - ERASURE_GRACE) == 0  # under way
-    assert (await rows_of(child))["vital_measurements"] == 1
-    assert await finish_erasures(blobs, mailer, begun_before=clock.now() + timedelta(seconds=1)) == 1
+    # (Other tests' erasures left half-done in this database are finished too: counts are "at least".)
+    await finish_erasures(blobs, mailer, begun_before=clock.now() - ERASURE_GRACE)
+    assert (await rows_of(child))["vital_measurements"] == 1  # under way: left to its request
+    assert await finish_erasures(blobs, mailer, begun_before=clock.now() + timedelta(seconds=1)) >= 1
     assert {table: count for table, count in (await rows_of(child)).items() if count} == {}
     assert await db.fetch("SELECT 1 AS x FROM spaces WHERE id = {}", child) == []
     for check in OUTSIDE_THE_DATABASE:
