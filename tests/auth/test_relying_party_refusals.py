@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from typing import Any
@@ -327,3 +328,26 @@ async def test_a_key_replaced_under_the_same_kid_is_fetched_again_not_refused_fo
     assert (await login())["sub"]  # was: "signature does not verify" for the cache's hour
     with pytest.raises(UpstreamRefused, match="signature does not verify"):
         await login(sign_with_stranger=True)
+
+
+@pytest.mark.parametrize(
+    ("provider_says", "app_told"),
+    [
+        ("temporarily_unavailable", "temporarily_unavailable"),
+        ("server_error", "server_error"),
+        ("login_required", "access_denied"),
+        ("something_of_its_own", "access_denied"),
+    ],
+)
+async def test_a_provider_down_is_told_apart_from_a_refusal(fake_login, caplog, provider_says, app_told):
+    """Every provider error reached the app as access_denied (an outside audit): it could not offer
+    to try again when the provider was down. Its code goes to the log, one it may send or "other"."""
+    login = fake_login()
+    await login.start()
+    with caplog.at_level(logging.WARNING, logger="ens.auth.login"):
+        back = await login.come_back(error=provider_says)
+    assert back.status_code == 303
+    told = query_of(back.headers["location"])
+    assert told["error"] == app_told and told["state"] == login.browser.state
+    [record] = [r for r in caplog.records if getattr(r, "event", None) == "provider_error"]
+    assert record.reason == (provider_says if provider_says != "something_of_its_own" else "other")

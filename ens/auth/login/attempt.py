@@ -11,6 +11,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import logging
 import re
 import secrets
 from dataclasses import dataclass, field
@@ -30,6 +31,8 @@ from ens.core import clock, keyring
 from ens.core.db import Row, as_uuid, fetch, fetch_one, write_transaction
 from ens.core.mail import Mailer
 from ens.core.settings import Settings
+
+log = logging.getLogger("ens.auth.login")
 
 ATTEMPT_TTL = timedelta(minutes=30)
 
@@ -186,6 +189,33 @@ def error_redirect(redirect_uri: str, error: str, *, description: str, state: st
         params["state"] = state
     params["iss"] = issuer
     return Redirect(redirect_uri + ("&" if "?" in redirect_uri else "?") + urlencode(params))
+
+
+# What a provider's own error tells the app (RFC 6749 §4.1.2.1): that it was down, so the app may
+# offer to try again, or that the login did not happen (the person cancelled, or it refused).
+_PROVIDER_DOWN = frozenset({"server_error", "temporarily_unavailable"})
+
+
+def provider_refusal(attempt: Attempt, error: str, *, issuer: str) -> Redirect:
+    """Back to the app after the identity provider answered ``?error=``: ``server_error`` and
+    ``temporarily_unavailable`` as they came (every error was ``access_denied``, and the app could
+    not tell a refusal from a provider down: an outside audit), any other ``access_denied``. The
+    provider's code goes to the log, among the codes it may send, nothing else of its answer."""
+    known = error if error in _PROVIDER_DOWN or error in _PROVIDER_REFUSALS else "other"
+    log.warning("identity provider answered an error", extra={"event": "provider_error", "reason": known})
+    down = error in _PROVIDER_DOWN
+    return error_redirect(
+        attempt.redirect_uri,
+        error if down else "access_denied",
+        description="the identity provider is unavailable" if down else "the identity provider refused",
+        state=attempt.client_state,
+        issuer=issuer,
+    )
+
+
+_PROVIDER_REFUSALS = frozenset(
+    {"access_denied", "login_required", "consent_required", "interaction_required", "invalid_request"}
+)
 
 
 # A browser runs a few logins at once (two tabs, two apps): its cookie holds a token for each, the

@@ -17,7 +17,14 @@ from typing import Any
 
 from ens.auth.clients import find_client, held_enabled
 from ens.auth.errors import LoginFailed, UpstreamRefused
-from ens.auth.login.attempt import LoginContext, Redirect, error_redirect, finish, seal, update_attempt
+from ens.auth.login.attempt import (
+    LoginContext,
+    Redirect,
+    finish,
+    provider_refusal,
+    seal,
+    update_attempt,
+)
 from ens.auth.login.provider import claim_text, take_attempt
 from ens.core.db import write_transaction
 from ens.core.errors import Invalid
@@ -83,13 +90,7 @@ async def pro_callback(
     own software acts for them, within the access matrix)."""
     attempt = await take_attempt(ctx.settings, cookie, state=state, professional=True)
     if error:
-        return error_redirect(
-            attempt.redirect_uri,
-            "access_denied",
-            description="the identity provider refused",
-            state=attempt.client_state,
-            issuer=ctx.settings.public_url,
-        )
+        return provider_refusal(attempt, error, issuer=ctx.settings.public_url)
     if not code:
         raise LoginFailed("La réponse du service d'identité est incomplète (code manquant).")
     upstream = ctx.pro_upstream

@@ -31,6 +31,7 @@ from ens.auth.login.attempt import (
     error_redirect,
     new_browser_token,
     opened_by,
+    provider_refusal,
     seal,
     state_key,
     unseal,
@@ -241,13 +242,7 @@ async def callback(
     """The provider sends the browser back: check the state (single use), then verify everything."""
     attempt = await take_attempt(ctx.settings, cookie, state=state, professional=False)
     if error:
-        return error_redirect(
-            attempt.redirect_uri,
-            "access_denied",
-            description="the identity provider refused",
-            state=attempt.client_state,
-            issuer=ctx.settings.public_url,
-        )
+        return provider_refusal(attempt, error, issuer=ctx.settings.public_url)
     if not code:
         raise LoginFailed("La réponse du service d'identité est incomplète (code manquant).")
     try:
