@@ -66,7 +66,7 @@ from ens.overview.routes import SpaceController
 from ens.records.routes import CONTROLLERS as RECORDS_CONTROLLERS
 from ens.spaces import audit
 from ens.spaces.door import Access, provide_space_access
-from ens.spaces.history import AccessHistoryMiddleware
+from ens.spaces.history import AccessHistoryMiddleware, created_item
 from ens.spaces.matrix import access_matrix, check_matrix
 from ens.spaces.professional_routes import AccessRequestsController, ProController, ProfessionalsController
 from ens.spaces.professionals import when_a_right_ends
@@ -231,6 +231,8 @@ def create_app(
                 max_body_bytes=settings.max_body_bytes,
                 lease_seconds=settings.idempotency_lease_seconds,
                 secret=settings.secret_key,
+                # What the request's history row named as created: a replay's row names it too.
+                created_item=created_item,
                 # Routes that take a larger body than ENS_MAX_BODY_BYTES, with their own limit: an
                 # Idempotency-Key on them must not bring the smaller one back (413).
                 large_bodies=[

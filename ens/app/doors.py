@@ -4,14 +4,13 @@ or /fhir goes around the space door."""
 from __future__ import annotations
 
 from typing import Any
-from uuid import UUID
 
-import msgspec
 from litestar import Litestar, Request, Response
 from litestar.routes import HTTPRoute
 
 from ens.core import db
 from ens.core.api import READ_ONCE_KEY, READS_KEY, repeated_query_parameters, unknown_query_parameters
+from ens.core.db import as_uuid
 from ens.core.errors import BadRequest, FieldError
 from ens.core.idempotency import REPLAY_RECORDER_KEY, REPLAY_STATE_KEY, replay_stored
 from ens.core.slow_clients import announces_body
@@ -39,27 +38,24 @@ async def through_space_door(request: Request[Any, Any, Any]) -> Response[bytes]
     refuse_what_it_would_drop(request, with_body=with_body)
     replay = await replay_stored(request)
     if replay is not None:
-        name_what_the_first_answer_created(request)
+        name_what_the_first_request_created(request)
     return replay
 
 
-def name_what_the_first_answer_created(request: Request[Any, Any, Any]) -> None:
-    """A replayed creation's history row names the item the first answer created (its ``id``), as
-    the first request's row does (``SpaceAccess.names_new_item``): the history leaves out, for
-    whom an item is kept from, the rows naming it, and a retry's row naming nothing was shown to
-    them — a professional's upload held back from the holder, retried, told the holder "a doctor
-    added a document" before its release (an outside audit)."""
+def name_what_the_first_request_created(request: Request[Any, Any, Any]) -> None:
+    """A replay's history row names the item the first request's row named as created (kept with
+    the stored answer: ``ens.spaces.history.created_item``), as that row does
+    (``SpaceAccess.names_new_item``): the history leaves out, for whom an item is kept from, the
+    rows naming it, and a retry's row naming nothing was shown to them. A professional's upload
+    held back from the holder, retried, told the holder "a doctor added a document" before its
+    release; a batch of measures hidden from the representatives, retried, told them the holder
+    had added measures (outside audits). Rows stored before ``created_item`` name nothing (kept a
+    day at most)."""
     state = request.scope.get("state", {})
     stored, access = state.get(REPLAY_STATE_KEY), state.get("ens.space_access")
-    if stored is None or stored["status"] != 201 or not isinstance(access, SpaceAccess) or access.need is None:
-        return
-    try:
-        created = msgspec.json.decode(bytes(stored["body"] or b""))
-        item = UUID(created["id"]) if isinstance(created, dict) and isinstance(created.get("id"), str) else None
-    except (msgspec.DecodeError, ValueError):
-        return
-    if item is not None:
-        access.names_new_item(item, access.need.resource)
+    created = stored.get("created_item") if stored is not None else None
+    if created is not None and isinstance(access, SpaceAccess) and access.need is not None:
+        access.names_new_item(as_uuid(created), access.need.resource)
 
 
 def refuse_what_it_would_drop(request: Request[Any, Any, Any], *, with_body: bool) -> None:

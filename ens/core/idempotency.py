@@ -7,7 +7,9 @@ to the caller and kept 24 hours. Responses marked ``Cache-Control: no-store`` (t
 codes) are never stored: a retry with the same key and request runs again (another request with
 that key is still 422). A service whose secret answer must not be doubled by such a retry (the
 client lost the first one, so it never saw its secret) marks what it makes with
-:func:`retry_mark` and lets the retry replace it.
+:func:`retry_mark` and lets the retry replace it. A replay writes its own access-history row,
+naming the item the first request's row named as created (kept with the answer): whom the item is
+kept from is shown neither row.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import hashlib
 import logging
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from datetime import timedelta
 from typing import IO, Any, Literal
@@ -55,6 +57,9 @@ REFUSAL_STATE_KEY = "ens.idempotent_refusal"
 # answer names (``space_id`` of the stored row), where the route's path names none (a
 # professional's emergency access names the space in its body): ``await recorder(request, stored)``.
 REPLAY_RECORDER_KEY = "ens.replay_recorder"
+# What a request's access-history row names as the item it created, answering a status (``None``
+# when nothing): kept with its answer (``created_item``) for a replay's own row to name it too.
+CreatedItem = Callable[[Scope, int], uuid.UUID | None]
 
 
 def retry_mark(caller_scope: str, key: str) -> str:
@@ -103,7 +108,7 @@ async def _claim(caller: str, key: str, *, request_hash: str, lease: timedelta) 
     if taken:
         return None
     return await fetch_one(
-        "SELECT request_hash, state, status, headers, body, space_id FROM idempotency_keys "
+        "SELECT request_hash, state, status, headers, body, space_id, created_item FROM idempotency_keys "
         "WHERE caller = {} AND key = {}",
         caller,
         key,
@@ -131,24 +136,32 @@ def _opened_answer(secret: str, caller: str, key: str, stored: bytes) -> bytes:
 
 
 async def _complete(
-    caller: str, key: str, *, status: int, headers: list[tuple[str, str]], body: bytes, space_id: Any
+    caller: str,
+    key: str,
+    *,
+    status: int,
+    headers: list[tuple[str, str]],
+    body: bytes,
+    space_id: Any,
+    created_item: uuid.UUID | None,
 ) -> None:
-    """Store the answer (its body sealed by the caller) for replays. An answer about a space is
-    stored with it, so that erasing the space erases it; about a space erased meanwhile, it is not
-    kept at all (its key is released)."""
-    await _settle(caller, key, "done", (status, msgspec.json.encode(headers).decode(), body), space_id=space_id)
+    """Store the answer (its body sealed by the caller) for replays, with the item the request's
+    history row named as created. An answer about a space is stored with it, so that erasing the
+    space erases it; about a space erased meanwhile, it is not kept at all (its key is released)."""
+    answer = (status, msgspec.json.encode(headers).decode(), body, created_item)
+    await _settle(caller, key, "done", answer, space_id=space_id)
 
 
 async def _unkept(caller: str, key: str, *, space_id: Any) -> None:
     """A secret-bearing answer is not kept for a replay, but its key still names its request: a
     retry with the same request runs again, another request with that key is 422. With its space,
     as a kept answer is (erased with it; released if the space was erased meanwhile)."""
-    await _settle(caller, key, "unkept", (None, None, None), space_id=space_id)
+    await _settle(caller, key, "unkept", (None, None, None, None), space_id=space_id)
 
 
 _SETTLE = (
-    "UPDATE idempotency_keys SET state = {}, status = {}, headers = {}, body = {}, lease_until = NULL, space_id = {} "
-    "WHERE caller = {} AND key = {}"
+    "UPDATE idempotency_keys SET state = {}, status = {}, headers = {}, body = {}, created_item = {}, "
+    "lease_until = NULL, space_id = {} WHERE caller = {} AND key = {}"
 )
 
 
@@ -156,11 +169,12 @@ async def _settle(
     caller: str,
     key: str,
     state: Literal["done", "unkept"],
-    answer: tuple[int | None, str | None, bytes | None],
+    answer: tuple[int | None, str | None, bytes | None, uuid.UUID | None],
     *,
     space_id: Any,
 ) -> None:
-    """The key's request is over: ``done`` with its answer (status, headers, body), or ``unkept``."""
+    """The key's request is over: ``done`` with its answer (status, headers, body, the item it
+    created), or ``unkept``."""
     if space_id is None:
         await fetch(_SETTLE, state, *answer, None, caller, key)
         return
@@ -253,10 +267,13 @@ class IdempotencyMiddleware:
         max_body_bytes: int,
         lease_seconds: int,
         secret: str,
+        created_item: CreatedItem,
         large_bodies: Sequence[tuple[re.Pattern[str], int]] = (),
     ) -> None:
         self.app = app
         self.secret = secret
+        # What the request's history row named as created (``ens.spaces.history.created_item``).
+        self.created_item = created_item
         self.max_body_bytes = max_body_bytes
         self.lease = timedelta(seconds=lease_seconds)
         # Paths whose route takes a larger body (a document's upload), with their limit.
@@ -351,7 +368,10 @@ class IdempotencyMiddleware:
             kept = [(k, v) for k, v in headers if k.lower() not in ("x-request-id", "date", "content-length")]
             space_id = scope.get("state", {}).get(SPACE_STATE_KEY)
             sealed = _sealed_answer(self.secret, caller_key, key, b"".join(chunks))
-            await _complete(caller_key, key, status=status, headers=kept, body=sealed, space_id=space_id)
+            created = self.created_item(scope, status)
+            await _complete(
+                caller_key, key, status=status, headers=kept, body=sealed, space_id=space_id, created_item=created
+            )
         for message in held:
             await send(message)
 

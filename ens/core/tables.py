@@ -20,6 +20,9 @@ class IdempotencyKey(Table, tablename="idempotency_keys"):
     expires_at = Timestamptz()
     # A running claim is taken over by a retry once this has passed (its process died).
     lease_until = Timestamptz(null=True, default=None)
+    # What the first request's access-history row named as the item it created: a replay's row
+    # names it too (ens.app.doors.name_what_the_first_request_created).
+    created_item = UUID(null=True, default=None)
 
 
 class RateCounter(Table, tablename="rate_counters"):

@@ -250,7 +250,7 @@ def join_request_write(pending: PendingAccess, *, readmit: Callable[[], Awaitabl
 async def record_access(pending: PendingAccess, outcome: int) -> None:
     """Make sure the request's row exists and says ``outcome``, durably, before the answer leaves."""
     if pending.creates and outcome >= 400:
-        pending.resource_id = None
+        pending.resource_id = None  # a creation that failed names nothing
     if pending.committed:
         if outcome != pending.expected_outcome and pending.recorded_id is not None:
             # The data committed, but the answer is not the handler's success status (it failed
@@ -353,6 +353,17 @@ async def _record_unfinished(pending: PendingAccess) -> None:
             "an answer failed after it began, and its history row could not be written",
             extra={"event": "history_unfinished_not_recorded", "reason": type(exc).__name__},
         )
+
+
+def created_item(scope: Scope, outcome: int) -> UUID | None:
+    """The item the request's row names as created (``SpaceAccess.names_new_item``), answering
+    ``outcome`` (a creation that failed names nothing: :func:`record_access`): kept with the answer
+    for an ``Idempotency-Key`` replay, whose own row names it too
+    (``ens.app.doors.name_what_the_first_request_created``)."""
+    pending = scope.get("state", {}).get(ACCESS_STATE_KEY)
+    if not isinstance(pending, PendingAccess) or not pending.creates or outcome >= 400 or pending.resource_id is None:
+        return None
+    return as_uuid(pending.resource_id)
 
 
 def request_id_for(scope: Scope) -> str:

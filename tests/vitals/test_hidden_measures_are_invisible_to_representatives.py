@@ -297,3 +297,47 @@ async def test_a_measure_never_shown_to_a_representative_is_nothing_in_their_lat
     ).status_code == 204
     changes, cursor = await tutor_sync(cursor)
     assert changes == []
+
+
+async def test_a_retried_batch_of_hidden_measures_shows_the_representative_no_row(
+    client: httpx.AsyncClient, make_person: MakePerson
+) -> None:
+    """A batch sent again with the same Idempotency-Key is answered with the first answer, and
+    writes its own history row: that row named no measure (the replay named only what a top-level
+    ``id`` of the answer said, and a batch answers ``{"items": [...]}``), so the tutor, kept out of
+    the first request's row, read on the retry's that the holder "a ajouté des mesures" (an outside
+    audit). The retry's row names what the first one named, for whoever reads the history."""
+    holder, tutor = await make_person(), await make_person()
+    await court_measure(holder, tutor, "tutelle")
+    space = f"/v1/spaces/{holder.space_id}"
+    batch = {
+        "measurements": [
+            weight(61.0, minutes_ago=90, hiddenFromRepresentatives=True),
+            weight(62.0, minutes_ago=30, hiddenFromRepresentatives=True),
+        ]
+    }
+    answers = [
+        await client.post(f"{space}/vitals", json=batch, headers={**holder.headers, "Idempotency-Key": "batch-1"})
+        for _ in range(2)
+    ]
+    assert [answer.status_code for answer in answers] == [201, 201], answers[-1].text
+    assert answers[1].headers.get("idempotent-replayed") == "true"
+    assert answers[1].json() == answers[0].json()
+
+    async def batches_seen(reader: Any) -> list[dict[str, Any]]:
+        rows = (await client.get(f"{space}/access-history?limit=500", headers=reader.headers)).json()["items"]
+        return [row for row in rows if row["action"] == "POST /v1/spaces/{space}/vitals"]
+
+    assert await batches_seen(tutor) == []
+    # The holder reads both rows, each naming the same measure (the first one created).
+    first = answers[0].json()["items"][0]["id"]
+    assert [row["resourceId"] for row in await batches_seen(holder)] == [first, first]
+    # A batch whose first row named nothing (one measure of two hidden): its retry's row names
+    # nothing either, and the tutor reads both, as the holder does.
+    mixed = {"measurements": [weight(63.0, minutes_ago=20, hiddenFromRepresentatives=True), weight(64.0)]}
+    for _ in range(2):
+        sent = await client.post(
+            f"{space}/vitals", json=mixed, headers={**holder.headers, "Idempotency-Key": "batch-2"}
+        )
+        assert sent.status_code == 201, sent.text
+    assert [row["resourceId"] for row in await batches_seen(tutor)] == [None, None]
