@@ -73,8 +73,10 @@ async def list_documents(
     secret: str,
 ) -> DocumentPage:
     """The documents the caller sees, the latest care first (then the latest added), filtered by
-    type and by the care's date (``since`` included, ``until`` excluded). Listing them is looking
-    at them: for a person, what was added before now is no longer new (the home screen)."""
+    type and by the care's date (``since`` included, ``until`` excluded). Listing them all (a first
+    page, not filtered) is looking at them: for a person, what was added before now is no longer
+    new (the home screen). A filtered listing leaves the others new (one of a type cleared them
+    all: an outside audit)."""
     size = check_limit(limit)
     if type_ is not None and type_ not in TYPES_BY_CODE:
         raise BadRequest("Unknown document type.", [FieldError("/type", "one of GET /v1/document-types")])
@@ -111,7 +113,7 @@ async def list_documents(
     if len(rows) > size:
         last = items[-1]
         next_cursor = cursors.encode(purpose, [last.date.isoformat(), last.created_at.isoformat(), str(last.id)])
-    if access.is_person and cursor is None:
+    if access.is_person and cursor is None and type_ is None and since is None and until is None:
         await _looked(access, today=today)
     return DocumentPage(items=items, next_cursor=next_cursor)
 
