@@ -210,13 +210,15 @@ class DocumentsController(Controller):
         summary="Documents, the latest care first",
         description="Filters: type, and the care's date (since included, until excluded). A document hidden from "
         "the caller does not appear: one a professional holds back from the holder (to explain it in person first) "
-        "until released, and to representatives one the holder hid from them. Listing the documents marks them "
-        "as seen: the home screen's count of new documents starts again from zero.",
+        "until released, and to representatives one the holder hid from them. Listing the documents (GET, a "
+        "first page, unfiltered) marks them as seen: the home screen's count of new documents starts again "
+        "from zero.",
         operation_id="listDocuments",
     )
     async def list(
         self,
         access: Access,
+        request: Request[Any, Any, Any],
         cursors: NamedDependency[Cursors],
         settings: NamedDependency[Settings],
         type_: TypeParam = None,
@@ -234,6 +236,8 @@ class DocumentsController(Controller):
             limit=limit,
             cursor=cursor,
             secret=settings.secret_key,
+            # A HEAD shows the person nothing (its body is dropped): not their looking.
+            looked=request.method == "GET",
         )
 
     @post(

@@ -71,12 +71,14 @@ async def list_documents(
     limit: int | None,
     cursor: str | None,
     secret: str,
+    looked: bool = True,
 ) -> DocumentPage:
     """The documents the caller sees, the latest care first (then the latest added), filtered by
     type and by the care's date (``since`` included, ``until`` excluded). Listing them all (a first
     page, not filtered) is looking at them: for a person, what was added before now is no longer
     new (the home screen). A filtered listing leaves the others new (one of a type cleared them
-    all: an outside audit)."""
+    all: an outside audit); so does one the caller does not see (``looked`` false: a HEAD, whose
+    body is dropped, cleared them as the GET does: a review)."""
     size = check_limit(limit)
     if type_ is not None and type_ not in TYPES_BY_CODE:
         raise BadRequest("Unknown document type.", [FieldError("/type", "one of GET /v1/document-types")])
@@ -113,7 +115,7 @@ async def list_documents(
     if len(rows) > size:
         last = items[-1]
         next_cursor = cursors.encode(purpose, [last.date.isoformat(), last.created_at.isoformat(), str(last.id)])
-    if access.is_person and cursor is None and type_ is None and since is None and until is None:
+    if looked and access.is_person and cursor is None and type_ is None and since is None and until is None:
         await _looked(access, today=today)
     return DocumentPage(items=items, next_cursor=next_cursor)
 

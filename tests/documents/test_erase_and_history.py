@@ -164,6 +164,28 @@ async def test_the_home_screen_counts_documents_new_since_the_person_last_looked
     assert await summary(tutor) == {"count": 3, "new": 1}  # the holder's, which the tutor has not seen
 
 
+async def test_a_head_of_the_listing_leaves_the_documents_new(client, person, make_person):
+    """A HEAD of the listing shows the person nothing (its body is dropped), so it is not their
+    looking: it cleared the home screen's new documents as the GET does (a review: every GET
+    answers HEAD since b8bc83a, the listing's write with it), and a client checking the list's ETag
+    with HEAD lost them what was new."""
+    tutor = await make_person("Tuteur")
+    await court_measure(person, tutor, "tutelle")
+    await uploaded(client, tutor.headers, pdf(100, seed=7), space=person.space_id)
+
+    async def new_on_the_home_screen() -> int:
+        answer = await client.get("/v1/spaces/me", headers=person.headers)
+        assert answer.status_code == 200
+        return int(answer.json()["documents"]["new"])
+
+    assert await new_on_the_home_screen() == 1
+    headed = await client.head("/v1/spaces/me/documents", headers=person.headers)
+    assert headed.status_code == 200 and headed.content == b""
+    assert await new_on_the_home_screen() == 1  # was 0: the HEAD wrote the time of looking
+    assert (await client.get("/v1/spaces/me/documents", headers=person.headers)).status_code == 200
+    assert await new_on_the_home_screen() == 0  # the GET is the looking
+
+
 async def test_listing_with_nothing_new_writes_nothing(client, person, make_person):
     """A person's listing moves their time of looking forward only when something is new to them:
     otherwise it would change nothing the home screen counts, and a read would commit a write."""
