@@ -19,7 +19,7 @@ import msgspec
 
 from ens.core import clock
 from ens.core.api import require_if_match
-from ens.core.db import Row, as_uuid, current, fetch, fetch_one, is_postgres, write_transaction
+from ens.core.db import Row, as_uuid, current, fetch, fetch_one, is_postgres, serialise, write_transaction
 from ens.core.mail import Mailer
 from ens.spaces.describe import CONNECTION_ENDED_BY_SERVICE, describe
 from ens.spaces.door import SpaceRef, adulthood, space_ref
@@ -89,6 +89,10 @@ async def set_preferences(
     representatives and apps the space ever had, as time has no index: a scale audit)."""
     now = clock.now()
     async with write_transaction():
+        # One change at a time, each checked against what the one before it wrote: two sent at once
+        # with the same If-Match both passed it (PostgreSQL, read committed; a review). An advisory
+        # lock rather than the row's: a person who never chose has none to lock.
+        await serialise(f"notifications:{account_id}")
         current = await fetch_one("SELECT * FROM notification_preferences WHERE account_id = {}", account_id)
         require_if_match(if_match, msgspec.json.encode(_read(current)))
         upto = await newest_history_id() if wanted.representatives_digest or wanted.apps_digest else None

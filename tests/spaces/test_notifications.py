@@ -404,3 +404,33 @@ async def test_a_digest_turned_on_while_a_run_sends_keeps_where_it_stood(
     # What the tutor does from then on is told.
     await uploaded(client, tutor.headers, pdf(100, seed=91), space=person.space_id, meta=metadata(title="B"))
     assert await send_digests(mailer, settle=timedelta(0), now=clock.now() + timedelta(days=2)) == 1
+
+
+async def test_two_choices_sent_with_the_same_if_match_cannot_both_win(client, person, monkeypatch):
+    """On PostgreSQL, two PUTs sent at once with the same If-Match both passed it: the person's row
+    was read unlocked, so each was checked against the choices before the other's, and one answered
+    200 for choices the other then replaced (a review, after 3716716 fixed the same for a
+    document). One waits for the other now, then is checked against what it wrote. Each request,
+    its row read, waits a moment for the other to have read its own (a lock makes it wait before:
+    it never comes)."""
+    arrived: list[int] = []
+    newest = notifications.newest_history_id
+
+    async def once_the_other_has_read() -> int:
+        arrived.append(1)
+        for _ in range(20):  # half a second at most: locked out, the other never comes
+            if len(arrived) >= 2:
+                break
+            await asyncio.sleep(0.025)
+        return await newest()
+
+    first = await client.get(PREFS, headers=person.headers)
+    tag = {**person.headers, "If-Match": first.headers["etag"]}
+    monkeypatch.setattr(notifications, "newest_history_id", once_the_other_has_read)
+    one, other = await asyncio.gather(
+        client.put(PREFS, json={**DEFAULTS, "appsDigest": True}, headers=tag),
+        client.put(PREFS, json={**DEFAULTS, "representativesDigest": True}, headers=tag),
+    )
+    assert sorted([one.status_code, other.status_code]) == [200, 412], (one.text, other.text)
+    winner = one if one.status_code == 200 else other
+    assert (await client.get(PREFS, headers=person.headers)).json() == winner.json()
