@@ -21,7 +21,16 @@ from ens.core.local_time import local_midnight
 from ens.core.mail import Mailer
 from ens.spaces.caller import Caller
 from ens.spaces.codes import BY_AN_OPERATOR, OperatorNote, new_code, space_of, take_code, use_code
-from ens.spaces.door import SPACE_REF_COLUMNS, SpaceAccess, SpaceRef, adulthood, birthday, security_log, space_ref
+from ens.spaces.door import (
+    SPACE_REF_COLUMNS,
+    SpaceAccess,
+    SpaceRef,
+    adulthood,
+    birthday,
+    erasure_begun,
+    security_log,
+    space_ref,
+)
 from ens.spaces.history import AccountAction, OperatorAction, operator_text_refused
 from ens.spaces.schemas import ClaimCodeRead, SpaceListItem
 from ens.spaces.service import erase_space, hold_for_erasure, holds_data, space_list_item, tell, ties_to_others
@@ -199,6 +208,15 @@ async def claim_space(caller: Caller, code: str, *, secret_key: str, noted: Acco
         )
         if not taken:
             raise Conflict("This space already has its holder.")
+        # Its row held now (the UPDATE), an erasure that passed its point of no return before is
+        # seen: the space is closed, its documents unreadable, and its erasure will be finished (the
+        # same request sent again, or ens purge). Taken over, it was given to the young adult, their
+        # own space erased to make room, then erased under them (a review).
+        if await erasure_begun(space.id):
+            raise Conflict(
+                "This space is being erased: a parent erased it before your 18th birthday, and it cannot "
+                "be taken over. Nothing was changed."
+            )
         await fetch(
             "UPDATE representatives SET revoked_at = {}, ended_reason = 'holder came of age' "
             "WHERE space_id = {} AND kind = 'parent' AND revoked_at IS NULL",

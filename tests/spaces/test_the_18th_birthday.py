@@ -525,3 +525,39 @@ async def test_ens_notify_says_which_e_mails_did_not_go_and_exits_1(
     assert working.returncode == 0, working.stdout + working.stderr
     assert "not sent" not in working.stdout
     assert len(await db.fetch("SELECT id FROM space_notices WHERE space_id = {}", child)) == 1
+
+
+async def test_a_space_whose_erasure_began_is_not_taken_over(
+    client: httpx.AsyncClient, make_person: MakePerson, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A parent's erasure that failed past its point of no return (its data key destroyed, the space
+    closed, its record written: b8e554d) leaves the space to be finished by the same request or by
+    ``ens purge``. A claim meanwhile took it over (200: "the space is yours, with everything in
+    it"), ended the parents' links, and erased the young adult's own space to make room; then the
+    erasure was finished, and the space they had just been given was gone (a review). Refused now,
+    nothing changed."""
+    from ens.spaces import service as spaces
+
+    parent = await make_person()
+    child = await create_child_space(client, parent)
+    await set_birthdate(child, years_before(today_in_paris(), 17))
+    code = (await client.post(f"/v1/spaces/{child}/claim-codes", headers=parent.headers)).json()["code"]
+
+    async def lost(*args: object, **kwargs: object) -> None:
+        raise ConnectionError("the database went away")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(spaces, "close_or_erase_space", lost)
+        failed = await client.delete(f"/v1/spaces/{child}?erase=true", headers=parent.headers)
+    assert failed.status_code == 503, failed.text
+    adult = years_before(today_in_paris(), 18)
+    await set_birthdate(child, adult)
+    young = await make_person(birthdate=adult)
+    claimed = await client.post(f"/v1/claims/{code}/accept", headers=young.headers)
+    assert claimed.status_code == 409 and "being erased" in claimed.json()["detail"], claimed.text
+    # Nothing changed: their own space is there, the child's has no holder, the parent's link stands.
+    assert await db.fetch_one("SELECT id FROM spaces WHERE id = {}", young.space_id) is not None
+    row = await db.fetch_one("SELECT holder_account_id FROM spaces WHERE id = {}", child)
+    assert row is not None and row["holder_account_id"] is None
+    links = await db.fetch("SELECT revoked_at FROM representatives WHERE space_id = {}", child)
+    assert [r["revoked_at"] for r in links] == [None]
