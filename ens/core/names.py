@@ -8,7 +8,14 @@ from datetime import date
 # Characters that show nothing: Unicode's format characters (zero-width spaces and joiners, the soft
 # hyphen, direction marks, the BOM: category Cf) and the blanks it counts as letters or symbols
 # (``ens.core.api.VISIBLE`` names them). Inside a name they change nothing a reader sees.
-_BLANKS = frozenset("\u034f\u115f\u1160\u17b4\u17b5\u180e\u2800\u3164\uffa0")
+# Nor the variation selectors and Mongolian's free ones, which choose how the character before them
+# is drawn and after a Latin letter draw nothing: "Cam\ufe0fille" printed "Camille", and its author
+# signed as their own witness (a review). (Marks, category Mn, but of combining class 0.)
+_BLANKS = frozenset(
+    "\u034f\u115f\u1160\u17b4\u17b5\u180b\u180c\u180d\u180e\u180f\u2800\u3164\uffa0"
+    + "".join(map(chr, range(0xFE00, 0xFE10)))
+    + "".join(map(chr, range(0xE0100, 0xE01F0)))
+)
 # Ligatures written as two letters as often (a French keyboard types "oe" for "œ").
 _LIGATURES = str.maketrans({"œ": "oe", "æ": "ae"})
 # What separates the parts of a name ("Jean-Pierre", "Jean Pierre", "d'Arc", and its typographic

@@ -24,3 +24,10 @@ def test_a_29_february_comes_round_on_1_march_of_a_common_year() -> None:
     assert years_later(date(2008, 2, 29), 18) == date(2026, 3, 1)
     assert years_later(date(2008, 2, 29), 4) == date(2012, 2, 29)
     assert years_later(date(2010, 12, 31), 1) == date(2011, 12, 31)
+
+
+def test_a_variation_selector_changes_no_name() -> None:
+    """After a letter, a variation selector (or Mongolian's free ones) draws nothing: "Cam\ufe0fille"
+    reads "Camille" (a review: the author signed as their own witness with one)."""
+    for written in ("Cam\ufe0fille", "Camille\ufe0e", "Cam\u180bille", "Cam\u180fille", "Cami\U000e0100lle"):
+        assert folded_name(written) == "camille", repr(written)

@@ -100,3 +100,21 @@ async def test_what_shows_nothing_hides_no_name_and_oe_is_written_as_it_is_typed
         assert herself.status_code == 422, herself.text
         assert pointers(herself) == ["/familyName"]
     assert (await client.get(TRUSTED_PERSON, headers=headers)).json()["familyName"] == "Lefèvre-Dubœuf"
+
+
+async def test_a_variation_selector_hides_no_name(client, make_person):
+    """A variation selector (U+FE00-U+FE0F, U+E0100-U+E01EF) or a Mongolian free variation selector
+    chooses how the character before it is drawn; after a Latin letter it draws nothing: printed,
+    "Cam\ufe0fille" is "Camille". Names were compared with them kept, so the author signed as their
+    own witness with one, as with the zero-width space the audit used (a review)."""
+    camille = await make_person(given_name="Camille", family_name="Martin")
+    for given, family in (("Cam\ufe0fille", "Martin"), ("Camille", "Mar\u180btin"), ("Cami\U000e0100lle", "Martin")):
+        witnesses = [
+            {"givenName": "Anne", "familyName": "Roux", "quality": "amie"},
+            {"givenName": given, "familyName": family, "quality": "x"},
+        ]
+        refused = await client.put(
+            DIRECTIVES, json=structured(situation="ill", witnesses=witnesses), headers=camille.headers
+        )
+        assert refused.status_code == 422, (given, family, refused.text)
+        assert pointers(refused) == ["/witnesses/1"]
