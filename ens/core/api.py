@@ -27,6 +27,7 @@ from litestar.params import HeaderParameter, QueryParameter
 
 from ens.core import keyring
 from ens.core.errors import BadRequest, FieldError, Invalid, PreconditionFailed, UnsupportedContentCoding
+from ens.core.slow_clients import announces_body
 
 # Declared on a route (or a controller) that needs no token: ``opt=PUBLIC``.
 PUBLIC_OPT = "public"
@@ -707,7 +708,12 @@ class RefuseEncodedBodyMiddleware:
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http":
             for name, value in scope["headers"]:
-                if name == b"content-encoding" and value.strip().lower() not in (b"", b"identity"):
+                # Only for a body there is (a GET that names a coding sends none: a review).
+                if (
+                    name == b"content-encoding"
+                    and value.strip().lower() not in (b"", b"identity")
+                    and announces_body(scope)
+                ):
                     raise UnsupportedContentCoding(
                         f"The body is sent with Content-Encoding: {value.decode('latin-1')}; send it uncompressed."
                     )

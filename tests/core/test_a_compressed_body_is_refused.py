@@ -45,3 +45,9 @@ async def test_a_compressed_upload_is_415(client: httpx.AsyncClient, person: Per
     assert answer.status_code == 415, answer.text
     listed = await client.get("/v1/spaces/me/documents", headers=person.headers)
     assert listed.json()["items"] == []
+
+
+async def test_a_request_without_a_body_is_not_refused_for_a_coding(client: httpx.AsyncClient, person: Person) -> None:
+    """A GET that names a coding sends no body: nothing to refuse (a review)."""
+    answer = await client.get(VITALS, headers={**person.headers, "Content-Encoding": "gzip"})
+    assert answer.status_code == 200, answer.text
