@@ -37,7 +37,6 @@ from ens.core.api import (
     Cursors,
     ETagMiddleware,
     HeadWithoutBodyMiddleware,
-    RefuseEncodedBodyMiddleware,
     RefuseNulMiddleware,
 )
 from ens.core.compression import GzipMiddleware
@@ -219,7 +218,6 @@ def create_app(
         middleware=[
             HeadWithoutBodyMiddleware,
             RefuseNulMiddleware,
-            RefuseEncodedBodyMiddleware,
             DefineMiddleware(BodyIdleTimeoutMiddleware, idle_seconds=settings.body_idle_seconds),
             DefineMiddleware(GzipMiddleware, exclude_opt_key=NO_COMPRESSION),
             DefineMiddleware(AccessHistoryMiddleware, answer_failure=answer_unexpected),

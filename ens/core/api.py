@@ -680,33 +680,26 @@ class RefuseNulMiddleware:
     bare string, and PostgreSQL cannot even compare one that holds a NUL. A path that no route
     matches is answered before any middleware runs: the 404 (or 405) handler says 400 instead
     (``ens.app.exception_handlers``).
+
+    And 415 for a body sent compressed (``Content-Encoding`` other than ``identity``), before
+    anything reads it: no route decodes one, and read as it came a gzip body was "The JSON body is
+    malformed" (an outside audit), a form's file stored compressed. One layer for both: every
+    request passes it.
     """
 
     def __init__(self, app: Any) -> None:
         self.app = app
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and (
-            "\x00" in scope["path"]
-            or b"%00" in scope.get("query_string", b"")
-            or b"\x00" in scope.get("query_string", b"")
-        ):
-            # Raised, so the app's handlers answer it in the address's own language (problem+json,
-            # an OperationOutcome on /fhir, RFC 6749 JSON at the token endpoints, a login page).
-            raise BadRequest(NUL_IN_ADDRESS)
-        await self.app(scope, receive, send)
-
-
-class RefuseEncodedBodyMiddleware:
-    """415 for a body sent compressed (``Content-Encoding`` other than ``identity``), before
-    anything reads it: no route decodes one, and read as it came a gzip body was "The JSON body is
-    malformed" (an outside audit), a form's file stored compressed."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http":
+            if (
+                "\x00" in scope["path"]
+                or b"%00" in scope.get("query_string", b"")
+                or b"\x00" in scope.get("query_string", b"")
+            ):
+                # Raised, so the app's handlers answer it in the address's own language (problem+json,
+                # an OperationOutcome on /fhir, RFC 6749 JSON at the token endpoints, a login page).
+                raise BadRequest(NUL_IN_ADDRESS)
             for name, value in scope["headers"]:
                 # Only for a body there is (a GET that names a coding sends none: a review).
                 if (
