@@ -552,6 +552,17 @@ def is_visible(text: str) -> bool:
 NOTHING_VISIBLE = "nothing visible (spaces or invisible characters only): give some text, or leave it out"
 said(VISIBLE, NOTHING_VISIBLE)
 
+# What ends a line or jumps on it, to Unicode and to a reader: line feed, carriage return, tab,
+# vertical tab, form feed, next line (C1), and the line and paragraph separators.
+_BREAKS = r"\n\r\t\x0b\x0c\x85\u2028\u2029"
+# A name, a title, an address's line: one line holding something visible (:data:`VISIBLE`). A name
+# with a line break in it was stored (an audit): printed on the directives, in a history sentence or
+# a CSV cell it broke the line it stood in, and no one writes their name on two lines.
+ONE_LINE = said(
+    f"^[^{_BREAKS}]*{VISIBLE}[^{_BREAKS}]*{END}",
+    "one line holding something visible: no line break or tab, not only spaces or invisible characters",
+)
+
 
 def field_error(message: str, path: str) -> tuple[str, str]:
     """A msgspec validation message and its ``$...`` path as (JSON Pointer, detail).

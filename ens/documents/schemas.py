@@ -8,9 +8,9 @@ from uuid import UUID
 
 from msgspec import Meta
 
-from ens.core.api import VISIBLE, ReadStruct, Struct
+from ens.core.api import ONE_LINE, ReadStruct, Struct
 
-Title = Annotated[str, Meta(min_length=1, max_length=255, pattern=VISIBLE)]
+Title = Annotated[str, Meta(min_length=1, max_length=255, pattern=ONE_LINE)]
 TypeCode = Annotated[str, Meta(min_length=1, max_length=16, description="LOINC document code (GET /v1/document-types)")]
 # The classes below have a field named ``date``: inside them, the type is spelt ``Day``.
 Day = date
@@ -26,7 +26,7 @@ class DocumentMetadata(Struct):
     # Who wrote the document, when it is not the person adding it (a scanned letter from a doctor).
     # A professional's documents take their identity instead.
     # Blank (nothing visible) is refused, as a title is: "   " was stored as the author (an audit).
-    author: Annotated[str, Meta(min_length=1, max_length=255, pattern=VISIBLE)] | None = None
+    author: Annotated[str, Meta(min_length=1, max_length=255, pattern=ONE_LINE)] | None = None
     # Absent: not hidden. Each is sent only by who may set it (403 for anyone else, even false).
     hidden_from_professionals: bool | None = None
     hidden_from_representatives: bool | None = None

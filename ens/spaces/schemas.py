@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from msgspec import Meta
 
-from ens.core.api import END, VISIBLE, ReadStruct, Struct, said
+from ens.core.api import END, ONE_LINE, VISIBLE, ReadStruct, Struct, said
 
 
 class AccountRead(ReadStruct):
@@ -105,7 +105,7 @@ class SessionRead(ReadStruct):
 # ---------------------------------------------------------------------------------------------
 # Carers
 
-PersonName = Annotated[str, Meta(min_length=1, max_length=100, pattern=VISIBLE)]
+PersonName = Annotated[str, Meta(min_length=1, max_length=100, pattern=ONE_LINE)]
 
 
 class ChildSpaceCreate(Struct, kw_only=True):

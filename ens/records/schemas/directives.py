@@ -10,9 +10,8 @@ from uuid import UUID
 import msgspec
 from msgspec import Meta
 
-from ens.core.api import ReadStruct, Struct
+from ens.core.api import ONE_LINE, ReadStruct, Struct
 from ens.records.schemas.values import (
-    NOT_BLANK,
     Choice,
     CreatedByRead,
     FreeText,
@@ -65,7 +64,7 @@ class Witness(Struct, kw_only=True):
 class DirectivesPointer(Struct, kw_only=True):
     """Directives that exist on paper: where they are, and who keeps them."""
 
-    location: Annotated[str, Meta(min_length=1, max_length=500, pattern=NOT_BLANK)]
+    location: Annotated[str, Meta(min_length=1, max_length=500, pattern=ONE_LINE)]
     keeper: Label | None = None
 
 

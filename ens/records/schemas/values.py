@@ -9,13 +9,14 @@ from uuid import UUID
 
 from msgspec import Meta
 
-from ens.core.api import END, VISIBLE, ReadStruct, Struct, said
+from ens.core.api import END, ONE_LINE, VISIBLE, ReadStruct, Struct, said
 
 # A text a person must fill in: not empty, not only spaces or invisible characters.
 NOT_BLANK = VISIBLE
-Name = Annotated[str, Meta(min_length=1, max_length=100, pattern=NOT_BLANK)]
-Label = Annotated[str, Meta(min_length=1, max_length=255, pattern=NOT_BLANK)]
-Relationship = Annotated[str, Meta(min_length=1, max_length=100, pattern=NOT_BLANK)]
+# Names, labels and an address's parts are one line (``ONE_LINE``); notes and reactions may be several.
+Name = Annotated[str, Meta(min_length=1, max_length=100, pattern=ONE_LINE)]
+Label = Annotated[str, Meta(min_length=1, max_length=255, pattern=ONE_LINE)]
+Relationship = Annotated[str, Meta(min_length=1, max_length=100, pattern=ONE_LINE)]
 FreeText = Annotated[str, Meta(max_length=4000, description="At most 4,000 characters")]
 Phone = Annotated[
     str,
@@ -93,8 +94,8 @@ HiddenRead = Annotated[
 
 
 class Address(Struct, kw_only=True):
-    line: Annotated[str, Meta(min_length=1, max_length=255, pattern=NOT_BLANK)]
-    postal_code: Annotated[str, Meta(min_length=1, max_length=16, pattern=NOT_BLANK)]
+    line: Annotated[str, Meta(min_length=1, max_length=255, pattern=ONE_LINE)]
+    postal_code: Annotated[str, Meta(min_length=1, max_length=16, pattern=ONE_LINE)]
     city: Name
     country: Name | None = None
 
