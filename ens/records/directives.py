@@ -42,7 +42,12 @@ from ens.records.schemas import (
     TrustedPersonCopy,
     Wish,
 )
-from ens.records.trusted_person import check_authorisation, trusted_person_copy, trusted_person_now
+from ens.records.trusted_person import (
+    check_authorisation,
+    same_designation,
+    trusted_person_copy,
+    trusted_person_now,
+)
 from ens.spaces.door import SpaceAccess
 from ens.spaces.identity import AccountIdentity
 from ens.spaces.representatives import in_charge_of_the_person
@@ -161,7 +166,7 @@ async def current_directives(space_id: UUID, *, timezone: str) -> DirectivesRead
     if row is None:
         return None
     current = _current_read(row, now=clock.now(), timezone=timezone)
-    if current.trusted_person == await trusted_person_copy(space_id):
+    if same_designation(current.trusted_person, await trusted_person_copy(space_id)):
         return current
     return msgspec.structs.replace(current, trusted_person_changed=True)
 

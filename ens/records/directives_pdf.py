@@ -15,6 +15,7 @@ from functools import partial
 from zoneinfo import ZoneInfo
 
 from anyio import to_thread
+from msgspec import UNSET
 
 from ens.core import clock
 from ens.core.errors import Conflict
@@ -23,6 +24,7 @@ from ens.records.communes import FRANCE, commune_of_birth, country_of_birth
 from ens.records.directives import get_directives
 from ens.records.phones import readable
 from ens.records.schemas import (
+    Address,
     DirectivesRead,
     DirectiveVersionRead,
     OrganDonationWish,
@@ -30,7 +32,7 @@ from ens.records.schemas import (
     TrustedPersonCopy,
     Wish,
 )
-from ens.records.trusted_person import trusted_person_now
+from ens.records.trusted_person import same_designation, trusted_person_now
 from ens.spaces.door import SpaceAccess
 
 _SITUATIONS = {
@@ -65,6 +67,15 @@ def _birthplace(code: str | None, country: str | None) -> str:
     if country and country.strip() != FRANCE:
         return country_of_birth(country) or f"à l'étranger (pays : code INSEE {country})"
     return "à l'étranger ou non communiqué"
+
+
+def _address(address: Address | None) -> str:
+    """One line, as on an envelope: "3 rue des Lilas, 69003 Lyon", then the country when not France."""
+    if address is None:
+        return ""
+    country = address.country.strip() if address.country else ""
+    abroad = f", {country}" if country and country.casefold() != "france" else ""
+    return f"{address.line.strip()}, {address.postal_code.strip()} {address.city.strip()}{abroad}"
 
 
 def _wish(wish: Wish | OrganDonationWish | None) -> tuple[str, str]:
@@ -199,9 +210,11 @@ def _structured(document: Document, directives: DirectivesRead, *, trusted_now: 
                 ("Lien", trusted.relationship or ""),
                 ("Téléphone", readable(trusted.phone) if trusted.phone else ""),
                 ("Courriel", trusted.email or ""),
+                # A version written before addresses were copied has none to print (the row is left out).
+                *([] if trusted.address is UNSET else [("Adresse", _address(trusted.address))]),
             ]
         )
-    if trusted_now != trusted:
+    if not same_designation(trusted, trusted_now):
         document.paragraph(
             "Ma personne de confiance a changé depuis : celle désignée aujourd'hui est nommée en page 1."
             if trusted_now is not None

@@ -13,6 +13,7 @@ from datetime import date, datetime
 from uuid import UUID
 
 import msgspec
+from msgspec import UNSET
 
 from ens.core import clock
 from ens.core.api import Cursors, check_limit
@@ -146,7 +147,17 @@ async def trusted_person_copy(space_id: UUID) -> TrustedPersonCopy | None:
         relationship=row["relationship"],
         phone=row["phone"],
         email=row["email"],
+        address=_address(row["address"]),
     )
+
+
+def same_designation(copied: TrustedPersonCopy | None, now: TrustedPersonCopy | None) -> bool:
+    """Whether a version's copy of the trusted person is the one designated ``now``. A copy written
+    before addresses were copied has none (``UNSET``): its address is not compared, or every such
+    version would be told its trusted person changed."""
+    if copied is not None and now is not None and copied.address is UNSET:
+        now = msgspec.structs.replace(now, address=UNSET)
+    return copied == now
 
 
 def copy_of(trusted: TrustedPersonRead) -> TrustedPersonCopy:
@@ -157,6 +168,7 @@ def copy_of(trusted: TrustedPersonRead) -> TrustedPersonCopy:
         relationship=trusted.relationship,
         phone=trusted.phone,
         email=trusted.email,
+        address=trusted.address,
     )
 
 

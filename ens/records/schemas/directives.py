@@ -8,10 +8,11 @@ from typing import Annotated, Literal
 from uuid import UUID
 
 import msgspec
-from msgspec import Meta
+from msgspec import UNSET, Meta, UnsetType
 
 from ens.core.api import ONE_LINE, ReadStruct, Struct
 from ens.records.schemas.values import (
+    Address,
     Choice,
     CreatedByRead,
     FreeText,
@@ -96,6 +97,12 @@ class TrustedPersonCopy(ReadStruct, kw_only=True):
     relationship: str | None
     phone: str | None
     email: str | None
+    # The official form designates the trusted person with their address: copied since 2026-12-06;
+    # a version written before has none to show (absent, not null: nobody said there was none).
+    address: Annotated[
+        Address | UnsetType | None,
+        Meta(description="Absent from a version written before ENS copied the address (2026-12-06)"),
+    ] = UNSET
 
 
 class DirectivesContent(ReadStruct, kw_only=True):
