@@ -251,3 +251,31 @@ async def test_an_erasure_that_cannot_be_finished_does_not_hold_back_the_others(
     assert [r["finished_at"] for r in await _records(first.space_id)] == [None]  # left for the next run
     assert await finish_erasures(blobs, mailer, begun_before=later) >= 1
     assert await db.fetch("SELECT 1 AS x FROM spaces WHERE id = {}", first.space_id) == []
+
+
+async def test_an_erasure_finished_by_the_other_parent_is_told_as_the_first_parents(
+    mail_client, make_person, outbox, monkeypatch
+):
+    """One parent's erasure failed past its point of no return; the other parent sent it again and
+    finished it. The notice named the one who finished it, and went to the one who had decided it
+    ("supprimé par <the other parent>"): it names the parent who began it now, and goes to the
+    other, as the erasure the first parent's request would have finished."""
+    client = mail_client
+    parent, other = await make_person(), await make_person()
+    child = await create_child_space(client, parent, given_name="Inès")
+    assert (await join_as_second_parent(client, parent, other, child)).status_code == 200
+    with _rows_lost(monkeypatch):
+        failed = await client.delete(f"/v1/spaces/{child}?erase=true", headers=parent.headers)
+    assert failed.status_code == 503, failed.text
+    finished = await client.delete(f"/v1/spaces/{child}?erase=true", headers=other.headers)
+    assert finished.status_code == 204, finished.text
+    [record] = await _records(child)
+    assert record["request_id"] == failed.headers["x-request-id"] and record["finished_at"] is not None
+
+    def notices(person) -> list[str]:
+        mails = outbox[0].to(f"{person.family_name.lower()}@example.test")
+        return [m.get_content() for m in mails if "supprimé" in m["Subject"]]
+
+    assert notices(parent) == []
+    [told] = notices(other)
+    assert f"par {parent.given_name} {parent.family_name}" in told and "Inès" in told

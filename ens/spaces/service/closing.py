@@ -14,10 +14,12 @@ from zoneinfo import ZoneInfo
 from piccolo.table import Table
 
 from ens.core import clock
-from ens.core.db import bound_tables, fetch, fetch_one, row_lock, write_transaction
+from ens.core.clock import aware
+from ens.core.db import as_uuid, bound_tables, fetch, fetch_one, row_lock, write_transaction
 from ens.core.errors import Conflict, Gone, NotFound
 from ens.core.mail import Mailer
 from ens.spaces.door import SpaceAccess, SpaceRef, erasure_begun, security_log
+from ens.spaces.history import account_name
 from ens.spaces.rights import KIND_ENGLISH, REPRESENTATIVE_KINDS, Action
 from ens.spaces.service.grants import list_app_grants
 from ens.spaces.tables import Grant, Space, SpaceErasure
@@ -69,7 +71,22 @@ async def erase_and_tell(
 ) -> None:
     """Delete the space's rows (:func:`erase_space`), then, when a parent erased a minor's space, tell
     the other representatives (no health data in it): the request's erasure, or ``ens purge``
-    finishing one that failed after its point of no return."""
+    finishing one that failed after its point of no return.
+
+    An erasure begun (its point of no return passed, :func:`begin_erasure`) is the one who began it,
+    on the day it began, whoever sends it again: the second parent finishing the first's was named
+    as its author to the first, who had decided it (an audit)."""
+    erased_on = clock.now()
+    begun = await fetch_one(
+        "SELECT erased_by_account_id, acting_as, erased_at FROM space_erasures "
+        "WHERE erased_space_id = {} AND finished_at IS NULL",
+        space.id,
+    )
+    if begun is not None:
+        erased_on = aware(begun["erased_at"])
+        if as_uuid(begun["erased_by_account_id"]) != account_id:
+            account_id, acting_as = as_uuid(begun["erased_by_account_id"]), str(begun["acting_as"])
+            actor_name = await account_name(account_id)
     others = await fetch(
         """SELECT a.email FROM representatives r JOIN accounts a ON a.id = r.account_id
            WHERE r.space_id = {} AND r.revoked_at IS NULL AND r.account_id <> {} AND a.email IS NOT NULL""",
@@ -80,7 +97,7 @@ async def erase_and_tell(
     if acting_as == "parent":
         text = ERASED_BY_A_PARENT.format(
             given_name=space.given_name,
-            day=clock.now().astimezone(ZoneInfo(space.timezone)).strftime("%d/%m/%Y"),
+            day=erased_on.astimezone(ZoneInfo(space.timezone)).strftime("%d/%m/%Y"),
             actor=actor_name or "l'autre parent",
         )
         for other in others:
