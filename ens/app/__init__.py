@@ -35,9 +35,8 @@ from ens.auth.tokens import AccessTokens
 from ens.core import db
 from ens.core.api import (
     Cursors,
+    EdgeMiddleware,
     ETagMiddleware,
-    HeadWithoutBodyMiddleware,
-    RefuseNulMiddleware,
 )
 from ens.core.compression import GzipMiddleware
 from ens.core.idempotency import IdempotencyMiddleware
@@ -216,8 +215,7 @@ def create_app(
             **auth.dependencies,
         },
         middleware=[
-            HeadWithoutBodyMiddleware,
-            RefuseNulMiddleware,
+            EdgeMiddleware,
             DefineMiddleware(BodyIdleTimeoutMiddleware, idle_seconds=settings.body_idle_seconds),
             DefineMiddleware(GzipMiddleware, exclude_opt_key=NO_COMPRESSION),
             DefineMiddleware(AccessHistoryMiddleware, answer_failure=answer_unexpected),

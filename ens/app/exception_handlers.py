@@ -176,7 +176,7 @@ def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response
     if status >= 500:
         return _unexpected(request, exc)
     if status in (404, 405) and "\x00" in request.scope["path"]:
-        # A path no route matches is refused before RefuseNulMiddleware could see it.
+        # A path no route matches is refused before EdgeMiddleware could see it.
         return error_response(request, problems.for_status(400), NUL_IN_ADDRESS)
     problem = problems.for_status(status)
     detail = exc.detail if exc.detail and exc.detail != str(status) else problem.title

@@ -684,18 +684,20 @@ class ETagMiddleware:
 NUL_IN_ADDRESS = "The address contains a NUL character."
 
 
-class RefuseNulMiddleware:
-    """400 for a path or query string that carries a NUL character, before anything reads it.
+class EdgeMiddleware:
+    """The first layer every request passes, for what is decided before anything reads the request,
+    and what holds whatever answers it. One layer, not one each: every request passes it.
 
-    Bodies are checked field by field (:func:`refuse_nul`); a query parameter reaches handlers as a
-    bare string, and PostgreSQL cannot even compare one that holds a NUL. A path that no route
-    matches is answered before any middleware runs: the 404 (or 405) handler says 400 instead
-    (``ens.app.exception_handlers``).
-
-    And 415 for a body sent compressed (``Content-Encoding`` other than ``identity``), before
-    anything reads it: no route decodes one, and read as it came a gzip body was "The JSON body is
-    malformed" (an outside audit), a form's file stored compressed. One layer for both: every
-    request passes it.
+    - 400 for a path or query string that carries a NUL character. Bodies are checked field by field
+      (:func:`refuse_nul`); a query parameter reaches handlers as a bare string, and PostgreSQL
+      cannot even compare one that holds a NUL. A path that no route matches is answered before any
+      middleware runs: the 404 (or 405) handler says 400 instead (``ens.app.exception_handlers``).
+    - 415 for a body sent compressed (``Content-Encoding`` other than ``identity``): no route decodes
+      one, and read as it came a gzip body was "The JSON body is malformed" (an outside audit), a
+      form's file stored compressed.
+    - A HEAD's answer goes out without its body, whatever serves the app: uvicorn drops it, an
+      in-process client (httpx's ASGI transport) would not. Its headers are the GET's (a
+      ``Content-Length`` the body would have had, RFC 9110 §9.3.2).
     """
 
     def __init__(self, app: Any) -> None:
@@ -721,25 +723,18 @@ class RefuseNulMiddleware:
                     raise UnsupportedContentCoding(
                         f"The body is sent with Content-Encoding: {value.decode('latin-1')}; send it uncompressed."
                     )
+            if scope["method"] == "HEAD":
+                await self.app(scope, receive, _without_body(send))
+                return
         await self.app(scope, receive, send)
 
 
-class HeadWithoutBodyMiddleware:
-    """A HEAD's answer goes out without its body, whatever serves the app: uvicorn drops it, an
-    in-process client (httpx's ASGI transport) would not. Its headers are the GET's (a
-    ``Content-Length`` the body would have had, RFC 9110 §9.3.2)."""
+def _without_body(send: Any) -> Any:
+    """``send``, each body of the answer sent empty (a HEAD's)."""
 
-    def __init__(self, app: Any) -> None:
-        self.app = app
+    async def without_body(message: Any) -> None:
+        if message["type"] == "http.response.body" and message.get("body"):
+            message = {**message, "body": b""}
+        await send(message)
 
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or scope["method"] != "HEAD":
-            await self.app(scope, receive, send)
-            return
-
-        async def without_body(message: Any) -> None:
-            if message["type"] == "http.response.body" and message.get("body"):
-                message = {**message, "body": b""}
-            await send(message)
-
-        await self.app(scope, receive, without_body)
+    return without_body

@@ -15,7 +15,7 @@ What it leaves alone: answers already encoded, answers without a body (204, 304)
 (a document's bytes: the client asked for exactly those). A HEAD is compressed as its GET would be,
 so that its headers are the GET's (``Content-Encoding``, ``Vary``, the compressed length: a cache
 may update a stored GET's headers from them, RFC 9111 §4.3.5); its body is dropped after
-(:class:`ens.core.api.HeadWithoutBodyMiddleware`).
+(:class:`ens.core.api.EdgeMiddleware`).
 """
 
 from __future__ import annotations
