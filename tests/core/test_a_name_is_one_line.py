@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from ens.core.api import ONE_LINE
-from tests.helpers.carers import today_in_paris, years_before
+from tests.helpers.carers import child_body
 from tests.helpers.documents import metadata, pdf, upload
 from tests.helpers.people import MakePerson
 from tests.helpers.records import contact, pointers, trusted
@@ -59,13 +59,7 @@ async def test_a_line_break_in_a_name_or_label_is_refused_and_nothing_is_stored(
 
 async def test_a_childs_name_on_two_lines_is_refused(client: httpx.AsyncClient, make_person: MakePerson) -> None:
     parent = await make_person()
-    body = {
-        "givenName": "Léo",
-        "familyName": "Martin",
-        "birthdate": years_before(today_in_paris(), 5).isoformat(),
-        "sex": "male",
-        "relationship": "parent",
-    }
+    body = child_body("Martin", given_name="Léo")
     for broken in BREAKS:
         answer = await client.post("/v1/spaces", json={**body, "familyName": broken}, headers=parent.headers)
         assert answer.status_code == 422, (repr(broken), answer.text)

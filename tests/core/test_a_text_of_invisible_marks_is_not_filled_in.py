@@ -12,7 +12,7 @@ import re
 import httpx
 
 from ens.core.api import VISIBLE, is_visible
-from tests.helpers.carers import today_in_paris, years_before
+from tests.helpers.carers import child_body
 from tests.helpers.people import MakePerson, Person
 
 # Each shows nothing alone: the soft hyphen, a variation selector (text and emoji), Mongolian's free
@@ -31,13 +31,7 @@ def test_these_marks_alone_are_nothing_visible() -> None:
 
 async def test_a_childs_name_of_them_alone_is_refused(client: httpx.AsyncClient, make_person: MakePerson) -> None:
     parent = await make_person()
-    body = {
-        "givenName": "Léo",
-        "familyName": "Martin",
-        "birthdate": years_before(today_in_paris(), 5).isoformat(),
-        "sex": "male",
-        "relationship": "parent",
-    }
+    body = child_body("Martin", given_name="Léo")
     for blank in INVISIBLE:
         answer = await client.post("/v1/spaces", json={**body, "givenName": blank}, headers=parent.headers)
         assert answer.status_code == 422, (repr(blank), answer.text)

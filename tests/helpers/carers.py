@@ -29,20 +29,25 @@ def years_before(day: date, years: int) -> date:
         return date(day.year - years, 2, 28)
 
 
+def child_body(family_name: str, *, given_name: str = "Léa", birthdate: date | None = None) -> dict[str, Any]:
+    """The body of ``POST /v1/spaces``: a child of 8 unless ``birthdate``."""
+    born = birthdate or years_before(today_in_paris(), 8)
+    return {
+        "givenName": given_name,
+        "familyName": family_name,
+        "birthdate": born.isoformat(),
+        "sex": "female",
+        "relationship": "parent",
+    }
+
+
 async def create_child_space(
     client: httpx.AsyncClient, parent: Person, *, given_name: str = "Léa", birthdate: date | None = None
 ) -> uuid.UUID:
     """``POST /v1/spaces`` by ``parent``: the child's space id."""
-    born = birthdate or years_before(today_in_paris(), 8)
     answer = await client.post(
         "/v1/spaces",
-        json={
-            "givenName": given_name,
-            "familyName": parent.family_name,
-            "birthdate": born.isoformat(),
-            "sex": "female",
-            "relationship": "parent",
-        },
+        json=child_body(parent.family_name, given_name=given_name, birthdate=birthdate),
         headers=parent.headers,
     )
     assert answer.status_code == 201, answer.text
