@@ -462,6 +462,30 @@ CASES = [
         {"hpv": {}},
     ),
     Case(
+        "woman of 24 with one HPV dose at 13: the second is still due, in the catch-up to 26",
+        date(2002, 6, 1),
+        TODAY,
+        [shot(HPV, "2015-09-01")],
+        {"hpv": {"done": ["hpv-1"], "due": ["hpv-2"]}},
+    ),
+    Case(
+        "woman of 30 with one HPV dose at 13: past the HPV catch-up (26 years), the second is no longer "
+        "counted (it was due for life)",
+        date(1996, 6, 1),
+        TODAY,
+        [shot(HPV, "2009-09-01")],
+        {"hpv": {"done": ["hpv-1"], "not_counted": ["hpv-2"]}},
+    ),
+    Case(
+        "man of 27 with a first HPV dose after the catch-up ended: the 11-14 years' second dose is not "
+        "counted to do (it was due for life)",
+        date(1999, 6, 1),
+        TODAY,
+        [shot(HPV, "2026-07-01")],
+        {"hpv": {"done": ["hpv-1"], "not_counted": ["hpv-2"]}},
+        sex="M",
+    ),
+    Case(
         "teenager of 16 never vaccinated against meningococci ACWY: one catch-up dose",
         date(2010, 6, 1),
         TODAY,
