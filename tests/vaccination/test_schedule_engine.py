@@ -887,6 +887,21 @@ CASES = [
         weeks=38,
     ),
     Case(
+        "pregnant at 38 weeks without the RSV dose: its weeks (32 to 36) are past, it is no longer to do in "
+        "this pregnancy (it was 'unknown', the season's dates not given)",
+        date(1996, 3, 1),
+        TODAY,
+        childhood(date(1996, 3, 1)),
+        {
+            "rsv": {
+                "not_counted": ["pregnancy"],
+                "upcoming": ["older-adult-75y-plus", "older-adult-65-74y-comorbidity"],
+            }
+        },
+        pregnant=True,
+        weeks=38,
+    ),
+    Case(
         "pregnant at 38 weeks, dTcaP given at 30 weeks",
         date(1996, 3, 1),
         TODAY,

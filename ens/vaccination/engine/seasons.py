@@ -245,6 +245,18 @@ def pregnancy_item(
         seasonal = seasonal_item(data, dose, entries=entries, birthdate=birthdate, today=today)
         if seasonal is None or seasonal.status == "done":
             return seasonal
+        if due_until is not None and today > due_until:
+            # The season's dates decide nothing once the pregnancy's weeks are past: the dose is no
+            # longer to do in it (it was "unknown, impossible to say when" at 38 weeks: an outside audit).
+            return _item(
+                dose,
+                "not_counted",
+                birthdate=birthdate,
+                reason=f"Recommandée {weeks_words} : ce terme est passé, elle ne se fait plus pendant cette "
+                f"grossesse ; la protection du nourrisson est à voir avec le médecin ou la sage-femme.{early}",
+                due_from=due_from,
+                due_until=due_until,
+            )
         return _item(
             dose,
             "unknown",
