@@ -811,6 +811,19 @@ CASES = [
         },
     ),
     Case(
+        "toddler of 21 months never vaccinated against MenB: the booster waits on the two primary doses "
+        "still in catch-up, upcoming (it was overdue since 15 months, before its dose 1)",
+        date(2025, 3, 1),
+        TODAY,
+        [],
+        {
+            "meningococcus_b": {
+                "due": ["menb-1"],
+                "upcoming": ["menb-2", "menb-3", "adolescent-15-24y-1", "adolescent-15-24y-2"],
+            }
+        },
+    ),
+    Case(
         "woman of 65: the varicella dose of women of childbearing age is no longer hers",
         date(1961, 6, 1),
         TODAY,

@@ -180,6 +180,22 @@ def _open_row(
                 f"Ne peut plus être faite : « {previous.step.label} », jamais faite, n'est plus recommandée à cet "
                 "âge (sa limite de rattrapage est passée) ; à voir avec un médecin."
             )
+    elif (
+        due_until is not None
+        and today > due_until
+        and timing.waiting
+        and _waits_on_a_dose_not_late(previous)
+        and not (step.catch_up_end is not None and due_until == step.catch_up_end)
+    ):
+        # Its age is past, but the dose before it, never given, is not late (still due or to come in
+        # its catch-up): this one cannot be given before it, so it is not late either. The MenB
+        # booster of a toddler with no MenB dose was overdue since 15 months, counted on the home
+        # screen, while its dose 2 was upcoming (an outside audit).
+        status = "upcoming"
+        reasons.append(f"L'âge recommandé est passé depuis le {day_words(due_until + timedelta(days=1))}.")
+        if due_from is not None:
+            reasons.append(f"À faire à partir du {day_words(due_from)}.")
+        due_until = None
     elif due_until is not None and today > due_until:
         closed = due_until + timedelta(days=1)
         # no_longer_counted: a dose past its catch-up limit, a child's too (the calendar's own age
@@ -314,6 +330,16 @@ def _since_words(since: date, rule: RecommendedSince) -> str:
         "day": "",
     }[precision]
     return f"Recommandée à tous depuis le {day_words(since)}{chosen}."
+
+
+def _waits_on_a_dose_not_late(previous: Row | None) -> bool:
+    """The dose before, not in the booklet, is still due or to come (not late, not missed)."""
+    return (
+        previous is not None
+        and previous.step.entry is None
+        and previous.item is not None
+        and previous.item.status in ("due", "upcoming")
+    )
 
 
 def _missed_from(*, timing: Timing, due_from: date | None, due_until: date | None) -> date | None:
