@@ -118,15 +118,19 @@ def _excluding(*operation_ids: str) -> list[str]:
     return [argument for op in operation_ids for argument in ("--exclude-operation-id", op)]
 
 
-async def _furnish(server: ServerProcess, person: Person, *, vaccinated: str = "2009") -> None:
+async def _furnish(
+    server: ServerProcess, person: Person, *, vaccinated: str = "2009", under_tutelle: bool = False
+) -> None:
     """A space as a person's looks after a while: measures, directives, a trusted person, contacts,
     the doctor, a profile, a booklet entry. Each list then names a real item, which the document's
-    links carry to that item's read, change and removal (the stateful phase)."""
+    links carry to that item's read, change and removal (the stateful phase). ``under_tutelle``:
+    the adult's own directives and trusted person come with the judge's authorisation."""
     space = f"/v1/spaces/{person.space_id}"
+    judge = {"protectionAuthorisation": JUDGE} if under_tutelle else {}
     writes: list[tuple[str, str, dict[str, object]]] = [
         ("POST", "/vitals", {"measurements": [weight(72.5, minutes_ago=60 * n) for n in range(1, 4)] + [pressure()]}),
-        ("PUT", "/directives", structured()),
-        ("PUT", "/trusted-person", trusted()),
+        ("PUT", "/directives", structured(**judge)),
+        ("PUT", "/trusted-person", trusted(**judge)),
         ("POST", "/emergency-contacts", contact()),
         ("PUT", "/doctor", {"givenName": "Claire", "familyName": "Bernard", "phone": "01 23 45 67 89"}),
         ("POST", "/profile/conditions", {"label": "Asthme", "since": "2010-03-01"}),
@@ -150,6 +154,7 @@ async def _furnish(server: ServerProcess, person: Person, *, vaccinated: str = "
 
 
 SPACE_PATHS = r"^/v1/spaces/\{space\}/"
+JUDGE = {"authority": "judge", "reference": "RG 24/01234", "grantedOn": "2026-02-03"}
 
 
 async def test_the_phone_app_in_its_space_finds_no_server_error_and_no_answer_off_its_schema(
@@ -248,7 +253,18 @@ async def test_a_guardian_finds_no_server_error_and_no_answer_off_its_schema(
     await court_measure(person, guardian, "tutelle")
     left_out = _excluding(*DESTRUCTIVE, "leaveRepresentation", "headDocumentContent")
     selection = [*left_out, "--include-path-regex", SPACE_PATHS]
-    status, output = await _schemathesis(server, guardian.token, tmp_path, *selection, space=str(person.space_id))
+    space = str(person.space_id)
+    status, output = await _schemathesis(
+        server, guardian.token, tmp_path, *selection, "--phases", STATELESS, space=space
+    )
+    assert status == 0, output[-6000:]
+    # As the holder's run: the stateless phases may remove every furnished item (names one line, on
+    # 2026-12-06, moved the fixed seed's run so that they did: its chains found every list empty and
+    # followed 13 links, 39 the day before). The chains start from a space furnished again.
+    await _furnish(server, person, vaccinated="2010", under_tutelle=True)
+    status, output = await _schemathesis(
+        server, guardian.token, tmp_path, *selection, "--phases", "stateful", space=space
+    )
     print(_summary(output))  # shown with -s: how many cases and chains ran
     assert status == 0, output[-6000:]
     assert DEEP or _links_followed(output) >= 15, _summary(output)  # 37 when written

@@ -62,7 +62,12 @@ async def test_a_version_written_before_addresses_were_copied_shows_none_and_did
     assert row is not None
     content = json.loads(row["content"])
     del content["trustedPerson"]["address"]
-    await db.fetch("UPDATE directive_versions SET content = {} WHERE id = {}", json.dumps(content), row["id"])
+    await db.fetch(
+        "UPDATE directive_versions SET content = {} WHERE space_id = {} AND id = {}",
+        json.dumps(content),
+        person.space_id,
+        row["id"],
+    )
 
     current = (await client.get(DIRECTIVES, headers=headers)).json()
     assert "address" not in current["trustedPerson"]
