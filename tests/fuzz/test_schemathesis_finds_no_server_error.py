@@ -16,6 +16,7 @@ import asyncio
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -126,7 +127,7 @@ async def _furnish(
     links carry to that item's read, change and removal (the stateful phase). ``under_tutelle``:
     the adult's own directives and trusted person come with the judge's authorisation."""
     space = f"/v1/spaces/{person.space_id}"
-    judge = {"protectionAuthorisation": JUDGE} if under_tutelle else {}
+    judge: dict[str, Any] = {"protectionAuthorisation": JUDGE} if under_tutelle else {}
     writes: list[tuple[str, str, dict[str, object]]] = [
         ("POST", "/vitals", {"measurements": [weight(72.5, minutes_ago=60 * n) for n in range(1, 4)] + [pressure()]}),
         ("PUT", "/directives", structured(**judge)),
