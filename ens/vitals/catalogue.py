@@ -227,7 +227,10 @@ VITAL_TYPES: tuple[VitalType, ...] = (
         label="Douleur",
         loinc="72514-3",
         unit="{score}",
-        units=(UnitConversion("{score}"),),
+        # UCUM's "1" is the same dimensionless number, and the one the ANS guide's pain profile
+        # fixes (valueQuantity.code #1, unit "Level"): an Observation written to the guide was
+        # refused (an outside audit).
+        units=(UnitConversion("{score}"), UnitConversion("1")),
         min=Decimal("0"),
         max=Decimal("10"),
         precision=0,

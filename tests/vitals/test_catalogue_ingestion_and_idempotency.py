@@ -111,7 +111,7 @@ async def test_every_type_is_accepted_in_each_of_its_units_and_converted_exactly
                 item["value"] = float(value) if "." in value else int(value)
                 expected.append(_expected(value, unit["factor"], unit["offset"], vital["precision"]))
             sent.append(item)
-    assert len(sent) == 26
+    assert len(sent) == 27
     response = await post_vitals(person, sent)
     assert response.status_code == 201, response.text
     ids = [item["id"] for item in response.json()["items"]]

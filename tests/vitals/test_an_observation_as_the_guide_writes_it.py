@@ -1,0 +1,84 @@
+"""POST /fhir with Observations as an integrator following the ANS guide (or FHIR itself) writes
+them: the pain profile's unit, coded extensions carrying more than one coding, and value[x] given
+twice. Each was found by an outside audit (a connected-device app's engineer)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fhir.resources.R4B.operationoutcome import OperationOutcome
+
+from tests.helpers.vitals import VITALS, at
+
+IG = "https://interop.esante.gouv.fr/ig/fhir/mesures/StructureDefinition/"
+UCUM = "http://unitsofmeasure.org"
+SNOMED = "http://snomed.info/sct"
+CATEGORIES = "http://terminology.hl7.org/CodeSystem/observation-category"
+MOMENT = IG + "mesures-moment-of-measurement"
+POSITION = "http://hl7.org/fhir/StructureDefinition/observation-bodyPosition"
+
+
+def observation(loinc: str, value: float, unit: str, *, profile: str | None = None, **extra: Any) -> dict[str, Any]:
+    return {
+        "resourceType": "Observation",
+        **({"meta": {"profile": [IG + profile]}} if profile else {}),
+        "status": "final",
+        "category": [{"coding": [{"system": CATEGORIES, "code": "vital-signs"}]}],
+        "code": {"coding": [{"system": "http://loinc.org", "code": loinc}]},
+        "effectiveDateTime": at(30),
+        "valueQuantity": {"value": value, "unit": unit, "system": UCUM, "code": unit},
+        **extra,
+    }
+
+
+def transaction(resource: dict[str, Any]) -> dict[str, Any]:
+    entry = {
+        "fullUrl": "urn:uuid:5138af77-df7e-4b9d-ba17-07ba3ebb950a",
+        "resource": resource,
+        "request": {"method": "POST", "url": "Observation"},
+    }
+    return {"resourceType": "Bundle", "type": "transaction", "entry": [entry]}
+
+
+def glucose(*extensions: dict[str, Any]) -> dict[str, Any]:
+    return observation("2339-0", 5.2, "mmol/L", profile="mesures-observation-glucose", extension=list(extensions))
+
+
+def moment(*codings: dict[str, str]) -> dict[str, Any]:
+    return {"url": MOMENT, "valueCodeableConcept": {"coding": list(codings)}}
+
+
+async def stored(client: Any, person: Any, answer: Any) -> dict[str, Any]:
+    assert answer.status_code == 200, answer.text
+    measure_id = answer.json()["entry"][0]["response"]["location"].removeprefix("Observation/")
+    measure: dict[str, Any] = (await client.get(f"{VITALS}/{measure_id}", headers=person.headers)).json()
+    return measure
+
+
+def refusal(answer: Any) -> list[tuple[str, str]]:
+    """The (FHIRPath, diagnostics) of each issue of a 422."""
+    assert answer.status_code == 422, answer.text
+    body = answer.json()
+    OperationOutcome.model_validate(body)
+    return [(issue["expression"][0], issue["diagnostics"]) for issue in body["issue"]]
+
+
+async def test_a_pain_score_in_the_guides_unit_is_stored(client, person, make_app_token):
+    # The guide's pain profile fixes valueQuantity.code #1 and unit "Level" (UCUM's dimensionless
+    # unity, what {score} stands for): such an Observation was refused ("'1' is not a unit").
+    app = await make_app_token(person, ["vitals.pain_severity:write"])
+    pain = observation("72514-3", 4, "1", profile="mesures-observation-pain-severity")
+    pain["valueQuantity"]["unit"] = "Level"
+    measure = await stored(client, person, await client.post("/fhir", json=transaction(pain), headers=app.headers))
+    assert (measure["value"], measure["unit"], measure["originalValue"], measure["originalUnit"]) == (
+        4,
+        "{score}",
+        4,
+        "1",
+    )
+    # The same unit on /v1, as GET /v1/vital-types lists it.
+    types = (await client.get("/v1/vital-types")).json()["items"]
+    assert [u["unit"] for u in next(t for t in types if t["code"] == "pain_severity")["units"]] == ["{score}", "1"]
+    item = {"type": "pain_severity", "value": 11, "unit": "1", "effectiveAt": at(20)}
+    answer = await client.post(VITALS, json={"measurements": [item]}, headers=person.headers)
+    assert answer.status_code == 422 and answer.json()["errors"][0]["pointer"] == "/measurements/0/value"
