@@ -82,3 +82,48 @@ async def test_a_pain_score_in_the_guides_unit_is_stored(client, person, make_ap
     item = {"type": "pain_severity", "value": 11, "unit": "1", "effectiveAt": at(20)}
     answer = await client.post(VITALS, json={"measurements": [item]}, headers=person.headers)
     assert answer.status_code == 422 and answer.json()["errors"][0]["pointer"] == "/measurements/0/value"
+
+
+async def test_a_coded_extension_is_read_from_the_coding_of_enss_system(client, person, make_app_token):
+    # A CodeableConcept may carry several codings of one meaning (a standard code and its
+    # translation): the first was read whatever its system, so a SNOMED code before ENS's was
+    # refused as no moment, and another system's code spelt like one of ENS's was taken for it.
+    app = await make_app_token(person, ["vitals.blood_glucose:write", "vitals.heart_rate:write"])
+    translated = glucose(
+        moment({"system": SNOMED, "code": "726054005"}, {"system": "urn:ens:fhir:glucose-moment", "code": "after_meal"})
+    )
+    answer = await client.post("/fhir", json=transaction(translated), headers=app.headers)
+    assert (await stored(client, person, answer))["glucoseMoment"] == "after_meal"
+    # No system at all is still read as ENS's code (as before).
+    answer = await client.post("/fhir", json=transaction(glucose(moment({"code": "bedtime"}))), headers=app.headers)
+    assert (await stored(client, person, answer))["glucoseMoment"] == "bedtime"
+
+    elsewhere = glucose(moment({"system": "urn:oid:1.2.250.1.213.1.1.4.322", "code": "fasting"}))
+    ((where, detail),) = refusal(await client.post("/fhir", json=transaction(elsewhere), headers=app.headers))
+    assert where == f"Bundle.entry[0].resource.extension('{MOMENT}')"
+    assert "urn:ens:fhir:glucose-moment" in detail and "urn:oid:1.2.250.1.213.1.1.4.322" in detail
+
+    sitting = {"url": POSITION, "valueCodeableConcept": {"coding": [{"system": SNOMED, "code": "33586001"}]}}
+    pulse = observation("8867-4", 64, "/min", extension=[sitting])
+    ((where, detail),) = refusal(await client.post("/fhir", json=transaction(pulse), headers=app.headers))
+    assert where == f"Bundle.entry[0].resource.extension('{POSITION}')" and "urn:ens:fhir:body-position" in detail
+
+
+async def test_an_extension_ens_keeps_one_of_given_twice_is_refused(client, person, make_app_token):
+    # Two moments (fasting, then bedtime): the first was kept and the second dropped without a word.
+    app = await make_app_token(person, ["vitals.blood_glucose:write", "vitals.heart_rate:write"])
+    twice = glucose(
+        moment({"system": "urn:ens:fhir:glucose-moment", "code": "fasting"}),
+        moment({"system": "urn:ens:fhir:glucose-moment", "code": "bedtime"}),
+    )
+    ((where, detail),) = refusal(await client.post("/fhir", json=transaction(twice), headers=app.headers))
+    assert where == "Bundle.entry[0].resource.extension[1]" and "given twice" in detail
+    methods = [
+        {"url": "urn:ens:fhir:recording-method", "valueCode": "manual"},
+        {"url": "urn:ens:fhir:recording-method", "valueCode": "automatic"},
+    ]
+    pulse = observation("8867-4", 64, "/min", extension=methods)
+    ((where, detail),) = refusal(await client.post("/fhir", json=transaction(pulse), headers=app.headers))
+    assert where == "Bundle.entry[0].resource.extension[1]" and "given twice" in detail
+    listed = (await client.get(VITALS, headers=person.headers)).json()["items"]
+    assert listed == []

@@ -13,8 +13,10 @@ from ens.core.local_time import EARLIEST_YEAR, LATEST_YEAR, local_midnight
 from ens.vitals.catalogue import BLOOD_GLUCOSE, BLOOD_PRESSURE, BY_CODE, STEPS_PER_DAY, VITAL_TYPES
 from ens.vitals.fhir.codes import (
     BODY_POSITION_EXTENSION,
+    BODY_POSITION_SYSTEM,
     IG_BASE,
     MOMENT_EXTENSION,
+    MOMENT_SYSTEM,
     PROFILES,
     RECORDING_METHOD_EXTENSION,
     UNSUPPORTED_PROFILES,
@@ -206,23 +208,53 @@ def _quantity_in(raw: Any, where: str, errors: list[FieldError]) -> tuple[Any, s
     return raw.get("value"), unit if isinstance(unit, str) else None
 
 
-def _extension(resource: Mapping[str, Any], url: str) -> dict[str, Any] | None:
-    for extension in resource.get("extension") or []:
+def _extension(resource: Mapping[str, Any], url: str, errors: list[FieldError]) -> dict[str, Any] | None:
+    """The one extension of ``url``; a second is refused (422 at it): ENS keeps one value of each,
+    and the first was kept while the second was dropped unread (two moments, fasting then bedtime:
+    an outside audit)."""
+    found: dict[str, Any] | None = None
+    extensions = resource.get("extension")
+    for index, extension in enumerate(extensions if isinstance(extensions, list) else []):
         if isinstance(extension, dict) and extension.get("url") == url:
-            return extension
-    return None
+            if found is not None:
+                errors.append(FieldError(f"Observation.extension[{index}]", f"{url} given twice: give one"))
+                return None
+            found = extension
+    return found
 
 
-def _coded(extension: Mapping[str, Any] | None) -> str | None:
+def _coded(extension: Mapping[str, Any] | None, system: str | None, errors: list[FieldError], where: str) -> str | None:
+    """The code an extension gives: its ``valueCode``, or in its ``valueCodeableConcept`` the
+    coding of ``system`` (ENS's codes; one without a system is taken as ENS's), else its text.
+
+    A CodeableConcept may carry several codings of one meaning (a standard code, then its
+    translation): the first was read whatever its system, so a SNOMED code before ENS's own was
+    refused as no code of ENS's, and another system's code spelt like one of ENS's was taken for
+    it (an outside audit). ``system`` None: any coding (an extension of ENS's with no code system)."""
     if extension is None:
         return None
     if isinstance(extension.get("valueCode"), str):
         return str(extension["valueCode"])
     concept = extension.get("valueCodeableConcept")
     if isinstance(concept, dict):
-        for coding in concept.get("coding") or []:
-            if isinstance(coding, dict) and isinstance(coding.get("code"), str):
-                return str(coding["code"])
+        listed = concept.get("coding")
+        codings = [
+            coding
+            for coding in (listed if isinstance(listed, list) else [])
+            if isinstance(coding, dict) and isinstance(coding.get("code"), str)
+        ]
+        ours = {str(c["code"]) for c in codings if system is None or c.get("system") in (None, system)}
+        if len(ours) > 1:
+            errors.append(FieldError(where, f"codes {', '.join(sorted(ours))}: give one"))
+            return None
+        if ours:
+            return ours.pop()
+        if codings:
+            others = sorted({str(c.get("system")) for c in codings})
+            errors.append(
+                FieldError(where, f"a coding of {system} is required (ENS's codes); given only {', '.join(others)}")
+            )
+            return None
         if isinstance(concept.get("text"), str):
             return str(concept["text"])
     return None
@@ -451,17 +483,16 @@ def measurement_of(
     effective = _effective_at(resource, vital.code, zone, errors)
     if effective is not None:
         item["effectiveAt"] = effective
+    for field, url, system in (
+        ("glucoseMoment", MOMENT_EXTENSION, MOMENT_SYSTEM),
+        ("bodyPosition", BODY_POSITION_EXTENSION, BODY_POSITION_SYSTEM),
+        ("recordingMethod", RECORDING_METHOD_EXTENSION, None),
+    ):
+        code = _coded(_extension(resource, url, errors), system, errors, f"Observation.extension('{url}')")
+        if code is not None:
+            item[field] = code
     if errors:
         raise ObservationRefused(errors)
-    moment = _coded(_extension(resource, MOMENT_EXTENSION))
-    if moment is not None:
-        item["glucoseMoment"] = moment
-    position = _coded(_extension(resource, BODY_POSITION_EXTENSION))
-    if position is not None:
-        item["bodyPosition"] = position
-    method = _coded(_extension(resource, RECORDING_METHOD_EXTENSION))
-    if method is not None:
-        item["recordingMethod"] = method
     site = resource.get("bodySite")
     if isinstance(site, dict) and isinstance(site.get("text"), str):
         item["measurementLocation"] = site["text"]
