@@ -127,3 +127,19 @@ async def test_an_extension_ens_keeps_one_of_given_twice_is_refused(client, pers
     assert where == "Bundle.entry[0].resource.extension[1]" and "given twice" in detail
     listed = (await client.get(VITALS, headers=person.headers)).json()["items"]
     assert listed == []
+
+
+async def test_an_observation_giving_two_values_is_refused(client, person, make_app_token):
+    # value[x] is a choice of one type: a valueString beside the valueQuantity was dropped unread,
+    # as the effective[x] given twice is refused.
+    app = await make_app_token(person, ["vitals.body_weight:write", "vitals.blood_pressure:write"])
+    weight = observation("29463-7", 72, "kg", valueString="72 kg")
+    ((where, detail),) = refusal(await client.post("/fhir", json=transaction(weight), headers=app.headers))
+    assert where == "Bundle.entry[0].resource.value[x]" and "valueQuantity" in detail and "valueString" in detail
+    # A value of another type alone says what ENS does not keep (a pain score as valueInteger).
+    alone = observation("29463-7", 72, "kg", valueInteger=72)
+    del alone["valueQuantity"]
+    issues = refusal(await client.post("/fhir", json=transaction(alone), headers=app.headers))
+    assert ("Bundle.entry[0].resource.value[x]", "valueInteger is not taken: give valueQuantity") in issues
+    listed = (await client.get(VITALS, headers=person.headers)).json()["items"]
+    assert listed == []

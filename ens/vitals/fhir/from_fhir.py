@@ -367,6 +367,27 @@ def _steps_period(period: Mapping[str, Any], zone: ZoneInfo, errors: list[FieldE
     return start.isoformat() if isinstance(start, datetime) else midnight.isoformat()
 
 
+# The types of Observation.value[x] in FHIR R4.
+_VALUE_TYPES = frozenset(
+    "Quantity CodeableConcept String Boolean Integer Range Ratio SampledData Time DateTime Period".split()
+)
+
+
+def _check_value_types(resource: Mapping[str, Any], errors: list[FieldError]) -> None:
+    """value[x] other than a Quantity is refused, at ``value[x]``: ENS keeps numbers with their UCUM
+    unit. A ``valueString`` beside the ``valueQuantity`` was dropped unread (an outside audit), where
+    a choice takes one type (FHIR's [x]), as ``effective[x]`` given twice is refused."""
+    given = [key for key in resource if key.startswith("value") and key[len("value") :] in _VALUE_TYPES]
+    others = [key for key in given if key != "valueQuantity"]
+    if not others:
+        return
+    if len(given) > 1:
+        detail = f"one of {', '.join(given)}: a choice takes one"
+    else:
+        detail = f"{others[0]} is not taken: give valueQuantity"
+    errors.append(FieldError("Observation.value[x]", detail))
+
+
 def _check_status(status: Any, errors: list[FieldError]) -> None:
     if status in KEPT_STATUSES:
         return
@@ -435,6 +456,7 @@ def measurement_of(
     check_elements(resource, OBSERVATION_ELEMENTS, errors)
     _check_status(resource.get("status"), errors)
     item: dict[str, Any] = {"type": vital.code}
+    _check_value_types(resource, errors)
     # A value where the type takes none was dropped without a word (an outside audit); /v1 refuses it.
     if vital.code == BLOOD_PRESSURE and resource.get("valueQuantity") is not None:
         errors.append(
