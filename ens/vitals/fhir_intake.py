@@ -25,7 +25,7 @@ Observation with neither identifier nor key is a new measure at each POST.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import unquote, urlencode
@@ -498,6 +498,29 @@ def _bounds(dates: Sequence[str], access: SpaceAccess) -> tuple[datetime | None,
         if prefix == "lt":
             until = min(until, start) if until else start
     return since, until
+
+
+# What the search reads (FHIR's _format and _pretty say how to answer, which is always JSON here).
+SEARCH_PARAMETERS = ("code", "date", "_count", "_cursor")
+_SEARCH_PRESENTATION = ("_format", "_pretty")
+
+
+def refuse_unread_parameters(names: Iterable[str], *, prefer: str | None) -> None:
+    """400 for a parameter the search does not read when the client asked FHIR's strict handling
+    (``Prefer: handling=strict``); leniently (FHIR's default) it is ignored, and the ``self`` link
+    names only what was read. An app asking ``identifier=`` strictly was answered every measure, as
+    if it had been found (an outside audit)."""
+    preferences = {part.strip().lower().replace(" ", "") for part in re.split(r"[,;]", prefer or "")}
+    if "handling=strict" not in preferences:
+        return
+    unread = sorted({name for name in names if name not in SEARCH_PARAMETERS + _SEARCH_PRESENTATION})
+    if unread:
+        reads = ", ".join(SEARCH_PARAMETERS)
+        raise BadRequest(
+            f"A search parameter ENS does not read was given, and Prefer: handling=strict asks it refused "
+            f"(the search reads {reads}).",
+            [FieldError(name[:64], f"not a parameter of this search; it reads {reads}") for name in unread],
+        )
 
 
 async def search_observations(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, Response, post
+from litestar import Controller, Request, Response, post
 from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 from litestar.params import HeaderParameter, QueryParameter
@@ -95,6 +95,7 @@ class FhirController(Controller):
     )
     async def search(
         self,
+        request: Request,  # type: ignore[type-arg]
         access: Access,
         cursors: NamedDependency[Cursors],
         settings: NamedDependency[Settings],
@@ -112,7 +113,17 @@ class FhirController(Controller):
         date: Annotated[list[str] | None, QueryParameter(name="date", required=False, max_items=64)] = None,
         count: Annotated[int | None, QueryParameter(name="_count", required=False, ge=1, le=500)] = None,
         cursor: Annotated[str | None, QueryParameter(name="_cursor", required=False, max_length=512)] = None,
+        prefer: Annotated[
+            str | None,
+            HeaderParameter(
+                name="Prefer",
+                required=False,
+                max_length=256,
+                description="handling=strict: a parameter the search does not read is 400, not ignored",
+            ),
+        ] = None,
     ) -> Response[bytes]:
+        fhir_intake.refuse_unread_parameters(request.query_params.keys(), prefer=prefer)
         found = await fhir_intake.search_observations(
             access,
             cursors,

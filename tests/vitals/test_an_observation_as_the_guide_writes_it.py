@@ -143,3 +143,27 @@ async def test_an_observation_giving_two_values_is_refused(client, person, make_
     assert ("Bundle.entry[0].resource.value[x]", "valueInteger is not taken: give valueQuantity") in issues
     listed = (await client.get(VITALS, headers=person.headers)).json()["items"]
     assert listed == []
+
+
+async def test_a_strict_search_refuses_a_parameter_it_does_not_read(client, person, make_app_token):
+    # An app looking its measure up by identifier (a parameter the search does not read) was answered
+    # every measure, also when it asked FHIR's strict handling (Prefer: handling=strict), which asks
+    # the server to refuse what it does not support rather than ignore it.
+    app = await make_app_token(person, ["vitals.heart_rate:write", "vitals.heart_rate:read"])
+    answer = await client.post("/fhir", json=transaction(observation("8867-4", 64, "/min")), headers=app.headers)
+    assert answer.status_code == 200, answer.text
+    query = {"code": "8867-4", "identifier": "urn:oid:1.2.3|hr-1", "_format": "json"}
+    strict = {**app.headers, "Prefer": "return=representation, handling=strict"}
+    answer = await client.get("/fhir/Observation", params=query, headers=strict)
+    assert answer.status_code == 400, answer.text
+    body = answer.json()
+    OperationOutcome.model_validate(body)
+    assert [issue["expression"] for issue in body["issue"]] == [["identifier"]]
+    assert "code, date, _count, _cursor" in body["issue"][0]["diagnostics"]
+    # Lenient (FHIR's default): the search runs, and its self link names only what was read.
+    answer = await client.get("/fhir/Observation", params=query, headers=app.headers)
+    assert answer.status_code == 200, answer.text
+    (self_link,) = [link["url"] for link in answer.json()["link"] if link["relation"] == "self"]
+    assert "identifier" not in self_link and len(answer.json()["entry"]) == 1
+    strict_and_known = {"code": "8867-4", "date": "ge2020-01-01", "_count": "10"}
+    assert (await client.get("/fhir/Observation", params=strict_and_known, headers=strict)).status_code == 200
