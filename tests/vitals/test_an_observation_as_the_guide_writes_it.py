@@ -167,3 +167,43 @@ async def test_a_strict_search_refuses_a_parameter_it_does_not_read(client, pers
     assert "identifier" not in self_link and len(answer.json()["entry"]) == 1
     strict_and_known = {"code": "8867-4", "date": "ge2020-01-01", "_count": "10"}
     assert (await client.get("/fhir/Observation", params=strict_and_known, headers=strict)).status_code == 200
+
+
+def with_device(resource: dict[str, Any], device: dict[str, Any]) -> dict[str, Any]:
+    url = "urn:uuid:d36bfdb6-b1b1-4efd-9cb9-d217a8696575"
+    bundle = transaction({**resource, "device": {"reference": url}})
+    entry = {
+        "fullUrl": url,
+        "resource": {"resourceType": "Device", **device},
+        "request": {"method": "POST", "url": "Device"},
+    }
+    bundle["entry"].insert(0, entry)
+    return bundle
+
+
+async def test_a_devices_name_given_by_the_person_is_not_its_model(client, person, make_app_token):
+    # deviceName "Ma balance de Camille" of type patient-reported-name (the guide's example names a
+    # scale so) became the device's model, which the export then wrote as its modelNumber and a
+    # model-name: a nickname, the person's own name in it, given out as a model number.
+    app = await make_app_token(person, ["vitals.body_weight:write"])
+    nickname = {"name": "Ma balance de Camille", "type": "patient-reported-name"}
+    bundle = with_device(observation("29463-7", 71, "kg"), {"manufacturer": "OMRON", "deviceName": [nickname]})
+    answer = await client.post("/fhir", json=bundle, headers=app.headers)
+    assert answer.status_code == 200, answer.text
+    measure_id = answer.json()["entry"][1]["response"]["location"].removeprefix("Observation/")
+    measure = (await client.get(f"{VITALS}/{measure_id}", headers=person.headers)).json()
+    assert measure["device"] == {"manufacturer": "OMRON"}
+    exported = (await client.get("/v1/spaces/me/export", headers=person.headers)).json()
+    (device,) = [e["resource"] for e in exported["entry"] if e["resource"]["resourceType"] == "Device"]
+    assert "modelNumber" not in device and "Camille" not in str(device)
+    # A model-name (what ENS's own export writes) is the model; a nickname alone identifies nothing.
+    model = {"name": "HBF-702T", "type": "model-name"}
+    bundle = with_device(observation("29463-7", 72, "kg"), {"deviceName": [nickname, model]})
+    answer = await client.post("/fhir", json=bundle, headers=app.headers)
+    assert answer.status_code == 200, answer.text
+    measure_id = answer.json()["entry"][1]["response"]["location"].removeprefix("Observation/")
+    measure = (await client.get(f"{VITALS}/{measure_id}", headers=person.headers)).json()
+    assert measure["device"] == {"model": "HBF-702T"}
+    bundle = with_device(observation("29463-7", 73, "kg"), {"deviceName": [nickname]})
+    issues = refusal(await client.post("/fhir", json=bundle, headers=app.headers))
+    assert [where for where, _ in issues] == ["Bundle.entry[0].resource"], issues

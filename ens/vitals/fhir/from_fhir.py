@@ -583,7 +583,15 @@ def device_item(device: Mapping[str, Any]) -> dict[str, Any]:
     identifier = next(
         (i["value"] for i in identifiers if isinstance(i, dict) and isinstance(i.get("value"), str)), None
     )
-    names = [n.get("name") for n in device.get("deviceName") or [] if isinstance(n, dict)]
+    # A model is the modelNumber, else a deviceName of type model-name (as ENS's export writes it;
+    # one without its type, which R4 requires, is taken so too). Another name is no model: a
+    # patient-reported-name ("Ma balance de Camille", as the guide's example names a scale) was
+    # kept as the model and exported as its modelNumber (an outside audit).
+    names = [
+        n.get("name")
+        for n in device.get("deviceName") or []
+        if isinstance(n, dict) and n.get("type", "model-name") == "model-name"
+    ]
     model = device.get("modelNumber") or next((n for n in names if isinstance(n, str)), None)
     found = {"manufacturer": device.get("manufacturer"), "model": model, "identifier": identifier}
     return {key: value for key, value in found.items() if value is not None}
