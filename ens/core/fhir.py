@@ -336,6 +336,15 @@ class FhirBundleDocument(ReadStruct):
     entry: list[FhirEntry] | None = None
 
 
+class FhirObservationDocument(ReadStruct):
+    """What the OpenAPI document says of a FHIR R4 Observation answered alone (``GET
+    /fhir/Observation/{id}``): its type, id and status; the rest as FHIR defines it."""
+
+    resource_type: str
+    id: str
+    status: str
+
+
 class CapabilityStatementDocument(ReadStruct):
     """What the OpenAPI document says of ``GET /fhir/metadata`` (FHIR's CapabilityStatement)."""
 

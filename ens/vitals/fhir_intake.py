@@ -29,7 +29,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import unquote, urlencode
-from uuid import uuid4
+from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -64,6 +64,7 @@ from ens.vitals.fhir import (
     type_of,
 )
 from ens.vitals.ingest import MayNotHide, record_measurements, was_deleted
+from ens.vitals.measurement import get_measurement
 from ens.vitals.reads import list_measurements, readable_types
 from ens.vitals.schemas import MeasurementRead
 
@@ -500,6 +501,17 @@ def _bounds(dates: Sequence[str], access: SpaceAccess) -> tuple[datetime | None,
     return since, until
 
 
+_READ = msgspec.json.Decoder(MeasurementRead)
+
+
+async def read_observation(access: SpaceAccess, measurement_id: UUID) -> bytes:
+    """FHIR's read of one measure (``GET /fhir/Observation/{id}``): the Observation the search gives
+    of it, found as ``GET .../vitals/{id}`` finds it (a type the app may not read is not found). The
+    transaction-response names each measure by this location; it answered 404 (an outside audit)."""
+    read = _READ.decode(bytes(await get_measurement(access, measurement_id)))
+    return encode(observation_of(read, space_id=access.space_id, hidden=read.hidden_from_representatives))
+
+
 # What the search reads (FHIR's _format and _pretty say how to answer, which is always JSON here).
 SEARCH_PARAMETERS = ("code", "date", "_count", "_cursor")
 _SEARCH_PRESENTATION = ("_format", "_pretty")
@@ -616,8 +628,15 @@ def capability_statement(*, base_url: str) -> bytes:
                         ],
                         "documentation": "Created only inside the transaction (POST /fhir), where its entry's "
                         "request.ifNoneExist (or the If-None-Exist header) identifier=system|value finds the measure "
-                        "already stored under its identifier[0] (200 OK, left as it is); searched here.",
-                        "interaction": [{"code": "search-type"}],
+                        "already stored under its identifier[0] (200 OK, left as it is); read and searched here.",
+                        "interaction": [
+                            {
+                                "code": "read",
+                                "documentation": "The location a transaction answers (Observation/<id>): the "
+                                "Observation the search gives, if the app may read its type (404 otherwise).",
+                            },
+                            {"code": "search-type"},
+                        ],
                         "searchParam": [
                             {
                                 "name": "code",

@@ -9,15 +9,16 @@ and are covered by the same start-up check; ``/fhir/metadata`` alone is public. 
 from __future__ import annotations
 
 from typing import Annotated
+from uuid import UUID
 
 from litestar import Controller, Request, Response, post
 from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
-from litestar.params import HeaderParameter, QueryParameter
+from litestar.params import FromPath, HeaderParameter, QueryParameter
 from msgspec import Meta
 
 from ens.core.api import PUBLIC, Cursors, get_and_head
-from ens.core.fhir import FHIR_JSON, CapabilityStatementDocument, FhirBundleDocument
+from ens.core.fhir import FHIR_JSON, CapabilityStatementDocument, FhirBundleDocument, FhirObservationDocument
 from ens.core.openapi import FhirBundleBody
 from ens.core.settings import Settings
 from ens.core.strict_json import StrictJSONRequest
@@ -84,6 +85,21 @@ class FhirController(Controller):
         request.require_json()
         answer = await fhir_intake.take_transaction(access, await request.body(), if_none_exist=if_none_exist)
         return Response(answer, media_type=FHIR_JSON)
+
+    @get_and_head(
+        "/Observation/{id:uuid}",
+        opt=READ,
+        media_type=FHIR_JSON,
+        summary="One measure as an Observation (the location a transaction answers)",
+        operation_id="fhirReadObservation",
+        responses={
+            200: ResponseSpec(
+                FhirObservationDocument, media_type=FHIR_JSON, description="A FHIR Observation", generate_examples=False
+            )
+        },
+    )
+    async def read(self, access: Access, id: FromPath[UUID]) -> Response[bytes]:
+        return Response(await fhir_intake.read_observation(access, id), media_type=FHIR_JSON)
 
     @get_and_head(
         "/Observation",

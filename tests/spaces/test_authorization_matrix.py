@@ -328,6 +328,7 @@ RULES: dict[str, Rule] = {
     "openEmergencyAccess": ProRoute(),
     # The FHIR door of the measures
     "fhirTransaction": OwnSpaceRoute(WRITE_DATA, "write", "vitals"),
+    "fhirReadObservation": OwnSpaceRoute(READ, "read", "vitals"),
     "fhirSearchObservations": OwnSpaceRoute(READ, "read", "vitals"),
     "fhirCapabilityStatement": PublicRoute(),
     # Account

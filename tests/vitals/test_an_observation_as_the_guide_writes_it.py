@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from fhir.resources.R4B.observation import Observation
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 
 from tests.helpers.vitals import VITALS, at
@@ -207,3 +208,37 @@ async def test_a_devices_name_given_by_the_person_is_not_its_model(client, perso
     bundle = with_device(observation("29463-7", 73, "kg"), {"deviceName": [nickname]})
     issues = refusal(await client.post("/fhir", json=bundle, headers=app.headers))
     assert [where for where, _ in issues] == ["Bundle.entry[0].resource"], issues
+
+
+async def test_the_location_a_transaction_answers_is_read(client, person, make_app_token):
+    # The transaction-response names each stored measure by its location, Observation/<id>, which
+    # answered 404: FHIR's read of it did not exist (a client following the location found nothing).
+    app = await make_app_token(person, ["vitals.heart_rate:write", "vitals.heart_rate:read"])
+    pulse = observation("8867-4", 64.4, "/min", bodySite={"text": "poignet gauche"})
+    answer = await client.post("/fhir", json=transaction(pulse), headers=app.headers)
+    assert answer.status_code == 200, answer.text
+    location = answer.json()["entry"][0]["response"]["location"]
+    read = await client.get(f"/fhir/{location}", headers=app.headers)
+    assert read.status_code == 200, read.text
+    assert read.headers["content-type"].startswith("application/fhir+json") and read.headers["etag"]
+    resource = read.json()
+    Observation.model_validate(resource)
+    assert f"Observation/{resource['id']}" == location
+    # The same Observation as the search gives it.
+    found = (await client.get("/fhir/Observation", params={"code": "8867-4"}, headers=app.headers)).json()
+    assert [e["resource"] for e in found["entry"]] == [resource]
+    assert resource["valueQuantity"]["value"] == 64 and resource["bodySite"] == {"text": "poignet gauche"}
+    again = await client.get(f"/fhir/{location}", headers={**app.headers, "If-None-Match": read.headers["etag"]})
+    assert again.status_code == 304
+    # A measure the app may not read is not found, as on /v1; so is one of no space's.
+    other = await make_app_token(person, ["vitals.body_weight:read"])
+    for headers, path in (
+        (other.headers, location),
+        (app.headers, "Observation/" + "0" * 8 + "-0000-4000-8000-" + "0" * 12),
+    ):
+        missing = await client.get(f"/fhir/{path}", headers=headers)
+        assert missing.status_code == 404, missing.text
+        OperationOutcome.model_validate(missing.json())
+    statement = (await client.get("/fhir/metadata")).json()
+    (observations,) = [r for r in statement["rest"][0]["resource"] if r["type"] == "Observation"]
+    assert [i["code"] for i in observations["interaction"]] == ["read", "search-type"]

@@ -314,6 +314,9 @@ async def test_the_capability_statement_declares_only_interactions_that_exist(cl
         """The request an interaction of FHIR's RESTful API is (those ENS might declare)."""
         if code == "search-type":
             return await client.get(f"/fhir/{kind}", headers=app.headers)
+        if code == "read":
+            stored = await client.post("/fhir", json=transaction(body_weight()), headers=app.headers)
+            return await client.get(f"/fhir/{stored.json()['entry'][1]['response']['location']}", headers=app.headers)
         if code == "create":
             return await client.post(f"/fhir/{kind}", json={"resourceType": kind}, headers=app.headers)
         assert code == "transaction", code
@@ -321,7 +324,7 @@ async def test_the_capability_statement_declares_only_interactions_that_exist(cl
 
     declared = [(r["type"], i["code"]) for r in statement["rest"][0]["resource"] for i in r.get("interaction", [])]
     declared += [(None, i["code"]) for i in statement["rest"][0].get("interaction", [])]
-    assert declared == [("Observation", "search-type"), (None, "transaction")]
+    assert declared == [("Observation", "read"), ("Observation", "search-type"), (None, "transaction")]
     for kind, code in declared:
         answer = await request(code, kind)
         assert answer.status_code == 200, (kind, code, answer.text)
