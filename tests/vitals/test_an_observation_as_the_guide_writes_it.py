@@ -242,3 +242,31 @@ async def test_the_location_a_transaction_answers_is_read(client, person, make_a
     statement = (await client.get("/fhir/metadata")).json()
     (observations,) = [r for r in statement["rest"][0]["resource"] if r["type"] == "Observation"]
     assert [i["code"] for i in observations["interaction"]] == ["read", "search-type"]
+
+
+async def test_a_coded_place_of_measure_is_kept_by_its_display(client, person, make_app_token):
+    # The guide's blood pressure profile codes bodySite from JDV-J149 (TRE-R309-FMA: 24890 "Bras",
+    # 24922 "Poignet"), with no text: the place was dropped without a word, ENS reading text only.
+    app = await make_app_token(person, ["vitals.heart_rate:write", "vitals.heart_rate:read"])
+    fma = "https://mos.esante.gouv.fr/NOS/TRE_R309-FMA/FHIR/TRE-R309-FMA"
+    wrist = {"coding": [{"system": fma, "code": "24922", "display": "Poignet"}]}
+    answer = await client.post(
+        "/fhir", json=transaction(observation("8867-4", 64, "/min", bodySite=wrist)), headers=app.headers
+    )
+    assert answer.status_code == 200, answer.text
+    measure_id = answer.json()["entry"][0]["response"]["location"].removeprefix("Observation/")
+    measure = (await client.get(f"{VITALS}/{measure_id}", headers=person.headers)).json()
+    assert measure["measurementLocation"] == "Poignet"
+    # A text, when given, says it (as before); a code alone, with nothing to show, is refused.
+    both = {"text": "poignet gauche", **wrist}
+    answer = await client.post(
+        "/fhir", json=transaction(observation("8867-4", 65, "/min", bodySite=both)), headers=app.headers
+    )
+    measure_id = answer.json()["entry"][0]["response"]["location"].removeprefix("Observation/")
+    assert (await client.get(f"{VITALS}/{measure_id}", headers=person.headers)).json()["measurementLocation"] == (
+        "poignet gauche"
+    )
+    bare = {"coding": [{"system": fma, "code": "24922"}]}
+    body = transaction(observation("8867-4", 66, "/min", bodySite=bare))
+    ((where, detail),) = refusal(await client.post("/fhir", json=body, headers=app.headers))
+    assert where == "Bundle.entry[0].resource.bodySite" and "text" in detail

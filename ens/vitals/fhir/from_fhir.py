@@ -388,6 +388,26 @@ def _check_value_types(resource: Mapping[str, Any], errors: list[FieldError]) ->
     errors.append(FieldError("Observation.value[x]", detail))
 
 
+def _place(site: Any, errors: list[FieldError]) -> str | None:
+    """Where the measure was taken (``measurementLocation``), kept as text: ``bodySite.text``, else
+    the ``display`` of its first coding that has one. The guide's blood pressure profile codes it
+    (JDV-J149: TRE-R309-FMA 24890 "Bras", 24922 "Poignet") without a text, and the place was
+    dropped without a word (an outside audit); codes with nothing to show are refused (422)."""
+    if not isinstance(site, dict):
+        return None
+    if isinstance(site.get("text"), str):
+        return str(site["text"])
+    codings = site.get("coding")
+    for coding in codings if isinstance(codings, list) else []:
+        if isinstance(coding, dict) and isinstance(coding.get("display"), str):
+            return str(coding["display"])
+    if codings:
+        errors.append(
+            FieldError("Observation.bodySite", "ENS keeps the place as text: give bodySite.text, or a coding's display")
+        )
+    return None
+
+
 def _check_status(status: Any, errors: list[FieldError]) -> None:
     if status in KEPT_STATUSES:
         return
@@ -513,11 +533,11 @@ def measurement_of(
         code = _coded(_extension(resource, url, errors), system, errors, f"Observation.extension('{url}')")
         if code is not None:
             item[field] = code
+    site = _place(resource.get("bodySite"), errors)
+    if site is not None:
+        item["measurementLocation"] = site
     if errors:
         raise ObservationRefused(errors)
-    site = resource.get("bodySite")
-    if isinstance(site, dict) and isinstance(site.get("text"), str):
-        item["measurementLocation"] = site["text"]
     notes = [
         str(n["text"]) for n in resource.get("note") or [] if isinstance(n, dict) and isinstance(n.get("text"), str)
     ]
