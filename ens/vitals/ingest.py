@@ -926,13 +926,23 @@ async def _refuse_second_day_counts(
             FieldError(
                 f"/measurements/{p.index}/effectiveAt",
                 f"steps_per_day takes one value per day: {p.local_date} has measure {next(iter(keys.values()))} "
-                "already; send it again under its clientRecordId with a higher clientRecordVersion",
+                f"already; {_how_to_resend(next(iter(keys)))} with a higher clientRecordVersion",
             )
             for p in steps
             if (keys := held.get(p.local_date)) and p.record_key not in keys
         ]
     )
     return blocked
+
+
+def _how_to_resend(record_key: str | None) -> str:
+    """How an app sends a day's stored count again: under its ``clientRecordId``, or, when the count
+    was sent without one (kept under ``day:<date>``, which no app may send), without one. The advice
+    had named "its clientRecordId" for both, and an app following it sent ``day:...``: 422 again (an
+    outside audit)."""
+    if record_key is None or record_key.startswith(DAY_KEY):
+        return "send it again without clientRecordId (its day is its record)"
+    return f"send it again under its clientRecordId {record_key!r}"
 
 
 def _refuse(errors: list[FieldError]) -> None:
