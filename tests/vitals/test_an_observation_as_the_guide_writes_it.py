@@ -270,3 +270,22 @@ async def test_a_coded_place_of_measure_is_kept_by_its_display(client, person, m
     body = transaction(observation("8867-4", 66, "/min", bodySite=bare))
     ((where, detail),) = refusal(await client.post("/fhir", json=body, headers=app.headers))
     assert where == "Bundle.entry[0].resource.bodySite" and "text" in detail
+
+
+async def test_a_head_circumference_coded_as_fhirs_vital_signs_code_it_is_taken(client, person, make_app_token):
+    # FHIR R4's head circumference profile codes it 9843-4 (Head Occipital-frontal circumference), as
+    # the guide's terminology page (v3.1.1) lists it; ENS knew only 8287-5 (its "by tape measure"
+    # form), and refused a paediatric scale's Observation as no measure it keeps.
+    app = await make_app_token(person, ["vitals.head_circumference:write", "vitals.head_circumference:read"])
+    head = observation("9843-4", 41.2, "cm", profile="mesures-observation-head-circumference")
+    answer = await client.post("/fhir", json=transaction(head), headers=app.headers)
+    assert answer.status_code == 200, answer.text
+    location = answer.json()["entry"][0]["response"]["location"]
+    measure = (await client.get(f"{VITALS}/{location.removeprefix('Observation/')}", headers=person.headers)).json()
+    assert (measure["type"], measure["value"]) == ("head_circumference", 41.2)
+    # It is given out under ENS's code (DOMAIN's 8287-5), and found by either.
+    read = (await client.get(f"/fhir/{location}", headers=app.headers)).json()
+    assert read["code"]["coding"][0]["code"] == "8287-5"
+    for code in ("9843-4", "8287-5"):
+        found = (await client.get("/fhir/Observation", params={"code": code}, headers=app.headers)).json()
+        assert [e["resource"]["id"] for e in found["entry"]] == [read["id"]], code

@@ -24,9 +24,18 @@ from ens.vitals.fhir.codes import (
 from ens.vitals.schemas import CLIENT_RECORD_ID_LENGTH
 
 _BY_PROFILE = {profile: code for code, profile in PROFILES.items()}
+HEAD_CIRCUMFERENCE = "head_circumference"
 # Blood glucose: the guide's value set is extensible; these LOINC codes name a blood glucose.
 _GLUCOSE_CODES = {"2339-0", "2345-7", "41653-7", "15074-8", "14749-6"}
-_BY_LOINC = {vital.loinc: vital.code for vital in VITAL_TYPES} | {code: BLOOD_GLUCOSE for code in _GLUCOSE_CODES}
+# Head circumference: FHIR R4's vital-signs profile (headcircum) codes it 9843-4, and so does the
+# guide's terminology page (v3.1.1); ENS's code is 8287-5 (DOMAIN.md, the guide's profile), the one it
+# writes. An Observation coded 9843-4 was refused as no measure ENS keeps (an outside audit).
+_HEAD_CIRCUMFERENCE_CODES = {"9843-4"}
+_BY_LOINC = (
+    {vital.loinc: vital.code for vital in VITAL_TYPES}
+    | {code: BLOOD_GLUCOSE for code in _GLUCOSE_CODES}
+    | {code: HEAD_CIRCUMFERENCE for code in _HEAD_CIRCUMFERENCE_CODES}
+)
 
 
 # Observation.status ENS takes: a result, as first given or corrected since. ``preliminary`` is
