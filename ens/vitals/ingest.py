@@ -39,7 +39,7 @@ from ens.spaces.rights import ACTION_ENGLISH, KIND_ENGLISH, Action
 from ens.vitals.catalogue import BY_CODE, STEPS_PER_DAY, VitalType
 from ens.vitals.feed import FEED_BLOCK, FEED_PLACES_SQL, FeedNumbers, numbers_from, place_hides, take_feed_numbers
 from ens.vitals.representation import body_json
-from ens.vitals.rules import Canonical, check_context, check_time, check_values, vital_type_of
+from ens.vitals.rules import Canonical, check_after_birth, check_context, check_time, check_values, vital_type_of
 from ens.vitals.schemas import (
     BatchResult,
     ItemResult,
@@ -238,7 +238,9 @@ class _Prepared:  # not frozen: one per measure, and a frozen init costs twice a
     record_key: str | None
 
 
-def _prepare(raw_items: Sequence[Any], zone: ZoneInfo, *, now: datetime) -> tuple[list[_Prepared], list[FieldError]]:
+def _prepare(
+    raw_items: Sequence[Any], zone: ZoneInfo, *, now: datetime, born: date | None
+) -> tuple[list[_Prepared], list[FieldError]]:
     errors: list[FieldError] = []
     prepared: list[_Prepared] = []
     seen_records: dict[str, int] = {}  # a clientRecordId: the first measure that names it
@@ -279,6 +281,7 @@ def _prepare(raw_items: Sequence[Any], zone: ZoneInfo, *, now: datetime) -> tupl
         if not check_time(item.effective_at, now, prefix=prefix, errors=errors):
             continue  # its local day cannot be computed
         local_day = item.effective_at.astimezone(zone).date()
+        check_after_birth(local_day, born, prefix=prefix, errors=errors)
         record_key = item.client_record_id
         if record_key is not None and record_key.startswith(DAY_KEY):
             # The service's own keys for a day's step count: a client's record there would be taken
@@ -647,7 +650,7 @@ async def record_measurements(
         writer = import_writer(import_id)
     else:
         writer = await writer_of(access)
-    prepared, errors = _prepare(raw_items, zone_of(access.space.timezone), now=now)
+    prepared, errors = _prepare(raw_items, zone_of(access.space.timezone), now=now, born=access.space.birthdate)
     _refuse(errors)
     if any(p.item.hidden_from_representatives for p in prepared):
         _require_right_to_hide(access)

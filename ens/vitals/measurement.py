@@ -20,7 +20,7 @@ from ens.vitals.feed import FeedNumbers, Place, hidden_measure_deleted, place_hi
 from ens.vitals.ingest import keeps_deleted_records, sent_by_app
 from ens.vitals.reads import measurements_sql, raw
 from ens.vitals.representation import encoded, measurement_body
-from ens.vitals.rules import check_context, check_time, check_values, float_or_none
+from ens.vitals.rules import check_after_birth, check_context, check_time, check_values, float_or_none
 from ens.vitals.schemas import Components, MeasurementRead, MeasurementUpdate, blank_texts
 from ens.vitals.scopes import scope_name
 
@@ -131,8 +131,10 @@ async def correct_measurement(
                 components = update.components
         canonical = check_values(vital, unit, value=value, components=components, prefix="", errors=errors)
         effective_at = update.effective_at if isinstance(update.effective_at, datetime) else current.effective_at
-        check_time(effective_at, now, prefix="", errors=errors)
         zone = zone_of(access.space.timezone)
+        if check_time(effective_at, now, prefix="", errors=errors) and isinstance(update.effective_at, datetime):
+            # Only a new day is checked: a measure stored before the rule stays correctable.
+            check_after_birth(effective_at.astimezone(zone).date(), access.space.birthdate, prefix="", errors=errors)
         if (
             current.type == STEPS_PER_DAY
             and effective_at.astimezone(zone).date() != current.effective_at.astimezone(zone).date()

@@ -7,7 +7,7 @@ can name every bad measure at once.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from ens.core.errors import FieldError
@@ -152,6 +152,14 @@ def check_time(effective_at: datetime, now: datetime, *, prefix: str, errors: li
         )
         return False
     return True
+
+
+def check_after_birth(local_day: date, born: date | None, *, prefix: str, errors: list[FieldError]) -> None:
+    """Refuse a measure of a day before the person was born (the space's birthdate, the day in the
+    space's time zone): a weight of 1950 in the space of a person born in 1986 was stored, and drawn
+    in their curves (an outside audit). A space with no birthdate takes any day from 1900."""
+    if born is not None and local_day < born:
+        errors.append(FieldError(f"{prefix}/effectiveAt", f"is before the person's birth ({born.isoformat()})"))
 
 
 def check_context(vital: VitalType, glucose_moment: str | None, *, prefix: str, errors: list[FieldError]) -> None:
