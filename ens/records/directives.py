@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 from uuid import UUID
 
 import msgspec
@@ -33,14 +33,17 @@ from ens.records.schemas import (
     AuthorRead,
     CreatedByRead,
     DirectivesContent,
+    DirectivesPointerRead,
     DirectivesRead,
     DirectivesWrite,
     DirectiveVersionPage,
     DirectiveVersionRead,
     OrganDonationWish,
+    ProtectionAuthorisationRead,
     Treatments,
     TrustedPersonCopy,
     Wish,
+    WitnessRead,
 )
 from ens.records.trusted_person import (
     check_authorisation,
@@ -252,7 +255,7 @@ def _content(
             raise Invalid("Either the structured form or a pointer, not both.", errors + alone)
         if errors:
             raise Invalid("The directives break a rule; nothing was stored.", errors)
-        return "pointer", DirectivesContent(pointer=body.pointer)
+        return "pointer", DirectivesContent(pointer=_as_read(body.pointer, DirectivesPointerRead))
     if body.situation is None:
         errors.append(FieldError("/situation", "required: ill or not_ill (or send only a pointer)"))
     elif not _states_a_wish(body):
@@ -289,10 +292,15 @@ def _content(
         # Blank wishes are none (an outside review found spaces stored, and printed, as wishes; an
         # audit, zero-width spaces and Hangul fillers, which strip() keeps: nothing visible is blank).
         wishes=_words(body.wishes),
-        witnesses=body.witnesses,
-        protection_authorisation=body.protection_authorisation,
+        witnesses=_as_read(body.witnesses, list[WitnessRead]),
+        protection_authorisation=_as_read(body.protection_authorisation, ProtectionAuthorisationRead | None),
         trusted_person=trusted,
     )
+
+
+def _as_read(written: object, kind: Any) -> Any:
+    """What was written, as a version keeps it and reads it back (its read type)."""
+    return msgspec.convert(msgspec.to_builtins(written), kind)
 
 
 def _states_a_wish(body: DirectivesWrite) -> bool:

@@ -24,11 +24,11 @@ from ens.records.communes import FRANCE, commune_of_birth, country_of_birth
 from ens.records.directives import get_directives
 from ens.records.phones import readable
 from ens.records.schemas import (
-    Address,
+    AddressRead,
     DirectivesRead,
     DirectiveVersionRead,
     OrganDonationWish,
-    ProtectionAuthorisation,
+    ProtectionAuthorisationRead,
     TrustedPersonCopy,
     Wish,
 )
@@ -69,7 +69,7 @@ def _birthplace(code: str | None, country: str | None) -> str:
     return "à l'étranger ou non communiqué"
 
 
-def _address(address: Address | None) -> str:
+def _address(address: AddressRead | None) -> str:
     """One line, as on an envelope: "3 rue des Lilas, 69003 Lyon", then the country when not France."""
     if address is None:
         return ""
@@ -264,7 +264,7 @@ def _in_brief(
     document.fields(rows)
 
 
-def _authorisation(document: Document, authorisation: ProtectionAuthorisation) -> None:
+def _authorisation(document: Document, authorisation: ProtectionAuthorisationRead) -> None:
     document.section("Autorisation (mesure de protection)")
     granted = f", du {french_date(authorisation.granted_on)}" if authorisation.granted_on else ""
     document.paragraph(

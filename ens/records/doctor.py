@@ -12,11 +12,11 @@ from ens.core.db import Row, Scalar, as_uuid, fetch, fetch_one, write_transactio
 from ens.core.errors import FieldError, Invalid, NotFound
 from ens.records.concurrency import check_precondition, lock_records
 from ens.records.phones import e164
-from ens.records.schemas import Address, DoctorRead, DoctorWrite
+from ens.records.schemas import AddressRead, DoctorRead, DoctorWrite
 from ens.spaces.door import SpaceAccess
 from ens.spaces.professionals import luhn_valid
 
-_ADDRESS = msgspec.json.Decoder(Address)
+_ADDRESS = msgspec.json.Decoder(AddressRead)
 _NOT_FOUND = "No doctor is recorded in this space."
 
 

@@ -33,11 +33,12 @@ from ens.records.emergency_contacts import (
 )
 from ens.records.phones import e164
 from ens.records.schemas import (
-    Address,
+    AddressRead,
     DirectivesRead,
     FormerTrustedPersonPage,
     FormerTrustedPersonRead,
     ProtectionAuthorisation,
+    ProtectionAuthorisationRead,
     TrustedPersonCopy,
     TrustedPersonRead,
     TrustedPersonWrite,
@@ -49,17 +50,17 @@ _COLUMNS = (
     "id, given_name, family_name, relationship, phone, email, address, birthdate, accepted_at, "
     "protection_authorisation, designated_at, ended_at, end_reason"
 )
-_ADDRESS = msgspec.json.Decoder(Address)
-_AUTHORISATION = msgspec.json.Decoder(ProtectionAuthorisation)
+_ADDRESS = msgspec.json.Decoder(AddressRead)
+_AUTHORISATION = msgspec.json.Decoder(ProtectionAuthorisationRead)
 _ACT = "A trusted person is designated"
 _NOT_FOUND = "No trusted person is designated in this space."
 
 
-def _address(text: str | None) -> Address | None:
+def _address(text: str | None) -> AddressRead | None:
     return _ADDRESS.decode(text) if text else None
 
 
-def _authorisation(text: str | None) -> ProtectionAuthorisation | None:
+def _authorisation(text: str | None) -> ProtectionAuthorisationRead | None:
     return _AUTHORISATION.decode(text) if text else None
 
 

@@ -74,7 +74,7 @@ from ens.records.fhir.resources import (
     RelatedPerson,
 )
 from ens.records.schemas import (
-    Address,
+    AddressRead,
     AllergyRead,
     ConditionRead,
     DirectivesRead,
@@ -82,7 +82,7 @@ from ens.records.schemas import (
     EmergencyContactRead,
     FamilyHistoryRead,
     FormerTrustedPersonRead,
-    ProtectionAuthorisation,
+    ProtectionAuthorisationRead,
     TreatmentRead,
     TrustedPersonRead,
     Wish,
@@ -94,7 +94,7 @@ def _instant(value: datetime) -> str:
     return value.isoformat()
 
 
-def _address(address: Address | None) -> list[FhirAddress]:
+def _address(address: AddressRead | None) -> list[FhirAddress]:
     if address is None:
         return []
     return [
@@ -115,7 +115,7 @@ def _priority(priority: int | None) -> list[Extension]:
     return [Extension(url=PRIORITY_EXTENSION, value_positive_int=priority)] if priority is not None else []
 
 
-def _authorisation(authorisation: ProtectionAuthorisation | None) -> list[Extension]:
+def _authorisation(authorisation: ProtectionAuthorisationRead | None) -> list[Extension]:
     if authorisation is None:
         return []
     parts = [

@@ -12,6 +12,7 @@ from ens.records.schemas.directives import (
     AuthorRead,
     DirectivesContent,
     DirectivesPointer,
+    DirectivesPointerRead,
     DirectivesRead,
     DirectivesWrite,
     DirectiveVersionPage,
@@ -22,6 +23,7 @@ from ens.records.schemas.directives import (
     TrustedPersonCopy,
     Wish,
     Witness,
+    WitnessRead,
 )
 from ens.records.schemas.people import (
     MAX_CONTACTS,
@@ -62,6 +64,7 @@ from ens.records.schemas.summary import DirectivesState, RecordsSummary
 from ens.records.schemas.values import (
     NOT_BLANK,
     Address,
+    AddressRead,
     Choice,
     CreatedByRead,
     Email,
@@ -76,6 +79,7 @@ from ens.records.schemas.values import (
     Phone,
     PhoneE164,
     ProtectionAuthorisation,
+    ProtectionAuthorisationRead,
     Relationship,
     Relative,
     Rpps,
@@ -88,6 +92,7 @@ __all__ = [
     "NOT_BLANK",
     "ORGAN_DONATION",
     "Address",
+    "AddressRead",
     "AllergyCreate",
     "AllergyPage",
     "AllergyRead",
@@ -103,6 +108,7 @@ __all__ = [
     "DirectiveVersionRead",
     "DirectivesContent",
     "DirectivesPointer",
+    "DirectivesPointerRead",
     "DirectivesRead",
     "DirectivesState",
     "DirectivesWrite",
@@ -133,6 +139,7 @@ __all__ = [
     "Phones",
     "Priority",
     "ProtectionAuthorisation",
+    "ProtectionAuthorisationRead",
     "RecordsSummary",
     "Relationship",
     "Relative",
@@ -150,4 +157,5 @@ __all__ = [
     "TrustedPersonWrite",
     "Wish",
     "Witness",
+    "WitnessRead",
 ]

@@ -12,6 +12,7 @@ from msgspec import UNSET, Meta, UnsetType
 from ens.core.api import ReadStruct, Struct
 from ens.records.schemas.values import (
     Address,
+    AddressRead,
     Email,
     HiddenRead,
     HideOnAdd,
@@ -20,6 +21,7 @@ from ens.records.schemas.values import (
     Phone,
     PhoneE164,
     ProtectionAuthorisation,
+    ProtectionAuthorisationRead,
     Relationship,
     Rpps,
 )
@@ -52,11 +54,11 @@ class TrustedPersonRead(ReadStruct, kw_only=True):
     relationship: str | None
     phone: PhoneE164 | None
     email: str | None
-    address: Address | None
+    address: AddressRead | None
     birthdate: date | None
     accepted_at: date | None
     also_emergency_contact: bool
-    protection_authorisation: ProtectionAuthorisation | None
+    protection_authorisation: ProtectionAuthorisationRead | None
     designated_at: datetime
 
 
@@ -70,10 +72,10 @@ class FormerTrustedPersonRead(ReadStruct, kw_only=True):
     relationship: str | None
     phone: PhoneE164 | None
     email: str | None
-    address: Address | None
+    address: AddressRead | None
     birthdate: date | None
     accepted_at: date | None
-    protection_authorisation: ProtectionAuthorisation | None
+    protection_authorisation: ProtectionAuthorisationRead | None
     designated_at: datetime
     ended_at: datetime
     end_reason: Literal["replaced", "updated", "removed"]
@@ -159,5 +161,5 @@ class DoctorRead(ReadStruct, kw_only=True):
     family_name: str
     rpps: str | None
     phone: PhoneE164 | None
-    address: Address | None
+    address: AddressRead | None
     updated_at: datetime

@@ -100,6 +100,17 @@ class Address(Struct, kw_only=True):
     country: Name | None = None
 
 
+class AddressRead(ReadStruct, kw_only=True):
+    """An address as stored and answered. Its texts are read as they were written, not checked again:
+    a rule added since (one line, 2026-12-06) made every read of an address written before on two
+    lines a 500 (a review). What is written is checked (:class:`Address`)."""
+
+    line: str
+    postal_code: str
+    city: str
+    country: str | None = None
+
+
 class ProtectionAuthorisation(Struct, kw_only=True):
     """An adult under a protection measure with representation relating to the person needs the
     judge's or the family council's authorisation (CSP L1111-6, L1111-11): its reference. Required
@@ -108,6 +119,14 @@ class ProtectionAuthorisation(Struct, kw_only=True):
 
     authority: Literal["judge", "family_council"]
     reference: Label
+    granted_on: date | None = None
+
+
+class ProtectionAuthorisationRead(ReadStruct, kw_only=True):
+    """An authorisation as stored and answered, its reference read as written (as :class:`AddressRead`)."""
+
+    authority: Literal["judge", "family_council"]
+    reference: str
     granted_on: date | None = None
 
 
