@@ -132,8 +132,9 @@ async def correct_measurement(
         canonical = check_values(vital, unit, value=value, components=components, prefix="", errors=errors)
         effective_at = update.effective_at if isinstance(update.effective_at, datetime) else current.effective_at
         zone = zone_of(access.space.timezone)
-        if check_time(effective_at, now, prefix="", errors=errors) and isinstance(update.effective_at, datetime):
-            # Only a new day is checked: a measure stored before the rule stays correctable.
+        if check_time(effective_at, now, prefix="", errors=errors) and effective_at != current.effective_at:
+            # Only a moved measure is checked: one stored before the rule stays correctable, its
+            # effectiveAt sent back as it is too (an app's form sends every field: a review).
             check_after_birth(effective_at.astimezone(zone).date(), access.space.birthdate, prefix="", errors=errors)
         if (
             current.type == STEPS_PER_DAY

@@ -5,7 +5,7 @@ correction moving a measure before the birth is refused too."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import httpx
 
@@ -63,3 +63,39 @@ async def test_a_childs_measure_before_the_child_was_born_is_refused(
     assert (
         await client.post(url, json={"measurements": [_weight(after, 4.2)]}, headers=parent.headers)
     ).status_code == 201
+
+
+async def test_a_measure_stored_before_the_rule_stays_correctable(
+    client: httpx.AsyncClient, make_person: MakePerson
+) -> None:
+    """A measure of a day before the birth stored before the rule is corrected as any other: its
+    value alone, or with its effectiveAt sent again as it is (an app's form sends every field back).
+    The second was 422 "is before the person's birth" (a review): only a moved measure is checked."""
+    person = await make_person()
+    url = VITALS.format("me")
+    taken = await client.post(url, json={"measurements": [_weight("2020-06-01T08:00:00Z")]}, headers=person.headers)
+    assert taken.status_code == 201, taken.text
+    measure = f"{url}/{taken.json()['items'][0]['id']}"
+    # The measure as a write took it before the rule: of a day in 1950.
+    row = await db.fetch_one("SELECT body FROM vital_measurements WHERE space_id = {}", person.space_id)
+    assert row is not None
+    await db.fetch(
+        "UPDATE vital_measurements SET body = {}, effective_at = {} WHERE space_id = {}",
+        row["body"].replace("2020-06-01T08:00:00", "1950-06-01T08:00:00"),
+        datetime(1950, 6, 1, 8, tzinfo=UTC),
+        person.space_id,
+    )
+    read = await client.get(measure, headers=person.headers)
+    assert read.json()["effectiveAt"] == "1950-06-01T08:00:00Z", read.text
+
+    value = await client.patch(
+        measure, json={"value": 71}, headers={**person.headers, "If-Match": read.headers["etag"]}
+    )
+    assert value.status_code == 200, value.text
+    again = await client.patch(
+        measure,
+        json={"value": 72, "effectiveAt": "1950-06-01T08:00:00Z"},
+        headers={**person.headers, "If-Match": value.headers["etag"]},
+    )
+    assert again.status_code == 200, again.text
+    assert again.json()["value"] == 72 and again.json()["effectiveAt"] == "1950-06-01T08:00:00Z"
