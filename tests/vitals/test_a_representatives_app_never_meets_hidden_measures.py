@@ -78,6 +78,10 @@ async def test_a_tutors_app_re_sending_a_hidden_record_neither_touches_nor_revea
     tutors_app = await _scale(settings, tutor, holder)
     found = (await client.get("/fhir/Observation", headers=tutors_app.headers)).json()
     assert hidden not in str(found) and shown in str(found)
+    # Nor does FHIR's read of one measure, at the location the holder's app was answered.
+    assert (await client.get(f"/fhir/Observation/{hidden}", headers=tutors_app.headers)).status_code == 404
+    assert (await client.get(f"/fhir/Observation/{shown}", headers=tutors_app.headers)).status_code == 200
+    assert (await client.get(f"/fhir/Observation/{hidden}", headers=holders_app.headers)).status_code == 200
 
     # Re-sending weigh-1 as it was: a new measure (201), not the hidden one's "200, unchanged".
     again = await client.post("/fhir", json=transaction(weigh_1), headers=tutors_app.headers)
