@@ -521,8 +521,9 @@ def refuse_unread_parameters(names: Iterable[str], *, prefer: str | None) -> Non
     """400 for a parameter the search does not read when the client asked FHIR's strict handling
     (``Prefer: handling=strict``); leniently (FHIR's default) it is ignored, and the ``self`` link
     names only what was read. An app asking ``identifier=`` strictly was answered every measure, as
-    if it had been found (an outside audit)."""
-    preferences = {part.strip().lower().replace(" ", "") for part in re.split(r"[,;]", prefer or "")}
+    if it had been found (an outside audit). A preference's value may be quoted (RFC 7240 §2:
+    ``handling="strict"`` is the same preference)."""
+    preferences = {re.sub(r"\s+", "", part).lower().replace('"', "") for part in re.split(r"[,;]", prefer or "")}
     if "handling=strict" not in preferences:
         return
     unread = sorted({name for name in names if name not in SEARCH_PARAMETERS + _SEARCH_PRESENTATION})

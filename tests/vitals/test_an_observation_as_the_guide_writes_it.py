@@ -161,6 +161,9 @@ async def test_a_strict_search_refuses_a_parameter_it_does_not_read(client, pers
     OperationOutcome.model_validate(body)
     assert [issue["expression"] for issue in body["issue"]] == [["identifier"]]
     assert "code, date, _count, _cursor" in body["issue"][0]["diagnostics"]
+    # The preference's value may be a quoted-string (RFC 7240 §2): it is the same preference.
+    quoted = {**app.headers, "Prefer": 'handling = "strict"'}
+    assert (await client.get("/fhir/Observation", params=query, headers=quoted)).status_code == 400
     # Lenient (FHIR's default): the search runs, and its self link names only what was read.
     answer = await client.get("/fhir/Observation", params=query, headers=app.headers)
     assert answer.status_code == 200, answer.text
