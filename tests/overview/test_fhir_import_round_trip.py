@@ -363,3 +363,27 @@ async def test_a_booklet_entry_stored_with_blank_texts_before_they_were_refused_
         None,
         None,
     )
+
+
+async def test_a_record_the_import_refuses_is_told_in_words_not_in_a_pattern(client, person, make_person):
+    """A doctor's address stored on two lines before addresses were one line is exported as it is;
+    the import refuses it (422) saying what is wrong, as the API does: its detail quoted msgspec's
+    message, the field's whole regular expression (a review)."""
+    from ens.core import db
+    from tests.helpers.records import DOCTOR, VALID_RPPS
+
+    address = {"line": "8 place Bellecour", "postalCode": "69002", "city": "Lyon"}
+    doctor = {"givenName": "Anne", "familyName": "Martin", "rpps": VALID_RPPS, "address": address}
+    assert (await client.put(DOCTOR, json=doctor, headers=person.headers)).status_code in (200, 201)
+    two_lines = {**address, "line": "8 place Bellecour\nBâtiment B", "country": None}
+    await db.fetch("UPDATE doctors SET address = {} WHERE space_id = {}", json.dumps(two_lines), person.space_id)
+    exported = (await client.get(EXPORT, headers=person.headers)).json()
+    newcomer = await make_person("Camille")
+    answer = await client.post(
+        IMPORT, content=json.dumps(exported).encode(), headers={**newcomer.headers, "Content-Type": FHIR}
+    )
+    assert answer.status_code == 422, answer.text
+    problem = answer.json()
+    assert "regex" not in answer.text and "one line" in problem["detail"], problem
+    [error] = problem["errors"]
+    assert error["pointer"].startswith("/entry/") and "one line" in error["detail"], error

@@ -283,4 +283,6 @@ def _convert(body: dict[str, Any], kind: type[T]) -> T:
     try:
         return msgspec.convert({k: v for k, v in body.items() if v is not None}, kind)
     except msgspec.ValidationError as exc:
-        raise Invalid(f"Not a record ENS can keep: {exc}", [validation_error(exc)]) from None
+        # Said in words, as the API says it: msgspec's message quotes a field's whole pattern (a review).
+        error = validation_error(exc)
+        raise Invalid(f"Not a record ENS can keep: {error.pointer or '/'} {error.detail}", [error]) from None
