@@ -150,10 +150,19 @@ def _validation_error(request: Request[Any, Any, Any], exc: ValidationException)
             body_invalid = True
             pointer, message = field_error(message, "$" if key == "data" else "$." + key)
         else:
-            pointer = "/" + key if key else ""
+            pointer = "/" + _parameter_name(request, key) if key else ""
         found.append(ProblemError(pointer=pointer, detail=message))
     problem = problems.for_status(422 if body_invalid else 400)
     return error_response(request, problem, _first(found) or "The request is invalid.", errors_=found)
+
+
+def _parameter_name(request: Request[Any, Any, Any], key: str) -> str:
+    """The name a client sends a parameter under: litestar reports the handler's argument
+    (``type_``, ``glucose_moment``), which names nothing the client sees (``type``,
+    ``glucoseMoment``)."""
+    parameter = request.route_handler.parsed_fn_signature.parameters.get(key)
+    named = getattr(parameter.kwarg_definition, "name", None) if parameter is not None else None
+    return named if isinstance(named, str) and named else key
 
 
 def _first(found: Sequence[ProblemError]) -> str:

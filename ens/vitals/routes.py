@@ -36,6 +36,7 @@ from ens.vitals.schemas import (
     BatchResult,
     Bucket,
     ChangeFeed,
+    GlucoseMoment,
     MeasurementBatch,
     MeasurementPage,
     MeasurementRead,
@@ -146,7 +147,9 @@ class VitalsController(Controller):
         description=(
             "Each bucket counts the measures taken in it, with their min, max and mean. Steps are "
             "counted by days: a day two apps counted (a phone and a watch) is the higher of their "
-            "counts, so count is the number of days and min, max and mean are of the days' counts."
+            "counts, so count is the number of days and min, max and mean are of the days' counts. "
+            "Blood glucose: glucoseMoment keeps the measures of one moment (a fasting glucose and one "
+            "after a meal are read against different thresholds); without it, every measure."
         ),
         operation_id="getVitalsSummary",
     )
@@ -157,8 +160,18 @@ class VitalsController(Controller):
         bucket: Annotated[Bucket, QueryParameter(description="day, week or month, in the space's time zone")] = "day",
         since: SinceParam = None,
         until: UntilParam = None,
+        glucose_moment: Annotated[
+            GlucoseMoment | None,
+            QueryParameter(
+                name="glucoseMoment",
+                required=False,
+                description="blood_glucose only: the measures of this moment of measurement alone",
+            ),
+        ] = None,
     ) -> Summary:
-        return await service.summarize(access, type_, bucket=bucket, since=since, until=until)
+        return await service.summarize(
+            access, type_, bucket=bucket, since=since, until=until, glucose_moment=glucose_moment
+        )
 
     @get_and_head(
         "/changes",

@@ -289,6 +289,8 @@ class Summary(ReadStruct, kw_only=True):
     unit: str
     time_zone: str
     items: list[SummaryItem]
+    # The moment a glucose summary was asked of; absent when it is of every measure.
+    glucose_moment: GlucoseMoment | UnsetType = UNSET
 
 
 class Change(ReadStruct, omit_defaults=True, tag_field="op", kw_only=True):

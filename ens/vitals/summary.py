@@ -6,16 +6,18 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from msgspec import UNSET
+
 from ens.core import clock
 from ens.core.api import check_span
 from ens.core.db import current, fetch, is_postgres
 from ens.core.errors import BadRequest, FieldError
 from ens.core.local_time import local_midnight, parse_instant, zone_of
 from ens.spaces.door import SpaceAccess, visible_to
-from ens.vitals.catalogue import BLOOD_PRESSURE, BY_CODE, STEPS_PER_DAY
+from ens.vitals.catalogue import BLOOD_GLUCOSE, BLOOD_PRESSURE, BY_CODE, STEPS_PER_DAY
 from ens.vitals.reads import readable_types
 from ens.vitals.rules import CLOCK_SKEW
-from ens.vitals.schemas import Bucket, ComponentsRead, Summary, SummaryItem
+from ens.vitals.schemas import Bucket, ComponentsRead, GlucoseMoment, Summary, SummaryItem
 
 MAX_BUCKETS = 1100
 # A day's step count is the highest of that day's counts, one per app that counts them: a phone
@@ -57,7 +59,13 @@ def nth_start(bucket: Bucket, first: date, n: int) -> date:
 
 
 async def summarize(
-    access: SpaceAccess, type_: str | None, *, bucket: Bucket, since: str | None, until: str | None
+    access: SpaceAccess,
+    type_: str | None,
+    *,
+    bucket: Bucket,
+    since: str | None,
+    until: str | None,
+    glucose_moment: GlucoseMoment | None = None,
 ) -> Summary:
     """count, min, max and mean per day, week or month in the space's time zone, computed in SQL.
 
@@ -68,6 +76,11 @@ async def summarize(
     if type_ is None:
         raise BadRequest("type is required: the summary is of one type.", [FieldError("/type", "required")])
     readable_types(access, type_)
+    if glucose_moment is not None and type_ != BLOOD_GLUCOSE:
+        raise BadRequest(
+            "glucoseMoment is the moment of a blood glucose measure: a summary of another type has none.",
+            [FieldError("/glucoseMoment", "only with type=blood_glucose")],
+        )
     vital = BY_CODE[type_]
     zone = zone_of(access.space.timezone)
     now = clock.now()
@@ -95,10 +108,16 @@ async def summarize(
     else:
         aggregates = "MIN(m.value) AS min_v, MAX(m.value) AS max_v, AVG(m.value) AS mean_v"
     visible = visible_to(access, alias="m")
+    # One moment of a glucose: its rows among the type's (a heap visit each, outside the index
+    # the other summaries read alone; a person's glucose measures are a few a day).
+    moment = ""
+    moment_args: list[Any] = []
+    if glucose_moment is not None:
+        moment, moment_args = " AND m.glucose_moment = {}", [glucose_moment]
     # The type's rows of [since, until) (space, type, since, until); steps, one a local day.
     span_rows = (
         "vital_measurements m WHERE m.space_id = {} AND m.type = {} AND m.effective_at >= {} "
-        f"AND m.effective_at < {{}}{visible}"
+        f"AND m.effective_at < {{}}{moment}{visible}"
     )
     by_day = f"({_DAYS} {span_rows} GROUP BY m.local_date) AS m"
     if is_postgres(current()):
@@ -124,7 +143,7 @@ async def summarize(
         sql += " GROUP BY 1 ORDER BY 1"
         # The first and last starts as local wall-clock times (timestamp without time zone).
         span = [datetime.combine(day, time()) for day in (first, nth_start(bucket, first, count - 1))]
-        rows = await fetch(sql, zone.key, zone.key, *span, access.space_id, type_, since_at, until_at)
+        rows = await fetch(sql, zone.key, zone.key, *span, access.space_id, type_, since_at, until_at, *moment_args)
     else:
         # SQLite (one person's development database, no time zones): each row joined to its
         # bucket's range, the local midnights made here.
@@ -139,10 +158,10 @@ async def summarize(
             args += [access.space_id, type_, since_at, until_at]
             measures = f"{by_day} ON m.effective_at >= b.lo AND m.effective_at < b.hi"
         else:
-            args += [access.space_id, type_]
+            args += [access.space_id, type_, *moment_args]
             measures = (
                 "vital_measurements m ON m.space_id = {} AND m.type = {} "
-                f"AND m.effective_at >= b.lo AND m.effective_at < b.hi{visible}"
+                f"AND m.effective_at >= b.lo AND m.effective_at < b.hi{moment}{visible}"
             )
         sql = (
             f"WITH buckets (k, lo, hi) AS (VALUES {', '.join(values)}) "
@@ -180,4 +199,11 @@ async def summarize(
                     mean=round(float(row["mean_v"]), mean_digits),
                 )
             )
-    return Summary(type=type_, bucket=bucket, unit=vital.unit, time_zone=zone.key, items=items)
+    return Summary(
+        type=type_,
+        bucket=bucket,
+        unit=vital.unit,
+        time_zone=zone.key,
+        items=items,
+        glucose_moment=UNSET if glucose_moment is None else glucose_moment,
+    )
