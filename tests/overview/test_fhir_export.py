@@ -81,7 +81,13 @@ async def test_measures_are_observations_of_the_guides_profiles(client, person):
     assert by_code["8302-2"]["valueQuantity"]["value"] == 172
     weights = sorted(o["valueQuantity"]["value"] for o in observations if o["code"]["coding"][0]["code"] == "29463-7")
     assert weights == [71.25, 71.668]
-    assert by_code["41950-7"]["valueQuantity"]["code"] == "1/(24.h)"
+    # The guide's profiles fix the unit of these two (steps-by-day: 1/(24.h) "steps/day"; pain
+    # severity: 1 "Level"); ENS's own API keeps DOMAIN.md's, "/d" as sent and "{score}".
+    assert by_code["41950-7"]["valueQuantity"] == {"value": 8432, "unit": "steps/day", "system": UCUM, "code": "1/(24.h)"}
+    assert by_code["72514-3"]["valueQuantity"] == {"value": 3, "unit": "Level", "system": UCUM, "code": "1"}
+    # Sent in {score}: the original quantity beside it says so (an import gives it back as sent).
+    originals = [e["valueQuantity"] for e in by_code["72514-3"]["extension"] if "valueQuantity" in e]
+    assert originals == [{"value": 3, "unit": "{score}", "system": UCUM, "code": "{score}"}]
     # The device is a Device resource, referenced by each measure it took.
     devices = {f"urn:uuid:{d['id']}": d for d in _of(resources, "Device")}
     scale_refs = {o["device"]["reference"] for o in observations if o["code"]["coding"][0]["code"] == "29463-7"}

@@ -19,6 +19,15 @@ PROFILES: dict[str, str] = {
     "head_circumference": "mesures-observation-head-circumference",
 }
 
+# Where the guide's profile fixes the valueQuantity's UCUM code and its unit text, ENS writes them
+# (MesObservationStepsByDay: ``$UCUM#1/(24.h)`` "steps/day"; MesObservationPainSeverity: ``#1``
+# "Level"). DOMAIN.md's units are the same numbers (``/d`` is ``1/(24.h)``, ``{score}`` is ``1``),
+# and ENS's own API keeps them; an export claiming the profile with another unit broke it.
+GUIDE_QUANTITIES: dict[str, tuple[str, str]] = {
+    "steps_per_day": ("1/(24.h)", "steps/day"),
+    "pain_severity": ("1", "Level"),
+}
+
 
 # The guide's profiles ENS does not take, and why.
 UNSUPPORTED_PROFILES: dict[str, str] = {

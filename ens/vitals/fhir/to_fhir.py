@@ -28,6 +28,7 @@ from ens.vitals.fhir.codes import (
     BODY_POSITION_EXTENSION,
     BODY_POSITION_SYSTEM,
     DEVICE_ID_SYSTEM,
+    GUIDE_QUANTITIES,
     IG_BASE,
     MOMENT_EXTENSION,
     MOMENT_SYSTEM,
@@ -106,7 +107,8 @@ def device_of(space_id: UUID, read: MeasurementRead) -> Device | None:
 
 def _quantity(value: float, vital: VitalType) -> Quantity:
     number: float | int = int(value) if vital.integer or value.is_integer() else value
-    return Quantity(value=number, unit=vital.unit, system=UCUM, code=vital.unit)
+    code, unit = GUIDE_QUANTITIES.get(vital.code, (vital.unit, vital.unit))
+    return Quantity(value=number, unit=unit, system=UCUM, code=code)
 
 
 def _original(value: float, unit: str, canonical: Quantity, *, always: bool = False) -> list[Extension]:
