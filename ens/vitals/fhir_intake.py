@@ -334,14 +334,11 @@ async def take_transaction(access: SpaceAccess, body: bytes, *, if_none_exist: s
             )
         else:
             # The Bundle's one Device, which the Observation names: kept with the measure, it has
-            # the id every read and export gives it.
+            # the id every read and export gives it (its fullUrl). It is no resource of its own, so
+            # no location: "Device/<id>" named what no read gives (an outside audit).
             parts = item["device"]
             found = device_id(access.space_id, parts.get("manufacturer"), parts.get("model"), parts.get("identifier"))
-            answered.append(
-                ResponseEntry(
-                    full_url=full_url(found), response=EntryResponse(status="200 OK", location=f"Device/{found}")
-                )
-            )
+            answered.append(ResponseEntry(full_url=full_url(found), response=EntryResponse(status="200 OK")))
     return encode(
         TransactionResponse(
             id=str(uuid4()), type="transaction-response", timestamp=clock.now().isoformat(), entry=answered

@@ -103,7 +103,9 @@ async def test_the_guides_bundle_is_accepted_and_stored_as_a_measure(client, per
     Bundle.model_validate(response)
     assert response["type"] == "transaction-response"
     device_entry, observation_entry = response["entry"]
-    assert device_entry["response"]["status"] == "200 OK" and device_entry["response"]["location"].startswith("Device/")
+    # The Device is kept with the measure, not as a resource of its own: no location names what no
+    # read gives (GET /fhir/Device/<id> is no route); its fullUrl carries the id every export gives it.
+    assert device_entry["response"] == {"status": "200 OK"} and device_entry["fullUrl"].startswith("urn:uuid:")
     assert observation_entry["response"]["status"] == "201 Created"
     measure_id = observation_entry["response"]["location"].removeprefix("Observation/")
     measure = (await client.get(f"{VITALS}/{measure_id}", headers=person.headers)).json()
@@ -677,7 +679,7 @@ async def test_a_device_no_observation_names_or_given_twice_is_refused(client, p
     measure_id = observation_entry["response"]["location"].removeprefix("Observation/")
     exported = (await client.get(f"/v1/spaces/{person.space_id}/export", headers=person.headers)).json()
     devices = [e["resource"]["id"] for e in exported["entry"] if e["resource"]["resourceType"] == "Device"]
-    assert devices == [device_entry["response"]["location"].removeprefix("Device/")]
+    assert devices == [device_entry["fullUrl"].removeprefix("urn:uuid:")]
     assert measure_id in str(exported)
 
 
