@@ -20,6 +20,7 @@ from ens.app.doors import (
     declared_matrix_names,
     note_what_routes_read_once,
     through_account_door,
+    through_fhir_door,
     through_no_door,
     through_professional_door,
     through_space_door,
@@ -171,7 +172,7 @@ def create_app(
     # The FHIR door of the measures: the same space door, the app's token naming its space.
     fhir_router = Router(
         path=FHIR_PREFIX,
-        before_request=through_space_door,
+        before_request=through_fhir_door,
         dependencies=behind_the_door,
         route_handlers=[FhirController],
     )

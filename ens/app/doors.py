@@ -12,6 +12,7 @@ from ens.core import db
 from ens.core.api import READ_ONCE_KEY, READS_KEY, repeated_query_parameters, unknown_query_parameters
 from ens.core.db import as_uuid
 from ens.core.errors import BadRequest, FieldError
+from ens.core.fhir import refuse_what_is_not_json
 from ens.core.idempotency import REPLAY_RECORDER_KEY, REPLAY_STATE_KEY, replay_stored
 from ens.core.slow_clients import announces_body
 from ens.spaces.describe import RESOURCE_WORDS
@@ -40,6 +41,13 @@ async def through_space_door(request: Request[Any, Any, Any]) -> Response[bytes]
     if replay is not None:
         name_what_the_first_request_created(request)
     return replay
+
+
+async def through_fhir_door(request: Request[Any, Any, Any]) -> Response[bytes] | None:
+    """Every request under /fhir: JSON is what it answers (406 before anything else when the client
+    accepts none), then the space door as under /v1/spaces/{space}."""
+    refuse_what_is_not_json(request.headers.get("accept"), request.query_params.getall("_format", []))
+    return await through_space_door(request)
 
 
 def name_what_the_first_request_created(request: Request[Any, Any, Any]) -> None:
@@ -160,7 +168,8 @@ def check_every_space_route_has_the_door(app: Litestar) -> None:
         for handler in route.route_handlers:
             if handler.http_methods == {"OPTIONS"}:
                 continue
-            if handler.resolve_before_request() is not through_space_door or handler.resolve_guards():
+            door = through_fhir_door if route.path.startswith(FHIR_PREFIX) else through_space_door
+            if handler.resolve_before_request() is not door or handler.resolve_guards():
                 raise RuntimeError(f"{route.path} is not behind the space door")
             need = handler.opt.get("need")
             if need is None:

@@ -325,6 +325,16 @@ _remembered_quality_values = lru_cache(maxsize=256)(_quality_values)
 VARY_ACCEPT = [ResponseHeader(name="Vary", value="Accept", description="The representation follows the Accept header")]
 
 
+def _quality_of(ranges: tuple[tuple[str, float], ...], candidate: str) -> float:
+    """The quality the most specific range matching ``candidate`` gives it (0 when none does)."""
+    kind = candidate.split("/")[0] + "/*"
+    for pattern in (candidate, kind, "*/*"):
+        matches = [quality for media, quality in ranges if media == pattern]
+        if matches:
+            return max(matches)
+    return 0.0
+
+
 def preferred(accept: str | None, offered: Sequence[str]) -> str:
     """The offered media type an ``Accept`` header ranks highest (RFC 9110 §12.5.1: the most
     specific matching range gives each its quality); the first offered on a tie or without a header.
@@ -334,14 +344,19 @@ def preferred(accept: str | None, offered: Sequence[str]) -> str:
     ranges = quality_values(accept)
     best, best_quality = offered[0], 0.0
     for candidate in offered:
-        kind = candidate.split("/")[0] + "/*"
-        for pattern in (candidate, kind, "*/*"):
-            matches = [quality for media, quality in ranges if media == pattern]
-            if matches:
-                if max(matches) > best_quality:
-                    best, best_quality = candidate, max(matches)
-                break
+        quality = _quality_of(ranges, candidate)
+        if quality > best_quality:
+            best, best_quality = candidate, quality
     return best
+
+
+def accepts_any(accept: str | None, offered: Sequence[str]) -> bool:
+    """Whether an ``Accept`` header (none accepts everything) gives one of ``offered`` a quality
+    above 0."""
+    if not accept or not accept.strip():
+        return True
+    ranges = quality_values(accept)
+    return any(_quality_of(ranges, candidate) > 0 for candidate in offered)
 
 
 SinceParam = Annotated[

@@ -101,6 +101,12 @@ class PayloadTooLarge(DomainError):
     kind = "payload-too-large"
 
 
+class NotAcceptable(DomainError):
+    """No representation the route gives is one the client accepts (406): XML asked of /fhir."""
+
+    kind = "not-acceptable"
+
+
 class UnsupportedMediaType(DomainError):
     """The body, or a file in it, is of a type the route does not take (415)."""
 

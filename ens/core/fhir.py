@@ -20,9 +20,28 @@ from uuid import UUID, uuid4
 
 import msgspec
 
-from ens.core.api import ReadStruct
+from ens.core.api import ReadStruct, accepts_any
+from ens.core.errors import NotAcceptable
 
 FHIR_JSON = "application/fhir+json"
+# What a FHIR client may ask for and be answered: JSON, by media type (``Accept``; the DSTU2 name
+# too) or by ``_format`` (FHIR's HTTP page: it overrides Accept, and ``json`` is its short form).
+_JSON_MEDIA = (FHIR_JSON, "application/json", "application/json+fhir")
+_JSON_FORMATS = frozenset({"json", *_JSON_MEDIA})
+
+
+def refuse_what_is_not_json(accept: str | None, formats: Sequence[str]) -> None:
+    """406 when the client accepts no JSON (``Accept: application/fhir+xml``, ``_format=xml``):
+    FHIR's HTTP page asks a server that cannot give the format asked for to say so; it was answered
+    JSON it would not parse (an outside audit)."""
+    if formats:
+        if any(given.split(";")[0].strip().lower() not in _JSON_FORMATS for given in formats):
+            raise NotAcceptable(f"ENS's FHIR door answers JSON only ({FHIR_JSON}): _format={formats[0]!r} is not JSON.")
+        return
+    if not accepts_any(accept, _JSON_MEDIA):
+        raise NotAcceptable(f"ENS's FHIR door answers JSON only ({FHIR_JSON}); the Accept header admits no JSON.")
+
+
 UCUM = "http://unitsofmeasure.org"
 LOINC = "http://loinc.org"
 

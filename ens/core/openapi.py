@@ -67,6 +67,7 @@ _DESCRIPTIONS = {
     "401": "Missing, invalid or expired token; or its grant was revoked",
     "403": "The caller may see this space but not do this",
     "404": "No such resource, or none the caller may see",
+    "406": "The Accept header (or _format) admits no JSON: the FHIR door answers JSON only",
     "409": "Conflict (e.g. a request with this Idempotency-Key is still running)",
     "410": "The space is closed (or the cursor expired)",
     "412": "If-Match does not match the current version",
@@ -106,6 +107,8 @@ def _statuses(path: str, method: str, operation: Operation, *, public: bool) -> 
     reads_if_match = any(p.param_in == "header" and p.name.lower() == "if-match" for p in parameters)
     malformed = queried or operation.request_body is not None or (method == "post" and not public)
     codes = ["400"] if malformed else []
+    if path.startswith("/fhir"):
+        codes += ["406"]  # asked for XML alone (ens.core.fhir.refuse_what_is_not_json)
     if public:
         # The OAuth endpoints are limited per client address (ens.core.limits), like the login pages.
         return [*codes, "429"] if path.startswith("/oauth/") else codes

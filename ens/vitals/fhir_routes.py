@@ -18,7 +18,13 @@ from litestar.params import FromPath, HeaderParameter, QueryParameter
 from msgspec import Meta
 
 from ens.core.api import PUBLIC, Cursors, get_and_head
-from ens.core.fhir import FHIR_JSON, CapabilityStatementDocument, FhirBundleDocument, FhirObservationDocument
+from ens.core.fhir import (
+    FHIR_JSON,
+    CapabilityStatementDocument,
+    FhirBundleDocument,
+    FhirObservationDocument,
+    refuse_what_is_not_json,
+)
 from ens.core.openapi import FhirBundleBody
 from ens.core.settings import Settings
 from ens.core.strict_json import StrictJSONRequest
@@ -168,5 +174,6 @@ class FhirController(Controller):
         )
     },
 )
-async def fhir_metadata(settings: NamedDependency[Settings]) -> Response[bytes]:
+async def fhir_metadata(request: Request, settings: NamedDependency[Settings]) -> Response[bytes]:  # type: ignore[type-arg]
+    refuse_what_is_not_json(request.headers.get("accept"), request.query_params.getall("_format", []))
     return Response(fhir_intake.capability_statement(base_url=settings.public_url), media_type=FHIR_JSON)

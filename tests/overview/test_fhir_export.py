@@ -83,7 +83,12 @@ async def test_measures_are_observations_of_the_guides_profiles(client, person):
     assert weights == [71.25, 71.668]
     # The guide's profiles fix the unit of these two (steps-by-day: 1/(24.h) "steps/day"; pain
     # severity: 1 "Level"); ENS's own API keeps DOMAIN.md's, "/d" as sent and "{score}".
-    assert by_code["41950-7"]["valueQuantity"] == {"value": 8432, "unit": "steps/day", "system": UCUM, "code": "1/(24.h)"}
+    assert by_code["41950-7"]["valueQuantity"] == {
+        "value": 8432,
+        "unit": "steps/day",
+        "system": UCUM,
+        "code": "1/(24.h)",
+    }
     assert by_code["72514-3"]["valueQuantity"] == {"value": 3, "unit": "Level", "system": UCUM, "code": "1"}
     # Sent in {score}: the original quantity beside it says so (an import gives it back as sent).
     originals = [e["valueQuantity"] for e in by_code["72514-3"]["extension"] if "valueQuantity" in e]

@@ -1,0 +1,75 @@
+"""The FHIR door answers JSON only. A client that asks for XML alone (``Accept:
+application/fhir+xml``, or ``_format=xml``) is told so, 406 with an OperationOutcome, as FHIR's
+HTTP page asks of a server that cannot give the format (it was answered JSON it would not parse);
+one that accepts JSON among others, or anything, is answered JSON as before."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.helpers.people import MakeAppToken, Person
+from tests.vitals.test_fhir_intake import body_weight, outcome, transaction
+
+FHIR_JSON = "application/fhir+json"
+
+
+@pytest.mark.parametrize(
+    "accept",
+    [
+        "application/fhir+xml",
+        "application/xml",
+        "text/xml, application/xml;q=0.9",
+        "application/fhir+json;q=0, application/fhir+xml",
+        "text/turtle",
+    ],
+)
+async def test_xml_alone_is_not_acceptable(
+    client: httpx.AsyncClient, person: Person, make_app_token: MakeAppToken, accept: str
+) -> None:
+    app = await make_app_token(person, ["vitals.body_weight:write", "vitals.body_weight:read"])
+    for method, path, body in (
+        ("GET", "/fhir/Observation", None),
+        ("GET", "/fhir/metadata", None),
+        ("POST", "/fhir", transaction(body_weight())),
+    ):
+        answer = await client.request(method, path, json=body, headers={**app.headers, "Accept": accept})
+        issue = outcome(answer, 406)["issue"][0]
+        assert issue["code"] == "not-supported" and "JSON" in issue["diagnostics"], (path, issue)
+    # Nothing was stored by the refused transaction.
+    listed = await client.get("/v1/spaces/me/vitals", headers=person.headers)
+    assert listed.json()["items"] == []
+
+
+@pytest.mark.parametrize("format_", ["xml", "text/xml", "application/fhir+xml", "ttl"])
+async def test_format_xml_is_not_acceptable(
+    client: httpx.AsyncClient, person: Person, make_app_token: MakeAppToken, format_: str
+) -> None:
+    app = await make_app_token(person, ["vitals.body_weight:read"])
+    answer = await client.get("/fhir/Observation", params={"_format": format_}, headers=app.headers)
+    outcome(answer, 406)
+
+
+@pytest.mark.parametrize(
+    ("accept", "format_"),
+    [
+        (None, None),
+        ("*/*", None),
+        ("application/json", None),
+        ("application/fhir+xml;q=0.9, application/fhir+json", None),
+        ("application/*", None),
+        ("text/html, */*;q=0.1", None),
+        (None, "json"),
+        (None, "application/fhir+json"),
+        ("application/fhir+xml", "json"),  # _format overrides Accept (FHIR's HTTP page)
+    ],
+)
+async def test_json_among_others_is_answered_json(
+    client: httpx.AsyncClient, person: Person, make_app_token: MakeAppToken, accept: str | None, format_: str | None
+) -> None:
+    app = await make_app_token(person, ["vitals.body_weight:read"])
+    headers = {**app.headers, **({"Accept": accept} if accept else {})}
+    params = {"_format": format_} if format_ else {}
+    answer = await client.get("/fhir/Observation", params=params, headers=headers)
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"].startswith(FHIR_JSON)
