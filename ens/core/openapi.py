@@ -63,7 +63,7 @@ _PROBLEM_SCHEMA = Schema(
 )
 
 _DESCRIPTIONS = {
-    "400": "Malformed request (bad JSON, bad parameter, forged cursor)",
+    "400": "Malformed request (bad JSON, bad or unknown query parameter, a body where none is taken, forged cursor)",
     "401": "Missing, invalid or expired token; or its grant was revoked",
     "403": "The caller may see this space but not do this",
     "404": "No such resource, or none the caller may see",
@@ -98,15 +98,15 @@ def _struct_names() -> set[str]:
 def _statuses(path: str, method: str, operation: Operation, *, public: bool) -> list[str]:
     """The problem statuses an operation can answer, from what it reads.
 
-    400 needs something that can be malformed: a query parameter, a body, or (behind a token) a
-    POST, whose ``Idempotency-Key`` is checked. A path parameter cannot be: one that does not parse
-    matches no route (404). 412 needs an ``If-Match`` the route reads.
+    400 on every operation: any address can be malformed (``%00`` in its path or query is 400
+    before anything reads it), and under /v1 a query parameter the route does not read, or a body
+    where it takes none, is 400 too (``ens.app.doors.refuse_what_it_would_drop``): ``GET /v1/me?limit=1``
+    answered a 400 its operation did not list (an outside audit of the contract). 412 needs an
+    ``If-Match`` the route reads.
     """
     parameters = [p for p in operation.parameters or [] if isinstance(p, Parameter)]
-    queried = any(p.param_in == "query" for p in parameters)
     reads_if_match = any(p.param_in == "header" and p.name.lower() == "if-match" for p in parameters)
-    malformed = queried or operation.request_body is not None or (method == "post" and not public)
-    codes = ["400"] if malformed else []
+    codes = ["400"]
     if path.startswith("/fhir"):
         codes += ["406"]  # asked for XML alone (ens.core.fhir.refuse_what_is_not_json)
     if public:

@@ -78,14 +78,8 @@ def test_every_400_is_documented_as_the_body_the_server_sends(openapi):
     assert oauth_error["required"] == ["error"] and set(oauth_error["properties"]) == {"error", "error_description"}
 
 
-def test_400_only_where_a_request_can_be_malformed(openapi):
-    """A route with no query parameter and no body, that is not a POST, cannot answer 400."""
-    me = openapi["paths"]["/v1/me"]["get"]["responses"]
-    summary = openapi["paths"]["/v1/spaces/{space}"]["get"]["responses"]
-    assert "400" not in me and "400" not in summary
-    assert "400" in openapi["paths"]["/v1/spaces/{space}/vitals"]["get"]["responses"]  # ?type, ?limit, ?cursor
-    assert "400" in openapi["paths"]["/v1/spaces/{space}/reopen"]["post"]["responses"]  # Idempotency-Key
-    # 412 answers an If-Match: only where the route reads one.
+def test_412_only_where_a_route_reads_if_match(openapi):
+    """(Every operation answers 400: tests/core/test_every_status_sent_is_documented.py.)"""
     assert "412" in openapi["paths"]["/v1/spaces/{space}/vitals/{id}"]["delete"]["responses"]
     assert "412" in openapi["paths"]["/v1/spaces/{space}"]["delete"]["responses"]
     assert "412" in openapi["paths"]["/v1/spaces/{space}/reopen"]["post"]["responses"]  # a POST that reads one
