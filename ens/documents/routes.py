@@ -303,7 +303,10 @@ class DocumentsController(Controller):
         "professional releases it. Anyone else sending a flag is 403, even to send its current value.",
         operation_id="changeDocumentMasking",
         media_type="application/json",
-        responses={200: ResponseSpec(DocumentRead, description="The document as it is now", generate_examples=False)},
+        responses={
+            200: ResponseSpec(DocumentRead, description="The document as it is now", generate_examples=False),
+            409: _problem("A hold from the holder on a document the holder may see already"),
+        },
     )
     async def change(
         self,

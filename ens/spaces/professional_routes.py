@@ -16,6 +16,7 @@ from ens.core.api import CursorParam, Cursors, IfMatch, LimitParam, Page, get_an
 from ens.core.errors import Conflict, Forbidden
 from ens.core.idempotency import REPLAY_RECORDER_KEY, SPACE_STATE_KEY
 from ens.core.mail import Mailer
+from ens.core.openapi import problem
 from ens.core.settings import Settings
 from ens.spaces import pro_access, professionals
 from ens.spaces.caller import Caller
@@ -97,6 +98,7 @@ class ProfessionalsController(Controller):
         "professional is authorised again with POST (409 here). A representative does not renew an "
         "authorisation the adult holder gave while it runs (403).",
         operation_id="renewProfessional",
+        responses={409: problem("The professional is revoked or blocked: authorise them again with POST")},
     )
     async def renew(
         self, access: Access, id: FromPath[UUID], data: JSONBody[ProfessionalChange], if_match: IfMatch = None

@@ -177,6 +177,7 @@ class RepresentativesController(Controller):
         opt={"need": Need("representatives", action=Action.RECORD_CONSENT)},
         summary="The holder's consent to a curator's reading, until a day (or withdrawn: null)",
         operation_id="recordCuratorConsent",
+        responses={409: problem("The representative is no curator: only a curator's reading waits for a consent")},
     )
     async def consent(
         self,

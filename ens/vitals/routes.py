@@ -26,6 +26,7 @@ from ens.core.api import (
     preferred,
     with_etag,
 )
+from ens.core.openapi import problem
 from ens.core.settings import Settings
 from ens.spaces.door import Access, Need
 from ens.spaces.door.companion import COMPANION
@@ -210,7 +211,8 @@ class VitalsController(Controller):
         operation_id="correctVital",
         media_type="application/json",
         responses={
-            200: ResponseSpec(MeasurementRead, description="The corrected measurement", generate_examples=False)
+            200: ResponseSpec(MeasurementRead, description="The corrected measurement", generate_examples=False),
+            409: problem("The measure was sent by an app: only measures typed by hand are corrected here"),
         },
     )
     async def correct(

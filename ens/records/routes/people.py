@@ -143,7 +143,10 @@ class EmergencyContactsController(Controller):
         "11th contact, or showing one again where the representatives see 10, is 422 there too.",
         operation_id="changeEmergencyContact",
         media_type=JSON,
-        responses=documented(EmergencyContactRead, ok="The contact as it is now"),
+        responses={
+            **documented(EmergencyContactRead, ok="The contact as it is now"),
+            409: problem("The new names are those of another contact the caller sees (409 at /familyName)"),
+        },
     )
     async def change(
         self, access: Access, id: FromPath[UUID], data: JSONBody[EmergencyContactUpdate], if_match: IfMatch = None
