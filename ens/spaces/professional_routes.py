@@ -253,6 +253,7 @@ class ProController(Controller):
         "answer and is recorded in the space's history too.",
         operation_id="openEmergencyAccess",
         opt={REPLAY_RECORDER_KEY: pro_access.record_emergency_replay},
+        responses={404: problem("No such space, or a closed one")},
     )
     async def emergency_access(
         self,

@@ -4,9 +4,12 @@ outside audit of the contract found two families missing: the 400 every route un
 a query parameter it does not read (or a body where it takes none), which the document left out
 wherever the route reads no query parameter and no body (``GET /v1/me``, a space's summary, every
 ``GET .../{id}``, every ``DELETE``), and the 409 five changes answer that their operations did not
-list (their descriptions said so for two of them)."""
+list (their descriptions said so for two of them); then the fuzzing, checking statuses, the 404 of
+an emergency access to no space."""
 
 from __future__ import annotations
+
+import uuid
 
 import httpx
 
@@ -118,3 +121,15 @@ async def test_the_conflicts_of_five_changes_are_documented(
         assert response.status_code == 409, (method, path, response.text)
         assert response.json()["type"] == "urn:ens:problem:conflict"
         assert_sent_as_documented(openapi, method, path, response)
+
+
+async def test_an_emergency_access_to_no_space_is_a_documented_404(
+    client: httpx.AsyncClient, settings: Settings, openapi: Document
+) -> None:
+    """The route names its space in the body, not the path: the document listed no 404 (its
+    description said it), found by the fuzzing once it checked the statuses."""
+    pro = await sign_in_pro(settings)
+    body = {"space": str(uuid.uuid4()), "reason": "Patient inconscient aux urgences"}
+    opened = await client.post("/v1/pro/emergency-access", json=body, headers=pro.headers)
+    assert opened.status_code == 404, opened.text
+    assert_sent_as_documented(openapi, "post", "/v1/pro/emergency-access", opened)
