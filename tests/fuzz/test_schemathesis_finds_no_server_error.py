@@ -3,11 +3,12 @@ reaching the code behind the door: ``{space}`` is ``me`` and every call carries 
 
 Run by ``make test`` on PostgreSQL only (marker ``fuzz``: ``scripts/test-all``), with a fixed seed
 and a fixed number of examples per operation; ``make fuzz`` runs it deeper and unseeded
-(``ENS_FUZZ_DEEP=1``). Checks: no 5xx, and every answer conforms to its documented schema.
-Destructive operations (closing or erasing the space) run apart, in a space of their own. Each kind
-of caller runs: the holder's phone app, a device app, a guardian (tutelle), a professional. The
-stateful phase follows the document's links (create -> read -> change -> remove,
-``ens.core.openapi.declare_links``) from a space furnished with one item of each kind.
+(``ENS_FUZZ_DEEP=1``). Checks: no 5xx, every answer conforms to its documented schema, and its
+status is one the document lists for the operation (an outside audit of the contract found 400s and
+409s it did not list). Destructive operations (closing or erasing the space) run apart, in a space
+of their own. Each kind of caller runs: the holder's phone app, a device app, a guardian (tutelle),
+a professional. The stateful phase follows the document's links (create -> read -> change ->
+remove, ``ens.core.openapi.declare_links``) from a space furnished with one item of each kind.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ EXAMPLES = 200 if DEEP else 40
 STATEFUL_EXAMPLES = 500 if DEEP else 150
 STATEFUL_STEPS = 12
 DESTRUCTIVE = ("closeSpace", "reopenSpace")
-CHECKS = "not_a_server_error,response_schema_conformance"
+CHECKS = "not_a_server_error,response_schema_conformance,status_code_conformance"
 STATELESS = "examples,coverage,fuzzing"
 
 
