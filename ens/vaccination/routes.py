@@ -121,9 +121,15 @@ class VaccinationController(Controller):
         "declared otherwise (the holder, a representative, an app). A nurse or a midwife records a full day and "
         "the lot number (422 at /date, /lotNumber otherwise).",
         operation_id="recordVaccination",
+        media_type=JSON,
+        responses={
+            201: ResponseSpec(
+                VaccinationRead, description="The entry recorded, with its ETag", generate_examples=False
+            )
+        },
     )
-    async def record(self, access: Access, data: JSONBody[VaccinationCreate]) -> VaccinationRead:
-        return await service.record_vaccination(access, data)
+    async def record(self, access: Access, data: JSONBody[VaccinationCreate]) -> Response[bytes]:
+        return with_etag(service.body_of(await service.record_vaccination(access, data)), status=201)
 
     @get_and_head(
         "/",

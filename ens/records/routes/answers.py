@@ -29,6 +29,12 @@ JSON = "application/json"
 PRECONDITION_REQUIRED = problem("The record exists and the change sent no If-Match")
 
 
+def created_with_etag(read: type[Any], *, description: str) -> dict[int, ResponseSpec]:
+    """The 201 of a POST that creates an item: the item as its GET answers it, with its ETag
+    (``ens.core.api.with_etag``), so the first change needs no read before it."""
+    return {201: ResponseSpec(read, description=description, generate_examples=False)}
+
+
 def documented(read: type[Any], *, ok: str, created: str | None = None) -> dict[int, ResponseSpec]:
     """The JSON answers of a change: 200, and 201 for a PUT that creates the first time."""
     responses = {200: ResponseSpec(read, description=ok, generate_examples=False)}

@@ -11,7 +11,7 @@ from litestar.params import FromPath, JSONBody
 from ens.core.api import CursorParam, Cursors, IfMatch, LimitParam, get_and_head, with_etag
 from ens.core.openapi import problem
 from ens.records import doctor, emergency_contacts, trusted_person
-from ens.records.routes.answers import JSON, PRECONDITION_REQUIRED, documented, reads, writes
+from ens.records.routes.answers import JSON, PRECONDITION_REQUIRED, created_with_etag, documented, reads, writes
 from ens.records.schemas import (
     DoctorRead,
     DoctorWrite,
@@ -116,9 +116,11 @@ class EmergencyContactsController(Controller):
         "code are read as French, and answered in E.164. hiddenFromRepresentatives: the holder alone may send it "
         "(403 for anyone else); true adds the contact hidden from the representatives.",
         operation_id="addEmergencyContact",
+        media_type=JSON,
+        responses=created_with_etag(EmergencyContactRead, description="The contact added, with its ETag"),
     )
-    async def add(self, access: Access, data: JSONBody[EmergencyContactCreate]) -> EmergencyContactRead:
-        return await emergency_contacts.add_emergency_contact(access, data)
+    async def add(self, access: Access, data: JSONBody[EmergencyContactCreate]) -> Response[bytes]:
+        return with_etag(await emergency_contacts.add_emergency_contact(access, data), status=201)
 
     @get_and_head(
         "/{id:uuid}",

@@ -16,7 +16,7 @@ from litestar.params import FromPath, JSONBody
 
 from ens.core.api import CursorParam, Cursors, IfMatch, LimitParam, get_and_head, with_etag
 from ens.records import profile
-from ens.records.routes.answers import JSON, documented, reads, writes
+from ens.records.routes.answers import JSON, created_with_etag, documented, reads, writes
 from ens.records.schemas import (
     AllergyCreate,
     AllergyPage,
@@ -107,9 +107,11 @@ def _controller(spec: _ProfileList) -> type[Controller]:
             summary=spec.add_summary,
             description=_ADD,
             operation_id=f"add{spec.singular}",
+            media_type=JSON,
+            responses=created_with_etag(Read, description="The entry added, with its ETag"),
         )
-        async def add(self, access: Access, data: JSONBody[Create]) -> Read:
-            return await spec.add(access, data)
+        async def add(self, access: Access, data: JSONBody[Create]) -> Response[bytes]:
+            return with_etag(await spec.add(access, data), status=201)
 
         @get_and_head(
             "/{id:uuid}",

@@ -1,0 +1,47 @@
+"""A POST that creates an item answers the ETag its GET gives (the same bytes, the same tag), as a
+PUT or a PATCH already did: a phone that adds an emergency contact, a condition or a vaccination and
+corrects it a moment later sends If-Match without reading it first (found by an outside audit of the
+contract: the 201s carried none)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.helpers.people import Person
+from tests.helpers.records import CONTACTS, contact
+from tests.vaccination.test_booklet_entries import vaccine_id
+
+
+async def _vaccination(client: httpx.AsyncClient) -> dict[str, Any]:
+    return {"vaccineId": await vaccine_id(client, "hexyon", "HEXYON"), "date": "2024-03-12", "doseNumber": 1}
+
+
+CREATIONS = {
+    "emergency contact": (CONTACTS, lambda client: contact(), {"relationship": "ami"}),
+    "condition": ("/v1/spaces/me/profile/conditions", lambda client: {"label": "Asthme"}, {"label": "Asthme léger"}),
+    "allergy": ("/v1/spaces/me/profile/allergies", lambda client: {"substance": "Pénicilline"}, {"substance": "Amoxicilline"}),
+    "vaccination": ("/v1/spaces/me/vaccinations", _vaccination, {"lotNumber": "X1234"}),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(CREATIONS))
+async def test_the_201_carries_the_etag_the_get_gives(client: httpx.AsyncClient, person: Person, kind: str) -> None:
+    path, make, change = CREATIONS[kind]
+    body = make(client)
+    if not isinstance(body, dict):
+        body = await body
+    created = await client.post(path, json=body, headers=person.headers)
+    assert created.status_code == 201, created.text
+    tag = created.headers.get("etag")
+    assert tag, f"{kind}: the 201 carries no ETag"
+    url = f"{path}/{created.json()['id']}"
+    read = await client.get(url, headers=person.headers)
+    assert read.headers["etag"] == tag and read.content == created.content
+    changed = await client.patch(url, json=change, headers={**person.headers, "If-Match": tag})
+    assert changed.status_code == 200, changed.text
+    # The tag is of the version created: after the change it is stale.
+    stale = await client.patch(url, json=change, headers={**person.headers, "If-Match": tag})
+    assert stale.status_code == 412, stale.text
