@@ -123,9 +123,7 @@ class VaccinationController(Controller):
         operation_id="recordVaccination",
         media_type=JSON,
         responses={
-            201: ResponseSpec(
-                VaccinationRead, description="The entry recorded, with its ETag", generate_examples=False
-            )
+            201: ResponseSpec(VaccinationRead, description="The entry recorded, with its ETag", generate_examples=False)
         },
     )
     async def record(self, access: Access, data: JSONBody[VaccinationCreate]) -> Response[bytes]:

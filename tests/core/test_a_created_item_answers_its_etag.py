@@ -22,7 +22,11 @@ async def _vaccination(client: httpx.AsyncClient) -> dict[str, Any]:
 CREATIONS = {
     "emergency contact": (CONTACTS, lambda client: contact(), {"relationship": "ami"}),
     "condition": ("/v1/spaces/me/profile/conditions", lambda client: {"label": "Asthme"}, {"label": "Asthme léger"}),
-    "allergy": ("/v1/spaces/me/profile/allergies", lambda client: {"substance": "Pénicilline"}, {"substance": "Amoxicilline"}),
+    "allergy": (
+        "/v1/spaces/me/profile/allergies",
+        lambda client: {"substance": "Pénicilline"},
+        {"substance": "Amoxicilline"},
+    ),
     "vaccination": ("/v1/spaces/me/vaccinations", _vaccination, {"lotNumber": "X1234"}),
 }
 
