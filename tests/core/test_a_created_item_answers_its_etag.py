@@ -5,6 +5,7 @@ contract: the 201s carried none)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -12,14 +13,15 @@ import pytest
 
 from tests.helpers.people import Person
 from tests.helpers.records import CONTACTS, contact
-from tests.vaccination.test_booklet_entries import vaccine_id
+from tests.helpers.vaccination import vaccine_id
 
 
 async def _vaccination(client: httpx.AsyncClient) -> dict[str, Any]:
     return {"vaccineId": await vaccine_id(client, "hexyon", "HEXYON"), "date": "2024-03-12", "doseNumber": 1}
 
 
-CREATIONS = {
+Body = dict[str, Any]
+CREATIONS: dict[str, tuple[str, Callable[[httpx.AsyncClient], Body | Awaitable[Body]], Body]] = {
     "emergency contact": (CONTACTS, lambda client: contact(), {"relationship": "ami"}),
     "condition": ("/v1/spaces/me/profile/conditions", lambda client: {"label": "Asthme"}, {"label": "Asthme léger"}),
     "allergy": (
@@ -34,9 +36,8 @@ CREATIONS = {
 @pytest.mark.parametrize("kind", sorted(CREATIONS))
 async def test_the_201_carries_the_etag_the_get_gives(client: httpx.AsyncClient, person: Person, kind: str) -> None:
     path, make, change = CREATIONS[kind]
-    body = make(client)
-    if not isinstance(body, dict):
-        body = await body
+    made = make(client)
+    body = made if isinstance(made, dict) else await made
     created = await client.post(path, json=body, headers=person.headers)
     assert created.status_code == 201, created.text
     tag = created.headers.get("etag")
