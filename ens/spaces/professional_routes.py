@@ -7,12 +7,13 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from litestar import Controller, Request, delete, patch, post, put
+from litestar import Controller, Request, Response, delete, patch, post, put
 from litestar.di import NamedDependency
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
-from ens.core.api import CursorParam, Cursors, IfMatch, LimitParam, Page, get_and_head, page_of
+from ens.core.api import CursorParam, Cursors, IfMatch, LimitParam, Page, get_and_head, page_of, with_etag
 from ens.core.errors import Conflict, Forbidden
 from ens.core.idempotency import REPLAY_RECORDER_KEY, SPACE_STATE_KEY
 from ens.core.mail import Mailer
@@ -74,9 +75,13 @@ class ProfessionalsController(Controller):
         "have signed in to ENS once (422 otherwise). A revoked, blocked or expired professional is authorised "
         "again; one whose authorisation runs is 409 (renew it with PATCH).",
         operation_id="authoriseProfessional",
+        media_type="application/json",
+        responses={
+            201: ResponseSpec(ProfessionalRead, description="The authorisation, with its ETag", generate_examples=False)
+        },
     )
-    async def authorise(self, access: Access, data: JSONBody[ProfessionalAuthorise]) -> ProfessionalRead:
-        return await professionals.authorise(access, data.national_id)
+    async def authorise(self, access: Access, data: JSONBody[ProfessionalAuthorise]) -> Response[bytes]:
+        return with_etag(await professionals.authorise(access, data.national_id), status=201)
 
     @get_and_head(
         "/professionals/{id:uuid}",
@@ -98,12 +103,18 @@ class ProfessionalsController(Controller):
         "professional is authorised again with POST (409 here). A representative does not renew an "
         "authorisation the adult holder gave while it runs (403).",
         operation_id="renewProfessional",
-        responses={409: problem("The professional is revoked or blocked: authorise them again with POST")},
+        media_type="application/json",
+        responses={
+            200: ResponseSpec(
+                ProfessionalRead, description="The authorisation renewed, with its ETag", generate_examples=False
+            ),
+            409: problem("The professional is revoked or blocked: authorise them again with POST"),
+        },
     )
     async def renew(
         self, access: Access, id: FromPath[UUID], data: JSONBody[ProfessionalChange], if_match: IfMatch = None
-    ) -> ProfessionalRead:
-        return await professionals.renew(access, id, if_match=if_match)
+    ) -> Response[bytes]:
+        return with_etag(await professionals.renew(access, id, if_match=if_match))
 
     @delete(
         "/professionals/{id:uuid}",

@@ -11,7 +11,9 @@ from typing import Any
 import httpx
 import pytest
 
+from ens.core.settings import Settings
 from tests.helpers.people import Person
+from tests.helpers.professionals import sign_in_pro
 from tests.helpers.records import CONTACTS, contact
 from tests.helpers.vaccination import vaccine_id
 
@@ -50,3 +52,25 @@ async def test_the_201_carries_the_etag_the_get_gives(client: httpx.AsyncClient,
     # The tag is of the version created: after the change it is stale.
     stale = await client.patch(url, json=change, headers={**person.headers, "If-Match": tag})
     assert stale.status_code == 412, stale.text
+
+
+async def test_an_authorisation_answers_its_etag_given_and_renewed(
+    client: httpx.AsyncClient, person: Person, settings: Settings
+) -> None:
+    """The professional's authorisation too: given (201) and renewed (200), each answer with the
+    tag its GET gives, which revoking then compares."""
+    pro = await sign_in_pro(settings)
+    given = await client.post(
+        "/v1/spaces/me/professionals", json={"nationalId": pro.national_id}, headers=person.headers
+    )
+    assert given.status_code == 201, given.text
+    url = f"/v1/spaces/me/professionals/{given.json()['id']}"
+    read = await client.get(url, headers=person.headers)
+    assert given.headers.get("etag") == read.headers["etag"] and given.content == read.content
+    renewed = await client.patch(
+        url, json={"renew": True}, headers={**person.headers, "If-Match": read.headers["etag"]}
+    )
+    assert renewed.status_code == 200, renewed.text
+    assert renewed.headers.get("etag") == (await client.get(url, headers=person.headers)).headers["etag"]
+    revoked = await client.delete(url, headers={**person.headers, "If-Match": renewed.headers["etag"]})
+    assert revoked.status_code == 204, revoked.text
