@@ -16,7 +16,7 @@ from ens.auth.login import pages
 from ens.auth.routes.login_pages import html
 from ens.auth.routes.oauth import oauth_error_response
 from ens.core import errors, problems
-from ens.core.api import NUL_IN_ADDRESS, field_error
+from ens.core.api import NUL_IN_ADDRESS, field_error, with_choices
 from ens.core.fhir import FHIR_JSON, fhir_location, operation_outcome
 from ens.core.problems import PROBLEM_JSON, ProblemError, ProblemType, problem_body
 from ens.core.security_headers import REQUEST_ID_KEY
@@ -148,12 +148,21 @@ def _validation_error(request: Request[Any, Any, Any], exc: ValidationException)
                 found.append(ProblemError(pointer="", detail="A JSON body is required."))
                 continue
             body_invalid = True
-            pointer, message = field_error(message, "$" if key == "data" else "$." + key)
+            pointer, message = field_error(message, "$" if key == "data" else "$." + key, within=_body_type(request))
         else:
             pointer = "/" + _parameter_name(request, key) if key else ""
+            parameter = request.route_handler.parsed_fn_signature.parameters.get(key)
+            if parameter is not None:
+                message = with_choices(message, parameter.annotation, "")
         found.append(ProblemError(pointer=pointer, detail=message))
     problem = problems.for_status(422 if body_invalid else 400)
     return error_response(request, problem, _first(found) or "The request is invalid.", errors_=found)
+
+
+def _body_type(request: Request[Any, Any, Any]) -> Any:
+    """The type the handler decodes its JSON body to (``data``), if any."""
+    data = request.route_handler.parsed_fn_signature.parameters.get("data")
+    return data.annotation if data is not None else None
 
 
 def _parameter_name(request: Request[Any, Any, Any], key: str) -> str:

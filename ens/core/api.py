@@ -579,8 +579,49 @@ ONE_LINE = said(
 )
 
 
-def field_error(message: str, path: str) -> tuple[str, str]:
-    """A msgspec validation message and its ``$...`` path as (JSON Pointer, detail).
+def _inner(info: Any) -> list[Any]:
+    """The types a value of ``info`` may be: a union's members, an annotated type's own."""
+    if isinstance(info, msgspec.inspect.UnionType):
+        return [inner for member in info.types for inner in _inner(member)]
+    if isinstance(info, msgspec.inspect.Metadata):
+        return _inner(info.type)
+    return [info]
+
+
+def choices_of(within: Any, pointer: str) -> tuple[Any, ...] | None:
+    """The values a field of type ``within`` at ``pointer`` may take (a ``Literal`` or an ``Enum``),
+    or ``None`` when the pointer leads to no such field."""
+    found = _inner(msgspec.inspect.type_info(within))
+    for token in pointer.split("/")[1:] if pointer else []:
+        step: list[Any] = []
+        for info in found:
+            if isinstance(info, msgspec.inspect.StructType):
+                step += [inner for f in info.fields if f.encode_name == token for inner in _inner(f.type)]
+            elif isinstance(info, msgspec.inspect.ListType | msgspec.inspect.SetType) and token.isdigit():
+                step += _inner(info.item_type)
+            elif isinstance(info, msgspec.inspect.DictType):
+                step += _inner(info.value_type)
+        found = step
+    for info in found:
+        if isinstance(info, msgspec.inspect.LiteralType):
+            return tuple(info.values)
+        if isinstance(info, msgspec.inspect.EnumType):
+            return tuple(member.value for member in info.cls)
+    return None
+
+
+def with_choices(detail: str, within: Any, pointer: str) -> str:
+    """msgspec's "Invalid enum value 'x'" told the values the field takes (it named none), in
+    msgspec's order (sorted)."""
+    if within is None or not detail.startswith("Invalid enum value"):
+        return detail
+    choices = choices_of(within, pointer)
+    return f"{detail} (one of: {', '.join(str(c) for c in choices)})" if choices else detail
+
+
+def field_error(message: str, path: str, *, within: Any = None) -> tuple[str, str]:
+    """A msgspec validation message and its ``$...`` path as (JSON Pointer, detail); ``within``,
+    the type decoded, tells a bad choice the field's choices.
 
     msgspec locates an unknown or missing field, or a field a ``__post_init__`` refused ("Field
     `name` <what is wrong>"), at the object that holds it; the field's own name is in the message,
@@ -589,7 +630,7 @@ def field_error(message: str, path: str) -> tuple[str, str]:
     pointer = json_pointer(path)
     named = _FIELD_IN_MESSAGE.fullmatch(message) or _FIELD_REFUSED.fullmatch(message)
     if named is None:
-        return pointer, _PLAIN.get(message, message)
+        return pointer, with_choices(_PLAIN.get(message, message), within, pointer)
     kind, name, rest = named.groups()
     if kind == "Object missing required field":
         detail = "required"

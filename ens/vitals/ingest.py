@@ -220,7 +220,7 @@ def _decode_error(prefix: str, error: msgspec.ValidationError) -> FieldError:
     if " - at `" in message:
         message, _, path = message.rpartition(" - at `")
         path = path.rstrip("`")
-    pointer, detail = field_error(message, path)
+    pointer, detail = field_error(message, path, within=MeasurementCreate)
     return FieldError(prefix + pointer, detail)
 
 
