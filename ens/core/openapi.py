@@ -8,7 +8,7 @@ answers it can read: ``Idempotency-Key`` on POSTs, ``If-None-Match`` and 304 on 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import msgspec
@@ -38,7 +38,7 @@ from litestar.typing import FieldDefinition
 
 from ens.core.api import PUBLIC_OPT, Struct
 from ens.core.fhir import FHIR_JSON
-from ens.core.problems import PROBLEM_JSON, Problem
+from ens.core.problems import PROBLEM_JSON, Problem, known_uris
 
 _PROBLEM_ERROR_SCHEMA = Schema(
     type=OpenAPIType.OBJECT,
@@ -218,7 +218,13 @@ def document_problems(app: Litestar) -> None:
         components.schemas = {}
     # Also replaces the components litestar derives from ``ens.core.problems.Problem`` when a route
     # declares a problem response of its own (``responses={503: ResponseSpec(Problem, ...)}``).
-    components.schemas["Problem"] = _PROBLEM_SCHEMA
+    # The types as an enum (registered at import, all known by now): a client branching on one
+    # finds them listed, not only "urn:ens:problem:*" (an outside audit of the contract).
+    properties = dict(_PROBLEM_SCHEMA.properties or {})
+    properties["type"] = Schema(
+        type=OpenAPIType.STRING, enum=known_uris(), description="A stable URN: urn:ens:problem:<kind>"
+    )
+    components.schemas["Problem"] = replace(_PROBLEM_SCHEMA, properties=properties)
     components.schemas["ProblemError"] = _PROBLEM_ERROR_SCHEMA
     forbidding = _struct_names()
     for name, component in components.schemas.items():

@@ -88,6 +88,11 @@ for _problem in (
 register(ProblemType("grant-revoked", "grant-revoked", 401, "Authorization revoked"))
 
 
+def known_uris() -> list[str]:
+    """Every problem type the API answers (a bare status's is one of them: validation, internal)."""
+    return sorted({problem.uri for problem in _BY_KIND.values()})
+
+
 def of_error(error: DomainError) -> ProblemType:
     """The problem type a domain error names."""
     return _BY_KIND[error.kind]
