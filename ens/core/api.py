@@ -590,8 +590,12 @@ def _inner(info: Any) -> list[Any]:
 
 def choices_of(within: Any, pointer: str) -> tuple[Any, ...] | None:
     """The values a field of type ``within`` at ``pointer`` may take (a ``Literal`` or an ``Enum``),
-    or ``None`` when the pointer leads to no such field."""
-    found = _inner(msgspec.inspect.type_info(within))
+    or ``None`` when the pointer leads to no such field (or the type is none msgspec reads: an error's
+    words are not worth a 500)."""
+    try:
+        found = _inner(msgspec.inspect.type_info(within))
+    except (TypeError, ValueError):
+        return None
     for token in pointer.split("/")[1:] if pointer else []:
         step: list[Any] = []
         for info in found:
