@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from ens.core.db import fetch, write_transaction
+from ens.core.db import delete_in_batches, execute
 from ens.core.settings import Settings
 
 # Used authorization codes are kept a day after they expire: a second use must still be
@@ -22,27 +22,25 @@ async def purge_expired_login_state(settings: Settings, now: datetime) -> dict[s
     their absolute lifetime (a rotated token must be kept until then, so that its reuse is
     detected), and the second factors nobody can use (never confirmed, or revoked) with their seeds."""
     chain_limit = now - timedelta(seconds=settings.refresh_token_max_age)
-    statements = {
-        "login attempts": ("DELETE FROM login_attempts WHERE expires_at < {} RETURNING id", now),
-        "authorization codes": (
-            "DELETE FROM authorization_codes WHERE expires_at < {} RETURNING code_hash",
-            now - CODE_KEPT_AFTER_EXPIRY,
-        ),
-        "e-mail codes": (
-            "DELETE FROM email_codes WHERE expires_at < {} RETURNING id",
-            now - EMAIL_CODE_KEPT_AFTER_EXPIRY,
-        ),
+    # Each: (table, the column its rows expire by, the bound): those below it go.
+    batched = {
+        "login attempts": ("login_attempts", "expires_at", now),
+        "authorization codes": ("authorization_codes", "expires_at", now - CODE_KEPT_AFTER_EXPIRY),
+        "e-mail codes": ("email_codes", "expires_at", now - EMAIL_CODE_KEPT_AFTER_EXPIRY),
         # Each kept as long as its login attempt or session can live.
-        "code budgets": ("DELETE FROM otp_budgets WHERE expires_at < {} RETURNING id", now),
-        "refresh tokens": ("DELETE FROM refresh_tokens WHERE chain_started_at < {} RETURNING id", chain_limit),
-        # Their encrypted seeds too: a factor never confirmed, or revoked (replaced), serves nothing.
-        "second factors": (
-            "DELETE FROM otp_factors WHERE status <> 'active' AND (status = 'revoked' OR created_at < {}) RETURNING id",
-            now - UNCONFIRMED_FACTOR_KEPT,
-        ),
+        "code budgets": ("otp_budgets", "expires_at", now),
+        "refresh tokens": ("refresh_tokens", "chain_started_at", chain_limit),
     }
-    removed: dict[str, int] = {}
-    async with write_transaction():
-        for label, (sql, limit) in statements.items():
-            removed[label] = len(await fetch(sql, limit))
+    # In batches, each committed (ens.core.db.delete_in_batches): a day of the country's sessions
+    # rotates tens of millions of refresh tokens, each kept until its chain expires. They were
+    # deleted in one transaction with the rest and read back id by id to be counted.
+    removed = {
+        label: await delete_in_batches(table, column, bound) for label, (table, column, bound) in batched.items()
+    }
+    # Their encrypted seeds too: a factor never confirmed, or revoked (replaced), serves nothing
+    # (a person's factors are few, and these rarer: one statement, counted).
+    removed["second factors"] = await execute(
+        "DELETE FROM otp_factors WHERE status <> 'active' AND (status = 'revoked' OR created_at < {})",
+        now - UNCONFIRMED_FACTOR_KEPT,
+    )
     return removed

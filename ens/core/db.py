@@ -718,6 +718,46 @@ async def in_key_order(query: str, *args: Any, handle: Callable[[list[Row]], Awa
         after = (rows[-1]["space_id"], rows[-1]["id"])
 
 
+# Rows a daily job deletes in one statement and transaction (:func:`delete_in_batches`).
+PURGE_BATCH = 10_000
+
+
+async def delete_in_batches(table: str, column: str, before: Any, *, batch: int | None = None) -> int:
+    """Delete the rows of ``table`` whose ``column`` is below ``before``, oldest first, about
+    :data:`PURGE_BATCH` at a time (a batch ends at a value of ``column``: rows that share it go
+    together), each batch a write transaction of its own, along an index on ``column``; how many,
+    counted, not read back.
+
+    For ``ens purge``'s work across every space: a day's expired refresh tokens or rate windows
+    are tens of millions of rows at the country's scale. Deleted in one statement, they held their
+    locks and one transaction for as long as it ran, and that transaction held every space's change
+    feed back, whose horizon is the oldest one running (``ens.vitals.feed``); read back id by id, they
+    were all in the process's memory at once (an outside audit). Each batch starts past the last
+    one's values, not at the index's start: the entries of the rows deleted before stay in the index
+    until the next vacuum, and a batch taken from the start walked them all again."""
+    size = batch or PURGE_BATCH
+    removed = 0
+    after: tuple[Any, ...] = ()
+    while True:
+        past = f" AND {column} > {{}}" if after else ""
+        edge = await fetch(
+            f"SELECT {column} AS edge FROM {table} WHERE {column} < {{}}{past} ORDER BY {column} LIMIT 1 OFFSET {{}}",
+            before,
+            *after,
+            size - 1,
+        )
+        upto = (f" AND {column} <= {{}}", edge[0]["edge"]) if edge else ("", None)
+        removed += await execute(
+            f"DELETE FROM {table} WHERE {column} < {{}}{past}{upto[0]}",
+            before,
+            *after,
+            *((upto[1],) if edge else ()),
+        )
+        if not edge:
+            return removed
+        after = (edge[0]["edge"],)
+
+
 def as_uuid(value: object) -> UUID:
     """A UUID from a raw row: SQLite gives text where a column's declared type is lost (UNION,
     sub-select), PostgreSQL its own UUID type."""
