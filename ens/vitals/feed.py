@@ -31,7 +31,7 @@ from uuid import UUID
 
 import msgspec
 
-from ens.core import clock
+from ens.core import clock, db
 from ens.core.api import Cursors, check_limit
 from ens.core.db import as_uuid, current, execute, fetch, fetch_one, insert_rows, is_postgres, write_transaction
 from ens.core.errors import BadRequest, FieldError, Gone
@@ -338,27 +338,49 @@ def _expired() -> Gone:
 
 
 async def purge_tombstones(retention_days: int, now: datetime | None = None) -> int:
-    """Remove tombstones older than the retention; feed cursors from before them then answer 410."""
+    """Remove tombstones older than the retention; feed cursors from before them then answer 410.
+
+    Oldest first, about ``PURGE_BATCH`` at a time (``ens.core.db.delete_in_batches``), each batch
+    with its spaces' purged places in a transaction of its own: the day's expired deletions of every
+    space were one transaction, which held every space's change feed back (its horizon is the oldest
+    transaction running) for as long as it ran (an outside audit)."""
     cutoff = (now or clock.now()) - timedelta(days=retention_days)
-    async with write_transaction():
-        # Remember, per space, the newest place purged: an older cursor would miss a deletion. One
-        # sort of the day's expired tombstones (the newest place of each space first); a subquery
-        # for each tombstone took 2.6 s for 266,000 (a scale audit).
-        await fetch(
-            """INSERT INTO vital_feed_counters (space_id, last_seq, purged_seq, purged_xid)
-               SELECT space_id, 0, seq, feed_xid FROM (
-                 SELECT t.space_id, t.seq, t.feed_xid,
-                        ROW_NUMBER() OVER (PARTITION BY t.space_id ORDER BY t.feed_xid DESC, t.seq DESC) AS newest
-                 FROM vital_tombstones t WHERE t.deleted_at < {}) AS expired
-               WHERE newest = 1
-               ON CONFLICT (space_id) DO UPDATE SET purged_xid = excluded.purged_xid, purged_seq = excluded.purged_seq
-               WHERE (vital_feed_counters.purged_xid, vital_feed_counters.purged_seq)
-                     < (excluded.purged_xid, excluded.purged_seq)""",
-            cutoff,
-        )
-        # Counted, not sent back id by id.
-        removed = await execute("DELETE FROM vital_tombstones WHERE deleted_at < {}", cutoff)
-        # The hides of measures deleted hidden go with their tombstones (each tombstone's place is
-        # past its hide's: the purged place above covers both).
-        await fetch("DELETE FROM vital_hides WHERE deleted_at < {}", cutoff)
-    return removed
+    size = db.PURGE_BATCH
+    removed = 0
+    after: tuple[Any, ...] = ()
+    while True:
+        async with write_transaction():
+            past = " AND deleted_at > {}" if after else ""
+            edge = await fetch(
+                f"SELECT deleted_at AS edge FROM vital_tombstones WHERE deleted_at < {{}}{past} "
+                "ORDER BY deleted_at LIMIT 1 OFFSET {}",
+                cutoff,
+                *after,
+                size - 1,
+            )
+            within = f"deleted_at < {{}}{past}" + (" AND deleted_at <= {}" if edge else "")
+            bounds = (cutoff, *after, *((edge[0]["edge"],) if edge else ()))
+            # Remember, per space, the newest place purged: an older cursor would miss a deletion.
+            # One sort of the batch's tombstones (the newest place of each space first); a subquery
+            # for each tombstone took 2.6 s for 266,000 (a scale audit). A place only moves forward.
+            await fetch(
+                f"""INSERT INTO vital_feed_counters (space_id, last_seq, purged_seq, purged_xid)
+                   SELECT space_id, 0, seq, feed_xid FROM (
+                     SELECT t.space_id, t.seq, t.feed_xid,
+                            ROW_NUMBER() OVER (PARTITION BY t.space_id ORDER BY t.feed_xid DESC, t.seq DESC) AS newest
+                     FROM vital_tombstones t WHERE {within}) AS expired
+                   WHERE newest = 1
+                   ON CONFLICT (space_id) DO UPDATE
+                   SET purged_xid = excluded.purged_xid, purged_seq = excluded.purged_seq
+                   WHERE (vital_feed_counters.purged_xid, vital_feed_counters.purged_seq)
+                         < (excluded.purged_xid, excluded.purged_seq)""",
+                *bounds,
+            )
+            # Counted, not sent back id by id.
+            removed += await execute(f"DELETE FROM vital_tombstones WHERE {within}", *bounds)
+            # The hides of measures deleted hidden go with their tombstones, deleted at the same
+            # moment (each tombstone's place is past its hide's: the purged place above covers both).
+            await execute(f"DELETE FROM vital_hides WHERE {within}", *bounds)
+        if not edge:
+            return removed
+        after = (edge[0]["edge"],)

@@ -29,6 +29,8 @@ ACROSS_SPACES: dict[str, str] = {
     "DELETE FROM vital_tombstones WHERE deleted_at <": "the daily purge of old deletion tombstones",
     # ... and the hides of the measures deleted hidden, with their tombstones (ens.vitals.feed).
     "DELETE FROM vital_hides WHERE deleted_at <": "the daily purge of the hides of measures deleted hidden",
+    # ... oldest first, a batch at a time: where a batch ends (ens.vitals.feed.purge_tombstones).
+    "SELECT deleted_at AS edge FROM vital_tombstones WHERE deleted_at <": "where a batch of the purge ends",
     # ens purge, daily: document objects a dead process left a day ago, wherever they are (the
     # ledger is small: an entry lives from an upload's start to its commit).
     "FROM document_pending_objects WHERE since <": "the daily settling of objects a dead process left",
