@@ -8,12 +8,13 @@ import smtplib
 import uuid
 from collections import Counter
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from piccolo.table import Table
 
-from ens.core import clock
+from ens.core import clock, db
 from ens.core.clock import aware
 from ens.core.db import as_uuid, bound_tables, fetch, fetch_one, row_lock, write_transaction
 from ens.core.errors import Conflict, Gone, NotFound
@@ -185,6 +186,9 @@ async def erase_space(space_id: UUID, *, account_id: UUID, client_id: str, actin
     tables = [t for t in bound_tables() if t not in referenced_last and _has_space_id(t)]
     ordered: list[type[Table]] = [*tables, Grant]
     now = clock.now()
+    bound = {t._meta.tablename for t in tables}
+    for table_name in (name for name in GROWING_TABLES if name in bound):
+        await _empty_in_batches(table_name, space_id)
     async with write_transaction():
         await hold_for_erasure(space_id)
         for table in ordered:
@@ -218,6 +222,50 @@ async def erase_space(space_id: UUID, *, account_id: UUID, client_id: str, actin
             "request_id": request_id,
         },
     )
+
+
+# The tables that grow with a space's life (a watch's heart rates, a request's history row), keyed
+# ``(space_id, id)``: emptied first, a batch a transaction (:func:`_empty_in_batches`).
+GROWING_TABLES = (
+    "access_history",
+    "vital_measurements",
+    "vital_tombstones",
+    "vital_hides",
+    "vital_deleted_records",
+    "history_checkpoints",
+)
+
+
+async def _empty_in_batches(table: str, space_id: UUID) -> None:
+    """Delete the space's rows of ``table`` in key order, about ``PURGE_BATCH`` a transaction, each
+    batch past the last one's ids (the index entries of the rows deleted before stay until the next
+    vacuum: a batch taken from the space's first entry walked them all again).
+
+    Before :func:`erase_space`'s transaction, which then deletes what is left of every table (rows a
+    write that was under way when the space closed committed since). In that one transaction a
+    space of 1.5 million measures and 2 million history rows took 11.5 s on PostgreSQL, holding
+    back every space's change feed, whose horizon is the oldest transaction running (an outside
+    audit). The space is closed by then (:func:`begin_erasure`): no one reads or writes it."""
+    size = db.PURGE_BATCH
+    after: tuple[Any, ...] = ()
+    while True:
+        past = " AND id > {}" if after else ""
+        edge = await fetch(
+            f"SELECT id FROM {table} WHERE space_id = {{}}{past} ORDER BY id LIMIT 1 OFFSET {{}}",
+            space_id,
+            *after,
+            size - 1,
+        )
+        upto = (" AND id <= {}", edge[0]["id"]) if edge else ("", None)
+        await db.execute(
+            f"DELETE FROM {table} WHERE space_id = {{}}{past}{upto[0]}",
+            space_id,
+            *after,
+            *((upto[1],) if edge else ()),
+        )
+        if not edge:
+            return
+        after = (edge[0]["id"],)
 
 
 async def hold_for_erasure(space_id: UUID) -> None:
