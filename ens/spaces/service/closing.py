@@ -192,7 +192,13 @@ async def erase_space(space_id: UUID, *, account_id: UUID, client_id: str, actin
     async with write_transaction():
         await hold_for_erasure(space_id)
         for table in ordered:
-            await fetch(f"DELETE FROM {table._meta.tablename} WHERE space_id = {{}}", space_id)
+            if table._meta.tablename in GROWING_TABLES:
+                # What a write under way at the close committed since, along the key: a plain
+                # DELETE by space_id, planned on statistics that still counted the rows the batches
+                # deleted, read the whole table (1.1 s among 10 million measures for none).
+                await _empty_in_batches(table._meta.tablename, space_id)
+            else:
+                await fetch(f"DELETE FROM {table._meta.tablename} WHERE space_id = {{}}", space_id)
         await fetch("DELETE FROM spaces WHERE id = {}", space_id)
         finished = await fetch(
             "UPDATE space_erasures SET finished_at = {} WHERE erased_space_id = {} AND finished_at IS NULL "
@@ -256,16 +262,24 @@ async def _empty_in_batches(table: str, space_id: UUID) -> None:
             *after,
             size - 1,
         )
-        upto = (" AND id <= {}", edge[0]["id"]) if edge else ("", None)
-        await db.execute(
-            f"DELETE FROM {table} WHERE space_id = {{}}{past}{upto[0]}",
-            space_id,
-            *after,
-            *((upto[1],) if edge else ()),
-        )
         if not edge:
-            return
+            # The last batch is bounded by its newest id too: PostgreSQL, estimating a big space's
+            # rows past an old id as the table's share of them, read the whole table for the last
+            # 33 history rows of a space (3.2 s among 20 million).
+            edge = await fetch(
+                f"SELECT id FROM {table} WHERE space_id = {{}}{past} ORDER BY id DESC LIMIT 1", space_id, *after
+            )
+            if not edge:
+                break
+        await db.execute(
+            f"DELETE FROM {table} WHERE space_id = {{}}{past} AND id <= {{}}", space_id, *after, edge[0]["id"]
+        )
         after = (edge[0]["id"],)
+    # Walk the space's entries once more, outside any transaction that writes: PostgreSQL marks
+    # those of the rows deleted above dead in the index as it passes them, so that the final
+    # transaction's DELETE, and the checks of the space's foreign keys when its row goes, skip them
+    # (they walked them all, 6 s of that transaction for the space above).
+    await fetch(f"SELECT id FROM {table} WHERE space_id = {{}} ORDER BY id LIMIT 1", space_id)
 
 
 async def hold_for_erasure(space_id: UUID) -> None:
