@@ -15,12 +15,17 @@ EMAIL_CODE_KEPT_AFTER_EXPIRY = timedelta(hours=1)
 # A second factor never confirmed is abandoned once the login attempt that began it has expired
 # (``ens.auth.login.attempt.ATTEMPT_TTL``, 30 minutes); a day is well past that.
 UNCONFIRMED_FACTOR_KEPT = timedelta(days=1)
+# A phone session's grant outlives its refresh chain (begun with it, ``refresh_token_max_age``) by
+# its last access token's life at most (a day at most, ``access_token_ttl``): past both it can do
+# nothing, and is no device signed in (``ens.spaces.service.grants.list_sessions``).
+ENDED_SESSION_KEPT = timedelta(days=1)
 
 
 async def purge_expired_login_state(settings: Settings, now: datetime) -> dict[str, int]:
     """Delete expired login attempts, codes and wrong-code budgets, refresh tokens of chains past
     their absolute lifetime (a rotated token must be kept until then, so that its reuse is
-    detected), and the second factors nobody can use (never confirmed, or revoked) with their seeds."""
+    detected), the phone sessions' grants those chains ended, and the second factors nobody can use
+    (never confirmed, or revoked) with their seeds."""
     chain_limit = now - timedelta(seconds=settings.refresh_token_max_age)
     # Each: (table, the column its rows expire by, the bound): those below it go.
     batched = {
@@ -37,6 +42,15 @@ async def purge_expired_login_state(settings: Settings, now: datetime) -> dict[s
     removed = {
         label: await delete_in_batches(table, column, bound) for label, (table, column, bound) in batched.items()
     }
+    # After their refresh tokens (which reference them; a chain begins with its session, so none
+    # should be left, and one that is keeps its grant): each login made one, kept for ever before
+    # (an outside audit: tens of millions of logins a day, none of them ever deleted).
+    removed["ended sessions"] = await delete_in_batches(
+        "grants",
+        "created_at",
+        chain_limit - ENDED_SESSION_KEPT,
+        where="kind = 'session' AND NOT EXISTS (SELECT 1 FROM refresh_tokens t WHERE t.grant_id = grants.id)",
+    )
     # Their encrypted seeds too: a factor never confirmed, or revoked (replaced), serves nothing
     # (a person's factors are few, and these rarer: one statement, counted).
     removed["second factors"] = await execute(

@@ -722,11 +722,12 @@ async def in_key_order(query: str, *args: Any, handle: Callable[[list[Row]], Awa
 PURGE_BATCH = 10_000
 
 
-async def delete_in_batches(table: str, column: str, before: Any, *, batch: int | None = None) -> int:
+async def delete_in_batches(table: str, column: str, before: Any, *, where: str = "", batch: int | None = None) -> int:
     """Delete the rows of ``table`` whose ``column`` is below ``before``, oldest first, about
     :data:`PURGE_BATCH` at a time (a batch ends at a value of ``column``: rows that share it go
     together), each batch a write transaction of its own, along an index on ``column``; how many,
-    counted, not read back.
+    counted, not read back. ``where``: a further condition, written out (the predicate of a partial
+    index on ``column``, so that a generic plan can read it).
 
     For ``ens purge``'s work across every space: a day's expired refresh tokens or rate windows
     are tens of millions of rows at the country's scale. Deleted in one statement, they held their
@@ -738,8 +739,9 @@ async def delete_in_batches(table: str, column: str, before: Any, *, batch: int 
     size = batch or PURGE_BATCH
     removed = 0
     after: tuple[Any, ...] = ()
+    also = f" AND {where}" if where else ""
     while True:
-        past = f" AND {column} > {{}}" if after else ""
+        past = f" AND {column} > {{}}{also}" if after else also
         edge = await fetch(
             f"SELECT {column} AS edge FROM {table} WHERE {column} < {{}}{past} ORDER BY {column} LIMIT 1 OFFSET {{}}",
             before,

@@ -84,3 +84,47 @@ async def test_second_factors_nobody_can_use_go_with_their_seeds(fake_settings, 
     assert removed["second factors"] >= 2
     left = await db.fetch("SELECT id, status FROM otp_factors WHERE account_id = {}", person.account_id)
     assert {row["id"]: row["status"] for row in left} == {ids["young"]: "pending", active: "active"}
+
+
+async def test_a_phone_sessions_grant_goes_once_its_refresh_chain_has_ended(fake_settings, person, make_app_token):
+    """Each login made a session grant, kept for ever: at tens of millions of logins a day the
+    table grew by as many rows a day, and an account's session list walked every session it ever
+    had (an outside audit). Past its refresh chain's lifetime and its last access token's, it goes
+    with its tokens; a younger session and an app's consent, however old, stay."""
+    from ens.spaces.service import create_session_grant
+
+    now = datetime.now(UTC)
+    max_age = timedelta(seconds=fake_settings.refresh_token_max_age)
+    grants = {
+        label: await create_session_grant(person.account_id, "ens-mobile", client_name="ENS", label=label)
+        for label in ("ended", "young")
+    }
+    begun = {"ended": now - max_age - timedelta(days=2), "young": now - max_age + timedelta(hours=1)}
+    for label, grant_id in grants.items():
+        await db.fetch("UPDATE grants SET created_at = {} WHERE id = {}", begun[label], grant_id)
+        await db.fetch(
+            """INSERT INTO refresh_tokens (id, token_hash, grant_id, account_id, client_id, kind, scopes,
+                                           chain_started_at, created_at)
+               VALUES ({}, {}, {}, {}, 'ens-mobile', 'session', 'space', {}, {})""",
+            uuid.uuid4(),
+            uuid.uuid4().hex,
+            grant_id,
+            person.account_id,
+            begun[label],
+            begun[label],
+        )
+    await make_app_token(person, ["vitals.body_weight:read"])
+    app = await db.fetch("SELECT id FROM grants WHERE account_id = {} AND kind <> 'session'", person.account_id)
+    await db.fetch(
+        "UPDATE grants SET created_at = {} WHERE account_id = {} AND kind <> 'session'",
+        begun["ended"],
+        person.account_id,
+    )
+
+    removed = await purge_expired_login_state(fake_settings, now)
+
+    left = {row["id"] for row in await db.fetch("SELECT id FROM grants WHERE account_id = {}", person.account_id)}
+    assert grants["ended"] not in left
+    assert removed["ended sessions"] >= 1
+    assert grants["young"] in left
+    assert app and {row["id"] for row in app} <= left
