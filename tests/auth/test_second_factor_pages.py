@@ -7,6 +7,7 @@ import html
 import re
 import time
 import unicodedata
+import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -424,3 +425,28 @@ async def test_what_is_refused_before_a_login_page_is_read_is_a_page_too(fake_lo
         assert "Lien non valable" in html.unescape(followed.text), query
     # The page itself is still there.
     assert (await login.browser.open("/login/otp")).status_code == 200
+
+
+async def test_a_space_being_erased_is_not_reopened_by_signing_in(fake_login):
+    """An erasure past its point of no return (its data key destroyed, the space closed, its record
+    unfinished: ``begin_erasure``) whose rows did not all go (the database lost between the committed
+    batches that empty its growing tables, or before them) is finished by the same request sent
+    again or by ``ens purge``, and cannot be reopened (``POST .../reopen`` is 409). The login's
+    offer to reopen a closed space reopened it all the same: the holder was given back a space
+    half erased, readable and writable, that ``ens purge`` then erased under them (found by a
+    review of the batched erasure)."""
+    login, space, sub = await _back_at_the_provider_with_the_space_closed(fake_login)
+    account = await one_row("SELECT id FROM accounts WHERE sub = {}", sub)
+    await db.fetch(
+        "INSERT INTO space_erasures (id, erased_space_id, erased_by_account_id, erased_by_client_id, acting_as, "
+        "request_id, erased_at) VALUES ({}, {}, {}, 'ens-app', 'holder', 'req-erase', {})",
+        uuid.uuid4(),
+        space["id"],
+        account["id"],
+        datetime.now(UTC),
+    )
+    went_on = await login.browser.second_factor()
+    # Not offered (it was: a redirect to the offer, /login/otp): the login goes on to the app, with
+    # the space left closed, its erasure to be finished.
+    assert went_on.headers["location"].startswith(LOOPBACK), went_on.headers
+    assert (await one_row("SELECT status FROM spaces WHERE id = {}", space["id"]))["status"] == "closed"

@@ -38,6 +38,7 @@ from ens.auth.login.consent import consent_screen
 from ens.auth.login.notices import EMAIL_CHANGED, FACTOR_REPLACED, RECOVERY_USED, new_device, notify, tell_of_a_lock
 from ens.core import clock
 from ens.spaces import service as spaces
+from ens.spaces.door import erasure_begun
 
 log = logging.getLogger("ens.auth.login")
 
@@ -233,7 +234,13 @@ async def _after_second_factor(ctx: LoginContext, attempt: Attempt) -> Redirect:
     if attempt.account_id is None:
         raise step_over(attempt)
     await _apply_pending_identity(ctx, attempt, account_id=attempt.account_id)
-    if attempt.space_id is not None and await spaces.space_status(attempt.space_id) == "closed":
+    # Not a space being erased: closed at its point of no return, it is never reopened (409 from the
+    # API), and the login offered it all the same (a review).
+    if (
+        attempt.space_id is not None
+        and await spaces.space_status(attempt.space_id) == "closed"
+        and not await erasure_begun(attempt.space_id)
+    ):
         await update_attempt(attempt.id, step="reopen")
         return Redirect("/login/otp")
     return await _go_on(ctx, attempt)

@@ -133,11 +133,15 @@ async def close_space(space_id: UUID) -> None:
 
 
 async def reopen_space(space_id: UUID) -> None:
-    """Restore a closed space with everything it held."""
+    """Restore a closed space with everything it held; never one being erased (its data key
+    destroyed, its rows perhaps half gone: :func:`erase_space` empties the growing tables in committed
+    batches first), whichever way the holder asks (the login's offer reopened it; a review)."""
     async with write_transaction():
-        row = await fetch_one("SELECT status FROM spaces WHERE id = {}", space_id)
+        row = await fetch_one(f"SELECT status FROM spaces WHERE id = {{}}{row_lock('UPDATE')}", space_id)
         if row is None:
             raise NotFound("No such space.")
+        if await erasure_begun(space_id):
+            raise Conflict("This space is being erased: its erasure cannot be undone.")
         if row["status"] != "closed":
             raise Conflict("This space is open already.")
         await Space.update({Space.status: "open", Space.closed_at: None, Space.updated_at: clock.now()}).where(
