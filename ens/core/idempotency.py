@@ -361,7 +361,10 @@ class IdempotencyMiddleware:
             await _release(caller_key, key)
             raise
         no_store = any(k.lower() == "cache-control" and "no-store" in v for k, v in headers)
-        if status >= 500:
+        # A 406 is released as a failure is: it answers the Accept header, which a retry does not
+        # repeat as the key compares it (path, query, body); kept, it was replayed to the retry that
+        # accepted JSON, for the key's day (a review).
+        if status >= 500 or status == 406:
             await _release(caller_key, key)
         elif no_store:
             await _unkept(caller_key, key, space_id=scope.get("state", {}).get(SPACE_STATE_KEY))
