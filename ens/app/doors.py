@@ -46,7 +46,7 @@ async def through_space_door(request: Request[Any, Any, Any]) -> Response[bytes]
 async def through_fhir_door(request: Request[Any, Any, Any]) -> Response[bytes] | None:
     """Every request under /fhir: JSON is what it answers (406 before anything else when the client
     accepts none), then the space door as under /v1/spaces/{space}."""
-    refuse_what_is_not_json(request.headers.get("accept"), request.query_params.getall("_format", []))
+    refuse_what_is_not_json(request)
     return await through_space_door(request)
 
 

@@ -19,6 +19,7 @@ from typing import Any, Literal
 from uuid import UUID, uuid4
 
 import msgspec
+from litestar import Request
 
 from ens.core.api import ReadStruct, accepts_any
 from ens.core.errors import NotAcceptable
@@ -30,10 +31,11 @@ _JSON_MEDIA = (FHIR_JSON, "application/json", "application/json+fhir")
 _JSON_FORMATS = frozenset({"json", *_JSON_MEDIA})
 
 
-def refuse_what_is_not_json(accept: str | None, formats: Sequence[str]) -> None:
+def refuse_what_is_not_json(request: Request[Any, Any, Any]) -> None:
     """406 when the client accepts no JSON (``Accept: application/fhir+xml``, ``_format=xml``):
     FHIR's HTTP page asks a server that cannot give the format asked for to say so; it was answered
-    JSON it would not parse (an outside audit)."""
+    JSON it would not parse (an outside audit). Every /fhir route, the public metadata too."""
+    accept, formats = request.headers.get("accept"), request.query_params.getall("_format", [])
     if formats:
         if any(given.split(";")[0].strip().lower() not in _JSON_FORMATS for given in formats):
             raise NotAcceptable(f"ENS's FHIR door answers JSON only ({FHIR_JSON}): _format={formats[0]!r} is not JSON.")
@@ -282,8 +284,8 @@ _ISSUE_TYPE = {
 }
 
 
-# The FHIR routes' search parameters FHIR names with an underscore, by their Python names (a
-# parameter's error names the handler's argument).
+# The FHIR search's parameters FHIR names with an underscore, by the names the shared pieces give
+# their errors (the cursors' "/cursor"; litestar's own errors already name "_count").
 _FHIR_PARAMETERS = {"count": "_count", "cursor": "_cursor"}
 
 

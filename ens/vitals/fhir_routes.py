@@ -175,5 +175,5 @@ class FhirController(Controller):
     },
 )
 async def fhir_metadata(request: Request, settings: NamedDependency[Settings]) -> Response[bytes]:  # type: ignore[type-arg]
-    refuse_what_is_not_json(request.headers.get("accept"), request.query_params.getall("_format", []))
+    refuse_what_is_not_json(request)
     return Response(fhir_intake.capability_statement(base_url=settings.public_url), media_type=FHIR_JSON)
