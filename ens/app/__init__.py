@@ -33,7 +33,7 @@ from ens.app.stray import StrayRequests
 from ens.auth.middleware import BearerAuthentication
 from ens.auth.routes import AuthWiring
 from ens.auth.tokens import AccessTokens
-from ens.core import db
+from ens.core import db, keyring
 from ens.core.api import (
     Cursors,
     EdgeMiddleware,
@@ -128,6 +128,7 @@ def create_app(
     register_capabilities()
     engine = db.engine_for_url(settings.database_url)
     db.bind(engine, db.all_tables())
+    keyring.configure(settings.secret_key, settings.previous_keys)  # before anything derives a key
     tokens = AccessTokens(settings)
     limiter = RateLimiter(
         Limits(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 import re
 import secrets
 import unicodedata
@@ -137,7 +136,8 @@ def secret_matches(secret_key: str, client: Client, *, secret: str | None) -> bo
         return not secret
     if client.secret_hash is None or not secret:
         return False
-    return hmac.compare_digest(keyring.token_hash(secret_key, "client:" + secret), client.secret_hash)
+    # Under the current key, or one it replaced: an app's secret outlives a change of ENS_SECRET_KEY.
+    return keyring.hash_matches(secret_key, "client:" + secret, client.secret_hash)
 
 
 def _check_redirect_uri(uri: str) -> None:

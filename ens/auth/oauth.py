@@ -29,7 +29,7 @@ from ens.auth.tables import AuthorizationCode, RefreshToken
 from ens.auth.tokens import AccessTokens
 from ens.core import clock, keyring
 from ens.core.clock import aware
-from ens.core.db import Row, as_uuid, fetch, fetch_one, write_transaction
+from ens.core.db import Row, as_uuid, fetch, fetch_one, one_of, write_transaction
 from ens.core.errors import Unauthorized
 from ens.core.settings import Settings
 from ens.spaces import service as spaces
@@ -273,8 +273,8 @@ async def _refresh(
     authorization's scope (RFC 6749 §6); the access token has the ``scope`` asked, within it (an
     app asking for less got it all: an outside audit), or all of it when none is asked. A ``scope``
     beyond it is refused."""
-    token_hash = keyring.token_hash(settings.secret_key, "refresh:" + refresh_token)
-    row = await fetch_one("SELECT * FROM refresh_tokens WHERE token_hash = {}", token_hash)
+    found, hashes = _refresh_token_is(settings, refresh_token)
+    row = await fetch_one(f"SELECT * FROM refresh_tokens WHERE {found}", *hashes)
     if row is None or row["client_id"] != client.client_id:
         raise OAuthError("invalid_grant", "The refresh token is invalid.")
     grant_id, account_id = as_uuid(row["grant_id"]), as_uuid(row["account_id"])
@@ -494,12 +494,18 @@ async def _grant_of_access_token(settings: Settings, tokens: AccessTokens, *, to
     return caller.grant_id, caller.client_id
 
 
+def _refresh_token_is(settings: Settings, token: str) -> tuple[str, tuple[str, ...]]:
+    """The condition on ``refresh_tokens`` that finds ``token``'s row, and its arguments: its hash
+    under the current key, or under a key it replaced (a chain begun before ENS_SECRET_KEY changed
+    lives on; each rotation stores its successor under the current key)."""
+    hashes = keyring.token_hashes(settings.secret_key, "refresh:" + token)
+    return one_of("token_hash", hashes), hashes
+
+
 async def _grant_of_refresh_token(settings: Settings, tokens: AccessTokens, *, token: str) -> tuple[UUID, str] | None:
     """The grant a refresh token belongs to (rotated or not) and its client; ``None`` if unknown."""
-    row = await fetch_one(
-        "SELECT grant_id, client_id FROM refresh_tokens WHERE token_hash = {}",
-        keyring.token_hash(settings.secret_key, "refresh:" + token),
-    )
+    found, hashes = _refresh_token_is(settings, token)
+    row = await fetch_one(f"SELECT grant_id, client_id FROM refresh_tokens WHERE {found}", *hashes)
     if row is None:
         return None
     return as_uuid(row["grant_id"]), str(row["client_id"])

@@ -40,6 +40,9 @@ class _PastExpiryAllowed(jwt.JWTClaimsRegistry):
 
 class AccessTokens:
     def __init__(self, settings: Settings) -> None:
+        # The current key only, never one it replaced (ENS_PREVIOUS_SECRET_KEYS): whoever holds a
+        # key could sign any token with it, and a key is replaced when it may have leaked. A token
+        # issued before the change is refused (401), and its client refreshes it, as at its expiry.
         self._key = OctKey.import_key(keyring.derive_key(settings.secret_key, "access-token-jwt"))
         self._issuer = settings.public_url
         self._audience = f"{settings.public_url}/v1"

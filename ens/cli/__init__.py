@@ -16,6 +16,7 @@ from ens.cli.claim_codes import issue_claim_code
 from ens.cli.court_measures import manage_representatives
 from ens.cli.development import demo, print_dev_token
 from ens.cli.export import export_space
+from ens.cli.keys import rotate as rotate_keys
 from ens.cli.maintenance import notify, purge
 from ens.cli.refusal import fail
 from ens.cli.schema import migrate, partition_table
@@ -69,6 +70,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     verify = audit_sub.add_parser("verify", help="recompute every MAC and checkpoint; exit 1 at a broken link")
     verify.add_argument("space", nargs="?", type=uuid.UUID, default=None, help="one space (default: all)")
+    keys = sub.add_parser("keys", help="ENS_SECRET_KEY's rotation")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
+    keys_sub.add_parser(
+        "rotate",
+        help="after a change of ENS_SECRET_KEY (the old one in ENS_PREVIOUS_SECRET_KEYS): re-encrypt the OTP seeds "
+        "and re-wrap the spaces' document keys under the new one",
+    )
     part = sub.add_parser("partition", help="operators: hash-partition a health table by space_id (PostgreSQL)")
     part.add_argument("table")
     part.add_argument("--partitions", type=int, default=32)
@@ -229,8 +237,11 @@ def _is_unmigrated(exc: BaseException) -> bool:
 
 def _run(args: argparse.Namespace, settings: Settings) -> None:
     """The commands that work on the database."""
+    from ens.core import keyring
     from ens.spaces import audit
 
+    # What was made under the keys ENS_SECRET_KEY replaced is read too (ENS_PREVIOUS_SECRET_KEYS).
+    keyring.configure(settings.secret_key, settings.previous_keys)
     audit.configure(settings.secret_key)  # rows a command writes to the access history are sealed too
     if args.command == "migrate":
         migrate(settings)
@@ -244,6 +255,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> None:
         issue_claim_code(settings, args)
     elif args.command == "audit":
         seal_or_verify(settings, args)
+    elif args.command == "keys" and args.keys_command == "rotate":
+        rotate_keys(settings)
     elif args.command == "partition":
         partition_table(settings, args.table, args.partitions)
     elif args.command == "demo":

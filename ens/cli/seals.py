@@ -52,6 +52,13 @@ def seal_or_verify(settings: Settings, args: argparse.Namespace) -> None:
                     break
                 after = batch[-1]
             print(f"{checked} spaces checked, {broken} with a broken link")
+            if broken and not settings.previous_keys:
+                # The MAC of a row tells no key apart: a row sealed under a key ENS_SECRET_KEY replaced
+                # reads as changed unless that key is configured.
+                print(
+                    "(rows sealed before a change of ENS_SECRET_KEY verify only with the key they were sealed "
+                    "under, in ENS_PREVIOUS_SECRET_KEYS)"
+                )
             return 1 if broken else 0
 
     code = asyncio.run(run())

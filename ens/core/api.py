@@ -219,7 +219,8 @@ class Cursors:
 
     def __init__(self, secret_key: str) -> None:
         self._secret = secret_key
-        self._aead = AESSIV(keyring.derive_key(secret_key, "cursors", length=64))
+        # Issued under the current key; one issued before ENS_SECRET_KEY changed is still taken.
+        self._aeads = [AESSIV(keyring.derive_key(key, "cursors", length=64)) for key in keyring.secrets_of(secret_key)]
         self._ids = keyring.derive_key(secret_key, "opaque-ids", length=32)
 
     def opaque_id(self, kind: str, number: int) -> UUID:
@@ -230,7 +231,7 @@ class Cursors:
         return UUID(bytes=digest, version=4)
 
     def encode(self, purpose: str, position: list[Any]) -> str:
-        return _b64(self._aead.encrypt(msgspec.json.encode(position), [purpose.encode()]))
+        return _b64(self._aeads[0].encrypt(msgspec.json.encode(position), [purpose.encode()]))
 
     def decode(self, purpose: str, cursor: str) -> list[Any]:
         if "." in cursor:
@@ -240,12 +241,7 @@ class Cursors:
                 blob = _unb64(cursor)
             except (ValueError, binascii.Error) as exc:
                 raise BadRequest("The cursor is malformed.", [FieldError("/cursor", "malformed")]) from exc
-            try:
-                payload = self._aead.decrypt(blob, [purpose.encode()])
-            except (InvalidTag, ValueError) as exc:
-                raise BadRequest(
-                    "The cursor is not one this listing issued.", [FieldError("/cursor", "invalid")]
-                ) from exc
+            payload = self._opened(blob, purpose)
         try:
             position = msgspec.json.decode(payload)
         except msgspec.DecodeError:
@@ -253,6 +249,14 @@ class Cursors:
         if not isinstance(position, list):
             raise BadRequest("The cursor is malformed.", [FieldError("/cursor", "malformed")])
         return position
+
+    def _opened(self, blob: bytes, purpose: str) -> bytes:
+        for aead in self._aeads:
+            try:
+                return aead.decrypt(blob, [purpose.encode()])
+            except (InvalidTag, ValueError):
+                continue
+        raise BadRequest("The cursor is not one this listing issued.", [FieldError("/cursor", "invalid")])
 
     def _signed(self, purpose: str, cursor: str) -> bytes:
         """A cursor issued before they were encrypted: its position, readable, and its MAC."""

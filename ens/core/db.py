@@ -553,6 +553,14 @@ def within(column: str, since: Any | None, until: Any | None) -> tuple[str, list
     return sql, args
 
 
+def one_of(column: str, values: Sequence[Any]) -> str:
+    """``column = {}`` for one value, ``column IN ({}, ...)`` for several (a hash looked up under each
+    key of the keyring, ``ens.core.keyring.token_hashes``): the statement of one stays as it was."""
+    if len(values) == 1:
+        return f"{column} = {{}}"
+    return f"{column} IN ({', '.join(['{}'] * len(values))})"
+
+
 @lru_cache(maxsize=256)
 def values_insert_sql(table: str, columns: tuple[str, ...], *, rows: int, suffix: str = "") -> str:
     """``INSERT INTO table (columns) VALUES (...), ... suffix`` for ``rows`` rows, ``{}`` placeholders."""
@@ -716,6 +724,41 @@ async def in_key_order(query: str, *args: Any, handle: Callable[[list[Row]], Awa
         if len(rows) < batch:
             return changed
         after = (rows[-1]["space_id"], rows[-1]["id"])
+
+
+async def reseal_in_batches(
+    table: str, key: str, column: str, reseal: Callable[[Row], bytes | None], *, batch: int = 1000
+) -> int:
+    """Every row of ``table`` (``key`` its one-column primary key) in key order, ``batch`` at a time,
+    its ``column`` replaced by ``reseal(row)`` unless that is ``None``; each batch in one write
+    transaction, each row changed only if ``column`` still holds what was read (a row a request
+    replaced meanwhile keeps its new value). How many rows were changed."""
+    changed = 0
+    after: Any = None
+    while True:
+        async with write_transaction():
+            rows = await fetch(
+                f"SELECT {key}, {column} FROM {table}"
+                + (f" WHERE {key} > {{}}" if after is not None else "")
+                + f" ORDER BY {key} LIMIT {{}}",
+                *(() if after is None else (after,)),
+                batch,
+            )
+            for row in rows:
+                resealed = reseal(row)
+                if resealed is not None:
+                    changed += len(
+                        await fetch(
+                            f"UPDATE {table} SET {column} = {{}} WHERE {key} = {{}} AND {column} = {{}} "
+                            f"RETURNING {key}",
+                            resealed,
+                            row[key],
+                            row[column],
+                        )
+                    )
+        if len(rows) < batch:
+            return changed
+        after = rows[-1][key]
 
 
 # Rows a daily job deletes in one statement and transaction (:func:`delete_in_batches`).

@@ -42,7 +42,7 @@ from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from ens.core import clock, keyring
-from ens.core.db import Row, delete_in_batches, fetch, fetch_one, row_lock, write_transaction
+from ens.core.db import Row, delete_in_batches, fetch, fetch_one, one_of, row_lock, write_transaction
 from ens.core.errors import BadRequest, Conflict, DomainError, Invalid, PayloadTooLarge
 from ens.core.spool import EncryptedSpool
 
@@ -69,8 +69,12 @@ def retry_mark(caller_scope: str, key: str) -> str:
     return hashlib.sha256(f"{caller_scope}\n{key}".encode()).hexdigest()
 
 
-async def _claim(caller: str, key: str, *, request_hash: str, lease: timedelta) -> Row | None:
+async def _claim(
+    caller: str, key: str, *, request_hash: str, lease: timedelta, earlier_hashes: Sequence[str] = ()
+) -> Row | None:
     """Claim the key for this request; ``None`` when it is ours, else the record that holds it.
+    ``earlier_hashes``: the request's hash under the keys ENS_SECRET_KEY replaced (a key claimed
+    before the change is the same request's).
 
     A claim is a ``running`` record with a lease: if the process running it dies (a crash, a
     SIGKILL), the claim would otherwise block every retry for the record's 24 hours. Once the lease
@@ -95,14 +99,15 @@ async def _claim(caller: str, key: str, *, request_hash: str, lease: timedelta) 
         return None
     # One conditional UPDATE decides between concurrent retries: only one takes an expired lease,
     # or a key whose answer was not kept (``unkept``: it runs again).
+    hashes = (request_hash, *earlier_hashes)
     taken = await fetch(
-        """UPDATE idempotency_keys SET state = 'running', lease_until = {} WHERE caller = {} AND key = {}
-           AND request_hash = {} AND (state = 'unkept'
-                OR (state = 'running' AND (lease_until IS NULL OR lease_until < {}))) RETURNING id""",
+        f"""UPDATE idempotency_keys SET state = 'running', lease_until = {{}} WHERE caller = {{}} AND key = {{}}
+           AND {one_of("request_hash", hashes)} AND (state = 'unkept'
+                OR (state = 'running' AND (lease_until IS NULL OR lease_until < {{}}))) RETURNING id""",
         now + lease,
         caller,
         key,
-        request_hash,
+        *hashes,
         now,
     )
     if taken:
@@ -305,10 +310,12 @@ class IdempotencyMiddleware:
             # the table confirm a guess at what was sent, a deleted allergy's text say (an outside
             # security audit). (Rows written before keep their plain digest: a retry of one across
             # the change is told "a different request", for their 24 hours.)
-            request_hash = stored_request_hash(self.secret, digest.hexdigest())
-            existing = await _claim(caller_key, key, request_hash=request_hash, lease=self.lease)
+            request_hash, *earlier = keyring.token_hashes(self.secret, _HASHED + digest.hexdigest())
+            existing = await _claim(
+                caller_key, key, request_hash=request_hash, lease=self.lease, earlier_hashes=earlier
+            )
             if existing is not None:
-                if existing["request_hash"] != request_hash:
+                if existing["request_hash"] not in (request_hash, *earlier):
                     await self._refuse(scope, send, 422, "This Idempotency-Key was used with a different request.")
                 elif existing["state"] == "done":
                     # Like a refusal, the replay passes the doors (a revoked grant gets nothing back) and
@@ -401,7 +408,10 @@ _AS_VALUES = msgspec.json.Decoder(float_hook=_number)
 def stored_request_hash(secret: str, digest: str) -> str:
     """What a key's row keeps of its request's digest (:class:`_RequestDigest`): keyed, so that a
     copy of the table confirms no guess at what was sent."""
-    return keyring.token_hash(secret, "idempotency request:" + digest)
+    return keyring.token_hash(secret, _HASHED + digest)
+
+
+_HASHED = "idempotency request:"
 
 
 class _RequestDigest:

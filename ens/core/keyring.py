@@ -1,15 +1,43 @@
-"""Keys derived from ENS_SECRET_KEY, one per purpose (HKDF-SHA256), so that no two uses share a key."""
+"""Keys derived from ENS_SECRET_KEY, one per purpose (HKDF-SHA256), so that no two uses share a key.
+
+**Rotation.** ``ENS_PREVIOUS_SECRET_KEYS`` names the keys ``ENS_SECRET_KEY`` replaced (newest
+first, :func:`configure`). Everything new is sealed, hashed, signed and MACed under the current key
+only; what was made under a previous one is still read: a blob decrypts under the first key that
+opens it (:func:`decrypt`), a MAC verifies under any (:func:`verify`: a cursor, the access
+history's rows), and a stored hash is looked up by the hash under each key (:func:`token_hashes`).
+Never an access token's signature (``ens.auth.tokens``): with a key that leaked anyone could sign
+one. ``ens keys rotate`` re-encrypts what can be (the OTP seeds, the spaces' document keys); hashes
+cannot be redone without what they hash, and go when what they stand for does (README, "Rotating
+ENS_SECRET_KEY").
+"""
 
 from __future__ import annotations
 
 import base64
 import hashlib
 import hmac
+from collections.abc import Sequence
 from functools import cache
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+# The keys each current key replaced, newest first (ENS_PREVIOUS_SECRET_KEYS), by the current key:
+# every function here takes the current key, and reads under those it replaced too. Set by ``ens.app``
+# and the commands at start (:func:`configure`).
+_REPLACED: dict[str, tuple[str, ...]] = {}
+
+
+def configure(secret: str, previous: Sequence[str]) -> None:
+    """``previous``: the keys ``secret`` replaced, newest first (what they made is still read)."""
+    _REPLACED[secret] = tuple(key for key in previous if key != secret)
+
+
+def secrets_of(secret: str) -> tuple[str, ...]:
+    """``secret``, then the keys it replaced: the order in which anything stored is tried."""
+    return (secret, *_REPLACED.get(secret, ()))
 
 
 @cache
@@ -31,13 +59,25 @@ def sign(secret: str, purpose: str, *, payload: bytes) -> bytes:
 
 
 def verify(secret: str, purpose: str, *, payload: bytes, mac: bytes) -> bool:
-    return hmac.compare_digest(sign(secret, purpose, payload=payload), mac)
+    """Whether ``mac`` is ``payload``'s under the current key or one it replaced."""
+    return any(hmac.compare_digest(sign(key, purpose, payload=payload), mac) for key in secrets_of(secret))
 
 
 def token_hash(secret: str, token: str) -> str:
     """What is stored for a high-entropy secret (refresh token, recovery code): a keyed hash."""
     digest = hmac.new(derive_key(secret, "token-hash"), token.encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def token_hashes(secret: str, token: str) -> tuple[str, ...]:
+    """The hashes a stored secret may bear: under the current key first, then under each key it
+    replaced (what a lookup searches for, :func:`ens.core.db.one_of`)."""
+    return tuple(token_hash(key, token) for key in secrets_of(secret))
+
+
+def hash_matches(secret: str, token: str, stored: str) -> bool:
+    """Whether ``stored`` is the hash of ``token`` under the current key or one it replaced."""
+    return any(hmac.compare_digest(candidate, stored) for candidate in token_hashes(secret, token))
 
 
 def encrypt(secret: str, purpose: str, *, plaintext: bytes, associated: bytes = b"") -> bytes:
@@ -49,4 +89,26 @@ def encrypt(secret: str, purpose: str, *, plaintext: bytes, associated: bytes = 
 
 
 def decrypt(secret: str, purpose: str, *, blob: bytes, associated: bytes = b"") -> bytes:
-    return AESGCM(derive_key(secret, purpose)).decrypt(blob[:12], blob[12:], associated)
+    """The plaintext, under the current key or the first key it replaced that opens it
+    (:class:`InvalidTag` when none does)."""
+    return _opened(secret, purpose, blob=blob, associated=associated)[1]
+
+
+def reencrypted(secret: str, purpose: str, *, blob: bytes, associated: bytes = b"") -> bytes | None:
+    """``blob`` sealed again under the current key, or ``None`` when it already is (``ens keys
+    rotate``); :class:`InvalidTag` when no key opens it."""
+    key, plaintext = _opened(secret, purpose, blob=blob, associated=associated)
+    if key == secret:
+        return None
+    return encrypt(secret, purpose, plaintext=plaintext, associated=associated)
+
+
+def _opened(secret: str, purpose: str, *, blob: bytes, associated: bytes) -> tuple[str, bytes]:
+    failure: InvalidTag | None = None
+    for key in secrets_of(secret):
+        try:
+            return key, AESGCM(derive_key(key, purpose)).decrypt(blob[:12], blob[12:], associated)
+        except InvalidTag as exc:
+            failure = exc
+    assert failure is not None
+    raise failure

@@ -44,6 +44,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     env: Literal["dev", "prod"] = "prod"
     database_url: str = DEFAULT_DATABASE_URL
     secret_key: str = DEV_SECRET_KEY
+    # The keys secret_key replaced, newest first, separated by commas: what they sealed, hashed or
+    # signed is still read (ens.core.keyring, "Rotation"); nothing new is made under them.
+    previous_secret_keys: str = ""
     public_url: str = "http://127.0.0.1:8000"
     oidc_issuer: str | None = None
     oidc_client_id: str = "ens-dev"
@@ -111,6 +114,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     s3_secret_access_key: str | None = None
     # What one space's documents may take in all (their size as uploaded), 1 GiB by default.
     document_quota_bytes: Positive = 1024 * 1024 * 1024
+
+    @property
+    def previous_keys(self) -> tuple[str, ...]:
+        """ENS_PREVIOUS_SECRET_KEYS, newest first."""
+        return tuple(key.strip() for key in self.previous_secret_keys.split(",") if key.strip())
 
     def trusted_proxies(self) -> list[str]:
         """``forwarded_allow_ips`` as a list (empty: no proxy is believed); each entry is checked."""
@@ -196,6 +204,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         if self.env == "prod":
             if self.secret_key == DEV_SECRET_KEY or len(self.secret_key) < 32:
                 raise ConfigurationError("ENS_SECRET_KEY must be set to at least 32 random characters")
+            if any(key == DEV_SECRET_KEY or len(key) < 32 for key in self.previous_keys):
+                # A short or public key read as a previous one would let anyone forge what it signs.
+                raise ConfigurationError(
+                    "ENS_PREVIOUS_SECRET_KEYS must list keys of at least 32 random characters, separated by "
+                    "commas (the development key is not one)"
+                )
             if self.oidc_issuer is None:
                 raise ConfigurationError("ENS_OIDC_ISSUER must be set outside development")
             parts = urlsplit(self.public_url)

@@ -148,6 +148,12 @@ def new_wrapped_key(secret: str, space_id: UUID) -> bytes:
     return keyring.encrypt(secret, _WRAP_PURPOSE, plaintext=plaintext, associated=space_id.bytes)
 
 
+def rewrapped_key(secret: str, space_id: UUID, wrapped: bytes) -> bytes | None:
+    """The space's data key wrapped under the current ENS_SECRET_KEY, or ``None`` when it already
+    is (``ens keys rotate``): the data key itself, and so every file, stays as it is."""
+    return keyring.reencrypted(secret, _WRAP_PURPOSE, blob=wrapped, associated=space_id.bytes)
+
+
 def open_key(secret: str, space_id: UUID, wrapped: bytes) -> SpaceKey:
     """The space's data key from its wrapped form."""
     _registered()

@@ -53,19 +53,26 @@ _UNKNOWN_OLDEST = datetime(1, 1, 2, tzinfo=UTC)
 _CHUNK = 20_000
 _SPACES_PER_QUERY = 400
 
-_key: bytes | None = None
+# The key rows and checkpoints are sealed with, then those of the keys it replaced (rows sealed
+# before ENS_SECRET_KEY changed still verify: ens.core.keyring, "Rotation").
+_keys: tuple[bytes, ...] = ()
 
 
 def configure(secret_key: str) -> None:
-    """The key rows and checkpoints are sealed with (``ens.app`` and the commands set it)."""
-    global _key
-    _key = keyring.derive_key(secret_key, "access-history-mac")
+    """The keys of the access history (``ens.app`` and the commands set them, after the keyring)."""
+    global _keys
+    _keys = tuple(keyring.derive_key(key, "access-history-mac") for key in keyring.secrets_of(secret_key))
 
 
-def _mac(payload: bytes) -> str:
-    if _key is None:
+def _mac(payload: bytes, key: int = 0) -> str:
+    if not _keys:
         raise RuntimeError("ens.spaces.audit.configure() was not called")
-    return hmac.new(_key, payload, hashlib.sha256).hexdigest()
+    return hmac.new(_keys[key], payload, hashlib.sha256).hexdigest()
+
+
+def _mac_matches(payload: bytes, stored: str) -> bool:
+    """Whether ``stored`` is ``payload``'s MAC under the current key or one it replaced."""
+    return any(hmac.compare_digest(_mac(payload, key), stored) for key in range(len(_keys)))
 
 
 # Values encoded as they are: looked up by their exact type first, since a row's MAC is computed for
@@ -89,7 +96,11 @@ _ENCODE = msgspec.json.Encoder()
 def row_mac(values: Sequence[Any]) -> str:
     """The MAC of a row's sealed columns (``ens.spaces.history.SEALED_COLUMNS``, in that order, then
     those of ``SEALED_IF_SET`` when one of them is set: :func:`sealed`)."""
-    return _mac(_ENCODE.encode([_canonical(value) for value in values]))
+    return _mac(_row_payload(values))
+
+
+def _row_payload(values: Sequence[Any]) -> bytes:
+    return _ENCODE.encode([_canonical(value) for value in values])
 
 
 # Columns a row's MAC covers after ``ens.spaces.history.SEALED_COLUMNS`` when one of them is set: an
@@ -118,8 +129,13 @@ def _stored_values(row: Row, columns: Sequence[str]) -> list[Any]:
 
 def _checkpoint_mac(previous: str, space_id: UUID, after_id: int, upto_id: int, rows: Sequence[tuple[int, Any]]) -> str:
     """``rows``: the sealed rows' ``(id, mac)``, by id."""
-    payload = _ENCODE.encode([previous, str(space_id), after_id, upto_id, [[row_id, mac] for row_id, mac in rows]])
-    return _mac(payload)
+    return _mac(_checkpoint_payload(previous, space_id, after_id, upto_id, rows))
+
+
+def _checkpoint_payload(
+    previous: str, space_id: UUID, after_id: int, upto_id: int, rows: Sequence[tuple[int, Any]]
+) -> bytes:
+    return _ENCODE.encode([previous, str(space_id), after_id, upto_id, [[row_id, mac] for row_id, mac in rows]])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -332,7 +348,7 @@ async def verify_space(space_id: UUID, columns: Sequence[str], *, page: int = _P
                 at = aware(row["at"])
                 newest = at if newest is None else max(newest, at)
                 values = sealed(_stored_values(row, columns), _stored_values(row, if_set))
-                if not hmac.compare_digest(row_mac(values), str(row["mac"])):
+                if not _mac_matches(_row_payload(values), str(row["mac"])):
                     return Finding(space_id, f"row {row_id} was changed after it was written")
                 if k < len(checkpoints) and int(checkpoints[k]["after_id"]) < row_id:
                     inside.append((row_id, row["mac"]))
@@ -369,7 +385,7 @@ def _check(
     ``oldest_at`` against ``oldest``, the oldest of its rows (a time changed would hide rows from
     the history read ``since`` or ``until`` it)."""
     after, upto = int(checkpoint["after_id"]), int(checkpoint["upto_id"])
-    if hmac.compare_digest(_checkpoint_mac(previous, space_id, after, upto, inside), str(checkpoint["mac"])):
+    if _mac_matches(_checkpoint_payload(previous, space_id, after, upto, inside), str(checkpoint["mac"])):
         for column, stated, found in (
             ("newest", checkpoint["newest_at"], newest),
             ("oldest", checkpoint["oldest_at"], oldest),

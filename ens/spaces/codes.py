@@ -13,7 +13,7 @@ from uuid import UUID
 
 from ens.core import clock, keyring
 from ens.core.clock import aware
-from ens.core.db import Row, as_uuid, fetch, fetch_one
+from ens.core.db import Row, as_uuid, fetch, fetch_one, one_of
 from ens.core.errors import Conflict, NotFound, RateLimited
 from ens.spaces.door import SPACE_REF_COLUMNS, SpaceRef, security_log, space_ref
 from ens.spaces.tables import SpaceCode
@@ -24,7 +24,11 @@ Purpose = Literal["invitation", "claim"]
 
 
 def code_hash(secret_key: str, purpose: Purpose, code: str) -> str:
-    return keyring.token_hash(secret_key, f"space-code:{purpose}:{code}")
+    return keyring.token_hash(secret_key, _hashed(purpose, code))
+
+
+def _hashed(purpose: Purpose, code: str) -> str:
+    return f"space-code:{purpose}:{code}"
 
 
 # The maker of a code an operator issued: operators have no account (the row names them instead).
@@ -78,9 +82,12 @@ async def space_of(space_id: UUID) -> SpaceRef:
 async def take_code(account_id: UUID, code: str, *, purpose: Purpose, secret_key: str) -> Row:
     """The live code's row; a wrong, used or expired code counts as a guess (404 alike)."""
     await _check_guesses(account_id)
+    # Under the current key, or one it replaced (a code given before ENS_SECRET_KEY changed).
+    hashes = keyring.token_hashes(secret_key, _hashed(purpose, code))
     row = await fetch_one(
-        "SELECT id, space_id, created_by, expires_at, used_at FROM space_codes WHERE code_hash = {} AND purpose = {}",
-        code_hash(secret_key, purpose, code),
+        "SELECT id, space_id, created_by, expires_at, used_at FROM space_codes "
+        f"WHERE {one_of('code_hash', hashes)} AND purpose = {{}}",
+        *hashes,
         purpose,
     )
     if row is None or row["used_at"] is not None or aware(row["expires_at"]) <= clock.now():

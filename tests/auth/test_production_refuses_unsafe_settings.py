@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from bench.world import production_environment, settings_of
-from ens.core.settings import ConfigurationError, Settings
+from ens.core.settings import DEV_SECRET_KEY, ConfigurationError, Settings
 
 PROD = {
     "env": "prod",
@@ -104,3 +104,15 @@ def test_an_import_limit_under_a_full_spaces_export_is_refused_in_every_environm
         Settings.from_env({}, env="dev").import_max_bytes
         >= 4 * Settings.from_env({}, env="dev").document_quota_bytes // 3
     )
+
+
+def test_production_reads_previous_secret_keys_only_if_each_could_be_a_key() -> None:
+    """ENS_PREVIOUS_SECRET_KEYS: keys of at least 32 characters, newest first, by commas; a short or
+    public one (the development key) would let anyone forge what it MACs, refused at start."""
+    older, oldest = "o" * 40, "p" * 33
+    settings = Settings.from_env({**SMTP, "ENS_PREVIOUS_SECRET_KEYS": f" {older} ,{oldest},"}, **PROD)
+    assert settings.previous_keys == (older, oldest)
+    assert Settings.from_env(SMTP, **PROD).previous_keys == ()
+    for refused in ("short", f"{older},short", DEV_SECRET_KEY):
+        with pytest.raises(ConfigurationError, match="ENS_PREVIOUS_SECRET_KEYS"):
+            Settings.from_env({**SMTP, "ENS_PREVIOUS_SECRET_KEYS": refused}, **PROD)

@@ -199,6 +199,15 @@ async def test_the_command_reports_the_first_broken_link(
     assert await db.fetch("SELECT id FROM history_checkpoints WHERE space_id = {}", person.space_id)
     intact = ens("verify", str(person.space_id))
     assert intact.returncode == 0 and "1 spaces checked, 0 with a broken link" in intact.stdout
+    # After a change of ENS_SECRET_KEY, rows sealed under the old key verify with it configured as
+    # a previous key, and read as changed without it (the command says which key it would need).
+    rotated = {**env, "ENS_SECRET_KEY": "n" * 48, "ENS_PREVIOUS_SECRET_KEYS": settings.secret_key}
+    env, suite_env = rotated, env
+    assert ens("verify", str(person.space_id)).returncode == 0
+    env = {**rotated, "ENS_PREVIOUS_SECRET_KEYS": ""}
+    unverified = ens("verify", str(person.space_id))
+    assert unverified.returncode == 1 and "in ENS_PREVIOUS_SECRET_KEYS" in unverified.stdout, unverified
+    env = suite_env
     await db.fetch(
         "UPDATE access_history SET actor_name = 'Quelqu''un d''autre' WHERE space_id = {} AND id = {}",
         person.space_id,

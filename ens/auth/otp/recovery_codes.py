@@ -10,7 +10,7 @@ from uuid import UUID
 from ens.auth.otp.lock import _now
 from ens.auth.tables import RecoveryCode
 from ens.core import keyring
-from ens.core.db import fetch, serialise, write_transaction
+from ens.core.db import fetch, one_of, serialise, write_transaction
 from ens.core.settings import Settings
 
 RECOVERY_CODE_COUNT = 10
@@ -19,7 +19,11 @@ RECOVERY_CODE_LENGTH = 10
 
 
 def _recovery_hash(settings: Settings, account_id: UUID, *, code: str) -> str:
-    return keyring.token_hash(settings.secret_key, f"recovery:{account_id}:{code}")
+    return keyring.token_hash(settings.secret_key, _hashed(account_id, code))
+
+
+def _hashed(account_id: UUID, code: str) -> str:
+    return f"recovery:{account_id}:{code}"
 
 
 async def issue_recovery_codes(settings: Settings, account_id: UUID, *, now: datetime | None = None) -> list[str]:
@@ -45,11 +49,13 @@ async def issue_recovery_codes(settings: Settings, account_id: UUID, *, now: dat
 
 
 async def _use_recovery_code(settings: Settings, account_id: UUID, *, code: str, now: datetime) -> bool:
+    # Under the current key, or one it replaced (codes issued before ENS_SECRET_KEY changed).
+    hashes = keyring.token_hashes(settings.secret_key, _hashed(account_id, code))
     used = await fetch(
-        "UPDATE recovery_codes SET used_at = {} WHERE account_id = {} AND code_hash = {} AND used_at IS NULL "
-        "RETURNING id",
+        f"UPDATE recovery_codes SET used_at = {{}} WHERE account_id = {{}} AND {one_of('code_hash', hashes)} "
+        "AND used_at IS NULL RETURNING id",
         now,
         account_id,
-        _recovery_hash(settings, account_id, code=code),
+        *hashes,
     )
     return bool(used)

@@ -1,0 +1,160 @@
+"""ENS_SECRET_KEY replaced, the old one in ENS_PREVIOUS_SECRET_KEYS: a person signed in before the
+change keeps their phone's session (its refresh token), their authenticator and recovery codes,
+their documents, a listing's cursor and a retry's Idempotency-Key; their old access token is
+refused (no key that was replaced signs anything the service takes); the access history sealed
+under both keys verifies. ``ens keys rotate`` then re-encrypts the OTP seeds and re-wraps the
+document keys, after which the new key alone opens them.
+
+The rotation runs on the suite's shared database: every seed and document key under the suite's
+key is rotated to a new one and back again (``finally``), and the process-wide access-history key
+is given back, so that the tests after this one find the database as it was."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+import msgspec
+import pytest
+
+from ens.app import create_app
+from ens.auth.clients import find_client, register_app, secret_matches
+from ens.auth.otp.totp import reseal_seeds
+from ens.core import keyring
+from ens.core.errors import NotFound
+from ens.core.settings import Settings
+from ens.documents.keys import rewrap_space_keys
+from ens.spaces import audit
+from ens.spaces.codes import take_code
+from ens.spaces.history import SEALED_COLUMNS
+from tests.helpers.asgi import asgi_client, asgi_transport
+from tests.helpers.documents import pdf, uploaded
+from tests.helpers.fake_provider import FakeProvider
+from tests.helpers.login import BASE, Browser, FakeLogin, Outbox, signed_in_browser
+from tests.helpers.vitals import weight
+
+NEW_KEY = "rotated-" + secrets.token_urlsafe(40)
+
+
+def _rotated(settings: Settings, *, previous: str) -> Settings:
+    return msgspec.structs.replace(settings, secret_key=NEW_KEY, previous_secret_keys=previous)
+
+
+@asynccontextmanager
+async def _served(settings: Settings, provider: FakeProvider) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings, upstream_transport=asgi_transport(provider.app()))
+    async with asgi_client(app, BASE) as client:
+        client.follow_redirects = False
+        yield client
+
+
+async def _rotate(settings: Settings) -> tuple[int, int]:
+    """``ens keys rotate`` under ``settings``: seeds and document keys re-sealed."""
+    seeds, _ = await reseal_seeds(settings)
+    keys, _ = await rewrap_space_keys(settings.secret_key)
+    return seeds, keys
+
+
+async def test_a_person_keeps_everything_across_a_change_of_secret_key(
+    fake_login: Any,
+    fake_settings: Settings,
+    fake_client: httpx.AsyncClient,
+    provider: FakeProvider,
+    outbox: tuple[Outbox, int],
+) -> None:
+    old_key = fake_settings.secret_key
+    sub = f"rotation-{uuid.uuid4().hex[:12]}"
+    # Before: signed in through the pages (TOTP enrolled, recovery codes), a phone session, a
+    # document, two measures (one with an Idempotency-Key), a page's cursor, a confidential app.
+    login, final = await signed_in_browser(fake_login, sub)
+    tokens = (await login.browser.exchange(final.headers["location"])).json()
+    old_headers = {"Authorization": f"Bearer {tokens['access_token']}"}
+    space = (await fake_client.get("/v1/spaces/me", headers=old_headers)).json()
+    content = pdf(3000, seed=7)
+    document = await uploaded(fake_client, old_headers, content)
+    keyed = {**old_headers, "Idempotency-Key": f"rotation-{sub}"}
+    sent = {"measurements": [weight(70.5, minutes_ago=5)]}
+    first = await fake_client.post("/v1/spaces/me/vitals", json=sent, headers=keyed)
+    assert first.status_code == 201, first.text
+    await fake_client.post(
+        "/v1/spaces/me/vitals", json={"measurements": [weight(70.0, minutes_ago=50)]}, headers=old_headers
+    )
+    cursor = (await fake_client.get("/v1/spaces/me/vitals?limit=1", headers=old_headers)).json()["nextCursor"]
+    server = await register_app(
+        old_key,
+        name=f"Serveur {sub}",
+        redirect_uris=["https://app.example/cb"],
+        scopes=["vitals.body_weight:read"],
+        confidential=True,
+    )
+
+    rotated = _rotated(fake_settings, previous=old_key)
+    try:
+        async with _served(rotated, provider) as new:
+            # The access token signed with the old key: refused; the phone refreshes, as at expiry.
+            assert (await new.get("/v1/spaces/me", headers=old_headers)).status_code == 401
+            refreshed = await new.post(
+                "/oauth/token",
+                data={
+                    "grant_type": "refresh_token",
+                    "refresh_token": tokens["refresh_token"],
+                    "client_id": "ens-mobile",
+                },
+            )
+            assert refreshed.status_code == 200, refreshed.text
+            headers = {"Authorization": f"Bearer {refreshed.json()['access_token']}"}
+            assert (await new.get("/v1/spaces/me", headers=headers)).json()["id"] == space["id"]
+            # The document, its key wrapped under the old key, reads the same.
+            got = await new.get(f"/v1/spaces/me/documents/{document['id']}/content", headers=headers)
+            assert got.status_code == 200 and got.content == content
+            # The page's cursor, and the retry under the first request's key: the same answer.
+            page = await new.get(f"/v1/spaces/me/vitals?limit=1&cursor={cursor}", headers=headers)
+            assert page.status_code == 200 and page.json()["items"][0]["value"] == 70.0, page.text
+            again = await new.post(
+                "/v1/spaces/me/vitals",
+                json=sent,
+                headers={**headers, "Idempotency-Key": keyed["Idempotency-Key"]},
+            )
+            assert again.headers.get("idempotent-replayed") == "true" and again.json() == first.json()
+            # A new login on the new key, with a recovery code hashed under the old key.
+            rescued = FakeLogin(Browser(new, outbox[0]), provider)
+            await rescued.start()
+            await rescued.come_back(rescued.code(sub=sub))
+            await rescued.browser.open("/login/otp")
+            used = await rescued.browser.post_form("/login/otp", {"code": login.browser.recovery_codes[0]})
+            assert used.status_code == 303, used.text
+            # The app's secret, hashed under the old key; a code looked up under both keys.
+            client = await find_client(server.client_id)
+            assert client is not None and secret_matches(NEW_KEY, client, secret=server.client_secret)
+            assert not secret_matches(NEW_KEY, client, secret="not-" + str(server.client_secret))
+            with pytest.raises(NotFound):
+                await take_code(uuid.uuid4(), "ABCD-EFGH-JKLM", purpose="claim", secret_key=NEW_KEY)
+            # The history: rows sealed under the old key and under the new one verify together.
+            assert await audit.verify_space(uuid.UUID(space["id"]), SEALED_COLUMNS.split(", ")) is None
+
+            # ens keys rotate: what can be re-sealed is, once; then the new key alone opens it.
+            seeds, keys = await _rotate(rotated)
+            assert seeds >= 1 and keys >= 1
+            assert await _rotate(rotated) == (0, 0)
+        # The new key alone (the old one dropped): the document, and a login with the authenticator
+        # (its seed sealed again under the new key).
+        alone = _rotated(fake_settings, previous="")
+        async with _served(alone, provider) as new_only:
+            got = await new_only.get(f"/v1/spaces/me/documents/{document['id']}/content", headers=headers)
+            assert got.status_code == 200 and got.content == content
+            last = FakeLogin(Browser(new_only, outbox[0]), provider)
+            last.browser.totp_secret = login.browser.totp_secret
+            await last.start()
+            await last.come_back(last.code(sub=sub))
+            assert (await last.browser.second_factor()).status_code == 303
+    finally:
+        # Back to the suite's key for the tests after this one: what was rotated is rotated back (the
+        # new key as the previous one), and the process-wide history key is the suite's again.
+        keyring.configure(old_key, (NEW_KEY,))
+        await _rotate(msgspec.structs.replace(fake_settings, previous_secret_keys=NEW_KEY))
+        keyring.configure(old_key, ())
+        audit.configure(old_key)
