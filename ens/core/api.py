@@ -295,7 +295,10 @@ CursorParam = Annotated[
 
 def quality_values(header: str) -> tuple[tuple[str, float], ...]:
     """The values of an ``Accept``-style header (RFC 9110 §12.4.2), lowercased, each with its
-    quality (``q``: 1 when absent, 0 when malformed). Parsing them at every request cost ~8 us of a
+    quality (``q``: 1 when absent); empty elements skipped (§5.6.1); none at all when the header is
+    malformed (an element of parameters alone, a ``q`` that is no qvalue), which the callers then
+    disregard, as §12.5.1 allows (``*/*;q=`` was read as "nothing acceptable": 406 on the FHIR door,
+    a review). Parsing them at every request cost ~8 us of a
     1-item page; a client sends the same header every time, so short ones are remembered (a client
     sending long, ever-different ones would otherwise hold memory and push everyone else's out)."""
     if len(header) > _REMEMBERED_HEADER_LENGTH:
@@ -310,16 +313,23 @@ def _quality_values(header: str) -> tuple[tuple[str, float], ...]:
     values: list[tuple[str, float]] = []
     for part in header.split(","):
         value, *params = (piece.strip() for piece in part.split(";"))
+        if not value:
+            if any(params):
+                return ()  # parameters of nothing
+            continue
         quality = 1.0
         for param in params:
             name, _, given = param.partition("=")
             if name.strip().lower() == "q":
-                try:
-                    quality = float(given)
-                except ValueError:
-                    quality = 0.0
+                if not _QVALUE.fullmatch(given.strip()):
+                    return ()
+                quality = float(given)
         values.append((value.lower(), quality))
     return tuple(values)
+
+
+# RFC 9110 §12.4.2: 0 to 1, at most three decimals.
+_QVALUE = re.compile(r"0(\.[0-9]{0,3})?|1(\.0{0,3})?")
 
 
 _remembered_quality_values = lru_cache(maxsize=256)(_quality_values)
@@ -357,9 +367,9 @@ def preferred(accept: str | None, offered: Sequence[str]) -> str:
 def accepts_any(accept: str | None, offered: Sequence[str]) -> bool:
     """Whether an ``Accept`` header (none accepts everything) gives one of ``offered`` a quality
     above 0."""
-    if not accept or not accept.strip():
+    ranges = quality_values(accept or "")
+    if not ranges:  # none, empty or malformed: disregarded
         return True
-    ranges = quality_values(accept)
     return any(_quality_of(ranges, candidate) > 0 for candidate in offered)
 
 

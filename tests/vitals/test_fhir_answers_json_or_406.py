@@ -62,6 +62,13 @@ async def test_format_xml_is_not_acceptable(
         (None, "json"),
         (None, "application/fhir+json"),
         ("application/fhir+xml", "json"),  # _format overrides Accept (FHIR's HTTP page)
+        # A malformed header is disregarded, as RFC 9110 §12.5.1 allows (it was 406, "the Accept
+        # header admits no JSON": a review), an empty element skipped as §5.6.1 asks.
+        ("*/*;q=", None),
+        (";;;", None),
+        ("application/fhir+xml;q=high", None),
+        ("application/fhir+xml;q=1.5", None),
+        ("application/fhir+json, , ", None),
     ],
 )
 async def test_json_among_others_is_answered_json(
