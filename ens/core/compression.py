@@ -30,6 +30,13 @@ MINIMUM_SIZE = 1024
 LEVEL = 1
 _GZIP_WBITS = 31  # 16 + 15: the gzip container
 _UNTOUCHED_STATUSES = frozenset({204, 206, 304})
+# Answers that are compressed already (a workbook is a zip): gzip would spend CPU to gain nothing.
+_COMPRESSED_ALREADY = (
+    b"application/vnd.openxmlformats-officedocument.",
+    b"application/zip",
+    b"image/png",
+    b"image/jpeg",
+)
 
 
 def accepts_gzip(header: bytes) -> bool:
@@ -73,7 +80,10 @@ def _compressing(send: Any) -> Any:
         nonlocal start, compressor, passing
         if message["type"] == "http.response.start":
             headers = message.get("headers", [])
-            encoded = any(name == b"content-encoding" for name, _ in headers)
+            encoded = any(
+                name == b"content-encoding" or (name == b"content-type" and value.startswith(_COMPRESSED_ALREADY))
+                for name, value in headers
+            )
             if encoded or message["status"] in _UNTOUCHED_STATUSES:
                 passing = True
                 await send(message)

@@ -1,9 +1,15 @@
-"""CSV the product writes, safe to open in a spreadsheet.
+"""Spreadsheets the product writes: CSV, and an Excel workbook, safe to open.
 
 A text cell that begins with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is a formula
 to Excel, LibreOffice and Google Sheets: an app could store ``=HYPERLINK(...)`` in a note and the
 holder's export would run it. Such cells are prefixed with a single quote (OWASP, "CSV
 Injection"), which spreadsheets show as text; numbers the product formats itself are left alone.
+
+A CSV file opens in one column in a French Excel, whose list separator is ``;`` and decimal mark
+``,`` (and a number such as ``72.5`` may be read as a date): a doctor's spreadsheet is better served
+an Office Open XML workbook (:func:`xlsx_bytes`), whose numbers are numbers and dates dates in
+every locale's spreadsheet (Excel, LibreOffice, Numbers, Google Sheets). Written with XlsxWriter,
+every string as a string: no text becomes a formula or a link.
 """
 
 from __future__ import annotations
@@ -11,6 +17,11 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+import xlsxwriter
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -28,4 +39,40 @@ def csv_text(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(header)
     writer.writerows([safe_cell(cell) for cell in row] for row in rows)
+    return out.getvalue()
+
+
+def xlsx_bytes(sheet: str, header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
+    """A workbook of one sheet: the header in bold, frozen and filterable, then the rows; a number
+    is a number, a (naive, local) ``datetime`` a date and time, ``None`` an empty cell, anything
+    else text, never a formula."""
+    out = io.BytesIO()
+    options = {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
+    with xlsxwriter.Workbook(out, options) as book:
+        book.set_properties({"creator": "ENS"})  # no names: a file shared on keeps its properties
+        page = book.add_worksheet(sheet)
+        bold, when = book.add_format({"bold": True}), book.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
+        widths = [len(title) for title in header]
+        for column, title in enumerate(header):
+            page.write_string(0, column, title, bold)
+        count = 0
+        for count, row in enumerate(rows, start=1):
+            for column, cell in enumerate(row):
+                if cell is None or cell == "":
+                    continue  # left empty
+                if isinstance(cell, bool):
+                    page.write_boolean(count, column, cell)
+                elif isinstance(cell, int | float):
+                    page.write_number(count, column, cell)
+                elif isinstance(cell, datetime):
+                    page.write_datetime(count, column, cell, when)
+                    widths[column] = max(widths[column], 19)
+                else:
+                    text = str(cell)
+                    page.write_string(count, column, text)
+                    widths[column] = max(widths[column], min(len(text), 60))
+        for column, width in enumerate(widths):
+            page.set_column(column, column, width + 2)
+        page.freeze_panes(1, 0)
+        page.autofilter(0, 0, count, len(header) - 1)
     return out.getvalue()

@@ -21,7 +21,7 @@ from ens.core.api import Cursors, check_limit, check_span, etag_of_versions
 from ens.core.db import Scalar, current, fetch, is_postgres, within
 from ens.core.errors import BadRequest, FieldError, Forbidden, Invalid
 from ens.core.local_time import parse_instant, zone_of
-from ens.core.spreadsheet import csv_text
+from ens.core.spreadsheet import csv_text, xlsx_bytes
 from ens.spaces.caller import Caller
 from ens.spaces.door import SpaceAccess, visible_to
 from ens.spaces.door.companion import DOOR_SPACE, Companion
@@ -312,9 +312,26 @@ CSV_COLUMNS = (
 )
 
 
+# The columns that hold instants: UTC in the CSV (as the JSON), the space's local time in a workbook.
+_INSTANT_COLUMNS = frozenset({"effectiveAt", "createdAt", "updatedAt"})
+
+
 def page_as_csv(page: RawMeasurementPage) -> str:
     """The same rows as the JSON page, one per line, for a spreadsheet or a doctor."""
-    return csv_text(CSV_COLUMNS, (_csv_row(item) for item in _MEASUREMENTS.decode(page.items)))
+    rows = (_cells(item) for item in _MEASUREMENTS.decode(page.items))
+    return csv_text(CSV_COLUMNS, ([_instant(c) if isinstance(c, datetime) else c for c in row] for row in rows))
+
+
+def page_as_xlsx(page: RawMeasurementPage, timezone: str) -> bytes:
+    """The same rows as an Excel workbook, for a doctor: numbers as numbers, the instants as dates
+    and times of the space's time zone (a spreadsheet keeps no zone: the header names it)."""
+    zone = zone_of(timezone)
+    header = [f"{name} ({timezone})" if name in _INSTANT_COLUMNS else name for name in CSV_COLUMNS]
+    rows = (
+        [c.astimezone(zone).replace(tzinfo=None) if isinstance(c, datetime) else c for c in _cells(item)]
+        for item in _MEASUREMENTS.decode(page.items)
+    )
+    return xlsx_bytes("Mesures", header, rows)
 
 
 def _instant(moment: datetime) -> str:
@@ -322,7 +339,8 @@ def _instant(moment: datetime) -> str:
     return msgspec.json.encode(moment)[1:-1].decode()
 
 
-def _csv_row(item: MeasurementRead) -> tuple[object, ...]:
+def _cells(item: MeasurementRead) -> tuple[object, ...]:
+    """A measure's row of :data:`CSV_COLUMNS`: numbers, text, and its instants as ``datetime``."""
     # The numbers as the JSON gives them (a whole-number type's 72, not the 72.0 a float prints).
     vital = BY_CODE[item.type]
     original, as_sent = item.original_value, vital.shown_as_sent
@@ -341,7 +359,7 @@ def _csv_row(item: MeasurementRead) -> tuple[object, ...]:
         item.unit,
         original_text,
         item.original_unit,
-        _instant(item.effective_at),
+        item.effective_at,
         item.recording_method,
         item.source.client_id,
         item.source.name,
@@ -352,8 +370,8 @@ def _csv_row(item: MeasurementRead) -> tuple[object, ...]:
         item.measurement_location or "",
         item.glucose_moment or "",
         item.note or "",
-        _instant(item.created_at),
-        _instant(item.updated_at),
+        item.created_at,
+        item.updated_at,
     )
 
 

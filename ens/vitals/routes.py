@@ -10,7 +10,7 @@ from litestar import Controller, Request, Response, delete, patch, post
 from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 from litestar.openapi.spec import OpenAPIHeader, OpenAPIMediaType, OpenAPIResponse, Operation, Schema
-from litestar.openapi.spec.enums import OpenAPIType
+from litestar.openapi.spec.enums import OpenAPIFormat, OpenAPIType
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
 from ens.core.api import (
@@ -28,6 +28,7 @@ from ens.core.api import (
 )
 from ens.core.openapi import problem
 from ens.core.settings import Settings
+from ens.core.spreadsheet import XLSX
 from ens.spaces.door import Access, Need
 from ens.spaces.door.companion import COMPANION
 from ens.spaces.rights import Action
@@ -56,21 +57,33 @@ IfMatch = Annotated[str | None, HeaderParameter(name="If-Match", required=False)
 
 
 @dataclass
-class AlsoAsCsv(Operation):
-    """The list's 200 also comes as CSV (``Accept: text/csv``), for a doctor; the next page's
-    cursor is then in a ``Next-Cursor`` header."""
+class AlsoAsSpreadsheet(Operation):
+    """The list's 200 also comes as CSV (``Accept: text/csv``) or as an Excel workbook (``Accept:
+    application/vnd.openxmlformats-officedocument.spreadsheetml.sheet``), for a doctor; the next
+    page's cursor is then in a ``Next-Cursor`` header."""
 
     def __post_init__(self) -> None:
         ok = (self.responses or {}).get("200")
         if not isinstance(ok, OpenAPIResponse) or ok.content is None:
-            raise RuntimeError("the route declares its JSON 200 (responses=) for the CSV to be added to")
+            raise RuntimeError("the route declares its JSON 200 (responses=) for the spreadsheets to be added to")
         ok.content[CSV] = OpenAPIMediaType(
-            schema=Schema(type=OpenAPIType.STRING, description="One header line, then one line per measurement")
+            schema=Schema(
+                type=OpenAPIType.STRING,
+                description="One header line, then one line per measurement (RFC 4180; instants in UTC)",
+            )
+        )
+        ok.content[XLSX] = OpenAPIMediaType(
+            schema=Schema(
+                type=OpenAPIType.STRING,
+                format=OpenAPIFormat.BINARY,
+                description="One sheet, the CSV's columns: numbers as numbers, instants as dates and times of "
+                "the space's time zone (named in the header)",
+            )
         )
         ok.headers = {
             "Next-Cursor": OpenAPIHeader(
                 schema=Schema(type=OpenAPIType.STRING),
-                description="CSV only: the nextCursor of the page, absent on the last one",
+                description="CSV and workbook only: the nextCursor of the page, absent on the last one",
             )
         }
 
@@ -115,12 +128,12 @@ class VitalsController(Controller):
         "/",
         # A person's first page is read with the door's own query (ens.spaces.door.companion).
         opt={**READ, COMPANION: service.first_page_companion},
-        summary="Measurements, newest first (Accept: text/csv for CSV)",
+        summary="Measurements, newest first (Accept: text/csv for CSV, or an Excel workbook)",
         media_type="application/json",
         operation_id="listVitals",
         response_headers=VARY_ACCEPT,
         responses={200: ResponseSpec(MeasurementPage, description="A page of measurements", generate_examples=False)},
-        operation_class=AlsoAsCsv,
+        operation_class=AlsoAsSpreadsheet,
     )
     async def list(
         self,
@@ -132,13 +145,18 @@ class VitalsController(Controller):
         until: UntilParam = None,
         limit: LimitParam = None,
         cursor: CursorParam = None,
-    ) -> Response[RawMeasurementPage] | Response[str]:
+    ) -> Response[RawMeasurementPage] | Response[str] | Response[bytes]:
         listed = await service.list_measurements(
             access, cursors, type_=type_, since=since, until=until, limit=limit, cursor=cursor
         )
-        if preferred(request.headers.get("accept"), ("application/json", CSV)) == CSV:
-            headers = {"Next-Cursor": listed.page.next_cursor} if listed.page.next_cursor else {}
+        wanted = preferred(request.headers.get("accept"), ("application/json", CSV, XLSX))
+        headers = {"Next-Cursor": listed.page.next_cursor} if listed.page.next_cursor else {}
+        if wanted == CSV:
             return Response(service.page_as_csv(listed.page), media_type=CSV, headers=headers)
+        if wanted == XLSX:
+            workbook = service.page_as_xlsx(listed.page, access.space.timezone)
+            disposition = {"Content-Disposition": 'attachment; filename="mesures.xlsx"'}
+            return Response(workbook, media_type=XLSX, headers={**headers, **disposition})
         return Response(listed.page, headers={"ETag": listed.etag})
 
     @get_and_head(

@@ -15,7 +15,14 @@ from ens.vitals.feed import changes, purge_tombstones
 from ens.vitals.ingest import record_measurements
 from ens.vitals.latest import bmi_of, latest_values
 from ens.vitals.measurement import correct_measurement, delete_measurement, get_measurement
-from ens.vitals.reads import any_measure_seen, first_page_companion, list_measurements, page_as_csv, vital_types
+from ens.vitals.reads import (
+    any_measure_seen,
+    first_page_companion,
+    list_measurements,
+    page_as_csv,
+    page_as_xlsx,
+    vital_types,
+)
 from ens.vitals.summary import summarize
 
 __all__ = [
@@ -29,6 +36,7 @@ __all__ = [
     "latest_values",
     "list_measurements",
     "page_as_csv",
+    "page_as_xlsx",
     "purge_tombstones",
     "record_measurements",
     "summarize",

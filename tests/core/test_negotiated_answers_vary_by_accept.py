@@ -34,6 +34,7 @@ async def filled(client: httpx.AsyncClient, person: Person) -> dict[str, str]:
     [
         ("directives", "application/pdf"),
         ("vitals", "text/csv"),
+        ("vitals", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
         ("booklet", "application/pdf"),
         ("entry", "application/fhir+json"),
     ],

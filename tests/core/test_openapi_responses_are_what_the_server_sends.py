@@ -33,6 +33,9 @@ def assert_sent_as_documented(document: Document, method: str, path: str, respon
     if media_type.startswith("text/"):
         assert schema["type"] == "string"
         return
+    if schema.get("format") == "binary":  # a file (a PDF, a workbook): its bytes, of that type
+        assert schema["type"] == "string" and response.content
+        return
     body = response.json()
     assert schema.get("type") == "object" and isinstance(body, dict)
     assert set(schema.get("required", [])) <= set(body), (schema.get("required"), body)
@@ -130,6 +133,10 @@ async def test_answers_match_the_document(client, person, openapi):
     probes.append(("get", "/v1/spaces/{space}/vitals", await client.get(VITALS, headers=bearer)))
     csv = await client.get(VITALS, headers={**bearer, "Accept": "text/csv"})
     probes.append(("get", "/v1/spaces/{space}/vitals", csv))
+    workbook = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    probes.append(
+        ("get", "/v1/spaces/{space}/vitals", await client.get(VITALS, headers={**bearer, "Accept": workbook}))
+    )
     statuses = {(method, path, response.status_code) for method, path, response in probes}
     assert {
         ("get", "/oauth/authorize", 400),
@@ -153,9 +160,11 @@ def test_success_bodies_are_named_schemas(openapi):
         return dict(openapi["paths"][path][method]["responses"][status])
 
     vitals = ok("/v1/spaces/{space}/vitals")["content"]
-    assert list(vitals) == ["application/json", "text/csv"]  # JSON first: what generated clients parse
+    xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    assert list(vitals) == ["application/json", "text/csv", xlsx]  # JSON first: what generated clients parse
     assert ref_name(vitals["application/json"]) == "MeasurementPage"
     assert vitals["text/csv"]["schema"]["type"] == "string"
+    assert vitals[xlsx]["schema"] == {**vitals[xlsx]["schema"], "type": "string", "format": "binary"}
     assert ref_name(ok("/health")["content"]["application/json"]) == "HealthRead"
     assert ref_name(ok("/ready")["content"]["application/json"]) == "ReadinessRead"
     unavailable = ok("/ready", status="503")["content"]
