@@ -49,7 +49,7 @@ def xlsx_bytes(sheet: str, header: Sequence[str], rows: Iterable[Sequence[object
     out = io.BytesIO()
     options = {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
     with xlsxwriter.Workbook(out, options) as book:
-        book.set_properties({"creator": "ENS"})  # no names: a file shared on keeps its properties
+        book.set_properties({"author": "ENS"})  # no names: a file shared on keeps its properties
         page = book.add_worksheet(sheet)
         bold, when = book.add_format({"bold": True}), book.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
         widths = [len(title) for title in header]

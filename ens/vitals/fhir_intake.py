@@ -59,6 +59,7 @@ from ens.vitals.fhir import (
     device_of,
     fhirpath_of,
     measurement_of,
+    observation_alone,
     observation_of,
     source_uri,
     type_of,
@@ -506,7 +507,7 @@ async def read_observation(access: SpaceAccess, measurement_id: UUID) -> bytes:
     of it, found as ``GET .../vitals/{id}`` finds it (a type the app may not read is not found). The
     transaction-response names each measure by this location; it answered 404 (an outside audit)."""
     read = _READ.decode(bytes(await get_measurement(access, measurement_id)))
-    return encode(observation_of(read, space_id=access.space_id, hidden=read.hidden_from_representatives))
+    return encode(observation_alone(read, space_id=access.space_id, hidden=read.hidden_from_representatives))
 
 
 # What the search reads (FHIR's _format and _pretty say how to answer, which is always JSON here).

@@ -11,10 +11,11 @@ from zoneinfo import ZoneInfo
 import msgspec
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.capabilitystatement import CapabilityStatement
+from fhir.resources.R4B.observation import Observation as FhirObservation
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 
 from ens.core import db
-from tests.helpers.vitals import VITALS, at
+from tests.helpers.vitals import VITALS, at, weight
 
 FHIR = "application/fhir+json"
 IG = "https://interop.esante.gouv.fr/ig/fhir/mesures/StructureDefinition/"
@@ -834,3 +835,25 @@ async def test_a_value_where_the_type_takes_none_is_refused_not_dropped(client, 
         expressions = [e for issue in outcome(answer, 422)["issue"] for e in issue.get("expression", [])]
         assert element in expressions, expressions
     assert (await client.get(VITALS, headers=person.headers)).json()["items"] == []
+
+
+async def test_an_observation_read_alone_contains_its_device(client, person, make_app_token):
+    """``GET /fhir/Observation/{id}`` named its Device ``urn:uuid:<id>``, which resolves only inside
+    a Bundle (and no ``GET /fhir/Device`` exists): read alone, the Observation contains its Device,
+    referenced ``#<id>``, the id the search and the export give it; in a search it stays an entry."""
+    app = await make_app_token(person, ["vitals.body_weight:write", "vitals.body_weight:read"])
+    stored = await client.post("/fhir", json=transaction(body_weight()), headers=app.headers)
+    device_url, location = stored.json()["entry"][0]["fullUrl"], stored.json()["entry"][1]["response"]["location"]
+    alone = (await client.get(f"/fhir/{location}", headers=app.headers)).json()
+    FhirObservation.model_validate(alone)
+    [device] = alone["contained"]
+    assert device["resourceType"] == "Device" and f"urn:uuid:{device['id']}" == device_url
+    assert alone["device"] == {"reference": f"#{device['id']}"}
+    assert device["manufacturer"] == "OMRONHEALTHCARE" and "patient" not in device
+    found = (await client.get("/fhir/Observation", headers=app.headers)).json()
+    matched = [e["resource"] for e in found["entry"] if e["search"]["mode"] == "match"]
+    assert [m["device"] for m in matched] == [{"reference": device_url}] and "contained" not in matched[0]
+    # A measure typed by hand names no device: nothing contained.
+    typed = await client.post(VITALS, json={"measurements": [weight(70)]}, headers=person.headers)
+    own = await client.get(f"/fhir/Observation/{typed.json()['items'][0]['id']}", headers=app.headers)
+    assert own.status_code == 200 and "contained" not in own.json() and "device" not in own.json()

@@ -25,7 +25,7 @@ def _sheet(answer: httpx.Response) -> list[dict[str, object]]:
     assert answer.headers["content-type"] == XLSX
     assert answer.headers["content-disposition"] == 'attachment; filename="mesures.xlsx"'
     book = openpyxl.load_workbook(io.BytesIO(answer.content))
-    assert book.sheetnames == ["Mesures"]
+    assert book.sheetnames == ["Mesures"] and book.properties.creator == "ENS"
     rows = list(book["Mesures"].iter_rows(values_only=True))
     header = [str(title) for title in rows[0]]
     return [dict(zip(header, row, strict=True)) for row in rows[1:]]

@@ -53,6 +53,7 @@ class ObservationComponent(Element, kw_only=True):
 
 
 class Observation(Resource, tag=True, kw_only=True):
+    contained: list[Device] = []  # only when read alone: :func:`observation_alone`
     extension: list[Extension] = []
     identifier: list[Identifier] = []
     status: str
@@ -210,6 +211,19 @@ def observation_of(
         note=[Annotation(text=read.note)] if read.note else [],
         component=components,
     )
+
+
+def observation_alone(read: MeasurementRead, *, space_id: UUID, hidden: bool) -> Observation:
+    """The Observation read on its own (``GET /fhir/Observation/{id}``), its Device contained
+    (``device.reference`` ``#<its id>``, the id the search and the export give it): outside a Bundle
+    a ``urn:uuid:`` reference resolves to nothing, and there is no Device to read on its own. The
+    subject still names the holder's Patient as every Bundle does, which apps are not given."""
+    observation = observation_of(read, space_id=space_id, hidden=hidden)
+    device = device_of(space_id, read)
+    if device is None:
+        return observation
+    inside = msgspec.structs.replace(device, patient=None)  # the Observation's subject says whose
+    return msgspec.structs.replace(observation, contained=[inside], device=Reference(reference=f"#{device.id}"))
 
 
 _MEASUREMENT = msgspec.json.Decoder(MeasurementRead)
