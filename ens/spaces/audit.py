@@ -70,9 +70,18 @@ def _mac(payload: bytes, key: int = 0) -> str:
     return hmac.new(_keys[key], payload, hashlib.sha256).hexdigest()
 
 
-def _mac_matches(payload: bytes, stored: str) -> bool:
-    """Whether ``stored`` is ``payload``'s MAC under the current key or one it replaced."""
-    return any(hmac.compare_digest(_mac(payload, key), stored) for key in range(len(_keys)))
+def _key_of(payload: bytes, stored: str) -> int | None:
+    """Which key ``stored`` is ``payload``'s MAC under: 0 the current one, 1 the newest it replaced,
+    and so on; ``None`` when under none."""
+    return next((key for key in range(len(_keys)) if hmac.compare_digest(_mac(payload, key), stored)), None)
+
+
+def _replaced_after_newer(what: str) -> str:
+    return (
+        f"{what} is sealed under a key ENS_SECRET_KEY replaced, after a row or checkpoint of the space sealed "
+        "under a newer key: written with the replaced key after the change (one that leaked?), or by a process "
+        "not restarted with the new key (or ENS_PREVIOUS_SECRET_KEYS is not newest first)"
+    )
 
 
 # Values encoded as they are: looked up by their exact type first, since a row's MAC is computed for
@@ -315,6 +324,11 @@ async def verify_space(space_id: UUID, columns: Sequence[str], *, page: int = _P
     previous = ""
     checkpoints_after = rows_after = 0
     newest: datetime | None = None  # the newest ``at`` of the rows read so far (by id)
+    # The newest key a row or checkpoint read so far is sealed under (0: the current one). Written in
+    # id order, a space's history only ever goes to newer keys: once one is sealed under a key, a
+    # later one under a key that key replaced was made by someone holding the replaced key, which
+    # ENS_PREVIOUS_SECRET_KEYS keeps (a key replaced because it leaked seals nothing after the change).
+    keys = _Newest(len(_keys))
     while True:
         checkpoints = await fetch(
             "SELECT id, after_id, upto_id, row_count, mac, newest_at, oldest_at FROM history_checkpoints "
@@ -337,7 +351,7 @@ async def verify_space(space_id: UUID, columns: Sequence[str], *, page: int = _P
                 row_id = int(row["id"])
                 while k < len(checkpoints) and int(checkpoints[k]["upto_id"]) < row_id:
                     if (
-                        finding := _check(space_id, checkpoints[k], previous, inside, newest, inside_oldest)
+                        finding := _check(space_id, checkpoints[k], previous, inside, newest, inside_oldest, keys)
                     ) is not None:
                         return finding
                     previous, inside, inside_oldest, k = str(checkpoints[k]["mac"]), [], None, k + 1
@@ -348,8 +362,11 @@ async def verify_space(space_id: UUID, columns: Sequence[str], *, page: int = _P
                 at = aware(row["at"])
                 newest = at if newest is None else max(newest, at)
                 values = sealed(_stored_values(row, columns), _stored_values(row, if_set))
-                if not _mac_matches(_row_payload(values), str(row["mac"])):
+                key = _key_of(_row_payload(values), str(row["mac"]))
+                if key is None:
                     return Finding(space_id, f"row {row_id} was changed after it was written")
+                if not keys.allows(key):
+                    return Finding(space_id, _replaced_after_newer(f"row {row_id}"))
                 if k < len(checkpoints) and int(checkpoints[k]["after_id"]) < row_id:
                     inside.append((row_id, row["mac"]))
                     inside_oldest = at if inside_oldest is None else min(inside_oldest, at)
@@ -364,12 +381,27 @@ async def verify_space(space_id: UUID, columns: Sequence[str], *, page: int = _P
             if len(rows) < page:
                 break
         while k < len(checkpoints):
-            if (finding := _check(space_id, checkpoints[k], previous, inside, newest, inside_oldest)) is not None:
+            if (finding := _check(space_id, checkpoints[k], previous, inside, newest, inside_oldest, keys)) is not None:
                 return finding
             previous, inside, inside_oldest, k = str(checkpoints[k]["mac"]), [], None, k + 1
         if last_page:
             return None
         checkpoints_after = int(checkpoints[-1]["upto_id"])
+
+
+class _Newest:
+    """The newest key (the lowest index of :data:`_keys`) the rows and checkpoints read so far are
+    sealed under, in the order they were made."""
+
+    def __init__(self, none_yet: int) -> None:
+        self.key = none_yet
+
+    def allows(self, key: int) -> bool:
+        """Whether what is sealed under ``key`` may come next (a key no older); noted if so."""
+        if key > self.key:
+            return False
+        self.key = key
+        return True
 
 
 def _check(
@@ -379,13 +411,19 @@ def _check(
     inside: Sequence[tuple[int, Any]],
     newest: datetime | None,
     oldest: datetime | None,
+    keys: _Newest,
 ) -> Finding | None:
     """A checkpoint against the MAC of the one before it in its space and the rows now in its range;
     its ``newest_at`` against ``newest``, the newest ``at`` of the space's rows up to it, and its
     ``oldest_at`` against ``oldest``, the oldest of its rows (a time changed would hide rows from
     the history read ``since`` or ``until`` it)."""
     after, upto = int(checkpoint["after_id"]), int(checkpoint["upto_id"])
-    if _mac_matches(_checkpoint_payload(previous, space_id, after, upto, inside), str(checkpoint["mac"])):
+    key = _key_of(_checkpoint_payload(previous, space_id, after, upto, inside), str(checkpoint["mac"]))
+    if key is not None:
+        if not keys.allows(key):
+            return Finding(
+                space_id, _replaced_after_newer(f"checkpoint {checkpoint['id']} (rows {after + 1} to {upto})")
+            )
         for column, stated, found in (
             ("newest", checkpoint["newest_at"], newest),
             ("oldest", checkpoint["oldest_at"], oldest),

@@ -5,19 +5,24 @@ an intact history verifies."""
 from __future__ import annotations
 
 import functools
+import hashlib
+import hmac
 import itertools
 import os
+import secrets
 import subprocess
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 
-from ens.core import clock, db
+from ens.core import clock, db, keyring
 from ens.core.api import Cursors
+from ens.core.db import Row
 from ens.core.settings import Settings
 from ens.spaces import audit
 from ens.spaces.history import SEALED_COLUMNS
@@ -629,3 +634,109 @@ async def test_the_history_until_long_ago_does_not_walk_the_newer_rows(
     answer = await client.get("/v1/spaces/me/access-history", params={"until": until}, headers=person.headers)
     assert answer.status_code == 200 and len(answer.json()["items"]) == 20
     assert await statements.most_rows_looked_at("FROM access_history") <= 25
+
+
+# ---------------------------------------------------------------------------------------------
+# Across a change of ENS_SECRET_KEY: a key that was replaced (perhaps because it leaked) and is still
+# configured in ENS_PREVIOUS_SECRET_KEYS, so that the rows sealed under it verify, seals nothing
+# written after the change. ``ens audit verify`` took any configured key for any row: whoever held
+# the replaced key and could write to the database edited a row written after the change and MACed
+# it again under that key, or added one, which the next run sealed, and both verified (a review of
+# the rotation). Along a space's history the keys now only ever go newer.
+
+NEW_KEY = "history-rotated-" + secrets.token_urlsafe(40)
+
+
+@contextmanager
+def _key_changed(old_key: str) -> Iterator[None]:
+    """This process as after a change of key: ``NEW_KEY`` current, ``old_key`` replaced (the access
+    history's keys are process-wide: the suite's app seals its rows under ``NEW_KEY`` meanwhile)."""
+    keyring.configure(NEW_KEY, (old_key,))
+    audit.configure(NEW_KEY)
+    try:
+        yield
+    finally:
+        keyring.configure(old_key, ())
+        audit.configure(old_key)
+
+
+async def _requests(client: httpx.AsyncClient, person: Person, count: int = 2) -> None:
+    for _ in range(count):
+        assert (await client.get("/v1/spaces/me", headers=person.headers)).status_code == 200
+
+
+async def _rows(person: Person) -> list[Row]:
+    return await db.fetch(
+        f"SELECT id, {SEALED_COLUMNS}, {', '.join(audit.SEALED_IF_SET)}, mac FROM access_history "
+        "WHERE space_id = {} ORDER BY id",
+        person.space_id,
+    )
+
+
+def _forged_mac(key: str, row: Row) -> str:
+    """What the holder of ``key`` computes for ``row`` as it now reads (ens.spaces.audit's MAC)."""
+    values = audit.sealed(audit._stored_values(row, COLUMNS), audit._stored_values(row, audit.SEALED_IF_SET))
+    payload = audit._row_payload(values)
+    return hmac.new(keyring.derive_key(key, "access-history-mac"), payload, hashlib.sha256).hexdigest()
+
+
+async def test_the_history_sealed_across_a_change_of_key_verifies(
+    client: httpx.AsyncClient, make_person: MakePerson, settings: Settings
+) -> None:
+    person = await make_person()
+    await _requests(client, person)
+    await _seal_now()
+    await _requests(client, person)  # rows under the old key, sealed after the change
+    with _key_changed(settings.secret_key):
+        await _requests(client, person)
+        await _seal_now()
+        await _requests(client, person)  # new rows not sealed yet
+        assert await audit.verify_space(person.space_id, COLUMNS) is None
+
+
+async def test_a_row_written_after_the_change_and_macd_again_under_the_replaced_key_is_caught(
+    client: httpx.AsyncClient, make_person: MakePerson, settings: Settings
+) -> None:
+    person = await make_person()
+    await _requests(client, person)
+    with _key_changed(settings.secret_key):
+        await _requests(client, person)
+        # The holder of the replaced key turns the newest row, a success, into a refusal and MACs it.
+        newest = (await _rows(person))[-1]
+        await db.fetch("UPDATE access_history SET outcome = 403 WHERE id = {}", newest["id"])
+        edited = (await _rows(person))[-1]
+        await db.fetch(
+            "UPDATE access_history SET mac = {} WHERE id = {}", _forged_mac(settings.secret_key, edited), edited["id"]
+        )
+        finding = await audit.verify_space(person.space_id, COLUMNS)
+    assert finding is not None
+    assert finding.what.startswith(f"row {newest['id']} is sealed under a key ENS_SECRET_KEY replaced"), finding
+
+
+async def test_a_row_added_under_the_replaced_key_after_a_new_checkpoint_is_caught_once_sealed(
+    client: httpx.AsyncClient, make_person: MakePerson, settings: Settings
+) -> None:
+    """The space's rows are all from before the change; the first run after it seals them under the
+    new key. A row then added under the old key, and sealed by the next run, is caught."""
+    person = await make_person()
+    await _requests(client, person)
+    with _key_changed(settings.secret_key):
+        await _seal_now()
+        genuine = (await _rows(person))[-1]
+        columns = [*COLUMNS, "mac"]
+        forged = dict(genuine)
+        forged["actor_name"] = "Personne"
+        forged["at"] = clock.now()
+        await db.fetch(
+            f"INSERT INTO access_history ({', '.join(columns)}) VALUES ({', '.join(['{}'] * len(columns))})",
+            *(forged[name] for name in COLUMNS),
+            "pending",
+        )
+        added = (await _rows(person))[-1]
+        await db.fetch(
+            "UPDATE access_history SET mac = {} WHERE id = {}", _forged_mac(settings.secret_key, added), added["id"]
+        )
+        await _seal_now()
+        finding = await audit.verify_space(person.space_id, COLUMNS)
+    assert finding is not None
+    assert finding.what.startswith(f"row {added['id']} is sealed under a key ENS_SECRET_KEY replaced"), finding
