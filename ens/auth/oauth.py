@@ -56,6 +56,11 @@ def _code_hash(settings_secret: str, code: str) -> str:
     return keyring.token_hash(settings_secret, "authorization-code:" + code)
 
 
+def _code_hashes(settings_secret: str, code: str) -> tuple[str, ...]:
+    """A code's hash under the current key, then under each key it replaced (what is looked up)."""
+    return keyring.token_hashes(settings_secret, "authorization-code:" + code)
+
+
 async def create_authorization_code(
     *,
     secret_key: str,
@@ -169,7 +174,9 @@ async def _exchange_code(
         raise OAuthError(
             "invalid_request", "code_verifier is malformed: 43 to 128 of A-Z a-z 0-9 - . _ ~ (RFC 7636 §4.1)."
         )
-    code_hash = _code_hash(settings.secret_key, form.code)
+    # Under the current key, or one it replaced: a login that ended as ENS_SECRET_KEY changed gave
+    # the app a code hashed under the old key (a review of the rotation).
+    hashes = _code_hashes(settings.secret_key, form.code)
     failure: OAuthError | None = None
     grant_id: UUID | None = None
     row: Row | None = None
@@ -179,14 +186,15 @@ async def _exchange_code(
         # Only its own client burns a code: another (the public app needs no secret) presenting a
         # confidential app's code it saw is refused without spending it.
         rows = await fetch(
-            "UPDATE authorization_codes SET used_at = {} WHERE code_hash = {} AND used_at IS NULL AND client_id = {} "
-            "RETURNING *",
+            f"UPDATE authorization_codes SET used_at = {{}} WHERE {one_of('code_hash', hashes)} AND used_at IS NULL "
+            "AND client_id = {} RETURNING *",
             now,
-            code_hash,
+            *hashes,
             client.client_id,
         )
         if rows:
             row = rows[0]
+            code_hash = str(row["code_hash"])
             failure = _code_refusal(row, client, form=form, now=now)
             if failure is None:
                 grant_id = _uuid_or_none(row["grant_id"])
@@ -210,7 +218,7 @@ async def _exchange_code(
                 # second use that must not revoke the person's consent.
                 await fetch("UPDATE authorization_codes SET grant_id = NULL WHERE code_hash = {}", code_hash)
     if row is None:
-        await _second_use(code_hash, client, request_id=request_id)
+        await _second_use(hashes, client, request_id=request_id)
         raise OAuthError("invalid_grant", "The authorization code is invalid, expired or already used.")
     if failure is not None:
         raise failure
@@ -241,7 +249,7 @@ def _code_refusal(row: Row, client: Client, *, form: TokenRequest, now: datetime
     return None
 
 
-async def _second_use(code_hash: str, client: Client, *, request_id: str) -> None:
+async def _second_use(hashes: tuple[str, ...], client: Client, *, request_id: str) -> None:
     """RFC 6749 §4.1.2: a code used twice revokes the tokens issued for it, when its own client
     presents it again: another client (the public app, which needs no secret) presenting a
     confidential app's code it saw is no sign of theft of that app's code, and revoked the person's
@@ -250,7 +258,7 @@ async def _second_use(code_hash: str, client: Client, *, request_id: str) -> Non
     A used code keeps a ``grant_id`` only if its first use succeeded (see :func:`_exchange_code`).
     """
     row = await fetch_one(
-        "SELECT grant_id, used_at, client_id FROM authorization_codes WHERE code_hash = {}", code_hash
+        f"SELECT grant_id, used_at, client_id FROM authorization_codes WHERE {one_of('code_hash', hashes)}", *hashes
     )
     if row is None or row["client_id"] != client.client_id:
         return

@@ -158,3 +158,40 @@ async def test_a_person_keeps_everything_across_a_change_of_secret_key(
         await _rotate(msgspec.structs.replace(fake_settings, previous_secret_keys=NEW_KEY))
         keyring.configure(old_key, ())
         audit.configure(old_key)
+
+
+async def test_a_login_in_flight_across_the_change_takes_its_e_mail_code_and_its_authorization_code(
+    fake_login: Any, fake_settings: Settings, provider: FakeProvider, outbox: tuple[Outbox, int]
+) -> None:
+    """A login in flight outlives the change (its sealed nonce is read under the old key), and so do
+    the codes it was given: the e-mail code sent before the restart was refused as a wrong code
+    (and counted as a guess), and the app's authorization code, in its 60 seconds, was
+    ``invalid_grant``: both were hashed under the old key and looked up under the new one only (a
+    review of the rotation)."""
+    old_key = fake_settings.secret_key
+    mails, _ = outbox
+    sub = f"rotation-{uuid.uuid4().hex[:12]}"
+    known, _ = await signed_in_browser(fake_login, sub)
+    # One login at its second factor, a code sent by e-mail; another through, its code not yet exchanged.
+    waiting: FakeLogin = fake_login()
+    await waiting.start()
+    await waiting.come_back(waiting.code(sub=sub))
+    await waiting.browser.open("/login/otp")
+    assert (await waiting.browser.post_form("/login/email-code", {})).status_code == 200
+    code = mails.last_code(f"{sub}@example.test")
+    through: FakeLogin = fake_login()
+    through.browser.totp_secret = known.browser.totp_secret
+    await through.start()
+    await through.come_back(through.code(sub=sub))
+    final = await through.browser.second_factor()
+    assert final.status_code == 303, final.text
+    try:
+        async with _served(_rotated(fake_settings, previous=old_key), provider) as new:
+            waiting.browser.client = through.browser.client = new
+            typed = await waiting.browser.post_form("/login/otp", {"code": code})
+            assert typed.status_code == 303, typed.text
+            exchanged = await through.browser.exchange(final.headers["location"])
+            assert exchanged.status_code == 200, exchanged.text
+    finally:
+        keyring.configure(old_key, ())
+        audit.configure(old_key)

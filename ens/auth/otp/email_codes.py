@@ -11,14 +11,18 @@ from ens.auth.errors import CodeRefused
 from ens.auth.otp.lock import _hold_guard, _now
 from ens.auth.tables import EmailCode
 from ens.core import keyring
-from ens.core.db import fetch, fetch_one, write_transaction
+from ens.core.db import fetch, fetch_one, one_of, write_transaction
 from ens.core.settings import Settings
 
 EMAIL_CODE_TTL = timedelta(minutes=10)
 
 
 def _email_hash(settings: Settings, attempt_id: UUID, *, code: str) -> str:
-    return keyring.token_hash(settings.secret_key, f"email:{attempt_id}:{code}")
+    return keyring.token_hash(settings.secret_key, _hashed(attempt_id, code))
+
+
+def _hashed(attempt_id: UUID, code: str) -> str:
+    return f"email:{attempt_id}:{code}"
 
 
 async def new_email_code(settings: Settings, attempt_id: UUID, *, account_id: UUID, now: datetime | None = None) -> str:
@@ -59,18 +63,19 @@ async def new_email_code(settings: Settings, attempt_id: UUID, *, account_id: UU
 
 
 async def _use_email_code(settings: Settings, attempt_id: UUID, *, code: str, now: datetime) -> str:
-    code_hash = _email_hash(settings, attempt_id, code=code)
+    # Under the current key, or one it replaced: a login in flight when ENS_SECRET_KEY changed goes on
+    # (its seals are read under the old key), and so does the code it was sent (a review of the rotation).
+    hashes = keyring.token_hashes(settings.secret_key, _hashed(attempt_id, code))
+    found = one_of("code_hash", hashes)
     used = await fetch(
-        "UPDATE email_codes SET used_at = {} WHERE attempt_id = {} AND code_hash = {} AND used_at IS NULL "
+        f"UPDATE email_codes SET used_at = {{}} WHERE attempt_id = {{}} AND {found} AND used_at IS NULL "
         "AND expires_at > {} RETURNING id",
         now,
         attempt_id,
-        code_hash,
+        *hashes,
         now,
     )
     if used:
         return "ok"
-    known = await fetch_one(
-        "SELECT id FROM email_codes WHERE attempt_id = {} AND code_hash = {}", attempt_id, code_hash
-    )
+    known = await fetch_one(f"SELECT id FROM email_codes WHERE attempt_id = {{}} AND {found}", attempt_id, *hashes)
     return "expired" if known else "no"
