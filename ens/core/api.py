@@ -7,7 +7,7 @@ import base64
 import binascii
 import hashlib
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -250,6 +250,18 @@ class Cursors:
             raise BadRequest("The cursor is malformed.", [FieldError("/cursor", "malformed")])
         return position
 
+    def place(self, purpose: str, cursor: str, read: Callable[[list[Any]], T]) -> T:
+        """The place ``read`` makes of a cursor's position; one it cannot make (a part missing, of
+        the wrong type, or beyond its column: :func:`cursor_int`) is 400, as a malformed cursor.
+        A cursor is authenticated, but a key ENS_SECRET_KEY replaced still opens one while it is in
+        ENS_PREVIOUS_SECRET_KEYS, and whoever holds that key (it may have leaked) writes any position
+        in it: parsed unchecked, it was an error 500 (a review of the rotation)."""
+        position = self.decode(purpose, cursor)
+        try:
+            return read(position)
+        except (IndexError, TypeError, ValueError, OverflowError, OSError) as exc:
+            raise BadRequest("The cursor is malformed.", [FieldError("/cursor", "malformed")]) from exc
+
     def _opened(self, blob: bytes, purpose: str) -> bytes:
         for aead in self._aeads:
             try:
@@ -268,6 +280,24 @@ class Cursors:
         if not keyring.verify(self._secret, f"cursor:{purpose}", payload=payload, mac=mac):
             raise BadRequest("The cursor is not one this listing issued.", [FieldError("/cursor", "invalid")])
         return payload
+
+
+def time_and_id(position: list[Any]) -> tuple[datetime, UUID]:
+    """A ``[time, id]`` position (ISO 8601, a UUID: a keyset's), the time aware (naive: UTC)."""
+    at, row_id = position
+    moment = datetime.fromisoformat(str(at))
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)), UUID(str(row_id))
+
+
+def cursor_int(value: Any, *, bits: int = 64) -> int:
+    """An integer part of a cursor's position, within a signed integer column of ``bits`` (beyond
+    it, the database refuses the statement: a 500); :class:`ValueError` otherwise."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise TypeError("not an integer")
+    number = int(value)
+    if not -(2 ** (bits - 1)) <= number < 2 ** (bits - 1):
+        raise ValueError("beyond its column")
+    return number
 
 
 def _b64(data: bytes) -> str:

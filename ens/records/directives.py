@@ -20,7 +20,7 @@ from uuid import UUID
 import msgspec
 
 from ens.core import clock
-from ens.core.api import Cursors, check_limit, is_visible
+from ens.core.api import Cursors, check_limit, cursor_int, is_visible
 from ens.core.clock import as_date, aware, aware_or_none
 from ens.core.db import Row, Scalar, as_uuid, fetch, fetch_one, write_transaction
 from ens.core.errors import Conflict, FieldError, Invalid, NotFound
@@ -196,7 +196,7 @@ async def list_directive_versions(
     """Every version, newest first (keyset on the version number)."""
     size = check_limit(limit)
     purpose = f"directive-versions:{access.space_id}"
-    before = int(cursors.decode(purpose, cursor)[0]) if cursor else 2**31 - 1
+    before = cursors.place(purpose, cursor, lambda position: cursor_int(position[0], bits=32)) if cursor else 2**31 - 1
     rows = await fetch(
         f"""SELECT {_READ} FROM directive_versions WHERE space_id = {{}} AND version < {{}}
             ORDER BY version DESC LIMIT {{}}""",

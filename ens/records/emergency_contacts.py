@@ -27,7 +27,7 @@ from uuid import UUID
 import msgspec
 
 from ens.core import clock
-from ens.core.api import Cursors, check_limit
+from ens.core.api import Cursors, check_limit, cursor_int
 from ens.core.db import Row, Scalar, as_uuid, fetch, fetch_one, write_transaction
 from ens.core.errors import Conflict, FieldError, Invalid, NotFound
 from ens.core.names import same_names
@@ -122,7 +122,7 @@ async def list_emergency_contacts(
     """The contacts the caller sees, in the order to call them (keyset on the priority)."""
     size = check_limit(limit)
     purpose = f"emergency-contacts:{access.space_id}"
-    after = int(cursors.decode(purpose, cursor)[0]) if cursor else 0
+    after = cursors.place(purpose, cursor, lambda position: cursor_int(position[0], bits=32)) if cursor else 0
     rest = [contact for contact in await _seen(access) if contact.priority > after]
     items = rest[:size]
     next_cursor = cursors.encode(purpose, [items[-1].priority]) if len(rest) > size else None

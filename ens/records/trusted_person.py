@@ -16,7 +16,7 @@ import msgspec
 from msgspec import UNSET
 
 from ens.core import clock
-from ens.core.api import Cursors, check_limit
+from ens.core.api import Cursors, check_limit, time_and_id
 from ens.core.clock import as_date, aware
 from ens.core.db import Row, Scalar, as_uuid, fetch, fetch_one, write_transaction
 from ens.core.errors import FieldError, Invalid, NotFound
@@ -361,8 +361,7 @@ async def list_former_trusted_persons(
     args: list[object] = [access.space_id]
     after = ""
     if cursor:
-        ended_text, id_text = cursors.decode(purpose, cursor)
-        ended, last_id = datetime.fromisoformat(str(ended_text)), UUID(str(id_text))
+        ended, last_id = cursors.place(purpose, cursor, time_and_id)
         after = "AND (ended_at < {} OR (ended_at = {} AND id < {}))"
         args += [ended, ended, last_id]
     rows = await fetch(

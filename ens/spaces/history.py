@@ -26,7 +26,7 @@ from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from ens.core import clock, db
-from ens.core.api import Cursors, Page, check_limit
+from ens.core.api import Cursors, Page, check_limit, cursor_int
 from ens.core.db import Row, as_uuid, fetch
 from ens.core.errors import FieldError, Invalid
 from ens.core.idempotency import SPACE_STATE_KEY
@@ -511,7 +511,7 @@ async def list_access_history(
     the day in the space's time zone (a document held back from the holder until a day)."""
     size = check_limit(limit)
     purpose = f"history:{space_id}:{filters.key()}"
-    before = int(cursors.decode(purpose, cursor)[0]) if cursor else 2**62
+    before = cursors.place(purpose, cursor, lambda position: cursor_int(position[0])) if cursor else 2**62
     where, args = filters.sql(me, me_holds=me_holds)
     if filters.since is not None:
         # The rows up to the last checkpoint whose space had no row as new as ``since`` are all

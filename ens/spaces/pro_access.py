@@ -19,7 +19,7 @@ import msgspec
 from litestar import Request
 
 from ens.core import clock
-from ens.core.api import Cursors, Page, check_limit
+from ens.core.api import Cursors, Page, check_limit, time_and_id
 from ens.core.clock import as_date, aware, aware_or_none
 from ens.core.db import Row, as_uuid, fetch, fetch_one, write_transaction
 from ens.core.errors import Conflict, Forbidden, NotFound
@@ -138,10 +138,9 @@ async def list_access_requests(
     purpose = f"access-requests:{space_id}"
     where, args = "", []
     if cursor:
-        at, last_id = cursors.decode(purpose, cursor)
+        moment, last_id = cursors.place(purpose, cursor, time_and_id)
         where = " AND (r.created_at < {} OR (r.created_at = {} AND r.id < {}))"
-        moment = datetime.fromisoformat(str(at))
-        args = [moment, moment, UUID(str(last_id))]
+        args = [moment, moment, last_id]
     rows = await fetch(_REQUESTS + where + " ORDER BY r.created_at DESC, r.id DESC LIMIT {}", space_id, *args, size + 1)
     items = [_request_read(row) for row in rows[:size]]
     next_cursor = None
@@ -455,7 +454,7 @@ async def list_patients(
     of the index ``space_professionals_patients_by_space`` from the cursor, each joined to its space."""
     size = check_limit(limit)
     purpose = f"patients:{professional_id}"
-    after = UUID(str(cursors.decode(purpose, cursor)[0])) if cursor else uuid.UUID(int=0)
+    after = cursors.place(purpose, cursor, lambda position: UUID(str(position[0]))) if cursor else uuid.UUID(int=0)
     now = clock.now()
     rows = await fetch(
         """SELECT s.id, s.given_name, s.family_name, s.birthdate, sp.since, sp.until

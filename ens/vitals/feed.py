@@ -32,9 +32,9 @@ from uuid import UUID
 import msgspec
 
 from ens.core import clock, db
-from ens.core.api import Cursors, check_limit
+from ens.core.api import Cursors, check_limit, cursor_int
 from ens.core.db import as_uuid, current, execute, fetch, fetch_one, insert_rows, is_postgres, write_transaction
-from ens.core.errors import BadRequest, FieldError, Gone
+from ens.core.errors import Gone
 from ens.spaces.door import SpaceAccess
 from ens.vitals.reads import raw, readable_types, type_filter
 from ens.vitals.schemas import DeleteChange, RawChangeFeed, RawUpsertChange
@@ -224,11 +224,13 @@ def _position(position: list[object]) -> _Position:
     if reach is not None and not isinstance(reach, str):
         raise ValueError("a reach is a string")
     began_at = float(str(began))
+    # Within their bigint columns: a key ENS_SECRET_KEY replaced still opens a cursor, and its holder
+    # writes any place in it (ens.core.api.Cursors.place).
     return _Position(
-        after=(int(str(xid)), int(str(seq))),
+        after=(cursor_int(xid), cursor_int(seq)),
         issued=datetime.fromtimestamp(float(str(issued)), UTC),
         began=datetime.fromtimestamp(began_at, UTC) if began_at else None,
-        known=(int(str(known_xid)), int(str(known_seq))),
+        known=(cursor_int(known_xid), cursor_int(known_seq)),
         reach=reach,
     )
 
@@ -259,10 +261,7 @@ async def changes(
     known: Place | None = None  # a first sync: the head of its first read
     began: datetime | None = now  # a first sync begins: what is hidden at its first read is never shown
     if cursor is not None:
-        try:
-            position = _position(cursors.decode(purpose, cursor))
-        except (TypeError, ValueError) as exc:
-            raise BadRequest("The cursor is malformed.", [FieldError("/cursor", "malformed")]) from exc
+        position = cursors.place(purpose, cursor, _position)
         if position.issued < now - timedelta(days=retention_days) or position.reach != reach:
             raise _expired()
         after, began, known = position.after, position.began, position.known

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -13,7 +12,7 @@ import msgspec
 from msgspec import UnsetType
 
 from ens.core import clock
-from ens.core.api import Cursors, check_limit
+from ens.core.api import Cursors, check_limit, time_and_id
 from ens.core.clock import aware
 from ens.core.db import Row, Scalar, as_uuid, fetch, fetch_one, write_transaction
 from ens.core.errors import FieldError, Invalid, NotFound
@@ -34,8 +33,7 @@ async def _page(
     args: list[object] = [access.space_id]
     after = ""
     if cursor:
-        created_text, id_text = cursors.decode(purpose, cursor)
-        created, last_id = datetime.fromisoformat(str(created_text)), UUID(str(id_text))
+        created, last_id = cursors.place(purpose, cursor, time_and_id)
         # A row-value comparison: one range of the space's (created_at, id) order, as the measures'.
         after = "AND (created_at, id) > ({}, {})"
         args += [created, last_id]
