@@ -103,7 +103,16 @@ def reencrypted(secret: str, purpose: str, *, blob: bytes, associated: bytes = b
     return encrypt(secret, purpose, plaintext=plaintext, associated=associated)
 
 
+# What :func:`encrypt` makes is at least its nonce and its tag.
+_SHORTEST = 12 + 16
+
+
 def _opened(secret: str, purpose: str, *, blob: bytes, associated: bytes) -> tuple[str, bytes]:
+    if len(blob) < _SHORTEST:
+        # Nothing sealed here (a row cut short): opened by no key, as a wrong key is. A nonce under
+        # 8 bytes made AES-GCM raise ValueError, which ``ens keys rotate`` did not count: a traceback,
+        # its batch rolled back, every row after it left as it was (a review of the rotation).
+        raise InvalidTag
     failure: InvalidTag | None = None
     for key in secrets_of(secret):
         try:

@@ -11,6 +11,7 @@ is given back, so that the tests after this one find the database as it was."""
 
 from __future__ import annotations
 
+import re
 import secrets
 import uuid
 from collections.abc import AsyncIterator
@@ -24,9 +25,10 @@ import pytest
 from ens.app import create_app
 from ens.auth.clients import find_client, register_app, secret_matches
 from ens.auth.otp.totp import reseal_seeds
-from ens.core import keyring
+from ens.core import clock, db, keyring
 from ens.core.errors import NotFound
 from ens.core.settings import Settings
+from ens.documents.encryption import new_wrapped_key
 from ens.documents.keys import rewrap_space_keys
 from ens.spaces import audit
 from ens.spaces.codes import take_code
@@ -35,6 +37,8 @@ from tests.helpers.asgi import asgi_client, asgi_transport
 from tests.helpers.documents import pdf, uploaded
 from tests.helpers.fake_provider import FakeProvider
 from tests.helpers.login import BASE, Browser, FakeLogin, Outbox, signed_in_browser
+from tests.helpers.people import MakePerson
+from tests.helpers.server import run_ens
 from tests.helpers.vitals import weight
 
 NEW_KEY = "rotated-" + secrets.token_urlsafe(40)
@@ -195,3 +199,32 @@ async def test_a_login_in_flight_across_the_change_takes_its_e_mail_code_and_its
     finally:
         keyring.configure(old_key, ())
         audit.configure(old_key)
+
+
+async def test_ens_keys_rotate_counts_a_row_no_key_opens_and_exits_2(
+    settings: Settings, make_person: MakePerson
+) -> None:
+    """A space's document key no configured key opens is counted and left as it is, and the command
+    exits 2 (README). One cut short (shorter than a nonce: a damaged row) made the decryption raise
+    ValueError, not InvalidTag: a traceback and exit status 1, the batch it was in rolled back and
+    every key after it left unwrapped (a review of the rotation)."""
+    unknown, cut = (await make_person()).space_id, (await make_person()).space_id
+    stored = {unknown: new_wrapped_key("unknown-" + secrets.token_urlsafe(40), unknown), cut: b"cut"}
+    for space_id, wrapped in stored.items():
+        await db.fetch(
+            "INSERT INTO document_keys (space_id, wrapped, created_at) VALUES ({}, {}, {})",
+            space_id,
+            wrapped,
+            clock.now(),
+        )
+    try:
+        done = run_ens(settings, "keys", "rotate", env={"ENS_SECRET_KEY": settings.secret_key})
+        assert done.returncode == 2, done
+        assert "re-wrapped 0 spaces' document keys under the current key" in done.stdout, done
+        lost = re.search(r"(\d+) document keys open under no configured key", done.stderr)
+        assert lost is not None and int(lost.group(1)) >= 2 and "Traceback" not in done.stderr, done
+        for space_id, wrapped in stored.items():
+            row = await db.fetch_one("SELECT wrapped FROM document_keys WHERE space_id = {}", space_id)
+            assert row is not None and bytes(row["wrapped"]) == wrapped
+    finally:
+        await db.fetch("DELETE FROM document_keys WHERE space_id IN ({}, {})", unknown, cut)
