@@ -11,6 +11,7 @@ is given back, so that the tests after this one find the database as it was."""
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 import uuid
@@ -28,12 +29,13 @@ from ens.auth.otp.totp import reseal_seeds
 from ens.core import clock, db, keyring
 from ens.core.errors import NotFound
 from ens.core.settings import Settings
-from ens.documents.encryption import new_wrapped_key
+from ens.documents.encryption import new_wrapped_key, open_key
 from ens.documents.keys import rewrap_space_keys
 from ens.spaces import audit
 from ens.spaces.codes import take_code
 from ens.spaces.history import SEALED_COLUMNS
 from tests.helpers.asgi import asgi_client, asgi_transport
+from tests.helpers.concurrency import open_transaction, second_while_first_is_open
 from tests.helpers.documents import pdf, uploaded
 from tests.helpers.fake_provider import FakeProvider
 from tests.helpers.login import BASE, Browser, FakeLogin, Outbox, signed_in_browser
@@ -228,3 +230,48 @@ async def test_ens_keys_rotate_counts_a_row_no_key_opens_and_exits_2(
             assert row is not None and bytes(row["wrapped"]) == wrapped
     finally:
         await db.fetch("DELETE FROM document_keys WHERE space_id IN ({}, {})", unknown, cut)
+
+
+@pytest.mark.skipif(
+    not os.environ.get("ENS_DATABASE_URL", "").startswith("postgres"), reason="PostgreSQL's concurrency"
+)
+async def test_ens_keys_rotate_beside_an_erasure_and_a_writer_of_documents(
+    settings: Settings, make_person: MakePerson
+) -> None:
+    """(PostgreSQL, read committed; a guard.) ``ens keys rotate`` re-wraps a batch's keys in one
+    transaction while requests go on: an erasure that has taken the space's row and deleted its key,
+    not yet committed, is waited for, and the key stays destroyed (the re-wrap is conditional on the
+    old value: nothing is written back); a writer of documents holding another space's key row (the
+    space's row, then the key's, as ``lock_space_documents`` takes them) is waited for, and the key
+    is re-wrapped after it. Neither waits on the rotation in turn: no deadlock."""
+    old_key = settings.secret_key
+    erased, written = (await make_person()).space_id, (await make_person()).space_id
+    for space_id in (erased, written):
+        await db.fetch(
+            "INSERT INTO document_keys (space_id, wrapped, created_at) VALUES ({}, {}, {})",
+            space_id,
+            new_wrapped_key(old_key, space_id),
+            clock.now(),
+        )
+    rotated = _rotated(settings, previous=old_key)
+    keyring.configure(NEW_KEY, (old_key,))
+    try:
+        async with open_transaction(settings) as erasure, open_transaction(settings) as writer:
+            await erasure.execute("SELECT id FROM spaces WHERE id = $1 FOR UPDATE", erased)
+            await erasure.execute("DELETE FROM document_keys WHERE space_id = $1", erased)
+            await writer.execute("SELECT id FROM spaces WHERE id = $1 FOR KEY SHARE", written)
+            await writer.execute("SELECT space_id FROM document_keys WHERE space_id = $1 FOR UPDATE", written)
+            rotation, waited = await second_while_first_is_open(rewrap_space_keys(rotated.secret_key))
+            assert waited
+        rewrapped, lost = await rotation
+        assert lost == 0 and rewrapped >= 1
+        assert await db.fetch("SELECT space_id FROM document_keys WHERE space_id = {}", erased) == []
+        row = await db.fetch_one("SELECT wrapped FROM document_keys WHERE space_id = {}", written)
+        assert row is not None
+        keyring.configure(NEW_KEY, ())
+        assert open_key(NEW_KEY, written, bytes(row["wrapped"])) is not None  # under the new key alone
+    finally:
+        keyring.configure(old_key, (NEW_KEY,))
+        await _rotate(msgspec.structs.replace(settings, previous_secret_keys=NEW_KEY))
+        keyring.configure(old_key, ())
+        await db.fetch("DELETE FROM document_keys WHERE space_id = {}", written)
