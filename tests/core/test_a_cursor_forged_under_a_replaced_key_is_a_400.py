@@ -37,6 +37,7 @@ PLACES: list[list[Any]] = [
     [2**40, str(uuid.uuid4())],
     ["9999-99-99T00:00:00", str(uuid.uuid4())],
     ["2026-01-01T00:00:00+00:00", "not-a-uuid"],
+    ["2026-01-01T00:00:00", str(uuid.uuid4()), str(uuid.uuid4())],
     [[1], {"a": 1}],
 ]
 
@@ -54,6 +55,10 @@ async def test_a_cursor_forged_under_a_replaced_key_is_refused_as_malformed(
         f"profile_allergies:{space}": "/v1/spaces/me/profile/allergies",
         f"access-requests:{space}": "/v1/spaces/me/access-requests",
         f"vitals.changes:{space}": "/v1/spaces/me/vitals/changes",
+        # Those that checked the place already (a regression guard, and a naive time among them).
+        f"vitals.list:{space}:*": "/v1/spaces/me/vitals",
+        f"documents:{space}:None:None:None": "/v1/spaces/me/documents",
+        f"vaccinations:{space}": "/v1/spaces/me/vaccinations",
     }
     rotated = msgspec.structs.replace(settings, previous_secret_keys=REPLACED)
     forger = Cursors(REPLACED)  # the replaced key alone: what its holder makes
