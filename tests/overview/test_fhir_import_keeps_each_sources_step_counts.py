@@ -1,0 +1,130 @@
+"""A day's step count is one per source (a phone and a watch both count the day), and a moved space
+keeps each source's: the import writes every measure as its own writer, and had taken two counts of
+one day from two former sources for two counts of one source — a holder whose watch and phone
+counted the same day could not import their own export (422 "steps_per_day takes one value per
+day", found by an outside audit of data portability). One source's two counts of a day stay refused,
+within a batch of the import and across its batches."""
+
+from __future__ import annotations
+
+import copy
+import json
+import uuid
+from typing import Any
+
+import httpx
+
+from tests.helpers.fhir import FHIR, check_bundle
+from tests.helpers.people import MakeAppToken, MakePerson, Person
+from tests.helpers.vitals import VITALS
+
+EXPORT = "/v1/spaces/me/export"
+IMPORT = "/v1/spaces/me/import"
+STEPS = ["vitals.steps_per_day:write", "vitals.steps_per_day:read"]
+STEPS_LOINC = "41950-7"
+
+
+def _count(value: int, day: str, hour: int) -> dict[str, object]:
+    return {"type": "steps_per_day", "value": value, "unit": "/d", "effectiveAt": f"{day}T{hour:02d}:00:00+01:00"}
+
+
+def _heart_rate(minute: int) -> dict[str, object]:
+    return {
+        "type": "heart_rate",
+        "value": 60 + minute % 30,
+        "unit": "/min",
+        "effectiveAt": f"2026-11-{1 + minute // 1440:02d}T{minute // 60 % 24:02d}:{minute % 60:02d}:00+01:00",
+    }
+
+
+async def _two_sources_count_one_day(client: httpx.AsyncClient, person: Person, make_app_token: MakeAppToken) -> None:
+    """The watch counts 9,000 steps on 30 November, the holder types 3,000 for the same day."""
+    watch = await make_app_token(person, STEPS, client_id="a-watch", name="Montre")
+    sent = await client.post(VITALS, json={"measurements": [_count(9000, "2026-11-30", 21)]}, headers=watch.headers)
+    assert sent.status_code == 201, sent.text
+    sent = await client.post(VITALS, json={"measurements": [_count(3000, "2026-11-30", 22)]}, headers=person.headers)
+    assert sent.status_code == 201, sent.text
+
+
+async def _imported(client: httpx.AsyncClient, bundle: dict[str, Any], newcomer: Person) -> httpx.Response:
+    return await client.post(
+        IMPORT, content=json.dumps(bundle).encode(), headers={**newcomer.headers, "Content-Type": FHIR}
+    )
+
+
+def _step_counts(bundle: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        e
+        for e in bundle["entry"]
+        if e["resource"]["resourceType"] == "Observation" and e["resource"]["code"]["coding"][0]["code"] == STEPS_LOINC
+    ]
+
+
+async def test_a_day_two_sources_counted_moves_with_both_counts(
+    client: httpx.AsyncClient, person: Person, make_person: MakePerson, make_app_token: MakeAppToken
+) -> None:
+    await _two_sources_count_one_day(client, person, make_app_token)
+    exported = (await client.get(EXPORT, headers=person.headers)).json()
+    check_bundle(exported)
+
+    newcomer = await make_person("Jade")
+    answer = await _imported(client, exported, newcomer)
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["imported"] == {"Observation": 2}
+    listed = (await client.get(VITALS, params={"type": "steps_per_day"}, headers=newcomer.headers)).json()["items"]
+    assert sorted(item["value"] for item in listed) == [3000, 9000]
+    # The day's count is still the higher of its sources'.
+    span = {"since": "2026-11-30T00:00:00+01:00", "until": "2026-12-01T00:00:00+01:00"}
+    summary = await client.get(
+        f"{VITALS}/summary", params={"type": "steps_per_day", "bucket": "day", **span}, headers=newcomer.headers
+    )
+    assert [(i["start"], i["count"], i["max"]) for i in summary.json()["items"]] == [("2026-11-30", 1, 9000)]
+
+
+async def test_one_sources_two_counts_of_a_day_are_refused_in_a_batch_and_across_batches(
+    client: httpx.AsyncClient, person: Person, make_person: MakePerson, make_app_token: MakeAppToken
+) -> None:
+    await _two_sources_count_one_day(client, person, make_app_token)
+    exported = (await client.get(EXPORT, headers=person.headers)).json()
+    [watch_count] = [e for e in _step_counts(exported) if e["resource"]["meta"]["source"] == "urn:ens:client:a-watch"]
+
+    # The watch's count of the day, twice (another id, another value): one source, two counts.
+    second = copy.deepcopy(watch_count)
+    other = str(uuid.uuid4())
+    second["fullUrl"], second["resource"]["id"] = f"urn:uuid:{other}", other
+    second["resource"]["valueQuantity"]["value"] = 9500
+    second["resource"]["extension"] = [
+        x for x in second["resource"]["extension"] if x["url"] != "urn:ens:fhir:original-quantity"
+    ]
+    twice = copy.deepcopy(exported)
+    twice["entry"].append(second)
+    newcomer = await make_person("Jade")
+    answer = await _imported(client, twice, newcomer)
+    assert answer.status_code == 422, answer.text
+    assert "one value per day" in answer.text
+    assert answer.json()["errors"][0]["pointer"] == f"/entry/{len(twice['entry']) - 1}/resource"
+
+    # The same, the two counts a thousand measures apart: in two batches of the import's writes.
+    many = await client.post(
+        VITALS, json={"measurements": [_heart_rate(m) for m in range(1000)]}, headers=person.headers
+    )
+    assert many.status_code == 201, many.text
+    exported = (await client.get(EXPORT, headers=person.headers)).json()
+    apart = copy.deepcopy(exported)
+    apart["entry"] = [e for e in apart["entry"] if e not in _step_counts(exported)]
+    apart["entry"][1:1] = _step_counts(exported)  # before the heart rates
+    apart["entry"].append(second)  # after them
+    answer = await _imported(client, apart, newcomer)
+    assert answer.status_code == 422, answer.text
+    assert "one value per day" in answer.text
+    listed = (await client.get(VITALS, headers=newcomer.headers)).json()["items"]
+    assert listed == []  # nothing of it was kept
+
+    # Both sources' counts a thousand measures apart are each source's one count: imported.
+    apart["entry"].pop()
+    watch_again = apart["entry"].index(watch_count)
+    apart["entry"].append(apart["entry"].pop(watch_again))
+    answer = await _imported(client, apart, newcomer)
+    assert answer.status_code == 201, answer.text
+    listed = (await client.get(VITALS, params={"type": "steps_per_day"}, headers=newcomer.headers)).json()["items"]
+    assert sorted(item["value"] for item in listed) == [3000, 9000]
