@@ -699,6 +699,75 @@ class _Devices:
         return self.unnamed + len(self.items) - len(self.used)
 
 
+# Where each kind the export writes names the person it is about: the Bundle's Patient.
+_ABOUT = {
+    "Observation": "subject",
+    "Condition": "subject",
+    "MedicationStatement": "subject",
+    "DocumentReference": "subject",
+    "Immunization": "patient",
+    "AllergyIntolerance": "patient",
+    "FamilyMemberHistory": "patient",
+    "RelatedPerson": "patient",
+    "Consent": "patient",
+    "Device": "patient",
+}
+_NOT_THE_PATIENT = "not the Bundle's Patient"
+
+
+class _Holder:
+    """The Bundle's one ``Patient`` (its ``fullUrl``), and what the entries say they are about.
+
+    An export is one person's: an item naming another Patient than the Bundle's is someone else's,
+    and the import had taken it as the importer's without a word (two family members' exports
+    merged into one Bundle came in as one person's: an outside audit). An item naming no one is the
+    space's own, as on ``/fhir``. The Patient may come after the items, or not at all (entries
+    taken out of an export): until it comes, the one reference met first is kept, and a second,
+    different one is refused at once (two people's items; both cannot be the Patient's)."""
+
+    def __init__(self) -> None:
+        self.given = False
+        self.full_url: Any = None
+        self.awaited: tuple[str, int, str] | None = None  # a reference met before the Patient: where, by what
+
+    def patient(self, index: int, full_url: Any) -> None:
+        """The Patient at entry ``index``: the one the items must name."""
+        if self.given:
+            raise Invalid(
+                f"entry {index}: a Bundle holds one Patient, its holder; this is a second one.",
+                [FieldError(f"/entry/{index}", "a second Patient: an export holds one")],
+            )
+        self.given, self.full_url = True, full_url
+        if self.awaited is not None and self.awaited[0] != full_url:
+            self._refuse(*self.awaited[1:])
+        self.awaited = None
+
+    def names(self, index: int, kind: str, resource: Mapping[str, Any]) -> None:
+        """The entry at ``index`` (a ``kind``) must be about the Bundle's Patient, or no one."""
+        element = _ABOUT.get(kind)
+        about = resource.get(element) if element is not None else None
+        if about is None:
+            return
+        reference = about.get("reference") if isinstance(about, dict) else None
+        if not isinstance(reference, str):
+            self._refuse(index, kind, detail=f"{kind}.{element}: a reference to the Bundle's Patient, or none")
+        elif self.given:
+            if reference != self.full_url:
+                self._refuse(index, kind)
+        elif self.awaited is None:
+            self.awaited = (reference, index, kind)
+        elif self.awaited[0] != reference:
+            self._refuse(index, kind)
+
+    def _refuse(self, index: int, kind: str, *, detail: str | None = None) -> None:
+        if detail is None:
+            detail = f"{kind}.{_ABOUT[kind]}: {_NOT_THE_PATIENT}"
+        raise Invalid(
+            f"entry {index}: the item is about someone other than the Bundle's Patient; nothing was stored.",
+            [FieldError(f"/entry/{index}/resource", detail)],
+        )
+
+
 async def _checked(access: SpaceAccess, spool: EncryptedSpool) -> tuple[_Devices, dict[int, documents.Carried]]:
     """The first reading (no transaction, nothing written): the Bundle's shape, what can be checked
     of each entry without the database, the Devices, and the documents carrying their files (by
@@ -712,8 +781,12 @@ async def _checked(access: SpaceAccess, spool: EncryptedSpool) -> tuple[_Devices
     # clientRecordId, and one sent twice is stored once): the same fullUrl twice would be stored
     # twice. Few per space, their digests kept for this reading only.
     seen: set[bytes] = set()
+    holder = _Holder()
     async with aclosing(_entries(spool)) as entries:
         async for index, full_url, kind, resource in entries:
+            if kind == "Patient":
+                holder.patient(index, full_url)
+            holder.names(index, kind, resource)
             if kind == "Device":
                 with _refusals(index, kind):
                     item = device_item(resource)
