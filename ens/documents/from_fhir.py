@@ -63,6 +63,9 @@ LINKED = (
 
 _WRITTEN = names_of(DocumentReference) | {"resourceType"}
 _ONE_ITEM = {"content": names_of(Content)}
+# What the export writes of the file (``ens.documents.fhir``): a ``hash`` that does not match it,
+# or any other part, had been taken without a word (an outside audit of data portability).
+_ATTACHMENT_WRITTEN = frozenset({"contentType", "data", "url", "size", "title", "creation"})
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,9 @@ def carried_document(access: SpaceAccess, resource: Mapping[str, Any], *, today:
     if attachment.get("data") is None:
         return None
     lost = unwritten("DocumentReference", resource, _WRITTEN, _ONE_ITEM)
+    lost += [
+        f"DocumentReference.content[0].attachment.{name}" for name in attachment if name not in _ATTACHMENT_WRITTEN
+    ]
     if resource.get("status") != "current":
         lost.append("DocumentReference.status (an export's documents are current)")
     if lost:

@@ -128,6 +128,18 @@ def _attachment(reference: dict[str, Any]) -> dict[str, Any]:
         (lambda r: r["context"]["period"].update(start="2999-01-01"), "context.period.start", "today"),
         (lambda r: r.update(status="entered-in-error"), "DocumentReference.status", "current"),
         (lambda r: r.update(securityLabel=[{"text": "N"}]), "DocumentReference.securityLabel", "not kept"),
+        # The attachment's own elements the export does not write: a hash that does not match the
+        # file (it was changed) had been taken without a word (an outside audit of data portability).
+        (
+            lambda r: _attachment(r).update(hash=base64.b64encode(b"x" * 20).decode()),
+            "DocumentReference.content[0].attachment.hash",
+            "not kept",
+        ),
+        (
+            lambda r: _attachment(r).update(language="en"),
+            "DocumentReference.content[0].attachment.language",
+            "not kept",
+        ),
     ],
 )
 async def test_a_changed_document_is_refused_and_nothing_is_kept(client, make_person, settings, change, where, words):
