@@ -163,6 +163,23 @@ def _of(export: dict[str, Any], kind: str) -> tuple[int, dict[str, Any]]:
             lambda r: r.update(address=[{"line": ["1 rue A", "Bât. B"], "city": "Lyon"}]),
             "Practitioner.address[0].line[1]",
         ),
+        # The doctor keeps the RPPS number (and writes its national identifier, "8" and the number):
+        # another identifier, or a national one of another number, was dropped for the RPPS one, and
+        # a second ICD-10 code of a condition for the first (an outside audit of data portability).
+        (
+            "Practitioner",
+            lambda r: r["identifier"].append({"system": "urn:oid:1.2.250.1.71.4.2.2", "value": "751234567"}),
+            "Practitioner.identifier[2]",
+        ),
+        ("Practitioner", lambda r: r["identifier"][1].update(value="810009999999"), "Practitioner.identifier[1]"),
+        ("Practitioner", lambda r: r["identifier"].pop(0), "Practitioner.identifier[0]"),
+        (
+            "Condition",
+            lambda r: r["code"].update(
+                coding=[{"system": "http://hl7.org/fhir/sid/icd-10", "code": c} for c in ("J45", "J46")]
+            ),
+            "Condition.code.coding[1]",
+        ),
     ],
 )
 async def test_what_a_record_would_lose_is_refused(

@@ -13,7 +13,7 @@ from ens.core.fhir import names_of, unwritten
 from ens.records import profile
 from ens.records.doctor import set_doctor
 from ens.records.emergency_contacts import add_emergency_contact
-from ens.records.fhir.codes import _RELATIVES, ICD10, RPPS_SYSTEM, UNDESCRIBED_REACTION
+from ens.records.fhir.codes import _RELATIVES, ICD10, IDNPS_SYSTEM, RPPS_SYSTEM, UNDESCRIBED_REACTION
 from ens.records.fhir.resources import (
     AllergyIntolerance,
     AllergyReaction,
@@ -182,6 +182,36 @@ def _lost_of_a_person(kind: str, resource: Mapping[str, Any]) -> list[str]:
 _ADDRESS_PARTS = frozenset({"line", "postalCode", "city", "country"})
 
 
+def _lost_codes(kind: str, resource: Mapping[str, Any]) -> list[str]:
+    """What the doctor's identifiers and a condition's codes say beyond what the record keeps: the
+    doctor's RPPS number, which the export writes with its national identifier (``8`` and the
+    number); a condition's one ICD-10 code. Another identifier (an ADELI number), a national one of
+    another number or without its RPPS one, a second ICD-10 code were dropped for the one read (an
+    outside audit of data portability). (Codings of other systems beside a condition's code are
+    translations of it, as FHIR has them: not refused.)"""
+    if kind == "Practitioner":
+        identifiers = resource.get("identifier")
+        items = [i if isinstance(i, dict) else {} for i in identifiers] if isinstance(identifiers, list) else []
+        rpps = [i.get("value") for i in items if i.get("system") == RPPS_SYSTEM]
+        lost, seen = [], dict.fromkeys((RPPS_SYSTEM, IDNPS_SYSTEM), 0)
+        for index, identifier in enumerate(items):
+            system = identifier.get("system")
+            if system not in seen or seen[system]:
+                lost.append(f"{kind}.identifier[{index}]")
+                continue
+            seen[system] += 1
+            if system == IDNPS_SYSTEM and (len(rpps) != 1 or identifier.get("value") != f"8{rpps[0]}"):
+                lost.append(f"{kind}.identifier[{index}] (not 8 and the RPPS number)")
+        return lost
+    if kind == "Condition":
+        code = resource.get("code")
+        codings = code.get("coding") if isinstance(code, dict) else None
+        items = [c if isinstance(c, dict) else {} for c in codings] if isinstance(codings, list) else []
+        icd = [index for index, coding in enumerate(items) if coding.get("system") == ICD10]
+        return [f"{kind}.code.coding[{index}]" for index in icd[1:]]
+    return []
+
+
 def _status_values(value: Any) -> list[Any]:
     if isinstance(value, dict):
         return [c.get("code") for c in value.get("coding") or [] if isinstance(c, dict)] or [value.get("text")]
@@ -204,6 +234,7 @@ def _refuse_what_would_be_lost(kind: str, resource: Mapping[str, Any]) -> None:
     lost = unwritten(kind, resource, _WRITTEN[kind], _ONE_ITEM.get(kind, {}))
     if kind in ("RelatedPerson", "Practitioner"):
         lost += _lost_of_a_person(kind, resource)
+    lost += _lost_codes(kind, resource)
     reactions = resource.get("reaction") if kind == "AllergyIntolerance" else None
     first = reactions[0] if isinstance(reactions, list) and reactions else None
     if isinstance(first, dict) and len(first.get("manifestation") or []) > 1:
