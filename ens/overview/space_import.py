@@ -716,31 +716,37 @@ _NOT_THE_PATIENT = "not the Bundle's Patient"
 
 
 class _Holder:
-    """The Bundle's one ``Patient`` (its ``fullUrl``), and what the entries say they are about.
+    """The Bundle's one ``Patient`` (its ``fullUrl``, or ``Patient/<its id>`` as FHIR resolves a
+    relative reference inside a Bundle), and what the entries say they are about.
 
     An export is one person's: an item naming another Patient than the Bundle's is someone else's,
     and the import had taken it as the importer's without a word (two family members' exports
     merged into one Bundle came in as one person's: an outside audit). An item naming no one is the
     space's own, as on ``/fhir``. The Patient may come after the items, or not at all (entries
-    taken out of an export): until it comes, the one reference met first is kept, and a second,
-    different one is refused at once (two people's items; both cannot be the Patient's)."""
+    taken out of an export): until it comes, the references met are kept, two at most (its
+    ``fullUrl`` and ``Patient/<id>``), a third one refused at once; a Bundle without its Patient
+    whose items name two is refused too (two people's items)."""
 
     def __init__(self) -> None:
         self.given = False
-        self.full_url: Any = None
-        self.awaited: tuple[str, int, str] | None = None  # a reference met before the Patient: where, by what
+        self.known_as: frozenset[str] = frozenset()
+        # The references met before the Patient: where each was first, in what kind of entry.
+        self.awaited: dict[str, tuple[int, str]] = {}
 
-    def patient(self, index: int, full_url: Any) -> None:
+    def patient(self, index: int, full_url: Any, resource: Mapping[str, Any]) -> None:
         """The Patient at entry ``index``: the one the items must name."""
         if self.given:
             raise Invalid(
                 f"entry {index}: a Bundle holds one Patient, its holder; this is a second one.",
                 [FieldError(f"/entry/{index}", "a second Patient: an export holds one")],
             )
-        self.given, self.full_url = True, full_url
-        if self.awaited is not None and self.awaited[0] != full_url:
-            self._refuse(*self.awaited[1:])
-        self.awaited = None
+        own_id = resource.get("id")
+        names = (full_url, f"Patient/{own_id}" if isinstance(own_id, str) else None)
+        self.given, self.known_as = True, frozenset(name for name in names if isinstance(name, str))
+        strangers = [where for reference, where in self.awaited.items() if reference not in self.known_as]
+        if strangers:
+            self._refuse(*min(strangers))
+        self.awaited = {}
 
     def names(self, index: int, kind: str, resource: Mapping[str, Any]) -> None:
         """The entry at ``index`` (a ``kind``) must be about the Bundle's Patient, or no one."""
@@ -752,12 +758,17 @@ class _Holder:
         if not isinstance(reference, str):
             self._refuse(index, kind, detail=f"{kind}.{element}: a reference to the Bundle's Patient, or none")
         elif self.given:
-            if reference != self.full_url:
+            if reference not in self.known_as:
                 self._refuse(index, kind)
-        elif self.awaited is None:
-            self.awaited = (reference, index, kind)
-        elif self.awaited[0] != reference:
-            self._refuse(index, kind)
+        elif reference not in self.awaited:
+            if len(self.awaited) == 2:
+                self._refuse(index, kind)
+            self.awaited[reference] = (index, kind)
+
+    def check_one_person(self) -> None:
+        """A Bundle without its Patient: its items must name one person (or no one)."""
+        if not self.given and len(self.awaited) > 1:
+            self._refuse(*max(self.awaited.values()))
 
     def _refuse(self, index: int, kind: str, *, detail: str | None = None) -> None:
         if detail is None:
@@ -785,7 +796,7 @@ async def _checked(access: SpaceAccess, spool: EncryptedSpool) -> tuple[_Devices
     async with aclosing(_entries(spool)) as entries:
         async for index, full_url, kind, resource in entries:
             if kind == "Patient":
-                holder.patient(index, full_url)
+                holder.patient(index, full_url, resource)
             holder.names(index, kind, resource)
             if kind == "Device":
                 with _refusals(index, kind):
@@ -826,6 +837,7 @@ async def _checked(access: SpaceAccess, spool: EncryptedSpool) -> tuple[_Devices
                     if document is not None:
                         carried[index] = document
     devices.check_every_one_given()
+    holder.check_one_person()
     return devices, carried
 
 

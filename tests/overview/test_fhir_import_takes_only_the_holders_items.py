@@ -115,12 +115,17 @@ async def test_an_item_naming_the_patient_in_any_order_or_no_one_is_imported(
     newcomer = await make_person("Jade")
     reordered = copy.deepcopy(exported)
     reordered["entry"].append(reordered["entry"].pop(0))  # the Patient last
+    patient_id = reordered["entry"][-1]["resource"]["id"]
     for entry in reordered["entry"]:
         if entry["resource"]["resourceType"] == "Condition":
             del entry["resource"]["subject"]  # named by no one: the space's own
+        if entry["resource"]["resourceType"] == "Immunization":
+            # By the Patient's type and id, as FHIR resolves a relative reference inside a Bundle.
+            entry["resource"]["patient"] = {"reference": f"Patient/{patient_id}"}
     answer = await _imported(client, reordered, newcomer)
     assert answer.status_code == 201, answer.text
     assert answer.json()["imported"]["Condition"] == 1
+    assert answer.json()["imported"]["Immunization"] == 2
 
 
 async def test_a_reference_that_is_no_reference_is_refused(
