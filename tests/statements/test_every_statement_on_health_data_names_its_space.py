@@ -54,6 +54,11 @@ ACROSS_SPACES: dict[str, str] = {
     # Whoever enters an invitation or claim code does not know its space: the code's hash finds it
     # (space_codes is unique by that hash across spaces, so it is not partitioned: docs/scale.md).
     "FROM space_codes WHERE code_hash =": "a code found by its hash, by someone who does not know its space",
+    # ... by its hash under each key while ENS_PREVIOUS_SECRET_KEYS names the keys ENS_SECRET_KEY replaced.
+    "FROM space_codes WHERE code_hash IN (": "a code found by its hash under each key, after a change of key",
+    # ens keys rotate, once after a change of ENS_SECRET_KEY: every space's data key, in key order, a
+    # batch at a time (each rewrapped by its space_id).
+    "SELECT space_id, wrapped FROM document_keys": "the rotation's walk over every space's document key",
     # ens audit seal, every few minutes: the newest range of the history's ids, whatever the space
     # (the BRIN index on id; on partitions, each partition's range).
     "SELECT space_id, id, mac, at FROM access_history WHERE id >": "the sealer's range",
