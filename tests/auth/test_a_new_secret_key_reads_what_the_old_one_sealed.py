@@ -191,13 +191,18 @@ async def test_a_login_in_flight_across_the_change_takes_its_e_mail_code_and_its
     await through.come_back(through.code(sub=sub))
     final = await through.browser.second_factor()
     assert final.status_code == 303, final.text
+    # And one still at the provider: its callback finds it by the state's hash under the old key.
+    at_provider: FakeLogin = fake_login()
+    await at_provider.start()
     try:
         async with _served(_rotated(fake_settings, previous=old_key), provider) as new:
-            waiting.browser.client = through.browser.client = new
+            waiting.browser.client = through.browser.client = at_provider.browser.client = new
             typed = await waiting.browser.post_form("/login/otp", {"code": code})
             assert typed.status_code == 303, typed.text
             exchanged = await through.browser.exchange(final.headers["location"])
             assert exchanged.status_code == 200, exchanged.text
+            back = await at_provider.come_back(at_provider.code(sub=sub))
+            assert back.status_code == 303 and back.headers["location"] == "/login/otp", back.text
     finally:
         keyring.configure(old_key, ())
         audit.configure(old_key)

@@ -181,6 +181,12 @@ def state_key(settings: Settings, state: str) -> str:
     return keyring.token_hash(settings.secret_key, state)
 
 
+def state_keys(settings: Settings, state: str) -> tuple[str, ...]:
+    """The hashes a row may keep of ``state``: under the current key, then under each key it
+    replaced (a login at the provider when ENS_SECRET_KEY changed comes back to find its attempt)."""
+    return keyring.token_hashes(settings.secret_key, state)
+
+
 def error_redirect(redirect_uri: str, error: str, *, description: str, state: str | None, issuer: str) -> Redirect:
     """Back to the app with ``?error=...`` (RFC 6749 §4.1.2.1), keeping its ``state``, naming the
     issuer (RFC 9207)."""

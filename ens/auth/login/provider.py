@@ -34,13 +34,14 @@ from ens.auth.login.attempt import (
     provider_refusal,
     seal,
     state_key,
+    state_keys,
     unseal,
     update_attempt,
 )
 from ens.auth.login.second_factor import to_second_factor, try_email_code
 from ens.auth.tables import LoginAttempt
 from ens.core import clock
-from ens.core.db import fetch, fetch_one
+from ens.core.db import fetch, fetch_one, one_of
 from ens.core.scopes import SCOPES
 from ens.core.settings import Settings
 from ens.spaces import service as spaces
@@ -196,9 +197,11 @@ async def take_attempt(settings: Settings, cookie: str | None, *, state: str | N
     its nonce and PKCE verifier opened, and gone from its row."""
     if not state:
         raise LoginFailed("La réponse du service d'identité est incomplète (state manquant).")
+    hashes = state_keys(settings, state[:512])
     row = await fetch_one(
-        "SELECT * FROM login_attempts WHERE upstream_state = {} AND step = 'upstream' AND expires_at > {}",
-        state_key(settings, state[:512]),
+        f"SELECT * FROM login_attempts WHERE {one_of('upstream_state', hashes)} AND step = 'upstream' "
+        "AND expires_at > {}",
+        *hashes,
         clock.now(),
     )
     if row is None:
@@ -436,10 +439,11 @@ async def confirm_logout(settings: Settings, cookie: str | None, *, state: str |
     """
     returned = []
     if state:
+        hashes = state_keys(settings, state)
         returned = await browser_attempts(
             cookie,
-            "step = 'logout' AND upstream_state = {} AND expires_at > {}",
-            state_key(settings, state),
+            f"step = 'logout' AND {one_of('upstream_state', hashes)} AND expires_at > {{}}",
+            *hashes,
             clock.now(),
         )
     if not returned:
