@@ -7,13 +7,15 @@ import base64
 import binascii
 import hashlib
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
+from enum import Enum
 from functools import cache, lru_cache
 from types import UnionType
-from typing import Annotated, Any, Generic, TypeVar, Union, get_args, get_origin
+from typing import Annotated, Any, Generic, Literal, TypeVar, Union, get_args, get_origin
 from uuid import UUID
 
 import msgspec
@@ -623,44 +625,50 @@ ONE_LINE = said(
 )
 
 
-def _inner(info: Any) -> list[Any]:
-    """The types a value of ``info`` may be: a union's members, an annotated type's own."""
-    if isinstance(info, msgspec.inspect.UnionType):
-        return [inner for member in info.types for inner in _inner(member)]
-    if isinstance(info, msgspec.inspect.Metadata):
-        return _inner(info.type)
-    return [info]
+def _inner(annotation: Any) -> list[Any]:
+    """The types a value of ``annotation`` may be: a union's members, an annotated type's own."""
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _inner(get_args(annotation)[0])
+    if origin is Union or origin is UnionType:
+        return [inner for member in get_args(annotation) for inner in _inner(member)]
+    return [annotation]
+
+
+_ITEMS = (list, set, frozenset, tuple, Sequence, AbstractSet)
 
 
 def choices_of(within: Any, pointer: str) -> tuple[Any, ...] | None:
     """The values a field of type ``within`` at ``pointer`` may take (a ``Literal`` or an ``Enum``),
-    or ``None`` when the pointer leads to no such field (or the type is none msgspec reads: an error's
-    words are not worth a 500)."""
+    in the order they are declared (msgspec's own description sorts them), or ``None`` when the
+    pointer leads to no such field (or to a type not read here: an error's words are not worth a 500)."""
     try:
-        found = _inner(msgspec.inspect.type_info(within))
-    except (TypeError, ValueError):
+        found = _inner(within)
+        for token in pointer.split("/")[1:] if pointer else []:
+            step: list[Any] = []
+            for kind in found:
+                origin, args = get_origin(kind), get_args(kind)
+                if isinstance(kind, type) and issubclass(kind, msgspec.Struct):
+                    fields = msgspec.structs.fields(kind)
+                    step += [inner for f in fields if f.encode_name == token for inner in _inner(f.type)]
+                elif origin in _ITEMS and args and token.isdigit():
+                    step += _inner(args[0])
+                elif origin in (dict, Mapping) and len(args) == 2:
+                    step += _inner(args[1])
+            found = step
+    except (TypeError, ValueError, NameError):
         return None
-    for token in pointer.split("/")[1:] if pointer else []:
-        step: list[Any] = []
-        for info in found:
-            if isinstance(info, msgspec.inspect.StructType):
-                step += [inner for f in info.fields if f.encode_name == token for inner in _inner(f.type)]
-            elif isinstance(info, msgspec.inspect.ListType | msgspec.inspect.SetType) and token.isdigit():
-                step += _inner(info.item_type)
-            elif isinstance(info, msgspec.inspect.DictType):
-                step += _inner(info.value_type)
-        found = step
-    for info in found:
-        if isinstance(info, msgspec.inspect.LiteralType):
-            return tuple(info.values)
-        if isinstance(info, msgspec.inspect.EnumType):
-            return tuple(member.value for member in info.cls)
+    for kind in found:
+        if get_origin(kind) is Literal:
+            return get_args(kind)
+        if isinstance(kind, type) and issubclass(kind, Enum):
+            return tuple(member.value for member in kind)
     return None
 
 
 def with_choices(detail: str, within: Any, pointer: str) -> str:
     """msgspec's "Invalid enum value 'x'" told the values the field takes (it named none), in
-    msgspec's order (sorted)."""
+    their declared order."""
     if within is None or not detail.startswith("Invalid enum value"):
         return detail
     choices = choices_of(within, pointer)
