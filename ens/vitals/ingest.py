@@ -244,14 +244,14 @@ def _prepare(
     *,
     now: datetime,
     born: date | None,
-    sources: Sequence[str | None] | None = None,
+    importing: bool = False,
 ) -> tuple[list[_Prepared], list[FieldError]]:
-    """Each item checked and converted; ``sources``, an import's (one per item): the source each
-    measure had before (:func:`_former_sources`), whose step counts are each one a day."""
+    """Each item checked and converted. ``importing``: the space import's, whose step counts are
+    each the record of its former id, never a day's second (:func:`_refuse_second_day_counts`)."""
     errors: list[FieldError] = []
     prepared: list[_Prepared] = []
     seen_records: dict[str, int] = {}  # a clientRecordId: the first measure that names it
-    seen_step_days: dict[tuple[date, str | None], int] = {}
+    seen_step_days: dict[date, int] = {}
     for index, raw in enumerate(raw_items):
         prefix = f"/measurements/{index}"
         if type(raw) is MeasurementCreate:
@@ -300,13 +300,12 @@ def _prepare(
             errors.append(FieldError(f"{prefix}/clientRecordId", "blank: give the record's identifier, or none"))
             record_key = None
         if vital.code == STEPS_PER_DAY:
-            first = seen_step_days.setdefault((local_day, sources[index] if sources else None), index)
+            first = index if importing else seen_step_days.setdefault(local_day, index)
             if first != index:
                 errors.append(
                     FieldError(
                         f"{prefix}/effectiveAt",
-                        f"steps_per_day takes one value per day: {local_day} is also /measurements/{first}"
-                        + (" (from the same source)" if sources else ""),
+                        f"steps_per_day takes one value per day: {local_day} is also /measurements/{first}",
                     )
                 )
             # Without its own id, a day's count is keyed on the day: a re-send never duplicates it.
@@ -658,9 +657,8 @@ async def record_measurements(
         writer = import_writer(import_id)
     else:
         writer = await writer_of(access)
-    sources = _former_sources(imported)
     prepared, errors = _prepare(
-        raw_items, zone_of(access.space.timezone), now=now, born=access.space.birthdate, sources=sources
+        raw_items, zone_of(access.space.timezone), now=now, born=access.space.birthdate, importing=imported is not None
     )
     _refuse(errors)
     if any(p.item.hidden_from_representatives for p in prepared):
@@ -675,7 +673,6 @@ async def record_measurements(
                 writer,
                 prepared,
                 imported,
-                sources,
                 now=now,
                 zone=zone_of(access.space.timezone),
                 keep_stored=keep_stored,
@@ -743,7 +740,6 @@ async def _store(
     writer: Writer,
     prepared: list[_Prepared],
     imported: Sequence[Imported] | None,
-    sources: Sequence[str | None] | None,
     *,
     now: datetime,
     zone: ZoneInfo,
@@ -757,7 +753,7 @@ async def _store(
     async with write_transaction(), record_race():
         keys = [p.record_key for p in prepared if p.record_key]
         numbers, stored, deleted = await _places_and_stored(space_id, writer.keys, keys, len(prepared))
-        blocked_days = await _refuse_second_day_counts(space_id, writer, prepared, zone, sources)
+        blocked_days = await _refuse_second_day_counts(space_id, writer, prepared, zone)
         found, placed = _resolve(writer, prepared, blocked_days=blocked_days, stored=stored)
         _refuse_other_types(prepared, found)
         places = iter(numbers.seqs)
@@ -812,7 +808,9 @@ async def _store(
                 source=source,
                 now=now,
                 place=place,
-                original_source=sources[p.index] if sources else None,
+                original_source=_source_json(origin.original_source)
+                if origin is not None and origin.original_source is not None
+                else None,
             )
             if result == "created":
                 created.append((p.record_key or "", row))
@@ -898,11 +896,7 @@ def _refuse_other_types(prepared: list[_Prepared], found: dict[int, _Stored]) ->
 
 
 async def _refuse_second_day_counts(
-    space_id: UUID,
-    writer: Writer,
-    prepared: list[_Prepared],
-    zone: ZoneInfo,
-    sources: Sequence[str | None] | None = None,
+    space_id: UUID, writer: Writer, prepared: list[_Prepared], zone: ZoneInfo
 ) -> set[date]:
     """One step count per day and writer, across batches too: a day's count is re-sent under the
     record that holds it (its clientRecordId, or none for one keyed on its day), with a higher
@@ -916,18 +910,18 @@ async def _refuse_second_day_counts(
     never holds two counts of a day (the holder, who sees both, sees two counts that day, as from two
     apps; the writer's own key may hold one it sees beside one the holder hid since).
 
-    An import is one writer for every source its Bundle names (``sources``, one per item): its
-    counts are one a day per former source, as they were written (a watch's and a phone's of the
-    same day had made the import of their export a 422: an outside audit). Only imports write
-    ``original_source``; the rows of an app or a person have none, as their items."""
+    An import's counts are each the record of its former id (its ``clientRecordId``), whatever
+    their day: an export says which source counted, not under which writer, and a space holds two
+    counts of one source on one day (a moved space's watch re-sending the days the import brought,
+    an app's count beside the one a representative's connection of it made on a day the holder
+    hid): refused, a holder's own export did not import (an outside audit, then a review)."""
     steps = [p for p in prepared if p.item.type == STEPS_PER_DAY]
-    if not steps:
+    if not steps or writer.kind == "import":
         return set()
     days = sorted({p.local_date for p in steps})
     writers = ", ".join(["{}"] * len(writer.keys))
     rows = await fetch(
-        "SELECT id, client_record_id, local_date, writer, hidden_from_representatives, original_source "
-        "FROM vital_measurements "
+        "SELECT id, client_record_id, local_date, writer, hidden_from_representatives FROM vital_measurements "
         "WHERE space_id = {} AND type = {} "
         f"AND effective_at >= {{}} AND effective_at < {{}} AND writer IN ({writers})",
         space_id,
@@ -936,12 +930,12 @@ async def _refuse_second_day_counts(
         local_midnight(days[-1] + timedelta(days=1), zone),
         *writer.keys,
     )
-    held: dict[tuple[date | None, str | None], dict[str | None, UUID]] = {}
+    held: dict[date | None, dict[str | None, UUID]] = {}
     blocked: set[date] = set()
     for row in rows:
         day = as_date(row["local_date"])
         if writer.sees_hidden or not row["hidden_from_representatives"]:
-            held.setdefault((day, row["original_source"]), {})[row["client_record_id"]] = as_uuid(row["id"])
+            held.setdefault(day, {})[row["client_record_id"]] = as_uuid(row["id"])
         elif row["writer"] == writer.key and day is not None:
             blocked.add(day)
     # A day that holds two counts already (stored before this rule) takes a re-send of either.
@@ -949,15 +943,11 @@ async def _refuse_second_day_counts(
         [
             FieldError(
                 f"/measurements/{p.index}/effectiveAt",
-                # An import's own earlier batch: the measure's new id and an app's advice say nothing to it.
-                f"steps_per_day takes one value per day: {p.local_date} has another count from the same source "
-                "earlier in the Bundle"
-                if sources
-                else f"steps_per_day takes one value per day: {p.local_date} has measure {next(iter(keys.values()))} "
+                f"steps_per_day takes one value per day: {p.local_date} has measure {next(iter(keys.values()))} "
                 f"already; {_how_to_resend(next(iter(keys)))} with a higher clientRecordVersion",
             )
             for p in steps
-            if (keys := held.get((p.local_date, sources[p.index] if sources else None))) and p.record_key not in keys
+            if (keys := held.get(p.local_date)) and p.record_key not in keys
         ]
     )
     return blocked
@@ -983,11 +973,3 @@ def _refuse(errors: list[FieldError]) -> None:
 
 def _source_json(source: tuple[str, str]) -> str:
     return msgspec.json.encode({"clientId": source[0], "name": source[1]}).decode()
-
-
-def _former_sources(imported: Sequence[Imported] | None) -> list[str | None] | None:
-    """An import's measures' former sources (one per item, as stored in ``original_source``), or
-    ``None`` outside an import."""
-    if imported is None:
-        return None
-    return [None if origin.original_source is None else _source_json(origin.original_source) for origin in imported]
