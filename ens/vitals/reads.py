@@ -324,14 +324,31 @@ def page_as_csv(page: RawMeasurementPage) -> str:
 
 def page_as_xlsx(page: RawMeasurementPage, timezone: str) -> bytes:
     """The same rows as an Excel workbook, for a doctor: numbers as numbers, the instants as dates
-    and times of the space's time zone (a spreadsheet keeps no zone: the header names it)."""
+    and times of the space's time zone (a spreadsheet keeps no zone: the header names it), and
+    after ``effectiveAt`` its UTC offset: the hour a clock goes back is lived twice, and its two
+    02:30 were one cell's value, nothing on the sheet saying which came first."""
     zone = zone_of(timezone)
     header = [f"{name} ({timezone})" if name in _INSTANT_COLUMNS else name for name in CSV_COLUMNS]
-    rows = (
-        [c.astimezone(zone).replace(tzinfo=None) if isinstance(c, datetime) else c for c in _cells(item)]
-        for item in _MEASUREMENTS.decode(page.items)
-    )
+    header.insert(_EFFECTIVE_AT + 1, "effectiveAtUtcOffset")
+    rows = []
+    for item in _MEASUREMENTS.decode(page.items):
+        row = [c.astimezone(zone).replace(tzinfo=None) if isinstance(c, datetime) else c for c in _cells(item)]
+        row.insert(_EFFECTIVE_AT + 1, _offset(item.effective_at.astimezone(zone)))
+        rows.append(row)
     return xlsx_bytes("Mesures", header, rows)
+
+
+_EFFECTIVE_AT = CSV_COLUMNS.index("effectiveAt")
+
+
+def _offset(moment: datetime) -> str:
+    """An aware instant's UTC offset as RFC 3339 writes it (``+01:00``; a zone's mean solar time
+    of old, ``+00:09:21``, keeps its seconds)."""
+    offset = moment.utcoffset()
+    seconds = int(offset.total_seconds()) if offset is not None else 0
+    hours, rest = divmod(abs(seconds), 3600)
+    minutes, rest = divmod(rest, 60)
+    return f"{'-' if seconds < 0 else '+'}{hours:02d}:{minutes:02d}" + (f":{rest:02d}" if rest else "")
 
 
 def _instant(moment: datetime) -> str:

@@ -76,8 +76,8 @@ class AlsoAsSpreadsheet(Operation):
             schema=Schema(
                 type=OpenAPIType.STRING,
                 format=OpenAPIFormat.BINARY,
-                description="One sheet, the CSV's columns: numbers as numbers, instants as dates and times of "
-                "the space's time zone (named in the header)",
+                description="One sheet, the CSV's columns and effectiveAtUtcOffset: numbers as numbers, instants "
+                "as dates and times of the space's time zone (named in the header)",
             )
         )
         ok.headers = {

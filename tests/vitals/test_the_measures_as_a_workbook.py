@@ -57,6 +57,7 @@ async def test_a_doctor_opens_the_measures_in_a_spreadsheet(
     # (a spreadsheet keeps a time to the millisecond: a day's fraction)
     taken = weighed[f"effectiveAt ({zone})"]
     assert isinstance(taken, datetime) and abs(taken - local) <= timedelta(milliseconds=1)
+    assert weighed["effectiveAtUtcOffset"] == effective.astimezone(ZoneInfo(zone)).isoformat()[-6:]
     assert isinstance(weighed[f"createdAt ({zone})"], datetime)
     # Text as it was written: a formula is text (no formula cell), accents and emoji kept.
     assert weighed["note"] == ATTACK and pressed["note"] == "après l'effort — 🚶"
@@ -87,3 +88,21 @@ async def test_an_empty_space_is_a_sheet_of_its_header(client: httpx.AsyncClient
     assert _sheet(answer) == []
     header = next(openpyxl.load_workbook(io.BytesIO(answer.content))["Mesures"].iter_rows(values_only=True))
     assert header[:3] == ("id", "type", "value") and "effectiveAt (Europe/Paris)" in header
+
+
+async def test_the_hour_a_clock_goes_back_twice_is_told_apart(client: httpx.AsyncClient, person: Person) -> None:
+    """On 26 October 2025 Paris's clocks went back from 03:00 to 02:00: 00:30 and 01:30 UTC are both
+    02:30 there. A spreadsheet keeps no zone, so the two measures read the same time, the later one
+    first, with nothing on the sheet to say which came first (the CSV gives UTC): the workbook says
+    each instant's UTC offset beside it."""
+    batch = [
+        {"type": "heart_rate", "value": 61, "unit": "/min", "effectiveAt": "2025-10-26T00:30:00Z"},
+        {"type": "heart_rate", "value": 95, "unit": "/min", "effectiveAt": "2025-10-26T01:30:00Z"},
+    ]
+    assert (await client.post(VITALS, json={"measurements": batch}, headers=person.headers)).status_code == 201
+    rows = _sheet(await client.get(VITALS, headers={**person.headers, "Accept": XLSX}))
+    seen = [(row["value"], row["effectiveAt (Europe/Paris)"], row["effectiveAtUtcOffset"]) for row in rows]
+    assert seen == [
+        (95, datetime(2025, 10, 26, 2, 30), "+01:00"),
+        (61, datetime(2025, 10, 26, 2, 30), "+02:00"),
+    ]
