@@ -24,6 +24,10 @@ import xlsxwriter
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# Excel's calendar counts days from 1 January 1900 and holds a 29 February 1900 that never was:
+# XlsxWriter wrote 1 January 1900 as day 0 ("1900-01-00") and 28 February as that 29th. Before
+# 1 March 1900 a date and time is written as text.
+_EXCEL_DATES_FROM = datetime(1900, 3, 1)
 
 
 def safe_cell(value: object) -> object:
@@ -44,8 +48,8 @@ def csv_text(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
 
 def xlsx_bytes(sheet: str, header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
     """A workbook of one sheet: the header in bold, frozen and filterable, then the rows; a number
-    is a number, a (naive, local) ``datetime`` a date and time, ``None`` an empty cell, anything
-    else text, never a formula."""
+    is a number, a (naive, local) ``datetime`` a date and time to the second (text before March
+    1900), ``None`` an empty cell, anything else text, never a formula."""
     out = io.BytesIO()
     options = {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
     with xlsxwriter.Workbook(out, options) as book:
@@ -65,7 +69,13 @@ def xlsx_bytes(sheet: str, header: Sequence[str], rows: Iterable[Sequence[object
                 elif isinstance(cell, int | float):
                     page.write_number(count, column, cell)
                 elif isinstance(cell, datetime):
-                    page.write_datetime(count, column, cell, when)
+                    # Shown to the second, and a spreadsheet rounds what is beyond: 23:59:59.9999
+                    # showed 00:00:00 of the next day. Cut, as the service cuts its instants.
+                    shown = cell.replace(microsecond=0)
+                    if shown < _EXCEL_DATES_FROM:
+                        page.write_string(count, column, shown.isoformat(sep=" "))
+                    else:
+                        page.write_datetime(count, column, shown, when)
                     widths[column] = max(widths[column], 19)
                 else:
                     text = str(cell)

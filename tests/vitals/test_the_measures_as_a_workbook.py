@@ -7,13 +7,13 @@ time zone, text stays text (never a formula), the page and its cursor as the CSV
 from __future__ import annotations
 
 import io
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import httpx
 import openpyxl
 
-from tests.helpers.people import MakeAppToken, Person
+from tests.helpers.people import MakeAppToken, MakePerson, Person
 from tests.helpers.vitals import VITALS, pressure, weight
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -54,9 +54,8 @@ async def test_a_doctor_opens_the_measures_in_a_spreadsheet(
     # The instant as a date and time of the space's zone, which the header names.
     effective = datetime.fromisoformat(json_items[0]["effectiveAt"].replace("Z", "+00:00"))
     local = effective.astimezone(ZoneInfo(zone)).replace(tzinfo=None)
-    # (a spreadsheet keeps a time to the millisecond: a day's fraction)
-    taken = weighed[f"effectiveAt ({zone})"]
-    assert isinstance(taken, datetime) and abs(taken - local) <= timedelta(milliseconds=1)
+    # (to the second, as it is shown: the next test)
+    assert weighed[f"effectiveAt ({zone})"] == local.replace(microsecond=0)
     assert weighed["effectiveAtUtcOffset"] == effective.astimezone(ZoneInfo(zone)).isoformat()[-6:]
     assert isinstance(weighed[f"createdAt ({zone})"], datetime)
     # Text as it was written: a formula is text (no formula cell), accents and emoji kept.
@@ -106,3 +105,32 @@ async def test_the_hour_a_clock_goes_back_twice_is_told_apart(client: httpx.Asyn
         (95, datetime(2025, 10, 26, 2, 30), "+01:00"),
         (61, datetime(2025, 10, 26, 2, 30), "+02:00"),
     ]
+
+
+async def test_an_instant_is_shown_on_its_own_day(client: httpx.AsyncClient, person: Person) -> None:
+    """A spreadsheet shows an instant to the second, rounding what is beyond it: a day's count
+    stamped 23:59:59.9999 (a .NET client's end of the day, which the service keeps on its day)
+    read 00:00:00 of the next day. The sheet's instants are cut to the second, as they are shown."""
+    stamped = {"type": "steps_per_day", "value": 8000, "unit": "/d", "effectiveAt": "2026-11-29T23:59:59.9999+01:00"}
+    assert (await client.post(VITALS, json={"measurements": [stamped]}, headers=person.headers)).status_code == 201
+    [row] = _sheet(await client.get(VITALS, headers={**person.headers, "Accept": XLSX}))
+    assert row["effectiveAt (Europe/Paris)"] == datetime(2026, 11, 29, 23, 59, 59)
+
+
+async def test_a_day_excel_cannot_date_is_written_as_text(client: httpx.AsyncClient, make_person: MakePerson) -> None:
+    """Excel's calendar starts on 1 January 1900 (day 1) and holds a 29 February 1900 that never was:
+    an instant of 1900-01-01 was written as day 0 (shown "1900-01-00"), one of 28 February 1900 as
+    that 29 February. A space without a birthdate takes measures from 1900: before 1 March 1900 the
+    sheet gives the date and time as text."""
+    elder = await make_person("Ada", birthdate=None)
+    # (Paris's time was then its mean solar time, UTC+00:09:21)
+    batch = [weight(61, effectiveAt="1900-01-01T08:00:00Z"), weight(62, effectiveAt="1900-02-28T08:00:00Z")]
+    batch += [weight(63, effectiveAt="1900-03-01T08:00:00Z")]
+    assert (await client.post(VITALS, json={"measurements": batch}, headers=elder.headers)).status_code == 201
+    rows = _sheet(await client.get(VITALS, headers={**elder.headers, "Accept": XLSX}))
+    taken = {row["value"]: row["effectiveAt (Europe/Paris)"] for row in rows}
+    assert taken == {
+        61: "1900-01-01 08:09:21",
+        62: "1900-02-28 08:09:21",
+        63: datetime(1900, 3, 1, 8, 9, 21),
+    }
