@@ -14,7 +14,11 @@ from typing import Any
 
 import httpx
 
+from ens.auth.tokens import AccessTokens, new_app_token
+from ens.core.settings import Settings
+from tests.helpers.carers import court_measure
 from tests.helpers.fhir import FHIR, check_bundle
+from tests.helpers.hidden import hide_measure
 from tests.helpers.people import MakeAppToken, MakePerson, Person
 from tests.helpers.vitals import VITALS
 
@@ -161,3 +165,48 @@ async def test_a_moved_space_whose_watch_counts_again_imports_again(
     exported = (await client.get(EXPORT, headers=again.headers)).json()
     answer = await _imported(client, exported, await make_person("Lou"))
     assert answer.status_code == 201, answer.text
+
+
+async def test_a_day_an_apps_two_connections_counted_imports(
+    client: httpx.AsyncClient, make_person: MakePerson, settings: Settings
+) -> None:
+    """The holder's connection of a pedometer counts a day the holder then hides from their
+    representatives; the tutor's connection of the same app counts that day again, under a key of
+    its own (it must not learn of the hidden count). The holder sees two counts of one source on
+    one day, and their export did not import (422 "from the same source")."""
+    holder, tutor = await make_person(), await make_person("Tuteur")
+    await court_measure(holder, tutor, "tutelle")
+    vitals = f"/v1/spaces/{holder.space_id}/vitals"
+    holders_app = await _pedometer(settings, holder, holder)
+    sent = await client.post(vitals, json={"measurements": [_count(7000, "2026-11-30", 21)]}, headers=holders_app)
+    assert sent.status_code == 201, sent.text
+    hidden = sent.json()["items"][0]["id"]
+    assert (await hide_measure(client, holder.headers, f"/v1/spaces/{holder.space_id}", hidden)).status_code == 200
+    tutors_app = await _pedometer(settings, tutor, holder)
+    sent = await client.post(vitals, json={"measurements": [_count(7100, "2026-11-30", 22)]}, headers=tutors_app)
+    assert sent.status_code == 201, sent.text
+
+    exported = (await client.get(EXPORT, headers=holder.headers)).json()
+    sources = {e["resource"]["meta"]["source"] for e in _step_counts(exported)}
+    assert len(_step_counts(exported)) == 2 and sources == {"urn:ens:client:a-pedometer"}
+    newcomer = await make_person("Jade")
+    answer = await _imported(client, exported, newcomer)
+    assert answer.status_code == 201, answer.text
+    listed = (await client.get(VITALS, params={"type": "steps_per_day"}, headers=newcomer.headers)).json()["items"]
+    assert sorted((item["value"], item.get("hiddenFromRepresentatives", False)) for item in listed) == [
+        (7000, True),
+        (7100, False),
+    ]
+
+
+async def _pedometer(settings: Settings, who: Person, space_of: Person) -> dict[str, str]:
+    """The headers of the app ``a-pedometer`` connected to ``space_of``'s space by ``who``."""
+    _, token = await new_app_token(
+        AccessTokens(settings),
+        who.account_id,
+        space_id=space_of.space_id,
+        client_id="a-pedometer",
+        client_name="Podomètre",
+        scopes=STEPS,
+    )
+    return {"Authorization": f"Bearer {token}"}
