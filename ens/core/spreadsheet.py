@@ -17,7 +17,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 import xlsxwriter
 
@@ -46,14 +46,17 @@ def csv_text(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
     return out.getvalue()
 
 
-def xlsx_bytes(sheet: str, header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
+def xlsx_bytes(sheet: str, header: Sequence[str], rows: Iterable[Sequence[object]], *, created: datetime) -> bytes:
     """A workbook of one sheet: the header in bold, frozen and filterable, then the rows; a number
     is a number, a (naive, local) ``datetime`` a date and time to the second (text before March
-    1900), ``None`` an empty cell, anything else text, never a formula."""
+    1900), ``None`` an empty cell, anything else text, never a formula. ``created``, the date its
+    properties give (XlsxWriter wrote the time it was made: the same rows were other bytes each
+    second); the rest of the file is the same bytes for the same rows."""
     out = io.BytesIO()
     options = {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
     with xlsxwriter.Workbook(out, options) as book:
-        book.set_properties({"author": "ENS"})  # no names: a file shared on keeps its properties
+        # No names: a file shared on keeps its properties.
+        book.set_properties({"author": "ENS", "created": created.astimezone(UTC).replace(tzinfo=None)})
         page = book.add_worksheet(sheet)
         bold, when = book.add_format({"bold": True}), book.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
         widths = [len(title) for title in header]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 from uuid import UUID
@@ -331,11 +331,18 @@ def page_as_xlsx(page: RawMeasurementPage, timezone: str) -> bytes:
     header = [f"{name} ({timezone})" if name in _INSTANT_COLUMNS else name for name in CSV_COLUMNS]
     header.insert(_EFFECTIVE_AT + 1, "effectiveAtUtcOffset")
     rows = []
-    for item in _MEASUREMENTS.decode(page.items):
+    items = _MEASUREMENTS.decode(page.items)
+    for item in items:
         row = [c.astimezone(zone).replace(tzinfo=None) if isinstance(c, datetime) else c for c in _cells(item)]
         row.insert(_EFFECTIVE_AT + 1, _offset(item.effective_at.astimezone(zone)))
         rows.append(row)
-    return xlsx_bytes("Mesures", header, rows)
+    # Dated by its newest change, not by the time it is made: one page is one file, whose ETag
+    # then stays while nothing changes (If-None-Match: 304), as the JSON page's does.
+    as_of = max((item.updated_at for item in items), default=_NO_CHANGE)
+    return xlsx_bytes("Mesures", header, rows, created=as_of)
+
+
+_NO_CHANGE = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 _EFFECTIVE_AT = CSV_COLUMNS.index("effectiveAt")
