@@ -703,10 +703,15 @@ async def test_a_row_written_after_the_change_and_macd_again_under_the_replaced_
         await _requests(client, person)
         # The holder of the replaced key turns the newest row, a success, into a refusal and MACs it.
         newest = (await _rows(person))[-1]
-        await db.fetch("UPDATE access_history SET outcome = 403 WHERE id = {}", newest["id"])
+        await db.fetch(
+            "UPDATE access_history SET outcome = 403 WHERE space_id = {} AND id = {}", person.space_id, newest["id"]
+        )
         edited = (await _rows(person))[-1]
         await db.fetch(
-            "UPDATE access_history SET mac = {} WHERE id = {}", _forged_mac(settings.secret_key, edited), edited["id"]
+            "UPDATE access_history SET mac = {} WHERE space_id = {} AND id = {}",
+            _forged_mac(settings.secret_key, edited),
+            person.space_id,
+            edited["id"],
         )
         finding = await audit.verify_space(person.space_id, COLUMNS)
     assert finding is not None
@@ -734,7 +739,10 @@ async def test_a_row_added_under_the_replaced_key_after_a_new_checkpoint_is_caug
         )
         added = (await _rows(person))[-1]
         await db.fetch(
-            "UPDATE access_history SET mac = {} WHERE id = {}", _forged_mac(settings.secret_key, added), added["id"]
+            "UPDATE access_history SET mac = {} WHERE space_id = {} AND id = {}",
+            _forged_mac(settings.secret_key, added),
+            person.space_id,
+            added["id"],
         )
         await _seal_now()
         finding = await audit.verify_space(person.space_id, COLUMNS)
