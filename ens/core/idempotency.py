@@ -310,7 +310,7 @@ class IdempotencyMiddleware:
             # the table confirm a guess at what was sent, a deleted allergy's text say (an outside
             # security audit). (Rows written before keep their plain digest: a retry of one across
             # the change is told "a different request", for their 24 hours.)
-            request_hash, *earlier = keyring.token_hashes(self.secret, _HASHED + digest.hexdigest())
+            request_hash, *earlier = stored_request_hashes(self.secret, digest.hexdigest())
             existing = await _claim(
                 caller_key, key, request_hash=request_hash, lease=self.lease, earlier_hashes=earlier
             )
@@ -405,10 +405,11 @@ def _number(text: str) -> int | float:
 _AS_VALUES = msgspec.json.Decoder(float_hook=_number)
 
 
-def stored_request_hash(secret: str, digest: str) -> str:
-    """What a key's row keeps of its request's digest (:class:`_RequestDigest`): keyed, so that a
-    copy of the table confirms no guess at what was sent."""
-    return keyring.token_hash(secret, _HASHED + digest)
+def stored_request_hashes(secret: str, digest: str) -> tuple[str, ...]:
+    """What a key's row keeps of its request's digest (:class:`_RequestDigest`), under the current
+    key first, then under each key it replaced (a retry across a change of key still replays):
+    keyed, so that a copy of the table confirms no guess at what was sent."""
+    return keyring.token_hashes(secret, _HASHED + digest)
 
 
 _HASHED = "idempotency request:"

@@ -103,6 +103,26 @@ def reencrypted(secret: str, purpose: str, *, blob: bytes, associated: bytes = b
     return encrypt(secret, purpose, plaintext=plaintext, associated=associated)
 
 
+async def reseal_column(secret: str, purpose: str, *, table: str, key: str, column: str) -> tuple[int, int]:
+    """Every row's ``column`` (sealed by :func:`encrypt` under ``purpose``, associated with the
+    row's UUID primary key ``key``) sealed again under the current key, in committed batches
+    (``ens keys rotate``): how many were sealed under a key it replaced, and how many no configured
+    key opens (left as they are)."""
+    from ens.core.db import Row, as_uuid, reseal_in_batches
+
+    unopened = 0
+
+    def reseal(row: Row) -> bytes | None:
+        nonlocal unopened
+        try:
+            return reencrypted(secret, purpose, blob=bytes(row[column]), associated=as_uuid(row[key]).bytes)
+        except InvalidTag:
+            unopened += 1
+            return None
+
+    return await reseal_in_batches(table, key, column, reseal), unopened
+
+
 # What :func:`encrypt` makes is at least its nonce and its tag.
 _SHORTEST = 12 + 16
 

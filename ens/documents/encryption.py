@@ -53,7 +53,7 @@ BLOCK_BYTES = 64 * 1024
 BLOCK_OVERHEAD = 1 + 32 + 7 + 16
 CIPHER_BLOCK_BYTES = BLOCK_BYTES + BLOCK_OVERHEAD
 
-_WRAP_PURPOSE = "documents:space-data-key"
+WRAP_PURPOSE = "documents:space-data-key"
 _NAMING_KEY_BYTES = 32
 _METADATA_INFO = b"ens-document-metadata-v1"
 _NONCE_BYTES = 12
@@ -145,19 +145,13 @@ def new_wrapped_key(secret: str, space_id: UUID) -> bytes:
     serialized = io.BytesIO()
     cleartext_keyset_handle.write(tink.BinaryKeysetWriter(serialized), handle)
     plaintext = os.urandom(_NAMING_KEY_BYTES) + serialized.getvalue()
-    return keyring.encrypt(secret, _WRAP_PURPOSE, plaintext=plaintext, associated=space_id.bytes)
-
-
-def rewrapped_key(secret: str, space_id: UUID, wrapped: bytes) -> bytes | None:
-    """The space's data key wrapped under the current ENS_SECRET_KEY, or ``None`` when it already
-    is (``ens keys rotate``): the data key itself, and so every file, stays as it is."""
-    return keyring.reencrypted(secret, _WRAP_PURPOSE, blob=wrapped, associated=space_id.bytes)
+    return keyring.encrypt(secret, WRAP_PURPOSE, plaintext=plaintext, associated=space_id.bytes)
 
 
 def open_key(secret: str, space_id: UUID, wrapped: bytes) -> SpaceKey:
     """The space's data key from its wrapped form."""
     _registered()
-    plaintext = keyring.decrypt(secret, _WRAP_PURPOSE, blob=wrapped, associated=space_id.bytes)
+    plaintext = keyring.decrypt(secret, WRAP_PURPOSE, blob=wrapped, associated=space_id.bytes)
     handle = cleartext_keyset_handle.read(tink.BinaryKeysetReader(plaintext[_NAMING_KEY_BYTES:]))
     naming_key = plaintext[:_NAMING_KEY_BYTES]
     metadata_key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_METADATA_INFO).derive(naming_key)

@@ -5,29 +5,17 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from cryptography.exceptions import InvalidTag
-
-from ens.core import clock
-from ens.core.db import Row, as_uuid, current, fetch, fetch_one, is_postgres, reseal_in_batches, write_transaction
+from ens.core import clock, keyring
+from ens.core.db import current, fetch, fetch_one, is_postgres, write_transaction
 from ens.core.errors import ERASED_MEANWHILE, NotFound
-from ens.documents.encryption import SpaceKey, new_wrapped_key, open_key, rewrapped_key
+from ens.documents.encryption import WRAP_PURPOSE, SpaceKey, new_wrapped_key, open_key
 
 
 async def rewrap_space_keys(secret: str) -> tuple[int, int]:
     """Every space's data key wrapped again under the current ENS_SECRET_KEY (``ens keys rotate``;
     the files stay as they are): how many were wrapped under a key it replaced, and how many no
     configured key opens (left as they are)."""
-    unreadable = 0
-
-    def rewrap(row: Row) -> bytes | None:
-        nonlocal unreadable
-        try:
-            return rewrapped_key(secret, as_uuid(row["space_id"]), bytes(row["wrapped"]))
-        except InvalidTag:
-            unreadable += 1
-            return None
-
-    return await reseal_in_batches("document_keys", "space_id", "wrapped", rewrap), unreadable
+    return await keyring.reseal_column(secret, WRAP_PURPOSE, table="document_keys", key="space_id", column="wrapped")
 
 
 async def space_key(space_id: UUID, secret: str) -> SpaceKey | None:

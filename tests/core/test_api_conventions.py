@@ -167,14 +167,14 @@ async def test_idempotency_keys_are_scoped_to_the_caller(client, make_person):
 async def test_idempotency_key_while_first_runs_is_409(client, person, settings):
     key = f"k-{uuid.uuid4()}"
     # Claim the key as a first request still running would.
-    from ens.core.idempotency import _claim, stored_request_hash
+    from ens.core.idempotency import _claim, stored_request_hashes
 
     digest_body = b'{"text":"slow"}'
     import hashlib
 
-    digest = stored_request_hash(
+    digest = stored_request_hashes(
         settings.secret_key, hashlib.sha256(b"/v1/spaces/me/test-notes?\n" + digest_body).hexdigest()
-    )
+    )[0]
     lease = timedelta(seconds=60)
     assert await _claim(f"account:{person.account_id}", key, request_hash=digest, lease=lease) is None
     response = await client.post(
@@ -187,11 +187,13 @@ async def test_a_claim_whose_lease_has_passed_is_taken_over_by_the_retry(client,
     """A request whose process died leaves its key running: once the lease has passed, the retry runs."""
     import hashlib
 
-    from ens.core.idempotency import _claim, stored_request_hash
+    from ens.core.idempotency import _claim, stored_request_hashes
 
     key = f"k-{uuid.uuid4()}"
     body = b'{"text":"crashed"}'
-    digest = stored_request_hash(settings.secret_key, hashlib.sha256(b"/v1/spaces/me/test-notes?\n" + body).hexdigest())
+    digest = stored_request_hashes(
+        settings.secret_key, hashlib.sha256(b"/v1/spaces/me/test-notes?\n" + body).hexdigest()
+    )[0]
     assert await _claim(f"account:{person.account_id}", key, request_hash=digest, lease=timedelta(0)) is None
     other = await client.post(
         "/v1/spaces/me/test-notes",

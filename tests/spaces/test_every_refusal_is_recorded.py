@@ -9,7 +9,7 @@ import uuid
 import httpx
 import pytest
 
-from ens.core.idempotency import _claim, stored_request_hash
+from ens.core.idempotency import _claim, stored_request_hashes
 from ens.core.settings import Settings
 from tests.helpers.people import HistoryRows, MakeAppToken, Person
 
@@ -53,7 +53,7 @@ async def test_idempotency_refusals_pass_the_door_and_are_recorded(
     from datetime import timedelta
 
     body = b'{"text":"slow"}'
-    digest = stored_request_hash(settings.secret_key, hashlib.sha256(f"{NOTES}?\n".encode() + body).hexdigest())
+    digest = stored_request_hashes(settings.secret_key, hashlib.sha256(f"{NOTES}?\n".encode() + body).hexdigest())[0]
     await _claim(f"account:{person.account_id}", running_key, request_hash=digest, lease=timedelta(seconds=60))
     running = await client.post(
         NOTES,

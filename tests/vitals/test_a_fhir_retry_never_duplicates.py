@@ -25,7 +25,7 @@ from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 
 from ens.core import db
-from ens.core.idempotency import _claim, stored_request_hash
+from ens.core.idempotency import _claim, stored_request_hashes
 from ens.core.settings import Settings
 from tests.helpers.people import HistoryRows, MakeAppToken, Person
 from tests.helpers.vitals import VITALS
@@ -121,7 +121,7 @@ async def test_a_key_reused_with_another_bundle_is_422_and_one_still_running_409
     # A first request still running (its claim taken, as the middleware takes it).
     running_key = f"k-{uuid.uuid4()}"
     body = b'{"entry":[],"resourceType":"Bundle","type":"transaction"}'  # canonical: keys sorted
-    digest = stored_request_hash(settings.secret_key, hashlib.sha256(b"/fhir?\n" + body).hexdigest())
+    digest = stored_request_hashes(settings.secret_key, hashlib.sha256(b"/fhir?\n" + body).hexdigest())[0]
     caller = f"app:{app.client_id}:{app.grant_id}"
     await _claim(caller, running_key, request_hash=digest, lease=timedelta(seconds=60))
     running = await client.post(

@@ -11,13 +11,12 @@ from uuid import UUID
 
 import pyotp
 import segno
-from cryptography.exceptions import InvalidTag
 
 from ens.auth.errors import CodeRefused, LoginFailed
 from ens.auth.otp.lock import _hold_guard, _now
 from ens.auth.tables import OtpFactor
 from ens.core import keyring
-from ens.core.db import Row, as_uuid, fetch, fetch_one, reseal_in_batches, write_transaction
+from ens.core.db import as_uuid, fetch, fetch_one, write_transaction
 from ens.core.settings import Settings
 
 ISSUER_LABEL = "Espace santé"
@@ -38,19 +37,7 @@ def _seed_of(settings: Settings, factor_id: UUID, *, blob: bytes) -> str:
 async def reseal_seeds(settings: Settings) -> tuple[int, int]:
     """Every seed sealed again under the current ENS_SECRET_KEY (``ens keys rotate``): how many were
     sealed under a key it replaced, and how many no configured key opens (left as they are)."""
-    unreadable = 0
-
-    def reseal(row: Row) -> bytes | None:
-        nonlocal unreadable
-        try:
-            return keyring.reencrypted(
-                settings.secret_key, _SEED_PURPOSE, blob=bytes(row["seed"]), associated=as_uuid(row["id"]).bytes
-            )
-        except InvalidTag:
-            unreadable += 1
-            return None
-
-    return await reseal_in_batches("otp_factors", "id", "seed", reseal), unreadable
+    return await keyring.reseal_column(settings.secret_key, _SEED_PURPOSE, table="otp_factors", key="id", column="seed")
 
 
 async def start_enrolment(settings: Settings, account_id: UUID, *, now: datetime | None = None) -> UUID:
