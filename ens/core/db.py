@@ -765,12 +765,22 @@ async def reseal_in_batches(
 PURGE_BATCH = 10_000
 
 
-async def delete_in_batches(table: str, column: str, before: Any, *, where: str = "", batch: int | None = None) -> int:
+async def delete_in_batches(
+    table: str,
+    column: str,
+    before: Any,
+    *,
+    where: str = "",
+    batch: int | None = None,
+    with_each: Callable[[str, tuple[Any, ...]], Awaitable[object]] | None = None,
+) -> int:
     """Delete the rows of ``table`` whose ``column`` is below ``before``, oldest first, about
     :data:`PURGE_BATCH` at a time (a batch ends at a value of ``column``: rows that share it go
     together), each batch a write transaction of its own, along an index on ``column``; how many,
     counted, not read back. ``where``: a further condition, written out (the predicate of a partial
-    index on ``column``, so that a generic plan can read it).
+    index on ``column``, so that a generic plan can read it). ``with_each(within, bounds)``: what
+    else each batch does in its transaction, before its rows go (``within`` the batch's condition
+    on ``column``, with ``{}`` for each of ``bounds``).
 
     For ``ens purge``'s work across every space: a day's expired refresh tokens or rate windows
     are tens of millions of rows at the country's scale. Deleted in one statement, they held their
@@ -784,20 +794,20 @@ async def delete_in_batches(table: str, column: str, before: Any, *, where: str 
     after: tuple[Any, ...] = ()
     also = f" AND {where}" if where else ""
     while True:
-        past = f" AND {column} > {{}}{also}" if after else also
-        edge = await fetch(
-            f"SELECT {column} AS edge FROM {table} WHERE {column} < {{}}{past} ORDER BY {column} LIMIT 1 OFFSET {{}}",
-            before,
-            *after,
-            size - 1,
-        )
-        upto = (f" AND {column} <= {{}}", edge[0]["edge"]) if edge else ("", None)
-        removed += await execute(
-            f"DELETE FROM {table} WHERE {column} < {{}}{past}{upto[0]}",
-            before,
-            *after,
-            *((upto[1],) if edge else ()),
-        )
+        async with write_transaction():
+            past = f" AND {column} > {{}}{also}" if after else also
+            edge = await fetch(
+                f"SELECT {column} AS edge FROM {table} WHERE {column} < {{}}{past} "
+                f"ORDER BY {column} LIMIT 1 OFFSET {{}}",
+                before,
+                *after,
+                size - 1,
+            )
+            within = f"{column} < {{}}{past}" + (f" AND {column} <= {{}}" if edge else "")
+            bounds = (before, *after, *((edge[0]["edge"],) if edge else ()))
+            if with_each is not None:
+                await with_each(within, bounds)
+            removed += await execute(f"DELETE FROM {table} WHERE {within}", *bounds)
         if not edge:
             return removed
         after = (edge[0]["edge"],)

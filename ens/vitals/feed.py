@@ -33,7 +33,7 @@ import msgspec
 
 from ens.core import clock, db
 from ens.core.api import Cursors, check_limit, cursor_int
-from ens.core.db import as_uuid, current, execute, fetch, fetch_one, insert_rows, is_postgres, write_transaction
+from ens.core.db import as_uuid, current, execute, fetch, fetch_one, insert_rows, is_postgres
 from ens.core.errors import Gone
 from ens.spaces.door import SpaceAccess
 from ens.vitals.reads import raw, readable_types, type_filter
@@ -344,42 +344,26 @@ async def purge_tombstones(retention_days: int, now: datetime | None = None) -> 
     space were one transaction, which held every space's change feed back (its horizon is the oldest
     transaction running) for as long as it ran (an outside audit)."""
     cutoff = (now or clock.now()) - timedelta(days=retention_days)
-    size = db.PURGE_BATCH
-    removed = 0
-    after: tuple[Any, ...] = ()
-    while True:
-        async with write_transaction():
-            past = " AND deleted_at > {}" if after else ""
-            edge = await fetch(
-                f"SELECT deleted_at AS edge FROM vital_tombstones WHERE deleted_at < {{}}{past} "
-                "ORDER BY deleted_at LIMIT 1 OFFSET {}",
-                cutoff,
-                *after,
-                size - 1,
-            )
-            within = f"deleted_at < {{}}{past}" + (" AND deleted_at <= {}" if edge else "")
-            bounds = (cutoff, *after, *((edge[0]["edge"],) if edge else ()))
-            # Remember, per space, the newest place purged: an older cursor would miss a deletion.
-            # One sort of the batch's tombstones (the newest place of each space first); a subquery
-            # for each tombstone took 2.6 s for 266,000 (a scale audit). A place only moves forward.
-            await fetch(
-                f"""INSERT INTO vital_feed_counters (space_id, last_seq, purged_seq, purged_xid)
-                   SELECT space_id, 0, seq, feed_xid FROM (
-                     SELECT t.space_id, t.seq, t.feed_xid,
-                            ROW_NUMBER() OVER (PARTITION BY t.space_id ORDER BY t.feed_xid DESC, t.seq DESC) AS newest
-                     FROM vital_tombstones t WHERE {within}) AS expired
-                   WHERE newest = 1
-                   ON CONFLICT (space_id) DO UPDATE
-                   SET purged_xid = excluded.purged_xid, purged_seq = excluded.purged_seq
-                   WHERE (vital_feed_counters.purged_xid, vital_feed_counters.purged_seq)
-                         < (excluded.purged_xid, excluded.purged_seq)""",
-                *bounds,
-            )
-            # Counted, not sent back id by id.
-            removed += await execute(f"DELETE FROM vital_tombstones WHERE {within}", *bounds)
-            # The hides of measures deleted hidden go with their tombstones, deleted at the same
-            # moment (each tombstone's place is past its hide's: the purged place above covers both).
-            await execute(f"DELETE FROM vital_hides WHERE {within}", *bounds)
-        if not edge:
-            return removed
-        after = (edge[0]["edge"],)
+
+    async def with_each(within: str, bounds: tuple[Any, ...]) -> None:
+        # Remember, per space, the newest place purged: an older cursor would miss a deletion.
+        # One sort of the batch's tombstones (the newest place of each space first); a subquery
+        # for each tombstone took 2.6 s for 266,000 (a scale audit). A place only moves forward.
+        await fetch(
+            f"""INSERT INTO vital_feed_counters (space_id, last_seq, purged_seq, purged_xid)
+               SELECT space_id, 0, seq, feed_xid FROM (
+                 SELECT t.space_id, t.seq, t.feed_xid,
+                        ROW_NUMBER() OVER (PARTITION BY t.space_id ORDER BY t.feed_xid DESC, t.seq DESC) AS newest
+                 FROM vital_tombstones t WHERE {within}) AS expired
+               WHERE newest = 1
+               ON CONFLICT (space_id) DO UPDATE
+               SET purged_xid = excluded.purged_xid, purged_seq = excluded.purged_seq
+               WHERE (vital_feed_counters.purged_xid, vital_feed_counters.purged_seq)
+                     < (excluded.purged_xid, excluded.purged_seq)""",
+            *bounds,
+        )
+        # The hides of measures deleted hidden go with their tombstones, deleted at the same moment
+        # (each tombstone's place is past its hide's: the purged place above covers both).
+        await execute(f"DELETE FROM vital_hides WHERE {within}", *bounds)
+
+    return await db.delete_in_batches("vital_tombstones", "deleted_at", cutoff, with_each=with_each)
