@@ -13,7 +13,7 @@ from uuid import UUID
 
 from ens.core import clock, keyring
 from ens.core.clock import aware
-from ens.core.db import Row, as_uuid, fetch, fetch_one, one_of
+from ens.core.db import Row, as_uuid, fetch, fetch_one, one_of, serialise, write_transaction
 from ens.core.errors import Conflict, NotFound, RateLimited
 from ens.spaces.door import SPACE_REF_COLUMNS, SpaceRef, security_log, space_ref
 from ens.spaces.tables import SpaceCode
@@ -80,18 +80,27 @@ async def space_of(space_id: UUID) -> SpaceRef:
 
 
 async def take_code(account_id: UUID, code: str, *, purpose: Purpose, secret_key: str) -> Row:
-    """The live code's row; a wrong, used or expired code counts as a guess (404 alike)."""
-    await _check_guesses(account_id)
+    """The live code's row; a wrong, used or expired code counts as a guess (404 alike).
+
+    The count is read, the code compared and a wrong one counted one request of the account at a
+    time: read first by each, 40 wrong codes sent together were all compared against a limit of 10
+    (an outside audit of races). A right code is taken later, once (:func:`use_code`), in the
+    transaction that acts on it."""
     # Under the current key, or one it replaced (a code given before ENS_SECRET_KEY changed).
     hashes = keyring.token_hashes(secret_key, _hashed(purpose, code))
-    row = await fetch_one(
-        "SELECT id, space_id, created_by, expires_at, used_at FROM space_codes "
-        f"WHERE {one_of('code_hash', hashes)} AND purpose = {{}}",
-        *hashes,
-        purpose,
-    )
-    if row is None or row["used_at"] is not None or aware(row["expires_at"]) <= clock.now():
-        await _count_guess(account_id)
+    async with write_transaction():
+        await serialise(f"code-guesses:{account_id}")
+        await _check_guesses(account_id)
+        row = await fetch_one(
+            "SELECT id, space_id, created_by, expires_at, used_at FROM space_codes "
+            f"WHERE {one_of('code_hash', hashes)} AND purpose = {{}}",
+            *hashes,
+            purpose,
+        )
+        wrong = row is None or row["used_at"] is not None or aware(row["expires_at"]) <= clock.now()
+        if wrong:
+            await _count_guess(account_id)
+    if wrong or row is None:  # refused after the commit: raised inside, the count would roll back
         security_log.warning(
             "space code refused", extra={"event": f"{purpose}_code_refused", "account_id": str(account_id)}
         )
