@@ -11,17 +11,21 @@ import json
 import os
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from uuid import UUID
 
+import asyncpg
 import httpx
 import pytest
 
 from ens.core import clock, db
 from ens.core.settings import Settings
+from ens.vitals.ingest import INSERT_COLUMNS
 from tests.helpers.carers import consent_until, court_measure
 from tests.helpers.concurrency import open_transaction
 from tests.helpers.documents import pdf, uploaded
 from tests.helpers.export_stream import export_acting_during_first_file
-from tests.helpers.people import Person
+from tests.helpers.people import MakeAppToken, Person
+from tests.helpers.vitals import weight
 
 
 async def test_a_curator_whose_consent_is_withdrawn_during_the_export_gets_no_more_files(app, client, make_person):
@@ -132,3 +136,66 @@ async def test_a_write_that_waited_on_a_close_sees_the_space_closed(
     answer = await write
     rows = await db.fetch("SELECT substance FROM profile_allergies WHERE space_id = {}", person.space_id)
     assert answer.status_code == 410 and rows == [], (answer.status_code, rows)
+
+
+@pytest.mark.skipif(
+    not os.environ.get("ENS_DATABASE_URL", "").startswith("postgres"), reason="PostgreSQL's concurrency"
+)
+async def test_an_app_disconnected_while_its_batch_is_written_stores_nothing_after_the_answer(
+    client: httpx.AsyncClient, person: Person, settings: Settings, make_app_token: MakeAppToken
+) -> None:
+    """The holder disconnects an app while its batch is past the door's second look and not yet
+    committed (held here on the index by another writer's record, rolled back). The disconnection
+    answered 204 at once, and the batch then committed its measure (201): a measure stored after
+    the holder was told the app was gone (an outside audit of races). A write holds its grant now,
+    as it holds its space: the disconnection waits for it, and what it does next is refused."""
+    scale = await make_app_token(person, ["vitals.body_weight:write"])
+    model = await client.post(
+        "/v1/spaces/me/vitals", json={"measurements": [weight(70, clientRecordId="model")]}, headers=scale.headers
+    )
+    assert model.status_code == 201, model.text
+    model_id = model.json()["items"][0]["id"]
+    columns = ", ".join(INSERT_COLUMNS)
+    copied = columns.replace("client_record_id", "'raced'").replace("feed_xid", "0").replace("seq", "-1")
+    copied = copied.replace("id, space_id", "gen_random_uuid(), space_id", 1)
+    finished: list[str] = []
+    connection = await asyncpg.connect(settings.database_url)
+    try:
+        rolled_back = connection.transaction()
+        await rolled_back.start()
+        await connection.execute(
+            f"INSERT INTO vital_measurements ({columns}) SELECT {copied} FROM vital_measurements "
+            "WHERE space_id = $1 AND id = $2",
+            person.space_id,
+            UUID(model_id),
+        )
+        batch = asyncio.ensure_future(
+            client.post(
+                "/v1/spaces/me/vitals",
+                json={"measurements": [weight(71, clientRecordId="raced")]},
+                headers=scale.headers,
+            )
+        )
+        batch.add_done_callback(lambda _: finished.append("batch"))
+        await asyncio.sleep(0.4)
+        assert not batch.done()  # readmitted, its insert waiting on the other writer's record
+        revocation = asyncio.ensure_future(
+            client.delete(f"/v1/spaces/me/grants/{scale.grant_id}", headers=person.headers)
+        )
+        revocation.add_done_callback(lambda _: finished.append("revocation"))
+        await asyncio.sleep(0.4)
+        await rolled_back.rollback()
+    finally:
+        await connection.close()
+    stored, revoked = await batch, await revocation
+    assert revoked.status_code == 204, revoked.text
+    rows = await db.fetch(
+        "SELECT id FROM vital_measurements WHERE space_id = {} AND client_record_id = 'raced'", person.space_id
+    )
+    # Either order is right, so long as no measure comes after the holder was answered.
+    assert finished == ["batch", "revocation"] or (stored.status_code == 401 and rows == []), (
+        finished,
+        stored.status_code,
+        rows,
+    )
+    assert (stored.status_code == 201) == bool(rows)

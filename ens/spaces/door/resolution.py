@@ -8,7 +8,7 @@ from typing import Literal, cast
 from uuid import UUID
 
 from ens.core.clock import aware
-from ens.core.db import Row, fetch_one, row_lock
+from ens.core.db import Row, current, fetch, fetch_one, is_postgres, row_lock
 from ens.spaces.caller import Caller
 from ens.spaces.door.companion import Companion, Prefetched, prefetched_columns, with_companion
 from ens.spaces.door.space import SpaceRef, adulthood, space_ref
@@ -104,8 +104,25 @@ async def resolve_held_space(
     row = await fetch_one(sql, space_id, caller.account_id, now, person, professional, caller.grant_id)
     if row is None or row["space_id"] is None:
         return row, None, None
+    if is_live(caller, row) and not await _grant_held(caller):
+        return None, None, None  # revoked while this statement waited on the space's row
     space = space_ref(row)
     return row, space, _kind(caller, row, space=space, now=now)
+
+
+async def _grant_held(caller: Caller) -> bool:
+    """Hold the caller's grant until the write ends (PostgreSQL: ``FOR SHARE``, after the space's
+    row, the order every write follows), and whether it is still live. A revocation (an update of
+    the row) then waits for the writes its grant has under way, and answers once they are
+    committed: read without a lock, a batch that passed this check before the holder disconnected
+    its app committed after the holder was answered (an outside audit of races). The row locked is
+    its newest version, so a revocation that committed while the door's statement waited on the
+    space (whose joins read the grant as it was when it began) is seen here. SQLite's writes are
+    serialised: no revocation commits inside one."""
+    if not is_postgres(current()):
+        return True
+    rows = await fetch("SELECT revoked_at, account_id FROM grants WHERE id = {} FOR SHARE", caller.grant_id)
+    return bool(rows) and rows[0]["revoked_at"] is None and rows[0]["account_id"] == caller.account_id
 
 
 def _people(caller: Caller) -> tuple[UUID | None, UUID | None]:
