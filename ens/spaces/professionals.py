@@ -25,7 +25,7 @@ from ens.core.db import Row, as_uuid, fetch, fetch_one, row_lock, serialise, wri
 from ens.core.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
 from ens.core.local_time import local_midnight, zone_of
 from ens.core.names import years_later
-from ens.spaces.door import SpaceAccess, SpaceRef, adulthood
+from ens.spaces.door import SpaceAccess, SpaceRef, adulthood, professional_decisions
 from ens.spaces.matrix import access_matrix
 from ens.spaces.schemas import EmergencyAccessSettingRead, ProfessionalRead
 from ens.spaces.tables import Account, Professional
@@ -347,7 +347,7 @@ async def decision(access: SpaceAccess) -> AsyncIterator[None]:
 async def serialise_decisions(space_id: UUID) -> None:
     """Wait for the holder's decisions about the space's professionals (and an emergency access
     being opened) that run, until the current write transaction ends."""
-    await serialise(f"professionals:{space_id}")
+    await serialise(professional_decisions(space_id))
 
 
 async def _current(access: SpaceAccess, entry_id: UUID, if_match: str | None) -> ProfessionalRead:

@@ -25,6 +25,8 @@ from tests.helpers.concurrency import open_transaction
 from tests.helpers.documents import pdf, uploaded
 from tests.helpers.export_stream import export_acting_during_first_file
 from tests.helpers.people import MakeAppToken, Person
+from tests.helpers.professionals import authorise, sign_in_pro
+from tests.helpers.vaccination import vaccine_id
 from tests.helpers.vitals import weight
 
 
@@ -199,3 +201,65 @@ async def test_an_app_disconnected_while_its_batch_is_written_stores_nothing_aft
         rows,
     )
     assert (stored.status_code == 201) == bool(rows)
+
+
+@pytest.mark.skipif(
+    not os.environ.get("ENS_DATABASE_URL", "").startswith("postgres"), reason="PostgreSQL's concurrency"
+)
+async def test_a_professional_blocked_while_their_entry_is_written_adds_it_before_the_answer_or_not_at_all(
+    client: httpx.AsyncClient, person: Person, settings: Settings
+) -> None:
+    """The holder blocks a doctor whose booklet entry is past the door's second look and not yet
+    committed (held here on the booklet's index by another writer's entry, rolled back). The block
+    answered 200 at once, and the entry was then added (201) by a doctor the holder had just been
+    told was blocked (an outside audit of races; the README promised the write under way writes
+    nothing). The doctor's write runs under the holder's decisions now: the block waits for it."""
+    pro = await sign_in_pro(settings)
+    authorised = await authorise(client, person, pro)
+    vaccine = await vaccine_id(client, "prevenar 13", "PREVENAR 13")
+    model = await client.post(
+        "/v1/spaces/me/vaccinations", json={"vaccineId": vaccine, "date": "2024-05-06"}, headers=person.headers
+    )
+    assert model.status_code == 201, model.text
+    finished: list[str] = []
+    connection = await asyncpg.connect(settings.database_url)
+    try:
+        rolled_back = connection.transaction()
+        await rolled_back.start()
+        # Another writer's entry of the same vaccine and day (a copy of the model), not committed.
+        await connection.execute(
+            "CREATE TEMPORARY TABLE raced ON COMMIT DROP AS SELECT * FROM vaccinations WHERE space_id = $1 AND id = $2",
+            person.space_id,
+            UUID(model.json()["id"]),
+        )
+        await connection.execute("UPDATE raced SET id = gen_random_uuid(), earliest_on = '2024-06-07'")
+        await connection.execute("INSERT INTO vaccinations SELECT * FROM raced")
+        entry = asyncio.ensure_future(
+            client.post(
+                f"/v1/spaces/{person.space_id}/vaccinations",
+                json={"vaccineId": vaccine, "date": "2024-06-07"},
+                headers=pro.headers,
+            )
+        )
+        entry.add_done_callback(lambda _: finished.append("entry"))
+        await asyncio.sleep(0.4)
+        assert not entry.done()  # readmitted, its insert waiting on the other writer's entry
+        block = asyncio.ensure_future(
+            client.post(f"/v1/spaces/me/professionals/{authorised['id']}/block", headers=person.headers)
+        )
+        block.add_done_callback(lambda _: finished.append("block"))
+        await asyncio.sleep(0.4)
+        await rolled_back.rollback()
+    finally:
+        await connection.close()
+    added, blocked = await entry, await block
+    assert blocked.status_code == 200, blocked.text
+    rows = await db.fetch(
+        "SELECT id FROM vaccinations WHERE space_id = {} AND earliest_on = '2024-06-07'", person.space_id
+    )
+    assert finished == ["entry", "block"] or (added.status_code == 404 and rows == []), (
+        finished,
+        added.status_code,
+        rows,
+    )
+    assert (added.status_code == 201) == bool(rows)

@@ -15,7 +15,14 @@ from __future__ import annotations
 
 from ens.spaces.door.access import OPTIONS, Access, Need, SpaceAccess, provide_space_access, visible_to
 from ens.spaces.door.guards import account_door, professional_door, request_id_of, security_log, space_door
-from ens.spaces.door.resolution import app_stands, authorisation_runs, is_live, representation_kind, resolve_space
+from ens.spaces.door.resolution import (
+    app_stands,
+    authorisation_runs,
+    is_live,
+    professional_decisions,
+    representation_kind,
+    resolve_space,
+)
 from ens.spaces.door.space import (
     SPACE_REF_COLUMNS,
     SpaceRef,
@@ -41,6 +48,7 @@ __all__ = [
     "closed_space",
     "erasure_begun",
     "is_live",
+    "professional_decisions",
     "professional_door",
     "provide_space_access",
     "representation_kind",

@@ -12,12 +12,12 @@ from litestar.di import NamedDependency
 from msgspec import UnsetType
 
 from ens.core import clock
-from ens.core.db import Row, as_uuid
+from ens.core.db import Row, as_uuid, serialise
 from ens.core.errors import ERASED_MEANWHILE, DomainError, Forbidden, GrantRevoked, NotFound
 from ens.core.scopes import SCOPES
 from ens.spaces.caller import SPACE_SCOPE, Caller
 from ens.spaces.door.companion import Prefetched
-from ens.spaces.door.resolution import is_live, resolve_held_space, resolve_space
+from ens.spaces.door.resolution import is_live, professional_decisions, resolve_held_space, resolve_space
 from ens.spaces.door.space import SpaceRef, adulthood, closed_space
 from ens.spaces.history import PendingAccess, Role
 from ens.spaces.matrix import access_matrix
@@ -150,9 +150,16 @@ class SpaceAccess:
         now = clock.now()
         if hold:
             whole = self.need is not None and self.need.action is Action.CLOSE_REOPEN
-            row, space, kind = await resolve_held_space(
-                self.caller, self.space_id, now=now, mode="UPDATE" if whole else "KEY SHARE"
-            )
+            mode: Literal["UPDATE", "KEY SHARE"] = "UPDATE" if whole else "KEY SHARE"
+            row, space, kind = await resolve_held_space(self.caller, self.space_id, now=now, mode=mode)
+            if self.caller.kind == "professional" and space is not None and is_live(self.caller, row):
+                # A professional's write runs under the holder's decisions about professionals (after
+                # the space's row, as they take it), and reads its standing again under them: a block
+                # or a revocation then waits for the write and answers once it is committed. Read
+                # before, a doctor blocked while their write was past this point committed an entry
+                # after the holder's block had answered (an outside audit of races).
+                await serialise(professional_decisions(space.id))
+                row, space, kind = await resolve_held_space(self.caller, self.space_id, now=now, mode=mode)
             if space is None and is_live(self.caller, row):
                 raise NotFound(ERASED_MEANWHILE)
         else:

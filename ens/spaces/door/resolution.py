@@ -110,6 +110,12 @@ async def resolve_held_space(
     return row, space, _kind(caller, row, space=space, now=now)
 
 
+def professional_decisions(space_id: UUID) -> str:
+    """The key the holder's decisions about the space's professionals serialise on
+    (``ens.spaces.professionals.serialise_decisions``), which a professional's write takes too."""
+    return f"professionals:{space_id}"
+
+
 async def _grant_held(caller: Caller) -> bool:
     """Hold the caller's grant until the write ends (PostgreSQL: ``FOR SHARE``, after the space's
     row, the order every write follows), and whether it is still live. A revocation (an update of
