@@ -20,7 +20,7 @@ from ens.core.errors import Conflict, FieldError, Forbidden, Gone, Invalid, NotF
 from ens.core.idempotency import KEY_TTL, retry_mark
 from ens.core.names import same_names, years_later
 from ens.spaces.codes import new_code, space_of, take_code, use_code
-from ens.spaces.door import SpaceAccess, SpaceRef, adulthood, security_log
+from ens.spaces.door import SpaceAccess, SpaceRef, adulthood, representation_decisions, security_log
 from ens.spaces.history import AccountAction, OperatorAction, account_name, operator_name, operator_text_refused
 from ens.spaces.professionals import end_authorisations_decided_by
 from ens.spaces.rights import COURT_KINDS, RepresentativeKind
@@ -284,8 +284,9 @@ _HOW_IT_ENDED = {"withdrew": "the parent withdrew", "holder came of age": "the c
 
 
 def _carers_key(space_id: UUID) -> str:
-    """What a decision on who represents a space serialises on (``ens.core.db.serialise``)."""
-    return f"representatives:{space_id}"
+    """What a decision on who represents a space serialises on (``ens.core.db.serialise``), and a
+    representative's write with it (``ens.spaces.door.SpaceAccess.readmit``)."""
+    return representation_decisions(space_id)
 
 
 async def record_curator_consent(

@@ -9,8 +9,10 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from collections.abc import AsyncIterator
-from datetime import timedelta
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import date, timedelta
+from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -24,7 +26,7 @@ from tests.helpers.carers import consent_until, court_measure
 from tests.helpers.concurrency import open_transaction
 from tests.helpers.documents import pdf, uploaded
 from tests.helpers.export_stream import export_acting_during_first_file
-from tests.helpers.people import MakeAppToken, Person
+from tests.helpers.people import MakeAppToken, MakePerson, Person
 from tests.helpers.professionals import authorise, sign_in_pro
 from tests.helpers.vaccination import vaccine_id
 from tests.helpers.vitals import weight
@@ -156,11 +158,16 @@ async def test_an_app_disconnected_while_its_batch_is_written_stores_nothing_aft
         "/v1/spaces/me/vitals", json={"measurements": [weight(70, clientRecordId="model")]}, headers=scale.headers
     )
     assert model.status_code == 201, model.text
-    model_id = model.json()["items"][0]["id"]
     columns = ", ".join(INSERT_COLUMNS)
     copied = columns.replace("client_record_id", "'raced'").replace("feed_xid", "0").replace("seq", "-1")
     copied = copied.replace("id, space_id", "gen_random_uuid(), space_id", 1)
-    finished: list[str] = []
+    raced = "SELECT id FROM vital_measurements WHERE space_id = {} AND client_record_id = 'raced'"
+
+    async def disconnect() -> list[Any]:
+        answer = await client.delete(f"/v1/spaces/me/grants/{scale.grant_id}", headers=person.headers)
+        assert answer.status_code == 204, answer.text
+        return await db.fetch(raced, person.space_id)  # what was stored when the holder was answered
+
     connection = await asyncpg.connect(settings.database_url)
     try:
         rolled_back = connection.transaction()
@@ -169,7 +176,7 @@ async def test_an_app_disconnected_while_its_batch_is_written_stores_nothing_aft
             f"INSERT INTO vital_measurements ({columns}) SELECT {copied} FROM vital_measurements "
             "WHERE space_id = $1 AND id = $2",
             person.space_id,
-            UUID(model_id),
+            UUID(model.json()["items"][0]["id"]),
         )
         batch = asyncio.ensure_future(
             client.post(
@@ -178,29 +185,77 @@ async def test_an_app_disconnected_while_its_batch_is_written_stores_nothing_aft
                 headers=scale.headers,
             )
         )
-        batch.add_done_callback(lambda _: finished.append("batch"))
         await asyncio.sleep(0.4)
         assert not batch.done()  # readmitted, its insert waiting on the other writer's record
-        revocation = asyncio.ensure_future(
-            client.delete(f"/v1/spaces/me/grants/{scale.grant_id}", headers=person.headers)
-        )
-        revocation.add_done_callback(lambda _: finished.append("revocation"))
+        revocation = asyncio.ensure_future(disconnect())
         await asyncio.sleep(0.4)
         await rolled_back.rollback()
     finally:
         await connection.close()
-    stored, revoked = await batch, await revocation
-    assert revoked.status_code == 204, revoked.text
-    rows = await db.fetch(
-        "SELECT id FROM vital_measurements WHERE space_id = {} AND client_record_id = 'raced'", person.space_id
+    stored, when_answered = await batch, await revocation
+    rows = await db.fetch(raced, person.space_id)
+    # Stored before the holder was answered, or refused: nothing comes after the answer.
+    assert rows == when_answered, (stored.status_code, when_answered, rows)
+    assert stored.status_code == (201 if rows else 401), stored.text
+
+
+@asynccontextmanager
+async def another_entry_being_written(settings: Settings, space_id: UUID, model: str, day: date) -> AsyncIterator[None]:
+    """Another writer's booklet entry of the same vaccine as ``model`` on ``day``, not committed
+    until the block ends, then rolled back: an entry of that vaccine and day written meanwhile waits
+    on the booklet's unique index, past the door's second look, then goes in."""
+    connection = await asyncpg.connect(settings.database_url)
+    try:
+        rolled_back = connection.transaction()
+        await rolled_back.start()
+        await connection.execute(
+            "CREATE TEMPORARY TABLE raced ON COMMIT DROP AS SELECT * FROM vaccinations WHERE space_id = $1 AND id = $2",
+            space_id,
+            UUID(model),
+        )
+        await connection.execute("UPDATE raced SET id = gen_random_uuid(), earliest_on = $1", day)
+        await connection.execute("INSERT INTO vaccinations SELECT * FROM raced")
+        yield
+        await rolled_back.rollback()
+    finally:
+        await connection.close()
+
+
+async def right_ended_during_an_entry(
+    client: httpx.AsyncClient,
+    settings: Settings,
+    holder: Person,
+    writer: dict[str, str],
+    end: Callable[[], Awaitable[None]],
+) -> tuple[int, list[Any], list[Any]]:
+    """``writer`` adds a booklet entry to ``holder``'s space that waits past the door's second look
+    while ``end`` ends their right: the entry's status, its rows when the end returned, and after."""
+    vaccine = await vaccine_id(client, "prevenar 13", "PREVENAR 13")
+    model = await client.post(
+        "/v1/spaces/me/vaccinations", json={"vaccineId": vaccine, "date": "2024-05-06"}, headers=holder.headers
     )
-    # Either order is right, so long as no measure comes after the holder was answered.
-    assert finished == ["batch", "revocation"] or (stored.status_code == 401 and rows == []), (
-        finished,
-        stored.status_code,
-        rows,
-    )
-    assert (stored.status_code == 201) == bool(rows)
+    assert model.status_code == 201, model.text
+    day = date(2024, 6, 7)
+    entries = "SELECT id FROM vaccinations WHERE space_id = {} AND earliest_on = {}"
+
+    async def ended() -> list[Any]:
+        await end()
+        return await db.fetch(entries, holder.space_id, day)  # what was stored when the end returned
+
+    async with another_entry_being_written(settings, holder.space_id, model.json()["id"], day):
+        entry = asyncio.ensure_future(
+            client.post(
+                f"/v1/spaces/{holder.space_id}/vaccinations",
+                json={"vaccineId": vaccine, "date": day.isoformat()},
+                headers=writer,
+            )
+        )
+        await asyncio.sleep(0.4)
+        assert not entry.done()  # readmitted, its insert waiting on the other writer's entry
+        ending = asyncio.ensure_future(ended())
+        await asyncio.sleep(0.4)
+    added, when_ended = await entry, await ending
+    return added.status_code, when_ended, await db.fetch(entries, holder.space_id, day)
 
 
 @pytest.mark.skipif(
@@ -210,56 +265,39 @@ async def test_a_professional_blocked_while_their_entry_is_written_adds_it_befor
     client: httpx.AsyncClient, person: Person, settings: Settings
 ) -> None:
     """The holder blocks a doctor whose booklet entry is past the door's second look and not yet
-    committed (held here on the booklet's index by another writer's entry, rolled back). The block
-    answered 200 at once, and the entry was then added (201) by a doctor the holder had just been
-    told was blocked (an outside audit of races; the README promised the write under way writes
-    nothing). The doctor's write runs under the holder's decisions now: the block waits for it."""
+    committed. The block answered 200 at once, and the entry was then added (201) by a doctor the
+    holder had just been told was blocked (an outside audit of races; the README promised the write
+    under way writes nothing). The doctor's write runs under the holder's decisions now: the block
+    waits for it."""
     pro = await sign_in_pro(settings)
     authorised = await authorise(client, person, pro)
-    vaccine = await vaccine_id(client, "prevenar 13", "PREVENAR 13")
-    model = await client.post(
-        "/v1/spaces/me/vaccinations", json={"vaccineId": vaccine, "date": "2024-05-06"}, headers=person.headers
-    )
-    assert model.status_code == 201, model.text
-    finished: list[str] = []
-    connection = await asyncpg.connect(settings.database_url)
-    try:
-        rolled_back = connection.transaction()
-        await rolled_back.start()
-        # Another writer's entry of the same vaccine and day (a copy of the model), not committed.
-        await connection.execute(
-            "CREATE TEMPORARY TABLE raced ON COMMIT DROP AS SELECT * FROM vaccinations WHERE space_id = $1 AND id = $2",
-            person.space_id,
-            UUID(model.json()["id"]),
-        )
-        await connection.execute("UPDATE raced SET id = gen_random_uuid(), earliest_on = '2024-06-07'")
-        await connection.execute("INSERT INTO vaccinations SELECT * FROM raced")
-        entry = asyncio.ensure_future(
-            client.post(
-                f"/v1/spaces/{person.space_id}/vaccinations",
-                json={"vaccineId": vaccine, "date": "2024-06-07"},
-                headers=pro.headers,
-            )
-        )
-        entry.add_done_callback(lambda _: finished.append("entry"))
-        await asyncio.sleep(0.4)
-        assert not entry.done()  # readmitted, its insert waiting on the other writer's entry
-        block = asyncio.ensure_future(
-            client.post(f"/v1/spaces/me/professionals/{authorised['id']}/block", headers=person.headers)
-        )
-        block.add_done_callback(lambda _: finished.append("block"))
-        await asyncio.sleep(0.4)
-        await rolled_back.rollback()
-    finally:
-        await connection.close()
-    added, blocked = await entry, await block
-    assert blocked.status_code == 200, blocked.text
-    rows = await db.fetch(
-        "SELECT id FROM vaccinations WHERE space_id = {} AND earliest_on = '2024-06-07'", person.space_id
-    )
-    assert finished == ["entry", "block"] or (added.status_code == 404 and rows == []), (
-        finished,
-        added.status_code,
-        rows,
-    )
-    assert (added.status_code == 201) == bool(rows)
+
+    async def block() -> None:
+        url = f"/v1/spaces/me/professionals/{authorised['id']}/block"
+        assert (await client.post(url, headers=person.headers)).status_code == 200
+
+    status, when_blocked, rows = await right_ended_during_an_entry(client, settings, person, pro.headers, block)
+    assert rows == when_blocked, (status, when_blocked, rows)
+    assert status == (201 if rows else 404)
+
+
+@pytest.mark.skipif(
+    not os.environ.get("ENS_DATABASE_URL", "").startswith("postgres"), reason="PostgreSQL's concurrency"
+)
+async def test_a_tutor_whose_measure_ends_while_their_entry_is_written_adds_it_before_the_end_or_not_at_all(
+    client: httpx.AsyncClient, make_person: MakePerson, settings: Settings
+) -> None:
+    """An operator ends a tutor's court measure while the tutor's booklet entry is past the door's
+    second look: the end returned at once, and the entry was added after it (201; an outside audit
+    of races). The tutor's write runs under the decisions on who represents the space now."""
+    from ens.spaces.representatives import end_court_measure
+
+    holder, tutor = await make_person(given_name="Marie"), await make_person(given_name="Tuteur")
+    measure = await court_measure(holder, tutor, "tutelle")
+
+    async def end() -> None:
+        await end_court_measure(holder.space_id, measure, reason="TJ Paris, mainlevée")
+
+    status, when_ended, rows = await right_ended_during_an_entry(client, settings, holder, tutor.headers, end)
+    assert rows == when_ended, (status, when_ended, rows)
+    assert status == (201 if rows else 404)

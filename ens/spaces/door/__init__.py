@@ -20,6 +20,7 @@ from ens.spaces.door.resolution import (
     authorisation_runs,
     is_live,
     professional_decisions,
+    representation_decisions,
     representation_kind,
     resolve_space,
 )
@@ -51,6 +52,7 @@ __all__ = [
     "professional_decisions",
     "professional_door",
     "provide_space_access",
+    "representation_decisions",
     "representation_kind",
     "request_id_of",
     "resolve_space",

@@ -17,7 +17,13 @@ from ens.core.errors import ERASED_MEANWHILE, DomainError, Forbidden, GrantRevok
 from ens.core.scopes import SCOPES
 from ens.spaces.caller import SPACE_SCOPE, Caller
 from ens.spaces.door.companion import Prefetched
-from ens.spaces.door.resolution import is_live, professional_decisions, resolve_held_space, resolve_space
+from ens.spaces.door.resolution import (
+    is_live,
+    professional_decisions,
+    representation_decisions,
+    resolve_held_space,
+    resolve_space,
+)
 from ens.spaces.door.space import SpaceRef, adulthood, closed_space
 from ens.spaces.history import PendingAccess, Role
 from ens.spaces.matrix import access_matrix
@@ -152,13 +158,17 @@ class SpaceAccess:
             whole = self.need is not None and self.need.action is Action.CLOSE_REOPEN
             mode: Literal["UPDATE", "KEY SHARE"] = "UPDATE" if whole else "KEY SHARE"
             row, space, kind = await resolve_held_space(self.caller, self.space_id, now=now, mode=mode)
-            if self.caller.kind == "professional" and space is not None and is_live(self.caller, row):
-                # A professional's write runs under the holder's decisions about professionals (after
-                # the space's row, as they take it), and reads its standing again under them: a block
-                # or a revocation then waits for the write and answers once it is committed. Read
-                # before, a doctor blocked while their write was past this point committed an entry
-                # after the holder's block had answered (an outside audit of races).
-                await serialise(professional_decisions(space.id))
+            decisions = _decisions_over(self.caller, kind, space) if not whole and is_live(self.caller, row) else None
+            if decisions is not None:
+                # A professional's or a representative's write runs under the decisions that end
+                # their right (after the space's row, as those take it), and reads its standing
+                # again under them: a block, a revocation or a court measure's end then waits for
+                # the write and answers once it is committed. Read before, a doctor blocked, or a
+                # tutor whose measure an operator ended, while their write was past this point
+                # committed an entry after the end had answered (an outside audit of races). A
+                # change to the whole space holds its row for update: taken then, the lock would
+                # wait on an acceptance that waits on that row.
+                await serialise(decisions)
                 row, space, kind = await resolve_held_space(self.caller, self.space_id, now=now, mode=mode)
             if space is None and is_live(self.caller, row):
                 raise NotFound(ERASED_MEANWHILE)
@@ -347,3 +357,16 @@ def check_professional(access: SpaceAccess, need: Need) -> None:
         raise Forbidden("An emergency access is read-only.")
     if need.action not in _PROFESSIONAL_WRITES or not matrix.may(profession, name, write=True):
         raise Forbidden(f"The access matrix does not let a professional ({matrix.label(profession)}) change {name}.")
+
+
+def _decisions_over(caller: Caller, kind: ActorKind | None, space: SpaceRef | None) -> str | None:
+    """The lock of the decisions that end the caller's standing on ``space``, when others make them:
+    the holder's about professionals, or those on who represents the space. An app's is its grant,
+    held already (an end of its representative's right revokes it). ``None`` for the holder."""
+    if space is None or kind is None:
+        return None
+    if caller.kind == "professional":
+        return professional_decisions(space.id)
+    if caller.kind == "person" and kind not in ("holder", "minor_holder"):
+        return representation_decisions(space.id)
+    return None

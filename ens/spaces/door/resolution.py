@@ -116,6 +116,12 @@ def professional_decisions(space_id: UUID) -> str:
     return f"professionals:{space_id}"
 
 
+def representation_decisions(space_id: UUID) -> str:
+    """The key the decisions on who represents the space serialise on (an acceptance, an end, a
+    parent restored: ``ens.spaces.representatives``), which a representative's write takes too."""
+    return f"representatives:{space_id}"
+
+
 async def _grant_held(caller: Caller) -> bool:
     """Hold the caller's grant until the write ends (PostgreSQL: ``FOR SHARE``, after the space's
     row, the order every write follows), and whether it is still live. A revocation (an update of
