@@ -216,6 +216,17 @@ async def seal(*, lag: timedelta = SEAL_LAG, now: datetime | None = None, chunk:
     return SealRun(checkpoints, rows_sealed, after)
 
 
+async def sealed_upto_held() -> int:
+    """Inside a write transaction: the last id sealed, held there until the transaction ends.
+
+    A seal run holds the state's row for update while it reads a range and seals it (each chunk);
+    held shared here, no range is sealed meanwhile. A row past the id returned may be changed in
+    this transaction: the run that seals it waits for its commit, then reads the row as changed. A
+    row up to it is sealed, and changing it breaks its checkpoint (``ens.spaces.history``)."""
+    state = await fetch_one("SELECT sealed_upto FROM history_seal_state WHERE name = 'access'" + row_lock("SHARE"))
+    return int(state["sealed_upto"]) if state is not None else 0
+
+
 async def _note(sealed_upto: int, pending_upto: int, at: datetime) -> None:
     """Sealed up to ``sealed_upto``; the next run seals up to ``pending_upto``, noted ``at``."""
     await fetch(

@@ -31,7 +31,7 @@ from ens.core.db import Row, as_uuid, fetch
 from ens.core.errors import FieldError, Invalid
 from ens.core.idempotency import SPACE_STATE_KEY
 from ens.core.security_headers import REQUEST_ID_KEY
-from ens.spaces.audit import SEALED_IF_SET, row_mac, sealed
+from ens.spaces.audit import SEALED_IF_SET, row_mac, sealed, sealed_upto_held
 from ens.spaces.caller import Caller
 from ens.spaces.describe import RESOURCE_WORDS, describe
 from ens.spaces.matrix import access_matrix
@@ -254,15 +254,8 @@ async def record_access(pending: PendingAccess, outcome: int) -> None:
     if pending.committed:
         if outcome != pending.expected_outcome and pending.recorded_id is not None:
             # The data committed, but the answer is not the handler's success status (it failed
-            # afterwards): the row says what the caller got.
-            await fetch(
-                "UPDATE access_history SET outcome = {}, resource_id = {}, mac = {} WHERE space_id = {} AND id = {}",
-                outcome,
-                pending.resource_id,
-                row_mac(_sealed_values(pending, outcome)),
-                pending.space_id,
-                pending.recorded_id,
-            )
+            # afterwards): the history says what the caller got.
+            await _correct_outcome(pending, pending.recorded_id, outcome)
         if pending.creates:
             try:
                 await _note_professional_access([(pending, outcome)])
@@ -273,6 +266,34 @@ async def record_access(pending: PendingAccess, outcome: int) -> None:
                 )
         return
     await _GROUP_COMMIT.record(pending, outcome)
+
+
+async def _correct_outcome(pending: PendingAccess, row_id: int, outcome: int) -> None:
+    """The request's committed row made to say ``outcome``; or, when ``ens audit seal`` sealed it
+    meanwhile, left as sealed, with a second row (the request's id, the time now) saying what the
+    caller got, as for an answer that failed after it began (:func:`_record_unfinished`).
+
+    A request commits its row with its first write, which may come long before its answer: an
+    upload writes the space's key and its ledger, then its file streams in at the phone's pace and
+    its metadata may still be refused. The sealer (cron, another process) sealed the row meanwhile;
+    rewritten, the row broke its checkpoint, and ``ens audit verify`` reported the space's history
+    tampered with for good (an outside audit of several processes on one database). The seal state
+    is held while the row changes (:func:`ens.spaces.audit.sealed_upto_held`): a range is read and
+    sealed before or after, never in between."""
+    async with db.write_transaction():
+        if row_id > await sealed_upto_held():
+            await fetch(
+                "UPDATE access_history SET outcome = {}, resource_id = {}, mac = {} WHERE space_id = {} AND id = {}",
+                outcome,
+                pending.resource_id,
+                row_mac(_sealed_values(pending, outcome)),
+                pending.space_id,
+                row_id,
+            )
+            return
+    await _GROUP_COMMIT.record(
+        replace(pending, at=clock.now(), recorded_id=None, committed=False, creates=False), outcome
+    )
 
 
 # How the app answers an error nothing else caught (``ens.app.exception_handlers``): an ASGI answer.
