@@ -10,10 +10,13 @@ anyone is known (``ENS_RATE_LIMIT_ADDRESS_PER_MINUTE``). Past a limit: 429, prob
 How it stays off the request path: each process counts in memory and, once a second, adds its
 counts to the shared table ``rate_counters`` in one statement, which answers each key's total over
 every process; a request is refused when the total last seen plus this process's own count since
-reaches the limit. A key counted here past a tenth of its limit before any flush told this
-process its total is read from the table once, so a fresh process cannot let a burst through
-unseen. Windows are fixed minutes (a burst across a minute's boundary can pass twice the limit;
-the next minute catches up). ``ens purge`` removes windows older than an hour.
+reaches the limit. A key this process counts a tenth of its limit for between two flushes is added
+to the table at once, on the request path, and its total learnt: a burst spread over several
+processes within one second passes the limit by at most a tenth of it per process. Deciding on the
+total of the last flush alone, each of two processes let a whole limit through in that second (an
+outside audit of several processes; a statement every tenth of a limit, for the busiest keys only).
+Windows are fixed minutes (a burst across a minute's boundary can pass twice the limit; the next
+minute catches up). ``ens purge`` removes windows older than an hour.
 """
 
 from __future__ import annotations
@@ -82,8 +85,9 @@ class RateLimiter:
             if limit <= 0:
                 continue
             local = local_counts.get(key, 0)
-            if key not in known and local >= max(1, limit // 10):
-                known[key] = await self._total(key)
+            if local >= max(1, limit // 10):
+                known[key] = max(known.get(key, 0), await self._add_now(key))
+                local = self.local.get(key, 0)
             if known.get(key, 0) + local >= limit:
                 retry = WINDOW_S - int(time.time()) % WINDOW_S
                 if key not in self.warned:
@@ -99,11 +103,13 @@ class RateLimiter:
             if self._limit_of[kind] > 0:
                 counts[key] = counts.get(key, 0) + 1
 
-    async def _total(self, key: str) -> int:
-        rows = await fetch(
-            "SELECT hits FROM rate_counters WHERE key = {} AND window_start = {}", key, self.window * WINDOW_S
-        )
-        return int(rows[0]["hits"]) if rows else 0
+    async def _add_now(self, key: str) -> int:
+        """This process's count of ``key`` since the last flush, added to the table now (taken out
+        of ``local`` first, so no flush adds it again); the total over every process."""
+        count = self.local.pop(key, 0)
+        sql = values_insert_sql("rate_counters", _COLUMNS, rows=1, suffix=_UPSERT)
+        rows = await fetch(sql, key, self.window * WINDOW_S, count)
+        return int(rows[0]["hits"])
 
     async def flush(self) -> None:
         """Add this process's counts to the shared table; learn every touched key's total."""
