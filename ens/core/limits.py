@@ -9,14 +9,17 @@ anyone is known (``ENS_RATE_LIMIT_ADDRESS_PER_MINUTE``). Past a limit: 429, prob
 
 How it stays off the request path: each process counts in memory and, once a second, adds its
 counts to the shared table ``rate_counters`` in one statement, which answers each key's total over
-every process; a request is refused when the total last seen plus this process's own count since
-reaches the limit. A key this process counts a tenth of its limit for between two flushes is added
-to the table at once, on the request path, and its total learnt: a burst spread over several
-processes within one second passes the limit by at most a tenth of it per process. Deciding on the
-total of the last flush alone, each of two processes let a whole limit through in that second (an
-outside audit of several processes; a statement every tenth of a limit, for the busiest keys only).
-Windows are fixed minutes (a burst across a minute's boundary can pass twice the limit; the next
-minute catches up). ``ens purge`` removes windows older than an hour.
+every process. A key this process counts a tenth of its limit for between two flushes is added to
+the table at once, on the request path, and its total learnt (one statement every tenth of a limit,
+for the busiest keys only). A request is refused when the total last learnt, plus what this process
+is sending to the table, plus what it counted since, reaches the limit, compared and counted with no
+wait in between: one process holds a limit exactly, and a burst spread over several passes it only
+by what the others counted and have not added yet (a tenth of it each, about). Before, each process
+decided on the total of the last flush and compared a count read before a wait: one ``ens serve``
+let all 80 concurrent requests of a limit of 20 through, and two processes each a whole limit (an
+outside audit of several processes). Windows are fixed minutes (a burst across a minute's boundary
+can pass twice the limit; the next minute catches up). ``ens purge`` removes windows older than an
+hour.
 """
 
 from __future__ import annotations
@@ -24,7 +27,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,8 +64,10 @@ class RateLimiter:
         self.window = self._now_window()
         self.local: dict[str, int] = {}  # counted here since the last flush, this window
         self.known: dict[str, int] = {}  # totals the table last gave, this window
+        self.sending: dict[str, int] = {}  # counted here, on their way to the table (this window)
         self.warned: set[str] = set()
         self._lock = asyncio.Lock()
+        self._adding = asyncio.Lock()
         self._every = Every(FLUSH_EVERY_S, self.flush, log=log, failure="rate counters not flushed")
         self._limit_of = {kind: limits.of(kind) for kind in _WORDS}
 
@@ -74,21 +80,28 @@ class RateLimiter:
         await self.check_keys([(kind, f"{kind}:{ident}") for kind, ident in keys])
 
     async def check_keys(self, keys: Sequence[tuple[str, str]]) -> None:
-        """:meth:`check` with each key already written (``kind:id``, see :func:`caller_keys`)."""
+        """:meth:`check` with each key already written (``kind:id``, see :func:`caller_keys`).
+
+        Every wait comes first (a new window's flush, the keys counted here past a tenth of their
+        limit added to the table); then, with none until they are counted, each key is compared
+        with everything this process knows of it: the table's total, what it is sending there,
+        what it counted since. Compared across a wait, a burst of concurrent requests each saw
+        the count as it was before the wait, and all passed (80 of a limit of 20 on one process:
+        an outside audit)."""
         window = self._now_window()
         if window != self.window:
             await self.flush()
-            self.window, self.local, self.known, self.warned = window, {}, {}, set()
-        local_counts, known = self.local, self.known
+            self.window, self.local, self.known, self.sending, self.warned = window, {}, {}, {}, set()
         for kind, key in keys:
             limit = self._limit_of[kind]
-            if limit <= 0:
-                continue
-            local = local_counts.get(key, 0)
-            if local >= max(1, limit // 10):
-                known[key] = max(known.get(key, 0), await self._add_now(key))
-                local = self.local.get(key, 0)
-            if known.get(key, 0) + local >= limit:
+            if limit > 0 and self.local.get(key, 0) >= max(1, limit // 10):
+                # One add at a time: the requests of a burst wait here for the total it learns.
+                async with self._adding:
+                    if self.local.get(key, 0) >= max(1, limit // 10):
+                        await self._add_now(key)
+        for kind, key in keys:
+            limit = self._limit_of[kind]
+            if limit > 0 and self.known.get(key, 0) + self.sending.get(key, 0) + self.local.get(key, 0) >= limit:
                 retry = WINDOW_S - int(time.time()) % WINDOW_S
                 if key not in self.warned:
                     self.warned.add(key)
@@ -97,19 +110,20 @@ class RateLimiter:
                     f"Too many requests ({limit} a minute for one {_WORDS[kind]}); try again in {retry} s.",
                     retry_after=retry,
                 )
-        # Counted in the map of now: a flush may have swapped it while a total was read above.
         counts = self.local
         for kind, key in keys:
             if self._limit_of[kind] > 0:
                 counts[key] = counts.get(key, 0) + 1
 
-    async def _add_now(self, key: str) -> int:
+    async def _add_now(self, key: str) -> None:
         """This process's count of ``key`` since the last flush, added to the table now (taken out
-        of ``local`` first, so no flush adds it again); the total over every process."""
+        of ``local`` first, so no flush adds it again); the total over every process learnt."""
         count = self.local.pop(key, 0)
+        window_start = self.window * WINDOW_S
         sql = values_insert_sql("rate_counters", _COLUMNS, rows=1, suffix=_UPSERT)
-        rows = await fetch(sql, key, self.window * WINDOW_S, count)
-        return int(rows[0]["hits"])
+        async with self._sending({key: count}):
+            rows = await fetch(sql, key, window_start, count)
+        self._learn(window_start, rows)
 
     async def flush(self) -> None:
         """Add this process's counts to the shared table; learn every touched key's total."""
@@ -122,10 +136,36 @@ class RateLimiter:
             for start in range(0, len(items), _KEYS_PER_STATEMENT):
                 chunk = items[start : start + _KEYS_PER_STATEMENT]
                 sql = values_insert_sql("rate_counters", _COLUMNS, rows=len(chunk), suffix=_UPSERT)
-                rows = await fetch(sql, *[value for key, count in chunk for value in (key, window_start, count)])
-                if self._now_window() * WINDOW_S == window_start:
-                    # The totals over every process, this one's counts of the moment aside (kept in local).
-                    self.known.update({str(row["key"]): int(row["hits"]) for row in rows})
+                async with self._sending(dict(chunk)):
+                    rows = await fetch(sql, *[value for key, count in chunk for value in (key, window_start, count)])
+                self._learn(window_start, rows)
+
+    @asynccontextmanager
+    async def _sending(self, counts: dict[str, int]) -> AsyncIterator[None]:
+        """``counts`` are on their way to the table: still counted by this process's checks."""
+        sending = self.sending
+        for key, count in counts.items():
+            sending[key] = sending.get(key, 0) + count
+        try:
+            yield
+        finally:
+            for key, count in counts.items():
+                left = sending.get(key, 0) - count
+                if left > 0:
+                    sending[key] = left
+                else:
+                    sending.pop(key, None)
+
+    def _learn(self, window_start: int, rows: Sequence[Any]) -> None:
+        """The totals over every process the table answered, for this window (never lowered: an
+        answer read before another may arrive after it)."""
+        if self.window * WINDOW_S != window_start:
+            return
+        known = self.known
+        for row in rows:
+            key, hits = str(row["key"]), int(row["hits"])
+            if hits > known.get(key, 0):
+                known[key] = hits
 
     async def start(self) -> None:
         # A failed flush only loses a second's counts: the next one retries.
