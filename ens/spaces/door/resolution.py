@@ -8,7 +8,7 @@ from typing import Literal, cast
 from uuid import UUID
 
 from ens.core.clock import aware
-from ens.core.db import Row, current, fetch, fetch_one, is_postgres, row_lock
+from ens.core.db import Row, fetch_one, row_lock
 from ens.spaces.caller import Caller
 from ens.spaces.door.companion import Companion, Prefetched, prefetched_columns, with_companion
 from ens.spaces.door.space import SpaceRef, adulthood, space_ref
@@ -46,9 +46,22 @@ _OWN_SPACE = _DOOR_SQL.replace("SPACE_MATCH", "s.holder_account_id = {}")
 # row read by the locking SELECT: one that waited on a close or an erasure reads the row as that
 # left it (PostgreSQL, read committed, re-reads a row it locks after a wait), where a join reads the
 # statement's snapshot (an outside review: a write that waited on a close passed as if the space
-# were open). One statement; it takes no other lock.
-_HELD_SPACE = "WITH held AS MATERIALIZED (SELECT * FROM spaces WHERE id = {}HELD_LOCK) " + _DOOR_SQL.replace(
-    "LEFT JOIN spaces s ON SPACE_MATCH", "LEFT JOIN held s ON true"
+# were open).
+# The caller's grant is held too (``FOR SHARE``, after the space's row: the EXISTS reads ``held``
+# first), and read as locked: a revocation then waits for the writes its grant has under way, and
+# answers once they are committed; read by the join alone, a batch that passed the door before the
+# holder disconnected its app committed after the holder was answered (an outside audit of races).
+# The locked row is its newest version, so a revocation that committed while this statement waited
+# on the space is seen (``grant_held``), where the join reads the statement's snapshot. In the same
+# statement: a second one cost a round trip a write.
+_HELD_SPACE = (
+    "WITH held AS MATERIALIZED (SELECT * FROM spaces WHERE id = {}HELD_LOCK), "
+    "grant_lock AS MATERIALIZED (SELECT revoked_at FROM grants WHERE id = {} AND EXISTS (SELECT 1 FROM held)"
+    "GRANT_LOCK) "
+    + _DOOR_SQL.replace("LEFT JOIN spaces s ON SPACE_MATCH", "LEFT JOIN held s ON true").replace(
+        "SELECT g.revoked_at AS grant_revoked_at,",
+        "SELECT (SELECT 1 FROM grant_lock WHERE revoked_at IS NULL) AS grant_held, g.revoked_at AS grant_revoked_at,",
+    )
 )
 
 
@@ -97,14 +110,14 @@ async def resolve_held_space(
     for it from the start. Taken ``KEY SHARE`` and then ``FOR UPDATE``, two such changes each held
     what the other waited for (PostgreSQL ended one: a 500); a change that only serialises on the
     row takes ``FOR NO KEY UPDATE``, which ``KEY SHARE`` does not block."""
-    sql = _HELD_SPACE.replace("HELD_LOCK", row_lock(mode))
+    sql = _HELD_SPACE.replace("HELD_LOCK", row_lock(mode)).replace("GRANT_LOCK", row_lock("SHARE"))
     person, professional = _people(caller)
-    # Placeholders in textual order: the held space, actor, now (emergency), representative
-    # account, professional, grant.
-    row = await fetch_one(sql, space_id, caller.account_id, now, person, professional, caller.grant_id)
+    # Placeholders in textual order: the held space, the held grant, actor, now (emergency),
+    # representative account, professional, grant.
+    row = await fetch_one(sql, space_id, caller.grant_id, caller.account_id, now, person, professional, caller.grant_id)
     if row is None or row["space_id"] is None:
         return row, None, None
-    if is_live(caller, row) and not await _grant_held(caller):
+    if is_live(caller, row) and row["grant_held"] is None:
         return None, None, None  # revoked while this statement waited on the space's row
     space = space_ref(row)
     return row, space, _kind(caller, row, space=space, now=now)
@@ -120,21 +133,6 @@ def representation_decisions(space_id: UUID) -> str:
     """The key the decisions on who represents the space serialise on (an acceptance, an end, a
     parent restored: ``ens.spaces.representatives``), which a representative's write takes too."""
     return f"representatives:{space_id}"
-
-
-async def _grant_held(caller: Caller) -> bool:
-    """Hold the caller's grant until the write ends (PostgreSQL: ``FOR SHARE``, after the space's
-    row, the order every write follows), and whether it is still live. A revocation (an update of
-    the row) then waits for the writes its grant has under way, and answers once they are
-    committed: read without a lock, a batch that passed this check before the holder disconnected
-    its app committed after the holder was answered (an outside audit of races). The row locked is
-    its newest version, so a revocation that committed while the door's statement waited on the
-    space (whose joins read the grant as it was when it began) is seen here. SQLite's writes are
-    serialised: no revocation commits inside one."""
-    if not is_postgres(current()):
-        return True
-    rows = await fetch("SELECT revoked_at, account_id FROM grants WHERE id = {} FOR SHARE", caller.grant_id)
-    return bool(rows) and rows[0]["revoked_at"] is None and rows[0]["account_id"] == caller.account_id
 
 
 def _people(caller: Caller) -> tuple[UUID | None, UUID | None]:
