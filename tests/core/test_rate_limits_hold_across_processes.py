@@ -19,6 +19,7 @@ import pytest
 from ens.app import create_app
 from ens.core import db
 from ens.core import limits as limits_module
+from ens.core.errors import RateLimited
 from ens.core.limits import WINDOW_S, purge_old_windows
 from ens.core.settings import Settings
 from tests.core.test_openapi_responses_are_what_the_server_sends import assert_sent_as_documented
@@ -223,3 +224,17 @@ async def test_every_429_is_in_the_document_with_its_retry_after(
         assert_sent_as_documented(openapi, "post", "/oauth/token", token)
     guarded = [op for _, path, op in operations(openapi) if "401" in op["responses"] or path.startswith("/oauth/")]
     assert guarded and all("429" in op["responses"] for op in guarded)
+
+
+async def test_a_concurrent_burst_as_the_minute_turns_is_held_to_the_limit(migrated: None) -> None:
+    """The first requests of a minute each waited for the flush of the minute before, and each, once
+    past it, started the minute afresh: it dropped the totals the flush of the request before it
+    had just learnt, so every request of a burst that came as the minute turned passed (80 of a
+    limit of 20; an outside review of the rate limiter). The minute is turned once now."""
+    limiter = limits_module.RateLimiter(limits_module.Limits(account=20, grant=0, address=0))
+    key = (("account", f"account:{uuid.uuid4()}"),)
+    await limiter.check_keys(key)
+    limiter.window -= 1  # that request came in the minute before: the next one turns the minute
+    answers = await asyncio.gather(*[limiter.check_keys(key) for _ in range(80)], return_exceptions=True)
+    assert answers.count(None) == 20, answers.count(None)
+    assert all(isinstance(a, RateLimited) for a in answers if a is not None)
