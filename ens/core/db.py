@@ -367,7 +367,7 @@ async def write_transaction(engine: Engine[Any] | None = None) -> AsyncIterator[
     else:
         assert isinstance(engine, PostgresEngine)
         transaction = _PostgresTransaction(engine)
-    held = _serialised.set(set()) if outermost else None
+    held = _serialised.set({}) if outermost else None
     try:
         async with transaction:
             if outermost:
@@ -447,28 +447,38 @@ def row_lock(mode: Literal["UPDATE", "NO KEY UPDATE", "SHARE", "KEY SHARE"]) -> 
     return f" FOR {mode}" if is_postgres(current()) else ""
 
 
-# The keys the current outermost write transaction has serialised on (its locks last until it ends).
-_serialised: ContextVar[set[str] | None] = ContextVar("ens_serialised", default=None)
+# The keys the current outermost write transaction has serialised on (its locks last until it ends),
+# each whole (``True``) or shared.
+_serialised: ContextVar[dict[str, bool] | None] = ContextVar("ens_serialised", default=None)
 
 
-async def serialise(key: str) -> None:
+async def serialise(key: str, *, shared: bool = False) -> None:
     """Make the transactions that name the same ``key`` run one after another from here until they
     end: for a check and the write that relies on it (a status read, then changed; a count, then
     one more). On PostgreSQL (read committed) two transactions would otherwise both pass the check;
     a transaction-scoped advisory lock makes the second wait, then read what the first committed.
     It touches no table and ends at commit or rollback; asked again in the same transaction, it
     costs nothing. SQLite's write transactions are serialised already (``BEGIN IMMEDIATE``). Outside
-    a transaction the lock would end with its own statement, so it is refused there."""
+    a transaction the lock would end with its own statement, so it is refused there.
+
+    ``shared``: at once with the other transactions that take it shared, one after another with
+    those that take it whole: writes that a decision must wait for (and that wait for a decision
+    running), but not for each other. Taken shared, it is never then taken whole in the same
+    transaction: two transactions doing so would each wait for the other (PostgreSQL ends one), so
+    that is refused at once (``RuntimeError``), on SQLite too, where tests see it."""
     engine = current()
     if engine.current_transaction.get() is None:
         raise RuntimeError(f"serialise({key!r}) outside a write transaction serialises nothing")
     taken = _serialised.get()
     if taken is not None and key in taken:
-        return  # this transaction holds it already (a decision that makes another one)
+        if taken[key] or shared:
+            return  # this transaction holds it already (a decision that makes another one)
+        raise RuntimeError(f"serialise({key!r}) whole where this transaction holds it shared: two would deadlock")
     if is_postgres(engine):
-        await fetch("SELECT pg_advisory_xact_lock(hashtextextended({}, 0))", key)
+        lock = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+        await fetch("SELECT " + lock + "(hashtextextended({}, 0))", key)
     if taken is not None:
-        taken.add(key)
+        taken[key] = not shared
 
 
 async def limit_statements(seconds: float) -> None:

@@ -59,7 +59,8 @@ async def hold_until(access: SpaceAccess, until: date | None, *, creating: bool)
     it. Only its author may release it, and past that day they could not: the holder would never
     see their own document (an outside audit found one held for good after a revocation, which
     releases it too: ``release_held_by``)."""
-    await serialise_decisions(access.space_id)  # in the caller's write transaction, before it writes
+    # In the caller's write transaction, before it writes; shared, as the professional's write took it.
+    await serialise_decisions(access.space_id, shared=True)
     ends = await authorisation_until(access.space_id, access.caller.account_id)
     if ends is None:
         raise Forbidden("Only a professional the holder authorised may hold a document back from them.")

@@ -183,8 +183,9 @@ async def change_masking(
     async with write_transaction():
         if update.hidden_from_holder is not None or update.hidden_from_holder_until is not None:
             # A hold and the holder's decisions about professionals, one at a time: the document
-            # is read after a revocation that releases it, never before (a review).
-            await serialise_decisions(access.space_id)
+            # is read after a revocation that releases it, never before (a review). Shared: it
+            # decides nothing about professionals, and a professional's write holds it so already.
+            await serialise_decisions(access.space_id, shared=True)
         row = await visible_row(access, document_id, for_change=True)
         held_now = not released_for_holder(
             bool(row["hidden_from_holder"]), as_date(row["hidden_from_holder_until"]), today=today

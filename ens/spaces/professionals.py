@@ -344,10 +344,12 @@ async def decision(access: SpaceAccess) -> AsyncIterator[None]:
         yield
 
 
-async def serialise_decisions(space_id: UUID) -> None:
+async def serialise_decisions(space_id: UUID, *, shared: bool = False) -> None:
     """Wait for the holder's decisions about the space's professionals (and an emergency access
-    being opened) that run, until the current write transaction ends."""
-    await serialise(professional_decisions(space_id))
+    being opened) that run, until the current write transaction ends. ``shared``: for what only
+    reads the decisions (a professional's write, a document held back), which the decisions then
+    wait for, but not each other (``ens.core.db.serialise``)."""
+    await serialise(professional_decisions(space_id), shared=shared)
 
 
 async def _current(access: SpaceAccess, entry_id: UUID, if_match: str | None) -> ProfessionalRead:

@@ -35,3 +35,15 @@ async def test_a_key_is_locked_once_per_transaction(monkeypatch: pytest.MonkeyPa
         await db.serialise("test:a")
     expected = [("test:a",), ("test:b",), ("test:a",)] if db.is_postgres(db.current()) else []
     assert locks() == expected
+
+
+async def test_a_key_held_shared_is_never_then_taken_whole_in_the_same_transaction() -> None:
+    """Two transactions that each held a key shared, then asked for it whole, would each wait for the
+    other (PostgreSQL ends one: a 500): refused at once, on either database, so a test finds it."""
+    async with db.write_transaction():
+        await db.serialise("test:whole")
+        await db.serialise("test:whole", shared=True)  # held whole already: nothing more
+        await db.serialise("test:shared", shared=True)
+        await db.serialise("test:shared", shared=True)
+        with pytest.raises(RuntimeError, match="holds it shared"):
+            await db.serialise("test:shared")

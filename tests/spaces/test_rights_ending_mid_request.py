@@ -7,6 +7,7 @@ that may read."""
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -22,9 +23,9 @@ import pytest
 from ens.core import clock, db
 from ens.core.settings import Settings
 from ens.vitals.ingest import INSERT_COLUMNS
-from tests.helpers.carers import consent_until, court_measure
+from tests.helpers.carers import consent_until, court_measure, create_child_space, join_as_second_parent
 from tests.helpers.concurrency import open_transaction
-from tests.helpers.documents import pdf, uploaded
+from tests.helpers.documents import pdf, upload, uploaded
 from tests.helpers.export_stream import export_acting_during_first_file
 from tests.helpers.people import MakeAppToken, MakePerson, Person
 from tests.helpers.professionals import authorise, sign_in_pro
@@ -72,7 +73,10 @@ async def test_a_guardian_whose_measure_ends_while_the_import_body_arrives_write
 
     async def body() -> AsyncIterator[bytes]:
         yield exported[:half]
-        await end_court_measure(holder.space_id, measure, reason="TJ Paris, mainlevée")
+        # The operator's command, in a context of its own: run in the request's, its transaction
+        # was the request's first write, and took the tutor's readmit in with it.
+        end = end_court_measure(holder.space_id, measure, reason="TJ Paris, mainlevée")
+        await asyncio.get_running_loop().create_task(end, context=contextvars.Context())
         yield exported[half:]
 
     answer = await client.post(
@@ -301,3 +305,75 @@ async def test_a_tutor_whose_measure_ends_while_their_entry_is_written_adds_it_b
     status, when_ended, rows = await right_ended_during_an_entry(client, settings, holder, tutor.headers, end)
     assert rows == when_ended, (status, when_ended, rows)
     assert status == (201 if rows else 404)
+
+
+async def other_write_beside_a_stalled_entry(
+    client: httpx.AsyncClient,
+    settings: Settings,
+    space_id: UUID,
+    model_headers: dict[str, str],
+    stalled_headers: dict[str, str],
+    other_write: Callable[[], Awaitable[httpx.Response]],
+) -> tuple[bool, int, int]:
+    """A booklet entry by ``stalled_headers`` waits past the door's second look (on another writer's
+    entry) while ``other_write`` runs: whether that one answered while the entry still waited, its
+    status, and the entry's."""
+    vaccine = await vaccine_id(client, "prevenar 13", "PREVENAR 13")
+    url = f"/v1/spaces/{space_id}/vaccinations"
+    model = await client.post(url, json={"vaccineId": vaccine, "date": "2024-05-06"}, headers=model_headers)
+    assert model.status_code == 201, model.text
+    day = date(2024, 6, 7)
+    async with another_entry_being_written(settings, space_id, model.json()["id"], day):
+        stalled = asyncio.ensure_future(
+            client.post(url, json={"vaccineId": vaccine, "date": day.isoformat()}, headers=stalled_headers)
+        )
+        await asyncio.sleep(0.4)
+        assert not stalled.done()  # readmitted, its insert waiting on the other writer's entry
+        other = asyncio.ensure_future(other_write())
+        done, _ = await asyncio.wait({other}, timeout=3)
+        alongside = other in done and not stalled.done()
+    return alongside, (await other).status_code, (await stalled).status_code
+
+
+@pytest.mark.skipif(
+    not os.environ.get("ENS_DATABASE_URL", "").startswith("postgres"), reason="PostgreSQL's concurrency"
+)
+async def test_a_professionals_write_waits_for_no_other_professionals_write(
+    client: httpx.AsyncClient, person: Person, settings: Settings
+) -> None:
+    """A professional's write holds the holder's decisions about professionals so that a block waits
+    for it; held whole, it held every other professional's write to the space too: a doctor's
+    document waited as long as a nurse's booklet entry did (a review of the races' audit). Writes
+    hold them shared now: a decision waits for them all, and they for none of each other."""
+    doctor, nurse = await sign_in_pro(settings), await sign_in_pro(settings)
+    await authorise(client, person, doctor)
+    await authorise(client, person, nurse)
+
+    async def document() -> httpx.Response:
+        return await upload(client, doctor.headers, pdf(2_000, seed=91), space=person.space_id)
+
+    alongside, status, entry = await other_write_beside_a_stalled_entry(
+        client, settings, person.space_id, person.headers, nurse.headers, document
+    )
+    assert alongside and status == 201 and entry == 201, (alongside, status, entry)
+
+
+@pytest.mark.skipif(
+    not os.environ.get("ENS_DATABASE_URL", "").startswith("postgres"), reason="PostgreSQL's concurrency"
+)
+async def test_a_parents_write_waits_for_no_write_of_the_other_parent(
+    client: httpx.AsyncClient, make_person: MakePerson, settings: Settings
+) -> None:
+    """The same for the decisions on who represents a child: one parent's write held whole waited for
+    every write of the other parent (an import holds it as long as it runs)."""
+    jean, lea = await make_person(given_name="Jean"), await make_person(given_name="Léa")
+    child = await create_child_space(client, jean)
+    assert (await join_as_second_parent(client, jean, lea, child)).status_code == 200
+
+    async def document() -> httpx.Response:
+        return await upload(client, lea.headers, pdf(2_000, seed=92), space=child)
+
+    alongside, status, entry = await other_write_beside_a_stalled_entry(
+        client, settings, child, jean.headers, jean.headers, document
+    )
+    assert alongside and status == 201 and entry == 201, (alongside, status, entry)

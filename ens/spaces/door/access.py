@@ -168,7 +168,12 @@ class SpaceAccess:
                 # committed an entry after the end had answered (an outside audit of races). A
                 # change to the whole space holds its row for update: taken then, the lock would
                 # wait on an acceptance that waits on that row.
-                await serialise(decisions)
+                # Shared: the writes wait for a decision, not for each other (held whole, one
+                # doctor's write stalled on a lock held every other professional's writes to the
+                # space, and one parent's import the other parent's: a review). A parent leaving
+                # decides on who represents the space itself: whole from the start, since a lock
+                # held shared is never then taken whole (two such would deadlock).
+                await serialise(decisions, shared=self.need is None or self.need.action is not Action.LEAVE)
                 row, space, kind = await resolve_held_space(self.caller, self.space_id, now=now, mode=mode)
             if space is None and is_live(self.caller, row):
                 raise NotFound(ERASED_MEANWHILE)
