@@ -132,8 +132,12 @@ class RateLimiter:
         count = self.local.pop(key, 0)
         window_start = self.window * WINDOW_S
         sql = values_insert_sql("rate_counters", _COLUMNS, rows=1, suffix=_UPSERT)
-        async with self._sending({key: count}):
-            rows = await fetch(sql, key, window_start, count)
+        try:
+            async with self._sending({key: count}):
+                rows = await fetch(sql, key, window_start, count)
+        except BaseException:
+            self._keep([(key, count)], window_start)
+            raise
         self._learn(window_start, rows)
 
     async def flush(self) -> None:
@@ -144,12 +148,19 @@ class RateLimiter:
             pending, self.local = self.local, {}
             window_start = self.window * WINDOW_S
             items = list(pending.items())
-            for start in range(0, len(items), _KEYS_PER_STATEMENT):
-                chunk = items[start : start + _KEYS_PER_STATEMENT]
-                sql = values_insert_sql("rate_counters", _COLUMNS, rows=len(chunk), suffix=_UPSERT)
-                async with self._sending(dict(chunk)):
-                    rows = await fetch(sql, *[value for key, count in chunk for value in (key, window_start, count)])
-                self._learn(window_start, rows)
+            sent = 0
+            try:
+                for start in range(0, len(items), _KEYS_PER_STATEMENT):
+                    chunk = items[start : start + _KEYS_PER_STATEMENT]
+                    sql = values_insert_sql("rate_counters", _COLUMNS, rows=len(chunk), suffix=_UPSERT)
+                    values = [value for key, count in chunk for value in (key, window_start, count)]
+                    async with self._sending(dict(chunk)):
+                        rows = await fetch(sql, *values)
+                    sent = start + len(chunk)
+                    self._learn(window_start, rows)
+            except BaseException:
+                self._keep(items[sent:], window_start)
+                raise
 
     @asynccontextmanager
     async def _sending(self, counts: dict[str, int]) -> AsyncIterator[None]:
@@ -167,6 +178,17 @@ class RateLimiter:
                 else:
                     sending.pop(key, None)
 
+    def _keep(self, items: Sequence[tuple[str, int]], window_start: int) -> None:
+        """Counts whose statement failed (its connection lost, a database restarting) or was
+        cancelled: this process's own again, for the next add or flush. Dropped, they let a key
+        past its limit by as many (20 more requests after 2, of a limit of 20: a review). One the
+        table took before its answer was lost is then counted twice, on the safe side."""
+        if self.window * WINDOW_S != window_start:
+            return  # the minute has turned: its counts limit nothing now
+        local = self.local
+        for key, count in items:
+            local[key] = local.get(key, 0) + count
+
     def _learn(self, window_start: int, rows: Sequence[Any]) -> None:
         """The totals over every process the table answered, for this window (never lowered: an
         answer read before another may arrive after it)."""
@@ -179,7 +201,7 @@ class RateLimiter:
                 known[key] = hits
 
     async def start(self) -> None:
-        # A failed flush only loses a second's counts: the next one retries.
+        # A failed flush keeps its counts: the next one retries.
         self._every.start()
 
     async def stop(self) -> None:

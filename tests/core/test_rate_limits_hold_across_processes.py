@@ -6,12 +6,14 @@ is recorded as a space access for a refused request."""
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 import tracemalloc
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import asyncpg
 import httpx
 import msgspec
 import pytest
@@ -238,3 +240,47 @@ async def test_a_concurrent_burst_as_the_minute_turns_is_held_to_the_limit(migra
     answers = await asyncio.gather(*[limiter.check_keys(key) for _ in range(80)], return_exceptions=True)
     assert answers.count(None) == 20, answers.count(None)
     assert all(isinstance(a, RateLimited) for a in answers if a is not None)
+
+
+@pytest.mark.skipif(
+    not os.environ.get("ENS_DATABASE_URL", "").startswith("postgres"), reason="a connection lost on PostgreSQL"
+)
+@pytest.mark.parametrize("way", ["added at once", "flushed"])
+async def test_counts_whose_statement_failed_are_still_counted(settings: Settings, migrated: None, way: str) -> None:
+    """The counts on their way to the table were taken out of the process's own before the
+    statement, and dropped when it failed (its connection lost: a database restarting): a limit of
+    20 let 20 more requests through after 2 (a review of the rate limiter). They are counted here
+    again, for the next add or flush."""
+    limiter = limits_module.RateLimiter(limits_module.Limits(account=20, grant=0, address=0))
+    key = f"account:{uuid.uuid4()}"
+    keys = (("account", key),)
+    await limiter.check_keys(keys)
+    await limiter.check_keys(keys)  # two counted: the next request adds them to the table at once
+    holder = await asyncpg.connect(settings.database_url)
+    try:
+        held = holder.transaction()
+        await held.start()
+        # Another process's row of the key, not committed: the statement waits on it.
+        await holder.execute(
+            "INSERT INTO rate_counters (key, window_start, hits) VALUES ($1, $2, 0)", key, limiter.window * WINDOW_S
+        )
+        sending = asyncio.ensure_future(limiter.check_keys(keys) if way == "added at once" else limiter.flush())
+        await asyncio.sleep(0.4)
+        assert not sending.done()
+        await holder.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE wait_event_type = 'Lock' AND query LIKE 'INSERT INTO rate_counters%'"
+        )
+        with pytest.raises(asyncpg.PostgresConnectionError):
+            await sending
+        await held.rollback()
+    finally:
+        await holder.close()
+    passed = 0
+    for _ in range(30):
+        try:
+            await limiter.check_keys(keys)
+            passed += 1
+        except RateLimited:
+            pass
+    assert passed == 18, passed
