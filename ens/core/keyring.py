@@ -24,6 +24,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from ens.core.db import Row, as_uuid, reseal_in_batches
+
 # The keys each current key replaced, newest first (ENS_PREVIOUS_SECRET_KEYS), by the current key:
 # every function here takes the current key, and reads under those it replaced too. Set by ``ens.app``
 # and the commands at start (:func:`configure`).
@@ -108,8 +110,6 @@ async def reseal_column(secret: str, purpose: str, *, table: str, key: str, colu
     row's UUID primary key ``key``) sealed again under the current key, in committed batches
     (``ens keys rotate``): how many were sealed under a key it replaced, and how many no configured
     key opens (left as they are)."""
-    from ens.core.db import Row, as_uuid, reseal_in_batches
-
     unopened = 0
 
     def reseal(row: Row) -> bytes | None:

@@ -213,7 +213,7 @@ async def _end(
     """
     now = clock.now()
     async with write_transaction():
-        await serialise(_carers_key(space_id))  # an acceptance reads who the parents are under it
+        await serialise(representation_decisions(space_id))  # an acceptance reads who the parents are under it
         if keep_one and await _last_to_reach(space_id, representative_id, now=now):
             raise Conflict(
                 "You are the last person who can reach this space, which has no account of its holder yet: "
@@ -281,12 +281,6 @@ def _full_name(account: Row) -> str:
 
 # How a right ended that no operator ended, in the words of a refusal to restore it.
 _HOW_IT_ENDED = {"withdrew": "the parent withdrew", "holder came of age": "the child came of age"}
-
-
-def _carers_key(space_id: UUID) -> str:
-    """What a decision on who represents a space serialises on (``ens.core.db.serialise``), and a
-    representative's write with it (``ens.spaces.door.SpaceAccess.readmit``)."""
-    return representation_decisions(space_id)
 
 
 async def record_curator_consent(
@@ -406,7 +400,7 @@ async def accept_invitation(account_id: UUID, code: str, *, secret_key: str, not
     async with write_transaction():
         # Who the parents are, then one more: one decision at a time per space (two acceptances at
         # once would each count one parent; a parent leaving would leave their code usable).
-        await serialise(_carers_key(space_id))
+        await serialise(representation_decisions(space_id))
         # A closed space takes no one (a code made before it closed let another adult join, then
         # reopen it: an outside audit); the code waits for the space to be reopened. Read under a
         # share lock: a close committing meanwhile is waited for, and seen.
@@ -510,7 +504,7 @@ async def represented_as_a_person(space_id: UUID, now: datetime) -> bool:
 
 
 async def _live_parents(space_id: UUID, now: datetime) -> set[UUID]:
-    """The accounts that are the child's parents at ``now``: read under ``_carers_key`` before one
+    """The accounts that are the child's parents at ``now``: read under ``representation_decisions`` before one
     more is added (at most ``MAX_PARENTS``)."""
     parents = await fetch(
         "SELECT account_id FROM representatives WHERE space_id = {} AND kind = 'parent' "
@@ -687,7 +681,7 @@ async def restore_parent(
         raise Conflict("This account is a minor's: only an adult can be restored as a parent.")
     async with write_transaction():
         # Who the parents are, then one more: the lock an invitation's acceptance and an end take.
-        await serialise(_carers_key(space_id))
+        await serialise(representation_decisions(space_id))
         existing = await _live_right(space_id, account_id)
         if existing is not None:
             raise Conflict(
