@@ -191,8 +191,8 @@ def join_next_write(
     *,
     begin: Callable[[], Awaitable[None]] | None = None,
 ) -> None:
-    """Have ``write`` run inside the next outermost :func:`write_transaction` of this context, just
-    before it commits, so the request's own writes and ``write`` commit together (one commit per
+    """Have ``write`` run inside the next outermost :func:`write_transaction` of this context (not
+    one ``apart``), just before it commits, so the request's own writes and ``write`` commit together (one commit per
     request); ``committed`` is called once that commit has succeeded. Nothing runs if the request
     never writes, or if its transaction rolls back. ``begin`` runs first thing in that transaction
     (on SQLite once it holds the write lock: no other writer can then change what it checks)."""
@@ -352,13 +352,19 @@ class _SQLiteTransaction(_EndsWhateverHappens, SQLiteTransaction):
 
 
 @asynccontextmanager
-async def write_transaction(engine: Engine[Any] | None = None) -> AsyncIterator[None]:
+async def write_transaction(engine: Engine[Any] | None = None, *, apart: bool = False) -> AsyncIterator[None]:
     """One atomic write. On SQLite the write lock is taken at BEGIN, so writers queue.
 
-    The outermost one also writes what the request joined to it (:func:`join_next_write`).
+    The outermost one also writes what the request joined to it (:func:`join_next_write`), unless
+    ``apart``: the request's own bookkeeping before its act (an upload's ledger of objects in
+    flight, the space's document key), which leaves what is joined to the write that decides the
+    answer. Joined to the ledger, an upload's history row said 201 while its file had yet to stream
+    in, and stayed so (sealed meanwhile, a second row said the refusal) when it never came (an
+    outside audit).
     """
     engine = engine or current()
     outermost = engine.current_transaction.get() is None
+    joins = outermost and not apart
     if outermost:
         await release_request_connection()
     joined: list[_Joiner] = []
@@ -370,12 +376,12 @@ async def write_transaction(engine: Engine[Any] | None = None) -> AsyncIterator[
     held = _serialised.set({}) if outermost else None
     try:
         async with transaction:
-            if outermost:
+            if joins:
                 for joiner in _joiners.get() or []:
                     if joiner.begin is not None:
                         await joiner.begin()
             yield
-            if outermost:
+            if joins:
                 joined = _joiners.get() or []
                 _joiners.set(None)
                 for joiner in joined:

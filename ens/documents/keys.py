@@ -34,11 +34,12 @@ async def key_of_documents(space_id: UUID, secret: str) -> SpaceKey:
 
 
 async def space_key_for_writing(space_id: UUID, secret: str) -> SpaceKey:
-    """The space's data key, made now if it has none (two first uploads at once agree on one)."""
+    """The space's data key, made now if it has none (two first uploads at once agree on one): in a
+    transaction apart from the request's act, which its access-history row waits for."""
     found = await space_key(space_id, secret)
     if found is not None:
         return found
-    async with write_transaction():
+    async with write_transaction(apart=True):
         await fetch(
             "INSERT INTO document_keys (space_id, wrapped, created_at) VALUES ({}, {}, {}) "
             "ON CONFLICT (space_id) DO NOTHING",

@@ -5,6 +5,10 @@ a removed row named it, its path is recorded in a transaction of its own (or in 
 once the object is settled — named by a committed row, or deleted — the record goes. What a
 process that died in between leaves, ``ens purge`` settles a day later with the same rule:
 under the space's document lock, an object some document names is kept, any other is deleted.
+
+A transaction of its own is the request's bookkeeping, not its act (``write_transaction(apart=
+True)``): the request's access-history row commits with the write that decides its answer (an
+upload's document row), not with a note taken before its file streams in.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ GRACE = timedelta(days=1)
 async def record(space_id: UUID, *paths: str) -> None:
     """Note ``paths`` as pending, in the current transaction or in one of their own."""
     now = clock.now()
-    async with write_transaction():
+    async with write_transaction(apart=True):
         for path in paths:
             await fetch(
                 "INSERT INTO document_pending_objects (space_id, path, since) VALUES ({}, {}, {}) "
@@ -37,7 +41,7 @@ async def record(space_id: UUID, *paths: str) -> None:
 
 async def clear(space_id: UUID, *paths: str) -> None:
     """The objects at ``paths`` are settled (in the current transaction, or one of their own)."""
-    async with write_transaction():
+    async with write_transaction(apart=True):
         for path in paths:
             await fetch("DELETE FROM document_pending_objects WHERE space_id = {} AND path = {}", space_id, path)
 
@@ -45,7 +49,7 @@ async def clear(space_id: UUID, *paths: str) -> None:
 async def settle(space_id: UUID, path: str, blobs: BlobStore) -> None:
     """Under the space's document lock: delete the object unless a document names it, and clear it."""
     name = path.rsplit("/", 1)[-1]
-    async with write_transaction():
+    async with write_transaction(apart=True):
         await lock_space_documents(space_id)
         named = "/objects/" in path and await fetch(
             "SELECT 1 AS x FROM documents WHERE space_id = {} AND object_name = {} LIMIT 1", space_id, name

@@ -389,8 +389,10 @@ async def _upload_document(
     if upload.content_length is not None and upload.content_length > MAX_DOCUMENT_BYTES + FORM_ALLOWANCE_BYTES:
         raise PayloadTooLarge(f"A document is at most {MAX_DOCUMENT_BYTES} bytes.", [FieldError("/file", "too large")])
     space_id = access.space_id
-    # Named before the first write (the space's key, the ledger), which commits the request's
-    # access-history row.
+    # Named before anything is written. The space's key and the ledger are bookkeeping, apart from
+    # the request's access-history row, which commits with the document's row below: it says 201
+    # only for a document stored (joined to the ledger, it said so while the file was on its way,
+    # and for good once sealed when the file never came: an outside audit).
     document_id = uuid.uuid4()
     access.names_new_item(document_id, "documents")
     today = today_in_space(access)

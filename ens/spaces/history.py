@@ -273,13 +273,14 @@ async def _correct_outcome(pending: PendingAccess, row_id: int, outcome: int) ->
     meanwhile, left as sealed, with a second row (the request's id, the time now) saying what the
     caller got, as for an answer that failed after it began (:func:`_record_unfinished`).
 
-    A request commits its row with its first write, which may come long before its answer: an
-    upload writes the space's key and its ledger, then its file streams in at the phone's pace and
-    its metadata may still be refused. The sealer (cron, another process) sealed the row meanwhile;
-    rewritten, the row broke its checkpoint, and ``ens audit verify`` reported the space's history
-    tampered with for good (an outside audit of several processes on one database). The seal state
-    is held while the row changes (:func:`ens.spaces.audit.sealed_upto_held`): a range is read and
-    sealed before or after, never in between."""
+    A request commits its row with its first write (not its bookkeeping: ``write_transaction(apart=
+    True)``), and what follows it may still fail: the answer read back, a write after the first. An
+    upload once committed its row with its ledger, before its file streamed in at the phone's pace:
+    the sealer (cron, another process) sealed the row meanwhile; rewritten, the row broke its
+    checkpoint, and ``ens audit verify`` reported the space's history tampered with for good (an
+    outside audit of several processes on one database). The seal state is held while the row
+    changes (:func:`ens.spaces.audit.sealed_upto_held`): a range is read and sealed before or after,
+    never in between."""
     async with db.write_transaction():
         if row_id > await sealed_upto_held():
             await fetch(

@@ -213,8 +213,8 @@ async def send_digests(mailer: Mailer, *, now: datetime | None = None, settle: t
     writer takes the write lock first and keeps it until it commits, so the ids commit in order: an
     id not yet committed is above every one a reader sees, and there is nothing to wait for.
 
-    (A document upload is no long write here: its row commits with its first write, before its
-    content streams in, ``ens.documents.upload``.)
+    (A document upload is one such write: its row commits with the document, once its file has
+    streamed in, ``ens.documents.upload``.)
 
     Turning a digest on notes the newest id then (:func:`set_preferences`): the first digest covers
     the ids above it too. Only a digest turned on before that rule (``digest_sent_upto`` null) covers
