@@ -224,7 +224,7 @@ async def _encrypted_blocks(
     async for chunk in form.file_chunks():
         if received.metadata is None and METADATA_PART in form.fields:
             received.metadata = parse_metadata(form.fields[METADATA_PART], today=today)
-            _check_professional_type(access, received.metadata.type_code)
+            _check_callers_metadata(access, received.metadata)
         received.size += len(chunk)
         if received.size > MAX_DOCUMENT_BYTES:
             raise PayloadTooLarge(
@@ -265,6 +265,22 @@ def _author(access: SpaceAccess, metadata: DocumentMetadata, *, professional: bo
 
 def _added_by(access: SpaceAccess) -> AddedByRole:
     return access.role
+
+
+def _check_callers_metadata(access: SpaceAccess, metadata: DocumentMetadata) -> None:
+    """What the caller may say of the document they add: its type (a professional's, by the access
+    matrix) and whom it is hidden from. Checked as soon as the metadata is in, before the file when
+    it comes first: a flag not the caller's was refused only once 20 MiB had been stored (an
+    outside audit)."""
+    _check_professional_type(access, metadata.type_code)
+    check_masking(
+        access,
+        professionals=metadata.hidden_from_professionals,
+        representatives=metadata.hidden_from_representatives,
+        holder=metadata.hidden_from_holder,
+        holder_until=metadata.hidden_from_holder_until,
+        creating=True,
+    )
 
 
 def _check_professional_type(access: SpaceAccess, type_code: str) -> None:
@@ -414,15 +430,7 @@ async def _upload_document(
             ),
         )
         metadata = received.metadata or parse_metadata(form.fields.get(METADATA_PART), today=today)
-        _check_professional_type(access, metadata.type_code)
-        check_masking(
-            access,
-            professionals=metadata.hidden_from_professionals,
-            representatives=metadata.hidden_from_representatives,
-            holder=metadata.hidden_from_holder,
-            holder_until=metadata.hidden_from_holder_until,
-            creating=True,
-        )
+        _check_callers_metadata(access, metadata)
     except BaseException:
         await storage.blobs.delete(incoming)
         await pending.clear(space_id, incoming)

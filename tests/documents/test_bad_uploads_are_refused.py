@@ -4,6 +4,7 @@ object in the store."""
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -14,7 +15,17 @@ from ens.app import create_app
 from ens.documents.catalogue import MAX_DOCUMENT_BYTES
 from tests.helpers.asgi import asgi_client
 from tests.helpers.carers import court_measure
-from tests.helpers.documents import file_bytes, form_body, form_headers, metadata, pdf, stored_paths, upload, uploaded
+from tests.helpers.documents import (
+    BOUNDARY,
+    file_bytes,
+    form_body,
+    form_headers,
+    metadata,
+    pdf,
+    stored_paths,
+    upload,
+    uploaded,
+)
 from tests.helpers.professionals import GP, authorise, sign_in_pro
 
 
@@ -215,4 +226,25 @@ async def test_metadata_first_is_checked_before_the_file_is_stored(client, perso
         [("metadata", None, json.dumps(metadata(typeCode="0-0")).encode()), ("file", "a.pdf", pdf(300_000))]
     )
     _problem(await client.post("/v1/spaces/me/documents", content=body, headers=form_headers(person.headers)), 422)
+    await _nothing_left(client, person, settings)
+
+
+async def test_a_flag_not_the_callers_sent_first_is_refused_before_the_file_is_read(client, person, settings):
+    """Metadata sent before the file is checked before the file is read: who may hide the document
+    from whom too. A holder holding a document back from themself (a professional's flag) was told
+    403 only once 20 MiB had come in, been encrypted and stored (an outside audit)."""
+    head = form_body([("metadata", None, json.dumps(metadata(hiddenFromHolder=True)).encode())])[: -len("--\r\n")]
+    pieces = [head + b'\r\nContent-Disposition: form-data; name="file"; filename="a.pdf"\r\n\r\n']
+    pieces += [pdf(64 * 1024 * 32)[i : i + 64 * 1024] for i in range(0, 64 * 1024 * 32, 64 * 1024)]
+    pieces.append(f"\r\n--{BOUNDARY}--\r\n".encode())
+    pulled: list[int] = []
+
+    async def body() -> AsyncIterator[bytes]:
+        for piece in pieces:
+            pulled.append(len(piece))
+            yield piece
+
+    answer = await client.post("/v1/spaces/me/documents", content=body(), headers=form_headers(person.headers))
+    _problem(answer, 403)
+    assert len(pulled) < len(pieces) // 2, len(pulled)
     await _nothing_left(client, person, settings)
