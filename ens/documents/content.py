@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import AsyncGenerator, AsyncIterator
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -41,6 +42,10 @@ problems.register(
 _RANGE = re.compile(r"bytes=([0-9]{0,18})-([0-9]{0,18})")
 # Blocks read from the store in one request while a file streams out (16 x 64 KiB: 1 MiB held).
 READ_AHEAD_BLOCKS = 16
+# A download still running this long after the door decided is asked again, before its next
+# read-ahead, whether its reader may still read the document (:func:`document_content`): most
+# downloads end sooner and pay nothing for it.
+RECHECK_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -108,7 +113,27 @@ async def document_content(
     key = await key_of_documents(access.space_id, secret)
     path = blobs.object_path(access.space_id, row["object_name"])
     content_id = UUID(str(row["content_id"]))
-    blocks = _Blocks(blobs, key, path=path, content_id=content_id, size=size, document_id=document_id)
+
+    async def still_readable() -> bool:
+        # The door's question again (a professional blocked, a representative's right ended, an
+        # app disconnected), then the document's (hidden from the caller's kind, removed).
+        if not await access.still_reaches():
+            return False
+        try:
+            await visible_row(access, document_id)
+        except NotFound:
+            return False
+        return True
+
+    blocks = _Blocks(
+        blobs,
+        key,
+        path=path,
+        content_id=content_id,
+        size=size,
+        document_id=document_id,
+        still_readable=still_readable,
+    )
     first = start // BLOCK_BYTES
     last = (end - 1) // BLOCK_BYTES
     head = await blocks.plaintext(first)  # a first block that does not verify is an error answer
@@ -147,6 +172,9 @@ class _Blocks:
     content_id: UUID
     size: int
     document_id: UUID
+    # Asked before a read-ahead once RECHECK_SECONDS have passed since it last said yes (a download);
+    # none for the export, which asks its own question before each file.
+    still_readable: Callable[[], Awaitable[bool]] | None = None
 
     def _end_of(self, index: int) -> int:
         """Where block ``index`` ends in the object."""
@@ -213,9 +241,27 @@ class _Blocks:
 
     async def stream(self, head: bytes, *, first: int, last: int, start: int, end: int) -> AsyncGenerator[bytes, None]:
         """The bytes ``start`` to ``end`` of blocks ``first`` to ``last`` (the first one already read),
-        the rest read ``READ_AHEAD_BLOCKS`` at a time (one request to the store per 1 MiB)."""
+        the rest read ``READ_AHEAD_BLOCKS`` at a time (one request to the store per 1 MiB).
+
+        A reader who may no longer read the document gets nothing more: a download that began
+        before the holder hid the document from professionals, or blocked the professional reading
+        it, ran to its end, 20 MiB at a phone's pace (an outside audit); it now ends there, short of
+        its length, as a download cut ends."""
         base = first * BLOCK_BYTES
         yield head[start - base : min(end - base, len(head))]
+        asked = time.monotonic()
         for group in range(first + 1, last + 1, READ_AHEAD_BLOCKS):
+            if self.still_readable is not None and time.monotonic() - asked >= RECHECK_SECONDS:
+                if not await self.still_readable():
+                    log.info(
+                        "download stopped: its reader may no longer read the document",
+                        extra={
+                            "event": "document_download_stopped",
+                            "space_id": str(self.key.space_id),
+                            "document_id": str(self.document_id),
+                        },
+                    )
+                    raise NotFound("The document is no longer yours to read: its download stops here.")
+                asked = time.monotonic()
             async for index, plain in self.verified(group, min(group + READ_AHEAD_BLOCKS - 1, last)):
                 yield plain[: min(end - index * BLOCK_BYTES, len(plain))]

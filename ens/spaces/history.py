@@ -25,10 +25,10 @@ from uuid import UUID
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from ens.core import clock, db
+from ens.core import clock, db, problems
 from ens.core.api import Cursors, Page, check_limit, cursor_int
 from ens.core.db import Row, as_uuid, fetch
-from ens.core.errors import FieldError, Invalid
+from ens.core.errors import DomainError, FieldError, Invalid
 from ens.core.idempotency import SPACE_STATE_KEY
 from ens.core.security_headers import REQUEST_ID_KEY
 from ens.spaces.audit import SEALED_IF_SET, row_mac, sealed, sealed_upto_held
@@ -357,19 +357,30 @@ class AccessHistoryMiddleware:
         async with db.RequestContext():
             try:
                 await self.app(scope, receive, send_recorded)
-            except Exception:
+            except Exception as exc:
                 if streaming is not None:
-                    await _record_unfinished(streaming)
+                    await _record_unfinished(streaming, _status_of_failure(exc))
                 raise
 
 
-async def _record_unfinished(pending: PendingAccess) -> None:
-    """A second row, with the request's id and outcome 500, for an answer that failed after its
-    first byte: its row said 200 for an export the caller got cut (an outside audit), where the
-    operator's ``ens export`` already said it failed."""
+def _status_of_failure(exc: BaseException) -> int:
+    """The refusal that stopped an answer already begun, or 500 for anything else. Litestar wraps it
+    ("exception caught after response started"), a streamed body's in the task group it streams in."""
+    if isinstance(exc, DomainError):
+        return problems.of_error(exc).status
+    if isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+        return _status_of_failure(exc.exceptions[0])
+    return _status_of_failure(exc.__cause__) if exc.__cause__ is not None else 500
+
+
+async def _record_unfinished(pending: PendingAccess, outcome: int) -> None:
+    """A second row, with the request's id, for an answer that failed after its first byte: its row
+    said 200 for an export the caller got cut (an outside audit), where the operator's ``ens
+    export`` already said it failed. ``outcome``: 500, or the refusal that stopped it (a right that
+    ended during an export, a document hidden from its reader during its download)."""
     failed = replace(pending, at=clock.now(), recorded_id=None, committed=False, creates=False)
     try:
-        await _GROUP_COMMIT.record(failed, 500)
+        await _GROUP_COMMIT.record(failed, outcome)
     except Exception as exc:  # the database lost too: the log says what the history cannot
         log.error(
             "an answer failed after it began, and its history row could not be written",

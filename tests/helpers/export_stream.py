@@ -1,6 +1,6 @@
-"""An embedded export read as a slow client reads it, with something done while its first file
-streams (a right ended, a consent withdrawn): the app called over ASGI directly, so that the test
-acts between two pieces of the body."""
+"""An answer read as a slow client reads it, with something done while it streams (a right ended,
+a consent withdrawn, a document hidden during an embedded export's first file or a download): the
+app called over ASGI directly, so that the test acts between two pieces of the body."""
 
 from __future__ import annotations
 
@@ -24,8 +24,27 @@ async def export_acting_during_first_file(
     app: Any, headers: dict[str, str], space_id: UUID, first_id: str, act: Callable[[], Coroutine[Any, Any, None]]
 ) -> ReadExport:
     """``GET /v1/spaces/{space_id}/export?documents=embedded`` with ``headers``; ``act`` runs once,
-    when the file of the document ``first_id`` begins. What the server raised, if anything (an
-    export cut short ends as a download ends: the server gives up the stream), is kept."""
+    when the file of the document ``first_id`` begins."""
+
+    def first_file_begins(body: bytearray) -> bool:
+        return body.endswith(b'"data":"') and first_id.encode() in body[-4000:]
+
+    path = f"/v1/spaces/{space_id}/export"
+    return await read_acting_once(app, headers, path, b"documents=embedded", when=first_file_begins, act=act)
+
+
+async def read_acting_once(
+    app: Any,
+    headers: dict[str, str],
+    path: str,
+    query: bytes,
+    *,
+    when: Callable[[bytearray], bool],
+    act: Callable[[], Coroutine[Any, Any, None]],
+) -> ReadExport:
+    """``GET path?query`` with ``headers``; ``act`` runs once, when the body received so far makes
+    ``when`` true. What the server raised, if anything (an answer cut short ends as a download
+    ends: the server gives up the stream), is kept."""
     read = ReadExport()
     done = asyncio.Event()
 
@@ -40,7 +59,7 @@ async def export_acting_during_first_file(
             read.status.append(message["status"])
             return
         read.body.extend(message.get("body", b""))
-        if not read.acted and read.body.endswith(b'"data":"') and first_id.encode() in read.body[-4000:]:
+        if not read.acted and when(read.body):
             # In a context of its own, as another request's or an operator's command: in the
             # export's, its write transaction would be the request's first, and run its readmit.
             await asyncio.get_running_loop().create_task(act(), context=contextvars.Context())
@@ -48,7 +67,6 @@ async def export_acting_during_first_file(
         if not message.get("more_body", False):
             done.set()
 
-    path = f"/v1/spaces/{space_id}/export"
     scope = {
         "type": "http",
         "asgi": {"version": "3.0", "spec_version": "2.3"},
@@ -58,7 +76,7 @@ async def export_acting_during_first_file(
         "path": path,
         "raw_path": path.encode(),
         "root_path": "",
-        "query_string": b"documents=embedded",
+        "query_string": query,
         "headers": [(b"host", b"testserver.local")] + [(k.lower().encode(), v.encode()) for k, v in headers.items()],
         "client": ("127.0.0.1", 50000),
         "server": ("testserver.local", 80),

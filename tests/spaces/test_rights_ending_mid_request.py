@@ -54,6 +54,10 @@ async def test_a_curator_whose_consent_is_withdrawn_during_the_export_gets_no_mo
     assert later["id"].encode() not in body, "the curator received a document after consent was withdrawn"
     with pytest.raises(ValueError):
         json.loads(bytes(body))
+    # The holder's history: the export began (200), then the refusal that stopped it (not a 500).
+    history = await client.get("/v1/spaces/me/access-history?limit=50", headers=holder.headers)
+    rows = [e for e in history.json()["items"] if e["action"] == "GET /v1/spaces/{space}/export"]
+    assert sorted(e["outcome"] for e in rows) == [200, 403]
 
 
 async def test_a_guardian_whose_measure_ends_while_the_import_body_arrives_writes_nothing(client, make_person):
