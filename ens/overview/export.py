@@ -139,14 +139,16 @@ async def export_bundle(
         + b'","entry":[\n'
     )
     records = await records_as_fhir(space.id, timezone=space.timezone, with_hidden=scope.with_hidden)
+    # Asked again once the records are read: printing every version of the directives takes seconds
+    # apiece, and a right that ended meanwhile (a consent withdrawn, the space erased) was sent them.
+    await _still_admitted(scope)
     first = [patient_of(space, general_practitioner=records.general_practitioner), *records.resources]
     yield head + b",\n".join(_entry(r) for r in first)
     written += len(first)
     await _tell(progress, written)
     for section in SECTIONS:
         async for batch in section(scope):
-            if scope.still_admitted is not None and not await scope.still_admitted():
-                raise Forbidden("The right to read this space ended during the export: it stops here.")
+            await _still_admitted(scope)
             if isinstance(batch, WithContent):
                 yield b",\n"
                 async for piece in _with_content(batch):
@@ -158,6 +160,12 @@ async def export_bundle(
                 written += len(batch)
                 await _tell(progress, written)
     yield b"\n]}\n"
+
+
+async def _still_admitted(scope: ExportScope) -> None:
+    """Whether the caller may still read the space, asked before anything read is sent."""
+    if scope.still_admitted is not None and not await scope.still_admitted():
+        raise Forbidden("The right to read this space ended during the export: it stops here.")
 
 
 async def _tell(progress: Callable[[int], Awaitable[None] | None] | None, written: int) -> None:

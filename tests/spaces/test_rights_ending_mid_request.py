@@ -60,6 +60,45 @@ async def test_a_curator_whose_consent_is_withdrawn_during_the_export_gets_no_mo
     assert sorted(e["outcome"] for e in rows) == [200, 403]
 
 
+async def test_a_curator_whose_consent_is_withdrawn_while_the_records_are_read_gets_none_of_them(
+    app, client, make_person, monkeypatch
+):
+    """The export reads the records first, every version of the directives printed (seconds apiece:
+    23 versions of long notes took 86 s), and sent them without asking again: a curator whose
+    consent was withdrawn meanwhile received the directives, the trusted person and the profile; a
+    holder who erased the space meanwhile (204) was still sent its directives two minutes later (an
+    outside audit)."""
+    from ens.records.fhir import to_fhir
+    from ens.records.trusted_person import current_trusted_person
+    from tests.helpers.records import DIRECTIVES, TRUSTED_PERSON, structured, trusted
+
+    holder, curator = await make_person(given_name="Marie"), await make_person(given_name="Curateur")
+    measure = await court_measure(holder, curator, "curatelle")
+    await consent_until(holder, measure, clock.now() + timedelta(days=30))
+    assert (await client.put(TRUSTED_PERSON, json=trusted(), headers=holder.headers)).status_code == 201
+    assert (await client.put(DIRECTIVES, json=structured(), headers=holder.headers)).status_code == 201
+    allergy = {"substance": "Arachide", "reaction": "Œdème de Quincke"}
+    added = await client.post("/v1/spaces/me/profile/allergies", json=allergy, headers=holder.headers)
+    assert added.status_code == 201
+
+    async def withdrawn_meanwhile(space_id: UUID) -> Any:
+        # The holder's own request, in a context of its own, while the export prints the directives.
+        withdraw = consent_until(holder, measure, None)
+        await asyncio.get_running_loop().create_task(withdraw, context=contextvars.Context())
+        return await current_trusted_person(space_id)
+
+    monkeypatch.setattr(to_fhir, "current_trusted_person", withdrawn_meanwhile)
+
+    async def nothing() -> None:
+        return None
+
+    read = await export_acting_during_first_file(app, curator.headers, holder.space_id, "no-document", nothing)
+    assert (await client.get(f"/v1/spaces/{holder.space_id}", headers=curator.headers)).status_code == 403
+    body = bytes(read.body)
+    for said in (b"Consent", b"Arachide", b"Durand", b"Patient"):
+        assert said not in body, f"the curator received {said.decode()} after consent was withdrawn"
+
+
 async def test_a_guardian_whose_measure_ends_while_the_import_body_arrives_writes_nothing(client, make_person):
     """The import's body arrives at the client's pace (up to ENS_IMPORT_MAX_BYTES): a guardian whose
     measure an operator ended meanwhile wrote into the space (201)."""
