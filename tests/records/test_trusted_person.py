@@ -188,3 +188,35 @@ async def test_removing_the_trusted_persons_entry_is_on_the_trusted_persons_term
     # Any other contact is removed as before, If-Match optional.
     other = (await client.post(CONTACTS, json=contact("Paul"), headers=holder.headers)).json()
     assert (await client.delete(f"{CONTACTS}/{other['id']}", headers=holder.headers)).status_code == 204
+
+
+@pytest.mark.parametrize(
+    "email",
+    [
+        "elise@example..test",
+        "elise@example.test.",
+        ".elise@example.test",
+        "elise.@example.test",
+        "eli..se@example.test",
+        "elise@example.test\u200b",  # a zero-width space: stored, it looked like the address and was not
+        "eli\u00adse@example.test",  # a soft hyphen
+        "\ufeffelise@example.test",  # a byte order mark
+        "elise@exam\u200eple.test",  # a direction mark
+    ],
+)
+async def test_an_address_no_mail_can_reach_is_refused_wherever_an_email_is_kept(client, person, email):
+    """An e-mail address's dots separate parts that each hold something, and no invisible character
+    stands in it: `luc@x..fr`, `luc@x.fr.` and `luc@x.fr` followed by a zero-width space were stored
+    and answered (the last printed as `luc@x.fr`, an address that is not it) (an outside audit)."""
+    designated = await client.put(TRUSTED_PERSON, json=trusted(email=email), headers=person.headers)
+    assert designated.status_code == 422 and "/email" in pointers(designated), designated.text
+    added = await client.post(CONTACTS, json=contact(email=email), headers=person.headers)
+    assert added.status_code == 422 and "/email" in pointers(added), added.text
+
+
+@pytest.mark.parametrize(
+    "email", ["élise.durand+ens@example.test", "o'brien@example.co.uk", "x@exämple.fr", "a_b-c@sub.example.test"]
+)
+async def test_the_addresses_people_have_are_kept(client, person, email):
+    designated = await client.put(TRUSTED_PERSON, json=trusted(email=email), headers=person.headers)
+    assert designated.status_code == 201 and designated.json()["email"] == email, designated.text

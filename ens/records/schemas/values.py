@@ -28,9 +28,23 @@ Phone = Annotated[
     ),
 ]
 PhoneE164 = Annotated[str, Meta(description="E.164, e.g. +33612345678")]
+# A part of an e-mail address between dots: something, with no space, no "@", and none of the
+# characters that show nothing (zero-width spaces and joiners, direction marks and isolates, BOM,
+# soft hyphen, variation selectors, fillers): "luc@x.fr" and a zero-width space was stored, and
+# answered as the address it is not; "luc@x..fr" and "luc@x.fr." too (an outside audit).
+_EMAIL_PART = (
+    r"[^@\s.\u00ad\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e\u2060-\u2069"
+    r"\u2800\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff9-\ufffb]+"
+)
 Email = Annotated[
     str,
-    Meta(max_length=254, pattern=said(r"^[^@\s]+@[^@\s]+\.[^@\s]+" + END, "not an e-mail address (name@domain.fr)")),
+    Meta(
+        max_length=254,
+        pattern=said(
+            f"^{_EMAIL_PART}(\\.{_EMAIL_PART})*@{_EMAIL_PART}(\\.{_EMAIL_PART})+{END}",
+            "not an e-mail address (name@domain.fr)",
+        ),
+    ),
 ]
 Rpps = Annotated[
     str,
