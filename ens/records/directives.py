@@ -255,7 +255,11 @@ def _content(
             raise Invalid("Either the structured form or a pointer, not both.", errors + alone)
         if errors:
             raise Invalid("The directives break a rule; nothing was stored.", errors)
-        return "pointer", DirectivesContent(pointer=_as_read(body.pointer, DirectivesPointerRead))
+        # The trusted person is copied too, as into the structured form: a pointer copied none, so
+        # its version said the designation had changed as soon as there was one, and its print
+        # named nobody to call (an outside audit).
+        pointer = _as_read(body.pointer, DirectivesPointerRead)
+        return "pointer", DirectivesContent(pointer=pointer, trusted_person=trusted)
     if body.situation is None:
         errors.append(FieldError("/situation", "required: ill or not_ill (or send only a pointer)"))
     elif not _states_a_wish(body):

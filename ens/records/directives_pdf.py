@@ -165,6 +165,10 @@ def render_directives(
         document.fields(
             [("Lieu", directives.pointer.location), ("Conservées par", directives.pointer.keeper or "moi-même")]
         )
+        if trusted_now is not None:
+            # Whom to call, as the structured form names them on its first page: the one designated today.
+            document.section("Ma personne de confiance")
+            document.fields(_whom_to_call(trusted_now))
     else:
         _structured(document, directives, trusted_now=trusted_now)
     _signature(document, directives)
@@ -254,14 +258,19 @@ def _in_brief(
         ("Don d'organes et de tissus", _wish(directives.organ_donation)[0]),
     ]
     if trusted_now is not None:
-        # The number on a line of its own: after a name in Arabic or Hebrew it would be laid out right
-        # to left with it, its groups of digits in reverse order.
-        rows.append(("Personne de confiance", f"{trusted_now.family_name.upper()} {trusted_now.given_name}"))
-        if trusted_now.phone:
-            rows.append(("Son téléphone", readable(trusted_now.phone)))
+        rows += _whom_to_call(trusted_now)
     elif directives.trusted_person is not None:
         rows.append(("Personne de confiance", "aucune aujourd'hui (désignation révoquée)"))
     document.fields(rows)
+
+
+def _whom_to_call(trusted_now: TrustedPersonCopy) -> list[tuple[str, str]]:
+    """The trusted person designated today, and their number on a line of its own: after a name in
+    Arabic or Hebrew it would be laid out right to left with it, its groups of digits in reverse order."""
+    rows = [("Personne de confiance", f"{trusted_now.family_name.upper()} {trusted_now.given_name}")]
+    if trusted_now.phone:
+        rows.append(("Son téléphone", readable(trusted_now.phone)))
+    return rows
 
 
 def _authorisation(document: Document, authorisation: ProtectionAuthorisationRead) -> None:

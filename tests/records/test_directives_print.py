@@ -144,6 +144,31 @@ async def test_a_pointer_prints_where_the_paper_directives_are(client, person):
     assert "Coffre de la banque, Lyon" in flat and "Ma fille, Cécile" in flat and "Signature" in flat
 
 
+async def test_a_pointer_names_the_trusted_person_and_copies_them_as_the_structured_form_does(client, person):
+    """A pointer copied no trusted person: its version said trustedPersonChanged true as soon as one
+    was designated, even before it was written, and its print named nobody to call, where the
+    structured form's names the trusted person designated today on page 1 (an outside audit)."""
+    assert (await client.put(TRUSTED_PERSON, json=trusted(), headers=person.headers)).status_code == 201
+    body = {"pointer": {"location": "Coffre de la banque, Lyon", "keeper": "Maître Lefèvre, notaire"}}
+    written = await client.put(DIRECTIVES, json=body, headers=person.headers)
+    assert written.status_code == 201, written.text
+    current = (await client.get(DIRECTIVES, headers=person.headers)).json()
+    assert current["trustedPerson"]["familyName"] == "Durand" and current["trustedPersonChanged"] is False
+    flat = " ".join(_text((await client.get(DIRECTIVES, headers={**person.headers, **PDF})).content).split())
+    assert "DURAND Élise" in flat and "+33 6 12 34 56 78" in flat, flat
+
+    designation = (await client.get(TRUSTED_PERSON, headers=person.headers)).headers["etag"]
+    replaced = await client.put(
+        TRUSTED_PERSON,
+        json=trusted("Hugo", "Bernard", phone="07 81 22 33 44"),
+        headers={**person.headers, "If-Match": designation},
+    )
+    assert replaced.status_code == 200, replaced.text
+    assert (await client.get(DIRECTIVES, headers=person.headers)).json()["trustedPersonChanged"] is True
+    flat = " ".join(_text((await client.get(DIRECTIVES, headers={**person.headers, **PDF})).content).split())
+    assert "BERNARD Hugo" in flat and "+33 7 81 22 33 44" in flat and "Durand" not in flat.title(), flat
+
+
 async def test_revoked_directives_are_not_printed(client, person):
     written = await client.put(DIRECTIVES, json=structured(), headers=person.headers)
     await client.delete(DIRECTIVES, headers={**person.headers, "If-Match": written.headers["etag"]})
