@@ -145,11 +145,14 @@ END = r"(?!\n)$"
 # is drawn), or the interlinear annotation marks: a child named "\u00ad" was made (a review). (Those
 # of the supplementary planes, selectors and tags, still pass: a JSON Schema pattern has no portable
 # way to write a character past U+FFFF in a class.)
-VISIBLE = (
-    r"[^\s\u00ad\u0300-\u036f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u1ab0-\u1aff\u1dc0-\u1dff"
-    r"\u200b-\u200f\u202a-\u202e\u2060-\u2069\u20d0-\u20ff\u2800\u3164\ufe00-\ufe0f\ufe20-\ufe2f\ufeff\uffa0"
-    r"\ufff9-\ufffb]"
+# Inside a character class: the characters above that show nothing (format characters, blanks,
+# the soft hyphen, selectors), also refused inside an e-mail address; then the combining marks.
+SHOWS_NOTHING = (
+    r"\u00ad\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e\u2060-\u2069\u2800\u3164"
+    r"\ufe00-\ufe0f\ufeff\uffa0\ufff9-\ufffb"
 )
+_COMBINING_MARKS = r"\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
+VISIBLE = f"[^\\s{SHOWS_NOTHING}{_COMBINING_MARKS}]"
 
 
 # True while a body is converted whose JSON text shows that none of its strings holds a NUL or
