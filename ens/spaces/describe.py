@@ -155,6 +155,24 @@ _SPECIAL: dict[tuple[str, str], tuple[str, str]] = {
 }
 
 
+# The decisions about one professional, said with their name when the row keeps it (``subject_name``,
+# ``SpaceAccess.names_subject``): "a bloqué un professionnel de santé" told neither the holder with
+# several professionals nor the other parent whom (an outside audit). A refusal names no one.
+_ABOUT_A_PROFESSIONAL: dict[tuple[str, str], str] = {
+    ("POST", "/v1/spaces/{space}/professionals"): "a autorisé {name}",
+    ("PATCH", "/v1/spaces/{space}/professionals/{id}"): "a renouvelé l'autorisation {of_name}",
+    ("DELETE", "/v1/spaces/{space}/professionals/{id}"): "a révoqué l'autorisation {of_name}",
+    ("POST", "/v1/spaces/{space}/professionals/{id}/block"): "a bloqué {name}",
+    ("POST", "/v1/spaces/{space}/access-requests/{id}/approve"): "a accepté la demande d'accès {of_name}",
+    ("POST", "/v1/spaces/{space}/access-requests/{id}/refuse"): "a refusé la demande d'accès {of_name}",
+}
+
+
+def of_name(name: str) -> str:
+    """ "de" and a name, elided before a vowel or an h: "de Claire Bernard", "d'Inès Roux"."""
+    return f"d'{name}" if name[:1].lower() in "aeiouyhàâéèêëîïôöûüù" else f"de {name}"
+
+
 # The measures' names, as a court decision says them ("une mesure de protection (tutelle)").
 _MEASURE_WORDS = {"tutelle": "tutelle", "curatelle": "curatelle", "habilitation_familiale": "habilitation familiale"}
 
@@ -245,8 +263,10 @@ def describe(row: Any) -> str:
         return f"{actor_words(row)} {_operator_words(row)}."
     special = next((words for (m, end), words in _SPECIAL.items() if m == method and route.endswith(end)), None)
     subject = _get(row, "subject_name")
-    if (method, route) == ("POST", "/v1/spaces/{space}/professionals") and subject and not refused:
-        sentence = f"{actor_words(row)} a autorisé {subject}, professionnel de santé"
+    about_a_professional = _ABOUT_A_PROFESSIONAL.get((method, route))
+    if about_a_professional is not None and subject and not refused:
+        done = about_a_professional.format(name=subject, of_name=of_name(subject))
+        sentence = f"{actor_words(row)} {done}, professionnel de santé"
     elif special is not None:
         verb = special[1] if refused else special[0]
         sentence = f"{actor_words(row)} {verb}"

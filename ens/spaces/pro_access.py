@@ -26,6 +26,7 @@ from ens.core.errors import Conflict, Forbidden, NotFound
 from ens.core.mail import Mailer
 from ens.core.names import same_names
 from ens.spaces.caller import Caller
+from ens.spaces.describe import of_name
 from ens.spaces.door import SpaceAccess, SpaceRef, authorisation_runs, request_id_of, security_log, space_ref
 from ens.spaces.history import PendingAccess, record_access, record_with_write
 from ens.spaces.matrix import access_matrix
@@ -164,14 +165,16 @@ async def approve_request(access: SpaceAccess, request_id: UUID) -> Professional
     async with decision(access):  # approving and refusing at once: one waits, then 409
         row = await _pending(access, request_id)
         await _decide(access, request_id, "approved")
+        access.names_subject(f"{row['given_name']} {row['family_name']}")
         return await grant_authorisation(access, as_uuid(row["professional_id"]))
 
 
 async def refuse_request(access: SpaceAccess, request_id: UUID) -> AccessRequestRead:
     """The holder refuses: nothing changes for the professional, who may ask again."""
     async with decision(access):
-        await _pending(access, request_id)
+        pending = await _pending(access, request_id)
         await _decide(access, request_id, "refused")
+        access.names_subject(f"{pending['given_name']} {pending['family_name']}")
         row = await fetch_one(_REQUESTS + " AND r.id = {}", access.space_id, request_id)
     assert row is not None
     return _request_read(row)
@@ -399,8 +402,7 @@ async def announce_emergency(
         # Less whoever turned the notice off (/v1/me/notifications).
         addresses = await recipients(space, "emergency_access", hidden_from_representatives=False, at=started_at)
         if parents_are_told(space, at=started_at):
-            elided = space.given_name[:1].lower() in "aeiouyhàâéèêëîïôöûüù"
-            whose = f"l'espace santé {'d' + chr(39) if elided else 'de '}{space.given_name}"
+            whose = f"l'espace santé {of_name(space.given_name)}"
         else:
             whose = "votre espace santé"
         local = started_at.astimezone(ZoneInfo(space.timezone))

@@ -387,6 +387,7 @@ async def renew(access: SpaceAccess, entry_id: UUID, *, if_match: str | None) ->
         since = current.since if current.status == "authorised" and current.since is not None else now
         until = await decision_end(access, now=now)
         await _set(access, entry_id, status="authorised", since=since, until=until, now=now)
+        access.names_subject(f"{current.given_name} {current.family_name}")
     return await get_professional(access.space_id, entry_id)
 
 
@@ -434,6 +435,7 @@ async def revoke(access: SpaceAccess, entry_id: UUID, *, if_match: str | None) -
     now = clock.now()
     async with decision(access):
         current = await _current(access, entry_id, if_match)
+        access.names_subject(f"{current.given_name} {current.family_name}")
         if current.status == "blocked":
             return
         await _set(access, entry_id, status="revoked", now=now)
@@ -446,6 +448,7 @@ async def block(access: SpaceAccess, entry_id: UUID) -> ProfessionalRead:
     now = clock.now()
     async with decision(access):
         current = await get_professional(access.space_id, entry_id)
+        access.names_subject(f"{current.given_name} {current.family_name}")
         if current.status == "blocked" and access.kind != "holder":
             # Blocked already: a representative's block decides nothing, above all not who decided
             # it, which is what keeps the holder's own block from being undone by them (blocking it

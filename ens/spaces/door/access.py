@@ -106,6 +106,12 @@ class SpaceAccess:
             row.creates = True
             row.subject_name = subject
 
+    def names_subject(self, subject: str) -> None:
+        """Whom this request's decision is about, named in its access-history row's sentence (a
+        professional renewed, revoked, blocked, or whose request for access was answered)."""
+        if self.history_row is not None:
+            self.history_row.subject_name = subject
+
     @property
     def is_person(self) -> bool:
         """A human acting (holder, representative, professional), not an app."""
