@@ -28,7 +28,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from ens.core import clock, db, problems
 from ens.core.api import Cursors, Page, check_limit, cursor_int
 from ens.core.db import Row, as_uuid, fetch
-from ens.core.errors import DomainError, FieldError, Invalid
+from ens.core.errors import BadRequest, DomainError, FieldError, Invalid
 from ens.core.idempotency import SPACE_STATE_KEY
 from ens.core.security_headers import REQUEST_ID_KEY
 from ens.spaces.audit import SEALED_IF_SET, row_mac, sealed, sealed_upto_held
@@ -471,6 +471,16 @@ class HistoryFilter:
     since: datetime | None = None
     until: datetime | None = None
 
+    def __post_init__(self) -> None:
+        # A word no row uses is a mistake told as one: answered as an empty list (it was), the app
+        # showed ``resource=vital`` as "no one ever read your measures" (an outside audit).
+        if self.resource is not None and self.resource not in RESOURCE_WORDS:
+            choices = ", ".join(RESOURCE_WORDS)
+            raise BadRequest(
+                f"resource must be one of the history's resources: {choices}.",
+                [FieldError("/resource", f"Invalid enum value '{self.resource}' (one of: {choices})")],
+            )
+
     def sql(self, me: UUID, *, me_holds: bool) -> tuple[str, list[Any]]:
         """The conditions; ``me_holds``: the caller is the space's holder."""
         clauses: list[str] = []
@@ -503,16 +513,13 @@ class HistoryFilter:
                 # writes nothing).
                 likes.append(f"(action LIKE '{OPERATOR_ACTION_PREFIX}%' AND action NOT IN ({reads}))")
             clauses.append("(" + " OR ".join(likes) + ")")
-        if self.resource in RESOURCE_WORDS:
-            # Literal as well (one of this service's own words): the partial index on the rows about
-            # anything but the measures (migration m2026_12_09_0001) is chosen only when the
-            # condition is seen to imply its own.
+        if self.resource is not None:
+            # Literal (one of this service's own words, checked when the filter was made): the
+            # partial index on the rows about anything but the measures (migration
+            # m2026_12_09_0001) is chosen only when the condition is seen to imply its own.
             clauses.append(f"resource_type = '{self.resource}'")
             if self.resource != "vitals":
                 clauses.append("resource_type <> 'vitals'")
-        elif self.resource is not None:
-            clauses.append("resource_type = {}")  # a word no route uses: no row, but still asked
-            args.append(self.resource)
         if self.since is not None:
             clauses.append("at >= {}")
             args.append(self.since)

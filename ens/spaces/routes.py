@@ -79,7 +79,8 @@ class AccessHistoryController(Controller):
         "the whole space exported). "
         "Narrow it with `actor` (me: the caller's own actions; holder; representatives; apps; professionals; "
         "operators), `action` (read and change, each with an operator's reads or changes; delete; refused), `resource` "
-        "(vitals, representatives...), `since` and `until`. Reading the history is itself recorded.",
+        "(a word the rows use: vitals, documents, professionals...; another is 400, naming them), `since` and "
+        "`until`. Reading the history is itself recorded.",
         operation_id="listAccessHistory",
     )
     async def access_history(
