@@ -147,6 +147,10 @@ _SPECIAL: dict[tuple[str, str], tuple[str, str]] = {
     # One contact, one entry of the profile: removing one allergy read "a supprimé le profil
     # médical" (an outside audit), and the holder took the whole list for gone.
     **_one_item("un contact d'urgence", "/emergency-contacts"),
+    # One measure (a batch, which may hold many, still adds "les mesures") and one entry of the
+    # booklet: a doctor removing one read "a supprimé le carnet de vaccination" (an outside audit).
+    **{route: sentences for route, sentences in _one_item("une mesure", "/vitals").items() if route[0] != "POST"},
+    **_one_item("une vaccination", "/vaccinations"),
     **{
         route: sentences
         for part in ("conditions", "allergies", "treatments", "family-history")
