@@ -22,9 +22,10 @@ from ens.core import clock
 from ens.core.api import Cursors, Page, check_limit, time_and_id
 from ens.core.clock import as_date, aware, aware_or_none
 from ens.core.db import Row, as_uuid, fetch, fetch_one, write_transaction
-from ens.core.errors import Conflict, Forbidden, NotFound
+from ens.core.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
 from ens.core.mail import Mailer
 from ens.core.names import same_names
+from ens.core.text_direction import refuse_direction_controls
 from ens.spaces.caller import Caller
 from ens.spaces.describe import of_name
 from ens.spaces.door import SpaceAccess, SpaceRef, authorisation_runs, request_id_of, security_log, space_ref
@@ -234,7 +235,15 @@ async def open_emergency_access(
     409 when the professional is authorised on the space (they need no emergency) or has an
     emergency access to it that runs (one at a time, one notice to the holder); a space that does
     not exist or is closed is 404. Decided after the holder's decisions that run (a block, a
-    forbidding), never from a read made before them."""
+    forbidding), never from a read made before them.
+
+    The reason is shown to the holder in their history as written: one holding a direction
+    control (an override, embedding or isolate) is 422, before anything is looked up ("Accouchement
+    \u202e.ecnegru ed sap" read "« Accouchement .» pas de urgence" there: an outside audit)."""
+    errors: list[FieldError] = []
+    refuse_direction_controls(body, errors=errors)
+    if errors:
+        raise Invalid("The reason is shown to the person as written: it may not change its direction.", errors)
     now = clock.now()
     pending: PendingAccess | None = None
     refusal: Forbidden | Conflict | None = None
