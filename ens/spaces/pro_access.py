@@ -33,7 +33,7 @@ from ens.spaces.history import PendingAccess, record_access, record_with_write
 from ens.spaces.matrix import access_matrix
 from ens.spaces.notifications import Told, parents_are_told, recipients
 from ens.spaces.owed_notices import OwedNotice
-from ens.spaces.professionals import decision, grant_authorisation, serialise_decisions
+from ens.spaces.professionals import decision, get_professional, grant_authorisation, serialise_decisions
 from ens.spaces.schemas import (
     AccessRequestRead,
     AccessRequestReceived,
@@ -68,7 +68,8 @@ async def request_access(professional_id: UUID, body: PatientAccessRequest) -> A
     finds zero or more spaces — so neither the body nor the time says whether the person has a
     space. No e-mail goes out here (its time would tell): the holder sees pending requests in the
     app. A request already pending for the same space and professional is not repeated, and a
-    professional the holder blocked asks in vain (the same answer, nothing reaches the holder).
+    professional the holder blocked, or whose authorisation runs, asks in vain (the same answer,
+    nothing reaches the holder: one authorised was a request the holder could not approve, 409).
 
     Only a space whose holder signed in reaches a request: its names, birthdate and birthplace are
     what their identity provider vouched for. A child's space has none of that — a parent declared
@@ -99,13 +100,16 @@ async def request_access(professional_id: UUID, body: PatientAccessRequest) -> A
                 SELECT s.id, {{}}, {{}}, 'pending', {{}} FROM spaces s
                 WHERE s.id IN ({placeholders}) AND NOT EXISTS (
                     SELECT 1 FROM space_professionals b
-                    WHERE b.space_id = s.id AND b.professional_id = {{}} AND b.status = 'blocked')
+                    WHERE b.space_id = s.id AND b.professional_id = {{}}
+                      AND (b.status = 'blocked' OR (b.status = 'authorised' AND b.since <= {{}} AND b.until > {{}})))
                 ON CONFLICT (space_id, professional_id) WHERE status = 'pending' DO NOTHING""",
             uuid.uuid4(),
             professional_id,
             now,
             *wanted,
             professional_id,
+            now,
+            now,
         )
     return RECEIVED
 
@@ -162,12 +166,26 @@ async def _pending(access: SpaceAccess, request_id: UUID) -> Row:
 
 
 async def approve_request(access: SpaceAccess, request_id: UUID) -> ProfessionalRead:
-    """The holder approves: the professional is authorised for a year (as ``POST .../professionals``)."""
+    """The holder approves: the professional is authorised for a year (as ``POST .../professionals``).
+    One the holder authorised from the app since they asked is answered with the authorisation as it
+    stands (it was 409, "renew instead", and the request stayed pending for ever: an outside audit)."""
+    now = clock.now()
     async with decision(access):  # approving and refusing at once: one waits, then 409
         row = await _pending(access, request_id)
         await _decide(access, request_id, "approved")
         access.names_subject(f"{row['given_name']} {row['family_name']}")
-        return await grant_authorisation(access, as_uuid(row["professional_id"]))
+        professional_id = as_uuid(row["professional_id"])
+        running = await fetch_one(
+            "SELECT id FROM space_professionals WHERE space_id = {} AND professional_id = {} "
+            "AND status = 'authorised' AND since <= {} AND until > {}",
+            access.space_id,
+            professional_id,
+            now,
+            now,
+        )
+        if running is not None:
+            return await get_professional(access.space_id, as_uuid(running["id"]))
+        return await grant_authorisation(access, professional_id)
 
 
 async def refuse_request(access: SpaceAccess, request_id: UUID) -> AccessRequestRead:
