@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -23,6 +23,7 @@ from ens.core.api import Cursors, Page, check_limit, time_and_id
 from ens.core.clock import as_date, aware, aware_or_none
 from ens.core.db import Row, as_uuid, fetch, fetch_one, write_transaction
 from ens.core.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
+from ens.core.local_time import EARLIEST_YEAR
 from ens.core.mail import Mailer
 from ens.core.names import same_names
 from ens.core.text_direction import refuse_direction_controls
@@ -48,6 +49,7 @@ from ens.spaces.service import tell
 log = logging.getLogger("ens.spaces.pro_access")
 
 EMERGENCY_ACCESS_TTL = timedelta(hours=24)
+_FURTHEST_AHEAD = ZoneInfo("Etc/GMT-14")
 # The one answer to every access request, matched or not.
 RECEIVED = AccessRequestReceived(
     status="received",
@@ -78,6 +80,15 @@ async def request_access(professional_id: UUID, body: PatientAccessRequest) -> A
     receive what the professional then writes. A child's professionals are authorised by a parent
     from the app (``POST /v1/spaces/{space}/professionals``).
     """
+    # A birthdate no one can have is a mistake told as one (still before anything is looked up): a
+    # software that sent 2086 for 1986 was answered "received" and waited for ever (an outside audit).
+    # Tomorrow somewhere is today in the zone furthest ahead (UTC+14): no one's real birthdate is refused.
+    furthest_ahead = clock.now().astimezone(_FURTHEST_AHEAD).date()
+    if not date(EARLIEST_YEAR, 1, 1) <= body.birthdate <= furthest_ahead:
+        raise Invalid(
+            "The birthdate is not one a person can have.",
+            [FieldError("/birthdate", f"must fall between {EARLIEST_YEAR}-01-01 and today")],
+        )
     candidates = await fetch(
         """SELECT s.id, s.given_name, s.family_name, a.birthplace FROM spaces s
            JOIN accounts a ON a.id = s.holder_account_id
