@@ -24,6 +24,7 @@ from litestar.types import Empty
 
 from ens.core.api import holds_no_control_character, pointer_token, texts_known_clean
 from ens.core.errors import FieldError, Invalid, UnsupportedMediaType
+from ens.core.text_direction import may_hold_direction_control, refuse_direction_controls
 
 
 class StrictJSONRequest(Request[Any, Any, Any]):
@@ -46,7 +47,8 @@ class StrictJSONRequest(Request[Any, Any, Any]):
         if isinstance(target, type) and issubclass(target, msgspec.Struct) and not isinstance(value, target):
             # A body whose text holds no control character anywhere is converted without looking for
             # one in each of its texts (refuse_nul), which would find none.
-            clean = holds_no_control_character(await self.body())
+            body = await self.body()
+            clean = holds_no_control_character(body)
             with texts_known_clean() if clean else nullcontext():
                 # What a Struct asks done to its body first (``prepare_json``: a measure's instant
                 # cut to the microsecond, where msgspec would round it; a batch's items converted
@@ -55,9 +57,17 @@ class StrictJSONRequest(Request[Any, Any, Any]):
                 if prepare is not None:
                     value = prepare(value)
                 try:
-                    return msgspec.convert(value, target, strict=True)
+                    converted = msgspec.convert(value, target, strict=True)
                 except msgspec.ValidationError as exc:
                     raise ValidationException("Validation failed", extra=[_as_litestar_says_it(str(exc))]) from None
+            if may_hold_direction_control(body):
+                errors: list[FieldError] = []
+                refuse_direction_controls(converted, errors=errors)
+                if errors:
+                    raise Invalid(
+                        "A text would display in another order than it is written; nothing was stored.", errors
+                    )
+            return converted
         return value
 
     async def _decoded(self) -> Any:

@@ -1,4 +1,4 @@
-"""What a person writes into the printed directives displays in the order it was written.
+"""What a person writes displays in the order it was written.
 
 The explicit direction controls, embeddings and overrides (U+202A to U+202E) and isolates (U+2066
 to U+2069), make text display in another order than it is stored: a note holding a right-to-left
@@ -6,6 +6,12 @@ override printed "Ne pas réanimer" as "reminaér sap eN" in the directives a pe
 outside audit). No one types them, and right-to-left text needs none: Arabic and Hebrew letters
 carry their own direction, and the marks U+200E and U+200F (which reorder nothing) stay accepted.
 They are refused (422 at each field holding one), never stripped: what is stored is what was sent.
+
+Every JSON body a route converts into its Struct is looked at (``ens.core.strict_json``): first
+the directives, a document's title, the trusted person and an emergency's reason refused them, while
+a child's name, a contact's, a condition's label took them, and "Zo\u202eé" was shown so to
+professionals and in the parents' e-mails (an outside audit). What arrives another way (a document's
+metadata beside its file, an import's resources) is checked where it is read.
 
 Checked on what a write sends, not by a pattern on the field types: those types (a witness, an
 address, an authorisation) also decode what was stored before this rule, which must stay readable.
@@ -21,6 +27,17 @@ from ens.core.api import pointer_token
 from ens.core.errors import FieldError
 
 _CONTROL = re.compile("[\u202a-\u202e\u2066-\u2069]")
+# One in a JSON text: as UTF-8 (E2 80 AA to AE, E2 81 A6 to A9) or as an escape. A body without is
+# converted as it is; with, its Struct is walked (an escaped backslash before "u202e" is walked for
+# nothing, and found clean).
+_IN_JSON = re.compile(rb"\xe2\x80[\xaa-\xae]|\xe2\x81[\xa6-\xa9]|\\u20(?:2[a-eA-E]|6[6-9])")
+
+
+def may_hold_direction_control(json_text: bytes) -> bool:
+    """Whether a string of this JSON text may hold a direction control."""
+    return _IN_JSON.search(json_text) is not None
+
+
 _DETAIL = "holds a direction override, embedding or isolate control (U+202A to U+202E, U+2066 to U+2069)"
 
 

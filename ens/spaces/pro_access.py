@@ -26,7 +26,6 @@ from ens.core.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
 from ens.core.local_time import EARLIEST_YEAR
 from ens.core.mail import Mailer
 from ens.core.names import same_names
-from ens.core.text_direction import refuse_direction_controls
 from ens.spaces.caller import Caller
 from ens.spaces.describe import of_name
 from ens.spaces.door import SpaceAccess, SpaceRef, authorisation_runs, request_id_of, security_log, space_ref
@@ -267,12 +266,9 @@ async def open_emergency_access(
     forbidding), never from a read made before them.
 
     The reason is shown to the holder in their history as written: one holding a direction
-    control (an override, embedding or isolate) is 422, before anything is looked up ("Accouchement
-    \u202e.ecnegru ed sap" read "« Accouchement .» pas de urgence" there: an outside audit)."""
-    errors: list[FieldError] = []
-    refuse_direction_controls(body, errors=errors)
-    if errors:
-        raise Invalid("The reason is shown to the person as written: it may not change its direction.", errors)
+    control (an override, embedding or isolate) is 422 as the body is read, as every text of a
+    JSON body (:mod:`ens.core.text_direction`: "Accouchement \u202e.ecnegru ed sap" read
+    "« Accouchement .» pas de urgence" there: an outside audit)."""
     now = clock.now()
     pending: PendingAccess | None = None
     refusal: Forbidden | Conflict | None = None
