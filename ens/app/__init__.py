@@ -13,6 +13,7 @@ from litestar.logging import LoggingConfig
 from litestar.middleware import DefineMiddleware
 from litestar.types import ControllerRouterHandler
 
+from ens.app.allow import AllowWhatThePathTakes
 from ens.app.doors import (
     FHIR_PREFIX,
     SPACE_PATH,
@@ -243,7 +244,11 @@ def create_app(
         request_max_body_size=settings.max_body_bytes,
         before_request=through_no_door,
         # The stray requests' rows first: an answer it turns into another still gets its headers.
-        before_send=[StrayRequests(tokens, limiter), SecurityHeaders(https=settings.public_url.startswith("https://"))],
+        before_send=[
+            StrayRequests(tokens, limiter),
+            SecurityHeaders(https=settings.public_url.startswith("https://")),
+            AllowWhatThePathTakes(),
+        ],
         openapi_config=openapi_config(interactive=settings.is_dev),
         lifespan=[
             process_lifespan(
