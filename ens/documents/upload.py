@@ -132,10 +132,15 @@ def parse_metadata(raw: bytes | None, *, today: date) -> DocumentMetadata:
 
 
 def _base_name(name: str | None) -> str:
-    """A file's name without folders, control or format characters, surrounding spaces, leading dots."""
+    """A file's name without folders, control or format characters, surrounding spaces and dots
+    (a leading one hides a file; trailing ones no file system keeps: "bilan.pdf." was offered as
+    "bilan.pdf..pdf"). A name that is then only an extension (".pdf", zero-width spaces before it)
+    is none: it was offered as "pdf.pdf" (an outside audit)."""
     base = re.split(r"[/\\]", name or "")[-1]
-    base = "".join(c for c in unicodedata.normalize("NFC", base) if unicodedata.category(c)[0] != "C").strip()
-    return base.lstrip(".")
+    base = "".join(c for c in unicodedata.normalize("NFC", base) if unicodedata.category(c)[0] != "C")
+    base = base.strip().rstrip(" .")
+    unhidden = base.lstrip(".")
+    return "" if unhidden != base and "." not in unhidden else unhidden
 
 
 def clean_filename(name: str | None, media: MediaType) -> str:

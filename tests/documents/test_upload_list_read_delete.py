@@ -100,6 +100,27 @@ async def test_jpeg_and_png_are_taken_and_named_for_what_their_bytes_are(client,
     assert 'filename="x.html.png"' in download.headers["content-disposition"]
 
 
+@pytest.mark.parametrize(
+    ("sent", "named"),
+    [
+        ("bilan.pdf.", "bilan.pdf"),  # was bilan.pdf..pdf
+        ("bilan.pdf . ", "bilan.pdf"),
+        ("\u200b\u200b.pdf", "document.pdf"),  # was pdf.pdf: a name that is only an extension
+        (".pdf", "document.pdf"),
+        ("..pdf", "document.pdf"),
+        (".bilan.pdf", "bilan.pdf"),
+    ],
+)
+async def test_a_name_of_only_an_extension_or_with_trailing_dots_is_offered_as_a_person_would_name_it(
+    client, person, sent, named
+):
+    """Trailing dots and spaces, which no file system keeps at the end of a name (Windows drops
+    them), and a name that was only an extension once what shows nothing was taken out, were
+    offered as "bilan.pdf..pdf" and "pdf.pdf" (an outside audit of the documents)."""
+    added = await uploaded(client, person.headers, pdf(300, seed=6), filename=sent)
+    assert added["filename"] == named
+
+
 async def test_the_list_is_newest_care_first_filtered_and_paged(client, person):
     made = []
     for index, (code, day) in enumerate(
