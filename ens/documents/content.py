@@ -69,10 +69,16 @@ class Content:
 def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
     """The one range ``header`` asks for, as ``(start, end excluded)``; ``None`` for the whole file
     (no header, several ranges or a form this server ignores, as RFC 9110 §14.2 allows). A range
-    starting past the end is 416."""
+    starting past the end is 416. The list's empty elements are none (RFC 9110 §5.6.1: a recipient
+    accepts them): "bytes=0-3, " was answered the whole file (an outside audit)."""
     if header is None:
         return None
-    match = _RANGE.fullmatch(header.strip())
+    unit, equals, ranges = header.strip().partition("=")
+    elements = [element.strip(" \t") for element in ranges.split(",")]
+    named = [element for element in elements if element]
+    if not equals or len(named) != 1:
+        return None
+    match = _RANGE.fullmatch(f"{unit}={named[0]}")
     if match is None or (not match.group(1) and not match.group(2)):
         return None
     first, last = match.group(1), match.group(2)

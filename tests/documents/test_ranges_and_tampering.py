@@ -190,3 +190,21 @@ async def test_a_document_removed_while_it_is_read_is_no_integrity_alarm(client,
     lost = await client.get(again["contentUrl"], headers=person.headers)
     assert lost.status_code == 500 and lost.json()["type"] == "urn:ens:problem:content-unreadable"
     assert any(r.levelno == logging.ERROR and r.getMessage() == "document content unreadable" for r in caplog.records)
+
+
+@pytest.mark.parametrize("header", ["bytes=0-9, ", "bytes=, 0-9", "bytes=0-9,,"])
+async def test_a_range_list_with_empty_elements_is_its_one_range(client, person, document, header):
+    """RFC 9110 §5.6.1: a recipient accepts a list's empty elements. "bytes=0-9, " was answered the
+    whole file (an outside audit of the documents)."""
+    added, content = document
+    answer = await client.get(added["contentUrl"], headers={**person.headers, "Range": header})
+    assert answer.status_code == 206
+    assert answer.content == content[:10]
+
+
+@pytest.mark.parametrize("header", ["bytes=0-9, 20-29", "bytes 0-9", "items=0-9", "bytes=0-9;x"])
+async def test_several_ranges_or_another_form_is_the_whole_file(client, person, document, header):
+    added, content = document
+    answer = await client.get(added["contentUrl"], headers={**person.headers, "Range": header})
+    assert answer.status_code == 200
+    assert answer.content == content
