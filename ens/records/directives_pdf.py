@@ -296,6 +296,17 @@ def _signature(document: Document, directives: DirectivesRead) -> None:
         )
         document.signature(place_and_date_label="Fait à … , le …", signer_label="Signature ou marque (si possible)")
         return
+    if directives.form == "pointer":
+        # This page says where the directives are, not what they say: it confirms that (it said
+        # "je confirme ces directives", as if it were them: an outside audit).
+        document.paragraph(
+            "Je confirme avoir rédigé mes directives anticipées sur papier et qu'elles se trouvent à "
+            f"l'endroit indiqué ci-dessus (version {directives.version} de cette indication). Signée de ma "
+            "main, cette page est datée du jour de la signature.",
+            size=10,
+        )
+        document.signature(place_and_date_label="Fait à … , le …", signer_label="Signature")
+        return
     document.paragraph(
         f"Je confirme ces directives anticipées (version {directives.version}). Signées de ma main, elles sont "
         "datées du jour de la signature.",

@@ -142,6 +142,10 @@ async def test_a_pointer_prints_where_the_paper_directives_are(client, person):
     assert printed.status_code == 200
     flat = " ".join(_text(printed.content).split())
     assert "Coffre de la banque, Lyon" in flat and "Ma fille, Cécile" in flat and "Signature" in flat
+    # The page says where the directives are, not what they say: its signature confirms that
+    # ("je confirme ces directives... signées de ma main" said this page was them: an outside audit).
+    assert "Je confirme avoir rédigé mes directives anticipées sur papier" in flat
+    assert "Je confirme ces directives" not in flat
 
 
 async def test_a_pointer_names_the_trusted_person_and_copies_them_as_the_structured_form_does(client, person):
