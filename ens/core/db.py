@@ -192,10 +192,11 @@ def join_next_write(
     begin: Callable[[], Awaitable[None]] | None = None,
 ) -> None:
     """Have ``write`` run inside the next outermost :func:`write_transaction` of this context (not
-    one ``apart``), just before it commits, so the request's own writes and ``write`` commit together (one commit per
-    request); ``committed`` is called once that commit has succeeded. Nothing runs if the request
-    never writes, or if its transaction rolls back. ``begin`` runs first thing in that transaction
-    (on SQLite once it holds the write lock: no other writer can then change what it checks)."""
+    one ``apart``), just before it commits, so the request's own writes and ``write`` commit
+    together (one commit per request); ``committed`` is called once that commit has succeeded.
+    Nothing runs if the request never writes, or if its transaction rolls back. ``begin`` runs first
+    thing in that transaction (on SQLite once it holds the write lock: no other writer can then
+    change what it checks)."""
     joiner = _Joiner(write, committed, begin)
     joiners = _joiners.get()
     if joiners is None:

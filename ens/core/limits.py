@@ -129,16 +129,7 @@ class RateLimiter:
     async def _add_now(self, key: str) -> None:
         """This process's count of ``key`` since the last flush, added to the table now (taken out
         of ``local`` first, so no flush adds it again); the total over every process learnt."""
-        count = self.local.pop(key, 0)
-        window_start = self.window * WINDOW_S
-        sql = values_insert_sql("rate_counters", _COLUMNS, rows=1, suffix=_UPSERT)
-        try:
-            async with self._sending({key: count}):
-                rows = await fetch(sql, key, window_start, count)
-        except BaseException:
-            self._keep([(key, count)], window_start)
-            raise
-        self._learn(window_start, rows)
+        await self._send([(key, self.local.pop(key, 0))], self.window * WINDOW_S)
 
     async def flush(self) -> None:
         """Add this process's counts to the shared table; learn every touched key's total."""
@@ -146,21 +137,24 @@ class RateLimiter:
             if not self.local:
                 return
             pending, self.local = self.local, {}
-            window_start = self.window * WINDOW_S
-            items = list(pending.items())
-            sent = 0
-            try:
-                for start in range(0, len(items), _KEYS_PER_STATEMENT):
-                    chunk = items[start : start + _KEYS_PER_STATEMENT]
-                    sql = values_insert_sql("rate_counters", _COLUMNS, rows=len(chunk), suffix=_UPSERT)
-                    values = [value for key, count in chunk for value in (key, window_start, count)]
-                    async with self._sending(dict(chunk)):
-                        rows = await fetch(sql, *values)
-                    sent = start + len(chunk)
-                    self._learn(window_start, rows)
-            except BaseException:
-                self._keep(items[sent:], window_start)
-                raise
+            await self._send(list(pending.items()), self.window * WINDOW_S)
+
+    async def _send(self, items: Sequence[tuple[str, int]], window_start: int) -> None:
+        """``items`` (counts taken out of ``local``) added to the table, a statement a chunk of keys,
+        and the totals it answers learnt; what a failed statement did not send is kept."""
+        sent = 0
+        try:
+            for start in range(0, len(items), _KEYS_PER_STATEMENT):
+                chunk = items[start : start + _KEYS_PER_STATEMENT]
+                sql = values_insert_sql("rate_counters", _COLUMNS, rows=len(chunk), suffix=_UPSERT)
+                values = [value for key, count in chunk for value in (key, window_start, count)]
+                async with self._sending(dict(chunk)):
+                    rows = await fetch(sql, *values)
+                sent = start + len(chunk)
+                self._learn(window_start, rows)
+        except BaseException:
+            self._keep(items[sent:], window_start)
+            raise
 
     @asynccontextmanager
     async def _sending(self, counts: dict[str, int]) -> AsyncIterator[None]:

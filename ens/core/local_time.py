@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from ens.core import clock
 from ens.core.errors import BadRequest, FieldError
 
 
@@ -22,6 +23,14 @@ def zone_of(name: str) -> ZoneInfo:
 # calendar Python knows (year 1 to 9999): refused, not clamped, so a client learns of its mistake.
 EARLIEST_YEAR = 1900
 LATEST_YEAR = 2199
+
+# Where today's date is furthest ahead (Kiribati's Line Islands, UTC+14).
+_FURTHEST_AHEAD = ZoneInfo("Etc/GMT-14")
+
+
+def today_furthest_ahead() -> date:
+    """The latest date it is anywhere now: no one's real birthdate is after it."""
+    return clock.now().astimezone(_FURTHEST_AHEAD).date()
 
 
 def parse_instant(value: str | None, name: str, *, zone: ZoneInfo) -> datetime | None:

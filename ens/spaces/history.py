@@ -292,9 +292,12 @@ async def _correct_outcome(pending: PendingAccess, row_id: int, outcome: int) ->
                 row_id,
             )
             return
-    await _GROUP_COMMIT.record(
-        replace(pending, at=clock.now(), recorded_id=None, committed=False, creates=False), outcome
-    )
+    await _GROUP_COMMIT.record(_second_row(pending), outcome)
+
+
+def _second_row(pending: PendingAccess) -> PendingAccess:
+    """Another row of the same request, written now (its first is committed, maybe sealed)."""
+    return replace(pending, at=clock.now(), recorded_id=None, committed=False, creates=False)
 
 
 # How the app answers an error nothing else caught (``ens.app.exception_handlers``): an ASGI answer.
@@ -378,9 +381,8 @@ async def _record_unfinished(pending: PendingAccess, outcome: int) -> None:
     said 200 for an export the caller got cut (an outside audit), where the operator's ``ens
     export`` already said it failed. ``outcome``: 500, or the refusal that stopped it (a right that
     ended during an export, a document hidden from its reader during its download)."""
-    failed = replace(pending, at=clock.now(), recorded_id=None, committed=False, creates=False)
     try:
-        await _GROUP_COMMIT.record(failed, outcome)
+        await _GROUP_COMMIT.record(_second_row(pending), outcome)
     except Exception as exc:  # the database lost too: the log says what the history cannot
         log.error(
             "an answer failed after it began, and its history row could not be written",

@@ -23,7 +23,7 @@ from ens.core.api import Cursors, Page, check_limit, time_and_id
 from ens.core.clock import as_date, aware, aware_or_none
 from ens.core.db import Row, as_uuid, fetch, fetch_one, write_transaction
 from ens.core.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
-from ens.core.local_time import EARLIEST_YEAR
+from ens.core.local_time import EARLIEST_YEAR, today_furthest_ahead
 from ens.core.mail import Mailer
 from ens.core.names import same_names
 from ens.spaces.caller import Caller
@@ -48,7 +48,6 @@ from ens.spaces.service import tell
 log = logging.getLogger("ens.spaces.pro_access")
 
 EMERGENCY_ACCESS_TTL = timedelta(hours=24)
-_FURTHEST_AHEAD = ZoneInfo("Etc/GMT-14")
 # The one answer to every access request, matched or not.
 RECEIVED = AccessRequestReceived(
     status="received",
@@ -82,8 +81,7 @@ async def request_access(professional_id: UUID, body: PatientAccessRequest) -> A
     # A birthdate no one can have is a mistake told as one (still before anything is looked up): a
     # software that sent 2086 for 1986 was answered "received" and waited for ever (an outside audit).
     # Tomorrow somewhere is today in the zone furthest ahead (UTC+14): no one's real birthdate is refused.
-    furthest_ahead = clock.now().astimezone(_FURTHEST_AHEAD).date()
-    if not date(EARLIEST_YEAR, 1, 1) <= body.birthdate <= furthest_ahead:
+    if not date(EARLIEST_YEAR, 1, 1) <= body.birthdate <= today_furthest_ahead():
         raise Invalid(
             "The birthdate is not one a person can have.",
             [FieldError("/birthdate", f"must fall between {EARLIEST_YEAR}-01-01 and today")],

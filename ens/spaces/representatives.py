@@ -18,6 +18,7 @@ from ens.core.clock import as_date, aware, aware_or_none
 from ens.core.db import Row, as_uuid, fetch, fetch_one, row_lock, serialise, write_transaction
 from ens.core.errors import Conflict, FieldError, Forbidden, Gone, Invalid, NotFound
 from ens.core.idempotency import KEY_TTL, retry_mark
+from ens.core.local_time import today_furthest_ahead
 from ens.core.names import same_names, years_later
 from ens.spaces.codes import new_code, space_of, take_code, use_code
 from ens.spaces.door import SpaceAccess, SpaceRef, adulthood, representation_decisions, security_log
@@ -31,8 +32,6 @@ from ens.spaces.tables import Representative
 log = logging.getLogger("ens.spaces.representatives")
 
 INVITATION_TTL = timedelta(days=7)
-# Where today's date is furthest ahead (Kiribati's Line Islands, UTC+14).
-_FURTHEST_AHEAD = ZoneInfo("Etc/GMT-14")
 MAX_LIVE_INVITATIONS = 5
 MAX_PARENTS = 2
 
@@ -53,7 +52,7 @@ async def create_child_space(account_id: UUID, body: ChildSpaceCreate, *, noted:
     # Under 18 where the day is furthest ahead too (UTC+14): the parent chooses the space's time zone,
     # and a far-west one (Pacific/Pago_Pago, UTC-11) gave a day of a parent's rights over an adult
     # (an outside audit). A child turning 18 within the day is refused a day early: no loss.
-    furthest_ahead = clock.now().astimezone(_FURTHEST_AHEAD).date()
+    furthest_ahead = today_furthest_ahead()
     if years_later(body.birthdate, 18) <= max(today, furthest_ahead):
         raise Invalid(
             "A child's space is for a minor: an adult signs in with their own identity.",
