@@ -26,7 +26,6 @@ from ens.core.db import Row, Scalar, as_uuid, fetch, fetch_one, write_transactio
 from ens.core.errors import Conflict, FieldError, Invalid, NotFound
 from ens.core.local_time import zone_of
 from ens.core.names import same_names
-from ens.core.text_direction import refuse_direction_controls
 from ens.records.authorship import adult_holder, today_in
 from ens.records.concurrency import check_precondition, lock_records
 from ens.records.schemas import (
@@ -234,7 +233,6 @@ def _content(
     """The form and what the version says; 422 with every broken rule. A pointer says where
     directives are kept, which is not writing them: it needs no authorisation."""
     errors: list[FieldError] = []
-    refuse_direction_controls(body, errors=errors)
     structured = {
         "situation": body.situation,
         "treatments": body.treatments,

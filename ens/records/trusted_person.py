@@ -22,7 +22,6 @@ from ens.core.db import Row, Scalar, as_uuid, fetch, fetch_one, write_transactio
 from ens.core.errors import FieldError, Invalid, NotFound
 from ens.core.local_time import EARLIEST_YEAR
 from ens.core.names import same_names
-from ens.core.text_direction import refuse_direction_controls
 from ens.records.authorship import ADULT_AGE, adult_holder, age_on, today_in
 from ens.records.concurrency import check_precondition, lock_records
 from ens.records.emergency_contacts import (
@@ -184,10 +183,9 @@ async def trusted_person_now(space_id: UUID, directives: DirectivesRead | None) 
 def _checked(
     body: TrustedPersonWrite, *, authorisation_required: bool, today: date, holder_born: date | None
 ) -> str | None:
-    """The phone in E.164; 422 with every broken rule. The trusted person is printed in the
-    directives: no direction control in any text (:mod:`ens.core.text_direction`)."""
+    """The phone in E.164; 422 with every broken rule. (A direction control in any text, printed in
+    the directives, is refused as the body is read: :mod:`ens.core.text_direction`.)"""
     errors: list[FieldError] = []
-    refuse_direction_controls(body, errors=errors)
     phone = e164(body.phone, pointer="/phone", errors=errors) if body.phone is not None else None
     if body.also_emergency_contact and body.phone is None:
         # An emergency contact is someone to call: listed without a phone, the entry had none,
