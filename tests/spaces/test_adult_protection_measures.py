@@ -5,9 +5,11 @@ may erase."""
 
 from __future__ import annotations
 
+import email.policy
 import subprocess
 import uuid
 from datetime import timedelta
+from email import message_from_string
 from pathlib import Path
 
 import httpx
@@ -238,3 +240,31 @@ async def test_consent_runs_no_longer_than_the_measure(client: httpx.AsyncClient
     open_ended = await court_measure(holder, other, "curatelle")
     far = await client.put(f"{url}/{open_ended}/consent", json={"until": "9999-12-31"}, headers=holder.headers)
     assert far.status_code == 422 and far.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_the_holders_erasure_is_told_to_whom_represents_them_and_to_no_one_else(
+    client: httpx.AsyncClient, make_person: MakePerson, settings: Settings
+) -> None:
+    """README's table of rights said the other representatives are e-mailed when a space is
+    erased; only a parent's erasure told them (an outside audit: a tutor's next request was a 404,
+    nothing said). The holder's now tells whom their measures open the space to, a curator
+    without consent too (they know the space exists); not a measure relating only to property,
+    one ended, or one not begun: those opened nothing."""
+    holder = await make_person(given_name="Hélène")
+    tutor, curator, property_only, ended, later = [await make_person() for _ in range(5)]
+    await court_measure(holder, tutor, "tutelle")
+    await court_measure(holder, curator, "curatelle")
+    await court_measure(holder, property_only, "habilitation_familiale", relates_to="property")
+    today = today_in_paris()
+    await court_measure(holder, ended, "tutelle", since=today - timedelta(days=90), until=today - timedelta(days=5))
+    await court_measure(holder, later, "tutelle", since=today + timedelta(days=5))
+    outbox = Path(settings.var_dir) / "outbox"
+    before = set(outbox.glob("*.eml")) if outbox.exists() else set()
+    assert (await client.delete("/v1/spaces/me?erase=true", headers=holder.headers)).status_code == 204
+    told = {p.read_text() for p in set(outbox.glob("*.eml")) - before}
+    to = [[t for t in told if f"{whom.family_name.lower()}@" in t] for whom in (tutor, curator)]
+    assert len(told) == 2 and all(len(mails) == 1 for mails in to), told
+    for [mail] in to:
+        mail = message_from_string(mail, policy=email.policy.default).get_content()
+        assert "Hélène a supprimé définitivement son espace santé" in mail and "aucune donn" in mail
+    assert (await client.get(f"/v1/spaces/{holder.space_id}", headers=tutor.headers)).status_code == 404

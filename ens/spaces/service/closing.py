@@ -1,5 +1,5 @@
-"""Closing, reopening and erasing a space (and the notice to the other parent), and whether it holds
-anything."""
+"""Closing, reopening and erasing a space (and the notice to the other representatives), and whether
+it holds anything."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from ens.core.clock import aware
 from ens.core.db import as_uuid, bound_tables, fetch, fetch_one, row_lock, write_transaction
 from ens.core.errors import Conflict, Gone, NotFound
 from ens.core.mail import Mailer
-from ens.spaces.door import SpaceAccess, SpaceRef, erasure_begun, security_log
+from ens.spaces.door import SpaceAccess, SpaceRef, erasure_begun, representation_kind, security_log
 from ens.spaces.history import account_name
 from ens.spaces.rights import KIND_ENGLISH, REPRESENTATIVE_KINDS, Action
 from ens.spaces.service.grants import list_app_grants
@@ -35,13 +35,20 @@ ERASED_BY_A_PARENT = (
     "Cet e-mail ne contient aucune donnée de santé."
 )
 
+ERASED_BY_THE_HOLDER = (
+    "Bonjour,\n\n{given_name} a supprimé définitivement son espace santé le {day}. Vous y aviez accès "
+    "au titre d'une mesure de protection ; cet accès a pris fin et rien ne peut en être restauré.\n\n"
+    "Si cette suppression vous surprend, contactez l'assistance depuis l'application.\n\n"
+    "Cet e-mail ne contient aucune donnée de santé."
+)
+
 
 async def close_or_erase_space(access: SpaceAccess, *, erase: bool, mailer: Mailer) -> None:
     """Close the space (archived, reopenable), or with ``erase`` delete everything it holds now.
 
     An erase is accepted on a closed space too (an express deletion request after closing). Who may
-    erase is narrower than who may close (``ens.spaces.rights``); when a parent erases a minor's
-    space, the other representatives are told by e-mail, after the erasure (no health data in it).
+    erase is narrower than who may close (``ens.spaces.rights``); the other representatives are
+    told by e-mail, after the erasure (no health data in it: :func:`erase_and_tell`).
     """
     if erase:
         access.require(Action.ERASE)
@@ -70,8 +77,11 @@ async def erase_and_tell(
     actor_name: str | None,
     mailer: Mailer,
 ) -> None:
-    """Delete the space's rows (:func:`erase_space`), then, when a parent erased a minor's space, tell
-    the other representatives (no health data in it): the request's erasure, or ``ens purge``
+    """Delete the space's rows (:func:`erase_space`), then tell the other representatives whom the
+    space was open to at the erasure (no health data in it): when a parent erased a minor's space,
+    the other parent; when the holder erased theirs, whom their protection measures open it to
+    (not a measure relating only to property, ended or not begun; a curator without the holder's
+    consent is told, as they knew the space existed). The request's erasure, or ``ens purge``
     finishing one that failed after its point of no return.
 
     An erasure begun (its point of no return passed, :func:`begin_erasure`) is the one who began it,
@@ -88,21 +98,34 @@ async def erase_and_tell(
         if as_uuid(begun["erased_by_account_id"]) != account_id:
             account_id, acting_as = as_uuid(begun["erased_by_account_id"]), str(begun["acting_as"])
             actor_name = await account_name(account_id)
-    others = await fetch(
-        """SELECT a.email FROM representatives r JOIN accounts a ON a.id = r.account_id
-           WHERE r.space_id = {} AND r.revoked_at IS NULL AND r.account_id <> {} AND a.email IS NOT NULL""",
-        space.id,
-        account_id,
-    )
-    await erase_space(space.id, account_id=account_id, client_id=client_id, acting_as=acting_as, request_id=request_id)
-    if acting_as == "parent":
-        text = ERASED_BY_A_PARENT.format(
-            given_name=space.given_name,
-            day=erased_on.astimezone(ZoneInfo(space.timezone)).strftime("%d/%m/%Y"),
-            actor=actor_name or "l'autre parent",
+    others = [
+        row["email"]
+        for row in await fetch(
+            """SELECT a.email, r.kind, r.relates_to, r.since, r.until, r.consent_until
+               FROM representatives r JOIN accounts a ON a.id = r.account_id
+               WHERE r.space_id = {} AND r.revoked_at IS NULL AND r.account_id <> {} AND a.email IS NOT NULL""",
+            space.id,
+            account_id,
         )
-        for other in others:
-            await tell(mailer, other["email"], "Un espace santé a été supprimé", text)
+        if representation_kind(
+            kind=row["kind"],
+            relates_to=row["relates_to"],
+            since=row["since"],
+            until=row["until"],
+            consent_until=row["consent_until"],
+            space=space,
+            now=erased_on,
+        )
+        is not None
+    ]
+    await erase_space(space.id, account_id=account_id, client_id=client_id, acting_as=acting_as, request_id=request_id)
+    day = erased_on.astimezone(ZoneInfo(space.timezone)).strftime("%d/%m/%Y")
+    if acting_as == "parent":
+        text = ERASED_BY_A_PARENT.format(given_name=space.given_name, day=day, actor=actor_name or "l'autre parent")
+    else:
+        text = ERASED_BY_THE_HOLDER.format(given_name=space.given_name, day=day)
+    for email in others:
+        await tell(mailer, email, "Un espace santé a été supprimé", text)
 
 
 async def tell(mailer: Mailer, to: str, subject: str, text: str) -> bool:
