@@ -32,7 +32,7 @@ from ens.core.fhir import Resource, encode, full_url
 from ens.documents.fhir import document_references, documents_with_content
 from ens.documents.storage import BlobStore
 from ens.documents.visibility import export_viewer
-from ens.records.fhir import records_as_fhir
+from ens.records.fhir import directives_as_fhir, records_as_fhir
 from ens.spaces.door import SPACE_REF_COLUMNS, SpaceRef, space_ref
 from ens.spaces.fhir import patient_of
 from ens.spaces.history import OperatorAction
@@ -76,6 +76,12 @@ class WithContent:
 Section = Callable[[ExportScope], AsyncIterator[Sequence[Resource] | WithContent]]
 
 
+async def _directives(scope: ExportScope) -> AsyncIterator[Sequence[Resource]]:
+    # One version at a time: each is printed when its turn comes (seconds, for the longest).
+    async for consent in directives_as_fhir(scope.space.id, timezone=scope.space.timezone):
+        yield [consent]
+
+
 async def _vaccination(scope: ExportScope) -> AsyncIterator[Sequence[Resource]]:
     yield await immunizations(scope.space.id, with_hidden=scope.with_hidden)
 
@@ -102,7 +108,7 @@ async def _documents(scope: ExportScope) -> AsyncIterator[Sequence[Resource] | W
         yield WithContent(reference, place, chunks)
 
 
-SECTIONS: tuple[Section, ...] = (_vaccination, _documents, _vitals)
+SECTIONS: tuple[Section, ...] = (_directives, _vaccination, _documents, _vitals)
 
 
 def _entry(resource: Resource) -> bytes:
@@ -139,8 +145,8 @@ async def export_bundle(
         + b'","entry":[\n'
     )
     records = await records_as_fhir(space.id, timezone=space.timezone, with_hidden=scope.with_hidden)
-    # Asked again once the records are read: printing every version of the directives takes seconds
-    # apiece, and a right that ended meanwhile (a consent withdrawn, the space erased) was sent them.
+    # Asked once the records are read, before they are sent, as before each batch after them: a
+    # right that ended meanwhile (a consent withdrawn, the space erased) was sent them.
     await _still_admitted(scope)
     first = [patient_of(space, general_practitioner=records.general_practitioner), *records.resources]
     yield head + b",\n".join(_entry(r) for r in first)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import httpx
@@ -19,6 +20,7 @@ from fhir.resources.R4B.patient import Patient
 from fhir.resources.R4B.practitioner import Practitioner
 from fhir.resources.R4B.relatedperson import RelatedPerson
 
+from ens.records.fhir import RecordsFhir, directives_as_fhir, records_as_fhir
 from tests.helpers.documents import LAB_REPORT, metadata, pdf, upload
 from tests.helpers.people import Person
 from tests.helpers.records import CONTACTS, DIRECTIVES, DOCTOR, TRUSTED_PERSON, VALID_RPPS, contact, structured, trusted
@@ -172,3 +174,11 @@ def references_in(value: Any) -> list[str]:
         for inner in value:
             found += references_in(inner)
     return found
+
+
+async def every_record(space_id: uuid.UUID, *, with_hidden: bool = True) -> RecordsFhir:
+    """Every record of the space as the export maps it: the directives' versions (oldest first),
+    then the rest (:func:`records_as_fhir`)."""
+    consents = [consent async for consent in directives_as_fhir(space_id, timezone="Europe/Paris")]
+    rest = await records_as_fhir(space_id, timezone="Europe/Paris", with_hidden=with_hidden)
+    return RecordsFhir(resources=[*consents, *rest.resources], general_practitioner=rest.general_practitioner)

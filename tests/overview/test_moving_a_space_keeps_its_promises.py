@@ -9,6 +9,7 @@ limits), and a holder's export comes back though it lists one person twice."""
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import types
 from collections.abc import AsyncIterator
@@ -420,3 +421,57 @@ async def test_an_import_holds_at_most_fifty_thousand_items_other_than_measures(
     entries = [f'{{"fullUrl":"{n:x}","resource":{{"resourceType":"Basic"}}}}' for n in range(MAX_ITEMS + 1)]
     refused = await _refused_at_first_reading(entries)
     assert [e.pointer for e in refused.errors] == [f"/entry/{MAX_ITEMS}"]
+
+
+async def test_the_export_begins_before_the_directives_are_printed_and_prints_them_one_at_a_time(
+    client, person, settings, monkeypatch
+):
+    """Every version of the directives was printed before the export's first byte (seconds apiece
+    for long notes: 23 versions took 86 s, an outside audit), so a proxy's 60 s gave up on an export
+    that had sent nothing, and every PDF was held at once. The records leave first; each version is
+    printed when its turn comes, after the one before it has been sent, and the caller's right is
+    asked again before each."""
+    from ens.overview.export import ExportScope, export_bundle, space_for_export
+    from ens.records import directives_pdf
+    from ens.records.fhir import to_fhir
+    from tests.helpers.records import DIRECTIVES, structured
+
+    etag = None
+    for situation in ("not_ill", "ill", "not_ill"):
+        written = await client.put(
+            DIRECTIVES,
+            json=structured(situation=situation),
+            headers={**person.headers, **({"If-Match": etag} if etag else {})},
+        )
+        assert written.status_code in (200, 201), written.text
+        etag = written.headers["etag"]
+    printed: list[int] = []
+    render = directives_pdf.render_directives
+
+    def counted(directives: Any, **kwargs: Any) -> bytes:
+        printed.append(directives.version)
+        return render(directives, **kwargs)
+
+    monkeypatch.setattr(to_fhir, "render_directives", counted)
+    asked = 0
+
+    async def still_admitted() -> bool:
+        nonlocal asked
+        asked += 1
+        return True
+
+    space = await space_for_export(person.space_id)
+    assert space is not None
+    scope = ExportScope(space=space, with_hidden=True, secret=settings.secret_key, still_admitted=still_admitted)
+    pieces: list[tuple[bytes, list[int], int]] = []
+    async for piece in export_bundle(scope):
+        pieces.append((piece, list(printed), asked))
+    first, printed_then, _ = pieces[0]
+    assert b'"resourceType":"Patient"' in first and printed_then == []
+    consents = [(printed_then, asked_then) for piece, printed_then, asked_then in pieces if b'"Consent"' in piece]
+    assert [printed_then for printed_then, _ in consents] == [[1], [1, 2], [1, 2, 3]]
+    assert [b - a for (_, a), (_, b) in itertools.pairwise(consents)] == [1, 1]
+    bundle = json.loads(b"".join(piece for piece, _, _ in pieces))
+    versions = [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Consent"]
+    assert [v["status"] for v in versions] == ["inactive", "inactive", "active"]
+    assert all(v["sourceAttachment"]["contentType"] == "application/pdf" for v in versions)

@@ -23,8 +23,7 @@ from pypdf import PdfReader
 
 from ens.core import db
 from ens.core.fhir import encode as as_json
-from ens.records.fhir import records_as_fhir
-from tests.helpers.fhir import check_bundle
+from tests.helpers.fhir import check_bundle, every_record
 from tests.helpers.records import DIRECTIVES, TRUSTED_PERSON, date_directives_version, structured, trusted
 
 PDF = {"Accept": "application/pdf"}
@@ -196,7 +195,7 @@ NOT_IN_FORCE = ("ne fait plus foi", "ne font plus foi")
 
 async def _printed_versions(space_id: uuid.UUID) -> list[bytes]:
     """The PDF of each version the export prints (the structured ones not revoked), oldest first."""
-    mapped = await records_as_fhir(space_id, timezone="Europe/Paris", with_hidden=True)
+    mapped = await every_record(space_id)
     resources = [json.loads(as_json(resource)) for resource in mapped.resources]
     attachments = [r.get("sourceAttachment", {}) for r in resources if r["resourceType"] == "Consent"]
     return [base64.b64decode(a["data"]) for a in attachments if "data" in a]

@@ -21,7 +21,7 @@ from fhir.resources.R4B.relatedperson import RelatedPerson
 from pypdf import PdfReader
 
 from ens.core.fhir import encode as as_json
-from ens.records.fhir import records_as_fhir
+from tests.helpers.fhir import every_record
 from tests.helpers.records import CONTACTS, DIRECTIVES, DOCTOR, TRUSTED_PERSON, VALID_RPPS, contact, structured, trusted
 
 MODELS: dict[str, Any] = {
@@ -81,7 +81,7 @@ def _resources(json_resources: list[dict[str, Any]], kind: str) -> list[dict[str
 
 async def test_every_record_maps_to_a_valid_r4_resource(client, person):
     await _fill(client, person)
-    mapped = await records_as_fhir(person.space_id, timezone="Europe/Paris", with_hidden=True)
+    mapped = await every_record(person.space_id)
     resources = [json.loads(as_json(resource)) for resource in mapped.resources]
     for resource in resources:
         MODELS[resource["resourceType"]].model_validate(resource)  # raises on a structural error
@@ -160,7 +160,7 @@ async def test_every_record_maps_to_a_valid_r4_resource(client, person):
 
 async def test_the_doctor_is_the_patients_general_practitioner_and_references_resolve_in_a_bundle(client, person):
     await _fill(client, person)
-    mapped = await records_as_fhir(person.space_id, timezone="Europe/Paris", with_hidden=True)
+    mapped = await every_record(person.space_id)
     patient = {
         "resourceType": "Patient",
         "id": str(person.space_id),
@@ -201,12 +201,10 @@ async def test_revoked_directives_are_an_inactive_consent_and_a_pointer_has_no_p
     await client.put(DIRECTIVES, json={"pointer": {"location": "Chez le notaire"}}, headers=pointing.headers)
 
     # The version revoked, then the revocation: both inactive, the first keeping what it said.
-    written_version, revoked = (
-        await records_as_fhir(revoking.space_id, timezone="Europe/Paris", with_hidden=True)
-    ).resources
+    written_version, revoked = (await every_record(revoking.space_id)).resources
     assert json.loads(as_json(written_version))["status"] == "inactive"
     assert json.loads(as_json(written_version))["sourceAttachment"]["contentType"] == "application/pdf"
-    [pointer] = (await records_as_fhir(pointing.space_id, timezone="Europe/Paris", with_hidden=True)).resources
+    [pointer] = (await every_record(pointing.space_id)).resources
     for resource in (revoked, pointer):
         body = json.loads(as_json(resource))
         Consent.model_validate(body)

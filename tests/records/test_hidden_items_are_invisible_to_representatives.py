@@ -12,8 +12,8 @@ import httpx
 import pytest
 
 from ens.core.fhir import encode as as_json
-from ens.records.fhir import records_as_fhir
 from tests.helpers.carers import court_measure
+from tests.helpers.fhir import every_record
 from tests.helpers.people import Person
 from tests.helpers.records import contact
 
@@ -246,8 +246,8 @@ async def test_the_holder_may_add_an_item_already_hidden(space):
 async def test_the_fhir_mapping_leaves_hidden_items_out_for_a_representative(space):
     await space.hide_all()
     hidden_ids = {url.rsplit("/", 1)[1] for url in space.hidden_urls()}
-    everything = await records_as_fhir(space.holder.space_id, timezone="Europe/Paris", with_hidden=True)
-    theirs = await records_as_fhir(space.holder.space_id, timezone="Europe/Paris", with_hidden=False)
+    everything = await every_record(space.holder.space_id)
+    theirs = await every_record(space.holder.space_id, with_hidden=False)
     every_id = {resource.id for resource in everything.resources}
     their_ids = {resource.id for resource in theirs.resources}
     assert hidden_ids <= every_id

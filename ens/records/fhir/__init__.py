@@ -12,6 +12,14 @@ References follow the one scheme of :mod:`ens.core.fhir` (``urn:uuid:<id>``, the
 from __future__ import annotations
 
 from ens.records.fhir.from_fhir import FHIRPATHS, NOT_IMPORTED, import_record, is_trusted_person
-from ens.records.fhir.to_fhir import RecordsFhir, records_as_fhir
+from ens.records.fhir.to_fhir import RecordsFhir, directives_as_fhir, records_as_fhir
 
-__all__ = ["FHIRPATHS", "NOT_IMPORTED", "RecordsFhir", "import_record", "is_trusted_person", "records_as_fhir"]
+__all__ = [
+    "FHIRPATHS",
+    "NOT_IMPORTED",
+    "RecordsFhir",
+    "directives_as_fhir",
+    "import_record",
+    "is_trusted_person",
+    "records_as_fhir",
+]
