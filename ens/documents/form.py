@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from email.message import Message
-from email.utils import collapse_rfc2231_value
 
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import DEFAULT_MAX_HEADER_SIZE, MultipartParser, parse_options_header
@@ -168,14 +167,22 @@ def _extended_name(disposition: str) -> str | None:
     """A part's ``filename*`` (RFC 5987: ``UTF-8''r%C3%A9sum%C3%A9.pdf``), which some clients send for
     a name outside ASCII, alone or beside a plain ``filename`` it then takes precedence over (RFC
     6266 §4.3); python-multipart drops it (the name was stored as document.pdf: an outside audit).
-    Read by the standard library's RFC 2231 parameters."""
+    Read by the standard library's RFC 2231 parameters. One whose bytes are not of the charset it
+    names, or of a charset Python does not know, names nothing, and a plain ``filename`` beside it
+    is the name (RFC 6266 §4.3's fallback): it was stored with U+FFFD for each byte it could not
+    read."""
     if "filename*" not in disposition.lower():
         return None
     header = Message()
     header["content-disposition"] = disposition
     for name, value in header.get_params(header="content-disposition", failobj=[]):
         if name.lower() == "filename" and isinstance(value, tuple):
-            return collapse_rfc2231_value(value) or None
+            charset, _, text = value
+            try:
+                # The percent-decoded bytes (the library holds them as Latin-1 characters).
+                return text.encode("latin-1").decode(charset or "us-ascii") or None
+            except (LookupError, UnicodeError):
+                return None
     return None
 
 

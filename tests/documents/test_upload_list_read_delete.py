@@ -283,6 +283,11 @@ async def test_a_latin_1_file_name_is_kept_as_written(client, person):
         (b"filename=\"compte-rendu.pdf\"; filename*=UTF-8''%C3%A9chographie.pdf", "échographie.pdf"),
         (b"filename*=ISO-8859-1'fr'r%E9sum%E9.pdf", "résumé.pdf"),
         (b'filename="a filename*.pdf"', "a filename*.pdf"),
+        # No UTF-8 where it says UTF-8, or a charset no one knows: it says no name, and the plain one
+        # beside it, if any, is the name (it was stored with U+FFFD for each byte it could not read).
+        (b"filename=\"compte-rendu.pdf\"; filename*=UTF-8''r%E9sum%E9.pdf", "compte-rendu.pdf"),
+        (b"filename*=UTF-8''r%E9sum%E9.pdf", "document.pdf"),
+        (b"filename=\"bilan.pdf\"; filename*=X-MARTIAN''r%E9sum%E9.pdf", "bilan.pdf"),
     ],
 )
 async def test_a_file_name_given_as_filename_star_is_kept(client, person, disposition, stored):
