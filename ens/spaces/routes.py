@@ -8,6 +8,7 @@ from uuid import UUID
 
 from litestar import Controller, Request, Response, delete, post, put
 from litestar.di import NamedDependency
+from litestar.openapi.spec.enums import OpenAPIType
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
@@ -31,6 +32,7 @@ from ens.core.openapi import problem
 from ens.core.settings import Settings
 from ens.spaces import adulthood, notifications, representatives
 from ens.spaces.caller import Caller
+from ens.spaces.describe import RESOURCE_WORDS
 from ens.spaces.door import Access, Need, request_id_of
 from ens.spaces.history import AccountAction, HistoryAction, HistoryActor, HistoryFilter, list_access_history
 from ens.spaces.rights import Action
@@ -90,7 +92,15 @@ class AccessHistoryController(Controller):
         actor: Annotated[HistoryActor | None, QueryParameter(required=False)] = None,
         action: Annotated[HistoryAction | None, QueryParameter(required=False)] = None,
         resource: Annotated[
-            str | None, QueryParameter(required=False, max_length=64, pattern=r"^[a-z-]+" + END)
+            str | None,
+            QueryParameter(
+                required=False,
+                max_length=64,
+                pattern=r"^[a-z-]+" + END,
+                # Declared, a generated client offers the history's words (it was a free string);
+                # HistoryFilter checks them (a 400 naming them), a capability's added word too.
+                schema_extra={"one_of": None, "type": OpenAPIType.STRING, "enum": list(RESOURCE_WORDS)},
+            ),
         ] = None,
         since: SinceParam = None,
         until: UntilParam = None,

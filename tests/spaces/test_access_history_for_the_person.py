@@ -12,6 +12,7 @@ import pytest
 
 from ens.core import clock, db
 from ens.spaces import history
+from ens.spaces.describe import RESOURCE_WORDS
 from tests.helpers.carers import court_measure, create_child_space, join_as_second_parent, today_in_paris
 from tests.helpers.people import MakeAppToken, MakePerson
 from tests.helpers.plans import Statements
@@ -339,3 +340,13 @@ async def test_one_emergency_contact_or_profile_entry_changed_is_said_as_one(
     assert "Marie Curie (titulaire) a consulté les contacts d'urgence." in sentences
     assert "Marie Curie (titulaire) a consulté le profil médical." in sentences
     assert not [s for s in sentences if "supprimé le profil" in s or "supprimé les contacts" in s]
+
+
+async def test_the_words_resource_takes_are_declared_for_a_generated_client(client: httpx.AsyncClient) -> None:
+    """``resource`` was a free string in the OpenAPI document: a client generated from it could not
+    offer the words, only learn them from a 400. It declares them, the history's own."""
+    document = (await client.get("/schema/openapi.json")).json()
+    parameters = document["paths"]["/v1/spaces/{space}/access-history"]["get"]["parameters"]
+    [resource] = [p for p in parameters if p["name"] == "resource"]
+    assert resource["schema"]["type"] == "string"
+    assert {"vitals", "documents", "professionals"} <= set(resource["schema"]["enum"]) <= set(RESOURCE_WORDS)
