@@ -28,7 +28,14 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.params import HeaderParameter, QueryParameter
 
 from ens.core import keyring
-from ens.core.errors import BadRequest, FieldError, Invalid, PreconditionFailed, UnsupportedContentCoding
+from ens.core.errors import (
+    BadRequest,
+    FieldError,
+    Invalid,
+    NotAcceptable,
+    PreconditionFailed,
+    UnsupportedContentCoding,
+)
 from ens.core.slow_clients import announces_body
 
 # Declared on a route (or a controller) that needs no token: ``opt=PUBLIC``.
@@ -386,16 +393,23 @@ def _quality_of(ranges: tuple[tuple[str, float], ...], candidate: str) -> float:
 
 def preferred(accept: str | None, offered: Sequence[str]) -> str:
     """The offered media type an ``Accept`` header ranks highest (RFC 9110 §12.5.1: the most
-    specific matching range gives each its quality); the first offered on a tie or without a header.
-    Litestar's own negotiation copies its parsed header on every call (measured ~10 us a request)."""
+    specific matching range gives each its quality); the first offered on a tie, without a header,
+    or with a malformed one (disregarded). One that admits none of them is 406 naming them (§15.5.7):
+    asked the measures for ``application/pdf``, the route answered JSON the client would take for
+    what it asked. Litestar's own negotiation copies its parsed header on every call (measured
+    ~10 us a request)."""
     if not accept:
         return offered[0]
     ranges = quality_values(accept)
+    if not ranges:
+        return offered[0]
     best, best_quality = offered[0], 0.0
     for candidate in offered:
         quality = _quality_of(ranges, candidate)
         if quality > best_quality:
             best, best_quality = candidate, quality
+    if best_quality == 0:
+        raise NotAcceptable(f"This route answers {', '.join(offered)}; the Accept header admits none of them.")
     return best
 
 

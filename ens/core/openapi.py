@@ -67,7 +67,8 @@ _DESCRIPTIONS = {
     "401": "Missing, invalid or expired token; or its grant was revoked",
     "403": "The caller may see this space but not do this",
     "404": "No such resource, or none the caller may see",
-    "406": "The Accept header (or _format) admits no JSON: the FHIR door answers JSON only",
+    "406": "The Accept header admits none of the representations the route gives (the FHIR door: no JSON, "
+    "or _format asked for another)",
     "409": "Conflict (e.g. a request with this Idempotency-Key is still running)",
     "410": "The space is closed (or the cursor expired)",
     "412": "If-Match does not match the current version",
@@ -107,8 +108,10 @@ def _statuses(path: str, method: str, operation: Operation, *, public: bool) -> 
     parameters = [p for p in operation.parameters or [] if isinstance(p, Parameter)]
     reads_if_match = any(p.param_in == "header" and p.name.lower() == "if-match" for p in parameters)
     codes = ["400"]
-    if path.startswith("/fhir"):
-        codes += ["406"]  # asked for XML alone (ens.core.fhir.refuse_what_is_not_json)
+    if path.startswith("/fhir") or isinstance(operation, Negotiated):
+        # Asked for XML alone (ens.core.fhir.refuse_what_is_not_json); elsewhere, a route that gives
+        # several representations refuses an Accept admitting none of them (ens.core.api.preferred).
+        codes += ["406"]
     if public:
         # The OAuth endpoints are limited per client address (ens.core.limits), like the login pages.
         return [*codes, "429"] if path.startswith("/oauth/") else codes
@@ -411,6 +414,11 @@ def problem(description: str) -> ResponseSpec:
     return ResponseSpec(Problem, media_type=PROBLEM_JSON, description=description, generate_examples=False)
 
 
+class Negotiated(Operation):
+    """An operation whose answer follows the ``Accept`` header (:func:`also_served_as`): 406 when it
+    admits none of its representations."""
+
+
 def also_served_as(media_type: str, description: str, *, binary: bool = False) -> type[Operation]:
     """An ``operation_class`` whose documented 200 also comes as ``media_type`` (content negotiated
     with ``Accept``): a string (``binary``: a file), or, for a ``+json`` type, an object."""
@@ -422,7 +430,7 @@ def also_served_as(media_type: str, description: str, *, binary: bool = False) -
         )
 
     @dataclass
-    class AlsoServed(Operation):
+    class AlsoServed(Negotiated):
         def __post_init__(self) -> None:
             ok = (self.responses or {}).get("200")
             if not isinstance(ok, OpenAPIResponse) or ok.content is None:

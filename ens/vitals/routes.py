@@ -9,7 +9,7 @@ from uuid import UUID
 from litestar import Controller, Request, Response, delete, patch, post
 from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
-from litestar.openapi.spec import OpenAPIHeader, OpenAPIMediaType, OpenAPIResponse, Operation, Schema
+from litestar.openapi.spec import OpenAPIHeader, OpenAPIMediaType, OpenAPIResponse, Schema
 from litestar.openapi.spec.enums import OpenAPIFormat, OpenAPIType
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
@@ -26,7 +26,7 @@ from ens.core.api import (
     preferred,
     with_etag,
 )
-from ens.core.openapi import problem
+from ens.core.openapi import Negotiated, problem
 from ens.core.settings import Settings
 from ens.core.spreadsheet import XLSX
 from ens.spaces.door import Access, Need
@@ -57,7 +57,7 @@ IfMatch = Annotated[str | None, HeaderParameter(name="If-Match", required=False)
 
 
 @dataclass
-class AlsoAsSpreadsheet(Operation):
+class AlsoAsSpreadsheet(Negotiated):
     """The list's 200 also comes as CSV (``Accept: text/csv``) or as an Excel workbook (``Accept:
     application/vnd.openxmlformats-officedocument.spreadsheetml.sheet``), for a doctor; the next
     page's cursor is then in a ``Next-Cursor`` header."""
@@ -146,10 +146,11 @@ class VitalsController(Controller):
         limit: LimitParam = None,
         cursor: CursorParam = None,
     ) -> Response[RawMeasurementPage] | Response[str] | Response[bytes]:
+        # Asked first: an Accept that admits none of the three is a 406 before anything is read.
+        wanted = preferred(request.headers.get("accept"), ("application/json", CSV, XLSX))
         listed = await service.list_measurements(
             access, cursors, type_=type_, since=since, until=until, limit=limit, cursor=cursor
         )
-        wanted = preferred(request.headers.get("accept"), ("application/json", CSV, XLSX))
         headers = {"Next-Cursor": listed.page.next_cursor} if listed.page.next_cursor else {}
         if wanted == CSV:
             return Response(service.page_as_csv(listed.page), media_type=CSV, headers=headers)

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from litestar import Controller, Request, Response, delete, post, put
 from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
-from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, Operation, Schema
-from litestar.openapi.spec.enums import OpenAPIFormat, OpenAPIType
 from litestar.params import JSONBody
 
 from ens.core.api import VARY_ACCEPT, CursorParam, Cursors, IfMatch, LimitParam, get_and_head, preferred, with_etag
-from ens.core.openapi import problem
+from ens.core.openapi import also_served_as, problem
 from ens.records import directives as service
 from ens.records.directives_pdf import print_directives
 from ens.records.routes.answers import (
@@ -27,23 +23,6 @@ from ens.spaces.door import Access
 from ens.spaces.rights import Action
 
 PDF = "application/pdf"
-
-
-@dataclass
-class AlsoAsPdf(Operation):
-    """The current directives also come as a printable PDF (``Accept: application/pdf``)."""
-
-    def __post_init__(self) -> None:
-        ok = (self.responses or {}).get("200")
-        if not isinstance(ok, OpenAPIResponse) or ok.content is None:
-            raise RuntimeError("the route declares its JSON 200 (responses=) for the PDF to be added to")
-        ok.content[PDF] = OpenAPIMediaType(
-            schema=Schema(
-                type=OpenAPIType.STRING,
-                format=OpenAPIFormat.BINARY,
-                description="The current version, dated, with its version number and a signature block",
-            )
-        )
 
 
 _PUT_DESCRIPTION = (
@@ -74,7 +53,9 @@ class DirectivesController(Controller):
             200: ResponseSpec(DirectivesRead, description="The current version", generate_examples=False),
             409: problem("PDF asked of revoked directives: nothing in force to print"),
         },
-        operation_class=AlsoAsPdf,
+        operation_class=also_served_as(
+            PDF, "The current version, dated, with its version number and a signature block", binary=True
+        ),
     )
     async def read(self, access: Access, request: Request) -> Response[DirectivesRead] | Response[bytes]:  # type: ignore[type-arg]
         if preferred(request.headers.get("accept"), (JSON, PDF)) == PDF:
