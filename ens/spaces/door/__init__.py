@@ -22,6 +22,7 @@ from ens.spaces.door.resolution import (
     professional_decisions,
     representation_decisions,
     representation_kind,
+    representation_kind_of,
     resolve_space,
 )
 from ens.spaces.door.space import (
@@ -54,6 +55,7 @@ __all__ = [
     "provide_space_access",
     "representation_decisions",
     "representation_kind",
+    "representation_kind_of",
     "request_id_of",
     "resolve_space",
     "security_log",

@@ -206,12 +206,18 @@ def _professional(row: Row, *, now: datetime) -> ActorKind | None:
 def _representation(row: Row, *, space: SpaceRef, now: datetime) -> ActorKind | None:
     if row["rep_kind"] is None:
         return None
+    return representation_kind_of(row, space=space, now=now, prefix="rep_")
+
+
+def representation_kind_of(row: Row, *, space: SpaceRef, now: datetime, prefix: str = "") -> ActorKind | None:
+    """:func:`representation_kind` of a representation row read with its columns named ``prefix``
+    + ``kind``, ``relates_to``, ``since``, ``until`` and ``consent_until``."""
     return representation_kind(
-        kind=row["rep_kind"],
-        relates_to=row["rep_relates_to"],
-        since=row["rep_since"],
-        until=row["rep_until"],
-        consent_until=row["rep_consent_until"],
+        kind=row[prefix + "kind"],
+        relates_to=row[prefix + "relates_to"],
+        since=row[prefix + "since"],
+        until=row[prefix + "until"],
+        consent_until=row[prefix + "consent_until"],
         space=space,
         now=now,
     )

@@ -13,7 +13,7 @@ from ens.core import clock
 from ens.core.clock import aware_or_none
 from ens.core.db import fetch, fetch_one, write_transaction
 from ens.core.errors import NotFound
-from ens.spaces.door import SpaceRef, adulthood, representation_kind, space_ref
+from ens.spaces.door import SpaceRef, adulthood, representation_kind_of, space_ref
 from ens.spaces.rights import RIGHTS, ActorKind
 from ens.spaces.schemas import AccountRead, HolderRead, MeRead, SpaceListItem
 from ens.spaces.tables import Account, Space
@@ -184,15 +184,7 @@ async def get_me(account_id: UUID) -> MeRead:
         if row["kind"] is None:
             kind: ActorKind | None = "minor_holder" if space.birthdate and now < adulthood(space) else "holder"
         else:
-            kind = representation_kind(
-                kind=row["kind"],
-                relates_to=row["relates_to"],
-                since=row["since"],
-                until=row["until"],
-                consent_until=row["consent_until"],
-                space=space,
-                now=now,
-            )
+            kind = representation_kind_of(row, space=space, now=now)
         if kind is not None:
             spaces.append(space_list_item(space, kind, until=row["until"]))
     return MeRead(account=account, spaces=spaces)

@@ -19,7 +19,7 @@ from ens.core.clock import aware
 from ens.core.db import as_uuid, bound_tables, fetch, fetch_one, row_lock, write_transaction
 from ens.core.errors import Conflict, Gone, NotFound
 from ens.core.mail import Mailer
-from ens.spaces.door import SpaceAccess, SpaceRef, erasure_begun, representation_kind, security_log
+from ens.spaces.door import SpaceAccess, SpaceRef, erasure_begun, representation_kind_of, security_log
 from ens.spaces.history import account_name
 from ens.spaces.rights import KIND_ENGLISH, REPRESENTATIVE_KINDS, Action
 from ens.spaces.service.grants import list_app_grants
@@ -107,16 +107,7 @@ async def erase_and_tell(
             space.id,
             account_id,
         )
-        if representation_kind(
-            kind=row["kind"],
-            relates_to=row["relates_to"],
-            since=row["since"],
-            until=row["until"],
-            consent_until=row["consent_until"],
-            space=space,
-            now=erased_on,
-        )
-        is not None
+        if representation_kind_of(row, space=space, now=erased_on) is not None
     ]
     await erase_space(space.id, account_id=account_id, client_id=client_id, acting_as=acting_as, request_id=request_id)
     day = erased_on.astimezone(ZoneInfo(space.timezone)).strftime("%d/%m/%Y")
