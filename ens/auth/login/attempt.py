@@ -92,8 +92,11 @@ ScreenKind = Literal[
 class Screen:
     kind: ScreenKind
     csrf: str
-    error: str | None = None
+    error: str | None = None  # a refused code, said at the code's field
     info: str | None = None
+    # Why no code could be sent by e-mail: said at the top of the page, not at the field (nothing
+    # typed is wrong).
+    unsent: str | None = None
     email_hint: str | None = None
     codes: list[str] = field(default_factory=list)
     enrolment: otp.Enrolment | None = None

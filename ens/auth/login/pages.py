@@ -62,27 +62,33 @@ def page(title: str, body: str) -> str:
     )
 
 
-def _message(error: str | None, info: str | None = None) -> str:
-    out = ""
-    if error:
-        out += f'<p class="error" role="alert">{escape(error)}</p>'
-    if info:
-        out += f'<p class="info" role="status">{escape(info)}</p>'
-    return out
+def _message(info: str | None, unsent: str | None = None) -> str:
+    """What the page says first: a code was sent, or why none could be (a refused code is said at
+    its field, ``_code_field``)."""
+    out = f'<p class="error" role="alert">{escape(unsent)}</p>' if unsent else ""
+    return out + (f'<p class="info" role="status">{escape(info)}</p>' if info else "")
 
 
 def _csrf(token: str) -> str:
     return f'<input type="hidden" name="csrf" value="{escape(token)}">'
 
 
-def _code_field(label: str, *, digits_only: bool = True) -> str:
+def _code_field(label: str, *, digits_only: bool = True, error: str | None = None, autofocus: bool = True) -> str:
     """The one-time-code input. ``digits_only``: a phone shows its digit pad; not where a recovery
-    code (letters and digits, ``6CJPP-2PURU``) may be typed, which a digit pad cannot write."""
+    code (letters and digits, ``6CJPP-2PURU``) may be typed, which a digit pad cannot write.
+
+    A refused code is said between the label and the field, and tied to the field
+    (``aria-invalid``, ``aria-describedby``): the field has the focus when the page opens, so a
+    phone shows the page scrolled to it and a screen reader starts there. Said at the top of the
+    page, the refusal was above the screen on the enrolment page (its QR code between them) and
+    never read aloud (an outside audit)."""
     keyboard = 'inputmode="numeric" autocapitalize="off"' if digits_only else 'autocapitalize="characters"'
+    refusal = f'<p class="error" id="code-error" role="alert">{escape(error)}</p>' if error else ""
+    tied = ' aria-invalid="true" aria-describedby="code-error"' if error else ""
     return (
-        f'<label for="code">{escape(label)}</label>'
+        f'<label for="code">{escape(label)}</label>{refusal}'
         f'<input type="text" id="code" name="code" autocomplete="one-time-code" {keyboard} '
-        'autocorrect="off" spellcheck="false" maxlength="32" required autofocus>'
+        f'autocorrect="off" spellcheck="false" maxlength="32" required{" autofocus" if autofocus else ""}{tied}>'
     )
 
 
@@ -91,15 +97,17 @@ def error_page(title: str, detail: str) -> str:
 
 
 def enrol_page(qr_svg: str, otpauth_uri: str, *, secret: str, csrf: str, error: str | None = None) -> str:
+    # The field takes the focus only after a refused code: on first sight the page opens at its
+    # title and the steps to follow, not scrolled past them to the field (an outside audit).
     return page(
         "Protégez votre compte",
-        _message(error) + "<p>Votre espace santé demande un code à usage unique à chaque connexion. "
+        "<p>Votre espace santé demande un code à usage unique à chaque connexion. "
         "Installez une application d'authentification (par exemple FreeOTP ou Aegis), puis :</p>"
         f'<a class="button" href="{escape(otpauth_uri)}">Ajouter à mon application d\'authentification</a>'
         f'<p>ou scannez ce code QR avec un autre appareil :</p><div class="qr">{qr_svg}</div>'
         f'<p class="small">Clé à saisir à la main : <code>{escape(secret)}</code></p>'
         f'<form method="post" action="/login/otp">{_csrf(csrf)}'
-        + _code_field("Code à 6 chiffres affiché par l'application")
+        + _code_field("Code à 6 chiffres affiché par l'application", error=error, autofocus=error is not None)
         + '<button type="submit">Valider</button></form>',
     )
 
@@ -109,6 +117,7 @@ def otp_page(
     error: str | None = None,
     *,
     info: str | None = None,
+    unsent: str | None = None,
     email_hint: str | None = None,
     allow_lost: bool = True,
 ) -> str:
@@ -127,26 +136,30 @@ def otp_page(
         )
     return page(
         "Code de connexion",
-        _message(error, info)
+        _message(info, unsent)
         + f'<form method="post" action="/login/otp">{_csrf(csrf)}'
-        + _code_field("Code de votre application, code reçu par e-mail ou code de secours", digits_only=False)
+        + _code_field(
+            "Code de votre application, code reçu par e-mail ou code de secours", digits_only=False, error=error
+        )
         + '<button type="submit">Valider</button></form>'
         + alternatives,
     )
 
 
-def email_only_page(csrf: str, email_hint: str, *, error: str | None = None, info: str | None = None) -> str:
+def email_only_page(
+    csrf: str, email_hint: str, *, error: str | None = None, info: str | None = None, unsent: str | None = None
+) -> str:
     """Lost second factor: after proving identity again at the provider, a code sent by e-mail."""
     return page(
         "Vérification par e-mail",
-        _message(error, info)
+        _message(info, unsent)
         + (
             f"<p>Les codes à 6 chiffres sont envoyés à {escape(email_hint)} et valables 10 minutes.</p>"
-            if error
+            if error or unsent
             else f"<p>Nous avons envoyé un code à 6 chiffres à {escape(email_hint)}. Il est valable 10 minutes.</p>"
         )
         + f'<form method="post" action="/login/otp">{_csrf(csrf)}'
-        + _code_field("Code reçu par e-mail")
+        + _code_field("Code reçu par e-mail", error=error)
         + '<button type="submit">Valider</button></form>'
         f'<form method="post" action="/login/email-code">{_csrf(csrf)}'
         '<button type="submit" class="secondary">Renvoyer un code</button></form>',

@@ -61,7 +61,12 @@ async def _email_hint(account_id: UUID) -> str | None:
 
 
 async def current_screen(
-    ctx: LoginContext, cookie: str | None, *, error: str | None = None, info: str | None = None
+    ctx: LoginContext,
+    cookie: str | None,
+    *,
+    error: str | None = None,
+    info: str | None = None,
+    unsent: str | None = None,
 ) -> Screen:
     """The page the attempt is at (GET /login/otp)."""
     attempt = await load(cookie)
@@ -75,9 +80,11 @@ async def current_screen(
             raise LoginFailed(exc.detail) from exc
         return Screen("enrol", attempt.csrf, error=error, enrolment=enrolment)
     if attempt.step == "otp" and assert_account:
-        return Screen("otp", attempt.csrf, error=error, info=info, email_hint=await _email_hint(assert_account))
+        hint = await _email_hint(assert_account)
+        return Screen("otp", attempt.csrf, error=error, info=info, unsent=unsent, email_hint=hint)
     if attempt.step == "lost_email" and assert_account:
-        return Screen("lost_email", attempt.csrf, error=error, info=info, email_hint=await _email_hint(assert_account))
+        hint = await _email_hint(assert_account)
+        return Screen("lost_email", attempt.csrf, error=error, info=info, unsent=unsent, email_hint=hint)
     if attempt.step == "recovery_codes":
         return Screen("recovery_codes_done", attempt.csrf)
     if attempt.step == "reopen":
@@ -151,7 +158,7 @@ async def request_email_code(ctx: LoginContext, cookie: str | None, *, csrf: str
         raise step_over(attempt)
     refused = await try_email_code(ctx, attempt, account_id=attempt.account_id)
     if refused is not None:
-        return await current_screen(ctx, cookie, error=refused)
+        return await current_screen(ctx, cookie, unsent=refused)
     return await current_screen(ctx, cookie, info="Un code vous a été envoyé par e-mail. Il est valable 10 minutes.")
 
 

@@ -65,14 +65,17 @@ def render(screen: Screen) -> Response[str]:
         e = screen.enrolment
         page = pages.enrol_page(e.qr_svg, e.otpauth_uri, secret=e.secret, csrf=screen.csrf, error=screen.error)
         return html(page, 200 if screen.error is None else 400)  # a refused code: 400, as on the other forms
+    status = 200 if screen.error is None and screen.unsent is None else 400
     if screen.kind == "otp":
-        status = 200 if screen.error is None else 400
-        return html(pages.otp_page(screen.csrf, screen.error, info=screen.info, email_hint=screen.email_hint), status)
-    if screen.kind == "lost_email":
-        status = 200 if screen.error is None else 400
-        return html(
-            pages.email_only_page(screen.csrf, screen.email_hint or "", error=screen.error, info=screen.info), status
+        page = pages.otp_page(
+            screen.csrf, screen.error, info=screen.info, unsent=screen.unsent, email_hint=screen.email_hint
         )
+        return html(page, status)
+    if screen.kind == "lost_email":
+        page = pages.email_only_page(
+            screen.csrf, screen.email_hint or "", error=screen.error, info=screen.info, unsent=screen.unsent
+        )
+        return html(page, status)
     if screen.kind == "recovery_codes":
         return html(pages.recovery_codes_page(screen.codes, screen.csrf))
     if screen.kind == "recovery_codes_done":
@@ -166,8 +169,8 @@ class LoginController(Controller):
         cookie: LoginCookie,
         notice: Annotated[Literal["unsent"] | None, QueryParameter(required=False)] = None,
     ) -> Response[str]:
-        error = login.CODE_NOT_SENT if notice == "unsent" else None
-        return render(await login.current_screen(login_ctx, cookie, error=error))
+        unsent = login.CODE_NOT_SENT if notice == "unsent" else None
+        return render(await login.current_screen(login_ctx, cookie, unsent=unsent))
 
     @post("/otp", status_code=200)
     async def submit_code(
