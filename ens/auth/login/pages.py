@@ -178,6 +178,18 @@ def recovery_codes_page(codes: Sequence[str], csrf: str, *, action: str = "/logi
     )
 
 
+def recovery_codes_seen_page(csrf: str) -> str:
+    """The codes' page once they were shown (asked again, or its form sent again by a reload): they
+    are not shown twice, and the login goes on. It said "Notez ces codes" above an empty list."""
+    return page(
+        "Vos codes de secours",
+        "<p>Vos codes de secours ont déjà été affichés : ils ne le seront plus. Si vous ne les avez pas "
+        "notés, vous pourrez en créer de nouveaux depuis l'application, une fois connecté.</p>"
+        f'<form method="post" action="/login/recovery-codes">{_csrf(csrf)}'
+        '<button type="submit">Continuer</button></form>',
+    )
+
+
 def reopen_page(csrf: str) -> str:
     """The page offering to reopen a closed space after login."""
     return page(

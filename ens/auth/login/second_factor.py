@@ -100,6 +100,11 @@ async def submit_code(
     """POST /login/otp: the enrolment's first code, a second-factor code, or the lost-factor e-mail code."""
     attempt = await load(cookie)
     check_csrf(attempt, csrf)
+    if attempt.step == "recovery_codes":
+        # The enrolment's form sent again (a reload of the codes' page, a phone bringing back a tab
+        # it had put away): the login goes on, the codes are not shown twice. It was "Cette étape
+        # de la connexion est terminée", a login given up that was still going on (an outside audit).
+        return Screen("recovery_codes_done", attempt.csrf)
     account_id = attempt.account_id
     if account_id is None or attempt.step not in ("enrol", "otp", "lost_email"):
         raise step_over(attempt)

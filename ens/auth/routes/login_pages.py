@@ -79,7 +79,7 @@ def render(screen: Screen) -> Response[str]:
     if screen.kind == "recovery_codes":
         return html(pages.recovery_codes_page(screen.codes, screen.csrf))
     if screen.kind == "recovery_codes_done":
-        return html(pages.recovery_codes_page([], screen.csrf))
+        return html(pages.recovery_codes_seen_page(screen.csrf))
     if screen.kind == "reopen":
         return html(pages.reopen_page(screen.csrf))
     if screen.kind == "consent" and screen.consent is not None:
