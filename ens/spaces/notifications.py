@@ -21,7 +21,7 @@ from ens.core import clock
 from ens.core.api import require_if_match
 from ens.core.db import Row, as_uuid, current, fetch, fetch_one, is_postgres, serialise, write_transaction
 from ens.core.mail import Mailer
-from ens.spaces.describe import CONNECTION_ENDED_BY_SERVICE, describe
+from ens.spaces.describe import CONNECTION_ENDED_BY_SERVICE, describe, of_name
 from ens.spaces.door import SpaceRef, adulthood, space_ref
 from ens.spaces.schemas import NotificationPreferences
 from ens.spaces.service import tell
@@ -35,11 +35,12 @@ DEFAULTS = NotificationPreferences(
     document_added=True, emergency_access=True, representatives_digest=False, apps_digest=False
 )
 
-# The emergency access notice's words are the professionals' (``ens.spaces.pro_access``).
+# The emergency access notice's words are the professionals' (``ens.spaces.pro_access``). ``{whose}``:
+# "votre espace santé" to the holder, "l'espace santé d'Inès" to the parents (:func:`whose_space`).
 NOTICES: dict[Notice, tuple[str, str]] = {
     "document_added": (
-        "Un nouveau document dans votre espace santé",
-        "Bonjour,\n\nUn professionnel de santé a ajouté un document dans votre espace santé. Ouvrez l'application "
+        "Un nouveau document dans {whose}",
+        "Bonjour,\n\nUn professionnel de santé a ajouté un document dans {whose}. Ouvrez l'application "
         "pour le consulter.\n\nCet e-mail ne contient aucune donnée de santé. Vous pouvez choisir les e-mails que "
         "vous recevez dans l'application (Notifications).",
     ),
@@ -128,6 +129,14 @@ def parents_are_told(space: SpaceRef, *, at: datetime | None = None) -> bool:
     return space.holder_account_id is None and space.birthdate is not None and (at or clock.now()) < adulthood(space)
 
 
+def whose_space(space: SpaceRef, *, at: datetime | None = None) -> str:
+    """The space a notice is about, as its recipients (:func:`recipients`) call it: the holder's
+    own, or for the parents their child's, by the child's name. A parent has their own space and
+    perhaps several children's: "votre espace santé" told them of a document in their child's as
+    if it were in theirs, and not in which child's (an outside audit of the e-mails)."""
+    return f"l'espace santé {of_name(space.given_name)}" if parents_are_told(space, at=at) else "votre espace santé"
+
+
 async def recipients(
     space: SpaceRef, notice: Notice, *, hidden_from_representatives: bool, at: datetime | None = None
 ) -> list[str]:
@@ -183,7 +192,7 @@ async def notify_holder(space: SpaceRef, notice: Notice, mailer: Mailer, *, hidd
     unless they turned it off; about an item hidden from the representatives, never them. After the
     fact (a failing mail server fails nothing). How many it was for, and how many were reached (a
     job that can try again later does so when none was)."""
-    subject, text = NOTICES[notice]
+    subject, text = (words.format(whose=whose_space(space)) for words in NOTICES[notice])
     told = await recipients(space, notice, hidden_from_representatives=hidden_from_representatives)
     reached = [await tell(mailer, address, subject, text) for address in told]
     return Told(len(told), sum(reached))

@@ -27,11 +27,10 @@ from ens.core.local_time import EARLIEST_YEAR, today_furthest_ahead
 from ens.core.mail import Mailer
 from ens.core.names import same_names
 from ens.spaces.caller import Caller
-from ens.spaces.describe import of_name
 from ens.spaces.door import SpaceAccess, SpaceRef, authorisation_runs, request_id_of, security_log, space_ref
 from ens.spaces.history import PendingAccess, record_access, record_with_write
 from ens.spaces.matrix import access_matrix
-from ens.spaces.notifications import Told, parents_are_told, recipients
+from ens.spaces.notifications import Told, recipients, whose_space
 from ens.spaces.owed_notices import OwedNotice
 from ens.spaces.professionals import decision, get_professional, grant_authorisation, serialise_decisions
 from ens.spaces.schemas import (
@@ -433,10 +432,7 @@ async def announce_emergency(
     async def tell_of_it(_: Row) -> Told:
         # Less whoever turned the notice off (/v1/me/notifications).
         addresses = await recipients(space, "emergency_access", hidden_from_representatives=False, at=started_at)
-        if parents_are_told(space, at=started_at):
-            whose = f"l'espace santé {of_name(space.given_name)}"
-        else:
-            whose = "votre espace santé"
+        whose = whose_space(space, at=started_at)
         local = started_at.astimezone(ZoneInfo(space.timezone))
         text = EMERGENCY_NOTICE.format(
             actor=actor,
