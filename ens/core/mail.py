@@ -7,10 +7,12 @@ where; codes are never logged outside development.
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import logging
 import smtplib
 import ssl
 import uuid
+from email.headerregistry import Address
 from email.message import EmailMessage
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -20,7 +22,6 @@ from ens.core.settings import Settings
 
 log = logging.getLogger("ens.core.mail")
 
-SENDER = "Espace santé <ne-pas-repondre@ens.example>"
 SMTP_TIMEOUT_S = 10.0
 
 
@@ -30,12 +31,16 @@ class Mailer:
 
     async def send(self, to: str, subject: str, *, text: str, dev_note: str | None = None) -> None:
         """Send one message. ``dev_note`` (e.g. the code) goes to the log in development only."""
+        name, address = self.settings.mail_sender
         message = EmailMessage()
-        message["From"] = SENDER
+        message["From"] = Address(display_name=name, addr_spec=address)
         message["To"] = to
         message["Subject"] = subject
-        message["Date"] = clock.now().strftime("%a, %d %b %Y %H:%M:%S +0000")
-        message["Message-ID"] = f"<{uuid.uuid4().hex}@ens>"
+        # RFC 5322's form whatever the process's locale (strftime's %a and %b are the locale's).
+        message["Date"] = email.utils.format_datetime(clock.now())
+        message["Message-ID"] = f"<{uuid.uuid4().hex}@{address.rpartition('@')[2]}>"
+        # Sent by a machine (RFC 3834): an "out of office" or a list's robot answers no one.
+        message["Auto-Submitted"] = "auto-generated"
         message.set_content(text)
         if self.settings.smtp_url:
             await asyncio.to_thread(self._smtp, message)

@@ -5,8 +5,10 @@ Only this module (and ``piccolo_conf.py``, through it) reads ``os.environ``.
 
 from __future__ import annotations
 
+import email.utils
 import ipaddress
 import os
+import unicodedata
 from collections.abc import Mapping
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
@@ -61,6 +63,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     pro_oidc_scopes: str = PRO_SANTE_CONNECT_SCOPES
     pro_oidc_acr: str = "eidas1"
     smtp_url: str | None = None
+    # The e-mails' sender, "Name <address>" or an address; unset: :data:`MAIL_FROM_NAME` at
+    # ne-pas-repondre@ the public URL's host (:attr:`mail_sender`).
+    mail_from: str | None = None
     var_dir: str = "./var"
     refresh_reuse_interval: UpToADayOrOff = 0
     access_token_ttl: UpToADay = 600
@@ -167,6 +172,26 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         return f"{self.public_url}/dev-pro-idp" if self.is_dev else None
 
     @property
+    def mail_sender(self) -> tuple[str, str]:
+        """The e-mails' sender: its name and its address, which is the envelope's sender too. Unset,
+        at the service's own domain, the public URL's host (``localhost`` for a loopback address or
+        an IP in development): a fixed ``ne-pas-repondre@ens.example``, a domain reserved for
+        examples that has no mail server, sent every message of every deployment from it, which a
+        relay checking the sender's domain, SPF or DMARC refuses (an outside audit of the e-mails)."""
+        if self.mail_from is not None:
+            sender = parse_sender(self.mail_from)
+            if sender is None:
+                raise ConfigurationError(MAIL_FROM_REFUSED)
+            return sender
+        host = (urlsplit(self.public_url).hostname or "").rstrip(".")
+        try:
+            ipaddress.ip_address(host)
+            host = "localhost"
+        except ValueError:
+            host = host or "localhost"
+        return MAIL_FROM_NAME, f"ne-pas-repondre@{host}"
+
+    @property
     def is_postgres(self) -> bool:
         return self.database_url.startswith(("postgres://", "postgresql://"))
 
@@ -258,6 +283,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 "(one login attempt must not be able to lock the account)"
             )
         self.trusted_proxies()  # refuses a malformed list at start
+        self.mail_sender  # refuses an ENS_MAIL_FROM that is no address at start  # noqa: B018
         if self.log_level.upper() not in LOG_LEVELS:
             raise ConfigurationError(f"ENS_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}; got {self.log_level!r}")
         if self.import_max_bytes < -(-4 * self.document_quota_bytes // 3):
@@ -272,6 +298,25 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise ConfigurationError("ENS_OIDC_ACR must be eidas1, eidas2 or eidas3")
         if self.pro_oidc_acr not in ("eidas1", "eidas2", "eidas3"):
             raise ConfigurationError("ENS_PRO_OIDC_ACR must be eidas1, eidas2 or eidas3")
+
+
+MAIL_FROM_NAME = "Espace santé"
+MAIL_FROM_REFUSED = (
+    "ENS_MAIL_FROM must be one e-mail address, alone or as Name <address> (Espace santé "
+    "<ne-pas-repondre@sante.example.fr>)"
+)
+
+
+def parse_sender(value: str) -> tuple[str, str] | None:
+    """``ENS_MAIL_FROM`` as a name (perhaps empty) and one address, ``None`` when it is not one
+    address (none, two, one without its domain, a control character)."""
+    if any(unicodedata.category(char) == "Cc" for char in value) or len(email.utils.getaddresses([value])) != 1:
+        return None
+    name, address = email.utils.parseaddr(value)
+    local, at, domain = address.rpartition("@")
+    if not at or not local or "@" in local or "." not in domain.strip(".") or any(c.isspace() for c in address):
+        return None
+    return name, address
 
 
 def _naming_the_variable(message: str, raw: Mapping[str, object]) -> str:

@@ -1,0 +1,92 @@
+"""Every e-mail ENS sends is a message a mail server and a mailbox take: sent from the service's own
+domain (the public URL's host, or ``ENS_MAIL_FROM``), with a Message-ID of that domain, a Date of
+RFC 5322, and marked as sent by a machine (RFC 3834), so that an "out of office" answers no one.
+
+An outside audit of the e-mails read them from a real SMTP server: every message, login codes
+among them, came from ``ne-pas-repondre@ens.example`` (a domain reserved for examples, RFC 2606,
+with no mail server, whatever the deployment) and was sent with that envelope sender, which a relay
+that checks the sender's domain (``reject_unknown_sender_domain``), SPF or DMARC refuses or files as
+spam; its Message-ID ended in ``@ens``, and nothing stopped an automatic answer."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import email.utils
+from collections.abc import Iterator
+from datetime import timedelta
+from email.message import EmailMessage
+from typing import Any
+
+import msgspec
+import pytest
+from aiosmtpd.controller import Controller
+
+from ens.core import clock
+from ens.core.mail import Mailer
+from ens.core.settings import ConfigurationError, Settings
+from tests.helpers.server import free_port
+
+
+class Envelopes:
+    """What the SMTP server received: each envelope's sender and its message."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[str, EmailMessage]] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        assert isinstance(message, EmailMessage)
+        self.received.append((envelope.mail_from, message))
+        return "250 OK"
+
+
+@pytest.fixture(scope="module")
+def smtp() -> Iterator[tuple[Envelopes, int]]:
+    handler = Envelopes()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield handler, port
+    controller.stop()
+
+
+async def _send(settings: Settings, smtp: tuple[Envelopes, int], **changes: Any) -> tuple[str, EmailMessage]:
+    mailer = Mailer(msgspec.structs.replace(settings, smtp_url=f"smtp://127.0.0.1:{smtp[1]}", **changes))
+    await mailer.send("elise@example.test", "Accès d'urgence à un espace santé", text="Bonjour,\n\nÀ bientôt.\n")
+    return smtp[0].received[-1]
+
+
+async def test_a_message_comes_from_the_services_own_domain(settings: Settings, smtp: tuple[Envelopes, int]) -> None:
+    sender, message = await _send(settings, smtp, public_url="https://sante.example.fr")
+    assert message["From"].addresses[0].addr_spec == "ne-pas-repondre@sante.example.fr"
+    assert message["From"].addresses[0].display_name == "Espace santé"
+    assert sender == "ne-pas-repondre@sante.example.fr"
+    assert message["Message-ID"].startswith("<") and message["Message-ID"].endswith("@sante.example.fr>")
+    assert message["Auto-Submitted"] == "auto-generated"
+    sent_at = email.utils.parsedate_to_datetime(message["Date"])
+    assert abs(sent_at - clock.now()) < timedelta(minutes=1)
+    assert message["Subject"] == "Accès d'urgence à un espace santé"
+    assert message.get_content_charset() == "utf-8" and "À bientôt." in message.get_content()
+
+
+async def test_each_message_has_its_own_id(settings: Settings, smtp: tuple[Envelopes, int]) -> None:
+    first = (await _send(settings, smtp))[1]["Message-ID"]
+    second = (await _send(settings, smtp))[1]["Message-ID"]
+    assert first != second
+
+
+async def test_ens_mail_from_names_the_sender(settings: Settings, smtp: tuple[Envelopes, int]) -> None:
+    chosen = Settings.from_env({}, env="dev", mail_from="Mon espace santé <notifications@sante.example.fr>")
+    sender, message = await _send(settings, smtp, mail_from=chosen.mail_from)
+    assert sender == "notifications@sante.example.fr"
+    assert message["From"].addresses[0].display_name == "Mon espace santé"
+    assert message["Message-ID"].endswith("@sante.example.fr>")
+
+
+@pytest.mark.parametrize(
+    "value", ["ne-pas-repondre", "Espace santé", "a@b@c.fr", "x@", "<>", "un@exemple.fr, deux@exemple.fr"]
+)
+def test_an_ens_mail_from_that_is_no_address_stops_the_service(value: str) -> None:
+    with pytest.raises(ConfigurationError, match="ENS_MAIL_FROM"):
+        Settings.from_env({}, env="dev", mail_from=value)
