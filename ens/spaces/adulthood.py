@@ -240,11 +240,15 @@ def _same_person(provider_birthdate: date, space_birthdate: date) -> bool:
 
 
 async def send_adulthood_notices(mailer: Mailer, *, now: datetime | None = None) -> int:
-    """Tell the parents, once, three months before a child comes of age (``ens notify``, daily)."""
+    """Tell the parents, once, three months before a child comes of age (``ens notify``, daily).
+    Not of a closed space (closed by a parent, or at its erasure's point of no return): the notice
+    says the code can be made now, and there it is 410 (an outside audit of the e-mails); reopened
+    within the three months, the next run tells."""
     at = now or clock.now()
     rows = await fetch(
         """SELECT s.id, s.given_name, s.family_name, s.birthdate, s.sex, s.timezone, s.status, s.holder_account_id
            FROM spaces s WHERE s.holder_account_id IS NULL AND s.birthdate <= {} AND s.birthdate >= {}
+             AND s.status = 'open'
              AND NOT EXISTS (SELECT 1 FROM space_notices n WHERE n.space_id = s.id AND n.kind = 'adulthood_soon')""",
         # A day more than the UTC date says on each side: a space's own day may be ahead of it or
         # behind (each is then checked in its time zone, adulthood_soon). The lower bound leaves out

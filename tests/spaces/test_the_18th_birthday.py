@@ -4,9 +4,12 @@ with their own identity (issue 12, point 5)."""
 
 from __future__ import annotations
 
+import email
+import email.policy
 import os
 import uuid
 from datetime import UTC, date, datetime, timedelta
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -561,3 +564,32 @@ async def test_a_space_whose_erasure_began_is_not_taken_over(
     assert row is not None and row["holder_account_id"] is None
     links = await db.fetch("SELECT revoked_at FROM representatives WHERE space_id = {}", child)
     assert [r["revoked_at"] for r in links] == [None]
+
+
+async def test_a_closed_childs_space_is_announced_once_it_is_reopened(
+    client: httpx.AsyncClient, make_person: MakePerson, settings: Settings
+) -> None:
+    """The notice says "you may make the code now, from the app": of a space the parent closed (or
+    whose erasure passed its point of no return, which closes it) that code is 410, and the notice
+    went all the same (an outside audit of the e-mails). A closed space's notice waits: reopened
+    within the three months, the next daily run sends it."""
+    parent = await make_person()
+    child = await create_child_space(client, parent, given_name="Maël")
+    await set_birthdate(child, years_before(today_in_paris() + timedelta(days=80), 18))
+    assert (await client.delete(f"/v1/spaces/{child}", headers=parent.headers)).status_code == 204
+    assert (await client.post(f"/v1/spaces/{child}/claim-codes", headers=parent.headers)).status_code == 410
+    outbox = Path(settings.var_dir) / "outbox"
+    before = set(outbox.glob("*.eml")) if outbox.exists() else set()
+
+    async def told() -> int:
+        await send_adulthood_notices(Mailer(settings))
+        sent = [
+            email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+            for path in set(outbox.glob("*.eml")) - before
+        ]
+        return sum("Maël aura 18 ans" in message.get_content() for message in sent if isinstance(message, EmailMessage))
+
+    assert await told() == 0
+    assert await db.fetch("SELECT id FROM space_notices WHERE space_id = {}", child) == []
+    assert (await client.post(f"/v1/spaces/{child}/reopen", headers=parent.headers)).status_code == 200
+    assert await told() == 1
