@@ -38,6 +38,9 @@ class SpaceSummary(ReadStruct):
     # The French schedule's doses due and overdue today (GET .../vaccinations/schedule for which);
     # null to a professional whose profession the access matrix does not let read the booklet.
     vaccination: DueCounts | None
+    # Professionals' requests for access awaiting an answer (GET .../access-requests lists them; no
+    # e-mail tells of one); null to a professional, who does not read them.
+    pending_access_requests: int | None
 
 
 class SpaceStatusRead(ReadStruct):

@@ -26,6 +26,7 @@ from ens.spaces import service as spaces
 from ens.spaces.adulthood import adulthood_soon
 from ens.spaces.door import SPACE_REF_COLUMNS, SpaceAccess, adulthood, erasure_begun, space_ref
 from ens.spaces.history import account_name
+from ens.spaces.pro_access import pending_requests
 from ens.spaces.rights import Action
 from ens.spaces.service import public_kind as _public_kind
 from ens.vaccination.service import due_counts
@@ -38,11 +39,14 @@ async def space_summary(access: SpaceAccess) -> SpaceSummary:
     """Holder and status; each capability adds its part of the summary as it lands."""
     space = access.space
     latest = await latest_values(space.id, with_hidden=access.sees_confidential)
-    # The records' and the documents' counts: one statement.
+    # The records' and the documents' counts, and the access requests awaiting an answer (to whoever
+    # reads them: not a professional): one statement.
+    requests = {"access_requests": pending_requests(space.id)} if access.reads("access-requests") else {}
     counts = await fetch_scalars(
         {
             **records_scalars(space.id, with_hidden=access.sees_confidential, reads=access.reads),
             **documents_scalars(access),
+            **requests,
         }
     )
     minor = space.holder_account_id is None and space.birthdate is not None
@@ -63,6 +67,7 @@ async def space_summary(access: SpaceAccess) -> SpaceSummary:
         records=records_summary(counts, timezone=space.timezone),
         documents=documents_summary(counts),
         vaccination=await due_counts(access) if access.reads("vaccination") else None,
+        pending_access_requests=int(counts["access_requests"]) if requests else None,
     )
 
 

@@ -21,7 +21,7 @@ from litestar import Request
 from ens.core import clock
 from ens.core.api import Cursors, Page, check_limit, time_and_id
 from ens.core.clock import as_date, aware, aware_or_none
-from ens.core.db import Row, as_uuid, fetch, fetch_one, write_transaction
+from ens.core.db import Row, Scalar, as_uuid, fetch, fetch_one, write_transaction
 from ens.core.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
 from ens.core.local_time import EARLIEST_YEAR, today_furthest_ahead
 from ens.core.mail import Mailer
@@ -126,6 +126,14 @@ SELECT r.id, r.professional_id, r.status, r.created_at, r.decided_at,
        p.national_id, p.given_name, p.family_name, p.profession_code
 FROM access_requests r JOIN professionals p ON p.id = r.professional_id
 WHERE r.space_id = {}"""
+
+
+def pending_requests(space_id: UUID) -> Scalar:
+    """How many access requests await an answer, as one value of the home screen's statement
+    (``fetch_scalars``): no e-mail tells of a request (its time would tell whether the person has a
+    space), so the home screen does. Read from the partial index of the pending ones
+    (``access_requests_pending``)."""
+    return Scalar("SELECT COUNT(*) FROM access_requests WHERE space_id = {} AND status = 'pending'", (space_id,))
 
 
 def _request_read(row: Row) -> AccessRequestRead:

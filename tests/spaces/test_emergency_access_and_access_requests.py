@@ -335,3 +335,43 @@ async def test_an_access_request_never_reaches_a_space_whose_identity_a_parent_d
         listed = await mail_client.get(f"/v1/spaces/{space}/access-requests", headers=who.headers)
         assert listed.status_code == 200 and listed.json()["items"] == []
     assert (await mail_client.get("/v1/pro/patients", headers=doctor.headers)).json()["items"] == []
+
+
+async def test_the_home_screen_counts_the_access_requests_awaiting_an_answer(
+    mail_client: httpx.AsyncClient, settings: Settings, make_person: MakePerson
+) -> None:
+    """No e-mail says a professional asked (its time would tell whether the person has a space): the
+    home screen is where the holder learns it. It said nothing of them, so a request waited until
+    the holder happened to open the list of requests (an outside audit of the home screen). A
+    professional, who does not read the requests (the access matrix), is shown null."""
+    holder = await make_person(given_name="Noémie", family_name="Attente-Test", birthdate=date(1979, 3, 8))
+    await db.fetch("UPDATE accounts SET birthplace = '33063' WHERE id = {}", holder.account_id)
+    summary = f"/v1/spaces/{holder.space_id}"
+
+    async def pending() -> object:
+        answer = await mail_client.get(summary, headers=holder.headers)
+        assert answer.status_code == 200, answer.text
+        return answer.json()["pendingAccessRequests"]
+
+    assert await pending() == 0
+    traits = {"familyName": "Attente-Test", "givenName": "Noémie", "birthdate": "1979-03-08", "birthplace": "33063"}
+    doctor = await sign_in_pro(settings, GP, given_name="Claire", family_name="Médecin-Attente")
+    nurse = await sign_in_pro(settings, NURSE, given_name="Hugo", family_name="Infirmier-Attente")
+    for pro in (doctor, nurse):
+        assert (await mail_client.post("/v1/pro/access-requests", json=traits, headers=pro.headers)).status_code == 202
+    assert await pending() == 2
+    requests = f"{summary}/access-requests"
+    first, _ = (await mail_client.get(requests, headers=holder.headers)).json()["items"]
+    assert (await mail_client.post(f"{requests}/{first['id']}/refuse", headers=holder.headers)).status_code == 200
+    assert await pending() == 1
+    # The one still awaiting an answer came from the other professional, now authorised: they read
+    # the home screen, and are told nothing of the requests.
+    [waiting] = [
+        r for r in (await mail_client.get(requests, headers=holder.headers)).json()["items"] if r["id"] != first["id"]
+    ]
+    approved = await mail_client.post(f"{requests}/{waiting['id']}/approve", headers=holder.headers)
+    assert approved.status_code == 200
+    assert await pending() == 0
+    asker = doctor if waiting["familyName"] == doctor.family_name else nurse
+    seen = await mail_client.get(summary, headers=asker.headers)
+    assert seen.status_code == 200 and seen.json()["pendingAccessRequests"] is None
