@@ -437,3 +437,20 @@ async def test_an_acceptance_that_waited_on_an_erasure_finds_no_space(
         await erasing.execute("DELETE FROM spaces WHERE id = $1", child)
     answer = await asyncio.wait_for(accepting, 10)
     assert answer.status_code == 404, (answer.status_code, answer.text)
+
+
+async def test_a_closed_childs_space_tells_its_parent_they_can_reopen_it(
+    client: httpx.AsyncClient, make_person: MakePerson
+) -> None:
+    """A parent who closed their child's space read "This space is closed. Its holder can reopen
+    it." on the home screen: a child's space has no holder who signs in, and the parent may reopen
+    it themself (the table of rights: the holder, a parent, a guardian; an outside audit of the
+    home screen)."""
+    parent = await make_person()
+    child = await create_child_space(client, parent)
+    assert (await client.delete(f"/v1/spaces/{child}", headers=parent.headers)).status_code == 204
+    closed = await client.get(f"/v1/spaces/{child}", headers=parent.headers)
+    assert closed.status_code == 410
+    detail = closed.json()["detail"]
+    assert "a parent" in detail and "/v1/spaces/{space}/reopen" in detail, detail
+    assert (await client.post(f"/v1/spaces/{child}/reopen", headers=parent.headers)).status_code == 200

@@ -67,7 +67,12 @@ _UNFINISHED_ERASURE = "SELECT id FROM space_erasures WHERE erased_space_id = {} 
 
 
 async def closed_space(space: SpaceRef) -> Gone:
-    """The 410 of a closed space: its holder can reopen it, unless it is being erased."""
+    """The 410 of a closed space: who may reopen it, and how, unless it is being erased. (It said
+    "Its holder can reopen it" to the parent who had closed their child's space, which has no holder
+    signing in, and which that parent may reopen: an outside audit of the home screen.)"""
     if await erasure_begun(space.id):
         return Gone("This space is being erased.")
-    return Gone("This space is closed. Its holder can reopen it.")
+    return Gone(
+        "This space is closed. Its holder, a parent of a minor or a guardian (tutelle) can reopen it: "
+        "POST /v1/spaces/{space}/reopen."
+    )
