@@ -246,6 +246,14 @@ async def send_digests(mailer: Mailer, *, now: datetime | None = None, settle: t
     return sent
 
 
+def _counted(sentence: str, count: int) -> str:
+    """A digest's line: the sentence, and how many times, inside it ("a ajouté un document
+    (3 fois)."; after its full stop, the count read as an afterthought)."""
+    if count == 1:
+        return sentence
+    return f"{sentence.removesuffix('.')} ({count} fois)."
+
+
 async def newest_history_id() -> int:
     """The newest access-history id handed out, whatever the space: every digest of a run covers up
     to it, and a digest turned on starts above it. (The sequence's last value on PostgreSQL, one
@@ -336,9 +344,7 @@ async def _send_digests_to(mailer: Mailer, people: list[Row], *, at: datetime, u
         told = True
         if rows:
             lines = Counter(describe(row) for row in rows)
-            body = "\n".join(
-                f"- {sentence}" + (f" ({count} fois)" if count > 1 else "") for sentence, count in lines.items()
-            )
+            body = "\n".join(f"- {_counted(sentence, count)}" for sentence, count in lines.items())
             told = await tell(mailer, person["email"], DIGEST_SUBJECT, _DIGEST_INTRO + body + _DIGEST_END)
         async with write_transaction():
             if told:  # sent, or nothing to say: the next digest starts above this span
