@@ -25,6 +25,14 @@ log = logging.getLogger("ens.core.mail")
 SMTP_TIMEOUT_S = 10.0
 
 
+class MailNotSent(OSError):
+    """A message that could not be made for its recipient: an address no header may carry (a line
+    break in it, which the provider's claim may hold: U+2028 is no control character). An OSError,
+    as a mail server's refusal is: every caller takes it as a mail not sent, logs its kind and goes
+    on. As ValueError it went past them all: a notice told after its change had committed answered
+    500, and the login failed on its notice of a new device (an outside audit of the e-mails)."""
+
+
 class Mailer:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -34,7 +42,10 @@ class Mailer:
         name, address = self.settings.mail_sender
         message = EmailMessage()
         message["From"] = Address(display_name=name, addr_spec=address)
-        message["To"] = to
+        try:
+            message["To"] = to
+        except ValueError:
+            raise MailNotSent("the recipient's address cannot be carried in a message") from None
         message["Subject"] = subject
         # RFC 5322's form whatever the process's locale (strftime's %a and %b are the locale's).
         message["Date"] = email.utils.format_datetime(clock.now())

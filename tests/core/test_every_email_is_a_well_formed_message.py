@@ -18,13 +18,19 @@ from datetime import timedelta
 from email.message import EmailMessage
 from typing import Any
 
+import httpx
 import msgspec
 import pytest
 from aiosmtpd.controller import Controller
 
-from ens.core import clock
+from ens.core import clock, db
 from ens.core.mail import Mailer
 from ens.core.settings import ConfigurationError, Settings
+from ens.documents.notices import send_release_notices
+from tests.helpers.documents import pdf, upload
+from tests.helpers.login import Outbox
+from tests.helpers.people import MakePerson
+from tests.helpers.professionals import GP, authorise, sign_in_pro
 from tests.helpers.server import free_port
 
 
@@ -90,3 +96,45 @@ async def test_ens_mail_from_names_the_sender(settings: Settings, smtp: tuple[En
 def test_an_ens_mail_from_that_is_no_address_stops_the_service(value: str) -> None:
     with pytest.raises(ConfigurationError, match="ENS_MAIL_FROM"):
         Settings.from_env({}, env="dev", mail_from=value)
+
+
+# An address no message can carry: a line separator (U+2028) is no control character, so the
+# provider's e-mail claim keeps it, and a header may hold no line break (Python refuses it, which
+# is what keeps a "Bcc:" from being slipped in).
+UNCARRIABLE = "camille@example.test\u2028Bcc: autre@example.test"
+
+
+async def test_an_address_no_message_can_carry_is_a_mail_not_sent(
+    settings: Settings, smtp: tuple[Envelopes, int]
+) -> None:
+    """It raised ValueError, which no caller expects of a mail (they take a mail server's failure,
+    OSError): a notice told after its change had committed answered 500 (a professional's upload,
+    committed, an emergency access, opened), ``ens notify`` stopped at it, and the login's notice of
+    a new device or its e-mail code failed the login (an outside audit of the e-mails). It is a
+    mail not sent now, as a mail server's refusal is, and nothing reaches the server."""
+    mailer = Mailer(msgspec.structs.replace(settings, smtp_url=f"smtp://127.0.0.1:{smtp[1]}"))
+    before = len(smtp[0].received)
+    with pytest.raises(OSError, match="recipient"):
+        await mailer.send(UNCARRIABLE, "Nouvelle connexion à votre espace santé", text="Bonjour,\n")
+    assert len(smtp[0].received) == before
+
+
+async def test_a_notice_to_such_an_address_leaves_the_request_answered_and_the_notice_owed(
+    mail_client: httpx.AsyncClient, settings: Settings, make_person: MakePerson, outbox: tuple[Outbox, int]
+) -> None:
+    holder = await make_person(given_name="Camille")
+    await db.fetch("UPDATE accounts SET email = {} WHERE id = {}", UNCARRIABLE, holder.account_id)
+    gp = await sign_in_pro(settings, GP)
+    await authorise(mail_client, holder, gp)
+    added = await upload(mail_client, gp.headers, pdf(300, seed=71), space=holder.space_id)
+    assert added.status_code == 201, added.text
+    row = await db.fetch_one(
+        "SELECT release_notice_due FROM documents WHERE space_id = {} AND id = {}", holder.space_id, added.json()["id"]
+    )
+    assert row is not None and row["release_notice_due"]  # no one reached: owed, for the next run
+    # The address mended (the next login brings the provider's claim again): the next run tells,
+    # and no other test's `ens notify` meets this one's notice still failing.
+    await db.fetch("UPDATE accounts SET email = {} WHERE id = {}", "camille@example.test", holder.account_id)
+    mailer = Mailer(msgspec.structs.replace(settings, smtp_url=f"smtp://127.0.0.1:{outbox[1]}"))
+    assert await send_release_notices(mailer) >= 1
+    assert any(m["To"] == "camille@example.test" for m in outbox[0].messages)
