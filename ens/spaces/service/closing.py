@@ -19,6 +19,7 @@ from ens.core.clock import aware
 from ens.core.db import as_uuid, bound_tables, fetch, fetch_one, row_lock, write_transaction
 from ens.core.errors import Conflict, Gone, NotFound
 from ens.core.mail import Mailer
+from ens.spaces.describe import of_name
 from ens.spaces.door import SpaceAccess, SpaceRef, erasure_begun, representation_kind_of, security_log
 from ens.spaces.history import account_name
 from ens.spaces.rights import KIND_ENGLISH, REPRESENTATIVE_KINDS, Action
@@ -29,7 +30,7 @@ log = logging.getLogger("ens.spaces")
 
 
 ERASED_BY_A_PARENT = (
-    "Bonjour,\n\nL'espace santé de {given_name} a été supprimé définitivement le {day} par {actor}, "
+    "Bonjour,\n\nL'espace santé {of_given_name} a été supprimé définitivement le {day} par {actor}, "
     "qui exerce aussi l'autorité parentale. Vous n'y avez plus accès ; rien ne peut en être restauré.\n\n"
     "Si vous n'étiez pas au courant, contactez l'assistance depuis l'application.\n\n"
     "Cet e-mail ne contient aucune donnée de santé."
@@ -112,7 +113,12 @@ async def erase_and_tell(
     await erase_space(space.id, account_id=account_id, client_id=client_id, acting_as=acting_as, request_id=request_id)
     day = erased_on.astimezone(ZoneInfo(space.timezone)).strftime("%d/%m/%Y")
     if acting_as == "parent":
-        text = ERASED_BY_A_PARENT.format(given_name=space.given_name, day=day, actor=actor_name or "l'autre parent")
+        text = ERASED_BY_A_PARENT.format(
+            # "de Nour", "d'Inès" (it read "de Inès": an outside audit of the e-mails).
+            of_given_name=of_name(space.given_name),
+            day=day,
+            actor=actor_name or "l'autre parent",
+        )
     else:
         text = ERASED_BY_THE_HOLDER.format(given_name=space.given_name, day=day)
     for email in others:
