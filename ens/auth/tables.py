@@ -138,6 +138,20 @@ class RefreshToken(Table, tablename="refresh_tokens"):
     replaced_by = UUID(null=True, default=None)
 
 
+class OwedSecurityNotice(Table, tablename="owed_security_notices"):
+    """A security notice the mail server did not take when it happened (a new device, a recovery
+    code used, a factor replaced...): ``ens notify`` sends it until it goes (:mod:`ens.auth.login.notices`).
+    ``lease_until``: until when a run's claim on it holds (null: unclaimed)."""
+
+    id = UUID(primary_key=True)
+    account_id = UUID()
+    to_address = Varchar(length=320)
+    subject = Varchar(length=200)
+    body = Text()
+    created_at = Timestamptz()
+    lease_until = Timestamptz(null=True, default=None)
+
+
 AUTH_TABLES: list[type[Table]] = [
     OAuthClient,
     LoginAttempt,
@@ -148,4 +162,5 @@ AUTH_TABLES: list[type[Table]] = [
     EmailCode,
     AuthorizationCode,
     RefreshToken,
+    OwedSecurityNotice,
 ]

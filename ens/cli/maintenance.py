@@ -52,16 +52,17 @@ def purge(settings: Settings) -> None:
 
 def notify(settings: Settings, *, owed_only: bool = False) -> None:
     """Daily: the notices that are due (the parents told three months before a child turns 18, the
-    holders of documents held back until today, and the notices of documents and emergency accesses
-    the mail server failed for when they happened), and the digests of what representatives and apps
+    holders of documents held back until today, and the notices of documents, emergency accesses and
+    security events the mail server failed for when they happened), and the digests of what representatives and apps
     changed, to the holders who asked for them. E-mails the mail server refused or never took are
     counted apart, and make the command exit with status 1 (cron's alert); a notice none of whose
     e-mails went is due again at the next run, and a digest not sent covers its span again.
 
-    ``owed_only`` (``--owed-only``, every few minutes): only the notices of documents and emergency
-    accesses still owed (the mail server failed, or a process stopped, when they happened; a document
-    held until a day that has come), so that they go within minutes rather than the next day; no
-    birthday notices, no digests (those stay daily)."""
+    ``owed_only`` (``--owed-only``, every few minutes): only the notices of documents, emergency
+    accesses and security events still owed (the mail server failed, or a process stopped, when
+    they happened; a document held until a day that has come), so that they go within minutes
+    rather than the next day; no birthday notices, no digests (those stay daily)."""
+    from ens.auth.login.notices import send_owed_security_notices
     from ens.documents.notices import send_release_notices
     from ens.spaces.adulthood import send_adulthood_notices
     from ens.spaces.notifications import send_digests
@@ -69,19 +70,22 @@ def notify(settings: Settings, *, owed_only: bool = False) -> None:
 
     mailer = _CountedMailer(settings)
 
-    async def run() -> tuple[int, int, int, int]:
+    async def run() -> tuple[int, int, int, int, int]:
         async with db.connected(settings):
-            if owed_only:
-                return 0, await send_release_notices(mailer), await send_emergency_notices(mailer), 0
-            return (
-                await send_adulthood_notices(mailer),
+            owed = (
                 await send_release_notices(mailer),
                 await send_emergency_notices(mailer),
-                await send_digests(mailer),
+                await send_owed_security_notices(mailer),
             )
+            if owed_only:
+                return 0, *owed, 0
+            return await send_adulthood_notices(mailer), *owed, await send_digests(mailer)
 
-    birthdays, documents, emergencies, digests = asyncio.run(run())
-    owed = f"{documents} notices of documents shown to their holder, {emergencies} notices of an emergency access"
+    birthdays, documents, emergencies, security, digests = asyncio.run(run())
+    owed = (
+        f"{documents} notices of documents shown to their holder, {emergencies} notices of an emergency access, "
+        f"{security} security notices the mail server had not taken"
+    )
     if owed_only:
         print(f"sent {owed} (owed only)")
     else:

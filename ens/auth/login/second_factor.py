@@ -35,7 +35,15 @@ from ens.auth.login.attempt import (
     update_attempt,
 )
 from ens.auth.login.consent import consent_screen
-from ens.auth.login.notices import EMAIL_CHANGED, FACTOR_REPLACED, RECOVERY_USED, new_device, notify, tell_of_a_lock
+from ens.auth.login.notices import (
+    EMAIL_CHANGED,
+    FACTOR_REPLACED,
+    RECOVERY_USED,
+    new_device,
+    notify,
+    send_security_notice,
+    tell_of_a_lock,
+)
 from ens.core import clock
 from ens.spaces import service as spaces
 from ens.spaces.door import erasure_begun
@@ -267,10 +275,9 @@ async def _apply_pending_identity(ctx: LoginContext, attempt: Attempt, *, accoun
     await update_attempt(attempt.id, pending_identity=None)
     if previous_email:
         # Said to the old address: if the change was not the person's doing, they learn it there.
-        try:
-            await ctx.mailer.send(previous_email, "Votre adresse e-mail a changé", text=EMAIL_CHANGED)
-        except OSError as exc:
-            log.error("security notice not sent: %s", type(exc).__name__)
+        await send_security_notice(
+            ctx.mailer, account_id, previous_email, "Votre adresse e-mail a changé", EMAIL_CHANGED
+        )
 
 
 async def _go_on(ctx: LoginContext, attempt: Attempt) -> Redirect:
