@@ -160,6 +160,12 @@ SHOWS_NOTHING = (
 )
 _COMBINING_MARKS = r"\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
 VISIBLE = f"[^\\s{SHOWS_NOTHING}{_COMBINING_MARKS}]"
+# One e-mail address: parts between dots of something with no space, no "@", and none of the
+# characters that show nothing: "luc@x.fr" and a zero-width space was stored, and answered as the
+# address it is not; "luc@x..fr" and "luc@x.fr." too (an outside audit). Combining marks stay: an
+# accented local part may come decomposed. Two addresses ("a@x.fr, b@y.fr") are none.
+_EMAIL_PART = f"[^@\\s.{SHOWS_NOTHING}]+"
+EMAIL_ADDRESS = f"^{_EMAIL_PART}(\\.{_EMAIL_PART})*@{_EMAIL_PART}(\\.{_EMAIL_PART})+{END}"
 
 
 # True while a body is converted whose JSON text shows that none of its strings holds a NUL or

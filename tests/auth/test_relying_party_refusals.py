@@ -351,3 +351,25 @@ async def test_a_provider_down_is_told_apart_from_a_refusal(fake_login, caplog, 
     assert told["error"] == app_told and told["state"] == login.browser.state
     [record] = [r for r in caplog.records if getattr(r, "event", None) == "provider_error"]
     assert record.reason == (provider_says if provider_says != "something_of_its_own" else "other")
+
+
+async def test_an_email_claim_of_two_addresses_is_left_out_and_the_login_goes_on(fake_login, provider, outbox):
+    """A provider's e-mail claim of two addresses ("a@x.fr, b@y.fr") was stored as it came, and
+    every message then went to both: the login's e-mail code, the security notices (an outside audit
+    of the e-mails). It is left out, as a claim the provider does not give; the login goes on."""
+    from tests.helpers.login import signed_in_browser
+
+    mails, _ = outbox
+    sub = f"two-addresses-{uuid.uuid4().hex[:12]}"
+    first, _ = await signed_in_browser(fake_login, sub=sub)
+    other = f"other-{sub}@evil.test"
+    again = fake_login()
+    again.browser.totp_secret = first.browser.totp_secret
+    await again.start()
+    code = again.code(sub=sub)
+    provider.codes[code].claims["email"] = f"{sub}@example.test, {other}"
+    assert (await again.come_back(code)).status_code == 303
+    assert (await again.browser.second_factor()).status_code == 303
+    stored = await one_row("SELECT email FROM accounts WHERE sub = {}", sub)
+    assert stored["email"] is None
+    assert mails.to(other) == []

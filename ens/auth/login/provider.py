@@ -41,6 +41,7 @@ from ens.auth.login.attempt import (
 from ens.auth.login.second_factor import to_second_factor, try_email_code
 from ens.auth.tables import LoginAttempt
 from ens.core import clock
+from ens.core.api import EMAIL_ADDRESS
 from ens.core.db import fetch, fetch_one, one_of
 from ens.core.scopes import SCOPES
 from ens.core.settings import Settings
@@ -340,9 +341,24 @@ def _identity(issuer: str, claims: dict[str, Any]) -> spaces.Identity:
         birthdate=birthdate,
         gender=claim_text(claims, "gender", max_length=16),
         birthplace=claim_text(claims, "birthplace", max_length=16),
-        email=claim_text(claims, "email", max_length=320),
+        email=_email_claim(claims),
         birthcountry=claim_text(claims, "birthcountry", max_length=16),
     )
+
+
+def _email_claim(claims: Mapping[str, Any]) -> str | None:
+    """The e-mail claim when it is one address (``EMAIL_ADDRESS``), else left out (logged, never its
+    value), as a provider that gives none: a claim of two ("a@x.fr, b@y.fr") was stored, and the
+    login's e-mail code went to both (an outside audit of the e-mails); one holding a line separator
+    could carry no message at all. The login does without it."""
+    email = claim_text(claims, "email", max_length=320)
+    if email is None or re.match(EMAIL_ADDRESS, email):
+        return email
+    log.warning(
+        "upstream claim left out",
+        extra={"event": "upstream_claim_left_out", "claim": "email", "reason": "not one e-mail address"},
+    )
+    return None
 
 
 # How long the provider may take to send the browser back after a logout (the attempt waits for it).
