@@ -3,22 +3,65 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
+import sys
+from collections.abc import AsyncIterator
+from typing import Any
 
 from ens.cli.refusal import fail
 from ens.core import db
 from ens.core.settings import Settings
+
+# pg_advisory_lock's key for ``ens migrate`` ("ensm"): one run at a time on a database.
+MIGRATION_LOCK_KEY = 0x656E_736D
 
 
 def migrate(settings: Settings) -> None:
     from piccolo.apps.migrations.commands.forwards import run_forwards
 
     async def run() -> None:
-        async with db.connected(settings):
+        async with db.connected(settings) as engine, _one_run_at_a_time(settings, engine):
             result = await run_forwards(app_name="all")
             if not result.success:
                 fail(f"migration failed: {result.message}")
 
     asyncio.run(run())
+
+
+@contextlib.asynccontextmanager
+async def _one_run_at_a_time(settings: Settings, engine: Any) -> AsyncIterator[None]:
+    """Hold the database's migration lock while migrating: a second ``ens migrate`` (another machine's
+    deployment, started at the same moment) waits, then finds every migration done. Without it both
+    ran the same migrations at once and one died on the other's table (an outside audit).
+
+    PostgreSQL: a session advisory lock on a connection of its own, outside the pool the migrations
+    use, ended with it (a killed run's lock goes with its connection). SQLite: an exclusive
+    ``flock`` on a file beside the database (``….migrate-lock``, left in place, empty), not on the
+    database itself, whose own locks are POSIX locks that some systems merge with ``flock``."""
+    if settings.is_postgres:
+        import asyncpg
+
+        connection = await asyncpg.connect(**engine.config)
+        try:
+            if not await connection.fetchval("SELECT pg_try_advisory_lock($1)", MIGRATION_LOCK_KEY):
+                print("another `ens migrate` is running on this database: waiting for it to end", file=sys.stderr)
+                await connection.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK_KEY)
+            yield
+        finally:
+            await connection.close()  # the lock ends with the session
+        return
+    path = f"{db.sqlite_path(settings.database_url)}.migrate-lock"
+    with await asyncio.to_thread(open, path, "a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print("another `ens migrate` is running on this database: waiting for it to end", file=sys.stderr)
+            await asyncio.to_thread(fcntl.flock, lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def partition_table(settings: Settings, table: str, partitions: int) -> None:
