@@ -91,3 +91,18 @@ def test_a_number_out_of_its_range_is_refused(tmp_path: Path, variable: str, val
 def test_zero_still_turns_a_safety_net_off(tmp_path: Path, variable: str, value: str) -> None:
     done = _ens(tmp_path, "migrate", **{variable: value})
     assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize("command", [["serve", "--port", "0"], ["purge"]])
+def test_a_document_folder_that_cannot_be_made_names_the_variable(tmp_path: Path, command: list[str]) -> None:
+    """``ENS_BLOB_URL`` naming a folder that cannot be made (here a file stands where a folder of its
+    path should; live, a read-only disk) was 44 lines of traceback from ``ens serve``, its message
+    withheld so that nothing said which folder or why, exit status 1; ``ens purge`` said it could not
+    reach the database (an outside audit as the operator)."""
+    (tmp_path / "taken").write_bytes(b"")
+    migrated = _ens(tmp_path, "migrate")
+    assert migrated.returncode == 0, migrated.stderr
+    url = (tmp_path / "taken" / "blobs").as_uri()
+    done = _ens(tmp_path, *command, ENS_BLOB_URL=url)
+    _one_line_refusal(done, "ENS_BLOB_URL", str(tmp_path / "taken" / "blobs"))
+    assert "database" not in done.stderr

@@ -200,6 +200,11 @@ def main(argv: list[str] | None = None) -> None:
 
             # Read here first: refused while uvicorn builds the app, it was a traceback and status 1.
             load_encryption_key(settings.oidc_encryption_key)
+        if args.command == "serve":
+            from ens.documents.storage import BlobStore
+
+            # Here too: refused while uvicorn builds the app, it was a traceback and status 1.
+            BlobStore.from_settings(settings).check_writable()
     except ConfigurationError as exc:
         fail(f"configuration error: {exc}")
     if args.command == "serve":
@@ -217,6 +222,9 @@ def main(argv: list[str] | None = None) -> None:
     warnings.filterwarnings("ignore", message=".*Unable to connect to database", module="piccolo")
     try:
         _run(args, settings)
+    except ConfigurationError as exc:
+        # Met on the way (the document folder, made when a command first needs it).
+        fail(f"configuration error: {exc}")
     except (TimeoutError, OSError) as exc:
         # The database named by the configuration does not answer (refused, unknown host, timeout).
         fail(f"cannot reach the database named by ENS_DATABASE_URL ({type(exc).__name__}: {exc})")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import tempfile
 from collections.abc import AsyncIterable
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ import obstore
 import obstore.exceptions
 from obstore.store import LocalStore, S3Store
 
-from ens.core.settings import Settings
+from ens.core.settings import ConfigurationError, Settings
 
 # An upload is written in parts, one at a time, so it holds one part in memory whatever the file's
 # size: 5 MiB on S3 (its smallest multipart part but the last), 1 MiB in a folder.
@@ -55,7 +56,12 @@ class BlobStore:
         parts = urlsplit(url)
         if parts.scheme == "file":
             folder = Path(unquote(parts.path))
-            folder.mkdir(parents=True, exist_ok=True)
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                # One line naming the variable and the folder: the traceback said neither (its
+                # message withheld, ens.core.log), and a command called it an unreachable database.
+                raise ConfigurationError(_unusable(folder, exc)) from None
             return cls(
                 LocalStore(prefix=folder, mkdir=True),
                 description=f"folder {folder}",
@@ -74,6 +80,17 @@ class BlobStore:
         store = S3Store(parts.netloc, prefix=prefix, config=config, client_options=client_options)  # type: ignore[arg-type]
         described = f"bucket {parts.netloc}" + (f", prefix {prefix}" if prefix else "")
         return cls(store, description=described, part_bytes=S3_PART_BYTES)
+
+    def check_writable(self) -> None:
+        """``ens serve`` at start: a folder it cannot write (a read-only disk, another owner) stops it
+        in one line, rather than every upload failing later."""
+        if self._folder is None:
+            return
+        try:
+            with tempfile.TemporaryFile(dir=self._folder):
+                pass
+        except OSError as exc:
+            raise ConfigurationError(_unusable(self._folder, exc)) from None
 
     # Where things go ---------------------------------------------------------------------------
 
@@ -156,6 +173,10 @@ class BlobStore:
         if self._folder is not None:
             await asyncio.to_thread(_remove_empty_directories, self._folder / prefix)
         return len(paths)
+
+
+def _unusable(folder: Path, exc: OSError) -> str:
+    return f"ENS_BLOB_URL names the folder {folder}, which cannot be written ({exc.strerror or type(exc).__name__})"
 
 
 def _remove_empty_directories(top: Path) -> None:
