@@ -20,8 +20,12 @@ from ens.core.api import NUL_IN_ADDRESS, field_error, with_choices
 from ens.core.fhir import FHIR_JSON, fhir_location, operation_outcome
 from ens.core.problems import PROBLEM_JSON, ProblemError, ProblemType, problem_body
 from ens.core.security_headers import REQUEST_ID_KEY
+from ens.documents.storage import store_failure
 
 log = logging.getLogger("ens")
+
+# A store that failed (a disk to free, a service to come back) is not mended within seconds.
+STORE_RETRY_AFTER_S = 60
 
 
 def problem_response(
@@ -336,6 +340,20 @@ def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[byt
             problems.for_status(503),
             f"The database is busy; try again in a moment (request {request_id}).",
             headers={"Retry-After": "2"},
+        )
+    if (failure := store_failure(exc)) is not None:
+        # A full or read-only disk, S3 out of reach: the operator's to mend, logged as what it is
+        # (it was an "unhandled error" answered 500: an outside audit). Nothing of an upload is kept.
+        log.error(
+            "document store failed",
+            exc_info=exc,
+            extra={"request_id": request_id, "path": request.scope.get("path_template"), "failure": failure},
+        )
+        return error_response(
+            request,
+            problems.for_status(503),
+            f"The service cannot store or read documents' files at the moment; try again later (request {request_id}).",
+            headers={"Retry-After": str(STORE_RETRY_AFTER_S)},
         )
     log.error(
         "unhandled error", exc_info=exc, extra={"request_id": request_id, "path": request.scope.get("path_template")}

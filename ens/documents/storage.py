@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import tempfile
 from collections.abc import AsyncIterable
 from pathlib import Path
@@ -173,6 +174,28 @@ class BlobStore:
         if self._folder is not None:
             await asyncio.to_thread(_remove_empty_directories, self._folder / prefix)
         return len(paths)
+
+
+# How obstore's message names the system's failure under a folder store: "kind: StorageFull".
+_OS_ERROR_KIND = re.compile(r"\bkind: ([A-Za-z]+)")
+
+
+def store_failure(exc: BaseException) -> str | None:
+    """What failed, when ``exc`` (or what it was raised from) is the document store's error and not an object
+    that is missing: the system's name for it under a folder store (``StorageFull``,
+    ``ReadOnlyFilesystem``, ``PermissionDenied``...: Rust's ``io::ErrorKind``, which names no path or
+    data, so that it can be logged), else the error's class (S3 unreachable: ``GenericError``).
+    ``None`` for any other error."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, obstore.exceptions.BaseError) and not isinstance(current, FileNotFoundError):
+            kind = _OS_ERROR_KIND.search(str(current))
+            return kind.group(1) if kind else type(current).__name__
+        # Its explicit causes only: an error raised while handling a store's failure is its own.
+        current = current.__cause__
+    return None
 
 
 def _unusable(folder: Path, exc: OSError) -> str:
