@@ -95,3 +95,20 @@ def test_a_seal_lag_too_short_to_be_safe_is_refused(lag: str) -> None:
     but not yet committed could be sealed past, and then look added (a review). At least 10 s."""
     done = _ens("audit", "seal", "--lag", lag, ENS_ENV="dev", PYTHONPATH=str(ROOT))  # this checkout's code
     _one_line_refusal(done, "--lag", "at least 10 seconds")
+
+
+def test_serve_on_a_database_without_its_migrations_says_to_migrate(tmp_path: object) -> None:
+    """``ens serve`` on a database its migrations had not reached started, ``/ready`` answered
+    ``ready``, and every request was a 500 (``UndefinedTableError``): a load balancer sent people to
+    it (an outside audit as the operator, on an empty PostgreSQL database; the same after an upgrade
+    whose ``ens migrate`` had not run). It now stops at start, as the other commands do."""
+    url = f"sqlite:///{tmp_path}/empty.sqlite"
+    done = _ens("serve", "--port", str(free_port()), ENS_ENV="dev", ENS_DATABASE_URL=url, PYTHONPATH=str(ROOT))
+    _one_line_refusal(done, "ens migrate")
+
+
+def test_serve_without_its_database_names_the_variable() -> None:
+    """Was: piccolo's coloured warning, then uvicorn's exception group traceback, exit status 3."""
+    url = f"postgresql://ens@127.0.0.1:{free_port()}/ens"
+    done = _ens("serve", "--port", str(free_port()), ENS_ENV="dev", ENS_DATABASE_URL=url, PYTHONPATH=str(ROOT))
+    _one_line_refusal(done, "ENS_DATABASE_URL", "cannot reach")

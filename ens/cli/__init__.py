@@ -19,7 +19,7 @@ from ens.cli.export import export_space
 from ens.cli.keys import rotate as rotate_keys
 from ens.cli.maintenance import notify, purge
 from ens.cli.refusal import fail
-from ens.cli.schema import migrate, partition_table
+from ens.cli.schema import check_migrated, migrate, partition_table
 from ens.cli.seals import MIN_SEAL_LAG, seal_or_verify
 from ens.cli.serving import run_server
 from ens.cli.vaccines import load_vaccine_list
@@ -207,7 +207,10 @@ def main(argv: list[str] | None = None) -> None:
             BlobStore.from_settings(settings).check_writable()
     except ConfigurationError as exc:
         fail(f"configuration error: {exc}")
+    # piccolo warns (in colour, on stderr) when it cannot reach the database; the line below says it.
+    warnings.filterwarnings("ignore", message=".*Unable to connect to database", module="piccolo")
     if args.command == "serve":
+        check_migrated(settings)
         run_server(
             settings,
             args.host,
@@ -218,8 +221,6 @@ def main(argv: list[str] | None = None) -> None:
         )
         return
     _log_security_lines()
-    # piccolo warns (in colour, on stderr) when it cannot reach the database; the line below says it.
-    warnings.filterwarnings("ignore", message=".*Unable to connect to database", module="piccolo")
     try:
         _run(args, settings)
     except ConfigurationError as exc:
