@@ -4,6 +4,7 @@ clear line naming the variable, exit status 2, never a traceback; the README's c
 from __future__ import annotations
 
 import subprocess
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
@@ -112,3 +113,20 @@ def test_serve_without_its_database_names_the_variable() -> None:
     url = f"postgresql://ens@127.0.0.1:{free_port()}/ens"
     done = _ens("serve", "--port", str(free_port()), ENS_ENV="dev", ENS_DATABASE_URL=url, PYTHONPATH=str(ROOT))
     _one_line_refusal(done, "ENS_DATABASE_URL", "cannot reach")
+
+
+@pytest.mark.parametrize("command", [["migrate"], ["serve", "--port", "0"]])
+def test_a_database_or_role_that_does_not_exist_is_one_line(settings: Settings, command: list[str]) -> None:
+    """PostgreSQL answering but refusing the URL's database or role (never created, a typo) was a
+    traceback ending ``InvalidCatalogNameError ... sqlstate=3D000`` or ``InvalidAuthorization
+    SpecificationError ... sqlstate=28000``, exit status 1 (an outside audit as the operator): one
+    line naming the variable and PostgreSQL's own words, which name only what the URL names."""
+    if not settings.is_postgres:
+        pytest.skip("PostgreSQL's refusals")
+    parts = urlsplit(settings.database_url)
+    for url, words in (
+        (urlunsplit(parts._replace(path="/ens_never_created")), 'database "ens_never_created" does not exist'),
+        (urlunsplit(parts._replace(netloc=f"nobody_here@{parts.hostname}:{parts.port}")), "nobody_here"),
+    ):
+        done = _ens(*command, ENS_ENV="dev", ENS_DATABASE_URL=url, PYTHONPATH=str(ROOT))
+        _one_line_refusal(done, "ENS_DATABASE_URL", words)

@@ -18,7 +18,7 @@ from ens.cli.development import demo, print_dev_token
 from ens.cli.export import export_space
 from ens.cli.keys import rotate as rotate_keys
 from ens.cli.maintenance import notify, purge
-from ens.cli.refusal import fail
+from ens.cli.refusal import database_refusal, fail
 from ens.cli.schema import check_migrated, migrate, partition_table
 from ens.cli.seals import MIN_SEAL_LAG, seal_or_verify
 from ens.cli.serving import run_server
@@ -208,7 +208,7 @@ def main(argv: list[str] | None = None) -> None:
     except ConfigurationError as exc:
         fail(f"configuration error: {exc}")
     # piccolo warns (in colour, on stderr) when it cannot reach the database; the line below says it.
-    warnings.filterwarnings("ignore", message=".*Unable to connect to database", module="piccolo")
+    warnings.filterwarnings("ignore", message=".*Unable to (connect to database|fetch server version)")
     if args.command == "serve":
         check_migrated(settings)
         run_server(
@@ -230,6 +230,8 @@ def main(argv: list[str] | None = None) -> None:
         # The database named by the configuration does not answer (refused, unknown host, timeout).
         fail(f"cannot reach the database named by ENS_DATABASE_URL ({type(exc).__name__}: {exc})")
     except Exception as exc:
+        if (refused := database_refusal(exc)) is not None:
+            fail(refused)
         if not _is_unmigrated(exc):
             raise
         fail("the database named by ENS_DATABASE_URL has no tables yet: run `ens migrate` first (`make run` does)")

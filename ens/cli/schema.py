@@ -9,7 +9,7 @@ import sys
 from collections.abc import AsyncIterator
 from typing import Any
 
-from ens.cli.refusal import fail
+from ens.cli.refusal import database_refusal, fail
 from ens.core import db
 from ens.core.settings import Settings
 
@@ -42,6 +42,10 @@ def check_migrated(settings: Settings) -> None:
         missing, total = asyncio.run(run())
     except (TimeoutError, OSError) as exc:
         fail(f"cannot reach the database named by ENS_DATABASE_URL ({type(exc).__name__}: {exc})")
+    except Exception as exc:
+        if (refused := database_refusal(exc)) is None:
+            raise
+        fail(refused)
     if missing:
         fail(
             f"the database named by ENS_DATABASE_URL lacks {missing} of this version's {total} migrations: "
