@@ -106,3 +106,18 @@ def test_a_document_folder_that_cannot_be_made_names_the_variable(tmp_path: Path
     done = _ens(tmp_path, *command, ENS_BLOB_URL=url)
     _one_line_refusal(done, "ENS_BLOB_URL", str(tmp_path / "taken" / "blobs"))
     assert "database" not in done.stderr
+
+
+def test_a_certificate_that_cannot_be_loaded_stops_serve_in_one_line(tmp_path: Path) -> None:
+    """``ens serve --ssl-certfile`` naming a file that is missing (or not a certificate) was 30 lines
+    of traceback ending ``FileNotFoundError: (message withheld...)``, naming neither file, exit
+    status 1 (an outside audit as the operator)."""
+    migrated = _ens(tmp_path, "migrate")
+    assert migrated.returncode == 0, migrated.stderr
+    missing = tmp_path / "missing.pem"
+    not_one = tmp_path / "not-a-certificate.pem"
+    not_one.write_text("hello\n")
+    for pem in (missing, not_one):
+        port = str(free_port())
+        done = _ens(tmp_path, "serve", "--port", port, "--ssl-certfile", str(pem), "--ssl-keyfile", str(pem))
+        _one_line_refusal(done, "--ssl-certfile", str(pem))

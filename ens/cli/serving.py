@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ssl
+
 from ens.cli.refusal import fail
 from ens.core.log import uvicorn_log_config
 from ens.core.settings import Settings
@@ -14,6 +16,8 @@ def run_server(
 
     if bool(certfile) != bool(keyfile):
         fail("--ssl-certfile and --ssl-keyfile go together (TLS ended by ens serve itself)")
+    if certfile and keyfile:
+        _check_certificate(certfile, keyfile)
     proxies = settings.trusted_proxies()
     uvicorn.run(
         "ens.app:create_app",
@@ -31,3 +35,13 @@ def run_server(
         ssl_certfile=certfile,
         ssl_keyfile=keyfile,
     )
+
+
+def _check_certificate(certfile: str, keyfile: str) -> None:
+    """Loaded here first, as uvicorn will: a file missing or not a certificate and its key was a
+    traceback whose message (withheld) was the only place naming the file (an outside audit)."""
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(certfile, keyfile)
+    except OSError as exc:  # ssl.SSLError is one
+        reason = exc.strerror or getattr(exc, "reason", None) or type(exc).__name__
+        fail(f"--ssl-certfile {certfile} and --ssl-keyfile {keyfile} cannot be loaded ({reason})")
