@@ -237,6 +237,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 )
             if self.oidc_issuer is None:
                 raise ConfigurationError("ENS_OIDC_ISSUER must be set outside development")
+            _check_issuer("ENS_OIDC_ISSUER", self.oidc_issuer)
+            if self.pro_oidc_issuer:
+                _check_issuer("ENS_PRO_OIDC_ISSUER", self.pro_oidc_issuer)
             parts = urlsplit(self.public_url)
             if parts.scheme != "https" or not parts.netloc:
                 # Over http, the metadata would advertise http endpoints (tokens and codes in clear)
@@ -262,7 +265,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                     "login codes are sent by e-mail"
                 )
             smtp = urlsplit(self.smtp_url)
-            if smtp.scheme not in ("smtps", "smtp+starttls") and smtp.hostname not in ("127.0.0.1", "::1", "localhost"):
+            if smtp.scheme not in ("smtps", "smtp+starttls") and smtp.hostname not in _LOOPBACK_HOSTS:
                 # One-time codes would cross the network in clear to the relay (an outside audit).
                 raise ConfigurationError(
                     "ENS_SMTP_URL must use TLS outside development (smtps:// or smtp+starttls://), unless it names "
@@ -317,6 +320,27 @@ def parse_sender(value: str) -> tuple[str, str] | None:
     if not at or not local or "@" in local or "." not in domain.strip(".") or any(c.isspace() for c in address):
         return None
     return name, address
+
+
+# Where plain http stays on this machine (a relay, a provider's local end): nothing crosses a network.
+_LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
+
+
+def _check_issuer(variable: str, issuer: str) -> None:
+    """Outside development an identity provider is reached over https (or on this machine's loopback):
+    over http, its discovery document, its signing keys and the token endpoint (ENS's client secret
+    in each request) cross the network in clear, and whoever is on the path can hand ENS keys of
+    their own and sign anyone in. An http issuer started the service (an outside audit), as did one
+    without a scheme or host, which failed only at the first login."""
+    parts = urlsplit(issuer)
+    if parts.scheme == "https" and parts.hostname:
+        return
+    if parts.scheme == "http" and parts.hostname in _LOOPBACK_HOSTS:
+        return
+    raise ConfigurationError(
+        f"{variable} must be an https:// URL outside development (the provider's issuer, as its discovery "
+        f"document states it), or http:// on this machine's loopback; got {issuer!r}"
+    )
 
 
 def _naming_the_variable(message: str, raw: Mapping[str, object]) -> str:

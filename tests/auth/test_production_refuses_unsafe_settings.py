@@ -116,3 +116,21 @@ def test_production_reads_previous_secret_keys_only_if_each_could_be_a_key() -> 
     for refused in ("short", f"{older},short", DEV_SECRET_KEY):
         with pytest.raises(ConfigurationError, match="ENS_PREVIOUS_SECRET_KEYS"):
             Settings.from_env({**SMTP, "ENS_PREVIOUS_SECRET_KEYS": refused}, **PROD)
+
+
+@pytest.mark.parametrize("variable", ["ENS_OIDC_ISSUER", "ENS_PRO_OIDC_ISSUER"])
+def test_production_reaches_its_identity_providers_over_https_only(variable: str) -> None:
+    """An ``http://`` issuer started the service in production (an outside audit as the operator):
+    discovery, the signing keys and the token endpoint (the client secret in each request) would go
+    in clear, and whoever is on the path could hand ENS keys of their own and sign anyone in. Refused,
+    as a malformed one is (no scheme, no host: it only failed at the first login), but for a
+    provider on this machine's loopback (a relay that ends TLS, the load test's fake provider)."""
+    base = {**SMTP, "ENS_PRO_OIDC_CLIENT_SECRET": "p" * 40}
+    options = {k: v for k, v in PROD.items() if k != "oidc_issuer"} if variable == "ENS_OIDC_ISSUER" else PROD
+    for refused in ("http://idp.example", "idp.example", "https://", "ftp://idp.example", "http://10.0.0.5:8080"):
+        with pytest.raises(ConfigurationError, match=variable):
+            Settings.from_env({**base, variable: refused}, **options)
+    for taken in ("https://idp.example", "https://idp.example/realms/x", "http://127.0.0.1:8081", "http://[::1]:9"):
+        assert Settings.from_env({**base, variable: taken}, **options)
+    # Development keeps its embedded providers and any test provider.
+    assert Settings.from_env({variable: "http://fake-idp.test"}, env="dev")
