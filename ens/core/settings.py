@@ -264,6 +264,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                     "ENS_SMTP_URL must be set outside development (smtp://, smtp+starttls:// or smtps://): "
                     "login codes are sent by e-mail"
                 )
+            if self.s3_endpoint is not None:
+                endpoint = urlsplit(self.s3_endpoint)
+                https = endpoint.scheme == "https" and endpoint.hostname
+                if not https and not (endpoint.scheme == "http" and endpoint.hostname in _LOOPBACK_HOSTS):
+                    # The objects are encrypted, but their names (space ids), sizes and requests would
+                    # cross in clear, and anyone on the path could delete them (an outside audit).
+                    raise ConfigurationError(
+                        "ENS_S3_ENDPOINT must be an https:// URL outside development, or http:// on this "
+                        f"machine's loopback (http://127.0.0.1:9000); got {self.s3_endpoint!r}"
+                    )
             smtp = urlsplit(self.smtp_url)
             if smtp.scheme not in ("smtps", "smtp+starttls") and smtp.hostname not in _LOOPBACK_HOSTS:
                 # One-time codes would cross the network in clear to the relay (an outside audit).

@@ -134,3 +134,18 @@ def test_production_reaches_its_identity_providers_over_https_only(variable: str
         assert Settings.from_env({**base, variable: taken}, **options)
     # Development keeps its embedded providers and any test provider.
     assert Settings.from_env({variable: "http://fake-idp.test"}, env="dev")
+
+
+def test_production_reaches_its_s3_service_over_https_unless_on_this_machine() -> None:
+    """The README said ``http://`` was allowed for a local S3 service; any was taken in production
+    (an outside audit as the operator): the objects are encrypted, but their names (each space's
+    id), their sizes and every request would cross the network in clear, and whoever is on the path
+    could delete them. As for the mail relay: plain http only on this machine's loopback."""
+    s3 = {**SMTP, "ENS_BLOB_URL": "s3://ens-documents/prod"}
+    for refused in ("http://minio.internal:9000", "http://10.0.0.7:9000", "minio.internal:9000", "https://"):
+        with pytest.raises(ConfigurationError, match="ENS_S3_ENDPOINT"):
+            Settings.from_env({**s3, "ENS_S3_ENDPOINT": refused}, **PROD)
+    for taken in ("https://s3.fr-par.scw.cloud", "http://127.0.0.1:9000", "http://localhost:9000"):
+        assert Settings.from_env({**s3, "ENS_S3_ENDPOINT": taken}, **PROD).s3_endpoint == taken
+    assert Settings.from_env(s3, **PROD).s3_endpoint is None  # AWS itself, over https
+    assert Settings.from_env({"ENS_S3_ENDPOINT": "http://minio.internal:9000"}, env="dev").s3_endpoint
