@@ -26,6 +26,7 @@ def export_space(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from ens.documents.content import ContentUnreadable
     from ens.documents.storage import BlobStore
     from ens.overview.export import operator_export, space_for_export
     from ens.vitals.fhir import count_measurements
@@ -59,6 +60,14 @@ def export_space(
                     fail(
                         f"{path}.partial exists: another export to {path} is running, or one was killed; "
                         "remove it once no export runs"
+                    )
+                except ContentUnreadable:
+                    # A document's file gone from the store or not decrypting (the log line above
+                    # names the document and why): it was a traceback naming nothing (an outside
+                    # audit as the operator).
+                    fail(
+                        "a document's file cannot be read: missing from the store or not decrypting (the log "
+                        f"names the document); nothing was written to {path}"
                     )
                 except OSError as exc:
                     # The file (a full disk, a read-only mount): the database's own failures are

@@ -390,3 +390,28 @@ async def test_an_export_cut_short_says_so_in_the_history(client, person, monkey
     assert (await client.get(EXPORT, headers=person.headers)).status_code == 200
     again = (await client.get("/v1/spaces/me/access-history", headers=person.headers)).json()["items"]
     assert sorted(row["outcome"] for row in again if row["resourceType"] == "export") == [200, 200, 500]
+
+
+FILE_UNREADABLE = (
+    "a document's file cannot be read: missing from the store or not decrypting (the log names the document)"
+)
+
+
+async def test_ens_export_of_a_document_whose_file_is_gone_is_one_line_and_no_file(client, person, settings, tmp_path):
+    """An object missing from the store (a restore that forgot the store, a disk's fault) ended
+    ``ens export --documents embedded`` in a traceback naming nothing (an outside audit as the
+    operator). It is one line, status 2, and no file is left behind."""
+    from ens.documents.storage import BlobStore
+    from tests.helpers.documents import pdf, stored_paths, uploaded
+
+    await uploaded(client, person.headers, pdf(2_000, seed=71))
+    [stored] = await stored_paths(settings, person.space_id)
+    await BlobStore.from_settings(settings).delete(stored)
+    target = tmp_path / "space.fhir.json"
+    operator = ("--operator", "Agnès Roux", "--reason", "Demande d'accès RGPD n° 2026-119")
+    failed = _ens_export(str(person.space_id), str(target), *operator, "--documents", "embedded", settings=settings)
+    assert failed.returncode == 2, failed.stderr
+    said = [line for line in failed.stderr.splitlines() if line.startswith("ens: ")]
+    assert said == [f"ens: {FILE_UNREADABLE}; nothing was written to {target}"], failed.stderr
+    assert "Traceback" not in failed.stderr
+    assert not target.exists() and not (tmp_path / "space.fhir.json.partial").exists()
