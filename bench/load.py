@@ -420,6 +420,8 @@ def main() -> int:
         **{k: v for k, v in os.environ.items() if not k.startswith("ENS_")},
         "ENS_ENV": "prod",
         "ENS_DATABASE_URL": database_url,
+        # Production refuses a relative folder for the documents: the one ./var would be, absolute.
+        "ENS_VAR_DIR": str(Path("var").resolve()),
         "ENS_SECRET_KEY": secrets.token_urlsafe(48),
         "ENS_PUBLIC_URL": base_url,
         "ENS_OIDC_ISSUER": provider.issuer,

@@ -54,6 +54,8 @@ def production_environment(database_url: str, port: int) -> dict[str, str]:
     env.update(
         ENS_ENV="prod",
         ENS_DATABASE_URL=database_url,
+        # Production refuses a relative folder for the documents: the one ./var would be, absolute.
+        ENS_VAR_DIR=str(Path("var").resolve()),
         ENS_SECRET_KEY=secrets.token_urlsafe(48),
         ENS_OIDC_ISSUER="https://idp.bench.invalid",
         ENS_OIDC_CLIENT_SECRET=secrets.token_urlsafe(32),

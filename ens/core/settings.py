@@ -264,6 +264,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                     "ENS_SMTP_URL must be set outside development (smtp://, smtp+starttls:// or smtps://): "
                     "login codes are sent by e-mail"
                 )
+            if not self.blob_url and not os.path.isabs(self.var_dir):
+                # The default folder, ./var/blobs, is relative to the folder each process starts in:
+                # ens serve from / (systemd's default) kept the documents in /var/blobs, and a cron
+                # command started elsewhere looked for them in its own (an outside audit as the operator).
+                raise ConfigurationError(
+                    "ENS_BLOB_URL must be set outside development (file:///absolute/path or s3://bucket/prefix), "
+                    f"or ENS_VAR_DIR an absolute folder: the documents would be under {self.var_dir!r}, relative "
+                    "to the folder each process starts in"
+                )
             if self.s3_endpoint is not None:
                 endpoint = urlsplit(self.s3_endpoint)
                 https = endpoint.scheme == "https" and endpoint.hostname

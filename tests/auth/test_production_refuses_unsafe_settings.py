@@ -15,6 +15,7 @@ PROD = {
     "oidc_issuer": "https://idp.example",
     "public_url": "https://ens.example",
     "oidc_client_secret": "c" * 40,
+    "blob_url": "file:///var/lib/ens/blobs",
 }
 SMTP = {"ENS_SMTP_URL": "smtps://mail.example:465"}
 
@@ -149,3 +150,16 @@ def test_production_reaches_its_s3_service_over_https_unless_on_this_machine() -
         assert Settings.from_env({**s3, "ENS_S3_ENDPOINT": taken}, **PROD).s3_endpoint == taken
     assert Settings.from_env(s3, **PROD).s3_endpoint is None  # AWS itself, over https
     assert Settings.from_env({"ENS_S3_ENDPOINT": "http://minio.internal:9000"}, env="dev").s3_endpoint
+
+
+def test_production_refuses_a_documents_folder_relative_to_where_each_process_starts() -> None:
+    """Left to ENS_VAR_DIR's default, the documents were under ./var/blobs of the folder each process
+    started in: ens serve from / (systemd's) kept them in /var/blobs, and a cron command started
+    elsewhere looked for them in its own (an outside audit as the operator)."""
+    relative = {k: v for k, v in PROD.items() if k != "blob_url"}
+    for chosen in ({}, {"ENS_VAR_DIR": "var"}, {"ENS_VAR_DIR": "./data"}):
+        with pytest.raises(ConfigurationError, match="ENS_BLOB_URL"):
+            Settings.from_env({**SMTP, **chosen}, **relative)
+    assert Settings.from_env({**SMTP, "ENS_VAR_DIR": "/var/lib/ens"}, **relative).var_dir == "/var/lib/ens"
+    assert Settings.from_env({**SMTP, "ENS_BLOB_URL": "s3://ens-documents/prod"}, **relative).blob_url
+    assert Settings.from_env({}, env="dev").var_dir == "./var"  # development keeps its folder
