@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import sys
 import traceback
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
 
@@ -33,6 +34,13 @@ ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None] | tupl
 class KeyValueFormatter(logging.Formatter):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__("%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        """ISO 8601 in UTC, to the millisecond, with its Z: the process's local time without its zone
+        repeated an hour when the clocks went back, and set apart machines in other zones (an outside
+        audit as the operator)."""
+        moment = datetime.fromtimestamp(record.created, UTC)
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
     def format(self, record: logging.LogRecord) -> str:
         line = super().format(record)

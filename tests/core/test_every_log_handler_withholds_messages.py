@@ -129,3 +129,19 @@ def test_an_exception_whose_str_fails_is_still_logged() -> None:
     except Broken as error:
         line = _formatted(error)
     assert "Broken" in line
+
+
+def test_a_line_is_dated_in_utc_and_says_so() -> None:
+    """Lines were dated in the process's local time without saying which ("2026-12-07 02:32:46,729",
+    an outside audit as the operator): an hour repeats when the clocks go back, and two machines'
+    logs set in different zones do not line up. ISO 8601 in UTC, to the millisecond, with its Z."""
+    import re
+    from datetime import UTC, datetime
+
+    from ens.core.log import KeyValueFormatter
+
+    record = logging.LogRecord("ens.test", logging.INFO, __file__, 1, "a line", None, None)
+    record.created = datetime(2026, 10, 25, 0, 30, 15, 123_000, tzinfo=UTC).timestamp()
+    line = KeyValueFormatter().format(record)
+    assert line.startswith("2026-10-25T00:30:15.123Z INFO ens.test a line"), line
+    assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z ", line)
