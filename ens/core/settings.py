@@ -10,6 +10,7 @@ import ipaddress
 import os
 import unicodedata
 from collections.abc import Mapping
+from email.headerregistry import Address
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
@@ -337,6 +338,13 @@ def parse_sender(value: str) -> tuple[str, str] | None:
     name, address = email.utils.parseaddr(value)
     local, at, domain = address.rpartition("@")
     if not at or not local or "@" in local or "." not in domain.strip(".") or any(c.isspace() for c in address):
+        return None
+    try:
+        # As the mailer makes the From header of it: one it refuses (a local part outside ASCII,
+        # "ne..pas@", ".np@") passed here, and then every message raised as it was made, past every
+        # caller (a review).
+        Address(display_name=name, addr_spec=address)
+    except ValueError:
         return None
     return name, address
 

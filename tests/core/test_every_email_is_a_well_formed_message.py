@@ -98,6 +98,18 @@ def test_an_ens_mail_from_that_is_no_address_stops_the_service(value: str) -> No
         Settings.from_env({}, env="dev", mail_from=value)
 
 
+@pytest.mark.parametrize(
+    "value", ["édith@sante.example.fr", "ne..pas@sante.example.fr", "Espace santé <.np@sante.example.fr>"]
+)
+def test_an_ens_mail_from_no_message_can_carry_stops_the_service(value: str) -> None:
+    """One address to :func:`parse_sender`, but not one a From header takes (a local part outside
+    ASCII, two dots in a row, a leading dot): it passed the start check, and then every message
+    raised ValueError as it was made, past every caller (they take a mail not sent, OSError): the
+    login's e-mail code, every notice (a review of the e-mails' commit)."""
+    with pytest.raises(ConfigurationError, match="ENS_MAIL_FROM"):
+        Settings.from_env({}, env="dev", mail_from=value)
+
+
 # An address no message can carry: a line separator (U+2028) is no control character, so the
 # provider's e-mail claim keeps it, and a header may hold no line break (Python refuses it, which
 # is what keeps a "Bcc:" from being slipped in).
