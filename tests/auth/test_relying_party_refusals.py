@@ -373,3 +373,28 @@ async def test_an_email_claim_of_two_addresses_is_left_out_and_the_login_goes_on
     stored = await one_row("SELECT email FROM accounts WHERE sub = {}", sub)
     assert stored["email"] is None
     assert mails.to(other) == []
+
+
+async def test_an_address_left_out_is_told_to_the_old_one_as_removed_not_replaced(fake_login, provider, outbox):
+    """A claim left out (not one address, or none given) empties the account's address, and the old
+    address was told "remplacée par celle que votre service d'identité a transmise ; les messages de
+    sécurité iront désormais à la nouvelle adresse": there is none, and no notice will reach the
+    person until a login brings one (a review of the e-mail claim's commit)."""
+    from tests.helpers.login import signed_in_browser
+
+    mails, _ = outbox
+    sub = f"address-removed-{uuid.uuid4().hex[:12]}"
+    first, _ = await signed_in_browser(fake_login, sub=sub)
+    known = f"{sub}@example.test"
+    assert (await one_row("SELECT email FROM accounts WHERE sub = {}", sub))["email"] == known
+    again = fake_login()
+    again.browser.totp_secret = first.browser.totp_secret
+    await again.start()
+    code = again.code(sub=sub)
+    provider.codes[code].claims["email"] = f"{known}, other-{sub}@example.test"
+    assert (await again.come_back(code)).status_code == 303
+    assert (await again.browser.second_factor()).status_code == 303
+    [told] = [m for m in mails.to(known) if "adresse e-mail" in m["Subject"]]
+    assert told["Subject"] == "Votre adresse e-mail a été retirée"
+    text = told.get_content()
+    assert "retirée" in text and "nouvelle adresse" not in text

@@ -44,6 +44,15 @@ EMAIL_CHANGED = (
     "service d'identité a transmise ; les messages de sécurité iront désormais à la nouvelle adresse.\n"
     "Si ce n'est pas vous, contactez-nous immédiatement.\n"
 )
+# The provider gave no address the account can keep (none, or not one address: the claim is left
+# out, ens.auth.login.provider): the old one was told of a "nouvelle adresse" there was not (a review).
+EMAIL_REMOVED = (
+    "Bonjour,\n\nL'adresse e-mail de votre espace santé vient d'être retirée : votre service d'identité "
+    "n'en a transmis aucune utilisable à votre dernière connexion. Les messages de sécurité ne vous "
+    "parviendront plus tant qu'une connexion n'en aura pas transmis une ; vérifiez l'adresse e-mail "
+    "enregistrée auprès de votre service d'identité (FranceConnect).\n"
+    "Si ce n'est pas vous, contactez-nous immédiatement.\n"
+)
 FACTOR_REPLACED = (
     "Bonjour,\n\nLe second facteur de connexion de votre espace santé vient d'être remplacé ; "
     "l'ancien ne fonctionne plus, et vos autres appareils ont été déconnectés.\n"

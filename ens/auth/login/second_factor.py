@@ -37,6 +37,7 @@ from ens.auth.login.attempt import (
 from ens.auth.login.consent import consent_screen
 from ens.auth.login.notices import (
     EMAIL_CHANGED,
+    EMAIL_REMOVED,
     FACTOR_REPLACED,
     RECOVERY_USED,
     new_device,
@@ -275,9 +276,11 @@ async def _apply_pending_identity(ctx: LoginContext, attempt: Attempt, *, accoun
     await update_attempt(attempt.id, pending_identity=None)
     if previous_email:
         # Said to the old address: if the change was not the person's doing, they learn it there.
-        await send_security_notice(
-            ctx.mailer, account_id, previous_email, "Votre adresse e-mail a changé", EMAIL_CHANGED
-        )
+        if identity.email:
+            subject, text = "Votre adresse e-mail a changé", EMAIL_CHANGED
+        else:
+            subject, text = "Votre adresse e-mail a été retirée", EMAIL_REMOVED
+        await send_security_notice(ctx.mailer, account_id, previous_email, subject, text)
 
 
 async def _go_on(ctx: LoginContext, attempt: Attempt) -> Redirect:
