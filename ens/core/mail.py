@@ -33,6 +33,20 @@ class MailNotSent(OSError):
     500, and the login failed on its notice of a new device (an outside audit of the e-mails)."""
 
 
+def carried_as_itself(address: str) -> bool:
+    """Whether a To header made of ``address`` names it, and it alone. The pattern of one address
+    (``ens.core.api.EMAIL_ADDRESS``: one "@", no space) takes "autre,luc@x.fr", which the header
+    reads as two recipients ("autre", which a relay completes with its own domain, and luc@x.fr),
+    and "autre:luc@x.fr" (a group), "autre<luc@x.fr" (a route), "luc(x@y.fr" (a comment): the
+    message went to whom the header said (a review). ``False`` too for one no header may carry."""
+    message = EmailMessage()
+    try:
+        message["To"] = address
+        return [named.addr_spec for named in message["To"].addresses] == [address]
+    except ValueError:
+        return False
+
+
 class Mailer:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -42,10 +56,9 @@ class Mailer:
         name, address = self.settings.mail_sender
         message = EmailMessage()
         message["From"] = Address(display_name=name, addr_spec=address)
-        try:
-            message["To"] = to
-        except ValueError:
-            raise MailNotSent("the recipient's address cannot be carried in a message") from None
+        if not carried_as_itself(to):
+            raise MailNotSent("the recipient's address cannot be carried in a message as itself")
+        message["To"] = to
         message["Subject"] = subject
         # RFC 5322's form whatever the process's locale (strftime's %a and %b are the locale's).
         message["Date"] = email.utils.format_datetime(clock.now())

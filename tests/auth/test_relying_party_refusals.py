@@ -375,6 +375,26 @@ async def test_an_email_claim_of_two_addresses_is_left_out_and_the_login_goes_on
     assert mails.to(other) == []
 
 
+async def test_an_email_claim_a_header_reads_as_two_recipients_is_left_out(fake_login, provider, outbox):
+    """One "@" and no space, so the pattern of one address took it, but a To header reads
+    "autre,…@example.test" as two recipients ("autre", which a relay completes with its own
+    domain, and the address): stored, every message went to both, as the claim of two addresses
+    did (a review of the e-mail claim's commit). Left out, as that one."""
+    from tests.helpers.login import signed_in_browser
+
+    sub = f"two-recipients-{uuid.uuid4().hex[:12]}"
+    first, _ = await signed_in_browser(fake_login, sub=sub)
+    again = fake_login()
+    again.browser.totp_secret = first.browser.totp_secret
+    await again.start()
+    code = again.code(sub=sub)
+    provider.codes[code].claims["email"] = f"autre,{sub}@example.test"
+    assert (await again.come_back(code)).status_code == 303
+    assert (await again.browser.second_factor()).status_code == 303
+    stored = await one_row("SELECT email FROM accounts WHERE sub = {}", sub)
+    assert stored["email"] is None
+
+
 async def test_an_address_left_out_is_told_to_the_old_one_as_removed_not_replaced(fake_login, provider, outbox):
     """A claim left out (not one address, or none given) empties the account's address, and the old
     address was told "remplacée par celle que votre service d'identité a transmise ; les messages de

@@ -131,6 +131,23 @@ async def test_an_address_no_message_can_carry_is_a_mail_not_sent(
     assert len(smtp[0].received) == before
 
 
+@pytest.mark.parametrize(
+    "address", ["autre,camille@example.test", "autre:camille@example.test", "autre<camille@example.test", "a(b@x.fr"]
+)
+async def test_an_address_a_header_reads_as_another_is_a_mail_not_sent(
+    settings: Settings, smtp: tuple[Envelopes, int], address: str
+) -> None:
+    """One "@", no space: the pattern of one address (``EMAIL_ADDRESS``) takes it, but the To header
+    reads it as two recipients ("autre" and camille@…), a group, a route or a comment, and the
+    message went to whom the header said rather than to the address stored (a review of the
+    e-mails' commits). A mail not sent, as an address no message can carry."""
+    mailer = Mailer(msgspec.structs.replace(settings, smtp_url=f"smtp://127.0.0.1:{smtp[1]}"))
+    before = len(smtp[0].received)
+    with pytest.raises(OSError, match="recipient"):
+        await mailer.send(address, "Nouvelle connexion à votre espace santé", text="Bonjour,\n")
+    assert len(smtp[0].received) == before
+
+
 async def test_a_notice_to_such_an_address_leaves_the_request_answered_and_the_notice_owed(
     mail_client: httpx.AsyncClient, settings: Settings, make_person: MakePerson, outbox: tuple[Outbox, int]
 ) -> None:

@@ -43,6 +43,7 @@ from ens.auth.tables import LoginAttempt
 from ens.core import clock
 from ens.core.api import EMAIL_ADDRESS
 from ens.core.db import fetch, fetch_one, one_of
+from ens.core.mail import carried_as_itself
 from ens.core.scopes import SCOPES
 from ens.core.settings import Settings
 from ens.spaces import service as spaces
@@ -352,7 +353,9 @@ def _email_claim(claims: Mapping[str, Any]) -> str | None:
     login's e-mail code went to both (an outside audit of the e-mails); one holding a line separator
     could carry no message at all. The login does without it."""
     email = claim_text(claims, "email", max_length=320)
-    if email is None or re.match(EMAIL_ADDRESS, email):
+    # Its pattern, and a To header reading it as itself: "autre,luc@x.fr" passes the pattern and
+    # is two recipients to the header (a review).
+    if email is None or (re.match(EMAIL_ADDRESS, email) and carried_as_itself(email)):
         return email
     log.warning(
         "upstream claim left out",
