@@ -32,19 +32,15 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from uuid import UUID
 
 from ens.core import clock
 from ens.core.db import Row, as_uuid, fetch, write_transaction
+from ens.core.owed_mail import NOTICE_LEASE
 from ens.spaces.door import SpaceRef
 from ens.spaces.notifications import SpacesReadOnce, Told
 
-# How long a claim holds. Longer than telling can take: each e-mail waits at most SMTP_TIMEOUT_S
-# (10 s) on each of its few exchanges with the mail server (about a minute for one that hangs at
-# each), and a notice goes to one to a few people. A notice whose claimant stopped is sent by the
-# first ``ens notify`` after this.
-NOTICE_LEASE = timedelta(minutes=10)
 # ens notify reads the due notices this many at a time.
 _BATCH = 500
 

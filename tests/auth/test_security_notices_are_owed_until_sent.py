@@ -10,9 +10,10 @@ import asyncio
 
 import msgspec
 
-from ens.auth.login.notices import RECOVERY_USED, send_owed_security_notices, send_security_notice
+from ens.auth.login.notices import RECOVERY_USED
 from ens.core import db
 from ens.core.mail import Mailer
+from ens.core.owed_mail import send_owed_security_notices, send_security_notice
 from ens.core.settings import Settings
 from tests.helpers.login import Outbox
 from tests.helpers.people import Person

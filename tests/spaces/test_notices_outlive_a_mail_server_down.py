@@ -23,10 +23,10 @@ from litestar import Litestar
 from ens.app import create_app
 from ens.core import clock, db
 from ens.core.mail import Mailer
+from ens.core.owed_mail import NOTICE_LEASE
 from ens.core.settings import Settings
 from ens.documents.notices import announce_document, send_release_notices
 from ens.spaces.notifications import SpacesReadOnce
-from ens.spaces.owed_notices import NOTICE_LEASE
 from ens.spaces.pro_access import send_emergency_notices
 from tests.helpers.asgi import asgi_client
 from tests.helpers.documents import metadata, pdf, uploaded
@@ -386,3 +386,24 @@ async def test_ens_notify_owed_only_sends_the_owed_notices_and_leaves_the_daily_
     daily = run_ens(notices.settings, "notify")
     assert daily.returncode == 0, daily.stdout + daily.stderr
     assert len(await db.fetch(birthday_told, child)) == 1
+
+
+async def test_a_representatives_notice_of_an_erasure_is_owed_when_the_mail_server_is_down(
+    notices: Notices, mail_down: httpx.AsyncClient
+) -> None:
+    """A holder erased their space while the mail server was down: their tutor's notice was only
+    logged, and the space gone, no one would ever tell them (a review). It is owed as the security
+    notices are (``owed_security_notices``, no space in it), and ``ens notify`` tells them."""
+    from ens.core.owed_mail import send_owed_security_notices
+    from tests.helpers.carers import court_measure
+
+    holder, tutor = await notices.make_person(given_name="Hélène"), await notices.make_person()
+    await court_measure(holder, tutor, "tutelle")
+    erased = await mail_down.delete("/v1/spaces/me?erase=true", headers=holder.headers)
+    assert erased.status_code == 204, erased.text  # the erasure does not wait for the mail server
+    owed = "SELECT subject FROM owed_security_notices WHERE account_id = {}"
+    assert [row["subject"] for row in await db.fetch(owed, tutor.account_id)] == ["Un espace santé a été supprimé"]
+    assert notices.told(tutor, "Hélène a supprimé définitivement son espace santé") == 0
+    assert await send_owed_security_notices(notices.mailer) >= 1
+    assert notices.told(tutor, "Hélène a supprimé définitivement son espace santé") == 1
+    assert await db.fetch(owed, tutor.account_id) == []

@@ -42,10 +42,10 @@ from ens.auth.login.notices import (
     RECOVERY_USED,
     new_device,
     notify,
-    send_security_notice,
     tell_of_a_lock,
 )
 from ens.core import clock
+from ens.core.owed_mail import send_security_notice
 from ens.spaces import service as spaces
 from ens.spaces.door import erasure_begun
 

@@ -19,6 +19,7 @@ from ens.core.clock import aware
 from ens.core.db import as_uuid, bound_tables, fetch, fetch_one, row_lock, write_transaction
 from ens.core.errors import Conflict, Gone, NotFound
 from ens.core.mail import Mailer
+from ens.core.owed_mail import send_security_notice
 from ens.spaces.describe import of_name
 from ens.spaces.door import SpaceAccess, SpaceRef, erasure_begun, representation_kind_of, security_log
 from ens.spaces.history import account_name
@@ -100,9 +101,9 @@ async def erase_and_tell(
             account_id, acting_as = as_uuid(begun["erased_by_account_id"]), str(begun["acting_as"])
             actor_name = await account_name(account_id)
     others = [
-        row["email"]
+        (as_uuid(row["account_id"]), str(row["email"]))
         for row in await fetch(
-            """SELECT a.email, r.kind, r.relates_to, r.since, r.until, r.consent_until
+            """SELECT r.account_id, a.email, r.kind, r.relates_to, r.since, r.until, r.consent_until
                FROM representatives r JOIN accounts a ON a.id = r.account_id
                WHERE r.space_id = {} AND r.revoked_at IS NULL AND r.account_id <> {} AND a.email IS NOT NULL""",
             space.id,
@@ -121,8 +122,10 @@ async def erase_and_tell(
         )
     else:
         text = ERASED_BY_THE_HOLDER.format(given_name=space.given_name, day=day)
-    for email in others:
-        await tell(mailer, email, "Un espace santé a été supprimé", text)
+    for other, email in others:
+        # Owed until sent (ens.core.owed_mail): the space is gone, and a representative whose mail
+        # server failed was never told, a notice only logged (a review).
+        await send_security_notice(mailer, other, email, "Un espace santé a été supprimé", text)
 
 
 async def tell(mailer: Mailer, to: str, subject: str, text: str) -> bool:
