@@ -8,6 +8,7 @@ whole body first.
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from email.message import Message
@@ -15,6 +16,7 @@ from email.message import Message
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import DEFAULT_MAX_HEADER_SIZE, MultipartParser, parse_options_header
 
+from ens.core.api import VISIBLE
 from ens.core.errors import BadRequest, FieldError, Invalid
 
 FILE_PART = "file"
@@ -180,9 +182,12 @@ def _extended_name(disposition: str) -> str | None:
             charset, _, text = value
             try:
                 # The percent-decoded bytes (the library holds them as Latin-1 characters).
-                return text.encode("latin-1").decode(charset or "us-ascii") or None
+                name = text.encode("latin-1").decode(charset or "us-ascii")
             except (LookupError, UnicodeError):
                 return None
+            # One that shows nothing (a zero-width space) names nothing either: the plain name is
+            # taken, where it became "document.pdf" (a review).
+            return name if re.search(VISIBLE, name) else None
     return None
 
 

@@ -288,6 +288,8 @@ async def test_a_latin_1_file_name_is_kept_as_written(client, person):
         (b"filename=\"compte-rendu.pdf\"; filename*=UTF-8''r%E9sum%E9.pdf", "compte-rendu.pdf"),
         (b"filename*=UTF-8''r%E9sum%E9.pdf", "document.pdf"),
         (b"filename=\"bilan.pdf\"; filename*=X-MARTIAN''r%E9sum%E9.pdf", "bilan.pdf"),
+        # One that shows nothing names nothing either (it became document.pdf).
+        (b"filename=\"scan.pdf\"; filename*=UTF-8''%E2%80%8B", "scan.pdf"),
     ],
 )
 async def test_a_file_name_given_as_filename_star_is_kept(client, person, disposition, stored):
