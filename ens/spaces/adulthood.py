@@ -278,7 +278,9 @@ async def send_adulthood_notices(mailer: Mailer, *, now: datetime | None = None)
         if not claimed:
             continue  # another process sent it
         text = ADULTHOOD_SOON.format(given_name=space.given_name, day=_adulthood_day(space).strftime("%d/%m/%Y"))
-        reached = [await tell(mailer, parent["email"], "Bientôt 18 ans", text) for parent in parents]
+        # The child named in the subject: a parent of several saw "Bientôt 18 ans" (a review).
+        subject = f"{space.given_name} aura bientôt 18 ans"
+        reached = [await tell(mailer, parent["email"], subject, text) for parent in parents]
         if parents and not any(reached):
             # No parent reached (the mail server failing): the notice is due again at the next run.
             async with write_transaction():

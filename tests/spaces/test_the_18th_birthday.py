@@ -371,6 +371,8 @@ async def test_the_parents_are_told_three_months_before_once(
     assert len(to_parents) == 2
     for message in to_parents:
         assert "Jules aura 18 ans" in message and "aucune donn" in message
+        # Which child: a parent of several read "Bientôt 18 ans".
+        assert email.message_from_string(message, policy=email.policy.default)["Subject"] == "Jules aura bientôt 18 ans"
         # No health data: no measure, no record, only that something happens and where to look.
         assert "kg" not in message and "vital" not in message.lower()
 
