@@ -333,6 +333,7 @@ def _identity(issuer: str, claims: dict[str, Any]) -> spaces.Identity:
         birthdate = date.fromisoformat(str(claims.get("birthdate", "")))
     except ValueError:
         birthdate = None
+    email, email_left_out = _email_claim(claims)
     # The longest each is stored (the accounts table).
     return spaces.Identity(
         issuer=issuer,
@@ -342,26 +343,29 @@ def _identity(issuer: str, claims: dict[str, Any]) -> spaces.Identity:
         birthdate=birthdate,
         gender=claim_text(claims, "gender", max_length=16),
         birthplace=claim_text(claims, "birthplace", max_length=16),
-        email=_email_claim(claims),
+        email=email,
+        email_left_out=email_left_out,
         birthcountry=claim_text(claims, "birthcountry", max_length=16),
     )
 
 
-def _email_claim(claims: Mapping[str, Any]) -> str | None:
+def _email_claim(claims: Mapping[str, Any]) -> tuple[str | None, bool]:
     """The e-mail claim when it is one address (``EMAIL_ADDRESS``), else left out (logged, never its
-    value), as a provider that gives none: a claim of two ("a@x.fr, b@y.fr") was stored, and the
-    login's e-mail code went to both (an outside audit of the e-mails); one holding a line separator
-    could carry no message at all. The login does without it."""
+    value), and whether it was: a claim of two ("a@x.fr, b@y.fr") was stored, and the login's e-mail
+    code went to both (an outside audit of the e-mails); one holding a line separator could carry no
+    message at all. The login does without it, and the account keeps the address it had: emptied,
+    the person got no security notice and could not recover a lost factor by e-mail until a login
+    brought a usable one (a review)."""
     email = claim_text(claims, "email", max_length=320)
     # Its pattern, and a To header reading it as itself: "autre,luc@x.fr" passes the pattern and
     # is two recipients to the header (a review).
     if email is None or (re.match(EMAIL_ADDRESS, email) and carried_as_itself(email)):
-        return email
+        return email, False
     log.warning(
         "upstream claim left out",
         extra={"event": "upstream_claim_left_out", "claim": "email", "reason": "not one e-mail address"},
     )
-    return None
+    return None, True
 
 
 # How long the provider may take to send the browser back after a logout (the attempt waits for it).

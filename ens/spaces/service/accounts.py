@@ -35,6 +35,9 @@ class Identity:
     email: str | None = None
     # INSEE's code of the country of birth (99100 France): FranceConnect gives it with birthplace.
     birthcountry: str | None = None
+    # The provider's e-mail claim was not one address (ens.auth.login.provider): the account keeps
+    # the address it had, where an absent claim empties it.
+    email_left_out: bool = False
 
 
 @dataclass(frozen=True)
@@ -114,7 +117,7 @@ async def _update_claims(account_id: UUID, identity: Identity, *, now: datetime)
             Account.gender: identity.gender,
             Account.birthplace: identity.birthplace,
             Account.birthcountry: identity.birthcountry,
-            Account.email: identity.email,
+            **({} if identity.email_left_out else {Account.email: identity.email}),
             Account.updated_at: now,
         }
     ).where(Account.id == account_id)
@@ -143,7 +146,7 @@ async def apply_identity_claims(account_id: UUID, identity: Identity) -> str | N
     row = await fetch_one("SELECT email FROM accounts WHERE id = {}", account_id)
     previous = row["email"] if row else None
     await _update_claims(account_id, identity, now=clock.now())
-    return previous if previous and previous != identity.email else None
+    return previous if previous and not identity.email_left_out and previous != identity.email else None
 
 
 async def get_account(account_id: UUID) -> AccountRead:
