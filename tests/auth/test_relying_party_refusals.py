@@ -206,7 +206,7 @@ async def test_an_address_changed_at_the_provider_gets_no_code_before_the_second
     """Someone holding only the provider login changes the e-mail there: this login's e-mail code
     still goes to the address ENS knows; the new address is taken only after the second factor,
     and the old one is told."""
-    from tests.helpers.login import signed_in_browser
+    from tests.helpers.login import logged_in_again, signed_in_browser
 
     mails, _ = outbox
     sub = f"email-swap-{uuid.uuid4().hex[:12]}"
@@ -227,13 +227,9 @@ async def test_an_address_changed_at_the_provider_gets_no_code_before_the_second
     assert stored["email"] == known
     # The real person, passing the second factor with a changed address, moves it, and the old
     # address hears of it.
-    real = fake_login()
-    real.browser.totp_secret = first.browser.totp_secret
-    await real.start()
-    code = real.code(sub=sub)
-    provider.codes[code].claims["email"] = f"new-{sub}@example.test"
-    await real.come_back(code)
-    assert (await real.browser.second_factor()).status_code == 303
+    await logged_in_again(
+        fake_login, known=first, sub=sub, claims=lambda claims: claims.update(email=f"new-{sub}@example.test")
+    )
     stored = await one_row("SELECT email FROM accounts WHERE sub = {}", sub)
     assert stored["email"] == f"new-{sub}@example.test"
     assert any(m["Subject"] == "Votre adresse e-mail a changé" for m in mails.to(known))
@@ -353,24 +349,20 @@ async def test_a_provider_down_is_told_apart_from_a_refusal(fake_login, caplog, 
     assert record.reason == (provider_says if provider_says != "something_of_its_own" else "other")
 
 
-async def test_an_email_claim_of_two_addresses_is_left_out_and_the_login_goes_on(fake_login, provider, outbox):
+async def test_an_email_claim_of_two_addresses_is_left_out_and_the_login_goes_on(fake_login, outbox):
     """A provider's e-mail claim of two addresses ("a@x.fr, b@y.fr") was stored as it came, and
     every message then went to both: the login's e-mail code, the security notices (an outside audit
     of the e-mails). It is left out; the login goes on, and the account keeps the address it had
     (emptied, no security notice reached the person: a review)."""
-    from tests.helpers.login import signed_in_browser
+    from tests.helpers.login import logged_in_again, signed_in_browser
 
     mails, _ = outbox
     sub = f"two-addresses-{uuid.uuid4().hex[:12]}"
     first, _ = await signed_in_browser(fake_login, sub=sub)
     other = f"other-{sub}@evil.test"
-    again = fake_login()
-    again.browser.totp_secret = first.browser.totp_secret
-    await again.start()
-    code = again.code(sub=sub)
-    provider.codes[code].claims["email"] = f"{sub}@example.test, {other}"
-    assert (await again.come_back(code)).status_code == 303
-    assert (await again.browser.second_factor()).status_code == 303
+    await logged_in_again(
+        fake_login, known=first, sub=sub, claims=lambda claims: claims.update(email=f"{sub}@example.test, {other}")
+    )
     stored = await one_row("SELECT email FROM accounts WHERE sub = {}", sub)
     assert stored["email"] == f"{sub}@example.test"
     assert mails.to(other) == []
@@ -378,45 +370,35 @@ async def test_an_email_claim_of_two_addresses_is_left_out_and_the_login_goes_on
     assert not [m for m in mails.to(f"{sub}@example.test") if "adresse e-mail" in m["Subject"]]
 
 
-async def test_an_email_claim_a_header_reads_as_two_recipients_is_left_out(fake_login, provider, outbox):
+async def test_an_email_claim_a_header_reads_as_two_recipients_is_left_out(fake_login, outbox):
     """One "@" and no space, so the pattern of one address took it, but a To header reads
     "autre,…@example.test" as two recipients ("autre", which a relay completes with its own
     domain, and the address): stored, every message went to both, as the claim of two addresses
     did (a review of the e-mail claim's commit). Left out, as that one."""
-    from tests.helpers.login import signed_in_browser
+    from tests.helpers.login import logged_in_again, signed_in_browser
 
     sub = f"two-recipients-{uuid.uuid4().hex[:12]}"
     first, _ = await signed_in_browser(fake_login, sub=sub)
-    again = fake_login()
-    again.browser.totp_secret = first.browser.totp_secret
-    await again.start()
-    code = again.code(sub=sub)
-    provider.codes[code].claims["email"] = f"autre,{sub}@example.test"
-    assert (await again.come_back(code)).status_code == 303
-    assert (await again.browser.second_factor()).status_code == 303
+    await logged_in_again(
+        fake_login, known=first, sub=sub, claims=lambda claims: claims.update(email=f"autre,{sub}@example.test")
+    )
     stored = await one_row("SELECT email FROM accounts WHERE sub = {}", sub)
     assert stored["email"] == f"{sub}@example.test"  # the address it had
 
 
-async def test_an_address_left_out_is_told_to_the_old_one_as_removed_not_replaced(fake_login, provider, outbox):
+async def test_an_address_left_out_is_told_to_the_old_one_as_removed_not_replaced(fake_login, outbox):
     """A provider that gives no address any more empties the account's, and the old address was
     told "remplacée par celle que votre service d'identité a transmise ; les messages de sécurité
     iront désormais à la nouvelle adresse": there is none, and no notice will reach the person until
     a login brings one (a review of the e-mail claim's commit)."""
-    from tests.helpers.login import signed_in_browser
+    from tests.helpers.login import logged_in_again, signed_in_browser
 
     mails, _ = outbox
     sub = f"address-removed-{uuid.uuid4().hex[:12]}"
     first, _ = await signed_in_browser(fake_login, sub=sub)
     known = f"{sub}@example.test"
     assert (await one_row("SELECT email FROM accounts WHERE sub = {}", sub))["email"] == known
-    again = fake_login()
-    again.browser.totp_secret = first.browser.totp_secret
-    await again.start()
-    code = again.code(sub=sub)
-    del provider.codes[code].claims["email"]
-    assert (await again.come_back(code)).status_code == 303
-    assert (await again.browser.second_factor()).status_code == 303
+    await logged_in_again(fake_login, known=first, sub=sub, claims=lambda claims: claims.pop("email"))
     [told] = [m for m in mails.to(known) if "adresse e-mail" in m["Subject"]]
     assert told["Subject"] == "Votre adresse e-mail a été retirée"
     text = told.get_content()

@@ -223,6 +223,22 @@ async def signed_in_browser(fake_login: Any, sub: str | None = None) -> tuple[Fa
     return login, final
 
 
+async def logged_in_again(
+    fake_login: Any, *, known: FakeLogin, sub: str, claims: Callable[[dict[str, Any]], None]
+) -> FakeLogin:
+    """The person of ``known`` (signed in once as ``sub``, their second factor enrolled) logging in
+    again in a new browser, their provider's claims changed by ``claims`` this time, through the
+    second factor."""
+    login: FakeLogin = fake_login()
+    login.browser.totp_secret = known.browser.totp_secret
+    await login.start()
+    code = login.code(sub=sub)
+    claims(login.provider.codes[code].claims)
+    assert (await login.come_back(code)).status_code == 303
+    assert (await login.browser.second_factor()).status_code == 303
+    return login
+
+
 async def at_the_consent_page(
     fake_login: Any, *, known: FakeLogin, sub: str, client_id: str, redirect_uri: str, scope: str
 ) -> FakeLogin:
