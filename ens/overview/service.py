@@ -38,7 +38,9 @@ log = logging.getLogger("ens.overview")
 async def space_summary(access: SpaceAccess) -> SpaceSummary:
     """Holder and status; each capability adds its part of the summary as it lands."""
     space = access.space
-    latest = await latest_values(space.id, with_hidden=access.sees_confidential)
+    # As every other part: only to a caller whose profession reads the measures (every one does
+    # today; the matrix is data, and a profession left without them must not read them here).
+    latest = await latest_values(space.id, with_hidden=access.sees_confidential) if access.reads("vitals") else []
     # The records' and the documents' counts, and the access requests awaiting an answer (to whoever
     # reads them: not a professional): one statement.
     requests = {"access_requests": pending_requests(space.id)} if access.reads("access-requests") else {}

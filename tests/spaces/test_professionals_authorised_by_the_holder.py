@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 
 from ens.core import db
 from ens.core.settings import Settings
@@ -271,6 +272,32 @@ async def test_the_home_screen_shows_a_professional_only_what_their_profession_r
     # The holder's home screen is whole.
     own = (await client.get("/v1/spaces/me", headers=holder.headers)).json()
     assert own["records"]["profile"] == 1 and own["vaccination"] is not None
+
+
+async def test_the_home_screen_shows_the_measures_only_to_a_profession_that_reads_them(
+    client: httpx.AsyncClient, settings: Settings, make_person: MakePerson, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every profession reads the measures in the shipped matrix, but the matrix is data: one that
+    left a profession without them still showed it the latest values and the BMI on the home screen
+    (an earlier session's note)."""
+    import msgspec
+
+    from ens.spaces.door import access as door_access
+    from ens.spaces.matrix import access_matrix
+
+    holder, space, (physio, doctor) = await _an_allergy_and_two_professionals(client, settings, make_person, PHYSIO, GP)
+    typed = await client.post(f"{space}/vitals", json={"measurements": [weight(70)]}, headers=holder.headers)
+    assert typed.status_code == 201, typed.text
+    assert [v["type"] for v in (await client.get(space, headers=physio.headers)).json()["vitals"]] == ["body_weight"]
+    shipped = access_matrix()
+    cell = shipped.resources["vitals"]
+    without = msgspec.structs.replace(cell, read=[code for code in cell.read if code != PHYSIO])
+    narrowed = msgspec.structs.replace(shipped, resources={**shipped.resources, "vitals": without})
+    monkeypatch.setattr(door_access, "access_matrix", lambda: narrowed)
+    seen = (await client.get(space, headers=physio.headers)).json()
+    assert seen["vitals"] == [] and seen["bmi"] is None
+    assert (await client.get(f"{space}/vitals", headers=physio.headers)).status_code == 403
+    assert [v["type"] for v in (await client.get(space, headers=doctor.headers)).json()["vitals"]] == ["body_weight"]
 
 
 async def test_a_nurse_writes_a_measure_named_in_the_history_with_her_profession(
