@@ -65,7 +65,7 @@ async def space_summary(access: SpaceAccess) -> SpaceSummary:
         adulthood_on=adulthood(space).astimezone(zone_of(space.timezone)).date() if minor else None,
         adulthood_soon=minor and adulthood_soon(space, clock.now()),
         vitals=latest,
-        bmi=bmi_of(latest),
+        bmi=bmi_of(latest, birthdate=space.birthdate),
         records=records_summary(counts, timezone=space.timezone),
         documents=documents_summary(counts),
         vaccination=await due_counts(access) if access.reads("vaccination") else None,

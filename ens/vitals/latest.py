@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
 from ens.core.clock import aware
 from ens.core.db import Row, fetch
+from ens.core.names import years_later
 from ens.vitals.catalogue import (
     BLOOD_PRESSURE,
     BMI_TYPE,
@@ -76,15 +78,33 @@ def day_count(newest: Sequence[Row]) -> Row:
     return max((row for row in newest if row["local_date"] == day), key=lambda row: row["value"])
 
 
-def bmi_of(latest: Sequence[LatestVital]) -> BmiRead | None:
+# A child grows: a height taken months away from the weight makes a child's BMI wrong. BMI goes as
+# 1/height², so 2 % of height is 4 % of BMI: a child grows about 25 cm in the first year, 12 in the
+# second, then 5 to 6 a year, up to 10 at the pubertal peak. A weight and a height taken while the
+# person was under 18 make a BMI only when taken within this long of each other (under 2 years
+# old, the shorter): at most about 1.5 % of height between them, as a clinic measures both at once.
+CHILD_MEASURES_WITHIN = timedelta(days=92)
+INFANT_MEASURES_WITHIN = timedelta(days=31)
+
+
+def bmi_of(latest: Sequence[LatestVital], *, birthdate: date | None) -> BmiRead | None:
     """BMI from the latest weight and height; never stored, so it always follows them. ``None``
     outside the range GET /v1/vital-types declares for it: a weight and a height each plausible
     alone can make no body's BMI (a child's height beside an adult's weight, a head circumference
-    sent as a height: 355 kg/m², an outside audit), and the home screen must not show it."""
+    sent as a height: 355 kg/m², an outside audit), and the home screen must not show it. ``None``
+    too for a child whose two measures are too far apart (:data:`CHILD_MEASURES_WITHIN`): the
+    height of a year ago beside today's weight showed a child's BMI well above what it was (an
+    earlier session's note). An adult's height of any age serves, unless taken as a child."""
     by_type = {item.type: item for item in latest}
     weight, height = by_type.get(BODY_WEIGHT), by_type.get(BODY_HEIGHT)
     if weight is None or height is None or weight.value is None or height.value is None:
         return None
+    if birthdate is not None:
+        older = min(weight.effective_at, height.effective_at).date()
+        if older < years_later(birthdate, 18):
+            within = INFANT_MEASURES_WITHIN if older < years_later(birthdate, 2) else CHILD_MEASURES_WITHIN
+            if abs(weight.effective_at - height.effective_at) > within:
+                return None
     value = compute_bmi(Decimal(repr(weight.value)), Decimal(repr(height.value)))
     if not BMI_TYPE.min <= value <= BMI_TYPE.max:
         return None

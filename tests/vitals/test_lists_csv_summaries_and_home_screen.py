@@ -269,6 +269,36 @@ async def test_home_screen_shows_the_latest_of_each_type_and_the_bmi(client, per
     assert {item["type"]: item for item in summary["vitals"]}["body_height"]["value"] == 45
 
 
+async def test_a_child_s_bmi_needs_a_height_taken_near_the_weight(client, person, post_vitals):
+    """A child grows: the height of months ago beside today's weight made a BMI well above the
+    child's (an earlier session's note). Under 18, the two are taken within 92 days of each other
+    (31 under 2 years old); an adult's height of any age serves, unless taken as a child."""
+    from tests.helpers.carers import create_child_space, years_before
+
+    today = datetime.now(UTC).date()
+    day = 24 * 60
+
+    async def bmi_after(space: str, measures: list[dict[str, Any]]) -> Any:
+        assert (await post_vitals(person, measures, space=space)).status_code == 201
+        return (await client.get(f"/v1/spaces/{space}", headers=person.headers)).json()["bmi"]
+
+    child = str(await create_child_space(client, person, birthdate=years_before(today, 8)))
+    height = {"type": "body_height", "value": 128, "unit": "cm"}
+    assert await bmi_after(child, [weight(26, minutes_ago=10), {**height, "effectiveAt": at(200 * day)}]) is None
+    assert (await bmi_after(child, [{**height, "value": 131, "effectiveAt": at(60 * day)}]))["value"] == 15.2
+    baby = str(await create_child_space(client, person, given_name="Noé", birthdate=today - timedelta(days=300)))
+    assert (
+        await bmi_after(baby, [weight(9, minutes_ago=10), {**height, "value": 72, "effectiveAt": at(40 * day)}]) is None
+    )
+    assert (await bmi_after(baby, [{**height, "value": 73, "effectiveAt": at(20 * day)}]))["value"] == 16.9
+    # The holder, an adult: a height of years ago serves.
+    adult = (await client.get("/v1/spaces/me", headers=person.headers)).json()["holder"]["birthdate"]
+    assert date.fromisoformat(adult) < years_before(today, 25)
+    assert (await bmi_after("me", [weight(70), {**height, "value": 175, "effectiveAt": at(3 * 365 * day)}]))[
+        "value"
+    ] == 22.9
+
+
 @pytest.mark.parametrize(
     ("timezone", "day"),
     # Clocks go back an hour at midnight: the day's first hour happens twice, and the day starts at
