@@ -18,7 +18,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from ens.core import clock
-from ens.core.settings import Settings
+from ens.core.settings import Settings, ascii_domain
 
 log = logging.getLogger("ens.core.mail")
 
@@ -56,7 +56,11 @@ class Mailer:
         name, address = self.settings.mail_sender
         message = EmailMessage()
         message["From"] = Address(display_name=name, addr_spec=address)
-        if not carried_as_itself(to):
+        local, at, domain = to.rpartition("@")
+        # A domain of accented letters in its ASCII form, which every mail server reads: as written,
+        # one without SMTPUTF8 refused the message (an earlier session's note).
+        ascii = ascii_domain(domain) if at and local and domain else None
+        if ascii is None or not carried_as_itself(to := f"{local}@{ascii}"):
             raise MailNotSent("the recipient's address cannot be carried in a message as itself")
         message["To"] = to
         message["Subject"] = subject

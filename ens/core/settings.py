@@ -14,6 +14,7 @@ from email.headerregistry import Address
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
+import idna
 import msgspec
 
 FRANCECONNECT_SCOPES = "openid given_name family_name birthdate gender birthplace birthcountry email preferred_username"
@@ -189,7 +190,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             ipaddress.ip_address(host)
             host = "localhost"
         except ValueError:
-            host = host or "localhost"
+            host = ascii_domain(host) or "localhost"
         return MAIL_FROM_NAME, f"ne-pas-repondre@{host}"
 
     @property
@@ -339,6 +340,10 @@ def parse_sender(value: str) -> tuple[str, str] | None:
     local, at, domain = address.rpartition("@")
     if not at or not local or "@" in local or "." not in domain.strip(".") or any(c.isspace() for c in address):
         return None
+    domain = ascii_domain(domain) or ""
+    if not domain:
+        return None
+    address = f"{local}@{domain}"
     try:
         # As the mailer makes the From header of it: one it refuses (a local part outside ASCII,
         # "ne..pas@", ".np@") passed here, and then every message raised as it was made, past every
@@ -347,6 +352,19 @@ def parse_sender(value: str) -> tuple[str, str] | None:
     except ValueError:
         return None
     return name, address
+
+
+def ascii_domain(domain: str) -> str | None:
+    """``domain`` as every mail server reads it: a domain of accented letters (santé.fr) in its ASCII
+    form (IDNA, ``xn--sant-epa.fr``); ``None`` when no DNS name can be it (a label over 63
+    characters, a character no domain may hold). As written, it was the envelope's sender, which a
+    mail server without SMTPUTF8 refuses, every message with it (an earlier session's note)."""
+    if domain.isascii():
+        return domain  # as it was: a server reads it (a name IDNA refuses, "mail_1.fr", included)
+    try:
+        return idna.encode(domain, uts46=True).decode("ascii")
+    except idna.IDNAError:
+        return None
 
 
 # Where plain http stays on this machine (a relay, a provider's local end): nothing crosses a network.

@@ -24,7 +24,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from ens.core import clock, db
-from ens.core.mail import Mailer
+from ens.core.mail import Mailer, MailNotSent
 from ens.core.settings import ConfigurationError, Settings
 from ens.documents.notices import send_release_notices
 from tests.helpers.documents import pdf, upload
@@ -39,11 +39,13 @@ class Envelopes:
 
     def __init__(self) -> None:
         self.received: list[tuple[str, EmailMessage]] = []
+        self.recipients: list[list[str]] = []
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         assert isinstance(message, EmailMessage)
         self.received.append((envelope.mail_from, message))
+        self.recipients.append(list(envelope.rcpt_tos))
         return "250 OK"
 
 
@@ -88,6 +90,46 @@ async def test_ens_mail_from_names_the_sender(settings: Settings, smtp: tuple[En
     assert sender == "notifications@sante.example.fr"
     assert message["From"].addresses[0].display_name == "Mon espace santé"
     assert message["Message-ID"].endswith("@sante.example.fr>")
+
+
+@pytest.mark.parametrize(
+    ("changes", "domain"),
+    [
+        ({"mail_from": "Espace santé <ne-pas-repondre@santé.example.fr>"}, "xn--sant-epa.example.fr"),
+        ({"public_url": "https://mon-espace-santé.example.fr"}, "xn--mon-espace-sant-pnb.example.fr"),
+    ],
+)
+async def test_a_sender_s_domain_outside_ascii_is_sent_in_its_ascii_form(
+    settings: Settings, smtp: tuple[Envelopes, int], changes: dict[str, str], domain: str
+) -> None:
+    """A domain of accented letters (an internationalised domain name) was the envelope's sender
+    as written: a mail server without SMTPUTF8 refuses every message then, the login's e-mail code
+    among them (an earlier session's note). Its ASCII form (IDNA) names the same domain to every
+    server."""
+    configured = Settings.from_env({}, env="dev", **changes)
+    assert configured.mail_sender[1] == f"ne-pas-repondre@{domain}"
+    sender, message = await _send(settings, smtp, **changes)
+    assert sender == f"ne-pas-repondre@{domain}"
+    assert message["From"].addresses[0].addr_spec == f"ne-pas-repondre@{domain}"
+    assert message["Message-ID"].endswith(f"@{domain}>")
+
+
+async def test_a_recipient_s_domain_outside_ascii_is_reached_at_its_ascii_form(
+    settings: Settings, smtp: tuple[Envelopes, int]
+) -> None:
+    """An account's address at santé.example.fr (the provider's e-mail claim) was refused by every
+    mail server without SMTPUTF8: no e-mail code, no notice ever reached it."""
+    mailer = Mailer(msgspec.structs.replace(settings, smtp_url=f"smtp://127.0.0.1:{smtp[1]}"))
+    await mailer.send("elise@santé.example.fr", "Votre code", text="Bonjour,\n")
+    assert smtp[0].recipients[-1] == ["elise@xn--sant-epa.example.fr"]
+    assert smtp[0].received[-1][1]["To"].addresses[0].addr_spec == "elise@xn--sant-epa.example.fr"
+    with pytest.raises(MailNotSent):
+        await mailer.send(f"elise@{'é' * 70}.fr", "Votre code", text="Bonjour,\n")
+
+
+def test_a_sender_s_domain_no_dns_name_can_be_stops_the_service() -> None:
+    with pytest.raises(ConfigurationError, match="ENS_MAIL_FROM"):
+        Settings.from_env({}, env="dev", mail_from=f"ne-pas-repondre@{'é' * 70}.example.fr")
 
 
 @pytest.mark.parametrize(
