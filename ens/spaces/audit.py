@@ -112,16 +112,28 @@ def _row_payload(values: Sequence[Any]) -> bytes:
     return _ENCODE.encode([_canonical(value) for value in values])
 
 
-# Columns a row's MAC covers after ``ens.spaces.history.SEALED_COLUMNS`` when one of them is set: an
-# operator's row says whose right they recorded, ended or restored (migration m2026_12_12_0002).
-SEALED_IF_SET = ("subject_name", "subject_kind")
+# Columns a row's MAC covers after ``ens.spaces.history.SEALED_COLUMNS``, a group at a time when one
+# of its columns is set: an operator's row says whose right they recorded, ended or restored
+# (migration m2026_12_12_0002); a row kept from the representatives says so (a minor's secret in an
+# emergency access, CSP L1111-5: migration m2026_12_27_1000), TRUE or NULL, never FALSE.
+SEALED_IF_SET_GROUPS = (("subject_name", "subject_kind"), ("kept_from_representatives",))
+SEALED_IF_SET = tuple(column for group in SEALED_IF_SET_GROUPS for column in group)
 
 
 def sealed(values: Sequence[Any], if_set: Sequence[Any]) -> tuple[Any, ...]:
-    """What a row's MAC covers: ``values``, and ``if_set`` too when any of them is not null. Columns
-    added to the history later are sealed so: a row written before them (nulls there) keeps its MAC,
-    and a value set or removed there afterwards no longer matches."""
-    return (*values, *if_set) if any(value is not None for value in if_set) else tuple(values)
+    """What a row's MAC covers: ``values``, then each group of ``if_set`` (the values of
+    :data:`SEALED_IF_SET`, in order) whose values are not all null. Columns added to the history
+    later are sealed so: a row written before them (nulls there) keeps its MAC, and a value set or
+    removed there afterwards no longer matches. (Each later group is a group of its own: added to
+    the operators' one, it would have changed the MAC of every operator's row written before it.)"""
+    covered = list(values)
+    start = 0
+    for group in SEALED_IF_SET_GROUPS:
+        part = if_set[start : start + len(group)]
+        start += len(group)
+        if any(value is not None for value in part):
+            covered.extend(part)
+    return tuple(covered)
 
 
 def _stored_values(row: Row, columns: Sequence[str]) -> list[Any]:
@@ -132,6 +144,8 @@ def _stored_values(row: Row, columns: Sequence[str]) -> list[Any]:
             value = aware(value)
         elif name in ("space_id", "actor_account_id") and value is not None:
             value = as_uuid(value)
+        elif name == "kept_from_representatives" and value is not None:
+            value = bool(value)  # SQLite stores 1
         values.append(value)
     return values
 

@@ -75,6 +75,9 @@ class PendingAccess:
     # its kind (tutelle, parent...).
     subject_name: str | None = None
     subject_kind: str | None = None
+    # Kept from the representatives: a request under an emergency access hidden from a minor's
+    # parents at the minor's request (CSP L1111-5), its opening too. The holder sees it.
+    kept_from_representatives: bool = False
 
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
@@ -118,13 +121,19 @@ _MAX_GROUP = 1000
 def _values(pending: PendingAccess, outcome: int) -> tuple[Any, ...]:
     """The row's values in the order of ``_COLUMNS``."""
     values = _every_row_values(pending, outcome)
-    if_set = (pending.subject_name, pending.subject_kind)
+    if_set = _if_set_values(pending)
     return (*values, *if_set, row_mac(sealed(values, if_set)))
 
 
 def _sealed_values(pending: PendingAccess, outcome: int) -> tuple[Any, ...]:
     """What the row's MAC covers (``audit.sealed``)."""
-    return sealed(_every_row_values(pending, outcome), (pending.subject_name, pending.subject_kind))
+    return sealed(_every_row_values(pending, outcome), _if_set_values(pending))
+
+
+def _if_set_values(pending: PendingAccess) -> tuple[Any, ...]:
+    """The values of ``audit.SEALED_IF_SET``, in order: a row not kept from the representatives
+    says NULL there, never FALSE (the rows written before the column keep their MAC)."""
+    return (pending.subject_name, pending.subject_kind, True if pending.kept_from_representatives else None)
 
 
 def _every_row_values(pending: PendingAccess, outcome: int) -> tuple[Any, ...]:
@@ -167,7 +176,12 @@ async def _note_professional_access(answered: list[tuple[PendingAccess, int]]) -
     read, and told them the professional had acted where the history said nothing (an outside
     audit)."""
     for pending, outcome in answered:
-        if pending.acting_as == "professional" and outcome < 400 and not await _names_a_kept_item(pending):
+        if (
+            pending.acting_as == "professional"
+            and outcome < 400
+            and not pending.kept_from_representatives
+            and not await _names_a_kept_item(pending)
+        ):
             await fetch(
                 "UPDATE space_professionals SET last_access_at = {} WHERE space_id = {} AND professional_id = {}",
                 pending.at,
@@ -549,8 +563,10 @@ async def list_access_history(
     """Newest first, by keyset on the row id (the index is ``(space_id, id)``); the filters narrow
     the rows of that one space, read in that order. Each row carries its sentence (``describe``).
     Without ``sees_confidential`` (a representative), the rows about an item hidden from them are
-    left out: who read it, changed it, added it (a created item is named on its row). ``today`` is
-    the day in the space's time zone (a document held back from the holder until a day)."""
+    left out: who read it, changed it, added it (a created item is named on its row); and so are the
+    rows kept from them, an emergency access hidden from a minor's parents (CSP L1111-5) and every
+    request made under it. ``today`` is the day in the space's time zone (a document held back from
+    the holder until a day)."""
     size = check_limit(limit)
     purpose = f"history:{space_id}:{filters.key()}"
     before = cursors.place(purpose, cursor, lambda position: cursor_int(position[0])) if cursor else 2**62
@@ -574,6 +590,9 @@ async def list_access_history(
         hidden, times = hidden_items_sql()
         where += f" AND (resource_id IS NULL OR actor_account_id = {{}} OR resource_id NOT IN ({hidden}))"
         args += [me, *[space_id] * times]
+        # A minor's secret (CSP L1111-5): what a professional did under an emergency access the
+        # minor asked to keep from the parents, whatever it named (a list read names nothing).
+        where += " AND kept_from_representatives IS NULL"
     if filters.until is None:
         rows = await fetch(_LIST.replace("FILTERS", where), space_id, before, *args, size + 1)
     else:

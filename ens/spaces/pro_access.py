@@ -22,12 +22,20 @@ from ens.core import clock
 from ens.core.api import Cursors, Page, check_limit, time_and_id
 from ens.core.clock import as_date, aware, aware_or_none
 from ens.core.db import Row, Scalar, as_uuid, fetch, fetch_one, write_transaction
-from ens.core.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
+from ens.core.errors import Conflict, DomainError, FieldError, Forbidden, Invalid, NotFound
 from ens.core.local_time import EARLIEST_YEAR, today_furthest_ahead
 from ens.core.mail import Mailer
 from ens.core.names import same_names
 from ens.spaces.caller import Caller
-from ens.spaces.door import SpaceAccess, SpaceRef, authorisation_runs, request_id_of, security_log, space_ref
+from ens.spaces.door import (
+    SpaceAccess,
+    SpaceRef,
+    adulthood,
+    authorisation_runs,
+    request_id_of,
+    security_log,
+    space_ref,
+)
 from ens.spaces.history import PendingAccess, record_access, record_with_write
 from ens.spaces.matrix import access_matrix
 from ens.spaces.notifications import Told, recipients, whose_space
@@ -199,7 +207,7 @@ async def approve_request(access: SpaceAccess, request_id: UUID) -> Professional
             now,
         )
         if running is not None:
-            return await get_professional(access.space_id, as_uuid(running["id"]))
+            return await get_professional(access.space_id, as_uuid(running["id"]), with_hidden=access.sees_confidential)
         return await grant_authorisation(access, professional_id)
 
 
@@ -270,19 +278,29 @@ async def open_emergency_access(
     not exist or is closed is 404. Decided after the holder's decisions that run (a block, a
     forbidding), never from a read made before them.
 
+    ``hiddenFromRepresentatives``: the holder is a minor who opposes their parents being told of the
+    care (CSP L1111-5). The access, and every request made under it (the door reads the mark with
+    the access), are then kept from the representatives: left out of their history, the
+    professional out of their list while only this access ties them to the space, and no e-mail to
+    the parents (the holder's own still goes). A refused try so marked is kept from them too: its
+    reason is the secret. Only while the holder is under 18, as the parents' right is decided
+    (midnight of the 18th birthday in the space's time zone): on an adult's space it is 422 — a
+    protected adult's representatives are not the parents L1111-5 speaks of.
+
     The reason is shown to the holder in their history as written: one holding a direction
     control (an override, embedding or isolate) is 422 as the body is read, as every text of a
     JSON body (:mod:`ens.core.text_direction`: "Accouchement \u202e.ecnegru ed sap" read
     "« Accouchement .» pas de urgence" there: an outside audit)."""
     now = clock.now()
     pending: PendingAccess | None = None
-    refusal: Forbidden | Conflict | None = None
+    refusal: Forbidden | Conflict | Invalid | None = None
     async with write_transaction():
         await serialise_decisions(body.space)
         row = await fetch_one(_EMERGENCY_CHECK, now, grant_id, professional_id, body.space)
         if row is not None and row["status"] == "open":
             space = space_ref(row)
             actor, profession = row["actor_name"], row["profession_code"]
+            minor = _minors_space(space, now=now)
             pending = _history_row(
                 space,
                 professional_id=professional_id,
@@ -293,10 +311,20 @@ async def open_emergency_access(
                 reason=body.reason,
                 request_id=request_id,
                 now=now,
+                kept_from_representatives=body.hidden_from_representatives and minor,
             )
             refusal = _emergency_refusal(row, now=now)
+            if refusal is None and body.hidden_from_representatives and not minor:
+                refusal = Invalid(
+                    "hiddenFromRepresentatives is only for a minor's space: CSP L1111-5 lets a holder under "
+                    "18 keep care from their parents, and does not cover an adult's representatives (a "
+                    "protected adult's tutor). This space's holder is not under 18 today.",
+                    [FieldError("/hiddenFromRepresentatives", "only on the space of a holder under 18")],
+                )
             if refusal is None:
-                opened = await _open_emergency(row, professional_id, reason=body.reason, now=now)
+                opened = await _open_emergency(
+                    row, professional_id, reason=body.reason, hidden=body.hidden_from_representatives, now=now
+                )
                 pending.expected_outcome = 201
                 pending.resource_id = str(opened.id)
                 await record_with_write(pending, 201)
@@ -304,7 +332,7 @@ async def open_emergency_access(
         _refused("emergency_access_no_space", professional_id, request_id)
         raise NotFound("No such space.")
     if refusal is not None:
-        pending.expected_outcome = 403 if isinstance(refusal, Forbidden) else 409
+        pending.expected_outcome = _REFUSAL_STATUS[type(refusal)]
         await record_access(pending, pending.expected_outcome)
         _refused("emergency_access_refused", professional_id, request_id)
         raise refusal
@@ -312,25 +340,43 @@ async def open_emergency_access(
     return opened
 
 
+_REFUSAL_STATUS: dict[type[DomainError], int] = {Forbidden: 403, Conflict: 409, Invalid: 422}
+
+
+def _minors_space(space: SpaceRef, *, now: datetime) -> bool:
+    """The holder is under 18 at ``now``: the parents' right runs (``SpaceAccess.is_minors_space``)."""
+    return space.birthdate is not None and now < adulthood(space)
+
+
 async def record_emergency_replay(request: Request[Caller, Any, Any], stored: Row) -> None:
     """A retry of an emergency access under the same Idempotency-Key, answered with the first
-    answer (the access, or a refusal: 403, 409), is a request naming the space too: it leaves its
-    row in the space's history (a first answer of 404 names no space, nor does its replay)."""
+    answer (the access, or a refusal: 403, 409, 422), is a request naming the space too: it leaves its
+    row in the space's history (a first answer of 404 names no space, nor does its replay), kept from
+    the representatives as the first one's was."""
     if stored["space_id"] is None:
         return
+    now = clock.now()
     row = await fetch_one(
-        _EMERGENCY_CHECK, clock.now(), request.user.grant_id, request.user.account_id, as_uuid(stored["space_id"])
+        _EMERGENCY_CHECK, now, request.user.grant_id, request.user.account_id, as_uuid(stored["space_id"])
     )
     if row is None:
         return
     opened = msgspec.json.decode(bytes(stored["body"]), type=EmergencyAccessRead) if stored["status"] == 201 else None
     reason = (
         await fetch_one(
-            "SELECT reason FROM emergency_accesses WHERE space_id = {} AND id = {}", opened.space, opened.id
+            "SELECT reason, hidden_from_representatives FROM emergency_accesses WHERE space_id = {} AND id = {}",
+            opened.space,
+            opened.id,
         )
         if opened is not None
         else None
     )
+    if reason is not None:
+        kept = bool(reason["hidden_from_representatives"])
+    else:
+        # A refusal replayed: kept from the representatives as its first try was, as asked (the
+        # same body: the key's request) on a minor's space.
+        kept = await _asks_to_hide(request) and _minors_space(space_ref(row), now=now)
     pending = _history_row(
         space_ref(row),
         professional_id=request.user.account_id,
@@ -340,10 +386,20 @@ async def record_emergency_replay(request: Request[Caller, Any, Any], stored: Ro
         client_name=row["client_name"],
         reason=reason["reason"] if reason else None,
         request_id=request_id_of(request.scope),
-        now=clock.now(),
+        now=now,
+        kept_from_representatives=kept,
     )
     pending.resource_id = str(opened.id) if opened is not None else None
     await record_access(pending, int(stored["status"]))
+
+
+async def _asks_to_hide(request: Request[Caller, Any, Any]) -> bool:
+    """Whether the body (a replay's: the first request's) asks ``hiddenFromRepresentatives``."""
+    try:
+        body = msgspec.json.decode(await request.body())
+    except msgspec.DecodeError:
+        return False
+    return isinstance(body, dict) and body.get("hiddenFromRepresentatives") is True
 
 
 _EMERGENCY_CHECK = """
@@ -372,21 +428,25 @@ def _emergency_refusal(row: Row, *, now: datetime) -> Forbidden | Conflict | Non
     return None
 
 
-async def _open_emergency(row: Row, professional_id: UUID, *, reason: str, now: datetime) -> EmergencyAccessRead:
+async def _open_emergency(
+    row: Row, professional_id: UUID, *, reason: str, hidden: bool, now: datetime
+) -> EmergencyAccessRead:
     access_id = uuid.uuid4()
     ends = now + EMERGENCY_ACCESS_TTL
     await fetch(
-        "INSERT INTO emergency_accesses (space_id, id, professional_id, reason, started_at, ends_at, notice_due) "
-        "VALUES ({}, {}, {}, {}, {}, {}, TRUE)",
+        "INSERT INTO emergency_accesses (space_id, id, professional_id, reason, started_at, ends_at, notice_due, "
+        "hidden_from_representatives) VALUES ({}, {}, {}, {}, {}, {}, TRUE, {})",
         row["id"],
         access_id,
         professional_id,
         reason,
         now,
         ends,
+        hidden,
     )
     if row["pro_status"] is None:
-        # The holder's list shows who came in, so that they can block them.
+        # The holder's list shows who came in, so that they can block them (not the parents', while
+        # an access kept from them is all that ties them: ens.spaces.professionals).
         await fetch(
             "INSERT INTO space_professionals (space_id, id, professional_id, status, created_at, updated_at) "
             "VALUES ({}, {}, {}, 'emergency', {}, {})",
@@ -396,7 +456,9 @@ async def _open_emergency(row: Row, professional_id: UUID, *, reason: str, now: 
             now,
             now,
         )
-    return EmergencyAccessRead(id=access_id, space=as_uuid(row["id"]), started_at=now, ends_at=ends)
+    return EmergencyAccessRead(
+        id=access_id, space=as_uuid(row["id"]), started_at=now, ends_at=ends, hidden_from_representatives=hidden
+    )
 
 
 def _history_row(
@@ -410,6 +472,7 @@ def _history_row(
     reason: str | None,
     request_id: str,
     now: datetime,
+    kept_from_representatives: bool = False,
 ) -> PendingAccess:
     return PendingAccess(
         space_id=space.id,
@@ -426,6 +489,7 @@ def _history_row(
         request_id=request_id,
         profession=profession,
         emergency_reason=reason,
+        kept_from_representatives=kept_from_representatives,
     )
 
 
@@ -435,11 +499,14 @@ async def announce_emergency(
     """Tell the holder, or for a child's space no one holds the parents, of the emergency access
     if its notice is still owed (no reason, no health data); whether anyone was told. Claimed before
     the mail goes (the request and ``ens notify`` at once tell no one twice); owed again when the
-    mail server took it for none of its recipients (:mod:`ens.spaces.owed_notices`)."""
+    mail server took it for none of its recipients (:mod:`ens.spaces.owed_notices`). An access kept
+    from the representatives (CSP L1111-5) is told to the holder only, never to the parents: with
+    no holder to tell, no one is, and it is owed no longer."""
 
-    async def tell_of_it(_: Row) -> Told:
+    async def tell_of_it(claimed: Row) -> Told:
         # Less whoever turned the notice off (/v1/me/notifications).
-        addresses = await recipients(space, "emergency_access", hidden_from_representatives=False, at=started_at)
+        hidden = bool(claimed["hidden_from_representatives"])
+        addresses = await recipients(space, "emergency_access", hidden_from_representatives=hidden, at=started_at)
         whose = whose_space(space, at=started_at)
         local = started_at.astimezone(ZoneInfo(space.timezone))
         text = EMERGENCY_NOTICE.format(
@@ -452,7 +519,9 @@ async def announce_emergency(
         reached = [await tell(mailer, address, EMERGENCY_SUBJECT, text) for address in addresses]
         return Told(len(addresses), sum(reached))
 
-    return await EMERGENCY_NOTICE_OWED.tell_if_owed(space.id, access_id, tell_of_it)
+    return await EMERGENCY_NOTICE_OWED.tell_if_owed(
+        space.id, access_id, tell_of_it, reads="id, hidden_from_representatives"
+    )
 
 
 async def send_emergency_notices(mailer: Mailer) -> int:

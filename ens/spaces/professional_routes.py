@@ -14,7 +14,7 @@ from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from ens.core.api import CursorParam, Cursors, IfMatch, LimitParam, Page, get_and_head, page_of, with_etag
-from ens.core.errors import Conflict, Forbidden
+from ens.core.errors import Conflict, Forbidden, Invalid
 from ens.core.idempotency import REPLAY_RECORDER_KEY, SPACE_STATE_KEY
 from ens.core.mail import Mailer
 from ens.core.openapi import problem
@@ -59,7 +59,7 @@ class ProfessionalsController(Controller):
         self, access: Access, cursors: NamedDependency[Cursors], limit: LimitParam = None, cursor: CursorParam = None
     ) -> Page[ProfessionalRead]:
         # A holder decides about few professionals: read whole, paged.
-        entries = await professionals.list_professionals(access.space_id)
+        entries = await professionals.list_professionals(access.space_id, with_hidden=access.sees_confidential)
         purpose = f"professionals:{access.space_id}"
         return page_of(entries, cursors, purpose, limit=limit, cursor=cursor, descending=True)
 
@@ -92,7 +92,7 @@ class ProfessionalsController(Controller):
         operation_id="getProfessional",
     )
     async def get_professional(self, access: Access, id: FromPath[UUID]) -> ProfessionalRead:
-        return await professionals.get_professional(access.space_id, id)
+        return await professionals.get_professional(access.space_id, id, with_hidden=access.sees_confidential)
 
     @patch(
         "/professionals/{id:uuid}",
@@ -255,11 +255,15 @@ class ProController(Controller):
         "/emergency-access",
         status_code=201,
         summary="Open a space in an emergency (bris de glace): read-only, 24 hours",
-        description='`{"space", "reason"}`. The access is marked in the space\'s history with the reason; '
-        "the holder (for a child's space no one holds, the parents) is e-mailed at once, without the reason or "
-        "any health data. "
+        description='`{"space", "reason", "hiddenFromRepresentatives"}`. The access is marked in the space\'s '
+        "history with the reason; the holder (for a child's space no one holds, the parents) is e-mailed at once, "
+        "without the reason or any health data. `hiddenFromRepresentatives` (default false), on a minor's space "
+        "only: the minor opposes their parents being told of the care (CSP L1111-5); the access and every "
+        "request under it are kept from the representatives (their access history, their list of professionals, "
+        "no e-mail to the parents), the holder sees them. "
         "403 when the holder has forbidden emergency access or blocked this professional; 409 when the "
-        "professional is authorised on the space, or has an emergency access to it that still runs; 404 for a "
+        "professional is authorised on the space, or has an emergency access to it that still runs; 422 for "
+        "hiddenFromRepresentatives on the space of a holder 18 or over; 404 for a "
         "space that does not exist or is closed. A retry with the same Idempotency-Key replays the first "
         "answer and is recorded in the space's history too.",
         operation_id="openEmergencyAccess",
@@ -272,7 +276,7 @@ class ProController(Controller):
         settings: NamedDependency[Settings],
         data: JSONBody[EmergencyAccessCreate],
     ) -> EmergencyAccessRead:
-        # The answer names the space, a refusal too (403, 409: the space exists and the refusal is in
+        # The answer names the space, a refusal too (403, 409, 422: the space exists and the refusal is in
         # its history; a 404 names none): one kept for an Idempotency-Key goes when the space is
         # erased, and its replay is recorded there (pro_access.record_emergency_replay).
         try:
@@ -284,7 +288,7 @@ class ProController(Controller):
                 grant_id=request.user.grant_id,
                 request_id=request_id_of(request.scope),
             )
-        except (Forbidden, Conflict):
+        except (Forbidden, Conflict, Invalid):
             request.scope.setdefault("state", {})[SPACE_STATE_KEY] = data.space
             raise
         request.scope.setdefault("state", {})[SPACE_STATE_KEY] = opened.space

@@ -206,9 +206,25 @@ _SELECT = """
 SELECT sp.id, sp.professional_id, sp.status, sp.since, sp.until, sp.last_access_at, sp.updated_at,
        p.national_id, p.given_name, p.family_name, p.profession_code,
        (SELECT MAX(e.ends_at) FROM emergency_accesses e
-        WHERE e.space_id = sp.space_id AND e.professional_id = sp.professional_id AND e.ends_at > {}) AS emergency_until
+        WHERE e.space_id = sp.space_id AND e.professional_id = sp.professional_id
+          AND e.ends_at > {}KEPT) AS emergency_until
 FROM space_professionals sp JOIN professionals p ON p.id = sp.professional_id
 WHERE sp.space_id = {}"""
+# As the holder sees them, and as the representatives do: an emergency access a minor's
+# professional kept from the parents (CSP L1111-5) neither lists its professional to them while it
+# is all that ties them to the space (never authorised: status ``emergency``, no access they may see),
+# nor says when it ends on a professional they know (their own decision lists them).
+_SELECT_ALL = _SELECT.replace("KEPT", "")
+_SELECT_SEEN_BY_REPRESENTATIVES = (
+    _SELECT.replace("KEPT", " AND NOT e.hidden_from_representatives")
+    + """ AND (sp.status <> 'emergency' OR EXISTS (SELECT 1 FROM emergency_accesses e
+        WHERE e.space_id = sp.space_id AND e.professional_id = sp.professional_id
+        AND NOT e.hidden_from_representatives))"""
+)
+
+
+def _select(*, with_hidden: bool) -> str:
+    return _SELECT_ALL if with_hidden else _SELECT_SEEN_BY_REPRESENTATIVES
 
 
 def _read(row: Row, *, now: datetime) -> ProfessionalRead:
@@ -232,18 +248,20 @@ def _read(row: Row, *, now: datetime) -> ProfessionalRead:
     )
 
 
-async def list_professionals(space_id: UUID) -> list[tuple[Position, ProfessionalRead]]:
+async def list_professionals(space_id: UUID, *, with_hidden: bool) -> list[tuple[Position, ProfessionalRead]]:
     """Every professional the holder decided about, or who came in an emergency, each with its
-    position in the listing (:func:`ens.core.api.page_of`): last changed first."""
+    position in the listing (:func:`ens.core.api.page_of`): last changed first. Without
+    ``with_hidden`` (a representative), as :data:`_SELECT_SEEN_BY_REPRESENTATIVES` shows them."""
     now = clock.now()
-    rows = await fetch(_SELECT + " ORDER BY sp.updated_at DESC, sp.id DESC", now, space_id)
+    rows = await fetch(_select(with_hidden=with_hidden) + " ORDER BY sp.updated_at DESC, sp.id DESC", now, space_id)
     return [(position_at(aware(row["updated_at"]), as_uuid(row["id"])), _read(row, now=now)) for row in rows]
 
 
-async def get_professional(space_id: UUID, entry_id: UUID) -> ProfessionalRead:
-    """One professional of the space, by the id of their entry there (404 if not this space's)."""
+async def get_professional(space_id: UUID, entry_id: UUID, *, with_hidden: bool) -> ProfessionalRead:
+    """One professional of the space, by the id of their entry there (404 if not this space's, or,
+    without ``with_hidden``, one a representative is not shown: :func:`list_professionals`)."""
     now = clock.now()
-    row = await fetch_one(_SELECT + " AND sp.id = {}", now, space_id, entry_id)
+    row = await fetch_one(_select(with_hidden=with_hidden) + " AND sp.id = {}", now, space_id, entry_id)
     if row is None:
         raise NotFound("No such professional on this space.")
     return _read(row, now=now)
@@ -310,7 +328,7 @@ async def grant_authorisation(access: SpaceAccess, professional_id: UUID) -> Pro
             await _set(access, entry_id, status="authorised", since=now, until=until, now=now)
         # The holder's history says whom a representative authorised, not only that they did.
         access.names_new_item(entry_id, "professionals", subject=row["name"])
-    return await get_professional(access.space_id, entry_id)
+    return await get_professional(access.space_id, entry_id, with_hidden=access.sees_confidential)
 
 
 async def _set(
@@ -353,7 +371,7 @@ async def serialise_decisions(space_id: UUID, *, shared: bool = False) -> None:
 
 
 async def _current(access: SpaceAccess, entry_id: UUID, if_match: str | None) -> ProfessionalRead:
-    current = await get_professional(access.space_id, entry_id)
+    current = await get_professional(access.space_id, entry_id, with_hidden=access.sees_confidential)
     require_if_match(if_match, msgspec.json.encode(current))
     return current
 
@@ -388,7 +406,7 @@ async def renew(access: SpaceAccess, entry_id: UUID, *, if_match: str | None) ->
         until = await decision_end(access, now=now)
         await _set(access, entry_id, status="authorised", since=since, until=until, now=now)
         access.names_subject(f"{current.given_name} {current.family_name}")
-    return await get_professional(access.space_id, entry_id)
+    return await get_professional(access.space_id, entry_id, with_hidden=access.sees_confidential)
 
 
 # What a capability does, in the deciding transaction, when the holder themself ends a
@@ -447,7 +465,7 @@ async def block(access: SpaceAccess, entry_id: UUID) -> ProfessionalRead:
     emergency access of theirs that runs ends now."""
     now = clock.now()
     async with decision(access):
-        current = await get_professional(access.space_id, entry_id)
+        current = await get_professional(access.space_id, entry_id, with_hidden=access.sees_confidential)
         access.names_subject(f"{current.given_name} {current.family_name}")
         if current.status == "blocked" and access.kind != "holder":
             # Blocked already: a representative's block decides nothing, above all not who decided
@@ -456,7 +474,7 @@ async def block(access: SpaceAccess, entry_id: UUID) -> ProfessionalRead:
             return current
         await _set(access, entry_id, status="blocked", now=now)
         await _right_ended(access, current.professional_id, now)
-    return await get_professional(access.space_id, entry_id)
+    return await get_professional(access.space_id, entry_id, with_hidden=access.sees_confidential)
 
 
 async def _end_emergency_accesses(space_id: UUID, *, now: datetime, professional_id: UUID | None = None) -> None:

@@ -267,10 +267,15 @@ EmergencyReason = Annotated[str, Meta(min_length=3, max_length=500, pattern=VISI
 
 
 class EmergencyAccessCreate(Struct, kw_only=True):
-    """``POST /v1/pro/emergency-access``: open a space read-only for 24 hours, saying why."""
+    """``POST /v1/pro/emergency-access``: open a space read-only for 24 hours, saying why.
+
+    ``hiddenFromRepresentatives``: the holder is a minor who opposes their parents being told of the
+    care (CSP L1111-5): the access, its reason and every request made under it are kept from the
+    representatives (history, list of professionals, e-mails). Only on a minor's space (422 else)."""
 
     space: UUID
     reason: EmergencyReason
+    hidden_from_representatives: bool = False
 
 
 class EmergencyAccessRead(ReadStruct):
@@ -278,6 +283,9 @@ class EmergencyAccessRead(ReadStruct):
     space: UUID
     started_at: datetime
     ends_at: datetime
+    # Kept from the representatives at the minor's request (CSP L1111-5). (An answer kept for an
+    # Idempotency-Key before this field existed is read as false.)
+    hidden_from_representatives: bool = False
 
 
 class PatientRead(ReadStruct):

@@ -192,6 +192,10 @@ class AccessEvent(Table, tablename="access_history"):
     # its kind (tutelle, parent...), as they were then.
     subject_name = Varchar(length=255, null=True, default=None)
     subject_kind = Varchar(length=32, null=True, default=None)
+    # TRUE on a row kept from the representatives: a request made under an emergency access a minor's
+    # professional hid from the parents (CSP L1111-5), the opening too; NULL on every other row
+    # (never FALSE: the MAC covers it when set, ens.spaces.audit.SEALED_IF_SET).
+    kept_from_representatives = Boolean(null=True, default=None)
     # HMAC of what the row says (ens.spaces.audit): a row changed in the database no longer matches.
     mac = Varchar(length=64, null=True, default=None)
 
@@ -276,6 +280,9 @@ class EmergencyAccess(Table, tablename="emergency_accesses"):
     notice_due = Boolean(default=False)
     # Until when a claim on that notice holds (ens.spaces.owed_notices); null when unclaimed.
     notice_lease_until = Timestamptz(null=True, default=None)
+    # Opened on a minor's space at the minor's request that the parents not know (CSP L1111-5): the
+    # access and every request under it are kept from the representatives, as a hidden item is.
+    hidden_from_representatives = Boolean(default=False)
 
 
 class AccessRequest(Table, tablename="access_requests"):

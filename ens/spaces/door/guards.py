@@ -131,6 +131,8 @@ def pending_access(
         expected_outcome=expected_outcome,
         profession=row["pro_profession"] if role == "professional" else None,
         emergency_reason=row["emergency_reason"] if kind == "professional_emergency" else None,
+        # Under an emergency access a minor's professional kept from the parents (CSP L1111-5).
+        kept_from_representatives=kind == "professional_emergency" and bool(row["emergency_hidden"]),
     )
 
 

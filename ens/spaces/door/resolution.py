@@ -17,7 +17,8 @@ from ens.spaces.rights import Action, ActorKind, allows
 # One query: the grant, the space, and the caller's representation of it if any (at most one
 # live row per space and account: a partial unique index) — or, for a professional, their
 # profession, the holder's decision about them on this space (one row per space and professional)
-# and their live emergency access (index ``emergency_accesses_live``). Whether a representation or
+# and their live emergency access, its reason and whether it is kept from the representatives (index
+# ``emergency_accesses_live``; one runs at a time). Whether a representation or
 # an authorisation is valid *today* is decided in Python, every request.
 _DOOR_SQL = """
 SELECT g.revoked_at AS grant_revoked_at, g.kind AS grant_kind, g.space_id AS grant_space_id,
@@ -30,7 +31,10 @@ SELECT g.revoked_at AS grant_revoked_at, g.kind AS grant_kind, g.space_id AS gra
        p.profession_code AS pro_profession, sp.status AS pro_status, sp.since AS pro_since, sp.until AS pro_until,
        (SELECT e.reason FROM emergency_accesses e
         WHERE e.space_id = s.id AND e.professional_id = p.id AND e.ends_at > {}
-        ORDER BY e.ends_at DESC LIMIT 1) AS emergency_reason
+        ORDER BY e.ends_at DESC LIMIT 1) AS emergency_reason,
+       (SELECT e.hidden_from_representatives FROM emergency_accesses e
+        WHERE e.space_id = s.id AND e.professional_id = p.id AND e.ends_at > {}
+        ORDER BY e.ends_at DESC LIMIT 1) AS emergency_hidden
 FROM grants g
 LEFT JOIN spaces s ON SPACE_MATCH
 LEFT JOIN representatives r ON r.space_id = s.id AND r.account_id = {} AND r.revoked_at IS NULL
@@ -83,9 +87,9 @@ async def resolve_space(
         except ValueError:
             sql, match_arg = _SPACE_BY_ID, None
     person, professional = _people(caller)
-    # Placeholders in textual order: actor, now (emergency), space match, representative account,
-    # professional, grant.
-    door_args = (caller.account_id, now, match_arg, person, professional, caller.grant_id)
+    # Placeholders in textual order: actor, now (emergency, twice), space match, representative
+    # account, professional, grant.
+    door_args = (caller.account_id, now, now, match_arg, person, professional, caller.grant_id)
     prefetched = None
     if companion is None:
         row = await fetch_one(sql, *door_args)
@@ -112,9 +116,11 @@ async def resolve_held_space(
     row takes ``FOR NO KEY UPDATE``, which ``KEY SHARE`` does not block."""
     sql = _HELD_SPACE.replace("HELD_LOCK", row_lock(mode)).replace("GRANT_LOCK", row_lock("SHARE"))
     person, professional = _people(caller)
-    # Placeholders in textual order: the held space, the held grant, actor, now (emergency),
+    # Placeholders in textual order: the held space, the held grant, actor, now (emergency, twice),
     # representative account, professional, grant.
-    row = await fetch_one(sql, space_id, caller.grant_id, caller.account_id, now, person, professional, caller.grant_id)
+    row = await fetch_one(
+        sql, space_id, caller.grant_id, caller.account_id, now, now, person, professional, caller.grant_id
+    )
     if row is None or row["space_id"] is None:
         return row, None, None
     if is_live(caller, row) and row["grant_held"] is None:
