@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import smtplib
 from datetime import timedelta
 
 from ens.core import clock, db
-from ens.core.mail import Mailer
+from ens.core.mail import Mailer, MailServerUnreachable, unreachable
 from ens.core.settings import Settings
 
 # An erasure still under way when ``ens purge`` runs is left to its request this long (finishing it
 # beside the request would be harmless, but its other parent's notice could go twice).
 ERASURE_GRACE = timedelta(hours=1)
+
+log = logging.getLogger("ens.mail")
 
 
 def purge(settings: Settings) -> None:
@@ -70,7 +73,7 @@ def notify(settings: Settings, *, owed_only: bool = False) -> None:
 
     mailer = _CountedMailer(settings)
 
-    async def run() -> tuple[int, int, int, int, int]:
+    async def run() -> tuple[int, int, int, int, int, int]:
         async with db.connected(settings):
             owed = (
                 await send_release_notices(mailer),
@@ -78,10 +81,12 @@ def notify(settings: Settings, *, owed_only: bool = False) -> None:
                 await send_owed_security_notices(mailer),
             )
             if owed_only:
-                return 0, *owed, 0
-            return await send_adulthood_notices(mailer), *owed, await send_digests(mailer)
+                sent = (0, *owed, 0)
+            else:
+                sent = (await send_adulthood_notices(mailer), *owed, await send_digests(mailer))
+            return *sent, (await _still_owed() if mailer.stopped else 0)
 
-    birthdays, documents, emergencies, security, digests = asyncio.run(run())
+    birthdays, documents, emergencies, security, digests, left = asyncio.run(run())
     owed = (
         f"{documents} notices of documents shown to their holder, {emergencies} notices of an emergency access, "
         f"{security} security notices the mail server had not taken"
@@ -90,21 +95,63 @@ def notify(settings: Settings, *, owed_only: bool = False) -> None:
         print(f"sent {owed} (owed only)")
     else:
         print(f"sent {birthdays} notices of a coming 18th birthday, {owed}, {digests} daily digests of changes")
+    if mailer.unreachable is not None:
+        log.error(
+            "mail server unreachable: the run stopped sending, the rest left owed for the next run",
+            extra={"event": "notify_stopped", "reason": mailer.unreachable, "left_owed": left},
+        )
+        daily = "" if owed_only else "; the birthday notices and digests not sent wait for the next daily run"
+        print(
+            f"the mail server could not be reached ({mailer.unreachable}): this run stopped sending, "
+            f"{left} notices left owed for the next run{daily}"
+        )
     if mailer.failed:
         print(f"{mailer.failed} e-mails not sent: the mail server failed (the log says how)")
         raise SystemExit(1)
 
 
 class _CountedMailer(Mailer):
-    """The mailer, counting the e-mails that did not go (the notices log them and carry on)."""
+    """The mailer, counting the e-mails that did not go (the notices log them and carry on), and
+    stopping at the first the mail server could not be reached for (:func:`ens.core.mail.unreachable`):
+    each message after it would wait as long to fail (SMTP_TIMEOUT_S, 10 s, a connection that times
+    out), and a run with 500 notices owed took over an hour to send none (an outside audit). Every
+    later message fails at once, untried (:class:`MailServerUnreachable`), and the jobs stop
+    (:attr:`stopped`): what they had not reached stays owed, for the next run. A refusal of one
+    message (its recipient, say) stops nothing."""
 
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings)
         self.failed = 0
+        # What the mail server could not be reached with (the error's kind), once it could not.
+        self.unreachable: str | None = None
+
+    @property
+    def stopped(self) -> bool:
+        return self.unreachable is not None
 
     async def send(self, to: str, subject: str, *, text: str, dev_note: str | None = None) -> None:
+        if self.unreachable is not None:
+            self.failed += 1
+            raise MailServerUnreachable(f"not tried: the mail server was unreachable ({self.unreachable})")
         try:
             await super().send(to, subject, text=text, dev_note=dev_note)
-        except (OSError, smtplib.SMTPException):
+        except (OSError, smtplib.SMTPException) as exc:
             self.failed += 1
+            if unreachable(exc):
+                self.unreachable = type(exc).__name__
             raise
+
+
+async def _still_owed() -> int:
+    """How many notices are owed now, whoever they are for: the security notices, the documents'
+    (those whose day has come) and the emergency accesses' (each read through the partial index of
+    those still owed, as ``ens notify`` reads them)."""
+    now = clock.now()
+    counts = [
+        await db.fetch("SELECT COUNT(*) AS n FROM owed_security_notices"),
+        await db.fetch(
+            "SELECT COUNT(*) AS n FROM documents d WHERE d.release_notice_due AND d.shown_to_holder_at <= {}", now
+        ),
+        await db.fetch("SELECT COUNT(*) AS n FROM emergency_accesses e WHERE e.notice_due AND e.started_at <= {}", now),
+    ]
+    return sum(int(rows[0]["n"]) for rows in counts)

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import errno
 import logging
 import smtplib
+import socket
 import ssl
 import uuid
 from email.headerregistry import Address
@@ -33,6 +35,33 @@ class MailNotSent(OSError):
     500, and the login failed on its notice of a new device (an outside audit of the e-mails)."""
 
 
+class MailServerUnreachable(OSError):
+    """A message not even tried: the mail server was found unreachable earlier in the same run
+    (:func:`unreachable`), and a command sending many (``ens notify``) stopped trying. An OSError,
+    as a mail server's failure is: the message is owed again, as if it had failed."""
+
+
+# Failures that say the mail server could not be talked to at all, whatever the message: nothing
+# listens (refused), nothing answers (timed out: a firewall dropping the packets, a server that
+# hangs), the connection dropped, the name not found, or a server that greets with a refusal of
+# service (421). A refusal of one message (a recipient, its size, its sender) is not among them.
+_UNREACHABLE = (
+    ConnectionError,
+    TimeoutError,
+    socket.gaierror,
+    smtplib.SMTPConnectError,
+    smtplib.SMTPServerDisconnected,
+)
+_NO_ROUTE = frozenset({errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ENETDOWN, errno.EHOSTDOWN})
+
+
+def unreachable(exc: BaseException) -> bool:
+    """Whether sending failed for want of a mail server to talk to, so that the next message would
+    fail the same way (and, for a server that does not answer, after the same SMTP_TIMEOUT_S per
+    exchange), rather than for this message alone."""
+    return isinstance(exc, _UNREACHABLE) or (isinstance(exc, OSError) and exc.errno in _NO_ROUTE)
+
+
 def carried_as_itself(address: str) -> bool:
     """Whether a To header made of ``address`` names it, and it alone. The pattern of one address
     (``ens.core.api.EMAIL_ADDRESS``: one "@", no space) takes "autre,luc@x.fr", which the header
@@ -50,6 +79,13 @@ def carried_as_itself(address: str) -> bool:
 class Mailer:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+
+    @property
+    def stopped(self) -> bool:
+        """Whether this mailer has stopped sending: a job that sends many (``ens notify``'s) then
+        stops where it is, and what it had not reached stays owed. The server's never stops: each
+        request's notice tries the mail server anew."""
+        return False
 
     async def send(self, to: str, subject: str, *, text: str, dev_note: str | None = None) -> None:
         """Send one message. ``dev_note`` (e.g. the code) goes to the log in development only."""

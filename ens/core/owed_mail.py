@@ -63,7 +63,8 @@ _BATCH = 500
 async def send_owed_security_notices(mailer: Mailer) -> int:
     """``ens notify``: the security notices the mail server did not take when they happened, oldest
     first, each claimed for :data:`NOTICE_LEASE` so that two runs at once send it once, and gone
-    once sent; one the mail server fails again waits for the next run. How many were sent."""
+    once sent; one the mail server fails again waits for the next run, as do all the rest once the
+    mailer has stopped (``ens notify``'s, the mail server unreachable). How many were sent."""
     sent = 0
     after: tuple[datetime, UUID] | None = None
     while True:
@@ -76,6 +77,8 @@ async def send_owed_security_notices(mailer: Mailer) -> int:
             _BATCH,
         )
         for row in due:
+            if mailer.stopped:  # the mail server unreachable: the rest stay owed, for the next run
+                return sent
             sent += await _send_owed(mailer, as_uuid(row["id"]))
         if len(due) < _BATCH:
             return sent

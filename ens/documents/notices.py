@@ -57,4 +57,4 @@ async def send_release_notices(mailer: Mailer, *, now: datetime | None = None) -
     async def announce(space: SpaceRef, row: Row) -> bool:
         return await announce_document(mailer, space.id, as_uuid(row["id"]), at=at, space=space)
 
-    return await RELEASE_NOTICE.tell_all_owed(announce, ready_by=at)
+    return await RELEASE_NOTICE.tell_all_owed(announce, mailer, ready_by=at)

@@ -259,6 +259,8 @@ async def send_adulthood_notices(mailer: Mailer, *, now: datetime | None = None)
     )
     sent = 0
     for row in rows:
+        if mailer.stopped:  # the mail server unreachable: the rest are due at the next run
+            break
         space = space_ref(row)
         if not adulthood_soon(space, at):
             continue

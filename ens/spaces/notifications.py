@@ -236,7 +236,7 @@ async def send_digests(mailer: Mailer, *, now: datetime | None = None, settle: t
     sent = 0
     waited = False
     after = UUID(int=0)
-    while people := await _digest_subscribers(after):
+    while not mailer.stopped and (people := await _digest_subscribers(after)):
         after = as_uuid(people[-1]["account_id"])
         if not waited and is_postgres(current()) and wait > timedelta(0):
             # Every row whose id is at most the one noted has committed by now (or never will).
@@ -289,6 +289,8 @@ async def _digest_subscribers(after: UUID) -> list[Row]:
 async def _send_digests_to(mailer: Mailer, people: list[Row], *, at: datetime, upto: int, same: str) -> int:
     sent = 0
     for person in people:
+        if mailer.stopped:  # the mail server unreachable: each span left where it is, for the next run
+            break
         kinds = [
             kind
             for kind, wanted in (("representative", person["representatives_digest"]), ("app", person["apps_digest"]))

@@ -37,6 +37,7 @@ from uuid import UUID
 
 from ens.core import clock
 from ens.core.db import Row, as_uuid, fetch, write_transaction
+from ens.core.mail import Mailer
 from ens.core.owed_mail import NOTICE_LEASE
 from ens.spaces.door import SpaceRef
 from ens.spaces.notifications import SpacesReadOnce, Told
@@ -101,11 +102,12 @@ class OwedNotice:
             )
         return told.reached > 0
 
-    async def tell_all_owed(self, announce: Announce, *, ready_by: datetime | None = None) -> int:
+    async def tell_all_owed(self, announce: Announce, mailer: Mailer, *, ready_by: datetime | None = None) -> int:
         """``ens notify``: ``announce`` each notice still owed and not under a live claim (with
         ``ready_by``, those whose ``order`` column is not past it), given its space and its row
-        (``space_id``, ``id``, ``order`` and the ``reads``); a space that is gone is skipped. How
-        many ``announce`` said were told to at least one person."""
+        (``space_id``, ``id``, ``order`` and the ``reads``); a space that is gone is skipped. Once
+        ``mailer`` has stopped (the mail server unreachable), none more: the rest stay owed, for
+        the next run. How many ``announce`` said were told to at least one person."""
         announced = 0
         spaces = SpacesReadOnce()
         after: tuple[datetime, UUID] | None = None
@@ -125,6 +127,8 @@ class OwedNotice:
                 _BATCH,
             )
             for row in due:
+                if mailer.stopped:
+                    return announced
                 space = await spaces.get(as_uuid(row["space_id"]))
                 if space is not None and await announce(space, row):
                     announced += 1

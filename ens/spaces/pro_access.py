@@ -540,7 +540,7 @@ async def send_emergency_notices(mailer: Mailer) -> int:
             started_at=aware(row["started_at"]),
         )
 
-    return await EMERGENCY_NOTICE_OWED.tell_all_owed(announce)
+    return await EMERGENCY_NOTICE_OWED.tell_all_owed(announce, mailer)
 
 
 def _refused(event: str, professional_id: UUID, request_id: str) -> None:
