@@ -14,6 +14,7 @@ from collections import Counter
 from datetime import datetime, timedelta
 from typing import Literal, NamedTuple
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 import msgspec
 
@@ -21,6 +22,7 @@ from ens.core import clock
 from ens.core.api import require_if_match
 from ens.core.db import Row, as_uuid, current, fetch, fetch_one, is_postgres, serialise, write_transaction
 from ens.core.mail import Mailer
+from ens.core.pdf import french_date
 from ens.spaces.describe import CONNECTION_ENDED_BY_SERVICE, describe, of_name
 from ens.spaces.door import SpaceRef, adulthood, space_ref
 from ens.spaces.schemas import NotificationPreferences
@@ -46,7 +48,6 @@ NOTICES: dict[Notice, tuple[str, str]] = {
     ),
 }
 
-DIGEST_SUBJECT = "Les changements d'hier dans votre espace santé"
 _DIGEST_INTRO = "Bonjour,\n\nVoici ce qui a changé dans votre espace santé depuis le dernier résumé :\n\n"
 _DIGEST_END = (
     "\n\nL'historique des accès, dans l'application, donne le détail.\n\nCet e-mail ne contient aucune donnée de "
@@ -246,6 +247,24 @@ async def send_digests(mailer: Mailer, *, now: datetime | None = None, settle: t
     return sent
 
 
+def digest_subject(since: datetime, at: datetime, zone: str) -> str:
+    """The digest's subject, true to what it covers: the changes since the last digest (or its
+    turning on), ``since``, to this run, ``at``, the days as the space's time zone says them: "depuis
+    hier" when that was yesterday, "d'aujourd'hui" earlier today (a second run), else "depuis le 3
+    décembre" (the year too when it was another). It said "d'hier" whatever the span: after a run
+    whose mail failed, the next covers two days or more (an outside audit)."""
+    here = ZoneInfo(zone)
+    start, today = since.astimezone(here).date(), at.astimezone(here).date()
+    if start >= today:
+        when = "d'aujourd'hui"
+    elif start == today - timedelta(days=1):
+        when = "depuis hier"
+    else:
+        day = french_date(start)
+        when = f"depuis le {day.removesuffix(f' {start.year}') if start.year == today.year else day}"
+    return f"Les changements {when} dans votre espace santé"
+
+
 def _counted(sentence: str, count: int) -> str:
     """A digest's line: the sentence, and how many times, inside it ("a ajouté un document
     (3 fois)."; after its full stop, the count read as an afterthought)."""
@@ -277,7 +296,7 @@ _DIGEST_BATCH = 1000
 async def _digest_subscribers(after: UUID) -> list[Row]:
     return await fetch(
         """SELECT p.account_id, p.representatives_digest, p.apps_digest, p.digest_sent_until, p.digest_sent_upto,
-           a.email, s.id AS space_id
+           a.email, s.id AS space_id, s.timezone
            FROM notification_preferences p JOIN accounts a ON a.id = p.account_id
            JOIN spaces s ON s.holder_account_id = p.account_id
            WHERE (p.representatives_digest OR p.apps_digest) AND a.email IS NOT NULL AND p.account_id > {}"""
@@ -322,11 +341,9 @@ async def _send_digests_to(mailer: Mailer, people: list[Row], *, at: datetime, u
         if not claimed:
             continue
         start: int | datetime
-        if before is not None:
-            span, start = "id > {}", int(before)
-        else:
-            since = person["digest_sent_until"]
-            span, start = "at >= {}", clock.aware(since) if since else at - _FIRST_LOOK_BACK
+        # When the span began: the last digest's run (or the turning on), for the subject.
+        since = clock.aware(person["digest_sent_until"]) if person["digest_sent_until"] else at - _FIRST_LOOK_BACK
+        span, start = ("id > {}", int(before)) if before is not None else ("at >= {}", since)
         # Changes made, and an app the service disconnected for a token used twice (its request was
         # refused, the end it tells is the change: a review found it never told).
         # The kinds written out (two known words), as the history's filters write them: the partial
@@ -347,7 +364,8 @@ async def _send_digests_to(mailer: Mailer, people: list[Row], *, at: datetime, u
         if rows:
             lines = Counter(describe(row) for row in rows)
             body = "\n".join(f"- {_counted(sentence, count)}" for sentence, count in lines.items())
-            told = await tell(mailer, person["email"], DIGEST_SUBJECT, _DIGEST_INTRO + body + _DIGEST_END)
+            subject = digest_subject(since, at, str(person["timezone"]))
+            told = await tell(mailer, person["email"], subject, _DIGEST_INTRO + body + _DIGEST_END)
         async with write_transaction():
             if told:  # sent, or nothing to say: the next digest starts above this span
                 await fetch(

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 import msgspec
@@ -20,6 +21,7 @@ import pytest
 
 from ens.core import clock, db
 from ens.core.mail import Mailer
+from ens.core.pdf import french_date
 from ens.spaces import notifications
 from ens.spaces.door import SpaceRef, space_ref
 from ens.spaces.notifications import notify_holder, send_digests
@@ -436,3 +438,46 @@ async def test_two_choices_sent_with_the_same_if_match_cannot_both_win(client, p
     assert sorted([one.status_code, other.status_code]) == [200, 412], (one.text, other.text)
     winner = one if one.status_code == 200 else other
     assert (await client.get(PREFS, headers=person.headers)).json() == winner.json()
+
+
+async def test_a_digests_subject_names_the_days_it_covers(client, person, make_person, settings, tmp_path):
+    """The subject said "Les changements d'hier" whatever the digest covered: after a run whose mail
+    failed, the next one covers two days or more, and said yesterday (an outside audit). It says
+    since when: yesterday, or the day the span starts."""
+    mailer, outbox = _mailer(settings, tmp_path)
+    tutor = await _tutored_with_digest(client, person, make_person)
+    seen: set[Path] = set()
+    zone = ZoneInfo((await _space(person)).timezone)
+    start = clock.now()
+
+    async def add(seed: int) -> None:
+        await uploaded(client, tutor.headers, pdf(100, seed=seed), space=person.space_id, meta=metadata(title="B"))
+
+    def subjects() -> list[str]:
+        fresh = sorted(set(outbox.glob("*.eml")) - seen) if outbox.exists() else []
+        seen.update(fresh)
+        mails = [email.message_from_bytes(path.read_bytes(), policy=email.policy.default) for path in fresh]
+        return [str(m["Subject"]) for m in mails if m["To"] == _address(person)]
+
+    await add(41)
+    assert await send_digests(mailer, now=start + timedelta(days=1)) == 1
+    assert subjects() == ["Les changements depuis hier dans votre espace santé"]
+
+    await add(42)
+    down = Mailer(msgspec.structs.replace(settings, smtp_url=f"smtp://127.0.0.1:{free_port()}"))
+    assert await send_digests(down, now=start + timedelta(days=2)) == 0
+    assert await send_digests(mailer, now=start + timedelta(days=3)) == 1
+    # Covered since the last digest that went, two days before.
+    since = (start + timedelta(days=1)).astimezone(zone).date()
+    day = french_date(since).removesuffix(f" {since.year}")
+    if since.year != (start + timedelta(days=3)).astimezone(zone).year:
+        day = french_date(since)
+    assert subjects() == [f"Les changements depuis le {day} dans votre espace santé"]
+
+    # A run again the same day (by hand): today's changes.
+    await add(43)
+    again = start + timedelta(days=3, minutes=5)
+    assert await send_digests(mailer, now=again) == 1
+    same_day = again.astimezone(zone).date() == (start + timedelta(days=3)).astimezone(zone).date()
+    when = "d'aujourd'hui" if same_day else "depuis hier"
+    assert subjects() == [f"Les changements {when} dans votre espace santé"]
