@@ -34,6 +34,10 @@ def run_server(
         server_header=False,
         ssl_certfile=certfile,
         ssl_keyfile=keyfile,
+        # The requests in flight at SIGTERM have this long to finish, then are cancelled: uvicorn
+        # waited for them without limit, and a client sending its body slowly held the process up
+        # until systemd killed it (an outside audit). An import cancelled is rolled back whole.
+        timeout_graceful_shutdown=settings.shutdown_grace_seconds,
     )
 
 

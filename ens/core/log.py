@@ -14,6 +14,7 @@ are printed.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 import traceback
@@ -131,6 +132,24 @@ def logging_config(level: str) -> dict[str, Any]:
     }
 
 
+class CancelledAtShutdown(logging.Filter):
+    """uvicorn cancels the requests still running once a stop's grace has passed
+    (``ENS_SHUTDOWN_GRACE_SECONDS``; it says so first, "Cancel 1 running task(s), timeout graceful
+    shutdown exceeded"), then logs each as "Exception in ASGI application" with a CancelledError's
+    traceback, sixty lines of frames for an expected end: one line instead, a warning."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], asyncio.CancelledError):
+            record.msg, record.args, record.exc_info, record.exc_text = (
+                "request cancelled: still running when the stop's grace ran out",
+                (),
+                None,
+                None,
+            )
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
 def uvicorn_log_config(level: str) -> dict[str, Any]:
     """``uvicorn.run``'s ``log_config``: its loggers write key=value lines too. An error raised once
     a streamed answer has begun (an export, a document's file) is uvicorn's to log ("Exception in
@@ -139,12 +158,13 @@ def uvicorn_log_config(level: str) -> dict[str, Any]:
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"keyvalue": {"()": KeyValueFormatter}},
+        "filters": {"cancelled_at_shutdown": {"()": CancelledAtShutdown}},
         "handlers": {
             "console": {"class": "logging.StreamHandler", "formatter": "keyvalue", "stream": "ext://sys.stderr"}
         },
         "loggers": {
             "uvicorn": {"handlers": ["console"], "level": level, "propagate": False},
-            "uvicorn.error": {"level": level},
+            "uvicorn.error": {"level": level, "filters": ["cancelled_at_shutdown"]},
             "uvicorn.access": {"handlers": [], "level": level, "propagate": False},
         },
     }

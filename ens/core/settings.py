@@ -86,6 +86,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # A request body's parts must arrive within this many seconds of each other (else 408); 0: off.
     body_idle_seconds: UpToADayOrOff = 30
     db_pool_size: Positive = 10
+    # On SIGTERM ``ens serve`` lets the requests in flight finish for this many seconds at most,
+    # then cancels them and stops cleanly (its last rate counts added, its pool closed); under
+    # systemd's TimeoutStopSec (90 s by default), which kills it without either.
+    shutdown_grace_seconds: UpToADay = 30
     # A write transaction open longer than this holds back every space's change feed: logged as
     # ``feed_held_back`` (PostgreSQL; ens.vitals.feed_watch); 0: not watched.
     feed_hold_warn_seconds: UpToADayOrOff = 60
