@@ -16,10 +16,14 @@ under ``incoming/``. Erasing a space removes the whole prefix.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import re
+import stat
 import tempfile
+import time
 from collections.abc import AsyncIterable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -36,6 +40,17 @@ from ens.core.settings import ConfigurationError, Settings
 S3_PART_BYTES = 5 * 1024 * 1024
 FOLDER_PART_BYTES = 1024 * 1024
 
+# /ready checks the store at most this often in a process (a load balancer probes every process,
+# every few seconds); a probe in between is given the last answer.
+READY_CHECK_EVERY = timedelta(seconds=5)
+# ... and waits this long at most: S3 that does not answer is retried by obstore for minutes.
+READY_TIMEOUT_S = 3.0
+# The empty prefix /ready lists on S3: one small request that needs the bucket, and the
+# credentials, as every upload does.
+_READY_PREFIX = "ready-probe/"
+
+log = logging.getLogger("ens.documents.storage")
+
 
 class ShortObject(ValueError):
     """A stored object shorter than its document says: changed or lost in part."""
@@ -50,6 +65,9 @@ class BlobStore:
         self._part_bytes = part_bytes
         # A folder keeps the directories its objects were in (S3 has none): named by the space's id.
         self._folder = folder
+        # /ready's last check: when (time.monotonic()), and what it found (None: usable).
+        self._checked_at: float | None = None
+        self._unusable: str | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> BlobStore:
@@ -92,6 +110,39 @@ class BlobStore:
                 pass
         except OSError as exc:
             raise ConfigurationError(_unusable(self._folder, exc)) from None
+
+    async def unusable(self) -> str | None:
+        """``/ready``: why the store cannot be used now, in words that name no path (``its folder is
+        missing``), or ``None``. Cheap: a folder's state and a one-byte file written and removed
+        (an unnamed one: nothing is left behind), or on S3 the listing of an empty prefix (no
+        write: requests cost there), within :data:`READY_TIMEOUT_S`. At most once every
+        :data:`READY_CHECK_EVERY`: a probe in between, or while a check runs, is given the last
+        answer. A change of answer is logged, once."""
+        now = time.monotonic()
+        if self._checked_at is not None and now - self._checked_at < READY_CHECK_EVERY.total_seconds():
+            return self._unusable
+        self._checked_at = now  # the probes meanwhile are given the last answer
+        try:
+            found = await asyncio.wait_for(self._check(), READY_TIMEOUT_S)
+        except TimeoutError:
+            found = f"no answer within {READY_TIMEOUT_S:g} s"
+        self._checked_at = time.monotonic()
+        if found != self._unusable:
+            if found is None:
+                log.warning("document store usable again", extra={"store": self.description})
+            else:
+                log.error("document store not usable", extra={"store": self.description, "failure": found})
+        self._unusable = found
+        return found
+
+    async def _check(self) -> str | None:
+        if self._folder is not None:
+            return await asyncio.to_thread(_folder_unusable, self._folder)
+        try:
+            await obstore.list_with_delimiter_async(self._store, _READY_PREFIX)
+        except Exception as exc:  # whatever S3, the network or the credentials answered
+            return f"S3 failed ({store_failure(exc) or type(exc).__name__})"
+        return None
 
     # Where things go ---------------------------------------------------------------------------
 
@@ -195,6 +246,29 @@ def store_failure(exc: BaseException) -> str | None:
             return kind.group(1) if kind else type(current).__name__
         # Its explicit causes only: an error raised while handling a store's failure is its own.
         current = current.__cause__
+    return None
+
+
+def _folder_unusable(folder: Path) -> str | None:
+    """What keeps documents from being kept in ``folder`` or read from it, or ``None``: missing (a
+    volume not mounted, the folder removed: uploads would make it anew, beside none of the documents),
+    not a folder, or not readable and writable (another owner, a read-only or full disk)."""
+    try:
+        mode = os.stat(folder).st_mode
+    except FileNotFoundError:
+        return "its folder is missing"
+    except OSError as exc:
+        return f"its folder cannot be reached ({exc.strerror or type(exc).__name__})"
+    if not stat.S_ISDIR(mode):
+        return "its path is not a folder"
+    try:
+        with os.scandir(folder) as entries:
+            next(entries, None)
+        with tempfile.TemporaryFile(dir=folder) as probe:
+            probe.write(b"\0")
+            probe.flush()
+    except OSError as exc:
+        return f"its folder cannot be read or written ({exc.strerror or type(exc).__name__})"
     return None
 
 
