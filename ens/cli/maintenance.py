@@ -138,7 +138,11 @@ class _CountedMailer(Mailer):
         except (OSError, smtplib.SMTPException) as exc:
             self.failed += 1
             if unreachable(exc):
-                self.unreachable = type(exc).__name__
+                # A server that never answers: smtplib says "disconnected", the cause is a timeout.
+                timed_out = isinstance(exc, smtplib.SMTPServerDisconnected) and isinstance(
+                    exc.__context__, TimeoutError
+                )
+                self.unreachable = "TimeoutError" if timed_out else type(exc).__name__
             raise
 
 
