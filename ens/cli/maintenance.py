@@ -65,7 +65,7 @@ def notify(settings: Settings, *, owed_only: bool = False) -> None:
     accesses and security events still owed (the mail server failed, or a process stopped, when
     they happened; a document held until a day that has come), so that they go within minutes
     rather than the next day; no birthday notices, no digests (those stay daily)."""
-    from ens.core.owed_mail import send_owed_security_notices
+    from ens.core.owed_mail import send_owed_notices
     from ens.documents.notices import send_release_notices
     from ens.spaces.adulthood import send_adulthood_notices
     from ens.spaces.notifications import send_digests
@@ -78,7 +78,7 @@ def notify(settings: Settings, *, owed_only: bool = False) -> None:
             owed = (
                 await send_release_notices(mailer),
                 await send_emergency_notices(mailer),
-                await send_owed_security_notices(mailer),
+                await send_owed_notices(mailer),
             )
             if owed_only:
                 sent = (0, *owed, 0)

@@ -1,21 +1,57 @@
-"""Notices to an account that must not be lost, owed until sent (``owed_security_notices``): the
-login's security notices (a new device, a recovery code used, a factor replaced...), and the
-notice to a representative that the space they represented was erased. Sent at once; one the mail
-server does not take is kept, and ``ens notify`` sends it until it goes, each claimed under a
-lease (:data:`NOTICE_LEASE`) so that two runs send it once. The table holds only what is still owed;
-an account's own notices, no space's data (no ``space_id``: an erased space's notice outlives it)."""
+"""Notices owed until told, and the one way each is told: claim, tell, settle (:class:`OwedNotice`).
+
+Two shapes of owed notice share it:
+
+- **A flag on the row the notice is about**: a document shown to its holder
+  (``documents.release_notice_due``), an emergency access opened (``emergency_accesses.notice_due``),
+  set from the transaction that makes the notice owed; the request that caused it tells at once, and
+  ``ens notify`` tells what is still owed (``ens.spaces.owed_notices``, across spaces).
+- **A row that is the notice** (``owed_security_notices``): the login's security notices (a new
+  device, a recovery code used, a factor replaced...) and the notice to a representative that the
+  space they represented was erased, kept only when the mail server did not take them at once
+  (:func:`send_owed_notice`), gone once told. An account's own notices, no space's data (no
+  ``space_id``: an erased space's notice outlives it).
+
+The protocol:
+
+- **Claim: a lease.** The claimant writes until when its claim holds (the row's lease column,
+  :data:`NOTICE_LEASE` from now), in a transaction of its own; the notice stays owed. No one else
+  takes it while the lease lives: the claim is one conditional ``UPDATE``, which on PostgreSQL waits
+  for a concurrent claimant's commit and then reads the row again (and sees its lease), and on
+  SQLite runs under the write lock. The request and ``ens notify``, or two runs of ``ens notify``,
+  never send it twice while the lease lives.
+- **Tell**: the e-mails, outside any transaction.
+- **Settle**: told, or no one to tell (every recipient turned that notice off): no longer owed (the
+  flag cleared, or the row gone). The mail server took it for none of its recipients: owed again at
+  once (the lease given back), for the next run. Only the claimant's own lease is settled: a write
+  that says anew whether the notice is owed (a document held back, then released again) clears the
+  lease, and the older claim's settling then changes nothing.
+
+A process that stops after its claim and before settling (killed, the machine gone) leaves the
+notice owed and the lease running: once the lease has passed, the notice is due again, and the next
+``ens notify`` sends it. The price: one that stops between the mail server's answer and the
+settling is sent again once the lease has passed (twice, rather than never, for a notice that must
+not be lost).
+
+``ens notify`` finds the due rows in their table's order (:meth:`OwedNotice.due`), each kind through
+an index holding only what is still owed (a partial index on the flag; the security notices' table
+holds nothing else): at tens of millions of rows, only the few notices still owed are read.
+"""
 
 from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, NamedTuple
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from ens.core import clock
 from ens.core.clock import aware
-from ens.core.db import as_uuid, fetch, write_transaction
+from ens.core.db import Row, as_uuid, fetch, write_transaction
 from ens.core.mail import Mailer, MailNotSent
 from ens.core.pdf import french_date
 
@@ -24,25 +60,135 @@ log = logging.getLogger("ens.mail")
 # How long a claim on an owed notice holds. Longer than telling can take: each e-mail waits at most
 # SMTP_TIMEOUT_S (10 s) on each of its few exchanges with the mail server (about a minute for one
 # that hangs at each), and a notice goes to one to a few people. A notice whose claimant stopped is
-# sent by the first ``ens notify`` after this (``ens.spaces.owed_notices`` leases the same).
+# sent by the first ``ens notify`` after this.
 NOTICE_LEASE = timedelta(minutes=10)
 # The notices say times in France's time zone, and say so (an account has no time zone of its own).
 _ZONE = ZoneInfo("Europe/Paris")
+# ens notify reads the due notices this many at a time.
+_BATCH = 500
 
 
-async def send_security_notice(mailer: Mailer, account_id: UUID, to: str, subject: str, text: str) -> None:
-    """Send a notice to an account that must not be lost; one the mail server does not take is kept,
-    owed, and ``ens notify`` sends it until it goes (:func:`send_owed_security_notices`). It was only
-    logged: the one that matters in an account takeover ("un code de secours vient d'être utilisé")
-    was lost for good (an outside audit of the e-mails), as was a representative's notice that the
-    space they represented was erased (a review). A mail server outage never blocks the request. An
-    address no message can carry (:class:`MailNotSent`) is not kept: it never will."""
+class Told(NamedTuple):
+    """Whom a notice was for, and how many of them the mail server took it for."""
+
+    recipients: int
+    reached: int
+
+
+Tell = Callable[[Row], Awaitable[Told]]
+
+
+@dataclass(frozen=True)
+class OwedNotice:
+    """A kind of notice owed until told, as its table records it."""
+
+    table: str
+    # The alias ens notify's statement gives the table.
+    alias: str
+    # Until when a claim holds (null: unclaimed).
+    lease: str
+    # The column the due rows come in the order of (their index's).
+    order: str
+    # Owed: set by the write that makes it so, cleared once told. None: the row is the notice,
+    # owed while it is there, deleted once told.
+    flag: str | None = None
+    # The columns naming one notice (the table's key); the last is ``id``.
+    key: tuple[str, ...] = ("space_id", "id")
+    # What else ens notify reads of each due notice (", p.x AS y"), and the joins that gives them.
+    reads: str = ""
+    joins: str = ""
+
+    def _which(self, alias: str = "") -> str:
+        return " AND ".join(f"{alias}{column} = {{}}" for column in self.key)
+
+    async def tell_if_owed(
+        self, key: Sequence[Any], tell: Tell, *, reads: str = "id", ready_by: datetime | None = None
+    ) -> bool:
+        """Claim the notice named by ``key`` if it is owed and unclaimed (or its claim's lease has
+        passed), and, with ``ready_by``, its ``order`` column is not past that; then ``tell`` (given
+        the row as the claim read it: its ``reads`` columns), and settle. Whether anyone was told."""
+        now = clock.now()
+        until = now + NOTICE_LEASE
+        flag = f" AND {self.flag}" if self.flag else ""
+        ready, ready_args = (f" AND {self.order} <= {{}}", [ready_by]) if ready_by is not None else ("", [])
+        async with write_transaction():
+            claimed = await fetch(
+                f"UPDATE {self.table} SET {self.lease} = {{}} WHERE {self._which()}{flag} "
+                f"AND ({self.lease} IS NULL OR {self.lease} <= {{}}){ready} RETURNING {reads}",
+                until,
+                *key,
+                now,
+                *ready_args,
+            )
+        if not claimed:
+            return False
+        told = await tell(claimed[0])
+        # No one reached (the mail server failing): owed again, for the next run.
+        owed_again = told.recipients > 0 and told.reached == 0
+        async with write_transaction():
+            # Our own claim only (its lease, to the microsecond: a later claim's ends later).
+            mine = f"WHERE {self._which()} AND {self.lease} = {{}}"
+            if self.flag:
+                await fetch(
+                    f"UPDATE {self.table} SET {self.flag} = {{}}, {self.lease} = NULL {mine}", owed_again, *key, until
+                )
+            elif owed_again:
+                await fetch(f"UPDATE {self.table} SET {self.lease} = NULL {mine}", *key, until)
+            else:
+                await fetch(f"DELETE FROM {self.table} {mine}", *key, until)
+        return told.reached > 0
+
+    async def due(self, mailer: Mailer, *, ready_by: datetime | None = None) -> AsyncIterator[Row]:
+        """``ens notify``: each notice still owed and not under a live claim (with ``ready_by``,
+        those whose ``order`` column is not past it), oldest first, as its row (the ``key``,
+        ``order`` and the ``reads``), to claim with :meth:`tell_if_owed`. Once ``mailer`` has
+        stopped (the mail server unreachable), none more: the rest stay owed, for the next run."""
+        a = self.alias
+        columns = ", ".join(f"{a}.{column}" for column in self.key)
+        flag = f"{a}.{self.flag} AND " if self.flag else ""
+        after: tuple[datetime, UUID] | None = None
+        while True:
+            # In order, from where the last batch ended: a notice owed again (the mail server
+            # failing) waits for the next run instead of being tried again and again in this one.
+            ready = f" AND {a}.{self.order} <= {{}}" if ready_by is not None else ""
+            since = f" AND ({a}.{self.order}, {a}.id) > ({{}}, {{}})" if after else ""
+            rows = await fetch(
+                f"SELECT {columns}, {a}.{self.order}{self.reads} FROM {self.table} {a}{self.joins} "
+                f"WHERE {flag}({a}.{self.lease} IS NULL OR {a}.{self.lease} <= {{}}){ready}{since} "
+                f"ORDER BY {a}.{self.order}, {a}.id LIMIT {{}}",
+                clock.now(),
+                *([ready_by] if ready_by is not None else []),
+                *(after or ()),
+                _BATCH,
+            )
+            for row in rows:
+                if mailer.stopped:
+                    return
+                yield row
+            if len(rows) < _BATCH:
+                return
+            after = (rows[-1][self.order], as_uuid(rows[-1]["id"]))
+
+
+# The notices kept when the mail server did not take them (:func:`send_owed_notice`); the index
+# owed_security_notices_due (created_at, id) orders them.
+OWED_MAIL = OwedNotice("owed_security_notices", alias="o", lease="lease_until", order="created_at", key=("id",))
+
+
+async def send_owed_notice(mailer: Mailer, account_id: UUID, to: str, subject: str, text: str) -> None:
+    """Send a notice to an account that must not be lost (a security notice, a space's erasure);
+    one the mail server does not take is kept, owed, and ``ens notify`` sends it until it goes
+    (:func:`send_owed_notices`). It was only logged: the one that matters in an account takeover
+    ("un code de secours vient d'être utilisé") was lost for good (an outside audit of the e-mails),
+    as was a representative's notice that the space they represented was erased (a review). A mail
+    server outage never blocks the request. An address no message can carry (:class:`MailNotSent`)
+    is not kept: it never will."""
     try:
         await mailer.send(to, subject, text=text)
     except MailNotSent:
-        log.error("security notice not sent: the address cannot carry a message")
+        log.error("notice not sent: the address cannot carry a message")
     except OSError as exc:
-        log.error("security notice not sent, owed to the next ens notify: %s", type(exc).__name__)
+        log.error("notice not sent, owed to the next ens notify: %s", type(exc).__name__)
         async with write_transaction():
             await fetch(
                 "INSERT INTO owed_security_notices (id, account_id, to_address, subject, body, created_at) "
@@ -56,76 +202,31 @@ async def send_security_notice(mailer: Mailer, account_id: UUID, to: str, subjec
             )
 
 
-# ens notify reads the owed notices this many at a time.
-_BATCH = 500
+async def send_owed_notices(mailer: Mailer) -> int:
+    """``ens notify``: the notices :func:`send_owed_notice` kept, oldest first, each claimed so that
+    two runs at once send it once, and gone once sent; one the mail server fails again waits for the
+    next run, as do all the rest once the mailer has stopped (``ens notify``'s, the mail server
+    unreachable). How many were sent."""
 
+    async def tell_late(notice: Row) -> Told:
+        # Its text says "just now" of what happened then: the reader is told when that was.
+        then = aware(notice["created_at"]).astimezone(_ZONE)
+        late = (
+            f"Ce message aurait dû vous parvenir le {french_date(then.date())} à {then:%H:%M} (heure de Paris) ; "
+            "le serveur de messagerie ne l'a pas pris alors.\n\n"
+        )
+        text = str(notice["body"]).replace("Bonjour,\n\n", "Bonjour,\n\n" + late, 1)
+        try:
+            await mailer.send(str(notice["to_address"]), str(notice["subject"]), text=text)
+        except MailNotSent:
+            return Told(1, 1)  # it never will: not kept
+        except OSError as exc:
+            log.error("owed notice not sent again: %s", type(exc).__name__)
+            return Told(1, 0)
+        return Told(1, 1)
 
-async def send_owed_security_notices(mailer: Mailer) -> int:
-    """``ens notify``: the security notices the mail server did not take when they happened, oldest
-    first, each claimed for :data:`NOTICE_LEASE` so that two runs at once send it once, and gone
-    once sent; one the mail server fails again waits for the next run, as do all the rest once the
-    mailer has stopped (``ens notify``'s, the mail server unreachable). How many were sent."""
     sent = 0
-    after: tuple[datetime, UUID] | None = None
-    while True:
-        since = " AND (created_at, id) > ({}, {})" if after else ""
-        due = await fetch(
-            "SELECT id, created_at FROM owed_security_notices "
-            f"WHERE (lease_until IS NULL OR lease_until <= {{}}){since} ORDER BY created_at, id LIMIT {{}}",
-            clock.now(),
-            *(after or ()),
-            _BATCH,
-        )
-        for row in due:
-            if mailer.stopped:  # the mail server unreachable: the rest stay owed, for the next run
-                return sent
-            sent += await _send_owed(mailer, as_uuid(row["id"]))
-        if len(due) < _BATCH:
-            return sent
-        after = (due[-1]["created_at"], as_uuid(due[-1]["id"]))
-
-
-async def _send_owed(mailer: Mailer, notice_id: UUID) -> int:
-    """One owed notice: claimed, sent, gone (1); claimed by another run meanwhile, or not taken
-    again (0)."""
-    now = clock.now()
-    until = now + NOTICE_LEASE
-    async with write_transaction():
-        claimed = await fetch(
-            "UPDATE owed_security_notices SET lease_until = {} "
-            "WHERE id = {} AND (lease_until IS NULL OR lease_until <= {}) "
-            "RETURNING to_address, subject, body, created_at",
-            until,
-            notice_id,
-            now,
-        )
-    if not claimed:
-        return 0
-    notice = claimed[0]
-    # Its text says "just now" of what happened then: the reader is told when that was.
-    then = aware(notice["created_at"]).astimezone(_ZONE)
-    late = (
-        f"Ce message aurait dû vous parvenir le {french_date(then.date())} à {then:%H:%M} (heure de Paris) ; "
-        "le serveur de messagerie ne l'a pas pris alors.\n\n"
-    )
-    text = str(notice["body"]).replace("Bonjour,\n\n", "Bonjour,\n\n" + late, 1)
-    try:
-        await mailer.send(str(notice["to_address"]), str(notice["subject"]), text=text)
-    except MailNotSent:
-        sent = True  # it never will: not kept
-    except OSError as exc:
-        log.error("owed security notice not sent again: %s", type(exc).__name__)
-        sent = False
-    else:
-        sent = True
-    async with write_transaction():
-        # Our own claim only (its lease, to the microsecond).
-        if sent:
-            await fetch("DELETE FROM owed_security_notices WHERE id = {} AND lease_until = {}", notice_id, until)
-        else:
-            await fetch(
-                "UPDATE owed_security_notices SET lease_until = NULL WHERE id = {} AND lease_until = {}",
-                notice_id,
-                until,
-            )
-    return 1 if sent else 0
+    async for row in OWED_MAIL.due(mailer):
+        reads = "to_address, subject, body, created_at"
+        sent += await OWED_MAIL.tell_if_owed((as_uuid(row["id"]),), tell_late, reads=reads)
+    return sent

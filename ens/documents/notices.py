@@ -5,7 +5,7 @@ says it is owed. It is set in the transaction that makes the document visible, s
 server down at that moment nor a process that stops right after the commit loses the notice: the
 request tells at once (:func:`announce_document`), and ``ens notify`` tells what is still owed —
 once, whoever runs it and however often. Claimed, told and settled as every owed notice is
-(:mod:`ens.spaces.owed_notices`: a claim is a lease, ``release_notice_lease_until``, so a process
+(:class:`ens.core.owed_mail.OwedNotice`: a claim is a lease, ``release_notice_lease_until``, so a process
 that stops after its claim leaves the notice to the next run)."""
 
 from __future__ import annotations
@@ -16,14 +16,15 @@ from uuid import UUID
 from ens.core import clock
 from ens.core.db import Row, as_uuid
 from ens.core.mail import Mailer
+from ens.core.owed_mail import OwedNotice, Told
 from ens.spaces.door import SpaceRef
-from ens.spaces.notifications import Told, notify_holder
-from ens.spaces.owed_notices import OwedNotice
+from ens.spaces.notifications import notify_holder
+from ens.spaces.owed_notices import announce_all_owed
 
 # The partial index documents_release_notice_due (shown_to_holder_at) WHERE release_notice_due
 # holds the few documents still owed their notice.
 RELEASE_NOTICE = OwedNotice(
-    "documents", alias="d", flag="release_notice_due", lease="release_notice_lease_until", order="shown_to_holder_at"
+    "documents", alias="d", lease="release_notice_lease_until", order="shown_to_holder_at", flag="release_notice_due"
 )
 
 
@@ -43,7 +44,7 @@ async def announce_document(
         return await notify_holder(space, "document_added", mailer, hidden_from_representatives=hidden)
 
     return await RELEASE_NOTICE.tell_if_owed(
-        space_id, document_id, tell, reads="hidden_from_representatives", ready_by=at
+        (space_id, document_id), tell, reads="hidden_from_representatives", ready_by=at
     )
 
 
@@ -57,4 +58,4 @@ async def send_release_notices(mailer: Mailer, *, now: datetime | None = None) -
     async def announce(space: SpaceRef, row: Row) -> bool:
         return await announce_document(mailer, space.id, as_uuid(row["id"]), at=at, space=space)
 
-    return await RELEASE_NOTICE.tell_all_owed(announce, mailer, ready_by=at)
+    return await announce_all_owed(RELEASE_NOTICE, announce, mailer, ready_by=at)

@@ -50,7 +50,7 @@ class Document(Table, tablename="documents"):
     shown_to_holder_at = Timestamptz(null=True, default=None)
     # Held until a day: the holder is to be told on that day (ens notify), unless released before.
     release_notice_due = Boolean(default=False)
-    # Until when a claim on that notice holds (ens.spaces.owed_notices); null when unclaimed.
+    # Until when a claim on that notice holds (ens.core.owed_mail); null when unclaimed.
     release_notice_lease_until = Timestamptz(null=True, default=None)
     created_at = Timestamptz()
     updated_at = Timestamptz()

@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections import Counter
 from datetime import datetime, timedelta
-from typing import Literal, NamedTuple
+from typing import Literal
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -22,6 +22,7 @@ from ens.core import clock
 from ens.core.api import require_if_match
 from ens.core.db import Row, as_uuid, current, fetch, fetch_one, is_postgres, serialise, write_transaction
 from ens.core.mail import Mailer
+from ens.core.owed_mail import Told
 from ens.core.pdf import french_date
 from ens.spaces.describe import CONNECTION_ENDED_BY_SERVICE, describe, of_name
 from ens.spaces.door import SpaceRef, adulthood, space_ref
@@ -179,13 +180,6 @@ class SpacesReadOnce:
             found = await fetch_one("SELECT * FROM spaces WHERE id = {}", space_id)
             self._read[space_id] = space_ref(found) if found is not None else None
         return self._read[space_id]
-
-
-class Told(NamedTuple):
-    """Whom a notice was for, and how many of them the mail server took it for."""
-
-    recipients: int
-    reached: int
 
 
 async def notify_holder(space: SpaceRef, notice: Notice, mailer: Mailer, *, hidden_from_representatives: bool) -> Told:

@@ -26,6 +26,7 @@ from ens.core.errors import Conflict, DomainError, FieldError, Forbidden, Invali
 from ens.core.local_time import EARLIEST_YEAR, today_furthest_ahead
 from ens.core.mail import Mailer
 from ens.core.names import same_names
+from ens.core.owed_mail import OwedNotice, Told
 from ens.spaces.caller import Caller
 from ens.spaces.door import (
     SpaceAccess,
@@ -38,8 +39,8 @@ from ens.spaces.door import (
 )
 from ens.spaces.history import PendingAccess, record_access, record_with_write
 from ens.spaces.matrix import access_matrix
-from ens.spaces.notifications import Told, recipients, whose_space
-from ens.spaces.owed_notices import OwedNotice
+from ens.spaces.notifications import recipients, whose_space
+from ens.spaces.owed_notices import announce_all_owed
 from ens.spaces.professionals import decision, get_professional, grant_authorisation, serialise_decisions
 from ens.spaces.schemas import (
     AccessRequestRead,
@@ -499,7 +500,7 @@ async def announce_emergency(
     """Tell the holder, or for a child's space no one holds the parents, of the emergency access
     if its notice is still owed (no reason, no health data); whether anyone was told. Claimed before
     the mail goes (the request and ``ens notify`` at once tell no one twice); owed again when the
-    mail server took it for none of its recipients (:mod:`ens.spaces.owed_notices`). An access kept
+    mail server took it for none of its recipients (:class:`ens.core.owed_mail.OwedNotice`). An access kept
     from the representatives (CSP L1111-5) is told to the holder only, never to the parents: with
     no holder to tell, no one is, and it is owed no longer."""
 
@@ -520,7 +521,7 @@ async def announce_emergency(
         return Told(len(addresses), sum(reached))
 
     return await EMERGENCY_NOTICE_OWED.tell_if_owed(
-        space.id, access_id, tell_of_it, reads="id, hidden_from_representatives"
+        (space.id, access_id), tell_of_it, reads="id, hidden_from_representatives"
     )
 
 
@@ -540,7 +541,7 @@ async def send_emergency_notices(mailer: Mailer) -> int:
             started_at=aware(row["started_at"]),
         )
 
-    return await EMERGENCY_NOTICE_OWED.tell_all_owed(announce, mailer)
+    return await announce_all_owed(EMERGENCY_NOTICE_OWED, announce, mailer)
 
 
 def _refused(event: str, professional_id: UUID, request_id: str) -> None:

@@ -278,7 +278,7 @@ class EmergencyAccess(Table, tablename="emergency_accesses"):
     ends_at = Timestamptz()
     # The holder's notice is owed until sent (told at once, or by ens notify).
     notice_due = Boolean(default=False)
-    # Until when a claim on that notice holds (ens.spaces.owed_notices); null when unclaimed.
+    # Until when a claim on that notice holds (ens.core.owed_mail); null when unclaimed.
     notice_lease_until = Timestamptz(null=True, default=None)
     # Opened on a minor's space at the minor's request that the parents not know (CSP L1111-5): the
     # access and every request under it are kept from the representatives, as a hidden item is.

@@ -13,7 +13,7 @@ import msgspec
 from ens.auth.login.notices import RECOVERY_USED
 from ens.core import db
 from ens.core.mail import Mailer
-from ens.core.owed_mail import send_owed_security_notices, send_security_notice
+from ens.core.owed_mail import send_owed_notice, send_owed_notices
 from ens.core.settings import Settings
 from tests.helpers.login import Outbox
 from tests.helpers.people import Person
@@ -35,31 +35,31 @@ async def test_a_notice_the_mail_server_did_not_take_is_sent_by_ens_notify_once(
 ) -> None:
     down = Mailer(msgspec.structs.replace(settings, smtp_url=f"smtp://127.0.0.1:{free_port()}"))
     up = Mailer(msgspec.structs.replace(settings, smtp_url=f"smtp://127.0.0.1:{outbox[1]}"))
-    await send_security_notice(down, person.account_id, _address(person), SUBJECT, RECOVERY_USED)
+    await send_owed_notice(down, person.account_id, _address(person), SUBJECT, RECOVERY_USED)
     [owed] = await _owed(person)
     assert owed["to_address"] == _address(person) and owed["lease_until"] is None
 
     # Still down at the next run: owed again, for the one after.
-    assert await send_owed_security_notices(down) == 0
+    assert await send_owed_notices(down) == 0
     [owed] = await _owed(person)
     assert owed["lease_until"] is None
 
     # Two runs at once (cron's, and an operator's by hand): one sends it.
-    runs = await asyncio.gather(send_owed_security_notices(up), send_owed_security_notices(up))
+    runs = await asyncio.gather(send_owed_notices(up), send_owed_notices(up))
     assert sum(runs) >= 1
     [mail] = outbox[0].to(_address(person))
     text = mail.get_content()
     assert mail["Subject"] == SUBJECT and "Un code de secours vient d'être utilisé" in text
     assert "Ce message aurait dû vous parvenir le" in text and "(heure de Paris)" in text
     assert await _owed(person) == []
-    assert await send_owed_security_notices(up) == 0
+    assert await send_owed_notices(up) == 0
 
 
 async def test_a_notice_the_mail_server_took_is_not_kept(
     person: Person, settings: Settings, outbox: tuple[Outbox, int]
 ) -> None:
     up = Mailer(msgspec.structs.replace(settings, smtp_url=f"smtp://127.0.0.1:{outbox[1]}"))
-    await send_security_notice(up, person.account_id, _address(person), SUBJECT, RECOVERY_USED)
+    await send_owed_notice(up, person.account_id, _address(person), SUBJECT, RECOVERY_USED)
     assert len(outbox[0].to(_address(person))) == 1
     assert await _owed(person) == []
 
@@ -67,13 +67,13 @@ async def test_a_notice_the_mail_server_took_is_not_kept(
 async def test_an_address_no_message_can_carry_is_not_kept_for_ever(person: Person, settings: Settings) -> None:
     """It would fail at every run, and ens notify's exit status would alert cron every time."""
     down = Mailer(msgspec.structs.replace(settings, smtp_url=f"smtp://127.0.0.1:{free_port()}"))
-    await send_security_notice(down, person.account_id, "x@example.test\u2028Bcc: y@example.test", SUBJECT, "Bonjour")
+    await send_owed_notice(down, person.account_id, "x@example.test\u2028Bcc: y@example.test", SUBJECT, "Bonjour")
     assert await _owed(person) == []
 
 
 async def test_ens_notify_sends_the_owed_security_notices(person: Person, settings: Settings) -> None:
     down = Mailer(msgspec.structs.replace(settings, smtp_url=f"smtp://127.0.0.1:{free_port()}"))
-    await send_security_notice(down, person.account_id, _address(person), SUBJECT, RECOVERY_USED)
+    await send_owed_notice(down, person.account_id, _address(person), SUBJECT, RECOVERY_USED)
     owed = run_ens(settings, "notify", "--owed-only")  # development: the outbox
     assert owed.returncode == 0, owed.stdout + owed.stderr
     assert "security notices the mail server had not taken" in owed.stdout

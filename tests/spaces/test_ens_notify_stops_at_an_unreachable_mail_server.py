@@ -21,7 +21,7 @@ from aiosmtpd.controller import Controller
 from ens.auth.login.notices import RECOVERY_USED
 from ens.core import db
 from ens.core.mail import Mailer
-from ens.core.owed_mail import send_security_notice
+from ens.core.owed_mail import send_owed_notice
 from ens.core.settings import Settings
 from tests.helpers.login import Outbox
 from tests.helpers.people import MakePerson, Person
@@ -48,7 +48,7 @@ async def _owe(settings: Settings, people: list[Person], each: int) -> None:
     down = Mailer(msgspec.structs.replace(settings, smtp_url=f"smtp://127.0.0.1:{free_port()}"))
     for person in people:
         for _ in range(each):
-            await send_security_notice(down, person.account_id, _address(person), SUBJECT, RECOVERY_USED)
+            await send_owed_notice(down, person.account_id, _address(person), SUBJECT, RECOVERY_USED)
 
 
 @contextmanager

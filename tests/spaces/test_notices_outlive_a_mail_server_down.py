@@ -394,7 +394,7 @@ async def test_a_representatives_notice_of_an_erasure_is_owed_when_the_mail_serv
     """A holder erased their space while the mail server was down: their tutor's notice was only
     logged, and the space gone, no one would ever tell them (a review). It is owed as the security
     notices are (``owed_security_notices``, no space in it), and ``ens notify`` tells them."""
-    from ens.core.owed_mail import send_owed_security_notices
+    from ens.core.owed_mail import send_owed_notices
     from tests.helpers.carers import court_measure
 
     holder, tutor = await notices.make_person(given_name="Hélène"), await notices.make_person()
@@ -404,6 +404,6 @@ async def test_a_representatives_notice_of_an_erasure_is_owed_when_the_mail_serv
     owed = "SELECT subject FROM owed_security_notices WHERE account_id = {}"
     assert [row["subject"] for row in await db.fetch(owed, tutor.account_id)] == ["Un espace santé a été supprimé"]
     assert notices.told(tutor, "Hélène a supprimé définitivement son espace santé") == 0
-    assert await send_owed_security_notices(notices.mailer) >= 1
+    assert await send_owed_notices(notices.mailer) >= 1
     assert notices.told(tutor, "Hélène a supprimé définitivement son espace santé") == 1
     assert await db.fetch(owed, tutor.account_id) == []

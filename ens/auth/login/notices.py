@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from ens.auth.errors import CodeRefused
 from ens.auth.login.attempt import LoginContext
-from ens.core.owed_mail import send_security_notice
+from ens.core.owed_mail import send_owed_notice
 from ens.core.pdf import french_date
 from ens.spaces import service as spaces
 
@@ -80,7 +80,7 @@ RECOVERY_CODES_RENEWED = (
 
 
 async def notify(ctx: LoginContext, account_id: UUID, *, subject: str, text: str) -> None:
-    """A security notice by e-mail to the account's address (:func:`send_security_notice`)."""
+    """A security notice by e-mail to the account's address (:func:`send_owed_notice`)."""
     email = (await spaces.get_account(account_id)).email
     if email:
-        await send_security_notice(ctx.mailer, account_id, email, subject, text)
+        await send_owed_notice(ctx.mailer, account_id, email, subject, text)

@@ -45,7 +45,7 @@ from ens.auth.login.notices import (
     tell_of_a_lock,
 )
 from ens.core import clock
-from ens.core.owed_mail import send_security_notice
+from ens.core.owed_mail import send_owed_notice
 from ens.spaces import service as spaces
 from ens.spaces.door import erasure_begun
 
@@ -280,7 +280,7 @@ async def _apply_pending_identity(ctx: LoginContext, attempt: Attempt, *, accoun
             subject, text = "Votre adresse e-mail a changé", EMAIL_CHANGED
         else:
             subject, text = "Votre adresse e-mail a été retirée", EMAIL_REMOVED
-        await send_security_notice(ctx.mailer, account_id, previous_email, subject, text)
+        await send_owed_notice(ctx.mailer, account_id, previous_email, subject, text)
 
 
 async def _go_on(ctx: LoginContext, attempt: Attempt) -> Redirect:

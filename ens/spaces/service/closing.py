@@ -19,7 +19,7 @@ from ens.core.clock import aware
 from ens.core.db import as_uuid, bound_tables, fetch, fetch_one, row_lock, write_transaction
 from ens.core.errors import Conflict, Gone, NotFound
 from ens.core.mail import Mailer
-from ens.core.owed_mail import send_security_notice
+from ens.core.owed_mail import send_owed_notice
 from ens.spaces.describe import of_name
 from ens.spaces.door import SpaceAccess, SpaceRef, erasure_begun, representation_kind_of, security_log
 from ens.spaces.history import account_name
@@ -125,7 +125,7 @@ async def erase_and_tell(
     for other, email in others:
         # Owed until sent (ens.core.owed_mail): the space is gone, and a representative whose mail
         # server failed was never told, a notice only logged (a review).
-        await send_security_notice(mailer, other, email, "Un espace santé a été supprimé", text)
+        await send_owed_notice(mailer, other, email, "Un espace santé a été supprimé", text)
 
 
 async def tell(mailer: Mailer, to: str, subject: str, text: str) -> bool:
