@@ -157,13 +157,24 @@ def _not_the_holder(access: SpaceAccess, given_name: str, family_name: str, erro
         errors.append(FieldError("/familyName", "the holder's own name: an emergency contact is another person"))
 
 
-async def _not_listed_twice(access: SpaceAccess, given_name: str, family_name: str, *, other_than: UUID | None) -> None:
+async def _not_listed_twice(
+    access: SpaceAccess,
+    given_name: str,
+    family_name: str,
+    *,
+    other_than: UUID | None,
+    instead: str = "change that entry instead",
+    pointer: str = "/familyName",
+    ordinary_only: bool = False,
+) -> None:
     """One entry a person, among the contacts the caller sees (a hidden one is not told): the same
     contact sent twice (a double tap), or the trusted person listed already and added again, made
     two entries, the copy left behind when the trusted person changed (an outside audit). Their
-    names compared as everywhere (case, accents, spacing, invisible characters aside)."""
+    names compared as everywhere (case, accents, spacing, invisible characters aside). ``instead``
+    and ``pointer``: what the caller does rather than list them again, and where the answer points;
+    ``ordinary_only``: the trusted person's entry is left out (it is the one being filled)."""
     rows = await fetch(
-        """SELECT c.id, c.priority, c.hidden_from_representatives,
+        """SELECT c.id, c.priority, c.hidden_from_representatives, c.trusted_person,
                   COALESCE(t.given_name, c.given_name) AS given_name,
                   COALESCE(t.family_name, c.family_name) AS family_name
            FROM emergency_contacts c
@@ -175,10 +186,12 @@ async def _not_listed_twice(access: SpaceAccess, given_name: str, family_name: s
     for place, row in enumerate(seen, start=1):
         if as_uuid(row["id"]) == other_than or row["given_name"] is None:
             continue
+        if ordinary_only and row["trusted_person"]:
+            continue
         if same_names(given_name, family_name, other=(str(row["given_name"]), str(row["family_name"]))):
             raise Conflict(
-                f"This person is already an emergency contact (priority {place}): change that entry instead.",
-                [FieldError("/familyName", f"already listed, priority {place}")],
+                f"This person is already an emergency contact (priority {place}): {instead}.",
+                [FieldError(pointer, f"already listed, priority {place}")],
             )
 
 
@@ -422,10 +435,22 @@ async def trusted_person_listed(space_id: UUID) -> bool:
     return row is not None
 
 
-async def list_trusted_person(access: SpaceAccess, *, now: datetime) -> None:
-    """List the trusted person last, unless they are listed already (in the caller's transaction).
-    There must be room as ``access`` counts it (the module's docstring)."""
+async def list_trusted_person(access: SpaceAccess, given_name: str, family_name: str, *, now: datetime) -> None:
+    """List the trusted person (``given_name``, ``family_name``, designated in the caller's
+    transaction) last, unless their entry is there already. There must be room as ``access`` counts
+    it (the module's docstring), and no ordinary contact may be the same person (409)."""
     space_id = access.space_id
+    # Listed already as an ordinary contact, the trusted person would be listed twice, their own
+    # entry showing whoever is designated (an outside audit of the records found both kept).
+    await _not_listed_twice(
+        access,
+        given_name,
+        family_name,
+        other_than=None,
+        instead="designate them without alsoEmergencyContact, or remove that entry first",
+        pointer="/alsoEmergencyContact",
+        ordinary_only=True,
+    )
     if await trusted_person_listed(space_id):
         return
     ordered = await _order(space_id)

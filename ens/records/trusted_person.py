@@ -314,7 +314,7 @@ async def designate_trusted_person(
             access.caller.account_id,
         )
         if body.also_emergency_contact:
-            await list_trusted_person(access, now=now)
+            await list_trusted_person(access, body.given_name, body.family_name, now=now)
         else:
             await unlist_trusted_person(access.space_id, now=now)
         designated = await _current(access.space_id)

@@ -41,3 +41,57 @@ async def test_the_holder_is_not_their_own_emergency_contact(client, make_person
     own = await client.post(CONTACTS, json=contact(givenName="Camille", familyName="MARTIN"), headers=holder.headers)
     assert own.status_code == 422, own.text
     assert [e["pointer"] for e in own.json()["errors"]] == ["/familyName"]
+
+
+async def test_a_contact_designated_trusted_person_and_listed_is_not_listed_twice(client, make_person):
+    """Designating as trusted person, with ``alsoEmergencyContact``, someone listed already as an
+    ordinary contact listed them twice (an outside audit of the records: the contacts' own route
+    refused that copy, the trusted person's made it). Nothing changes: the holder designates them
+    without listing them again, or removes the entry first."""
+    holder = await make_person(given_name="Camille", family_name="Martin")
+    h = holder.headers
+    listed = await client.post(CONTACTS, json=contact(givenName="Élise", familyName="Durand"), headers=h)
+    assert listed.status_code == 201, listed.text
+    twice = await client.put(TRUSTED_PERSON, json=trusted("élise", "DURAND", alsoEmergencyContact=True), headers=h)
+    assert twice.status_code == 409, twice.text
+    assert [e["pointer"] for e in twice.json()["errors"]] == ["/alsoEmergencyContact"]
+    assert (await client.get(TRUSTED_PERSON, headers=h)).status_code == 404
+    # Designated without listing them again: they stay the one entry they were.
+    once = await client.put(TRUSTED_PERSON, json=trusted("Élise", "Durand"), headers=h)
+    assert once.status_code == 201, once.text
+    items = (await client.get(CONTACTS, headers=h)).json()["items"]
+    assert [(c["givenName"], c["trustedPerson"]) for c in items] == [("Élise", False)]
+
+    # The same when a trusted person is listed already: the entry would show the new one, who is
+    # listed at another place too.
+    other = await client.post(CONTACTS, json=contact(givenName="Paul", familyName="Roux"), headers=h)
+    assert other.status_code == 201, other.text
+    tag = once.headers["etag"]
+    first = await client.put(
+        TRUSTED_PERSON, json=trusted("Élise", "Durand", alsoEmergencyContact=False), headers={**h, "If-Match": tag}
+    )
+    assert first.status_code == 200, first.text
+    by_paul = await client.put(
+        TRUSTED_PERSON,
+        json=trusted("Paul", "Roux", alsoEmergencyContact=True),
+        headers={**h, "If-Match": first.headers["etag"]},
+    )
+    assert by_paul.status_code == 409, by_paul.text
+    items = (await client.get(CONTACTS, headers=h)).json()["items"]
+    assert [(c["givenName"], c["trustedPerson"]) for c in items] == [("Élise", False), ("Paul", False)]
+
+
+async def test_the_listed_trusted_person_designated_again_keeps_their_entry(client, make_person):
+    """Their own entry is not a second listing: the same person's new details, still listed, keep it."""
+    holder = await make_person(given_name="Camille", family_name="Martin")
+    h = holder.headers
+    first = await client.put(TRUSTED_PERSON, json=trusted("Élise", "Durand", alsoEmergencyContact=True), headers=h)
+    assert first.status_code == 201, first.text
+    again = await client.put(
+        TRUSTED_PERSON,
+        json=trusted("Élise", "Durand", phone="06 98 76 54 32", alsoEmergencyContact=True),
+        headers={**h, "If-Match": first.headers["etag"]},
+    )
+    assert again.status_code == 200, again.text
+    items = (await client.get(CONTACTS, headers=h)).json()["items"]
+    assert [(c["givenName"], c["trustedPerson"], c["phones"]) for c in items] == [("Élise", True, ["+33698765432"])]

@@ -48,11 +48,12 @@ class TrustedPersonController(Controller):
         "by a representative (403). Replacing needs If-Match (428 without it: a device that did not see the "
         "trusted person cannot add a second one); the former one stays in the history. The phone is stored "
         "and answered in E.164. alsoEmergencyContact lists them among the emergency contacts (last, without "
-        "copying their data).",
+        "copying their data); 409 when they are listed there already as an ordinary contact (one entry a person).",
         media_type=JSON,
         operation_id="designateTrustedPerson",
         responses={
             **documented(TrustedPersonRead, ok="Designated (the former one is in the history)", created="Designated"),
+            409: problem("alsoEmergencyContact for a person listed already as an ordinary emergency contact"),
             428: PRECONDITION_REQUIRED,
         },
     )
