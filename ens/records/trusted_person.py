@@ -206,6 +206,14 @@ def _checked(
         body.accepted_at.year < EARLIEST_YEAR or (body.birthdate is not None and body.accepted_at < body.birthdate)
     ):
         errors.append(FieldError("/acceptedAt", f"not before {EARLIEST_YEAR}, nor before the trusted person's birth"))
+    elif (
+        body.accepted_at is not None
+        and body.birthdate is not None
+        and age_on(body.birthdate, body.accepted_at) < ADULT_AGE
+    ):
+        # The trusted person is an adult (CSP L1111-6) when they co-sign, not only today: a child of
+        # 10 accepting was kept (an outside audit of the records).
+        errors.append(FieldError("/acceptedAt", "before the trusted person came of age: they accept as an adult"))
     elif body.accepted_at is not None and holder_born is not None and age_on(holder_born, body.accepted_at) < ADULT_AGE:
         # The designation is an adult's act (CSP L1111-6): co-signed before the holder came of age (a
         # date of 1950 for a holder born in 1990 was kept: an outside audit), it is a mistake.

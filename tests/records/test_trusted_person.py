@@ -50,6 +50,10 @@ async def test_phone_forms_people_type(client, person, phone, expected):
         ({"email": "elise.example.test"}, "/email"),
         ({"birthdate": str(date.today() - timedelta(days=365 * 12))}, "/birthdate"),
         ({"acceptedAt": str(date.today() + timedelta(days=30))}, "/acceptedAt"),
+        # Co-signed at 10: the trusted person is an adult (CSP L1111-6) when they accept, not only
+        # today (an outside audit of the records found it kept).
+        ({"birthdate": "2000-01-01", "acceptedAt": "2010-01-01"}, "/acceptedAt"),
+        ({"birthdate": "2000-03-01", "acceptedAt": "2018-02-28"}, "/acceptedAt"),
         ({"address": {"line": "3 rue des Lilas", "city": "Lyon"}}, "/address/postalCode"),
         ({"protectionAuthorisation": {"authority": "judge", "reference": ""}}, "/protectionAuthorisation/reference"),
         (
@@ -220,3 +224,9 @@ async def test_an_address_no_mail_can_reach_is_refused_wherever_an_email_is_kept
 async def test_the_addresses_people_have_are_kept(client, person, email):
     designated = await client.put(TRUSTED_PERSON, json=trusted(email=email), headers=person.headers)
     assert designated.status_code == 201 and designated.json()["email"] == email, designated.text
+
+
+async def test_a_trusted_person_accepts_from_their_18th_birthday(client, person):
+    body = trusted(birthdate="2000-03-01", acceptedAt="2018-03-01")
+    response = await client.put(TRUSTED_PERSON, json=body, headers=person.headers)
+    assert response.status_code == 201, response.text

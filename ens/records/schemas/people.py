@@ -42,7 +42,10 @@ class TrustedPersonWrite(Struct, kw_only=True):
     email: Email | None = None
     address: Address | None = None
     birthdate: Annotated[date | None, Meta(description="When given, the trusted person must be an adult")] = None
-    accepted_at: Annotated[date | None, Meta(description="The date they co-signed their designation")] = None
+    accepted_at: Annotated[
+        date | None,
+        Meta(description="The date they co-signed their designation: not before either of them came of age"),
+    ] = None
     also_emergency_contact: bool = False
     protection_authorisation: ProtectionAuthorisation | None = None
 
