@@ -157,6 +157,23 @@ async def test_a_change_is_checked_against_what_is_kept(client, person):
     assert null_name.status_code == 422 and pointers(null_name) == ["/medication"]
 
 
+async def test_a_change_of_one_date_points_at_the_date_sent(client, person):
+    """A JSON Pointer points into the request: a ``since`` moved past the ``until`` kept was told at
+    ``/until``, a field the client had not sent (an outside audit of the records)."""
+    url = f"{PROFILE}/treatments"
+    item = (
+        await client.post(
+            url, json={"medication": "Lévothyrox", "since": "2024-01-01", "until": "2024-06-30"}, headers=person.headers
+        )
+    ).json()
+    moved = await client.patch(f"{url}/{item['id']}", json={"since": "2024-09-01"}, headers=person.headers)
+    assert moved.status_code == 422 and pointers(moved) == ["/since"], moved.text
+    both = await client.patch(
+        f"{url}/{item['id']}", json={"since": "2024-09-01", "until": "2024-08-01"}, headers=person.headers
+    )
+    assert both.status_code == 422 and pointers(both) == ["/until"], both.text
+
+
 async def test_two_changes_sent_with_the_same_if_match_cannot_both_win(client, person):
     url = f"{PROFILE}/allergies"
     item = (await client.post(url, json={"substance": "Arachide"}, headers=person.headers)).json()

@@ -134,12 +134,19 @@ async def remove_allergy(access: SpaceAccess, item_id: UUID, *, if_match: str | 
 # Long-term treatments
 
 
-def _treatment_errors(since: object, until: object, *, today: date, born: date | None) -> list[FieldError]:
+def _treatment_errors(
+    since: object, until: object, *, today: date, born: date | None, until_kept: bool = False
+) -> list[FieldError]:
+    """``until_kept``: a change sent ``since`` alone, so a ``since`` past the ``until`` kept is told at
+    ``/since``, the field sent (a pointer points into the request: it was told at ``/until``)."""
     errors: list[FieldError] = []
     day = since if isinstance(since, date) else None
     _a_past_day(day, pointer="/since", today=today, born=born, errors=errors)
     if isinstance(since, date) and isinstance(until, date) and until < since:
-        errors.append(FieldError("/until", "before since"))
+        if until_kept:
+            errors.append(FieldError("/since", "after until"))
+        else:
+            errors.append(FieldError("/until", "before since"))
     elif isinstance(until, date) and until.year > LATEST_YEAR:
         # A planned end, in a life: 2999-01-01 was taken (an outside audit).
         errors.append(FieldError("/until", f"after {LATEST_YEAR}"))
@@ -186,7 +193,8 @@ async def change_treatment(
 
     def check(current: TreatmentRead, changes: dict[str, object]) -> list[FieldError]:
         since, until = changes.get("since", current.since), changes.get("until", current.until)
-        return _treatment_errors(since, until, today=today, born=access.space.birthdate)
+        kept = "since" in changes and "until" not in changes
+        return _treatment_errors(since, until, today=today, born=access.space.birthdate, until_kept=kept)
 
     return await _change(TREATMENTS, access, item_id, update=update, if_match=if_match, check=check)
 
