@@ -399,12 +399,24 @@ class Document:
             font: Any = self._pdf.fonts[FAMILY.lower() + style]
             font.cmap = _Cmap(self._pdf, {code: glyph for code, glyph in font.cmap.items() if code not in taken})
 
-    def section(self, heading: str, *, keep: float = 30) -> None:
+    def section(
+        self,
+        heading: str,
+        *,
+        keep: float = 30,
+        table: tuple[Sequence[str], Sequence[Sequence[str]], Sequence[float]] | None = None,
+    ) -> None:
         """A heading, which never ends a page: with less than ``keep`` mm left under it (~3 lines
         by default; what must stay with it, such as a signature block, asks for more), it starts
-        the next one."""
+        the next one. ``table``: the header, rows and widths of the table that follows it, whose
+        heading row and first row (its first lines, when it is split) the heading keeps room for
+        too: a first row of a dozen lines went whole to the next page, and the heading stood alone
+        at the foot of the first (an outside audit of the printed directives)."""
         heading = composed(heading)
         self._admit(heading)
+        if table is not None:
+            # The heading's space above and rule below, and a millimetre against rounding.
+            keep = max(keep, 3 + self._heading_height(heading) + 1.5 + self._table_start(*table) + 1)
         if self._pdf.get_y() > self._pdf.h - self._pdf.b_margin - keep:
             self._pdf.add_page()
         self._pdf.ln(3)
@@ -414,6 +426,28 @@ class Document:
         y = self._pdf.get_y()
         self._pdf.line(self._pdf.l_margin, y, self._pdf.w - self._pdf.r_margin, y)
         self._pdf.ln(1.5)
+
+    def _heading_height(self, heading: str) -> float:
+        self._pdf.set_font(FAMILY, "B", 12.5)
+        return self._height(heading, self._pdf.epw, line=7)
+
+    def _table_start(self, header: Sequence[str], rows: Sequence[Sequence[str]], widths: Sequence[float]) -> float:
+        """The height a table takes on the page where it starts, as :meth:`_paginate` lays it out:
+        its heading row and its first row, or that row's first lines when it is to be split."""
+        header = [composed(text) for text in header]
+        cells = [[printable(value) or "—" for value in values] for values in rows[:1]]
+        self._admit(*header, *(text for values in cells for text in values))
+        column_widths = [w * self._pdf.epw for w in widths]
+        self._pdf.set_font(FAMILY, "B", _TABLE_SIZE)
+        heading_height = self._row_lines(header, column_widths) * _TABLE_LINE
+        if not cells:
+            return heading_height
+        self._pdf.set_font(FAMILY, "", _TABLE_SIZE)
+        count = self._row_lines(cells[0], column_widths)
+        page_top = self._top + heading_height
+        per_page = max(1, int((self._pdf.page_break_trigger - _SLACK - page_top) // _TABLE_LINE))
+        lines = count if count <= per_page and 2 * count <= per_page else min(count, _MIN_LINES)
+        return heading_height + lines * _TABLE_LINE
 
     def paragraph(self, text: str, *, bold: bool = False, size: float = 10.5) -> None:
         text = printable(text)

@@ -383,6 +383,23 @@ async def test_every_choice_and_whom_to_call_are_on_the_first_page_however_long_
     assert continued and all("Réanimation cardio-respiratoire (suite) Je refuse" in page for page in continued)
 
 
+async def test_the_treatments_heading_is_never_left_alone_at_the_foot_of_a_page(client, person):
+    """With a first note of a dozen lines, the table of treatments started on page 2, its heading
+    alone at the foot of page 1 (an outside audit of the printed directives, rendered and looked
+    at): the heading keeps room for the table's heading row and first row, or goes with them."""
+    etag = None
+    for words in range(60, 260, 20):
+        body = structured(treatments={"resuscitation": {"choice": "refuse", "note": "mot " * words}})
+        headers = {**person.headers, **({"If-Match": etag} if etag else {})}
+        written = await client.put(DIRECTIVES, json=body, headers=headers)
+        assert written.status_code in (200, 201), written.text
+        etag = written.headers["etag"]
+        pages = _pages((await client.get(DIRECTIVES, headers={**person.headers, **PDF})).content)
+        heading = next(i for i, page in enumerate(pages) if "Les traitements de maintien en vie" in page)
+        table = next(i for i, page in enumerate(pages) if "Traitement Ma volonté Précisions" in page)
+        assert heading == table, (words, heading, table)
+
+
 MM = 72 / 25.4  # PDF points in a millimetre
 
 
