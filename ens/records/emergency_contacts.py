@@ -30,6 +30,7 @@ from ens.core import clock
 from ens.core.api import Cursors, check_limit, cursor_int
 from ens.core.db import Row, Scalar, as_uuid, fetch, fetch_one, write_transaction
 from ens.core.errors import Conflict, FieldError, Invalid, NotFound
+from ens.core.mail import carried_as_itself
 from ens.core.names import same_names
 from ens.records.concurrency import check_precondition, lock_records
 from ens.records.phones import e164
@@ -148,6 +149,16 @@ def _phones(phones: list[str], errors: list[FieldError]) -> list[str]:
             errors.append(FieldError(f"/phones/{index}", "the same number is listed twice"))
         parsed.append(number)
     return parsed
+
+
+def one_address(email: str | None, *, pointer: str, errors: list[FieldError]) -> None:
+    """An e-mail address (a contact's, the trusted person's) is one address, as a message's header
+    reads it: the pattern (one "@", no space) took "autre,luc@x.fr", which a header, and the phone
+    app's ``mailto:`` link, read as two recipients, and a group ("mailto:luc@x.fr"), a route
+    ("autre<luc@x.fr") or a comment ("luc(x@y.fr") (an outside audit of the records; a provider's
+    e-mail claim of these shapes was already left out, ``ens.core.mail.carried_as_itself``)."""
+    if email is not None and not carried_as_itself(email):
+        errors.append(FieldError(pointer, "not one e-mail address (name@domain.fr)"))
 
 
 def _not_the_holder(access: SpaceAccess, given_name: str, family_name: str, errors: list[FieldError]) -> None:
@@ -283,6 +294,7 @@ async def add_emergency_contact(
     hidden = bool(access.hiding(body.hidden_from_representatives))
     errors: list[FieldError] = []
     phones = _phones(body.phones, errors)
+    one_address(body.email, pointer="/email", errors=errors)
     _not_the_holder(access, body.given_name, body.family_name, errors)
     if errors:
         raise Invalid("The contact breaks a rule; nothing was stored.", errors)
@@ -358,6 +370,8 @@ async def update_emergency_contact(
         phones = current.phones
         if isinstance(update.phones, list):
             phones = _phones(update.phones, errors)
+        if isinstance(update.email, str):
+            one_address(update.email, pointer="/email", errors=errors)
         ordered = await _order(access.space_id)
         end = len(_seen_of(access, ordered))
         if isinstance(update.priority, int) and update.priority > end:

@@ -27,6 +27,7 @@ from ens.records.concurrency import check_precondition, lock_records
 from ens.records.emergency_contacts import (
     keep_former_trusted_person,
     list_trusted_person,
+    one_address,
     trusted_person_listed,
     unlist_trusted_person,
 )
@@ -187,6 +188,7 @@ def _checked(
     the directives, is refused as the body is read: :mod:`ens.core.text_direction`.)"""
     errors: list[FieldError] = []
     phone = e164(body.phone, pointer="/phone", errors=errors) if body.phone is not None else None
+    one_address(body.email, pointer="/email", errors=errors)
     if body.also_emergency_contact and body.phone is None:
         # An emergency contact is someone to call: listed without a phone, the entry had none,
         # where the contacts' own route asks 1 to 3 (an outside audit).

@@ -206,6 +206,14 @@ async def test_removing_the_trusted_persons_entry_is_on_the_trusted_persons_term
         "eli\u00adse@example.test",  # a soft hyphen
         "\ufeffelise@example.test",  # a byte order mark
         "elise@exam\u200eple.test",  # a direction mark
+        # One "@" and no space, but read by a message's header as other recipients than itself: two
+        # ("autre", which a relay completes with its domain, and elise@...), a group, a route, a
+        # comment (an outside audit of the records: stored as one contact's address, where a
+        # provider's e-mail claim of the same shape was already refused).
+        "autre,elise@example.test",
+        "mailto:elise@example.test",
+        "autre<elise@example.test",
+        "elise(x@example.test",
     ],
 )
 async def test_an_address_no_mail_can_reach_is_refused_wherever_an_email_is_kept(client, person, email):
@@ -216,6 +224,10 @@ async def test_an_address_no_mail_can_reach_is_refused_wherever_an_email_is_kept
     assert designated.status_code == 422 and "/email" in pointers(designated), designated.text
     added = await client.post(CONTACTS, json=contact(email=email), headers=person.headers)
     assert added.status_code == 422 and "/email" in pointers(added), added.text
+    listed = await client.post(CONTACTS, json=contact(), headers=person.headers)
+    assert listed.status_code == 201, listed.text
+    changed = await client.patch(f"{CONTACTS}/{listed.json()['id']}", json={"email": email}, headers=person.headers)
+    assert changed.status_code == 422 and "/email" in pointers(changed), changed.text
 
 
 @pytest.mark.parametrize(
