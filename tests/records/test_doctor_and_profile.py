@@ -223,3 +223,30 @@ async def test_a_day_of_the_profile_is_in_the_holders_life(client, person):
         f"{PROFILE}/treatments", json={"medication": "Ventoline", "until": "2031-01-01"}, headers=person.headers
     )
     assert planned.status_code == 201, planned.text
+
+
+async def test_a_profile_list_is_bounded_apart_for_what_the_representatives_see(client, person, monkeypatch):
+    """A client in a loop filled a list without end, which the export and the home screen read whole
+    (an outside audit of the records). Entries shown to the representatives and entries hidden from
+    them are bounded apart: a representative is never told how many are hidden, and an import brings
+    back whatever an export held."""
+    from ens.records.profile import entries
+
+    monkeypatch.setattr(entries, "MAX_ENTRIES", 3)
+
+    async def add(label: str, **extra: Any) -> Any:
+        return await client.post(f"{PROFILE}/conditions", json={"label": label, **extra}, headers=person.headers)
+
+    shown = await asyncio.gather(*(add(f"Affection {n}") for n in range(4)))
+    assert sorted(r.status_code for r in shown) == [201, 201, 201, 422]
+    [full] = [r for r in shown if r.status_code == 422]
+    assert full.headers["content-type"] == "application/problem+json"
+    assert pointers(full) == [""] and "remove one first" in full.json()["detail"]
+    hidden = [await add(f"Secrète {n}", hiddenFromRepresentatives=True) for n in range(4)]
+    assert [r.status_code for r in hidden] == [201, 201, 201, 422]
+    assert "hidden from the representatives" in hidden[-1].json()["detail"]
+    listed = (await client.get(f"{PROFILE}/conditions", headers=person.headers)).json()["items"]
+    assert len(listed) == 6
+    gone = listed[0]
+    assert (await client.delete(f"{PROFILE}/conditions/{gone['id']}", headers=person.headers)).status_code == 204
+    assert (await add("Affection 5", hiddenFromRepresentatives=gone["hiddenFromRepresentatives"])).status_code == 201

@@ -85,13 +85,35 @@ async def _one_row(kind: _Kind[Any], access: SpaceAccess, item_id: UUID) -> Row:
     return row
 
 
+# A list of the profile holds at most this many entries shown to the representatives, and as many
+# hidden from them. A person's conditions, allergies, treatments or relatives' conditions are a few
+# dozen at most; unbounded, a client in a loop filled one without end, and the export and the home
+# screen read each whole (an outside audit of the records). Counted among those of the new entry's
+# kind of visibility: a representative, who sees no hidden entry, is never told how many there are,
+# and an import brings back whatever an export held.
+MAX_ENTRIES = 200
+
+
 async def _add(kind: _Kind[R], access: SpaceAccess, values: Sequence[object], *, hide: bool | UnsetType) -> R:
-    """Add an entry; the holder may add it hidden from the representatives (``hide``)."""
+    """Add an entry; the holder may add it hidden from the representatives (``hide``). 422 when its
+    list is full (:data:`MAX_ENTRIES`)."""
     hidden = bool(access.hiding(hide))
     item_id, now = uuid.uuid4(), clock.now()
     access.names_new_item(item_id, "profile")
     placeholders = ", ".join(["{}"] * (len(values) + 7))
     async with write_transaction():
+        await lock_records(access.space_id)  # two adds at once would both find room for one
+        held = await fetch_one(
+            f"SELECT COUNT(*) AS n FROM {kind.table} WHERE space_id = {{}} AND hidden_from_representatives = {{}}",
+            access.space_id,
+            hidden,
+        )
+        if held is not None and int(held["n"]) >= MAX_ENTRIES:
+            which = " hidden from the representatives" if hidden else ""
+            raise Invalid(
+                f"At most {MAX_ENTRIES} entries{which} in this list: remove one first.",
+                [FieldError("", f"at most {MAX_ENTRIES} entries{which}")],
+            )
         await fetch(
             f"INSERT INTO {kind.table} (space_id, id, {', '.join(kind.columns)}, created_at, updated_at, "
             "hidden_from_representatives, recorded_by_professional, recorded_by_representative) "
