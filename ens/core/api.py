@@ -19,6 +19,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar, Union, get_args, g
 from uuid import UUID
 
 import msgspec
+from anyio import to_thread
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESSIV
 from litestar import Request, Response
@@ -572,6 +573,34 @@ def with_etag(read: msgspec.Struct | bytes, *, status: int = 200) -> Response[by
     bytes, hence the same tag), so a client can change it again without reading it first."""
     body = read if isinstance(read, bytes) else msgspec.json.encode(read)
     return Response(body, media_type="application/json", status_code=status, headers={"ETag": etag_of(body)})
+
+
+PDF = "application/pdf"
+
+
+async def printed(
+    request: Request[Any, Any, Any],
+    *,
+    purpose: str,
+    drawn_from: Sequence[object],
+    draw: Callable[[], bytes],
+    filename: str,
+) -> Response[bytes]:
+    """A printed document (a PDF), or 304 when ``If-None-Match`` names it, known before it is drawn
+    by what it is drawn from (``drawn_from``: what it shows, the day it is printed on). Its bytes
+    differ from one print to the next (the PDF's creation time, its /ID), so their hash matched no
+    later print and ``If-None-Match`` was 304 only within the second (an outside audit of the
+    records): the tag is weak (the same document, not the same bytes), and a match costs no
+    drawing, which takes seconds for the longest. Drawn in a thread: shaped text at its longest
+    held up every other request of the process."""
+    opaque = etag_of_versions(purpose, drawn_from)
+    etag = "W/" + opaque
+    if etag_matches(request.headers.get("if-none-match"), opaque, weak=True):
+        return Response(b"", status_code=304, headers={"ETag": etag})
+    body = await to_thread.run_sync(draw)
+    return Response(
+        body, media_type=PDF, headers={"ETag": etag, "Content-Disposition": f'inline; filename="{filename}"'}
+    )
 
 
 def require_if_match(if_match: str | None, current: bytes | None) -> None:

@@ -10,11 +10,11 @@ suffering, deep and continuous sedation.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from functools import partial
 from zoneinfo import ZoneInfo
 
-from anyio import to_thread
 from msgspec import UNSET
 
 from ens.core import clock
@@ -88,23 +88,17 @@ def _local_date(directives: DirectiveVersionRead, zone: str) -> date:
     return directives.created_at.astimezone(ZoneInfo(zone)).date()
 
 
-async def print_directives(access: SpaceAccess) -> bytes:
-    """The current version as a PDF (in force, so without a notice); revoked directives have
-    nothing to print (409)."""
+async def directives_to_print(access: SpaceAccess) -> tuple[list[object], Callable[[], bytes]]:
+    """The current version to print (in force, so without a notice): what its PDF is drawn from,
+    and the drawing (``ens.core.api.printed``); revoked directives have nothing to print (409)."""
     directives = await get_directives(access)
     if directives.status == "revoked":
         raise Conflict("These advance directives are revoked: there is nothing in force to print.")
-    # Laid out in a thread: shaped text at its longest takes seconds, which in the request's own
-    # task held up every other request of the process.
-    return await to_thread.run_sync(
-        partial(
-            render_directives,
-            directives,
-            zone=access.space.timezone,
-            printed_on=clock.now().astimezone(ZoneInfo(access.space.timezone)).date(),
-            trusted_now=await trusted_person_now(access.space_id, directives),
-        )
-    )
+    zone = access.space.timezone
+    printed_on = clock.now().astimezone(ZoneInfo(zone)).date()
+    trusted_now = await trusted_person_now(access.space_id, directives)
+    draw = partial(render_directives, directives, zone=zone, printed_on=printed_on, trusted_now=trusted_now)
+    return [directives, zone, printed_on, trusted_now], draw
 
 
 def no_longer_in_force(next_version: DirectiveVersionRead, *, zone: str) -> str:

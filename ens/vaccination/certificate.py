@@ -4,10 +4,9 @@ for a child under the obligation, where each mandatory vaccination stands."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from functools import partial
-
-from anyio import to_thread
 
 from ens.core.pdf import Document, french_date
 from ens.spaces.door import SpaceAccess
@@ -18,7 +17,6 @@ from ens.vaccination.engine.dates import PartialDate
 from ens.vaccination.schedule import holder_schedule
 from ens.vaccination.schemas import VaccinationRead
 
-PDF = "application/pdf"
 STATUS_WORDS = {"declared": "Déclarée", "validated": "Validée"}
 _MANDATORY_WORDS = {
     "overdue": "En retard",
@@ -31,14 +29,14 @@ _NEVER_GIVEN = "Jamais faite, plus recommandée à cet âge"
 _INCOMPLETE = "Incomplète, plus recommandée à cet âge"
 
 
-async def vaccination_certificate(access: SpaceAccess) -> bytes:
-    """The certificate of the space's booklet as of today, as a PDF."""
+async def certificate_to_print(access: SpaceAccess) -> tuple[list[object], Callable[[], bytes]]:
+    """The certificate of the space's booklet as of today: what its PDF is drawn from, and the
+    drawing (``ens.core.api.printed``)."""
     entries = await all_vaccinations(access.space_id, with_hidden=access.sees_confidential)
     schedule = await holder_schedule(access)
-    # In a thread, as the directives are drawn (shaped text at its longest takes seconds).
-    return await to_thread.run_sync(
-        partial(render_certificate, access, entries=entries, schedule=schedule, today=space_today(access))
-    )
+    today = space_today(access)
+    draw = partial(render_certificate, access, entries=entries, schedule=schedule, today=today)
+    return [access.space, entries, schedule, today], draw
 
 
 def render_certificate(

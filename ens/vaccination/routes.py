@@ -10,12 +10,22 @@ from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
-from ens.core.api import PUBLIC, VARY_ACCEPT, CursorParam, Cursors, LimitParam, get_and_head, preferred, with_etag
+from ens.core.api import (
+    PDF,
+    PUBLIC,
+    VARY_ACCEPT,
+    CursorParam,
+    Cursors,
+    LimitParam,
+    get_and_head,
+    preferred,
+    printed,
+    with_etag,
+)
 from ens.core.openapi import also_served_as, problem
 from ens.spaces.door import Access, Need
 from ens.spaces.rights import Action
 from ens.vaccination import service
-from ens.vaccination.certificate import PDF
 from ens.vaccination.fhir import FHIR_JSON
 from ens.vaccination.schemas import (
     ScheduleRead,
@@ -151,11 +161,13 @@ class VaccinationController(Controller):
         cursor: CursorParam = None,
     ) -> Response[VaccinationPage] | Response[bytes]:
         if preferred(request.headers.get("accept"), (JSON, PDF)) == PDF:
-            return Response(
-                await service.vaccination_certificate(access),
-                media_type=PDF,
-                # A name to save it under, as the directives' PDF has (an outside audit: none).
-                headers={"Content-Disposition": 'inline; filename="certificat-de-vaccination.pdf"'},
+            drawn_from, draw = await service.certificate_to_print(access)
+            return await printed(
+                request,
+                purpose="vaccination-certificate.pdf",
+                drawn_from=drawn_from,
+                draw=draw,
+                filename="certificat-de-vaccination.pdf",
             )
         return Response(await service.list_vaccinations(access, cursors, limit=limit, cursor=cursor))
 

@@ -26,7 +26,7 @@ from ens.vaccination.booklet import (
     update_vaccination,
 )
 from ens.vaccination.catalogue import load_vaccines, search_vaccines
-from ens.vaccination.certificate import vaccination_certificate
+from ens.vaccination.certificate import certificate_to_print
 from ens.vaccination.fhir import Immunization, immunization, immunization_json
 from ens.vaccination.schedule import due_counts, vaccination_schedule
 
@@ -34,6 +34,7 @@ __all__ = [
     "all_vaccinations",
     "any_vaccination_seen",
     "body_of",
+    "certificate_to_print",
     "delete_vaccination",
     "due_counts",
     "entry_as_fhir",
@@ -44,7 +45,6 @@ __all__ = [
     "record_vaccination",
     "search_vaccines",
     "update_vaccination",
-    "vaccination_certificate",
     "vaccination_schedule",
 ]
 

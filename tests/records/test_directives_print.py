@@ -931,3 +931,40 @@ def test_the_bidirectional_rules_without_recursion_are_fpdf2s(monkeypatch) -> No
     monkeypatch.setattr(bidi.IsolatingRun, "resolve_weak_types", weak)
     monkeypatch.setattr(bidi.IsolatingRun, "resolve_neutral_types", neutral)
     assert [bidi.BidiParagraph(text).get_bidi_fragments() for text in texts] == ours
+
+
+async def test_a_print_asked_again_is_304_until_what_it_shows_changes(client, person, history):
+    """Each print's bytes differ (the PDF's creation time and /ID), so the hash of its body matched
+    no later print and If-None-Match was 304 only within the same second (an outside audit of the
+    records): the tag now names what the PDF is drawn from, weak, and a match is answered without
+    drawing."""
+    headers = person.headers
+    await client.put(TRUSTED_PERSON, json=trusted("Élise", "Durand"), headers=headers)
+    assert (await client.put(DIRECTIVES, json=structured(), headers=headers)).status_code == 201
+    first = await client.get(DIRECTIVES, headers={**headers, **PDF})
+    assert first.status_code == 200 and first.headers["content-type"] == "application/pdf"
+    tag = first.headers["etag"]
+    assert tag.startswith('W/"')
+    await asyncio.sleep(1.1)  # a second later: the PDF's creation time is another
+    again = await client.get(DIRECTIVES, headers={**headers, **PDF, "If-None-Match": tag})
+    assert again.status_code == 304 and again.headers["etag"] == tag and again.content == b""
+    # The JSON's tag is another representation's: it matches no print.
+    json_tag = (await client.get(DIRECTIVES, headers=headers)).headers["etag"]
+    assert json_tag != tag
+    assert (await client.get(DIRECTIVES, headers={**headers, **PDF, "If-None-Match": json_tag})).status_code == 200
+    # The trusted person page 1 names changes the print, as a new version does.
+    designated = await client.get(TRUSTED_PERSON, headers=headers)
+    changed = await client.put(
+        TRUSTED_PERSON, json=trusted("Marc", "Petit"), headers={**headers, "If-Match": designated.headers["etag"]}
+    )
+    assert changed.status_code == 200, changed.text
+    moved = await client.get(DIRECTIVES, headers={**headers, **PDF, "If-None-Match": tag})
+    assert moved.status_code == 200 and moved.headers["etag"] != tag
+    current = (await client.get(DIRECTIVES, headers=headers)).headers["etag"]
+    v2 = await client.put(DIRECTIVES, json=structured(situation="ill"), headers={**headers, "If-Match": current})
+    assert v2.status_code == 200, v2.text
+    newer = await client.get(DIRECTIVES, headers={**headers, **PDF, "If-None-Match": moved.headers["etag"]})
+    assert newer.status_code == 200 and "version 2" in _text(newer.content)
+    # The 304 is in the access history, as every read is.
+    rows = [r for r in await history(person.space_id) if r["action"] == "GET /v1/spaces/{space}/directives"]
+    assert 304 in [r["outcome"] for r in rows]

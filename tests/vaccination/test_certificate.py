@@ -308,3 +308,21 @@ async def test_a_mandatory_vaccination_never_given_and_no_longer_recommended_is_
     section = text.split("Vaccinations obligatoires", 1)[1].split("Statut des vaccinations", 1)[0]
     incomplete = r"Haemophilus influenzae (de )?type b\s*Incomplète, plus recommandée à cet âge"
     assert re.search(incomplete, section), section
+
+
+async def test_a_certificate_asked_again_is_304_until_the_booklet_changes(client, person):
+    """Each print's bytes differ (the PDF's creation time and /ID): If-None-Match was 304 only within
+    the second (an outside audit of the records, for the directives' print, which this shares)."""
+    url = "/v1/spaces/me/vaccinations"
+    first = await client.get(url, headers={**person.headers, "Accept": PDF})
+    assert first.status_code == 200 and first.headers["etag"].startswith('W/"')
+    tag = first.headers["etag"]
+    again = await client.get(url, headers={**person.headers, "Accept": PDF, "If-None-Match": tag})
+    assert again.status_code == 304 and again.headers["etag"] == tag
+    vaccine = await vaccine_id(client, "boostrixtetra", "BOOSTRIXTETRA")
+    day = (paris_today() - timedelta(days=30)).isoformat()
+    added = await client.post(url, json={"vaccineId": vaccine, "date": day}, headers=person.headers)
+    assert added.status_code == 201, added.text
+    after = await client.get(url, headers={**person.headers, "Accept": PDF, "If-None-Match": tag})
+    assert after.status_code == 200 and after.headers["etag"] != tag
+    assert len(_text(after.content, "vaccination-certificate-after.pdf")) > len(_text(first.content, "first.pdf"))

@@ -7,10 +7,21 @@ from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 from litestar.params import JSONBody
 
-from ens.core.api import VARY_ACCEPT, CursorParam, Cursors, IfMatch, LimitParam, get_and_head, preferred, with_etag
+from ens.core.api import (
+    PDF,
+    VARY_ACCEPT,
+    CursorParam,
+    Cursors,
+    IfMatch,
+    LimitParam,
+    get_and_head,
+    preferred,
+    printed,
+    with_etag,
+)
 from ens.core.openapi import also_served_as, problem
 from ens.records import directives as service
-from ens.records.directives_pdf import print_directives
+from ens.records.directives_pdf import directives_to_print
 from ens.records.routes.answers import (
     JSON,
     PRECONDITION_REQUIRED,
@@ -21,9 +32,6 @@ from ens.records.routes.answers import (
 from ens.records.schemas import DirectivesRead, DirectivesWrite, DirectiveVersionPage
 from ens.spaces.door import Access
 from ens.spaces.rights import Action
-
-PDF = "application/pdf"
-
 
 _PUT_DESCRIPTION = (
     "Either the structured form of the official model or only a pointer to directives kept on paper. Each "
@@ -59,10 +67,13 @@ class DirectivesController(Controller):
     )
     async def read(self, access: Access, request: Request) -> Response[DirectivesRead] | Response[bytes]:  # type: ignore[type-arg]
         if preferred(request.headers.get("accept"), (JSON, PDF)) == PDF:
-            return Response(
-                await print_directives(access),
-                media_type=PDF,
-                headers={"Content-Disposition": 'inline; filename="directives-anticipees.pdf"'},
+            drawn_from, draw = await directives_to_print(access)
+            return await printed(
+                request,
+                purpose="directives.pdf",
+                drawn_from=drawn_from,
+                draw=draw,
+                filename="directives-anticipees.pdf",
             )
         return Response(await service.get_directives(access))
 
