@@ -150,14 +150,16 @@ END = r"(?!\n)$"
 # as filled in: an outside audit): the diacritical marks' blocks, their extension and supplement,
 # those for symbols, and the half marks. Nor only the soft hyphen (shown where a line breaks inside
 # a word), variation selectors and Mongolian's free ones (they choose how the character before them
-# is drawn), or the interlinear annotation marks: a child named "\u00ad" was made (a review). (Those
+# is drawn), or the interlinear annotation marks: a child named "\u00ad" was made (a review). Nor
+# only noncharacters (U+FDD0 to U+FDEF, U+FFFE, U+FFFF: never a character to show, drawn as a
+# missing glyph), which a condition's label was (an outside audit of the records). (Those
 # of the supplementary planes, selectors and tags, still pass: a JSON Schema pattern has no portable
 # way to write a character past U+FFFF in a class.)
 # Inside a character class: the characters above that show nothing (format characters, blanks,
 # the soft hyphen, selectors), also refused inside an e-mail address; then the combining marks.
 SHOWS_NOTHING = (
     r"\u00ad\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e\u2060-\u2069\u2800\u3164"
-    r"\ufe00-\ufe0f\ufeff\uffa0\ufff9-\ufffb"
+    r"\ufe00-\ufe0f\ufeff\uffa0\ufff9-\ufffb\ufdd0-\ufdef\ufffe\uffff"
 )
 _COMBINING_MARKS = r"\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
 VISIBLE = f"[^\\s{SHOWS_NOTHING}{_COMBINING_MARKS}]"

@@ -16,8 +16,9 @@ from tests.helpers.carers import child_body
 from tests.helpers.people import MakePerson, Person
 
 # Each shows nothing alone: the soft hyphen, a variation selector (text and emoji), Mongolian's free
-# variation selectors and the interlinear annotation marks (format characters).
-INVISIBLE = ("\u00ad", "\ufe0e", "\ufe0f", "\u00ad\ufe0f", "\u180b", "\u180f", "\ufff9\ufffb")
+# variation selectors and the interlinear annotation marks (format characters); noncharacters, never
+# a character to show (a condition labelled "\uffff" was kept: an outside audit of the records).
+INVISIBLE = ("\u00ad", "\ufe0e", "\ufe0f", "\u00ad\ufe0f", "\u180b", "\u180f", "\ufff9\ufffb", "\uffff", "\ufdd0")
 
 
 def test_these_marks_alone_are_nothing_visible() -> None:
