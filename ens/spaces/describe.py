@@ -140,6 +140,16 @@ _SPECIAL: dict[tuple[str, str], tuple[str, str]] = {
         "a confirmé les directives anticipées",
         "a tenté de confirmer les directives anticipées",
     ),
+    # The former versions, not the current one: both read "a consulté la personne de confiance" (an
+    # outside audit of the records), and the holder could not tell a look at who it had been.
+    ("GET", "/trusted-person/history"): (
+        "a consulté les personnes de confiance désignées auparavant",
+        "a tenté de consulter les personnes de confiance désignées auparavant",
+    ),
+    ("GET", "/directives/versions"): (
+        "a consulté les versions des directives anticipées",
+        "a tenté de consulter les versions des directives anticipées",
+    ),
     ("DELETE", "/trusted-person"): (
         "a mis fin à la désignation de la personne de confiance",
         "a tenté de mettre fin à la désignation de la personne de confiance",

@@ -301,11 +301,16 @@ async def test_directives_confirmed_or_revoked_and_a_trusted_person_removed_say_
     designated = await client.put(TRUSTED_PERSON, json=trusted(), headers=holder.headers)
     removed = await client.delete(TRUSTED_PERSON, headers={**holder.headers, "If-Match": designated.headers["etag"]})
     assert removed.status_code == 204
+    # The former versions read: not "a consulté la personne de confiance", as the current one.
+    assert (await client.get(f"{TRUSTED_PERSON}/history", headers=holder.headers)).status_code == 200
+    assert (await client.get(f"{DIRECTIVES}/versions", headers=holder.headers)).status_code == 200
     history = await client.get("/v1/spaces/me/access-history?limit=20", headers=holder.headers)
     sentences = [item["description"] for item in history.json()["items"]]
     assert "Marie Curie (titulaire) a confirmé les directives anticipées." in sentences
     assert "Marie Curie (titulaire) a révoqué les directives anticipées." in sentences
     assert "Marie Curie (titulaire) a mis fin à la désignation de la personne de confiance." in sentences
+    assert "Marie Curie (titulaire) a consulté les personnes de confiance désignées auparavant." in sentences
+    assert "Marie Curie (titulaire) a consulté les versions des directives anticipées." in sentences
     assert not [s for s in sentences if "a supprimé les directives" in s or "a ajouté les directives" in s]
 
 
