@@ -8,7 +8,6 @@ gets its answer."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
 import time
@@ -19,7 +18,7 @@ import pytest
 
 from ens.core.settings import Settings
 from tests.helpers.people import Person
-from tests.helpers.server import ServerProcess, free_port
+from tests.helpers.server import ServerProcess, free_port, served_env
 
 GRACE_S = 3
 
@@ -53,14 +52,7 @@ async def _post_slowly(port: int, token: str, body: bytes, *, pause: float) -> b
 async def test_sigterm_waits_for_requests_in_flight_the_grace_and_no_longer(
     settings: Settings, person: Person, migrated: None
 ) -> None:
-    env = {
-        **os.environ,
-        "ENS_ENV": "dev",
-        "ENS_DATABASE_URL": settings.database_url,
-        "ENS_PUBLIC_URL": settings.public_url,
-        "ENS_SHUTDOWN_GRACE_SECONDS": str(GRACE_S),
-        "PYTHONUNBUFFERED": "1",
-    }
+    env = served_env(settings, ENS_SHUTDOWN_GRACE_SECONDS=str(GRACE_S))
     server = ServerProcess(env, free_port(), "graceful-stop-server.log")
     logged_before = server.log_path.stat().st_size if server.log_path.exists() else 0
     server.start()

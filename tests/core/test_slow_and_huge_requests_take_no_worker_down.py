@@ -6,7 +6,6 @@ without a length is cut at the limit, with the process's memory unmoved."""
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -15,7 +14,7 @@ import httpx
 
 from ens.core.settings import Settings
 from tests.helpers.people import Person
-from tests.helpers.server import ServerProcess, free_port
+from tests.helpers.server import ServerProcess, free_port, served_env
 
 IDLE_S = 2
 STALLED_CLIENTS = 100
@@ -46,15 +45,9 @@ async def _stall(port: int, path: str, token: str) -> bytes:
 async def test_stalled_bodies_hold_up_no_one_and_are_cut_with_a_408(
     settings: Settings, person: Person, migrated: None
 ) -> None:
-    env = {
-        **os.environ,
-        "ENS_ENV": "dev",
-        "ENS_DATABASE_URL": settings.database_url,
-        "ENS_PUBLIC_URL": settings.public_url,
-        "ENS_BODY_IDLE_SECONDS": str(IDLE_S),
-        "PYTHONUNBUFFERED": "1",
-    }
-    server = ServerProcess(env, free_port(), "slow-clients-server.log")
+    server = ServerProcess(
+        served_env(settings, ENS_BODY_IDLE_SECONDS=str(IDLE_S)), free_port(), "slow-clients-server.log"
+    )
     server.start()
     try:
         stalled = [
@@ -77,14 +70,7 @@ async def test_stalled_bodies_hold_up_no_one_and_are_cut_with_a_408(
 
 
 async def test_a_huge_body_is_refused_without_being_read(settings: Settings, person: Person, migrated: None) -> None:
-    env = {
-        **os.environ,
-        "ENS_ENV": "dev",
-        "ENS_DATABASE_URL": settings.database_url,
-        "ENS_PUBLIC_URL": settings.public_url,
-        "PYTHONUNBUFFERED": "1",
-    }
-    server = ServerProcess(env, free_port(), "huge-body-server.log")
+    server = ServerProcess(served_env(settings), free_port(), "huge-body-server.log")
     server.start()
     assert server.process is not None
     try:

@@ -212,6 +212,16 @@ class FakeLogin:
 MakeFakeLogin = Callable[[], "FakeLogin"]
 
 
+async def mails_to(outbox: tuple[Outbox, int], address: str, count: int) -> list[str]:
+    """The bodies sent to ``address``, once ``count`` of them arrived (the SMTP server is another thread)."""
+    for _ in range(100):
+        found = outbox[0].to(address)
+        if len(found) >= count:
+            return [message.get_content() for message in found]
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{count} e-mail(s) expected for {address}, got {len(outbox[0].to(address))}")
+
+
 async def signed_in_browser(fake_login: Any, sub: str | None = None) -> tuple[FakeLogin, httpx.Response]:
     """A person logged in with the fake provider through to the redirect back to the phone app."""
     login: FakeLogin = fake_login()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -77,6 +78,19 @@ def tail(path: Path, lines: int = 40) -> str:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
     except OSError:
         return "(no server log)"
+
+
+def served_env(settings: Settings, **variables: str) -> dict[str, str]:
+    """The environment of an ``ens serve`` on the tests' database and public URL, in development,
+    its output unbuffered (its log read as it runs), with ``variables`` (``ENS_...``) besides."""
+    return {
+        **os.environ,
+        "ENS_ENV": "dev",
+        "ENS_DATABASE_URL": settings.database_url,
+        "ENS_PUBLIC_URL": settings.public_url,
+        "PYTHONUNBUFFERED": "1",
+        **variables,
+    }
 
 
 class ServerProcess:

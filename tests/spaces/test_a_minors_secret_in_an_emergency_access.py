@@ -31,7 +31,7 @@ from tests.helpers.carers import (
     today_in_paris,
     years_before,
 )
-from tests.helpers.login import Outbox
+from tests.helpers.login import Outbox, mails_to
 from tests.helpers.people import MakePerson, Person
 from tests.helpers.professionals import GP, MIDWIFE, NURSE, Pro, authorise, sign_in_pro
 from tests.helpers.vitals import weight
@@ -42,16 +42,6 @@ REASON = "Malaise aux urgences pédiatriques, patiente inconsciente"
 
 def _email(person: Person) -> str:
     return f"{person.family_name.lower()}@example.test"
-
-
-async def _mails_to(outbox: tuple[Outbox, int], address: str, count: int) -> list[str]:
-    """The bodies sent to ``address``, once ``count`` of them arrived (the SMTP server is another thread)."""
-    for _ in range(100):
-        found = outbox[0].to(address)
-        if len(found) >= count:
-            return [message.get_content() for message in found]
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"{count} e-mail(s) expected for {address}, got {len(outbox[0].to(address))}")
 
 
 async def _open(
@@ -146,7 +136,7 @@ async def test_the_parents_see_nothing_of_a_hidden_emergency_access_and_an_unmar
     assert (await _open(mail_client, nurse, child, REASON)).status_code == 201
     assert (await mail_client.get(f"{space}/vitals", headers=nurse.headers)).status_code == 200
     for reader in (parent, other):
-        [mail] = await _mails_to(outbox, _email(reader), 1)
+        [mail] = await mails_to(outbox, _email(reader), 1)
         # The one e-mail is the nurse's: nothing told of the midwife's, then or now.
         assert "Hugo Visible-Petit, infirmier, a ouvert l'espace santé d'Inès en accès d'urgence" in mail
         assert "Moreau" not in mail
@@ -184,7 +174,7 @@ async def test_the_holder_sees_a_hidden_emergency_access_and_is_emailed(
     opened = await _open(mail_client, doctor, minor.space_id, hiddenFromRepresentatives=True)
     assert opened.status_code == 201, opened.text
     assert (await mail_client.get(f"/v1/spaces/{minor.space_id}/vitals", headers=doctor.headers)).status_code == 200
-    [mail] = await _mails_to(outbox, _email(minor), 1)
+    [mail] = await mails_to(outbox, _email(minor), 1)
     assert "Claire Bernard-Tenu, médecin, a ouvert votre espace santé en accès d'urgence" in mail
     assert "contraception" not in mail
     rows = _of(await _history(mail_client, minor, minor.space_id), doctor)
@@ -217,7 +207,7 @@ async def test_a_minor_holder_with_parents_sees_it_and_the_parents_do_not(
     nurse = await sign_in_pro(settings, NURSE, given_name="Hugo", family_name="Tenu-Petit")
     assert (await _open(mail_client, nurse, child, hiddenFromRepresentatives=True)).status_code == 201
     assert (await mail_client.get(f"/v1/spaces/{child}/vitals", headers=nurse.headers)).status_code == 200
-    [mail] = await _mails_to(outbox, _email(minor), 1)
+    [mail] = await mails_to(outbox, _email(minor), 1)
     assert "Hugo Tenu-Petit, infirmier, a ouvert votre espace santé" in mail
     assert {row["emergencyReason"] for row in _of(await _history(mail_client, minor, child), nurse)} == {SECRET}
     assert [item["familyName"] for item in await _professionals(mail_client, minor, child)] == ["Tenu-Petit"]

@@ -6,7 +6,6 @@ refuses."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import date
 
@@ -15,22 +14,12 @@ import httpx
 from ens.core import db
 from ens.core.settings import Settings
 from tests.helpers.carers import create_child_space, join_as_second_parent, today_in_paris, years_before
-from tests.helpers.login import Outbox
+from tests.helpers.login import Outbox, mails_to
 from tests.helpers.people import MakePerson, Person
 from tests.helpers.professionals import GP, MIDWIFE, NURSE, authorise, emergency_hours_ago, open_emergency, sign_in_pro
 from tests.helpers.vitals import weight
 
 REASON = "Malaise cardiaque, patiente inconsciente aux urgences de Lyon Sud"
-
-
-async def _mails_to(outbox: tuple[Outbox, int], address: str, count: int) -> list[str]:
-    """The bodies sent to ``address``, once ``count`` of them arrived (the SMTP server is another thread)."""
-    for _ in range(100):
-        found = outbox[0].to(address)
-        if len(found) >= count:
-            return [message.get_content() for message in found]
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"{count} e-mail(s) expected for {address}, got {len(outbox[0].to(address))}")
 
 
 def _email(person: Person) -> str:
@@ -60,7 +49,7 @@ async def test_emergency_access_reads_for_24_hours_is_in_the_history_and_the_hol
     assert wrote.status_code == 403 and "read-only" in wrote.json()["detail"]
 
     # The holder is told at once: who, as what, when — no reason, no health data.
-    [mail] = await _mails_to(outbox, _email(holder), 1)
+    [mail] = await mails_to(outbox, _email(holder), 1)
     assert "Hugo Petit, infirmier, a ouvert votre espace santé en accès d'urgence" in mail
     assert "24 heures" in mail and "bloquer ce professionnel" in mail
     for secret in ("Malaise", "cardiaque", "urgences de Lyon", "83.4", "83,4", "kg", "poids"):
@@ -154,7 +143,7 @@ async def test_for_a_minor_the_parents_are_emailed(
     midwife = await sign_in_pro(settings, MIDWIFE, given_name="Sophie", family_name="Moreau")
     assert (await open_emergency(mail_client, midwife, child)).status_code == 201
     for person in (parent, other):
-        [mail] = await _mails_to(outbox, _email(person), 1)
+        [mail] = await mails_to(outbox, _email(person), 1)
         assert "Sophie Moreau, sage-femme, a ouvert l'espace santé d'Inès en accès d'urgence" in mail
 
 
@@ -166,7 +155,7 @@ async def test_a_minor_who_holds_their_own_space_is_emailed_themself(
     minor = await make_person(given_name="Zoé", birthdate=years_before(today_in_paris(), 16))
     nurse = await sign_in_pro(settings, NURSE, given_name="Hugo", family_name="Petit")
     assert (await open_emergency(mail_client, nurse, minor.space_id)).status_code == 201
-    [mail] = await _mails_to(outbox, _email(minor), 1)
+    [mail] = await mails_to(outbox, _email(minor), 1)
     assert "Hugo Petit, infirmier, a ouvert votre espace santé en accès d'urgence" in mail
 
 
