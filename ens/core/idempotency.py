@@ -113,7 +113,7 @@ async def _claim(
     if taken:
         return None
     return await fetch_one(
-        "SELECT request_hash, state, status, headers, body, space_id, created_item FROM idempotency_keys "
+        "SELECT request_hash, state, status, headers, body, space_id, created_item, created_at FROM idempotency_keys "
         "WHERE caller = {} AND key = {}",
         caller,
         key,

@@ -284,9 +284,11 @@ async def open_emergency_access(
     the access), are then kept from the representatives: left out of their history, the
     professional out of their list while only this access ties them to the space, and no e-mail to
     the parents (the holder's own still goes). A refused try so marked is kept from them too: its
-    reason is the secret. Only while the holder is under 18, as the parents' right is decided
-    (midnight of the 18th birthday in the space's time zone): on an adult's space it is 422 — a
-    protected adult's representatives are not the parents L1111-5 speaks of.
+    reason is the secret; and so is any try of the professional's while such an access of theirs
+    runs (a 409, flagged or not, that tells of it). Only while the holder is under 18, as the
+    parents' right is decided (midnight of the 18th birthday in the space's time zone): on an
+    adult's space it is 422 — a protected adult's representatives are not the parents L1111-5
+    speaks of.
 
     The reason is shown to the holder in their history as written: one holding a direction
     control (an override, embedding or isolate) is 422 as the body is read, as every text of a
@@ -297,11 +299,15 @@ async def open_emergency_access(
     refusal: Forbidden | Conflict | Invalid | None = None
     async with write_transaction():
         await serialise_decisions(body.space)
-        row = await fetch_one(_EMERGENCY_CHECK, now, grant_id, professional_id, body.space)
+        row = await fetch_one(_EMERGENCY_CHECK, now, now, grant_id, professional_id, body.space)
         if row is not None and row["status"] == "open":
             space = space_ref(row)
             actor, profession = row["actor_name"], row["profession_code"]
             minor = _minors_space(space, now=now)
+            # A try while an access of theirs kept from the representatives runs is refused (409),
+            # flagged or not: unflagged, its row told parents who list no such professional that one
+            # runs, and gave them its reason (an outside review). Kept from them as that access is.
+            kept = (body.hidden_from_representatives and minor) or row["kept_access_until"] is not None
             pending = _history_row(
                 space,
                 professional_id=professional_id,
@@ -312,7 +318,7 @@ async def open_emergency_access(
                 reason=body.reason,
                 request_id=request_id,
                 now=now,
-                kept_from_representatives=body.hidden_from_representatives and minor,
+                kept_from_representatives=kept,
             )
             refusal = _emergency_refusal(row, now=now)
             if refusal is None and body.hidden_from_representatives and not minor:
@@ -357,8 +363,11 @@ async def record_emergency_replay(request: Request[Caller, Any, Any], stored: Ro
     if stored["space_id"] is None:
         return
     now = clock.now()
+    # Whether an access of theirs kept from the representatives ran when the first try came (the
+    # key's first request): it ends after then, though it may have ended since.
+    first_try = aware(stored["created_at"])
     row = await fetch_one(
-        _EMERGENCY_CHECK, now, request.user.grant_id, request.user.account_id, as_uuid(stored["space_id"])
+        _EMERGENCY_CHECK, now, first_try, request.user.grant_id, request.user.account_id, as_uuid(stored["space_id"])
     )
     if row is None:
         return
@@ -376,8 +385,9 @@ async def record_emergency_replay(request: Request[Caller, Any, Any], stored: Ro
         kept = bool(reason["hidden_from_representatives"])
     else:
         # A refusal replayed: kept from the representatives as its first try was, as asked (the
-        # same body: the key's request) on a minor's space.
-        kept = await _asks_to_hide(request) and _minors_space(space_ref(row), now=now)
+        # same body: the key's request) on a minor's space, or refused by an access kept from them.
+        refused_by_a_kept_access = row["kept_access_until"] is not None
+        kept = refused_by_a_kept_access or (await _asks_to_hide(request) and _minors_space(space_ref(row), now=now))
     pending = _history_row(
         space_ref(row),
         professional_id=request.user.account_id,
@@ -408,6 +418,9 @@ SELECT s.id, s.status, s.timezone, s.birthdate, s.sex, s.given_name, s.family_na
        s.emergency_access, sp.status AS pro_status, sp.since AS pro_since, sp.until AS pro_until,
        (SELECT MAX(e.ends_at) FROM emergency_accesses e
         WHERE e.space_id = s.id AND e.professional_id = p.id AND e.ends_at > {}) AS emergency_until,
+       (SELECT MAX(e.ends_at) FROM emergency_accesses e
+        WHERE e.space_id = s.id AND e.professional_id = p.id AND e.ends_at > {}
+          AND e.hidden_from_representatives) AS kept_access_until,
        (SELECT g.client_name FROM grants g WHERE g.id = {}) AS client_name,
        p.given_name || ' ' || p.family_name AS actor_name, p.profession_code
 FROM spaces s

@@ -351,3 +351,42 @@ async def test_a_refused_hidden_try_and_its_replay_are_kept_from_the_parents(
         refused = await _history(client, reader, child, "?action=refused")
         assert _of(refused, doctor) == []
         assert [row["emergencyReason"] for row in _of(refused, nurse)] == [REASON]
+
+
+async def test_an_unflagged_try_refused_by_the_hidden_access_running_is_kept_from_the_parents(
+    client: httpx.AsyncClient, settings: Settings, make_person: MakePerson
+) -> None:
+    """While a hidden access runs, its professional tries again without the flag (their software
+    retrying, a colleague's habit): the 409 says an access of theirs runs, and to parents who list
+    no such professional it told exactly that, with the new reason. Kept from them as the access is,
+    and its replay under the same Idempotency-Key too, even once the access has ended (an outside
+    review)."""
+    parent, other, child = await _a_family(client, make_person)
+    midwife = await sign_in_pro(settings, MIDWIFE, given_name="Sophie", family_name="Secret-Moreau")
+    assert (await _open(client, midwife, child, hiddenFromRepresentatives=True)).status_code == 201
+    headers = {**midwife.headers, "Idempotency-Key": f"sans-drapeau-{child}"}
+    body = {"space": str(child), "reason": REASON}
+    first = await client.post("/v1/pro/emergency-access", json=body, headers=headers)
+    assert first.status_code == 409, first.text
+    # The access ends (its 24 hours, or the parents forbidding emergencies) after that try, before
+    # the software replays it.
+    await db.fetch("UPDATE emergency_accesses SET ends_at = {} WHERE space_id = {}", clock.now(), child)
+    again = await client.post("/v1/pro/emergency-access", json=body, headers=headers)
+    assert again.status_code == 409 and again.headers["idempotent-replayed"] == "true"
+    rows = await db.fetch(
+        "SELECT outcome, kept_from_representatives FROM access_history WHERE space_id = {} AND actor_account_id = {} "
+        "ORDER BY id",
+        child,
+        midwife.professional_id,
+    )
+    assert [(row["outcome"], bool(row["kept_from_representatives"])) for row in rows] == [
+        (201, True),
+        (409, True),
+        (409, True),
+    ]
+    for reader in (parent, other):
+        for query in ("", "?action=refused", "?actor=professionals"):
+            rows_seen = await _history(client, reader, child, query)
+            assert _of(rows_seen, midwife) == [], query
+            assert REASON not in str(rows_seen)
+    assert await audit.verify_space(child, SEALED_COLUMNS.split(", ")) is None
