@@ -459,16 +459,26 @@ async def _open_emergency(
         hidden,
     )
     if row["pro_status"] is None:
-        # The holder's list shows who came in, so that they can block them (not the parents', while
-        # an access kept from them is all that ties them: ens.spaces.professionals).
+        # The holder's list shows who came in, so that they can block them; the parents', not while
+        # an access kept from them is all that ties them, nor the holder's own decisions about them
+        # (ens.spaces.professionals).
         await fetch(
-            "INSERT INTO space_professionals (space_id, id, professional_id, status, created_at, updated_at) "
-            "VALUES ({}, {}, {}, 'emergency', {}, {})",
+            "INSERT INTO space_professionals (space_id, id, professional_id, status, created_at, updated_at, "
+            "hidden_from_representatives) VALUES ({}, {}, {}, 'emergency', {}, {}, {})",
             row["id"],
             uuid.uuid4(),
             professional_id,
             now,
             now,
+            hidden,
+        )
+    elif not hidden:
+        # An access not hidden brings them: the parents are told of it, and list them from now on.
+        await fetch(
+            "UPDATE space_professionals SET hidden_from_representatives = FALSE "
+            "WHERE space_id = {} AND professional_id = {} AND hidden_from_representatives",
+            row["id"],
+            professional_id,
         )
     return EmergencyAccessRead(
         id=access_id, space=as_uuid(row["id"]), started_at=now, ends_at=ends, hidden_from_representatives=hidden

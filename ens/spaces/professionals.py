@@ -211,15 +211,14 @@ SELECT sp.id, sp.professional_id, sp.status, sp.since, sp.until, sp.last_access_
 FROM space_professionals sp JOIN professionals p ON p.id = sp.professional_id
 WHERE sp.space_id = {}"""
 # As the holder sees them, and as the representatives do: an emergency access a minor's
-# professional kept from the parents (CSP L1111-5) neither lists its professional to them while it
-# is all that ties them to the space (never authorised: status ``emergency``, no access they may see),
-# nor says when it ends on a professional they know (their own decision lists them).
+# professional kept from the parents (CSP L1111-5) neither lists its professional to them while the
+# entry it made is kept from them (``hidden_from_representatives``: that access is all that ties
+# them to the space, or the holder's own block or revocation of them: a professional the parents
+# never heard of, "blocked", told them of it, an outside review), nor says when it ends on a
+# professional they know (their own decision lists them).
 _SELECT_ALL = _SELECT.replace("KEPT", "")
 _SELECT_SEEN_BY_REPRESENTATIVES = (
-    _SELECT.replace("KEPT", " AND NOT e.hidden_from_representatives")
-    + """ AND (sp.status <> 'emergency' OR EXISTS (SELECT 1 FROM emergency_accesses e
-        WHERE e.space_id = sp.space_id AND e.professional_id = sp.professional_id
-        AND NOT e.hidden_from_representatives))"""
+    _SELECT.replace("KEPT", " AND NOT e.hidden_from_representatives") + " AND NOT sp.hidden_from_representatives"
 )
 
 
@@ -341,10 +340,15 @@ async def _set(
     until: datetime | None = None,
 ) -> None:
     dates = ", since = {}, until = {}" if since is not None else ""
+    # A professional kept from the representatives (made by an emergency access hidden from a
+    # minor's parents) is theirs to know once authorised (the reads under it are shown to them) or
+    # decided about by one of them; the holder's block or revocation keeps them kept.
+    shown = ", hidden_from_representatives = FALSE" if status == "authorised" or not access.sees_confidential else ""
     args = [status, access.caller.account_id, now, *([since, until] if since is not None else []), access.space_id]
     await fetch(
         "UPDATE space_professionals SET status = {}, decided_by = {}, updated_at = {}"
         + dates
+        + shown
         + " WHERE space_id = {} AND id = {}",
         *args,
         entry_id,

@@ -265,6 +265,10 @@ class SpaceProfessional(Table, tablename="space_professionals"):
     created_at = Timestamptz()
     updated_at = Timestamptz()
     last_access_at = Timestamptz(null=True, default=None)
+    # Made by an emergency access kept from a minor's parents (CSP L1111-5), and kept from the
+    # representatives with it (the minor holder's own decisions about them too), until an
+    # authorisation, or an access not hidden, makes the professional theirs to know.
+    hidden_from_representatives = Boolean(default=False)
 
 
 class EmergencyAccess(Table, tablename="emergency_accesses"):

@@ -390,3 +390,67 @@ async def test_an_unflagged_try_refused_by_the_hidden_access_running_is_kept_fro
             assert _of(rows_seen, midwife) == [], query
             assert REASON not in str(rows_seen)
     assert await audit.verify_space(child, SEALED_COLUMNS.split(", ")) is None
+
+
+async def test_the_minor_holders_own_decision_about_the_hidden_professional_is_kept_too(
+    client: httpx.AsyncClient, settings: Settings, make_person: MakePerson
+) -> None:
+    """The minor who holds the space reads the entry of the professional who came under a hidden
+    access, and blocks them: the parents saw a professional they never heard of in their list
+    ("blocked") and "Inès a bloqué Sophie Secret-Moreau" in their history (an outside review). The
+    entry is kept from them as the access is, until a decision they see makes it theirs to know: an
+    authorisation (the professional's reads under it are shown to them), or an access not hidden."""
+    parent, other, child = await _a_family(client, make_person)
+    minor = await make_person(given_name="Inès", birthdate=years_before(today_in_paris(), 15))
+    # The minor's account takes the child's space (its own first sign-in's space, empty, goes).
+    await db.fetch("DELETE FROM access_history WHERE space_id = {}", minor.space_id)
+    await db.fetch("DELETE FROM spaces WHERE id = {}", minor.space_id)
+    await db.fetch("UPDATE spaces SET holder_account_id = {} WHERE id = {}", minor.account_id, child)
+    midwife = await sign_in_pro(settings, MIDWIFE, given_name="Sophie", family_name="Secret-Moreau")
+    assert (await _open(client, midwife, child, hiddenFromRepresentatives=True)).status_code == 201
+    [entry] = await _professionals(client, minor, child)
+    space = f"/v1/spaces/{child}"
+    assert (await client.get(f"{space}/professionals/{entry['id']}", headers=minor.headers)).status_code == 200
+    blocked = await client.post(f"{space}/professionals/{entry['id']}/block", headers=minor.headers)
+    assert blocked.status_code == 200 and blocked.json()["status"] == "blocked"
+    # The holder sees their own decision, and its rows.
+    holders = await _history(client, minor, child, "?actor=holder")
+    assert any("Secret-Moreau" in row["description"] for row in holders)
+    for reader in (parent, other):
+        # Neither the holder's read of the entry nor their block of it (the reader's own tries on
+        # its id aside: they typed it).
+        rows = await _history(client, reader, child)
+        assert "Secret-Moreau" not in str(rows) and entry["id"] not in str(rows)
+        assert await _professionals(client, reader, child) == []
+        assert (await client.get(f"{space}/professionals/{entry['id']}", headers=reader.headers)).status_code == 404
+    # The holder authorises them: the parents see the authorisation, as any other.
+    authorised = await client.post(
+        f"{space}/professionals", json={"nationalId": midwife.national_id}, headers=minor.headers
+    )
+    assert authorised.status_code == 201, authorised.text
+    listed = await _professionals(client, parent, child)
+    assert [(item["familyName"], item["status"]) for item in listed] == [("Secret-Moreau", "authorised")]
+
+
+async def test_a_hidden_professional_shown_by_a_later_unhidden_access_or_the_parents_own_decision(
+    client: httpx.AsyncClient, settings: Settings, make_person: MakePerson
+) -> None:
+    """The entry a hidden access made is the parents' to see once an access not hidden brings the
+    same professional (as before), or once a parent authorises them (their own decision)."""
+    parent, _, child = await _a_family(client, make_person)
+    midwife = await sign_in_pro(settings, MIDWIFE, given_name="Sophie", family_name="Secret-Moreau")
+    nurse = await sign_in_pro(settings, NURSE, given_name="Hugo", family_name="Secret-Petit")
+    for pro in (midwife, nurse):
+        assert (await _open(client, pro, child, hiddenFromRepresentatives=True)).status_code == 201
+    assert await _professionals(client, parent, child) == []
+    await db.fetch("UPDATE emergency_accesses SET ends_at = {} WHERE space_id = {}", clock.now(), child)
+    assert (await _open(client, midwife, child, REASON)).status_code == 201
+    authorised = await client.post(
+        f"/v1/spaces/{child}/professionals", json={"nationalId": nurse.national_id}, headers=parent.headers
+    )
+    assert authorised.status_code == 201, authorised.text
+    listed = await _professionals(client, parent, child)
+    assert sorted((item["familyName"], item["status"]) for item in listed) == [
+        ("Secret-Moreau", "emergency"),
+        ("Secret-Petit", "authorised"),
+    ]
