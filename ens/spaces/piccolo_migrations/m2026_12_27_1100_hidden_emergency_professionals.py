@@ -7,8 +7,9 @@ holder's rows naming the entry ("Inès a bloqué Sophie Moreau") were in their h
 review). ``space_professionals.hidden_from_representatives``: TRUE on an entry a hidden emergency
 access made, until a decision the parents see makes it theirs to know (an authorisation) or an
 access not hidden brings the professional; an item hidden from them as the others are, so the rows
-naming it are left out of their history by the existing rule. Set here on the entries such an
-access made and nothing else has touched (still ``emergency``, no access of theirs but hidden ones)."""
+naming it are left out of their history by the existing rule. No row is set here: emergency
+accesses became hideable in m2026_12_27_1000, which ships with this one, so no entry can be such
+yet, and a statement scanning every space's professionals would find none (a review)."""
 
 from ens.core.db import Index, ddl_migration
 
@@ -18,11 +19,6 @@ DESCRIPTION = "space_professionals.hidden_from_representatives (a minor's secret
 
 STATEMENTS = [
     "ALTER TABLE space_professionals ADD COLUMN hidden_from_representatives BOOLEAN NOT NULL DEFAULT FALSE",
-    "UPDATE space_professionals SET hidden_from_representatives = TRUE WHERE status = 'emergency' "
-    "AND EXISTS (SELECT 1 FROM emergency_accesses e WHERE e.space_id = space_professionals.space_id "
-    "AND e.professional_id = space_professionals.professional_id AND e.hidden_from_representatives) "
-    "AND NOT EXISTS (SELECT 1 FROM emergency_accesses e WHERE e.space_id = space_professionals.space_id "
-    "AND e.professional_id = space_professionals.professional_id AND NOT e.hidden_from_representatives)",
 ]
 
 INDEXES: list[Index] = []
