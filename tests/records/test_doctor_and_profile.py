@@ -250,3 +250,47 @@ async def test_a_profile_list_is_bounded_apart_for_what_the_representatives_see(
     gone = listed[0]
     assert (await client.delete(f"{PROFILE}/conditions/{gone['id']}", headers=person.headers)).status_code == 204
     assert (await add("Affection 5", hiddenFromRepresentatives=gone["hiddenFromRepresentatives"])).status_code == 201
+
+
+async def test_hiding_or_showing_an_entry_keeps_each_list_bounded(client, person, monkeypatch):
+    """The bound held for adds only: hiding an entry moved it among the hidden ones however many
+    there were, so adding, hiding, adding again filled a list without end (a review of the merged
+    bound). Moved to a full side, the change is 422 at /hiddenFromRepresentatives, nothing changed."""
+    from ens.records.profile import entries
+
+    monkeypatch.setattr(entries, "MAX_ENTRIES", 2)
+    url = f"{PROFILE}/conditions"
+
+    async def add(label: str, **extra: Any) -> Any:
+        added = await client.post(url, json={"label": label, **extra}, headers=person.headers)
+        assert added.status_code == 201, added.text
+        return added.json()
+
+    for n in range(2):
+        await add(f"Secrète {n}", hiddenFromRepresentatives=True)
+    shown = await add("Affection 0")
+    hide = await client.patch(f"{url}/{shown['id']}", json={"hiddenFromRepresentatives": True}, headers=person.headers)
+    assert hide.status_code == 422, hide.text
+    assert hide.headers["content-type"] == "application/problem+json"
+    assert pointers(hide) == ["/hiddenFromRepresentatives"] and "remove one first" in hide.json()["detail"]
+    assert (await client.get(f"{url}/{shown['id']}", headers=person.headers)).json()[
+        "hiddenFromRepresentatives"
+    ] is False
+    second = await add("Affection 1")
+    listed = (await client.get(url, headers=person.headers)).json()["items"]
+    secret = next(item for item in listed if item["hiddenFromRepresentatives"])
+    show = await client.patch(
+        f"{url}/{secret['id']}", json={"hiddenFromRepresentatives": False}, headers=person.headers
+    )
+    assert show.status_code == 422 and pointers(show) == ["/hiddenFromRepresentatives"], show.text
+    # With room on the other side, the entry moves (and its other fields with it).
+    gone = await client.delete(f"{url}/{second['id']}", headers=person.headers)
+    assert gone.status_code == 204
+    moved = await client.patch(
+        f"{url}/{secret['id']}", json={"hiddenFromRepresentatives": False, "label": "Dite"}, headers=person.headers
+    )
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["hiddenFromRepresentatives"] is False and moved.json()["label"] == "Dite"
+    # Sent as it already is, it is no move: the side being full does not matter.
+    same = await client.patch(f"{url}/{shown['id']}", json={"hiddenFromRepresentatives": False}, headers=person.headers)
+    assert same.status_code == 200, same.text

@@ -94,6 +94,23 @@ async def _one_row(kind: _Kind[Any], access: SpaceAccess, item_id: UUID) -> Row:
 MAX_ENTRIES = 200
 
 
+async def _room_for(kind: _Kind[Any], space_id: UUID, *, hidden: bool, pointer: str) -> None:
+    """Raise 422 (at ``pointer``) when the list of ``kind`` holds :data:`MAX_ENTRIES` entries of
+    that visibility (``hidden``) already: one more, added or moved there, would pass the bound. In
+    the caller's transaction, under the space's lock."""
+    held = await fetch_one(
+        f"SELECT COUNT(*) AS n FROM {kind.table} WHERE space_id = {{}} AND hidden_from_representatives = {{}}",
+        space_id,
+        hidden,
+    )
+    if held is not None and int(held["n"]) >= MAX_ENTRIES:
+        which = " hidden from the representatives" if hidden else ""
+        raise Invalid(
+            f"At most {MAX_ENTRIES} entries{which} in this list: remove one first.",
+            [FieldError(pointer, f"at most {MAX_ENTRIES} entries{which}")],
+        )
+
+
 async def _add(kind: _Kind[R], access: SpaceAccess, values: Sequence[object], *, hide: bool | UnsetType) -> R:
     """Add an entry; the holder may add it hidden from the representatives (``hide``). 422 when its
     list is full (:data:`MAX_ENTRIES`)."""
@@ -103,17 +120,7 @@ async def _add(kind: _Kind[R], access: SpaceAccess, values: Sequence[object], *,
     placeholders = ", ".join(["{}"] * (len(values) + 7))
     async with write_transaction():
         await lock_records(access.space_id)  # two adds at once would both find room for one
-        held = await fetch_one(
-            f"SELECT COUNT(*) AS n FROM {kind.table} WHERE space_id = {{}} AND hidden_from_representatives = {{}}",
-            access.space_id,
-            hidden,
-        )
-        if held is not None and int(held["n"]) >= MAX_ENTRIES:
-            which = " hidden from the representatives" if hidden else ""
-            raise Invalid(
-                f"At most {MAX_ENTRIES} entries{which} in this list: remove one first.",
-                [FieldError("", f"at most {MAX_ENTRIES} entries{which}")],
-            )
+        await _room_for(kind, access.space_id, hidden=hidden, pointer="")
         await fetch(
             f"INSERT INTO {kind.table} (space_id, id, {', '.join(kind.columns)}, created_at, updated_at, "
             "hidden_from_representatives, recorded_by_professional, recorded_by_representative) "
@@ -159,6 +166,9 @@ async def _change(
             getattr(current, _HIDDEN), hidden, row["recorded_by_professional"], noun="profile entries"
         )
         if hidden is not None:
+            # Moved to the other side, the entry counts there: the bound held for adds only, and
+            # adding, hiding, adding again filled a list without end (a review of the bound).
+            await _room_for(kind, access.space_id, hidden=hidden, pointer="/hiddenFromRepresentatives")
             changes[_HIDDEN] = hidden
         if changes:
             assignments = ", ".join(f"{name} = {{}}" for name in changes)
