@@ -141,15 +141,16 @@ _SPECIAL: dict[tuple[str, str], tuple[str, str]] = {
         "a tenté de confirmer les directives anticipées",
     ),
     # The former versions, not the current one: both read "a consulté la personne de confiance" (an
-    # outside audit of the records), and the holder could not tell a look at who it had been.
-    ("GET", "/trusted-person/history"): (
-        "a consulté les personnes de confiance désignées auparavant",
-        "a tenté de consulter les personnes de confiance désignées auparavant",
-    ),
-    ("GET", "/directives/versions"): (
-        "a consulté les versions des directives anticipées",
-        "a tenté de consulter les versions des directives anticipées",
-    ),
+    # outside audit of the records), and the holder could not tell a look at who it had been. HEAD
+    # reads as GET does (its row is recorded): named GET alone, a HEAD still read so (a review).
+    **{
+        (method, end): (f"{_VERBS[method]} {what}", f"{_TRIED[method]} {what}")
+        for method in ("GET", "HEAD")
+        for end, what in (
+            ("/trusted-person/history", "les personnes de confiance désignées auparavant"),
+            ("/directives/versions", "les versions des directives anticipées"),
+        )
+    },
     ("DELETE", "/trusted-person"): (
         "a mis fin à la désignation de la personne de confiance",
         "a tenté de mettre fin à la désignation de la personne de confiance",

@@ -314,6 +314,25 @@ async def test_directives_confirmed_or_revoked_and_a_trusted_person_removed_say_
     assert not [s for s in sentences if "a supprimé les directives" in s or "a ajouté les directives" in s]
 
 
+async def test_the_former_versions_read_with_head_say_so_too(
+    client: httpx.AsyncClient, make_person: MakePerson
+) -> None:
+    """HEAD reads as GET does (its row is recorded): the sentences for the former trusted persons
+    and the directives' versions named GET alone, so a HEAD of either still read as a look at the
+    current one (a review of the merged sentences)."""
+    from tests.helpers.records import DIRECTIVES, TRUSTED_PERSON, structured
+
+    holder = await make_person(given_name="Marie", family_name="Curie")
+    assert (await client.put(DIRECTIVES, json=structured(), headers=holder.headers)).status_code == 201
+    assert (await client.head(f"{TRUSTED_PERSON}/history", headers=holder.headers)).status_code == 200
+    assert (await client.head(f"{DIRECTIVES}/versions", headers=holder.headers)).status_code == 200
+    history = await client.get("/v1/spaces/me/access-history?limit=20", headers=holder.headers)
+    sentences = [item["description"] for item in history.json()["items"]]
+    assert "Marie Curie (titulaire) a consulté les personnes de confiance désignées auparavant." in sentences
+    assert "Marie Curie (titulaire) a consulté les versions des directives anticipées." in sentences
+    assert "Marie Curie (titulaire) a consulté la personne de confiance." not in sentences, sentences
+
+
 async def test_one_emergency_contact_or_profile_entry_changed_is_said_as_one(
     client: httpx.AsyncClient, make_person: MakePerson
 ) -> None:
