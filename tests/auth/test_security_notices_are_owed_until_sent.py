@@ -7,13 +7,15 @@ even when two runs meet, saying when it should have arrived."""
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import msgspec
+import pytest
 
 from ens.auth.login.notices import RECOVERY_USED
-from ens.core import db
+from ens.core import clock, db
 from ens.core.mail import Mailer
-from ens.core.owed_mail import send_owed_notice, send_owed_notices
+from ens.core.owed_mail import NOTICE_LEASE, send_owed_notice, send_owed_notices
 from ens.core.settings import Settings
 from tests.helpers.login import Outbox
 from tests.helpers.people import Person
@@ -78,3 +80,41 @@ async def test_ens_notify_sends_the_owed_security_notices(person: Person, settin
     assert owed.returncode == 0, owed.stdout + owed.stderr
     assert "security notices the mail server had not taken" in owed.stdout
     assert await _owed(person) == []
+
+
+class _Stopped(BaseException):
+    """The process ends (killed, the machine gone): nothing after this line of it runs."""
+
+
+class _StopsAtSending(Mailer):
+    """``ens notify``'s mailer, whose process stops as it is about to send."""
+
+    async def send(self, to: str, subject: str, *, text: str, dev_note: str | None = None) -> None:
+        raise _Stopped
+
+
+async def test_a_notice_whose_ens_notify_stopped_after_claiming_it_is_sent_once_the_lease_has_passed(
+    person: Person, settings: Settings, outbox: tuple[Outbox, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The row that is the notice goes through the same claim as a flag (ens.core.owed_mail.OwedNotice,
+    e69f0fe): a run that stops after its claim leaves it owed, no other run takes it while the lease
+    lives, and once the lease has passed the next run sends it, once, and the row is gone."""
+    down = Mailer(msgspec.structs.replace(settings, smtp_url=f"smtp://127.0.0.1:{free_port()}"))
+    up = Mailer(msgspec.structs.replace(settings, smtp_url=f"smtp://127.0.0.1:{outbox[1]}"))
+    await send_owed_notice(down, person.account_id, _address(person), SUBJECT, RECOVERY_USED)
+    with pytest.raises(_Stopped):
+        await send_owed_notices(_StopsAtSending(settings))
+    [owed] = await _owed(person)
+    assert owed["lease_until"] is not None
+
+    assert await send_owed_notices(up) == 0  # the lease lives: the claim is the stopped run's
+    assert outbox[0].to(_address(person)) == []
+    assert len(await _owed(person)) == 1
+
+    later = clock.now() + NOTICE_LEASE + timedelta(seconds=1)
+    monkeypatch.setattr(clock, "now", lambda: later)
+    assert await send_owed_notices(up) == 1
+    assert len(outbox[0].to(_address(person))) == 1
+    assert await _owed(person) == []
+    assert await send_owed_notices(up) == 0
+    assert len(outbox[0].to(_address(person))) == 1
