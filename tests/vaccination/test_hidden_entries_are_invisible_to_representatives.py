@@ -267,3 +267,31 @@ async def test_moving_an_entry_and_changing_its_visibility_at_once_moves_both(
     assert shown.json()["date"] == "2019-03-12" and shown.json()["hiddenFromRepresentatives"] is False
     seen = (await client.get(booklet, headers=tutor.headers)).json()["items"]
     assert [item["date"] for item in seen] == ["2019-03-12"]
+
+
+async def test_the_holders_certificate_tag_is_not_the_representatives(
+    client: httpx.AsyncClient, make_person: MakePerson
+) -> None:
+    """The printed certificate's tag names what it is drawn from (85b049e), not its bytes: a tag
+    shared by the holder's print and the representative's, which leaves the hidden entry out, would
+    answer the representative 304 for the holder's, and a cache would then show it the entry (a
+    review of the merged tag). Each caller's tag is its own, and the other's is 200."""
+    holder, tutor = await make_person(), await make_person()
+    await court_measure(holder, tutor, "tutelle")
+    booklet = f"/v1/spaces/{holder.space_id}/vaccinations"
+    repevax = await vaccine_id(client, "repevax", "REPEVAX")
+    hidden = await client.post(
+        booklet,
+        json={"vaccineId": repevax, "date": "2024-05-03", "hiddenFromRepresentatives": True},
+        headers=holder.headers,
+    )
+    assert hidden.status_code == 201, hidden.text
+    pdf = {"Accept": "application/pdf"}
+    mine = await client.get(booklet, headers={**holder.headers, **pdf})
+    theirs = await client.get(booklet, headers={**tutor.headers, **pdf})
+    assert mine.status_code == theirs.status_code == 200
+    assert mine.headers["etag"] != theirs.headers["etag"]
+    asked = await client.get(booklet, headers={**tutor.headers, **pdf, "If-None-Match": mine.headers["etag"]})
+    assert asked.status_code == 200 and asked.headers["etag"] == theirs.headers["etag"]
+    again = await client.get(booklet, headers={**tutor.headers, **pdf, "If-None-Match": theirs.headers["etag"]})
+    assert again.status_code == 304
