@@ -68,6 +68,10 @@ class BlobStore:
         # /ready's last check: when (time.monotonic()), and what it found (None: usable).
         self._checked_at: float | None = None
         self._unusable: str | None = None
+        # A folder's check in its thread, kept while it runs: one that hangs (a disk that does not
+        # answer) is not started again beside it (a review: each probe left one more thread stuck,
+        # until the threads every drawing and file read need were all taken).
+        self._folder_probe: asyncio.Future[str | None] | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> BlobStore:
@@ -137,7 +141,11 @@ class BlobStore:
 
     async def _check(self) -> str | None:
         if self._folder is not None:
-            return await asyncio.to_thread(_folder_unusable, self._folder)
+            if self._folder_probe is not None and not self._folder_probe.done():
+                return "no answer from its folder since an earlier check"
+            self._folder_probe = asyncio.ensure_future(asyncio.to_thread(_folder_unusable, self._folder))
+            # Shielded: the probe's time limit ends the wait, not the check (a thread runs on).
+            return await asyncio.shield(self._folder_probe)
         try:
             await obstore.list_with_delimiter_async(self._store, _READY_PREFIX)
         except Exception as exc:  # whatever S3, the network or the credentials answered

@@ -138,3 +138,32 @@ async def test_an_s3_service_that_hangs_is_not_ready_within_seconds(settings: Se
             assert time.monotonic() - started < storage.READY_TIMEOUT_S + 2
     finally:
         silent.close()
+
+
+async def test_a_folder_that_hangs_holds_one_thread_not_one_a_probe(
+    settings: Settings, migrated: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A disk that does not answer held each probe's check in its thread: a probe every few seconds
+    took one more thread until none was left for the PDFs and the files (a review). The check that
+    hangs is waited on, not started again beside it."""
+    import threading
+
+    answered = threading.Event()
+    started: list[int] = []
+
+    def hung(folder: Path) -> str | None:
+        started.append(1)
+        answered.wait(10)
+        return None
+
+    monkeypatch.setattr(storage, "READY_CHECK_EVERY", timedelta(0))
+    monkeypatch.setattr(storage, "READY_TIMEOUT_S", 0.2)
+    monkeypatch.setattr(storage, "_folder_unusable", hung)
+    async with _serving(settings, migrated, blob_url=(tmp_path / "blobs").as_uri()) as client:
+        for words in ("no answer within", "since an earlier check", "since an earlier check"):
+            _not_ready(await client.get("/ready"), words)
+        assert len(started) == 1
+        answered.set()
+        await asyncio.sleep(0.1)
+        assert (await client.get("/ready")).json() == {"status": "ready"}
+        assert len(started) == 2
