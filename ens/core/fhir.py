@@ -189,12 +189,18 @@ def recorded_by(
     return Extension(url=url, extension=parts)
 
 
+# The confidentiality codes that keep an item from the representatives: R, and V ("very
+# restricted"), which the code system orders above it and asks more (a V measure had been stored
+# visible, the label dropped: an outside audit of the FHIR door). ENS writes R alone.
+HIDING_CONFIDENTIALITY = frozenset({"R", "V"})
+
+
 def is_restricted(resource: Mapping[str, Any]) -> bool:
-    """Whether a resource (as read from JSON) carries the restricted label."""
+    """Whether a resource (as read from JSON) carries the restricted label, or a stricter one."""
     meta = resource.get("meta")
     security = meta.get("security") if isinstance(meta, dict) else None
     return any(
-        isinstance(c, dict) and c.get("system") == CONFIDENTIALITY and c.get("code") == "R"
+        isinstance(c, dict) and c.get("system") == CONFIDENTIALITY and c.get("code") in HIDING_CONFIDENTIALITY
         for c in (security if isinstance(security, list) else [])
     )
 

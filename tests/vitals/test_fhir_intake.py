@@ -857,3 +857,28 @@ async def test_an_observation_read_alone_contains_its_device(client, person, mak
     typed = await client.post(VITALS, json={"measurements": [weight(70)]}, headers=person.headers)
     own = await client.get(f"/fhir/Observation/{typed.json()['items'][0]['id']}", headers=app.headers)
     assert own.status_code == 200 and "contained" not in own.json() and "device" not in own.json()
+
+
+async def test_a_very_restricted_observation_is_hidden_as_a_restricted_one_is(client, make_person, settings):
+    """v3-Confidentiality is ordered (… N, R, V): V, "very restricted", asks more than R. An outside
+    audit of the door found a V-labelled measure stored visible to the representatives, the label
+    dropped, where an R one was hidden."""
+    from tests.helpers.carers import court_measure
+    from tests.vitals.test_a_representatives_app_never_meets_hidden_measures import _scale
+
+    holder, tutor = await make_person(), await make_person()
+    await court_measure(holder, tutor, "tutelle")
+    vitals = f"/v1/spaces/{holder.space_id}/vitals"
+    very = copy.deepcopy(body_weight(70))
+    very["meta"]["security"] = [{**RESTRICTED, "code": "V"}]
+    tutors_app = await _scale(settings, tutor, holder)
+    body = outcome(await client.post("/fhir", json=transaction(very), headers=tutors_app.headers), 403)
+    assert body["issue"][0]["expression"] == ["Bundle.entry[1].resource.meta.security"]
+    app = await _scale(settings, holder, holder)
+    answer = await client.post("/fhir", json=transaction(very), headers=app.headers)
+    assert answer.status_code == 200, answer.text
+    measure_id = answer.json()["entry"][-1]["response"]["location"].removeprefix("Observation/")
+    stored = (await client.get(f"{vitals}/{measure_id}", headers=holder.headers)).json()
+    assert (stored["value"], stored["hiddenFromRepresentatives"]) == (70, True)
+    assert (await client.get(vitals, headers=tutor.headers)).json()["items"] == []
+
