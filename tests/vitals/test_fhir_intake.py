@@ -882,3 +882,22 @@ async def test_a_very_restricted_observation_is_hidden_as_a_restricted_one_is(cl
     assert (stored["value"], stored["hiddenFromRepresentatives"]) == (70, True)
     assert (await client.get(vitals, headers=tutor.headers)).json()["items"] == []
 
+
+async def test_implicit_rules_or_a_focus_are_refused_never_dropped(client, person, make_app_token):
+    """An outside audit of the door: ``implicitRules`` (a modifier element: rules the reader must
+    understand to read the resource) and ``focus`` (the Observation is about someone or something
+    else than its subject: a fetus, a donor) were taken and dropped, the measure stored as the
+    holder's own. Both are 422 where they stand, as a modifierExtension and another subject are."""
+    app = await make_app_token(person, ["vitals.body_weight:write"])
+    cases = [
+        (transaction(body_weight(implicitRules="https://example.org/rules")), "Bundle.entry[1].resource.implicitRules"),
+        (transaction(body_weight(focus=[{"display": "the baby"}])), "Bundle.entry[1].resource.focus"),
+    ]
+    device_rules = transaction(body_weight())
+    device_rules["entry"][0]["resource"]["implicitRules"] = "https://example.org/rules"
+    cases.append((device_rules, "Bundle.entry[0].resource.implicitRules"))
+    for bundle, where in cases:
+        body = outcome(await client.post("/fhir", json=bundle, headers=app.headers), 422)
+        assert [issue["expression"] for issue in body["issue"]] == [[where]], body
+    assert (await client.get(VITALS, headers=person.headers)).json()["items"] == []
+

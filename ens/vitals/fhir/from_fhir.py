@@ -455,8 +455,9 @@ DEVICE_ELEMENTS = _DOMAIN_RESOURCE | frozenset(
 
 def check_elements(resource: Mapping[str, Any], known: frozenset[str], errors: list[FieldError]) -> None:
     """422 for an element FHIR R4 does not define on the resource (a primitive's ``_element``
-    sibling is FHIR's), and for a ``modifierExtension``: one changes what the resource means, and
-    FHIR has a system that does not understand it refuse the resource rather than misread it."""
+    sibling is FHIR's), and for a ``modifierExtension`` or ``implicitRules``: each changes what the
+    resource means, and FHIR has a system that does not understand it refuse the resource rather
+    than misread it (``implicitRules`` had been taken and dropped: an outside audit)."""
     kind = str(resource.get("resourceType"))
     for name in resource:
         if name not in known and not (name.startswith("_") and name[1:] in known):
@@ -464,6 +465,10 @@ def check_elements(resource: Mapping[str, Any], known: frozenset[str], errors: l
     if resource.get("modifierExtension"):
         errors.append(
             FieldError(f"{kind}.modifierExtension", "a modifier extension ENS does not understand: not taken")
+        )
+    if resource.get("implicitRules") is not None:
+        errors.append(
+            FieldError(f"{kind}.implicitRules", "rules the reader must understand, which ENS does not: not taken")
         )
 
 
@@ -483,6 +488,10 @@ def measurement_of(
     vital = BY_CODE[type_of(resource)]
     errors: list[FieldError] = []
     check_elements(resource, OBSERVATION_ELEMENTS, errors)
+    if resource.get("focus"):
+        # The measure is of someone or something else than the subject (a fetus, a donor): stored,
+        # it would be the holder's own (it was, the focus dropped: an outside audit).
+        errors.append(FieldError("Observation.focus", "ENS keeps the subject's own measures: no focus"))
     _check_status(resource.get("status"), errors)
     item: dict[str, Any] = {"type": vital.code}
     _check_value_types(resource, errors)
