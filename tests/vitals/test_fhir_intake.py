@@ -901,3 +901,23 @@ async def test_implicit_rules_or_a_focus_are_refused_never_dropped(client, perso
         assert [issue["expression"] for issue in body["issue"]] == [[where]], body
     assert (await client.get(VITALS, headers=person.headers)).json()["items"] == []
 
+
+async def test_an_identifier_without_its_system_is_never_another_systems(client, person, make_app_token):
+    """An outside audit of the door: an identifier with a system is kept as FHIR's token
+    ``system|value``, so one with no system whose value was ``urn:x|v1`` was taken for the measure
+    of system ``urn:x``, value ``v1``: answered 200 with that measure, the new one dropped. A value
+    holding ``|`` is 422 without its system; with the app's own system (the export's) it is taken."""
+    app = await make_app_token(person, ["vitals.body_weight:write", "vitals.body_weight:read"])
+    first = body_weight(70, identifier=[{"system": "urn:x", "value": "v1"}])
+    assert (await client.post("/fhir", json=transaction(first), headers=app.headers)).status_code == 200
+    other = body_weight(80, identifier=[{"value": "urn:x|v1"}])
+    body = outcome(await client.post("/fhir", json=transaction(other), headers=app.headers), 422)
+    assert [issue["expression"] for issue in body["issue"]] == [["Bundle.entry[1].resource.identifier[0].system"]]
+    assert [m["value"] for m in (await client.get(VITALS, headers=person.headers)).json()["items"]] == [70]
+    # The export names the measure in the app's own namespace: sent back, it finds its measure.
+    exported = (await client.get(f"/v1/spaces/{person.space_id}/export", headers=person.headers)).json()
+    [kept] = [e["resource"] for e in exported["entry"] if e["resource"]["resourceType"] == "Observation"]
+    assert kept["identifier"] == [{"system": f"urn:ens:client:{app.client_id}", "value": "urn:x|v1"}]
+    again = body_weight(70, identifier=kept["identifier"])
+    answer = await client.post("/fhir", json=transaction(again), headers=app.headers)
+    assert answer.json()["entry"][1]["response"]["status"] == "200 OK", answer.text

@@ -594,6 +594,21 @@ def client_record_id(identifier: Mapping[str, Any], own_system: str | None) -> A
     meets. Measures stored before 2026-12-05 keep their value alone."""
     value = identifier.get("value")
     system = identifier.get("system")
+    if isinstance(value, str) and "|" in value and not (isinstance(system, str) and system):
+        # Kept alone, it would be the key of the system before its bar: {"value": "urn:x|v1"} was
+        # taken for the measure of system urn:x, value v1, and dropped (an outside audit). The
+        # app's own system (the export's, whose values may hold a bar) says it is the app's key.
+        raise ObservationRefused(
+            [
+                FieldError(
+                    "Observation.identifier[0].system",
+                    "required for a value holding '|', which alone reads as system|value: give its system "
+                    f"(your own, {own_system}, for a key of yours)"
+                    if own_system
+                    else "required for a value holding '|', which alone reads as system|value",
+                )
+            ]
+        )
     if not isinstance(value, str) or not isinstance(system, str) or not system or system == own_system:
         return value  # a value not a string is refused where it stands, by the ingestion
     key = f"{system}|{value}"
