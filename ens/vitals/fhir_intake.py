@@ -224,6 +224,14 @@ async def take_transaction(access: SpaceAccess, body: bytes, *, if_none_exist: s
                 "Each entry POSTs an Observation or a Device.",
                 [FieldError(f"Bundle.entry[{index}]", "an Observation or a Device, with request.method POST")],
             )
+        url = request.get("url") if isinstance(request, dict) else None
+        if not isinstance(url, str) or (url != kind and not url.endswith(f"/{kind}")):
+            # The transaction creates what the url names: an Observation POSTed to Device, Patient
+            # or an id had been stored as if it said Observation (an outside audit).
+            raise Invalid(
+                f"The entry POSTs a {kind}: its request.url names that type.",
+                [FieldError(f"Bundle.entry[{index}].request.url", f"{kind} (the type of the entry's resource)")],
+            )
         if kind == "Observation":
             observations.append((index, resource))
             requested = request if isinstance(request, dict) else {}

@@ -921,3 +921,25 @@ async def test_an_identifier_without_its_system_is_never_another_systems(client,
     again = body_weight(70, identifier=kept["identifier"])
     answer = await client.post("/fhir", json=transaction(again), headers=app.headers)
     assert answer.json()["entry"][1]["response"]["status"] == "200 OK", answer.text
+
+
+async def test_an_entrys_request_url_names_its_resources_type(client, person, make_app_token):
+    """An outside audit of the door: an Observation POSTed to ``Device`` (or to ``Patient``, or to
+    an Observation's id) was stored as if the request said ``Observation``. FHIR's transaction
+    creates what ``request.url`` names: an entry naming another is 422 at it, nothing stored."""
+    app = await make_app_token(person, ["vitals.body_weight:write"])
+    for url in ("Device", "Patient", "Observation/5138af77-df7e-4b9d-ba17-07ba3ebb950a", None):
+        bundle = transaction(body_weight())
+        bundle["entry"][1]["request"]["url"] = url
+        body = outcome(await client.post("/fhir", json=bundle, headers=app.headers), 422)
+        assert [issue["expression"] for issue in body["issue"]] == [["Bundle.entry[1].request.url"]], (url, body)
+    device_as_observation = transaction(body_weight())
+    device_as_observation["entry"][0]["request"]["url"] = "Observation"
+    body = outcome(await client.post("/fhir", json=device_as_observation, headers=app.headers), 422)
+    assert [issue["expression"] for issue in body["issue"]] == [["Bundle.entry[0].request.url"]], body
+    assert (await client.get(VITALS, headers=person.headers)).json()["items"] == []
+    # The type alone, or under the server's base as some clients write it, is taken.
+    for url in ("Observation", "http://testserver.local/fhir/Observation"):
+        bundle = transaction(body_weight(identifier=[{"value": url}]))
+        bundle["entry"][1]["request"]["url"] = url
+        assert (await client.post("/fhir", json=bundle, headers=app.headers)).status_code == 200, url
