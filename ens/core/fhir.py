@@ -22,7 +22,7 @@ import msgspec
 from litestar import Request
 
 from ens.core.api import ReadStruct, accepts_any
-from ens.core.errors import NotAcceptable
+from ens.core.errors import NotAcceptable, UnsupportedMediaType
 
 FHIR_JSON = "application/fhir+json"
 # What a FHIR client may ask for and be answered: JSON, by media type (``Accept``; the DSTU2 name
@@ -31,17 +31,53 @@ _JSON_MEDIA = (FHIR_JSON, "application/json", "application/json+fhir")
 _JSON_FORMATS = frozenset({"json", *_JSON_MEDIA})
 
 
+# The versions of FHIR's version parameter (``fhirVersion`` on its media types, its major.minor,
+# the patch too) the door speaks: R4.
+_FHIR_VERSIONS = frozenset({"4.0", "4.0.1"})
+_SPOKEN = "ENS's FHIR door speaks FHIR 4.0 (R4)"
+
+
+def _fhir_version(media: str) -> str | None:
+    """The ``fhirVersion`` parameter of a media type or range (unquoted), ``None`` without one."""
+    for param in media.split(";")[1:]:
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "fhirversion":
+            return value.strip().strip('"')
+    return None
+
+
 def refuse_what_is_not_json(request: Request[Any, Any, Any]) -> None:
     """406 when the client accepts no JSON (``Accept: application/fhir+xml``, ``_format=xml``):
     FHIR's HTTP page asks a server that cannot give the format asked for to say so; it was answered
-    JSON it would not parse (an outside audit). Every /fhir route, the public metadata too."""
+    JSON it would not parse (an outside audit). Every /fhir route, the public metadata too. JSON of
+    another FHIR version (``fhirVersion=3.0``) is no JSON the door gives: an STU3 client had been
+    answered R4 as if it were what it asked (an outside audit)."""
     accept, formats = request.headers.get("accept"), request.query_params.getall("_format", [])
     if formats:
         if any(given.split(";")[0].strip().lower() not in _JSON_FORMATS for given in formats):
             raise NotAcceptable(f"ENS's FHIR door answers JSON only ({FHIR_JSON}): _format={formats[0]!r} is not JSON.")
+        for given in formats:
+            version = _fhir_version(given)
+            if version is not None and version not in _FHIR_VERSIONS:
+                raise NotAcceptable(f"{_SPOKEN}: _format={given!r} asks for FHIR {version}.")
+        return
+    ranges = (accept or "").split(",")
+    others = [version for media in ranges if (version := _fhir_version(media)) not in (None, *_FHIR_VERSIONS)]
+    if others:
+        kept = ",".join(media for media in ranges if _fhir_version(media) in (None, *_FHIR_VERSIONS))
+        if not kept.strip(", ") or not accepts_any(kept, _JSON_MEDIA):
+            raise NotAcceptable(f"{_SPOKEN}; the Accept header asks for FHIR {others[0]}.")
         return
     if not accepts_any(accept, _JSON_MEDIA):
         raise NotAcceptable(f"ENS's FHIR door answers JSON only ({FHIR_JSON}); the Accept header admits no JSON.")
+
+
+def refuse_another_fhir_version(content_type: str | None) -> None:
+    """415 for a body whose ``Content-Type`` names another FHIR version (``fhirVersion=5.0``): read
+    as R4 it would be misread (an R5 body had been taken as R4: an outside audit)."""
+    version = _fhir_version(content_type or "")
+    if version is not None and version not in _FHIR_VERSIONS:
+        raise UnsupportedMediaType(f"{_SPOKEN}; the body's Content-Type says FHIR {version}.")
 
 
 UCUM = "http://unitsofmeasure.org"

@@ -23,6 +23,7 @@ from ens.core.fhir import (
     CapabilityStatementDocument,
     FhirBundleDocument,
     FhirObservationDocument,
+    refuse_another_fhir_version,
     refuse_what_is_not_json,
 )
 from ens.core.openapi import FhirBundleBody
@@ -89,6 +90,7 @@ class FhirController(Controller):
         ] = None,
     ) -> Response[bytes]:
         request.require_json()
+        refuse_another_fhir_version(request.headers.get("content-type"))
         answer = await fhir_intake.take_transaction(access, await request.body(), if_none_exist=if_none_exist)
         return Response(answer, media_type=FHIR_JSON)
 

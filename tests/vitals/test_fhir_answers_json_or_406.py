@@ -5,6 +5,8 @@ one that accepts JSON among others, or anything, is answered JSON as before."""
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 
@@ -99,3 +101,46 @@ async def test_a_retry_that_accepts_json_is_not_replayed_the_406(
     assert "idempotent-replayed" not in retried.headers
     listed = await client.get("/v1/spaces/me/vitals", headers=person.headers)
     assert len(listed.json()["items"]) == 1
+
+
+@pytest.mark.parametrize(
+    "accept",
+    [
+        "application/fhir+json; fhirVersion=3.0",
+        'application/fhir+json;fhirVersion="5.0"',
+        "application/fhir+json; fhirVersion=3.0, application/fhir+xml",
+    ],
+)
+async def test_another_fhir_version_is_not_acceptable(
+    client: httpx.AsyncClient, person: Person, make_app_token: MakeAppToken, accept: str
+) -> None:
+    """FHIR's version parameter (``fhirVersion=3.0`` on the media type) asks for another version's
+    resources: an outside audit of the door found an STU3 client answered R4 as if it were what it
+    asked, and an R5 body taken as R4. Asked in ``Accept`` or ``_format`` it is 406, sent as the
+    body's ``Content-Type`` 415, the version the door speaks named; 4.0 (or 4.0.1) is taken."""
+    app = await make_app_token(person, ["vitals.body_weight:write", "vitals.body_weight:read"])
+    for method, path, body in (
+        ("GET", "/fhir/Observation", None),
+        ("GET", "/fhir/metadata", None),
+        ("POST", "/fhir", transaction(body_weight())),
+    ):
+        answer = await client.request(method, path, json=body, headers={**app.headers, "Accept": accept})
+        issue = outcome(answer, 406)["issue"][0]
+        assert issue["code"] == "not-supported" and "4.0" in issue["diagnostics"], (path, issue)
+    answer = await client.get("/fhir/Observation", params={"_format": accept.split(",")[0]}, headers=app.headers)
+    outcome(answer, 406)
+    r5 = await client.post(
+        "/fhir",
+        content=json.dumps(transaction(body_weight())),
+        headers={**app.headers, "Content-Type": "application/fhir+json; fhirVersion=5.0"},
+    )
+    assert "4.0" in outcome(r5, 415)["issue"][0]["diagnostics"]
+    assert (await client.get("/v1/spaces/me/vitals", headers=person.headers)).json()["items"] == []
+    for version in ("4.0", "4.0.1"):
+        media = f"{FHIR_JSON}; fhirVersion={version}"
+        taken = await client.post(
+            "/fhir",
+            content=json.dumps(transaction(body_weight(identifier=[{"value": version}]))),
+            headers={**app.headers, "Content-Type": media, "Accept": media},
+        )
+        assert taken.status_code == 200, taken.text
