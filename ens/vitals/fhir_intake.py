@@ -115,6 +115,23 @@ def _entries(bundle: Any) -> list[Any]:
     return entries
 
 
+def _contained_device(observation: Mapping[str, Any], named: str, prefix: str) -> tuple[dict[str, Any], str]:
+    """The Device ``observation`` contains under the id ``named`` (``#<id>``) gives, and its FHIRPath;
+    422 at the Observation's ``device`` when it contains none of that id."""
+    contained = observation.get("contained")
+    for at, resource in enumerate(contained if isinstance(contained, list) else []):
+        if (
+            isinstance(resource, dict)
+            and resource.get("resourceType") == "Device"
+            and f"#{resource.get('id')}" == named
+        ):
+            return resource, f"{prefix}.contained[{at}]"
+    raise Invalid(
+        "The Observation's device is not in the Bundle, nor contained.",
+        [FieldError(f"{prefix}.device", f"{named[:64]!r} names no Device the Observation contains")],
+    )
+
+
 def _subject_is_the_space(subject: Any, access: SpaceAccess) -> bool:
     if subject is None:
         return True
@@ -255,15 +272,9 @@ async def take_transaction(access: SpaceAccess, body: bytes, *, if_none_exist: s
         )
     device_reference = observation.get("device")
     named = device_reference.get("reference") if isinstance(device_reference, dict) else None
-    device = None
-    if isinstance(named, str):
-        if named not in device_names:
-            raise Invalid(
-                "The Observation's device is not in the Bundle.",
-                [FieldError(f"{prefix}.device", "must name the Bundle's Device (its fullUrl)")],
-            )
-        device = devices[0][1]
-    elif devices:
+    device, where = None, ""
+    contained = isinstance(named, str) and named.startswith("#")
+    if devices and (not isinstance(named, str) or contained):
         # ENS keeps a device only with the measure that names it: a Device the Observation does not
         # name would be kept nowhere, and a 200 with its location would name what no read or export
         # gives.
@@ -276,11 +287,21 @@ async def take_transaction(access: SpaceAccess, body: bytes, *, if_none_exist: s
                 )
             ],
         )
+    if isinstance(named, str) and contained:
+        # A Device the Observation contains (the shape GET /fhir/Observation/<id> answers): it had
+        # been refused as naming no Bundle entry (an outside audit).
+        device, where = _contained_device(observation, named, prefix)
+    elif isinstance(named, str):
+        if named not in device_names:
+            raise Invalid(
+                "The Observation's device is not in the Bundle.",
+                [FieldError(f"{prefix}.device", "must name the Bundle's Device (its fullUrl) or a contained one")],
+            )
+        device, where = devices[0][1], f"Bundle.entry[{devices[0][0]}].resource"
     if device is not None:
         device_errors: list[FieldError] = []
         check_elements(device, DEVICE_ELEMENTS, device_errors)
         if device_errors:
-            where = f"Bundle.entry[{devices[0][0]}].resource"
             raise Invalid(
                 "The Device is not one FHIR R4 shapes.",
                 [FieldError(where + e.pointer.removeprefix("Device"), e.detail) for e in device_errors],
@@ -301,13 +322,8 @@ async def take_transaction(access: SpaceAccess, body: bytes, *, if_none_exist: s
         raise Invalid(detail, [FieldError(prefix, detail)]) from None
     if device is not None and not item.get("device"):
         raise Invalid(
-            "The Bundle's Device says nothing ENS keeps of a device: its manufacturer, model or identifier.",
-            [
-                FieldError(
-                    f"Bundle.entry[{devices[0][0]}].resource",
-                    "a manufacturer, a modelNumber (or deviceName) or an identifier.value",
-                )
-            ],
+            "The Device says nothing ENS keeps of a device: its manufacturer, model or identifier.",
+            [FieldError(where, "a manufacturer, a modelNumber (or deviceName) or an identifier.value")],
         )
     if condition is not None:
         _check_condition(condition, observation, f"Bundle.entry[{index}].request.ifNoneExist")

@@ -943,3 +943,42 @@ async def test_an_entrys_request_url_names_its_resources_type(client, person, ma
         bundle = transaction(body_weight(identifier=[{"value": url}]))
         bundle["entry"][1]["request"]["url"] = url
         assert (await client.post("/fhir", json=bundle, headers=app.headers)).status_code == 200, url
+
+
+def alone(observation: dict[str, Any]) -> dict[str, Any]:
+    """The transaction of one Observation entry, its device reference kept as it is."""
+    entry = {"fullUrl": OBSERVATION_URL, "resource": observation, "request": {"method": "POST", "url": "Observation"}}
+    return {"resourceType": "Bundle", "type": "transaction", "entry": [entry]}
+
+
+async def test_a_contained_device_is_the_observations_device(client, person, make_app_token):
+    """FHIR lets an Observation carry its Device inside it (``contained``, referenced ``#<id>``),
+    the shape ``GET /fhir/Observation/<id>`` itself answers. An outside audit of the door found it
+    refused ("must name the Bundle's Device (its fullUrl)", a Bundle holding none): it is the
+    Observation's Device, as a Device entry is; a ``#`` naming nothing contained is 422."""
+    app = await make_app_token(person, ["vitals.body_weight:write", "vitals.body_weight:read"])
+    inside = body_weight(70, contained=[device()], device={"reference": f"#{device()['id']}"})
+    answer = await client.post("/fhir", json=alone(inside), headers=app.headers)
+    assert answer.status_code == 200, answer.text
+    location = answer.json()["entry"][0]["response"]["location"]
+    read = (await client.get(f"/fhir/{location}", headers=app.headers)).json()
+    FhirObservation.model_validate(read)
+    [kept] = read["contained"]
+    assert (kept["manufacturer"], kept["modelNumber"]) == ("OMRONHEALTHCARE", "HEM-9200T")
+    # What the read answers, sent as a new measure, is taken with its Device.
+    again = {k: v for k, v in read.items() if k not in ("id", "meta")}
+    again["identifier"] = [{"value": "sent-again"}]
+    answer = await client.post("/fhir", json=alone(again), headers=app.headers)
+    assert answer.status_code == 200, answer.text
+    second = (
+        await client.get(f"/fhir/{answer.json()['entry'][0]['response']['location']}", headers=app.headers)
+    ).json()
+    assert second["contained"] == read["contained"] and second["device"] == read["device"]
+    # A reference to nothing contained, or a contained Device beside a Device entry, is refused.
+    nowhere = body_weight(71, contained=[device()], device={"reference": "#elsewhere"})
+    body = outcome(await client.post("/fhir", json=alone(nowhere), headers=app.headers), 422)
+    assert [issue["expression"] for issue in body["issue"]] == [["Bundle.entry[0].resource.device"]]
+    both = transaction(body_weight(72, contained=[device()], device={"reference": f"#{device()['id']}"}))
+    body = outcome(await client.post("/fhir", json=both, headers=app.headers), 422)
+    assert [issue["expression"] for issue in body["issue"]] == [["Bundle.entry[0]"]]
+    assert [m["value"] for m in (await client.get(VITALS, headers=person.headers)).json()["items"]] == [70, 70]
