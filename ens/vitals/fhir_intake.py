@@ -510,6 +510,13 @@ def _bounds(dates: Sequence[str], access: SpaceAccess) -> tuple[datetime | None,
     since: datetime | None = None
     until: datetime | None = None
     for raw in dates:
+        if raw[:2] in ("ne", "sa", "eb", "ap"):
+            # FHIR's other prefixes: told as a malformed date, the client looked for its mistake in
+            # the date (an outside audit).
+            raise BadRequest(
+                f"The date prefix {raw[:2]!r} is not taken: ge, gt, le, lt or eq.",
+                [FieldError("date", f"the prefix {raw[:2]!r} is not taken: ge, gt, le, lt or eq (or none)")],
+            )
         prefix, value = (raw[:2], raw[2:]) if raw[:2] in ("ge", "gt", "le", "lt", "eq") else ("eq", raw)
         start, end = _range_of(value, zone)
         if prefix in ("ge", "eq"):

@@ -982,3 +982,15 @@ async def test_a_contained_device_is_the_observations_device(client, person, mak
     body = outcome(await client.post("/fhir", json=both, headers=app.headers), 422)
     assert [issue["expression"] for issue in body["issue"]] == [["Bundle.entry[0]"]]
     assert [m["value"] for m in (await client.get(VITALS, headers=person.headers)).json()["items"]] == [70, 70]
+
+
+async def test_a_date_prefix_the_search_does_not_take_is_named(client, person, make_app_token):
+    """FHIR's ``ne``, ``sa``, ``eb`` and ``ap`` are prefixes ENS does not take: an outside audit of
+    the door found ``date=ne2026-12-06`` told only "expected YYYY, YYYY-MM, …", as if the date were
+    malformed. The 400 names the prefix and those taken."""
+    reader = await make_app_token(person, ["vitals.body_weight:read"])
+    for prefix in ("ne", "sa", "eb", "ap"):
+        answer = await client.get("/fhir/Observation", params={"date": f"{prefix}2026-12-06"}, headers=reader.headers)
+        [issue] = outcome(answer, 400)["issue"]
+        assert issue["expression"] == ["date"] and f"'{prefix}'" in issue["diagnostics"], issue
+        assert "ge, gt, le, lt or eq" in issue["diagnostics"], issue
