@@ -83,6 +83,16 @@ async def _a_family(
     return parent, other, child
 
 
+async def _minor_holding(make_person: MakePerson, child: Any) -> Person:
+    """Inès, 15, whose own account takes the child's space the parents made (her first sign-in's
+    space, empty, goes), while they still represent her."""
+    minor = await make_person(given_name="Inès", birthdate=years_before(today_in_paris(), 15))
+    await db.fetch("DELETE FROM access_history WHERE space_id = {}", minor.space_id)
+    await db.fetch("DELETE FROM spaces WHERE id = {}", minor.space_id)
+    await db.fetch("UPDATE spaces SET holder_account_id = {} WHERE id = {}", minor.account_id, child)
+    return minor
+
+
 async def test_the_parents_see_nothing_of_a_hidden_emergency_access_and_an_unmarked_one_as_before(
     mail_client: httpx.AsyncClient, settings: Settings, make_person: MakePerson, outbox: tuple[Outbox, int]
 ) -> None:
@@ -199,11 +209,7 @@ async def test_a_minor_holder_with_parents_sees_it_and_the_parents_do_not(
     minor's own account holding the space the parents made): the holder reads the hidden access and
     is told of it, the parents neither."""
     parent, other, child = await _a_family(mail_client, make_person)
-    minor = await make_person(given_name="Inès", birthdate=years_before(today_in_paris(), 15))
-    # The minor's account takes the child's space (its own first sign-in's space, empty, goes).
-    await db.fetch("DELETE FROM access_history WHERE space_id = {}", minor.space_id)
-    await db.fetch("DELETE FROM spaces WHERE id = {}", minor.space_id)
-    await db.fetch("UPDATE spaces SET holder_account_id = {} WHERE id = {}", minor.account_id, child)
+    minor = await _minor_holding(make_person, child)
     nurse = await sign_in_pro(settings, NURSE, given_name="Hugo", family_name="Tenu-Petit")
     assert (await _open(mail_client, nurse, child, hiddenFromRepresentatives=True)).status_code == 201
     assert (await mail_client.get(f"/v1/spaces/{child}/vitals", headers=nurse.headers)).status_code == 200
@@ -401,11 +407,7 @@ async def test_the_minor_holders_own_decision_about_the_hidden_professional_is_k
     entry is kept from them as the access is, until a decision they see makes it theirs to know: an
     authorisation (the professional's reads under it are shown to them), or an access not hidden."""
     parent, other, child = await _a_family(client, make_person)
-    minor = await make_person(given_name="Inès", birthdate=years_before(today_in_paris(), 15))
-    # The minor's account takes the child's space (its own first sign-in's space, empty, goes).
-    await db.fetch("DELETE FROM access_history WHERE space_id = {}", minor.space_id)
-    await db.fetch("DELETE FROM spaces WHERE id = {}", minor.space_id)
-    await db.fetch("UPDATE spaces SET holder_account_id = {} WHERE id = {}", minor.account_id, child)
+    minor = await _minor_holding(make_person, child)
     midwife = await sign_in_pro(settings, MIDWIFE, given_name="Sophie", family_name="Secret-Moreau")
     assert (await _open(client, midwife, child, hiddenFromRepresentatives=True)).status_code == 201
     [entry] = await _professionals(client, minor, child)
