@@ -994,3 +994,17 @@ async def test_a_date_prefix_the_search_does_not_take_is_named(client, person, m
         [issue] = outcome(answer, 400)["issue"]
         assert issue["expression"] == ["date"] and f"'{prefix}'" in issue["diagnostics"], issue
         assert "ge, gt, le, lt or eq" in issue["diagnostics"], issue
+
+
+async def test_a_system_holding_a_bar_is_refused_never_another_identifiers_key(client, person, make_app_token):
+    """A review of the key ``system|value``: a system holding ``|`` made it ambiguous, so
+    ``{"system": "urn:x|a", "value": "b"}`` met the measure stored under ``{"system": "urn:x",
+    "value": "a|b"}`` (both ``urn:x|a|b``), answered 200 with it, the new measure dropped. A system
+    holding ``|`` is 422 at ``identifier[0].system``; the value after the system may hold one."""
+    app = await make_app_token(person, ["vitals.body_weight:write"])
+    first = body_weight(70, identifier=[{"system": "urn:x", "value": "a|b"}])
+    assert (await client.post("/fhir", json=transaction(first), headers=app.headers)).status_code == 200
+    other = body_weight(80, identifier=[{"system": "urn:x|a", "value": "b"}])
+    body = outcome(await client.post("/fhir", json=transaction(other), headers=app.headers), 422)
+    assert [issue["expression"] for issue in body["issue"]] == [["Bundle.entry[1].resource.identifier[0].system"]]
+    assert [m["value"] for m in (await client.get(VITALS, headers=person.headers)).json()["items"]] == [70]

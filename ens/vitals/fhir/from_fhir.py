@@ -609,6 +609,13 @@ def client_record_id(identifier: Mapping[str, Any], own_system: str | None) -> A
                 )
             ]
         )
+    if isinstance(system, str) and "|" in system and system != own_system:
+        # The key splits at the first bar: {"system": "urn:x|a", "value": "b"} was the key of
+        # {"system": "urn:x", "value": "a|b"}, answered with that measure, the new one dropped (a
+        # review of the key). A value may hold bars; a system, which FHIR's token escapes, may not.
+        raise ObservationRefused(
+            [FieldError("Observation.identifier[0].system", "a system holding '|' is not taken: ENS keys system|value")]
+        )
     if not isinstance(value, str) or not isinstance(system, str) or not system or system == own_system:
         return value  # a value not a string is refused where it stands, by the ingestion
     key = f"{system}|{value}"
