@@ -32,8 +32,9 @@ _JSON_FORMATS = frozenset({"json", *_JSON_MEDIA})
 
 
 # The versions of FHIR's version parameter (``fhirVersion`` on its media types, its major.minor,
-# the patch too) the door speaks: R4.
-_FHIR_VERSIONS = frozenset({"4.0", "4.0.1"})
+# the patch too) the door speaks: R4, published as 4.0.0 and corrected as 4.0.1 (4.0.0 had been
+# refused as another version: a review of the merged check).
+_FHIR_VERSIONS = frozenset({"4.0", "4.0.0", "4.0.1"})
 _SPOKEN = "ENS's FHIR door speaks FHIR 4.0 (R4)"
 
 
