@@ -123,7 +123,8 @@ def _contained_device(observation: Mapping[str, Any], named: str, prefix: str) -
         if (
             isinstance(resource, dict)
             and resource.get("resourceType") == "Device"
-            and f"#{resource.get('id')}" == named
+            and isinstance(resource.get("id"), str)  # one without an id was met by "#None"
+            and f"#{resource['id']}" == named
         ):
             return resource, f"{prefix}.contained[{at}]"
     raise Invalid(
@@ -298,6 +299,16 @@ async def take_transaction(access: SpaceAccess, body: bytes, *, if_none_exist: s
                 [FieldError(f"{prefix}.device", "must name the Bundle's Device (its fullUrl) or a contained one")],
             )
         device, where = devices[0][1], f"Bundle.entry[{devices[0][0]}].resource"
+    inside = observation.get("contained")
+    for at, resource in enumerate(inside if isinstance(inside, list) else []):
+        if isinstance(resource, dict) and resource.get("resourceType") == "Device" and resource is not device:
+            # Kept nowhere, as a Device entry the Observation does not name: a second Device of the
+            # named id, or one beside a Device entry, had been taken and dropped (a review of 447787d).
+            raise Invalid(
+                "The Observation contains a Device it does not name: ENS keeps a device only with the measure "
+                "that names it.",
+                [FieldError(f"{prefix}.contained[{at}]", "the Device the Observation's device names (#<id>), or none")],
+            )
     if device is not None:
         device_errors: list[FieldError] = []
         check_elements(device, DEVICE_ELEMENTS, device_errors)

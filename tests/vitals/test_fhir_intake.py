@@ -1008,3 +1008,24 @@ async def test_a_system_holding_a_bar_is_refused_never_another_identifiers_key(c
     body = outcome(await client.post("/fhir", json=transaction(other), headers=app.headers), 422)
     assert [issue["expression"] for issue in body["issue"]] == [["Bundle.entry[1].resource.identifier[0].system"]]
     assert [m["value"] for m in (await client.get(VITALS, headers=person.headers)).json()["items"]] == [70]
+
+
+async def test_a_contained_device_the_observation_does_not_name_is_refused(client, person, make_app_token):
+    """A review of 447787d: a Device the Observation contains but does not name was taken and
+    dropped, as a Device entry it does not name is not (422): a second Device of the same id (the
+    first one kept, the other's manufacturer lost), one beside a Device entry the Observation names,
+    and one without an id met by ``#None``. Each is 422 at its ``contained[n]`` or at ``device``."""
+    app = await make_app_token(person, ["vitals.body_weight:write"])
+    named = {"reference": f"#{device()['id']}"}
+    other = {**device(), "manufacturer": "ANOTHER"}
+    twice = body_weight(70, contained=[device(), other], device=named)
+    body = outcome(await client.post("/fhir", json=alone(twice), headers=app.headers), 422)
+    assert [issue["expression"] for issue in body["issue"]] == [["Bundle.entry[0].resource.contained[1]"]], body
+    beside_an_entry = body_weight(71, contained=[device()])
+    body = outcome(await client.post("/fhir", json=transaction(beside_an_entry), headers=app.headers), 422)
+    assert [issue["expression"] for issue in body["issue"]] == [["Bundle.entry[1].resource.contained[0]"]], body
+    without_id = {k: v for k, v in device().items() if k != "id"}
+    nameless = body_weight(72, contained=[without_id], device={"reference": "#None"})
+    body = outcome(await client.post("/fhir", json=alone(nameless), headers=app.headers), 422)
+    assert [issue["expression"] for issue in body["issue"]] == [["Bundle.entry[0].resource.device"]], body
+    assert (await client.get(VITALS, headers=person.headers)).json()["items"] == []
