@@ -17,7 +17,7 @@ from litestar.response import Stream
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from ens.core.api import IfMatch, get_and_head
-from ens.core.fhir import FHIR_JSON, FhirBundleDocument
+from ens.core.fhir import FHIR_JSON, FhirBundleDocument, refuse_another_fhir_version
 from ens.core.mail import Mailer
 from ens.core.openapi import FhirBundleBody
 from ens.core.settings import Settings
@@ -156,6 +156,9 @@ class SpaceController(Controller):
         request: StrictJSONRequest,
     ) -> ImportResult:
         request.require_json()
+        # The export is R4: a body said to be of another version would be misread as R4 (it was
+        # imported: a review of ebb45fe, which refused it on /fhir alone).
+        refuse_another_fhir_version(request.headers.get("content-type"))
         storage = Storage(
             blobs=blobs, secret=settings.secret_key, quota_bytes=settings.document_quota_bytes, mailer=Mailer(settings)
         )

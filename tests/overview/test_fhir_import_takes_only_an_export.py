@@ -421,3 +421,24 @@ async def test_a_former_or_fuller_emergency_contact_is_refused(
         assert answer.status_code == 422, (change, answer.text)
         assert refused in answer.json()["errors"][0]["detail"]
         assert (await client.get("/v1/spaces/me/emergency-contacts", headers=newcomer.headers)).json()["items"] == []
+
+
+async def test_an_export_said_to_be_of_another_fhir_version_is_415(
+    client: httpx.AsyncClient, make_person: MakePerson
+) -> None:
+    """The export is FHIR R4: a body whose ``Content-Type`` names another version
+    (``application/fhir+json; fhirVersion=5.0``) was read as R4 and imported, as the /fhir door
+    had read one until ebb45fe (a review of ebb45fe, which refused it there only). It is 415,
+    nothing written; R4 named (4.0, 4.0.1) is taken."""
+    export = await _export_of_a_condition(client, make_person)
+    newcomer = await make_person("Camille")
+    sent = json.dumps(export)
+    r5 = {**newcomer.headers, "Content-Type": "application/fhir+json; fhirVersion=5.0"}
+    answer = await client.post(IMPORT, content=sent, headers=r5)
+    assert answer.status_code == 415, answer.text
+    assert answer.headers["content-type"].startswith("application/problem+json")
+    assert "4.0" in answer.json()["detail"]
+    after = (await client.get(EXPORT, headers=newcomer.headers)).json()
+    assert [entry["resource"]["resourceType"] for entry in after["entry"]] == ["Patient"]
+    r4 = {**newcomer.headers, "Content-Type": "application/fhir+json; fhirVersion=4.0"}
+    assert (await client.post(IMPORT, content=sent, headers=r4)).status_code == 201
