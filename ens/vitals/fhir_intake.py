@@ -28,7 +28,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from urllib.parse import unquote, urlencode
+from urllib.parse import unquote, urlencode, urlsplit
 from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
 
@@ -131,6 +131,20 @@ def _contained_device(observation: Mapping[str, Any], named: str, prefix: str) -
         "The Observation's device is not in the Bundle, nor contained.",
         [FieldError(f"{prefix}.device", f"{named[:64]!r} names no Device the Observation contains")],
     )
+
+
+def _creates(url: Any, kind: str) -> bool:
+    """Whether an entry's ``request.url`` creates a resource of type ``kind``: the type, relative
+    to the door's base (``/Observation`` too), or an absolute URL of a base and the type. A
+    relative ``Patient/<id>/Observation`` had been taken for ``Observation`` (a review of 9d3c613):
+    relative to the base it names a compartment, no create FHIR R4 defines."""
+    if not isinstance(url, str):
+        return False
+    if url in (kind, f"/{kind}"):
+        return True
+    parts = urlsplit(url)
+    absolute = bool(parts.scheme and parts.netloc) and not (parts.query or parts.fragment)
+    return absolute and parts.path.endswith(f"/{kind}")
 
 
 def _subject_is_the_space(subject: Any, access: SpaceAccess) -> bool:
@@ -242,8 +256,7 @@ async def take_transaction(access: SpaceAccess, body: bytes, *, if_none_exist: s
                 "Each entry POSTs an Observation or a Device.",
                 [FieldError(f"Bundle.entry[{index}]", "an Observation or a Device, with request.method POST")],
             )
-        url = request.get("url") if isinstance(request, dict) else None
-        if not isinstance(url, str) or (url != kind and not url.endswith(f"/{kind}")):
+        if not _creates(request.get("url") if isinstance(request, dict) else None, kind):
             # The transaction creates what the url names: an Observation POSTed to Device, Patient
             # or an id had been stored as if it said Observation (an outside audit).
             raise Invalid(

@@ -1029,3 +1029,21 @@ async def test_a_contained_device_the_observation_does_not_name_is_refused(clien
     body = outcome(await client.post("/fhir", json=alone(nameless), headers=app.headers), 422)
     assert [issue["expression"] for issue in body["issue"]] == [["Bundle.entry[0].resource.device"]], body
     assert (await client.get(VITALS, headers=person.headers)).json()["items"] == []
+
+
+async def test_a_request_url_under_another_resource_is_no_create_of_the_type(client, person, make_app_token):
+    """A review of 9d3c613: the url was taken whenever it ended in ``/Observation``, so
+    ``Patient/<someone else>/Observation`` (relative to the door's base: a compartment, no create
+    FHIR R4 defines) stored the measure in the token's space as if it said ``Observation``. A
+    relative url is the type (``/Observation`` too); only an absolute one has a base before it."""
+    app = await make_app_token(person, ["vitals.body_weight:write"])
+    for url in ("Patient/5138af77-df7e-4b9d-ba17-07ba3ebb950a/Observation", "Device/x/Observation", "x/Observation"):
+        bundle = transaction(body_weight())
+        bundle["entry"][1]["request"]["url"] = url
+        body = outcome(await client.post("/fhir", json=bundle, headers=app.headers), 422)
+        assert [issue["expression"] for issue in body["issue"]] == [["Bundle.entry[1].request.url"]], (url, body)
+    assert (await client.get(VITALS, headers=person.headers)).json()["items"] == []
+    for url in ("/Observation", "https://ens.example/fhir/Observation"):
+        bundle = transaction(body_weight(identifier=[{"value": url}]))
+        bundle["entry"][1]["request"]["url"] = url
+        assert (await client.post("/fhir", json=bundle, headers=app.headers)).status_code == 200, url
