@@ -11,10 +11,13 @@ from datetime import date
 # Nor the variation selectors and Mongolian's free ones, which choose how the character before them
 # is drawn and after a Latin letter draw nothing: "Cam\ufe0fille" printed "Camille", and its author
 # signed as their own witness (a review). (Marks, category Mn, but of combining class 0.)
+# Nor noncharacters (U+FDD0 to U+FDEF, U+FFFE, U+FFFF), never a character to show: refused alone,
+# "Cam\ufdd0ille" still compared unlike "Camille" (a review).
 _BLANKS = frozenset(
-    "\u034f\u115f\u1160\u17b4\u17b5\u180b\u180c\u180d\u180e\u180f\u2800\u3164\uffa0"
+    "\u034f\u115f\u1160\u17b4\u17b5\u180b\u180c\u180d\u180e\u180f\u2800\u3164\uffa0\ufffe\uffff"
     + "".join(map(chr, range(0xFE00, 0xFE10)))
     + "".join(map(chr, range(0xE0100, 0xE01F0)))
+    + "".join(map(chr, range(0xFDD0, 0xFDF0)))
 )
 # Ligatures written as two letters as often (a French keyboard types "oe" for "œ").
 _LIGATURES = str.maketrans({"œ": "oe", "æ": "ae"})

@@ -31,3 +31,11 @@ def test_a_variation_selector_changes_no_name() -> None:
     reads "Camille" (a review: the author signed as their own witness with one)."""
     for written in ("Cam\ufe0fille", "Camille\ufe0e", "Cam\u180bille", "Cam\u180fille", "Cami\U000e0100lle"):
         assert folded_name(written) == "camille", repr(written)
+
+
+def test_a_noncharacter_changes_no_name() -> None:
+    """Never a character to show (refused alone as nothing visible): "Cam\ufdd0ille" compared unlike
+    "Camille", and could pass as another person (a review)."""
+    for written in ("Cam\ufdd0ille", "Camille\uffff", "Cami\ufffelle", "Cam\ufdefille"):
+        assert folded_name(written) == "camille", repr(written)
+    assert same_names("Cam\ufdd0ille", "Martin", other=("Camille", "Martin"))
