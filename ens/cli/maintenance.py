@@ -148,14 +148,11 @@ class _CountedMailer(Mailer):
 
 async def _still_owed() -> int:
     """How many notices are owed now, whoever they are for: the security notices, the documents'
-    (those whose day has come) and the emergency accesses' (each read through the partial index of
-    those still owed, as ``ens notify`` reads them)."""
+    (those whose day has come) and the emergency accesses' (each kind counted as ``ens notify``
+    walks it, :meth:`OwedNotice.owed`)."""
+    from ens.core.owed_mail import OWED_MAIL
+    from ens.documents.notices import RELEASE_NOTICE
+    from ens.spaces.pro_access import EMERGENCY_NOTICE_OWED
+
     now = clock.now()
-    counts = [
-        await db.fetch("SELECT COUNT(*) AS n FROM owed_security_notices"),
-        await db.fetch(
-            "SELECT COUNT(*) AS n FROM documents d WHERE d.release_notice_due AND d.shown_to_holder_at <= {}", now
-        ),
-        await db.fetch("SELECT COUNT(*) AS n FROM emergency_accesses e WHERE e.notice_due AND e.started_at <= {}", now),
-    ]
-    return sum(int(rows[0]["n"]) for rows in counts)
+    return sum([await kind.owed(ready_by=now) for kind in (OWED_MAIL, RELEASE_NOTICE, EMERGENCY_NOTICE_OWED)])
