@@ -25,7 +25,7 @@ from ens.core.mail import Mailer
 from ens.core.owed_mail import Told
 from ens.core.pdf import french_date
 from ens.spaces.describe import CONNECTION_ENDED_BY_SERVICE, describe, of_name
-from ens.spaces.door import SpaceRef, adulthood, space_ref
+from ens.spaces.door import SpaceRef, minors_space, space_ref
 from ens.spaces.schemas import NotificationPreferences
 from ens.spaces.service import tell
 
@@ -128,7 +128,7 @@ def parents_are_told(space: SpaceRef, *, at: datetime | None = None) -> bool:
     """Whether the space's notices go to the parents: a child's space no one holds yet (a parent
     made it; its holder has no account). A minor who signed in holds their own space, and is told
     as any holder is; once the child is 18, the parents' right has ended, and nobody is told."""
-    return space.holder_account_id is None and space.birthdate is not None and (at or clock.now()) < adulthood(space)
+    return space.holder_account_id is None and minors_space(space, at=at or clock.now())
 
 
 def whose_space(space: SpaceRef, *, at: datetime | None = None) -> str:

@@ -31,8 +31,8 @@ from ens.spaces.caller import Caller
 from ens.spaces.door import (
     SpaceAccess,
     SpaceRef,
-    adulthood,
     authorisation_runs,
+    minors_space,
     request_id_of,
     security_log,
     space_ref,
@@ -303,7 +303,7 @@ async def open_emergency_access(
         if row is not None and row["status"] == "open":
             space = space_ref(row)
             actor, profession = row["actor_name"], row["profession_code"]
-            minor = _minors_space(space, now=now)
+            minor = minors_space(space, at=now)
             # A try while an access of theirs kept from the representatives runs is refused (409),
             # flagged or not: unflagged, its row told parents who list no such professional that one
             # runs, and gave them its reason (an outside review). Kept from them as that access is.
@@ -350,11 +350,6 @@ async def open_emergency_access(
 _REFUSAL_STATUS: dict[type[DomainError], int] = {Forbidden: 403, Conflict: 409, Invalid: 422}
 
 
-def _minors_space(space: SpaceRef, *, now: datetime) -> bool:
-    """The holder is under 18 at ``now``: the parents' right runs (``SpaceAccess.is_minors_space``)."""
-    return space.birthdate is not None and now < adulthood(space)
-
-
 async def record_emergency_replay(request: Request[Caller, Any, Any], stored: Row) -> None:
     """A retry of an emergency access under the same Idempotency-Key, answered with the first
     answer (the access, or a refusal: 403, 409, 422), is a request naming the space too: it leaves its
@@ -387,7 +382,7 @@ async def record_emergency_replay(request: Request[Caller, Any, Any], stored: Ro
         # A refusal replayed: kept from the representatives as its first try was, as asked (the
         # same body: the key's request) on a minor's space, or refused by an access kept from them.
         refused_by_a_kept_access = row["kept_access_until"] is not None
-        kept = refused_by_a_kept_access or (await _asks_to_hide(request) and _minors_space(space_ref(row), now=now))
+        kept = refused_by_a_kept_access or (await _asks_to_hide(request) and minors_space(space_ref(row), at=now))
     pending = _history_row(
         space_ref(row),
         professional_id=request.user.account_id,

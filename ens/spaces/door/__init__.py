@@ -32,6 +32,7 @@ from ens.spaces.door.space import (
     birthday,
     closed_space,
     erasure_begun,
+    minors_space,
     space_ref,
 )
 
@@ -50,6 +51,7 @@ __all__ = [
     "closed_space",
     "erasure_begun",
     "is_live",
+    "minors_space",
     "professional_decisions",
     "professional_door",
     "provide_space_access",

@@ -24,7 +24,7 @@ from ens.spaces.door.resolution import (
     resolve_held_space,
     resolve_space,
 )
-from ens.spaces.door.space import SpaceRef, adulthood, closed_space
+from ens.spaces.door.space import SpaceRef, closed_space, minors_space
 from ens.spaces.history import PendingAccess, Role
 from ens.spaces.matrix import access_matrix
 from ens.spaces.rights import ACTION_ENGLISH, KIND_ENGLISH, Action, ActorKind, allows
@@ -135,7 +135,7 @@ class SpaceAccess:
     @property
     def is_minors_space(self) -> bool:
         """The holder is under 18 today (in the space's time zone)."""
-        return self.space.birthdate is not None and clock.now() < adulthood(self.space)
+        return minors_space(self.space, at=clock.now())
 
     async def still_reaches(self) -> bool:
         """The door's question asked again, for an answer that lasts (an export streams at its

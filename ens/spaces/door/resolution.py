@@ -11,7 +11,7 @@ from ens.core.clock import aware
 from ens.core.db import Row, fetch_one, row_lock
 from ens.spaces.caller import Caller
 from ens.spaces.door.companion import Companion, Prefetched, prefetched_columns, with_companion
-from ens.spaces.door.space import SpaceRef, adulthood, space_ref
+from ens.spaces.door.space import SpaceRef, adulthood, minors_space, space_ref
 from ens.spaces.rights import Action, ActorKind, allows
 
 # One query: the grant, the space, and the caller's representation of it if any (at most one
@@ -164,7 +164,7 @@ def _kind(caller: Caller, row: Row, *, space: SpaceRef, now: datetime) -> ActorK
     if row["grant_kind"] != "session":
         return None
     if space.holder_account_id == caller.account_id:
-        return "minor_holder" if space.birthdate is not None and now < adulthood(space) else "holder"
+        return "minor_holder" if minors_space(space, at=now) else "holder"
     return _representation(row, space=space, now=now)
 
 

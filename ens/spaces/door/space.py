@@ -50,6 +50,12 @@ def adulthood(space: SpaceRef) -> datetime:
     return birthday(space, 18)
 
 
+def minors_space(space: SpaceRef, *, at: datetime) -> bool:
+    """The holder of ``space`` is under 18 at ``at`` (in the space's time zone): the parents' right
+    runs, and a minor's choices (CSP L1111-5) may be kept from them."""
+    return space.birthdate is not None and at < adulthood(space)
+
+
 def birthday(space: SpaceRef, years: int) -> datetime:
     """The instant the holder of ``space`` turns ``years`` (midnight, in the space's time zone)."""
     assert space.birthdate is not None

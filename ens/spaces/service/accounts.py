@@ -13,7 +13,7 @@ from ens.core import clock
 from ens.core.clock import aware_or_none
 from ens.core.db import fetch, fetch_one, write_transaction
 from ens.core.errors import NotFound
-from ens.spaces.door import SpaceRef, adulthood, representation_kind_of, space_ref
+from ens.spaces.door import SpaceRef, adulthood, minors_space, representation_kind_of, space_ref
 from ens.spaces.rights import RIGHTS, ActorKind
 from ens.spaces.schemas import AccountRead, HolderRead, MeRead, SpaceListItem
 from ens.spaces.tables import Account, Space
@@ -185,7 +185,7 @@ async def get_me(account_id: UUID) -> MeRead:
     for row in rows:
         space = space_ref(row)
         if row["kind"] is None:
-            kind: ActorKind | None = "minor_holder" if space.birthdate and now < adulthood(space) else "holder"
+            kind: ActorKind | None = "minor_holder" if minors_space(space, at=now) else "holder"
         else:
             kind = representation_kind_of(row, space=space, now=now)
         if kind is not None:
