@@ -426,6 +426,42 @@ async def test_a_value_with_a_comparator_is_refused_never_stored_as_the_bound(cl
     assert (await client.get(VITALS, headers=person.headers)).json()["items"] == []
 
 
+async def test_a_unit_code_without_its_system_is_refused_never_read_as_ucum(client, person, make_app_token):
+    """FHIR R4's qty-3: a Quantity's ``code`` needs its ``system``. A code alone was taken as UCUM's,
+    the system assumed, and the measure stored."""
+    app = await make_app_token(person, ["vitals.body_weight:write", "vitals.blood_pressure:write"])
+    weight_alone = body_weight()
+    del weight_alone["valueQuantity"]["system"]
+    body = outcome(await client.post("/fhir", json=transaction(weight_alone), headers=app.headers), 422)
+    assert [issue["expression"] for issue in body["issue"]] == [["Bundle.entry[1].resource.valueQuantity.system"]]
+    assert "qty-3" in body["issue"][0]["diagnostics"]
+    pressure = {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "85354-9"}]},
+        "effectiveDateTime": at(10),
+        "component": [
+            {
+                "code": {"coding": [{"system": "http://loinc.org", "code": "8480-6"}]},
+                "valueQuantity": {"value": 120, "system": UCUM, "code": "mm[Hg]"},
+            },
+            {
+                "code": {"coding": [{"system": "http://loinc.org", "code": "8462-4"}]},
+                "valueQuantity": {"value": 80, "code": "mm[Hg]"},
+            },
+        ],
+    }
+    body = outcome(await client.post("/fhir", json=transaction(pressure, with_device=False), headers=app.headers), 422)
+    assert [issue["expression"] for issue in body["issue"]] == [
+        ["Bundle.entry[0].resource.component[1].valueQuantity.system"]
+    ]
+    assert (await client.get(VITALS, headers=person.headers)).json()["items"] == []
+    # With its system, the same Observation is taken.
+    pressure["component"][1]["valueQuantity"]["system"] = UCUM
+    answer = await client.post("/fhir", json=transaction(pressure, with_device=False), headers=app.headers)
+    assert answer.status_code == 200, answer.text
+
+
 def steps(value: int, identifier: str, **effective: Any) -> dict[str, Any]:
     return {
         "resourceType": "Observation",

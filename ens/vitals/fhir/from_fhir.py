@@ -206,7 +206,11 @@ def _quantity_in(raw: Any, where: str, errors: list[FieldError]) -> tuple[Any, s
     if not isinstance(raw, dict):
         errors.append(FieldError(where, "required: a Quantity with value, system and code"))
         return None, None
-    if raw.get("system", UCUM) != UCUM:
+    if "system" not in raw and raw.get("code") is not None:
+        # FHIR R4's qty-3: a unit's code means nothing without its system ("kg" may be another
+        # system's code). It was read as UCUM's, the system assumed.
+        errors.append(FieldError(f"{where}.system", f"required with a code (FHIR's qty-3): {UCUM}"))
+    elif raw.get("system", UCUM) != UCUM:
         errors.append(FieldError(f"{where}.system", f"must be {UCUM}"))
     if raw.get("comparator") is not None:
         # "<" 3.9 (a meter's LO or HI) is no value of 3.9: ENS keeps exact values only.
