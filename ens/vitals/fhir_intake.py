@@ -36,7 +36,7 @@ import msgspec
 
 from ens.core import clock
 from ens.core.api import Cursors
-from ens.core.errors import BadRequest, FieldError, Forbidden, Invalid, NotSupported
+from ens.core.errors import BadRequest, FieldError, Forbidden, Gone, Invalid, NotFound, NotSupported
 from ens.core.fhir import (
     FHIR_JSON,
     Element,
@@ -65,7 +65,7 @@ from ens.vitals.fhir import (
     type_of,
 )
 from ens.vitals.ingest import MayNotHide, record_measurements, was_deleted
-from ens.vitals.measurement import get_measurement
+from ens.vitals.measurement import get_measurement, was_deleted_in_view
 from ens.vitals.reads import list_measurements, readable_types
 from ens.vitals.schemas import MeasurementRead
 
@@ -560,8 +560,18 @@ _READ = msgspec.json.Decoder(MeasurementRead)
 async def read_observation(access: SpaceAccess, measurement_id: UUID) -> bytes:
     """FHIR's read of one measure (``GET /fhir/Observation/{id}``): the Observation the search gives
     of it, found as ``GET .../vitals/{id}`` finds it (a type the app may not read is not found). The
-    transaction-response names each measure by this location; it answered 404 (an outside audit)."""
-    read = _READ.decode(bytes(await get_measurement(access, measurement_id)))
+    transaction-response names each measure by this location; it answered 404 (an outside audit).
+
+    A measure deleted since is 410 Gone, as FHIR's read answers a resource the server knows was
+    deleted, where the caller could have read it (:func:`was_deleted_in_view`); anywhere else 404,
+    as a measure that never was, so that the answer leaks nothing. It had been 404 (a review)."""
+    try:
+        found = await get_measurement(access, measurement_id)
+    except NotFound:
+        if await was_deleted_in_view(access, measurement_id):
+            raise Gone("This measure was deleted from the space.") from None
+        raise
+    read = _READ.decode(bytes(found))
     return encode(observation_alone(read, space_id=access.space_id, hidden=read.hidden_from_representatives))
 
 
@@ -687,7 +697,8 @@ def capability_statement(*, base_url: str) -> bytes:
                             {
                                 "code": "read",
                                 "documentation": "The location a transaction answers (Observation/<id>): the "
-                                "Observation the search gives, if the app may read its type (404 otherwise).",
+                                "Observation the search gives, if the app may read its type (404 otherwise); 410 (an "
+                                "OperationOutcome, issue deleted) for one deleted since that it could read.",
                             },
                             {"code": "search-type"},
                         ],

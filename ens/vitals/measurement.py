@@ -55,6 +55,21 @@ async def get_measurement(access: SpaceAccess, measurement_id: UUID) -> Raw:
     return raw(row["body"])
 
 
+async def was_deleted_in_view(access: SpaceAccess, measurement_id: UUID) -> bool:
+    """Whether ``measurement_id`` names a measure deleted from this space that the caller could
+    read when it was there: its tombstone (``vital_tombstones``, kept for the change feed's
+    retention, found by its primary key), of a type the caller may read, not hidden from them.
+    Outside that, a deleted measure is as one that never was (not found): the answer tells neither
+    another space's caller, nor an app without the type's read scope, nor a representative the
+    measure hidden from them, that it existed. After the feed's purge the server no longer knows."""
+    row = await fetch_one(
+        "SELECT t.type FROM vital_tombstones t WHERE t.space_id = {} AND t.id = {}" + visible_to(access, alias="t"),
+        access.space_id,
+        measurement_id,
+    )
+    return row is not None and access.may(scope_name(row["type"], "read"))
+
+
 async def correct_measurement(
     access: SpaceAccess, measurement_id: UUID, *, update: MeasurementUpdate, if_match: str | None
 ) -> Raw:
