@@ -435,7 +435,7 @@ async def test_a_unit_code_without_its_system_is_refused_never_read_as_ucum(clie
     body = outcome(await client.post("/fhir", json=transaction(weight_alone), headers=app.headers), 422)
     assert [issue["expression"] for issue in body["issue"]] == [["Bundle.entry[1].resource.valueQuantity.system"]]
     assert "qty-3" in body["issue"][0]["diagnostics"]
-    pressure = {
+    pressure: dict[str, Any] = {
         "resourceType": "Observation",
         "status": "final",
         "code": {"coding": [{"system": "http://loinc.org", "code": "85354-9"}]},
