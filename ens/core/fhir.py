@@ -373,10 +373,13 @@ class FhirEntrySearch(ReadStruct):
 
 
 class FhirEntryResponse(ReadStruct):
-    """What a transaction did with an entry: its HTTP status line (``201 Created``) and what it names."""
+    """What a transaction did with an entry: its HTTP status line (``201 Created``), what it names,
+    and an ``OperationOutcome`` of hints and warnings when there is something to say (elements
+    taken and not stored, a measure deleted since it was first sent)."""
 
     status: str
     location: str | None = None
+    outcome: dict[str, Any] | None = None
 
 
 class FhirEntry(ReadStruct):

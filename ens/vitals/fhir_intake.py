@@ -63,6 +63,8 @@ from ens.vitals.fhir import (
     observation_of,
     source_uri,
     type_of,
+    unstored_device_elements,
+    unstored_elements,
 )
 from ens.vitals.ingest import MayNotHide, record_measurements, was_deleted
 from ens.vitals.measurement import get_measurement, was_deleted_in_view
@@ -90,18 +92,34 @@ class TransactionResponse(Resource, tag="Bundle", kw_only=True):
 
 
 # What an entry answering a record deleted since it was first sent says (FHIR issue type "deleted").
-_DELETED_OUTCOME = OperationOutcome(
-    id="deleted-record",
-    issue=[
-        OperationOutcomeIssue(
-            severity="information",
-            code="deleted",
-            diagnostics="This measure was deleted from the space since it was first sent; sent again, it stays "
-            "deleted and nothing is stored. Send it with a higher meta.versionId and without a conditional "
-            "create to record it anew.",
-        )
-    ],
+_DELETED_ISSUE = OperationOutcomeIssue(
+    severity="information",
+    code="deleted",
+    diagnostics="This measure was deleted from the space since it was first sent; sent again, it stays "
+    "deleted and nothing is stored. Send it with a higher meta.versionId and without a conditional "
+    "create to record it anew.",
 )
+
+
+def _warnings(unstored: Sequence[FieldError], at: str, kind: str) -> list[OperationOutcomeIssue]:
+    """The elements ENS took and does not store, each a ``warning`` issue at its FHIRPath in the
+    Bundle (``at``, the resource's, in place of ``kind``): FHIR lets a server keep less than it is
+    sent (its "Managing updates" page), and its transaction-response carries, per entry, an
+    OperationOutcome of hints and warnings (``Bundle.entry.response.outcome``). Issue type
+    ``not-supported``: content the server does not support."""
+    return [
+        OperationOutcomeIssue(
+            severity="warning",
+            code="not-supported",
+            diagnostics=e.detail,
+            expression=[at + e.pointer.removeprefix(kind)],
+        )
+        for e in unstored
+    ]
+
+
+def _outcome(issues: list[OperationOutcomeIssue]) -> OperationOutcome | None:
+    return OperationOutcome(id=str(uuid4()), issue=issues) if issues else None
 
 
 def _entries(bundle: Any) -> list[Any]:
@@ -131,6 +149,28 @@ def _contained_device(observation: Mapping[str, Any], named: str, prefix: str) -
         "The Observation's device is not in the Bundle, nor contained.",
         [FieldError(f"{prefix}.device", f"{named[:64]!r} names no Device the Observation contains")],
     )
+
+
+def _hash_references(value: Any) -> set[str]:
+    """Every local reference (``#<id>``, or ``#``: the container) in ``value``: a Reference's
+    ``reference``, and a canonical or uri that names one, as FHIR's dom-3 reads them."""
+    if isinstance(value, str):
+        return {value} if value.startswith("#") else set()
+    inner = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    return set().union(*(_hash_references(part) for part in inner)) if inner else set()
+
+
+def _referenced(observation: Mapping[str, Any], at: int) -> bool:
+    """Whether the Observation's ``contained[at]`` is referenced from elsewhere in it, or itself
+    refers to the Observation (``#``), as FHIR R4's dom-3 asks."""
+    contained = observation["contained"]
+    resource = contained[at]
+    if "#" in _hash_references(resource):
+        return True
+    elsewhere = {name: value for name, value in observation.items() if name != "contained"}
+    others = [other for index, other in enumerate(contained) if index != at]
+    found = _hash_references(elsewhere) | _hash_references(others)
+    return isinstance(resource.get("id"), str) and f"#{resource['id']}" in found
 
 
 def _creates(url: Any, kind: str) -> bool:
@@ -314,6 +354,18 @@ async def take_transaction(access: SpaceAccess, body: bytes, *, if_none_exist: s
         device, where = devices[0][1], f"Bundle.entry[{devices[0][0]}].resource"
     inside = observation.get("contained")
     for at, resource in enumerate(inside if isinstance(inside, list) else []):
+        if isinstance(resource, dict) and resource.get("resourceType") != "Device" and not _referenced(observation, at):
+            # FHIR R4's dom-3: a contained resource is referenced from elsewhere in the resource. One
+            # nothing references was taken and dropped without a word (a review); one referenced is
+            # dropped with what references it, and named in the entry's outcome.
+            raise Invalid(
+                "The Observation contains a resource nothing in it references (FHIR's dom-3).",
+                [
+                    FieldError(
+                        f"{prefix}.contained[{at}]", "a contained resource is referenced from the Observation (#<id>)"
+                    )
+                ],
+            )
         if isinstance(resource, dict) and resource.get("resourceType") == "Device" and resource is not device:
             # Kept nowhere, as a Device entry the Observation does not name: a second Device of the
             # named id, or one beside a Device entry, had been taken and dropped (a review of 447787d).
@@ -367,6 +419,12 @@ async def take_transaction(access: SpaceAccess, body: bytes, *, if_none_exist: s
     # A record someone deleted, sent again, stays deleted: the entry says so, since the location
     # it names reads nothing.
     deleted = stored.result == "unchanged" and await was_deleted(access.space_id, stored.id)
+    # What was taken and not stored is said in the entry that sent it (a contained Device's in the
+    # Observation's): accepted, since devices send more than a measure, never dropped without a word.
+    said = ([_DELETED_ISSUE] if deleted else []) + _warnings(unstored_elements(observation), prefix, "Observation")
+    device_said: list[OperationOutcomeIssue] = []
+    if device is not None:
+        (said if contained else device_said).extend(_warnings(unstored_device_elements(device), where, "Device"))
     answered: list[ResponseEntry] = []
     for position, _ in enumerate(entries):
         if position == index:
@@ -377,7 +435,7 @@ async def take_transaction(access: SpaceAccess, body: bytes, *, if_none_exist: s
                     response=EntryResponse(
                         status=status,
                         location=f"Observation/{stored.id}",
-                        outcome=_DELETED_OUTCOME if deleted else None,
+                        outcome=_outcome(said),
                     ),
                 )
             )
@@ -387,7 +445,11 @@ async def take_transaction(access: SpaceAccess, body: bytes, *, if_none_exist: s
             # no location: "Device/<id>" named what no read gives (an outside audit).
             parts = item["device"]
             found = device_id(access.space_id, parts.get("manufacturer"), parts.get("model"), parts.get("identifier"))
-            answered.append(ResponseEntry(full_url=full_url(found), response=EntryResponse(status="200 OK")))
+            answered.append(
+                ResponseEntry(
+                    full_url=full_url(found), response=EntryResponse(status="200 OK", outcome=_outcome(device_said))
+                )
+            )
     return encode(
         TransactionResponse(
             id=str(uuid4()), type="transaction-response", timestamp=clock.now().isoformat(), entry=answered

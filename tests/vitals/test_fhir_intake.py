@@ -95,6 +95,13 @@ def outcome(answer: Any, status: int) -> dict[str, Any]:
     return body
 
 
+def warned(entry: dict[str, Any]) -> list[str]:
+    """Where a transaction-response entry's outcome says elements were taken and not stored."""
+    issues = entry["response"].get("outcome", {}).get("issue", [])
+    assert all((i["severity"], i["code"]) == ("warning", "not-supported") for i in issues if i["code"] != "deleted")
+    return [e for i in issues if i["severity"] == "warning" for e in i["expression"]]
+
+
 async def test_the_guides_bundle_is_accepted_and_stored_as_a_measure(client, person, make_app_token, history):
     app = await make_app_token(person, ["vitals.body_weight:write", "vitals.body_weight:read"], name="Balance")
     answer = await client.post("/fhir", json=transaction(body_weight()), headers=app.headers)
@@ -106,8 +113,13 @@ async def test_the_guides_bundle_is_accepted_and_stored_as_a_measure(client, per
     device_entry, observation_entry = response["entry"]
     # The Device is kept with the measure, not as a resource of its own: no location names what no
     # read gives (GET /fhir/Device/<id> is no route); its fullUrl carries the id every export gives it.
-    assert device_entry["response"] == {"status": "200 OK"} and device_entry["fullUrl"].startswith("urn:uuid:")
+    assert device_entry["response"]["status"] == "200 OK" and "location" not in device_entry["response"]
+    assert device_entry["fullUrl"].startswith("urn:uuid:")
     assert observation_entry["response"]["status"] == "201 Created"
+    # What the guide's example sends that ENS keeps no place for is named back, never dropped
+    # without a word: the name the person gave the scale, the reason for the measure.
+    assert warned(device_entry) == ["Bundle.entry[0].resource.deviceName[0]"]
+    assert warned(observation_entry) == ["Bundle.entry[1].resource.extension[0]"]
     measure_id = observation_entry["response"]["location"].removeprefix("Observation/")
     measure = (await client.get(f"{VITALS}/{measure_id}", headers=person.headers)).json()
     assert measure["type"] == "body_weight" and measure["value"] == 71 and measure["unit"] == "kg"

@@ -36,6 +36,8 @@ from ens.vitals.fhir.from_fhir import (
     measurement_of,
     tag_in,
     type_of,
+    unstored_device_elements,
+    unstored_elements,
 )
 from ens.vitals.fhir.to_fhir import (
     Device,
@@ -76,4 +78,6 @@ __all__ = [
     "source_uri",
     "tag_in",
     "type_of",
+    "unstored_device_elements",
+    "unstored_elements",
 ]

@@ -476,6 +476,28 @@ def check_elements(resource: Mapping[str, Any], known: frozenset[str], errors: l
         )
 
 
+_ABSENT_VALUE = (
+    "not taken: ENS keeps measured values only (a value missing, or one a dataAbsentReason says is not one, "
+    "is no measure)"
+)
+
+
+def _refuse_nested_modifier_extensions(value: Any, path: str, errors: list[FieldError], *, top: bool = False) -> None:
+    """A ``modifierExtension`` anywhere within the resource (a blood pressure's component, a
+    referenceRange...) is refused, as the resource's own is (:func:`check_elements`, which reports
+    that one): it changes the meaning of the element that carries it, and ENS understands none. A
+    component's was taken and dropped (a review)."""
+    if isinstance(value, dict):
+        for name, inner in value.items():
+            if name == "modifierExtension" and inner and not top:
+                errors.append(FieldError(f"{path}.modifierExtension", "a modifier extension ENS does not understand"))
+            elif isinstance(inner, dict | list) and name != "modifierExtension":
+                _refuse_nested_modifier_extensions(inner, f"{path}.{name}", errors)
+    elif isinstance(value, list):
+        for index, inner in enumerate(value):
+            _refuse_nested_modifier_extensions(inner, f"{path}[{index}]", errors)
+
+
 def measurement_of(
     resource: Mapping[str, Any],
     *,
@@ -497,6 +519,11 @@ def measurement_of(
         # it would be the holder's own (it was, the focus dropped: an outside audit).
         errors.append(FieldError("Observation.focus", "ENS keeps the subject's own measures: no focus"))
     _check_status(resource.get("status"), errors)
+    _refuse_nested_modifier_extensions(resource, "Observation", errors, top=True)
+    if resource.get("dataAbsentReason") is not None:
+        # Why the value is missing (FHIR's obs-6: never beside a value): a measure without its
+        # value, or one whose value says it is not one. ENS keeps measured values only.
+        errors.append(FieldError("Observation.dataAbsentReason", _ABSENT_VALUE))
     item: dict[str, Any] = {"type": vital.code}
     _check_value_types(resource, errors)
     # A value where the type takes none was dropped without a word (an outside audit); /v1 refuses it.
@@ -508,6 +535,7 @@ def measurement_of(
         errors.append(FieldError("Observation.component", f"{vital.code} takes valueQuantity, not components"))
     if vital.code == BLOOD_PRESSURE:
         found: dict[str, tuple[Any, str | None]] = {}
+        absent: set[str] = set()
         for index, component in enumerate(resource.get("component") or []):
             code = component.get("code") if isinstance(component, dict) else None
             codings = code.get("coding") if isinstance(code, dict) else None
@@ -524,6 +552,10 @@ def measurement_of(
             if not parts:
                 continue
             part = parts[0]
+            if component.get("dataAbsentReason") is not None:
+                errors.append(FieldError(f"{where}.dataAbsentReason", _ABSENT_VALUE))
+                absent.add(part.code)  # refused here, not "required" again below
+                continue
             if part.code in found:
                 # Two systolic values: keeping either would drop the other without a word (an audit).
                 errors.append(FieldError(where, f"a second component coded {part.loinc} ({part.label}): give one"))
@@ -531,16 +563,18 @@ def measurement_of(
             found[part.code] = _quantity_in(component.get("valueQuantity"), f"{where}.valueQuantity", errors)
         missing = [part for part in vital.components if part.code not in found]
         for part in missing:
-            errors.append(
-                FieldError("Observation.component", f"a component coded {part.loinc} ({part.label}) is required")
-            )
+            if part.code not in absent:
+                errors.append(
+                    FieldError("Observation.component", f"a component coded {part.loinc} ({part.label}) is required")
+                )
         if not missing:
             item["components"] = {part.code: found[part.code][0] for part in vital.components}
             units = {found[part.code][1] for part in vital.components}
             item["unit"] = units.pop() if len(units) == 1 else None
             if item["unit"] is None:
                 errors.append(FieldError("Observation.component", "both components in one UCUM unit"))
-    else:
+    elif resource.get("valueQuantity") is not None or resource.get("dataAbsentReason") is None:
+        # (A value absent with its reason is refused at the reason, above.)
         item["value"], item["unit"] = _quantity_in(resource.get("valueQuantity"), "Observation.valueQuantity", errors)
         if item["unit"] is None and isinstance(resource.get("valueQuantity"), dict):
             errors.append(FieldError("Observation.valueQuantity.code", "required: the UCUM unit"))
@@ -585,6 +619,83 @@ def measurement_of(
                     int(version) if isinstance(version, str) and version.isdigit() else version
                 )
     return item
+
+
+# What ENS reads of an Observation, or writes again from what it keeps: its type (``code``, and the
+# ``category`` every measure has), the value, the time, the device, the notes' texts, the place as
+# text, ``identifier[0]``, the extensions of :func:`measurement_of`, the Device it contains. ``id``
+# is the server's on a create, and ``meta`` is the server's to set (FHIR's http.html lets a server
+# alter metadata; ``versionId``, ``profile`` and ``security`` are read). ``subject`` and ``status``
+# are checked (the holder's, a result), and what changes the meaning (``modifierExtension``,
+# ``implicitRules``, ``focus``, ``dataAbsentReason``) is refused. Any other element is accepted and
+# named back to the app as not stored (:func:`unstored_elements`).
+_READ_ELEMENTS = frozenset(
+    """resourceType id meta implicitRules modifierExtension status category code subject focus effectiveDateTime
+    effectiveInstant effectivePeriod valueQuantity dataAbsentReason component device note bodySite identifier
+    extension contained""".split()
+)
+_READ_EXTENSIONS = frozenset({MOMENT_EXTENSION, BODY_POSITION_EXTENSION, RECORDING_METHOD_EXTENSION})
+# What a blood pressure's systolic or diastolic component keeps: its code and its value.
+_READ_IN_COMPONENTS = frozenset({"id", "code", "valueQuantity", "dataAbsentReason", "modifierExtension"})
+# What a note keeps: its text (its author and time are not stored).
+_READ_IN_NOTES = frozenset({"id", "text"})
+
+
+def _not_stored(path: str, detail: str) -> FieldError:
+    return FieldError(path, f"not stored: {detail}")
+
+
+def _unread(resource: Mapping[str, Any], kind: str, read: frozenset[str], detail: str) -> list[FieldError]:
+    """The resource's elements not among those ``read``, and the ids and extensions of its
+    primitives (``_effectiveDateTime``: ENS keeps the value alone)."""
+    unstored: list[FieldError] = []
+    for name, value in resource.items():
+        if name.startswith("_"):
+            at = [f"{kind}.{name[1:]}.{part}" for part in value] if isinstance(value, dict) else [f"{kind}.{name[1:]}"]
+            unstored += [_not_stored(where, "a primitive's id or extension") for where in at]
+        elif name not in read:
+            unstored.append(_not_stored(f"{kind}.{name}", detail))
+    return unstored
+
+
+def unstored_elements(resource: Mapping[str, Any]) -> list[FieldError]:
+    """The elements of an Observation ENS took that it does not store (FHIRPaths from
+    ``Observation``), for the warnings of the transaction-response: devices send elements ENS keeps
+    no place for (an ``interpretation``, a ``referenceRange``, the guide's reason for the measure),
+    which were dropped without a word (a review). Named whole: the parts ENS writes again from what
+    it keeps (a coding's display, a quantity's ``unit`` text) are not. A ``contained`` resource
+    other than the Device goes with the element that references it."""
+    unstored = _unread(resource, "Observation", _READ_ELEMENTS, "ENS keeps no such element of a measure")
+    identifiers = resource.get("identifier")
+    for index in range(1, len(identifiers) if isinstance(identifiers, list) else 0):
+        unstored.append(_not_stored(f"Observation.identifier[{index}]", "ENS keeps a measure's identifier[0]"))
+    extensions = resource.get("extension")
+    for index, extension in enumerate(extensions if isinstance(extensions, list) else []):
+        url = extension.get("url") if isinstance(extension, dict) else None
+        if url not in _READ_EXTENSIONS:
+            unstored.append(_not_stored(f"Observation.extension[{index}]", f"ENS keeps no {str(url)[:120]!r}"))
+    notes = resource.get("note")
+    for index, note in enumerate(notes if isinstance(notes, list) else []):
+        for name in note if isinstance(note, dict) else ():
+            if name not in _READ_IN_NOTES:
+                unstored.append(_not_stored(f"Observation.note[{index}].{name}", "ENS keeps a note's text"))
+    contained = resource.get("contained")
+    for index, inner in enumerate(contained if isinstance(contained, list) else []):
+        if not (isinstance(inner, dict) and inner.get("resourceType") == "Device"):
+            unstored.append(_not_stored(f"Observation.contained[{index}]", "ENS keeps no resource but the Device"))
+    parts = {part.loinc for part in BY_CODE[BLOOD_PRESSURE].components}
+    components = resource.get("component")
+    for index, component in enumerate(components if isinstance(components, list) else []):
+        where = f"Observation.component[{index}]"
+        if not isinstance(component, dict):
+            continue
+        if not any(_component_index({"component": [component]}, loinc) is not None for loinc in parts):
+            unstored.append(_not_stored(where, "a blood pressure keeps its systolic and diastolic components"))
+            continue
+        for name in component:
+            if name not in _READ_IN_COMPONENTS:
+                unstored.append(_not_stored(f"{where}.{name}", "a component keeps its code and value"))
+    return unstored
 
 
 def client_record_id(identifier: Mapping[str, Any], own_system: str | None) -> Any:
@@ -659,6 +770,40 @@ def device_item(device: Mapping[str, Any]) -> dict[str, Any]:
     model = device.get("modelNumber") or next((n for n in names if isinstance(n, str)), None)
     found = {"manufacturer": device.get("manufacturer"), "model": model, "identifier": identifier}
     return {key: value for key, value in found.items() if value is not None}
+
+
+# What ENS reads of a Device (:func:`device_item`); ``id`` and ``meta`` are the Bundle's and the
+# server's (its id is derived from what identifies it).
+_READ_IN_DEVICES = frozenset({"resourceType", "id", "meta", "manufacturer", "modelNumber", "deviceName", "identifier"})
+
+
+def unstored_device_elements(device: Mapping[str, Any]) -> list[FieldError]:
+    """The elements of a Device ENS does not keep (FHIRPaths from ``Device``): all but what
+    :func:`device_item` reads, the identifier and the model name it takes included. A serial
+    number, a version or a name the person gave were dropped without a word (a review)."""
+    unstored = _unread(device, "Device", _READ_IN_DEVICES, "ENS keeps a device's manufacturer, model and identifier")
+    identifiers = device.get("identifier")
+    listed = identifiers if isinstance(identifiers, list) else []
+    kept = next((i for i, x in enumerate(listed) if isinstance(x, dict) and isinstance(x.get("value"), str)), None)
+    unstored += [
+        _not_stored(f"Device.identifier[{index}]", "ENS keeps one identifier of a device, its value")
+        for index in range(len(listed))
+        if index != kept
+    ]
+    names = device.get("deviceName")
+    named = names if isinstance(names, list) else []
+    models = [
+        index
+        for index, n in enumerate(named)
+        if isinstance(n, dict) and n.get("type", "model-name") == "model-name" and isinstance(n.get("name"), str)
+    ]
+    model = None if device.get("modelNumber") or not models else models[0]
+    unstored += [
+        _not_stored(f"Device.deviceName[{index}]", "ENS keeps a device's model (its modelNumber, else a model-name)")
+        for index in range(len(named))
+        if index != model
+    ]
+    return unstored
 
 
 def tag_in(resource: Mapping[str, Any], system: str) -> tuple[str, str] | None:
