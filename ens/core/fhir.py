@@ -192,6 +192,13 @@ class Resource(Element, tag_field="resourceType", kw_only=True):
 # An item the holder hid from their representatives carries the "restricted" confidentiality label,
 # so an import (or any FHIR reader) keeps it hidden.
 CONFIDENTIALITY = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality"
+# The same code system by its OID (HL7 v3's Confidentiality, 2.16.840.1.113883.5.25, as its
+# CodeSystem resource lists it in ``identifier``): systems built on HL7 v3 or CDA label with it. A V
+# written so had been read as no label, and the measure shown to the representatives (a review).
+# ENS writes the URL alone; it reads both.
+CONFIDENTIALITY_OID = "urn:oid:2.16.840.1.113883.5.25"
+# A tuple, compared by equality: a system sent as a list or an object is no label, never a TypeError.
+_CONFIDENTIALITY_SYSTEMS = (CONFIDENTIALITY, CONFIDENTIALITY_OID)
 RESTRICTED = Coding(system=CONFIDENTIALITY, code="R", display="restricted")
 
 
@@ -237,7 +244,10 @@ def is_restricted(resource: Mapping[str, Any]) -> bool:
     meta = resource.get("meta")
     security = meta.get("security") if isinstance(meta, dict) else None
     return any(
-        isinstance(c, dict) and c.get("system") == CONFIDENTIALITY and c.get("code") in HIDING_CONFIDENTIALITY
+        isinstance(c, dict)
+        and c.get("system") in _CONFIDENTIALITY_SYSTEMS
+        and isinstance(c.get("code"), str)  # a list or an object is no code (and unhashable: no 500)
+        and c["code"] in HIDING_CONFIDENTIALITY
         for c in (security if isinstance(security, list) else [])
     )
 

@@ -1095,3 +1095,41 @@ async def test_a_request_url_under_another_resource_is_no_create_of_the_type(cli
         bundle = transaction(body_weight(identifier=[{"value": url}]))
         bundle["entry"][1]["request"]["url"] = url
         assert (await client.post("/fhir", json=bundle, headers=app.headers)).status_code == 200, url
+
+
+async def test_a_confidentiality_label_in_the_oid_form_is_read_as_the_same_system(client, make_person, settings):
+    """v3-Confidentiality is also named by its OID, ``urn:oid:2.16.840.1.113883.5.25`` (systems built
+    on HL7 v3 or CDA label so). A V written with it had been read as no label: a measure the device
+    marked very restricted was stored visible to the representatives (a review)."""
+    from tests.helpers.carers import court_measure
+    from tests.vitals.test_a_representatives_app_never_meets_hidden_measures import _scale
+
+    holder, tutor = await make_person(), await make_person()
+    await court_measure(holder, tutor, "tutelle")
+    vitals = f"/v1/spaces/{holder.space_id}/vitals"
+    for code in ("V", "R"):
+        labelled = body_weight(70, identifier=[{"value": f"oid-{code}"}])
+        labelled["meta"]["security"] = [{"system": "urn:oid:2.16.840.1.113883.5.25", "code": code}]
+        tutors_app = await _scale(settings, tutor, holder)
+        body = outcome(await client.post("/fhir", json=transaction(labelled), headers=tutors_app.headers), 403)
+        assert body["issue"][0]["expression"] == ["Bundle.entry[1].resource.meta.security"], code
+        app = await _scale(settings, holder, holder)
+        answer = await client.post("/fhir", json=transaction(labelled), headers=app.headers)
+        assert answer.status_code == 200, answer.text
+        measure_id = answer.json()["entry"][-1]["response"]["location"].removeprefix("Observation/")
+        stored = (await client.get(f"{vitals}/{measure_id}", headers=holder.headers)).json()
+        assert (stored["value"], stored["hiddenFromRepresentatives"]) == (70, True), code
+    assert (await client.get(vitals, headers=tutor.headers)).json()["items"] == []
+    # Another system's V is no confidentiality label, and a code that is no string no code (never a 500).
+    app = await _scale(settings, holder, holder)
+    for security in (
+        {"system": "urn:oid:2.16.840.1.113883.5.4", "code": "V"},
+        {**RESTRICTED, "code": ["V"]},
+        {"system": ["urn:oid:2.16.840.1.113883.5.25"], "code": "V"},
+    ):
+        other = body_weight(71, identifier=[{"value": f"other-{len(str(security))}"}])
+        other["meta"]["security"] = [security]
+        answer = await client.post("/fhir", json=transaction(other), headers=app.headers)
+        assert answer.status_code == 200, answer.text
+    shown = (await client.get(vitals, headers=tutor.headers)).json()["items"]
+    assert [m["value"] for m in shown] == [71, 71, 71]
