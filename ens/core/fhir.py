@@ -13,6 +13,7 @@ says, so each reference resolves inside the Bundle (a test follows every one). T
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal
@@ -79,6 +80,27 @@ def refuse_another_fhir_version(content_type: str | None) -> None:
     version = _fhir_version(content_type or "")
     if version is not None and version not in _FHIR_VERSIONS:
         raise UnsupportedMediaType(f"{_SPOKEN}; the body's Content-Type says FHIR {version}.")
+
+
+# The ``Prefer`` header (RFC 7240) the /fhir routes read: ``handling`` on the search, ``return`` on
+# the transaction. Each route declares it at most this long (a longer one is 400 at ``Prefer``, as
+# any header past its declared length): the door's preferences fit in a few dozen characters.
+PREFER_MAX_LENGTH = 256
+
+
+def preferences(header: str | None) -> Mapping[str, str]:
+    """The preferences a ``Prefer`` header states, by name, in lower case, their values unquoted
+    (RFC 7240 §2: ``handling="strict"`` is ``handling=strict``) and in lower case
+    (``return=OperationOutcome`` is ``operationoutcome``); a preference given twice is its first
+    (§2). The one reading of the header on every /fhir route. A part after ``;`` (a parameter, for
+    RFC 7240) counts as a preference of its own: ``return=minimal; handling=strict``, as clients
+    write it, asks both."""
+    stated: dict[str, str] = {}
+    for part in re.split(r"[,;]", header or ""):
+        name, _, value = re.sub(r"\s+", "", part).lower().replace('"', "").partition("=")
+        if name:
+            stated.setdefault(name, value)
+    return stated
 
 
 UCUM = "http://unitsofmeasure.org"

@@ -46,6 +46,7 @@ from ens.core.fhir import (
     encode,
     full_url,
     is_restricted,
+    preferences,
 )
 from ens.core.local_time import EARLIEST_YEAR, LATEST_YEAR, local_midnight, zone_of
 from ens.core.strict_json import JSON, refuse_duplicate_members
@@ -53,6 +54,8 @@ from ens.spaces.door import SpaceAccess
 from ens.vitals.fhir import (
     DEVICE_ELEMENTS,
     PROFILES,
+    Device,
+    Observation,
     ObservationRefused,
     check_elements,
     device_id,
@@ -82,6 +85,7 @@ class EntryResponse(Element, kw_only=True):
 
 class ResponseEntry(Element, kw_only=True):
     full_url: str | None = None
+    resource: Resource | None = None  # return=representation only
     response: EntryResponse
 
 
@@ -120,6 +124,31 @@ def _warnings(unstored: Sequence[FieldError], at: str, kind: str) -> list[Operat
 
 def _outcome(issues: list[OperationOutcomeIssue]) -> OperationOutcome | None:
     return OperationOutcome(id=str(uuid4()), issue=issues) if issues else None
+
+
+def _informed(diagnostics: str) -> OperationOutcomeIssue:
+    """What a ``return=OperationOutcome`` entry says of what was done (FHIR issue type
+    ``informational``: the entry succeeded), beside any warning of what was not stored."""
+    return OperationOutcomeIssue(severity="information", code="informational", diagnostics=diagnostics)
+
+
+# What the Observation entry's outcome says (return=OperationOutcome), by the ingestion's result.
+_DONE = {
+    "created": "Stored as a new measure.",
+    "replaced": "Replaced the measure stored under the Observation's identifier (a higher meta.versionId).",
+    "unchanged": "Already stored under the Observation's identifier (the same or a lower meta.versionId, or a "
+    "conditional create's): left as it is, nothing stored.",
+}
+_DEVICE_KEPT = (
+    "Kept with the measure that names it: ENS keeps what identifies a device with each measure, as no resource of "
+    "its own."
+)
+# What the entries say when return=representation cannot be given: the read's rules (a type the app
+# may not read, a measure hidden from the representative who connected the app) apply to it.
+_NOT_READABLE = (
+    "The measure is stored; it is not given back, as GET /fhir/Observation/{id} would not give it to this app "
+    "(it may not read this type)."
+)
 
 
 def _entries(bundle: Any) -> list[Any]:
@@ -266,13 +295,21 @@ def _check_condition(condition: tuple[str | None, str], observation: Mapping[str
         )
 
 
-async def take_transaction(access: SpaceAccess, body: bytes, *, if_none_exist: str | None = None) -> bytes:
+async def take_transaction(
+    access: SpaceAccess, body: bytes, *, if_none_exist: str | None = None, prefer: str | None = None
+) -> bytes:
     """Store the Bundle's Observation (and what its Device says) as one measure; the answer is the
     ``transaction-response`` Bundle, its entries in the request's order.
 
     A conditional create (the Observation entry's ``request.ifNoneExist``, or ``if_none_exist``,
     the ``If-None-Exist`` header, read as that entry's: the Bundle holds one Observation) finds the
-    measure the app stored under the identifier it names and leaves it as it is (:func:`_condition`)."""
+    measure the app stored under the identifier it names and leaves it as it is (:func:`_condition`).
+
+    ``prefer``, the ``Prefer`` header, says what each entry answers (FHIR's http.html, "Managing
+    Return Content"; for a transaction, each entry's): ``return=minimal`` (the default) its status
+    and location, ``return=representation`` also the resource as the read gives it
+    (:func:`_represented`), ``return=OperationOutcome`` an outcome saying what was done. It had been
+    ignored (a review). An entry whose measure stays deleted says so whatever was asked."""
     try:
         bundle = JSON.decode(body)  # 1e400 read as inf: refused where it stands, out of range
     except msgspec.DecodeError:
@@ -425,18 +462,23 @@ async def take_transaction(access: SpaceAccess, body: bytes, *, if_none_exist: s
     device_said: list[OperationOutcomeIssue] = []
     if device is not None:
         (said if contained else device_said).extend(_warnings(unstored_device_elements(device), where, "Device"))
+    wanted = preferences(prefer).get("return")
+    represented = await _represented(access, stored.id) if wanted == "representation" and not deleted else None
+    if wanted == "operationoutcome":  # said by a Device entry of the Bundle, if it has one
+        device_said.insert(0, _informed(_DEVICE_KEPT))
     answered: list[ResponseEntry] = []
     for position, _ in enumerate(entries):
         if position == index:
             status = "201 Created" if stored.result == "created" else "200 OK"
+            if not deleted and wanted == "operationoutcome":
+                said.insert(0, _informed(_DONE[stored.result]))
+            elif not deleted and wanted == "representation" and represented is None:
+                said.insert(0, _informed(_NOT_READABLE))
             answered.append(
                 ResponseEntry(
                     full_url=full_url(stored.id),
-                    response=EntryResponse(
-                        status=status,
-                        location=f"Observation/{stored.id}",
-                        outcome=_outcome(said),
-                    ),
+                    resource=represented[0] if represented is not None else None,
+                    response=EntryResponse(status=status, location=f"Observation/{stored.id}", outcome=_outcome(said)),
                 )
             )
         else:
@@ -447,7 +489,9 @@ async def take_transaction(access: SpaceAccess, body: bytes, *, if_none_exist: s
             found = device_id(access.space_id, parts.get("manufacturer"), parts.get("model"), parts.get("identifier"))
             answered.append(
                 ResponseEntry(
-                    full_url=full_url(found), response=EntryResponse(status="200 OK", outcome=_outcome(device_said))
+                    full_url=full_url(found),
+                    resource=represented[1] if represented is not None else None,
+                    response=EntryResponse(status="200 OK", outcome=_outcome(device_said)),
                 )
             )
     return encode(
@@ -455,6 +499,20 @@ async def take_transaction(access: SpaceAccess, body: bytes, *, if_none_exist: s
             id=str(uuid4()), type="transaction-response", timestamp=clock.now().isoformat(), entry=answered
         )
     )
+
+
+async def _represented(access: SpaceAccess, measurement_id: UUID) -> tuple[Observation, Device | None] | None:
+    """``return=representation``: the measure stored as ``GET /fhir/Observation/{id}`` reads it (its
+    Device contained), and that Device as the search includes it (the Device entry's resource, its
+    ``fullUrl`` the id both give it); ``None`` where the read would not give it to this app (a type
+    it may not read, a measure the holder hid from the representative who connected it): what it
+    sent is given back only by the rules of the read."""
+    try:
+        read = _READ.decode(bytes(await get_measurement(access, measurement_id)))
+    except NotFound:
+        return None
+    alone = observation_alone(read, space_id=access.space_id, hidden=read.hidden_from_representatives)
+    return alone, device_of(access.space_id, read)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -646,10 +704,9 @@ def refuse_unread_parameters(names: Iterable[str], *, prefer: str | None) -> Non
     """400 for a parameter the search does not read when the client asked FHIR's strict handling
     (``Prefer: handling=strict``); leniently (FHIR's default) it is ignored, and the ``self`` link
     names only what was read. An app asking ``identifier=`` strictly was answered every measure, as
-    if it had been found (an outside audit). A preference's value may be quoted (RFC 7240 §2:
-    ``handling="strict"`` is the same preference)."""
-    preferences = {re.sub(r"\s+", "", part).lower().replace('"', "") for part in re.split(r"[,;]", prefer or "")}
-    if "handling=strict" not in preferences:
+    if it had been found (an outside audit). The header is read by :func:`ens.core.fhir.preferences`
+    (a quoted value is the same preference)."""
+    if preferences(prefer).get("handling") != "strict":
         return
     unread = sorted({name for name in names if name not in SEARCH_PARAMETERS + _SEARCH_PRESENTATION})
     if unread:

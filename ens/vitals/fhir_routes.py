@@ -20,6 +20,7 @@ from msgspec import Meta
 from ens.core.api import PUBLIC, Cursors, get_and_head
 from ens.core.fhir import (
     FHIR_JSON,
+    PREFER_MAX_LENGTH,
     CapabilityStatementDocument,
     FhirBundleDocument,
     FhirObservationDocument,
@@ -88,10 +89,25 @@ class FhirController(Controller):
                 "measure stored under it is answered 200 OK and left as it is.",
             ),
         ] = None,
+        prefer: Annotated[
+            str | None,
+            HeaderParameter(
+                name="Prefer",
+                required=False,
+                max_length=PREFER_MAX_LENGTH,
+                description="FHIR's return preference, for each entry of the transaction-response: "
+                "return=minimal (the default: its status and location), return=representation (the resource "
+                "as GET /fhir/Observation/{id} reads it, and the Device the search includes, when the app may "
+                "read the type), return=OperationOutcome (an outcome saying what was done). Another value is "
+                "ignored (RFC 7240).",
+            ),
+        ] = None,
     ) -> Response[bytes]:
         request.require_json()
         refuse_another_fhir_version(request.headers.get("content-type"))
-        answer = await fhir_intake.take_transaction(access, await request.body(), if_none_exist=if_none_exist)
+        answer = await fhir_intake.take_transaction(
+            access, await request.body(), if_none_exist=if_none_exist, prefer=prefer
+        )
         return Response(answer, media_type=FHIR_JSON)
 
     @get_and_head(
@@ -142,7 +158,7 @@ class FhirController(Controller):
             HeaderParameter(
                 name="Prefer",
                 required=False,
-                max_length=256,
+                max_length=PREFER_MAX_LENGTH,
                 description="handling=strict: a parameter the search does not read is 400, not ignored",
             ),
         ] = None,
