@@ -71,7 +71,7 @@ from ens.vitals.fhir import (
 )
 from ens.vitals.ingest import MayNotHide, record_measurements, was_deleted
 from ens.vitals.measurement import get_measurement, was_deleted_in_view
-from ens.vitals.reads import list_measurements, readable_types
+from ens.vitals.reads import count_measurements, list_measurements, readable_types
 from ens.vitals.schemas import MeasurementRead
 
 __all__ = ["FHIR_JSON", "capability_statement", "search_observations", "take_transaction"]
@@ -533,6 +533,7 @@ class Link(Element, kw_only=True):
 class SearchSet(Resource, tag="Bundle", kw_only=True):
     type: str
     timestamp: str
+    total: int | None = None  # _summary=count only
     link: list[Link] = []
     entry: list[SearchEntry] = []
 
@@ -696,7 +697,13 @@ async def read_observation(access: SpaceAccess, measurement_id: UUID) -> bytes:
 
 
 # What the search reads (FHIR's _format and _pretty say how to answer, which is always JSON here).
-SEARCH_PARAMETERS = ("code", "date", "_count", "_cursor")
+SEARCH_PARAMETERS = ("code", "date", "_count", "_cursor", "_summary")
+
+# FHIR's _summary values the search answers. ENS writes no narrative (``text``), so ``data`` (all
+# but the text) is the whole resource, as ``false`` is: nothing is left out, nothing is marked
+# SUBSETTED. ``count`` is the total alone. ``true`` (the elements FHIR marks as summary) and ``text``
+# would subset what ENS gives out: refused (400), never answered whole as if honoured.
+_SUMMARIES = ("count", "data", "false")
 _SEARCH_PRESENTATION = ("_format", "_pretty")
 
 
@@ -727,16 +734,48 @@ async def search_observations(
     dates: Sequence[str],
     count: int | None,
     cursor: str | None,
+    summary: str | None = None,
 ) -> bytes:
     """The measures of ``code`` (all the app may read without it) within ``date``, newest first, as a
     ``searchset`` Bundle with the Devices they name; ``next`` links to the following page, with the
-    same parameters (its cursor serves the types asked, no other)."""
+    same parameters (its cursor serves the types asked, no other).
+
+    ``summary`` is FHIR's ``_summary``: ``count`` answers the Bundle's ``total`` alone, no entry
+    (every page's matches, so no ``_cursor``: 400); ``data`` and ``false`` the whole resources
+    (:data:`_SUMMARIES`); another value is 400. It had been ignored, as a parameter the search does not
+    read (a review)."""
+    if summary is not None and summary not in _SUMMARIES:
+        taken = "count, data or false"
+        detail = f"{summary[:16]!r} is not answered: {taken} (ENS gives no summary subset of its resources)"
+        raise BadRequest(f"_summary: {taken}.", [FieldError("_summary", detail)])
+    if summary == "count" and cursor is not None:
+        raise BadRequest(
+            "_summary=count counts every page of the search: it takes no _cursor.",
+            [FieldError("_cursor", "not taken with _summary=count, which counts every page")],
+        )
     asked = _types_of_codes(codes)
     if asked is not None:
         # Each type named is one the app must be allowed to read (403 otherwise), even one another
         # ``code`` rules out.
         readable_types(access, asked[1])
     since, until = _bounds(dates, access)
+    query: list[tuple[str, str]] = [("code", code) for code in codes]
+    query += [("date", d) for d in dates] + ([("_count", str(count))] if count else [])
+    query += [("_summary", summary)] if summary else []
+    here = f"{base_url}/fhir/Observation?"
+    if summary == "count":
+        total = await count_measurements(
+            access, type_=asked[0] if asked is not None else None, since=since, until=until
+        )
+        return encode(
+            SearchSet(
+                id=str(uuid4()),
+                type="searchset",
+                timestamp=clock.now().isoformat(),
+                total=total,
+                link=[Link(relation="self", url=here + urlencode(query))],
+            )
+        )
     listed = await list_measurements(
         access,
         cursors,
@@ -755,9 +794,6 @@ async def search_observations(
             entries.append(SearchEntry(full_url=full_url(device.id), resource=device, search={"mode": "include"}))
         observation = observation_of(read, space_id=access.space_id, hidden=read.hidden_from_representatives)
         entries.append(SearchEntry(full_url=full_url(read.id), resource=observation, search={"mode": "match"}))
-    query: list[tuple[str, str]] = [("code", code) for code in codes]
-    query += [("date", d) for d in dates] + ([("_count", str(count))] if count else [])
-    here = f"{base_url}/fhir/Observation?"
     links = [Link(relation="self", url=here + urlencode(query + ([("_cursor", cursor)] if cursor else [])))]
     if listed.page.next_cursor:
         links.append(Link(relation="next", url=here + urlencode([*query, ("_cursor", listed.page.next_cursor)])))
@@ -833,6 +869,12 @@ def capability_statement(*, base_url: str) -> bytes:
                             },
                             {"name": "date", "type": "date"},
                             {"name": "_count", "type": "number"},
+                            {
+                                "name": "_summary",
+                                "type": "token",
+                                "documentation": "count: the total alone, no entry (no _cursor); data or false: "
+                                "the whole resources (ENS writes no narrative). true and text are 400.",
+                            },
                         ],
                     },
                     {

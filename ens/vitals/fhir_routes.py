@@ -153,6 +153,16 @@ class FhirController(Controller):
         date: Annotated[list[str] | None, QueryParameter(name="date", required=False, max_items=64)] = None,
         count: Annotated[int | None, QueryParameter(name="_count", required=False, ge=1, le=500)] = None,
         cursor: Annotated[str | None, QueryParameter(name="_cursor", required=False, max_length=512)] = None,
+        summary: Annotated[
+            str | None,
+            QueryParameter(
+                name="_summary",
+                required=False,
+                max_length=16,
+                description="count: the Bundle's total alone, no entry (no _cursor); data or false: the whole "
+                "resources (ENS writes no narrative); true and text are 400",
+            ),
+        ] = None,
         prefer: Annotated[
             str | None,
             HeaderParameter(
@@ -172,6 +182,7 @@ class FhirController(Controller):
             dates=date or [],
             count=count,
             cursor=cursor,
+            summary=summary,
         )
         return Response(found, media_type=FHIR_JSON)
 
