@@ -8,7 +8,7 @@ import smtplib
 from datetime import timedelta
 
 from ens.core import clock, db
-from ens.core.mail import Mailer, MailServerUnreachable, unreachable
+from ens.core.mail import Mailer, MailServerUnreachable, RecipientRefused, unreachable
 from ens.core.settings import Settings
 
 # An erasure still under way when ``ens purge`` runs is left to its request this long (finishing it
@@ -57,9 +57,13 @@ def notify(settings: Settings, *, owed_only: bool = False) -> None:
     """Daily: the notices that are due (the parents told three months before a child turns 18, the
     holders of documents held back until today, and the notices of documents, emergency accesses and
     security events the mail server failed for when they happened), and the digests of what representatives and apps
-    changed, to the holders who asked for them. E-mails the mail server refused or never took are
-    counted apart, and make the command exit with status 1 (cron's alert); a notice none of whose
-    e-mails went is due again at the next run, and a digest not sent covers its span again.
+    changed, to the holders who asked for them. E-mails the mail server failed for or never took
+    are counted apart, and make the command exit with status 1 (cron's alert); a notice is owed
+    again to those of its recipients it failed for, and a digest not sent covers its span again.
+    An e-mail whose recipient the mail server refused for good (``550 5.1.1`` no such user:
+    :func:`ens.core.mail.refused_for_good`) is counted on its own line and given up on (it was owed
+    again, and failed the run, at every run: a review), and fails nothing: an address gone is its
+    owner's to mend, not the operator's.
 
     ``owed_only`` (``--owed-only``, every few minutes): only the notices of documents, emergency
     accesses and security events still owed (the mail server failed, or a process stopped, when
@@ -105,6 +109,11 @@ def notify(settings: Settings, *, owed_only: bool = False) -> None:
             f"the mail server could not be reached ({mailer.unreachable}): this run stopped sending, "
             f"{left} notices left owed for the next run{daily}"
         )
+    if mailer.undeliverable:
+        print(
+            f"{mailer.undeliverable} e-mails given up on: the mail server refused their recipient for good "
+            "(the log says its answer, not to whom)"
+        )
     if mailer.failed:
         print(f"{mailer.failed} e-mails not sent: the mail server failed (the log says how)")
         raise SystemExit(1)
@@ -117,11 +126,13 @@ class _CountedMailer(Mailer):
     out), and a run with 500 notices owed took over an hour to send none (an outside audit). Every
     later message fails at once, untried (:class:`MailServerUnreachable`), and the jobs stop
     (:attr:`stopped`): what they had not reached stays owed, for the next run. A refusal of one
-    message (its recipient, say) stops nothing."""
+    message (its recipient, say) stops nothing. One refused for good (:class:`RecipientRefused`) is
+    counted apart: it is no failure of the run."""
 
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings)
         self.failed = 0
+        self.undeliverable = 0
         # What the mail server could not be reached with (the error's kind), once it could not.
         self.unreachable: str | None = None
 
@@ -135,6 +146,9 @@ class _CountedMailer(Mailer):
             raise MailServerUnreachable(f"not tried: the mail server was unreachable ({self.unreachable})")
         try:
             await super().send(to, subject, text=text, dev_note=dev_note)
+        except RecipientRefused:
+            self.undeliverable += 1
+            raise
         except (OSError, smtplib.SMTPException) as exc:
             self.failed += 1
             if unreachable(exc):

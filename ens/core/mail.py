@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import enum
 import errno
 import logging
+import re
 import smtplib
 import socket
 import ssl
@@ -33,6 +35,19 @@ class MailNotSent(OSError):
     as a mail server's refusal is: every caller takes it as a mail not sent, logs its kind and goes
     on. As ValueError it went past them all: a notice told after its change had committed answered
     500, and the login failed on its notice of a new device (an outside audit of the e-mails)."""
+
+
+class RecipientRefused(OSError):
+    """The mail server refused the message's recipient for good (:func:`refused_for_good`), e.g.
+    ``550 5.1.1`` no such user: tried again, the same message to the same address is refused again,
+    and a notice is owed to them no longer (:class:`Delivery`). An OSError, as every failure to
+    send is. ``code`` is the reply's numbers only (``550 5.1.1``): its text names the address.
+    (An address no message can carry, :class:`MailNotSent`, is not one: the provider's next claim
+    may mend it, and a notice to it stays owed.)"""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(f"the mail server refused the recipient for good ({code})")
+        self.code = code
 
 
 class MailServerUnreachable(OSError):
@@ -60,6 +75,31 @@ def unreachable(exc: BaseException) -> bool:
     fail the same way (and, for a server that does not answer, after the same SMTP_TIMEOUT_S per
     exchange), rather than for this message alone."""
     return isinstance(exc, _UNREACHABLE) or (isinstance(exc, OSError) and exc.errno in _NO_ROUTE)
+
+
+# An enhanced status code (RFC 3463) opening a reply's text: class.subject.detail.
+_ENHANCED = re.compile(rb"\s*([245])\.(\d{1,3})\.(\d{1,3})\b")
+# The enhanced codes of a permanent failure that are about the recipient, not about us: X.1 the
+# address (no such user, no such domain, a domain that takes no mail), X.2 its mailbox (disabled,
+# full, the message too big for it). Not X.1.7 and X.1.8, which are about the sender's address.
+_ABOUT_THE_SENDER = {(1, 7), (1, 8)}
+
+
+def refused_for_good(code: int, reply: bytes | str) -> str | None:
+    """The reply's numbers (``550 5.1.1``) when the mail server's answer to one message refuses its
+    recipient for good, else ``None``. Only a 5xx whose enhanced status code (RFC 3463) names the
+    recipient's address or mailbox (5.1.x but 5.1.7/5.1.8, 5.2.x): a 5xx without one, or about
+    policy or security (5.7.x: relaying denied, authentication required), or the sender (5.1.7,
+    5.1.8), is as likely the service's own misconfiguration, which would refuse every recipient:
+    taken as refusals for good, every notice would be given up on. Those, and every 4xx, leave
+    the notice owed and fail ``ens notify``, as an unreachable server does."""
+    found = _ENHANCED.match(reply if isinstance(reply, bytes) else reply.encode("utf-8", "replace"))
+    if not 500 <= code < 600 or found is None or found.group(1) != b"5":
+        return None
+    subject, detail = int(found.group(2)), int(found.group(3))
+    if subject not in (1, 2) or (subject, detail) in _ABOUT_THE_SENDER:
+        return None
+    return f"{code} 5.{subject}.{detail}"
 
 
 def carried_as_itself(address: str) -> bool:
@@ -130,7 +170,19 @@ class Mailer:
                 client.starttls(context=ssl.create_default_context())
             if url.username:
                 client.login(unquote(url.username), unquote(url.password or ""))
-            client.send_message(message)
+            try:
+                client.send_message(message)
+            except smtplib.SMTPRecipientsRefused as exc:
+                # One recipient a message: its answer to RCPT TO.
+                (code, reply), *_ = exc.recipients.values()
+                if (refused := refused_for_good(code, reply)) is None:
+                    raise
+                raise RecipientRefused(refused) from None
+            except smtplib.SMTPDataError as exc:
+                # Its answer to the message once sent: a mailbox full or gone, told only then.
+                if (refused := refused_for_good(exc.smtp_code, exc.smtp_error)) is None:
+                    raise
+                raise RecipientRefused(refused) from None
 
     def _outbox(self, message: EmailMessage) -> Path:
         folder = Path(self.settings.var_dir) / "outbox"
@@ -138,3 +190,35 @@ class Mailer:
         path = folder / f"{clock.now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}.eml"
         path.write_bytes(message.as_bytes())
         return path
+
+
+class Delivery(enum.Enum):
+    """What became of one notice's e-mail to one recipient (:func:`deliver`)."""
+
+    # The mail server took it.
+    SENT = "sent"
+    # It never will go (:class:`RecipientRefused`): the recipient's notice is given up on.
+    UNDELIVERABLE = "undeliverable"
+    # The mail server failed (down, a 4xx, a refusal that may be our own), or the address cannot be
+    # carried (:class:`MailNotSent`): owed to them still.
+    FAILED = "failed"
+
+
+async def deliver(mailer: Mailer, to: str, subject: str, text: str) -> Delivery:
+    """Send a notice after the fact: the change it tells of is committed, and a mail server that
+    fails does not turn anyone's request into an error. Each failure is logged for the operators by
+    its kind only (a refusal's text, and the address, name the recipient; the notice's words may
+    say whose space): a refusal for good at WARNING (nothing an operator must fix), any other at
+    ERROR."""
+    try:
+        await mailer.send(to, subject, text=text)
+    except RecipientRefused as exc:
+        log.warning(
+            "notice undeliverable: the mail server refused its recipient for good",
+            extra={"event": "notice_undeliverable", "smtp_reply": exc.code},
+        )
+        return Delivery.UNDELIVERABLE
+    except (OSError, smtplib.SMTPException) as exc:
+        log.error("notice not sent", extra={"event": "notice_not_sent", "reason": type(exc).__name__})
+        return Delivery.FAILED
+    return Delivery.SENT

@@ -5,7 +5,9 @@ Two shapes of owed notice share it:
 - **A flag on the row the notice is about**: a document shown to its holder
   (``documents.release_notice_due``), an emergency access opened (``emergency_accesses.notice_due``),
   set from the transaction that makes the notice owed; the request that caused it tells at once, and
-  ``ens notify`` tells what is still owed (``ens.spaces.owed_notices``, across spaces).
+  ``ens notify`` tells what is still owed (``ens.spaces.owed_notices``, across spaces). The parents'
+  notice of a coming 18th birthday (``space_notices.owed``) is one too, its row written owed by the
+  first ``ens notify`` to find it due, and kept once told (``ens.spaces.adulthood``).
 - **A row that is the notice** (``owed_security_notices``): the login's security notices (a new
   device, a recovery code used, a factor replaced...) and the notice to a representative that the
   space they represented was erased, kept only when the mail server did not take them at once
@@ -21,11 +23,16 @@ The protocol:
   SQLite runs under the write lock. The request and ``ens notify``, or two runs of ``ens notify``,
   never send it twice while the lease lives.
 - **Tell**: the e-mails, outside any transaction.
-- **Settle**: told, or no one to tell (every recipient turned that notice off): no longer owed (the
-  flag cleared, or the row gone). The mail server took it for none of its recipients: owed again at
-  once (the lease given back), for the next run. Only the claimant's own lease is settled: a write
-  that says anew whether the notice is owed (a document held back, then released again) clears the
-  lease, and the older claim's settling then changes nothing.
+- **Settle**: told to each recipient, or no one to tell (every recipient turned that notice off):
+  no longer owed (the flag cleared, or the row gone). The mail server failed for some recipients
+  (down, a 4xx): owed again at once (the lease given back), to them alone, for the next run: the
+  recipients already told are kept on the row (its ``told`` column) and told no second time. A
+  notice told to one parent of two was settled, and the other never told (a review). A recipient
+  the mail server refused for good (``550 5.1.1``, no such user:
+  :func:`ens.core.mail.refused_for_good`) is given up on, as if told: it was owed again at every
+  run, and failed each (a review). Only the claimant's own lease is settled: a write that says
+  anew whether the notice is owed (a document held back, then released again) clears the lease,
+  and the older claim's settling then changes nothing.
 
 A process that stops after its claim and before settling (killed, the machine gone) leaves the
 notice owed and the lease running: once the lease has passed, the notice is due again, and the next
@@ -52,7 +59,7 @@ from zoneinfo import ZoneInfo
 from ens.core import clock
 from ens.core.clock import aware
 from ens.core.db import Row, as_uuid, fetch, write_transaction
-from ens.core.mail import Mailer, MailNotSent
+from ens.core.mail import Delivery, Mailer, MailNotSent, RecipientRefused, deliver
 from ens.core.pdf import french_date
 
 log = logging.getLogger("ens.mail")
@@ -69,13 +76,35 @@ _BATCH = 500
 
 
 class Told(NamedTuple):
-    """Whom a notice was for, and how many of them the mail server took it for."""
+    """What telling a notice came to: how many the mail server took it for (``reached``), the
+    recipients it is owed to no longer (``done``: told now or before, or given up on), and how many
+    it is owed to still (``left``: the mail server failed for them; the next run tells them)."""
 
-    recipients: int
     reached: int
+    done: frozenset[str]
+    left: int
 
 
-Tell = Callable[[Row], Awaitable[Told]]
+# Tells the notice given its row, as its claim read it, and the recipients told before.
+Tell = Callable[[Row, frozenset[str]], Awaitable[Told]]
+
+
+async def tell_each(
+    mailer: Mailer, recipients: Sequence[tuple[str, str]], subject: str, text: str, *, told_before: frozenset[str]
+) -> Told:
+    """E-mail the notice to each of ``recipients`` (who, as an account id, and at which address)
+    but those ``told_before``, one message each."""
+    reached, done, left = 0, set(told_before), 0
+    for who, address in recipients:
+        if who in told_before:
+            continue
+        delivery = await deliver(mailer, address, subject, text)
+        if delivery is Delivery.FAILED:
+            left += 1
+            continue
+        reached += int(delivery is Delivery.SENT)
+        done.add(who)
+    return Told(reached, frozenset(done), left)
 
 
 @dataclass(frozen=True)
@@ -97,6 +126,9 @@ class OwedNotice:
     # What else ens notify reads of each due notice (", p.x AS y"), and the joins that gives them.
     reads: str = ""
     joins: str = ""
+    # The recipients already told while the notice is still owed to others (their account ids,
+    # space-separated; null when none). None: a notice of one recipient (the row is the notice).
+    told: str | None = None
 
     def _which(self, alias: str = "") -> str:
         return " AND ".join(f"{alias}{column} = {{}}" for column in self.key)
@@ -106,15 +138,17 @@ class OwedNotice:
     ) -> bool:
         """Claim the notice named by ``key`` if it is owed and unclaimed (or its claim's lease has
         passed), and, with ``ready_by``, its ``order`` column is not past that; then ``tell`` (given
-        the row as the claim read it: its ``reads`` columns), and settle. Whether anyone was told."""
+        the row as the claim read it: its ``reads`` columns, and the recipients told before), and
+        settle. Whether anyone was told."""
         now = clock.now()
         until = now + NOTICE_LEASE
         flag = f" AND {self.flag}" if self.flag else ""
         ready, ready_args = (f" AND {self.order} <= {{}}", [ready_by]) if ready_by is not None else ("", [])
+        returning = f"{reads}, {self.told} AS told_before" if self.told else reads
         async with write_transaction():
             claimed = await fetch(
                 f"UPDATE {self.table} SET {self.lease} = {{}} WHERE {self._which()}{flag} "
-                f"AND ({self.lease} IS NULL OR {self.lease} <= {{}}){ready} RETURNING {reads}",
+                f"AND ({self.lease} IS NULL OR {self.lease} <= {{}}){ready} RETURNING {returning}",
                 until,
                 *key,
                 now,
@@ -122,13 +156,23 @@ class OwedNotice:
             )
         if not claimed:
             return False
-        told = await tell(claimed[0])
-        # No one reached (the mail server failing): owed again, for the next run.
-        owed_again = told.recipients > 0 and told.reached == 0
+        told_before = frozenset(str(claimed[0]["told_before"] or "").split()) if self.told else frozenset()
+        told = await tell(claimed[0], told_before)
+        # Some not reached (the mail server failing for them): owed again to them, for the next run.
+        owed_again = told.left > 0
         async with write_transaction():
             # Our own claim only (its lease, to the microsecond: a later claim's ends later).
             mine = f"WHERE {self._which()} AND {self.lease} = {{}}"
-            if self.flag:
+            if self.flag and self.told:
+                done = " ".join(sorted(told.done)) if owed_again and told.done else None
+                await fetch(
+                    f"UPDATE {self.table} SET {self.flag} = {{}}, {self.told} = {{}}, {self.lease} = NULL {mine}",
+                    owed_again,
+                    done,
+                    *key,
+                    until,
+                )
+            elif self.flag:
                 await fetch(
                     f"UPDATE {self.table} SET {self.flag} = {{}}, {self.lease} = NULL {mine}", owed_again, *key, until
                 )
@@ -189,12 +233,15 @@ async def send_owed_notice(mailer: Mailer, account_id: UUID, to: str, subject: s
     (:func:`send_owed_notices`). It was only logged: the one that matters in an account takeover
     ("un code de secours vient d'être utilisé") was lost for good (an outside audit of the e-mails),
     as was a representative's notice that the space they represented was erased (a review). A mail
-    server outage never blocks the request. An address no message can carry (:class:`MailNotSent`)
-    is not kept: it never will."""
+    server outage never blocks the request. One that can never go is not kept: to an address no
+    message can carry (:class:`MailNotSent`), or a recipient the mail server refused for good
+    (:class:`RecipientRefused`: no such user)."""
     try:
         await mailer.send(to, subject, text=text)
     except MailNotSent:
         log.error("notice not sent: the address cannot carry a message")
+    except RecipientRefused as exc:
+        log.warning("notice undeliverable: the mail server refused its recipient for good (%s)", exc.code)
     except OSError as exc:
         log.error("notice not sent, owed to the next ens notify: %s", type(exc).__name__)
         async with write_transaction():
@@ -216,7 +263,7 @@ async def send_owed_notices(mailer: Mailer) -> int:
     next run, as do all the rest once the mailer has stopped (``ens notify``'s, the mail server
     unreachable). How many were sent."""
 
-    async def tell_late(notice: Row) -> Told:
+    async def tell_late(notice: Row, told_before: frozenset[str]) -> Told:
         # Its text says "just now" of what happened then: the reader is told when that was.
         then = aware(notice["created_at"]).astimezone(_ZONE)
         late = (
@@ -227,11 +274,14 @@ async def send_owed_notices(mailer: Mailer) -> int:
         try:
             await mailer.send(str(notice["to_address"]), str(notice["subject"]), text=text)
         except MailNotSent:
-            return Told(1, 1)  # it never will: not kept
+            return Told(0, frozenset(), 0)  # it never will: not kept
+        except RecipientRefused as exc:
+            log.warning("owed notice undeliverable: the mail server refused its recipient for good (%s)", exc.code)
+            return Told(0, frozenset(), 0)
         except OSError as exc:
             log.error("owed notice not sent again: %s", type(exc).__name__)
-            return Told(1, 0)
-        return Told(1, 1)
+            return Told(0, frozenset(), 1)
+        return Told(1, frozenset(), 0)
 
     sent = 0
     async for row in OWED_MAIL.due(mailer):

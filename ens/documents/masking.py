@@ -95,7 +95,7 @@ async def release_held_by(access: SpaceAccess, professional_id: UUID, now: datet
     today = now.astimezone(zone_of(access.space.timezone)).date()
     await fetch(
         "UPDATE documents SET hidden_from_holder = FALSE, hidden_from_holder_until = NULL, shown_to_holder_at = {}, "
-        "release_notice_due = TRUE, release_notice_lease_until = NULL, updated_at = {} "
+        "release_notice_due = TRUE, release_notice_lease_until = NULL, release_notice_told = NULL, updated_at = {} "
         "WHERE space_id = {} AND author_account_id = {} AND hidden_from_holder "
         "AND (hidden_from_holder_until IS NULL OR hidden_from_holder_until > {})",
         now,

@@ -24,7 +24,12 @@ from ens.spaces.owed_notices import announce_all_owed
 # The partial index documents_release_notice_due (shown_to_holder_at) WHERE release_notice_due
 # holds the few documents still owed their notice.
 RELEASE_NOTICE = OwedNotice(
-    "documents", alias="d", lease="release_notice_lease_until", order="shown_to_holder_at", flag="release_notice_due"
+    "documents",
+    alias="d",
+    lease="release_notice_lease_until",
+    order="shown_to_holder_at",
+    flag="release_notice_due",
+    told="release_notice_told",
 )
 
 
@@ -33,15 +38,17 @@ async def announce_document(
 ) -> bool:
     """Tell of the document if its notice is owed and it is shown to the holder by ``at``; whether
     anyone was told. Claimed before the mail goes (a second run, or the request and a run at once,
-    tell no one twice); owed again when the mail server took it for none of its recipients. A
+    tell no one twice); owed again to those of its recipients the mail server failed for. A
     closed space's stays owed (told once it is reopened), unclaimed."""
     if space.status != "open":
         return False
 
-    async def tell(claimed: Row) -> Told:
+    async def tell(claimed: Row, told_before: frozenset[str]) -> Told:
         # Whether it is hidden from the representatives is read as the row says it at the claim.
         hidden = bool(claimed["hidden_from_representatives"])
-        return await notify_holder(space, "document_added", mailer, hidden_from_representatives=hidden)
+        return await notify_holder(
+            space, "document_added", mailer, hidden_from_representatives=hidden, told_before=told_before
+        )
 
     return await RELEASE_NOTICE.tell_if_owed(
         (space_id, document_id), tell, reads="hidden_from_representatives", ready_by=at

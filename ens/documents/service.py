@@ -241,10 +241,12 @@ async def change_masking(
                 )
                 changes["release_notice_due"] = isinstance(until, date)  # told on that day, by ens notify
                 changes["release_notice_lease_until"] = None  # owed anew: an older claim settles nothing
+                changes["release_notice_told"] = None  # to everyone: whom an older notice reached too
             elif not released_for_holder(was_hidden, was_until, today=today):
                 changes["shown_to_holder_at"] = clock.now()
                 changes["release_notice_due"] = True  # told now, after the commit (or by ens notify)
                 changes["release_notice_lease_until"] = None
+                changes["release_notice_told"] = None
                 released = True
         if changes:
             changes["updated_at"] = clock.now()

@@ -52,6 +52,8 @@ class Document(Table, tablename="documents"):
     release_notice_due = Boolean(default=False)
     # Until when a claim on that notice holds (ens.core.owed_mail); null when unclaimed.
     release_notice_lease_until = Timestamptz(null=True, default=None)
+    # Whom that notice was told to while it is owed to others (their account ids); null when none.
+    release_notice_told = Text(null=True, default=None)
     created_at = Timestamptz()
     updated_at = Timestamptz()
 

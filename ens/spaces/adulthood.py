@@ -15,10 +15,11 @@ import msgspec
 
 from ens.core import clock
 from ens.core.clock import as_date
-from ens.core.db import as_uuid, fetch, fetch_one, write_transaction
+from ens.core.db import Row, as_uuid, fetch, fetch_one, write_transaction
 from ens.core.errors import Conflict, Forbidden, Invalid
 from ens.core.local_time import local_midnight
 from ens.core.mail import Mailer
+from ens.core.owed_mail import OwedNotice, Told, tell_each
 from ens.spaces.caller import Caller
 from ens.spaces.codes import BY_AN_OPERATOR, OperatorNote, new_code, space_of, take_code, use_code
 from ens.spaces.door import (
@@ -33,7 +34,7 @@ from ens.spaces.door import (
 )
 from ens.spaces.history import AccountAction, OperatorAction, operator_text_refused
 from ens.spaces.schemas import ClaimCodeRead, SpaceListItem
-from ens.spaces.service import erase_space, hold_for_erasure, holds_data, space_list_item, tell, ties_to_others
+from ens.spaces.service import erase_space, hold_for_erasure, holds_data, space_list_item, ties_to_others
 
 log = logging.getLogger("ens.spaces.adulthood")
 
@@ -42,6 +43,20 @@ CLAIM_AFTER_ADULTHOOD = timedelta(days=92)
 NOTICE_BEFORE = timedelta(days=91)  # "three months before"
 # An operator's code goes to the person whose identity they checked, by hand or by post: a month.
 OPERATOR_CODE_LIFETIME = timedelta(days=30)
+
+_ADULTHOOD_SOON_KIND = "adulthood_soon"
+# The parents' notice, a row of space_notices (found by its space's unique (space_id, kind)): owed
+# from its writing, claimed under a lease, told to each parent once (ens.core.owed_mail). Found due
+# by the spaces' birthdates (send_adulthood_notices), not by OwedNotice.due.
+ADULTHOOD_NOTICE = OwedNotice(
+    "space_notices",
+    alias="n",
+    lease="lease_until",
+    order="sent_at",
+    flag="owed",
+    key=("space_id", "kind"),
+    told="told",
+)
 
 ADULTHOOD_SOON = (
     "Bonjour,\n\n{given_name} aura 18 ans le {day}. Ce jour-là, votre accès de parent à son espace santé "
@@ -240,16 +255,23 @@ def _same_person(provider_birthdate: date, space_birthdate: date) -> bool:
 
 
 async def send_adulthood_notices(mailer: Mailer, *, now: datetime | None = None) -> int:
-    """Tell the parents, once, three months before a child comes of age (``ens notify``, daily).
-    Not of a closed space (closed by a parent, or at its erasure's point of no return): the notice
-    says the code can be made now, and there it is 410 (an outside audit of the e-mails); reopened
-    within the three months, the next run tells."""
+    """Tell the parents, once each, three months before a child comes of age (``ens notify``,
+    daily); how many notices went to at least one parent. Not of a closed space (closed by a parent,
+    or at its erasure's point of no return): the notice says the code can be made now, and there it
+    is 410 (an outside audit of the e-mails); reopened within the three months, the next run tells.
+
+    Owed as every notice that must not be lost (:class:`ens.core.owed_mail.OwedNotice`): the first
+    run to find it due writes its row owed, then claims it under a lease, tells, and settles. The
+    row was written as sent before the e-mails went: a process stopped in between lost the notice
+    for good (a review); now the first run once its lease has passed sends it. A parent the mail
+    server failed for is told by the next run, the other not again."""
     at = now or clock.now()
     rows = await fetch(
         """SELECT s.id, s.given_name, s.family_name, s.birthdate, s.sex, s.timezone, s.status, s.holder_account_id
            FROM spaces s WHERE s.holder_account_id IS NULL AND s.birthdate <= {} AND s.birthdate >= {}
              AND s.status = 'open'
-             AND NOT EXISTS (SELECT 1 FROM space_notices n WHERE n.space_id = s.id AND n.kind = 'adulthood_soon')""",
+             AND NOT EXISTS (SELECT 1 FROM space_notices n
+                             WHERE n.space_id = s.id AND n.kind = 'adulthood_soon' AND NOT n.owed)""",
         # A day more than the UTC date says on each side: a space's own day may be ahead of it or
         # behind (each is then checked in its time zone, adulthood_soon). The lower bound leaves out
         # those already of age, who never claimed their space, read every day for ever before; with
@@ -264,31 +286,34 @@ async def send_adulthood_notices(mailer: Mailer, *, now: datetime | None = None)
         space = space_ref(row)
         if not adulthood_soon(space, at):
             continue
+        sent += await _announce_adulthood(mailer, space, at=at)
+    return sent
+
+
+async def _announce_adulthood(mailer: Mailer, space: SpaceRef, *, at: datetime) -> bool:
+    """The parents' notice of ``space`` owed (its row written, unless it is), then told if no other
+    run holds it; whether any parent was told."""
+    async with write_transaction():
+        await fetch(
+            "INSERT INTO space_notices (space_id, id, kind, sent_at, owed) VALUES ({}, {}, {}, {}, TRUE) "
+            "ON CONFLICT (space_id, kind) DO NOTHING",
+            space.id,
+            uuid.uuid4(),
+            _ADULTHOOD_SOON_KIND,
+            at,
+        )
+    text = ADULTHOOD_SOON.format(given_name=space.given_name, day=_adulthood_day(space).strftime("%d/%m/%Y"))
+    # The child named in the subject: a parent of several saw "Bientôt 18 ans" (a review).
+    subject = f"{space.given_name} aura bientôt 18 ans"
+
+    async def tell_parents(claimed: Row, told_before: frozenset[str]) -> Told:
+        # The parents as they are once the notice is claimed.
         parents = await fetch(
-            """SELECT a.email FROM representatives r JOIN accounts a ON a.id = r.account_id
+            """SELECT a.id, a.email FROM representatives r JOIN accounts a ON a.id = r.account_id
                WHERE r.space_id = {} AND r.kind = 'parent' AND r.revoked_at IS NULL AND a.email IS NOT NULL""",
             space.id,
         )
-        async with write_transaction():
-            claimed = await fetch(
-                "INSERT INTO space_notices (space_id, id, kind, sent_at) VALUES ({}, {}, 'adulthood_soon', {}) "
-                "ON CONFLICT (space_id, kind) DO NOTHING RETURNING id",
-                space.id,
-                uuid.uuid4(),
-                at,
-            )
-        if not claimed:
-            continue  # another process sent it
-        text = ADULTHOOD_SOON.format(given_name=space.given_name, day=_adulthood_day(space).strftime("%d/%m/%Y"))
-        # The child named in the subject: a parent of several saw "Bientôt 18 ans" (a review).
-        subject = f"{space.given_name} aura bientôt 18 ans"
-        reached = [await tell(mailer, parent["email"], subject, text) for parent in parents]
-        if parents and not any(reached):
-            # No parent reached (the mail server failing): the notice is due again at the next run.
-            async with write_transaction():
-                await fetch(
-                    "DELETE FROM space_notices WHERE space_id = {} AND id = {}", space.id, as_uuid(claimed[0]["id"])
-                )
-            continue
-        sent += 1
-    return sent
+        to = [(str(as_uuid(parent["id"])), str(parent["email"])) for parent in parents]
+        return await tell_each(mailer, to, subject, text, told_before=told_before)
+
+    return await ADULTHOOD_NOTICE.tell_if_owed((space.id, _ADULTHOOD_SOON_KIND), tell_parents)

@@ -21,13 +21,12 @@ import msgspec
 from ens.core import clock
 from ens.core.api import require_if_match
 from ens.core.db import Row, as_uuid, current, fetch, fetch_one, is_postgres, serialise, write_transaction
-from ens.core.mail import Mailer
-from ens.core.owed_mail import Told
+from ens.core.mail import Delivery, Mailer, deliver
+from ens.core.owed_mail import Told, tell_each
 from ens.core.pdf import french_date
 from ens.spaces.describe import CONNECTION_ENDED_BY_SERVICE, describe, of_name
 from ens.spaces.door import SpaceRef, minors_space, space_ref
 from ens.spaces.schemas import NotificationPreferences
-from ens.spaces.service import tell
 
 log = logging.getLogger("ens.spaces.notifications")
 
@@ -141,17 +140,18 @@ def whose_space(space: SpaceRef, *, at: datetime | None = None) -> str:
 
 async def recipients(
     space: SpaceRef, notice: Notice, *, hidden_from_representatives: bool, at: datetime | None = None
-) -> list[str]:
-    """Who is told of ``notice`` on ``space``: the holder, or for a child's space no one holds, the
-    parents (:func:`parents_are_told`), less those who turned that notice off. A notice about an item
-    hidden from the representatives (``hidden_from_representatives``) never goes to them."""
+) -> list[tuple[str, str]]:
+    """Who is told of ``notice`` on ``space`` (each account's id, and its address): the holder, or
+    for a child's space no one holds, the parents (:func:`parents_are_told`), less those who turned
+    that notice off. A notice about an item hidden from the representatives
+    (``hidden_from_representatives``) never goes to them."""
     column = NOTICE_COLUMNS[notice]
     if parents_are_told(space, at=at):
         if hidden_from_representatives:
             # A minor's confidential care (CSP L1111-5): not even its existence reaches the parents.
             return []
         rows = await fetch(
-            f"""SELECT a.email FROM representatives r JOIN accounts a ON a.id = r.account_id
+            f"""SELECT a.id, a.email FROM representatives r JOIN accounts a ON a.id = r.account_id
                LEFT JOIN notification_preferences p ON p.account_id = a.id
                WHERE r.space_id = {{}} AND r.kind = 'parent' AND r.revoked_at IS NULL AND a.email IS NOT NULL
                AND (p.{column} IS NULL OR p.{column})""",
@@ -159,13 +159,13 @@ async def recipients(
         )
     elif space.holder_account_id is not None:
         rows = await fetch(
-            f"""SELECT a.email FROM accounts a LEFT JOIN notification_preferences p ON p.account_id = a.id
+            f"""SELECT a.id, a.email FROM accounts a LEFT JOIN notification_preferences p ON p.account_id = a.id
                WHERE a.id = {{}} AND a.email IS NOT NULL AND (p.{column} IS NULL OR p.{column})""",
             space.holder_account_id,
         )
     else:
         return []
-    return [str(row["email"]) for row in rows]
+    return [(str(as_uuid(row["id"])), str(row["email"])) for row in rows]
 
 
 class SpacesReadOnce:
@@ -182,15 +182,16 @@ class SpacesReadOnce:
         return self._read[space_id]
 
 
-async def notify_holder(space: SpaceRef, notice: Notice, mailer: Mailer, *, hidden_from_representatives: bool) -> Told:
+async def notify_holder(
+    space: SpaceRef, notice: Notice, mailer: Mailer, *, hidden_from_representatives: bool, told_before: frozenset[str]
+) -> Told:
     """Tell the holder (for a child's space no one holds, the parents) that ``notice`` happened,
-    unless they turned it off; about an item hidden from the representatives, never them. After the
-    fact (a failing mail server fails nothing). How many it was for, and how many were reached (a
-    job that can try again later does so when none was)."""
+    unless they turned it off; about an item hidden from the representatives, never them; those
+    ``told_before`` not again. After the fact (a failing mail server fails nothing). Who was told,
+    and how many are owed it still (a job that can try again later tells them then)."""
     subject, text = (words.format(whose=whose_space(space)) for words in NOTICES[notice])
     told = await recipients(space, notice, hidden_from_representatives=hidden_from_representatives)
-    reached = [await tell(mailer, address, subject, text) for address in told]
-    return Told(len(told), sum(reached))
+    return await tell_each(mailer, told, subject, text, told_before=told_before)
 
 
 async def send_digests(mailer: Mailer, *, now: datetime | None = None, settle: timedelta | None = None) -> int:
@@ -354,14 +355,17 @@ async def _send_digests_to(mailer: Mailer, people: list[Row], *, at: datetime, u
             start,
             upto,
         )
-        told = True
+        delivery: Delivery | None = None  # nothing to say
         if rows:
             lines = Counter(describe(row) for row in rows)
             body = "\n".join(f"- {_counted(sentence, count)}" for sentence, count in lines.items())
             subject = digest_subject(since, at, str(person["timezone"]))
-            told = await tell(mailer, person["email"], subject, _DIGEST_INTRO + body + _DIGEST_END)
+            # Refused for good (no such user): the span is given up on, as told; it was covered again,
+            # and refused again, at every run (a review).
+            delivery = await deliver(mailer, person["email"], subject, _DIGEST_INTRO + body + _DIGEST_END)
         async with write_transaction():
-            if told:  # sent, or nothing to say: the next digest starts above this span
+            # Sent, given up on, or nothing to say: the next digest starts above this span.
+            if delivery is not Delivery.FAILED:
                 await fetch(
                     "UPDATE notification_preferences SET digest_sent_until = {}, digest_sent_upto = {}, "
                     "digest_lease_until = NULL WHERE account_id = {} AND digest_lease_until = {}",
@@ -377,5 +381,5 @@ async def _send_digests_to(mailer: Mailer, people: list[Row], *, at: datetime, u
                     person["account_id"],
                     lease,
                 )
-        sent += 1 if rows and told else 0
+        sent += int(delivery is Delivery.SENT)
     return sent

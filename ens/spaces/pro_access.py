@@ -26,7 +26,7 @@ from ens.core.errors import Conflict, DomainError, FieldError, Forbidden, Invali
 from ens.core.local_time import EARLIEST_YEAR, today_furthest_ahead
 from ens.core.mail import Mailer
 from ens.core.names import same_names
-from ens.core.owed_mail import OwedNotice, Told
+from ens.core.owed_mail import OwedNotice, Told, tell_each
 from ens.spaces.caller import Caller
 from ens.spaces.door import (
     SpaceAccess,
@@ -51,7 +51,6 @@ from ens.spaces.schemas import (
     PatientRead,
     ProfessionalRead,
 )
-from ens.spaces.service import tell
 
 log = logging.getLogger("ens.spaces.pro_access")
 
@@ -248,6 +247,7 @@ EMERGENCY_NOTICE_OWED = OwedNotice(
     order="started_at",
     reads=", p.given_name || ' ' || p.family_name AS actor_name, p.profession_code",
     joins=" JOIN professionals p ON p.id = e.professional_id",
+    told="notice_told",
 )
 EMERGENCY_NOTICE = (
     "Bonjour,\n\n{actor}, {profession}, a ouvert {whose} en accès d'urgence le {day} à {time}. "
@@ -517,12 +517,12 @@ async def announce_emergency(
 ) -> bool:
     """Tell the holder, or for a child's space no one holds the parents, of the emergency access
     if its notice is still owed (no reason, no health data); whether anyone was told. Claimed before
-    the mail goes (the request and ``ens notify`` at once tell no one twice); owed again when the
-    mail server took it for none of its recipients (:class:`ens.core.owed_mail.OwedNotice`). An access kept
+    the mail goes (the request and ``ens notify`` at once tell no one twice); owed again to those of
+    its recipients the mail server failed for (:class:`ens.core.owed_mail.OwedNotice`). An access kept
     from the representatives (CSP L1111-5) is told to the holder only, never to the parents: with
     no holder to tell, no one is, and it is owed no longer."""
 
-    async def tell_of_it(claimed: Row) -> Told:
+    async def tell_of_it(claimed: Row, told_before: frozenset[str]) -> Told:
         # Less whoever turned the notice off (/v1/me/notifications).
         hidden = bool(claimed["hidden_from_representatives"])
         addresses = await recipients(space, "emergency_access", hidden_from_representatives=hidden, at=started_at)
@@ -535,8 +535,7 @@ async def announce_emergency(
             day=local.strftime("%d/%m/%Y"),
             time=local.strftime("%H:%M"),
         )
-        reached = [await tell(mailer, address, EMERGENCY_SUBJECT, text) for address in addresses]
-        return Told(len(addresses), sum(reached))
+        return await tell_each(mailer, addresses, EMERGENCY_SUBJECT, text, told_before=told_before)
 
     return await EMERGENCY_NOTICE_OWED.tell_if_owed(
         (space.id, access_id), tell_of_it, reads="id, hidden_from_representatives"

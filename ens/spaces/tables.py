@@ -113,12 +113,20 @@ class CodeGuesses(Table, tablename="code_guesses"):
 
 
 class SpaceNotice(Table, tablename="space_notices"):
-    """Notices sent once about a space (the parents told three months before the 18th birthday)."""
+    """Notices told once about a space (the parents told three months before the 18th birthday):
+    owed from the row's writing until told, claimed under a lease (ens.core.owed_mail)."""
 
     id = UUID(primary_key=True)
     space_id = UUID()
     kind = Varchar(length=32)
+    # When the notice was first owed (its row written by the first run to find it due).
     sent_at = Timestamptz()
+    # Owed still: to every recipient, or to those not in ``told``. False once told to each.
+    owed = Boolean(default=False)
+    # Until when a claim on the notice holds; null when unclaimed.
+    lease_until = Timestamptz(null=True, default=None)
+    # Whom the notice was told to while it is owed to others (their account ids); null when none.
+    told = Text(null=True, default=None)
 
 
 class HiddenItemRemoved(Table, tablename="hidden_items_removed"):
@@ -284,6 +292,8 @@ class EmergencyAccess(Table, tablename="emergency_accesses"):
     notice_due = Boolean(default=False)
     # Until when a claim on that notice holds (ens.core.owed_mail); null when unclaimed.
     notice_lease_until = Timestamptz(null=True, default=None)
+    # Whom that notice was told to while it is owed to others (their account ids); null when none.
+    notice_told = Text(null=True, default=None)
     # Opened on a minor's space at the minor's request that the parents not know (CSP L1111-5): the
     # access and every request under it are kept from the representatives, as a hidden item is.
     hidden_from_representatives = Boolean(default=False)

@@ -99,14 +99,20 @@ async def test_the_holder_is_told_of_a_new_document_unless_they_turned_it_off(cl
     mailer, outbox = _mailer(settings, tmp_path)
     space = await _space(person)
     await uploaded(client, person.headers, pdf(100), meta=metadata(title="Résultats de biopsie"))
-    assert await notify_holder(space, "document_added", mailer, hidden_from_representatives=False) == (1, 1)
+    told = await notify_holder(
+        space, "document_added", mailer, hidden_from_representatives=False, told_before=frozenset()
+    )
+    assert told == (1, frozenset({str(person.account_id)}), 0)
     (mail,) = _mails_to(outbox, _address(person))
     assert mail["Subject"] == "Un nouveau document dans votre espace santé"
     assert "biopsie" not in _text(mail)
     assert "aucune donnée de santé" in _text(mail)
 
     await client.put(PREFS, json={**DEFAULTS, "documentAdded": False}, headers=person.headers)
-    assert await notify_holder(space, "document_added", mailer, hidden_from_representatives=False) == (0, 0)
+    nobody = await notify_holder(
+        space, "document_added", mailer, hidden_from_representatives=False, told_before=frozenset()
+    )
+    assert nobody == (0, frozenset(), 0)
     assert len(_mails_to(outbox, _address(person))) == 1
 
 

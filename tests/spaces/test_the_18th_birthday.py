@@ -4,6 +4,7 @@ with their own identity (issue 12, point 5)."""
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import os
@@ -15,10 +16,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
+import msgspec
 import pytest
 
 from ens.core import clock, db
 from ens.core.mail import Mailer
+from ens.core.owed_mail import NOTICE_LEASE
 from ens.core.settings import Settings
 from ens.spaces import adulthood as adulthood_module
 from ens.spaces.adulthood import send_adulthood_notices
@@ -35,10 +38,13 @@ from tests.helpers.carers import (
     years_before,
 )
 from tests.helpers.concurrency import allergy_being_written, open_transaction, second_while_first_is_open
-from tests.helpers.people import HistoryRows, MakeAppToken, MakePerson, grant_app
+from tests.helpers.login import Outbox
+from tests.helpers.people import HistoryRows, MakeAppToken, MakePerson, Person, grant_app
 from tests.helpers.professionals import GP, authorise, sign_in_pro
 
 PARIS = ZoneInfo("Europe/Paris")
+# The parents' notice of a coming 18th birthday, once told (owed, its row says so until then).
+TOLD = "SELECT id FROM space_notices WHERE space_id = {} AND NOT owed"
 
 
 def _space(born: date, timezone: str = "Europe/Paris") -> SpaceRef:
@@ -502,13 +508,13 @@ async def test_a_mail_server_that_fails_leaves_the_notice_due_and_the_run_going(
     await set_birthdate(child, years_before(today_in_paris() + timedelta(days=80), 18))
     down = Mailer(msgspec.structs.replace(settings, smtp_url=f"smtp://127.0.0.1:{free_port()}"))
     await send_adulthood_notices(down)  # no exception: the run goes on
-    assert await db.fetch("SELECT id FROM space_notices WHERE space_id = {}", child) == []
+    assert await db.fetch(TOLD, child) == []
     outbox = Path(settings.var_dir) / "outbox"
     before = set(outbox.glob("*.eml")) if outbox.exists() else set()
     await send_adulthood_notices(Mailer(settings))
     sent = [path.read_text() for path in set(outbox.glob("*.eml")) - before]
     assert any("Lou aura 18 ans" in message for message in sent)
-    assert len(await db.fetch("SELECT id FROM space_notices WHERE space_id = {}", child)) == 1
+    assert len(await db.fetch(TOLD, child)) == 1
 
 
 async def test_ens_notify_says_which_e_mails_did_not_go_and_exits_1(
@@ -525,11 +531,11 @@ async def test_ens_notify_says_which_e_mails_did_not_go_and_exits_1(
     assert down.returncode == 1, down.stdout + down.stderr
     assert "0 notices of a coming 18th birthday" in down.stdout
     assert "e-mails not sent: the mail server failed" in down.stdout
-    assert await db.fetch("SELECT id FROM space_notices WHERE space_id = {}", child) == []  # due again
+    assert await db.fetch(TOLD, child) == []  # due again
     working = run_ens(settings, "notify")  # no ENS_SMTP_URL in development: the outbox
     assert working.returncode == 0, working.stdout + working.stderr
     assert "not sent" not in working.stdout
-    assert len(await db.fetch("SELECT id FROM space_notices WHERE space_id = {}", child)) == 1
+    assert len(await db.fetch(TOLD, child)) == 1
 
 
 async def test_a_space_whose_erasure_began_is_not_taken_over(
@@ -592,6 +598,117 @@ async def test_a_closed_childs_space_is_announced_once_it_is_reopened(
         return sum("Maël aura 18 ans" in message.get_content() for message in sent if isinstance(message, EmailMessage))
 
     assert await told() == 0
-    assert await db.fetch("SELECT id FROM space_notices WHERE space_id = {}", child) == []
+    assert await db.fetch(TOLD, child) == []
     assert (await client.post(f"/v1/spaces/{child}/reopen", headers=parent.headers)).status_code == 200
     assert await told() == 1
+
+
+class _Stopped(BaseException):
+    """The process stopping (killed, its machine gone) in the middle of a notice: nothing after runs."""
+
+
+class _StopsAt(Mailer):
+    """``ens notify``'s mailer, whose process stops as it is about to send to ``address``."""
+
+    def __init__(self, mailer: Mailer, address: str) -> None:
+        super().__init__(mailer.settings)
+        self.address = address
+
+    async def send(self, to: str, subject: str, *, text: str, dev_note: str | None = None) -> None:
+        if to == self.address:
+            raise _Stopped
+        await super().send(to, subject, text=text, dev_note=dev_note)
+
+
+class _WaitsAt(Mailer):
+    """A mailer that, as it is about to send to ``address``, says so and waits to be let go on."""
+
+    def __init__(self, mailer: Mailer, address: str) -> None:
+        super().__init__(mailer.settings)
+        self.address = address
+        self.sending = asyncio.Event()
+        self.go_on = asyncio.Event()
+
+    async def send(self, to: str, subject: str, *, text: str, dev_note: str | None = None) -> None:
+        if to == self.address:
+            self.sending.set()
+            await self.go_on.wait()
+        await super().send(to, subject, text=text, dev_note=dev_note)
+
+
+def _smtp(settings: Settings, outbox: tuple[Outbox, int]) -> Mailer:
+    return Mailer(msgspec.structs.replace(settings, smtp_url=f"smtp://127.0.0.1:{outbox[1]}"))
+
+
+def _told(outbox: tuple[Outbox, int], parent: Person, given_name: str) -> int:
+    messages = outbox[0].to(f"{parent.family_name.lower()}@example.test")
+    return sum(f"{given_name} aura 18 ans" in m.get_content() for m in messages)
+
+
+async def test_a_birthday_notice_whose_run_stopped_after_claiming_it_is_sent_once_the_lease_has_passed(
+    client: httpx.AsyncClient,
+    make_person: MakePerson,
+    settings: Settings,
+    outbox: tuple[Outbox, int],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The notice's row was written as sent before the e-mails went: a run stopped in between (killed,
+    its machine gone) lost it for good (a review). It is claimed under a lease now, as every owed
+    notice is: once the lease has passed, the next run sends it, once."""
+    parent = await make_person()
+    child = await create_child_space(client, parent, given_name="Anaël")
+    await set_birthdate(child, years_before(today_in_paris() + timedelta(days=80), 18))
+    mailer = _smtp(settings, outbox)
+    with pytest.raises(_Stopped):
+        await send_adulthood_notices(_StopsAt(mailer, f"{parent.family_name.lower()}@example.test"))
+    assert await db.fetch(TOLD, child) == []
+
+    await send_adulthood_notices(mailer)  # the lease lives: the claim is the stopped run's
+    assert _told(outbox, parent, "Anaël") == 0
+
+    later = clock.now() + NOTICE_LEASE + timedelta(seconds=1)
+    monkeypatch.setattr(clock, "now", lambda: later)
+    assert await send_adulthood_notices(mailer) >= 1
+    assert _told(outbox, parent, "Anaël") == 1
+    assert len(await db.fetch(TOLD, child)) == 1
+    await send_adulthood_notices(mailer)
+    assert _told(outbox, parent, "Anaël") == 1
+
+
+async def test_a_birthday_notice_being_sent_is_not_taken_by_a_second_run(
+    client: httpx.AsyncClient, make_person: MakePerson, settings: Settings, outbox: tuple[Outbox, int]
+) -> None:
+    """Two ens notify at once: the first claimed the notice and is sending it; the second finds it
+    under a live lease and leaves it. Each parent told once."""
+    parent, other = await make_person(), await make_person()
+    child = await create_child_space(client, parent, given_name="Soën")
+    assert (await join_as_second_parent(client, parent, other, child)).status_code == 200
+    await set_birthdate(child, years_before(today_in_paris() + timedelta(days=80), 18))
+    mailer = _smtp(settings, outbox)
+    first_mailer = _WaitsAt(mailer, f"{parent.family_name.lower()}@example.test")
+    first = asyncio.create_task(send_adulthood_notices(first_mailer))
+    await asyncio.wait_for(first_mailer.sending.wait(), 30)
+
+    # The first may have told the other parent already: the second run tells no one.
+    told_by_the_first = _told(outbox, other, "Soën")
+    await send_adulthood_notices(mailer)
+    assert (_told(outbox, parent, "Soën"), _told(outbox, other, "Soën")) == (0, told_by_the_first)
+    first_mailer.go_on.set()
+    await asyncio.wait_for(first, 30)
+    assert (_told(outbox, parent, "Soën"), _told(outbox, other, "Soën")) == (1, 1)
+
+    await asyncio.gather(send_adulthood_notices(mailer), send_adulthood_notices(mailer))
+    assert (_told(outbox, parent, "Soën"), _told(outbox, other, "Soën")) == (1, 1)
+
+
+async def test_two_runs_started_together_send_a_birthday_notice_once(
+    client: httpx.AsyncClient, make_person: MakePerson, settings: Settings, outbox: tuple[Outbox, int]
+) -> None:
+    parent, other = await make_person(), await make_person()
+    child = await create_child_space(client, parent, given_name="Ilan")
+    assert (await join_as_second_parent(client, parent, other, child)).status_code == 200
+    await set_birthdate(child, years_before(today_in_paris() + timedelta(days=80), 18))
+    mailer = _smtp(settings, outbox)
+    await asyncio.gather(send_adulthood_notices(mailer), send_adulthood_notices(mailer))
+    assert (_told(outbox, parent, "Ilan"), _told(outbox, other, "Ilan")) == (1, 1)
+    assert len(await db.fetch(TOLD, child)) == 1

@@ -25,7 +25,6 @@ from ens.spaces.service.closing import (
     holds_data,
     reopen_space,
     space_status,
-    tell,
     ties_to_others,
 )
 from ens.spaces.service.grants import (
@@ -73,7 +72,6 @@ __all__ = [
     "sign_in_identity",
     "space_list_item",
     "space_status",
-    "tell",
     "ties_to_others",
     "touch_grant",
 ]

@@ -4,7 +4,6 @@ it holds anything."""
 from __future__ import annotations
 
 import logging
-import smtplib
 import uuid
 from collections import Counter
 from datetime import datetime
@@ -126,18 +125,6 @@ async def erase_and_tell(
         # Owed until sent (ens.core.owed_mail): the space is gone, and a representative whose mail
         # server failed was never told, a notice only logged (a review).
         await send_owed_notice(mailer, other, email, "Un espace santé a été supprimé", text)
-
-
-async def tell(mailer: Mailer, to: str, subject: str, text: str) -> bool:
-    """A notice sent after the fact: the change is committed; a mail server that fails is logged
-    for the operators (by the error's kind only: its text names the addresses) and does not turn
-    the person's request into an error. Whether it was sent."""
-    try:
-        await mailer.send(to, subject, text=text)
-    except (OSError, smtplib.SMTPException) as exc:
-        log.error("notice not sent", extra={"event": "notice_not_sent", "reason": type(exc).__name__})
-        return False
-    return True
 
 
 async def space_status(space_id: UUID) -> str | None:
