@@ -25,7 +25,7 @@ from litestar import Litestar
 
 from ens.app import create_app
 from ens.core import clock, db
-from ens.core.mail import Mailer, refused_for_good
+from ens.core.mail import Mailer, RecipientRefused, refused_for_good
 from ens.core.settings import Settings
 from ens.documents.notices import send_release_notices
 from ens.spaces import notifications
@@ -64,7 +64,7 @@ class _Refuses(Outbox):
 
 
 @contextmanager
-def _serving(handler: _Refuses) -> Iterator[str]:
+def _serving(handler: Outbox) -> Iterator[str]:
     """The mail server running: its ENS_SMTP_URL."""
     port = free_port()
     server = Controller(handler, hostname="127.0.0.1", port=port)
@@ -275,3 +275,29 @@ async def test_a_digest_refused_for_good_moves_on_and_one_that_failed_does_not(
 )
 def test_which_refusals_are_for_good(code: int, reply: bytes, for_good: str | None) -> None:
     assert refused_for_good(code, reply) == for_good
+
+
+class _RefusesTheMessage(Outbox):
+    """A real mail server that takes every recipient, then answers the message with ``reply``."""
+
+    def __init__(self, reply: str) -> None:
+        super().__init__()
+        self.reply = reply
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        return self.reply
+
+
+@pytest.mark.parametrize(
+    ("reply", "for_good"),
+    [("552 5.2.2 Mailbox full", True), ("554 5.7.1 Message rejected as spam", False), ("451 4.3.0 Later", False)],
+)
+async def test_a_refusal_told_after_the_message_is_for_good_when_it_names_the_mailbox(
+    settings: Settings, reply: str, for_good: bool
+) -> None:
+    """Some servers refuse a mailbox only once they have the message (smtplib: SMTPDataError): the
+    same rule as at RCPT TO. A content refusal (5.7.1, spam) may be any message's: not for good."""
+    with _serving(_RefusesTheMessage(reply)) as url:
+        with pytest.raises(OSError) as refused:
+            await _mailer(settings, url).send("luc@example.test", "Un nouveau document", text="Bonjour,\n")
+    assert isinstance(refused.value, RecipientRefused) is for_good
