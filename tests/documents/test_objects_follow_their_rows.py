@@ -132,3 +132,38 @@ async def test_a_second_copys_failed_removal_leaves_it_to_the_purge_and_the_uplo
     await pending.settle_abandoned(blobs, now=clock.now() + pending.GRACE + timedelta(minutes=1))
     assert not [path for path in await stored_paths(settings, person.space_id) if "/incoming/" in path]
     assert await db.fetch("SELECT path FROM document_pending_objects WHERE space_id = {}", person.space_id) == []
+
+
+async def test_a_removal_whose_object_the_store_cannot_delete_is_a_204_and_the_purge_removes_it(
+    client, person, settings, monkeypatch
+):
+    """The row's deletion commits, then the object goes. When the store failed that moment, the
+    answer was a 503 "cannot store or read documents' files" and the history said the removal was
+    refused, for a document that was gone (the next GET: 404; an outside audit, live on a folder
+    store with a directory where the object was). Now: 204, as the history says, and the object, in
+    the ledger, is removed by the purge a day later."""
+    document = await uploaded(client, person.headers, pdf(5000, seed=78))
+    [kept_path] = await stored_paths(settings, person.space_id)
+    original = BlobStore.delete
+
+    async def failing(self: BlobStore, path: str) -> None:
+        if "/objects/" in path:
+            raise OSError("the store is down")
+        await original(self, path)
+
+    monkeypatch.setattr(BlobStore, "delete", failing)
+    removed = await client.delete(f"/v1/spaces/me/documents/{document['id']}", headers=person.headers)
+    monkeypatch.undo()
+    assert removed.status_code == 204, removed.text
+    gone = await client.get(f"/v1/spaces/me/documents/{document['id']}", headers=person.headers)
+    assert gone.status_code == 404
+    history = (await client.get("/v1/spaces/me/access-history", headers=person.headers)).json()["items"]
+    [removal] = [row for row in history if row["action"].startswith("DELETE ") and row["resourceType"] == "documents"]
+    assert removal["outcome"] == 204, removal
+    ledger = await db.fetch("SELECT path FROM document_pending_objects WHERE space_id = {}", person.space_id)
+    assert [row["path"] for row in ledger] == [kept_path]
+    blobs = BlobStore.from_settings(settings)
+    await pending.settle_abandoned(blobs, now=clock.now() + pending.GRACE + timedelta(minutes=1))
+    assert await stored_paths(settings, person.space_id) == []
+    assert await db.fetch("SELECT path FROM document_pending_objects WHERE space_id = {}", person.space_id) == []
+
