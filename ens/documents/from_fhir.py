@@ -222,7 +222,13 @@ async def store(access: SpaceAccess, staged: Staged, *, blobs: BlobStore, room: 
         raise QuotaExceeded("This space's documents would pass its storage quota: the import keeps nothing.")
     name = staged.target.rsplit("/", 1)[-1]
     shared_id, staged.moved = await take_content(
-        space_id, name, incoming=staged.incoming, target=staged.target, content_id=staged.content_id, blobs=blobs
+        space_id,
+        name,
+        incoming=staged.incoming,
+        target=staged.target,
+        content_id=staged.content_id,
+        size=staged.carried.size,
+        blobs=blobs,
     )
     carried = staged.carried
     await insert_document(

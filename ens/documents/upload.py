@@ -52,7 +52,7 @@ from ens.documents.catalogue import (
     named_format,
     sniff,
 )
-from ens.documents.encryption import BLOCK_BYTES, SpaceKey
+from ens.documents.encryption import BLOCK_BYTES, SpaceKey, stored_size
 from ens.documents.form import METADATA_PART, StreamingForm, boundary_of
 from ens.documents.keys import lock_space_documents, space_erased_meanwhile, space_key_for_writing
 from ens.documents.masking import check_masking, hold_until
@@ -299,17 +299,31 @@ def _check_professional_type(access: SpaceAccess, type_code: str) -> None:
 
 
 async def take_content(
-    space_id: UUID, name: str, *, incoming: str, target: str, content_id: UUID, blobs: BlobStore
+    space_id: UUID, name: str, *, incoming: str, target: str, content_id: UUID, size: int, blobs: BlobStore
 ) -> tuple[UUID, bool]:
     """In the transaction that inserts a document's row, under the space's document lock: the
     content the row names (another document's, when the space holds the same already) and whether
-    the new copy at ``incoming`` was moved to its name ``target`` (else it is to be deleted)."""
+    the new copy at ``incoming`` was moved to its name ``target`` (else it is to be deleted).
+
+    The same content held already, its object is asked for (one request to the store, on this
+    path only): one the store lost or cut short (a restore from an older copy, a bucket rule) is
+    replaced by the new copy, and the documents naming it are given the new copy's content id (its
+    blocks are bound to it). Kept, the lost one made the new document unreadable too, and every
+    later try (an outside audit)."""
     same = await fetch_one(
         "SELECT content_id FROM documents WHERE space_id = {} AND object_name = {} LIMIT 1", space_id, name
     )
-    if same is not None:
+    if same is not None and await blobs.size(target) == stored_size(size):
         return UUID(str(same["content_id"])), False
     await blobs.rename(incoming, target)
+    if same is not None:
+        log.warning(
+            "lost document content restored by an upload of the same file",
+            extra={"event": "document_content_restored", "space_id": str(space_id)},
+        )
+        await fetch(
+            "UPDATE documents SET content_id = {} WHERE space_id = {} AND object_name = {}", content_id, space_id, name
+        )
     return content_id, True
 
 
@@ -459,7 +473,13 @@ async def _upload_document(
             if received.size > await room_left(access, quota=storage.quota_bytes, today=today):
                 raise QuotaExceeded("This space's documents would pass its storage quota: remove some first.")
             shared_id, moved = await take_content(
-                space_id, name, incoming=incoming, target=target, content_id=content_id, blobs=storage.blobs
+                space_id,
+                name,
+                incoming=incoming,
+                target=target,
+                content_id=content_id,
+                size=received.size,
+                blobs=storage.blobs,
             )
             await insert_document(
                 access,

@@ -167,3 +167,26 @@ async def test_a_removal_whose_object_the_store_cannot_delete_is_a_204_and_the_p
     assert await stored_paths(settings, person.space_id) == []
     assert await db.fetch("SELECT path FROM document_pending_objects WHERE space_id = {}", person.space_id) == []
 
+
+async def test_the_same_file_sent_again_restores_a_content_the_store_lost(client, person, settings, caplog):
+    """A document whose object the store lost (a restore from an older copy of the folder, a bucket
+    rule) reads as ``content-unreadable``. Its holder sends the file again: that upload answered 201
+    and dropped its new copy for the lost one its name matched, so the new document was unreadable
+    too, and so was every later try (an outside audit). Now the new copy takes the lost one's place,
+    and both documents read it."""
+    content = pdf(200_000, seed=79)
+    first = await uploaded(client, person.headers, content)
+    [path] = await stored_paths(settings, person.space_id)
+    blobs = BlobStore.from_settings(settings)
+    await blobs.delete(path)
+    lost = await client.get(first["contentUrl"], headers=person.headers)
+    assert lost.status_code == 500 and lost.json()["type"] == "urn:ens:problem:content-unreadable"
+    again = await uploaded(client, person.headers, content)
+    for document in (again, first):
+        read = await client.get(document["contentUrl"], headers=person.headers)
+        assert read.status_code == 200, read.text
+        assert read.content == content
+        ranged = await client.get(document["contentUrl"], headers={**person.headers, "Range": "bytes=-10"})
+        assert ranged.status_code == 206 and ranged.content == content[-10:]
+    assert await stored_paths(settings, person.space_id) == [path]
+    assert await db.fetch("SELECT path FROM document_pending_objects WHERE space_id = {}", person.space_id) == []
