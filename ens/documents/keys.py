@@ -3,12 +3,25 @@ first when the space is erased (``ens.documents.encryption`` says how)."""
 
 from __future__ import annotations
 
+import logging
 from uuid import UUID
+
+from cryptography.exceptions import InvalidTag
 
 from ens.core import clock, keyring
 from ens.core.db import current, fetch, fetch_one, is_postgres, write_transaction
-from ens.core.errors import ERASED_MEANWHILE, NotFound
+from ens.core.errors import ERASED_MEANWHILE, DomainError, NotFound
 from ens.documents.encryption import WRAP_PURPOSE, SpaceKey, new_wrapped_key, open_key
+
+log = logging.getLogger("ens.documents")
+
+
+class DocumentsUnopenable(DomainError):
+    """The space's data key does not open under ``ENS_SECRET_KEY`` nor a key it replaced: none of its
+    documents can be read (the documented 500 ``content-unreadable``, registered with its
+    kind in ``ens.documents.content``)."""
+
+    kind = "content-unreadable"
 
 
 async def rewrap_space_keys(secret: str) -> tuple[int, int]:
@@ -24,10 +37,30 @@ async def space_key(space_id: UUID, secret: str) -> SpaceKey | None:
     return open_key(secret, space_id, bytes(row["wrapped"])) if row else None
 
 
+async def _opened_key(space_id: UUID, secret: str) -> SpaceKey | None:
+    """:func:`space_key`, for a request: a key that does not open is said, to the caller and in
+    the operators' log, as what it is. It was a bare 500 logged as an unhandled ``InvalidTag``, as
+    any fault (an outside audit: a server restarted with another key)."""
+    try:
+        return await space_key(space_id, secret)
+    except InvalidTag:
+        log.error(
+            "document key does not open",
+            extra={
+                "event": "document_key_unopenable",
+                "space_id": str(space_id),
+                "hint": "ENS_SECRET_KEY is not the key that wrapped it, nor is any of ENS_PREVIOUS_SECRET_KEYS",
+            },
+        )
+        raise DocumentsUnopenable(
+            "This space's documents cannot be opened with the service's key; nothing of them is served."
+        ) from None
+
+
 async def key_of_documents(space_id: UUID, secret: str) -> SpaceKey:
     """The data key of a space whose documents were just read: a space holding a document has one,
     unless an erasure destroyed it meanwhile (then the space is gone: 404)."""
-    found = await space_key(space_id, secret)
+    found = await _opened_key(space_id, secret)
     if found is None:
         raise NotFound(ERASED_MEANWHILE)
     return found
@@ -36,7 +69,7 @@ async def key_of_documents(space_id: UUID, secret: str) -> SpaceKey:
 async def space_key_for_writing(space_id: UUID, secret: str) -> SpaceKey:
     """The space's data key, made now if it has none (two first uploads at once agree on one): in a
     transaction apart from the request's act, which its access-history row waits for."""
-    found = await space_key(space_id, secret)
+    found = await _opened_key(space_id, secret)
     if found is not None:
         return found
     async with write_transaction(apart=True):
@@ -47,7 +80,7 @@ async def space_key_for_writing(space_id: UUID, secret: str) -> SpaceKey:
             new_wrapped_key(secret, space_id),
             clock.now(),
         )
-    made = await space_key(space_id, secret)
+    made = await _opened_key(space_id, secret)
     if made is None:
         # Made, then destroyed before it was read again: only an erasure destroys a space's key.
         raise NotFound(ERASED_MEANWHILE)
