@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import date
 from uuid import UUID
 
@@ -9,9 +10,9 @@ import msgspec
 
 from ens.core.clock import as_date, aware
 from ens.core.db import Row, as_uuid, fetch_one, row_lock
-from ens.core.errors import NotFound
+from ens.core.errors import DomainError, NotFound
 from ens.documents.catalogue import TYPES_BY_CODE
-from ens.documents.encryption import SpaceKey
+from ens.documents.encryption import SpaceKey, TamperedContent
 from ens.documents.schemas import AddedByRole, DocumentAddedBy, DocumentRead
 from ens.documents.visibility import released_for_holder, today_in_space, visible_to
 from ens.spaces.door import SpaceAccess
@@ -25,6 +26,15 @@ COLUMNS = (
 )
 
 NOT_FOUND = "No such document in this space."
+
+log = logging.getLogger("ens.documents")
+
+
+class WordsUnreadable(DomainError):
+    """A document's sealed words do not verify: the documented 500 ``content-unreadable`` (its
+    kind is registered in ``ens.documents.content``), never the words."""
+
+    kind = "content-unreadable"
 
 
 class Words(msgspec.Struct, array_like=True, frozen=True):
@@ -44,8 +54,22 @@ def sealed(key: SpaceKey, document_id: UUID, words: Words) -> bytes:
 
 
 def words_of(row: Row, key: SpaceKey) -> Words:
-    """The words sealed in a document's row (selected with :data:`COLUMNS`)."""
-    return _WORDS.decode(key.unseal(bytes(row["sealed"]), document_id=as_uuid(row["id"])))
+    """The words sealed in a document's row (selected with :data:`COLUMNS`). Words that do not
+    verify (changed, cut short, copied from another row) are said as such, the document named in
+    the operators' log: they were a 500 logged as an unhandled error that named neither."""
+    document_id = as_uuid(row["id"])
+    try:
+        return _WORDS.decode(key.unseal(bytes(row["sealed"]), document_id=document_id))
+    except TamperedContent:
+        log.error(
+            "document words unreadable",
+            extra={
+                "event": "document_words_unreadable",
+                "space_id": str(key.space_id),
+                "document_id": str(document_id),
+            },
+        )
+        raise WordsUnreadable("A document's stored title, file name or author failed verification.") from None
 
 
 def content_path(space_id: UUID, document_id: UUID) -> str:

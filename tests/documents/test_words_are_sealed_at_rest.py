@@ -5,6 +5,7 @@ moved to another row does not open, and the migration seals what was stored befo
 from __future__ import annotations
 
 import importlib
+import logging
 from typing import Any
 
 import pytest
@@ -145,3 +146,35 @@ async def test_a_sealed_value_cut_short_does_not_open(client, person):
         )
         answer = await client.get(f"/v1/spaces/me/documents/{document['id']}", headers=person.headers)
         assert answer.status_code == 500 and answer.headers["content-type"] == "application/problem+json"
+
+
+async def test_words_that_do_not_open_are_content_unreadable_and_the_log_names_the_document(
+    client, person, caplog: pytest.LogCaptureFixture
+):
+    """Sealed words that do not verify (changed, cut, moved from another row) are the documented 500
+    ``content-unreadable``, and the operators' log names the document; it was "Something went
+    wrong", an ``unhandled error`` whose withheld traceback named neither (an outside audit)."""
+    document = await uploaded(client, person.headers, pdf(1000), meta=metadata(title="Abîmé"))
+    await db.fetch(
+        "UPDATE documents SET sealed = {} WHERE space_id = {} AND id = {}",
+        b"\x01" * 40,
+        person.space_id,
+        document["id"],
+    )
+    ens_log = logging.getLogger("ens")
+    ens_log.addHandler(caplog.handler)
+    try:
+        answers = [
+            await client.get(f"/v1/spaces/me/documents/{document['id']}", headers=person.headers),
+            await client.get("/v1/spaces/me/documents", headers=person.headers),
+            await client.get(document["contentUrl"], headers=person.headers),
+        ]
+    finally:
+        ens_log.removeHandler(caplog.handler)
+    for answer in answers:
+        assert answer.status_code == 500, answer.text
+        assert answer.json()["type"] == "urn:ens:problem:content-unreadable", answer.text
+    said = [r for r in caplog.records if r.getMessage() == "document words unreadable"]
+    assert len(said) == len(answers), caplog.text
+    assert all(getattr(r, "document_id", None) == document["id"] for r in said)
+    assert not [r for r in caplog.records if r.getMessage() == "unhandled error"]
