@@ -59,11 +59,26 @@ async def settle(space_id: UUID, path: str, blobs: BlobStore) -> None:
         await fetch("DELETE FROM document_pending_objects WHERE space_id = {} AND path = {}", space_id, path)
 
 
-async def settle_abandoned(blobs: BlobStore, *, now: datetime | None = None) -> int:
-    """``ens purge``: settle what dead processes left more than :data:`GRACE` ago; how many."""
-    rows = await fetch(
-        "SELECT space_id, path FROM document_pending_objects WHERE since < {}", (now or clock.now()) - GRACE
-    )
-    for row in rows:
-        await settle(UUID(str(row["space_id"])), str(row["path"]), blobs)
-    return len(rows)
+# What ``ens purge`` reads of the ledger at a time: a store that lost its way for a day (every
+# upload's object left pending) must not be read whole into one process's memory.
+SETTLE_BATCH = 500
+
+
+async def settle_abandoned(blobs: BlobStore, *, now: datetime | None = None, batch: int = SETTLE_BATCH) -> int:
+    """``ens purge``: settle what dead processes left more than :data:`GRACE` ago, oldest first,
+    ``batch`` records at a time (index ``document_pending_objects_since``); how many. Each record
+    settled is gone from the ledger, so the next batch reads on from there; one the store refuses
+    stops the run (raised), the rest left for the next. It read every record in one statement."""
+    before = (now or clock.now()) - GRACE
+    settled = 0
+    while True:
+        rows = await fetch(
+            "SELECT space_id, path FROM document_pending_objects WHERE since < {} ORDER BY since LIMIT {}",
+            before,
+            batch,
+        )
+        for row in rows:
+            await settle(UUID(str(row["space_id"])), str(row["path"]), blobs)
+        settled += len(rows)
+        if len(rows) < batch:
+            return settled

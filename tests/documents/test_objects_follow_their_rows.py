@@ -107,6 +107,21 @@ async def test_what_a_dead_process_left_is_settled_by_the_daily_purge(client, pe
     assert (await client.get(kept["contentUrl"], headers=person.headers)).content == pdf(1000, seed=9)
 
 
+async def test_the_purge_reads_the_ledger_a_batch_at_a_time_and_settles_it_all(client, person, settings):
+    """Seven records left, read three at a time (the ledger is never read whole): every one is
+    settled, and the count says so."""
+    blobs = BlobStore.from_settings(settings)
+    left = [blobs.incoming_path(person.space_id, uuid.uuid4()) for _ in range(7)]
+    for path in left:
+        await blobs.put(path, b"left behind")
+    await pending.record(person.space_id, *left)
+    later = clock.now() + pending.GRACE + timedelta(minutes=1)
+    assert await pending.settle_abandoned(blobs, now=later, batch=3) == 7
+    assert await stored_paths(settings, person.space_id) == []
+    assert await db.fetch("SELECT path FROM document_pending_objects WHERE space_id = {}", person.space_id) == []
+    assert await pending.settle_abandoned(blobs, now=later, batch=3) == 0
+
+
 async def test_a_second_copys_failed_removal_leaves_it_to_the_purge_and_the_upload_succeeds(
     client, person, settings, monkeypatch
 ):
