@@ -3,14 +3,19 @@ clear line naming the variable, exit status 2, never a traceback; the README's c
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
+import uuid
+from contextlib import closing
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
 
 from ens.core.settings import Settings
-from tests.helpers.server import ROOT, ens_command, free_port
+from ens.documents.encryption import new_wrapped_key
+from tests.helpers.server import ROOT, ServerProcess, ens_command, free_port
 
 FRESH_SHELL = {"PATH": "/usr/bin:/bin", "HOME": str(ROOT)}
 
@@ -106,6 +111,38 @@ def test_serve_on_a_database_without_its_migrations_says_to_migrate(tmp_path: ob
     url = f"sqlite:///{tmp_path}/empty.sqlite"
     done = _ens("serve", "--port", str(free_port()), ENS_ENV="dev", ENS_DATABASE_URL=url, PYTHONPATH=str(ROOT))
     _one_line_refusal(done, "ens migrate")
+
+
+def test_serve_with_a_key_that_opens_nothing_sealed_says_so_and_the_replaced_key_lets_it_start(
+    tmp_path: Path,
+) -> None:
+    """ENS_SECRET_KEY changed without the key it replaced in ENS_PREVIOUS_SECRET_KEYS: ``ens serve``
+    started, and every document request was a 500 and every authenticator code refused, nothing
+    saying why (the documents audit). It now stops at start, naming both variables; with the old key
+    among the previous ones it starts."""
+    url = f"sqlite:///{tmp_path}/ens.sqlite"
+    old_key, new_key = "the-key-the-documents-were-made-under-0001", "another-key-set-without-the-old-one-0002"
+    environment = {"ENS_ENV": "dev", "ENS_DATABASE_URL": url, "PYTHONPATH": str(ROOT), "ENS_SECRET_KEY": old_key}
+    assert _ens("migrate", **environment).returncode == 0
+    space_id = uuid.uuid4()
+    with closing(sqlite3.connect(tmp_path / "ens.sqlite")) as database, database:
+        database.execute(
+            "INSERT INTO document_keys (space_id, wrapped, created_at) VALUES (?, ?, ?)",
+            (str(space_id), new_wrapped_key(old_key, space_id), "2026-12-07T10:00:00+00:00"),
+        )
+    done = _ens("serve", "--port", str(free_port()), **{**environment, "ENS_SECRET_KEY": new_key})
+    _one_line_refusal(done, "ENS_SECRET_KEY", "ENS_PREVIOUS_SECRET_KEYS", "document keys")
+    assert "seeds" not in done.stderr  # no one enrolled an authenticator: nothing of theirs to open
+    server = ServerProcess(
+        {**FRESH_SHELL, **environment, "ENS_SECRET_KEY": new_key, "ENS_PREVIOUS_SECRET_KEYS": old_key},
+        free_port(),
+        "serve-with-the-replaced-key.log",
+    )
+    try:
+        server.start()
+        assert httpx.get(f"{server.base_url}/ready", timeout=10).status_code == 200
+    finally:
+        server.stop()
 
 
 def test_serve_without_its_database_names_the_variable() -> None:

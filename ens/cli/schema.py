@@ -34,12 +34,13 @@ def check_migrated(settings: Settings) -> None:
     or one an upgrade's ``ens migrate`` has not run on) stops it in one line. Served, ``/ready`` said
     ``ready`` and every request that met a missing table or column was a 500 (an outside audit)."""
 
-    async def run() -> tuple[int, int]:
+    async def run() -> tuple[int, int, list[str]]:
         async with db.connected(settings, pool_size=1):
-            return await _missing_migrations()
+            missing, total = await _missing_migrations()
+            return missing, total, [] if missing else await _unopened(settings)
 
     try:
-        missing, total = asyncio.run(run())
+        missing, total, unopened = asyncio.run(run())
     except (TimeoutError, OSError) as exc:
         fail(f"cannot reach the database named by ENS_DATABASE_URL ({type(exc).__name__}: {exc})")
     except Exception as exc:
@@ -51,6 +52,28 @@ def check_migrated(settings: Settings) -> None:
             f"the database named by ENS_DATABASE_URL lacks {missing} of this version's {total} migrations: "
             "run `ens migrate` first, with the same configuration"
         )
+    if unopened:
+        fail(
+            f"ENS_SECRET_KEY opens none of the {' and none of the '.join(unopened)} tried: it is not the key "
+            "they were sealed under, nor one of ENS_PREVIOUS_SECRET_KEYS. Serve with the key they were made "
+            "under, or give it in ENS_PREVIOUS_SECRET_KEYS (then `ens keys rotate` re-seals them under the new one)"
+        )
+
+
+async def _unopened(settings: Settings) -> list[str]:
+    """What the service's keys open none of, of what they seal at rest (a few rows of each). Served,
+    a key changed without the one it replaced made every document request a 500 and every
+    authenticator code refused, and nothing said why until someone asked (the documents audit)."""
+    from ens.auth.otp.totp import seeds_open
+    from ens.core import keyring
+    from ens.documents.keys import space_keys_open
+
+    keyring.configure(settings.secret_key, settings.previous_keys)
+    checks = (
+        ("spaces' document keys", await space_keys_open(settings.secret_key)),
+        ("authenticators' seeds", await seeds_open(settings)),
+    )
+    return [what for what, opens in checks if opens is False]
 
 
 async def _missing_migrations() -> tuple[int, int]:

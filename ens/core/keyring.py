@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from ens.core.db import Row, as_uuid, reseal_in_batches
+from ens.core.db import Row, as_uuid, fetch, reseal_in_batches
 
 # The keys each current key replaced, newest first (ENS_PREVIOUS_SECRET_KEYS), by the current key:
 # every function here takes the current key, and reads under those it replaced too. Set by ``ens.app``
@@ -121,6 +121,23 @@ async def reseal_column(secret: str, purpose: str, *, table: str, key: str, colu
             return None
 
     return await reseal_in_batches(table, key, column, reseal), unopened
+
+
+async def column_opens(secret: str, purpose: str, *, table: str, key: str, column: str, sample: int = 3) -> bool | None:
+    """Whether the configured keys open any of a few rows' ``column`` (sealed as for
+    :func:`reseal_column`): ``None`` when the table holds none. A few rows, whichever the table
+    gives first: one a key opens is enough to say the service holds the right key; a wrong key
+    (set without the one it replaced in ENS_PREVIOUS_SECRET_KEYS) opens none of them."""
+    rows = await fetch(f"SELECT {key}, {column} FROM {table} LIMIT {{}}", sample)
+    if not rows:
+        return None
+    for row in rows:
+        try:
+            _opened(secret, purpose, blob=bytes(row[column]), associated=as_uuid(row[key]).bytes)
+        except InvalidTag:
+            continue
+        return True
+    return False
 
 
 # What :func:`encrypt` makes is at least its nonce and its tag.

@@ -31,6 +31,12 @@ async def rewrap_space_keys(secret: str) -> tuple[int, int]:
     return await keyring.reseal_column(secret, WRAP_PURPOSE, table="document_keys", key="space_id", column="wrapped")
 
 
+async def space_keys_open(secret: str) -> bool | None:
+    """Whether the configured keys open the spaces' data keys (a few of them: ``ens serve`` asks
+    before it starts); ``None`` when no space holds a document yet."""
+    return await keyring.column_opens(secret, WRAP_PURPOSE, table="document_keys", key="space_id", column="wrapped")
+
+
 async def space_key(space_id: UUID, secret: str) -> SpaceKey | None:
     """The space's data key, or ``None`` when the space never stored a document."""
     row = await fetch_one("SELECT wrapped FROM document_keys WHERE space_id = {}", space_id)

@@ -40,6 +40,12 @@ async def reseal_seeds(settings: Settings) -> tuple[int, int]:
     return await keyring.reseal_column(settings.secret_key, _SEED_PURPOSE, table="otp_factors", key="id", column="seed")
 
 
+async def seeds_open(settings: Settings) -> bool | None:
+    """Whether the configured keys open the authenticators' seeds (a few of them: ``ens serve`` asks
+    before it starts); ``None`` when no one has enrolled one yet."""
+    return await keyring.column_opens(settings.secret_key, _SEED_PURPOSE, table="otp_factors", key="id", column="seed")
+
+
 async def start_enrolment(settings: Settings, account_id: UUID, *, now: datetime | None = None) -> UUID:
     """A new pending TOTP factor with a fresh seed; it becomes active once a first code is verified."""
     factor_id = uuid.uuid4()
