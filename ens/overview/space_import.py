@@ -125,10 +125,22 @@ class NotImported(ReadStruct):
     reason: str
 
 
+class KeptWithout(ReadStruct):
+    """An entry imported without one of its parts, which today's checks refuse (an older export's
+    value: ``ens.records.fhir.from_fhir._LEFT_OUT_WHEN_REFUSED``). ``pointer``: the entry's
+    resource in the Bundle; ``detail``: the element, by FHIRPath, and the rule it breaks (never its
+    value: it stays in the Bundle sent)."""
+
+    pointer: str
+    detail: str
+
+
 class ImportResult(ReadStruct):
     # Per resource type, how many items the space now holds from the Bundle.
     imported: dict[str, int]
     not_imported: list[NotImported]
+    # The items imported without a part of them, each said (never one left out in silence).
+    kept_without: list[KeptWithout]
 
 
 async def _received(chunks: AsyncIterator[bytes], *, limit: int) -> EncryptedSpool:
@@ -936,7 +948,9 @@ async def _imported(
                 # Two imports at once (a client retrying a slow one) would both find the space empty.
                 await serialise(f"import:{access.space_id}")
                 await _refuse_unless_empty(access)
-                imported, left = await _written(access, spool, devices, staged, storage, deadline=deadline)
+                imported, left, kept_without = await _written(
+                    access, spool, devices, staged, storage, deadline=deadline
+                )
             committed = True
         except asyncpg.QueryCanceledError:
             raise deadline.passed() from None
@@ -954,6 +968,7 @@ async def _imported(
     return ImportResult(
         imported=dict(sorted(imported.items())),
         not_imported=[NotImported(resource_type=k, count=n, reason=reasons[k]) for k, n in sorted(left.items())],
+        kept_without=[KeptWithout(pointer=e.pointer, detail=e.detail) for e in kept_without],
     )
 
 
@@ -993,10 +1008,10 @@ async def _written(
     storage: Storage,
     *,
     deadline: _Deadline,
-) -> tuple[Counter[str], Counter[str]]:
+) -> tuple[Counter[str], Counter[str], list[FieldError]]:
     """The last reading, in the import's transaction: every item through its capability's
     service (a document's file is in the store already: ``staged``). How many items of each kind
-    were imported, and how many were left."""
+    were imported, how many were left, and what items were kept without (at their entry)."""
     room = 0
     if staged:
         # Read once, under the space's document lock, which the transaction keeps: only this
@@ -1005,6 +1020,7 @@ async def _written(
         room = await room_left(access, quota=storage.quota_bytes, today=today_in_space(access))
     imported: Counter[str] = Counter()
     left: Counter[str] = Counter()
+    kept_without: list[FieldError] = []
     measures: list[dict[str, Any]] = []
     origins: list[Imported] = []
     positions: list[int] = []  # each pending measure's entry in the Bundle
@@ -1067,11 +1083,13 @@ async def _written(
                         "A space has one médecin traitant: the Bundle names two.",
                         [FieldError("", "a second Practitioner: an export holds one")],
                     )
-                elif await import_record(access, resource, hidden=is_restricted(resource)):
-                    imported[kind] += 1
-                else:
+                elif (without := await import_record(access, resource, hidden=is_restricted(resource))) is None:
                     left[kind] += 1
+                else:
+                    imported[kind] += 1
+                    if without:
+                        kept_without += _located(Invalid("", without), index, kind).errors
             if len(measures) == MAX_BATCH:
                 await flush()
     await flush()
-    return imported, left
+    return imported, left, kept_without

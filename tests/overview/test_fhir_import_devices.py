@@ -73,6 +73,7 @@ async def test_large_devices_cost_what_identifies_them_and_the_unused_ones_are_l
     assert answer.json() == {
         "imported": {"Observation": 1},
         "notImported": [{"resourceType": "Device", "count": count - 1, "reason": space_import.UNUSED_DEVICE}],
+        "keptWithout": [],
     }
     [measure] = (await client.get(VITALS, headers=newcomer.headers)).json()["items"]
     assert measure["device"] == SCALE
@@ -157,6 +158,7 @@ async def test_a_device_that_names_nothing_is_kept_with_no_measure_and_listed(cl
     assert answer.json() == {
         "imported": {"Observation": 1},
         "notImported": [{"resourceType": "Device", "count": 1, "reason": space_import.UNUSED_DEVICE}],
+        "keptWithout": [],
     }
     [measure] = (await client.get(VITALS, headers=newcomer.headers)).json()["items"]
     assert "device" not in measure

@@ -80,7 +80,7 @@ async def test_an_export_wrapped_in_another_object_is_refused(
     assert (await client.post(IMPORT, json=export, headers=newcomer.headers)).status_code == 201
     other = await make_person("Dominique")
     empty = await client.post(IMPORT, json={"resourceType": "Bundle", "type": "collection"}, headers=other.headers)
-    assert empty.status_code == 201 and empty.json() == {"imported": {}, "notImported": []}
+    assert empty.status_code == 201 and empty.json() == {"imported": {}, "notImported": [], "keptWithout": []}
 
 
 async def test_an_entry_twice_under_one_full_url_is_refused(client: httpx.AsyncClient, make_person: MakePerson) -> None:

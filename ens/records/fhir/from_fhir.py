@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 import msgspec
@@ -246,14 +246,34 @@ def _refuse_what_would_be_lost(kind: str, resource: Mapping[str, Any]) -> None:
         )
 
 
-async def import_record(access: SpaceAccess, resource: Mapping[str, Any], *, hidden: bool) -> bool:
+# What an imported record may come in without, by resource type: the optional parts of what it
+# records (how to reach a person, a code, a precision), when today's checks refuse the value an
+# export holds. ENS's checks tighten (a contact's e-mail 'autre,elise@example.test', which a
+# message's header reads as two recipients, was stored until e1d2b75; control characters, direction
+# controls, a pattern's trailing newline before theirs), so an older export may hold a value no
+# route takes now: the whole import was refused for it, and the person could not move their space
+# (a known gap, an outside audit of the import). The item is kept without that part, and the answer
+# says so per entry (``keptWithout``): nothing lost in silence. What a record is (a name, a label, a
+# substance, a relative) and its dates are no such part: a refusal of them still refuses the entry.
+_LEFT_OUT_WHEN_REFUSED: dict[str, frozenset[str]] = {
+    "RelatedPerson": frozenset({"email", "relationship", "phones"}),
+    "Practitioner": frozenset({"rpps", "phone", "address"}),
+    "Condition": frozenset({"code"}),
+    "AllergyIntolerance": frozenset({"reaction"}),
+    "MedicationStatement": frozenset({"dose"}),
+}
+
+
+async def import_record(access: SpaceAccess, resource: Mapping[str, Any], *, hidden: bool) -> list[FieldError] | None:
     """Add one exported record to the space through the record's own service (its checks and
-    rules); false when ``resource`` is not a kind the records keep. Raises ``Invalid`` (pointers
-    into the resource) like the route would."""
+    rules); ``None`` when ``resource`` is not a kind the records keep, else what the record was
+    kept without (:data:`_LEFT_OUT_WHEN_REFUSED`: each refusal, its pointer into the record, as the
+    route would say it). Raises ``Invalid`` (pointers into the record) like the route would."""
     kind = resource.get("resourceType")
     if isinstance(kind, str) and kind in _WRITTEN:
         _refuse_what_would_be_lost(kind, resource)
     hide: dict[str, Any] = {"hiddenFromRepresentatives": True} if hidden else {}
+    add: Callable[[dict[str, Any]], Awaitable[object]]
     if kind == "RelatedPerson":
         uncoded = [_text_of(r) for r in resource.get("relationship") or [] if not (r or {}).get("coding")]
         body = {
@@ -263,18 +283,27 @@ async def import_record(access: SpaceAccess, resource: Mapping[str, Any], *, hid
             "email": _email(resource),
             **hide,
         }
-        await add_emergency_contact(access, _convert(body, EmergencyContactCreate), restoring=True)
+
+        def add(body: dict[str, Any]) -> Awaitable[object]:
+            return add_emergency_contact(access, _convert(body, EmergencyContactCreate), restoring=True)
+
     elif kind == "Practitioner":
         rpps = next((i["value"] for i in resource.get("identifier") or [] if i.get("system") == RPPS_SYSTEM), None)
         body = {**_name(resource), "rpps": rpps, "phone": next(iter(_phones(resource)), None)}
         body["address"] = _address_in(resource)
-        await set_doctor(access, _convert(body, DoctorWrite), if_match=None)
+
+        def add(body: dict[str, Any]) -> Awaitable[object]:
+            return set_doctor(access, _convert(body, DoctorWrite), if_match=None)
+
     elif kind == "Condition":
         code = resource.get("code") or {}
         icd = next((c["code"] for c in code.get("coding") or [] if c.get("system") == ICD10), None)
         since = resource.get("onsetDateTime")
         body = {"label": code.get("text"), "since": since, "code": icd, **hide}
-        await profile.add_condition(access, _convert(body, ConditionCreate))
+
+        def add(body: dict[str, Any]) -> Awaitable[object]:
+            return profile.add_condition(access, _convert(body, ConditionCreate))
+
     elif kind == "AllergyIntolerance":
         reaction: dict[str, Any] = next(iter(resource.get("reaction") or []), {})
         manifestation = _text_of(next(iter(reaction.get("manifestation") or []), None))
@@ -284,7 +313,10 @@ async def import_record(access: SpaceAccess, resource: Mapping[str, Any], *, hid
             "severity": reaction.get("severity"),
             **hide,
         }
-        await profile.add_allergy(access, _convert(body, AllergyCreate))
+
+        def add(body: dict[str, Any]) -> Awaitable[object]:
+            return profile.add_allergy(access, _convert(body, AllergyCreate))
+
     elif kind == "MedicationStatement":
         period = resource.get("effectivePeriod") or {}
         body = {
@@ -294,7 +326,10 @@ async def import_record(access: SpaceAccess, resource: Mapping[str, Any], *, hid
             "until": period.get("end"),
             **hide,
         }
-        await profile.add_treatment(access, _convert(body, TreatmentCreate))
+
+        def add(body: dict[str, Any]) -> Awaitable[object]:
+            return profile.add_treatment(access, _convert(body, TreatmentCreate))
+
     elif kind == "FamilyMemberHistory":
         relationship = resource.get("relationship") or {}
         code = next((c.get("code") for c in relationship.get("coding") or []), None)
@@ -304,10 +339,52 @@ async def import_record(access: SpaceAccess, resource: Mapping[str, Any], *, hid
             "condition": _text_of(condition.get("code")),
             **hide,
         }
-        await profile.add_family_history(access, _convert(body, FamilyHistoryCreate))
+
+        def add(body: dict[str, Any]) -> Awaitable[object]:
+            return profile.add_family_history(access, _convert(body, FamilyHistoryCreate))
+
     else:
-        return False
-    return True
+        return None
+    return await _added(body, add, optional=_LEFT_OUT_WHEN_REFUSED.get(kind, frozenset()))
+
+
+async def _added(
+    body: dict[str, Any], add: Callable[[dict[str, Any]], Awaitable[object]], *, optional: frozenset[str]
+) -> list[FieldError]:
+    """``add(body)``, again without each optional part it refuses, until it takes the record or
+    refuses something else (raised). Every service refuses before it writes (its checks first),
+    so a refused call left nothing to undo; each retry has one part fewer, so this ends."""
+    left_out: list[FieldError] = []
+    while True:
+        try:
+            await add(body)
+            return left_out
+        except Invalid as exc:
+            fields = {_field_of(error.pointer) for error in exc.errors}
+            if not exc.errors or not fields <= optional or any(body.get(f) is None for f in fields):
+                raise
+            for error in exc.errors:
+                field, _, rest = error.pointer.strip("/").partition("/")
+                phones = body.get(field)
+                if field == "phones" and isinstance(phones, list) and rest.isdigit() and _left(phones) > 1:
+                    # A contact keeps at least one phone: only the refused one goes, while others remain.
+                    phones[int(rest)] = None
+                elif field == "phones":
+                    raise
+                else:
+                    body[field] = None
+                left_out.append(error)
+            if isinstance(body.get("phones"), list):
+                body["phones"] = [phone for phone in body["phones"] if phone is not None]
+
+
+def _left(phones: list[Any]) -> int:
+    return sum(phone is not None for phone in phones)
+
+
+def _field_of(pointer: str) -> str:
+    """The record's field a refusal names (``/address/city`` -> ``address``)."""
+    return pointer.strip("/").partition("/")[0]
 
 
 def _convert(body: dict[str, Any], kind: type[T]) -> T:
