@@ -353,38 +353,44 @@ async def _added(
 ) -> list[FieldError]:
     """``add(body)``, again without each optional part it refuses, until it takes the record or
     refuses something else (raised). Every service refuses before it writes (its checks first),
-    so a refused call left nothing to undo; each retry has one part fewer, so this ends."""
+    so a refused call left nothing to undo; each retry has one part fewer, so this ends. Only a
+    text is left out (an address: its texts), as an older export holds one: a value of another type
+    is no export's, and is refused."""
     left_out: list[FieldError] = []
     while True:
         try:
             await add(body)
             return left_out
         except Invalid as exc:
-            fields = {_field_of(error.pointer) for error in exc.errors}
-            if not exc.errors or not fields <= optional or any(body.get(f) is None for f in fields):
+            found = [_refused_part(body, error.pointer, optional) for error in exc.errors]
+            parts = [part for part in found if part is not None]
+            if not parts or len(parts) < len(found):
                 raise
-            for error in exc.errors:
-                field, _, rest = error.pointer.strip("/").partition("/")
-                phones = body.get(field)
-                if field == "phones" and isinstance(phones, list) and rest.isdigit() and _left(phones) > 1:
-                    # A contact keeps at least one phone: only the refused one goes, while others remain.
-                    phones[int(rest)] = None
-                elif field == "phones":
-                    raise
-                else:
+            for (field, index), error in zip(parts, exc.errors, strict=True):
+                if index is None:
                     body[field] = None
+                else:
+                    body[field][index] = None
                 left_out.append(error)
             if isinstance(body.get("phones"), list):
                 body["phones"] = [phone for phone in body["phones"] if phone is not None]
+            if body.get("phones") == []:
+                # A contact is for calling: one whose every phone is refused is refused.
+                raise
 
 
-def _left(phones: list[Any]) -> int:
-    return sum(phone is not None for phone in phones)
-
-
-def _field_of(pointer: str) -> str:
-    """The record's field a refusal names (``/address/city`` -> ``address``)."""
-    return pointer.strip("/").partition("/")[0]
+def _refused_part(body: dict[str, Any], pointer: str, optional: frozenset[str]) -> tuple[str, int | None] | None:
+    """The optional part of ``body`` a refusal at ``pointer`` names, as ``(field, index in its
+    list)``, when it may be left out: a text (an address of texts; one of a contact's phones)."""
+    field, _, rest = pointer.strip("/").partition("/")
+    value = body.get(field)
+    if field not in optional or value is None:
+        return None
+    if isinstance(value, list):
+        index = int(rest) if rest.isdigit() else -1
+        return (field, index) if 0 <= index < len(value) and isinstance(value[index], str) else None
+    texts = value.values() if isinstance(value, dict) else [value]
+    return (field, None) if all(isinstance(text, str) for text in texts) else None
 
 
 def _convert(body: dict[str, Any], kind: type[T]) -> T:
