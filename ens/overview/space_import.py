@@ -638,8 +638,28 @@ def _canonical(vital: Any, unit: Any, *, value: Any = None, components: Any = No
     return None if errors else canonical
 
 
-def _vaccination(resource: dict[str, Any]) -> VaccinationCreate:
-    return msgspec.convert(vaccination_of(resource), VaccinationCreate)
+# What a booklet entry may come in without when today's checks refuse the text an older export
+# holds (control characters, refused since 79750cd; direction controls, since 096b7fa...): its
+# details, as the records' optional parts (``ens.records.fhir.from_fhir._LEFT_OUT_WHEN_REFUSED``).
+# The vaccine, its date and dose are what the entry is, and still refuse it.
+_VACCINATION_LEFT_OUT_WHEN_REFUSED = frozenset({"lotNumber", "administeredBy", "location", "note"})
+
+
+def _vaccination(resource: dict[str, Any]) -> tuple[VaccinationCreate, list[FieldError]]:
+    """The booklet's entry for an exported Immunization, and what it is kept without (each
+    refusal, its pointer into the entry as the booklet's route would say it)."""
+    body = vaccination_of(resource)
+    left_out: list[FieldError] = []
+    while True:
+        try:
+            return msgspec.convert(body, VaccinationCreate), left_out
+        except msgspec.ValidationError as exc:
+            error = validation_error(exc)
+            field = error.pointer.strip("/").partition("/")[0]
+            if field not in _VACCINATION_LEFT_OUT_WHEN_REFUSED or not isinstance(body.get(field), str):
+                raise
+            body[field] = None  # one part fewer each time: this ends
+            left_out.append(error)
 
 
 class _Devices:
@@ -1064,8 +1084,11 @@ async def _written(
                     positions.append(index)
                     origins.append(Imported(original_source=source, hidden=is_restricted(resource)))
                 elif kind == "Immunization":
-                    await record_vaccination(access, _vaccination(resource))
+                    vaccination, details_left = _vaccination(resource)
+                    await record_vaccination(access, vaccination)
                     imported[kind] += 1
+                    if details_left:
+                        kept_without += _located(Invalid("", details_left), index, kind).errors
                 elif kind == "DocumentReference" and index in staged:
                     await documents.store(access, staged[index], blobs=storage.blobs, room=room)
                     room -= staged[index].carried.size

@@ -132,3 +132,41 @@ async def test_a_part_of_another_type_than_an_export_gives_still_refuses_the_imp
     assert refused.status_code == 422, refused.text
     assert [e["pointer"] for e in refused.json()["errors"]] == [f"/entry/{at_doctor}/resource"]
     assert (await client.get(DOCTOR, headers=newcomer.headers)).status_code == 404
+
+
+async def test_a_booklet_entrys_detail_stored_before_todays_check_is_left_out_and_said(client, person, make_person):
+    """A lot number and a place holding a control character (taken until 79750cd): the entry
+    comes in without them, its vaccine, date and dose kept, and the answer says so; the entry's
+    vaccine name refused still refuses the import."""
+    from ens.core import db
+
+    given = {"vaccineName": "Revaxis", "date": "2021-06-15", "doseNumber": 4, "lotNumber": "X1", "location": "Lyon"}
+    created = await client.post("/v1/spaces/me/vaccinations", json=given, headers=person.headers)
+    assert created.status_code == 201, created.text
+    await db.fetch(
+        "UPDATE vaccinations SET lot_number = {}, location = {} WHERE space_id = {}",
+        "X1\u0001",
+        "Ly\u0007on",
+        person.space_id,
+    )
+    exported = (await client.get(EXPORT, headers=person.headers)).json()
+    index, _ = _entry(exported, "Immunization")
+    newcomer = await make_person("Camille")
+    answer = await client.post(IMPORT, json=exported, headers=newcomer.headers)
+    assert answer.status_code == 201, answer.text
+    said = answer.json()["keptWithout"]
+    assert [item["pointer"] for item in said] == [f"/entry/{index}/resource"] * 2
+    assert sorted(item["detail"].partition(":")[0] for item in said) == [
+        "Immunization.location.display",
+        "Immunization.lotNumber",
+    ]
+    [entry] = (await client.get("/v1/spaces/me/vaccinations", headers=newcomer.headers)).json()["items"]
+    assert (entry["vaccineName"], entry["date"], entry["doseNumber"]) == ("Revaxis", "2021-06-15", 4)
+    assert entry.get("lotNumber") is None and entry.get("location") is None
+
+    other = await make_person("Noé")
+    _, immunization = _entry(exported, "Immunization")
+    immunization["vaccineCode"]["text"] = "Rev\u0001axis"
+    refused = await client.post(IMPORT, json=exported, headers=other.headers)
+    assert refused.status_code == 422, refused.text
+    assert (await client.get("/v1/spaces/me/vaccinations", headers=other.headers)).json()["items"] == []
