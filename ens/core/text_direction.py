@@ -11,7 +11,9 @@ Every JSON body a route converts into its Struct is looked at (``ens.core.strict
 the directives, a document's title, the trusted person and an emergency's reason refused them, while
 a child's name, a contact's, a condition's label took them, and "Zo\u202eé" was shown so to
 professionals and in the parents' e-mails (an outside audit). What arrives another way (a document's
-metadata beside its file, an import's resources) is checked where it is read.
+metadata beside its file, an import's resources) is checked where it is read: the import's records
+and booklet entries as they are converted, its measures and Devices as they are mapped (it took
+them unchecked until an outside audit of the import).
 
 Checked on what a write sends, not by a pattern on the field types: those types (a witness, an
 address, an authorisation) also decode what was stored before this rule, which must stay readable.
@@ -20,6 +22,7 @@ address, an authorisation) also decode what was stored before this rule, which m
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 import msgspec
 
@@ -45,9 +48,10 @@ def may_hold_direction_control(json_text: bytes) -> bool:
 _DETAIL = "holds a direction override, embedding or isolate control (U+202A to U+202E, U+2066 to U+2069)"
 
 
-def refuse_direction_controls(body: msgspec.Struct, *, errors: list[FieldError]) -> None:
-    """Add to ``errors`` the JSON Pointer of every text in ``body`` (its nested Structs and lists
-    too) that holds a direction control."""
+def refuse_direction_controls(body: msgspec.Struct | Mapping[str, object], *, errors: list[FieldError]) -> None:
+    """Add to ``errors`` the JSON Pointer of every text in ``body`` (its nested Structs, mappings
+    and lists too) that holds a direction control. A mapping is what an import makes of a resource
+    before a service converts it (a measure)."""
     _look_in(body, "", errors)
 
 
@@ -61,3 +65,6 @@ def _look_in(value: object, pointer: str, errors: list[FieldError]) -> None:
     elif isinstance(value, list):
         for index, item in enumerate(value):
             _look_in(item, f"{pointer}/{index}", errors)
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            _look_in(item, pointer + pointer_token(str(key)), errors)

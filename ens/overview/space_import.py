@@ -58,6 +58,7 @@ from ens.core.errors import ERASED_MEANWHILE, Conflict, DomainError, FieldError,
 from ens.core.fhir import UCUM, is_restricted
 from ens.core.local_time import zone_of
 from ens.core.spool import EncryptedSpool
+from ens.core.text_direction import refuse_direction_controls
 from ens.documents import from_fhir as documents
 from ens.documents.catalogue import MAX_DOCUMENT_BYTES
 from ens.documents.keys import lock_space_documents, space_erased_meanwhile, space_key_for_writing
@@ -540,11 +541,29 @@ def _device_named(resource: dict[str, Any]) -> bytes | None:
 _ORIGINAL = f"extension('{ORIGINAL_QUANTITY_EXTENSION}')"
 
 
-def _measure(resource: dict[str, Any], zone: ZoneInfo) -> dict[str, Any]:
-    """The ingestion's item for an exported Observation, in the value and unit it was first sent."""
+# A measure's free texts, left out when a direction control is in them, as a record's optional
+# parts are (``ens.records.fhir.from_fhir._LEFT_OUT_WHEN_REFUSED``); in any other text it refuses it.
+_MEASURE_TEXTS = frozenset({"note", "measurementLocation"})
+
+
+def _measure(resource: dict[str, Any], zone: ZoneInfo) -> tuple[dict[str, Any], list[str]]:
+    """The ingestion's item for an exported Observation, in the value and unit it was first sent,
+    and what it is kept without (each the element's FHIRPath and the rule it breaks). A text holding
+    a direction control is refused as a route's strict reading refuses it (``ens.core.strict_json``):
+    the import took them unchecked (an outside audit)."""
     item = measurement_of(resource, device=None, zone=zone, with_identity=False)
     _as_sent(item, resource)
-    return item
+    errors: list[FieldError] = []
+    refuse_direction_controls(item, errors=errors)
+    left_out: list[str] = []
+    for error in errors:
+        field = error.pointer.strip("/").partition("/")[0]
+        where = fhirpath_of(f"/measurements/0/{field}", resource)
+        if field not in _MEASURE_TEXTS:
+            raise _refused(where, error.detail)
+        item.pop(field, None)
+        left_out.append(f"{where}: {error.detail}")
+    return item, left_out
 
 
 def _refused(where: str, what: str) -> ObservationRefused:
@@ -652,12 +671,19 @@ def _vaccination(resource: dict[str, Any]) -> tuple[VaccinationCreate, list[Fiel
     left_out: list[FieldError] = []
     while True:
         try:
-            return msgspec.convert(body, VaccinationCreate), left_out
+            entry = msgspec.convert(body, VaccinationCreate)
         except msgspec.ValidationError as exc:
-            error = validation_error(exc)
-            field = error.pointer.strip("/").partition("/")[0]
-            if field not in _VACCINATION_LEFT_OUT_WHEN_REFUSED or not isinstance(body.get(field), str):
-                raise
+            errors = [validation_error(exc)]
+        else:
+            # As a route's strict reading would (ens.core.strict_json): the import took them unchecked.
+            errors = []
+            refuse_direction_controls(entry, errors=errors)
+            if not errors:
+                return entry, left_out
+        fields = [error.pointer.strip("/").partition("/")[0] for error in errors]
+        if not all(f in _VACCINATION_LEFT_OUT_WHEN_REFUSED and isinstance(body.get(f), str) for f in fields):
+            raise Invalid("Not a vaccination ENS can keep: " + errors[0].detail, errors)
+        for field, error in zip(fields, errors, strict=True):
             body[field] = None  # one part fewer each time: this ends
             left_out.append(error)
 
@@ -833,7 +859,11 @@ async def _checked(access: SpaceAccess, spool: EncryptedSpool) -> tuple[_Devices
             if kind == "Device":
                 with _refusals(index, kind):
                     item = device_item(resource)
-                    msgspec.convert(item, DeviceItem)  # the ingestion's bounds: what is kept stays small
+                    # The ingestion's bounds (what is kept stays small), and its strict reading's texts.
+                    errors: list[FieldError] = []
+                    refuse_direction_controls(msgspec.convert(item, DeviceItem), errors=errors)
+                    if errors:
+                        raise Invalid("Not a Device ENS can keep: a text holds a direction control.", errors)
                 devices.keep(index, full_url, item)
                 continue
             if kind != "Observation" and isinstance(full_url, str):
@@ -1074,7 +1104,8 @@ async def _written(
                 continue  # Devices go with their measures
             with _refusals(index, kind):
                 if kind == "Observation":
-                    item = _measure(resource, zone_of(access.space.timezone))
+                    item, texts_left = _measure(resource, zone_of(access.space.timezone))
+                    kept_without += [FieldError(f"/entry/{index}/resource", detail) for detail in texts_left]
                     device = devices.named(_device_named(resource))
                     if device is not None:
                         item["device"] = dict(device)

@@ -10,6 +10,7 @@ import msgspec
 from ens.core.api import validation_error
 from ens.core.errors import FieldError, Invalid
 from ens.core.fhir import names_of, unwritten
+from ens.core.text_direction import refuse_direction_controls
 from ens.records import profile
 from ens.records.doctor import set_doctor
 from ens.records.emergency_contacts import add_emergency_contact
@@ -35,7 +36,7 @@ from ens.records.schemas import (
 )
 from ens.spaces.door import SpaceAccess
 
-T = TypeVar("T")
+T = TypeVar("T", bound=msgspec.Struct)
 
 
 TRUSTED_PERSON_TEXT = "Personne de confiance (CSP L1111-6)"
@@ -395,8 +396,15 @@ def _refused_part(body: dict[str, Any], pointer: str, optional: frozenset[str]) 
 
 def _convert(body: dict[str, Any], kind: type[T]) -> T:
     try:
-        return msgspec.convert({k: v for k, v in body.items() if v is not None}, kind)
+        converted = msgspec.convert({k: v for k, v in body.items() if v is not None}, kind)
     except msgspec.ValidationError as exc:
         # Said in words, as the API says it: msgspec's message quotes a field's whole pattern (a review).
         error = validation_error(exc)
         raise Invalid(f"Not a record ENS can keep: {error.pointer or '/'} {error.detail}", [error]) from None
+    # What a route's strict reading refuses (ens.core.strict_json), this one refuses too: an import
+    # took "Zo\u202eé" as a contact's name, shown reversed to whoever reads it (an outside audit).
+    errors: list[FieldError] = []
+    refuse_direction_controls(converted, errors=errors)
+    if errors:
+        raise Invalid("Not a record ENS can keep: a text holds a direction control.", errors)
+    return converted
