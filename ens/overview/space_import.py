@@ -847,8 +847,8 @@ async def _checked(access: SpaceAccess, spool: EncryptedSpool) -> tuple[_Devices
     carried: dict[int, documents.Carried] = {}
     today = today_in_space(access)
     # The entries imported one by one (not the measures: each keeps its former id as its
-    # clientRecordId, and one sent twice is stored once): the same fullUrl twice would be stored
-    # twice. Few per space, their digests kept for this reading only.
+    # clientRecordId, and two of one id are refused as they are written, :func:`_written`): the
+    # same fullUrl twice would be stored twice. Few per space, their digests kept for this reading only.
     seen: set[bytes] = set()
     holder = _Holder()
     async with aclosing(_entries(spool)) as entries:
@@ -1080,7 +1080,7 @@ async def _written(
         if not measures:
             return
         try:
-            await record_measurements(access, measures, imported=origins, import_id=import_id)
+            result = await record_measurements(access, measures, imported=origins, import_id=import_id)
         except Invalid as exc:
             # The ingestion names /measurements/<k>/<field>: the k-th pending measure's entry.
             located = []
@@ -1089,6 +1089,17 @@ async def _written(
                 entry = positions[int(parts[2])] if len(parts) > 2 and parts[2].isdigit() else positions[0]
                 located.append(FieldError(f"/entry/{entry}/resource", f"{fhirpath_of(error.pointer)}: {error.detail}"))
             raise Invalid(f"entry {located[0].pointer.split('/')[2]}: {exc.detail}", located) from None
+        # The import writes as a writer of its own (nothing earlier meets its records): a record it
+        # finds already there is an earlier batch's measure of the same id. Within a batch the
+        # ingestion refuses it; across batches it was "unchanged", and the second measure, of another
+        # value, was dropped while the answer counted it imported (an outside audit of the import).
+        again = next((k for k, item in enumerate(result.items) if item.result == "unchanged"), None)
+        if again is not None:
+            where = f"/entry/{positions[again]}/resource"
+            raise Invalid(
+                f"entry {positions[again]}: another Observation of the Bundle has its id; nothing was stored.",
+                [FieldError(where, "Observation.id: the id of another Observation of the Bundle")],
+            )
         imported["Observation"] += len(measures)
         measures.clear()
         origins.clear()

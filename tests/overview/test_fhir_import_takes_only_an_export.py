@@ -442,3 +442,28 @@ async def test_an_export_said_to_be_of_another_fhir_version_is_415(
     assert [entry["resource"]["resourceType"] for entry in after["entry"]] == ["Patient"]
     r4 = {**newcomer.headers, "Content-Type": "application/fhir+json; fhirVersion=4.0"}
     assert (await client.post(IMPORT, content=sent, headers=r4)).status_code == 201
+
+
+async def test_two_measures_of_one_id_are_refused_whichever_batches_they_fall_in(client, person, make_person):
+    """The import sends measures to the ingestion 1,000 at a time, each keeping its former id as its
+    record id. Two Observations of one id in one batch were refused (422), but in two batches the
+    second, of another value, was dropped as "unchanged" while the answer counted it imported (an
+    outside audit of the import): refused too now, nothing kept."""
+    from tests.helpers.vitals import weight
+
+    sent = await client.post("/v1/spaces/me/vitals", json={"measurements": [weight(70.0)]}, headers=person.headers)
+    assert sent.status_code == 201, sent.text
+    exported = (await client.get("/v1/spaces/me/export", headers=person.headers)).json()
+    [observation] = [e["resource"] for e in exported["entry"] if e["resource"]["resourceType"] == "Observation"]
+    entries = [{"resource": {**observation, "id": f"m{index}"}} for index in range(1001)]
+    twin = {**observation, "id": "m0", "valueQuantity": {**observation["valueQuantity"], "value": 99.0}}
+    entries.append({"resource": twin})
+    newcomer = await make_person("Jade")
+    answer = await client.post(
+        "/v1/spaces/me/import",
+        json={"resourceType": "Bundle", "type": "collection", "entry": entries},
+        headers=newcomer.headers,
+    )
+    assert answer.status_code == 422, answer.text
+    assert [error["pointer"] for error in answer.json()["errors"]] == ["/entry/1001/resource"]
+    assert (await client.get("/v1/spaces/me/vitals", headers=newcomer.headers)).json()["items"] == []
