@@ -566,6 +566,9 @@ def _measure(resource: dict[str, Any], zone: ZoneInfo) -> tuple[dict[str, Any], 
     return item, left_out
 
 
+_OTHER_MEASURE = re.compile(r"/measurements/([0-9]+)")
+
+
 def _refused(where: str, what: str) -> ObservationRefused:
     """A refusal of the original-quantity extension, its FHIRPath in the detail."""
     return ObservationRefused([FieldError(where, f"{where}: {what}")])
@@ -1083,11 +1086,18 @@ async def _written(
             result = await record_measurements(access, measures, imported=origins, import_id=import_id)
         except Invalid as exc:
             # The ingestion names /measurements/<k>/<field>: the k-th pending measure's entry.
+            # A detail naming another item (the same record id as /measurements/<j>) names its entry:
+            # the ingestion's pointers are in no Bundle. The record id is the former id.
+            def in_bundle(match: re.Match[str]) -> str:
+                return f"/entry/{positions[int(match.group(1))]}"
+
             located = []
             for error in exc.errors:
                 parts = error.pointer.split("/")
                 entry = positions[int(parts[2])] if len(parts) > 2 and parts[2].isdigit() else positions[0]
-                located.append(FieldError(f"/entry/{entry}/resource", f"{fhirpath_of(error.pointer)}: {error.detail}"))
+                path = "Observation.id" if parts[-1] == "clientRecordId" else fhirpath_of(error.pointer)
+                detail = _OTHER_MEASURE.sub(in_bundle, error.detail)
+                located.append(FieldError(f"/entry/{entry}/resource", f"{path}: {detail}"))
             raise Invalid(f"entry {located[0].pointer.split('/')[2]}: {exc.detail}", located) from None
         # The import writes as a writer of its own (nothing earlier meets its records): a record it
         # finds already there is an earlier batch's measure of the same id. Within a batch the

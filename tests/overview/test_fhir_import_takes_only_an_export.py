@@ -467,3 +467,22 @@ async def test_two_measures_of_one_id_are_refused_whichever_batches_they_fall_in
     assert answer.status_code == 422, answer.text
     assert [error["pointer"] for error in answer.json()["errors"]] == ["/entry/1001/resource"]
     assert (await client.get("/v1/spaces/me/vitals", headers=newcomer.headers)).json()["items"] == []
+
+
+async def test_two_measures_of_one_id_in_one_batch_are_told_in_the_bundles_terms(client, person, make_person):
+    """The ingestion's refusal named the first one as /measurements/0 and the element as
+    Observation.identifier[0].value, neither in the Bundle (the record id is the former id)."""
+    from tests.helpers.vitals import weight
+
+    sent = await client.post("/v1/spaces/me/vitals", json={"measurements": [weight(70.0)]}, headers=person.headers)
+    assert sent.status_code == 201, sent.text
+    exported = (await client.get("/v1/spaces/me/export", headers=person.headers)).json()
+    [observation] = [e["resource"] for e in exported["entry"] if e["resource"]["resourceType"] == "Observation"]
+    twin = {**observation, "valueQuantity": {**observation["valueQuantity"], "value": 99.0}}
+    bundle = {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": observation}, {"resource": twin}]}
+    newcomer = await make_person("Jade")
+    answer = await client.post("/v1/spaces/me/import", json=bundle, headers=newcomer.headers)
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["errors"] == [
+        {"pointer": "/entry/1/resource", "detail": "Observation.id: the same clientRecordId is /entry/0"}
+    ]
