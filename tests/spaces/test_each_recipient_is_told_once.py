@@ -36,6 +36,7 @@ from tests.helpers.asgi import asgi_client
 from tests.helpers.carers import create_child_space, join_as_second_parent, set_birthdate, today_in_paris, years_before
 from tests.helpers.documents import pdf, uploaded
 from tests.helpers.login import Outbox
+from tests.helpers.mail import address
 from tests.helpers.people import MakeAppToken, MakePerson, Person
 from tests.helpers.professionals import GP, NURSE, authorise, open_emergency, sign_in_pro
 from tests.helpers.server import free_port, run_ens
@@ -85,10 +86,6 @@ def mail_down_app(settings: Settings, migrated: None) -> Litestar:
 async def mail_down(mail_down_app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
     async with asgi_client(mail_down_app, "http://testserver.local") as test_client:
         yield test_client
-
-
-def address(person: Person) -> str:
-    return f"{person.family_name.lower()}@example.test"
 
 
 def told(server: Outbox, person: Person, words: str) -> int:

@@ -23,7 +23,6 @@ from litestar import Litestar
 from ens.app import create_app
 from ens.core import clock, db
 from ens.core.mail import Mailer
-from ens.core.owed_mail import NOTICE_LEASE
 from ens.core.settings import Settings
 from ens.documents.notices import announce_document, send_release_notices
 from ens.spaces.notifications import SpacesReadOnce
@@ -31,6 +30,7 @@ from ens.spaces.pro_access import send_emergency_notices
 from tests.helpers.asgi import asgi_client
 from tests.helpers.documents import metadata, pdf, uploaded
 from tests.helpers.login import Outbox
+from tests.helpers.mail import Stopped, StopsAt, WaitsAt, address, lease_passed
 from tests.helpers.people import MakePerson, Person
 from tests.helpers.professionals import GP, NURSE, Pro, authorise, open_emergency, sign_in_pro
 from tests.helpers.server import free_port
@@ -81,53 +81,6 @@ class Notices:
         holder, gp = await self.make_person(), await sign_in_pro(self.settings, GP)
         await authorise(self.client, holder, gp)
         return holder, gp
-
-
-def address(person: Person) -> str:
-    return f"{person.family_name.lower()}@example.test"
-
-
-class _Stopped(BaseException):
-    """The process stopping (killed, its machine gone) in the middle of a notice: nothing after runs."""
-
-
-class _StopsAt(Mailer):
-    """``ens notify``'s mailer, whose process stops as it is about to send to ``address``."""
-
-    def __init__(self, mailer: Mailer, address: str) -> None:
-        super().__init__(mailer.settings)
-        self.address = address
-
-    async def send(self, to: str, subject: str, *, text: str, dev_note: str | None = None) -> None:
-        if to == self.address:
-            raise _Stopped
-        await super().send(to, subject, text=text, dev_note=dev_note)
-
-
-class _WaitsAt(Mailer):
-    """A mailer that, as it is about to send to ``address``, says so and waits to be let go on;
-    then sends, or with ``fails`` finds the mail server failing."""
-
-    def __init__(self, mailer: Mailer, address: str, *, fails: bool = False) -> None:
-        super().__init__(mailer.settings)
-        self.address = address
-        self.fails = fails
-        self.sending = asyncio.Event()
-        self.go_on = asyncio.Event()
-
-    async def send(self, to: str, subject: str, *, text: str, dev_note: str | None = None) -> None:
-        if to == self.address:
-            self.sending.set()
-            await self.go_on.wait()
-            if self.fails:
-                raise ConnectionRefusedError("the mail server is down")
-        await super().send(to, subject, text=text, dev_note=dev_note)
-
-
-def _lease_passed(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Time passes, beyond a claim's lease."""
-    later = clock.now() + NOTICE_LEASE + timedelta(seconds=1)
-    monkeypatch.setattr(clock, "now", lambda: later)
 
 
 @pytest.fixture
@@ -262,15 +215,15 @@ async def test_an_emergency_notice_whose_ens_notify_stopped_after_claiming_it_is
     the notice stays owed, no one takes it while the lease lives, and once it has passed the next
     run sends it, once."""
     holder, nurse, access_id = await notices.emergency(mail_down)
-    with pytest.raises(_Stopped):
-        await send_emergency_notices(_StopsAt(notices.mailer, address(holder)))
+    with pytest.raises(Stopped):
+        await send_emergency_notices(StopsAt(notices.mailer, address(holder)))
     assert notices.told(holder, EMERGENCY_SUBJECT) == 0
     assert await _emergency_owed(holder, access_id)
 
     await send_emergency_notices(notices.mailer)  # the lease lives: the claim is the stopped run's
     assert notices.told(holder, EMERGENCY_SUBJECT) == 0
 
-    _lease_passed(monkeypatch)
+    lease_passed(monkeypatch)
     assert await send_emergency_notices(notices.mailer) >= 1
     assert notices.told(holder, nurse.name) == 1
     assert not await _emergency_owed(holder, access_id)
@@ -287,15 +240,15 @@ async def test_a_document_notice_whose_request_stopped_after_claiming_it_is_sent
     added = await uploaded(mail_down, gp.headers, pdf(600, seed=75), space=holder.space_id)
     space = await SpacesReadOnce().get(holder.space_id)
     assert space is not None
-    stopping = _StopsAt(notices.mailer, address(holder))
-    with pytest.raises(_Stopped):
+    stopping = StopsAt(notices.mailer, address(holder))
+    with pytest.raises(Stopped):
         await announce_document(stopping, holder.space_id, db.as_uuid(added["id"]), at=clock.now(), space=space)
     assert await _document_owed(holder, added["id"])
 
     await send_release_notices(notices.mailer)
     assert notices.told(holder, DOCUMENT_WORDS) == 0
 
-    _lease_passed(monkeypatch)
+    lease_passed(monkeypatch)
     assert await send_release_notices(notices.mailer) >= 1
     assert notices.told(holder, DOCUMENT_WORDS) == 1
     assert not await _document_owed(holder, added["id"])
@@ -309,7 +262,7 @@ async def test_a_notice_being_sent_is_not_taken_by_a_second_ens_notify(
     """Two ens notify at once: the first claimed the notice and is sending it; the second, which
     finds it under a live lease, leaves it. Sent once, and no longer owed."""
     holder, _, access_id = await notices.emergency(mail_down)
-    first_mailer = _WaitsAt(notices.mailer, address(holder))
+    first_mailer = WaitsAt(notices.mailer, address(holder))
     first = asyncio.create_task(send_emergency_notices(first_mailer))
     await asyncio.wait_for(first_mailer.sending.wait(), 30)
     assert await _emergency_owed(holder, access_id)  # claimed, not yet told
@@ -347,11 +300,11 @@ async def test_a_claim_that_outlived_its_lease_settles_nothing(
     """A run so slow that its lease passed: another run took the notice and sent it. When the slow
     one's mail server then fails, the notice is not owed again (it was told: it would go twice)."""
     holder, _, access_id = await notices.emergency(mail_down)
-    slow = _WaitsAt(notices.mailer, address(holder), fails=True)
+    slow = WaitsAt(notices.mailer, address(holder), fails=True)
     first = asyncio.create_task(send_emergency_notices(slow))
     await asyncio.wait_for(slow.sending.wait(), 30)
 
-    _lease_passed(monkeypatch)
+    lease_passed(monkeypatch)
     assert await send_emergency_notices(notices.mailer) >= 1
     assert notices.told(holder, EMERGENCY_SUBJECT) == 1
     slow.go_on.set()

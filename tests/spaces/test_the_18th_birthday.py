@@ -21,7 +21,6 @@ import pytest
 
 from ens.core import clock, db
 from ens.core.mail import Mailer
-from ens.core.owed_mail import NOTICE_LEASE
 from ens.core.settings import Settings
 from ens.spaces import adulthood as adulthood_module
 from ens.spaces.adulthood import send_adulthood_notices
@@ -39,6 +38,7 @@ from tests.helpers.carers import (
 )
 from tests.helpers.concurrency import allergy_being_written, open_transaction, second_while_first_is_open
 from tests.helpers.login import Outbox
+from tests.helpers.mail import Stopped, StopsAt, WaitsAt, address, lease_passed, mailer_on
 from tests.helpers.people import HistoryRows, MakeAppToken, MakePerson, Person, grant_app
 from tests.helpers.professionals import GP, authorise, sign_in_pro
 
@@ -499,7 +499,6 @@ async def test_a_mail_server_that_fails_leaves_the_notice_due_and_the_run_going(
 ) -> None:
     """The notice was marked sent, then the mail failed: the run stopped there and the notice was
     never sent (a review). Now no parent reached leaves it due; the next run sends it."""
-    import msgspec
 
     from tests.helpers.server import free_port
 
@@ -603,45 +602,8 @@ async def test_a_closed_childs_space_is_announced_once_it_is_reopened(
     assert await told() == 1
 
 
-class _Stopped(BaseException):
-    """The process stopping (killed, its machine gone) in the middle of a notice: nothing after runs."""
-
-
-class _StopsAt(Mailer):
-    """``ens notify``'s mailer, whose process stops as it is about to send to ``address``."""
-
-    def __init__(self, mailer: Mailer, address: str) -> None:
-        super().__init__(mailer.settings)
-        self.address = address
-
-    async def send(self, to: str, subject: str, *, text: str, dev_note: str | None = None) -> None:
-        if to == self.address:
-            raise _Stopped
-        await super().send(to, subject, text=text, dev_note=dev_note)
-
-
-class _WaitsAt(Mailer):
-    """A mailer that, as it is about to send to ``address``, says so and waits to be let go on."""
-
-    def __init__(self, mailer: Mailer, address: str) -> None:
-        super().__init__(mailer.settings)
-        self.address = address
-        self.sending = asyncio.Event()
-        self.go_on = asyncio.Event()
-
-    async def send(self, to: str, subject: str, *, text: str, dev_note: str | None = None) -> None:
-        if to == self.address:
-            self.sending.set()
-            await self.go_on.wait()
-        await super().send(to, subject, text=text, dev_note=dev_note)
-
-
-def _smtp(settings: Settings, outbox: tuple[Outbox, int]) -> Mailer:
-    return Mailer(msgspec.structs.replace(settings, smtp_url=f"smtp://127.0.0.1:{outbox[1]}"))
-
-
 def _told(outbox: tuple[Outbox, int], parent: Person, given_name: str) -> int:
-    messages = outbox[0].to(f"{parent.family_name.lower()}@example.test")
+    messages = outbox[0].to(address(parent))
     return sum(f"{given_name} aura 18 ans" in m.get_content() for m in messages)
 
 
@@ -658,16 +620,15 @@ async def test_a_birthday_notice_whose_run_stopped_after_claiming_it_is_sent_onc
     parent = await make_person()
     child = await create_child_space(client, parent, given_name="Anaël")
     await set_birthdate(child, years_before(today_in_paris() + timedelta(days=80), 18))
-    mailer = _smtp(settings, outbox)
-    with pytest.raises(_Stopped):
-        await send_adulthood_notices(_StopsAt(mailer, f"{parent.family_name.lower()}@example.test"))
+    mailer = mailer_on(settings, outbox[1])
+    with pytest.raises(Stopped):
+        await send_adulthood_notices(StopsAt(mailer, address(parent)))
     assert await db.fetch(TOLD, child) == []
 
     await send_adulthood_notices(mailer)  # the lease lives: the claim is the stopped run's
     assert _told(outbox, parent, "Anaël") == 0
 
-    later = clock.now() + NOTICE_LEASE + timedelta(seconds=1)
-    monkeypatch.setattr(clock, "now", lambda: later)
+    lease_passed(monkeypatch)
     assert await send_adulthood_notices(mailer) >= 1
     assert _told(outbox, parent, "Anaël") == 1
     assert len(await db.fetch(TOLD, child)) == 1
@@ -684,8 +645,8 @@ async def test_a_birthday_notice_being_sent_is_not_taken_by_a_second_run(
     child = await create_child_space(client, parent, given_name="Soën")
     assert (await join_as_second_parent(client, parent, other, child)).status_code == 200
     await set_birthdate(child, years_before(today_in_paris() + timedelta(days=80), 18))
-    mailer = _smtp(settings, outbox)
-    first_mailer = _WaitsAt(mailer, f"{parent.family_name.lower()}@example.test")
+    mailer = mailer_on(settings, outbox[1])
+    first_mailer = WaitsAt(mailer, address(parent))
     first = asyncio.create_task(send_adulthood_notices(first_mailer))
     await asyncio.wait_for(first_mailer.sending.wait(), 30)
 
@@ -708,7 +669,7 @@ async def test_two_runs_started_together_send_a_birthday_notice_once(
     child = await create_child_space(client, parent, given_name="Ilan")
     assert (await join_as_second_parent(client, parent, other, child)).status_code == 200
     await set_birthdate(child, years_before(today_in_paris() + timedelta(days=80), 18))
-    mailer = _smtp(settings, outbox)
+    mailer = mailer_on(settings, outbox[1])
     await asyncio.gather(send_adulthood_notices(mailer), send_adulthood_notices(mailer))
     assert (_told(outbox, parent, "Ilan"), _told(outbox, other, "Ilan")) == (1, 1)
     assert len(await db.fetch(TOLD, child)) == 1
