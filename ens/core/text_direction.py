@@ -13,7 +13,8 @@ a child's name, a contact's, a condition's label took them, and "Zo\u202eé" was
 professionals and in the parents' e-mails (an outside audit). What arrives another way (a document's
 metadata beside its file, an import's resources) is checked where it is read: the import's records
 and booklet entries as they are converted, its measures and Devices as they are mapped (it took
-them unchecked until an outside audit of the import).
+them unchecked until an outside audit of the import); the /fhir door's measure and Device as they are
+mapped (``ens.vitals.fhir_intake``, which took them unchecked until a review).
 
 Checked on what a write sends, not by a pattern on the field types: those types (a witness, an
 address, an authorisation) also decode what was stored before this rule, which must stay readable.

@@ -50,6 +50,7 @@ from ens.core.fhir import (
 )
 from ens.core.local_time import EARLIEST_YEAR, LATEST_YEAR, local_midnight, zone_of
 from ens.core.strict_json import JSON, refuse_duplicate_members
+from ens.core.text_direction import refuse_direction_controls
 from ens.spaces.door import SpaceAccess
 from ens.vitals.fhir import (
     DEVICE_ELEMENTS,
@@ -232,6 +233,39 @@ def _located(exc: Invalid | ObservationRefused, prefix: str, observation: Mappin
         path = error.pointer if error.pointer.startswith("Observation") else fhirpath_of(error.pointer, observation)
         located.append(FieldError(prefix + path.removeprefix("Observation"), error.detail))
     return located
+
+
+# Where a Device's part the ingestion keeps (``device_item``) was read from in the Device.
+_DEVICE_ELEMENT_OF = {"manufacturer": "manufacturer", "identifier": "identifier[0].value"}
+
+
+def _refuse_direction_controls(
+    item: Mapping[str, Any],
+    *,
+    observation: Mapping[str, Any],
+    prefix: str,
+    device: Mapping[str, Any] | None,
+    where: str,
+) -> None:
+    """422 for a text the measure would keep (its note, its place, its identifier, what identifies
+    its Device) holding a direction control, at the element it was read from, as every route's JSON
+    body refuses one (``ens.core.strict_json``) and the import does: the door reads its Bundle itself,
+    through no route's Struct, and had taken them (a review)."""
+    errors: list[FieldError] = []
+    refuse_direction_controls(item, errors=errors)
+    if not errors:
+        return
+    located: list[FieldError] = []
+    for error in errors:
+        field, _, part = error.pointer.strip("/").partition("/")
+        if field == "device" and device is not None:
+            model = "modelNumber" if device.get("modelNumber") else "deviceName"
+            element = _DEVICE_ELEMENT_OF.get(part, model)
+            located.append(FieldError(f"{where}.{element}", error.detail))
+        else:
+            path = fhirpath_of(f"/measurements/0/{field}", observation)
+            located.append(FieldError(prefix + path.removeprefix("Observation"), error.detail))
+    raise Invalid("A text of the measure holds a direction control.", located)
 
 
 def _fhirpath(pointer: str) -> str:
@@ -438,6 +472,7 @@ async def take_transaction(
             "The Device says nothing ENS keeps of a device: its manufacturer, model or identifier.",
             [FieldError(where, "a manufacturer, a modelNumber (or deviceName) or an identifier.value")],
         )
+    _refuse_direction_controls(item, observation=observation, prefix=prefix, device=device, where=where)
     if condition is not None:
         _check_condition(condition, observation, f"Bundle.entry[{index}].request.ifNoneExist")
     if is_restricted(observation):
