@@ -81,14 +81,18 @@ def unreachable(exc: BaseException) -> bool:
 _ENHANCED = re.compile(rb"\s*([245])\.(\d{1,3})\.(\d{1,3})\b")
 # The enhanced codes of a permanent failure that are about the recipient, not about us: X.1 the
 # address (no such user, no such domain, a domain that takes no mail), X.2 its mailbox (disabled,
-# full, the message too big for it). Not X.1.7 and X.1.8, which are about the sender's address.
-_ABOUT_THE_SENDER = {(1, 7), (1, 8)}
+# the message too big for it). Not X.1.7 and X.1.8, which are about the sender's address; nor
+# X.2.2, a mailbox full, which RFC 3463 has servers send as "a persistent transient failure" (its
+# owner deletes messages and it takes mail again): given up on, a parent whose mailbox was full
+# that day lost the notice for good (a review).
+_NOT_FOR_GOOD = {(1, 7), (1, 8), (2, 2)}
 
 
 def refused_for_good(code: int, reply: bytes | str) -> str | None:
     """The reply's numbers (``550 5.1.1``) when the mail server's answer to one message refuses its
     recipient for good, else ``None``. Only a 5xx whose enhanced status code (RFC 3463) names the
-    recipient's address or mailbox (5.1.x but 5.1.7/5.1.8, 5.2.x): a 5xx without one, or about
+    recipient's address or mailbox (5.1.x but 5.1.7/5.1.8, 5.2.x but 5.2.2, a mailbox full, which
+    RFC 3463 calls transient): a 5xx without one, or about
     policy or security (5.7.x: relaying denied, authentication required), or the sender (5.1.7,
     5.1.8), is as likely the service's own misconfiguration, which would refuse every recipient:
     taken as refusals for good, every notice would be given up on. Those, and every 4xx, leave
@@ -97,7 +101,7 @@ def refused_for_good(code: int, reply: bytes | str) -> str | None:
     if not 500 <= code < 600 or found is None or found.group(1) != b"5":
         return None
     subject, detail = int(found.group(2)), int(found.group(3))
-    if subject not in (1, 2) or (subject, detail) in _ABOUT_THE_SENDER:
+    if subject not in (1, 2) or (subject, detail) in _NOT_FOR_GOOD:
         return None
     return f"{code} 5.{subject}.{detail}"
 
@@ -179,7 +183,7 @@ class Mailer:
                     raise
                 raise RecipientRefused(refused) from None
             except smtplib.SMTPDataError as exc:
-                # Its answer to the message once sent: a mailbox full or gone, told only then.
+                # Its answer to the message once sent: a mailbox gone, told only then.
                 if (refused := refused_for_good(exc.smtp_code, exc.smtp_error)) is None:
                     raise
                 raise RecipientRefused(refused) from None

@@ -262,7 +262,9 @@ async def test_a_digest_refused_for_good_moves_on_and_one_that_failed_does_not(
     [
         (550, b"5.1.1 <luc@x.fr>: Recipient address rejected: User unknown", "550 5.1.1"),
         (550, b"5.1.10 RESOLVER.ADR.RecipientNotFound", "550 5.1.10"),
-        (552, b"5.2.2 Mailbox full", "552 5.2.2"),
+        (550, b"5.2.1 Mailbox disabled, not accepting messages", "550 5.2.1"),
+        # RFC 3463: "a persistent transient failure" (the owner deletes messages): owed still.
+        (552, b"5.2.2 Mailbox full", None),
         (550, b"Requested action not taken: mailbox unavailable", None),  # no enhanced code: may be ours
         (554, b"5.7.1 <luc@x.fr>: Relay access denied", None),
         (530, b"5.7.0 Authentication required", None),
@@ -287,13 +289,19 @@ class _RefusesTheMessage(Outbox):
 
 @pytest.mark.parametrize(
     ("reply", "for_good"),
-    [("552 5.2.2 Mailbox full", True), ("554 5.7.1 Message rejected as spam", False), ("451 4.3.0 Later", False)],
+    [
+        ("550 5.1.1 No such user here", True),
+        ("552 5.2.2 Mailbox full", False),
+        ("554 5.7.1 Message rejected as spam", False),
+        ("451 4.3.0 Later", False),
+    ],
 )
 async def test_a_refusal_told_after_the_message_is_for_good_when_it_names_the_mailbox(
     settings: Settings, reply: str, for_good: bool
 ) -> None:
     """Some servers refuse a mailbox only once they have the message (smtplib: SMTPDataError): the
-    same rule as at RCPT TO. A content refusal (5.7.1, spam) may be any message's: not for good."""
+    same rule as at RCPT TO. A content refusal (5.7.1, spam) may be any message's, and a mailbox full
+    (5.2.2) takes mail again once its owner deletes some (RFC 3463): not for good."""
     with _serving(_RefusesTheMessage(reply)) as url:
         with pytest.raises(OSError) as refused:
             await _mailer(settings, url).send("luc@example.test", "Un nouveau document", text="Bonjour,\n")
