@@ -58,6 +58,8 @@ async def test_a_devices_text_holding_a_direction_control_is_refused_at_the_devi
     alone = transaction(observation, with_device=False)  # (which drops the Observation's device)
     alone["entry"][0]["resource"]["device"] = {"reference": "#scale"}
     refused = outcome(await client.post("/fhir", content=_raw(alone), headers=headers), 422)
-    assert [issue["expression"] for issue in refused["issue"]] == [["Bundle.entry[0].resource.contained[0].modelNumber"]]
+    assert [issue["expression"] for issue in refused["issue"]] == [
+        ["Bundle.entry[0].resource.contained[0].modelNumber"]
+    ]
     found = await client.get("/fhir/Observation", params={"_summary": "count"}, headers=app.headers)
     assert found.json()["total"] == 0
