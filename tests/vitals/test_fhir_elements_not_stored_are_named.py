@@ -198,3 +198,20 @@ async def test_what_would_change_the_measures_meaning_is_refused_never_dropped(
     withdrawn = plain_weight(status="entered-in-error")
     body = outcome(await client.post("/fhir", json=transaction(withdrawn, with_device=False), headers=app.headers), 422)
     assert [issue["expression"] for issue in body["issue"]] == [["Bundle.entry[0].resource.status"]]
+
+
+async def test_a_modifier_extension_within_a_device_entry_is_refused_never_dropped(
+    client: httpx.AsyncClient, person: Person, make_app_token: MakeAppToken
+) -> None:
+    """A Device entry's own ``modifierExtension`` was refused, one within it (its ``deviceName[0]``)
+    taken and dropped (the morning's review): it changes what that name means, and ENS keeps it."""
+    app = await make_app_token(person, ["vitals.body_weight:write"])
+    bundle = transaction(body_weight(70))
+    bundle["entry"][0]["resource"]["deviceName"][0]["modifierExtension"] = [
+        {"url": "https://example.org/not-really", "valueBoolean": True}
+    ]
+    body = outcome(await client.post("/fhir", json=bundle, headers=app.headers), 422)
+    assert [issue["expression"] for issue in body["issue"]] == [
+        ["Bundle.entry[0].resource.deviceName[0].modifierExtension"]
+    ]
+    assert (await client.get(VITALS, headers=person.headers)).json()["items"] == []

@@ -474,6 +474,8 @@ def check_elements(resource: Mapping[str, Any], known: frozenset[str], errors: l
         errors.append(
             FieldError(f"{kind}.implicitRules", "rules the reader must understand, which ENS does not: not taken")
         )
+    # One within it too (a Device's deviceName[0], a component): a Device entry's was taken (a review).
+    _refuse_nested_modifier_extensions(resource, kind, errors, top=True)
 
 
 _ABSENT_VALUE = (
@@ -519,7 +521,6 @@ def measurement_of(
         # it would be the holder's own (it was, the focus dropped: an outside audit).
         errors.append(FieldError("Observation.focus", "ENS keeps the subject's own measures: no focus"))
     _check_status(resource.get("status"), errors)
-    _refuse_nested_modifier_extensions(resource, "Observation", errors, top=True)
     if resource.get("dataAbsentReason") is not None:
         # Why the value is missing (FHIR's obs-6: never beside a value): a measure without its
         # value, or one whose value says it is not one. ENS keeps measured values only.
