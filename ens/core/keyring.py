@@ -123,18 +123,22 @@ async def reseal_column(secret: str, purpose: str, *, table: str, key: str, colu
     return await reseal_in_batches(table, key, column, reseal), unopened
 
 
-async def column_opens(secret: str, purpose: str, *, table: str, key: str, column: str, sample: int = 3) -> bool | None:
+async def column_opens(
+    secret: str, purpose: str, *, table: str, key: str, column: str, sample: int = 20
+) -> bool | None:
     """Whether the configured keys open any of a few rows' ``column`` (sealed as for
     :func:`reseal_column`): ``None`` when the table holds none. A few rows, whichever the table
     gives first: one a key opens is enough to say the service holds the right key; a wrong key
-    (set without the one it replaced in ENS_PREVIOUS_SECRET_KEYS) opens none of them."""
+    (set without the one it replaced in ENS_PREVIOUS_SECRET_KEYS) opens none of them. Twenty, not
+    three: rows ``ens keys rotate`` found no key for (left as they were) may come first, and three
+    of them would have stopped a service whose key opens every other row (a review)."""
     rows = await fetch(f"SELECT {key}, {column} FROM {table} LIMIT {{}}", sample)
     if not rows:
         return None
     for row in rows:
         try:
             _opened(secret, purpose, blob=bytes(row[column]), associated=as_uuid(row[key]).bytes)
-        except InvalidTag:
+        except (InvalidTag, ValueError):  # a blob no key opens, or one not even shaped as ours
             continue
         return True
     return False

@@ -215,3 +215,19 @@ async def test_a_modifier_extension_within_a_device_entry_is_refused_never_dropp
         ["Bundle.entry[0].resource.deviceName[0].modifierExtension"]
     ]
     assert (await client.get(VITALS, headers=person.headers)).json()["items"] == []
+
+
+async def test_a_made_up_name_is_named_back_at_a_bounded_length(
+    client: httpx.AsyncClient, person: Person, make_app_token: MakeAppToken
+) -> None:
+    """A name the app made up in a note is warned of, its path cut at 160 characters: it was echoed
+    back whole, at any length (the morning's review)."""
+    app = await make_app_token(person, ["vitals.body_weight:write"])
+    long_name = "x" * 5000
+    answer = await client.post(
+        "/fhir", json=transaction(body_weight(70, note=[{"text": "à jeun", long_name: 1}])), headers=app.headers
+    )
+    assert answer.status_code == 200, answer.text
+    warnings = warned(answer.json()["entry"][-1])
+    [where] = [w for w in warnings if w.startswith("Bundle.entry[1].resource.note[0].")]
+    assert len(where) <= len("Bundle.entry[1].resource.") + 160 and where.endswith("…")

@@ -642,8 +642,14 @@ _READ_IN_COMPONENTS = frozenset({"id", "code", "valueQuantity", "dataAbsentReaso
 _READ_IN_NOTES = frozenset({"id", "text"})
 
 
+# An element's path as a warning names it, at most: a name the app made up inside a component, a
+# note or a primitive's ``_x`` is echoed, and was at any length (a review).
+_PATH_SHOWN = 160
+
+
 def _not_stored(path: str, detail: str) -> FieldError:
-    return FieldError(path, f"not stored: {detail}")
+    shown = path if len(path) <= _PATH_SHOWN else path[: _PATH_SHOWN - 1] + "…"
+    return FieldError(shown, f"not stored: {detail}")
 
 
 def _unread(resource: Mapping[str, Any], kind: str, read: frozenset[str], detail: str) -> list[FieldError]:
