@@ -1130,7 +1130,9 @@ async def _written(
                     device = devices.named(_device_named(resource))
                     if device is not None:
                         item["device"] = dict(device)
-                    item["clientRecordId"] = str(resource.get("id") or index)
+                    # One without an id keeps its place in the Bundle, written as no FHIR id can be
+                    # ("#5"): written "5", it met an Observation of id "5" as its duplicate (a review).
+                    item["clientRecordId"] = str(resource.get("id") or f"#{index}")
                     source = tag_in(resource, ORIGINAL_SOURCE_TAG) or tag_in(resource, SOURCE_TAG)
                     measures.append(item)
                     positions.append(index)

@@ -486,3 +486,32 @@ async def test_two_measures_of_one_id_in_one_batch_are_told_in_the_bundles_terms
     assert answer.json()["errors"] == [
         {"pointer": "/entry/1/resource", "detail": "Observation.id: the same clientRecordId is /entry/0"}
     ]
+
+
+async def test_a_measure_without_an_id_is_no_duplicate_of_one_whose_id_is_its_place(client, person, make_person):
+    """An Observation without an id keeps its place in the Bundle as its record id; written as the
+    bare number, the one at entry 1 met an Observation of id "1" as its duplicate (422) though
+    neither repeats the other (a review). Both come in."""
+    from tests.helpers.vitals import weight
+
+    sent = await client.post("/v1/spaces/me/vitals", json={"measurements": [weight(70.0)]}, headers=person.headers)
+    assert sent.status_code == 201, sent.text
+    exported = (await client.get("/v1/spaces/me/export", headers=person.headers)).json()
+    [observation] = [e["resource"] for e in exported["entry"] if e["resource"]["resourceType"] == "Observation"]
+    without_id = {key: value for key, value in observation.items() if key != "id"}
+    numbered = {**observation, "id": "1", "valueQuantity": {**observation["valueQuantity"], "value": 71.0}}
+    newcomer = await make_person("Lina")
+    answer = await client.post(
+        "/v1/spaces/me/import",
+        json={
+            "resourceType": "Bundle",
+            "type": "collection",
+            "entry": [{"resource": numbered}, {"resource": without_id}],
+        },
+        headers=newcomer.headers,
+    )
+    assert answer.status_code == 201, answer.text
+    values = sorted(
+        m["value"] for m in (await client.get("/v1/spaces/me/vitals", headers=newcomer.headers)).json()["items"]
+    )
+    assert values == [70.0, 71.0]
