@@ -90,6 +90,10 @@ _SPECIAL: dict[tuple[str, str], tuple[str, str]] = {
     ("POST", "/documents"): ("a ajouté un document", "a tenté d'ajouter un document"),
     ("GET", "/documents/{id}"): ("a consulté un document", "a tenté de consulter un document"),
     ("GET", "/documents/{id}/content"): ("a téléchargé un document", "a tenté de télécharger un document"),
+    # A HEAD reads what the document is (its name, type and size in the headers), not its content:
+    # it read "a consulté les documents", the whole list (an outside audit of the documents).
+    ("HEAD", "/documents/{id}"): ("a consulté un document", "a tenté de consulter un document"),
+    ("HEAD", "/documents/{id}/content"): ("a consulté un document", "a tenté de consulter un document"),
     ("PATCH", "/documents/{id}"): (
         "a modifié le masquage d'un document",
         "a tenté de modifier le masquage d'un document",

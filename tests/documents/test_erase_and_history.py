@@ -108,6 +108,7 @@ async def test_every_upload_read_download_and_masking_is_in_the_history(client, 
     await client.get(added["contentUrl"], headers=person.headers)
     await client.get(added["contentUrl"], headers={**person.headers, "Range": "bytes=0-9"})
     await client.get(added["contentUrl"], headers={**person.headers, "Range": "bytes=5000-"})  # 416
+    await client.head(added["contentUrl"], headers=person.headers)
     await upload(client, person.headers, b"<html></html>", filename="page.pdf")  # 415
     await client.patch(document, json={"hiddenFromProfessionals": True}, headers=person.headers)
     await client.patch(document, json={"hiddenFromHolder": True}, headers=person.headers)  # 403
@@ -120,6 +121,7 @@ async def test_every_upload_read_download_and_masking_is_in_the_history(client, 
         ("GET", 200),
         ("GET", 206),
         ("GET", 416),
+        ("HEAD", 200),
         ("POST", 415),
         ("PATCH", 200),
         ("PATCH", 403),
@@ -132,6 +134,9 @@ async def test_every_upload_read_download_and_masking_is_in_the_history(client, 
     assert f"{name} a ajouté un document." in sentences
     assert f"{name} a téléchargé un document." in sentences
     assert f"{name} a consulté un document." in sentences
+    # The HEAD of its content, which reads its name, type and size: one document, not the list.
+    assert sentences.count(f"{name} a consulté un document.") == 2
+    assert [sentence for sentence in sentences if "les documents" in sentence] == [f"{name} a consulté les documents."]
     assert f"{name} a modifié le masquage d'un document." in sentences
     assert f"{name} a tenté de modifier le masquage d'un document : refusé (droits insuffisants)." in sentences
     assert f"{name} a supprimé un document." in sentences
