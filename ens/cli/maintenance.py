@@ -8,7 +8,7 @@ import smtplib
 from datetime import timedelta
 
 from ens.core import clock, db
-from ens.core.mail import Mailer, MailServerUnreachable, RecipientRefused, unreachable
+from ens.core.mail import MailboxFull, Mailer, MailServerUnreachable, RecipientRefused, unreachable
 from ens.core.settings import Settings
 
 # An erasure still under way when ``ens purge`` runs is left to its request this long (finishing it
@@ -63,7 +63,8 @@ def notify(settings: Settings, *, owed_only: bool = False) -> None:
     An e-mail whose recipient the mail server refused for good (``550 5.1.1`` no such user:
     :func:`ens.core.mail.refused_for_good`) is counted on its own line and given up on (it was owed
     again, and failed the run, at every run: a review), and fails nothing: an address gone is its
-    owner's to mend, not the operator's.
+    owner's to mend, not the operator's. One whose recipient's mailbox is full (``452 4.2.2``,
+    ``552 5.2.2``) stays owed and is counted on its own line, and fails nothing either.
 
     ``owed_only`` (``--owed-only``, every few minutes): only the notices of documents, emergency
     accesses and security events still owed (the mail server failed, or a process stopped, when
@@ -114,6 +115,11 @@ def notify(settings: Settings, *, owed_only: bool = False) -> None:
             f"{mailer.undeliverable} e-mails given up on: the mail server refused their recipient for good "
             "(the log says its answer, not to whom)"
         )
+    if mailer.deferred:
+        print(
+            f"{mailer.deferred} e-mails deferred: their recipient's mailbox is full, and they stay owed for the "
+            "next run (no failure of this one)"
+        )
     if mailer.failed:
         print(f"{mailer.failed} e-mails not sent: the mail server failed (the log says how)")
         raise SystemExit(1)
@@ -126,13 +132,16 @@ class _CountedMailer(Mailer):
     out), and a run with 500 notices owed took over an hour to send none (an outside audit). Every
     later message fails at once, untried (:class:`MailServerUnreachable`), and the jobs stop
     (:attr:`stopped`): what they had not reached stays owed, for the next run. A refusal of one
-    message (its recipient, say) stops nothing. One refused for good (:class:`RecipientRefused`) is
-    counted apart: it is no failure of the run."""
+    message (its recipient, say) stops nothing. One refused for good (:class:`RecipientRefused`), or
+    one whose recipient's mailbox is full (:class:`MailboxFull`), is counted apart: neither is a
+    failure of the run."""
 
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings)
         self.failed = 0
         self.undeliverable = 0
+        # Recipients whose mailbox was full: owed still, and no failure of the run (MailboxFull).
+        self.deferred = 0
         # What the mail server could not be reached with (the error's kind), once it could not.
         self.unreachable: str | None = None
 
@@ -148,6 +157,9 @@ class _CountedMailer(Mailer):
             await super().send(to, subject, text=text, dev_note=dev_note)
         except RecipientRefused:
             self.undeliverable += 1
+            raise
+        except MailboxFull:
+            self.deferred += 1
             raise
         except (OSError, smtplib.SMTPException) as exc:
             self.failed += 1

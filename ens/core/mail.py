@@ -50,6 +50,28 @@ class RecipientRefused(OSError):
         self.code = code
 
 
+class MailboxFull(OSError):
+    """The recipient's mailbox is full (enhanced code X.2.2, at RCPT TO or after the message): what
+    RFC 3463 calls "a persistent transient failure", which its owner ends by deleting messages. The
+    notice stays owed to them, and it is no failure of the service's: ``ens notify`` counts it apart
+    and does not fail its run for it (cron would alert every day a person left their mailbox full,
+    for nothing an operator can do). ``code`` is the reply's numbers only: its text names the
+    address."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(f"the recipient's mailbox is full ({code})")
+        self.code = code
+
+
+def mailbox_full(code: int, reply: bytes | str) -> str | None:
+    """The reply's numbers (``452 4.2.2``) when the mail server's answer says the recipient's
+    mailbox is full (:class:`MailboxFull`), else ``None``."""
+    found = _ENHANCED.match(reply if isinstance(reply, bytes) else reply.encode("utf-8", "replace"))
+    if found is None or (found.group(2), found.group(3)) != (b"2", b"2") or str(code)[:1] != found.group(1).decode():
+        return None
+    return f"{code} {found.group(1).decode()}.2.2"
+
+
 class MailServerUnreachable(OSError):
     """A message not even tried: the mail server was found unreachable earlier in the same run
     (:func:`unreachable`), and a command sending many (``ens notify``) stopped trying. An OSError,
@@ -179,14 +201,12 @@ class Mailer:
             except smtplib.SMTPRecipientsRefused as exc:
                 # One recipient a message: its answer to RCPT TO.
                 (code, reply), *_ = exc.recipients.values()
-                if (refused := refused_for_good(code, reply)) is None:
-                    raise
-                raise RecipientRefused(refused) from None
+                _refusal_of_the_recipient(code, reply)
+                raise
             except smtplib.SMTPDataError as exc:
-                # Its answer to the message once sent: a mailbox gone, told only then.
-                if (refused := refused_for_good(exc.smtp_code, exc.smtp_error)) is None:
-                    raise
-                raise RecipientRefused(refused) from None
+                # Its answer to the message once sent: a mailbox gone or full, told only then.
+                _refusal_of_the_recipient(exc.smtp_code, exc.smtp_error)
+                raise
 
     def _outbox(self, message: EmailMessage) -> Path:
         folder = Path(self.settings.var_dir) / "outbox"
@@ -194,6 +214,15 @@ class Mailer:
         path = folder / f"{clock.now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}.eml"
         path.write_bytes(message.as_bytes())
         return path
+
+
+def _refusal_of_the_recipient(code: int, reply: bytes | str) -> None:
+    """Raise what a refusal says of its recipient: refused for good (:class:`RecipientRefused`) or
+    their mailbox full (:class:`MailboxFull`); otherwise return, and the refusal stands as it is."""
+    if (refused := refused_for_good(code, reply)) is not None:
+        raise RecipientRefused(refused) from None
+    if (full := mailbox_full(code, reply)) is not None:
+        raise MailboxFull(full) from None
 
 
 class Delivery(enum.Enum):
@@ -222,6 +251,12 @@ async def deliver(mailer: Mailer, to: str, subject: str, text: str) -> Delivery:
             extra={"event": "notice_undeliverable", "smtp_reply": exc.code},
         )
         return Delivery.UNDELIVERABLE
+    except MailboxFull as exc:
+        log.warning(
+            "notice deferred: the recipient's mailbox is full",
+            extra={"event": "notice_deferred", "smtp_reply": exc.code},
+        )
+        return Delivery.FAILED  # owed still, to them
     except (OSError, smtplib.SMTPException) as exc:
         log.error("notice not sent", extra={"event": "notice_not_sent", "reason": type(exc).__name__})
         return Delivery.FAILED

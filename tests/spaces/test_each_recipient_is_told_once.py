@@ -25,7 +25,7 @@ from litestar import Litestar
 
 from ens.app import create_app
 from ens.core import clock, db
-from ens.core.mail import Mailer, RecipientRefused, refused_for_good
+from ens.core.mail import Mailer, RecipientRefused, mailbox_full, refused_for_good
 from ens.core.settings import Settings
 from ens.documents.notices import send_release_notices
 from ens.spaces import notifications
@@ -255,6 +255,45 @@ async def test_a_digest_refused_for_good_moves_on_and_one_that_failed_does_not(
         assert (await db.fetch(span, person.account_id))[0]["digest_sent_upto"] != before  # given up on
         await send_digests(_mailer(settings, url))
         assert refusing.refusals == 1  # not refused again, every day
+
+
+async def test_a_full_mailbox_leaves_the_notice_owed_to_its_recipient_and_fails_no_run(
+    client: httpx.AsyncClient, mail_down: httpx.AsyncClient, settings: Settings, make_person: MakePerson
+) -> None:
+    """452 4.2.2 (or 552 5.2.2): the second parent's mailbox is full. The notice stays owed to them
+    (RFC 3463: transient, its owner deletes messages), and the run exits 0, the e-mail counted on a
+    line of its own: it failed with status 1 every day the mailbox stayed full, for nothing an
+    operator can do (the morning's review)."""
+    first, second, child = await _two_parents(client, make_person)
+    document = await _document_owed(client, mail_down, settings, first, child)
+    server = _Refuses(address(second), "452 4.2.2 <{}>: Mailbox full")
+    with _serving(server) as url:
+        run = run_ens(settings, "notify", "--owed-only", env={"ENS_SMTP_URL": url})
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "1 e-mails deferred: their recipient's mailbox is full" in run.stdout, run.stdout
+    assert address(second) not in run.stdout + run.stderr
+    assert told(server, first, DOCUMENT_WORDS) == 1
+    assert await _owed_document(child, document)  # to the second parent still
+    emptied = _Refuses(address(second), "", times=0)
+    with _serving(emptied) as url:
+        await send_release_notices(_mailer(settings, url))
+    assert (told(emptied, first, DOCUMENT_WORDS), told(emptied, second, DOCUMENT_WORDS)) == (0, 1)
+    assert not await _owed_document(child, document)
+
+
+@pytest.mark.parametrize(
+    ("code", "reply", "full"),
+    [
+        (452, b"4.2.2 Mailbox full", "452 4.2.2"),
+        (552, b"5.2.2 Mailbox full", "552 5.2.2"),
+        (552, b"4.2.2 Mailbox full", None),  # a reply at odds with itself: left as it stands
+        (550, b"5.2.1 Mailbox disabled", None),
+        (451, b"4.3.0 Later", None),
+        (452, b"Too many recipients", None),
+    ],
+)
+def test_which_refusals_say_the_mailbox_is_full(code: int, reply: bytes, full: str | None) -> None:
+    assert mailbox_full(code, reply) == full
 
 
 @pytest.mark.parametrize(
