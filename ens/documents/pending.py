@@ -48,15 +48,38 @@ async def clear(space_id: UUID, *paths: str) -> None:
 
 async def settle(space_id: UUID, path: str, blobs: BlobStore) -> None:
     """Under the space's document lock: delete the object unless a document names it, and clear it."""
-    name = path.rsplit("/", 1)[-1]
     async with write_transaction(apart=True):
         await lock_space_documents(space_id)
-        named = "/objects/" in path and await fetch(
-            "SELECT 1 AS x FROM documents WHERE space_id = {} AND object_name = {} LIMIT 1", space_id, name
-        )
-        if not named:
+        if not await _named(space_id, path):
             await blobs.delete(path)
         await fetch("DELETE FROM document_pending_objects WHERE space_id = {} AND path = {}", space_id, path)
+
+
+async def delete_stray(space_id: UUID, path: str, blobs: BlobStore) -> bool:
+    """``ens documents check --delete-strays``: an object found with no document naming it and not
+    in the ledger, deleted by :func:`settle`'s rule under the same lock, unless by then a document
+    names it or the ledger has it (an upload that began since: it settles its objects itself);
+    whether it was deleted. Under the lock an upload's move and row are both committed or neither
+    begun (it records the name first, committed, then moves the object under the lock), so a
+    check racing an upload never deletes what a document is about to name."""
+    async with write_transaction(apart=True):
+        await lock_space_documents(space_id)
+        if await _named(space_id, path) or await fetch(
+            "SELECT 1 AS x FROM document_pending_objects WHERE space_id = {} AND path = {}", space_id, path
+        ):
+            return False
+        await blobs.delete(path)
+        return True
+
+
+async def _named(space_id: UUID, path: str) -> bool:
+    """Whether a document names the object at ``path`` (only an ``objects/`` path can be named)."""
+    if "/objects/" not in path:
+        return False
+    name = path.rsplit("/", 1)[-1]
+    return bool(
+        await fetch("SELECT 1 AS x FROM documents WHERE space_id = {} AND object_name = {} LIMIT 1", space_id, name)
+    )
 
 
 # What ``ens purge`` reads of the ledger at a time: a store that lost its way for a day (every

@@ -22,8 +22,9 @@ import re
 import stat
 import tempfile
 import time
-from collections.abc import AsyncIterable
-from datetime import timedelta
+from collections.abc import AsyncIterable, AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -50,6 +51,19 @@ READY_TIMEOUT_S = 3.0
 _READY_PREFIX = "ready-probe/"
 
 log = logging.getLogger("ens.documents.storage")
+
+
+# What one request of a listing returns at most: S3's own page (ListObjectsV2's MaxKeys default).
+LIST_PAGE = 1000
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    """One object as a listing sees it: its path in the store, its size, when it was last written."""
+
+    path: str
+    size: int
+    written_at: datetime
 
 
 class ShortObject(ValueError):
@@ -224,6 +238,22 @@ class BlobStore:
             found.extend(str(meta["path"]) for meta in batch)
         return found
 
+    async def listed_in_order(self, prefix: str) -> AsyncIterator[StoredObject]:
+        """Every object under ``prefix``, streamed (never the whole listing in memory), so that the
+        objects of one directory-like prefix (a space's ``spaces/{id}/``) come together and those
+        prefixes in the order of their names. On S3 that is ListObjectsV2's own order (keys in
+        binary order), a page of :data:`LIST_PAGE` at a time, obstore following the continuation
+        tokens. In a folder obstore's listing is in no stated order (a directory walk), so the
+        folder is walked here, each directory's names sorted: what is held is the names of one
+        directory at a time, ``spaces/`` being the largest (one name a space with documents)."""
+        if self._folder is None:
+            async for page in obstore.list(self._store, prefix, chunk_size=LIST_PAGE):
+                for meta in page:
+                    yield StoredObject(str(meta["path"]), int(meta["size"]), meta["last_modified"])
+            return
+        async for found in _walk_folder(self._folder, prefix.strip("/")):
+            yield found
+
     async def delete_under(self, prefix: str) -> int:
         """Remove every object whose path starts with ``prefix``, and in a folder the directories
         that held them (a space's directory names the space); how many objects there were."""
@@ -282,6 +312,40 @@ def _folder_unusable(folder: Path) -> str | None:
 
 def _unusable(folder: Path, exc: OSError) -> str:
     return f"ENS_BLOB_URL names the folder {folder}, which cannot be written ({exc.strerror or type(exc).__name__})"
+
+
+async def _walk_folder(root: Path, relative: str) -> AsyncIterator[StoredObject]:
+    """The files under ``root / relative``, depth first, each directory's names in sorted order;
+    each directory read in a thread (a slow disk does not hold the event loop)."""
+    entries = await asyncio.to_thread(_sorted_entries, root / relative)
+    for name, is_directory, size, mtime in entries:
+        path = f"{relative}/{name}" if relative else name
+        if is_directory:
+            async for found in _walk_folder(root, path):
+                yield found
+        else:
+            yield StoredObject(path, size, datetime.fromtimestamp(mtime, UTC))
+
+
+def _sorted_entries(directory: Path) -> list[tuple[str, bool, int, float]]:
+    """A directory's entries (name, is a directory, size, last written), sorted by name; none when
+    it is missing (nothing stored under it yet, or removed meanwhile)."""
+    found = []
+    try:
+        with os.scandir(directory) as entries:
+            for entry in entries:
+                try:
+                    # Links followed, as obstore's own folder store does.
+                    if entry.is_dir():
+                        found.append((entry.name, True, 0, 0.0))
+                    elif entry.is_file():
+                        info = entry.stat()
+                        found.append((entry.name, False, info.st_size, info.st_mtime))
+                except FileNotFoundError:
+                    continue  # removed while the directory was read
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    return sorted(found)
 
 
 def _remove_empty_directories(top: Path) -> None:
