@@ -1,4 +1,4 @@
-"""``ens serve | migrate | demo | purge | notify | audit | partition | apps register |
+"""``ens serve | migrate | demo | purge | notify | audit | documents check | partition | apps register |
 representatives add|end|restore-parent|list | claim-codes issue | vaccines load | export | dev token``: the parser
 and the dispatch; each command's work in a sibling module."""
 
@@ -15,6 +15,7 @@ from ens.cli.apps import manage_apps, register_labelled_app
 from ens.cli.claim_codes import issue_claim_code
 from ens.cli.court_measures import manage_representatives
 from ens.cli.development import demo, print_dev_token
+from ens.cli.documents import check_documents
 from ens.cli.export import export_space
 from ens.cli.keys import rotate as rotate_keys
 from ens.cli.maintenance import notify, purge
@@ -70,6 +71,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     verify = audit_sub.add_parser("verify", help="recompute every MAC and checkpoint; exit 1 at a broken link")
     verify.add_argument("space", nargs="?", type=uuid.UUID, default=None, help="one space (default: all)")
+    documents = sub.add_parser("documents", help="operators: the document store")
+    documents_sub = documents.add_subparsers(dest="documents_command", required=True)
+    check = documents_sub.add_parser(
+        "check",
+        help="compare the store with the documents' rows: objects missing or of the wrong size, objects no "
+        "document names; exit 1 when something is wrong",
+    )
+    check.add_argument(
+        "--delete-strays",
+        action="store_true",
+        help="delete the objects no document names (each under the space's document lock; none written within "
+        "a day, none in the ledger of uploads)",
+    )
     keys = sub.add_parser("keys", help="ENS_SECRET_KEY's rotation")
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)
     keys_sub.add_parser(
@@ -266,6 +280,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> None:
         issue_claim_code(settings, args)
     elif args.command == "audit":
         seal_or_verify(settings, args)
+    elif args.command == "documents" and args.documents_command == "check":
+        check_documents(settings, delete_strays=args.delete_strays)
     elif args.command == "keys" and args.keys_command == "rotate":
         rotate_keys(settings)
     elif args.command == "partition":

@@ -6,6 +6,7 @@ store and database hold every test's documents: each test looks at its own space
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -26,6 +27,7 @@ from ens.documents.store_check import (
     check_store,
 )
 from tests.helpers.documents import metadata, pdf, stored_paths, upload, uploaded
+from tests.helpers.server import run_ens
 
 
 def _later() -> datetime:
@@ -223,3 +225,41 @@ async def test_the_listing_goes_on_past_a_page_of_the_store(client, person, sett
     assert tally.objects >= len(strays) + 1
     assert document["id"] not in str(found)
     await blobs.delete_under(blobs.space_prefix(person.space_id))
+
+
+def test_the_command_says_each_problem_and_exits_by_what_is_left(tmp_path: Path, settings):
+    """On a database and a folder of its own: all well is status 0; an old stray is a line naming
+    its space and path and status 1; deleted (``--delete-strays``), status 0; a store that cannot be
+    used is one line and status 2."""
+    env = {
+        "ENS_DATABASE_URL": f"sqlite:///{tmp_path}/check.sqlite",
+        "ENS_BLOB_URL": (tmp_path / "blobs").as_uri(),
+        "ENS_VAR_DIR": str(tmp_path / "var"),
+    }
+    assert run_ens(settings, "migrate", env=env).returncode == 0
+
+    done = run_ens(settings, "documents", "check", env=env)
+    assert done.returncode == 0, done
+    assert done.stdout.startswith("checked 0 documents and 0 objects: 0 documents without their object")
+
+    space_id = uuid.uuid4()
+    stray = tmp_path / "blobs" / "spaces" / str(space_id) / "objects" / ("a" * 64)
+    stray.parent.mkdir(parents=True)
+    stray.write_bytes(b"x" * 70)
+    two_days_ago = (clock.now() - timedelta(days=2)).timestamp()
+    os.utime(stray, (two_days_ago, two_days_ago))
+    done = run_ens(settings, "documents", "check", env=env)
+    assert done.returncode == 1, done
+    line = f"space {space_id}: stray object spaces/{space_id}/objects/{'a' * 64} (70 bytes)"
+    assert done.stdout.splitlines()[0] == line
+    assert "1 stray objects" in done.stdout and stray.exists()
+
+    done = run_ens(settings, "documents", "check", "--delete-strays", env=env)
+    assert done.returncode == 0, done
+    assert done.stdout.splitlines()[0] == f"{line}, deleted"
+    assert not stray.exists()
+
+    (tmp_path / "not-a-folder").write_bytes(b"")
+    done = run_ens(settings, "documents", "check", env={**env, "ENS_BLOB_URL": (tmp_path / "not-a-folder").as_uri()})
+    assert done.returncode == 2, done
+    assert done.stdout == "" and len(done.stderr.strip().splitlines()) == 1 and "ENS_BLOB_URL" in done.stderr
