@@ -69,7 +69,8 @@ def check_documents(settings: Settings, *, delete_strays: bool) -> None:
         f"checked {tally.documents} documents and {tally.objects} objects: {tally.missing} documents without "
         f"their object, {tally.wrong_size} with an object of the wrong size, {tally.strays} stray objects{deleted}, "
         f"{tally.unknown} unknown objects; left alone: {tally.young} objects written within a day, "
-        f"{tally.in_ledger} in the ledger of uploads and removals (ens purge settles them)"
+        f"{tally.in_ledger} in the ledger of uploads and removals (ens purge settles them), {tally.erasing} "
+        "documents of spaces being erased"
     )
     if tally.problems:
         raise SystemExit(1)

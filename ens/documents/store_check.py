@@ -102,6 +102,7 @@ class Tally:
     unknown: int = 0
     young: int = 0
     in_ledger: int = 0
+    erasing: int = 0  # documents of a space whose erasure is under way or left to ``ens purge``
 
     @property
     def problems(self) -> int:
@@ -182,7 +183,9 @@ async def _compare_space(
             continue
         # Read again, by the row's key and the object's own request: the walks are not one moment.
         problem = await _confirmed_problem(blobs, space_id, row.document_id)
-        if isinstance(problem, MissingObject):
+        if isinstance(problem, _Erasing):
+            tally.erasing += 1
+        elif isinstance(problem, MissingObject):
             tally.missing += 1
             yield problem
         elif isinstance(problem, WrongSize):
@@ -222,13 +225,25 @@ async def _compare_space(
         yield StrayObject(space_id, found.path, found.size, deleted)
 
 
-async def _confirmed_problem(blobs: BlobStore, space_id: UUID, document_id: UUID) -> Finding | None:
-    """The document's problem as it is now: ``None`` when its row is gone or its object is whole."""
+@dataclass(frozen=True)
+class _Erasing:
+    """A document of a space whose erasure is under way (its key destroyed): no problem of the store."""
+
+
+async def _confirmed_problem(
+    blobs: BlobStore, space_id: UUID, document_id: UUID
+) -> MissingObject | WrongSize | _Erasing | None:
+    """The document's problem as it is now: ``None`` when its row is gone or its object is whole,
+    :class:`_Erasing` when its space is being erased."""
     row = await fetch_one(
         "SELECT object_name, size FROM documents WHERE space_id = {} AND id = {}", space_id, document_id
     )
     if row is None:
         return None
+    if not await fetch("SELECT 1 AS x FROM document_keys WHERE space_id = {}", space_id):
+        # Its key destroyed: the space's erasure is under way, or left for ``ens purge`` to finish
+        # (the key goes first, then the objects, then the rows). Nothing of it can be read again.
+        return _Erasing()
     path = blobs.object_path(space_id, str(row["object_name"]))
     expected = stored_size(int(row["size"]))
     size = await blobs.size(path)
