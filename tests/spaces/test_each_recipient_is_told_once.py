@@ -11,7 +11,7 @@ denied) is not given up on: the notice stays owed and the run fails, as a server
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
@@ -21,9 +21,7 @@ import httpx
 import msgspec
 import pytest
 from aiosmtpd.controller import Controller
-from litestar import Litestar
 
-from ens.app import create_app
 from ens.core import clock, db
 from ens.core.mail import Mailer, RecipientRefused, mailbox_full, refused_for_good
 from ens.core.settings import Settings
@@ -32,7 +30,6 @@ from ens.spaces import notifications
 from ens.spaces.adulthood import send_adulthood_notices
 from ens.spaces.notifications import send_digests
 from ens.spaces.pro_access import send_emergency_notices
-from tests.helpers.asgi import asgi_client
 from tests.helpers.carers import create_child_space, join_as_second_parent, set_birthdate, today_in_paris, years_before
 from tests.helpers.documents import pdf, uploaded
 from tests.helpers.login import Outbox
@@ -74,18 +71,6 @@ def _serving(handler: Outbox) -> Iterator[str]:
         yield f"smtp://127.0.0.1:{port}"
     finally:
         server.stop()
-
-
-@pytest.fixture(scope="module")
-def mail_down_app(settings: Settings, migrated: None) -> Litestar:
-    """The app, its mail server down when the notices become owed."""
-    return create_app(msgspec.structs.replace(settings, smtp_url=f"smtp://127.0.0.1:{free_port()}"))
-
-
-@pytest.fixture
-async def mail_down(mail_down_app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
-    async with asgi_client(mail_down_app, "http://testserver.local") as test_client:
-        yield test_client
 
 
 def told(server: Outbox, person: Person, words: str) -> int:

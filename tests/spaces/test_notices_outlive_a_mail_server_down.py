@@ -9,7 +9,6 @@ has passed (before, the claim cleared the flag, and the notice was lost)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -18,16 +17,13 @@ from zoneinfo import ZoneInfo
 import httpx
 import msgspec
 import pytest
-from litestar import Litestar
 
-from ens.app import create_app
 from ens.core import clock, db
 from ens.core.mail import Mailer
 from ens.core.settings import Settings
 from ens.documents.notices import announce_document, send_release_notices
 from ens.spaces.notifications import SpacesReadOnce
 from ens.spaces.pro_access import send_emergency_notices
-from tests.helpers.asgi import asgi_client
 from tests.helpers.documents import metadata, pdf, uploaded
 from tests.helpers.login import Outbox
 from tests.helpers.mail import Stopped, StopsAt, WaitsAt, address, lease_passed
@@ -37,18 +33,6 @@ from tests.helpers.server import free_port
 
 EMERGENCY_SUBJECT = "Accès d'urgence à un espace santé"
 DOCUMENT_WORDS = "Un professionnel de santé a ajouté un document"
-
-
-@pytest.fixture(scope="module")
-def mail_down_app(settings: Settings, migrated: None) -> Litestar:
-    """The app, its mail server down (nothing listens on that port)."""
-    return create_app(msgspec.structs.replace(settings, smtp_url=f"smtp://127.0.0.1:{free_port()}"))
-
-
-@pytest.fixture
-async def mail_down(mail_down_app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
-    async with asgi_client(mail_down_app, "http://testserver.local") as test_client:
-        yield test_client
 
 
 @pytest.fixture
