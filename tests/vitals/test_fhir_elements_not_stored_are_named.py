@@ -231,3 +231,23 @@ async def test_a_made_up_name_is_named_back_at_a_bounded_length(
     warnings = warned(answer.json()["entry"][-1])
     [where] = [w for w in warnings if w.startswith("Bundle.entry[1].resource.note[0].")]
     assert len(where) <= len("Bundle.entry[1].resource.") + 160 and where.endswith("…")
+
+
+async def test_a_made_up_name_is_named_back_at_a_bounded_length_in_a_refusal_too(
+    client: httpx.AsyncClient, person: Person, make_app_token: MakeAppToken
+) -> None:
+    """A refusal names where it is at the same bounded length as a warning: a made-up name at the
+    Observation's top, or one holding a ``modifierExtension`` within a note, was echoed whole in the
+    422's expression, at any length (the cap of the warnings had left the refusals out)."""
+    app = await make_app_token(person, ["vitals.body_weight:write"])
+    long_name = "x" * 5000
+    modifier = {"modifierExtension": [{"url": "https://example.org/not-really", "valueBoolean": True}]}
+    for observation in (
+        {**body_weight(70), long_name: 1},
+        body_weight(70, note=[{"text": "à jeun", long_name: modifier}]),
+    ):
+        body = outcome(await client.post("/fhir", json=transaction(observation), headers=app.headers), 422)
+        [[where]] = [issue["expression"] for issue in body["issue"]]
+        assert where.startswith("Bundle.entry[1].resource.") and where.endswith("…"), where
+        assert len(where) <= len("Bundle.entry[1].resource.") + 160, len(where)
+    assert (await client.get(VITALS, headers=person.headers)).json()["items"] == []

@@ -465,7 +465,7 @@ def check_elements(resource: Mapping[str, Any], known: frozenset[str], errors: l
     kind = str(resource.get("resourceType"))
     for name in resource:
         if name not in known and not (name.startswith("_") and name[1:] in known):
-            errors.append(FieldError(f"{kind}.{name}", f"{name[:40]!r} is no element of a FHIR R4 {kind}"))
+            errors.append(FieldError(_shown(f"{kind}.{name}"), f"{name[:40]!r} is no element of a FHIR R4 {kind}"))
     if resource.get("modifierExtension"):
         errors.append(
             FieldError(f"{kind}.modifierExtension", "a modifier extension ENS does not understand: not taken")
@@ -492,7 +492,10 @@ def _refuse_nested_modifier_extensions(value: Any, path: str, errors: list[Field
     if isinstance(value, dict):
         for name, inner in value.items():
             if name == "modifierExtension" and inner and not top:
-                errors.append(FieldError(f"{path}.modifierExtension", "a modifier extension ENS does not understand"))
+                # Its path at a bounded length, as a warning's: a name the app made up was echoed whole.
+                errors.append(
+                    FieldError(_shown(f"{path}.modifierExtension"), "a modifier extension ENS does not understand")
+                )
             elif isinstance(inner, dict | list) and name != "modifierExtension":
                 _refuse_nested_modifier_extensions(inner, f"{path}.{name}", errors)
     elif isinstance(value, list):
@@ -642,14 +645,19 @@ _READ_IN_COMPONENTS = frozenset({"id", "code", "valueQuantity", "dataAbsentReaso
 _READ_IN_NOTES = frozenset({"id", "text"})
 
 
-# An element's path as a warning names it, at most: a name the app made up inside a component, a
-# note or a primitive's ``_x`` is echoed, and was at any length (a review).
+# An element's path as a warning or a refusal names it, at most: a name the app made up inside a
+# component, a note or a primitive's ``_x`` is echoed, and was at any length (a review; the
+# refusals, an unknown element's or a modifierExtension's within one, were left out of its cap).
 _PATH_SHOWN = 160
 
 
+def _shown(path: str) -> str:
+    """``path`` as a warning or a refusal names it: at most :data:`_PATH_SHOWN` characters."""
+    return path if len(path) <= _PATH_SHOWN else path[: _PATH_SHOWN - 1] + "…"
+
+
 def _not_stored(path: str, detail: str) -> FieldError:
-    shown = path if len(path) <= _PATH_SHOWN else path[: _PATH_SHOWN - 1] + "…"
-    return FieldError(shown, f"not stored: {detail}")
+    return FieldError(_shown(path), f"not stored: {detail}")
 
 
 def _unread(resource: Mapping[str, Any], kind: str, read: frozenset[str], detail: str) -> list[FieldError]:
