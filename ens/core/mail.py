@@ -235,6 +235,8 @@ class Delivery(enum.Enum):
     # The mail server failed (down, a 4xx, a refusal that may be our own), or the address cannot be
     # carried (:class:`MailNotSent`): owed to them still.
     FAILED = "failed"
+    # The recipient's mailbox is full (:class:`MailboxFull`): owed to them still, tried again later.
+    DEFERRED = "deferred"
 
 
 async def deliver(mailer: Mailer, to: str, subject: str, text: str) -> Delivery:
@@ -256,7 +258,7 @@ async def deliver(mailer: Mailer, to: str, subject: str, text: str) -> Delivery:
             "notice deferred: the recipient's mailbox is full",
             extra={"event": "notice_deferred", "smtp_reply": exc.code},
         )
-        return Delivery.FAILED  # owed still, to them
+        return Delivery.DEFERRED
     except (OSError, smtplib.SMTPException) as exc:
         log.error("notice not sent", extra={"event": "notice_not_sent", "reason": type(exc).__name__})
         return Delivery.FAILED

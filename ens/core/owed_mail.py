@@ -59,7 +59,7 @@ from zoneinfo import ZoneInfo
 from ens.core import clock
 from ens.core.clock import aware
 from ens.core.db import Row, as_uuid, fetch, write_transaction
-from ens.core.mail import Delivery, Mailer, MailNotSent, RecipientRefused, deliver
+from ens.core.mail import Delivery, MailboxFull, Mailer, MailNotSent, RecipientRefused, deliver
 from ens.core.pdf import french_date
 
 log = logging.getLogger("ens.mail")
@@ -69,6 +69,8 @@ log = logging.getLogger("ens.mail")
 # that hangs at each), and a notice goes to one to a few people. A notice whose claimant stopped is
 # sent by the first ``ens notify`` after this.
 NOTICE_LEASE = timedelta(minutes=10)
+# How long a notice owed only to full mailboxes waits before it is tried again.
+MAILBOX_FULL_WAIT = timedelta(hours=6)
 # The notices say times in France's time zone, and say so (an account has no time zone of its own).
 _ZONE = ZoneInfo("Europe/Paris")
 # ens notify reads the due notices this many at a time.
@@ -83,6 +85,8 @@ class Told(NamedTuple):
     reached: int
     done: frozenset[str]
     left: int
+    # Of those ``left``, how many because their mailbox is full (:class:`ens.core.mail.MailboxFull`).
+    deferred: int = 0
 
 
 # Tells the notice given its row, as its claim read it, and the recipients told before.
@@ -94,17 +98,18 @@ async def tell_each(
 ) -> Told:
     """E-mail the notice to each of ``recipients`` (who, as an account id, and at which address)
     but those ``told_before``, one message each."""
-    reached, done, left = 0, set(told_before), 0
+    reached, done, left, deferred = 0, set(told_before), 0, 0
     for who, address in recipients:
         if who in told_before:
             continue
         delivery = await deliver(mailer, address, subject, text)
-        if delivery is Delivery.FAILED:
+        if delivery in (Delivery.FAILED, Delivery.DEFERRED):
             left += 1
+            deferred += int(delivery is Delivery.DEFERRED)
             continue
         reached += int(delivery is Delivery.SENT)
         done.add(who)
-    return Told(reached, frozenset(done), left)
+    return Told(reached, frozenset(done), left, deferred)
 
 
 @dataclass(frozen=True)
@@ -160,24 +165,33 @@ class OwedNotice:
         told = await tell(claimed[0], told_before)
         # Some not reached (the mail server failing for them): owed again to them, for the next run.
         owed_again = told.left > 0
+        # Owed only to full mailboxes: not tried again before MAILBOX_FULL_WAIT (a lease no one
+        # holds). ``ens notify --owed-only`` runs every few minutes, and knocked at a full mailbox
+        # some 288 times a day (a review).
+        waits_until = now + MAILBOX_FULL_WAIT if owed_again and told.deferred == told.left else None
         async with write_transaction():
             # Our own claim only (its lease, to the microsecond: a later claim's ends later).
             mine = f"WHERE {self._which()} AND {self.lease} = {{}}"
             if self.flag and self.told:
                 done = " ".join(sorted(told.done)) if owed_again and told.done else None
                 await fetch(
-                    f"UPDATE {self.table} SET {self.flag} = {{}}, {self.told} = {{}}, {self.lease} = NULL {mine}",
+                    f"UPDATE {self.table} SET {self.flag} = {{}}, {self.told} = {{}}, {self.lease} = {{}} {mine}",
                     owed_again,
                     done,
+                    waits_until,
                     *key,
                     until,
                 )
             elif self.flag:
                 await fetch(
-                    f"UPDATE {self.table} SET {self.flag} = {{}}, {self.lease} = NULL {mine}", owed_again, *key, until
+                    f"UPDATE {self.table} SET {self.flag} = {{}}, {self.lease} = {{}} {mine}",
+                    owed_again,
+                    waits_until,
+                    *key,
+                    until,
                 )
             elif owed_again:
-                await fetch(f"UPDATE {self.table} SET {self.lease} = NULL {mine}", *key, until)
+                await fetch(f"UPDATE {self.table} SET {self.lease} = {{}} {mine}", waits_until, *key, until)
             else:
                 await fetch(f"DELETE FROM {self.table} {mine}", *key, until)
         return told.reached > 0
@@ -243,7 +257,10 @@ async def send_owed_notice(mailer: Mailer, account_id: UUID, to: str, subject: s
     except RecipientRefused as exc:
         log.warning("notice undeliverable: the mail server refused its recipient for good (%s)", exc.code)
     except OSError as exc:
-        log.error("notice not sent, owed to the next ens notify: %s", type(exc).__name__)
+        # A full mailbox is no fault of the service's (:class:`MailboxFull`): said, not alarmed.
+        (log.warning if isinstance(exc, MailboxFull) else log.error)(
+            "notice not sent, owed to the next ens notify: %s", type(exc).__name__
+        )
         async with write_transaction():
             await fetch(
                 "INSERT INTO owed_security_notices (id, account_id, to_address, subject, body, created_at) "
@@ -278,6 +295,9 @@ async def send_owed_notices(mailer: Mailer) -> int:
         except RecipientRefused as exc:
             log.warning("owed notice undeliverable: the mail server refused its recipient for good (%s)", exc.code)
             return Told(0, frozenset(), 0)
+        except MailboxFull as exc:
+            log.warning("owed notice deferred: the recipient's mailbox is full (%s)", exc.code)
+            return Told(0, frozenset(), 1, deferred=1)
         except OSError as exc:
             log.error("owed notice not sent again: %s", type(exc).__name__)
             return Told(0, frozenset(), 1)

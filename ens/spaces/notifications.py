@@ -365,7 +365,7 @@ async def _send_digests_to(mailer: Mailer, people: list[Row], *, at: datetime, u
             delivery = await deliver(mailer, person["email"], subject, _DIGEST_INTRO + body + _DIGEST_END)
         async with write_transaction():
             # Sent, given up on, or nothing to say: the next digest starts above this span.
-            if delivery is not Delivery.FAILED:
+            if delivery not in (Delivery.FAILED, Delivery.DEFERRED):
                 await fetch(
                     "UPDATE notification_preferences SET digest_sent_until = {}, digest_sent_upto = {}, "
                     "digest_lease_until = NULL WHERE account_id = {} AND digest_lease_until = {}",
@@ -374,7 +374,7 @@ async def _send_digests_to(mailer: Mailer, people: list[Row], *, at: datetime, u
                     person["account_id"],
                     lease,
                 )
-            else:  # the mail server failing: the lease given back, the span left for the next run
+            else:  # the mail server failing, or a full mailbox: the lease given back, the span left
                 await fetch(
                     "UPDATE notification_preferences SET digest_lease_until = NULL "
                     "WHERE account_id = {} AND digest_lease_until = {}",

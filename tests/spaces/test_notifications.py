@@ -102,7 +102,7 @@ async def test_the_holder_is_told_of_a_new_document_unless_they_turned_it_off(cl
     told = await notify_holder(
         space, "document_added", mailer, hidden_from_representatives=False, told_before=frozenset()
     )
-    assert told == (1, frozenset({str(person.account_id)}), 0)
+    assert told == (1, frozenset({str(person.account_id)}), 0, 0)
     (mail,) = _mails_to(outbox, _address(person))
     assert mail["Subject"] == "Un nouveau document dans votre espace santé"
     assert "biopsie" not in _text(mail)
@@ -112,7 +112,7 @@ async def test_the_holder_is_told_of_a_new_document_unless_they_turned_it_off(cl
     nobody = await notify_holder(
         space, "document_added", mailer, hidden_from_representatives=False, told_before=frozenset()
     )
-    assert nobody == (0, frozenset(), 0)
+    assert nobody == (0, frozenset(), 0, 0)
     assert len(_mails_to(outbox, _address(person))) == 1
 
 
