@@ -16,6 +16,7 @@ under ``incoming/``. Erasing a space removes the whole prefix.
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import os
 import re
@@ -314,17 +315,35 @@ def _unusable(folder: Path, exc: OSError) -> str:
     return f"ENS_BLOB_URL names the folder {folder}, which cannot be written ({exc.strerror or type(exc).__name__})"
 
 
-async def _walk_folder(root: Path, relative: str) -> AsyncIterator[StoredObject]:
+async def _walk_folder(
+    root: Path, relative: str, above: frozenset[tuple[int, int]] = frozenset()
+) -> AsyncIterator[StoredObject]:
     """The files under ``root / relative``, depth first, each directory's names in sorted order;
-    each directory read in a thread (a slow disk does not hold the event loop)."""
-    entries = await asyncio.to_thread(_sorted_entries, root / relative)
+    each directory read in a thread (a slow disk does not hold the event loop). A directory that
+    is one of those above it (a link looping back, which only an operator makes) is an OSError
+    naming it (ELOOP), which ``ens documents check`` says in one line: followed, it recursed until
+    a traceback (a review)."""
+    directory = root / relative
+    identity = await asyncio.to_thread(_identity, directory)
+    if identity in above:
+        raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), str(directory))
+    entries = await asyncio.to_thread(_sorted_entries, directory)
     for name, is_directory, size, mtime in entries:
         path = f"{relative}/{name}" if relative else name
         if is_directory:
-            async for found in _walk_folder(root, path):
+            async for found in _walk_folder(root, path, above | {identity}):
                 yield found
         else:
             yield StoredObject(path, size, datetime.fromtimestamp(mtime, UTC))
+
+
+def _identity(directory: Path) -> tuple[int, int]:
+    """The directory's device and inode, its link followed (none yet: a pair no directory has)."""
+    try:
+        info = directory.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        return (-1, -1)
+    return (info.st_dev, info.st_ino)
 
 
 def _sorted_entries(directory: Path) -> list[tuple[str, bool, int, float]]:

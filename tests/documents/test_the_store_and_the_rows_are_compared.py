@@ -280,3 +280,24 @@ async def test_the_documents_of_a_space_being_erased_are_no_alarm(client, person
     await destroy_space_key(person.space_id)
     found, tally = await _check(blobs, person.space_id)
     assert found == [] and tally.erasing >= 1
+
+
+def test_a_link_looping_back_in_a_folder_store_is_one_line_naming_it(tmp_path: Path, settings):
+    """A directory link pointing back above itself (an operator's, never the service's): one line,
+    status 2, naming the link where it loops. It was followed until the system refused the path,
+    forty links deep, and the line named that path ('.../objects/back/objects/back/...' forty times;
+    a review feared a traceback)."""
+    env = {
+        "ENS_DATABASE_URL": f"sqlite:///{tmp_path}/check.sqlite",
+        "ENS_BLOB_URL": (tmp_path / "blobs").as_uri(),
+        "ENS_VAR_DIR": str(tmp_path / "var"),
+    }
+    assert run_ens(settings, "migrate", env=env).returncode == 0
+    objects = tmp_path / "blobs" / "spaces" / str(uuid.uuid4()) / "objects"
+    objects.mkdir(parents=True)
+    (objects / "back").symlink_to(objects.parent, target_is_directory=True)
+    done = run_ens(settings, "documents", "check", env=env)
+    assert done.returncode == 2, done
+    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert "cannot be read" in done.stderr and f"{objects}/back" in done.stderr
+    assert "back/objects/back" not in done.stderr
