@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
@@ -74,10 +75,23 @@ def engine_for_url(url: str) -> Engine[Any]:
 
 
 def prepare_sqlite_file(path: str) -> None:
-    """Switch the file to WAL (persistent in the file): readers never block the writer."""
-    with sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT_S) as connection:
-        connection.execute("PRAGMA journal_mode=WAL")
-        connection.execute("PRAGMA synchronous=NORMAL")
+    """Switch the file to WAL (persistent in the file): readers never block the writer. SQLite
+    answers some waits here SQLITE_BUSY at once, without its busy handler (another connection
+    opening the same new file, or recovering its WAL): tried again until SQLITE_BUSY_TIMEOUT_S.
+    Two ``ens migrate`` started together on an empty file had one fail so, now and then (a full
+    run of the suite)."""
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_S
+    while True:
+        try:
+            with sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT_S) as connection:
+                connection.execute("PRAGMA journal_mode=WAL")
+                connection.execute("PRAGMA synchronous=NORMAL")
+            return
+        except sqlite3.OperationalError as exc:
+            busy = str(getattr(exc, "sqlite_errorname", "")).startswith("SQLITE_BUSY")
+            if not busy or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.05)
 
 
 def is_postgres(engine: Engine[Any]) -> bool:
