@@ -29,7 +29,7 @@ import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from ens.core import clock
@@ -37,6 +37,8 @@ from ens.core.db import as_uuid, fetch, fetch_one
 from ens.documents import pending
 from ens.documents.encryption import stored_size
 from ens.documents.storage import BlobStore, StoredObject
+
+_T = TypeVar("_T")
 
 # Rows read in one statement (one batch of the primary key's range).
 ROW_BATCH = 1000
@@ -297,52 +299,57 @@ def _space_of(path: str) -> UUID | None:
 async def _object_groups(blobs: BlobStore) -> AsyncIterator[tuple[UUID | None, list[StoredObject]]]:
     """The store's objects under ``spaces/``, a space's together, the spaces in ascending order;
     an object under no space's prefix alone, with ``None``."""
-    current: UUID | None = None
-    held: list[StoredObject] = []
-    last: UUID | None = None
-    async for found in blobs.listed_in_order(_SPACES):
-        space_id = _space_of(found.path)
-        if space_id is None:
-            yield None, [found]
-            continue
-        if space_id != current:
-            if held:
-                assert current is not None
-                yield current, held
-            _check_order(last, space_id, "the store's listing")
-            current, held, last = space_id, [], space_id
-        held.append(found)
-    if held and current is not None:
-        yield current, held
+
+    async def each() -> AsyncIterator[tuple[UUID | None, StoredObject]]:
+        async for found in blobs.listed_in_order(_SPACES):
+            yield _space_of(found.path), found
+
+    async for group in _by_space(each(), "the store's listing"):
+        yield group
 
 
 async def _row_groups(batch: int) -> AsyncIterator[tuple[UUID, list[_Row]]]:
     """The documents' rows, a space's together, the spaces in ascending order: the primary key's
     range, ``batch`` rows a statement (the nil pair is below every id this service makes)."""
-    after: tuple[Any, Any] = (_NIL, _NIL)
+
+    async def each() -> AsyncIterator[tuple[UUID | None, _Row]]:
+        after: tuple[Any, Any] = (_NIL, _NIL)
+        while True:
+            rows = await fetch(
+                "SELECT space_id, id, object_name, size FROM documents WHERE (space_id, id) > ({}, {}) "
+                "ORDER BY space_id, id LIMIT {}",
+                *after,
+                batch,
+            )
+            for row in rows:
+                yield as_uuid(row["space_id"]), _Row(as_uuid(row["id"]), str(row["object_name"]), int(row["size"]))
+            if len(rows) < batch:
+                return
+            after = (rows[-1]["space_id"], rows[-1]["id"])
+
+    async for space_id, held in _by_space(each(), "the documents' rows"):
+        assert space_id is not None  # every row names its space
+        yield space_id, held
+
+
+async def _by_space(
+    items: AsyncIterator[tuple[UUID | None, _T]], walk: str
+) -> AsyncIterator[tuple[UUID | None, list[_T]]]:
+    """Consecutive ``items`` of one space together, the spaces checked to come in ascending order
+    (:class:`OutOfOrder`, naming the ``walk``); an item of no space alone, with ``None``."""
     current: UUID | None = None
-    held: list[_Row] = []
-    last: UUID | None = None
-    while True:
-        rows = await fetch(
-            "SELECT space_id, id, object_name, size FROM documents WHERE (space_id, id) > ({}, {}) "
-            "ORDER BY space_id, id LIMIT {}",
-            *after,
-            batch,
-        )
-        for row in rows:
-            space_id = as_uuid(row["space_id"])
-            if space_id != current:
-                if held:
-                    assert current is not None
-                    yield current, held
-                _check_order(last, space_id, "the documents' rows")
-                current, held, last = space_id, [], space_id
-            held.append(_Row(as_uuid(row["id"]), str(row["object_name"]), int(row["size"])))
-        if len(rows) < batch:
-            break
-        after = (rows[-1]["space_id"], rows[-1]["id"])
-    if held and current is not None:
+    held: list[_T] = []
+    async for space_id, item in items:
+        if space_id is None:
+            yield None, [item]
+            continue
+        if space_id != current:
+            if held:
+                yield current, held
+            _check_order(current, space_id, walk)
+            current, held = space_id, []
+        held.append(item)
+    if held:
         yield current, held
 
 
