@@ -669,13 +669,19 @@ class PostgresOnly(str):
     result in ``POSTGRES_PRIMARY_KEYS`` and ``POSTGRES_DROPPED_INDEXES`` (the schema test reads them)."""
 
 
+class SqliteOnly(str):
+    """A DDL statement SQLite alone runs, where the two engines spell one thing differently (a
+    trigger: SQLite's body is its statements, PostgreSQL's a function; its ``PostgresOnly`` twin
+    stands beside it)."""
+
+
 async def run_ddl(engine: Engine[Any], statements: Sequence[str]) -> None:
     """Apply DDL statements in one transaction (PostgreSQL and SQLite both have transactional DDL)."""
     postgres = is_postgres(engine)
     types = _DDL_TYPES["postgres" if postgres else "sqlite"]
     async with write_transaction(engine):
         for statement in statements:
-            if isinstance(statement, PostgresOnly) and not postgres:
+            if isinstance(statement, PostgresOnly if not postgres else SqliteOnly):
                 continue
             await engine.run_ddl(str(statement).format(**types))
 

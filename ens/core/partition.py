@@ -2,8 +2,8 @@
 by ``space_id`` (PostgreSQL; docs/scale.md).
 
 In one transaction, holding the table's lock: the table is renamed aside, a partitioned table
-takes its name with the same columns, defaults, primary key, indexes (same names) and foreign
-keys, ``N`` partitions are attached, the rows are moved, and the old table is dropped. Queries do
+takes its name with the same columns, defaults, primary key, indexes (same names), foreign
+keys and triggers, ``N`` partitions are attached, the rows are moved, and the old table is dropped. Queries do
 not change: each names its space, so PostgreSQL prunes it to one partition. Suited to a
 maintenance window or a young table; the online path for a large live one is in docs/scale.md.
 """
@@ -90,6 +90,15 @@ async def partition_by_space(table: str, partitions: int) -> int:
                FROM pg_statistic_ext x WHERE x.stxrelid = {}::regclass""",
             table,
         )
+        # Its triggers (a migration's: vital_deleted_records sets its space's flag), each as written
+        # on the table's name; made again on the partitioned table once the rows are moved, which
+        # they had already acted on (PostgreSQL clones a partitioned table's row trigger to each
+        # partition).
+        triggers = await fetch(
+            "SELECT pg_get_triggerdef(oid) AS definition FROM pg_trigger WHERE tgrelid = {}::regclass "
+            "AND NOT tgisinternal ORDER BY tgname",
+            table,
+        )
         old = f"{table}_unpartitioned"
         await fetch(f"ALTER TABLE {table} RENAME TO {old}")
         for found_statistics in statistics:
@@ -134,5 +143,7 @@ async def partition_by_space(table: str, partitions: int) -> int:
         moved = await fetch(
             f"WITH moved AS (INSERT INTO {table} SELECT * FROM {old} RETURNING 1) SELECT COUNT(*) AS n FROM moved"
         )
+        for trigger in triggers:
+            await fetch(str(trigger["definition"]))
         await fetch(f"DROP TABLE {old}")
     return int(moved[0]["n"])

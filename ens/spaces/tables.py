@@ -53,6 +53,9 @@ class Space(Table, tablename="spaces"):
     emergency_access = Boolean(default=True)
     # Forbidden by the adult holder themself: theirs alone to allow again (ens.spaces.professionals).
     emergency_forbidden_by_holder = Boolean(default=False)
+    # Whether an app's record here was ever deleted (a row of vital_deleted_records): set by a
+    # trigger, never cleared; a batch into a space without one skips looking there (ens.vitals.ingest).
+    vital_records_deleted = Boolean(default=False)
 
 
 class Representative(Table, tablename="representatives"):

@@ -1,9 +1,11 @@
 """Batch ingestion: a batch of measures checked one by one, then stored in one transaction.
 
 In the transaction: the batch's places in the feed (``ens.vitals.feed``) and the lookup of the
-records already stored (their rows locked until commit), in one statement on PostgreSQL; then the
-new records by ``COPY`` and the replaced ones by a multi-row ``INSERT ... ON CONFLICT DO UPDATE``
-(chunked to SQLite's variable limit): never a loop of round trips.
+records already stored (their rows locked until commit), in one statement on PostgreSQL; the
+keys deleted from the space, only in a space where an app's record was ever deleted (a statement of
+its own: ``_deleted_records``); then the new records by ``COPY`` and the replaced ones by a
+multi-row ``INSERT ... ON CONFLICT DO UPDATE`` (chunked to SQLite's variable limit): never a loop
+of round trips.
 
 A new record can still meet one a concurrent batch is writing (the same batch sent twice at once).
 The unique index on (space, writer, clientRecordId) makes the second wait for the first, then fail;
@@ -442,21 +444,30 @@ class _Stored:
 # plan made for that length always looked cheaper than the prepared generic one and the statement
 # was planned again at every batch of fewer than 10 keys (pg_stat_statements: 271 us of planning a
 # call, 10 with the JSON array, whose length it does not read).
+# Last (UNION ALL runs its parts in order), whether the space ever had an app's record deleted
+# (``spaces.vital_records_deleted``, set by a trigger in the deleting transaction): if not, the
+# deleted records are not looked up (:func:`_places_and_stored`). Read under FOR SHARE, which waits
+# for a deletion under way and returns the row as a committed one left it, where the statement's
+# snapshot is older: a batch that waited above on a measure being deleted reads the flag that
+# deletion set (KEY SHARE, the door's, would return the snapshot's row).
 _PLACES_AND_STORED = (
     "SELECT "
     + FEED_PLACES_SQL
     + """,
        NULL::uuid AS id, NULL::varchar AS client_record_id, NULL::bigint AS client_record_version,
        NULL::timestamptz AS created_at, NULL::boolean AS hidden_from_representatives, NULL::varchar AS type,
-       NULL::varchar AS writer, NULL::float8 AS value, NULL::date AS local_date
+       NULL::varchar AS writer, NULL::float8 AS value, NULL::date AS local_date, NULL::boolean AS records_deleted
 UNION ALL
 SELECT NULL, NULL, m.id, m.client_record_id, m.client_record_version, m.created_at, m.hidden_from_representatives,
-       m.type, m.writer, m.value, m.local_date
+       m.type, m.writer, m.value, m.local_date, NULL
 FROM jsonb_array_elements_text({}::text::jsonb) AS k(key), LATERAL (
     SELECT id, client_record_id, client_record_version, created_at, hidden_from_representatives, type, writer, value,
            local_date
     FROM vital_measurements WHERE space_id = {} AND writer IN (WRITERS) AND client_record_id = k.key
     FOR UPDATE) AS m
+UNION ALL
+SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, f.vital_records_deleted
+FROM (SELECT vital_records_deleted FROM spaces WHERE id = {} FOR SHARE) AS f
 """
 )
 
@@ -490,7 +501,10 @@ async def _places_and_stored(space_id: UUID, writer_keys: list[str], keys: list[
     ``clientRecordId``s (unique index), and which of the others were deleted, by (writer key,
     clientRecordId), inside the batch's transaction. Hidden rows too: the caller decides what they
     are to it (:func:`_resolve`)."""
-    numbers, stored = await _places_and_live(space_id, writer_keys, keys, count)
+    numbers, stored, records_deleted = await _places_and_live(space_id, writer_keys, keys, count)
+    if not records_deleted:
+        # No app's record was ever deleted in this space (nearly every batch): nothing to look up.
+        return numbers, stored, {}
     # (A batch of new records, nearly every one, finds none stored: its keys are all missing, without
     # asking each of them of each writer key, ~0.3 us a measure.)
     missing = [key for key in keys if not any((writer, key) in stored for writer in writer_keys)] if stored else keys
@@ -499,18 +513,26 @@ async def _places_and_stored(space_id: UUID, writer_keys: list[str], keys: list[
 
 async def _places_and_live(
     space_id: UUID, writer_keys: list[str], keys: list[str], count: int
-) -> tuple[FeedNumbers, dict[tuple[str, str], _Stored]]:
+) -> tuple[FeedNumbers, dict[tuple[str, str], _Stored], bool]:
+    """The places, the live records under ``keys``, and whether the space ever had an app's record
+    deleted (``spaces.vital_records_deleted``; a space no longer there counts as having had)."""
     if is_postgres(current()):
         # The writer keys written out, one placeholder each (one key is then `writer = $n`): written
         # `writer = ANY($n::varchar[])`, the batch cost PostgreSQL five times the CPU a measure (make
         # bench: 152 against 30 us over 4 spaces, 519 against 26 into one). EXPLAIN ANALYZE of the
         # lookup, custom or generic plan, on 3,000 records did not show why.
         sql = _PLACES_AND_STORED.replace("WRITERS", ", ".join(["{}"] * len(writer_keys)))
-        rows = await fetch(sql, msgspec.json.encode(sorted(keys)).decode(), space_id, *writer_keys)
+        rows = await fetch(sql, msgspec.json.encode(sorted(keys)).decode(), space_id, *writer_keys, space_id)
         places = next(row for row in rows if row["xid"] is not None)
-        stored = {(row["writer"], row["client_record_id"]): _stored(row) for row in rows if row["xid"] is None}
-        return numbers_from(places, count), stored
+        flags = [row["records_deleted"] for row in rows if row["records_deleted"] is not None]
+        stored = {
+            (row["writer"], row["client_record_id"]): _stored(row)
+            for row in rows
+            if row["xid"] is None and row["records_deleted"] is None
+        }
+        return numbers_from(places, count), stored, not flags or bool(flags[0])
     numbers = await take_feed_numbers(space_id, count)
+    flag = await fetch_one("SELECT vital_records_deleted FROM spaces WHERE id = {}", space_id)
     found: dict[tuple[str, str], _Stored] = {}
     writers = ", ".join(["{}"] * len(writer_keys))
     for start in range(0, len(keys), _KEYS_PER_STATEMENT):
@@ -525,7 +547,7 @@ async def _places_and_live(
             *part,
         )
         found.update(((row["writer"], row["client_record_id"]), _stored(row)) for row in rows)
-    return numbers, found
+    return numbers, found, flag is None or bool(flag["vital_records_deleted"])
 
 
 async def _deleted_records(space_id: UUID, writer_keys: list[str], keys: list[str]) -> dict[tuple[str, str], _Deleted]:

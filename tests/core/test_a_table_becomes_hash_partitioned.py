@@ -61,12 +61,12 @@ async def test_measures_and_history_become_partitioned_and_the_service_works_on_
         try:
             counts = {
                 t: await connection.fetchval(f"SELECT COUNT(*) FROM {t}")
-                for t in ("vital_measurements", "access_history")
+                for t in ("vital_measurements", "access_history", "vital_deleted_records")
             }
         finally:
             await connection.close()
         assert counts["vital_measurements"] > 1000 and counts["access_history"] >= 2
-        for table in ("vital_measurements", "access_history"):
+        for table in counts:
             done = await asyncio.to_thread(_ens, env, "partition", table, "--partitions", "4")
             assert done.returncode == 0, done.stderr
             assert f"{counts[table]} rows moved" in done.stdout
@@ -79,10 +79,23 @@ async def test_measures_and_history_become_partitioned_and_the_service_works_on_
             partitioned = await connection.fetch(
                 "SELECT c.relname FROM pg_partitioned_table p JOIN pg_class c ON c.oid = p.partrelid ORDER BY 1"
             )
-            assert [row["relname"] for row in partitioned] == ["access_history", "vital_measurements"]
+            assert [row["relname"] for row in partitioned] == [
+                "access_history",
+                "vital_deleted_records",
+                "vital_measurements",
+            ]
+            # The deleted records' trigger came over: a row there still says so on its space.
+            space = await connection.fetchval("SELECT space_id FROM vital_measurements LIMIT 1")
+            await connection.execute("UPDATE spaces SET vital_records_deleted = FALSE WHERE id = $1", space)
+            await connection.execute(
+                "INSERT INTO vital_deleted_records (id, space_id, writer, client_record_id, client_record_version, "
+                "deleted_at) VALUES (gen_random_uuid(), $1, 'app:demo-scale', 'gone', 1, now())",
+                space,
+            )
+            assert await connection.fetchval("SELECT vital_records_deleted FROM spaces WHERE id = $1", space)
+            counts["vital_deleted_records"] += 1
             for table, count in counts.items():
                 assert await connection.fetchval(f"SELECT COUNT(*) FROM {table}") == count
-            space = await connection.fetchval("SELECT space_id FROM vital_measurements LIMIT 1")
             plan = "\n".join(
                 row[0]
                 for row in await connection.fetch(

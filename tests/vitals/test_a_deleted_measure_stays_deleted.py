@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 
@@ -160,11 +161,65 @@ async def _rows_a_batch_looks_at(scale, *, deleted_in, post_vitals, monkeypatch)
 async def test_a_writer_whose_deletions_are_in_other_spaces_costs_a_probe_a_key_not_a_read_of_the_table(
     make_person, make_app_token, post_vitals, monkeypatch
 ):
-    """A batch of a writer nothing of which was deleted in the space (nearly every one), whose
-    deletions are in another space: a probe of the index a key, custom or generic plan, not a scan
-    of the table, which is never purged (a review: a one-time EXISTS tried first, to spare those
-    probes, read every row of vital_deleted_records under its generic plan to find none)."""
+    """A batch of a writer nothing of which was deleted in the space, whose deletions are in another
+    space: a probe of the index a key, custom or generic plan, not a scan of the table, which is
+    never purged (a review: a one-time EXISTS tried first, to spare those probes, read every row of
+    vital_deleted_records under its generic plan to find none). The space is one made before its
+    flag (``spaces.vital_records_deleted`` TRUE, as the migration left them): its batches look."""
     person, other = await make_person(), await make_person()
+    await db.fetch("UPDATE spaces SET vital_records_deleted = TRUE WHERE id = {}", person.space_id)
     scale = await make_app_token(person, ["vitals.body_weight:write"])
     # The same writer's deletions, all in another space (a busy one): none in the batch's space.
     await _rows_a_batch_looks_at(scale, deleted_in=other.space_id, post_vitals=post_vitals, monkeypatch=monkeypatch)
+
+
+async def _records_deleted(space_id: uuid.UUID) -> bool:
+    row = await db.fetch_one("SELECT vital_records_deleted FROM spaces WHERE id = {}", space_id)
+    assert row is not None
+    return bool(row["vital_records_deleted"])
+
+
+async def test_a_space_says_once_an_apps_record_was_deleted_there_and_until_then_is_not_looked_up(
+    client, person, make_app_token, post_vitals, monkeypatch
+):
+    """``spaces.vital_records_deleted``: FALSE for a new space, whose batches do not look up the
+    deleted records (one round trip and a probe a measure saved); a measure typed by hand and
+    deleted leaves it so (nothing is kept of it); an app's record deleted turns it TRUE (the
+    trigger), and the next batches look there: its re-sync stays deleted."""
+    from ens.vitals import ingest
+    from tests.helpers.plans import Statements
+
+    scale = await make_app_token(person, ["vitals.body_weight:write"])
+    assert not await _records_deleted(person.space_id)
+    statements = Statements(monkeypatch, ingest)
+    sent = await post_vitals(scale, [weight(70, clientRecordId="w-1"), weight(71, clientRecordId="w-2", minutes_ago=9)])
+    assert sent.status_code == 201, sent.text
+    assert not [sql for sql, _ in statements.made if "vital_deleted_records" in sql]
+
+    typed = await post_vitals(person, [weight(68, minutes_ago=30)])
+    typed_id = typed.json()["items"][0]["id"]
+    assert (await client.delete(f"{VITALS}/{typed_id}", headers=person.headers)).status_code == 204
+    assert not await _records_deleted(person.space_id)
+
+    first = sent.json()["items"][0]["id"]
+    assert (await client.delete(f"{VITALS}/{first}", headers=person.headers)).status_code == 204
+    assert await _records_deleted(person.space_id)
+    again = await post_vitals(scale, [weight(70, clientRecordId="w-1")])
+    assert again.json()["items"] == [{"id": first, "result": "unchanged"}], again.text
+    assert [sql for sql, _ in statements.made if "FROM vital_deleted_records" in sql]
+
+
+async def test_a_space_made_without_saying_counts_as_having_had_a_record_deleted(client, person):
+    """The column's default is TRUE: the spaces there before the migration, and one an older server
+    makes while a deployment rolls, look up the deleted records as before; the service's own say
+    FALSE (``Space``)."""
+    made = uuid.uuid4()
+    await db.fetch(
+        "INSERT INTO spaces (id, given_name, family_name, timezone, status, created_at, updated_at) "
+        "VALUES ({}, 'Ancien', 'Espace', 'Europe/Paris', 'open', {}, {})",
+        made,
+        datetime.now(UTC),
+        datetime.now(UTC),
+    )
+    assert await _records_deleted(made)
+    assert not await _records_deleted(person.space_id)
