@@ -66,7 +66,7 @@ class MailboxFull(OSError):
 def mailbox_full(code: int, reply: bytes | str) -> str | None:
     """The reply's numbers (``452 4.2.2``) when the mail server's answer says the recipient's
     mailbox is full (:class:`MailboxFull`), else ``None``."""
-    found = _ENHANCED.match(reply if isinstance(reply, bytes) else reply.encode("utf-8", "replace"))
+    found = _enhanced(reply)
     if found is None or (found.group(2), found.group(3)) != (b"2", b"2") or str(code)[:1] != found.group(1).decode():
         return None
     return f"{code} {found.group(1).decode()}.2.2"
@@ -101,6 +101,13 @@ def unreachable(exc: BaseException) -> bool:
 
 # An enhanced status code (RFC 3463) opening a reply's text: class.subject.detail.
 _ENHANCED = re.compile(rb"\s*([245])\.(\d{1,3})\.(\d{1,3})\b")
+
+
+def _enhanced(reply: bytes | str) -> re.Match[bytes] | None:
+    """The enhanced status code opening a mail server's reply (class, subject, detail), if any."""
+    return _ENHANCED.match(reply if isinstance(reply, bytes) else reply.encode("utf-8", "replace"))
+
+
 # The enhanced codes of a permanent failure that are about the recipient, not about us: X.1 the
 # address (no such user, no such domain, a domain that takes no mail), X.2 its mailbox (disabled,
 # the message too big for it). Not X.1.7 and X.1.8, which are about the sender's address; nor
@@ -119,7 +126,7 @@ def refused_for_good(code: int, reply: bytes | str) -> str | None:
     5.1.8), is as likely the service's own misconfiguration, which would refuse every recipient:
     taken as refusals for good, every notice would be given up on. Those, and every 4xx, leave
     the notice owed and fail ``ens notify``, as an unreachable server does."""
-    found = _ENHANCED.match(reply if isinstance(reply, bytes) else reply.encode("utf-8", "replace"))
+    found = _enhanced(reply)
     if not 500 <= code < 600 or found is None or found.group(1) != b"5":
         return None
     subject, detail = int(found.group(2)), int(found.group(3))

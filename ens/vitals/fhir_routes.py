@@ -8,7 +8,7 @@ and are covered by the same start-up check; ``/fhir/metadata`` alone is public. 
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from litestar import Controller, Request, Response, post
@@ -39,6 +39,11 @@ BUNDLE = {
 }
 WRITE = {"need": Need("vitals", action=Action.WRITE_DATA, app_scope="write", own_body=True)}
 READ = {"need": Need("vitals", app_scope="read")}
+
+
+def _prefer(description: str) -> Any:
+    """The ``Prefer`` header (RFC 7240) as a route of the door reads it: what it does there."""
+    return HeaderParameter(name="Prefer", required=False, max_length=PREFER_MAX_LENGTH, description=description)
 
 
 class FhirController(Controller):
@@ -91,11 +96,8 @@ class FhirController(Controller):
         ] = None,
         prefer: Annotated[
             str | None,
-            HeaderParameter(
-                name="Prefer",
-                required=False,
-                max_length=PREFER_MAX_LENGTH,
-                description="FHIR's return preference, for each entry of the transaction-response: "
+            _prefer(
+                "FHIR's return preference, for each entry of the transaction-response: "
                 "return=minimal (the default: its status and location), return=representation (the resource "
                 "as GET /fhir/Observation/{id} reads it, and the Device the search includes, when the app may "
                 "read the type), return=OperationOutcome (an outcome saying what was done). Another value is "
@@ -165,11 +167,8 @@ class FhirController(Controller):
         ] = None,
         prefer: Annotated[
             str | None,
-            HeaderParameter(
-                name="Prefer",
-                required=False,
-                max_length=PREFER_MAX_LENGTH,
-                description="handling=strict: a parameter the search does not read is 400, not ignored",
+            _prefer(
+                "handling=strict: a parameter the search does not read is 400, not ignored",
             ),
         ] = None,
     ) -> Response[bytes]:
