@@ -11,10 +11,11 @@ capability shares (``ens.core.fhir``): the Patient is ``urn:uuid:<space id>``.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from uuid import UUID
 
-from ens.core.db import Row, fetch, fetch_one
+from ens.core.db import Row, as_uuid, fetch, fetch_one
 from ens.core.errors import NotFound
 from ens.core.fhir import (
     LOINC,
@@ -23,6 +24,8 @@ from ens.core.fhir import (
     Coding,
     Element,
     Extension,
+    OperationOutcome,
+    OperationOutcomeIssue,
     Period,
     Reference,
     Resource,
@@ -35,7 +38,7 @@ from ens.documents.catalogue import TYPES_BY_CODE
 from ens.documents.content import whole_content
 from ens.documents.encryption import SpaceKey
 from ens.documents.keys import key_of_documents
-from ens.documents.rows import COLUMNS, document_read
+from ens.documents.rows import COLUMNS, UNREADABLE_WORDS, readable
 from ens.documents.schemas import DocumentRead
 from ens.documents.storage import BlobStore
 from ens.documents.visibility import Viewer, visible_for
@@ -111,16 +114,47 @@ def document_reference_of(
 
 
 async def document_references(
-    space_id: UUID, viewer: Viewer, *, public_url: str, secret: str
+    space_id: UUID, viewer: Viewer, *, public_url: str, secret: str, left_out: list[UUID]
 ) -> AsyncIterator[Sequence[DocumentReference]]:
-    """Every document ``viewer`` sees, newest care first, as DocumentReferences, a batch at a time."""
+    """Every document ``viewer`` sees, newest care first, as DocumentReferences, a batch at a time;
+    one whose sealed words do not verify is left out, its id added to ``left_out`` (:func:`left_out_outcome`)."""
     async for rows, key in _rows(space_id, viewer, secret=secret):
-        documents = [document_read(row, today=viewer.today, key=key) for row in rows]
-        yield [document_reference_of(d, space_id=space_id, public_url=public_url) for d in documents]
+        batch = []
+        for row in rows:
+            document = readable(row, today=viewer.today, key=key)
+            if document is None:
+                left_out.append(as_uuid(row["id"]))
+            else:
+                batch.append(document_reference_of(document, space_id=space_id, public_url=public_url))
+        yield batch
+
+
+def left_out_outcome(left_out: Sequence[UUID]) -> OperationOutcome:
+    """What an export says of the documents it left out (:func:`document_references`), as its last
+    document entry: one damaged row made the whole export stop half-way, and the person could
+    take none of their data with them. An import passes it by (``notImported``)."""
+    return OperationOutcome(
+        id=str(uuid.uuid4()),
+        issue=[
+            OperationOutcomeIssue(
+                severity="error",
+                code="processing",
+                diagnostics=f"Document {document_id} is not in this export: {UNREADABLE_WORDS}",
+            )
+            for document_id in left_out
+        ],
+    )
 
 
 async def documents_with_content(
-    space_id: UUID, viewer: Viewer, *, public_url: str, secret: str, blobs: BlobStore, data: str
+    space_id: UUID,
+    viewer: Viewer,
+    *,
+    public_url: str,
+    secret: str,
+    blobs: BlobStore,
+    data: str,
+    left_out: list[UUID],
 ) -> AsyncIterator[tuple[DocumentReference, AsyncGenerator[bytes, None]]]:
     """Every document ``viewer`` sees, as :func:`document_references`, one at a time, each with its
     attachment's ``data`` set to ``data`` (the place the caller streams the file at) and the file's
@@ -141,11 +175,14 @@ async def documents_with_content(
             )
             if row is None:
                 continue
+            document = readable(row, today=viewer.today, key=key)
+            if document is None:
+                left_out.append(as_uuid(row["id"]))
+                continue
             try:
                 chunks = await whole_content(row, key=key, blobs=blobs)
             except NotFound:
                 continue
-            document = document_read(row, today=viewer.today, key=key)
             yield document_reference_of(document, space_id=space_id, public_url=public_url, data=data), chunks
 
 

@@ -72,6 +72,18 @@ def words_of(row: Row, key: SpaceKey) -> Words:
         raise WordsUnreadable("A document's stored title, file name or author failed verification.") from None
 
 
+UNREADABLE_WORDS = "Its stored title, file name or author failed verification; the operators' log names it."
+
+
+def readable(row: Row, *, today: date, key: SpaceKey) -> DocumentRead | None:
+    """:func:`document_read`, or ``None`` when the row's sealed words do not verify (logged by
+    :func:`words_of`): a list or an export reads the other documents, and says which it could not."""
+    try:
+        return document_read(row, today=today, key=key)
+    except WordsUnreadable:
+        return None
+
+
 def content_path(space_id: UUID, document_id: UUID) -> str:
     return f"/v1/spaces/{space_id}/documents/{document_id}/content"
 

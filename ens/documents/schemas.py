@@ -72,9 +72,22 @@ class DocumentRead(ReadStruct):
     updated_at: datetime
 
 
+class UnreadableDocument(ReadStruct):
+    """A document of the page whose stored title, file name or author failed verification (a row
+    changed or damaged in the database): named by what is stored in clear, so that the rest of the
+    list still reads. ``GET .../documents/{id}`` answers it 500 ``content-unreadable``."""
+
+    id: UUID
+    type_code: str
+    date: Day
+    detail: str
+
+
 class DocumentPage(ReadStruct):
     items: list[DocumentRead]
     next_cursor: str | None = None
+    # In the page's place among ``items`` (the cursor counts them): empty but for a damaged row.
+    unreadable: list[UnreadableDocument] = []
 
 
 class DocumentTypeRead(ReadStruct):

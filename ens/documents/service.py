@@ -11,7 +11,7 @@ import msgspec
 from ens.core import clock
 from ens.core.api import Cursors, check_limit, check_span, require_if_match
 from ens.core.clock import as_date, aware
-from ens.core.db import Row, Scalar, fetch, fetch_one, within, write_transaction
+from ens.core.db import Row, Scalar, as_uuid, fetch, fetch_one, within, write_transaction
 from ens.core.errors import BadRequest, FieldError, Forbidden, Invalid
 from ens.core.local_time import EARLIEST_YEAR, LATEST_YEAR
 from ens.core.mail import Mailer
@@ -20,7 +20,7 @@ from ens.documents.catalogue import DOCUMENT_TYPES, MAX_DOCUMENT_BYTES, TYPES_BY
 from ens.documents.keys import key_of_documents, lock_space_documents
 from ens.documents.masking import check_masking, hold_until, refuse_a_second_hold
 from ens.documents.notices import announce_document
-from ens.documents.rows import COLUMNS, document_read, visible_row
+from ens.documents.rows import COLUMNS, UNREADABLE_WORDS, document_read, readable, visible_row
 from ens.documents.schemas import (
     DocumentPage,
     DocumentRead,
@@ -28,6 +28,7 @@ from ens.documents.schemas import (
     DocumentTypeList,
     DocumentTypeRead,
     DocumentUpdate,
+    UnreadableDocument,
 )
 from ens.documents.storage import BlobStore
 from ens.documents.visibility import Condition, released_for_holder, shown_to_holder_from, today_in_space, visible_to
@@ -113,14 +114,36 @@ async def list_documents(
         size + 1,
     )
     key = await key_of_documents(access.space_id, secret) if rows else None
-    items = [document_read(row, today=today, key=key) for row in rows[:size]] if key else []
+    items: list[DocumentRead] = []
+    unreadable: list[UnreadableDocument] = []
+    for row in rows[:size]:
+        read = readable(row, today=today, key=key) if key is not None else None
+        if read is not None:
+            items.append(read)
+        else:
+            # One damaged row made the whole list a 500, and every other document unreachable.
+            unreadable.append(
+                UnreadableDocument(
+                    id=as_uuid(row["id"]),
+                    type_code=row["type_code"],
+                    date=as_date(row["care_date"]) or date.min,
+                    detail=UNREADABLE_WORDS,
+                )
+            )
     next_cursor = None
     if len(rows) > size:
-        last = items[-1]
-        next_cursor = cursors.encode(purpose, [last.date.isoformat(), last.created_at.isoformat(), str(last.id)])
+        last = rows[size - 1]
+        next_cursor = cursors.encode(
+            purpose,
+            [
+                (as_date(last["care_date"]) or date.min).isoformat(),
+                aware(last["created_at"]).isoformat(),
+                str(last["id"]),
+            ],
+        )
     if looked and access.is_person and cursor is None and type_ is None and since is None and until is None:
         await _looked(access, today=today)
-    return DocumentPage(items=items, next_cursor=next_cursor)
+    return DocumentPage(items=items, next_cursor=next_cursor, unreadable=unreadable)
 
 
 async def _looked(access: SpaceAccess, *, today: date) -> None:

@@ -29,7 +29,7 @@ from ens.core import clock
 from ens.core.db import fetch_one
 from ens.core.errors import Forbidden
 from ens.core.fhir import Resource, encode, full_url
-from ens.documents.fhir import document_references, documents_with_content
+from ens.documents.fhir import document_references, documents_with_content, left_out_outcome
 from ens.documents.storage import BlobStore
 from ens.documents.visibility import export_viewer
 from ens.records.fhir import directives_as_fhir, records_as_fhir
@@ -96,16 +96,21 @@ async def _documents(scope: ExportScope) -> AsyncIterator[Sequence[Resource] | W
     # export, what they see.
     viewer = export_viewer(timezone=scope.space.timezone, with_hidden=scope.with_hidden)
     space_id, public_url, secret = scope.space.id, scope.public_url, scope.secret
+    left_out: list[uuid.UUID] = []
     if scope.blobs is None:
-        async for batch in document_references(space_id, viewer, public_url=public_url, secret=secret):
+        async for batch in document_references(
+            space_id, viewer, public_url=public_url, secret=secret, left_out=left_out
+        ):
             yield batch
-        return
-    # A place no text of the space holds: a fresh random name, of characters JSON writes as they are.
-    place = f"ens-content-{uuid.uuid4().hex}"
-    async for reference, chunks in documents_with_content(
-        space_id, viewer, public_url=public_url, secret=secret, blobs=scope.blobs, data=place
-    ):
-        yield WithContent(reference, place, chunks)
+    else:
+        # A place no text of the space holds: a fresh random name, of characters JSON writes as they are.
+        place = f"ens-content-{uuid.uuid4().hex}"
+        async for reference, chunks in documents_with_content(
+            space_id, viewer, public_url=public_url, secret=secret, blobs=scope.blobs, data=place, left_out=left_out
+        ):
+            yield WithContent(reference, place, chunks)
+    if left_out:
+        yield [left_out_outcome(left_out)]
 
 
 SECTIONS: tuple[Section, ...] = (_directives, _vaccination, _documents, _vitals)
