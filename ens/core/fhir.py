@@ -23,7 +23,7 @@ import msgspec
 from litestar import Request
 
 from ens.core.api import ReadStruct, accepts_any
-from ens.core.errors import NotAcceptable, UnsupportedMediaType
+from ens.core.errors import FieldError, NotAcceptable, UnsupportedMediaType
 
 FHIR_JSON = "application/fhir+json"
 # What a FHIR client may ask for and be answered: JSON, by media type (``Accept``; the DSTU2 name
@@ -272,6 +272,57 @@ def is_restricted(resource: Mapping[str, Any]) -> bool:
         and c["code"] in HIDING_CONFIDENTIALITY
         for c in (security if isinstance(security, list) else [])
     )
+
+
+_META_TEXTS = ("versionId", "lastUpdated", "source")
+_CODING_TEXTS = ("system", "version", "code", "display")
+
+
+def check_id_and_meta(resource: Mapping[str, Any], errors: list[FieldError]) -> None:
+    """What every resource shares, of the types FHIR R4 gives it (a FieldError each, at its
+    FHIRPath from the resource's type): ``id`` a string (not empty), ``meta`` a Meta — its
+    ``versionId``, ``lastUpdated`` and ``source`` strings, its ``profile`` a list of strings, its
+    ``security`` and ``tag`` lists of Codings (objects whose ``system``, ``version``, ``code`` and
+    ``display`` are strings, ``userSelected`` a boolean). The one check of them for both doors that
+    read FHIR (the space import, ``/fhir``).
+
+    Each reader read these leniently, as absent when of another type: an ``id`` of 5 became a
+    measure's record id, and a "restricted" label sent as one Coding rather than a list of them, or
+    with its code in a list, was no label, and the item came in visible to the representatives (an
+    outside audit). Refused instead: what hides an item must fail closed. A value present as
+    ``null`` is no value of its type (FHIR's JSON has no null)."""
+    kind = str(resource.get("resourceType"))
+    if "id" in resource and not (isinstance(resource["id"], str) and resource["id"]):
+        errors.append(FieldError(f"{kind}.id", "a string, not empty (FHIR's id)"))
+    if "meta" not in resource:
+        return
+    meta = resource["meta"]
+    if not isinstance(meta, dict):
+        errors.append(FieldError(f"{kind}.meta", "an object (FHIR's Meta)"))
+        return
+    for name in _META_TEXTS:
+        if name in meta and not isinstance(meta[name], str):
+            errors.append(FieldError(f"{kind}.meta.{name}", "a string"))
+    profiles = meta.get("profile", [])
+    if not isinstance(profiles, list) or not all(isinstance(p, str) for p in profiles):
+        errors.append(FieldError(f"{kind}.meta.profile", "a list of canonical URLs (strings)"))
+    for name in ("security", "tag"):
+        codings = meta.get(name, [])
+        if not isinstance(codings, list):
+            errors.append(FieldError(f"{kind}.meta.{name}", "a list of Codings (objects), not one alone"))
+            continue
+        for index, coding in enumerate(codings):
+            where = f"{kind}.meta.{name}[{index}]"
+            if not isinstance(coding, dict):
+                errors.append(FieldError(where, "a Coding (an object of system and code)"))
+                continue
+            errors.extend(
+                FieldError(f"{where}.{part}", "a string")
+                for part in _CODING_TEXTS
+                if part in coding and not isinstance(coding[part], str)
+            )
+            if "userSelected" in coding and not isinstance(coding["userSelected"], bool):
+                errors.append(FieldError(f"{where}.userSelected", "a boolean"))
 
 
 def names_of(*structs: type[msgspec.Struct]) -> frozenset[str]:

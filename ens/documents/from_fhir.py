@@ -161,7 +161,12 @@ def _metadata_of(resource: Mapping[str, Any]) -> dict[str, Any]:
 def file_of(resource: Mapping[str, Any]) -> bytes:
     """The file ``resource`` carries (its attachment's ``data``, base64), at most 20 MiB."""
     data = _attachment(resource).get("data")
-    if not isinstance(data, str) or len(data) > 4 * (-(-MAX_DOCUMENT_BYTES // 3)):
+    if not isinstance(data, str):
+        # (It was refused as "at most 20 MiB", which sent the person looking for a large file.)
+        raise Invalid(
+            "The attachment's data is not base64 text.", [FieldError("/file", "its data is base64 text, a string")]
+        )
+    if len(data) > 4 * (-(-MAX_DOCUMENT_BYTES // 3)):
         raise PayloadTooLarge(
             f"A document is at most {MAX_DOCUMENT_BYTES} bytes.", [FieldError("/file", "larger than 20 MiB")]
         )

@@ -55,7 +55,7 @@ import msgspec
 from ens.core.api import ReadStruct, pointer_token, validation_error
 from ens.core.db import fetch_scalars, limit_statements, serialise, write_transaction
 from ens.core.errors import ERASED_MEANWHILE, Conflict, DomainError, FieldError, Invalid, NotFound, PayloadTooLarge
-from ens.core.fhir import UCUM, is_restricted
+from ens.core.fhir import UCUM, check_id_and_meta, is_restricted
 from ens.core.local_time import zone_of
 from ens.core.spool import EncryptedSpool
 from ens.core.text_direction import refuse_direction_controls
@@ -80,6 +80,7 @@ from ens.vitals.fhir import (
     SOURCE_TAG,
     ObservationRefused,
     device_item,
+    device_reference,
     fhirpath_of,
     measurement_of,
     tag_in,
@@ -348,16 +349,25 @@ class _Shape:
             if self.entries and len(stack) == 2:
                 self.budget = [0, 0]
         elif len(stack) == 1:
-            self._top_level_value(str(top.at), container=container, null=null)
+            self._top_level_value(str(top.at), container=container)
+        if null:
+            # FHIR's JSON has no null (an element has a value or is left out; ENS's export writes
+            # none), and the mappings read one as absent: Practitioner.address [null] was no address,
+            # a null in any list they read was skipped, in silence (an outside audit).
+            raise Invalid(
+                "The body holds a null: FHIR's JSON gives an element a value or leaves it out.",
+                [FieldError(_pointer(stack), "null: give a value, or leave the element out")],
+            )
         self._spend(1, 0 if text is None else len(text))
 
-    def _top_level_value(self, name: str, *, container: bool, null: bool) -> None:
+    def _top_level_value(self, name: str, *, container: bool) -> None:
         if name in _TOP_LEVEL_SCALARS and container:
             raise Invalid(
                 "The body is not a FHIR Bundle: import what GET .../export gives.",
                 [FieldError(f"/{name}", _TOP_LEVEL_SCALARS[name])],
             )
-        if name == "entry" and not container and not null:
+        if name == "entry" and not container:
+            # ("entry": null too: it was taken as no entry, 201 and nothing imported.)
             raise Invalid("A Bundle's entry is a list.", [FieldError("/entry", "not a list")])
 
     def opens(self, names: set[str] | None) -> None:
@@ -442,14 +452,49 @@ async def _entries(spool: EncryptedSpool) -> AsyncGenerator[tuple[int, Any, str,
             ):
                 index += 1
                 resource = entry.get("resource") if isinstance(entry, dict) else None
-                kind = resource.get("resourceType") if isinstance(resource, dict) else None
-                if not isinstance(resource, dict) or not isinstance(kind, str):
+                if not isinstance(resource, dict):
                     raise Invalid("Each entry holds a resource.", [FieldError(f"/entry/{index}", "no resource")])
-                yield index, entry.get("fullUrl"), kind, resource
+                yield index, entry.get("fullUrl"), _kind_of(index, entry, resource), resource
     except ijson.JSONError as exc:
         raise _not_json(exc) from None
     if index < 0 and await _top_level(spool, "entry") not in (None, []):
         raise Invalid("A Bundle's entry is a list.", [FieldError("/entry", "not a list")])
+
+
+# A resource type's name as FHIR spells them (Observation, DocumentReference): one that is no name
+# was listed under notImported as what it was ("", or a text of any length).
+_RESOURCE_TYPE = re.compile(r"[A-Z][A-Za-z]{0,63}")
+
+
+def _kind_of(index: int, entry: Mapping[str, Any], resource: Mapping[str, Any]) -> str:
+    """The type of the resource of entry ``index``, once what every entry shares is of the types
+    FHIR gives it — the one place every reading of the Bundle checks them: its ``fullUrl`` a string
+    (one of another type skipped the check of two entries under one fullUrl), its resource's type a
+    name, its ``id`` and ``meta`` (:func:`ens.core.fhir.check_id_and_meta`: a "restricted" label
+    malformed imported the item visible to the representatives), and an Observation's ``device``
+    (:func:`ens.vitals.fhir.device_reference`: a reference of another type brought the measure in
+    without its device). Each was read as absent, in silence (an outside audit); 422 at the entry."""
+    if "fullUrl" in entry and not isinstance(entry["fullUrl"], str):
+        raise Invalid(
+            f"entry {index}: its fullUrl is not a string.",
+            [FieldError(f"/entry/{index}/fullUrl", "a string: the entry's URI (urn:uuid:<id>)")],
+        )
+    kind = resource.get("resourceType")
+    if not isinstance(kind, str) or not _RESOURCE_TYPE.fullmatch(kind):
+        raise Invalid(
+            f"entry {index}: its resourceType names no FHIR resource type.",
+            [FieldError(f"/entry/{index}/resource/resourceType", "a FHIR resource type, such as Observation")],
+        )
+    errors: list[FieldError] = []
+    check_id_and_meta(resource, errors)
+    if kind == "Observation":
+        device_reference(resource, errors)
+    if errors:
+        raise Invalid(
+            f"entry {index}: {errors[0].pointer} is not of the type FHIR gives it; nothing was stored.",
+            [FieldError(f"/entry/{index}/resource", f"{error.pointer}: {error.detail}") for error in errors],
+        )
+    return kind
 
 
 async def _top_level(spool: EncryptedSpool, key: str) -> Any:
@@ -532,10 +577,10 @@ def _name_key(full_url: str) -> bytes:
 
 
 def _device_named(resource: dict[str, Any]) -> bytes | None:
-    """The key of the Device an Observation names (``device.reference``), if it names one."""
-    device = resource.get("device")
-    reference = device.get("reference") if device is not None else None
-    return _name_key(reference) if isinstance(reference, str) else None
+    """The key of the Device an Observation names (``device.reference``), if it names one (a
+    ``device`` of another type was refused as the entry was read: :func:`_kind_of`)."""
+    reference = device_reference(resource, [])
+    return _name_key(reference) if reference is not None else None
 
 
 _ORIGINAL = f"extension('{ORIGINAL_QUANTITY_EXTENSION}')"

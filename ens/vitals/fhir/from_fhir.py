@@ -762,6 +762,24 @@ def client_record_id(identifier: Mapping[str, Any], own_system: str | None) -> A
     return key
 
 
+def device_reference(resource: Mapping[str, Any], errors: list[FieldError]) -> str | None:
+    """What an Observation's ``device`` names (its ``reference``), ``None`` when it names nothing.
+    A ``device`` that is no Reference (an object), or a ``reference`` that is no string, is an error
+    at it: both doors read them as naming no device, and the measure came in without its device,
+    nothing said (an outside audit)."""
+    if "device" not in resource:
+        return None
+    device = resource["device"]
+    if not isinstance(device, dict):
+        errors.append(FieldError("Observation.device", "a Reference (an object), naming the Device"))
+        return None
+    if "reference" in device and not isinstance(device["reference"], str):
+        errors.append(FieldError("Observation.device.reference", "a string: the Device's fullUrl"))
+        return None
+    reference = device.get("reference")
+    return reference if isinstance(reference, str) else None
+
+
 # Where :func:`device_item` read each field: the field to its FHIRPath.
 DEVICE_FHIRPATHS = {"manufacturer": "manufacturer", "model": "modelNumber", "identifier": "identifier"}
 
