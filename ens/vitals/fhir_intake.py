@@ -43,6 +43,7 @@ from ens.core.fhir import (
     OperationOutcome,
     OperationOutcomeIssue,
     Resource,
+    check_id_and_meta,
     encode,
     full_url,
     is_restricted,
@@ -61,6 +62,7 @@ from ens.vitals.fhir import (
     check_elements,
     device_id,
     device_of,
+    device_reference,
     fhirpath_of,
     measurement_of,
     observation_alone,
@@ -215,6 +217,23 @@ def _creates(url: Any, kind: str) -> bool:
     parts = urlsplit(url)
     absolute = bool(parts.scheme and parts.netloc) and not (parts.query or parts.fragment)
     return absolute and parts.path.endswith(f"/{kind}")
+
+
+def _refuse_malformed(resource: Mapping[str, Any], at: str) -> None:
+    """422 (at ``at``, the resource's FHIRPath in the Bundle) for what every resource shares, not
+    of the type FHIR gives it — its ``id`` and ``meta`` (:func:`ens.core.fhir.check_id_and_meta`) —
+    and an Observation's ``device`` (:func:`ens.vitals.fhir.device_reference`), as the space import
+    refuses them. The door read them as absent: a "restricted" label sent as one Coding stored the
+    measure visible to the representatives, a device reference of 5 stored it without its device
+    (an outside audit)."""
+    kind = str(resource.get("resourceType"))
+    errors: list[FieldError] = []
+    check_id_and_meta(resource, errors)
+    if kind == "Observation":
+        device_reference(resource, errors)
+    if errors:
+        located = [FieldError(at + error.pointer.removeprefix(kind), error.detail) for error in errors]
+        raise Invalid(f"{located[0].pointer} is not of the type FHIR gives it.", located)
 
 
 def _subject_is_the_space(subject: Any, access: SpaceAccess) -> bool:
@@ -374,6 +393,13 @@ async def take_transaction(
                 f"The entry POSTs a {kind}: its request.url names that type.",
                 [FieldError(f"Bundle.entry[{index}].request.url", f"{kind} (the type of the entry's resource)")],
             )
+        if not isinstance(entry.get("fullUrl", ""), str):
+            # Taken as no fullUrl: an Observation naming the Device by it found no Device.
+            raise Invalid(
+                "An entry's fullUrl is a string.",
+                [FieldError(f"Bundle.entry[{index}].fullUrl", "a string: the entry's URI (urn:uuid:<id>)")],
+            )
+        _refuse_malformed(resource, f"Bundle.entry[{index}].resource")
         if kind == "Observation":
             observations.append((index, resource))
             requested = request if isinstance(request, dict) else {}
@@ -395,8 +421,7 @@ async def take_transaction(
             "The Observation's subject must be absent or the token's own space.",
             [FieldError(f"{prefix}.subject", f"absent, or Patient/{access.space_id}")],
         )
-    device_reference = observation.get("device")
-    named = device_reference.get("reference") if isinstance(device_reference, dict) else None
+    named = device_reference(observation, [])  # (of its type: _refuse_malformed)
     device, where = None, ""
     contained = isinstance(named, str) and named.startswith("#")
     if devices and (not isinstance(named, str) or contained):
@@ -416,6 +441,7 @@ async def take_transaction(
         # A Device the Observation contains (the shape GET /fhir/Observation/<id> answers): it had
         # been refused as naming no Bundle entry (an outside audit).
         device, where = _contained_device(observation, named, prefix)
+        _refuse_malformed(device, where)
     elif isinstance(named, str):
         if named not in device_names:
             raise Invalid(

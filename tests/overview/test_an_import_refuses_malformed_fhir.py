@@ -5,7 +5,8 @@ label imported the item visible to the representatives —, an ``id`` or ``fullU
 string, an ``"entry": null``, a ``resourceType`` that names no type, an Observation's
 ``device.reference`` that is no string, a ``null`` in a list it reads (``Practitioner.address:
 [null]`` was no address), a document's ``data`` that is no text (refused as "at most 20971520
-bytes"). Each is 422 at the entry, nothing stored."""
+bytes"). Each is 422 at the entry, nothing stored. The /fhir door reads its Bundle itself: the same
+parts are refused there."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from tests.helpers.documents import metadata, pdf, uploaded
 from tests.helpers.people import MakePerson, Person
 from tests.helpers.records import VALID_RPPS
 from tests.helpers.vitals import weight
+from tests.vitals.test_fhir_intake import DEVICE_URL, OBSERVATION_URL, body_weight, transaction
 
 IMPORT = "/v1/spaces/me/import"
 EXPORT = "/v1/spaces/me/export"
@@ -289,3 +291,67 @@ async def test_a_malformed_restricted_label_never_shows_the_item_to_a_representa
     # A representative's own import of it is refused alike.
     assert (await client.post(f"{space}/import", json=bundle, headers=tutor.headers)).status_code == 422
     assert (await client.get(f"{space}/profile/allergies", headers=tutor.headers)).json()["items"] == []
+
+
+# The /fhir door reads its transaction itself: the same shared parts, malformed, are refused there.
+def _observation(change: Callable[[dict[str, Any]], object]) -> Callable[[dict[str, Any]], None]:
+    def malform(bundle: dict[str, Any]) -> None:
+        change(bundle["entry"][1]["resource"])
+
+    return malform
+
+
+FHIR_CASES: list[tuple[Callable[[dict[str, Any]], object], str]] = [
+    (_observation(lambda r: r.update(meta=[RESTRICTED])), "Bundle.entry[1].resource.meta"),
+    (_observation(lambda r: _security(r, RESTRICTED)), "Bundle.entry[1].resource.meta.security"),
+    (_observation(lambda r: _security(r, ["R"])), "Bundle.entry[1].resource.meta.security[0]"),
+    (
+        _observation(lambda r: _security(r, [{"system": CONFIDENTIALITY, "code": ["R"]}])),
+        "Bundle.entry[1].resource.meta.security[0].code",
+    ),
+    (_observation(lambda r: r["meta"].update(tag="x")), "Bundle.entry[1].resource.meta.tag"),
+    (
+        lambda b: b["entry"][0]["resource"].update(meta={"security": RESTRICTED}),
+        "Bundle.entry[0].resource.meta.security",
+    ),
+    (_observation(lambda r: r.update(id=5)), "Bundle.entry[1].resource.id"),
+    (_observation(lambda r: r.update(id={})), "Bundle.entry[1].resource.id"),
+    (lambda b: b["entry"][0]["resource"].update(id=7), "Bundle.entry[0].resource.id"),
+    (lambda b: b["entry"][1].update(fullUrl=5), "Bundle.entry[1].fullUrl"),
+    (lambda b: b["entry"][0].update(fullUrl={"url": DEVICE_URL}), "Bundle.entry[0].fullUrl"),
+    (_observation(lambda r: r.update(device={"reference": 5})), "Bundle.entry[1].resource.device.reference"),
+    (_observation(lambda r: r.update(device="x")), "Bundle.entry[1].resource.device"),
+]
+
+
+@pytest.mark.parametrize(("malform", "where"), FHIR_CASES)
+async def test_the_fhir_door_refuses_the_same_malformed_parts(
+    client: httpx.AsyncClient,
+    person: Person,
+    make_app_token: Any,
+    malform: Callable[[dict[str, Any]], object],
+    where: str,
+) -> None:
+    app = await make_app_token(person, ["vitals.body_weight:write", "vitals.body_weight:read"])
+    bundle = transaction(body_weight())
+    assert bundle["entry"][1]["fullUrl"] == OBSERVATION_URL
+    malform(bundle)
+    answer = await client.post("/fhir", json=bundle, headers=app.headers)
+    assert answer.status_code == 422, answer.text
+    issues = answer.json()["issue"]
+    assert [issue["expression"] for issue in issues] == [[where]], issues
+    assert (await client.get("/v1/spaces/me/vitals", headers=person.headers)).json()["items"] == []
+
+
+@pytest.mark.parametrize("device", [{"reference": 5}, "x", {"reference": ["urn:uuid:x"]}])
+async def test_the_fhir_door_refuses_a_malformed_device_reference_without_a_device_entry(
+    client: httpx.AsyncClient, person: Person, make_app_token: Any, device: Any
+) -> None:
+    """Without a Device entry the measure came in without a device, and nothing said so."""
+    app = await make_app_token(person, ["vitals.body_weight:write"])
+    bundle = transaction(body_weight(), with_device=False)
+    bundle["entry"][0]["resource"]["device"] = device
+    answer = await client.post("/fhir", json=bundle, headers=app.headers)
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["issue"][0]["expression"][0].startswith("Bundle.entry[0].resource.device")
+    assert (await client.get("/v1/spaces/me/vitals", headers=person.headers)).json()["items"] == []

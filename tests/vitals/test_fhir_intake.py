@@ -1120,16 +1120,21 @@ async def test_a_confidentiality_label_in_the_oid_form_is_read_as_the_same_syste
         stored = (await client.get(f"{vitals}/{measure_id}", headers=holder.headers)).json()
         assert (stored["value"], stored["hiddenFromRepresentatives"]) == (70, True), code
     assert (await client.get(vitals, headers=tutor.headers)).json()["items"] == []
-    # Another system's V is no confidentiality label, and a code that is no string no code (never a 500).
+    # Another system's V is no confidentiality label. A code or a system that is no string is a
+    # label malformed: it was read as no label, the measure stored visible; refused now (fail
+    # closed), never a 500.
     app = await _scale(settings, holder, holder)
-    for security in (
-        {"system": "urn:oid:2.16.840.1.113883.5.4", "code": "V"},
-        {**RESTRICTED, "code": ["V"]},
-        {"system": ["urn:oid:2.16.840.1.113883.5.25"], "code": "V"},
+    other = body_weight(71, identifier=[{"value": "other-system"}])
+    other["meta"]["security"] = [{"system": "urn:oid:2.16.840.1.113883.5.4", "code": "V"}]
+    answer = await client.post("/fhir", json=transaction(other), headers=app.headers)
+    assert answer.status_code == 200, answer.text
+    for security, part in (
+        ({**RESTRICTED, "code": ["V"]}, "code"),
+        ({"system": ["urn:oid:2.16.840.1.113883.5.25"], "code": "V"}, "system"),
     ):
-        other = body_weight(71, identifier=[{"value": f"other-{len(str(security))}"}])
-        other["meta"]["security"] = [security]
-        answer = await client.post("/fhir", json=transaction(other), headers=app.headers)
-        assert answer.status_code == 200, answer.text
+        malformed = body_weight(72, identifier=[{"value": f"malformed-{part}"}])
+        malformed["meta"]["security"] = [security]
+        body = outcome(await client.post("/fhir", json=transaction(malformed), headers=app.headers), 422)
+        assert body["issue"][0]["expression"] == [f"Bundle.entry[1].resource.meta.security[0].{part}"]
     shown = (await client.get(vitals, headers=tutor.headers)).json()["items"]
-    assert [m["value"] for m in shown] == [71, 71, 71]
+    assert [m["value"] for m in shown] == [71]
