@@ -1061,6 +1061,7 @@ async def _imported(
         "DocumentReference": documents.LINKED,
         "Device": UNUSED_DEVICE,
         "Patient": PATIENT_NOT_IMPORTED,
+        "OperationOutcome": "the export's note of the documents it could not read: nothing to import",
     }
     reasons = {kind: known.get(kind, "not a kind of item ENS keeps") for kind in left}
     return ImportResult(
