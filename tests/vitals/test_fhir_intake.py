@@ -9,6 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import msgspec
+import pytest
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 from fhir.resources.R4B.observation import Observation as FhirObservation
@@ -1138,3 +1139,24 @@ async def test_a_confidentiality_label_in_the_oid_form_is_read_as_the_same_syste
         assert body["issue"][0]["expression"] == [f"Bundle.entry[1].resource.meta.security[0].{part}"]
     shown = (await client.get(vitals, headers=tutor.headers)).json()["items"]
     assert [m["value"] for m in shown] == [71]
+
+
+@pytest.mark.parametrize(
+    ("change", "where"),
+    [
+        (lambda o: o.update(identifier=[None]), "Bundle.entry[1].resource.identifier[0]"),
+        (lambda o: o.update(note=None), "Bundle.entry[1].resource.note"),
+        (lambda o: o["valueQuantity"].update(unit=None), "Bundle.entry[1].resource.valueQuantity.unit"),
+    ],
+)
+async def test_a_null_is_refused_where_it_stands_and_nothing_is_stored(client, person, make_app_token, change, where):
+    """FHIR's JSON has no null; read as absent, ``identifier: [null]`` stored the measure without
+    its record id, and every retry stored it again (an outside audit). 422 at the null."""
+    app = await make_app_token(person, ["vitals.body_weight:write", "vitals.body_weight:read"])
+    observation = body_weight()
+    change(observation)
+    for _ in range(2):
+        answer = await client.post("/fhir", json=transaction(observation), headers=app.headers)
+        body = outcome(answer, 422)
+        assert body["issue"][0]["expression"] == [where], body
+    assert (await client.get(VITALS, headers=person.headers)).json()["items"] == []
