@@ -251,3 +251,18 @@ async def test_a_made_up_name_is_named_back_at_a_bounded_length_in_a_refusal_too
         assert where.startswith("Bundle.entry[1].resource.") and where.endswith("…"), where
         assert len(where) <= len("Bundle.entry[1].resource.") + 160, len(where)
     assert (await client.get(VITALS, headers=person.headers)).json()["items"] == []
+
+
+async def test_a_device_reference_naming_no_device_and_its_other_parts_are_named(
+    client: httpx.AsyncClient, person: Person, make_app_token: MakeAppToken
+) -> None:
+    """A ``device`` that names no Device (a display alone) brought the measure in without one, and
+    a Reference's display beside its reference was dropped, without a word (an outside audit)."""
+    app = await make_app_token(person, ["vitals.body_weight:write"])
+    named_by_display = plain_weight(identifier=[{"value": "display-only"}], device={"display": "Ma balance"})
+    [entry] = await _taken(client, app.headers, alone(named_by_display))
+    assert warned(entry) == ["Bundle.entry[0].resource.device"]
+    beside = plain_weight(identifier=[{"value": "display-beside"}])
+    beside["device"] = {**beside["device"], "display": "Ma balance"}
+    [_, observation_entry] = await _taken(client, app.headers, transaction(beside))
+    assert warned(observation_entry) == ["Bundle.entry[1].resource.device.display"]

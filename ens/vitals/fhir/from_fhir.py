@@ -694,6 +694,18 @@ def unstored_elements(resource: Mapping[str, Any]) -> list[FieldError]:
         for name in note if isinstance(note, dict) else ():
             if name not in _READ_IN_NOTES:
                 unstored.append(_not_stored(f"Observation.note[{index}].{name}", "ENS keeps a note's text"))
+    device = resource.get("device")
+    if isinstance(device, dict):
+        # A Reference that names no Device (a display alone) brought no device, without a word (an
+        # outside audit); ENS keeps the Device a reference names, not the Reference's other parts.
+        if "reference" not in device:
+            unstored.append(_not_stored("Observation.device", "names no Device (no reference): ENS keeps none"))
+        else:
+            unstored += [
+                _not_stored(f"Observation.device.{name}", "ENS keeps the Device the reference names")
+                for name in device
+                if name != "reference"
+            ]
     contained = resource.get("contained")
     for index, inner in enumerate(contained if isinstance(contained, list) else []):
         if not (isinstance(inner, dict) and inner.get("resourceType") == "Device"):
