@@ -516,6 +516,8 @@ async def set_emergency_access(
         row = await fetch_one(
             # NO KEY UPDATE (what its UPDATE takes): the request's KEY SHARE (ens.spaces.door.access,
             # readmit) and another change's do not block it, where FOR UPDATE deadlocked two changes.
+            # (A batch of an app's measures in flight may hold the row FOR SHARE: waited for, a few
+            # ms; ens.vitals.ingest._FLAG_PART.)
             "SELECT emergency_access, emergency_forbidden_by_holder FROM spaces WHERE id = {}"
             + row_lock("NO KEY UPDATE"),
             access.space_id,

@@ -444,12 +444,6 @@ class _Stored:
 # plan made for that length always looked cheaper than the prepared generic one and the statement
 # was planned again at every batch of fewer than 10 keys (pg_stat_statements: 271 us of planning a
 # call, 10 with the JSON array, whose length it does not read).
-# Last (UNION ALL runs its parts in order), whether the space ever had an app's record deleted
-# (``spaces.vital_records_deleted``, set by a trigger in the deleting transaction): if not, the
-# deleted records are not looked up (:func:`_places_and_stored`). Read under FOR SHARE, which waits
-# for a deletion under way and returns the row as a committed one left it, where the statement's
-# snapshot is older: a batch that waited above on a measure being deleted reads the flag that
-# deletion set (KEY SHARE, the door's, would return the snapshot's row).
 _PLACES_AND_STORED = (
     "SELECT "
     + FEED_PLACES_SQL
@@ -465,11 +459,23 @@ FROM jsonb_array_elements_text({}::text::jsonb) AS k(key), LATERAL (
            local_date
     FROM vital_measurements WHERE space_id = {} AND writer IN (WRITERS) AND client_record_id = k.key
     FOR UPDATE) AS m
-UNION ALL
-SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, f.vital_records_deleted
-FROM (SELECT vital_records_deleted FROM spaces WHERE id = {} FOR SHARE) AS f
 """
 )
+# Last (UNION ALL runs its parts in order), for a batch that could meet a deleted record (an app's,
+# with clientRecordIds): a row when no app's record was ever deleted in the space
+# (``spaces.vital_records_deleted`` FALSE; set by a trigger in the deleting transaction, never
+# cleared), and the deleted records are then not looked up (:func:`_places_and_stored`). Read under
+# FOR SHARE, which waits for a deletion under way and re-reads the row a committed one left, where
+# the statement's snapshot is older, and drops it (its condition no longer holds): a batch that
+# waited above on a measure being deleted looks up the deleted records (KEY SHARE, the door's, would
+# return the snapshot's row). A space already TRUE (every space made before the flag) is passed over
+# unlocked, its condition false in the snapshot: only the spaces still FALSE hold their row's share
+# lock while the batch runs, which an UPDATE of the row (the emergency switch, a claim, the first
+# deletion) waits for.
+_FLAG_PART = """UNION ALL
+SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, f.vital_records_deleted
+FROM (SELECT vital_records_deleted FROM spaces WHERE id = {} AND NOT vital_records_deleted FOR SHARE) AS f
+"""
 
 
 def _stored(row: Row) -> _Stored:
@@ -501,9 +507,11 @@ async def _places_and_stored(space_id: UUID, writer_keys: list[str], keys: list[
     ``clientRecordId``s (unique index), and which of the others were deleted, by (writer key,
     clientRecordId), inside the batch's transaction. Hidden rows too: the caller decides what they
     are to it (:func:`_resolve`)."""
-    numbers, stored, records_deleted = await _places_and_live(space_id, writer_keys, keys, count)
-    if not records_deleted:
-        # No app's record was ever deleted in this space (nearly every batch): nothing to look up.
+    # Only an app's records are kept once deleted (a person's and a key-less batch's never are).
+    could_meet = bool(keys) and any(keeps_deleted_records(key) for key in writer_keys)
+    numbers, stored, records_deleted = await _places_and_live(space_id, writer_keys, keys, count, flag=could_meet)
+    if not could_meet or not records_deleted:
+        # No app's record was ever deleted in this space: nothing to look up.
         return numbers, stored, {}
     # (A batch of new records, nearly every one, finds none stored: its keys are all missing, without
     # asking each of them of each writer key, ~0.3 us a measure.)
@@ -512,27 +520,31 @@ async def _places_and_stored(space_id: UUID, writer_keys: list[str], keys: list[
 
 
 async def _places_and_live(
-    space_id: UUID, writer_keys: list[str], keys: list[str], count: int
+    space_id: UUID, writer_keys: list[str], keys: list[str], count: int, *, flag: bool
 ) -> tuple[FeedNumbers, dict[tuple[str, str], _Stored], bool]:
-    """The places, the live records under ``keys``, and whether the space ever had an app's record
-    deleted (``spaces.vital_records_deleted``; a space no longer there counts as having had)."""
+    """The places, the live records under ``keys``, and with ``flag`` whether the space ever had an
+    app's record deleted (``spaces.vital_records_deleted``; a space no longer there counts as
+    having had); without, ``False``, unread."""
     if is_postgres(current()):
         # The writer keys written out, one placeholder each (one key is then `writer = $n`): written
         # `writer = ANY($n::varchar[])`, the batch cost PostgreSQL five times the CPU a measure (make
         # bench: 152 against 30 us over 4 spaces, 519 against 26 into one). EXPLAIN ANALYZE of the
         # lookup, custom or generic plan, on 3,000 records did not show why.
         sql = _PLACES_AND_STORED.replace("WRITERS", ", ".join(["{}"] * len(writer_keys)))
-        rows = await fetch(sql, msgspec.json.encode(sorted(keys)).decode(), space_id, *writer_keys, space_id)
+        args: list[object] = [msgspec.json.encode(sorted(keys)).decode(), space_id, *writer_keys]
+        if flag:
+            sql, args = sql + _FLAG_PART, [*args, space_id]
+        rows = await fetch(sql, *args)
         places = next(row for row in rows if row["xid"] is not None)
-        flags = [row["records_deleted"] for row in rows if row["records_deleted"] is not None]
+        unset = any(row["records_deleted"] is not None for row in rows)
         stored = {
             (row["writer"], row["client_record_id"]): _stored(row)
             for row in rows
             if row["xid"] is None and row["records_deleted"] is None
         }
-        return numbers_from(places, count), stored, not flags or bool(flags[0])
+        return numbers_from(places, count), stored, flag and not unset
     numbers = await take_feed_numbers(space_id, count)
-    flag = await fetch_one("SELECT vital_records_deleted FROM spaces WHERE id = {}", space_id)
+    said = await fetch_one("SELECT vital_records_deleted FROM spaces WHERE id = {}", space_id) if flag else None
     found: dict[tuple[str, str], _Stored] = {}
     writers = ", ".join(["{}"] * len(writer_keys))
     for start in range(0, len(keys), _KEYS_PER_STATEMENT):
@@ -547,7 +559,7 @@ async def _places_and_live(
             *part,
         )
         found.update(((row["writer"], row["client_record_id"]), _stored(row)) for row in rows)
-    return numbers, found, flag is None or bool(flag["vital_records_deleted"])
+    return numbers, found, flag and (said is None or bool(said["vital_records_deleted"]))
 
 
 async def _deleted_records(space_id: UUID, writer_keys: list[str], keys: list[str]) -> dict[tuple[str, str], _Deleted]:

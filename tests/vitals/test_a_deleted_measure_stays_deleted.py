@@ -223,3 +223,30 @@ async def test_a_space_made_without_saying_counts_as_having_had_a_record_deleted
     )
     assert await _records_deleted(made)
     assert not await _records_deleted(person.space_id)
+
+
+@pytest.mark.skipif(
+    not os.environ.get("ENS_DATABASE_URL", "").startswith("postgres"), reason="SQLite serialises its writers"
+)
+async def test_only_an_apps_batch_into_a_space_still_without_a_deletion_waits_on_a_change_of_the_space(
+    client, person, make_app_token, post_vitals, settings
+):
+    """The flag is read under FOR SHARE only while it is FALSE, and only by a batch that could meet a
+    deleted record (an app's, with clientRecordIds): such a batch waits for a change of the space's
+    row under way (here the emergency switch's UPDATE, not committed); a person's batch, an app's
+    without clientRecordIds, and any batch into a space already TRUE do not (an outside review: the
+    share lock had been taken by every batch, and every update of the row waited on them all)."""
+    scale = await make_app_token(person, ["vitals.body_weight:write"])
+
+    async def while_the_space_changes(caller, items) -> bool:
+        async with open_transaction(settings) as changing:
+            await changing.execute("UPDATE spaces SET updated_at = now() WHERE id = $1", person.space_id)
+            sent, waiting = await second_while_first_is_open(post_vitals(caller, items))
+        assert (await sent).status_code == 201
+        return waiting
+
+    assert await while_the_space_changes(scale, [weight(70, clientRecordId="a-1")])
+    assert not await while_the_space_changes(person, [weight(71, minutes_ago=20)])
+    assert not await while_the_space_changes(scale, [weight(72, minutes_ago=30)])
+    await db.fetch("UPDATE spaces SET vital_records_deleted = TRUE WHERE id = {}", person.space_id)
+    assert not await while_the_space_changes(scale, [weight(73, clientRecordId="a-2", minutes_ago=40)])
