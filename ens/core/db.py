@@ -663,10 +663,11 @@ _DDL_TYPES = {
 
 
 class PostgresOnly(str):
-    """A DDL statement PostgreSQL alone runs (a trigger's function, extended statistics, or) re-keying
-    a table by ``(space_id, id)`` so it can be hash-partitioned (docs/scale.md). SQLite, one file, is never partitioned, and cannot change a
-    primary key in place; its tables keep their first key. A migration that uses these states the
-    result in ``POSTGRES_PRIMARY_KEYS`` and ``POSTGRES_DROPPED_INDEXES`` (the schema test reads them)."""
+    """A DDL statement PostgreSQL alone runs: a trigger's function, extended statistics, or re-keying
+    a table by ``(space_id, id)`` so it can be hash-partitioned (docs/scale.md). SQLite, one file,
+    is never partitioned, and cannot change a primary key in place; its tables keep their first
+    key. A migration that re-keys states the result in ``POSTGRES_PRIMARY_KEYS`` and
+    ``POSTGRES_DROPPED_INDEXES`` (the schema test reads them)."""
 
 
 class SqliteOnly(str):
