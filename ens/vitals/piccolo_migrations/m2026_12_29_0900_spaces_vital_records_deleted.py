@@ -2,7 +2,7 @@
 (a row of ``vital_deleted_records``), so that a batch of an app's records into a space that never
 had one skips looking their keys up there (``ens.vitals.ingest``): one round trip and an index
 probe per measure. Skipping the lookup outright measured +0.03 x COPY on make bench's ingestion
-line (0.51–0.52 to 0.54–0.55); the flag's own runs, 0.51–0.56, stayed inside the machine's spread.
+line (0.51-0.52 to 0.54-0.55); the flag's own runs, 0.51 to 0.56, stayed inside the machine's spread.
 
 Set by a trigger on ``vital_deleted_records``, whoever inserts there: this version's deletion, an
 older server's still running beside it while a deployment rolls, or any later path. It is set in
