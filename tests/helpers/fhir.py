@@ -23,7 +23,7 @@ from fhir.resources.R4B.relatedperson import RelatedPerson
 from ens.records.fhir import RecordsFhir, directives_as_fhir, records_as_fhir
 from tests.helpers.documents import LAB_REPORT, metadata, pdf, upload
 from tests.helpers.people import Person
-from tests.helpers.records import CONTACTS, DIRECTIVES, DOCTOR, TRUSTED_PERSON, VALID_RPPS, contact, structured, trusted
+from tests.helpers.records import CONTACTS, DIRECTIVES, DOCTOR, TRUSTED_PERSON, contact, doctor, structured, trusted
 from tests.helpers.vitals import VITALS, at
 
 
@@ -107,14 +107,7 @@ async def fill_every_kind(client: httpx.AsyncClient, person: Person) -> None:
     await ok(client.put(TRUSTED_PERSON, json=trusted(alsoEmergencyContact=True), headers=headers))
     await ok(client.post(CONTACTS, json=contact("Paul", email="paul@example.test"), headers=headers))
     await ok(client.put(DIRECTIVES, json=structured(), headers=headers))
-    doctor = {
-        "givenName": "Jacques",
-        "familyName": "Lefèvre",
-        "rpps": VALID_RPPS,
-        "phone": "04 72 00 00 00",
-        "address": {"line": "12 place Bellecour", "postalCode": "69002", "city": "Lyon"},
-    }
-    await ok(client.put(DOCTOR, json=doctor, headers=headers))
+    await ok(client.put(DOCTOR, json=doctor(), headers=headers))
     condition = {"label": "Diabète de type 2", "since": "2019-03-01", "code": "E11.9"}
     await ok(client.post(f"{PROFILE}/conditions", json=condition, headers=headers))
     allergy = {"substance": "Pénicilline", "reaction": "urticaire", "severity": "severe"}

@@ -67,6 +67,18 @@ def contact(given_name: str = "Paul", **overrides: Any) -> dict[str, Any]:
     return body
 
 
+def doctor(given_name: str = "Jacques", family_name: str = "Lefèvre", **overrides: Any) -> dict[str, Any]:
+    """A PUT .../doctor body: a GP in Lyon with a valid RPPS."""
+    return {
+        "givenName": given_name,
+        "familyName": family_name,
+        "rpps": VALID_RPPS,
+        "phone": "04 72 00 00 00",
+        "address": {"line": "12 place Bellecour", "postalCode": "69002", "city": "Lyon"},
+        **overrides,
+    }
+
+
 def pointers(response: httpx.Response) -> list[str]:
     """The JSON Pointers of a problem+json answer (the test fails if it is not one)."""
     assert response.headers["content-type"] == PROBLEM, response.text

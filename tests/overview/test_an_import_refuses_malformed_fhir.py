@@ -21,7 +21,7 @@ import pytest
 from tests.helpers.carers import court_measure
 from tests.helpers.documents import metadata, pdf, uploaded
 from tests.helpers.people import MakePerson, Person
-from tests.helpers.records import VALID_RPPS
+from tests.helpers.records import doctor
 from tests.helpers.vitals import weight
 from tests.vitals.test_fhir_intake import DEVICE_URL, OBSERVATION_URL, body_weight, transaction
 
@@ -31,13 +31,7 @@ EMBEDDED = "/v1/spaces/me/export?documents=embedded"
 CONFIDENTIALITY = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality"
 RESTRICTED = {"system": CONFIDENTIALITY, "code": "R", "display": "restricted"}
 SCALE = {"manufacturer": "Withings", "model": "Body+", "identifier": "00:24:e4:aa:bb:cc"}
-DOCTOR = {
-    "givenName": "Claire",
-    "familyName": "Bernard",
-    "rpps": VALID_RPPS,
-    "phone": "04 72 00 00 00",
-    "address": {"line": "12 place Bellecour", "postalCode": "69002", "city": "Lyon"},
-}
+DOCTOR = doctor("Claire", "Bernard")
 
 
 async def _export(client: httpx.AsyncClient, make_person: MakePerson) -> dict[str, Any]:

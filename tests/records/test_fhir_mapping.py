@@ -22,7 +22,17 @@ from pypdf import PdfReader
 
 from ens.core.fhir import encode as as_json
 from tests.helpers.fhir import every_record
-from tests.helpers.records import CONTACTS, DIRECTIVES, DOCTOR, TRUSTED_PERSON, VALID_RPPS, contact, structured, trusted
+from tests.helpers.records import (
+    CONTACTS,
+    DIRECTIVES,
+    DOCTOR,
+    TRUSTED_PERSON,
+    VALID_RPPS,
+    contact,
+    doctor,
+    structured,
+    trusted,
+)
 
 MODELS: dict[str, Any] = {
     "Consent": Consent,
@@ -41,17 +51,7 @@ async def _fill(client, person) -> None:
     await client.put(TRUSTED_PERSON, json=trusted(alsoEmergencyContact=True), headers=headers)
     await client.post(CONTACTS, json=contact("Paul", email="paul@example.test"), headers=headers)
     await client.put(DIRECTIVES, json=structured(), headers=headers)
-    await client.put(
-        DOCTOR,
-        json={
-            "givenName": "Jacques",
-            "familyName": "Lefèvre",
-            "rpps": VALID_RPPS,
-            "phone": "04 72 00 00 00",
-            "address": {"line": "12 place Bellecour", "postalCode": "69002", "city": "Lyon"},
-        },
-        headers=headers,
-    )
+    await client.put(DOCTOR, json=doctor(), headers=headers)
     await client.post(
         f"{PROFILE}/conditions",
         json={"label": "Diabète de type 2", "since": "2019-03-01", "code": "E11.9"},
