@@ -108,8 +108,10 @@ async def summarize(
     else:
         aggregates = "MIN(m.value) AS min_v, MAX(m.value) AS max_v, AVG(m.value) AS mean_v"
     visible = visible_to(access, alias="m")
-    # One moment of a glucose: its rows among the type's (a heap visit each, outside the index
-    # the other summaries read alone; a person's glucose measures are a few a day).
+    # One moment of a glucose: its rows alone, from the index of the measures that have a moment
+    # (vital_measurements_glucose_moments, PostgreSQL; which ``glucose_moment = $n`` implies, so a
+    # generic plan reads it too). Among the type's, a heap visit each, a sensor's 288 readings a day
+    # were all read for one fasting glucose a day (a scale audit).
     moment = ""
     moment_args: list[Any] = []
     if glucose_moment is not None:

@@ -5,11 +5,16 @@ summary is of every measure, as before."""
 
 from __future__ import annotations
 
+import os
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
 import httpx
 import pytest
 
-from tests.helpers.people import Person
-from tests.helpers.vitals import VITALS
+from ens.core import db
+from tests.helpers.people import MakeAppToken, Person
+from tests.helpers.vitals import VITALS, at
 
 
 def _glucose(value: int, moment: str, day: str, hour: int) -> dict[str, object]:
@@ -91,3 +96,67 @@ async def test_a_bad_parameter_is_named_as_the_client_sends_it(client: httpx.Asy
     response = await client.get(f"{VITALS}?type=" + "x" * 65, headers=person.headers)
     assert response.status_code == 400, response.text
     assert [e["pointer"] for e in response.json()["errors"]] == ["/type"]
+
+
+async def test_a_moment_is_read_from_its_own_rows_not_a_sensors_every_reading(
+    client: httpx.AsyncClient,
+    person: Person,
+    make_app_token: MakeAppToken,
+    post_vitals: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A glucose sensor sends 288 readings a day (``random``), beside a fasting glucose a day and a
+    watch's heart rates: the fasting summary reads the fasting rows, from the index of the measures
+    that have a moment, whatever the plan. Read among the type's rows, it visited each reading
+    (105,120 for 365 over a year), and under the generic plan every type's row of the span (255,120:
+    a scale audit)."""
+    sensor = await make_app_token(person, ["vitals.blood_glucose:write", "vitals.heart_rate:write"])
+    for batch in range(2):
+        readings = [
+            {
+                "type": "blood_glucose",
+                "value": 100 + i % 40,
+                "unit": "mg/dL",
+                "glucoseMoment": "random",
+                "effectiveAt": at(batch * 5000 + i * 5 + 2),
+            }
+            for i in range(1000)
+        ]
+        assert (await post_vitals(sensor, readings)).status_code == 201
+        beats = [
+            {"type": "heart_rate", "value": 60 + i % 30, "unit": "/min", "effectiveAt": at(batch * 5000 + i * 5 + 1)}
+            for i in range(1000)
+        ]
+        assert (await post_vitals(sensor, beats)).status_code == 201
+    fasting = [
+        {
+            "type": "blood_glucose",
+            "value": 90 + day,
+            "unit": "mg/dL",
+            "glucoseMoment": "fasting",
+            "effectiveAt": at(day * 1440 + 3),
+        }
+        for day in range(7)
+    ]
+    assert (await post_vitals(person, fasting)).status_code == 201
+    now = datetime.now(UTC)
+    span = {"since": (now - timedelta(days=8)).isoformat(), "until": (now + timedelta(minutes=1)).isoformat()}
+    query = {"type": "blood_glucose", "bucket": "day", "glucoseMoment": "fasting", **span}
+    if not os.environ.get("ENS_DATABASE_URL", "").startswith("postgres"):
+        summary = await client.get(f"{VITALS}/summary", params=query, headers=person.headers)
+        assert summary.status_code == 200, summary.text
+        assert sum(item["count"] for item in summary.json()["items"]) == 7
+        return
+    from ens.vitals import summary as summaries
+    from tests.helpers.plans import Statements
+
+    await db.fetch("ANALYZE vital_measurements")
+    statements = Statements(monkeypatch, summaries)
+    summary = await client.get(f"{VITALS}/summary", params=query, headers=person.headers)
+    assert summary.status_code == 200, summary.text
+    assert sum(item["count"] for item in summary.json()["items"]) == 7
+    for generic in (False, True):
+        read = "FROM vital_measurements"
+        assert await statements.indexes_read(read, generic=generic) == {"vital_measurements_glucose_moments"}
+        # The seven fasting glucoses (and the nine days' starts the buckets are made of).
+        assert await statements.most_rows_looked_at(read, generic=generic) <= 10
