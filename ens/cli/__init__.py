@@ -18,7 +18,7 @@ from ens.cli.development import demo, print_dev_token
 from ens.cli.documents import check_documents
 from ens.cli.export import export_space
 from ens.cli.keys import rotate as rotate_keys
-from ens.cli.maintenance import notify, purge
+from ens.cli.maintenance import notify, purge, recheck_deletions
 from ens.cli.refusal import database_refusal, fail
 from ens.cli.schema import check_migrated, migrate, partition_table
 from ens.cli.seals import MIN_SEAL_LAG, seal_or_verify
@@ -90,6 +90,13 @@ def build_parser() -> argparse.ArgumentParser:
         "rotate",
         help="after a change of ENS_SECRET_KEY (the old one in ENS_PREVIOUS_SECRET_KEYS): re-encrypt the OTP seeds "
         "and re-wrap the spaces' document keys under the new one",
+    )
+    vitals = sub.add_parser("vitals", help="operators: the measures")
+    vitals_sub = vitals.add_subparsers(dest="vitals_command", required=True)
+    vitals_sub.add_parser(
+        "recheck-deletions",
+        help="once after upgrading: the spaces made before the flag that never had an app's record "
+        "deleted stop looking them up at each batch (resumable; run again if it says spaces were busy)",
     )
     part = sub.add_parser("partition", help="operators: hash-partition a health table by space_id (PostgreSQL)")
     part.add_argument("table")
@@ -286,6 +293,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> None:
         rotate_keys(settings)
     elif args.command == "partition":
         partition_table(settings, args.table, args.partitions)
+    elif args.command == "vitals" and args.vitals_command == "recheck-deletions":
+        recheck_deletions(settings)
     elif args.command == "demo":
         demo(settings)
     elif args.command == "apps" and args.apps_command == "register":

@@ -10,6 +10,8 @@ from datetime import timedelta
 from ens.core import clock, db
 from ens.core.mail import MailboxFull, Mailer, MailServerUnreachable, RecipientRefused, unreachable
 from ens.core.settings import Settings
+from ens.vitals import deletion_flags
+from ens.vitals.deletion_flags import Rechecked
 
 # An erasure still under way when ``ens purge`` runs is left to its request this long (finishing it
 # beside the request would be harmless, but its other parent's notice could go twice).
@@ -51,6 +53,22 @@ def purge(settings: Settings) -> None:
 
     for label, count in asyncio.run(run()).items():
         print(f"purged {count} {label}")
+
+
+def recheck_deletions(settings: Settings) -> None:
+    """``ens vitals recheck-deletions`` (``ens.vitals.deletion_flags``): status 1 while some spaces
+    were busy, so that a script runs it again."""
+
+    async def run() -> Rechecked:
+        async with db.connected(settings):
+            return await deletion_flags.recheck_deletions()
+
+    found = asyncio.run(run())
+    print(f"{found.cleared} spaces never had an app's record deleted: their batches no longer look one up")
+    print(f"{found.kept} spaces have had one deleted: their batches look up as before")
+    if found.busy:
+        print(f"{found.busy} spaces were being written to and were left as they were: run this again")
+        raise SystemExit(1)
 
 
 def notify(settings: Settings, *, owed_only: bool = False) -> None:

@@ -57,7 +57,7 @@ class Space(Table, tablename="spaces"):
     # trigger; a batch into a space without one skips looking there (ens.vitals.ingest). Never set
     # back to FALSE: a deletion under way in a space already TRUE takes no lock of this row (the
     # trigger's UPDATE finds nothing to change), so a reset could miss its record and let the app's
-    # re-sync bring the measure back.
+    # re-sync bring the measure back; ens vitals recheck-deletions locks each row first.
     vital_records_deleted = Boolean(default=False)
 
 

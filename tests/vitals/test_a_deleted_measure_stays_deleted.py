@@ -6,6 +6,7 @@ nothing; a higher version is the app's new reading, a new measure."""
 from __future__ import annotations
 
 import os
+import subprocess
 import uuid
 from datetime import UTC, datetime
 
@@ -13,6 +14,7 @@ import pytest
 
 from ens.core import db
 from tests.helpers.concurrency import open_transaction, second_while_first_is_open
+from tests.helpers.server import ROOT, ens_command
 from tests.helpers.vitals import VITALS, at, weight
 
 
@@ -250,3 +252,81 @@ async def test_only_an_apps_batch_into_a_space_still_without_a_deletion_waits_on
     assert not await while_the_space_changes(scale, [weight(72, minutes_ago=30)])
     await db.fetch("UPDATE spaces SET vital_records_deleted = TRUE WHERE id = {}", person.space_id)
     assert not await while_the_space_changes(scale, [weight(73, clientRecordId="a-2", minutes_ago=40)])
+
+
+async def _flag(space_id: uuid.UUID, value: bool) -> None:
+    await db.fetch("UPDATE spaces SET vital_records_deleted = {} WHERE id = {}", value, space_id)
+
+
+async def test_the_recheck_says_which_older_spaces_never_had_a_deletion_and_keeps_the_others(
+    client, make_person, make_app_token, post_vitals, monkeypatch
+):
+    """``ens vitals recheck-deletions``: spaces made before the flag read TRUE; a space without an
+    app's deleted record is set FALSE, and its batches stop looking; one with a record stays TRUE,
+    and its app's re-sync still leaves the deleted measure deleted. A second run reads neither."""
+    from ens.vitals import ingest
+    from ens.vitals.deletion_flags import recheck_deletions
+    from tests.helpers.plans import Statements
+
+    clean, deleted_in = await make_person("Sans"), await make_person("Avec")
+    apps = {p.space_id: await make_app_token(p, ["vitals.body_weight:write"]) for p in (clean, deleted_in)}
+    sent = {
+        p.space_id: (await post_vitals(apps[p.space_id], [weight(70, clientRecordId="r-1")])).json()["items"][0]["id"]
+        for p in (clean, deleted_in)
+    }
+    typed = await post_vitals(clean, [weight(69, minutes_ago=50)])
+    await client.delete(f"{VITALS}/{typed.json()['items'][0]['id']}", headers=clean.headers)
+    await client.delete(f"{VITALS}/{sent[deleted_in.space_id]}", headers=deleted_in.headers)
+    for person in (clean, deleted_in):
+        await _flag(person.space_id, True)  # as the migration left the spaces before it
+
+    found = await recheck_deletions(batch=2)
+    assert found.cleared >= 1 and found.kept >= 1 and found.busy == 0
+    assert not await _records_deleted(clean.space_id) and await _records_deleted(deleted_in.space_id)
+
+    statements = Statements(monkeypatch, ingest)
+    assert (
+        await post_vitals(apps[clean.space_id], [weight(71, clientRecordId="r-2", minutes_ago=5)])
+    ).status_code == 201
+    assert not [sql for sql, _ in statements.made if "FROM vital_deleted_records" in sql]
+    again = await post_vitals(apps[deleted_in.space_id], [weight(70, clientRecordId="r-1")])
+    assert again.json()["items"] == [{"id": sent[deleted_in.space_id], "result": "unchanged"}]
+    assert (await recheck_deletions()).cleared == 0
+
+
+@pytest.mark.skipif(
+    not os.environ.get("ENS_DATABASE_URL", "").startswith("postgres"), reason="SQLite serialises its writers"
+)
+async def test_the_recheck_passes_over_a_space_being_written_to_and_never_misses_its_deletion(
+    person, make_app_token, post_vitals, settings
+):
+    """A write under way holds the space's row (KEY SHARE, the door's): the recheck leaves that space
+    TRUE and says so (it could otherwise read "no deleted record" while the write inserts one, and
+    the flag, never set again in a space already TRUE, would stay wrong). Run again once the write
+    committed, it reads the record the write left."""
+    from ens.vitals.deletion_flags import recheck_deletions
+
+    await _flag(person.space_id, True)
+    async with open_transaction(settings) as writing:
+        await writing.execute("SELECT id FROM spaces WHERE id = $1 FOR KEY SHARE", person.space_id)
+        await writing.execute(
+            "INSERT INTO vital_deleted_records (id, space_id, writer, client_record_id, client_record_version, "
+            "deleted_at) VALUES ($1, $2, 'app:balance', 'gone', 1, now())",
+            uuid.uuid4(),
+            person.space_id,
+        )
+        found = await recheck_deletions()
+        assert found.busy >= 1 and await _records_deleted(person.space_id)
+    found = await recheck_deletions()
+    assert found.busy == 0 and await _records_deleted(person.space_id)
+
+
+def test_the_command_says_what_it_found(settings, migrated):
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(ROOT), "ENS_ENV": "dev", "ENS_DATABASE_URL": settings.database_url}
+    done = subprocess.run(  # noqa: S603 (our own console script)
+        [*ens_command(), "vitals", "recheck-deletions"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].endswith("spaces never had an app's record deleted: their batches no longer look one up")
+    assert lines[1].endswith("spaces have had one deleted: their batches look up as before")

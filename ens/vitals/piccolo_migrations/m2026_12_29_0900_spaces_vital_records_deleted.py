@@ -13,9 +13,11 @@ it (``ens.vitals.ingest._FLAG_PART``).
 Never cleared (``ens.spaces.tables.Space``): a deletion in a space already TRUE takes no lock of the
 space's row, so a reset to FALSE racing it would miss its record. The rows there before read TRUE (a
 constant default, which PostgreSQL adds without rewriting the table, and no walk of
-``vital_deleted_records`` under the table's lock): their batches look up as they did, for good. A
-space this version creates says FALSE. ``ens partition`` carries the trigger over
-(``ens.core.partition``); an older ``ens partition`` would drop it (docs/scale.md)."""
+``vital_deleted_records`` under the table's lock): their batches look up as they did, until
+``ens vitals recheck-deletions`` (``ens.vitals.deletion_flags``, which locks each space's row
+first) sets FALSE those that never had one. A space this version creates says FALSE.
+``ens partition`` carries the trigger over (``ens.core.partition``); an older ``ens partition``
+would drop it (docs/scale.md)."""
 
 from ens.core.db import Index, PostgresOnly, SqliteOnly, ddl_migration
 
