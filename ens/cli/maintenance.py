@@ -64,10 +64,14 @@ def recheck_deletions(settings: Settings) -> None:
             return await deletion_flags.recheck_deletions()
 
     found = asyncio.run(run())
-    print(f"{found.cleared} spaces never had an app's record deleted: their batches no longer look one up")
-    print(f"{found.kept} spaces have had one deleted: their batches look up as before")
+
+    def spaces(count: int, one: str, many: str) -> str:
+        return f"1 space {one}" if count == 1 else f"{count} spaces {many}"
+
+    print(spaces(found.cleared, "never had", "never had") + " an app's record deleted: no more looking one up")
+    print(spaces(found.kept, "has had", "have had") + " one deleted: looked up as before")
     if found.busy:
-        print(f"{found.busy} spaces were being written to and were left as they were: run this again")
+        print(spaces(found.busy, "was", "were") + " being written to and left as before: run this again")
         raise SystemExit(1)
 
 
