@@ -510,8 +510,8 @@ async def _places_and_stored(space_id: UUID, writer_keys: list[str], keys: list[
     # Only an app's records are kept once deleted (a person's and a key-less batch's never are).
     could_meet = bool(keys) and any(keeps_deleted_records(key) for key in writer_keys)
     numbers, stored, records_deleted = await _places_and_live(space_id, writer_keys, keys, count, flag=could_meet)
-    if not could_meet or not records_deleted:
-        # No app's record was ever deleted in this space: nothing to look up.
+    if not records_deleted:
+        # No app's record was ever deleted in this space (or none could be met): nothing to look up.
         return numbers, stored, {}
     # (A batch of new records, nearly every one, finds none stored: its keys are all missing, without
     # asking each of them of each writer key, ~0.3 us a measure.)
