@@ -53,12 +53,6 @@ class Space(Table, tablename="spaces"):
     emergency_access = Boolean(default=True)
     # Forbidden by the adult holder themself: theirs alone to allow again (ens.spaces.professionals).
     emergency_forbidden_by_holder = Boolean(default=False)
-    # Whether an app's record here was ever deleted (a row of vital_deleted_records): set by a
-    # trigger; a batch into a space without one skips looking there (ens.vitals.ingest). Never set
-    # back to FALSE: a deletion under way in a space already TRUE takes no lock of this row (the
-    # trigger's UPDATE finds nothing to change), so a reset could miss its record and let the app's
-    # re-sync bring the measure back; ens vitals recheck-deletions locks each row first.
-    vital_records_deleted = Boolean(default=False)
 
 
 class Representative(Table, tablename="representatives"):

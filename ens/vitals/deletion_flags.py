@@ -1,20 +1,21 @@
-"""``ens vitals recheck-deletions``: once after upgrading, the spaces made before
-``spaces.vital_records_deleted`` (which read TRUE: migration ``m2026_12_29_0900``) that never had an
-app's record deleted are said so, and their batches stop looking the deleted records up
-(``ens.vitals.ingest``).
+"""``ens vitals recheck-deletions``: once after upgrading, the spaces made before their row of
+``vital_deletion_free_spaces`` (migration ``m2026_12_31_0900``, which leaves them without one) that
+never had an app's record deleted are given it, and their batches stop looking the deleted records
+up (``ens.vitals.ingest``).
 
-The flag is never set back by the service: a deletion in a space already TRUE takes no lock of the
-space's row (its trigger finds nothing to change), so a reset reading "no deleted record" while the
+The service makes a space's row only with the space: a deletion in a space without one takes no
+lock there (its trigger finds nothing to delete), so a row made reading "no deleted record" while the
 deletion is under way would miss it, and the app's re-sync would bring the measure back. Here each
-space's row is first locked ``FOR UPDATE``: every write under the space door holds that row ``FOR
-KEY SHARE`` from its first statement (``ens.spaces.door.access.readmit``), so a space locked here has
-no write under way, and one that starts waits until this batch commits (its trigger then sets the
-flag again). A space some write holds at that moment is passed over (``SKIP LOCKED``), left TRUE,
-and counted: run the command again. The check that follows is a statement of its own, whose
-snapshot sees every deletion committed before the lock was granted. SQLite's writers are serialised.
+space's row of ``spaces`` is first locked ``FOR UPDATE``: every write under the space door holds
+that row ``FOR KEY SHARE`` from its first statement (``ens.spaces.door.access.readmit``), so a
+space locked here has no write under way, and one that starts waits until this batch commits (its
+trigger then deletes the row again). A space some write holds at that moment is passed over
+(``SKIP LOCKED``), left without a row, and counted: run the command again. The check that follows
+is a statement of its own, whose snapshot sees every deletion committed before the lock was
+granted. SQLite's writers are serialised.
 
-A batch of spaces a transaction, in the order of their ids, resumable: a space rechecked says FALSE
-or keeps a deleted record, and is not read again."""
+A batch of spaces a transaction, in the order of their ids, resumable. A space with a deleted
+record is read again by each run (one probe of ``vital_deleted_records``' index)."""
 
 from __future__ import annotations
 
@@ -25,24 +26,27 @@ from ens.core.db import current, fetch, is_postgres, row_lock, write_transaction
 
 BATCH = 500
 
+# The spaces without a row, from ``after`` on (the walk's place).
+_WITHOUT_ROW = "NOT EXISTS (SELECT 1 FROM vital_deletion_free_spaces f WHERE f.space_id = spaces.id)"
+
 
 @dataclass(frozen=True)
 class Rechecked:
     """What :func:`recheck_deletions` found, in spaces."""
 
-    cleared: int  # no deleted record: FALSE now
-    kept: int  # a deleted record: TRUE, as it was
-    busy: int  # a write held the space then: left TRUE, for another run
+    cleared: int  # no deleted record: given their row now
+    kept: int  # a deleted record: left without one
+    busy: int  # a write held the space then: left without one, for another run
 
 
 async def recheck_deletions(*, batch: int = BATCH) -> Rechecked:
-    """Every space still TRUE, rechecked (module doc)."""
+    """Every space without a row, rechecked (module doc)."""
     cleared = kept = busy = 0
     after: UUID | None = None
     skip = " SKIP LOCKED" if is_postgres(current()) else ""
     while True:
         async with write_transaction():
-            where = "vital_records_deleted" + (" AND id > {}" if after is not None else "")
+            where = _WITHOUT_ROW + (" AND id > {}" if after is not None else "")
             args: list[object] = [after] if after is not None else []
             # The rows in the batch's span a write holds now are passed over; counted by reading the
             # span again unlocked (the locked read does not return them).
@@ -61,11 +65,12 @@ async def recheck_deletions(*, batch: int = BATCH) -> Rechecked:
                 spanned = await fetch(f"SELECT COUNT(*) AS n FROM spaces WHERE {where} AND id <= {{}}", *args, last)
                 busy += int(spanned[0]["n"]) - len(ids)
             marks = ", ".join(["{}"] * len(ids))
-            changed = await fetch(
-                f"UPDATE spaces SET vital_records_deleted = FALSE WHERE id IN ({marks}) AND NOT EXISTS "
-                "(SELECT 1 FROM vital_deleted_records d WHERE d.space_id = spaces.id) RETURNING id",
+            made = await fetch(
+                f"INSERT INTO vital_deletion_free_spaces (space_id) SELECT id FROM spaces WHERE id IN ({marks}) "
+                "AND NOT EXISTS (SELECT 1 FROM vital_deleted_records d WHERE d.space_id = spaces.id) "
+                "RETURNING space_id",
                 *ids,
             )
-            cleared += len(changed)
-            kept += len(ids) - len(changed)
+            cleared += len(made)
+            kept += len(ids) - len(made)
             after = last

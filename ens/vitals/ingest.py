@@ -462,19 +462,17 @@ FROM jsonb_array_elements_text({}::text::jsonb) AS k(key), LATERAL (
 """
 )
 # Last (UNION ALL runs its parts in order), for a batch that could meet a deleted record (an app's,
-# with clientRecordIds): a row when no app's record was ever deleted in the space
-# (``spaces.vital_records_deleted`` FALSE; set by a trigger in the deleting transaction, never
-# cleared), and the deleted records are then not looked up (:func:`_places_and_stored`). Read under
-# FOR SHARE, which waits for a deletion under way and re-reads the row a committed one left, where
-# the statement's snapshot is older, and drops it (its condition no longer holds): a batch that
-# waited above on a measure being deleted looks up the deleted records (KEY SHARE, the door's, would
-# return the snapshot's row). A space already TRUE (every space made before the flag) is passed over
-# unlocked, its condition false in the snapshot: only the spaces still FALSE hold their row's share
-# lock while the batch runs, which an UPDATE of the row (the emergency switch, a claim, the first
-# deletion) waits for.
+# with clientRecordIds): a row when no app's record was ever deleted in the space (its row of
+# ``vital_deletion_free_spaces``, made with the space, deleted by a trigger in the transaction of
+# its first deletion, never made again by the service), and the deleted records are then not looked
+# up (:func:`_places_and_stored`). Read under FOR KEY SHARE, which the trigger's DELETE conflicts
+# with: a batch waits for a deletion under way, and one that waited above on a measure being deleted
+# finds the row gone once the deletion commits (where the statement's snapshot still holds it) and
+# looks up the deleted records. Nothing but that DELETE changes the row: the lock makes no other
+# write wait (on ``spaces``' row it had made every UPDATE of the space wait for the batches).
 _FLAG_PART = """UNION ALL
-SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, f.vital_records_deleted
-FROM (SELECT vital_records_deleted FROM spaces WHERE id = {} AND NOT vital_records_deleted FOR SHARE) AS f
+SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, FALSE
+FROM (SELECT space_id FROM vital_deletion_free_spaces WHERE space_id = {} FOR KEY SHARE) AS f
 """
 
 
@@ -523,8 +521,8 @@ async def _places_and_live(
     space_id: UUID, writer_keys: list[str], keys: list[str], count: int, *, flag: bool
 ) -> tuple[FeedNumbers, dict[tuple[str, str], _Stored], bool]:
     """The places, the live records under ``keys``, and with ``flag`` whether the space ever had an
-    app's record deleted (``spaces.vital_records_deleted``; a space no longer there counts as
-    having had); without, ``False``, unread."""
+    app's record deleted (it has no row in ``vital_deletion_free_spaces``); without, ``False``,
+    unread."""
     if is_postgres(current()):
         # The writer keys written out, one placeholder each (one key is then `writer = $n`): written
         # `writer = ANY($n::varchar[])`, the batch cost PostgreSQL five times the CPU a measure (make
@@ -544,7 +542,10 @@ async def _places_and_live(
         }
         return numbers_from(places, count), stored, flag and not unset
     numbers = await take_feed_numbers(space_id, count)
-    said = await fetch_one("SELECT vital_records_deleted FROM spaces WHERE id = {}", space_id) if flag else None
+    free = (
+        flag
+        and await fetch_one("SELECT 1 AS one FROM vital_deletion_free_spaces WHERE space_id = {}", space_id) is not None
+    )
     found: dict[tuple[str, str], _Stored] = {}
     writers = ", ".join(["{}"] * len(writer_keys))
     for start in range(0, len(keys), _KEYS_PER_STATEMENT):
@@ -559,7 +560,7 @@ async def _places_and_live(
             *part,
         )
         found.update(((row["writer"], row["client_record_id"]), _stored(row)) for row in rows)
-    return numbers, found, flag and (said is None or bool(said["vital_records_deleted"]))
+    return numbers, found, flag and not free
 
 
 async def _deleted_records(space_id: UUID, writer_keys: list[str], keys: list[str]) -> dict[tuple[str, str], _Deleted]:

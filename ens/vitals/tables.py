@@ -5,6 +5,8 @@ Every table carries ``space_id`` and every index starts with it (see ENGINEERING
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from piccolo.columns import UUID, BigInt, Boolean, Date, DoublePrecision, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
@@ -107,6 +109,23 @@ class VitalDeletedRecord(Table, tablename="vital_deleted_records"):
     client_record_id = Varchar(length=128)
     client_record_version = BigInt()
     deleted_at = Timestamptz()
+
+
+class VitalDeletionFreeSpace(Table, tablename="vital_deletion_free_spaces"):
+    """A space where no app's record was ever deleted (no row of :class:`VitalDeletedRecord`): an
+    app's batch into it does not look its keys up among the deleted records (``ens.vitals.ingest``).
+
+    Made with its space by a trigger on ``spaces``, deleted by a trigger on
+    ``vital_deleted_records`` in the transaction of the space's first deletion (migration
+    ``m2026_12_31_0900``). Never made again by the service: a deletion in a space without a row takes
+    no lock here, so a row made beside it could miss its record and let the app's re-sync bring the
+    measure back; ``ens vitals recheck-deletions`` locks each space's row first
+    (``ens.vitals.deletion_flags``)."""
+
+    # Made with every space: a row here is nothing a person put in it (ens.spaces.service.closing.holds_data).
+    holds_no_data: ClassVar[bool] = True
+
+    space_id = UUID(primary_key=True)
 
 
 class VitalFeedCounter(Table, tablename="vital_feed_counters"):

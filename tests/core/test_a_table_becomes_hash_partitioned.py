@@ -84,15 +84,18 @@ async def test_measures_and_history_become_partitioned_and_the_service_works_on_
                 "vital_deleted_records",
                 "vital_measurements",
             ]
-            # The deleted records' trigger came over: a row there still says so on its space.
+            # The deleted records' trigger came over: a row there still takes its space's row of
+            # vital_deletion_free_spaces away.
             space = await connection.fetchval("SELECT space_id FROM vital_measurements LIMIT 1")
-            await connection.execute("UPDATE spaces SET vital_records_deleted = FALSE WHERE id = $1", space)
+            await connection.execute(
+                "INSERT INTO vital_deletion_free_spaces (space_id) VALUES ($1) ON CONFLICT DO NOTHING", space
+            )
             await connection.execute(
                 "INSERT INTO vital_deleted_records (id, space_id, writer, client_record_id, client_record_version, "
                 "deleted_at) VALUES (gen_random_uuid(), $1, 'app:demo-scale', 'gone', 1, now())",
                 space,
             )
-            assert await connection.fetchval("SELECT vital_records_deleted FROM spaces WHERE id = $1", space)
+            assert not await connection.fetch("SELECT 1 FROM vital_deletion_free_spaces WHERE space_id = $1", space)
             counts["vital_deleted_records"] += 1
             for table, count in counts.items():
                 assert await connection.fetchval(f"SELECT COUNT(*) FROM {table}") == count

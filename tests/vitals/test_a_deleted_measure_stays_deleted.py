@@ -168,27 +168,33 @@ async def test_a_writer_whose_deletions_are_in_other_spaces_costs_a_probe_a_key_
     space: a probe of the index a key, custom or generic plan, not a scan of the table, which is
     never purged (a review: a one-time EXISTS tried first, to spare those probes, read every row of
     vital_deleted_records under its generic plan to find none). The space is one made before its
-    flag (``spaces.vital_records_deleted`` TRUE, as the migration left them): its batches look."""
+    row of ``vital_deletion_free_spaces`` (none, as the migration left them): its batches look."""
     person, other = await make_person(), await make_person()
-    await db.fetch("UPDATE spaces SET vital_records_deleted = TRUE WHERE id = {}", person.space_id)
+    await _made_before_the_rows(person.space_id)
     scale = await make_app_token(person, ["vitals.body_weight:write"])
     # The same writer's deletions, all in another space (a busy one): none in the batch's space.
     await _rows_a_batch_looks_at(scale, deleted_in=other.space_id, post_vitals=post_vitals, monkeypatch=monkeypatch)
 
 
 async def _records_deleted(space_id: uuid.UUID) -> bool:
-    row = await db.fetch_one("SELECT vital_records_deleted FROM spaces WHERE id = {}", space_id)
-    assert row is not None
-    return bool(row["vital_records_deleted"])
+    """Whether the space counts as having had an app's record deleted: no row of its own in
+    ``vital_deletion_free_spaces``."""
+    row = await db.fetch_one("SELECT space_id FROM vital_deletion_free_spaces WHERE space_id = {}", space_id)
+    return row is None
+
+
+async def _made_before_the_rows(space_id: uuid.UUID) -> None:
+    """The space as one made before migration m2026_12_31_0900 is: without a row."""
+    await db.fetch("DELETE FROM vital_deletion_free_spaces WHERE space_id = {}", space_id)
 
 
 async def test_a_space_says_once_an_apps_record_was_deleted_there_and_until_then_is_not_looked_up(
     client, person, make_app_token, post_vitals, monkeypatch
 ):
-    """``spaces.vital_records_deleted``: FALSE for a new space, whose batches do not look up the
+    """``vital_deletion_free_spaces``: a new space has its row, and its batches do not look up the
     deleted records (one round trip and a probe a measure saved); a measure typed by hand and
-    deleted leaves it so (nothing is kept of it); an app's record deleted turns it TRUE (the
-    trigger), and the next batches look there: its re-sync stays deleted."""
+    deleted leaves it (nothing is kept of it); an app's record deleted deletes it (the trigger), and
+    the next batches look there: its re-sync stays deleted."""
     from ens.vitals import ingest
     from tests.helpers.plans import Statements
 
@@ -212,10 +218,9 @@ async def test_a_space_says_once_an_apps_record_was_deleted_there_and_until_then
     assert [sql for sql, _ in statements.made if "FROM vital_deleted_records" in sql]
 
 
-async def test_a_space_made_without_saying_counts_as_having_had_a_record_deleted(client, person):
-    """The column's default is TRUE: the spaces there before the migration, and one an older server
-    makes while a deployment rolls, look up the deleted records as before; the service's own say
-    FALSE (``Space``)."""
+async def test_a_space_is_made_with_its_row_whoever_inserts_it(client, person):
+    """The row comes with the space from a trigger on ``spaces``, whoever inserts there (here a
+    statement of its own, not the service's ``insert_space``), and goes with an erased space."""
     made = uuid.uuid4()
     await db.fetch(
         "INSERT INTO spaces (id, given_name, family_name, timezone, status, created_at, updated_at) "
@@ -224,21 +229,26 @@ async def test_a_space_made_without_saying_counts_as_having_had_a_record_deleted
         datetime.now(UTC),
         datetime.now(UTC),
     )
-    assert await _records_deleted(made)
+    assert not await _records_deleted(made)
     assert not await _records_deleted(person.space_id)
+    erased = await client.delete("/v1/spaces/me", params={"erase": "true"}, headers=person.headers)
+    assert erased.status_code == 204, erased.text
+    assert not await db.fetch("SELECT 1 AS one FROM vital_deletion_free_spaces WHERE space_id = {}", person.space_id)
 
 
 @pytest.mark.skipif(
     not os.environ.get("ENS_DATABASE_URL", "").startswith("postgres"), reason="SQLite serialises its writers"
 )
-async def test_only_an_apps_batch_into_a_space_still_without_a_deletion_waits_on_a_change_of_the_space(
+async def test_no_change_of_the_space_waits_for_its_batches_and_only_a_first_deletion_does(
     client, person, make_app_token, post_vitals, settings
 ):
-    """The flag is read under FOR SHARE only while it is FALSE, and only by a batch that could meet a
-    deleted record (an app's, with clientRecordIds): such a batch waits for a change of the space's
-    row under way (here the emergency switch's UPDATE, not committed); a person's batch, an app's
-    without clientRecordIds, and any batch into a space already TRUE do not (an outside review: the
-    share lock had been taken by every batch, and every update of the row waited on them all)."""
+    """The row of ``vital_deletion_free_spaces`` is read under FOR KEY SHARE by an app's batch with
+    clientRecordIds into a space that has one: a change of the space's own row (here the emergency
+    switch's UPDATE, not committed) makes no batch wait (an outside review: the lock had been on
+    ``spaces``' row, whose every UPDATE then waited for the app's batches in flight, and could be
+    starved by them); the first deletion of an app's record, whose trigger deletes the row, does
+    (here under way, not committed), and so does no other batch: a person's, an app's without
+    clientRecordIds, or one into a space without the row."""
     scale = await make_app_token(person, ["vitals.body_weight:write"])
 
     async def while_the_space_changes(caller, items) -> bool:
@@ -248,23 +258,29 @@ async def test_only_an_apps_batch_into_a_space_still_without_a_deletion_waits_on
         assert (await sent).status_code == 201
         return waiting
 
-    assert await while_the_space_changes(scale, [weight(70, clientRecordId="a-1")])
-    assert not await while_the_space_changes(person, [weight(71, minutes_ago=20)])
-    assert not await while_the_space_changes(scale, [weight(72, minutes_ago=30)])
-    await db.fetch("UPDATE spaces SET vital_records_deleted = TRUE WHERE id = {}", person.space_id)
-    assert not await while_the_space_changes(scale, [weight(73, clientRecordId="a-2", minutes_ago=40)])
+    async def while_a_deletion_is_under_way(caller, items) -> bool:
+        async with open_transaction(settings) as deleting:
+            await deleting.execute("DELETE FROM vital_deletion_free_spaces WHERE space_id = $1", person.space_id)
+            sent, waiting = await second_while_first_is_open(post_vitals(caller, items))
+        assert (await sent).status_code == 201
+        await db.fetch("INSERT INTO vital_deletion_free_spaces (space_id) VALUES ({})", person.space_id)
+        return waiting
 
-
-async def _flag(space_id: uuid.UUID, value: bool) -> None:
-    await db.fetch("UPDATE spaces SET vital_records_deleted = {} WHERE id = {}", value, space_id)
+    assert not await while_the_space_changes(scale, [weight(70, clientRecordId="a-1")])
+    assert await while_a_deletion_is_under_way(scale, [weight(71, clientRecordId="a-2", minutes_ago=10)])
+    assert not await while_a_deletion_is_under_way(person, [weight(72, minutes_ago=20)])
+    assert not await while_a_deletion_is_under_way(scale, [weight(73, minutes_ago=30)])
+    await _made_before_the_rows(person.space_id)
+    assert not await while_the_space_changes(scale, [weight(74, clientRecordId="a-3", minutes_ago=40)])
 
 
 async def test_the_recheck_says_which_older_spaces_never_had_a_deletion_and_keeps_the_others(
     client, make_person, make_app_token, post_vitals, monkeypatch
 ):
-    """``ens vitals recheck-deletions``: spaces made before the flag read TRUE; a space without an
-    app's deleted record is set FALSE, and its batches stop looking; one with a record stays TRUE,
-    and its app's re-sync still leaves the deleted measure deleted. A second run reads neither."""
+    """``ens vitals recheck-deletions``: spaces made before migration m2026_12_31_0900 have no row
+    of ``vital_deletion_free_spaces``; a space without an app's deleted record is given one, and its
+    batches stop looking; one with a record is left without, and its app's re-sync still leaves the
+    deleted measure deleted. A second run gives none."""
     from ens.vitals import ingest
     from ens.vitals.deletion_flags import recheck_deletions
     from tests.helpers.plans import Statements
@@ -279,7 +295,7 @@ async def test_the_recheck_says_which_older_spaces_never_had_a_deletion_and_keep
     await client.delete(f"{VITALS}/{typed.json()['items'][0]['id']}", headers=clean.headers)
     await client.delete(f"{VITALS}/{sent[deleted_in.space_id]}", headers=deleted_in.headers)
     for person in (clean, deleted_in):
-        await _flag(person.space_id, True)  # as the migration left the spaces before it
+        await _made_before_the_rows(person.space_id)
 
     found = await recheck_deletions(batch=2)
     assert found.cleared >= 1 and found.kept >= 1 and found.busy == 0
@@ -302,12 +318,12 @@ async def test_the_recheck_passes_over_a_space_being_written_to_and_never_misses
     person, make_app_token, post_vitals, settings
 ):
     """A write under way holds the space's row (KEY SHARE, the door's): the recheck leaves that space
-    TRUE and says so (it could otherwise read "no deleted record" while the write inserts one, and
-    the flag, never set again in a space already TRUE, would stay wrong). Run again once the write
-    committed, it reads the record the write left."""
+    without a row and says so (it could otherwise read "no deleted record" while the write inserts
+    one, whose trigger finds no row to delete, and the row made would stay wrong). Run again once
+    the write committed, it reads the record the write left."""
     from ens.vitals.deletion_flags import recheck_deletions
 
-    await _flag(person.space_id, True)
+    await _made_before_the_rows(person.space_id)
     async with open_transaction(settings) as writing:
         await writing.execute("SELECT id FROM spaces WHERE id = $1 FOR KEY SHARE", person.space_id)
         await writing.execute(

@@ -312,9 +312,11 @@ _BOOKKEEPING_APPS = ("ens.spaces.", "ens.auth.", "ens.core.")
 
 
 async def holds_data(space_id: UUID) -> bool:
-    """Whether anything was put in the space (a row in any capability's table)."""
+    """Whether anything was put in the space (a row in any capability's table but those a space is
+    made with, marked ``holds_no_data``)."""
     for table in bound_tables():
-        if table.__module__.startswith(_BOOKKEEPING_APPS) or not _has_space_id(table):
+        bookkeeping = table.__module__.startswith(_BOOKKEEPING_APPS) or getattr(table, "holds_no_data", False)
+        if bookkeeping or not _has_space_id(table):
             continue
         if await fetch(f"SELECT 1 AS x FROM {table._meta.tablename} WHERE space_id = {{}} LIMIT 1", space_id):
             return True
