@@ -41,6 +41,7 @@ JUDGED = {
 BOOKKEEPING = {
     "vital_feed_counters",
     "vital_deleted_records",
+    "vital_deletion_free_spaces",
     "vital_hides",
     "vaccination_booklets",
     "directive_reviews",
