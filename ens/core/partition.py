@@ -90,10 +90,10 @@ async def partition_by_space(table: str, partitions: int) -> int:
                FROM pg_statistic_ext x WHERE x.stxrelid = {}::regclass""",
             table,
         )
-        # Its triggers (a migration's: vital_deleted_records sets its space's flag), each as written
-        # on the table's name; made again on the partitioned table once the rows are moved, which
-        # they had already acted on (PostgreSQL clones a partitioned table's row trigger to each
-        # partition).
+        # Its triggers (a migration's: vital_deleted_records deletes its space's row of
+        # vital_deletion_free_spaces), each as written on the table's name; made again on the
+        # partitioned table once the rows are moved, which they had already acted on (PostgreSQL
+        # clones a partitioned table's row trigger to each partition).
         triggers = await fetch(
             "SELECT pg_get_triggerdef(oid) AS definition FROM pg_trigger WHERE tgrelid = {}::regclass "
             "AND NOT tgisinternal ORDER BY tgname",

@@ -113,9 +113,9 @@ async def resolve_held_space(
     ``mode`` ``UPDATE``: a change to the whole space (closing, erasing, reopening) holds the row
     for it from the start. Taken ``KEY SHARE`` and then ``FOR UPDATE``, two such changes each held
     what the other waited for (PostgreSQL ended one: a 500); a change that only serialises on the
-    row takes ``FOR NO KEY UPDATE``, which ``KEY SHARE`` does not block (a batch of an app's
-    measures into a space where no app's record was ever deleted also holds the row ``FOR SHARE``
-    until it commits, which such a change waits for: ``ens.vitals.ingest._FLAG_PART``)."""
+    row takes ``FOR NO KEY UPDATE``, which ``KEY SHARE`` does not block (nor does an app's batch,
+    whose lock on its space's row of ``vital_deletion_free_spaces`` is on another table:
+    ``ens.vitals.ingest._FLAG_PART``)."""
     sql = _HELD_SPACE.replace("HELD_LOCK", row_lock(mode)).replace("GRANT_LOCK", row_lock("SHARE"))
     person, professional = _people(caller)
     # Placeholders in textual order: the held space, the held grant, actor, now (emergency, twice),
