@@ -10,7 +10,8 @@ conflicts with the batch's lock, so a batch that waited on the measure being del
 gone once the deletion commits and looks the deleted records up. On the space's row the flag's share
 lock had made every UPDATE of it (the emergency switch, a claim at 18, the first deletion) wait for
 the app batches in flight into the space, which could keep coming and starve it (an outside review
-reproduced it); here only the first deletion of a space waits for them, once.
+reproduced it); here only the first deletion of a space waits for them, once (though for as long
+as they overlap without a gap: a batch's KEY SHARE is granted past the waiting DELETE; README).
 
 A row is made with its space (a trigger on ``spaces``, whoever inserts there), goes with it (``ON
 DELETE CASCADE``; an erasure deletes it before), and is never made again by the service: a
