@@ -68,7 +68,8 @@ async def recheck_deletions(*, batch: int = BATCH) -> Rechecked:
             made = await fetch(
                 f"INSERT INTO vital_deletion_free_spaces (space_id) SELECT id FROM spaces WHERE id IN ({marks}) "
                 "AND NOT EXISTS (SELECT 1 FROM vital_deleted_records d WHERE d.space_id = spaces.id) "
-                "RETURNING space_id",
+                # (A second run at once may have made it: a review.)
+                "ON CONFLICT DO NOTHING RETURNING space_id",
                 *ids,
             )
             cleared += len(made)

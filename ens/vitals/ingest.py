@@ -470,10 +470,24 @@ FROM jsonb_array_elements_text({}::text::jsonb) AS k(key), LATERAL (
 # finds the row gone once the deletion commits (where the statement's snapshot still holds it) and
 # looks up the deleted records. Nothing but that DELETE changes the row: the lock makes no other
 # write wait (on ``spaces``' row it had made every UPDATE of the space wait for the batches).
+# The row is read only with the space's deletions lock taken shared, tried without waiting (a
+# transaction-scoped advisory lock the trigger takes whole before its DELETE, migration
+# m2026_12_31_0900): PostgreSQL grants a row's KEY SHARE past a DELETE waiting for it, so a stream of
+# overlapping batches held a first deletion as long as it lasted (a review: 2.2 s for six); a try
+# fails while the trigger holds or waits for the lock whole (heavyweight locks queue), the row is
+# then not read, and the batch looks the deleted records up. The deletion waits only for the
+# batches already past this point.
 _FLAG_PART = """UNION ALL
 SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, FALSE
-FROM (SELECT space_id FROM vital_deletion_free_spaces WHERE space_id = {} FOR KEY SHARE) AS f
+FROM (SELECT space_id FROM vital_deletion_free_spaces
+      WHERE space_id = {} AND pg_try_advisory_xact_lock_shared(hashtextextended({}, 0)) FOR KEY SHARE) AS f
 """
+
+
+def deletions_lock(space_id: UUID) -> str:
+    """The key of a space's deletions lock (``_FLAG_PART``); the trigger of migration
+    m2026_12_31_0900 writes it alike: ``'vital-deletions:' || space_id::text``."""
+    return f"vital-deletions:{space_id}"
 
 
 def _stored(row: Row) -> _Stored:
@@ -531,7 +545,7 @@ async def _places_and_live(
         sql = _PLACES_AND_STORED.replace("WRITERS", ", ".join(["{}"] * len(writer_keys)))
         args: list[object] = [msgspec.json.encode(sorted(keys)).decode(), space_id, *writer_keys]
         if flag:
-            sql, args = sql + _FLAG_PART, [*args, space_id]
+            sql, args = sql + _FLAG_PART, [*args, space_id, deletions_lock(space_id)]
         rows = await fetch(sql, *args)
         places = next(row for row in rows if row["xid"] is not None)
         unset = any(row["records_deleted"] is not None for row in rows)
