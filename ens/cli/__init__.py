@@ -95,8 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
     vitals_sub = vitals.add_subparsers(dest="vitals_command", required=True)
     vitals_sub.add_parser(
         "recheck-deletions",
-        help="once after upgrading: the spaces made before the flag that never had an app's record "
-        "deleted stop looking them up at each batch (resumable; run again if it says spaces were busy)",
+        help="once after upgrading: the spaces made before vital_deletion_free_spaces that never had an "
+        "app's record deleted stop looking them up at each batch (resumable; run again if it says spaces "
+        "were busy)",
     )
     part = sub.add_parser("partition", help="operators: hash-partition a health table by space_id (PostgreSQL)")
     part.add_argument("table")
