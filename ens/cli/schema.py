@@ -12,9 +12,20 @@ from typing import Any
 from ens.cli.refusal import database_refusal, fail
 from ens.core import db
 from ens.core.settings import Settings
+from ens.vitals.piccolo_migrations import m2026_12_31_0900_deletion_free_spaces as deletion_free_spaces
 
 # pg_advisory_lock's key for ``ens migrate`` ("ensm"): one run at a time on a database.
 MIGRATION_LOCK_KEY = 0x656E_736D
+
+# The migrations after which the operator has a command to run once, beside the servers, by (app,
+# migration id): ``ens migrate`` says so when it has just run one on a database that holds spaces.
+AFTERWARDS = {
+    ("vitals", deletion_free_spaces.ID): (
+        "migration m2026_12_31_0900 ran: the spaces made before it count as having had an app's "
+        "record deleted, and each batch of an app's records into them looks the deleted records up, "
+        "until `ens vitals recheck-deletions` has run once, beside the servers (README, Upgrading)"
+    ),
+}
 
 
 def migrate(settings: Settings) -> None:
@@ -22,9 +33,14 @@ def migrate(settings: Settings) -> None:
 
     async def run() -> None:
         async with db.connected(settings) as engine, _one_run_at_a_time(settings, engine):
+            ran_before = await _ran_migrations()
             result = await run_forwards(app_name="all")
             if not result.success:
                 fail(f"migration failed: {result.message}")
+            due = [then for migration, then in AFTERWARDS.items() if migration not in ran_before]
+            if due and await db.fetch_one("SELECT 1 AS one FROM spaces LIMIT 1") is not None:
+                for then in due:
+                    print(f"ens migrate: {then}.")
 
     asyncio.run(run())
 
@@ -76,16 +92,22 @@ async def _unopened(settings: Settings) -> list[str]:
     return [what for what, opens in checks if opens is False]
 
 
+async def _ran_migrations() -> set[tuple[str, str]]:
+    """The migrations the database records as run, by (app, migration id)."""
+    from piccolo.apps.migrations.tables import Migration
+
+    if not await Migration.table_exists().run():
+        return set()
+    rows = await Migration.select(Migration.app_name, Migration.name).run()
+    return {(row["app_name"], row["name"]) for row in rows}
+
+
 async def _missing_migrations() -> tuple[int, int]:
     """How many of this version's migrations the database has not recorded as run, and how many there are."""
     from piccolo.apps.migrations.commands.base import BaseMigrationManager
-    from piccolo.apps.migrations.tables import Migration
 
     manager = BaseMigrationManager()
-    ran: set[tuple[str, str]] = set()
-    if await Migration.table_exists().run():
-        rows = await Migration.select(Migration.app_name, Migration.name).run()
-        ran = {(row["app_name"], row["name"]) for row in rows}
+    ran = await _ran_migrations()
     missing = total = 0
     for app_name in manager.get_sorted_app_names():
         folder = manager.get_app_config(app_name).resolved_migrations_folder_path

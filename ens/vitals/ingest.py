@@ -9,8 +9,11 @@ of round trips.
 
 A new record can still meet one a concurrent batch is writing (the same batch sent twice at once).
 The unique index on (space, writer, clientRecordId) makes the second wait for the first, then fail;
-the second batch then runs again from the start and finds the record stored ("unchanged"). SQLite
-has one writer at a time: there the lookup stays true until commit.
+the second batch then runs again from the start and finds the record stored ("unchanged"). Had that
+record been deleted before the second batch's ``COPY``, the ``COPY`` would store it again: in a space
+that had a deletion, a last statement looks the new records up among the deleted ones, and the batch
+runs again if one is there (``_refuse_records_deleted_meanwhile``). SQLite has one writer at a time:
+there the lookup stays true until commit.
 """
 
 from __future__ import annotations
@@ -511,7 +514,9 @@ class _Deleted:
     version: int
 
 
-Found = tuple[FeedNumbers, dict[tuple[str, str], _Stored], dict[tuple[str, str], _Deleted]]
+# The deleted records are ``None`` when they were not looked up (no app's record was ever deleted in
+# the space, or none of the batch's could be one).
+Found = tuple[FeedNumbers, dict[tuple[str, str], _Stored], dict[tuple[str, str], _Deleted] | None]
 
 
 async def _places_and_stored(space_id: UUID, writer_keys: list[str], keys: list[str], count: int) -> Found:
@@ -524,7 +529,7 @@ async def _places_and_stored(space_id: UUID, writer_keys: list[str], keys: list[
     numbers, stored, records_deleted = await _places_and_live(space_id, writer_keys, keys, count, flag=could_meet)
     if not records_deleted:
         # No app's record was ever deleted in this space (or none could be met): nothing to look up.
-        return numbers, stored, {}
+        return numbers, stored, None
     # (A batch of new records, nearly every one, finds none stored: its keys are all missing, without
     # asking each of them of each writer key, ~0.3 us a measure.)
     missing = [key for key in keys if not any((writer, key) in stored for writer in writer_keys)] if stored else keys
@@ -879,9 +884,36 @@ async def _store(
         # both deadlocking. The upsert stays for replacements, whose rows the lookup locked.
         created.sort(key=lambda keyed: keyed[0])
         await copy_rows("vital_measurements", INSERT_COLUMNS, rows=[row for _, row in created])
+        if deleted is not None and is_postgres(current()):
+            await _refuse_records_deleted_meanwhile(space_id, writer, created, deleted)
         await insert_rows("vital_measurements", INSERT_COLUMNS, rows=replaced, suffix=UPSERT_SUFFIX)
         await place_hides(newly_hidden)
     return BatchResult(items=items)
+
+
+async def _refuse_records_deleted_meanwhile(
+    space_id: UUID,
+    writer: Writer,
+    created: list[tuple[str, tuple[Any, ...]]],
+    deleted: dict[tuple[str, str], _Deleted],
+) -> None:
+    """PostgreSQL, in a space that had a deletion: a record this batch has just created that someone
+    deleted since the batch looked the deleted records up. The same record was stored by a
+    concurrent batch, which committed after this one's lookup of the live records, and then deleted
+    (by someone holding its id) before this one's ``COPY``: the ``COPY`` met no live row and stored
+    it again, bringing back a deleted measure (a review; the window is the time the batch takes to make
+    its rows, a few milliseconds at most). A
+    statement after the ``COPY`` sees that deletion: its ``COPY`` waited for a deletion under way,
+    and one committed before it is older still. The batch then runs again from the start
+    (:class:`RecordRace`), and finds the deleted record. A space with its row of
+    ``vital_deletion_free_spaces`` needs no such statement: there the first deletion waits for the
+    batch's lock of that row, and the batch's ``COPY`` for the deletion, and PostgreSQL ends one."""
+    keys = [key for key, _ in created if key]
+    if not keys:
+        return
+    now_deleted = await _deleted_records(space_id, writer.keys, keys)
+    if any(deleted.get(record) != gone for record, gone in now_deleted.items()):
+        raise RecordRace
 
 
 def _another_count_of_the_day(p: _Prepared, known: _Stored) -> bool:

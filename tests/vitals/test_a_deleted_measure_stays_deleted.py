@@ -8,8 +8,10 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import sqlite3
 import subprocess
 import uuid
+from contextlib import closing
 from datetime import UTC, datetime
 
 import asyncpg
@@ -128,6 +130,115 @@ async def test_a_resync_waiting_on_the_deletion_of_its_record_does_not_bring_it_
     answer = await resync
     assert answer.json()["items"] == [{"id": str(measure), "result": "unchanged"}], answer.text
     assert (await client.get(VITALS, headers=person.headers)).json()["items"] == []
+
+
+@pytest.mark.skipif(
+    not os.environ.get("ENS_DATABASE_URL", "").startswith("postgres"), reason="SQLite serialises its writers"
+)
+async def test_a_record_stored_and_deleted_while_a_batch_makes_its_rows_does_not_come_back(
+    client, person, make_app_token, post_vitals, settings, monkeypatch
+):
+    """Two batches send one new record; the first stores it, and someone deletes that measure while
+    the second, which looked the records up before the first committed, makes its rows. The second's
+    COPY then meets no live row: it must not store the deleted record again (a review). Here, in a
+    space that had a deletion, the record is stored and deleted by another connection in that gap;
+    the batch runs again and answers the deleted record unchanged."""
+    from ens.vitals import ingest
+
+    scale = await make_app_token(person, ["vitals.body_weight:write"])
+    await post_vitals(scale, [weight(69, clientRecordId="w-0", minutes_ago=30)])
+    writer = await db.fetch_one("SELECT writer FROM vital_measurements WHERE space_id = {}", person.space_id)
+    assert writer is not None
+    await db.fetch("DELETE FROM vital_deletion_free_spaces WHERE space_id = {}", person.space_id)
+    gone = uuid.uuid4()
+    looked_up = ingest._refuse_second_day_counts
+    calls = 0
+
+    async def stored_and_deleted_meanwhile(*args, **kwargs):
+        nonlocal calls
+        calls += 1
+        if calls == 1:  # between this batch's lookups and its COPY
+            async with open_transaction(settings) as other:
+                await other.execute(
+                    "INSERT INTO vital_deleted_records (id, space_id, writer, client_record_id, "
+                    "client_record_version, deleted_at) VALUES ($1, $2, $3, 'w-1', 0, now())",
+                    gone,
+                    person.space_id,
+                    writer["writer"],
+                )
+        return await looked_up(*args, **kwargs)
+
+    monkeypatch.setattr(ingest, "_refuse_second_day_counts", stored_and_deleted_meanwhile)
+    answer = await post_vitals(scale, [weight(70, clientRecordId="w-1")])
+    assert answer.json()["items"] == [{"id": str(gone), "result": "unchanged"}], answer.text
+    assert calls == 2  # it ran again
+    listed = (await client.get(VITALS, headers=person.headers)).json()["items"]
+    assert [item["value"] for item in listed] == [69]
+
+
+@pytest.mark.skipif(
+    not os.environ.get("ENS_DATABASE_URL", "").startswith("postgres"), reason="SQLite serialises its writers"
+)
+async def test_in_a_space_without_a_deletion_the_same_race_ends_one_of_the_two_and_nothing_comes_back(
+    client, person, make_app_token, post_vitals, settings, monkeypatch
+):
+    """The race above, in a space that never had a deletion: the batch holds the space's row of
+    ``vital_deletion_free_spaces``, so the first deletion (its trigger) waits for the batch, whose
+    COPY waits for the deletion. PostgreSQL ends one of the two; either way the batch answers the
+    record unchanged, and a deleted measure is not stored again."""
+    from ens.vitals import ingest
+
+    scale = await make_app_token(person, ["vitals.body_weight:write"])
+    first = await post_vitals(scale, [weight(69, clientRecordId="w-0", minutes_ago=30)])
+    model = uuid.UUID(first.json()["items"][0]["id"])
+    stored = uuid.uuid4()
+    columns = ", ".join(ingest.INSERT_COLUMNS)
+    copied = columns.replace("client_record_id", "'w-1'").replace("feed_xid", "pg_current_xact_id()::text::bigint")
+    copied = copied.replace("seq", "nextval('vital_feed_seq')").replace("id,", "$1::uuid,", 1)
+    deletion: asyncio.Future[None] | None = None
+    looked_up = ingest._refuse_second_day_counts
+    calls = 0
+
+    async def delete(connection: asyncpg.Connection) -> None:
+        await connection.execute("DELETE FROM vital_measurements WHERE id = $1", stored)
+        await connection.execute(
+            "INSERT INTO vital_deleted_records (id, space_id, writer, client_record_id, client_record_version, "
+            "deleted_at) SELECT $1, space_id, writer, 'w-1', 0, now() FROM vital_measurements WHERE id = $2",
+            stored,
+            model,
+        )
+
+    async def deleting() -> None:
+        async with open_transaction(settings) as connection:
+            await delete(connection)
+
+    async def stored_and_being_deleted_meanwhile(*args, **kwargs):
+        nonlocal calls, deletion
+        calls += 1
+        if calls == 1:  # between this batch's lookups and its COPY
+            async with open_transaction(settings) as other:
+                await other.execute(
+                    f"INSERT INTO vital_measurements ({columns}) SELECT {copied} FROM vital_measurements WHERE id = $2",
+                    stored,
+                    model,
+                )
+            deletion, waiting = await second_while_first_is_open(deleting())
+            assert waiting  # for this batch's lock of the space's row
+        return await looked_up(*args, **kwargs)
+
+    monkeypatch.setattr(ingest, "_refuse_second_day_counts", stored_and_being_deleted_meanwhile)
+    answer = await post_vitals(scale, [weight(70, clientRecordId="w-1")])
+    assert deletion is not None
+    try:
+        await deletion
+        deleted = True
+    except asyncpg.DeadlockDetectedError:
+        deleted = False
+    assert answer.json()["items"] == [{"id": str(stored), "result": "unchanged"}], answer.text
+    listed = [item["value"] for item in (await client.get(VITALS, headers=person.headers)).json()["items"]]
+    # Deleted, w-0 alone is left; the deletion ended instead, w-1 stays as the other stored it (a
+    # copy of w-0's row). Never a measure of 70: the batch stored nothing.
+    assert listed == ([69] if deleted else [69, 69]), (deleted, listed)
 
 
 @pytest.mark.skipif(not os.environ.get("ENS_DATABASE_URL", "").startswith("postgres"), reason="PostgreSQL's plan")
@@ -393,3 +504,40 @@ def test_the_command_says_what_it_found(settings, migrated):
     lines = done.stdout.splitlines()
     assert re.fullmatch(r"(1 space|\d+ spaces) never had an app's record deleted: no more looking one up", lines[0])
     assert re.fullmatch(r"(1 space has|\d+ spaces have) had one deleted: looked up as before", lines[1])
+
+
+def test_migrate_says_to_recheck_once_it_ran_the_rows_migration_on_a_database_with_spaces(tmp_path):
+    """The migration that brought ``vital_deletion_free_spaces`` leaves the spaces there before it
+    without a row (every app batch into them looks the deleted records up) until the operator runs
+    ``ens vitals recheck-deletions``; only the README said so (a review). ``ens migrate`` now says it
+    when it has just run that migration on a database that holds spaces, and not otherwise: not on
+    an empty database, nor once it has run."""
+    url = f"sqlite:///{tmp_path}/ens.sqlite"
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(ROOT),
+        "ENS_ENV": "dev",
+        "ENS_DATABASE_URL": url,
+        "ENS_VAR_DIR": str(tmp_path / "var"),
+    }
+
+    def ens(*args: str) -> str:
+        done = subprocess.run(  # noqa: S603 (our own console script)
+            [*ens_command(), *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    assert "recheck-deletions" not in ens("migrate")  # nothing made before it
+    ens("demo")
+    assert "recheck-deletions" not in ens("migrate")  # nothing ran
+    with closing(sqlite3.connect(tmp_path / "ens.sqlite")) as database, database:  # as before the migration
+        database.executescript(
+            "DROP TRIGGER vital_deletion_seen_in_space; DROP TRIGGER vital_space_deletion_free; "
+            "DROP TABLE vital_deletion_free_spaces; "
+            "ALTER TABLE spaces ADD COLUMN vital_records_deleted BOOLEAN NOT NULL DEFAULT 1; "
+            "DELETE FROM migration WHERE name = '2026-12-31T09:00:00:000000';"
+        )
+    said = [line for line in ens("migrate").splitlines() if "recheck-deletions" in line]
+    assert len(said) == 1 and said[0].startswith("ens migrate: migration m2026_12_31_0900 ran"), said
+    assert "4 spaces never had an app's record deleted" in ens("vitals", "recheck-deletions")
