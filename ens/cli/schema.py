@@ -34,15 +34,30 @@ def migrate(settings: Settings) -> None:
     async def run() -> None:
         async with db.connected(settings) as engine, _one_run_at_a_time(settings, engine):
             ran_before = await _ran_migrations()
-            result = await run_forwards(app_name="all")
+            try:
+                result = await run_forwards(app_name="all")
+            except BaseException:
+                # A later migration failed: what ran before it is recorded as run, and the next
+                # `ens migrate` would not say it (a review).
+                with contextlib.suppress(Exception):
+                    await _say_what_is_due(ran_before)
+                raise
+            await _say_what_is_due(ran_before)
             if not result.success:
                 fail(f"migration failed: {result.message}")
-            due = [then for migration, then in AFTERWARDS.items() if migration not in ran_before]
-            if due and await db.fetch_one("SELECT 1 AS one FROM spaces LIMIT 1") is not None:
-                for then in due:
-                    print(f"ens migrate: {then}.")
 
     asyncio.run(run())
+
+
+async def _say_what_is_due(ran_before: set[tuple[str, str]]) -> None:
+    """What the operator has to run once now (:data:`AFTERWARDS`), for the migrations this run ran
+    on a database that holds spaces."""
+    ran_now = await _ran_migrations() - ran_before
+    due = [then for migration, then in AFTERWARDS.items() if migration in ran_now]
+    if due and await db.fetch_one("SELECT 1 AS one FROM spaces LIMIT 1") is not None:
+        print(flush=True)  # (piccolo may have left a line open: "- <migration> [forwards]... ")
+        for then in due:
+            print(f"ens migrate: {then}.", flush=True)
 
 
 def check_migrated(settings: Settings) -> None:

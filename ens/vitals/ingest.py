@@ -11,8 +11,8 @@ A new record can still meet one a concurrent batch is writing (the same batch se
 The unique index on (space, writer, clientRecordId) makes the second wait for the first, then fail;
 the second batch then runs again from the start and finds the record stored ("unchanged"). Had that
 record been deleted before the second batch's ``COPY``, the ``COPY`` would store it again: in a space
-that had a deletion, a last statement looks the new records up among the deleted ones, and the batch
-runs again if one is there (``_refuse_records_deleted_meanwhile``). SQLite has one writer at a time:
+that had a deletion, a statement after the ``COPY`` looks the new records up among the deleted ones,
+and the batch runs again if one is there (``_refuse_records_deleted_meanwhile``). SQLite has one writer at a time:
 there the lookup stays true until commit.
 """
 
@@ -519,7 +519,9 @@ class _Deleted:
 Found = tuple[FeedNumbers, dict[tuple[str, str], _Stored], dict[tuple[str, str], _Deleted] | None]
 
 
-async def _places_and_stored(space_id: UUID, writer_keys: list[str], keys: list[str], count: int) -> Found:
+async def _places_and_stored(
+    space_id: UUID, writer_keys: list[str], keys: list[str], count: int, *, sees_hidden: bool = True
+) -> Found:
     """The batch's places in the feed, what this writer already stored under these
     ``clientRecordId``s (unique index), and which of the others were deleted, by (writer key,
     clientRecordId), inside the batch's transaction. Hidden rows too: the caller decides what they
@@ -532,7 +534,20 @@ async def _places_and_stored(space_id: UUID, writer_keys: list[str], keys: list[
         return numbers, stored, None
     # (A batch of new records, nearly every one, finds none stored: its keys are all missing, without
     # asking each of them of each writer key, ~0.3 us a measure.)
-    missing = [key for key in keys if not any((writer, key) in stored for writer in writer_keys)] if stored else keys
+    # (A record held only by a measure hidden from this writer is not its record (_resolve): its
+    # deleted records are looked up as if the hidden one were not there.)
+    missing = (
+        [
+            key
+            for key in keys
+            if not any(
+                (found := stored.get((writer, key))) is not None and (sees_hidden or not found.hidden)
+                for writer in writer_keys
+            )
+        ]
+        if stored
+        else keys
+    )
     return numbers, stored, await _deleted_records(space_id, writer_keys, missing)
 
 
@@ -806,7 +821,9 @@ async def _store(
     source = Source(client_id=writer.client_id, name=writer.name)
     async with write_transaction(), record_race():
         keys = [p.record_key for p in prepared if p.record_key]
-        numbers, stored, deleted = await _places_and_stored(space_id, writer.keys, keys, len(prepared))
+        numbers, stored, deleted = await _places_and_stored(
+            space_id, writer.keys, keys, len(prepared), sees_hidden=writer.sees_hidden
+        )
         blocked_days = await _refuse_second_day_counts(space_id, writer, prepared, zone)
         found, placed = _resolve(writer, prepared, blocked_days=blocked_days, stored=stored)
         _refuse_other_types(prepared, found)
@@ -901,13 +918,15 @@ async def _refuse_records_deleted_meanwhile(
     deleted since the batch looked the deleted records up. The same record was stored by a
     concurrent batch, which committed after this one's lookup of the live records, and then deleted
     (by someone holding its id) before this one's ``COPY``: the ``COPY`` met no live row and stored
-    it again, bringing back a deleted measure (a review; the window is the time the batch takes to make
-    its rows, a few milliseconds at most). A
-    statement after the ``COPY`` sees that deletion: its ``COPY`` waited for a deletion under way,
-    and one committed before it is older still. The batch then runs again from the start
-    (:class:`RecordRace`), and finds the deleted record. A space with its row of
-    ``vital_deletion_free_spaces`` needs no such statement: there the first deletion waits for the
-    batch's lock of that row, and the batch's ``COPY`` for the deletion, and PostgreSQL ends one."""
+    it again, bringing back a deleted measure (a review; the window runs from the batch's first
+    statement to its ``COPY``, lock waits included). A statement after the ``COPY`` sees that
+    deletion: the ``COPY`` waited for a deletion under way, and one committed before it is older
+    still. The batch then runs again from the start (:class:`RecordRace`) and finds the deleted
+    record. A space with its row of ``vital_deletion_free_spaces`` needs no such statement: the
+    batch holds the space's deletions lock (shared) from its first statement, a first deletion's
+    trigger waits for it, and the deletion writes the deleted record (the trigger) before it deletes
+    the measure (``ens.vitals.measurement.delete_measurement``), so the batch's ``COPY`` meets the
+    live measure and runs again."""
     keys = [key for key, _ in created if key]
     if not keys:
         return

@@ -300,6 +300,26 @@ async def delete_measurement(access: SpaceAccess, measurement_id: UUID, *, if_ma
         access.refuse_a_professional_on_others(_taken_by(row), verb="removes", noun="measures")
         require_if_match(if_match, row["body"].encode())
         numbers = await take_feed_numbers(access.space_id, 1)
+        if row["client_record_id"] is not None and keeps_deleted_records(str(row["writer"])):
+            # Before the DELETE: a space's first deletion waits here for the batches in flight (the
+            # trigger's deletions lock) with the measure still live, so a batch's COPY of its record
+            # fails at once on the unique index and runs again. Deleted first, the measure made that
+            # COPY wait for the deletion, which waited for the batch: a deadlock, PostgreSQL ended
+            # the deletion after a second (503; a review).
+            # Sent again by its app at this version or a lower one (a re-sync), it is not brought back.
+            await fetch(
+                "INSERT INTO vital_deleted_records (id, space_id, writer, client_record_id, client_record_version, "
+                "deleted_at) VALUES ({}, {}, {}, {}, {}, {}) ON CONFLICT (space_id, writer, client_record_id) "
+                "DO UPDATE SET id = excluded.id, deleted_at = excluded.deleted_at, client_record_version = CASE "
+                "WHEN excluded.client_record_version > vital_deleted_records.client_record_version "
+                "THEN excluded.client_record_version ELSE vital_deleted_records.client_record_version END",
+                measurement_id,
+                access.space_id,
+                row["writer"],
+                row["client_record_id"],
+                int(row["client_record_version"]),
+                now,
+            )
         await fetch("DELETE FROM vital_measurements WHERE space_id = {} AND id = {}", access.space_id, measurement_id)
         await fetch(
             "INSERT INTO vital_tombstones (id, space_id, type, seq, feed_xid, deleted_at, hidden_from_representatives, "
@@ -315,18 +335,3 @@ async def delete_measurement(access: SpaceAccess, measurement_id: UUID, *, if_ma
         )
         if row["hidden"]:
             await hidden_measure_deleted(access.space_id, measurement_id, now)
-        if row["client_record_id"] is not None and keeps_deleted_records(str(row["writer"])):
-            # Sent again by its app at this version or a lower one (a re-sync), it is not brought back.
-            await fetch(
-                "INSERT INTO vital_deleted_records (id, space_id, writer, client_record_id, client_record_version, "
-                "deleted_at) VALUES ({}, {}, {}, {}, {}, {}) ON CONFLICT (space_id, writer, client_record_id) "
-                "DO UPDATE SET id = excluded.id, deleted_at = excluded.deleted_at, client_record_version = CASE "
-                "WHEN excluded.client_record_version > vital_deleted_records.client_record_version "
-                "THEN excluded.client_record_version ELSE vital_deleted_records.client_record_version END",
-                measurement_id,
-                access.space_id,
-                row["writer"],
-                row["client_record_id"],
-                int(row["client_record_version"]),
-                now,
-            )

@@ -172,3 +172,55 @@ async def test_a_record_of_the_tutors_app_the_holder_hides_is_refused_naming_not
         headers=holders_again.headers,
     )
     assert resent.json()["items"] == [{"id": first.json()["items"][0]["id"], "result": "unchanged"}]
+
+
+async def _sent(client: httpx.AsyncClient, app: AppToken, space: str, **record: Any) -> httpx.Response:
+    answer = await client.post(f"{space}/vitals", json={"measurements": [weight(**record)]}, headers=app.headers)
+    assert answer.status_code == 201, answer.text
+    return answer
+
+
+async def test_a_representatives_app_may_send_a_record_whose_hidden_holder_measure_was_once_deleted(
+    client: httpx.AsyncClient, make_person: MakePerson, settings: Settings
+) -> None:
+    """The app's key holds ``w-1`` in a measure hidden from the representatives, and an earlier
+    ``w-1`` of that key was deleted. The app as the tutor connected it sends ``w-1`` at a higher
+    version: a new measure under its own key, as if the hidden one were not there. A check added
+    after the COPY looked the key up among the deleted records where the lookup before it had not
+    (a hidden row counted as the record), and the batch ran again three times, then was 409 (a
+    review)."""
+    holder, tutor = await make_person(), await make_person()
+    await court_measure(holder, tutor, "tutelle")
+    space = f"/v1/spaces/{holder.space_id}"
+    holders_app = await _scale(settings, holder, holder)
+    first = (await _sent(client, holders_app, space, value=70, clientRecordId="w-1", clientRecordVersion=1)).json()
+    assert (await client.delete(f"{space}/vitals/{first['items'][0]['id']}", headers=holder.headers)).status_code == 204
+    second = await _sent(client, holders_app, space, value=71, clientRecordId="w-1", clientRecordVersion=2)
+    assert (await hide_measure(client, holder.headers, space, second.json()["items"][0]["id"])).status_code == 200
+    tutors_app = await _scale(settings, tutor, holder)
+    third = await _sent(client, tutors_app, space, value=72, clientRecordId="w-1", clientRecordVersion=3)
+    assert third.json()["items"][0]["result"] == "created"
+
+
+async def test_a_representatives_app_sending_its_deleted_copy_again_does_not_bring_it_back(
+    client: httpx.AsyncClient, make_person: MakePerson, settings: Settings
+) -> None:
+    """The app as the tutor connected it stored its own copy of ``w-1`` (the app's key holds ``w-1``
+    in a measure hidden from the representatives), and the tutor's app deleted that copy. Sent again
+    as it was, it stays deleted: ``unchanged``. The deleted records were not looked up for a key a
+    hidden row held, and the copy came back (a review)."""
+    holder, tutor = await make_person(), await make_person()
+    await court_measure(holder, tutor, "tutelle")
+    space = f"/v1/spaces/{holder.space_id}"
+    holders_app = await _scale(settings, holder, holder)
+    first = (await _sent(client, holders_app, space, value=70, clientRecordId="w-1", clientRecordVersion=1)).json()
+    assert (await hide_measure(client, holder.headers, space, first["items"][0]["id"])).status_code == 200
+    tutors_app = await _scale(settings, tutor, holder)
+    copy = (await _sent(client, tutors_app, space, value=70, clientRecordId="w-1", clientRecordVersion=1)).json()
+    assert copy["items"][0]["result"] == "created"
+    copy_id = copy["items"][0]["id"]
+    deleted = await client.delete(f"{space}/vitals/{copy_id}", headers={**tutors_app.headers, "If-Match": "*"})
+    assert deleted.status_code == 204, deleted.text
+    again = await _sent(client, tutors_app, space, value=70, clientRecordId="w-1", clientRecordVersion=1)
+    assert again.json()["items"] == [{"id": copy_id, "result": "unchanged"}]
+    assert (await client.get(f"{space}/vitals", headers=tutors_app.headers)).json()["items"] == []
