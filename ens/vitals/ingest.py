@@ -12,8 +12,8 @@ The unique index on (space, writer, clientRecordId) makes the second wait for th
 the second batch then runs again from the start and finds the record stored ("unchanged"). Had that
 record been deleted before the second batch's ``COPY``, the ``COPY`` would store it again: in a space
 that had a deletion, a statement after the ``COPY`` looks the new records up among the deleted ones,
-and the batch runs again if one is there (``_refuse_records_deleted_meanwhile``). SQLite has one writer at a time:
-there the lookup stays true until commit.
+and the batch runs again if one is there (``_refuse_records_deleted_meanwhile``). SQLite has one
+writer at a time: there the lookup stays true until commit.
 """
 
 from __future__ import annotations
@@ -520,7 +520,7 @@ Found = tuple[FeedNumbers, dict[tuple[str, str], _Stored], dict[tuple[str, str],
 
 
 async def _places_and_stored(
-    space_id: UUID, writer_keys: list[str], keys: list[str], count: int, *, sees_hidden: bool = True
+    space_id: UUID, writer_keys: list[str], keys: list[str], count: int, *, sees_hidden: bool
 ) -> Found:
     """The batch's places in the feed, what this writer already stored under these
     ``clientRecordId``s (unique index), and which of the others were deleted, by (writer key,
@@ -598,10 +598,12 @@ async def _places_and_live(
 
 
 async def _deleted_records(space_id: UUID, writer_keys: list[str], keys: list[str]) -> dict[tuple[str, str], _Deleted]:
-    """Which of ``keys`` (records this writer has no measure under) someone deleted. A statement
-    of its own, after the one that locked the live records: on PostgreSQL (read committed) it sees
-    a deletion that committed while that one waited on the deleted measure's lock, which the
-    first statement's snapshot did not (the re-sync would have brought the measure back)."""
+    """Which of ``keys`` someone deleted under the writer's keys: the keys it found no measure of
+    its under (:func:`_places_and_stored`), or those it has just created (the check after its
+    ``COPY``, :func:`_refuse_records_deleted_meanwhile`). A statement of its own, after the one that
+    locked the live records: on PostgreSQL (read committed) it sees a deletion that committed while
+    that one waited on the deleted measure's lock, which the first statement's snapshot did not
+    (the re-sync would have brought the measure back)."""
     deleted: dict[tuple[str, str], _Deleted] = {}
     writer_keys = [key for key in writer_keys if keeps_deleted_records(key)]
     if not keys or not writer_keys:
@@ -922,11 +924,12 @@ async def _refuse_records_deleted_meanwhile(
     statement to its ``COPY``, lock waits included). A statement after the ``COPY`` sees that
     deletion: the ``COPY`` waited for a deletion under way, and one committed before it is older
     still. The batch then runs again from the start (:class:`RecordRace`) and finds the deleted
-    record. A space with its row of ``vital_deletion_free_spaces`` needs no such statement: the
-    batch holds the space's deletions lock (shared) from its first statement, a first deletion's
-    trigger waits for it, and the deletion writes the deleted record (the trigger) before it deletes
-    the measure (``ens.vitals.measurement.delete_measurement``), so the batch's ``COPY`` meets the
-    live measure and runs again."""
+    record. A batch that read its space's row of ``vital_deletion_free_spaces`` needs no such
+    statement: it took the space's deletions lock (shared) at the end of its first statement, which
+    a first deletion's trigger waits for, and the deletion writes the deleted record (firing the
+    trigger) before it deletes the measure (``ens.vitals.measurement.delete_measurement``), so the
+    batch's ``COPY`` meets the live measure and runs again. (One whose try of the lock failed read no
+    row: it looked the deleted records up, and comes here.)"""
     keys = [key for key, _ in created if key]
     if not keys:
         return
