@@ -200,7 +200,7 @@ async def _waiting_for_the_deletions_lock(settings) -> None:
     raise AssertionError("no deletion waited for the deletions lock")
 
 
-async def _stored_by_another(settings, model: uuid.UUID, record: str) -> uuid.UUID:
+async def _stored_by_another(settings, space_id: uuid.UUID, model: uuid.UUID, record: str) -> uuid.UUID:
     """Another batch's measure under ``record``, committed now: a copy of ``model``'s row."""
     from ens.vitals import ingest
 
@@ -210,10 +210,12 @@ async def _stored_by_another(settings, model: uuid.UUID, record: str) -> uuid.UU
     copied = copied.replace("seq", "nextval('vital_feed_seq')").replace("id,", "$1::uuid,", 1)
     async with open_transaction(settings) as other:
         await other.execute(
-            f"INSERT INTO vital_measurements ({columns}) SELECT {copied} FROM vital_measurements WHERE id = $2",
+            f"INSERT INTO vital_measurements ({columns}) SELECT {copied} FROM vital_measurements "
+            "WHERE space_id = $4 AND id = $2",
             stored,
             model,
             record,
+            space_id,
         )
     return stored
 
@@ -246,7 +248,7 @@ async def test_in_a_space_without_a_deletion_the_first_deletion_waits_for_the_ba
         nonlocal calls, deletion, stored
         calls += 1
         if calls == 1:  # between this batch's lookups and its COPY
-            stored = await _stored_by_another(settings, model, "w-1")
+            stored = await _stored_by_another(settings, person.space_id, model, "w-1")
             deletion = asyncio.get_running_loop().create_task(
                 client.delete(f"{VITALS}/{stored}", headers={**person.headers, "If-Match": "*"}), context=outside
             )
@@ -284,7 +286,9 @@ async def test_a_deletion_under_way_while_the_batch_copies_its_record_is_seen_on
         person.space_id,
         model,
     )
-    writer = await db.fetch_one("SELECT writer FROM vital_measurements WHERE id = {}", model)
+    writer = await db.fetch_one(
+        "SELECT writer FROM vital_measurements WHERE space_id = {} AND id = {}", person.space_id, model
+    )
     assert writer is not None
     await _made_before_the_rows(person.space_id)
     if deleted_before:
@@ -304,11 +308,13 @@ async def test_a_deletion_under_way_while_the_batch_copies_its_record_is_seen_on
         nonlocal calls, committed, stored
         calls += 1
         if calls == 1:  # between this batch's lookups and its COPY
-            stored = await _stored_by_another(settings, model, "w-1")
+            stored = await _stored_by_another(settings, person.space_id, model, "w-1")
             deleting = await asyncpg.connect(settings.database_url)
             opened.append(deleting)
             await deleting.execute("BEGIN")
-            await deleting.execute("DELETE FROM vital_measurements WHERE id = $1", stored)
+            await deleting.execute(
+                "DELETE FROM vital_measurements WHERE space_id = $1 AND id = $2", person.space_id, stored
+            )
             await deleting.execute(
                 "INSERT INTO vital_deleted_records (id, space_id, writer, client_record_id, client_record_version, "
                 "deleted_at) VALUES ($1, $2, $3, 'w-1', 1, now()) ON CONFLICT (space_id, writer, client_record_id) "
