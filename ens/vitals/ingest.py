@@ -468,7 +468,7 @@ FROM jsonb_array_elements_text({}::text::jsonb) AS k(key), LATERAL (
 # with clientRecordIds): a row when no app's record was ever deleted in the space (its row of
 # ``vital_deletion_free_spaces``, made with the space, deleted by a trigger in the transaction of
 # its first deletion, never made again by the service), and the deleted records are then not looked
-# up (:func:`_places_and_stored`). Read under FOR KEY SHARE, which the trigger's DELETE conflicts
+# up (:func:`_store`). Read under FOR KEY SHARE, which the trigger's DELETE conflicts
 # with: a batch waits for a deletion under way, and one that waited above on a measure being deleted
 # finds the row gone once the deletion commits (where the statement's snapshot still holds it) and
 # looks up the deleted records. Nothing but that DELETE changes the row: the lock makes no other
@@ -514,41 +514,16 @@ class _Deleted:
     version: int
 
 
-# The deleted records are ``None`` when they were not looked up (no app's record was ever deleted in
-# the space, or none of the batch's could be one).
-Found = tuple[FeedNumbers, dict[tuple[str, str], _Stored], dict[tuple[str, str], _Deleted] | None]
-
-
 async def _places_and_stored(
-    space_id: UUID, writer_keys: list[str], keys: list[str], count: int, *, sees_hidden: bool
-) -> Found:
+    space_id: UUID, writer_keys: list[str], keys: list[str], count: int
+) -> tuple[FeedNumbers, dict[tuple[str, str], _Stored], bool]:
     """The batch's places in the feed, what this writer already stored under these
-    ``clientRecordId``s (unique index), and which of the others were deleted, by (writer key,
-    clientRecordId), inside the batch's transaction. Hidden rows too: the caller decides what they
-    are to it (:func:`_resolve`)."""
+    ``clientRecordId``s (unique index), by (writer key, clientRecordId), inside the batch's
+    transaction, and whether its deleted records are to be looked up (:func:`_deleted_records`).
+    Hidden rows too: the caller decides what they are to it (:func:`_resolve`)."""
     # Only an app's records are kept once deleted (a person's and a key-less batch's never are).
     could_meet = bool(keys) and any(keeps_deleted_records(key) for key in writer_keys)
-    numbers, stored, records_deleted = await _places_and_live(space_id, writer_keys, keys, count, flag=could_meet)
-    if not records_deleted:
-        # No app's record was ever deleted in this space (or none could be met): nothing to look up.
-        return numbers, stored, None
-    # (A batch of new records, nearly every one, finds none stored: its keys are all missing, without
-    # asking each of them of each writer key, ~0.3 us a measure.)
-    # (A record held only by a measure hidden from this writer is not its record (_resolve): its
-    # deleted records are looked up as if the hidden one were not there.)
-    missing = (
-        [
-            key
-            for key in keys
-            if not any(
-                (found := stored.get((writer, key))) is not None and (sees_hidden or not found.hidden)
-                for writer in writer_keys
-            )
-        ]
-        if stored
-        else keys
-    )
-    return numbers, stored, await _deleted_records(space_id, writer_keys, missing)
+    return await _places_and_live(space_id, writer_keys, keys, count, flag=could_meet)
 
 
 async def _places_and_live(
@@ -599,7 +574,7 @@ async def _places_and_live(
 
 async def _deleted_records(space_id: UUID, writer_keys: list[str], keys: list[str]) -> dict[tuple[str, str], _Deleted]:
     """Which of ``keys`` someone deleted under the writer's keys: the keys it found no measure of
-    its under (:func:`_places_and_stored`), or those it has just created (the check after its
+    its under (:func:`_store`, after :func:`_resolve`), or those it has just created (the check after its
     ``COPY``, :func:`_refuse_records_deleted_meanwhile`). A statement of its own, after the one that
     locked the live records: on PostgreSQL (read committed) it sees a deletion that committed while
     that one waited on the deleted measure's lock, which the first statement's snapshot did not
@@ -823,12 +798,20 @@ async def _store(
     source = Source(client_id=writer.client_id, name=writer.name)
     async with write_transaction(), record_race():
         keys = [p.record_key for p in prepared if p.record_key]
-        numbers, stored, deleted = await _places_and_stored(
-            space_id, writer.keys, keys, len(prepared), sees_hidden=writer.sees_hidden
-        )
+        numbers, stored, records_deleted = await _places_and_stored(space_id, writer.keys, keys, len(prepared))
         blocked_days = await _refuse_second_day_counts(space_id, writer, prepared, zone)
         found, placed = _resolve(writer, prepared, blocked_days=blocked_days, stored=stored)
         _refuse_other_types(prepared, found)
+        # Where an app's record was ever deleted in the space, which of the records this writer has
+        # none of its own under (one it sees, _resolve: a key held only by a measure hidden from it
+        # is looked up as if that one were not there) were deleted; nowhere else (None).
+        deleted = (
+            await _deleted_records(
+                space_id, writer.keys, [p.record_key for p in prepared if p.record_key and p.index not in found]
+            )
+            if records_deleted
+            else None
+        )
         places = iter(numbers.seqs)
         fresh = iter(new_ids(len(prepared)))
         created: list[tuple[str, tuple[Any, ...]]] = []

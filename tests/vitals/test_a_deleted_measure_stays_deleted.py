@@ -11,8 +11,10 @@ import re
 import sqlite3
 import subprocess
 import uuid
+from collections.abc import Awaitable, Callable
 from contextlib import closing
 from datetime import UTC, datetime
+from typing import Any
 
 import asyncpg
 import httpx
@@ -144,7 +146,6 @@ async def test_a_record_stored_and_deleted_while_a_batch_makes_its_rows_does_not
     COPY then meets no live row: it must not store the deleted record again (a review). Here, in a
     space that had a deletion, the record is stored and deleted by another connection in that gap;
     the batch runs again and answers the deleted record unchanged."""
-    from ens.vitals import ingest
 
     scale = await make_app_token(person, ["vitals.body_weight:write"])
     await post_vitals(scale, [weight(69, clientRecordId="w-0", minutes_ago=30)])
@@ -152,29 +153,41 @@ async def test_a_record_stored_and_deleted_while_a_batch_makes_its_rows_does_not
     assert writer is not None
     await db.fetch("DELETE FROM vital_deletion_free_spaces WHERE space_id = {}", person.space_id)
     gone = uuid.uuid4()
-    looked_up = ingest._refuse_second_day_counts
-    calls = 0
 
-    async def stored_and_deleted_meanwhile(*args, **kwargs):
-        nonlocal calls
-        calls += 1
-        if calls == 1:  # between this batch's lookups and its COPY
-            async with open_transaction(settings) as other:
-                await other.execute(
-                    "INSERT INTO vital_deleted_records (id, space_id, writer, client_record_id, "
-                    "client_record_version, deleted_at) VALUES ($1, $2, $3, 'w-1', 0, now())",
-                    gone,
-                    person.space_id,
-                    writer["writer"],
-                )
-        return await looked_up(*args, **kwargs)
+    async def stored_and_deleted_meanwhile() -> None:  # between this batch's lookups and its COPY
+        async with open_transaction(settings) as other:
+            await other.execute(
+                "INSERT INTO vital_deleted_records (id, space_id, writer, client_record_id, "
+                "client_record_version, deleted_at) VALUES ($1, $2, $3, 'w-1', 0, now())",
+                gone,
+                person.space_id,
+                writer["writer"],
+            )
 
-    monkeypatch.setattr(ingest, "_refuse_second_day_counts", stored_and_deleted_meanwhile)
+    attempts = _between_the_lookups_and_the_copy(monkeypatch, stored_and_deleted_meanwhile)
     answer = await post_vitals(scale, [weight(70, clientRecordId="w-1")])
     assert answer.json()["items"] == [{"id": str(gone), "result": "unchanged"}], answer.text
-    assert calls == 2  # it ran again
+    assert len(attempts) == 2  # it ran again
     listed = (await client.get(VITALS, headers=person.headers)).json()["items"]
     assert [item["value"] for item in listed] == [69]
+
+
+def _between_the_lookups_and_the_copy(monkeypatch, action: Callable[[], Awaitable[None]]) -> list[None]:
+    """``action`` runs once, in the first attempt of the next batch, after its lookups and just
+    before its COPY; the list returned gets an item an attempt (each makes one COPY)."""
+    from ens.vitals import ingest
+
+    copy_rows = db.copy_rows  # what ingest calls
+    attempts: list[None] = []
+
+    async def meanwhile(*args: Any, **kwargs: Any) -> Any:
+        attempts.append(None)
+        if len(attempts) == 1:
+            await action()
+        return await copy_rows(*args, **kwargs)
+
+    monkeypatch.setattr(ingest, "copy_rows", meanwhile)
+    return attempts
 
 
 _POSTGRES_ONLY = pytest.mark.skipif(
@@ -232,8 +245,6 @@ async def test_in_a_space_without_a_deletion_the_first_deletion_waits_for_the_ba
     the two then deadlocked, and after a second PostgreSQL ended the deletion, a 503; a review.)"""
     import contextvars
 
-    from ens.vitals import ingest
-
     outside = contextvars.copy_context()  # not the batch's request's (its transaction is a context variable)
     scale = await make_app_token(person, ["vitals.body_weight:write"])
     first = await post_vitals(scale, [weight(69, clientRecordId="w-0", minutes_ago=30)])
@@ -241,27 +252,22 @@ async def test_in_a_space_without_a_deletion_the_first_deletion_waits_for_the_ba
     assert not await _records_deleted(person.space_id)
     stored: uuid.UUID | None = None
     deletion: asyncio.Task[httpx.Response] | None = None
-    looked_up = ingest._refuse_second_day_counts
-    calls = 0
 
-    async def stored_and_being_deleted_meanwhile(*args, **kwargs):
-        nonlocal calls, deletion, stored
-        calls += 1
-        if calls == 1:  # between this batch's lookups and its COPY
-            stored = await _stored_by_another(settings, person.space_id, model, "w-1")
-            deletion = asyncio.get_running_loop().create_task(
-                client.delete(f"{VITALS}/{stored}", headers={**person.headers, "If-Match": "*"}), context=outside
-            )
-            await _waiting_for_the_deletions_lock(settings)  # its trigger waits for this batch
-        return await looked_up(*args, **kwargs)
+    async def stored_and_being_deleted_meanwhile() -> None:  # between this batch's lookups and its COPY
+        nonlocal deletion, stored
+        stored = await _stored_by_another(settings, person.space_id, model, "w-1")
+        deletion = asyncio.get_running_loop().create_task(
+            client.delete(f"{VITALS}/{stored}", headers={**person.headers, "If-Match": "*"}), context=outside
+        )
+        await _waiting_for_the_deletions_lock(settings)  # its trigger waits for this batch
 
-    monkeypatch.setattr(ingest, "_refuse_second_day_counts", stored_and_being_deleted_meanwhile)
+    attempts = _between_the_lookups_and_the_copy(monkeypatch, stored_and_being_deleted_meanwhile)
     answer = await post_vitals(scale, [weight(70, clientRecordId="w-1")])
     assert deletion is not None
     deleted = await deletion
     assert deleted.status_code == 204, deleted.text  # not ended by a deadlock (503)
     assert answer.json()["items"] == [{"id": str(stored), "result": "unchanged"}], answer.text
-    assert calls == 2
+    assert len(attempts) == 2
     listed = (await client.get(VITALS, headers=person.headers)).json()["items"]
     assert [item["value"] for item in listed] == [69]
 
@@ -276,7 +282,6 @@ async def test_a_deletion_under_way_while_the_batch_copies_its_record_is_seen_on
     then the statement after it sees the deleted record, and the batch runs again. With a record
     of that key deleted before at a lower version, the deletion's upsert raises it, and the batch's
     version is no longer above it: unchanged too (a review's cases)."""
-    from ens.vitals import ingest
 
     scale = await make_app_token(person, ["vitals.body_weight:write"])
     first = await post_vitals(scale, [weight(69, clientRecordId="w-0", minutes_ago=30)])
@@ -299,39 +304,34 @@ async def test_a_deletion_under_way_while_the_batch_copies_its_record_is_seen_on
             person.space_id,
             writer["writer"],
         )
-    looked_up = ingest._refuse_second_day_counts
-    calls = 0
     stored: uuid.UUID | None = None
     committed: asyncio.Future[None] | None = None
 
-    async def being_deleted_meanwhile(*args, **kwargs):
-        nonlocal calls, committed, stored
-        calls += 1
-        if calls == 1:  # between this batch's lookups and its COPY
-            stored = await _stored_by_another(settings, person.space_id, model, "w-1")
-            deleting = await asyncpg.connect(settings.database_url)
-            opened.append(deleting)
-            await deleting.execute("BEGIN")
-            await deleting.execute(
-                "DELETE FROM vital_measurements WHERE space_id = $1 AND id = $2", person.space_id, stored
-            )
-            await deleting.execute(
-                "INSERT INTO vital_deleted_records (id, space_id, writer, client_record_id, client_record_version, "
-                "deleted_at) VALUES ($1, $2, $3, 'w-1', 1, now()) ON CONFLICT (space_id, writer, client_record_id) "
-                "DO UPDATE SET id = excluded.id, client_record_version = excluded.client_record_version",
-                stored,
-                person.space_id,
-                writer["writer"],
-            )
+    async def being_deleted_meanwhile() -> None:  # between this batch's lookups and its COPY
+        nonlocal committed, stored
+        stored = await _stored_by_another(settings, person.space_id, model, "w-1")
+        deleting = await asyncpg.connect(settings.database_url)
+        opened.append(deleting)
+        await deleting.execute("BEGIN")
+        await deleting.execute(
+            "DELETE FROM vital_measurements WHERE space_id = $1 AND id = $2", person.space_id, stored
+        )
+        await deleting.execute(
+            "INSERT INTO vital_deleted_records (id, space_id, writer, client_record_id, client_record_version, "
+            "deleted_at) VALUES ($1, $2, $3, 'w-1', 1, now()) ON CONFLICT (space_id, writer, client_record_id) "
+            "DO UPDATE SET id = excluded.id, client_record_version = excluded.client_record_version",
+            stored,
+            person.space_id,
+            writer["writer"],
+        )
 
-            async def commit_later() -> None:
-                await asyncio.sleep(0.5)
-                await deleting.execute("COMMIT")
+        async def commit_later() -> None:
+            await asyncio.sleep(0.5)
+            await deleting.execute("COMMIT")
 
-            committed = asyncio.ensure_future(commit_later())
-        return await looked_up(*args, **kwargs)
+        committed = asyncio.ensure_future(commit_later())
 
-    monkeypatch.setattr(ingest, "_refuse_second_day_counts", being_deleted_meanwhile)
+    attempts = _between_the_lookups_and_the_copy(monkeypatch, being_deleted_meanwhile)
     opened: list[asyncpg.Connection] = []
     try:
         answer = await post_vitals(scale, [weight(70, clientRecordId="w-1", clientRecordVersion=1)])
@@ -341,7 +341,7 @@ async def test_a_deletion_under_way_while_the_batch_copies_its_record_is_seen_on
         for connection in opened:
             await connection.close()
     assert answer.json()["items"] == [{"id": str(stored), "result": "unchanged"}], answer.text
-    assert calls == 2
+    assert len(attempts) == 2
     listed = (await client.get(VITALS, headers=person.headers)).json()["items"]
     assert [item["value"] for item in listed] == [69]
 
