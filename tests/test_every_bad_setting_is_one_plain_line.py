@@ -80,6 +80,7 @@ def test_a_malformed_value_names_the_variable(tmp_path: Path, variable: str, val
         # 0 would cancel every request in flight at once; unset, a stop waited for ever (an audit).
         ("ENS_SHUTDOWN_GRACE_SECONDS", "0"),
         ("ENS_SHUTDOWN_GRACE_SECONDS", "86401"),
+        ("ENS_KEEP_ALIVE_SECONDS", "0"),
     ],
 )
 def test_a_number_out_of_its_range_is_refused(tmp_path: Path, variable: str, value: str) -> None:

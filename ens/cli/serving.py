@@ -38,6 +38,8 @@ def run_server(
         # waited for them without limit, and a client sending its body slowly held the process up
         # until systemd killed it (an outside audit). An import cancelled is rolled back whole.
         timeout_graceful_shutdown=settings.shutdown_grace_seconds,
+        # An idle connection outlives the client's and the proxy's pools (ENS_KEEP_ALIVE_SECONDS).
+        timeout_keep_alive=settings.keep_alive_seconds,
     )
 
 

@@ -90,6 +90,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # then cancels them and stops cleanly (its last rate counts added, its pool closed); under
     # systemd's TimeoutStopSec (90 s by default), which kills it without either.
     shutdown_grace_seconds: UpToADay = 30
+    # How long ``ens serve`` keeps a client's idle connection open for its next request. Longer
+    # than the idle time a client's pool or a proxy's upstream pool reuses a connection after
+    # (httpx 5 s, AWS ALB 60 s, nginx's upstream keepalive 60 s): uvicorn's own 5 s met httpx's
+    # 5 s, and a request sent on a connection the server was closing at that moment was lost
+    # ("Server disconnected without sending a response": most likely the one request a
+    # `make load` run lost).
+    keep_alive_seconds: UpToADay = 75
     # A write transaction open longer than this holds back every space's change feed: logged as
     # ``feed_held_back`` (PostgreSQL; ens.vitals.feed_watch); 0: not watched.
     feed_hold_warn_seconds: UpToADayOrOff = 60
