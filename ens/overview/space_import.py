@@ -387,7 +387,17 @@ class _Shape:
         stack.append(_Open(names=names))
 
     def closes(self) -> None:
-        self.stack.pop()
+        closed = self.stack.pop()
+        empty = not closed.names if closed.names is not None else closed.at == -1
+        if empty and self.stack and not (len(self.stack) == 1 and self.stack[0].at == "entry"):
+            # FHIR's JSON has no empty object or list either (ele-1: an element has a value or
+            # children), and the mappings read one as absent: Practitioner.address [{}] was no
+            # address, in silence. (A Bundle's own "entry": [] stays an import of nothing.)
+            kind = "object" if closed.names is not None else "list"
+            raise Invalid(
+                f"The body holds an empty {kind}: FHIR's JSON leaves an element with nothing in it out.",
+                [FieldError(_pointer(self.stack), f"an empty {kind}: give what it holds, or leave the element out")],
+            )
         if len(self.stack) == 1:
             self.budget, self.entries = self.outside, False
 

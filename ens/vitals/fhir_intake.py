@@ -287,15 +287,19 @@ def _refuse_direction_controls(
     raise Invalid("A text of the measure holds a direction control.", located)
 
 
-def _first_null(value: Any) -> str | None:
-    """The JSON Pointer of the body's first ``null``, if it holds one. FHIR's JSON has none, and
-    the door read one as absent: ``identifier: [null]`` stored the measure with no record id, so
-    that each retry stored it again, nothing said (an outside audit); the import refuses them too."""
+def _first_valueless(value: Any) -> tuple[str, str] | None:
+    """The JSON Pointer of the body's first ``null``, empty object or empty list, and which it is.
+    FHIR's JSON has none (an element has a value or children, ele-1), and the door read each as
+    absent: ``identifier: [null]`` stored the measure with no record id, so that each retry stored
+    it again, nothing said (an outside audit); ``note: [{}]`` was no note. The import refuses them
+    too. (The body itself, and its ``entry``, empty are :func:`_entries`' refusals.)"""
     stack: list[tuple[str, Any]] = [("", value)]
     while stack:
         at, held = stack.pop()
         if held is None:
-            return at
+            return at, "null"
+        if isinstance(held, dict | list) and not held and at not in ("", "/entry"):
+            return at, "an empty object" if isinstance(held, dict) else "an empty list"
         if isinstance(held, dict):
             stack.extend(
                 (f"{at}/{name.replace('~', '~0').replace('/', '~1')}", v) for name, v in reversed(held.items())
@@ -389,11 +393,17 @@ async def take_transaction(
         refuse_duplicate_members(body, bundle)
     except Invalid as exc:
         raise Invalid(exc.detail, [FieldError(_fhirpath(e.pointer), e.detail) for e in exc.errors]) from None
-    null = _first_null(bundle) if isinstance(bundle, dict) else None
-    if null is not None:
+    valueless = _first_valueless(bundle) if isinstance(bundle, dict) else None
+    if valueless is not None:
+        at, what = valueless
+        if what == "null":
+            raise Invalid(
+                "The body holds a null: FHIR's JSON gives an element a value or leaves it out.",
+                [FieldError(_fhirpath(at), "null: give a value, or leave the element out")],
+            )
         raise Invalid(
-            "The body holds a null: FHIR's JSON gives an element a value or leaves it out.",
-            [FieldError(_fhirpath(null), "null: give a value, or leave the element out")],
+            f"The body holds {what}: FHIR's JSON leaves an element with nothing in it out.",
+            [FieldError(_fhirpath(at), f"{what}: give what it holds, or leave the element out")],
         )
     entries = _entries(bundle)
     observations: list[tuple[int, dict[str, Any]]] = []

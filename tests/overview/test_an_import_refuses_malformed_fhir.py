@@ -4,9 +4,9 @@ object, a ``meta.security`` or ``meta.tag`` that is no list of Codings — a mal
 label imported the item visible to the representatives —, an ``id`` or ``fullUrl`` that is no
 string, an ``"entry": null``, a ``resourceType`` that names no type, an Observation's
 ``device.reference`` that is no string, a ``null`` in a list it reads (``Practitioner.address:
-[null]`` was no address), a document's ``data`` that is no text (refused as "at most 20971520
-bytes"). Each is 422 at the entry, nothing stored. The /fhir door reads its Bundle itself: the same
-parts are refused there."""
+[null]`` was no address), an empty object or list (``[{}]`` was no address either), a document's
+``data`` that is no text (refused as "at most 20971520 bytes"). Each is 422 at the entry, nothing
+stored. The /fhir door reads its Bundle itself: the same parts are refused there."""
 
 from __future__ import annotations
 
@@ -124,7 +124,7 @@ CASES: list[tuple[Callable[[dict[str, Any]], int], str, str]] = [
         "/entry/{i}/resource",
         "Observation.meta.security[1].code",
     ),
-    (_resource("Observation", lambda r: r["meta"].update(tag={})), "/entry/{i}/resource", "Observation.meta.tag"),
+    (_resource("Observation", lambda r: r["meta"].update(tag={"a": 1})), "/entry/{i}/resource", "Observation.meta.tag"),
     (_resource("Observation", lambda r: r["meta"].update(tag=[5])), "/entry/{i}/resource", "Observation.meta.tag[0]"),
     (
         _resource("Observation", lambda r: r["meta"]["tag"][0].update(code=5)),
@@ -138,13 +138,13 @@ CASES: list[tuple[Callable[[dict[str, Any]], int], str, str]] = [
     ),
     # 2. an id that is no string
     (_resource("Observation", lambda r: r.update(id=5)), "/entry/{i}/resource", "Observation.id"),
-    (_resource("Observation", lambda r: r.update(id={})), "/entry/{i}/resource", "Observation.id"),
+    (_resource("Observation", lambda r: r.update(id={"a": 1})), "/entry/{i}/resource", "Observation.id"),
     (_resource("Observation", lambda r: r.update(id="")), "/entry/{i}/resource", "Observation.id"),
     (_resource("Condition", lambda r: r.update(id=["x"])), "/entry/{i}/resource", "Condition.id"),
     (_resource("Patient", lambda r: r.update(id=12)), "/entry/{i}/resource", "Patient.id"),
     # 3. a fullUrl that is no string
     (_entry("Condition", lambda e: e.update(fullUrl=5)), "/entry/{i}/fullUrl", "a string"),
-    (_entry("Observation", lambda e: e.update(fullUrl={})), "/entry/{i}/fullUrl", "a string"),
+    (_entry("Observation", lambda e: e.update(fullUrl={"a": 1})), "/entry/{i}/fullUrl", "a string"),
     (_entry("Device", lambda e: e.update(fullUrl=["urn:uuid:x"])), "/entry/{i}/fullUrl", "a string"),
     # 5. a resourceType naming no type
     (_resource("Condition", lambda r: r.update(resourceType="")), "/entry/{i}/resource/resourceType", "type"),
@@ -185,6 +185,16 @@ CASES: list[tuple[Callable[[dict[str, Any]], int], str, str]] = [
         "/entry/{i}/resource",
         "DocumentReference.content.attachment: its data is base64 text",
     ),
+    # 9. an empty object or list (FHIR's JSON has none): Practitioner.address [{}] was no address
+    (_resource("Practitioner", lambda r: r.update(address=[{}])), "/entry/{i}/resource/address/0", "empty object"),
+    (_resource("Practitioner", lambda r: r.update(address=[])), "/entry/{i}/resource/address", "empty list"),
+    (
+        _resource("Practitioner", lambda r: r["name"][0].update(given=[])),
+        "/entry/{i}/resource/name/0/given",
+        "empty list",
+    ),
+    (_resource("Observation", lambda r: r.update(note=[{}])), "/entry/{i}/resource/note/0", "empty object"),
+    (_resource("AllergyIntolerance", lambda r: r.update(meta={})), "/entry/{i}/resource/meta", "empty object"),
 ]
 
 
@@ -309,12 +319,16 @@ FHIR_CASES: list[tuple[Callable[[dict[str, Any]], object], str]] = [
         "Bundle.entry[0].resource.meta.security",
     ),
     (_observation(lambda r: r.update(id=5)), "Bundle.entry[1].resource.id"),
-    (_observation(lambda r: r.update(id={})), "Bundle.entry[1].resource.id"),
+    (_observation(lambda r: r.update(id={"a": 1})), "Bundle.entry[1].resource.id"),
     (lambda b: b["entry"][0]["resource"].update(id=7), "Bundle.entry[0].resource.id"),
     (lambda b: b["entry"][1].update(fullUrl=5), "Bundle.entry[1].fullUrl"),
     (lambda b: b["entry"][0].update(fullUrl={"url": DEVICE_URL}), "Bundle.entry[0].fullUrl"),
     (_observation(lambda r: r.update(device={"reference": 5})), "Bundle.entry[1].resource.device.reference"),
     (_observation(lambda r: r.update(device="x")), "Bundle.entry[1].resource.device"),
+    # An empty object or list, as the import (note: [{}] was no note).
+    (_observation(lambda r: r.update(note=[{}])), "Bundle.entry[1].resource.note[0]"),
+    (_observation(lambda r: r.update(meta={})), "Bundle.entry[1].resource.meta"),
+    (lambda b: b["entry"][0]["resource"].update(identifier=[]), "Bundle.entry[0].resource.identifier"),
 ]
 
 

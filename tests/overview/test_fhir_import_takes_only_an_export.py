@@ -242,13 +242,13 @@ BUNDLE = b'{"resourceType": "Bundle", "type": "collection", "entry": ['
         (BUNDLE + b"], " + b'"entry": []}', "/entry"),
         (BUNDLE + b'{"resource": {"resourceType": "Basic", "id": "a", "id": "b"}}]}', "/entry/0/resource/id"),
         # An entry larger than an export makes (one of 45 MB took 1.25 GB).
-        (BUNDLE + b'{"resource": {"resourceType": "Basic", "x": [' + b"{}," * 25_000 + b"{}]}}]}", "/entry/0"),
+        (BUNDLE + b'{"resource": {"resourceType": "Basic", "x": [' + b"[1]," * 25_000 + b"[1]]}}]}", "/entry/0"),
         # What ijson would build whole outside the entries (15 MB as an object under entry took 474 MB).
         (b'{"resourceType": "Bundle", "type": "collection", "entry": {"item": [{}]}}', "/entry"),
         (b'{"resourceType": "Bundle", "type": "collection", "entry": "x"}', "/entry"),
         (b'{"resourceType": ["Bundle"], "type": "collection", "entry": []}', "/resourceType"),
         (b'{"resourceType": "Bundle", "type": {"x": [1]}, "entry": []}', "/type"),
-        (b'{"resourceType": "Bundle", "type": "collection", "entry": [], "x": [' + b"{}," * 25_000 + b"{}]}", ""),
+        (b'{"resourceType": "Bundle", "type": "collection", "entry": [], "x": [' + b"[1]," * 25_000 + b"[1]]}", ""),
         (b'["Bundle", ' + b"{}," * 10 + b"{}]", "/resourceType"),
         # A member's name no FHIR element has.
         (BUNDLE + b'{"resource": {"resourceType": "Basic", "' + b"a" * 300 + b'": 1}}]}', "/entry/0/resource"),
