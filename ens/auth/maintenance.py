@@ -34,6 +34,8 @@ async def purge_expired_login_state(settings: Settings, now: datetime) -> dict[s
         "e-mail codes": ("email_codes", "expires_at", now - EMAIL_CODE_KEPT_AFTER_EXPIRY),
         # Each kept as long as its login attempt or session can live.
         "code budgets": ("otp_budgets", "expires_at", now),
+        # A browser unused for BROWSER_KEPT meets the account's lock as a stranger's.
+        "known browsers": ("known_browsers", "expires_at", now),
         "refresh tokens": ("refresh_tokens", "chain_started_at", chain_limit),
     }
     # In batches, each committed (ens.core.db.delete_in_batches): a day of the country's sessions

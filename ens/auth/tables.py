@@ -86,6 +86,17 @@ class OtpBudget(Table, tablename="otp_budgets"):
     expires_at = Timestamptz()
 
 
+class KnownBrowser(Table, tablename="known_browsers"):
+    """A browser that has passed the person's second factor (its cookie, hashed with the account):
+    its wrong codes count on its own lock here, not on the account's (``ens.auth.otp.lock``)."""
+
+    key_hash = Varchar(length=64, primary_key=True)
+    account_id = UUID()
+    failures = Integer(default=0)
+    locked_until = Timestamptz(null=True, default=None)
+    expires_at = Timestamptz()
+
+
 class RecoveryCode(Table, tablename="recovery_codes"):
     id = UUID(primary_key=True)
     account_id = UUID()
@@ -158,6 +169,7 @@ AUTH_TABLES: list[type[Table]] = [
     OtpFactor,
     OtpGuard,
     OtpBudget,
+    KnownBrowser,
     RecoveryCode,
     EmailCode,
     AuthorizationCode,

@@ -44,6 +44,12 @@ class AccessTokens:
         # key could sign any token with it, and a key is replaced when it may have leaked. A token
         # issued before the change is refused (401), and its client refreshes it, as at its expiry.
         self._key = OctKey.import_key(keyring.derive_key(settings.secret_key, "access-token-jwt"))
+        # Revocation alone also reads a token signed under a key the current one replaced: the
+        # grant it names is ended, never opened (an outside audit: a phone app signing out with a
+        # token issued before the change was told 200, and its session refreshed on).
+        self._revocation_keys = [self._key] + [
+            OctKey.import_key(keyring.derive_key(key, "access-token-jwt")) for key in settings.previous_keys
+        ]
         self._issuer = settings.public_url
         self._audience = f"{settings.public_url}/v1"
         self.ttl = settings.access_token_ttl
@@ -99,14 +105,22 @@ class AccessTokens:
         """The caller an authentic token names, even past its expiry (for revocation, RFC 7009).
 
         Signature, type, issuer, audience and every other claim are checked as in :meth:`verify`; only
-        an ``exp`` in the past is let through, so that revoking an expired token still ends its grant.
-        Raises :class:`Unauthorized` for anything else.
+        an ``exp`` in the past is let through, so that revoking an expired token still ends its grant,
+        and a signature under a key ``ENS_PREVIOUS_SECRET_KEYS`` names, so that revoking a token
+        issued before the key changed does too. Raises :class:`Unauthorized` for anything else.
         """
-        return self._verify(token, self._any_age_registry)[0]
+        for key in self._revocation_keys[:-1]:
+            try:
+                return self._verify(token, self._any_age_registry, key=key)[0]
+            except Unauthorized:
+                continue
+        return self._verify(token, self._any_age_registry, key=self._revocation_keys[-1])[0]
 
-    def _verify(self, token: str, registry: jwt.JWTClaimsRegistry | None = None) -> tuple[Caller, int]:
+    def _verify(
+        self, token: str, registry: jwt.JWTClaimsRegistry | None = None, *, key: OctKey | None = None
+    ) -> tuple[Caller, int]:
         try:
-            decoded = jwt.decode(token, self._key, algorithms=[ALGORITHM])
+            decoded = jwt.decode(token, key or self._key, algorithms=[ALGORITHM])
             if decoded.header.get("typ") != TOKEN_TYPE:
                 raise Unauthorized("This is not an access token.")
             (registry or self._registry).validate(decoded.claims)

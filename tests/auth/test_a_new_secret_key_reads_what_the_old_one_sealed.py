@@ -11,6 +11,8 @@ is given back, so that the tests after this one find the database as it was."""
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import re
 import secrets
@@ -22,6 +24,8 @@ from typing import Any
 import httpx
 import msgspec
 import pytest
+from joserfc import jwt
+from joserfc.jwk import OctKey
 
 from ens.app import create_app
 from ens.auth.clients import find_client, register_app, secret_matches
@@ -162,6 +166,52 @@ async def test_a_person_keeps_everything_across_a_change_of_secret_key(
         # new key as the previous one), and the process-wide history key is the suite's again.
         keyring.configure(old_key, (NEW_KEY,))
         await _rotate(msgspec.structs.replace(fake_settings, previous_secret_keys=NEW_KEY))
+        keyring.configure(old_key, ())
+        audit.configure(old_key)
+
+
+async def test_revoking_a_token_issued_before_the_change_ends_its_session(
+    fake_login: Any, fake_settings: Settings, provider: FakeProvider
+) -> None:
+    """A phone app signing out with the access token it holds, issued before ENS_SECRET_KEY
+    changed (it was not opened since), was told 200, and its session refreshed on (an outside audit
+    of the login): revocation reads a token signed under a previous key too, and only revocation."""
+    old_key = fake_settings.secret_key
+    login, final = await signed_in_browser(fake_login, f"rotation-{uuid.uuid4().hex[:12]}")
+    tokens = (await login.browser.exchange(final.headers["location"])).json()
+    try:
+        async with _served(_rotated(fake_settings, previous=old_key), provider) as new:
+            old_headers = {"Authorization": f"Bearer {tokens['access_token']}"}
+            assert (await new.get("/v1/me", headers=old_headers)).status_code == 401  # opens nothing
+            revoked = await new.post(
+                "/oauth/revoke",
+                data={"token": tokens["access_token"], "token_type_hint": "access_token", "client_id": "ens-mobile"},
+            )
+            assert revoked.status_code == 200, revoked.text
+            refreshed = await new.post(
+                "/oauth/token",
+                data={
+                    "grant_type": "refresh_token",
+                    "refresh_token": tokens["refresh_token"],
+                    "client_id": "ens-mobile",
+                },
+            )
+            assert refreshed.status_code == 400 and refreshed.json()["error"] == "invalid_grant", refreshed.text
+        # The same grant named by a token under a key that is none of ours: nothing revoked.
+        second, signed_in = await signed_in_browser(fake_login, f"rotation-{uuid.uuid4().hex[:12]}")
+        kept = (await second.browser.exchange(signed_in.headers["location"])).json()
+        payload = kept["access_token"].split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        forged = jwt.encode({"alg": "HS256", "typ": "at+jwt"}, claims, OctKey.import_key(secrets.token_bytes(32)))
+        client = second.browser.client
+        ignored = await client.post("/oauth/revoke", data={"token": forged, "client_id": "ens-mobile"})
+        assert ignored.status_code == 200
+        still = await client.post(
+            "/oauth/token",
+            data={"grant_type": "refresh_token", "refresh_token": kept["refresh_token"], "client_id": "ens-mobile"},
+        )
+        assert still.status_code == 200, still.text
+    finally:
         keyring.configure(old_key, ())
         audit.configure(old_key)
 

@@ -63,6 +63,7 @@ def test_ens_purge_command_reports_each_kind(settings, migrated):
         "idempotency keys",
         "login attempts",
         "code budgets",
+        "known browsers",
         "refresh tokens",
         "second factors",
     ):

@@ -2,7 +2,7 @@
 whole site and from this host alone, so that a sibling subdomain can neither plant a cookie naming
 a login attempt of its choosing nor shadow ours (cookie tossing; an outside audit's suspicion). A
 cookie of the plain name is not read there. Over plain HTTP (``make run``) it stays ``ens_login``:
-browsers refuse the prefix without Secure."""
+browsers refuse the prefix without Secure. The known-browser cookie is ``__Host-ens_browser`` alike."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import msgspec
 from ens.app import create_app
 from tests.auth.conftest import _LateApp
 from tests.helpers.asgi import asgi_client
-from tests.helpers.login import Browser
+from tests.helpers.login import Browser, otpauth_secret
 
 HTTPS = "https://testserver.local"
 
@@ -48,3 +48,11 @@ async def test_over_https_the_cookie_is_host_only_and_the_plain_name_is_not_read
         planted = Browser(client, mails, cookie=browser.cookie)
         seen = await planted.open("/login/otp")
         assert seen.status_code == 400 and "Connexion impossible" in seen.text and "otpauth://" not in seen.text
+        # Past the second factor, the browser is remembered by a __Host- cookie too (ens.auth.otp.browsers).
+        browser.known_browser_name = "__Host-ens_browser"
+        browser.totp_secret = otpauth_secret(mine.text)
+        enrolled = await browser.post_form("/login/otp", {"code": browser.totp().now()})
+        assert enrolled.status_code == 200 and browser.known_browser, enrolled.text
+        known = next(c for c in enrolled.headers.get_list("set-cookie") if c.startswith("__Host-ens_browser="))
+        attributes = {part.strip().split("=")[0].lower() for part in known.split(";")[1:]}
+        assert {"secure", "httponly", "path"} <= attributes and "domain" not in attributes

@@ -88,11 +88,16 @@ class Browser:
     cookie: str | None = None
     # The login cookie's name: over HTTPS it is __Host-ens_login.
     cookie_name: str = "ens_login"
+    # The known-browser cookie (ens.auth.otp.browsers), once this browser passed a second factor.
+    known_browser: str | None = None
+    known_browser_name: str = "ens_browser"
 
     def _cookies(self) -> dict[str, str]:
         # Each Browser has its own login cookie, so that tests can run two logins side by side.
         self.client.cookies.clear()
-        return {"Cookie": f"{self.cookie_name}={self.cookie}"} if self.cookie else {}
+        held = [(self.cookie_name, self.cookie), (self.known_browser_name, self.known_browser)]
+        sent = "; ".join(f"{name}={value}" for name, value in held if value)
+        return {"Cookie": sent} if sent else {}
 
     async def get(self, path: str, **kwargs: Any) -> httpx.Response:
         response = await self.client.get(path, headers=self._cookies(), **kwargs)
@@ -111,6 +116,11 @@ class Browser:
         )
         if found:
             self.cookie = found.group(1)
+        known = re.search(
+            rf"(?:^|[\s,]){re.escape(self.known_browser_name)}=([A-Za-z0-9_-]+)", response.headers.get("set-cookie", "")
+        )
+        if known:
+            self.known_browser = known.group(1)
         self.client.cookies.clear()
 
     async def authorize(

@@ -81,6 +81,9 @@ class Redirect:
     # The browser's whole cookie, when the step chose which of its logins it keeps (a new login:
     # :func:`cookie_with_new_attempt`); ``None``: ``browser_token`` first, then the others it held.
     cookie: str | None = None
+    # The browser has just passed the second factor: its known-browser token, for its cookie
+    # (:mod:`ens.auth.otp.browsers`).
+    known_browser: str | None = None
 
 
 ScreenKind = Literal[
@@ -101,6 +104,7 @@ class Screen:
     codes: list[str] = field(default_factory=list)
     enrolment: otp.Enrolment | None = None
     consent: ConsentView | None = None
+    known_browser: str | None = None  # as :attr:`Redirect.known_browser`
 
 
 @dataclass(frozen=True)
@@ -327,9 +331,10 @@ async def load(cookie: str | None) -> Attempt:
     return next((attempt for attempt in running if attempt.step != "upstream"), running[0])
 
 
-def code_budget(attempt: Attempt) -> otp.TryBudget:
-    """The attempt's own wrong-code budget (its row outlives the attempt, so it never starts afresh)."""
-    return otp.TryBudget(attempt.id, keep=ATTEMPT_TTL)
+def code_budget(attempt: Attempt, *, browser: str | None = None) -> otp.TryBudget:
+    """The attempt's own wrong-code budget (its row outlives the attempt, so it never starts afresh);
+    ``browser``: the known browser it runs in, whose lock its tries count on."""
+    return otp.TryBudget(attempt.id, keep=ATTEMPT_TTL, browser=browser)
 
 
 def check_csrf(attempt: Attempt, csrf: str | None) -> None:

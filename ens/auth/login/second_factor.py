@@ -8,6 +8,7 @@ person's own closed space, which leads to the second factor.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import secrets
 from uuid import UUID
@@ -104,9 +105,11 @@ async def current_screen(
 
 
 async def submit_code(
-    ctx: LoginContext, cookie: str | None, *, csrf: str | None, code: str | None
+    ctx: LoginContext, cookie: str | None, *, csrf: str | None, code: str | None, browser: str | None = None
 ) -> Screen | Redirect:
-    """POST /login/otp: the enrolment's first code, a second-factor code, or the lost-factor e-mail code."""
+    """POST /login/otp: the enrolment's first code, a second-factor code, or the lost-factor e-mail code.
+    ``browser``: the browser's known-browser cookie; a code that passes the second factor
+    remembers the browser (the outcome's ``known_browser``, for that cookie)."""
     attempt = await load(cookie)
     check_csrf(attempt, csrf)
     if attempt.step == "recovery_codes":
@@ -118,7 +121,7 @@ async def submit_code(
     if account_id is None or attempt.step not in ("enrol", "otp", "lost_email"):
         raise step_over(attempt)
     method: otp.Method = "totp"
-    budget = code_budget(attempt)
+    budget = code_budget(attempt, browser=await otp.known_browser(ctx.settings, account_id, browser, now=clock.now()))
     try:
         if attempt.step == "enrol" and attempt.new_factor_id is not None:
             await otp.verify_enrolment_code(
@@ -149,10 +152,13 @@ async def submit_code(
         await update_attempt(attempt.id, step="recovery_codes")
         if replaced:
             await notify(ctx, account_id, subject="Votre second facteur a été remplacé", text=FACTOR_REPLACED)
-        return Screen("recovery_codes", attempt.csrf, codes=codes)
+        # (After the activation, which forgot the account's browsers when it replaced a factor.)
+        known = await otp.remember_browser(ctx.settings, account_id, browser, now=clock.now())
+        return Screen("recovery_codes", attempt.csrf, codes=codes, known_browser=known)
     if method == "recovery":
         await notify(ctx, account_id, subject="Un code de secours a été utilisé", text=RECOVERY_USED)
-    return await _after_second_factor(ctx, attempt)
+    known = await otp.remember_browser(ctx.settings, account_id, browser, now=clock.now())
+    return dataclasses.replace(await _after_second_factor(ctx, attempt), known_browser=known)
 
 
 async def acknowledge_recovery_codes(ctx: LoginContext, cookie: str | None, *, csrf: str | None) -> Redirect:
@@ -164,13 +170,17 @@ async def acknowledge_recovery_codes(ctx: LoginContext, cookie: str | None, *, c
     return await _after_second_factor(ctx, attempt)
 
 
-async def request_email_code(ctx: LoginContext, cookie: str | None, *, csrf: str | None) -> Screen:
-    """Send a one-time code by e-mail for this login attempt (rate-limited), and show the code form."""
+async def request_email_code(
+    ctx: LoginContext, cookie: str | None, *, csrf: str | None, browser: str | None = None
+) -> Screen:
+    """Send a one-time code by e-mail for this login attempt (rate-limited), and show the code form.
+    ``browser``: the browser's known-browser cookie (then the account's lock does not hold it back)."""
     attempt = await load(cookie)
     check_csrf(attempt, csrf)
     if attempt.account_id is None or attempt.step not in ("otp", "lost_email"):
         raise step_over(attempt)
-    refused = await try_email_code(ctx, attempt, account_id=attempt.account_id)
+    known = await otp.known_browser(ctx.settings, attempt.account_id, browser, now=clock.now())
+    refused = await try_email_code(ctx, attempt, account_id=attempt.account_id, browser=known)
     if refused is not None:
         return await current_screen(ctx, cookie, unsent=refused)
     return await current_screen(ctx, cookie, info="Un code vous a été envoyé par e-mail. Il est valable 10 minutes.")
@@ -183,12 +193,14 @@ CODE_NOT_SENT = (
 )
 
 
-async def try_email_code(ctx: LoginContext, attempt: Attempt, *, account_id: UUID) -> str | None:
+async def try_email_code(
+    ctx: LoginContext, attempt: Attempt, *, account_id: UUID, browser: str | None = None
+) -> str | None:
     """E-mail a one-time code unless none can be sent now (the hourly limit, the second factor's
     lock, the mail server): then why, for the page (the lost-factor way in lands on its page all the
-    same, whose "send again" works later)."""
+    same, whose "send again" works later). ``browser``: the known browser asking (its own lock)."""
     try:
-        await otp.ensure_not_locked(account_id)
+        await otp.ensure_not_locked(account_id, browser=browser)
         await send_email_code(ctx, attempt, account_id=account_id)
     except CodeRefused as exc:
         log.warning("e-mail code not sent: %s", exc.detail)

@@ -26,6 +26,7 @@ from typing import Literal
 from uuid import UUID
 
 from ens.auth.errors import CodeRefused
+from ens.auth.otp.browsers import BROWSER_KEPT, forget_browsers, known_browser, remember_browser
 from ens.auth.otp.email_codes import EMAIL_CODE_TTL, _use_email_code, new_email_code
 from ens.auth.otp.lock import (
     MAX_LOCK,
@@ -56,6 +57,7 @@ from ens.auth.otp.totp import (
 from ens.core.settings import Settings
 
 __all__ = [
+    "BROWSER_KEPT",
     "EMAIL_CODE_TTL",
     "ISSUER_LABEL",
     "MAX_LOCK",
@@ -70,9 +72,12 @@ __all__ = [
     "active_factor",
     "enrolment",
     "ensure_not_locked",
+    "forget_browsers",
     "issue_recovery_codes",
+    "known_browser",
     "new_email_code",
     "normalize_code",
+    "remember_browser",
     "start_enrolment",
     "verify_email_code",
     "verify_enrolment_code",

@@ -9,6 +9,12 @@
   (``ENS_OTP_ACCOUNT_MAX_FAILURES``): the backstop that bounds guessing over many attempts, each
   further lock twice as long as the previous one. Its row lock also runs a person's second-factor
   writes one at a time.
+- Except in a browser that has passed this person's second factor before (its cookie, a row of
+  ``known_browsers``, :mod:`ens.auth.otp.browsers`): there its wrong codes count on that browser's
+  own row, with the same limit and locks, and the account's lock does not apply. The account's lock
+  is then met by strangers' browsers only: whoever holds the person's provider password and locks it
+  no longer keeps the person out of their own phone or computer, and the person's right codes there
+  no longer start the stranger's escalation over (an outside audit of the login).
 """
 
 from __future__ import annotations
@@ -32,10 +38,21 @@ MAX_LOCK = timedelta(days=1)  # the longest lock escalation reaches (unless ENS_
 @dataclass(frozen=True)
 class TryBudget:
     """The way in whose budget a try spends: a login attempt's id, or a session's grant id. Its row is
-    kept ``keep`` after the first try: as long as that way in can live, so it never starts afresh."""
+    kept ``keep`` after the first try: as long as that way in can live, so it never starts afresh.
+    ``browser``: the key of the known browser the try comes from (a ``known_browsers`` row), whose
+    lock it counts on instead of the account's."""
 
     id: UUID
     keep: timedelta
+    browser: str | None = None
+
+
+def _guard(account_id: UUID, browser: str | None) -> tuple[str, str, object]:
+    """The row a try's wrong codes count on: the known browser's, else the account's (table, key
+    column, key)."""
+    if browser is not None:
+        return "known_browsers", "key_hash", browser
+    return "otp_guards", "account_id", account_id
 
 
 @dataclass(frozen=True)
@@ -55,9 +72,11 @@ def _now(now: datetime | None) -> datetime:
     return now or clock.now()
 
 
-async def ensure_not_locked(account_id: UUID, now: datetime | None = None) -> None:
-    """Refuse while the person's codes are locked (a read: verification itself uses :func:`_reserve_try`)."""
-    row = await fetch_one("SELECT locked_until FROM otp_guards WHERE account_id = {}", account_id)
+async def ensure_not_locked(account_id: UUID, now: datetime | None = None, *, browser: str | None = None) -> None:
+    """Refuse while the person's codes are locked, in this browser if it is a known one (a read:
+    verification itself uses :func:`_reserve_try`)."""
+    table, column, key = _guard(account_id, browser)
+    row = await fetch_one(f"SELECT locked_until FROM {table} WHERE {column} = {{}}", key)
     until = aware_or_none(row["locked_until"]) if row else None
     if until is not None and until > _now(now):
         minutes = max(1, int((until - _now(now)).total_seconds() // 60) + 1)
@@ -102,7 +121,7 @@ async def _reserve_try(settings: Settings, account_id: UUID, *, budget: TryBudge
     """
     async with write_transaction():
         number = await _reserve_budget_try(settings, budget, now=now)
-        account = await _reserve_account_try(settings, account_id, now=now)
+        account = await _reserve_account_try(settings, account_id, browser=budget.browser, now=now)
     return Tries(budget=number, account=account)
 
 
@@ -124,8 +143,8 @@ async def _reserve_budget_try(settings: Settings, budget: TryBudget, *, now: dat
     return int(rows[0]["failures"])
 
 
-async def _reserve_account_try(settings: Settings, account_id: UUID, *, now: datetime) -> int:
-    """The try's number on the account since the last right code.
+async def _reserve_account_try(settings: Settings, account_id: UUID, *, browser: str | None, now: datetime) -> int:
+    """The try's number on the account (or the known ``browser``) since the last right code.
 
     One conditional UPDATE: it passes only while the person is not locked, and the try that uses up
     a round (every ``ENS_OTP_ACCOUNT_MAX_FAILURES``-th) sets the lock in the same statement, so
@@ -133,27 +152,30 @@ async def _reserve_account_try(settings: Settings, account_id: UUID, *, now: dat
     :class:`CodeRefused` while locked.
     """
     per_round = max(1, settings.otp_account_max_failures)
-    await _ensure_guard(account_id)
+    table, column, key = _guard(account_id, browser)
+    if browser is None:
+        await _ensure_guard(account_id)
     rows = await fetch(
-        "UPDATE otp_guards SET failures = failures + 1, "
+        f"UPDATE {table} SET failures = failures + 1, "
         "locked_until = CASE WHEN (failures + 1) % {} = 0 THEN {} ELSE locked_until END "
-        "WHERE account_id = {} AND (locked_until IS NULL OR locked_until <= {}) RETURNING failures",
+        f"WHERE {column} = {{}} AND (locked_until IS NULL OR locked_until <= {{}}) RETURNING failures",
         per_round,
         now + _lock_length(settings, 1),
-        account_id,
+        key,
         now,
     )
     if not rows:
-        await ensure_not_locked(account_id, now)
+        # Locked; or (a known browser) its row gone since it was recognised, past its expiry.
+        await ensure_not_locked(account_id, now, browser=browser)
         raise CodeRefused("Trop de codes erronés : la vérification est bloquée. Réessayez plus tard.")
     number = int(rows[0]["failures"])
     lock_number = number // per_round
     if number % per_round == 0 and lock_number > 1:
         # A repeated lock lasts longer; the account is already locked while this is written.
         await fetch(
-            "UPDATE otp_guards SET locked_until = {} WHERE account_id = {} AND failures = {}",
+            f"UPDATE {table} SET locked_until = {{}} WHERE {column} = {{}} AND failures = {{}}",
             now + _lock_length(settings, lock_number),
-            account_id,
+            key,
             number,
         )
     return number
@@ -182,12 +204,15 @@ def _refuse(settings: Settings, account_id: UUID, tries: Tries, *, message: str)
 
 
 async def _clear_failures(account_id: UUID, budget: TryBudget) -> None:
-    """A right code: the account's counter, its escalation and any lock its own try set start over,
-    and the way in gets back the one try this code took (its budget counts wrong codes).
+    """A right code: the counter its try counted on (the account's, or the known browser's), its
+    escalation and any lock its own try set start over, and the way in gets back the one try this
+    code took (its budget counts wrong codes). A right code in a known browser leaves the account's
+    counter alone: a stranger's escalation is not started over by the person's own logins.
 
     Only that one: emptied on success, the budget would let the guesses sent alongside a right code
     (in flight at once) be looked at beyond it. A way in never has more wrong codes looked at than
     its budget.
     """
-    await fetch("UPDATE otp_guards SET failures = 0, locked_until = NULL WHERE account_id = {}", account_id)
+    table, column, key = _guard(account_id, budget.browser)
+    await fetch(f"UPDATE {table} SET failures = 0, locked_until = NULL WHERE {column} = {{}}", key)
     await fetch("UPDATE otp_budgets SET failures = failures - 1 WHERE id = {} AND failures > 0", budget.id)

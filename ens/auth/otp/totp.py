@@ -13,6 +13,7 @@ import pyotp
 import segno
 
 from ens.auth.errors import CodeRefused, LoginFailed
+from ens.auth.otp.browsers import forget_browsers
 from ens.auth.otp.lock import _hold_guard, _now
 from ens.auth.tables import OtpFactor
 from ens.core import keyring
@@ -188,6 +189,9 @@ async def activate_factor(
                 at,
                 account_id,
             )
+            # And no browser is known any more (the lost phone's among them): the one replacing
+            # the factor is remembered again once its login passes (ens.auth.login.second_factor).
+            await forget_browsers(account_id)
     return bool(old)
 
 

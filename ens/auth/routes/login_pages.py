@@ -18,7 +18,7 @@ from litestar.params import Body, QueryParameter
 from litestar.response import Redirect
 from litestar.status_codes import HTTP_413_REQUEST_ENTITY_TOO_LARGE
 
-from ens.auth import login
+from ens.auth import login, otp
 from ens.auth.errors import LoginFailed
 from ens.auth.login import LoginContext, Screen, pages
 from ens.auth.login.attempt import cookie_naming
@@ -38,6 +38,38 @@ LOGIN_COOKIE_MAX_AGE = 30 * 60
 
 def login_cookie_name(settings: Settings) -> str:
     return SECURE_LOGIN_COOKIE if settings.public_url.startswith("https://") else LOGIN_COOKIE
+
+
+# The browser's known-browser token (ens.auth.otp.browsers), set once it passes a second factor:
+# there, the person's wrong codes count on the browser's own lock, not the account's. __Host- over
+# HTTPS, as the login cookie; kept as long as the browser is remembered from its last login.
+BROWSER_COOKIE = "ens_browser"
+SECURE_BROWSER_COOKIE = "__Host-ens_browser"
+
+
+def browser_cookie_name(settings: Settings) -> str:
+    return SECURE_BROWSER_COOKIE if settings.public_url.startswith("https://") else BROWSER_COOKIE
+
+
+def known_browser_cookie(request: Request[Any, Any, Any], settings: Settings) -> str | None:
+    return request.cookies.get(browser_cookie_name(settings))
+
+
+def remembered(response: Response[Any], outcome: Screen | login.Redirect, settings: Settings) -> Response[Any]:
+    """``response``, setting the browser's known-browser cookie if its second factor just passed."""
+    if outcome.known_browser is not None:
+        response.set_cookie(
+            Cookie(
+                key=browser_cookie_name(settings),
+                value=outcome.known_browser,
+                max_age=int(otp.BROWSER_KEPT.total_seconds()),
+                path="/",
+                httponly=True,
+                secure=settings.public_url.startswith("https://"),
+                samesite="lax",
+            )
+        )
+    return response
 
 
 def login_cookie(request: Request[Any, Any, Any], login_ctx: NamedDependency[LoginContext]) -> str | None:
@@ -174,16 +206,28 @@ class LoginController(Controller):
 
     @post("/otp", status_code=200)
     async def submit_code(
-        self, login_ctx: NamedDependency[LoginContext], data: Annotated[CodeForm, Form], cookie: LoginCookie
+        self,
+        request: Request[Any, Any, Any],
+        login_ctx: NamedDependency[LoginContext],
+        data: Annotated[CodeForm, Form],
+        cookie: LoginCookie,
     ) -> Response[Any]:
-        outcome = await login.submit_code(login_ctx, cookie, csrf=data.csrf, code=data.code)
-        return render(outcome) if isinstance(outcome, Screen) else go(outcome, login_ctx.settings)
+        settings = login_ctx.settings
+        browser = known_browser_cookie(request, settings)
+        outcome = await login.submit_code(login_ctx, cookie, csrf=data.csrf, code=data.code, browser=browser)
+        response = render(outcome) if isinstance(outcome, Screen) else go(outcome, settings)
+        return remembered(response, outcome, settings)
 
     @post("/email-code", status_code=200)
     async def email_code(
-        self, login_ctx: NamedDependency[LoginContext], data: Annotated[CsrfForm, Form], cookie: LoginCookie
+        self,
+        request: Request[Any, Any, Any],
+        login_ctx: NamedDependency[LoginContext],
+        data: Annotated[CsrfForm, Form],
+        cookie: LoginCookie,
     ) -> Response[str]:
-        return render(await login.request_email_code(login_ctx, cookie, csrf=data.csrf))
+        browser = known_browser_cookie(request, login_ctx.settings)
+        return render(await login.request_email_code(login_ctx, cookie, csrf=data.csrf, browser=browser))
 
     @post("/lost-factor", status_code=303)
     async def lost_factor(

@@ -1,0 +1,183 @@
+"""Whoever holds only the person's password at the identity provider cannot lock them out of their
+own browsers, nor have the person's own logins start the guessing over (an outside audit of the
+login, 2026-12-07).
+
+Before: six logins of five wrong codes each locked the account's second factor for everyone, the
+person's right code, recovery codes and e-mail code included, lock after lock; and each right code
+of the person's started the lock's escalation over, giving the guesser 30 more codes each time. A
+browser that has passed the person's second factor is now remembered (a cookie, hashed with the
+account in ``known_browsers``): there the person's codes count on that browser's own lock, and the
+account's lock, which strangers' browsers meet, does not hold them back."""
+
+from __future__ import annotations
+
+import html
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from ens.auth import otp
+from ens.auth.maintenance import purge_expired_login_state
+from ens.core import db
+from ens.core.settings import Settings
+from tests.helpers.login import LOOPBACK, FakeLogin, query_of, signed_in_browser
+from tests.helpers.rows import one_row
+
+LOCKED = "bloquée"
+
+
+def _sub() -> str:
+    return f"stranger-{uuid.uuid4().hex[:12]}"
+
+
+async def _account_id(sub: str) -> uuid.UUID:
+    row = await one_row("SELECT id FROM accounts WHERE sub = {}", sub)
+    assert row is not None
+    return db.as_uuid(row["id"])
+
+
+async def _account_failures(sub: str) -> int:
+    row = await one_row(
+        "SELECT g.failures FROM otp_guards g JOIN accounts a ON a.id = g.account_id WHERE a.sub = {}", sub
+    )
+    return int(row["failures"]) if row else 0
+
+
+async def _at_otp_page(fake_login: Any, sub: str, *, known: FakeLogin | None = None) -> FakeLogin:
+    """A new login of the enrolled person ``sub`` at the code form: in a stranger's browser, or
+    (``known``) in the browser where ``known`` signed in, its known-browser cookie with it."""
+    login: FakeLogin = fake_login()
+    if known is not None:
+        login.browser.known_browser = known.browser.known_browser
+        login.browser.totp_secret = known.browser.totp_secret
+    await login.start()
+    assert (await login.come_back(login.code(sub=sub))).status_code == 303
+    await login.browser.open("/login/otp")
+    assert 'name="code"' in login.browser.page
+    return login
+
+
+async def _lock_the_account(fake_login: Any, settings: Settings, sub: str) -> None:
+    """What the audit did: logins from strangers' browsers, five wrong codes each, until locked."""
+    for _ in range(settings.otp_account_max_failures // settings.otp_max_failures):
+        stranger = await _at_otp_page(fake_login, sub)
+        for _ in range(settings.otp_max_failures):
+            wrong = await stranger.browser.post_form("/login/otp", {"code": "000000"})
+            assert wrong.status_code == 400
+    assert LOCKED in html.unescape(wrong.text)
+    assert await _account_failures(sub) == settings.otp_account_max_failures
+
+
+async def test_a_browser_that_passed_the_second_factor_is_remembered_by_a_cookie_not_stored(
+    fake_login: Any,
+) -> None:
+    sub = _sub()
+    owner, _ = await signed_in_browser(fake_login, sub)
+    token = owner.browser.known_browser
+    assert token is not None and len(token) == 43
+    # Set with the answer that ended the second factor: HttpOnly, Lax, the whole site, half a year.
+    replayed = await _at_otp_page(fake_login, sub, known=owner)
+    passed = await replayed.browser.post_form("/login/otp", {"code": owner.browser.totp().at(time.time() + 30)})
+    assert passed.status_code == 303, passed.text
+    cookie = next(c for c in passed.headers.get_list("set-cookie") if c.startswith("ens_browser="))
+    attributes = {part.strip().split("=")[0].lower(): part.strip() for part in cookie.split(";")[1:]}
+    assert {"httponly", "path", "max-age", "samesite"} <= set(attributes) and "domain" not in attributes
+    assert attributes["max-age"].lower() == f"max-age={180 * 24 * 3600}"
+    assert attributes["samesite"].lower() == "samesite=lax" and attributes["path"] == "Path=/"
+    # The same token again (the browser keeps one), and only its keyed hash is stored.
+    assert cookie.startswith(f"ens_browser={token};")
+    rows = await db.fetch("SELECT key_hash FROM known_browsers WHERE account_id = {}", await _account_id(sub))
+    assert len(rows) == 1 and token not in str(rows[0]["key_hash"])
+
+
+async def test_strangers_lock_the_account_not_the_persons_own_browser(fake_login: Any, fake_settings: Settings) -> None:
+    sub = _sub()
+    owner, _ = await signed_in_browser(fake_login, sub)
+    await _lock_the_account(fake_login, fake_settings, sub)
+    # A stranger's browser is held back, the right code included (the account's lock).
+    stranger = await _at_otp_page(fake_login, sub)
+    refused = await stranger.browser.post_form("/login/otp", {"code": owner.browser.totp().at(time.time() + 30)})
+    assert refused.status_code == 400 and LOCKED in html.unescape(refused.text)
+    # The person's own browser is not: an e-mail code is sent there, and their code passes.
+    mine = await _at_otp_page(fake_login, sub, known=owner)
+    sent = await mine.browser.post_form("/login/email-code", {})
+    assert sent.status_code == 200 and "Un code vous a été envoyé" in html.unescape(sent.text), sent.text
+    passed = await mine.browser.post_form("/login/otp", {"code": owner.browser.totp().at(time.time() + 30)})
+    assert passed.status_code == 303 and passed.headers["location"].startswith(LOOPBACK), passed.text
+    # And it started nothing over for the guesser: the account's count and lock stay.
+    assert await _account_failures(sub) == fake_settings.otp_account_max_failures
+    again = await _at_otp_page(fake_login, sub)
+    still = await again.browser.post_form("/login/otp", {"code": "000000"})
+    assert still.status_code == 400 and LOCKED in html.unescape(still.text)
+
+
+async def test_a_known_browsers_wrong_codes_lock_that_browser_alone(fake_login: Any, fake_settings: Settings) -> None:
+    """The same limit and locks hold in a known browser (someone at the person's own computer), on
+    that browser's row: the account's lock, and the person's other browsers, are not touched."""
+    sub = _sub()
+    owner, _ = await signed_in_browser(fake_login, sub)
+    for _ in range(fake_settings.otp_account_max_failures // fake_settings.otp_max_failures):
+        at_the_computer = await _at_otp_page(fake_login, sub, known=owner)
+        for _ in range(fake_settings.otp_max_failures):
+            wrong = await at_the_computer.browser.post_form("/login/otp", {"code": "000000"})
+            assert wrong.status_code == 400
+    assert LOCKED in html.unescape(wrong.text)
+    assert await _account_failures(sub) == 0
+    held = await _at_otp_page(fake_login, sub, known=owner)
+    refused = await held.browser.post_form("/login/otp", {"code": owner.browser.totp().at(time.time() + 30)})
+    assert refused.status_code == 400 and LOCKED in html.unescape(refused.text)
+    elsewhere = await _at_otp_page(fake_login, sub)
+    elsewhere.browser.totp_secret = owner.browser.totp_secret
+    passed = await elsewhere.browser.post_form("/login/otp", {"code": owner.browser.totp().at(time.time() + 30)})
+    assert passed.status_code == 303, passed.text
+
+
+async def test_a_cookie_is_known_to_the_account_it_passed_only(fake_login: Any, fake_settings: Settings) -> None:
+    """One browser, two people (a family computer): each is remembered apart; a cookie that
+    passed one person's second factor is a stranger's to the other's account."""
+    first, second = _sub(), _sub()
+    owner, _ = await signed_in_browser(fake_login, first)
+    other, _ = await signed_in_browser(fake_login, second)
+    await _lock_the_account(fake_login, fake_settings, second)
+    borrowed = await _at_otp_page(fake_login, second)
+    borrowed.browser.known_browser = owner.browser.known_browser  # passed `first`'s factor, not `second`'s
+    code = other.browser.totp().at(time.time() + 30)
+    refused = await borrowed.browser.post_form("/login/otp", {"code": code})
+    assert refused.status_code == 400 and LOCKED in html.unescape(refused.text)
+
+
+async def test_a_lost_factor_replaced_forgets_every_browser_but_the_one_replacing_it(
+    fake_login: Any, fake_settings: Settings, outbox: Any
+) -> None:
+    """The lost phone's browser is no longer the person's: it meets the account's lock again."""
+    mails, _ = outbox
+    sub = _sub()
+    lost_phone, _ = await signed_in_browser(fake_login, sub)
+    login = await _at_otp_page(fake_login, sub)
+    to_provider = await login.browser.post_form("/login/lost-factor", {})
+    login.upstream = query_of(to_provider.headers["location"])
+    assert (await login.come_back(login.code(sub=sub))).status_code == 303
+    await login.browser.open("/login/otp")
+    verified = await login.browser.post_form("/login/otp", {"code": mails.last_code(f"{sub}@example.test")})
+    assert verified.status_code == 303
+    login.browser.totp_secret = None
+    assert (await login.browser.second_factor()).status_code == 303
+    new_phone = login.browser.known_browser
+    assert new_phone is not None and new_phone != lost_phone.browser.known_browser
+    account_id = await _account_id(sub)
+    now = datetime.now(UTC)
+    assert await otp.known_browser(fake_settings, account_id, lost_phone.browser.known_browser, now=now) is None
+    assert await otp.known_browser(fake_settings, account_id, new_phone, now=now) is not None
+
+
+async def test_browsers_unused_for_half_a_year_go(fake_login: Any, fake_settings: Settings) -> None:
+    sub = _sub()
+    owner, _ = await signed_in_browser(fake_login, sub)
+    account_id = await _account_id(sub)
+    later = datetime.now(UTC) + otp.BROWSER_KEPT + timedelta(minutes=1)
+    # Past its time it is a stranger's, then purged.
+    assert await otp.known_browser(fake_settings, account_id, owner.browser.known_browser, now=later) is None
+    removed = await purge_expired_login_state(fake_settings, later)
+    assert removed["known browsers"] >= 1
+    assert await db.fetch("SELECT key_hash FROM known_browsers WHERE account_id = {}", account_id) == []
