@@ -59,7 +59,9 @@ RECOVERY_USED = (
 )
 CODES_LOCKED = (
     "Bonjour,\n\nTrop de codes erronés ont été saisis pour votre espace santé : la vérification de vos "
-    "codes est bloquée pour un temps, puis de plus en plus longtemps si cela continue.\n"
+    "codes est bloquée pour un temps, puis de plus en plus longtemps si cela continue, là où ils ont été "
+    "saisis : un navigateur où vous avez déjà validé votre code n'est pas bloqué par des essais faits "
+    "ailleurs.\n"
     "Si ce n'est pas vous, quelqu'un connaît sans doute le mot de passe du compte avec lequel vous vous "
     "identifiez (FranceConnect), ou tient l'un de vos appareils connectés : changez ce mot de passe et "
     "déconnectez, depuis « Appareils connectés », tout appareil que vous ne reconnaissez pas.\n"
