@@ -51,6 +51,8 @@ EMAIL_REMOVED = (
 FACTOR_REPLACED = (
     "Bonjour,\n\nLe second facteur de connexion de votre espace santé vient d'être remplacé ; "
     "l'ancien ne fonctionne plus, et vos autres appareils ont été déconnectés.\n"
+    "Les applications que vous avez autorisées à lire ou écrire dans votre espace (balance, "
+    "tensiomètre...) restent connectées : si vous n'en reconnaissez pas une, retirez-la de votre espace.\n"
     "Si ce n'est pas vous, contactez-nous immédiatement.\n"
 )
 RECOVERY_USED = (
