@@ -81,6 +81,8 @@ def test_a_malformed_value_names_the_variable(tmp_path: Path, variable: str, val
         ("ENS_SHUTDOWN_GRACE_SECONDS", "0"),
         ("ENS_SHUTDOWN_GRACE_SECONDS", "86401"),
         ("ENS_KEEP_ALIVE_SECONDS", "0"),
+        # A day of forgiven reuse was a day in which a stolen refresh token was served (an audit).
+        ("ENS_REFRESH_REUSE_INTERVAL", "301"),
     ],
 )
 def test_a_number_out_of_its_range_is_refused(tmp_path: Path, variable: str, value: str) -> None:

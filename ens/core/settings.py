@@ -69,7 +69,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # ne-pas-repondre@ the public URL's host (:attr:`mail_sender`).
     mail_from: str | None = None
     var_dir: str = "./var"
-    refresh_reuse_interval: UpToADayOrOff = 0
+    # At most 5 minutes: within it, a replayed old refresh token whose successor was never used gets a
+    # new pair instead of ending the chain (API.md: a reuse revokes it), the window a thief of the old
+    # token has; a phone retrying a lost answer does so within seconds (it was up to a day: an audit).
+    refresh_reuse_interval: Annotated[int, msgspec.Meta(ge=0, le=300)] = 0
     access_token_ttl: UpToADay = 600
     refresh_token_max_age: UpToTenYears = 30 * 24 * 3600
     max_body_bytes: Positive = 2 * 1024 * 1024
