@@ -450,3 +450,27 @@ async def test_a_space_being_erased_is_not_reopened_by_signing_in(fake_login):
     # the space left closed, its erasure to be finished.
     assert went_on.headers["location"].startswith(LOOPBACK), went_on.headers
     assert (await one_row("SELECT status FROM spaces WHERE id = {}", space["id"]))["status"] == "closed"
+
+
+async def test_the_code_page_names_the_application_the_login_opens(fake_login, fake_settings):
+    """An app on the phone may start a login in another's name (the phone app's is public, any
+    loopback port): the code page says whose login it is, escaped (an outside audit of the login)."""
+    from ens.auth.clients import MOBILE_CLIENT_NAME, register_app
+
+    sub = _sub()
+    first, _ = await signed_in_browser(fake_login, sub)
+    phone = await _at_otp_page(fake_login, sub, first)
+    assert f"Connexion à <strong>{MOBILE_CLIENT_NAME}</strong>" in phone.browser.page
+    app = await register_app(
+        fake_settings.secret_key,
+        name="Balance <b>& Co</b>",
+        redirect_uris=["https://balance.example/cb"],
+        scopes=["vitals.body_weight:write"],
+    )
+    login: FakeLogin = fake_login()
+    await login.start(
+        client_id=app.client_id, redirect_uri="https://balance.example/cb", scope="vitals.body_weight:write"
+    )
+    assert (await login.come_back(login.code(sub=sub))).status_code == 303
+    await login.browser.open("/login/otp")
+    assert "Connexion à <strong>Balance &lt;b&gt;&amp; Co&lt;/b&gt;</strong>" in login.browser.page

@@ -105,6 +105,7 @@ class Screen:
     enrolment: otp.Enrolment | None = None
     consent: ConsentView | None = None
     known_browser: str | None = None  # as :attr:`Redirect.known_browser`
+    app_name: str | None = None  # the application the login opens (the code page says it)
 
 
 @dataclass(frozen=True)

@@ -132,7 +132,10 @@ def otp_page(
     unsent: str | None = None,
     email_hint: str | None = None,
     allow_lost: bool = True,
+    app_name: str | None = None,
 ) -> str:
+    """The code form. ``app_name``: the application the login opens, said above the form (an app on
+    the phone could start a login in the name of another: the person sees whose it is)."""
     alternatives = ""
     if email_hint:
         alternatives += (
@@ -146,9 +149,11 @@ def otp_page(
             '<button type="submit" class="secondary">J\'ai perdu mon téléphone et mes codes de secours</button>'
             "</form>"
         )
+    opening = f"<p>Connexion à <strong>{escape(app_name)}</strong></p>" if app_name else ""
     return page(
         "Code de connexion",
-        _message(info, unsent)
+        opening
+        + _message(info, unsent)
         + f'<form method="post" action="/login/otp">{_csrf(csrf)}'
         + _code_field(
             "Code de votre application, code reçu par e-mail ou code de secours", digits_only=False, error=error

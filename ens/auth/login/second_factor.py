@@ -91,7 +91,9 @@ async def current_screen(
         return Screen("enrol", attempt.csrf, error=error, enrolment=enrolment)
     if attempt.step == "otp" and assert_account:
         hint = await _email_hint(assert_account)
-        return Screen("otp", attempt.csrf, error=error, info=info, unsent=unsent, email_hint=hint)
+        client = await find_client(attempt.client_id)
+        app_name = client.name if client is not None else None
+        return Screen("otp", attempt.csrf, error=error, info=info, unsent=unsent, email_hint=hint, app_name=app_name)
     if attempt.step == "lost_email" and assert_account:
         hint = await _email_hint(assert_account)
         return Screen("lost_email", attempt.csrf, error=error, info=info, unsent=unsent, email_hint=hint)

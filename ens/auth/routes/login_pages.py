@@ -100,7 +100,12 @@ def render(screen: Screen) -> Response[str]:
     status = 200 if screen.error is None and screen.unsent is None else 400
     if screen.kind == "otp":
         page = pages.otp_page(
-            screen.csrf, screen.error, info=screen.info, unsent=screen.unsent, email_hint=screen.email_hint
+            screen.csrf,
+            screen.error,
+            info=screen.info,
+            unsent=screen.unsent,
+            email_hint=screen.email_hint,
+            app_name=screen.app_name,
         )
         return html(page, status)
     if screen.kind == "lost_email":
