@@ -62,6 +62,14 @@ async def _served(settings: Settings, provider: FakeProvider) -> AsyncIterator[h
         yield client
 
 
+async def _refreshed(client: httpx.AsyncClient, refresh_token: str) -> httpx.Response:
+    """The phone app's refresh (a public client)."""
+    return await client.post(
+        "/oauth/token",
+        data={"grant_type": "refresh_token", "refresh_token": refresh_token, "client_id": "ens-mobile"},
+    )
+
+
 async def _rotate(settings: Settings) -> tuple[int, int]:
     """``ens keys rotate`` under ``settings``: seeds and document keys re-sealed."""
     seeds, _ = await reseal_seeds(settings)
@@ -107,14 +115,7 @@ async def test_a_person_keeps_everything_across_a_change_of_secret_key(
         async with _served(rotated, provider) as new:
             # The access token signed with the old key: refused; the phone refreshes, as at expiry.
             assert (await new.get("/v1/spaces/me", headers=old_headers)).status_code == 401
-            refreshed = await new.post(
-                "/oauth/token",
-                data={
-                    "grant_type": "refresh_token",
-                    "refresh_token": tokens["refresh_token"],
-                    "client_id": "ens-mobile",
-                },
-            )
+            refreshed = await _refreshed(new, tokens["refresh_token"])
             assert refreshed.status_code == 200, refreshed.text
             headers = {"Authorization": f"Bearer {refreshed.json()['access_token']}"}
             assert (await new.get("/v1/spaces/me", headers=headers)).json()["id"] == space["id"]
@@ -188,14 +189,7 @@ async def test_revoking_a_token_issued_before_the_change_ends_its_session(
                 data={"token": tokens["access_token"], "token_type_hint": "access_token", "client_id": "ens-mobile"},
             )
             assert revoked.status_code == 200, revoked.text
-            refreshed = await new.post(
-                "/oauth/token",
-                data={
-                    "grant_type": "refresh_token",
-                    "refresh_token": tokens["refresh_token"],
-                    "client_id": "ens-mobile",
-                },
-            )
+            refreshed = await _refreshed(new, tokens["refresh_token"])
             assert refreshed.status_code == 400 and refreshed.json()["error"] == "invalid_grant", refreshed.text
         # The same grant named by a token under a key that is none of ours: nothing revoked.
         second, signed_in = await signed_in_browser(fake_login, f"rotation-{uuid.uuid4().hex[:12]}")
@@ -206,10 +200,7 @@ async def test_revoking_a_token_issued_before_the_change_ends_its_session(
         client = second.browser.client
         ignored = await client.post("/oauth/revoke", data={"token": forged, "client_id": "ens-mobile"})
         assert ignored.status_code == 200
-        still = await client.post(
-            "/oauth/token",
-            data={"grant_type": "refresh_token", "refresh_token": kept["refresh_token"], "client_id": "ens-mobile"},
-        )
+        still = await _refreshed(client, kept["refresh_token"])
         assert still.status_code == 200, still.text
     finally:
         keyring.configure(old_key, ())

@@ -22,19 +22,13 @@ from ens.auth.maintenance import purge_expired_login_state
 from ens.core import db
 from ens.core.settings import Settings
 from tests.helpers.login import LOOPBACK, FakeLogin, query_of, signed_in_browser
-from tests.helpers.rows import one_row
+from tests.helpers.rows import account_of, one_row
 
 LOCKED = "bloquée"
 
 
 def _sub() -> str:
     return f"stranger-{uuid.uuid4().hex[:12]}"
-
-
-async def _account_id(sub: str) -> uuid.UUID:
-    row = await one_row("SELECT id FROM accounts WHERE sub = {}", sub)
-    assert row is not None
-    return db.as_uuid(row["id"])
 
 
 async def _account_failures(sub: str) -> int:
@@ -87,7 +81,7 @@ async def test_a_browser_that_passed_the_second_factor_is_remembered_by_a_cookie
     assert attributes["samesite"].lower() == "samesite=lax" and attributes["path"] == "Path=/"
     # The same token again (the browser keeps one), and only its keyed hash is stored.
     assert cookie.startswith(f"ens_browser={token};")
-    rows = await db.fetch("SELECT key_hash FROM known_browsers WHERE account_id = {}", await _account_id(sub))
+    rows = await db.fetch("SELECT key_hash FROM known_browsers WHERE account_id = {}", await account_of(sub))
     assert len(rows) == 1 and token not in str(rows[0]["key_hash"])
 
 
@@ -165,7 +159,7 @@ async def test_a_lost_factor_replaced_forgets_every_browser_but_the_one_replacin
     assert (await login.browser.second_factor()).status_code == 303
     new_phone = login.browser.known_browser
     assert new_phone is not None and new_phone != lost_phone.browser.known_browser
-    account_id = await _account_id(sub)
+    account_id = await account_of(sub)
     now = datetime.now(UTC)
     assert await otp.known_browser(fake_settings, account_id, lost_phone.browser.known_browser, now=now) is None
     assert await otp.known_browser(fake_settings, account_id, new_phone, now=now) is not None
@@ -174,7 +168,7 @@ async def test_a_lost_factor_replaced_forgets_every_browser_but_the_one_replacin
 async def test_browsers_unused_for_half_a_year_go(fake_login: Any, fake_settings: Settings) -> None:
     sub = _sub()
     owner, _ = await signed_in_browser(fake_login, sub)
-    account_id = await _account_id(sub)
+    account_id = await account_of(sub)
     later = datetime.now(UTC) + otp.BROWSER_KEPT + timedelta(minutes=1)
     # Past its time it is a stranger's, then purged.
     assert await otp.known_browser(fake_settings, account_id, owner.browser.known_browser, now=later) is None

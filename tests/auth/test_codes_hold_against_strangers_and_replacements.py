@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from tests.helpers.login import FakeLogin, signed_in_browser
+from tests.helpers.rows import account_of
 
 
 def _basic(user: str, password: str) -> dict[str, str]:
@@ -48,15 +49,6 @@ async def test_a_nul_in_basic_credentials_is_invalid_client_not_a_500(fake_clien
 # A login superseded by a factor replacement while it is between its code and its authorization code.
 
 
-async def _account_id(sub: str) -> Any:
-    from ens.core import db
-    from tests.helpers.rows import one_row
-
-    row = await one_row("SELECT id FROM accounts WHERE sub = {}", sub)
-    assert row is not None
-    return db.as_uuid(row["id"])
-
-
 async def _at_otp_page(fake_login: Any, sub: str, browser_of: FakeLogin) -> FakeLogin:
     login: FakeLogin = fake_login()
     await login.start()
@@ -86,7 +78,7 @@ async def test_a_login_superseded_by_a_factor_replacement_after_its_code_gets_no
 
     sub = f"replaced-{uuid.uuid4().hex[:10]}"
     owner, _ = await signed_in_browser(fake_login, sub)
-    account = await _account_id(sub)
+    account = await account_of(sub)
     thief = await _at_otp_page(fake_login, sub, owner)
 
     original = getattr(second_factor, "notify")  # noqa: B009 — imported there, not re-exported
@@ -123,7 +115,7 @@ async def test_no_step_is_taken_from_an_attempt_a_replacement_ended(fake_login):
 
     sub = f"replaced-{uuid.uuid4().hex[:10]}"
     owner, _ = await signed_in_browser(fake_login, sub)
-    account = await _account_id(sub)
+    account = await account_of(sub)
     await _at_otp_page(fake_login, sub, owner)
     row = await one_row("SELECT id FROM login_attempts WHERE account_id = {} AND step = 'otp'", account)
     attempt_id = db.as_uuid(row["id"])

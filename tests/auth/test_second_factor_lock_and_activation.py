@@ -20,7 +20,7 @@ from ens.auth.errors import CodeRefused, LoginFailed, TriesSpent
 from ens.core import db
 from ens.core.settings import Settings
 from tests.helpers.login import FakeLogin, otpauth_secret, signed_in_browser
-from tests.helpers.rows import one_row
+from tests.helpers.rows import account_of, one_row
 
 GUESSES = 40
 
@@ -29,17 +29,11 @@ def _sub() -> str:
     return f"sec-otp-{uuid.uuid4().hex[:12]}"
 
 
-async def _account_id(sub: str) -> uuid.UUID:
-    row = await one_row("SELECT id FROM accounts WHERE sub = {}", sub)
-    assert row is not None
-    return db.as_uuid(row["id"])
-
-
 async def _enrolled(fake_login: Any) -> tuple[uuid.UUID, pyotp.TOTP, list[str]]:
     """A person who enrolled a TOTP factor through the login pages: account, authenticator, recovery codes."""
     sub = _sub()
     login, _ = await signed_in_browser(fake_login, sub)
-    return await _account_id(sub), login.browser.totp(), login.browser.recovery_codes
+    return await account_of(sub), login.browser.totp(), login.browser.recovery_codes
 
 
 def _wrong(totp: pyotp.TOTP, at: datetime) -> str:
@@ -372,7 +366,7 @@ async def test_two_first_logins_enrolling_side_by_side_only_the_first_activates(
     code = pyotp.TOTP(otpauth_secret(second.browser.page)).at(time.time())
     refused = await second.browser.post_form("/login/otp", {"code": code})
     assert refused.status_code == 409 and "entre-temps" in refused.text
-    account = await _account_id(sub)
+    account = await account_of(sub)
     assert await otp.active_factor(account) is not None
     active = await db.fetch("SELECT id FROM otp_factors WHERE account_id = {} AND status = 'active'", account)
     assert len(active) == 1
