@@ -395,15 +395,15 @@ async def take_transaction(
         raise Invalid(exc.detail, [FieldError(_fhirpath(e.pointer), e.detail) for e in exc.errors]) from None
     valueless = _first_valueless(bundle) if isinstance(bundle, dict) else None
     if valueless is not None:
-        at, what = valueless
+        place, what = valueless
         if what == "null":
             raise Invalid(
                 "The body holds a null: FHIR's JSON gives an element a value or leaves it out.",
-                [FieldError(_fhirpath(at), "null: give a value, or leave the element out")],
+                [FieldError(_fhirpath(place), "null: give a value, or leave the element out")],
             )
         raise Invalid(
             f"The body holds {what}: FHIR's JSON leaves an element with nothing in it out.",
-            [FieldError(_fhirpath(at), f"{what}: give what it holds, or leave the element out")],
+            [FieldError(_fhirpath(place), f"{what}: give what it holds, or leave the element out")],
         )
     entries = _entries(bundle)
     observations: list[tuple[int, dict[str, Any]]] = []
