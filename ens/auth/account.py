@@ -26,9 +26,11 @@ async def renew_recovery_codes(
 
     The person proves possession of the second factor again: a stolen access token must not be
     enough to mint codes that outlive it. Every try counts toward the session's own budget (as long
-    as the session may live) and the account's lock: a stolen token cannot lock the person out.
+    as the session may live), and on no lock: the session's login passed the second factor, a
+    stolen token gets its five codes and no more, and neither strangers' lock nor a right code here
+    touches the account's count (a review: a right code here started a stranger's count over).
     """
-    budget = otp.TryBudget(session_id, keep=timedelta(seconds=ctx.settings.refresh_token_max_age))
+    budget = otp.TryBudget(session_id, keep=timedelta(seconds=ctx.settings.refresh_token_max_age), signed_in=True)
     try:
         # A fresh attempt id: an e-mail code sent for some login never matches here.
         await otp.verify_second_factor(ctx.settings, account_id, attempt_id=uuid.uuid4(), budget=budget, raw=code)

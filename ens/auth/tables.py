@@ -115,6 +115,8 @@ class EmailCode(Table, tablename="email_codes"):
     created_at = Timestamptz()
     expires_at = Timestamptz()
     used_at = Timestamptz(null=True, default=None)
+    # The known browser that asked for it (a ``known_browsers`` key), whose hourly limit it counts on.
+    browser_key = Varchar(length=64, null=True, default=None)
 
 
 class AuthorizationCode(Table, tablename="authorization_codes"):

@@ -6,9 +6,9 @@ only; what was made under a previous one is still read: a blob decrypts under th
 opens it (:func:`decrypt`), a MAC verifies under any (:func:`verify`: a cursor, the access
 history's rows), and a stored hash is looked up by the hash under each key (:func:`token_hashes`).
 Never an access token's signature (``ens.auth.tokens``): with a key that leaked anyone could sign
-one. ``ens keys rotate`` re-encrypts what can be (the OTP seeds, the spaces' document keys); hashes
-cannot be redone without what they hash, and go when what they stand for does (README, "Rotating
-ENS_SECRET_KEY").
+one; but for its revocation, which ends the grant it names and opens nothing. ``ens keys rotate``
+re-encrypts what can be (the OTP seeds, the spaces' document keys); hashes cannot be redone without
+what they hash, and go when what they stand for does (README, "Rotating ENS_SECRET_KEY").
 """
 
 from __future__ import annotations

@@ -17,9 +17,11 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import msgspec
+
 from ens.auth import otp
 from ens.auth.maintenance import purge_expired_login_state
-from ens.core import db
+from ens.core import db, keyring
 from ens.core.settings import Settings
 from tests.helpers.login import LOOPBACK, FakeLogin, query_of, signed_in_browser
 from tests.helpers.rows import account_of, one_row
@@ -175,3 +177,189 @@ async def test_browsers_unused_for_half_a_year_go(fake_login: Any, fake_settings
     removed = await purge_expired_login_state(fake_settings, later)
     assert removed["known browsers"] >= 1
     assert await db.fetch("SELECT key_hash FROM known_browsers WHERE account_id = {}", account_id) == []
+
+
+# ---------------------------------------------------------------------------------------------
+# What a review of the first version found (each test failed on it).
+
+
+async def _session(owner: FakeLogin, final: Any) -> dict[str, str]:
+    tokens = (await owner.browser.exchange(final.headers["location"])).json()
+    return {"Authorization": f"Bearer {tokens['access_token']}"}
+
+
+async def test_the_persons_signed_in_session_neither_restarts_the_strangers_count_nor_meets_their_lock(
+    fake_login: Any, fake_settings: Settings
+) -> None:
+    """Renewing recovery codes from the phone app (a session past the second factor) counted on the
+    account: its right code gave the guesser 30 codes more, and strangers' lock refused it."""
+    sub = _sub()
+    owner, final = await signed_in_browser(fake_login, sub)
+    session = await _session(owner, final)
+    client = owner.browser.client
+    for _ in range(5):
+        stranger = await _at_otp_page(fake_login, sub)
+        for _ in range(fake_settings.otp_max_failures):
+            assert (await stranger.browser.post_form("/login/otp", {"code": "000000"})).status_code == 400
+    assert await _account_failures(sub) == 25
+    code = owner.browser.totp().at(time.time() + 30)
+    renewed = await client.post("/v1/me/otp/recovery-codes", headers=session, json={"code": code})
+    assert renewed.status_code == 201, renewed.text
+    assert await _account_failures(sub) == 25
+    await _lock_the_account_from(fake_login, fake_settings, sub, already=25)
+    recovery = renewed.json()["recoveryCodes"][0]
+    again = await client.post("/v1/me/otp/recovery-codes", headers=session, json={"code": recovery})
+    assert again.status_code == 201, again.text
+
+
+async def _lock_the_account_from(fake_login: Any, settings: Settings, sub: str, *, already: int) -> None:
+    stranger = await _at_otp_page(fake_login, sub)
+    for _ in range(settings.otp_account_max_failures - already):
+        wrong = await stranger.browser.post_form("/login/otp", {"code": "000000"})
+    assert LOCKED in html.unescape(wrong.text)
+
+
+async def test_strangers_cannot_spend_the_persons_e_mail_codes(fake_login: Any, fake_settings: Settings) -> None:
+    """The hour's e-mail codes were counted per account: a stranger asked for them all, without a
+    wrong code, and the person's own browser got none."""
+    sub = _sub()
+    owner, _ = await signed_in_browser(fake_login, sub)
+    stranger = await _at_otp_page(fake_login, sub)
+    for _ in range(fake_settings.email_codes_per_hour):
+        sent = await stranger.browser.post_form("/login/email-code", {})
+        assert "Un code vous a été envoyé" in html.unescape(sent.text)
+    refused = await (await _at_otp_page(fake_login, sub)).browser.post_form("/login/email-code", {})
+    assert "Trop de codes envoyés par e-mail" in html.unescape(refused.text)
+    mine = await _at_otp_page(fake_login, sub, known=owner)
+    asked = await mine.browser.post_form("/login/email-code", {})
+    assert "Un code vous a été envoyé" in html.unescape(asked.text), asked.text
+
+
+async def test_the_lost_factor_way_in_a_known_browser_sends_its_first_code_while_strangers_lock(
+    fake_login: Any, fake_settings: Settings
+) -> None:
+    sub = _sub()
+    owner, _ = await signed_in_browser(fake_login, sub)
+    await _lock_the_account(fake_login, fake_settings, sub)
+    mine = await _at_otp_page(fake_login, sub, known=owner)
+    to_provider = await mine.browser.post_form("/login/lost-factor", {})
+    mine.upstream = query_of(to_provider.headers["location"])
+    back = await mine.come_back(mine.code(sub=sub))
+    assert back.status_code == 303 and back.headers["location"] == "/login/otp", back.headers["location"]
+
+
+async def test_a_lost_phone_whose_login_races_the_replacement_is_not_remembered_again(
+    fake_login: Any, fake_settings: Settings, monkeypatch: Any
+) -> None:
+    """The thief's login in the lost phone passes the old code; the person's replacement lands
+    (its transaction forgets the browsers); then the thief's login remembered its browser again."""
+    sub = _sub()
+    lost_phone, _ = await signed_in_browser(fake_login, sub)
+    account_id = await account_of(sub)
+    thief = await _at_otp_page(fake_login, sub, known=lost_phone)
+    original = otp.remember_browser
+    replaced: list[bool] = []
+
+    async def replacement_lands_first(settings: Settings, account: Any, cookie: Any, **kwargs: Any) -> str | None:
+        if not replaced:
+            factor = await otp.start_enrolment(settings, account)
+            replaced.append(await otp.activate_factor(account, factor, replacing=True))
+        return await original(settings, account, cookie, **kwargs)
+
+    monkeypatch.setattr(otp, "remember_browser", replacement_lands_first)
+    ended = await thief.browser.post_form("/login/otp", {"code": lost_phone.browser.totp().at(time.time() + 30)})
+    assert replaced == [True] and "Second facteur remplacé" in html.unescape(ended.text), ended.status_code
+    known = await otp.known_browser(fake_settings, account_id, lost_phone.browser.known_browser, now=datetime.now(UTC))
+    assert known is None
+    assert await db.fetch("SELECT key_hash FROM known_browsers WHERE account_id = {}", account_id) == []
+
+
+async def test_a_browser_row_gone_since_it_was_recognised_is_a_strangers_try_not_a_lock(
+    fake_login: Any, monkeypatch: Any
+) -> None:
+    sub = _sub()
+    owner, _ = await signed_in_browser(fake_login, sub)
+    mine = await _at_otp_page(fake_login, sub, known=owner)
+    original = otp.known_browser
+
+    async def then_gone(settings: Settings, account: Any, cookie: Any, *, now: datetime) -> Any:
+        found = await original(settings, account, cookie, now=now)
+        await db.fetch("DELETE FROM known_browsers WHERE account_id = {}", account)
+        return found
+
+    monkeypatch.setattr(otp, "known_browser", then_gone)
+    passed = await mine.browser.post_form("/login/otp", {"code": owner.browser.totp().at(time.time() + 30)})
+    assert passed.status_code == 303 and LOCKED not in html.unescape(passed.text), passed.text
+
+
+async def test_after_a_key_change_a_known_browser_keeps_one_row_its_count_with_it(
+    fake_login: Any, fake_settings: Settings
+) -> None:
+    sub = _sub()
+    owner, _ = await signed_in_browser(fake_login, sub)
+    account_id = await account_of(sub)
+    await db.fetch("UPDATE known_browsers SET failures = 7 WHERE account_id = {}", account_id)
+    old = fake_settings.secret_key
+    new = msgspec.structs.replace(fake_settings, secret_key="n" * 40, previous_secret_keys=old)
+    keyring.configure(new.secret_key, (old,))
+    try:
+        cookie = owner.browser.known_browser
+        now = datetime.now(UTC)
+        found = await otp.known_browser(new, account_id, cookie, now=now)
+        assert found is not None
+        assert await otp.remember_browser(new, account_id, cookie, attempt_id=uuid.uuid4(), now=now) == cookie
+        rows = await db.fetch("SELECT key_hash, failures FROM known_browsers WHERE account_id = {}", account_id)
+        assert len(rows) == 1 and rows[0]["failures"] == 7 and rows[0]["key_hash"] != found.key
+        assert (await otp.known_browser(new, account_id, cookie, now=now)) is not None
+    finally:
+        keyring.configure(old, ())
+
+
+async def test_a_planted_token_is_never_adopted(fake_login: Any) -> None:
+    """A cookie set in the person's browser by someone else (plain HTTP, a sibling host) would have
+    made its planter's copy a known browser: a token this account never issued is replaced."""
+    sub = _sub()
+    planted = "P" * 43
+    login: FakeLogin = fake_login()
+    login.browser.known_browser = planted
+    await login.start()
+    await login.come_back(login.code(sub=sub))
+    assert (await login.browser.second_factor()).status_code == 303
+    held = login.browser.known_browser
+    assert held is not None and held.split(".")[0] != planted and held.split(".")[1:] == [planted]
+    account_id = await account_of(sub)
+    assert await otp.known_browser(Settings.from_env({}, env="dev"), account_id, planted, now=datetime.now(UTC)) is None
+
+
+async def test_one_browser_two_people_each_remembered_by_their_own_token(fake_login: Any) -> None:
+    """A family computer: each person's token beside the other's in the cookie, known to its own account."""
+    first, second = _sub(), _sub()
+    login: FakeLogin = fake_login()
+    await login.start()
+    await login.come_back(login.code(sub=first))
+    assert (await login.browser.second_factor()).status_code == 303
+    theirs: FakeLogin = fake_login()
+    theirs.browser.known_browser = login.browser.known_browser
+    await theirs.start()
+    await theirs.come_back(theirs.code(sub=second))
+    assert (await theirs.browser.second_factor()).status_code == 303
+    cookie = theirs.browser.known_browser
+    assert cookie is not None and len(cookie.split(".")) == 2
+    settings, now = Settings.from_env({}, env="dev"), datetime.now(UTC)
+    one, two = [await otp.known_browser(settings, await account_of(s), cookie, now=now) for s in (first, second)]
+    assert one is not None and two is not None and one.token != two.token
+
+
+async def test_an_account_keeps_its_twenty_most_recent_browsers(fake_login: Any, fake_settings: Settings) -> None:
+    """A client that keeps no cookie makes a row at each login: an account keeps its 20 newest."""
+    sub = _sub()
+    owner, _ = await signed_in_browser(fake_login, sub)
+    account_id = await account_of(sub)
+    now = datetime.now(UTC)
+    for minutes in range(otp.BROWSERS_PER_ACCOUNT + 5):
+        await otp.remember_browser(
+            fake_settings, account_id, None, attempt_id=uuid.uuid4(), now=now + timedelta(minutes=minutes)
+        )
+    rows = await db.fetch("SELECT key_hash FROM known_browsers WHERE account_id = {}", account_id)
+    assert len(rows) == otp.BROWSERS_PER_ACCOUNT
+    assert await otp.known_browser(fake_settings, account_id, owner.browser.known_browser, now=now) is None

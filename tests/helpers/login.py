@@ -116,9 +116,8 @@ class Browser:
         )
         if found:
             self.cookie = found.group(1)
-        known = re.search(
-            rf"(?:^|[\s,]){re.escape(self.known_browser_name)}=([A-Za-z0-9_-]+)", response.headers.get("set-cookie", "")
-        )
+        named = re.escape(self.known_browser_name)
+        known = re.search(rf"(?:^|[\s,]){named}=([A-Za-z0-9_.-]+)", response.headers.get("set-cookie", ""))
         if known:
             self.known_browser = known.group(1)
         self.client.cookies.clear()

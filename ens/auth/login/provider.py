@@ -242,9 +242,16 @@ RECOVERY_FRESHNESS_S = 600
 
 
 async def callback(
-    ctx: LoginContext, cookie: str | None, *, state: str | None, code: str | None, error: str | None
+    ctx: LoginContext,
+    cookie: str | None,
+    *,
+    state: str | None,
+    code: str | None,
+    error: str | None,
+    browser: str | None = None,
 ) -> Redirect:
-    """The provider sends the browser back: check the state (single use), then verify everything."""
+    """The provider sends the browser back: check the state (single use), then verify everything.
+    ``browser``: its known-browser cookie (the lost-factor way in sends its first e-mail code)."""
     attempt = await take_attempt(ctx.settings, cookie, state=state, professional=False)
     if error:
         return provider_refusal(attempt, error, issuer=ctx.settings.public_url)
@@ -278,7 +285,7 @@ async def callback(
         # The step first: if no code can be sent now, the person still lands on the lost-factor
         # page (told why), whose "send again" works later; the login is not left stuck.
         await update_attempt(attempt.id, step="lost_email")
-        if await try_email_code(ctx, attempt, account_id=signed_in.account_id) is not None:
+        if await try_email_code(ctx, attempt, account_id=signed_in.account_id, browser=browser) is not None:
             return Redirect("/login/otp?notice=unsent", browser_token=attempt.browser_token)
     else:
         await to_second_factor(ctx, attempt.id, account_id=signed_in.account_id)

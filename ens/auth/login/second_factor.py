@@ -123,7 +123,8 @@ async def submit_code(
     if account_id is None or attempt.step not in ("enrol", "otp", "lost_email"):
         raise step_over(attempt)
     method: otp.Method = "totp"
-    budget = code_budget(attempt, browser=await otp.known_browser(ctx.settings, account_id, browser, now=clock.now()))
+    known = await otp.known_browser(ctx.settings, account_id, browser, now=clock.now())
+    budget = code_budget(attempt, browser=known.key if known is not None else None)
     try:
         if attempt.step == "enrol" and attempt.new_factor_id is not None:
             await otp.verify_enrolment_code(
@@ -155,12 +156,14 @@ async def submit_code(
         if replaced:
             await notify(ctx, account_id, subject="Votre second facteur a été remplacé", text=FACTOR_REPLACED)
         # (After the activation, which forgot the account's browsers when it replaced a factor.)
-        known = await otp.remember_browser(ctx.settings, account_id, browser, now=clock.now())
-        return Screen("recovery_codes", attempt.csrf, codes=codes, known_browser=known)
+        cookie_now = await otp.remember_browser(
+            ctx.settings, account_id, browser, attempt_id=attempt.id, now=clock.now()
+        )
+        return Screen("recovery_codes", attempt.csrf, codes=codes, known_browser=cookie_now)
     if method == "recovery":
         await notify(ctx, account_id, subject="Un code de secours a été utilisé", text=RECOVERY_USED)
-    known = await otp.remember_browser(ctx.settings, account_id, browser, now=clock.now())
-    return dataclasses.replace(await _after_second_factor(ctx, attempt), known_browser=known)
+    cookie_now = await otp.remember_browser(ctx.settings, account_id, browser, attempt_id=attempt.id, now=clock.now())
+    return dataclasses.replace(await _after_second_factor(ctx, attempt), known_browser=cookie_now)
 
 
 async def acknowledge_recovery_codes(ctx: LoginContext, cookie: str | None, *, csrf: str | None) -> Redirect:
@@ -181,8 +184,7 @@ async def request_email_code(
     check_csrf(attempt, csrf)
     if attempt.account_id is None or attempt.step not in ("otp", "lost_email"):
         raise step_over(attempt)
-    known = await otp.known_browser(ctx.settings, attempt.account_id, browser, now=clock.now())
-    refused = await try_email_code(ctx, attempt, account_id=attempt.account_id, browser=known)
+    refused = await try_email_code(ctx, attempt, account_id=attempt.account_id, browser=browser)
     if refused is not None:
         return await current_screen(ctx, cookie, unsent=refused)
     return await current_screen(ctx, cookie, info="Un code vous a été envoyé par e-mail. Il est valable 10 minutes.")
@@ -200,22 +202,26 @@ async def try_email_code(
 ) -> str | None:
     """E-mail a one-time code unless none can be sent now (the hourly limit, the second factor's
     lock, the mail server): then why, for the page (the lost-factor way in lands on its page all the
-    same, whose "send again" works later). ``browser``: the known browser asking (its own lock)."""
+    same, whose "send again" works later). ``browser``: the browser's known-browser cookie (then its
+    own lock and hourly count hold it, not strangers')."""
+    known = await otp.known_browser(ctx.settings, account_id, browser, now=clock.now())
+    key = known.key if known is not None else None
     try:
-        await otp.ensure_not_locked(account_id, browser=browser)
-        await send_email_code(ctx, attempt, account_id=account_id)
+        await otp.ensure_not_locked(account_id, browser=key)
+        await send_email_code(ctx, attempt, account_id=account_id, browser=key)
     except CodeRefused as exc:
         log.warning("e-mail code not sent: %s", exc.detail)
         return exc.detail
     return None
 
 
-async def send_email_code(ctx: LoginContext, attempt: Attempt, *, account_id: UUID) -> None:
-    """E-mail a one-time code to the account's address (the lost-factor way in)."""
+async def send_email_code(ctx: LoginContext, attempt: Attempt, *, account_id: UUID, browser: str | None) -> None:
+    """E-mail a one-time code to the account's address (the lost-factor way in); ``browser``: the
+    known browser asking (its key), whose hourly count it spends."""
     email = (await spaces.get_account(account_id)).email
     if not email:
         raise LoginFailed("Aucune adresse e-mail n'est connue pour votre compte : ce moyen n'est pas disponible.")
-    code = await otp.new_email_code(ctx.settings, attempt.id, account_id=account_id)
+    code = await otp.new_email_code(ctx.settings, attempt.id, account_id=account_id, browser=browser)
     try:
         await ctx.mailer.send(
             email,

@@ -26,7 +26,14 @@ from typing import Literal
 from uuid import UUID
 
 from ens.auth.errors import CodeRefused
-from ens.auth.otp.browsers import BROWSER_KEPT, forget_browsers, known_browser, remember_browser
+from ens.auth.otp.browsers import (
+    BROWSER_KEPT,
+    BROWSERS_PER_ACCOUNT,
+    KnownBrowser,
+    forget_browsers,
+    known_browser,
+    remember_browser,
+)
 from ens.auth.otp.email_codes import EMAIL_CODE_TTL, _use_email_code, new_email_code
 from ens.auth.otp.lock import (
     MAX_LOCK,
@@ -57,6 +64,7 @@ from ens.auth.otp.totp import (
 from ens.core.settings import Settings
 
 __all__ = [
+    "BROWSERS_PER_ACCOUNT",
     "BROWSER_KEPT",
     "EMAIL_CODE_TTL",
     "ISSUER_LABEL",
@@ -66,6 +74,7 @@ __all__ = [
     "RECOVERY_CODE_LENGTH",
     "VALID_WINDOW",
     "Enrolment",
+    "KnownBrowser",
     "Method",
     "TryBudget",
     "activate_factor",

@@ -1,27 +1,53 @@
-"""The browsers where a person has passed their second factor (a cookie, a ``known_browsers`` row).
+"""The browsers where a person has passed their second factor (a cookie, ``known_browsers`` rows).
 
 A browser is remembered for an account once it has passed that account's second factor: its cookie
-holds a random token (one per browser, whoever signs in there), and the row keeps the token's keyed
-hash with the account, never the token. There, the account's wrong codes count on the browser's
-own lock (:mod:`ens.auth.otp.lock`), not on the account's, which strangers' browsers meet alone. A
-row lives :data:`BROWSER_KEPT` from its last login there; a lost factor replaced forgets every
+holds a random token of that account's (a browser shared by a family holds one per person, at most
+:data:`TOKENS_PER_BROWSER`, dot-separated), and the row keeps the token's keyed hash with the
+account, never the token. There, the account's wrong codes count on the browser's own lock
+(:mod:`ens.auth.otp.lock`), not on the account's, which strangers' browsers meet alone. A token is
+only ever made here: one a browser presents that is not already this account's is never adopted
+(else whoever planted a cookie in the person's browser would hold a known browser). A row lives
+:data:`BROWSER_KEPT` from its last login there, an account keeps its :data:`BROWSERS_PER_ACCOUNT`
+most recent (a client that keeps no cookie makes one a login); a lost factor replaced forgets every
 browser of the account (a stolen phone's among them) but the one that replaced it.
 """
 
 from __future__ import annotations
 
+import re
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
 
+from ens.auth.otp.lock import _hold_guard
 from ens.core import keyring
-from ens.core.db import fetch, fetch_one, one_of
+from ens.core.db import fetch, fetch_one, one_of, write_transaction
 from ens.core.settings import Settings
 
 # From its last login: a browser unused for half a year meets the account's lock as a stranger's.
 BROWSER_KEPT = timedelta(days=180)
-# What a token may look like (secrets.token_urlsafe(32)): a cookie of another shape is no browser of ours.
-_TOKEN_LENGTH = 43
+# The tokens a browser's cookie holds, one per account that passed its second factor there, newest first.
+TOKENS_PER_BROWSER = 5
+# The rows an account keeps, its most recently used: one a login when a client keeps no cookie.
+BROWSERS_PER_ACCOUNT = 20
+# What a token looks like (secrets.token_urlsafe(32)): a cookie's part of another shape is no token of ours.
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")
+
+
+@dataclass(frozen=True)
+class KnownBrowser:
+    """This browser, known to the account: the row's key, and the cookie's token it was found by."""
+
+    key: str
+    token: str
+
+
+def tokens_of(cookie: str | None) -> list[str]:
+    """The well-formed tokens of a known-browser cookie, in its order, at most :data:`TOKENS_PER_BROWSER`."""
+    if not cookie:
+        return []
+    return [part for part in cookie.split(".") if _TOKEN.fullmatch(part)][:TOKENS_PER_BROWSER]
 
 
 def _hashes(settings: Settings, account_id: UUID, token: str) -> tuple[str, ...]:
@@ -29,41 +55,72 @@ def _hashes(settings: Settings, account_id: UUID, token: str) -> tuple[str, ...]
     return keyring.token_hashes(settings.secret_key, f"{account_id}:{token}")
 
 
-def _well_formed(token: str | None) -> bool:
-    return token is not None and len(token) == _TOKEN_LENGTH and token.isascii()
-
-
-async def known_browser(settings: Settings, account_id: UUID, token: str | None, *, now: datetime) -> str | None:
-    """The row key of the browser holding ``token`` (its cookie) if it has passed this account's
-    second factor within :data:`BROWSER_KEPT`, else None (a stranger's browser, to the account)."""
-    if not _well_formed(token):
+async def known_browser(
+    settings: Settings, account_id: UUID, cookie: str | None, *, now: datetime
+) -> KnownBrowser | None:
+    """This browser if one of its cookie's tokens has passed this account's second factor within
+    :data:`BROWSER_KEPT` (the row under the current key's hash first), else None: a stranger's."""
+    wanted = {
+        h: (token, rank) for token in tokens_of(cookie) for rank, h in enumerate(_hashes(settings, account_id, token))
+    }
+    if not wanted:
         return None
-    assert token is not None
-    hashes = _hashes(settings, account_id, token)
-    row = await fetch_one(
-        f"SELECT key_hash FROM known_browsers WHERE {one_of('key_hash', hashes)} AND account_id = {{}} "
-        "AND expires_at > {} LIMIT 1",
-        *hashes,
+    keys = list(wanted)
+    rows = await fetch(
+        f"SELECT key_hash FROM known_browsers WHERE {one_of('key_hash', keys)} AND account_id = {{}} "
+        "AND expires_at > {}",
+        *keys,
         account_id,
         now,
     )
-    return str(row["key_hash"]) if row else None
+    if not rows:
+        return None
+    key = min((str(row["key_hash"]) for row in rows), key=lambda h: wanted[h][1])
+    return KnownBrowser(key=key, token=wanted[key][0])
 
 
-async def remember_browser(settings: Settings, account_id: UUID, token: str | None, *, now: datetime) -> str:
-    """This browser has just passed the account's second factor: remembered (again) for
-    :data:`BROWSER_KEPT`. Its token, to set in its cookie: the one it holds, or a new one."""
-    if not _well_formed(token):
-        token = secrets.token_urlsafe(32)
-    assert token is not None
-    await fetch(
-        "INSERT INTO known_browsers (key_hash, account_id, failures, expires_at) VALUES ({}, {}, 0, {}) "
-        "ON CONFLICT (key_hash) DO UPDATE SET expires_at = excluded.expires_at",
-        _hashes(settings, account_id, token)[0],
-        account_id,
-        now + BROWSER_KEPT,
-    )
-    return token
+async def remember_browser(
+    settings: Settings, account_id: UUID, cookie: str | None, *, attempt_id: UUID, now: datetime
+) -> str | None:
+    """This browser has just passed the account's second factor in login attempt ``attempt_id``:
+    remembered (again) for :data:`BROWSER_KEPT`. The cookie to set (this account's token first),
+    or None when the attempt was superseded meanwhile: a factor replaced (its transaction forgets
+    the account's browsers under the person's guard row, taken here too) must not be followed by
+    the lost phone's login remembering it again (a review)."""
+    known = await known_browser(settings, account_id, cookie, now=now)
+    token = known.token if known is not None else secrets.token_urlsafe(32)
+    current = _hashes(settings, account_id, token)[0]
+    async with write_transaction():
+        await _hold_guard(account_id)
+        attempt = await fetch_one("SELECT step FROM login_attempts WHERE id = {}", attempt_id)
+        if attempt is not None and attempt["step"] == "superseded":
+            return None
+        if known is not None and known.key != current:
+            # Found under a key since replaced: the row takes the current key's hash, its count and lock
+            # kept (an upsert beside it gave the browser a second row, with 30 codes of its own).
+            await fetch(
+                "UPDATE known_browsers SET key_hash = {} WHERE key_hash = {} "
+                "AND NOT EXISTS (SELECT 1 FROM known_browsers k WHERE k.key_hash = {})",
+                current,
+                known.key,
+                current,
+            )
+        await fetch(
+            "INSERT INTO known_browsers (key_hash, account_id, failures, expires_at) VALUES ({}, {}, 0, {}) "
+            "ON CONFLICT (key_hash) DO UPDATE SET expires_at = excluded.expires_at",
+            current,
+            account_id,
+            now + BROWSER_KEPT,
+        )
+        await fetch(
+            "DELETE FROM known_browsers WHERE account_id = {} AND key_hash NOT IN "
+            "(SELECT key_hash FROM known_browsers WHERE account_id = {} ORDER BY expires_at DESC LIMIT {})",
+            account_id,
+            account_id,
+            BROWSERS_PER_ACCOUNT,
+        )
+    others = [held for held in tokens_of(cookie) if held != token]
+    return ".".join([token, *others][:TOKENS_PER_BROWSER])
 
 
 async def forget_browsers(account_id: UUID) -> None:

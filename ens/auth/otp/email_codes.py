@@ -25,13 +25,22 @@ def _hashed(attempt_id: UUID, code: str) -> str:
     return f"email:{attempt_id}:{code}"
 
 
-async def new_email_code(settings: Settings, attempt_id: UUID, *, account_id: UUID, now: datetime | None = None) -> str:
+async def new_email_code(
+    settings: Settings,
+    attempt_id: UUID,
+    *,
+    account_id: UUID,
+    browser: str | None = None,
+    now: datetime | None = None,
+) -> str:
     """Six random digits for this login attempt, valid 10 minutes; earlier ones of the attempt die.
 
-    Sending is rate-limited per person (``ENS_EMAIL_CODES_PER_HOUR`` over the last hour): the count
-    and the new code's row are one transaction under the person's guard row, so parallel requests,
-    from any process, are counted one after the other and at most that many codes are created.
-    Raises :class:`CodeRefused` beyond the limit.
+    Sending is rate-limited per person (``ENS_EMAIL_CODES_PER_HOUR`` over the last hour), counted
+    apart for each known ``browser`` (its key) and for strangers' browsers together: strangers
+    holding the provider password can spend their own count, not the person's own browser's. The
+    count and the new code's row are one transaction under the person's guard row, so parallel
+    requests, from any process, are counted one after the other and at most that many codes are
+    created. Raises :class:`CodeRefused` beyond the limit.
     """
     at = _now(now)
     code = f"{secrets.randbelow(1_000_000):06d}"
@@ -39,10 +48,12 @@ async def new_email_code(settings: Settings, attempt_id: UUID, *, account_id: UU
         # Not a COUNT inside a conditional statement: on PostgreSQL a waiting statement re-checks
         # its row but not its subquery, which would still count from before the wait.
         await _hold_guard(account_id)
+        whose, args = ("browser_key = {}", (browser,)) if browser is not None else ("browser_key IS NULL", ())
         count = await fetch_one(
-            "SELECT COUNT(*) AS n FROM email_codes WHERE account_id = {} AND created_at > {}",
+            f"SELECT COUNT(*) AS n FROM email_codes WHERE account_id = {{}} AND created_at > {{}} AND {whose}",
             account_id,
             at - timedelta(hours=1),
+            *args,
         )
         if count is not None and int(count["n"]) >= settings.email_codes_per_hour:
             raise CodeRefused(
@@ -57,6 +68,7 @@ async def new_email_code(settings: Settings, attempt_id: UUID, *, account_id: UU
                 code_hash=_email_hash(settings, attempt_id, code=code),
                 created_at=at,
                 expires_at=at + EMAIL_CODE_TTL,
+                browser_key=browser,
             )
         )
     return code

@@ -40,11 +40,15 @@ class TryBudget:
     """The way in whose budget a try spends: a login attempt's id, or a session's grant id. Its row is
     kept ``keep`` after the first try: as long as that way in can live, so it never starts afresh.
     ``browser``: the key of the known browser the try comes from (a ``known_browsers`` row), whose
-    lock it counts on instead of the account's."""
+    lock it counts on instead of the account's. ``signed_in``: a session renewing its recovery
+    codes, whose login passed the second factor: its budget alone bounds it (a stolen token gets
+    its five codes), and no lock counts its tries, the account's least of all: a right code there
+    started a stranger's count over, and strangers' lock refused it (a review)."""
 
     id: UUID
     keep: timedelta
     browser: str | None = None
+    signed_in: bool = False
 
 
 def _guard(account_id: UUID, browser: str | None) -> tuple[str, str, object]:
@@ -57,10 +61,11 @@ def _guard(account_id: UUID, browser: str | None) -> tuple[str, str, object]:
 
 @dataclass(frozen=True)
 class Tries:
-    """A try just counted: its number in its way in's budget, and on the account since the last right code."""
+    """A try just counted: its number in its way in's budget, and on its lock (the account's or a
+    known browser's) since the last right code; ``None`` for a signed-in session's (no lock)."""
 
     budget: int
-    account: int
+    account: int | None
 
 
 def _count(number: int, noun: str) -> str:
@@ -121,6 +126,8 @@ async def _reserve_try(settings: Settings, account_id: UUID, *, budget: TryBudge
     """
     async with write_transaction():
         number = await _reserve_budget_try(settings, budget, now=now)
+        if budget.signed_in:
+            return Tries(budget=number, account=None)
         account = await _reserve_account_try(settings, account_id, browser=budget.browser, now=now)
     return Tries(budget=number, account=account)
 
@@ -165,7 +172,13 @@ async def _reserve_account_try(settings: Settings, account_id: UUID, *, browser:
         now,
     )
     if not rows:
-        # Locked; or (a known browser) its row gone since it was recognised, past its expiry.
+        if (
+            browser is not None
+            and await fetch_one("SELECT 1 AS one FROM known_browsers WHERE key_hash = {}", browser) is None
+        ):
+            # The known browser's row went since it was recognised (its expiry's purge, a factor
+            # replaced meanwhile): a stranger's try then, not a lock (it said "bloquée": a review).
+            return await _reserve_account_try(settings, account_id, browser=None, now=now)
         await ensure_not_locked(account_id, now, browser=browser)
         raise CodeRefused("Trop de codes erronés : la vérification est bloquée. Réessayez plus tard.")
     number = int(rows[0]["failures"])
@@ -187,9 +200,9 @@ def _refuse(settings: Settings, account_id: UUID, tries: Tries, *, message: str)
     try that locked the person's codes says so (``locked_now``) and is logged for the operators:
     that many wrong codes most likely come from someone holding the person's provider password."""
     per_round = max(1, settings.otp_account_max_failures)
-    account_left = per_round - ((tries.account - 1) % per_round + 1)
     budget_left = settings.otp_max_failures - tries.budget
-    if account_left == 0:
+    account_left = budget_left if tries.account is None else per_round - ((tries.account - 1) % per_round + 1)
+    if tries.account is not None and account_left == 0:
         minutes = max(1, int(_lock_length(settings, tries.account // per_round).total_seconds() // 60))
         message = f"Trop de codes erronés : la vérification est bloquée pendant {minutes} minutes."
         security_log.warning(
@@ -199,7 +212,7 @@ def _refuse(settings: Settings, account_id: UUID, tries: Tries, *, message: str)
     elif budget_left > 0:
         raise CodeRefused(f"{message} Il vous reste {_count(min(budget_left, account_left), 'essai')}.")
     refusal = TriesSpent(message) if budget_left <= 0 else CodeRefused(message)
-    refusal.locked_now = account_left == 0
+    refusal.locked_now = tries.account is not None and account_left == 0
     raise refusal
 
 
@@ -213,6 +226,7 @@ async def _clear_failures(account_id: UUID, budget: TryBudget) -> None:
     (in flight at once) be looked at beyond it. A way in never has more wrong codes looked at than
     its budget.
     """
-    table, column, key = _guard(account_id, budget.browser)
-    await fetch(f"UPDATE {table} SET failures = 0, locked_until = NULL WHERE {column} = {{}}", key)
+    if not budget.signed_in:
+        table, column, key = _guard(account_id, budget.browser)
+        await fetch(f"UPDATE {table} SET failures = 0, locked_until = NULL WHERE {column} = {{}}", key)
     await fetch("UPDATE otp_budgets SET failures = failures - 1 WHERE id = {} AND failures > 0", budget.id)

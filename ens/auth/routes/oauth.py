@@ -27,7 +27,16 @@ from ens.auth import login, oauth
 from ens.auth.errors import OAuthError, error_description
 from ens.auth.fcplus import encryption_key_from_settings, public_jwks
 from ens.auth.login import LoginContext
-from ens.auth.routes.login_pages import NO_STORE, Form, LoginCookie, error_page, go, malformed_form, render
+from ens.auth.routes.login_pages import (
+    NO_STORE,
+    Form,
+    LoginCookie,
+    error_page,
+    go,
+    known_browser_cookie,
+    malformed_form,
+    render,
+)
 from ens.auth.schemas import (
     AuthorizationServerMetadata,
     CsrfForm,
@@ -226,13 +235,15 @@ class OAuthController(Controller):
     )
     async def callback(
         self,
+        request: Request[Any, Any, Any],
         login_ctx: NamedDependency[LoginContext],
         cookie: LoginCookie,
         code: Annotated[str | None, QueryParameter(name="code", required=False)] = None,
         state_: Annotated[str | None, QueryParameter(name="state", required=False)] = None,
         error: Annotated[str | None, QueryParameter(name="error", required=False)] = None,
     ) -> Redirect:
-        target = await login.callback(login_ctx, cookie, state=state_, code=code, error=error)
+        browser = known_browser_cookie(request, login_ctx.settings)
+        target = await login.callback(login_ctx, cookie, state=state_, code=code, error=error, browser=browser)
         return go(target, login_ctx.settings, cookie=cookie)
 
     @get(
