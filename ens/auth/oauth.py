@@ -492,13 +492,18 @@ async def revoke(
 
 async def _grant_of_access_token(settings: Settings, tokens: AccessTokens, *, token: str) -> tuple[UUID, str] | None:
     """The grant an access token of ours names, expired or not, and the client it was issued to;
-    ``None`` if it is not one."""
+    ``None`` if it is not one. The grant must be the token's person's and client's, as issued: a
+    token signed under a replaced key (its holder may have had that key) naming a grant it was not
+    issued for ends nothing (an outside audit)."""
     if token.count(".") != 2:
         return None
     try:
         caller = tokens.verify_any_age(token)
     except Unauthorized:
         return None  # an invalid token is simply not revoked (RFC 7009 §2.2)
+    grant = await fetch_one("SELECT account_id, client_id FROM grants WHERE id = {}", caller.grant_id)
+    if grant is None or as_uuid(grant["account_id"]) != caller.account_id or grant["client_id"] != caller.client_id:
+        return None
     return caller.grant_id, caller.client_id
 
 

@@ -109,12 +109,13 @@ class AccessTokens:
         and a signature under a key ``ENS_PREVIOUS_SECRET_KEYS`` names, so that revoking a token
         issued before the key changed does too. Raises :class:`Unauthorized` for anything else.
         """
-        for key in self._revocation_keys[:-1]:
+        refusals: list[Unauthorized] = []
+        for key in self._revocation_keys:
             try:
                 return self._verify(token, self._any_age_registry, key=key)[0]
-            except Unauthorized:
-                continue
-        return self._verify(token, self._any_age_registry, key=self._revocation_keys[-1])[0]
+            except Unauthorized as refusal:
+                refusals.append(refusal)
+        raise refusals[0]  # what the current key says of the token
 
     def _verify(
         self, token: str, registry: jwt.JWTClaimsRegistry | None = None, *, key: OctKey | None = None

@@ -71,7 +71,8 @@ async def test_a_browser_that_passed_the_second_factor_is_remembered_by_a_cookie
     sub = _sub()
     owner, _ = await signed_in_browser(fake_login, sub)
     token = owner.browser.known_browser
-    assert token is not None and len(token) == 43
+    # The account's mark (11 characters), then the random token (43).
+    assert token is not None and len(token) == 11 + 43
     # Set with the answer that ended the second factor: HttpOnly, Lax, the whole site, half a year.
     replayed = await _at_otp_page(fake_login, sub, known=owner)
     passed = await replayed.browser.post_form("/login/otp", {"code": owner.browser.totp().at(time.time() + 30)})
@@ -84,7 +85,7 @@ async def test_a_browser_that_passed_the_second_factor_is_remembered_by_a_cookie
     # The same token again (the browser keeps one), and only its keyed hash is stored.
     assert cookie.startswith(f"ens_browser={token};")
     rows = await db.fetch("SELECT key_hash FROM known_browsers WHERE account_id = {}", await account_of(sub))
-    assert len(rows) == 1 and token not in str(rows[0]["key_hash"])
+    assert len(rows) == 1 and token[11:] not in str(rows[0]["key_hash"])
 
 
 async def test_strangers_lock_the_account_not_the_persons_own_browser(fake_login: Any, fake_settings: Settings) -> None:
@@ -307,10 +308,12 @@ async def test_after_a_key_change_a_known_browser_keeps_one_row_its_count_with_i
         now = datetime.now(UTC)
         found = await otp.known_browser(new, account_id, cookie, now=now)
         assert found is not None
-        assert await otp.remember_browser(new, account_id, cookie, attempt_id=uuid.uuid4(), now=now) == cookie
+        again = await otp.remember_browser(new, account_id, cookie, known=found, attempt_id=uuid.uuid4(), now=now)
+        # The same token, under the new key's mark of the account.
+        assert again is not None and cookie is not None and again[11:] == cookie[11:] and again != cookie
         rows = await db.fetch("SELECT key_hash, failures FROM known_browsers WHERE account_id = {}", account_id)
         assert len(rows) == 1 and rows[0]["failures"] == 7 and rows[0]["key_hash"] != found.key
-        assert (await otp.known_browser(new, account_id, cookie, now=now)) is not None
+        assert (await otp.known_browser(new, account_id, again, now=now)) is not None
     finally:
         keyring.configure(old, ())
 
@@ -319,7 +322,7 @@ async def test_a_planted_token_is_never_adopted(fake_login: Any) -> None:
     """A cookie set in the person's browser by someone else (plain HTTP, a sibling host) would have
     made its planter's copy a known browser: a token this account never issued is replaced."""
     sub = _sub()
-    planted = "P" * 43
+    planted = "M" * 11 + "P" * 43  # a mark and a token of the right shape
     login: FakeLogin = fake_login()
     login.browser.known_browser = planted
     await login.start()
@@ -358,8 +361,30 @@ async def test_an_account_keeps_its_twenty_most_recent_browsers(fake_login: Any,
     now = datetime.now(UTC)
     for minutes in range(otp.BROWSERS_PER_ACCOUNT + 5):
         await otp.remember_browser(
-            fake_settings, account_id, None, attempt_id=uuid.uuid4(), now=now + timedelta(minutes=minutes)
+            fake_settings, account_id, None, known=None, attempt_id=uuid.uuid4(), now=now + timedelta(minutes=minutes)
         )
     rows = await db.fetch("SELECT key_hash FROM known_browsers WHERE account_id = {}", account_id)
     assert len(rows) == otp.BROWSERS_PER_ACCOUNT
     assert await otp.known_browser(fake_settings, account_id, owner.browser.known_browser, now=now) is None
+
+
+async def test_a_dead_token_is_replaced_in_its_own_slot_never_pushing_another_persons_out(
+    fake_login: Any, fake_settings: Settings
+) -> None:
+    """A family computer where one person's browser row keeps going (a factor replaced elsewhere,
+    the expiry, the cap): each of their logins there made a new token beside the dead one, and
+    enough of those pushed the other person's live token out of the cookie's five (a re-review)."""
+    first, second = _sub(), _sub()
+    other, _ = await signed_in_browser(fake_login, second)
+    await signed_in_browser(fake_login, first)
+    first_id, now = await account_of(first), datetime.now(UTC)
+    cookie = other.browser.known_browser
+    for _ in range(otp.TOKENS_PER_BROWSER + 1):
+        await db.fetch("DELETE FROM known_browsers WHERE account_id = {}", first_id)
+        assert await otp.known_browser(fake_settings, first_id, cookie, now=now) is None
+        cookie = await otp.remember_browser(
+            fake_settings, first_id, cookie, known=None, attempt_id=uuid.uuid4(), now=now
+        )
+        assert cookie is not None and len(cookie.split(".")) == 2, cookie
+    assert await otp.known_browser(fake_settings, await account_of(second), cookie, now=now) is not None
+    assert await otp.known_browser(fake_settings, first_id, cookie, now=now) is not None

@@ -100,3 +100,24 @@ async def test_a_token_presented_by_another_client_is_refused_and_revokes_nothin
     me = await fake_client.get("/v1/me", headers={"Authorization": f"Bearer {tokens['access_token']}"})
     assert me.status_code == 200
     assert await _refresh_status(fake_client, tokens["refresh_token"]) == 200
+
+
+async def test_a_token_of_ours_naming_a_grant_not_issued_to_it_revokes_nothing(
+    fake_login, fake_client, fake_settings: Settings
+):
+    """Signed by a key of ours (one since replaced, its holder may have it) but naming someone
+    else's grant: the grant must be the token's own person's and client's, else nothing ends."""
+    _, victim = await _phone_tokens(fake_login)
+    _, other = await _phone_tokens(fake_login)
+    signer = AccessTokens(fake_settings)
+    theirs, mine = signer.verify(victim["access_token"]), signer.verify(other["access_token"])
+    forged = [
+        msgspec.structs.replace(mine, grant_id=theirs.grant_id),  # another person's grant
+        msgspec.structs.replace(theirs, client_id="ens-web"),  # the grant, another client's name
+    ]
+    for caller in forged:
+        token = signer.issue(caller, ttl=-5)
+        for client_id in {caller.client_id, PHONE}:
+            response = await fake_client.post("/oauth/revoke", data={"token": token, "client_id": client_id})
+            assert response.status_code in (200, 401), response.text
+    assert await _refresh_status(fake_client, victim["refresh_token"]) == 200

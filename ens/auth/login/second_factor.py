@@ -157,12 +157,14 @@ async def submit_code(
             await notify(ctx, account_id, subject="Votre second facteur a été remplacé", text=FACTOR_REPLACED)
         # (After the activation, which forgot the account's browsers when it replaced a factor.)
         cookie_now = await otp.remember_browser(
-            ctx.settings, account_id, browser, attempt_id=attempt.id, now=clock.now()
+            ctx.settings, account_id, browser, known=known, attempt_id=attempt.id, now=clock.now()
         )
         return Screen("recovery_codes", attempt.csrf, codes=codes, known_browser=cookie_now)
     if method == "recovery":
         await notify(ctx, account_id, subject="Un code de secours a été utilisé", text=RECOVERY_USED)
-    cookie_now = await otp.remember_browser(ctx.settings, account_id, browser, attempt_id=attempt.id, now=clock.now())
+    cookie_now = await otp.remember_browser(
+        ctx.settings, account_id, browser, known=known, attempt_id=attempt.id, now=clock.now()
+    )
     return dataclasses.replace(await _after_second_factor(ctx, attempt), known_browser=cookie_now)
 
 

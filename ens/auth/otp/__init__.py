@@ -29,6 +29,7 @@ from ens.auth.errors import CodeRefused
 from ens.auth.otp.browsers import (
     BROWSER_KEPT,
     BROWSERS_PER_ACCOUNT,
+    TOKENS_PER_BROWSER,
     KnownBrowser,
     forget_browsers,
     known_browser,
@@ -72,6 +73,7 @@ __all__ = [
     "RECOVERY_ALPHABET",
     "RECOVERY_CODE_COUNT",
     "RECOVERY_CODE_LENGTH",
+    "TOKENS_PER_BROWSER",
     "VALID_WINDOW",
     "Enrolment",
     "KnownBrowser",

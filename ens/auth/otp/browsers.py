@@ -3,7 +3,10 @@
 A browser is remembered for an account once it has passed that account's second factor: its cookie
 holds a random token of that account's (a browser shared by a family holds one per person, at most
 :data:`TOKENS_PER_BROWSER`, dot-separated), and the row keeps the token's keyed hash with the
-account, never the token. There, the account's wrong codes count on the browser's own lock
+account, never the token. Each token is marked with its account (a short keyed hash of the
+account's id, :func:`_mark`), so that a login replaces its own account's token, a dead one too
+(its row gone: a factor replaced elsewhere, the expiry, the cap), and never pushes another
+person's live token out of the cookie (a re-review). There, the account's wrong codes count on the browser's own lock
 (:mod:`ens.auth.otp.lock`), not on the account's, which strangers' browsers meet alone. A token is
 only ever made here: one a browser presents that is not already this account's is never adopted
 (else whoever planted a cookie in the person's browser would hold a known browser). A row lives
@@ -31,8 +34,11 @@ BROWSER_KEPT = timedelta(days=180)
 TOKENS_PER_BROWSER = 5
 # The rows an account keeps, its most recently used: one a login when a client keeps no cookie.
 BROWSERS_PER_ACCOUNT = 20
-# What a token looks like (secrets.token_urlsafe(32)): a cookie's part of another shape is no token of ours.
-_TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")
+# The account's mark before each token: 11 base64url characters (66 bits) of a keyed hash of its id.
+_MARK_LENGTH = 11
+# What a cookie's part looks like, the mark then the token (secrets.token_urlsafe(32)): a part of
+# another shape is no token of ours.
+_PART = re.compile(r"([A-Za-z0-9_-]{11})([A-Za-z0-9_-]{43})")
 
 
 @dataclass(frozen=True)
@@ -43,11 +49,18 @@ class KnownBrowser:
     token: str
 
 
-def tokens_of(cookie: str | None) -> list[str]:
-    """The well-formed tokens of a known-browser cookie, in its order, at most :data:`TOKENS_PER_BROWSER`."""
+def tokens_of(cookie: str | None) -> list[tuple[str, str]]:
+    """The well-formed parts of a known-browser cookie, each its account's mark and its token, in
+    the cookie's order, at most :data:`TOKENS_PER_BROWSER`."""
     if not cookie:
         return []
-    return [part for part in cookie.split(".") if _TOKEN.fullmatch(part)][:TOKENS_PER_BROWSER]
+    parts = (_PART.fullmatch(part) for part in cookie.split("."))
+    return [(found[1], found[2]) for found in parts if found][:TOKENS_PER_BROWSER]
+
+
+def _marks(settings: Settings, account_id: UUID) -> tuple[str, ...]:
+    """The marks of this account's tokens: under the current key first, then each it replaced."""
+    return tuple(h[:_MARK_LENGTH] for h in keyring.token_hashes(settings.secret_key, f"known-browser:{account_id}"))
 
 
 def _hashes(settings: Settings, account_id: UUID, token: str) -> tuple[str, ...]:
@@ -60,8 +73,12 @@ async def known_browser(
 ) -> KnownBrowser | None:
     """This browser if one of its cookie's tokens has passed this account's second factor within
     :data:`BROWSER_KEPT` (the row under the current key's hash first), else None: a stranger's."""
+    marks = _marks(settings, account_id)
     wanted = {
-        h: (token, rank) for token in tokens_of(cookie) for rank, h in enumerate(_hashes(settings, account_id, token))
+        h: (token, rank)
+        for mark, token in tokens_of(cookie)
+        if mark in marks
+        for rank, h in enumerate(_hashes(settings, account_id, token))
     }
     if not wanted:
         return None
@@ -80,14 +97,20 @@ async def known_browser(
 
 
 async def remember_browser(
-    settings: Settings, account_id: UUID, cookie: str | None, *, attempt_id: UUID, now: datetime
+    settings: Settings,
+    account_id: UUID,
+    cookie: str | None,
+    *,
+    known: KnownBrowser | None,
+    attempt_id: UUID,
+    now: datetime,
 ) -> str | None:
     """This browser has just passed the account's second factor in login attempt ``attempt_id``:
-    remembered (again) for :data:`BROWSER_KEPT`. The cookie to set (this account's token first),
-    or None when the attempt was superseded meanwhile: a factor replaced (its transaction forgets
-    the account's browsers under the person's guard row, taken here too) must not be followed by
-    the lost phone's login remembering it again (a review)."""
-    known = await known_browser(settings, account_id, cookie, now=now)
+    remembered (again) for :data:`BROWSER_KEPT`, by the token it was ``known`` by (the try's
+    :func:`known_browser`), else a new one. The cookie to set (this account's token first, the other
+    accounts' after it), or None when the attempt was superseded meanwhile: a factor replaced (its
+    transaction forgets the account's browsers under the person's guard row, taken here too) must
+    not be followed by the lost phone's login remembering it again (a review)."""
     token = known.token if known is not None else secrets.token_urlsafe(32)
     current = _hashes(settings, account_id, token)[0]
     async with write_transaction():
@@ -119,8 +142,9 @@ async def remember_browser(
             account_id,
             BROWSERS_PER_ACCOUNT,
         )
-    others = [held for held in tokens_of(cookie) if held != token]
-    return ".".join([token, *others][:TOKENS_PER_BROWSER])
+    marks = _marks(settings, account_id)
+    others = [mark + held for mark, held in tokens_of(cookie) if mark not in marks]
+    return ".".join([marks[0] + token, *others][:TOKENS_PER_BROWSER])
 
 
 async def forget_browsers(account_id: UUID) -> None:

@@ -65,7 +65,7 @@ class Tries:
     known browser's) since the last right code; ``None`` for a signed-in session's (no lock)."""
 
     budget: int
-    account: int | None
+    on_lock: int | None
 
 
 def _count(number: int, noun: str) -> str:
@@ -116,7 +116,8 @@ def _lock_length(settings: Settings, lock_number: int) -> timedelta:
 
 
 async def _reserve_try(settings: Settings, account_id: UUID, *, budget: TryBudget, now: datetime) -> Tries:
-    """Count this try, in its way in's budget and on the account, before its code is checked.
+    """Count this try, in its way in's budget and on its lock (the account's or a known browser's),
+    before its code is checked.
 
     One transaction: a try refused by the account's lock gives its place in the budget back (the
     person may go on with this attempt once the lock is over). The budget's row is taken first and
@@ -127,9 +128,9 @@ async def _reserve_try(settings: Settings, account_id: UUID, *, budget: TryBudge
     async with write_transaction():
         number = await _reserve_budget_try(settings, budget, now=now)
         if budget.signed_in:
-            return Tries(budget=number, account=None)
-        account = await _reserve_account_try(settings, account_id, browser=budget.browser, now=now)
-    return Tries(budget=number, account=account)
+            return Tries(budget=number, on_lock=None)
+        on_lock = await _reserve_lock_try(settings, account_id, browser=budget.browser, now=now)
+    return Tries(budget=number, on_lock=on_lock)
 
 
 async def _reserve_budget_try(settings: Settings, budget: TryBudget, *, now: datetime) -> int:
@@ -150,7 +151,7 @@ async def _reserve_budget_try(settings: Settings, budget: TryBudget, *, now: dat
     return int(rows[0]["failures"])
 
 
-async def _reserve_account_try(settings: Settings, account_id: UUID, *, browser: str | None, now: datetime) -> int:
+async def _reserve_lock_try(settings: Settings, account_id: UUID, *, browser: str | None, now: datetime) -> int:
     """The try's number on the account (or the known ``browser``) since the last right code.
 
     One conditional UPDATE: it passes only while the person is not locked, and the try that uses up
@@ -178,7 +179,7 @@ async def _reserve_account_try(settings: Settings, account_id: UUID, *, browser:
         ):
             # The known browser's row went since it was recognised (its expiry's purge, a factor
             # replaced meanwhile): a stranger's try then, not a lock (it said "bloquée": a review).
-            return await _reserve_account_try(settings, account_id, browser=None, now=now)
+            return await _reserve_lock_try(settings, account_id, browser=None, now=now)
         await ensure_not_locked(account_id, now, browser=browser)
         raise CodeRefused("Trop de codes erronés : la vérification est bloquée. Réessayez plus tard.")
     number = int(rows[0]["failures"])
@@ -201,18 +202,18 @@ def _refuse(settings: Settings, account_id: UUID, tries: Tries, *, message: str)
     that many wrong codes most likely come from someone holding the person's provider password."""
     per_round = max(1, settings.otp_account_max_failures)
     budget_left = settings.otp_max_failures - tries.budget
-    account_left = budget_left if tries.account is None else per_round - ((tries.account - 1) % per_round + 1)
-    if tries.account is not None and account_left == 0:
-        minutes = max(1, int(_lock_length(settings, tries.account // per_round).total_seconds() // 60))
+    lock_left = budget_left if tries.on_lock is None else per_round - ((tries.on_lock - 1) % per_round + 1)
+    if tries.on_lock is not None and lock_left == 0:
+        minutes = max(1, int(_lock_length(settings, tries.on_lock // per_round).total_seconds() // 60))
         message = f"Trop de codes erronés : la vérification est bloquée pendant {minutes} minutes."
         security_log.warning(
             "second factor locked after wrong codes",
             extra={"event": "otp_locked", "account_id": str(account_id), "minutes": minutes},
         )
     elif budget_left > 0:
-        raise CodeRefused(f"{message} Il vous reste {_count(min(budget_left, account_left), 'essai')}.")
+        raise CodeRefused(f"{message} Il vous reste {_count(min(budget_left, lock_left), 'essai')}.")
     refusal = TriesSpent(message) if budget_left <= 0 else CodeRefused(message)
-    refusal.locked_now = tries.account is not None and account_left == 0
+    refusal.locked_now = tries.on_lock is not None and lock_left == 0
     raise refusal
 
 
