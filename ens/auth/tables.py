@@ -95,6 +95,8 @@ class KnownBrowser(Table, tablename="known_browsers"):
     failures = Integer(default=0)
     locked_until = Timestamptz(null=True, default=None)
     expires_at = Timestamptz()
+    # Back since its first login: the account's cap evicts once-seen rows (cookie-less clients') first.
+    seen_again = Boolean(default=False)
 
 
 class RecoveryCode(Table, tablename="recovery_codes"):

@@ -388,3 +388,29 @@ async def test_a_dead_token_is_replaced_in_its_own_slot_never_pushing_another_pe
         assert cookie is not None and len(cookie.split(".")) == 2, cookie
     assert await otp.known_browser(fake_settings, await account_of(second), cookie, now=now) is not None
     assert await otp.known_browser(fake_settings, first_id, cookie, now=now) is not None
+
+
+async def test_the_cap_evicts_once_seen_rows_before_a_browser_the_person_comes_back_to(
+    fake_login: Any, fake_settings: Settings
+) -> None:
+    """An app's private in-app browser keeps no cookie: a row a login, never seen again. Twenty of
+    them evicted the person's computer, used once a month, which then met strangers' lock."""
+    sub = _sub()
+    computer, _ = await signed_in_browser(fake_login, sub)
+    account_id, now = await account_of(sub), datetime.now(UTC)
+    cookie = computer.browser.known_browser
+    known = await otp.known_browser(fake_settings, account_id, cookie, now=now)
+    assert known is not None  # its second login there: seen again
+    await otp.remember_browser(fake_settings, account_id, cookie, known=known, attempt_id=uuid.uuid4(), now=now)
+    for minutes in range(1, otp.BROWSERS_PER_ACCOUNT + 5):
+        later = now + timedelta(minutes=minutes)
+        await otp.remember_browser(fake_settings, account_id, None, known=None, attempt_id=uuid.uuid4(), now=later)
+    rows = await db.fetch("SELECT key_hash FROM known_browsers WHERE account_id = {}", account_id)
+    assert len(rows) == otp.BROWSERS_PER_ACCOUNT
+    assert await otp.known_browser(fake_settings, account_id, cookie, now=now) is not None
+    # The browser just used is kept even when every other row was seen again.
+    await db.fetch("UPDATE known_browsers SET seen_again = TRUE WHERE account_id = {}", account_id)
+    newest = await otp.remember_browser(
+        fake_settings, account_id, None, known=None, attempt_id=uuid.uuid4(), now=now - timedelta(days=1)
+    )
+    assert await otp.known_browser(fake_settings, account_id, newest, now=now) is not None

@@ -11,7 +11,8 @@ person's live token out of the cookie (a re-review). There, the account's wrong 
 only ever made here: one a browser presents that is not already this account's is never adopted
 (else whoever planted a cookie in the person's browser would hold a known browser). A row lives
 :data:`BROWSER_KEPT` from its last login there, an account keeps its :data:`BROWSERS_PER_ACCOUNT`
-most recent (a client that keeps no cookie makes one a login); a lost factor replaced forgets every
+most recent, those that came back after their first login before the others (a client that keeps
+no cookie makes one a login, never seen again); a lost factor replaced forgets every
 browser of the account (a stolen phone's among them) but the one that replaced it.
 """
 
@@ -32,7 +33,8 @@ from ens.core.settings import Settings
 BROWSER_KEPT = timedelta(days=180)
 # The tokens a browser's cookie holds, one per account that passed its second factor there, newest first.
 TOKENS_PER_BROWSER = 5
-# The rows an account keeps, its most recently used: one a login when a client keeps no cookie.
+# The rows an account keeps: the browser just used, those seen again, then the most recent once-seen
+# (a client that keeps no cookie makes one a login).
 BROWSERS_PER_ACCOUNT = 20
 # The account's mark before each token: 11 base64url characters (66 bits) of a keyed hash of its id.
 _MARK_LENGTH = 11
@@ -129,17 +131,21 @@ async def remember_browser(
                 current,
             )
         await fetch(
-            "INSERT INTO known_browsers (key_hash, account_id, failures, expires_at) VALUES ({}, {}, 0, {}) "
-            "ON CONFLICT (key_hash) DO UPDATE SET expires_at = excluded.expires_at",
+            "INSERT INTO known_browsers (key_hash, account_id, failures, expires_at, seen_again) "
+            "VALUES ({}, {}, 0, {}, FALSE) "
+            "ON CONFLICT (key_hash) DO UPDATE SET expires_at = excluded.expires_at, seen_again = TRUE",
             current,
             account_id,
             now + BROWSER_KEPT,
         )
+        # The cap keeps this browser, then those seen again, then the most recent once-seen rows.
         await fetch(
             "DELETE FROM known_browsers WHERE account_id = {} AND key_hash NOT IN "
-            "(SELECT key_hash FROM known_browsers WHERE account_id = {} ORDER BY expires_at DESC LIMIT {})",
+            "(SELECT key_hash FROM known_browsers WHERE account_id = {} "
+            "ORDER BY CASE WHEN key_hash = {} THEN 0 ELSE 1 END, seen_again DESC, expires_at DESC LIMIT {})",
             account_id,
             account_id,
+            current,
             BROWSERS_PER_ACCOUNT,
         )
     marks = _marks(settings, account_id)
