@@ -414,3 +414,69 @@ async def test_the_cap_evicts_once_seen_rows_before_a_browser_the_person_comes_b
         fake_settings, account_id, None, known=None, attempt_id=uuid.uuid4(), now=now - timedelta(days=1)
     )
     assert await otp.known_browser(fake_settings, account_id, newest, now=now) is not None
+
+
+async def test_a_factor_replaced_in_a_known_browser_gives_it_a_new_token(
+    fake_login: Any, fake_settings: Settings, outbox: Any
+) -> None:
+    """README: whoever read a shared computer's cookie holds every member's token 'until their next
+    factor replacement'. A replacement done in that very browser must then not keep the old token."""
+    mails, _ = outbox
+    sub = _sub()
+    owner, _ = await signed_in_browser(fake_login, sub)
+    copied = owner.browser.known_browser  # someone read the shared computer's cookie
+    assert copied is not None
+    login = await _at_otp_page(fake_login, sub, known=owner)
+    to_provider = await login.browser.post_form("/login/lost-factor", {})
+    login.upstream = query_of(to_provider.headers["location"])
+    assert (await login.come_back(login.code(sub=sub))).status_code == 303
+    await login.browser.open("/login/otp")
+    verified = await login.browser.post_form("/login/otp", {"code": mails.last_code(f"{sub}@example.test")})
+    assert verified.status_code == 303
+    login.browser.totp_secret = None
+    assert (await login.browser.second_factor()).status_code == 303
+    account_id = await account_of(sub)
+    now = datetime.now(UTC)
+    # The factor was replaced: the copy taken before must be a stranger's now.
+    assert await otp.known_browser(fake_settings, account_id, copied, now=now) is None, (
+        "old token revived after the factor replacement",
+        copied,
+        login.browser.known_browser,
+    )
+
+
+async def test_with_the_old_key_listed_the_old_marked_dead_part_is_replaced(
+    fake_login: Any, fake_settings: Settings
+) -> None:
+    sub, other_sub = _sub(), _sub()
+    other, _ = await signed_in_browser(fake_login, other_sub)
+    owner, _ = await signed_in_browser(fake_login, sub)
+    account_id = await account_of(sub)
+    assert owner.browser.known_browser is not None and other.browser.known_browser is not None
+    cookie = owner.browser.known_browser + "." + other.browser.known_browser
+    old = fake_settings.secret_key
+    new = msgspec.structs.replace(fake_settings, secret_key="n" * 40, previous_secret_keys=old)
+    keyring.configure(new.secret_key, (old,))
+    try:
+        now = datetime.now(UTC)
+        await db.fetch("DELETE FROM known_browsers WHERE account_id = {}", account_id)  # its row dead
+        assert await otp.known_browser(new, account_id, cookie, now=now) is None
+        again = await otp.remember_browser(new, account_id, cookie, known=None, attempt_id=uuid.uuid4(), now=now)
+        assert again is not None and len(again.split(".")) == 2, again
+        assert again.split(".")[1] == other.browser.known_browser
+        assert await otp.known_browser(new, await account_of(other_sub), again, now=now) is not None
+        assert await otp.known_browser(new, account_id, again, now=now) is not None
+    finally:
+        keyring.configure(old, ())
+
+
+async def test_an_accounts_marks_differ_from_one_browser_to_the_next(fake_login: Any) -> None:
+    """Privacy: a mark of the account alone was the same in every browser, a pseudonym linking them (a review)."""
+    sub = _sub()
+    first, _ = await signed_in_browser(fake_login, sub)
+    second = await _at_otp_page(fake_login, sub)  # another computer
+    second.browser.totp_secret = first.browser.totp_secret
+    assert (await second.browser.second_factor(time.time() + 30)).status_code == 303
+    a, b = first.browser.known_browser, second.browser.known_browser
+    assert a is not None and b is not None and a[11:] != b[11:]
+    assert a[:11] != b[:11], (a, b)

@@ -155,9 +155,10 @@ async def submit_code(
         await update_attempt(attempt.id, step="recovery_codes")
         if replaced:
             await notify(ctx, account_id, subject="Votre second facteur a été remplacé", text=FACTOR_REPLACED)
-        # (After the activation, which forgot the account's browsers when it replaced a factor.)
+        # (After the activation, which forgot the account's browsers when it replaced a factor: then
+        # this browser gets a new token, and a copy of its cookie taken before is a stranger's: a review.)
         cookie_now = await otp.remember_browser(
-            ctx.settings, account_id, browser, known=known, attempt_id=attempt.id, now=clock.now()
+            ctx.settings, account_id, browser, known=None if replaced else known, attempt_id=attempt.id, now=clock.now()
         )
         return Screen("recovery_codes", attempt.csrf, codes=codes, known_browser=cookie_now)
     if method == "recovery":

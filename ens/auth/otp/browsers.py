@@ -4,16 +4,18 @@ A browser is remembered for an account once it has passed that account's second 
 holds a random token of that account's (a browser shared by a family holds one per person, at most
 :data:`TOKENS_PER_BROWSER`, dot-separated), and the row keeps the token's keyed hash with the
 account, never the token. Each token is marked with its account (a short keyed hash of the
-account's id, :func:`_mark`), so that a login replaces its own account's token, a dead one too
-(its row gone: a factor replaced elsewhere, the expiry, the cap), and never pushes another
-person's live token out of the cookie (a re-review). There, the account's wrong codes count on the browser's own lock
-(:mod:`ens.auth.otp.lock`), not on the account's, which strangers' browsers meet alone. A token is
-only ever made here: one a browser presents that is not already this account's is never adopted
-(else whoever planted a cookie in the person's browser would hold a known browser). A row lives
-:data:`BROWSER_KEPT` from its last login there, an account keeps its :data:`BROWSERS_PER_ACCOUNT`
-most recent, those that came back after their first login before the others (a client that keeps
-no cookie makes one a login, never seen again); a lost factor replaced forgets every
-browser of the account (a stolen phone's among them) but the one that replaced it.
+account's id with the token, :func:`_marks`), so that a login replaces its own account's token, a
+dead one too (its row gone: a factor replaced elsewhere, the expiry, the cap), and never pushes
+another person's live token out of the cookie (a re-review); with the token in it, a person's marks
+differ from one browser to the next, and link nothing (a review). There, the account's wrong
+codes count on the browser's own lock (:mod:`ens.auth.otp.lock`), not on the account's, which
+strangers' browsers meet alone. A token is only ever made here: one a browser presents that is not
+already this account's is never adopted (else whoever planted a cookie in the person's browser
+would hold a known browser). A row lives :data:`BROWSER_KEPT` from its last login there, an account
+keeps its :data:`BROWSERS_PER_ACCOUNT` most recent, those that came back after their first login
+before the others (a client that keeps no cookie makes one a login, never seen again); a lost
+factor replaced forgets every browser of the account (a stolen phone's among them) but the one
+that replaced it, which gets a new token.
 """
 
 from __future__ import annotations
@@ -36,7 +38,8 @@ TOKENS_PER_BROWSER = 5
 # The rows an account keeps: the browser just used, those seen again, then the most recent once-seen
 # (a client that keeps no cookie makes one a login).
 BROWSERS_PER_ACCOUNT = 20
-# The account's mark before each token: 11 base64url characters (66 bits) of a keyed hash of its id.
+# The account's mark before each token: 11 base64url characters (66 bits) of a keyed hash of its id
+# and the token.
 _MARK_LENGTH = 11
 # What a cookie's part looks like, the mark then the token (secrets.token_urlsafe(32)): a part of
 # another shape is no token of ours.
@@ -60,9 +63,15 @@ def tokens_of(cookie: str | None) -> list[tuple[str, str]]:
     return [(found[1], found[2]) for found in parts if found][:TOKENS_PER_BROWSER]
 
 
-def _marks(settings: Settings, account_id: UUID) -> tuple[str, ...]:
-    """The marks of this account's tokens: under the current key first, then each it replaced."""
-    return tuple(h[:_MARK_LENGTH] for h in keyring.token_hashes(settings.secret_key, f"known-browser:{account_id}"))
+def _marks(settings: Settings, account_id: UUID, token: str) -> tuple[str, ...]:
+    """The marks ``token`` bears if it is this account's: under the current key first, then each it replaced."""
+    hashes = keyring.token_hashes(settings.secret_key, f"known-browser-mark:{account_id}:{token}")
+    return tuple(h[:_MARK_LENGTH] for h in hashes)
+
+
+def _accounts_tokens(settings: Settings, account_id: UUID, cookie: str | None) -> list[str]:
+    """The tokens of the cookie marked as this account's (live or dead)."""
+    return [token for mark, token in tokens_of(cookie) if mark in _marks(settings, account_id, token)]
 
 
 def _hashes(settings: Settings, account_id: UUID, token: str) -> tuple[str, ...]:
@@ -75,11 +84,9 @@ async def known_browser(
 ) -> KnownBrowser | None:
     """This browser if one of its cookie's tokens has passed this account's second factor within
     :data:`BROWSER_KEPT` (the row under the current key's hash first), else None: a stranger's."""
-    marks = _marks(settings, account_id)
     wanted = {
         h: (token, rank)
-        for mark, token in tokens_of(cookie)
-        if mark in marks
+        for token in _accounts_tokens(settings, account_id, cookie)
         for rank, h in enumerate(_hashes(settings, account_id, token))
     }
     if not wanted:
@@ -148,9 +155,9 @@ async def remember_browser(
             current,
             BROWSERS_PER_ACCOUNT,
         )
-    marks = _marks(settings, account_id)
-    others = [mark + held for mark, held in tokens_of(cookie) if mark not in marks]
-    return ".".join([marks[0] + token, *others][:TOKENS_PER_BROWSER])
+    own = set(_accounts_tokens(settings, account_id, cookie))
+    others = [mark + held for mark, held in tokens_of(cookie) if held not in own]
+    return ".".join([_marks(settings, account_id, token)[0] + token, *others][:TOKENS_PER_BROWSER])
 
 
 async def forget_browsers(account_id: UUID) -> None:
