@@ -1,4 +1,5 @@
-"""An operator's commands on the registered apps (``ens apps list | disable | enable | new-secret``).
+"""An operator's commands on the registered apps (``ens apps list | disable | enable | new-secret |
+new-keys``).
 
 An app whose label is withdrawn, whose secret leaked or whose publisher misbehaves is **disabled**:
 from that moment it signs no one in and takes no token (``find_client`` ignores it, the catalogue no
@@ -15,12 +16,14 @@ The service's own phone app (``ens-mobile``) is not a registered app and cannot 
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
+from ens.auth.client_keys import public_key_set
 from ens.auth.clients import MOBILE_CLIENT_ID
 from ens.core import clock, keyring
 from ens.core.clock import aware
@@ -42,12 +45,14 @@ class RegisteredClient:
     label_status: str
     confidential: bool
     disabled_at: datetime | None
+    signs: bool = False  # authenticates with its registered keys (client_keys), not a secret
 
 
 async def list_clients() -> list[RegisteredClient]:
     """Every registered app, disabled ones too, by name (a few hundred at most: labelled apps)."""
     rows = await fetch(
-        "SELECT client_id, name, kind, label_status, confidential, disabled_at FROM oauth_clients "
+        "SELECT client_id, name, kind, label_status, confidential, disabled_at, jwks IS NOT NULL AS signs "
+        "FROM oauth_clients "
         "ORDER BY name, client_id"
     )
     return [
@@ -58,6 +63,7 @@ async def list_clients() -> list[RegisteredClient]:
             label_status=str(row["label_status"]),
             confidential=bool(row["confidential"]),
             disabled_at=aware(row["disabled_at"]) if row["disabled_at"] is not None else None,
+            signs=bool(row["signs"]),
         )
         for row in rows
     ]
@@ -170,7 +176,8 @@ async def enable_client(client_id: str, *, operator: str | None = None) -> tuple
 
 
 async def new_client_secret(secret_key: str, client_id: str, *, operator: str | None = None) -> str:
-    """A new secret for a confidential app, returned once (stored hashed); the old one stops at once.
+    """A new secret for a confidential app, returned once (stored hashed); the old one stops at once,
+    and so do the app's registered keys if it had keys instead (``new-keys`` gives them back).
     Its connections stay: they are the people's, not the secret's."""
     _refuse_own_app(client_id)
     secret = secrets.token_urlsafe(32)
@@ -179,7 +186,7 @@ async def new_client_secret(secret_key: str, client_id: str, *, operator: str | 
         if not row["confidential"]:
             raise Invalid(f"{client_id!r} is a public client: it has no secret to replace.")
         await fetch(
-            "UPDATE oauth_clients SET secret_hash = {} WHERE client_id = {}",
+            "UPDATE oauth_clients SET secret_hash = {}, jwks = NULL WHERE client_id = {}",
             keyring.token_hash(secret_key, "client:" + secret),
             client_id,
         )
@@ -188,6 +195,25 @@ async def new_client_secret(secret_key: str, client_id: str, *, operator: str | 
         extra={"event": "app_secret_replaced", "client_id": client_id, "operator": operator_name(operator)},
     )
     return secret
+
+
+async def new_client_keys(client_id: str, jwks: str, *, operator: str | None = None) -> int:
+    """A confidential app's public keys (a JWK Set's JSON) replace the ones it had, or its secret,
+    which stops at once (:mod:`ens.auth.client_keys`): from now on it authenticates with a JWT
+    signed by one of them. To rotate without a gap, register the old key and the new one together,
+    then the new one alone. Its connections stay. How many keys it now has."""
+    _refuse_own_app(client_id)
+    key_set = public_key_set(jwks)
+    async with write_transaction():
+        row = await _held_client(client_id)
+        if not row["confidential"]:
+            raise Invalid(f"{client_id!r} is a public client: it cannot authenticate with keys.")
+        await fetch("UPDATE oauth_clients SET jwks = {}, secret_hash = NULL WHERE client_id = {}", key_set, client_id)
+    security_log.warning(
+        "app keys replaced by an operator",
+        extra={"event": "app_keys_replaced", "client_id": client_id, "operator": operator_name(operator)},
+    )
+    return len(json.loads(key_set)["keys"])
 
 
 async def _held_client(client_id: str) -> Row:

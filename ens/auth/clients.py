@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit
 
+from ens.auth.client_keys import public_key_set
 from ens.auth.schemas import AppRead
 from ens.auth.tables import OAuthClient
 from ens.core import clock, keyring
@@ -41,6 +42,7 @@ class Client:
     allowed_scopes: frozenset[str]
     confidential: bool
     secret_hash: str | None = None
+    jwks: str | None = None  # a confidential app that signs its requests: its public keys (client_keys)
 
     @property
     def is_first_party(self) -> bool:
@@ -103,6 +105,7 @@ def _client_of(row: Row) -> Client:
         allowed_scopes=frozenset(str(row["allowed_scopes"]).split()),
         confidential=bool(row["confidential"]),
         secret_hash=row["secret_hash"] if isinstance(row["secret_hash"], str) else None,
+        jwks=row["jwks"] if isinstance(row["jwks"], str) else None,
     )
 
 
@@ -178,11 +181,16 @@ async def register_app(
     publisher: str | None = None,
     label_status: str = "labelled",
     client_id: str | None = None,
+    jwks: str | None = None,
 ) -> RegisteredApp:
     """Register a labelled app; the client secret (confidential apps) is returned once, stored hashed.
+    With ``jwks`` (a JWK Set's JSON: its public keys), a confidential app that signs its token
+    requests instead (:mod:`ens.auth.client_keys`), given no secret.
 
     The client id is made from the name, unless ``client_id`` names it (the demo's app, which the
     grant the demo seeds names)."""
+    key_set = public_key_set(jwks) if jwks is not None else None
+    confidential = confidential or key_set is not None
     if kind == "professional":
         # A professional's software acts for the professional in person (the access matrix): one scope.
         errors = [
@@ -210,7 +218,7 @@ async def register_app(
     ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:40] or "app"
     client_id = client_id or f"{slug}-{secrets.token_hex(4)}"
-    secret = secrets.token_urlsafe(32) if confidential else None
+    secret = secrets.token_urlsafe(32) if confidential and key_set is None else None
     if await find_client(client_id) is not None:
         raise Conflict("client id collision; try again")
     await OAuthClient.insert(
@@ -224,6 +232,7 @@ async def register_app(
             allowed_scopes=" ".join(sorted(set(scopes))),
             confidential=confidential,
             secret_hash=keyring.token_hash(secret_key, "client:" + secret) if secret else None,
+            jwks=key_set,
             created_at=clock.now(),
         )
     )

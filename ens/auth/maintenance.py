@@ -36,6 +36,8 @@ async def purge_expired_login_state(settings: Settings, now: datetime) -> dict[s
         "code budgets": ("otp_budgets", "expires_at", now),
         # A browser unused for BROWSER_KEPT meets the account's lock as a stranger's.
         "known browsers": ("known_browsers", "expires_at", now),
+        # Each signed client assertion's jti, kept until it expires (none is taken twice).
+        "client assertions": ("client_assertions", "expires_at", now),
         "refresh tokens": ("refresh_tokens", "chain_started_at", chain_limit),
     }
     # In batches, each committed (ens.core.db.delete_in_batches): a day of the country's sessions

@@ -16,12 +16,14 @@ import logging
 import re
 import secrets
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal, NoReturn
 from uuid import UUID
 
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
+from ens.auth import client_keys
 from ens.auth.clients import Client, find_client, secret_matches
 from ens.auth.errors import OAuthError
 from ens.auth.schemas import RevokeRequest, TokenRequest, TokenResponse
@@ -95,13 +97,68 @@ async def create_authorization_code(
     return code
 
 
-async def authenticate_client(settings: Settings, client_id: str | None, *, secret: str | None) -> Client:
-    """RFC 6749 §2.3: public clients name themselves; confidential ones prove it with their secret."""
+# How a client proves who it is at the token and revocation endpoints (RFC 8414 §2).
+CLIENT_AUTH_METHODS = ("none", "client_secret_basic", "client_secret_post", "private_key_jwt")
+
+
+async def authenticate_client(
+    settings: Settings, client_id: str | None, *, secret: str | None, assertion: Assertion | None = None
+) -> Client:
+    """RFC 6749 §2.3: public clients name themselves; confidential ones prove it with their secret,
+    or (registered with their keys) with a JWT they signed (RFC 7523 §2.2, ``assertion``)."""
+    if assertion is not None:
+        return await _authenticate_by_assertion(settings, client_id, assertion)
     client = await find_client(client_id or "") if client_id else None
     if client is not None and not client.confidential and secret:
         raise OAuthError("invalid_client", "This client was registered without a secret: send none.", 401)
+    if client is not None and client.jwks is not None:
+        raise OAuthError(
+            "invalid_client", "This client was registered with its keys: authenticate with a client_assertion.", 401
+        )
     if client is None or not secret_matches(settings.secret_key, client, secret=secret):
         raise OAuthError("invalid_client", "Client authentication failed.", 401)
+    return client
+
+
+@dataclass(frozen=True)
+class Assertion:
+    """The form's ``client_assertion_type`` and ``client_assertion`` (RFC 7521 §4.2)."""
+
+    type: str | None
+    value: str | None
+
+
+def assertion_of(form: TokenRequest | RevokeRequest) -> Assertion | None:
+    """The client assertion a form carries, if it carries either part of one."""
+    if form.client_assertion_type is None and form.client_assertion is None:
+        return None
+    return Assertion(type=form.client_assertion_type, value=form.client_assertion)
+
+
+async def _authenticate_by_assertion(settings: Settings, client_id: str | None, assertion: Assertion) -> Client:
+    if assertion.type != client_keys.ASSERTION_TYPE:
+        raise OAuthError(
+            "invalid_client", f"client_assertion_type must be {client_keys.ASSERTION_TYPE} (RFC 7523 §2.2).", 401
+        )
+    if not assertion.value:
+        raise OAuthError("invalid_request", "client_assertion is required with client_assertion_type (RFC 7521).")
+    claimed = client_keys.claimed_client(assertion.value)
+    if client_id and claimed is not None and claimed != client_id:
+        raise OAuthError("invalid_client", "client_assertion's sub is not the client_id sent beside it.", 401)
+    client = await find_client(client_id or claimed or "") if (client_id or claimed) else None
+    if client is None or client.jwks is None:
+        raise OAuthError("invalid_client", "Client authentication failed: no app registered with keys by that id.", 401)
+    base = settings.public_url
+    try:
+        await client_keys.verify_assertion(
+            assertion.value,
+            client_id=client.client_id,
+            jwks=client.jwks,
+            audiences=frozenset((base, f"{base}/oauth/token")),
+            now=clock.now(),
+        )
+    except client_keys.AssertionRefused as exc:
+        raise OAuthError("invalid_client", str(exc), 401) from exc
     return client
 
 
@@ -117,8 +174,7 @@ async def token(
     """``POST /oauth/token``: ``authorization_code`` or ``refresh_token``. ``request_id`` names the
     request in a space's history, should it end an app's connection (a code or refresh token used
     twice)."""
-    client_id, secret = _credentials(basic, form.client_id, form.client_secret)
-    client = await authenticate_client(settings, client_id, secret=secret)
+    client = await _client_of_request(settings, form, basic)
     if not form.grant_type:
         raise OAuthError("invalid_request", "grant_type is required.")
     if form.grant_type == "authorization_code":
@@ -138,6 +194,19 @@ async def token(
             now=now or clock.now(),
         )
     raise OAuthError("unsupported_grant_type", "grant_type must be authorization_code or refresh_token.")
+
+
+async def _client_of_request(
+    settings: Settings, form: TokenRequest | RevokeRequest, basic: tuple[str, str] | None
+) -> Client:
+    """The client a token or revocation request comes from, authenticated one way only."""
+    assertion = assertion_of(form)
+    if assertion is not None and (basic is not None or form.client_secret is not None):
+        raise OAuthError(
+            "invalid_request", "Authenticate the client one way: a client_assertion, Basic or client_secret."
+        )
+    client_id, secret = _credentials(basic, form.client_id, form.client_secret)
+    return await authenticate_client(settings, client_id, secret=secret, assertion=assertion)
 
 
 def _credentials(
@@ -470,8 +539,7 @@ async def revoke(
     to another client is refused (§2.1), ``invalid_grant`` (RFC 6749 §5.2: "issued to another
     client"), and revokes nothing.
     """
-    client_id, secret = _credentials(basic, form.client_id, form.client_secret)
-    client = await authenticate_client(settings, client_id, secret=secret)
+    client = await _client_of_request(settings, form, basic)
     if not form.token:
         raise OAuthError("invalid_request", "token is required (RFC 7009).")
     lookups = [_grant_of_access_token, _grant_of_refresh_token]

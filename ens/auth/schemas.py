@@ -28,6 +28,9 @@ class TokenRequest(ProtocolStruct):
     refresh_token: str | None = None
     client_id: str | None = None
     client_secret: str | None = None
+    # RFC 7523 §2.2: an app registered with its keys authenticates with a JWT it signed.
+    client_assertion_type: str | None = None
+    client_assertion: str | None = None
     scope: str | None = None
 
 
@@ -49,6 +52,8 @@ class RevokeRequest(ProtocolStruct):
     token_type_hint: str | None = None
     client_id: str | None = None
     client_secret: str | None = None
+    client_assertion_type: str | None = None
+    client_assertion: str | None = None
 
 
 class OAuthErrorRead(ProtocolStruct):
@@ -74,7 +79,9 @@ class AuthorizationServerMetadata(ProtocolStruct):
     code_challenge_methods_supported: list[str]
     response_modes_supported: list[str]
     token_endpoint_auth_methods_supported: list[str]
+    token_endpoint_auth_signing_alg_values_supported: list[str]
     revocation_endpoint_auth_methods_supported: list[str]
+    revocation_endpoint_auth_signing_alg_values_supported: list[str]
     scopes_supported: list[str]
     service_documentation: str
     # RFC 9207: every authorization response names the issuer (``iss``), for the app to check.

@@ -21,8 +21,18 @@ class OAuthClient(Table, tablename="oauth_clients"):
     allowed_scopes = Text()
     confidential = Boolean(default=False)
     secret_hash = Varchar(length=128, null=True, default=None)
+    # A confidential app that signs its requests (ens.auth.client_keys): its public JWK Set, no secret.
+    jwks = Text(null=True, default=None)
     created_at = Timestamptz()
     disabled_at = Timestamptz(null=True, default=None)
+
+
+class ClientAssertion(Table, tablename="client_assertions"):
+    """A signed client assertion taken (a hash of its client and ``jti``), kept until it expires:
+    none is taken twice (``ens.auth.client_keys``)."""
+
+    key_hash = Varchar(length=64, primary_key=True)
+    expires_at = Timestamptz()
 
 
 class LoginAttempt(Table, tablename="login_attempts"):
@@ -169,6 +179,7 @@ class OwedSecurityNotice(Table, tablename="owed_security_notices"):
 
 AUTH_TABLES: list[type[Table]] = [
     OAuthClient,
+    ClientAssertion,
     LoginAttempt,
     OtpFactor,
     OtpGuard,

@@ -151,6 +151,12 @@ def build_parser() -> argparse.ArgumentParser:
     register.add_argument("--kind", choices=["device", "professional"], default="device")
     register.add_argument("--confidential", action="store_true", help="the app keeps a client secret (a server)")
     register.add_argument("--publisher", default=None)
+    register.add_argument(
+        "--jwks-file",
+        default=None,
+        help="a JWK Set of the app's public keys: a confidential app that signs its token requests "
+        "(private_key_jwt, RFC 7523) instead of holding a secret",
+    )
     apps_sub.add_parser("list", help="every registered app, disabled ones too")
     disable = apps_sub.add_parser(
         "disable",
@@ -169,6 +175,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     new_secret.add_argument("client_id")
     new_secret.add_argument("--operator", default=None, help="your name, for the security log")
+    new_keys = apps_sub.add_parser(
+        "new-keys",
+        help="a confidential app's public keys (a JWK Set file) replace its secret or its keys, at once",
+    )
+    new_keys.add_argument("client_id")
+    new_keys.add_argument("--jwks-file", required=True, help="the JWK Set: public keys only")
+    new_keys.add_argument("--operator", default=None, help="your name, for the security log")
     vaccines = sub.add_parser("vaccines", help="the vaccine catalogue")
     vaccines_sub = vaccines.add_subparsers(dest="vaccines_command", required=True)
     load = vaccines_sub.add_parser("load", help="load a newer vaccine list (the shape of vaccines-fr.json)")

@@ -1,4 +1,4 @@
-"""``ens apps register | list | disable | enable | new-secret``: the registered apps (OAuth clients)."""
+"""``ens apps register | list | disable | enable | new-secret | new-keys``: the registered apps (OAuth clients)."""
 
 from __future__ import annotations
 
@@ -27,8 +27,11 @@ def register_labelled_app(settings: Settings, args: argparse.Namespace) -> None:
                 kind=args.kind,
                 confidential=args.confidential,
                 publisher=args.publisher,
+                jwks=_key_set_file(args.jwks_file) if args.jwks_file else None,
             )
         print(f"client_id: {registered.client_id}")
+        if args.jwks_file:
+            print("It authenticates with a JWT signed by one of its keys (private_key_jwt): no secret.")
         if registered.client_secret:
             print(f"client_secret: {registered.client_secret}")
             print("Keep the secret now: it is stored hashed and will never be shown again.")
@@ -39,8 +42,17 @@ def register_labelled_app(settings: Settings, args: argparse.Namespace) -> None:
         fail("cannot register the app: " + ("; ".join(e.detail for e in exc.errors) or exc.detail))
 
 
+def _key_set_file(path: str) -> str:
+    """The JWK Set file's text (its public keys), or the command ends in one line saying why."""
+    try:
+        with open(path, encoding="utf-8") as file:
+            return file.read(1_000_000)
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(f"cannot read the key set {path}: {exc}")
+
+
 def manage_apps(settings: Settings, args: argparse.Namespace) -> None:
-    """``list``, ``disable``, ``enable``, ``new-secret`` (``ens.auth.client_admin``)."""
+    """``list``, ``disable``, ``enable``, ``new-secret``, ``new-keys`` (``ens.auth.client_admin``)."""
     from ens.auth import client_admin
     from ens.core.errors import DomainError
 
@@ -49,7 +61,7 @@ def manage_apps(settings: Settings, args: argparse.Namespace) -> None:
             if args.apps_command == "list":
                 for client in await client_admin.list_clients():
                     state = f"disabled {client.disabled_at:%Y-%m-%d %H:%M}Z" if client.disabled_at else "enabled"
-                    secret = "confidential" if client.confidential else "public"
+                    secret = "signs (keys)" if client.signs else "confidential" if client.confidential else "public"
                     print(
                         f"{client.client_id}  {client.kind:<12}  {client.label_status:<10}  {secret:<12}  "
                         f"{state:<27}  {client.name}"
@@ -64,6 +76,11 @@ def manage_apps(settings: Settings, args: argparse.Namespace) -> None:
                     print(f"enabled: {args.client_id} ({name}); its ended connections stay ended")
                 else:
                     print(f"already enabled: {args.client_id} ({name})")
+            elif args.apps_command == "new-keys":
+                count = await client_admin.new_client_keys(
+                    args.client_id, _key_set_file(args.jwks_file), operator=args.operator
+                )
+                print(f"keys registered: {count}; its secret or former keys no longer work.")
             else:
                 secret = await client_admin.new_client_secret(
                     settings.secret_key, args.client_id, operator=args.operator

@@ -23,10 +23,11 @@ from litestar.params import QueryParameter
 from litestar.response import Redirect
 from litestar.types import ControllerRouterHandler, ExceptionHandlersMap
 
-from ens.auth import login, oauth
+from ens.auth import client_keys, login, oauth
 from ens.auth.errors import OAuthError, error_description
 from ens.auth.fcplus import encryption_key_from_settings, public_jwks
 from ens.auth.login import LoginContext
+from ens.auth.oauth import CLIENT_AUTH_METHODS
 from ens.auth.routes.login_pages import (
     NO_STORE,
     Form,
@@ -176,8 +177,10 @@ class OAuthController(Controller):
             grant_types_supported=["authorization_code", "refresh_token"],
             code_challenge_methods_supported=["S256"],
             response_modes_supported=["query"],
-            token_endpoint_auth_methods_supported=["none", "client_secret_basic", "client_secret_post"],
-            revocation_endpoint_auth_methods_supported=["none", "client_secret_basic", "client_secret_post"],
+            token_endpoint_auth_methods_supported=[*CLIENT_AUTH_METHODS],
+            token_endpoint_auth_signing_alg_values_supported=[*client_keys.ALGORITHMS],
+            revocation_endpoint_auth_methods_supported=[*CLIENT_AUTH_METHODS],
+            revocation_endpoint_auth_signing_alg_values_supported=[*client_keys.ALGORITHMS],
             scopes_supported=[SPACE_SCOPE, PROFESSIONAL_SCOPE, *SCOPES.names()],
             service_documentation=f"{base}/schema",
             authorization_response_iss_parameter_supported=True,
