@@ -6,7 +6,8 @@ keeps nothing the app could be impersonated with, where a secret's hash, leaked 
 still be guessed at, and a secret must travel to every request. At the token and revocation
 endpoints the app sends ``client_assertion_type`` (:data:`ASSERTION_TYPE`) and ``client_assertion``,
 a JWT it signed (:data:`ALGORITHMS`; never ``none`` nor a shared-key one) whose ``iss`` and ``sub``
-are its client id, whose ``aud`` is this server (its issuer or its token endpoint, nothing else),
+are its client id, whose ``aud`` is this server's issuer alone (as draft-ietf-oauth-rfc7523bis asks
+after the 2025 audience-injection findings: a token endpoint a malicious server named would do),
 which expires within :data:`MAX_LIFETIME`, and whose ``jti`` is used once: each is kept in
 ``client_assertions`` until it expires, so a captured assertion is no use twice.
 """
@@ -28,7 +29,8 @@ from ens.core.errors import FieldError, Invalid
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 # Asymmetric only: a shared-key algorithm would take the registered public key as its secret.
-ALGORITHMS = ("ES256", "ES384", "PS256", "RS256", "EdDSA")
+# Ed25519 is EdDSA's name since RFC 9864; both are taken.
+ALGORITHMS = ("ES256", "ES384", "PS256", "RS256", "EdDSA", "Ed25519")
 # An assertion's expiry at most this far ahead (its ``jti`` is kept as long), and the clocks' drift allowed.
 MAX_LIFETIME = timedelta(minutes=5)
 LEEWAY = timedelta(seconds=30)
@@ -38,6 +40,9 @@ MAX_ASSERTION_LENGTH = 8_192
 _CURVES = {"EC": ("P-256", "P-384"), "OKP": ("Ed25519",)}
 _PRIVATE_MEMBERS = ("d", "p", "q", "dp", "dq", "qi", "oth", "k")
 _MIN_RSA_BITS = 2048
+# joserfc reads a signature of at most 1,024 base64url characters (6,144 bits): a larger key could
+# register and never sign in (a review); 4,096 is what RSA keys come in above 2,048.
+_MAX_RSA_BITS = 4096
 
 
 class AssertionRefused(Exception):
@@ -49,7 +54,7 @@ def public_key_set(text: str) -> str:
     can verify one of :data:`ALGORITHMS`; else :class:`Invalid` naming each refused key."""
     try:
         document = json.loads(text)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise Invalid('The key set is not JSON (RFC 7517 §5: {"keys": [...]}).') from exc
     keys = document.get("keys") if isinstance(document, dict) else None
     if not isinstance(keys, list) or not keys:
@@ -61,10 +66,10 @@ def public_key_set(text: str) -> str:
         for index, key in enumerate(keys)
         if (refusal := _key_refused(key))
     ]
-    kids = [key.get("kid") for key in keys if isinstance(key, dict) and key.get("kid") is not None]
+    kids = [key["kid"] for key in keys if isinstance(key, dict) and isinstance(key.get("kid"), str)]
     if len(kids) != len(set(kids)):
         errors.append(FieldError("/keys", "two keys share a kid"))
-    if len(keys) > 1 and len(kids) != len(keys):
+    if len(keys) > 1 and len(kids) != len(keys) and not errors:
         errors.append(FieldError("/keys", "with several keys, each needs its kid (the assertion's header names it)"))
     if errors:
         raise Invalid("The key set is refused.", errors)
@@ -91,8 +96,8 @@ def _key_refused(key: Any) -> str | None:
     except (JoseError, ValueError, TypeError) as exc:
         return f"not a valid {kty} key ({exc})"
     bits = getattr(imported.raw_value, "key_size", 0)
-    if kty == "RSA" and bits < _MIN_RSA_BITS:
-        return f"an RSA key of {bits} bits: at least {_MIN_RSA_BITS}"
+    if kty == "RSA" and not _MIN_RSA_BITS <= bits <= _MAX_RSA_BITS:
+        return f"an RSA key of {bits} bits: {_MIN_RSA_BITS} to {_MAX_RSA_BITS}"
     return None
 
 
@@ -103,30 +108,27 @@ def claimed_client(assertion: str) -> str | None:
         return None
     try:
         sub = json.loads(extract_compact(assertion.encode()).payload).get("sub")
-    except (JoseError, ValueError, TypeError, AttributeError):
+    except (JoseError, ValueError, TypeError, AttributeError, RecursionError):
         return None
     return sub if isinstance(sub, str) else None
 
 
-async def verify_assertion(
-    assertion: str, *, client_id: str, jwks: str, audiences: frozenset[str], now: datetime
-) -> None:
+async def verify_assertion(assertion: str, *, client_id: str, jwks: str, issuer: str, now: datetime) -> None:
     """Whether ``assertion`` authenticates ``client_id`` (whose registered key set is ``jwks``) at
-    this server, ``audiences`` its names; its ``jti`` is then spent. :class:`AssertionRefused` says why not."""
+    this server, ``issuer`` its name; its ``jti`` is then spent. :class:`AssertionRefused` says why not."""
     if len(assertion) > MAX_ASSERTION_LENGTH:
         raise AssertionRefused("client_assertion is too long.")
     try:
         token = jwt.decode(assertion, KeySet.import_key_set(json.loads(jwks)), algorithms=list(ALGORITHMS))
-    except (JoseError, ValueError, TypeError) as exc:
+    except (JoseError, ValueError, TypeError, RecursionError) as exc:
         raise AssertionRefused("client_assertion's signature does not verify with the app's registered keys.") from exc
     claims = token.claims
     if claims.get("iss") != client_id or claims.get("sub") != client_id:
         raise AssertionRefused("client_assertion's iss and sub must both be the client_id (RFC 7523 §3).")
-    audience = claims.get("aud")
-    named = [audience] if isinstance(audience, str) else audience if isinstance(audience, list) else []
-    if not named or any(not isinstance(name, str) or name not in audiences for name in named):
+    if claims.get("aud") != issuer:
         raise AssertionRefused(
-            "client_assertion's aud must name this server only: its issuer or its token endpoint (RFC 7523 §3)."
+            f"client_assertion's aud must be this server's issuer, {issuer}, as one string "
+            "(draft-ietf-oauth-rfc7523bis)."
         )
     expires = _instant(claims.get("exp"))
     if expires is None:

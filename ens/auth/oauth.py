@@ -136,6 +136,8 @@ def assertion_of(form: TokenRequest | RevokeRequest) -> Assertion | None:
 
 
 async def _authenticate_by_assertion(settings: Settings, client_id: str | None, assertion: Assertion) -> Client:
+    if assertion.type is None:
+        raise OAuthError("invalid_request", "client_assertion_type is required with client_assertion (RFC 7521).")
     if assertion.type != client_keys.ASSERTION_TYPE:
         raise OAuthError(
             "invalid_client", f"client_assertion_type must be {client_keys.ASSERTION_TYPE} (RFC 7523 §2.2).", 401
@@ -148,13 +150,12 @@ async def _authenticate_by_assertion(settings: Settings, client_id: str | None, 
     client = await find_client(client_id or claimed or "") if (client_id or claimed) else None
     if client is None or client.jwks is None:
         raise OAuthError("invalid_client", "Client authentication failed: no app registered with keys by that id.", 401)
-    base = settings.public_url
     try:
         await client_keys.verify_assertion(
             assertion.value,
             client_id=client.client_id,
             jwks=client.jwks,
-            audiences=frozenset((base, f"{base}/oauth/token")),
+            issuer=settings.public_url,
             now=clock.now(),
         )
     except client_keys.AssertionRefused as exc:

@@ -20,6 +20,7 @@ from ens.core.errors import Invalid, NotFound
 from ens.core.settings import Settings
 from ens.spaces.caller import PROFESSIONAL_SCOPE, Caller
 from ens.spaces.service import create_professional_grant
+from tests.helpers.pages import every_item
 from tests.helpers.people import MakeAppToken, MakePerson, Person
 from tests.helpers.professionals import authorise, sign_in_pro
 from tests.helpers.server import run_ens
@@ -44,7 +45,7 @@ async def _token_endpoint_says(client: httpx.AsyncClient, client_id: str, secret
 
 
 async def _catalogue(client: httpx.AsyncClient, person: Person) -> list[str]:
-    return [app["clientId"] for app in (await client.get("/v1/apps", headers=person.headers)).json()["items"]]
+    return [app["clientId"] for app in await every_item(client, "/v1/apps", headers=person.headers)]
 
 
 async def test_a_disabled_app_loses_every_connection_at_once_and_each_space_is_told(

@@ -8,6 +8,10 @@ minutes, and a ``jti`` taken once."""
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import hashlib
+import hmac
 import json
 import time
 import uuid
@@ -16,7 +20,7 @@ from typing import Any
 
 import httpx
 import pytest
-from joserfc import jwt
+from joserfc import jwe, jwt
 from joserfc.jwk import ECKey, OctKey, OKPKey, RSAKey
 
 from ens.auth import client_admin, client_keys
@@ -49,19 +53,35 @@ async def _signing_app(settings: Settings, *keys: Any) -> str:
     return app.client_id
 
 
-def _assertion(key: Any, client_id: str, settings: Settings, *, alg: str = "ES256", **claims: Any) -> str:
+def _claims(client_id: str, settings: Settings, **claims: Any) -> dict[str, Any]:
     now = int(time.time())
     body = {
         "iss": client_id,
         "sub": client_id,
-        "aud": f"{settings.public_url}/oauth/token",
+        "aud": settings.public_url,
         "exp": now + 60,
         "iat": now,
         "jti": uuid.uuid4().hex,
     }
     body.update(claims)
-    header = {"alg": alg, **({"kid": key.kid} if getattr(key, "kid", None) else {})}
-    return jwt.encode(header, {k: v for k, v in body.items() if v is not None}, key, algorithms=[alg])
+    return {k: v for k, v in body.items() if v is not None}
+
+
+def _assertion(
+    key: Any,
+    client_id: str,
+    settings: Settings,
+    *,
+    alg: str = "ES256",
+    header: dict[str, Any] | None = None,
+    **claims: Any,
+) -> str:
+    head = {"alg": alg, **({"kid": key.kid} if getattr(key, "kid", None) else {}), **(header or {})}
+    return jwt.encode(head, _claims(client_id, settings, **claims), key, algorithms=[alg])
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
 async def _refresh_with(client: httpx.AsyncClient, assertion: str, *, client_id: str | None = None) -> httpx.Response:
@@ -118,8 +138,7 @@ async def test_an_app_connects_a_person_and_refreshes_with_signed_assertions(
             "refresh_token": tokens.json()["refresh_token"],
             "client_id": client_id,
             "client_assertion_type": ASSERTION_TYPE,
-            # The issuer as audience, as RFC 7523bis asks.
-            "client_assertion": _assertion(key, client_id, fake_settings, aud=fake_settings.public_url),
+            "client_assertion": _assertion(key, client_id, fake_settings),
         },
     )
     assert refreshed.status_code == 200, refreshed.text
@@ -151,6 +170,7 @@ async def test_each_algorithm_offered_verifies(fake_client: httpx.AsyncClient, f
         "RS256": RSAKey.generate_key(2048, auto_kid=True),
         "PS256": RSAKey.generate_key(2048, auto_kid=True),
         "EdDSA": OKPKey.generate_key("Ed25519", auto_kid=True),
+        "Ed25519": OKPKey.generate_key("Ed25519", auto_kid=True),
     }
     assert set(keys) == set(client_keys.ALGORITHMS)
     client_id = await _signing_app(fake_settings, *keys.values())
@@ -177,6 +197,9 @@ async def test_an_assertion_is_taken_once(fake_client: httpx.AsyncClient, fake_s
         ({"sub": "another-app"}, "sub is not the client_id"),
         ({"aud": "https://elsewhere.example/oauth/token"}, "aud"),
         ({"aud": ["https://elsewhere.example", "{issuer}"]}, "aud"),
+        # The issuer alone, one string (draft-ietf-oauth-rfc7523bis, after the 2025 audience injection).
+        ({"aud": "{issuer}/oauth/token"}, "aud"),
+        ({"aud": ["{issuer}"]}, "aud"),
         ({"aud": None}, "aud"),
         ({"exp": None}, "exp"),
         ({"exp": int(time.time()) - 120}, "expired"),
@@ -191,7 +214,9 @@ async def test_an_assertion_rfc_7523_refuses_authenticates_nothing(
 ) -> None:
     key = ECKey.generate_key("P-256", auto_kid=True)
     client_id = await _signing_app(fake_settings, key)
-    if claims.get("aud") and isinstance(claims["aud"], list):
+    if isinstance(claims.get("aud"), str):
+        claims = {"aud": claims["aud"].replace("{issuer}", fake_settings.public_url)}
+    elif isinstance(claims.get("aud"), list):
         claims = {"aud": [name.replace("{issuer}", fake_settings.public_url) for name in claims["aud"]]}
     response = await _refresh_with(
         fake_client, _assertion(key, client_id, fake_settings, **claims), client_id=client_id
@@ -251,7 +276,9 @@ async def test_one_way_of_authenticating_only(fake_client: httpx.AsyncClient, fa
     [
         ({"kty": "oct", "k": "c2VjcmV0"}, "private or shared-key"),
         (ECKey.generate_key("P-256").as_dict(private=True), "private"),
-        (RSAKey.generate_key(1024).as_dict(private=False), "at least 2048"),
+        ("rsa-1024", "2048 to 4096"),
+        # joserfc reads no signature of a key over 6,144 bits: it registered, then never signed in.
+        ("rsa-8192", "2048 to 4096"),
         ({**ECKey.generate_key("P-256").as_dict(private=False), "crv": "P-521"}, "crv"),
         ({**ECKey.generate_key("P-256").as_dict(private=False), "use": "enc"}, "use"),
         ({"kty": "EC", "crv": "P-256", "x": "AAAA", "y": "AAAA"}, "not a valid"),
@@ -261,6 +288,8 @@ async def test_one_way_of_authenticating_only(fake_client: httpx.AsyncClient, fa
 async def test_a_key_set_with_a_private_weak_or_unusable_key_is_refused(
     fake_settings: Settings, key: Any, says: str
 ) -> None:
+    if key in ("rsa-1024", "rsa-8192"):  # made here: an 8,192-bit key takes seconds, not at collection
+        key = RSAKey.generate_key(int(key[4:])).as_dict(private=False)
     with pytest.raises(Invalid) as refused:
         await register_app(
             fake_settings.secret_key,
@@ -331,3 +360,143 @@ async def test_ens_apps_register_and_new_keys_take_a_key_set_file(
     assert again.returncode == 0 and "keys registered: 1" in again.stdout, again
     listed = run_ens(settings, "apps", "list")
     assert any(client_id in line and "signs (keys)" in line for line in listed.stdout.splitlines()), listed.stdout
+
+
+async def test_a_4096_bit_rsa_key_signs_in(fake_client: httpx.AsyncClient, fake_settings: Settings) -> None:
+    key = RSAKey.generate_key(4096, auto_kid=True)
+    client_id = await _signing_app(fake_settings, key)
+    response = await _refresh_with(fake_client, _assertion(key, client_id, fake_settings, alg="RS256"))
+    assert response.status_code == 400 and response.json()["error"] == "invalid_grant", response.text
+
+
+@pytest.mark.parametrize("endpoint", ["/oauth/token", "/oauth/revoke"])
+async def test_a_deeply_nested_unsigned_assertion_is_invalid_client(
+    fake_client: httpx.AsyncClient, endpoint: str
+) -> None:
+    """Its payload read before any key is looked at: 1,500 nested arrays (2.7 kB) escaped as a
+    RecursionError, answered 400 "the body nests too deeply" with a warning logged (a review)."""
+    payload = '{"sub":' + "[" * 1500 + "]" * 1500 + "}"
+    header = _b64(json.dumps({"alg": "ES256"}).encode())
+    assertion = f"{header}.{_b64(payload.encode())}.{_b64(b'x' * 64)}"
+    form = {"client_assertion_type": ASSERTION_TYPE, "client_assertion": assertion}
+    form |= {"grant_type": "refresh_token", "refresh_token": "x"} if endpoint == "/oauth/token" else {"token": "x"}
+    _refused(await fake_client.post(endpoint, data=form))
+
+
+async def test_a_key_in_the_assertions_header_is_never_used(
+    fake_client: httpx.AsyncClient, fake_settings: Settings
+) -> None:
+    key = ECKey.generate_key("P-256", auto_kid=True)
+    client_id = await _signing_app(fake_settings, key)
+    attacker = ECKey.generate_key("P-256", auto_kid=True)
+    public = attacker.as_dict(private=False)
+    for header in (
+        {"jwk": public},
+        {"jku": "https://attacker.example/jwks.json"},
+        {"x5u": "https://attacker.example/cert.pem"},
+        {"kid": key.kid, "jwk": public},
+    ):
+        _refused(await _refresh_with(fake_client, _assertion(attacker, client_id, fake_settings, header=header)))
+
+
+async def test_none_hs256_keyed_with_the_pem_and_a_jwe_are_refused(
+    fake_client: httpx.AsyncClient, fake_settings: Settings
+) -> None:
+    key = RSAKey.generate_key(2048, auto_kid=True)
+    client_id = await _signing_app(fake_settings, key)
+    claims = json.dumps(_claims(client_id, fake_settings)).encode()
+    none = f"{_b64(json.dumps({'alg': 'none', 'kid': key.kid}).encode())}.{_b64(claims)}."
+    signed_part = f"{_b64(json.dumps({'alg': 'HS256', 'kid': key.kid}).encode())}.{_b64(claims)}"
+    mac = hmac.new(key.as_pem(private=False), signed_part.encode(), hashlib.sha256).digest()
+    encrypted = jwe.encrypt_compact(
+        {"alg": "RSA-OAEP-256", "enc": "A256GCM", "kid": key.kid}, claims, key, algorithms=["RSA-OAEP-256", "A256GCM"]
+    )
+    for token in (none, f"{signed_part}.{_b64(mac)}", encrypted):
+        _refused(await _refresh_with(fake_client, token, client_id=client_id))
+
+
+async def test_a_disabled_app_a_secret_holding_app_and_a_public_one_take_no_assertion(
+    fake_client: httpx.AsyncClient, fake_settings: Settings
+) -> None:
+    key = ECKey.generate_key("P-256", auto_kid=True)
+    client_id = await _signing_app(fake_settings, key)
+    await client_admin.disable_client(client_id, reason="test")
+    _refused(await _refresh_with(fake_client, _assertion(key, client_id, fake_settings)))
+    for confidential in (True, False):
+        other = await register_app(
+            fake_settings.secret_key, name="Autre", redirect_uris=[REDIRECT], scopes=[SCOPE], confidential=confidential
+        )
+        _refused(await _refresh_with(fake_client, _assertion(key, other.client_id, fake_settings)))
+
+
+async def test_one_jti_per_app_and_an_assertion_sent_at_once_many_times_is_taken_once(
+    fake_client: httpx.AsyncClient, fake_settings: Settings
+) -> None:
+    one, two = ECKey.generate_key("P-256", auto_kid=True), ECKey.generate_key("P-256", auto_kid=True)
+    first, second = await _signing_app(fake_settings, one), await _signing_app(fake_settings, two)
+    jti = uuid.uuid4().hex
+    for key, client_id in ((one, first), (two, second)):
+        response = await _refresh_with(fake_client, _assertion(key, client_id, fake_settings, jti=jti))
+        assert response.status_code == 400 and response.json()["error"] == "invalid_grant", response.text
+    assertion = _assertion(one, first, fake_settings)
+    answers = await asyncio.gather(*(_refresh_with(fake_client, assertion) for _ in range(8)))
+    assert sorted(answer.status_code for answer in answers) == [400] + [401] * 7, [a.text for a in answers]
+
+
+async def test_an_assertion_without_its_type_is_invalid_request(
+    fake_client: httpx.AsyncClient, fake_settings: Settings
+) -> None:
+    key = ECKey.generate_key("P-256", auto_kid=True)
+    client_id = await _signing_app(fake_settings, key)
+    response = await fake_client.post(
+        "/oauth/token",
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": "x",
+            "client_assertion": _assertion(key, client_id, fake_settings),
+        },
+    )
+    assert response.status_code == 400 and response.json()["error"] == "invalid_request", response.text
+
+
+@pytest.mark.parametrize("kid", [["a"], {"k": 1}, 7])
+async def test_a_key_set_whose_kid_is_not_a_string_is_refused_in_one_line(
+    settings: Settings, migrated: None, tmp_path: Path, kid: Any
+) -> None:
+    keys = tmp_path / "keys.json"
+    keys.write_text(json.dumps({"keys": [ECKey.generate_key("P-256").as_dict(private=False) | {"kid": kid}]}))
+    done = run_ens(
+        settings,
+        "apps",
+        "register",
+        "--name",
+        "B",
+        "--redirect-uri",
+        REDIRECT,
+        "--scope",
+        SCOPE,
+        "--jwks-file",
+        str(keys),
+    )
+    assert done.returncode == 2 and "kid must be a string" in done.stderr, (done.returncode, done.stderr[-600:])
+
+
+async def test_a_key_set_nested_too_deep_is_refused_in_one_line(
+    settings: Settings, migrated: None, tmp_path: Path
+) -> None:
+    nested = tmp_path / "nested.json"
+    nested.write_text("[" * 100_000 + "]" * 100_000)
+    done = run_ens(
+        settings,
+        "apps",
+        "register",
+        "--name",
+        "B",
+        "--redirect-uri",
+        REDIRECT,
+        "--scope",
+        SCOPE,
+        "--jwks-file",
+        str(nested),
+    )
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr[-600:]

@@ -16,6 +16,7 @@ from ens.core.settings import Settings
 from ens.demo import DEMO_IDENTITY, DEMO_SCALE_CLIENT, DEMO_SCALE_NAME, seed_demo
 from ens.spaces.service import sign_in_identity
 from tests.helpers.carers import today_in_paris
+from tests.helpers.pages import every_item
 
 
 async def test_the_demo_is_seeded_again_another_day(settings: Settings, migrated: None) -> None:
@@ -49,7 +50,7 @@ async def test_the_demos_scale_app_is_in_the_catalogue_it_is_connected_from(
     assert grants.status_code == 200, grants.text
     connected = {item["clientId"]: item for item in grants.json()["items"] if item["clientId"] != "ens-mobile"}
     assert set(connected) == {DEMO_SCALE_CLIENT}, grants.text
-    catalogue = (await client.get("/v1/apps")).json()["items"]
+    catalogue = await every_item(client, "/v1/apps")
     [listed] = [app for app in catalogue if app["clientId"] == DEMO_SCALE_CLIENT]
     assert (listed["name"], listed["labelStatus"], listed["kind"]) == (DEMO_SCALE_NAME, "labelled", "device")
     # It may be granted what the demo's grant holds.
