@@ -54,6 +54,19 @@ async def _at_otp_page(fake_login: Any, sub: str, *, known: FakeLogin | None = N
     return login
 
 
+async def _replace_the_factor(login: FakeLogin, sub: str, mails: Any) -> None:
+    """``login``, at the code form, takes the lost-factor way: the provider again, the e-mailed
+    code, a new authenticator enrolled."""
+    to_provider = await login.browser.post_form("/login/lost-factor", {})
+    login.upstream = query_of(to_provider.headers["location"])
+    assert (await login.come_back(login.code(sub=sub))).status_code == 303
+    await login.browser.open("/login/otp")
+    verified = await login.browser.post_form("/login/otp", {"code": mails.last_code(f"{sub}@example.test")})
+    assert verified.status_code == 303
+    login.browser.totp_secret = None
+    assert (await login.browser.second_factor()).status_code == 303
+
+
 async def _lock_the_account(fake_login: Any, settings: Settings, sub: str) -> None:
     """What the audit did: logins from strangers' browsers, five wrong codes each, until locked."""
     for _ in range(settings.otp_account_max_failures // settings.otp_max_failures):
@@ -152,14 +165,7 @@ async def test_a_lost_factor_replaced_forgets_every_browser_but_the_one_replacin
     sub = _sub()
     lost_phone, _ = await signed_in_browser(fake_login, sub)
     login = await _at_otp_page(fake_login, sub)
-    to_provider = await login.browser.post_form("/login/lost-factor", {})
-    login.upstream = query_of(to_provider.headers["location"])
-    assert (await login.come_back(login.code(sub=sub))).status_code == 303
-    await login.browser.open("/login/otp")
-    verified = await login.browser.post_form("/login/otp", {"code": mails.last_code(f"{sub}@example.test")})
-    assert verified.status_code == 303
-    login.browser.totp_secret = None
-    assert (await login.browser.second_factor()).status_code == 303
+    await _replace_the_factor(login, sub, mails)
     new_phone = login.browser.known_browser
     assert new_phone is not None and new_phone != lost_phone.browser.known_browser
     account_id = await account_of(sub)
@@ -427,14 +433,7 @@ async def test_a_factor_replaced_in_a_known_browser_gives_it_a_new_token(
     copied = owner.browser.known_browser  # someone read the shared computer's cookie
     assert copied is not None
     login = await _at_otp_page(fake_login, sub, known=owner)
-    to_provider = await login.browser.post_form("/login/lost-factor", {})
-    login.upstream = query_of(to_provider.headers["location"])
-    assert (await login.come_back(login.code(sub=sub))).status_code == 303
-    await login.browser.open("/login/otp")
-    verified = await login.browser.post_form("/login/otp", {"code": mails.last_code(f"{sub}@example.test")})
-    assert verified.status_code == 303
-    login.browser.totp_secret = None
-    assert (await login.browser.second_factor()).status_code == 303
+    await _replace_the_factor(login, sub, mails)
     account_id = await account_of(sub)
     now = datetime.now(UTC)
     # The factor was replaced: the copy taken before must be a stranger's now.

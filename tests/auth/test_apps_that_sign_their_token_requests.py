@@ -35,6 +35,8 @@ from tests.helpers.server import run_ens
 REDIRECT = "https://scale.example/ens/callback"
 SCOPE = "vitals.body_weight:write"
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+# ens apps register, but for its key set.
+REGISTER = ("apps", "register", "--name", "Balance", "--redirect-uri", REDIRECT, "--scope", SCOPE)
 
 
 def _key_set(*keys: Any) -> str:
@@ -122,44 +124,21 @@ async def test_an_app_connects_a_person_and_refreshes_with_signed_assertions(
     }
     # Without its assertion (no secret to send): refused, and the code is still good.
     assert _refused(await fake_client.post("/oauth/token", data={**exchange, "client_id": client_id}))
-    tokens = await fake_client.post(
-        "/oauth/token",
-        data={
-            **exchange,
-            "client_assertion_type": ASSERTION_TYPE,
-            "client_assertion": _assertion(key, client_id, fake_settings),
-        },
-    )
+
+    async def signed(endpoint: str, **form: str) -> httpx.Response:
+        assertion = _assertion(key, client_id, fake_settings)
+        return await fake_client.post(
+            endpoint, data={**form, "client_assertion_type": ASSERTION_TYPE, "client_assertion": assertion}
+        )
+
+    tokens = await signed("/oauth/token", **exchange)
     assert tokens.status_code == 200, tokens.text
-    refreshed = await fake_client.post(
-        "/oauth/token",
-        data={
-            "grant_type": "refresh_token",
-            "refresh_token": tokens.json()["refresh_token"],
-            "client_id": client_id,
-            "client_assertion_type": ASSERTION_TYPE,
-            "client_assertion": _assertion(key, client_id, fake_settings),
-        },
-    )
+    refresh = {"grant_type": "refresh_token", "refresh_token": tokens.json()["refresh_token"]}
+    refreshed = await signed("/oauth/token", **refresh, client_id=client_id)
     assert refreshed.status_code == 200, refreshed.text
-    revoked = await fake_client.post(
-        "/oauth/revoke",
-        data={
-            "token": refreshed.json()["refresh_token"],
-            "client_assertion_type": ASSERTION_TYPE,
-            "client_assertion": _assertion(key, client_id, fake_settings),
-        },
-    )
+    revoked = await signed("/oauth/revoke", token=refreshed.json()["refresh_token"])
     assert revoked.status_code == 200, revoked.text
-    again = await fake_client.post(
-        "/oauth/token",
-        data={
-            "grant_type": "refresh_token",
-            "refresh_token": refreshed.json()["refresh_token"],
-            "client_assertion_type": ASSERTION_TYPE,
-            "client_assertion": _assertion(key, client_id, fake_settings),
-        },
-    )
+    again = await signed("/oauth/token", grant_type="refresh_token", refresh_token=refreshed.json()["refresh_token"])
     assert again.status_code == 400 and again.json()["error"] == "invalid_grant", again.text
 
 
@@ -347,12 +326,11 @@ async def test_ens_apps_register_and_new_keys_take_a_key_set_file(
     keys, private = tmp_path / "keys.json", tmp_path / "private.json"
     keys.write_text(_key_set(key))
     private.write_text(json.dumps({"keys": [key.as_dict(private=True)]}))
-    register = ("apps", "register", "--name", "Balance", "--redirect-uri", REDIRECT, "--scope", SCOPE)
-    done = run_ens(settings, *register, "--jwks-file", str(keys))
+    done = run_ens(settings, *REGISTER, "--jwks-file", str(keys))
     assert done.returncode == 0, done.stderr
     assert "client_id:" in done.stdout and "client_secret" not in done.stdout and "private_key_jwt" in done.stdout
     client_id = done.stdout.split("client_id:")[1].split()[0]
-    refused = run_ens(settings, *register, "--jwks-file", str(private))
+    refused = run_ens(settings, *REGISTER, "--jwks-file", str(private))
     assert refused.returncode == 2 and "Traceback" not in refused.stderr and "private" in refused.stderr, refused
     missing = run_ens(settings, "apps", "new-keys", client_id, "--jwks-file", str(tmp_path / "none.json"))
     assert missing.returncode == 2 and "cannot read the key set" in missing.stderr, missing
@@ -465,19 +443,7 @@ async def test_a_key_set_whose_kid_is_not_a_string_is_refused_in_one_line(
 ) -> None:
     keys = tmp_path / "keys.json"
     keys.write_text(json.dumps({"keys": [ECKey.generate_key("P-256").as_dict(private=False) | {"kid": kid}]}))
-    done = run_ens(
-        settings,
-        "apps",
-        "register",
-        "--name",
-        "B",
-        "--redirect-uri",
-        REDIRECT,
-        "--scope",
-        SCOPE,
-        "--jwks-file",
-        str(keys),
-    )
+    done = run_ens(settings, *REGISTER, "--jwks-file", str(keys))
     assert done.returncode == 2 and "kid must be a string" in done.stderr, (done.returncode, done.stderr[-600:])
 
 
@@ -486,17 +452,5 @@ async def test_a_key_set_nested_too_deep_is_refused_in_one_line(
 ) -> None:
     nested = tmp_path / "nested.json"
     nested.write_text("[" * 100_000 + "]" * 100_000)
-    done = run_ens(
-        settings,
-        "apps",
-        "register",
-        "--name",
-        "B",
-        "--redirect-uri",
-        REDIRECT,
-        "--scope",
-        SCOPE,
-        "--jwks-file",
-        str(nested),
-    )
+    done = run_ens(settings, *REGISTER, "--jwks-file", str(nested))
     assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr[-600:]
