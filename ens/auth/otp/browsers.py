@@ -15,9 +15,7 @@ would hold a known browser). A row lives :data:`BROWSER_KEPT` from its last logi
 keeps its :data:`BROWSERS_PER_ACCOUNT` most recent, those that came back after their first login
 before the others (a client that keeps no cookie makes one a login, never seen again); a lost
 factor replaced forgets every browser of the account (a stolen phone's among them) but the one
-that replaced it. Each login there gives the browser a new token, the row going on under it: a
-copy of the cookie (a shared computer's, read by someone else) is a stranger's from the person's
-next login there.
+that replaced it, which gets a new token.
 """
 
 from __future__ import annotations
@@ -117,24 +115,28 @@ async def remember_browser(
     now: datetime,
 ) -> str | None:
     """This browser has just passed the account's second factor in login attempt ``attempt_id``:
-    remembered (again) for :data:`BROWSER_KEPT`, under a new token at each login. If it was
-    ``known`` (the try's :func:`known_browser`), its row takes the new token's hash, its count and
-    lock kept: a copy of the cookie taken before (a shared computer's) is a stranger's from the
-    person's next login there. The cookie to set (this account's token first, the other accounts'
-    after it), or None when the attempt was superseded meanwhile: a factor replaced (its transaction
-    forgets the account's browsers under the person's guard row, taken here too) must not be
-    followed by the lost phone's login remembering it again (a review)."""
-    token = secrets.token_urlsafe(32)
+    remembered (again) for :data:`BROWSER_KEPT`, by the token it was ``known`` by (the try's
+    :func:`known_browser`), else a new one. The cookie to set (this account's token first, the other
+    accounts' after it), or None when the attempt was superseded meanwhile: a factor replaced (its
+    transaction forgets the account's browsers under the person's guard row, taken here too) must
+    not be followed by the lost phone's login remembering it again (a review)."""
+    token = known.token if known is not None else secrets.token_urlsafe(32)
     current = _hashes(settings, account_id, token)[0]
     async with write_transaction():
         await _hold_guard(account_id)
         attempt = await fetch_one("SELECT step FROM login_attempts WHERE id = {}", attempt_id)
         if attempt is not None and attempt["step"] == "superseded":
             return None
-        if known is not None:
-            # The row goes on under the new token (and the current key, if it was found under one
-            # since replaced): its count and lock kept, never a second row with 30 codes of its own.
-            await fetch("UPDATE known_browsers SET key_hash = {} WHERE key_hash = {}", current, known.key)
+        if known is not None and known.key != current:
+            # Found under a key since replaced: the row takes the current key's hash, its count and lock
+            # kept (an upsert beside it gave the browser a second row, with 30 codes of its own).
+            await fetch(
+                "UPDATE known_browsers SET key_hash = {} WHERE key_hash = {} "
+                "AND NOT EXISTS (SELECT 1 FROM known_browsers k WHERE k.key_hash = {})",
+                current,
+                known.key,
+                current,
+            )
         await fetch(
             "INSERT INTO known_browsers (key_hash, account_id, failures, expires_at, seen_again) "
             "VALUES ({}, {}, 0, {}, FALSE) "
