@@ -119,7 +119,12 @@ async def verify_assertion(assertion: str, *, client_id: str, jwks: str, issuer:
     if len(assertion) > MAX_ASSERTION_LENGTH:
         raise AssertionRefused("client_assertion is too long.")
     try:
-        token = jwt.decode(assertion, KeySet.import_key_set(json.loads(jwks)), algorithms=list(ALGORITHMS))
+        registered = json.loads(jwks)
+        keys = KeySet.import_key_set(registered)
+        # One key registered without a kid (joserfc then gives it its thumbprint) verifies whatever
+        # kid the header names (a hint, RFC 7515 §4.1.4); with kids, the header's kid chooses.
+        unnamed = len(keys.keys) == 1 and "kid" not in registered["keys"][0]
+        token = jwt.decode(assertion, keys.keys[0] if unnamed else keys, algorithms=list(ALGORITHMS))
     except (JoseError, ValueError, TypeError, RecursionError) as exc:
         raise AssertionRefused("client_assertion's signature does not verify with the app's registered keys.") from exc
     claims = token.claims

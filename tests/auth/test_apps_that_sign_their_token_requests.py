@@ -454,3 +454,20 @@ async def test_a_key_set_nested_too_deep_is_refused_in_one_line(
     nested.write_text("[" * 100_000 + "]" * 100_000)
     done = run_ens(settings, *REGISTER, "--jwks-file", str(nested))
     assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr[-600:]
+
+
+async def test_one_key_registered_without_a_kid_verifies_whatever_kid_the_header_names(
+    fake_client: httpx.AsyncClient, fake_settings: Settings
+) -> None:
+    key = ECKey.generate_key("P-256")  # no kid
+    client_id = await _signing_app(fake_settings, key)
+    for header in ({}, {"kid": "a-thumbprint-the-client-chose"}):
+        response = await _refresh_with(fake_client, _assertion(key, client_id, fake_settings, header=header))
+        assert response.status_code == 400 and response.json()["error"] == "invalid_grant", (header, response.text)
+    # Another key under that kid is still no signature of the app's.
+    other = ECKey.generate_key("P-256")
+    _refused(await _refresh_with(fake_client, _assertion(other, client_id, fake_settings, header={"kid": "x"})))
+    # With a kid registered, the header's kid chooses: another kid verifies nothing.
+    named = ECKey.generate_key("P-256", auto_kid=True)
+    named_id = await _signing_app(fake_settings, named)
+    _refused(await _refresh_with(fake_client, _assertion(named, named_id, fake_settings, header={"kid": "other"})))
