@@ -17,11 +17,12 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from joserfc import jwt
 from joserfc.errors import JoseError
-from joserfc.jwk import KeySet
+from joserfc.jwk import Key, KeySet
 from joserfc.jws import extract_compact
 
 from ens.core.db import fetch
@@ -119,12 +120,7 @@ async def verify_assertion(assertion: str, *, client_id: str, jwks: str, issuer:
     if len(assertion) > MAX_ASSERTION_LENGTH:
         raise AssertionRefused("client_assertion is too long.")
     try:
-        registered = json.loads(jwks)
-        keys = KeySet.import_key_set(registered)
-        # One key registered without a kid (joserfc then gives it its thumbprint) verifies whatever
-        # kid the header names (a hint, RFC 7515 §4.1.4); with kids, the header's kid chooses.
-        unnamed = len(keys.keys) == 1 and "kid" not in registered["keys"][0]
-        token = jwt.decode(assertion, keys.keys[0] if unnamed else keys, algorithms=list(ALGORITHMS))
+        token = jwt.decode(assertion, _verifying_keys(jwks), algorithms=list(ALGORITHMS))
     except (JoseError, ValueError, TypeError, RecursionError) as exc:
         raise AssertionRefused("client_assertion's signature does not verify with the app's registered keys.") from exc
     claims = token.claims
@@ -159,6 +155,17 @@ async def verify_assertion(assertion: str, *, client_id: str, jwks: str, issuer:
     )
     if not spent:
         raise AssertionRefused("This client_assertion was used already: make a new one, with a new jti, each time.")
+
+
+@lru_cache(maxsize=1024)
+def _verifying_keys(jwks: str) -> KeySet | Key:
+    """The registered key set, read once per distinct set (each token request of a signing app
+    verified with it parsed the JSON and imported its keys again). One key registered without a kid
+    (joserfc then gives it its thumbprint) verifies whatever kid the header names (a hint, RFC 7515
+    §4.1.4): that key alone; with kids, the set, whose header's kid chooses."""
+    registered = json.loads(jwks)
+    keys = KeySet.import_key_set(registered)
+    return keys.keys[0] if len(keys.keys) == 1 and "kid" not in registered["keys"][0] else keys
 
 
 def _instant(value: Any) -> datetime | None:

@@ -147,7 +147,8 @@ async def _authenticate_by_assertion(settings: Settings, client_id: str | None, 
     claimed = client_keys.claimed_client(assertion.value)
     if client_id and claimed is not None and claimed != client_id:
         raise OAuthError("invalid_client", "client_assertion's sub is not the client_id sent beside it.", 401)
-    client = await find_client(client_id or claimed or "") if (client_id or claimed) else None
+    named = client_id or claimed
+    client = await find_client(named) if named else None
     if client is None or client.jwks is None:
         raise OAuthError("invalid_client", "Client authentication failed: no app registered with keys by that id.", 401)
     try:
