@@ -43,7 +43,11 @@ async def space_summary(access: SpaceAccess) -> SpaceSummary:
     latest = await latest_values(space.id, with_hidden=access.sees_confidential) if access.reads("vitals") else []
     # The records' and the documents' counts, and the access requests awaiting an answer (to whoever
     # reads them: not a professional): one statement.
-    requests = {"access_requests": pending_requests(space.id)} if access.reads("access-requests") else {}
+    requests = (
+        {"access_requests": pending_requests(space.id, with_hidden=access.sees_confidential)}
+        if access.reads("access-requests")
+        else {}
+    )
     counts = await fetch_scalars(
         {
             **records_scalars(space.id, with_hidden=access.sees_confidential, reads=access.reads),

@@ -647,6 +647,15 @@ async def _names_a_kept_item(pending: PendingAccess) -> bool:
 
 # What keeps an item from some of a space's readers, on the tables whose items can be so kept.
 _HIDDEN = "hidden_from_representatives"
+# An access request (``access_requests r``) names its professional: one whose entry on the space is
+# kept from the representatives (they came under an emergency access a minor asked to keep from the
+# parents, CSP L1111-5) asks the minor alone. The parents' list, count and answers leave it out
+# (``ens.spaces.pro_access``), and the history the rows naming it, until a decision they see shows
+# the professional (``ens.spaces.professionals``): before, the request told them of the professional
+# the hidden access keeps from them (an audit). One read of the entry's unique index.
+KEPT_REQUEST = """EXISTS (SELECT 1 FROM space_professionals sp WHERE sp.space_id = r.space_id
+    AND sp.professional_id = r.professional_id AND sp.hidden_from_representatives)"""
+_KEPT_REQUESTS = f"SELECT CAST(r.id AS TEXT) FROM access_requests r WHERE r.space_id = {{}} AND {KEPT_REQUEST}"
 _HELD = "hidden_from_holder AND (hidden_from_holder_until IS NULL OR hidden_from_holder_until > {})"
 
 
@@ -672,10 +681,12 @@ def hidden_items_sql() -> tuple[str, int]:
     """A subquery of the ids of the space's items hidden from representatives, and how many times it
     names the space: the items hidden now, in every table whose items can be hidden (those with a
     ``hidden_from_representatives`` column; the measures' read by a partial index, migration
-    m2026_12_10_0003), the measures removed while hidden (their tombstones say so) and the other
-    items removed while hidden (``hidden_items_removed``, written by their removal)."""
+    m2026_12_10_0003), the measures removed while hidden (their tombstones say so), the other
+    items removed while hidden (``hidden_items_removed``, written by their removal) and the access
+    requests of a professional kept from them (:data:`KEPT_REQUEST`)."""
     parts = [f"SELECT CAST(id AS TEXT) FROM {name} WHERE space_id = {{}} AND {_HIDDEN}" for name in _hideable()]
     parts.append("SELECT CAST(id AS TEXT) FROM hidden_items_removed WHERE space_id = {}")
+    parts.append(_KEPT_REQUESTS)
     return " UNION ALL ".join(parts), len(parts)
 
 

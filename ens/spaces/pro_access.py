@@ -37,7 +37,7 @@ from ens.spaces.door import (
     security_log,
     space_ref,
 )
-from ens.spaces.history import PendingAccess, record_access, record_with_write
+from ens.spaces.history import KEPT_REQUEST, PendingAccess, record_access, record_with_write
 from ens.spaces.matrix import access_matrix
 from ens.spaces.notifications import recipients, whose_space
 from ens.spaces.owed_notices import announce_all_owed
@@ -136,12 +136,19 @@ FROM access_requests r JOIN professionals p ON p.id = r.professional_id
 WHERE r.space_id = {}"""
 
 
-def pending_requests(space_id: UUID) -> Scalar:
+def _requests(*, with_hidden: bool) -> str:
+    return _REQUESTS if with_hidden else f"{_REQUESTS} AND NOT {KEPT_REQUEST}"
+
+
+def pending_requests(space_id: UUID, *, with_hidden: bool) -> Scalar:
     """How many access requests await an answer, as one value of the home screen's statement
     (``fetch_scalars``): no e-mail tells of a request (its time would tell whether the person has a
     space), so the home screen does. Read from the partial index of the pending ones
-    (``access_requests_pending``)."""
-    return Scalar("SELECT COUNT(*) FROM access_requests WHERE space_id = {} AND status = 'pending'", (space_id,))
+    (``access_requests_pending``); ``with_hidden``: as :func:`list_access_requests`."""
+    kept = "" if with_hidden else f" AND NOT {KEPT_REQUEST}"
+    return Scalar(
+        f"SELECT COUNT(*) FROM access_requests r WHERE space_id = {{}} AND status = 'pending'{kept}", (space_id,)
+    )
 
 
 def _request_read(row: Row) -> AccessRequestRead:
@@ -160,9 +167,10 @@ def _request_read(row: Row) -> AccessRequestRead:
 
 
 async def list_access_requests(
-    cursors: Cursors, space_id: UUID, *, limit: int | None, cursor: str | None
+    cursors: Cursors, space_id: UUID, *, with_hidden: bool, limit: int | None, cursor: str | None
 ) -> Page[AccessRequestRead]:
-    """The space's access requests, newest first (index ``access_requests_space``)."""
+    """The space's access requests, newest first (index ``access_requests_space``); without
+    ``with_hidden`` (a representative), not those of a professional kept from them."""
     size = check_limit(limit)
     purpose = f"access-requests:{space_id}"
     where, args = "", []
@@ -170,7 +178,12 @@ async def list_access_requests(
         moment, last_id = cursors.place(purpose, cursor, time_and_id)
         where = " AND (r.created_at < {} OR (r.created_at = {} AND r.id < {}))"
         args = [moment, moment, last_id]
-    rows = await fetch(_REQUESTS + where + " ORDER BY r.created_at DESC, r.id DESC LIMIT {}", space_id, *args, size + 1)
+    rows = await fetch(
+        _requests(with_hidden=with_hidden) + where + " ORDER BY r.created_at DESC, r.id DESC LIMIT {}",
+        space_id,
+        *args,
+        size + 1,
+    )
     items = [_request_read(row) for row in rows[:size]]
     next_cursor = None
     if len(rows) > size:
@@ -180,7 +193,9 @@ async def list_access_requests(
 
 
 async def _pending(access: SpaceAccess, request_id: UUID) -> Row:
-    row = await fetch_one(_REQUESTS + " AND r.id = {}", access.space_id, request_id)
+    row = await fetch_one(
+        _requests(with_hidden=access.sees_confidential) + " AND r.id = {}", access.space_id, request_id
+    )
     if row is None:
         raise NotFound("No such access request on this space.")
     if row["status"] != "pending":

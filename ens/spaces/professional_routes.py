@@ -187,7 +187,9 @@ class AccessRequestsController(Controller):
         limit: LimitParam = None,
         cursor: CursorParam = None,
     ) -> Page[AccessRequestRead]:
-        return await pro_access.list_access_requests(cursors, access.space_id, limit=limit, cursor=cursor)
+        return await pro_access.list_access_requests(
+            cursors, access.space_id, with_hidden=access.sees_confidential, limit=limit, cursor=cursor
+        )
 
     @post(
         "/{id:uuid}/approve",

@@ -460,3 +460,61 @@ async def test_a_hidden_professional_shown_by_a_later_unhidden_access_or_the_par
         ("Secret-Moreau", "emergency"),
         ("Secret-Petit", "authorised"),
     ]
+
+
+async def test_a_hidden_professionals_request_for_access_is_kept_from_the_parents(
+    client: httpx.AsyncClient, settings: Settings, make_person: MakePerson
+) -> None:
+    """The midwife who came under a hidden access then asks the minor holder for a regular access
+    (``POST /v1/pro/access-requests``): the minor reads and answers the request; the parents see
+    neither the request (list, by id, the home screen's count) nor the minor's refusal of it in the
+    history (an audit: the request named the professional the access keeps from them). Once the
+    minor authorises her, the parents see that decision, as any other."""
+    parent, other, child = await _a_family(client, make_person)
+    minor = await _minor_holding(make_person, child)
+    space = f"/v1/spaces/{child}"
+    home_before = (await client.get(space, headers=parent.headers)).json()
+    midwife = await sign_in_pro(settings, MIDWIFE, given_name="Sophie", family_name="Secret-Moreau")
+    assert (await _open(client, midwife, child, hiddenFromRepresentatives=True)).status_code == 201
+    [names] = await db.fetch("SELECT given_name, family_name, birthdate FROM spaces WHERE id = {}", child)
+    traits = {
+        "givenName": names["given_name"],
+        "familyName": names["family_name"],
+        "birthdate": str(names["birthdate"]),
+    }
+
+    async def ask() -> dict[str, Any]:
+        assert (await client.post("/v1/pro/access-requests", json=traits, headers=midwife.headers)).status_code == 202
+        listed = (await client.get(f"{space}/access-requests", headers=minor.headers)).json()["items"]
+        [request] = [item for item in listed if item["status"] == "pending"]
+        assert request["familyName"] == "Secret-Moreau"
+        return dict(request)
+
+    request = await ask()
+    assert (await client.get(space, headers=minor.headers)).json()["pendingAccessRequests"] == 1
+    for reader in (parent, other):
+        assert (await client.get(f"{space}/access-requests", headers=reader.headers)).json()["items"] == []
+        assert (await client.get(space, headers=reader.headers)).json() == home_before
+        for verb in ("approve", "refuse"):
+            tried = await client.post(f"{space}/access-requests/{request['id']}/{verb}", headers=reader.headers)
+            assert tried.status_code == 404, tried.text
+    refused = await client.post(f"{space}/access-requests/{request['id']}/refuse", headers=minor.headers)
+    assert refused.status_code == 200 and refused.json()["status"] == "refused"
+    assert any("Secret-Moreau" in row["description"] for row in await _history(client, minor, child))
+    for reader in (parent, other):
+        rows = await _history(client, reader, child)
+        assert "Secret-Moreau" not in str(rows)
+        # Their own tries on its id aside (they typed it), nothing names the request.
+        others = [row for row in rows if row["actor"]["accountId"] != str(reader.account_id)]
+        assert request["id"] not in str(others)
+        assert (await client.get(f"{space}/access-requests", headers=reader.headers)).json()["items"] == []
+    # Asked again and approved by the minor: an authorisation the parents see, with its request.
+    request = await ask()
+    approved = await client.post(f"{space}/access-requests/{request['id']}/approve", headers=minor.headers)
+    assert approved.status_code == 200 and approved.json()["status"] == "authorised", approved.text
+    listed = await _professionals(client, parent, child)
+    assert [(item["familyName"], item["status"]) for item in listed] == [("Secret-Moreau", "authorised")]
+    shown = (await client.get(f"{space}/access-requests", headers=parent.headers)).json()["items"]
+    assert [(item["familyName"], item["status"]) for item in shown if item["id"] == request["id"]] == [
+        ("Secret-Moreau", "approved")
+    ]
