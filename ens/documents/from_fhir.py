@@ -96,7 +96,7 @@ def carried_document(access: SpaceAccess, resource: Mapping[str, Any], *, today:
             "The DocumentReference holds what ENS does not keep.",
             [FieldError("", f"{path}: not kept by ENS (its export does not write it)") for path in lost],
         )
-    metadata = parse_metadata(msgspec.json.encode(_metadata_of(resource)), today=today)
+    metadata = parse_metadata(msgspec.json.encode(_metadata_of(resource)), today=today, born=access.space.birthdate)
     check_masking(
         access,
         professionals=metadata.hidden_from_professionals,

@@ -18,7 +18,7 @@ import unicodedata
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from uuid import UUID
 
 import msgspec
@@ -95,10 +95,14 @@ class Storage:
 
 log = logging.getLogger("ens.documents")
 _METADATA = msgspec.json.Decoder(DocumentMetadata)
+# The care a document reports is the holder's, from their birth; before it, only the pregnancy's
+# (a prenatal scan filed in the child's space): at most 300 days, a pregnancy past its term.
+PRENATAL = timedelta(days=300)
 
 
-def parse_metadata(raw: bytes | None, *, today: date) -> DocumentMetadata:
-    """The ``metadata`` part, checked; errors point into it (``/metadata/typeCode``)."""
+def parse_metadata(raw: bytes | None, *, today: date, born: date | None) -> DocumentMetadata:
+    """The ``metadata`` part, checked; errors point into it (``/metadata/typeCode``). ``born``: the
+    holder's birthdate (the space's), before which no care is dated but a pregnancy's."""
     if raw is None:
         raise Invalid("The 'metadata' part is required.", [FieldError("/metadata", "required")])
     try:
@@ -119,6 +123,10 @@ def parse_metadata(raw: bytes | None, *, today: date) -> DocumentMetadata:
         errors.append(FieldError("/metadata/typeCode", "unknown document type (GET /v1/document-types)"))
     if metadata.date > today or metadata.date.year < EARLIEST_YEAR:
         errors.append(FieldError("/metadata/date", f"between {EARLIEST_YEAR} and today"))
+    elif born is not None and metadata.date < born - PRENATAL:
+        # As every dated item of the space (measures, vaccinations, the profile): a report dated
+        # decades before its holder was born was stored (an audit).
+        errors.append(FieldError("/metadata/date", f"before the holder's birth (more than {PRENATAL.days} days)"))
     if metadata.hidden_from_holder_until is not None and metadata.hidden_from_holder_until <= today:
         errors.append(FieldError("/metadata/hiddenFromHolderUntil", "a day after today"))
     # A title or an author displays in the order it was written: "Résultat \u202eevitagén" read
@@ -228,7 +236,7 @@ async def _encrypted_blocks(
     index = 0
     async for chunk in form.file_chunks():
         if received.metadata is None and METADATA_PART in form.fields:
-            received.metadata = parse_metadata(form.fields[METADATA_PART], today=today)
+            received.metadata = parse_metadata(form.fields[METADATA_PART], today=today, born=access.space.birthdate)
             _check_callers_metadata(access, received.metadata)
         received.size += len(chunk)
         if received.size > MAX_DOCUMENT_BYTES:
@@ -448,7 +456,9 @@ async def _upload_document(
                 form, key, access=access, content_id=content_id, room=room, today=today, received=received
             ),
         )
-        metadata = received.metadata or parse_metadata(form.fields.get(METADATA_PART), today=today)
+        metadata = received.metadata or parse_metadata(
+            form.fields.get(METADATA_PART), today=today, born=access.space.birthdate
+        )
         _check_callers_metadata(access, metadata)
     except BaseException:
         await storage.blobs.delete(incoming)

@@ -126,6 +126,7 @@ def _attachment(reference: dict[str, Any]) -> dict[str, Any]:
         (lambda r: r.update(description=""), "description", ""),
         (lambda r: r["type"]["coding"][0].update(code="00000-0"), "type.coding", "unknown document type"),
         (lambda r: r["context"]["period"].update(start="2999-01-01"), "context.period.start", "today"),
+        (lambda r: r["context"]["period"].update(start="1950-01-01"), "context.period.start", "holder's birth"),
         (lambda r: r.update(status="entered-in-error"), "DocumentReference.status", "current"),
         (lambda r: r.update(securityLabel=[{"text": "N"}]), "DocumentReference.securityLabel", "not kept"),
         # The attachment's own elements the export does not write: a hash that does not match the

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
@@ -168,6 +169,7 @@ async def test_what_a_space_s_documents_take_in_all_is_bounded(settings, migrate
         (metadata(title="\u200b\u200b"), "/metadata/title"),
         (metadata(date="2999-01-01"), "/metadata/date"),
         (metadata(date="03/03/2026"), "/metadata/date"),
+        (metadata(date="1950-01-01"), "/metadata/date"),  # decades before the holder's birth (an audit)
         (metadata(colour="blue"), "/metadata/colour"),
         ({"title": "Sans type", "date": "2026-01-01"}, "/metadata/typeCode"),
         (metadata(title="a\u0000b"), "/metadata/title"),
@@ -177,6 +179,16 @@ async def test_what_a_space_s_documents_take_in_all_is_bounded(settings, migrate
 async def test_bad_metadata_is_422_at_its_pointer(client, person, settings, meta, pointer):
     _problem(await upload(client, person.headers, pdf(500), meta=meta), 422, pointer)
     await _nothing_left(client, person, settings)
+
+
+async def test_a_document_is_dated_from_the_pregnancy_at_the_earliest(client, person, settings):
+    """As every dated item of the space, from the holder's birth (1990-05-17 here), but for a
+    pregnancy's 300 days before it (a prenatal scan in the child's space): the import's too."""
+    born = date(1990, 5, 17)
+    earliest = born - timedelta(days=300)
+    assert (await upload(client, person.headers, pdf(500), meta=metadata(date=str(earliest)))).status_code == 201
+    too_early = await upload(client, person.headers, pdf(500, seed=2), meta=metadata(date=str(earliest - timedelta(1))))
+    assert "before the holder's birth" in _problem(too_early, 422, "/metadata/date")["errors"][0]["detail"]
 
 
 async def test_metadata_naming_a_member_twice_is_refused(client, person, settings):

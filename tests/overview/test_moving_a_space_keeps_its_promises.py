@@ -100,7 +100,7 @@ async def _refused_at_first_reading(entries: list[str]) -> Any:
     async def chunks() -> AsyncIterator[bytes]:
         yield body
 
-    access = types.SimpleNamespace(role="holder", space=types.SimpleNamespace(timezone="Europe/Paris"))
+    access = types.SimpleNamespace(role="holder", space=types.SimpleNamespace(timezone="Europe/Paris", birthdate=None))
     with await _received(chunks(), limit=len(body) + 1) as spool:
         with pytest.raises(Invalid) as refused:
             await _checked(access, spool)  # type: ignore[arg-type]
