@@ -39,7 +39,9 @@ problems.register(
 
 # At most 18 digits a bound (a file is at most 20 MiB): a longer number is a form this server
 # ignores (the whole file), not an int() of thousands of digits (a 500 before).
-_RANGE = re.compile(r"bytes=([0-9]{0,18})-([0-9]{0,18})")
+_RANGE = re.compile(r"bytes=([0-9]*)-([0-9]*)")
+# A position of more digits than this is past the end of any file: read as this, never parsed whole.
+_BEYOND_DIGITS = 18
 # Blocks read from the store in one request while a file streams out (16 x 64 KiB: 1 MiB held).
 READ_AHEAD_BLOCKS = 16
 # A download still running this long after the door decided is asked again, before its next
@@ -81,19 +83,26 @@ def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
     match = _RANGE.fullmatch(f"{unit}={named[0]}")
     if match is None or (not match.group(1) and not match.group(2)):
         return None
-    first, last = match.group(1), match.group(2)
-    if not first:  # the last N bytes
-        suffix = int(last)
-        if suffix == 0:
+    first, last = _position(match.group(1)), _position(match.group(2))
+    if first is None:  # the last N bytes
+        assert last is not None
+        if last == 0:
             raise RangeNotSatisfiable("An empty suffix range selects nothing.", size=size)
-        return max(0, size - suffix), size
-    start = int(first)
-    end = min(int(last) + 1, size) if last else size
-    if start >= size or (last and int(last) < start):
-        if last and int(last) < start:
-            return None  # syntactically invalid (last before first): ignored
+        return max(0, size - last), size
+    if last is not None and last < first:
+        return None  # syntactically invalid (last before first): ignored
+    if first >= size:
         raise RangeNotSatisfiable(f"The document has {size} bytes.", size=size)
-    return start, end
+    # A last position at or past the end selects the rest (RFC 9110 §14.1.2), however many digits
+    # it has: one of more than 18 was ignored and the whole file answered 200 (an audit).
+    return first, min(last + 1, size) if last is not None else size
+
+
+def _position(digits: str) -> int | None:
+    """A range's position (``None``: not given), one too long to be a file's read as past every end."""
+    if not digits:
+        return None
+    return int(digits) if len(digits) <= _BEYOND_DIGITS else 10**_BEYOND_DIGITS
 
 
 def etag_of_document(object_name: str) -> str:
