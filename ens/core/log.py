@@ -127,7 +127,12 @@ def logging_config(level: str) -> dict[str, Any]:
         "handlers": {
             "console": {"class": "logging.StreamHandler", "formatter": "keyvalue", "level": level},
         },
-        "loggers": {"ens": {"level": level, "handlers": ["console"], "propagate": False}},
+        "loggers": {
+            "ens": {"level": level, "handlers": ["console"], "propagate": False},
+            # aiosqlite's debug lines print each statement's call with its parameters, health values
+            # among them: at WARNING whatever the root logger's level (an audit, with it at DEBUG).
+            "aiosqlite": {"level": "WARNING"},
+        },
         "log_exceptions": "never",
     }
 

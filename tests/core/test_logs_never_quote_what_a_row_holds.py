@@ -99,3 +99,16 @@ async def test_a_request_that_fails_on_a_row_logs_no_value(
     logged = server_log.getvalue()
     assert "unhandled error" in logged and type(error).__name__ in logged and "Traceback" in logged
     assert VALUE not in logged and "72,5" not in logged
+
+
+async def test_no_library_logs_a_statements_values_even_at_debug(
+    client: httpx.AsyncClient, person: Person, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The root logger at DEBUG (an operator's choice) takes every library's lines: SQLite's driver
+    printed each statement's call with its parameters, the measure's value among them (an audit)."""
+    measure = {"type": "body_weight", "value": 73.4567, "unit": "kg", "effectiveAt": "2026-03-01T08:00:00Z"}
+    with caplog.at_level(logging.DEBUG):
+        answer = await client.post("/v1/spaces/me/vitals", json={"measurements": [measure]}, headers=person.headers)
+    assert answer.status_code == 201, answer.text
+    assert caplog.records, "nothing was logged at DEBUG: the check proves nothing"
+    assert "73.4567" not in caplog.text
