@@ -1016,6 +1016,23 @@ def test_a_late_dose_that_may_still_be_given_says_until_when() -> None:
     assert "Ne peut plus être donnée après le 19 décembre 2026." in late.reason
 
 
+def test_a_late_dose_that_cannot_be_given_yet_is_to_do_from_its_interval_not_overdue() -> None:
+    """hexa-2 given late (10 months): hexa-3, past its age, needs 6 months after it (10 August 2026).
+    On 15 June every disease of the injection says "from 10 August" (four said overdue, counted on
+    the home screen, while Hib and hepatitis B said upcoming: an audit); given that day, it counts."""
+    born = date(2025, 3, 31)
+    booklet = [shot(HEXA, "2025-05-31", vaccine="HEXYON"), shot(HEXA, "2026-02-10", vaccine="HEXYON")]
+    schedule = evaluate(schedule_data(), Person(born, "F"), entries=entries_of(booklet), today=date(2026, 6, 15))
+    for disease in sorted(HEXA):
+        dose = item_of(schedule, f"{disease}.hexa-3")
+        assert (dose.status, dose.due_from, dose.overdue_since) == ("upcoming", date(2026, 8, 10), None), disease
+        assert "À faire à partir du 10 août 2026." in dose.reason, (disease, dose.reason)
+    assert schedule.count("overdue") == 0
+    given = entries_of([*booklet, shot(HEXA, "2026-08-10", vaccine="HEXYON")])
+    later = evaluate(schedule_data(), Person(born, "F"), entries=given, today=date(2026, 8, 10))
+    assert {item_of(later, f"{disease}.hexa-3").status for disease in HEXA} == {"done"}
+
+
 def test_every_dose_label_the_booklet_shows_is_in_french() -> None:
     """The schedule's labels reach the person's phone as they are. Three (nine doses' worth: the
     hexavalent booster, the 11-13 and 25-year boosters) were left in part in English by the

@@ -221,7 +221,19 @@ def _open_row(
                 *step.source_ids,
                 *(s for s in data.rules.no_longer_counted.source_ids if s not in step.source_ids),
             )
-        status, overdue_since = ("not_counted", None) if missed else ("overdue", closed)
+        if missed:
+            status = "not_counted"
+        elif not timing.waiting and due_from is not None and today < due_from:
+            # Late, but the minimum interval after the dose before it (given late) has not passed:
+            # it cannot be given yet, so it is to do from then, not overdue now. A child's hexa-3 after
+            # a hexa-2 at 10 months was overdue for four diseases (counted on the home screen, "En
+            # retard" on the certificate) while the same injection's Hib and hepatitis B said "from
+            # 10 August", and a dose given on the day it was called overdue was not counted (an audit).
+            status = "upcoming"
+            reasons.append(f"À faire à partir du {day_words(due_from)}.")
+            due_until = None
+        else:
+            status, overdue_since = "overdue", closed
     elif missed:
         status = "not_counted"
     elif due_from is not None and today < due_from:
