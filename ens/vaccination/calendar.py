@@ -403,6 +403,7 @@ class Rules(msgspec.Struct, frozen=True):
     not_listed: dict[str, str]
     requires_series_brand: dict[str, SeriesBrand]
     requires_product: DoseRules[DoseProduct]
+    excludes_product: DoseRules[DoseProduct]
     series_catch_up_limits: SeriesCatchUpLimits
     catch_up_doses: CatchUpDoses
     min_intervals: DoseRules[MinInterval]
@@ -537,6 +538,7 @@ def check(data: ScheduleData) -> None:
         *data.rules.pregnancy_counted_from_weeks.doses,
         *data.rules.min_interval_from_age.doses,
         *data.rules.requires_product.doses,
+        *data.rules.excludes_product.doses,
         *(dose for limit in data.rules.series_catch_up_limits.limits.values() for dose in limit.doses),
         *data.rules.ages_in_words,
         *data.rules.min_intervals.doses,

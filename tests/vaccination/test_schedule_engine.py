@@ -1040,3 +1040,27 @@ def test_every_dose_label_the_booklet_shows_is_in_french() -> None:
     english = re.compile(r"\b(at|months?|booster|if|years?|includes|unless|received|then|ago)\b|\d+ y\b")
     labels = {dose.id: dose.label for disease in schedule_data().calendar.diseases for dose in disease.doses}
     assert {dose_id: label for dose_id, label in labels.items() if english.search(label)} == {}
+
+
+def test_the_polysaccharide_vaccine_fills_no_dose_of_the_infants_conjugate_series() -> None:
+    """PNEUMOVAX (PPSV23) three times in infancy: the mandatory conjugate series stays to do, each
+    entry saying why (it was "done": an audit); PREVENAR 13 on the same days fills it."""
+    born = date(2025, 3, 10)
+    days = ("2025-05-10", "2025-07-10", "2026-02-10")
+    pneumovax = evaluate(
+        schedule_data(),
+        Person(born, "F"),
+        entries=entries_of([shot(PCV, day, vaccine="PNEUMOVAX") for day in days]),
+        today=date(2026, 6, 15),
+    )
+    statuses_of = {i.dose_id: i.status for d in pneumovax.diseases if d.disease == "pneumococcus" for i in d.doses}
+    assert "done" not in statuses_of.values(), statuses_of
+    refused = [i for d in pneumovax.diseases for i in d.doses if i.vaccination_id is not None]
+    assert refused and all("polyosidique 23-valent" in i.reason for i in refused), [i.reason for i in refused]
+    prevenar = evaluate(
+        schedule_data(),
+        Person(born, "F"),
+        entries=entries_of([shot(PCV, day, vaccine="PREVENAR 13") for day in days]),
+        today=date(2026, 6, 15),
+    )
+    assert [item_of(prevenar, f"pneumococcus.pcv-{n}").status for n in (1, 2, 3)] == ["done"] * 3

@@ -361,6 +361,9 @@ def check_entry(chain: Chain, entry: BookletEntry, *, target: int, birthdate: da
     given = f"Donnée {'le' if when.exact else 'en'} {when.french()} ({given_age(birthdate, entry)})."
     notes = [given]
     verdict = "ok"
+    excluded = step.excluded
+    if excluded is not None and entry.brand and brand_matches(entry.brand, excluded.brands):
+        return "another_vaccine", [given, f"Ne compte pas pour cette dose : {entry.brand} est {excluded.words_fr}."]
     product = step.product
     if product is not None:
         kind = f"{product.words_fr} ({', '.join(product.brands)})"

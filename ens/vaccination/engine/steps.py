@@ -80,8 +80,9 @@ class Step:
     interval: Interval | None = None
     has_previous: bool = False
     booster: bool = False
-    # Only these vaccines make it (ENS's ``requires_product``).
+    # Only these vaccines make it (ENS's ``requires_product``); these never do (``excludes_product``).
     product: DoseProduct | None = None
+    excluded: DoseProduct | None = None
     # Its rule by the age its series began at (ENS's ``booster_by_series_start``), each with the
     # ages of that start (its catch-up plan's) and the plan's sources; the one applied, if any.
     by_series_start: tuple[StartRule, ...] = ()
@@ -154,6 +155,7 @@ def dose_step(data: ScheduleData, dose: Dose, *, birthdate: date, instance: int 
         has_previous=dose.previous_dose_id is not None,
         booster=any(dose.id in series for series in rules.booster_series.series.values()),
         product=rules.requires_product.doses.get(dose.id),
+        excluded=rules.excludes_product.doses.get(dose.id),
         instance_age_years=instance_age,
         by_series_start=_by_series_start(data, dose),
         brand_latest=rules.latest_age_by_series_brand.doses.get(dose.id),
