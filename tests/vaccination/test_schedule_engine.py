@@ -1064,3 +1064,12 @@ def test_the_polysaccharide_vaccine_fills_no_dose_of_the_infants_conjugate_serie
         today=date(2026, 6, 15),
     )
     assert [item_of(prevenar, f"pneumococcus.pcv-{n}").status for n in (1, 2, 3)] == ["done"] * 3
+    # Nor its catch-up: a toddler's first PNEUMOVAX at 12 months leaves the 12-23 months plan to do.
+    toddler = evaluate(
+        schedule_data(),
+        Person(date(2025, 10, 1), "M"),
+        entries=entries_of([shot(PCV, "2026-10-02", vaccine="PNEUMOVAX")]),
+        today=date(2026, 12, 8),
+    )
+    caught_up = {i.dose_id: i.status for d in toddler.diseases if d.disease == "pneumococcus" for i in d.doses}
+    assert "done" not in caught_up.values(), caught_up

@@ -173,6 +173,9 @@ def add_plans(chains: list[Chain], plans: tuple[CatchUpSchedule, ...], *, birthd
             )
             step.validity = root
             step.since, step.since_rule = attached.steps[0].since, attached.steps[0].since_rule
+            # A catch-up of a series no vaccine of a kind makes is not made by it either: PNEUMOVAX
+            # at 12 months filled the toddlers' conjugate catch-up (seen over HTTP after the rule).
+            step.excluded = attached.steps[0].excluded
         added.append(
             Chain(steps=steps, plan=plan, catch_up=True, replaces=attached, series_start=start, series_end=end)
         )
