@@ -37,10 +37,9 @@ problems.register(
     problems.ProblemType("content-unreadable", "content-unreadable", 500, "The document's content cannot be read")
 )
 
-# At most 18 digits a bound (a file is at most 20 MiB): a longer number is a form this server
-# ignores (the whole file), not an int() of thousands of digits (a 500 before).
 _RANGE = re.compile(r"bytes=([0-9]*)-([0-9]*)")
-# A position of more digits than this is past the end of any file: read as this, never parsed whole.
+# A position of more digits than this is past the end of any file (at most 20 MiB): read as this,
+# never an int() of thousands of digits (a 500 once).
 _BEYOND_DIGITS = 18
 # Blocks read from the store in one request while a file streams out (16 x 64 KiB: 1 MiB held).
 READ_AHEAD_BLOCKS = 16

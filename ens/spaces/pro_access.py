@@ -136,8 +136,13 @@ FROM access_requests r JOIN professionals p ON p.id = r.professional_id
 WHERE r.space_id = {}"""
 
 
+def _kept_out(*, with_hidden: bool) -> str:
+    """The condition leaving out the requests kept from the caller (none when ``with_hidden``)."""
+    return "" if with_hidden else f" AND NOT {KEPT_REQUEST}"
+
+
 def _requests(*, with_hidden: bool) -> str:
-    return _REQUESTS if with_hidden else f"{_REQUESTS} AND NOT {KEPT_REQUEST}"
+    return _REQUESTS + _kept_out(with_hidden=with_hidden)
 
 
 def pending_requests(space_id: UUID, *, with_hidden: bool) -> Scalar:
@@ -145,7 +150,7 @@ def pending_requests(space_id: UUID, *, with_hidden: bool) -> Scalar:
     (``fetch_scalars``): no e-mail tells of a request (its time would tell whether the person has a
     space), so the home screen does. Read from the partial index of the pending ones
     (``access_requests_pending``); ``with_hidden``: as :func:`list_access_requests`."""
-    kept = "" if with_hidden else f" AND NOT {KEPT_REQUEST}"
+    kept = _kept_out(with_hidden=with_hidden)
     return Scalar(
         f"SELECT COUNT(*) FROM access_requests r WHERE space_id = {{}} AND status = 'pending'{kept}", (space_id,)
     )
